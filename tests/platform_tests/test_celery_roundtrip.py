@@ -1,0 +1,28 @@
+"""A task goes through the real Redis broker to a real worker process and back to the DB."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from challenge_platform.models import WorkerHeartbeat
+from challenge_platform.tasks import ping
+
+pytestmark = pytest.mark.celery_worker
+
+
+def test_task_round_trip_through_real_redis_and_worker(celery_worker, redis_client):
+    value = uuid.uuid4().hex
+    ping.delay(value=value)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if WorkerHeartbeat.objects.filter(hostname=f"ping:{value}").exists():
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the worker never ran the task; log:\n{celery_worker.log_tail()}")
+    # The message went through Redis (not an eager, in-process call): the queue is drained now.
+    assert redis_client.llen("scoring") == 0
+    assert celery_worker.process.poll() is None

@@ -1,0 +1,116 @@
+"""Real Celery worker processes for the tests (STYLE: tasks through a real worker and Redis)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def database_url_for_workers() -> str:
+    """The test database as a URL, so a worker process writes where the test reads."""
+    s = connection.settings_dict
+    if s["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or ""
+    password = s.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or "5432"
+    return f"postgres://{auth}{host}:{port}/{s['NAME']}"
+
+
+class WorkerProcess:
+    """One ``celery worker`` child process on both queues, stoppable and killable."""
+
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        log_path: Path,
+        queues: str = "scoring,baselines",
+        concurrency: int = 2,
+        name: str = "test",
+    ) -> None:
+        self.redis_url = redis_url
+        self.log_path = log_path
+        self.queues = queues
+        self.concurrency = concurrency
+        self.name = name
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        env = dict(os.environ)
+        env.update(
+            REDIS_URL=self.redis_url,
+            DATABASE_URL=database_url_for_workers(),
+            DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
+            PYTHONUNBUFFERED="1",
+        )
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "challenge_platform",
+                "worker",
+                "-Q",
+                self.queues,
+                "--concurrency",
+                str(self.concurrency),
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{self.name}-{time.monotonic_ns()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        from challenge_platform.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited; log:\n{self.log_tail()}")
+            replies = app.control.ping(timeout=0.5) or []
+            if replies:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready in {timeout}s; log:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children): a crash, not a shutdown."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
