@@ -11,6 +11,9 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("challenge_platform.api.urls")),
+    path("", include("datasets.api_urls")),
+    path("", include("scoring.api_urls")),
+    path("", include("leaderboard.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,4 +22,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include(api_v1)),
+    path("", include("datasets.urls")),
+    path("", include("scoring.urls")),
+    path("", include("leaderboard.urls")),
 ]

@@ -43,9 +43,11 @@ def celery_worker(
 ) -> Iterator[WorkerProcess]:
     """A real worker process on both queues, against the test database. Stopped afterwards."""
     worker = WorkerProcess(redis_url=redis_server.url, log_path=tmp_path / "worker.log").start()
-    worker.wait_ready()
-    yield worker
-    worker.stop()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
 
 
 @pytest.fixture
