@@ -1,0 +1,14 @@
+"""The ranking core: pure functions over frozen dataclasses and numpy arrays.
+
+No Django import anywhere in this package (an import-linter contract checks it), so every
+function here can be tested and benchmarked without settings or a database.
+
+Modules:
+    ranking    per-task ranks, a team's best submission, final selection
+    track      track standings (mean over all tasks) and the matrix relative to a baseline
+    bootstrap  paired bootstrap: score and rank intervals, the group tied with the best
+    flips      positive / negative flips of a new model against a reference
+    shakeup    public-to-private rank changes
+    svg        small standalone SVG charts (history, precision-recall, confusion matrix)
+    export     CSV export that neutralizes formula injection
+"""
