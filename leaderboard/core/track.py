@@ -1,0 +1,189 @@
+"""Track standings and the cross-task matrix relative to the baseline.
+
+A track ranks teams by the mean of their primary score over **all** the track's tasks: a task
+the team has no score on counts 0 and is listed in ``missing`` (prizes go to the best
+average, so skipping a task must not pay). Higher is better.
+
+Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
+latest contributing submission: whoever completed its scores earlier ranks higher); teams
+without a timestamp come after those with one; remaining ties by ``str(team_id)`` so the
+order never depends on dictionary order. Ranks are distinct; baseline teams keep their place
+with ``rank=None`` and do not consume a rank number (as in `ranking.rank_entries`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from leaderboard.core.ranking import TeamId, is_scored
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackRow:
+    """One team's line in a track's standings."""
+
+    position: int
+    rank: int | None
+    team_id: TeamId
+    is_baseline: bool
+    mean_score: float
+    task_scores: Mapping[str, float | None]  # by task slug; None: no score (counted as 0)
+    task_ranks: Mapping[str, int | None]  # the team's rank on each task board
+    missing: tuple[str, ...]  # task slugs without a score, in track order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeCell:
+    """A team's score on one task next to the baseline's."""
+
+    score: float
+    baseline: float
+    delta: float  # score - baseline (positive: beats the baseline)
+    ratio: float | None  # score / baseline; None when the baseline scored 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeMatrix:
+    """Teams x tasks; a cell is None when the team or the baseline has no score there."""
+
+    task_slugs: tuple[str, ...]
+    team_ids: tuple[TeamId, ...]
+    cells: Mapping[TeamId, Mapping[str, RelativeCell | None]]
+
+    def cell(self, team_id: TeamId, task_slug: str) -> RelativeCell | None:
+        """The cell for ``team_id`` on ``task_slug`` (None when missing)."""
+        return self.cells.get(team_id, {}).get(task_slug)
+
+
+def _competition_ranks(
+    scores: Mapping[TeamId, float | None], baseline_team_ids: Collection[TeamId]
+) -> dict[TeamId, int | None]:
+    """1 + number of non-baseline teams strictly better; baselines and unscored: None."""
+    ranked = sorted(
+        s for t, s in scores.items() if is_scored(s) and t not in baseline_team_ids
+    )  # ascending
+    out: dict[TeamId, int | None] = {}
+    for team_id, score in scores.items():
+        if team_id in baseline_team_ids or not is_scored(score):
+            out[team_id] = None
+            continue
+        assert score is not None
+        better = sum(1 for other in ranked if other > score)
+        out[team_id] = better + 1
+    return out
+
+
+def track_standings(
+    task_slugs: Sequence[str],
+    per_task: Mapping[str, Mapping[TeamId, float | None]],
+    baseline_team_ids: Collection[TeamId],
+    *,
+    tie_break_at: Mapping[TeamId, datetime] | None = None,
+    task_ranks: Mapping[str, Mapping[TeamId, int | None]] | None = None,
+) -> list[TrackRow]:
+    """Standings of a track: mean primary score over all ``task_slugs`` (missing counts 0).
+
+    ``per_task[slug][team_id]`` is the team's primary score on that task board (tasks of
+    ``per_task`` outside ``task_slugs`` are ignored). ``task_ranks`` gives the ranks shown on
+    the task boards (pass them so both pages agree); without it a task rank is 1 + the number
+    of non-baseline teams with a strictly better score. See the module docstring for the order.
+    """
+    if not task_slugs:
+        raise ValueError("a track needs at least one task")
+    if len(set(task_slugs)) != len(task_slugs):
+        raise ValueError("task slugs must be distinct")
+    baselines = set(baseline_team_ids)
+    tie_break_at = tie_break_at or {}
+
+    teams: dict[TeamId, None] = {}
+    for slug in task_slugs:
+        for team_id, score in per_task.get(slug, {}).items():
+            if is_scored(score):
+                teams.setdefault(team_id, None)
+
+    ranks_per_task = {
+        slug: dict(task_ranks[slug])
+        if task_ranks is not None and slug in task_ranks
+        else _competition_ranks(per_task.get(slug, {}), baselines)
+        for slug in task_slugs
+    }
+
+    rows: list[tuple[tuple[float, tuple[int] | tuple[int, datetime], str], TrackRow]] = []
+    for team_id in teams:
+        scores: dict[str, float | None] = {}
+        for slug in task_slugs:
+            value = per_task.get(slug, {}).get(team_id)
+            scores[slug] = value if is_scored(value) else None
+        missing = tuple(slug for slug, value in scores.items() if value is None)
+        mean = math.fsum(v for v in scores.values() if v is not None) / len(task_slugs)
+        at = tie_break_at.get(team_id)
+        row = TrackRow(
+            position=0,
+            rank=None,
+            team_id=team_id,
+            is_baseline=team_id in baselines,
+            mean_score=mean,
+            task_scores=scores,
+            task_ranks={slug: ranks_per_task[slug].get(team_id) for slug in task_slugs},
+            missing=missing,
+        )
+        # (0, at) sorts before (1,): a missing timestamp is never compared with a datetime.
+        at_key: tuple[int] | tuple[int, datetime] = (1,) if at is None else (0, at)
+        rows.append(((-mean, at_key, str(team_id)), row))
+
+    rows.sort(key=lambda item: item[0])
+
+    standings: list[TrackRow] = []
+    next_rank = 1
+    for position, (_, row) in enumerate(rows, start=1):
+        rank: int | None = None
+        if not row.is_baseline:
+            rank = next_rank
+            next_rank += 1
+        standings.append(replace(row, position=position, rank=rank))
+    return standings
+
+
+def relative_to_baseline(
+    per_task: Mapping[str, Mapping[TeamId, float | None]],
+    baseline_scores: Mapping[str, float | None],
+    *,
+    task_slugs: Sequence[str] | None = None,
+    team_ids: Sequence[TeamId] | None = None,
+) -> RelativeMatrix:
+    """The cross-task matrix: for each team and task, score - baseline and score / baseline.
+
+    ``baseline_scores[slug]`` is the baseline's primary score on the task. Tasks default to
+    the keys of ``per_task`` and teams to every team with a score, in first-seen order.
+    """
+    slugs = tuple(task_slugs) if task_slugs is not None else tuple(per_task)
+    if team_ids is None:
+        seen: dict[TeamId, None] = {}
+        for slug in slugs:
+            for team_id, score in per_task.get(slug, {}).items():
+                if is_scored(score):
+                    seen.setdefault(team_id, None)
+        teams = tuple(seen)
+    else:
+        teams = tuple(team_ids)
+
+    cells: dict[TeamId, dict[str, RelativeCell | None]] = {}
+    for team_id in teams:
+        row: dict[str, RelativeCell | None] = {}
+        for slug in slugs:
+            score = per_task.get(slug, {}).get(team_id)
+            base = baseline_scores.get(slug)
+            if score is None or base is None or not is_scored(score) or not is_scored(base):
+                row[slug] = None
+                continue
+            row[slug] = RelativeCell(
+                score=score,
+                baseline=base,
+                delta=score - base,
+                ratio=score / base if base != 0 else None,
+            )
+        cells[team_id] = row
+    return RelativeMatrix(task_slugs=slugs, team_ids=teams, cells=cells)
