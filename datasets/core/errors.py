@@ -1,0 +1,33 @@
+"""The error a refused bundle raises, and the wording helper its messages share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+EXAMPLES = 5
+
+
+class BundleInvalid(Exception):
+    """A bundle was refused; ``problems`` lists every reason found, in plain words."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: list[str] = list(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"the bundle has {count} problem{'s' if count != 1 else ''}:"
+        return "\n".join([head, *(f"- {p}" for p in self.problems)])
+
+
+def examples(values: Iterable[object], limit: int = EXAMPLES) -> str:
+    """Quote up to ``limit`` values: ``'a', 'b' and 7 more``."""
+    items = list(values)
+    shown = ", ".join(repr(str(v)) for v in items[:limit])
+    rest = len(items) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``3 rows``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

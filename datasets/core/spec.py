@@ -1,0 +1,180 @@
+"""Read and check ``task.yaml``: the task's identity, kind, column types and split settings."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("classification", "matching")
+COLUMN_TYPES = ("text", "numeric", "categorical", "image")
+METRICS = {"classification": ("accuracy", "macro_f1"), "matching": ("f1", "precision", "recall")}
+DEFAULT_METRIC = {"classification": "accuracy", "matching": "f1"}
+KEYS = (
+    "slug",
+    "title",
+    "kind",
+    "description",
+    "columns",
+    "metric",
+    "public_fraction",
+    "split_seed",
+)
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX = 50
+TITLE_MAX = 200
+MAX_YAML_BYTES = 1024 * 1024
+NAME = "task.yaml"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """``task.yaml`` with defaults applied; a field that failed its check holds its default."""
+
+    slug: str = ""
+    title: str = ""
+    kind: str = ""
+    description: str = ""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    metric: str = ""
+    public_fraction: float = 0.3
+    split_seed: int = 0
+
+
+def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
+    """Parse ``folder/task.yaml`` with ``yaml.safe_load``; return the spec and its problems."""
+    path = folder / NAME
+    if not path.is_file():
+        return TaskSpec(), [f"{NAME} is missing: the bundle needs a {NAME} at its top level"]
+    if path.stat().st_size > MAX_YAML_BYTES:
+        return TaskSpec(), [f"{NAME} is larger than {MAX_YAML_BYTES // 1024} KB"]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return TaskSpec(), [f"{NAME} is not UTF-8 text"]
+    except yaml.constructor.ConstructorError as exc:
+        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        return TaskSpec(), [
+            f"{NAME} could not be read{where}: it uses a tag that is not allowed"
+            f" ({exc.problem}); only plain YAML values are accepted"
+        ]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        return TaskSpec(), [f"{NAME} is not valid YAML{where}: {reason}"]
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        return TaskSpec(), [f"{NAME} must be a mapping of keys (slug, title, ...), it is {kind}"]
+    return _check(data)
+
+
+def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
+    problems: list[str] = []
+    for key in data:
+        if key not in KEYS:
+            close = difflib.get_close_matches(str(key), KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{NAME}: unknown key '{key}'{hint}; allowed keys: {', '.join(KEYS)}")
+    slug = _slug(data.get("slug"), problems)
+    title = _text(data, "title", problems, required=True, limit=TITLE_MAX)
+    description = _text(data, "description", problems, required=False, limit=None)
+    kind = data.get("kind")
+    if kind not in KINDS:
+        problems.append(f"{NAME}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        kind = ""
+    spec = TaskSpec(
+        slug=slug,
+        title=title,
+        kind=kind,
+        description=description,
+        columns=_columns(data.get("columns"), problems),
+        metric=_metric(data.get("metric"), kind, problems),
+        public_fraction=_fraction(data.get("public_fraction", 0.3), problems),
+        split_seed=_seed(data.get("split_seed", 0), problems),
+    )
+    return spec, problems
+
+
+def _slug(value: object, problems: list[str]) -> str:
+    if value is None or value == "":
+        problems.append(f"{NAME}: slug is missing (lowercase letters, digits and hyphens)")
+        return ""
+    if not isinstance(value, str) or not SLUG_RE.match(value) or len(value) > SLUG_MAX:
+        problems.append(
+            f"{NAME}: slug {value!r} is invalid: use lowercase letters, digits and single"
+            f" hyphens (like 'bird-species'), at most {SLUG_MAX} characters"
+        )
+        return ""
+    return value
+
+
+def _text(
+    data: dict[Any, Any], key: str, problems: list[str], *, required: bool, limit: int | None
+) -> str:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.append(f"{NAME}: {key} is missing")
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{NAME}: {key} must be text, not {type(value).__name__}")
+        return ""
+    if limit is not None and len(value) > limit:
+        problems.append(f"{NAME}: {key} is longer than {limit} characters")
+    return value.strip()
+
+
+def _columns(value: object, problems: list[str]) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{NAME}: columns must be a mapping of column name to type")
+        return {}
+    columns: dict[str, str] = {}
+    for name, kind in value.items():
+        if name in ("id", "label"):
+            problems.append(f"{NAME}: columns: '{name}' has a fixed meaning and takes no type")
+        elif kind not in COLUMN_TYPES:
+            problems.append(
+                f"{NAME}: columns: column '{name}' has unknown type {kind!r};"
+                f" use one of {', '.join(COLUMN_TYPES)}"
+            )
+        else:
+            columns[str(name)] = kind
+    return columns
+
+
+def _metric(value: object, kind: str, problems: list[str]) -> str:
+    if not kind:
+        return ""
+    if value is None:
+        return DEFAULT_METRIC[kind]
+    if value not in METRICS[kind]:
+        problems.append(
+            f"{NAME}: metric {value!r} is not available for {kind};"
+            f" use one of {', '.join(METRICS[kind])}"
+        )
+        return DEFAULT_METRIC[kind]
+    return str(value)
+
+
+def _fraction(value: object, problems: list[str]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        problems.append(
+            f"{NAME}: public_fraction must be a number strictly between 0 and 1, not {value!r}"
+        )
+        return 0.3
+    return float(value)
+
+
+def _seed(value: object, problems: list[str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.append(f"{NAME}: split_seed must be a whole number >= 0, not {value!r}")
+        return 0
+    return value
