@@ -1,0 +1,1 @@
+"""AutoGluon baseline runner: features, the subprocess entry point and its launcher."""
