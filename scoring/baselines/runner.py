@@ -1,0 +1,503 @@
+"""Fit an AutoGluon baseline on one standardized task folder and write a submission.
+
+Run in its own process, with a clean import path::
+
+    python -P -m scoring.baselines.runner --task-dir DIR --out-dir DIR \\
+        --time-limit 120 --presets medium_quality
+
+Writes into ``--out-dir``:
+
+- ``predictions.parquet``: ``id``, ``label`` and ``proba_<class>`` for every class in
+  task.json order (classification) or ``score`` in [0, 1] (matching);
+- ``leaderboard.csv``: AutoGluon's model leaderboard;
+- ``fit.log``: AutoGluon's log and ours;
+- ``result.json``: status, timings, best model, validation score, presets, time limit,
+  features used (see :func:`_result_skeleton`).
+
+Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
+143 terminated by SIGTERM. On failure the last stderr line is a one-line reason.
+The model directory is deleted at the end unless ``--keep-model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scoring.baselines.outputs import (
+    FIT_LOG,
+    LEADERBOARD,
+    MODEL_DIR,
+    PREDICTIONS,
+    RESULT,
+    WRITTEN,
+    write_json_atomic,
+)
+
+if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are set
+    import pandas as pd
+
+LOG = logging.getLogger("scoring.baselines")
+
+COLUMN_TYPES = ("text", "numeric", "categorical", "image")
+# Model types the baseline may fit, with the modules each needs. Everything else that
+# AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
+# heavy extras and is excluded.
+CPU_MODEL_DEPS: dict[str, tuple[str, ...]] = {
+    "GBM": ("lightgbm",),
+    "CAT": ("catboost",),
+    "XGB": ("xgboost",),
+    "RF": (),
+    "XT": (),
+    "KNN": (),
+    "LR": (),
+}
+NEVER_EXCLUDED = frozenset({"ENS_WEIGHTED", "SIMPLE_ENS_WEIGHTED", "DUMMY"})
+EXIT_FAILED, EXIT_INVALID, EXIT_TERMINATED = 1, 2, 143
+
+
+class TaskError(ValueError):
+    """The task folder does not follow docs/data-contract.md."""
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler; a BaseException so AutoGluon cannot swallow it."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the runner needs from task.json."""
+
+    slug: str
+    kind: str
+    columns: tuple[tuple[str, str], ...]
+    classes: tuple[str, ...]
+
+    @property
+    def types(self) -> dict[str, str]:
+        return dict(self.columns)
+
+
+def load_task(task_dir: Path) -> TaskSpec:
+    """Read and check task.json."""
+    path = task_dir / "task.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TaskError(f"no task.json in {task_dir}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TaskError(f"task.json is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise TaskError("task.json must hold an object")
+    kind = meta.get("kind")
+    if kind not in ("classification", "matching"):
+        raise TaskError(f"task.json kind must be classification or matching, not {kind!r}")
+    columns = []
+    for col in meta.get("columns") or []:
+        name, ctype = (col or {}).get("name"), (col or {}).get("type")
+        if not isinstance(name, str) or ctype not in COLUMN_TYPES:
+            raise TaskError(f"task.json column {col!r}: need a name and a type in {COLUMN_TYPES}")
+        columns.append((name, ctype))
+    if not columns:
+        raise TaskError("task.json lists no feature columns")
+    classes = tuple(str(c) for c in meta.get("classes") or [])
+    if kind == "matching":
+        classes = ("0", "1")
+    if len(classes) < 2:
+        raise TaskError("task.json needs at least two classes")
+    return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
+
+
+def _read_split(task_dir: Path, split: str, spec: TaskSpec, *, with_label: bool) -> pd.DataFrame:
+    import pandas as pd
+
+    path = task_dir / f"{split}.parquet"
+    if not path.is_file():
+        raise TaskError(f"missing {path.name}")
+    frame = pd.read_parquet(path)
+    needed = ["id", *spec.types, *(["label"] if with_label else [])]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise TaskError(f"{path.name} lacks columns {missing}")
+    if frame.empty:
+        raise TaskError(f"{path.name} has no rows")
+    return frame
+
+
+def _typed_columns(
+    frame: pd.DataFrame, spec: TaskSpec, names: Sequence[str], archive: Any
+) -> tuple[pd.DataFrame, list[str]]:
+    """Columns cast to what AutoGluon should see; returns the frame and its text columns."""
+    import numpy as np
+    import pandas as pd
+
+    from scoring.baselines import features
+
+    parts: list[pd.DataFrame | pd.Series] = []
+    text_cols: list[str] = []
+    for name in names:
+        ctype, col = spec.types[name], frame[name]
+        if ctype == "numeric":
+            parts.append(pd.to_numeric(col, errors="coerce").astype("float64").rename(name))
+        elif ctype in ("categorical", "text"):
+            values = col.astype("string")
+            parts.append(values.astype(object).where(values.notna(), np.nan).rename(name))
+            if ctype == "text":
+                text_cols.append(name)
+        else:
+            parts.append(features.image_features(col, archive, column=name))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    return out, text_cols
+
+
+def build_features(
+    spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, task_dir: Path, *, workers: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Model inputs for train and test (without id/label) and the names of text columns."""
+    import pandas as pd
+
+    from scoring.baselines import features
+
+    names = [name for name, _ in spec.columns]
+    archive = features.open_images(task_dir / "images.zip")
+    try:
+        frames = []
+        for frame in (train, test):
+            if spec.kind == "matching":
+                attrs = features.pair_attributes(names, spec.types)
+                paired = {c for a in attrs for c in (a.left, a.right)}
+                pairs = features.pair_features(frame, attrs, archive=archive, workers=workers)
+                rest, text_cols = _typed_columns(
+                    frame, spec, [n for n in names if n not in paired], archive
+                )
+                frames.append(pd.concat([pairs, rest], axis=1))
+            else:
+                typed, text_cols = _typed_columns(frame, spec, names, archive)
+                frames.append(typed)
+    finally:
+        if archive is not None:
+            archive.close()
+    train_x, test_x = frames
+    for name in train_x.columns:
+        if train_x[name].dtype == object and name not in text_cols:
+            # categorical: one category set for both splits
+            cats = pd.Index(pd.concat([train_x[name], test_x[name]]).dropna().unique())
+            train_x[name] = pd.Categorical(train_x[name], categories=cats)
+            test_x[name] = pd.Categorical(test_x[name], categories=cats)
+    return train_x, test_x, text_cols
+
+
+def excluded_model_types() -> list[str]:
+    """Every registered AutoGluon model type the baseline must not fit here."""
+    from autogluon.tabular.registry import ag_model_registry
+
+    allowed = {
+        key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)
+    } | NEVER_EXCLUDED
+    return sorted(key for key in ag_model_registry.keys if key not in allowed)
+
+
+def _problem(spec: TaskSpec, labels: pd.Series) -> tuple[str, str]:
+    """AutoGluon problem type and eval metric for this task."""
+    if spec.kind == "matching":
+        if set(labels.unique()) != {0, 1}:
+            raise TaskError("matching train labels must contain both 0 and 1")
+        return "binary", "f1"
+    n = labels.nunique()
+    if n < 2:
+        raise TaskError("train.parquet holds a single class")
+    unknown = set(labels.unique()) - set(spec.classes)
+    if unknown:
+        raise TaskError(f"train labels not in task.json classes: {sorted(unknown)[:5]}")
+    return ("binary" if n == 2 else "multiclass"), "accuracy"
+
+
+def submission_frame(
+    spec: TaskSpec, ids: pd.Series, labels: pd.Series, proba: pd.DataFrame
+) -> pd.DataFrame:
+    """The submission: id, label, and proba_<class> (classification) or score (matching)."""
+    import numpy as np
+    import pandas as pd
+
+    by_name = {str(c): c for c in proba.columns}
+    out = pd.DataFrame({"id": ids.astype("string").to_numpy()})
+    if spec.kind == "matching":
+        score = proba[by_name["1"]].to_numpy(dtype=np.float64) if "1" in by_name else None
+        if score is None:
+            score = 1.0 - proba[by_name["0"]].to_numpy(dtype=np.float64)
+        score = np.clip(np.nan_to_num(score, nan=0.0), 0.0, 1.0)
+        out["label"] = labels.astype("int64").to_numpy()
+        out["score"] = score
+        return out
+    matrix = np.column_stack(
+        [
+            proba[by_name[c]].to_numpy(dtype=np.float64) if c in by_name else np.zeros(len(out))
+            for c in spec.classes
+        ]
+    )
+    matrix = np.clip(np.nan_to_num(matrix, nan=0.0), 0.0, None)
+    sums = matrix.sum(axis=1, keepdims=True)
+    matrix = np.where(sums > 0, matrix / np.where(sums > 0, sums, 1.0), 1.0 / len(spec.classes))
+    out["label"] = labels.astype(str).to_numpy()
+    for j, cls in enumerate(spec.classes):
+        out[f"proba_{cls}"] = matrix[:, j]
+    return out
+
+
+def _setup_logging(log_path: Path) -> logging.Handler:
+    """One file handler for AutoGluon's logger and ours; AutoGluon's console output is
+    limited to warnings so that stderr stays readable."""
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    ag_logger = logging.getLogger("autogluon")
+    for existing in ag_logger.handlers:
+        if not isinstance(existing, logging.FileHandler):
+            existing.setLevel(logging.WARNING)
+    ag_logger.addHandler(handler)
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+    return handler
+
+
+def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "status": "running",
+        "error": None,
+        "task": None,
+        "kind": None,
+        "problem_type": None,
+        "eval_metric": None,
+        "presets": args.presets,
+        "time_limit": args.time_limit,
+        "num_cpus": args.num_cpus,
+        "feature_seconds": None,
+        "fit_seconds": None,
+        "predict_seconds": None,
+        "best_model": None,
+        "validation_score": None,
+        "decision_threshold": None,
+        "features_used": [],
+        "text_features": [],
+        "n_generated_features": None,
+        "models": [],
+        "excluded_model_types": [],
+        "train_rows": None,
+        "test_rows": None,
+        "autogluon_version": None,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": None,
+    }
+
+
+def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """The baseline proper; fills ``result`` as it goes."""
+    import numpy as np
+    from autogluon.common import FeatureMetadata
+    from autogluon.tabular import TabularPredictor
+    from autogluon.tabular import __version__ as ag_version
+
+    task_dir, out_dir = args.task_dir, args.out_dir
+    spec = load_task(task_dir)
+    train = _read_split(task_dir, "train", spec, with_label=True)
+    test = _read_split(task_dir, "test", spec, with_label=False)
+    if train["label"].isna().any():
+        raise TaskError("train.parquet has missing labels")
+    if spec.kind == "matching":
+        try:
+            labels = train["label"].astype("int64")
+        except (TypeError, ValueError) as exc:
+            raise TaskError("matching labels must be the integers 0 and 1") from exc
+    else:
+        labels = train["label"].astype("string").astype(object)
+    problem_type, eval_metric = _problem(spec, labels)
+    result.update(
+        task=spec.slug,
+        kind=spec.kind,
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        train_rows=len(train),
+        test_rows=len(test),
+        autogluon_version=ag_version,
+    )
+    LOG.info(
+        "baseline: %s task %r, %d train / %d test rows", spec.kind, spec.slug, len(train), len(test)
+    )
+
+    started = time.perf_counter()
+    train_x, test_x, text_cols = build_features(spec, train, test, task_dir, workers=args.num_cpus)
+    result["feature_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info(
+        "baseline: built %d input features in %.1f s",
+        train_x.shape[1],
+        result["feature_seconds"],
+    )
+    metadata = FeatureMetadata.from_df(train_x)
+    if text_cols:
+        metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
+    excluded = excluded_model_types()
+    result.update(
+        features_used=list(train_x.columns), text_features=text_cols, excluded_model_types=excluded
+    )
+
+    model_dir = out_dir / MODEL_DIR
+    shutil.rmtree(model_dir, ignore_errors=True)
+    train_df = train_x.assign(label=labels.to_numpy())
+    predictor = TabularPredictor(
+        label="label",
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        path=str(model_dir),
+        verbosity=2,
+    )
+    fit_kwargs: dict[str, Any] = {}
+    if args.memory_limit_gb:
+        fit_kwargs["memory_limit"] = args.memory_limit_gb
+    started = time.perf_counter()
+    predictor.fit(
+        train_df,
+        time_limit=args.time_limit,
+        presets=args.presets,
+        feature_metadata=metadata,
+        excluded_model_types=excluded,
+        ag_args_fit={"num_cpus": args.num_cpus, "num_gpus": 0},
+        num_cpus=args.num_cpus,
+        num_gpus=0,
+        **fit_kwargs,
+    )
+    result["fit_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info("baseline: AutoGluon fit took %.1f s", result["fit_seconds"])
+
+    board = predictor.leaderboard(silent=True)
+    board.to_csv(out_dir / LEADERBOARD, index=False)
+    best = predictor.model_best
+    best_rows = board.loc[board["model"] == best, "score_val"]
+    threshold = float(predictor.decision_threshold) if problem_type == "binary" else 0.5
+    result.update(
+        best_model=best,
+        validation_score=float(best_rows.iloc[0]) if len(best_rows) else None,
+        decision_threshold=threshold if problem_type == "binary" else None,
+        models=list(board["model"]),
+        n_generated_features=len(predictor.feature_metadata.get_features()),
+    )
+
+    started = time.perf_counter()
+    proba = predictor.predict_proba(test_x)
+    predicted = predictor.predict(test_x)
+    submission = submission_frame(spec, test["id"], predicted, proba)
+    submission.to_parquet(out_dir / PREDICTIONS, index=False)
+    result["predict_seconds"] = round(time.perf_counter() - started, 3)
+    if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
+        raise RuntimeError("predictions hold non-finite probabilities")
+    LOG.info(
+        "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
+        best,
+        eval_metric,
+        result["validation_score"] or float("nan"),
+        len(submission),
+        result["predict_seconds"],
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -P -m scoring.baselines.runner", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--task-dir", type=Path, required=True)
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--time-limit", type=float, default=120.0, help="fit budget, seconds")
+    parser.add_argument("--presets", default="medium_quality")
+    parser.add_argument(
+        "--num-cpus",
+        type=int,
+        default=min(2, len(os.sched_getaffinity(0))),
+        help="cores AutoGluon may use (default: at most 2)",
+    )
+    parser.add_argument(
+        "--memory-limit-gb", type=float, default=None, help="AutoGluon's soft memory limit"
+    )
+    parser.add_argument("--keep-model", action="store_true", help="keep the model directory")
+    return parser
+
+
+def _limit_threads(num_cpus: int) -> None:
+    """Cap the native thread pools before numpy, LightGBM & co. are imported."""
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_MAX_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    ):
+        os.environ.setdefault(var, str(num_cpus))
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    if args.time_limit <= 0 or args.num_cpus < 1:
+        print("baseline failed: --time-limit and --num-cpus must be positive", file=sys.stderr)
+        return EXIT_INVALID
+    _limit_threads(args.num_cpus)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in WRITTEN:
+        (args.out_dir / stale).unlink(missing_ok=True)
+    result = _result_skeleton(args)
+    write_json_atomic(args.out_dir / RESULT, result)
+    handler = _setup_logging(args.out_dir / FIT_LOG)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    code, reason = 0, ""
+    try:
+        fit_and_predict(args, result)
+        result["status"] = "succeeded"
+    except Terminated:
+        code, reason = EXIT_TERMINATED, "terminated by SIGTERM"
+        result.update(status="terminated", error=reason)
+    except TaskError as exc:
+        code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
+        result.update(status="failed", error=reason)
+    except MemoryError:
+        code, reason = EXIT_FAILED, "out of memory"
+        result.update(status="failed", error=reason)
+    except Exception as exc:
+        code, reason = EXIT_FAILED, f"{type(exc).__name__}: {_one_line(exc)}"
+        result.update(status="failed", error=reason)
+        LOG.exception("baseline: failed")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if not args.keep_model:
+            shutil.rmtree(args.out_dir / MODEL_DIR, ignore_errors=True)
+        if code:
+            (args.out_dir / PREDICTIONS).unlink(missing_ok=True)
+            LOG.error("baseline: %s", reason)
+        write_json_atomic(args.out_dir / RESULT, result)
+        handler.close()
+    if code:
+        print(f"baseline failed: {reason}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
