@@ -1,0 +1,191 @@
+"""Paired bootstrap of a leaderboard (no Django)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import f1_score
+
+from leaderboard.core.bootstrap import (
+    bootstrap_leaderboard,
+    point_scores,
+    resample_indices,
+)
+
+
+def classification_case(n=400, accuracies=(0.9, 0.8), seed=1, classes=4):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    preds = [np.where(rng.random(n) < a, y, (y + 1) % classes) for a in accuracies]
+    return y, preds
+
+
+def flip_row(pred, y, row, classes=4):
+    changed = pred.copy()
+    changed[row] = (y[row] + 1) % classes
+    return changed
+
+
+def test_entries_differing_by_one_row_are_tied_and_a_large_gap_is_not():
+    y, (good, weak) = classification_case(n=500, accuracies=(0.9, 0.6))
+    right = np.flatnonzero(good == y)
+    almost = flip_row(good, y, right[0])  # one row worse than good
+    result = bootstrap_leaderboard(y=y, preds=[good, almost, weak], kind="classification")
+    assert result.best == 0
+    assert result.tied_with_best == frozenset({0, 1})
+    assert result.entries[1].tied_with_best
+    assert result.entries[1].diff_low <= 0
+    assert not result.entries[2].tied_with_best
+    assert result.entries[2].diff_low > 0
+    assert result.entries[2].share_at_least_best == 0.0
+
+
+def test_tie_rule_on_matching_f1():
+    rng = np.random.default_rng(3)
+    y = (rng.random(600) < 0.3).astype(np.int64)
+    good = np.where(rng.random(600) < 0.95, y, 1 - y)
+    almost = good.copy()
+    almost[np.flatnonzero((good == 1) & (y == 1))[0]] = 0  # one true positive lost
+    bad = np.where(rng.random(600) < 0.7, y, 1 - y)
+    result = bootstrap_leaderboard(y=y, preds=[almost, good, bad], kind="matching")
+    assert result.best == 1
+    assert result.tied_with_best == frozenset({0, 1})
+
+
+def test_same_seed_gives_identical_results_and_another_seed_differs():
+    y, preds = classification_case()
+    first = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", seed=7, keep_samples=True
+    )
+    again = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", seed=7, keep_samples=True
+    )
+    other = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", seed=8, keep_samples=True
+    )
+    assert first.entries == again.entries
+    assert np.array_equal(first.samples, again.samples)
+    assert not np.array_equal(first.samples, other.samples)
+
+
+def test_chunking_does_not_change_results():
+    y, preds = classification_case(n=300)
+    whole = bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True)
+    chunked = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", keep_samples=True, chunk_bytes=300 * 7
+    )
+    assert np.array_equal(whole.samples, chunked.samples)
+
+
+def test_resamples_match_a_naive_take_per_entry_for_both_kinds():
+    y, preds = classification_case(n=200, accuracies=(0.9, 0.7, 0.5))
+    result = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", n_resamples=50, seed=4, keep_samples=True
+    )
+    naive = [
+        [np.take(p, idx).__eq__(np.take(y, idx)).mean() for p in preds]
+        for idx in resample_indices(n=200, seed=4, n_resamples=50)
+    ]
+    assert np.array_equal(result.samples, np.array(naive))
+
+    rng = np.random.default_rng(5)
+    ym = (rng.random(200) < 0.2).astype(int)
+    pm = [np.where(rng.random(200) < a, ym, 1 - ym) for a in (0.9, 0.7)]
+    result = bootstrap_leaderboard(
+        y=ym, preds=pm, kind="matching", n_resamples=50, seed=4, keep_samples=True
+    )
+    naive = [
+        [f1_score(ym[idx], p[idx], zero_division=0.0) for p in pm]
+        for idx in resample_indices(n=200, seed=4, n_resamples=50)
+    ]
+    assert np.allclose(result.samples, np.array(naive), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(5, 300),
+    accuracies=st.lists(st.floats(0, 1), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_score_interval_contains_the_point_estimate(n, accuracies, seed):
+    y, preds = classification_case(n=n, accuracies=accuracies, seed=seed % 1000)
+    result = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", n_resamples=200, seed=seed
+    )
+    for e in result.entries:
+        assert e.score_low <= e.score <= e.score_high
+        assert e.rank_low <= e.rank_high
+        assert e.rank_low >= 1 and e.rank_high <= len(preds)
+        assert e.tied_with_best == (e.diff_low <= 0)
+
+
+def test_point_scores_match_sklearn_f1_and_accuracy():
+    y, preds = classification_case()
+    assert point_scores(y=y, preds=preds, kind="classification").tolist() == [
+        float(np.mean(p == y)) for p in preds
+    ]
+    ym = np.array([1, 1, 0, 0, 1, 0])
+    pm = np.array([1, 0, 1, 0, 1, 0])
+    assert point_scores(y=ym, preds=[pm], kind="matching")[0] == pytest.approx(f1_score(ym, pm))
+    # No positives and none predicted: F1 is 0, as with zero_division=0.
+    assert point_scores(y=np.zeros(3, int), preds=[np.zeros(3, int)], kind="matching")[0] == 0
+
+
+def test_rows_mask_restricts_the_resampled_rows():
+    y, (good, bad) = classification_case(n=100, accuracies=(1.0, 0.0))
+    mask = np.zeros(100, bool)
+    mask[:40] = True
+    result = bootstrap_leaderboard(y=y, preds=[good, bad], kind="classification", rows=mask)
+    assert result.n_rows == 40
+    assert result.entries[0].score == 1.0
+    assert (result.entries[0].score_low, result.entries[0].score_high) == (1.0, 1.0)
+    by_index = bootstrap_leaderboard(
+        y=y, preds=[good, bad], kind="classification", rows=np.arange(40)
+    )
+    assert by_index.entries == result.entries
+
+
+def test_baseline_gets_a_score_interval_but_no_rank_and_is_never_in_the_tied_group():
+    y, (good, base, weak) = classification_case(n=500, accuracies=(0.8, 0.95, 0.6))
+    result = bootstrap_leaderboard(
+        y=y, preds=[good, base, weak], kind="classification", is_baseline=[False, True, False]
+    )
+    baseline = result.entries[1]
+    assert baseline.rank_low is None and baseline.rank_high is None
+    assert baseline.score_low <= baseline.score <= baseline.score_high
+    assert result.best == 0  # the baseline scores higher but is not ranked
+    assert 1 not in result.tied_with_best
+    assert not baseline.tied_with_best
+    assert baseline.diff_high < 0  # clearly better than the best ranked entry
+    assert (result.entries[0].rank_low, result.entries[0].rank_high) == (1, 1)
+    assert (result.entries[2].rank_low, result.entries[2].rank_high) == (2, 2)
+
+
+def test_all_baselines_means_no_best_and_no_ranks():
+    y, preds = classification_case()
+    result = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", is_baseline=[True, True]
+    )
+    assert result.best is None
+    assert result.tied_with_best == frozenset()
+    assert all(e.rank_low is None and e.diff_low is None for e in result.entries)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "regression"}, "unknown kind"),
+        ({"preds": []}, "at least one entry"),
+        ({"preds": [np.zeros(3, int)]}, "shape"),
+        ({"n_resamples": 0}, "n_resamples"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"rows": np.zeros(10, bool)}, "no rows"),
+        ({"kind": "matching", "preds": [np.full(10, 2)]}, "only 0 and 1"),
+        ({"is_baseline": [True, False]}, "one flag per entry"),
+    ],
+)
+def test_invalid_input_is_rejected(kwargs, message):
+    arguments = {"y": np.zeros(10, int), "preds": [np.zeros(10, int)], "kind": "classification"}
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        bootstrap_leaderboard(**arguments)
