@@ -18,6 +18,13 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
+    path("c/<slug:slug>/teams/new/", views.team_create, name="team-create"),
+    path("join/", views.team_join, name="team-join"),
+    path("join/<str:code>/", views.team_join, name="team-join-code"),
+    path("teams/<int:pk>/", views.team_detail, name="team-detail"),
+    path("teams/<int:pk>/leave/", views.team_leave, name="team-leave"),
+    path("account/token/", views.api_token, name="api-token-page"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

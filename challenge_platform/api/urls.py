@@ -1,9 +1,12 @@
-"""REST API v1 routes (DESIGN §7)."""
+"""REST API v1 routes of the challenge domain (DESIGN §7)."""
 
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
+    path("auth/token/", views.TokenCreateApi.as_view(), name="api-token"),
     path("challenges/", views.ChallengeListApi.as_view(), name="api-challenge-list"),
+    path("challenges/<slug:slug>/teams/", views.TeamCreateApi.as_view(), name="api-team-create"),
+    path("teams/join/", views.TeamJoinApi.as_view(), name="api-team-join"),
 ]

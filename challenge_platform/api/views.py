@@ -1,9 +1,18 @@
-"""API views for challenges, teams and tokens."""
+"""API views for challenges, teams and tokens (DESIGN §7)."""
 
-from rest_framework import generics, serializers
-from rest_framework.permissions import AllowAny
+from __future__ import annotations
 
-from ..models import Challenge
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from ..models import Challenge, Team
+from ..services import TeamError, team_create, team_member_add
 
 
 class ChallengeListApi(generics.ListAPIView):
@@ -25,4 +34,79 @@ class ChallengeListApi(generics.ListAPIView):
 
     serializer_class = OutputSerializer
     permission_classes = [AllowAny]
-    queryset = Challenge.objects.prefetch_related("tracks")
+    queryset = Challenge.objects.prefetch_related("tracks").order_by("-start", "slug")
+
+
+class TokenCreateApi(ObtainAuthToken):
+    """Exchange a username and password for the caller's API token."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=ObtainAuthToken.serializer_class, responses={200: OutputSerializer})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class TeamOutputSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    members = serializers.SlugRelatedField(many=True, read_only=True, slug_field="username")
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "challenge", "invite_code", "members", "created_at"]
+
+
+def _team_error(exc: TeamError) -> Response:
+    code = (
+        status.HTTP_409_CONFLICT
+        if exc.code in {"already_in_team", "name_taken", "conflict", "team_full"}
+        else status.HTTP_400_BAD_REQUEST
+    )
+    if exc.code == "bad_code":
+        code = status.HTTP_404_NOT_FOUND
+    return Response({"detail": exc.message, "code": exc.code}, status=code)
+
+
+class TeamCreateApi(APIView):
+    """Create a team in a challenge with the caller in it; returns its invite code."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=80)
+
+    @extend_schema(request=InputSerializer, responses={201: TeamOutputSerializer})
+    def post(self, request, slug: str) -> Response:
+        challenge = get_object_or_404(Challenge, slug=slug)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            team = team_create(
+                challenge=challenge, user=request.user, name=data.validated_data["name"]
+            )
+        except TeamError as exc:
+            return _team_error(exc)
+        return Response(TeamOutputSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+class TeamJoinApi(APIView):
+    """Join a team with its invite code."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=64)
+
+    @extend_schema(request=InputSerializer, responses={200: TeamOutputSerializer})
+    def post(self, request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            team = team_member_add(user=request.user, code=data.validated_data["code"])
+        except TeamError as exc:
+            return _team_error(exc)
+        return Response(TeamOutputSerializer(team).data)

@@ -1,0 +1,51 @@
+"""Factories for the challenge domain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from challenge_platform.models import Challenge, Team, TeamMembership, Track
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+
+class ChallengeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Challenge
+
+    slug = factory.Sequence(lambda n: f"challenge-{n}")
+    title = factory.Sequence(lambda n: f"Challenge {n}")
+    start = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    challenge = factory.SubFactory(ChallengeFactory)
+    slug = factory.Sequence(lambda n: f"track-{n}")
+    title = factory.Sequence(lambda n: f"Track {n}")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    challenge = factory.SubFactory(ChallengeFactory)
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+def add_member(team: Team, user) -> TeamMembership:
+    return TeamMembership.objects.create(team=team, user=user, challenge=team.challenge)
