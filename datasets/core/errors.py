@@ -21,11 +21,15 @@ class BundleInvalid(Exception):
 
 
 def examples(values: Iterable[object], limit: int = EXAMPLES) -> str:
-    """Quote up to ``limit`` values: ``'a', 'b' and 7 more``."""
+    """Quote up to ``limit`` values: ``'a', 'b' and 7 more`` (numbers such as rows unquoted)."""
     items = list(values)
-    shown = ", ".join(repr(str(v)) for v in items[:limit])
+    shown = ", ".join(str(v) if isinstance(v, int) else repr(_short(str(v))) for v in items[:limit])
     rest = len(items) - limit
     return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def plural(count: int, word: str) -> str:

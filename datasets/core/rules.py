@@ -126,12 +126,12 @@ def check_same_ids(
         sides = []
         if len(missing):
             sides.append(
-                f"{plural(len(missing), 'id')} of {test.name} are not in {solution.name}:"
+                f"{test.name} has {plural(len(missing), 'id')} missing from {solution.name}:"
                 f" {examples(missing)}"
             )
         if len(extra):
             sides.append(
-                f"{plural(len(extra), 'id')} of {solution.name} are not in {test.name}:"
+                f"{solution.name} has {plural(len(extra), 'id')} not in {test.name}:"
                 f" {examples(extra)}"
             )
         problems.append(f"test and solution ids differ: {'; '.join(sides)}")
@@ -211,14 +211,15 @@ def check_classes(
             warnings.append(f"{solution.name} holds no match (label 1); F1 will be 0 for all")
         return ("0", "1")
     classes = sorted(set(seen) | set(solution_seen))
-    if len(seen) < 2:
+    if len(seen) < 2 and len(train.frame):
         problems.append(
             f"{train.name}: classification needs at least 2 classes in 'label', found"
             f" {len(seen)}: {examples(seen)}"
         )
     if len(classes) > MAX_CLASSES:
         problems.append(
-            f"{train.name}: {len(classes):,} classes, over the limit of {MAX_CLASSES:,}"
+            f"{train.name}: 'label' holds {len(classes):,} classes (train and solution"
+            f" together), over the limit of {MAX_CLASSES:,}"
             " (is 'label' really a class?)"
         )
     unseen = [c for c in solution_seen if c not in set(seen)]

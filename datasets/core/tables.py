@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datasets.core.errors import examples, plural
+from datasets.core.errors import examples
 
 PARTS = ("train", "test", "solution")
 FORMATS = ("csv", "parquet")
@@ -68,11 +69,18 @@ def _read_csv(path: Path, problems: list[str], *, max_rows: int) -> pd.DataFrame
             return None
         if not _names_ok(path.name, header, problems):
             return None
-        frame = pd.read_csv(
-            path, dtype=str, encoding="utf-8-sig", nrows=max_rows + 1, skip_blank_lines=True
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path, dtype=str, encoding="utf-8-sig", nrows=max_rows + 1, index_col=False
+            )
     except UnicodeDecodeError as exc:
         problems.append(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        return None
+    except pd.errors.ParserWarning:
+        problems.append(
+            f"{path.name} could not be read as CSV: rows have more fields than the header"
+        )
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         problems.append(f"{path.name} could not be read as CSV: {str(exc).strip()}")
@@ -112,7 +120,7 @@ def _capped(
     name: str, frame: pd.DataFrame, max_rows: int, problems: list[str]
 ) -> pd.DataFrame | None:
     if len(frame) > max_rows:
-        problems.append(f"{name} has more than {max_rows:,} rows, over the limit")
+        problems.append(f"{name} has more than {max_rows:,} rows, the limit")
         return None
     return frame
 
@@ -129,12 +137,14 @@ def _names_ok(file_name: str, names: list[str], problems: list[str]) -> bool:
         problems.append(f"{file_name}: column names appear more than once: {examples(dupes)}")
         ok = False
     bad = [n for n in names if n.strip() and not NAME_RE.match(n)]
-    if bad:
-        hint = ""
-        if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
-            hint = " (the file looks separated by ';', tab or '|'; use commas)"
+    if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
         problems.append(
-            f"{file_name}: {plural(len(bad), 'column name')} use characters other than letters,"
-            f" digits, '_', ' ', '.' and '-': {examples(bad)}{hint}"
+            f"{file_name} looks separated by ';', tab or '|' (header {examples(names)}); use commas"
+        )
+        return False
+    if bad:
+        problems.append(
+            f"{file_name}: column names with characters other than letters, digits, '_', ' ',"
+            f" '.' and '-': {examples(bad)}"
         )
     return ok

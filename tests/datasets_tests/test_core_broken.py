@@ -1,0 +1,437 @@
+"""A corpus of broken bundles: each is refused with its own plain-words reason.
+
+Every case runs as a folder and as a zip; a refused zip leaves nothing behind outside its
+(then empty) staging folder, and no task folder is written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from datasets.core import BundleInvalid, prepare_task, validate_bundle
+from tests.datasets_tests.bundles import (
+    DROP,
+    classification_frames,
+    png_bytes,
+    write_classification_bundle,
+    write_matching_bundle,
+    zip_bundle,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[Path], Path]
+    words: tuple[str, ...]
+    caps: dict[str, Any] = field(default_factory=dict)
+
+
+def C(**overrides: Any) -> Callable[[Path], Path]:
+    return lambda path: write_classification_bundle(path, **overrides)
+
+
+def M(**overrides: Any) -> Callable[[Path], Path]:
+    return lambda path: write_matching_bundle(path, **overrides)
+
+
+def setting(
+    column: str, row: int | list[int], value: Any
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def bend(df: pd.DataFrame) -> pd.DataFrame:
+        df[column] = df[column].astype(object)
+        df.loc[row, column] = value
+        return df
+
+    return bend
+
+
+def renaming(**names: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    return lambda df: df.rename(columns=names)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def outside_images(value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    return setting("photo", 0, value)
+
+
+CASES = [
+    Case("missing task.yaml", C(files={"task.yaml": None}), ("task.yaml is missing",)),
+    Case(
+        "unparsable task.yaml",
+        C(files={"task.yaml": "slug: [unclosed\ntitle: x\n"}),
+        ("task.yaml is not valid YAML", "line"),
+    ),
+    Case(
+        "task.yaml not a mapping",
+        C(files={"task.yaml": "- slug\n- title\n"}),
+        ("task.yaml must be a mapping", "list"),
+    ),
+    Case("empty task.yaml", C(files={"task.yaml": ""}), ("task.yaml must be a mapping", "empty")),
+    Case(
+        "unknown key",
+        C(task={"tittle": "Typo"}),
+        ("unknown key 'tittle'", "did you mean 'title'"),
+    ),
+    Case("unknown kind", C(task={"kind": "regression"}), ("kind must be one of", "regression")),
+    Case("invalid slug", C(task={"slug": "Bad Slug!"}), ("slug 'Bad Slug!' is invalid",)),
+    Case("slug too long", C(task={"slug": "a" * 51}), ("is invalid", "at most 50")),
+    Case("missing slug", C(task={"slug": DROP}), ("slug is missing",)),
+    Case("missing title", C(task={"title": DROP}), ("title is missing",)),
+    Case("title not text", C(task={"title": ["a"]}), ("title must be text",)),
+    Case(
+        "public_fraction above 1",
+        C(task={"public_fraction": 1.5}),
+        ("public_fraction must be a number strictly between 0 and 1", "1.5"),
+    ),
+    Case(
+        "public_fraction zero",
+        C(task={"public_fraction": 0}),
+        ("public_fraction must be a number strictly between 0 and 1",),
+    ),
+    Case("negative split_seed", C(task={"split_seed": -1}), ("split_seed must be a whole number",)),
+    Case(
+        "unknown metric",
+        C(task={"metric": "auc"}),
+        ("metric 'auc' is not available for classification", "accuracy"),
+    ),
+    Case(
+        "unknown column type",
+        C(task={"columns": {"title": "string"}}),
+        ("column 'title' has unknown type 'string'", "numeric"),
+    ),
+    Case(
+        "type given for label",
+        C(task={"columns": {"label": "text"}}),
+        ("'label' has a fixed meaning",),
+    ),
+    Case(
+        "declared column not in train",
+        C(task={"columns": {"colour": "categorical"}}),
+        ("'colour' is declared but train.csv has no such column",),
+    ),
+    Case(
+        "declared numeric column holds text",
+        C(task={"columns": {"title": "numeric"}}),
+        ("train.csv: column 'title' is declared numeric but holds values that are not numbers",),
+    ),
+    Case("missing train", C(files={"train.csv": None}), ("train.csv or train.parquet is missing",)),
+    Case("missing test", C(files={"test.csv": None}), ("test.csv or test.parquet is missing",)),
+    Case(
+        "missing solution",
+        C(fmt="parquet", files={"solution.parquet": None}),
+        ("solution.csv or solution.parquet is missing",),
+    ),
+    Case(
+        "csv and parquet for the same part",
+        C(files={"test.parquet": parquet_bytes(classification_frames()["test"])}),
+        ("both test.csv and test.parquet are given",),
+    ),
+    Case(
+        "unparsable csv",
+        C(files={"train.csv": 'id,title,label\n1,"never closed,cat\n'}),
+        ("train.csv could not be read as CSV",),
+    ),
+    Case(
+        "csv rows longer than the header",
+        C(files={"train.csv": "id,title,label\n1,a,cat,extra\n2,b,dog,extra\n"}),
+        ("train.csv could not be read as CSV", "more fields than the header"),
+    ),
+    Case(
+        "unparsable parquet",
+        C(fmt="parquet", files={"train.parquet": b"PAR1 this is not parquet"}),
+        ("train.parquet could not be read as Parquet",),
+    ),
+    Case(
+        "csv not utf-8",
+        C(files={"train.csv": "id,title,label\n1,caf\xe9,cat\n".encode("latin-1")}),
+        ("train.csv is not UTF-8",),
+    ),
+    Case(
+        "semicolon separated csv",
+        C(files={"train.csv": "id;title;label\n1;a;cat\n"}),
+        ("train.csv looks separated by ';'", "use commas"),
+    ),
+    Case("empty train", C(train=lambda df: df.iloc[0:0]), ("train.csv has no data rows",)),
+    Case(
+        "empty test",
+        C(fmt="parquet", test=lambda df: df.iloc[0:0]),
+        ("test.parquet has no data rows",),
+    ),
+    Case(
+        "single test row",
+        C(test=lambda df: df.iloc[:1], solution=lambda df: df.iloc[:1]),
+        ("test.csv has 1 row", "at least 2"),
+    ),
+    Case(
+        "test without id",
+        C(test=lambda df: df.drop(columns="id")),
+        ("test.csv: the 'id' column is missing",),
+    ),
+    Case("uppercase ID", C(train=renaming(id="ID")), ("'id' column is missing", "lowercase")),
+    Case(
+        "duplicate ids",
+        C(train=setting("id", [1, 2], "c0000")),
+        ("train.csv: ids appear more than once", "'c0000'"),
+    ),
+    Case("empty id", C(train=setting("id", 2, None)), ("train.csv: empty id in 1 row", "rows 3")),
+    Case(
+        "train without label",
+        C(train=lambda df: df.drop(columns="label")),
+        ("train.csv: the 'label' column is missing",),
+    ),
+    Case(
+        "test with label",
+        C(test=lambda df: df.assign(label="cat")),
+        ("test.csv must not contain a 'label' column",),
+    ),
+    Case(
+        "train and test features differ",
+        C(test=renaming(color="colour")),
+        (
+            "train and test feature columns differ",
+            "only in train.csv: 'color'",
+            "only in test.csv: 'colour'",
+        ),
+    ),
+    Case(
+        "solution without label",
+        C(solution=lambda df: df.drop(columns="label")),
+        ("solution.csv: the 'label' column is missing",),
+    ),
+    Case(
+        "solution without id",
+        C(solution=lambda df: df.drop(columns="id")),
+        ("solution.csv: the 'id' column is missing",),
+    ),
+    Case(
+        "solution with extra column",
+        C(solution=lambda df: df.assign(Usage="Public")),
+        ("solution.csv: unexpected columns 'Usage'",),
+    ),
+    Case(
+        "test and solution ids differ",
+        C(solution=setting("id", 0, "zzz")),
+        (
+            "test and solution ids differ",
+            "test.csv has 1 id missing from solution.csv: 't0000'",
+            "solution.csv has 1 id not in test.csv: 'zzz'",
+        ),
+    ),
+    Case(
+        "one class",
+        C(train=lambda df: df.assign(label="cat")),
+        ("at least 2 classes", "found 1"),
+    ),
+    Case(
+        "too many classes",
+        C(rows=1100, train=lambda df: df.assign(label=[f"k{i}" for i in range(len(df))])),
+        ("'label' holds 1,103 classes", "over the limit of 1,000"),
+    ),
+    Case(
+        "empty labels",
+        C(train=setting("label", [0, 1], None)),
+        ("train.csv: empty label in 2 rows", "'c0000', 'c0001'"),
+    ),
+    Case(
+        "empty solution labels",
+        C(solution=setting("label", 4, None)),
+        ("solution.csv: empty label in 1 row", "'t0004'"),
+    ),
+    Case(
+        "matching unpaired column",
+        M(
+            train=lambda df: df.drop(columns="right_brand"),
+            test=lambda df: df.drop(columns="right_brand"),
+        ),
+        ("unpaired matching columns", "left_brand (no right_brand)"),
+    ),
+    Case(
+        "matching without pairs",
+        M(
+            train=lambda df: df[["id", "left_name", "left_price", "label"]],
+            test=lambda df: df[["id", "left_name", "left_price"]],
+        ),
+        ("matching needs at least one pair",),
+    ),
+    Case(
+        "matching column without prefix",
+        M(train=renaming(left_brand="brand"), test=renaming(left_brand="brand")),
+        ("must be named left_<attr> or right_<attr>", "'brand'"),
+    ),
+    Case(
+        "matching pair declared with two types",
+        M(task={"columns": {"left_price": "numeric", "right_price": "text"}}),
+        ("left_price and right_price form a pair and need the same type",),
+    ),
+    Case(
+        "matching label not 0/1 in train",
+        M(train=setting("label", 3, 2)),
+        ("train.csv: matching labels must be 0 or 1", "'2'"),
+    ),
+    Case(
+        "matching label not 0/1 in solution",
+        M(solution=setting("label", 0, "yes")),
+        ("solution.csv: matching labels must be 0 or 1", "'yes'"),
+    ),
+    Case(
+        "matching train with one class",
+        M(train=lambda df: df.assign(label=0)),
+        ("matching needs both matches (1) and non-matches (0)",),
+    ),
+    Case(
+        "image missing from images/",
+        C(images=True, files={"images/top.png": None}),
+        ("column 'photo' names 1 image", "10 rows", "not found under images/", "'top.png'"),
+    ),
+    Case(
+        "absolute image path",
+        C(images=True, train=outside_images("/etc/passwd.png")),
+        ("column 'photo' has image paths with absolute paths", "'/etc/passwd.png'"),
+    ),
+    Case(
+        "image path with ..",
+        C(images=True, train=outside_images("../task.png")),
+        ("column 'photo' has image paths with '..'", "'../task.png'"),
+    ),
+    Case(
+        "image not decodable",
+        C(images=True, files={"images/top.png": b"\x89PNG not really"}),
+        ("images/: 1 file could not be read as images", "'top.png'"),
+    ),
+    Case(
+        "images/ without an image column",
+        C(files={"images/a.png": png_bytes()}),
+        ("images/ is present but no column holds image paths",),
+    ),
+    Case(
+        "empty column name",
+        C(train=renaming(color=""), test=renaming(color="")),
+        ("train.csv: column 4 of the header has no name",),
+    ),
+    Case(
+        "duplicated column name",
+        C(files={"train.csv": "id,title,title,label\n1,a,b,cat\n"}),
+        ("train.csv: column names appear more than once: 'title'",),
+    ),
+    Case(
+        "column name with odd characters",
+        C(train=renaming(color="col/or"), test=renaming(color="col/or")),
+        ("column names with characters other than letters", "'col/or'"),
+    ),
+    Case(
+        "reserved column names",
+        C(
+            train=renaming(color="split", price="proba_cat"),
+            test=renaming(color="split", price="proba_cat"),
+        ),
+        ("reserved names", "'proba_cat'", "'split'"),
+    ),
+    Case(
+        "nested parquet column",
+        C(fmt="parquet", train=lambda df: df.assign(tags=[[1, 2]] * len(df))),
+        ("train.parquet: columns 'tags' hold nested values",),
+    ),
+    Case("csv over the row cap", C(), ("train.csv has more than 40 rows",), {"max_rows": 40}),
+    Case(
+        "parquet over the row cap",
+        C(fmt="parquet"),
+        ("train.parquet has 60 rows, over the limit of 40",),
+        {"max_rows": 40},
+    ),
+    Case(
+        "file over the size cap",
+        C(),
+        ("train.csv is", "bytes, over the limit of 1,000 bytes"),
+        {"max_file_bytes": 1000},
+    ),
+]
+
+
+def _snapshot(root: Path, keep: Path) -> set[str]:
+    """Every path under ``root`` except those inside ``keep``."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if keep not in p.parents}
+
+
+@pytest.mark.parametrize("container", ["folder", "zip"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_broken_bundle_is_refused_with_its_reason(
+    tmp_path: Path, case: Case, container: str
+) -> None:
+    source = case.build(tmp_path / "bundle")
+    if container == "zip":
+        source = zip_bundle(source, tmp_path / "bundle.zip")
+    work = tmp_path / "work"
+    before = _snapshot(tmp_path, keep=work / "bundle")
+
+    with pytest.raises(BundleInvalid) as refused:
+        prepare_task(source, work_dir=work, **case.caps)
+
+    problems = refused.value.problems
+    assert any(all(word in p for word in case.words) for p in problems), problems
+    assert not (work / "task").exists()
+    after = _snapshot(tmp_path, keep=work / "bundle")
+    assert after - before <= {"work", "work/bundle"}
+
+
+def test_corpus_covers_at_least_twenty_rules() -> None:
+    assert len({c.words for c in CASES}) >= 20
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    bundle = write_classification_bundle(
+        tmp_path / "b",
+        task={"slug": "Not A Slug"},
+        train=setting("id", 1, "c0000"),
+        test=lambda df: df.assign(label="cat"),
+    )
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(bundle)
+    problems = refused.value.problems
+    assert len(problems) == 3, problems
+    assert "slug 'Not A Slug' is invalid" in problems[0]
+    assert "train.csv: ids appear more than once" in problems[1]
+    assert "test.csv must not contain a 'label' column" in problems[2]
+    assert str(refused.value).startswith("the bundle has 3 problems:\n- ")
+
+
+def test_yaml_tags_are_refused_and_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    yaml_text = (
+        f"slug: !!python/object/apply:os.system ['touch {marker}']\n"
+        "title: x\nkind: classification\n"
+    )
+    bundle = write_classification_bundle(tmp_path / "b", files={"task.yaml": yaml_text})
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(bundle)
+    assert not marker.exists()
+    assert any("tag that is not allowed" in p for p in refused.value.problems)
+
+
+def test_python_object_tag_is_refused(tmp_path: Path) -> None:
+    yaml_text = "!!python/object:collections.OrderedDict {slug: x}\n"
+    bundle = write_classification_bundle(tmp_path / "b", files={"task.yaml": yaml_text})
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(bundle)
+    assert any("tag that is not allowed" in p for p in refused.value.problems)
+
+
+def test_problems_name_at_most_five_examples(tmp_path: Path) -> None:
+    bundle = write_classification_bundle(tmp_path / "b", train=setting("id", list(range(20)), None))
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(bundle)
+    [problem] = [p for p in refused.value.problems if "empty id" in p]
+    assert "20 rows" in problem
+    assert "at data rows 1, 2, 3, 4, 5 and 15 more" in problem
