@@ -1,5 +1,18 @@
 """REST API v1 routes of the leaderboard app (DESIGN §7)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path(
+        "tasks/<slug:slug>/leaderboard/",
+        api.TaskLeaderboardApi.as_view(),
+        name="api-task-leaderboard",
+    ),
+    path(
+        "tracks/<slug:slug>/leaderboard/",
+        api.TrackLeaderboardApi.as_view(),
+        name="api-track-leaderboard",
+    ),
+]

@@ -1,0 +1,135 @@
+"""Leaderboard API (DESIGN §7): entries best first, baselines with ``rank: null``."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from challenge_platform.models import Track
+from datasets.models import Task
+
+from . import selectors
+from .models import Split
+
+
+class TaskEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField()
+    team = serializers.CharField(source="team.name")
+    team_id = serializers.IntegerField()
+    score = serializers.FloatField()
+    is_baseline = serializers.BooleanField()
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    submission_count = serializers.IntegerField()
+    last_submission_at = serializers.DateTimeField(allow_null=True)
+    best_submitted_at = serializers.DateTimeField()
+    score_low = serializers.FloatField(allow_null=True)
+    score_high = serializers.FloatField(allow_null=True)
+    rank_low = serializers.IntegerField(allow_null=True)
+    rank_high = serializers.IntegerField(allow_null=True)
+    tied_with_best = serializers.BooleanField()
+
+
+class TrackEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField()
+    team = serializers.CharField()
+    team_id = serializers.IntegerField()
+    score = serializers.FloatField(
+        help_text="Mean primary score over the track's tasks (missing = 0)."
+    )
+    is_baseline = serializers.BooleanField()
+    task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
+    missing = serializers.ListField(child=serializers.CharField())
+
+
+class TaskLeaderboardApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        task = serializers.CharField()
+        split = serializers.CharField()
+        primary_metric = serializers.CharField()
+        entries = TaskEntrySerializer(many=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+        split = request.query_params.get("split", Split.PUBLIC)
+        if split not in (Split.PUBLIC, Split.PRIVATE):
+            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
+        if split == Split.PRIVATE and not selectors.private_visible(
+            challenge=task.track.challenge, user=request.user
+        ):
+            return Response(
+                {"detail": "The private leaderboard is hidden until the organizers reveal it."},
+                status=403,
+            )
+        entries = selectors.leaderboard_for_task(task=task, split=split)
+        return Response(
+            {
+                "task": task.slug,
+                "split": split,
+                "primary_metric": task.primary_metric,
+                "entries": TaskEntrySerializer(entries, many=True).data,
+            }
+        )
+
+
+class TrackLeaderboardApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        track = serializers.CharField()
+        split = serializers.CharField()
+        tasks = serializers.ListField(child=serializers.CharField())
+        entries = TrackEntrySerializer(many=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
+        split = request.query_params.get("split", Split.PUBLIC)
+        if split not in (Split.PUBLIC, Split.PRIVATE):
+            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
+        if split == Split.PRIVATE and not selectors.private_visible(
+            challenge=track.challenge, user=request.user
+        ):
+            return Response(
+                {"detail": "The private leaderboard is hidden until the organizers reveal it."},
+                status=403,
+            )
+        board = selectors.leaderboard_for_track(track=track, split=split)
+        entries = [
+            {
+                "rank": row.rank,
+                "position": row.position,
+                "team": board.teams[row.team_id].name,
+                "team_id": row.team_id,
+                "score": row.mean_score,
+                "is_baseline": row.is_baseline,
+                "task_scores": dict(row.task_scores),
+                "task_ranks": dict(row.task_ranks),
+                "missing": list(row.missing),
+            }
+            for row in board.rows
+        ]
+        return Response(
+            {
+                "track": track.slug,
+                "split": split,
+                "tasks": [t.slug for t in board.tasks],
+                "entries": entries,
+            }
+        )

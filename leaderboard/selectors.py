@@ -1,0 +1,126 @@
+"""Reads for leaderboards: a constant number of queries whatever the number of submissions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
+
+from challenge_platform.models import Challenge, Team, Track
+from datasets.models import Task
+from leaderboard.core.shakeup import ShakeupRow, shakeup
+from leaderboard.core.svg import Series
+from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
+from scoring.models import Submission, SubmissionStatus
+
+from .models import LeaderboardEntry, Split
+from .services import history_cache_key
+
+HISTORY_TEAMS = 8
+
+
+def private_visible(*, challenge: Challenge, user: User | AnonymousUser) -> bool:
+    """Private scores: organizers always; participants once revealed (by action or time)."""
+    return bool(user.is_authenticated and user.is_staff) or challenge.private_visible()
+
+
+def leaderboard_for_task(*, task: Task, split: str = Split.PUBLIC) -> list[LeaderboardEntry]:
+    return list(
+        LeaderboardEntry.objects.filter(task=task, split=split)
+        .select_related("team")
+        .order_by("position")
+    )
+
+
+@dataclass(frozen=True)
+class TrackBoard:
+    track: Track
+    tasks: list[Task]
+    rows: list[TrackRow]
+    teams: dict[int, Team]
+    matrix: RelativeMatrix | None
+    baseline_scores: dict[str, float | None]
+
+
+def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
+    tasks = list(track.tasks.order_by("order", "slug"))
+    entries = list(
+        LeaderboardEntry.objects.filter(task__in=tasks, split=split).select_related("team", "task")
+    )
+    per_task: dict[str, dict[int, float | None]] = {t.slug: {} for t in tasks}
+    task_ranks: dict[str, dict[int, int | None]] = {t.slug: {} for t in tasks}
+    teams: dict[int, Team] = {}
+    tie_break: dict[int, datetime] = {}
+    baseline_scores: dict[str, float | None] = {t.slug: None for t in tasks}
+    for e in entries:
+        per_task[e.task.slug][e.team_id] = e.score
+        task_ranks[e.task.slug][e.team_id] = e.rank
+        teams[e.team_id] = e.team
+        tie_break[e.team_id] = max(
+            tie_break.get(e.team_id, e.best_submitted_at), e.best_submitted_at
+        )
+        if e.is_baseline:
+            baseline_scores[e.task.slug] = e.score
+    if not tasks:
+        return TrackBoard(track, tasks, [], teams, None, baseline_scores)
+    baseline_ids = {tid for tid, team in teams.items() if team.is_baseline}
+    rows = track_standings(
+        [t.slug for t in tasks],
+        per_task,
+        baseline_ids,
+        tie_break_at=tie_break,
+        task_ranks=task_ranks,
+    )
+    matrix = relative_to_baseline(
+        per_task,
+        baseline_scores,
+        task_slugs=[t.slug for t in tasks],
+        team_ids=[r.team_id for r in rows if not r.is_baseline],
+    )
+    return TrackBoard(track, tasks, rows, teams, matrix, baseline_scores)
+
+
+def history_series(*, task: Task) -> list[Series]:
+    """Best public score over time of the top teams and the baseline (cached per task)."""
+    key = history_cache_key(task.pk)
+    cached = cache.get(key)
+    if cached is not None:
+        return [
+            Series(name, is_baseline, [(datetime.fromisoformat(t), v) for t, v in points])
+            for name, is_baseline, points in cached
+        ]
+    top = list(
+        LeaderboardEntry.objects.filter(task=task, split=Split.PUBLIC)
+        .select_related("team")
+        .order_by("position")[: HISTORY_TEAMS + 1]
+    )
+    team_ids = [e.team_id for e in top]
+    points: dict[int, list[tuple[datetime, float]]] = {tid: [] for tid in team_ids}
+    for team_id, created_at, score in (
+        Submission.objects.filter(
+            task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
+        )
+        .order_by("created_at")
+        .values_list("team_id", "created_at", "public_score")
+    ):
+        if score is not None:
+            points[team_id].append((created_at, score))
+    series = [
+        Series(e.team.name, e.is_baseline, points[e.team_id]) for e in top if points[e.team_id]
+    ]
+    cache.set(
+        key,
+        [(s.name, s.is_baseline, [(t.isoformat(), v) for t, v in s.points]) for s in series],
+        timeout=3600,
+    )
+    return series
+
+
+def shakeup_for_task(*, task: Task) -> list[tuple[ShakeupRow, Team]]:
+    entries = list(LeaderboardEntry.objects.filter(task=task).select_related("team"))
+    teams = {e.team_id: e.team for e in entries}
+    public = {e.team_id: e.rank for e in entries if e.split == Split.PUBLIC and not e.is_baseline}
+    private = {e.team_id: e.rank for e in entries if e.split == Split.PRIVATE and not e.is_baseline}
+    return [(row, teams[row.team_id]) for row in shakeup(public, private)]

@@ -1,0 +1,180 @@
+"""Writes for leaderboards: entries are maintained when a submission is scored (STYLE: services).
+
+Pages and the API only read `LeaderboardEntry` rows, so their cost does not grow with the
+number of submissions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+
+from datasets.models import Task
+from leaderboard.core.ranking import (
+    SubmissionInput,
+    private_entries,
+    rank_entries,
+    select_team_best,
+)
+from scoring.models import Submission, SubmissionStatus
+
+from .models import LeaderboardEntry, Split
+
+logger = logging.getLogger(__name__)
+
+
+def history_cache_key(task_id: int) -> str:
+    return f"leaderboard:history:{task_id}"
+
+
+def _submission_inputs(task: Task) -> tuple[list[SubmissionInput], dict[int, Submission]]:
+    rows = (
+        Submission.objects.filter(
+            task=task, status=SubmissionStatus.SCORED, is_hidden=False, team__is_hidden=False
+        )
+        .select_related("team")
+        .only(
+            "id",
+            "team_id",
+            "team__is_baseline",
+            "created_at",
+            "public_score",
+            "private_score",
+            "is_final",
+            "scores",
+        )
+    )
+    by_id = {s.id: s for s in rows}
+    inputs = [
+        SubmissionInput(
+            id=s.id,
+            team_id=s.team_id,
+            is_baseline=s.team.is_baseline,
+            submitted_at=s.created_at,
+            public_score=s.public_score,
+            private_score=s.private_score,
+            is_final=s.is_final,
+        )
+        for s in by_id.values()
+    ]
+    return inputs, by_id
+
+
+def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
+    """Rebuild the public and private entries of one task from its scored submissions."""
+    task = Task.objects.select_related("track__challenge").get(pk=task_id)
+    challenge = task.track.challenge
+    inputs, by_id = _submission_inputs(task)
+    counts: dict[int, tuple[int, object]] = {}
+    for team_id, created_at in (
+        Submission.objects.filter(task=task)
+        .exclude(status=SubmissionStatus.FAILED)
+        .values_list("team_id", "created_at")
+    ):
+        n, last = counts.get(team_id, (0, None))
+        counts[team_id] = (n + 1, max(last, created_at) if last else created_at)
+
+    boards = {
+        Split.PUBLIC: rank_entries(select_team_best(inputs, split="public")),
+        Split.PRIVATE: rank_entries(
+            private_entries(inputs, max_final=challenge.max_final_selections)
+        ),
+    }
+    new_entries = []
+    for split, ranked in boards.items():
+        for r in ranked:
+            sub = by_id[r.entry.payload.id]
+            n, last = counts.get(sub.team_id, (0, None))
+            new_entries.append(
+                LeaderboardEntry(
+                    task=task,
+                    team_id=sub.team_id,
+                    split=split,
+                    submission=sub,
+                    score=r.entry.score,
+                    metrics=(sub.scores or {}).get(split, {}),
+                    rank=r.rank,
+                    position=r.position,
+                    is_baseline=r.entry.is_baseline,
+                    submission_count=n,
+                    last_submission_at=last,
+                    best_submitted_at=sub.created_at,
+                )
+            )
+    with transaction.atomic():
+        # Keep computed intervals for entries whose submission did not change.
+        previous = {
+            (e.team_id, e.split, e.submission_id): e
+            for e in LeaderboardEntry.objects.filter(task=task)
+        }
+        for e in new_entries:
+            old = previous.get((e.team_id, e.split, e.submission_id))
+            if old is not None:
+                e.score_low, e.score_high = old.score_low, old.score_high
+                e.rank_low, e.rank_high = old.rank_low, old.rank_high
+                e.tied_with_best = old.tied_with_best
+        LeaderboardEntry.objects.filter(task=task).delete()
+        LeaderboardEntry.objects.bulk_create(new_entries)
+        if bootstrap and new_entries:
+            from .tasks import bootstrap_task_leaderboard
+
+            transaction.on_commit(lambda: _publish_bootstrap(bootstrap_task_leaderboard, task.pk))
+    cache.delete(history_cache_key(task.pk))
+
+
+def _publish_bootstrap(task_fn, task_id: int) -> None:
+    try:
+        task_fn.delay(task_id=task_id)
+    except Exception:  # the broker is a doorbell: intervals are recomputed on the next refresh
+        logger.warning("could not queue the bootstrap of task %s", task_id, exc_info=True)
+
+
+def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed: int = 0) -> None:
+    """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
+    import numpy as np
+
+    from leaderboard.core.bootstrap import bootstrap_leaderboard
+    from scoring.core import load_predictions, load_solution
+
+    task = Task.objects.get(pk=task_id)
+    entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
+    if not entries:
+        return
+    with task.solution.open("rb") as fh:
+        solution = load_solution(fh, kind=task.kind, classes=list(task.classes))
+    y = np.asarray(solution.y)
+    public = np.asarray(solution.is_public, dtype=bool)
+    updates = []
+    for split, mask in ((Split.PUBLIC, public), (Split.PRIVATE, ~public)):
+        board = [e for e in entries if e.split == split]
+        preds, kept = [], []
+        for e in board:
+            if not e.submission.predictions:
+                continue
+            with e.submission.predictions.open("rb") as fh:
+                preds.append(np.asarray(load_predictions(fh.read()).pred))
+            kept.append(e)
+        if not kept or not mask.any():
+            continue
+        result = bootstrap_leaderboard(
+            y=y,
+            preds=preds,
+            kind=task.kind,
+            n_resamples=n_resamples,
+            seed=seed,
+            rows=mask,
+            is_baseline=[e.is_baseline for e in kept],
+        )
+        for e, interval in zip(kept, result.entries, strict=True):
+            e.score_low, e.score_high = interval.score_low, interval.score_high
+            e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
+            e.tied_with_best = interval.tied_with_best
+            updates.append(e)
+    with transaction.atomic():
+        current = set(LeaderboardEntry.objects.filter(task=task).values_list("id", "submission_id"))
+        fresh = [e for e in updates if (e.id, e.submission_id) in current]
+        LeaderboardEntry.objects.bulk_update(
+            fresh, ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best"]
+        )

@@ -1,0 +1,206 @@
+"""Public leaderboard pages and CSV exports (no login needed for public boards)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import mark_safe
+
+from challenge_platform.models import Track
+from datasets.models import Task
+from leaderboard.core.export import rows_to_csv
+from leaderboard.core.svg import history_chart_svg
+
+from . import selectors
+from .models import Split
+
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro-F1",
+    "log_loss": "Log-loss",
+    "f1": "F1",
+    "precision": "Precision",
+    "recall": "Recall",
+    "average_precision": "Avg. precision",
+}
+
+
+def _split(request: HttpRequest, challenge) -> str:
+    split = request.GET.get("split", Split.PUBLIC)
+    if split not in (Split.PUBLIC, Split.PRIVATE):
+        raise Http404("unknown split")
+    if split == Split.PRIVATE and not selectors.private_visible(
+        challenge=challenge, user=request.user
+    ):
+        raise Http404("the private leaderboard is not revealed yet")
+    return split
+
+
+def _metric_columns(task: Task, entries) -> list[str]:
+    names: list[str] = [task.primary_metric]
+    for e in entries:
+        for name in e.metrics:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    challenge = task.track.challenge
+    split = _split(request, challenge)
+    entries = selectors.leaderboard_for_task(task=task, split=split)
+    metrics = _metric_columns(task, entries)
+    rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
+    chart = history_chart_svg(
+        selectors.history_series(task=task),
+        title=f"{task.title}: best public {task.primary_metric} over time",
+        y_label=METRIC_LABELS.get(task.primary_metric, task.primary_metric),
+    )
+    return render(
+        request,
+        "leaderboard/task_leaderboard.html",
+        {
+            "task": task,
+            "challenge": challenge,
+            "split": split,
+            "rows": rows,
+            "metrics": [METRIC_LABELS.get(m, m) for m in metrics],
+            "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
+            "chart": mark_safe(chart),  # noqa: S308 - built by leaderboard.core.svg, which escapes all text
+            "tied_any": any(e.tied_with_best for e in entries),
+        },
+    )
+
+
+def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    split = _split(request, task.track.challenge)
+    entries = selectors.leaderboard_for_task(task=task, split=split)
+    metrics = _metric_columns(task, entries)
+    header = [
+        "position",
+        "rank",
+        "team",
+        "is_baseline",
+        "score",
+        "score_low",
+        "score_high",
+        "rank_low",
+        "rank_high",
+        "tied_with_best",
+        *metrics,
+        "submissions",
+        "last_submission_at",
+    ]
+    body = rows_to_csv(
+        header,
+        (
+            [
+                e.position,
+                e.rank,
+                e.team.name,
+                e.is_baseline,
+                e.score,
+                e.score_low,
+                e.score_high,
+                e.rank_low,
+                e.rank_high,
+                e.tied_with_best,
+                *[e.metrics.get(m) for m in metrics],
+                e.submission_count,
+                e.last_submission_at.isoformat() if e.last_submission_at else "",
+            ]
+            for e in entries
+        ),
+    )
+    return _csv_response(body, f"{task.slug}-{split}-leaderboard.csv")
+
+
+def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
+    split = _split(request, track.challenge)
+    board = selectors.leaderboard_for_track(track=track, split=split)
+    rows = [
+        (
+            row,
+            board.teams[row.team_id],
+            [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
+        )
+        for row in board.rows
+    ]
+    matrix = []
+    if board.matrix is not None:
+        for team_id in board.matrix.team_ids:
+            cells = [board.matrix.cells[team_id].get(t.slug) for t in board.tasks]
+            matrix.append((board.teams[team_id], cells))
+    return render(
+        request,
+        "leaderboard/track_leaderboard.html",
+        {
+            "track": track,
+            "challenge": track.challenge,
+            "split": split,
+            "tasks": board.tasks,
+            "rows": rows,
+            "matrix": matrix,
+            "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            "private_visible": selectors.private_visible(
+                challenge=track.challenge, user=request.user
+            ),
+        },
+    )
+
+
+def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
+    split = _split(request, track.challenge)
+    board = selectors.leaderboard_for_track(track=track, split=split)
+    header = [
+        "position",
+        "rank",
+        "team",
+        "is_baseline",
+        "mean_score",
+        *[f"{t.slug}_score" for t in board.tasks],
+        *[f"{t.slug}_rank" for t in board.tasks],
+        "missing",
+    ]
+    body = rows_to_csv(
+        header,
+        (
+            [
+                r.position,
+                r.rank,
+                board.teams[r.team_id].name,
+                r.is_baseline,
+                r.mean_score,
+                *[r.task_scores.get(t.slug) for t in board.tasks],
+                *[r.task_ranks.get(t.slug) for t in board.tasks],
+                " ".join(r.missing),
+            ]
+            for r in board.rows
+        ),
+    )
+    return _csv_response(body, f"{track.slug}-{split}-leaderboard.csv")
+
+
+@staff_member_required
+def task_shakeup(request: HttpRequest, slug: str) -> HttpResponse:
+    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    return render(
+        request,
+        "leaderboard/shakeup.html",
+        {
+            "task": task,
+            "rows": selectors.shakeup_for_task(task=task),
+            "revealed": task.track.challenge.private_visible(),
+        },
+    )
+
+
+def _csv_response(body: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
