@@ -15,7 +15,7 @@ Writes into ``--out-dir``:
   features used (see :func:`_result_skeleton`).
 
 Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
-143 terminated by SIGTERM. On failure the last stderr line is a one-line reason.
+143 terminated by SIGTERM (or SIGINT). On failure the last stderr line is a one-line reason.
 The model directory is deleted at the end unless ``--keep-model``.
 """
 
@@ -471,8 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         fit_and_predict(args, result)
         result["status"] = "succeeded"
-    except Terminated:
-        code, reason = EXIT_TERMINATED, "terminated by SIGTERM"
+    except (Terminated, KeyboardInterrupt):
+        # CatBoost turns an exception raised in its callbacks into KeyboardInterrupt.
+        code, reason = EXIT_TERMINATED, "terminated by a signal"
         result.update(status="terminated", error=reason)
     except TaskError as exc:
         code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
