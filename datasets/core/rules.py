@@ -6,6 +6,7 @@ report every problem of a bundle at once.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from datasets.core.errors import examples, plural
@@ -20,8 +21,8 @@ PAIR_PREFIXES = ("left_", "right_")
 
 def _rows(mask: pd.Series) -> str:
     """1-based data row numbers of ``mask``'s True entries."""
-    positions = [i + 1 for i, hit in enumerate(mask.to_numpy()) if hit]
-    return f"at data rows {examples(positions)}"
+    positions = np.flatnonzero(mask.to_numpy(dtype=bool)) + 1
+    return f"at data rows {examples(positions.tolist())}"
 
 
 def check_rows(table: Table, problems: list[str]) -> None:

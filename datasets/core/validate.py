@@ -1,4 +1,28 @@
-"""``validate_bundle``: check a bundle folder against every rule, report all problems at once."""
+"""``validate_bundle``: check a bundle folder against every rule, report all problems at once.
+
+Refused (each message names the file, the column and up to five example ids or rows):
+- task.yaml: missing, not UTF-8, over 1 MB, invalid YAML, YAML tags (``safe_load`` only), not
+  a mapping, unknown keys (with a did-you-mean), bad slug (Django slug, <= 50 chars), missing
+  title, unknown kind, metric not available for the kind, public_fraction outside (0, 1),
+  split_seed not a whole number >= 0, unknown column type, a type for id/label, a declared
+  column absent from train, a matching pair declared with two types;
+- files: a part missing, both CSV and Parquet for one part, unreadable CSV (not UTF-8, bad
+  quoting, rows longer than the header, not comma-separated) or Parquet (corrupt, nested
+  columns), over the size or row cap;
+- columns: empty, duplicated or oddly-charactered names, reserved names (id, label, split,
+  proba_*), id missing, label missing in train or solution, label in test, extra solution
+  columns, train/test features differing, no feature column;
+- rows: empty train or test, fewer than 2 test rows, empty or duplicate ids, empty labels,
+  test ids != solution ids, declared numeric values that are not numbers;
+- classification: fewer than 2 classes in train, more than 1000 classes;
+- matching: features not named left_/right_<attr>, unpaired columns, no pair, labels other
+  than 0/1, train without both 0 and 1;
+- images: absolute, backslash or ``..`` paths, paths missing under images/, files Pillow
+  cannot verify, an images/ folder with no image column.
+
+Warned (the bundle is accepted): solution classes never seen in train, a solution without
+matches, an entirely empty column, a column of image-like paths with no file under images/.
+"""
 
 from __future__ import annotations
 
