@@ -1,0 +1,46 @@
+"""The one error a participant sees, and helpers to word it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_EXAMPLES = 5
+_MAX_VALUE_CHARS = 40
+
+
+class SubmissionInvalid(Exception):
+    """A submission the platform refuses; ``message`` is written for the participant."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``count(3, "row")`` -> ``"3 rows"``, with thousands separators."""
+    word = singular if n == 1 else (plural or singular + "s")
+    return f"{n:,} {word}"
+
+
+def show(value: object) -> str:
+    """One value as a participant should see it: strings quoted, long ones shortened."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and len(value) > _MAX_VALUE_CHARS:
+        value = value[: _MAX_VALUE_CHARS - 3] + "..."
+    return repr(value)
+
+
+def examples(values: Iterable[object], limit: int = MAX_EXAMPLES) -> str:
+    """Up to ``limit`` values, shown and comma-separated."""
+    shown = []
+    for value in values:
+        if len(shown) == limit:
+            break
+        shown.append(show(value))
+    return ", ".join(shown)
+
+
+def has(n: int, noun: str) -> str:
+    """``has(1, "row")`` -> ``"1 row has"``; ``has(2, "row")`` -> ``"2 rows have"``."""
+    return f"{count(n, noun)} {'has' if n == 1 else 'have'}"

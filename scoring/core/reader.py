@@ -1,0 +1,242 @@
+"""Read a submission (CSV, gzipped CSV or Parquet, sniffed from its bytes) into Arrow.
+
+Only ``id``, ``label``, ``score`` and ``proba_*`` columns are kept; other columns are
+ignored (a pandas index column, a note...). In CSV, ``id`` and ``label`` are read as
+strings and ``score``/``proba_*`` as float64. A gzipped file may not unpack to more
+than ``max_bytes`` either.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from scoring.core.errors import SubmissionInvalid, count, examples, show
+
+Source = str | os.PathLike[str] | BinaryIO
+
+FORMAT_CSV = "csv"
+FORMAT_CSV_GZ = "csv.gz"
+FORMAT_PARQUET = "parquet"
+
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_HEADER_SCAN = 1 << 20
+_KEYS = ("id", "label")
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    """A parsed submission and the format its bytes were in."""
+
+    table: pa.Table
+    format: str
+
+
+def is_value_column(name: str) -> bool:
+    """True for the columns scoring reads; any other column is ignored."""
+    return name in ("id", "label", "score") or name.startswith("proba_")
+
+
+def read_submission(source: Source, *, max_bytes: int | None = None) -> pa.Table:
+    """Parse a submission file; raise SubmissionInvalid when it cannot be read."""
+    return read_submission_file(source, max_bytes=max_bytes).table
+
+
+def read_submission_file(source: Source, *, max_bytes: int | None = None) -> SubmissionFile:
+    """Like ``read_submission``, also telling which format was found."""
+    buf = _load(source, max_bytes)
+    head = buf.slice(0, min(buf.size, 4)).to_pybytes()
+    if head.startswith(_PARQUET_MAGIC):
+        table, fmt = _read_parquet(buf), FORMAT_PARQUET
+    elif head.startswith(_GZIP_MAGIC):
+        table, fmt = _read_csv(_gunzip(buf, max_bytes)), FORMAT_CSV_GZ
+    else:
+        table, fmt = _read_csv(buf), FORMAT_CSV
+    if table.num_rows == 0 and all(key in table.column_names for key in _KEYS):
+        raise SubmissionInvalid("The file names its columns but has no rows.")
+    return SubmissionFile(table, fmt)
+
+
+def _load(source: Source, max_bytes: int | None) -> pa.Buffer:
+    if isinstance(source, str | os.PathLike):
+        _check_size(os.stat(source).st_size, max_bytes)
+        with pa.OSFile(os.fspath(source)) as f:
+            buf = f.read_buffer()
+    else:
+        data = source.read() if max_bytes is None else source.read(max_bytes + 1)
+        _check_size(len(data), max_bytes)
+        buf = pa.py_buffer(data)
+    _refuse_empty_or_foreign(buf)
+    return buf
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise SubmissionInvalid(
+            f"The file is larger than the limit of {_size(max_bytes)}."
+            if size == max_bytes + 1
+            else f"The file is {_size(size)}; the limit is {_size(max_bytes)}."
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n:,} bytes"
+
+
+def _reason(exc: Exception) -> str:
+    return " ".join(str(exc).split()).rstrip(".")
+
+
+def _refuse_empty_or_foreign(buf: pa.Buffer, inside_gzip: bool = False) -> None:
+    where = "The gzip file unpacks to" if inside_gzip else "The file is"
+    if buf.size == 0 or (buf.size <= 4096 and not buf.to_pybytes().strip()):
+        raise SubmissionInvalid(f"{where} an empty file." if inside_gzip else "The file is empty.")
+    head = buf.slice(0, min(buf.size, 4)).to_pybytes()
+    if head.startswith(_ZIP_MAGIC):
+        raise SubmissionInvalid(
+            f"{where} a ZIP archive or an Excel workbook; upload a CSV, gzipped CSV or "
+            "Parquet file."
+        )
+    if head.startswith(_UTF16_BOMS):
+        raise SubmissionInvalid(f"{where} UTF-16 text; save it as UTF-8 CSV.")
+
+
+def _gunzip(buf: pa.Buffer, max_bytes: int | None) -> pa.Buffer:
+    try:
+        stream = pa.CompressedInputStream(pa.BufferReader(buf), "gzip")
+        out = stream.read_buffer() if max_bytes is None else stream.read_buffer(max_bytes + 1)
+    except (pa.ArrowException, OSError) as exc:
+        raise SubmissionInvalid(
+            f"The file starts like a gzip file but does not decompress ({_reason(exc)})."
+        ) from None
+    if max_bytes is not None and out.size > max_bytes:
+        raise SubmissionInvalid(
+            f"The gzip file unpacks to more than the limit of {_size(max_bytes)}."
+        )
+    _refuse_empty_or_foreign(out, inside_gzip=True)
+    head = out.slice(0, min(out.size, 4)).to_pybytes()
+    if head.startswith(_PARQUET_MAGIC):
+        raise SubmissionInvalid("Gzipped Parquet is not accepted; upload the .parquet file as is.")
+    if head.startswith(_GZIP_MAGIC):
+        raise SubmissionInvalid("The file is gzipped twice; gzip the CSV file once.")
+    return out
+
+
+def _check_names(names: list[str]) -> None:
+    twice = [name for name, n in Counter(names).items() if n > 1]
+    if twice:
+        raise SubmissionInvalid(
+            f"The file has {count(len(twice), 'duplicate column name')}: {examples(twice)}. "
+            "Each column must appear once."
+        )
+
+
+def _read_parquet(buf: pa.Buffer) -> pa.Table:
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(buf))
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise SubmissionInvalid(
+            f"The file is not a readable Parquet file ({_reason(exc)})."
+        ) from None
+    _check_names(schema.names)
+    if not all(key in schema.names for key in _KEYS):
+        return schema.empty_table()
+    try:
+        return parquet.read(columns=[n for n in schema.names if is_value_column(n)])
+    except (pa.ArrowException, OSError) as exc:
+        raise SubmissionInvalid(
+            f"The Parquet file is damaged and cannot be read ({_reason(exc)})."
+        ) from None
+
+
+def _read_csv(buf: pa.Buffer) -> pa.Table:
+    names = _csv_header(buf)
+    if not all(key in names for key in _KEYS):
+        return pa.schema([(name, pa.string()) for name in names]).empty_table()
+    wanted = [name for name in names if is_value_column(name)]
+    types = {name: pa.string() if name in _KEYS else pa.float64() for name in wanted}
+    convert = pacsv.ConvertOptions(
+        column_types=types, include_columns=wanted, strings_can_be_null=False
+    )
+    try:
+        return _parse_csv(buf, names, convert, use_threads=True)
+    except pa.ArrowInvalid:
+        pass
+    try:  # Again on one thread, which makes Arrow report line numbers.
+        return _parse_csv(buf, names, convert, use_threads=False)
+    except pa.ArrowInvalid as exc:
+        raise _csv_problem(str(exc), buf, names) from None
+
+
+def _parse_csv(
+    buf: pa.Buffer, names: list[str], convert: pacsv.ConvertOptions, *, use_threads: bool
+) -> pa.Table:
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=use_threads)
+    return pacsv.read_csv(pa.BufferReader(buf), read_options=read, convert_options=convert)
+
+
+def _csv_header(buf: pa.Buffer) -> list[str]:
+    first = buf.slice(0, min(buf.size, _HEADER_SCAN)).to_pybytes().removeprefix(_UTF8_BOM)
+    end = first.find(b"\n")
+    if end < 0 and buf.size > _HEADER_SCAN:
+        raise SubmissionInvalid("The first line of the file is longer than 1 MB.")
+    line = first if end < 0 else first[:end]
+    try:
+        text = line.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        raise _not_utf8(buf) from None
+    if not text.strip():
+        raise SubmissionInvalid("The first line is empty; it must name the columns (id,label,...).")
+    names = next(csv.reader([text]))
+    if len(names) == 1 and (";" in text or "\t" in text):
+        sep = "semicolons" if ";" in text else "tabs"
+        raise SubmissionInvalid(f"The columns are separated by {sep}; use commas.")
+    _check_names(names)
+    return names
+
+
+_RAGGED = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)", re.S)
+_NOT_NUMBER = re.compile(r"column #(\d+): Row #(\d+): CSV conversion error to double: invalid value '(.*)'", re.S)  # noqa: E501
+
+
+def _csv_problem(message: str, buf: pa.Buffer, names: list[str]) -> SubmissionInvalid:
+    if "invalid UTF8" in message:
+        return _not_utf8(buf)
+    if m := _RAGGED.search(message):
+        line, want, got, text = int(m[1]), int(m[2]), int(m[3]), m[4]
+        return SubmissionInvalid(
+            f"Line {line:,} has {count(got, 'value')} but the header has "
+            f"{count(want, 'column')}: {show(text)}."
+        )
+    if m := _NOT_NUMBER.search(message):
+        column, line, value = names[int(m[1])], int(m[2]), m[3]
+        return SubmissionInvalid(
+            f"Column {show(column)} must hold numbers, but line {line:,} holds {show(value)}."
+        )
+    return SubmissionInvalid(f"The file cannot be read as CSV: {message}")
+
+
+def _not_utf8(buf: pa.Buffer) -> SubmissionInvalid:
+    data = buf.to_pybytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return SubmissionInvalid(
+            f"The file is not UTF-8 text: line {line:,} has the byte 0x{data[exc.start]:02x} "
+            f"(byte offset {exc.start:,}). Save it as UTF-8."
+        )
+    return SubmissionInvalid("The file is not UTF-8 text. Save it as UTF-8.")
