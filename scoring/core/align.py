@@ -1,0 +1,158 @@
+"""Check a parsed submission against the solution and put it in the solution's row order.
+
+Fast path: ids equal to the solution's, in its order (one vectorized comparison).
+Otherwise one Arrow hash join (left outer, submission -> solution) finds every
+duplicate, missing and unknown id at once. Columns other than ``id``, ``label`` and the
+kind's ``proba_<class>`` (classification) or ``score`` (matching) are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.acero as acero
+import pyarrow.compute as pc
+
+from scoring.core.arrowtools import as_string, is_text, null_mask
+from scoring.core.errors import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
+from scoring.core.solution import Solution
+from scoring.core.values import class_codes, match_codes, match_scores, proba_matrix
+
+
+@dataclass(frozen=True, eq=False)
+class Aligned:
+    """Predictions in solution order: class codes, plus probabilities or match scores."""
+
+    pred: np.ndarray
+    proba: np.ndarray | None = None
+    score: np.ndarray | None = None
+
+
+def align_submission(table: pa.Table, solution: Solution) -> Aligned:
+    """Validate ``table`` completely; raise SubmissionInvalid with the first problem found."""
+    _require_columns(table)
+    ids = _ids(table["id"])
+    order = _solution_order(ids, solution)
+
+    def example_ids(rows: np.ndarray) -> str:
+        shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
+        return f"{'id' if len(shown) == 1 else 'ids'} {examples(shown)}"
+
+    if solution.kind == "classification":
+        pred = class_codes(table["label"], solution.classes, example_ids)
+        proba, score = proba_matrix(table, solution.classes, example_ids), None
+    else:
+        pred = match_codes(table["label"], example_ids)
+        proba, score = None, match_scores(table, example_ids)
+    if order is None:
+        return Aligned(pred=pred, proba=proba, score=score)
+    return Aligned(
+        pred=pred[order],
+        proba=None if proba is None else proba[order],
+        score=None if score is None else score[order],
+    )
+
+
+def _require_columns(table: pa.Table) -> None:
+    names = table.column_names
+    missing = [key for key in ("id", "label") if key not in names]
+    if not missing:
+        return
+    hint = ""
+    if any(name.lower() in missing for name in names):
+        hint = " Column names are case-sensitive."
+    elif len(missing) == 2 and len(names) == 2:
+        hint = " The first line must be a header naming the columns."
+    raise SubmissionInvalid(
+        f"The file must have the columns 'id' and 'label'; {examples(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} missing. "
+        f"Found {count(len(names), 'column')}: {examples(names, limit=10)}.{hint}"
+    )
+
+
+def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if not (is_text(column.type) or pa.types.is_integer(column.type)):
+        raise SubmissionInvalid(f"Column 'id' has type {column.type}; expected text (or integers).")
+    if column.null_count:
+        rows = np.flatnonzero(null_mask(column))[:MAX_EXAMPLES] + 1
+        raise SubmissionInvalid(
+            f"{has(column.null_count, 'row')} no id, e.g. "
+            f"{'row' if rows.size == 1 else 'rows'} {examples(rows.tolist())}."
+        )
+    return as_string(column)
+
+
+def _solution_order(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | None:
+    """None when ``ids`` are the solution's ids in order; else, per solution row, its row."""
+    n = len(solution.ids)
+    if len(ids) == n and pc.all(pc.equal(ids, solution.ids)).as_py():
+        return None
+    joined = _join(ids, solution.ids)
+    if joined.num_rows != len(ids):
+        raise ValueError("the solution has duplicate ids")
+    rows = joined["row"].to_numpy()
+    pos = pc.fill_null(joined["pos"], -1).to_numpy()
+    unknown, known = rows[pos < 0], pos >= 0
+    times = np.bincount(pos[known], minlength=n)
+    if unknown.size or (times != 1).any():
+        raise SubmissionInvalid(_id_problems(ids, solution, unknown, times))
+    order = np.empty(n, dtype=np.int64)
+    order[pos[known]] = rows[known]
+    return order
+
+
+def _join(ids: pa.ChunkedArray, solution_ids: pa.Array) -> pa.Table:
+    """Columns ``row`` (submission row) and ``pos`` (solution row, null if unknown)."""
+    left = pa.table({"id": ids, "row": np.arange(len(ids), dtype=np.int64)})
+    right = pa.table({"id": solution_ids, "pos": np.arange(len(solution_ids), dtype=np.int64)})
+    options = acero.HashJoinNodeOptions(
+        "left outer", ["id"], ["id"], left_output=["row"], right_output=["pos"]
+    )
+    sources = [
+        acero.Declaration("table_source", acero.TableSourceNodeOptions(table))
+        for table in (left, right)
+    ]
+    return acero.Declaration("hashjoin", options, inputs=sources).to_table(use_threads=True)
+
+
+def _id_problems(
+    ids: pa.ChunkedArray, solution: Solution, unknown: np.ndarray, times: np.ndarray
+) -> str:
+    unknown.sort()
+    repeated, missing = np.flatnonzero(times > 1), np.flatnonzero(times == 0)
+    lines = ["The ids do not match the test set:"]
+    if repeated.size:
+        lines.append(
+            f"- {count(repeated.size, 'id')} "
+            f"{'appears' if repeated.size == 1 else 'appear'} more than once "
+            f"({count(int(times[repeated].sum()), 'row')}), e.g. "
+            f"{_ids_at(solution.ids, repeated)}."
+        )
+    if missing.size:
+        lines.append(
+            f"- {count(missing.size, 'test id')} {'is' if missing.size == 1 else 'are'} "
+            f"missing, e.g. {_ids_at(solution.ids, missing)}."
+        )
+    if unknown.size:
+        unknown_ids = ids.take(unknown)
+        empty = int(pc.sum(pc.equal(unknown_ids, "")).as_py() or 0)
+        if empty:
+            lines.append(f"- {has(empty, 'row')} an empty id.")
+        if unknown.size > empty:
+            shown = unknown_ids.filter(pc.not_equal(unknown_ids, ""))
+            lines.append(
+                f"- {has(unknown.size - empty, 'row')} an id that is not in the test set, "
+                f"e.g. {examples(shown.slice(0, MAX_EXAMPLES).to_pylist())}."
+            )
+    if missing.size == len(solution.ids):
+        lines.append(
+            "No id matches: check that the 'id' column holds the test file's ids unchanged "
+            f"(test ids look like {_ids_at(solution.ids, np.arange(min(3, len(missing))))})."
+        )
+    return "\n".join(lines)
+
+
+def _ids_at(ids: pa.Array, positions: np.ndarray) -> str:
+    return examples(ids.take(positions[:MAX_EXAMPLES]).to_pylist())

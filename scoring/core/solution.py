@@ -1,0 +1,76 @@
+"""The hidden truth of a task: ids in test order, label codes and the public/private split."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from scoring.core.arrowtools import as_string, index_of, is_text
+
+Kind = Literal["classification", "matching"]
+KINDS: tuple[str, ...] = ("classification", "matching")
+MATCHING_CLASSES = ["0", "1"]
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """``y`` holds class indexes into ``classes`` (matching: 0/1); ids are unique."""
+
+    ids: pa.Array
+    y: np.ndarray
+    is_public: np.ndarray
+    classes: list[str]
+    kind: str
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+def load_solution(
+    path_or_file: str | os.PathLike[str] | BinaryIO, *, kind: str, classes: Sequence[str]
+) -> Solution:
+    """Read ``private/solution.parquet`` (id, label, split) of the data contract."""
+    table = pq.read_table(path_or_file, columns=["id", "label", "split"])
+    return solution_from_table(table, kind=kind, classes=classes)
+
+
+def solution_from_table(table: pa.Table, *, kind: str, classes: Sequence[str]) -> Solution:
+    """Build a Solution from an Arrow table with id, label and split columns."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    classes = [str(c) for c in classes]
+    if kind == "matching" and classes != MATCHING_CLASSES:
+        raise ValueError(f"matching tasks have classes {MATCHING_CLASSES}, not {classes}")
+    if len(set(classes)) != len(classes) or len(classes) < 2:
+        raise ValueError(f"classes must be at least two distinct names, not {classes}")
+
+    ids, labels, split = (table[name] for name in ("id", "label", "split"))
+    for name, column in (("id", ids), ("label", labels), ("split", split)):
+        if column.null_count:
+            raise ValueError(f"solution column {name!r} has {column.null_count} nulls")
+    if not (is_text(ids.type) or pa.types.is_integer(ids.type)):
+        raise ValueError(f"solution ids must be strings, not {ids.type}")
+
+    y = index_of(as_string(labels), classes)
+    if (y < 0).any():
+        unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
+        raise ValueError(f"solution labels {unknown} are not in classes {classes}")
+    is_public = np.asarray(pc.equal(split, "public").to_numpy(), dtype=bool)
+    private = np.asarray(pc.equal(split, "private").to_numpy(), dtype=bool)
+    if not (is_public | private).all():
+        raise ValueError('solution split must hold only "public" and "private"')
+    return Solution(
+        ids=as_string(ids).combine_chunks(),
+        y=y,
+        is_public=is_public,
+        classes=classes,
+        kind=kind,
+    )
