@@ -1,0 +1,67 @@
+"""The scoring core: read, validate, align and score a submission. No Django here.
+
+Usage::
+
+    solution = load_solution("private/solution.parquet", kind="classification",
+                             classes=["a", "b"])
+    result = score_file(uploaded_file, solution)   # raises SubmissionInvalid
+    result.metrics["public"]["accuracy"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoring.core.align import Aligned, align_submission
+from scoring.core.errors import SubmissionInvalid
+from scoring.core.metrics import (
+    PRIMARY_METRIC,
+    compute_metrics,
+    confusion_matrix,
+    metric_names,
+    precision_recall_curve_points,
+)
+from scoring.core.predictions import load_predictions, save_predictions
+from scoring.core.reader import Source, read_submission, read_submission_file
+from scoring.core.solution import Solution, load_solution, solution_from_table
+
+__all__ = [
+    "PRIMARY_METRIC",
+    "Aligned",
+    "ScoreResult",
+    "Solution",
+    "SubmissionInvalid",
+    "align_submission",
+    "compute_metrics",
+    "confusion_matrix",
+    "load_predictions",
+    "load_solution",
+    "metric_names",
+    "precision_recall_curve_points",
+    "read_submission",
+    "save_predictions",
+    "score_file",
+    "solution_from_table",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """Metrics per split, the aligned predictions, the file's row count and format."""
+
+    metrics: dict[str, dict[str, float]]
+    aligned: Aligned
+    row_count: int
+    format: str
+
+
+def score_file(source: Source, solution: Solution, *, max_bytes: int | None = None) -> ScoreResult:
+    """Read, validate and score one submission; raise SubmissionInvalid if unusable."""
+    parsed = read_submission_file(source, max_bytes=max_bytes)
+    aligned = align_submission(parsed.table, solution)
+    return ScoreResult(
+        metrics=compute_metrics(aligned, solution),
+        aligned=aligned,
+        row_count=parsed.table.num_rows,
+        format=parsed.format,
+    )
