@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "challenge_platform",
     "datasets",
     "scoring",
+    "scoring.baselines",
     "leaderboard",
 ]
 
