@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
 from datasets.core.images import normalize_path
 from datasets.core.values import as_binary, as_numbers, as_text
+
+Source = str | Path | IO[bytes]  # a path, or an open binary file (e.g. from Django storage)
 
 
 def label_dtype(kind: str) -> str:
@@ -35,7 +37,7 @@ def standard_dtypes(task_meta: Mapping[str, Any]) -> dict[str, str]:
     return dtypes
 
 
-def read_standard_csv(path: Path, task_meta: Mapping[str, Any]) -> pd.DataFrame:
+def read_standard_csv(path: Source, task_meta: Mapping[str, Any]) -> pd.DataFrame:
     """Read a standardized CSV with the dtypes of ``task.json``: equal to its Parquet twin."""
     return pd.read_csv(
         path,
@@ -46,7 +48,7 @@ def read_standard_csv(path: Path, task_meta: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
-def read_standard_parquet(path: Path, task_meta: Mapping[str, Any]) -> pd.DataFrame:
+def read_standard_parquet(path: Source, task_meta: Mapping[str, Any]) -> pd.DataFrame:
     """Read a standardized Parquet file, with the same dtypes as :func:`read_standard_csv`."""
     frame = pd.read_parquet(path)
     dtypes = standard_dtypes(task_meta)

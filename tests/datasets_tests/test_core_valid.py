@@ -265,3 +265,13 @@ def test_macos_zip_clutter_is_ignored(tmp_path: Path) -> None:
     task = prepare_task(archive, work_dir=tmp_path / "w")
     assert task.meta["slug"] == "demo-classification"
     assert not (tmp_path / "w" / "bundle" / "__MACOSX").exists()
+
+
+def test_standard_readers_accept_open_binary_files(tmp_path: Path) -> None:
+    """Django storage hands out file objects, not paths."""
+    task = prepare_task(write_matching_bundle(tmp_path / "b"), work_dir=tmp_path / "w")
+    with task.files["test.csv"].open("rb") as csv_file:
+        from_csv = read_standard_csv(csv_file, task.meta)
+    with task.files["test.parquet"].open("rb") as parquet_file:
+        from_parquet = read_standard_parquet(parquet_file, task.meta)
+    pd.testing.assert_frame_equal(from_csv, from_parquet)
