@@ -1,0 +1,153 @@
+"""Time the vectorized paired bootstrap against a naive reference on this machine.
+
+The reference is the textbook loop: for each resample, for each entry, ``np.take`` the
+per-row indicators at the drawn indices and reduce. Both use the same resamples
+(`resample_indices`), so the bench also checks that they agree exactly.
+
+    .venv/bin/python bench/bench_bootstrap.py            # the grid below (about a minute)
+    .venv/bin/python bench/bench_bootstrap.py --quick    # 100 resamples, a smoke run
+
+Prints seconds and the ratio naive / vectorized per configuration, the time it takes only to
+draw the resamples (the floor both methods share: n random row indices per resample), and
+the peak memory the vectorized bootstrap allocated (numpy allocations, via tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Sequence
+
+import numpy as np
+
+from leaderboard.core.bootstrap import bootstrap_leaderboard, resample_indices
+
+
+def make_case(
+    *, kind: str, n_entries: int, n_rows: int, seed: int = 0
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    if kind == "classification":
+        y = rng.integers(0, 5, n_rows)
+        wrong = (y + 1) % 5
+    else:
+        y = (rng.random(n_rows) < 0.3).astype(np.int64)
+        wrong = 1 - y
+    quality = np.linspace(0.6, 0.95, n_entries)
+    preds = [np.where(rng.random(n_rows) < q, y, wrong) for q in quality]
+    return y, preds
+
+
+def naive_bootstrap(
+    *, y: np.ndarray, preds: Sequence[np.ndarray], kind: str, n_resamples: int, seed: int
+) -> np.ndarray:
+    """Python loop over resamples, np.take per entry: the reference."""
+    n = y.shape[0]
+    scores = np.empty((n_resamples, len(preds)))
+    if kind == "classification":
+        correct = [p == y for p in preds]
+        for b, idx in enumerate(resample_indices(n=n, seed=seed, n_resamples=n_resamples)):
+            for e, c in enumerate(correct):
+                scores[b, e] = np.take(c, idx).sum() / n
+        return scores
+    truth = y.astype(bool)
+    predicted = [p.astype(bool) for p in preds]
+    hits = [p & truth for p in predicted]
+    for b, idx in enumerate(resample_indices(n=n, seed=seed, n_resamples=n_resamples)):
+        positives = np.take(truth, idx).sum()
+        for e in range(len(preds)):
+            tp = np.take(hits[e], idx).sum()
+            denominator = np.take(predicted[e], idx).sum() + positives
+            scores[b, e] = 2 * tp / denominator if denominator else 0.0
+    return scores
+
+
+def draw_floor(*, n_rows: int, n_resamples: int, seed: int) -> float:
+    """Seconds to only draw the resamples' indices: the cost both methods share."""
+    start = time.perf_counter()
+    for _ in resample_indices(n=n_rows, seed=seed, n_resamples=n_resamples):
+        pass
+    return time.perf_counter() - start
+
+
+def vectorized(
+    *, y: np.ndarray, preds: Sequence[np.ndarray], kind: str, n_resamples: int, seed: int
+) -> tuple[float, float, np.ndarray]:
+    """Seconds, peak MiB allocated, resample scores.
+
+    Timed without tracing; the peak comes from a second, traced run (tracemalloc slows
+    every allocation down, so it must not be on while timing).
+    """
+    start = time.perf_counter()
+    result = bootstrap_leaderboard(
+        y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed, keep_samples=True
+    )
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
+    bootstrap_leaderboard(y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.samples is not None
+    return seconds, peak / 2**20, result.samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 resamples instead of 1000")
+    parser.add_argument("--no-large", action="store_true", help="skip the 1M-row memory row")
+    args = parser.parse_args()
+    n_resamples = 100 if args.quick else 1000
+    seed = 0
+
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs, {n_resamples} resamples"
+    )
+    header = (
+        f"{'kind':<15}{'entries':>8}{'rows':>10}{'vectorized s':>14}{'naive s':>10}"
+        f"{'ratio':>8}{'draw-only s':>13}{'peak MiB':>10}  same"
+    )
+    print(header)
+    print("-" * len(header))
+    grid = [
+        ("classification", 10, 10_000),
+        ("classification", 10, 100_000),
+        ("classification", 100, 10_000),
+        ("classification", 100, 100_000),
+        ("matching", 10, 100_000),
+        ("matching", 100, 100_000),
+    ]
+    for kind, n_entries, n_rows in grid:
+        y, preds = make_case(kind=kind, n_entries=n_entries, n_rows=n_rows)
+        seconds, peak, samples = vectorized(
+            y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed
+        )
+        start = time.perf_counter()
+        reference = naive_bootstrap(y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed)
+        naive_seconds = time.perf_counter() - start
+        floor = draw_floor(n_rows=n_rows, n_resamples=n_resamples, seed=seed)
+        same = np.array_equal(samples, reference)
+        close = same or np.allclose(samples, reference, rtol=0, atol=1e-12)
+        print(
+            f"{kind:<15}{n_entries:>8}{n_rows:>10}{seconds:>14.2f}{naive_seconds:>10.2f}"
+            f"{naive_seconds / seconds:>7.1f}x{floor:>13.2f}{peak:>10.0f}  "
+            f"{'exact' if same else 'close' if close else 'DIFFERENT'}"
+        )
+    if not args.no_large:
+        y, preds = make_case(kind="classification", n_entries=10, n_rows=1_000_000)
+        seconds, peak, _ = vectorized(
+            y=y, preds=preds, kind="classification", n_resamples=n_resamples, seed=seed
+        )
+        floor = draw_floor(n_rows=1_000_000, n_resamples=n_resamples, seed=seed)
+        print(
+            f"{'classification':<15}{10:>8}{1_000_000:>10}{seconds:>14.2f}{'-':>10}{'-':>8}"
+            f"{floor:>13.2f}{peak:>10.0f}  (a resamples x rows int64 index matrix: "
+            f"{n_resamples * 8:,} MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
