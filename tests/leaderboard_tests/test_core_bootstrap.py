@@ -40,6 +40,31 @@ def test_entries_differing_by_one_row_are_tied_and_a_large_gap_is_not():
     assert result.entries[2].share_at_least_best == 0.0
 
 
+def test_tie_boundary_is_at_least_k_resamples_where_the_entry_matches_the_best():
+    y, (good,) = classification_case(n=300, accuracies=(0.85,))
+    almost = flip_row(good, y, np.flatnonzero(good == y)[0])
+    first = bootstrap_leaderboard(
+        y=y, preds=[good, almost], kind="classification", n_resamples=400, keep_samples=True
+    )
+    count = int((first.samples[:, 1] >= first.samples[:, 0]).sum())  # row 0 not drawn
+    assert 0 < count < 400
+    # k = ceil(alpha / 2 * B): tied exactly while count >= k.
+    at_boundary = bootstrap_leaderboard(
+        y=y, preds=[good, almost], kind="classification", n_resamples=400, alpha=2 * count / 400
+    )
+    assert at_boundary.entries[1].tied_with_best
+    assert at_boundary.entries[1].diff_low == 0
+    beyond = bootstrap_leaderboard(
+        y=y,
+        preds=[good, almost],
+        kind="classification",
+        n_resamples=400,
+        alpha=2 * (count + 1) / 400,
+    )
+    assert not beyond.entries[1].tied_with_best
+    assert beyond.entries[1].diff_low > 0
+
+
 def test_tie_rule_on_matching_f1():
     rng = np.random.default_rng(3)
     y = (rng.random(600) < 0.3).astype(np.int64)
