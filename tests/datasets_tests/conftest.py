@@ -1,0 +1,120 @@
+"""Fixtures of the datasets tests: users and API clients, demo bundles, a clean DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.datasets_tests.factories import UserFactory, token_for
+from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
+
+# Demo sources downloaded once (the py-entitymatching sdist) are kept between test runs here.
+DEMO_CACHE = Path(os.environ.get("DEMO_CACHE_DIR", str(Path(settings.BASE_DIR) / "var" / "cache")))
+
+
+def stored_files() -> set[Path]:
+    """Every file under media, private and staging (the places an import writes to)."""
+    roots = [
+        Path(settings.MEDIA_ROOT),
+        Path(settings.PRIVATE_ROOT),
+        Path(settings.DATA_DIR) / "staging",
+    ]
+    return {p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()}
+
+
+def data_dir_files() -> set[Path]:
+    """Every file under DATA_DIR but the test database, its journals and caches."""
+    root = Path(settings.DATA_DIR)
+    return {
+        p
+        for p in root.rglob("*")
+        if p.is_file() and ".sqlite3" not in p.name and "cache" not in p.relative_to(root).parts
+    }
+
+
+@pytest.fixture(autouse=True)
+def _remove_stored_task_files() -> Iterator[None]:
+    """Tests roll their rows back; remove the task files they stored so slugs stay free."""
+    before = stored_files()
+    yield
+    for path in stored_files() - before:
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def participant(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def organizer(db):
+    return UserFactory(username="organizer", is_staff=True, is_superuser=True)
+
+
+def api_client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def anonymous_api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def participant_api(participant) -> APIClient:
+    return api_client_for(participant)
+
+
+@pytest.fixture
+def organizer_api(organizer) -> APIClient:
+    return api_client_for(organizer)
+
+
+@dataclass(frozen=True)
+class DemoBundle:
+    slug: str
+    track_slug: str
+    path: Path | None
+    unavailable: str = ""
+
+
+@pytest.fixture(scope="session")
+def demo_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoBundle]:
+    """Every demo task's bundle, built once per session (a task whose source is unavailable
+    records why, and its tests skip)."""
+    from datasets.demo import DEMO_TASKS, DemoSourceUnavailable
+
+    root = tmp_path_factory.mktemp("demo-bundles")
+    built: dict[str, DemoBundle] = {}
+    for demo in DEMO_TASKS:
+        try:
+            path = demo.builder(root / demo.slug, seed=0, cache_dir=DEMO_CACHE)
+        except DemoSourceUnavailable as exc:
+            built[demo.slug] = DemoBundle(demo.slug, demo.track_slug, None, str(exc))
+        else:
+            built[demo.slug] = DemoBundle(demo.slug, demo.track_slug, path)
+    return built
+
+
+def demo_slugs() -> list[str]:
+    from datasets.demo import DEMO_TASKS
+
+    return [demo.slug for demo in DEMO_TASKS]
+
+
+@pytest.fixture
+def demo_bundle(request, demo_bundles: dict[str, DemoBundle]) -> DemoBundle:
+    """The bundle of the demo task named by the test's ``slug`` parameter."""
+    bundle = demo_bundles[request.param]
+    if bundle.path is None:
+        pytest.skip(f"demo source unavailable: {bundle.unavailable}")
+    return bundle

@@ -1,0 +1,47 @@
+"""Factories and helpers for the datasets tests: users with tokens, imported tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rest_framework.authtoken.models import Token
+
+from datasets.models import Task
+from datasets.services import task_import
+from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
+
+__all__ = [
+    "ChallengeFactory",
+    "TrackFactory",
+    "UserFactory",
+    "imported_task",
+    "token_for",
+]
+
+
+def token_for(user) -> str:
+    """The user's API token key (created when missing)."""
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def imported_task(
+    tmp_path: Path,
+    *,
+    kind: str = "classification",
+    slug: str | None = None,
+    challenge_slug: str = "test-challenge",
+    track_slug: str | None = None,
+    **overrides: Any,
+) -> Task:
+    """A small valid bundle (see ``bundles.py``) imported through ``task_import``."""
+    writer = write_classification_bundle if kind == "classification" else write_matching_bundle
+    task_keys = dict(overrides.pop("task", {}) or {})
+    if slug is not None:
+        task_keys["slug"] = slug
+    folder = tmp_path / f"bundle-{slug or kind}"
+    writer(folder, task=task_keys, **overrides)
+    return task_import(
+        source=folder, challenge_slug=challenge_slug, track_slug=track_slug or f"{kind}-track"
+    )

@@ -1,0 +1,75 @@
+"""A real Chromium for page tests (STYLE: pages through a real browser), via Playwright.
+
+Use the ``browser_page`` fixture (register it in an app's ``conftest.py`` with
+``from tests.support.browser import browser, browser_page  # noqa: F401``) with pytest-django's
+``live_server``::
+
+    @pytest.mark.browser
+    def test_page(live_server, browser_page):
+        browser_page.goto(live_server.url + "/")
+
+Debian's ``/usr/bin/chromium`` is used; it is never downloaded. Without it the tests are
+skipped with the reason. ``login(page, live_server_url, username, password)`` logs in
+through the login form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from
+# a thread with a running loop; the tests' ORM calls are synchronous, so allow them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the session."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed; browser tests need Debian's chromium package")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
+        pytest.skip(f"playwright is not installed: {exc}")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def browser_page(browser) -> Iterator[object]:
+    """A fresh page in its own context (no cookies shared between tests)."""
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def login(page, live_server_url: str, username: str, password: str) -> None:
+    """Log in through the site's login form."""
+    page.goto(f"{live_server_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
