@@ -1,6 +1,11 @@
 """Web pages of the datasets app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "datasets"
-urlpatterns: list = []
+urlpatterns = [
+    path("tasks/<slug:slug>/", views.task_detail, name="task-detail"),
+    path("tasks/<slug:slug>/files/<str:name>", views.task_file, name="task-file"),
+]

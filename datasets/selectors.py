@@ -1,0 +1,176 @@
+"""Reads of the datasets app: tasks, their dataset cards and their downloadable files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
+
+from challenge_platform.models import Challenge, Track
+from datasets.models import Task
+
+# Name in the URL -> the Task field that stores it. Participants may download these.
+PUBLIC_FILES = {
+    "train.csv": "train_csv",
+    "train.parquet": "train_parquet",
+    "test.csv": "test_csv",
+    "test.parquet": "test_parquet",
+    "images.zip": "images_zip",
+}
+# Organizers only; everyone else gets a 404, as if it did not exist.
+SOLUTION_FILE = "solution.parquet"
+ALL_FILES = {**PUBLIC_FILES, SOLUTION_FILE: "solution"}
+FILE_DESCRIPTIONS = {
+    "train.csv": "training rows with labels (CSV)",
+    "train.parquet": "training rows with labels (Parquet)",
+    "test.csv": "test rows to predict (CSV)",
+    "test.parquet": "test rows to predict (Parquet)",
+    "images.zip": "the images the image columns name",
+    SOLUTION_FILE: "test labels and public/private split (organizers only)",
+}
+
+
+def task_list(*, challenge: Challenge | None = None, track: Track | None = None) -> QuerySet[Task]:
+    """Tasks in display order, optionally of one challenge and/or one track."""
+    tasks = Task.objects.select_related("track", "track__challenge")
+    if challenge is not None:
+        tasks = tasks.filter(track__challenge=challenge)
+    if track is not None:
+        tasks = tasks.filter(track=track)
+    return tasks.order_by("track__challenge__start", "track__order", "track__slug", "order", "slug")
+
+
+def task_get(*, slug: str) -> Task:
+    """The task with ``slug``; raises ``Task.DoesNotExist``."""
+    return Task.objects.select_related("track", "track__challenge").get(slug=slug)
+
+
+def task_file_names(*, task: Task, include_solution: bool = False) -> list[str]:
+    """Names of the files ``task`` has, in the order they are offered for download."""
+    names = [name for name, field in PUBLIC_FILES.items() if getattr(task, field)]
+    if include_solution and task.solution:
+        names.append(SOLUTION_FILE)
+    return names
+
+
+def task_file_get(*, task: Task, name: str, organizer: bool) -> FieldFile | None:
+    """The stored file ``name`` of ``task`` if this user may have it, else None.
+
+    The solution is only ever returned for an organizer; unknown names and files the
+    task doesn't have (``images.zip`` without image columns) return None.
+    """
+    field = PUBLIC_FILES.get(name)
+    if field is None and name == SOLUTION_FILE and organizer:
+        field = ALL_FILES[name]
+    if field is None:
+        return None
+    field_file: FieldFile = getattr(task, field)
+    return field_file if field_file else None
+
+
+@dataclass(frozen=True)
+class CardColumn:
+    name: str
+    type: str
+    missing_share: float
+    distinct: int
+    summary: str
+
+    @property
+    def missing_percent(self) -> float:
+        return 100 * self.missing_share
+
+
+@dataclass(frozen=True)
+class CardClass:
+    name: str
+    count: int
+    share: float
+    bar_percent: float  # share relative to the largest class, for the bar width
+
+    @property
+    def share_percent(self) -> float:
+        return 100 * self.share
+
+
+@dataclass(frozen=True)
+class TaskCard:
+    """The dataset card of a task, ready for ``datasets/_card.html``."""
+
+    kind: str
+    train_rows: int
+    test_rows: int
+    columns: list[CardColumn]
+    classes: list[CardClass]
+    positive_rate: float | None
+    example_header: list[str]
+    example_rows: list[list[Any]]
+
+    @property
+    def positive_percent(self) -> float | None:
+        return None if self.positive_rate is None else 100 * self.positive_rate
+
+
+def task_card(*, task: Task) -> TaskCard:
+    """The stored card of ``task`` (``card.json``) shaped for display."""
+    card: Mapping[str, Any] = task.card or {}
+    rows = card.get("rows") or {}
+    balance = card.get("class_balance") or []
+    largest = max((c.get("share") or 0.0 for c in balance), default=0.0) or 1.0
+    examples = card.get("examples") or []
+    header = list(examples[0].keys()) if examples else []
+    return TaskCard(
+        kind=task.kind,
+        train_rows=int(rows.get("train", task.train_rows)),
+        test_rows=int(rows.get("test", task.test_rows)),
+        columns=[
+            CardColumn(
+                name=str(c.get("name", "")),
+                type=str(c.get("type", "")),
+                missing_share=float(c.get("missing_share") or 0.0),
+                distinct=int(c.get("distinct") or 0),
+                summary=_column_summary(c),
+            )
+            for c in card.get("columns") or []
+        ],
+        classes=[
+            CardClass(
+                name=str(c.get("class", "")),
+                count=int(c.get("count") or 0),
+                share=float(c.get("share") or 0.0),
+                bar_percent=round(100 * float(c.get("share") or 0.0) / largest, 1),
+            )
+            for c in balance
+        ],
+        positive_rate=card.get("positive_rate"),
+        example_header=header,
+        example_rows=[[row.get(key) for key in header] for row in examples],
+    )
+
+
+def _column_summary(column: Mapping[str, Any]) -> str:
+    """A short description: numeric range, mean text length or the most frequent values."""
+    kind = column.get("type")
+    if kind == "numeric" and column.get("min") is not None:
+        return (
+            f"min {_short(column['min'])}, mean {_short(column.get('mean'))},"
+            f" max {_short(column.get('max'))}"
+        )
+    if kind == "text" and column.get("mean_length") is not None:
+        return f"mean length {column['mean_length']:.0f} characters"
+    if kind == "categorical" and column.get("top_values"):
+        top = column["top_values"][:3]
+        return "most frequent: " + ", ".join(f"{v['value']} ({v['count']:,})" for v in top)
+    return ""
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}"
+    return f"{number:,.4g}"

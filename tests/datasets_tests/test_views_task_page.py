@@ -1,0 +1,119 @@
+"""The task page: title, safe Markdown description, dataset card and download links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.template import engines
+from django.test import Client
+
+from datasets.models import Task
+from datasets.selectors import task_card
+from tests.datasets_tests.factories import imported_task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def task(tmp_path: Path) -> Task:
+    return imported_task(tmp_path, challenge_slug="cup", track_slug="kway", images=True)
+
+
+def page(client: Client, slug: str = "demo-classification") -> str:
+    response = client.get(f"/tasks/{slug}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_anonymous_visitors_see_the_card_and_are_asked_to_log_in(client: Client, task) -> None:
+    html = page(client)
+    assert "<h1>Demo classification</h1>" in html
+    assert "A small <strong>classification</strong> task for tests." in html
+    assert 'data-testid="dataset-card"' in html
+    assert "Log in to download" in html
+    assert "/accounts/login/?next=/tasks/demo-classification/" in html
+    assert "/files/" not in html
+
+
+def test_the_card_shows_rows_columns_missing_share_and_class_balance(client: Client, task) -> None:
+    html = page(client)
+    assert '<b>60</b><span class="muted">training rows</span>' in html
+    assert '<b>30</b><span class="muted">test rows</span>' in html
+    # price has one missing value in 90 rows (train + test): 1.1 %
+    assert (
+        '<td><code>price</code></td>\n        <td>numeric</td>\n        <td class="num">1.1%</td>'
+        in html
+    )
+    assert "<td><code>photo</code></td>\n        <td>image</td>" in html
+    for name in ("bird", "cat", "dog"):
+        assert f'<td><code>{name}</code></td>\n        <td class="num">20</td>' in html
+    assert html.count('class="bar" style="width: 100.0%"') == 3
+    assert "quick quick item number 0" in html  # an example row
+
+
+def test_logged_in_users_get_download_links(client: Client, participant, task) -> None:
+    client.force_login(participant)
+    html = page(client)
+    for name in ("train.csv", "train.parquet", "test.csv", "test.parquet", "images.zip"):
+        assert f'href="/tasks/demo-classification/files/{name}"' in html
+    assert "solution.parquet" not in html
+    assert "Log in to download" not in html
+
+
+def test_organizers_also_get_the_solution_link(client: Client, organizer, task) -> None:
+    client.force_login(organizer)
+    assert 'href="/tasks/demo-classification/files/solution.parquet"' in page(client)
+
+
+def test_the_description_is_sanitized(client: Client, task) -> None:
+    Task.objects.filter(pk=task.pk).update(
+        description=(
+            "# Hello\n\n<script>alert('x')</script>\n\n"
+            '[click](javascript:alert(1)) <img src=x onerror="alert(2)"> '
+            '<a href="https://example.com" onclick="evil()">ok</a>\n\n'
+            "| a | b |\n|---|---|\n| 1 | 2 |"
+        )
+    )
+    html = page(client)
+    assert "<h1>Hello</h1>" in html
+    assert "<script>alert" not in html
+    assert "javascript:" not in html
+    assert "onerror" not in html and "onclick" not in html
+    assert '<a href="https://example.com" rel="noopener noreferrer">ok</a>' in html
+    assert "<td>1</td>" in html  # tables (Markdown "extra") survive
+
+
+def test_an_unknown_task_is_404(client: Client) -> None:
+    assert client.get("/tasks/nope/").status_code == 404
+
+
+def test_other_apps_can_fill_the_task_extra_block(client: Client, rf, task) -> None:
+    template = engines["django"].from_string(
+        '{% extends "datasets/task_detail.html" %}'
+        "{% block task_extra %}<section id=submit>SUBMIT HERE</section>{% endblock %}"
+    )
+    request = rf.get("/tasks/demo-classification/")
+    request.user = AnonymousUser()
+    html = template.render(
+        {"task": task, "challenge": task.track.challenge, "card": task_card(task=task)}, request
+    )
+    assert html.index('data-testid="dataset-card"') < html.index("SUBMIT HERE")
+
+
+def test_page_downloads_stream_for_logged_in_users(client: Client, participant, task) -> None:
+    client.force_login(participant)
+    response = client.get("/tasks/demo-classification/files/train.csv")
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"] == 'attachment; filename="demo-classification-train.csv"'
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("id,title,price,color,photo,label\n")
+
+
+def test_page_downloads_send_anonymous_users_to_log_in(client: Client, task) -> None:
+    response = client.get("/tasks/demo-classification/files/train.csv")
+    assert response.status_code == 302
+    assert response["Location"] == (
+        "/accounts/login/?next=/tasks/demo-classification/files/train.csv"
+    )
