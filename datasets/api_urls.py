@@ -1,5 +1,15 @@
 """REST API v1 routes of the datasets app (DESIGN §7)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("tasks/", api.TaskListApi.as_view(), name="api-task-list"),
+    path("tasks/<slug:slug>/", api.TaskDetailApi.as_view(), name="api-task-detail"),
+    path(
+        "tasks/<slug:slug>/files/<str:name>",
+        api.TaskFileDownloadApi.as_view(),
+        name="api-task-file",
+    ),
+]

@@ -1,0 +1,154 @@
+"""REST API v1 of the datasets app: browse tasks (public), download their files (logged in)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from challenge_platform.models import Challenge, Track
+from datasets.models import Task
+from datasets.selectors import task_file_get, task_file_names, task_get, task_list
+from datasets.views import task_file_response
+
+
+def _task_or_404(slug: str) -> Task:
+    try:
+        return task_get(slug=slug)
+    except Task.DoesNotExist as exc:
+        raise Http404("no such task") from exc
+
+
+class TaskListApi(generics.ListAPIView):
+    """Every task, optionally of one challenge and/or track. Public."""
+
+    class FilterSerializer(serializers.Serializer):
+        challenge = serializers.SlugRelatedField(
+            slug_field="slug",
+            queryset=Challenge.objects.all(),
+            required=False,
+            help_text="only the tasks of this challenge (slug)",
+        )
+        track = serializers.SlugRelatedField(
+            slug_field="slug",
+            queryset=Track.objects.all(),
+            required=False,
+            help_text="only the tasks of this track (slug)",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.SlugField()
+        title = serializers.CharField()
+        kind = serializers.CharField()
+        primary_metric = serializers.CharField()
+        train_rows = serializers.IntegerField()
+        test_rows = serializers.IntegerField()
+        track = serializers.SlugField(source="track.slug")
+        challenge = serializers.SlugField(source="track.challenge.slug")
+        url = serializers.SerializerMethodField()
+
+        def get_url(self, task: Task) -> str:
+            path = reverse("api-task-detail", kwargs={"slug": task.slug})
+            return self.context["request"].build_absolute_uri(path)
+
+    serializer_class = OutputSerializer
+    permission_classes = [AllowAny]
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return task_list(**filters.validated_data)
+
+    @extend_schema(operation_id="tasks_list", parameters=[FilterSerializer])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class TaskDetailApi(APIView):
+    """One task: its schema, classes, metric, dataset card and file URLs. Public."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        class RefSerializer(serializers.Serializer):
+            slug = serializers.SlugField()
+            title = serializers.CharField()
+
+        class ColumnSerializer(serializers.Serializer):
+            name = serializers.CharField()
+            type = serializers.ChoiceField(choices=["text", "numeric", "categorical", "image"])
+
+        slug = serializers.SlugField()
+        title = serializers.CharField()
+        description = serializers.CharField(help_text="Markdown")
+        kind = serializers.ChoiceField(choices=["classification", "matching"])
+        columns = ColumnSerializer(many=True, help_text="feature columns, in file order")
+        classes = serializers.ListField(child=serializers.CharField())
+        primary_metric = serializers.CharField()
+        public_fraction = serializers.FloatField()
+        train_rows = serializers.IntegerField()
+        test_rows = serializers.IntegerField()
+        card = serializers.JSONField(help_text="the dataset card (card.json)")
+        track = RefSerializer()
+        challenge = RefSerializer(source="track.challenge")
+        files = serializers.SerializerMethodField(
+            help_text="download URL of each file, by name (logged-in users only)"
+        )
+
+        def get_files(self, task: Task) -> dict[str, str]:
+            request = self.context["request"]
+            return {
+                name: request.build_absolute_uri(
+                    reverse("api-task-file", kwargs={"slug": task.slug, "name": name})
+                )
+                for name in task_file_names(task=task)
+            }
+
+    @extend_schema(operation_id="tasks_retrieve", responses={200: OutputSerializer})
+    def get(self, request: Request, slug: str) -> Response:
+        task = _task_or_404(slug)
+        return Response(self.OutputSerializer(task, context={"request": request}).data)
+
+
+class IgnoreClientContentNegotiation(BaseContentNegotiation):
+    """A download answers with the file whatever ``Accept`` says; errors stay JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return (renderers[0], renderers[0].media_type)
+
+
+class TaskFileDownloadApi(APIView):
+    """Stream ``train.csv``, ``train.parquet``, ``test.csv``, ``test.parquet`` or ``images.zip``.
+
+    Token or session authentication; anonymous callers get 401.
+    """
+
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = IgnoreClientContentNegotiation
+
+    @extend_schema(
+        operation_id="tasks_files_retrieve",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description="the file, as an attachment"
+            ),
+            401: OpenApiResponse(description="not logged in"),
+            404: OpenApiResponse(description="no such task or file"),
+        },
+    )
+    def get(self, request: Request, slug: str, name: str):
+        task = _task_or_404(slug)
+        stored = task_file_get(task=task, name=name, organizer=bool(request.user.is_staff))
+        if stored is None:
+            raise Http404("no such file")
+        return task_file_response(task=task, name=name, stored=stored)
