@@ -1,8 +1,26 @@
-"""Organizer console for the datasets app."""
+"""Organizer console for the datasets app: tasks, and importing a bundle from the browser."""
 
-from django.contrib import admin
+from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import get_valid_filename
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from .forms import BundleSizeLimitHandler, TaskImportForm, too_big_message
 from .models import Task
+from .services import TaskImportError, task_import
+
+# Multipart framing around the file; a request longer than the cap plus this is refused unread.
+MULTIPART_SLACK = 64 * 1024
 
 
 @admin.register(Task)
@@ -10,3 +28,80 @@ class TaskAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "kind", "track", "train_rows", "test_rows", "primary_metric")
     list_filter = ("kind", "track__challenge", "track")
     search_fields = ("title", "slug")
+    change_list_template = "datasets/admin/task_change_list.html"
+
+    def get_urls(self):
+        # CSRF is checked inside the view, after the upload size limit is installed: Django
+        # reads the body when it checks the token, and handlers can't change after that.
+        view = self.admin_site.admin_view(csrf_exempt(self.import_view))
+        return [path("import/", view, name="datasets_task_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
+        if request.method == "POST":
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
+                return self._render_import(request, TaskImportForm(), [too_big_message(declared)])
+            request.upload_handlers.insert(0, limit)
+        return csrf_protect(self._import)(request, limit)
+
+    def _import(self, request: HttpRequest, limit: BundleSizeLimitHandler) -> HttpResponse:
+        if request.method != "POST":
+            return self._render_import(request, TaskImportForm(), [])
+        post, files = request.POST, request.FILES  # parse the body (the CSRF check may not have)
+        if limit.too_big:  # the file was dropped while reading; keep what was typed
+            form = TaskImportForm(initial=post.dict())
+            return self._render_import(request, form, [too_big_message()])
+        form = TaskImportForm(post, files)
+        if not form.is_valid():
+            return self._render_import(request, form, [])
+        data = form.cleaned_data
+        upload = data["bundle"]
+        staging = Path(settings.DATA_DIR) / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="upload-", dir=staging) as folder:
+            # Keep the organizer's file name: the problems quote it.
+            source = Path(folder) / (get_valid_filename(Path(upload.name).name) or "bundle.zip")
+            with source.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            try:
+                task = task_import(
+                    source=source,
+                    challenge_slug=data["challenge_slug"],
+                    track_slug=data["track_slug"],
+                    challenge_title=data.get("challenge_title") or None,
+                    track_title=data.get("track_title") or None,
+                )
+            except TaskImportError as exc:
+                return self._render_import(request, form, exc.problems)
+        page = reverse("datasets:task-detail", kwargs={"slug": task.slug})
+        messages.success(
+            request,
+            format_html(
+                'Imported the task <a href="{}">{}</a> ({}, {} train and {} test rows).',
+                page,
+                task.title,
+                task.get_kind_display(),
+                f"{task.train_rows:,}",
+                f"{task.test_rows:,}",
+            ),
+        )
+        for warning in getattr(task, "import_warnings", ()):
+            messages.warning(request, f"{task.slug}: {warning}")
+        return HttpResponseRedirect(reverse("admin:datasets_task_changelist"))
+
+    def _render_import(
+        self, request: HttpRequest, form: TaskImportForm, problems: list[str]
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a task bundle",
+            "opts": self.model._meta,
+            "form": form,
+            "problems": problems,
+            "max_bytes": settings.BUNDLE_MAX_BYTES,
+        }
+        return TemplateResponse(request, "datasets/admin/task_import.html", context)

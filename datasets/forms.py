@@ -1,0 +1,111 @@
+"""Forms of the datasets app: the organizer's bundle upload in the admin console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.template.defaultfilters import filesizeformat
+
+from challenge_platform.models import Track
+
+
+class BundleSizeLimitHandler(FileUploadHandler):
+    """Stops reading an uploaded file once it passes ``limit`` bytes (set ``too_big``).
+
+    Placed before Django's own handlers, so an oversized upload is never written in full
+    to a temporary file.
+    """
+
+    def __init__(self, request=None, *, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.too_big = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received = start + len(raw_data)
+        if self.received > self.limit:
+            self.too_big = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def too_big_message(size: int | None = None) -> str:
+    limit = filesizeformat(settings.BUNDLE_MAX_BYTES)
+    got = f" (this one is {filesizeformat(size)})" if size else ""
+    return f"The bundle is larger than the limit of {limit}{got}."
+
+
+class TaskImportForm(forms.Form):
+    """Where the task goes (an existing track, or challenge and track slugs) and the zip."""
+
+    track = forms.ModelChoiceField(
+        queryset=Track.objects.select_related("challenge").order_by("challenge__slug", "order"),
+        required=False,
+        empty_label="— a new track (fill in the slugs below) —",
+        label="Existing track",
+    )
+    challenge_slug = forms.SlugField(
+        required=False,
+        max_length=50,
+        label="Challenge slug",
+        help_text="For a new track: the challenge it belongs to; created when it doesn't exist"
+        " (opens now, closes in 90 days).",
+    )
+    challenge_title = forms.CharField(
+        required=False, max_length=200, label="Challenge title (when created)"
+    )
+    track_slug = forms.SlugField(
+        required=False, max_length=50, label="Track slug", help_text="created when it doesn't exist"
+    )
+    track_title = forms.CharField(
+        required=False, max_length=200, label="Track title (when created)"
+    )
+    bundle = forms.FileField(
+        label="Bundle (.zip)",
+        help_text="task.yaml, train, test and solution as CSV or Parquet, optional images/"
+        " (see DESIGN §4).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+
+    def clean_bundle(self):
+        bundle = self.cleaned_data["bundle"]
+        if not bundle.name.lower().endswith(".zip"):
+            raise forms.ValidationError(
+                f"{bundle.name} is not a .zip file; zip the bundle folder and upload the zip."
+            )
+        if bundle.size > settings.BUNDLE_MAX_BYTES:
+            raise forms.ValidationError(too_big_message(bundle.size))
+        return bundle
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        track: Track | None = data.get("track")
+        if track is not None:
+            challenge_slug = data.get("challenge_slug")
+            if challenge_slug and challenge_slug != track.challenge.slug:
+                self.add_error(
+                    "challenge_slug",
+                    f"The track '{track.slug}' belongs to the challenge"
+                    f" '{track.challenge.slug}'; leave this empty or pick another track.",
+                )
+            track_slug = data.get("track_slug")
+            if track_slug and track_slug != track.slug:
+                self.add_error(
+                    "track_slug",
+                    f"An existing track ('{track.slug}') is chosen above; leave this empty or"
+                    " choose “a new track”.",
+                )
+            data["challenge_slug"] = track.challenge.slug
+            data["track_slug"] = track.slug
+        else:
+            for field in ("challenge_slug", "track_slug"):
+                if not data.get(field) and field not in self.errors:
+                    self.add_error(field, "Choose an existing track or give both slugs.")
+        return data
