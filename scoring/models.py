@@ -45,6 +45,9 @@ class Submission(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Which delivery of the scoring message holds the submission while it is `scoring`: only
+    # that delivery (or its redelivery after a lost worker) may finish or take it over.
+    scoring_token = models.CharField(max_length=64, blank=True, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     scoring_seconds = models.FloatField(null=True, blank=True)
