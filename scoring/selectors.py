@@ -1,0 +1,94 @@
+"""Reads of the scoring app: whose submissions a user may see, and what of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from challenge_platform.models import Challenge, Team
+from datasets.models import Task
+from scoring.models import Submission, SubmissionStatus
+
+SPLITS = ("public", "private", "all")
+PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_organizer(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def team_for_user(*, user: User, challenge: Challenge) -> Team | None:
+    """The user's team in ``challenge`` (at most one, by constraint), or None."""
+    if not user.is_authenticated:
+        return None
+    return Team.objects.filter(memberships__user=user, challenge=challenge).first()
+
+
+def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:
+    """The submissions ``user`` may see, newest first: their teams' ones; organizers all."""
+    submissions = Submission.objects.select_related(
+        "task__track__challenge", "team", "uploaded_by"
+    ).order_by("-created_at", "-id")
+    if not user.is_authenticated:
+        return submissions.none()
+    if not is_organizer(user):
+        submissions = submissions.filter(team__memberships__user=user)
+    if task_slug:
+        submissions = submissions.filter(task__slug=task_slug)
+    return submissions
+
+
+def submission_get(*, user: User, submission_pk: int) -> Submission | None:
+    """One submission if ``user`` may see it (own team or organizer), else None."""
+    return submission_list(user=user).filter(pk=submission_pk).first()
+
+
+def private_scores_visible(*, submission: Submission, user: User) -> bool:
+    """Private and all-rows scores: for organizers always, for others once revealed."""
+    return is_organizer(user) or submission.task.track.challenge.private_visible()
+
+
+def submission_visible_scores(*, submission: Submission, user: User) -> dict[str, dict]:
+    """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them."""
+    scores = submission.scores or {}
+    splits = SPLITS if private_scores_visible(submission=submission, user=user) else ("public",)
+    return {split: dict(scores[split]) for split in splits if split in scores}
+
+
+def next_utc_midnight(at: datetime) -> datetime:
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    """How many of today's (UTC) submissions a team has used on a task."""
+
+    used: int
+    limit: int
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None) -> DailyUsage:
+    """Queued, scoring and scored submissions since the last UTC midnight (failed are free)."""
+    at = at or timezone.now()
+    resets_at = next_utc_midnight(at)
+    used = (
+        Submission.objects.filter(
+            team=team, task=task, created_at__gte=resets_at - timedelta(days=1)
+        )
+        .exclude(status=SubmissionStatus.FAILED)
+        .count()
+    )
+    return DailyUsage(
+        used=used, limit=task.track.challenge.daily_submission_limit, resets_at=resets_at
+    )

@@ -1,0 +1,27 @@
+"""Celery tasks of the scoring app: thin wrappers over the services (STYLE: Celery)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from challenge_platform.celery import platform_task
+from scoring import services
+
+
+@platform_task(
+    queue="scoring",
+    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
+    time_limit=settings.SCORING_HARD_TIME_LIMIT,
+)
+def score_submission(*, submission_pk: int) -> str:
+    """Validate and score one submission. Idempotent: a redelivered message is harmless."""
+    return services.submission_score(
+        submission_pk=submission_pk, delivery_id=score_submission.request.id
+    )
+
+
+@platform_task(queue="scoring", soft_time_limit=50, time_limit=55)
+def sweep_submissions() -> dict[str, list[int]]:
+    """Every minute (beat): re-queue submissions a lost message or a dead worker stranded."""
+    report = services.submissions_sweep()
+    return {"requeued": report.requeued, "failed": report.failed}
