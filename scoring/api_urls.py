@@ -1,5 +1,15 @@
 """REST API v1 routes of the scoring app (DESIGN §7)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path(
+        "tasks/<slug:slug>/submissions/",
+        api.SubmissionCreateApi.as_view(),
+        name="api-submission-create",
+    ),
+    path("submissions/", api.SubmissionListApi.as_view(), name="api-submission-list"),
+    path("submissions/<int:pk>/", api.SubmissionDetailApi.as_view(), name="api-submission-detail"),
+]

@@ -1,0 +1,183 @@
+"""REST API of the scoring app (DESIGN §7): upload a submission, list and read them."""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from datasets.models import Task
+from scoring.selectors import submission_get, submission_list, submission_visible_scores
+from scoring.services import SubmissionRefused, submission_create
+
+
+@extend_schema_serializer(component_name="Submission")
+class SubmissionOutputSerializer(serializers.Serializer):
+    """A submission as its team (or an organizer) sees it; never the file or predictions."""
+
+    id = serializers.IntegerField()
+    task = serializers.CharField(source="task.slug")
+    team = serializers.CharField(source="team.name")
+    status = serializers.CharField()
+    error = serializers.CharField()
+    scores = serializers.SerializerMethodField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    row_count = serializers.IntegerField(allow_null=True)
+    file_format = serializers.CharField()
+    is_final = serializers.BooleanField()
+    uploaded_by = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": '{"public": {metric: value}}, plus "private" and "all" once private '
+            "scores are revealed (always for organizers).",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "number", "nullable": True},
+            },
+        }
+    )
+    def get_scores(self, submission) -> dict:
+        return submission_visible_scores(submission=submission, user=self.context["request"].user)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_uploaded_by(self, submission) -> str | None:
+        return submission.uploaded_by.username if submission.uploaded_by else None
+
+
+@extend_schema_serializer(component_name="SubmissionRefusal")
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in plain words.")
+    code = serializers.CharField()
+    retry_after = serializers.DateTimeField(allow_null=True)
+
+
+def refusal_response(exc: SubmissionRefused) -> Response:
+    body = {
+        "detail": exc.message,
+        "code": exc.code,
+        "retry_after": exc.retry_after.isoformat() if exc.retry_after else None,
+    }
+    headers = {}
+    if exc.retry_after is not None:
+        seconds = (exc.retry_after - timezone.now()).total_seconds()
+        headers["Retry-After"] = str(max(math.ceil(seconds), 0))
+    return Response(body, status=exc.http_status, headers=headers)
+
+
+class SubmissionCreateApi(APIView):
+    """Upload a prediction file for a task; it is scored in the background."""
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            allow_empty_file=True,  # the service refuses it with its own words
+            help_text="CSV, gzipped CSV or Parquet: id, label, optional proba_<class> or score."
+        )
+        note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    OutputSerializer = SubmissionOutputSerializer
+
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "upload"
+
+    @extend_schema(
+        operation_id="submission_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: OutputSerializer,
+            **{
+                code: OpenApiResponse(RefusalSerializer, description=why)
+                for code, why in (
+                    (400, "The file is not a submission (no header, not UTF-8...)."),
+                    (403, "Not in a team of this challenge, or the challenge is not open."),
+                    (404, "No such task."),
+                    (413, "The file is larger than the limit."),
+                    (429, "Today's limit is used; see Retry-After and retry_after."),
+                    (503, "Storage is unavailable; nothing was submitted."),
+                )
+            },
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        task = Task.objects.select_related("track__challenge").filter(slug=slug).first()
+        if task is None:
+            return refusal_response(
+                SubmissionRefused("not_found", f"There is no task '{slug}'.", 404)
+            )
+        # Refuse an oversized body before parsing (and spooling) it.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.SUBMISSION_MAX_BYTES + 64 * 1024:
+            limit = settings.SUBMISSION_MAX_BYTES / 1e6
+            return refusal_response(
+                SubmissionRefused(
+                    "too_large", f"The upload is larger than the limit of {limit:,.1f} MB.", 413
+                )
+            )
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            field, problems = next(iter(serializer.errors.items()))
+            return refusal_response(SubmissionRefused("invalid", f"{field}: {problems[0]}", 400))
+        try:
+            submission = submission_create(
+                task=task,
+                user=request.user,
+                file=serializer.validated_data["file"],
+                note=serializer.validated_data.get("note", ""),
+            )
+        except SubmissionRefused as exc:
+            return refusal_response(exc)
+        data = self.OutputSerializer(submission, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionListApi(generics.ListAPIView):
+    """The caller's teams' submissions, newest first (organizers: everyone's)."""
+
+    serializer_class = SubmissionOutputSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return submission_list(user=self.request.user, task_slug=self.request.GET.get("task"))
+
+    @extend_schema(
+        operation_id="submission_list",
+        parameters=[OpenApiParameter("task", str, description="Only this task (its slug).")],
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class SubmissionDetailApi(APIView):
+    """One submission of the caller's team (any for organizers); others get 404."""
+
+    OutputSerializer = SubmissionOutputSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="submission_detail", responses={200: OutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        submission = submission_get(user=request.user, submission_pk=pk)
+        if submission is None:  # someone else's looks exactly like a missing one
+            raise NotFound("There is no such submission.")
+        data = self.OutputSerializer(submission, context={"request": request}).data
+        return Response(data)
