@@ -1,6 +1,12 @@
 """Web pages of the scoring app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "scoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("tasks/<slug:slug>/submit/", views.submission_submit, name="submit"),
+    path("submissions/", views.submission_list, name="submission-list"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
+]

@@ -1,0 +1,123 @@
+"""Web pages of the scoring app: submit (works without JavaScript), my submissions, detail."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+
+from datasets.models import Task
+from scoring import selectors
+from scoring.forms import SubmissionForm
+from scoring.models import SubmissionStatus
+from scoring.services import SubmissionRefused, submission_create
+
+LIST_LIMIT = 200
+
+
+def _task_or_404(slug: str) -> Task:
+    return get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(default)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: a page with the submit form. POST: the form's target when JavaScript is off."""
+    task = _task_or_404(slug)
+    submit_page = reverse("scoring:submit", kwargs={"slug": task.slug})
+    if request.method == "POST":
+        form = SubmissionForm(request.POST, request.FILES)
+        if not form.is_valid():
+            for problems in form.errors.values():
+                messages.error(request, problems[0])
+            return _back(request, submit_page)
+        try:
+            submission = submission_create(
+                task=task,
+                user=request.user,
+                file=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+            )
+        except SubmissionRefused as exc:
+            messages.error(request, exc.message)
+            return _back(request, submit_page)
+        messages.success(
+            request, f"Submission #{submission.pk} received; it will be scored in a moment."
+        )
+        return redirect("scoring:submission-detail", pk=submission.pk)
+
+    team = selectors.team_for_user(user=request.user, challenge=task.track.challenge)
+    usage = selectors.submission_daily_usage(team=team, task=task) if team else None
+    return render(
+        request,
+        "scoring/submit.html",
+        {"task": task, "team": team, "usage": usage, "form": SubmissionForm()},
+    )
+
+
+@login_required
+@require_GET
+def submission_list(request: HttpRequest) -> HttpResponse:
+    """The user's teams' submissions with live status (organizers: everyone's)."""
+    task_slug = request.GET.get("task") or None
+    task = _task_or_404(task_slug) if task_slug else None
+    submissions = list(
+        selectors.submission_list(user=request.user, task_slug=task_slug)[:LIST_LIMIT]
+    )
+    poll_url = reverse("api-submission-list") + f"?limit={LIST_LIMIT}"
+    if task_slug:
+        poll_url += f"&task={task.slug}"
+    return render(
+        request,
+        "scoring/submission_list.html",
+        {
+            "task": task,
+            "submissions": submissions,
+            "poll_url": poll_url,
+            "pending": any(s.status in selectors.PENDING for s in submissions),
+        },
+    )
+
+
+@login_required
+@require_GET
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every metric of every split the user may see, or the validation message."""
+    submission = selectors.submission_get(user=request.user, submission_pk=pk)
+    if submission is None:
+        raise Http404("no such submission")
+    scores = selectors.submission_visible_scores(submission=submission, user=request.user)
+    splits = [split for split in selectors.SPLITS if split in scores]
+    metrics: list[str] = []
+    for split in splits:
+        metrics += [name for name in scores[split] if name not in metrics]
+    rows = [(name, [scores[split].get(name) for split in splits]) for name in metrics]
+    return render(
+        request,
+        "scoring/submission_detail.html",
+        {
+            "submission": submission,
+            "task": submission.task,
+            "splits": splits,
+            "rows": rows,
+            "private_hidden": not selectors.private_scores_visible(
+                submission=submission, user=request.user
+            ),
+            "pending": submission.status in selectors.PENDING,
+            "failed": submission.status == SubmissionStatus.FAILED,
+            "poll_url": reverse("api-submission-detail", kwargs={"pk": submission.pk}),
+        },
+    )
