@@ -26,11 +26,52 @@ def as_string(column: Column) -> Column:
 
 
 def index_of(values: Column, choices: list[str]) -> np.ndarray:
-    """Position of each string value in ``choices`` as int32, -1 where absent or null."""
-    found = pc.index_in(values, value_set=pa.array(choices, pa.string()))
+    """Position (int32) of each value, compared as text, in ``choices``; -1 if absent or null.
+
+    Dictionary columns are looked up through their dictionaries and integer columns
+    through a sorted search, so neither is turned into strings.
+    """
+    if pa.types.is_dictionary(values.type):
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        return np.concatenate(
+            [np.empty(0, np.int32)] + [_dictionary_index_of(chunk, choices) for chunk in chunks]
+        )
+    if pa.types.is_integer(values.type) and not pa.types.is_uint64(values.type):
+        return _integer_index_of(values, choices)
+    found = pc.index_in(as_string(values), value_set=pa.array(choices, pa.string()))
     return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int32)
 
 
 def null_mask(column: Column) -> np.ndarray:
     """A numpy bool array, True where the column is null."""
     return np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _dictionary_index_of(chunk: pa.DictionaryArray, choices: list[str]) -> np.ndarray:
+    lookup = np.append(index_of(chunk.dictionary, choices), np.int32(-1))
+    indices = chunk.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    indices = indices.to_numpy(zero_copy_only=False)
+    return lookup[indices]
+
+
+def _integer_index_of(values: Column, choices: list[str]) -> np.ndarray:
+    as_int = {int(c): j for j, c in enumerate(choices) if _is_integer_text(c)}
+    numbers = pc.fill_null(values, 0).cast(pa.int64()).to_numpy()
+    if not as_int:
+        return np.full(numbers.size, -1, dtype=np.int32)
+    keys = np.array(sorted(as_int), dtype=np.int64)
+    codes = np.array([as_int[key] for key in keys], dtype=np.int32)
+    at = np.minimum(np.searchsorted(keys, numbers), keys.size - 1)
+    found = np.where(keys[at] == numbers, codes[at], np.int32(-1))
+    if values.null_count:
+        found[null_mask(values)] = -1
+    return found
+
+
+def _is_integer_text(text: str) -> bool:
+    try:
+        return str(int(text)) == text
+    except ValueError:
+        return False

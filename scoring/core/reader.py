@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from scoring.core.arrowtools import is_text
 from scoring.core.errors import SubmissionInvalid, count, examples, show
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -72,8 +73,8 @@ def read_submission_file(source: Source, *, max_bytes: int | None = None) -> Sub
 def _load(source: Source, max_bytes: int | None) -> pa.Buffer:
     if isinstance(source, str | os.PathLike):
         _check_size(os.stat(source).st_size, max_bytes)
-        with pa.OSFile(os.fspath(source)) as f:
-            buf = f.read_buffer()
+        with pa.memory_map(os.fspath(source)) as f:
+            buf = f.read_buffer()  # zero-copy; stays valid after close
     else:
         data = source.read() if max_bytes is None else source.read(max_bytes + 1)
         _check_size(len(data), max_bytes)
@@ -154,6 +155,8 @@ def _read_parquet(buf: pa.Buffer) -> pa.Table:
     _check_names(schema.names)
     if not all(key in schema.names for key in _KEYS):
         return schema.empty_table()
+    if is_text(schema.field("label").type):  # few distinct values: skip building strings
+        parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=["label"])
     try:
         return parquet.read(columns=[n for n in schema.names if is_value_column(n)])
     except (pa.ArrowException, OSError) as exc:

@@ -38,7 +38,11 @@ def load_solution(
     path_or_file: str | os.PathLike[str] | BinaryIO, *, kind: str, classes: Sequence[str]
 ) -> Solution:
     """Read ``private/solution.parquet`` (id, label, split) of the data contract."""
-    table = pq.read_table(path_or_file, columns=["id", "label", "split"])
+    parquet = pq.ParquetFile(path_or_file)
+    schema = parquet.schema_arrow
+    as_dictionary = [name for name in ("label", "split") if is_text(schema.field(name).type)]
+    parquet = pq.ParquetFile(path_or_file, read_dictionary=as_dictionary)
+    table = parquet.read(columns=["id", "label", "split"])
     return solution_from_table(table, kind=kind, classes=classes)
 
 
@@ -59,14 +63,14 @@ def solution_from_table(table: pa.Table, *, kind: str, classes: Sequence[str]) -
     if not (is_text(ids.type) or pa.types.is_integer(ids.type)):
         raise ValueError(f"solution ids must be strings, not {ids.type}")
 
-    y = index_of(as_string(labels), classes)
+    y = index_of(labels, classes)
     if (y < 0).any():
         unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
         raise ValueError(f"solution labels {unknown} are not in classes {classes}")
-    is_public = np.asarray(pc.equal(split, "public").to_numpy(), dtype=bool)
-    private = np.asarray(pc.equal(split, "private").to_numpy(), dtype=bool)
-    if not (is_public | private).all():
+    split_codes = index_of(split, ["private", "public"])
+    if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
+    is_public = split_codes == 1
     return Solution(
         ids=as_string(ids).combine_chunks(),
         y=y,

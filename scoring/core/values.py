@@ -32,10 +32,10 @@ def class_codes(labels: pa.ChunkedArray, classes: list[str], example_ids: Exampl
         raise SubmissionInvalid(
             f"Column 'label' has type {labels.type}; expected class names (text) or integers."
         )
-    text = as_string(labels)
-    codes = index_of(text, classes)
+    codes = index_of(labels, classes)
     bad = codes < 0
     if bad.any():
+        text = as_string(labels)
         empty = _empty(text)
         _refuse_empty(empty, example_ids)
         offending = pc.unique(text.filter(pa.array(bad))).to_pylist()
@@ -55,9 +55,8 @@ def match_codes(labels: pa.ChunkedArray, example_ids: ExampleIds) -> np.ndarray:
         values = labels.cast(pa.int64()).fill_null(-1).to_numpy()
         codes = np.where((values == 0) | (values == 1), values, -1).astype(np.int32)
     elif is_text(type_):
-        text = as_string(labels)
-        empty = _empty(text)
-        codes = index_of(text, _MATCH_TEXT)
+        empty = _empty(as_string(labels))
+        codes = index_of(labels, _MATCH_TEXT)
         codes = np.where(codes >= 0, codes % 2, -1).astype(np.int32)
     else:
         raise SubmissionInvalid(
@@ -92,9 +91,10 @@ def proba_matrix(table: pa.Table, classes: list[str], example_ids: ExampleIds) -
             "Give probabilities for every class or for none; "
             f"{count(len(missing), 'column is', 'columns are')} missing: {_some(missing)}."
         )
-    matrix = np.column_stack([_floats(table, PROBA_PREFIX + c) for c in classes])
-    sums = matrix.sum(axis=1)
-    if np.isfinite(sums).all() and matrix.min() >= 0 and matrix.max() <= 1:
+    by_class = np.vstack([_floats(table, PROBA_PREFIX + c) for c in classes])
+    matrix = by_class.T  # n x k, each class contiguous: fast to check and to sum
+    sums = by_class.sum(axis=0)
+    if np.isfinite(sums).all() and by_class.min() >= 0 and by_class.max() <= 1:
         off = np.abs(sums - 1) > SUM_TOLERANCE
         if not off.any():
             return matrix
