@@ -184,6 +184,9 @@ MATCHING_VARIANTS = {
     "bool parquet": lambda: to_parquet(pa.table({"id": IDS, "label": [bool(v) for v in
                                                                       MATCH_PRED],
                                                  "score": SCORES})),
+    "text parquet": lambda: to_parquet(pa.table({"id": IDS, "label": [str(v) for v in
+                                                                      MATCH_PRED],
+                                                 "score": SCORES})),
     "proba columns ignored": lambda: to_csv(pd.DataFrame({"id": IDS, "label": MATCH_PRED,
                                                           "score": SCORES, "proba_1": 0.5})),
 }
@@ -249,6 +252,18 @@ def test_load_solution_from_the_standardized_parquet(tmp_path: Path):
     assert solution.ids.type == pa.string() and solution.ids.to_pylist() == IDS
     with path.open("rb") as f:
         assert load_solution(f, kind="matching", classes=["0", "1"]).y.sum() == sum(MATCH_TRUTH)
+
+
+def test_loaded_solution_equals_the_one_built_from_its_table(tmp_path: Path):
+    table = pa.table({"id": IDS, "label": TRUTH, "split": SPLIT})
+    path = tmp_path / "solution.parquet"
+    pq.write_table(table, path, row_group_size=7)  # several dictionary chunks
+    loaded = load_solution(path, kind="classification", classes=CLASSES)
+    built = solution_from_table(table, kind="classification", classes=CLASSES)
+    np.testing.assert_array_equal(loaded.y, built.y)
+    np.testing.assert_array_equal(loaded.y, [CLASSES.index(t) for t in TRUTH])
+    np.testing.assert_array_equal(loaded.is_public, built.is_public)
+    assert loaded.ids.equals(built.ids)
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,13 @@ CASES = [
     Case("labels outside the classes", lambda: csv("id,label", *good_rows(
         ["bird", "Cat", *LABELS[2:]])), ("2 rows have a label that is not a class", "'bird'",
                                           "'Cat'", "The classes are: '3', 'cat', 'dog'")),
+    Case("integer labels outside the classes in parquet",
+         lambda: parquet({"id": IDS, "label": [3, 3, 4, 3, 3, 3, 3, 3]}),
+         ("1 row has a label that is not a class: '4'", "id 't002'")),
+    Case("null in dictionary labels",
+         lambda: parquet({"id": IDS, "label": pa.array([*LABELS[:5], None, *LABELS[6:]])
+                          .dictionary_encode()}),
+         ("1 row has an empty label", "id 't005'")),
     Case("float labels in parquet", lambda: parquet({"id": IDS, "label": [3.0] * 8}),
          ("Column 'label' has type double", "class names")),
     Case("struct labels in parquet",
