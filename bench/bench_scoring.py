@@ -1,0 +1,155 @@
+"""Benchmark the scoring core against the read floor and a pandas + scikit-learn reference.
+
+For each size: a classification solution (5 classes, public/private split) and a
+submission with probabilities, as CSV and Parquet, in the solution's order and shuffled.
+Times are the best of ``--repeat`` runs, measured in this process on this machine:
+
+- floor: pyarrow reads the solution (Parquet) and the submission (read_table / read_csv)
+- ours: ``load_solution`` + ``score_file`` (read, validate, align, metrics for 3 splits)
+- reference: pandas reads both, merges on id, scikit-learn computes the same metrics
+
+Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 5000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sklearn import metrics as skm
+
+from scoring.core import load_solution, score_file
+from scoring.core.align import align_submission
+from scoring.core.metrics import compute_metrics
+from scoring.core.reader import read_submission
+
+CLASSES = [f"class_{i}" for i in range(5)]
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def make_files(rows: int, folder: Path, seed: int = 0) -> dict[str, Path]:
+    """solution.parquet and four submissions; returns their paths by name."""
+    rng = np.random.default_rng(seed)
+    digits = pc.utf8_lpad(pa.array(np.arange(rows)).cast(pa.string()), width=9, padding="0")
+    ids = pc.binary_join_element_wise("id", digits, "-")
+    proba = rng.dirichlet(np.ones(len(CLASSES)) * 0.5, rows)
+    pred = proba.argmax(axis=1)
+    truth = np.where(rng.random(rows) < 0.6, pred, rng.integers(0, len(CLASSES), rows))
+    names = pa.array(CLASSES)
+    split = pa.array(np.array(["public", "private"])[(rng.random(rows) < 0.7).astype(int)])
+    paths = {"solution": folder / "solution.parquet"}
+    pq.write_table(pa.table({"id": ids, "label": names.take(truth), "split": split}),
+                   paths["solution"])
+    columns = {"id": ids, "label": names.take(pred)}
+    columns.update({f"proba_{c}": proba[:, j] for j, c in enumerate(CLASSES)})
+    submission = pa.table(columns)
+    shuffled = submission.take(rng.permutation(rows))
+    for order, table in (("in order", submission), ("shuffled", shuffled)):
+        paths[f"parquet {order}"] = folder / f"sub-{order.replace(' ', '-')}.parquet"
+        pq.write_table(table, paths[f"parquet {order}"])
+        paths[f"csv {order}"] = folder / f"sub-{order.replace(' ', '-')}.csv"
+        pacsv.write_csv(table, paths[f"csv {order}"])
+    return paths
+
+
+def floor(solution: Path, submission: Path) -> None:
+    pq.read_table(solution)
+    if submission.suffix == ".csv":
+        pacsv.read_csv(submission)
+    else:
+        pq.read_table(submission)
+
+
+def ours(solution: Path, submission: Path) -> dict:
+    return score_file(submission, load_solution(solution, kind="classification",
+                                                classes=CLASSES)).metrics
+
+
+def reference(solution: Path, submission: Path) -> dict:
+    truth = pd.read_parquet(solution)
+    if submission.suffix == ".csv":
+        sub = pd.read_csv(submission, dtype={"id": str, "label": str})
+    else:
+        sub = pd.read_parquet(submission)
+    merged = truth.merge(sub, on="id", how="left", suffixes=("_true", "_pred"))
+    out = {}
+    for split in ("all", "public", "private"):
+        part = merged if split == "all" else merged[merged["split"] == split]
+        y, pred = part["label_true"], part["label_pred"]
+        proba = part[[f"proba_{c}" for c in CLASSES]].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[split] = {
+                "accuracy": skm.accuracy_score(y, pred),
+                "macro_f1": skm.f1_score(y, pred, average="macro", labels=CLASSES,
+                                         zero_division=0),
+                "log_loss": skm.log_loss(y, proba, labels=CLASSES),
+            }
+    return out
+
+
+def phases(solution: Path, submission: Path) -> tuple[float, float, float, float]:
+    """One run of ours, split into load solution / read / align / metrics."""
+    t0 = time.perf_counter()
+    sol = load_solution(solution, kind="classification", classes=CLASSES)
+    t1 = time.perf_counter()
+    table = read_submission(submission)
+    t2 = time.perf_counter()
+    aligned = align_submission(table, sol)
+    t3 = time.perf_counter()
+    compute_metrics(aligned, sol)
+    return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3
+
+
+def same(a: dict, b: dict) -> bool:
+    return all(np.isclose(a[s][m], b[s][m], rtol=1e-9, atol=1e-12) for s in a for m in a[s])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    header = (f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>8} {'ref s':>8} "
+              f"{'ours/floor':>10} {'ref/ours':>9}   ours = load sol + read + align + metrics")
+    print(header)
+    print("-" * len(header))
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
+            paths = make_files(rows, Path(tmp))
+            for name in ("parquet in order", "parquet shuffled", "csv in order", "csv shuffled"):
+                sol, sub = paths["solution"], paths[name]
+                t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
+                t_ours, got = best_of(args.repeat, lambda sol=sol, sub=sub: ours(sol, sub))
+                t_ref, expected = best_of(args.repeat,
+                                          lambda sol=sol, sub=sub: reference(sol, sub))
+                if not same(got, expected):
+                    raise SystemExit(f"metrics differ on {name}: {got} != {expected}")
+                parts = " + ".join(f"{t:.2f}" for t in phases(sol, sub))
+                print(f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {t_ref:>8.2f} "
+                      f"{t_ours / t_floor:>10.2f} {t_ref / t_ours:>9.1f}   {parts}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
