@@ -21,9 +21,12 @@ Vectorization
 
     Every partial sum is an integer <= n, so float32 products are exact for n < 2**24
     (float64 beyond): results are bit-identical whatever the BLAS, its threads or the blocks.
+    BLAS runs single-threaded here by default (``blas_threads=1``): scoring workers are
+    several processes per host, and a multi-threaded OpenBLAS on busy cores was measured
+    10x slower than one thread.
     Memory stays bounded: counts are kept as uint8 for a chunk of resamples sized to
-    ``chunk_bytes`` (1000 x 1M rows is processed 64 resamples at a time, not as an 8 GB
-    index matrix) and converted to floats one block of rows at a time.
+    ``chunk_bytes`` (by default, 1000 resamples of 1M rows are processed 67 at a time, never
+    as an 8 GB index matrix) and converted to floats one block of rows at a time.
 
 Intervals
     With ``B`` resamples and ``k = max(1, ceil(alpha/2 * B))``, an interval runs from the
@@ -53,12 +56,18 @@ Tie rule (``tied_with_best``)
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+try:  # pinned in requirements.lock (a scikit-learn dependency)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
+    threadpool_limits = None
 
 Kind = Literal["classification", "matching"]
 KINDS: tuple[Kind, ...] = ("classification", "matching")
@@ -228,9 +237,16 @@ def _resample_scores(
 
 
 def _point(y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind) -> np.ndarray:
-    n = y.shape[0]
-    sums = _indicators(y, preds, kind, np.float64).sum(axis=1)
-    return _scores_from_sums(sums, n, len(preds), kind)
+    """Scores on the rows themselves, from the same sufficient statistics (exact counts)."""
+    if kind == "classification":
+        sums = [np.count_nonzero(p == y) for p in preds]
+    else:
+        sums = [
+            *(np.count_nonzero(p & y) for p in preds),
+            *(np.count_nonzero(p) for p in preds),
+            np.count_nonzero(y),
+        ]
+    return _scores_from_sums(np.array(sums, dtype=np.float64), y.shape[0], len(preds), kind)
 
 
 def point_scores(
@@ -270,12 +286,15 @@ def bootstrap_leaderboard(
     is_baseline: Sequence[bool] | None = None,
     keep_samples: bool = False,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    blas_threads: int | None = 1,
 ) -> BootstrapResult:
     """Paired bootstrap of every entry's primary score (see the module docstring).
 
     ``y`` and each of ``preds`` are aligned int arrays (class index, or 0/1 for matching);
     ``rows`` is a boolean mask or an index array selecting the rows to resample (e.g. the
     public rows). ``is_baseline`` flags entries that get score intervals but no rank.
+    ``keep_samples`` keeps the (resamples x entries) scores in the result; ``chunk_bytes``
+    bounds the counts held at once; ``blas_threads`` caps BLAS threads (None: leave as is).
     """
     kind_ = _kind(kind)
     if n_resamples < 1:
@@ -293,9 +312,15 @@ def bootstrap_leaderboard(
         baseline = np.array([bool(b) for b in is_baseline], dtype=bool)
 
     point = _point(y_rows, arrays, kind_)
-    samples = _resample_scores(
-        y_rows, arrays, kind_, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
+    limit = (
+        threadpool_limits(limits=blas_threads, user_api="blas")
+        if blas_threads is not None and threadpool_limits is not None
+        else contextlib.nullcontext()
     )
+    with limit:
+        samples = _resample_scores(
+            y_rows, arrays, kind_, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
+        )
 
     k = _tail_index(alpha, n_resamples)
     ordered = np.sort(samples, axis=0)

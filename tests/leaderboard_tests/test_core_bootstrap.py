@@ -93,13 +93,17 @@ def test_same_seed_gives_identical_results_and_another_seed_differs():
     assert not np.array_equal(first.samples, other.samples)
 
 
-def test_chunking_does_not_change_results():
+def test_chunking_and_blas_threads_do_not_change_results():
     y, preds = classification_case(n=300)
     whole = bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True)
     chunked = bootstrap_leaderboard(
         y=y, preds=preds, kind="classification", keep_samples=True, chunk_bytes=300 * 7
     )
     assert np.array_equal(whole.samples, chunked.samples)
+    threaded = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", keep_samples=True, blas_threads=None
+    )
+    assert np.array_equal(whole.samples, threaded.samples)  # integer sums: exact either way
 
 
 def test_resamples_match_a_naive_take_per_entry_for_both_kinds():
