@@ -1,8 +1,16 @@
-"""Organizer console: challenges, tracks and teams."""
+"""Organizer console: challenges, tracks, teams, reveal, visibility and the health panel."""
 
-from django.contrib import admin
+from __future__ import annotations
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from . import services
 from .models import Challenge, Team, TeamMembership, Track, WorkerHeartbeat
+from .selectors import health_status
 
 
 class TrackInline(admin.TabularInline):
@@ -13,10 +21,37 @@ class TrackInline(admin.TabularInline):
 
 @admin.register(Challenge)
 class ChallengeAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "start", "end", "daily_submission_limit", "private_revealed")
+    list_display = (
+        "title",
+        "slug",
+        "start",
+        "end",
+        "daily_submission_limit",
+        "private_revealed",
+        "reveal_at",
+    )
     prepopulated_fields = {"slug": ("title",)}
     inlines = [TrackInline]
     search_fields = ("title", "slug")
+    actions = ("reveal_private", "hide_private")
+
+    @admin.action(description="Reveal the private leaderboards to everyone")
+    def reveal_private(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
+        for challenge in queryset:
+            services.challenge_reveal(challenge=challenge, revealed=True)
+        self.message_user(
+            request,
+            f"Private leaderboards revealed for {queryset.count()} challenge(s).",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Hide the private leaderboards again")
+    def hide_private(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
+        for challenge in queryset:
+            services.challenge_reveal(challenge=challenge, revealed=False)
+        self.message_user(
+            request, "Private leaderboards hidden (organizers still see them).", messages.SUCCESS
+        )
 
 
 @admin.register(Track)
@@ -41,8 +76,53 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = [MembershipInline]
     readonly_fields = ("invite_code",)
+    actions = ("hide_teams", "restore_teams")
+
+    @admin.action(description="Hide / disqualify: remove from every leaderboard (records kept)")
+    def hide_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        for team in queryset:
+            services.team_visibility_set(team=team, hidden=True)
+        self.message_user(
+            request, f"{queryset.count()} team(s) removed from the leaderboards.", messages.SUCCESS
+        )
+
+    @admin.action(description="Restore to the leaderboards")
+    def restore_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        for team in queryset:
+            services.team_visibility_set(team=team, hidden=False)
+        self.message_user(request, f"{queryset.count()} team(s) restored.", messages.SUCCESS)
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            if isinstance(obj, TeamMembership):
+                obj.challenge_id = form.instance.challenge_id
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
 
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("hostname", "seen_at")
+
+
+def health_view(request: HttpRequest) -> HttpResponse:
+    context = {**admin.site.each_context(request), "title": "Health", "health": health_status()}
+    return TemplateResponse(request, "admin/health.html", context)
+
+
+_original_get_urls = admin.site.get_urls
+
+
+def _get_urls():
+    return [
+        path("health/", admin.site.admin_view(health_view), name="health"),
+        *_original_get_urls(),
+    ]
+
+
+admin.site.get_urls = _get_urls
+admin.site.site_header = "Challenge organizer console"
+admin.site.site_title = "Organizer console"
+admin.site.index_template = "admin/challenge_index.html"

@@ -106,3 +106,26 @@ def token_get_or_create(*, user: AbstractBaseUser) -> Token:
 def token_rotate(*, user: AbstractBaseUser) -> Token:
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
+
+
+def _refresh_challenge_boards(challenge: Challenge) -> None:
+    from datasets.models import Task
+    from leaderboard.services import task_leaderboard_refresh
+
+    for task_id in Task.objects.filter(track__challenge=challenge).values_list("pk", flat=True):
+        task_leaderboard_refresh(task_id=task_id)
+
+
+def challenge_reveal(*, challenge: Challenge, revealed: bool = True) -> None:
+    """Show (or hide again) the private leaderboards of a challenge to everyone."""
+    Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
+    challenge.private_revealed = revealed
+
+
+def team_visibility_set(*, team: Team, hidden: bool) -> None:
+    """Hide or disqualify a team: it leaves every leaderboard but stays in the records."""
+    if team.is_hidden == hidden:
+        return
+    Team.objects.filter(pk=team.pk).update(is_hidden=hidden)
+    team.is_hidden = hidden
+    _refresh_challenge_boards(team.challenge)
