@@ -61,7 +61,9 @@ def _require_columns(table: pa.Table) -> None:
     if not missing:
         return
     hint = ""
-    if any(name.lower() in missing for name in names):
+    if any(name.strip() in missing for name in names):
+        hint = " Column names must not have spaces around them."
+    elif any(name.lower() in missing for name in names):
         hint = " Column names are case-sensitive."
     elif len(missing) == 2 and len(names) == 2:
         hint = " The first line must be a header naming the columns."

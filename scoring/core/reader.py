@@ -2,8 +2,9 @@
 
 Only ``id``, ``label``, ``score`` and ``proba_*`` columns are kept; other columns are
 ignored (a pandas index column, a note...). In CSV, ``id`` and ``label`` are read as
-strings and ``score``/``proba_*`` as float64. A gzipped file may not unpack to more
-than ``max_bytes`` either.
+strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
+``score`` is refused even where the kind would ignore it. A gzipped file may not unpack
+to more than ``max_bytes`` either.
 """
 
 from __future__ import annotations

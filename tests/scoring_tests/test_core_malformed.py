@@ -124,6 +124,8 @@ CASES = [
     Case("missing label column", lambda: csv("id,prediction", *good_rows()),
          ("'label'", "missing", "'prediction'")),
     Case("capitalised columns", lambda: csv("Id,Label", *good_rows()), ("case-sensitive",)),
+    Case("spaces in the header", lambda: csv("id, label", *good_rows()),
+         ("' label'", "spaces around them")),
     Case("no header line", lambda: csv(*good_rows()), ("must be a header", "'t000', 'cat'")),
     Case("duplicate ids", lambda: csv("id,label", *good_rows(), "t003,cat", "t003,dog"),
          ("1 id appears more than once (3 rows)", "'t003'")),
