@@ -1,0 +1,48 @@
+"""The run page's live log, in a real Chromium: it follows the run, then shows the result."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from scoring.baselines.models import BaselineRun, BaselineRunStatus
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_log_tail_refreshes_while_running_and_the_page_reloads_when_done(
+    live_server, browser_page, organizer, classification_task
+):
+    run = BaselineRun.objects.create(
+        task=classification_task,
+        presets="medium_quality",
+        time_limit=30,
+        hard_timeout=180,
+        status=BaselineRunStatus.RUNNING,
+        log_tail="Fitting model: LightGBM ...",
+    )
+    page = browser_page
+    login(page, live_server.url, "org", "pw-for-tests")
+    page.goto(live_server.url + reverse("admin:baselines_baselinerun_change", args=[run.pk]))
+    log = page.locator("#baseline-log")
+    assert log.inner_text() == "Fitting model: LightGBM ..."
+    assert page.locator("#baseline-status").inner_text() == "Running"
+
+    BaselineRun.objects.filter(pk=run.pk).update(
+        log_tail="Fitting model: LightGBM ...\nFitting model: CatBoost ..."
+    )
+    page.wait_for_function(
+        "document.getElementById('baseline-log').textContent.includes('CatBoost')",
+        timeout=10_000,
+    )
+    BaselineRun.objects.filter(pk=run.pk).update(
+        status=BaselineRunStatus.CANCELLED, message="baseline cancelled after 7 s"
+    )
+    page.wait_for_function(
+        "document.getElementById('baseline-status').textContent === 'Cancelled'",
+        timeout=10_000,
+    )
+    assert "baseline cancelled after 7 s" in page.locator("#baseline-message").inner_text()
+    assert page.locator("button", has_text="Run baseline again").count() == 1
+    assert page.locator("button", has_text="Cancel").count() == 0

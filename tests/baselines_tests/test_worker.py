@@ -1,0 +1,155 @@
+"""Baselines through a real Redis and a real Celery worker, with the real AutoGluon runner.
+
+Tiny tasks and short budgets (2 cores shared): each fit takes 15 s of AutoGluon time.
+"""
+
+from __future__ import annotations
+
+import io
+from io import StringIO
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+from sklearn.metrics import accuracy_score, f1_score
+
+from scoring.baselines.models import BaselineRunStatus
+from scoring.baselines.services import baseline_run_cancel, baseline_run_queue
+from scoring.models import SubmissionStatus
+from tests.baselines_tests.conftest import process_gone, run_state, runner_processes, wait_for
+from tests.scoring_tests.factories import solution_frame
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+
+FIT_SECONDS = 15
+
+
+def baseline_entry(slug: str) -> dict:
+    response = APIClient().get(f"/api/v1/tasks/{slug}/leaderboard/")
+    assert response.status_code == 200, response.content
+    entries = [e for e in response.json()["entries"] if e["is_baseline"]]
+    assert len(entries) == 1, response.json()
+    return entries[0]
+
+
+def public_primary(task, submission) -> float:
+    """The primary metric of the stored baseline file on the public rows, computed here."""
+    with submission.file.open("rb") as handle:
+        predictions = pd.read_parquet(io.BytesIO(handle.read()))
+    truth = solution_frame(task)
+    rows = truth[truth.split == "public"].merge(predictions, on="id", suffixes=("", "_pred"))
+    assert len(rows) == (truth.split == "public").sum()
+    if task.kind == "matching":
+        return f1_score(rows.label.astype(int), rows.label_pred.astype(int))
+    return accuracy_score(rows.label.astype(str), rows.label_pred.astype(str))
+
+
+def scored(pk: int):
+    run = run_state(pk)
+    if run.submission and run.submission.status in (SubmissionStatus.SCORED, "failed"):
+        return run
+    return None
+
+
+def test_classification_baseline_reaches_the_leaderboard_unranked(
+    baseline_broker, celery_worker, classification_task
+):
+    out = StringIO()
+    call_command(
+        "run_baselines",
+        "--task",
+        classification_task.slug,
+        "--time-limit",
+        str(FIT_SECONDS),
+        "--wait",
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert f"queued   {classification_task.slug}" in text
+    run = classification_task.baseline_runs.get()
+    assert run.status == BaselineRunStatus.SUCCEEDED, (run.message, celery_worker.log_tail(80))
+    submission = run.submission
+    assert submission.status == SubmissionStatus.SCORED, submission.error
+    assert submission.team.is_baseline and submission.team.name == "AutoGluon baseline"
+    # Scored like any team's file: the score is the accuracy of the stored predictions.
+    assert submission.public_score == pytest.approx(public_primary(classification_task, submission))
+    assert f"{submission.public_score:.4f}" in text  # the --wait table
+    assert run.validation_score is not None and run.best_model
+    assert run.elapsed > 0 and run.time_limit == FIT_SECONDS
+    assert "AutoGluon" in run.log_tail or "baseline:" in run.log_tail
+    assert run.leaderboard_csv.name.endswith(".csv") and run.fit_log.name.endswith(".log")
+    with run.leaderboard_csv.open("rb") as handle:
+        assert handle.readline().startswith(b"model,")
+
+    entry = baseline_entry(classification_task.slug)
+    assert entry["rank"] is None
+    assert entry["team"] == "AutoGluon baseline"
+    assert entry["score"] == pytest.approx(submission.public_score)
+
+
+def test_matching_baseline_with_images_is_scored_like_a_submission(
+    baseline_broker, celery_worker, matching_task
+):
+    run = baseline_run_queue(task=matching_task, time_limit=FIT_SECONDS)
+    run = wait_for(lambda: scored(run.pk), timeout=240, what="the baseline", worker=celery_worker)
+    assert run.status == BaselineRunStatus.SUCCEEDED, run.message
+    assert run.submission.status == SubmissionStatus.SCORED, run.submission.error
+    scores = run.submission.scores
+    assert set(scores) == {"all", "public", "private"}
+    assert {"f1", "precision", "recall", "average_precision"} <= set(scores["all"])
+    assert run.submission.public_score == pytest.approx(
+        public_primary(matching_task, run.submission)
+    )
+    assert run.result["train_rows"] == 60 and run.result["kind"] == "matching"
+
+    entry = baseline_entry(matching_task.slug)
+    assert entry["rank"] is None and entry["is_baseline"] is True
+
+
+def test_cancelling_a_running_baseline_kills_its_process_group(
+    baseline_broker, celery_worker, classification_task
+):
+    run = baseline_run_queue(task=classification_task, time_limit=120)
+    procs = wait_for(
+        lambda: runner_processes(celery_worker.process.pid),
+        timeout=60,
+        what="the runner process",
+        worker=celery_worker,
+    )
+    runner_pid = procs[0].pid
+    wait_for(
+        lambda: run_state(run.pk).log_tail, timeout=60, what="a log tail", worker=celery_worker
+    )
+
+    baseline_run_cancel(run=run)
+    run = wait_for(
+        lambda: (r := run_state(run.pk)).status != BaselineRunStatus.RUNNING and r,
+        timeout=30,
+        what="the run to stop",
+        worker=celery_worker,
+    )
+    assert run.status == BaselineRunStatus.CANCELLED
+    assert "cancelled after" in run.message
+    assert run.runner_pid == runner_pid
+    assert process_gone(runner_pid)
+    assert run.submission is None and run.finished_at is not None
+    assert not run.leaderboard_csv  # no model leaderboard: the fit never finished
+
+
+def test_a_baseline_past_its_hard_timeout_is_timed_out_without_orphans(
+    baseline_broker, celery_worker, classification_task
+):
+    run = baseline_run_queue(task=classification_task, time_limit=10, hard_timeout=12)
+    run = wait_for(
+        lambda: (r := run_state(run.pk)).status not in ("queued", "running") and r,
+        timeout=90,
+        what="the run to end",
+        worker=celery_worker,
+    )
+    assert run.status == BaselineRunStatus.TIMED_OUT, run.message
+    assert run.message == "baseline exceeded its hard timeout of 12 s"
+    assert 12 <= run.elapsed < 40
+    assert run.runner_pid and process_gone(run.runner_pid)
+    assert not runner_processes(celery_worker.process.pid)
+    assert run.submission is None
