@@ -1,0 +1,354 @@
+"""The HTTP side of ``chal``: requests to ``/api/v1/``, errors in plain words, streamed files."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from tqdm import tqdm
+
+CHUNK = 256 * 1024
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+# Storing a large upload (and sniffing it) may take a while before the server answers.
+UPLOAD_READ_TIMEOUT = 600.0
+
+
+class CliError(Exception):
+    """An expected failure, shown as one plain message; ``exit_code`` 1 unless a usage error."""
+
+    exit_code = 1
+
+
+class UsageError(CliError):
+    """The command line itself is wrong (a missing file, a bad option value)."""
+
+    exit_code = 2
+
+
+class ServerUnreachable(CliError):
+    def __init__(self, server: str, reason: str = "") -> None:
+        super().__init__(f"cannot reach the server at {server} (is it running?){reason}")
+
+
+class NotLoggedIn(CliError):
+    def __init__(self) -> None:
+        super().__init__("not logged in or token invalid: run `chal login`")
+
+
+class ApiError(CliError):
+    """The server refused a request; ``message`` is what it said, in plain words."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        retry_after: datetime | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+def _flatten(value: Any) -> str:
+    """DRF error bodies: a string, a list of strings, or {field: [messages]}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(_flatten(v) for v in value)
+    if isinstance(value, dict):
+        parts = []
+        for key, inner in value.items():
+            text = _flatten(inner)
+            parts.append(text if key in ("non_field_errors", "detail") else f"{key}: {text}")
+        return "; ".join(parts)
+    return str(value)
+
+
+def _parse_retry_after(body: dict[str, Any], header: str | None) -> datetime | None:
+    """When to try again: the body's ISO ``retry_after``, else the header (seconds or a date)."""
+    raw = body.get("retry_after")
+    if isinstance(raw, str) and raw:
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    if header:
+        header = header.strip()
+        if header.isdigit():
+            return datetime.now(UTC) + timedelta(seconds=int(header))
+        try:
+            return parsedate_to_datetime(header).astimezone(UTC)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def error_from_response(response: requests.Response) -> CliError:
+    """The plain-words error for a 4xx/5xx answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code == 401:
+        return NotLoggedIn()
+    if isinstance(body, dict) and body:
+        message = _flatten(body.get("detail", body))
+        code = body.get("code") if isinstance(body.get("code"), str) else ""
+    else:
+        message = f"the server answered HTTP {response.status_code} {response.reason or ''}"
+        message = message.strip()
+        code = ""
+    retry_after = None
+    if response.status_code == 429 or response.headers.get("Retry-After"):
+        retry_after = _parse_retry_after(
+            body if isinstance(body, dict) else {}, response.headers.get("Retry-After")
+        )
+    return ApiError(response.status_code, message, code=code, retry_after=retry_after)
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """``Authorization: Token <key>`` (set as auth so a ~/.netrc entry never replaces it)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Token {self.token}"
+        return request
+
+
+class MultipartBody:
+    """A ``multipart/form-data`` body streamed from disk, with a known length.
+
+    requests sends an iterable that has ``__len__`` with that ``Content-Length`` (no chunked
+    encoding, which WSGI servers don't read), one chunk at a time; ``progress`` is told how
+    many bytes of the file went out, so the bar tracks the upload itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        fields: dict[str, str],
+        file_field: str,
+        path: Path,
+        progress: Callable[[int], object] | None = None,
+    ) -> None:
+        self.boundary = "chal-" + secrets.token_hex(16)
+        self.path = path
+        self.progress = progress
+        self.file_size = path.stat().st_size
+        b = self.boundary.encode()
+        head = b""
+        for name, value in fields.items():
+            head += (
+                b"--" + b + b"\r\n"
+                b'Content-Disposition: form-data; name="'
+                + _quote(name)
+                + b'"\r\n\r\n'
+                + value.encode("utf-8")
+                + b"\r\n"
+            )
+        head += (
+            b"--" + b + b"\r\n"
+            b'Content-Disposition: form-data; name="' + _quote(file_field) + b'"; '
+            b'filename="' + _quote(path.name) + b'"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n"
+        )
+        self.head = head
+        self.tail = b"\r\n--" + b + b"--\r\n"
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self.head) + self.file_size + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        sent = 0
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                sent += len(chunk)
+                if sent > self.file_size:
+                    raise CliError(f"{self.path} grew while it was being uploaded; try again")
+                if self.progress is not None:
+                    self.progress(len(chunk))
+                yield chunk
+        if sent != self.file_size:
+            raise CliError(f"{self.path} changed while it was being uploaded; try again")
+        yield self.tail
+
+
+def _quote(text: str) -> bytes:
+    """A header parameter value as browsers write it: quotes and line breaks escaped."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace('"', "%22")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .encode("utf-8")
+    )
+
+
+def progress_bar(*, total: int | None, desc: str) -> tqdm:
+    """A byte progress bar on stderr, shown only when stderr is a terminal."""
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=None,
+        leave=True,
+        dynamic_ncols=True,
+    )
+
+
+class Client:
+    """One server's ``/api/v1/``: JSON in, JSON out, every failure as a :class:`CliError`."""
+
+    def __init__(self, server: str, token: str | None = None) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "chal (mm-challenge-platform)"
+        self.session.headers["Accept"] = "application/json"
+        if token:
+            self.session.auth = TokenAuth(token)
+
+    def url(self, path: str) -> str:
+        return f"{self.server}/api/v1/{path.lstrip('/')}"
+
+    def require_login(self) -> None:
+        """Fail before sending anything when there is no token at all."""
+        if not self.token:
+            raise NotLoggedIn()
+
+    def request(
+        self, method: str, path: str, *, read_timeout: float = READ_TIMEOUT, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request; a 4xx/5xx answer or a network failure raises a CliError."""
+        url = path if path.startswith(("http://", "https://")) else self.url(path)
+        try:
+            response = self.session.request(
+                method, url, timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs
+            )
+        except requests.exceptions.ConnectionError as exc:
+            if isinstance(kwargs.get("data"), MultipartBody) and _connected(exc):
+                raise CliError(
+                    f"the server at {self.server} closed the connection during the upload "
+                    "(the file may be larger than its limit)"
+                ) from exc
+            raise ServerUnreachable(self.server) from exc
+        except requests.exceptions.Timeout as exc:
+            raise ServerUnreachable(
+                self.server, f": no answer within {read_timeout:.0f} s"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise CliError(f"request to {url} failed: {exc}") from exc
+        if response.status_code >= 400:
+            error = error_from_response(response)
+            response.close()
+            raise error
+        return response
+
+    def json(self, response: requests.Response) -> Any:
+        """The answer's JSON; anything else means the URL is not this platform's API."""
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CliError(
+                f"the server at {self.server} did not answer with JSON "
+                "(is it the challenge platform?)"
+            ) from exc
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.json(self.request("GET", path, params=params or None))
+
+    def post(self, path: str, data: dict[str, Any]) -> Any:
+        return self.json(self.request("POST", path, json=data))
+
+    def get_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a (possibly paginated) list, following ``next`` links."""
+        page = self.get(path, **params)
+        if isinstance(page, list):
+            return page
+        items = list(page.get("results", []))
+        while page.get("next"):
+            page = self.json(self.request("GET", page["next"]))
+            items.extend(page.get("results", []))
+        return items
+
+    def download(self, path: str, dest: Path, *, desc: str) -> int:
+        """Stream ``path`` to ``dest`` through a temporary file in the same folder.
+
+        The file is never held in memory; ``dest`` only appears, complete, once every
+        byte arrived (a short or failed transfer leaves nothing behind). Returns the size.
+        """
+        response = self.request("GET", path, stream=True, headers={"Accept": "*/*"})
+        expected = response.headers.get("Content-Length")
+        total = int(expected) if expected and expected.isdigit() else None
+        # Not mkstemp: the finished file gets the usual permissions (umask), not 0600.
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        written = 0
+        try:
+            with tmp.open("xb") as handle, progress_bar(total=total, desc=desc) as bar:
+                for chunk in response.iter_content(chunk_size=CHUNK):
+                    handle.write(chunk)
+                    written += len(chunk)
+                    bar.update(len(chunk))
+            if total is not None and written != total:
+                raise CliError(
+                    f"the download of {dest.name} stopped after {written} of {total} bytes; "
+                    "try again"
+                )
+            os.replace(tmp, dest)
+        except requests.exceptions.RequestException as exc:
+            tmp.unlink(missing_ok=True)
+            raise CliError(
+                f"the download of {dest.name} was interrupted ({exc}); try again"
+            ) from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            response.close()
+        return written
+
+    def upload(
+        self, path: str, *, file: Path, fields: dict[str, str], file_field: str = "file"
+    ) -> Any:
+        """POST ``file`` (streamed from disk, with a progress bar) and ``fields`` as multipart."""
+        size = file.stat().st_size
+        with progress_bar(total=size, desc=f"uploading {file.name}") as bar:
+            body = MultipartBody(
+                fields=fields, file_field=file_field, path=file, progress=bar.update
+            )
+            response = self.request(
+                "POST",
+                path,
+                data=body,
+                headers={"Content-Type": body.content_type},
+                read_timeout=UPLOAD_READ_TIMEOUT,
+            )
+        return self.json(response)
+
+
+def _connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection was made and then broken (not refused or unresolvable)."""
+    text = repr(exc)
+    return any(
+        marker in text
+        for marker in ("BrokenPipe", "ConnectionReset", "Connection aborted", "RemoteDisconnected")
+    )

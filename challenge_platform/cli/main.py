@@ -1,0 +1,449 @@
+"""``chal``: log in, list tasks, download data, submit and wait for the score, leaderboards.
+
+Exit codes: 0 ok, 1 the server refused (or a submission failed, or the server is down),
+2 a usage error. Expected failures print one plain line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from . import config
+from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
+from .output import DASH, interval, shorten, table, utc_z, when
+
+FINAL_STATUSES = ("scored", "failed")
+SPLIT_ORDER = ("public", "private", "all")
+
+
+def _seg(value: str) -> str:
+    """One URL path segment (a slug or code typed by the user)."""
+    return quote(value, safe="")
+
+
+def _client(args: argparse.Namespace, *, login: bool = False) -> Client:
+    settings = config.resolve(args.server)
+    client = Client(settings.server, settings.token)
+    if login:
+        client.require_login()
+    return client
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# --- login / logout -------------------------------------------------------------------
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Exchange a username and password (or a pasted token) for a saved API token."""
+    server = config.resolve(args.server).server
+    if args.token is not None:
+        token = args.token or getpass.getpass("API token: ").strip()
+        if not token:
+            raise UsageError("no token given")
+        try:
+            Client(server, token).get("submissions/", limit=1)
+        except NotLoggedIn as exc:
+            raise CliError(f"the server at {server} does not accept this token") from exc
+        path = config.save(server=server, token=token)
+        print(f"Token accepted by {server}; saved to {path}.")
+        return 0
+    username = args.username or input("Username: ").strip()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {username}: ")
+    if not username or not password:
+        raise UsageError("a username and a password are needed (or --token)")
+    try:
+        answer = Client(server).post("auth/token/", {"username": username, "password": password})
+    except ApiError as exc:
+        if exc.status == 400:
+            raise CliError(f"login refused: {exc}") from exc
+        raise
+    path = config.save(server=server, token=answer["token"])
+    print(f"Logged in to {server} as {username}; token saved to {path}.")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    """Forget the saved token (the server keeps it; an organizer can revoke it)."""
+    server = config.resolve(args.server).server
+    path = config.save(server=server, token=None)
+    print(f"Token for {server} removed from {path}.")
+    return 0
+
+
+# --- tasks and downloads -----------------------------------------------------------------
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """The tasks, optionally of one challenge."""
+    tasks = _client(args).get_all("tasks/", challenge=args.challenge)
+    if args.json:
+        _print_json(tasks)
+        return 0
+    if not tasks:
+        print("No tasks.")
+        return 0
+    rows = [
+        [t["slug"], t["kind"], t["primary_metric"], t["train_rows"], t["test_rows"], t["track"]]
+        for t in tasks
+    ]
+    print(table(["task", "kind", "metric", "train rows", "test rows", "track"], rows))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Stream a task's train and test files (and its images) into a folder."""
+    client = _client(args, login=True)
+    task = client.get(f"tasks/{_seg(args.task)}/")
+    slug = task["slug"]  # the server's (validated) slug names the files, never the input
+    available = task.get("files") or {}
+    names = [f"train.{args.format}", f"test.{args.format}"]
+    if "images.zip" in available:
+        names.append("images.zip")
+    folder = Path(args.dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {folder}: {exc.strerror or exc}") from exc
+    for name in names:
+        dest = folder / f"{slug}-{name}"
+        size = client.download(f"tasks/{_seg(slug)}/files/{name}", dest, desc=dest.name)
+        print(f"{dest}  ({_size(size)})")
+    return 0
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+# --- submissions -------------------------------------------------------------------------
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Upload a prediction file; with --wait, poll until it is scored or failed."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    client = _client(args, login=True)
+    fields = {"note": args.note} if args.note else {}
+    submission = client.upload(f"tasks/{_seg(args.task)}/submissions/", file=path, fields=fields)
+    if not args.json:
+        print(f"Submission {submission['id']} to {submission['task']}: {submission['status']}")
+    if args.wait and submission["status"] not in FINAL_STATUSES:
+        submission = _wait(client, submission, timeout=args.timeout, quiet=args.json)
+    if args.json:
+        _print_json(submission)
+    elif submission["status"] == "scored":
+        _print_scores(submission)
+    if submission["status"] == "failed":
+        raise CliError(f"submission {submission['id']} failed: {submission['error']}")
+    return 0
+
+
+def _wait(
+    client: Client,
+    submission: dict[str, Any],
+    *,
+    timeout: float,
+    quiet: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll ``submissions/<id>/`` (0.5 s, growing to 3 s) until a final status or ``timeout``."""
+    pk = submission["id"]
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    status = submission["status"]
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CliError(
+                f"submission {pk} is still {status} after {timeout:g} s; "
+                f"check later with `chal submissions --task {submission['task']}`"
+            )
+        sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 3.0)
+        submission = client.get(f"submissions/{pk}/")
+        if submission["status"] != status:
+            status = submission["status"]
+            if not quiet:
+                print(f"Submission {pk}: {status}")
+        if status in FINAL_STATUSES:
+            return submission
+
+
+def _print_scores(submission: dict[str, Any]) -> None:
+    scores: dict[str, dict[str, float | None]] = submission.get("scores") or {}
+    splits = [s for s in SPLIT_ORDER if s in scores] + [s for s in scores if s not in SPLIT_ORDER]
+    metrics: list[str] = []
+    for split in splits:
+        metrics.extend(m for m in scores[split] if m not in metrics)
+    if not splits:
+        print("No scores are visible yet.")
+        return
+    rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
+    print(table(["split", *metrics], rows))
+
+
+def cmd_submissions(args: argparse.Namespace) -> int:
+    """The caller's team's submissions, newest first."""
+    client = _client(args, login=True)
+    items = client.get_all("submissions/", task=args.task)
+    if args.json:
+        _print_json(items)
+        return 0
+    if not items:
+        print("No submissions yet.")
+        return 0
+    primary = {t["slug"]: t["primary_metric"] for t in client.get_all("tasks/")}
+    rows = []
+    for s in items:
+        public = (s.get("scores") or {}).get("public") or {}
+        metric = primary.get(s["task"]) or next(iter(public), None)
+        rows.append(
+            [
+                s["id"],
+                s["task"],
+                s["status"],
+                public.get(metric) if metric else None,
+                when(s.get("created_at")),
+                shorten(s.get("note") or s.get("error") or ""),
+            ]
+        )
+    print(table(["id", "task", "status", "public score", "created (UTC)", "note / error"], rows))
+    return 0
+
+
+# --- leaderboards ------------------------------------------------------------------------
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """A task's leaderboard, or else a track's."""
+    client = _client(args)
+    slug = _seg(args.slug)
+    try:
+        board = client.get(f"tasks/{slug}/leaderboard/", split=args.split)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        try:
+            board = client.get(f"tracks/{slug}/leaderboard/", split=args.split)
+        except ApiError as inner:
+            if inner.status == 404:
+                raise CliError(f"there is no task or track '{args.slug}'") from inner
+            raise
+    if args.json:
+        _print_json(board)
+        return 0
+    entries = board.get("entries") or []
+    if "task" in board:
+        print(f"Task {board['task']}: {board['split']} leaderboard ({board['primary_metric']})")
+    else:
+        print(f"Track {board['track']}: {board['split']} leaderboard (mean over its tasks)")
+    if not entries:
+        print("No entries yet.")
+        return 0
+    rank = [DASH if e["rank"] is None else e["rank"] for e in entries]
+    marker = ["baseline" if e["is_baseline"] else "" for e in entries]
+    if "task" in board:
+        headers = ["rank", "team", board["primary_metric"]]
+        rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
+        intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
+        if any(intervals):
+            headers.append("95% interval")
+            rows = [[*row, iv] for row, iv in zip(rows, intervals, strict=True)]
+    else:
+        tasks = board.get("tasks") or []
+        headers = ["rank", "team", "mean", *tasks]
+        rows = [
+            [r, e["team"], e["score"], *((e.get("task_scores") or {}).get(t) for t in tasks)]
+            for r, e in zip(rank, entries, strict=True)
+        ]
+    rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
+    print(table([*headers, ""], rows))
+    return 0
+
+
+# --- teams -------------------------------------------------------------------------------
+
+
+def cmd_teams_create(args: argparse.Namespace) -> int:
+    """Create a team in a challenge, with the caller in it."""
+    client = _client(args, login=True)
+    team = client.post(f"challenges/{_seg(args.challenge)}/teams/", {"name": args.name})
+    if args.json:
+        _print_json(team)
+    else:
+        print(f"Created team {team['name']} in {team['challenge']}.")
+        print(f"Invite code: {team['invite_code']}  (others join with: chal teams join CODE)")
+    return 0
+
+
+def cmd_teams_join(args: argparse.Namespace) -> int:
+    """Join a team with its invite code."""
+    client = _client(args, login=True)
+    team = client.post("teams/join/", {"code": args.code})
+    if args.json:
+        _print_json(team)
+    else:
+        members = ", ".join(team.get("members") or [])
+        print(f"Joined team {team['name']} in {team['challenge']} (members: {members}).")
+    return 0
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
+    return value
+
+
+def _version() -> str:
+    try:
+        return metadata.version("mm-challenge-platform")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``chal`` command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--server",
+        metavar="URL",
+        help=f"the platform's address (default: $CHAL_SERVER, the saved one, or "
+        f"{config.DEFAULT_SERVER})",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print the server's JSON instead")
+
+    parser = argparse.ArgumentParser(
+        prog="chal",
+        description="Command-line client of the challenge platform (REST API /api/v1/).",
+        epilog="Configuration: $CHAL_CONFIG (default ~/.config/chal/config.json); "
+        "$CHAL_SERVER and $CHAL_TOKEN override it.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("login", parents=[common], help="log in and save an API token")
+    p.add_argument("--username", "-u", help="your username (asked when missing)")
+    p.add_argument(
+        "--token",
+        nargs="?",
+        const="",
+        metavar="KEY",
+        help="use an existing API token instead of a password (asked when no KEY is given)",
+    )
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.set_defaults(handler=cmd_login)
+
+    p = commands.add_parser("logout", parents=[common], help="forget the saved token")
+    p.set_defaults(handler=cmd_logout)
+
+    p = commands.add_parser("tasks", parents=[common, as_json], help="list the tasks")
+    p.add_argument("--challenge", metavar="SLUG", help="only this challenge's tasks")
+    p.set_defaults(handler=cmd_tasks)
+
+    p = commands.add_parser(
+        "download", parents=[common], help="download a task's train and test files"
+    )
+    p.add_argument("task", help="the task's slug")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--dir", default=".", help="folder to write to (default: current)")
+    p.set_defaults(handler=cmd_download)
+
+    p = commands.add_parser("submit", parents=[common, as_json], help="upload predictions")
+    p.add_argument("task", help="the task's slug")
+    p.add_argument("file", help="CSV, gzipped CSV or Parquet with id, label[, proba_*|score]")
+    p.add_argument("--note", default="", help="a note shown with the submission")
+    p.add_argument("--wait", action="store_true", help="wait for the score and print it")
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long --wait waits (default: 600)",
+    )
+    p.set_defaults(handler=cmd_submit)
+
+    p = commands.add_parser(
+        "submissions", parents=[common, as_json], help="list your team's submissions"
+    )
+    p.add_argument("--task", metavar="SLUG", help="only this task's submissions")
+    p.set_defaults(handler=cmd_submissions)
+
+    p = commands.add_parser(
+        "leaderboard", parents=[common, as_json], help="show a task's or a track's leaderboard"
+    )
+    p.add_argument("slug", metavar="TASK-OR-TRACK")
+    p.add_argument("--split", choices=["public", "private"], default="public")
+    p.set_defaults(handler=cmd_leaderboard)
+
+    teams = commands.add_parser("teams", help="create or join a team")
+    team_commands = teams.add_subparsers(dest="team_command", metavar="ACTION", required=True)
+    p = team_commands.add_parser(
+        "create", parents=[common, as_json], help="create a team (you are its first member)"
+    )
+    p.add_argument("challenge", help="the challenge's slug")
+    p.add_argument("name", help="the team's name")
+    p.set_defaults(handler=cmd_teams_create)
+    p = team_commands.add_parser("join", parents=[common, as_json], help="join with an invite code")
+    p.add_argument("code", help="the invite code")
+    p.set_defaults(handler=cmd_teams_join)
+    return parser
+
+
+def _describe(exc: CliError) -> str:
+    text = str(exc)
+    if isinstance(exc, ApiError) and exc.status == 429 and exc.retry_after is not None:
+        head = "Daily limit reached" if exc.code == "daily_limit" else "Too many requests"
+        text += f"\n{head}; try again after {utc_z(exc.retry_after)}."
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``chal`` command; returns the exit code (0 ok, 1 refused/failed, 2 usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.handler(args)
+    except CliError as exc:
+        print(f"error: {_describe(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

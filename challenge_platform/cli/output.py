@@ -1,0 +1,77 @@
+"""Plain-text tables and value formatting for ``chal``'s output."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+DASH = "—"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to their widest cell; numeric columns aligned right.
+
+    Floats print with four decimals (the site's precision), None as a dash.
+    """
+    cells = [[_text(value) for value in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    right = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        padded = [
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def _is_number(value: object) -> bool:
+    if value is None or value == DASH:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, float):
+        return DASH if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def interval(low: object, high: object) -> str:
+    """``[0.7812, 0.8934]``, or empty when the interval is not computed (yet)."""
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return f"[{low:.4f}, {high:.4f}]"
+    return ""
+
+
+def when(value: object) -> str:
+    """An API timestamp as ``2026-03-01 14:05`` in UTC (unparseable values pass through)."""
+    if not isinstance(value, str) or not value:
+        return DASH
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def shorten(text: object, width: int = 40) -> str:
+    """One line of at most ``width`` characters."""
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def utc_z(moment: datetime) -> str:
+    """``2026-03-02T00:00:00Z``."""
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
