@@ -173,7 +173,13 @@ CASES = [
     ),
     Case(
         "CSV not UTF-8",
-        C(files={"test.csv": b"id,title\n" + "caf\xe9".encode("latin-1")}),
+        C(
+            files={
+                "test.csv": "id,title,price,color\nt0,café,1,red\nt1,crème,2,blue\n".encode(
+                    "latin-1"
+                )
+            }
+        ),
         ("test.csv is not UTF-8 text",),
     ),
     Case("zip-slip member", zip_slip, ("refused 2 members with '..' in the path", "'../../evil-")),
