@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .forms import BundleSizeLimitHandler, TaskImportForm, too_big_message
 from .models import Task
+from .selectors import task_file_names
 from .services import TaskImportError, task_import
 
 # Multipart framing around the file; a request longer than the cap plus this is refused unread.
@@ -29,6 +30,42 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ("kind", "track__challenge", "track")
     search_fields = ("title", "slug")
     change_list_template = "datasets/admin/task_change_list.html"
+    # What the bundle defines stays as imported; organizers edit the presentation only.
+    readonly_fields = (
+        "slug",
+        "kind",
+        "columns",
+        "classes",
+        "primary_metric",
+        "public_fraction",
+        "split_seed",
+        "train_rows",
+        "test_rows",
+        "downloads",
+        "card",
+        "meta",
+        "created_at",
+    )
+
+    # The file fields are left out: as read-only fields they would link to storage URLs,
+    # and MEDIA is never served. ``downloads`` links to the access-controlled views instead.
+    exclude = ("train_csv", "train_parquet", "test_csv", "test_parquet", "images_zip", "solution")
+
+    @admin.display(description="Files")
+    def downloads(self, task: Task) -> str:
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("datasets:task-file", kwargs={"slug": task.slug, "name": name}),
+                name,
+            )
+            for name in task_file_names(task=task, include_solution=True)
+        ]
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """A task only enters through a validated bundle: "Add" opens the import form."""
+        return HttpResponseRedirect(reverse("admin:datasets_task_import"))
 
     def get_urls(self):
         # CSRF is checked inside the view, after the upload size limit is installed: Django

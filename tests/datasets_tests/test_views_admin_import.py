@@ -13,7 +13,7 @@ from challenge_platform.models import Challenge
 from datasets.models import Task
 from tests.datasets_tests.bundles import write_classification_bundle, write_zip, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files
-from tests.datasets_tests.factories import TrackFactory
+from tests.datasets_tests.factories import TrackFactory, imported_task
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,22 @@ def test_the_upload_keeps_csrf_protection(organizer, tmp_path: Path) -> None:
     )
     assert response.status_code == 403
     assert not Task.objects.exists()
+
+
+def test_add_task_leads_to_the_import_form(admin_client_: Client) -> None:
+    response = admin_client_.get("/admin/datasets/task/add/")
+    assert response.status_code == 302 and response["Location"] == URL
+
+
+def test_the_change_form_keeps_the_bundle_fields_read_only(
+    admin_client_: Client, tmp_path: Path
+) -> None:
+    task = imported_task(tmp_path)
+    response = admin_client_.get(f"/admin/datasets/task/{task.pk}/change/")
+    assert response.status_code == 200
+    fields = response.context["adminform"].form.fields
+    assert "title" in fields and "description" in fields
+    assert not {"slug", "kind", "classes", "solution", "train_csv"} & set(fields)
+    html = response.content.decode()
+    assert "/media-not-served/" not in html  # no link to storage, only to the guarded views
+    assert f'href="/tasks/{task.slug}/files/solution.parquet"' in html
