@@ -1,0 +1,192 @@
+"""``load_demo``: the demo challenge built from real public data (DESIGN §6, §7).
+
+Idempotent and quick the second time: existing rows are kept as they are (an organizer may
+have edited them) and a task whose slug exists is skipped before its bundle is built. Every
+task goes through ``datasets.services.task_import``, the same service as an organizer upload.
+It lives in the project package because it also starts the baselines of another app.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from challenge_platform.models import Challenge, Team, Track
+from datasets.models import Task
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE_SLUG = "demo"
+CHALLENGE_TITLE = "Multimodal Tabular Benchmark: demo challenge"
+CHALLENGE_DAYS = 90
+DAILY_LIMIT = 5
+TRACKS = (
+    ("matching", "Matching", "Do two records describe the same thing? Ranked by mean F1."),
+    (
+        "classification",
+        "K-way Classification",
+        "Put each row into one of k classes. Ranked by mean accuracy.",
+    ),
+)
+BASELINE_TEAM = "AutoGluon baseline"
+CHALLENGE_DESCRIPTION = """\
+Welcome to the **demo challenge** of the multimodal tabular benchmark. Every task is built
+from real public data: rows whose columns mix **text, numbers, categories and images**, the
+kind of data teams across the company work with.
+
+There are two tracks:
+
+- **Matching**: each row is a candidate pair of records (`left_*` and `right_*` columns);
+  predict `1` when both describe the same entity, `0` otherwise. Scored by F1 of the match
+  class.
+- **K-way Classification**: predict the class of each row. Scored by accuracy.
+
+**How to take part.** Log in, create a team (or join one with an invite code), download a
+task's `train` and `test` files (CSV or Parquet), and upload a prediction file with `id`
+and `label` columns, one row per test id, on the task page, through the REST API or with
+the `chal` command-line client. Scores appear within seconds.
+
+**Leaderboards.** The public leaderboard scores part of the test rows; the private one,
+revealed when the challenge ends, scores the rest and decides the ranking. A track ranks
+teams by their mean score over its tasks (a task without a submission counts 0). The
+**AutoGluon baseline** is shown on every leaderboard as the bar to beat; it never takes a
+rank. Each team may submit up to 5 files per task per UTC day.
+"""
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo challenge from public data; safe to run twice."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--only", action="append", default=[], metavar="SLUG", help="only this demo task"
+        )
+        parser.add_argument(
+            "--cache-dir",
+            type=Path,
+            help="where downloaded sources are kept (default: DATA_DIR/cache)",
+        )
+
+    def handle(self, *args, **opts) -> None:
+        started = time.monotonic()
+        challenge, tracks = self._challenge_and_tracks()
+        cache_dir = opts["cache_dir"] or Path(settings.DATA_DIR) / "cache"
+        lines = [
+            self._import_demo(demo, tracks, cache_dir=cache_dir)
+            for demo in self._demo_tasks(opts["only"])
+        ]
+        self.stdout.write(f"Demo challenge '{challenge.slug}': {challenge.title}")
+        for line in lines:
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"load_demo done in {time.monotonic() - started:.1f} s")
+        self._queue_baselines(challenge)
+
+    def _challenge_and_tracks(self) -> tuple[Challenge, dict[str, Track | None]]:
+        with transaction.atomic():
+            start = timezone.now()
+            end = start + timedelta(days=CHALLENGE_DAYS)
+            challenge, created = Challenge.objects.get_or_create(
+                slug=CHALLENGE_SLUG,
+                defaults={
+                    "title": CHALLENGE_TITLE,
+                    "description": CHALLENGE_DESCRIPTION,
+                    "start": start,
+                    "end": end,
+                    "reveal_at": end,
+                    "daily_submission_limit": DAILY_LIMIT,
+                },
+            )
+            if created:
+                self.stdout.write(f"created the challenge '{challenge.slug}'")
+            tracks: dict[str, Track | None] = {}
+            for order, (slug, title, description) in enumerate(TRACKS):
+                track, _ = Track.objects.get_or_create(
+                    slug=slug,
+                    defaults={
+                        "challenge": challenge,
+                        "title": title,
+                        "description": description,
+                        "order": order,
+                    },
+                )
+                if track.challenge_id != challenge.pk:
+                    self.stderr.write(
+                        f"the track '{slug}' belongs to the challenge"
+                        f" '{track.challenge.slug}', not '{challenge.slug}'; its demo tasks"
+                        " are skipped"
+                    )
+                    track = None
+                tracks[slug] = track
+            Team.objects.get_or_create(
+                challenge=challenge, is_baseline=True, defaults={"name": BASELINE_TEAM}
+            )
+        return challenge, tracks
+
+    def _demo_tasks(self, only: list[str]) -> list:
+        from datasets.demo import DEMO_TASKS
+
+        if not only:
+            return list(DEMO_TASKS)
+        unknown = set(only) - {demo.slug for demo in DEMO_TASKS}
+        for slug in sorted(unknown):
+            self.stderr.write(f"no demo task '{slug}'")
+        return [demo for demo in DEMO_TASKS if demo.slug in only]
+
+    def _import_demo(self, demo, tracks: dict[str, Track | None], *, cache_dir: Path) -> str:
+        """Build and import one demo task unless it exists; return its summary line."""
+        from datasets.demo import DemoSourceUnavailable
+        from datasets.services import TaskImportError, task_import
+
+        existing = Task.objects.filter(slug=demo.slug).first()
+        if existing is not None:
+            return f"{demo.slug:<16} exists, skipped ({existing.train_rows:,} train rows)"
+        if tracks.get(demo.track_slug) is None:
+            return f"{demo.slug:<16} skipped: no usable track '{demo.track_slug}'"
+        started = time.monotonic()
+        staging = Path(settings.DATA_DIR) / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"building {demo.slug} ...")
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"demo-{demo.slug}-", dir=staging) as tmp:
+                bundle = demo.builder(Path(tmp) / demo.slug, seed=0, cache_dir=cache_dir)
+                task = task_import(
+                    source=bundle, challenge_slug=CHALLENGE_SLUG, track_slug=demo.track_slug
+                )
+        except DemoSourceUnavailable as exc:
+            self.stderr.write(f"{demo.slug}: source unavailable, skipped: {exc}")
+            return f"{demo.slug:<16} UNAVAILABLE: {exc}"
+        except TaskImportError as exc:
+            # A refused demo bundle is a bug in its builder; report it and carry on.
+            self.stderr.write(f"{demo.slug}: the demo bundle was refused:")
+            for problem in exc.problems:
+                self.stderr.write(f"- {problem}")
+            return f"{demo.slug:<16} REFUSED ({len(exc.problems)} problems, see above)"
+        except Exception as exc:  # one broken builder must not stop the platform from starting
+            logger.exception("demo task %s failed", demo.slug)
+            return f"{demo.slug:<16} FAILED: {type(exc).__name__}: {exc}"
+        seconds = time.monotonic() - started
+        return (
+            f"{task.slug:<16} imported: {task.kind}, {task.train_rows:,} train /"
+            f" {task.test_rows:,} test rows, {len(task.classes)} classes ({seconds:.1f} s)"
+        )
+
+    def _queue_baselines(self, challenge: Challenge) -> None:
+        # ---- Baselines hook (provided by the scoring/baselines engineer) -------------------
+        # ``baselines_queue_for_challenge`` queues the AutoGluon baseline of every task of the
+        # challenge that has none yet; it must be idempotent, as load_demo runs on each start.
+        try:
+            from scoring.baselines.services import baselines_queue_for_challenge
+        except ImportError:
+            self.stdout.write("baselines: not available yet")
+            return
+        runs = baselines_queue_for_challenge(challenge=challenge)
+        self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued")
+        # -------------------------------------------------------------------------------------

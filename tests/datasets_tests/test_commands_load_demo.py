@@ -1,0 +1,146 @@
+"""``load_demo``: the demo challenge, idempotent, every task through ``task_import``."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from challenge_platform.models import Challenge, Team, Track
+from datasets.demo import DemoSourceUnavailable, DemoTask
+from datasets.models import Task
+from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from tests.datasets_tests.conftest import DEMO_CACHE
+
+pytestmark = pytest.mark.django_db
+
+
+class Builders:
+    """Small stand-in demo builders that count their calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def matching(self, out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        self.calls.append("pairs")
+        assert cache_dir is not None and cache_dir.name == "cache"
+        return write_matching_bundle(out_dir, task={"slug": "pairs"})
+
+    def classification(
+        self, out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None
+    ) -> Path:
+        self.calls.append("kinds")
+        return write_classification_bundle(out_dir, task={"slug": "kinds"})
+
+    def unavailable(self, out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
+        self.calls.append("offline")
+        raise DemoSourceUnavailable("could not download py_entitymatching-0.4.2.tar.gz")
+
+
+@pytest.fixture
+def builders(monkeypatch: pytest.MonkeyPatch) -> Builders:
+    fake = Builders()
+    monkeypatch.setattr(
+        "datasets.demo.DEMO_TASKS",
+        [
+            DemoTask("pairs", "matching", fake.matching),
+            DemoTask("offline", "matching", fake.unavailable),
+            DemoTask("kinds", "classification", fake.classification),
+        ],
+    )
+    return fake
+
+
+@pytest.fixture
+def baselines(monkeypatch: pytest.MonkeyPatch) -> list:
+    """A stand-in for ``scoring.baselines.services`` that records the challenges queued."""
+    queued: list = []
+    module = types.ModuleType("scoring.baselines.services")
+
+    def baselines_queue_for_challenge(*, challenge):
+        queued.append(challenge)
+        return ["run"] * challenge.tracks.count()
+
+    module.baselines_queue_for_challenge = baselines_queue_for_challenge
+    monkeypatch.setitem(sys.modules, "scoring.baselines.services", module)
+    return queued
+
+
+def load_demo(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("load_demo", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_load_demo_builds_the_challenge_tracks_team_and_tasks(builders, baselines) -> None:
+    out, err = load_demo()
+
+    challenge = Challenge.objects.get(slug="demo")
+    assert challenge.title == "Multimodal Tabular Benchmark: demo challenge"
+    assert "**demo challenge**" in challenge.description
+    assert challenge.end - challenge.start == timedelta(days=90)
+    assert challenge.reveal_at == challenge.end and challenge.is_open()
+    assert challenge.daily_submission_limit == 5
+    assert list(Track.objects.values_list("slug", "title")) == [
+        ("matching", "Matching"),
+        ("classification", "K-way Classification"),
+    ]
+    team = Team.objects.get(challenge=challenge, is_baseline=True)
+    assert team.name == "AutoGluon baseline"
+    tasks = {t.slug: t for t in Task.objects.select_related("track")}
+    assert set(tasks) == {"pairs", "kinds"}
+    assert tasks["pairs"].track.slug == "matching" and tasks["pairs"].kind == "matching"
+    assert tasks["kinds"].track.slug == "classification"
+    assert "pairs            imported: matching, 60 train / 30 test rows, 2 classes" in out
+    assert "kinds            imported: classification, 60 train / 30 test rows, 3 classes" in out
+    assert "offline          UNAVAILABLE: could not download py_entitymatching" in out
+    assert "offline: source unavailable, skipped: could not download" in err
+    assert baselines == [challenge]
+    assert "baselines: 2 AutoGluon run(s) queued" in out
+
+
+def test_a_second_run_skips_existing_tasks_without_building_them(builders, baselines) -> None:
+    load_demo()
+    challenge = Challenge.objects.get(slug="demo")
+    Challenge.objects.filter(pk=challenge.pk).update(title="Edited by the organizer")
+    builders.calls.clear()
+
+    out, _ = load_demo()
+
+    assert builders.calls == ["offline"]  # only the task that is still missing is tried
+    assert "pairs            exists, skipped (60 train rows)" in out
+    assert Task.objects.count() == 2 and Challenge.objects.count() == 1
+    assert Track.objects.count() == 2 and Team.objects.filter(is_baseline=True).count() == 1
+    assert Challenge.objects.get().title == "Edited by the organizer"  # never overwritten
+    assert len(baselines) == 2  # the hook runs each time; it is idempotent on its side
+
+
+def test_without_the_baselines_app_it_says_so(builders, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "scoring.baselines.services", None)  # import fails
+    out, _ = load_demo()
+    assert out.rstrip().endswith("baselines: not available yet")
+
+
+def test_a_track_slug_taken_by_another_challenge_skips_its_tasks(builders, baselines) -> None:
+    from tests.datasets_tests.factories import TrackFactory
+
+    TrackFactory(slug="matching")
+    out, err = load_demo()
+    assert "the track 'matching' belongs to the challenge" in err
+    assert "pairs            skipped: no usable track 'matching'" in out
+    assert set(Task.objects.values_list("slug", flat=True)) == {"kinds"}
+
+
+@pytest.mark.slow
+def test_load_demo_imports_a_real_demo_task(baselines) -> None:
+    out, _ = load_demo("--only", "dblp-acm", "--cache-dir", str(DEMO_CACHE))
+    if "UNAVAILABLE" in out:
+        pytest.skip(out)
+    task = Task.objects.get(slug="dblp-acm")
+    assert task.kind == "matching" and task.track.slug == "matching"
+    assert task.train_rows > 100 and task.solution
