@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.test import Client
 
+from datasets.core import read_standard_csv
 from datasets.models import Task
 from datasets.selectors import task_card
 from tests.datasets_tests.factories import imported_task
@@ -107,8 +109,9 @@ def test_page_downloads_stream_for_logged_in_users(client: Client, participant, 
     response = client.get("/tasks/demo-classification/files/train.csv")
     assert response.status_code == 200 and response.streaming
     assert response["Content-Disposition"] == 'attachment; filename="demo-classification-train.csv"'
-    body = b"".join(response.streaming_content).decode()
-    assert body.startswith("id,title,price,color,photo,label\n")
+    frame = read_standard_csv(io.BytesIO(b"".join(response.streaming_content)), task.meta)
+    assert list(frame.columns) == ["id", "title", "price", "color", "photo", "label"]
+    assert len(frame) == 60
 
 
 def test_page_downloads_send_anonymous_users_to_log_in(client: Client, task) -> None:
