@@ -1,0 +1,311 @@
+"""``chal`` against a live server started by the test (real HTTP on localhost).
+
+Uploads publish to the session's real Redis; the ``--wait`` test also starts a real Celery
+worker process, which scores against the test database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+from rest_framework.authtoken.models import Token
+
+from leaderboard.models import LeaderboardEntry
+from leaderboard.services import task_leaderboard_refresh
+from scoring.models import Submission
+from tests.leaderboard_tests.factories import make_team, scored
+from tests.platform_tests.factories import TeamFactory, UserFactory
+from tests.scoring_tests.factories import csv_bytes, predictions_frame, sklearn_scores
+
+from .conftest import PASSWORD
+
+FILES = {
+    "csv": ("train.csv", "test.csv"),
+    "parquet": ("train.parquet", "test.parquet"),
+}
+
+
+def test_login_saves_a_private_token_and_a_bad_password_is_refused(
+    chal, world, config_file, monkeypatch
+):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "wrong password")
+    refused = chal("login", "--server", world.url, "--username", "alice")
+    assert refused.code == 1
+    assert refused.err == "error: login refused: Unable to log in with provided credentials.\n"
+    assert not config_file.exists()
+
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": PASSWORD)
+    ok = chal("login", "--server", world.url, "--username", "alice")
+    assert ok.code == 0, ok.err
+    assert ok.out == f"Logged in to {world.url} as alice; token saved to {config_file}.\n"
+    saved = json.loads(config_file.read_text())
+    assert saved == {"server": world.url, "token": Token.objects.get(user=world.alice).key}
+    assert stat.S_IMODE(config_file.stat().st_mode) == 0o600
+
+    # A pasted token is checked before it is saved.
+    bad = chal("login", "--server", world.url, "--token", "not-a-token")
+    assert (bad.code, bad.err) == (
+        1,
+        f"error: the server at {world.url} does not accept this token\n",
+    )
+    bob_key = Token.objects.create(user=world.bob).key
+    pasted = chal("login", "--server", world.url, "--token", bob_key)
+    assert pasted.code == 0, pasted.err
+    assert json.loads(config_file.read_text())["token"] == bob_key
+
+    # The saved server is used from now on; a revoked token reads as "log in again".
+    Token.objects.filter(user=world.bob).delete()
+    stale = chal("submissions")
+    assert (stale.code, stale.err) == (
+        1,
+        "error: not logged in or token invalid: run `chal login`\n",
+    )
+
+
+def test_tasks_are_listed_as_a_table_and_filtered_by_challenge(chal, world):
+    result = chal("tasks", "--server", world.url)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["task", "kind", "metric", "train", "rows", "test", "rows", "track"]
+    assert lines[2].split() == [
+        "cli-birds",
+        "classification",
+        "accuracy",
+        "60",
+        "30",
+        "cli-classification",
+    ]
+    assert lines[3].split() == ["cli-pairs", "matching", "f1", "60", "30", "cli-matching"]
+
+    assert chal("tasks", "--server", world.url, "--challenge", "cli-cup").out == result.out
+    unknown = chal("tasks", "--server", world.url, "--challenge", "nope")
+    assert (unknown.code, unknown.err) == (
+        1,
+        "error: challenge: Object with slug=nope does not exist.\n",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_download_writes_exactly_what_the_api_serves(chal, world, login_as, tmp_path, fmt):
+    login_as("alice")
+    folder = tmp_path / "data"
+    token = Token.objects.get(user=world.alice).key
+    for task, images in ((world.birds, False), (world.pairs, True)):
+        result = chal("download", task.slug, "--format", fmt, "--dir", folder)
+        assert result.code == 0, result.err
+        names = [*FILES[fmt], *(["images.zip"] if images else [])]
+        assert [line.split("  ")[0] for line in result.out.splitlines()] == [
+            str(folder / f"{task.slug}-{name}") for name in names
+        ]
+        for name in names:
+            served = requests.get(
+                f"{world.url}/api/v1/tasks/{task.slug}/files/{name}",
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
+            )
+            assert served.status_code == 200
+            assert (folder / f"{task.slug}-{name}").read_bytes() == served.content, name
+        read = pd.read_csv if fmt == "csv" else pd.read_parquet
+        train = read(folder / f"{task.slug}-{names[0]}")
+        test = read(folder / f"{task.slug}-{names[1]}")
+        assert (len(train), len(test)) == (60, 30)
+        assert "label" in train.columns and "label" not in test.columns
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "no temporary files left"
+
+
+def test_download_of_an_unknown_task_says_so(chal, world, login_as, tmp_path):
+    login_as("alice")
+    result = chal("download", "nope", "--dir", tmp_path / "d")
+    assert (result.code, result.err) == (1, "error: no such task\n")
+
+
+def test_submit_uploads_the_file_intact_and_it_is_queued(chal, world, login_as, broker, tmp_path):
+    login_as("alice")
+    # Large enough for many upload chunks; full validation only happens in the worker.
+    rows = "".join(f"t{i:07d},bird\n" for i in range(60_000))
+    content = ("id,label\n" + rows).encode()
+    path = tmp_path / "predictions.csv"
+    path.write_bytes(content)
+
+    result = chal("submit", world.birds.slug, path, "--note", "first try — ünïcode")
+    assert result.code == 0, result.err
+    submission = Submission.objects.get()
+    assert result.out == f"Submission {submission.pk} to cli-birds: queued\n"
+    assert submission.status == "queued"
+    assert submission.note == "first try — ünïcode"
+    assert submission.original_name == "predictions.csv"
+    assert submission.team == world.red
+    with submission.file.open("rb") as stored:
+        assert stored.read() == content
+
+    as_json = chal("submit", world.birds.slug, path, "--json")
+    assert as_json.code == 0
+    assert json.loads(as_json.out)["status"] == "queued"
+
+
+def test_refused_uploads_show_the_server_s_words(chal, world, login_as, broker, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("id,label\nt0000,bird\n")
+    login_as("bob")
+    no_team = chal("submit", world.birds.slug, path)
+    assert no_team.code == 1
+    assert no_team.err == (
+        "error: You are not in a team of this challenge; create or join a team before submitting.\n"
+    )
+    assert no_team.out == ""
+
+    login_as("alice")
+    assert chal("submit", "nope", path).err == "error: There is no task 'nope'.\n"
+    for _ in range(world.challenge.daily_submission_limit):
+        assert chal("submit", world.birds.slug, path).code == 0
+    limited = chal("submit", world.birds.slug, path)
+    midnight = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    assert limited.code == 1
+    assert limited.err.startswith("error: Your team has used its 2 submissions for this task")
+    assert limited.err.endswith(f"\nDaily limit reached; try again after {midnight}.\n")
+    assert "Traceback" not in limited.err
+    assert Submission.objects.count() == 2
+
+
+@pytest.mark.celery_worker
+@pytest.mark.slow
+def test_submit_wait_prints_the_score_from_a_real_worker(
+    chal, world, login_as, broker, celery_worker, tmp_path
+):
+    login_as("alice")
+    frame = predictions_frame(world.birds, wrong=0.3, seed=3)
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_bytes(frame))
+    result = chal("submit", world.birds.slug, good, "--wait", "--timeout", "60")
+    assert result.code == 0, result.err + celery_worker.log_tail()
+    expected = sklearn_scores(world.birds, frame)["public"]
+    lines = result.out.splitlines()
+    pk = Submission.objects.get().pk
+    assert lines[0] == f"Submission {pk} to cli-birds: queued"
+    assert lines[-4] == f"Submission {pk}: scored"
+    header, _, public = lines[-3:]
+    assert header.split() == ["split", "accuracy", "macro_f1", "log_loss"]
+    assert public.split() == [
+        "public",
+        f"{expected['accuracy']:.4f}",
+        f"{expected['macro_f1']:.4f}",
+        f"{expected['log_loss']:.4f}",
+    ]
+    assert "private" not in result.out  # not revealed yet
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(csv_bytes(frame.drop(columns="label")))
+    failed = chal("submit", world.birds.slug, broken, "--wait", "--timeout", "60")
+    assert failed.code == 1
+    submission = Submission.objects.get(original_name="broken.csv")
+    assert submission.status == "failed"
+    assert failed.err == f"error: submission {submission.pk} failed: {submission.error}\n"
+    assert "label" in submission.error
+
+    # The scored submission is on the leaderboard the worker refreshed.
+    board = chal("leaderboard", world.birds.slug)
+    assert board.out.splitlines()[3].split()[:3] == ["1", "Red", f"{expected['accuracy']:.4f}"]
+
+
+def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
+    blue = TeamFactory(challenge=world.challenge, name="Blue")
+    baseline = make_team(world.challenge, "AutoGluon", baseline=True)
+    scored(world.birds, world.red, 0.8, minutes=1)
+    scored(world.birds, blue, 0.6, minutes=2)
+    scored(world.birds, baseline, 0.7, minutes=0)
+    scored(world.pairs, blue, 0.9, minutes=3)
+    for task in (world.birds, world.pairs):
+        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    LeaderboardEntry.objects.filter(team=world.red, split="public").update(
+        score_low=0.7, score_high=0.9
+    )
+
+    task_board = chal("leaderboard", world.birds.slug, "--server", world.url)
+    assert task_board.code == 0, task_board.err
+    assert task_board.out.splitlines() == [
+        "Task cli-birds: public leaderboard (accuracy)",
+        "rank  team       accuracy  95% interval",
+        "----  ---------  --------  ----------------  --------",
+        "   1  Red          0.8000  [0.7000, 0.9000]",
+        "   —  AutoGluon    0.7000                    baseline",
+        "   2  Blue         0.6000",
+    ]
+
+    track_board = chal("leaderboard", "cli-classification", "--server", world.url)
+    assert track_board.code == 0, track_board.err
+    lines = track_board.out.splitlines()
+    assert lines[0] == "Track cli-classification: public leaderboard (mean over its tasks)"
+    assert lines[1].split() == ["rank", "team", "mean", "cli-birds"]
+    assert [line.split() for line in lines[3:]] == [
+        ["1", "Red", "0.8000", "0.8000"],
+        ["—", "AutoGluon", "0.7000", "0.7000", "baseline"],
+        ["2", "Blue", "0.6000", "0.6000"],
+    ]
+
+    hidden = chal("leaderboard", world.birds.slug, "--split", "private", "--server", world.url)
+    assert (hidden.code, hidden.err) == (
+        1,
+        "error: The private leaderboard is hidden until the organizers reveal it.\n",
+    )
+    unknown = chal("leaderboard", "nope", "--server", world.url)
+    assert (unknown.code, unknown.err) == (1, "error: there is no task or track 'nope'\n")
+
+    login_as("alice")
+    mine = chal("submissions")
+    assert mine.code == 0, mine.err
+    (sub,) = Submission.objects.filter(team=world.red)
+    assert mine.out.splitlines()[2].split()[:4] == [str(sub.pk), "cli-birds", "scored", "0.8000"]
+    assert len(mine.out.splitlines()) == 3  # only alice's team's submissions
+    assert chal("submissions", "--task", world.pairs.slug).out == "No submissions yet.\n"
+
+
+def test_teams_are_created_and_joined_by_invite_code(chal, world, login_as, monkeypatch):
+    login_as("bob")
+    created = chal("teams", "create", world.challenge.slug, "Blue")
+    assert created.code == 0, created.err
+    code = re.search(r"Invite code: (\S+)", created.out).group(1)
+    assert world.challenge.teams.get(name="Blue").invite_code == code
+
+    again = chal("teams", "create", world.challenge.slug, "Green")
+    assert (again.code, again.err) == (
+        1,
+        "error: You are already in team “Blue” in CLI cup; leave it first "
+        "(one team per person per challenge).\n",
+    )
+
+    UserFactory(username="carol")
+    login_as("carol")
+    joined = chal("teams", "join", code)
+    assert joined.code == 0, joined.err
+    assert joined.out == "Joined team Blue in cli-cup (members: bob, carol).\n"
+    wrong = chal("teams", "join", "no-such-code")
+    assert (wrong.code, wrong.err) == (
+        1,
+        "error: That invite code doesn't match any team. Check it with your team.\n",
+    )
+
+
+def test_the_console_script_runs(world, config_file, tmp_path):
+    """One run of the installed ``chal`` executable, as a user would start it."""
+    script = Path(sys.executable).with_name("chal")
+    env = {**os.environ, "CHAL_CONFIG": str(config_file), "CHAL_SERVER": world.url}
+    env.pop("CHAL_TOKEN", None)
+    done = subprocess.run(
+        [str(script), "tasks", "--challenge", world.challenge.slug],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[2:]] == ["cli-birds", "cli-pairs"]
