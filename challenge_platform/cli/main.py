@@ -11,7 +11,7 @@ import getpass
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,6 @@ def _wait(
     *,
     timeout: float,
     quiet: bool,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll ``submissions/<id>/`` (0.5 s, growing to 3 s) until a final status or ``timeout``."""
     pk = submission["id"]
@@ -179,7 +178,7 @@ def _wait(
                 f"submission {pk} is still {status} after {timeout:g} s; "
                 f"check later with `chal submissions --task {submission['task']}`"
             )
-        sleep(min(delay, remaining))
+        time.sleep(min(delay, remaining))
         delay = min(delay * 1.5, 3.0)
         submission = client.get(f"submissions/{pk}/")
         if submission["status"] != status:
@@ -225,7 +224,7 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["status"],
                 public.get(metric) if metric else None,
                 when(s.get("created_at")),
-                shorten(s.get("note") or s.get("error") or ""),
+                shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
             ]
         )
     print(table(["id", "task", "status", "public score", "created (UTC)", "note / error"], rows))
@@ -293,7 +292,8 @@ def cmd_teams_create(args: argparse.Namespace) -> int:
         _print_json(team)
     else:
         print(f"Created team {team['name']} in {team['challenge']}.")
-        print(f"Invite code: {team['invite_code']}  (others join with: chal teams join CODE)")
+        print(f"Invite code: {team['invite_code']}")
+        print(f"Teammates join with: chal teams join {team['invite_code']}")
     return 0
 
 
@@ -440,6 +440,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {_describe(exc)}", file=sys.stderr)
         return exc.exit_code
+    except EOFError:  # a prompt with standard input closed
+        print("error: no input to read (give --username, or use --token)", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the local disk: a folder not writable, a file not readable
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
