@@ -20,12 +20,17 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".
 CATEGORICAL_MIN_DISTINCT = 20
 CATEGORICAL_SHARE = 0.05
 CATEGORICAL_MAX_MEAN_LENGTH = 40
+SAMPLE = 1000  # a column whose first values are not all numbers is not parsed in full
 
 
 def looks_like_image_paths(values: pd.Series) -> bool:
     """True when every non-missing value ends with a known image extension."""
-    text = as_text(values).dropna()
-    return bool(len(text)) and bool(text.str.lower().str.endswith(IMAGE_EXTENSIONS).all())
+    present = values.dropna()
+    for part in (present.head(SAMPLE), present):  # most columns fail on their first values
+        text = as_text(part).dropna()
+        if text.empty or not text.str.lower().str.endswith(IMAGE_EXTENSIONS).all():
+            return False
+    return True
 
 
 def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None) -> str:
@@ -37,7 +42,7 @@ def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None)
     present = values.dropna()
     if present.empty:
         return "text"
-    if not pd.api.types.is_bool_dtype(present):
+    if not pd.api.types.is_bool_dtype(present) and as_numbers(present.head(SAMPLE))[1].empty:
         _, bad = as_numbers(present)
         if bad.empty:
             return "numeric"

@@ -2,7 +2,7 @@
 
 ``id``, text, categorical and image columns are pandas ``string`` (missing = NA), numeric
 columns ``float64``, the label ``string`` (classification) or ``int64`` 0/1 (matching). CSV
-files write a missing value as an empty cell, so no text value is ever the empty string.
+files write a missing value as an empty unquoted cell, and no text value is ever empty.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from datasets.core.images import normalize_path
 from datasets.core.values import as_binary, as_numbers, as_text
@@ -87,6 +89,11 @@ def _dtypes(columns: Iterable[tuple[str, str]], kind: str) -> dict[str, str]:
 
 
 def write_standard(frame: pd.DataFrame, csv_path: Path, parquet_path: Path) -> None:
-    """Write one table as CSV (missing = empty cell, UTF-8) and as Parquet, no index."""
-    frame.to_csv(csv_path, index=False, na_rep="", encoding="utf-8", lineterminator="\n")
+    """Write one table as CSV and as Parquet, no index.
+
+    The CSV is UTF-8 with a header, every string quoted, a missing value as an empty unquoted
+    cell and floats in their shortest round-tripping form (pyarrow's writer).
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pacsv.write_csv(table, csv_path)
     frame.to_parquet(parquet_path, index=False, engine="pyarrow")

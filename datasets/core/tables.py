@@ -1,28 +1,51 @@
 """Find and read the bundle's tables (train, test, solution) as CSV or Parquet, within caps.
 
-CSV must be UTF-8 and comma-separated; every value is read as text and pandas' usual
-missing-value markers (empty, ``NA``, ``NaN``, ``null``, ...) count as missing. Parquet keeps
-its own types. Column names are checked here, before pandas could rename duplicates.
+CSV must be UTF-8 and comma-separated, with as many fields per row as the header (quoted
+values may span lines). pyarrow reads every value as text; pandas' usual missing-value
+markers (empty, ``NA``, ``NaN``, ``null``, ...) count as missing. Parquet keeps its own types.
+Column names are checked on the raw header, before any reader could rename duplicates.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from datasets.core.errors import examples
+from datasets.core.errors import examples, plural
 
 PARTS = ("train", "test", "solution")
 FORMATS = ("csv", "parquet")
 NAME_RE = re.compile(r"^[A-Za-z0-9_ .-]+$")
 PANDAS_INDEX_RE = re.compile(r"^__index_level_\d+__$")
+# pandas' default missing-value markers, so a bundle reads the same as with pd.read_csv.
+NA_VALUES = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,28 +87,56 @@ def _read_csv(path: Path, problems: list[str], *, max_rows: int) -> pd.DataFrame
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), None)
-        if header is None:
-            problems.append(f"{path.name} is empty: it needs a header row and data rows")
-            return None
-        if not _names_ok(path.name, header, problems):
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(
-                path, dtype=str, encoding="utf-8-sig", nrows=max_rows + 1, index_col=False
-            )
     except UnicodeDecodeError as exc:
         problems.append(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
         return None
-    except pd.errors.ParserWarning:
+    except csv.Error as exc:
+        problems.append(f"{path.name} could not be read as CSV: {exc}")
+        return None
+    if not header:
+        problems.append(f"{path.name} is empty: it needs a header row and data rows")
+        return None
+    if not _names_ok(path.name, header, problems):
+        return None
+    ragged: list[str] = []
+
+    def skip_ragged(row: pacsv.InvalidRow) -> str:
+        ragged.append(f"{_short(row.text)!r} ({row.actual_columns} fields)")
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=skip_ragged
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                null_values=NA_VALUES,
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            problems.append(f"{path.name} is not UTF-8 text; save it as UTF-8")
+        else:
+            problems.append(f"{path.name} could not be read as CSV: {_short(str(exc), 200)}")
+        return None
+    if ragged:
         problems.append(
-            f"{path.name} could not be read as CSV: rows have more fields than the header"
+            f"{path.name}: {plural(len(ragged), 'row')} with a field count other than the"
+            f" header's {len(header)} (an unclosed quote or a stray comma?):"
+            f" {', '.join(ragged[:5])}"
         )
         return None
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        problems.append(f"{path.name} could not be read as CSV: {str(exc).strip()}")
+    if table.num_rows > max_rows:
+        problems.append(f"{path.name} has {table.num_rows:,} rows, over the limit of {max_rows:,}")
         return None
-    return _capped(path.name, frame, max_rows, problems)
+    return table.to_pandas()
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _read_parquet(path: Path, problems: list[str], *, max_rows: int) -> pd.DataFrame | None:
@@ -112,15 +163,6 @@ def _read_parquet(path: Path, problems: list[str], *, max_rows: int) -> pd.DataF
         frame = table.to_pandas(ignore_metadata=True)
     except (pa.ArrowException, OSError) as exc:
         problems.append(f"{path.name} could not be read as Parquet: {exc}")
-        return None
-    return frame
-
-
-def _capped(
-    name: str, frame: pd.DataFrame, max_rows: int, problems: list[str]
-) -> pd.DataFrame | None:
-    if len(frame) > max_rows:
-        problems.append(f"{name} has more than {max_rows:,} rows, the limit")
         return None
     return frame
 

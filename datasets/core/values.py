@@ -23,9 +23,8 @@ def as_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64"), values.iloc[0:0]
     text = as_text(values)
-    numbers = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
-    bad = text[text.notna() & numbers.isna()]
-    return numbers, bad
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    return numbers, text[text.notna() & numbers.isna()]
 
 
 def as_binary(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -142,13 +142,14 @@ CASES = [
     Case(
         "unparsable csv",
         C(files={"train.csv": 'id,title,label\n1,"never closed,cat\n'}),
-        ("train.csv could not be read as CSV",),
+        ("train.csv: 1 row with a field count other than the header's 3", "never closed"),
     ),
     Case(
         "csv rows longer than the header",
         C(files={"train.csv": "id,title,label\n1,a,cat,extra\n2,b,dog,extra\n"}),
-        ("train.csv could not be read as CSV", "more fields than the header"),
+        ("train.csv: 2 rows with a field count other than the header's 3", "'1,a,cat,extra'"),
     ),
+    Case("empty csv file", C(files={"train.csv": ""}), ("train.csv is empty: it needs a header",)),
     Case(
         "unparsable parquet",
         C(fmt="parquet", files={"train.parquet": b"PAR1 this is not parquet"}),
@@ -344,7 +345,12 @@ CASES = [
         C(fmt="parquet", train=lambda df: df.assign(tags=[[1, 2]] * len(df))),
         ("train.parquet: columns 'tags' hold nested values",),
     ),
-    Case("csv over the row cap", C(), ("train.csv has more than 40 rows",), {"max_rows": 40}),
+    Case(
+        "csv over the row cap",
+        C(),
+        ("train.csv has 60 rows, over the limit of 40",),
+        {"max_rows": 40},
+    ),
     Case(
         "parquet over the row cap",
         C(fmt="parquet"),
