@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from datasets.core.errors import examples, plural
+from datasets.core.errors import EXAMPLES, examples, plural
 
 PARTS = ("train", "test", "solution")
 FORMATS = ("csv", "parquet")
@@ -98,10 +98,13 @@ def _read_csv(path: Path, problems: list[str], *, max_rows: int) -> pd.DataFrame
         return None
     if not _names_ok(path.name, header, problems):
         return None
-    ragged: list[str] = []
+    ragged: list[str] = []  # the first few bad rows; the count is in ragged_count
+    ragged_count = [0]
 
     def skip_ragged(row: pacsv.InvalidRow) -> str:
-        ragged.append(f"{_short(row.text)!r} ({row.actual_columns} fields)")
+        ragged_count[0] += 1
+        if len(ragged) < EXAMPLES:
+            ragged.append(f"{_short(row.text)!r} ({row.actual_columns} fields)")
         return "skip"
 
     try:
@@ -124,9 +127,8 @@ def _read_csv(path: Path, problems: list[str], *, max_rows: int) -> pd.DataFrame
         return None
     if ragged:
         problems.append(
-            f"{path.name}: {plural(len(ragged), 'row')} with a field count other than the"
-            f" header's {len(header)} (an unclosed quote or a stray comma?):"
-            f" {', '.join(ragged[:5])}"
+            f"{path.name}: {plural(ragged_count[0], 'row')} with a field count other than the"
+            f" header's {len(header)} (an unclosed quote or a stray comma?): {', '.join(ragged)}"
         )
         return None
     if table.num_rows > max_rows:
