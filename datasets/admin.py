@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from .forms import BundleSizeLimitHandler, TaskImportForm, too_big_message
 from .models import Task
 from .selectors import task_file_names
 from .services import TaskImportError, task_import
+
+logger = logging.getLogger(__name__)
 
 # Multipart framing around the file; a request longer than the cap plus this is refused unread.
 MULTIPART_SLACK = 64 * 1024
@@ -114,6 +117,16 @@ class TaskAdmin(admin.ModelAdmin):
                 )
             except TaskImportError as exc:
                 return self._render_import(request, form, exc.problems)
+            except Exception:  # a bug, not the bundle: log it, tell the organizer plainly
+                logger.exception("importing %s failed", upload.name)
+                return self._render_import(
+                    request,
+                    form,
+                    [
+                        "The import failed on an unexpected error (it is in the server log);"
+                        " nothing was stored. Try `manage.py import_task` for the details."
+                    ],
+                )
         page = reverse("datasets:task-detail", kwargs={"slug": task.slug})
         messages.success(
             request,

@@ -188,3 +188,18 @@ def test_the_change_form_keeps_the_bundle_fields_read_only(
     html = response.content.decode()
     assert "/media-not-served/" not in html  # no link to storage, only to the guarded views
     assert f'href="/tasks/{task.slug}/files/solution.parquet"' in html
+
+
+def test_an_unexpected_error_is_a_message_not_a_500(
+    admin_client_: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug in the core")
+
+    monkeypatch.setattr("datasets.services.prepare_task", broken)
+    response = admin_client_.post(
+        URL, {"challenge_slug": "cup", "track_slug": "kway", "bundle": upload(valid_zip(tmp_path))}
+    )
+    assert response.status_code == 200
+    assert "The import failed on an unexpected error" in response.content.decode()
+    assert not Task.objects.exists()
