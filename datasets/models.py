@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 
 
-def private_storage():
-    return storages["private"]
+class PrivateStorage(LazyObject):
+    """The ``private`` storage from ``settings.STORAGES``, resolved on first use.
+
+    Django evaluates a callable ``storage=`` once, when the model class loads; this proxy makes
+    the files follow the configured backend (local folder or S3) even when settings change.
+    """
+
+    def _setup(self) -> None:
+        self._wrapped = storages["private"]
+
+
+_private_storage = PrivateStorage()
+
+
+@receiver(setting_changed)
+def _reset_private_storage(*, setting: str, **kwargs) -> None:
+    if setting == "STORAGES":
+        _private_storage._wrapped = empty
+
+
+def private_storage() -> PrivateStorage:
+    return _private_storage
 
 
 def task_file_path(instance: Task, filename: str) -> str:
