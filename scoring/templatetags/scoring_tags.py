@@ -1,0 +1,22 @@
+"""Template tags other apps' pages use to offer the submission form."""
+
+from __future__ import annotations
+
+from django import template
+
+from scoring import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("scoring/_submit_panel.html", takes_context=True)
+def task_submit_panel(context, task) -> dict:
+    """The submit form with the team and today's remaining submissions (for the task page)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    team = usage = None
+    if user is not None and user.is_authenticated:
+        team = selectors.team_for_user(user=user, challenge=task.track.challenge)
+        usage = selectors.submission_daily_usage(team=team, task=task) if team else None
+    return {"task": task, "team": team, "usage": usage, "request": request, "user": user,
+            "remaining": max(usage.limit - usage.used, 0) if usage else None}
