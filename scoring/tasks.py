@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
-from challenge_platform.celery import platform_task
+from challenge_platform.celery import TemporaryError, platform_task
 from scoring import services
 
 
@@ -14,10 +15,16 @@ from scoring import services
     time_limit=settings.SCORING_HARD_TIME_LIMIT,
 )
 def score_submission(*, submission_pk: int) -> str:
-    """Validate and score one submission. Idempotent: a redelivered message is harmless."""
-    return services.submission_score(
-        submission_pk=submission_pk, delivery_id=score_submission.request.id
-    )
+    """Validate and score one submission. Idempotent: a redelivered message is harmless.
+
+    A retry keeps the message's task id, so it may take back the row its failed try held.
+    """
+    try:
+        return services.submission_score(
+            submission_pk=submission_pk, delivery_id=score_submission.request.id
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
 @platform_task(queue="scoring", soft_time_limit=50, time_limit=55)
