@@ -1,0 +1,167 @@
+"""Fixtures of the scoring tests: a broker to publish to, tasks, participants, workers.
+
+Test modules that publish (anything creating a submission after a commit) use the
+``broker`` fixture: the session's real Redis, emptied first, so no message of an earlier
+test reaches a later test's worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from base64 import b64decode
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
+from tests.support.celery_worker import REPO, WorkerProcess, database_url_for_workers
+
+WORKER_SETTINGS = "tests.scoring_tests.worker_settings"
+
+
+@pytest.fixture
+def broker(redis_server, redis_client):
+    """The session's Redis, flushed; the Celery app publishes to it."""
+    redis_client.flushall()
+    cache.clear()  # DRF's upload throttle counts in the cache
+    return redis_client
+
+
+def queued_submission_pks(redis_client, queue: str = "scoring") -> list[int]:
+    """The submission ids of the ``score_submission`` messages waiting in ``queue``."""
+    pks = []
+    for raw in redis_client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] != "scoring.tasks.score_submission":
+            continue
+        _args, kwargs, _embed = json.loads(b64decode(message["body"]))
+        pks.append(kwargs["submission_pk"])
+    return sorted(pks)
+
+
+class ScoringWorker(WorkerProcess):
+    """A worker with the scoring tests' settings module and extra environment variables.
+
+    The settings module only adds ``SCORING_TEST_DELAY_SECONDS`` (read by the scoring
+    service) to the test settings; everything else comes from the environment as usual.
+    """
+
+    def __init__(self, *, env: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.extra_env = env or {}
+
+    def start(self) -> ScoringWorker:
+        env = dict(os.environ)
+        env.update(
+            REDIS_URL=self.redis_url,
+            DATABASE_URL=database_url_for_workers(),
+            DJANGO_SETTINGS_MODULE=WORKER_SETTINGS,
+            PYTHONUNBUFFERED="1",
+            **self.extra_env,
+        )
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "challenge_platform",
+                "worker",
+                "-Q",
+                self.queues,
+                "--concurrency",
+                str(self.concurrency),
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{self.name}-{time.monotonic_ns()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+
+@pytest.fixture
+def scoring_worker_factory(
+    redis_server, broker, transactional_db, tmp_path: Path
+) -> Iterator[Callable]:
+    """Start (and always stop) workers, each with its own environment; call ``.wait_ready()``."""
+    started: list[ScoringWorker] = []
+
+    def make(*, env: dict[str, str] | None = None, concurrency: int = 2) -> ScoringWorker:
+        worker = ScoringWorker(
+            redis_url=redis_server.url,
+            log_path=tmp_path / f"worker{len(started)}.log",
+            concurrency=concurrency,
+            name=f"scoring{len(started)}",
+            env=env,
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def scoring_worker(scoring_worker_factory) -> WorkerProcess:
+    """One ready worker on both queues."""
+    worker = scoring_worker_factory()
+    worker.wait_ready()
+    return worker
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, worker=None) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    log = f"\nworker log:\n{worker.log_tail(60)}" if worker is not None else ""
+    pytest.fail(f"timed out after {timeout}s waiting for {what}{log}")
+
+
+@pytest.fixture(scope="module")
+def _module_task_pks(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
+    from challenge_platform.models import Challenge
+    from datasets.models import Task
+    from tests.scoring_tests.factories import ChallengeFactory, imported_task
+
+    folder = tmp_path_factory.mktemp("module-tasks")
+    with django_db_blocker.unblock():
+        challenge = ChallengeFactory()
+        tasks = {
+            kind: imported_task(folder, kind=kind, challenge=challenge)
+            for kind in ("classification", "matching")
+        }
+    yield {kind: task.pk for kind, task in tasks.items()}
+    with django_db_blocker.unblock():
+        Task.objects.filter(pk__in=[task.pk for task in tasks.values()]).delete()
+        Challenge.objects.filter(pk=challenge.pk).delete()
+
+
+@pytest.fixture
+def module_tasks(_module_task_pks, db) -> dict:
+    """One classification and one matching task, imported once per module (for plain
+    ``django_db`` tests, which roll back their own rows); fresh instances for each test."""
+    from datasets.models import Task
+
+    return {
+        kind: Task.objects.select_related("track__challenge").get(pk=pk)
+        for kind, pk in _module_task_pks.items()
+    }

@@ -1,0 +1,168 @@
+"""The sweeper re-queues what a lost message or a dead worker left behind; rescoring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from scoring import services
+from scoring.models import Submission, SubmissionStatus
+from scoring.services import (
+    INTERNAL_ERROR_MESSAGE,
+    submission_create,
+    submission_rescore,
+    submissions_sweep,
+    task_rescore,
+)
+from scoring.tasks import score_submission, sweep_submissions
+from tests.scoring_tests.conftest import queued_submission_pks
+from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _stale_after(settings):
+    settings.SWEEPER_STALE_AFTER_SECONDS = 60
+    settings.SCORING_MAX_ATTEMPTS = 3
+
+
+@pytest.fixture
+def task(module_tasks):
+    return module_tasks["classification"]
+
+
+def new_submission(task, *, status=SubmissionStatus.QUEUED, age=0, **fields) -> Submission:
+    who = make_participant(task.track.challenge)
+    submission = submission_create(
+        task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+    Submission.objects.filter(pk=submission.pk).update(
+        status=status, status_changed_at=timezone.now() - timedelta(seconds=age), **fields
+    )
+    submission.refresh_from_db()
+    return submission
+
+
+def run_sweeper(callbacks) -> services.SweepReport:
+    with callbacks(execute=True):
+        return submissions_sweep()
+
+
+def test_stale_queued_and_scoring_submissions_are_requeued_and_published(
+    task, broker, django_capture_on_commit_callbacks
+):
+    lost_message = new_submission(task, age=120)
+    dead_worker = new_submission(
+        task, status=SubmissionStatus.SCORING, age=120, attempts=1, scoring_token="gone"
+    )
+    fresh = new_submission(task, age=5)
+    working = new_submission(task, status=SubmissionStatus.SCORING, age=5, attempts=1)
+    done = new_submission(task, status=SubmissionStatus.SCORED, age=9999)
+    failed = new_submission(task, status=SubmissionStatus.FAILED, age=9999)
+
+    report = run_sweeper(django_capture_on_commit_callbacks)
+
+    assert sorted(report.requeued) == sorted([lost_message.pk, dead_worker.pk])
+    assert report.failed == []
+    assert queued_submission_pks(broker) == sorted([lost_message.pk, dead_worker.pk])
+    for submission in (lost_message, dead_worker):
+        submission.refresh_from_db()
+        assert submission.status == SubmissionStatus.QUEUED
+        assert timezone.now() - submission.status_changed_at < timedelta(seconds=5)
+        assert submission.scoring_token == ""
+    for submission, status in (
+        (fresh, "queued"),
+        (working, "scoring"),
+        (done, "scored"),
+        (failed, "failed"),
+    ):
+        submission.refresh_from_db()
+        assert submission.status == status
+
+    # Requeued ones are not touched again until they are stale once more.
+    assert run_sweeper(django_capture_on_commit_callbacks).requeued == []
+
+
+def test_a_submission_that_used_every_attempt_fails_with_the_internal_message(
+    task, django_capture_on_commit_callbacks
+):
+    exhausted = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=3)
+
+    report = run_sweeper(django_capture_on_commit_callbacks)
+
+    assert report.failed == [exhausted.pk]
+    exhausted.refresh_from_db()
+    assert exhausted.status == SubmissionStatus.FAILED
+    assert exhausted.error == INTERNAL_ERROR_MESSAGE
+    assert exhausted.finished_at is not None
+
+
+def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task):
+    # A worker died while scoring with delivery "A"; the sweeper re-queued the row and its
+    # new message "B" is being scored when A's message comes back (visibility timeout).
+    submission = new_submission(
+        task, status=SubmissionStatus.SCORING, age=120, attempts=1, scoring_token="A"
+    )
+    submissions_sweep()
+    assert services._claim(submission_pk=submission.pk, token="B", delivery_id="B")
+
+    assert services.submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
+    submission.refresh_from_db()
+    assert (submission.status, submission.scoring_token) == (SubmissionStatus.SCORING, "B")
+    assert submission.attempts == 2
+
+
+def test_the_sweeper_task_is_registered_under_the_scheduled_name():
+    from challenge_platform.celery import app
+
+    scheduled = app.conf.beat_schedule["sweep-stuck-submissions"]["task"]
+    assert scheduled == sweep_submissions.name == "scoring.tasks.sweep_submissions"
+    assert score_submission.name == "scoring.tasks.score_submission"
+    assert score_submission.acks_late and score_submission.reject_on_worker_lost
+    assert score_submission.soft_time_limit < score_submission.time_limit
+    assert sweep_submissions.run() == {"requeued": [], "failed": []}
+
+
+def test_rescoring_a_submission_scores_it_again_from_scratch(
+    task, broker, django_capture_on_commit_callbacks
+):
+    submission = new_submission(task)
+    score_submission.run(submission_pk=submission.pk)
+    submission.refresh_from_db()
+    old_predictions, old_scores = submission.predictions.name, submission.scores
+    assert submission.predictions.storage.exists(old_predictions)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_rescore(submission=submission)
+
+    assert submission.status == SubmissionStatus.QUEUED
+    assert (submission.scores, submission.public_score, submission.attempts) == ({}, None, 0)
+    assert queued_submission_pks(broker) == [submission.pk]
+
+    score_submission.run(submission_pk=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.SCORED and submission.scores == old_scores
+    assert submission.predictions.name != old_predictions
+    assert not submission.predictions.storage.exists(old_predictions)
+
+
+def test_rescoring_a_task_requeues_all_its_submissions_and_only_them(
+    module_tasks, broker, django_capture_on_commit_callbacks
+):
+    task, other = module_tasks["classification"], module_tasks["matching"]
+    mine = [
+        new_submission(task, status=status)
+        for status in (SubmissionStatus.SCORED, SubmissionStatus.FAILED, SubmissionStatus.QUEUED)
+    ]
+    theirs = new_submission(other, status=SubmissionStatus.SCORED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_rescore(task=task) == 3
+
+    assert queued_submission_pks(broker) == sorted(s.pk for s in mine)
+    assert set(Submission.objects.filter(task=task).values_list("status", flat=True)) == {"queued"}
+    theirs.refresh_from_db()
+    assert theirs.status == SubmissionStatus.SCORED
