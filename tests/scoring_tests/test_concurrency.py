@@ -1,0 +1,79 @@
+"""Concurrent uploads never take more than the daily limit (PostgreSQL row locks)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from scoring.models import Submission
+from tests.scoring_tests.factories import (
+    ChallengeFactory,
+    api_client_for,
+    csv_bytes,
+    imported_task,
+    make_participant,
+    predictions_frame,
+    upload,
+)
+
+UPLOADS, LIMIT = 20, 5
+
+
+@pytest.fixture
+def postgres(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the concurrency test needs PostgreSQL (set DATABASE_URL=postgres://...): "
+            "SQLite serializes every write transaction, so it cannot show the row lock at work"
+        )
+
+
+def test_twenty_concurrent_uploads_against_a_limit_of_five_accept_exactly_five(
+    postgres, tmp_path, broker
+):
+    challenge = ChallengeFactory(daily_submission_limit=LIMIT)
+    task = imported_task(tmp_path, challenge=challenge)
+    alice = make_participant(challenge)
+    teammates = [alice.user]
+    for _ in range(3):  # four members of one team upload at once
+        other = make_participant(challenge)
+        other.team.memberships.update(team=alice.team)
+        teammates.append(other.user)
+    content = csv_bytes(predictions_frame(task))
+    clients = [api_client_for(teammates[i % len(teammates)]) for i in range(UPLOADS)]
+    start = threading.Barrier(UPLOADS)
+    responses: list = [None] * UPLOADS
+
+    def upload_one(i: int) -> None:
+        try:
+            start.wait()
+            responses[i] = clients[i].post(
+                f"/api/v1/tasks/{task.slug}/submissions/",
+                {"file": upload(content)},
+                format="multipart",
+            )
+        finally:
+            connections.close_all()  # each thread had its own connection
+
+    threads = [threading.Thread(target=upload_one, args=(i,)) for i in range(UPLOADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201] * LIMIT + [429] * (UPLOADS - LIMIT)
+    assert Submission.objects.filter(team=alice.team, task=task).count() == LIMIT
+    reset = datetime.combine(
+        (timezone.now().astimezone(UTC) + timedelta(days=1)).date(),
+        datetime.min.time(),
+        tzinfo=UTC,
+    )
+    for response in responses:
+        if response.status_code == 429:
+            assert datetime.fromisoformat(response.json()["retry_after"]) == reset
+            assert int(response["Retry-After"]) > 0

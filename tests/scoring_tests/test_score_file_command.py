@@ -1,0 +1,130 @@
+"""``manage.py score_file --task <slug> <file>`` (DESIGN §7), run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from scoring.models import Submission
+from tests.scoring_tests.factories import (
+    ChallengeFactory,
+    assert_scores_equal,
+    csv_bytes,
+    imported_task,
+    parquet_bytes,
+    predictions_frame,
+    sklearn_scores,
+)
+from tests.support.celery_worker import REPO, database_url_for_workers
+
+METRICS = {
+    "classification": {"accuracy", "macro_f1", "log_loss"},
+    "matching": {"f1", "precision", "recall", "average_precision"},
+}
+
+
+@pytest.fixture
+def tasks(tmp_path, transactional_db):
+    challenge = ChallengeFactory()
+    return {
+        kind: imported_task(tmp_path, kind=kind, challenge=challenge)
+        for kind in ("classification", "matching")
+    }
+
+
+def run_score_file(*commands: tuple[str, ...]) -> list[subprocess.CompletedProcess]:
+    """Run ``manage.py score_file`` once per argument tuple, concurrently (startup is slow)."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_workers(),
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "score_file", *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    results = []
+    for process, args in zip(processes, commands, strict=True):
+        out, err = process.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(args, process.returncode, out, err))
+    return results
+
+
+def test_score_file_as_a_user_runs_it(tasks, tmp_path):
+    frames = {kind: predictions_frame(task, seed=11) for kind, task in tasks.items()}
+    for kind, frame in frames.items():
+        (tmp_path / f"{kind}.parquet").write_bytes(parquet_bytes(frame))
+    bad = tmp_path / "bad.csv"  # unknown and missing ids: a message of several lines
+    bad.write_bytes(b"id,label\nt0000,bird\nnope,cat\n")
+
+    classification, matching, invalid, unknown = run_score_file(
+        ("--task", tasks["classification"].slug, str(tmp_path / "classification.parquet")),
+        ("--task", tasks["matching"].slug, str(tmp_path / "matching.parquet")),
+        ("--task", tasks["classification"].slug, str(bad)),
+        ("--task", "no-such-task", str(bad)),
+    )
+
+    # Both kinds: one JSON object, splits in order, exactly the metrics that apply.
+    for kind, result in (("classification", classification), ("matching", matching)):
+        assert result.returncode == 0, result.stderr
+        scores = json.loads(result.stdout)
+        assert list(scores) == ["all", "public", "private"]
+        for split in scores.values():
+            assert set(split) == METRICS[kind]
+        assert_scores_equal(scores, sklearn_scores(tasks[kind], frames[kind]))
+    assert not Submission.objects.exists(), "nothing is stored"
+
+    # An invalid file: exit 1, one line on stderr, no traceback.
+    assert invalid.returncode == 1 and invalid.stdout == ""
+    lines = invalid.stderr.strip().splitlines()
+    assert len(lines) == 1, invalid.stderr
+    assert "The ids do not match the test set" in lines[0] and "'nope'" in lines[0]
+    assert "Traceback" not in invalid.stderr
+
+    # An unknown task: exit 1 with a clear line.
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "CommandError: There is no task 'no-such-task'."
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"id,label\nt0000,fish\n", "The ids do not match the test set"),
+        (b"id;label\n", "separated by semicolons"),
+        (b"", "The file is empty."),
+    ],
+)
+def test_an_invalid_file_is_a_one_line_command_error(module_tasks, tmp_path, content, words):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(CommandError) as caught:
+        call_command("score_file", "--task", module_tasks["classification"].slug, str(path))
+    assert caught.value.returncode == 1
+    assert "\n" not in str(caught.value) and words in str(caught.value)
+
+
+def test_without_probabilities_only_the_metrics_that_apply(module_tasks, tmp_path):
+    task = module_tasks["classification"]
+    path = tmp_path / "labels.csv"
+    path.write_bytes(csv_bytes(predictions_frame(task, scores=False)))
+    out = StringIO()
+    call_command("score_file", "--task", task.slug, str(path), stdout=out)
+    assert set(json.loads(out.getvalue())["public"]) == {"accuracy", "macro_f1"}
+
+
+def test_a_missing_file_is_a_clear_error(module_tasks, tmp_path):
+    with pytest.raises(CommandError, match="There is no file"):
+        call_command("score_file", "--task", module_tasks["matching"].slug, str(tmp_path / "x"))
