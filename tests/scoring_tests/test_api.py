@@ -235,3 +235,17 @@ def test_the_openapi_schema_documents_the_submission_endpoints():
     assert {"201", "400", "403", "404", "413", "429"} <= set(create["responses"])
     assert "/api/v1/submissions/" in paths and "/api/v1/submissions/{id}/" in paths
     assert set(schema["components"]["schemas"]["Submission"]["properties"]) == SUBMISSION_KEYS
+
+
+def test_no_malformed_file_makes_the_api_fail(module_tasks, alice):
+    """Every corpus file gets a 201 (the worker refuses it later), never a 500."""
+    from tests.scoring_tests.corpus import CORPUS
+
+    task = module_tasks["classification"]
+    task.track.challenge.daily_submission_limit = 100
+    task.track.challenge.save()
+    client = alice.api()
+    for case in CORPUS:
+        target = module_tasks[case.kind]
+        response = post(client, target.slug, case.build(predictions_frame(target)))
+        assert response.status_code == 201, (case.name, response.content)
