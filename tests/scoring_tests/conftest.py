@@ -8,9 +8,6 @@ test reaches a later test's worker.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from base64 import b64decode
 from collections.abc import Callable, Iterator
@@ -20,9 +17,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
-from tests.support.celery_worker import REPO, WorkerProcess, database_url_for_workers
-
-WORKER_SETTINGS = "tests.scoring_tests.worker_settings"
+from tests.support.celery_worker import WorkerProcess
 
 
 @pytest.fixture
@@ -45,64 +40,15 @@ def queued_submission_pks(redis_client, queue: str = "scoring") -> list[int]:
     return sorted(pks)
 
 
-class ScoringWorker(WorkerProcess):
-    """A worker with the scoring tests' settings module and extra environment variables.
-
-    The settings module only adds ``SCORING_TEST_DELAY_SECONDS`` (read by the scoring
-    service) to the test settings; everything else comes from the environment as usual.
-    """
-
-    def __init__(self, *, env: dict[str, str] | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.extra_env = env or {}
-
-    def start(self) -> ScoringWorker:
-        env = dict(os.environ)
-        env.update(
-            REDIS_URL=self.redis_url,
-            DATABASE_URL=database_url_for_workers(),
-            DJANGO_SETTINGS_MODULE=WORKER_SETTINGS,
-            PYTHONUNBUFFERED="1",
-            **self.extra_env,
-        )
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "challenge_platform",
-                "worker",
-                "-Q",
-                self.queues,
-                "--concurrency",
-                str(self.concurrency),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"{self.name}-{time.monotonic_ns()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-
 @pytest.fixture
 def scoring_worker_factory(
     redis_server, broker, transactional_db, tmp_path: Path
 ) -> Iterator[Callable]:
     """Start (and always stop) workers, each with its own environment; call ``.wait_ready()``."""
-    started: list[ScoringWorker] = []
+    started: list[WorkerProcess] = []
 
-    def make(*, env: dict[str, str] | None = None, concurrency: int = 2) -> ScoringWorker:
-        worker = ScoringWorker(
+    def make(*, env: dict[str, str] | None = None, concurrency: int = 2) -> WorkerProcess:
+        worker = WorkerProcess(
             redis_url=redis_server.url,
             log_path=tmp_path / f"worker{len(started)}.log",
             concurrency=concurrency,

@@ -38,7 +38,11 @@ class WorkerProcess:
         queues: str = "scoring,baselines",
         concurrency: int = 2,
         name: str = "test",
+        env: dict[str, str] | None = None,
+        settings_module: str = "challenge_platform.settings.test",
     ) -> None:
+        self.extra_env = env or {}
+        self.settings_module = settings_module
         self.redis_url = redis_url
         self.log_path = log_path
         self.queues = queues
@@ -51,8 +55,9 @@ class WorkerProcess:
         env.update(
             REDIS_URL=self.redis_url,
             DATABASE_URL=database_url_for_workers(),
-            DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
+            DJANGO_SETTINGS_MODULE=self.settings_module,
             PYTHONUNBUFFERED="1",
+            **self.extra_env,
         )
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.process = subprocess.Popen(
