@@ -9,4 +9,5 @@ urlpatterns = [
     path("tasks/<slug:slug>/submit/", views.submission_submit, name="submit"),
     path("submissions/", views.submission_list, name="submission-list"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
+    path("submissions/<int:pk>/final/", views.submission_final_toggle, name="submission-final"),
 ]

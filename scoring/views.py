@@ -1,4 +1,5 @@
-"""Web pages of the scoring app: submit (works without JavaScript), my submissions, detail."""
+"""Web pages of the scoring app: submit (works without JavaScript), my submissions, detail,
+and the final-selection toggle."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from datasets.models import Task
 from scoring import selectors
 from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
-from scoring.services import SubmissionRefused, submission_create
+from scoring.services import SubmissionRefused, submission_create, submission_final_set
 
 LIST_LIMIT = 200
 
@@ -121,3 +122,25 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "poll_url": reverse("api-submission-detail", kwargs={"pk": submission.pk}),
         },
     )
+
+
+@login_required
+@require_POST
+def submission_final_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark (``final=1``) or unmark (``final=0``) a submission as final, back to its page."""
+    submission = selectors.submission_get(user=request.user, submission_pk=pk)
+    if submission is None:
+        raise Http404("no such submission")
+    final = request.POST.get("final") == "1"
+    try:
+        submission_final_set(submission=submission, user=request.user, final=final)
+    except SubmissionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Submission #{submission.pk} is now final: it counts for the private leaderboard."
+            if final
+            else f"Submission #{submission.pk} is no longer final.",
+        )
+    return redirect("scoring:submission-detail", pk=submission.pk)
