@@ -1,0 +1,413 @@
+"""Reads behind the submission detail page (issue 7): flips, a plot, the final selection.
+
+Computed on each view of one submission, from its stored aligned predictions and the task's
+solution; nothing is cached. Every number and example id comes from the rows the viewer may
+see: the **public** rows for participants until the private scores are revealed, **all**
+rows for organizers and after the reveal. Private rows, and their ids, never reach a
+participant before that.
+
+- Flips against the baseline team's best submission (best public score) and against the
+  team's own previous best (best public score among its submissions created before this
+  one): rows fixed (reference wrong, this one right), rows newly broken (reference right,
+  this one wrong: the negative flip rate), with a few example ids of each.
+- A confusion matrix (both kinds), and for matching files with a ``score``, precision and
+  recall against the decision threshold.
+- The team's final selection for the private leaderboard (what the toggle may do).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from challenge_platform.models import TeamMembership
+from datasets.models import Task
+from leaderboard.core.flips import FlipReport, flips
+from leaderboard.core.svg import AXIS_COLOR, GRID_COLOR, PALETTE, confusion_matrix_svg
+from scoring.core import (
+    Aligned,
+    Solution,
+    confusion_matrix,
+    load_predictions,
+    load_solution,
+    precision_recall_curve_points,
+)
+from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import User, private_scores_visible
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = 5
+CURVE_POINTS = 200
+MATCHING_CLASS_NAMES = ("0 (no match)", "1 (match)")
+
+Rows = Literal["public", "all"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlipComparison:
+    """This submission against one reference, on the visible rows."""
+
+    key: Literal["baseline", "previous"]
+    label: str
+    reference: Submission
+    report: FlipReport
+    positive_ids: list[str]  # example ids of fixed rows (visible rows only)
+    negative_ids: list[str]  # example ids of newly broken rows
+    reference_visible: bool  # whether the viewer may open the reference's page
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionInsight:
+    """What the detail page shows below the scores."""
+
+    rows: Rows
+    n_rows: int
+    comparisons: list[FlipComparison] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    confusion_svg: SafeString | None = None
+    threshold_svg: SafeString | None = None
+
+    @property
+    def rows_text(self) -> str:
+        if self.rows == "all":
+            return f"all {self.n_rows:,} test rows"
+        return f"the {self.n_rows:,} public test rows"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinalSelection:
+    """The team's final selection on this task, as the viewer may act on it."""
+
+    is_final: bool
+    selected: list[int]  # ids of the team's final submissions on this task
+    limit: int
+    can_change: bool
+    reason: str  # why the viewer cannot change it (empty when they can)
+
+    @property
+    def full(self) -> bool:
+        return len(self.selected) >= self.limit
+
+
+# --- selectors ------------------------------------------------------------------------
+
+
+def submission_visible_rows(*, submission: Submission, user: User) -> Rows:
+    """``"all"`` for organizers and once revealed, else ``"public"``."""
+    return "all" if private_scores_visible(submission=submission, user=user) else "public"
+
+
+def submission_flip_references(*, submission: Submission) -> dict[str, Submission | None]:
+    """The baseline team's best submission and the team's previous best (public score).
+
+    Only scored, visible submissions with stored predictions qualify; ties go to the
+    earlier submission. The submission itself is never its own reference.
+    """
+    candidates = (
+        Submission.objects.filter(
+            task_id=submission.task_id,
+            status=SubmissionStatus.SCORED,
+            public_score__isnull=False,
+            is_hidden=False,
+        )
+        .exclude(predictions="")
+        .exclude(pk=submission.pk)
+        .select_related("team")
+        .order_by("-public_score", "created_at", "pk")
+    )
+    baseline = candidates.filter(team__is_baseline=True, team__is_hidden=False).first()
+    previous = candidates.filter(team_id=submission.team_id).filter(
+        Q(created_at__lt=submission.created_at)
+        | Q(created_at=submission.created_at, pk__lt=submission.pk)
+    )
+    return {"baseline": baseline, "previous": previous.first()}
+
+
+def submission_insight(*, submission: Submission, user: User) -> SubmissionInsight | None:
+    """Flips and plots of a scored submission on the rows ``user`` may see (else None)."""
+    if submission.status != SubmissionStatus.SCORED or not submission.predictions:
+        return None
+    task = submission.task
+    rows = submission_visible_rows(submission=submission, user=user)
+    try:
+        solution = _load_solution(task)
+        aligned = _load_aligned(submission)
+    except (OSError, ValueError, KeyError):
+        logger.warning("no insight for submission %s", submission.pk, exc_info=True)
+        return SubmissionInsight(
+            rows=rows,
+            n_rows=0,
+            notes=["The stored predictions could not be read; flips and plots are unavailable."],
+        )
+    if aligned.pred.shape != solution.y.shape:
+        return SubmissionInsight(
+            rows=rows,
+            n_rows=0,
+            notes=["The predictions were stored for another version of the task's solution."],
+        )
+    mask = None if rows == "all" else solution.is_public
+    n_rows = int(solution.y.size if mask is None else np.count_nonzero(mask))
+    comparisons, notes = _comparisons(
+        submission=submission, user=user, solution=solution, aligned=aligned, mask=mask
+    )
+    where = "all rows" if rows == "all" else "public rows"
+    names = MATCHING_CLASS_NAMES if task.kind == "matching" else solution.classes
+    confusion = confusion_matrix_svg(
+        confusion_matrix(aligned, solution, mask),
+        list(names),
+        title=f"Confusion matrix ({where})",
+    )
+    threshold = None
+    if task.kind == "matching" and aligned.score is not None and n_rows:
+        curve = precision_recall_curve_points(aligned, solution, mask, max_points=CURVE_POINTS)
+        threshold = threshold_chart_svg(
+            thresholds=curve.thresholds,
+            precision=curve.precision[:-1],
+            recall=curve.recall[:-1],
+            title=f"Precision and recall against the threshold ({where})",
+        )
+    return SubmissionInsight(
+        rows=rows,
+        n_rows=n_rows,
+        comparisons=comparisons,
+        notes=notes,
+        # Both charts are built from numbers; their only text goes through html.escape.
+        confusion_svg=mark_safe(confusion),  # noqa: S308 - leaderboard.core.svg escapes all text
+        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
+    )
+
+
+def submission_final_selection(*, submission: Submission, user: User) -> FinalSelection:
+    """The team's finals on the submission's task and whether ``user`` may change them."""
+    challenge = submission.task.track.challenge
+    selected = list(
+        Submission.objects.filter(
+            team_id=submission.team_id, task_id=submission.task_id, is_final=True
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    reason = ""
+    is_member = bool(
+        user.is_authenticated
+        and TeamMembership.objects.filter(team_id=submission.team_id, user_id=user.pk).exists()
+    )
+    if not is_member:
+        reason = "Only the team's members can choose its final submissions."
+    elif timezone.now() >= challenge.end:
+        reason = "The challenge has ended; final selections can no longer change."
+    elif not submission.is_final and submission.status != SubmissionStatus.SCORED:
+        reason = "Only a scored submission can be marked final."
+    elif not submission.is_final and len(selected) >= challenge.max_final_selections:
+        reason = (
+            f"Your team already has {challenge.max_final_selections} final submissions for "
+            "this task; unmark one to choose this one."
+        )
+    return FinalSelection(
+        is_final=submission.is_final,
+        selected=selected,
+        limit=challenge.max_final_selections,
+        can_change=not reason,
+        reason=reason,
+    )
+
+
+# --- computation ----------------------------------------------------------------------
+
+
+def _load_solution(task: Task) -> Solution:
+    with task.solution.open("rb") as handle:
+        return load_solution(handle, kind=task.kind, classes=list(task.classes))
+
+
+def _load_aligned(submission: Submission) -> Aligned:
+    with submission.predictions.open("rb") as handle:
+        return load_predictions(handle.read())
+
+
+def _comparisons(
+    *,
+    submission: Submission,
+    user: User,
+    solution: Solution,
+    aligned: Aligned,
+    mask: np.ndarray | None,
+) -> tuple[list[FlipComparison], list[str]]:
+    references = submission_flip_references(submission=submission)
+    labels = {
+        "baseline": "the baseline's best submission",
+        "previous": "your team's previous best",
+    }
+    comparisons: list[FlipComparison] = []
+    notes: list[str] = []
+    for key in ("baseline", "previous"):
+        reference = references[key]
+        if reference is None:
+            notes.append(
+                "No scored baseline submission on this task yet."
+                if key == "baseline"
+                else "No earlier scored submission of this team on this task to compare with."
+            )
+            continue
+        try:
+            ref_aligned = _load_aligned(reference)
+        except (OSError, ValueError, KeyError):
+            logger.warning("flip reference %s unreadable", reference.pk, exc_info=True)
+            notes.append(f"The predictions of {labels[key]} (#{reference.pk}) could not be read.")
+            continue
+        if ref_aligned.pred.shape != solution.y.shape:
+            notes.append(
+                f"{labels[key].capitalize()} (#{reference.pk}) was scored against another "
+                "version of the solution."
+            )
+            continue
+        report = flips(
+            y=solution.y,
+            new_pred=aligned.pred,
+            ref_pred=ref_aligned.pred,
+            rows=mask,
+            examples=EXAMPLES,
+        )
+        comparisons.append(
+            FlipComparison(
+                key=key,
+                label=labels[key],
+                reference=reference,
+                report=report,
+                positive_ids=_ids_at(solution.ids, report.positive_examples),
+                negative_ids=_ids_at(solution.ids, report.negative_examples),
+                reference_visible=_may_open(reference=reference, user=user),
+            )
+        )
+    return comparisons, notes
+
+
+def _ids_at(ids: pa.Array, positions: Sequence[int]) -> list[str]:
+    """The solution's ids at these row positions (flips returns positions in ``y``)."""
+    if not positions:
+        return []
+    return [str(v) for v in ids.take(pa.array(list(positions), type=pa.int64())).to_pylist()]
+
+
+def _may_open(*, reference: Submission, user: User) -> bool:
+    if user.is_authenticated and user.is_staff:
+        return True
+    return bool(
+        user.is_authenticated
+        and TeamMembership.objects.filter(team_id=reference.team_id, user_id=user.pk).exists()
+    )
+
+
+# --- a small chart ------------------------------------------------------------------------
+
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: object) -> str:
+    """Text safe inside SVG content and attribute values."""
+    return html.escape(_XML_INVALID.sub("", str(value)), quote=True)
+
+
+def _num(x: float) -> str:
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def threshold_chart_svg(
+    *,
+    thresholds: Sequence[float] | np.ndarray,
+    precision: Sequence[float] | np.ndarray,
+    recall: Sequence[float] | np.ndarray,
+    title: str,
+    width: int = 420,
+    height: int = 300,
+) -> str:
+    """Precision and recall (y, on [0, 1]) against the score threshold (x, on [0, 1]).
+
+    ``precision[i]`` and ``recall[i]`` are those of predicting a match when
+    ``score >= thresholds[i]`` (as ``precision_recall_curve`` returns them, minus its last
+    point). One standalone ``<svg>`` with ``role="img"``, a ``<title>`` and a legend.
+    """
+    t = np.clip(np.asarray(thresholds, dtype=np.float64), 0.0, 1.0)
+    p = np.asarray(precision, dtype=np.float64)
+    r = np.asarray(recall, dtype=np.float64)
+    if not (t.shape == p.shape == r.shape) or t.ndim != 1:
+        raise ValueError("thresholds, precision and recall must be 1-D of the same length")
+    x0, x1, y0, y1 = 50, width - 16, 34, height - 62
+
+    def px(v: float) -> str:
+        return _num(x0 + v * (x1 - x0))
+
+    def py(v: float) -> str:
+        return _num(y1 - min(max(v, 0.0), 1.0) * (y1 - y0))
+
+    desc = f"Precision and recall at {t.size} score thresholds between 0 and 1."
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_text(title)}" '
+        'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">',
+        f"<title>{_text(title)}</title>",
+        f"<desc>{_text(desc)}</desc>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222222">{_text(title)}</text>',
+    ]
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        out.append(
+            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
+        )
+        out.append(
+            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+        out.append(
+            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+    out.append(
+        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
+        'shape-rendering="crispEdges"/>'
+    )
+    out.append(
+        f'<text x="{_num((x0 + x1) / 2)}" y="{y1 + 32}" text-anchor="middle" '
+        f'fill="{AXIS_COLOR}">Threshold on score</text>'
+    )
+    series = (
+        ("Precision", p, PALETTE[0], ""),
+        ("Recall", r, PALETTE[1], ' stroke-dasharray="6 4"'),
+    )
+    keep = np.isfinite(p) & np.isfinite(r)
+    if t.size and keep.any():
+        for name, values, color, dash in series:
+            points = " ".join(
+                f"{px(float(a))},{py(float(b))}" for a, b in zip(t[keep], values[keep], strict=True)
+            )
+            out.append(
+                f'<polyline points="{points}" fill="none" stroke="{color}" '
+                f'stroke-width="2"{dash}><title>{name}</title></polyline>'
+            )
+    else:
+        out.append(
+            f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
+            f'fill="{AXIS_COLOR}">No scores on these rows</text>'
+        )
+    legend_y = height - 12
+    for i, (name, _values, color, dash) in enumerate(series):
+        lx = x0 + i * 110
+        out.append(
+            f'<line x1="{lx}" y1="{legend_y}" x2="{lx + 22}" y2="{legend_y}" stroke="{color}" '
+            f'stroke-width="2"{dash}/>'
+        )
+        out.append(f'<text x="{lx + 28}" y="{legend_y}" dy="0.32em" fill="#222222">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
