@@ -2,13 +2,15 @@
 
 For each size: a classification solution (5 classes, public/private split) and a
 submission with probabilities, as CSV and Parquet, in the solution's order and shuffled.
-Times are the best of ``--repeat`` runs, measured in this process on this machine:
+Times are the best of ``--repeat`` runs (``--reference-repeat`` for the slow reference),
+measured in this process on this machine:
 
 - floor: pyarrow reads the solution (Parquet) and the submission (read_table / read_csv)
 - ours: ``load_solution`` + ``score_file`` (read, validate, align, metrics for 3 splits)
 - reference: pandas reads both, merges on id, scikit-learn computes the same metrics
 
 Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 5000000] [--repeat 3]
+     [--reference-repeat 1]
 """
 
 from __future__ import annotations
@@ -128,7 +130,9 @@ def same(a: dict, b: dict) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of floor and ours")
+    parser.add_argument("--reference-repeat", type=int, default=1,
+                        help="runs of the reference (it takes minutes at 5M rows)")
     args = parser.parse_args()
 
     header = (f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>8} {'ref s':>8} "
@@ -142,7 +146,7 @@ def main() -> None:
                 sol, sub = paths["solution"], paths[name]
                 t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
                 t_ours, got = best_of(args.repeat, lambda sol=sol, sub=sub: ours(sol, sub))
-                t_ref, expected = best_of(args.repeat,
+                t_ref, expected = best_of(args.reference_repeat,
                                           lambda sol=sol, sub=sub: reference(sol, sub))
                 if not same(got, expected):
                     raise SystemExit(f"metrics differ on {name}: {got} != {expected}")

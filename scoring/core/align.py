@@ -50,7 +50,7 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         return Aligned(pred=pred, proba=proba, score=score)
     return Aligned(
         pred=pred[order],
-        proba=None if proba is None else proba[order],
+        proba=None if proba is None else proba.T[:, order].T,  # gather per class column
         score=None if score is None else score[order],
     )
 
