@@ -60,8 +60,9 @@ def make_files(rows: int, folder: Path, seed: int = 0) -> dict[str, Path]:
     names = pa.array(CLASSES)
     split = pa.array(np.array(["public", "private"])[(rng.random(rows) < 0.7).astype(int)])
     paths = {"solution": folder / "solution.parquet"}
-    pq.write_table(pa.table({"id": ids, "label": names.take(truth), "split": split}),
-                   paths["solution"])
+    pq.write_table(
+        pa.table({"id": ids, "label": names.take(truth), "split": split}), paths["solution"]
+    )
     columns = {"id": ids, "label": names.take(pred)}
     columns.update({f"proba_{c}": proba[:, j] for j, c in enumerate(CLASSES)})
     submission = pa.table(columns)
@@ -83,8 +84,9 @@ def floor(solution: Path, submission: Path) -> None:
 
 
 def ours(solution: Path, submission: Path) -> dict:
-    return score_file(submission, load_solution(solution, kind="classification",
-                                                classes=CLASSES)).metrics
+    return score_file(
+        submission, load_solution(solution, kind="classification", classes=CLASSES)
+    ).metrics
 
 
 def reference(solution: Path, submission: Path) -> dict:
@@ -103,8 +105,7 @@ def reference(solution: Path, submission: Path) -> dict:
             warnings.simplefilter("ignore")
             out[split] = {
                 "accuracy": skm.accuracy_score(y, pred),
-                "macro_f1": skm.f1_score(y, pred, average="macro", labels=CLASSES,
-                                         zero_division=0),
+                "macro_f1": skm.f1_score(y, pred, average="macro", labels=CLASSES, zero_division=0),
                 "log_loss": skm.log_loss(y, proba, labels=CLASSES),
             }
     return out
@@ -131,12 +132,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of floor and ours")
-    parser.add_argument("--reference-repeat", type=int, default=1,
-                        help="runs of the reference (it takes minutes at 5M rows)")
+    parser.add_argument(
+        "--reference-repeat",
+        type=int,
+        default=1,
+        help="runs of the reference (it takes minutes at 5M rows)",
+    )
     args = parser.parse_args()
 
-    header = (f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>8} {'ref s':>8} "
-              f"{'ours/floor':>10} {'ref/ours':>9}   ours = load sol + read + align + metrics")
+    header = (
+        f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>8} {'ref s':>8} "
+        f"{'ours/floor':>10} {'ref/ours':>9}   ours = load sol + read + align + metrics"
+    )
     print(header)
     print("-" * len(header))
     for rows in args.rows:
@@ -146,13 +153,17 @@ def main() -> None:
                 sol, sub = paths["solution"], paths[name]
                 t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
                 t_ours, got = best_of(args.repeat, lambda sol=sol, sub=sub: ours(sol, sub))
-                t_ref, expected = best_of(args.reference_repeat,
-                                          lambda sol=sol, sub=sub: reference(sol, sub))
+                t_ref, expected = best_of(
+                    args.reference_repeat, lambda sol=sol, sub=sub: reference(sol, sub)
+                )
                 if not same(got, expected):
                     raise SystemExit(f"metrics differ on {name}: {got} != {expected}")
                 parts = " + ".join(f"{t:.2f}" for t in phases(sol, sub))
-                print(f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {t_ref:>8.2f} "
-                      f"{t_ours / t_floor:>10.2f} {t_ref / t_ours:>9.1f}   {parts}", flush=True)
+                print(
+                    f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {t_ref:>8.2f} "
+                    f"{t_ours / t_floor:>10.2f} {t_ref / t_ours:>9.1f}   {parts}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -213,7 +213,9 @@ def _csv_header(buf: pa.Buffer) -> list[str]:
 
 
 _RAGGED = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)", re.S)
-_NOT_NUMBER = re.compile(r"column #(\d+): Row #(\d+): CSV conversion error to double: invalid value '(.*)'", re.S)  # noqa: E501
+_NOT_NUMBER = re.compile(
+    r"column #(\d+): Row #(\d+): CSV conversion error to double: invalid value '(.*)'", re.S
+)
 
 
 def _csv_problem(message: str, buf: pa.Buffer, names: list[str]) -> SubmissionInvalid:
@@ -221,7 +223,7 @@ def _csv_problem(message: str, buf: pa.Buffer, names: list[str]) -> SubmissionIn
         return _not_utf8(buf)
     if m := _RAGGED.search(message):
         line, want, got, text = int(m[1]), int(m[2]), int(m[3]), m[4]
-        quote = " A quote (\") may be left open." if '"' in text else ""
+        quote = ' A quote (") may be left open.' if '"' in text else ""
         return SubmissionInvalid(
             f"Line {line:,} has {count(got, 'value')} but the header has "
             f"{count(want, 'column')}: {show(text)}.{quote}"
@@ -229,7 +231,7 @@ def _csv_problem(message: str, buf: pa.Buffer, names: list[str]) -> SubmissionIn
     if "straddling object" in message:
         return SubmissionInvalid(
             "A row of the file is too long to read (more than a megabyte), "
-            "or a quote (\") is left open."
+            'or a quote (") is left open.'
         )
     if m := _NOT_NUMBER.search(message):
         column, line, value = names[int(m[1])], int(m[2]), m[3]

@@ -102,8 +102,9 @@ VARIANTS = {
     "no final newline": lambda: CANONICAL.rstrip(b"\n"),
     "blank lines at the end": lambda: CANONICAL + b"\n\n",
     "shuffled rows": lambda: to_csv(frame(SHUFFLE)),
-    "shuffled columns": lambda: to_csv(frame()[["proba_dog", "label", "proba_3", "id",
-                                                "proba_cat"]]),
+    "shuffled columns": lambda: to_csv(
+        frame()[["proba_dog", "label", "proba_3", "id", "proba_cat"]]
+    ),
     "extra columns ignored": lambda: to_csv(frame().assign(note="x", model="gbm")),
     "pandas index column ignored": lambda: frame().to_csv().encode(),
     "every field quoted": lambda: to_csv(frame(), quoting=1),
@@ -178,17 +179,18 @@ MATCHING_VARIANTS = {
     "0/1 text": lambda: _matching_csv([str(v) for v in MATCH_PRED]),
     "true/false": lambda: _matching_csv(["true" if v else "false" for v in MATCH_PRED]),
     "True/False from pandas": lambda: _matching_csv([bool(v) for v in MATCH_PRED]),
-    "int parquet": lambda: to_parquet(pa.table({"id": IDS, "label": pa.array(MATCH_PRED,
-                                                                             pa.int8()),
-                                                "score": SCORES})),
-    "bool parquet": lambda: to_parquet(pa.table({"id": IDS, "label": [bool(v) for v in
-                                                                      MATCH_PRED],
-                                                 "score": SCORES})),
-    "text parquet": lambda: to_parquet(pa.table({"id": IDS, "label": [str(v) for v in
-                                                                      MATCH_PRED],
-                                                 "score": SCORES})),
-    "proba columns ignored": lambda: to_csv(pd.DataFrame({"id": IDS, "label": MATCH_PRED,
-                                                          "score": SCORES, "proba_1": 0.5})),
+    "int parquet": lambda: to_parquet(
+        pa.table({"id": IDS, "label": pa.array(MATCH_PRED, pa.int8()), "score": SCORES})
+    ),
+    "bool parquet": lambda: to_parquet(
+        pa.table({"id": IDS, "label": [bool(v) for v in MATCH_PRED], "score": SCORES})
+    ),
+    "text parquet": lambda: to_parquet(
+        pa.table({"id": IDS, "label": [str(v) for v in MATCH_PRED], "score": SCORES})
+    ),
+    "proba columns ignored": lambda: to_csv(
+        pd.DataFrame({"id": IDS, "label": MATCH_PRED, "score": SCORES, "proba_1": 0.5})
+    ),
 }
 
 
@@ -205,16 +207,18 @@ def test_fast_path_and_join_path_agree(monkeypatch):
     n, classes = 3000, ["a", "b", "c", "d"]
     rng = np.random.default_rng(1)
     ids = [f"{rng.integers(1e9)}-{i}" for i in range(n)]
-    table = pa.table({"id": ids, "label": rng.choice(classes, n),
-                      "split": rng.choice(["public", "private"], n)})
+    table = pa.table(
+        {"id": ids, "label": rng.choice(classes, n), "split": rng.choice(["public", "private"], n)}
+    )
     solution = solution_from_table(table, kind="classification", classes=classes)
     proba = rng.dirichlet(np.ones(4), n)
     df = pd.DataFrame({"id": ids, "label": rng.choice(classes, n)})
     for j, c in enumerate(classes):
         df[f"proba_{c}"] = proba[:, j]
     in_order = to_parquet(pa.Table.from_pandas(df, preserve_index=False))
-    shuffled = to_parquet(pa.Table.from_pandas(df.sample(frac=1, random_state=3),
-                                               preserve_index=False))
+    shuffled = to_parquet(
+        pa.Table.from_pandas(df.sample(frac=1, random_state=3), preserve_index=False)
+    )
     joins = []
     real_join = align_module._join
     monkeypatch.setattr(align_module, "_join", lambda *a: joins.append(1) or real_join(*a))
@@ -229,8 +233,10 @@ def test_fast_path_and_join_path_agree(monkeypatch):
 
 
 def test_predictions_round_trip(classification, matching):
-    for solution, data in ((classification, CANONICAL),
-                           (matching, MATCHING_VARIANTS["0/1 text"]())):
+    for solution, data in (
+        (classification, CANONICAL),
+        (matching, MATCHING_VARIANTS["0/1 text"]()),
+    ):
         aligned = score_file(io.BytesIO(data), solution).aligned
         back = load_predictions(save_predictions(aligned))
         np.testing.assert_array_equal(back.pred, aligned.pred)
@@ -244,8 +250,9 @@ def test_predictions_round_trip(classification, matching):
 
 def test_load_solution_from_the_standardized_parquet(tmp_path: Path):
     path = tmp_path / "solution.parquet"
-    pq.write_table(pa.table({"id": IDS, "label": pa.array(MATCH_TRUTH, pa.int64()),
-                             "split": SPLIT}), path)
+    pq.write_table(
+        pa.table({"id": IDS, "label": pa.array(MATCH_TRUTH, pa.int64()), "split": SPLIT}), path
+    )
     solution = load_solution(path, kind="matching", classes=["0", "1"])
     np.testing.assert_array_equal(solution.y, MATCH_TRUTH)
     np.testing.assert_array_equal(solution.is_public, np.array(SPLIT) == "public")
