@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 
 from scoring.core.arrowtools import as_string, index_of, is_text
 
-Kind = Literal["classification", "matching"]
 KINDS: tuple[str, ...] = ("classification", "matching")
 MATCHING_CLASSES = ["0", "1"]
 
