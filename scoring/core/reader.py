@@ -194,17 +194,20 @@ def _parse_csv(
 
 def _csv_header(buf: pa.Buffer) -> list[str]:
     first = buf.slice(0, min(buf.size, _HEADER_SCAN)).to_pybytes().removeprefix(_UTF8_BOM)
-    end = first.find(b"\n")
+    end = min((i for i in (first.find(b"\n"), first.find(b"\r")) if i >= 0), default=-1)
     if end < 0 and buf.size > _HEADER_SCAN:
         raise SubmissionInvalid("The first line of the file is longer than 1 MB.")
     line = first if end < 0 else first[:end]
     try:
-        text = line.decode("utf-8").rstrip("\r")
+        text = line.decode("utf-8")
     except UnicodeDecodeError:
         raise _not_utf8(buf) from None
     if not text.strip():
         raise SubmissionInvalid("The first line is empty; it must name the columns (id,label,...).")
-    names = next(csv.reader([text]))
+    try:
+        names = next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        raise SubmissionInvalid(f"The first line cannot be read as column names ({exc}).") from None
     if len(names) == 1 and (";" in text or "\t" in text):
         sep = "semicolons" if ";" in text else "tabs"
         raise SubmissionInvalid(f"The columns are separated by {sep}; use commas.")

@@ -98,6 +98,7 @@ VARIANTS = {
     "canonical csv": lambda: CANONICAL,
     "utf-8 bom": lambda: b"\xef\xbb\xbf" + CANONICAL,
     "crlf": lambda: CANONICAL.replace(b"\n", b"\r\n"),
+    "old mac line endings (cr)": lambda: CANONICAL.replace(b"\n", b"\r"),
     "bom and crlf": lambda: b"\xef\xbb\xbf" + CANONICAL.replace(b"\n", b"\r\n"),
     "no final newline": lambda: CANONICAL.rstrip(b"\n"),
     "blank lines at the end": lambda: CANONICAL + b"\n\n",

@@ -138,6 +138,11 @@ CASES = [
         lambda: csv("id,label", "x" * (3 << 20) + ",cat"),
         ("too long to read",),
     ),
+    Case(
+        "header with a stray quote",
+        lambda: csv('id,"la"bel', *good_rows()),
+        ("The first line cannot be read as column names",),
+    ),
     Case("semicolons", lambda: csv("id;label", "t000;cat"), ("separated by semicolons",)),
     Case("tabs", lambda: csv("id\tlabel", "t000\tcat"), ("separated by tabs",)),
     Case(
