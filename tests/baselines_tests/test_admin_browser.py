@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from scoring.baselines.models import BaselineRun, BaselineRunStatus
 from tests.support.browser import login
@@ -32,17 +33,12 @@ def test_the_log_tail_refreshes_while_running_and_the_page_reloads_when_done(
     BaselineRun.objects.filter(pk=run.pk).update(
         log_tail="Fitting model: LightGBM ...\nFitting model: CatBoost ..."
     )
-    page.wait_for_function(
-        "document.getElementById('baseline-log').textContent.includes('CatBoost')",
-        timeout=10_000,
-    )
+    expect(log).to_contain_text("CatBoost", timeout=10_000)
     BaselineRun.objects.filter(pk=run.pk).update(
         status=BaselineRunStatus.CANCELLED, message="baseline cancelled after 7 s"
     )
-    page.wait_for_function(
-        "document.getElementById('baseline-status').textContent === 'Cancelled'",
-        timeout=10_000,
-    )
+    # The script reloads the page once the run has ended; only the reload shows the new status.
+    expect(page.locator("#baseline-status")).to_have_text("Cancelled", timeout=10_000)
     assert "baseline cancelled after 7 s" in page.locator("#baseline-message").inner_text()
     assert page.locator("button", has_text="Run baseline again").count() == 1
     assert page.locator("button", has_text="Cancel").count() == 0
