@@ -286,7 +286,17 @@ def _assert_group_gone(outcome: BaselineOutcome, seen: set[int]) -> None:
 
 
 def _runner_descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+    """The runner processes started by this test and their descendants (not the session's
+    other children, such as the test Redis or Celery workers)."""
+    found: set[int] = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "scoring.baselines.runner" in " ".join(child.cmdline()):
+                found.add(child.pid)
+                found.update(c.pid for c in child.children(recursive=True))
+        except psutil.Error:
+            continue
+    return found
 
 
 # ------------------------------------------------------------------ fast unit tests
