@@ -10,6 +10,7 @@ worker left behind.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import logging
 import math
@@ -227,6 +228,10 @@ def _store_upload(*, submission: Submission, file: UploadedFile, file_format: st
         submission.file.save(name, file, save=False)
     except Exception as exc:  # any storage backend error: local disk, S3, network
         logger.exception("could not store an upload for task %s", submission.task.slug)
+        # A write that failed half-way (disk full) leaves a partial file under the name the
+        # storage was given; the name is a fresh UUID, so it can only be this upload's.
+        field = submission.file.field
+        _delete_file(field.storage, field.generate_filename(submission, name))
         raise SubmissionRefused(
             "storage_unavailable",
             "The file could not be stored right now, so nothing was submitted and nothing "
@@ -314,7 +319,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
             _open_upload(submission), solution, max_bytes=settings.SUBMISSION_MAX_BYTES
         )
         predictions = _store_predictions(
-            submission=submission, data=predictions_to_bytes(result.aligned)
+            submission=submission, data=predictions_to_bytes(result.aligned), token=token
         )
     except SubmissionInvalid as exc:
         return _finish_failed(submission=submission, token=token, error=exc.message)
@@ -472,14 +477,19 @@ def _open_upload(submission: Submission) -> Any:
             return io.BytesIO(handle.read())
 
 
-def _store_predictions(*, submission: Submission, data: bytes) -> str:
+def _store_predictions(*, submission: Submission, data: bytes, token: str) -> str:
     """Store the aligned predictions; the row keeps pointing at the old file until it is
-    finished (the old one is removed then)."""
+    finished (the old one is removed then).
+
+    The name is fixed per delivery (``token``), so a Celery retry of the same message, after
+    a try that stored its file but lost the database before finishing, replaces that file
+    instead of leaving it behind.
+    """
     field = submission.predictions
-    name = field.field.generate_filename(
-        submission, f"predictions-{submission.pk}-{uuid.uuid4().hex[:8]}.npz"
-    )
+    tag = hashlib.sha256(token.encode()).hexdigest()[:12]
+    name = field.field.generate_filename(submission, f"predictions-{submission.pk}-{tag}.npz")
     try:
+        field.storage.delete(name)  # an interrupted try of this delivery; no-op otherwise
         return field.storage.save(name, ContentFile(data))
     except Exception as exc:
         raise _InternalError("storing the predictions failed") from exc
