@@ -37,9 +37,18 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 15_000
 
 
+# Each app's conftest imports ``browser``, so pytest sees one session fixture per folder; a
+# second ``sync_playwright()`` in the same thread fails ("Sync API inside the asyncio loop").
+# They all share the first one's Chromium.
+_running: list[object] = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One headless Chromium for the session."""
+    if _running:
+        yield _running[0]
+        return
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed; browser tests need Debian's chromium package")
     try:
@@ -48,9 +57,11 @@ def browser() -> Iterator[object]:
         pytest.skip(f"playwright is not installed: {exc}")
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        _running.append(instance)
         try:
             yield instance
         finally:
+            _running.clear()
             instance.close()
 
 
