@@ -1,10 +1,14 @@
-"""Site-wide security middleware."""
+"""Site-wide security middleware: the Content-Security-Policy and rate limits on web forms."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from .security import content_security_policy, new_nonce, throttle_wait, too_many_requests
 
 
 class RejectNulCharactersMiddleware:
@@ -27,3 +31,56 @@ class RejectNulCharactersMiddleware:
                 "The address contains a NUL character (%00).", content_type="text/plain"
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send ``CONTENT_SECURITY_POLICY`` on every response, with a fresh nonce per request.
+
+    Templates that need an inline ``<script>`` or ``<style>`` mark it with
+    ``nonce="{{ request.csp_nonce }}"``; anything else inline (injected markup, ``style=``
+    attributes, event handlers) is refused by the browser. Views named in
+    ``CONTENT_SECURITY_POLICY_BY_VIEW`` get those directives instead (the API docs page loads
+    Swagger UI from its CDN). A response that already carries a policy keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        nonce = new_nonce()
+        request.csp_nonce = nonce  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            match = getattr(request, "resolver_match", None)
+            extra = settings.CONTENT_SECURITY_POLICY_BY_VIEW.get(match.view_name if match else "")
+            response["Content-Security-Policy"] = content_security_policy(
+                settings.CONTENT_SECURITY_POLICY, nonce=nonce, extra=extra
+            )
+        return response
+
+
+class WebThrottleMiddleware:
+    """Rate-limit the POSTs of the web views in ``WEB_THROTTLES`` (view name -> DRF scope).
+
+    The login form and the submit form share their budget with the matching API endpoint;
+    over the rate, the user gets a readable 429 page instead of the view.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "POST" or request.resolver_match is None:
+            return None
+        scope = settings.WEB_THROTTLES.get(request.resolver_match.view_name)
+        if scope is None:
+            return None
+        wait = throttle_wait(request, scope=scope)
+        if wait is None:
+            return None
+        return too_many_requests(request, scope=scope, wait=wait)

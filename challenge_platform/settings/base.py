@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
     "challenge_platform.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "challenge_platform.middleware.WebThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -163,6 +165,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "challenge_platform.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {"login": "20/min", "upload": "60/min"},
+    # Proxies in front of the web server whose X-Forwarded-For may be trusted: 0 uses the
+    # peer address, so a client cannot reset its login budget by forging the header.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
@@ -175,8 +180,38 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Hardening (challenge_platform.middleware / security).
+# Web forms rate-limited with their API twin's DRF throttle scope (POST only).
+WEB_THROTTLES = {"login": "login", "scoring:submit": "upload"}
 # Database sessions whose keys are checked before they reach a query.
 SESSION_ENGINE = "challenge_platform.sessions"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Only this site's own files; inline <script>/<style> need the per-request nonce
+# (``nonce="{{ request.csp_nonce }}"``); style attributes and event handlers are refused.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'"],
+    "style-src": ["'self'", "'nonce'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+CONTENT_SECURITY_POLICY_BY_VIEW = {
+    # Swagger UI comes from its CDN and styles itself inline; the page shows no user data.
+    "api-docs": {
+        "script-src": ["'self'", _SWAGGER_CDN],
+        "style-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
+        "img-src": ["'self'", "data:", _SWAGGER_CDN],
+    },
+}
 
 # Celery (STYLE: JSON only, explicit queues, visibility timeout above the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL

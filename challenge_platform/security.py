@@ -1,0 +1,74 @@
+"""Web-side hardening shared by the middleware: rate limits and the Content-Security-Policy.
+
+Rate limits reuse DRF's scoped throttles, so a web form and its API twin share one budget
+per client: ``login`` (the login form and ``POST /api/v1/auth/token/``, per IP address) and
+``upload`` (the submit form and ``POST /api/v1/tasks/<slug>/submissions/``, per user). The
+rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``; the client address comes from DRF's
+``NUM_PROXIES`` rule, so a forged ``X-Forwarded-For`` cannot buy a fresh budget.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from rest_framework.throttling import ScopedRateThrottle
+
+NONCE_SOURCE = "'nonce'"  # placeholder in CONTENT_SECURITY_POLICY, replaced per response
+
+SCOPE_MESSAGES = {
+    "login": "Too many login attempts from your address.",
+    "upload": "Too many uploads in a short time.",
+}
+
+
+def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:
+    """Count this request against ``scope``; the seconds to wait when over the rate, else None.
+
+    The same cache keys as DRF's ``ScopedRateThrottle`` with ``throttle_scope = scope``.
+    """
+    throttle = ScopedRateThrottle()
+    view = SimpleNamespace(throttle_scope=scope)
+    if throttle.allow_request(request, view):
+        return None
+    wait = throttle.wait()
+    return max(float(wait if wait is not None else 60), 1.0)
+
+
+def too_many_requests(request: HttpRequest, *, scope: str, wait: float) -> HttpResponse:
+    """A friendly 429 page with ``Retry-After``."""
+    seconds = math.ceil(wait)
+    body = render_to_string(
+        "429.html",
+        {"reason": SCOPE_MESSAGES.get(scope, "Too many requests."), "seconds": seconds},
+        request=request,
+    )
+    response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def content_security_policy(
+    directives: Mapping[str, Sequence[str]],
+    *,
+    nonce: str,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The header value: ``directives`` with ``'nonce'`` replaced by ``'nonce-<nonce>'``.
+
+    ``extra`` replaces whole directives (a page that needs another source, e.g. the API docs).
+    """
+    merged = {**directives, **(extra or {})}
+    parts = []
+    for name, sources in merged.items():
+        values = [f"'nonce-{nonce}'" if s == NONCE_SOURCE else s for s in sources]
+        parts.append(" ".join([name, *values]))
+    return "; ".join(parts)
