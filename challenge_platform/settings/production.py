@@ -31,3 +31,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Behind one TLS-terminating proxy (what SECURE_PROXY_SSL_HEADER assumes), the client is the
+# address that proxy appends to X-Forwarded-For; the login rate limit counts per client.
+REST_FRAMEWORK["NUM_PROXIES"] = int(env("NUM_PROXIES", "1"))  # noqa: F405
