@@ -1,0 +1,220 @@
+"""A small but real challenge for the security tests: every object a URL can point at.
+
+One classification task imported from a bundle through ``datasets.services.task_import``,
+two teams (A and B) with one member each, one scored submission per team (scored by the
+real scoring task body), an organizer, a baseline run with stored artifacts, a worker
+heartbeat and an auth group. ``secrets`` lists what only the organizer may ever see.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pandas as pd
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from challenge_platform.models import Challenge, Team, WorkerHeartbeat
+from datasets.models import Task
+from datasets.services import task_import
+from scoring.baselines.models import BaselineRun, BaselineRunStatus
+from scoring.models import Submission, SubmissionStatus
+from scoring.services import submission_create
+from scoring.tasks import score_submission
+from tests.datasets_tests.bundles import write_classification_bundle
+from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+
+PASSWORD = "pw-for-tests"
+
+
+@dataclass
+class World:
+    challenge: Challenge
+    task: Task
+    team_a: Team
+    team_b: Team
+    users: dict[str, Any]  # role -> user ("a", "b", "org")
+    tokens: dict[str, str]
+    submission_a: Submission
+    submission_b: Submission
+    run: BaselineRun
+    heartbeat: WorkerHeartbeat
+    group: Group
+    notes: dict[str, str]  # team -> its submission note (a secret of that team)
+    files: dict[str, bytes]  # team -> its uploaded file
+    solution_bytes: bytes = b""
+    private_ids: list[str] = field(default_factory=list)
+    solution_lines: list[str] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Values for the ``{placeholders}`` of the matrix paths."""
+        return {
+            "challenge": self.challenge.slug,
+            "track": self.task.track.slug,
+            "task": self.task.slug,
+            "team_a": self.team_a.pk,
+            "team_b": self.team_b.pk,
+            "code_a": self.team_a.invite_code,
+            "code_b": self.team_b.invite_code,
+            "sub_a": self.submission_a.pk,
+            "sub_b": self.submission_b.pk,
+            "run": self.run.pk,
+            "user_a": self.users["a"].pk,
+        }
+
+    def private_values(self) -> set[float]:
+        """Private and all-rows metric values of every submission (hidden before reveal),
+        minus those that are also a public value (they may legitimately be shown) and round
+        ones like 0.8 (a chart's axis may carry them)."""
+        public: set[float] = set()
+        hidden: set[float] = set()
+        for submission in (self.submission_a, self.submission_b):
+            submission.refresh_from_db()
+            public |= {round(v, 6) for v in submission.scores["public"].values() if v is not None}
+            for split in ("private", "all"):
+                hidden |= {v for v in submission.scores[split].values() if v is not None}
+        return {v for v in hidden if round(v, 6) not in public and len(repr(v)) > 5}
+
+
+def value_forms(value: float) -> list[str]:
+    """How a score can appear in a page or a JSON body."""
+    return [repr(value), json.dumps(value), f"{value:.6f}", f"{value:.4f}"]
+
+
+def _predictions(solution: pd.DataFrame, *, public_right: float, private_right: float) -> bytes:
+    """A labels-only CSV: the first share of each split's rows right, the rest wrong."""
+    classes = sorted(solution["label"].unique())
+    labels = []
+    seen = {"public": 0, "private": 0}
+    totals = solution["split"].value_counts().to_dict()
+    for label, split in zip(solution["label"], solution["split"], strict=True):
+        share = public_right if split == "public" else private_right
+        right = seen[split] < round(share * totals[split])
+        seen[split] += 1
+        labels.append(label if right else classes[(classes.index(label) + 1) % len(classes)])
+    frame = pd.DataFrame({"id": solution["id"], "label": labels})
+    return frame.to_csv(index=False).encode()
+
+
+def build_world(folder: Path) -> World:
+    """Create every object; call with the database unblocked (rows are committed)."""
+    tag = uuid.uuid4().hex[:6]
+    challenge = ChallengeFactory(slug=f"sec-{tag}", daily_submission_limit=50)
+    bundle = write_classification_bundle(
+        folder / "bundle", rows=60, task={"slug": f"sec-task-{tag}"}
+    )
+    with mock.patch("leaderboard.services._publish_bootstrap", _bootstrap_now):
+        task = task_import(source=bundle, challenge_slug=challenge.slug, track_slug=f"sec-{tag}")
+    users = {
+        "a": UserFactory(username=f"sec-alice-{tag}"),
+        "b": UserFactory(username=f"sec-bob-{tag}"),
+        "org": UserFactory(username=f"sec-org-{tag}", is_staff=True, is_superuser=True),
+    }
+    team_a = TeamFactory(challenge=challenge, name=f"Team A {tag}")
+    team_b = TeamFactory(challenge=challenge, name=f"Team B {tag}")
+    add_member(team_a, users["a"])
+    add_member(team_b, users["b"])
+    tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
+
+    with task.solution.open("rb") as handle:
+        solution_bytes = handle.read()
+    solution = pd.read_parquet(io.BytesIO(solution_bytes))
+    files = {
+        "a": _predictions(solution, public_right=1.0, private_right=0.4),
+        "b": _predictions(solution, public_right=0.6, private_right=0.85),
+    }
+    notes = {team: f"secret-note-of-team-{team}-{tag}" for team in ("a", "b")}
+    submissions = {}
+    with (
+        mock.patch("scoring.services._publish_scoring", lambda **kw: None),
+        mock.patch("leaderboard.services._publish_bootstrap", _bootstrap_now),
+    ):
+        for team in ("a", "b"):
+            created = submission_create(
+                task=task,
+                user=users[team],
+                file=SimpleUploadedFile("predictions.csv", files[team]),
+                note=notes[team],
+            )
+            assert score_submission.run(submission_pk=created.pk) == SubmissionStatus.SCORED
+            submissions[team] = Submission.objects.get(pk=created.pk)
+
+    run = BaselineRun.objects.create(
+        task=task,
+        status=BaselineRunStatus.SUCCEEDED,
+        presets="medium_quality",
+        time_limit=10,
+        hard_timeout=100,
+        message="done",
+        log_tail="fitting...",
+        finished_at=timezone.now(),
+    )
+    run.fit_log.save("fit.log", ContentFile(b"AutoGluon fit log\n"), save=False)
+    run.leaderboard_csv.save("leaderboard.csv", ContentFile(b"model,score\nlgbm,0.5\n"))
+    heartbeat = WorkerHeartbeat.objects.create(hostname=f"sec-{tag}", seen_at=timezone.now())
+    group = Group.objects.create(name=f"sec-group-{tag}")
+
+    private_ids = solution.loc[solution["split"] == "private", "id"].tolist()
+    return World(
+        challenge=challenge,
+        task=task,
+        team_a=team_a,
+        team_b=team_b,
+        users=users,
+        tokens=tokens,
+        submission_a=submissions["a"],
+        submission_b=submissions["b"],
+        run=run,
+        heartbeat=heartbeat,
+        group=group,
+        notes=notes,
+        files=files,
+        solution_bytes=solution_bytes,
+        private_ids=private_ids,
+        solution_lines=[
+            f"{i},{label}" for i, label in zip(solution["id"], solution["label"], strict=True)
+        ],
+    )
+
+
+def destroy_world(world: World) -> None:
+    """Delete what ``build_world`` created (rows and stored files)."""
+    for stored in (
+        world.task.train_csv,
+        world.task.train_parquet,
+        world.task.test_csv,
+        world.task.test_parquet,
+        world.task.images_zip,
+        world.task.solution,
+        world.run.fit_log,
+        world.run.leaderboard_csv,
+    ):
+        if stored:
+            stored.storage.delete(stored.name)
+    for submission in Submission.objects.filter(task=world.task):
+        for stored in (submission.file, submission.predictions):
+            if stored:
+                stored.storage.delete(stored.name)
+    Task.objects.filter(pk=world.task.pk).delete()
+    Challenge.objects.filter(pk=world.challenge.pk).delete()
+    WorkerHeartbeat.objects.filter(pk=world.heartbeat.pk).delete()
+    Group.objects.filter(pk=world.group.pk).delete()
+    for user in world.users.values():
+        user.delete()
+
+
+def _bootstrap_now(task_fn: Any, task_id: int) -> None:
+    """Compute the bootstrap intervals in-process instead of queueing them."""
+    from leaderboard.services import leaderboard_bootstrap_compute
+
+    leaderboard_bootstrap_compute(task_id=task_id)
