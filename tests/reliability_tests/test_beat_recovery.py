@@ -1,0 +1,83 @@
+"""Beat was down while the broker lost its messages; when beat comes back, nothing is lost.
+
+Submissions are queued while no worker runs, then Redis is flushed (their doorbells are
+gone). A worker starts: it has nothing to consume, so they stay ``queued``. Then the real
+``celery beat`` process starts with a schedule file that says its last run was a day ago,
+as after a long outage: the overdue sweeper entry fires at once, the worker's sweeper
+re-queues the submissions, and each is scored exactly once.
+
+(tests/scoring_tests covers FLUSHALL with the sweeper called in-process and a SIGKILLed
+worker; here the sweeper comes from the beat schedule through the broker and a worker.)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery.beat import PersistentScheduler
+
+from challenge_platform.celery import app
+from challenge_platform.models import WorkerHeartbeat
+from scoring.models import Submission, SubmissionStatus
+from tests.reliability_tests.conftest import make_setup, wait_for
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+
+
+def overdue_schedule(path: Path) -> Path:
+    """The beat schedule file of a beat that last ran a day ago (every entry overdue)."""
+    scheduler = PersistentScheduler(app=app, schedule_filename=str(path))
+    long_ago = app.now() - timedelta(days=1)
+    for entry in scheduler.schedule.values():
+        entry.last_run_at = long_ago
+    assert "sweep-stuck-submissions" in scheduler.schedule
+    scheduler.close()  # syncs the file
+    return path
+
+
+def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
+    processes, broker, tmp_path
+):
+    setup = make_setup(tmp_path)
+    pks = []
+    for _ in range(4):
+        response = setup.upload()
+        assert response.status_code == 201, response.content
+        pks.append(response.json()["id"])
+    assert broker.llen("scoring") == 4  # the doorbells, while no worker runs
+    broker.flushall()  # ...lost
+
+    worker = processes(env={"SWEEPER_STALE_AFTER_SECONDS": "1"})
+    worker.wait_ready()
+    time.sleep(3)  # beat is still down: nothing tells the worker about them
+    statuses = set(Submission.objects.filter(pk__in=pks).values_list("status", flat=True))
+    assert statuses == {SubmissionStatus.QUEUED}
+
+    beat = processes("beat", schedule=overdue_schedule(tmp_path / "celerybeat-schedule"))
+    wait_for(
+        lambda: (
+            Submission.objects.filter(pk__in=pks, status=SubmissionStatus.SCORED).count()
+            == len(pks)
+        ),
+        timeout=90,
+        what="every submission to be scored after beat came back",
+        log=[worker, beat],
+    )
+    assert "Sending due task sweep-stuck-submissions" in beat.log()
+    log = worker.log()
+    assert re.search(r"sweeper re-queued \[[\d, ]+\]", log)
+    for pk in pks:
+        assert len(re.findall(rf"submission {pk} scored:", log)) == 1, pk
+    assert Submission.objects.count() == len(pks)
+    assert set(Submission.objects.values_list("attempts", flat=True)) == {1}
+    # Beat's other entry ran too: the organizers' health panel sees a live worker again.
+    wait_for(
+        lambda: WorkerHeartbeat.objects.exclude(hostname__startswith="ping:").exists(),
+        timeout=30,
+        what="the heartbeat",
+        log=[worker, beat],
+    )

@@ -1,0 +1,181 @@
+"""``STORAGE_BACKEND=s3``: every file in a bucket, none on the local disk.
+
+moto's S3 server runs on a free loopback port. This process uses the exact ``STORAGES``
+that ``settings/base.py`` builds when ``STORAGE_BACKEND=s3`` (evaluated with that
+environment); the real worker is started with the same environment variables and reads its
+settings from them, as a worker on another host would. A task is imported, a submission
+uploaded through the API and scored by the worker, and the task files downloaded through the
+API, streamed from the bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import runpy
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db.models import FileField
+from django.test import override_settings
+
+from leaderboard.models import LeaderboardEntry
+from scoring.models import Submission, SubmissionStatus
+from tests.reliability_tests.conftest import make_setup, wait_for
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+
+BUCKET = "challenge-test"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_url, monkeypatch) -> dict[str, str]:
+    env = {
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": BUCKET,
+        "AWS_S3_ENDPOINT_URL": s3_url,
+        "AWS_S3_REGION_NAME": "us-east-1",
+        **CREDENTIALS,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def bucket(s3_env):
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_env["AWS_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    for item in listed:
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def keys(client) -> set[str]:
+    return {item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+
+@pytest.fixture
+def s3_storages(bucket, s3_env, monkeypatch) -> Iterator[None]:
+    """This process's storages as ``settings/base.py`` builds them with ``STORAGE_BACKEND=s3``.
+
+    ``FileField(storage=private_storage)`` calls ``private_storage`` once, when the model class
+    is built; those fields are pointed at the new private storage for the test.
+    """
+    built = runpy.run_path(str(Path(settings.BASE_DIR) / "challenge_platform/settings/base.py"))
+    assert built["STORAGES"]["private"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    with override_settings(STORAGES=built["STORAGES"]):
+        for model in apps.get_models():
+            for field in model._meta.fields:
+                if isinstance(field, FileField) and hasattr(field, "_storage_callable"):
+                    monkeypatch.setattr(field, "storage", field._storage_callable())
+        assert type(storages["private"]).__name__ == "S3Storage"
+        yield
+
+
+def local_files() -> set[Path]:
+    roots = [Path(settings.MEDIA_ROOT), Path(settings.PRIVATE_ROOT)]
+    return {p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()}
+
+
+def test_import_upload_score_and_download_through_s3(
+    s3_storages, bucket, s3_env, processes, tmp_path
+):
+    before = local_files()
+    setup = make_setup(tmp_path)
+    slug = setup.task.slug
+    assert {
+        f"media/tasks/{slug}/{name}"
+        for name in ("train.csv", "train.parquet", "test.csv", "test.parquet")
+    } <= keys(bucket)
+    assert f"private/tasks/{slug}/solution.parquet" in keys(bucket)
+
+    worker = processes(env=s3_env)  # reads STORAGE_BACKEND=s3 and the bucket from the env
+    worker.wait_ready()
+    solution = pd.read_parquet(
+        io.BytesIO(
+            bucket.get_object(Bucket=BUCKET, Key=f"private/tasks/{slug}/solution.parquet")[
+                "Body"
+            ].read()
+        )
+    )
+    labels = list(solution["label"])
+    classes = list(setup.task.classes)
+    wrong = set(range(0, len(labels), 4))  # every fourth row wrong
+    predicted = [
+        classes[(classes.index(label) + 1) % len(classes)] if i in wrong else label
+        for i, label in enumerate(labels)
+    ]
+    content = pd.DataFrame({"id": solution["id"], "label": predicted}).to_csv(index=False)
+    response = setup.upload(content.encode())
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    upload_keys = {k for k in keys(bucket) if k.startswith(f"private/submissions/{slug}/")}
+    assert len(upload_keys) == 1 and upload_keys.pop().endswith(".csv")
+
+    wait_for(
+        lambda: (
+            Submission.objects.get(pk=pk).status
+            in (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+        ),
+        timeout=60,
+        what="the worker to score from S3",
+        log=[worker],
+    )
+    submission = Submission.objects.get(pk=pk)
+    assert submission.status == SubmissionStatus.SCORED, submission.error
+    right = [p == t for p, t in zip(predicted, labels, strict=True)]
+    for split in ("public", "private"):
+        rows = [r for r, s in zip(right, solution["split"], strict=True) if s == split]
+        assert submission.scores[split]["accuracy"] == pytest.approx(sum(rows) / len(rows))
+    assert submission.predictions.name in {k.removeprefix("private/") for k in keys(bucket)}
+    # The worker's bootstrap intervals read the stored predictions back from the bucket.
+    wait_for(
+        lambda: LeaderboardEntry.objects.filter(task=setup.task, score_low__isnull=False).exists(),
+        timeout=60,
+        what="the bootstrap intervals",
+        log=[worker],
+    )
+
+    for name in ("train.csv", "test.parquet"):
+        download = setup.client.get(f"/api/v1/tasks/{slug}/files/{name}")
+        assert download.status_code == 200 and download.streaming
+        body = b"".join(download.streaming_content)
+        stored = bucket.get_object(Bucket=BUCKET, Key=f"media/tasks/{slug}/{name}")["Body"]
+        assert body == stored.read()
+
+    assert local_files() == before, "a file was written to the local media or private folder"
