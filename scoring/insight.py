@@ -161,12 +161,11 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
     comparisons, notes = _comparisons(
         submission=submission, user=user, solution=solution, aligned=aligned, mask=mask
     )
-    where = "all rows" if rows == "all" else "public rows"
     names = MATCHING_CLASS_NAMES if task.kind == "matching" else solution.classes
     confusion = confusion_matrix_svg(
         confusion_matrix(aligned, solution, mask),
         list(names),
-        title=f"Confusion matrix ({where})",
+        title="Confusion matrix",
     )
     threshold = None
     if task.kind == "matching" and aligned.score is not None and n_rows:
@@ -175,7 +174,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
             thresholds=curve.thresholds,
             precision=curve.precision[:-1],
             recall=curve.recall[:-1],
-            title=f"Precision and recall against the threshold ({where})",
+            title="Precision and recall against the threshold",
         )
     return SubmissionInsight(
         rows=rows,
@@ -331,7 +330,7 @@ def threshold_chart_svg(
     recall: Sequence[float] | np.ndarray,
     title: str,
     width: int = 420,
-    height: int = 300,
+    height: int = 250,
 ) -> str:
     """Precision and recall (y, on [0, 1]) against the score threshold (x, on [0, 1]).
 

@@ -76,9 +76,12 @@ def test_flips_and_plots_on_the_submission_page(live_server, browser_page, tmp_p
     assert f"the {len(P)} public test rows" in flips.inner_text()
 
     def numbers(reference: str) -> dict[str, str]:
-        card = flips.locator(f'[data-reference="{reference}"]')
+        cells = flips.locator(f'td[data-reference="{reference}"]')
         roles = ("positive", "negative", "both-wrong", "positive-examples", "negative-examples")
-        return {role: card.locator(f'[data-role="{role}"]').inner_text() for role in roles}
+        return {
+            role: " ".join(cells.locator(f'[data-role="{role}"]').inner_text().split())
+            for role in roles
+        }
 
     # The new file is wrong on P3 P4 (and Q2). Against the baseline (wrong on P0 P1 P2):
     # P0 P1 P2 fixed, P3 P4 broken.
@@ -97,20 +100,21 @@ def test_flips_and_plots_on_the_submission_page(live_server, browser_page, tmp_p
         "positive-examples": P[1],
         "negative-examples": P[4],
     }
-    link = flips.locator('[data-reference="previous"] h3 a')
+    link = flips.locator('th[data-reference="previous"] a')
     assert link.get_attribute("href") == f"/submissions/{previous.pk}/"
-    assert flips.locator('[data-reference="baseline"] h3 a').count() == 0  # not theirs to open
+    assert flips.locator('th[data-reference="baseline"] a').count() == 0  # not theirs to open
     html = page.content()
     assert not [i for i in Q if i in html], "a private id reached a participant"
 
     for role, title in (
-        ("confusion-matrix", "Confusion matrix (public rows)"),
-        ("threshold-chart", "Precision and recall against the threshold (public rows)"),
+        ("confusion-matrix", "Confusion matrix"),
+        ("threshold-chart", "Precision and recall against the threshold"),
     ):
         chart = page.locator(f'[data-role="{role}"] svg')
         assert chart.get_attribute("aria-label") == title
         box = chart.bounding_box()
         assert box["width"] > 200 and box["height"] > 150, role
+    assert f"On the {len(P)} public test rows" in page.locator("#plots").inner_text()
     assert page.locator('[data-role="threshold-chart"] svg polyline').count() == 2
     cells = page.locator('[data-role="confusion-matrix"] svg g title').all_text_contents()
     counts = [int(t.split(": ")[1].split(" ")[0]) for t in cells]

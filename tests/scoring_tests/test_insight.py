@@ -96,14 +96,15 @@ def client_for(user) -> Client:
     return client
 
 
-def flip_numbers(page: str, reference: str) -> dict[str, str]:
-    block = re.search(
-        rf'<div class="flip-card" data-reference="{reference}".*?</table>', page, re.S
-    ).group(0)
-    return {
-        role: re.sub(r"<[^>]+>", " ", value).split()
-        for role, value in re.findall(r'data-role="([a-z-]+)">(.*?)</td>', block, re.S)
-    }
+def flip_numbers(page: str, reference: str) -> dict[str, list[str]]:
+    """The words of each ``data-role`` in the flips table's cells of one reference."""
+    table = re.search(r'<table class="flips">.*?</table>', page, re.S).group(0)
+    cells = re.findall(rf'<td data-reference="{reference}">(.*?)</td>', table, re.S)
+    assert len(cells) == 3, cells
+    roles = re.findall(
+        r'data-role="([a-z-]+)">((?:<code>[^<]*</code>\s*|[^<]*)*)</span>', "".join(cells)
+    )
+    return {role: re.sub(r"<[^>]+>", " ", value).split() for role, value in roles}
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ def test_the_page_shows_the_same_numbers_and_never_a_private_id(flip_case):
     for private_id in Q:
         assert private_id not in page, f"private id {private_id} leaked"
     # The confusion matrix is of the public rows: its cells add up to the public rows.
-    assert "Confusion matrix (public rows)" in page
+    assert f"On the {len(P)} public test rows: true classes in rows" in page
     cells = [int(n) for n in re.findall(r"predicted [^:]+: (\d+) \(", page)]
     assert sum(cells) == len(P) and len(cells) == len(flip_case["task"].classes) ** 2
 
@@ -203,7 +204,7 @@ def test_organizers_and_everyone_after_the_reveal_see_every_row(flip_case):
     new.refresh_from_db()
     page = client_for(flip_case["alice"].user).get(f"/submissions/{new.pk}/").content.decode()
     assert flip_numbers(page, "previous")["negative"] == ["3"]
-    assert Q[1] in page and "Confusion matrix (all rows)" in page
+    assert Q[1] in page and f"On all {len(P) + len(Q)} test rows: true classes in rows" in page
 
 
 def test_a_matching_file_with_scores_gets_the_threshold_chart(module_tasks):
@@ -221,7 +222,8 @@ def test_a_matching_file_with_scores_gets_the_threshold_chart(module_tasks):
 
     page = client_for(bob.user).get(f"/submissions/{with_score.pk}/").content.decode()
     assert 'data-role="threshold-chart"' in page
-    assert "Precision and recall against the threshold (public rows)" in page
+    assert 'aria-label="Precision and recall against the threshold"' in page
+    assert f"On the {len(P)} public test rows: true classes" in page
     assert 'data-role="confusion-matrix"' in page and "1 (match)" in page
     page = client_for(bob.user).get(f"/submissions/{labels_only.pk}/").content.decode()
     assert 'data-role="threshold-chart"' not in page
