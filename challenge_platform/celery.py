@@ -20,6 +20,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "scoring", "expires": 55},
     },
+    "sweep-baseline-runs": {
+        "task": "scoring.baselines.tasks.sweep_baseline_runs",
+        "schedule": 60.0,
+        "options": {"queue": "scoring", "expires": 55},
+    },
     "worker-heartbeat": {
         "task": "challenge_platform.tasks.heartbeat",
         "schedule": 30.0,
