@@ -62,9 +62,20 @@ def _submission_inputs(task: Task) -> tuple[list[SubmissionInput], dict[int, Sub
     return inputs, by_id
 
 
+@transaction.atomic
 def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
-    """Rebuild the public and private entries of one task from its scored submissions."""
-    task = Task.objects.select_related("track__challenge").get(pk=task_id)
+    """Rebuild the public and private entries of one task from its scored submissions.
+
+    Refreshes of one task take turns (a lock on the task's row, taken before reading the
+    submissions): two workers finishing scorings at once otherwise both replaced the entries,
+    and the second insert broke the one-entry-per-team constraint, leaving the board without
+    the later score until the next refresh.
+    """
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("track__challenge")
+        .get(pk=task_id)
+    )
     challenge = task.track.challenge
     inputs, by_id = _submission_inputs(task)
     counts: dict[int, tuple[int, object]] = {}
