@@ -69,10 +69,12 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
     Refreshes of one task take turns (a lock on the task's row, taken before reading the
     submissions): two workers finishing scorings at once otherwise both replaced the entries,
     and the second insert broke the one-entry-per-team constraint, leaving the board without
-    the later score until the next refresh.
+    the later score until the next refresh. The lock is FOR NO KEY UPDATE: a plain FOR UPDATE
+    also blocks the foreign-key checks of uploads committing a submission of the task, which
+    deadlocked with the upload's lock on its team.
     """
     task = (
-        Task.objects.select_for_update(of=("self",))
+        Task.objects.select_for_update(no_key=True, of=("self",))
         .select_related("track__challenge")
         .get(pk=task_id)
     )
