@@ -95,10 +95,6 @@ class FinalSelection:
     can_change: bool
     reason: str  # why the viewer cannot change it (empty when they can)
 
-    @property
-    def full(self) -> bool:
-        return len(self.selected) >= self.limit
-
 
 # --- selectors ------------------------------------------------------------------------
 
