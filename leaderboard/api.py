@@ -17,6 +17,19 @@ from . import selectors
 from .models import Split
 
 
+def _requested_split(request: Request, challenge) -> tuple[str, Response | None]:
+    """The ``?split=`` asked for, or the refusal: 400 for an unknown one, 403 before reveal."""
+    split = request.query_params.get("split", Split.PUBLIC)
+    if split not in (Split.PUBLIC, Split.PRIVATE):
+        return split, Response({"detail": "split must be 'public' or 'private'."}, status=400)
+    if split == Split.PRIVATE and not selectors.private_visible(
+        challenge=challenge, user=request.user
+    ):
+        detail = "The private leaderboard is hidden until the organizers reveal it."
+        return split, Response({"detail": detail}, status=403)
+    return split, None
+
+
 class TaskEntrySerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True)
     position = serializers.IntegerField()
@@ -64,16 +77,9 @@ class TaskLeaderboardApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
-        split = request.query_params.get("split", Split.PUBLIC)
-        if split not in (Split.PUBLIC, Split.PRIVATE):
-            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
-        if split == Split.PRIVATE and not selectors.private_visible(
-            challenge=task.track.challenge, user=request.user
-        ):
-            return Response(
-                {"detail": "The private leaderboard is hidden until the organizers reveal it."},
-                status=403,
-            )
+        split, refusal = _requested_split(request, task.track.challenge)
+        if refusal is not None:
+            return refusal
         entries = selectors.leaderboard_for_task(task=task, split=split)
         return Response(
             {
@@ -100,16 +106,9 @@ class TrackLeaderboardApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-        split = request.query_params.get("split", Split.PUBLIC)
-        if split not in (Split.PUBLIC, Split.PRIVATE):
-            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
-        if split == Split.PRIVATE and not selectors.private_visible(
-            challenge=track.challenge, user=request.user
-        ):
-            return Response(
-                {"detail": "The private leaderboard is hidden until the organizers reveal it."},
-                status=403,
-            )
+        split, refusal = _requested_split(request, track.challenge)
+        if refusal is not None:
+            return refusal
         board = selectors.leaderboard_for_track(track=track, split=split)
         entries = [
             {
