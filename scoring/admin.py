@@ -2,12 +2,13 @@
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from datasets.models import Task
+from leaderboard.core.export import rows_to_csv
 
 from .models import Submission
-from .services import submission_rescore, task_rescore
+from .services import submission_rescore, submission_visibility_set, task_rescore
 
 
 @admin.register(Submission)
@@ -47,7 +48,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "original_name",
         "created_at",
     )
-    actions = ("rescore_submissions", "rescore_tasks")
+    actions = (
+        "rescore_submissions",
+        "rescore_tasks",
+        "hide_submissions",
+        "restore_submissions",
+        "export_csv",
+    )
 
     @admin.action(description="Score the selected submissions again")
     def rescore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
@@ -68,3 +75,56 @@ class SubmissionAdmin(admin.ModelAdmin):
             f"{total} submission(s) of {len(tasks)} task(s) queued for scoring.",
             messages.SUCCESS,
         )
+
+    @admin.action(description="Hide / disqualify: remove from the leaderboards (record kept)")
+    def hide_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        for submission in queryset:
+            submission_visibility_set(submission=submission, hidden=True)
+        self.message_user(request, f"{queryset.count()} submission(s) hidden.", messages.SUCCESS)
+
+    @admin.action(description="Restore to the leaderboards")
+    def restore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        for submission in queryset:
+            submission_visibility_set(submission=submission, hidden=False)
+        self.message_user(request, f"{queryset.count()} submission(s) restored.", messages.SUCCESS)
+
+    @admin.action(description="Export the selected submissions as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Submission]) -> HttpResponse:
+        header = [
+            "id",
+            "task",
+            "team",
+            "uploaded_by",
+            "created_at",
+            "status",
+            "public_score",
+            "private_score",
+            "is_final",
+            "is_hidden",
+            "row_count",
+            "file_format",
+            "note",
+            "error",
+        ]
+        rows = (
+            [
+                s.pk,
+                s.task.slug,
+                s.team.name,
+                s.uploaded_by.username if s.uploaded_by else "",
+                s.created_at.isoformat(),
+                s.status,
+                s.public_score,
+                s.private_score,
+                s.is_final,
+                s.is_hidden,
+                s.row_count,
+                s.file_format,
+                s.note,
+                s.error,
+            ]
+            for s in queryset.select_related("task", "team", "uploaded_by").order_by("pk")
+        )
+        response = HttpResponse(rows_to_csv(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="submissions.csv"'
+        return response

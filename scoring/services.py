@@ -512,11 +512,8 @@ def _test_delay() -> None:
 
 def _leaderboard_refresh(*, task_id: int) -> None:
     """Refresh the task's leaderboard; a failure there never undoes a score."""
-    try:
-        from leaderboard.services import task_leaderboard_refresh
-    except ImportError:
-        logger.warning("leaderboard.services.task_leaderboard_refresh is not available yet")
-        return
+    from leaderboard.services import task_leaderboard_refresh  # leaderboard imports scoring
+
     try:
         task_leaderboard_refresh(task_id=task_id)
     except Exception:
@@ -690,3 +687,12 @@ def _check_final_allowed(*, submission: Submission, limit: int) -> None:
             f"this task ({chosen}); unmark one before choosing another.",
             409,
         )
+
+
+def submission_visibility_set(*, submission: Submission, hidden: bool) -> None:
+    """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records."""
+    if submission.is_hidden == hidden:
+        return
+    Submission.objects.filter(pk=submission.pk).update(is_hidden=hidden)
+    submission.is_hidden = hidden
+    _leaderboard_refresh(task_id=submission.task_id)

@@ -85,3 +85,32 @@ def test_console_is_for_organizers_only(client):
     participant = get_user_model().objects.create_user("p", password="x")
     client.force_login(participant)
     assert client.get("/admin/health/").status_code == 302
+
+
+def test_hiding_a_submission_and_exporting_submissions(organizer_client):
+    import csv
+    import io
+
+    challenge = ChallengeFactory()
+    task = make_task(TrackFactory(challenge=challenge), slug="t")
+    ann = make_team(challenge, "ann")
+    best = scored(task, ann, 0.9)
+    scored(task, ann, 0.6)
+    evil = scored(task, make_team(challenge, "=cmd|x"), 0.5)
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    organizer_client.post(
+        "/admin/scoring/submission/", {"action": "hide_submissions", "_selected_action": [best.pk]}
+    )
+    scores = dict(
+        LeaderboardEntry.objects.filter(task=task, split="public").values_list(
+            "team__name", "score"
+        )
+    )
+    assert scores["ann"] == 0.6
+    response = organizer_client.post(
+        "/admin/scoring/submission/",
+        {"action": "export_csv", "_selected_action": [best.pk, evil.pk]},
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["id", "task", "team"] and len(rows) == 3
+    assert rows[1][9] == "True" and rows[2][2] == "'=cmd|x"
