@@ -27,7 +27,9 @@ want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 have=$(cat .venv/.installed 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
     echo "bootstrap: installing locked dependencies into .venv (first run takes a few minutes)"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+    # Some machines configure find-links folders that don't exist; pip warns once per package.
+    quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+    quiet_pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+    quiet_pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$want" > .venv/.installed
 fi
