@@ -166,19 +166,11 @@ def test_an_oversized_submission_is_refused_through_the_api_and_the_form(world, 
 
 
 def test_every_csv_response_in_the_code_goes_through_the_safe_export():
-    """No module but ``leaderboard.core.export`` writes CSV; views call ``rows_to_csv``."""
-    writers = []
+    """A module that answers ``text/csv`` builds the body with ``rows_to_csv``; nothing but
+    ``leaderboard.core.export`` and the named data-file writers writes CSV itself."""
     apps = ("challenge_platform", "datasets", "scoring", "leaderboard")  # what the site serves
-    for path in sorted(p for app in apps for p in (REPO / app).rglob("*.py")):
-        rel = path.relative_to(REPO).as_posix()
-        if "/migrations/" in rel:
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(r"csv\.(writer|DictWriter)\(|to_csv\(", text) or "text/csv" in text:
-            writers.append(rel)
-    allowed = {
+    data_writers = {
         "leaderboard/core/export.py",  # the one safe writer
-        "leaderboard/views.py",  # its two exports use rows_to_csv (checked below)
         # Data files, not exports of user input (a quote would corrupt the values):
         "datasets/core/tables.py",  # the standardized task files
         "datasets/demo/bundle.py",  # the demo bundles built from public data
@@ -186,10 +178,32 @@ def test_every_csv_response_in_the_code_goes_through_the_safe_export():
         # text), streamed to organizers only.
         "scoring/baselines/runner.py",
     }
-    unexpected = set(writers) - allowed
+    responders, writers = [], []
+    for path in sorted(p for app in apps for p in (REPO / app).rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if "/migrations/" in rel:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "text/csv" in text:
+            responders.append(rel)
+            assert "rows_to_csv(" in text, f"{rel} answers text/csv without rows_to_csv"
+        if re.search(r"csv\.(writer|DictWriter)\(|\.to_csv\(", text):
+            writers.append(rel)
+    assert {"leaderboard/views.py", "scoring/admin.py"} <= set(responders)
+    unexpected = set(writers) - data_writers
     assert not unexpected, f"CSV written outside leaderboard.core.export: {sorted(unexpected)}"
-    views = (REPO / "leaderboard/views.py").read_text()
-    assert views.count("rows_to_csv(") == 2 and "csv.writer" not in views
+
+
+def test_the_organizers_submission_export_neutralizes_formulas(world):
+    Submission.objects.filter(pk=world.submission_b.pk).update(note="=cmd|' /C calc'!A0")
+    Team.objects.filter(pk=world.team_b.pk).update(name="+SUM(1,2)")
+    response = client_for(world, "org").post(
+        "/admin/scoring/submission/",
+        {"action": "export_csv", "_selected_action": [world.submission_b.pk]},
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert "'=cmd|" in text and "'+SUM(1,2)" in text
 
 
 @pytest.mark.parametrize("split", ["public", "private"])
