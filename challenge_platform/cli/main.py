@@ -189,12 +189,27 @@ def _wait(
             return submission
 
 
+METRIC_ORDER = [
+    "accuracy",
+    "macro_f1",
+    "log_loss",
+    "f1",
+    "precision",
+    "recall",
+    "average_precision",
+]
+
+
 def _print_scores(submission: dict[str, Any]) -> None:
     scores: dict[str, dict[str, float | None]] = submission.get("scores") or {}
     splits = [s for s in SPLIT_ORDER if s in scores] + [s for s in scores if s not in SPLIT_ORDER]
     metrics: list[str] = []
     for split in splits:
         metrics.extend(m for m in scores[split] if m not in metrics)
+    # The server's JSON keeps no key order (PostgreSQL's jsonb sorts keys): use a fixed one.
+    metrics.sort(
+        key=lambda m: (METRIC_ORDER.index(m) if m in METRIC_ORDER else len(METRIC_ORDER), m)
+    )
     if not splits:
         print("No scores are visible yet.")
         return

@@ -108,8 +108,11 @@ def test_matching_baseline_with_images_is_scored_like_a_submission(
 
 
 def test_cancelling_a_running_baseline_kills_its_process_group(
-    baseline_broker, celery_worker, classification_task
+    baseline_broker, worker_factory, classification_task
 ):
+    # The runner waits before fitting, so the cancel always lands mid-run on any machine.
+    celery_worker = worker_factory(env={"BASELINE_RUNNER_TEST_DELAY_SECONDS": "120"})
+    celery_worker.wait_ready()
     run = baseline_run_queue(task=classification_task, time_limit=120)
     procs = wait_for(
         lambda: runner_processes(celery_worker.process.pid),
@@ -138,8 +141,11 @@ def test_cancelling_a_running_baseline_kills_its_process_group(
 
 
 def test_a_baseline_past_its_hard_timeout_is_timed_out_without_orphans(
-    baseline_broker, celery_worker, classification_task
+    baseline_broker, worker_factory, classification_task
 ):
+    # The runner sleeps before fitting, so the run outlives its hard timeout on any machine.
+    celery_worker = worker_factory(env={"BASELINE_RUNNER_TEST_DELAY_SECONDS": "120"})
+    celery_worker.wait_ready()
     run = baseline_run_queue(task=classification_task, time_limit=10, hard_timeout=12)
     run = wait_for(
         lambda: (r := run_state(run.pk)).status not in ("queued", "running") and r,
