@@ -93,7 +93,11 @@ def start_local_redis(
         "--loglevel",
         "warning",
     ]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own session: a Ctrl-C in the terminal reaches the workers first, and Redis is stopped
+    # by its owner only after they have shut down (no connection errors on the way out).
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     local = LocalRedis(process=process, port=port, data_dir=data_dir)
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + timeout

@@ -15,7 +15,10 @@ from challenge_platform.localredis import start_local_redis
 
 
 class Command(BaseCommand):
-    help = "Start Redis, a Celery worker (both queues), beat and the web server; Ctrl-C stops all."
+    help = (
+        "Start Redis, the Celery workers (scoring, baselines), beat and the web server; "
+        "Ctrl-C stops all."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -50,10 +53,18 @@ class Command(BaseCommand):
                 if subprocess.run([py, manage, *step], env=env, check=False).returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
             manager = Manager()
+            # Scoring and baselines get their own worker processes (as in production), so a
+            # participant's file is scored within seconds while AutoGluon trains next door.
             manager.add_process(
                 "worker",
-                f"{py} -m celery -A challenge_platform worker -Q scoring,baselines "
-                f"--concurrency 2 --loglevel INFO --hostname local@%h",
+                f"{py} -m celery -A challenge_platform worker -Q scoring "
+                f"--concurrency 2 --loglevel INFO --hostname scoring@%h",
+                env=env,
+            )
+            manager.add_process(
+                "baselines",
+                f"{py} -m celery -A challenge_platform worker -Q baselines "
+                f"--concurrency 1 --loglevel INFO --hostname baselines@%h",
                 env=env,
             )
             manager.add_process(
