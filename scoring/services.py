@@ -365,7 +365,6 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     logger.info(
         "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
     )
-    _leaderboard_refresh(task_id=task.pk)
     return SubmissionStatus.SCORED
 
 
@@ -429,6 +428,9 @@ def _transition(*, submission: Submission, token: str, status: str, **fields: An
         updated = Submission.objects.filter(
             pk=submission.pk, status=SubmissionStatus.SCORING, scoring_token=token
         ).update(status=status, status_changed_at=now, **fields)
+        if updated and status == SubmissionStatus.SCORED:
+            # Same transaction: once a submission reads "scored", its board shows it.
+            _leaderboard_refresh(task_id=submission.task_id)
         if updated and status == SubmissionStatus.QUEUED:
             countdown = min(2**submission.attempts, 60)
             pk = submission.pk
@@ -515,7 +517,8 @@ def _leaderboard_refresh(*, task_id: int) -> None:
     from leaderboard.services import task_leaderboard_refresh  # leaderboard imports scoring
 
     try:
-        task_leaderboard_refresh(task_id=task_id)
+        with transaction.atomic():  # a savepoint inside the scoring transaction
+            task_leaderboard_refresh(task_id=task_id)
     except Exception:
         logger.exception("refreshing the leaderboard of task %s failed", task_id)
 
