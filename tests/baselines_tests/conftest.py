@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -14,6 +12,7 @@ from scoring.baselines.launch import live_group_members
 from scoring.baselines.models import BaselineRun
 from tests.scoring_tests.factories import ChallengeFactory, imported_task
 from tests.support.browser import browser, browser_page  # noqa: F401
+from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
 RUNNER_MODULE = "scoring.baselines.runner"
 
@@ -45,17 +44,6 @@ def baseline_broker(redis_server, redis_client):
 @pytest.fixture
 def organizer(db):
     return get_user_model().objects.create_superuser("org", "org@example.com", "pw-for-tests")
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, worker=None) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    log = f"\nworker log:\n{worker.log_tail(80)}" if worker is not None else ""
-    pytest.fail(f"timed out after {timeout}s waiting for {what}{log}")
 
 
 def run_state(pk: int) -> BaselineRun:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 from tests.support.celery_worker import REPO, WorkerProcess, database_url_for_workers
+from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
 WORKER_SETTINGS = "tests.reliability_tests.worker_settings"
 
@@ -107,17 +107,6 @@ def processes(redis_server, broker, transactional_db, tmp_path: Path) -> Iterato
     yield start
     for process in started:
         process.stop()
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, log=None) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    tail = "".join(f"\n--- {p.log_path.name}:\n{p.log_tail(60)}" for p in (log or []))
-    pytest.fail(f"timed out after {timeout}s waiting for {what}{tail}")
 
 
 @dataclass

@@ -8,7 +8,6 @@ test reaches a later test's worker.
 from __future__ import annotations
 
 import json
-import time
 from base64 import b64decode
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.core.cache import cache
 
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
+from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
 
 @pytest.fixture
@@ -69,17 +69,6 @@ def scoring_worker(scoring_worker_factory) -> WorkerProcess:
     worker = scoring_worker_factory()
     worker.wait_ready()
     return worker
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, worker=None) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    log = f"\nworker log:\n{worker.log_tail(60)}" if worker is not None else ""
-    pytest.fail(f"timed out after {timeout}s waiting for {what}{log}")
 
 
 @pytest.fixture(scope="module")
