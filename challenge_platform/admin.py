@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from . import services
-from .models import Challenge, Team, TeamMembership, Track, WorkerHeartbeat
+from . import rules, services
+from .models import Challenge, RulesAcceptance, Team, TeamMembership, Track, WorkerHeartbeat
 from .selectors import health_status
 
 
@@ -33,7 +33,35 @@ class ChallengeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     inlines = [TrackInline]
     search_fields = ("title", "slug")
-    actions = ("reveal_private", "hide_private")
+    actions = ("reveal_private", "hide_private", "export_rules_acceptances")
+
+    def save_model(self, request: HttpRequest, obj: Challenge, form, change: bool) -> None:
+        before = Challenge.objects.filter(pk=obj.pk).values("rules", "rules_version").first()
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            version = obj.rules_version
+            rules.challenge_rules_update(
+                challenge=obj,
+                previous_text=before["rules"],
+                previous_version=before["rules_version"],
+            )
+            if obj.rules_version != version:
+                self.message_user(
+                    request,
+                    f"The rules changed, so they are now version {obj.rules_version}: "
+                    "participants must accept them again.",
+                    messages.WARNING,
+                )
+
+    @admin.action(description="Export rules acceptances (CSV)")
+    def export_rules_acceptances(
+        self, request: HttpRequest, queryset: QuerySet[Challenge]
+    ) -> HttpResponse:
+        response = HttpResponse(
+            rules.rules_acceptances_csv(challenges=queryset), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="rules-acceptances.csv"'
+        return response
 
     @admin.action(description="Reveal the private leaderboards to everyone")
     def reveal_private(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
@@ -52,6 +80,21 @@ class ChallengeAdmin(admin.ModelAdmin):
         self.message_user(
             request, "Private leaderboards hidden (organizers still see them).", messages.SUCCESS
         )
+
+
+@admin.register(RulesAcceptance)
+class RulesAcceptanceAdmin(admin.ModelAdmin):
+    """Kept for the record: read-only (accepted by participants, exported as CSV)."""
+
+    list_display = ("challenge", "user", "version", "accepted_at")
+    list_filter = ("challenge",)
+    search_fields = ("user__username", "user__email")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Track)
@@ -126,3 +169,16 @@ admin.site.get_urls = _get_urls
 admin.site.site_header = "Challenge organizer console"
 admin.site.site_title = "Organizer console"
 admin.site.index_template = "admin/challenge_index.html"
+
+
+def _unregister_unused_allauth_admins() -> None:
+    """The identity provider is configured by environment variables and tokens are not kept
+    (settings/base.py), so allauth's social app and token pages would only mislead."""
+    from allauth.socialaccount.models import SocialApp, SocialToken
+
+    for model in (SocialApp, SocialToken):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_unused_allauth_admins()

@@ -7,6 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .rules import RulesNotAccepted
 
 from .security import content_security_policy, new_nonce, throttle_wait, too_many_requests
 
@@ -84,3 +89,30 @@ class WebThrottleMiddleware:
         if wait is None:
             return None
         return too_many_requests(request, scope=scope, wait=wait)
+
+
+class RulesGateMiddleware:
+    """Send a web request refused by the rules gate to the challenge's rules page.
+
+    ``RulesNotAccepted`` comes from ``challenge_platform.rules.rules_gate``, called by the
+    services and download views; after accepting, the user comes back to the page (a GET) or
+    to the challenge page (after a POST, whose form must be sent again). API views never get
+    here: their exception handler answers 403 first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, RulesNotAccepted):
+            return None
+        slug = exception.challenge.slug
+        back = (
+            request.get_full_path()
+            if request.method == "GET"
+            else reverse("challenge-detail", kwargs={"slug": slug})
+        )
+        return redirect(f"{exception.rules_path}?{urlencode({'next': back})}")

@@ -27,6 +27,16 @@ class Challenge(models.Model):
     private_revealed = models.BooleanField(
         default=False, help_text="Set by the organizer's reveal action."
     )
+    rules = models.TextField(
+        blank=True,
+        help_text="Markdown. Participants must accept them before they join a team, download "
+        "data or submit. Empty: nothing to accept.",
+    )
+    rules_version = models.PositiveIntegerField(
+        default=1,
+        help_text="Raised whenever the rules text changes (automatically when saved here); "
+        "everyone must accept the new version.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -125,6 +135,30 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+class RulesAcceptance(models.Model):
+    """Who accepted which version of a challenge's rules, and when (kept for organizers)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rules_acceptances"
+    )
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.CASCADE, related_name="rules_acceptances"
+    )
+    version = models.PositiveIntegerField()
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["challenge", "-accepted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "challenge", "version"], name="rules_accepted_once_per_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.challenge.slug} rules v{self.version}"
 
 
 class WorkerHeartbeat(models.Model):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from .models import Challenge, Team, TeamMembership
+from .rules import rules_gate
 
 
 class TeamError(Exception):
@@ -42,6 +43,7 @@ def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> T
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
     _require_open_for_teams(challenge)
+    rules_gate(challenge=challenge, user=user)
     _require_no_team(challenge, user)
     if Team.objects.filter(challenge=challenge, name__iexact=name).exists():
         raise TeamError(f"The name “{name}” is taken in this challenge.", code="name_taken")
@@ -72,6 +74,7 @@ def team_member_add(*, user: AbstractBaseUser, code: str) -> Team:
         )
     challenge = team.challenge
     _require_open_for_teams(challenge)
+    rules_gate(challenge=challenge, user=user)
     if team.memberships.filter(user=user).exists():
         return team
     _require_no_team(challenge, user)

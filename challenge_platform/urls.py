@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
+from .accounts.views import LoginView
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -20,6 +21,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
+    path("c/<slug:slug>/rules/", views.challenge_rules, name="challenge-rules"),
     path("c/<slug:slug>/teams/new/", views.team_create, name="team-create"),
     path("join/", views.team_join, name="team-join"),
     path("join/<str:code>/", views.team_join, name="team-join-code"),
@@ -27,8 +29,13 @@ urlpatterns = [
     path("teams/<int:pk>/leave/", views.team_leave, name="team-leave"),
     path("account/token/", views.api_token, name="api-token-page"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # allauth's names for the same two pages (its flows reverse them).
+    path("accounts/login/", LoginView.as_view(), name="account_login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="account_logout"),
+    # Sign-up, e-mail confirmation, password reset, OpenID Connect (allauth).
+    path("accounts/", include("challenge_platform.accounts.urls")),
     path("api/v1/", include(api_v1)),
     path("", include("datasets.urls")),
     path("", include("scoring.urls")),

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_POST
 
-from . import selectors, services
+from . import rules, selectors, services
+from .markdown import markdown_html
 from .models import Challenge, Team
 
 
@@ -108,3 +112,48 @@ def api_token(request: HttpRequest) -> HttpResponse:
     else:
         token = services.token_get_or_create(user=request.user)
     return render(request, "challenge_platform/api_token.html", {"token": token})
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """``next`` when it points into this site, else ``fallback`` (no open redirect)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_http_methods(["GET", "POST"])
+def challenge_rules(request: HttpRequest, slug: str) -> HttpResponse:
+    """The rules (sanitized Markdown) and, for a logged-in participant, the accept button."""
+    challenge = get_object_or_404(Challenge, slug=slug)
+    back = reverse("challenge-detail", kwargs={"slug": slug})
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = None
+        try:
+            rules.rules_accept(challenge=challenge, user=request.user, version=version)
+        except rules.RulesError as exc:
+            messages.error(request, exc.message)
+            return redirect(f"{request.path}?{urlencode({'next': _safe_next(request, back)})}")
+        messages.success(
+            request, f"You accepted the rules of {challenge.title} (version "
+            f"{challenge.rules_version})."
+        )
+        return redirect(_safe_next(request, back))
+    return render(
+        request,
+        "challenge_platform/challenge_rules.html",
+        {
+            "challenge": challenge,
+            "rules_html": markdown_html(challenge.rules),
+            "required": rules.rules_required(challenge=challenge),
+            "accepted": rules.rules_accepted(challenge=challenge, user=request.user),
+            "next": _safe_next(request, back),
+        },
+    )

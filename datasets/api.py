@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.models import Challenge, Track
+from challenge_platform.rules import rules_gate
 from datasets.models import Task
 from datasets.selectors import task_file_get, task_file_names, task_get, task_list
 from datasets.views import task_file_response
@@ -151,4 +152,5 @@ class TaskFileDownloadApi(APIView):
         stored = task_file_get(task=task, name=name, organizer=bool(request.user.is_staff))
         if stored is None:
             raise Http404("no such file")
+        rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403
         return task_file_response(task=task, name=name, stored=stored)

@@ -64,6 +64,15 @@ class Task(models.Model):
     meta = models.JSONField(default=dict, blank=True, help_text="The standardized task.json")
     order = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    owner_team = models.ForeignKey(
+        "challenge_platform.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_tasks",
+        help_text="The team that contributed this task's data: its members manage this task "
+        "only (baselines, its submissions after the reveal), never the rest of the challenge.",
+    )
 
     # Public to logged-in participants (streamed through a view, never served directly).
     train_csv = models.FileField(upload_to=task_file_path, max_length=300)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import markdown
-import nh3
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 
+from challenge_platform.markdown import markdown_html
+from challenge_platform.rules import rules_gate
 from datasets.models import Task
 from datasets.selectors import (
     FILE_DESCRIPTIONS,
@@ -22,10 +21,7 @@ from datasets.selectors import (
 )
 
 
-def markdown_html(text: str) -> SafeString:
-    """Markdown rendered to HTML, then sanitized with nh3 (no script, no event handlers)."""
-    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
-    return mark_safe(nh3.clean(html))  # noqa: S308 - nh3 removed everything unsafe
+__all__ = ["markdown_html", "task_detail", "task_file", "task_file_response"]
 
 
 def task_file_response(*, task: Task, name: str, stored: FieldFile) -> FileResponse:
@@ -81,4 +77,5 @@ def task_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     stored = task_file_get(task=task, name=name, organizer=organizer)
     if stored is None:
         raise Http404("no such file")
+    rules_gate(challenge=task.track.challenge, user=request.user)  # else: the rules page
     return task_file_response(task=task, name=name, stored=stored)

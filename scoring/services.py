@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
+from challenge_platform.rules import rules_gate
 from datasets.models import Task
 from scoring.core import PRIMARY_METRIC, Solution, SubmissionInvalid, load_solution, score_file
 from scoring.core import save_predictions as predictions_to_bytes
@@ -88,6 +89,7 @@ def submission_create(
     if not user.is_authenticated:
         raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
     challenge = task.track.challenge
+    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
     team = _submitting_team(user=user, challenge=challenge)
     _check_open(challenge)
     file_format = _sniff(file)

@@ -7,6 +7,12 @@ from . import views
 urlpatterns = [
     path("auth/token/", views.TokenCreateApi.as_view(), name="api-token"),
     path("challenges/", views.ChallengeListApi.as_view(), name="api-challenge-list"),
+    path("challenges/<slug:slug>/rules/", views.ChallengeRulesApi.as_view(), name="api-rules"),
+    path(
+        "challenges/<slug:slug>/rules/accept/",
+        views.ChallengeRulesAcceptApi.as_view(),
+        name="api-rules-accept",
+    ),
     path("challenges/<slug:slug>/teams/", views.TeamCreateApi.as_view(), name="api-team-create"),
     path("teams/join/", views.TeamJoinApi.as_view(), name="api-team-join"),
 ]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .. import rules
 from ..models import Challenge, Team
 from ..services import TeamError, team_create, team_member_add
 
@@ -110,3 +111,80 @@ class TeamJoinApi(APIView):
         except TeamError as exc:
             return _team_error(exc)
         return Response(TeamOutputSerializer(team).data)
+
+
+class RulesOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    text = serializers.CharField(help_text="Markdown; empty when there is nothing to accept.")
+    accepted = serializers.BooleanField(
+        help_text="Whether the caller may act: the current version is accepted, or nothing "
+        "needs accepting."
+    )
+    required = serializers.BooleanField(help_text="Whether the challenge has rules to accept.")
+    accepted_at = serializers.DateTimeField(allow_null=True)
+
+
+def _rules_output(challenge: Challenge, user) -> dict:
+    acceptance = (
+        rules.RulesAcceptance.objects.filter(
+            challenge=challenge, user=user, version=challenge.rules_version
+        ).first()
+        if user.is_authenticated
+        else None
+    )
+    return {
+        "version": challenge.rules_version,
+        "text": challenge.rules,
+        "accepted": rules.rules_accepted(challenge=challenge, user=user),
+        "required": rules.rules_required(challenge=challenge),
+        "accepted_at": acceptance.accepted_at if acceptance else None,
+    }
+
+
+class ChallengeRulesApi(APIView):
+    """A challenge's rules, their version, and whether the caller accepted them."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: RulesOutputSerializer})
+    def get(self, request, slug: str) -> Response:
+        challenge = get_object_or_404(Challenge, slug=slug)
+        return Response(RulesOutputSerializer(_rules_output(challenge, request.user)).data)
+
+
+class ChallengeRulesAcceptApi(APIView):
+    """Accept the current version of the rules (``{"version": N}``; a stale N is refused)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+    @extend_schema(request=InputSerializer, responses={200: RulesOutputSerializer})
+    def post(self, request, slug: str) -> Response:
+        challenge = get_object_or_404(Challenge, slug=slug)
+        data = self.InputSerializer(data=request.data)
+        if not data.is_valid():
+            return Response(
+                {
+                    "code": "invalid",
+                    "detail": f'Send {{"version": {challenge.rules_version}}}: the version of '
+                    "the rules you accept, a whole number.",
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            rules.rules_accept(
+                challenge=challenge, user=request.user, version=data.validated_data["version"]
+            )
+        except rules.RulesError as exc:
+            code = (
+                status.HTTP_409_CONFLICT
+                if exc.code == "rules_version_stale"
+                else status.HTTP_400_BAD_REQUEST
+            )
+            return Response(
+                {"code": exc.code, "detail": exc.message, "version": challenge.rules_version},
+                status=code,
+            )
+        return Response(RulesOutputSerializer(_rules_output(challenge, request.user)).data)

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "challenge_platform",
     "datasets",
     "scoring",
@@ -58,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "challenge_platform.middleware.WebThrottleMiddleware",
+    "challenge_platform.middleware.RulesGateMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -102,6 +108,79 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+
+def env_list(name: str) -> list[str]:
+    """A comma-separated variable as a list of lower-case, stripped values."""
+    return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
+
+
+# Accounts (DESIGN §10; docs/decisions.md "Accounts"). The password login stays Django's
+# LoginView (username + password, the demo accounts); django-allauth adds local sign-up with
+# e-mail verification, password reset and OpenID Connect sign-in.
+AUTHENTICATION_BACKENDS = ["challenge_platform.accounts.backends.VerifiedEmailBackend"]
+SITE_URL = (env("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")  # links in mails
+LOCAL_SIGNUP_ENABLED = env("LOCAL_SIGNUP_ENABLED", "1") == "1"
+SIGNUP_ALLOWED_EMAIL_DOMAINS = env_list("SIGNUP_ALLOWED_EMAIL_DOMAINS")  # empty: any domain
+OIDC_ISSUER_URL = env("OIDC_ISSUER_URL")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", "")
+OIDC_ALLOWED_EMAIL_DOMAINS = env_list("OIDC_ALLOWED_EMAIL_DOMAINS")  # empty: any domain
+OIDC_BUTTON_LABEL = env("OIDC_BUTTON_LABEL", "Sign in with your organization")
+OIDC_ENABLED = bool(OIDC_ISSUER_URL and OIDC_CLIENT_ID) and env("OIDC_ENABLED", "1") == "1"
+OIDC_PROVIDER_ID = "org"  # in the callback URL: /accounts/oidc/org/login/callback/
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": OIDC_BUTTON_LABEL,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER_URL, "oauth_pkce_enabled": True},
+            }
+        ]
+        if OIDC_ENABLED
+        else [],
+    }
+}
+ACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner opening the link confirms nothing
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Challenge] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env("SITE_URL", "").startswith("https") else "http"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the organization's provider vouches for it
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never attach a login to an account by e-mail
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button POSTs (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Mail (also used by notifications): SMTP when EMAIL_HOST is set, else one file per message
+# under DATA_DIR/mail (the run command prints the folder). EMAIL_BACKEND overrides both.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = env("EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Challenge platform <challenge@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -162,6 +241,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "challenge_platform.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "challenge_platform.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "challenge_platform.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {"login": "20/min", "upload": "60/min"},
@@ -182,7 +262,18 @@ SPECTACULAR_SETTINGS = {
 
 # Hardening (challenge_platform.middleware / security).
 # Web forms rate-limited with their API twin's DRF throttle scope (POST only).
-WEB_THROTTLES = {"login": "login", "scoring:submit": "upload"}
+# Every way to sign in or to ask for a mail shares the per-address "login" budget.
+WEB_THROTTLES = {
+    "login": "login",
+    "admin:login": "login",
+    "account_signup": "login",
+    "account_reset_password": "login",
+    "account_reset_password_from_key": "login",
+    "account_confirm_email": "login",
+    "account_email_verification_sent": "login",
+    "openid_connect_login": "login",
+    "scoring:submit": "upload",
+}
 # Database sessions whose keys are checked before they reach a query.
 SESSION_ENGINE = "challenge_platform.sessions"
 X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,1 @@
+"""Accounts: local sign-up with e-mail verification and OpenID Connect sign-in (allauth)."""

@@ -1,0 +1,66 @@
+"""allauth adapters: sign-up switches and the allowed e-mail domains (env, settings/base.py)."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import render
+
+
+def email_domain_allowed(email: str, allowed: list[str]) -> bool:
+    """Whether ``email``'s domain is one of ``allowed`` (an empty list allows every domain).
+
+    The domain must match exactly, so ``example.com`` does not let in ``evil-example.com``
+    nor ``example.com.evil.net``; a sub-domain is allowed only when listed.
+    """
+    if not allowed:
+        return True
+    local, at, domain = (email or "").strip().lower().rpartition("@")
+    return bool(local and at and domain in allowed)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Local sign-up: on/off by ``LOCAL_SIGNUP_ENABLED``, limited to ``SIGNUP_ALLOWED_EMAIL_DOMAINS``."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return settings.LOCAL_SIGNUP_ENABLED
+
+    def clean_email(self, email: str) -> str:
+        email = super().clean_email(email)
+        allowed = settings.SIGNUP_ALLOWED_EMAIL_DOMAINS
+        if not email_domain_allowed(email, allowed):
+            raise forms.ValidationError(
+                "Sign-up is open to addresses at " + ", ".join(f"@{d}" for d in allowed) + " only."
+            )
+        return email
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """OpenID Connect sign-in: new users are created on first sign-in from allowed domains."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin) -> bool:
+        return settings.OIDC_ENABLED
+
+    def pre_social_login(self, request: HttpRequest, sociallogin) -> None:
+        emails = [a.email for a in sociallogin.email_addresses] or [sociallogin.user.email]
+        email = next((e for e in emails if e), "")
+        allowed = settings.OIDC_ALLOWED_EMAIL_DOMAINS
+        if not email_domain_allowed(email, allowed):
+            response = render(
+                request,
+                "account/refused.html",
+                {
+                    "reason": (
+                        f"The identity provider signed you in as “{email or 'no e-mail'}”, "
+                        "but this site accepts only addresses at "
+                        + ", ".join(f"@{d}" for d in allowed)
+                        + ". No account was created."
+                    )
+                },
+                status=403,
+            )
+            raise ImmediateHttpResponse(response)
