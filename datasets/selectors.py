@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 
-from challenge_platform.models import Challenge, Track
+from challenge_platform.models import Challenge, TeamMembership, Track
 from datasets.models import Task
 
 # Name in the URL -> the Task field that stores it. Participants may download these.
@@ -174,3 +175,28 @@ def _short(value: Any) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return f"{int(number):,}"
     return f"{number:,.4g}"
+
+
+def task_manageable(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Organizers manage every task; a task owner (a member of ``task.owner_team``) only its own.
+
+    The one check for the task-owner role (DESIGN §10): baselines, the task's submissions
+    after the reveal, and whatever else manages a single task must call it.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return (
+        task.owner_team_id is not None
+        and TeamMembership.objects.filter(team_id=task.owner_team_id, user=user).exists()
+    )
+
+
+def tasks_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task]:
+    """The tasks ``user`` manages as a task owner (organizers: every task)."""
+    if not user.is_authenticated:
+        return Task.objects.none()
+    if user.is_staff:
+        return Task.objects.all()
+    return Task.objects.filter(owner_team__memberships__user=user)

@@ -2,13 +2,23 @@
 
 from django.urls import path
 
-from . import api
+from . import api, owner_api
 
 urlpatterns = [
     path(
         "tasks/<slug:slug>/submissions/",
         api.SubmissionCreateApi.as_view(),
         name="api-submission-create",
+    ),
+    path(
+        "tasks/<slug:slug>/all-submissions/",
+        owner_api.TaskSubmissionListApi.as_view(),
+        name="api-task-submission-list",
+    ),
+    path(
+        "tasks/<slug:slug>/baselines/",
+        owner_api.TaskBaselineQueueApi.as_view(),
+        name="api-task-baseline-queue",
     ),
     path("submissions/", api.SubmissionListApi.as_view(), name="api-submission-list"),
     path("submissions/<int:pk>/", api.SubmissionDetailApi.as_view(), name="api-submission-detail"),

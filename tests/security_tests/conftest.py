@@ -11,7 +11,7 @@ from django.test import Client
 from tests.security_tests.world import World, build_world, destroy_world
 from tests.support.browser import browser  # noqa: F401 - fixture
 
-ROLES = ("anon", "a", "b", "org")
+ROLES = ("anon", "a", "b", "org", "owner")  # owner: a member of the team owning owned_task
 
 
 @pytest.fixture(scope="module")

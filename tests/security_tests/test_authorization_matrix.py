@@ -1,4 +1,8 @@
-"""Every URL of the site, requested as anonymous / team A / team B / organizer.
+"""Every URL of the site, requested as anonymous / team A / team B / organizer / task owner.
+
+The task owner is a member of team C, the team that contributed ``owned_task``'s data: it
+manages that task only (its baseline, its submissions after the reveal); everywhere else it
+is a participant like the others (``Case.owner``, by default what team A and B get).
 
 The matrix below holds one or more cases per URL pattern, each with the status class every
 role must get. ``test_every_url_pattern_has_an_expectation`` walks the URL conf, so a new
@@ -21,6 +25,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -29,7 +35,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from challenge_platform.models import Challenge
+from challenge_platform.models import Challenge, RulesAcceptance
 from leaderboard.models import LeaderboardEntry
 from tests.security_tests.conftest import ROLES, client_for
 from tests.security_tests.world import PASSWORD, World, value_forms
@@ -53,9 +59,17 @@ class Case:
     method: str = "GET"
     data: Callable[[World], dict[str, Any]] | None = None
     private: bool = False  # a private board: open to everyone once revealed
+    owner: str | None = None  # the task owner's; None: what team A and team B both get
 
     def expected(self, role: str, *, revealed: bool) -> str:
-        return OK if revealed and self.private else self.expect[ROLES.index(role)]
+        if revealed and self.private:
+            return OK
+        if role == "owner":
+            if self.owner is not None:
+                return self.owner
+            assert self.expect[1] == self.expect[2], f"{self.path}: say what the owner gets"
+            return self.expect[1]
+        return self.expect[ROLES.index(role)]
 
 
 def upload(world: World) -> dict[str, Any]:
@@ -69,6 +83,15 @@ def bad_login(world: World) -> dict[str, Any]:
 SITE: list[Case] = [
     Case("", "/", ALL_OK),
     Case("c/<slug:slug>/", "/c/{challenge}/", ALL_OK),
+    Case("c/<slug:slug>/rules/", "/c/{challenge}/rules/", ALL_OK),
+    # The world's challenge has no rules: accepting is refused with a message, sent back.
+    Case(
+        "c/<slug:slug>/rules/",
+        "/c/{challenge}/rules/",
+        (LOGIN, REDIRECT, REDIRECT, REDIRECT),
+        "POST",
+        lambda w: {"version": "1", "next": "https://evil.example/"},
+    ),
     # Everyone logged in is refused (already in a team) or creates one, and is sent back.
     Case(
         "c/<slug:slug>/teams/new/",
@@ -85,6 +108,7 @@ SITE: list[Case] = [
         (LOGIN, "400", REDIRECT, REDIRECT),  # a has a team; b is already in B; org joins B
         "POST",
         lambda w: {"code": w.team_b.invite_code},
+        owner="400",  # in team C already
     ),
     Case("join/<str:code>/", "/join/{code_a}/", LOGGED_IN),
     Case("teams/<int:pk>/", "/teams/{team_a}/", ALL_OK),
@@ -102,6 +126,52 @@ SITE: list[Case] = [
     Case("accounts/login/", "/accounts/login/", ALL_OK, "POST", bad_login),
     Case("accounts/logout/", "/accounts/logout/", ("405", "405", "405", "405")),
     Case("accounts/logout/", "/accounts/logout/", (REDIRECT,) * 4, "POST"),
+    # allauth: sign-up and recovery pages; the logged-in are sent on.
+    Case("accounts/signup/", "/accounts/signup/", (OK, REDIRECT, REDIRECT, REDIRECT)),
+    Case(
+        "accounts/signup/",
+        "/accounts/signup/",
+        (OK, REDIRECT, REDIRECT, REDIRECT),  # an incomplete form is shown again
+        "POST",
+        lambda w: {"username": "matrix-new", "email": "not-an-address"},
+    ),
+    Case("accounts/inactive/", "/accounts/inactive/", ALL_OK),
+    Case("accounts/confirm-email/", "/accounts/confirm-email/", ALL_OK),
+    Case(
+        "accounts/confirm-email/(?P<key>[-:\\w]+)/$",
+        "/accounts/confirm-email/MQ:forged-key/",
+        ALL_OK,  # "This link expired or is invalid"
+    ),
+    Case(
+        "accounts/confirm-email/(?P<key>[-:\\w]+)/$",
+        "/accounts/confirm-email/MQ:forged-key/",
+        ("404",) * 4,
+        "POST",
+    ),
+    Case("accounts/password/reset/", "/accounts/password/reset/", ALL_OK),
+    Case("accounts/password/reset/done/", "/accounts/password/reset/done/", ALL_OK),
+    Case(
+        "accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+        "/accounts/password/reset/key/1-forged-key/",
+        ALL_OK,  # "The password reset link was invalid"
+    ),
+    Case("accounts/password/reset/key/done/", "/accounts/password/reset/key/done/", ALL_OK),
+    Case("accounts/social/login/cancelled/", "/accounts/social/login/cancelled/", ALL_OK),
+    Case("accounts/social/login/error/", "/accounts/social/login/error/", ("401",) * 4),
+    # Without a pending sign-in from the identity provider there is nothing to complete.
+    Case("accounts/social/signup/", "/accounts/social/signup/", (LOGIN,) * 4),
+    # No identity provider is configured in the tests: its pages do not exist.
+    Case(
+        "accounts/oidc/(?P<provider_id>[^/]+)/login/",
+        "/accounts/oidc/org/login/",
+        ("404",) * 4,
+        "POST",
+    ),
+    Case(
+        "accounts/oidc/(?P<provider_id>[^/]+)/login/callback/",
+        "/accounts/oidc/org/login/callback/?code=x&state=y",
+        ("404",) * 4,
+    ),
     # Datasets: the solution is a 404 for everyone but organizers, whatever the route.
     Case("tasks/<slug:slug>/", "/tasks/{task}/", ALL_OK),
     Case("tasks/<slug:slug>/files/<str:name>", "/tasks/{task}/files/train.csv", LOGGED_IN),
@@ -126,8 +196,8 @@ SITE: list[Case] = [
         upload,
     ),
     Case("submissions/", "/submissions/", LOGGED_IN),
-    Case("submissions/<int:pk>/", "/submissions/{sub_a}/", (LOGIN, OK, "404", OK)),
-    Case("submissions/<int:pk>/", "/submissions/{sub_b}/", (LOGIN, "404", OK, OK)),
+    Case("submissions/<int:pk>/", "/submissions/{sub_a}/", (LOGIN, OK, "404", OK), owner="404"),
+    Case("submissions/<int:pk>/", "/submissions/{sub_b}/", (LOGIN, "404", OK, OK), owner="404"),
     # Only the submission's team may choose it as final; to anyone else it does not exist.
     Case(
         "submissions/<int:pk>/final/",
@@ -135,6 +205,7 @@ SITE: list[Case] = [
         (LOGIN, REDIRECT, "404", REDIRECT),
         "POST",
         lambda w: {"final": "1"},
+        owner="404",
     ),
     Case(
         "submissions/<int:pk>/final/", "/submissions/{sub_a}/final/", (LOGIN, "405", "405", "405")
@@ -178,6 +249,39 @@ API: list[Case] = [
     Case("api/v1/auth/token/", "/api/v1/auth/token/", ("400",) * 4, "POST", bad_login),
     Case("api/v1/auth/token/", "/api/v1/auth/token/", ("405", "405", "405", "405")),
     Case("api/v1/challenges/", "/api/v1/challenges/", ALL_OK),
+    Case("api/v1/challenges/<slug:slug>/rules/", "/api/v1/challenges/{challenge}/rules/", ALL_OK),
+    Case(
+        "api/v1/challenges/<slug:slug>/rules/accept/",
+        "/api/v1/challenges/{challenge}/rules/accept/",
+        ("401", "400", "400", "400"),  # no rules to accept in the world's challenge
+        "POST",
+        lambda w: {"version": 1},
+    ),
+    # The task-owner role: its own task only; organizers every task.
+    Case(
+        "api/v1/tasks/<slug:slug>/baselines/",
+        "/api/v1/tasks/{owned_task}/baselines/",
+        ("401", "403", "403", "202"),
+        "POST",
+        owner="202",
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/baselines/",
+        "/api/v1/tasks/{task}/baselines/",
+        ("401", "403", "403", "202"),
+        "POST",
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/all-submissions/",
+        "/api/v1/tasks/{task}/all-submissions/",
+        ("401", "403", "403", OK),
+    ),
+    # Before the reveal even the owner waits (test_task_owner_sees_its_submissions_after_...).
+    Case(
+        "api/v1/tasks/<slug:slug>/all-submissions/",
+        "/api/v1/tasks/{owned_task}/all-submissions/",
+        ("401", "403", "403", OK),
+    ),
     Case(
         "api/v1/challenges/<slug:slug>/teams/",
         "/api/v1/challenges/{challenge}/teams/",
@@ -191,6 +295,7 @@ API: list[Case] = [
         ("401", OK, "409", OK),  # a is already in A; b is in B; org joins A
         "POST",
         lambda w: {"code": w.team_a.invite_code},
+        owner="409",
     ),
     Case("api/v1/tasks/", "/api/v1/tasks/", ALL_OK),
     Case("api/v1/tasks/<slug:slug>/", "/api/v1/tasks/{task}/", ALL_OK),
@@ -217,8 +322,18 @@ API: list[Case] = [
         upload,
     ),
     Case("api/v1/submissions/", "/api/v1/submissions/", API_LOGGED_IN),
-    Case("api/v1/submissions/<int:pk>/", "/api/v1/submissions/{sub_a}/", ("401", OK, "404", OK)),
-    Case("api/v1/submissions/<int:pk>/", "/api/v1/submissions/{sub_b}/", ("401", "404", OK, OK)),
+    Case(
+        "api/v1/submissions/<int:pk>/",
+        "/api/v1/submissions/{sub_a}/",
+        ("401", OK, "404", OK),
+        owner="404",
+    ),
+    Case(
+        "api/v1/submissions/<int:pk>/",
+        "/api/v1/submissions/{sub_b}/",
+        ("401", "404", OK, OK),
+        owner="404",
+    ),
     Case("api/v1/tasks/<slug:slug>/leaderboard/", "/api/v1/tasks/{task}/leaderboard/", ALL_OK),
     Case(
         "api/v1/tasks/<slug:slug>/leaderboard/",
@@ -256,8 +371,8 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|authtoken|challenge_platform|datasets|scoring|baselines"
-        "|leaderboard)/$",
+        "admin/(?P<app_label>auth|authtoken|account|socialaccount|challenge_platform|datasets"
+        "|scoring|baselines|leaderboard)/$",
         "/admin/scoring/",
         ORG_ONLY,
     ),
@@ -297,6 +412,21 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "challenge_platform.track": lambda w: w.task.track.pk,
     "challenge_platform.team": lambda w: w.team_b.pk,
     "challenge_platform.workerheartbeat": lambda w: w.heartbeat.pk,
+    "challenge_platform.rulesacceptance": lambda w: (
+        RulesAcceptance.objects.get_or_create(
+            user=w.users["a"], challenge=w.challenge, version=w.challenge.rules_version
+        )[0].pk
+    ),
+    "account.emailaddress": lambda w: (
+        EmailAddress.objects.get_or_create(
+            user=w.users["a"], email="a@example.com", defaults={"verified": True}
+        )[0].pk
+    ),
+    "socialaccount.socialaccount": lambda w: (
+        SocialAccount.objects.get_or_create(
+            user=w.users["a"], provider="org", uid="matrix-subject"
+        )[0].pk
+    ),
     "datasets.task": lambda w: w.task.pk,
     "scoring.submission": lambda w: w.submission_b.pk,
     "baselines.baselinerun": lambda w: w.run.pk,
@@ -308,6 +438,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
 ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
     "baselines.baselinerun add": "403",  # runs are queued by the actions, never typed in
+    "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
 }
 ADMIN_PAGES = {
     "changelist": "",
@@ -441,7 +572,7 @@ def leaks(result: Result, world: World, *, revealed: bool) -> list[str]:
     for sep in (",", ", ", "\n", '", "'):
         if sep.join(world.private_ids) in text:
             found.append("the list of private ids (the split)")
-    others = {"anon": ("a", "b"), "a": ("b",), "b": ("a",)}[result.role]
+    others = {"anon": ("a", "b"), "a": ("b",), "b": ("a",), "owner": ("a", "b")}[result.role]
     for team in others:
         if world.notes[team] in text:
             found.append(f"team {team}'s note")
@@ -547,3 +678,34 @@ def test_after_the_reveal_private_scores_appear_for_everyone(world):
     for role in ROLES[:3]:
         failures, _ = run_matrix(world, role, revealed=True)
         assert not failures, f"{len(failures)} problem(s):\n" + "\n".join(failures)
+
+
+def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task(world):
+    from unittest import mock
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scoring.services import submission_create
+
+    with mock.patch("scoring.services._publish_scoring", lambda **kw: None):
+        theirs = submission_create(
+            task=world.owned_task,
+            user=world.users["a"],
+            file=SimpleUploadedFile("p.csv", b"id,label\n1,a\n"),
+            note=world.notes["a"],
+        )
+    owner = client_for(world, "owner")
+    url = f"/api/v1/tasks/{world.owned_task.slug}/all-submissions/"
+    before = owner.get(url)
+    assert before.status_code == 403 and before.json()["code"] == "not_revealed"
+    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
+    after = owner.get(url)
+    assert after.status_code == 200
+    listed = after.json()["results"]
+    assert [row["id"] for row in listed] == [theirs.pk]
+    assert world.notes["a"] not in after.content.decode()  # the team's note stays its own
+    other = owner.get(f"/api/v1/tasks/{world.task.slug}/all-submissions/")
+    assert other.status_code == 403 and other.json()["code"] == "not_task_owner"
+    assert "task owner" in other.json()["detail"]
+    # A participant of another team stays refused after the reveal too.
+    assert client_for(world, "b").get(url).status_code == 403

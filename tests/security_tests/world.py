@@ -42,6 +42,7 @@ class World:
     task: Task
     team_a: Team
     team_b: Team
+    owned_task: Task  # owned by team C ("owner"); ``task`` has no owner
     users: dict[str, Any]  # role -> user ("a", "b", "org")
     tokens: dict[str, str]
     submission_a: Submission
@@ -62,6 +63,7 @@ class World:
             "challenge": self.challenge.slug,
             "track": self.task.track.slug,
             "task": self.task.slug,
+            "owned_task": self.owned_task.slug,
             "team_a": self.team_a.pk,
             "team_b": self.team_b.pk,
             "code_a": self.team_a.invite_code,
@@ -119,11 +121,24 @@ def build_world(folder: Path) -> World:
         "a": UserFactory(username=f"sec-alice-{tag}"),
         "b": UserFactory(username=f"sec-bob-{tag}"),
         "org": UserFactory(username=f"sec-org-{tag}", is_staff=True, is_superuser=True),
+        # A member of team C, the team that contributed the task's data (its task owner).
+        "owner": UserFactory(username=f"sec-owner-{tag}"),
     }
     team_a = TeamFactory(challenge=challenge, name=f"Team A {tag}")
     team_b = TeamFactory(challenge=challenge, name=f"Team B {tag}")
+    team_c = TeamFactory(challenge=challenge, name=f"Team C {tag}")
     add_member(team_a, users["a"])
     add_member(team_b, users["b"])
+    add_member(team_c, users["owner"])
+    # A second task in the same track, owned by team C; ``task`` has no owner.
+    owned = task_import(
+        source=write_classification_bundle(
+            folder / "owned", rows=40, task={"slug": f"sec-owned-{tag}"}
+        ),
+        challenge_slug=challenge.slug,
+        track_slug=f"sec-{tag}",
+    )
+    Task.objects.filter(pk=owned.pk).update(owner_team=team_c)
     tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
 
     with task.solution.open("rb") as handle:
@@ -170,6 +185,7 @@ def build_world(folder: Path) -> World:
         task=task,
         team_a=team_a,
         team_b=team_b,
+        owned_task=owned,
         users=users,
         tokens=tokens,
         submission_a=submissions["a"],
@@ -189,13 +205,11 @@ def build_world(folder: Path) -> World:
 
 def destroy_world(world: World) -> None:
     """Delete what ``build_world`` created (rows and stored files)."""
+    tasks = (world.task, world.owned_task)
     for stored in (
-        world.task.train_csv,
-        world.task.train_parquet,
-        world.task.test_csv,
-        world.task.test_parquet,
-        world.task.images_zip,
-        world.task.solution,
+        *(getattr(t, name) for t in tasks for name in ("train_csv", "train_parquet")),
+        *(getattr(t, name) for t in tasks for name in ("test_csv", "test_parquet")),
+        *(getattr(t, name) for t in tasks for name in ("images_zip", "solution")),
         world.run.fit_log,
         world.run.leaderboard_csv,
     ):
@@ -205,7 +219,7 @@ def destroy_world(world: World) -> None:
         for stored in (submission.file, submission.predictions):
             if stored:
                 stored.storage.delete(stored.name)
-    Task.objects.filter(pk=world.task.pk).delete()
+    Task.objects.filter(pk__in=[t.pk for t in tasks]).delete()
     Challenge.objects.filter(pk=world.challenge.pk).delete()
     WorkerHeartbeat.objects.filter(pk=world.heartbeat.pk).delete()
     Group.objects.filter(pk=world.group.pk).delete()
