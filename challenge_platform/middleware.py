@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from .rules import RulesNotAccepted
-
 from .security import content_security_policy, new_nonce, throttle_wait, too_many_requests
 
 

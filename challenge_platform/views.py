@@ -142,8 +142,8 @@ def challenge_rules(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect(f"{request.path}?{urlencode({'next': _safe_next(request, back)})}")
         messages.success(
-            request, f"You accepted the rules of {challenge.title} (version "
-            f"{challenge.rules_version})."
+            request,
+            f"You accepted the rules of {challenge.title} (version {challenge.rules_version}).",
         )
         return redirect(_safe_next(request, back))
     return render(

@@ -30,7 +30,14 @@ MULTIPART_SLACK = 64 * 1024
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = (
-        "title", "slug", "kind", "track", "owner_team", "train_rows", "test_rows", "primary_metric"
+        "title",
+        "slug",
+        "kind",
+        "track",
+        "owner_team",
+        "train_rows",
+        "test_rows",
+        "primary_metric",
     )
     raw_id_fields = ("owner_team",)
     list_filter = ("kind", "track__challenge", "track")

@@ -20,7 +20,6 @@ from datasets.selectors import (
     task_get,
 )
 
-
 __all__ = ["markdown_html", "task_detail", "task_file", "task_file_response"]
 
 

@@ -24,7 +24,7 @@ def email_domain_allowed(email: str, allowed: list[str]) -> bool:
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Local sign-up: on/off by ``LOCAL_SIGNUP_ENABLED``, limited to ``SIGNUP_ALLOWED_EMAIL_DOMAINS``."""
+    """Local sign-up: ``LOCAL_SIGNUP_ENABLED``, limited to ``SIGNUP_ALLOWED_EMAIL_DOMAINS``."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return settings.LOCAL_SIGNUP_ENABLED

@@ -13,16 +13,12 @@ from django.urls import include, path, re_path
 urlpatterns = [
     path("signup/", account.signup, name="account_signup"),
     path("inactive/", account.account_inactive, name="account_inactive"),
-    path(
-        "confirm-email/", account.email_verification_sent, name="account_email_verification_sent"
-    ),
+    path("confirm-email/", account.email_verification_sent, name="account_email_verification_sent"),
     re_path(
         r"^confirm-email/(?P<key>[-:\w]+)/$", account.confirm_email, name="account_confirm_email"
     ),
     path("password/reset/", account.password_reset, name="account_reset_password"),
-    path(
-        "password/reset/done/", account.password_reset_done, name="account_reset_password_done"
-    ),
+    path("password/reset/done/", account.password_reset_done, name="account_reset_password_done"),
     re_path(
         r"^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
         account.password_reset_from_key,
@@ -33,9 +29,7 @@ urlpatterns = [
         account.password_reset_from_key_done,
         name="account_reset_password_from_key_done",
     ),
-    path(
-        "social/login/cancelled/", social.login_cancelled, name="socialaccount_login_cancelled"
-    ),
+    path("social/login/cancelled/", social.login_cancelled, name="socialaccount_login_cancelled"),
     path("social/login/error/", social.login_error, name="socialaccount_login_error"),
     path("social/signup/", social.signup, name="socialaccount_signup"),
     # /accounts/oidc/<provider_id>/login/ and .../login/callback/
