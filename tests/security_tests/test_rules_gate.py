@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from challenge_platform.models import Challenge, RulesAcceptance, Team, TeamMembership
-from challenge_platform.rules import RulesError, rules_accept, rules_acceptances_csv
+from challenge_platform.rules import CSV_HEADER, RulesError, rules_accept, rules_acceptances_csv
 from scoring.models import Submission
 from tests.security_tests.conftest import client_for
 from tests.security_tests.world import World
@@ -220,7 +220,7 @@ def test_editing_the_rules_in_the_console_raises_the_version_and_asks_again(rule
 
 def test_acceptances_export_as_csv_without_formula_cells(ruled):
     w = ruled
-    w.users["b"].email = "=HYPERLINK(\"http://evil\")@example.com"
+    w.users["b"].email = '=HYPERLINK("http://evil")@example.com'
     w.users["b"].save()
     RulesAcceptance.objects.create(user=w.users["a"], challenge=w.challenge, version=2)
     RulesAcceptance.objects.create(user=w.users["b"], challenge=w.challenge, version=3)
@@ -231,7 +231,11 @@ def test_acceptances_export_as_csv_without_formula_cells(ruled):
     )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["challenge", "username", "email", "version", "accepted_at", "current_version"]
+    assert (
+        rows[0]
+        == CSV_HEADER
+        == ["challenge", "username", "email", "version", "accepted_at", "current_version"]
+    )
     by_user = {row[1]: row for row in rows[1:]}
     assert by_user[w.users["a"].username][3:4] == ["2"]
     assert by_user[w.users["a"].username][5] == "no"
