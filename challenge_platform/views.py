@@ -26,7 +26,14 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = get_object_or_404(Challenge.objects.prefetch_related("tracks__tasks"), slug=slug)
     team = selectors.team_for_user(challenge=challenge, user=request.user)
     return render(
-        request, "challenge_platform/challenge_detail.html", {"challenge": challenge, "team": team}
+        request,
+        "challenge_platform/challenge_detail.html",
+        {
+            "challenge": challenge,
+            "team": team,
+            "rules_required": rules.rules_required(challenge=challenge),
+            "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
+        },
     )
 
 
