@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
+from challenge_platform.accounts.oidc_settings import PROVIDER_ID, openid_connect_providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -128,23 +130,13 @@ OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", "")
 OIDC_ALLOWED_EMAIL_DOMAINS = env_list("OIDC_ALLOWED_EMAIL_DOMAINS")  # empty: any domain
 OIDC_BUTTON_LABEL = env("OIDC_BUTTON_LABEL", "Sign in with your organization")
 OIDC_ENABLED = bool(OIDC_ISSUER_URL and OIDC_CLIENT_ID) and env("OIDC_ENABLED", "1") == "1"
-OIDC_PROVIDER_ID = "org"  # in the callback URL: /accounts/oidc/org/login/callback/
-SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": [
-            {
-                "provider_id": OIDC_PROVIDER_ID,
-                "name": OIDC_BUTTON_LABEL,
-                "client_id": OIDC_CLIENT_ID,
-                "secret": OIDC_CLIENT_SECRET,
-                "settings": {"server_url": OIDC_ISSUER_URL, "oauth_pkce_enabled": True},
-            }
-        ]
-        if OIDC_ENABLED
-        else [],
-    }
-}
+OIDC_PROVIDER_ID = PROVIDER_ID
+SOCIALACCOUNT_PROVIDERS = openid_connect_providers(
+    issuer=OIDC_ISSUER_URL if OIDC_ENABLED else None,
+    client_id=OIDC_CLIENT_ID,
+    secret=OIDC_CLIENT_SECRET or "",
+    label=OIDC_BUTTON_LABEL or "",
+)
 ACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
