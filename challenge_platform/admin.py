@@ -174,6 +174,7 @@ admin.site.index_template = "admin/challenge_index.html"
 def _unregister_unused_allauth_admins() -> None:
     """The identity provider is configured by environment variables and tokens are not kept
     (settings/base.py), so allauth's social app and token pages would only mislead."""
+    import allauth.socialaccount.admin  # noqa: F401 - registers them (this app comes first)
     from allauth.socialaccount.models import SocialApp, SocialToken
 
     for model in (SocialApp, SocialToken):

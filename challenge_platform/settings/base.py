@@ -42,11 +42,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
+    "challenge_platform",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
-    "challenge_platform",
     "datasets",
     "scoring",
     "scoring.baselines",

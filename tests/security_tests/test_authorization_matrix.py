@@ -371,7 +371,7 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|authtoken|account|socialaccount|challenge_platform|datasets"
+        "admin/(?P<app_label>auth|authtoken|challenge_platform|socialaccount|account|datasets"
         "|scoring|baselines|leaderboard)/$",
         "/admin/scoring/",
         ORG_ONLY,
