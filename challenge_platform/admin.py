@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from leaderboard.core.export import rows_to_csv
+
 from . import rules, services
 from .models import Challenge, RulesAcceptance, Team, TeamMembership, Track, WorkerHeartbeat
 from .selectors import health_status
@@ -57,9 +59,8 @@ class ChallengeAdmin(admin.ModelAdmin):
     def export_rules_acceptances(
         self, request: HttpRequest, queryset: QuerySet[Challenge]
     ) -> HttpResponse:
-        response = HttpResponse(
-            rules.rules_acceptances_csv(challenges=queryset), content_type="text/csv"
-        )
+        rows = rules.rules_acceptance_rows(challenges=queryset)
+        response = HttpResponse(rows_to_csv(rules.CSV_HEADER, rows), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="rules-acceptances.csv"'
         return response
 

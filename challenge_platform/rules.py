@@ -11,8 +11,7 @@ rules asks nothing; organizers are never asked.
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
@@ -89,34 +88,25 @@ def rules_acceptances(*, challenge: Challenge) -> QuerySet[RulesAcceptance]:
 CSV_HEADER = ["challenge", "username", "email", "version", "accepted_at", "current_version"]
 
 
-def _cell(value: object) -> str:
-    """No formula cells: a value starting with = + - @ (or a tab/CR) is prefixed with '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def rules_acceptance_rows(*, challenges: QuerySet[Challenge]) -> Iterator[list[object]]:
+    """Every acceptance of ``challenges`` (who, version, when), rows of ``CSV_HEADER``.
 
-
-def rules_acceptances_csv(*, challenges: QuerySet[Challenge]) -> str:
-    """Every acceptance of ``challenges`` (who, version, when) as CSV for organizers."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    Written out by ``leaderboard.core.export.rows_to_csv`` (no formula cells).
+    """
     rows = (
         RulesAcceptance.objects.filter(challenge__in=challenges)
         .select_related("user", "challenge")
         .order_by("challenge__slug", "accepted_at", "pk")
     )
     for row in rows:
-        writer.writerow(
-            [
-                _cell(row.challenge.slug),
-                _cell(row.user.get_username()),
-                _cell(row.user.email),
-                row.version,
-                row.accepted_at.isoformat(),
-                "yes" if row.version == row.challenge.rules_version else "no",
-            ]
-        )
-    return out.getvalue()
+        yield [
+            row.challenge.slug,
+            row.user.get_username(),
+            row.user.email,
+            row.version,
+            row.accepted_at,
+            "yes" if row.version == row.challenge.rules_version else "no",
+        ]
 
 
 # --- services ---------------------------------------------------------------------------
