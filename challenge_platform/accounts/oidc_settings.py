@@ -7,6 +7,7 @@ variables, and the tests with the address of the provider they start.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 PROVIDER_ID = "org"  # in the callback URL: /accounts/oidc/org/login/callback/
 
@@ -28,3 +29,17 @@ def openid_connect_providers(
             }
         )
     return {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": apps}}
+
+
+def form_action_sources(*, issuer: str | None) -> list[str]:
+    """CSP ``form-action``: this site, plus the provider's origin when there is one.
+
+    Browsers apply ``form-action`` to the redirects that follow a form submission, so the
+    sign-in button's POST (answered by a redirect to the provider) needs the provider's
+    origin, or Chromium silently stays on the login page.
+    """
+    sources = ["'self'"]
+    if issuer:
+        parts = urlsplit(issuer)
+        sources.append(f"{parts.scheme}://{parts.netloc}")
+    return sources

@@ -8,7 +8,11 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
-from challenge_platform.accounts.oidc_settings import PROVIDER_ID, openid_connect_providers
+from challenge_platform.accounts.oidc_settings import (
+    PROVIDER_ID,
+    form_action_sources,
+    openid_connect_providers,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -284,7 +288,7 @@ CONTENT_SECURITY_POLICY = {
     "connect-src": ["'self'"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
-    "form-action": ["'self'"],
+    "form-action": form_action_sources(issuer=OIDC_ISSUER_URL if OIDC_ENABLED else None),
     "frame-ancestors": ["'none'"],
 }
 _SWAGGER_CDN = "https://cdn.jsdelivr.net"

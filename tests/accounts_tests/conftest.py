@@ -8,7 +8,11 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from challenge_platform.accounts.oidc_settings import openid_connect_providers
+from challenge_platform.accounts.oidc_settings import (
+    form_action_sources,
+    openid_connect_providers,
+)
+from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.oidc_provider import OidcProvider
 from tests.support.smtp_server import SmtpServer
 
@@ -27,6 +31,10 @@ def configure_oidc(settings, provider: OidcProvider, *, base_url: str) -> None:
     settings.OIDC_ENABLED = True
     settings.OIDC_ALLOWED_EMAIL_DOMAINS = ALLOWED
     settings.OIDC_BUTTON_LABEL = "Sign in with Example Org"
+    settings.CONTENT_SECURITY_POLICY = {
+        **settings.CONTENT_SECURITY_POLICY,
+        "form-action": form_action_sources(issuer=provider.issuer),
+    }
     settings.SOCIALACCOUNT_PROVIDERS = openid_connect_providers(
         issuer=provider.issuer,
         client_id=CLIENT_ID,

@@ -197,14 +197,11 @@ class OidcProvider:
         return jsonify(_claims(user))
 
     def _login_form(self) -> str:
-        hidden = "".join(
-            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-            for k, v in request.args.items()
-        )
+        # The authorization request stays in the form's address (query string), once.
         return (
             "<!doctype html><title>Test identity provider</title><h1>Organization sign-in</h1>"
             f'<form method="post" action="/authorize?{escape(request.query_string.decode())}">'
-            f'{hidden}<label>E-mail <input name="email" id="idp-email"></label>'
+            '<label>E-mail <input name="email" id="idp-email"></label>'
             '<label>Name <input name="name" id="idp-name"></label>'
             '<button type="submit" id="idp-submit">Sign in</button></form>'
         )
