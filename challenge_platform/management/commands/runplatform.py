@@ -12,6 +12,7 @@ from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
 from challenge_platform.localredis import start_local_redis
+from challenge_platform.mail import mail_destination
 
 
 class Command(BaseCommand):
@@ -37,6 +38,8 @@ class Command(BaseCommand):
             redis = start_local_redis(data_dir / "redis", port=opts["redis_port"])
             env["REDIS_URL"] = redis.url
             self.stdout.write(f"Redis: {redis.url} (data in {redis.data_dir})")
+        # Sign-up confirmations and password resets land here in the embedded default.
+        self.stdout.write(f"Mail: {mail_destination()}")
         env.setdefault(
             "DJANGO_SETTINGS_MODULE",
             os.environ.get("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local"),
