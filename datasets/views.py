@@ -18,6 +18,7 @@ from datasets.selectors import (
     task_file_get,
     task_file_names,
     task_get,
+    task_manageable,
 )
 
 __all__ = ["markdown_html", "task_detail", "task_file", "task_file_response"]
@@ -61,6 +62,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "card": task_card(task=task),
             "description_html": markdown_html(task.description),
             "downloads": downloads,
+            "can_manage": task_manageable(task=task, user=request.user),
         },
     )
 

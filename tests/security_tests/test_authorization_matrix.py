@@ -195,6 +195,21 @@ SITE: list[Case] = [
         "POST",
         upload,
     ),
+    # The task owner's page: its own task only; to anyone else the page does not exist.
+    Case(
+        "tasks/<slug:slug>/manage/",
+        "/tasks/{owned_task}/manage/",
+        (LOGIN, "404", "404", OK),
+        owner=OK,
+    ),
+    Case("tasks/<slug:slug>/manage/", "/tasks/{task}/manage/", (LOGIN, "404", "404", OK)),
+    Case(
+        "tasks/<slug:slug>/manage/",
+        "/tasks/{owned_task}/manage/",
+        (LOGIN, "404", "404", REDIRECT),
+        "POST",
+        owner=REDIRECT,
+    ),
     Case("submissions/", "/submissions/", LOGGED_IN),
     Case("submissions/<int:pk>/", "/submissions/{sub_a}/", (LOGIN, OK, "404", OK), owner="404"),
     Case("submissions/<int:pk>/", "/submissions/{sub_b}/", (LOGIN, "404", OK, OK), owner="404"),
@@ -709,3 +724,22 @@ def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task
     assert "task owner" in other.json()["detail"]
     # A participant of another team stays refused after the reveal too.
     assert client_for(world, "b").get(url).status_code == 403
+
+
+def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
+    from scoring.baselines.models import BaselineRun
+
+    owner = client_for(world, "owner")
+    page = owner.get(f"/tasks/{world.owned_task.slug}/").content.decode()
+    assert f"/tasks/{world.owned_task.slug}/manage/" in page
+    assert "/manage/" not in owner.get(f"/tasks/{world.task.slug}/").content.decode()
+    manage = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
+    assert "once the private leaderboard is revealed" in manage
+    response = owner.post(f"/tasks/{world.owned_task.slug}/manage/", follow=True)
+    assert "queued" in response.content.decode()
+    assert BaselineRun.objects.filter(task=world.owned_task).count() == 1
+    assert owner.post(f"/tasks/{world.task.slug}/manage/").status_code == 404
+    assert BaselineRun.objects.filter(task=world.task).count() == 1  # the world's own run
+    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
+    revealed = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
+    assert "None yet." in revealed and world.notes["a"] not in revealed

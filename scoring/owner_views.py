@@ -1,0 +1,53 @@
+"""The task owner's page (DESIGN §10): one task's baseline and, after the reveal, every
+team's submissions to it. Organizers see it for every task; anyone else gets a 404, as for
+another team's submission. The check is ``datasets.selectors.task_manageable``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from datasets.models import Task
+from datasets.selectors import task_manageable
+from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
+from scoring.models import Submission
+
+LIST_LIMIT = 500
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
+    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
+    if task is None or not task_manageable(task=task, user=request.user):
+        raise Http404("no such task")
+    if request.method == "POST":
+        try:
+            run = baseline_run_queue(task=task)
+        except BaselineRunRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Baseline run #{run.pk} queued for {task.title}.")
+        return redirect("scoring:task-manage", slug=task.slug)
+    challenge = task.track.challenge
+    revealed = request.user.is_staff or challenge.private_visible()
+    submissions = (
+        Submission.objects.filter(task=task, team__is_hidden=False)
+        .select_related("team")
+        .order_by("-created_at", "-pk")[:LIST_LIMIT]
+        if revealed
+        else None
+    )
+    return render(
+        request,
+        "scoring/task_manage.html",
+        {
+            "task": task,
+            "challenge": challenge,
+            "runs": task.baseline_runs.order_by("-created_at")[:5],
+            "submissions": submissions,
+        },
+    )
