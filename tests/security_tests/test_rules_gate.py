@@ -242,3 +242,14 @@ def test_acceptances_export_as_csv_without_formula_cells(ruled):
     assert by_user[w.users["b"].username][5] == "yes"
     assert by_user[w.users["b"].username][2].startswith("'=")
     assert list(rules_acceptance_rows(challenges=Challenge.objects.none())) == []
+
+
+def test_the_task_page_points_to_the_rules_instead_of_offering_the_upload(ruled):
+    w = ruled
+    client = client_for(w, "a")
+    page = client.get(f"/tasks/{w.task.slug}/").content.decode()
+    assert 'id="rules-pending"' in page and f"/c/{w.challenge.slug}/rules/?next=" in page
+    assert 'data-role="upload-error"' not in page
+    RulesAcceptance.objects.create(user=w.users["a"], challenge=w.challenge, version=3)
+    page = client.get(f"/tasks/{w.task.slug}/").content.decode()
+    assert 'id="rules-pending"' not in page and 'data-role="upload-error"' in page
