@@ -129,3 +129,14 @@ def test_without_an_issuer_the_button_and_the_endpoints_are_absent(settings):
 def test_the_login_page_shows_the_configured_button(oidc):
     page = Client().get("/accounts/login/?next=/c/x/").content.decode()
     assert "Sign in with Example Org" in page and f'action="{LOGIN}"' in page
+
+
+@pytest.mark.parametrize("hostile", ["https://evil.example/", "//evil.example/", "/c/ok/"])
+def test_the_next_address_of_a_provider_sign_in_stays_on_the_site(oidc, hostile):
+    client = Client()
+    response = client.post(LOGIN, {"next": hostile})
+    assert response.status_code == 302
+    done = client.get(CALLBACK, sign_in_at_provider(response["Location"], "olga@example.org"))
+    assert logged_in_user(client) is not None
+    expected = hostile if hostile == "/c/ok/" else "/"
+    assert done["Location"] == expected
