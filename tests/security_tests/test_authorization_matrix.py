@@ -38,38 +38,20 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from challenge_platform.models import Challenge, RulesAcceptance
 from leaderboard.models import LeaderboardEntry
 from tests.security_tests.conftest import ROLES, client_for
+from tests.security_tests.matrix_accounts import ACCOUNT_API, ACCOUNT_SITE
+from tests.security_tests.matrix_case import (
+    ALL_OK,
+    API_LOGGED_IN,
+    LOGGED_IN,
+    LOGIN,
+    OK,
+    ORG_ONLY,
+    REDIRECT,
+    Case,
+)
 from tests.security_tests.world import PASSWORD, World, value_forms
 
 pytestmark = pytest.mark.django_db
-
-# Status classes.
-OK = "2xx"
-LOGIN = "login"  # 302 to the site's or the admin's login page
-REDIRECT = "3xx"  # a redirect elsewhere
-ALL_OK = (OK, OK, OK, OK)
-ORG_ONLY = (LOGIN, LOGIN, LOGIN, OK)  # anon, a, b, org
-LOGGED_IN = (LOGIN, OK, OK, OK)
-
-
-@dataclass(frozen=True)
-class Case:
-    route: str  # the URL pattern as the resolver joins it
-    path: str  # with {placeholders} from World.params
-    expect: tuple[str, str, str, str]  # anon, team A, team B, organizer
-    method: str = "GET"
-    data: Callable[[World], dict[str, Any]] | None = None
-    private: bool = False  # a private board: open to everyone once revealed
-    owner: str | None = None  # the task owner's; None: what team A and team B both get
-
-    def expected(self, role: str, *, revealed: bool) -> str:
-        if revealed and self.private:
-            return OK
-        if role == "owner":
-            if self.owner is not None:
-                return self.owner
-            assert self.expect[1] == self.expect[2], f"{self.path}: say what the owner gets"
-            return self.expect[1]
-        return self.expect[ROLES.index(role)]
 
 
 def upload(world: World) -> dict[str, Any]:
@@ -83,15 +65,6 @@ def bad_login(world: World) -> dict[str, Any]:
 SITE: list[Case] = [
     Case("", "/", ALL_OK),
     Case("c/<slug:slug>/", "/c/{challenge}/", ALL_OK),
-    Case("c/<slug:slug>/rules/", "/c/{challenge}/rules/", ALL_OK),
-    # The world's challenge has no rules: accepting is refused with a message, sent back.
-    Case(
-        "c/<slug:slug>/rules/",
-        "/c/{challenge}/rules/",
-        (LOGIN, REDIRECT, REDIRECT, REDIRECT),
-        "POST",
-        lambda w: {"version": "1", "next": "https://evil.example/"},
-    ),
     # Everyone logged in is refused (already in a team) or creates one, and is sent back.
     Case(
         "c/<slug:slug>/teams/new/",
@@ -126,52 +99,6 @@ SITE: list[Case] = [
     Case("accounts/login/", "/accounts/login/", ALL_OK, "POST", bad_login),
     Case("accounts/logout/", "/accounts/logout/", ("405", "405", "405", "405")),
     Case("accounts/logout/", "/accounts/logout/", (REDIRECT,) * 4, "POST"),
-    # allauth: sign-up and recovery pages; the logged-in are sent on.
-    Case("accounts/signup/", "/accounts/signup/", (OK, REDIRECT, REDIRECT, REDIRECT)),
-    Case(
-        "accounts/signup/",
-        "/accounts/signup/",
-        (OK, REDIRECT, REDIRECT, REDIRECT),  # an incomplete form is shown again
-        "POST",
-        lambda w: {"username": "matrix-new", "email": "not-an-address"},
-    ),
-    Case("accounts/inactive/", "/accounts/inactive/", ALL_OK),
-    Case("accounts/confirm-email/", "/accounts/confirm-email/", ALL_OK),
-    Case(
-        "accounts/confirm-email/(?P<key>[-:\\w]+)/$",
-        "/accounts/confirm-email/MQ:forged-key/",
-        ALL_OK,  # "This link expired or is invalid"
-    ),
-    Case(
-        "accounts/confirm-email/(?P<key>[-:\\w]+)/$",
-        "/accounts/confirm-email/MQ:forged-key/",
-        ("404",) * 4,
-        "POST",
-    ),
-    Case("accounts/password/reset/", "/accounts/password/reset/", ALL_OK),
-    Case("accounts/password/reset/done/", "/accounts/password/reset/done/", ALL_OK),
-    Case(
-        "accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
-        "/accounts/password/reset/key/1-forged-key/",
-        ALL_OK,  # "The password reset link was invalid"
-    ),
-    Case("accounts/password/reset/key/done/", "/accounts/password/reset/key/done/", ALL_OK),
-    Case("accounts/social/login/cancelled/", "/accounts/social/login/cancelled/", ALL_OK),
-    Case("accounts/social/login/error/", "/accounts/social/login/error/", ("401",) * 4),
-    # Without a pending sign-in from the identity provider there is nothing to complete.
-    Case("accounts/social/signup/", "/accounts/social/signup/", (LOGIN,) * 4),
-    # No identity provider is configured in the tests: its pages do not exist.
-    Case(
-        "accounts/oidc/(?P<provider_id>[^/]+)/login/",
-        "/accounts/oidc/org/login/",
-        ("404",) * 4,
-        "POST",
-    ),
-    Case(
-        "accounts/oidc/(?P<provider_id>[^/]+)/login/callback/",
-        "/accounts/oidc/org/login/callback/?code=x&state=y",
-        ("404",) * 4,
-    ),
     # Datasets: the solution is a 404 for everyone but organizers, whatever the route.
     Case("tasks/<slug:slug>/", "/tasks/{task}/", ALL_OK),
     Case("tasks/<slug:slug>/files/<str:name>", "/tasks/{task}/files/train.csv", LOGGED_IN),
@@ -194,21 +121,6 @@ SITE: list[Case] = [
         (LOGIN, REDIRECT, REDIRECT, REDIRECT),
         "POST",
         upload,
-    ),
-    # The task owner's page: its own task only; to anyone else the page does not exist.
-    Case(
-        "tasks/<slug:slug>/manage/",
-        "/tasks/{owned_task}/manage/",
-        (LOGIN, "404", "404", OK),
-        owner=OK,
-    ),
-    Case("tasks/<slug:slug>/manage/", "/tasks/{task}/manage/", (LOGIN, "404", "404", OK)),
-    Case(
-        "tasks/<slug:slug>/manage/",
-        "/tasks/{owned_task}/manage/",
-        (LOGIN, "404", "404", REDIRECT),
-        "POST",
-        owner=REDIRECT,
     ),
     Case("submissions/", "/submissions/", LOGGED_IN),
     Case("submissions/<int:pk>/", "/submissions/{sub_a}/", (LOGIN, OK, "404", OK), owner="404"),
@@ -256,47 +168,14 @@ SITE: list[Case] = [
         private=True,
     ),
 ]
+SITE += ACCOUNT_SITE
 
-API_LOGGED_IN = ("401", OK, OK, OK)
 API: list[Case] = [
     Case("api/v1/schema/", "/api/v1/schema/", ALL_OK),
     Case("api/v1/docs/", "/api/v1/docs/", ALL_OK),
     Case("api/v1/auth/token/", "/api/v1/auth/token/", ("400",) * 4, "POST", bad_login),
     Case("api/v1/auth/token/", "/api/v1/auth/token/", ("405", "405", "405", "405")),
     Case("api/v1/challenges/", "/api/v1/challenges/", ALL_OK),
-    Case("api/v1/challenges/<slug:slug>/rules/", "/api/v1/challenges/{challenge}/rules/", ALL_OK),
-    Case(
-        "api/v1/challenges/<slug:slug>/rules/accept/",
-        "/api/v1/challenges/{challenge}/rules/accept/",
-        ("401", "400", "400", "400"),  # no rules to accept in the world's challenge
-        "POST",
-        lambda w: {"version": 1},
-    ),
-    # The task-owner role: its own task only; organizers every task.
-    Case(
-        "api/v1/tasks/<slug:slug>/baselines/",
-        "/api/v1/tasks/{owned_task}/baselines/",
-        ("401", "403", "403", "202"),
-        "POST",
-        owner="202",
-    ),
-    Case(
-        "api/v1/tasks/<slug:slug>/baselines/",
-        "/api/v1/tasks/{task}/baselines/",
-        ("401", "403", "403", "202"),
-        "POST",
-    ),
-    Case(
-        "api/v1/tasks/<slug:slug>/all-submissions/",
-        "/api/v1/tasks/{task}/all-submissions/",
-        ("401", "403", "403", OK),
-    ),
-    # Before the reveal even the owner waits (test_task_owner_sees_its_submissions_after_...).
-    Case(
-        "api/v1/tasks/<slug:slug>/all-submissions/",
-        "/api/v1/tasks/{owned_task}/all-submissions/",
-        ("401", "403", "403", OK),
-    ),
     Case(
         "api/v1/challenges/<slug:slug>/teams/",
         "/api/v1/challenges/{challenge}/teams/",
@@ -364,6 +243,8 @@ API: list[Case] = [
         private=True,
     ),
 ]
+
+API += ACCOUNT_API
 
 ADMIN: list[Case] = [
     Case("admin/", "/admin/", ORG_ONLY),
@@ -693,53 +574,3 @@ def test_after_the_reveal_private_scores_appear_for_everyone(world):
     for role in ROLES[:3]:
         failures, _ = run_matrix(world, role, revealed=True)
         assert not failures, f"{len(failures)} problem(s):\n" + "\n".join(failures)
-
-
-def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task(world):
-    from unittest import mock
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from scoring.services import submission_create
-
-    with mock.patch("scoring.services._publish_scoring", lambda **kw: None):
-        theirs = submission_create(
-            task=world.owned_task,
-            user=world.users["a"],
-            file=SimpleUploadedFile("p.csv", b"id,label\n1,a\n"),
-            note=world.notes["a"],
-        )
-    owner = client_for(world, "owner")
-    url = f"/api/v1/tasks/{world.owned_task.slug}/all-submissions/"
-    before = owner.get(url)
-    assert before.status_code == 403 and before.json()["code"] == "not_revealed"
-    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
-    after = owner.get(url)
-    assert after.status_code == 200
-    listed = after.json()["results"]
-    assert [row["id"] for row in listed] == [theirs.pk]
-    assert world.notes["a"] not in after.content.decode()  # the team's note stays its own
-    other = owner.get(f"/api/v1/tasks/{world.task.slug}/all-submissions/")
-    assert other.status_code == 403 and other.json()["code"] == "not_task_owner"
-    assert "task owner" in other.json()["detail"]
-    # A participant of another team stays refused after the reveal too.
-    assert client_for(world, "b").get(url).status_code == 403
-
-
-def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
-    from scoring.baselines.models import BaselineRun
-
-    owner = client_for(world, "owner")
-    page = owner.get(f"/tasks/{world.owned_task.slug}/").content.decode()
-    assert f"/tasks/{world.owned_task.slug}/manage/" in page
-    assert "/manage/" not in owner.get(f"/tasks/{world.task.slug}/").content.decode()
-    manage = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
-    assert "once the private leaderboard is revealed" in manage
-    response = owner.post(f"/tasks/{world.owned_task.slug}/manage/", follow=True)
-    assert "queued" in response.content.decode()
-    assert BaselineRun.objects.filter(task=world.owned_task).count() == 1
-    assert owner.post(f"/tasks/{world.task.slug}/manage/").status_code == 404
-    assert BaselineRun.objects.filter(task=world.task).count() == 1  # the world's own run
-    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
-    revealed = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
-    assert "None yet." in revealed and world.notes["a"] not in revealed

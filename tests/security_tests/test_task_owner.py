@@ -1,0 +1,61 @@
+"""The task-owner role (DESIGN §10) beyond the matrix's status codes: what the owner of
+``owned_task`` sees and queues, and that the other task stays out of reach."""
+
+from __future__ import annotations
+
+import pytest
+
+from challenge_platform.models import Challenge
+from tests.security_tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task(world):
+    from unittest import mock
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scoring.services import submission_create
+
+    with mock.patch("scoring.services._publish_scoring", lambda **kw: None):
+        theirs = submission_create(
+            task=world.owned_task,
+            user=world.users["a"],
+            file=SimpleUploadedFile("p.csv", b"id,label\n1,a\n"),
+            note=world.notes["a"],
+        )
+    owner = client_for(world, "owner")
+    url = f"/api/v1/tasks/{world.owned_task.slug}/all-submissions/"
+    before = owner.get(url)
+    assert before.status_code == 403 and before.json()["code"] == "not_revealed"
+    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
+    after = owner.get(url)
+    assert after.status_code == 200
+    listed = after.json()["results"]
+    assert [row["id"] for row in listed] == [theirs.pk]
+    assert world.notes["a"] not in after.content.decode()  # the team's note stays its own
+    other = owner.get(f"/api/v1/tasks/{world.task.slug}/all-submissions/")
+    assert other.status_code == 403 and other.json()["code"] == "not_task_owner"
+    assert "task owner" in other.json()["detail"]
+    # A participant of another team stays refused after the reveal too.
+    assert client_for(world, "b").get(url).status_code == 403
+
+
+def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
+    from scoring.baselines.models import BaselineRun
+
+    owner = client_for(world, "owner")
+    page = owner.get(f"/tasks/{world.owned_task.slug}/").content.decode()
+    assert f"/tasks/{world.owned_task.slug}/manage/" in page
+    assert "/manage/" not in owner.get(f"/tasks/{world.task.slug}/").content.decode()
+    manage = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
+    assert "once the private leaderboard is revealed" in manage
+    response = owner.post(f"/tasks/{world.owned_task.slug}/manage/", follow=True)
+    assert "queued" in response.content.decode()
+    assert BaselineRun.objects.filter(task=world.owned_task).count() == 1
+    assert owner.post(f"/tasks/{world.task.slug}/manage/").status_code == 404
+    assert BaselineRun.objects.filter(task=world.task).count() == 1  # the world's own run
+    Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
+    revealed = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
+    assert "None yet." in revealed and world.notes["a"] not in revealed
