@@ -82,5 +82,7 @@ def login(page, live_server_url: str, username: str, password: str) -> None:
     page.goto(f"{live_server_url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("form [type=submit]")
+    # The password form's own button: with OpenID Connect on, the first form on the page is
+    # the identity provider's sign-in button.
+    page.click("form:has(input[name=password]) [type=submit]")
     page.wait_for_load_state()
