@@ -140,3 +140,17 @@ def test_the_next_address_of_a_provider_sign_in_stays_on_the_site(oidc, hostile)
     assert logged_in_user(client) is not None
     expected = hostile if hostile == "/c/ok/" else "/"
     assert done["Location"] == expected
+
+
+def test_a_provider_sign_in_never_takes_over_a_local_account_with_the_same_address(oidc):
+    from allauth.account.models import EmailAddress
+
+    from tests.platform_tests.factories import UserFactory
+
+    victim = UserFactory(username="victim", email="victim@example.org")
+    EmailAddress.objects.create(user=victim, email=victim.email, verified=True, primary=True)
+    client = Client()
+    response = client.get(CALLBACK, sign_in_at_provider(start(client), "victim@example.org"))
+    assert logged_in_user(client) != victim
+    assert not victim.socialaccount_set.exists()
+    assert response.status_code in (200, 302)
