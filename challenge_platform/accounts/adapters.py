@@ -39,6 +39,18 @@ class AccountAdapter(DefaultAccountAdapter):
         return email
 
 
+    def send_password_reset_mail(self, user, email: str, context: dict) -> None:
+        """No password for accounts that sign in through the identity provider.
+
+        A local password would keep such a user signing in after the organization removed
+        them from its provider; the same page still says "mail sent", as for an unknown
+        address, so the form tells nobody which accounts exist.
+        """
+        if not user.has_usable_password() and user.socialaccount_set.exists():
+            return
+        super().send_password_reset_mail(user, email, context)
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """OpenID Connect sign-in: new users are created on first sign-in from allowed domains."""
 

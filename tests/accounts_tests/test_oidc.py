@@ -154,3 +154,19 @@ def test_a_provider_sign_in_never_takes_over_a_local_account_with_the_same_addre
     assert logged_in_user(client) != victim
     assert not victim.socialaccount_set.exists()
     assert response.status_code in (200, 302)
+
+
+def test_a_provider_account_gets_no_password_reset_mail(oidc, settings):
+    client = Client()
+    client.get(CALLBACK, sign_in_at_provider(start(client), "pat@example.org"))
+    user = logged_in_user(client)
+    assert user is not None
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    asked = Client().post("/accounts/password/reset/", {"email": "pat@example.org"})
+    assert asked.status_code == 302  # the same answer as for any address
+    assert mail.outbox == []
+    user.refresh_from_db()
+    assert not user.has_usable_password()
