@@ -157,7 +157,8 @@ class OidcProvider:
             user = User(
                 email=request.form["email"].strip(), name=request.form.get("name", "").strip()
             )
-            return server.create_authorization_response(grant_user=user)
+            grant = server.get_consent_grant(end_user=user)
+            return server.create_authorization_response(grant_user=user, grant=grant)
 
         @app.route("/token", methods=["POST"])
         def token():
