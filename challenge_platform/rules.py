@@ -75,6 +75,17 @@ def rules_accepted(*, challenge: Challenge, user: AbstractBaseUser | AnonymousUs
     ).exists()
 
 
+def rules_acceptance_current(
+    *, challenge: Challenge, user: AbstractBaseUser | AnonymousUser
+) -> RulesAcceptance | None:
+    """``user``'s acceptance of the current version, if any."""
+    if not user.is_authenticated:
+        return None
+    return RulesAcceptance.objects.filter(
+        challenge=challenge, user=user, version=challenge.rules_version
+    ).first()
+
+
 def rules_gate(*, challenge: Challenge, user: AbstractBaseUser | AnonymousUser) -> None:
     """THE gate: raise :class:`RulesNotAccepted` unless ``user`` accepted the current rules."""
     if not rules_accepted(challenge=challenge, user=user):

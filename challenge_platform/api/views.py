@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -124,14 +125,8 @@ class RulesOutputSerializer(serializers.Serializer):
     accepted_at = serializers.DateTimeField(allow_null=True)
 
 
-def _rules_output(challenge: Challenge, user) -> dict:
-    acceptance = (
-        rules.RulesAcceptance.objects.filter(
-            challenge=challenge, user=user, version=challenge.rules_version
-        ).first()
-        if user.is_authenticated
-        else None
-    )
+def _rules_output(challenge: Challenge, user: AbstractBaseUser | AnonymousUser) -> dict:
+    acceptance = rules.rules_acceptance_current(challenge=challenge, user=user)
     return {
         "version": challenge.rules_version,
         "text": challenge.rules,
