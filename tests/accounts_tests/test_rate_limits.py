@@ -45,6 +45,7 @@ def test_the_admin_login_is_limited_even_for_the_right_password_afterwards():
         ),
         ("/accounts/password/reset/", {"email": "nobody@example.org"}),
         ("/accounts/confirm-email/MQ:forged/", {}),
+        ("/accounts/oidc/org/login/", {}),  # the identity provider's sign-in button
     ],
 )
 def test_every_login_and_mail_form_shares_one_budget(path, data):
