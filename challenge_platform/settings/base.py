@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "scoring",
     "scoring.baselines",
     "leaderboard",
+    "operations",
 ]
 
 MIDDLEWARE = [
