@@ -193,6 +193,7 @@ def baseline_run_execute(
             hard_timeout=run.hard_timeout,
             cancel_event=watch,
             on_progress=watch.line,
+            runner_module=settings.BASELINE_RUNNER_MODULE,
         )
         return record_outcome(run=run, token=token, outcome=outcome, watch=watch, out_dir=out_dir)
     except _Cancelled:
