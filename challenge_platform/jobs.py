@@ -42,6 +42,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from challenge_platform.celery import TASK_QUEUES, app
+
 logger = logging.getLogger(__name__)
 
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
@@ -86,8 +88,6 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
     task's queue when Celery imports the apps' task modules (``import_default_modules``,
     what a worker does at start).
     """
-    from challenge_platform.celery import TASK_QUEUES, app
-
     try:
         if task_name not in TASK_QUEUES:
             app.loader.import_default_modules()
