@@ -86,11 +86,13 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
 
     The task is sent by name; its queue comes from the project's router, which learns each
     task's queue when Celery imports the apps' task modules (``import_default_modules``,
-    what a worker does at start).
+    what a worker does at start). An unknown name is a programming error: ``LookupError``.
     """
-    try:
+    if task_name not in TASK_QUEUES:
+        app.loader.import_default_modules()
         if task_name not in TASK_QUEUES:
-            app.loader.import_default_modules()
+            raise LookupError(f"no Celery task named {task_name!r} (see platform_task)")
+    try:
         app.send_task(
             task_name,
             kwargs=kwargs,
