@@ -24,8 +24,10 @@ Public API (stable; extend, don't rename):
   :func:`retry_countdown` - bounded retries on named temporary errors.
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the kind decide ``requeued`` or ``failed``).
-- :func:`publish_after_commit` / :func:`publish` - send a Celery task **by name** after
-  commit, so services never import task modules.
+- :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
+  a Celery task **by name** (after commit), so services never import task modules; the
+  queue comes from the task's ``platform_task`` registration; an unknown name raises
+  ``LookupError``, a broker failure is logged (the sweeper re-queues).
 - :func:`delete_file_quietly`, :func:`json_finite`, :func:`float_or_none`.
 """
 
