@@ -326,3 +326,18 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
     with submission.file.open("rb") as handle:
         assert pd.read_parquet(io.BytesIO(handle.read())).equals(frame)
     assert submission.file.name.startswith(f"submissions/{classification_task.slug}/")
+
+
+def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
+    tmp_path, classification_task
+):
+    run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
+    path = tmp_path / "predictions.parquet"
+    path.write_bytes(b"")
+    status = services.finish(
+        run=run, token="tok", status=BaselineRunStatus.SUCCEEDED, message="ok", predictions=path
+    )
+    run.refresh_from_db()
+    assert status == run.status == BaselineRunStatus.FAILED
+    assert run.message == "the predictions were refused: The file is empty."
+    assert run.submission is None and run.delivery_id == ""

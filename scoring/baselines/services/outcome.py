@@ -21,6 +21,7 @@ from scoring.baselines import outputs
 from scoring.baselines.launch import BaselineOutcome
 from scoring.baselines.models import LOG_TAIL_BYTES, BaselineRun, BaselineRunStatus
 from scoring.baselines.services.queue import BASELINES, baseline_team_get_or_create
+from scoring.models import Submission
 from scoring.services import SubmissionRefused, submission_create_for_job
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def finish(
     return status
 
 
-def _submit(*, run: BaselineRun, predictions: Path):
+def _submit(*, run: BaselineRun, predictions: Path) -> Submission:
     """The baseline team's queued submission of ``predictions``: the one scoring path for a
     job's predictions; only the participant checks (members, open dates, daily limit) are
     skipped, as the baseline team has no members and runs before the challenge opens."""
