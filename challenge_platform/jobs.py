@@ -33,6 +33,8 @@ Public API (stable; extend, don't rename):
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -86,12 +88,14 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
     """Send the Celery task ``task_name`` with ``kwargs`` now; False (logged) if the broker
     refused. A lost message is never fatal: the kind's sweeper re-queues the row.
 
-    The task is sent by name; its queue comes from the project's router, which learns each
-    task's queue when Celery imports the apps' task modules (``import_default_modules``,
-    what a worker does at start). An unknown name is a programming error: ``LookupError``.
+    The task is sent by name; its queue is the one its ``platform_task`` registered. A
+    process that has not loaded the task's module yet (a web process) loads it by name once
+    (a project task is named ``<module>.<function>``), like a worker's autodiscovery, but
+    without Celery's Django set-up. An unknown name is a programming error: ``LookupError``.
     """
     if task_name not in TASK_QUEUES:
-        app.loader.import_default_modules()
+        with contextlib.suppress(ImportError):
+            importlib.import_module(task_name.rpartition(".")[0])
         if task_name not in TASK_QUEUES:
             raise LookupError(f"no Celery task named {task_name!r} (see platform_task)")
     try:
