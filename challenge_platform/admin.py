@@ -1,18 +1,16 @@
-"""Organizer console: challenges, tracks, teams, reveal, visibility and the health panel."""
+"""Organizer console: challenges, tracks, teams, reveal and visibility (the health panel is
+``operations.admin``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path
 
-from leaderboard.core.export import rows_to_csv
+from common.export import rows_to_csv
 
 from . import rules, services
 from .models import Challenge, RulesAcceptance, Team, TeamMembership, Track, WorkerHeartbeat
-from .selectors import health_status
 
 
 class TrackInline(admin.TabularInline):
@@ -151,22 +149,6 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("hostname", "seen_at")
 
 
-def health_view(request: HttpRequest) -> HttpResponse:
-    context = {**admin.site.each_context(request), "title": "Health", "health": health_status()}
-    return TemplateResponse(request, "admin/health.html", context)
-
-
-_original_get_urls = admin.site.get_urls
-
-
-def _get_urls():
-    return [
-        path("health/", admin.site.admin_view(health_view), name="health"),
-        *_original_get_urls(),
-    ]
-
-
-admin.site.get_urls = _get_urls
 admin.site.site_header = "Challenge organizer console"
 admin.site.site_title = "Organizer console"
 admin.site.index_template = "admin/challenge_index.html"

@@ -102,7 +102,7 @@ CSV_HEADER = ["challenge", "username", "email", "version", "accepted_at", "curre
 def rules_acceptance_rows(*, challenges: QuerySet[Challenge]) -> Iterator[list[object]]:
     """Every acceptance of ``challenges`` (who, version, when), rows of ``CSV_HEADER``.
 
-    Written out by ``leaderboard.core.export.rows_to_csv`` (no formula cells).
+    Written out by ``common.export.rows_to_csv`` (no formula cells).
     """
     rows = (
         RulesAcceptance.objects.filter(challenge__in=challenges)

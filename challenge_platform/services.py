@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from . import hooks
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
 
@@ -111,14 +112,6 @@ def token_rotate(*, user: AbstractBaseUser) -> Token:
     return Token.objects.create(user=user)
 
 
-def _refresh_challenge_boards(challenge: Challenge) -> None:
-    from datasets.models import Task
-    from leaderboard.services import task_leaderboard_refresh
-
-    for task_id in Task.objects.filter(track__challenge=challenge).values_list("pk", flat=True):
-        task_leaderboard_refresh(task_id=task_id)
-
-
 def challenge_reveal(*, challenge: Challenge, revealed: bool = True) -> None:
     """Show (or hide again) the private leaderboards of a challenge to everyone."""
     Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
@@ -131,4 +124,4 @@ def team_visibility_set(*, team: Team, hidden: bool) -> None:
         return
     Team.objects.filter(pk=team.pk).update(is_hidden=hidden)
     team.is_hidden = hidden
-    _refresh_challenge_boards(team.challenge)
+    hooks.challenge_teams_changed(challenge_id=team.challenge_id)

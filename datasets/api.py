@@ -15,16 +15,10 @@ from rest_framework.views import APIView
 
 from challenge_platform.models import Challenge, Track
 from challenge_platform.rules import rules_gate
+from challenge_platform.selectors import is_organizer
 from datasets.models import Task
-from datasets.selectors import task_file_get, task_file_names, task_get, task_list
+from datasets.selectors import task_file_get, task_file_names, task_get_or_404, task_list
 from datasets.views import task_file_response
-
-
-def _task_or_404(slug: str) -> Task:
-    try:
-        return task_get(slug=slug)
-    except Task.DoesNotExist as exc:
-        raise Http404("no such task") from exc
 
 
 class TaskListApi(generics.ListAPIView):
@@ -114,7 +108,7 @@ class TaskDetailApi(APIView):
 
     @extend_schema(operation_id="tasks_retrieve", responses={200: OutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
-        task = _task_or_404(slug)
+        task = task_get_or_404(slug=slug)
         return Response(self.OutputSerializer(task, context={"request": request}).data)
 
 
@@ -148,8 +142,8 @@ class TaskFileDownloadApi(APIView):
         },
     )
     def get(self, request: Request, slug: str, name: str):
-        task = _task_or_404(slug)
-        stored = task_file_get(task=task, name=name, organizer=bool(request.user.is_staff))
+        task = task_get_or_404(slug=slug)
+        stored = task_file_get(task=task, name=name, organizer=is_organizer(request.user))
         if stored is None:
             raise Http404("no such file")
         rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403

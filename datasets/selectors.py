@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
+from django.http import Http404
 
 from challenge_platform.models import Challenge, TeamMembership, Track
 from datasets.models import Task
@@ -44,9 +45,19 @@ def task_list(*, challenge: Challenge | None = None, track: Track | None = None)
     return tasks.order_by("track__challenge__start", "track__order", "track__slug", "order", "slug")
 
 
-def task_get(*, slug: str) -> Task:
-    """The task with ``slug``; raises ``Task.DoesNotExist``."""
-    return Task.objects.select_related("track", "track__challenge").get(slug=slug)
+def task_get(*, slug: str | None = None, pk: int | None = None) -> Task:
+    """The task with ``slug`` (or ``pk``), its track and challenge loaded; raises
+    ``Task.DoesNotExist``. The one lookup of a task for every app."""
+    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    return Task.objects.select_related("track", "track__challenge").get(**lookup)
+
+
+def task_get_or_404(*, slug: str) -> Task:
+    """:func:`task_get` for views and API views: a missing task is ``Http404``."""
+    try:
+        return task_get(slug=slug)
+    except Task.DoesNotExist as exc:
+        raise Http404("no such task") from exc
 
 
 def task_file_names(*, task: Task, include_solution: bool = False) -> list[str]:

@@ -22,6 +22,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from challenge_platform.jobs import delete_file_quietly
 from challenge_platform.models import Challenge, Track
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.models import Task
@@ -235,11 +236,8 @@ def _track_get_or_create(*, challenge: Challenge, slug: str, title: str | None) 
 
 
 def _delete(written: list[tuple[Storage, str]]) -> None:
-    for storage, name in written:
-        try:
-            storage.delete(name)
-        except Exception:  # keep cleaning the others; the error that matters is re-raised
-            logger.exception("could not delete %s after a failed import", name)
+    for storage, name in written:  # keep cleaning the others; the error that matters is re-raised
+        delete_file_quietly(storage, name)
     for storage, name in written:
         _remove_empty_folder(storage, name)
 

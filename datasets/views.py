@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from challenge_platform.markdown import markdown_html
 from challenge_platform.rules import rules_gate
+from challenge_platform.selectors import is_organizer
 from datasets.models import Task
 from datasets.selectors import (
     FILE_DESCRIPTIONS,
@@ -17,7 +18,7 @@ from datasets.selectors import (
     task_card,
     task_file_get,
     task_file_names,
-    task_get,
+    task_get_or_404,
     task_manageable,
 )
 
@@ -33,18 +34,11 @@ def task_file_response(*, task: Task, name: str, stored: FieldFile) -> FileRespo
     return response
 
 
-def _task_or_404(slug: str) -> Task:
-    try:
-        return task_get(slug=slug)
-    except Task.DoesNotExist as exc:
-        raise Http404("no such task") from exc
-
-
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    task = _task_or_404(slug)
+    task = task_get_or_404(slug=slug)
     downloads = []
     if request.user.is_authenticated:
-        names = task_file_names(task=task, include_solution=request.user.is_staff)
+        names = task_file_names(task=task, include_solution=is_organizer(request.user))
         downloads = [
             {
                 "name": name,
@@ -69,12 +63,12 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def task_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     """A task's file for logged-in users; the solution for organizers, a 404 for the rest."""
-    organizer = request.user.is_authenticated and request.user.is_staff
+    organizer = is_organizer(request.user)
     if name == SOLUTION_FILE and not organizer:
         raise Http404("no such file")
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    task = _task_or_404(slug)
+    task = task_get_or_404(slug=slug)
     stored = task_file_get(task=task, name=name, organizer=organizer)
     if stored is None:
         raise Http404("no such file")

@@ -11,23 +11,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.models import Track
-from datasets.models import Task
+from datasets.selectors import task_get_or_404
 
 from . import selectors
-from .models import Split
 
 
 def _requested_split(request: Request, challenge) -> tuple[str, Response | None]:
     """The ``?split=`` asked for, or the refusal: 400 for an unknown one, 403 before reveal."""
-    split = request.query_params.get("split", Split.PUBLIC)
-    if split not in (Split.PUBLIC, Split.PRIVATE):
-        return split, Response({"detail": "split must be 'public' or 'private'."}, status=400)
-    if split == Split.PRIVATE and not selectors.private_visible(
-        challenge=challenge, user=request.user
-    ):
-        detail = "The private leaderboard is hidden until the organizers reveal it."
-        return split, Response({"detail": detail}, status=403)
-    return split, None
+    value = request.query_params.get("split")
+    try:
+        return selectors.split_requested(value=value, challenge=challenge, user=request.user), None
+    except selectors.SplitRefused as refused:
+        return value or "", Response({"detail": refused.message}, status=refused.status)
 
 
 class TaskEntrySerializer(serializers.Serializer):
@@ -76,7 +71,7 @@ class TaskLeaderboardApi(APIView):
         responses={200: OutputSerializer},
     )
     def get(self, request: Request, slug: str) -> Response:
-        task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+        task = task_get_or_404(slug=slug)
         split, refusal = _requested_split(request, task.track.challenge)
         if refusal is not None:
             return refusal

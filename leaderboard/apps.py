@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class LeaderboardConfig(AppConfig):
     name = "leaderboard"
     verbose_name = "Leaderboards"
+
+    def ready(self) -> None:
+        """Register the leaderboard's refresh with the layers below (arrows point down):
+        a scored, rescored, hidden or final submission, and a hidden team, refresh boards
+        in the same transaction (``challenge_platform.hooks``)."""
+        from challenge_platform import hooks
+        from leaderboard import receivers
+
+        hooks.on_task_results_changed(receivers.refresh_task_board)
+        hooks.on_challenge_teams_changed(receivers.refresh_challenge_boards)

@@ -8,21 +8,29 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 
+from challenge_platform import jobs
 from datasets.models import Task
+from datasets.selectors import task_get
+from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.core.ranking import (
     SubmissionInput,
     private_entries,
     rank_entries,
     select_team_best,
 )
+from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
+from scoring.solutions import solution_for_task
 
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
+
+BOOTSTRAP_TASK = "leaderboard.tasks.bootstrap_task_leaderboard"
 
 
 def history_cache_key(task_id: int) -> str:
@@ -131,32 +139,22 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
         LeaderboardEntry.objects.filter(task=task).delete()
         LeaderboardEntry.objects.bulk_create(new_entries)
         if bootstrap and new_entries:
-            from .tasks import bootstrap_task_leaderboard
-
-            transaction.on_commit(lambda: _publish_bootstrap(bootstrap_task_leaderboard, task.pk))
+            transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
     cache.delete(history_cache_key(task.pk))
 
 
-def _publish_bootstrap(task_fn, task_id: int) -> None:
-    try:
-        task_fn.delay(task_id=task_id)
-    except Exception:  # the broker is a doorbell: intervals are recomputed on the next refresh
-        logger.warning("could not queue the bootstrap of task %s", task_id, exc_info=True)
+def _publish_bootstrap(task_name: str, task_id: int) -> None:
+    """The broker is a doorbell: a lost message's intervals come with the next refresh."""
+    jobs.publish(task_name, task_id=task_id)
 
 
 def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed: int = 0) -> None:
     """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
-    import numpy as np
-
-    from leaderboard.core.bootstrap import bootstrap_leaderboard
-    from scoring.core import load_predictions, load_solution
-
-    task = Task.objects.get(pk=task_id)
+    task = task_get(pk=task_id)
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
     if not entries:
         return
-    with task.solution.open("rb") as fh:
-        solution = load_solution(fh, kind=task.kind, classes=list(task.classes))
+    solution = solution_for_task(task)
     y = np.asarray(solution.y)
     public = np.asarray(solution.is_public, dtype=bool)
     updates = []

@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 
 from challenge_platform.models import Track
+from common.export import rows_to_csv
+from common.svg import history_chart_svg
 from datasets.models import Task
-from leaderboard.core.export import rows_to_csv
-from leaderboard.core.svg import history_chart_svg
+from datasets.selectors import task_get_or_404
 
 from . import selectors
-from .models import Split
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
@@ -27,14 +27,13 @@ METRIC_LABELS = {
 
 
 def _split(request: HttpRequest, challenge) -> str:
-    split = request.GET.get("split", Split.PUBLIC)
-    if split not in (Split.PUBLIC, Split.PRIVATE):
-        raise Http404("unknown split")
-    if split == Split.PRIVATE and not selectors.private_visible(
-        challenge=challenge, user=request.user
-    ):
-        raise Http404("the private leaderboard is not revealed yet")
-    return split
+    """The asked-for split; a page hides what it cannot show (404, not 400/403)."""
+    try:
+        return selectors.split_requested(
+            value=request.GET.get("split"), challenge=challenge, user=request.user
+        )
+    except selectors.SplitRefused as refused:
+        raise Http404(refused.message) from None
 
 
 def _metric_columns(task: Task, entries) -> list[str]:
@@ -47,7 +46,7 @@ def _metric_columns(task: Task, entries) -> list[str]:
 
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
-    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    task = task_get_or_404(slug=slug)
     challenge = task.track.challenge
     split = _split(request, challenge)
     entries = selectors.leaderboard_for_task(task=task, split=split)
@@ -68,14 +67,14 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": rows,
             "metrics": [METRIC_LABELS.get(m, m) for m in metrics],
             "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
-            "chart": mark_safe(chart),  # noqa: S308 - built by leaderboard.core.svg, which escapes all text
+            "chart": mark_safe(chart),  # noqa: S308 - built by common.svg, which escapes all text
             "tied_any": any(e.tied_with_best for e in entries),
         },
     )
 
 
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
     entries = selectors.leaderboard_for_task(task=task, split=split)
     metrics = _metric_columns(task, entries)
@@ -188,7 +187,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 @staff_member_required
 def task_shakeup(request: HttpRequest, slug: str) -> HttpResponse:
-    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    task = task_get_or_404(slug=slug)
     return render(
         request,
         "leaderboard/shakeup.html",

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from common.export import rows_to_csv
 from datasets.models import Task
-from leaderboard.core.export import rows_to_csv
 
 from .models import Submission
 from .services import submission_rescore, submission_visibility_set, task_rescore

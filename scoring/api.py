@@ -25,6 +25,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from datasets.models import Task
+from datasets.selectors import task_get
 from scoring.selectors import submission_get, submission_list, submission_visible_scores
 from scoring.services import SubmissionRefused, submission_create
 
@@ -91,7 +92,7 @@ class SubmissionCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
             allow_empty_file=True,  # the service refuses it with its own words
-            help_text="CSV, gzipped CSV or Parquet: id, label, optional proba_<class> or score."
+            help_text="CSV, gzipped CSV or Parquet: id, label, optional proba_<class> or score.",
         )
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -139,8 +140,9 @@ class SubmissionCreateApi(APIView):
         },
     )
     def post(self, request: Request, slug: str) -> Response:
-        task = Task.objects.select_related("track__challenge").filter(slug=slug).first()
-        if task is None:
+        try:
+            task = task_get(slug=slug)
+        except Task.DoesNotExist:
             return refusal_response(
                 SubmissionRefused("not_found", f"There is no task '{slug}'.", 404)
             )

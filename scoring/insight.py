@@ -1,10 +1,10 @@
 """Reads behind the submission detail page (issue 7): flips, a plot, the final selection.
 
 Computed on each view of one submission, from its stored aligned predictions and the task's
-solution; nothing is cached. Every number and example id comes from the rows the viewer may
-see: the **public** rows for participants until the private scores are revealed, **all**
-rows for organizers and after the reveal. Private rows, and their ids, never reach a
-participant before that.
+solution (parsed once per process, ``scoring.solutions``); nothing else is cached. Every
+number and example id comes from the rows the viewer may see: the **public** rows for
+participants until the private scores are revealed, **all** rows for organizers and after
+the reveal. Private rows, and their ids, never reach a participant before that.
 
 - Flips against the baseline team's best submission (best public score) and against the
   team's own previous best (best public score among its submissions created before this
@@ -31,19 +31,19 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from challenge_platform.models import TeamMembership
-from datasets.models import Task
-from leaderboard.core.flips import FlipReport, flips
-from leaderboard.core.svg import AXIS_COLOR, GRID_COLOR, PALETTE, confusion_matrix_svg
+from challenge_platform.selectors import is_organizer
+from common.flips import FlipReport, flips
+from common.svg import AXIS_COLOR, GRID_COLOR, PALETTE, confusion_matrix_svg
 from scoring.core import (
     Aligned,
     Solution,
     confusion_matrix,
     load_predictions,
-    load_solution,
     precision_recall_curve_points,
 )
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import User, private_scores_visible
+from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
     task = submission.task
     rows = submission_visible_rows(submission=submission, user=user)
     try:
-        solution = _load_solution(task)
+        solution = solution_for_task(task)
         aligned = _load_aligned(submission)
     except (OSError, ValueError, KeyError):
         logger.warning("no insight for submission %s", submission.pk, exc_info=True)
@@ -178,7 +178,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         comparisons=comparisons,
         notes=notes,
         # Both charts are built from numbers; their only text goes through html.escape.
-        confusion_svg=mark_safe(confusion),  # noqa: S308 - leaderboard.core.svg escapes all text
+        confusion_svg=mark_safe(confusion),  # noqa: S308 - common.svg escapes all text
         threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
     )
 
@@ -219,11 +219,6 @@ def submission_final_selection(*, submission: Submission, user: User) -> FinalSe
 
 
 # --- computation ----------------------------------------------------------------------
-
-
-def _load_solution(task: Task) -> Solution:
-    with task.solution.open("rb") as handle:
-        return load_solution(handle, kind=task.kind, classes=list(task.classes))
 
 
 def _load_aligned(submission: Submission) -> Aligned:
@@ -296,7 +291,7 @@ def _ids_at(ids: pa.Array, positions: Sequence[int]) -> list[str]:
 
 
 def _may_open(*, reference: Submission, user: User) -> bool:
-    if user.is_authenticated and user.is_staff:
+    if is_organizer(user):
         return True
     return bool(
         user.is_authenticated

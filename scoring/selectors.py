@@ -9,24 +9,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team
+from challenge_platform.models import Team
+from challenge_platform.selectors import is_organizer
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 
 SPLITS = ("public", "private", "all")
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 User = AbstractBaseUser | AnonymousUser
-
-
-def is_organizer(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_staff)
-
-
-def team_for_user(*, user: User, challenge: Challenge) -> Team | None:
-    """The user's team in ``challenge`` (at most one, by constraint), or None."""
-    if not user.is_authenticated:
-        return None
-    return Team.objects.filter(memberships__user=user, challenge=challenge).first()
 
 
 def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:

@@ -6,22 +6,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from datasets.models import Task
+from challenge_platform.selectors import team_for_user
+from datasets.selectors import task_get_or_404
 from scoring import selectors
 from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
 from scoring.services import SubmissionRefused, submission_create, submission_final_set
 
 LIST_LIMIT = 200
-
-
-def _task_or_404(slug: str) -> Task:
-    return get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
@@ -37,7 +34,7 @@ def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
 @require_http_methods(["GET", "POST"])
 def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: a page with the submit form. POST: the form's target when JavaScript is off."""
-    task = _task_or_404(slug)
+    task = task_get_or_404(slug=slug)
     submit_page = reverse("scoring:submit", kwargs={"slug": task.slug})
     if request.method == "POST":
         form = SubmissionForm(request.POST, request.FILES)
@@ -60,7 +57,7 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return redirect("scoring:submission-detail", pk=submission.pk)
 
-    team = selectors.team_for_user(user=request.user, challenge=task.track.challenge)
+    team = team_for_user(user=request.user, challenge=task.track.challenge)
     usage = selectors.submission_daily_usage(team=team, task=task) if team else None
     return render(
         request,
@@ -74,7 +71,7 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
 def submission_list(request: HttpRequest) -> HttpResponse:
     """The user's teams' submissions with live status (organizers: everyone's)."""
     task_slug = request.GET.get("task") or None
-    task = _task_or_404(task_slug) if task_slug else None
+    task = task_get_or_404(slug=task_slug) if task_slug else None
     submissions = list(
         selectors.submission_list(user=request.user, task_slug=task_slug)[:LIST_LIMIT]
     )

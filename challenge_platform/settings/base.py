@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "scoring",
     "scoring.baselines",
     "leaderboard",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +322,8 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
+# The module the baseline launcher runs as ``python -P -m <module>`` (one runner interface).
+BASELINE_RUNNER_MODULE = env("BASELINE_RUNNER_MODULE", "scoring.baselines.runner")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BASELINE_HARD_TIME_LIMIT + 600}
 # A submission still queued/scoring this long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)

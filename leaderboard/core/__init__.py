@@ -7,8 +7,8 @@ Modules:
     ranking    per-task ranks, a team's best submission, final selection
     track      track standings (mean over all tasks) and the matrix relative to a baseline
     bootstrap  paired bootstrap: score and rank intervals, the group tied with the best
-    flips      positive / negative flips of a new model against a reference
     shakeup    public-to-private rank changes
-    svg        small standalone SVG charts (history, precision-recall, confusion matrix)
-    export     CSV export that neutralizes formula injection
+
+The SVG charts, the CSV export and the flips live in the neutral ``common`` package, which
+scoring uses too.
 """

@@ -203,6 +203,7 @@ def run_baseline_subprocess(
     memory_limit_bytes: int | None = DEFAULT_MEMORY_LIMIT_BYTES,
     num_cpus: int | None = None,
     keep_model: bool = False,
+    runner_module: str = RUNNER_MODULE,
     kill_grace: float = 10.0,
     poll_interval: float = 0.25,
 ) -> BaselineOutcome:
@@ -211,6 +212,7 @@ def run_baseline_subprocess(
     ``time_limit`` is AutoGluon's fit budget; ``hard_timeout`` bounds the whole run
     (imports, features, fit, predict) in wall-clock seconds. ``on_progress`` receives each
     new line of fit.log, in the calling thread. Setting ``cancel_event`` stops the run.
+    ``runner_module`` is the module run as the runner (the ``BASELINE_RUNNER_MODULE`` setting).
     """
     if time_limit <= 0 or hard_timeout <= 0:
         raise ValueError("time_limit and hard_timeout must be positive")
@@ -220,7 +222,7 @@ def run_baseline_subprocess(
         (out_dir / stale).unlink(missing_ok=True)
     cpus = num_cpus or min(2, len(os.sched_getaffinity(0)))
     cmd = [
-        sys.executable, "-P", "-m", RUNNER_MODULE,
+        sys.executable, "-P", "-m", runner_module,
         "--task-dir", str(task_dir),
         "--out-dir", str(out_dir),
         "--time-limit", str(time_limit),

@@ -460,15 +460,6 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _test_delay() -> None:
-    """Fault tests set BASELINE_RUNNER_TEST_DELAY_SECONDS so a run deterministically outlives
-    its hard timeout, whatever the machine's speed (never set in deployments)."""
-    delay = float(os.environ.get("BASELINE_RUNNER_TEST_DELAY_SECONDS", "0") or 0)
-    if delay > 0:
-        LOG.info("baseline: test delay of %.0f s before fitting", delay)
-        time.sleep(delay)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -485,7 +476,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     code, reason = 0, ""
     try:
-        _test_delay()
         fit_and_predict(args, result)
         result["status"] = "succeeded"
     except (Terminated, KeyboardInterrupt):

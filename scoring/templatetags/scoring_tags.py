@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from challenge_platform.rules import rules_accepted
+from challenge_platform.selectors import team_for_user
 from scoring import selectors
 
 register = template.Library()
@@ -17,11 +18,17 @@ def task_submit_panel(context, task) -> dict:
     user = getattr(request, "user", None)
     team = usage = None
     if user is not None and user.is_authenticated:
-        team = selectors.team_for_user(user=user, challenge=task.track.challenge)
+        team = team_for_user(user=user, challenge=task.track.challenge)
         usage = selectors.submission_daily_usage(team=team, task=task) if team else None
     rules_pending = user is not None and not rules_accepted(
         challenge=task.track.challenge, user=user
     )
-    return {"task": task, "team": team, "usage": usage, "request": request, "user": user,
-            "rules_pending": rules_pending,
-            "remaining": max(usage.limit - usage.used, 0) if usage else None}
+    return {
+        "task": task,
+        "team": team,
+        "usage": usage,
+        "request": request,
+        "user": user,
+        "rules_pending": rules_pending,
+        "remaining": max(usage.limit - usage.used, 0) if usage else None,
+    }

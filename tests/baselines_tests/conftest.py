@@ -12,6 +12,7 @@ from scoring.baselines.launch import live_group_members
 from scoring.baselines.models import BaselineRun
 from tests.scoring_tests.factories import ChallengeFactory, imported_task
 from tests.support.browser import browser, browser_page  # noqa: F401
+from tests.support.delays import SLOW_RUNNER
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
 RUNNER_MODULE = "scoring.baselines.runner"
@@ -51,7 +52,8 @@ def run_state(pk: int) -> BaselineRun:
 
 
 def runner_processes(root_pid: int) -> list[psutil.Process]:
-    """The baseline runner processes below ``root_pid`` (a worker's main process)."""
+    """The baseline runner processes below ``root_pid`` (a worker's main process), the
+    tests' slow runner (``tests.support.delays``) included."""
     try:
         children = psutil.Process(root_pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -59,7 +61,8 @@ def runner_processes(root_pid: int) -> list[psutil.Process]:
     found = []
     for proc in children:
         try:
-            if RUNNER_MODULE in " ".join(proc.cmdline()):
+            command = " ".join(proc.cmdline())
+            if RUNNER_MODULE in command or SLOW_RUNNER in command:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue

@@ -23,6 +23,8 @@ from scoring.baselines.services import (
     baseline_runs_sweep,
     baseline_team_get_or_create,
     baselines_queue_for_challenge,
+    execute,
+    outcome,
     task_folder_materialize,
 )
 from tests.scoring_tests.factories import TeamFactory, imported_task
@@ -275,14 +277,14 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
     assert alive_run.status == BaselineRunStatus.RUNNING
     # The worker that held the quiet run cannot record an outcome any more.
     assert (
-        services._finish(run=quiet_run, token="x", status="succeeded", message="late")
+        services.finish(run=quiet_run, token="x", status="succeeded", message="late")
         == "superseded"
     )
 
 
 def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_task):
     run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
-    watch = services._RunWatch(run_pk=run.pk, token="tok")
+    watch = execute._RunWatch(run_pk=run.pk, token="tok")
     watch.line("fitting LightGBM ...")
     watch.last_beat = 0  # due
     assert watch.is_set() is False
@@ -293,13 +295,13 @@ def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_
     watch.last_beat = 0
     assert watch.is_set() is True and not watch.lost
 
-    other = services._RunWatch(run_pk=run.pk, token="someone-else")
+    other = execute._RunWatch(run_pk=run.pk, token="someone-else")
     other.last_beat = 0
     assert other.is_set() is True and other.lost
 
 
 def test_the_log_tail_keeps_the_last_4_kb():
-    watch = services._RunWatch(run_pk=0, token="t")
+    watch = execute._RunWatch(run_pk=0, token="t")
     for i in range(2000):
         watch.line(f"line {i:05d} " + "x" * 40)
     tail = "\n".join(watch.lines)
@@ -307,15 +309,35 @@ def test_the_log_tail_keeps_the_last_4_kb():
     assert tail.endswith("line 01999 " + "x" * 40)
 
 
-def test_the_baseline_submission_file_is_stored_like_an_upload(tmp_path, classification_task):
+def test_the_baseline_submission_file_is_stored_like_an_upload(
+    tmp_path, classification_task, django_capture_on_commit_callbacks
+):
     run = baseline_run_queue(task=classification_task)
     frame = pd.DataFrame({"id": ["t0000"], "label": ["bird"]})
     path = tmp_path / "predictions.parquet"
     frame.to_parquet(path, index=False)
     run.task = classification_task
-    submission = services._baseline_submission_prepare(run=run, predictions=path)
-    assert submission.pk is None  # saved only when the run's outcome is recorded
+    with django_capture_on_commit_callbacks() as published:
+        submission = outcome._submit(run=run, predictions=path)
+    # Queued through scoring's one path for a job's predictions, published on commit.
+    assert submission.status == "queued" and submission.file_format == "parquet"
+    assert len(published) == 1
     assert submission.team.is_baseline and submission.uploaded_by is None
     with submission.file.open("rb") as handle:
         assert pd.read_parquet(io.BytesIO(handle.read())).equals(frame)
     assert submission.file.name.startswith(f"submissions/{classification_task.slug}/")
+
+
+def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
+    tmp_path, classification_task
+):
+    run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
+    path = tmp_path / "predictions.parquet"
+    path.write_bytes(b"")
+    status = services.finish(
+        run=run, token="tok", status=BaselineRunStatus.SUCCEEDED, message="ok", predictions=path
+    )
+    run.refresh_from_db()
+    assert status == run.status == BaselineRunStatus.FAILED
+    assert run.message == "the predictions were refused: The file is empty."
+    assert run.submission is None and run.delivery_id == ""

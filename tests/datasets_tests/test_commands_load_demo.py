@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -14,6 +12,7 @@ from django.core.management import call_command
 from challenge_platform.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
 from datasets.models import Task
+from operations.management.commands import load_demo as load_demo_command
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
 from tests.datasets_tests.conftest import DEMO_CACHE
 
@@ -58,16 +57,16 @@ def builders(monkeypatch: pytest.MonkeyPatch) -> Builders:
 
 @pytest.fixture
 def baselines(monkeypatch: pytest.MonkeyPatch) -> list:
-    """A stand-in for ``scoring.baselines.services`` that records the challenges queued."""
+    """A stand-in for the baselines service that records the challenges queued (no worker)."""
     queued: list = []
-    module = types.ModuleType("scoring.baselines.services")
 
     def baselines_queue_for_challenge(*, challenge):
         queued.append(challenge)
         return ["run"] * challenge.tracks.count()
 
-    module.baselines_queue_for_challenge = baselines_queue_for_challenge
-    monkeypatch.setitem(sys.modules, "scoring.baselines.services", module)
+    monkeypatch.setattr(
+        load_demo_command, "baselines_queue_for_challenge", baselines_queue_for_challenge
+    )
     return queued
 
 
@@ -118,12 +117,6 @@ def test_a_second_run_skips_existing_tasks_without_building_them(builders, basel
     assert Track.objects.count() == 2 and Team.objects.filter(is_baseline=True).count() == 1
     assert Challenge.objects.get().title == "Edited by the organizer"  # never overwritten
     assert len(baselines) == 2  # the hook runs each time; it is idempotent on its side
-
-
-def test_without_the_baselines_app_it_says_so(builders, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "scoring.baselines.services", None)  # import fails
-    out, _ = load_demo()
-    assert out.rstrip().endswith("baselines: not available yet")
 
 
 def test_a_track_slug_taken_by_another_challenge_skips_its_tasks(builders, baselines) -> None:

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
+from challenge_platform import jobs
 from scoring import services
 from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import INTERNAL_ERROR_MESSAGE, submission_create
+from scoring.services import INTERNAL_ERROR_MESSAGE, lifecycle, submission_create
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     assert_scores_equal,
@@ -123,12 +124,16 @@ def test_internal_errors_are_retried_then_fail_without_blaming_the_participant(
     settings.SCORING_MAX_ATTEMPTS = 3
     submission = submit(classification, csv_bytes(predictions_frame(classification)))
     published = []
-    monkeypatch.setattr(services, "_publish_scoring", lambda **kw: published.append(kw))
+    monkeypatch.setattr(
+        jobs,
+        "publish",
+        lambda name, /, *, countdown=None, **kw: published.append({**kw, "countdown": countdown}),
+    )
 
     def broken(*args, **kwargs):
         raise OSError("disk went away")
 
-    monkeypatch.setattr(services, "score_file", broken)
+    monkeypatch.setattr(lifecycle, "score_file", broken)
     for attempt in (1, 2):
         with django_capture_on_commit_callbacks(execute=True):
             submission = score(submission)
@@ -161,7 +166,7 @@ def test_the_soft_time_limit_fails_with_a_readable_reason(classification, monkey
     def slow(*args, **kwargs):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(services, "score_file", slow)
+    monkeypatch.setattr(lifecycle, "score_file", slow)
     submission = score(submission)
 
     assert submission.status == SubmissionStatus.FAILED
@@ -201,14 +206,14 @@ def test_the_real_leaderboard_lists_the_scored_submission(classification):
 
 def test_a_result_computed_after_a_rescore_is_dropped(classification, monkeypatch):
     submission = submit(classification, csv_bytes(predictions_frame(classification)))
-    real = services.score_file
+    real = lifecycle.score_file
 
     def rescored_meanwhile(*args, **kwargs):
         result = real(*args, **kwargs)
         services.submission_rescore(submission=Submission.objects.get(pk=submission.pk))
         return result
 
-    monkeypatch.setattr(services, "score_file", rescored_meanwhile)
+    monkeypatch.setattr(lifecycle, "score_file", rescored_meanwhile)
     folder = Path(submission.file.storage.path(submission.file.name)).parent
     before = set(folder.iterdir())
 
@@ -220,7 +225,7 @@ def test_a_result_computed_after_a_rescore_is_dropped(classification, monkeypatc
 
 
 def test_metrics_that_are_not_finite_are_stored_as_null():
-    assert services._finite({"a": float("nan"), "b": 0.5, "c": float("inf")}) == {
+    assert services.finite_metrics({"a": float("nan"), "b": 0.5, "c": float("inf")}) == {
         "a": None,
         "b": 0.5,
         "c": None,

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from challenge_platform import jobs
 from scoring import services
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import (
@@ -107,7 +108,7 @@ def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task
         task, status=SubmissionStatus.SCORING, age=120, attempts=1, scoring_token="A"
     )
     submissions_sweep()
-    assert services._claim(submission_pk=submission.pk, token="B", delivery_id="B")
+    assert jobs.job_claim(services.SCORING, pk=submission.pk, token="B", delivery_id="B")
 
     assert services.submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
     submission.refresh_from_db()

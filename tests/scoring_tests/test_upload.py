@@ -228,10 +228,10 @@ def test_when_storage_fails_nothing_is_created_and_the_user_is_told(task, alice,
 
 def test_a_refusal_after_storing_removes_the_stored_file(task, alice, monkeypatch):
     """The limit is checked again under the lock; losing that race must not leave a file."""
-    from scoring import services
+    from scoring.services import upload
 
     calls = []
-    real = services._check_daily_limit
+    real = upload._check_daily_limit
 
     def full_on_second_check(**kwargs):
         calls.append(kwargs)
@@ -239,6 +239,6 @@ def test_a_refusal_after_storing_removes_the_stored_file(task, alice, monkeypatc
             raise SubmissionRefused("daily_limit", "full", 429)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "_check_daily_limit", full_on_second_check)
+    monkeypatch.setattr(upload, "_check_daily_limit", full_on_second_check)
     refused = refusal(task, alice.user, gzip.compress(csv_bytes(predictions_frame(task))))
     assert refused.code == "daily_limit" and len(calls) == 2

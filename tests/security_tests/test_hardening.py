@@ -168,10 +168,10 @@ def test_an_oversized_submission_is_refused_through_the_api_and_the_form(world, 
 
 def test_every_csv_response_in_the_code_goes_through_the_safe_export():
     """A module that answers ``text/csv`` builds the body with ``rows_to_csv``; nothing but
-    ``leaderboard.core.export`` and the named data-file writers writes CSV itself."""
+    ``common.export`` and the named data-file writers writes CSV itself."""
     apps = ("challenge_platform", "datasets", "scoring", "leaderboard")  # what the site serves
     data_writers = {
-        "leaderboard/core/export.py",  # the one safe writer
+        "common/export.py",  # the one safe writer
         # Data files, not exports of user input (a quote would corrupt the values):
         "datasets/core/tables.py",  # the standardized task files
         "datasets/demo/bundle.py",  # the demo bundles built from public data
@@ -192,7 +192,7 @@ def test_every_csv_response_in_the_code_goes_through_the_safe_export():
             writers.append(rel)
     assert {"leaderboard/views.py", "scoring/admin.py"} <= set(responders)
     unexpected = set(writers) - data_writers
-    assert not unexpected, f"CSV written outside leaderboard.core.export: {sorted(unexpected)}"
+    assert not unexpected, f"CSV written outside common.export: {sorted(unexpected)}"
 
 
 def test_the_organizers_submission_export_neutralizes_formulas(world):

@@ -39,7 +39,7 @@ class WorkerProcess:
         concurrency: int = 2,
         name: str = "test",
         env: dict[str, str] | None = None,
-        settings_module: str = "challenge_platform.settings.test",
+        settings_module: str = "tests.support.worker_settings",
     ) -> None:
         self.extra_env = env or {}
         self.settings_module = settings_module

@@ -14,7 +14,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datasets.models import Task
-from scoring.core import SubmissionInvalid, load_solution, score_file
+from datasets.selectors import task_get
+from scoring.core import SubmissionInvalid, score_file
+from scoring.solutions import solution_for_task
 
 SPLITS = ("all", "public", "private")
 
@@ -31,13 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path, help="CSV, gzipped CSV or Parquet predictions.")
 
     def handle(self, *args, task: str, file: Path, **options) -> None:
-        found = Task.objects.filter(slug=task).first()
-        if found is None:
-            raise CommandError(f"There is no task '{task}'.", returncode=1)
+        try:
+            found = task_get(slug=task)
+        except Task.DoesNotExist:
+            raise CommandError(f"There is no task '{task}'.", returncode=1) from None
         if not file.is_file():
             raise CommandError(f"There is no file {str(file)!r}.", returncode=1)
-        with found.solution.open("rb") as handle:
-            solution = load_solution(handle, kind=found.kind, classes=list(found.classes))
+        solution = solution_for_task(found)
         try:
             result = score_file(file, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
         except SubmissionInvalid as exc:

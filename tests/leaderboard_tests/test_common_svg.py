@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaderboard.core.svg import (
+from common.svg import (
     Series,
     confusion_matrix_svg,
     history_chart_svg,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaderboard.core.export import FORMULA_PREFIXES, csv_safe, rows_to_csv
+from common.export import FORMULA_PREFIXES, csv_safe, rows_to_csv
 
 
 @pytest.mark.parametrize(

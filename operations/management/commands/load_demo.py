@@ -3,7 +3,7 @@
 Idempotent and quick the second time: existing rows are kept as they are (an organizer may
 have edited them) and a task whose slug exists is skipped before its bundle is built. Every
 task goes through ``datasets.services.task_import``, the same service as an organizer upload.
-It lives in the project package because it also starts the baselines of another app.
+It lives in the top layer (``operations``) because it uses datasets and the baselines.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, Track
+from datasets import demo as demo_tasks
+from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task
+from datasets.services import TaskImportError, task_import
+from scoring.baselines.services import baselines_queue_for_challenge
 
 logger = logging.getLogger(__name__)
 
@@ -131,20 +135,16 @@ class Command(BaseCommand):
         return challenge, tracks
 
     def _demo_tasks(self, only: list[str]) -> list:
-        from datasets.demo import DEMO_TASKS
-
+        available = demo_tasks.DEMO_TASKS
         if not only:
-            return list(DEMO_TASKS)
-        unknown = set(only) - {demo.slug for demo in DEMO_TASKS}
+            return list(available)
+        unknown = set(only) - {demo.slug for demo in available}
         for slug in sorted(unknown):
             self.stderr.write(f"no demo task '{slug}'")
-        return [demo for demo in DEMO_TASKS if demo.slug in only]
+        return [demo for demo in available if demo.slug in only]
 
     def _import_demo(self, demo, tracks: dict[str, Track | None], *, cache_dir: Path) -> str:
         """Build and import one demo task unless it exists; return its summary line."""
-        from datasets.demo import DemoSourceUnavailable
-        from datasets.services import TaskImportError, task_import
-
         existing = Task.objects.filter(slug=demo.slug).first()
         if existing is not None:
             return f"{demo.slug:<16} exists, skipped ({existing.train_rows:,} train rows)"
@@ -179,14 +179,7 @@ class Command(BaseCommand):
         )
 
     def _queue_baselines(self, challenge: Challenge) -> None:
-        # ---- Baselines hook (provided by the scoring/baselines engineer) -------------------
-        # ``baselines_queue_for_challenge`` queues the AutoGluon baseline of every task of the
-        # challenge that has none yet; it must be idempotent, as load_demo runs on each start.
-        try:
-            from scoring.baselines.services import baselines_queue_for_challenge
-        except ImportError:
-            self.stdout.write("baselines: not available yet")
-            return
+        # Queues the AutoGluon baseline of every task of the challenge that has none yet;
+        # idempotent, as load_demo runs on each start.
         runs = baselines_queue_for_challenge(challenge=challenge)
         self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued")
-        # -------------------------------------------------------------------------------------

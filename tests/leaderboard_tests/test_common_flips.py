@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from leaderboard.core.flips import flips
+from common.flips import flips
 
 #     rows:     0  1  2  3  4  5  6  7  8  9
 Y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])

@@ -1,0 +1,61 @@
+"""Hooks: how a lower layer tells a higher one that something changed.
+
+App arrows point one way (``pyproject.toml``'s ``layers`` contract): scoring may not import
+the leaderboard, yet a score must refresh its board. So the higher app registers a receiver
+here in its ``AppConfig.ready()`` and the lower one calls :func:`task_results_changed`.
+
+Receivers run synchronously, in the caller's transaction, each in its own savepoint: a
+failing receiver is logged and rolled back alone; it never undoes the change that called it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+TaskReceiver = Callable[[int], None]
+ChallengeReceiver = Callable[[int], None]
+
+_task_results: list[TaskReceiver] = []
+_challenge_teams: list[ChallengeReceiver] = []
+
+
+def on_task_results_changed(receiver: TaskReceiver) -> TaskReceiver:
+    """Call ``receiver(task_id)`` whenever a task's scored results change (a submission was
+    scored, rescored, hidden, or marked final). Idempotent; usable as a decorator."""
+    if receiver not in _task_results:
+        _task_results.append(receiver)
+    return receiver
+
+
+def on_challenge_teams_changed(receiver: ChallengeReceiver) -> ChallengeReceiver:
+    """Call ``receiver(challenge_id)`` when a challenge's teams change visibility."""
+    if receiver not in _challenge_teams:
+        _challenge_teams.append(receiver)
+    return receiver
+
+
+def task_results_changed(*, task_id: int) -> None:
+    """Tell the registered receivers that ``task_id``'s results changed."""
+    for receiver in list(_task_results):
+        _call(receiver, task_id, what=f"task {task_id}")
+
+
+def challenge_teams_changed(*, challenge_id: int) -> None:
+    """Tell the registered receivers that ``challenge_id``'s teams changed."""
+    for receiver in list(_challenge_teams):
+        _call(receiver, challenge_id, what=f"challenge {challenge_id}")
+
+
+def _call(receiver: Callable[[int], None], pk: int, *, what: str) -> None:
+    try:
+        with transaction.atomic():  # a savepoint inside the caller's transaction
+            receiver(pk)
+    except Exception:
+        logger.exception(
+            "%s after a change of %s failed", getattr(receiver, "__name__", receiver), what
+        )

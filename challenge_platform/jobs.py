@@ -1,0 +1,378 @@
+"""One lifecycle for every database-driven job (scoring, baselines, algorithm runs).
+
+The row is the truth and the broker only a doorbell. A job kind is a model with a status
+field, a status-change timestamp and a token field naming the delivery that holds the row;
+this module knows no app model, only a :class:`JobKind` describing one::
+
+    SCORING = JobKind(
+        model=Submission, task_name="scoring.tasks.score_submission", pk_kwarg="submission_pk",
+        queued="queued", running="scoring", final=("scored", "failed"), failed="failed",
+        token_field="scoring_token", attempts_field="attempts",
+        max_attempts=lambda: settings.SCORING_MAX_ATTEMPTS,
+    )
+
+Public API (stable; extend, don't rename):
+
+- :func:`job_claim` - ``queued -> running`` under ``select_for_update`` with a token naming
+  the delivery; ``None`` when there is nothing to do (gone, final, held by another
+  delivery, attempts used up, or a redelivery the kind refuses to resume).
+- :func:`job_locked` - a transaction holding the row's lock *only if* it is still in the
+  expected state under ``token`` (yields the row or ``None``).
+- :func:`job_transition` - leave the running state (or any ``expected`` one) if this
+  delivery still holds the row; runs ``then`` in the same transaction; returns ``bool``.
+- :func:`job_requeue` / :func:`job_retry_or_fail` / :func:`attempts_left` /
+  :func:`retry_countdown` - bounded retries on named temporary errors.
+- :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
+  re-check it, let the kind decide ``requeued`` or ``failed``).
+- :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
+  a Celery task **by name** (after commit), so services never import task modules; the
+  queue comes from the task's ``platform_task`` registration; an unknown name raises
+  ``LookupError``, a broker failure is logged (the sweeper re-queues).
+- :func:`delete_file_quietly`, :func:`json_finite`, :func:`float_or_none`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from challenge_platform.celery import TASK_QUEUES, app
+
+logger = logging.getLogger(__name__)
+
+RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+SWEEP_BATCH = 500
+
+REQUEUED = "requeued"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How one model plays the job lifecycle (field names and the states that matter)."""
+
+    model: type[models.Model]
+    task_name: str  # the Celery task that does the work, e.g. "scoring.tasks.score_submission"
+    pk_kwarg: str  # the task's keyword argument for the row's pk, e.g. "submission_pk"
+    queued: str
+    running: str
+    final: Sequence[str]
+    failed: str
+    token_field: str
+    status_field: str = "status"
+    changed_field: str = "status_changed_at"
+    started_field: str | None = "started_at"
+    finished_field: str | None = "finished_at"
+    attempts_field: str | None = None
+    max_attempts: Callable[[], int] | None = None  # read lazily: settings may change in tests
+    label: str = "job"
+
+    def filter(self, **lookups: Any) -> models.QuerySet:
+        return self.model._default_manager.filter(**lookups)
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> bool:
+    """Send the Celery task ``task_name`` with ``kwargs`` now; False (logged) if the broker
+    refused. A lost message is never fatal: the kind's sweeper re-queues the row.
+
+    The task is sent by name; its queue is the one its ``platform_task`` registered. A
+    process that has not loaded the task's module yet (a web process) loads it by name once
+    (a project task is named ``<module>.<function>``), like a worker's autodiscovery, but
+    without Celery's Django set-up. An unknown name is a programming error: ``LookupError``.
+    """
+    if task_name not in TASK_QUEUES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(task_name.rpartition(".")[0])
+        if task_name not in TASK_QUEUES:
+            raise LookupError(f"no Celery task named {task_name!r} (see platform_task)")
+    try:
+        app.send_task(
+            task_name,
+            kwargs=kwargs,
+            countdown=countdown,
+            queue=TASK_QUEUES.get(task_name),
+            retry_policy=RETRY_POLICY,
+        )
+    except Exception:
+        logger.exception("could not publish %s(%s); the sweeper re-queues it", task_name, kwargs)
+        return False
+    return True
+
+
+def publish_after_commit(
+    task_name: str, /, *, countdown: float | None = None, **kwargs: Any
+) -> None:
+    """Publish ``task_name(**kwargs)`` once the current transaction commits (at once outside
+    one); nothing is sent if it rolls back."""
+    transaction.on_commit(lambda: publish(task_name, countdown=countdown, **kwargs))
+
+
+def publish_job_after_commit(kind: JobKind, *, pk: int, countdown: float | None = None) -> None:
+    """Ring ``kind``'s doorbell for row ``pk`` after commit."""
+    publish_after_commit(kind.task_name, countdown=countdown, **{kind.pk_kwarg: pk})
+
+
+# --- claim and transitions ------------------------------------------------------------------
+
+
+def job_claim(
+    kind: JobKind,
+    *,
+    pk: int,
+    token: str,
+    delivery_id: str | None = None,
+    on_redelivery: Callable[[Any, datetime], dict[str, Any] | None] | None = None,
+    exhausted: Callable[[Any, datetime], dict[str, Any]] | None = None,
+    fields: Callable[[Any, datetime], dict[str, Any]] | None = None,
+    select_related: Sequence[str] = (),
+) -> Any | None:
+    """Move row ``pk`` from ``queued`` to ``running`` under a row lock, holding ``token``.
+
+    Returns the fresh row (``select_related`` applied) or ``None`` when there is nothing to
+    do. A row found ``running`` under ``delivery_id`` itself is a redelivery (same Celery
+    task id after a worker died or a retry): with ``on_redelivery`` the kind ends it, the
+    callback returning the final fields (``None`` to resume instead); without, the delivery
+    takes it back. A row running under another token belongs to another delivery.
+    When the kind counts attempts and they are used up, the row fails with the fields of
+    ``exhausted`` instead. ``fields`` adds kind-specific fields to the claim.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        job = kind.model._default_manager.select_for_update().filter(pk=pk).first()
+        if job is None:
+            logger.warning("%s %s no longer exists", kind.label, pk)
+            return None
+        status = getattr(job, kind.status_field)
+        if status in kind.final:
+            logger.info("%s %s is already %s", kind.label, pk, status)
+            return None
+        if status == kind.running:
+            redelivered = bool(delivery_id) and getattr(job, kind.token_field) == delivery_id
+            if not redelivered:
+                logger.info("%s %s is held by another delivery", kind.label, pk)
+                return None
+            if on_redelivery is not None:
+                final = on_redelivery(job, now)
+                if final is not None:
+                    _save_final(kind, job, now=now, **final)
+                    return None
+        elif status != kind.queued:
+            logger.info("%s %s is %s, not %s", kind.label, pk, status, kind.queued)
+            return None
+        if kind.attempts_field and attempts_left(kind, job) <= 0:
+            logger.error("%s %s used all its attempts", kind.label, pk)
+            _save_final(kind, job, now=now, **(exhausted(job, now) if exhausted else {}))
+            return None
+        update = {kind.status_field: kind.running, kind.changed_field: now, kind.token_field: token}
+        if kind.started_field:
+            update[kind.started_field] = now
+        if kind.finished_field:
+            update[kind.finished_field] = None
+        if kind.attempts_field:
+            update[kind.attempts_field] = getattr(job, kind.attempts_field) + 1
+        update.update(fields(job, now) if fields else {})
+        for name, value in update.items():
+            setattr(job, name, value)
+        job.save(update_fields=list(update))
+    return kind.model._default_manager.select_related(*select_related).get(pk=pk)
+
+
+def _save_final(kind: JobKind, job: Any, *, now: datetime, **fields: Any) -> None:
+    """Inside a transaction holding ``job``'s lock: end it (``kind.failed`` by default)."""
+    update = {kind.status_field: kind.failed, kind.changed_field: now, kind.token_field: ""}
+    if kind.finished_field:
+        update[kind.finished_field] = now
+    update.update(fields)
+    for name, value in update.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(update))
+
+
+@contextmanager
+def job_locked(
+    kind: JobKind, *, pk: int, token: str, expected: str | None = None
+) -> Iterator[Any | None]:
+    """A transaction holding row ``pk``'s lock if it is still ``expected`` (default: running)
+    under ``token``; yields the row, or ``None`` when this delivery lost it."""
+    with transaction.atomic():
+        yield (
+            kind.model._default_manager.select_for_update()
+            .filter(
+                pk=pk,
+                **{kind.status_field: expected or kind.running, kind.token_field: token},
+            )
+            .first()
+        )
+
+
+def job_transition(
+    kind: JobKind,
+    *,
+    pk: int,
+    token: str,
+    status: str,
+    expected: str | None = None,
+    then: Callable[[], None] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move row ``pk`` from ``expected`` (default: running) to ``status`` with ``fields`` if
+    ``token`` still holds it; ``then`` runs in the same transaction after the update (e.g. a
+    hook that must never show a half-finished state). False when the row was taken over.
+    A final status stamps ``finished_field`` unless ``fields`` sets it."""
+    now = timezone.now()
+    if status in kind.final and kind.finished_field:
+        fields.setdefault(kind.finished_field, now)
+    with transaction.atomic():
+        updated = kind.filter(
+            pk=pk, **{kind.status_field: expected or kind.running, kind.token_field: token}
+        ).update(**{kind.status_field: status, kind.changed_field: now}, **fields)
+        if updated and then is not None:
+            then()
+    if not updated:
+        logger.warning("%s %s was taken over; this delivery's result is dropped", kind.label, pk)
+    return bool(updated)
+
+
+# --- bounded retries ----------------------------------------------------------------------
+
+
+def attempts_left(kind: JobKind, job: Any) -> int:
+    """How many more claims ``job`` may have (a large number when the kind does not count)."""
+    if not kind.attempts_field or kind.max_attempts is None:
+        return 1 << 30
+    return kind.max_attempts() - getattr(job, kind.attempts_field)
+
+
+def retry_countdown(attempts: int) -> float:
+    """Exponential backoff before the next try: 2, 4, 8... seconds, at most a minute."""
+    return float(min(2 ** max(attempts, 0), 60))
+
+
+def job_requeue(kind: JobKind, *, job: Any, token: str, **fields: Any) -> bool:
+    """Give a running row back to ``queued`` (token cleared) and publish it after commit with
+    backoff; False when this delivery no longer holds it."""
+    pk = job.pk
+    countdown = retry_countdown(getattr(job, kind.attempts_field) if kind.attempts_field else 0)
+    return job_transition(
+        kind,
+        pk=pk,
+        token=token,
+        status=kind.queued,
+        then=lambda: publish_job_after_commit(kind, pk=pk, countdown=countdown),
+        **{kind.token_field: ""},
+        **fields,
+    )
+
+
+def job_retry_or_fail(
+    kind: JobKind,
+    *,
+    job: Any,
+    token: str,
+    fail: Callable[[], str],
+) -> str:
+    """After an internal (not the user's) error: re-queue while attempts are left, else
+    ``fail()`` (the kind's own failure, returning the status). Returns the status reached
+    or ``"superseded"``."""
+    if attempts_left(kind, job) > 0:
+        return kind.queued if job_requeue(kind, job=job, token=token) else "superseded"
+    return fail()
+
+
+# --- the stale-job sweep --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def jobs_sweep(
+    kind: JobKind,
+    *,
+    stale: Q,
+    now: datetime,
+    decide: Callable[[Any, datetime], tuple[str, dict[str, Any]]],
+    batch: int = SWEEP_BATCH,
+    report: SweepReport | None = None,
+) -> SweepReport:
+    """Lock every row matching ``stale`` (re-checked under the lock), then apply the kind's
+    ``decide(job, now) -> (outcome, fields)``: :data:`REQUEUED` saves ``fields`` and the
+    queued status (token cleared) and publishes the row after commit; :data:`FAILED` ends
+    it with ``fields``. Appends to ``report`` (a fresh one by default) and returns it."""
+    report = report if report is not None else SweepReport()
+    pks = list(kind.filter().filter(stale).order_by("pk").values_list("pk", flat=True)[:batch])
+    for pk in pks:
+        with transaction.atomic():
+            job = kind.model._default_manager.select_for_update().filter(stale, pk=pk).first()
+            if job is None:
+                continue  # finished or claimed meanwhile
+            outcome, fields = decide(job, now)
+            if outcome == FAILED:
+                _save_final(kind, job, now=now, **fields)
+                report.failed.append(pk)
+                continue
+            update = {
+                kind.status_field: kind.queued,
+                kind.changed_field: now,
+                kind.token_field: "",
+                **fields,
+            }
+            for name, value in update.items():
+                setattr(job, name, value)
+            job.save(update_fields=list(update))
+            publish_job_after_commit(kind, pk=pk)
+            report.requeued.append(pk)
+    if report.requeued or report.failed:
+        logger.warning(
+            "%s sweeper re-queued %s and failed %s", kind.label, report.requeued, report.failed
+        )
+    return report
+
+
+# --- files and JSON -----------------------------------------------------------------------
+
+
+def delete_file_quietly(storage: Any, name: str | None) -> None:
+    """Delete ``name`` from ``storage``; a failure is logged, never raised (cleanup only)."""
+    if not name:
+        return
+    try:
+        storage.delete(name)
+    except Exception:  # the error that matters is raised elsewhere
+        logger.warning("could not delete %s", name, exc_info=True)
+
+
+def float_or_none(value: Any) -> float | None:
+    """``value`` as a finite float, else ``None`` (NaN, infinity, not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def json_finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None``, recursively (JSON has
+    neither; PostgreSQL's jsonb refuses them). Dict keys become strings."""
+    if isinstance(value, dict):
+        return {str(k): json_finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_finite(v) for v in value]
+    if isinstance(value, float):
+        return float_or_none(value)
+    return value

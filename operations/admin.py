@@ -1,0 +1,28 @@
+"""The organizers' health panel, at ``/admin/health/`` in the organizer console."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from operations.selectors import health_status
+
+
+def health_view(request: HttpRequest) -> HttpResponse:
+    context = {**admin.site.each_context(request), "title": "Health", "health": health_status()}
+    return TemplateResponse(request, "admin/health.html", context)
+
+
+_original_get_urls = admin.site.get_urls
+
+
+def _get_urls():
+    return [
+        path("health/", admin.site.admin_view(health_view), name="health"),
+        *_original_get_urls(),
+    ]
+
+
+admin.site.get_urls = _get_urls

@@ -1,0 +1,54 @@
+"""Writes of the scoring app, by sub-domain (STYLE: services).
+
+- :mod:`.upload` - a participant's upload or a job's predictions become a queued submission;
+- :mod:`.lifecycle` - scoring one submission on the shared job lifecycle;
+- :mod:`.sweep` - the sweeper and rescoring;
+- :mod:`.finals` - final selection and visibility.
+
+The names below are the package's public API; import them from ``scoring.services``.
+"""
+
+from scoring.services.finals import submission_final_set, submission_visibility_set
+from scoring.services.lifecycle import (
+    FINAL,
+    INTERNAL_ERROR_MESSAGE,
+    PENDING,
+    SCORING,
+    finite_metrics,
+    publish_scoring,
+    submission_score,
+)
+from scoring.services.sweep import (
+    SweepReport,
+    submission_rescore,
+    submissions_sweep,
+    task_rescore,
+)
+from scoring.services.upload import (
+    FORMAT_SUFFIX,
+    SubmissionRefused,
+    submission_create,
+    submission_create_for_job,
+)
+from scoring.solutions import solution_cache
+
+__all__ = [
+    "FINAL",
+    "FORMAT_SUFFIX",
+    "INTERNAL_ERROR_MESSAGE",
+    "PENDING",
+    "SCORING",
+    "SubmissionRefused",
+    "SweepReport",
+    "finite_metrics",
+    "publish_scoring",
+    "solution_cache",
+    "submission_create",
+    "submission_create_for_job",
+    "submission_final_set",
+    "submission_rescore",
+    "submission_score",
+    "submission_visibility_set",
+    "submissions_sweep",
+    "task_rescore",
+]

@@ -1,0 +1,224 @@
+"""Scoring one submission: claim, validate and score, then finish or retry.
+
+Lifecycle (DESIGN §5): ``queued -> scoring -> scored | failed``, run by the shared job
+lifecycle of :mod:`challenge_platform.jobs`. The database is the source of truth and the
+broker only a doorbell: every message may be lost, duplicated or redelivered, so scoring
+claims the row under a lock and only the delivery holding it (``scoring_token``) may finish
+it; the sweeper re-queues whatever a lost message or a dead worker left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from challenge_platform import hooks, jobs
+from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
+from scoring.core import save_predictions as predictions_to_bytes
+from scoring.models import Submission, SubmissionStatus
+from scoring.solutions import solution_for_task
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = (
+    "An internal error stopped scoring; the organizers have been notified; "
+    "this does not count against your daily limit."
+)
+FINAL = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
+
+SCORING = jobs.JobKind(
+    model=Submission,
+    task_name="scoring.tasks.score_submission",
+    pk_kwarg="submission_pk",
+    queued=SubmissionStatus.QUEUED,
+    running=SubmissionStatus.SCORING,
+    final=FINAL,
+    failed=SubmissionStatus.FAILED,
+    token_field="scoring_token",
+    attempts_field="attempts",
+    max_attempts=lambda: settings.SCORING_MAX_ATTEMPTS,
+    label="submission",
+)
+
+
+def publish_scoring(*, submission_pk: int, countdown: float | None = None) -> None:
+    """Queue ``submission_pk`` for scoring once the current transaction commits."""
+    jobs.publish_job_after_commit(SCORING, pk=submission_pk, countdown=countdown)
+
+
+class _InternalError(Exception):
+    """Not the participant's fault (the solution could not be loaded, storage failed...)."""
+
+
+def _exhausted(submission: Submission, now: datetime) -> dict[str, Any]:
+    return {"error": INTERNAL_ERROR_MESSAGE}
+
+
+def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> str:
+    """Score one submission; return the status it ended in (or why nothing was done).
+
+    Safe to run for any message, any number of times: it claims the row under a lock and
+    does nothing when the submission is already final or held by another delivery.
+    """
+    token = delivery_id or uuid.uuid4().hex
+    submission = jobs.job_claim(
+        SCORING,
+        pk=submission_pk,
+        token=token,
+        delivery_id=delivery_id,
+        exhausted=_exhausted,
+        select_related=("task",),
+    )
+    if submission is None:
+        return "skipped"
+    started = time.monotonic()
+    task = submission.task
+    try:
+        try:
+            solution = solution_for_task(task)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:
+            raise _InternalError(f"loading the solution of task {task.slug} failed") from exc
+        result = score_file(
+            _open_upload(submission), solution, max_bytes=settings.SUBMISSION_MAX_BYTES
+        )
+        predictions = _store_predictions(
+            submission=submission, data=predictions_to_bytes(result.aligned), token=token
+        )
+    except SubmissionInvalid as exc:
+        return _finish_failed(submission=submission, token=token, error=exc.message)
+    except SoftTimeLimitExceeded:
+        minutes = max(round(settings.SCORING_SOFT_TIME_LIMIT / 60), 1)
+        return _finish_failed(
+            submission=submission,
+            token=token,
+            error=(
+                f"Scoring took longer than the {minutes}-minute limit and was stopped. "
+                "Check that the file has one row per test id and no extra data, or contact "
+                "the organizers if it does."
+            ),
+        )
+    except Exception:
+        logger.exception(
+            "internal error scoring submission %s (attempt %s of %s)",
+            submission.pk,
+            submission.attempts,
+            settings.SCORING_MAX_ATTEMPTS,
+        )
+        return jobs.job_retry_or_fail(
+            SCORING,
+            job=submission,
+            token=token,
+            fail=lambda: _finish_failed(
+                submission=submission, token=token, error=INTERNAL_ERROR_MESSAGE
+            ),
+        )
+    scores = {split: finite_metrics(result.metrics.get(split, {})) for split in SPLITS}
+    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
+    finished = _finish(
+        submission=submission,
+        token=token,
+        status=SubmissionStatus.SCORED,
+        scores=scores,
+        public_score=scores["public"].get(primary),
+        private_score=scores["private"].get(primary),
+        row_count=result.row_count,
+        file_format=result.format,
+        scoring_seconds=time.monotonic() - started,
+        predictions=predictions,
+        error="",
+    )
+    if not finished:
+        jobs.delete_file_quietly(submission.predictions.storage, predictions)
+        return "superseded"
+    logger.info(
+        "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
+    )
+    return SubmissionStatus.SCORED
+
+
+SPLITS = ("all", "public", "private")
+
+
+def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -> bool:
+    """Leave ``scoring`` if this delivery still holds the row; False if it lost it.
+
+    A scored submission tells the layers above (the leaderboard's hook) in the same
+    transaction: once a submission reads "scored", its board shows it.
+    """
+    task_id = submission.task_id
+    done = jobs.job_transition(
+        SCORING,
+        pk=submission.pk,
+        token=token,
+        status=status,
+        then=(lambda: hooks.task_results_changed(task_id=task_id))
+        if status == SubmissionStatus.SCORED
+        else None,
+        **fields,
+    )
+    if done:
+        old = submission.predictions.name
+        if old and old != fields.get("predictions"):
+            jobs.delete_file_quietly(submission.predictions.storage, old)
+    return done
+
+
+def _finish_failed(*, submission: Submission, token: str, error: str) -> str:
+    done = _finish(
+        submission=submission,
+        token=token,
+        status=SubmissionStatus.FAILED,
+        error=error,
+        scores={},
+        public_score=None,
+        private_score=None,
+        predictions="",
+    )
+    if done:
+        logger.info("submission %s failed: %s", submission.pk, error.splitlines()[0])
+    return SubmissionStatus.FAILED if done else "superseded"
+
+
+def _open_upload(submission: Submission) -> Any:
+    """A local path when the storage has one (Arrow maps it), else the stored file's bytes."""
+    storage = submission.file.storage
+    try:
+        return storage.path(submission.file.name)
+    except NotImplementedError:
+        with storage.open(submission.file.name, "rb") as handle:
+            return io.BytesIO(handle.read())
+
+
+def _store_predictions(*, submission: Submission, data: bytes, token: str) -> str:
+    """Store the aligned predictions; the row keeps pointing at the old file until it is
+    finished (the old one is removed then).
+
+    The name is fixed per delivery (``token``), so a Celery retry of the same message, after
+    a try that stored its file but lost the database before finishing, replaces that file
+    instead of leaving it behind.
+    """
+    field = submission.predictions
+    tag = hashlib.sha256(token.encode()).hexdigest()[:12]
+    name = field.field.generate_filename(submission, f"predictions-{submission.pk}-{tag}.npz")
+    try:
+        field.storage.delete(name)  # an interrupted try of this delivery; no-op otherwise
+        return field.storage.save(name, ContentFile(data))
+    except Exception as exc:
+        raise _InternalError("storing the predictions failed") from exc
+
+
+def finite_metrics(metrics: dict[str, float]) -> dict[str, float | None]:
+    """JSON has no NaN or infinity (PostgreSQL's jsonb refuses them): store them as null."""
+    return {name: jobs.float_or_none(value) for name, value in metrics.items()}

@@ -1,0 +1,89 @@
+"""The submissions sweeper and rescoring: putting rows back in the queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from challenge_platform import hooks, jobs
+from datasets.models import Task
+from scoring.models import Submission, SubmissionStatus
+from scoring.services.lifecycle import (
+    INTERNAL_ERROR_MESSAGE,
+    PENDING,
+    SCORING,
+    publish_scoring,
+)
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+SweepReport = jobs.SweepReport
+
+
+def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]:
+    if jobs.attempts_left(SCORING, submission) <= 0:
+        return jobs.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
+    return jobs.REQUEUED, {}
+
+
+def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
+    """Re-queue submissions stuck in queued/scoring past ``SWEEPER_STALE_AFTER_SECONDS``.
+
+    A lost broker message leaves a row ``queued``; a dead worker leaves it ``scoring``. Both
+    go back to ``queued`` with a fresh message, unless they used every attempt: ``failed``.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEPER_STALE_AFTER_SECONDS)
+    stale = Q(status__in=PENDING) & (
+        Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
+    )
+    return jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+
+
+_RESET = {
+    "status": SubmissionStatus.QUEUED,
+    "error": "",
+    "attempts": 0,
+    "scoring_token": "",
+    "scores": {},
+    "public_score": None,
+    "private_score": None,
+    "row_count": None,
+    "started_at": None,
+    "finished_at": None,
+    "scoring_seconds": None,
+}
+
+
+def submission_rescore(*, submission: Submission) -> Submission:
+    """Score again from scratch (organizer action): back to ``queued``, published on commit."""
+    _rescore(Submission.objects.filter(pk=submission.pk), task_ids={submission.task_id})
+    submission.refresh_from_db()
+    return submission
+
+
+def task_rescore(*, task: Task) -> int:
+    """Score every submission of ``task`` again, e.g. after the solution was corrected."""
+    return _rescore(Submission.objects.filter(task=task), task_ids={task.pk})
+
+
+def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        pks = list(submissions.select_for_update().order_by("pk").values_list("pk", flat=True))
+        Submission.objects.filter(pk__in=pks).update(status_changed_at=now, **_RESET)
+        for pk in pks:
+            publish_scoring(submission_pk=pk)
+        for task_id in task_ids:
+            transaction.on_commit(
+                lambda task_id=task_id: hooks.task_results_changed(task_id=task_id)
+            )
+    logger.info("re-queued %s submissions for scoring", len(pks))
+    return len(pks)

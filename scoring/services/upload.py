@@ -1,0 +1,265 @@
+"""Turning a file into a queued submission: a participant's upload, or a job's predictions.
+
+Both paths share the format sniffing, the storage and the queueing (``queued``, published
+by name on commit to the scoring task); only the participant checks (team, open dates,
+daily limit) are the upload's own.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from challenge_platform import jobs
+from challenge_platform.models import Challenge, Team
+from challenge_platform.rules import rules_gate
+from challenge_platform.selectors import team_for_user
+from datasets.models import Task
+from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import submission_daily_usage
+from scoring.services.lifecycle import publish_scoring
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 8 * 1024
+FORMAT_SUFFIX = {"csv": ".csv", "csv.gz": ".csv.gz", "parquet": ".parquet"}
+
+
+class SubmissionRefused(Exception):
+    """An upload refused before anything is stored; ``message`` is for the participant."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+def submission_create(
+    *,
+    task: Task,
+    user: AbstractBaseUser | AnonymousUser,
+    file: UploadedFile,
+    note: str = "",
+) -> Submission:
+    """Check the upload cheaply, store it and queue it for scoring once committed.
+
+    Raises :class:`SubmissionRefused` (nothing stored, nothing created) when the user may
+    not submit, the file is obviously not a submission, the team used today's quota, or
+    storage is unavailable. Full validation happens in the worker.
+    """
+    if not user.is_authenticated:
+        raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
+    challenge = task.track.challenge
+    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
+    team = _submitting_team(user=user, challenge=challenge)
+    _check_open(challenge)
+    file_format = _sniff(file)
+    _check_daily_limit(team=team, task=task)  # cheap early refusal; repeated under the lock
+
+    submission = Submission(
+        task=task,
+        team=team,
+        uploaded_by=user,
+        note=note.strip()[:500],
+        original_name=(file.name or "")[-255:],
+        file_format=file_format,
+        file_size=file.size or 0,
+    )
+    _store_upload(submission=submission, file=file, file_format=file_format)
+    try:
+        with transaction.atomic():
+            # Serializes the uploads of one team (PostgreSQL row lock; on SQLite the
+            # IMMEDIATE transaction already serializes writers), so two uploads can never
+            # both take the last slot of the day.
+            Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").get()
+            _check_daily_limit(team=team, task=task)
+            _queue(submission)
+    except BaseException:
+        jobs.delete_file_quietly(submission.file.storage, submission.file.name)
+        raise
+    logger.info("submission %s queued (%s, team %s)", submission.pk, task.slug, team.pk)
+    return submission
+
+
+def submission_create_for_job(
+    *, task: Task, team: Team, predictions: Path, note: str, name: str
+) -> Submission:
+    """Store a job's ``predictions`` file as a queued submission of ``team`` (a baseline run,
+    an algorithm run); scoring is published when the caller's transaction commits.
+
+    Call it inside the transaction that finishes the job, holding the job's lock: the
+    submission exists exactly when the job records it. The file is sniffed and size-capped
+    like an upload (raises :class:`SubmissionRefused`, nothing stored) and the worker
+    validates and scores it like any team's file. Only the participant checks are skipped:
+    a job's team has no uploading member, submits whether or not the challenge is open, and
+    has no daily limit. ``name`` is the stored file's stem (e.g. ``baseline-12``).
+    """
+    with open(predictions, "rb") as handle:
+        file = File(handle, name=predictions.name)
+        file_format = _sniff(file)
+        submission = Submission(
+            task=task,
+            team=team,
+            uploaded_by=None,
+            note=note[:500],
+            original_name=predictions.name[-255:],
+            file_format=file_format,
+            file_size=file.size or 0,
+        )
+        _store_upload(submission=submission, file=file, file_format=file_format, stem=name)
+    try:
+        with transaction.atomic():
+            _queue(submission)
+    except BaseException:
+        jobs.delete_file_quietly(submission.file.storage, submission.file.name)
+        raise
+    logger.info("submission %s queued for %s (%s)", submission.pk, team.name, task.slug)
+    return submission
+
+
+def _queue(submission: Submission) -> None:
+    """Inside a transaction: save the row as ``queued``, published for scoring on commit."""
+    submission.status = SubmissionStatus.QUEUED
+    submission.status_changed_at = timezone.now()
+    submission.save()
+    publish_scoring(submission_pk=submission.pk)
+
+
+def _submitting_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
+    team = team_for_user(user=user, challenge=challenge)
+    if team is None:
+        raise SubmissionRefused(
+            "no_team",
+            "You are not in a team of this challenge; create or join a team before submitting.",
+            403,
+        )
+    if team.is_hidden:
+        raise SubmissionRefused(
+            "team_hidden",
+            "Your team has been hidden by the organizers and cannot submit; contact them.",
+            403,
+        )
+    return team
+
+
+def _check_open(challenge: Challenge) -> None:
+    now = timezone.now()
+    if now < challenge.start:
+        raise SubmissionRefused(
+            "not_open",
+            f"The challenge opens on {challenge.start:%Y-%m-%d %H:%M} UTC; "
+            "submissions are accepted from then on.",
+            403,
+        )
+    if now >= challenge.end:
+        raise SubmissionRefused(
+            "closed",
+            f"The challenge closed on {challenge.end:%Y-%m-%d %H:%M} UTC; "
+            "submissions are no longer accepted.",
+            403,
+        )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _sniff(file: File) -> str:
+    """The format from the first bytes: csv, csv.gz or parquet; refuse the obvious misfits."""
+    size = file.size or 0
+    limit = settings.SUBMISSION_MAX_BYTES
+    if size > limit:
+        raise SubmissionRefused(
+            "too_large",
+            f"The file is {_megabytes(size)}; the limit is {_megabytes(limit)}.",
+            413,
+        )
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
+    file.seek(0)
+    if not head:
+        raise SubmissionRefused("empty", "The file is empty.")
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\x1f\x8b"):
+        return "csv.gz"
+    if head.startswith(b"PK\x03\x04"):
+        raise SubmissionRefused(
+            "bad_format",
+            "The file is a ZIP archive or an Excel workbook; upload a CSV, gzipped CSV or "
+            "Parquet file.",
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SubmissionRefused("bad_format", "The file is UTF-16 text; save it as UTF-8 CSV.")
+    try:
+        # A multi-byte character cut at the end of the sample is not an error.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) >= size)
+    except UnicodeDecodeError:
+        raise SubmissionRefused(
+            "bad_format",
+            "The file is not Parquet, gzipped CSV or UTF-8 text; save it as a UTF-8 CSV file "
+            "with a header line (id,label,...).",
+        ) from None
+    header = text.removeprefix("\ufeff").split("\n", 1)[0]
+    # Lenient on purpose: a wrong separator or case gets its precise message from the worker.
+    names = {name.strip().strip("\"'").strip().lower() for name in re.split(r"[,;\t|]", header)}
+    if "id" not in names:
+        raise SubmissionRefused(
+            "no_header",
+            "The first line of the file must be a header naming the columns, including 'id' "
+            "(for example: id,label).",
+        )
+    return "csv"
+
+
+def _check_daily_limit(*, team: Team, task: Task) -> None:
+    usage = submission_daily_usage(team=team, task=task)
+    if usage.used >= usage.limit:
+        raise SubmissionRefused(
+            "daily_limit",
+            f"Your team has used its {usage.limit} submissions for this task today; the limit "
+            f"resets at {usage.resets_at:%Y-%m-%d %H:%M} UTC. Failed submissions do not count.",
+            429,
+            retry_after=usage.resets_at,
+        )
+
+
+def _store_upload(
+    *, submission: Submission, file: File, file_format: str, stem: str | None = None
+) -> None:
+    name = f"{stem}-{uuid.uuid4().hex[:8]}" if stem else uuid.uuid4().hex
+    name += FORMAT_SUFFIX[file_format]
+    try:
+        file.seek(0)
+        submission.file.save(name, file, save=False)
+    except Exception as exc:  # any storage backend error: local disk, S3, network
+        logger.exception("could not store an upload for task %s", submission.task.slug)
+        # A write that failed half-way (disk full) leaves a partial file under the name the
+        # storage was given; the name is fresh (a UUID), so it can only be this upload's.
+        field = submission.file.field
+        jobs.delete_file_quietly(field.storage, field.generate_filename(submission, name))
+        raise SubmissionRefused(
+            "storage_unavailable",
+            "The file could not be stored right now, so nothing was submitted and nothing "
+            "counts against your limit. Please try again in a few minutes.",
+            503,
+        ) from exc
