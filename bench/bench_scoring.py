@@ -9,14 +9,20 @@ measured in this process on this machine:
 - ours: ``load_solution`` + ``score_file`` (read, validate, align, metrics for 3 splits)
 - reference: pandas reads both, merges on id, scikit-learn computes the same metrics
 
-Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 5000000] [--repeat 3]
-     [--reference-repeat 1]
+Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 3000000] [--repeat 3]
+     [--reference-repeat 1] [--reference-max-rows 5000000] [--cases "parquet shuffled"]
+     BENCH_SCORING_ROWS=30000000 .venv/bin/python bench/bench_scoring.py --no-reference
+
+Test ids are ``id-000000123``: shuffled files take the integer path of
+``scoring.core.idindex`` (no hash table). ``--opaque-ids`` uses ids without that shape
+(``<hex>-<n>``), which take the hash probe instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import tempfile
 import time
 import warnings
@@ -49,11 +55,20 @@ def best_of(repeat: int, run: Callable[[], object]) -> tuple[float, object]:
     return best, result
 
 
-def make_files(rows: int, folder: Path, seed: int = 0) -> dict[str, Path]:
+CASES = ("parquet in order", "parquet shuffled", "csv in order", "csv shuffled")
+
+
+def make_files(
+    rows: int, folder: Path, seed: int = 0, *, opaque_ids: bool = False
+) -> dict[str, Path]:
     """solution.parquet and four submissions; returns their paths by name."""
     rng = np.random.default_rng(seed)
     digits = pc.utf8_lpad(pa.array(np.arange(rows)).cast(pa.string()), width=9, padding="0")
-    ids = pc.binary_join_element_wise("id", digits, "-")
+    if opaque_ids:  # a per-row hex prefix: no shared prefix, so no integer shortcut
+        salt = pa.array([f"{x:08x}" for x in rng.integers(0, 2**32, rows)])
+        ids = pc.binary_join_element_wise(salt, digits, "-")
+    else:
+        ids = pc.binary_join_element_wise("id", digits, "-")
     proba = rng.dirichlet(np.ones(len(CLASSES)) * 0.5, rows)
     pred = proba.argmax(axis=1)
     truth = np.where(rng.random(rows) < 0.6, pred, rng.integers(0, len(CLASSES), rows))
@@ -130,7 +145,23 @@ def same(a: dict, b: dict) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    default_rows = os.environ.get("BENCH_SCORING_ROWS", "1000000,3000000")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        default=[int(r) for r in default_rows.split(",")],
+        help="sizes (default: $BENCH_SCORING_ROWS, comma-separated, or 1M and 3M)",
+    )
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--opaque-ids", action="store_true", help="ids without a pattern")
+    parser.add_argument("--no-reference", action="store_true", help="skip pandas entirely")
+    parser.add_argument(
+        "--reference-max-rows",
+        type=int,
+        default=5_000_000,
+        help="skip the pandas reference above this size (it needs minutes and GBs)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of floor and ours")
     parser.add_argument(
         "--reference-repeat",
@@ -148,20 +179,25 @@ def main() -> None:
     print("-" * len(header))
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
-            paths = make_files(rows, Path(tmp))
-            for name in ("parquet in order", "parquet shuffled", "csv in order", "csv shuffled"):
+            paths = make_files(rows, Path(tmp), opaque_ids=args.opaque_ids)
+            with_reference = not args.no_reference and rows <= args.reference_max_rows
+            for name in args.cases:
                 sol, sub = paths["solution"], paths[name]
                 t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
                 t_ours, got = best_of(args.repeat, lambda sol=sol, sub=sub: ours(sol, sub))
-                t_ref, expected = best_of(
-                    args.reference_repeat, lambda sol=sol, sub=sub: reference(sol, sub)
-                )
-                if not same(got, expected):
-                    raise SystemExit(f"metrics differ on {name}: {got} != {expected}")
+                ref_columns = f"{'-':>8} "
+                if with_reference:
+                    t_ref, expected = best_of(
+                        args.reference_repeat, lambda sol=sol, sub=sub: reference(sol, sub)
+                    )
+                    if not same(got, expected):
+                        raise SystemExit(f"metrics differ on {name}: {got} != {expected}")
+                    ref_columns = f"{t_ref:>8.2f} "
                 parts = " + ".join(f"{t:.2f}" for t in phases(sol, sub))
+                ratio = f"{t_ref / t_ours:>9.1f}" if with_reference else f"{'-':>9}"
                 print(
-                    f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {t_ref:>8.2f} "
-                    f"{t_ours / t_floor:>10.2f} {t_ref / t_ours:>9.1f}   {parts}",
+                    f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {ref_columns}"
+                    f"{t_ours / t_floor:>10.2f} {ratio}   {parts}",
                     flush=True,
                 )
 

@@ -1,9 +1,11 @@
 """Check a parsed submission against the solution and put it in the solution's row order.
 
 Fast path: ids equal to the solution's, in its order (one vectorized comparison).
-Otherwise one Arrow hash join (left outer, submission -> solution) finds every
-duplicate, missing and unknown id at once. Columns other than ``id``, ``label`` and the
-kind's ``proba_<class>`` (classification) or ``score`` (matching) are ignored.
+Otherwise each id is located among the solution's (``idindex.locate``: from the integer in
+ids shaped like the solution's, confirmed by one vectorized equality; else one hash
+probe), which finds every duplicate, missing and unknown id at once. Columns other than
+``id``, ``label`` and the kind's ``proba_<class>`` (classification) or ``score``
+(matching) are ignored.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.acero as acero
 import pyarrow.compute as pc
 
 from scoring.core.arrowtools import as_string, is_text, null_mask
 from scoring.core.errors import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
+from scoring.core.idindex import locate, permutation_of_numbered
 from scoring.core.solution import Solution
 from scoring.core.values import class_codes, match_codes, match_scores, proba_matrix
 
@@ -34,7 +36,7 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     """Validate ``table`` completely; raise SubmissionInvalid with the first problem found."""
     _require_columns(table)
     ids = _ids(table["id"])
-    order = _solution_order(ids, solution)
+    positions = _solution_rows(ids, solution)
 
     def example_ids(rows: np.ndarray) -> str:
         shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
@@ -46,13 +48,21 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     else:
         pred = match_codes(table["label"], example_ids)
         proba, score = None, match_scores(table, example_ids)
-    if order is None:
+    if positions is None:
         return Aligned(pred=pred, proba=proba, score=score)
     return Aligned(
-        pred=pred[order],
-        proba=None if proba is None else proba.T[:, order].T,  # gather per class column
-        score=None if score is None else score[order],
+        pred=_scatter(pred, positions),
+        # per class: proba is the transpose of a class-major array
+        proba=None if proba is None else _scatter_rows(proba.T, positions).T,
+        score=None if score is None else _scatter(score, positions),
     )
+
+
+def _scatter(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``values`` (submission order) in solution order: row i goes to ``positions[i]``."""
+    out = np.empty_like(values)
+    out[positions] = values
+    return out
 
 
 def _require_columns(table: pa.Table) -> None:
@@ -86,37 +96,29 @@ def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return as_string(column)
 
 
-def _solution_order(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | None:
-    """None when ``ids`` are the solution's ids in order; else, per solution row, its row."""
+def _scatter_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``_scatter`` of each row of a (k, n) array, one contiguous row at a time."""
+    out = np.empty_like(values, order="C")
+    for row, source in zip(out, values, strict=True):
+        row[positions] = source
+    return out
+
+
+def _solution_rows(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | None:
+    """None when ``ids`` are the solution's ids in order; else each id's solution row."""
     n = len(solution.ids)
     if len(ids) == n and pc.all(pc.equal(ids, solution.ids)).as_py():
         return None
-    joined = _join(ids, solution.ids)
-    if joined.num_rows != len(ids):
-        raise ValueError("the solution has duplicate ids")
-    rows = joined["row"].to_numpy()
-    pos = pc.fill_null(joined["pos"], -1).to_numpy()
-    unknown, known = rows[pos < 0], pos >= 0
+    pos = permutation_of_numbered(ids, solution.ids)  # checked complete: nothing to report
+    if pos is not None:
+        return pos
+    pos = locate(ids, solution.ids)
+    known = pos >= 0
     times = np.bincount(pos[known], minlength=n)
+    unknown = np.flatnonzero(~known)
     if unknown.size or (times != 1).any():
         raise SubmissionInvalid(_id_problems(ids, solution, unknown, times))
-    order = np.empty(n, dtype=np.int64)
-    order[pos[known]] = rows[known]
-    return order
-
-
-def _join(ids: pa.ChunkedArray, solution_ids: pa.Array) -> pa.Table:
-    """Columns ``row`` (submission row) and ``pos`` (solution row, null if unknown)."""
-    left = pa.table({"id": ids, "row": np.arange(len(ids), dtype=np.int64)})
-    right = pa.table({"id": solution_ids, "pos": np.arange(len(solution_ids), dtype=np.int64)})
-    options = acero.HashJoinNodeOptions(
-        "left outer", ["id"], ["id"], left_output=["row"], right_output=["pos"]
-    )
-    sources = [
-        acero.Declaration("table_source", acero.TableSourceNodeOptions(table))
-        for table in (left, right)
-    ]
-    return acero.Declaration("hashjoin", options, inputs=sources).to_table(use_threads=True)
+    return pos
 
 
 def _id_problems(

@@ -1,0 +1,202 @@
+"""Find the solution row of each submission id, without a hash table when ids allow it.
+
+Test ids are usually a fixed prefix and an integer (``r000123``, ``id-42``, ``17``). When
+every solution id has that shape and the integers are distinct and dense, the integer
+part of a submission id gives its only possible solution row directly (row = integer -
+first, or through a dense lookup array); one vectorized string equality against the
+solution's id at that row then confirms it, so ``r0123`` never passes for ``r123``.
+Any other solution falls back to one hash probe (``pyarrow.compute.index_in``).
+
+Either way the answer is exact: per submission row, the solution row holding the same
+id, or -1 when no solution id is equal to it.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
+_TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
+_MAX_DIGITS = 18  # always fits int64
+_MAX_SPAN_PER_ROW = 4  # dense lookup arrays stay within 4 entries per solution row
+
+
+@dataclass(frozen=True, eq=False)
+class IdPattern:
+    """Solution ids are ``prefix`` + a decimal integer; ``lookup`` maps integer - low to row.
+
+    ``lookup`` is None when the integers are ``low, low + 1, ...`` in solution order.
+    """
+
+    prefix: str
+    low: int
+    span: int
+    lookup: np.ndarray | None
+
+
+# Arrow arrays are unhashable: cache by identity, dropped when the array is collected.
+_patterns: dict[int, tuple[weakref.ref[pa.Array], IdPattern | None]] = {}
+
+
+def locate(ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array) -> np.ndarray:
+    """Per row of ``ids`` (strings), the row of ``solution_ids`` equal to it, or -1."""
+    pattern = id_pattern(solution_ids)
+    if pattern is None:
+        found = pc.index_in(ids, value_set=solution_ids)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+    candidate = _candidates(ids, pattern)
+    # One vectorized equality confirms each candidate (rows without one compare to row 0).
+    at = solution_ids.take(pa.array(np.maximum(candidate, 0)))
+    same = pc.equal(ids, at)
+    same = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.where(same & (candidate >= 0), candidate, -1)
+
+
+def permutation_of_numbered(
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
+) -> np.ndarray | None:
+    """The common case in a few numpy passes over the raw bytes, or None.
+
+    When every id has the byte length of the solution's first id, solution row ``r`` is
+    guessed to hold the prefix followed by the integer ``first + r`` in as many digits;
+    each submission id's digits give its guessed row, and one equality of the ids with
+    the solution's ids at those rows (compared as fixed-size byte strings) confirms every
+    guess. The result is returned only when every id is confirmed and every solution row
+    is hit once (a permutation); anything else (another shape, a duplicate, an unknown id)
+    returns None and is decided by the exact paths.
+    """
+    n = len(solution_ids)
+    if len(ids) != n or n == 0 or solution_ids.null_count or ids.null_count:
+        return None
+    solution_bytes = _fixed_width_bytes(solution_ids)
+    if solution_bytes is None:
+        return None
+    width = solution_bytes.shape[1]
+    first = bytes(solution_bytes[0])
+    digits = _TRAILING_DIGIT_BYTES.search(first)
+    n_digits = 0 if digits is None else len(first) - digits.start()
+    if not 0 < n_digits <= _MAX_DIGITS:
+        return None
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    sub = [_fixed_width_bytes(chunk) for chunk in chunks]
+    if any(part is None or part.shape[1] != width for part in sub):
+        return None
+    low = _digits_value(solution_bytes[:1], n_digits)[0]
+    pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)
+    pos -= low
+    inside = (pos >= 0) & (pos < n)
+    if not inside.all():
+        return None
+    submitted = np.concatenate([_as_void(part) for part in sub])
+    if not (submitted == np.take(_as_void(solution_bytes), pos)).all():  # the one equality
+        return None
+    if not (np.bincount(pos, minlength=n) == 1).all():
+        return None
+    return pos
+
+
+def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
+    """The UTF-8 bytes of a string array as an (n, width) uint8 view, if all are as long."""
+    if array.type != pa.string() or len(array) == 0:
+        return None
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
+    )
+    start, stop = int(offsets[0]), int(offsets[-1])
+    width = (stop - start) // len(array)
+    if width == 0 or stop - start != width * len(array):
+        return None
+    if not (np.diff(offsets) == width).all():
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
+    return raw.reshape(len(array), width)
+
+
+def _digits_value(rows: np.ndarray, n_digits: int) -> np.ndarray:
+    """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not)."""
+    value = np.zeros(rows.shape[0], dtype=np.int32 if n_digits <= 9 else np.int64)
+    for column in range(rows.shape[1] - n_digits, rows.shape[1]):
+        value *= 10
+        value += rows[:, column]
+        value -= 48
+    return value
+
+
+def _as_void(rows: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rows).view(f"V{rows.shape[1]}").ravel()
+
+
+def id_pattern(solution_ids: pa.Array) -> IdPattern | None:
+    """The prefix-and-integer shape of the solution's ids, or None (cached per array)."""
+    key = id(solution_ids)
+    cached = _patterns.get(key)
+    if cached is not None and cached[0]() is solution_ids:
+        return cached[1]
+    pattern = _detect(solution_ids)
+    alive = weakref.ref(solution_ids, lambda _, key=key: _patterns.pop(key, None))
+    _patterns[key] = (alive, pattern)
+    return pattern
+
+
+def _detect(solution_ids: pa.Array) -> IdPattern | None:
+    n = len(solution_ids)
+    if n == 0 or solution_ids.null_count:
+        return None
+    first = solution_ids[0].as_py()
+    digits = _TRAILING_DIGITS.search(first)
+    if digits is None:
+        return None
+    prefix = first[: digits.start()]
+    numbers = _parse(solution_ids, prefix)
+    if numbers is None or (numbers < 0).any():
+        return None
+    low, high = int(numbers.min()), int(numbers.max())
+    span = high - low + 1
+    if span == n and np.array_equal(numbers, np.arange(low, low + n, dtype=np.int64)):
+        return IdPattern(prefix=prefix, low=low, span=span, lookup=None)
+    if span > _MAX_SPAN_PER_ROW * n + 1024:
+        return None
+    offsets = numbers - low
+    if np.bincount(offsets, minlength=span).max() > 1:  # "r01" and "r1": not one row each
+        return None
+    lookup = np.full(span, -1, dtype=np.int32 if n < 2**31 else np.int64)
+    lookup[offsets] = np.arange(n, dtype=lookup.dtype)
+    return IdPattern(prefix=prefix, low=low, span=span, lookup=lookup)
+
+
+def _parse(ids: pa.Array | pa.ChunkedArray, prefix: str) -> np.ndarray | None:
+    """The integer after ``prefix`` in each id, -1 where an id has another shape.
+
+    None when no id has the shape (nothing to gain over a hash probe).
+    """
+    tail = pc.utf8_slice_codeunits(ids, len(prefix)) if prefix else ids
+    shaped = pc.ascii_is_decimal(tail)
+    if prefix:
+        shaped = pc.and_(shaped, pc.starts_with(ids, prefix))
+    shaped = pc.and_(shaped, pc.less_equal(pc.utf8_length(tail), _MAX_DIGITS))
+    ok = np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool)
+    if not ok.any():
+        return None
+    if not ok.all():
+        tail = pc.if_else(pa.array(ok) if isinstance(tail, pa.Array) else ok, tail, "0")
+    numbers = np.asarray(tail.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.where(ok, numbers, -1)
+
+
+def _candidates(ids: pa.Array | pa.ChunkedArray, pattern: IdPattern) -> np.ndarray:
+    """The only solution row each id could be, from its integer; -1 when none."""
+    numbers = _parse(ids, pattern.prefix)
+    if numbers is None:
+        return np.full(len(ids), -1, dtype=np.int64)
+    offset = numbers - pattern.low
+    inside = (numbers >= 0) & (offset >= 0) & (offset < pattern.span)
+    offset = np.where(inside, offset, 0)
+    rows = offset if pattern.lookup is None else pattern.lookup[offset].astype(np.int64)
+    return np.where(inside, rows, -1)

@@ -1,0 +1,143 @@
+"""Locating submission ids among the solution's: the integer shortcut equals a hash probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from scoring.core import SubmissionInvalid, align_submission, solution_from_table
+from scoring.core.idindex import id_pattern, locate, permutation_of_numbered
+
+
+def hash_probe(ids: list[str], solution_ids: pa.Array) -> np.ndarray:
+    found = pc.index_in(pa.array(ids, pa.string()), value_set=solution_ids)
+    return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+
+
+def check(solution: list[str], submission: list[str]) -> np.ndarray:
+    solution_ids = pa.array(solution, pa.string())
+    got = locate(pa.chunked_array([pa.array(submission, pa.string())]), solution_ids)
+    np.testing.assert_array_equal(got, hash_probe(submission, solution_ids))
+    return got
+
+
+TRICKY = [
+    "r0001",  # zero-padded differently: same integer, another id
+    "r01",
+    "R1",
+    "r",
+    "r-1",
+    "r+1",
+    "r 1",
+    "r1 ",
+    "r١",  # an Arabic-Indic digit
+    "r99999999999999999999999",  # beyond int64
+    "",
+    "x1",
+    "rr1",
+    "r1.0",
+]
+
+
+@pytest.mark.parametrize(
+    "solution",
+    [
+        [f"r{i}" for i in range(50)],  # contiguous, no padding
+        [f"r{i:04d}" for i in range(50)],  # contiguous, padded
+        [f"r{i}" for i in range(50)][::-1],  # integers in another order
+        [f"r{3 * i + 7}" for i in range(50)],  # sparse but dense enough for a lookup
+        [str(i) for i in range(50)],  # no prefix
+        [f"é-{i}" for i in range(50)],  # a multi-byte prefix
+    ],
+    ids=["contiguous", "padded", "reversed", "sparse", "bare", "unicode-prefix"],
+)
+def test_integer_shortcut_equals_a_hash_probe(solution):
+    assert id_pattern(pa.array(solution)) is not None
+    rng = np.random.default_rng(0)
+    submission = list(rng.permutation(solution)) + TRICKY + solution[:3] + [solution[0] + "0"]
+    got = check(solution, submission)
+    assert (got[: len(solution)] >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "solution",
+    [
+        ["a", "b", "c"],  # no digits
+        ["r1", "r01", "r2"],  # two ids, one integer
+        ["r1", "s2", "r3"],  # two prefixes
+        ["r1", "r2", "r1000000"],  # too sparse for a dense lookup
+    ],
+)
+def test_other_solutions_fall_back_to_a_hash_probe(solution):
+    assert id_pattern(pa.array(solution)) is None
+    check(solution, ["r1", "r01", "a", "s2", "r1000000", "zz", *solution[::-1]])
+
+
+def test_shuffled_patterned_ids_keep_the_exact_messages():
+    n = 20
+    ids = [f"t{i:03d}" for i in range(n)]
+    solution = solution_from_table(
+        pa.table({"id": ids, "label": ["a", "b"] * (n // 2), "split": ["public"] * n}),
+        kind="classification",
+        classes=["a", "b"],
+    )
+    rows = [*ids[::-1][:-2], "t005", "t5", "t0005"]  # t000/t001 missing, t005 twice
+    table = pa.table({"id": rows, "label": ["a"] * len(rows)})
+    with pytest.raises(SubmissionInvalid) as caught:
+        align_submission(table, solution)
+    assert caught.value.message == (
+        "The ids do not match the test set:\n"
+        "- 1 id appears more than once (2 rows), e.g. 't005'.\n"
+        "- 2 test ids are missing, e.g. 't000', 't001'.\n"
+        "- 2 rows have an id that is not in the test set, e.g. 't5', 't0005'."
+    )
+
+
+def test_shuffled_integer_ids_align_to_the_solution_order():
+    n = 1000
+    ids = [f"row{i:05d}" for i in range(n)]
+    labels = np.random.default_rng(1).integers(0, 2, n)
+    solution = solution_from_table(
+        pa.table({"id": ids, "label": labels.astype(str), "split": ["private"] * n}),
+        kind="classification",
+        classes=["0", "1"],
+    )
+    order = np.random.default_rng(2).permutation(n)
+    table = pa.table({"id": pa.array(ids).take(order), "label": labels[order].astype(str)})
+    aligned = align_submission(table, solution)
+    np.testing.assert_array_equal(aligned.pred, labels)
+
+
+def test_numbered_permutation_is_found_without_a_hash_table():
+    solution = pa.array([f"id-{i:06d}" for i in range(500)])
+    order = np.random.default_rng(3).permutation(500)
+    chunks = pa.chunked_array([solution.take(order[:200]), solution.take(order[200:])])
+    pos = permutation_of_numbered(chunks, solution)
+    np.testing.assert_array_equal(pos, order)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ids: [*ids[:-1], "id-000499"],  # a duplicate (and a missing id)
+        lambda ids: [*ids[:-1], "id-00049x"],  # same length, not a number
+        lambda ids: [*ids[:-1], "id-000500"],  # beyond the solution's rows
+        lambda ids: [*ids[:-1], "ix-000001"],  # the right number, another prefix
+        lambda ids: [*ids[:-1], "id-0000001"],  # another length
+        lambda ids: ids[:-1],  # one row short
+    ],
+)
+def test_numbered_permutation_declines_anything_else(change):
+    solution = [f"id-{i:06d}" for i in range(500)]
+    submitted = change(list(np.random.default_rng(4).permutation(solution)))
+    assert permutation_of_numbered(pa.array(submitted), pa.array(solution)) is None
+
+
+def test_numbered_permutation_needs_the_guess_confirmed():
+    # Numbered, but not in numeric order: every guess is checked and refused.
+    solution = [f"id-{i:06d}" for i in range(500)][::-1]
+    submitted = list(np.random.default_rng(5).permutation(solution))
+    assert permutation_of_numbered(pa.array(submitted), pa.array(solution)) is None
+    check(solution, submitted)
