@@ -57,7 +57,7 @@ class ScoreResult:
 
 def score_file(source: Source, solution: Solution, *, max_bytes: int | None = None) -> ScoreResult:
     """Read, validate and score one submission; raise SubmissionInvalid if unusable."""
-    parsed = read_submission_file(source, max_bytes=max_bytes)
+    parsed = read_submission_file(source, max_bytes=max_bytes, test_rows=len(solution.ids))
     aligned = align_submission(parsed.table, solution)
     return ScoreResult(
         metrics=compute_metrics(aligned, solution),

@@ -96,9 +96,9 @@ def permutation_of_numbered(
     submitted = np.concatenate([_as_void(part) for part in sub])
     if not (submitted == np.take(_as_void(solution_bytes), pos)).all():  # the one equality
         return None
-    if not (np.bincount(pos, minlength=n) == 1).all():
-        return None
-    return pos
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    return pos if hit.all() else None  # n ids on n rows, every row hit: a permutation
 
 
 def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:

@@ -5,6 +5,10 @@ ignored (a pandas index column, a note...). In CSV, ``id`` and ``label`` are rea
 strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
 ``score`` is refused even where the kind would ignore it. A gzipped file may not unpack
 to more than ``max_bytes`` either.
+
+Given ``test_rows`` (the task's test rows), memory is bounded before decoding: a file
+declaring far more rows than the task, or columns that would unpack to far more bytes,
+is refused (``bounds``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from scoring.core import bounds
 from scoring.core.arrowtools import is_text
 from scoring.core.errors import SubmissionInvalid, count, examples, show
 
@@ -51,21 +56,29 @@ def is_value_column(name: str) -> bool:
     return name in ("id", "label", "score") or name.startswith("proba_")
 
 
-def read_submission(source: Source, *, max_bytes: int | None = None) -> pa.Table:
+def read_submission(
+    source: Source, *, max_bytes: int | None = None, test_rows: int | None = None
+) -> pa.Table:
     """Parse a submission file; raise SubmissionInvalid when it cannot be read."""
-    return read_submission_file(source, max_bytes=max_bytes).table
+    return read_submission_file(source, max_bytes=max_bytes, test_rows=test_rows).table
 
 
-def read_submission_file(source: Source, *, max_bytes: int | None = None) -> SubmissionFile:
+def read_submission_file(
+    source: Source, *, max_bytes: int | None = None, test_rows: int | None = None
+) -> SubmissionFile:
     """Like ``read_submission``, also telling which format was found."""
     buf = _load(source, max_bytes)
     head = buf.slice(0, min(buf.size, 4)).to_pybytes()
     if head.startswith(_PARQUET_MAGIC):
-        table, fmt = _read_parquet(buf), FORMAT_PARQUET
+        table, fmt = _read_parquet(buf, test_rows), FORMAT_PARQUET
     elif head.startswith(_GZIP_MAGIC):
-        table, fmt = _read_csv(_gunzip(buf, max_bytes)), FORMAT_CSV_GZ
+        unpack_limit = max_bytes
+        if test_rows is not None:
+            text = bounds.text_limit(test_rows)
+            unpack_limit = text if max_bytes is None else min(max_bytes, text)
+        table, fmt = _read_csv(_gunzip(buf, unpack_limit), test_rows), FORMAT_CSV_GZ
     else:
-        table, fmt = _read_csv(buf), FORMAT_CSV
+        table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
     if table.num_rows == 0 and all(key in table.column_names for key in _KEYS):
         raise SubmissionInvalid("The file names its columns but has no rows.")
     return SubmissionFile(table, fmt)
@@ -93,8 +106,7 @@ def _check_size(size: int, max_bytes: int | None) -> None:
         )
 
 
-def _size(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n:,} bytes"
+_size = bounds.size
 
 
 def _reason(exc: Exception) -> str:
@@ -145,9 +157,9 @@ def _check_names(names: list[str]) -> None:
         )
 
 
-def _read_parquet(buf: pa.Buffer) -> pa.Table:
+def _read_parquet(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(buf))
+        parquet = pq.ParquetFile(pa.BufferReader(buf))  # reads the footer only
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise SubmissionInvalid(
@@ -156,18 +168,63 @@ def _read_parquet(buf: pa.Buffer) -> pa.Table:
     _check_names(schema.names)
     if not all(key in schema.names for key in _KEYS):
         return schema.empty_table()
-    if is_text(schema.field("label").type):  # few distinct values: skip building strings
-        parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=["label"])
+    columns = [n for n in schema.names if is_value_column(n)]
+    as_dictionary = ["label"] if is_text(schema.field("label").type) else []
     try:
-        return parquet.read(columns=[n for n in schema.names if is_value_column(n)])
+        if as_dictionary:  # few distinct values: skip building strings
+            parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=as_dictionary)
+        if test_rows is None:
+            return parquet.read(columns=columns)
+        return _read_parquet_bounded(buf, parquet, columns, as_dictionary, test_rows)
     except (pa.ArrowException, OSError) as exc:
         raise SubmissionInvalid(
             f"The Parquet file is damaged and cannot be read ({_reason(exc)})."
         ) from None
 
 
-def _read_csv(buf: pa.Buffer) -> pa.Table:
+def _read_parquet_bounded(
+    buf: pa.Buffer,
+    parquet: pq.ParquetFile,
+    columns: list[str],
+    as_dictionary: list[str],
+    test_rows: int,
+) -> pa.Table:
+    """Decode in batches after checking the footer; stop once past the decoded limit."""
+    metadata = parquet.metadata
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+    bounds.refuse_rows(max(metadata.num_rows, sum(g.num_rows for g in groups)), test_rows)
+    limit = bounds.decoded_limit(test_rows, len(columns))
+    bounds.check_parquet_metadata(metadata, columns, limit)
+    if metadata.num_rows == 0:
+        return parquet.read(columns=columns)
+    # Nested columns (lists, structs) are refused by their type alone: not decoded.
+    schema = parquet.schema_arrow
+    flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
+    expanded = [name for name in flat if name not in as_dictionary]
+    batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded)
+    start = pa.total_allocated_bytes()
+    batches = []
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=flat):
+        batches.append(batch)
+        bounds.refuse_decoded(pa.total_allocated_bytes() - start, limit)
+    table = pa.Table.from_batches(batches) if batches else parquet.read(columns=flat)
+    bounds.refuse_decoded(
+        pa.total_allocated_bytes() - start + bounds.dictionary_bytes(table), limit
+    )
+    if len(flat) == len(columns):
+        return table
+    return pa.table(
+        {
+            name: table[name] if name in flat else pa.nulls(table.num_rows, schema.field(name).type)
+            for name in columns
+        }
+    )
+
+
+def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
     names = _csv_header(buf)
+    if test_rows is not None:
+        bounds.refuse_rows(bounds.csv_lines(buf) - 1, test_rows, what="lines after the header")
     if not all(key in names for key in _KEYS):
         return pa.schema([(name, pa.string()) for name in names]).empty_table()
     wanted = [name for name in names if is_value_column(name)]

@@ -1,0 +1,161 @@
+"""Memory bounds for reading a submission, decided from the task's size before decoding.
+
+A small file may declare or unpack to far more than it weighs: a Parquet file whose
+dictionary-encoded columns hold 50M rows in 337 KB, a dictionary holding one
+megabyte-long id repeated on every row, a gzip bomb, a CSV with more lines than the task.
+The reader refuses these with a clear message, from what the file declares where it can
+(Parquet metadata, line counts), and otherwise by counting what it decodes:
+
+- rows: at most ``row_limit(test_rows)`` = 2 x the test rows + 10,000, so a file with a
+  few duplicate or unknown ids still gets the precise message naming them;
+- decoded bytes: at most ``decoded_limit(test_rows, columns)`` = 64 MiB + per allowed row
+  128 bytes for text and 16 per other column: what a legitimate file needs, several times
+  over, and nothing that grows with what a hostile file claims;
+- a gzipped CSV unpacks to at most ``text_limit(test_rows)`` = 64 MiB + 1 KB per allowed
+  row (and never more than the upload limit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from scoring.core.errors import SubmissionInvalid, count
+
+_EXTRA_ROWS = 10_000
+_BASE_BYTES = 64 * 2**20
+_TEXT_BYTES_PER_ROW = 128
+_OTHER_BYTES_PER_ROW = 16
+_TEXT_BYTES_PER_CSV_ROW = 1024
+BATCH_BYTES = 16 * 2**20  # what one decoded batch of a text column may hold at worst
+MAX_BATCH_ROWS = 65_536
+_SCAN_BYTES = 16 * 2**20
+
+
+def row_limit(test_rows: int) -> int:
+    """The most rows a submission for ``test_rows`` test rows may have."""
+    return 2 * test_rows + _EXTRA_ROWS
+
+
+def decoded_limit(test_rows: int, n_columns: int) -> int:
+    """The most bytes the columns scoring keeps may take once decoded."""
+    per_row = _TEXT_BYTES_PER_ROW + _OTHER_BYTES_PER_ROW * max(0, n_columns - 1)
+    return _BASE_BYTES + row_limit(test_rows) * per_row
+
+
+def text_limit(test_rows: int) -> int:
+    """The most bytes a gzipped CSV may unpack to: 1 KB per allowed row, plus 64 MiB."""
+    return _BASE_BYTES + row_limit(test_rows) * _TEXT_BYTES_PER_CSV_ROW
+
+
+def size(n: int) -> str:
+    """Bytes as the README states them (MB = 10**6 bytes)."""
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n:,} bytes"
+
+
+def refuse_rows(rows: int, test_rows: int, *, what: str = "rows") -> None:
+    """SubmissionInvalid when ``rows`` exceeds ``row_limit(test_rows)``."""
+    if rows > row_limit(test_rows):
+        raise SubmissionInvalid(
+            f"The file has {rows:,} {what}, but the task has {count(test_rows, 'test row')}: "
+            "submit one row per test id. Nothing else was read."
+        )
+
+
+def refuse_decoded(decoded: int, limit: int) -> None:
+    if decoded > limit:
+        raise SubmissionInvalid(
+            f"The file's columns unpack to more than {size(limit)}, far more than one row "
+            "per test id needs; it was refused before reading it all."
+        )
+
+
+def csv_lines(buf: pa.Buffer) -> int:
+    """Line breaks in the file (an upper bound of its rows), counted without a copy."""
+    data = np.frombuffer(buf, dtype=np.uint8)
+    newlines = returns = 0
+    for start in range(0, data.size, _SCAN_BYTES):
+        part = data[start : start + _SCAN_BYTES]
+        newlines += int(np.count_nonzero(part == 0x0A))
+        returns += int(np.count_nonzero(part == 0x0D))
+    ends_open = data.size > 0 and data[-1] not in (0x0A, 0x0D)
+    return max(newlines, returns) + int(ends_open)
+
+
+def check_parquet_metadata(metadata: pq.FileMetaData, columns: list[str], limit: int) -> None:
+    """Refuse on the declared sizes alone: the footer is all that has been read."""
+    indexes = _column_indexes(metadata, columns)
+    declared = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in indexes:
+            declared += max(0, row_group.column(index).total_uncompressed_size)
+    refuse_decoded(declared, limit)
+
+
+def parquet_batch_rows(buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[str]) -> int:
+    """Rows per decoded batch, so that one batch of text stays within ``BATCH_BYTES``.
+
+    A dictionary page can hold one long value that every row repeats; decoding the rows
+    copies it once per row. The longest value of each text column's dictionaries is read
+    first (the dictionary page and one row, nothing more) and sizes the batches.
+    """
+    longest = 1
+    for index in _column_indexes(metadata, columns):
+        name = metadata.schema.column(index).path.split(".")[0]
+        for group in range(metadata.num_row_groups):
+            chunk = metadata.row_group(group).column(index)
+            if chunk.has_dictionary_page and chunk.physical_type == "BYTE_ARRAY":
+                longest = max(longest, _longest_dictionary_value(buf, group, name, chunk))
+    return int(min(MAX_BATCH_ROWS, max(1, BATCH_BYTES // longest)))
+
+
+def dictionary_bytes(table: pa.Table) -> int:
+    """Bytes the table's dictionary-encoded text columns take once expanded (exact)."""
+    total = 0
+    for column in table.columns:
+        if not pa.types.is_dictionary(column.type):
+            continue
+        for chunk in column.chunks:
+            lengths = pc.binary_length(chunk.dictionary) if _is_binary(chunk.type) else None
+            if lengths is None:
+                continue
+            lengths = np.append(np.asarray(lengths.fill_null(0).to_numpy()), 0)
+            indices = pc.fill_null(chunk.indices, len(lengths) - 1).to_numpy()
+            total += int(lengths[indices].sum()) + 4 * len(chunk)
+    return total
+
+
+def _is_binary(type_: pa.DictionaryType) -> bool:
+    value = type_.value_type
+    return (
+        pa.types.is_string(value)
+        or pa.types.is_large_string(value)
+        or pa.types.is_binary(value)
+        or pa.types.is_large_binary(value)
+    )
+
+
+def _column_indexes(metadata: pq.FileMetaData, columns: list[str]) -> list[int]:
+    wanted = set(columns)
+    return [
+        i
+        for i in range(metadata.num_columns)
+        if metadata.schema.column(i).path.split(".")[0] in wanted
+    ]
+
+
+def _longest_dictionary_value(
+    buf: pa.Buffer, group: int, name: str, chunk: pq.ColumnChunkMetaData
+) -> int:
+    try:
+        reader = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=[name])
+        batch = next(reader.iter_batches(batch_size=1, row_groups=[group], columns=[name]), None)
+    except (pa.ArrowException, OSError, ValueError):
+        return max(1, chunk.total_uncompressed_size)  # unknown: assume the worst
+    if batch is None or not pa.types.is_dictionary(batch.column(0).type):
+        return max(1, chunk.total_uncompressed_size)
+    lengths = pc.binary_length(batch.column(0).dictionary)
+    return int(pc.max(lengths).as_py() or 1)
