@@ -8,6 +8,23 @@ Resampling
     is identical across reruns, chunk sizes and machines, adding an entry does not change the
     other entries' resamples, and the first 1000 of 2000 resamples are the 1000 resamples.
 
+Large boards and groups (blocks of rows, entities)
+    Above ``ROW_BOOTSTRAP_MAX_ROWS`` rows (2**20), and whenever ``groups`` are given, the
+    unit drawn is a group of rows rather than a row. Without ``groups``, each row is put
+    in one of ``N_BLOCKS`` (65,536) random blocks by the generator of
+    ``SeedSequence(seed, spawn_key=(2**31,))`` (paired: every entry sees the same blocks);
+    with ``groups`` (e.g. the entity of each row in a grouping task) the groups are given.
+    Resample ``b`` draws G groups uniformly with replacement out of the G groups with
+    generator ``b`` as above, and each row weighs as often as its group was drawn. Since
+    the statistics are sums over rows, they are computed per group once (one pass over
+    the rows, in chunks) and each resample is ``counts (G) @ group sums (G x K)``: time
+    and memory no longer grow with rows x resamples. Random blocks of ~n/65,536 rows
+    give the row bootstrap's variance in expectation (a block's sum has m times a row's
+    variance, and G blocks are drawn), so intervals match the row bootstrap's closely
+    at these sizes; accuracy divides by the rows in the resample (a block sum too).
+    ``resample_group_counts`` and ``group_row_weights`` expose the draws for metrics that
+    are not sums over rows (grouping tasks' pairwise F1), with the same seeds.
+
 Vectorization
     A resample is reduced to a count vector (how often each row was drawn, ``np.bincount``),
     and the sufficient statistics of every entry come from one matrix product
@@ -72,6 +89,10 @@ except ImportError:  # pragma: no cover - without it BLAS keeps its own thread c
 Kind = Literal["classification", "matching"]
 KINDS: tuple[Kind, ...] = ("classification", "matching")
 
+ROW_BOOTSTRAP_MAX_ROWS = 2**20  # above this, random blocks of rows are resampled
+N_BLOCKS = 2**16
+_BLOCK_STREAM = 2**31  # spawn key of the block assignment's generator (no resample uses it)
+_ROW_CHUNK = 2**22  # rows turned into indicators at once when summing per group
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or indicators multiplied at once
 _RANK_CELLS = 2**24  # resamples x entries x entries compared at once
@@ -120,6 +141,50 @@ def resample_indices(*, n: int, seed: int, n_resamples: int) -> Iterator[np.ndar
     """The row indices drawn by each resample, in order (what the bootstrap counts)."""
     for generator in resample_streams(seed=seed, n_resamples=n_resamples):
         yield generator.integers(0, n, size=n)
+
+
+def resample_group_counts(*, n_groups: int, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
+    """How often each of ``n_groups`` groups is drawn by each resample, in order.
+
+    Resample ``b`` draws ``n_groups`` groups with replacement with generator ``b`` of
+    ``resample_streams``; with one row per group this is the row bootstrap's count vector.
+    """
+    for generator in resample_streams(seed=seed, n_resamples=n_resamples):
+        yield np.bincount(generator.integers(0, n_groups, size=n_groups), minlength=n_groups)
+
+
+def group_row_weights(*, groups: np.ndarray, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
+    """Per resample, each row's weight: how often its group was drawn (paired, seeded).
+
+    ``groups`` holds a group code per row (entities of a grouping task, any integers);
+    rows of one group always move together. Use it for metrics that are not sums over
+    rows; ``bootstrap_leaderboard(groups=...)`` uses the same draws.
+    """
+    codes, n_groups = _group_codes(groups)
+    for counts in resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples):
+        yield counts[codes]
+
+
+def block_assignment(*, n: int, seed: int) -> np.ndarray:
+    """The random block (0 .. N_BLOCKS - 1) of each of ``n`` rows, for large boards."""
+    child = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM,))
+    generator = np.random.Generator(np.random.PCG64(child))
+    return generator.integers(0, N_BLOCKS, size=n, dtype=np.uint16)
+
+
+def _group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
+    """Compact codes 0 .. G - 1 (kept as given when they already are) and G."""
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError("groups must be one-dimensional")
+    if groups.size == 0:
+        return groups.astype(np.int64), 0
+    if groups.dtype.kind in "iu" and groups.min() >= 0:
+        present = np.bincount(groups)
+        if present.all():
+            return groups, int(present.size)
+    uniques, codes = np.unique(groups, return_inverse=True)
+    return codes, int(uniques.size)
 
 
 def _kind(kind: str) -> Kind:
@@ -180,11 +245,18 @@ def _indicators(
     return out
 
 
-def _scores_from_sums(sums: np.ndarray, n: int, n_entries: int, kind: Kind) -> np.ndarray:
-    """(..., K) sufficient statistics -> (..., entries) scores, as float64."""
+def _scores_from_sums(
+    sums: np.ndarray, n: int | np.ndarray, n_entries: int, kind: Kind
+) -> np.ndarray:
+    """(..., K) sufficient statistics -> (..., entries) scores, as float64.
+
+    ``n`` is the rows resampled: a number, or one per resample (drawn groups vary in size).
+    """
     sums = sums.astype(np.float64)
     if kind == "classification":
-        return sums / n
+        scores = np.zeros_like(sums)
+        np.divide(sums, n, out=scores, where=np.broadcast_to(np.asarray(n) > 0, sums.shape))
+        return scores
     tp = sums[..., :n_entries]
     pp = sums[..., n_entries : 2 * n_entries]
     positives = sums[..., 2 * n_entries : 2 * n_entries + 1]
@@ -233,6 +305,55 @@ def _resample_scores(
             indicators = _indicators(y[r0:r1], [p[r0:r1] for p in preds], kind, dtype)
             sums += counts[:, r0:r1].astype(dtype) @ indicators.T
         scores[start:stop] = _scores_from_sums(sums, n, n_entries, kind)
+    return scores
+
+
+def _group_sums(
+    y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind, codes: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """(G, K + 1) float64: each group's sufficient statistics, then its row count."""
+    n_entries = len(preds)
+    n_columns = _n_columns(kind, n_entries)
+    sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
+    for r0 in range(0, y.shape[0], _ROW_CHUNK):
+        part = slice(r0, r0 + _ROW_CHUNK)
+        at, truth = codes[part], y[part]
+        sums[:, n_columns] += np.bincount(at, minlength=n_groups)
+        for e, p in enumerate(preds):
+            if kind == "classification":
+                sums[:, e] += np.bincount(at[p[part] == truth], minlength=n_groups)
+            else:
+                predicted = p[part]
+                sums[:, e] += np.bincount(at[predicted & truth], minlength=n_groups)
+                sums[:, n_entries + e] += np.bincount(at[predicted], minlength=n_groups)
+        if kind == "matching":
+            sums[:, 2 * n_entries] += np.bincount(at[truth], minlength=n_groups)
+    return sums
+
+
+def _group_resample_scores(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    kind: Kind,
+    *,
+    codes: np.ndarray,
+    n_groups: int,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """Scores per resample when groups of rows are drawn (exact integer sums in float64)."""
+    n_entries = len(preds)
+    group_sums = _group_sums(y, preds, kind, codes, n_groups)
+    chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
+    scores = np.empty((n_resamples, n_entries), dtype=np.float64)
+    draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        counts = np.array([next(draws) for _ in range(start, stop)], dtype=np.float64)
+        sums = counts @ group_sums  # integers below 2**53: exact
+        rows = sums[:, -1:]
+        scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, kind)
     return scores
 
 
@@ -287,6 +408,7 @@ def bootstrap_leaderboard(
     keep_samples: bool = False,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     blas_threads: int | None = 1,
+    groups: np.ndarray | None = None,
 ) -> BootstrapResult:
     """Paired bootstrap of every entry's primary score (see the module docstring).
 
@@ -295,6 +417,8 @@ def bootstrap_leaderboard(
     public rows). ``is_baseline`` flags entries that get score intervals but no rank.
     ``keep_samples`` keeps the (resamples x entries) scores in the result; ``chunk_bytes``
     bounds the counts held at once; ``blas_threads`` caps BLAS threads (None: leave as is).
+    ``groups`` (one code per row of ``y``) resamples whole groups of rows, e.g. entities;
+    without it, boards above ``ROW_BOOTSTRAP_MAX_ROWS`` rows resample random blocks.
     """
     kind_ = _kind(kind)
     if n_resamples < 1:
@@ -305,6 +429,15 @@ def bootstrap_leaderboard(
         raise ValueError("chunk_bytes must be positive")
     y_rows, arrays = _prepare(y, preds, kind_, rows)
     n, n_entries = y_rows.shape[0], len(arrays)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != np.asarray(y).shape:
+            raise ValueError(f"groups has shape {groups.shape}, expected {np.asarray(y).shape}")
+        codes, n_groups = _group_codes(groups if rows is None else groups[np.asarray(rows)])
+    elif n > ROW_BOOTSTRAP_MAX_ROWS:
+        codes, n_groups = block_assignment(n=n, seed=seed), N_BLOCKS
+    else:
+        codes, n_groups = None, 0
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
@@ -318,9 +451,21 @@ def bootstrap_leaderboard(
         else contextlib.nullcontext()
     )
     with limit:
-        samples = _resample_scores(
-            y_rows, arrays, kind_, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
-        )
+        if codes is None:
+            samples = _resample_scores(
+                y_rows, arrays, kind_, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
+            )
+        else:
+            samples = _group_resample_scores(
+                y_rows,
+                arrays,
+                kind_,
+                codes=codes,
+                n_groups=n_groups,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+            )
 
     k = _tail_index(alpha, n_resamples)
     ordered = np.sort(samples, axis=0)

@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score
 
+from leaderboard.core import bootstrap
 from leaderboard.core.bootstrap import (
     bootstrap_leaderboard,
+    group_row_weights,
     point_scores,
     resample_indices,
 )
@@ -218,3 +220,67 @@ def test_invalid_input_is_rejected(kwargs, message):
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         bootstrap_leaderboard(**arguments)
+
+
+@pytest.mark.parametrize("kind", ["classification", "matching"])
+def test_one_row_per_group_is_exactly_the_row_bootstrap(kind):
+    if kind == "classification":
+        y, preds = classification_case(n=300, accuracies=(0.9, 0.7, 0.5))
+    else:
+        rng = np.random.default_rng(7)
+        y = (rng.random(300) < 0.4).astype(int)
+        preds = [np.where(rng.random(300) < a, y, 1 - y) for a in (0.9, 0.7)]
+    rows = bootstrap_leaderboard(y=y, preds=preds, kind=kind, keep_samples=True, seed=3)
+    grouped = bootstrap_leaderboard(
+        y=y, preds=preds, kind=kind, keep_samples=True, seed=3, groups=np.arange(300)
+    )
+    assert np.array_equal(rows.samples, grouped.samples)
+    assert rows.entries == grouped.entries
+
+
+def test_entity_groups_move_together_with_the_same_seeds():
+    y, preds = classification_case(n=600, accuracies=(0.85, 0.8))
+    entity = np.random.default_rng(2).integers(0, 150, 600) * 7 + 11  # arbitrary entity ids
+    weights = list(group_row_weights(groups=entity, seed=5, n_resamples=40))
+    again = list(group_row_weights(groups=entity, seed=5, n_resamples=40))
+    assert all(np.array_equal(a, b) for a, b in zip(weights, again, strict=True))
+    for w in weights:
+        for code in np.unique(entity)[:20]:
+            assert len(set(w[entity == code])) == 1  # a whole entity is drawn or not
+    first_row = [np.flatnonzero(entity == code)[0] for code in np.unique(entity)]
+    for w in weights:
+        assert w[first_row].sum() == len(first_row)  # G entities drawn with replacement
+    result = bootstrap_leaderboard(
+        y=y,
+        preds=preds,
+        kind="classification",
+        n_resamples=40,
+        seed=5,
+        groups=entity,
+        keep_samples=True,
+    )
+    correct = [p == y for p in preds]
+    naive = np.array([[(w * c).sum() / w.sum() for c in correct] for w in weights])
+    np.testing.assert_allclose(result.samples, naive, rtol=0, atol=1e-12)
+
+
+def test_large_boards_resample_random_blocks_like_rows(monkeypatch):
+    y, (good, weak) = classification_case(n=60_000, accuracies=(0.80, 0.70), seed=4)
+    almost = flip_row(good, y, np.flatnonzero(good == y)[0])
+    preds = [good, almost, weak]
+    rows = bootstrap_leaderboard(y=y, preds=preds, kind="classification", n_resamples=400)
+    monkeypatch.setattr(bootstrap, "ROW_BOOTSTRAP_MAX_ROWS", 10_000)
+    monkeypatch.setattr(bootstrap, "N_BLOCKS", 4096)
+    blocks = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
+    )
+    again = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
+    )
+    assert np.array_equal(blocks.samples, again.samples)  # seeded: reruns agree
+    for r, b in zip(rows.entries, blocks.entries, strict=True):
+        assert r.score == b.score  # point estimates are exact either way
+        width_rows, width_blocks = r.score_high - r.score_low, b.score_high - b.score_low
+        assert abs(width_blocks - width_rows) < 0.2 * width_rows
+    assert blocks.best == 0
+    assert blocks.tied_with_best == rows.tied_with_best == frozenset({0, 1})
