@@ -13,6 +13,11 @@ shared, and the minimum is the least disturbed measurement.
 Prints seconds and the ratio naive / vectorized per configuration, the time it takes only to
 draw the resamples (the floor both methods share: n random row indices per resample), and
 the peak memory the vectorized bootstrap allocated (numpy allocations, via tracemalloc).
+
+Then a catalog-scale board (``BENCH_BOOTSTRAP_ROWS`` rows, default 30M; 10 entries, int32
+predictions as the platform stores them): the block bootstrap used above 2**20 rows,
+against the row bootstrap and its draw-only floor, both timed on ``--sample-resamples``
+resamples in the same run and scaled to the full count. ``--no-huge`` skips it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from leaderboard.core.bootstrap import bootstrap_leaderboard, resample_indices
+from leaderboard.core import bootstrap as bootstrap_module
+from leaderboard.core.bootstrap import bootstrap_leaderboard, point_scores, resample_indices
 
 T = TypeVar("T")
 
@@ -114,11 +120,66 @@ def peak_mib(
     return peak / 2**20
 
 
+def huge_case(n_rows: int, n_entries: int = 10) -> tuple[np.ndarray, list[np.ndarray]]:
+    """int32 labels and predictions, as the platform loads them (no int64 copies)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, n_rows, dtype=np.int32)
+    wrong = (y + 1) % 5
+    quality = np.linspace(0.6, 0.95, n_entries)
+    return y, [np.where(rng.random(n_rows) < q, y, wrong) for q in quality]
+
+
+def huge_board(*, n_rows: int, n_resamples: int, sample: int) -> None:
+    y, preds = huge_case(n_rows)
+    n_entries = len(preds)
+    print(
+        f"\n{n_rows:,} rows, {n_entries} entries, {n_resamples} resamples "
+        f"(row bootstrap timed on {sample} resamples and scaled)"
+    )
+    seconds, _ = best_of(
+        lambda: bootstrap_leaderboard(
+            y=y, preds=preds, kind="classification", n_resamples=n_resamples
+        ),
+        repeat=1,
+    )
+    one_pass, _ = best_of(lambda: point_scores(y=y, preds=preds, kind="classification"), repeat=1)
+    start = time.perf_counter()
+    bootstrap_module._resample_scores(  # the row bootstrap, forced (private on purpose)
+        y,
+        preds,
+        "classification",
+        n_resamples=sample,
+        seed=0,
+        chunk_bytes=bootstrap_module.DEFAULT_CHUNK_BYTES,
+    )
+    rows_seconds = (time.perf_counter() - start) * n_resamples / sample
+    floor, _ = best_of(lambda: draw_only(n_rows=n_rows, n_resamples=sample, seed=0), repeat=1)
+    floor *= n_resamples / sample
+    tracemalloc.start()
+    bootstrap_leaderboard(y=y, preds=preds, kind="classification", n_resamples=n_resamples)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    inputs = (y.nbytes + sum(p.nbytes for p in preds)) / 2**20
+    print(f"  block bootstrap      {seconds:8.1f} s  ({seconds / n_entries:.2f} s per entry)")
+    print(
+        f"  one pass (points)    {one_pass:8.1f} s  (block bootstrap = {seconds / one_pass:.1f}x)"
+    )
+    print(
+        f"  row bootstrap        {rows_seconds:8.1f} s  (scaled; "
+        f"{rows_seconds / seconds:.0f}x the block bootstrap)"
+    )
+    print(f"  draw-only floor      {floor:8.1f} s  (scaled; rows' indices alone)")
+    print(f"  peak allocated       {peak / 2**20:8.0f} MiB beyond the {inputs:,.0f} MiB of inputs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 resamples instead of 1000")
     parser.add_argument("--no-large", action="store_true", help="skip the 1M-row memory row")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (within 10 s)")
+    parser.add_argument("--no-grid", action="store_true", help="skip the naive comparison grid")
+    parser.add_argument("--no-huge", action="store_true", help="skip the catalog-scale board")
+    parser.add_argument("--sample-resamples", type=int, default=3, help="row bootstrap sample")
     args = parser.parse_args()
     n_resamples = 100 if args.quick else 1000
     seed, repeat = 0, args.repeat
@@ -142,7 +203,7 @@ def main() -> None:
         ("matching", 10, 100_000),
         ("matching", 100, 100_000),
     ]
-    for kind, n_entries, n_rows in grid:
+    for kind, n_entries, n_rows in [] if args.no_grid else grid:
         y, preds = make_case(kind=kind, n_entries=n_entries, n_rows=n_rows)
         case = {"y": y, "preds": preds, "kind": kind, "n_resamples": n_resamples, "seed": seed}
         seconds, samples = best_of(lambda case=case: vectorized(**case), repeat=repeat)
@@ -177,6 +238,12 @@ def main() -> None:
             f"{'classification':<15}{10:>8}{1_000_000:>10}{seconds:>14.2f}{'-':>10}{'-':>8}"
             f"{floor:>13.2f}{peak:>10.0f}  (a resamples x rows int64 index matrix: "
             f"{n_resamples * 8:,} MB)"
+        )
+    if not args.no_huge:
+        huge_board(
+            n_rows=int(os.environ.get("BENCH_BOOTSTRAP_ROWS", 30_000_000)),
+            n_resamples=n_resamples,
+            sample=args.sample_resamples,
         )
 
 

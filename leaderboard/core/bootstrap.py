@@ -350,7 +350,9 @@ def _group_resample_scores(
     draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = np.array([next(draws) for _ in range(start, stop)], dtype=np.float64)
+        counts = np.empty((stop - start, n_groups), dtype=np.float64)
+        for line in counts:
+            line[:] = next(draws)
         sums = counts @ group_sums  # integers below 2**53: exact
         rows = sums[:, -1:]
         scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, kind)
