@@ -59,9 +59,14 @@ CASES = ("parquet in order", "parquet shuffled", "csv in order", "csv shuffled")
 
 
 def make_files(
-    rows: int, folder: Path, seed: int = 0, *, opaque_ids: bool = False
+    rows: int,
+    folder: Path,
+    seed: int = 0,
+    *,
+    opaque_ids: bool = False,
+    cases: tuple[str, ...] | list[str] = CASES,
 ) -> dict[str, Path]:
-    """solution.parquet and four submissions; returns their paths by name."""
+    """solution.parquet and the submissions of ``cases``; returns their paths by name."""
     rng = np.random.default_rng(seed)
     digits = pc.utf8_lpad(pa.array(np.arange(rows)).cast(pa.string()), width=9, padding="0")
     if opaque_ids:  # a per-row hex prefix: no shared prefix, so no integer shortcut
@@ -83,10 +88,12 @@ def make_files(
     submission = pa.table(columns)
     shuffled = submission.take(rng.permutation(rows))
     for order, table in (("in order", submission), ("shuffled", shuffled)):
-        paths[f"parquet {order}"] = folder / f"sub-{order.replace(' ', '-')}.parquet"
-        pq.write_table(table, paths[f"parquet {order}"])
-        paths[f"csv {order}"] = folder / f"sub-{order.replace(' ', '-')}.csv"
-        pacsv.write_csv(table, paths[f"csv {order}"])
+        if f"parquet {order}" in cases:
+            paths[f"parquet {order}"] = folder / f"sub-{order.replace(' ', '-')}.parquet"
+            pq.write_table(table, paths[f"parquet {order}"])
+        if f"csv {order}" in cases:
+            paths[f"csv {order}"] = folder / f"sub-{order.replace(' ', '-')}.csv"
+            pacsv.write_csv(table, paths[f"csv {order}"])
     return paths
 
 
@@ -179,7 +186,7 @@ def main() -> None:
     print("-" * len(header))
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
-            paths = make_files(rows, Path(tmp), opaque_ids=args.opaque_ids)
+            paths = make_files(rows, Path(tmp), opaque_ids=args.opaque_ids, cases=args.cases)
             with_reference = not args.no_reference and rows <= args.reference_max_rows
             for name in args.cases:
                 sol, sub = paths["solution"], paths[name]

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 _TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
 _MAX_DIGITS = 18  # always fits int64
+_DIGIT_ROWS = 1 << 15
 _MAX_SPAN_PER_ROW = 4  # dense lookup arrays stay within 4 entries per solution row
 
 
@@ -67,9 +68,9 @@ def permutation_of_numbered(
     guessed to hold the prefix followed by the integer ``first + r`` in as many digits;
     each submission id's digits give its guessed row, and one equality of the ids with
     the solution's ids at those rows (compared as fixed-size byte strings) confirms every
-    guess. The result is returned only when every id is confirmed and every solution row
-    is hit once (a permutation); anything else (another shape, a duplicate, an unknown id)
-    returns None and is decided by the exact paths.
+    guess. The result is returned only when every solution row is hit once (a
+    permutation) and every id is confirmed; anything else (another shape, a duplicate, an
+    unknown id) returns None and is decided by the exact paths.
     """
     n = len(solution_ids)
     if len(ids) != n or n == 0 or solution_ids.null_count or ids.null_count:
@@ -93,12 +94,18 @@ def permutation_of_numbered(
     inside = (pos >= 0) & (pos < n)
     if not inside.all():
         return None
-    submitted = np.concatenate([_as_void(part) for part in sub])
-    if not (submitted == np.take(_as_void(solution_bytes), pos)).all():  # the one equality
-        return None
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
-    return pos if hit.all() else None  # n ids on n rows, every row hit: a permutation
+    if not hit.all():  # n ids guessed onto n rows, some row missed: not a permutation
+        return None
+    # Put each id at its guessed row (writes scatter faster than reads gather), then the
+    # one equality against the solution's ids, row by row.
+    placed = np.empty(n, dtype=f"V{width}")
+    start = 0
+    for part in sub:
+        placed[pos[start : start + len(part)]] = _as_void(part)
+        start += len(part)
+    return pos if (placed == _as_void(solution_bytes)).all() else None
 
 
 def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
@@ -122,10 +129,12 @@ def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
 def _digits_value(rows: np.ndarray, n_digits: int) -> np.ndarray:
     """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not)."""
     value = np.zeros(rows.shape[0], dtype=np.int32 if n_digits <= 9 else np.int64)
-    for column in range(rows.shape[1] - n_digits, rows.shape[1]):
-        value *= 10
-        value += rows[:, column]
-        value -= 48
+    for r0 in range(0, rows.shape[0], _DIGIT_ROWS):  # a cache-sized block at a time
+        block, out = rows[r0 : r0 + _DIGIT_ROWS], value[r0 : r0 + _DIGIT_ROWS]
+        for column in range(rows.shape[1] - n_digits, rows.shape[1]):
+            out *= 10
+            out += block[:, column]
+            out -= 48
     return value
 
 
