@@ -91,8 +91,7 @@ def permutation_of_numbered(
     low = _digits_value(solution_bytes[:1], n_digits)[0]
     pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)
     pos -= low
-    inside = (pos >= 0) & (pos < n)
-    if not inside.all():
+    if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
@@ -105,7 +104,8 @@ def permutation_of_numbered(
     for part in sub:
         placed[pos[start : start + len(part)]] = _as_void(part)
         start += len(part)
-    return pos if (placed == _as_void(solution_bytes)).all() else None
+    same = np.array_equal(placed.view(np.uint8), np.ascontiguousarray(solution_bytes).ravel())
+    return pos if same else None
 
 
 def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
