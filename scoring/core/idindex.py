@@ -25,7 +25,7 @@ _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 _TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
 _MAX_DIGITS = 18  # always fits int64
 _DIGIT_ROWS = 1 << 15
-_MAX_SPAN_PER_ROW = 4  # dense lookup arrays stay within 4 entries per solution row
+_MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
 
 
 @dataclass(frozen=True, eq=False)
