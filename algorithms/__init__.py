@@ -1,0 +1,1 @@
+"""Algorithm submissions: a team's method, run by the platform on every task (DESIGN §9)."""

@@ -1,0 +1,98 @@
+"""The runner interface: a job, its limits, its result, and the backend protocol."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+LOG_TAIL_BYTES = 64 * 1024
+
+# The limits a run may hit, as named in its failure message.
+LIMIT_NAMES = {
+    "wall_seconds": "wall-clock limit",
+    "cpu_seconds": "CPU-time limit",
+    "memory_mb": "memory limit",
+    "processes": "process limit",
+    "output_mb": "output size limit",
+    "tmp_mb": "/tmp size limit",  # noqa: S108 - a message, not a path
+    "log_mb": "log size limit",
+}
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one run may use. Stored on the run row next to what it did use."""
+
+    wall_seconds: int = 900
+    cpu_seconds: int = 1800
+    memory_mb: int = 4096  # address space per process (RLIMIT_AS)
+    processes: int = 128  # processes and threads
+    output_mb: int = 200  # everything under /output
+    tmp_mb: int = 1024  # the /tmp tmpfs
+    log_mb: int = 20  # stdout + stderr; the last 64 KB are kept
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SandboxLimits:
+        known = {k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def describe(self, name: str) -> str:
+        """``the memory limit (4096 MB)``: a limit named as a participant reads it."""
+        value = getattr(self, name)
+        unit = "s" if name.endswith("seconds") else ("MB" if name.endswith("mb") else "")
+        return f"the {LIMIT_NAMES[name]} ({value} {unit})".replace(" )", ")")
+
+
+@dataclass(frozen=True)
+class SandboxJob:
+    """One algorithm on one task: host folders the backend shows read-only or writable."""
+
+    code_dir: Path  # the extracted archive, shown read-only at /code
+    entrypoint: str  # relative to code_dir
+    task_dir: Path  # what a participant may download, shown read-only at /task
+    output_dir: Path  # empty, writable, shown at /output
+    limits: SandboxLimits
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How the run ended. ``ok`` means it exited 0 within every limit."""
+
+    ok: bool
+    exit_code: int | None
+    limit_hit: str | None  # a SandboxLimits field name, or None
+    message: str
+    seconds: float
+    cpu_seconds: float
+    peak_memory_mb: float
+    log_tail: str
+    log_bytes: int
+    cancelled: bool = False
+
+
+class SandboxUnavailable(Exception):
+    """The backend cannot run jobs safely on this host (not the algorithm's fault)."""
+
+
+class SandboxBackend(abc.ABC):
+    """Runs a :class:`SandboxJob`; implementations must deny the network, show only the
+    job's folders and the runtime, clear the environment and enforce every limit."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def run(
+        self, job: SandboxJob, *, should_stop: Callable[[], bool] | None = None
+    ) -> SandboxResult:
+        """Run to the end, a limit, or ``should_stop()`` returning True (polled ~1/s)."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise :class:`SandboxUnavailable` when this host cannot run jobs."""

@@ -1,0 +1,115 @@
+"""The archive core (no database): every problem listed at once, hostile archives refused."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from algorithms.core import ArchiveInvalid, ArchiveLimits, extract_archive, validate_archive
+from tests.algorithms_tests.archives import algorithm_zip, bomb_zip, make_zip, manifest
+
+
+def test_valid_archive_declares_name_description_entrypoint(tmp_path: Path) -> None:
+    data = algorithm_zip(helper="x = 1\n")
+    checked = validate_archive(io.BytesIO(data))
+    assert checked.name == "Honest"
+    assert checked.entrypoint == "main.py"
+    assert "*simple*" in checked.description
+    extracted = extract_archive(io.BytesIO(data), tmp_path / "code")
+    assert (tmp_path / "code" / "main.py").is_file()
+    assert extracted.members == checked.members
+
+
+def test_archive_in_one_top_folder_is_stripped(tmp_path: Path) -> None:
+    data = make_zip({"algo/algorithm.yaml": manifest(), "algo/main.py": "print(1)\n"})
+    extract_archive(io.BytesIO(data), tmp_path / "code")
+    assert sorted(p.name for p in (tmp_path / "code").iterdir()) == ["algorithm.yaml", "main.py"]
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    data = make_zip(
+        {
+            "algorithm.yaml": "name: ''\nentrypoint: run.py\ncolour: blue\n",
+            "../evil.py": "x = 1\n",
+            "/etc/passwd": "root\n",
+            "broken.py": "def f(:\n",
+        },
+        symlinks={"link": "/etc/shadow"},
+    )
+    with pytest.raises(ArchiveInvalid) as caught:
+        validate_archive(io.BytesIO(data), label="algo.zip")
+    text = str(caught.value)
+    for expected in (
+        "'..' in the path",
+        "an absolute path",
+        "a symbolic link",
+        "needs a 'name'",
+        "unknown keys 'colour'",
+        "the entrypoint 'run.py' is not in the archive",
+        "broken.py line 1",
+    ):
+        assert expected in text, (expected, text)
+
+
+def test_missing_manifest_and_bad_yaml() -> None:
+    with pytest.raises(ArchiveInvalid, match=r"no algorithm\.yaml"):
+        validate_archive(io.BytesIO(make_zip({"main.py": "print(1)\n"})))
+    bad = make_zip({"algorithm.yaml": "name: [unclosed\n", "main.py": "print(1)\n"})
+    with pytest.raises(ArchiveInvalid, match="not valid YAML"):
+        validate_archive(io.BytesIO(bad))
+    # safe_load only: a Python object tag is an error, never a constructor call.
+    tagged = make_zip(
+        {"algorithm.yaml": "name: !!python/object/apply:os.system ['true']\n", "main.py": ""}
+    )
+    with pytest.raises(ArchiveInvalid, match="not valid YAML"):
+        validate_archive(io.BytesIO(tagged))
+
+
+def test_missing_entrypoint() -> None:
+    data = make_zip({"algorithm.yaml": manifest(entrypoint="solve.py"), "main.py": ""})
+    with pytest.raises(ArchiveInvalid, match=r"the entrypoint .solve\.py. is not in the archive"):
+        validate_archive(io.BytesIO(data))
+
+
+def test_archive_bomb_is_refused_before_extraction(tmp_path: Path) -> None:
+    data = bomb_zip(size=64 * 1024 * 1024)
+    assert len(data) < 1024 * 1024
+    with pytest.raises(ArchiveInvalid) as caught:
+        extract_archive(io.BytesIO(data), tmp_path / "code")
+    text = str(caught.value)
+    assert "compression ratio" in text and "weights.bin" in text
+    assert not (tmp_path / "code").exists()
+
+
+def test_oversize_member_total_and_count() -> None:
+    limits = ArchiveLimits(max_member_bytes=1000, max_total_bytes=1500, max_members=3)
+    data = make_zip(
+        {
+            "algorithm.yaml": manifest(),
+            "main.py": "print(1)\n",
+            "a.txt": "x" * 900,
+            "b.txt": "é" * 600,
+        }
+    )
+    with pytest.raises(ArchiveInvalid) as caught:
+        validate_archive(io.BytesIO(data), limits=limits)
+    text = str(caught.value)
+    assert "more than 1,000 bytes" in text and "'b.txt'" in text
+    assert "over the limit of 1,500" in text
+    assert "4 members, over the limit of 3" in text
+
+
+def test_lying_member_size_is_refused(tmp_path: Path) -> None:
+    """A central directory that under-declares a member's size: refused, not trusted."""
+    data = bytearray(make_zip({"algorithm.yaml": manifest(), "main.py": "print(1)\n" * 50}))
+    entry = data.rfind(b"PK\x01\x02")  # main.py's central-directory entry (written last)
+    data[entry + 24 : entry + 28] = (10).to_bytes(4, "little")  # its uncompressed size
+    with pytest.raises(ArchiveInvalid, match="damaged zip archive"):
+        extract_archive(io.BytesIO(bytes(data)), tmp_path / "code")
+
+
+def test_not_a_zip() -> None:
+    with pytest.raises(ArchiveInvalid, match=r"not a \.zip archive"):
+        validate_archive(io.BytesIO(b"print('hello')\n"))
