@@ -25,6 +25,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "scoring", "expires": 55},
     },
+    "sweep-algorithm-runs": {
+        "task": "algorithms.tasks.sweep_algorithm_runs",
+        "schedule": 60.0,
+        "options": {"queue": "scoring", "expires": 55},
+    },
     "worker-heartbeat": {
         "task": "challenge_platform.tasks.heartbeat",
         "schedule": 30.0,

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("datasets.api_urls")),
     path("", include("scoring.api_urls")),
     path("", include("leaderboard.api_urls")),
+    path("", include("algorithms.api_urls")),
 ]
 
 urlpatterns = [
@@ -40,4 +41,5 @@ urlpatterns = [
     path("", include("datasets.urls")),
     path("", include("scoring.urls")),
     path("", include("leaderboard.urls")),
+    path("", include("algorithms.urls")),
 ]

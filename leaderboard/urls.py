@@ -11,4 +11,5 @@ urlpatterns = [
     path("tasks/<slug:slug>/shakeup/", views.task_shakeup, name="task-shakeup"),
     path("tracks/<slug:slug>/", views.track_leaderboard, name="track"),
     path("tracks/<slug:slug>/leaderboard.csv", views.track_leaderboard_csv, name="track-csv"),
+    path("tracks/<slug:slug>/transfer/", views.track_transfer, name="track-transfer"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
@@ -14,6 +15,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 
 from . import selectors
+from .transfer import transfer_matrix
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
@@ -145,6 +147,29 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            "private_visible": selectors.private_visible(
+                challenge=track.challenge, user=request.user
+            ),
+        },
+    )
+
+
+def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
+    """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
+    split = _split(request, track.challenge)
+    matrix = transfer_matrix(track=track, split=split)
+    return render(
+        request,
+        "leaderboard/transfer.html",
+        {
+            "track": track,
+            "challenge": track.challenge,
+            "split": split,
+            "matrix": matrix,
+            "rows": [(row, list(zip(row.cells, row.runs, strict=True))) for row in matrix.rows],
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),

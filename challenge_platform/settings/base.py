@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "scoring.baselines",
     "leaderboard",
     "operations",
+    "algorithms",
 ]
 
 MIDDLEWARE = [
@@ -311,7 +312,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
-CELERY_TASK_QUEUES = (Queue("scoring"), Queue("baselines"))
+CELERY_TASK_QUEUES = (Queue("scoring"), Queue("baselines"), Queue("algorithms"))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -328,7 +329,22 @@ BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
 # The module the baseline launcher runs as ``python -P -m <module>`` (one runner interface).
 BASELINE_RUNNER_MODULE = env("BASELINE_RUNNER_MODULE", "scoring.baselines.runner")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BASELINE_HARD_TIME_LIMIT + 600}
+# Algorithm runs (DESIGN §9): the sandbox's limits per run, and the Celery limits around them.
+ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
+ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
+ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
+ALGORITHM_PROCESSES = env_int("ALGORITHM_PROCESSES", 128)
+ALGORITHM_OUTPUT_MB = env_int("ALGORITHM_OUTPUT_MB", 200)
+ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
+ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
+ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
+ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
+# Copying the task in and submitting the output happen inside the soft limit too.
+ALGORITHM_SOFT_TIME_LIMIT = ALGORITHM_WALL_SECONDS + 300
+ALGORITHM_HARD_TIME_LIMIT = ALGORITHM_SOFT_TIME_LIMIT + 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(BASELINE_HARD_TIME_LIMIT, ALGORITHM_HARD_TIME_LIMIT) + 600
+}
 # A submission still queued/scoring this long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)
 SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)

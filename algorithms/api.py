@@ -1,0 +1,234 @@
+"""REST API of the algorithms app (DESIGN §9): upload, list, read, run, follow a run."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
+from algorithms.selectors import (
+    algorithm_get,
+    algorithm_list,
+    algorithm_run_get,
+    algorithm_run_list,
+)
+from algorithms.services import (
+    AlgorithmRefused,
+    algorithm_run_cancel,
+    algorithm_runs_queue,
+    algorithm_version_create,
+)
+from challenge_platform.models import Challenge
+
+
+def refused(exc: AlgorithmRefused) -> Response:
+    return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+
+
+class VersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    description = serializers.CharField()
+    entrypoint = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    archive_sha256 = serializers.CharField()
+
+
+class AlgorithmOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.SerializerMethodField(help_text="The latest version's number.")
+    challenge = serializers.CharField(source="challenge.slug")
+    team = serializers.CharField(source="team.name")
+    description = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    def _versions(self, algorithm: Algorithm) -> list[AlgorithmVersion]:
+        return list(algorithm.versions.order_by("-number"))
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_version(self, algorithm: Algorithm) -> int | None:
+        versions = self._versions(algorithm)
+        return versions[0].number if versions else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_description(self, algorithm: Algorithm) -> str:
+        versions = self._versions(algorithm)
+        return versions[0].description if versions else ""
+
+    @extend_schema_field(VersionSerializer(many=True))
+    def get_versions(self, algorithm: Algorithm) -> list[dict]:
+        return VersionSerializer(self._versions(algorithm), many=True).data
+
+
+class RunSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.CharField(source="task.slug")
+    status = serializers.CharField()
+
+
+class RunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    algorithm = serializers.IntegerField(source="version.algorithm_id")
+    version = serializers.IntegerField(source="version.number")
+    task = serializers.CharField(source="task.slug")
+    status = serializers.CharField()
+    error = serializers.CharField()
+    log = serializers.CharField(source="log_tail")
+    submission = serializers.IntegerField(source="submission_id", allow_null=True)
+    seconds = serializers.FloatField(allow_null=True)
+    peak_memory_mb = serializers.FloatField(allow_null=True)
+    cpu_seconds = serializers.FloatField(allow_null=True)
+    limit_hit = serializers.CharField()
+    limits = serializers.DictField()
+    is_organizer_run = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class AlgorithmCreateApi(APIView):
+    """Upload an algorithm archive (.zip): a new algorithm, or a new version of one."""
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(allow_empty_file=True)
+        name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "upload"
+
+    @extend_schema(
+        operation_id="algorithm_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={201: AlgorithmOutputSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        challenge = Challenge.objects.filter(slug=slug).first()
+        if challenge is None:
+            return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.ALGORITHM_MAX_ARCHIVE_BYTES + 64 * 1024:
+            return refused(
+                AlgorithmRefused(
+                    "too_large",
+                    f"The upload is over the limit of {settings.ALGORITHM_MAX_ARCHIVE_BYTES:,} "
+                    "bytes.",
+                    413,
+                )
+            )
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            field, problems = next(iter(serializer.errors.items()))
+            return refused(AlgorithmRefused("invalid", f"{field}: {problems[0]}"))
+        try:
+            version = algorithm_version_create(
+                challenge=challenge,
+                user=request.user,
+                file=serializer.validated_data["file"],
+                name=serializer.validated_data.get("name", ""),
+            )
+        except AlgorithmRefused as exc:
+            return refused(exc)
+        data = AlgorithmOutputSerializer(version.algorithm).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class AlgorithmListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="algorithm_list", responses={200: AlgorithmOutputSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        algorithms = algorithm_list(user=request.user, challenge_slug=request.GET.get("challenge"))
+        return Response(AlgorithmOutputSerializer(algorithms, many=True).data)
+
+
+class AlgorithmDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="algorithm_detail", responses={200: AlgorithmOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
+        if algorithm is None:
+            raise NotFound("There is no such algorithm.")
+        data = dict(AlgorithmOutputSerializer(algorithm).data)
+        runs = algorithm_run_list(user=request.user, algorithm=algorithm)[:200]
+        data["runs"] = RunOutputSerializer(runs, many=True).data
+        return Response(data)
+
+
+class AlgorithmRunCreateApi(APIView):
+    """Run the algorithm's latest version on tasks, or on every task of a track."""
+
+    class InputSerializer(serializers.Serializer):
+        tasks = serializers.ListField(
+            child=serializers.CharField(max_length=50), required=False, max_length=200
+        )
+        track = serializers.CharField(max_length=50, required=False)
+
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="algorithm_run_create",
+        request=InputSerializer,
+        responses={202: RunSummarySerializer(many=True)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
+        if algorithm is None:
+            raise NotFound("There is no such algorithm.")
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            field, problems = next(iter(serializer.errors.items()))
+            return refused(AlgorithmRefused("invalid", f"{field}: {problems[0]}"))
+        try:
+            runs = algorithm_runs_queue(
+                algorithm=algorithm,
+                user=request.user,
+                task_slugs=serializer.validated_data.get("tasks", []),
+                track_slug=serializer.validated_data.get("track", ""),
+            )
+        except AlgorithmRefused as exc:
+            return refused(exc)
+        return Response(
+            {"runs": RunSummarySerializer(runs, many=True).data}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class AlgorithmRunDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="algorithm_run_detail", responses={200: RunOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        run = algorithm_run_get(user=request.user, run_pk=pk)
+        if run is None:
+            raise NotFound("There is no such algorithm run.")
+        return Response(RunOutputSerializer(run).data)
+
+
+class AlgorithmRunCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="algorithm_run_cancel", request=None, responses={200: RunOutputSerializer}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        run = algorithm_run_get(user=request.user, run_pk=pk)
+        if run is None:
+            raise NotFound("There is no such algorithm run.")
+        try:
+            run = algorithm_run_cancel(run=run)
+        except AlgorithmRefused as exc:
+            return refused(exc)
+        return Response(RunOutputSerializer(AlgorithmRun.objects.get(pk=run.pk)).data)

@@ -1,0 +1,30 @@
+"""REST API v1 routes of the algorithms app (DESIGN §9)."""
+
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path(
+        "challenges/<slug:slug>/algorithms/",
+        api.AlgorithmCreateApi.as_view(),
+        name="api-algorithm-create",
+    ),
+    path("algorithms/", api.AlgorithmListApi.as_view(), name="api-algorithm-list"),
+    path("algorithms/<int:pk>/", api.AlgorithmDetailApi.as_view(), name="api-algorithm-detail"),
+    path(
+        "algorithms/<int:pk>/runs/",
+        api.AlgorithmRunCreateApi.as_view(),
+        name="api-algorithm-run-create",
+    ),
+    path(
+        "algorithm-runs/<int:pk>/",
+        api.AlgorithmRunDetailApi.as_view(),
+        name="api-algorithm-run-detail",
+    ),
+    path(
+        "algorithm-runs/<int:pk>/cancel/",
+        api.AlgorithmRunCancelApi.as_view(),
+        name="api-algorithm-run-cancel",
+    ),
+]

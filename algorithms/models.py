@@ -1,0 +1,154 @@
+"""Algorithms (a team's method, versioned) and their runs on tasks (DESIGN §9)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from datasets.models import private_storage
+
+
+def archive_path(instance: AlgorithmVersion, filename: str) -> str:
+    return f"algorithms/{instance.algorithm.team_id}/{instance.algorithm_id}/{filename}"
+
+
+def run_artifact_path(instance: AlgorithmRun, filename: str) -> str:
+    return f"algorithm-runs/{instance.task.slug}/{filename}"
+
+
+class Algorithm(models.Model):
+    """A team's method in one challenge; each upload of its archive is a new version."""
+
+    challenge = models.ForeignKey(
+        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="algorithms"
+    )
+    team = models.ForeignKey(
+        "challenge_platform.Team", on_delete=models.CASCADE, related_name="algorithms"
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge", "team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="algorithm_name_unique_in_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.team})"
+
+
+class AlgorithmVersion(models.Model):
+    algorithm = models.ForeignKey(Algorithm, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    archive = models.FileField(upload_to=archive_path, storage=private_storage, max_length=300)
+    archive_sha256 = models.CharField(max_length=64)
+    archive_size = models.BigIntegerField(default=0)
+    description = models.TextField(blank=True, help_text="Markdown, from algorithm.yaml")
+    entrypoint = models.CharField(max_length=200, default="main.py")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="algorithm_versions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["algorithm", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["algorithm", "number"], name="algorithm_version_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm.name} v{self.number}"
+
+
+class AlgorithmRunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (AlgorithmRunStatus.QUEUED, AlgorithmRunStatus.RUNNING)
+FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunStatus.CANCELLED)
+
+
+class AlgorithmRun(models.Model):
+    """One algorithm version on one task, in the sandbox; the job row is the truth."""
+
+    version = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="runs")
+    task = models.ForeignKey(
+        "datasets.Task", on_delete=models.CASCADE, related_name="algorithm_runs"
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=AlgorithmRunStatus.choices,
+        default=AlgorithmRunStatus.QUEUED,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The delivery of the Celery message that holds the run while it is running.
+    run_token = models.CharField(max_length=64, blank=True, editable=False)
+    attempts = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="algorithm_runs",
+    )
+    # Started by an organizer outside the team: scored for the transfer matrix only, never a
+    # submission on the ranked board and never counted against the team's daily limit.
+    is_organizer_run = models.BooleanField(default=False)
+
+    error = models.TextField(blank=True)
+    log_tail = models.TextField(blank=True, help_text="The last 64 KB of stdout and stderr.")
+    backend = models.CharField(max_length=40, blank=True)
+    limits = models.JSONField(default=dict, blank=True, help_text="The sandbox's limits.")
+    limit_hit = models.CharField(max_length=40, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    cpu_seconds = models.FloatField(null=True, blank=True)
+    peak_memory_mb = models.FloatField(null=True, blank=True)
+    log_bytes = models.BigIntegerField(null=True, blank=True)
+
+    # A team's run: the submission its predictions became (scored like an upload).
+    submission = models.OneToOneField(
+        "scoring.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="algorithm_run",
+    )
+    # An organizer's run: scored here, per split, for the transfer matrix.
+    scores = models.JSONField(default=dict, blank=True)
+    predictions = models.FileField(
+        upload_to=run_artifact_path, storage=private_storage, max_length=300, blank=True
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[choice.value for choice in AlgorithmRunStatus]),
+                name="algorithm_run_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run #{self.pk}: {self.version} on {self.task}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE

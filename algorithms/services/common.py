@@ -1,0 +1,52 @@
+"""What the algorithm services share: the job kind of a run, the refusal, the limits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from algorithms.core import ArchiveLimits
+from algorithms.models import FINAL, AlgorithmRun, AlgorithmRunStatus
+from algorithms.sandbox import SandboxLimits
+from challenge_platform import jobs
+
+ALGORITHM_RUN = jobs.JobKind(
+    model=AlgorithmRun,
+    task_name="algorithms.tasks.run_algorithm",
+    pk_kwarg="run_pk",
+    queued=AlgorithmRunStatus.QUEUED,
+    running=AlgorithmRunStatus.RUNNING,
+    final=FINAL,
+    failed=AlgorithmRunStatus.FAILED,
+    token_field="run_token",
+    attempts_field="attempts",
+    max_attempts=lambda: settings.ALGORITHM_MAX_ATTEMPTS,
+    label="algorithm run",
+)
+
+
+class AlgorithmRefused(Exception):
+    """A request refused before anything changed; ``message`` is for the user."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+
+
+def sandbox_limits() -> SandboxLimits:
+    """The limits of a new run, from the ``ALGORITHM_*`` settings."""
+    return SandboxLimits(
+        wall_seconds=settings.ALGORITHM_WALL_SECONDS,
+        cpu_seconds=settings.ALGORITHM_CPU_SECONDS,
+        memory_mb=settings.ALGORITHM_MEMORY_MB,
+        processes=settings.ALGORITHM_PROCESSES,
+        output_mb=settings.ALGORITHM_OUTPUT_MB,
+        tmp_mb=settings.ALGORITHM_TMP_MB,
+        log_mb=settings.ALGORITHM_LOG_MB,
+    )
+
+
+def archive_limits() -> ArchiveLimits:
+    maximum = settings.ALGORITHM_MAX_ARCHIVE_BYTES
+    return ArchiveLimits(max_archive_bytes=maximum, max_total_bytes=max(maximum * 3, 1))

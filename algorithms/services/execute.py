@@ -1,0 +1,341 @@
+"""One algorithm run: claim it, run the version in the sandbox, turn its output into a result.
+
+The sandbox's ``/task`` is written here from the task's stored files: ``train.parquet``,
+``test.parquet``, ``task.json`` (the public fields only) and ``images/`` (unpacked from the
+images archive when the task has one) - exactly what a participant may download, never the
+solution or the split. The output is a stranger's file: opened without following links,
+size-capped, and read by the same strict reader as an upload before anything else.
+
+A team's run becomes the team's submission through ``scoring.services.submission_create``
+with the user who started it, so it is checked (team, open dates, daily limit), stored,
+scored and ranked exactly like an upload, in the transaction that finishes the run. An
+organizer's run on another team's algorithm is scored here, for the transfer matrix only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+
+from algorithms.core import ArchiveInvalid, extract_archive
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.sandbox import (
+    SandboxBackend,
+    SandboxJob,
+    SandboxLimits,
+    SandboxResult,
+    SandboxUnavailable,
+    default_backend,
+)
+from algorithms.services.common import ALGORITHM_RUN, archive_limits
+from challenge_platform import jobs
+from datasets.models import Task
+from scoring.core import SubmissionInvalid, read_submission_file, save_predictions, score_file
+from scoring.services import SubmissionRefused, finite_metrics, submission_create
+from scoring.solutions import solution_for_task
+
+logger = logging.getLogger(__name__)
+
+COPY_CHUNK = 1024 * 1024
+PREDICTION_NAMES = ("predictions.csv", "predictions.parquet")
+PUBLIC_TASK_FIELDS = (
+    "slug",
+    "title",
+    "description",
+    "kind",
+    "columns",
+    "classes",
+    "primary_metric",
+    "train_rows",
+    "test_rows",
+)
+INTERNAL_ERROR = (
+    "An internal error stopped the run (not the algorithm's fault); the organizers have been "
+    "notified."
+)
+
+
+class _RunFailed(Exception):
+    """The run ends ``failed`` with this message (the algorithm's or its output's fault)."""
+
+
+def algorithm_run_execute(
+    *, run_pk: int, delivery_id: str | None = None, backend: SandboxBackend | None = None
+) -> str:
+    """Run ``run_pk`` once; return the status it ended in (or why nothing was done).
+
+    Safe for any message, any number of times: only the delivery holding the run's claim
+    may finish it, so a run never completes twice. A redelivery after a dead worker runs it
+    again from scratch while attempts are left.
+    """
+    token = delivery_id or uuid.uuid4().hex
+    run = jobs.job_claim(
+        ALGORITHM_RUN,
+        pk=run_pk,
+        token=token,
+        delivery_id=delivery_id,
+        exhausted=lambda run, now: {"error": INTERNAL_ERROR},
+        fields=lambda run, now: {"error": "", "log_tail": "", "limit_hit": ""},
+        select_related=("version__algorithm__team", "task__track__challenge", "started_by"),
+    )
+    if run is None:
+        return "skipped"
+    backend = backend or default_backend()
+    limits = SandboxLimits.from_dict(run.limits or {})
+    staging = Path(settings.DATA_DIR) / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"algorithm-run-{run.pk}-", dir=staging))
+    try:
+        code = work / "code"
+        _unpack_version(run, code)
+        task_dir = _materialize_task(run.task, work / "task")
+        job = SandboxJob(
+            code_dir=code,
+            entrypoint=run.version.entrypoint,
+            task_dir=task_dir,
+            output_dir=work / "output",
+            limits=limits,
+        )
+        result = backend.run(job, should_stop=lambda: _should_stop(run.pk, token))
+        return _finish(run=run, token=token, result=result, backend=backend, output=work / "output")
+    except SoftTimeLimitExceeded:
+        return _fail(
+            run,
+            token,
+            f"stopped by the worker's time limit ({settings.ALGORITHM_SOFT_TIME_LIMIT} s)",
+        )
+    except _RunFailed as exc:
+        return _fail(run, token, str(exc))
+    except SandboxUnavailable as exc:
+        logger.error("algorithm run %s: the sandbox is unavailable: %s", run.pk, exc)
+        return jobs.job_retry_or_fail(
+            ALGORITHM_RUN, job=run, token=token, fail=lambda: _fail(run, token, INTERNAL_ERROR)
+        )
+    except Exception:
+        logger.exception("algorithm run %s: internal error", run.pk)
+        return jobs.job_retry_or_fail(
+            ALGORITHM_RUN, job=run, token=token, fail=lambda: _fail(run, token, INTERNAL_ERROR)
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _should_stop(run_pk: int, token: str) -> bool:
+    """Polled about once a second: cancelled, or no longer this delivery's."""
+    try:
+        return not ALGORITHM_RUN.filter(
+            pk=run_pk,
+            status=AlgorithmRunStatus.RUNNING,
+            run_token=token,
+            cancel_requested=False,
+        ).exists()
+    except Exception:  # the database is briefly away: keep running
+        logger.warning("algorithm run %s: could not read its state", run_pk, exc_info=True)
+        return False
+
+
+def _unpack_version(run: AlgorithmRun, dest: Path) -> None:
+    archive = run.version.archive
+    local = dest.parent / "archive.zip"
+    with archive.storage.open(archive.name, "rb") as source, open(local, "wb") as out:
+        shutil.copyfileobj(source, out, COPY_CHUNK)
+    try:
+        extract_archive(local, dest, limits=archive_limits(), label="the archive")
+    except ArchiveInvalid as exc:  # validated at upload; only a changed rule gets here
+        raise _RunFailed(str(exc)) from exc
+    finally:
+        local.unlink(missing_ok=True)
+
+
+def _materialize_task(task: Task, folder: Path) -> Path:
+    """Write what a participant may download; see the module docstring."""
+    folder.mkdir(parents=True)
+    meta = {**{name: getattr(task, name) for name in PUBLIC_TASK_FIELDS}}
+    meta.update({k: v for k, v in (task.meta or {}).items() if k in PUBLIC_TASK_FIELDS})
+    (folder / "task.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    for name, field in (("train.parquet", task.train_parquet), ("test.parquet", task.test_parquet)):
+        with field.storage.open(field.name, "rb") as source, open(folder / name, "wb") as out:
+            shutil.copyfileobj(source, out, COPY_CHUNK)
+    if task.images_zip:
+        _unpack_images(task, folder / "images")
+    return folder
+
+
+def _unpack_images(task: Task, dest: Path) -> None:
+    """The platform wrote images.zip itself; its member names are still checked."""
+    field = task.images_zip
+    with field.storage.open(field.name, "rb") as handle, zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if info.is_dir() or info.filename.startswith("/") or ".." in parts:
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as member, open(target, "wb") as out:
+                shutil.copyfileobj(member, out, COPY_CHUNK)
+
+
+def _predictions_file(output: Path, cap: int) -> Path:
+    """The one predictions file, as a regular file opened without following links, copied
+    out of the sandbox's folder; :class:`_RunFailed` otherwise."""
+    found = [name for name in PREDICTION_NAMES if os.path.lexists(output / name)]
+    if not found:
+        raise _RunFailed(
+            "the algorithm finished without writing /output/predictions.csv or "
+            "/output/predictions.parquet"
+        )
+    if len(found) > 1:
+        raise _RunFailed("the algorithm wrote both predictions.csv and predictions.parquet")
+    name = found[0]
+    try:
+        fd = os.open(output / name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise _RunFailed(f"/output/{name} is not a regular file (a link?)") from exc
+    copy = output.parent / f"submitted-{name}"
+    with os.fdopen(fd, "rb") as source:
+        info = os.fstat(source.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _RunFailed(f"/output/{name} is not a regular file")
+        if info.st_size > cap:
+            raise _RunFailed(f"/output/{name} is {info.st_size:,} bytes; the limit is {cap:,}")
+        with open(copy, "wb") as out:
+            shutil.copyfileobj(source, out, COPY_CHUNK)
+    try:
+        read_submission_file(str(copy), max_bytes=cap)  # the upload's strict reader
+    except SubmissionInvalid as exc:
+        raise _RunFailed(f"the predictions file is not a valid submission: {exc.message}") from exc
+    return copy
+
+
+def _usage(result: SandboxResult, backend: SandboxBackend) -> dict[str, Any]:
+    return {
+        "backend": backend.name,
+        "seconds": result.seconds,
+        "cpu_seconds": result.cpu_seconds,
+        "peak_memory_mb": result.peak_memory_mb,
+        "log_bytes": result.log_bytes,
+        "log_tail": result.log_tail,
+        "exit_code": result.exit_code,
+        "limit_hit": result.limit_hit or "",
+    }
+
+
+def _finish(
+    *, run: AlgorithmRun, token: str, result: SandboxResult, backend: SandboxBackend, output: Path
+) -> str:
+    usage = _usage(result, backend)
+    if result.cancelled:
+        status = jobs.job_transition(
+            ALGORITHM_RUN,
+            pk=run.pk,
+            token=token,
+            status=AlgorithmRunStatus.CANCELLED,
+            error="cancelled while running",
+            **usage,
+        )
+        return AlgorithmRunStatus.CANCELLED if status else "superseded"
+    if not result.ok:
+        return _fail(run, token, result.message, **usage)
+    cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
+    try:
+        predictions = _predictions_file(output, cap)
+    except _RunFailed as exc:
+        return _fail(run, token, str(exc), **usage)
+    if run.is_organizer_run:
+        return _finish_scored_here(run=run, token=token, predictions=predictions, usage=usage)
+    return _finish_as_submission(run=run, token=token, predictions=predictions, usage=usage)
+
+
+def _finish_as_submission(
+    *, run: AlgorithmRun, token: str, predictions: Path, usage: dict[str, Any]
+) -> str:
+    version = run.version
+    note = f"Algorithm {version.algorithm.name} v{version.number} (run #{run.pk})"
+    with jobs.job_locked(ALGORITHM_RUN, pk=run.pk, token=token) as locked:
+        if locked is None:
+            return "superseded"
+        if run.started_by is None:
+            error = "the user who started the run no longer exists, so nothing was submitted"
+            return _fail(run, token, error, **usage)
+        try:
+            with open(predictions, "rb") as handle:
+                submission = submission_create(
+                    task=run.task,
+                    user=run.started_by,
+                    file=File(handle, name=predictions.name.removeprefix("submitted-")),
+                    note=note,
+                )
+        except SubmissionRefused as exc:
+            return _fail(run, token, f"the predictions were not submitted: {exc.message}", **usage)
+        jobs.job_transition(
+            ALGORITHM_RUN,
+            pk=run.pk,
+            token=token,
+            status=AlgorithmRunStatus.SUCCEEDED,
+            submission=submission,
+            error="",
+            **usage,
+        )
+    logger.info("algorithm run %s succeeded: submission %s", run.pk, submission.pk)
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def _finish_scored_here(
+    *, run: AlgorithmRun, token: str, predictions: Path, usage: dict[str, Any]
+) -> str:
+    """An organizer's run: scored on every split for the transfer matrix, never ranked."""
+    try:
+        result = score_file(str(predictions), solution_for_task(run.task))
+    except SubmissionInvalid as exc:
+        return _fail(
+            run, token, f"the predictions file is not a valid submission: {exc.message}", **usage
+        )
+    scores = {
+        split: finite_metrics(result.metrics.get(split, {}))
+        for split in ("public", "private", "all")
+    }
+    stored = run.predictions.storage.save(
+        run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
+        ContentFile(save_predictions(result.aligned)),
+    )
+    done = jobs.job_transition(
+        ALGORITHM_RUN,
+        pk=run.pk,
+        token=token,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        scores=scores,
+        predictions=stored,
+        error="",
+        **usage,
+    )
+    if not done:
+        jobs.delete_file_quietly(run.predictions.storage, stored)
+        return "superseded"
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def _fail(run: AlgorithmRun, token: str, error: str, **fields: Any) -> str:
+    done = jobs.job_transition(
+        ALGORITHM_RUN,
+        pk=run.pk,
+        token=token,
+        status=AlgorithmRunStatus.FAILED,
+        error=error[:4000],
+        **fields,
+    )
+    if done:
+        logger.info("algorithm run %s failed: %s", run.pk, error.splitlines()[0] if error else "")
+    return AlgorithmRunStatus.FAILED if done else "superseded"

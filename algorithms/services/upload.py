@@ -1,0 +1,109 @@
+"""An uploaded ``.zip`` becomes a new version of one of the team's algorithms."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from algorithms.core import ArchiveInvalid, validate_archive
+from algorithms.models import Algorithm, AlgorithmVersion
+from algorithms.services.common import AlgorithmRefused, archive_limits
+from challenge_platform import jobs
+from challenge_platform.models import Challenge, Team
+from challenge_platform.selectors import team_for_user
+
+logger = logging.getLogger(__name__)
+
+
+def algorithm_version_create(
+    *,
+    challenge: Challenge,
+    user: AbstractBaseUser | AnonymousUser,
+    file: UploadedFile,
+    name: str = "",
+) -> AlgorithmVersion:
+    """Validate ``file`` (every problem listed at once), store it privately and record it as
+    the next version of the team's algorithm called ``name`` (default: algorithm.yaml's).
+
+    Raises :class:`AlgorithmRefused` (nothing stored) when the user has no team here or
+    the archive is refused; ``message`` then lists every problem found.
+    """
+    if not user.is_authenticated:
+        raise AlgorithmRefused("not_authenticated", "Log in to upload an algorithm.", 401)
+    team = _uploading_team(user=user, challenge=challenge)
+    limits = archive_limits()
+    if (file.size or 0) > limits.max_archive_bytes:
+        raise AlgorithmRefused(
+            "too_large",
+            f"The archive is {file.size:,} bytes; the limit is {limits.max_archive_bytes:,}.",
+            413,
+        )
+    file.seek(0)
+    try:
+        checked = validate_archive(file, limits=limits, label=(file.name or "the archive")[-100:])
+    except ArchiveInvalid as exc:
+        raise AlgorithmRefused("invalid_archive", str(exc)) from None
+    name = (name or checked.name).strip()[:100]
+    if not name:
+        raise AlgorithmRefused("invalid_archive", "The algorithm needs a name.")
+    file.seek(0)
+    digest = hashlib.sha256()
+    while chunk := file.read(1024 * 1024):
+        digest.update(chunk)
+    file.seek(0)
+
+    algorithm = _algorithm_get_or_create(challenge=challenge, team=team, name=name)
+    version = AlgorithmVersion(
+        algorithm=algorithm,
+        archive_sha256=digest.hexdigest(),
+        archive_size=file.size or 0,
+        description=checked.description,
+        entrypoint=checked.entrypoint,
+        created_by=user,
+    )
+    version.archive.save(f"{uuid.uuid4().hex}.zip", file, save=False)
+    try:
+        with transaction.atomic():
+            # One upload at a time per algorithm, so version numbers never collide.
+            Algorithm.objects.select_for_update().filter(pk=algorithm.pk).values_list("pk").get()
+            latest = algorithm.versions.aggregate(n=Max("number"))["n"] or 0
+            version.number = latest + 1
+            version.save()
+    except BaseException:
+        jobs.delete_file_quietly(version.archive.storage, version.archive.name)
+        raise
+    logger.info("algorithm %s (%s) version %s uploaded", algorithm.pk, name, version.number)
+    return version
+
+
+def _uploading_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
+    team = team_for_user(user=user, challenge=challenge)
+    if team is None:
+        raise AlgorithmRefused(
+            "no_team",
+            "You are not in a team of this challenge; create or join a team before uploading "
+            "an algorithm.",
+            403,
+        )
+    if team.is_hidden:
+        raise AlgorithmRefused(
+            "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
+        )
+    return team
+
+
+def _algorithm_get_or_create(*, challenge: Challenge, team: Team, name: str) -> Algorithm:
+    algorithm = Algorithm.objects.filter(team=team, name=name).first()
+    if algorithm is not None:
+        return algorithm
+    try:
+        with transaction.atomic():
+            return Algorithm.objects.create(challenge=challenge, team=team, name=name)
+    except IntegrityError:  # created concurrently
+        return Algorithm.objects.get(team=team, name=name)

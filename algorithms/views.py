@@ -1,0 +1,133 @@
+"""Web pages of the algorithms app: list and upload, detail with live run status."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from algorithms.forms import AlgorithmUploadForm
+from algorithms.models import ACTIVE
+from algorithms.selectors import (
+    algorithm_get,
+    algorithm_list,
+    algorithm_run_get,
+    algorithm_run_list,
+)
+from algorithms.services import (
+    AlgorithmRefused,
+    algorithm_run_cancel,
+    algorithm_runs_queue,
+    algorithm_version_create,
+)
+from challenge_platform.models import Challenge
+from challenge_platform.selectors import is_organizer
+from datasets.views import markdown_html
+
+
+def _upload_challenges(request: HttpRequest) -> list[Challenge]:
+    return list(
+        Challenge.objects.filter(teams__memberships__user=request.user).distinct().order_by("title")
+    )
+
+
+@login_required
+@require_GET
+def algorithm_list_page(request: HttpRequest) -> HttpResponse:
+    algorithms = list(algorithm_list(user=request.user).prefetch_related("versions"))
+    form = AlgorithmUploadForm(challenges=_upload_challenges(request))
+    return render(
+        request, "algorithms/algorithm_list.html", {"algorithms": algorithms, "form": form}
+    )
+
+
+@login_required
+@require_POST
+def algorithm_upload(request: HttpRequest) -> HttpResponse:
+    form = AlgorithmUploadForm(request.POST, request.FILES, challenges=_upload_challenges(request))
+    if not form.is_valid():
+        messages.error(request, "Choose a challenge and a .zip archive.")
+        return redirect("algorithms:list")
+    challenge = Challenge.objects.get(slug=form.cleaned_data["challenge"])
+    try:
+        version = algorithm_version_create(
+            challenge=challenge,
+            user=request.user,
+            file=form.cleaned_data["file"],
+            name=form.cleaned_data["name"],
+        )
+    except AlgorithmRefused as exc:
+        algorithms = list(algorithm_list(user=request.user).prefetch_related("versions"))
+        return render(
+            request,
+            "algorithms/algorithm_list.html",
+            {"algorithms": algorithms, "form": form, "problems": exc.message.splitlines()},
+            status=exc.http_status,
+        )
+    messages.success(request, f"{version.algorithm.name} version {version.number} uploaded.")
+    return redirect("algorithms:detail", pk=version.algorithm_id)
+
+
+@login_required
+@require_GET
+def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
+    if algorithm is None:
+        raise Http404("no such algorithm")
+    versions = [
+        {"version": v, "description_html": markdown_html(v.description)}
+        for v in algorithm.versions.order_by("-number").select_related("created_by")
+    ]
+    runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
+    tracks = list(algorithm.challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
+    return render(
+        request,
+        "algorithms/algorithm_detail.html",
+        {
+            "algorithm": algorithm,
+            "versions": versions,
+            "runs": runs,
+            "tracks": tracks,
+            "organizer": is_organizer(request.user),
+            "poll_url": reverse("api-algorithm-detail", args=[algorithm.pk]),
+            "pending": any(run.status in ACTIVE for run in runs),
+        },
+    )
+
+
+@login_required
+@require_POST
+def algorithm_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "run on every task of the track" button (or one task: ``task``)."""
+    algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
+    if algorithm is None:
+        raise Http404("no such algorithm")
+    task = request.POST.get("task", "")
+    try:
+        runs = algorithm_runs_queue(
+            algorithm=algorithm,
+            user=request.user,
+            task_slugs=[task] if task else [],
+            track_slug="" if task else request.POST.get("track", ""),
+        )
+    except AlgorithmRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{len(runs)} run{'s' if len(runs) != 1 else ''} queued.")
+    return HttpResponseRedirect(reverse("algorithms:detail", args=[algorithm.pk]))
+
+
+@login_required
+@require_POST
+def algorithm_run_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
+    run = algorithm_run_get(user=request.user, run_pk=pk)
+    if run is None:
+        raise Http404("no such run")
+    try:
+        algorithm_run_cancel(run=run)
+    except AlgorithmRefused as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("algorithms:detail", args=[run.version.algorithm_id]))

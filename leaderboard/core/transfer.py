@@ -1,0 +1,53 @@
+"""A transfer-matrix cell: an algorithm's score on a task minus the baseline's, with a paired
+bootstrap interval of that difference (the same resamples as the leaderboard's intervals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from leaderboard.core.bootstrap import bootstrap_leaderboard
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferCell:
+    score: float
+    baseline: float
+    delta: float  # score - baseline; positive: better than the baseline
+    delta_low: float  # the 95% interval of the paired difference
+    delta_high: float
+
+
+def transfer_cell(
+    *,
+    y: np.ndarray,
+    pred: np.ndarray,
+    baseline_pred: np.ndarray,
+    kind: str,
+    rows: np.ndarray | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> TransferCell:
+    """Score ``pred`` and ``baseline_pred`` (aligned to ``y``) on ``rows`` and bootstrap
+    the difference: the baseline entry's ``diff`` against the algorithm is the interval of
+    score(algorithm) - score(baseline) over the same resamples."""
+    result = bootstrap_leaderboard(
+        y=y,
+        preds=[pred, baseline_pred],
+        kind=kind,
+        n_resamples=n_resamples,
+        seed=seed,
+        alpha=alpha,
+        rows=rows,
+        is_baseline=[False, True],
+    )
+    algorithm, baseline = result.entries
+    return TransferCell(
+        score=algorithm.score,
+        baseline=baseline.score,
+        delta=algorithm.score - baseline.score,
+        delta_low=float(baseline.diff_low),
+        delta_high=float(baseline.diff_high),
+    )

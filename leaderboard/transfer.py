@@ -1,0 +1,144 @@
+"""The transfer matrix of a track: every algorithm x every task, computed by the platform.
+
+A cell is the algorithm's latest scored run on the task (any version, newest first): a
+team's run through the submission it made, an organizer's run through the scores and
+predictions stored on the run. Its value is the score minus the task's baseline (the
+baseline entry of the task's board on the same split) with a paired bootstrap interval;
+each row ends with the algorithm's mean over the track's tasks it has a cell on. The
+private split is shown only when :func:`leaderboard.selectors.private_visible` allows.
+Cells are cached by the ids of the two prediction files, so a new run or a new baseline
+is a new key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models.fields.files import FieldFile
+
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
+from challenge_platform.models import Track
+from datasets.models import Task
+from leaderboard.core.bootstrap import KINDS
+from leaderboard.core.transfer import TransferCell, transfer_cell
+from scoring.core import PRIMARY_METRIC, load_predictions
+from scoring.models import SubmissionStatus
+from scoring.solutions import solution_for_task
+
+from .models import LeaderboardEntry, Split
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    algorithm: Algorithm
+    cells: list[TransferCell | None]  # in task order
+    runs: list[AlgorithmRun | None]
+    mean_delta: float | None
+    mean_score: float | None
+    covered: int
+
+
+@dataclass(frozen=True)
+class TransferMatrix:
+    track: Track
+    split: str
+    tasks: list[Task]
+    rows: list[TransferRow]
+
+
+def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
+    """(algorithm id, task id) -> the newest succeeded run with a score on the split."""
+    runs = (
+        AlgorithmRun.objects.filter(task__in=tasks, status=AlgorithmRunStatus.SUCCEEDED)
+        .select_related("version__algorithm__team", "submission")
+        .order_by("-version__number", "-finished_at", "-pk")
+    )
+    latest: dict[tuple[int, int], AlgorithmRun] = {}
+    for run in runs:
+        if run.submission_id and run.submission.status != SubmissionStatus.SCORED:
+            continue
+        if not run.submission_id and not run.predictions:
+            continue
+        latest.setdefault((run.version.algorithm_id, run.task_id), run)
+    return latest
+
+
+def _predictions(field: FieldFile) -> np.ndarray:
+    with field.open("rb") as handle:
+        return np.asarray(load_predictions(handle.read()).pred)
+
+
+def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
+    source = run.submission.predictions if run.submission_id else run.predictions
+    key = f"transfer:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    solution = solution_for_task(task)
+    public = np.asarray(solution.is_public, dtype=bool)
+    cell = transfer_cell(
+        y=np.asarray(solution.y),
+        pred=_predictions(source),
+        baseline_pred=_predictions(baseline.submission.predictions),
+        kind=task.kind,
+        rows=public if split == Split.PUBLIC else ~public,
+    )
+    cache.set(key, cell, CACHE_SECONDS)
+    return cell
+
+
+def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
+    """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
+    shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
+    tasks = list(track.tasks.order_by("order", "slug"))
+    latest = _latest_runs(tasks)
+    baselines = {
+        e.task_id: e
+        for e in LeaderboardEntry.objects.filter(
+            task__in=tasks, split=split, is_baseline=True
+        ).select_related("submission")
+        if e.submission.predictions
+    }
+    algorithms = sorted(
+        {run.version.algorithm for run in latest.values()},
+        key=lambda a: (a.team.name.lower(), a.name.lower()),
+    )
+    rows = []
+    for algorithm in algorithms:
+        cells: list[TransferCell | None] = []
+        runs: list[AlgorithmRun | None] = []
+        for task in tasks:
+            run = latest.get((algorithm.pk, task.pk))
+            baseline = baselines.get(task.pk)
+            runs.append(run)
+            usable = (
+                run is not None
+                and baseline is not None
+                and task.kind in KINDS
+                and (task.primary_metric or PRIMARY_METRIC[task.kind]) == PRIMARY_METRIC[task.kind]
+            )
+            try:
+                cells.append(_cell(run, task, baseline, split) if usable else None)
+            except Exception:  # one unreadable file must not take the page down
+                logger.exception("transfer cell %s x %s failed", algorithm.pk, task.slug)
+                cells.append(None)
+        present = [c for c in cells if c is not None]
+        rows.append(
+            TransferRow(
+                algorithm=algorithm,
+                cells=cells,
+                runs=runs,
+                mean_delta=float(np.mean([c.delta for c in present])) if present else None,
+                mean_score=float(np.mean([c.score for c in present])) if present else None,
+                covered=len(present),
+            )
+        )
+    rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))
+    return TransferMatrix(track=track, split=split, tasks=tasks, rows=rows)
