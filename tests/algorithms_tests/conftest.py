@@ -1,0 +1,86 @@
+"""Fixtures of the algorithm tests: a challenge with a classification and a matching task,
+a participant, small sandbox limits, and a real worker on the ``algorithms`` queue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from datasets.models import Task
+from tests.scoring_tests.factories import ChallengeFactory, imported_task, make_participant
+from tests.support.celery_worker import WorkerProcess
+
+# Small limits, so hostile algorithms hit them within seconds (the web process stores
+# them on each run; the worker process enforces what the run row says).
+LIMITS = {
+    "ALGORITHM_WALL_SECONDS": 60,
+    "ALGORITHM_CPU_SECONDS": 20,
+    "ALGORITHM_MEMORY_MB": 1024,
+    "ALGORITHM_PROCESSES": 64,
+    "ALGORITHM_OUTPUT_MB": 40,
+    "ALGORITHM_TMP_MB": 40,
+    "ALGORITHM_LOG_MB": 5,
+}
+WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def small_limits(settings):
+    for name, value in LIMITS.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@dataclass
+class World:
+    challenge: object
+    classification: Task
+    matching: Task
+    participant: object
+    rival: object
+
+
+@pytest.fixture
+def world(tmp_path: Path, small_limits, transactional_db) -> World:
+    challenge = ChallengeFactory(daily_submission_limit=20, private_revealed=False)
+    classification = imported_task(tmp_path, challenge=challenge, slug="algo-cls")
+    matching = imported_task(
+        tmp_path, kind="matching", challenge=challenge, slug="algo-match", images=True
+    )
+    return World(
+        challenge=challenge,
+        classification=classification,
+        matching=matching,
+        participant=make_participant(challenge, username="ada"),
+        rival=make_participant(challenge, username="rival"),
+    )
+
+
+@pytest.fixture
+def broker(redis_server, redis_client):
+    redis_client.flushall()
+    cache.clear()
+    return redis_client
+
+
+@pytest.fixture
+def algorithms_worker(redis_server, broker, transactional_db, tmp_path: Path) -> Iterator:
+    """A real worker on the algorithms and scoring queues, one job at a time."""
+    worker = WorkerProcess(
+        redis_url=redis_server.url,
+        log_path=tmp_path / "algorithms-worker.log",
+        queues="algorithms,scoring",
+        concurrency=1,
+        name="algorithms",
+        env={"SECRET_KEY": WORKER_SECRET, "ALGORITHM_WALL_SECONDS": "60"},
+    ).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
