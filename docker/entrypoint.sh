@@ -1,5 +1,6 @@
 #!/usr/bin/env sh
-# One start script per process kind: web | worker | baseline-worker | beat | migrate.
+# One start script per process kind:
+#   web | worker | baseline-worker | algorithms-worker | beat | migrate.
 set -eu
 case "${1:-web}" in
   web)
@@ -15,6 +16,12 @@ case "${1:-web}" in
   baseline-worker)
     exec celery -A challenge_platform worker -Q baselines \
       --concurrency 1 --prefetch-multiplier 1 --hostname "baselines@%h" --loglevel INFO
+    ;;
+  algorithms-worker)
+    # Sandboxed algorithm runs (bubblewrap): see docker/README-algorithms.md for the host.
+    exec celery -A challenge_platform worker -Q algorithms \
+      --concurrency "${ALGORITHM_WORKER_CONCURRENCY:-1}" --prefetch-multiplier 1 \
+      --hostname "algorithms@%h" --loglevel INFO
     ;;
   beat)
     exec celery -A challenge_platform beat --loglevel INFO --schedule /tmp/celerybeat-schedule

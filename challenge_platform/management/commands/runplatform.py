@@ -17,8 +17,8 @@ from challenge_platform.mail import mail_destination
 
 class Command(BaseCommand):
     help = (
-        "Start Redis, the Celery workers (scoring, baselines), beat and the web server; "
-        "Ctrl-C stops all."
+        "Start Redis, the Celery workers (scoring, baselines, algorithms), beat and the web "
+        "server; Ctrl-C stops all."
     )
 
     def add_arguments(self, parser) -> None:
@@ -68,6 +68,14 @@ class Command(BaseCommand):
                 "baselines",
                 f"{py} -m celery -A challenge_platform worker -Q baselines "
                 f"--concurrency 1 --loglevel INFO --hostname baselines@%h",
+                env=env,
+            )
+            # Algorithm runs: one sandboxed run at a time (DESIGN §9; needs bubblewrap).
+            manager.add_process(
+                "algorithms",
+                f"{py} -m celery -A challenge_platform worker -Q algorithms "
+                f"--concurrency 1 --prefetch-multiplier 1 --loglevel INFO "
+                f"--hostname algorithms@%h",
                 env=env,
             )
             manager.add_process(

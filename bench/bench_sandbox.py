@@ -1,0 +1,116 @@
+"""The bubblewrap sandbox's overhead against running the same script directly.
+
+    .venv/bin/python bench/bench_sandbox.py              # a 30 s CPU-bound run, 5 start-ups
+    .venv/bin/python bench/bench_sandbox.py --seconds 5  # a quick smoke run
+
+Two measurements, each against a reference taken in the same run:
+
+- **start-up**: wall seconds to run an empty ``main.py`` (Python start, nothing imported)
+  in the sandbox and directly, best of ``--repeat``: the sandbox's fixed cost (namespaces,
+  mounts, the watchdog).
+- **a long run**: a CPU-bound script that loops for ``--seconds`` of wall time directly,
+  then the same script with the same number of iterations in the sandbox; the ratio is
+  sandboxed wall time / direct wall time (target <= 1.1 on a 30 s run).
+
+The direct runs use the same interpreter with the same cleared environment, so only the
+sandbox differs. The machine may be shared: the figures are upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+
+CALIBRATE = """
+import time
+n, start = 0, time.perf_counter()
+while time.perf_counter() - start < {seconds}:
+    for _ in range(10000):
+        n += 1
+print(n)
+"""
+FIXED = """
+n = 0
+for _ in range({iterations}):
+    n += 1
+print(n)
+"""
+
+
+def direct(script: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-B", "-s", str(script)],
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        check=True,
+        text=True,
+    )
+    return time.perf_counter() - started, out.stdout
+
+
+def sandboxed(work: Path, script: Path, seconds: int) -> tuple[float, str]:
+    output = work / "output"
+    if output.exists():
+        for child in output.iterdir():
+            child.unlink()
+    job = SandboxJob(
+        code_dir=script.parent,
+        entrypoint=script.name,
+        task_dir=work / "task",
+        output_dir=output,
+        limits=SandboxLimits(wall_seconds=seconds * 4 + 60, cpu_seconds=seconds * 4 + 60),
+    )
+    started = time.perf_counter()
+    result = BubblewrapBackend().run(job)
+    elapsed = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"the sandboxed run failed: {result.message}\n{result.log_tail}")
+    return elapsed, result.log_tail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    BubblewrapBackend().check()
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        work = Path(tmp)
+        (work / "task").mkdir()
+        code = work / "code"
+        code.mkdir()
+        empty = code / "empty.py"
+        empty.write_text("")
+        direct_start = min(direct(empty)[0] for _ in range(args.repeat))
+        sandbox_start = min(sandboxed(work, empty, 5)[0] for _ in range(args.repeat))
+
+        calibrate = code / "calibrate.py"
+        calibrate.write_text(CALIBRATE.format(seconds=args.seconds))
+        iterations = int(direct(calibrate)[1].strip())
+        fixed = code / "fixed.py"
+        fixed.write_text(FIXED.format(iterations=iterations))
+        direct_long, direct_out = direct(fixed)
+        sandbox_long, sandbox_out = sandboxed(work, fixed, args.seconds)
+        assert direct_out.strip() == sandbox_out.strip(), (direct_out, sandbox_out)
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"start-up (empty script, best of {args.repeat}): direct {direct_start:.3f} s, "
+        f"sandbox {sandbox_start:.3f} s, sandbox overhead {sandbox_start - direct_start:.3f} s"
+    )
+    print(
+        f"CPU-bound run: direct {direct_long:.2f} s, sandbox {sandbox_long:.2f} s, "
+        f"ratio {sandbox_long / direct_long:.3f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
