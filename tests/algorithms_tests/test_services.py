@@ -65,13 +65,15 @@ def test_refused_archive_lists_every_problem_and_stores_nothing(world, broker, s
         {"algorithm.yaml": "name: x\nentrypoint: gone.py\n", "bad.py": "def (:\n"},
         symlinks={"link": "/etc/passwd"},
     )
+    stored = Path(settings.DATA_DIR) / "private" / "algorithms"
+    before = sorted(stored.rglob("*")) if stored.exists() else []
     response = post_archive(world.participant.api(), world.challenge, data)
     assert response.status_code == 400
     detail = response.json()["detail"]
     for expected in ("a symbolic link", "'gone.py' is not in the archive", "bad.py line 1"):
         assert expected in detail
     assert not AlgorithmVersion.objects.exists()
-    assert not (Path(settings.DATA_DIR) / "private" / "algorithms").exists()
+    assert (sorted(stored.rglob("*")) if stored.exists() else []) == before
 
 
 def test_run_requests_are_checked(world, broker):
@@ -168,7 +170,7 @@ def test_a_link_in_the_output_is_not_followed(world, broker):
 
 
 def test_invalid_output_fails_with_the_readers_message(world, broker):
-    script = "open('/output/predictions.csv', 'w').write('label\\nbird\\n')\n"
+    script = "open('/output/predictions.parquet', 'wb').write(b'PAR1 not really parquet')\n"
     client = world.participant.api()
     algorithm = post_archive(client, world.challenge, algorithm_zip(script)).json()
     (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
