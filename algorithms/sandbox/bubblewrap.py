@@ -354,14 +354,19 @@ class BubblewrapBackend(SandboxBackend):
         os.close(write_fd)
         reader = _LogReader(read_fd, limits.log_mb * MB)
         reader.start()
+        sampled_cpu: dict[int, float] = {}
         try:
-            sampled_cpu: dict[int, float] = {}
-            hit, cancelled, peak = self._watch(
-                process, job, reader, should_stop, started, sampled_cpu, cgroup
-            )
+            try:
+                hit, cancelled, peak = self._watch(
+                    process, job, reader, should_stop, started, sampled_cpu, cgroup
+                )
+            except BaseException:  # e.g. the worker's soft time limit: leave nothing behind
+                self._kill(process)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(process.pid, 0)
+                raise
             _, status, usage = os.wait4(process.pid, 0)
         finally:
-            self._kill(process)
             reader.join(timeout=5)
             if cgroup is not None:
                 processes_hit = cgroup.hit()

@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from datasets.models import Task
 from tests.scoring_tests.factories import ChallengeFactory, imported_task, make_participant
+from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
 
 # Small limits, so hostile algorithms hit them within seconds (the web process stores
@@ -83,4 +84,26 @@ def algorithms_worker(redis_server, broker, transactional_db, tmp_path: Path) ->
         worker.wait_ready()
         yield worker
     finally:
+        worker.stop()
+
+
+@pytest.fixture
+def algorithms_worker_factory(redis_server, broker, transactional_db, tmp_path: Path) -> Iterator:
+    """Start the algorithms worker later in the test (e.g. after a page has loaded)."""
+    started: list[WorkerProcess] = []
+
+    def make() -> WorkerProcess:
+        worker = WorkerProcess(
+            redis_url=redis_server.url,
+            log_path=tmp_path / f"algorithms-worker{len(started)}.log",
+            queues="algorithms,scoring",
+            concurrency=1,
+            name=f"algorithms{len(started)}",
+        ).start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield make
+    for worker in started:
         worker.stop()

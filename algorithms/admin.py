@@ -1,0 +1,53 @@
+"""Organizer console: algorithms, their versions and runs (read-mostly; runs are jobs)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
+from algorithms.services import AlgorithmRefused, algorithm_run_cancel
+
+
+class VersionInline(admin.TabularInline):
+    model = AlgorithmVersion
+    fields = ("number", "entrypoint", "archive_size", "archive_sha256", "created_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Algorithm)
+class AlgorithmAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "challenge", "created_at")
+    list_filter = ("challenge",)
+    search_fields = ("name", "team__name")
+    inlines = [VersionInline]
+
+
+@admin.register(AlgorithmRun)
+class AlgorithmRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "version",
+        "task",
+        "status",
+        "is_organizer_run",
+        "seconds",
+        "peak_memory_mb",
+        "limit_hit",
+        "created_at",
+    )
+    list_filter = ("status", "is_organizer_run", "task__track__challenge")
+    readonly_fields = [f.name for f in AlgorithmRun._meta.fields]
+    actions = ["cancel"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel(self, request, queryset) -> None:
+        for run in queryset:
+            try:
+                algorithm_run_cancel(run=run)
+            except AlgorithmRefused as exc:
+                self.message_user(request, exc.message, messages.WARNING)
