@@ -171,7 +171,8 @@ class _LogReader(threading.Thread):
         data = bytes(self.tail[-LOG_TAIL_BYTES:])
         if self.total > LOG_TAIL_BYTES and b"\n" in data:
             data = data.split(b"\n", 1)[1]
-        return data.decode("utf-8", "replace")
+        # NUL is not text (PostgreSQL refuses it in a text column): shown as \0.
+        return data.decode("utf-8", "replace").replace("\x00", "\\0")
 
 
 def _sample_tree(pid: int, cpu: dict[int, float]) -> int:

@@ -46,6 +46,7 @@ def test_environment_holds_only_the_contract(tmp_path: Path, monkeypatch) -> Non
     assert "worker-secret-123" not in leaked and "db-password-456" not in leaked
     assert "TASK_DIR=/task" in leaked and "OUTPUT_DIR=/output" in leaked
     assert "SECRET_KEY" not in leaked and "DATABASE_URL" not in leaked
+    assert "\x00" not in result.log_tail  # /proc/*/environ's separators, shown as \0
 
 
 def test_filesystem_shows_only_task_code_output_and_runtime(tmp_path: Path) -> None:
