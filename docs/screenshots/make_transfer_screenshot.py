@@ -1,0 +1,203 @@
+"""Regenerate ``docs/screenshots/transfer.png``: the transfer matrix of the demo's
+classification track, with algorithms run by the platform in its sandbox.
+
+    .venv/bin/python docs/screenshots/make_transfer_screenshot.py [--keep]
+
+Against a fresh temporary ``DATA_DIR`` (like ``make_screenshots.py``, whose helpers it
+reuses): ``load_demo`` builds three small classification tasks and runs their AutoGluon
+baselines for real (short time limit); two teams upload algorithms (a real TF-IDF + logistic
+regression method and a majority-class one) and run them on the track through the
+algorithms worker and the bubblewrap sandbox; an organizer runs one of them on a task its
+team did not run (an organizer run: in the matrix, not on the board). Then Chromium takes
+the matrix as the organizer sees it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+from make_screenshots import (  # this folder's script: the same processes and helpers
+    CHROMIUM,
+    REPO,
+    VIEWPORT,
+    baselines_done,
+    http_ok,
+    login,
+    nothing_pending,
+    shoot,
+    wait_until,
+    worker,
+)
+
+TASKS = ("bird-strikes", "tweet-source", "digits-images")
+TEXT_METHOD = """
+import json, os
+from pathlib import Path
+
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+train = pd.read_parquet(task / "train.parquet")
+test = pd.read_parquet(task / "test.parquet")
+features = [c for c in test.columns if c != "id"]
+
+def text(frame):
+    return frame[features].astype(str).apply(" ".join, axis=1)
+
+vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+model = LogisticRegression(max_iter=2000, C=4.0)
+model.fit(vectorizer.fit_transform(text(train)), train["label"])
+label = model.predict(vectorizer.transform(text(test)))
+pd.DataFrame({"id": test["id"], "label": label}).to_csv(out / "predictions.csv", index=False)
+print("rows", len(test))
+"""
+MAJORITY = """
+import os
+from pathlib import Path
+
+import pandas as pd
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+train = pd.read_parquet(task / "train.parquet")
+test = pd.read_parquet(task / "test.parquet")
+label = train["label"].mode()[0]
+pd.DataFrame({"id": test["id"], "label": label}).to_csv(out / "predictions.csv", index=False)
+"""
+ALGORITHMS = {
+    "Owls": ("alice", "alice-demo-pass", "TF-IDF + logistic regression", TEXT_METHOD),
+    "Hawks": ("bob", "bob-demo-pass", "Majority class", MAJORITY),
+}
+
+
+def archive(name: str, main: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
+        zf.writestr("main.py", textwrap.dedent(main))
+    return buffer.getvalue()
+
+
+def runs_done() -> bool:
+    from algorithms.models import ACTIVE, AlgorithmRun
+
+    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
+
+
+def build_state() -> str:
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from algorithms.services import algorithm_runs_queue, algorithm_version_create
+    from challenge_platform.models import Challenge
+    from challenge_platform.services import team_create
+    from datasets.models import Task
+
+    challenge = Challenge.objects.get(slug="demo")
+    tasks = [Task.objects.select_related("track").get(slug=slug) for slug in TASKS]
+    track = tasks[0].track
+    user_model = get_user_model()
+    algorithms = {}
+    for team_name, (username, _password, name, main) in ALGORITHMS.items():
+        user = user_model.objects.get(username=username)
+        team_create(challenge=challenge, user=user, name=team_name)
+        version = algorithm_version_create(
+            challenge=challenge,
+            user=user,
+            file=SimpleUploadedFile("algorithm.zip", archive(name, main)),
+        )
+        algorithms[team_name] = (user, version.algorithm)
+    alice, owls = algorithms["Owls"]
+    algorithm_runs_queue(algorithm=owls, user=alice, track_slug=track.slug)
+    bob, hawks = algorithms["Hawks"]
+    algorithm_runs_queue(algorithm=hawks, user=bob, task_slugs=list(TASKS[:2]))
+    organizer = user_model.objects.get(username="organizer")
+    algorithm_runs_queue(algorithm=hawks, user=organizer, task_slugs=[TASKS[2]])
+    return track.slug
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    print(f"DATA_DIR={data_dir}")
+    from challenge_platform.localredis import free_port, start_local_redis
+
+    redis = start_local_redis(data_dir / "redis")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
+        DATA_DIR=str(data_dir),
+        REDIS_URL=redis.url,
+        DEBUG="1",
+        BASELINE_TIME_LIMIT="20",
+        PYTHONUNBUFFERED="1",
+    )
+    processes: list[subprocess.Popen] = []
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        call_command("ensure_accounts")
+        for queue in ("baselines", "scoring", "algorithms"):
+            processes.append(worker(data_dir, queue))
+        call_command("load_demo", only=list(TASKS))
+        track_slug = build_state()
+        wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
+        wait_until(runs_done, what="the algorithm runs", timeout=1800)
+        wait_until(nothing_pending, what="scoring", timeout=600)
+        port = free_port()
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=REPO,
+                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
+                stderr=subprocess.STDOUT,
+            )
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                page = browser.new_page(viewport={**VIEWPORT, "height": 520})
+                login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
+                page.goto(f"{base}/tracks/{track_slug}/transfer/")
+                page.locator("table.transfer").wait_for()
+                shoot(page, "transfer.png")
+            finally:
+                browser.close()
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        redis.stop()
+        if args.keep:
+            print(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
