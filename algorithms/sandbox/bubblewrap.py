@@ -9,7 +9,8 @@ Inside, the algorithm sees an empty root with:
 - the root itself read-only (bwrap's root tmpfs, remounted), and
   ``/code`` (the archive, read-only), ``/task`` (read-only), ``/output`` (writable),
   ``/tmp`` (a tmpfs of ``tmp_mb``), a fresh ``/proc`` of its own pid namespace, a minimal
-  ``/dev``;
+  read-only ``/dev`` whose ``/dev/shm`` is another tmpfs of ``tmp_mb`` (for
+  multiprocessing);
 - no network (its own empty network namespace: only a loopback of its own), no IPC, no
   view of other processes, a new session (no terminal), no capabilities, no user namespaces
   of its own, and an environment of exactly ``TASK_DIR``, ``OUTPUT_DIR``, ``PATH``,
@@ -55,6 +56,7 @@ from algorithms.sandbox.base import (
 
 POLL_SECONDS = 0.2
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
+SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
 # Packages of the platform: masked inside the runtime when installed there (non-editable).
 PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
@@ -272,6 +274,12 @@ class BubblewrapBackend(SandboxBackend):
             "--proc",
             "/proc",
             "--dev",
+            "/dev",
+            "--size",
+            str(limits.tmp_mb * MB),
+            "--tmpfs",
+            SANDBOX_SHM,
+            "--remount-ro",
             "/dev",
             "--size",
             str(limits.tmp_mb * MB),

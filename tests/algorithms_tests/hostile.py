@@ -56,8 +56,9 @@ if names == ["lo"]:
 
 WRITE_OUTSIDE = """
 import os, sys
-targets = ["/evil", "/code/evil", "/task/evil", "/usr/evil", os.path.join(sys.prefix, "evil"),
-           os.path.join(sys.base_prefix, "evil"), "/task/train.parquet"]
+targets = ["/evil", "/dev/evil", "/code/evil", "/task/evil", "/usr/evil",
+           os.path.join(sys.prefix, "evil"), os.path.join(sys.base_prefix, "evil"),
+           "/task/train.parquet"]
 for path in targets:
     try:
         with open(path, "ab") as handle:
@@ -65,6 +66,12 @@ for path in targets:
         print("WROTE", path)
     except OSError as exc:
         print("REFUSED", path, exc.strerror)
+try:
+    with open("/dev/shm/fill", "wb") as handle:
+        while True:
+            handle.write(b"x" * 1_000_000)
+except OSError as exc:
+    print("SHM_CAPPED", exc.strerror)
 open("/tmp/fine", "w").write("ok")
 open("/output/fine", "w").write("ok")
 print("TMP_AND_OUTPUT_OK")
