@@ -142,3 +142,10 @@ def test_stdout_flood_is_cut_at_the_log_limit_and_never_stored(tmp_path: Path) -
     assert len(result.log_tail.encode()) <= 64 * 1024
     assert result.log_bytes > 5 * 1024 * 1024
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_filling_tmp_hits_the_tmp_limit(tmp_path: Path) -> None:
+    script = "with open('/tmp/fill', 'wb') as f:\n    while True:\n        f.write(b'x' * 10**6)\n"
+    result = run(tmp_path, script)
+    assert not result.ok and result.limit_hit == "tmp_mb"
+    assert "/tmp size limit (40 MB)" in result.message

@@ -191,3 +191,20 @@ def test_symlink_and_archive_bomb_are_refused_at_upload(world, broker):
         assert expected in response.json()["detail"]
     assert not AlgorithmRun.objects.exists() and not Submission.objects.exists()
     assert client.get("/api/v1/algorithms/").json() == []
+
+
+def test_cancelling_a_running_run_stops_its_sandbox(world, algorithms_worker):
+    client = world.participant.api()
+    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(hostile.SLEEPER))
+    (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
+    wait_for(
+        lambda: client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()["status"] == "running",
+        timeout=TIMEOUT,
+        what="the run to start",
+        worker=algorithms_worker,
+    )
+    assert client.post(f"/api/v1/algorithm-runs/{run['id']}/cancel/").status_code == 200
+    body = wait_run(client, run["id"], algorithms_worker)
+    assert body["status"] == "cancelled" and body["submission"] is None
+    assert body["seconds"] < 30
+    assert_worker_survives(world, algorithms_worker)

@@ -1,0 +1,53 @@
+"""A worker killed in the middle of a run: the sandbox dies with it, the sweeper re-queues
+the run, another worker completes it, and it submits exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psutil
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.services import algorithm_runs_sweep
+from scoring.models import Submission
+from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+
+SLOW_HONEST = "import time\ntime.sleep(6)\n" + HONEST_MAIN
+
+
+def sandboxes_of(run_pk: int) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "bwrap" and f"algorithm-run-{run_pk}-" in cmdline:
+            found.append(process)
+    return found
+
+
+def test_killed_worker_run_is_swept_and_completed_once(world, algorithms_worker_factory):
+    client = world.participant.api()
+    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(SLOW_HONEST))
+    first = algorithms_worker_factory()
+    (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
+    wait_for(lambda: sandboxes_of(run["id"]), timeout=60, what="the sandbox", worker=first)
+    assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.RUNNING
+
+    first.kill()  # SIGKILL: a crash, not a shutdown
+    wait_for(lambda: not sandboxes_of(run["id"]), timeout=15, what="the sandbox to die")
+    assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.RUNNING
+
+    later = timezone.now() + timedelta(seconds=settings.ALGORITHM_HARD_TIME_LIMIT + 120)
+    assert algorithm_runs_sweep(now=later).requeued == [run["id"]]
+    second = algorithms_worker_factory()
+    body = wait_run(client, run["id"], second)
+    assert body["status"] == "succeeded", body
+    stored = AlgorithmRun.objects.get(pk=run["id"])
+    assert stored.attempts == 2
+    assert Submission.objects.filter(team=world.participant.team).count() == 1
