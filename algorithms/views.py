@@ -24,7 +24,7 @@ from algorithms.services import (
     algorithm_version_create,
 )
 from challenge_platform.models import Challenge
-from challenge_platform.selectors import is_organizer
+from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.views import markdown_html
 
 
@@ -91,7 +91,8 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "runs": runs,
             "tracks": tracks,
-            "organizer": is_organizer(request.user),
+            "organizer": is_organizer(request.user)
+            and not user_is_member(team=algorithm.team, user=request.user),
             "poll_url": reverse("api-algorithm-detail", args=[algorithm.pk]),
             "pending": any(run.status in ACTIVE for run in runs),
         },
