@@ -34,6 +34,14 @@ def refused(exc: AlgorithmRefused) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
 
 
+def invalid(errors: dict) -> Response:
+    """The first problem of a serializer's (possibly nested) errors, in the refusal shape."""
+    field, problem = next(iter(errors.items()))
+    while isinstance(problem, (dict, list)) and problem:
+        problem = next(iter(problem.values())) if isinstance(problem, dict) else problem[0]
+    return refused(AlgorithmRefused("invalid", f"{field}: {problem}"))
+
+
 class VersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     description = serializers.CharField()
@@ -54,7 +62,7 @@ class AlgorithmOutputSerializer(serializers.Serializer):
     def _versions(self, algorithm: Algorithm) -> list[AlgorithmVersion]:
         return list(algorithm.versions.order_by("-number"))
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field({"type": "integer", "nullable": True})
     def get_version(self, algorithm: Algorithm) -> int | None:
         versions = self._versions(algorithm)
         return versions[0].number if versions else None
@@ -73,6 +81,10 @@ class RunSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     task = serializers.CharField(source="task.slug")
     status = serializers.CharField()
+
+
+class RunsQueuedSerializer(serializers.Serializer):
+    runs = RunSummarySerializer(many=True)
 
 
 class RunOutputSerializer(serializers.Serializer):
@@ -127,8 +139,7 @@ class AlgorithmCreateApi(APIView):
             )
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
-            field, problems = next(iter(serializer.errors.items()))
-            return refused(AlgorithmRefused("invalid", f"{field}: {problems[0]}"))
+            return invalid(serializer.errors)
         try:
             version = algorithm_version_create(
                 challenge=challenge,
@@ -182,7 +193,7 @@ class AlgorithmRunCreateApi(APIView):
     @extend_schema(
         operation_id="algorithm_run_create",
         request=InputSerializer,
-        responses={202: RunSummarySerializer(many=True)},
+        responses={202: RunsQueuedSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
         algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
@@ -190,8 +201,7 @@ class AlgorithmRunCreateApi(APIView):
             raise NotFound("There is no such algorithm.")
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
-            field, problems = next(iter(serializer.errors.items()))
-            return refused(AlgorithmRefused("invalid", f"{field}: {problems[0]}"))
+            return invalid(serializer.errors)
         try:
             runs = algorithm_runs_queue(
                 algorithm=algorithm,

@@ -9,8 +9,13 @@ from django.db.models import Q
 from datasets.models import private_storage
 
 
+def archive_path_for(team, filename: str) -> str:
+    """Where a team's archives are stored (private storage)."""
+    return f"algorithms/{team.pk}/{filename}"
+
+
 def archive_path(instance: AlgorithmVersion, filename: str) -> str:
-    return f"algorithms/{instance.algorithm.team_id}/{instance.algorithm_id}/{filename}"
+    return archive_path_for(instance.algorithm.team, filename)
 
 
 def run_artifact_path(instance: AlgorithmRun, filename: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
@@ -155,9 +154,8 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
-    """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9)."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+    """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9);
+    public like the track's board, the private split only for whom it may show."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
     matrix = transfer_matrix(track=track, split=split)

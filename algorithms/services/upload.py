@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from algorithms.core import ArchiveInvalid, validate_archive
-from algorithms.models import Algorithm, AlgorithmVersion
+from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
 from algorithms.services.common import AlgorithmRefused, archive_limits
 from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
@@ -58,25 +58,28 @@ def algorithm_version_create(
         digest.update(chunk)
     file.seek(0)
 
-    algorithm = _algorithm_get_or_create(challenge=challenge, team=team, name=name)
     version = AlgorithmVersion(
-        algorithm=algorithm,
         archive_sha256=digest.hexdigest(),
         archive_size=file.size or 0,
         description=checked.description,
         entrypoint=checked.entrypoint,
         created_by=user,
     )
-    version.archive.save(f"{uuid.uuid4().hex}.zip", file, save=False)
+    field = version.archive.field
+    stored = field.storage.save(archive_path_for(team, f"{uuid.uuid4().hex}.zip"), file)
     try:
         with transaction.atomic():
-            # One upload at a time per algorithm, so version numbers never collide.
+            # The algorithm and its version appear together (never an algorithm without
+            # one); uploads to one algorithm take turns, so numbers never collide.
+            algorithm = _algorithm_get_or_create(challenge=challenge, team=team, name=name)
             Algorithm.objects.select_for_update().filter(pk=algorithm.pk).values_list("pk").get()
             latest = algorithm.versions.aggregate(n=Max("number"))["n"] or 0
+            version.algorithm = algorithm
             version.number = latest + 1
+            version.archive.name = stored
             version.save()
     except BaseException:
-        jobs.delete_file_quietly(version.archive.storage, version.archive.name)
+        jobs.delete_file_quietly(field.storage, stored)
         raise
     logger.info("algorithm %s (%s) version %s uploaded", algorithm.pk, name, version.number)
     return version
@@ -103,7 +106,7 @@ def _algorithm_get_or_create(*, challenge: Challenge, team: Team, name: str) -> 
     if algorithm is not None:
         return algorithm
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: a concurrent twin leaves us the row
             return Algorithm.objects.create(challenge=challenge, team=team, name=name)
-    except IntegrityError:  # created concurrently
+    except IntegrityError:
         return Algorithm.objects.get(team=team, name=name)

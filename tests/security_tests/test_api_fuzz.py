@@ -27,7 +27,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.security_tests import hypothesis_compat
-from tests.security_tests.world import PASSWORD, World
+from tests.security_tests.world import PASSWORD, World, algorithm_archive
 
 hypothesis_compat.install()
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,10 @@ def real_parameters(path: str, world: World) -> dict[str, st.SearchStrategy]:
         params["slug"] = st.just(world.challenge.slug)
     if "{id}" in path:
         params["id"] = st.sampled_from([world.submission_a.pk, world.submission_b.pk])
+    if path.startswith("/api/v1/algorithms/{id}"):
+        params["id"] = st.just(world.algorithm.pk)
+    elif path.startswith("/api/v1/algorithm-runs/{id}"):
+        params["id"] = st.just(world.algorithm_run.pk)
     if "{name}" in path:
         params["name"] = st.sampled_from(
             ["train.csv", "train.parquet", "test.csv", "test.parquet", "solution.parquet"]
@@ -103,6 +107,10 @@ def real_body(path: str, world: World) -> dict[str, st.SearchStrategy]:
         }
     if path == "/api/v1/tasks/{slug}/submissions/":
         return {"file": st.just(world.files["a"])}
+    if path == "/api/v1/challenges/{slug}/algorithms/":
+        return {"file": st.just(algorithm_archive())}
+    if path == "/api/v1/algorithms/{id}/runs/":
+        return {"tasks": st.just([world.task.slug])}
     return {}
 
 

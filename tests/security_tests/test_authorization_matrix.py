@@ -49,7 +49,7 @@ from tests.security_tests.matrix_case import (
     REDIRECT,
     Case,
 )
-from tests.security_tests.world import PASSWORD, World, value_forms
+from tests.security_tests.world import PASSWORD, World, algorithm_archive, value_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +160,38 @@ SITE: list[Case] = [
         ("404", "404", "404", OK),
         private=True,
     ),
+    Case("tracks/<slug:slug>/transfer/", "/tracks/{track}/transfer/", ALL_OK),
+    Case(
+        "tracks/<slug:slug>/transfer/",
+        "/tracks/{track}/transfer/?split=private",
+        ("404", "404", "404", OK),
+        private=True,
+    ),
+    # Algorithms: another team's algorithm or run looks like a missing one.
+    Case("algorithms/", "/algorithms/", LOGGED_IN),
+    Case("algorithms/upload/", "/algorithms/upload/", (LOGIN, "405", "405", "405")),
+    Case(
+        "algorithms/upload/",
+        "/algorithms/upload/",
+        (LOGIN, REDIRECT, REDIRECT, REDIRECT),  # no file: sent back with a message
+        "POST",
+    ),
+    Case("algorithms/<int:pk>/", "/algorithms/{algo_a}/", (LOGIN, OK, "404", OK), owner="404"),
+    Case(
+        "algorithms/<int:pk>/run/",
+        "/algorithms/{algo_a}/run/",
+        (LOGIN, REDIRECT, "404", REDIRECT),
+        "POST",
+        lambda w: {"task": w.task.slug},
+        owner="404",
+    ),
+    Case(
+        "algorithm-runs/<int:pk>/cancel/",
+        "/algorithm-runs/{algo_run_a}/cancel/",
+        (LOGIN, REDIRECT, "404", REDIRECT),  # already finished: a message, nothing changes
+        "POST",
+        owner="404",
+    ),
     Case("tracks/<slug:slug>/leaderboard.csv", "/tracks/{track}/leaderboard.csv", ALL_OK),
     Case(
         "tracks/<slug:slug>/leaderboard.csv",
@@ -228,6 +260,41 @@ API: list[Case] = [
         ("401", "404", OK, OK),
         owner="404",
     ),
+    Case(
+        "api/v1/challenges/<slug:slug>/algorithms/",
+        "/api/v1/challenges/{challenge}/algorithms/",
+        ("401", "201", "201", "403"),  # the organizer is in no team
+        "POST",
+        lambda w: {"file": SimpleUploadedFile("a.zip", algorithm_archive())},
+    ),
+    Case("api/v1/algorithms/", "/api/v1/algorithms/", API_LOGGED_IN),
+    Case(
+        "api/v1/algorithms/<int:pk>/",
+        "/api/v1/algorithms/{algo_a}/",
+        ("401", OK, "404", OK),
+        owner="404",
+    ),
+    Case(
+        "api/v1/algorithms/<int:pk>/runs/",
+        "/api/v1/algorithms/{algo_a}/runs/",
+        ("401", "202", "404", "202"),  # the organizer's run feeds the transfer matrix only
+        "POST",
+        lambda w: {"tasks": [w.task.slug]},
+        owner="404",
+    ),
+    Case(
+        "api/v1/algorithm-runs/<int:pk>/",
+        "/api/v1/algorithm-runs/{algo_run_a}/",
+        ("401", OK, "404", OK),
+        owner="404",
+    ),
+    Case(
+        "api/v1/algorithm-runs/<int:pk>/cancel/",
+        "/api/v1/algorithm-runs/{algo_run_a}/cancel/",
+        ("401", "409", "404", "409"),  # already finished
+        "POST",
+        owner="404",
+    ),
     Case("api/v1/tasks/<slug:slug>/leaderboard/", "/api/v1/tasks/{task}/leaderboard/", ALL_OK),
     Case(
         "api/v1/tasks/<slug:slug>/leaderboard/",
@@ -268,7 +335,7 @@ ADMIN: list[Case] = [
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
         "admin/(?P<app_label>auth|authtoken|challenge_platform|socialaccount|account|datasets"
-        "|scoring|baselines|leaderboard)/$",
+        "|scoring|baselines|leaderboard|algorithms)/$",
         "/admin/scoring/",
         ORG_ONLY,
     ),
@@ -326,6 +393,8 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "datasets.task": lambda w: w.task.pk,
     "scoring.submission": lambda w: w.submission_b.pk,
     "baselines.baselinerun": lambda w: w.run.pk,
+    "algorithms.algorithm": lambda w: w.algorithm.pk,
+    "algorithms.algorithmrun": lambda w: w.algorithm_run.pk,
     "leaderboard.leaderboardentry": lambda w: (
         LeaderboardEntry.objects.filter(task=w.task, split="private").first().pk
     ),
@@ -334,6 +403,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
 ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
     "baselines.baselinerun add": "403",  # runs are queued by the actions, never typed in
+    "algorithms.algorithmrun add": "403",  # runs are queued by the API or the page
     "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
 }
 ADMIN_PAGES = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
+from algorithms.services import algorithm_version_create
 from challenge_platform.models import Challenge, Team, WorkerHeartbeat
 from datasets.models import Task
 from datasets.services import task_import
@@ -52,6 +55,8 @@ class World:
     group: Group
     notes: dict[str, str]  # team -> its submission note (a secret of that team)
     files: dict[str, bytes]  # team -> its uploaded file
+    algorithm: Algorithm | None = None  # team A's, with one version
+    algorithm_run: AlgorithmRun | None = None  # a finished run of it
     solution_bytes: bytes = b""
     private_ids: list[str] = field(default_factory=list)
     solution_lines: list[str] = field(default_factory=list)
@@ -72,6 +77,8 @@ class World:
             "sub_b": self.submission_b.pk,
             "run": self.run.pk,
             "user_a": self.users["a"].pk,
+            "algo_a": self.algorithm.pk if self.algorithm else 0,
+            "algo_run_a": self.algorithm_run.pk if self.algorithm_run else 0,
         }
 
     def private_values(self) -> set[float]:
@@ -179,6 +186,21 @@ def build_world(folder: Path) -> World:
     heartbeat = WorkerHeartbeat.objects.create(hostname=f"sec-{tag}", seen_at=timezone.now())
     group = Group.objects.create(name=f"sec-group-{tag}")
 
+    version = algorithm_version_create(
+        challenge=challenge,
+        user=users["a"],
+        file=SimpleUploadedFile("algorithm.zip", algorithm_archive()),
+    )
+    algorithm_run = AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        started_by=users["a"],
+        log_tail="algorithm log",
+        limits={"wall_seconds": 60},
+        finished_at=timezone.now(),
+    )
+
     private_ids = solution.loc[solution["split"] == "private", "id"].tolist()
     return World(
         challenge=challenge,
@@ -195,12 +217,23 @@ def build_world(folder: Path) -> World:
         group=group,
         notes=notes,
         files=files,
+        algorithm=version.algorithm,
+        algorithm_run=algorithm_run,
         solution_bytes=solution_bytes,
         private_ids=private_ids,
         solution_lines=[
             f"{i},{label}" for i, label in zip(solution["id"], solution["label"], strict=True)
         ],
     )
+
+
+def algorithm_archive() -> bytes:
+    """A minimal valid algorithm archive (algorithm.yaml and main.py)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("algorithm.yaml", "name: Matrix algorithm\ndescription: A test.\n")
+        archive.writestr("main.py", "print('hello')\n")
+    return buffer.getvalue()
 
 
 def destroy_world(world: World) -> None:
@@ -212,6 +245,7 @@ def destroy_world(world: World) -> None:
         *(getattr(t, name) for t in tasks for name in ("images_zip", "solution")),
         world.run.fit_log,
         world.run.leaderboard_csv,
+        *(v.archive for v in world.algorithm.versions.all()),
     ):
         if stored:
             stored.storage.delete(stored.name)
