@@ -61,6 +61,8 @@ STOP_POLL_SECONDS = 1.0
 # Packages of the platform: masked inside the runtime when installed there (non-editable).
 PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+CGROUP_PREFIX = "algorithm-run-"
+CGROUP_STALE_SECONDS = 120
 MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 PROCESS_SIGNS = ("Resource temporarily unavailable", "can't start new thread")
 FSIZE_SIGNS = ("File too large",)
@@ -102,7 +104,8 @@ class _PidsCgroup:
                 continue
             if root.name != "pids" and "pids" not in _read(root / "cgroup.subtree_control"):
                 continue
-            path = root / f"algorithm-run-{uuid.uuid4().hex[:12]}"
+            _remove_stale_cgroups(root)
+            path = root / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}"
             try:
                 path.mkdir()
                 (path / "pids.max").write_text(str(limit))
@@ -136,6 +139,16 @@ class _PidsCgroup:
                 return
             except OSError:
                 time.sleep(0.1)
+
+
+def _remove_stale_cgroups(root: Path) -> None:
+    """Remove the empty cgroups a killed worker left behind (rmdir fails on a busy one;
+    young ones may belong to a run that is just starting)."""
+    now = time.time()
+    for path in root.glob(f"{CGROUP_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > CGROUP_STALE_SECONDS:
+                path.rmdir()
 
 
 def _read(path: Path) -> str:
