@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -153,15 +153,23 @@ class AlgorithmCreateApi(APIView):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-class AlgorithmListApi(APIView):
+class AlgorithmListApi(generics.ListAPIView):
+    """The caller's teams' algorithms (organizers: all), paginated like the other lists."""
+
+    serializer_class = AlgorithmOutputSerializer
     permission_classes = [IsAuthenticated]
 
+    def get_queryset(self):
+        return algorithm_list(
+            user=self.request.user, challenge_slug=self.request.GET.get("challenge")
+        )
+
     @extend_schema(
-        operation_id="algorithm_list", responses={200: AlgorithmOutputSerializer(many=True)}
+        operation_id="algorithm_list",
+        parameters=[OpenApiParameter("challenge", str, description="Only this challenge.")],
     )
-    def get(self, request: Request) -> Response:
-        algorithms = algorithm_list(user=request.user, challenge_slug=request.GET.get("challenge"))
-        return Response(AlgorithmOutputSerializer(algorithms, many=True).data)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class AlgorithmDetailApi(APIView):

@@ -49,9 +49,12 @@ def test_upload_makes_versions_visible_to_the_team_and_organizers_only(world, br
     renamed = post_archive(client, world.challenge, algorithm_zip(), name="Other").json()
     assert renamed["id"] != first["id"] and renamed["version"] == 1
 
-    assert {a["name"] for a in client.get("/api/v1/algorithms/").json()} == {"Honest", "Other"}
+    assert {a["name"] for a in client.get("/api/v1/algorithms/").json()["results"]} == {
+        "Honest",
+        "Other",
+    }
     rival = world.rival.api()
-    assert rival.get("/api/v1/algorithms/").json() == []
+    assert rival.get("/api/v1/algorithms/").json()["results"] == []
     assert rival.get(f"/api/v1/algorithms/{first['id']}/").status_code == 404
     assert queue(rival, first["id"], tasks=[world.classification.slug]).status_code == 404
     organizer = api_client_for(UserFactory(is_staff=True))

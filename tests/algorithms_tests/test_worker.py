@@ -190,7 +190,7 @@ def test_symlink_and_archive_bomb_are_refused_at_upload(world, broker):
         assert response.status_code == 400, response.content
         assert expected in response.json()["detail"]
     assert not AlgorithmRun.objects.exists() and not Submission.objects.exists()
-    assert client.get("/api/v1/algorithms/").json() == []
+    assert client.get("/api/v1/algorithms/").json()["results"] == []
 
 
 def test_cancelling_a_running_run_stops_its_sandbox(world, algorithms_worker):
