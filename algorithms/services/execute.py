@@ -42,6 +42,7 @@ from algorithms.sandbox import (
 )
 from algorithms.services.common import ALGORITHM_RUN, archive_limits
 from challenge_platform import jobs
+from challenge_platform.rules import RulesNotAccepted
 from datasets.models import Task
 from scoring.core import SubmissionInvalid, read_submission_file, save_predictions, score_file
 from scoring.services import SubmissionRefused, finite_metrics, submission_create
@@ -280,6 +281,8 @@ def _finish_as_submission(
                 )
         except SubmissionRefused as exc:
             return _fail(run, token, f"the predictions were not submitted: {exc.message}", **usage)
+        except RulesNotAccepted as exc:
+            return _fail(run, token, f"the predictions were not submitted: {exc.detail()}", **usage)
         jobs.job_transition(
             ALGORITHM_RUN,
             pk=run.pk,

@@ -23,6 +23,7 @@ from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatu
 from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused, sandbox_limits
 from challenge_platform import jobs
 from challenge_platform.models import Team
+from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
 from scoring.selectors import submission_daily_usage
@@ -62,6 +63,7 @@ def algorithm_runs_queue(
     tasks = _tasks(algorithm=algorithm, task_slugs=task_slugs, track_slug=track_slug)
     organizer_run = organizer and not member
     if not organizer_run:
+        rules_gate(challenge=algorithm.challenge, user=user)  # a run submits: same gate
         _check_participant(team=algorithm.team, tasks=tasks)
     limits = sandbox_limits().as_dict()
     with transaction.atomic():

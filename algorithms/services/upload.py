@@ -16,6 +16,7 @@ from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
 from algorithms.services.common import AlgorithmRefused, archive_limits
 from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
+from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def algorithm_version_create(
     """
     if not user.is_authenticated:
         raise AlgorithmRefused("not_authenticated", "Log in to upload an algorithm.", 401)
+    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
     team = _uploading_team(user=user, challenge=challenge)
     limits = archive_limits()
     if (file.size or 0) > limits.max_archive_bytes:

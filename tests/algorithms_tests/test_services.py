@@ -254,3 +254,17 @@ def test_pages_show_versions_runs_and_a_sanitized_description(world, broker):
         },
     )
     assert bad.status_code == 400 and "is not in the archive" in bad.content.decode()
+
+
+def test_a_participant_who_has_not_accepted_the_rules_is_sent_to_them(world, broker):
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    world.challenge.rules = "Be nice."
+    world.challenge.save()
+    for response in (
+        post_archive(client, world.challenge, algorithm_zip()),
+        queue(client, algorithm["id"], tasks=[world.classification.slug]),
+    ):
+        assert response.status_code == 403
+        assert response.json()["code"] == "rules_not_accepted"
+    assert not AlgorithmRun.objects.exists()
