@@ -20,8 +20,9 @@ Inside, the algorithm sees an empty root with:
 Limits: ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_NPROC``, ``RLIMIT_FSIZE`` (the output cap
 per file), ``RLIMIT_CORE=0``; a wall-clock deadline that kills the whole process group (the
 sandbox's init dies with it and the kernel kills everything in its pid namespace); the
-output folder is summed every ``POLL_SECONDS`` and the run killed when it grows past
-``output_mb`` (so it may overshoot by what a process writes in one poll interval); stdout
+output folder is summed by a watcher thread every ``OUTPUT_POLL_SECONDS`` and the run
+killed when it grows past ``output_mb`` (so it may overshoot by what a process writes in one
+such interval); stdout
 and stderr go through a pipe, never to disk: the last 64 KB are kept and the run is killed
 past ``log_mb``. ``RLIMIT_NPROC`` does not bind a process whose host uid is root, so a
 worker running as root puts each run in a fresh ``pids`` cgroup instead (and refuses to
@@ -55,6 +56,7 @@ from algorithms.sandbox.base import (
 )
 
 POLL_SECONDS = 0.2
+OUTPUT_POLL_SECONDS = 0.02  # the output watcher's own, tighter loop
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
@@ -188,6 +190,26 @@ class _LogReader(threading.Thread):
             data = data.split(b"\n", 1)[1]
         # NUL is not text (PostgreSQL refuses it in a text column): shown as \0.
         return data.decode("utf-8", "replace").replace("\x00", "\\0")
+
+
+class _OutputWatch(threading.Thread):
+    """Sums ``/output`` every ``OUTPUT_POLL_SECONDS`` in its own thread and kills the run
+    (``kill``) the moment it grows past ``cap``: a disk-filling loop overshoots by what it
+    writes in one such interval, not by one of the main loop's slower rounds."""
+
+    def __init__(self, path: Path, cap: int, kill: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.path, self.cap, self.kill = path, cap, kill
+        self.over = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            if _dir_bytes(self.path) > self.cap:
+                self.kill()
+                self.over.set()
+                return
+            self.done.wait(OUTPUT_POLL_SECONDS)
 
 
 def _sample_tree(pid: int, cpu: dict[int, float]) -> int:
@@ -376,19 +398,27 @@ class BubblewrapBackend(SandboxBackend):
         os.close(write_fd)
         reader = _LogReader(read_fd, limits.log_mb * MB)
         reader.start()
+        output_watch = _OutputWatch(
+            job.output_dir, limits.output_mb * MB, lambda: self._kill(process)
+        )
+        output_watch.start()
         sampled_cpu: dict[int, float] = {}
         try:
             try:
                 hit, cancelled, peak = self._watch(
-                    process, job, reader, should_stop, started, sampled_cpu, cgroup
+                    process, job, reader, should_stop, started, sampled_cpu, cgroup, output_watch
                 )
             except BaseException:  # e.g. the worker's soft time limit: leave nothing behind
+                output_watch.done.set()
                 self._kill(process)
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(process.pid, 0)
                 raise
+            output_watch.done.set()  # before the reap: it never signals a reused pid
+            output_watch.join(timeout=5)
             _, status, usage = os.wait4(process.pid, 0)
         finally:
+            output_watch.done.set()
             reader.join(timeout=5)
             if cgroup is not None:
                 processes_hit = cgroup.hit()
@@ -427,21 +457,21 @@ class BubblewrapBackend(SandboxBackend):
         started: float,
         cpu: dict[int, float],
         cgroup: _PidsCgroup | None,
+        output_watch: _OutputWatch,
     ) -> tuple[str | None, bool, int]:
         """Poll until the process ends or must be killed; return (limit hit, cancelled,
         peak sampled bytes)."""
         limits = job.limits
         deadline = started + limits.wall_seconds
-        output_cap = limits.output_mb * MB
         peak = 0
         next_stop_check = started + STOP_POLL_SECONDS
         while True:
             try:
                 info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
             except ChildProcessError:
-                return None, False, peak
-            if info is not None:
-                return None, False, peak
+                info = True
+            if info is not None:  # ended (or killed by the output watcher)
+                return ("output_mb" if output_watch.over.is_set() else None), False, peak
             now = time.monotonic()
             peak = max(peak, _sample_tree(process.pid, cpu))
             if now >= deadline:
@@ -453,8 +483,7 @@ class BubblewrapBackend(SandboxBackend):
             if cgroup is not None and cgroup.hit():
                 self._kill(process)
                 return "processes", False, peak
-            if _dir_bytes(job.output_dir) > output_cap:
-                self._kill(process)
+            if output_watch.over.is_set():
                 return "output_mb", False, peak
             if should_stop is not None and now >= next_stop_check:
                 next_stop_check = now + STOP_POLL_SECONDS
