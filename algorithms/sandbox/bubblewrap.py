@@ -301,10 +301,6 @@ class BubblewrapBackend(SandboxBackend):
                 args += ["--ro-bind", str(path), str(path)]
         if Path("/etc/ld.so.cache").exists():
             args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-        for path in runtime:
-            args += ["--ro-bind", str(path), str(path)]
-        for path in _masked_packages(runtime):
-            args += ["--tmpfs", str(path)]
         args += [
             "--proc",
             "/proc",
@@ -320,6 +316,14 @@ class BubblewrapBackend(SandboxBackend):
             str(limits.tmp_mb * MB),
             "--tmpfs",
             SANDBOX_TMP,
+        ]
+        # The runtime is bound after the /tmp tmpfs: a checkout (and its .venv) may live
+        # under the host's /tmp, and mounting the tmpfs later would hide it.
+        for path in runtime:
+            args += ["--ro-bind", str(path), str(path)]
+        for path in _masked_packages(runtime):
+            args += ["--tmpfs", str(path)]
+        args += [
             "--ro-bind",
             str(job.code_dir.resolve()),
             "/code",
