@@ -32,7 +32,9 @@ END_MINUTES = 12 * 60  # `scored(minutes=m)` is at now - 1 day + m: the end is 1
 def world():
     now = timezone.now().replace(microsecond=0)
     challenge = ChallengeFactory(
-        slug="fin", start=now - timedelta(days=30), end=now - timedelta(days=1, minutes=-END_MINUTES)
+        slug="fin",
+        start=now - timedelta(days=30),
+        end=now - timedelta(days=1, minutes=-END_MINUTES),
     )
     track = TrackFactory(challenge=challenge, slug="match", title="Matching", prize="A trophy")
     tasks = [make_task(track, slug=f"t{i}") for i in range(2)]
