@@ -13,7 +13,6 @@ from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
 from datasets.views import markdown_html
 from leaderboard.selectors import private_visible
-from scoring.core.directions import metric_info
 
 from . import selectors, services
 from .forms import WriteupForm
@@ -133,7 +132,6 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": challenge,
             "split": split,
             "rows": selectors.post_challenge_board(task=task, split=split),
-            "metric": metric_info(task.primary_metric),
             "ended": timezone.now() >= challenge.end,
             "private_visible": private_visible(challenge=challenge, user=request.user),
         },

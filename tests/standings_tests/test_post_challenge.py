@@ -27,6 +27,6 @@ def test_post_challenge_board_lists_only_uploads_after_the_end():
     assert "post-challenge" in page and "not part of the final standings" in page
     assert "0.9900" not in page
     assert page.index("early") < page.index("late")  # 0.50 above 0.40
-    assert "Accuracy ↑" in page
+    assert 'Accuracy <span class="direction higher" title="higher is better"' in page
     assert Client().get("/tasks/bench/post-challenge/?split=private").status_code == 404
     assert Client().get("/tasks/bench/post-challenge/?split=bogus").status_code == 404
