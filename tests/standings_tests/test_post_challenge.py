@@ -30,3 +30,23 @@ def test_post_challenge_board_lists_only_uploads_after_the_end():
     assert 'Accuracy <span class="direction higher" title="higher is better"' in page
     assert Client().get("/tasks/bench/post-challenge/?split=private").status_code == 404
     assert Client().get("/tasks/bench/post-challenge/?split=bogus").status_code == 404
+
+
+def test_submissions_after_the_end_are_marked_post_challenge():
+    from tests.platform_tests.factories import UserFactory, add_member
+
+    now = timezone.now()
+    challenge = ChallengeFactory(start=now - timedelta(days=5), end=now - timedelta(hours=12))
+    task = make_task(TrackFactory(challenge=challenge), slug="marked")
+    team = make_team(challenge, "t")
+    user = UserFactory()
+    add_member(team, user)
+    during = scored(task, team, 0.9, 0.9, minutes=10)
+    after = scored(task, team, 0.5, 0.5, minutes=13 * 60)
+    client = Client()
+    client.force_login(user)
+    assert 'id="post-challenge"' in client.get(f"/submissions/{after.pk}/").content.decode()
+    assert 'id="post-challenge"' not in client.get(f"/submissions/{during.pk}/").content.decode()
+    rows = client.get("/submissions/").content.decode().split("<tr data-submission-id=")
+    marked = {r.split('"')[1]: "badge post-challenge" in r for r in rows[1:]}
+    assert marked == {str(after.pk): True, str(during.pk): False}
