@@ -10,4 +10,9 @@ urlpatterns = [
         api.ChallengeStandingsApi.as_view(),
         name="api-challenge-standings",
     ),
+    path(
+        "tasks/<slug:slug>/post-challenge/",
+        api.PostChallengeLeaderboardApi.as_view(),
+        name="api-task-post-challenge",
+    ),
 ]

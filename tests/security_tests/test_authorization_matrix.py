@@ -352,6 +352,15 @@ API: list[Case] = [
         ALL_OK,
     ),
     Case(
+        "api/v1/tasks/<slug:slug>/post-challenge/", "/api/v1/tasks/{task}/post-challenge/", ALL_OK
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/post-challenge/",
+        "/api/v1/tasks/{task}/post-challenge/?split=private",
+        ("403", "403", "403", OK),
+        private=True,
+    ),
+    Case(
         "api/v1/tracks/<slug:slug>/leaderboard/",
         "/api/v1/tracks/{track}/leaderboard/?split=private",
         ("403", "403", "403", OK),

@@ -28,6 +28,14 @@ def test_post_challenge_board_lists_only_uploads_after_the_end():
     assert "0.9900" not in page
     assert page.index("early") < page.index("late")  # 0.50 above 0.40
     assert 'Accuracy <span class="direction higher" title="higher is better"' in page
+    api = Client().get("/api/v1/tasks/bench/post-challenge/").json()
+    assert api["board"] == "post-challenge" and api["direction"] == "higher"
+    assert [(e["rank"], e["team"], e["score"]) for e in api["entries"]] == [
+        (1, "early", 0.5),
+        (2, "late", 0.4),
+    ]
+    assert Client().get("/api/v1/tasks/bench/post-challenge/?split=private").status_code == 403
+    assert Client().get("/api/v1/tasks/bench/post-challenge/?split=x").status_code == 400
     assert Client().get("/tasks/bench/post-challenge/?split=private").status_code == 404
     assert Client().get("/tasks/bench/post-challenge/?split=bogus").status_code == 404
 
