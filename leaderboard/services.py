@@ -38,9 +38,14 @@ def history_cache_key(task_id: int) -> str:
 
 
 def _submission_inputs(task: Task) -> tuple[list[SubmissionInput], dict[int, Submission]]:
+    # Submissions made after the challenge's end belong to the post-challenge board.
     rows = (
         Submission.objects.filter(
-            task=task, status=SubmissionStatus.SCORED, is_hidden=False, team__is_hidden=False
+            task=task,
+            status=SubmissionStatus.SCORED,
+            is_hidden=False,
+            team__is_hidden=False,
+            created_at__lt=task.track.challenge.end,
         )
         .select_related("team")
         .only(

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.db import transaction
 
-from challenge_platform.celery import app as celery_app
-
-logger = logging.getLogger(__name__)
-
-QUEUE = "notifications"
+from challenge_platform import jobs
 
 
 def site_url(path: str = "") -> str:
@@ -21,13 +14,6 @@ def site_url(path: str = "") -> str:
 
 def publish(task_name: str, *, countdown: float | None = None, **kwargs: object) -> None:
     """Publish a notifications task by name once the transaction commits (services never
-    import task modules); a broker error is logged, never raised: the beat tick re-sends
-    webhook deliveries whose message was lost."""
-
-    def send() -> None:
-        try:
-            celery_app.send_task(task_name, kwargs=kwargs, queue=QUEUE, countdown=countdown)
-        except Exception:
-            logger.exception("could not queue %s %s", task_name, kwargs)
-
-    transaction.on_commit(send)
+    import task modules; ``challenge_platform.jobs`` routes it to its queue). A broker error
+    is logged, never raised: the beat tick re-sends webhook deliveries whose message was lost."""
+    jobs.publish_after_commit(task_name, countdown=countdown, **kwargs)
