@@ -9,11 +9,11 @@ from typing import Any
 from challenge_platform.models import Challenge, Team, Track
 from datasets.models import Task
 from leaderboard.core.ranking import rank_entries, select_team_best
+from leaderboard.services import submission_inputs
 from scoring.core.directions import metric_direction
 
 from .core import finite_or_none, top_entries
 from .models import FinalStandings, MethodWriteup
-from .services import competition_submissions, ranking_inputs
 
 
 def final_standings_get(*, challenge: Challenge) -> FinalStandings | None:
@@ -113,8 +113,7 @@ def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChall
 
     Ranked like a task board on ``split``; never part of the standings.
     """
-    challenge = task.track.challenge
-    inputs, by_id = ranking_inputs(competition_submissions(task=task, after=challenge.end))
+    inputs, by_id = submission_inputs(task=task, post_challenge=True)
     ranked = rank_entries(select_team_best(inputs, split=split))
     return [
         PostChallengeRow(

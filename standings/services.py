@@ -1,9 +1,10 @@
 """Writes of the challenge's end: freezing the final standings, method write-ups.
 
-The freeze ranks exactly what the private boards rank (the same ranking core, the same
-submissions: scored, not hidden, team not hidden, each team's finals), restricted to
-submissions made before the challenge's ``end``: anything uploaded later belongs to the
-post-challenge board and never to the standings, however late the freeze runs.
+The freeze ranks exactly what the private boards rank: the same ranking core over the same
+submissions (``leaderboard.services.submission_inputs``: scored, not hidden, team not
+hidden, made before the challenge's ``end``; each team's finals). Anything uploaded later
+belongs to the post-challenge board and never to the standings, however late the freeze
+runs.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from django.utils import timezone
 from challenge_platform.models import Challenge, Team, TeamMembership
 from datasets.models import Task
 from leaderboard.core.ranking import (
-    SubmissionInput,
     private_entries,
     rank_entries,
 )
 from leaderboard.core.track import track_standings
+from leaderboard.services import submission_inputs
 from scoring.core.directions import metric_direction
 from scoring.models import Submission, SubmissionStatus
 
@@ -53,38 +54,6 @@ class StandingsError(Exception):
 # --- the freeze ---------------------------------------------------------------------------
 
 
-def competition_submissions(*, task: Task, before: datetime | None = None, after=None):
-    """The submissions a board of ``task`` ranks, optionally only those made before/after a time.
-
-    The same filter as the leaderboard refresh: scored, not hidden, team not hidden.
-    """
-    qs = Submission.objects.filter(
-        task=task, status=SubmissionStatus.SCORED, is_hidden=False, team__is_hidden=False
-    )
-    if before is not None:
-        qs = qs.filter(created_at__lt=before)
-    if after is not None:
-        qs = qs.filter(created_at__gte=after)
-    return qs.select_related("team")
-
-
-def ranking_inputs(submissions) -> tuple[list[SubmissionInput], dict[int, Submission]]:
-    by_id = {s.id: s for s in submissions}
-    inputs = [
-        SubmissionInput(
-            id=s.id,
-            team_id=s.team_id,
-            is_baseline=s.team.is_baseline,
-            submitted_at=s.created_at,
-            public_score=s.public_score,
-            private_score=s.private_score,
-            is_final=s.is_final,
-        )
-        for s in by_id.values()
-    ]
-    return inputs, by_id
-
-
 def _methods(challenge: Challenge) -> dict[int, MethodWriteup]:
     return {w.team_id: w for w in MethodWriteup.objects.filter(team__challenge=challenge)}
 
@@ -96,9 +65,9 @@ def _method_ref(writeup: MethodWriteup | None) -> dict[str, Any] | None:
 
 
 def _task_board(
-    task: Task, *, end: datetime, max_final: int, methods: dict[int, MethodWriteup]
+    task: Task, *, max_final: int, methods: dict[int, MethodWriteup]
 ) -> tuple[dict[str, Any], dict[int, tuple[float | None, int | None, datetime]]]:
-    inputs, by_id = ranking_inputs(competition_submissions(task=task, before=end))
+    inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
     ranked = rank_entries(private_entries(inputs, max_final=max_final))
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
@@ -137,13 +106,13 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
     tasks_out: list[dict[str, Any]] = []
     tracks_out: list[dict[str, Any]] = []
     for track in challenge.tracks.order_by("order", "slug"):
-        tasks = list(track.tasks.select_related("track").order_by("order", "slug"))
+        tasks = list(track.tasks.select_related("track__challenge").order_by("order", "slug"))
         per_task: dict[str, dict[int, float | None]] = {}
         task_ranks: dict[str, dict[int, int | None]] = {}
         tie_break: dict[int, datetime] = {}
         for task in tasks:
             board, per_team = _task_board(
-                task, end=challenge.end, max_final=challenge.max_final_selections, methods=methods
+                task, max_final=challenge.max_final_selections, methods=methods
             )
             tasks_out.append(board)
             per_task[task.slug] = {tid: v[0] for tid, v in per_team.items()}
