@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from .forms import WebhookAdminForm
 from .models import Announcement, Webhook, WebhookDelivery
 from .services import NotificationError, announcement_create
+from .webhooks import webhook_test_send
 
 
 @admin.register(Announcement)
@@ -58,6 +59,13 @@ class WebhookAdmin(admin.ModelAdmin):
     list_display = ("url", "challenge", "is_active", "events")
     list_filter = ("challenge", "is_active")
     inlines = [DeliveryInline]
+    actions = ("send_test_event",)
+
+    @admin.action(description="Send a test event to the selected webhooks")
+    def send_test_event(self, request, queryset) -> None:
+        for webhook in queryset.select_related("challenge"):
+            webhook_test_send(webhook=webhook)
+        messages.info(request, f"Test event queued for {queryset.count()} webhook(s).")
 
 
 @admin.register(WebhookDelivery)

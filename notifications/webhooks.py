@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -89,6 +90,26 @@ def webhook_event_emit(
         publish(DELIVER_TASK, delivery_pk=delivery.pk)
         created.append(delivery.pk)
     return created
+
+
+def webhook_test_send(*, webhook: Webhook) -> int:
+    """Queue a ``test`` event for one webhook (console action), whatever its event filter."""
+    body = slack_body(
+        event="test",
+        text=f"Test event from the challenge platform for *{webhook.challenge.title}*.",
+        fields=[("Challenge", webhook.challenge.title)],
+        data={"challenge": webhook.challenge.slug},
+    ).decode()
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            webhook=webhook,
+            event="test",
+            event_key=f"test:{uuid.uuid4().hex}",
+            body=body,
+            next_attempt_at=timezone.now(),
+        )
+        publish(DELIVER_TASK, delivery_pk=delivery.pk)
+    return delivery.pk
 
 
 def webhook_validate_url(url: str) -> str:

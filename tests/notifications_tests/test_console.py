@@ -42,6 +42,10 @@ def test_console_refuses_non_http_webhooks_and_lists_deliveries(org):
     assert "delivered" in page and ">4<" in page and ">200<" in page
     log = org.get("/admin/notifications/webhookdelivery/").content.decode()
     assert "reveal" in log and "hooks.example.org" in log
+    action = {"action": "send_test_event", "_selected_action": [hook.pk]}
+    assert org.post("/admin/notifications/webhook/", action).status_code == 302
+    test = WebhookDelivery.objects.get(event="test")
+    assert test.status == "pending" and '"event":"test"' in test.body
 
 
 def test_console_announcement_is_posted_once_and_mailed(
