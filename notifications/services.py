@@ -115,9 +115,15 @@ def mail_send(*, user_id: int, kind: str, subject: str, body: str) -> bool:
         reverse("notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, kind=kind)])
     )
     label = Kind(kind).label if kind in Kind.values else kind
+    every = site_url(
+        reverse(
+            "notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, kind=ALL_KINDS)]
+        )
+    )
     footer = (
         f"\n\n--\nYou receive this because of your notification settings ({label}).\n"
         f"Unsubscribe from these mails with one click: {link}\n"
+        f"Unsubscribe from every notification mail: {every}\n"
         f"All your notification settings: {site_url(reverse('notifications:settings'))}\n"
     )
     prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX_NOTIFICATIONS", "[Challenge] ")

@@ -77,3 +77,13 @@ def test_settings_page_saves_choices(smtp_settings):
     assert prefs[Kind.SUBMISSION_SCORED] and prefs[Kind.TEAM]
     assert not prefs[Kind.SUBMISSION_FAILED] and not prefs[Kind.DEADLINE]
     assert Client().get("/notifications/settings/").status_code == 302  # login required
+
+
+def test_the_footer_also_unsubscribes_from_everything(smtp_settings):
+    inbox = smtp_settings
+    user = UserFactory(email="eve@example.org")
+    mail_send(user_id=user.pk, kind=Kind.DEADLINE, subject="s", body="b")
+    text = body_text(inbox.messages[0])
+    every = re.search(r"every notification mail: (http://testserver(\S+))", text).group(2)
+    assert Client().post(every).status_code == 200
+    assert not any(preferences_get(user=user).values())
