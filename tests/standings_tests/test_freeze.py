@@ -159,6 +159,9 @@ def test_standings_api_before_and_after_the_end(world):
     body = {k: v for k, v in after.items() if k != "sha256"}
     assert hashlib.sha256(canonical_json(body).encode()).hexdigest() == after["sha256"]
     assert api.get("/api/v1/challenges/missing/standings/").status_code == 404
+    page = api.get("/c/fin/").content.decode()
+    top = sorted((e for e in after["tracks"][0]["entries"] if e["rank"]), key=lambda e: e["rank"])
+    assert 'id="final-standings"' in page and f"#1 {top[0]['team']}, #2 {top[1]['team']}" in page
 
 
 def test_beat_task_freezes_due_challenges_only(world):
