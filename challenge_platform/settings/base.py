@@ -314,7 +314,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
-CELERY_TASK_QUEUES = (Queue("scoring"), Queue("baselines"), Queue("algorithms"), Queue("notifications"))
+CELERY_TASK_QUEUES = (
+    Queue("scoring"),
+    Queue("baselines"),
+    Queue("algorithms"),
+    Queue("notifications"),
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

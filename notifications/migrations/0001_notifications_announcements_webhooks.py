@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0002_track_prize_and_writeup_requirement"),
+        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
         ("datasets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0002_track_prize_and_writeup_requirement"),
+        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
         ("scoring", "0002_submission_scoring_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

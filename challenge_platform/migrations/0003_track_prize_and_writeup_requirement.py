@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challenge_platform', '0001_initial'),
+        ('challenge_platform', '0002_challenge_rules_and_acceptances'),
     ]
 
     operations = [
