@@ -201,14 +201,22 @@ SITE: list[Case] = [
     ),
     # The end (issue 12): winners, write-ups (the team's own until the end), post-challenge.
     Case("tracks/<slug:slug>/winners/", "/tracks/{track}/winners/", ALL_OK),
-    Case("teams/<int:pk>/method/", "/teams/{team_a}/method/", ("404", OK, "404", OK)),
-    Case("teams/<int:pk>/method/edit/", "/teams/{team_a}/method/edit/", (LOGIN, OK, "404", "404")),
+    Case(
+        "teams/<int:pk>/method/", "/teams/{team_a}/method/", ("404", OK, "404", OK), owner="404"
+    ),
+    Case(
+        "teams/<int:pk>/method/edit/",
+        "/teams/{team_a}/method/edit/",
+        (LOGIN, OK, "404", "404"),
+        owner="404",
+    ),
     Case(
         "teams/<int:pk>/method/edit/",
         "/teams/{team_a}/method/edit/",
         (LOGIN, "400", "404", "404"),
         "POST",
         lambda w: {"title": ""},
+        owner="404",
     ),
     Case("teams/<int:pk>/method.pdf", "/teams/{team_a}/method.pdf", ("404",) * 4),
     Case("tasks/<slug:slug>/post-challenge/", "/tasks/{task}/post-challenge/", ALL_OK),
