@@ -30,6 +30,16 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "scoring", "expires": 55},
     },
+    "notifications-tick": {
+        "task": "notifications.tasks.notifications_tick",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
+    "finish-due-challenges": {
+        "task": "standings.tasks.finish_due_challenges",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
     "worker-heartbeat": {
         "task": "challenge_platform.tasks.heartbeat",
         "schedule": 30.0,

@@ -22,6 +22,7 @@ ChallengeReceiver = Callable[[int], None]
 
 _task_results: list[TaskReceiver] = []
 _challenge_teams: list[ChallengeReceiver] = []
+_submission_finished: list[TaskReceiver] = []
 
 
 def on_task_results_changed(receiver: TaskReceiver) -> TaskReceiver:
@@ -59,3 +60,17 @@ def _call(receiver: Callable[[int], None], pk: int, *, what: str) -> None:
         logger.exception(
             "%s after a change of %s failed", getattr(receiver, "__name__", receiver), what
         )
+
+
+def on_submission_finished(receiver: Callable[[int], None]) -> Callable[[int], None]:
+    """Call ``receiver(submission_id)`` when a submission ends scored or failed (e.g. the
+    notifications mail the team). Idempotent; usable as a decorator."""
+    if receiver not in _submission_finished:
+        _submission_finished.append(receiver)
+    return receiver
+
+
+def submission_finished(*, submission_id: int) -> None:
+    """Tell the registered receivers that ``submission_id`` is now scored or failed."""
+    for receiver in list(_submission_finished):
+        _call(receiver, submission_id, what=f"submission {submission_id}")

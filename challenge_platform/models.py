@@ -37,6 +37,11 @@ class Challenge(models.Model):
         help_text="Raised whenever the rules text changes (automatically when saved here); "
         "everyone must accept the new version.",
     )
+    writeups_required_top = models.PositiveIntegerField(
+        default=0,
+        help_text="Teams in the top N of a track board are reminded to write up their method "
+        "before the end (0: no requirement).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +77,9 @@ class Track(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown")
     order = models.PositiveIntegerField(default=0)
+    prize = models.TextField(
+        blank=True, help_text="What the winners of this track receive (shown on its winners page)."
+    )
 
     class Meta:
         ordering = ["challenge", "order", "slug"]

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("scoring.api_urls")),
     path("", include("leaderboard.api_urls")),
     path("", include("algorithms.api_urls")),
+    path("", include("standings.api_urls")),
 ]
 
 urlpatterns = [
@@ -42,4 +43,6 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("leaderboard.urls")),
     path("", include("algorithms.urls")),
+    path("", include("standings.urls")),
+    path("", include("notifications.urls")),
 ]

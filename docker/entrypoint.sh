@@ -10,7 +10,7 @@ case "${1:-web}" in
       --max-requests 2000 --max-requests-jitter 200 --access-logfile -
     ;;
   worker)
-    exec celery -A challenge_platform worker -Q scoring \
+    exec celery -A challenge_platform worker -Q scoring,notifications \
       --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "scoring@%h" --loglevel INFO
     ;;
   baseline-worker)

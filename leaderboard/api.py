@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from challenge_platform.models import Track
 from datasets.selectors import task_get_or_404
+from scoring.core.directions import describe_metrics, metric_direction
 
 from . import selectors
 
@@ -23,6 +24,19 @@ def _requested_split(request: Request, challenge) -> tuple[str, Response | None]
         return selectors.split_requested(value=value, challenge=challenge, user=request.user), None
     except selectors.SplitRefused as refused:
         return value or "", Response({"detail": refused.message}, status=refused.status)
+
+
+class MetricSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    direction = serializers.ChoiceField(choices=["higher", "lower"])
+    higher_is_better = serializers.BooleanField()
+
+
+def _metric_names(primary: str, entries) -> list[str]:
+    names = [primary]
+    for e in entries:
+        names += [m for m in e.metrics if m not in names]
+    return names
 
 
 class TaskEntrySerializer(serializers.Serializer):
@@ -64,6 +78,12 @@ class TaskLeaderboardApi(APIView):
         task = serializers.CharField()
         split = serializers.CharField()
         primary_metric = serializers.CharField()
+        direction = serializers.ChoiceField(
+            choices=["higher", "lower"], help_text="Which way the primary metric is better."
+        )
+        metrics = serializers.DictField(
+            child=MetricSerializer(), help_text="Label and direction of every metric shown."
+        )
         entries = TaskEntrySerializer(many=True)
 
     @extend_schema(
@@ -81,6 +101,8 @@ class TaskLeaderboardApi(APIView):
                 "task": task.slug,
                 "split": split,
                 "primary_metric": task.primary_metric,
+                "direction": metric_direction(task.primary_metric),
+                "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
                 "entries": TaskEntrySerializer(entries, many=True).data,
             }
         )
@@ -93,6 +115,9 @@ class TrackLeaderboardApi(APIView):
         track = serializers.CharField()
         split = serializers.CharField()
         tasks = serializers.ListField(child=serializers.CharField())
+        direction = serializers.ChoiceField(
+            choices=["higher", "lower"], help_text="The mean primary score: higher is better."
+        )
         entries = TrackEntrySerializer(many=True)
 
     @extend_schema(
@@ -124,6 +149,7 @@ class TrackLeaderboardApi(APIView):
                 "track": track.slug,
                 "split": split,
                 "tasks": [t.slug for t in board.tasks],
+                "direction": "higher",  # every primary metric is higher-is-better (DESIGN §4)
                 "entries": entries,
             }
         )

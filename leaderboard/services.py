@@ -37,16 +37,30 @@ def history_cache_key(task_id: int) -> str:
     return f"leaderboard:history:{task_id}"
 
 
-def _submission_inputs(task: Task) -> tuple[list[SubmissionInput], dict[int, Submission]]:
+def submission_inputs(
+    *, task: Task, post_challenge: bool = False
+) -> tuple[list[SubmissionInput], dict[int, Submission]]:
+    """What a board of ``task`` ranks: scored submissions, not hidden, of visible teams.
+
+    The challenge's boards (and its final standings) take those made before the end;
+    ``post_challenge=True`` takes those made after, for the post-challenge board.
+    """
+    end = task.track.challenge.end
+    when = {"created_at__gte": end} if post_challenge else {"created_at__lt": end}
     rows = (
         Submission.objects.filter(
-            task=task, status=SubmissionStatus.SCORED, is_hidden=False, team__is_hidden=False
+            task=task,
+            status=SubmissionStatus.SCORED,
+            is_hidden=False,
+            team__is_hidden=False,
+            **when,
         )
         .select_related("team")
         .only(
             "id",
             "team_id",
             "team__is_baseline",
+            "team__name",
             "created_at",
             "public_score",
             "private_score",
@@ -87,7 +101,7 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
         .get(pk=task_id)
     )
     challenge = task.track.challenge
-    inputs, by_id = _submission_inputs(task)
+    inputs, by_id = submission_inputs(task=task)
     counts: dict[int, tuple[int, object]] = {}
     for team_id, created_at in (
         Submission.objects.filter(task=task)

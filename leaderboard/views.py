@@ -12,19 +12,10 @@ from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
+from scoring.core.directions import metric_info
 
 from . import selectors
 from .transfer import transfer_matrix
-
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "macro_f1": "Macro-F1",
-    "log_loss": "Log-loss",
-    "f1": "F1",
-    "precision": "Precision",
-    "recall": "Recall",
-    "average_precision": "Avg. precision",
-}
 
 
 def _split(request: HttpRequest, challenge) -> str:
@@ -56,7 +47,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     chart = history_chart_svg(
         selectors.history_series(task=task),
         title=f"{task.title}: best public {task.primary_metric} over time",
-        y_label=METRIC_LABELS.get(task.primary_metric, task.primary_metric),
+        y_label=metric_info(task.primary_metric).label,
     )
     return render(
         request,
@@ -66,7 +57,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": challenge,
             "split": split,
             "rows": rows,
-            "metrics": [METRIC_LABELS.get(m, m) for m in metrics],
+            "metrics": metrics,  # names; the template shows each label and direction
             "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
             "chart": mark_safe(chart),  # noqa: S308 - built by common.svg, which escapes all text
             "tied_any": any(e.tied_with_best for e in entries),

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from datasets.models import Task
 from datasets.selectors import task_get
+from scoring.core.directions import describe_metrics
 from scoring.selectors import submission_get, submission_list, submission_visible_scores
 from scoring.services import SubmissionRefused, submission_create
 
@@ -40,6 +41,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     error = serializers.CharField()
     scores = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
     row_count = serializers.IntegerField(allow_null=True)
@@ -60,6 +62,20 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     def get_scores(self, submission) -> dict:
         return submission_visible_scores(submission=submission, user=self.context["request"].user)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "Label and direction of every metric in scores: "
+            '{metric: {"label", "direction": "higher"|"lower", "higher_is_better"}}.',
+            "additionalProperties": {"type": "object"},
+        }
+    )
+    def get_metrics(self, submission) -> dict:
+        names: list[str] = []
+        for values in (submission.scores or {}).values():
+            names += [n for n in values if n not in names]
+        return describe_metrics(names)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_uploaded_by(self, submission) -> str | None:

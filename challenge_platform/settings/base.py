@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "leaderboard",
     "operations",
     "algorithms",
+    "standings",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -312,7 +314,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
-CELERY_TASK_QUEUES = (Queue("scoring"), Queue("baselines"), Queue("algorithms"))
+CELERY_TASK_QUEUES = (
+    Queue("scoring"),
+    Queue("baselines"),
+    Queue("algorithms"),
+    Queue("notifications"),
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -348,6 +355,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # A submission still queued/scoring this long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)
 SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
+# Outgoing webhooks (notifications.webhooks): exponential backoff base * 2**(try - 1).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Refuse webhook hosts resolving to loopback/private/link-local addresses (on in production).
+WEBHOOK_BLOCK_PRIVATE_NETWORKS = env("WEBHOOK_BLOCK_PRIVATE_NETWORKS", "0") == "1"
 
 LOGGING = {
     "version": 1,

@@ -34,3 +34,5 @@ X_FRAME_OPTIONS = "DENY"
 # Behind one TLS-terminating proxy (what SECURE_PROXY_SSL_HEADER assumes), the client is the
 # address that proxy appends to X-Forwarded-For; the login rate limit counts per client.
 REST_FRAMEWORK["NUM_PROXIES"] = int(env("NUM_PROXIES", "1"))  # noqa: F405
+# Webhook URLs resolving to internal addresses are refused (SSRF; notifications.webhooks).
+WEBHOOK_BLOCK_PRIVATE_NETWORKS = env("WEBHOOK_BLOCK_PRIVATE_NETWORKS", "1") == "1"

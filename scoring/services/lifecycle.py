@@ -155,18 +155,19 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     """Leave ``scoring`` if this delivery still holds the row; False if it lost it.
 
     A scored submission tells the layers above (the leaderboard's hook) in the same
-    transaction: once a submission reads "scored", its board shows it.
+    transaction: once a submission reads "scored", its board shows it. A scored or failed
+    one is also announced as finished (the notifications mail its team after commit).
     """
-    task_id = submission.task_id
+    task_id, submission_id = submission.task_id, submission.pk
+
+    def then() -> None:
+        if status == SubmissionStatus.SCORED:
+            hooks.task_results_changed(task_id=task_id)
+        if status in FINAL:
+            hooks.submission_finished(submission_id=submission_id)
+
     done = jobs.job_transition(
-        SCORING,
-        pk=submission.pk,
-        token=token,
-        status=status,
-        then=(lambda: hooks.task_results_changed(task_id=task_id))
-        if status == SubmissionStatus.SCORED
-        else None,
-        **fields,
+        SCORING, pk=submission.pk, token=token, status=status, then=then, **fields
     )
     if done:
         old = submission.predictions.name

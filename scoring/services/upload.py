@@ -162,19 +162,14 @@ def _submitting_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
 
 
 def _check_open(challenge: Challenge) -> None:
+    """Refused before the start. After the end uploads still count: the task is a benchmark
+    then, and they go to its post-challenge board, never into the final standings."""
     now = timezone.now()
     if now < challenge.start:
         raise SubmissionRefused(
             "not_open",
             f"The challenge opens on {challenge.start:%Y-%m-%d %H:%M} UTC; "
             "submissions are accepted from then on.",
-            403,
-        )
-    if now >= challenge.end:
-        raise SubmissionRefused(
-            "closed",
-            f"The challenge closed on {challenge.end:%Y-%m-%d %H:%M} UTC; "
-            "submissions are no longer accepted.",
             403,
         )
 

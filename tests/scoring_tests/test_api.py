@@ -27,6 +27,7 @@ SUBMISSION_KEYS = {
     "status",
     "error",
     "scores",
+    "metrics",
     "note",
     "created_at",
     "row_count",

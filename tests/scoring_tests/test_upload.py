@@ -148,21 +148,26 @@ def test_a_hidden_team_cannot_submit(task):
     assert (refused.code, refused.http_status) == ("team_hidden", 403)
 
 
-@pytest.mark.parametrize(
-    ("start", "end", "code"),
-    [
-        (timedelta(days=1), timedelta(days=2), "not_open"),
-        (-timedelta(days=2), -timedelta(0), "closed"),
-    ],
-)
-def test_submissions_are_accepted_only_while_the_challenge_is_open(task, alice, start, end, code):
+def test_submissions_are_refused_before_the_challenge_opens(task, alice):
     challenge = task.track.challenge
     now = timezone.now()
-    challenge.start, challenge.end = now + start, now + end
+    challenge.start, challenge.end = now + timedelta(days=1), now + timedelta(days=2)
     challenge.save()
     refused = refusal(task, alice.user, csv_bytes(predictions_frame(task)))
-    assert (refused.code, refused.http_status) == (code, 403)
+    assert (refused.code, refused.http_status) == ("not_open", 403)
     assert "UTC" in refused.message
+
+
+def test_after_the_end_uploads_are_accepted_for_the_post_challenge_board(task, alice):
+    challenge = task.track.challenge
+    now = timezone.now()
+    challenge.start, challenge.end = now - timedelta(days=2), now
+    challenge.save()
+    submission = submission_create(
+        task=task, user=alice.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+    assert submission.status == SubmissionStatus.QUEUED
+    assert submission.created_at >= challenge.end  # on the post-challenge board once scored
 
 
 def test_the_daily_limit_counts_pending_and_scored_but_not_failed_submissions(task, alice):

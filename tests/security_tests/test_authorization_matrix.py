@@ -199,6 +199,57 @@ SITE: list[Case] = [
         ("404", "404", "404", OK),
         private=True,
     ),
+    # The end (issue 12): winners, write-ups (the team's own until the end), post-challenge.
+    Case("tracks/<slug:slug>/winners/", "/tracks/{track}/winners/", ALL_OK),
+    Case(
+        "teams/<int:pk>/method/", "/teams/{team_a}/method/", ("404", OK, "404", OK), owner="404"
+    ),
+    Case(
+        "teams/<int:pk>/method/edit/",
+        "/teams/{team_a}/method/edit/",
+        (LOGIN, OK, "404", "404"),
+        owner="404",
+    ),
+    Case(
+        "teams/<int:pk>/method/edit/",
+        "/teams/{team_a}/method/edit/",
+        (LOGIN, "400", "404", "404"),
+        "POST",
+        lambda w: {"title": ""},
+        owner="404",
+    ),
+    Case("teams/<int:pk>/method.pdf", "/teams/{team_a}/method.pdf", ("404",) * 4),
+    Case("tasks/<slug:slug>/post-challenge/", "/tasks/{task}/post-challenge/", ALL_OK),
+    Case(
+        "tasks/<slug:slug>/post-challenge/",
+        "/tasks/{task}/post-challenge/?split=private",
+        ("404", "404", "404", OK),
+        private=True,
+    ),
+    # Notifications: own settings; an unsubscribe token is its own credential.
+    Case("notifications/settings/", "/notifications/settings/", LOGGED_IN),
+    Case(
+        "notifications/settings/",
+        "/notifications/settings/",
+        (LOGIN, REDIRECT, REDIRECT, REDIRECT),
+        "POST",
+        lambda w: {"team": "on"},
+    ),
+    Case("notifications/unsubscribe/<str:token>/", "/notifications/unsubscribe/forged/", ALL_OK),
+    Case(
+        "notifications/unsubscribe/<str:token>/",
+        "/notifications/unsubscribe/forged/",
+        ("400",) * 4,
+        "POST",
+    ),
+    Case(
+        "teams/<int:pk>/invite/",
+        "/teams/{team_a}/invite/",
+        (LOGIN, REDIRECT, REDIRECT, REDIRECT),  # b and org: refused with a message
+        "POST",
+        lambda w: {"who": w.users["b"].username},
+    ),
+    Case("teams/<int:pk>/invite/", "/teams/{team_a}/invite/", (LOGIN, "405", "405", "405")),
 ]
 SITE += ACCOUNT_SITE
 
@@ -304,6 +355,20 @@ API: list[Case] = [
     ),
     Case("api/v1/tracks/<slug:slug>/leaderboard/", "/api/v1/tracks/{track}/leaderboard/", ALL_OK),
     Case(
+        "api/v1/challenges/<slug:slug>/standings/",
+        "/api/v1/challenges/{challenge}/standings/",
+        ALL_OK,
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/post-challenge/", "/api/v1/tasks/{task}/post-challenge/", ALL_OK
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/post-challenge/",
+        "/api/v1/tasks/{task}/post-challenge/?split=private",
+        ("403", "403", "403", OK),
+        private=True,
+    ),
+    Case(
         "api/v1/tracks/<slug:slug>/leaderboard/",
         "/api/v1/tracks/{track}/leaderboard/?split=private",
         ("403", "403", "403", OK),
@@ -335,7 +400,7 @@ ADMIN: list[Case] = [
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
         "admin/(?P<app_label>auth|authtoken|challenge_platform|socialaccount|account|datasets"
-        "|scoring|baselines|leaderboard|algorithms)/$",
+        "|scoring|baselines|leaderboard|algorithms|standings|notifications)/$",
         "/admin/scoring/",
         ORG_ONLY,
     ),
@@ -398,13 +463,69 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "leaderboard.leaderboardentry": lambda w: (
         LeaderboardEntry.objects.filter(task=w.task, split="private").first().pk
     ),
+    "standings.finalstandings": lambda w: _ended_challenge_standings(w).pk,
+    "standings.methodwriteup": lambda w: _writeup(w).pk,
+    "notifications.announcement": lambda w: _announcement(w).pk,
+    "notifications.webhook": lambda w: _webhook(w).pk,
+    "notifications.webhookdelivery": lambda w: _delivery(w).pk,
 }
+
+
+def _ended_challenge_standings(w: World):
+    """Frozen standings of another, ended challenge (the world's one is still open)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from standings.services import challenge_finish
+
+    now = timezone.now()
+    ended, _ = Challenge.objects.get_or_create(
+        slug="matrix-ended",
+        defaults={"title": "Ended", "start": now - timedelta(days=2), "end": now},
+    )
+    return challenge_finish(challenge=ended)[0]
+
+
+def _writeup(w: World):
+    from standings.models import MethodWriteup
+
+    return MethodWriteup.objects.get_or_create(team=w.team_b, defaults={"title": "B's method"})[0]
+
+
+def _announcement(w: World):
+    from notifications.models import Announcement
+
+    return Announcement.objects.get_or_create(challenge=w.challenge, title="News", body="b")[0]
+
+
+def _webhook(w: World):
+    from notifications.models import Webhook
+
+    return Webhook.objects.get_or_create(
+        challenge=w.challenge, url="https://hooks.example.org/x", defaults={"secret": "s"}
+    )[0]
+
+
+def _delivery(w: World):
+    from notifications.models import WebhookDelivery
+
+    return WebhookDelivery.objects.get_or_create(
+        webhook=_webhook(w), event_key="matrix", defaults={"event": "reveal", "body": "{}"}
+    )[0]
+
+
 # What the organizer gets where a model admin differs from the usual 200.
 ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
     "baselines.baselinerun add": "403",  # runs are queued by the actions, never typed in
     "algorithms.algorithmrun add": "403",  # runs are queued by the API or the page
     "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
+    # Frozen standings are immutable; write-ups are the teams'; deliveries are a log.
+    "standings.finalstandings add": "403",
+    "standings.finalstandings delete": "403",
+    "standings.methodwriteup add": "403",
+    "notifications.webhookdelivery add": "403",
 }
 ADMIN_PAGES = {
     "changelist": "",

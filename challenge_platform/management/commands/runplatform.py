@@ -60,7 +60,7 @@ class Command(BaseCommand):
             # participant's file is scored within seconds while AutoGluon trains next door.
             manager.add_process(
                 "worker",
-                f"{py} -m celery -A challenge_platform worker -Q scoring "
+                f"{py} -m celery -A challenge_platform worker -Q scoring,notifications "
                 f"--concurrency 2 --loglevel INFO --hostname scoring@%h",
                 env=env,
             )

@@ -1,0 +1,105 @@
+"""Organizer console: announcements, webhooks and the log of their deliveries."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from .forms import WebhookAdminForm
+from .models import Announcement, Webhook, WebhookDelivery
+from .services import NotificationError, announcement_create
+from .webhooks import webhook_test_send
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    list_display = ("title", "challenge", "created_at", "created_by")
+    list_filter = ("challenge",)
+    fields = ("challenge", "title", "body")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Already mailed: editing it would leave the inboxes and the page disagreeing.
+        return ("challenge", "title", "body") if obj else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        try:
+            created = announcement_create(
+                challenge=obj.challenge, user=request.user, title=obj.title, body=obj.body
+            )
+        except NotificationError as exc:
+            messages.error(request, exc.message)
+            return
+        obj.pk = created.pk
+        messages.info(request, "Posted: shown on the challenge page and mailed to participants.")
+
+
+class DeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ("-created_at",)
+    fields = (
+        "event",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "duration_ms",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookAdminForm
+    list_display = ("url", "challenge", "is_active", "events")
+    list_filter = ("challenge", "is_active")
+    inlines = [DeliveryInline]
+    actions = ("send_test_event",)
+
+    @admin.action(description="Send a test event to the selected webhooks")
+    def send_test_event(self, request, queryset) -> None:
+        for webhook in queryset.select_related("challenge"):
+            webhook_test_send(webhook=webhook)
+        messages.info(request, f"Test event queued for {queryset.count()} webhook(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "event",
+        "webhook",
+        "status",
+        "attempts",
+        "response_code",
+        "created_at",
+        "delivered_at",
+        "duration_ms",
+        "last_error",
+    )
+    list_filter = ("status", "event", "webhook__challenge")
+    readonly_fields = (
+        "webhook",
+        "event",
+        "event_key",
+        "body",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "created_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "delivered_at",
+        "duration_ms",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,307 @@
+"""What happens on the platform, turned into mails and webhook events.
+
+Other apps never import this module: ``NotificationsConfig.ready()`` registers these
+functions on their hooks (a scored or failed submission, a refreshed board, a frozen
+standings snapshot, a new team member); the beat tick calls the time-driven ones
+(reveal, deadline and write-up reminders).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from challenge_platform.models import Challenge, Team, TeamMembership
+from leaderboard.models import LeaderboardEntry, Split
+from scoring.models import Submission, SubmissionStatus
+
+from .core import REMINDERS, reminders_due, reminders_to_send
+from .models import Kind, SentOnce, TaskLeader
+from .publishing import site_url
+from .services import NotificationError, notify_users, participant_ids
+from .webhooks import webhook_event_emit
+
+logger = logging.getLogger(__name__)
+
+
+def _once(key: str) -> bool:
+    """True the first time ``key`` is claimed (inside the caller's transaction)."""
+    try:
+        with transaction.atomic():
+            SentOnce.objects.create(key=key)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _member_ids(team: Team) -> list[int]:
+    return list(TeamMembership.objects.filter(team=team).values_list("user_id", flat=True))
+
+
+# --- submissions and teams -----------------------------------------------------------------
+
+
+def submission_finished(*, submission_pk: int) -> None:
+    """Mail the team that a submission failed (on by default) or was scored (opt-in)."""
+    sub = (
+        Submission.objects.select_related("task__track__challenge", "team")
+        .filter(pk=submission_pk)
+        .first()
+    )
+    if sub is None or sub.team.is_baseline:
+        return
+    url = site_url(f"/submissions/{sub.pk}/")
+    if sub.status == SubmissionStatus.FAILED:
+        kind = Kind.SUBMISSION_FAILED
+        subject = f"Submission #{sub.pk} on {sub.task.title} failed"
+        body = (
+            f"Your team's submission #{sub.pk} on {sub.task.title} failed:\n\n{sub.error}\n\n{url}"
+        )
+    elif sub.status == SubmissionStatus.SCORED:
+        kind = Kind.SUBMISSION_SCORED
+        metric = sub.task.primary_metric
+        score = "n/a" if sub.public_score is None else f"{sub.public_score:.4f}"
+        subject = f"Submission #{sub.pk} on {sub.task.title} scored {score}"
+        body = (
+            f"Your team's submission #{sub.pk} on {sub.task.title} scored {metric} = {score} "
+            f"on the public rows.\n\n{url}"
+        )
+    else:
+        return
+    notify_users(kind=kind, user_ids=_member_ids(sub.team), subject=subject, body=body)
+
+
+def team_member_joined(*, membership_pk: int) -> None:
+    m = TeamMembership.objects.select_related("team", "user").filter(pk=membership_pk).first()
+    if m is None or m.team.is_baseline:
+        return
+    others = [uid for uid in _member_ids(m.team) if uid != m.user_id]
+    notify_users(
+        kind=Kind.TEAM,
+        user_ids=others,
+        subject=f"{m.user.get_username()} joined {m.team.name}",
+        body=f"{m.user.get_username()} joined your team {m.team.name}.\n\n"
+        + site_url(reverse("team-detail", args=[m.team_id])),
+    )
+
+
+def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractBaseUser:
+    """Mail a registered user (by username or e-mail) the team's join link."""
+    if not TeamMembership.objects.filter(team=team, user_id=inviter.pk).exists():
+        raise NotificationError("Only the team's members can invite.", http_status=403)
+    who = who.strip()
+    users = get_user_model().objects.filter(is_active=True)
+    invitee = users.filter(Q(username__iexact=who) | Q(email__iexact=who)).first() if who else None
+    if invitee is None:
+        raise NotificationError(
+            "No registered user with that username or e-mail; share the invite link instead."
+        )
+    if TeamMembership.objects.filter(user=invitee, challenge=team.challenge).exists():
+        raise NotificationError(f"{invitee.get_username()} is already in a team of this challenge.")
+    with transaction.atomic():
+        notify_users(
+            kind=Kind.TEAM,
+            user_ids=[invitee.pk],
+            subject=f"{inviter.get_username()} invites you to {team.name}",
+            body=f"{inviter.get_username()} invites you to join the team {team.name} in "
+            f"{team.challenge.title}. Join here:\n\n{site_url(f'/join/{team.invite_code}/')}",
+        )
+    return invitee
+
+
+# --- boards ----------------------------------------------------------------------------------
+
+
+def board_refreshed(*, task_id: int) -> None:
+    """After a task's board changed: a new #1 on the public board is a webhook event."""
+    top = (
+        LeaderboardEntry.objects.filter(task_id=task_id, split=Split.PUBLIC, rank=1)
+        .select_related("team", "task__track__challenge")
+        .first()
+    )
+    if top is None:
+        return
+    with transaction.atomic():
+        leader, created = TaskLeader.objects.select_for_update().get_or_create(
+            task_id=task_id, defaults={"team_id": top.team_id}
+        )
+        if not created and leader.team_id == top.team_id:
+            return
+        if not created:
+            leader.team_id = top.team_id
+            leader.save()
+        task = top.task
+        challenge = task.track.challenge
+        url = site_url(f"/tasks/{task.slug}/leaderboard/")
+        webhook_event_emit(
+            challenge=challenge,
+            event="leader",
+            event_key=f"leader:{task.pk}:{top.team_id}:{top.submission_id}",
+            text=f"*{top.team.name}* is the new #1 on *{task.title}* "
+            f"({task.primary_metric} {top.score:.4f})",
+            fields=[
+                ("Task", task.title),
+                ("Team", top.team.name),
+                (task.primary_metric, f"{top.score:.4f}"),
+                ("Leaderboard", url),
+            ],
+            data={
+                "challenge": challenge.slug,
+                "task": task.slug,
+                "team": top.team.name,
+                "score": top.score,
+                "metric": task.primary_metric,
+                "url": url,
+            },
+        )
+
+
+def challenge_revealed(*, challenge: Challenge) -> bool:
+    """Once per challenge: mail participants and send the ``reveal`` webhook event."""
+    with transaction.atomic():
+        if not _once(f"reveal:{challenge.pk}"):
+            return False
+        url = site_url(f"/c/{challenge.slug}/")
+        notify_users(
+            kind=Kind.REVEAL,
+            user_ids=participant_ids(challenge=challenge),
+            subject=f"{challenge.title}: the private leaderboard is revealed",
+            body=f"The private leaderboards of {challenge.title} are now public.\n\n{url}",
+        )
+        webhook_event_emit(
+            challenge=challenge,
+            event="reveal",
+            event_key=f"reveal:{challenge.pk}",
+            text=f"The private leaderboards of *{challenge.title}* are revealed.",
+            fields=[("Challenge", challenge.title), ("Link", url)],
+            data={"challenge": challenge.slug, "url": url},
+        )
+    return True
+
+
+def challenge_finished(challenge_pk: int) -> None:
+    """The standings were frozen: mail participants the winners and send ``standings``."""
+    from standings.models import FinalStandings  # the app above; registered in ready()
+
+    frozen = (
+        FinalStandings.objects.select_related("challenge").filter(challenge_id=challenge_pk).first()
+    )
+    if frozen is None:
+        return
+    challenge = frozen.challenge
+    doc = json.loads(frozen.canonical)
+    lines, fields = [], []
+    for track in doc["tracks"]:
+        top = [e for e in track["entries"] if e.get("rank") is not None][:3]
+        names = ", ".join(f"#{e['rank']} {e['team']}" for e in top) or "no ranked team"
+        winners_url = site_url(f"/tracks/{track['track']}/winners/")
+        lines.append(f"{track['title']}: {names} — {winners_url}")
+        fields.append((track["title"], names))
+    url = site_url(f"/api/v1/challenges/{challenge.slug}/standings/")
+    with transaction.atomic():
+        if not _once(f"standings:{challenge.pk}"):
+            return
+        notify_users(
+            kind=Kind.STANDINGS,
+            user_ids=participant_ids(challenge=challenge),
+            subject=f"{challenge.title}: final standings",
+            body="The final standings are frozen.\n\n"
+            + "\n".join(lines)
+            + f"\n\nsha256 {frozen.sha256}\n{url}",
+        )
+        webhook_event_emit(
+            challenge=challenge,
+            event="standings",
+            event_key=f"standings:{challenge.pk}",
+            text=f"Final standings of *{challenge.title}* are frozen.",
+            fields=fields,
+            data={"challenge": challenge.slug, "sha256": frozen.sha256, "url": url},
+        )
+
+
+# --- time-driven (beat) ----------------------------------------------------------------------
+
+
+def deadline_reminders(*, now: datetime | None = None) -> list[str]:
+    """Send the 7-day and 1-day reminders of open challenges, once each per end date."""
+    now = now or timezone.now()
+    sent: list[str] = []
+    soon = now + max(lead for _, lead in REMINDERS)
+    for challenge in Challenge.objects.filter(start__lte=now, end__gt=now, end__lte=soon):
+        due = reminders_due(now=now, start=challenge.start, end=challenge.end)
+        send, skip = reminders_to_send(due)
+        if send is None:
+            continue
+        stamp = challenge.end.isoformat()
+        with transaction.atomic():
+            for name in skip:
+                _once(f"deadline:{challenge.pk}:{stamp}:{name}")
+            if not _once(f"deadline:{challenge.pk}:{stamp}:{send}"):
+                continue
+            left = "7 days" if send == "7d" else "1 day"
+            notify_users(
+                kind=Kind.DEADLINE,
+                user_ids=participant_ids(challenge=challenge),
+                subject=f"{challenge.title} ends in {left}",
+                body=f"{challenge.title} closes on {challenge.end:%Y-%m-%d %H:%M} UTC. "
+                "Choose your final submissions before then.\n\n"
+                + site_url(f"/c/{challenge.slug}/"),
+            )
+            writeup_reminders(challenge=challenge, stamp=f"{stamp}:{send}")
+        sent.append(f"{challenge.slug}:{send}")
+    return sent
+
+
+def writeup_reminders(*, challenge: Challenge, stamp: str) -> list[int]:
+    """Remind the top ``writeups_required_top`` teams of each track's public board that have
+    no method write-up yet (with the deadline reminders, or from the console)."""
+    from leaderboard.selectors import leaderboard_for_track
+    from standings.models import MethodWriteup
+
+    n = challenge.writeups_required_top
+    if n <= 0:
+        return []
+    team_ids: set[int] = set()
+    for track in challenge.tracks.all():
+        board = leaderboard_for_track(track=track, split=Split.PUBLIC)
+        team_ids |= {r.team_id for r in board.rows if r.rank is not None and r.rank <= n}
+    have = set(MethodWriteup.objects.filter(team_id__in=team_ids).values_list("team_id", flat=True))
+    reminded = []
+    for team in Team.objects.filter(pk__in=team_ids - have, is_hidden=False):
+        if not _once(f"writeup:{team.pk}:{stamp}"):
+            continue
+        notify_users(
+            kind=Kind.WRITEUP,
+            user_ids=_member_ids(team),
+            subject=f"{challenge.title}: please write up your method",
+            body=f"Your team {team.name} is in the top {n} of a track. The organizers ask the "
+            f"top {n} teams to describe their method before the end "
+            f"({challenge.end:%Y-%m-%d %H:%M} UTC):\n\n"
+            + site_url(f"/teams/{team.pk}/method/edit/"),
+        )
+        reminded.append(team.pk)
+    return reminded
+
+
+def reveals_check(*, now: datetime | None = None) -> list[str]:
+    """Challenges revealed (by the organizer's action or ``reveal_at``) not yet announced."""
+    now = now or timezone.now()
+    done = []
+    candidates = Challenge.objects.filter(Q(private_revealed=True) | Q(reveal_at__lte=now))
+    announced = set(
+        SentOnce.objects.filter(key__startswith="reveal:").values_list("key", flat=True)
+    )
+    for challenge in candidates:
+        if f"reveal:{challenge.pk}" in announced or not challenge.private_visible(now):
+            continue
+        if challenge_revealed(challenge=challenge):
+            done.append(challenge.slug)
+    return done

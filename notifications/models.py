@@ -1,0 +1,154 @@
+"""Notification preferences, announcements, outgoing webhooks and their deliveries."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    """What a mail is about; each kind can be switched off by its recipient."""
+
+    SUBMISSION_FAILED = "submission_failed", "A submission of my team failed"
+    SUBMISSION_SCORED = "submission_scored", "A submission of my team was scored"
+    TEAM = "team", "Team invitations and new members"
+    ANNOUNCEMENT = "announcement", "Organizers' announcements"
+    REVEAL = "reveal", "The private leaderboard is revealed"
+    DEADLINE = "deadline", "Deadline reminders (7 days and 1 day before the end)"
+    STANDINGS = "standings", "The final standings"
+    WRITEUP = "writeup", "Reminders to write up my team's method"
+
+
+# Off unless the user turns them on (issue 12: scored submissions are opt-in).
+OPT_IN = frozenset({Kind.SUBMISSION_SCORED})
+
+
+class NotificationPreference(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    # {kind: bool}; a missing kind takes its default (on, except the opt-in ones).
+    choices = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notification preferences of {self.user}"
+
+    def wants(self, kind: str) -> bool:
+        return bool(self.choices.get(kind, kind not in OPT_IN))
+
+
+class Announcement(models.Model):
+    challenge = models.ForeignKey(
+        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown (sanitized when shown).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WebhookEvent(models.TextChoices):
+    LEADER = "leader", "New #1 on a task"
+    REVEAL = "reveal", "Private leaderboard revealed"
+    ANNOUNCEMENT = "announcement", "Announcement posted"
+    STANDINGS = "standings", "Final standings frozen"
+
+
+class Webhook(models.Model):
+    challenge = models.ForeignKey(
+        "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500, help_text="http(s) only.")
+    secret = models.CharField(
+        max_length=200, help_text="Signs each body: X-Signature-256: sha256=<HMAC-SHA256>."
+    )
+    events = models.JSONField(default=list, help_text="Event names; empty means every event.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event: str) -> bool:
+        return self.is_active and (not self.events or event in self.events)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: sent until a 2xx answer or out of attempts."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32)
+    # Names the occurrence (e.g. "leader:12:7"), so one event is queued once per webhook.
+    event_key = models.CharField(max_length=200)
+    body = models.TextField(help_text="The exact JSON body sent (and signed).")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "event_key"], name="one_delivery_per_webhook_event"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "delivered", "failed"]),
+                name="webhook_delivery_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.webhook} ({self.status})"
+
+
+class SentOnce(models.Model):
+    """A notification that must go out once (a reminder, the reveal): its key, when sent."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TaskLeader(models.Model):
+    """The team last seen at #1 of a task's public board (to announce a new #1 once)."""
+
+    task = models.OneToOneField("datasets.Task", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "challenge_platform.Team", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"#1 of task {self.task_id}: team {self.team_id}"

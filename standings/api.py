@@ -1,0 +1,133 @@
+"""Final standings API (DESIGN §10)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from challenge_platform.models import Challenge
+from datasets.models import Task
+from leaderboard.selectors import private_visible
+from scoring.core.directions import metric_direction
+
+from . import selectors
+
+
+class MethodSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    url = serializers.CharField()
+
+
+class StandingEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    team = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    method = MethodSerializer(allow_null=True)
+    is_baseline = serializers.BooleanField()
+
+
+class TrackStandingsSerializer(serializers.Serializer):
+    track = serializers.CharField()
+    prize = serializers.CharField()
+    entries = StandingEntrySerializer(many=True)
+
+
+class TaskStandingsSerializer(serializers.Serializer):
+    task = serializers.CharField()
+    metric = serializers.CharField()
+    direction = serializers.ChoiceField(choices=["higher", "lower"])
+    entries = StandingEntrySerializer(many=True)
+
+
+class ChallengeStandingsApi(APIView):
+    """The frozen final standings; ``frozen_at: null`` and no entries before the end."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        frozen_at = serializers.DateTimeField(allow_null=True)
+        sha256 = serializers.CharField(
+            allow_null=True,
+            help_text="sha256 of the canonical JSON (sorted keys, no spaces) of this object "
+            "without its sha256 key.",
+        )
+        tracks = TrackStandingsSerializer(many=True)
+        tasks = TaskStandingsSerializer(many=True)
+
+    @extend_schema(
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="No such challenge.")}
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        challenge = get_object_or_404(Challenge, slug=slug)
+        return Response(selectors.standings_document(challenge=challenge))
+
+
+class PostChallengeLeaderboardApi(APIView):
+    """Each team's best submission made after the challenge ended: a benchmark board,
+    marked ``"board": "post-challenge"`` and never part of the standings."""
+
+    permission_classes = [AllowAny]
+
+    class EntrySerializer(serializers.Serializer):
+        rank = serializers.IntegerField(allow_null=True)
+        position = serializers.IntegerField()
+        team = serializers.CharField()
+        score = serializers.FloatField(allow_null=True)
+        is_baseline = serializers.BooleanField()
+        submitted_at = serializers.DateTimeField()
+
+    class OutputSerializer(serializers.Serializer):
+        board = serializers.CharField()
+        task = serializers.CharField()
+        split = serializers.CharField()
+        primary_metric = serializers.CharField()
+        direction = serializers.ChoiceField(choices=["higher", "lower"])
+        entries = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="Unknown split."),
+            403: OpenApiResponse(description="The private split is not revealed yet."),
+            404: OpenApiResponse(description="No such task."),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+        split = request.query_params.get("split", "public")
+        if split not in ("public", "private"):
+            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
+        if split == "private" and not private_visible(
+            challenge=task.track.challenge, user=request.user
+        ):
+            return Response(
+                {"detail": "The private split is hidden until the organizers reveal it."},
+                status=403,
+            )
+        rows = selectors.post_challenge_board(task=task, split=split)
+        return Response(
+            {
+                "board": "post-challenge",
+                "task": task.slug,
+                "split": split,
+                "primary_metric": task.primary_metric,
+                "direction": metric_direction(task.primary_metric),
+                "entries": [
+                    {
+                        "rank": r.rank,
+                        "position": r.position,
+                        "team": r.team.name,
+                        "score": r.score,
+                        "is_baseline": r.is_baseline,
+                        "submitted_at": r.submitted_at.isoformat(),
+                    }
+                    for r in rows
+                ],
+            }
+        )

@@ -1,0 +1,138 @@
+"""Reads of the end: the frozen standings, winners per track, the post-challenge board."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from challenge_platform.models import Challenge, Team, Track
+from datasets.models import Task
+from leaderboard.core.ranking import rank_entries, select_team_best
+from leaderboard.services import submission_inputs
+from scoring.core.directions import metric_direction
+
+from .core import finite_or_none, top_entries
+from .models import FinalStandings, MethodWriteup
+
+
+def final_standings_get(*, challenge: Challenge) -> FinalStandings | None:
+    return FinalStandings.objects.filter(challenge=challenge).first()
+
+
+def standings_document(*, challenge: Challenge) -> dict[str, Any]:
+    """DESIGN §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the freeze.
+
+    After the freeze it is the hashed snapshot itself plus its ``sha256``, so a client can
+    check the digest (see ``standings.core``).
+    """
+    frozen = final_standings_get(challenge=challenge)
+    if frozen is not None:
+        return {**json.loads(frozen.canonical), "sha256": frozen.sha256}
+    tracks = list(challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
+    return {
+        "challenge": challenge.slug,
+        "end": challenge.end.isoformat(),
+        "frozen_at": None,
+        "sha256": None,
+        "tracks": [
+            {
+                "track": t.slug,
+                "title": t.title,
+                "prize": t.prize,
+                "tasks": [task.slug for task in t.tasks.all()],
+                "entries": [],
+            }
+            for t in tracks
+        ],
+        "tasks": [
+            {
+                "task": task.slug,
+                "title": task.title,
+                "track": t.slug,
+                "metric": task.primary_metric,
+                "direction": metric_direction(task.primary_metric),
+                "split": "private",
+                "entries": [],
+            }
+            for t in tracks
+            for task in t.tasks.all()
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Winner:
+    rank: int
+    team_name: str
+    team_id: int
+    score: float | None
+    writeup: MethodWriteup | None
+
+
+@dataclass(frozen=True)
+class TrackWinners:
+    track: Track
+    frozen: FinalStandings | None
+    winners: list[Winner]
+
+
+def winners_for_track(*, track: Track, n: int = 3) -> TrackWinners:
+    frozen = final_standings_get(challenge=track.challenge)
+    if frozen is None:
+        return TrackWinners(track, None, [])
+    doc = json.loads(frozen.canonical)
+    board = next((t for t in doc["tracks"] if t["track"] == track.slug), None)
+    top = top_entries(board["entries"], n) if board else []
+    writeups = {
+        w.team_id: w
+        for w in MethodWriteup.objects.filter(team_id__in=[e["team_id"] for e in top])
+        .select_related("team")
+        .prefetch_related("submissions__task")
+    }
+    winners = [
+        Winner(e["rank"], e["team"], e["team_id"], e["score"], writeups.get(e["team_id"]))
+        for e in top
+    ]
+    return TrackWinners(track, frozen, winners)
+
+
+@dataclass(frozen=True)
+class PostChallengeRow:
+    position: int
+    rank: int | None
+    team: Team
+    is_baseline: bool
+    score: float | None
+    submission_id: int
+    submitted_at: Any
+
+
+def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChallengeRow]:
+    """Each team's best submission made after the challenge's end: a benchmark, not a contest.
+
+    Ranked like a task board on ``split``; never part of the standings.
+    """
+    inputs, by_id = submission_inputs(task=task, post_challenge=True)
+    ranked = rank_entries(select_team_best(inputs, split=split))
+    return [
+        PostChallengeRow(
+            position=r.position,
+            rank=r.rank,
+            team=by_id[r.entry.payload.id].team,
+            is_baseline=r.entry.is_baseline,
+            score=finite_or_none(r.entry.score),
+            submission_id=r.entry.payload.id,
+            submitted_at=r.entry.submitted_at,
+        )
+        for r in ranked
+    ]
+
+
+def writeup_for_team(*, team: Team) -> MethodWriteup | None:
+    return (
+        MethodWriteup.objects.filter(team=team)
+        .prefetch_related("submissions__task")
+        .select_related("team__challenge")
+        .first()
+    )

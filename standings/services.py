@@ -1,0 +1,293 @@
+"""Writes of the challenge's end: freezing the final standings, method write-ups.
+
+The freeze ranks exactly what the private boards rank: the same ranking core over the same
+submissions (``leaderboard.services.submission_inputs``: scored, not hidden, team not
+hidden, made before the challenge's ``end``; each team's finals). Anything uploaded later
+belongs to the post-challenge board and never to the standings, however late the freeze
+runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from challenge_platform.models import Challenge, Team, TeamMembership
+from datasets.models import Task
+from leaderboard.core.ranking import (
+    private_entries,
+    rank_entries,
+)
+from leaderboard.core.track import track_standings
+from leaderboard.services import submission_inputs
+from scoring.core.directions import metric_direction
+from scoring.models import Submission, SubmissionStatus
+
+from .core import canonical_json, finite_or_none, snapshot_digest
+from .models import FinalStandings, MethodWriteup
+
+logger = logging.getLogger(__name__)
+
+PDF_MAX_BYTES = 10 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+
+# Called after a freeze commits, with the challenge's pk (e.g. notifications register here
+# in their AppConfig.ready(); this app never imports them).
+finished_hooks: list[Callable[[int], None]] = []
+
+
+class StandingsError(Exception):
+    def __init__(self, message: str, *, code: str = "invalid", http_status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+
+
+# --- the freeze ---------------------------------------------------------------------------
+
+
+def _methods(challenge: Challenge) -> dict[int, MethodWriteup]:
+    return {w.team_id: w for w in MethodWriteup.objects.filter(team__challenge=challenge)}
+
+
+def _method_ref(writeup: MethodWriteup | None) -> dict[str, Any] | None:
+    if writeup is None:
+        return None
+    return {"title": writeup.title, "url": f"/teams/{writeup.team_id}/method/"}
+
+
+def _task_board(
+    task: Task, *, max_final: int, methods: dict[int, MethodWriteup]
+) -> tuple[dict[str, Any], dict[int, tuple[float | None, int | None, datetime]]]:
+    inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
+    ranked = rank_entries(private_entries(inputs, max_final=max_final))
+    entries = []
+    per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
+    for r in ranked:
+        sub = by_id[r.entry.payload.id]
+        entries.append(
+            {
+                "rank": r.rank,
+                "position": r.position,
+                "team": sub.team.name,
+                "team_id": sub.team_id,
+                "is_baseline": r.entry.is_baseline,
+                "score": finite_or_none(r.entry.score),
+                "submission": sub.id,
+                "submitted_at": sub.created_at.isoformat(),
+                "method": None if r.entry.is_baseline else _method_ref(methods.get(sub.team_id)),
+            }
+        )
+        per_team[sub.team_id] = (r.entry.score, r.rank, sub.created_at)
+    board = {
+        "task": task.slug,
+        "title": task.title,
+        "track": task.track.slug,
+        "metric": task.primary_metric,
+        "direction": metric_direction(task.primary_metric),
+        "split": "private",
+        "entries": entries,
+    }
+    return board, per_team
+
+
+def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str, Any]:
+    """The snapshot (without its digest) of every task and track board at ``challenge.end``."""
+    methods = _methods(challenge)
+    teams = {t.pk: t for t in Team.objects.filter(challenge=challenge)}
+    tasks_out: list[dict[str, Any]] = []
+    tracks_out: list[dict[str, Any]] = []
+    for track in challenge.tracks.order_by("order", "slug"):
+        tasks = list(track.tasks.select_related("track__challenge").order_by("order", "slug"))
+        per_task: dict[str, dict[int, float | None]] = {}
+        task_ranks: dict[str, dict[int, int | None]] = {}
+        tie_break: dict[int, datetime] = {}
+        for task in tasks:
+            board, per_team = _task_board(
+                task, max_final=challenge.max_final_selections, methods=methods
+            )
+            tasks_out.append(board)
+            per_task[task.slug] = {tid: v[0] for tid, v in per_team.items()}
+            task_ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
+            for tid, (_, _, at) in per_team.items():
+                tie_break[tid] = max(tie_break.get(tid, at), at)
+        entries: list[dict[str, Any]] = []
+        if tasks:
+            baselines = {tid for tid, t in teams.items() if t.is_baseline}
+            rows = track_standings(
+                [t.slug for t in tasks],
+                per_task,
+                baselines,
+                tie_break_at=tie_break,
+                task_ranks=task_ranks,
+            )
+            for row in rows:
+                team = teams[row.team_id]
+                entries.append(
+                    {
+                        "rank": row.rank,
+                        "position": row.position,
+                        "team": team.name,
+                        "team_id": team.pk,
+                        "is_baseline": row.is_baseline,
+                        "score": finite_or_none(row.mean_score),
+                        "task_scores": {k: finite_or_none(v) for k, v in row.task_scores.items()},
+                        "missing": list(row.missing),
+                        "method": None
+                        if row.is_baseline
+                        else _method_ref(methods.get(row.team_id)),
+                    }
+                )
+        tracks_out.append(
+            {
+                "track": track.slug,
+                "title": track.title,
+                "prize": track.prize,
+                "tasks": [t.slug for t in tasks],
+                "entries": entries,
+            }
+        )
+    return {
+        "challenge": challenge.slug,
+        "end": challenge.end.isoformat(),
+        "frozen_at": frozen_at.isoformat(),
+        "tracks": tracks_out,
+        "tasks": tasks_out,
+    }
+
+
+def challenge_finish(
+    *, challenge: Challenge, now: datetime | None = None, force: bool = False
+) -> tuple[FinalStandings, bool]:
+    """Freeze the final standings once; return ``(snapshot, created)``.
+
+    Idempotent: a second call returns the existing snapshot untouched. Refused before
+    ``end`` unless ``force`` (an organizer ending early must move ``end`` first, so the
+    snapshot and the post-challenge board agree on where the challenge stopped).
+    """
+    now = now or timezone.now()
+    if now < challenge.end and not force:
+        raise StandingsError(
+            f"The challenge ends on {challenge.end:%Y-%m-%d %H:%M} UTC; its standings can only "
+            "be frozen after that.",
+            code="not_ended",
+            http_status=409,
+        )
+    with transaction.atomic():
+        # One freeze at a time per challenge: the row lock serializes concurrent callers.
+        locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        existing = FinalStandings.objects.filter(challenge=locked).first()
+        if existing is not None:
+            return existing, False
+        snapshot = standings_compute(challenge=locked, frozen_at=now)
+        digest = snapshot_digest(snapshot)
+        frozen = FinalStandings.objects.create(
+            challenge=locked, frozen_at=now, sha256=digest, canonical=canonical_json(snapshot)
+        )
+        pk = locked.pk
+        for hook in finished_hooks:
+            transaction.on_commit(lambda hook=hook: _run_hook(hook, pk))
+    logger.info("final standings of %s frozen (%s)", challenge.slug, digest)
+    return frozen, True
+
+
+def _run_hook(hook: Callable[[int], None], challenge_pk: int) -> None:
+    try:
+        hook(challenge_pk)
+    except Exception:  # a notification must never undo or block the freeze
+        logger.exception("a finished-challenge hook failed for challenge %s", challenge_pk)
+
+
+def challenges_finish_due(*, now: datetime | None = None) -> list[str]:
+    """Freeze every challenge whose end has passed and that has no snapshot yet (beat)."""
+    now = now or timezone.now()
+    done = []
+    for challenge in Challenge.objects.filter(end__lte=now, final_standings__isnull=True):
+        _, created = challenge_finish(challenge=challenge, now=now)
+        if created:
+            done.append(challenge.slug)
+    return done
+
+
+# --- method write-ups ---------------------------------------------------------------------
+
+
+def _check_pdf(pdf: UploadedFile) -> None:
+    size = pdf.size or 0
+    if size > PDF_MAX_BYTES:
+        raise StandingsError(
+            f"The PDF is {size / 1e6:,.1f} MB; the limit is {PDF_MAX_BYTES / 1e6:,.0f} MB.",
+            code="too_large",
+            http_status=413,
+        )
+    pdf.seek(0)
+    head = pdf.read(1024)
+    pdf.seek(0)
+    if not head.startswith(PDF_MAGIC):
+        raise StandingsError(
+            "The attached file is not a PDF (it does not start with %PDF-).", code="not_pdf"
+        )
+
+
+def writeup_save(
+    *,
+    team: Team,
+    user: AbstractBaseUser,
+    title: str,
+    body: str,
+    submission_ids: list[int],
+    pdf: UploadedFile | None = None,
+    remove_pdf: bool = False,
+) -> MethodWriteup:
+    """Create or update a team's method write-up (members only; nothing changes on refusal)."""
+    if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():
+        raise StandingsError(
+            "Only the team's members can write its method.", code="not_member", http_status=403
+        )
+    title = title.strip()
+    if not title:
+        raise StandingsError("Give the method a title.", code="no_title")
+    if len(title) > 200:
+        raise StandingsError("The title is longer than 200 characters.", code="title_too_long")
+    if len(body) > 100_000:
+        raise StandingsError("The description is longer than 100,000 characters.")
+    chosen = list(
+        Submission.objects.filter(
+            pk__in=submission_ids, team=team, status=SubmissionStatus.SCORED
+        ).values_list("pk", flat=True)
+    )
+    unknown = sorted(set(submission_ids) - set(chosen))
+    if unknown:
+        raise StandingsError(
+            "These are not scored submissions of your team: "
+            + ", ".join(f"#{pk}" for pk in unknown)
+            + "."
+        )
+    if pdf is not None:
+        _check_pdf(pdf)
+    with transaction.atomic():
+        writeup, _ = MethodWriteup.objects.select_for_update().get_or_create(
+            team=team, defaults={"title": title, "body": body, "updated_by_id": user.pk}
+        )
+        writeup.title, writeup.body, writeup.updated_by_id = title, body, user.pk
+        old_pdf = writeup.pdf.name if (pdf is not None or remove_pdf) else None
+        if pdf is not None:
+            writeup.pdf.save("method.pdf", pdf, save=False)
+        elif remove_pdf:
+            writeup.pdf = ""
+        writeup.save()
+        writeup.submissions.set(chosen)
+    if old_pdf and old_pdf != writeup.pdf.name:
+        try:
+            writeup.pdf.storage.delete(old_pdf)
+        except Exception:
+            logger.warning("could not delete %s", old_pdf, exc_info=True)
+    return writeup

@@ -1,0 +1,12 @@
+"""Celery tasks of the end (thin wrappers over the services)."""
+
+from __future__ import annotations
+
+from challenge_platform.celery import platform_task
+from standings import services
+
+
+@platform_task(queue="notifications", soft_time_limit=240, time_limit=270)
+def finish_due_challenges() -> list[str]:
+    """Beat: freeze the final standings of every challenge whose end has passed (once each)."""
+    return services.challenges_finish_due()

@@ -1,0 +1,138 @@
+"""Pages of the end: winners per track, method write-ups, the post-challenge board."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from challenge_platform.models import Team, Track
+from challenge_platform.selectors import is_organizer, user_is_member
+from datasets.models import Task
+from datasets.views import markdown_html
+from leaderboard.selectors import private_visible
+
+from . import selectors, services
+from .forms import WriteupForm
+
+
+def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
+    track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
+    result = selectors.winners_for_track(track=track)
+    winners = [(w, markdown_html(w.writeup.body) if w.writeup else None) for w in result.winners]
+    return render(
+        request,
+        "standings/winners.html",
+        {
+            "track": track,
+            "challenge": track.challenge,
+            "frozen": result.frozen,
+            "winners": winners,
+            "prize_html": markdown_html(track.prize) if track.prize else "",
+        },
+    )
+
+
+def _writeup_visible(request: HttpRequest, team: Team) -> bool:
+    """Methods are public once the challenge has ended; before, only to the team and organizers."""
+    return (
+        timezone.now() >= team.challenge.end
+        or is_organizer(request.user)
+        or user_is_member(team=team, user=request.user)
+    )
+
+
+def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
+    if not _writeup_visible(request, team):
+        raise Http404("write-ups are published when the challenge ends")
+    writeup = selectors.writeup_for_team(team=team)
+    return render(
+        request,
+        "standings/writeup.html",
+        {
+            "team": team,
+            "writeup": writeup,
+            "body_html": markdown_html(writeup.body) if writeup else "",
+            "can_edit": user_is_member(team=team, user=request.user),
+        },
+    )
+
+
+def writeup_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
+    writeup = selectors.writeup_for_team(team=team)
+    if not _writeup_visible(request, team) or writeup is None or not writeup.pdf:
+        raise Http404("no PDF")
+    response = FileResponse(
+        writeup.pdf.open("rb"), content_type="application/pdf", filename=f"method-{team.pk}.pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="method-{team.pk}.pdf"'
+    return response
+
+
+@login_required
+def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk)
+    if not user_is_member(team=team, user=request.user):
+        raise Http404("not your team")
+    writeup = selectors.writeup_for_team(team=team)
+    initial = {}
+    if writeup is not None:
+        initial = {
+            "title": writeup.title,
+            "body": writeup.body,
+            "submissions": list(writeup.submissions.values_list("pk", flat=True)),
+        }
+    form = WriteupForm(request.POST or None, request.FILES or None, team=team, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.writeup_save(
+                    team=team,
+                    user=request.user,
+                    title=form.cleaned_data["title"],
+                    body=form.cleaned_data["body"],
+                    submission_ids=[s.pk for s in form.cleaned_data["submissions"]],
+                    pdf=form.cleaned_data.get("pdf"),
+                    remove_pdf=form.cleaned_data.get("remove_pdf", False),
+                )
+            except services.StandingsError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, "Method write-up saved.")
+                return redirect("standings:writeup", pk=team.pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "standings/writeup_edit.html",
+        {"team": team, "form": form, "writeup": writeup},
+        status=status,
+    )
+
+
+def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
+    challenge = task.track.challenge
+    split = request.GET.get("split", "public")
+    if split not in ("public", "private"):
+        raise Http404("unknown split")
+    if split == "private" and not private_visible(challenge=challenge, user=request.user):
+        raise Http404("the private split is not revealed yet")
+    return render(
+        request,
+        "standings/post_challenge.html",
+        {
+            "task": task,
+            "challenge": challenge,
+            "split": split,
+            "rows": selectors.post_challenge_board(task=task, split=split),
+            "ended": timezone.now() >= challenge.end,
+            "private_visible": private_visible(challenge=challenge, user=request.user),
+        },
+    )

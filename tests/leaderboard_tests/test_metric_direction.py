@@ -1,0 +1,64 @@
+"""Every metric says which way is better: the registry, the API fields and the pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from leaderboard.services import task_leaderboard_refresh
+from scoring.core.directions import METRICS, describe_metrics, metric_direction
+from scoring.core.metrics import metric_names
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+
+from .factories import make_task, make_team, scored
+
+
+def test_registry_knows_every_metric_the_core_computes():
+    computed = set(metric_names("classification", True)) | set(metric_names("matching", True))
+    assert computed <= set(METRICS)
+    assert metric_direction("log_loss") == "lower" and metric_direction("opis") == "lower"
+    assert metric_direction("nfr") == "lower" and metric_direction("accuracy") == "higher"
+    lower = {n for n, m in METRICS.items() if not m.higher_is_better}
+    assert lower == {"log_loss", "opis", "nfr"}
+    assert describe_metrics(["log_loss"]) == {
+        "log_loss": {"label": "Log-loss", "direction": "lower", "higher_is_better": False}
+    }
+    assert metric_direction("something_new") == "higher"
+
+
+@pytest.mark.django_db
+def test_leaderboard_api_and_page_say_which_way_is_better():
+    challenge = ChallengeFactory()
+    track = TrackFactory(challenge=challenge, slug="dir-track")
+    task = make_task(track, slug="dir")
+    sub = scored(task, make_team(challenge, "t"), 0.8, 0.7)
+    sub.scores["public"]["log_loss"] = 0.45
+    sub.save()
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    body = APIClient().get("/api/v1/tasks/dir/leaderboard/").json()
+    assert body["primary_metric"] == "accuracy" and body["direction"] == "higher"
+    assert body["metrics"]["log_loss"]["direction"] == "lower"
+    assert body["metrics"]["accuracy"]["higher_is_better"] is True
+    assert body["entries"][0]["metrics"]["log_loss"] == 0.45  # existing fields unchanged
+    assert APIClient().get("/api/v1/tracks/dir-track/leaderboard/").json()["direction"] == "higher"
+    page = Client().get("/tasks/dir/leaderboard/").content.decode()
+    assert 'data-metric="log_loss">Log-loss <span class="direction lower"' in page
+    assert 'data-metric="accuracy">Accuracy <span class="direction higher"' in page
+
+
+@pytest.mark.django_db
+def test_submission_api_describes_its_metrics():
+    from tests.platform_tests.factories import UserFactory
+
+    challenge = ChallengeFactory()
+    task = make_task(TrackFactory(challenge=challenge), slug="dir-sub")
+    sub = scored(task, make_team(challenge, "t"), 0.8, 0.7)
+    sub.scores["public"]["log_loss"] = 0.45
+    sub.save()
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True))
+    body = client.get(f"/api/v1/submissions/{sub.pk}/").json()
+    assert body["scores"]["public"]["log_loss"] == 0.45
+    assert body["metrics"]["log_loss"]["direction"] == "lower"
+    assert body["metrics"]["accuracy"]["direction"] == "higher"

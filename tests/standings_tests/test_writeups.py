@@ -1,0 +1,116 @@
+"""Method write-ups: members only, a real PDF of at most 10 MB, own scored submissions,
+published when the challenge ends; hostile input changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from standings.models import MethodWriteup
+from standings.services import StandingsError, writeup_save
+from tests.leaderboard_tests.factories import make_task, make_team, scored
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
+
+
+@pytest.fixture
+def w():
+    challenge = ChallengeFactory(slug="wu")
+    task = make_task(TrackFactory(challenge=challenge), slug="wu-task")
+    mine, other = make_team(challenge, "mine"), make_team(challenge, "other")
+    user = UserFactory()
+    add_member(mine, user)
+    return {
+        "challenge": challenge,
+        "mine": mine,
+        "user": user,
+        "sub": scored(task, mine, 0.5, 0.5),
+        "foreign": scored(task, other, 0.6, 0.6),
+        "failed": scored(task, mine, None, status="failed"),
+    }
+
+
+def save(w, **kw):
+    args = {"team": w["mine"], "user": w["user"], "title": "M", "body": "b", "submission_ids": []}
+    return writeup_save(**{**args, **kw})
+
+
+def test_writeup_links_own_scored_submissions_and_keeps_a_real_pdf(w):
+    wu = save(w, submission_ids=[w["sub"].pk], pdf=SimpleUploadedFile("m.pdf", PDF))
+    assert list(wu.submissions.all()) == [w["sub"]]
+    with wu.pdf.open("rb") as fh:
+        assert fh.read() == PDF
+    save(w, title="M2", submission_ids=[], remove_pdf=True)
+    wu.refresh_from_db()
+    assert wu.title == "M2" and not wu.pdf and wu.submissions.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pdf": SimpleUploadedFile("m.pdf", b"MZ\x90\x00 not a pdf")}, "not a PDF"),
+        ({"pdf": SimpleUploadedFile("m.pdf", b"<html>%PDF-1.4")}, "not a PDF"),
+        ({"pdf": SimpleUploadedFile("m.pdf", PDF + b"0" * (10 * 1024 * 1024))}, "limit is 10 MB"),
+        ({"title": "   "}, "title"),
+        ({"submission_ids": [10**9]}, "not scored submissions of your team"),
+    ],
+)
+def test_hostile_writeups_are_refused_and_change_nothing(w, kwargs, message):
+    with pytest.raises(StandingsError, match=message):
+        save(w, **kwargs)
+    assert not MethodWriteup.objects.exists()
+
+
+def test_foreign_or_failed_submissions_and_outsiders_are_refused(w):
+    for pk in (w["foreign"].pk, w["failed"].pk):
+        with pytest.raises(StandingsError, match="not scored submissions of your team"):
+            save(w, submission_ids=[pk])
+    with pytest.raises(StandingsError, match="Only the team's members"):
+        save(w, user=UserFactory())
+    assert not MethodWriteup.objects.exists()
+
+
+def test_writeups_are_published_when_the_challenge_ends(w):
+    save(
+        w,
+        title="Secret sauce",
+        body="<img src=x onerror=alert(1)>**ok**",
+        pdf=SimpleUploadedFile("m.pdf", PDF),
+    )
+    pk = w["mine"].pk
+    outsider = Client()
+    assert outsider.get(f"/teams/{pk}/method/").status_code == 404
+    assert outsider.get(f"/teams/{pk}/method.pdf").status_code == 404
+    member = Client()
+    member.force_login(w["user"])
+    page = member.get(f"/teams/{pk}/method/").content.decode()
+    assert "Secret sauce" in page and "<strong>ok</strong>" in page and "onerror" not in page
+    assert outsider.get(f"/teams/{pk}/method/edit/").status_code == 302  # login first
+    stranger = Client()
+    stranger.force_login(UserFactory())
+    assert stranger.get(f"/teams/{pk}/method/edit/").status_code == 404
+    challenge = w["challenge"]
+    challenge.start = timezone.now() - timedelta(days=3)
+    challenge.end = timezone.now() - timedelta(minutes=1)
+    challenge.save()
+    assert outsider.get(f"/teams/{pk}/method/").status_code == 200
+    response = outsider.get(f"/teams/{pk}/method.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+
+
+def test_edit_form_refuses_a_fake_pdf_with_a_message(w):
+    client = Client()
+    client.force_login(w["user"])
+    response = client.post(
+        f"/teams/{w['mine'].pk}/method/edit/",
+        {"title": "T", "body": "b", "pdf": SimpleUploadedFile("x.pdf", b"GIF89a")},
+    )
+    assert response.status_code == 400 and b"not a PDF" in response.content
+    assert not MethodWriteup.objects.exists()
