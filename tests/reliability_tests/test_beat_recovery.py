@@ -68,6 +68,13 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
         log=[worker, beat],
     )
     assert "Sending due task sweep-stuck-submissions" in beat.log()
+    # The worker logs "scored" just after its commit: under load the row can be read first.
+    wait_for(
+        lambda: all(f"submission {pk} scored:" in worker.log() for pk in pks),
+        timeout=30,
+        what="the worker to log every score",
+        log=[worker],
+    )
     log = worker.log()
     assert re.search(r"sweeper re-queued \[[\d, ]+\]", log)
     for pk in pks:
