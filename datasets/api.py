@@ -151,4 +151,4 @@ class TaskFileDownloadApi(APIView):
         stored = task_file_get(task=task, name=name, organizer=bool(request.user.is_staff))
         if stored is None:
             raise Http404("no such file")
-        return task_file_response(task=task, name=name, stored=stored)
+        return task_file_response(request, task=task, name=name, stored=stored)
