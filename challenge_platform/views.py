@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -76,6 +77,7 @@ def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("challenge-detail", slug=slug)
 
 
+@never_cache  # members see the invite code, which lets anyone join the team
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
     is_member = selectors.user_is_member(team=team, user=request.user)
@@ -100,6 +102,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@never_cache  # the page shows the API token: no browser or proxy may keep a copy
 @login_required
 def api_token(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":

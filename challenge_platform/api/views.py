@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -48,7 +49,9 @@ class TokenCreateApi(ObtainAuthToken):
 
     @extend_schema(request=ObtainAuthToken.serializer_class, responses={200: OutputSerializer})
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        add_never_cache_headers(response)  # the answer is a credential
+        return response
 
 
 class TeamOutputSerializer(serializers.ModelSerializer):
