@@ -39,8 +39,9 @@ class ContentSecurityPolicyMiddleware:
     Templates that need an inline ``<script>`` or ``<style>`` mark it with
     ``nonce="{{ request.csp_nonce }}"``; anything else inline (injected markup, ``style=``
     attributes, event handlers) is refused by the browser. Views named in
-    ``CONTENT_SECURITY_POLICY_BY_VIEW`` get those directives instead (the API docs page loads
-    Swagger UI from its CDN). A response that already carries a policy keeps it.
+    ``CONTENT_SECURITY_POLICY_BY_VIEW`` get those directives instead (the API docs page lets
+    Swagger UI, served from our own static files, style itself inline). A response that
+    already carries a policy keeps it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
