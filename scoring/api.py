@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,8 +24,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from datasets.models import Task
+from scoring.admission import declared_length, refusal_parts
 from scoring.selectors import submission_get, submission_list, submission_visible_scores
-from scoring.services import SubmissionRefused, submission_create
+from scoring.services import SubmissionRefused, submission_admission_check, submission_create
 
 
 @extend_schema_serializer(component_name="Submission")
@@ -73,15 +73,7 @@ class RefusalSerializer(serializers.Serializer):
 
 
 def refusal_response(exc: SubmissionRefused) -> Response:
-    body = {
-        "detail": exc.message,
-        "code": exc.code,
-        "retry_after": exc.retry_after.isoformat() if exc.retry_after else None,
-    }
-    headers = {}
-    if exc.retry_after is not None:
-        seconds = (exc.retry_after - timezone.now()).total_seconds()
-        headers["Retry-After"] = str(max(math.ceil(seconds), 0))
+    body, headers = refusal_parts(exc)
     return Response(body, status=exc.http_status, headers=headers)
 
 
@@ -91,7 +83,7 @@ class SubmissionCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
             allow_empty_file=True,  # the service refuses it with its own words
-            help_text="CSV, gzipped CSV or Parquet: id, label, optional proba_<class> or score."
+            help_text="CSV, gzipped CSV or Parquet: id, label, optional proba_<class> or score.",
         )
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -144,15 +136,14 @@ class SubmissionCreateApi(APIView):
             return refusal_response(
                 SubmissionRefused("not_found", f"There is no task '{slug}'.", 404)
             )
-        # Refuse an oversized body before parsing (and spooling) it.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.SUBMISSION_MAX_BYTES + 64 * 1024:
-            limit = settings.SUBMISSION_MAX_BYTES / 1e6
-            return refusal_response(
-                SubmissionRefused(
-                    "too_large", f"The upload is larger than the limit of {limit:,.1f} MB.", 413
-                )
+        # Every refusal that needs no byte of the file comes before the body is read
+        # (request.data parses and spools it): team, dates, declared size, daily limit.
+        try:
+            submission_admission_check(
+                task=task, user=request.user, declared_bytes=declared_length(request.META)
             )
+        except SubmissionRefused as exc:
+            return refusal_response(exc)
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
             field, problems = next(iter(serializer.errors.items()))
