@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from .security import content_security_policy, new_nonce, throttle_wait, too_many_requests
 
@@ -27,9 +27,10 @@ class RejectNulCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            return HttpResponseBadRequest(
-                "The address contains a NUL character (%00).", content_type="text/plain"
-            )
+            message = "The address contains a NUL character (%00)."
+            if request.path.startswith("/api/"):  # the API's error shape
+                return JsonResponse({"detail": message, "code": "nul_character"}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain")
         return self.get_response(request)
 
 

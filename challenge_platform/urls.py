@@ -34,3 +34,5 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("leaderboard.urls")),
 ]
+
+handler404 = "challenge_platform.views.page_not_found"

@@ -69,7 +69,12 @@ class SubmissionOutputSerializer(serializers.Serializer):
 class RefusalSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in plain words.")
     code = serializers.CharField()
-    retry_after = serializers.DateTimeField(allow_null=True)
+    retry_after = serializers.DateTimeField(
+        allow_null=True,
+        required=False,
+        help_text="When to try again (429), else null; absent on errors raised before "
+        "the upload rules (a NUL character in the address, an unknown route).",
+    )
 
 
 def refusal_response(exc: SubmissionRefused) -> Response:

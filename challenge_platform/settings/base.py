@@ -175,12 +175,20 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
-        "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`."
+        "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`.\n\n"
+        "Errors are JSON: `{\"detail\": ..., \"code\": ...}` (component `Error`; `code` names "
+        "the rule that refused the request) or, for invalid fields, `{\"<field>\": [...]}` "
+        "(`FieldErrors`). Every operation may answer 400 (malformed query) and 401 (wrong "
+        "token). Query parameters an operation does not list are ignored."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "challenge_platform.api.schema.document_nul_refusal",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

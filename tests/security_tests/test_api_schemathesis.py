@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,9 @@ def test_the_live_api_keeps_to_its_schema(live_server, live_world, tmp_path, set
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     done = subprocess.run(
         [
-            sys.executable, "-m", "schemathesis.cli", "run",
+            sys.executable, "-m", "schemathesis.cli",
+            "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+            "run",
             f"{live_server.url}/api/v1/schema/?format=json",
             "--checks", "all",
             "--phases", "examples,coverage,fuzzing,stateful",
