@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -31,9 +31,10 @@ class RejectNulCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            return HttpResponseBadRequest(
-                "The address contains a NUL character (%00).", content_type="text/plain"
-            )
+            message = "The address contains a NUL character (%00)."
+            if request.path.startswith("/api/"):  # the API's error shape
+                return JsonResponse({"detail": message, "code": "nul_character"}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain")
         return self.get_response(request)
 
 
@@ -43,8 +44,9 @@ class ContentSecurityPolicyMiddleware:
     Templates that need an inline ``<script>`` or ``<style>`` mark it with
     ``nonce="{{ request.csp_nonce }}"``; anything else inline (injected markup, ``style=``
     attributes, event handlers) is refused by the browser. Views named in
-    ``CONTENT_SECURITY_POLICY_BY_VIEW`` get those directives instead (the API docs page loads
-    Swagger UI from its CDN). A response that already carries a policy keeps it.
+    ``CONTENT_SECURITY_POLICY_BY_VIEW`` get those directives instead (the API docs page lets
+    Swagger UI, served from our own static files, style itself inline). A response that
+    already carries a policy keeps it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

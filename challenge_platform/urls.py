@@ -46,3 +46,5 @@ urlpatterns = [
     path("", include("standings.urls")),
     path("", include("notifications.urls")),
 ]
+
+handler404 = "challenge_platform.views.page_not_found"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views import defaults
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import rules, selectors, services
@@ -87,6 +89,7 @@ def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("challenge-detail", slug=slug)
 
 
+@never_cache  # members see the invite code, which lets anyone join the team
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
     is_member = selectors.user_is_member(team=team, user=request.user)
@@ -111,6 +114,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@never_cache  # the page shows the API token: no browser or proxy may keep a copy
 @login_required
 def api_token(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -164,3 +168,11 @@ def challenge_rules(request: HttpRequest, slug: str) -> HttpResponse:
             "next": _safe_next(request, back),
         },
     )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for an address no route matches: JSON under ``/api/`` (the API's error shape),
+    the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge, Track
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
@@ -25,17 +26,15 @@ class TaskListApi(generics.ListAPIView):
     """Every task, optionally of one challenge and/or track. Public."""
 
     class FilterSerializer(serializers.Serializer):
-        challenge = serializers.SlugRelatedField(
-            slug_field="slug",
-            queryset=Challenge.objects.all(),
+        challenge = serializers.CharField(
             required=False,
-            help_text="only the tasks of this challenge (slug)",
+            allow_blank=True,
+            help_text="only the tasks of this challenge (slug); an unknown slug lists none",
         )
-        track = serializers.SlugRelatedField(
-            slug_field="slug",
-            queryset=Track.objects.all(),
+        track = serializers.CharField(
             required=False,
-            help_text="only the tasks of this track (slug)",
+            allow_blank=True,
+            help_text="only the tasks of this track (slug); an unknown slug lists none",
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -59,7 +58,14 @@ class TaskListApi(generics.ListAPIView):
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return task_list(**filters.validated_data)
+        wanted = filters.validated_data
+        found = {}
+        for name, model in (("challenge", Challenge), ("track", Track)):
+            if name in wanted:
+                found[name] = model.objects.filter(slug=wanted[name]).first()
+                if found[name] is None:  # a filter that matches nothing lists nothing
+                    return Task.objects.none()
+        return task_list(**found)
 
     @extend_schema(operation_id="tasks_list", parameters=[FilterSerializer])
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -137,8 +143,16 @@ class TaskFileDownloadApi(APIView):
             (200, "application/octet-stream"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description="the file, as an attachment"
             ),
-            401: OpenApiResponse(description="not logged in"),
-            404: OpenApiResponse(description="no such task or file"),
+            (206, "application/octet-stream"): OpenApiResponse(
+                response=OpenApiTypes.BINARY,
+                description="the bytes asked with `Range: bytes=first-last` (one range; "
+                "`Content-Range` says which); with `If-Range` naming another version of the "
+                "file, the whole file (200) instead",
+            ),
+            416: OpenApiResponse(
+                description="the range starts past the end; `Content-Range: bytes */<size>`"
+            ),
+            **error_responses({401: "Not logged in.", 404: "No such task, or no such file of it."}),
         },
     )
     def get(self, request: Request, slug: str, name: str):
@@ -147,4 +161,4 @@ class TaskFileDownloadApi(APIView):
         if stored is None:
             raise Http404("no such file")
         rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403
-        return task_file_response(task=task, name=name, stored=stored)
+        return task_file_response(request, task=task, name=name, stored=stored)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from challenge_platform.markdown import markdown_html
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
+from datasets.downloads import ranged_file_response
 from datasets.models import Task
 from datasets.selectors import (
     FILE_DESCRIPTIONS,
@@ -25,13 +26,14 @@ from datasets.selectors import (
 __all__ = ["markdown_html", "task_detail", "task_file", "task_file_response"]
 
 
-def task_file_response(*, task: Task, name: str, stored: FieldFile) -> FileResponse:
-    """Stream ``stored`` as an attachment named ``<slug>-<name>``, never read into memory."""
-    handle = stored.storage.open(stored.name, "rb")
-    response = FileResponse(handle, as_attachment=True, filename=f"{task.slug}-{name}")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+def task_file_response(
+    request: HttpRequest, *, task: Task, name: str, stored: FieldFile
+) -> HttpResponse:
+    """Stream ``stored`` as an attachment named ``<slug>-<name>``, never read into memory;
+    ``Range`` requests get the asked bytes (206), so an interrupted download resumes."""
+    return ranged_file_response(
+        request, storage=stored.storage, name=stored.name, filename=f"{task.slug}-{name}"
+    )
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -73,4 +75,4 @@ def task_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     if stored is None:
         raise Http404("no such file")
     rules_gate(challenge=task.track.challenge, user=request.user)  # else: the rules page
-    return task_file_response(task=task, name=name, stored=stored)
+    return task_file_response(request, task=task, name=name, stored=stored)

@@ -1,35 +1,28 @@
 #!/usr/bin/env sh
-# One start script per process kind:
-#   web | worker | baseline-worker | algorithms-worker | beat | migrate.
+# Start one process of the Procfile (the same file `manage.py runplatform` reads):
+#   entrypoint.sh web | worker | baselines | algorithms | beat   (a Procfile entry)
+#   entrypoint.sh migrate                             (one-off: apply migrations, then exit)
+#   entrypoint.sh <any command>                       (run it as given)
+# `baseline-worker` and `algorithms-worker` are kept as names of the `baselines` and
+# `algorithms` entries.
 set -eu
-case "${1:-web}" in
-  web)
-    python manage.py migrate --no-input
-    exec gunicorn challenge_platform.wsgi:application \
-      --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-3}" --timeout 120 \
-      --max-requests 2000 --max-requests-jitter 200 --access-logfile -
-    ;;
-  worker)
-    exec celery -A challenge_platform worker -Q scoring,notifications \
-      --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "scoring@%h" --loglevel INFO
-    ;;
-  baseline-worker)
-    exec celery -A challenge_platform worker -Q baselines \
-      --concurrency 1 --prefetch-multiplier 1 --hostname "baselines@%h" --loglevel INFO
-    ;;
-  algorithms-worker)
-    # Sandboxed algorithm runs (bubblewrap): see docker/README-algorithms.md for the host.
-    exec celery -A challenge_platform worker -Q algorithms \
-      --concurrency "${ALGORITHM_WORKER_CONCURRENCY:-1}" --prefetch-multiplier 1 \
-      --hostname "algorithms@%h" --loglevel INFO
-    ;;
-  beat)
-    exec celery -A challenge_platform beat --loglevel INFO --schedule /tmp/celerybeat-schedule
-    ;;
+cd "$(dirname "$0")/.."
+role="${1:-web}"
+[ "$role" = "baseline-worker" ] && role=baselines
+[ "$role" = "algorithms-worker" ] && role=algorithms
+case "$role" in
   migrate)
     exec python manage.py migrate --no-input
     ;;
-  *)
+  *[!A-Za-z0-9_-]*)  # not a Procfile name: a command
     exec "$@"
     ;;
 esac
+command=$(sed -n "s/^${role}:[[:space:]]*//p" Procfile 2>/dev/null | head -n 1)
+if [ -z "$command" ]; then
+  exec "$@"
+fi
+if [ "$role" = web ] && [ "${MIGRATE_ON_START:-1}" = 1 ]; then
+  python manage.py migrate --no-input
+fi
+exec /bin/sh -c "exec $command"

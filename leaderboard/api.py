@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Track
 from datasets.selectors import task_get_or_404
 from scoring.core.directions import describe_metrics, metric_direction
@@ -88,7 +89,15 @@ class TaskLeaderboardApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                {
+                    400: "split is neither 'public' nor 'private'.",
+                    403: "The private board is hidden until the organizers reveal it.",
+                }
+            ),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
         task = task_get_or_404(slug=slug)
@@ -122,7 +131,15 @@ class TrackLeaderboardApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                {
+                    400: "split is neither 'public' nor 'private'.",
+                    403: "The private board is hidden until the organizers reveal it.",
+                }
+            ),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)

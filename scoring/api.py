@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -27,8 +26,9 @@ from rest_framework.views import APIView
 from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.core.directions import describe_metrics
+from scoring.admission import declared_length, refusal_parts
 from scoring.selectors import submission_get, submission_list, submission_visible_scores
-from scoring.services import SubmissionRefused, submission_create
+from scoring.services import SubmissionRefused, submission_admission_check, submission_create
 
 
 @extend_schema_serializer(component_name="Submission")
@@ -86,19 +86,16 @@ class SubmissionOutputSerializer(serializers.Serializer):
 class RefusalSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in plain words.")
     code = serializers.CharField()
-    retry_after = serializers.DateTimeField(allow_null=True)
+    retry_after = serializers.DateTimeField(
+        allow_null=True,
+        required=False,
+        help_text="When to try again (429), else null; absent on errors raised before "
+        "the upload rules (a NUL character in the address, an unknown route).",
+    )
 
 
 def refusal_response(exc: SubmissionRefused) -> Response:
-    body = {
-        "detail": exc.message,
-        "code": exc.code,
-        "retry_after": exc.retry_after.isoformat() if exc.retry_after else None,
-    }
-    headers = {}
-    if exc.retry_after is not None:
-        seconds = (exc.retry_after - timezone.now()).total_seconds()
-        headers["Retry-After"] = str(max(math.ceil(seconds), 0))
+    body, headers = refusal_parts(exc)
     return Response(body, status=exc.http_status, headers=headers)
 
 
@@ -162,15 +159,14 @@ class SubmissionCreateApi(APIView):
             return refusal_response(
                 SubmissionRefused("not_found", f"There is no task '{slug}'.", 404)
             )
-        # Refuse an oversized body before parsing (and spooling) it.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.SUBMISSION_MAX_BYTES + 64 * 1024:
-            limit = settings.SUBMISSION_MAX_BYTES / 1e6
-            return refusal_response(
-                SubmissionRefused(
-                    "too_large", f"The upload is larger than the limit of {limit:,.1f} MB.", 413
-                )
+        # Every refusal that needs no byte of the file comes before the body is read
+        # (request.data parses and spools it): team, dates, declared size, daily limit.
+        try:
+            submission_admission_check(
+                task=task, user=request.user, declared_bytes=declared_length(request.META)
             )
+        except SubmissionRefused as exc:
+            return refusal_response(exc)
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
             field, problems = next(iter(serializer.errors.items()))

@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv
 fi
 
-want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock pyproject.toml client/pyproject.toml | sha256sum | cut -d' ' -f1)
 have=$(cat .venv/.installed 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
     echo "bootstrap: installing locked dependencies into .venv (first run takes a few minutes)"
@@ -31,5 +31,8 @@ if [ "$want" != "$have" ]; then
     quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
     quiet_pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
     quiet_pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+    # The command-line client is its own distribution (client/); its dependencies (requests,
+    # tqdm) are in the lock already.
+    quiet_pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e client/
     echo "$want" > .venv/.installed
 fi

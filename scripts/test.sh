@@ -9,7 +9,8 @@ export DATA_DIR="${TEST_DATA_DIR:-$(mktemp -d -t challenge-test-XXXXXX)}"
 export DJANGO_SETTINGS_MODULE=challenge_platform.settings.test
 
 .venv/bin/ruff check . || { echo "ruff found problems (see above)"; exit 1; }
-.venv/bin/lint-imports --no-cache || { echo "an import-linter contract is broken (see above)"; exit 1; }
+# client/ is its own distribution (installed by the bootstrap); analyse this tree's copy.
+PYTHONPATH="client${PYTHONPATH:+:$PYTHONPATH}" .venv/bin/lint-imports --no-cache || { echo "an import-linter contract is broken (see above)"; exit 1; }
 
 .venv/bin/python -m pytest "$@"
 rc=$?

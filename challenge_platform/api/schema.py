@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
+from .errors import COMMON_DESCRIPTIONS, error_response
+
 
 class AutoSchema(SpectacularAutoSchema):
     """Name nested serializers after their API view (STYLE: nested input/output serializers).
@@ -24,3 +26,42 @@ class AutoSchema(SpectacularAutoSchema):
             if not name.startswith(outer):
                 name = outer + name
         return name
+
+    def _get_response_bodies(self, direction="response"):
+        """The view's documented answers, plus the errors any operation can answer: 400
+        (a malformed query), 401 (a wrong token) and, when the path names an object, 404."""
+        responses = super()._get_response_bodies(direction)
+        common = [400, 401] + ([404] if "{" in self.path else [])
+        for status in common:
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    error_response(status, COMMON_DESCRIPTIONS[status]), str(status)
+                )
+        return dict(sorted(responses.items()))
+
+
+NO_NUL = "^[^\\x00]*$"
+
+
+def document_nul_refusal(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: say in the schema that text never holds NUL.
+
+    The API refuses a NUL character in the address (challenge_platform.middleware) and in
+    body fields (DRF's CharField) with 400; each free-text query parameter and request field
+    gets ``pattern: ^[^\\x00]*$`` so the schema describes what is really accepted.
+    """
+
+    def mark(schema: dict) -> None:
+        if schema.get("type") == "string" and not {"format", "enum", "pattern"} & set(schema):
+            schema["pattern"] = NO_NUL
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    mark(parameter.get("schema", {}))
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            for prop in component.get("properties", {}).values():
+                mark(prop)
+    return result

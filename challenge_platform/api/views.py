@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from .. import rules
 from ..models import Challenge, Team
 from ..services import TeamError, team_create, team_member_add
+from .errors import error_responses
 
 
 class ChallengeListApi(generics.ListAPIView):
@@ -48,9 +50,23 @@ class TokenCreateApi(ObtainAuthToken):
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=ObtainAuthToken.serializer_class, responses={200: OutputSerializer})
+    @extend_schema(
+        request=ObtainAuthToken.serializer_class,
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                {
+                    400: "A field is missing, or the username and password do not match "
+                    "(`non_field_errors`).",
+                    429: "Too many attempts from this address; see Retry-After.",
+                }
+            ),
+        },
+    )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        add_never_cache_headers(response)  # the answer is a credential
+        return response
 
 
 class TeamOutputSerializer(serializers.ModelSerializer):
@@ -81,7 +97,20 @@ class TeamCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
 
-    @extend_schema(request=InputSerializer, responses={201: TeamOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: TeamOutputSerializer,
+            **error_responses(
+                {
+                    400: "The name is missing, too long or refused.",
+                    404: "No such challenge.",
+                    409: "Already in a team of this challenge (`already_in_team`), or the name "
+                    "is taken (`name_taken`).",
+                }
+            ),
+        },
+    )
     def post(self, request, slug: str) -> Response:
         challenge = get_object_or_404(Challenge, slug=slug)
         data = self.InputSerializer(data=request.data)
@@ -103,7 +132,19 @@ class TeamJoinApi(APIView):
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=64)
 
-    @extend_schema(request=InputSerializer, responses={200: TeamOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: TeamOutputSerializer,
+            **error_responses(
+                {
+                    400: "The code is missing or too long.",
+                    404: "No team has this invite code (`bad_code`).",
+                    409: "Already in a team of this challenge, or the team is full.",
+                }
+            ),
+        },
+    )
     def post(self, request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
     "challenge_platform",
     "allauth",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Upload refusals (limit, team, size) before CSRF reads the body (scoring.admission).
+    "scoring.admission.UploadAdmissionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -253,12 +256,23 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
-        "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`."
+        "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`.\n\n"
+        "Errors are JSON: `{\"detail\": ..., \"code\": ...}` (component `Error`; `code` names "
+        "the rule that refused the request) or, for invalid fields, `{\"<field>\": [...]}` "
+        "(`FieldErrors`). Every operation may answer 400 (malformed query) and 401 (wrong "
+        "token). Query parameters an operation does not list are ignored."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "challenge_platform.api.schema.document_nul_refusal",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Hardening (challenge_platform.middleware / security).
@@ -295,13 +309,13 @@ CONTENT_SECURITY_POLICY = {
     "form-action": form_action_sources(issuer=OIDC_ISSUER_URL if OIDC_ENABLED else None),
     "frame-ancestors": ["'none'"],
 }
-_SWAGGER_CDN = "https://cdn.jsdelivr.net"
 CONTENT_SECURITY_POLICY_BY_VIEW = {
-    # Swagger UI comes from its CDN and styles itself inline; the page shows no user data.
+    # Swagger UI (drf-spectacular-sidecar, our own static files: the page works without
+    # internet access) styles itself inline and draws icons as data: URIs; it shows no user
+    # data. Scripts stay 'self' only.
     "api-docs": {
-        "script-src": ["'self'", _SWAGGER_CDN],
-        "style-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
-        "img-src": ["'self'", "data:", _SWAGGER_CDN],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
     },
 }
 

@@ -26,7 +26,9 @@ from scoring.services.sweep import (
 )
 from scoring.services.upload import (
     FORMAT_SUFFIX,
+    MULTIPART_SLACK_BYTES,
     SubmissionRefused,
+    submission_admission_check,
     submission_create,
     submission_create_for_job,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "FINAL",
     "FORMAT_SUFFIX",
     "INTERNAL_ERROR_MESSAGE",
+    "MULTIPART_SLACK_BYTES",
     "PENDING",
     "SCORING",
     "SubmissionRefused",
@@ -43,6 +46,7 @@ __all__ = [
     "finite_metrics",
     "publish_scoring",
     "solution_cache",
+    "submission_admission_check",
     "submission_create",
     "submission_create_for_job",
     "submission_final_set",

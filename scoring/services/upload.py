@@ -53,6 +53,40 @@ class SubmissionRefused(Exception):
         self.retry_after = retry_after
 
 
+# Multipart framing and the note around the file: a body this much over the file cap may
+# still hold a file within it.
+MULTIPART_SLACK_BYTES = 64 * 1024
+
+
+def submission_admission_check(
+    *,
+    task: Task,
+    user: AbstractBaseUser | AnonymousUser,
+    declared_bytes: int | None = None,
+) -> Team:
+    """The refusals that need no byte of the file: not logged in, rules not accepted, no team
+    (or a hidden one), challenge not open, a declared body over the size cap, today's limit
+    used.
+
+    Views call it before the upload body is read (a refused upload costs the server nothing,
+    however large it is); :func:`submission_create` calls it again. Returns the team that
+    would submit.
+    """
+    if not user.is_authenticated:
+        raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
+    challenge = task.track.challenge
+    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
+    team = _submitting_team(user=user, challenge=challenge)
+    _check_open(challenge)
+    limit = settings.SUBMISSION_MAX_BYTES
+    if declared_bytes is not None and declared_bytes > limit + MULTIPART_SLACK_BYTES:
+        raise SubmissionRefused(
+            "too_large", f"The upload is larger than the limit of {_megabytes(limit)}.", 413
+        )
+    _check_daily_limit(team=team, task=task)  # cheap early refusal; repeated under the lock
+    return team
+
+
 def submission_create(
     *,
     task: Task,
@@ -66,14 +100,8 @@ def submission_create(
     not submit, the file is obviously not a submission, the team used today's quota, or
     storage is unavailable. Full validation happens in the worker.
     """
-    if not user.is_authenticated:
-        raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
-    challenge = task.track.challenge
-    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
-    team = _submitting_team(user=user, challenge=challenge)
-    _check_open(challenge)
+    team = submission_admission_check(task=task, user=user)
     file_format = _sniff(file)
-    _check_daily_limit(team=team, task=task)  # cheap early refusal; repeated under the lock
 
     submission = Submission(
         task=task,

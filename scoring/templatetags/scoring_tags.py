@@ -11,6 +11,17 @@ from scoring import selectors
 register = template.Library()
 
 
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A scoring time as people read it: ``37 ms`` under a second, ``2.41 s`` from one on."""
+    if seconds is None:
+        return ""
+    if seconds < 0.9995:
+        milliseconds = seconds * 1000
+        return "< 1 ms" if milliseconds < 1 else f"{milliseconds:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
 @register.inclusion_tag("scoring/_submit_panel.html", takes_context=True)
 def task_submit_panel(context, task) -> dict:
     """The submit form with the team and today's remaining submissions (for the task page)."""

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from challenge_platform.cli.main import main
+from chal_client.main import main
 from challenge_platform.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import

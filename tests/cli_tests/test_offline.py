@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
-from challenge_platform.cli import config
-from challenge_platform.cli.client import CHUNK, MultipartBody
-from challenge_platform.cli.output import table
+from chal_client import config
+from chal_client.client import CHUNK, MultipartBody
+from chal_client.output import table
 
 
 def test_the_token_file_is_private_and_only_sent_to_its_own_server(config_file, monkeypatch):

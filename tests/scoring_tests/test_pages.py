@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -153,6 +154,17 @@ def test_the_detail_shows_every_metric_of_every_visible_split(task, alice):
     page = client.get(f"/submissions/{submission.pk}/").content.decode()
     assert "0.437500" in page and "1.100000" in page
     assert "Private-split scores appear" not in page
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.0372, "37 ms"), (0.0004, "< 1 ms"), (0.9994, "999 ms"), (0.9996, "1.00 s"),
+     (12.345, "12.35 s")],
+)  # fmt: skip
+def test_the_scoring_time_reads_in_ms_under_a_second(task, alice, seconds, shown):
+    submission = make(task, alice.team, alice.user, scoring_seconds=seconds)
+    page = browser_for(alice.user).get(f"/submissions/{submission.pk}/").content.decode()
+    assert f"scored in {html.escape(shown)}" in page
 
 
 def test_organizers_see_private_scores_of_any_team(task, alice):

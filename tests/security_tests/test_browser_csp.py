@@ -148,3 +148,24 @@ def test_organizer_console_works_under_the_policy(live_server, page, world):
         "e => getComputedStyle(e).color"
     )
     assert color in ("rgb(26, 127, 55)", "rgb(180, 35, 24)")
+
+
+def test_the_api_docs_render_offline_from_our_own_files(live_server, page):
+    """Swagger UI comes from drf-spectacular-sidecar's static files: with every request that
+    leaves this server refused, the page still draws the operations, under its policy."""
+    watcher = Watcher(page)
+    outside: list[str] = []
+
+    def only_this_server(route) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    watcher.open(live_server.url + "/api/v1/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=TIMEOUT_MS)
+    assert page.locator(".swagger-ui .opblock").count() >= 12
+    watcher.check("api docs")
+    assert outside == []

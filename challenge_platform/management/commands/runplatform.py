@@ -1,4 +1,12 @@
-"""Run the whole embedded platform in the foreground (the README's run command)."""
+"""Run the whole embedded platform in the foreground (the README's run command).
+
+The processes are the ``Procfile``'s (web, workers, beat: see challenge_platform.procfile),
+started together by honcho with local values for their variables. The web process is
+gunicorn, the production WSGI server, with DEBUG off and static files served by WhiteNoise
+from ``$DATA_DIR/static``. ``DEV_SERVER=1`` swaps it for Django's development server with
+DEBUG on, for working on the code only: it lists URL patterns on a 404 and does not read
+chunked uploads.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +21,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from challenge_platform.localredis import start_local_redis
 from challenge_platform.mail import mail_destination
+from challenge_platform.procfile import processes
+
+
+def dev_server_wanted() -> bool:
+    return os.environ.get("DEV_SERVER", "") in ("1", "true", "yes")
 
 
 class Command(BaseCommand):
     help = (
-        "Start Redis, the Celery workers (scoring, baselines, algorithms), beat and the web "
-        "server; Ctrl-C stops all."
+        "Start Redis and every process of the Procfile (gunicorn, the Celery workers, beat); "
+        "Ctrl-C stops all. DEV_SERVER=1 uses Django's development server instead of gunicorn."
     )
 
     def add_arguments(self, parser) -> None:
@@ -32,7 +45,7 @@ class Command(BaseCommand):
         from honcho.manager import Manager
 
         data_dir = Path(settings.DATA_DIR)
-        env = dict(os.environ)
+        env = self._environment(data_dir, opts["addr"])
         redis = None
         if not os.environ.get("REDIS_URL"):
             redis = start_local_redis(data_dir / "redis", port=opts["redis_port"])
@@ -40,53 +53,27 @@ class Command(BaseCommand):
             self.stdout.write(f"Redis: {redis.url} (data in {redis.data_dir})")
         # Sign-up confirmations and password resets land here in the embedded default.
         self.stdout.write(f"Mail: {mail_destination()}")
-        env.setdefault(
-            "DJANGO_SETTINGS_MODULE",
-            os.environ.get("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local"),
-        )
-        env["PYTHONUNBUFFERED"] = "1"
         py = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         try:
             # Setup runs in child processes so they see the REDIS_URL chosen above.
-            steps = [["migrate", "--no-input", "-v", "0"], ["ensure_accounts"]]
+            steps = [
+                ["migrate", "--no-input", "-v", "0"],
+                ["collectstatic", "--no-input", "-v", "0"],
+                ["ensure_accounts"],
+            ]
             if not opts["no_demo"] and "load_demo" in get_commands():
                 steps.append(["load_demo"])
             for step in steps:
                 if subprocess.run([py, manage, *step], env=env, check=False).returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
+            commands = processes()
+            if dev_server_wanted():
+                commands["web"] = f"{py} {manage} runserver {opts['addr']} --noreload"
+                self.stdout.write("DEV_SERVER=1: Django's development server, DEBUG on")
             manager = Manager()
-            # Scoring and baselines get their own worker processes (as in production), so a
-            # participant's file is scored within seconds while AutoGluon trains next door.
-            manager.add_process(
-                "worker",
-                f"{py} -m celery -A challenge_platform worker -Q scoring,notifications "
-                f"--concurrency 2 --loglevel INFO --hostname scoring@%h",
-                env=env,
-            )
-            manager.add_process(
-                "baselines",
-                f"{py} -m celery -A challenge_platform worker -Q baselines "
-                f"--concurrency 1 --loglevel INFO --hostname baselines@%h",
-                env=env,
-            )
-            # Algorithm runs: one sandboxed run at a time (DESIGN §9; needs bubblewrap).
-            manager.add_process(
-                "algorithms",
-                f"{py} -m celery -A challenge_platform worker -Q algorithms "
-                f"--concurrency 1 --prefetch-multiplier 1 --loglevel INFO "
-                f"--hostname algorithms@%h",
-                env=env,
-            )
-            manager.add_process(
-                "beat",
-                f"{py} -m celery -A challenge_platform beat --loglevel INFO "
-                f"--schedule {data_dir / 'celerybeat-schedule'}",
-                env=env,
-            )
-            manager.add_process(
-                "web", f"{py} {manage} runserver {opts['addr']} --noreload", env=env
-            )
+            for name, command in commands.items():
+                manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
             self.stdout.write(
                 f"\nThe platform is up at http://{opts['addr']}/ (Ctrl-C stops everything)\n"
             )
@@ -95,3 +82,18 @@ class Command(BaseCommand):
         finally:
             if redis is not None:
                 redis.stop()
+
+    @staticmethod
+    def _environment(data_dir: Path, addr: str) -> dict[str, str]:
+        """The processes' environment: this one, plus the local values of the Procfile's
+        variables, with this interpreter's folder first on PATH (gunicorn, celery)."""
+        env = dict(os.environ)
+        env.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["WEB_BIND"] = addr
+        env.setdefault("WEB_CONCURRENCY", "2")
+        env.setdefault("WORKER_CONCURRENCY", "2")
+        env["CELERY_BEAT_SCHEDULE"] = str(data_dir / "celerybeat-schedule")
+        env["DEBUG"] = "1" if dev_server_wanted() else env.get("DEBUG", "0")
+        return env

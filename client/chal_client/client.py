@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -291,19 +293,45 @@ class Client:
         return items
 
     def download(self, path: str, dest: Path, *, desc: str) -> int:
-        """Stream ``path`` to ``dest`` through a temporary file in the same folder.
+        """Stream ``path`` to ``dest`` through ``.<dest name>.part`` in the same folder.
 
-        The file is never held in memory; ``dest`` only appears, complete, once every
-        byte arrived (a short or failed transfer leaves nothing behind). Returns the size.
+        The file is never held in memory; ``dest`` only appears, complete, once every byte
+        arrived. When a transfer is cut, the part file stays (with the server's ETag next to
+        it) and the next download of the same file asks only for the missing bytes
+        (``Range`` + ``If-Range``); a server that answers with the whole file, or a file
+        that changed on the server meanwhile, restarts it from the first byte. Returns the
+        file's size.
         """
-        response = self.request("GET", path, stream=True, headers={"Accept": "*/*"})
-        expected = response.headers.get("Content-Length")
-        total = int(expected) if expected and expected.isdigit() else None
-        # Not mkstemp: the finished file gets the usual permissions (umask), not 0600.
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-        written = 0
+        part = dest.with_name(f".{dest.name}.part")
+        meta = dest.with_name(f".{dest.name}.part.json")
+        have, etag = _resumable(part, meta)
+        headers = {"Accept": "*/*"}
+        if have and etag:
+            headers["Range"] = f"bytes={have}-"
+            headers["If-Range"] = etag
         try:
-            with tmp.open("xb") as handle, progress_bar(total=total, desc=desc) as bar:
+            response = self.request("GET", path, stream=True, headers=headers)
+        except ApiError as exc:
+            if exc.status != 416 or not have:
+                raise
+            # The part file is longer than the file now is: it is another version.
+            _forget(part, meta)
+            return self.download(path, dest, desc=desc)
+        try:
+            total, offset = _extent(response, have)
+            if offset == 0:
+                have = 0
+            etag = response.headers.get("ETag", "")
+            if etag:
+                meta.write_text(json.dumps({"etag": etag}), encoding="utf-8")
+            else:
+                meta.unlink(missing_ok=True)
+            written = have
+            with (
+                part.open("ab" if offset else "wb") as handle,
+                progress_bar(total=total, desc=desc) as bar,
+            ):
+                bar.update(offset)
                 for chunk in response.iter_content(chunk_size=CHUNK):
                     handle.write(chunk)
                     written += len(chunk)
@@ -311,16 +339,23 @@ class Client:
             if total is not None and written != total:
                 raise CliError(
                     f"the download of {dest.name} stopped after {written} of {total} bytes; "
-                    "try again"
+                    "run the same command again to resume it"
                 )
-            os.replace(tmp, dest)
+            os.replace(part, dest)
+            meta.unlink(missing_ok=True)
         except requests.exceptions.RequestException as exc:
-            tmp.unlink(missing_ok=True)
+            if not etag:  # a server that names no version cannot resume: keep nothing
+                _forget(part, meta)
+                raise CliError(
+                    f"the download of {dest.name} was interrupted ({exc}); try again"
+                ) from exc
             raise CliError(
-                f"the download of {dest.name} was interrupted ({exc}); try again"
+                f"the download of {dest.name} was interrupted ({exc}); "
+                "run the same command again to resume it"
             ) from exc
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            if not etag:
+                _forget(part, meta)
             raise
         finally:
             response.close()
@@ -343,6 +378,34 @@ class Client:
                 read_timeout=UPLOAD_READ_TIMEOUT,
             )
         return self.json(response)
+
+
+def _resumable(part: Path, meta: Path) -> tuple[int, str]:
+    """Bytes already in ``part`` and the ETag they belong to ((0, "") when none usable)."""
+    try:
+        have = part.stat().st_size
+        etag = json.loads(meta.read_text(encoding="utf-8")).get("etag", "")
+    except (OSError, ValueError, AttributeError):
+        return 0, ""
+    if not isinstance(etag, str) or not etag.startswith(('"', 'W/"')):
+        return 0, ""
+    return have, etag
+
+
+def _forget(part: Path, meta: Path) -> None:
+    part.unlink(missing_ok=True)
+    meta.unlink(missing_ok=True)
+
+
+def _extent(response: requests.Response, have: int) -> tuple[int | None, int]:
+    """(the whole file's size if known, where this answer's bytes start)."""
+    if response.status_code == 206:
+        match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", response.headers.get("Content-Range", ""))
+        if match is None or int(match.group(1)) != have:
+            raise CliError("the server answered a resumed download with the wrong bytes; try again")
+        return int(match.group(3)), have
+    expected = response.headers.get("Content-Length")
+    return (int(expected) if expected and expected.isdigit() else None), 0
 
 
 def _connected(exc: requests.exceptions.ConnectionError) -> bool:

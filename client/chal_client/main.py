@@ -339,7 +339,7 @@ def _positive_seconds(text: str) -> float:
 
 def _version() -> str:
     try:
-        return metadata.version("mm-challenge-platform")
+        return metadata.version("chal-client")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
         return "unknown"
 

@@ -1,0 +1,23 @@
+"""The platform's processes, read from the repository's ``Procfile`` (one home for them).
+
+``manage.py runplatform`` starts every entry with honcho; ``docker/entrypoint.sh`` starts one
+entry per container. Both read the same file, so a new process is one new line there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+PROCFILE = Path(settings.BASE_DIR) / "Procfile"
+
+
+def processes(path: Path = PROCFILE) -> dict[str, str]:
+    """``{name: shell command}`` in the file's order; raises ValueError when it is empty."""
+    from honcho.environ import parse_procfile
+
+    found = dict(parse_procfile(path.read_text(encoding="utf-8")).processes)
+    if not found:
+        raise ValueError(f"{path} defines no process")
+    return found

@@ -1,0 +1,218 @@
+"""`make run` end to end: ``manage.py runplatform`` starts the Procfile's processes.
+
+One real run in a subprocess, with its own DATA_DIR and its own Redis: gunicorn serves the
+site with DEBUG off and static files through WhiteNoise; a 404 lists no URL pattern; a
+path with ``..`` is no server error; a chunked upload arrives whole and is scored by the
+Procfile's worker; pages and answers that show a credential are not cacheable; Ctrl-C
+stops every process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    url: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+    env: dict[str, str]
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory) -> Iterator[Platform]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "DATABASE_URL", "DEBUG", "DEV_SERVER", "STORAGE_BACKEND")
+    }
+    env.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="challenge_platform.settings.local")
+    log = data_dir / "runplatform.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runplatform", "--no-demo",
+             "--addr", f"127.0.0.1:{port}", "--redis-port", str(_free_port())],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    running = Platform(url=url, port=port, process=process, log=log, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while not _up(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"runplatform did not come up:\n{running.log_tail()}")
+            time.sleep(0.5)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_the_web_process_is_gunicorn_with_debug_off(platform) -> None:
+    home = requests.get(platform.url + "/", timeout=10)
+    assert home.headers["Server"] == "gunicorn"  # runserver says WSGIServer/0.2 CPython/...
+    missing = requests.get(platform.url + "/no-such-page/", timeout=10)
+    assert missing.status_code == 404
+    for leak in ("URLconf", "api/v1/", "admin/", "DEBUG = True"):
+        assert leak not in missing.text
+
+
+def test_static_files_come_from_whitenoise(platform) -> None:
+    css = requests.get(platform.url + "/static/challenge_platform/site.css", timeout=10)
+    assert css.status_code == 200
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert "max-age" in css.headers.get("Cache-Control", "")  # WhiteNoise's header
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/../x", "/static/../../etc/passwd", "/static/%2e%2e/x", "/static/..%2fx"]
+)
+def test_dot_dot_paths_are_no_server_error(platform, path) -> None:
+    with socket.create_connection(("127.0.0.1", platform.port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    status = int(answer.split(b" ", 2)[1])
+    assert status in (400, 404), answer[:300]
+    assert b"root:" not in answer
+
+
+def _chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_chunked_upload_arrives_and_is_scored(platform, tmp_path) -> None:
+    bundle = write_classification_bundle(tmp_path / "b", task={"slug": "chunky"})
+    imported = subprocess.run(
+        [sys.executable, "manage.py", "import_task", str(bundle), "--challenge", "emb",
+         "--track", "kway"],
+        cwd=REPO, env=platform.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    login = requests.post(
+        platform.url + "/api/v1/auth/token/",
+        data=_chunks(b'{"username": "alice", "password": "alice-demo-pass"}', 7),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    assert "no-store" in login.headers["Cache-Control"]
+    auth = {"Authorization": f"Token {login.json()['token']}"}
+    team = requests.post(
+        platform.url + "/api/v1/challenges/emb/teams/", json={"name": "Chunks"}, headers=auth,
+        timeout=30,
+    )  # fmt: skip
+    assert team.status_code == 201, team.text
+
+    rows = "".join(f"t{i:04d},{CLASSES[i % 3]}\n" for i in range(30))
+    boundary = "chunkedboundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\nid,label\n{rows}\r\n--{boundary}--\r\n"
+    ).encode()
+    sent = requests.post(
+        platform.url + "/api/v1/tasks/chunky/submissions/",
+        data=_chunks(body, 64),  # requests sends a generator with Transfer-Encoding: chunked
+        headers={**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        timeout=60,
+    )
+    assert sent.status_code == 201, sent.text
+    submission = sent.json()
+
+    def scored():
+        got = requests.get(
+            platform.url + f"/api/v1/submissions/{submission['id']}/", headers=auth, timeout=10
+        ).json()
+        return got if got["status"] in ("scored", "failed") else None
+
+    done = wait_for(scored, timeout=120, what="the Procfile's worker to score it", interval=0.5)
+    assert done["status"] == "scored", done["error"]
+    assert done["scores"]["public"]["accuracy"] == 1.0
+
+
+def test_the_token_page_is_not_cacheable(platform) -> None:
+    session = requests.Session()
+    page = session.get(platform.url + "/accounts/login/", timeout=10)
+    assert page.status_code == 200
+    logged_in = session.post(
+        platform.url + "/accounts/login/",
+        data={
+            "username": "bob",
+            "password": "bob-demo-pass",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": platform.url + "/accounts/login/"},
+        timeout=10,
+    )
+    assert logged_in.status_code == 200 and "sessionid" in session.cookies
+    token_page = session.get(platform.url + "/account/token/", timeout=10)
+    assert token_page.status_code == 200
+    assert "no-store" in token_page.headers["Cache-Control"]
+
+
+def test_ctrl_c_stops_every_process(platform) -> None:
+    # Last in the module: the fixture's platform is stopped here and checked.
+    children = subprocess.run(
+        ["pgrep", "-s", str(os.getsid(platform.process.pid))], capture_output=True, text=True
+    ).stdout.split()
+    assert len(children) >= 5  # runplatform, redis, gunicorn, two workers, beat...
+    platform.process.send_signal(signal.SIGINT)
+    assert platform.process.wait(timeout=60) in (0, 130, -signal.SIGINT)
+    wait_for(
+        lambda: (
+            not subprocess.run(
+                ["pgrep", "-s", str(platform.process.pid)], capture_output=True
+            ).stdout
+        ),
+        timeout=30,
+        what="every process of the platform to exit",
+    )
+    with pytest.raises(requests.ConnectionError):
+        requests.get(platform.url + "/", timeout=5)

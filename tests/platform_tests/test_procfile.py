@@ -1,0 +1,97 @@
+"""The processes are defined once, in the Procfile: runplatform and docker read the same lines."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from challenge_platform.celery import app
+from challenge_platform.management.commands.runplatform import Command
+from challenge_platform.procfile import PROCFILE, processes
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_procfile_names_the_web_server_the_workers_and_beat() -> None:
+    found = processes()
+    assert list(found)[:4] == ["web", "worker", "baselines", "beat"]
+    assert found["web"].startswith("gunicorn challenge_platform.wsgi:application ")
+    assert found["beat"].startswith("celery -A challenge_platform beat ")
+
+
+def test_every_queue_a_task_is_sent_to_has_a_worker_in_the_procfile() -> None:
+    app.loader.import_default_modules()
+    used = {task.queue for name, task in app.tasks.items() if getattr(task, "queue", None)}
+    used |= {entry["options"]["queue"] for entry in app.conf.beat_schedule.values()}
+    served = set()
+    for command in processes().values():
+        if " worker " in command:
+            served |= set(re.search(r"-Q (\S+)", command).group(1).split(","))
+    assert used, "no task declares a queue"
+    assert used <= served, f"queues without a worker line in {PROCFILE}: {used - served}"
+
+
+def test_runplatform_gives_the_procfile_local_values(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("DEV_SERVER", raising=False)
+    monkeypatch.delenv("DEBUG", raising=False)
+    env = Command._environment(tmp_path, "127.0.0.1:9999")
+    assert env["WEB_BIND"] == "127.0.0.1:9999"
+    assert env["CELERY_BEAT_SCHEDULE"] == str(tmp_path / "celerybeat-schedule")
+    assert env["DEBUG"] == "0"
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    monkeypatch.setenv("DEV_SERVER", "1")
+    assert Command._environment(tmp_path, "127.0.0.1:9999")["DEBUG"] == "1"
+
+
+@pytest.fixture
+def recording_bin(tmp_path) -> Path:
+    """``celery``, ``gunicorn`` and ``python`` stand-ins that print the arguments they got:
+    the entrypoint's job is to pick the Procfile line and start it, which this observes
+    without starting a real worker (the embedded-server test runs the real ones)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in ("celery", "gunicorn", "python"):
+        script = folder / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*"\n')
+        script.chmod(0o755)
+    return folder
+
+
+def _entrypoint(recording_bin: Path, *args: str, **env: str) -> list[str]:
+    done = subprocess.run(
+        ["sh", str(REPO / "docker" / "entrypoint.sh"), *args],
+        env={**os.environ, "PATH": f"{recording_bin}:{os.environ['PATH']}", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("role", ["worker", "baselines", "beat"])
+def test_the_docker_entrypoint_starts_the_procfile_line(recording_bin, role) -> None:
+    expanded = subprocess.run(
+        ["sh", "-c", f"echo {processes()[role]}"],
+        capture_output=True, text=True, env={"PATH": os.environ["PATH"]},
+    ).stdout.strip()  # fmt: skip
+    assert _entrypoint(recording_bin, role) == [expanded]
+
+
+def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recording_bin) -> None:
+    assert _entrypoint(recording_bin, "baseline-worker") == _entrypoint(recording_bin, "baselines")
+    web = _entrypoint(recording_bin, "web", WEB_CONCURRENCY="5")
+    assert web[0] == "python manage.py migrate --no-input"
+    assert shlex.split(web[1])[:6] == [
+        "gunicorn", "challenge_platform.wsgi:application", "--bind", "0.0.0.0:8000",
+        "--workers", "5",
+    ]  # fmt: skip
+    assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
+    assert _entrypoint(recording_bin, "migrate") == ["python manage.py migrate --no-input"]
+    assert _entrypoint(recording_bin, "echo", "any", "command") == ["any command"]
