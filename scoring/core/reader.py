@@ -1,10 +1,10 @@
 """Read a submission (CSV, gzipped CSV or Parquet, sniffed from its bytes) into Arrow.
 
-Only ``id``, ``label``, ``score`` and ``proba_*`` columns are kept; other columns are
-ignored (a pandas index column, a note...). In CSV, ``id`` and ``label`` are read as
-strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
-``score`` is refused even where the kind would ignore it. A gzipped file may not unpack
-to more than ``max_bytes`` either.
+Only ``id``, ``label``, ``cluster`` (grouping), ``score`` and ``proba_*`` columns are kept;
+other columns are ignored (a pandas index column, a note...). In CSV, ``id``, ``label`` and
+``cluster`` are read as strings and ``score``/``proba_*`` as float64 whatever the task's
+kind, so a non-numeric ``score`` is refused even where the kind would ignore it. A gzipped
+file may not unpack to more than ``max_bytes`` either.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _HEADER_SCAN = 1 << 20
-_KEYS = ("id", "label")
+_TEXT = ("id", "label", "cluster")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,12 @@ class SubmissionFile:
 
 def is_value_column(name: str) -> bool:
     """True for the columns scoring reads; any other column is ignored."""
-    return name in ("id", "label", "score") or name.startswith("proba_")
+    return name in ("id", "label", "cluster", "score") or name.startswith("proba_")
+
+
+def _has_keys(names: list[str]) -> bool:
+    """``id`` and ``label``, or ``id`` and ``cluster`` for a grouping submission."""
+    return "id" in names and ("label" in names or "cluster" in names)
 
 
 def read_submission(source: Source, *, max_bytes: int | None = None) -> pa.Table:
@@ -66,7 +71,7 @@ def read_submission_file(source: Source, *, max_bytes: int | None = None) -> Sub
         table, fmt = _read_csv(_gunzip(buf, max_bytes)), FORMAT_CSV_GZ
     else:
         table, fmt = _read_csv(buf), FORMAT_CSV
-    if table.num_rows == 0 and all(key in table.column_names for key in _KEYS):
+    if table.num_rows == 0 and _has_keys(table.column_names):
         raise SubmissionInvalid("The file names its columns but has no rows.")
     return SubmissionFile(table, fmt)
 
@@ -154,9 +159,9 @@ def _read_parquet(buf: pa.Buffer) -> pa.Table:
             f"The file is not a readable Parquet file ({_reason(exc)})."
         ) from None
     _check_names(schema.names)
-    if not all(key in schema.names for key in _KEYS):
+    if not _has_keys(schema.names):
         return schema.empty_table()
-    if is_text(schema.field("label").type):  # few distinct values: skip building strings
+    if "label" in schema.names and is_text(schema.field("label").type):  # few distinct values
         parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=["label"])
     try:
         return parquet.read(columns=[n for n in schema.names if is_value_column(n)])
@@ -168,10 +173,10 @@ def _read_parquet(buf: pa.Buffer) -> pa.Table:
 
 def _read_csv(buf: pa.Buffer) -> pa.Table:
     names = _csv_header(buf)
-    if not all(key in names for key in _KEYS):
+    if not _has_keys(names):
         return pa.schema([(name, pa.string()) for name in names]).empty_table()
     wanted = [name for name in names if is_value_column(name)]
-    types = {name: pa.string() if name in _KEYS else pa.float64() for name in wanted}
+    types = {name: pa.string() if name in _TEXT else pa.float64() for name in wanted}
     convert = pacsv.ConvertOptions(
         column_types=types, include_columns=wanted, strings_can_be_null=False
     )
