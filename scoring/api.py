@@ -25,8 +25,8 @@ from rest_framework.views import APIView
 
 from datasets.models import Task
 from datasets.selectors import task_get
-from scoring.core.directions import describe_metrics
 from scoring.admission import declared_length, refusal_parts
+from scoring.core.directions import describe_metrics
 from scoring.selectors import submission_get, submission_list, submission_visible_scores
 from scoring.services import SubmissionRefused, submission_admission_check, submission_create
 

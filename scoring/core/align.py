@@ -5,7 +5,7 @@ Otherwise each id is located among the solution's (``idindex.locate``: from the 
 ids shaped like the solution's, confirmed by one vectorized equality; else one hash
 probe), which finds every duplicate, missing and unknown id at once. Columns other than
 ``id``, ``label`` and the kind's ``proba_<class>`` (classification) or ``score``
-(matching) are ignored.
+(matching) are ignored; grouping submissions have ``id`` and ``cluster`` instead.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from scoring.core.arrowtools import as_string, is_text, null_mask
 from scoring.core.errors import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from scoring.core.idindex import locate, permutation_of_numbered
 from scoring.core.solution import Solution
-from scoring.core.values import class_codes, match_codes, match_scores, proba_matrix
+from scoring.core.values import (
+    class_codes,
+    cluster_codes,
+    match_codes,
+    match_scores,
+    proba_matrix,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +40,7 @@ class Aligned:
 
 def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     """Validate ``table`` completely; raise SubmissionInvalid with the first problem found."""
-    _require_columns(table)
+    _require_columns(table, ("id", "cluster") if solution.kind == "grouping" else ("id", "label"))
     ids = _ids(table["id"])
     positions = _solution_rows(ids, solution)
 
@@ -42,7 +48,9 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
         return f"{'id' if len(shown) == 1 else 'ids'} {examples(shown)}"
 
-    if solution.kind == "classification":
+    if solution.kind == "grouping":
+        pred, proba, score = cluster_codes(table["cluster"], example_ids), None, None
+    elif solution.kind == "classification":
         pred = class_codes(table["label"], solution.classes, example_ids)
         proba, score = proba_matrix(table, solution.classes, example_ids), None
     else:
@@ -65,9 +73,9 @@ def _scatter(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return out
 
 
-def _require_columns(table: pa.Table) -> None:
+def _require_columns(table: pa.Table, required: tuple[str, str]) -> None:
     names = table.column_names
-    missing = [key for key in ("id", "label") if key not in names]
+    missing = [key for key in required if key not in names]
     if not missing:
         return
     hint = ""
@@ -78,7 +86,8 @@ def _require_columns(table: pa.Table) -> None:
     elif len(missing) == 2 and len(names) == 2:
         hint = " The first line must be a header naming the columns."
     raise SubmissionInvalid(
-        f"The file must have the columns 'id' and 'label'; {examples(missing)} "
+        f"The file must have the columns {required[0]!r} and {required[1]!r}; "
+        f"{examples(missing)} "
         f"{'is' if len(missing) == 1 else 'are'} missing. "
         f"Found {count(len(names), 'column')}: {examples(names, limit=10)}.{hint}"
     )

@@ -42,6 +42,17 @@ def index_of(values: Column, choices: list[str]) -> np.ndarray:
     return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int32)
 
 
+def codes_of(column: Column) -> np.ndarray:
+    """An int64 code per value, equal codes for equal values compared as text (grouping ids)."""
+    text = column if pa.types.is_dictionary(column.type) else as_string(column)
+    if pa.types.is_dictionary(text.type):
+        text = text.cast(text.type.value_type)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def null_mask(column: Column) -> np.ndarray:
     """A numpy bool array, True where the column is null."""
     return np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)

@@ -4,7 +4,10 @@ classification: accuracy_score, f1_score(average="macro", labels=all classes,
 zero_division=0), log_loss(labels=all classes) when probabilities are given (clipped to
 [eps, 1 - eps], eps of float64, not renormalized: scikit-learn 1.9).
 matching: f1/precision/recall of class 1 (zero_division=0), average_precision_score when
-scores are given. A split without rows gets an empty dict.
+scores are given. Both: ``opis`` (``scoring.core.opis``) when scores are given (matching:
+and the task names a group column; None when no group qualifies).
+grouping: pairwise and B-cubed metrics (``scoring.core.grouping``).
+A split without rows gets an empty dict.
 """
 
 from __future__ import annotations
@@ -13,17 +16,26 @@ import numpy as np
 
 from scoring.core.align import Aligned
 from scoring.core.curves import PRCurve, average_precision, descending, downsample, pr_curve
+from scoring.core.grouping import METRICS as GROUPING_METRICS
+from scoring.core.grouping import grouping_metrics_by_split
+from scoring.core.opis import opis_by_split
 from scoring.core.solution import Solution
 
-PRIMARY_METRIC = {"classification": "accuracy", "matching": "f1"}
+PRIMARY_METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
 SPLITS = ("all", "public", "private")
 
 
-def metric_names(kind: str, has_proba_or_score: bool) -> list[str]:
-    """The metric keys ``compute_metrics`` returns for a task of ``kind``."""
+def metric_names(kind: str, has_proba_or_score: bool, *, has_groups: bool = False) -> list[str]:
+    """The metric keys ``compute_metrics`` returns for a task of ``kind``.
+
+    ``has_groups``: the matching task names an ``opis.group_column``.
+    """
+    if kind == "grouping":
+        return list(GROUPING_METRICS)
     if kind == "classification":
-        return ["accuracy", "macro_f1"] + (["log_loss"] if has_proba_or_score else [])
-    return ["f1", "precision", "recall"] + (["average_precision"] if has_proba_or_score else [])
+        return ["accuracy", "macro_f1"] + (["log_loss", "opis"] if has_proba_or_score else [])
+    extra = ["average_precision"] if has_proba_or_score else []
+    return ["f1", "precision", "recall"] + extra + (["opis"] if extra and has_groups else [])
 
 
 def split_masks(solution: Solution) -> dict[str, np.ndarray | None]:
@@ -57,6 +69,24 @@ def precision_recall_curve_points(
 
 def compute_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str, float]]:
     """``{"all"|"public"|"private": {metric: value}}`` for the task's kind."""
+    if solution.kind == "grouping":
+        return grouping_metrics_by_split(solution.y, aligned.pred, solution.is_public)
+    metrics = _label_metrics(aligned, solution)
+    opis = opis_by_split(
+        y=solution.y,
+        is_public=solution.is_public,
+        settings=solution.opis,
+        proba=aligned.proba,
+        score=aligned.score if solution.kind == "matching" else None,
+    )
+    if opis is not None:
+        for split, value in opis.items():
+            if metrics[split]:
+                metrics[split]["opis"] = value  # type: ignore[assignment]  # None: no group
+    return metrics
+
+
+def _label_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str, float]]:
     k = solution.n_classes
     cells = (solution.is_public.astype(np.int64) * k + solution.y) * k + aligned.pred
     by_split = np.bincount(cells, minlength=2 * k * k).reshape(2, k, k)

@@ -1,8 +1,8 @@
 """Read a submission (CSV, gzipped CSV or Parquet, sniffed from its bytes) into Arrow.
 
-Only ``id``, ``label``, ``score`` and ``proba_*`` columns are kept; other columns are
-ignored (a pandas index column, a note...). In CSV, ``id`` and ``label`` are read as
-strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
+Only ``id``, ``label``, ``cluster`` (grouping), ``score`` and ``proba_*`` columns are
+kept; other columns are ignored (a pandas index column, a note...). In CSV, ``id``,
+``label`` and ``cluster`` are read as strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
 ``score`` is refused even where the kind would ignore it. A gzipped file may not unpack
 to more than ``max_bytes`` either.
 
@@ -40,7 +40,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _HEADER_SCAN = 1 << 20
-_KEYS = ("id", "label")
+_TEXT = ("id", "label", "cluster")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,12 @@ class SubmissionFile:
 
 def is_value_column(name: str) -> bool:
     """True for the columns scoring reads; any other column is ignored."""
-    return name in ("id", "label", "score") or name.startswith("proba_")
+    return name in ("id", "label", "cluster", "score") or name.startswith("proba_")
+
+
+def _has_keys(names: list[str]) -> bool:
+    """``id`` and ``label``, or ``id`` and ``cluster`` for a grouping submission."""
+    return "id" in names and ("label" in names or "cluster" in names)
 
 
 def read_submission(
@@ -79,7 +84,7 @@ def read_submission_file(
         table, fmt = _read_csv(_gunzip(buf, unpack_limit), test_rows), FORMAT_CSV_GZ
     else:
         table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
-    if table.num_rows == 0 and all(key in table.column_names for key in _KEYS):
+    if table.num_rows == 0 and _has_keys(table.column_names):
         raise SubmissionInvalid("The file names its columns but has no rows.")
     return SubmissionFile(table, fmt)
 
@@ -166,10 +171,10 @@ def _read_parquet(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
             f"The file is not a readable Parquet file ({_reason(exc)})."
         ) from None
     _check_names(schema.names)
-    if not all(key in schema.names for key in _KEYS):
+    if not _has_keys(schema.names):
         return schema.empty_table()
-    columns = [n for n in schema.names if is_value_column(n)]
-    as_dictionary = ["label"] if is_text(schema.field("label").type) else []
+        table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
+    if table.num_rows == 0 and _has_keys(table.column_names):
     try:
         if as_dictionary:  # few distinct values: skip building strings
             parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=as_dictionary)
@@ -223,12 +228,11 @@ def _read_parquet_bounded(
 
 def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
     names = _csv_header(buf)
-    if test_rows is not None:
-        bounds.refuse_rows(bounds.csv_lines(buf) - 1, test_rows, what="lines after the header")
-    if not all(key in names for key in _KEYS):
+        table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
+    if table.num_rows == 0 and _has_keys(table.column_names):
         return pa.schema([(name, pa.string()) for name in names]).empty_table()
     wanted = [name for name in names if is_value_column(name)]
-    types = {name: pa.string() if name in _KEYS else pa.float64() for name in wanted}
+    types = {name: pa.string() if name in _TEXT else pa.float64() for name in wanted}
     convert = pacsv.ConvertOptions(
         column_types=types, include_columns=wanted, strings_can_be_null=False
     )

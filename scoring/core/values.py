@@ -3,8 +3,9 @@
 Everything here is in submission row order; ``align`` puts it in solution order.
 Classification labels are class names; integers are compared as text (3 == "3").
 Matching labels may be integers 0/1, booleans, or the text "0", "1", "true", "false"
-(any case of true/false). Probabilities and scores must be numbers in [0, 1];
-each row of probabilities must sum to 1 within ``SUM_TOLERANCE``.
+(any case of true/false). Grouping clusters are any non-empty text or integers.
+Probabilities and scores must be numbers in [0, 1]; each row of probabilities must sum
+to 1 within ``SUM_TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scoring.core.arrowtools import as_string, index_of, is_text, null_mask
+from scoring.core.arrowtools import as_string, codes_of, index_of, is_text, null_mask
 from scoring.core.errors import SubmissionInvalid, count, examples, has
 
 SUM_TOLERANCE = 1e-3
@@ -71,6 +72,19 @@ def match_codes(labels: pa.ChunkedArray, example_ids: ExampleIds) -> np.ndarray:
             f"{_some(offending)}, e.g. {example_ids(bad)}."
         )
     return codes
+
+
+def cluster_codes(clusters: pa.ChunkedArray, example_ids: ExampleIds) -> np.ndarray:
+    """A code (int64) per row, equal for equal cluster ids; any text or integers, not empty."""
+    if not (is_text(clusters.type) or pa.types.is_integer(clusters.type)):
+        raise SubmissionInvalid(
+            f"Column 'cluster' has type {clusters.type}; expected cluster ids (text or integers)."
+        )
+    empty = null_mask(clusters)
+    if is_text(clusters.type):
+        empty = empty | _empty(as_string(clusters))
+    _refuse_unusable(empty, "an empty cluster", example_ids)
+    return codes_of(clusters)
 
 
 def proba_matrix(table: pa.Table, classes: list[str], example_ids: ExampleIds) -> np.ndarray | None:

@@ -128,7 +128,7 @@ def test_acceptable_variant_scores_like_the_canonical_file(name, classification)
     expected = score_file(io.BytesIO(CANONICAL), classification)
     got = score_file(io.BytesIO(VARIANTS[name]()), classification)
     assert got.metrics == expected.metrics
-    assert set(got.metrics["all"]) == {"accuracy", "macro_f1", "log_loss"}
+    assert set(got.metrics["all"]) == {"accuracy", "macro_f1", "log_loss", "opis"}
     np.testing.assert_array_equal(got.aligned.pred, expected.aligned.pred)
     np.testing.assert_array_equal(got.aligned.proba, expected.aligned.proba)
     assert got.row_count == N

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             raise CommandError(one_line(exc.message), returncode=1) from None
         metrics = {
             split: {
-                name: (value if math.isfinite(value) else None)
+                name: (value if value is not None and math.isfinite(value) else None)
                 for name, value in result.metrics.get(split, {}).items()
             }
             for split in SPLITS
