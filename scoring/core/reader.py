@@ -173,8 +173,10 @@ def _read_parquet(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
     _check_names(schema.names)
     if not _has_keys(schema.names):
         return schema.empty_table()
-        table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
-    if table.num_rows == 0 and _has_keys(table.column_names):
+    columns = [n for n in schema.names if is_value_column(n)]
+    as_dictionary = (
+        ["label"] if "label" in schema.names and is_text(schema.field("label").type) else []
+    )
     try:
         if as_dictionary:  # few distinct values: skip building strings
             parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=as_dictionary)
@@ -228,8 +230,9 @@ def _read_parquet_bounded(
 
 def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
     names = _csv_header(buf)
-        table, fmt = _read_csv(buf, test_rows), FORMAT_CSV
-    if table.num_rows == 0 and _has_keys(table.column_names):
+    if test_rows is not None:
+        bounds.refuse_rows(bounds.csv_lines(buf) - 1, test_rows, what="lines after the header")
+    if not _has_keys(names):
         return pa.schema([(name, pa.string()) for name in names]).empty_table()
     wanted = [name for name in names if is_value_column(name)]
     types = {name: pa.string() if name in _TEXT else pa.float64() for name in wanted}
