@@ -2,9 +2,9 @@
 
 Only ``id``, ``label``, ``cluster`` (grouping), ``score`` and ``proba_*`` columns are
 kept; other columns are ignored (a pandas index column, a note...). In CSV, ``id``,
-``label`` and ``cluster`` are read as strings and ``score``/``proba_*`` as float64 whatever the task's kind, so a non-numeric
-``score`` is refused even where the kind would ignore it. A gzipped file may not unpack
-to more than ``max_bytes`` either.
+``label`` and ``cluster`` are read as strings and ``score``/``proba_*`` as float64 whatever
+the task's kind, so a non-numeric ``score`` is refused even where the kind would ignore it.
+A gzipped file may not unpack to more than ``max_bytes`` either.
 
 Given ``test_rows`` (the task's test rows), memory is bounded before decoding: a file
 declaring far more rows than the task, or columns that would unpack to far more bytes,
