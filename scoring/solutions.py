@@ -1,5 +1,10 @@
 """The one way to load a task's solution: parsed once per process, kept in a small cache.
 
+The solution carries the task's OPIS settings (DESIGN §11): the ``opis`` keys of
+``task.yaml`` (``group_column``, ``range``, ``min_group_rows``) as the import stored them, and
+for matching the group column's values (from the test file or the solution, whichever has
+the column) aligned to the solution's rows by id.
+
 Scoring, the submission insight, the leaderboard's bootstrap and ``score_file`` all read the
 solution through :func:`solution_for_task`, so a solution is parsed by one code path and a
 replaced solution file (a new name) is never served from the cache.
@@ -7,12 +12,22 @@ replaced solution file (a new name) is never served from the cache.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from datasets.models import Task
 from scoring.core import Solution, load_solution
+from scoring.core.opis import DEFAULT_MIN_GROUP_ROWS, DEFAULT_RANGE, OpisSettings
+
+logger = logging.getLogger(__name__)
 
 SOLUTION_CACHE_SIZE = 4
 
@@ -32,8 +47,7 @@ class SolutionCache:
             if solution is not None:
                 self.items.move_to_end(key)
                 return solution
-        with task.solution.open("rb") as handle:
-            solution = load_solution(handle, kind=task.kind, classes=list(task.classes))
+        solution = task_solution_load(task)
         with self.lock:
             self.items[key] = solution
             self.items.move_to_end(key)
@@ -48,3 +62,69 @@ solution_cache = SolutionCache()
 def solution_for_task(task: Task) -> Solution:
     """``task``'s parsed solution (cached per process; see the module docstring)."""
     return solution_cache.get(task)
+
+
+def task_opis_options(task: Task) -> dict[str, Any]:
+    """``{"group_column": str | None, "range": (lo, hi), "min_group_rows": int}``."""
+    found: dict[str, Any] = {}
+    for source in (
+        (task.meta or {}).get("opis") if isinstance(task.meta, dict) else None,
+        getattr(task, "opis", None),
+    ):
+        if isinstance(source, dict):
+            found.update({k: v for k, v in source.items() if v not in (None, "")})
+    for key in ("group_column", "range", "min_group_rows"):
+        value = getattr(task, f"opis_{key}", None)
+        if value not in (None, "", []):
+            found[key] = value
+    lo, hi = found.get("range") or DEFAULT_RANGE
+    return {
+        "group_column": found.get("group_column") or None,
+        "range": (float(lo), float(hi)),
+        "min_group_rows": int(found.get("min_group_rows") or DEFAULT_MIN_GROUP_ROWS),
+    }
+
+
+def task_solution_load(task: Task) -> Solution:
+    """The task's solution, with the OPIS range, minimum and (matching) groups set."""
+    with task.solution.open("rb") as handle:
+        solution = load_solution(handle, kind=task.kind, classes=list(task.classes))
+    options = task_opis_options(task)
+    settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])
+    column = options["group_column"]
+    if column and task.kind == "matching":
+        groups = _group_column(task, column, solution)
+        if groups is not None:
+            codes, names = groups
+            settings = replace(settings, groups=codes, group_names=names)
+    return replace(solution, opis=settings)
+
+
+def _group_column(
+    task: Task, column: str, solution: Solution
+) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    for stored in (task.test_parquet, task.solution):
+        if not stored:
+            continue
+        with stored.open("rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            if column not in parquet.schema_arrow.names:
+                continue
+            table = parquet.read(columns=["id", column])
+        return _codes_in_solution_order(table, column, solution)
+    logger.warning("task %s: OPIS group column %r is in neither file", task.slug, column)
+    return None
+
+
+def _codes_in_solution_order(
+    table: pa.Table, column: str, solution: Solution
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    ids = table["id"].cast(pa.string()).combine_chunks()
+    values = table[column].cast(pa.string()).combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
+    names = tuple(encoded.dictionary.to_pylist())
+    if len(ids) == len(solution.ids) and pc.all(pc.equal(ids, solution.ids)).as_py():
+        return codes, names
+    at = np.asarray(pc.fill_null(pc.index_in(solution.ids, value_set=ids), -1).to_numpy())
+    return np.where(at >= 0, codes[np.maximum(at, 0)], -1), names

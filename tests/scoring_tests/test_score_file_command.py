@@ -24,7 +24,7 @@ from tests.scoring_tests.factories import (
 from tests.support.celery_worker import REPO, database_url_for_workers
 
 METRICS = {
-    "classification": {"accuracy", "macro_f1", "log_loss"},
+    "classification": {"accuracy", "macro_f1", "log_loss", "opis"},
     "matching": {"f1", "precision", "recall", "average_precision"},
 }
 

@@ -1,7 +1,9 @@
-"""``score_file --task <slug> <file>``: validate and score a file now, store nothing (DESIGN §7).
+"""``score_file --task <slug> <file> [--reference <file>]``: validate and score a file now,
+store nothing (DESIGN §7, §11).
 
-Prints one JSON object ``{"all": {...}, "public": {...}, "private": {...}}``; an invalid file
-or an unknown task exits 1 with one line on stderr.
+Prints one JSON object ``{"all": {...}, "public": {...}, "private": {...}}``; with
+``--reference`` each split also gets ``nfr`` and ``pfr`` against that file (classification
+and matching). An invalid file or an unknown task exits 1 with one line on stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.core import SubmissionInvalid, score_file
+from scoring.core.flips import flip_rates
 from scoring.solutions import solution_for_task
 
 SPLITS = ("all", "public", "private")
@@ -31,24 +34,53 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--task", required=True, help="The task's slug.")
         parser.add_argument("file", type=Path, help="CSV, gzipped CSV or Parquet predictions.")
+        parser.add_argument(
+            "--reference",
+            type=Path,
+            default=None,
+            help="Another predictions file: adds the flip rates nfr and pfr against it.",
+        )
 
-    def handle(self, *args, task: str, file: Path, **options) -> None:
+    def handle(
+        self, *args, task: str, file: Path, reference: Path | None = None, **options
+    ) -> None:
         try:
             found = task_get(slug=task)
         except Task.DoesNotExist:
             raise CommandError(f"There is no task '{task}'.", returncode=1) from None
-        if not file.is_file():
-            raise CommandError(f"There is no file {str(file)!r}.", returncode=1)
+        for path in (file, reference):
+            if path is not None and not path.is_file():
+                raise CommandError(f"There is no file {str(path)!r}.", returncode=1)
         solution = solution_for_task(found)
         try:
             result = score_file(file, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
         except SubmissionInvalid as exc:
             raise CommandError(one_line(exc.message), returncode=1) from None
-        metrics = {
-            split: {
-                name: (value if value is not None and math.isfinite(value) else None)
-                for name, value in result.metrics.get(split, {}).items()
-            }
-            for split in SPLITS
-        }
-        self.stdout.write(json.dumps(metrics))
+        metrics = {split: dict(result.metrics.get(split, {})) for split in SPLITS}
+        if reference is not None:
+            try:
+                ref = score_file(reference, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
+            except SubmissionInvalid as exc:
+                raise CommandError(
+                    f"The reference file is invalid: {one_line(exc.message)}", returncode=1
+                ) from None
+            if solution.kind != "grouping":
+                rates = flip_rates(
+                    y=solution.y,
+                    pred=result.aligned.pred,
+                    reference=ref.aligned.pred,
+                    is_public=solution.is_public,
+                )
+                for split in SPLITS:
+                    metrics[split].update(rates[split])
+        self.stdout.write(
+            json.dumps(
+                {
+                    split: {
+                        name: (value if value is not None and math.isfinite(value) else None)
+                        for name, value in values.items()
+                    }
+                    for split, values in metrics.items()
+                }
+            )
+        )
