@@ -1,7 +1,8 @@
 """The one way to load a task's solution: parsed once per process, kept in a small cache.
 
 The solution carries the task's OPIS settings (DESIGN §11): the ``opis`` keys of
-``task.yaml`` (``group_column``, ``range``, ``min_group_rows``) as the import stored them, and
+``task.yaml`` (``group_column``, ``range``, ``min_group_rows``) as the import stored them
+(``Task.opis``), and
 for matching the group column's values (from the test file or the solution, whichever has
 the column) aligned to the solution's rows by id.
 
@@ -37,11 +38,12 @@ class SolutionCache:
     """Loaded solutions of this process, keyed by task id and solution file name (LRU)."""
 
     size: int = SOLUTION_CACHE_SIZE
-    items: OrderedDict[tuple[int, str], Solution] = field(default_factory=OrderedDict)
+    items: OrderedDict[tuple[int, str, str], Solution] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, task: Task) -> Solution:
-        key = (task.pk, task.solution.name)
+        # The OPIS settings are part of the key: an organizer's change is never served stale.
+        key = (task.pk, task.solution.name, repr(task_opis_options(task)))
         with self.lock:
             solution = self.items.get(key)
             if solution is not None:
@@ -65,18 +67,9 @@ def solution_for_task(task: Task) -> Solution:
 
 
 def task_opis_options(task: Task) -> dict[str, Any]:
-    """``{"group_column": str | None, "range": (lo, hi), "min_group_rows": int}``."""
-    found: dict[str, Any] = {}
-    for source in (
-        (task.meta or {}).get("opis") if isinstance(task.meta, dict) else None,
-        getattr(task, "opis", None),
-    ):
-        if isinstance(source, dict):
-            found.update({k: v for k, v in source.items() if v not in (None, "")})
-    for key in ("group_column", "range", "min_group_rows"):
-        value = getattr(task, f"opis_{key}", None)
-        if value not in (None, "", []):
-            found[key] = value
+    """``{"group_column": str | None, "range": (lo, hi), "min_group_rows": int}`` from the
+    task's ``opis`` settings (validated at import, ``datasets.core``)."""
+    found = task.opis if isinstance(task.opis, dict) else {}
     lo, hi = found.get("range") or DEFAULT_RANGE
     return {
         "group_column": found.get("group_column") or None,

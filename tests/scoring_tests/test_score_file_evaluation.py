@@ -43,8 +43,8 @@ def split_rows(task) -> dict[str, list[int]]:
 
 def test_classification_opis_and_flips_against_a_reference(tmp_path):
     task = imported_task(tmp_path, kind="classification", rows=160)
-    task.meta = {**task.meta, "opis": {"min_group_rows": 5}}
-    task.save(update_fields=["meta"])
+    task.opis = {**task.opis, "min_group_rows": 5}
+    task.save(update_fields=["opis"])
     new, ref = predictions_frame(task, seed=1), predictions_frame(task, seed=2, wrong=0.5)
     (tmp_path / "new.csv").write_bytes(csv_bytes(new))
     (tmp_path / "ref.csv").write_bytes(csv_bytes(ref.sample(frac=1.0, random_state=0)))
@@ -80,16 +80,22 @@ def test_matching_opis_uses_the_group_column(tmp_path):
     (tmp_path / "m.csv").write_bytes(csv_bytes(frame))
     assert "opis" not in run(task, tmp_path / "m.csv")["all"], "no group column: no OPIS"
 
-    task.meta = {
-        **task.meta,
-        "opis": {"group_column": "left_brand", "range": [0.1, 0.9], "min_group_rows": 3},
+    task.opis = {
+        **task.opis,
+        "group_column": "left_brand",
+        "group_source": "test",
+        "range": [0.1, 0.9],
+        "min_group_rows": 3,
     }
-    task.save(update_fields=["meta"])
+    task.save(update_fields=["opis"])
     got = run(task, tmp_path / "m.csv")
     with task.test_parquet.open("rb") as handle:
-        shops = pd.read_parquet(handle)["left_brand"]
+        test = pd.read_parquet(handle, columns=["id", "left_brand"])
+    solution = solution_frame(task)
+    # The test file's rows need not be in the solution's order: align the groups by id.
+    shops = test.set_index(test["id"].astype(str))["left_brand"].loc[solution["id"].astype(str)]
     codes = shops.map({"north": 0, "south": 1, "east": 2}).to_numpy()
-    truth = solution_frame(task)["label"].astype(int).to_numpy()
+    truth = solution["label"].astype(int).to_numpy()
     for split, rows in split_rows(task).items():
         expected = naive_matching(frame["score"].to_numpy(), truth, codes, rows, 0.1, 0.9, 3)
         assert got[split]["opis"] == pytest.approx(expected)
