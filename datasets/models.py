@@ -41,6 +41,7 @@ def task_file_path(instance: Task, filename: str) -> str:
 class TaskKind(models.TextChoices):
     CLASSIFICATION = "classification", "k-way classification"
     MATCHING = "matching", "record matching"
+    GROUPING = "grouping", "record grouping"
 
 
 class Task(models.Model):
@@ -61,6 +62,15 @@ class Task(models.Model):
     train_rows = models.PositiveIntegerField(default=0)
     test_rows = models.PositiveIntegerField(default=0)
     card = models.JSONField(default=dict, blank=True)
+    opis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'OPIS settings from task.yaml (DESIGN §11): {"group_column": name or null,'
+            ' "group_source": "test" | "solution" | null, "range": [lo, hi],'
+            ' "min_group_rows": n}; a solution group column is kept in the private solution'
+        ),
+    )
     meta = models.JSONField(default=dict, blank=True, help_text="The standardized task.json")
     order = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -87,7 +97,8 @@ class Task(models.Model):
         ordering = ["track", "order", "slug"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["classification", "matching"]), name="task_kind_valid"
+                condition=Q(kind__in=["classification", "matching", "grouping"]),
+                name="task_kind_valid",
             ),
             models.CheckConstraint(
                 condition=Q(public_fraction__gt=0) & Q(public_fraction__lt=1),

@@ -186,6 +186,7 @@ def _store(
                 train_rows=meta["train_rows"],
                 test_rows=meta["test_rows"],
                 card=dict(standardized.card),
+                opis=dict(meta["opis"]),
                 meta=dict(meta),
                 order=track.tasks.count(),
             )

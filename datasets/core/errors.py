@@ -20,11 +20,14 @@ class BundleInvalid(Exception):
         return "\n".join([head, *(f"- {p}" for p in self.problems)])
 
 
-def examples(values: Iterable[object], limit: int = EXAMPLES) -> str:
-    """Quote up to ``limit`` values: ``'a', 'b' and 7 more`` (numbers such as rows unquoted)."""
+def examples(values: Iterable[object], limit: int = EXAMPLES, *, total: int | None = None) -> str:
+    """Quote up to ``limit`` values: ``'a', 'b' and 7 more`` (numbers such as rows unquoted).
+
+    ``total`` is the count when ``values`` holds only the first few of them.
+    """
     items = list(values)
     shown = ", ".join(str(v) if isinstance(v, int) else repr(_short(str(v))) for v in items[:limit])
-    rest = len(items) - limit
+    rest = (len(items) if total is None else total) - limit
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 

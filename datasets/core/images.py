@@ -8,11 +8,9 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-import pandas as pd
 from PIL import Image
 
 from datasets.core.errors import examples, plural
-from datasets.core.values import as_text
 
 FOLDER = "images"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -45,12 +43,19 @@ def image_file(images_dir: Path, value: str) -> Path | None:
     return target
 
 
-def check_image_column(
-    images_dir: Path, file_name: str, column: str, values: pd.Series, problems: list[str]
+def check_image_paths(
+    images_dir: Path,
+    file_name: str,
+    column: str,
+    distinct: list[str],
+    rows: list[int],
+    problems: list[str],
 ) -> set[str]:
-    """Report unsafe and missing paths of one column; return the normalized usable paths."""
-    paths = as_text(values).dropna()
-    distinct = pd.unique(paths)
+    """Report unsafe and missing paths of one column; return the normalized usable paths.
+
+    ``distinct`` holds the column's distinct non-empty paths in order of first appearance,
+    ``rows`` how many rows hold each.
+    """
     unsafe: dict[str, list[str]] = {}
     for value in distinct:
         reason = unsafe_reason(value)
@@ -62,15 +67,17 @@ def check_image_column(
             f" allowed ({plural(len(bad), 'path')}, e.g. {examples(bad)}); use paths relative"
             f" to {FOLDER}/"
         )
-    safe = [v for v in distinct if not unsafe_reason(v)]
-    missing = [v for v in safe if image_file(images_dir, v) is None]
+    safe = [(v, n) for v, n in zip(distinct, rows, strict=True) if not unsafe_reason(v)]
+    missing = [(v, n) for v, n in safe if image_file(images_dir, v) is None]
     if missing:
-        rows = int(paths.isin(missing).sum())
+        count = sum(n for _, n in missing)
         problems.append(
             f"{file_name}: column '{column}' names {plural(len(missing), 'image')}"
-            f" ({plural(rows, 'row')}) not found under {FOLDER}/: {examples(missing)}"
+            f" ({plural(count, 'row')}) not found under {FOLDER}/:"
+            f" {examples(v for v, _ in missing)}"
         )
-    return {normalize_path(v) for v in safe if v not in set(missing)}
+    gone = {v for v, _ in missing}
+    return {normalize_path(v) for v, _ in safe if v not in gone}
 
 
 def check_decodable(images_dir: Path, paths: Iterable[str], problems: list[str]) -> None:

@@ -6,6 +6,9 @@ Rules, in order, over the column's non-missing values in train and test together
   ``images/`` (the image checks then report the missing ones);
 - ``categorical``: at most ``max(20, 5% of the values)`` distinct values, mean length <= 40;
 - ``text``: everything else, including an entirely empty column.
+
+The bundle check decides from a :class:`~datasets.core.profile.ColumnProfile` gathered in
+its one pass over the files; :func:`infer_type` applies the same rules to a pandas Series.
 """
 
 from __future__ import annotations
@@ -13,24 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 
-from datasets.core.values import as_numbers, as_text
+from datasets.core.profile import IMAGE_EXTENSIONS, ColumnProfile
+from datasets.core.validate import infer_from_profile
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
-CATEGORICAL_MIN_DISTINCT = 20
-CATEGORICAL_SHARE = 0.05
-CATEGORICAL_MAX_MEAN_LENGTH = 40
-SAMPLE = 1000  # a column whose first values are not all numbers is not parsed in full
-
-
-def looks_like_image_paths(values: pd.Series) -> bool:
-    """True when every non-missing value ends with a known image extension."""
-    present = values.dropna()
-    for part in (present.head(SAMPLE), present):  # most columns fail on their first values
-        text = as_text(part).dropna()
-        if text.empty or not text.str.lower().str.endswith(IMAGE_EXTENSIONS).all():
-            return False
-    return True
+__all__ = ["IMAGE_EXTENSIONS", "infer_type"]
 
 
 def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None) -> str:
@@ -39,21 +30,11 @@ def infer_type(values: pd.Series, *, image_exists: Callable[[str], bool] | None)
     ``image_exists`` tells whether a path exists under ``images/``; None when there is no
     ``images/`` folder, in which case a column is never inferred to be an image column.
     """
-    present = values.dropna()
-    if present.empty:
-        return "text"
-    if not pd.api.types.is_bool_dtype(present) and as_numbers(present.head(SAMPLE))[1].empty:
-        _, bad = as_numbers(present)
-        if bad.empty:
-            return "numeric"
-    text = as_text(present).dropna()
-    if (
-        image_exists is not None
-        and looks_like_image_paths(text)
-        and any(image_exists(path) for path in text.unique()[:1000])
-    ):
-        return "image"
-    limit = max(CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE * len(text))
-    if text.nunique() <= limit and text.str.len().mean() <= CATEGORICAL_MAX_MEAN_LENGTH:
-        return "categorical"
-    return "text"
+    profile = ColumnProfile(distinct_cap=max(20, len(values)))
+    if len(values):
+        try:
+            raw = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types: compare as text
+            raw = pa.array(values.astype("string").to_numpy(dtype=object, na_value=None))
+        profile.add(raw)
+    return infer_from_profile(profile, image_exists)

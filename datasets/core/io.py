@@ -1,7 +1,8 @@
 """The standardized table format: its dtypes, conversion to it, writing it and reading it back.
 
 ``id``, text, categorical and image columns are pandas ``string`` (missing = NA), numeric
-columns ``float64``, the label ``string`` (classification) or ``int64`` 0/1 (matching). CSV
+columns ``float64``, the label ``string`` (classification, grouping) or ``int64`` 0/1
+(matching). CSV
 files write a missing value as an empty unquoted cell, and no text value is ever empty.
 """
 
@@ -13,10 +14,6 @@ from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-
-from datasets.core.images import normalize_path
-from datasets.core.values import as_binary, as_numbers, as_text
 
 Source = str | Path | IO[bytes]  # a path, or an open binary file (e.g. from Django storage)
 
@@ -57,43 +54,24 @@ def read_standard_parquet(path: Source, task_meta: Mapping[str, Any]) -> pd.Data
     return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes})
 
 
-def standard_frame(
-    frame: pd.DataFrame, columns: Iterable[tuple[str, str]], kind: str, *, with_label: bool
-) -> pd.DataFrame:
-    """Convert a validated raw table to ``id, features..., [label]`` in the standard dtypes."""
-    columns = list(columns)
-    out: dict[str, pd.Series] = {"id": as_text(frame["id"])}
-    for name, column_type in columns:
-        if column_type == "numeric":
-            out[name] = as_numbers(frame[name])[0]
-        elif column_type == "image":
-            out[name] = as_text(frame[name]).map(normalize_path, na_action="ignore")
-        else:
-            out[name] = as_text(frame[name])
-    if with_label:
-        out["label"] = standard_labels(frame["label"], kind)
-    result = pd.DataFrame({k: v.reset_index(drop=True) for k, v in out.items()})
-    return result.astype({k: v for k, v in _dtypes(columns, kind).items() if k in result})
+def standard_schema(
+    kind: str,
+    columns: Iterable[tuple[str, str]],
+    *,
+    with_label: bool,
+    extra: Iterable[str] = (),
+) -> pa.Schema:
+    """The Arrow schema of a standardized train (``with_label``) or test file.
 
-
-def standard_labels(labels: pd.Series, kind: str) -> pd.Series:
-    """Validated labels in their standard dtype."""
-    if kind == "matching":
-        return as_binary(labels)[0].astype("int64")
-    return as_text(labels)
-
-
-def _dtypes(columns: Iterable[tuple[str, str]], kind: str) -> dict[str, str]:
-    meta = {"kind": kind, "columns": [{"name": n, "type": t} for n, t in columns]}
-    return standard_dtypes(meta)
-
-
-def write_standard(frame: pd.DataFrame, csv_path: Path, parquet_path: Path) -> None:
-    """Write one table as CSV and as Parquet, no index.
-
-    The CSV is UTF-8 with a header, every string quoted, a missing value as an empty unquoted
-    cell and floats in their shortest round-tripping form (pyarrow's writer).
+    It carries pandas metadata, so ``pandas.read_parquet`` gives the dtypes of
+    :func:`standard_dtypes` (``string`` rather than ``object``). ``extra`` names further
+    text columns (the solution's ``split`` and OPIS group column).
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pacsv.write_csv(table, csv_path)
-    frame.to_parquet(parquet_path, index=False, engine="pyarrow")
+    columns = list(columns)
+    meta = {"kind": kind, "columns": [{"name": n, "type": t} for n, t in columns]}
+    dtypes = standard_dtypes(meta)
+    if not with_label:
+        dtypes.pop("label")
+    dtypes.update(dict.fromkeys(extra, "string"))
+    empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+    return pa.Schema.from_pandas(empty, preserve_index=False)

@@ -1,16 +1,18 @@
 """Bundle rules across the tables: ids, required columns, feature names, labels, pairs.
 
 Each check appends plain-words problems (and warnings) to lists, so that the caller can
-report every problem of a bundle at once.
+report every problem of a bundle at once. The checks run on whole Arrow arrays of the id and
+label columns with Arrow's hash kernels (value counts, membership), never on Python objects.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from datasets.core.errors import examples, plural
-from datasets.core.tables import Table
+from datasets.core.errors import EXAMPLES, examples, plural
+from datasets.core.scan import Part
 from datasets.core.values import as_binary, as_text
 
 MAX_CLASSES = 1000
@@ -19,62 +21,75 @@ MIN_TEST_ROWS = 2
 PAIR_PREFIXES = ("left_", "right_")
 
 
-def _rows(mask: pd.Series) -> str:
+def _rows(mask: pa.Array) -> str:
     """1-based data row numbers of ``mask``'s True entries."""
-    positions = np.flatnonzero(mask.to_numpy(dtype=bool)) + 1
-    return f"at data rows {examples(positions.tolist())}"
+    positions = pc.indices_nonzero(pc.fill_null(mask, False))
+    first = (np.asarray(positions[:EXAMPLES]) + 1).tolist()
+    return f"at data rows {examples(first, total=len(positions))}"
 
 
-def check_rows(table: Table, problems: list[str]) -> None:
+def _first(values: pa.Array, limit: int = EXAMPLES) -> list[object]:
+    return values[:limit].to_pylist()
+
+
+def check_rows(part: Part, problems: list[str]) -> None:
     """Train and test need data rows; test needs two so it can be split."""
-    rows = len(table.frame)
-    if table.part in ("train", "test") and rows == 0:
-        problems.append(f"{table.name} has no data rows")
-    elif table.part == "test" and rows < MIN_TEST_ROWS:
+    rows = part.rows
+    if part.part in ("train", "test") and rows == 0:
+        problems.append(f"{part.name} has no data rows")
+    elif part.part == "test" and rows < MIN_TEST_ROWS:
         problems.append(
-            f"{table.name} has {plural(rows, 'row')}; at least {MIN_TEST_ROWS} are needed"
+            f"{part.name} has {plural(rows, 'row')}; at least {MIN_TEST_ROWS} are needed"
             " to split it into public and private rows"
         )
 
 
-def check_ids(table: Table, problems: list[str]) -> pd.Series | None:
+def check_ids(part: Part, problems: list[str]) -> pa.Array | None:
     """The ``id`` column: present, never empty, unique. Returns the ids as text."""
-    frame = table.frame
-    if "id" not in frame.columns:
-        near = [c for c in frame.columns if str(c).strip().lower() == "id"]
+    if part.ids is None:
+        near = [c for c in part.columns if str(c).strip().lower() == "id"]
         hint = f" (found {examples(near)}; the name is lowercase 'id')" if near else ""
-        problems.append(f"{table.name}: the 'id' column is missing{hint}")
+        problems.append(f"{part.name}: the 'id' column is missing{hint}")
         return None
-    ids = as_text(frame["id"])
-    if ids.isna().any():
+    ids = as_text(part.ids)
+    if ids.null_count:
         problems.append(
-            f"{table.name}: empty id in {plural(int(ids.isna().sum()), 'row')}, {_rows(ids.isna())}"
+            f"{part.name}: empty id in {plural(ids.null_count, 'row')}, {_rows(pc.is_null(ids))}"
         )
-    dupes = ids[ids.duplicated(keep=False) & ids.notna()].unique()
+    counts = pc.value_counts(ids).flatten()  # in the order the values first appear
+    dupes = pc.filter(counts[0], pc.and_(pc.greater(counts[1], 1), pc.is_valid(counts[0])))
     if len(dupes):
         problems.append(
-            f"{table.name}: ids appear more than once ({len(dupes)}): {examples(dupes)}"
+            f"{part.name}: ids appear more than once ({len(dupes)}):"
+            f" {examples(_first(dupes), total=len(dupes))}"
         )
     return ids
 
 
 def check_columns(
-    train: Table | None, test: Table | None, solution: Table | None, problems: list[str]
+    train: Part | None,
+    test: Part | None,
+    solution: Part | None,
+    problems: list[str],
+    *,
+    solution_extra: tuple[str, ...] = (),
 ) -> list[str]:
     """Required and forbidden columns, reserved names, train/test feature agreement.
 
-    Returns the feature columns in train's order (test's when train is unreadable).
+    ``solution_extra`` names the solution columns allowed besides id and label (an OPIS
+    group column). Returns the feature columns in train's order (test's when train is
+    unreadable).
     """
-    if train is not None and "label" not in train.frame.columns:
+    if train is not None and "label" not in train.columns:
         problems.append(f"{train.name}: the 'label' column is missing")
-    if test is not None and "label" in test.frame.columns:
+    if test is not None and "label" in test.columns:
         problems.append(
             f"{test.name} must not contain a 'label' column: test labels belong in the solution"
         )
     if solution is not None:
-        if "label" not in solution.frame.columns:
+        if "label" not in solution.columns:
             problems.append(f"{solution.name}: the 'label' column is missing")
-        extra = [c for c in solution.frame.columns if c not in ("id", "label")]
+        extra = [c for c in solution.columns if c not in ("id", "label", *solution_extra)]
         if extra:
             problems.append(
                 f"{solution.name}: unexpected columns {examples(extra)}; the solution holds only"
@@ -104,8 +119,8 @@ def check_columns(
     return features.get(source.name, []) if source is not None else []
 
 
-def _features(table: Table) -> list[str]:
-    return [str(c) for c in table.frame.columns if c not in ("id", "label")]
+def _features(part: Part) -> list[str]:
+    return [str(c) for c in part.columns if c not in ("id", "label")]
 
 
 def _reserved(column: str) -> bool:
@@ -113,37 +128,39 @@ def _reserved(column: str) -> bool:
     return lower in RESERVED or lower.startswith("proba_")
 
 
+def _absent(values: pa.Array, others: pa.Array) -> pa.Array:
+    """Distinct non-missing ``values`` not among ``others``, in order of first appearance."""
+    keep = pc.and_(pc.invert(pc.is_in(values, value_set=others)), pc.is_valid(values))
+    return pc.unique(pc.filter(values, keep))
+
+
 def check_same_ids(
-    test: Table,
-    test_ids: pd.Series,
-    solution: Table,
-    solution_ids: pd.Series,
-    problems: list[str],
+    test: Part, test_ids: pa.Array, solution: Part, solution_ids: pa.Array, problems: list[str]
 ) -> None:
     """Every test id has exactly one solution row, and no solution row is extra."""
-    missing = test_ids[~test_ids.isin(solution_ids) & test_ids.notna()].unique()
-    extra = solution_ids[~solution_ids.isin(test_ids) & solution_ids.notna()].unique()
+    missing = _absent(test_ids, solution_ids)
+    extra = _absent(solution_ids, test_ids)
     if len(missing) or len(extra):
         sides = []
         if len(missing):
             sides.append(
                 f"{test.name} has {plural(len(missing), 'id')} missing from {solution.name}:"
-                f" {examples(missing)}"
+                f" {examples(_first(missing), total=len(missing))}"
             )
         if len(extra):
             sides.append(
                 f"{solution.name} has {plural(len(extra), 'id')} not in {test.name}:"
-                f" {examples(extra)}"
+                f" {examples(_first(extra), total=len(extra))}"
             )
         problems.append(f"test and solution ids differ: {'; '.join(sides)}")
 
 
-def check_pairs(table: Table, features: list[str], problems: list[str]) -> None:
+def check_pairs(part: Part, features: list[str], problems: list[str]) -> None:
     """Matching features come as ``left_<attr>`` / ``right_<attr>`` pairs."""
     loose = [c for c in features if not c.startswith(("left_", "right_")) or c in PAIR_PREFIXES]
     if loose:
         problems.append(
-            f"{table.name}: matching feature columns must be named left_<attr> or right_<attr>;"
+            f"{part.name}: matching feature columns must be named left_<attr> or right_<attr>;"
             f" these are not: {examples(loose)}"
         )
     lefts = {c[len("left_") :] for c in features if c.startswith("left_")} - {""}
@@ -151,57 +168,65 @@ def check_pairs(table: Table, features: list[str], problems: list[str]) -> None:
     unpaired = [f"left_{a} (no right_{a})" for a in sorted(lefts - rights)]
     unpaired += [f"right_{a} (no left_{a})" for a in sorted(rights - lefts)]
     if unpaired:
-        problems.append(f"{table.name}: unpaired matching columns: {', '.join(unpaired[:5])}")
+        problems.append(f"{part.name}: unpaired matching columns: {', '.join(unpaired[:5])}")
     if not lefts & rights:
         problems.append(
-            f"{table.name}: matching needs at least one pair of columns left_<attr> and"
-            " right_<attr>"
+            f"{part.name}: matching needs at least one pair of columns left_<attr> and right_<attr>"
         )
 
 
 def check_labels(
-    kind: str, table: Table, ids: pd.Series | None, problems: list[str]
-) -> pd.Series | None:
+    kind: str, part: Part, ids: pa.Array | None, problems: list[str]
+) -> pa.Array | None:
     """Labels of train or solution: never empty; 0/1 for matching. Returns them as text."""
-    if "label" not in table.frame.columns or not kind:
+    if part.labels is None or not kind:
         return None
-    raw = table.frame["label"]
-    labels = as_text(raw)
-    where = _where(labels.isna(), ids)
-    if labels.isna().any():
+    labels = as_text(part.labels)
+    if labels.null_count:
         problems.append(
-            f"{table.name}: empty label in {plural(int(labels.isna().sum()), 'row')}, {where}"
+            f"{part.name}: empty label in {plural(labels.null_count, 'row')},"
+            f" {_where(pc.is_null(labels), ids)}"
         )
     if kind == "matching":
-        binary, bad = as_binary(raw)
-        bad = bad.dropna()
-        if len(bad):
+        binary, bad = as_binary(part.labels)
+        bad_values = pc.filter(labels, bad)
+        if len(bad_values):
+            distinct = pc.unique(bad_values)
             problems.append(
-                f"{table.name}: matching labels must be 0 or 1; other values in"
-                f" {plural(len(bad), 'row')}: {examples(bad.unique())}"
+                f"{part.name}: matching labels must be 0 or 1; other values in"
+                f" {plural(len(bad_values), 'row')}:"
+                f" {examples(_first(distinct), total=len(distinct))}"
             )
-        return binary.astype("Int64").astype("string")
+        return binary
     return labels
 
 
-def _where(mask: pd.Series, ids: pd.Series | None) -> str:
+def _where(mask: pa.Array, ids: pa.Array | None) -> str:
     if ids is None:
         return _rows(mask)
-    return f"ids {examples(ids[mask.to_numpy()].fillna('?'))}"
+    chosen = pc.filter(ids, mask)
+    first = pc.fill_null(chosen[:EXAMPLES], "?").to_pylist()
+    return f"ids {examples(first, total=len(chosen))}"
+
+
+def _sorted_distinct(labels: pa.Array | None) -> list[str]:
+    if labels is None:
+        return []
+    return sorted(pc.unique(pc.drop_null(labels)).to_pylist())
 
 
 def check_classes(
     kind: str,
-    train: Table,
-    train_labels: pd.Series,
-    solution: Table | None,
-    solution_labels: pd.Series | None,
+    train: Part,
+    train_labels: pa.Array,
+    solution: Part | None,
+    solution_labels: pa.Array | None,
     problems: list[str],
     warnings: list[str],
 ) -> tuple[str, ...]:
     """Enough classes in train, not too many; classes only the solution has are warned about."""
-    seen = sorted(train_labels.dropna().unique())
-    solution_seen = [] if solution_labels is None else sorted(solution_labels.dropna().unique())
+    seen = _sorted_distinct(train_labels)
+    solution_seen = _sorted_distinct(solution_labels)
     if kind == "matching":
         if set(seen) != {"0", "1"}:
             problems.append(
@@ -212,7 +237,7 @@ def check_classes(
             warnings.append(f"{solution.name} holds no match (label 1); F1 will be 0 for all")
         return ("0", "1")
     classes = sorted(set(seen) | set(solution_seen))
-    if len(seen) < 2 and len(train.frame):
+    if len(seen) < 2 and train.rows:
         problems.append(
             f"{train.name}: classification needs at least 2 classes in 'label', found"
             f" {len(seen)}: {examples(seen)}"
@@ -230,3 +255,35 @@ def check_classes(
             f" {examples(unseen)}"
         )
     return tuple(classes)
+
+
+def check_entities(
+    train: Part,
+    train_labels: pa.Array,
+    solution: Part,
+    solution_labels: pa.Array,
+    problems: list[str],
+    warnings: list[str],
+) -> None:
+    """Grouping: train and test entities are disjoint; a solution without pairs is warned."""
+    shared = pc.unique(
+        pc.filter(
+            solution_labels,
+            pc.and_(
+                pc.is_in(solution_labels, value_set=train_labels), pc.is_valid(solution_labels)
+            ),
+        )
+    )
+    if len(shared):
+        problems.append(
+            f"{train.name} and {solution.name} share {plural(len(shared), 'entity id')} in 'label':"
+            f" {examples(_first(shared), total=len(shared))}; grouping needs the entities of"
+            " test and train to be disjoint (every record of an entity on one side)"
+        )
+    for part, labels in ((train, train_labels), (solution, solution_labels)):
+        counts = pc.value_counts(pc.drop_null(labels)).flatten()
+        if len(labels) and not pc.any(pc.greater(counts[1], 1)).as_py():
+            warnings.append(
+                f"{part.name} gives no two records the same entity in 'label'; there are no"
+                " pairs to find"
+            )

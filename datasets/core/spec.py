@@ -11,10 +11,14 @@ from typing import Any
 
 import yaml
 
-KINDS = ("classification", "matching")
+KINDS = ("classification", "matching", "grouping")
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
-METRICS = {"classification": ("accuracy", "macro_f1"), "matching": ("f1", "precision", "recall")}
-DEFAULT_METRIC = {"classification": "accuracy", "matching": "f1"}
+METRICS = {
+    "classification": ("accuracy", "macro_f1"),
+    "matching": ("f1", "precision", "recall"),
+    "grouping": ("pairwise_f1", "pairwise_precision", "pairwise_recall", "bcubed_f1"),
+}
+DEFAULT_METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
 KEYS = (
     "slug",
     "title",
@@ -24,12 +28,38 @@ KEYS = (
     "metric",
     "public_fraction",
     "split_seed",
+    "opis",
 )
+OPIS_KEYS = ("group_column", "range", "min_group_rows")
+OPIS_RANGE = (0.05, 0.95)
+OPIS_MIN_GROUP_ROWS = 20
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 50
 TITLE_MAX = 200
 MAX_YAML_BYTES = 1024 * 1024
 NAME = "task.yaml"
+
+
+@dataclass(frozen=True)
+class OpisSpec:
+    """``opis`` of task.yaml (DESIGN §11): the threshold-consistency settings.
+
+    ``group_column`` is "" when not given (classification groups by class); whether it names
+    a test or a solution column is checked with the tables.
+    """
+
+    group_column: str = ""
+    range: tuple[float, float] = OPIS_RANGE
+    min_group_rows: int = OPIS_MIN_GROUP_ROWS
+
+    def as_json(self, *, group_source: str = "") -> dict[str, Any]:
+        """The form stored on the Task and in task.json."""
+        return {
+            "group_column": self.group_column or None,
+            "group_source": group_source or None,
+            "range": list(self.range),
+            "min_group_rows": self.min_group_rows,
+        }
 
 
 @dataclass(frozen=True)
@@ -44,6 +74,7 @@ class TaskSpec:
     metric: str = ""
     public_fraction: float = 0.3
     split_seed: int = 0
+    opis: OpisSpec = field(default_factory=OpisSpec)
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -86,7 +117,11 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
     description = _text(data, "description", problems, required=False, limit=None)
     kind = data.get("kind")
     if kind not in KINDS:
-        problems.append(f"{NAME}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        # The first two kinds lead the message as they always did; grouping came later.
+        problems.append(
+            f"{NAME}: kind must be one of {', '.join(KINDS[:2])}, not {kind!r}"
+            f" (or {KINDS[2]}, for records that form entities)"
+        )
         kind = ""
     spec = TaskSpec(
         slug=slug,
@@ -97,6 +132,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         metric=_metric(data.get("metric"), kind, problems),
         public_fraction=_fraction(data.get("public_fraction", 0.3), problems),
         split_seed=_seed(data.get("split_seed", 0), problems),
+        opis=_opis(data.get("opis"), kind, problems),
     )
     return spec, problems
 
@@ -178,3 +214,62 @@ def _seed(value: object, problems: list[str]) -> int:
         problems.append(f"{NAME}: split_seed must be a whole number >= 0, not {value!r}")
         return 0
     return value
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
+    """``opis``: a mapping of group_column, range [lo, hi] and min_group_rows; all optional."""
+    if value is None:
+        return OpisSpec()
+    if not isinstance(value, dict):
+        problems.append(
+            f"{NAME}: opis must be a mapping with the optional keys {', '.join(OPIS_KEYS)},"
+            f" not {type(value).__name__}"
+        )
+        return OpisSpec()
+    for key in value:
+        if key not in OPIS_KEYS:
+            close = difflib.get_close_matches(str(key), OPIS_KEYS, n=1)
+            hint = f" (did you mean 'opis.{close[0]}'?)" if close else ""
+            problems.append(
+                f"{NAME}: unknown key 'opis.{key}'{hint}; allowed keys: "
+                + ", ".join(f"opis.{k}" for k in OPIS_KEYS)
+            )
+    group = value.get("group_column")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        problems.append(f"{NAME}: opis.group_column must be a column name, not {group!r}")
+        group = None
+    elif isinstance(group, str) and group in ("id", "label"):
+        problems.append(
+            f"{NAME}: opis.group_column cannot be '{group}'; name a test or solution column"
+            " that groups the rows"
+        )
+        group = None
+    elif group is not None and kind and kind != "matching":
+        problems.append(
+            f"{NAME}: opis.group_column applies to matching tasks only ({kind} tasks"
+            + (" group the rows by class)" if kind == "classification" else " have no scores)")
+        )
+        group = None
+    bounds = value.get("range", list(OPIS_RANGE))
+    lo_hi = OPIS_RANGE
+    if (
+        not isinstance(bounds, list | tuple)
+        or len(bounds) != 2
+        or not all(_number(b) for b in bounds)
+        or not 0 <= bounds[0] < bounds[1] <= 1
+    ):
+        problems.append(
+            f"{NAME}: opis.range must be two numbers [lo, hi] with 0 <= lo < hi <= 1,"
+            f" not {bounds!r}"
+        )
+    else:
+        lo_hi = (float(bounds[0]), float(bounds[1]))
+    rows = value.get("min_group_rows", OPIS_MIN_GROUP_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        problems.append(f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {rows!r}")
+        rows = OPIS_MIN_GROUP_ROWS
+    return OpisSpec(group_column=group or "", range=lo_hi, min_group_rows=rows)

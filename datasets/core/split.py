@@ -1,4 +1,9 @@
-"""The public/private split of the test rows: deterministic from a seed, stratified by label."""
+"""The public/private split of the test rows: deterministic from a seed, stratified by label.
+
+Classification and matching split rows, stratified by label; grouping splits whole entities
+(every record of an entity lands on the same side), so that the pairs of an entity are
+scored in one split.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,70 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PUBLIC = "public"
 PRIVATE = "private"
+
+
+def _codes(labels: pa.Array) -> tuple[np.ndarray, int]:
+    """Per row, the rank of its label among the sorted distinct labels; and their count."""
+    encoded = pc.dictionary_encode(labels.cast(pa.string()))
+    count = len(encoded.dictionary)
+    rank = np.empty(count, dtype=np.int64)  # UTF-8 byte order is code point order
+    rank[pc.array_sort_indices(encoded.dictionary).to_numpy()] = np.arange(count)
+    return rank[encoded.indices.to_numpy(zero_copy_only=False)], count
+
+
+def public_rows(labels: pa.Array, *, public_fraction: float, seed: int) -> np.ndarray:
+    """True per public row (see :func:`split_public_private`), from an Arrow label column."""
+    if len(labels) < 2:
+        raise ValueError("the split needs at least two rows")
+    rng = np.random.default_rng(seed)
+    codes, count = _codes(labels)
+    order = np.argsort(codes, kind="stable")  # rows of each label, in row order
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=count))])
+    public = np.zeros(len(labels), dtype=bool)
+    for k in range(count):
+        rows = rng.permutation(order[bounds[k] : bounds[k + 1]])
+        public[rows[: math.floor(public_fraction * len(rows) + 0.5)]] = True
+    _both_sides(public, rng)
+    return public
+
+
+def public_entities(entities: pa.Array, *, public_fraction: float, seed: int) -> np.ndarray:
+    """True per public row, choosing whole entities.
+
+    The distinct entities (sorted) are shuffled with ``numpy.random.Generator(seed)``; the
+    first ``round(public_fraction * entities)`` (halves up) are public. When every row lands
+    on one side, one entity (with a single entity: one row) moves to the other.
+    """
+    if len(entities) < 2:
+        raise ValueError("the split needs at least two rows")
+    rng = np.random.default_rng(seed)
+    codes, count = _codes(entities)
+    chosen = np.zeros(count, dtype=bool)
+    chosen[rng.permutation(count)[: math.floor(public_fraction * count + 0.5)]] = True
+    if count > 1 and not chosen.any():
+        chosen[rng.integers(count)] = True
+    elif count > 1 and chosen.all():
+        chosen[rng.integers(count)] = False
+    public = chosen[codes]
+    _both_sides(public, rng)
+    return public
+
+
+def _both_sides(public: np.ndarray, rng: np.random.Generator) -> None:
+    if not public.any():
+        public[rng.integers(len(public))] = True
+    elif public.all():
+        public[rng.integers(len(public))] = False
+
+
+def split_column(public: np.ndarray) -> pa.Array:
+    """``"public"`` / ``"private"`` per row."""
+    return pa.array(np.where(public, PUBLIC, PRIVATE), type=pa.string())
 
 
 def split_public_private(labels: pd.Series, *, public_fraction: float, seed: int) -> pd.Series:
@@ -19,16 +85,6 @@ def split_public_private(labels: pd.Series, *, public_fraction: float, seed: int
     are public. When every row lands on one side, one row moves to the other so both splits
     are scored. Needs at least two rows.
     """
-    if len(labels) < 2:
-        raise ValueError("the split needs at least two rows")
-    rng = np.random.default_rng(seed)
-    text = labels.astype("string").to_numpy()
-    public = np.zeros(len(labels), dtype=bool)
-    for value in sorted(set(text)):
-        rows = rng.permutation(np.flatnonzero(text == value))
-        public[rows[: math.floor(public_fraction * len(rows) + 0.5)]] = True
-    if not public.any():
-        public[rng.integers(len(public))] = True
-    elif public.all():
-        public[rng.integers(len(public))] = False
+    text = pa.array(labels.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+    public = public_rows(text, public_fraction=public_fraction, seed=seed)
     return pd.Series(np.where(public, PUBLIC, PRIVATE), index=labels.index, dtype="string")

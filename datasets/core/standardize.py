@@ -4,6 +4,10 @@ The layout is the one of ``docs/data-contract.md``::
 
     task.json, card.json, train.csv, train.parquet, test.csv, test.parquet,
     images.zip (only with image columns), private/solution.parquet
+
+Train and test are streamed: each batch of the bundle's file is converted to the standard
+types (:mod:`datasets.core.io`), appended to the CSV and to the Parquet file (one row group
+per batch) and fed to the card; the id and label columns come from the validated bundle.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasets.core.card import build_card
-from datasets.core.images import write_images_zip
-from datasets.core.io import write_standard
-from datasets.core.split import split_public_private
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from datasets.core.card import CardBuilder
+from datasets.core.images import normalize_path, write_images_zip
+from datasets.core.io import standard_schema
+from datasets.core.split import public_entities, public_rows, split_column
 from datasets.core.validate import ValidatedBundle
+from datasets.core.values import as_numbers, as_text
 
 SOLUTION = "private/solution.parquet"
 
@@ -40,22 +50,18 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     if any(out_dir.iterdir()):
         raise ValueError(f"{out_dir} is not empty")
     (out_dir / "private").mkdir()
+    spec = bundle.spec
     files: dict[str, Path] = {}
-    for part, frame in (("train", bundle.train), ("test", bundle.test)):
+    card = CardBuilder(spec.kind, bundle.columns)
+    for part in ("train", "test"):
         csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
-        write_standard(frame, csv_path, parquet_path)
+        _write_part(bundle, part, csv_path, parquet_path, card)
         files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
     if any(kind == "image" for _, kind in bundle.columns):
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
-    spec = bundle.spec
-    solution = bundle.solution.assign(
-        split=split_public_private(
-            bundle.solution["label"], public_fraction=spec.public_fraction, seed=spec.split_seed
-        )
-    )
     files[SOLUTION] = out_dir / SOLUTION
-    solution.to_parquet(files[SOLUTION], index=False, engine="pyarrow")
+    pq.write_table(_with_split(bundle), files[SOLUTION])
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -66,16 +72,74 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "primary_metric": spec.metric,
         "public_fraction": spec.public_fraction,
         "split_seed": spec.split_seed,
-        "train_rows": len(bundle.train),
-        "test_rows": len(bundle.test),
+        "train_rows": len(bundle.train_ids),
+        "test_rows": len(bundle.test_ids),
+        "opis": spec.opis.as_json(group_source=bundle.opis_group_source),
     }
-    card = build_card(kind=spec.kind, columns=bundle.columns, train=bundle.train, test=bundle.test)
-    for name, content in (("task.json", meta), ("card.json", card)):
+    card_json = card.card(bundle.train_labels)
+    for name, content in (("task.json", meta), ("card.json", card_json)):
         files[name] = out_dir / name
         files[name].write_text(_json(content), encoding="utf-8")
     return StandardizedTask(
-        out_dir=out_dir, meta=meta, card=card, files=files, warnings=bundle.warnings
+        out_dir=out_dir, meta=meta, card=card_json, files=files, warnings=bundle.warnings
     )
+
+
+def _with_split(bundle: ValidatedBundle) -> pa.Table:
+    spec, solution = bundle.spec, bundle.solution
+    labels = solution["label"].combine_chunks()
+    choose = public_entities if spec.kind == "grouping" else public_rows
+    public = choose(labels, public_fraction=spec.public_fraction, seed=spec.split_seed)
+    table = solution.append_column("split", split_column(public))
+    extra = [c for c in table.column_names if c not in ("id", "label")]
+    schema = standard_schema(spec.kind, (), with_label=True, extra=extra)
+    return table.select(schema.names).cast(schema)
+
+
+def _write_part(
+    bundle: ValidatedBundle, part: str, csv_path: Path, parquet_path: Path, card: CardBuilder
+) -> None:
+    """Stream ``part`` (train or test) into its CSV and Parquet files and into the card."""
+    table = bundle.train if part == "train" else bundle.test
+    ids = bundle.train_ids if part == "train" else bundle.test_ids
+    labels = bundle.train_labels if part == "train" else None
+    schema = standard_schema(bundle.spec.kind, bundle.columns, with_label=labels is not None)
+    names = [name for name, _ in bundle.columns]
+    offset = 0
+    with (
+        pacsv.CSVWriter(csv_path, schema) as csv_out,
+        pq.ParquetWriter(parquet_path, schema) as parquet_out,
+    ):
+        batches = table.batches(columns=names) if names else ()
+        for raw in batches:
+            n = raw.num_rows
+            arrays = [ids.slice(offset, n)]
+            for name, column_type in bundle.columns:
+                integral = (part, name) in bundle.integral
+                arrays.append(_standard(raw.column(name), column_type, integral))
+            if labels is not None:
+                arrays.append(labels.slice(offset, n))
+            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            csv_out.write_batch(batch)
+            parquet_out.write_batch(batch)
+            card.add(part, batch)
+            offset += n
+        if offset == 0:  # no rows: keep the header and the schema
+            empty = schema.empty_table()
+            csv_out.write_table(empty)
+            parquet_out.write_table(empty)
+
+
+def _standard(raw: pa.Array, column_type: str, integral: bool) -> pa.Array:
+    """One raw feature batch in its standard type."""
+    if column_type == "numeric":
+        return as_numbers(raw)[0]
+    text = as_text(raw, integral=integral)
+    if column_type != "image":
+        return text
+    encoded = pc.dictionary_encode(text)
+    paths = pa.array([normalize_path(p) for p in encoded.dictionary.to_pylist()], pa.string())
+    return paths.take(encoded.indices)
 
 
 def _json(content: Mapping[str, Any]) -> str:

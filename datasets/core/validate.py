@@ -15,13 +15,20 @@ Refused (each message names the file, the column and up to five example ids or r
 - rows: empty train or test, fewer than 2 test rows, empty or duplicate ids, empty labels,
   test ids != solution ids, declared numeric values that are not numbers;
 - classification: fewer than 2 classes in train, more than 1000 classes;
+- grouping: train and solution sharing an entity id in ``label`` (entities are disjoint);
+- opis: unknown keys, a group_column that is not a test or solution column (or not on a
+  matching task), a range other than 0 <= lo < hi <= 1, min_group_rows not a whole number >= 1;
 - matching: features not named left_/right_<attr>, unpaired columns, no pair, labels other
   than 0/1, train without both 0 and 1;
 - images: absolute, backslash or ``..`` paths, paths missing under images/, files Pillow
   cannot verify, an images/ folder with no image column.
 
 Warned (the bundle is accepted): solution classes never seen in train, a solution without
-matches, an entirely empty column, a column of image-like paths with no file under images/.
+matches, a grouping file where no two records share an entity, an entirely empty column, a
+column of image-like paths with no file under images/.
+
+Every file is read once, in batches (:mod:`datasets.core.scan`); only the id and label
+columns (and the solution's OPIS group column) are held whole.
 """
 
 from __future__ import annotations
@@ -30,39 +37,48 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid, examples, plural
-from datasets.core.images import FOLDER, check_decodable, check_image_column, image_file
-from datasets.core.infer import infer_type, looks_like_image_paths
-from datasets.core.io import standard_frame
+from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
+from datasets.core.profile import ColumnProfile, merge
+from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
-from datasets.core.tables import PARTS, Table, read_part
-from datasets.core.values import as_numbers
+from datasets.core.tables import PARTS, Table
+from datasets.core.values import as_text
 
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
+CATEGORICAL_MAX_MEAN_LENGTH = 40
 
 
 @dataclass(frozen=True, eq=False)
 class ValidatedBundle:
-    """A bundle that passed every rule, its tables already in the standard dtypes.
+    """A bundle that passed every rule: its files, types and the columns held in memory.
 
-    ``train`` is ``id, features..., label``; ``test`` is ``id, features...`` in the same
-    column order; ``solution`` is ``id, label`` in test's row order. ``images`` holds the
-    normalized paths the image columns reference, relative to ``images_dir``.
+    ``train`` and ``test`` are the files (streamed again to standardize them); ``train_ids``,
+    ``train_labels`` and ``test_ids`` are their id and label columns in the standard form;
+    ``solution`` is ``id, label[, <OPIS group column>]`` in test's row order. ``integral``
+    names the (file, column) pairs of float columns whose text drops ``.0``. ``images``
+    holds the normalized paths the image columns reference, relative to ``images_dir``.
     """
 
     folder: Path
     spec: TaskSpec
     columns: tuple[tuple[str, str], ...]
     classes: tuple[str, ...]
-    train: pd.DataFrame
-    test: pd.DataFrame
-    solution: pd.DataFrame
+    train: Table
+    test: Table
+    train_ids: pa.Array
+    train_labels: pa.Array
+    test_ids: pa.Array
+    solution: pa.Table
+    integral: frozenset[tuple[str, str]]
     images: frozenset[str]
     warnings: tuple[str, ...]
+    opis_group_source: str = ""  # "test", "solution" or "" (no group column)
 
     @property
     def images_dir(self) -> Path:
@@ -81,26 +97,47 @@ def validate_bundle(
     warnings: list[str] = []
     spec, spec_problems = read_task_spec(folder)
     problems += spec_problems
-    tables = {
-        part: read_part(folder, part, problems, max_rows=max_rows, max_file_bytes=max_file_bytes)
-        for part in PARTS
-    }
-    train, test, solution = (tables[p] for p in PARTS)
-    ids = {}
-    for table in (t for t in tables.values() if t is not None):
-        rules.check_rows(table, problems)
-        ids[table.part] = rules.check_ids(table, problems)
-    features = rules.check_columns(train, test, solution, problems)
+    parts = read_parts(
+        folder,
+        PARTS,
+        problems,
+        kind=spec.kind,
+        declared=dict(spec.columns),
+        max_rows=max_rows,
+        max_file_bytes=max_file_bytes,
+    )
+    train, test, solution = (parts[p] for p in PARTS)
+    ids: dict[str, pa.Array | None] = {}
+    for part in (p for p in parts.values() if p is not None):
+        rules.check_rows(part, problems)
+        ids[part.part] = rules.check_ids(part, problems)
+    group_column = spec.opis.group_column
+    solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
+    features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
+    group_source = _opis_source(group_column, test, solution, problems)
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
     if test and solution and test_ids is not None and solution_ids is not None:
         rules.check_same_ids(test, test_ids, solution, solution_ids, problems)
     labels = {
-        t.part: rules.check_labels(spec.kind, t, ids[t.part], problems)
-        for t in (train, solution)
-        if t is not None
+        p.part: rules.check_labels(spec.kind, p, ids[p.part], problems)
+        for p in (train, solution)
+        if p is not None
     }
     classes: tuple[str, ...] = ()
-    if train is not None and labels.get("train") is not None:
+    if spec.kind == "grouping":
+        if (
+            train is not None
+            and solution is not None
+            and None
+            not in (
+                labels.get("train"),
+                labels.get("solution"),
+            )
+        ):
+            rules.check_entities(
+                train, labels["train"], solution, labels["solution"], problems, warnings
+            )
+    elif train is not None and labels.get("train") is not None:
         classes = rules.check_classes(
             spec.kind,
             train,
@@ -118,26 +155,71 @@ def validate_bundle(
                 problems.append(
                     f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
                 )
-    present = [t for t in (train, test) if t is not None]
+    present = [p for p in (train, test) if p is not None]
     types = _column_types(folder, spec, features, present, problems, warnings)
     images = _check_images(folder, types, present, problems)
     if problems:
         raise BundleInvalid(problems)
     assert train is not None and test is not None and solution is not None
-    columns = tuple((name, types[name]) for name in features)
-    solution_frame = solution.frame.assign(id=ids["solution"]).set_index("id")
-    ordered = solution_frame.loc[ids["test"].to_numpy()].reset_index()
     return ValidatedBundle(
         folder=folder,
         spec=spec,
-        columns=columns,
+        columns=tuple((name, types[name]) for name in features),
         classes=classes,
-        train=standard_frame(train.frame, columns, spec.kind, with_label=True),
-        test=standard_frame(test.frame, columns, spec.kind, with_label=False),
-        solution=standard_frame(ordered, (), spec.kind, with_label=True),
+        train=train.table,
+        test=test.table,
+        train_ids=ids["train"],
+        train_labels=_standard_labels(spec.kind, labels["train"]),
+        test_ids=ids["test"],
+        solution=_solution(spec.kind, ids, labels["solution"], solution, group_source, spec),
+        integral=frozenset(
+            (p.part, name) for p in present for name, prof in p.profiles.items() if prof.integral
+        ),
         images=frozenset(images),
         warnings=tuple(warnings),
+        opis_group_source=group_source,
     )
+
+
+def _has(part: Part | None, column: str) -> bool:
+    return part is not None and column in part.columns
+
+
+def _opis_source(column: str, test: Part | None, solution: Part | None, problems: list[str]) -> str:
+    """Where the OPIS group column lives: ``test``, ``solution`` or "" (none given)."""
+    if not column or test is None or solution is None:
+        return ""
+    if column in test.columns:
+        return "test"
+    if column in solution.columns:
+        return "solution"
+    problems.append(
+        f"task.yaml: opis.group_column '{column}' is neither a column of {test.name} nor of"
+        f" {solution.name}"
+    )
+    return ""
+
+
+def _standard_labels(kind: str, labels: pa.Array) -> pa.Array:
+    """Validated labels in their standard type: int64 0/1 for matching, else text."""
+    return labels.cast(pa.int64()) if kind == "matching" else labels
+
+
+def _solution(
+    kind: str,
+    ids: dict[str, pa.Array | None],
+    labels: pa.Array,
+    solution: Part,
+    group_source: str,
+    spec: TaskSpec,
+) -> pa.Table:
+    """``id, label[, group column]`` of the solution, in test's row order."""
+    order = pc.index_in(ids["test"], value_set=ids["solution"])
+    columns = {"id": ids["test"], "label": _standard_labels(kind, labels).take(order)}
+    if group_source == "solution":
+        column = spec.opis.group_column
+        columns[column] = as_text(solution.kept[column]).take(order)
+    return pa.table(columns)
 
 
 def _groups(kind: str, features: list[str]) -> list[list[str]]:
@@ -151,11 +233,37 @@ def _groups(kind: str, features: list[str]) -> list[list[str]]:
     return list(groups.values())
 
 
+def infer_from_profile(profile: ColumnProfile, exists: Callable[[str], bool] | None) -> str:
+    """``numeric``, ``image``, ``categorical`` or ``text`` (rules in :mod:`datasets.core.infer`)."""
+    if profile.present == 0:
+        return "text"
+    if profile.all_numeric:
+        return "numeric"
+    probes = profile.probes.values() if profile.probes is not None else None
+    if (
+        exists is not None
+        and profile.image_like
+        and probes is not None
+        and any(exists(path) for path in probes.to_pylist()[:1000])
+    ):
+        return "image"
+    distinct = profile.distinct.values() if profile.distinct is not None else None
+    limit = max(CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE * profile.present)
+    mean_length = profile.text_length / profile.present
+    if (
+        distinct is not None
+        and len(distinct) <= limit
+        and mean_length <= CATEGORICAL_MAX_MEAN_LENGTH
+    ):
+        return "categorical"
+    return "text"
+
+
 def _column_types(
     folder: Path,
     spec: TaskSpec,
     features: list[str],
-    tables: list[Table],
+    parts: list[Part],
     problems: list[str],
     warnings: list[str],
 ) -> dict[str, str]:
@@ -169,8 +277,7 @@ def _column_types(
 
     types: dict[str, str] = {}
     for group in _groups(spec.kind, features):
-        parts = [t.frame[c] for t in tables for c in group if c in t.frame.columns]
-        values = pd.concat(parts, ignore_index=True) if parts else pd.Series(dtype=object)
+        profiles = [p.profiles[c] for p in parts for c in group if c in p.profiles]
         declared = {spec.columns[c] for c in group if c in spec.columns}
         if len(declared) > 1:
             problems.append(
@@ -178,31 +285,35 @@ def _column_types(
             )
         if declared:
             column_type = sorted(declared)[0]
+        elif not profiles:
+            column_type = "text"
+            warnings.append(f"column {examples(group)} is empty in every row")
         else:
-            column_type = infer_type(values, image_exists=exists)
-            if values.isna().all():
+            profile = merge(profiles)
+            column_type = infer_from_profile(profile, exists)
+            if profile.present == 0:
                 warnings.append(f"column {examples(group)} is empty in every row")
-            elif column_type == "text" and looks_like_image_paths(values):
+            elif column_type == "text" and profile.image_like:
                 warnings.append(
                     f"column {examples(group)} looks like image paths but no file exists under"
                     f" {FOLDER}/; it is treated as text"
                 )
         types.update(dict.fromkeys(group, column_type))
-    for table in tables:
+    for part in parts:
         for name in features:
-            if types.get(name) == "numeric" and name in spec.columns and name in table.frame:
-                _, bad = as_numbers(table.frame[name])
-                if len(bad):
-                    problems.append(
-                        f"{table.name}: column '{name}' is declared numeric but holds values"
-                        f" that are not numbers ({plural(len(bad), 'row')}):"
-                        f" {examples(bad.unique())}"
-                    )
+            profile = part.profiles.get(name)
+            declared_numeric = types.get(name) == "numeric" and name in spec.columns
+            if declared_numeric and profile is not None and profile.bad_rows:
+                problems.append(
+                    f"{part.name}: column '{name}' is declared numeric but holds values"
+                    f" that are not numbers ({plural(profile.bad_rows, 'row')}):"
+                    f" {examples(profile.bad_distinct())}"
+                )
     return types
 
 
 def _check_images(
-    folder: Path, types: dict[str, str], tables: list[Table], problems: list[str]
+    folder: Path, types: dict[str, str], parts: list[Part], problems: list[str]
 ) -> set[str]:
     """Image paths exist under ``images/`` and decode; ``images/`` only with image columns."""
     images_dir = folder / FOLDER
@@ -213,10 +324,18 @@ def _check_images(
             " in task.yaml (for example  columns: {photo: image})"
         )
     paths: set[str] = set()
-    for table in tables:
+    for part in parts:
         for name in image_columns:
-            if name in table.frame.columns:
-                values = table.frame[name]
-                paths |= check_image_column(images_dir, table.name, name, values, problems)
+            profile = part.profiles.get(name)
+            if profile is not None:
+                counts = profile.path_counts()
+                paths |= check_image_paths(
+                    images_dir,
+                    part.name,
+                    name,
+                    counts["value"].to_pylist(),
+                    counts["count"].to_pylist(),
+                    problems,
+                )
     check_decodable(images_dir, paths, problems)
     return paths

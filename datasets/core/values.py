@@ -1,34 +1,129 @@
-"""Coerce raw column values (CSV strings or native Parquet types) to text, numbers or 0/1."""
+"""Coerce raw column values (CSV strings or native Parquet types) to text, numbers or 0/1.
+
+The functions work on Arrow arrays, one batch at a time, with Arrow's compute kernels; only
+the rare values Arrow parses differently from pandas (numbers with spaces, booleans,
+non-integral floats as text, dates) go through pandas, one batch at a time. The results are
+the ones the pandas rules gave:
+
+- text: integral floats lose their ``.0`` (decided for the whole column: ``integral``), an
+  empty string is missing, NaN is missing;
+- numbers: what ``pandas.to_numeric(errors="coerce")`` accepts, booleans as 0.0/1.0;
+- 0/1: numbers equal to 0 or 1.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TEXT = pa.string()
+FLOAT = pa.float64()
 
 
-def as_text(values: pd.Series) -> pd.Series:
-    """Values as a nullable ``string`` Series; integral floats lose their ``.0``, ``""`` is NA."""
-    if pd.api.types.is_float_dtype(values):
-        present = values.dropna()
+def plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array, dictionaries decoded, large strings as strings."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_large_string(values.type):
+        values = values.cast(TEXT)
+    return values
+
+
+def is_stringlike(values: pa.Array) -> bool:
+    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+
+
+def is_float(values: pa.Array) -> bool:
+    return pa.types.is_floating(values.type)
+
+
+def is_number(values: pa.Array) -> bool:
+    """Native numbers (not booleans): always numeric, never parsed."""
+    return pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+
+
+def is_null_type(values: pa.Array) -> bool:
+    return pa.types.is_null(values.type)
+
+
+def missing(values: pa.Array) -> pa.Array:
+    """True where a value is missing: null, NaN, or an empty string."""
+    values = plain(values)
+    mask = pc.is_null(values, nan_is_null=True)
+    if is_stringlike(values):
+        mask = pc.or_(mask, pc.fill_null(pc.equal(pc.binary_length(values), 0), False))
+    return mask
+
+
+def float_integral(values: pa.Array) -> bool:
+    """True when every non-missing float is finite and whole (the text drops ``.0``)."""
+    values = plain(values)
+    present = pc.drop_null(pc.if_else(pc.is_nan(values), None, values))
+    if len(present) == 0:
+        return True
+    finite = pc.all(pc.is_finite(present)).as_py()
+    return bool(finite) and bool(pc.all(pc.equal(present, pc.round(present))).as_py())
+
+
+def as_text(values: pa.Array, *, integral: bool | None = None) -> pa.Array:
+    """Values as ``string`` with nulls for missing ones, as pandas' ``astype("string")`` gave.
+
+    ``integral`` (for floats) says whether the whole column is integral; None computes it on
+    ``values`` alone.
+    """
+    values = plain(values)
+    if is_stringlike(values):
+        return pc.if_else(pc.equal(pc.binary_length(values), 0), None, values)
+    if is_null_type(values):
+        return pa.nulls(len(values), TEXT)
+    if pa.types.is_integer(values.type):
+        return values.cast(TEXT)
+    if is_float(values):
+        if integral is None:
+            integral = float_integral(values)
+        if integral:
+            cleaned = pc.if_else(pc.is_nan(values), None, values)
+            return cleaned.cast(pa.int64()).cast(TEXT)
+    return _pandas_text(values)
+
+
+def _pandas_text(values: pa.Array) -> pa.Array:
+    series = values.to_pandas()
+    if pd.api.types.is_float_dtype(series):
+        present = series.dropna()
         if np.isfinite(present).all() and (present == present.round()).all():
-            values = values.astype("Int64")
-    text = values.astype("string")
-    return text.mask(text == "")
+            series = series.astype("Int64")
+    text = series.astype("string")
+    text = text.mask(text == "")
+    return pa.array(text.to_numpy(dtype=object, na_value=None), type=TEXT)
 
 
-def as_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``(float64 values, the non-missing raw values that are not numbers)``."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("float64"), values.iloc[0:0]
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64"), values.iloc[0:0]
+def as_numbers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``(float64 values with nulls, a mask of the present values that are not numbers)``."""
+    values = plain(values)
+    if pa.types.is_boolean(values.type) or is_number(values) or is_null_type(values):
+        numbers = values.cast(FLOAT)
+        numbers = pc.if_else(pc.is_nan(numbers), None, numbers)
+        return numbers, pa.array(np.zeros(len(values), dtype=bool))
     text = as_text(values)
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    return numbers, text[text.notna() & numbers.isna()]
+    try:
+        numbers = text.cast(FLOAT)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        series = pd.Series(text.to_numpy(zero_copy_only=False), dtype="string")
+        parsed = pd.to_numeric(series, errors="coerce").astype("float64")
+        numbers = pa.array(parsed.to_numpy(), from_pandas=True)
+    numbers = pc.if_else(pc.is_nan(numbers), None, numbers)
+    return numbers, pc.and_(pc.is_valid(text), pc.is_null(numbers))
 
 
-def as_binary(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``(values as float 0/1 with NaN elsewhere, the raw values that are not 0 or 1)``."""
+def as_binary(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``(values as "0"/"1" text with nulls elsewhere, a mask of present values not 0 or 1)``."""
     numbers, _ = as_numbers(values)
-    ok = numbers.isin([0.0, 1.0])
-    return numbers.where(ok), as_text(values)[~ok]
+    ok = pc.fill_null(pc.is_in(numbers, value_set=pa.array([0.0, 1.0])), False)
+    binary = pc.if_else(ok, numbers, None).cast(pa.int64()).cast(TEXT)
+    text = as_text(values)
+    return binary, pc.and_(pc.invert(ok), pc.is_valid(text))
