@@ -27,6 +27,7 @@ from datasets.core.values import (
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 IMAGE_RE = r"(?i)\.(" + "|".join(e[1:] for e in IMAGE_EXTENSIONS) + r")$"
+SAMPLE = 1000  # values parsed first, before a whole batch, to find a text column early
 IMAGE_PROBES = 1000  # distinct paths looked up under images/ to infer an image column
 
 
@@ -87,6 +88,7 @@ class ColumnProfile:
     keep_bad_numbers: bool = False  # declared numeric: keep every non-number to report it
     track_paths: bool = False  # possible image column: keep the distinct paths
     declared_image: bool = False  # keep the paths even when they don't look like images
+    infer: bool = True  # gather what type inference needs (not for a declared column)
     rows: int = 0
     present: int = 0
     numeric: bool = True
@@ -119,7 +121,12 @@ class ColumnProfile:
         else:
             present = len(raw) - text.null_count
         self.present += present
-        if not native and (self.numeric or self.keep_bad_numbers):
+        if not native and self.numeric and self.infer and not self.keep_bad_numbers:
+            # Most text columns fail on their first values: don't parse the whole batch.
+            _, bad = as_numbers(text[:SAMPLE])
+            if pc.any(bad).as_py():
+                self.numeric = False
+        if not native and (self.keep_bad_numbers or (self.numeric and self.infer)):
             _, bad = as_numbers(raw)
             count = pc.sum(bad).as_py() or 0
             if count:
@@ -127,18 +134,24 @@ class ColumnProfile:
                 self.bad_rows += count
                 if self.keep_bad_numbers:
                     self.bad_values.append(pc.unique(pc.filter(text, bad)))
-        if native:
-            return  # native numbers are numeric: no text facts needed
+        if native or not (self.infer or self.track_paths):
+            return  # native numbers are numeric; a declared type needs no text facts
+        if not self.infer:
+            self._add_paths(text, present)
+            return
         self.text_length += pc.sum(pc.utf8_length(text)).as_py() or 0
         self.distinct.add(text)
         if self.image_like and present:
             present_text = pc.drop_null(text)
-            if not pc.all(pc.match_substring_regex(present_text, IMAGE_RE)).as_py():
+            if not _all_image_like(present_text[:SAMPLE]) or not _all_image_like(present_text):
                 self.image_like = False
                 if not self.declared_image:
                     self.paths, self.track_paths = [], False
             else:
                 self.probes.add(present_text)
+        self._add_paths(text, present)
+
+    def _add_paths(self, text: pa.Array, present: int) -> None:
         if self.track_paths and present:
             counts = pc.value_counts(pc.drop_null(text)).flatten()
             self.paths.append(pa.table({"value": counts[0], "count": counts[1]}))
@@ -159,6 +172,10 @@ class ColumnProfile:
             return pa.table({"value": pa.array([], pa.string()), "count": pa.array([], pa.int64())})
         merged = pa.concat_tables(self.paths).group_by("value", use_threads=False)
         return merged.aggregate([("count", "sum")]).rename_columns(["value", "count"])
+
+
+def _all_image_like(paths: pa.Array) -> bool:
+    return bool(pc.all(pc.match_substring_regex(paths, IMAGE_RE)).as_py())
 
 
 def merge(profiles: list[ColumnProfile]) -> ColumnProfile:

@@ -56,6 +56,9 @@ def check_ids(part: Part, problems: list[str]) -> pa.Array | None:
         problems.append(
             f"{part.name}: empty id in {plural(ids.null_count, 'row')}, {_rows(pc.is_null(ids))}"
         )
+    present = len(ids) - ids.null_count
+    if pc.count_distinct(ids, mode="only_valid").as_py() == present:
+        return ids  # one hash pass; the counts below only to name the duplicates
     counts = pc.value_counts(ids).flatten()  # in the order the values first appear
     dupes = pc.filter(counts[0], pc.and_(pc.greater(counts[1], 1), pc.is_valid(counts[0])))
     if len(dupes):
@@ -136,8 +139,19 @@ def _absent(values: pa.Array, others: pa.Array) -> pa.Array:
 
 def check_same_ids(
     test: Part, test_ids: pa.Array, solution: Part, solution_ids: pa.Array, problems: list[str]
-) -> None:
-    """Every test id has exactly one solution row, and no solution row is extra."""
+) -> pa.Array | None:
+    """Every test id has exactly one solution row, and no solution row is extra.
+
+    Returns, when the ids are the same set (and unique), the test row of each solution row.
+    """
+    where = pc.index_in(solution_ids, value_set=test_ids)  # one hash of the test ids
+    if (
+        where.null_count == 0
+        and len(where) == len(test_ids)
+        and pc.count_distinct(where).as_py() == len(where)
+    ):
+        # Each solution row found a different test row, and there are as many: a bijection.
+        return where
     missing = _absent(test_ids, solution_ids)
     extra = _absent(solution_ids, test_ids)
     if len(missing) or len(extra):
@@ -153,6 +167,7 @@ def check_same_ids(
                 f" {examples(_first(extra), total=len(extra))}"
             )
         problems.append(f"test and solution ids differ: {'; '.join(sides)}")
+    return None
 
 
 def check_pairs(part: Part, features: list[str], problems: list[str]) -> None:

@@ -119,6 +119,7 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
                 keep_bad_numbers=plan.declared.get(name) == "numeric",
                 track_paths=declared == "image" or (declared is None and plan.images_dir),
                 declared_image=declared == "image",
+                infer=declared is None,
             )
 
     def visit(batch: pa.RecordBatch, first_row: int) -> None:

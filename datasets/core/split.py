@@ -74,7 +74,7 @@ def _both_sides(public: np.ndarray, rng: np.random.Generator) -> None:
 
 def split_column(public: np.ndarray) -> pa.Array:
     """``"public"`` / ``"private"`` per row."""
-    return pa.array(np.where(public, PUBLIC, PRIVATE), type=pa.string())
+    return pc.if_else(pa.array(public, pa.bool_()), PUBLIC, PRIVATE)
 
 
 def split_public_private(labels: pd.Series, *, public_fraction: float, seed: int) -> pd.Series:

@@ -37,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid, examples, plural
@@ -116,8 +116,9 @@ def validate_bundle(
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
     group_source = _opis_source(group_column, test, solution, problems)
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
+    test_rows: pa.Array | None = None  # the test row of each solution row
     if test and solution and test_ids is not None and solution_ids is not None:
-        rules.check_same_ids(test, test_ids, solution, solution_ids, problems)
+        test_rows = rules.check_same_ids(test, test_ids, solution, solution_ids, problems)
     labels = {
         p.part: rules.check_labels(spec.kind, p, ids[p.part], problems)
         for p in (train, solution)
@@ -161,6 +162,7 @@ def validate_bundle(
     if problems:
         raise BundleInvalid(problems)
     assert train is not None and test is not None and solution is not None
+    assert test_rows is not None  # with unique ids, the same id set
     return ValidatedBundle(
         folder=folder,
         spec=spec,
@@ -171,7 +173,9 @@ def validate_bundle(
         train_ids=ids["train"],
         train_labels=_standard_labels(spec.kind, labels["train"]),
         test_ids=ids["test"],
-        solution=_solution(spec.kind, ids, labels["solution"], solution, group_source, spec),
+        solution=_solution(
+            spec, ids["test"], test_rows, labels["solution"], solution, group_source
+        ),
         integral=frozenset(
             (p.part, name) for p in present for name, prof in p.profiles.items() if prof.integral
         ),
@@ -206,16 +210,17 @@ def _standard_labels(kind: str, labels: pa.Array) -> pa.Array:
 
 
 def _solution(
-    kind: str,
-    ids: dict[str, pa.Array | None],
+    spec: TaskSpec,
+    test_ids: pa.Array,
+    test_rows: pa.Array,
     labels: pa.Array,
     solution: Part,
     group_source: str,
-    spec: TaskSpec,
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
-    order = pc.index_in(ids["test"], value_set=ids["solution"])
-    columns = {"id": ids["test"], "label": _standard_labels(kind, labels).take(order)}
+    order = np.empty(len(test_rows), dtype=np.int64)  # solution row of each test row
+    order[test_rows.to_numpy()] = np.arange(len(test_rows))
+    columns = {"id": test_ids, "label": _standard_labels(spec.kind, labels).take(order)}
     if group_source == "solution":
         column = spec.opis.group_column
         columns[column] = as_text(solution.kept[column]).take(order)

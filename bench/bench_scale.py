@@ -1,0 +1,312 @@
+"""Catalog scale: a synthetic multimodal bundle of N test rows from bundle to board.
+
+Builds a classification bundle (Parquet by default, ``--fmt csv`` for CSV) with a short text
+column (``title``, 4-7 words), a numeric (``price``, 1% missing) and a categorical
+(``brand``, 200 values) column: N test rows (default 30M; ``BENCH_SCALE_ROWS`` or
+``--rows``) and N/2 train rows, plus a submission. Then runs each step in its own process
+and prints its seconds and peak memory (the child's max RSS) against a floor measured in the
+same run on the same files:
+
+- import: ``datasets.core.prepare_task`` (validate, standardize, split, card) against the
+  floor "pyarrow reads every bundle file whole and writes the standardized train/test as
+  Parquet and CSV and the solution as Parquet";
+- score: ``load_solution`` + ``score_file`` against pyarrow reading the solution and the
+  submission;
+- bootstrap: ``bootstrap_leaderboard`` (``--resamples``, 2 entries, one split) against
+  drawing the same resamples' row indices;
+- download: streaming test.parquet and test.csv through Django's ``FileResponse`` against
+  reading them in 1 MiB chunks.
+
+The import's memory model (docs/data-contract.md): peak memory grows with the id and label
+columns (the bundle checks hold them whole), not with the feature columns, which are
+streamed in batches. The bench checks it: ``--check`` exits 1 when the import takes more
+than 3x its floor or peaks over 3 GiB.
+
+Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
+     [--steps import score bootstrap download] [--resamples 20] [--keep DIR] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+WORDS = np.array(
+    [
+        *("red", "blue", "green", "small", "large", "steel", "wooden", "cotton", "classic"),
+        *("modern", "pro", "mini", "ultra", "smart", "wireless", "compact", "portable"),
+        *("deluxe", "eco", "slim"),
+    ]
+)
+CLASSES = np.array([f"class_{i}" for i in range(5)])
+BATCH = 1_000_000
+STEPS = ("import", "score", "bootstrap", "download")
+GIB = 1024**3
+
+
+def _ids(prefix: str, start: int, n: int) -> pa.Array:
+    digits = pc.utf8_lpad(
+        pa.array(np.arange(start, start + n)).cast(pa.string()), width=9, padding="0"
+    )
+    return pc.binary_join_element_wise(prefix, digits, "-")
+
+
+def _titles(rng: np.random.Generator, n: int) -> pa.Array:
+    words = WORDS[rng.integers(0, len(WORDS), (7, n))]
+    lengths = rng.integers(4, 8, n)
+    columns = [pa.array(np.where(lengths > k, words[k], "")) for k in range(7)]
+    joined = pc.binary_join_element_wise(*columns, " ")
+    return pc.utf8_rtrim(joined, characters=" ")
+
+
+def _batch(rng: np.random.Generator, prefix: str, start: int, n: int) -> dict[str, pa.Array]:
+    price = np.round(rng.gamma(2.0, 20.0, n), 2)
+    price[rng.random(n) < 0.01] = np.nan
+    return {
+        "id": _ids(prefix, start, n),
+        "title": _titles(rng, n),
+        "price": pa.array(price, from_pandas=True),
+        "brand": pa.array(np.char.add("brand_", rng.integers(0, 200, n).astype(str))),
+    }
+
+
+def build_bundle(folder: Path, *, rows: int, fmt: str, seed: int = 0) -> dict[str, Path]:
+    """Write the bundle and a submission in ``folder``; returns their paths by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "task.yaml").write_text(
+        "slug: scale\ntitle: Scale\nkind: classification\n"
+        "columns: {title: text, price: numeric, brand: categorical}\n"
+    )
+    rng = np.random.default_rng(seed)
+    paths = {p: folder / f"{p}.{fmt}" for p in ("train", "test", "solution")}
+    paths["submission"] = folder / "submission.parquet"
+    writers: dict[str, object] = {}
+
+    def write(name: str, table: pa.Table) -> None:
+        if name not in writers:
+            path = paths[name]
+            writers[name] = (
+                pacsv.CSVWriter(path, table.schema)
+                if path.suffix == ".csv"
+                else pq.ParquetWriter(path, table.schema)
+            )
+        writers[name].write_table(table)  # type: ignore[attr-defined]
+
+    for part, total in (("train", rows // 2), ("test", rows)):
+        for start in range(0, total, BATCH):
+            n = min(BATCH, total - start)
+            columns = _batch(rng, part, start, n)
+            labels = CLASSES[rng.integers(0, len(CLASSES), n)]
+            if part == "train":
+                write("train", pa.table({**columns, "label": labels}))
+                continue
+            write("test", pa.table(columns))
+            write("solution", pa.table({"id": columns["id"], "label": labels}))
+            guess = np.where(rng.random(n) < 0.7, labels, CLASSES[rng.integers(0, 5, n)])
+            write("submission", pa.table({"id": columns["id"], "label": guess}))
+    for writer in writers.values():
+        writer.close()  # type: ignore[attr-defined]
+    return paths
+
+
+# --- the steps, each run in a child process: python bench_scale.py --child STEP DIR ------
+
+
+def _floor_import(folder: Path, out: Path) -> None:
+    out.mkdir()
+    for part in ("train", "test", "solution"):
+        path = next(folder.glob(f"{part}.*"))
+        table = pacsv.read_csv(path) if path.suffix == ".csv" else pq.read_table(path)
+        pq.write_table(table, out / f"{part}.parquet")
+        if part != "solution":
+            pacsv.write_csv(table, out / f"{part}.csv")
+
+
+def _import(folder: Path, out: Path) -> None:
+    from datasets.core import prepare_task
+
+    prepare_task(folder, work_dir=out, max_rows=10**9, max_file_bytes=64 * GIB)
+
+
+def _floor_score(folder: Path, task: Path) -> None:
+    pq.read_table(task / "task" / "private" / "solution.parquet")
+    pq.read_table(folder / "submission.parquet")
+
+
+def _score(folder: Path, task: Path) -> None:
+    from scoring.core import load_solution, score_file
+
+    meta = json.loads((task / "task" / "task.json").read_text())
+    solution = load_solution(
+        task / "task" / "private" / "solution.parquet",
+        kind="classification",
+        classes=meta["classes"],
+    )
+    score_file(folder / "submission.parquet", solution)
+
+
+def _bootstrap_case(folder: Path, task: Path) -> tuple[np.ndarray, list[np.ndarray], int]:
+    solution = pq.read_table(task / "task" / "private" / "solution.parquet", columns=["label"])
+    submission = pq.read_table(folder / "submission.parquet", columns=["label"])
+    names = pa.array(CLASSES)
+    y = pc.index_in(solution["label"], value_set=names).to_numpy()
+    first = pc.index_in(submission["label"], value_set=names).to_numpy()
+    second = np.where(np.arange(len(y)) % 3 == 0, y, first)
+    return y, [first, second], int(os.environ.get("BENCH_SCALE_RESAMPLES", "20"))
+
+
+def _floor_bootstrap(folder: Path, task: Path) -> None:
+    from leaderboard.core.bootstrap import resample_indices
+
+    y, _, resamples = _bootstrap_case(folder, task)
+    for _ in resample_indices(n=len(y), seed=0, n_resamples=resamples):
+        pass
+
+
+def _bootstrap(folder: Path, task: Path) -> None:
+    from leaderboard.core.bootstrap import bootstrap_leaderboard
+
+    y, preds, resamples = _bootstrap_case(folder, task)
+    bootstrap_leaderboard(y=y, preds=preds, kind="classification", n_resamples=resamples)
+
+
+def _download_files(task: Path) -> list[Path]:
+    return [task / "task" / "test.parquet", task / "task" / "test.csv"]
+
+
+def _floor_download(folder: Path, task: Path) -> None:
+    for path in _download_files(task):
+        with path.open("rb") as handle:
+            while handle.read(1024 * 1024):
+                pass
+
+
+def _download(folder: Path, task: Path) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.test")
+    django.setup()
+    from django.http import FileResponse
+
+    for path in _download_files(task):
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+        for _chunk in response.streaming_content:
+            pass
+        response.close()
+
+
+CHILDREN = {
+    "floor-import": _floor_import,
+    "import": _import,
+    "floor-score": _floor_score,
+    "score": _score,
+    "floor-bootstrap": _floor_bootstrap,
+    "bootstrap": _bootstrap,
+    "floor-download": _floor_download,
+    "download": _download,
+}
+
+
+def peak_rss_gib() -> float:
+    """This process's peak resident memory (VmHWM: per address space, reset by exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / GIB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+
+
+def run_child(step: str, folder: Path, out: Path) -> tuple[float, float]:
+    """Seconds (the step alone, imports excluded) and peak RSS (GiB) of a fresh process."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-P", __file__, "--child", step, str(folder), str(out)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"step {step} failed:\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return report["seconds"], report["peak_gib"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=int(os.environ.get("BENCH_SCALE_ROWS", 30_000_000))
+    )
+    parser.add_argument("--fmt", choices=("parquet", "csv"), default="parquet")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    parser.add_argument("--resamples", type=int, default=20, help="bootstrap resamples")
+    parser.add_argument("--keep", type=Path, help="build the bundle in this folder and keep it")
+    parser.add_argument("--check", action="store_true", help="exit 1 over 3x floor or 3 GiB")
+    args = parser.parse_args()
+    os.environ["BENCH_SCALE_RESAMPLES"] = str(args.resamples)
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    bundle, task = root / "bundle", root / "work"
+    print(
+        f"python {platform.python_version()}, pyarrow {pa.__version__}, {os.cpu_count()} CPUs,"
+        f" load {os.getloadavg()[0]:.1f}; {args.rows:,} test + {args.rows // 2:,} train rows,"
+        f" {args.fmt}",
+        flush=True,
+    )
+    try:
+        start = time.perf_counter()
+        shutil.rmtree(bundle, ignore_errors=True)
+        build_bundle(bundle, rows=args.rows, fmt=args.fmt)
+        size = sum(p.stat().st_size for p in bundle.iterdir()) / GIB
+        print(f"bundle built in {time.perf_counter() - start:.1f} s ({size:.2f} GiB)", flush=True)
+        header = ("ours s", 8), ("floor s", 8), ("ratio", 6), ("ours GiB", 9), ("floor GiB", 10)
+        print(f"{'step':<10} " + " ".join(f"{name:>{width}}" for name, width in header))
+        failed = False
+        steps = ["import", *(s for s in args.steps if s != "import")]  # the others need the task
+        for step in steps:
+            if step == "import":
+                for path in (task, root / "floor"):
+                    shutil.rmtree(path, ignore_errors=True)
+                floor_s, floor_gib = run_child("floor-import", bundle, root / "floor")
+                shutil.rmtree(root / "floor", ignore_errors=True)
+            else:
+                floor_s, floor_gib = run_child(f"floor-{step}", bundle, task)
+            ours_s, ours_gib = run_child(step, bundle, task)
+            ratio = ours_s / floor_s
+            print(
+                f"{step:<10} {ours_s:8.1f} {floor_s:8.1f} {ratio:6.2f} {ours_gib:9.2f}"
+                f" {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+            if step == "import" and (ratio > 3 or ours_gib > 3):
+                failed = True
+        if args.check and failed:
+            print("import over 3x its floor or over 3 GiB", file=sys.stderr)
+            raise SystemExit(1)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        started = time.perf_counter()
+        CHILDREN[sys.argv[2]](Path(sys.argv[3]), Path(sys.argv[4]))
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "peak_gib": peak_rss_gib()}))
+    else:
+        main()
