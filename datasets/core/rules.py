@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasets.core.errors import EXAMPLES, examples, plural
+from datasets.core.idset import IdIndex, same_set
 from datasets.core.scan import Part
 from datasets.core.values import as_binary, as_text
 
@@ -44,8 +45,13 @@ def check_rows(part: Part, problems: list[str]) -> None:
         )
 
 
-def check_ids(part: Part, problems: list[str]) -> pa.Array | None:
-    """The ``id`` column: present, never empty, unique. Returns the ids as text."""
+def check_ids(
+    part: Part, problems: list[str], indexes: dict[str, IdIndex] | None = None
+) -> pa.Array | None:
+    """The ``id`` column: present, never empty, unique. Returns the ids as text.
+
+    ``indexes`` receives the part's :class:`IdIndex`, for :func:`check_same_ids`.
+    """
     if part.ids is None:
         near = [c for c in part.columns if str(c).strip().lower() == "id"]
         hint = f" (found {examples(near)}; the name is lowercase 'id')" if near else ""
@@ -56,9 +62,11 @@ def check_ids(part: Part, problems: list[str]) -> pa.Array | None:
         problems.append(
             f"{part.name}: empty id in {plural(ids.null_count, 'row')}, {_rows(pc.is_null(ids))}"
         )
-    present = len(ids) - ids.null_count
-    if pc.count_distinct(ids, mode="only_valid").as_py() == present:
-        return ids  # one hash pass; the counts below only to name the duplicates
+    index = IdIndex(ids)
+    if indexes is not None:
+        indexes[part.part] = index
+    if index.all_distinct():
+        return ids  # proven with sorted keys; the exact counts below name the duplicates
     counts = pc.value_counts(ids).flatten()  # in the order the values first appear
     dupes = pc.filter(counts[0], pc.and_(pc.greater(counts[1], 1), pc.is_valid(counts[0])))
     if len(dupes):
@@ -138,20 +146,23 @@ def _absent(values: pa.Array, others: pa.Array) -> pa.Array:
 
 
 def check_same_ids(
-    test: Part, test_ids: pa.Array, solution: Part, solution_ids: pa.Array, problems: list[str]
+    test: Part,
+    test_ids: pa.Array,
+    solution: Part,
+    solution_ids: pa.Array,
+    problems: list[str],
+    indexes: dict[str, IdIndex] | None = None,
 ) -> pa.Array | None:
     """Every test id has exactly one solution row, and no solution row is extra.
 
     Returns, when the ids are the same set (and unique), the test row of each solution row.
     """
-    where = pc.index_in(solution_ids, value_set=test_ids)  # one hash of the test ids
-    if (
-        where.null_count == 0
-        and len(where) == len(test_ids)
-        and pc.count_distinct(where).as_py() == len(where)
-    ):
-        # Each solution row found a different test row, and there are as many: a bijection.
-        return where
+    indexes = indexes or {}
+    where = same_set(
+        indexes.get("test") or IdIndex(test_ids), indexes.get("solution") or IdIndex(solution_ids)
+    )
+    if where is not None:
+        return pa.array(where)
     missing = _absent(test_ids, solution_ids)
     extra = _absent(solution_ids, test_ids)
     if len(missing) or len(extra):

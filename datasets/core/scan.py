@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from datasets.core.profile import ColumnProfile
 from datasets.core.tables import Table, read_part, scan_rows
@@ -112,6 +113,12 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
     kept: dict[str, list[pa.Array]] = {}
     features = [c for c in table.columns if c not in ("id", "label")]
     if table.part != "solution":
+        floats = _float_columns(table)
+        # A column declared text or categorical needs nothing from this pass (unless its
+        # floats decide how its text is written): it is not even read.
+        features = [
+            c for c in features if group_type(plan, c) not in ("text", "categorical") or c in floats
+        ]
         for name in features:
             declared = group_type(plan, name)
             part.profiles[name] = ColumnProfile(
@@ -133,7 +140,8 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
             else:
                 part.profiles[name].add(batch.column(name))
 
-    rows = scan_rows(table, problems, max_rows=max_rows, visit=visit)
+    wanted = [c for c in table.columns if c in ("id", "label") or c in features]
+    rows = scan_rows(table, problems, max_rows=max_rows, visit=visit, columns=wanted or None)
     if rows is None:
         return None
     part.rows = rows
@@ -141,6 +149,17 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
     part.labels = _concat(labels) if "label" in table.columns else None
     part.kept = {name: _concat(chunks) for name, chunks in kept.items()}
     return part
+
+
+def _float_columns(table: Table) -> set[str]:
+    """Parquet columns of floats (CSV columns are text)."""
+    if table.is_csv:
+        return set()
+    try:
+        schema = pq.read_schema(table.path)
+    except (pa.ArrowException, OSError):
+        return set()  # reported when the rows are read
+    return {f.name for f in schema if pa.types.is_floating(f.type)}
 
 
 def _concat(chunks: list[pa.Array]) -> pa.Array:

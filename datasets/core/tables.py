@@ -148,9 +148,11 @@ def scan_rows(
     *,
     max_rows: int,
     visit: Callable[[pa.RecordBatch, int], None],
+    columns: list[str] | None = None,
 ) -> int | None:
     """Stream every row of ``table`` once through ``visit(batch, first_row)``.
 
+    ``columns`` (default: all) are the columns the batches hold; every row is still read.
     Returns the row count, or None after adding a problem (unreadable rows, over the cap);
     the caller then drops what ``visit`` gathered.
     """
@@ -165,7 +167,7 @@ def scan_rows(
 
     rows = 0
     try:
-        for batch in table.batches(on_ragged=skip_ragged):
+        for batch in table.batches(columns, on_ragged=skip_ragged):
             if rows + batch.num_rows <= max_rows and not ragged:
                 visit(batch, rows)
             rows += batch.num_rows

@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid, examples, plural
+from datasets.core.idset import IdIndex
 from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
@@ -108,9 +109,10 @@ def validate_bundle(
     )
     train, test, solution = (parts[p] for p in PARTS)
     ids: dict[str, pa.Array | None] = {}
+    indexes: dict[str, IdIndex] = {}
     for part in (p for p in parts.values() if p is not None):
         rules.check_rows(part, problems)
-        ids[part.part] = rules.check_ids(part, problems)
+        ids[part.part] = rules.check_ids(part, problems, indexes)
     group_column = spec.opis.group_column
     solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
@@ -118,7 +120,7 @@ def validate_bundle(
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
     test_rows: pa.Array | None = None  # the test row of each solution row
     if test and solution and test_ids is not None and solution_ids is not None:
-        test_rows = rules.check_same_ids(test, test_ids, solution, solution_ids, problems)
+        test_rows = rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
     labels = {
         p.part: rules.check_labels(spec.kind, p, ids[p.part], problems)
         for p in (train, solution)

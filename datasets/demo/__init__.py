@@ -16,7 +16,7 @@ from datasets.demo.birds import build_bird_strikes
 from datasets.demo.dblp_acm import build_dblp_acm
 from datasets.demo.digits import build_digits_images
 from datasets.demo.errors import DemoSourceUnavailable
-from datasets.demo.febrl import build_febrl
+from datasets.demo.febrl import build_febrl, build_febrl_groups
 from datasets.demo.restaurants import build_fodors_zagats
 from datasets.demo.tweets import build_tweet_source
 
@@ -40,6 +40,7 @@ class DemoTask:
 
 DEMO_TASKS: list[DemoTask] = [
     DemoTask("febrl", "matching", build_febrl),
+    DemoTask("febrl-groups", "matching", build_febrl_groups),  # grouping: matching as sets
     DemoTask("fodors-zagats", "matching", build_fodors_zagats),
     DemoTask("dblp-acm", "matching", build_dblp_acm),
     DemoTask("bird-strikes", "classification", build_bird_strikes),
@@ -55,6 +56,7 @@ __all__ = [
     "build_dblp_acm",
     "build_digits_images",
     "build_febrl",
+    "build_febrl_groups",
     "build_fodors_zagats",
     "build_tweet_source",
 ]

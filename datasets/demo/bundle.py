@@ -16,13 +16,13 @@ import pyarrow.parquet as pq
 import yaml
 
 Format = Literal["csv", "parquet"]
-Kind = Literal["classification", "matching"]
+Kind = Literal["classification", "matching", "grouping"]
 
 PUBLIC_FRACTION = 0.3
 TEST_SIZE = 0.3
 MIN_TRAIN_ROWS_PER_CLASS = 10
 PARTS = ("train", "test", "solution")
-METRIC = {"classification": "accuracy", "matching": "f1"}
+METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
 
 
 @dataclass(frozen=True)

