@@ -30,12 +30,13 @@ class IdIndex:
     """Keys and sort order of a text id column without missing values."""
 
     def __init__(self, ids: pa.Array) -> None:
-        ids = ids.cast(pa.large_string())
+        if not pa.types.is_large_string(ids.type):
+            ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)
         buffers = ids.buffers()
-        self._offsets = np.frombuffer(buffers[1], dtype=np.int64)[
-            ids.offset : ids.offset + self.n + 1
-        ]
+        wide = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+        offsets = np.frombuffer(buffers[1], dtype=wide)[ids.offset : ids.offset + self.n + 1]
+        self._offsets = offsets.astype(np.int64)
         self._lengths = np.diff(self._offsets)
         longest = int(self._lengths.max()) if self.n else 0
         self.usable = ids.null_count == 0 and longest <= MAX_BYTES

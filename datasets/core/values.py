@@ -77,7 +77,10 @@ def as_text(values: pa.Array, *, integral: bool | None = None) -> pa.Array:
     """
     values = plain(values)
     if is_stringlike(values):
-        return pc.if_else(pc.equal(pc.binary_length(values), 0), None, values)
+        empty = pc.equal(pc.binary_length(values), 0)
+        if not pc.any(empty).as_py():
+            return values  # no copy: ids and labels are held whole
+        return pc.if_else(empty, None, values)
     if is_null_type(values):
         return pa.nulls(len(values), TEXT)
     if pa.types.is_integer(values.type):
