@@ -71,6 +71,10 @@ WORKER_LOST = (
 )
 
 
+# Grouping tasks have no AutoGluon baseline yet (pair features + clustering is planned).
+BASELINE_KINDS = ("classification", "matching")
+
+
 class BaselineRunRefused(Exception):
     """A baseline request refused; ``message`` is for the organizer."""
 
@@ -154,6 +158,11 @@ def baseline_run_queue(
     :class:`BaselineRunRefused` when the task already has a queued or running baseline, or
     when the limits don't fit the worker's.
     """
+    if task.kind not in BASELINE_KINDS:
+        raise BaselineRunRefused(
+            f"Task '{task.slug}' is a {task.kind} task: the AutoGluon baseline runs on "
+            f"{' and '.join(BASELINE_KINDS)} tasks only."
+        )
     presets = presets or settings.BASELINE_PRESETS
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)
     _check_limits(presets=presets, time_limit=time_limit, hard_timeout=hard_timeout)
