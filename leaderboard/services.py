@@ -15,6 +15,7 @@ from django.db import transaction
 from challenge_platform import jobs
 from datasets.models import Task
 from datasets.selectors import task_get
+from leaderboard.core.bootstrap import KINDS as BOOTSTRAP_KINDS
 from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.core.ranking import (
     SubmissionInput,
@@ -165,6 +166,10 @@ def _publish_bootstrap(task_name: str, task_id: int) -> None:
 def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed: int = 0) -> None:
     """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
     task = task_get(pk=task_id)
+    if task.kind not in BOOTSTRAP_KINDS:
+        # Grouping: pairwise F1 is not a sum over rows; its entity bootstrap is still to
+        # come (docs/decisions.md), so its board shows point scores without intervals.
+        return
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
     if not entries:
         return
