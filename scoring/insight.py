@@ -136,6 +136,17 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         return None
     task = submission.task
     rows = submission_visible_rows(submission=submission, user=user)
+    if task.kind == "grouping":
+        # Cluster ids are arbitrary names: row-by-row flips and a confusion matrix of them
+        # mean nothing. The pairwise and B-cubed metrics above are the comparison.
+        return SubmissionInsight(
+            rows=rows,
+            n_rows=0,
+            notes=[
+                "Grouping task: cluster ids are arbitrary, so flips and a confusion matrix "
+                "are not shown; compare submissions by their pairwise and B-cubed scores."
+            ],
+        )
     try:
         solution = solution_for_task(task)
         aligned = _load_aligned(submission)
