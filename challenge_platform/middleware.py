@@ -110,10 +110,15 @@ class RulesGateMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RulesNotAccepted):
             return None
-        slug = exception.challenge.slug
-        back = (
-            request.get_full_path()
-            if request.method == "GET"
-            else reverse("challenge-detail", kwargs={"slug": slug})
-        )
-        return redirect(f"{exception.rules_path}?{urlencode({'next': back})}")
+        return rules_redirect(request, exception)
+
+
+def rules_redirect(request: HttpRequest, refusal: RulesNotAccepted) -> HttpResponse:
+    """To the rules page, coming back to this page (a GET) or to the challenge (a POST)."""
+    slug = refusal.challenge.slug
+    back = (
+        request.get_full_path()
+        if request.method == "GET"
+        else reverse("challenge-detail", kwargs={"slug": slug})
+    )
+    return redirect(f"{refusal.rules_path}?{urlencode({'next': back})}")

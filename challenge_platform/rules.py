@@ -34,6 +34,15 @@ class RulesNotAccepted(Exception):
     def rules_path(self) -> str:
         return reverse("challenge-rules", kwargs={"slug": self.challenge.slug})
 
+    def as_json(self, rules_url: str | None = None) -> dict[str, object]:
+        """The API's 403 body (DESIGN §10): ``code``, ``detail``, and where to accept."""
+        return {
+            "code": self.code,
+            "detail": self.detail(rules_url),
+            "rules_url": rules_url or self.rules_path,
+            "version": self.challenge.rules_version,
+        }
+
     def detail(self, rules_url: str | None = None) -> str:
         """A sentence any client can print as it is."""
         c = self.challenge

@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils import timezone
 
+from challenge_platform.middleware import rules_redirect
+from challenge_platform.rules import RulesNotAccepted
 from datasets.models import Task
 from scoring.services import SubmissionRefused, submission_admission_check
 
@@ -74,6 +76,11 @@ class UploadAdmissionMiddleware:
             )
         except SubmissionRefused as exc:
             return self._refusal(request, match.view_name, task, exc)
+        except RulesNotAccepted as exc:  # as the API's handler and the web's gate answer it
+            if match.view_name == API_ROUTE:
+                body = exc.as_json(request.build_absolute_uri(exc.rules_path))
+                return JsonResponse(body, status=403)
+            return rules_redirect(request, exc)
         return None
 
     @staticmethod

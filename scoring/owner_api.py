@@ -6,7 +6,7 @@ that task only. Organizers may do the same on every task. The check is
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenge_platform.api.errors import error_responses
 from datasets.models import Task
 from datasets.selectors import task_manageable
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
@@ -55,8 +56,12 @@ class TaskBaselineQueueApi(APIView):
         request=None,
         responses={
             202: OutputSerializer,
-            403: OpenApiResponse(description="not an owner of this task"),
-            409: OpenApiResponse(description="a baseline of this task is already queued"),
+            **error_responses(
+                {
+                    403: "not an owner of this task",
+                    409: "a baseline of this task is already queued",
+                }
+            ),
         },
     )
     def post(self, request: Request, slug: str) -> Response:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge
 from datasets.models import Task
 from leaderboard.selectors import private_visible
@@ -60,7 +61,7 @@ class ChallengeStandingsApi(APIView):
         tasks = TaskStandingsSerializer(many=True)
 
     @extend_schema(
-        responses={200: OutputSerializer, 404: OpenApiResponse(description="No such challenge.")}
+        responses={200: OutputSerializer, **error_responses({404: "No such challenge."})}
     )
     def get(self, request: Request, slug: str) -> Response:
         challenge = get_object_or_404(Challenge, slug=slug)
@@ -93,9 +94,13 @@ class PostChallengeLeaderboardApi(APIView):
         parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(description="Unknown split."),
-            403: OpenApiResponse(description="The private split is not revealed yet."),
-            404: OpenApiResponse(description="No such task."),
+            **error_responses(
+                {
+                    400: "Unknown split.",
+                    403: "The private split is not revealed yet.",
+                    404: "No such task.",
+                }
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response:

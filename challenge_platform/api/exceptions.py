@@ -15,13 +15,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RulesNotAccepted):
         request = context.get("request")
         url = request.build_absolute_uri(exc.rules_path) if request is not None else None
-        return Response(
-            {
-                "code": exc.code,
-                "detail": exc.detail(url),
-                "rules_url": url or exc.rules_path,
-                "version": exc.challenge.rules_version,
-            },
-            status=status.HTTP_403_FORBIDDEN,
-        )
+        return Response(exc.as_json(url), status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)

@@ -90,7 +90,13 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """The tasks, optionally of one challenge."""
-    tasks = _client(args).get_all("tasks/", challenge=args.challenge)
+    client = _client(args)
+    tasks = client.get_all("tasks/", challenge=args.challenge)
+    if not tasks and args.challenge:
+        # The server lists no task for an unknown slug; say which it is.
+        known = {c.get("slug") for c in client.get_all("challenges/")}
+        if args.challenge not in known:
+            raise CliError(f"there is no challenge '{args.challenge}' (chal tasks lists them all)")
     if args.json:
         _print_json(tasks)
         return 0
@@ -197,6 +203,13 @@ METRIC_ORDER = [
     "precision",
     "recall",
     "average_precision",
+    "opis",
+    "nfr",
+    "pfr",
+    "pairwise_f1",
+    "pairwise_precision",
+    "pairwise_recall",
+    "bcubed_f1",
 ]
 
 

@@ -91,7 +91,7 @@ def test_tasks_are_listed_as_a_table_and_filtered_by_challenge(chal, world):
     unknown = chal("tasks", "--server", world.url, "--challenge", "nope")
     assert (unknown.code, unknown.err) == (
         1,
-        "error: challenge: Object with slug=nope does not exist.\n",
+        "error: there is no challenge 'nope' (chal tasks lists them all)\n",
     )
 
 
@@ -194,12 +194,13 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     assert lines[0] == f"Submission {pk} to cli-birds: queued"
     assert lines[-4] == f"Submission {pk}: scored"
     header, _, public = lines[-3:]
-    assert header.split() == ["split", "accuracy", "macro_f1", "log_loss"]
+    assert header.split() == ["split", "accuracy", "macro_f1", "log_loss", "opis"]
     assert public.split() == [
         "public",
         f"{expected['accuracy']:.4f}",
         f"{expected['macro_f1']:.4f}",
         f"{expected['log_loss']:.4f}",
+        f"{Submission.objects.get().scores['public']['opis']:.4f}",
     ]
     assert "private" not in result.out  # not revealed yet
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_procfile_names_the_web_server_the_workers_and_beat() -> None:
     found = processes()
-    assert list(found)[:4] == ["web", "worker", "baselines", "beat"]
+    assert list(found) == ["web", "worker", "baselines", "algorithms", "beat"]
     assert found["web"].startswith("gunicorn challenge_platform.wsgi:application ")
     assert found["beat"].startswith("celery -A challenge_platform beat ")
 
