@@ -48,6 +48,7 @@ def test_the_live_api_keeps_to_its_schema(live_server, live_world, tmp_path, set
             "--report", "junit", "--report-dir", str(tmp_path / "report"),
         ],
         env=env,
+        cwd=tmp_path,  # schemathesis keeps its state in ./.schemathesis
         capture_output=True,
         text=True,
         timeout=600,
