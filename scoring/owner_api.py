@@ -97,6 +97,17 @@ class TaskSubmissionListApi(generics.ListAPIView):
 
     serializer_class = OutputSerializer
 
+    @extend_schema(
+        responses={
+            200: OutputSerializer(many=True),
+            **error_responses(
+                {403: "not an owner of this task, or the private leaderboard is not revealed"}
+            ),
+        }
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         task = managed_task_or_refuse(self.request, self.kwargs["slug"])
         challenge = task.track.challenge
