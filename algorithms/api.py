@@ -27,6 +27,7 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
+from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge
 
 
@@ -121,7 +122,17 @@ class AlgorithmCreateApi(APIView):
     @extend_schema(
         operation_id="algorithm_create",
         request={"multipart/form-data": InputSerializer},
-        responses={201: AlgorithmOutputSerializer},
+        responses={
+            201: AlgorithmOutputSerializer,
+            **error_responses(
+                {
+                    400: "The archive is invalid (every problem listed) or has no name.",
+                    403: "Rules not accepted, no team in the challenge, or a hidden team.",
+                    404: "No such challenge.",
+                    413: "The archive is larger than the limit.",
+                }
+            ),
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
         challenge = Challenge.objects.filter(slug=slug).first()
@@ -175,7 +186,10 @@ class AlgorithmListApi(generics.ListAPIView):
 class AlgorithmDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="algorithm_detail", responses={200: AlgorithmOutputSerializer})
+    @extend_schema(
+        operation_id="algorithm_detail",
+        responses={200: AlgorithmOutputSerializer, **error_responses({404: "No such algorithm."})},
+    )
     def get(self, request: Request, pk: int) -> Response:
         algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
         if algorithm is None:
@@ -201,7 +215,18 @@ class AlgorithmRunCreateApi(APIView):
     @extend_schema(
         operation_id="algorithm_run_create",
         request=InputSerializer,
-        responses={202: RunsQueuedSerializer},
+        responses={
+            202: RunsQueuedSerializer,
+            **error_responses(
+                {
+                    400: "Neither or both of 'tasks' and 'track', or an unknown task or track.",
+                    403: "Rules not accepted, a hidden team, or the challenge is closed.",
+                    404: "No such algorithm (or not one of the caller's team).",
+                    409: "The algorithm has no uploaded version.",
+                    429: "The team has used today's submissions.",
+                }
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
@@ -227,7 +252,10 @@ class AlgorithmRunCreateApi(APIView):
 class AlgorithmRunDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="algorithm_run_detail", responses={200: RunOutputSerializer})
+    @extend_schema(
+        operation_id="algorithm_run_detail",
+        responses={200: RunOutputSerializer, **error_responses({404: "No such algorithm run."})},
+    )
     def get(self, request: Request, pk: int) -> Response:
         run = algorithm_run_get(user=request.user, run_pk=pk)
         if run is None:
@@ -239,7 +267,14 @@ class AlgorithmRunCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="algorithm_run_cancel", request=None, responses={200: RunOutputSerializer}
+        operation_id="algorithm_run_cancel",
+        request=None,
+        responses={
+            200: RunOutputSerializer,
+            **error_responses(
+                {404: "No such algorithm run.", 409: "The run has already finished."}
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         run = algorithm_run_get(user=request.user, run_pk=pk)
