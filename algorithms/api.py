@@ -130,6 +130,7 @@ class AlgorithmCreateApi(APIView):
                     403: "Rules not accepted, no team in the challenge, or a hidden team.",
                     404: "No such challenge.",
                     413: "The archive is larger than the limit.",
+                    429: "Too many uploads in a short time (the upload throttle).",
                 }
             ),
         },
