@@ -10,7 +10,8 @@ groups. Measured in this process, best of ``--repeat``:
 
 The ratio added/scoring is what the evaluation costs on top of today's scoring.
 
-Run: .venv/bin/python bench/bench_evaluation.py [--rows 1000000] [--repeat 3]
+Run: .venv/bin/python -m bench.bench_evaluation [--rows 1000000] [--repeat 3]  (from the repo root;
+it imports bench.bench_scoring, so running the file by path fails)
 """
 
 from __future__ import annotations
