@@ -13,8 +13,6 @@ with a running byte budget, so declared sizes are never trusted.
 
 from __future__ import annotations
 
-import re
-import stat
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,11 +21,12 @@ from typing import IO, Any
 
 import yaml
 
+from common.archives import zip_member_problem
+
 MANIFEST = "algorithm.yaml"
 DEFAULT_ENTRYPOINT = "main.py"
 CHUNK = 1024 * 1024
 RATIO_MIN_BYTES = 64 * 1024  # smaller members may compress as well as they like
-DRIVE_RE = re.compile(r"^[A-Za-z]:")
 IGNORED = ("__MACOSX/",)
 NAME_MAX = 100
 DESCRIPTION_MAX = 20_000
@@ -75,23 +74,6 @@ def _examples(values: Sequence[str]) -> str:
     shown = ", ".join(repr(v if len(v) <= 60 else v[:59] + "…") for v in values[:EXAMPLES])
     rest = len(values) - EXAMPLES
     return f"{shown} and {rest} more" if rest > 0 else shown
-
-
-def _unsafe(info: zipfile.ZipInfo) -> str | None:
-    name = info.filename
-    if not name or "\x00" in name:
-        return "an empty name"
-    if "\\" in name:
-        return "backslashes in the name"
-    if name.startswith("/") or DRIVE_RE.match(name):
-        return "an absolute path"
-    if ".." in PurePosixPath(name).parts:
-        return "'..' in the path"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link"
-    if info.flag_bits & 0x1:
-        return "encryption"
-    return None
 
 
 def _root(names: Sequence[str]) -> str:
@@ -149,7 +131,7 @@ def _check(archive: zipfile.ZipFile, limits: ArchiveLimits, label: str) -> Algor
     files: list[zipfile.ZipInfo] = []
     for info in infos:
         name = info.filename
-        reason = _unsafe(info)
+        reason = zip_member_problem(info)
         if reason is None and name.rstrip("/") in seen:
             reason = "a name used twice"
         ratio = info.file_size / max(info.compress_size, 1)

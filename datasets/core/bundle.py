@@ -8,12 +8,11 @@ member with a running byte budget, so declared sizes are never trusted.
 
 from __future__ import annotations
 
-import re
 import shutil
-import stat
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from common.archives import zip_member_problem
 from datasets.core.errors import BundleInvalid, examples, plural
 
 DEFAULT_MAX_ARCHIVE_BYTES = 1024**3
@@ -24,7 +23,6 @@ RATIO_MIN_BYTES = 1024 * 1024  # smaller members may compress as well as they li
 CHUNK = 1024 * 1024
 IGNORED_PREFIXES = ("__MACOSX/",)
 TASK_FILE = "task.yaml"
-DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
 
 def open_bundle(
@@ -128,18 +126,9 @@ def _plan(
 def _unsafe(info: zipfile.ZipInfo, staging: Path) -> str | None:
     """Why a member may not be extracted, or None."""
     name = info.filename
-    if not name or "\x00" in name:
-        return "an empty name"
-    if "\\" in name:
-        return "backslashes in the name"
-    if name.startswith("/") or DRIVE_RE.match(name):
-        return "an absolute path"
-    if ".." in PurePosixPath(name).parts:
-        return "'..' in the path"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link"
-    if info.flag_bits & 0x1:
-        return "encryption"
+    problem = zip_member_problem(info)
+    if problem is not None:
+        return problem
     if not (staging / name).resolve().is_relative_to(staging):
         return "a path outside the bundle"
     return None
