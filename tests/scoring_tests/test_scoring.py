@@ -236,9 +236,13 @@ def test_solutions_are_cached_per_task_and_file(classification):
     services.solution_cache.items.clear()
     first = services.solution_cache.get(classification)
     assert services.solution_cache.get(classification) is first
-    assert list(services.solution_cache.items) == [
+    # Keyed by task, solution file and the task's OPIS settings (a change is never stale).
+    assert [key[:2] for key in services.solution_cache.items] == [
         (classification.pk, classification.solution.name)
     ]
+    classification.opis = {**classification.opis, "min_group_rows": 3}
+    assert services.solution_cache.get(classification) is not first
+    assert services.solution_cache.get(classification).opis.min_group_rows == 3
     assert np.array_equal(
         first.ids.to_numpy(zero_copy_only=False), solution_frame(classification).id
     )
