@@ -53,6 +53,7 @@ COMMON_DESCRIPTIONS = {
     "character in the address.",
     401: "No valid credentials: a wrong or revoked token is refused on every operation.",
     404: "Nothing at this address: no such object, or one the caller may not see.",
+    429: "Too many requests in a short time; see Retry-After.",
 }
 
 

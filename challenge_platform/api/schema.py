@@ -29,13 +29,25 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         """The view's documented answers, plus the errors any operation can answer: 400
-        (a malformed query), 401 (a wrong token) and, when the path names an object, 404."""
+        (a malformed query), 401 (a wrong token), 404 when the path names an object and 429 when
+        the view is rate-limited."""
         responses = super()._get_response_bodies(direction)
         common = [400, 401] + ([404] if "{" in self.path else [])
+        if getattr(self.view, "throttle_classes", ()):  # rate-limited: 429 with Retry-After
+            common.append(429)
         for status in common:
             if str(status) not in responses:
                 responses[str(status)] = self._get_response_for_code(
                     error_response(status, COMMON_DESCRIPTIONS[status]), str(status)
+                )
+        # An error documented by its description only gets the body it really has.
+        for status, response in list(responses.items()):
+            if status.startswith("4") and status != "416" and "content" not in response:
+                description = response.get("description") or COMMON_DESCRIPTIONS.get(
+                    int(status), "Refused."
+                )
+                responses[status] = self._get_response_for_code(
+                    error_response(int(status), description), status
                 )
         return dict(sorted(responses.items()))
 
