@@ -15,7 +15,7 @@ class WriteupForm(forms.Form):
         max_length=100_000,
         help_text="Markdown. Scripts and raw HTML are removed.",
     )
-    pdf = forms.FileField(required=False, help_text="Optional PDF, at most 10 MB.")
+    pdf = forms.FileField(required=False, help_text="Optional PDF, at most 10 MiB.")
     remove_pdf = forms.BooleanField(required=False, label="Remove the attached PDF")
     submissions = forms.ModelMultipleChoiceField(
         queryset=Submission.objects.none(),

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
+from common.units import byte_size
 from datasets.models import Task
 from leaderboard.core.ranking import (
     private_entries,
@@ -224,7 +225,7 @@ def _check_pdf(pdf: UploadedFile) -> None:
     size = pdf.size or 0
     if size > PDF_MAX_BYTES:
         raise StandingsError(
-            f"The PDF is {size / 1e6:,.1f} MB; the limit is {PDF_MAX_BYTES / 1e6:,.0f} MB.",
+            f"The PDF is {byte_size(size)}; the limit is {byte_size(PDF_MAX_BYTES)}.",
             code="too_large",
             http_status=413,
         )

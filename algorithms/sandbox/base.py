@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-MB = 1024 * 1024
+from common.units import mib
+
+MB = 1024 * 1024  # the *_mb limits are MiB (common/units.py)
 LOG_TAIL_BYTES = 64 * 1024
 
 # The limits a run may hit, as named in its failure message.
@@ -44,10 +46,12 @@ class SandboxLimits:
         return cls(**known)
 
     def describe(self, name: str) -> str:
-        """``the memory limit (4096 MB)``: a limit named as a participant reads it."""
+        """``the memory limit (4096 MiB)``: a limit named as a participant reads it."""
         value = getattr(self, name)
-        unit = "s" if name.endswith("seconds") else ("MB" if name.endswith("mb") else "")
-        return f"the {LIMIT_NAMES[name]} ({value} {unit})".replace(" )", ")")
+        if name.endswith("mb"):
+            return f"the {LIMIT_NAMES[name]} ({mib(value)})"
+        unit = " s" if name.endswith("seconds") else ""
+        return f"the {LIMIT_NAMES[name]} ({value}{unit})"
 
 
 @dataclass(frozen=True)

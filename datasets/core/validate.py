@@ -1,7 +1,7 @@
 """``validate_bundle``: check a bundle folder against every rule, report all problems at once.
 
 Refused (each message names the file, the column and up to five example ids or rows):
-- task.yaml: missing, not UTF-8, over 1 MB, invalid YAML, YAML tags (``safe_load`` only), not
+- task.yaml: missing, not UTF-8, over 1 MiB, invalid YAML, YAML tags (``safe_load`` only), not
   a mapping, unknown keys (with a did-you-mean), bad slug (Django slug, <= 50 chars), missing
   title, unknown kind, metric not available for the kind, public_fraction outside (0, 1),
   split_seed not a whole number >= 0, unknown column type, a type for id/label, a declared

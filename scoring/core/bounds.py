@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.units import byte_size
 from scoring.core.errors import SubmissionInvalid, count
 
 _EXTRA_ROWS = 10_000
@@ -50,9 +51,7 @@ def text_limit(test_rows: int) -> int:
     return _BASE_BYTES + row_limit(test_rows) * _TEXT_BYTES_PER_CSV_ROW
 
 
-def size(n: int) -> str:
-    """Bytes as the README states them (MB = 10**6 bytes)."""
-    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n:,} bytes"
+size = byte_size  # one home: common/units.py (binary units, as the README states limits)
 
 
 def refuse_rows(rows: int, test_rows: int, *, what: str = "rows") -> None:

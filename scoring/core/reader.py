@@ -260,7 +260,7 @@ def _csv_header(buf: pa.Buffer) -> list[str]:
     first = buf.slice(0, min(buf.size, _HEADER_SCAN)).to_pybytes().removeprefix(_UTF8_BOM)
     end = min((i for i in (first.find(b"\n"), first.find(b"\r")) if i >= 0), default=-1)
     if end < 0 and buf.size > _HEADER_SCAN:
-        raise SubmissionInvalid("The first line of the file is longer than 1 MB.")
+        raise SubmissionInvalid("The first line of the file is longer than 1 MiB.")
     line = first if end < 0 else first[:end]
     try:
         text = line.decode("utf-8")

@@ -25,6 +25,7 @@ from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
+from common.units import byte_size
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
@@ -81,7 +82,7 @@ def submission_admission_check(
     limit = settings.SUBMISSION_MAX_BYTES
     if declared_bytes is not None and declared_bytes > limit + MULTIPART_SLACK_BYTES:
         raise SubmissionRefused(
-            "too_large", f"The upload is larger than the limit of {_megabytes(limit)}.", 413
+            "too_large", f"The upload is larger than the limit of {byte_size(limit)}.", 413
         )
     _check_daily_limit(team=team, task=task)  # cheap early refusal; repeated under the lock
     return team
@@ -202,10 +203,6 @@ def _check_open(challenge: Challenge) -> None:
         )
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB"
-
-
 def _sniff(file: File) -> str:
     """The format from the first bytes: csv, csv.gz or parquet; refuse the obvious misfits."""
     size = file.size or 0
@@ -213,7 +210,7 @@ def _sniff(file: File) -> str:
     if size > limit:
         raise SubmissionRefused(
             "too_large",
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(limit)}.",
+            f"The file is {byte_size(size)}; the limit is {byte_size(limit)}.",
             413,
         )
     file.seek(0)

@@ -108,14 +108,14 @@ def test_fork_bomb_hits_the_process_limit(tmp_path: Path) -> None:
 def test_memory_bomb_hits_the_memory_limit(tmp_path: Path) -> None:
     result = run(tmp_path, hostile.MEMORY_BOMB)
     assert not result.ok and result.limit_hit == "memory_mb"
-    assert "memory limit (1024 MB)" in result.message
+    assert "memory limit (1024 MiB)" in result.message
     assert result.peak_memory_mb <= 1100
 
 
 def test_filling_the_disk_hits_the_output_limit(tmp_path: Path) -> None:
     result = run(tmp_path, hostile.FILL_DISK)
     assert not result.ok and result.limit_hit == "output_mb"
-    assert "output size limit (40 MB)" in result.message
+    assert "output size limit (40 MiB)" in result.message
     written = sum(p.stat().st_size for p in (tmp_path / "out").iterdir())
     assert written < 40 * 1024 * 1024 + 200 * 1024 * 1024  # at most one poll's overshoot
 
@@ -138,7 +138,7 @@ def test_sleeping_forever_hits_the_wall_clock(tmp_path: Path) -> None:
 def test_stdout_flood_is_cut_at_the_log_limit_and_never_stored(tmp_path: Path) -> None:
     result = run(tmp_path, hostile.STDOUT_FLOOD)
     assert not result.ok and result.limit_hit == "log_mb"
-    assert "log size limit (5 MB)" in result.message
+    assert "log size limit (5 MiB)" in result.message
     assert len(result.log_tail.encode()) <= 64 * 1024
     assert result.log_bytes > 5 * 1024 * 1024
     assert not any((tmp_path / "out").iterdir())
@@ -148,4 +148,4 @@ def test_filling_tmp_hits_the_tmp_limit(tmp_path: Path) -> None:
     script = "with open('/tmp/fill', 'wb') as f:\n    while True:\n        f.write(b'x' * 10**6)\n"
     result = run(tmp_path, script)
     assert not result.ok and result.limit_hit == "tmp_mb"
-    assert "/tmp size limit (40 MB)" in result.message
+    assert "/tmp size limit (40 MiB)" in result.message

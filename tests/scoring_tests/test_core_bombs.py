@@ -150,7 +150,7 @@ def test_worker_children_are_recycled_past_a_memory_limit(value, expected):
 
 
 def test_columns_declaring_more_bytes_than_the_task_needs_are_refused_from_the_footer(tmp_path):
-    # 700 distinct 100 KB ids (70 MB of text) for a 1,000-row task: over its 68.8 MB budget.
+    # 700 distinct 100 KB ids (70 MB of text) for a 1,000-row task: over its 65.6 MiB budget.
     ids = [f"t{i:04d}" + os.urandom(50_000).hex() for i in range(700)]
     path = tmp_path / "wide-ids.parquet"
     pq.write_table(
@@ -160,5 +160,5 @@ def test_columns_declaring_more_bytes_than_the_task_needs_are_refused_from_the_f
         use_dictionary=False,
     )
     result = score_in_subprocess(path)
-    assert "unpack to more than 68.8 MB" in result["message"]
+    assert "unpack to more than 65.6 MiB" in result["message"]
     assert result["peak_mb"] < PEAK_LIMIT_MB

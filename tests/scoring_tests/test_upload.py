@@ -124,7 +124,7 @@ def test_a_file_over_the_size_limit_is_refused_with_413(task, alice, settings):
     settings.SUBMISSION_MAX_BYTES = 1000
     refused = refusal(task, alice.user, b"id,label\n" + b"t1,bird\n" * 200)
     assert (refused.code, refused.http_status) == ("too_large", 413)
-    assert "the limit is 0.0 MB" in refused.message or "limit" in refused.message
+    assert "The file is 1.6 KiB; the limit is 1,000 bytes." in refused.message
 
 
 def test_anonymous_users_cannot_submit(task):

@@ -174,7 +174,7 @@ def test_an_oversized_submission_is_refused_through_the_api_and_the_form(world, 
         {"file": SimpleUploadedFile("p.csv", world.files["a"])},
         follow=True,
     )
-    assert "the limit is 0.0 MB" in page.content.decode()  # shown on the submit page
+    assert "the limit is 200 bytes" in page.content.decode()  # shown on the submit page
     assert Submission.objects.count() == before
 
 

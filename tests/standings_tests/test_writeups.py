@@ -57,7 +57,7 @@ def test_writeup_links_own_scored_submissions_and_keeps_a_real_pdf(w):
     [
         ({"pdf": SimpleUploadedFile("m.pdf", b"MZ\x90\x00 not a pdf")}, "not a PDF"),
         ({"pdf": SimpleUploadedFile("m.pdf", b"<html>%PDF-1.4")}, "not a PDF"),
-        ({"pdf": SimpleUploadedFile("m.pdf", PDF + b"0" * (10 * 1024 * 1024))}, "limit is 10 MB"),
+        ({"pdf": SimpleUploadedFile("m.pdf", PDF + b"0" * (10 * 1024 * 1024))}, "limit is 10 MiB"),
         ({"title": "   "}, "title"),
         ({"submission_ids": [10**9]}, "not scored submissions of your team"),
     ],
