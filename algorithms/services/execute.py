@@ -1,10 +1,9 @@
 """One algorithm run: claim it, run the version in the sandbox, turn its output into a result.
 
-The sandbox's ``/task`` is written here from the task's stored files: ``train.parquet``,
-``test.parquet``, ``task.json`` (the public fields only) and ``images/`` (unpacked from the
-images archive when the task has one) - exactly what a participant may download, never the
-solution or the split. The output is a stranger's file: opened without following links,
-size-capped, and read by the same strict reader as an upload before anything else.
+The sandbox's ``/task`` is written by :mod:`algorithms.services.taskfolder` (exactly what a
+participant may download; ``test.parquet`` in row groups). The output is a stranger's
+file: opened without following links, size-capped, and read by the same strict reader as
+an upload before anything else.
 
 A team's run becomes the team's submission through ``scoring.services.submission_create``
 with the user who started it, so it is checked (team, open dates, daily limit), stored,
@@ -14,15 +13,13 @@ organizer's run on another team's algorithm is scored here, for the transfer mat
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import stat
 import tempfile
 import uuid
-import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -41,9 +38,9 @@ from algorithms.sandbox import (
     default_backend,
 )
 from algorithms.services.common import ALGORITHM_RUN, archive_limits
+from algorithms.services.taskfolder import task_folder_write
 from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
-from datasets.models import Task
 from scoring.core import SubmissionInvalid, read_submission_file, save_predictions, score_file
 from scoring.services import SubmissionRefused, finite_metrics, submission_create
 from scoring.solutions import solution_for_task
@@ -52,17 +49,6 @@ logger = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
 PREDICTION_NAMES = ("predictions.csv", "predictions.parquet")
-PUBLIC_TASK_FIELDS = (
-    "slug",
-    "title",
-    "description",
-    "kind",
-    "columns",
-    "classes",
-    "primary_metric",
-    "train_rows",
-    "test_rows",
-)
 INTERNAL_ERROR = (
     "An internal error stopped the run (not the algorithm's fault); the organizers have been "
     "notified."
@@ -102,7 +88,7 @@ def algorithm_run_execute(
     try:
         code = work / "code"
         _unpack_version(run, code)
-        task_dir = _materialize_task(run.task, work / "task")
+        task_dir = task_folder_write(run.task, work / "task")
         job = SandboxJob(
             code_dir=code,
             entrypoint=run.version.entrypoint,
@@ -159,34 +145,6 @@ def _unpack_version(run: AlgorithmRun, dest: Path) -> None:
         raise _RunFailed(str(exc)) from exc
     finally:
         local.unlink(missing_ok=True)
-
-
-def _materialize_task(task: Task, folder: Path) -> Path:
-    """Write what a participant may download; see the module docstring."""
-    folder.mkdir(parents=True)
-    meta = {**{name: getattr(task, name) for name in PUBLIC_TASK_FIELDS}}
-    meta.update({k: v for k, v in (task.meta or {}).items() if k in PUBLIC_TASK_FIELDS})
-    (folder / "task.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    for name, field in (("train.parquet", task.train_parquet), ("test.parquet", task.test_parquet)):
-        with field.storage.open(field.name, "rb") as source, open(folder / name, "wb") as out:
-            shutil.copyfileobj(source, out, COPY_CHUNK)
-    if task.images_zip:
-        _unpack_images(task, folder / "images")
-    return folder
-
-
-def _unpack_images(task: Task, dest: Path) -> None:
-    """The platform wrote images.zip itself; its member names are still checked."""
-    field = task.images_zip
-    with field.storage.open(field.name, "rb") as handle, zipfile.ZipFile(handle) as archive:
-        for info in archive.infolist():
-            parts = PurePosixPath(info.filename).parts
-            if info.is_dir() or info.filename.startswith("/") or ".." in parts:
-                continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as member, open(target, "wb") as out:
-                shutil.copyfileobj(member, out, COPY_CHUNK)
 
 
 def _predictions_file(output: Path, cap: int) -> Path:

@@ -360,6 +360,8 @@ ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
 ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
 ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
 ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
+# Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
+ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
 # Copying the task in and submitting the output happen inside the soft limit too.
 ALGORITHM_SOFT_TIME_LIMIT = ALGORITHM_WALL_SECONDS + 300
 ALGORITHM_HARD_TIME_LIMIT = ALGORITHM_SOFT_TIME_LIMIT + 60

@@ -1,0 +1,96 @@
+"""The ``/task`` folder of a run: exactly what a participant may download (DESIGN §9).
+
+``train.parquet``, ``test.parquet``, ``task.json`` (the public fields only) and ``images/``
+(unpacked from the images archive when the task has one); never the solution or the split.
+One home for algorithm runs and for the AutoGluon baseline, which is an algorithm too.
+
+``test.parquet`` is written in row groups of at most ``ALGORITHM_TEST_ROW_GROUP_ROWS`` rows
+(default 262,144), streamed batch by batch from the stored file, so an algorithm can read a
+catalog-size test set one row group at a time (``pyarrow.parquet.ParquetFile.iter_batches``
+or ``read_row_group``) instead of all at once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+import pyarrow.parquet as pq
+from django.conf import settings
+
+from datasets.models import Task
+
+COPY_CHUNK = 1024 * 1024
+PUBLIC_TASK_FIELDS = (
+    "slug",
+    "title",
+    "description",
+    "kind",
+    "columns",
+    "classes",
+    "primary_metric",
+    "train_rows",
+    "test_rows",
+)
+
+
+def task_folder_write(
+    task: Task, folder: Path, *, on_chunk: Callable[[], None] | None = None
+) -> Path:
+    """Write ``task``'s ``/task`` folder into ``folder`` (created); ``on_chunk`` is called
+    after every copied megabyte or written row group (a cancel check may raise there)."""
+    folder.mkdir(parents=True)
+    meta = {name: getattr(task, name) for name in PUBLIC_TASK_FIELDS}
+    meta.update({k: v for k, v in (task.meta or {}).items() if k in PUBLIC_TASK_FIELDS})
+    (folder / "task.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    field = task.train_parquet
+    train = folder / "train.parquet"
+    with field.storage.open(field.name, "rb") as source, open(train, "wb") as out:
+        while chunk := source.read(COPY_CHUNK):
+            out.write(chunk)
+            if on_chunk is not None:
+                on_chunk()
+    _write_row_grouped(task, folder / "test.parquet", on_chunk=on_chunk)
+    if task.images_zip:
+        _unpack_images(task, folder / "images", on_chunk=on_chunk)
+    return folder
+
+
+def test_row_group_rows() -> int:
+    return max(1, int(settings.ALGORITHM_TEST_ROW_GROUP_ROWS))
+
+
+test_row_group_rows.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _write_row_grouped(task: Task, target: Path, *, on_chunk: Callable[[], None] | None) -> None:
+    """Rewrite the stored test file with row groups of at most :func:`test_row_group_rows`
+    rows; memory stays at about one row group whatever the file's size."""
+    rows = test_row_group_rows()
+    field = task.test_parquet
+    with field.storage.open(field.name, "rb") as source:
+        reader = pq.ParquetFile(source)
+        with pq.ParquetWriter(target, reader.schema_arrow) as writer:
+            for batch in reader.iter_batches(batch_size=rows):
+                writer.write_batch(batch, row_group_size=rows)
+                if on_chunk is not None:
+                    on_chunk()
+
+
+def _unpack_images(task: Task, dest: Path, *, on_chunk: Callable[[], None] | None = None) -> None:
+    """The platform wrote images.zip itself; its member names are still checked."""
+    field = task.images_zip
+    with field.storage.open(field.name, "rb") as handle, zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if info.is_dir() or info.filename.startswith("/") or ".." in parts:
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as member, open(target, "wb") as out:
+                shutil.copyfileobj(member, out, COPY_CHUNK)
+            if on_chunk is not None:
+                on_chunk()

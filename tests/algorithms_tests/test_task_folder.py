@@ -1,0 +1,68 @@
+"""The /task folder of a run: test.parquet in row groups an algorithm can stream (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from algorithms.models import AlgorithmRun
+from algorithms.services import algorithm_run_execute
+from algorithms.services.taskfolder import task_folder_write
+from tests.algorithms_tests.archives import algorithm_zip
+from tests.algorithms_tests.test_services import post_archive, queue
+
+pytestmark = pytest.mark.slow
+
+STREAMING_MAIN = """
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+test = pq.ParquetFile(task / "test.parquet")
+sizes = [test.metadata.row_group(i).num_rows for i in range(test.num_row_groups)]
+print("row groups", sizes)
+with open(out / "predictions.csv", "w") as fh:
+    fh.write("id,label\\n")
+    for i in range(test.num_row_groups):  # one row group in memory at a time
+        ids = test.read_row_group(i, columns=["id"]).column("id").to_pylist()
+        fh.writelines(f"{row_id},a\\n" for row_id in ids)
+"""
+
+
+def test_test_parquet_is_written_in_row_groups(world, settings, tmp_path: Path):
+    settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 7
+    task = world.classification
+    folder = task_folder_write(task, tmp_path / "task")
+    meta = pq.ParquetFile(folder / "test.parquet").metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == task.test_rows
+    assert meta.num_row_groups == -(-task.test_rows // 7) > 1
+    assert all(size == 7 for size in sizes[:-1]) and 0 < sizes[-1] <= 7
+    # Same rows, same order, same schema as the stored file.
+    with task.test_parquet.open("rb") as handle:
+        stored = pq.read_table(handle)
+    assert pq.read_table(folder / "test.parquet").equals(stored)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "task.json",
+        "test.parquet",
+        "train.parquet",
+    ]
+
+
+def test_an_algorithm_streams_the_test_row_group_by_row_group(world, broker, settings):
+    settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 5
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip(STREAMING_MAIN)).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    assert algorithm_run_execute(run_pk=run["id"]) == "succeeded", AlgorithmRun.objects.get(
+        pk=run["id"]
+    ).error
+    stored = AlgorithmRun.objects.get(pk=run["id"])
+    rows = world.classification.test_rows
+    expected = [5] * (rows // 5) + ([rows % 5] if rows % 5 else [])
+    assert f"row groups {expected}" in stored.log_tail
