@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class SandboxJob:
     task_dir: Path  # what a participant may download, shown read-only at /task
     output_dir: Path  # empty, writable, shown at /output
     limits: SandboxLimits
+    # Extra environment variables (the platform's own runs only, e.g. the baseline's
+    # options); they never replace the sandbox's own (TASK_DIR, OUTPUT_DIR, PATH, HOME...).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class SandboxResult:
     log_tail: str
     log_bytes: int
     cancelled: bool = False
+    pid: int | None = None  # the sandbox's outer process (leader of its process group)
 
 
 class SandboxUnavailable(Exception):

@@ -14,8 +14,9 @@ Inside, the algorithm sees an empty root with:
 - no network (its own empty network namespace: only a loopback of its own), no IPC, no
   view of other processes, a new session (no terminal), no capabilities, no user namespaces
   of its own, and an environment of exactly ``TASK_DIR``, ``OUTPUT_DIR``, ``PATH``,
-  ``HOME``, ``LANG``. bwrap itself is started with the same small environment, because a
-  sandboxed process can read ``/proc/1/environ`` (bwrap's init).
+  ``HOME``, ``LANG`` (plus the job's own ``environment``, set by the platform for its
+  built-in baseline, never by an archive). bwrap itself is started with the same small
+  environment, because a sandboxed process can read ``/proc/1/environ`` (bwrap's init).
 
 Limits: ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_NPROC``, ``RLIMIT_FSIZE`` (the output cap
 per file), ``RLIMIT_CORE=0``; a wall-clock deadline that kills the whole process group (the
@@ -338,7 +339,8 @@ class BubblewrapBackend(SandboxBackend):
             "--chdir",
             SANDBOX_TMP,
         ]
-        for key, value in self.environment().items():
+        environment = {**job.environment, **self.environment()}
+        for key, value in environment.items():
             args += ["--setenv", key, value]
         args += ["--", _python(), "-B", "-s", f"/code/{job.entrypoint}"]
         return args
@@ -450,6 +452,7 @@ class BubblewrapBackend(SandboxBackend):
             log_tail=log,
             log_bytes=reader.total,
             cancelled=cancelled,
+            pid=process.pid,
         )
 
     def _watch(

@@ -28,7 +28,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from algorithms.core import ArchiveInvalid, extract_archive
-from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.sandbox import (
     SandboxBackend,
     SandboxJob,
@@ -55,7 +55,7 @@ INTERNAL_ERROR = (
 )
 
 
-class _RunFailed(Exception):
+class RunFailed(Exception):
     """The run ends ``failed`` with this message (the algorithm's or its output's fault)."""
 
 
@@ -87,7 +87,7 @@ def algorithm_run_execute(
     work = Path(tempfile.mkdtemp(prefix=f"algorithm-run-{run.pk}-", dir=staging))
     try:
         code = work / "code"
-        _unpack_version(run, code)
+        unpack_version(run.version, code)
         task_dir = task_folder_write(run.task, work / "task")
         job = SandboxJob(
             code_dir=code,
@@ -104,7 +104,7 @@ def algorithm_run_execute(
             token,
             f"stopped by the worker's time limit ({settings.ALGORITHM_SOFT_TIME_LIMIT} s)",
         )
-    except _RunFailed as exc:
+    except RunFailed as exc:
         return _fail(run, token, str(exc))
     except SandboxUnavailable as exc:
         logger.error("algorithm run %s: the sandbox is unavailable: %s", run.pk, exc)
@@ -134,48 +134,49 @@ def _should_stop(run_pk: int, token: str) -> bool:
         return False
 
 
-def _unpack_version(run: AlgorithmRun, dest: Path) -> None:
-    archive = run.version.archive
+def unpack_version(version: AlgorithmVersion, dest: Path) -> None:
+    """Extract ``version``'s stored archive into ``dest`` (checked again on the way)."""
+    archive = version.archive
     local = dest.parent / "archive.zip"
     with archive.storage.open(archive.name, "rb") as source, open(local, "wb") as out:
         shutil.copyfileobj(source, out, COPY_CHUNK)
     try:
         extract_archive(local, dest, limits=archive_limits(), label="the archive")
     except ArchiveInvalid as exc:  # validated at upload; only a changed rule gets here
-        raise _RunFailed(str(exc)) from exc
+        raise RunFailed(str(exc)) from exc
     finally:
         local.unlink(missing_ok=True)
 
 
-def _predictions_file(output: Path, cap: int) -> Path:
+def predictions_file(output: Path, cap: int) -> Path:
     """The one predictions file, as a regular file opened without following links, copied
-    out of the sandbox's folder; :class:`_RunFailed` otherwise."""
+    out of the sandbox's folder; :class:`RunFailed` otherwise."""
     found = [name for name in PREDICTION_NAMES if os.path.lexists(output / name)]
     if not found:
-        raise _RunFailed(
+        raise RunFailed(
             "the algorithm finished without writing /output/predictions.csv or "
             "/output/predictions.parquet"
         )
     if len(found) > 1:
-        raise _RunFailed("the algorithm wrote both predictions.csv and predictions.parquet")
+        raise RunFailed("the algorithm wrote both predictions.csv and predictions.parquet")
     name = found[0]
     try:
         fd = os.open(output / name, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
-        raise _RunFailed(f"/output/{name} is not a regular file (a link?)") from exc
+        raise RunFailed(f"/output/{name} is not a regular file (a link?)") from exc
     copy = output.parent / f"submitted-{name}"
     with os.fdopen(fd, "rb") as source:
         info = os.fstat(source.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise _RunFailed(f"/output/{name} is not a regular file")
+            raise RunFailed(f"/output/{name} is not a regular file")
         if info.st_size > cap:
-            raise _RunFailed(f"/output/{name} is {info.st_size:,} bytes; the limit is {cap:,}")
+            raise RunFailed(f"/output/{name} is {info.st_size:,} bytes; the limit is {cap:,}")
         with open(copy, "wb") as out:
             shutil.copyfileobj(source, out, COPY_CHUNK)
     try:
         read_submission_file(str(copy), max_bytes=cap)  # the upload's strict reader
     except SubmissionInvalid as exc:
-        raise _RunFailed(f"the predictions file is not a valid submission: {exc.message}") from exc
+        raise RunFailed(f"the predictions file is not a valid submission: {exc.message}") from exc
     return copy
 
 
@@ -210,8 +211,8 @@ def _finish(
         return _fail(run, token, result.message, **usage)
     cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
     try:
-        predictions = _predictions_file(output, cap)
-    except _RunFailed as exc:
+        predictions = predictions_file(output, cap)
+    except RunFailed as exc:
         return _fail(run, token, str(exc), **usage)
     if run.is_organizer_run:
         return _finish_scored_here(run=run, token=token, predictions=predictions, usage=usage)

@@ -165,32 +165,14 @@ def _check_daily_limits(*, team: Team, tasks: list[Task]) -> None:
 def algorithm_run_cancel(*, run: AlgorithmRun) -> AlgorithmRun:
     """A queued run is cancelled at once; a running one is flagged and its sandbox killed
     within about a second. Raises :class:`AlgorithmRefused` when it already finished."""
-    now = timezone.now()
-    with transaction.atomic():
-        locked = AlgorithmRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status == AlgorithmRunStatus.QUEUED:
-            locked.status = AlgorithmRunStatus.CANCELLED
-            locked.cancel_requested = True
-            locked.error = "cancelled before a worker started it"
-            locked.finished_at = now
-            locked.status_changed_at = now
-            locked.save(
-                update_fields=[
-                    "status",
-                    "cancel_requested",
-                    "error",
-                    "finished_at",
-                    "status_changed_at",
-                ]
-            )
-        elif locked.status == AlgorithmRunStatus.RUNNING:
-            locked.cancel_requested = True
-            locked.save(update_fields=["cancel_requested"])
-        else:
-            raise AlgorithmRefused(
-                "finished", f"Run #{locked.pk} has already finished ({locked.status}).", 409
-            )
-    return locked
+    try:
+        return jobs.job_cancel(
+            ALGORITHM_RUN, pk=run.pk, cancelled=AlgorithmRunStatus.CANCELLED, message_field="error"
+        )
+    except jobs.JobAlreadyFinished as done:
+        raise AlgorithmRefused(
+            "finished", f"Run #{done.job.pk} has already finished ({done.job.status}).", 409
+        ) from None
 
 
 def algorithm_runs_sweep(*, now: datetime | None = None) -> jobs.SweepReport:

@@ -73,7 +73,7 @@ def algorithm_version_create(
         with transaction.atomic():
             # The algorithm and its version appear together (never an algorithm without
             # one); uploads to one algorithm take turns, so numbers never collide.
-            algorithm = _algorithm_get_or_create(challenge=challenge, team=team, name=name)
+            algorithm = algorithm_get_or_create(challenge=challenge, team=team, name=name)
             Algorithm.objects.select_for_update().filter(pk=algorithm.pk).values_list("pk").get()
             latest = algorithm.versions.aggregate(n=Max("number"))["n"] or 0
             version.algorithm = algorithm
@@ -103,7 +103,7 @@ def _uploading_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
     return team
 
 
-def _algorithm_get_or_create(*, challenge: Challenge, team: Team, name: str) -> Algorithm:
+def algorithm_get_or_create(*, challenge: Challenge, team: Team, name: str) -> Algorithm:
     algorithm = Algorithm.objects.filter(team=team, name=name).first()
     if algorithm is not None:
         return algorithm

@@ -257,8 +257,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
         "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`.\n\n"
-        "Errors are JSON: `{\"detail\": ..., \"code\": ...}` (component `Error`; `code` names "
-        "the rule that refused the request) or, for invalid fields, `{\"<field>\": [...]}` "
+        'Errors are JSON: `{"detail": ..., "code": ...}` (component `Error`; `code` names '
+        'the rule that refused the request) or, for invalid fields, `{"<field>": [...]}` '
         "(`FieldErrors`). Every operation may answer 400 (malformed query) and 401 (wrong "
         "token). Query parameters an operation does not list are ignored."
     ),
@@ -348,8 +348,13 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
-# The module the baseline launcher runs as ``python -P -m <module>`` (one runner interface).
-BASELINE_RUNNER_MODULE = env("BASELINE_RUNNER_MODULE", "scoring.baselines.runner")
+# The baseline is an algorithm run in the sandbox (algorithms.services.baseline): its memory
+# cap (address space), the train size above which it fits on a stratified sample, the test
+# rows predicted at a time, and the folder of its code ("": scoring/baselines/autogluon_baseline).
+BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
+BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
+BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
+BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
 # Algorithm runs (DESIGN §9): the sandbox's limits per run, and the Celery limits around them.
 ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)

@@ -1,1 +1,1 @@
-"""AutoGluon baseline runner: features, the subprocess entry point and its launcher."""
+"""AutoGluon baselines: their runs (queue, claim, outcome) and the baseline algorithm."""

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psutil
 import pytest
 from django.contrib.auth import get_user_model
 
-from scoring.baselines.launch import live_group_members
 from scoring.baselines.models import BaselineRun
 from tests.scoring_tests.factories import ChallengeFactory, imported_task
 from tests.support.browser import browser, browser_page  # noqa: F401
-from tests.support.delays import SLOW_RUNNER
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
-RUNNER_MODULE = "scoring.baselines.runner"
+# The sandbox runs the baseline algorithm's entrypoint as /code/main.py.
+ENTRYPOINT = "/code/main.py"
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of the processes in group ``pgid`` that are not zombies (Linux ``/proc``)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            members.append(int(entry.name))
+    return members
 
 
 @pytest.fixture
@@ -52,8 +69,8 @@ def run_state(pk: int) -> BaselineRun:
 
 
 def runner_processes(root_pid: int) -> list[psutil.Process]:
-    """The baseline runner processes below ``root_pid`` (a worker's main process), the
-    tests' slow runner (``tests.support.delays``) included."""
+    """The sandbox processes running the baseline below ``root_pid`` (a worker's main
+    process): bwrap, its init and the algorithm, all named by their entrypoint."""
     try:
         children = psutil.Process(root_pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -62,7 +79,7 @@ def runner_processes(root_pid: int) -> list[psutil.Process]:
     for proc in children:
         try:
             command = " ".join(proc.cmdline())
-            if RUNNER_MODULE in command or SLOW_RUNNER in command:
+            if ENTRYPOINT in command:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue

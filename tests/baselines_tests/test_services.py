@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import zipfile
 from base64 import b64decode
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from algorithms.models import Algorithm
+from algorithms.services.baseline import (
+    baseline_algorithm_version,
+    baseline_archive,
+    baseline_run_execute,
+)
+from algorithms.services.taskfolder import task_folder_write
 from challenge_platform.models import Team
 from scoring.baselines import services
+from scoring.baselines.autogluon_baseline import features
 from scoring.baselines.models import BaselineRun, BaselineRunStatus
 from scoring.baselines.services import (
     BaselineRunRefused,
     baseline_run_cancel,
-    baseline_run_execute,
     baseline_run_queue,
     baseline_runs_sweep,
     baseline_team_get_or_create,
     baselines_queue_for_challenge,
     execute,
     outcome,
-    task_folder_materialize,
 )
 from tests.scoring_tests.factories import TeamFactory, imported_task
 
@@ -37,7 +46,7 @@ def published_runs(redis_client) -> list[int]:
     pks = []
     for raw in redis_client.lrange("baselines", 0, -1):
         message = json.loads(raw)
-        assert message["headers"]["task"] == "scoring.baselines.tasks.run_baseline"
+        assert message["headers"]["task"] == "algorithms.tasks.run_baseline"
         _args, kwargs, _embed = json.loads(b64decode(message["body"]))
         pks.append(kwargs["run_pk"])
     return sorted(pks)
@@ -170,27 +179,52 @@ def test_a_finished_run_cannot_be_cancelled(classification_task):
 # --- the task folder -------------------------------------------------------------------------
 
 
-def test_the_task_folder_is_the_standardized_task(tmp_path, matching_task):
-    folder = task_folder_materialize(task=matching_task, folder=tmp_path / "task")
-    assert json.loads((folder / "task.json").read_text()) == matching_task.meta
+def test_the_baseline_gets_the_same_task_folder_as_any_algorithm(tmp_path, matching_task):
+    """The /task of every run (algorithms.services.taskfolder); its images are a folder the
+    baseline's features read like the archive they came from."""
+    folder = task_folder_write(matching_task, tmp_path / "task")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "images.zip",
+        "images",
         "task.json",
         "test.parquet",
         "train.parquet",
     ]
-    for name, field in (("train.parquet", "train_parquet"), ("images.zip", "images_zip")):
-        with getattr(matching_task, field).open("rb") as stored:
-            assert (folder / name).read_bytes() == stored.read()
-    train = pd.read_parquet(folder / "train.parquet")
-    assert "label" in train and len(train) == matching_task.train_rows
-
-
-def test_a_classification_folder_has_no_images(tmp_path, classification_task):
-    folder = task_folder_materialize(task=classification_task, folder=tmp_path / "task")
-    assert not (folder / "images.zip").exists()
+    with matching_task.train_parquet.open("rb") as stored:
+        assert (folder / "train.parquet").read_bytes() == stored.read()
     meta = json.loads((folder / "task.json").read_text())
-    assert meta["classes"] == ["bird", "cat", "dog"] and meta["kind"] == "classification"
+    assert meta["kind"] == "matching" and "split_seed" not in meta
+    test = pd.read_parquet(folder / "test.parquet")
+    image_column = next(c for c in test.columns if c.startswith("left_") and "image" in c)
+    source = features.open_images(folder / "images.zip")
+    assert isinstance(source, Path)
+    from_folder = features.image_features(test[image_column], source, column="img")
+    with matching_task.images_zip.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        from_zip = features.image_features(test[image_column], archive, column="img")
+    assert from_folder.notna().all().all()
+    pd.testing.assert_frame_equal(from_folder, from_zip)
+
+
+def test_the_builtin_baseline_version_is_made_once_per_content(tmp_path, challenge, settings):
+    first = baseline_algorithm_version(challenge=challenge)
+    assert first.algorithm.team.is_baseline and first.algorithm.name == "AutoGluon baseline"
+    assert first.number == 1 and first.entrypoint == "main.py" and first.created_by is None
+    with first.archive.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        names = set(archive.namelist())
+    assert {"algorithm.yaml", "main.py", "autogluon_baseline/runner.py"} <= names
+    assert not any("__pycache__" in name for name in names)
+    # The same files: the same version (the archive is byte for byte the same).
+    assert baseline_archive() == baseline_archive()
+    assert baseline_algorithm_version(challenge=challenge).pk == first.pk
+    # Changed files (a deploy): the next version.
+    changed = tmp_path / "changed"
+    shutil.copytree(
+        Path(features.__file__).parent, changed, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (changed / "README.txt").write_text("changed", encoding="utf-8")
+    settings.BASELINE_ALGORITHM_DIR = str(changed)
+    second = baseline_algorithm_version(challenge=challenge)
+    assert second.number == 2 and second.algorithm_id == first.algorithm_id
+    assert Algorithm.objects.filter(challenge=challenge).count() == 1
 
 
 # --- running: what a worker does, minus the broker -------------------------------------------
@@ -202,7 +236,7 @@ def test_a_task_whose_files_are_gone_fails_with_a_reason(classification_task):
     assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == BaselineRunStatus.FAILED
     run.refresh_from_db()
     assert run.status == BaselineRunStatus.FAILED
-    assert run.message.startswith("internal error: FileNotFoundError")
+    assert run.message.startswith("internal error: FileNotFoundError"), run.message
     assert run.worker_pid and run.worker_hostname and run.finished_at
     assert run.submission is None
 
@@ -284,7 +318,7 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
 
 def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_task):
     run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
-    watch = execute._RunWatch(run_pk=run.pk, token="tok")
+    watch = execute.BaselineRunWatch(run_pk=run.pk, token="tok")
     watch.line("fitting LightGBM ...")
     watch.last_beat = 0  # due
     assert watch.is_set() is False
@@ -295,13 +329,13 @@ def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_
     watch.last_beat = 0
     assert watch.is_set() is True and not watch.lost
 
-    other = execute._RunWatch(run_pk=run.pk, token="someone-else")
+    other = execute.BaselineRunWatch(run_pk=run.pk, token="someone-else")
     other.last_beat = 0
     assert other.is_set() is True and other.lost
 
 
 def test_the_log_tail_keeps_the_last_4_kb():
-    watch = execute._RunWatch(run_pk=0, token="t")
+    watch = execute.BaselineRunWatch(run_pk=0, token="t")
     for i in range(2000):
         watch.line(f"line {i:05d} " + "x" * 40)
     tail = "\n".join(watch.lines)

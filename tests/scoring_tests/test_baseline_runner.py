@@ -1,7 +1,8 @@
-"""The AutoGluon baseline runner, run for real as a subprocess on tiny synthetic tasks.
+"""The AutoGluon baseline algorithm, run for real in the bubblewrap sandbox on tiny tasks.
 
-No Django: run with ``-p no:django`` until the settings exist. The slow tests fit real
-AutoGluon models (about 25 s each on 2 cores).
+No Django: the sandbox backend is driven directly, with the baseline's folder laid out as
+its archive (``main.py`` and ``algorithm.yaml`` at the top, the package beside them). The
+slow tests fit real AutoGluon models (about 25 s each on 2 cores).
 """
 
 from __future__ import annotations
@@ -9,12 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
-import time
+import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +22,11 @@ import psutil
 import pytest
 from PIL import Image
 
-from scoring.baselines import features
-from scoring.baselines.launch import (
-    BaselineOutcome,
-    live_group_members,
-    run_baseline_subprocess,
-    terminate_group,
-)
+from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits, SandboxResult
+from scoring.baselines.autogluon_baseline import data, features
+from tests.baselines_tests.conftest import live_group_members
+
+BASELINE_DIR = Path(features.__file__).parent
 
 CLASSES = ["alpha", "beta", "gamma"]
 CLASS_WORDS = {
@@ -267,36 +263,62 @@ def _f1(truth: np.ndarray, pred: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def _assert_group_gone(outcome: BaselineOutcome, seen: set[int]) -> None:
-    """Neither the runner's process group nor any process seen during the run lives on."""
-    assert live_group_members(outcome.pid) == []
+def baseline_code(root: Path) -> Path:
+    """The baseline's folder laid out as its archive (algorithms.services.baseline)."""
+    code = root / "code"
+    package = code / "autogluon_baseline"
+    shutil.copytree(BASELINE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("main.py", "algorithm.yaml"):
+        shutil.move(package / name, code / name)
+    return code
+
+
+def run_baseline(
+    root: Path,
+    task_dir: Path,
+    *,
+    time_limit: int,
+    wall: int = 150,
+    should_stop: Callable[[], bool] | None = None,
+    **env: str,
+) -> tuple[SandboxResult, Path]:
+    """Run the baseline algorithm in the real sandbox; its result and its /output folder."""
+    out = root / "out"
+    job = SandboxJob(
+        code_dir=baseline_code(root),
+        entrypoint="main.py",
+        task_dir=task_dir,
+        output_dir=out,
+        limits=SandboxLimits(
+            wall_seconds=wall,
+            cpu_seconds=2 * wall + 60,
+            memory_mb=8192,
+            processes=512,
+            output_mb=4096,
+            tmp_mb=512,
+            log_mb=20,
+        ),
+        environment={
+            "BASELINE_TIME_LIMIT": str(time_limit),
+            "BASELINE_NUM_CPUS": "2",
+            "LOKY_MAX_CPU_COUNT": "2",
+            "OMP_WAIT_POLICY": "PASSIVE",
+            **env,
+        },
+    )
+    return BubblewrapBackend().run(job, should_stop=should_stop), out
+
+
+def _assert_sandbox_gone(result: SandboxResult) -> None:
+    """No process of the sandbox's process group lives on."""
+    assert result.pid and live_group_members(result.pid) == []
     for proc in psutil.process_iter(["pid", "status"]):
         try:
             if proc.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
-            assert os.getpgid(proc.pid) != outcome.pid, f"survivor {proc.pid}"
+            assert os.getpgid(proc.pid) != result.pid, f"survivor {proc.pid}"
         except (psutil.NoSuchProcess, ProcessLookupError):
             continue
-    for pid in seen:
-        try:
-            status = psutil.Process(pid).status()
-        except psutil.NoSuchProcess:
-            continue
-        assert status == psutil.STATUS_ZOMBIE, f"process {pid} survived"
-
-
-def _runner_descendants() -> set[int]:
-    """The runner processes started by this test and their descendants (not the session's
-    other children, such as the test Redis or Celery workers)."""
-    found: set[int] = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "scoring.baselines.runner" in " ".join(child.cmdline()):
-                found.add(child.pid)
-                found.update(c.pid for c in child.children(recursive=True))
-        except psutil.Error:
-            continue
-    return found
 
 
 # ------------------------------------------------------------------ fast unit tests
@@ -344,152 +366,143 @@ def test_image_features_read_the_archive_in_memory(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.zip"]  # nothing extracted
 
 
-def test_terminate_group_kills_children_that_ignore_sigterm() -> None:
-    script = (
-        "import signal, subprocess, sys, time\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "child = subprocess.Popen([sys.executable, '-c', "
-        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])\n"
-        "print(child.pid, flush=True)\n"
-        "time.sleep(60)\n"
+def test_image_features_read_the_images_folder_of_a_run(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    (tmp_path / "images" / "a").mkdir(parents=True)
+    (tmp_path / "images" / "a" / "striped.png").write_bytes(_png("alpha", rng))
+    (tmp_path / "secret.png").write_bytes(_png("alpha", rng))
+    source = features.open_images(tmp_path / "images.zip")  # no archive: the folder
+    assert source == tmp_path / "images"
+    paths = pd.Series(["a/striped.png", "../secret.png", "/a/striped.png", "a/absent.png"])
+    out = features.image_features(paths, source, column="photo")
+    assert out.iloc[0].notna().all() and out.iloc[2].notna().all()  # leading "/" stripped
+    assert out.iloc[1].isna().all()  # never outside the folder
+    assert out.iloc[3].isna().all()
+
+
+def test_stratified_sample_keeps_shares_and_rare_labels() -> None:
+    labels = np.array(["a"] * 9000 + ["b"] * 990 + ["c"] * 10)
+    np.random.default_rng(1).shuffle(labels)
+    keep = data.stratified_indices(labels, 1000)
+    assert np.all(np.diff(keep) > 0)  # sorted, no repeats
+    counts = {k: int((labels[keep] == k).sum()) for k in "abc"}
+    assert counts == {"a": 900, "b": 99, "c": 10}  # shares kept; the rare label whole
+    assert np.array_equal(keep, data.stratified_indices(labels, 1000))  # fixed seed
+    assert len(data.stratified_indices(labels, 20_000)) == len(labels)  # under the cap
+
+
+def test_read_train_samples_by_batches_and_keeps_the_order(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"id": [f"r{i}" for i in range(300)], "x": range(300), "label": ["p", "q", "q"] * 100}
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True
-    )
-    assert proc.stdout is not None
-    grandchild = int(proc.stdout.readline())
-    assert set(live_group_members(proc.pid)) == {proc.pid, grandchild}
-    started = time.monotonic()
-    terminate_group(proc, grace=0.5)
-    assert time.monotonic() - started < 5
-    assert proc.returncode == -signal.SIGKILL
-    assert live_group_members(proc.pid) == []
-    proc.stdout.close()
+    frame.to_parquet(tmp_path / "train.parquet", row_group_size=40)
+    sample, total = data.read_train(tmp_path / "train.parquet", ["id", "x", "label"], max_rows=60)
+    assert total == 300 and len(sample) == 60
+    assert sample["label"].value_counts().to_dict() == {"q": 40, "p": 20}
+    assert sample["x"].is_monotonic_increasing
+    assert (frame.set_index("id").loc[sample["id"], "x"].to_numpy() == sample["x"]).all()
+    # A label under MIN_ROWS_PER_LABEL of its share keeps that minimum (20 "p" rows, not 10).
+    small, _ = data.read_train(tmp_path / "train.parquet", ["id", "label"], max_rows=30)
+    assert small["label"].value_counts().to_dict() == {"q": 20, "p": 20}
+    whole, _ = data.read_train(tmp_path / "train.parquet", ["id", "label"], max_rows=0)
+    assert len(whole) == 300
+    with pytest.raises(data.TaskFileError, match="lacks columns"):
+        data.read_train(tmp_path / "train.parquet", ["id", "nope"], max_rows=0)
 
 
 # ------------------------------------------------------------------ real AutoGluon runs
 
 
 @pytest.mark.slow
-def test_classification_baseline_beats_chance(tmp_path: Path) -> None:
-    task = make_classification_task(tmp_path)
-    lines: list[str] = []
-    outcome = run_baseline_subprocess(
-        task_dir=task.path,
-        out_dir=tmp_path / "out",
+def test_classification_baseline_beats_chance_on_a_sample_predicting_in_batches(
+    tmp_path: Path,
+) -> None:
+    task = make_classification_task(tmp_path)  # 200 train rows, 100 test rows
+    result, out = run_baseline(
+        tmp_path,
+        task.path,
         time_limit=25,
-        presets="medium_quality",
-        hard_timeout=150,
-        on_progress=lines.append,
+        BASELINE_MAX_TRAIN_ROWS="150",
+        BASELINE_PREDICT_BATCH_ROWS="30",
     )
-    assert outcome.status == "succeeded", outcome.message
-    assert outcome.predictions is not None and outcome.leaderboard and outcome.log
-    pred = pd.read_parquet(outcome.predictions)
+    assert result.ok, (result.message, result.log_tail[-3000:])
+    pred = pd.read_parquet(out / "predictions.parquet")
     assert list(pred.columns) == ["id", "label"] + [f"proba_{c}" for c in CLASSES]
-    assert sorted(pred["id"]) == sorted(task.truth.index)
+    assert list(pred["id"]) == list(pd.read_parquet(task.path / "test.parquet")["id"])
     assert set(pred["label"]) <= set(CLASSES)
     proba = pred[[f"proba_{c}" for c in CLASSES]].to_numpy()
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-6) and (proba >= 0).all()
     accuracy = float((pred.set_index("id")["label"] == task.truth).mean())
-    print(f"classification accuracy {accuracy:.3f} in {outcome.elapsed:.1f} s")
+    print(f"classification accuracy {accuracy:.3f} in {result.seconds:.1f} s")
     assert accuracy >= 0.8  # chance is 1/3
 
-    result = json.loads(outcome.result.read_text())
-    assert result["status"] == "succeeded"
-    assert result["problem_type"] == "multiclass" and result["presets"] == "medium_quality"
-    assert result["best_model"] and result["validation_score"] > 0.5
-    assert "remarks" in result["text_features"]
+    report = json.loads((out / "result.json").read_text())
+    assert report["status"] == "succeeded"
+    assert report["train_rows"] == 200 and report["train_rows_used"] == 150
+    assert report["max_train_rows"] == 150 and report["predict_batch_rows"] == 30
+    assert report["problem_type"] == "multiclass" and report["presets"] == "medium_quality"
+    assert report["best_model"] and report["validation_score"] > 0.5
+    assert "remarks" in report["text_features"]
     assert (
-        "photo__edge_density" in result["features_used"] and "photo" not in result["features_used"]
+        "photo__edge_density" in report["features_used"] and "photo" not in report["features_used"]
     )
-    assert {"NN_TORCH", "FASTAI"} <= set(result["excluded_model_types"])
-    board = pd.read_csv(outcome.leaderboard)
-    assert result["best_model"] in set(board["model"])
+    assert {"NN_TORCH", "FASTAI"} <= set(report["excluded_model_types"])
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert report["best_model"] in set(board["model"])
     assert not any("NeuralNet" in m for m in board["model"])
-    assert any("Fitting model" in line for line in lines)
-    assert not (tmp_path / "out" / "model").exists()
+    log = (out / "fit.log").read_text()
+    assert "Fitting model" in log and "a stratified sample" in log
+    assert "predicted 90 rows" in log and "predicted 100 rows" in log  # in batches of 30
+    assert not (out / "model").exists()
 
 
 @pytest.mark.slow
 def test_matching_baseline_beats_chance(tmp_path: Path) -> None:
     task = make_matching_task(tmp_path)
-    outcome = run_baseline_subprocess(
-        task_dir=task.path,
-        out_dir=tmp_path / "out",
-        time_limit=25,
-        presets="medium_quality",
-        hard_timeout=150,
-    )
-    assert outcome.status == "succeeded", outcome.message
-    assert outcome.predictions is not None
-    pred = pd.read_parquet(outcome.predictions)
+    result, out = run_baseline(tmp_path, task.path, time_limit=25)
+    assert result.ok, (result.message, result.log_tail[-3000:])
+    pred = pd.read_parquet(out / "predictions.parquet")
     assert list(pred.columns) == ["id", "label", "score"]
     assert pred["id"].is_unique and set(pred["id"]) == set(task.truth.index)
     assert set(pred["label"].unique()) <= {0, 1}
     assert pred["score"].between(0, 1).all()
     pred = pred.set_index("id").loc[task.truth.index]
     f1 = _f1(task.truth.to_numpy(), pred["label"].to_numpy())
-    print(f"matching F1 {f1:.3f} in {outcome.elapsed:.1f} s")
+    print(f"matching F1 {f1:.3f} in {result.seconds:.1f} s")
     assert f1 >= 0.8  # predicting "match" everywhere gives about 0.57
     ranked = pred["score"].to_numpy()
     truth = task.truth.to_numpy()
     assert ranked[truth == 1].mean() > ranked[truth == 0].mean() + 0.3
-    result = json.loads(outcome.result.read_text())
-    assert result["problem_type"] == "binary" and result["eval_metric"] == "f1"
-    assert 0 < result["decision_threshold"] < 1
-    assert "name__jaro_winkler" in result["features_used"]
+    report = json.loads((out / "result.json").read_text())
+    assert report["problem_type"] == "binary" and report["eval_metric"] == "f1"
+    assert 0 < report["decision_threshold"] < 1
+    assert "name__jaro_winkler" in report["features_used"]
 
 
 @pytest.mark.slow
 def test_cancel_mid_fit_leaves_no_process(tmp_path: Path) -> None:
     task = make_classification_task(tmp_path)
-    cancel = threading.Event()
-    seen: set[int] = set()
+    log = tmp_path / "out" / "fit.log"
 
-    def progress(line: str) -> None:
-        seen.update(_runner_descendants())
-        if "Fitting model" in line:
-            cancel.set()
+    def fitting() -> bool:
+        return log.is_file() and "Fitting model" in log.read_text(errors="replace")
 
-    outcome = run_baseline_subprocess(
-        task_dir=task.path,
-        out_dir=tmp_path / "out",
-        time_limit=120,
-        presets="medium_quality",
-        hard_timeout=150,
-        cancel_event=cancel,
-        on_progress=progress,
-        kill_grace=3,
-    )
-    assert outcome.status == "cancelled", outcome.message
-    assert outcome.returncode in (143, -signal.SIGKILL)  # runner exit on SIGTERM, or killed
-    assert outcome.elapsed < 60
-    assert outcome.pid in seen
-    _assert_group_gone(outcome, seen)
-    assert outcome.predictions is None
-    assert not (tmp_path / "out" / "model").exists()
-    assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "cancelled"
+    result, out = run_baseline(tmp_path, task.path, time_limit=120, should_stop=fitting)
+    assert result.cancelled and not result.ok, result.message
+    assert result.seconds < 90
+    _assert_sandbox_gone(result)
+    assert not (out / "predictions.parquet").exists()
 
 
 @pytest.mark.slow
-def test_hard_timeout_stops_the_run(tmp_path: Path) -> None:
+def test_the_wall_clock_stops_the_run(tmp_path: Path) -> None:
     task = make_classification_task(tmp_path)
-    seen: set[int] = set()
-    outcome = run_baseline_subprocess(
-        task_dir=task.path,
-        out_dir=tmp_path / "out",
-        time_limit=120,
-        presets="medium_quality",
-        hard_timeout=12,
-        on_progress=lambda line: seen.update(_runner_descendants()),
-        kill_grace=3,
-    )
-    assert outcome.status == "timed_out"
-    assert "hard timeout" in outcome.message
-    assert 12 <= outcome.elapsed < 12 + 3 + 12
-    _assert_group_gone(outcome, seen)
-    assert outcome.predictions is None
-    assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "timed_out"
+    result, out = run_baseline(tmp_path, task.path, time_limit=120, wall=12)
+    assert result.limit_hit == "wall_seconds" and not result.ok
+    assert "wall-clock limit" in result.message
+    assert 12 <= result.seconds < 12 + 10
+    _assert_sandbox_gone(result)
+    assert not (out / "predictions.parquet").exists()
 
 
 @pytest.mark.slow
@@ -497,10 +510,9 @@ def test_invalid_task_fails_with_a_readable_reason(tmp_path: Path) -> None:
     task_dir = tmp_path / "broken"
     task_dir.mkdir()
     (task_dir / "task.json").write_text('{"kind": "regression", "columns": []}')
-    outcome = run_baseline_subprocess(
-        task_dir=task_dir, out_dir=tmp_path / "out", time_limit=10, hard_timeout=60
-    )
-    assert outcome.status == "failed"
-    assert outcome.returncode == 2
-    assert "kind must be classification or matching" in outcome.message
-    assert outcome.predictions is None
+    result, out = run_baseline(tmp_path, task_dir, time_limit=10, wall=60)
+    assert not result.ok and result.exit_code == 2
+    assert "kind must be classification or matching" in result.log_tail
+    report = json.loads((out / "result.json").read_text())
+    assert "kind must be classification or matching" in report["error"]
+    assert not (out / "predictions.parquet").exists()

@@ -4,10 +4,11 @@
   file is read), so a test can kill a worker while the row is deterministically "scoring".
   It wraps ``scoring.core.score_file`` before the scoring services import it, which is why
   the worker's settings module (:mod:`tests.support.worker_settings`) imports this module.
-- ``BASELINE_RUNNER_TEST_DELAY_SECONDS``: the baseline runner waits before fitting, so a run
-  deterministically outlives its hard timeout or is cancelled mid-run, whatever the
-  machine's speed. The worker runs :mod:`tests.support.slow_runner` as its runner
-  (``BASELINE_RUNNER_MODULE``), found through ``PYTHONPATH`` like the project's own code.
+- ``BASELINE_RUNNER_TEST_DELAY_SECONDS``: the baseline algorithm waits before fitting, so a
+  run deterministically outlives its hard timeout or is cancelled mid-run, whatever the
+  machine's speed. The worker's ``BASELINE_ALGORITHM_DIR`` is a copy of the baseline's
+  folder whose ``main.py`` sleeps first (inside the sandbox, where no test variable
+  reaches, so the delay is written into that file).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 SCORING_DELAY = float(os.environ.get("SCORING_TEST_DELAY_SECONDS", "0") or 0)
 RUNNER_DELAY = float(os.environ.get("BASELINE_RUNNER_TEST_DELAY_SECONDS", "0") or 0)
-SLOW_RUNNER = "tests.support.slow_runner"
+SLOW_MAIN = """
+import runpy, sys, time
+from pathlib import Path
+
+Path("/output/fit.log").write_text("baseline: test delay of {delay:.0f} s before fitting\\n")
+time.sleep({delay!r})
+sys.path.insert(0, "/code")
+runpy.run_path("/code/autogluon_baseline/slow_real_main.py", run_name="__main__")
+"""
 
 
 def arm_scoring_delay() -> None:
@@ -37,12 +46,17 @@ def arm_scoring_delay() -> None:
     scoring.core.score_file = slow_score_file
 
 
-def runner_settings() -> dict[str, str]:
-    """Settings overrides that make the baseline worker run the slow runner."""
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    return {"BASELINE_RUNNER_MODULE": SLOW_RUNNER}
+def slow_baseline_dir(delay: float) -> str:
+    """A copy of the baseline algorithm's folder whose entrypoint waits ``delay`` seconds."""
+    import shutil
+    import tempfile
+
+    source = REPO / "scoring" / "baselines" / "autogluon_baseline"
+    target = Path(tempfile.mkdtemp(prefix="slow-baseline-")) / "autogluon_baseline"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "main.py").rename(target / "slow_real_main.py")
+    (target / "main.py").write_text(SLOW_MAIN.format(delay=delay), encoding="utf-8")
+    return str(target)
 
 
 if SCORING_DELAY > 0:

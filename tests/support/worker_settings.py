@@ -8,4 +8,4 @@ from challenge_platform.settings.test import *  # noqa: F403
 from tests.support import delays
 
 if delays.RUNNER_DELAY > 0:
-    BASELINE_RUNNER_MODULE = delays.runner_settings()["BASELINE_RUNNER_MODULE"]
+    BASELINE_ALGORITHM_DIR = delays.slow_baseline_dir(delays.RUNNER_DELAY)

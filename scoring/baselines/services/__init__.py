@@ -1,8 +1,10 @@
 """Writes of the baselines app, by sub-domain (STYLE: services).
 
 - :mod:`.queue` - the baseline team, limits, queueing, cancelling and the sweeper;
-- :mod:`.execute` - claiming a run, the task folder, running and watching the runner;
+- :mod:`.execute` - claiming a run and watching it (heartbeat, log tail, cancel flag);
 - :mod:`.outcome` - recording the outcome and submitting the predictions.
+
+The run itself goes through the algorithms sandbox: ``algorithms.services.baseline``.
 
 All three run on the shared job lifecycle (:mod:`challenge_platform.jobs`). The names below
 are the package's public API; import them from ``scoring.baselines.services``.
@@ -10,10 +12,11 @@ are the package's public API; import them from ``scoring.baselines.services``.
 
 from scoring.baselines.services.execute import (
     HEARTBEAT_SECONDS,
-    baseline_run_execute,
-    task_folder_materialize,
+    BaselineCancelled,
+    BaselineRunWatch,
+    baseline_run_claim,
 )
-from scoring.baselines.services.outcome import finish, record_outcome
+from scoring.baselines.services.outcome import BaselineOutcome, finish, record_outcome
 from scoring.baselines.services.queue import (
     BASELINE_TEAM_NAME,
     BASELINES,
@@ -46,12 +49,15 @@ __all__ = [
     "RUNNING_STALE_SECONDS",
     "TASK_OVERHEAD_SECONDS",
     "WORKER_LOST",
+    "BaselineCancelled",
+    "BaselineOutcome",
     "BaselineQueueReport",
     "BaselineRunRefused",
+    "BaselineRunWatch",
     "BaselineSweepReport",
     "baseline_run_again",
     "baseline_run_cancel",
-    "baseline_run_execute",
+    "baseline_run_claim",
     "baseline_run_queue",
     "baseline_runs_sweep",
     "baseline_team_get_or_create",
@@ -62,7 +68,6 @@ __all__ = [
     "max_hard_timeout",
     "queued_stale_seconds",
     "record_outcome",
-    "task_folder_materialize",
     "worker_hard_time_limit",
     "worker_soft_time_limit",
 ]

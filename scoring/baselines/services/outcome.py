@@ -10,21 +10,45 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.core.files import File
 from django.utils import timezone
 
 from challenge_platform import jobs
-from scoring.baselines import outputs
-from scoring.baselines.launch import BaselineOutcome
+from scoring.baselines.autogluon_baseline import outputs
 from scoring.baselines.models import LOG_TAIL_BYTES, BaselineRun, BaselineRunStatus
 from scoring.baselines.services.queue import BASELINES, baseline_team_get_or_create
 from scoring.models import Submission
 from scoring.services import SubmissionRefused, submission_create_for_job
 
 logger = logging.getLogger(__name__)
+
+Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
+
+
+@dataclass(frozen=True)
+class BaselineOutcome:
+    """How one baseline run ended in the sandbox, and where its files are (None when not
+    written): what :func:`record_outcome` stores."""
+
+    status: Status
+    message: str
+    elapsed: float
+    returncode: int | None
+    pid: int | None
+    predictions: Path | None
+    leaderboard: Path | None
+    log: Path | None
+    result: Path | None
+    extra_result: dict[str, Any] | None = None  # merged into result.json's (e.g. the version)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
 
 _STATUS = {
     "succeeded": BaselineRunStatus.SUCCEEDED,
@@ -39,6 +63,7 @@ def record_outcome(
 ) -> str:
     """Store the artifacts and the outcome; for a success, submit the predictions."""
     result = outputs.read_json(outcome.result) if outcome.result else {}
+    result.update(outcome.extra_result or {})
     status = _STATUS[outcome.status]
     message = outcome.message
     if status == BaselineRunStatus.CANCELLED and watch.lost:

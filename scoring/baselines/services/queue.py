@@ -51,7 +51,7 @@ RUNNING_STALE_SECONDS = 300
 
 BASELINES = jobs.JobKind(
     model=BaselineRun,
-    task_name="scoring.baselines.tasks.run_baseline",
+    task_name="algorithms.tasks.run_baseline",
     pk_kwarg="run_pk",
     queued=BaselineRunStatus.QUEUED,
     running=BaselineRunStatus.RUNNING,
@@ -286,38 +286,18 @@ def baseline_run_again(*, run: BaselineRun) -> BaselineRun:
 
 def baseline_run_cancel(*, run: BaselineRun) -> BaselineRun:
     """Cancel ``run``: a queued run becomes ``cancelled`` at once; a running one is flagged,
-    and its task stops the runner (its whole process group) within a few seconds.
+    and its worker stops the sandbox (its whole process group) within a few seconds.
 
     Raises :class:`BaselineRunRefused` when the run has already finished.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        locked = BaselineRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status == BaselineRunStatus.QUEUED:
-            locked.status = BaselineRunStatus.CANCELLED
-            locked.cancel_requested = True
-            locked.message = "cancelled before a worker started it"
-            locked.finished_at = now
-            locked.status_changed_at = now
-            locked.save(
-                update_fields=[
-                    "status",
-                    "cancel_requested",
-                    "message",
-                    "finished_at",
-                    "status_changed_at",
-                ]
-            )
-        elif locked.status == BaselineRunStatus.RUNNING:
-            if not locked.cancel_requested:
-                locked.cancel_requested = True
-                locked.save(update_fields=["cancel_requested"])
-        else:
-            raise BaselineRunRefused(
-                f"Run #{locked.pk} has already finished ({locked.get_status_display().lower()})."
-            )
-    logger.info("baseline run %s: cancel requested (%s)", locked.pk, locked.status)
-    return locked
+    try:
+        return jobs.job_cancel(
+            BASELINES, pk=run.pk, cancelled=BaselineRunStatus.CANCELLED, message_field="message"
+        )
+    except jobs.JobAlreadyFinished as done:
+        raise BaselineRunRefused(
+            f"Run #{done.job.pk} has already finished ({done.job.get_status_display().lower()})."
+        ) from None
 
 
 # --- the sweeper ---------------------------------------------------------------------------

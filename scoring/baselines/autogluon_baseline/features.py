@@ -116,8 +116,15 @@ def describe_image(data: bytes) -> np.ndarray:
     return np.concatenate([thumb / 255.0, hist, np.asarray(stats, dtype=np.float64)])
 
 
-def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
-    """Bytes of one archive member, or None when absent, oversized or a directory."""
+# Where the images are: the task's images.zip, or the folder ``/task/images`` a run gets.
+ImageSource = zipfile.ZipFile | Path
+
+
+def _read_member(archive: ImageSource, name: str) -> bytes | None:
+    """Bytes of one archive member (or file of the images folder), or None when absent,
+    oversized, a directory, or outside the folder."""
+    if isinstance(archive, Path):
+        return _read_file(archive, name)
     try:
         info = archive.getinfo(name)
     except KeyError:
@@ -129,9 +136,22 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
     return data if len(data) <= MAX_IMAGE_BYTES else None
 
 
-def image_features(
-    paths: pd.Series, archive: zipfile.ZipFile | None, *, column: str
-) -> pd.DataFrame:
+def _read_file(folder: Path, name: str) -> bytes | None:
+    parts = Path(name).parts
+    if not parts or ".." in parts:
+        return None
+    path = folder.joinpath(*parts)
+    try:
+        if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_IMAGE_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_IMAGE_BYTES else None
+
+
+def image_features(paths: pd.Series, archive: ImageSource | None, *, column: str) -> pd.DataFrame:
     """Pillow features of every image that ``paths`` names inside ``archive``.
 
     Images are decoded in memory (``BytesIO``); nothing is extracted. A null path, a path
@@ -161,9 +181,13 @@ def image_features(
     return pd.DataFrame(out, columns=names, index=paths.index)
 
 
-def open_images(path: Path) -> zipfile.ZipFile | None:
-    """Open ``images.zip`` read-only, or return None when the task has none."""
-    return zipfile.ZipFile(path) if path.is_file() else None
+def open_images(path: Path) -> ImageSource | None:
+    """Open ``images.zip`` read-only; else the ``images`` folder next to where it would be
+    (what a run's ``/task`` holds); None when the task has neither."""
+    if path.is_file():
+        return zipfile.ZipFile(path)
+    folder = path.with_name("images")
+    return folder if folder.is_dir() else None
 
 
 # --------------------------------------------------------------------------- pairs
@@ -257,7 +281,7 @@ def text_pair_features(
 
 
 def image_pair_features(
-    left: pd.Series, right: pd.Series, archive: zipfile.ZipFile | None, *, name: str
+    left: pd.Series, right: pd.Series, archive: ImageSource | None, *, name: str
 ) -> pd.DataFrame:
     """Distances between the two images of one image attribute."""
     lf = image_features(left, archive, column="l").to_numpy()
@@ -279,7 +303,7 @@ def pair_features(
     frame: pd.DataFrame,
     attributes: Iterable[PairAttribute],
     *,
-    archive: zipfile.ZipFile | None = None,
+    archive: ImageSource | None = None,
     workers: int = 1,
 ) -> pd.DataFrame:
     """All pair features of ``frame`` (one row per candidate pair), plus row summaries."""

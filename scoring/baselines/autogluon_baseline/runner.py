@@ -1,9 +1,12 @@
 """Fit an AutoGluon baseline on one standardized task folder and write a submission.
 
-Run in its own process, with a clean import path::
+The baseline is an algorithm (DESIGN §9): ``main.py``, its entrypoint, runs this in the
+sandbox with ``--task-dir /task --out-dir /output`` and the options from its environment.
+No Django and no platform package here: only this folder and the locked environment.
+Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/``, or::
 
-    python -P -m scoring.baselines.runner --task-dir DIR --out-dir DIR \\
-        --time-limit 120 --presets medium_quality
+    python -c 'import sys; from autogluon_baseline.runner import main; sys.exit(main())' \\
+        --task-dir DIR --out-dir DIR --time-limit 120 --presets medium_quality
 
 Writes into ``--out-dir``:
 
@@ -36,7 +39,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scoring.baselines.outputs import (
+from .data import TaskFileError, read_train, test_batches, test_rows
+from .outputs import (
     FIT_LOG,
     LEADERBOARD,
     MODEL_DIR,
@@ -120,22 +124,6 @@ def load_task(task_dir: Path) -> TaskSpec:
     return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
 
 
-def _read_split(task_dir: Path, split: str, spec: TaskSpec, *, with_label: bool) -> pd.DataFrame:
-    import pandas as pd
-
-    path = task_dir / f"{split}.parquet"
-    if not path.is_file():
-        raise TaskError(f"missing {path.name}")
-    frame = pd.read_parquet(path)
-    needed = ["id", *spec.types, *(["label"] if with_label else [])]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise TaskError(f"{path.name} lacks columns {missing}")
-    if frame.empty:
-        raise TaskError(f"{path.name} has no rows")
-    return frame
-
-
 def _typed_columns(
     frame: pd.DataFrame, spec: TaskSpec, names: Sequence[str], archive: Any
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -143,7 +131,7 @@ def _typed_columns(
     import numpy as np
     import pandas as pd
 
-    from scoring.baselines import features
+    from . import features
 
     parts: list[pd.DataFrame | pd.Series] = []
     text_cols: list[str] = []
@@ -162,41 +150,40 @@ def _typed_columns(
     return out, text_cols
 
 
-def build_features(
-    spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, task_dir: Path, *, workers: int
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Model inputs for train and test (without id/label) and the names of text columns."""
+def frame_features(
+    spec: TaskSpec, frame: pd.DataFrame, archive: Any, *, workers: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Model inputs of one frame (train, or a batch of test rows), without id and label,
+    and the names of its text columns."""
     import pandas as pd
 
-    from scoring.baselines import features
+    from . import features
 
     names = [name for name, _ in spec.columns]
-    archive = features.open_images(task_dir / "images.zip")
-    try:
-        frames = []
-        for frame in (train, test):
-            if spec.kind == "matching":
-                attrs = features.pair_attributes(names, spec.types)
-                paired = {c for a in attrs for c in (a.left, a.right)}
-                pairs = features.pair_features(frame, attrs, archive=archive, workers=workers)
-                rest, text_cols = _typed_columns(
-                    frame, spec, [n for n in names if n not in paired], archive
-                )
-                frames.append(pd.concat([pairs, rest], axis=1))
-            else:
-                typed, text_cols = _typed_columns(frame, spec, names, archive)
-                frames.append(typed)
-    finally:
-        if archive is not None:
-            archive.close()
-    train_x, test_x = frames
-    for name in train_x.columns:
-        if train_x[name].dtype == object and name not in text_cols:
-            # categorical: one category set for both splits
-            cats = pd.Index(pd.concat([train_x[name], test_x[name]]).dropna().unique())
-            train_x[name] = pd.Categorical(train_x[name], categories=cats)
-            test_x[name] = pd.Categorical(test_x[name], categories=cats)
-    return train_x, test_x, text_cols
+    if spec.kind == "matching":
+        attrs = features.pair_attributes(names, spec.types)
+        paired = {c for a in attrs for c in (a.left, a.right)}
+        pairs = features.pair_features(frame, attrs, archive=archive, workers=workers)
+        rest, text_cols = _typed_columns(
+            frame, spec, [n for n in names if n not in paired], archive
+        )
+        return pd.concat([pairs, rest], axis=1), text_cols
+    return _typed_columns(frame, spec, names, archive)
+
+
+def categorize(frame: pd.DataFrame, text_cols: Sequence[str], like: pd.DataFrame | None = None):
+    """Categorical columns as ``pd.Categorical``: the train's categories (``like``: the
+    train features, for a test batch; a value unseen in train becomes missing)."""
+    import pandas as pd
+
+    for name in frame.columns:
+        if name in text_cols:
+            continue
+        if like is not None and isinstance(like[name].dtype, pd.CategoricalDtype):
+            frame[name] = pd.Categorical(frame[name], categories=like[name].cat.categories)
+        elif like is None and frame[name].dtype == object:
+            frame[name] = pd.Categorical(frame[name])
+    return frame
 
 
 def excluded_model_types() -> list[str]:
@@ -295,6 +282,9 @@ def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
         "models": [],
         "excluded_model_types": [],
         "train_rows": None,
+        "train_rows_used": None,
+        "max_train_rows": None,
+        "predict_batch_rows": None,
         "test_rows": None,
         "autogluon_version": None,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -304,15 +294,19 @@ def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
 
 def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     """The baseline proper; fills ``result`` as it goes."""
-    import numpy as np
     from autogluon.common import FeatureMetadata
     from autogluon.tabular import TabularPredictor
     from autogluon.tabular import __version__ as ag_version
 
+    from . import features
+
     task_dir, out_dir = args.task_dir, args.out_dir
     spec = load_task(task_dir)
-    train = _read_split(task_dir, "train", spec, with_label=True)
-    test = _read_split(task_dir, "test", spec, with_label=False)
+    needed = ["id", *spec.types]
+    train, train_total = read_train(
+        task_dir / "train.parquet", [*needed, "label"], max_rows=args.max_train_rows
+    )
+    n_test = test_rows(task_dir / "test.parquet", needed)
     if train["label"].isna().any():
         raise TaskError("train.parquet has missing labels")
     if spec.kind == "matching":
@@ -328,16 +322,28 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         kind=spec.kind,
         problem_type=problem_type,
         eval_metric=eval_metric,
-        train_rows=len(train),
-        test_rows=len(test),
+        train_rows=train_total,
+        train_rows_used=len(train),
+        max_train_rows=args.max_train_rows or None,
+        test_rows=n_test,
+        predict_batch_rows=args.predict_batch_rows,
         autogluon_version=ag_version,
     )
     LOG.info(
-        "baseline: %s task %r, %d train / %d test rows", spec.kind, spec.slug, len(train), len(test)
+        "baseline: %s task %r, %d train rows (%d used%s) / %d test rows",
+        spec.kind,
+        spec.slug,
+        train_total,
+        len(train),
+        ", a stratified sample" if len(train) < train_total else "",
+        n_test,
     )
 
     started = time.perf_counter()
-    train_x, test_x, text_cols = build_features(spec, train, test, task_dir, workers=args.num_cpus)
+    archive = features.open_images(task_dir / "images.zip")
+    train_x, text_cols = frame_features(spec, train, archive, workers=args.num_cpus)
+    train_x = categorize(train_x, text_cols)
+    del train
     result["feature_seconds"] = round(time.perf_counter() - started, 3)
     LOG.info(
         "baseline: built %d input features in %.1f s",
@@ -401,26 +407,64 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     )
 
     started = time.perf_counter()
-    proba = predictor.predict_proba(test_x)
-    predicted = predictor.predict(test_x)
-    submission = submission_frame(spec, test["id"], predicted, proba)
-    submission.to_parquet(out_dir / PREDICTIONS, index=False)
+    written = _predict_in_batches(args, spec, predictor, archive, like=train_x, text_cols=text_cols)
     result["predict_seconds"] = round(time.perf_counter() - started, 3)
-    if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
-        raise RuntimeError("predictions hold non-finite probabilities")
     LOG.info(
         "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
         best,
         eval_metric,
         result["validation_score"] or float("nan"),
-        len(submission),
+        written,
         result["predict_seconds"],
     )
 
 
+def _predict_in_batches(
+    args: argparse.Namespace,
+    spec: TaskSpec,
+    predictor: Any,
+    archive: Any,
+    *,
+    like: pd.DataFrame,
+    text_cols: list[str],
+) -> int:
+    """Features and predictions ``--predict-batch-rows`` test rows at a time, appended to
+    predictions.parquet; returns the rows written."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    needed = ["id", *spec.types]
+    writer = None
+    written = 0
+    try:
+        for batch in test_batches(
+            args.task_dir / "test.parquet", needed, batch_rows=args.predict_batch_rows
+        ):
+            test_x, _ = frame_features(spec, batch, archive, workers=args.num_cpus)
+            test_x = categorize(test_x, text_cols, like=like)
+            proba = predictor.predict_proba(test_x)
+            predicted = predictor.predict(test_x)
+            submission = submission_frame(spec, batch["id"], predicted, proba)
+            if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
+                raise RuntimeError("predictions hold non-finite probabilities")
+            table = pa.Table.from_pandas(submission, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(args.out_dir / PREDICTIONS, table.schema)
+            writer.write_table(table)
+            written += len(submission)
+            LOG.info("baseline: predicted %d rows", written)
+    finally:
+        if writer is not None:
+            writer.close()
+        if archive is not None and hasattr(archive, "close"):
+            archive.close()
+    return written
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -P -m scoring.baselines.runner", description=__doc__.split("\n\n")[0]
+        prog="autogluon_baseline.runner", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--task-dir", type=Path, required=True)
     parser.add_argument("--out-dir", type=Path, required=True)
@@ -436,6 +480,15 @@ def _parser() -> argparse.ArgumentParser:
         "--memory-limit-gb", type=float, default=None, help="AutoGluon's soft memory limit"
     )
     parser.add_argument("--keep-model", action="store_true", help="keep the model directory")
+    parser.add_argument(
+        "--max-train-rows",
+        type=int,
+        default=0,
+        help="train on a stratified sample of this many rows when train is larger (0: all)",
+    )
+    parser.add_argument(
+        "--predict-batch-rows", type=int, default=100_000, help="test rows predicted at a time"
+    )
     return parser
 
 
@@ -463,8 +516,11 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    if args.time_limit <= 0 or args.num_cpus < 1:
-        print("baseline failed: --time-limit and --num-cpus must be positive", file=sys.stderr)
+    if args.time_limit <= 0 or args.num_cpus < 1 or args.predict_batch_rows < 1:
+        print(
+            "baseline failed: --time-limit, --num-cpus and --predict-batch-rows must be positive",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     _limit_threads(args.num_cpus)
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -482,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # CatBoost turns an exception raised in its callbacks into KeyboardInterrupt.
         code, reason = EXIT_TERMINATED, "terminated by a signal"
         result.update(status="terminated", error=reason)
-    except TaskError as exc:
+    except (TaskError, TaskFileError) as exc:
         code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
         result.update(status="failed", error=reason)
     except MemoryError:
