@@ -1,4 +1,5 @@
-"""``chal``: log in, list tasks, download data, submit and wait for the score, leaderboards.
+"""``chal``: log in, list tasks, download data, submit and wait for the score, leaderboards,
+upload an algorithm and run it on a track.
 
 Exit codes: 0 ok, 1 the server refused (or a submission failed, or the server is down),
 2 a usage error. Expected failures print one plain line on stderr, never a traceback.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import config
+from . import algorithms, config
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import DASH, interval, shorten, table, utc_z, when
 
@@ -340,6 +341,11 @@ def cmd_teams_join(args: argparse.Namespace) -> int:
 # --- the command line --------------------------------------------------------------------
 
 
+def cmd_algorithm_submit(args: argparse.Namespace) -> int:
+    """Upload an algorithm and run it on a track (see :mod:`.algorithms`)."""
+    return algorithms.cmd_algorithm_submit(args, make_client=_client, print_json=_print_json)
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -445,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = team_commands.add_parser("join", parents=[common, as_json], help="join with an invite code")
     p.add_argument("code", help="the invite code")
     p.set_defaults(handler=cmd_teams_join)
+
+    algorithms.add_parser(
+        commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
+    )
     return parser
 
 

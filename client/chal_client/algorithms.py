@@ -1,0 +1,188 @@
+"""``chal algorithm submit``: upload an algorithm and run it on every task of a track.
+
+``chal algorithm submit DIR-OR-ZIP --track SLUG [--wait]``: a folder is zipped first (its
+files, without ``__pycache__``, ``.git`` and other hidden folders; links are not
+followed), then uploaded as a new version (``POST challenges/<slug>/algorithms/``) and run
+on the track (``POST algorithms/<id>/runs/`` with ``{"track": slug}``). With ``--wait``,
+one progress bar counts the finished runs and a line per task says how each ended; the
+exit code is 1 when any run failed or was cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tqdm import tqdm
+
+from .client import Client, CliError, UsageError
+
+RUN_FINAL = ("succeeded", "failed", "cancelled")
+SKIPPED_DIRS = ("__pycache__",)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def zip_folder(folder: Path, dest: Path) -> int:
+    """Zip ``folder``'s regular files into ``dest`` (names relative to the folder); returns
+    how many files were written. Hidden folders and ``__pycache__`` are left out; a link
+    is refused, as the server would refuse it in the archive anyway."""
+    count = 0
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+            for name in sorted(files):
+                path = Path(root) / name
+                rel = path.relative_to(folder).as_posix()
+                if path.is_symlink():
+                    raise UsageError(f"{rel} is a link; an algorithm archive holds files only")
+                if name.endswith((".pyc", ".pyo")):
+                    continue
+                archive.write(path, rel)
+                count += 1
+    if not count:
+        raise UsageError(f"{folder} holds no files")
+    return count
+
+
+def _challenge_of_track(client: Client, track: str) -> str:
+    tasks = client.get_all("tasks/", track=track)
+    challenges = sorted({task["challenge"] for task in tasks})
+    if not challenges:
+        raise CliError(f"no track '{track}' with tasks (see `chal tasks`)")
+    if len(challenges) > 1:
+        raise UsageError(
+            f"the track '{track}' exists in several challenges ({', '.join(challenges)}); "
+            "name one with --challenge"
+        )
+    return challenges[0]
+
+
+def cmd_algorithm_submit(
+    args: argparse.Namespace, *, make_client: Callable[..., Client], print_json: Callable
+) -> int:
+    source = Path(args.path)
+    if not source.exists():
+        raise UsageError(f"no such folder or file: {source}")
+    client = make_client(args, login=True)
+    challenge = args.challenge or _challenge_of_track(client, args.track)
+    fields = {"name": args.name} if args.name else {}
+    with tempfile.TemporaryDirectory(prefix="chal-algorithm-") as tmp:
+        if source.is_dir():
+            archive = Path(tmp) / f"{source.resolve().name or 'algorithm'}.zip"
+            zip_folder(source, archive)
+        elif zipfile.is_zipfile(source):
+            archive = source
+        else:
+            raise UsageError(f"{source} is neither a folder nor a .zip archive")
+        version = client.upload(
+            f"challenges/{_seg(challenge)}/algorithms/", file=archive, fields=fields
+        )
+    queued = client.post(f"algorithms/{version['id']}/runs/", {"track": args.track})
+    runs = queued["runs"]
+    if not args.json:
+        print(
+            f"Algorithm {version['name']} v{version['version']} (id {version['id']}): "
+            f"{len(runs)} run(s) queued on track {args.track}"
+        )
+    if args.wait:
+        runs = _wait_runs(client, runs, timeout=args.timeout, quiet=args.json)
+    if args.json:
+        print_json({"algorithm": version, "runs": runs})
+    bad = [run for run in runs if run["status"] in ("failed", "cancelled")]
+    if bad:
+        names = ", ".join(f"{run['task']} ({run['status']})" for run in bad)
+        raise CliError(f"{len(bad)} of {len(runs)} run(s) did not succeed: {names}")
+    return 0
+
+
+def _wait_runs(
+    client: Client, runs: list[dict[str, Any]], *, timeout: float, quiet: bool
+) -> list[dict[str, Any]]:
+    """Poll every run until all are final or ``timeout``; a bar counts the finished ones
+    and each task's outcome is printed when it ends."""
+    state = {run["id"]: run for run in runs}
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    with tqdm(
+        total=len(runs), desc="runs", unit="task", disable=True if quiet else None, leave=True
+    ) as bar:
+        done = 0
+        while True:
+            for pk, run in state.items():
+                if run["status"] in RUN_FINAL:
+                    continue
+                fresh = client.get(f"algorithm-runs/{pk}/")
+                fresh.setdefault("task", run.get("task"))
+                if fresh["status"] != run["status"] and not quiet:
+                    bar.set_postfix_str(f"{fresh['task']}: {fresh['status']}")
+                state[pk] = fresh
+                if fresh["status"] in RUN_FINAL:
+                    done += 1
+                    bar.update(1)
+                    if not quiet:
+                        bar.write(_run_line(fresh))
+            if done == len(state):
+                return list(state.values())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                left = [r["task"] for r in state.values() if r["status"] not in RUN_FINAL]
+                waiting = ", ".join(left)
+                raise CliError(
+                    f"still running after {timeout:g} s: {waiting}; check later on the site"
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 1.5, 3.0)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    line = f"{run['task']}: {run['status']}"
+    if run.get("seconds") is not None:
+        line += f" in {run['seconds']:.0f} s"
+    if run["status"] == "succeeded" and run.get("submission"):
+        line += f", submission {run['submission']}"
+    if run.get("error"):
+        line += f" - {' '.join(str(run['error']).split())[:300]}"
+    return line
+
+
+def add_parser(
+    commands: Any,
+    common: argparse.ArgumentParser,
+    as_json: argparse.ArgumentParser,
+    *,
+    seconds: Callable[[str], float],
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
+    """``chal algorithm submit``."""
+    algorithm = commands.add_parser("algorithm", help="upload an algorithm and run it")
+    actions = algorithm.add_subparsers(dest="algorithm_command", metavar="ACTION", required=True)
+    p = actions.add_parser(
+        "submit",
+        parents=[common, as_json],
+        help="upload a folder or .zip as a new version and run it on every task of a track",
+    )
+    p.add_argument("path", metavar="DIR-OR-ZIP", help="the algorithm's folder or .zip")
+    p.add_argument("--track", required=True, metavar="SLUG", help="run on this track's tasks")
+    p.add_argument(
+        "--challenge", metavar="SLUG", help="the track's challenge (default: found from the track)"
+    )
+    p.add_argument("--name", default="", help="the algorithm's name (default: algorithm.yaml's)")
+    p.add_argument("--wait", action="store_true", help="wait for every run and show progress")
+    p.add_argument(
+        "--timeout",
+        type=seconds,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long --wait waits (default: 3600)",
+    )
+    p.set_defaults(handler=handler)
