@@ -27,7 +27,12 @@ from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.admission import declared_length, refusal_parts
 from scoring.core.directions import describe_metrics
-from scoring.selectors import submission_get, submission_list, submission_visible_scores
+from scoring.selectors import (
+    submission_algorithm,
+    submission_get,
+    submission_list,
+    submission_visible_scores,
+)
 from scoring.services import SubmissionRefused, submission_admission_check, submission_create
 
 
@@ -48,6 +53,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     file_format = serializers.CharField()
     is_final = serializers.BooleanField()
     uploaded_by = serializers.SerializerMethodField()
+    algorithm = serializers.SerializerMethodField()
 
     @extend_schema_field(
         {
@@ -80,6 +86,17 @@ class SubmissionOutputSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_uploaded_by(self, submission) -> str | None:
         return submission.uploaded_by.username if submission.uploaded_by else None
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": 'The algorithm that made it: {"id", "name", "version", "run"} (run: '
+            "the algorithm run's id, null for the built-in baseline); null for an uploaded file.",
+        }
+    )
+    def get_algorithm(self, submission) -> dict | None:
+        return submission_algorithm(submission=submission)
 
 
 @extend_schema_serializer(component_name="SubmissionRefusal")

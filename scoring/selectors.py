@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -82,3 +83,35 @@ def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None
     return DailyUsage(
         used=used, limit=task.track.challenge.daily_submission_limit, resets_at=resets_at
     )
+
+
+def submission_algorithm(*, submission: Submission) -> dict | None:
+    """The algorithm and version that made ``submission``: a team's algorithm run (the
+    ``algorithm_run`` reverse one-to-one of ``algorithms.AlgorithmRun``, read without
+    importing the app above), or the built-in AutoGluon baseline (its run's
+    ``result["algorithm"]``); None for an uploaded file. ``{"id", "name", "version", "run"}``
+    (``run``: the algorithm run's id; None for the baseline)."""
+    try:
+        run = submission.algorithm_run
+    except (ObjectDoesNotExist, AttributeError):
+        run = None
+    if run is not None:
+        version = run.version
+        return {
+            "id": version.algorithm_id,
+            "name": version.algorithm.name,
+            "version": version.number,
+            "run": run.pk,
+        }
+    if not submission.team.is_baseline:
+        return None
+    baseline = submission.baseline_runs.order_by("-pk").first()
+    made_by = (baseline.result or {}).get("algorithm") if baseline is not None else None
+    if not isinstance(made_by, dict) or "id" not in made_by:
+        return None
+    return {
+        "id": made_by["id"],
+        "name": str(made_by.get("name") or "AutoGluon baseline"),
+        "version": made_by.get("version"),
+        "run": None,
+    }

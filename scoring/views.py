@@ -117,6 +117,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pending": submission.status in selectors.PENDING,
             "failed": submission.status == SubmissionStatus.FAILED,
             "poll_url": reverse("api-submission-detail", kwargs={"pk": submission.pk}),
+            "made_by": selectors.submission_algorithm(submission=submission),
         },
     )
 

@@ -306,6 +306,7 @@ def _outcome(
         extra_result={
             "algorithm": {
                 "id": version.algorithm_id,
+                "name": version.algorithm.name,
                 "version_id": version.pk,
                 "version": version.number,
                 "sha256": version.archive_sha256,

@@ -1,4 +1,5 @@
-"""The /task folder of a run: test.parquet in row groups an algorithm can stream (issue 16)."""
+"""The /task folder of a run: test.parquet in row groups an algorithm can stream (issue 16);
+and a run's submission names the algorithm and version that made it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from django.test import Client
 
 from algorithms.models import AlgorithmRun
 from algorithms.services import algorithm_run_execute
@@ -66,3 +68,26 @@ def test_an_algorithm_streams_the_test_row_group_by_row_group(world, broker, set
     rows = world.classification.test_rows
     expected = [5] * (rows // 5) + ([rows % 5] if rows % 5 else [])
     assert f"row groups {expected}" in stored.log_tail
+
+
+def test_a_run_s_submission_names_its_algorithm_and_version(world, broker):
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    assert algorithm_run_execute(run_pk=run["id"]) == "succeeded"
+    stored = AlgorithmRun.objects.get(pk=run["id"])
+    body = client.get(f"/api/v1/submissions/{stored.submission_id}/").json()
+    assert body["algorithm"] == {
+        "id": algorithm["id"],
+        "name": "Honest",
+        "version": 1,
+        "run": stored.pk,
+    }
+    web = Client()
+    web.force_login(world.participant.user)
+    page = web.get(f"/submissions/{stored.submission_id}/")
+    assert page.status_code == 200
+    assert (
+        f"Made by the algorithm <strong>Honest</strong> v1 (run #{stored.pk})"
+        in page.content.decode()
+    )

@@ -375,13 +375,3 @@ def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
     assert status == run.status == BaselineRunStatus.FAILED
     assert run.message == "the predictions were refused: The file is empty."
     assert run.submission is None and run.delivery_id == ""
-
-
-def test_a_grouping_task_gets_no_autogluon_baseline_and_says_why(classification_task):
-    classification_task.kind = "grouping"
-    classification_task.save(update_fields=["kind"])
-    with pytest.raises(BaselineRunRefused, match="grouping task: the AutoGluon baseline runs"):
-        baseline_run_queue(task=classification_task)
-    report = services.baselines_queue(tasks=[classification_task])
-    assert report.queued == [] and "grouping task" in report.skipped[0][1]
-    assert not BaselineRun.objects.exists()

@@ -34,6 +34,7 @@ SUBMISSION_KEYS = {
     "file_format",
     "is_final",
     "uploaded_by",
+    "algorithm",  # null for an uploaded file (tests/algorithms_tests/test_task_folder.py)
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},
@@ -85,7 +86,7 @@ def test_upload_returns_201_with_the_submission(task, alice):
     assert set(body) == SUBMISSION_KEYS
     assert body["task"] == task.slug and body["team"] == "Alpha"
     assert body["status"] == "queued" and body["error"] == "" and body["scores"] == {}
-    assert body["note"] == "v1" and body["uploaded_by"] == "alice"
+    assert body["note"] == "v1" and body["uploaded_by"] == "alice" and body["algorithm"] is None
     assert body["file_format"] == "csv" and body["is_final"] is False
     assert Submission.objects.get(pk=body["id"]).team == alice.team
 

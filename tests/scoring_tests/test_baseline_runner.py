@@ -512,7 +512,7 @@ def test_invalid_task_fails_with_a_readable_reason(tmp_path: Path) -> None:
     (task_dir / "task.json").write_text('{"kind": "regression", "columns": []}')
     result, out = run_baseline(tmp_path, task_dir, time_limit=10, wall=60)
     assert not result.ok and result.exit_code == 2
-    assert "kind must be classification or matching" in result.log_tail
+    assert "kind must be one of classification, matching, grouping" in result.log_tail
     report = json.loads((out / "result.json").read_text())
-    assert "kind must be classification or matching" in report["error"]
+    assert "kind must be one of classification, matching, grouping" in report["error"]
     assert not (out / "predictions.parquet").exists()

@@ -39,7 +39,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data import TaskFileError, read_train, test_batches, test_rows
+from .data import TaskFileError, read_train, submission_frame, test_batches, test_rows
 from .outputs import (
     FIT_LOG,
     LEADERBOARD,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are
 LOG = logging.getLogger("scoring.baselines")
 
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
+KINDS = ("classification", "matching", "grouping")
 # Model types the baseline may fit, with the modules each needs. Everything else that
 # AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
 # heavy extras and is excluded.
@@ -106,8 +107,8 @@ def load_task(task_dir: Path) -> TaskSpec:
     if not isinstance(meta, dict):
         raise TaskError("task.json must hold an object")
     kind = meta.get("kind")
-    if kind not in ("classification", "matching"):
-        raise TaskError(f"task.json kind must be classification or matching, not {kind!r}")
+    if kind not in KINDS:
+        raise TaskError(f"task.json kind must be one of {', '.join(KINDS)}, not {kind!r}")
     columns = []
     for col in meta.get("columns") or []:
         name, ctype = (col or {}).get("name"), (col or {}).get("type")
@@ -117,8 +118,8 @@ def load_task(task_dir: Path) -> TaskSpec:
     if not columns:
         raise TaskError("task.json lists no feature columns")
     classes = tuple(str(c) for c in meta.get("classes") or [])
-    if kind == "matching":
-        classes = ("0", "1")
+    if kind in ("matching", "grouping"):
+        classes = ("0", "1")  # grouping: whether two records are one entity
     if len(classes) < 2:
         raise TaskError("task.json needs at least two classes")
     return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
@@ -211,38 +212,6 @@ def _problem(spec: TaskSpec, labels: pd.Series) -> tuple[str, str]:
     return ("binary" if n == 2 else "multiclass"), "accuracy"
 
 
-def submission_frame(
-    spec: TaskSpec, ids: pd.Series, labels: pd.Series, proba: pd.DataFrame
-) -> pd.DataFrame:
-    """The submission: id, label, and proba_<class> (classification) or score (matching)."""
-    import numpy as np
-    import pandas as pd
-
-    by_name = {str(c): c for c in proba.columns}
-    out = pd.DataFrame({"id": ids.astype("string").to_numpy()})
-    if spec.kind == "matching":
-        score = proba[by_name["1"]].to_numpy(dtype=np.float64) if "1" in by_name else None
-        if score is None:
-            score = 1.0 - proba[by_name["0"]].to_numpy(dtype=np.float64)
-        score = np.clip(np.nan_to_num(score, nan=0.0), 0.0, 1.0)
-        out["label"] = labels.astype("int64").to_numpy()
-        out["score"] = score
-        return out
-    matrix = np.column_stack(
-        [
-            proba[by_name[c]].to_numpy(dtype=np.float64) if c in by_name else np.zeros(len(out))
-            for c in spec.classes
-        ]
-    )
-    matrix = np.clip(np.nan_to_num(matrix, nan=0.0), 0.0, None)
-    sums = matrix.sum(axis=1, keepdims=True)
-    matrix = np.where(sums > 0, matrix / np.where(sums > 0, sums, 1.0), 1.0 / len(spec.classes))
-    out["label"] = labels.astype(str).to_numpy()
-    for j, cls in enumerate(spec.classes):
-        out[f"proba_{cls}"] = matrix[:, j]
-    return out
-
-
 def _setup_logging(log_path: Path) -> logging.Handler:
     """One file handler for AutoGluon's logger and ours; AutoGluon's console output is
     limited to warnings so that stderr stays readable."""
@@ -294,14 +263,23 @@ def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
 
 def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     """The baseline proper; fills ``result`` as it goes."""
-    from autogluon.common import FeatureMetadata
-    from autogluon.tabular import TabularPredictor
     from autogluon.tabular import __version__ as ag_version
 
     from . import features
 
-    task_dir, out_dir = args.task_dir, args.out_dir
+    task_dir = args.task_dir
     spec = load_task(task_dir)
+    result["autogluon_version"] = ag_version
+    if spec.kind == "grouping":
+        from .grouping import fit_and_predict_grouping
+
+        fit_and_predict_grouping(
+            args,
+            result,
+            spec,
+            fit=lambda x, y, **kw: fit_predictor(args, result, x, y, stop_on_log_loss=True, **kw),
+        )
+        return
     needed = ["id", *spec.types]
     train, train_total = read_train(
         task_dir / "train.parquet", [*needed, "label"], max_rows=args.max_train_rows
@@ -350,6 +328,47 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         train_x.shape[1],
         result["feature_seconds"],
     )
+    predictor = fit_predictor(
+        args,
+        result,
+        train_x,
+        labels,
+        text_cols=text_cols,
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        stop_on_log_loss=spec.kind == "matching",
+    )
+    best = predictor.model_best
+
+    started = time.perf_counter()
+    written = _predict_in_batches(args, spec, predictor, archive, like=train_x, text_cols=text_cols)
+    result["predict_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info(
+        "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
+        best,
+        eval_metric,
+        result["validation_score"] or float("nan"),
+        written,
+        result["predict_seconds"],
+    )
+
+
+def fit_predictor(
+    args: argparse.Namespace,
+    result: dict[str, Any],
+    train_x: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    text_cols: list[str],
+    problem_type: str,
+    eval_metric: str,
+    stop_on_log_loss: bool = True,
+) -> Any:
+    """Fit AutoGluon on ``train_x`` (CPU model types only); fills ``result``, writes
+    leaderboard.csv and returns the predictor. Shared by every kind of task."""
+    from autogluon.common import FeatureMetadata
+    from autogluon.tabular import TabularPredictor
+
     metadata = FeatureMetadata.from_df(train_x)
     if text_cols:
         metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
@@ -358,7 +377,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         features_used=list(train_x.columns), text_features=text_cols, excluded_model_types=excluded
     )
 
-    model_dir = out_dir / MODEL_DIR
+    model_dir = args.out_dir / MODEL_DIR
     shutil.rmtree(model_dir, ignore_errors=True)
     train_df = train_x.assign(label=labels.to_numpy())
     predictor = TabularPredictor(
@@ -372,7 +391,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     if args.memory_limit_gb:
         fit_kwargs["memory_limit"] = args.memory_limit_gb
     ag_args_fit: dict[str, Any] = {"num_cpus": args.num_cpus, "num_gpus": 0}
-    if spec.kind == "matching":
+    if stop_on_log_loss:
         # Early-stop the boosted trees on log loss, not on F1: on a small validation split F1
         # reaches 1.0 after a round or two, the trees stop there with scores near 0.5, and
         # exact duplicates fall on the wrong side of the threshold (dblp-acm: F1 0.949 with
@@ -394,7 +413,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     LOG.info("baseline: AutoGluon fit took %.1f s", result["fit_seconds"])
 
     board = predictor.leaderboard(silent=True)
-    board.to_csv(out_dir / LEADERBOARD, index=False)
+    board.to_csv(args.out_dir / LEADERBOARD, index=False)
     best = predictor.model_best
     best_rows = board.loc[board["model"] == best, "score_val"]
     threshold = float(predictor.decision_threshold) if problem_type == "binary" else 0.5
@@ -406,17 +425,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         n_generated_features=len(predictor.feature_metadata.get_features()),
     )
 
-    started = time.perf_counter()
-    written = _predict_in_batches(args, spec, predictor, archive, like=train_x, text_cols=text_cols)
-    result["predict_seconds"] = round(time.perf_counter() - started, 3)
-    LOG.info(
-        "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
-        best,
-        eval_metric,
-        result["validation_score"] or float("nan"),
-        written,
-        result["predict_seconds"],
-    )
+    return predictor
 
 
 def _predict_in_batches(

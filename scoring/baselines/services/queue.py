@@ -71,8 +71,8 @@ WORKER_LOST = (
 )
 
 
-# Grouping tasks have no AutoGluon baseline yet (pair features + clustering is planned).
-BASELINE_KINDS = ("classification", "matching")
+# Grouping: pair features within blocks, then connected components (autogluon_baseline/grouping.py).
+BASELINE_KINDS = ("classification", "matching", "grouping")
 
 
 class BaselineRunRefused(Exception):

@@ -1,0 +1,94 @@
+"""The AutoGluon baseline on a grouping task (issue 13): blocking, pair features, a binary
+model, connected components; run for real in the bubblewrap sandbox, then scored."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms.services.baseline import baseline_run_execute
+from datasets.services import task_import
+from scoring import services as scoring_services
+from scoring.baselines.autogluon_baseline import grouping
+from scoring.baselines.models import BaselineRunStatus
+from scoring.baselines.services import baseline_run_queue
+from scoring.models import SubmissionStatus
+from scoring.selectors import submission_algorithm
+from scoring.tasks import score_submission
+from tests.datasets_tests.bundles import write_classification_bundle
+from tests.datasets_tests.test_core_grouping import GROUPING
+
+WORDS = [
+    "amber", "basil", "cedar", "delta", "ember", "fjord", "gamma", "harbor", "indigo", "juniper",
+    "kestrel", "lumen", "maple", "nectar", "onyx", "prism", "quartz", "raven", "sierra", "tundra",
+    "umber", "violet", "willow", "xenon", "yarrow", "zephyr",
+]  # fmt: skip
+
+
+def _records(prefix: str, entities: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Entities of 1-4 records: one two-word title with typos, a price, a colour each."""
+    rows = []
+    for k in range(entities):
+        first, second = rng.choice(len(WORDS), 2, replace=False)
+        title = f"{WORDS[first]} {WORDS[second]} {k}"
+        price = float(rng.integers(5, 500))
+        color = ("red", "green", "blue")[k % 3]
+        for r in range(1 + k % 4):
+            text = title if r == 0 else title.replace(title[r % len(title)], "x", 1)
+            rows.append((f"{prefix}{k}-{r}", text, price + r * 0.01, color, f"{prefix}{k}"))
+    frame = pd.DataFrame(rows, columns=["id", "title", "price", "color", "label"])
+    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+def grouping_task(tmp_path: Path):
+    rng = np.random.default_rng(7)
+    train = _records("a", 60, rng)
+    solution_full = _records("b", 30, rng)
+    test = solution_full.drop(columns="label")
+    solution = solution_full[["id", "label"]]
+    bundle = write_classification_bundle(
+        tmp_path / "bundle", task=GROUPING, train=train, test=test, solution=solution
+    )
+    return task_import(source=bundle, challenge_slug="g", track_slug="groups"), solution
+
+
+def test_components_and_blocking() -> None:
+    roots = grouping.components(5, np.array([[0, 2], [2, 4]]))
+    assert list(roots) == [0, 1, 0, 3, 0]
+    frame = pd.DataFrame(
+        {"name": ["Acme Phone", "acme phone!", "Globex", None], "price": [1.0, 2.0, 1.0, 9.0]}
+    )
+    pairs = grouping.candidate_pairs(frame, {"name": "text", "price": "numeric"})
+    assert pairs.tolist() == [[0, 1], [0, 2]]  # a shared token; a shared price
+
+
+@pytest.mark.slow
+def test_the_grouping_baseline_clusters_the_test_and_is_scored(
+    tmp_path, baseline_broker, transactional_db
+):
+    task, solution = grouping_task(tmp_path)
+    run = baseline_run_queue(task=task, time_limit=20)
+    assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == BaselineRunStatus.SUCCEEDED
+    run.refresh_from_db()
+    assert run.result["kind"] == "grouping" and run.result["train_positive_pairs"] > 0
+    assert run.result["clusters"] < task.test_rows  # some records were put together
+    submission = run.submission
+    with submission.file.open("rb") as handle:
+        clusters = pd.read_parquet(io.BytesIO(handle.read()))
+    assert list(clusters.columns) == ["id", "cluster"]
+    assert sorted(clusters["id"]) == sorted(solution["id"])
+    # The submission names the built-in algorithm version that made it.
+    made_by = submission_algorithm(submission=submission)
+    assert made_by == {"id": made_by["id"], "name": "AutoGluon baseline", "version": 1, "run": None}
+
+    scoring_services.solution_cache.items.clear()
+    score_submission.run(submission_pk=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.SCORED, submission.error
+    f1 = submission.scores["all"]["pairwise_f1"]
+    print(f"grouping baseline pairwise F1 {f1:.3f}")
+    assert f1 > 0.5  # all singletons score 0; titles with one typo are easy
