@@ -45,7 +45,8 @@ import scoring.baselines.autogluon_baseline as baseline_package
 from algorithms.core import ArchiveInvalid, validate_archive
 from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
 from algorithms.sandbox import SandboxBackend, SandboxJob, SandboxLimits, default_backend
-from algorithms.services.common import archive_limits
+from algorithms.sandbox.ledger import MemoryBudgetExceeded
+from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.execute import RunFailed, predictions_file, unpack_version
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.upload import algorithm_get_or_create
@@ -228,7 +229,11 @@ def baseline_run_execute(
             limits=baseline_limits(run),
             environment=baseline_environment(run),
         )
-        result = (backend or default_backend()).run(job, should_stop=watch.should_stop)
+        reserve = job.limits.memory_mb + job.limits.tmp_mb
+        with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
+            if not room:
+                raise BaselineCancelled
+            result = (backend or default_backend()).run(job, should_stop=watch.should_stop)
         watch.drain()
         outcome = _outcome(run, result, out_dir, version)
         return record_outcome(run=run, token=token, outcome=outcome, watch=watch, out_dir=out_dir)
@@ -240,6 +245,8 @@ def baseline_run_execute(
             message="cancelled before the runner started",
             elapsed=0.0,
         )
+    except MemoryBudgetExceeded as exc:
+        return finish(run=run, token=token, status=BaselineRunStatus.FAILED, message=str(exc))
     except SoftTimeLimitExceeded:
         # The sandbox has already killed its process group on the way out.
         return finish(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 
 from algorithms.core import ArchiveLimits
 from algorithms.models import FINAL, AlgorithmRun, AlgorithmRunStatus
 from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.ledger import MemoryLedger
 from challenge_platform import jobs
 
 ALGORITHM_RUN = jobs.JobKind(
@@ -50,3 +53,9 @@ def sandbox_limits() -> SandboxLimits:
 def archive_limits() -> ArchiveLimits:
     maximum = settings.ALGORITHM_MAX_ARCHIVE_BYTES
     return ArchiveLimits(max_archive_bytes=maximum, max_total_bytes=max(maximum * 3, 1))
+
+
+def memory_ledger() -> MemoryLedger:
+    """The host's memory budget for all sandboxed runs (``ALGORITHM_TOTAL_MEMORY_MB``)."""
+    folder = settings.ALGORITHM_MEMORY_LEDGER_DIR or Path(settings.DATA_DIR) / "staging" / "memory"
+    return MemoryLedger(Path(folder), settings.ALGORITHM_TOTAL_MEMORY_MB)

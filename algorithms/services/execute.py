@@ -37,7 +37,8 @@ from algorithms.sandbox import (
     SandboxUnavailable,
     default_backend,
 )
-from algorithms.services.common import ALGORITHM_RUN, archive_limits
+from algorithms.sandbox.ledger import MemoryBudgetExceeded
+from algorithms.services.common import ALGORITHM_RUN, archive_limits, memory_ledger
 from algorithms.services.taskfolder import task_folder_write
 from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
@@ -96,7 +97,16 @@ def algorithm_run_execute(
             output_dir=work / "output",
             limits=limits,
         )
-        result = backend.run(job, should_stop=lambda: _should_stop(run.pk, token))
+        stop = lambda: _should_stop(run.pk, token)  # noqa: E731
+        try:
+            with memory_ledger().reserve(
+                limits.memory_mb + limits.tmp_mb, should_stop=stop
+            ) as room:
+                if not room:
+                    return _fail(run, token, "cancelled while waiting for memory", cancelled=True)
+                result = backend.run(job, should_stop=stop)
+        except MemoryBudgetExceeded as exc:
+            raise RunFailed(str(exc)) from exc
         return _finish(run=run, token=token, result=result, backend=backend, output=work / "output")
     except SoftTimeLimitExceeded:
         return _fail(
@@ -289,15 +299,18 @@ def _finish_scored_here(
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def _fail(run: AlgorithmRun, token: str, error: str, **fields: Any) -> str:
+def _fail(
+    run: AlgorithmRun, token: str, error: str, *, cancelled: bool = False, **fields: Any
+) -> str:
+    status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
     done = jobs.job_transition(
         ALGORITHM_RUN,
         pk=run.pk,
         token=token,
-        status=AlgorithmRunStatus.FAILED,
+        status=status,
         error=error[:4000],
         **fields,
     )
     if done:
         logger.info("algorithm run %s failed: %s", run.pk, error.splitlines()[0] if error else "")
-    return AlgorithmRunStatus.FAILED if done else "superseded"
+    return status if done else "superseded"

@@ -365,6 +365,10 @@ ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
 ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
 ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
 ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
+# The memory (address space + /tmp) promised to all sandboxed runs of one host at once,
+# baselines included; a run waits for room (0: no total). Ledger folder: local to the host.
+ALGORITHM_TOTAL_MEMORY_MB = env_int("ALGORITHM_TOTAL_MEMORY_MB", 0)
+ALGORITHM_MEMORY_LEDGER_DIR = env("ALGORITHM_MEMORY_LEDGER_DIR", "")
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
 # Copying the task in and submitting the output happen inside the soft limit too.

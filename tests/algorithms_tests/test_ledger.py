@@ -1,0 +1,72 @@
+"""The host's memory budget across concurrent sandboxed runs (ALGORITHM_TOTAL_MEMORY_MB)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from algorithms.models import AlgorithmRun
+from algorithms.sandbox.ledger import MemoryBudgetExceeded, MemoryLedger
+from algorithms.services import algorithm_run_execute
+from tests.algorithms_tests.archives import algorithm_zip
+from tests.algorithms_tests.test_services import post_archive, queue
+
+
+def test_a_second_run_waits_until_the_first_releases_its_memory(tmp_path: Path) -> None:
+    ledger = MemoryLedger(tmp_path / "ledger", total_mb=100)
+    released = threading.Event()
+    entered: list[float] = []
+
+    def first() -> None:
+        with ledger.reserve(60) as room:
+            assert room
+            time.sleep(1.5)
+        released.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(0.3)
+    assert ledger.reserved_mb() == 60
+    with ledger.reserve(60) as room:  # 60 + 60 > 100: waits for the first
+        entered.append(time.monotonic())
+        assert room and released.is_set()
+        assert ledger.reserved_mb() == 60
+    thread.join()
+    assert ledger.reserved_mb() == 0
+    with ledger.reserve(40), ledger.reserve(60):  # both fit at once
+        assert ledger.reserved_mb() == 100
+
+
+def test_oversize_cancelled_and_dead_reservations(tmp_path: Path) -> None:
+    ledger = MemoryLedger(tmp_path / "ledger", total_mb=100)
+    with pytest.raises(MemoryBudgetExceeded, match="asks for 101 MB"), ledger.reserve(101):
+        pass
+    with ledger.reserve(90):
+        with ledger.reserve(20, should_stop=lambda: True) as room:
+            assert room is False  # cancelled while waiting; nothing reserved
+        assert ledger.reserved_mb() == 90
+    # A worker that died keeps no memory: its pid is gone.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    (tmp_path / "ledger" / f"{int(dead.stdout)}-abc").write_text("80")
+    assert ledger.reserved_mb() == 0
+    with MemoryLedger(tmp_path / "off", total_mb=0).reserve(10**9) as room:  # no total
+        assert room
+
+
+@pytest.mark.slow
+def test_a_run_larger_than_the_host_total_fails_with_the_reason(world, broker, settings):
+    settings.ALGORITHM_TOTAL_MEMORY_MB = 100  # below memory_mb + tmp_mb of the run
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    assert algorithm_run_execute(run_pk=run["id"]) == "failed"
+    stored = AlgorithmRun.objects.get(pk=run["id"])
+    assert "ALGORITHM_TOTAL_MEMORY_MB" in stored.error and "100 MB" in stored.error
+    assert stored.submission is None
