@@ -149,10 +149,10 @@ def test_writing_outside_output_and_tmp_fails(world, algorithms_worker):
     ("script", "limit"),
     [
         (hostile.FORK_BOMB, "process limit"),
-        (hostile.MEMORY_BOMB, "memory limit (1024 MB)"),
-        (hostile.FILL_DISK, "output size limit (40 MB)"),
+        (hostile.MEMORY_BOMB, "memory limit (1024 MiB)"),
+        (hostile.FILL_DISK, "output size limit (40 MiB)"),
         (hostile.ENDLESS_LOOP, "CPU-time limit (20 s)"),
-        (hostile.STDOUT_FLOOD, "log size limit (5 MB)"),
+        (hostile.STDOUT_FLOOD, "log size limit (5 MiB)"),
     ],
     ids=["fork-bomb", "memory-bomb", "fill-disk", "endless-loop", "stdout-100mb"],
 )
