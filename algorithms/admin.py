@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
 from algorithms.services import AlgorithmRefused, algorithm_run_cancel
+from challenge_platform.console import ReadOnlyAdminMixin
 
 
 class VersionInline(admin.TabularInline):
@@ -25,7 +26,9 @@ class AlgorithmAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlgorithmRun)
-class AlgorithmRunAdmin(admin.ModelAdmin):
+class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs are jobs: their log and results are written by the worker; cancel is an action."""
+
     list_display = (
         "id",
         "version",
@@ -40,9 +43,6 @@ class AlgorithmRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "is_organizer_run", "task__track__challenge")
     readonly_fields = [f.name for f in AlgorithmRun._meta.fields]
     actions = ["cancel"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request, queryset) -> None:

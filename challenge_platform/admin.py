@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from common.export import rows_to_csv
 
 from . import rules, services
+from .console import ReadOnlyAdminMixin
 from .models import Challenge, RulesAcceptance, Team, TeamMembership, Track, WorkerHeartbeat
 
 
@@ -82,18 +83,12 @@ class ChallengeAdmin(admin.ModelAdmin):
 
 
 @admin.register(RulesAcceptance)
-class RulesAcceptanceAdmin(admin.ModelAdmin):
+class RulesAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Kept for the record: read-only (accepted by participants, exported as CSV)."""
 
     list_display = ("challenge", "user", "version", "accepted_at")
     list_filter = ("challenge",)
     search_fields = ("user__username", "user__email")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Track)
@@ -117,7 +112,7 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ("challenge", "is_baseline", "is_hidden")
     search_fields = ("name",)
     inlines = [MembershipInline]
-    readonly_fields = ("invite_code",)
+    readonly_fields = ("invite_code", "is_hidden")  # hidden only through the actions
     actions = ("hide_teams", "restore_teams")
 
     @admin.action(description="Hide / disqualify: remove from every leaderboard (records kept)")
@@ -145,8 +140,11 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by the workers' heartbeat task only."""
+
     list_display = ("hostname", "seen_at")
+    search_fields = ("hostname",)
 
 
 admin.site.site_header = "Challenge organizer console"

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from challenge_platform.console import ReadOnlyAdminMixin
 from common.export import rows_to_csv
 from datasets.models import Task
 
@@ -12,7 +13,10 @@ from .services import submission_rescore, submission_visibility_set, task_rescor
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Scores, metrics, status and files are written by scoring only; organizers change a
+    submission through the actions that own each change (hide/restore, rescore)."""
+
     list_display = (
         "id",
         "task",
@@ -26,10 +30,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "is_final",
         "is_hidden",
     )
-    list_filter = ("status", "task", "is_hidden")
-    search_fields = ("team__name", "note", "error")
+    list_filter = ("status", "task__track__challenge", "task", "is_hidden", "created_at")
+    search_fields = ("=id", "team__name", "task__slug", "note", "error")
+    date_hierarchy = "created_at"
     raw_id_fields = ("uploaded_by",)
     list_select_related = ("task", "team")
+    # The stored files would link to storage URLs, and MEDIA is never served.
+    exclude = ("file", "predictions", "scoring_token")
     readonly_fields = (
         "status",
         "status_changed_at",
@@ -56,7 +63,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         "export_csv",
     )
 
-    @admin.action(description="Score the selected submissions again")
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Rescore, hide and restore: the organizer's change permission on submissions."""
+        return request.user.has_perm("scoring.change_submission")
+
+    @admin.action(description="Score the selected submissions again", permissions=["operate"])
     def rescore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         count = 0
         for submission in queryset:
@@ -64,7 +75,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"{count} submission(s) queued for scoring.", messages.SUCCESS)
 
-    @admin.action(description="Score every submission of the selected submissions' tasks again")
+    @admin.action(
+        description="Score every submission of the selected submissions' tasks again",
+        permissions=["operate"],
+    )
     def rescore_tasks(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         total = 0
         tasks = Task.objects.filter(pk__in=queryset.values("task_id"))
@@ -76,13 +90,16 @@ class SubmissionAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Hide / disqualify: remove from the leaderboards (record kept)")
+    @admin.action(
+        description="Hide / disqualify: remove from the leaderboards (record kept)",
+        permissions=["operate"],
+    )
     def hide_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         for submission in queryset:
             submission_visibility_set(submission=submission, hidden=True)
         self.message_user(request, f"{queryset.count()} submission(s) hidden.", messages.SUCCESS)
 
-    @admin.action(description="Restore to the leaderboards")
+    @admin.action(description="Restore to the leaderboards", permissions=["operate"])
     def restore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         for submission in queryset:
             submission_visibility_set(submission=submission, hidden=False)

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from challenge_platform.console import ReadOnlyAdminMixin
 from datasets.models import Task
 
 from . import selectors, services
@@ -49,7 +50,7 @@ class BaselineQueueForm(forms.Form):
 
 
 @admin.register(BaselineRun)
-class BaselineRunAdmin(admin.ModelAdmin):
+class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "task",
@@ -102,12 +103,6 @@ class BaselineRunAdmin(admin.ModelAdmin):
     )
 
     # --- read-only records; changes only through the actions -----------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Queue, cancel and re-run baselines (the organizer's change permission)."""
