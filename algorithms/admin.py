@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponse
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
 from algorithms.services import AlgorithmRefused, algorithm_run_cancel
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenge_platform.audit import ReasonRequired
+from challenge_platform.console import ReadOnlyAdminMixin, action_reason
 
 
 class VersionInline(admin.TabularInline):
@@ -45,9 +47,13 @@ class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["cancel"]
 
     @admin.action(description="Cancel the selected runs")
-    def cancel(self, request, queryset) -> None:
+    def cancel(self, request, queryset):
+        reason = action_reason(self, request, queryset, title="Cancel algorithm runs")
+        if isinstance(reason, HttpResponse):
+            return reason
         for run in queryset:
             try:
-                algorithm_run_cancel(run=run)
-            except AlgorithmRefused as exc:
+                algorithm_run_cancel(run=run, actor=request.user, reason=reason)
+            except (AlgorithmRefused, ReasonRequired) as exc:
                 self.message_user(request, exc.message, messages.WARNING)
+        return None

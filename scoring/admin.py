@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenge_platform.console import ReadOnlyAdminMixin, action_reason
 from common.export import rows_to_csv
 from datasets.models import Task
 
@@ -71,7 +71,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def rescore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         count = 0
         for submission in queryset:
-            submission_rescore(submission=submission)
+            submission_rescore(submission=submission, actor=request.user)
             count += 1
         self.message_user(request, f"{count} submission(s) queued for scoring.", messages.SUCCESS)
 
@@ -83,7 +83,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         total = 0
         tasks = Task.objects.filter(pk__in=queryset.values("task_id"))
         for task in tasks:
-            total += task_rescore(task=task)
+            total += task_rescore(task=task, actor=request.user)
         self.message_user(
             request,
             f"{total} submission(s) of {len(tasks)} task(s) queued for scoring.",
@@ -94,15 +94,23 @@ class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Hide / disqualify: remove from the leaderboards (record kept)",
         permissions=["operate"],
     )
-    def hide_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+    def hide_submissions(
+        self, request: HttpRequest, queryset: QuerySet[Submission]
+    ) -> HttpResponse | None:
+        reason = action_reason(self, request, queryset, title="Hide or disqualify submissions")
+        if isinstance(reason, HttpResponse):
+            return reason
         for submission in queryset:
-            submission_visibility_set(submission=submission, hidden=True)
+            submission_visibility_set(
+                submission=submission, hidden=True, actor=request.user, reason=reason
+            )
         self.message_user(request, f"{queryset.count()} submission(s) hidden.", messages.SUCCESS)
+        return None
 
     @admin.action(description="Restore to the leaderboards", permissions=["operate"])
     def restore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         for submission in queryset:
-            submission_visibility_set(submission=submission, hidden=False)
+            submission_visibility_set(submission=submission, hidden=False, actor=request.user)
         self.message_user(request, f"{queryset.count()} submission(s) restored.", messages.SUCCESS)
 
     @admin.action(description="Export the selected submissions as CSV")

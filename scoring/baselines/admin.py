@@ -161,7 +161,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def _run_again(self, request: HttpRequest, run: BaselineRun) -> None:
         try:
-            new = services.baseline_run_again(run=run)
+            new = services.baseline_run_again(run=run, actor=request.user)
         except services.BaselineRunRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
         else:
@@ -171,7 +171,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def _cancel(self, request: HttpRequest, run: BaselineRun) -> None:
         try:
-            run = services.baseline_run_cancel(run=run)
+            run = services.baseline_run_cancel(run=run, actor=request.user)
         except services.BaselineRunRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
             return
@@ -263,6 +263,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     presets=data["presets"],
                     time_limit=data["time_limit"],
                     skip_succeeded=data["skip_succeeded"],
+                    actor=request.user,
                 )
             except services.BaselineRunRefused as exc:
                 form.add_error("time_limit", exc.message)
