@@ -100,7 +100,8 @@ def test_hiding_a_submission_and_exporting_submissions(organizer_client):
     evil = scored(task, make_team(challenge, "=cmd|x"), 0.5)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     organizer_client.post(
-        "/admin/scoring/submission/", {"action": "hide_submissions", "_selected_action": [best.pk]}
+        "/admin/scoring/submission/",
+        {"action": "hide_submissions", "_selected_action": [best.pk], "apply": "1", "reason": "x"},
     )
     scores = dict(
         LeaderboardEntry.objects.filter(task=task, split="public").values_list(
