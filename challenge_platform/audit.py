@@ -136,3 +136,30 @@ def decision_for(obj: models.Model) -> AuditEvent | None:
     hide, restore = DECISION_ACTIONS.get(kind, ("", ""))
     latest = audit_events_for(obj).filter(action__in=(hide, restore)).first()
     return latest if latest is not None and latest.action == hide else None
+
+
+def decision_payload(obj: models.Model) -> dict[str, Any] | None:
+    """What a team is told about an organizer's decision on ``obj`` (a submission or a
+    team): ``{"action": "hidden", "scope", "reason", "at"}``, or ``None``. A submission of a
+    hidden team carries the team's decision when it has none of its own."""
+    candidates = [obj]
+    team = getattr(obj, "team", None)
+    if isinstance(team, models.Model):
+        candidates.append(team)
+    for candidate in candidates:
+        event = decision_for(candidate)
+        if event is not None:
+            return {
+                "action": "hidden",
+                "scope": candidate._meta.model_name,
+                "reason": event.reason,
+                "at": event.at.isoformat(),
+            }
+        if getattr(candidate, "is_hidden", False):  # hidden before the audit log existed
+            return {
+                "action": "hidden",
+                "scope": candidate._meta.model_name,
+                "reason": "",
+                "at": None,
+            }
+    return None
