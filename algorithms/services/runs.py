@@ -172,9 +172,12 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
     now = timezone.now()
     team = run.version.algorithm.team
     affects_team = actor is not None and not user_is_member(team=team, user=actor)
-    reason_check(action="algorithm_run.cancel", reason=reason, actor=actor, required=affects_team)
     with transaction.atomic():
         locked = AlgorithmRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status in (AlgorithmRunStatus.QUEUED, AlgorithmRunStatus.RUNNING):
+            reason_check(
+                action="algorithm_run.cancel", reason=reason, actor=actor, required=affects_team
+            )
         before = {"status": locked.status, "cancel_requested": locked.cancel_requested}
         if locked.status == AlgorithmRunStatus.QUEUED:
             locked.status = AlgorithmRunStatus.CANCELLED

@@ -28,6 +28,18 @@ from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_m
 
 pytestmark = pytest.mark.django_db
 
+_START = {"pk": 0}
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_events():
+    """Rows other test modules left (their module-scoped data) are not this test's."""
+    _START["pk"] = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def new_events():
+    return AuditEvent.objects.filter(pk__gt=_START["pk"])
+
 
 @pytest.fixture
 def organizer():
@@ -65,9 +77,9 @@ def _action(console, url: str, action: str, pks: list[int], **extra):
 
 
 def _only_event(**filters) -> AuditEvent:
-    events = list(AuditEvent.objects.filter(**filters))
-    assert len(events) == 1, [str(e) for e in AuditEvent.objects.all()]
-    assert AuditEvent.objects.count() == 1, [str(e) for e in AuditEvent.objects.all()]
+    events = list(new_events().filter(**filters))
+    assert len(events) == 1, [str(e) for e in new_events()]
+    assert new_events().count() == 1, [str(e) for e in new_events()]
     return events[0]
 
 
@@ -79,7 +91,7 @@ def test_hiding_a_team_asks_for_a_reason_and_records_it_once(console, organizer,
     blank = _action(console, url, "hide_teams", [team.pk], apply="1", reason="  ")
     assert blank.status_code == 200 and b"This field is required" in blank.content
     team.refresh_from_db()
-    assert not team.is_hidden and AuditEvent.objects.count() == 0
+    assert not team.is_hidden and new_events().count() == 0
     _action(console, url, "hide_teams", [team.pk], apply="1", reason="shared the labels")
     team.refresh_from_db()
     event = _only_event(action="team.hide")
@@ -105,7 +117,7 @@ def test_hiding_and_restoring_a_submission(console, world):
     _action(console, url, "hide_submissions", [submission.pk], apply="1", reason="late")
     assert _only_event(action="submission.hide").reason == "late"
     _action(console, url, "restore_submissions", [submission.pk])
-    assert AuditEvent.objects.filter(action="submission.restore").count() == 1
+    assert new_events().filter(action="submission.restore").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -144,7 +156,7 @@ def test_changing_dates_limits_and_rules_records_before_and_after(console, world
     assert event.after == {"daily_submission_limit": old_limit + 3, "rules": "Be fair."}
     # Saving again without a change records nothing.
     console.post(url, change_form_data(console.get(url).content.decode(), "challenge_form"))
-    assert AuditEvent.objects.count() == 1
+    assert new_events().count() == 1
 
 
 def test_changing_a_track_records_one_event(console, world):
@@ -163,8 +175,8 @@ def test_baseline_start_and_cancel_record_one_event_each(console, organizer, wor
     assert _only_event(action="baseline_run.start").object_id == str(run.pk)
     _action(console, "/admin/baselines/baselinerun/", "cancel", [run.pk])
     assert BaselineRun.objects.get(pk=run.pk).status == "cancelled"
-    assert AuditEvent.objects.filter(action="baseline_run.cancel").count() == 1
-    assert AuditEvent.objects.count() == 2
+    assert new_events().filter(action="baseline_run.cancel").count() == 1
+    assert new_events().count() == 2
 
 
 def _algorithm_run(task, team) -> AlgorithmRun:
@@ -183,7 +195,7 @@ def test_cancelling_another_teams_run_through_the_api_needs_a_reason(organizer, 
     refused = api.post(f"/api/v1/algorithm-runs/{run.pk}/cancel/", {}, format="json")
     assert refused.status_code == 400 and refused.json()["code"] == "reason_required"
     assert AlgorithmRun.objects.get(pk=run.pk).status == "queued"
-    assert AuditEvent.objects.count() == 0
+    assert new_events().count() == 0
     done = api.post(
         f"/api/v1/algorithm-runs/{run.pk}/cancel/", {"reason": "uses the test set"}, format="json"
     )
@@ -199,7 +211,7 @@ def test_a_team_cancelling_its_own_run_is_not_an_organizer_decision(world):
     api = APIClient()
     api.force_authenticate(member)
     assert api.post(f"/api/v1/algorithm-runs/{run.pk}/cancel/").status_code == 200
-    assert AuditEvent.objects.count() == 0
+    assert new_events().count() == 0
 
 
 def test_cancelling_a_run_in_the_console_asks_for_a_reason(console, world):
@@ -222,7 +234,7 @@ def test_freezing_the_standings_records_one_event(organizer, world):
     assert created
     assert _only_event(action="standings.freeze").after == {"sha256": frozen.sha256}
     challenge_finish(challenge=challenge, actor=organizer)  # idempotent: nothing new
-    assert AuditEvent.objects.count() == 1
+    assert new_events().count() == 1
 
 
 def test_a_person_hiding_without_reason_is_refused_by_the_service(organizer, world):
@@ -230,7 +242,7 @@ def test_a_person_hiding_without_reason_is_refused_by_the_service(organizer, wor
     with pytest.raises(ReasonRequired):
         team_visibility_set(team=team, hidden=True, actor=organizer, reason=" ")
     team.refresh_from_db()
-    assert not team.is_hidden and AuditEvent.objects.count() == 0
+    assert not team.is_hidden and new_events().count() == 0
 
 
 def test_the_log_cannot_be_changed_through_the_console_even_by_a_superuser(console, organizer):
@@ -274,7 +286,7 @@ def test_the_log_is_listed_filtered_searched_and_exported(console, organizer, wo
     searched = console.get(f"{base}?q=cheating").context["cl"].result_list
     assert [e.action for e in searched] == ["team.hide"]
     assert console.get(f"{base}?actor__id__exact={organizer.pk}").status_code == 200
-    ids = list(AuditEvent.objects.values_list("pk", flat=True))
+    ids = list(new_events().values_list("pk", flat=True))
     export = console.post(base, {"action": "export_csv", "_selected_action": ids})
     rows = list(csv.reader(io.StringIO(export.content.decode())))
     assert rows[0][:3] == ["at", "actor", "action"] and len(rows) == 3

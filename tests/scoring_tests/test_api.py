@@ -34,6 +34,8 @@ SUBMISSION_KEYS = {
     "file_format",
     "is_final",
     "uploaded_by",
+    "is_hidden",
+    "decision",
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},
