@@ -120,7 +120,7 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "challenge", "is_baseline", "is_hidden", "created_at")
     list_filter = ("challenge", "is_baseline", "is_hidden")
-    search_fields = ("name",)
+    search_fields = ("name", "members__username", "members__email")
     inlines = [MembershipInline]
     readonly_fields = ("invite_code", "is_hidden")  # hidden only through the actions
     actions = ("hide_teams", "restore_teams")
