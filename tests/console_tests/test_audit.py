@@ -292,3 +292,14 @@ def test_the_log_is_listed_filtered_searched_and_exported(console, organizer, wo
     assert rows[0][:3] == ["at", "actor", "action"] and len(rows) == 3
     hide = next(r for r in rows if r[2] == "team.hide")
     assert hide[1] == "org" and hide[-1] == "'=cmd|cheating"  # CSV injection neutralized
+
+
+def test_importing_a_bundle_records_one_event(console, organizer, tmp_path):
+    from datasets.services import task_import
+    from tests.datasets_tests.bundles import write_classification_bundle
+
+    folder = write_classification_bundle(tmp_path / "b", task={"slug": "shapes"})
+    task = task_import(source=folder, challenge_slug="c2", track_slug="k", actor=organizer)
+    event = _only_event(action="task.import")
+    assert (event.object_id, event.actor_name) == (str(task.pk), "org")
+    assert event.after["slug"] == "shapes" and event.challenge.slug == "c2"
