@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponse
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
 from algorithms.services import AlgorithmRefused, algorithm_run_cancel
+from challenge_platform.audit import ReasonRequired
+from challenge_platform.console import ReadOnlyAdminMixin, action_reason
 
 
 class VersionInline(admin.TabularInline):
@@ -25,7 +28,9 @@ class AlgorithmAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlgorithmRun)
-class AlgorithmRunAdmin(admin.ModelAdmin):
+class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs are jobs: their log and results are written by the worker; cancel is an action."""
+
     list_display = (
         "id",
         "version",
@@ -41,13 +46,14 @@ class AlgorithmRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AlgorithmRun._meta.fields]
     actions = ["cancel"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
     @admin.action(description="Cancel the selected runs")
-    def cancel(self, request, queryset) -> None:
+    def cancel(self, request, queryset):
+        reason = action_reason(self, request, queryset, title="Cancel algorithm runs")
+        if isinstance(reason, HttpResponse):
+            return reason
         for run in queryset:
             try:
-                algorithm_run_cancel(run=run)
-            except AlgorithmRefused as exc:
+                algorithm_run_cancel(run=run, actor=request.user, reason=reason)
+            except (AlgorithmRefused, ReasonRequired) as exc:
                 self.message_user(request, exc.message, messages.WARNING)
+        return None

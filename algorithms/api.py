@@ -28,6 +28,7 @@ from algorithms.services import (
     algorithm_version_create,
 )
 from challenge_platform.api.errors import error_responses
+from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
 
 
@@ -273,7 +274,11 @@ class AlgorithmRunCancelApi(APIView):
         responses={
             200: RunOutputSerializer,
             **error_responses(
-                {404: "No such algorithm run.", 409: "The run has already finished."}
+                {
+                    400: "An organizer cancelling another team's run gave no `reason`.",
+                    404: "No such algorithm run.",
+                    409: "The run has already finished.",
+                }
             ),
         },
     )
@@ -281,8 +286,14 @@ class AlgorithmRunCancelApi(APIView):
         run = algorithm_run_get(user=request.user, run_pk=pk)
         if run is None:
             raise NotFound("There is no such algorithm run.")
+        reason = request.data.get("reason", "") if hasattr(request.data, "get") else ""
         try:
-            run = algorithm_run_cancel(run=run)
+            run = algorithm_run_cancel(run=run, actor=request.user, reason=str(reason))
         except AlgorithmRefused as exc:
             return refused(exc)
+        except ReasonRequired as exc:  # an organizer cancelling another team's run
+            return Response(
+                {"code": "reason_required", "detail": exc.message},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(RunOutputSerializer(AlgorithmRun.objects.get(pk=run.pk)).data)

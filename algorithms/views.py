@@ -23,6 +23,7 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
+from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.views import markdown_html
@@ -128,7 +129,7 @@ def algorithm_run_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     if run is None:
         raise Http404("no such run")
     try:
-        algorithm_run_cancel(run=run)
-    except AlgorithmRefused as exc:
+        algorithm_run_cancel(run=run, actor=request.user, reason=request.POST.get("reason", ""))
+    except (AlgorithmRefused, ReasonRequired) as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("algorithms:detail", args=[run.version.algorithm_id]))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +12,16 @@ from django.http import HttpRequest, HttpResponse
 from common.export import rows_to_csv
 
 from . import rules, services
-from .models import Challenge, RulesAcceptance, Team, TeamMembership, Track, WorkerHeartbeat
+from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
+from .models import (
+    AuditEvent,
+    Challenge,
+    RulesAcceptance,
+    Team,
+    TeamMembership,
+    Track,
+    WorkerHeartbeat,
+)
 
 
 class TrackInline(admin.TabularInline):
@@ -20,7 +31,7 @@ class TrackInline(admin.TabularInline):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(admin.ModelAdmin):
+class ChallengeAdmin(AuditedChangeMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "slug",
@@ -65,7 +76,7 @@ class ChallengeAdmin(admin.ModelAdmin):
     @admin.action(description="Reveal the private leaderboards to everyone")
     def reveal_private(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
         for challenge in queryset:
-            services.challenge_reveal(challenge=challenge, revealed=True)
+            services.challenge_reveal(challenge=challenge, revealed=True, actor=request.user)
         self.message_user(
             request,
             f"Private leaderboards revealed for {queryset.count()} challenge(s).",
@@ -75,29 +86,23 @@ class ChallengeAdmin(admin.ModelAdmin):
     @admin.action(description="Hide the private leaderboards again")
     def hide_private(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
         for challenge in queryset:
-            services.challenge_reveal(challenge=challenge, revealed=False)
+            services.challenge_reveal(challenge=challenge, revealed=False, actor=request.user)
         self.message_user(
             request, "Private leaderboards hidden (organizers still see them).", messages.SUCCESS
         )
 
 
 @admin.register(RulesAcceptance)
-class RulesAcceptanceAdmin(admin.ModelAdmin):
+class RulesAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Kept for the record: read-only (accepted by participants, exported as CSV)."""
 
     list_display = ("challenge", "user", "version", "accepted_at")
     list_filter = ("challenge",)
     search_fields = ("user__username", "user__email")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(Track)
-class TrackAdmin(admin.ModelAdmin):
+class TrackAdmin(AuditedChangeMixin, admin.ModelAdmin):
     list_display = ("title", "slug", "challenge", "order")
     list_filter = ("challenge",)
     prepopulated_fields = {"slug": ("title",)}
@@ -115,24 +120,34 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "challenge", "is_baseline", "is_hidden", "created_at")
     list_filter = ("challenge", "is_baseline", "is_hidden")
-    search_fields = ("name",)
+    search_fields = ("name", "members__username", "members__email")
     inlines = [MembershipInline]
-    readonly_fields = ("invite_code",)
+    readonly_fields = ("invite_code", "is_hidden")  # hidden only through the actions
     actions = ("hide_teams", "restore_teams")
 
     @admin.action(description="Hide / disqualify: remove from every leaderboard (records kept)")
-    def hide_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+    def hide_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
+        reason = action_reason(self, request, queryset, title="Hide or disqualify teams")
+        if isinstance(reason, HttpResponse):
+            return reason
         for team in queryset:
-            services.team_visibility_set(team=team, hidden=True)
+            services.team_visibility_set(team=team, hidden=True, actor=request.user, reason=reason)
         self.message_user(
             request, f"{queryset.count()} team(s) removed from the leaderboards.", messages.SUCCESS
         )
+        return None
 
     @admin.action(description="Restore to the leaderboards")
-    def restore_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+    def restore_teams(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
+        reason = action_reason(
+            self, request, queryset, title="Restore teams to the leaderboards", required=False
+        )
+        if isinstance(reason, HttpResponse):
+            return reason
         for team in queryset:
-            services.team_visibility_set(team=team, hidden=False)
+            services.team_visibility_set(team=team, hidden=False, actor=request.user, reason=reason)
         self.message_user(request, f"{queryset.count()} team(s) restored.", messages.SUCCESS)
+        return None
 
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):
@@ -145,8 +160,56 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by the workers' heartbeat task only."""
+
     list_display = ("hostname", "seen_at")
+    search_fields = ("hostname",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The append-only audit log: listed, filtered, searched and exported; never edited."""
+
+    list_display = ("at", "actor_name", "action", "object_repr", "challenge", "reason")
+    list_filter = ("action", "challenge", ("actor", admin.RelatedOnlyFieldListFilter), "at")
+    search_fields = ("object_repr", "reason", "actor_name", "action", "object_id")
+    date_hierarchy = "at"
+    list_select_related = ("challenge",)
+    actions = ("export_csv",)
+
+    @admin.action(description="Export the selected events as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> HttpResponse:
+        header = [
+            "at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "object",
+            "challenge",
+            "before",
+            "after",
+            "reason",
+        ]
+        rows = (
+            [
+                e.at.isoformat(),
+                e.actor_name,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.object_repr,
+                e.challenge.slug if e.challenge else "",
+                json.dumps(e.before, sort_keys=True),
+                json.dumps(e.after, sort_keys=True),
+                e.reason,
+            ]
+            for e in queryset.select_related("challenge").order_by("at", "pk")
+        )
+        response = HttpResponse(rows_to_csv(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response
 
 
 admin.site.site_header = "Challenge organizer console"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from . import hooks
+from .audit import audit_record, reason_check
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
 
@@ -112,16 +115,40 @@ def token_rotate(*, user: AbstractBaseUser) -> Token:
     return Token.objects.create(user=user)
 
 
-def challenge_reveal(*, challenge: Challenge, revealed: bool = True) -> None:
+def challenge_reveal(
+    *, challenge: Challenge, revealed: bool = True, actor: Any = None, reason: str = ""
+) -> None:
     """Show (or hide again) the private leaderboards of a challenge to everyone."""
-    Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
-    challenge.private_revealed = revealed
+    before = challenge.private_revealed
+    with transaction.atomic():
+        Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
+        challenge.private_revealed = revealed
+        audit_record(
+            actor=actor,
+            action="challenge.reveal" if revealed else "challenge.unreveal",
+            obj=challenge,
+            before={"private_revealed": before},
+            after={"private_revealed": revealed},
+            reason=reason,
+        )
 
 
-def team_visibility_set(*, team: Team, hidden: bool) -> None:
-    """Hide or disqualify a team: it leaves every leaderboard but stays in the records."""
+def team_visibility_set(*, team: Team, hidden: bool, actor: Any = None, reason: str = "") -> None:
+    """Hide or disqualify a team: it leaves every leaderboard but stays in the records.
+    A person hiding a team must give a reason (:class:`audit.ReasonRequired`)."""
+    action = "team.hide" if hidden else "team.restore"
+    reason_check(action=action, reason=reason, actor=actor)
     if team.is_hidden == hidden:
         return
-    Team.objects.filter(pk=team.pk).update(is_hidden=hidden)
-    team.is_hidden = hidden
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(is_hidden=hidden)
+        team.is_hidden = hidden
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=team,
+            before={"is_hidden": not hidden},
+            after={"is_hidden": hidden},
+            reason=reason,
+        )
     hooks.challenge_teams_changed(challenge_id=team.challenge_id)

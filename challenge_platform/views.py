@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -91,8 +91,10 @@ def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache  # members see the invite code, which lets anyone join the team
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
+    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk)
     is_member = selectors.user_is_member(team=team, user=request.user)
+    if team.is_hidden and not (is_member or selectors.is_organizer(request.user)):
+        raise Http404("no such team")  # a hidden team's page stays for it, to read why
     can_see_private = is_member or selectors.is_organizer(request.user)
     submissions = (
         team.submissions.select_related("task").order_by("-created_at")[:200]

@@ -423,3 +423,48 @@ __all__ = [
     "nice_ticks",
     "pr_curve_svg",
 ]
+
+
+def bar_chart_svg(
+    bars: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    y_label: str,
+    width: int = 720,
+    height: int = 240,
+) -> str:
+    """Vertical bars (e.g. submissions per day), one per ``(label, value)``, with a y grid;
+    every fifth label is written when there are many bars."""
+    total = sum(v for _, v in bars)
+    out = _open(width, height, title, f"{y_label} for {len(bars)} bars, {total:g} in all.")
+    left, top, bottom, right = 48, 32, 36, 12
+    x0, x1, y0, y1 = left, width - right, top, height - bottom
+    ticks = nice_ticks(0.0, max([v for _, v in bars] + [1.0]), 4)
+    high = ticks[-1] or 1.0
+    for tick in ticks:
+        y = y1 - (tick / high) * (y1 - y0)
+        out.append(
+            f'<line x1="{x0}" y1="{_num(y)}" x2="{x1}" y2="{_num(y)}" stroke="{GRID_COLOR}"/>'
+        )
+        out.append(
+            f'<text x="{x0 - 6}" y="{_num(y + 4)}" text-anchor="end" fill="{AXIS_COLOR}">'
+            f"{_text(f'{tick:g}')}</text>"
+        )
+    step = (x1 - x0) / max(len(bars), 1)
+    every = 1 if len(bars) <= 10 else 5
+    for i, (label, value) in enumerate(bars):
+        h = (value / high) * (y1 - y0)
+        x = x0 + i * step + step * 0.15
+        out.append(
+            f'<rect x="{_num(x)}" y="{_num(y1 - h)}" width="{_num(step * 0.7)}" '
+            f'height="{_num(h)}" fill="{PALETTE[0]}"><title>{_text(label)}: '
+            f"{_text(f'{value:g}')}</title></rect>"
+        )
+        if i % every == 0 or i == len(bars) - 1:
+            out.append(
+                f'<text x="{_num(x + step * 0.35)}" y="{y1 + 14}" text-anchor="middle" '
+                f'fill="{AXIS_COLOR}">{_text(label)}</text>'
+            )
+    out.append(f'<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="{AXIS_COLOR}"/>')
+    out.append("</svg>")
+    return "\n".join(out)

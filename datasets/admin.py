@@ -16,6 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from challenge_platform.console import AuditedChangeMixin
+
 from .forms import BundleSizeLimitHandler, TaskImportForm, too_big_message
 from .models import Task
 from .selectors import task_file_names
@@ -28,7 +30,7 @@ MULTIPART_SLACK = 64 * 1024
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "slug",
@@ -124,6 +126,7 @@ class TaskAdmin(admin.ModelAdmin):
                     track_slug=data["track_slug"],
                     challenge_title=data.get("challenge_title") or None,
                     track_title=data.get("track_title") or None,
+                    actor=request.user,
                 )
             except TaskImportError as exc:
                 return self._render_import(request, form, exc.problems)

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from challenge_platform.audit import audit_record
 from challenge_platform.jobs import delete_file_quietly
 from challenge_platform.models import Challenge, Track
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
@@ -62,6 +64,7 @@ def task_import(
     track_slug: str,
     challenge_title: str | None = None,
     track_title: str | None = None,
+    actor: Any = None,
 ) -> Task:
     """Validate, standardize and store the bundle at ``source`` (a folder or a ``.zip``).
 
@@ -101,6 +104,12 @@ def task_import(
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    audit_record(
+        actor=actor,
+        action="task.import",
+        obj=task,
+        after={"slug": task.slug, "kind": task.kind, "track": track_slug},
+    )
     task.import_warnings = tuple(standardized.warnings)  # type: ignore[attr-defined]
     for warning in standardized.warnings:
         logger.warning("task %s: %s", task.slug, warning)

@@ -36,6 +36,7 @@ class LeaderboardEntry(models.Model):
 
     class Meta:
         ordering = ["task", "split", "position"]
+        verbose_name_plural = "leaderboard entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["task", "team", "split"], name="one_entry_per_team_task_split"

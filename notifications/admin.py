@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from challenge_platform.console import ReadOnlyAdminMixin
+
 from .forms import WebhookAdminForm
 from .models import Announcement, Webhook, WebhookDelivery
 from .services import NotificationError, announcement_create
@@ -69,7 +71,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "event",
         "webhook",
@@ -97,9 +99,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "delivered_at",
         "duration_ms",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

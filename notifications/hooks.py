@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from challenge_platform import hooks as platform_hooks
 
-from . import events
+from . import decisions, events
 
 
 def on_membership_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
         events.team_member_joined(membership_pk=instance.pk)
+
+
+def on_audit_event_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        decisions.decision_mail(event=instance)
 
 
 def on_challenge_finished(challenge_pk: int) -> None:

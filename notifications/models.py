@@ -18,6 +18,7 @@ class Kind(models.TextChoices):
     DEADLINE = "deadline", "Deadline reminders (7 days and 1 day before the end)"
     STANDINGS = "standings", "The final standings"
     WRITEUP = "writeup", "Reminders to write up my team's method"
+    DECISION = "decision", "Organizers' decisions about my team (hidden, disqualified, restored)"
 
 
 # Off unless the user turns them on (issue 12: scored submissions are opt-in).

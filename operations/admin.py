@@ -1,4 +1,5 @@
-"""The organizers' health panel, at ``/admin/health/`` in the organizer console."""
+"""The organizers' health panel, at ``/admin/health/``, and the dashboard on the console's
+first page (``operations.dashboard``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from operations.dashboard import console_dashboard
 from operations.selectors import health_status
 
 
@@ -26,3 +28,14 @@ def _get_urls():
 
 
 admin.site.get_urls = _get_urls
+
+
+_original_index = admin.site.index
+
+
+def _index(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    context = {**(extra_context or {}), "dashboard": console_dashboard()}
+    return _original_index(request, extra_context=context)
+
+
+admin.site.index = _index

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from challenge_platform.console import ReadOnlyAdminMixin, action_reason
 from common.export import rows_to_csv
 from datasets.models import Task
 
@@ -12,7 +13,10 @@ from .services import submission_rescore, submission_visibility_set, task_rescor
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Scores, metrics, status and files are written by scoring only; organizers change a
+    submission through the actions that own each change (hide/restore, rescore)."""
+
     list_display = (
         "id",
         "task",
@@ -26,10 +30,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         "is_final",
         "is_hidden",
     )
-    list_filter = ("status", "task", "is_hidden")
-    search_fields = ("team__name", "note", "error")
+    list_filter = ("status", "task__track__challenge", "task", "is_hidden", "created_at")
+    search_fields = ("=id", "team__name", "task__slug", "note", "error")
+    date_hierarchy = "created_at"
     raw_id_fields = ("uploaded_by",)
     list_select_related = ("task", "team")
+    # The stored files would link to storage URLs, and MEDIA is never served.
+    exclude = ("file", "predictions", "scoring_token")
     readonly_fields = (
         "status",
         "status_changed_at",
@@ -56,36 +63,54 @@ class SubmissionAdmin(admin.ModelAdmin):
         "export_csv",
     )
 
-    @admin.action(description="Score the selected submissions again")
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Rescore, hide and restore: the organizer's change permission on submissions."""
+        return request.user.has_perm("scoring.change_submission")
+
+    @admin.action(description="Score the selected submissions again", permissions=["operate"])
     def rescore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         count = 0
         for submission in queryset:
-            submission_rescore(submission=submission)
+            submission_rescore(submission=submission, actor=request.user)
             count += 1
         self.message_user(request, f"{count} submission(s) queued for scoring.", messages.SUCCESS)
 
-    @admin.action(description="Score every submission of the selected submissions' tasks again")
+    @admin.action(
+        description="Score every submission of the selected submissions' tasks again",
+        permissions=["operate"],
+    )
     def rescore_tasks(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         total = 0
         tasks = Task.objects.filter(pk__in=queryset.values("task_id"))
         for task in tasks:
-            total += task_rescore(task=task)
+            total += task_rescore(task=task, actor=request.user)
         self.message_user(
             request,
             f"{total} submission(s) of {len(tasks)} task(s) queued for scoring.",
             messages.SUCCESS,
         )
 
-    @admin.action(description="Hide / disqualify: remove from the leaderboards (record kept)")
-    def hide_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+    @admin.action(
+        description="Hide / disqualify: remove from the leaderboards (record kept)",
+        permissions=["operate"],
+    )
+    def hide_submissions(
+        self, request: HttpRequest, queryset: QuerySet[Submission]
+    ) -> HttpResponse | None:
+        reason = action_reason(self, request, queryset, title="Hide or disqualify submissions")
+        if isinstance(reason, HttpResponse):
+            return reason
         for submission in queryset:
-            submission_visibility_set(submission=submission, hidden=True)
+            submission_visibility_set(
+                submission=submission, hidden=True, actor=request.user, reason=reason
+            )
         self.message_user(request, f"{queryset.count()} submission(s) hidden.", messages.SUCCESS)
+        return None
 
-    @admin.action(description="Restore to the leaderboards")
+    @admin.action(description="Restore to the leaderboards", permissions=["operate"])
     def restore_submissions(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         for submission in queryset:
-            submission_visibility_set(submission=submission, hidden=False)
+            submission_visibility_set(submission=submission, hidden=False, actor=request.user)
         self.message_user(request, f"{queryset.count()} submission(s) restored.", messages.SUCCESS)
 
     @admin.action(description="Export the selected submissions as CSV")

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from challenge_platform.audit import decision_payload
 from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.admission import declared_length, refusal_parts
@@ -54,6 +55,20 @@ class SubmissionOutputSerializer(serializers.Serializer):
     is_final = serializers.BooleanField()
     uploaded_by = serializers.SerializerMethodField()
     algorithm = serializers.SerializerMethodField()
+    is_hidden = serializers.BooleanField()
+    decision = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "The organizers' decision when the submission (or its team) is "
+            'hidden or disqualified: {"action": "hidden", "scope": "submission"|"team", '
+            '"reason", "at"}; null otherwise.',
+        }
+    )
+    def get_decision(self, submission) -> dict | None:
+        return decision_payload(submission)
 
     @extend_schema_field(
         {

@@ -67,7 +67,7 @@ class TaskBaselineQueueApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         task = managed_task_or_refuse(request, slug)
         try:
-            run = baseline_run_queue(task=task)
+            run = baseline_run_queue(task=task, actor=request.user)
         except BaselineRunRefused as exc:
             return Response(
                 {"code": "baseline_refused", "detail": str(exc)}, status=status.HTTP_409_CONFLICT

@@ -26,7 +26,7 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such task")
     if request.method == "POST":
         try:
-            run = baseline_run_queue(task=task)
+            run = baseline_run_queue(task=task, actor=request.user)
         except BaselineRunRefused as exc:
             messages.error(request, str(exc))
         else:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from challenge_platform.console import ReadOnlyAdminMixin
+
 from .models import FinalStandings, MethodWriteup
 
 
 @admin.register(FinalStandings)
-class FinalStandingsAdmin(admin.ModelAdmin):
+class FinalStandingsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Created only by the freeze (finish_challenge or the beat task); immutable: its digest
+    is published."""
+
     list_display = ("challenge", "frozen_at", "sha256")
+    list_filter = ("challenge",)
     readonly_fields = ("challenge", "frozen_at", "sha256", "canonical")
-
-    def has_add_permission(self, request) -> bool:
-        return False  # created only by the freeze (finish_challenge or the beat task)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # immutable: its digest is published
 
 
 @admin.register(MethodWriteup)

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from challenge_platform.audit import audit_record
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
@@ -166,7 +167,7 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
 
 
 def challenge_finish(
-    *, challenge: Challenge, now: datetime | None = None, force: bool = False
+    *, challenge: Challenge, now: datetime | None = None, force: bool = False, actor: Any = None
 ) -> tuple[FinalStandings, bool]:
     """Freeze the final standings once; return ``(snapshot, created)``.
 
@@ -193,6 +194,7 @@ def challenge_finish(
         frozen = FinalStandings.objects.create(
             challenge=locked, frozen_at=now, sha256=digest, canonical=canonical_json(snapshot)
         )
+        audit_record(actor=actor, action="standings.freeze", obj=locked, after={"sha256": digest})
         pk = locked.pk
         for hook in finished_hooks:
             transaction.on_commit(lambda hook=hook: _run_hook(hook, pk))

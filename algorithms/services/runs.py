@@ -22,6 +22,7 @@ from django.utils import timezone
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused, sandbox_limits
 from challenge_platform import jobs
+from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
@@ -84,6 +85,8 @@ def algorithm_runs_queue(
         ]
         for run in runs:
             jobs.publish_job_after_commit(ALGORITHM_RUN, pk=run.pk)
+            if organizer_run:  # a team running its own algorithm is a submission, not audited
+                audit_record(actor=user, action="algorithm_run.start", obj=run)
     logger.info(
         "algorithm %s v%s queued on %s (%s)",
         algorithm.pk,
@@ -162,17 +165,41 @@ def _check_daily_limits(*, team: Team, tasks: list[Task]) -> None:
         )
 
 
-def algorithm_run_cancel(*, run: AlgorithmRun) -> AlgorithmRun:
+def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = "") -> AlgorithmRun:
     """A queued run is cancelled at once; a running one is flagged and its sandbox killed
-    within about a second. Raises :class:`AlgorithmRefused` when it already finished."""
-    try:
-        return jobs.job_cancel(
-            ALGORITHM_RUN, pk=run.pk, cancelled=AlgorithmRunStatus.CANCELLED, message_field="error"
-        )
-    except jobs.JobAlreadyFinished as done:
-        raise AlgorithmRefused(
-            "finished", f"Run #{done.job.pk} has already finished ({done.job.status}).", 409
-        ) from None
+    within about a second. Raises :class:`AlgorithmRefused` when it already finished.
+    An organizer cancelling another team's run must say why (``ReasonRequired``)."""
+    team = run.version.algorithm.team
+    affects_team = actor is not None and not user_is_member(team=team, user=actor)
+    with transaction.atomic():
+        current = AlgorithmRun.objects.select_for_update().get(pk=run.pk)
+        if current.status in (AlgorithmRunStatus.QUEUED, AlgorithmRunStatus.RUNNING):
+            reason_check(
+                action="algorithm_run.cancel", reason=reason, actor=actor, required=affects_team
+            )
+        before = {"status": current.status, "cancel_requested": current.cancel_requested}
+        try:
+            locked = jobs.job_cancel(
+                ALGORITHM_RUN,
+                pk=run.pk,
+                cancelled=AlgorithmRunStatus.CANCELLED,
+                message_field="error",
+            )
+        except jobs.JobAlreadyFinished as done:
+            raise AlgorithmRefused(
+                "finished", f"Run #{done.job.pk} has already finished ({done.job.status}).", 409
+            ) from None
+        if affects_team:
+            audit_record(
+                actor=actor,
+                action="algorithm_run.cancel",
+                obj=locked,
+                before=before,
+                after={"status": locked.status, "cancel_requested": locked.cancel_requested},
+                reason=reason,
+                reason_required=True,
+            )
+    return locked
 
 
 def algorithm_runs_sweep(*, now: datetime | None = None) -> jobs.SweepReport:

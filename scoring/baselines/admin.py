@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from challenge_platform.console import ReadOnlyAdminMixin
 from datasets.models import Task
 
 from . import selectors, services
@@ -49,7 +50,7 @@ class BaselineQueueForm(forms.Form):
 
 
 @admin.register(BaselineRun)
-class BaselineRunAdmin(admin.ModelAdmin):
+class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "task",
@@ -102,12 +103,6 @@ class BaselineRunAdmin(admin.ModelAdmin):
     )
 
     # --- read-only records; changes only through the actions -----------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Queue, cancel and re-run baselines (the organizer's change permission)."""
@@ -166,7 +161,7 @@ class BaselineRunAdmin(admin.ModelAdmin):
 
     def _run_again(self, request: HttpRequest, run: BaselineRun) -> None:
         try:
-            new = services.baseline_run_again(run=run)
+            new = services.baseline_run_again(run=run, actor=request.user)
         except services.BaselineRunRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
         else:
@@ -176,7 +171,7 @@ class BaselineRunAdmin(admin.ModelAdmin):
 
     def _cancel(self, request: HttpRequest, run: BaselineRun) -> None:
         try:
-            run = services.baseline_run_cancel(run=run)
+            run = services.baseline_run_cancel(run=run, actor=request.user)
         except services.BaselineRunRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
             return
@@ -268,6 +263,7 @@ class BaselineRunAdmin(admin.ModelAdmin):
                     presets=data["presets"],
                     time_limit=data["time_limit"],
                     skip_succeeded=data["skip_succeeded"],
+                    actor=request.user,
                 )
             except services.BaselineRunRefused as exc:
                 form.add_error("time_limit", exc.message)

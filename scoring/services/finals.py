@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
 from challenge_platform import hooks
+from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Team, TeamMembership
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import SubmissionRefused
@@ -87,10 +89,24 @@ def _check_final_allowed(*, submission: Submission, limit: int) -> None:
         )
 
 
-def submission_visibility_set(*, submission: Submission, hidden: bool) -> None:
-    """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records."""
+def submission_visibility_set(
+    *, submission: Submission, hidden: bool, actor: Any = None, reason: str = ""
+) -> None:
+    """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records.
+    A person hiding it must give a reason (:class:`challenge_platform.audit.ReasonRequired`)."""
+    action = "submission.hide" if hidden else "submission.restore"
+    reason_check(action=action, reason=reason, actor=actor)
     if submission.is_hidden == hidden:
         return
-    Submission.objects.filter(pk=submission.pk).update(is_hidden=hidden)
-    submission.is_hidden = hidden
+    with transaction.atomic():
+        Submission.objects.filter(pk=submission.pk).update(is_hidden=hidden)
+        submission.is_hidden = hidden
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=submission,
+            before={"is_hidden": not hidden},
+            after={"is_hidden": hidden},
+            reason=reason,
+        )
     hooks.task_results_changed(task_id=submission.task_id)

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from challenge_platform import hooks, jobs
+from challenge_platform.audit import audit_record
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import (
@@ -62,16 +63,38 @@ _RESET = {
 }
 
 
-def submission_rescore(*, submission: Submission) -> Submission:
+def submission_rescore(
+    *, submission: Submission, actor: Any = None, reason: str = ""
+) -> Submission:
     """Score again from scratch (organizer action): back to ``queued``, published on commit."""
-    _rescore(Submission.objects.filter(pk=submission.pk), task_ids={submission.task_id})
-    submission.refresh_from_db()
+    before = {"status": submission.status, "public_score": submission.public_score}
+    with transaction.atomic():
+        _rescore(Submission.objects.filter(pk=submission.pk), task_ids={submission.task_id})
+        submission.refresh_from_db()
+        after = {"status": submission.status, "public_score": submission.public_score}
+        audit_record(
+            actor=actor,
+            action="submission.rescore",
+            obj=submission,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     return submission
 
 
-def task_rescore(*, task: Task) -> int:
+def task_rescore(*, task: Task, actor: Any = None, reason: str = "") -> int:
     """Score every submission of ``task`` again, e.g. after the solution was corrected."""
-    return _rescore(Submission.objects.filter(task=task), task_ids={task.pk})
+    with transaction.atomic():
+        count = _rescore(Submission.objects.filter(task=task), task_ids={task.pk})
+        audit_record(
+            actor=actor,
+            action="task.rescore",
+            obj=task,
+            after={"submissions_requeued": count},
+            reason=reason,
+        )
+    return count
 
 
 def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:

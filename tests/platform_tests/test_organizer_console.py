@@ -51,7 +51,8 @@ def test_hiding_a_team_removes_it_from_boards_but_keeps_records(organizer_client
     scored(task, honest, 0.8)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     organizer_client.post(
-        "/admin/challenge_platform/team/", {"action": "hide_teams", "_selected_action": [cheat.pk]}
+        "/admin/challenge_platform/team/",
+        {"action": "hide_teams", "_selected_action": [cheat.pk], "apply": "1", "reason": "leak"},
     )
     names = list(
         LeaderboardEntry.objects.filter(task=task, split="public").values_list("team__name", "rank")
@@ -61,7 +62,7 @@ def test_hiding_a_team_removes_it_from_boards_but_keeps_records(organizer_client
     assert sub.status == "scored"  # the record stays
     organizer_client.post(
         "/admin/challenge_platform/team/",
-        {"action": "restore_teams", "_selected_action": [cheat.pk]},
+        {"action": "restore_teams", "_selected_action": [cheat.pk], "apply": "1"},
     )
     assert LeaderboardEntry.objects.filter(task=task, split="public").count() == 2
 
@@ -99,7 +100,8 @@ def test_hiding_a_submission_and_exporting_submissions(organizer_client):
     evil = scored(task, make_team(challenge, "=cmd|x"), 0.5)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     organizer_client.post(
-        "/admin/scoring/submission/", {"action": "hide_submissions", "_selected_action": [best.pk]}
+        "/admin/scoring/submission/",
+        {"action": "hide_submissions", "_selected_action": [best.pk], "apply": "1", "reason": "x"},
     )
     scores = dict(
         LeaderboardEntry.objects.filter(task=task, split="public").values_list(

@@ -35,6 +35,8 @@ SUBMISSION_KEYS = {
     "is_final",
     "uploaded_by",
     "algorithm",  # null for an uploaded file (tests/algorithms_tests/test_task_folder.py)
+    "is_hidden",
+    "decision",
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},

@@ -468,7 +468,14 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "notifications.announcement": lambda w: _announcement(w).pk,
     "notifications.webhook": lambda w: _webhook(w).pk,
     "notifications.webhookdelivery": lambda w: _delivery(w).pk,
+    "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
 }
+
+
+def _audit_event(w: World):
+    from challenge_platform.audit import audit_record
+
+    return audit_record(actor=None, action="challenge.reveal", obj=w.challenge)
 
 
 def _ended_challenge_standings(w: World):
@@ -526,6 +533,19 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "standings.finalstandings delete": "403",
     "standings.methodwriteup add": "403",
     "notifications.webhookdelivery add": "403",
+    # Derived rows and logs are read-only for everyone (issue 17: ReadOnlyAdminMixin).
+    "notifications.webhookdelivery delete": "403",
+    "leaderboard.leaderboardentry add": "403",
+    "leaderboard.leaderboardentry delete": "403",
+    "challenge_platform.workerheartbeat add": "403",
+    "challenge_platform.workerheartbeat delete": "403",
+    "challenge_platform.rulesacceptance delete": "403",
+    "challenge_platform.auditevent add": "403",
+    "challenge_platform.auditevent delete": "403",
+    "scoring.submission add": "403",
+    "scoring.submission delete": "403",
+    "baselines.baselinerun delete": "403",
+    "algorithms.algorithmrun delete": "403",
 }
 ADMIN_PAGES = {
     "changelist": "",

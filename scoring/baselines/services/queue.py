@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from challenge_platform import jobs
+from challenge_platform.audit import audit_record
 from challenge_platform.models import Challenge, Team
 from datasets.models import Task
 from scoring.baselines.models import ACTIVE_STATUSES, BaselineRun, BaselineRunStatus
@@ -149,6 +150,7 @@ def baseline_run_queue(
     presets: str | None = None,
     time_limit: int | None = None,
     hard_timeout: int | None = None,
+    actor: Any = None,
 ) -> BaselineRun:
     """Queue an AutoGluon baseline for ``task``; published to the ``baselines`` queue on commit.
 
@@ -183,6 +185,12 @@ def baseline_run_queue(
             )
             pk = run.pk
             _publish_run(run_pk=pk)
+            audit_record(
+                actor=actor,
+                action="baseline_run.start",
+                obj=run,
+                after={"presets": presets, "time_limit": time_limit},
+            )
     except IntegrityError:
         # Another request queued one since the check (the database's one-active-run rule).
         active = _active_run(task_id=task.pk)
@@ -244,6 +252,7 @@ def baselines_queue(
     presets: str | None = None,
     time_limit: int | None = None,
     skip_succeeded: bool = True,
+    actor: Any = None,
 ) -> BaselineQueueReport:
     """Queue a baseline for each of ``tasks`` that has none queued or running and, with
     ``skip_succeeded``, none that succeeded. Raises :class:`BaselineRunRefused` for limits
@@ -264,7 +273,9 @@ def baselines_queue(
                 skipped.append((task, f"has a succeeded baseline (run #{done.pk})"))
                 continue
         try:
-            queued.append(baseline_run_queue(task=task, presets=presets, time_limit=time_limit))
+            queued.append(
+                baseline_run_queue(task=task, presets=presets, time_limit=time_limit, actor=actor)
+            )
         except BaselineRunRefused as exc:
             skipped.append((task, exc.message))
     return BaselineQueueReport(queued=queued, skipped=skipped)
@@ -279,25 +290,43 @@ def baselines_queue_for_challenge(*, challenge: Challenge) -> list[BaselineRun]:
     return report.queued
 
 
-def baseline_run_again(*, run: BaselineRun) -> BaselineRun:
+def baseline_run_again(*, run: BaselineRun, actor: Any = None) -> BaselineRun:
     """Queue a new run of ``run``'s task with the same presets and time limit."""
-    return baseline_run_queue(task=run.task, presets=run.presets, time_limit=run.time_limit)
+    return baseline_run_queue(
+        task=run.task, presets=run.presets, time_limit=run.time_limit, actor=actor
+    )
 
 
-def baseline_run_cancel(*, run: BaselineRun) -> BaselineRun:
+def baseline_run_cancel(*, run: BaselineRun, actor: Any = None, reason: str = "") -> BaselineRun:
     """Cancel ``run``: a queued run becomes ``cancelled`` at once; a running one is flagged,
     and its worker stops the sandbox (its whole process group) within a few seconds.
 
     Raises :class:`BaselineRunRefused` when the run has already finished.
     """
-    try:
-        return jobs.job_cancel(
-            BASELINES, pk=run.pk, cancelled=BaselineRunStatus.CANCELLED, message_field="message"
+    with transaction.atomic():
+        current = BaselineRun.objects.select_for_update().get(pk=run.pk)
+        before = {"status": current.status, "cancel_requested": current.cancel_requested}
+        try:
+            locked = jobs.job_cancel(
+                BASELINES,
+                pk=run.pk,
+                cancelled=BaselineRunStatus.CANCELLED,
+                message_field="message",
+            )
+        except jobs.JobAlreadyFinished as done:
+            raise BaselineRunRefused(
+                f"Run #{done.job.pk} has already finished "
+                f"({done.job.get_status_display().lower()})."
+            ) from None
+        audit_record(
+            actor=actor,
+            action="baseline_run.cancel",
+            obj=locked,
+            before=before,
+            after={"status": locked.status, "cancel_requested": locked.cancel_requested},
+            reason=reason,
         )
-    except jobs.JobAlreadyFinished as done:
-        raise BaselineRunRefused(
-            f"Run #{done.job.pk} has already finished ({done.job.get_status_display().lower()})."
-        ) from None
+    return locked
 
 
 # --- the sweeper ---------------------------------------------------------------------------
