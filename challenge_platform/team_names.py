@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002, RUF003  (look-alike letters are this module's subject)
+# ruff: noqa: RUF001, RUF002  (look-alike letters are this module's subject)
 """When two team names are the same name, and which names imitate the organizers' teams.
 
 Pure functions (no Django). A name's *key* is what the database keeps unique per challenge

@@ -81,8 +81,7 @@ class TeamOutputSerializer(serializers.ModelSerializer):
 def _team_error(exc: TeamError) -> Response:
     code = (
         status.HTTP_409_CONFLICT
-        if exc.code
-        in {"already_in_team", "name_taken", "conflict", "team_full", "already_entered"}
+        if exc.code in {"already_in_team", "name_taken", "conflict", "team_full", "already_entered"}
         else status.HTTP_400_BAD_REQUEST
     )
     if exc.code == "disqualified":

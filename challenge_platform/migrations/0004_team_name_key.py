@@ -21,21 +21,22 @@ def fill_name_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('challenge_platform', '0003_track_prize_and_writeup_requirement'),
+        ("challenge_platform", "0003_track_prize_and_writeup_requirement"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='team',
-            name='name_key',
-            field=models.CharField(default='', editable=False, max_length=160),
+            model_name="team",
+            name="name_key",
+            field=models.CharField(default="", editable=False, max_length=160),
         ),
         migrations.RunPython(fill_name_keys, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(fields=('challenge', 'name_key'), name='team_name_key_unique_in_challenge'),
+            model_name="team",
+            constraint=models.UniqueConstraint(
+                fields=("challenge", "name_key"), name="team_name_key_unique_in_challenge"
+            ),
         ),
     ]

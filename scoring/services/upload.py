@@ -120,9 +120,7 @@ def submission_create(
             # Serializes the uploads of one person, then of one team (PostgreSQL row locks,
             # always in this order; on SQLite the IMMEDIATE transaction already serializes
             # writers), so two uploads can never both take the last slot of the day.
-            get_user_model().objects.select_for_update().filter(pk=user.pk).values_list(
-                "pk"
-            ).get()
+            get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
             Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").get()
             _check_daily_limit(team=team, task=task, user=user)
             _queue(submission)
