@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Cyrillic and Greek letters (after case folding) that look like Latin letters.
 CONFUSABLES: dict[str, str] = {
@@ -69,3 +70,18 @@ def team_name_imitates(name: str) -> str | None:
         if word in skeleton:
             return word
     return None
+
+
+def unique_name_keys(teams: Iterable[tuple[int, int, str]]) -> dict[int, str]:
+    """Keys for existing ``(pk, challenge_id, name)`` rows, oldest first: of look-alike names
+    already present, the first keeps the plain key and each later one gets ``#<pk>``, so
+    the unique constraint can be added without renaming anyone (the migration's rule)."""
+    keys: dict[int, str] = {}
+    seen: set[tuple[int, str]] = set()
+    for pk, challenge_id, name in teams:
+        key = team_name_key(name)
+        if (challenge_id, key) in seen:
+            key = f"{key}#{pk}"
+        seen.add((challenge_id, key))
+        keys[pk] = key
+    return keys

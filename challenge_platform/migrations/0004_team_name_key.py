@@ -3,21 +3,18 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from challenge_platform.team_names import team_name_key
+from challenge_platform.team_names import unique_name_keys
 
 
 def fill_name_keys(apps, schema_editor):
-    """Key every existing team; of look-alike names already present, the oldest keeps the
-    plain key and each later one gets ``#<pk>`` appended, so the constraint holds and no
-    team is renamed (an organizer can rename them)."""
+    """Key every existing team (challenge_platform.team_names.unique_name_keys: no team is
+    renamed; later look-alikes of an older name get ``#<pk>`` in their key)."""
     Team = apps.get_model("challenge_platform", "Team")
-    seen = set()
-    for team in Team.objects.order_by("challenge_id", "created_at", "pk").iterator():
-        key = team_name_key(team.name)
-        if (team.challenge_id, key) in seen:
-            key = f"{key}#{team.pk}"
-        seen.add((team.challenge_id, key))
-        Team.objects.filter(pk=team.pk).update(name_key=key)
+    rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(
+        "pk", "challenge_id", "name"
+    )
+    for pk, key in unique_name_keys(rows.iterator()).items():
+        Team.objects.filter(pk=pk).update(name_key=key)
 
 
 class Migration(migrations.Migration):
