@@ -77,3 +77,47 @@ def test_twenty_concurrent_uploads_against_a_limit_of_five_accept_exactly_five(
         if response.status_code == 429:
             assert datetime.fromisoformat(response.json()["retry_after"]) == reset
             assert int(response["Retry-After"]) > 0
+
+
+def test_two_simultaneous_uploads_by_one_person_at_limit_minus_one_accept_exactly_one(
+    postgres, tmp_path, broker
+):
+    """The per-person quota holds under concurrency: the person has used limit-1 slots with
+    an earlier team, their current team has all its slots; two uploads at once, one wins."""
+    from challenge_platform.models import TeamMembership
+
+    challenge = ChallengeFactory(daily_submission_limit=LIMIT)
+    task = imported_task(tmp_path, challenge=challenge)
+    hopper = make_participant(challenge)
+    content = csv_bytes(predictions_frame(task))
+    client = api_client_for(hopper.user)
+    for _ in range(LIMIT - 1):
+        response = client.post(
+            f"/api/v1/tasks/{task.slug}/submissions/", {"file": upload(content)}, format="multipart"
+        )
+        assert response.status_code == 201, response.content
+    new_team = make_participant(challenge).team
+    TeamMembership.objects.filter(user=hopper.user).update(team=new_team)
+
+    start = threading.Barrier(2)
+    responses: list = [None, None]
+
+    def upload_one(i: int) -> None:
+        try:
+            start.wait()
+            responses[i] = api_client_for(hopper.user).post(
+                f"/api/v1/tasks/{task.slug}/submissions/",
+                {"file": upload(content)},
+                format="multipart",
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload_one, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(r.status_code for r in responses) == [201, 429]
+    assert Submission.objects.filter(uploaded_by=hopper.user, task=task).count() == LIMIT
+    assert Submission.objects.filter(team=new_team, task=task).count() == 1
