@@ -160,10 +160,16 @@ def test_a_disqualified_team_without_submissions_still_keeps_its_members(task):
     assert member.team.memberships.filter(user=member.user).exists()
 
 
-def test_no_memberless_ranked_team_is_left_behind(task, content):
+def test_no_memberless_ranked_team_is_left_behind(task, content, client):
     challenge = task.track.challenge
     solo = make_participant(challenge)
+    client.force_login(solo.user)
+    assert "Leave team" in client.get(f"/teams/{solo.team.pk}/").content.decode()
     submission_create(task=task, user=solo.user, file=upload(content))
+    page = client.get(f"/teams/{solo.team.pk}/").content.decode()
+    assert "Leave team" not in page and "members are fixed" in page
+    refused = client.post(f"/teams/{solo.team.pk}/leave/", follow=True).content.decode()
+    assert "has submitted" in refused
     with pytest.raises(TeamError):
         team_member_remove(user=solo.user, team=solo.team)
     assert solo.team.memberships.count() == 1
