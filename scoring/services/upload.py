@@ -121,7 +121,15 @@ def submission_create(
             # always in this order; on SQLite the IMMEDIATE transaction already serializes
             # writers), so two uploads can never both take the last slot of the day.
             get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
-            Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").get()
+            locked = Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
+            if locked is None or not team.memberships.filter(user=user).exists():
+                # The person left (and an empty team went) while the file was stored: the
+                # leave holds the same lock, so either it sees this upload or this sees it.
+                raise SubmissionRefused(
+                    "no_team",
+                    "You left the team while the file was uploading; nothing was submitted.",
+                    403,
+                )
             _check_daily_limit(team=team, task=task, user=user)
             _queue(submission)
     except BaseException:

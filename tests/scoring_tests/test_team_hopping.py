@@ -201,3 +201,32 @@ def test_the_person_quota_counts_every_team_a_person_uploaded_for(task, content)
         submission_create(task=task, user=old.user, file=upload(content))
     Submission.objects.filter(pk=first.pk).update(status="failed")
     submission_create(task=task, user=old.user, file=upload(content))
+
+
+@pytest.mark.parametrize("teammates", [0, 1])
+def test_a_leave_while_the_file_is_being_stored_submits_nothing(
+    task, content, monkeypatch, teammates
+):
+    """The window between the admission check and the team lock: the person leaves while
+    the file is written (the leave is allowed: no submission yet). The upload, once it holds
+    the lock, sees it and refuses; the stored file is removed; no 500 for a team that went."""
+    from scoring.services import upload as upload_module
+
+    challenge = task.track.challenge
+    person = make_participant(challenge)
+    for _ in range(teammates):
+        TeamMembership.objects.filter(user=make_participant(challenge).user).update(
+            team=person.team
+        )
+    real_store = upload_module._store_upload
+
+    def store_then_leave(**kwargs):
+        real_store(**kwargs)
+        team_member_remove(user=person.user, team=person.team)
+
+    monkeypatch.setattr(upload_module, "_store_upload", store_then_leave)
+    with pytest.raises(SubmissionRefused) as caught:
+        submission_create(task=task, user=person.user, file=upload(content))
+    assert caught.value.code == "no_team" and "left the team" in caught.value.message
+    assert not Submission.objects.exists()
+    assert Team.objects.filter(pk=person.team.pk).exists() == bool(teammates)
