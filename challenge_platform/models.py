@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .team_names import team_name_key
+
 
 class Challenge(models.Model):
     slug = models.SlugField(unique=True)
@@ -95,6 +97,9 @@ def new_invite_code() -> str:
 class Team(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=80)
+    # The name as compared (challenge_platform.team_names): unique per challenge, so look-alike
+    # names ("Team\u200bA", "TEAM A", Cyrillic letters) cannot coexist. Set by save().
+    name_key = models.CharField(max_length=160, editable=False, default="")
     invite_code = models.CharField(max_length=32, unique=True, default=new_invite_code)
     is_baseline = models.BooleanField(
         default=False, help_text="The built-in AutoGluon team: shown, never ranked."
@@ -115,6 +120,9 @@ class Team(models.Model):
                 fields=["challenge", "name"], name="team_name_unique_in_challenge"
             ),
             models.UniqueConstraint(
+                fields=["challenge", "name_key"], name="team_name_key_unique_in_challenge"
+            ),
+            models.UniqueConstraint(
                 fields=["challenge"],
                 condition=Q(is_baseline=True),
                 name="one_baseline_team_per_challenge",
@@ -123,6 +131,13 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.name_key = team_name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class TeamMembership(models.Model):

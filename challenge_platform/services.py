@@ -13,6 +13,7 @@ from . import hooks
 from .audit import audit_record, reason_check
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
+from .team_names import team_name_imitates, team_name_key
 
 
 class TeamError(Exception):
@@ -29,7 +30,10 @@ def _require_open_for_teams(challenge: Challenge) -> None:
         raise TeamError(f"{challenge.title} has ended; teams can no longer change.", code="closed")
 
 
-def _require_no_team(challenge: Challenge, user: AbstractBaseUser) -> None:
+def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None:
+    """One entry per person per challenge (docs/decisions.md, "Team hopping"): not already in
+    a team, and no submission of theirs in another team of the challenge (a person who
+    submitted stays that team's, and a disqualification follows its members)."""
     existing = Team.objects.filter(challenge=challenge, memberships__user=user).first()
     if existing is not None:
         raise TeamError(
@@ -37,20 +41,50 @@ def _require_no_team(challenge: Challenge, user: AbstractBaseUser) -> None:
             "leave it first (one team per person per challenge).",
             code="already_in_team",
         )
+    entered = (
+        Team.objects.filter(challenge=challenge, submissions__uploaded_by=user)
+        .order_by("-is_hidden", "pk")
+        .first()
+    )
+    if entered is not None and entered.is_hidden:
+        raise TeamError(
+            f"Your team “{entered.name}” was disqualified in {challenge.title}, so you cannot "
+            "create or join another team there; contact the organizers.",
+            code="disqualified",
+        )
+    if entered is not None:
+        raise TeamError(
+            f"You already submitted in {challenge.title} with team “{entered.name}”; a person "
+            "enters a challenge once, so you cannot create or join another team there.",
+            code="already_entered",
+        )
 
 
 @transaction.atomic
 def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
     name = (name or "").strip()
-    if not name:
+    if not team_name_key(name):  # empty, or only invisible characters
         raise TeamError("A team needs a name.", code="name_required")
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
     _require_open_for_teams(challenge)
     rules_gate(challenge=challenge, user=user)
-    _require_no_team(challenge, user)
-    if Team.objects.filter(challenge=challenge, name__iexact=name).exists():
-        raise TeamError(f"The name “{name}” is taken in this challenge.", code="name_taken")
+    _require_free_to_enter(challenge, user)
+    reserved = team_name_imitates(name)
+    if reserved is not None:
+        raise TeamError(
+            f"Team names may not look like “{reserved}”: that word is kept for the organizers' "
+            "baseline and reference entries. Choose another name.",
+            code="name_reserved",
+        )
+    same = Team.objects.filter(challenge=challenge, name_key=team_name_key(name)).first()
+    if same is not None:
+        raise TeamError(
+            f"The name “{name}” is taken in this challenge: it reads the same as team "
+            f"“{same.name}” (names are compared ignoring case, width and invisible "
+            "characters).",
+            code="name_taken",
+        )
     try:
         with transaction.atomic():
             team = Team.objects.create(challenge=challenge, name=name)
@@ -81,7 +115,7 @@ def team_member_add(*, user: AbstractBaseUser, code: str) -> Team:
     rules_gate(challenge=challenge, user=user)
     if team.memberships.filter(user=user).exists():
         return team
-    _require_no_team(challenge, user)
+    _require_free_to_enter(challenge, user)
     if team.memberships.count() >= challenge.max_team_size:
         raise TeamError(
             f"Team “{team.name}” is full ({challenge.max_team_size} members).", code="team_full"
@@ -96,11 +130,29 @@ def team_member_add(*, user: AbstractBaseUser, code: str) -> Team:
 
 @transaction.atomic
 def team_member_remove(*, user: AbstractBaseUser, team: Team) -> None:
-    """Leave a team before the deadline. An empty team without submissions disappears."""
+    """Leave a team before the deadline. An empty team without submissions disappears.
+
+    A team that has submitted keeps its members, and a disqualified team too (docs/decisions.md,
+    "Team hopping"): leaving would let a person enter twice or shed a disqualification. The
+    team's row lock (the one uploads take) orders a leave against a concurrent first upload.
+    """
     _require_open_for_teams(team.challenge)
-    deleted, _ = TeamMembership.objects.filter(team=team, user=user).delete()
-    if not deleted:
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if not team.memberships.filter(user=user).exists():
         raise TeamError("You are not a member of this team.", code="not_member")
+    if team.is_hidden:
+        raise TeamError(
+            f"Team “{team.name}” was disqualified or hidden by the organizers; its members "
+            "cannot leave it. Contact the organizers.",
+            code="disqualified",
+        )
+    if team.submissions.exists():
+        raise TeamError(
+            f"Team “{team.name}” has submitted, so its members are fixed: a person enters a "
+            "challenge once. Contact the organizers if you need to change teams.",
+            code="team_locked",
+        )
+    TeamMembership.objects.filter(team=team, user=user).delete()
     if not team.memberships.exists() and not team.submissions.exists():
         team.delete()
 

@@ -84,6 +84,8 @@ def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
         services.team_member_remove(user=request.user, team=team)
     except services.TeamError as exc:
         messages.error(request, exc.message)
+        if team.is_hidden:  # a hidden team has no page: say it on the challenge's
+            return redirect("challenge-detail", slug=slug)
         return redirect("team-detail", pk=pk)
     messages.success(request, "You left the team.")
     return redirect("challenge-detail", slug=slug)

@@ -69,6 +69,25 @@ class DailyUsage:
         return max(self.limit - self.used, 0)
 
 
+def submission_daily_usage_for_user(
+    *, user: AbstractBaseUser, task: Task, at: datetime | None = None
+) -> DailyUsage:
+    """The person's own count, over every team: uploads they made, algorithm runs they
+    started (the run's submission is uploaded by them). Same window and limit as a team's."""
+    at = at or timezone.now()
+    resets_at = next_utc_midnight(at)
+    used = (
+        Submission.objects.filter(
+            uploaded_by=user, task=task, created_at__gte=resets_at - timedelta(days=1)
+        )
+        .exclude(status=SubmissionStatus.FAILED)
+        .count()
+    )
+    return DailyUsage(
+        used=used, limit=task.track.challenge.daily_submission_limit, resets_at=resets_at
+    )
+
+
 def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None) -> DailyUsage:
     """Queued, scoring and scored submissions since the last UTC midnight (failed are free)."""
     at = at or timezone.now()

@@ -81,9 +81,11 @@ class TeamOutputSerializer(serializers.ModelSerializer):
 def _team_error(exc: TeamError) -> Response:
     code = (
         status.HTTP_409_CONFLICT
-        if exc.code in {"already_in_team", "name_taken", "conflict", "team_full"}
+        if exc.code in {"already_in_team", "name_taken", "conflict", "team_full", "already_entered"}
         else status.HTTP_400_BAD_REQUEST
     )
+    if exc.code == "disqualified":
+        code = status.HTTP_403_FORBIDDEN
     if exc.code == "bad_code":
         code = status.HTTP_404_NOT_FOUND
     return Response({"detail": exc.message, "code": exc.code}, status=code)
@@ -103,10 +105,14 @@ class TeamCreateApi(APIView):
             201: TeamOutputSerializer,
             **error_responses(
                 {
-                    400: "The name is missing, too long or refused.",
+                    400: "The name is missing, too long or imitates the organizers' entries "
+                    "(`name_reserved`).",
+                    403: "A team of the caller in this challenge was disqualified "
+                    "(`disqualified`).",
                     404: "No such challenge.",
-                    409: "Already in a team of this challenge (`already_in_team`), or the name "
-                    "is taken (`name_taken`).",
+                    409: "Already in a team of this challenge (`already_in_team`), already "
+                    "submitted with another team (`already_entered`), or the name (or a "
+                    "look-alike of it) is taken (`name_taken`).",
                 }
             ),
         },
@@ -139,8 +145,11 @@ class TeamJoinApi(APIView):
             **error_responses(
                 {
                     400: "The code is missing or too long.",
+                    403: "A team of the caller in this challenge was disqualified "
+                    "(`disqualified`).",
                     404: "No team has this invite code (`bad_code`).",
-                    409: "Already in a team of this challenge, or the team is full.",
+                    409: "Already in a team of this challenge, already submitted with another "
+                    "team (`already_entered`), or the team is full.",
                 }
             ),
         },

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -28,7 +29,7 @@ from challenge_platform.selectors import team_for_user
 from common.units import byte_size
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
-from scoring.selectors import submission_daily_usage
+from scoring.selectors import submission_daily_usage, submission_daily_usage_for_user
 from scoring.services.lifecycle import publish_scoring
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def submission_admission_check(
         raise SubmissionRefused(
             "too_large", f"The upload is larger than the limit of {byte_size(limit)}.", 413
         )
-    _check_daily_limit(team=team, task=task)  # cheap early refusal; repeated under the lock
+    _check_daily_limit(team=team, task=task, user=user)  # early refusal; repeated under locks
     return team
 
 
@@ -116,11 +117,20 @@ def submission_create(
     _store_upload(submission=submission, file=file, file_format=file_format)
     try:
         with transaction.atomic():
-            # Serializes the uploads of one team (PostgreSQL row lock; on SQLite the
-            # IMMEDIATE transaction already serializes writers), so two uploads can never
-            # both take the last slot of the day.
-            Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").get()
-            _check_daily_limit(team=team, task=task)
+            # Serializes the uploads of one person, then of one team (PostgreSQL row locks,
+            # always in this order; on SQLite the IMMEDIATE transaction already serializes
+            # writers), so two uploads can never both take the last slot of the day.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+            locked = Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
+            if locked is None or not team.memberships.filter(user=user).exists():
+                # The person left (and an empty team went) while the file was stored: the
+                # leave holds the same lock, so either it sees this upload or this sees it.
+                raise SubmissionRefused(
+                    "no_team",
+                    "You left the team while the file was uploading; nothing was submitted.",
+                    403,
+                )
+            _check_daily_limit(team=team, task=task, user=user)
             _queue(submission)
     except BaseException:
         jobs.delete_file_quietly(submission.file.storage, submission.file.name)
@@ -251,7 +261,8 @@ def _sniff(file: File) -> str:
     return "csv"
 
 
-def _check_daily_limit(*, team: Team, task: Task) -> None:
+def _check_daily_limit(*, team: Team, task: Task, user: AbstractBaseUser) -> None:
+    """The daily limit, per team and per person (docs/decisions.md, "Team hopping")."""
     usage = submission_daily_usage(team=team, task=task)
     if usage.used >= usage.limit:
         raise SubmissionRefused(
@@ -260,6 +271,16 @@ def _check_daily_limit(*, team: Team, task: Task) -> None:
             f"resets at {usage.resets_at:%Y-%m-%d %H:%M} UTC. Failed submissions do not count.",
             429,
             retry_after=usage.resets_at,
+        )
+    own = submission_daily_usage_for_user(user=user, task=task)
+    if own.used >= own.limit:
+        raise SubmissionRefused(
+            "daily_limit",
+            f"You have used your {own.limit} submissions for this task today (the limit is per "
+            f"person as well as per team, whatever team you are in); it resets at "
+            f"{own.resets_at:%Y-%m-%d %H:%M} UTC. Failed submissions do not count.",
+            429,
+            retry_after=own.resets_at,
         )
 
 

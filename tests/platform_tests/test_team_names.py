@@ -1,0 +1,145 @@
+"""Look-alike team names (issue 15): one name whatever its width, case, invisible characters
+or Cyrillic/Greek letters; names imitating the organizers' baseline or references refused;
+the database holds the rule too (``name_key`` unique per challenge)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import IntegrityError, transaction
+from rest_framework.test import APIClient
+
+from challenge_platform.models import Team, TeamMembership
+from challenge_platform.services import TeamError, team_create
+from challenge_platform.team_names import team_name_imitates, team_name_key, unique_name_keys
+
+from .factories import ChallengeFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# (existing team, attempted name): the attempt reads as the existing name.
+SAME_NAME = [
+    ("Owls", "owls"),
+    ("Owls", "OWLS"),
+    ("Owls", "Ｏｗｌｓ"),  # fullwidth
+    ("Owls", "O\u200bwls"),  # zero-width space
+    ("Owls", "Ow\u200dls\u200c"),  # zero-width joiner / non-joiner
+    ("Owls", "\ufeffOwls"),  # byte-order mark
+    ("Owls", "Owls\u202e"),  # bidi override (Cf)
+    ("Owls", "Owls\ufe0f"),  # variation selector
+    ("Owls", "\u041ewls"),  # Cyrillic capital O
+    ("Night Owls", "Night   Owls"),  # collapsed whitespace
+    ("Night Owls", "Night\u00a0Owls"),  # no-break space (NFKC)
+    ("Night Owls", "Night\u2003Owls"),  # em space
+    ("Paper", "\u0440\u0430\u0440\u0435r"),  # Cyrillic р а р е
+    ("Alpha", "\u0391lpha"),  # Greek capital alpha
+    ("Straße", "STRASSE"),  # case folding
+    ("ﬁsh", "fish"),  # ligature (NFKC)
+]
+
+IMITATIONS = [
+    "Baseline",
+    "baseline",
+    "AutoGluon baseline",
+    "Auto-Gluon",
+    "B\u0430seline",  # Cyrillic а
+    "Base1ine",
+    "B a s e l i n e",
+    "Base\u200bline",
+    "Reference",
+    "reference solution",
+    "R.E.F.E.R.E.N.C.E",
+    "Organizers",
+    "Ｂａｓｅｌｉｎｅ",
+]
+
+DIFFERENT = [("Owls", "Owl"), ("Owls", "Owls 2"), ("Team A", "Team B"), ("Téam", "Team")]
+
+
+def state(challenge) -> tuple:
+    return (
+        sorted(Team.objects.filter(challenge=challenge).values_list("pk", "name")),
+        TeamMembership.objects.count(),
+    )
+
+
+@pytest.mark.parametrize(("existing", "attempt"), SAME_NAME)
+def test_a_look_alike_of_an_existing_name_is_refused_naming_the_team(existing, attempt):
+    challenge = ChallengeFactory()
+    team_create(challenge=challenge, user=UserFactory(), name=existing)
+    before = state(challenge)
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=challenge, user=UserFactory(), name=attempt)
+    assert caught.value.code == "name_taken"
+    assert f"“{existing}”" in caught.value.message
+    assert state(challenge) == before
+
+
+@pytest.mark.parametrize("name", IMITATIONS)
+def test_names_imitating_the_baseline_or_a_reference_are_refused(name):
+    challenge = ChallengeFactory()
+    before = state(challenge)
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=challenge, user=UserFactory(), name=name)
+    assert caught.value.code == "name_reserved"
+    assert "organizers" in caught.value.message
+    assert state(challenge) == before
+
+
+@pytest.mark.parametrize(("existing", "attempt"), DIFFERENT)
+def test_different_names_stay_different(existing, attempt):
+    challenge = ChallengeFactory()
+    team_create(challenge=challenge, user=UserFactory(), name=existing)
+    team_create(challenge=challenge, user=UserFactory(), name=attempt)
+    assert team_name_imitates(attempt) is None
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\ufeff", "   ", "\ufe0f"])
+def test_a_name_of_only_invisible_characters_is_no_name(name):
+    challenge = ChallengeFactory()
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=challenge, user=UserFactory(), name=name)
+    assert caught.value.code == "name_required"
+    assert not Team.objects.filter(challenge=challenge).exists()
+
+
+def test_the_database_refuses_look_alikes_written_around_the_service():
+    challenge = ChallengeFactory()
+    TeamFactory(challenge=challenge, name="Owls")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Team.objects.create(challenge=challenge, name="O\u200bWLS")
+    TeamFactory(challenge=ChallengeFactory(), name="OWLS")  # another challenge is fine
+
+
+def test_renaming_keeps_the_key_in_step():
+    team = TeamFactory(name="Owls")
+    team.name = "Herons"
+    team.save(update_fields=["name"])
+    team.refresh_from_db()
+    assert team.name_key == "herons"
+
+
+def test_the_api_answers_409_with_the_existing_name_and_400_for_imitations():
+    challenge = ChallengeFactory(slug="names")
+    team_create(challenge=challenge, user=UserFactory(), name="Owls")
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    taken = client.post("/api/v1/challenges/names/teams/", {"name": "ＯＷＬＳ"}, format="json")
+    assert taken.status_code == 409 and "“Owls”" in taken.json()["detail"]
+    fake = client.post("/api/v1/challenges/names/teams/", {"name": "Baseline"}, format="json")
+    assert fake.status_code == 400 and fake.json()["code"] == "name_reserved"
+
+
+def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
+    """Rows from before the key: the oldest keeps the plain key, later look-alikes get
+    ``#pk``, so the new constraint can be added (the migration calls this function)."""
+    rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
+    assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
+    migration = importlib.import_module("challenge_platform.migrations.0004_team_name_key")
+    assert migration.unique_name_keys is unique_name_keys
+
+
+def test_key_function_table():
+    assert team_name_key("  Team\u200b  Ａlpha\ufe0f ") == "team alpha"
+    assert team_name_key("T\u0435am Alpha") == "team alpha"
