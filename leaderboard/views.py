@@ -14,6 +14,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from scoring.core.directions import metric_info
 
+from . import cache as board_cache
 from . import selectors
 from .transfer import transfer_matrix
 
@@ -26,6 +27,26 @@ def _split(request: HttpRequest, challenge) -> str:
         )
     except selectors.SplitRefused as refused:
         raise Http404(refused.message) from None
+
+
+def _task_entries(task: Task, split: str) -> list:
+    return board_cache.cached(
+        board_cache.TASK,
+        task.pk,
+        "entries",
+        split,
+        compute=lambda: selectors.leaderboard_for_task(task=task, split=split),
+    )
+
+
+def _track_board(track: Track, split: str) -> selectors.TrackBoard:
+    return board_cache.cached(
+        board_cache.TRACK,
+        track.pk,
+        "board",
+        split,
+        compute=lambda: selectors.leaderboard_for_track(track=track, split=split),
+    )
 
 
 def _metric_columns(task: Task, entries) -> list[str]:
@@ -41,7 +62,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     challenge = task.track.challenge
     split = _split(request, challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    entries = _task_entries(task, split)
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     chart = history_chart_svg(
@@ -68,7 +89,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    entries = _task_entries(task, split)
     metrics = _metric_columns(task, entries)
     header = [
         "position",
@@ -112,7 +133,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
-    board = selectors.leaderboard_for_track(track=track, split=split)
+    board = _track_board(track, split)
     rows = [
         (
             row,
@@ -169,7 +190,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
-    board = selectors.leaderboard_for_track(track=track, split=split)
+    board = _track_board(track, split)
     header = [
         "position",
         "rank",
