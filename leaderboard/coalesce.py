@@ -11,8 +11,10 @@ Redis, which the web processes and every worker share by construction):
 - ``running``: a lock (NX, with an expiry) held by the job computing; ``done`` records the
   generation its last computation started from.
 
-A job that finds the lock held returns at once: the holder compares ``gen`` at its end and
-computes again (once; then it queues a new job rather than loop). After releasing the lock
+A job that finds the lock held does not compute: the holder compares ``gen`` at its end and
+computes again (once; then it queues a new job rather than loop). It re-queues itself, late
+(``RETRY_SECONDS``), as the one pending job, so a holder that died (its lock expires) is
+followed by a computation all the same. After releasing the lock
 it checks ``gen`` once more, so a request racing the release is never lost. A job finding
 ``done == gen`` has nothing to do. Without Redis (an error talking to it) requests publish
 and jobs compute, as before: the broker stays a doorbell and a lost one costs nothing but
@@ -35,6 +37,9 @@ logger = logging.getLogger(__name__)
 PENDING_SECONDS = 600  # a lost message frees the slot after this long
 RUNNING_SECONDS = 330  # above the task's hard time limit (300 s)
 RERUNS = 1
+RETRY_SECONDS = 30.0
+
+Publish = Callable[[float | None], bool]  # publish(countdown) -> sent
 
 
 @cache
@@ -51,7 +56,7 @@ def _keys(task_id: int) -> tuple[str, str, str, str]:
     return f"{base}:gen", f"{base}:pending", f"{base}:running", f"{base}:done"
 
 
-def request(task_id: int, publish: Callable[[], bool]) -> bool:
+def request(task_id: int, publish: Publish) -> bool:
     """Ask for new intervals of ``task_id``; ``publish()`` sends the job when none is queued.
     True when a job was published."""
     gen, pending, _, _ = _keys(task_id)
@@ -62,14 +67,14 @@ def request(task_id: int, publish: Callable[[], bool]) -> bool:
             return False  # a queued job will start from this generation or a later one
     except redis.RedisError:
         logger.warning("bootstrap coalescing unavailable for task %s; publishing", task_id)
-        return bool(publish())
-    if publish():
+        return bool(publish(None))
+    if publish(None):
         return True
     r.delete(pending)  # the broker refused: let the next request try again
     return False
 
 
-def run(task_id: int, compute: Callable[[], None], publish: Callable[[], bool]) -> int:
+def run(task_id: int, compute: Callable[[], None], publish: Publish) -> int:
     """The job's side: compute unless another run holds the task or nothing changed since the
     last computation; returns how many computations were made."""
     gen, pending, running, done = _keys(task_id)
@@ -78,7 +83,10 @@ def run(task_id: int, compute: Callable[[], None], publish: Callable[[], bool]) 
         r.delete(pending)
         token = uuid.uuid4().hex
         if not r.set(running, token, nx=True, ex=RUNNING_SECONDS):
-            return 0  # the running one re-checks the generation at its end
+            # The running one re-checks the generation at its end; come back later in case
+            # it died holding the lock.
+            request_again(task_id, publish, countdown=RETRY_SECONDS)
+            return 0
     except redis.RedisError:
         compute()
         return 1
@@ -104,8 +112,9 @@ def run(task_id: int, compute: Callable[[], None], publish: Callable[[], bool]) 
     return runs
 
 
-def request_again(task_id: int, publish: Callable[[], bool]) -> None:
-    """Queue a job for a generation that arrived during (or right after) a run."""
+def request_again(task_id: int, publish: Publish, *, countdown: float | None = None) -> None:
+    """Queue a job (unless one is pending) for a generation that arrived during (or right
+    after) a run, or to come back after a run holding the lock."""
     _, pending, _, _ = _keys(task_id)
-    if client().set(pending, 1, nx=True, ex=PENDING_SECONDS) and not publish():
+    if client().set(pending, 1, nx=True, ex=PENDING_SECONDS) and not publish(countdown):
         client().delete(pending)

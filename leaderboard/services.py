@@ -163,7 +163,7 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
 def _publish_bootstrap(task_name: str, task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
-    coalesce.request(task_id, lambda: jobs.publish(task_name, task_id=task_id))
+    coalesce.request(task_id, lambda countdown: jobs.publish(task_name, task_id=task_id))
 
 
 def leaderboard_bootstrap_run(*, task_id: int) -> int:
@@ -172,7 +172,7 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
     return coalesce.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
-        lambda: jobs.publish(BOOTSTRAP_TASK, task_id=task_id),
+        lambda countdown: jobs.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
     )
 
 

@@ -110,9 +110,7 @@ def test_no_view_leaks_between_organizer_participant_and_anonymous(
     scored(task, teams["ann"], 0.61, 0.33)
     refresh(task, django_capture_on_commit_callbacks)
     organizer = APIClient()
-    organizer.force_login(
-        get_user_model().objects.create_user("org", password="x", is_staff=True)
-    )
+    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
     participant = APIClient()
     participant.force_login(get_user_model().objects.create_user("p", password="x"))
     anonymous = APIClient()
