@@ -2,8 +2,9 @@
 
 Starts, on loopback only: a private Redis, a private PostgreSQL cluster (``initdb`` in a
 temporary folder, removed at exit; or ``--database-url``, where a database is created and
-dropped), one Celery worker on both queues and gunicorn. Then two phases of ``--duration``
-seconds on the same database and worker, the web server restarted between them:
+dropped), one Celery worker (scoring and notifications queues, as the Procfile) and
+gunicorn. Then two phases of ``--duration`` seconds on the same database and worker, the web
+server restarted between them:
 ``BOARD_CACHE=1`` (boards from the Redis cache, versioned keys) and ``BOARD_CACHE=0``.
 
 In each phase ``--readers`` threads read the boards in a loop (task and track, page and
@@ -60,6 +61,7 @@ from load_test import (
 from challenge_platform.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
+POLL_SECONDS = 2.0  # a team asks for its submission's status this often (not measured)
 
 
 @contextmanager
@@ -173,7 +175,7 @@ def team(
         with phase.lock:
             phase.accepted.append(pk)
         while not stop.is_set():  # wait for the score like a participant would
-            time.sleep(0.5)
+            time.sleep(POLL_SECONDS)
             try:
                 body = session.get(f"{base}/api/v1/submissions/{pk}/", timeout=60).json()
             except (requests.RequestException, ValueError):
@@ -280,7 +282,7 @@ def main() -> int:
     parser.add_argument("--teams", type=int, default=50, help="teams uploading")
     parser.add_argument("--rows", type=int, default=2000, help="test rows of the task")
     parser.add_argument("--board-teams", type=int, default=300, help="teams on the board")
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=3, help="as the Procfile")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
@@ -353,7 +355,7 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
                 "challenge_platform",
                 "worker",
                 "-Q",
-                "scoring,baselines",
+                "scoring,notifications",
                 "--concurrency",
                 str(opts.worker_concurrency),
                 "--loglevel",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -100,15 +101,13 @@ class TaskLeaderboardApi(APIView):
             ),
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split, refusal = _requested_split(request, task.track.challenge)
         if refusal is not None:
             return refusal
-        return Response(
-            board_cache.cached(
-                board_cache.TASK, task.pk, "api", split, compute=lambda: _task_payload(task, split)
-            )
+        return board_cache.api_response(
+            request, board_cache.TASK, task.pk, split, lambda: _task_payload(task, split)
         )
 
 
@@ -136,19 +135,13 @@ class TrackLeaderboardApi(APIView):
             ),
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split, refusal = _requested_split(request, track.challenge)
         if refusal is not None:
             return refusal
-        return Response(
-            board_cache.cached(
-                board_cache.TRACK,
-                track.pk,
-                "api",
-                split,
-                compute=lambda: _track_payload(track, split),
-            )
+        return board_cache.api_response(
+            request, board_cache.TRACK, track.pk, split, lambda: _track_payload(track, split)
         )
 
 

@@ -6,10 +6,12 @@ intervals, bump the task's and its track's versions once their transaction commi
 (:func:`bump_after_commit`), so the next read misses and rebuilds: never a stale board after
 a score. Old keys are never deleted; they expire after ``BOARD_CACHE_SECONDS``.
 
-What is cached is the same for every viewer: the rows of one split. Who may see the private
-split is decided on every request *before* the cache is read (``selectors.split_requested``),
-and whatever depends on the viewer (the page's navigation, staff links, CSRF) is rendered
-per request. So one viewer's view is never served to another.
+What is cached is the same for every viewer: the rows of one split, the API's JSON, and whole
+pages only as rendered for an anonymous visitor sending no cookie (:func:`page`). Who may see
+the private split is decided on every request *before* the cache is read
+(``selectors.split_requested``); for everyone else the page is rendered per request from the
+cached rows (their name, staff links, messages, CSRF token). So one viewer's view is never
+served to another.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes.
 """
@@ -23,6 +25,11 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 T = TypeVar("T")
 
@@ -72,6 +79,10 @@ def bump_after_commit(*, task_id: int, track_id: int | None) -> None:
     transaction.on_commit(lambda: bump(task_id=task_id, track_id=track_id))
 
 
+def _key(scope: str, pk: int, *parts: str) -> str:
+    return f"leaderboard:board:{scope}:{pk}:v{_version(scope, pk)}:{':'.join(parts)}"
+
+
 def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
     """``compute()``, kept under ``scope``/``pk``'s current version and ``parts``.
 
@@ -80,9 +91,61 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
     """
     if not enabled():
         return compute()
-    key = f"leaderboard:board:{scope}:{pk}:v{_version(scope, pk)}:{':'.join(parts)}"
+    key = _key(scope, pk, *parts)
     value = cache.get(key)
     if value is None:
         value = compute()
         cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
     return value
+
+
+def _shareable(request: HttpRequest) -> bool:
+    """A request whose whole page is the same for everyone sending it: anonymous, with no
+    cookie at all (no session, no flashed message, no CSRF cookie to echo)."""
+    user = getattr(request, "user", None)
+    return enabled() and not request.COOKIES and not (user and user.is_authenticated)
+
+
+def page(
+    request: HttpRequest, scope: str, pk: int, split: str, render: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A board page: rendered whole from the cache for a cookie-less anonymous visitor (the
+    bulk of a rush's readers); rendered per request, from the cached rows, for anyone else
+    (their name, staff links, messages and CSRF token are theirs)."""
+    if not _shareable(request):
+        response = render()
+    else:
+        key = _key(scope, pk, "page", split, request.path)
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type = hit
+            response = HttpResponse(content, content_type=content_type)
+        else:
+            response = render()
+            if response.status_code == 200 and not response.cookies:
+                cache.set(
+                    key,
+                    (response.content, response["Content-Type"]),
+                    timeout=settings.BOARD_CACHE_SECONDS,
+                )
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def api_response(
+    request: Request, scope: str, pk: int, split: str, compute: Callable[[], dict]
+) -> HttpResponse:
+    """A board's API answer: plain JSON (what clients ask for) served as the cached bytes;
+    another renderer (the browsable API) renders the cached payload."""
+    payload = lambda: cached(scope, pk, "api", split, compute=compute)  # noqa: E731
+    renderer = getattr(request, "accepted_renderer", None)
+    if (
+        not enabled()
+        or not isinstance(renderer, JSONRenderer)
+        or request.accepted_media_type != "application/json"
+    ):
+        return Response(payload())
+    body = cached(
+        scope, pk, "api-json", split, compute=lambda: renderer.render(payload(), "application/json")
+    )
+    return HttpResponse(body, content_type="application/json")

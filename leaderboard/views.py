@@ -60,8 +60,14 @@ def _metric_columns(task: Task, entries) -> list[str]:
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
+    split = _split(request, task.track.challenge)
+    return board_cache.page(
+        request, board_cache.TASK, task.pk, split, lambda: _task_page(request, task, split)
+    )
+
+
+def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
     challenge = task.track.challenge
-    split = _split(request, challenge)
     entries = _task_entries(task, split)
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
@@ -133,6 +139,12 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
+    return board_cache.page(
+        request, board_cache.TRACK, track.pk, split, lambda: _track_page(request, track, split)
+    )
+
+
+def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
     board = _track_board(track, split)
     rows = [
         (

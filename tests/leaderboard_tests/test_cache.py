@@ -112,7 +112,8 @@ def test_no_view_leaks_between_organizer_participant_and_anonymous(
     organizer = APIClient()
     organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
     participant = APIClient()
-    participant.force_login(get_user_model().objects.create_user("p", password="x"))
+    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
+    participant.force_login(pat)
     anonymous = APIClient()
 
     # The organizer fills the cache with the private split and the staff-only links.
@@ -131,6 +132,16 @@ def test_no_view_leaks_between_organizer_participant_and_anonymous(
             assert client.get(path + "?split=private").status_code == 404
         page = shown("/tasks/t1/leaderboard/", client)
         assert "0.61" in page and "0.33" not in page and "Shake-up report" not in page
+
+    # Whole pages are shared only among cookie-less anonymous visitors: a signed-in viewer
+    # gets their own page (their name, the staff links for an organizer).
+    assert "pat-the-participant" in shown("/tasks/t1/leaderboard/", participant)
+    assert "pat-the-participant" not in shown("/tasks/t1/leaderboard/", anonymous)
+    assert "Shake-up report" in shown("/tasks/t1/leaderboard/", organizer)
+    assert "Organizer console" in shown("/tracks/trk/", organizer)
+    assert "Organizer console" not in shown("/tracks/trk/", anonymous)
+    browsable = anonymous.get("/api/v1/tasks/t1/leaderboard/", HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200 and "text/html" in browsable["Content-Type"]
 
     challenge.private_revealed = True  # the reveal opens the same cached private rows
     challenge.save()
