@@ -174,3 +174,18 @@ def test_counts_are_of_ranked_submissions_and_follow_hiding(
     with django_capture_on_commit_callbacks(execute=True):
         submission_visibility_set(submission=best, hidden=False)
     assert ann_entry()["submission_count"] == 2
+
+
+def test_a_cache_private_to_one_process_is_not_used_for_boards(
+    setup, settings, django_capture_on_commit_callbacks
+):
+    """A worker's refresh could not reach a web process's local-memory copy: no caching."""
+    challenge, track, task, teams = setup
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in PAGES.values():
+        shown(path)
+    LeaderboardEntry.objects.filter(task=task).update(score=0.42, metrics={"accuracy": 0.42})
+    for name, path in PAGES.items():
+        assert "0.42" in shown(path), name

@@ -25,7 +25,15 @@ from tests.scoring_tests.factories import (
     upload,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_broker")]
+
+
+@pytest.fixture
+def clean_broker(redis_client):
+    """No message or coalescing key of these tests outlives them (task ids are reused)."""
+    redis_client.flushall()
+    yield
+    redis_client.flushall()
 
 
 def bootstrap_messages(redis_client) -> list[dict]:
@@ -40,7 +48,6 @@ def bootstrap_messages(redis_client) -> list[dict]:
 def test_a_burst_of_twenty_scores_makes_at_most_two_bootstrap_computations(
     tmp_path, redis_client, monkeypatch, django_capture_on_commit_callbacks
 ):
-    redis_client.flushall()
     task = imported_task(tmp_path, rows=80)
     challenge = task.track.challenge
     subs = []
@@ -87,7 +94,6 @@ def test_a_job_finding_the_task_held_comes_back_later_instead_of_computing(
 ):
     """A run holding the lock (or a dead worker's lock, until it expires) is not doubled;
     the job re-queues itself once, late, so the intervals still come."""
-    redis_client.flushall()
     task = imported_task(tmp_path, rows=60)
     who = make_participant(task.track.challenge)
     sub = submission_create(
