@@ -61,7 +61,6 @@ from load_test import (
 from challenge_platform.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
-POLL_SECONDS = 2.0  # a team asks for its submission's status this often (not measured)
 
 
 @contextmanager
@@ -155,7 +154,13 @@ def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, see
 
 
 def team(
-    base: str, token: str, fixture: Fixture, phase: Phase, stop: threading.Event, seed: int
+    base: str,
+    token: str,
+    fixture: Fixture,
+    phase: Phase,
+    stop: threading.Event,
+    seed: int,
+    poll: float,
 ) -> None:
     rng = np.random.default_rng(seed)
     session = requests.Session()
@@ -175,7 +180,7 @@ def team(
         with phase.lock:
             phase.accepted.append(pk)
         while not stop.is_set():  # wait for the score like a participant would
-            time.sleep(POLL_SECONDS)
+            time.sleep(poll)
             try:
                 body = session.get(f"{base}/api/v1/submissions/{pk}/", timeout=60).json()
             except (requests.RequestException, ValueError):
@@ -185,7 +190,9 @@ def team(
         time.sleep(float(rng.uniform(0.5, 2.0)))  # a look at the board, then the next try
 
 
-def run_phase(base: str, fixture: Fixture, *, readers: int, teams: int, duration: float) -> Phase:
+def run_phase(
+    base: str, fixture: Fixture, *, readers: int, teams: int, duration: float, poll: float
+) -> Phase:
     phase = Phase()
     stop = threading.Event()
     threads = [
@@ -194,7 +201,7 @@ def run_phase(base: str, fixture: Fixture, *, readers: int, teams: int, duration
     ] + [
         threading.Thread(
             target=team,
-            args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i),
+            args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
             daemon=True,
         )
         for i in range(teams)
@@ -281,6 +288,9 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=100, help="clients reading boards")
     parser.add_argument("--teams", type=int, default=50, help="teams uploading")
     parser.add_argument("--rows", type=int, default=2000, help="test rows of the task")
+    parser.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between a team's status checks"
+    )
     parser.add_argument("--board-teams", type=int, default=300, help="teams on the board")
     parser.add_argument("--web-workers", type=int, default=3, help="as the Procfile")
     parser.add_argument("--worker-concurrency", type=int, default=2)
@@ -372,7 +382,8 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
     wait_until(lambda: "ready." in worker_log.read_text(), timeout=120, what="the worker")
     print(
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
-        f"{opts.duration:.0f} s per phase; {opts.board_teams} teams on the board; "
+        f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
+        f"{opts.board_teams} teams on the board; "
         f"gunicorn x{opts.web_workers}, 1 Celery worker (concurrency {opts.worker_concurrency}), "
         f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
@@ -405,7 +416,12 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
             what="gunicorn",
         )
         phase = run_phase(
-            base, fixture, readers=opts.readers, teams=opts.teams, duration=opts.duration
+            base,
+            fixture,
+            readers=opts.readers,
+            teams=opts.teams,
+            duration=opts.duration,
+            poll=opts.poll,
         )
         result = outcome(db_url, phase, worker_log, settle=120)
         figures[name] = report(f"{name} (BOARD_CACHE={flag})", phase, result)
