@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -15,6 +16,7 @@ from challenge_platform.models import Track
 from datasets.selectors import task_get_or_404
 from scoring.core.directions import describe_metrics, metric_direction
 
+from . import cache as board_cache
 from . import selectors
 
 
@@ -99,21 +101,13 @@ class TaskLeaderboardApi(APIView):
             ),
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split, refusal = _requested_split(request, task.track.challenge)
         if refusal is not None:
             return refusal
-        entries = selectors.leaderboard_for_task(task=task, split=split)
-        return Response(
-            {
-                "task": task.slug,
-                "split": split,
-                "primary_metric": task.primary_metric,
-                "direction": metric_direction(task.primary_metric),
-                "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
-                "entries": TaskEntrySerializer(entries, many=True).data,
-            }
+        return board_cache.api_response(
+            request, board_cache.TASK, task.pk, split, lambda: _task_payload(task, split)
         )
 
 
@@ -141,32 +135,51 @@ class TrackLeaderboardApi(APIView):
             ),
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split, refusal = _requested_split(request, track.challenge)
         if refusal is not None:
             return refusal
-        board = selectors.leaderboard_for_track(track=track, split=split)
-        entries = [
-            {
-                "rank": row.rank,
-                "position": row.position,
-                "team": board.teams[row.team_id].name,
-                "team_id": row.team_id,
-                "score": row.mean_score,
-                "is_baseline": row.is_baseline,
-                "task_scores": dict(row.task_scores),
-                "task_ranks": dict(row.task_ranks),
-                "missing": list(row.missing),
-            }
-            for row in board.rows
-        ]
-        return Response(
-            {
-                "track": track.slug,
-                "split": split,
-                "tasks": [t.slug for t in board.tasks],
-                "direction": "higher",  # every primary metric is higher-is-better (DESIGN §4)
-                "entries": entries,
-            }
+        return board_cache.api_response(
+            request, board_cache.TRACK, track.pk, split, lambda: _track_payload(track, split)
         )
+
+
+def _task_payload(task, split: str) -> dict:
+    """The task board's JSON (the same for every viewer allowed to see ``split``)."""
+    entries = selectors.leaderboard_for_task(task=task, split=split)
+    return {
+        "task": task.slug,
+        "split": split,
+        "primary_metric": task.primary_metric,
+        "direction": metric_direction(task.primary_metric),
+        "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
+        # plain dicts: cached (pickled) without the serializer
+        "entries": [dict(e) for e in TaskEntrySerializer(entries, many=True).data],
+    }
+
+
+def _track_payload(track: Track, split: str) -> dict:
+    """The track board's JSON (the same for every viewer allowed to see ``split``)."""
+    board = selectors.leaderboard_for_track(track=track, split=split)
+    entries = [
+        {
+            "rank": row.rank,
+            "position": row.position,
+            "team": board.teams[row.team_id].name,
+            "team_id": row.team_id,
+            "score": row.mean_score,
+            "is_baseline": row.is_baseline,
+            "task_scores": dict(row.task_scores),
+            "task_ranks": dict(row.task_ranks),
+            "missing": list(row.missing),
+        }
+        for row in board.rows
+    ]
+    return {
+        "track": track.slug,
+        "split": split,
+        "tasks": [t.slug for t in board.tasks],
+        "direction": "higher",  # every primary metric is higher-is-better (DESIGN §4)
+        "entries": entries,
+    }

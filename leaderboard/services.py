@@ -27,6 +27,8 @@ from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
 
+from . import cache as board_cache
+from . import coalesce
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
@@ -103,14 +105,13 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
     )
     challenge = task.track.challenge
     inputs, by_id = submission_inputs(task=task)
+    # A team's count and last time are of the submissions the board ranks (scored, not
+    # hidden, before the end): queued or failed ones are not results. Every outcome that
+    # changes them (a score, a hide or restore, a rescore) calls this refresh.
     counts: dict[int, tuple[int, object]] = {}
-    for team_id, created_at in (
-        Submission.objects.filter(task=task)
-        .exclude(status=SubmissionStatus.FAILED)
-        .values_list("team_id", "created_at")
-    ):
-        n, last = counts.get(team_id, (0, None))
-        counts[team_id] = (n + 1, max(last, created_at) if last else created_at)
+    for s in inputs:
+        n, last = counts.get(s.team_id, (0, None))
+        counts[s.team_id] = (n + 1, max(last, s.submitted_at) if last else s.submitted_at)
 
     boards = {
         Split.PUBLIC: rank_entries(select_team_best(inputs, split="public")),
@@ -155,12 +156,24 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
         LeaderboardEntry.objects.bulk_create(new_entries)
         if bootstrap and new_entries:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
+        board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)
     cache.delete(history_cache_key(task.pk))
 
 
 def _publish_bootstrap(task_name: str, task_id: int) -> None:
-    """The broker is a doorbell: a lost message's intervals come with the next refresh."""
-    jobs.publish(task_name, task_id=task_id)
+    """Ask for new intervals, coalesced per task (at most one job queued and one running).
+    The broker is a doorbell: a lost message's intervals come with the next refresh."""
+    coalesce.request(task_id, lambda countdown: jobs.publish(task_name, task_id=task_id))
+
+
+def leaderboard_bootstrap_run(*, task_id: int) -> int:
+    """The bootstrap job: compute unless a run of the same task is under way (it will
+    re-run) or nothing changed since the last one; returns the computations made."""
+    return coalesce.run(
+        task_id,
+        lambda: leaderboard_bootstrap_compute(task_id=task_id),
+        lambda countdown: jobs.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+    )
 
 
 def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed: int = 0) -> None:
@@ -208,3 +221,4 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
         LeaderboardEntry.objects.bulk_update(
             fresh, ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best"]
         )
+        board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)

@@ -14,6 +14,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from scoring.core.directions import metric_info
 
+from . import cache as board_cache
 from . import selectors
 from .transfer import transfer_matrix
 
@@ -28,6 +29,26 @@ def _split(request: HttpRequest, challenge) -> str:
         raise Http404(refused.message) from None
 
 
+def _task_entries(task: Task, split: str) -> list:
+    return board_cache.cached(
+        board_cache.TASK,
+        task.pk,
+        "entries",
+        split,
+        compute=lambda: selectors.leaderboard_for_task(task=task, split=split),
+    )
+
+
+def _track_board(track: Track, split: str) -> selectors.TrackBoard:
+    return board_cache.cached(
+        board_cache.TRACK,
+        track.pk,
+        "board",
+        split,
+        compute=lambda: selectors.leaderboard_for_track(track=track, split=split),
+    )
+
+
 def _metric_columns(task: Task, entries) -> list[str]:
     names: list[str] = [task.primary_metric]
     for e in entries:
@@ -39,9 +60,15 @@ def _metric_columns(task: Task, entries) -> list[str]:
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
+    split = _split(request, task.track.challenge)
+    return board_cache.page(
+        request, board_cache.TASK, task.pk, split, lambda: _task_page(request, task, split)
+    )
+
+
+def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
     challenge = task.track.challenge
-    split = _split(request, challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    entries = _task_entries(task, split)
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     chart = history_chart_svg(
@@ -68,7 +95,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    entries = _task_entries(task, split)
     metrics = _metric_columns(task, entries)
     header = [
         "position",
@@ -112,7 +139,13 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
-    board = selectors.leaderboard_for_track(track=track, split=split)
+    return board_cache.page(
+        request, board_cache.TRACK, track.pk, split, lambda: _track_page(request, track, split)
+    )
+
+
+def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
+    board = _track_board(track, split)
     rows = [
         (
             row,
@@ -169,7 +202,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
-    board = selectors.leaderboard_for_track(track=track, split=split)
+    board = _track_board(track, split)
     header = [
         "position",
         "rank",

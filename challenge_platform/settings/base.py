@@ -237,6 +237,10 @@ CACHES = {
         "KEY_PREFIX": "challenge",
     }
 }
+# Boards (task and track, pages and API) read from the cache above under versioned keys
+# (leaderboard/cache.py); BOARD_CACHE=0 reads the database on every request.
+BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
+BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

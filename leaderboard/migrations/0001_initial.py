@@ -5,42 +5,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('challenge_platform', '0001_initial'),
-        ('datasets', '0001_initial'),
-        ('scoring', '0001_initial'),
+        ("challenge_platform", "0001_initial"),
+        ("datasets", "0001_initial"),
+        ("scoring", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LeaderboardEntry',
+            name="LeaderboardEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('split', models.CharField(choices=[('public', 'Public'), ('private', 'Private')], max_length=8)),
-                ('score', models.FloatField()),
-                ('metrics', models.JSONField(default=dict)),
-                ('rank', models.PositiveIntegerField(blank=True, null=True)),
-                ('position', models.PositiveIntegerField(default=0, help_text='Order on the board, baseline included.')),
-                ('is_baseline', models.BooleanField(default=False)),
-                ('submission_count', models.PositiveIntegerField(default=0)),
-                ('last_submission_at', models.DateTimeField(blank=True, null=True)),
-                ('best_submitted_at', models.DateTimeField()),
-                ('score_low', models.FloatField(blank=True, null=True)),
-                ('score_high', models.FloatField(blank=True, null=True)),
-                ('rank_low', models.PositiveIntegerField(blank=True, null=True)),
-                ('rank_high', models.PositiveIntegerField(blank=True, null=True)),
-                ('tied_with_best', models.BooleanField(default=False)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scoring.submission')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leaderboard_entries', to='datasets.task')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='challenge_platform.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "split",
+                    models.CharField(
+                        choices=[("public", "Public"), ("private", "Private")], max_length=8
+                    ),
+                ),
+                ("score", models.FloatField()),
+                ("metrics", models.JSONField(default=dict)),
+                ("rank", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "position",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Order on the board, baseline included."
+                    ),
+                ),
+                ("is_baseline", models.BooleanField(default=False)),
+                ("submission_count", models.PositiveIntegerField(default=0)),
+                ("last_submission_at", models.DateTimeField(blank=True, null=True)),
+                ("best_submitted_at", models.DateTimeField()),
+                ("score_low", models.FloatField(blank=True, null=True)),
+                ("score_high", models.FloatField(blank=True, null=True)),
+                ("rank_low", models.PositiveIntegerField(blank=True, null=True)),
+                ("rank_high", models.PositiveIntegerField(blank=True, null=True)),
+                ("tied_with_best", models.BooleanField(default=False)),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scoring.submission",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leaderboard_entries",
+                        to="datasets.task",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="challenge_platform.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task', 'split', 'position'],
-                'indexes': [models.Index(fields=['task', 'split', 'position'], name='leaderboard_task_id_de7db4_idx')],
-                'constraints': [models.UniqueConstraint(fields=('task', 'team', 'split'), name='one_entry_per_team_task_split')],
+                "ordering": ["task", "split", "position"],
+                "indexes": [
+                    models.Index(
+                        fields=["task", "split", "position"], name="leaderboard_task_id_de7db4_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("task", "team", "split"), name="one_entry_per_team_task_split"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,464 @@
+"""Deadline rush: many readers on the boards while teams upload, with the board cache on and off.
+
+Starts, on loopback only: a private Redis, a private PostgreSQL cluster (``initdb`` in a
+temporary folder, removed at exit; or ``--database-url``, where a database is created and
+dropped), one Celery worker (scoring and notifications queues, as the Procfile) and
+gunicorn. Then two phases of ``--duration`` seconds on the same database and worker, the web
+server restarted between them:
+``BOARD_CACHE=1`` (boards from the Redis cache, versioned keys) and ``BOARD_CACHE=0``.
+
+In each phase ``--readers`` threads read the boards in a loop (task and track, page and
+API) and ``--teams`` threads each upload a prediction file, wait until it is final (polling
+its API), and upload again. It prints per phase: req/s and p50/p95 per board page,
+upload-to-scored p50/p95 (the database's ``created_at`` to ``finished_at``), and submissions
+lost (a 201 without a final row) and doubled (an id returned twice, or scored twice per the
+worker's log); then the cached/uncached ratios. The readers and teams run as threads of this
+one process, which competes for the same CPUs: on a small shared machine the client is part
+of what is measured.
+
+A measurement, not a test (STYLE: timing belongs in bench/); exit status 1 only when a
+submission is lost or doubled.
+
+Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load_test import (
+    LOOPBACK,
+    Fixture,
+    Process,
+    dedicated_database,
+    percentile,
+    prediction_file,
+    prepare,
+    run_manage,
+    wait_until,
+)
+
+from challenge_platform.localredis import free_port, start_local_redis
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def private_postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port (as ``postgres`` when root)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed; pass --database-url")
+    bin_dir = bins[-1]
+    folder = Path(tempfile.mkdtemp(prefix="rush-pg-"))  # its own: the data folder is 0700
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    port = free_port()
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses={LOOPBACK} -c max_connections=200"
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(folder / "postgres.log"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgres://postgres@{LOOPBACK}:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the clients ---------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    accepted: list[int] = field(default_factory=list)
+    refused: int = 0
+    seconds: float = 0.0
+
+    def record(self, kind: str, seconds: float, ok: bool) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            if not ok:
+                self.errors[kind] += 1
+
+
+def pages(fixture: Fixture) -> dict[str, str]:
+    task, track = fixture.task_slug, fixture.track_slug
+    return {
+        "task board (API)": f"/api/v1/tasks/{task}/leaderboard/",
+        "task board (page)": f"/tasks/{task}/leaderboard/",
+        "track board (API)": f"/api/v1/tracks/{track}/leaderboard/",
+        "track board (page)": f"/tracks/{track}/",
+    }
+
+
+def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, seed: int) -> None:
+    session = requests.Session()
+    items = list(pages(fixture).items())
+    i = seed
+    while not stop.is_set():
+        kind, path = items[i % len(items)]
+        i += 1
+        start = time.perf_counter()
+        try:
+            ok = session.get(base + path, timeout=60).status_code == 200
+        except requests.RequestException:
+            ok = False
+        phase.record(kind, time.perf_counter() - start, ok)
+
+
+def team(
+    base: str,
+    token: str,
+    fixture: Fixture,
+    phase: Phase,
+    stop: threading.Event,
+    seed: int,
+    poll: float,
+) -> None:
+    rng = np.random.default_rng(seed)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    while not stop.is_set():
+        response = session.post(
+            f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
+            files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
+            timeout=120,
+        )
+        if response.status_code != 201:
+            with phase.lock:
+                phase.refused += 1
+            time.sleep(1.0)
+            continue
+        pk = response.json()["id"]
+        with phase.lock:
+            phase.accepted.append(pk)
+        while not stop.is_set():  # wait for the score like a participant would
+            time.sleep(poll)
+            try:
+                body = session.get(f"{base}/api/v1/submissions/{pk}/", timeout=60).json()
+            except (requests.RequestException, ValueError):
+                continue
+            if body.get("status") in ("scored", "failed"):
+                break
+        time.sleep(float(rng.uniform(0.5, 2.0)))  # a look at the board, then the next try
+
+
+def run_phase(
+    base: str, fixture: Fixture, *, readers: int, teams: int, duration: float, poll: float
+) -> Phase:
+    phase = Phase()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=reader, args=(base, fixture, phase, stop, i), daemon=True)
+        for i in range(readers)
+    ] + [
+        threading.Thread(
+            target=team,
+            args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
+            daemon=True,
+        )
+        for i in range(teams)
+    ]
+    t0 = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(duration)
+    stop.set()
+    phase.seconds = time.monotonic() - t0
+    for thread in threads:
+        thread.join(timeout=120)
+    return phase
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    times: list[float]  # upload-to-scored seconds of the phase's scored submissions
+    lost: int
+    doubled: int
+    failed: int
+
+
+def outcome(db_url: str, phase: Phase, worker_log: Path, settle: float) -> Outcome:
+    """Wait (up to ``settle`` s) until the phase's uploads are final, then count."""
+    accepted = set(phase.accepted)
+    deadline = time.monotonic() + settle
+    while True:
+        with psycopg.connect(db_url) as conn:
+            rows = conn.execute(
+                "SELECT id, status, extract(epoch FROM finished_at - created_at) "
+                "FROM scoring_submission WHERE id = ANY(%s)",
+                (list(accepted),),
+            ).fetchall()
+        pending = [r for r in rows if r[1] in ("queued", "scoring")]
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    found = {r[0] for r in rows}
+    lost = len(accepted - found) + len(pending)
+    scored_times: dict[int, int] = defaultdict(int)
+    for pk in re.findall(r"submission (\d+) scored:", worker_log.read_text("utf-8")):
+        if int(pk) in accepted:
+            scored_times[int(pk)] += 1
+    doubled = len(phase.accepted) - len(accepted) + sum(1 for n in scored_times.values() if n > 1)
+    return Outcome(
+        times=[float(r[2]) for r in rows if r[1] == "scored" and r[2] is not None],
+        lost=lost,
+        doubled=doubled,
+        failed=sum(1 for r in rows if r[1] == "failed"),
+    )
+
+
+def report(name: str, phase: Phase, result: Outcome) -> dict[str, tuple[float, float]]:
+    print(f"\n{name}: {phase.seconds:.0f} s")
+    print(f"{'page':<22}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'errors':>8}")
+    figures = {}
+    for kind, values in sorted(phase.latencies.items()):
+        rate = len(values) / phase.seconds
+        p95 = percentile(values, 95) * 1000
+        figures[kind] = (rate, p95)
+        print(
+            f"{kind:<22}{len(values):>9}{rate:>8.1f}{percentile(values, 50) * 1000:>8.0f}"
+            f"{p95:>8.0f}{phase.errors.get(kind, 0):>8}"
+        )
+    total = sum(len(v) for v in phase.latencies.values())
+    figures["all boards"] = (total / phase.seconds, 0.0)
+    print(f"{'all boards':<22}{total:>9}{total / phase.seconds:>8.1f}")
+    print(
+        f"uploads: {len(phase.accepted)} accepted, {phase.refused} refused; "
+        f"{len(result.times)} scored, {result.failed} failed; upload-to-scored "
+        f"p50 {percentile(result.times, 50):.2f} s, p95 {percentile(result.times, 95):.2f} s"
+    )
+    print(f"submissions lost: {result.lost}, doubled: {result.doubled}")
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=120, help="seconds per phase")
+    parser.add_argument("--readers", type=int, default=100, help="clients reading boards")
+    parser.add_argument("--teams", type=int, default=50, help="teams uploading")
+    parser.add_argument("--rows", type=int, default=2000, help="test rows of the task")
+    parser.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between a team's status checks"
+    )
+    parser.add_argument("--board-teams", type=int, default=300, help="teams on the board")
+    parser.add_argument("--web-workers", type=int, default=3, help="as the Procfile")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("RUSH_DATABASE_URL"),
+        help="a PostgreSQL role that may create databases (loopback only); "
+        "default: a private cluster started here",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    opts = parser.parse_args()
+    if opts.quick:
+        opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
+    opts.board_teams = max(opts.board_teams, opts.teams)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
+    redis = start_local_redis(data_dir / "redis", port=None)
+    processes: list[Process] = []
+    try:
+        with (
+            (
+                private_postgres() if opts.database_url is None else _given(opts.database_url)
+            ) as admin_url,
+            dedicated_database(admin_url) as db_url,
+        ):
+            try:
+                return _run(opts, data_dir, redis.url, db_url, processes)
+            finally:
+                for process in reversed(processes):
+                    process.stop()
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        redis.stop()
+        if opts.keep:
+            print(f"data and logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str]:
+    yield url
+
+
+def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Process]) -> int:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": LOOPBACK,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    fixture = prepare(env, data_dir, clients=opts.board_teams, rows=opts.rows)
+    run_manage(env, "collectstatic", "--no-input", "-v", "0")
+    seed_board(env, fixture, teams=opts.board_teams)
+    worker_log = data_dir / "worker.log"
+    processes.append(
+        Process(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "challenge_platform",
+                "worker",
+                "-Q",
+                "scoring,notifications",
+                "--concurrency",
+                str(opts.worker_concurrency),
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "rush@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env,
+            worker_log,
+        )
+    )
+    wait_until(lambda: "ready." in worker_log.read_text(), timeout=120, what="the worker")
+    print(
+        f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
+        f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
+        f"{opts.board_teams} teams on the board; "
+        f"gunicorn x{opts.web_workers}, 1 Celery worker (concurrency {opts.worker_concurrency}), "
+        f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    figures: dict[str, dict[str, tuple[float, float]]] = {}
+    bad = False
+    for name, flag in (("cache on", "1"), ("cache off", "0")):
+        port = free_port()
+        web = Process(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "challenge_platform.wsgi:application",
+                "--bind",
+                f"{LOOPBACK}:{port}",
+                "--workers",
+                str(opts.web_workers),
+                "--timeout",
+                "120",
+            ],
+            {**env, "BOARD_CACHE": flag},
+            data_dir / f"web-{flag}.log",
+        )
+        processes.append(web)
+        base = f"http://{LOOPBACK}:{port}"
+        wait_until(
+            lambda base=base: requests.get(base + "/api/v1/challenges/", timeout=5).ok,
+            timeout=120,
+            what="gunicorn",
+        )
+        phase = run_phase(
+            base,
+            fixture,
+            readers=opts.readers,
+            teams=opts.teams,
+            duration=opts.duration,
+            poll=opts.poll,
+        )
+        result = outcome(db_url, phase, worker_log, settle=120)
+        figures[name] = report(f"{name} (BOARD_CACHE={flag})", phase, result)
+        bad = bad or bool(result.lost or result.doubled)
+        web.stop()
+        processes.remove(web)
+    print(f"\n{'cached / uncached':<22}{'req/s':>8}{'p95':>8}")
+    for kind, (rate, p95) in figures["cache on"].items():
+        off_rate, off_p95 = figures["cache off"].get(kind, (float("nan"), float("nan")))
+        p95_ratio = f"{p95 / off_p95:>7.2f}x" if off_p95 else ""
+        print(f"{kind:<22}{rate / off_rate:>7.1f}x{p95_ratio}")
+    return 1 if bad else 0
+
+
+def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:
+    """A board worth caching: one scored submission per team, written like a score would be
+    (rows, then one refresh)."""
+    script = f"""
+import io, numpy as np, pandas as pd
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from challenge_platform.models import Team
+from datasets.models import Task
+from leaderboard.services import task_leaderboard_refresh
+from scoring.models import Submission
+task = Task.objects.get(slug={fixture.task_slug!r})
+rng = np.random.default_rng(0)
+for i, team in enumerate(Team.objects.filter(challenge=task.track.challenge).order_by("pk")):
+    score = float(rng.uniform(0.2, 0.8))
+    Submission.objects.create(task=task, team=team, file=ContentFile(b"x", name="p.csv"),
+        status="scored", public_score=score, private_score=score, finished_at=timezone.now(),
+        scores={{"public": {{"accuracy": score}}, "private": {{"accuracy": score}},
+                 "all": {{"accuracy": score}}}})
+task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+"""
+    run_manage(env, "shell", "-c", script)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Boards served from a real Redis cache under versioned keys; counts of ranked submissions.
+
+The cache is Django's Redis backend on the session's redis-server (no fake); the version is
+bumped by the refresh's ``on_commit`` callbacks, run here with
+``django_capture_on_commit_callbacks(execute=True)`` as a commit would run them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from leaderboard.models import LeaderboardEntry
+from leaderboard.services import task_leaderboard_refresh
+from scoring.services import submission_visibility_set
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+
+from .factories import make_task, make_team, scored
+
+pytestmark = pytest.mark.django_db
+
+PAGES = {
+    "task api": "/api/v1/tasks/t1/leaderboard/",
+    "task page": "/tasks/t1/leaderboard/",
+    "task csv": "/tasks/t1/leaderboard.csv",
+    "track api": "/api/v1/tracks/trk/leaderboard/",
+    "track page": "/tracks/trk/",
+    "track csv": "/tracks/trk/leaderboard.csv",
+}
+
+
+@pytest.fixture
+def redis_cache(settings, redis_server, redis_client):
+    redis_client.flushall()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+            "KEY_PREFIX": "boards-test",
+        }
+    }
+    settings.BOARD_CACHE = True
+    return redis_client
+
+
+@pytest.fixture
+def setup(redis_cache):
+    challenge = ChallengeFactory(slug="c")
+    track = TrackFactory(challenge=challenge, slug="trk")
+    task = make_task(track, slug="t1")
+    teams = {n: make_team(challenge, n) for n in ("ann", "bo")}
+    return challenge, track, task, teams
+
+
+def refresh(task, commit) -> None:
+    with commit(execute=True):
+        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+
+
+def shown(path: str, client: APIClient | None = None) -> str:
+    response = (client or APIClient()).get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.content.decode()
+
+
+def test_a_score_shows_on_the_next_read_of_every_board(setup, django_capture_on_commit_callbacks):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in PAGES.values():
+        assert "0.61" in shown(path) and "0.97" not in shown(path), path
+    assert any(k.startswith(b"boards-test") for k in setup_keys(setup))
+
+    scored(task, teams["bo"], 0.97)  # a new score: the refresh bumps the versions
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in PAGES.items():
+        assert "0.97" in shown(path), name
+
+
+def setup_keys(setup) -> list[bytes]:
+    from django.conf import settings
+    from django.core.cache import cache
+
+    assert settings.CACHES["default"]["KEY_PREFIX"] == "boards-test"
+    return list(cache._cache.get_client().keys("boards-test*"))
+
+
+def test_reads_come_from_the_cache_until_the_board_changes_and_cache_off_reads_the_db(
+    setup, settings, django_capture_on_commit_callbacks
+):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in PAGES.values():
+        shown(path)  # fills the cache
+    # A change behind the refresh's back (no version bump) is not seen: the cache serves.
+    LeaderboardEntry.objects.filter(task=task).update(score=0.42, metrics={"accuracy": 0.42})
+    for name, path in PAGES.items():
+        assert "0.61" in shown(path) and "0.42" not in shown(path), name
+    settings.BOARD_CACHE = False  # BOARD_CACHE=0: every read computes
+    for name, path in PAGES.items():
+        assert "0.42" in shown(path), name
+
+
+def test_no_view_leaks_between_organizer_participant_and_anonymous(
+    setup, django_capture_on_commit_callbacks
+):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.33)
+    refresh(task, django_capture_on_commit_callbacks)
+    organizer = APIClient()
+    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
+    participant = APIClient()
+    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
+    participant.force_login(pat)
+    anonymous = APIClient()
+
+    # The organizer fills the cache with the private split and the staff-only links.
+    for path in ("/api/v1/tasks/t1/leaderboard/", "/api/v1/tracks/trk/leaderboard/"):
+        body = organizer.get(path + "?split=private").json()
+        assert body["split"] == "private" and "0.33" in str(body["entries"])
+    assert "0.33" in shown("/tasks/t1/leaderboard/?split=private", organizer)
+    assert "Shake-up report" in shown("/tasks/t1/leaderboard/", organizer)
+
+    for client in (participant, anonymous):
+        for path in ("/api/v1/tasks/t1/leaderboard/", "/api/v1/tracks/trk/leaderboard/"):
+            assert client.get(path + "?split=private").status_code == 403
+            public = client.get(path).json()
+            assert public["split"] == "public" and "0.33" not in str(public["entries"])
+        for path in ("/tasks/t1/leaderboard/", "/tracks/trk/", "/tasks/t1/leaderboard.csv"):
+            assert client.get(path + "?split=private").status_code == 404
+        page = shown("/tasks/t1/leaderboard/", client)
+        assert "0.61" in page and "0.33" not in page and "Shake-up report" not in page
+
+    # Whole pages are shared only among cookie-less anonymous visitors: a signed-in viewer
+    # gets their own page (their name, the staff links for an organizer).
+    assert "pat-the-participant" in shown("/tasks/t1/leaderboard/", participant)
+    assert "pat-the-participant" not in shown("/tasks/t1/leaderboard/", anonymous)
+    assert "Shake-up report" in shown("/tasks/t1/leaderboard/", organizer)
+    assert "Organizer console" in shown("/tracks/trk/", organizer)
+    assert "Organizer console" not in shown("/tracks/trk/", anonymous)
+    browsable = anonymous.get("/api/v1/tasks/t1/leaderboard/", HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200 and "text/html" in browsable["Content-Type"]
+
+    challenge.private_revealed = True  # the reveal opens the same cached private rows
+    challenge.save()
+    assert "0.33" in str(anonymous.get("/api/v1/tasks/t1/leaderboard/?split=private").json())
+
+
+def test_counts_are_of_ranked_submissions_and_follow_hiding(
+    setup, django_capture_on_commit_callbacks
+):
+    challenge, track, task, teams = setup
+    ann = teams["ann"]
+    scored(task, ann, 0.5, minutes=1)
+    best = scored(task, ann, 0.7, minutes=2)
+    scored(task, ann, None, minutes=30, status="failed")
+    scored(task, ann, None, minutes=40, status="queued")
+    refresh(task, django_capture_on_commit_callbacks)
+
+    def ann_entry() -> dict:
+        body = APIClient().get("/api/v1/tasks/t1/leaderboard/").json()
+        return next(e for e in body["entries"] if e["team"] == "ann")
+
+    entry = ann_entry()
+    assert entry["submission_count"] == 2
+    assert entry["last_submission_at"] == best.created_at.isoformat().replace("+00:00", "Z")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_visibility_set(submission=best, hidden=True)  # calls the board's hook
+    entry = ann_entry()
+    assert entry["submission_count"] == 1 and entry["score"] == 0.5
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_visibility_set(submission=best, hidden=False)
+    assert ann_entry()["submission_count"] == 2
+
+
+def test_a_cache_private_to_one_process_is_not_used_for_boards(
+    setup, settings, django_capture_on_commit_callbacks
+):
+    """A worker's refresh could not reach a web process's local-memory copy: no caching."""
+    challenge, track, task, teams = setup
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in PAGES.values():
+        shown(path)
+    LeaderboardEntry.objects.filter(task=task).update(score=0.42, metrics={"accuracy": 0.42})
+    for name, path in PAGES.items():
+        assert "0.42" in shown(path), name

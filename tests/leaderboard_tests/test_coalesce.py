@@ -1,0 +1,125 @@
+"""Bootstrap recomputations coalesced per task, on the session's real Redis and broker.
+
+The job body (``bootstrap_task_leaderboard.run``) is what a worker executes, taken from the
+messages really published to Redis; scoring runs through ``score_submission.run``. The
+only wrapper is a counter around ``leaderboard_bootstrap_compute`` that calls the real one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from leaderboard import services as board_services
+from leaderboard.models import LeaderboardEntry
+from leaderboard.tasks import bootstrap_task_leaderboard
+from scoring.services import solution_cache, submission_create
+from scoring.tasks import score_submission
+from tests.scoring_tests.factories import (
+    csv_bytes,
+    imported_task,
+    make_participant,
+    predictions_frame,
+    upload,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_broker")]
+
+
+@pytest.fixture
+def clean_broker(redis_client):
+    """No message or coalescing key of these tests outlives them (task ids are reused)."""
+    redis_client.flushall()
+    yield
+    redis_client.flushall()
+
+
+def bootstrap_messages(redis_client) -> list[dict]:
+    out = []
+    for raw in redis_client.lrange("scoring", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == board_services.BOOTSTRAP_TASK:
+            out.append(message)
+    return out
+
+
+def test_a_burst_of_twenty_scores_makes_at_most_two_bootstrap_computations(
+    tmp_path, redis_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    task = imported_task(tmp_path, rows=80)
+    challenge = task.track.challenge
+    subs = []
+    for i in range(20):
+        who = make_participant(challenge)
+        frame = predictions_frame(task, wrong=0.05 + 0.02 * i, seed=i)
+        subs.append(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
+
+    def score(sub) -> None:
+        solution_cache.items.clear()
+        with django_capture_on_commit_callbacks(execute=True):  # the refresh's commit
+            score_submission.run(submission_pk=sub.pk)
+
+    computations: list[int] = []
+    real_compute = board_services.leaderboard_bootstrap_compute
+
+    def counted(**kwargs) -> None:
+        computations.append(LeaderboardEntry.objects.filter(task=task).count())
+        real_compute(**kwargs)
+        if len(computations) == 1:
+            for sub in subs[1:]:  # the burst lands while the first computation runs
+                score(sub)
+
+    monkeypatch.setattr(board_services, "leaderboard_bootstrap_compute", counted)
+
+    score(subs[0])
+    assert len(bootstrap_messages(redis_client)) == 1
+    handled = 0
+    while len(bootstrap_messages(redis_client)) > handled:  # a worker draining the queue
+        message = bootstrap_messages(redis_client)[handled]
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        bootstrap_task_leaderboard.run(**kwargs)
+        handled += 1
+
+    assert len(computations) <= 2, computations
+    assert handled <= 2
+    entries = list(LeaderboardEntry.objects.filter(task=task))
+    assert len(entries) == 40  # 20 teams on both splits
+    assert all(e.score_low is not None and e.rank_low is not None for e in entries)
+
+
+def test_a_job_finding_the_task_held_comes_back_later_instead_of_computing(
+    tmp_path, redis_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A run holding the lock (or a dead worker's lock, until it expires) is not doubled;
+    the job re-queues itself once, late, so the intervals still come."""
+    task = imported_task(tmp_path, rows=60)
+    who = make_participant(task.track.challenge)
+    sub = submission_create(
+        task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+    solution_cache.items.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        score_submission.run(submission_pk=sub.pk)
+    assert len(bootstrap_messages(redis_client)) == 1
+    redis_client.set(f"leaderboard:bootstrap:{task.pk}:running", "a dead worker", ex=300)
+
+    def take() -> tuple[int, dict]:
+        """Deliver the oldest message like a worker; the computations made and its headers."""
+        message = json.loads(redis_client.rpop("scoring"))
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
+
+    assert take()[0] == 0
+    [late] = bootstrap_messages(redis_client)
+    assert late["headers"]["eta"] is not None  # re-queued late, not at once
+    computed, headers = take()
+    assert computed == 0 and headers["eta"] is not None  # still held...
+    assert len(bootstrap_messages(redis_client)) == 1  # ...and still one pending, not two
+
+    redis_client.delete(f"leaderboard:bootstrap:{task.pk}:running")  # the lock expired
+    assert take()[0] == 1
+    assert bootstrap_messages(redis_client) == []
+    assert all(e.score_low is not None for e in LeaderboardEntry.objects.filter(task=task))
+    assert board_services.leaderboard_bootstrap_run(task_id=task.pk) == 0  # nothing new
