@@ -22,8 +22,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from challenge_platform import hooks, jobs
-from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
+from scoring.core import PRIMARY_METRIC, ScoreResult, Solution, SubmissionInvalid, score_file
 from scoring.core import save_predictions as predictions_to_bytes
+from scoring.digests import own_digest_store
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -145,6 +146,9 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     logger.info(
         "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
     )
+    _store_own_digest(
+        submission=submission, predictions=predictions, result=result, solution=solution
+    )
     return SubmissionStatus.SCORED
 
 
@@ -174,6 +178,25 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         if old and old != fields.get("predictions"):
             jobs.delete_file_quietly(submission.predictions.storage, old)
     return done
+
+
+def _store_own_digest(
+    *, submission: Submission, predictions: str, result: ScoreResult, solution: Solution
+) -> None:
+    """The page's digest, while the arrays are in memory; a failure only costs a view the
+    computation (``scoring.digests`` computes a missing digest on the first view)."""
+    if solution.kind == "grouping":
+        return
+    try:
+        own_digest_store(
+            submission=submission,
+            predictions=predictions,
+            aligned=result.aligned,
+            solution=solution,
+            curves=result.curves,
+        )
+    except Exception:
+        logger.warning("no digest stored for submission %s", submission.pk, exc_info=True)
 
 
 def _finish_failed(*, submission: Submission, token: str, error: str) -> str:
