@@ -373,7 +373,7 @@ def utility_curves_svg(
 
     out.append(
         f'<rect data-role="calibration-range" x="{px(lo)}" y="{y0}" '
-        f'width="{_num((hi - lo) * (x1 - x0))}" height="{y1 - y0}" fill="#f1e8c6">'
+        f'width="{_num((hi - lo) * (x1 - x0))}" height="{y1 - y0}" fill="#f7f0d6">'
         f"<title>Calibration range {lo:g} to {hi:g}</title></rect>"
     )
     for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
