@@ -85,6 +85,21 @@ def own_digest_store(
     _save(submission=submission, reference=None, key=key, data=data)
 
 
+def flips_digest_store(
+    *, submission: Submission, reference: Submission, aligned: Aligned, solution: Solution
+) -> None:
+    """At scoring time: store the flips against ``reference`` (its file is read here)."""
+    key = digest_key(submission=submission, reference=reference)
+    reference_aligned = _load_aligned(reference)
+    if reference_aligned.pred.shape != solution.y.shape:
+        data: dict[str, Any] = {"stale": True}
+    else:
+        data = flips_digest(
+            solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred
+        )
+    _save(submission=submission, reference=reference, key=key, data=data)
+
+
 def submission_own_digest(*, submission: Submission) -> dict[str, Any]:
     """The submission's own digest: stored, else computed now and stored.
 

@@ -24,7 +24,8 @@ from django.core.files.base import ContentFile
 from challenge_platform import hooks, jobs
 from scoring.core import PRIMARY_METRIC, ScoreResult, Solution, SubmissionInvalid, score_file
 from scoring.core import save_predictions as predictions_to_bytes
-from scoring.digests import own_digest_store
+from scoring.digests import flips_digest_store, own_digest_store
+from scoring.insight import submission_flip_references
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -146,8 +147,8 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     logger.info(
         "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
     )
-    _store_own_digest(
-        submission=submission, predictions=predictions, result=result, solution=solution
+    _store_digests(
+        submission_pk=submission.pk, predictions=predictions, result=result, solution=solution
     )
     return SubmissionStatus.SCORED
 
@@ -180,14 +181,18 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     return done
 
 
-def _store_own_digest(
-    *, submission: Submission, predictions: str, result: ScoreResult, solution: Solution
+def _store_digests(
+    *, submission_pk: int, predictions: str, result: ScoreResult, solution: Solution
 ) -> None:
-    """The page's digest, while the arrays are in memory; a failure only costs a view the
-    computation (``scoring.digests`` computes a missing digest on the first view)."""
+    """The page's digests (own, and flips against today's references) while the arrays are
+    in memory; a failure only costs a later view the computation (``scoring.digests``
+    computes a missing digest on the first view)."""
     if solution.kind == "grouping":
         return
     try:
+        submission = Submission.objects.select_related("task").get(pk=submission_pk)
+        if submission.predictions.name != predictions:
+            return  # superseded meanwhile
         own_digest_store(
             submission=submission,
             predictions=predictions,
@@ -195,8 +200,16 @@ def _store_own_digest(
             solution=solution,
             curves=result.curves,
         )
+        for reference in submission_flip_references(submission=submission).values():
+            if reference is not None:
+                flips_digest_store(
+                    submission=submission,
+                    reference=reference,
+                    aligned=result.aligned,
+                    solution=solution,
+                )
     except Exception:
-        logger.warning("no digest stored for submission %s", submission.pk, exc_info=True)
+        logger.warning("no digest stored for submission %s", submission_pk, exc_info=True)
 
 
 def _finish_failed(*, submission: Submission, token: str, error: str) -> str:
