@@ -19,7 +19,8 @@ Pairwise F1 = 2 TP / (true pairs + predicted pairs), 0 when TP = 0, exactly as
 ``scoring.core.grouping``; with every ``w_e = 1`` it is the board's score. With ``n_ec`` the
 records of entity e in cluster c: TP = sum_e w_e sum_c C(n_ec, 2), true pairs = sum_e w_e
 C(n_e, 2), and the cross-entity pairs are sum_c [(sum_e w_e n_ec)^2 - sum_e w_e^2 n_ec^2] / 2,
-so a resample costs one pass over the non-empty (entity, cluster) cells, never over pairs.
+so a resample costs one pass over the (entity, cluster) cells of the clusters that mix
+entities, never over pairs.
 """
 
 from __future__ import annotations
@@ -32,13 +33,17 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class _Cells:
-    """One entry's (entity, cluster) cells, sorted by cluster, and per-entity sums."""
+    """One entry's cells of mixed clusters (sorted by cluster) and per-entity sums.
 
-    entity: np.ndarray  # entity code of each cell
+    A cluster holding one entity only has no cross-entity pair (its square cancels its own
+    term), so only clusters with two entities or more are kept for the cross term.
+    """
+
+    entity: np.ndarray  # entity code of each cell of a mixed cluster
     count: np.ndarray  # n_ec, float64
-    starts: np.ndarray  # first cell of each cluster
+    starts: np.ndarray  # first cell of each mixed cluster
     within: np.ndarray  # per entity: sum_c C(n_ec, 2), pairs inside it sharing a cluster
-    squares: np.ndarray  # per entity: sum_c n_ec^2
+    squares: np.ndarray  # per entity: sum over mixed clusters of n_ec^2
 
 
 def _cells(entities: np.ndarray, n_entities: int, clusters: np.ndarray) -> _Cells:
@@ -47,22 +52,28 @@ def _cells(entities: np.ndarray, n_entities: int, clusters: np.ndarray) -> _Cell
         cluster.astype(np.int64) * n_entities + entities, return_counts=True
     )  # sorted by cluster, then entity
     cell_cluster, cell_entity = keys // n_entities, keys % n_entities
-    starts = np.flatnonzero(np.r_[True, cell_cluster[1:] != cell_cluster[:-1]])
     n = counts.astype(np.float64)
+    within = np.bincount(cell_entity, weights=n * (n - 1) / 2, minlength=n_entities)
+    first = np.r_[True, cell_cluster[1:] != cell_cluster[:-1]]
+    cells_in_cluster = np.diff(np.r_[np.flatnonzero(first), keys.size])
+    mixed = np.repeat(cells_in_cluster > 1, cells_in_cluster)
+    entity, n, first = cell_entity[mixed], n[mixed], first[mixed]
     return _Cells(
-        entity=cell_entity,
+        entity=entity,
         count=n,
-        starts=starts,
-        within=np.bincount(cell_entity, weights=n * (n - 1) / 2, minlength=n_entities),
-        squares=np.bincount(cell_entity, weights=n * n, minlength=n_entities),
+        starts=np.flatnonzero(first),
+        within=within,
+        squares=np.bincount(entity, weights=n * n, minlength=n_entities),
     )
 
 
 def _f1(weights: np.ndarray, cells: _Cells, true_pairs: np.ndarray) -> np.ndarray:
     """Pairwise F1 of one entry for each line of ``weights`` (resamples x entities)."""
     tp = weights @ cells.within
-    per_cluster = np.add.reduceat(weights[:, cells.entity] * cells.count, cells.starts, axis=1)
-    cross = ((per_cluster * per_cluster).sum(axis=1) - (weights * weights) @ cells.squares) / 2
+    cross = np.zeros_like(tp)
+    if cells.count.size:
+        per_cluster = np.add.reduceat(weights[:, cells.entity] * cells.count, cells.starts, axis=1)
+        cross = ((per_cluster * per_cluster).sum(axis=1) - (weights * weights) @ cells.squares) / 2
     denominator = true_pairs + tp + cross
     out = np.zeros_like(tp)
     np.divide(2 * tp, denominator, out=out, where=tp > 0)
