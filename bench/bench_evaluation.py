@@ -6,9 +6,14 @@ groups. Measured in this process, best of ``--repeat``:
 
 - scoring: ``load_solution`` + read + align + the label metrics (accuracy, macro-F1,
   log-loss; matching: F1, precision, recall, average precision), i.e. scoring without OPIS
-- added: OPIS for the three splits + NFR/PFR against a reference for the three splits
+- opis+flips: OPIS for the three splits (the utility curves behind the ``opis`` metric) +
+  the flips against a reference for the three splits (counts, NFR/PFR, example rows:
+  ``common.flips.split_flips``)
+- digest: what scoring now also stores for the submission page (``scoring.core.digest``:
+  confusion matrices, the threshold curve, the OPIS curves drawn over [0, 1])
 
-The ratio added/scoring is what the evaluation costs on top of today's scoring.
+added = opis+flips + digest; the ratio added/scoring is what the evaluation costs on top of
+the scoring it extends (issue 13: added <= 1 s at 1M rows).
 
 Run: .venv/bin/python -m bench.bench_evaluation [--rows 1000000] [--repeat 3]  (from the repo root;
 it imports bench.bench_scoring, so running the file by path fails)
@@ -26,11 +31,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.bench_scoring import CLASSES, best_of, make_files
+from common.flips import split_flips
 from scoring.core import load_solution
 from scoring.core.align import align_submission
-from scoring.core.flips import flip_rates
-from scoring.core.metrics import _label_metrics
-from scoring.core.opis import OpisSettings, opis_by_split
+from scoring.core.digest import own_digest
+from scoring.core.metrics import _label_metrics, task_curves
+from scoring.core.opis import OpisSettings
 from scoring.core.reader import read_submission
 
 
@@ -54,7 +60,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    header = f"{'rows':>9} {'kind':<15} {'scoring s':>9} {'added s':>8} {'added/scoring':>13}"
+    header = (
+        f"{'rows':>9} {'kind':<15} {'scoring s':>9} {'opis+flips s':>12} {'digest s':>8} "
+        f"{'added s':>8} {'added/scoring':>13}"
+    )
     print(header)
     print("-" * len(header))
     for rows in args.rows:
@@ -77,25 +86,28 @@ def main() -> None:
                 solution = replace(solution, opis=OpisSettings(groups=group_codes))
                 reference = np.roll(aligned.pred, 1)
 
-                def added(solution=solution, aligned=aligned, reference=reference):
-                    opis_by_split(
-                        y=solution.y,
-                        is_public=solution.is_public,
-                        settings=solution.opis,
-                        proba=aligned.proba,
-                        score=aligned.score,
-                    )
-                    flip_rates(
+                def opis_and_flips(solution=solution, aligned=aligned, reference=reference):
+                    curves = task_curves(aligned, solution)
+                    split_flips(
                         y=solution.y,
                         pred=aligned.pred,
                         reference=reference,
                         is_public=solution.is_public,
+                        examples=5,
                     )
+                    return curves
 
-                t_added, _ = best_of(args.repeat, added)
+                t_added, curves = best_of(args.repeat, opis_and_flips)
+                t_digest, _ = best_of(
+                    args.repeat,
+                    lambda solution=solution, aligned=aligned, curves=curves: own_digest(
+                        aligned, solution, curves
+                    ),
+                )
+                total = t_added + t_digest
                 print(
-                    f"{rows:>9,} {kind:<15} {t_scoring:>9.2f} {t_added:>8.3f} "
-                    f"{t_added / t_scoring:>13.2f}",
+                    f"{rows:>9,} {kind:<15} {t_scoring:>9.2f} {t_added:>12.3f} {t_digest:>8.3f} "
+                    f"{total:>8.3f} {total / t_scoring:>13.2f}",
                     flush=True,
                 )
 

@@ -336,6 +336,100 @@ def pr_curve_svg(
     return "\n".join(out)
 
 
+def utility_curves_svg(
+    *,
+    pooled: Sequence[float] | np.ndarray,
+    groups: Sequence[tuple[str, Sequence[float] | np.ndarray]],
+    calibration: tuple[float, float],
+    title: str = "F1 against the threshold, by group",
+    width: int = 560,
+    height: int = 300,
+) -> str:
+    """F1 (y) against the threshold (x, evenly spaced on [0, 1]): the pooled curve (black)
+    and one curve per group, with the calibration range ``[lo, hi]`` shaded.
+
+    ``pooled`` and every group's values have one point per threshold ``k / (len - 1)``.
+    """
+    pooled_f1 = np.asarray(pooled, dtype=np.float64)
+    if pooled_f1.ndim != 1 or pooled_f1.size < 2:
+        raise ValueError("pooled needs at least two points")
+    for _name, values in groups:
+        if np.shape(values) != pooled_f1.shape:
+            raise ValueError("every group needs one value per threshold, as pooled")
+    lo, hi = (min(max(float(v), 0.0), 1.0) for v in calibration)
+    desc = (
+        f"F1 of all rows pooled and of {len(groups)} groups at {pooled_f1.size} thresholds "
+        f"between 0 and 1; the calibration range {lo:g} to {hi:g} is shaded."
+    )
+    out = _open(width, height, title, desc)
+    x0, x1, y0, y1 = 50, width - LEGEND_WIDTH - 12, 32, height - 40
+    step = 1.0 / (pooled_f1.size - 1)
+
+    def px(t: float) -> str:
+        return _num(x0 + t * (x1 - x0))
+
+    def py(v: float) -> str:
+        return _num(y1 - min(max(v, 0.0), 1.0) * (y1 - y0))
+
+    out.append(
+        f'<rect data-role="calibration-range" x="{px(lo)}" y="{y0}" '
+        f'width="{_num((hi - lo) * (x1 - x0))}" height="{y1 - y0}" fill="#f7f0d6">'
+        f"<title>Calibration range {lo:g} to {hi:g}</title></rect>"
+    )
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        out.append(
+            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
+        )
+        out.append(
+            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+        out.append(
+            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+    out.append(
+        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
+        'shape-rendering="crispEdges"/>'
+    )
+    out.append(
+        f'<text x="{_num((x0 + x1) / 2)}" y="{height - 8}" text-anchor="middle" '
+        f'fill="{AXIS_COLOR}">Threshold</text>'
+    )
+    out.append(
+        f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
+        f'text-anchor="middle" fill="{AXIS_COLOR}">F1</text>'
+    )
+
+    def polyline(values: np.ndarray, color: str, stroke: int, name: str, role: str) -> str:
+        keep = np.isfinite(values)
+        points = " ".join(f"{px(k * step)},{py(float(v))}" for k, v in enumerate(values) if keep[k])
+        return (
+            f'<polyline data-role="{role}" points="{points}" fill="none" stroke="{color}" '
+            f'stroke-width="{stroke}"><title>{_text(name)}</title></polyline>'
+        )
+
+    series = [("All rows pooled", pooled_f1, "#000000", 3, "pooled-curve")]
+    for i, (name, values) in enumerate(groups):
+        color = PALETTE[i % (len(PALETTE) - 1)]  # black is the pool's
+        series.append((name, np.asarray(values, dtype=np.float64), color, 2, "group-curve"))
+    for name, values, color, stroke, role in reversed(series):  # the pool drawn last, on top
+        out.append(polyline(values, color, stroke, name, role))
+    lx = x1 + 16
+    for i, (name, _values, color, stroke, _role) in enumerate(series):
+        ly = y0 + 8 + i * 18
+        out.append(
+            f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{color}" '
+            f'stroke-width="{stroke}"/>'
+        )
+        out.append(
+            f'<text x="{lx + 26}" y="{ly}" dy="0.32em" fill="#222222">'
+            f"{_text(_shorten(str(name), LEGEND_NAME_CHARS))}</text>"
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def confusion_matrix_svg(
     matrix: Sequence[Sequence[int]] | np.ndarray,
     classes: Sequence[str],

@@ -180,8 +180,6 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
     """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
     task = task_get(pk=task_id)
     if task.kind not in BOOTSTRAP_KINDS:
-        # Grouping: pairwise F1 is not a sum over rows; its entity bootstrap is still to
-        # come (docs/decisions.md), so its board shows point scores without intervals.
         return
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
     if not entries:

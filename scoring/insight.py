@@ -1,7 +1,8 @@
 """Reads behind the submission detail page (issue 7): flips, a plot, the final selection.
 
-Computed on each view of one submission, from its stored aligned predictions and the task's
-solution (parsed once per process, ``scoring.solutions``); nothing else is cached. Every
+Read from the submission's stored digests (``scoring.digests``: computed once, at scoring
+or on the first view, from its aligned predictions and the task's solution), so a view
+reads a few KB, whatever the size of the task. Every
 number and example id comes from the rows the viewer may see: the **public** rows for
 participants until the private scores are revealed, **all** rows for organizers and after
 the reveal. Private rows, and their ids, never reach a participant before that.
@@ -12,6 +13,8 @@ the reveal. Private rows, and their ids, never reach a participant before that.
   this one wrong: the negative flip rate), with a few example ids of each.
 - A confusion matrix (both kinds), and for matching files with a ``score``, precision and
   recall against the decision threshold.
+- OPIS curves (files with scores): F1 against the threshold of the most divergent groups
+  and of all rows pooled, the calibration range shaded.
 - The team's final selection for the private leaderboard (what the toggle may do).
 """
 
@@ -22,33 +25,29 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import pyarrow as pa
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from challenge_platform.models import TeamMembership
 from challenge_platform.selectors import is_organizer
-from common.flips import FlipReport, flips
-from common.svg import AXIS_COLOR, GRID_COLOR, PALETTE, confusion_matrix_svg
-from scoring.core import (
-    Aligned,
-    Solution,
-    confusion_matrix,
-    load_predictions,
-    precision_recall_curve_points,
+from common.flips import FlipReport
+from common.svg import (
+    AXIS_COLOR,
+    GRID_COLOR,
+    PALETTE,
+    confusion_matrix_svg,
+    utility_curves_svg,
 )
+from scoring.digests import DigestUnavailable, submission_flips_digest, submission_own_digest
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import User, private_scores_visible
-from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
 
-EXAMPLES = 5
-CURVE_POINTS = 200
 MATCHING_CLASS_NAMES = ("0 (no match)", "1 (match)")
 
 Rows = Literal["public", "all"]
@@ -77,6 +76,8 @@ class SubmissionInsight:
     notes: list[str] = field(default_factory=list)
     confusion_svg: SafeString | None = None
     threshold_svg: SafeString | None = None
+    opis: dict[str, Any] | None = None  # OPIS, range and the shown groups (scoring.core.digest)
+    opis_svg: SafeString | None = None
 
     @property
     def rows_text(self) -> str:
@@ -131,7 +132,11 @@ def submission_flip_references(*, submission: Submission) -> dict[str, Submissio
 
 
 def submission_insight(*, submission: Submission, user: User) -> SubmissionInsight | None:
-    """Flips and plots of a scored submission on the rows ``user`` may see (else None)."""
+    """Flips and plots of a scored submission on the rows ``user`` may see (else None).
+
+    Read from the submission's stored digests (``scoring.digests``): a view loads neither
+    the solution nor any predictions once they exist.
+    """
     if submission.status != SubmissionStatus.SCORED or not submission.predictions:
         return None
     task = submission.task
@@ -148,50 +153,57 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
             ],
         )
     try:
-        solution = solution_for_task(task)
-        aligned = _load_aligned(submission)
-    except (OSError, ValueError, KeyError):
+        digest = submission_own_digest(submission=submission)
+    except DigestUnavailable:
         logger.warning("no insight for submission %s", submission.pk, exc_info=True)
         return SubmissionInsight(
             rows=rows,
             n_rows=0,
             notes=["The stored predictions could not be read; flips and plots are unavailable."],
         )
-    if aligned.pred.shape != solution.y.shape:
-        return SubmissionInsight(
-            rows=rows,
-            n_rows=0,
-            notes=["The predictions were stored for another version of the task's solution."],
-        )
-    mask = None if rows == "all" else solution.is_public
-    n_rows = int(solution.y.size if mask is None else np.count_nonzero(mask))
-    comparisons, notes = _comparisons(
-        submission=submission, user=user, solution=solution, aligned=aligned, mask=mask
-    )
-    names = MATCHING_CLASS_NAMES if task.kind == "matching" else solution.classes
+    if "note" in digest:
+        return SubmissionInsight(rows=rows, n_rows=0, notes=[digest["note"]])
+    n_rows = int(digest["rows"][rows])
+    comparisons, notes = _comparisons(submission=submission, user=user, rows=rows)
+    names = MATCHING_CLASS_NAMES if task.kind == "matching" else task.classes
     confusion = confusion_matrix_svg(
-        confusion_matrix(aligned, solution, mask),
+        np.asarray(digest["confusion"][rows], dtype=np.int64),
         list(names),
         title="Confusion matrix",
     )
     threshold = None
-    if task.kind == "matching" and aligned.score is not None and n_rows:
-        curve = precision_recall_curve_points(aligned, solution, mask, max_points=CURVE_POINTS)
+    curve = (digest.get("threshold") or {}).get(rows)
+    if curve is not None:
         threshold = threshold_chart_svg(
-            thresholds=curve.thresholds,
-            precision=curve.precision[:-1],
-            recall=curve.recall[:-1],
+            thresholds=_floats(curve["thresholds"]),
+            precision=_floats(curve["precision"]),
+            recall=_floats(curve["recall"]),
             title="Precision and recall against the threshold",
+        )
+    opis = (digest.get("opis") or {}).get(rows)
+    opis_svg = None
+    if opis is not None and opis["groups"]:
+        opis_svg = utility_curves_svg(
+            pooled=_floats(opis["pooled"]),
+            groups=[(g["name"], _floats(g["f1"])) for g in opis["groups"]],
+            calibration=(opis["range"][0], opis["range"][1]),
+            title="F1 against the threshold: the most divergent groups",
         )
     return SubmissionInsight(
         rows=rows,
         n_rows=n_rows,
         comparisons=comparisons,
         notes=notes,
-        # Both charts are built from numbers; their only text goes through html.escape.
+        # The charts are built from numbers; their only text goes through html.escape.
         confusion_svg=mark_safe(confusion),  # noqa: S308 - common.svg escapes all text
         threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
+        opis=opis,
+        opis_svg=mark_safe(opis_svg) if opis_svg else None,  # noqa: S308 - common.svg escapes
     )
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def submission_final_selection(*, submission: Submission, user: User) -> FinalSelection:
@@ -232,18 +244,8 @@ def submission_final_selection(*, submission: Submission, user: User) -> FinalSe
 # --- computation ----------------------------------------------------------------------
 
 
-def _load_aligned(submission: Submission) -> Aligned:
-    with submission.predictions.open("rb") as handle:
-        return load_predictions(handle.read())
-
-
 def _comparisons(
-    *,
-    submission: Submission,
-    user: User,
-    solution: Solution,
-    aligned: Aligned,
-    mask: np.ndarray | None,
+    *, submission: Submission, user: User, rows: Rows
 ) -> tuple[list[FlipComparison], list[str]]:
     references = submission_flip_references(submission=submission)
     labels = {
@@ -262,43 +264,30 @@ def _comparisons(
             )
             continue
         try:
-            ref_aligned = _load_aligned(reference)
-        except (OSError, ValueError, KeyError):
+            digest = submission_flips_digest(submission=submission, reference=reference)
+        except DigestUnavailable:
             logger.warning("flip reference %s unreadable", reference.pk, exc_info=True)
             notes.append(f"The predictions of {labels[key]} (#{reference.pk}) could not be read.")
             continue
-        if ref_aligned.pred.shape != solution.y.shape:
+        if digest.get("stale"):
             notes.append(
                 f"{labels[key].capitalize()} (#{reference.pk}) was scored against another "
                 "version of the solution."
             )
             continue
-        report = flips(
-            y=solution.y,
-            new_pred=aligned.pred,
-            ref_pred=ref_aligned.pred,
-            rows=mask,
-            examples=EXAMPLES,
-        )
+        report = FlipReport.from_dict(digest[rows])
         comparisons.append(
             FlipComparison(
                 key=key,
                 label=labels[key],
                 reference=reference,
                 report=report,
-                positive_ids=_ids_at(solution.ids, report.positive_examples),
-                negative_ids=_ids_at(solution.ids, report.negative_examples),
+                positive_ids=list(report.positive_examples),
+                negative_ids=list(report.negative_examples),
                 reference_visible=_may_open(reference=reference, user=user),
             )
         )
     return comparisons, notes
-
-
-def _ids_at(ids: pa.Array, positions: Sequence[int]) -> list[str]:
-    """The solution's ids at these row positions (flips returns positions in ``y``)."""
-    if not positions:
-        return []
-    return [str(v) for v in ids.take(pa.array(list(positions), type=pa.int64())).to_pylist()]
 
 
 def _may_open(*, reference: Submission, user: User) -> bool:

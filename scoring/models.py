@@ -84,3 +84,31 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.team} on {self.task}"
+
+
+class InsightDigest(models.Model):
+    """Compact results behind a submission's page, computed once (``scoring.digests``).
+
+    ``reference`` empty: the submission's own digest (confusion, curves, OPIS curves); set:
+    its flips against that reference. ``key`` names the inputs (solution version, OPIS
+    settings, both predictions files): when one changes, the digest is computed anew.
+    """
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="insight_digests"
+    )
+    reference = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "key"], name="insight_digest_unique"),
+        ]
+
+    def __str__(self) -> str:
+        against = f"vs #{self.reference_id}" if self.reference_id else "own"
+        return f"digest of #{self.submission_id} ({against})"

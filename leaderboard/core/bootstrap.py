@@ -23,7 +23,14 @@ Large boards and groups (blocks of rows, entities)
     variance, and G blocks are drawn), so intervals match the row bootstrap's closely
     at these sizes; accuracy divides by the rows in the resample (a block sum too).
     ``resample_group_counts`` and ``group_row_weights`` expose the draws for metrics that
-    are not sums over rows (grouping tasks' pairwise F1), with the same seeds.
+    are not sums over rows, with the same seeds.
+
+Grouping tasks (kind ``grouping``: ``y`` = each record's entity, ``preds`` = clusters)
+    The unit is always the entity: resample ``b`` draws the G entities of the rows
+    considered with generator ``b`` (``resample_group_counts``), and pairwise F1 is computed
+    on the pairs of the drawn copies (``leaderboard.core.grouping_bootstrap`` states the
+    definition: pairs inside an entity count once per copy, pairs across entities once per
+    pair of copies, copies of one entity never pair with each other).
 
 Vectorization
     A resample is reduced to a count vector (how often each row was drawn, ``np.bincount``),
@@ -81,13 +88,15 @@ from typing import Literal
 
 import numpy as np
 
+from leaderboard.core.grouping_bootstrap import grouping_resample_scores
+
 try:  # pinned in requirements.lock (a scikit-learn dependency)
     from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
     threadpool_limits = None
 
-Kind = Literal["classification", "matching"]
-KINDS: tuple[Kind, ...] = ("classification", "matching")
+Kind = Literal["classification", "matching", "grouping"]
+KINDS: tuple[Kind, ...] = ("classification", "matching", "grouping")
 
 ROW_BOOTSTRAP_MAX_ROWS = 2**20  # above this, random blocks of rows are resampled
 N_BLOCKS = 2**16
@@ -378,6 +387,16 @@ def point_scores(
     """The primary score of each entry on the rows (the bootstrap's point estimates)."""
     kind_ = _kind(kind)
     y_rows, arrays = _prepare(y, preds, kind_, rows)
+    if kind_ == "grouping":
+        entities, n_entities = _group_codes(y_rows)
+        return grouping_resample_scores(
+            entities=entities,
+            n_entities=n_entities,
+            clusters=arrays,
+            draws=iter(()),
+            n_resamples=0,
+            chunk_bytes=DEFAULT_CHUNK_BYTES,
+        )[0]
     return _point(y_rows, arrays, kind_)
 
 
@@ -395,6 +414,55 @@ def _resample_ranks(samples: np.ndarray) -> np.ndarray:
         part = samples[s0 : s0 + step]
         ranks[s0 : s0 + step] = 1 + (part[:, None, :] > part[:, :, None]).sum(axis=2)
     return ranks
+
+
+def _label_scores(
+    y: np.ndarray,
+    y_rows: np.ndarray,
+    arrays: Sequence[np.ndarray],
+    kind: Kind,
+    *,
+    rows: np.ndarray | None,
+    groups: np.ndarray | None,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+    blas_threads: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point scores and resample scores of accuracy or F1 (rows, blocks or given groups)."""
+    n = y_rows.shape[0]
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != np.asarray(y).shape:
+            raise ValueError(f"groups has shape {groups.shape}, expected {np.asarray(y).shape}")
+        codes, n_groups = _group_codes(groups if rows is None else groups[np.asarray(rows)])
+    elif n > ROW_BOOTSTRAP_MAX_ROWS:
+        codes, n_groups = block_assignment(n=n, seed=seed), N_BLOCKS
+    else:
+        codes, n_groups = None, 0
+    point = _point(y_rows, arrays, kind)
+    limit = (
+        threadpool_limits(limits=blas_threads, user_api="blas")
+        if blas_threads is not None and threadpool_limits is not None
+        else contextlib.nullcontext()
+    )
+    with limit:
+        if codes is None:
+            samples = _resample_scores(
+                y_rows, arrays, kind, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
+            )
+        else:
+            samples = _group_resample_scores(
+                y_rows,
+                arrays,
+                kind,
+                codes=codes,
+                n_groups=n_groups,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+            )
+    return point, samples
 
 
 def bootstrap_leaderboard(
@@ -431,43 +499,37 @@ def bootstrap_leaderboard(
         raise ValueError("chunk_bytes must be positive")
     y_rows, arrays = _prepare(y, preds, kind_, rows)
     n, n_entries = y_rows.shape[0], len(arrays)
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != np.asarray(y).shape:
-            raise ValueError(f"groups has shape {groups.shape}, expected {np.asarray(y).shape}")
-        codes, n_groups = _group_codes(groups if rows is None else groups[np.asarray(rows)])
-    elif n > ROW_BOOTSTRAP_MAX_ROWS:
-        codes, n_groups = block_assignment(n=n, seed=seed), N_BLOCKS
-    else:
-        codes, n_groups = None, 0
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
             raise ValueError("is_baseline needs one flag per entry")
         baseline = np.array([bool(b) for b in is_baseline], dtype=bool)
-
-    point = _point(y_rows, arrays, kind_)
-    limit = (
-        threadpool_limits(limits=blas_threads, user_api="blas")
-        if blas_threads is not None and threadpool_limits is not None
-        else contextlib.nullcontext()
-    )
-    with limit:
-        if codes is None:
-            samples = _resample_scores(
-                y_rows, arrays, kind_, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
-            )
-        else:
-            samples = _group_resample_scores(
-                y_rows,
-                arrays,
-                kind_,
-                codes=codes,
-                n_groups=n_groups,
-                n_resamples=n_resamples,
-                seed=seed,
-                chunk_bytes=chunk_bytes,
-            )
+    if kind_ == "grouping":
+        # y holds each record's entity: the entities are the unit (grouping_bootstrap).
+        if groups is not None:
+            raise ValueError("a grouping task resamples its entities (y); groups= is not used")
+        entities, n_entities = _group_codes(y_rows)
+        point, samples = grouping_resample_scores(
+            entities=entities,
+            n_entities=n_entities,
+            clusters=arrays,
+            draws=resample_group_counts(n_groups=n_entities, seed=seed, n_resamples=n_resamples),
+            n_resamples=n_resamples,
+            chunk_bytes=chunk_bytes,
+        )
+    else:
+        point, samples = _label_scores(
+            y,
+            y_rows,
+            arrays,
+            kind_,
+            rows=rows,
+            groups=groups,
+            n_resamples=n_resamples,
+            seed=seed,
+            chunk_bytes=chunk_bytes,
+            blas_threads=blas_threads,
+        )
 
     k = _tail_index(alpha, n_resamples)
     ordered = np.sort(samples, axis=0)

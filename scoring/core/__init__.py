@@ -18,9 +18,11 @@ from scoring.core.metrics import (
     PRIMARY_METRIC,
     compute_metrics,
     confusion_matrix,
+    evaluate,
     metric_names,
     precision_recall_curve_points,
 )
+from scoring.core.opis import UtilityCurves
 from scoring.core.predictions import load_predictions, save_predictions
 from scoring.core.reader import Source, read_submission, read_submission_file
 from scoring.core.solution import Solution, load_solution, solution_from_table
@@ -47,20 +49,25 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class ScoreResult:
-    """Metrics per split, the aligned predictions, the file's row count and format."""
+    """Metrics per split, the aligned predictions, the file's row count and format, and the
+    OPIS utility curves per split behind the ``opis`` metric (None where OPIS does not
+    apply)."""
 
     metrics: dict[str, dict[str, float]]
     aligned: Aligned
     row_count: int
     format: str
+    curves: dict[str, UtilityCurves] | None = None
 
 
 def score_file(source: Source, solution: Solution, *, max_bytes: int | None = None) -> ScoreResult:
     """Read, validate and score one submission; raise SubmissionInvalid if unusable."""
     parsed = read_submission_file(source, max_bytes=max_bytes, test_rows=len(solution.ids))
     aligned = align_submission(parsed.table, solution)
+    metrics, curves = evaluate(aligned, solution)
     return ScoreResult(
-        metrics=compute_metrics(aligned, solution),
+        metrics=metrics,
+        curves=curves,
         aligned=aligned,
         row_count=parsed.table.num_rows,
         format=parsed.format,

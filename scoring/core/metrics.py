@@ -18,7 +18,7 @@ from scoring.core.align import Aligned
 from scoring.core.curves import PRCurve, average_precision, descending, downsample, pr_curve
 from scoring.core.grouping import METRICS as GROUPING_METRICS
 from scoring.core.grouping import grouping_metrics_by_split
-from scoring.core.opis import opis_by_split
+from scoring.core.opis import UtilityCurves, utility_curves
 from scoring.core.solution import Solution
 
 PRIMARY_METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
@@ -67,23 +67,38 @@ def precision_recall_curve_points(
     return downsample(pr_curve(y, score, descending(score)), max_points)
 
 
-def compute_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str, float]]:
-    """``{"all"|"public"|"private": {metric: value}}`` for the task's kind."""
+def task_curves(aligned: Aligned, solution: Solution) -> dict[str, UtilityCurves] | None:
+    """The OPIS utility curves per split on the calibration range (None: OPIS n/a)."""
     if solution.kind == "grouping":
-        return grouping_metrics_by_split(solution.y, aligned.pred, solution.is_public)
-    metrics = _label_metrics(aligned, solution)
-    opis = opis_by_split(
+        return None
+    return utility_curves(
         y=solution.y,
         is_public=solution.is_public,
         settings=solution.opis,
         proba=aligned.proba,
         score=aligned.score if solution.kind == "matching" else None,
+        classes=list(solution.classes) if solution.kind == "classification" else None,
     )
-    if opis is not None:
-        for split, value in opis.items():
+
+
+def compute_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str, float]]:
+    """``{"all"|"public"|"private": {metric: value}}`` for the task's kind."""
+    return evaluate(aligned, solution)[0]
+
+
+def evaluate(
+    aligned: Aligned, solution: Solution
+) -> tuple[dict[str, dict[str, float]], dict[str, UtilityCurves] | None]:
+    """The metrics, and the OPIS curves they were computed from (kept for the page)."""
+    if solution.kind == "grouping":
+        return grouping_metrics_by_split(solution.y, aligned.pred, solution.is_public), None
+    metrics = _label_metrics(aligned, solution)
+    curves = task_curves(aligned, solution)
+    if curves is not None:
+        for split, one in curves.items():
             if metrics[split]:
-                metrics[split]["opis"] = value  # type: ignore[assignment]  # None: no group
-    return metrics
+                metrics[split]["opis"] = one.opis  # type: ignore[assignment]  # None: no group
+    return metrics, curves
 
 
 def _label_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str, float]]:

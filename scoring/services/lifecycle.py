@@ -22,8 +22,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from challenge_platform import hooks, jobs
-from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
+from scoring.core import PRIMARY_METRIC, ScoreResult, Solution, SubmissionInvalid, score_file
 from scoring.core import save_predictions as predictions_to_bytes
+from scoring.digests import flips_digest_store, own_digest_store
+from scoring.insight import submission_flip_references
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -145,6 +147,9 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     logger.info(
         "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
     )
+    _store_digests(
+        submission_pk=submission.pk, predictions=predictions, result=result, solution=solution
+    )
     return SubmissionStatus.SCORED
 
 
@@ -174,6 +179,37 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         if old and old != fields.get("predictions"):
             jobs.delete_file_quietly(submission.predictions.storage, old)
     return done
+
+
+def _store_digests(
+    *, submission_pk: int, predictions: str, result: ScoreResult, solution: Solution
+) -> None:
+    """The page's digests (own, and flips against today's references) while the arrays are
+    in memory; a failure only costs a later view the computation (``scoring.digests``
+    computes a missing digest on the first view)."""
+    if solution.kind == "grouping":
+        return
+    try:
+        submission = Submission.objects.select_related("task").get(pk=submission_pk)
+        if submission.predictions.name != predictions:
+            return  # superseded meanwhile
+        own_digest_store(
+            submission=submission,
+            predictions=predictions,
+            aligned=result.aligned,
+            solution=solution,
+            curves=result.curves,
+        )
+        for reference in submission_flip_references(submission=submission).values():
+            if reference is not None:
+                flips_digest_store(
+                    submission=submission,
+                    reference=reference,
+                    aligned=result.aligned,
+                    solution=solution,
+                )
+    except Exception:
+        logger.warning("no digest stored for submission %s", submission_pk, exc_info=True)
 
 
 def _finish_failed(*, submission: Submission, token: str, error: str) -> str:

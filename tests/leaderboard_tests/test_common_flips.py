@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from common.flips import flips
+from common.flips import FlipReport, flips, split_flips
+from scoring.core.flips import flip_rates
 
 #     rows:     0  1  2  3  4  5  6  7  8  9
 Y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
@@ -73,3 +74,72 @@ def test_counts_partition_the_rows_and_match_the_accuracy_change(case):
     assert report.positive - report.negative == int((new == y).sum() - (ref == y).sum())
     assert len(report.positive_examples) == report.positive
     assert all(new[i] == y[i] != ref[i] for i in report.positive_examples)
+
+
+# --- the per-split core against a naive count ------------------------------------------
+
+
+def naive_split_flips(y, new, ref, is_public, examples, ids):
+    """Row by row, the straightforward way: per split counts, shares and first examples."""
+    out = {}
+    for split in ("all", "public", "private"):
+        rows = [
+            i for i in range(len(y)) if split == "all" or bool(is_public[i]) == (split == "public")
+        ]
+        pos = [i for i in rows if new[i] == y[i] and ref[i] != y[i]]
+        neg = [i for i in rows if ref[i] == y[i] and new[i] != y[i]]
+        both_right = [i for i in rows if new[i] == y[i] and ref[i] == y[i]]
+        n = len(rows)
+        out[split] = {
+            "n_rows": n,
+            "positive": len(pos),
+            "negative": len(neg),
+            "both_right": len(both_right),
+            "both_wrong": n - len(pos) - len(neg) - len(both_right),
+            "positive_share": len(pos) / n if n else 0.0,
+            "negative_share": len(neg) / n if n else 0.0,
+            "positive_examples": [ids[i] for i in pos[:examples]],
+            "negative_examples": [ids[i] for i in neg[:examples]],
+        }
+    return out
+
+
+@settings(deadline=None)
+@given(
+    st.integers(0, 80).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int8, n, elements=st.integers(0, 2)),
+            hnp.arrays(np.int8, n, elements=st.integers(0, 2)),
+            hnp.arrays(np.int8, n, elements=st.integers(0, 2)),
+            hnp.arrays(np.bool_, n),
+            st.integers(0, 6),
+        )
+    )
+)
+def test_split_flips_equal_a_naive_count_on_random_cases(case):
+    y, new, ref, is_public, examples = case
+    ids = [f"id{i}" for i in range(len(y))]
+    got = split_flips(y=y, pred=new, reference=ref, is_public=is_public, examples=examples, ids=ids)
+    want = naive_split_flips(y, new, ref, is_public, examples, ids)
+    assert {split: report.to_dict() for split, report in got.items()} == want
+    # The two views of the core: the insight page's subset and the scoring rates.
+    assert (
+        flips(y=y, new_pred=new, ref_pred=ref, rows=is_public, examples=examples, ids=ids)
+        == (got["public"])
+    )
+    rates = flip_rates(y=y, pred=new, reference=ref, is_public=is_public)
+    for split, report in got.items():
+        expected = (
+            {"nfr": want[split]["negative_share"], "pfr": want[split]["positive_share"]}
+            if want[split]["n_rows"]
+            else {}
+        )
+        assert rates[split] == expected
+        assert FlipReport.from_dict(report.to_dict()) == report
+
+
+def test_split_flips_rejects_misaligned_input():
+    with pytest.raises(ValueError):
+        split_flips(y=Y, pred=NEW, reference=REF, is_public=np.ones(3, bool))
+    with pytest.raises(ValueError):
+        split_flips(y=Y, pred=NEW, reference=REF, is_public=np.ones(10, bool), examples=-1)

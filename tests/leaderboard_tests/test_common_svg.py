@@ -15,6 +15,7 @@ from common.svg import (
     history_chart_svg,
     nice_ticks,
     pr_curve_svg,
+    utility_curves_svg,
 )
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -140,3 +141,29 @@ def test_confusion_matrix_prints_counts_and_validates_its_shape():
 )
 def test_nice_ticks(low, high, expected):
     assert nice_ticks(low, high) == pytest.approx(expected)
+
+
+def test_utility_curves_draw_the_pool_the_groups_and_the_calibration_band():
+    grid = np.linspace(0, 1, 101)
+    hostile = "<script>x</script>\x00 & co"
+    svg = utility_curves_svg(
+        pooled=grid,
+        groups=[(hostile, 1 - grid), ("b", np.full(101, np.nan))],
+        calibration=(0.25, 0.75),
+    )
+    root = parse(svg)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    lines = root.findall(f".//{NS}polyline")
+    assert [line.get("data-role") for line in lines] == [
+        "group-curve",
+        "group-curve",
+        "pooled-curve",
+    ]  # the pool is drawn last, on top
+    assert len(lines[2].get("points").split()) == 101
+    assert lines[0].get("points") == ""  # "b": no finite value, no NaN coordinates drawn
+    band = root.find(f".//{NS}rect[@data-role='calibration-range']")
+    x0, x1 = 50, 560 - 170 - 12
+    assert float(band.get("x")) == pytest.approx(x0 + 0.25 * (x1 - x0), abs=0.01)
+    assert float(band.get("width")) == pytest.approx(0.5 * (x1 - x0), abs=0.01)
+    with pytest.raises(ValueError):
+        utility_curves_svg(pooled=grid, groups=[("a", grid[:50])], calibration=(0, 1))

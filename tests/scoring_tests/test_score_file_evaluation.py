@@ -113,3 +113,29 @@ def test_an_invalid_reference_is_a_one_line_error(tmp_path):
     assert "\n" not in message
     with pytest.raises(CommandError, match="There is no file"):
         run(task, tmp_path / "m.csv", reference=tmp_path / "missing.csv")
+
+
+def test_a_grouping_file_prints_the_pairwise_and_bcubed_metrics(tmp_path):
+    from datasets.services import task_import
+    from tests.datasets_tests.test_core_grouping import grouping_bundle
+    from tests.scoring_tests.test_grouping_end_to_end import naive_pairwise_f1
+
+    task = task_import(
+        source=grouping_bundle(tmp_path / "bundle"), challenge_slug="gs", track_slug="groups"
+    )
+    truth = solution_frame(task)
+    entities = sorted(truth["label"].unique())
+    clusters = truth["label"].where(truth["label"] != entities[1], entities[0])
+    frame = pd.DataFrame({"id": truth["id"], "cluster": "c-" + clusters.astype(str)})
+    (tmp_path / "g.csv").write_bytes(csv_bytes(frame))
+    (tmp_path / "ref.csv").write_bytes(
+        csv_bytes(pd.DataFrame({"id": truth["id"], "cluster": truth["label"].astype(str)}))
+    )
+    got = run(task, tmp_path / "g.csv", reference=tmp_path / "ref.csv")
+    names = {"pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1"}
+    for split, rows in split_rows(task).items():
+        assert set(got[split]) == names, "DESIGN §11 names; no flips for cluster ids"
+        expected = naive_pairwise_f1(
+            truth["label"].iloc[rows].tolist(), frame["cluster"].iloc[rows].tolist()
+        )
+        assert got[split]["pairwise_f1"] == pytest.approx(expected)

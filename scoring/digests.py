@@ -1,0 +1,149 @@
+"""Stored digests of a submission's page: computed once, read on every view (issue 16).
+
+The insight page shows flips, a confusion matrix, a threshold chart and OPIS curves. Each
+comes from the full solution and the full predictions, which a page view must not load
+(tens of millions of rows). ``scoring.core.digest`` reduces them to a few KB; this module
+stores that in ``InsightDigest`` rows:
+
+- the submission's own digest, written when it is scored (``own_digest_store``) or, for a
+  submission scored before digests existed, on the first view;
+- one flips digest per reference (baseline best, previous best), on the first view that
+  needs it: references change as other submissions are scored.
+
+A digest's ``key`` hashes what it was computed from: the digest format, the task's solution
+file, its OPIS settings, and the predictions file of the submission (and the reference). A
+rescore (new predictions file), a new solution or new OPIS settings therefore miss the old
+digest, which is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from scoring.core import Aligned, Solution, load_predictions
+from scoring.core.digest import flips_digest, own_digest
+from scoring.core.opis import UtilityCurves
+from scoring.models import InsightDigest, Submission
+from scoring.solutions import solution_for_task, task_opis_options
+
+logger = logging.getLogger(__name__)
+
+DIGEST_VERSION = 1
+STALE_NOTE = "The predictions were stored for another version of the task's solution."
+
+
+class DigestUnavailable(Exception):
+    """The stored predictions (of the submission or a reference) could not be read."""
+
+
+def digest_key(
+    *, submission: Submission, predictions: str | None = None, reference: Submission | None = None
+) -> str:
+    """The hash of a digest's inputs (see the module docstring)."""
+    task = submission.task
+    parts = [
+        DIGEST_VERSION,
+        task.solution.name,
+        task_opis_options(task),
+        predictions if predictions is not None else submission.predictions.name,
+        None if reference is None else [reference.pk, reference.predictions.name],
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _save(*, submission: Submission, reference: Submission | None, key: str, data: Any) -> None:
+    InsightDigest.objects.get_or_create(
+        submission=submission, key=key, defaults={"reference": reference, "data": data}
+    )
+    InsightDigest.objects.filter(submission=submission, reference=reference).exclude(
+        key=key
+    ).delete()
+
+
+def _load_aligned(submission: Submission) -> Aligned:
+    try:
+        with submission.predictions.open("rb") as handle:
+            return load_predictions(handle.read())
+    except (OSError, ValueError, KeyError) as exc:
+        raise DigestUnavailable(str(submission.pk)) from exc
+
+
+def own_digest_store(
+    *,
+    submission: Submission,
+    predictions: str,
+    aligned: Aligned,
+    solution: Solution,
+    curves: dict[str, UtilityCurves] | None,
+) -> None:
+    """At scoring time: store the own digest of a just-scored submission."""
+    data = own_digest(aligned, solution, curves)
+    key = digest_key(submission=submission, predictions=predictions)
+    _save(submission=submission, reference=None, key=key, data=data)
+
+
+def flips_digest_store(
+    *, submission: Submission, reference: Submission, aligned: Aligned, solution: Solution
+) -> None:
+    """At scoring time: store the flips against ``reference`` (its file is read here)."""
+    key = digest_key(submission=submission, reference=reference)
+    reference_aligned = _load_aligned(reference)
+    if reference_aligned.pred.shape != solution.y.shape:
+        data: dict[str, Any] = {"stale": True}
+    else:
+        data = flips_digest(
+            solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred
+        )
+    _save(submission=submission, reference=reference, key=key, data=data)
+
+
+def submission_own_digest(*, submission: Submission) -> dict[str, Any]:
+    """The submission's own digest: stored, else computed now and stored.
+
+    ``{"note": ...}`` when the predictions do not fit the current solution; raises
+    ``DigestUnavailable`` when they cannot be read (nothing is stored then).
+    """
+    key = digest_key(submission=submission)
+    found = InsightDigest.objects.filter(submission=submission, key=key).first()
+    if found is not None:
+        return found.data
+    try:
+        solution = solution_for_task(submission.task)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DigestUnavailable("solution") from exc
+    aligned = _load_aligned(submission)
+    if aligned.pred.shape != solution.y.shape:
+        data: dict[str, Any] = {"note": STALE_NOTE}
+    else:
+        data = own_digest(aligned, solution)
+    _save(submission=submission, reference=None, key=key, data=data)
+    return data
+
+
+def submission_flips_digest(*, submission: Submission, reference: Submission) -> dict[str, Any]:
+    """Flips of ``submission`` against ``reference`` per visible split: stored, else now.
+
+    ``{"stale": True}`` when the reference's predictions fit another solution version;
+    raises ``DigestUnavailable`` when a predictions file cannot be read.
+    """
+    key = digest_key(submission=submission, reference=reference)
+    found = InsightDigest.objects.filter(submission=submission, key=key).first()
+    if found is not None:
+        return found.data
+    try:
+        solution = solution_for_task(submission.task)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DigestUnavailable("solution") from exc
+    aligned = _load_aligned(submission)
+    reference_aligned = _load_aligned(reference)
+    if reference_aligned.pred.shape != solution.y.shape or aligned.pred.shape != solution.y.shape:
+        data: dict[str, Any] = {"stale": True}
+    else:
+        data = flips_digest(
+            solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred
+        )
+    _save(submission=submission, reference=reference, key=key, data=data)
+    return data
