@@ -15,6 +15,7 @@ from datasets.selectors import task_get_or_404
 from scoring.core.directions import metric_info
 
 from . import selectors
+from .boards import CSV_REFERENCE_COLUMNS, csv_reference_values, task_board
 from .transfer import transfer_matrix
 
 
@@ -41,7 +42,8 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     challenge = task.track.challenge
     split = _split(request, challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    board = task_board(task=task, split=split)
+    entries = board.rows
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     chart = history_chart_svg(
@@ -61,6 +63,10 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
             "chart": mark_safe(chart),  # noqa: S308 - built by common.svg, which escapes all text
             "tied_any": any(e.tied_with_best for e in entries),
+            "flips": board.flips,
+            "primary_name": board.primary_name,
+            "prize_max_nfr": board.prize_max_nfr,
+            "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
         },
     )
 
@@ -68,7 +74,7 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    entries = task_board(task=task, split=split).rows
     metrics = _metric_columns(task, entries)
     header = [
         "position",
@@ -84,6 +90,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *metrics,
         "submissions",
         "last_submission_at",
+        *CSV_REFERENCE_COLUMNS,
     ]
     body = rows_to_csv(
         header,
@@ -102,6 +109,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
+                *csv_reference_values(e),
             ]
             for e in entries
         ),
@@ -137,6 +145,7 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            "prize_ineligible": board.prize_ineligible,
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),

@@ -110,3 +110,12 @@ def flip_intervals(
             )
         )
     return out
+
+
+def nfr_prize_eligible(nfrs: Sequence[float | None], limit: float | None) -> bool:
+    """The track's prize rule "eligible only below NFR x": every known NFR of the team's
+    entries is strictly below ``limit``. No limit, or no NFR known (no reference to flip
+    against), keeps a team eligible."""
+    if limit is None:
+        return True
+    return all(nfr < limit for nfr in nfrs if nfr is not None and not math.isnan(nfr))
