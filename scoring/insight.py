@@ -237,6 +237,12 @@ def _load_aligned(submission: Submission) -> Aligned:
         return load_predictions(handle.read())
 
 
+def flip_examples_shown(*, submission: Submission, user: User) -> bool:
+    """Example row ids next to flips: organizers always; others as the challenge's
+    ``flip_examples`` option says (by default only after the end)."""
+    return is_organizer(user) or submission.task.track.challenge.flip_examples_visible()
+
+
 def _comparisons(
     *,
     submission: Submission,
@@ -252,6 +258,12 @@ def _comparisons(
     }
     comparisons: list[FlipComparison] = []
     notes: list[str] = []
+    examples = EXAMPLES if flip_examples_shown(submission=submission, user=user) else 0
+    if not examples:
+        notes.append(
+            "Example row ids are hidden while the challenge runs: they would reveal labels "
+            "a few rows at a time."
+        )
     for key in ("baseline", "previous"):
         reference = references[key]
         if reference is None:
@@ -278,7 +290,7 @@ def _comparisons(
             new_pred=aligned.pred,
             ref_pred=ref_aligned.pred,
             rows=mask,
-            examples=EXAMPLES,
+            examples=examples,
         )
         comparisons.append(
             FlipComparison(
