@@ -234,9 +234,11 @@ def test_wrong_ids_huge_file_and_bad_names_are_refused(case):
     wrong_ids = csv_bytes(pd.DataFrame({"id": [f"x{i}" for i in range(len(truth))], "label": "a"}))
     with pytest.raises(ReferenceRefused, match="invalid"):
         reference_upload(task=task, name="wrong ids", file=upload(wrong_ids))
-    with override_settings(SUBMISSION_MAX_BYTES=1000):
-        with pytest.raises(ReferenceRefused, match="limit is 1000 bytes"):
-            reference_upload(task=task, name="huge", file=upload(b"id,label\n" + b"x" * 5000))
+    with (
+        override_settings(SUBMISSION_MAX_BYTES=1000),
+        pytest.raises(ReferenceRefused, match="limit is 1000 bytes"),
+    ):
+        reference_upload(task=task, name="huge", file=upload(b"id,label\n" + b"x" * 5000))
     for name, why in (("", "needs a name"), ("Trivial baseline", "built-in"), ("n" * 81, "80")):
         with pytest.raises(ReferenceRefused, match=why):
             reference_upload(task=task, name=name, file=upload(case["files"]["ann"]))
