@@ -291,8 +291,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print("No entries yet.")
         return 0
     rank = [DASH if e["rank"] is None else e["rank"] for e in entries]
+    # The team column names a reference already (an upload, the trivial baseline); the
+    # AutoGluon team's row keeps its "baseline" mark.
     marker = [
-        (e.get("reference") or "baseline") + (" (primary)" if e.get("is_primary_reference") else "")
+        ("reference" if e.get("reference") == e["team"] else "baseline")
+        + (" (primary)" if e.get("is_primary_reference") else "")
         if e["is_baseline"]
         else ("not prize-eligible" if e.get("prize_eligible") is False else "")
         for e in entries
