@@ -342,3 +342,20 @@ def test_example_ids_hidden_while_running_then_shown(case):
 def test_reference_list_orders_built_in_first(case):
     names = [r.name for r in reference_list(task=case["task"])]
     assert names == ["AutoGluon baseline", "Trivial baseline"]
+
+
+def test_frozen_standings_mark_prize_eligibility_on_the_private_rows(case):
+    from standings.services import standings_compute
+
+    task, files = case["task"], case["files"]
+    nfr_ann = naive_nfr(task, files["ann"], files["base"], "private")[0]
+    nfr_bo = naive_nfr(task, files["bo"], files["base"], "private")[0]
+    assert nfr_bo == 0 < nfr_ann  # on the private rows Ann breaks Q1, Bo nothing
+    track = task.track
+    track.prize_max_nfr = nfr_ann  # "below x": Ann is at the limit, so not eligible
+    track.save()
+    doc = standings_compute(challenge=track.challenge, frozen_at=timezone.now())
+    (board,) = [t for t in doc["tracks"] if t["track"] == track.slug]
+    assert board["prize_max_nfr"] == nfr_ann
+    marks = {e["team"]: e["prize_eligible"] for e in board["entries"]}
+    assert marks == {"Ann": False, "Bo": True, "AutoGluon": None}
