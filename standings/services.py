@@ -22,11 +22,11 @@ from django.utils import timezone
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
+from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
 )
-from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.track import track_standings
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs
