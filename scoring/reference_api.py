@@ -130,6 +130,17 @@ class TaskReferencePrimaryApi(APIView):
             return Response({"detail": "The task has no reference yet."})
         return Response(ReferenceOutputSerializer(primary, context={"primary": primary}).data)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: ReferenceOutputSerializer,
+            **error_responses({400: "no reference of that name", 403: "not an owner"}),
+        },
+        description="The same as PUT, for clients that only POST forms.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        return self.put(request, slug)
+
 
 class TaskReferenceDeleteApi(APIView):
     """Remove an uploaded reference (built-in ones cannot be removed)."""
