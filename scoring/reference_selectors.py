@@ -3,6 +3,8 @@ a submission's flips against each of them per visible split."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +16,8 @@ from scoring.core.flips import flip_rates
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.selectors import User, private_scores_visible
 from scoring.solutions import solution_for_task
+
+logger = logging.getLogger(__name__)
 
 # Default primary when none is marked: an upload (the newest), else AutoGluon, else trivial.
 _DEFAULT_ORDER = (ReferenceSource.UPLOAD, ReferenceSource.AUTOGLUON, ReferenceSource.TRIVIAL)
@@ -49,8 +53,21 @@ def reference_predictions(*, reference: Reference) -> Aligned | None:
         stored = reference.submission.predictions
     if not stored:
         return None
-    with stored.open("rb") as fh:
-        return load_predictions(fh.read())
+    try:
+        with stored.open("rb") as fh:
+            return load_predictions(fh.read())
+    except (OSError, ValueError, KeyError):
+        logger.warning("predictions of reference %s unreadable", reference.pk, exc_info=True)
+        return None
+
+
+def _submission_pred(submission: Submission) -> np.ndarray | None:
+    try:
+        with submission.predictions.open("rb") as fh:
+            return np.asarray(load_predictions(fh.read()).pred)
+    except (OSError, ValueError, KeyError):
+        logger.warning("predictions of submission %s unreadable", submission.pk, exc_info=True)
+        return None
 
 
 def submission_reference_flips(
@@ -76,8 +93,9 @@ def submission_reference_flips(
     solution = solution_for_task(task)
     y = np.asarray(solution.y)
     is_public = np.asarray(solution.is_public, dtype=bool)
-    with submission.predictions.open("rb") as fh:
-        pred = np.asarray(load_predictions(fh.read()).pred)
+    pred = _submission_pred(submission)
+    if pred is None or pred.shape != y.shape:
+        return {}
     out: dict[str, dict[str, dict[str, float]]] = {split: {} for split in splits}
     for reference in references:
         aligned = reference_predictions(reference=reference)
@@ -103,7 +121,8 @@ def submission_primary_nfr(*, submission: Submission) -> float | None:
     if primary is None:
         return None
     stored = primary.submission.predictions if primary.submission else primary.predictions
-    key = f"refs:nfr:{submission.pk}:{submission.predictions.name}:{primary.pk}:{stored.name}"
+    files = f"{submission.predictions.name}\0{stored.name}".encode()
+    key = f"refs:nfr:{submission.pk}:{primary.pk}:{hashlib.sha256(files).hexdigest()[:16]}"
     cached = cache.get(key)
     if cached is not None:
         return cached["nfr"]
@@ -111,9 +130,8 @@ def submission_primary_nfr(*, submission: Submission) -> float | None:
     solution = solution_for_task(task)
     y = np.asarray(solution.y)
     nfr = None
-    if aligned is not None and aligned.pred.shape == y.shape:
-        with submission.predictions.open("rb") as fh:
-            pred = np.asarray(load_predictions(fh.read()).pred)
+    pred = _submission_pred(submission)
+    if aligned is not None and pred is not None and aligned.pred.shape == y.shape == pred.shape:
         rates = flip_rates(
             y=y, pred=pred, reference=np.asarray(aligned.pred), is_public=solution.is_public
         )

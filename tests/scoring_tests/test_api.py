@@ -34,6 +34,7 @@ SUBMISSION_KEYS = {
     "file_format",
     "is_final",
     "uploaded_by",
+    "nfr",  # issue 13: against the task's primary reference, public rows (null until scored)
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},
