@@ -359,3 +359,53 @@ def test_frozen_standings_mark_prize_eligibility_on_the_private_rows(case):
     assert board["prize_max_nfr"] == nfr_ann
     marks = {e["team"]: e["prize_eligible"] for e in board["entries"]}
     assert marks == {"Ann": False, "Bo": True, "AutoGluon": None}
+
+
+def test_owner_page_uploads_sets_primary_and_removes_a_reference(case):
+    task, P = case["task"], case["P"]
+    client = Client()
+    client.force_login(organizer())
+    url = f"/tasks/{task.slug}/manage/references/"
+    page = client.get(f"/tasks/{task.slug}/manage/").content.decode()
+    assert 'id="reference-upload"' in page and 'data-reference="Trivial baseline"' in page
+    response = client.post(
+        url,
+        {
+            "action": "upload",
+            "name": "prod",
+            "file": upload(wrong_on(task, {P[0]})),
+            "primary": "1",
+        },
+        follow=True,
+    )
+    assert "Reference &#x27;prod&#x27; uploaded and scored." in response.content.decode()
+    assert primary_reference(task=task).name == "prod"
+    bad = client.post(
+        url, {"action": "upload", "name": "bad", "file": upload(b"id,label\nzz,a\n")}, follow=True
+    )
+    assert "The reference file is invalid" in bad.content.decode()
+    client.post(url, {"action": "primary", "reference": "Trivial baseline"})
+    assert primary_reference(task=task).name == "Trivial baseline"
+    prod = Reference.objects.get(task=task, name="prod")
+    client.post(url, {"action": "delete", "reference_id": prod.pk})
+    assert not Reference.objects.filter(pk=prod.pk).exists()
+    # A participant cannot reach the forms.
+    other = Client()
+    other.force_login(case["ann"].user)
+    assert other.post(url, {"action": "primary", "reference": ""}).status_code == 404
+
+
+def test_tradeoff_plot_escapes_names_and_marks_the_limit():
+    from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
+
+    svg = tradeoff_svg(
+        [TradeoffPoint("<b>&x", 0.1, 0.02), TradeoffPoint("ok", 0.01, -0.01, ineligible=True)],
+        title="T",
+        reference='prod "v1"',
+        nfr_limit=0.05,
+    )
+    assert "<b>" not in svg and "&lt;b&gt;&amp;x" in svg and "prod &quot;v1&quot;" in svg
+    assert svg.count('class="team-point"') == 2 and 'class="nfr-limit"' in svg
+    assert "(not prize-eligible)" in svg
+    empty = tradeoff_svg([], title="T", reference="r")
+    assert "No entry with flips yet" in empty and "nfr-limit" not in empty
