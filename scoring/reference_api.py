@@ -71,6 +71,7 @@ class TaskReferenceListApi(APIView):
         return Response(data)
 
     @extend_schema(
+        operation_id="task_reference_create",
         request=InputSerializer,
         responses={
             201: ReferenceOutputSerializer,
@@ -111,6 +112,7 @@ class TaskReferencePrimaryApi(APIView):
         reference = serializers.CharField(allow_null=True, max_length=200)
 
     @extend_schema(
+        operation_id="task_reference_primary_update",
         request=InputSerializer,
         responses={
             200: ReferenceOutputSerializer,
@@ -136,6 +138,7 @@ class TaskReferencePrimaryApi(APIView):
             200: ReferenceOutputSerializer,
             **error_responses({400: "no reference of that name", 403: "not an owner"}),
         },
+        operation_id="task_reference_primary_create",
         description="The same as PUT, for clients that only POST forms.",
     )
     def post(self, request: Request, slug: str) -> Response:
