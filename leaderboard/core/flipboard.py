@@ -21,10 +21,13 @@ import numpy as np
 from leaderboard.core.bootstrap import (
     N_BLOCKS,
     ROW_BOOTSTRAP_MAX_ROWS,
+    _fill_counts,
     block_assignment,
-    resample_group_counts,
+    resample_streams,
 )
 from scoring.core.flips import flip_rates
+
+_CHUNK_BYTES = 32 * 2**20  # uint8 counts of the resamples processed at once
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,18 +86,25 @@ def flip_intervals(
     indicators = np.stack(columns, axis=1).astype(np.float64)  # rows x (2 per entry)
     if n > ROW_BOOTSTRAP_MAX_ROWS:
         codes = block_assignment(n=n, seed=seed)
-        sums = np.zeros((N_BLOCKS, indicators.shape[1]))
-        np.add.at(sums, codes, indicators)
+        sums = np.column_stack(
+            [np.bincount(codes, weights=col, minlength=N_BLOCKS) for col in indicators.T]
+        )
         sizes = np.bincount(codes, minlength=N_BLOCKS).astype(np.float64)
         n_groups = N_BLOCKS
     else:
         sums, sizes, n_groups = indicators, np.ones(n), n
+    # Counts of a chunk of resamples at once (the bootstrap's own draws, uint8), then one
+    # matrix product per chunk; integer sums below 2**24 are exact in float32.
+    dtype = np.float32 if n < 2**24 else np.float64
+    table = np.column_stack([sums, sizes]).astype(dtype)
+    streams = resample_streams(seed=seed, n_resamples=n_resamples)
+    chunk = max(1, min(n_resamples, _CHUNK_BYTES // max(n_groups, 1)))
     samples = np.empty((n_resamples, indicators.shape[1]))
-    for b, counts in enumerate(
-        resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
-    ):
-        weight = counts.astype(np.float64)
-        samples[b] = (weight @ sums) / max(float(weight @ sizes), 1.0)
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        counts = _fill_counts(streams[start:stop], n_groups)
+        totals = (counts.astype(dtype) @ table).astype(np.float64)
+        samples[start:stop] = totals[:, :-1] / np.maximum(totals[:, -1:], 1.0)
     out = []
     for i, point in enumerate(points):
         nfr_low, nfr_high = _tail(samples[:, 2 * i], alpha)

@@ -80,3 +80,30 @@ def test_identical_to_reference_has_zero_flips():
     ref = rng.integers(0, 3, 500)
     (same,) = flip_intervals(y=y, preds=[ref], reference=ref, n_resamples=20)
     assert (same.nfr, same.nfr_high, same.pfr, same.pfr_high) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_large_boards_resample_the_score_bootstrap_s_random_blocks():
+    """Above 2**20 rows whole blocks are drawn: each row weighs as often as its block."""
+    from leaderboard.core.bootstrap import (
+        ROW_BOOTSTRAP_MAX_ROWS,
+        block_assignment,
+        resample_group_counts,
+    )
+
+    n = ROW_BOOTSTRAP_MAX_ROWS + 7
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, n)
+    ref = np.where(rng.random(n) < 0.1, 1 - y, y)
+    pred = np.where(rng.random(n) < 0.1, 1 - y, y)
+    (got,) = flip_intervals(y=y, preds=[pred], reference=ref, n_resamples=4, seed=5)
+    codes = block_assignment(n=n, seed=5)
+    neg = (ref == y) & (pred != y)
+    values = []
+    for counts in resample_group_counts(n_groups=2**16, seed=5, n_resamples=4):
+        weight = counts[codes].astype(np.float64)
+        values.append(float(weight @ neg) / float(weight.sum()))
+    assert got.nfr == pytest.approx(neg.mean())
+    assert (got.nfr_low, got.nfr_high) == (
+        pytest.approx(min(values), rel=1e-6),
+        pytest.approx(max(values), rel=1e-6),
+    )
