@@ -4,7 +4,7 @@ owner's (``owner_api.managed_task_or_refuse``)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
+from challenge_platform.selectors import is_organizer
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
 from scoring.reference_selectors import primary_reference, reference_list
@@ -30,13 +31,28 @@ class ReferenceOutputSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=ReferenceSource.choices)
     is_primary = serializers.SerializerMethodField()
     public_score = serializers.FloatField(allow_null=True)
-    private_score = serializers.FloatField(allow_null=True)
-    scores = serializers.DictField()
+    private_score = serializers.SerializerMethodField()
+    scores = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
     def get_is_primary(self, reference: Reference) -> bool:
         primary = self.context.get("primary")
         return primary is not None and primary.pk == reference.pk
+
+    def _private(self, reference: Reference) -> bool:
+        """Private scores as for submissions: organizers always, others after the reveal."""
+        user = self.context["request"].user
+        return is_organizer(user) or reference.task.track.challenge.private_visible()
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_private_score(self, reference: Reference) -> float | None:
+        return reference.private_score if self._private(reference) else None
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
+    def get_scores(self, reference: Reference) -> dict:
+        scores = reference.scores or {}
+        splits = ("public", "private", "all") if self._private(reference) else ("public",)
+        return {split: scores[split] for split in splits if split in scores}
 
 
 def _refused(exc: ReferenceRefused) -> Response:
@@ -67,7 +83,9 @@ class TaskReferenceListApi(APIView):
         task = managed_task_or_refuse(request, slug)
         references = reference_list(task=task)
         primary = primary_reference(task=task, references=references)
-        data = ReferenceOutputSerializer(references, many=True, context={"primary": primary}).data
+        data = ReferenceOutputSerializer(
+            references, many=True, context={"primary": primary, "request": request}
+        ).data
         return Response(data)
 
     @extend_schema(
@@ -97,7 +115,9 @@ class TaskReferenceListApi(APIView):
             return _refused(exc)
         primary = primary_reference(task=task)
         return Response(
-            ReferenceOutputSerializer(reference, context={"primary": primary}).data,
+            ReferenceOutputSerializer(
+                reference, context={"primary": primary, "request": request}
+            ).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -130,7 +150,11 @@ class TaskReferencePrimaryApi(APIView):
         primary = primary_reference(task=task)
         if primary is None:
             return Response({"detail": "The task has no reference yet."})
-        return Response(ReferenceOutputSerializer(primary, context={"primary": primary}).data)
+        return Response(
+            ReferenceOutputSerializer(
+                primary, context={"primary": primary, "request": request}
+            ).data
+        )
 
     @extend_schema(
         request=InputSerializer,

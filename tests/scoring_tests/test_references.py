@@ -409,3 +409,16 @@ def test_tradeoff_plot_escapes_names_and_marks_the_limit():
     assert "(not prize-eligible)" in svg
     empty = tradeoff_svg([], title="T", reference="r")
     assert "No entry with flips yet" in empty and "nfr-limit" not in empty
+
+
+def test_a_task_owner_manages_references_but_sees_no_private_score_before_the_reveal(case):
+    task, ann = case["task"], case["ann"]
+    task.owner_team = ann.team
+    task.save(update_fields=["owner_team"])
+    url = f"/api/v1/tasks/{task.slug}/references/"
+    created = ann.api().post(url, {"name": "owner's model", "file": upload(case["files"]["bo"])})
+    assert created.status_code == 201, created.json()
+    for item in [created.json(), *ann.api().get(url).json()]:
+        assert item["private_score"] is None and set(item["scores"]) <= {"public"}
+    org = api_client_for(organizer()).get(url).json()
+    assert all(item["private_score"] is not None for item in org)
