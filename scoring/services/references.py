@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from challenge_platform import hooks
+from common.units import byte_size
 from datasets.models import Task
 from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
 from scoring.core import save_predictions as predictions_to_bytes
@@ -86,11 +87,12 @@ def reference_upload(
     limit = settings.SUBMISSION_MAX_BYTES
     if size is not None and size > limit:
         raise ReferenceRefused(
-            f"The reference file is {size} bytes; the limit is {limit} bytes, as for submissions."
+            f"The reference file is {byte_size(size)}; the limit is {byte_size(limit)}, "
+            "as for submissions."
         )
     data = file.read(limit + 1)
     if len(data) > limit:
-        raise ReferenceRefused(f"The reference file is larger than the {limit}-byte limit.")
+        raise ReferenceRefused(f"The reference file is larger than the {byte_size(limit)} limit.")
     reference = Reference(
         task=task,
         name=name,

@@ -236,7 +236,7 @@ def test_wrong_ids_huge_file_and_bad_names_are_refused(case):
         reference_upload(task=task, name="wrong ids", file=upload(wrong_ids))
     with (
         override_settings(SUBMISSION_MAX_BYTES=1000),
-        pytest.raises(ReferenceRefused, match="limit is 1000 bytes"),
+        pytest.raises(ReferenceRefused, match="limit is 1,000 bytes"),
     ):
         reference_upload(task=task, name="huge", file=upload(b"id,label\n" + b"x" * 5000))
     for name, why in (("", "needs a name"), ("Trivial baseline", "built-in"), ("n" * 81, "80")):
@@ -422,3 +422,18 @@ def test_a_task_owner_manages_references_but_sees_no_private_score_before_the_re
         assert item["private_score"] is None and set(item["scores"]) <= {"public"}
     org = api_client_for(organizer()).get(url).json()
     assert all(item["private_score"] is not None for item in org)
+
+
+@override_settings(SUBMISSION_MAX_BYTES=2048)
+def test_a_file_over_the_cap_is_refused_by_the_api_before_scoring(case):
+    task = case["task"]
+    huge = b"id,label\n" + b"t0000,a\n" * 1000  # 8 KB > 2 KiB
+    response = api_client_for(organizer()).post(
+        f"/api/v1/tasks/{task.slug}/references/", {"name": "huge", "file": upload(huge)}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "reference_refused",
+        "detail": "The reference file is 7.8 KiB; the limit is 2 KiB, as for submissions.",
+    }
+    assert not Reference.objects.filter(name="huge").exists()
