@@ -437,3 +437,15 @@ def test_a_file_over_the_cap_is_refused_by_the_api_before_scoring(case):
         "detail": "The reference file is 7.8 KiB; the limit is 2 KiB, as for submissions.",
     }
     assert not Reference.objects.filter(name="huge").exists()
+
+
+def test_the_submission_page_lists_flips_against_every_reference(case):
+    task, bo = case["task"], case["bo"]
+    client = Client()
+    client.force_login(bo.user)
+    page = client.get(f"/submissions/{case['subs']['bo'].pk}/").content.decode()
+    nfr, _ = naive_nfr(task, case["files"]["bo"], case["files"]["base"], "public")
+    row = page.split('data-split="public" data-reference="AutoGluon baseline"')[1].split("</tr>")[0]
+    assert f"{nfr * 100:.2f}%" in row
+    assert 'data-split="private"' not in page  # until the reveal
+    assert 'data-reference="Trivial baseline"' in page
