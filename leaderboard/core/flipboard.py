@@ -75,31 +75,33 @@ def flip_intervals(
     y_rows, ref_rows = y[selected], reference[selected]
     ref_right = ref_rows == y_rows
     everywhere = np.ones(n, dtype=bool)
-    points, columns = [], []
-    for pred in preds:
+    # One column per entry and kind of flip, plus the rows: per row (<= 2**20 rows), or
+    # summed per random block of the score bootstrap above. Integer sums below 2**24 are
+    # exact in float32.
+    big = n > ROW_BOOTSTRAP_MAX_ROWS
+    codes = block_assignment(n=n, seed=seed) if big else None
+    n_groups = N_BLOCKS if big else n
+    dtype = np.float32 if n < 2**24 else np.float64
+    table = np.empty((n_groups, 2 * len(preds) + 1), dtype=dtype)
+
+    def put(column: int, mask: np.ndarray) -> None:
+        table[:, column] = np.bincount(codes[mask], minlength=N_BLOCKS) if big else mask
+
+    points = []
+    for i, pred in enumerate(preds):
         pred_rows = np.asarray(pred)[selected]
         points.append(
             flip_rates(y=y_rows, pred=pred_rows, reference=ref_rows, is_public=everywhere)["all"]
         )
         right = pred_rows == y_rows
-        columns += [ref_right & ~right, right & ~ref_right]
-    indicators = np.stack(columns, axis=1).astype(np.float64)  # rows x (2 per entry)
-    if n > ROW_BOOTSTRAP_MAX_ROWS:
-        codes = block_assignment(n=n, seed=seed)
-        sums = np.column_stack(
-            [np.bincount(codes, weights=col, minlength=N_BLOCKS) for col in indicators.T]
-        )
-        sizes = np.bincount(codes, minlength=N_BLOCKS).astype(np.float64)
-        n_groups = N_BLOCKS
-    else:
-        sums, sizes, n_groups = indicators, np.ones(n), n
+        put(2 * i, ref_right & ~right)
+        put(2 * i + 1, right & ~ref_right)
+    table[:, -1] = np.bincount(codes, minlength=N_BLOCKS) if big else 1
     # Counts of a chunk of resamples at once (the bootstrap's own draws, uint8), then one
-    # matrix product per chunk; integer sums below 2**24 are exact in float32.
-    dtype = np.float32 if n < 2**24 else np.float64
-    table = np.column_stack([sums, sizes]).astype(dtype)
+    # matrix product per chunk.
     streams = resample_streams(seed=seed, n_resamples=n_resamples)
     chunk = max(1, min(n_resamples, _CHUNK_BYTES // max(n_groups, 1)))
-    samples = np.empty((n_resamples, indicators.shape[1]))
+    samples = np.empty((n_resamples, table.shape[1] - 1))
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
         counts = _fill_counts(streams[start:stop], n_groups)
