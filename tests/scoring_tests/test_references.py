@@ -449,3 +449,16 @@ def test_the_submission_page_lists_flips_against_every_reference(case):
     assert f"{nfr * 100:.2f}%" in row
     assert 'data-split="private"' not in page  # until the reveal
     assert 'data-reference="Trivial baseline"' in page
+
+
+def test_organizers_set_both_options_in_the_console(case):
+    track = case["task"].track
+    client = Client()
+    client.force_login(organizer())
+    challenge_form = client.get(
+        f"/admin/challenge_platform/challenge/{track.challenge.pk}/change/"
+    ).content.decode()
+    assert 'name="flip_examples"' in challenge_form
+    assert "Hidden while the challenge runs, shown after its end" in challenge_form
+    track_form = client.get(f"/admin/challenge_platform/track/{track.pk}/change/").content.decode()
+    assert 'name="prize_max_nfr"' in track_form
