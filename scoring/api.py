@@ -91,6 +91,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
         return submission_primary_nfr(submission=submission)
 
 
+@extend_schema_serializer(component_name="SubmissionDetail")
 class SubmissionDetailSerializer(SubmissionOutputSerializer):
     """The detail adds flips against every reference of the task, per visible split."""
 
