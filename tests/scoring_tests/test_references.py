@@ -462,3 +462,18 @@ def test_organizers_set_both_options_in_the_console(case):
     assert "Hidden while the challenge runs, shown after its end" in challenge_form
     track_form = client.get(f"/admin/challenge_platform/track/{track.pk}/change/").content.decode()
     assert 'name="prize_max_nfr"' in track_form
+
+
+def test_build_references_command_builds_the_trivial_baseline_once(module_tasks):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    task = module_tasks["matching"]
+    out = StringIO()
+    call_command("build_references", "--task", task.slug, stdout=out)
+    assert f"{task.slug}: trivial public score 0.0; AutoGluon none yet" in out.getvalue()
+    call_command("build_references", "--task", task.slug, stdout=StringIO())
+    assert Reference.objects.filter(task=task, source="trivial").count() == 1
+    with pytest.raises(CommandError, match="There is no task 'nope'"):
+        call_command("build_references", "--task", "nope")
