@@ -44,6 +44,17 @@ class Challenge(models.Model):
         help_text="Teams in the top N of a track board are reminded to write up their method "
         "before the end (0: no requirement).",
     )
+    flip_examples = models.CharField(
+        max_length=8,
+        choices=[
+            ("auto", "Hidden while the challenge runs, shown after its end"),
+            ("shown", "Always shown"),
+            ("hidden", "Never shown"),
+        ],
+        default="auto",
+        help_text="Example row ids next to flips reveal per-row correctness (public labels a "
+        "few at a time) on the submission insight page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,6 +78,12 @@ class Challenge(models.Model):
         at = at or timezone.now()
         return self.start <= at < self.end
 
+    def flip_examples_visible(self, at=None) -> bool:
+        """Whether example row ids are shown next to flips (``flip_examples``)."""
+        if self.flip_examples == "auto":
+            return (at or timezone.now()) >= self.end
+        return self.flip_examples == "shown"
+
     def private_visible(self, at=None) -> bool:
         """Whether participants may see private scores."""
         at = at or timezone.now()
@@ -82,9 +99,23 @@ class Track(models.Model):
     prize = models.TextField(
         blank=True, help_text="What the winners of this track receive (shown on its winners page)."
     )
+    prize_max_nfr = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Eligible for the prize only below this negative flip rate (0-1, e.g. 0.05) "
+        "against each task's primary reference; empty: no limit. Ineligible teams stay on "
+        "the boards, marked.",
+    )
 
     class Meta:
         ordering = ["challenge", "order", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prize_max_nfr__isnull=True)
+                | (Q(prize_max_nfr__gte=0) & Q(prize_max_nfr__lte=1)),
+                name="track_prize_max_nfr_is_a_rate",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

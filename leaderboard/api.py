@@ -18,6 +18,7 @@ from scoring.core.directions import describe_metrics, metric_direction
 
 from . import cache as board_cache
 from . import selectors
+from .boards import task_board
 
 
 def _requested_split(request: Request, challenge) -> tuple[str, Response | None]:
@@ -46,8 +47,8 @@ class TaskEntrySerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True)
     position = serializers.IntegerField()
     team = serializers.CharField(source="team.name")
-    team_id = serializers.IntegerField()
-    score = serializers.FloatField()
+    team_id = serializers.IntegerField(allow_null=True, help_text="null for an uploaded reference")
+    score = serializers.FloatField(allow_null=True)
     is_baseline = serializers.BooleanField()
     metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
     submission_count = serializers.IntegerField()
@@ -58,6 +59,28 @@ class TaskEntrySerializer(serializers.Serializer):
     rank_low = serializers.IntegerField(allow_null=True)
     rank_high = serializers.IntegerField(allow_null=True)
     tied_with_best = serializers.BooleanField()
+    reference = serializers.CharField(
+        allow_null=True, help_text="The reference's name (rank null); null for a team."
+    )
+    is_primary_reference = serializers.BooleanField()
+    nfr = serializers.FloatField(
+        allow_null=True, help_text="Negative flip rate against the primary reference."
+    )
+    nfr_low = serializers.FloatField(allow_null=True)
+    nfr_high = serializers.FloatField(allow_null=True)
+    pfr = serializers.FloatField(
+        allow_null=True, help_text="Positive flip rate against the primary reference."
+    )
+    pfr_low = serializers.FloatField(allow_null=True)
+    pfr_high = serializers.FloatField(allow_null=True)
+    opis = serializers.FloatField(
+        allow_null=True, help_text="Threshold inconsistency; lower is better."
+    )
+    prize_eligible = serializers.SerializerMethodField()
+
+    def get_prize_eligible(self, entry) -> bool | None:
+        """False above the track's NFR limit for the prize; null for references."""
+        return None if entry.rank is None else not entry.prize_ineligible
 
 
 class TrackEntrySerializer(serializers.Serializer):
@@ -72,6 +95,9 @@ class TrackEntrySerializer(serializers.Serializer):
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
     task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
     missing = serializers.ListField(child=serializers.CharField())
+    prize_eligible = serializers.BooleanField(
+        allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
+    )
 
 
 class TaskLeaderboardApi(APIView):
@@ -86,6 +112,12 @@ class TaskLeaderboardApi(APIView):
         )
         metrics = serializers.DictField(
             child=MetricSerializer(), help_text="Label and direction of every metric shown."
+        )
+        primary_reference = serializers.CharField(
+            allow_null=True, help_text="The reference nfr and pfr are measured against."
+        )
+        prize_max_nfr = serializers.FloatField(
+            allow_null=True, help_text="The track's NFR limit for the prize (null: none)."
         )
         entries = TaskEntrySerializer(many=True)
 
@@ -147,10 +179,13 @@ class TrackLeaderboardApi(APIView):
 
 def _task_payload(task, split: str) -> dict:
     """The task board's JSON (the same for every viewer allowed to see ``split``)."""
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    board = task_board(task=task, split=split)
+    entries = board.rows
     return {
         "task": task.slug,
         "split": split,
+        "primary_reference": board.primary_name,
+        "prize_max_nfr": board.prize_max_nfr,
         "primary_metric": task.primary_metric,
         "direction": metric_direction(task.primary_metric),
         "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
@@ -173,6 +208,9 @@ def _track_payload(track: Track, split: str) -> dict:
             "task_scores": dict(row.task_scores),
             "task_ranks": dict(row.task_ranks),
             "missing": list(row.missing),
+            "prize_eligible": (
+                None if row.is_baseline else row.team_id not in board.prize_ineligible
+            ),
         }
         for row in board.rows
     ]

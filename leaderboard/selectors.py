@@ -12,6 +12,7 @@ from challenge_platform.models import Challenge, Team, Track
 from challenge_platform.selectors import is_organizer
 from common.svg import Series
 from datasets.models import Task
+from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
 from scoring.models import Submission, SubmissionStatus
@@ -63,6 +64,8 @@ class TrackBoard:
     teams: dict[int, Team]
     matrix: RelativeMatrix | None
     baseline_scores: dict[str, float | None]
+    # Teams above the track's NFR limit for the prize on some task (shown, marked).
+    prize_ineligible: frozenset[int] = frozenset()
 
 
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
@@ -75,6 +78,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
     teams: dict[int, Team] = {}
     tie_break: dict[int, datetime] = {}
     baseline_scores: dict[str, float | None] = {t.slug: None for t in tasks}
+    nfrs: dict[int, list[float | None]] = {}
     for e in entries:
         per_task[e.task.slug][e.team_id] = e.score
         task_ranks[e.task.slug][e.team_id] = e.rank
@@ -84,6 +88,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         )
         if e.is_baseline:
             baseline_scores[e.task.slug] = e.score
+        nfrs.setdefault(e.team_id, []).append(e.nfr)
     if not tasks:
         return TrackBoard(track, tasks, [], teams, None, baseline_scores)
     baseline_ids = {tid for tid, team in teams.items() if team.is_baseline}
@@ -100,7 +105,12 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         task_slugs=[t.slug for t in tasks],
         team_ids=[r.team_id for r in rows if not r.is_baseline],
     )
-    return TrackBoard(track, tasks, rows, teams, matrix, baseline_scores)
+    ineligible = frozenset(
+        tid
+        for tid, values in nfrs.items()
+        if not teams[tid].is_baseline and not nfr_prize_eligible(values, track.prize_max_nfr)
+    )
+    return TrackBoard(track, tasks, rows, teams, matrix, baseline_scores, ineligible)
 
 
 def history_series(*, task: Task) -> list[Series]:

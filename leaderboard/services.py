@@ -30,6 +30,7 @@ from scoring.solutions import solution_for_task
 from . import cache as board_cache
 from . import coalesce
 from .models import LeaderboardEntry, Split
+from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
                 e.score_low, e.score_high = old.score_low, old.score_high
                 e.rank_low, e.rank_high = old.rank_low, old.rank_high
                 e.tied_with_best = old.tied_with_best
+                for name in FLIP_FIELDS:
+                    setattr(e, name, getattr(old, name))
         LeaderboardEntry.objects.filter(task=task).delete()
         LeaderboardEntry.objects.bulk_create(new_entries)
         if bootstrap and new_entries:
@@ -179,6 +182,7 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
 def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed: int = 0) -> None:
     """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
     task = task_get(pk=task_id)
+    primary = references_sync(task=task)
     if task.kind not in BOOTSTRAP_KINDS:
         return
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
@@ -213,10 +217,12 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
             e.tied_with_best = interval.tied_with_best
             updates.append(e)
+        entry_flips_fill(kept, y=y, preds=preds, reference=primary, rows=mask, seed=seed)
     with transaction.atomic():
         current = set(LeaderboardEntry.objects.filter(task=task).values_list("id", "submission_id"))
         fresh = [e for e in updates if (e.id, e.submission_id) in current]
         LeaderboardEntry.objects.bulk_update(
-            fresh, ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best"]
+            fresh,
+            ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best", *FLIP_FIELDS],
         )
         board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)

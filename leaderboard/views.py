@@ -16,6 +16,7 @@ from scoring.core.directions import metric_info
 
 from . import cache as board_cache
 from . import selectors
+from .boards import CSV_REFERENCE_COLUMNS, TaskBoard, csv_reference_values, task_board
 from .transfer import transfer_matrix
 
 
@@ -29,13 +30,14 @@ def _split(request: HttpRequest, challenge) -> str:
         raise Http404(refused.message) from None
 
 
-def _task_entries(task: Task, split: str) -> list:
+def _task_board(task: Task, split: str) -> TaskBoard:
+    """The task board with its references (shared by every viewer allowed ``split``)."""
     return board_cache.cached(
         board_cache.TASK,
         task.pk,
-        "entries",
+        "board",
         split,
-        compute=lambda: selectors.leaderboard_for_task(task=task, split=split),
+        compute=lambda: task_board(task=task, split=split),
     )
 
 
@@ -68,7 +70,8 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
     challenge = task.track.challenge
-    entries = _task_entries(task, split)
+    board = _task_board(task, split)
+    entries = board.rows
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     chart = history_chart_svg(
@@ -88,6 +91,10 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
             "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
             "chart": mark_safe(chart),  # noqa: S308 - built by common.svg, which escapes all text
             "tied_any": any(e.tied_with_best for e in entries),
+            "flips": board.flips,
+            "primary_name": board.primary_name,
+            "prize_max_nfr": board.prize_max_nfr,
+            "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
         },
     )
 
@@ -95,7 +102,7 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
-    entries = _task_entries(task, split)
+    entries = _task_board(task, split).rows
     metrics = _metric_columns(task, entries)
     header = [
         "position",
@@ -111,6 +118,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *metrics,
         "submissions",
         "last_submission_at",
+        *CSV_REFERENCE_COLUMNS,
     ]
     body = rows_to_csv(
         header,
@@ -129,6 +137,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
+                *csv_reference_values(e),
             ]
             for e in entries
         ),
@@ -170,6 +179,7 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            "prize_ineligible": board.prize_ineligible,
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),

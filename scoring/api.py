@@ -28,6 +28,7 @@ from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.admission import declared_length, refusal_parts
 from scoring.core.directions import describe_metrics
+from scoring.reference_selectors import submission_primary_nfr, submission_reference_flips
 from scoring.selectors import (
     submission_algorithm,
     submission_get,
@@ -69,6 +70,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     def get_decision(self, submission) -> dict | None:
         return decision_payload(submission)
+    nfr = serializers.SerializerMethodField()
 
     @extend_schema_field(
         {
@@ -112,6 +114,32 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     def get_algorithm(self, submission) -> dict | None:
         return submission_algorithm(submission=submission)
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_nfr(self, submission) -> float | None:
+        """Negative flip rate on the public rows against the task's primary reference."""
+        if submission.status != "scored":
+            return None
+        return submission_primary_nfr(submission=submission)
+
+
+@extend_schema_serializer(component_name="SubmissionDetail")
+class SubmissionDetailSerializer(SubmissionOutputSerializer):
+    """The detail adds flips against every reference of the task, per visible split."""
+
+    flips = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": '{split: {reference name: {"nfr": x, "pfr": y}}}, public only until '
+            "private scores are revealed (always for organizers).",
+            "additionalProperties": {"type": "object"},
+        }
+    )
+    def get_flips(self, submission) -> dict:
+        if submission.status != "scored":
+            return {}
+        return submission_reference_flips(submission=submission, user=self.context["request"].user)
 
 
 @extend_schema_serializer(component_name="SubmissionRefusal")
@@ -236,7 +264,7 @@ class SubmissionListApi(generics.ListAPIView):
 class SubmissionDetailApi(APIView):
     """One submission of the caller's team (any for organizers); others get 404."""
 
-    OutputSerializer = SubmissionOutputSerializer
+    OutputSerializer = SubmissionDetailSerializer
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="submission_detail", responses={200: OutputSerializer})

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, owner_api
+from . import api, owner_api, reference_api
 
 urlpatterns = [
     path(
@@ -19,6 +19,21 @@ urlpatterns = [
         "tasks/<slug:slug>/baselines/",
         owner_api.TaskBaselineQueueApi.as_view(),
         name="api-task-baseline-queue",
+    ),
+    path(
+        "tasks/<slug:slug>/references/",
+        reference_api.TaskReferenceListApi.as_view(),
+        name="api-task-reference-list",
+    ),
+    path(
+        "tasks/<slug:slug>/references/primary/",
+        reference_api.TaskReferencePrimaryApi.as_view(),
+        name="api-task-reference-primary",
+    ),
+    path(
+        "tasks/<slug:slug>/references/<int:pk>/",
+        reference_api.TaskReferenceDeleteApi.as_view(),
+        name="api-task-reference-delete",
     ),
     path("submissions/", api.SubmissionListApi.as_view(), name="api-submission-list"),
     path("submissions/<int:pk>/", api.SubmissionDetailApi.as_view(), name="api-submission-detail"),

@@ -42,6 +42,7 @@ from common.svg import (
     confusion_matrix_svg,
     utility_curves_svg,
 )
+from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
 from scoring.digests import DigestUnavailable, submission_flips_digest, submission_own_digest
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import User, private_scores_visible
@@ -244,6 +245,12 @@ def submission_final_selection(*, submission: Submission, user: User) -> FinalSe
 # --- computation ----------------------------------------------------------------------
 
 
+def flip_examples_shown(*, submission: Submission, user: User) -> bool:
+    """Example row ids next to flips: organizers always; others as the challenge's
+    ``flip_examples`` option says (by default only after the end)."""
+    return is_organizer(user) or submission.task.track.challenge.flip_examples_visible()
+
+
 def _comparisons(
     *, submission: Submission, user: User, rows: Rows
 ) -> tuple[list[FlipComparison], list[str]]:
@@ -254,6 +261,12 @@ def _comparisons(
     }
     comparisons: list[FlipComparison] = []
     notes: list[str] = []
+    examples = DIGEST_EXAMPLES if flip_examples_shown(submission=submission, user=user) else 0
+    if not examples:
+        notes.append(
+            "Example row ids are hidden while the challenge runs: they would reveal labels "
+            "a few rows at a time."
+        )
     for key in ("baseline", "previous"):
         reference = references[key]
         if reference is None:
@@ -282,8 +295,8 @@ def _comparisons(
                 label=labels[key],
                 reference=reference,
                 report=report,
-                positive_ids=list(report.positive_examples),
-                negative_ids=list(report.negative_examples),
+                positive_ids=list(report.positive_examples)[:examples],
+                negative_ids=list(report.negative_examples)[:examples],
                 reference_visible=_may_open(reference=reference, user=user),
             )
         )

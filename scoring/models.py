@@ -112,3 +112,61 @@ class InsightDigest(models.Model):
     def __str__(self) -> str:
         against = f"vs #{self.reference_id}" if self.reference_id else "own"
         return f"digest of #{self.submission_id} ({against})"
+def reference_path(instance: Reference, filename: str) -> str:
+    return f"references/{instance.task.slug}/{filename}"
+
+
+class ReferenceSource(models.TextChoices):
+    AUTOGLUON = "autogluon", "AutoGluon baseline"
+    TRIVIAL = "trivial", "Trivial baseline"
+    UPLOAD = "upload", "Uploaded reference"
+
+
+class Reference(models.Model):
+    """A model a task's board shows without a rank, and flips are measured against (§11).
+
+    ``trivial`` is built by the platform from the train labels, ``upload`` is a file an
+    organizer or the task owner sent (e.g. "production model, September"); both are scored
+    like a submission, their scores and aligned predictions kept here. ``autogluon`` stands
+    for the baseline team's latest scored submission (``submission``). One reference per
+    task may be marked primary; without a mark the primary is the newest upload, else
+    AutoGluon, else the trivial baseline (``scoring.references.primary_reference``).
+    """
+
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="references")
+    name = models.CharField(max_length=80)
+    source = models.CharField(max_length=16, choices=ReferenceSource.choices)
+    is_primary = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(
+        upload_to=reference_path, storage=private_storage, max_length=300, blank=True
+    )
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scores = models.JSONField(default=dict, blank=True, help_text='{"public": {metric: value}}')
+    public_score = models.FloatField(null=True, blank=True)
+    private_score = models.FloatField(null=True, blank=True)
+    predictions = models.FileField(
+        upload_to=reference_path, storage=private_storage, max_length=300, blank=True
+    )
+
+    class Meta:
+        ordering = ["task", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "name"], name="reference_name_unique_in_task"),
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(is_primary=True), name="one_primary_reference_per_task"
+            ),
+            models.UniqueConstraint(
+                fields=["task", "source"],
+                condition=Q(source__in=["autogluon", "trivial"]),
+                name="one_built_in_reference_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.task})"

@@ -8,12 +8,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from datasets.models import Task
 from datasets.selectors import task_manageable
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
-from scoring.models import Submission
+from scoring.models import Reference, ReferenceSource, Submission
+from scoring.reference_selectors import primary_reference, reference_list
+from scoring.services.references import (
+    ReferenceRefused,
+    reference_delete,
+    reference_primary_set,
+    reference_upload,
+)
 
 LIST_LIMIT = 500
 
@@ -41,6 +49,7 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         if revealed
         else None
     )
+    references = reference_list(task=task)
     return render(
         request,
         "scoring/task_manage.html",
@@ -49,5 +58,49 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": challenge,
             "runs": task.baseline_runs.order_by("-created_at")[:5],
             "submissions": submissions,
+            "references": references,
+            "primary": primary_reference(task=task, references=references),
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
+    """The owner page's reference forms: upload a named file, choose the primary, remove."""
+    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
+    if task is None or not task_manageable(task=task, user=request.user):
+        raise Http404("no such task")
+    action = request.POST.get("action")
+    try:
+        if action == "upload":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ReferenceRefused("Choose a reference file to upload.")
+            reference = reference_upload(
+                task=task,
+                name=request.POST.get("name", ""),
+                file=upload,
+                user=request.user,
+                make_primary=bool(request.POST.get("primary")),
+            )
+            messages.success(request, f"Reference '{reference.name}' uploaded and scored.")
+        elif action == "primary":
+            chosen = reference_primary_set(task=task, name=request.POST.get("reference") or None)
+            messages.success(
+                request,
+                f"Primary reference: {chosen.name}." if chosen else "Primary reference: default.",
+            )
+        elif action == "delete":
+            reference = Reference.objects.filter(
+                task=task, pk=request.POST.get("reference_id") or 0, source=ReferenceSource.UPLOAD
+            ).first()
+            if reference is None:
+                raise ReferenceRefused("There is no such uploaded reference.")
+            reference_delete(reference=reference)
+            messages.success(request, f"Reference '{reference.name}' removed.")
+        else:
+            raise ReferenceRefused("Unknown action.")
+    except ReferenceRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#references")

@@ -8,6 +8,11 @@ app_name = "scoring"
 urlpatterns = [
     path("tasks/<slug:slug>/submit/", views.submission_submit, name="submit"),
     path("tasks/<slug:slug>/manage/", owner_views.task_manage, name="task-manage"),
+    path(
+        "tasks/<slug:slug>/manage/references/",
+        owner_views.task_references_manage,
+        name="task-references",
+    ),
     path("submissions/", views.submission_list, name="submission-list"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
     path("submissions/<int:pk>/final/", views.submission_final_toggle, name="submission-final"),

@@ -16,6 +16,7 @@ from datasets.selectors import task_get_or_404
 from scoring import selectors
 from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
+from scoring.reference_selectors import submission_reference_flips
 from scoring.services import SubmissionRefused, submission_create, submission_final_set
 
 LIST_LIMIT = 200
@@ -118,6 +119,9 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "failed": submission.status == SubmissionStatus.FAILED,
             "poll_url": reverse("api-submission-detail", kwargs={"pk": submission.pk}),
             "made_by": selectors.submission_algorithm(submission=submission),
+            "reference_flips": submission_reference_flips(submission=submission, user=request.user)
+            if submission.status == SubmissionStatus.SCORED
+            else {},
         },
     )
 

@@ -30,11 +30,17 @@ class StandingEntrySerializer(serializers.Serializer):
     score = serializers.FloatField(allow_null=True)
     method = MethodSerializer(allow_null=True)
     is_baseline = serializers.BooleanField()
+    prize_eligible = serializers.BooleanField(
+        allow_null=True,
+        required=False,
+        help_text="Track entries: false above the track's NFR limit for the prize.",
+    )
 
 
 class TrackStandingsSerializer(serializers.Serializer):
     track = serializers.CharField()
     prize = serializers.CharField()
+    prize_max_nfr = serializers.FloatField(allow_null=True, required=False)
     entries = StandingEntrySerializer(many=True)
 
 

@@ -40,6 +40,7 @@ def standings_document(*, challenge: Challenge) -> dict[str, Any]:
                 "track": t.slug,
                 "title": t.title,
                 "prize": t.prize,
+                "prize_max_nfr": t.prize_max_nfr,
                 "tasks": [task.slug for task in t.tasks.all()],
                 "entries": [],
             }
@@ -68,6 +69,7 @@ class Winner:
     team_id: int
     score: float | None
     writeup: MethodWriteup | None
+    prize_eligible: bool = True  # False above the track's NFR limit (shown, marked)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,14 @@ def winners_for_track(*, track: Track, n: int = 3) -> TrackWinners:
         .prefetch_related("submissions__task")
     }
     winners = [
-        Winner(e["rank"], e["team"], e["team_id"], e["score"], writeups.get(e["team_id"]))
+        Winner(
+            e["rank"],
+            e["team"],
+            e["team_id"],
+            e["score"],
+            writeups.get(e["team_id"]),
+            e.get("prize_eligible") is not False,
+        )
         for e in top
     ]
     return TrackWinners(track, frozen, winners)

@@ -23,11 +23,13 @@ from challenge_platform.audit import audit_record
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
+from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
 )
 from leaderboard.core.track import track_standings
+from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs
 from scoring.core.directions import metric_direction
 from scoring.models import Submission, SubmissionStatus
@@ -101,6 +103,16 @@ def _task_board(
     return board, per_team
 
 
+def private_nfrs(tasks: list[Task]) -> dict[int, list[float | None]]:
+    """Each team's NFR against the primary reference on the private board of ``tasks``."""
+    out: dict[int, list[float | None]] = {}
+    for team_id, nfr in LeaderboardEntry.objects.filter(
+        task__in=tasks, split="private"
+    ).values_list("team_id", "nfr"):
+        out.setdefault(team_id, []).append(nfr)
+    return out
+
+
 def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str, Any]:
     """The snapshot (without its digest) of every task and track board at ``challenge.end``."""
     methods = _methods(challenge)
@@ -131,6 +143,7 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
                 tie_break_at=tie_break,
                 task_ranks=task_ranks,
             )
+            nfrs = private_nfrs(tasks)
             for row in rows:
                 team = teams[row.team_id]
                 entries.append(
@@ -143,6 +156,10 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
                         "score": finite_or_none(row.mean_score),
                         "task_scores": {k: finite_or_none(v) for k, v in row.task_scores.items()},
                         "missing": list(row.missing),
+                        # The track's NFR limit for the prize (DESIGN §11): marked, not removed.
+                        "prize_eligible": None
+                        if row.is_baseline
+                        else nfr_prize_eligible(nfrs.get(row.team_id, []), track.prize_max_nfr),
                         "method": None
                         if row.is_baseline
                         else _method_ref(methods.get(row.team_id)),
@@ -153,6 +170,7 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
                 "track": track.slug,
                 "title": track.title,
                 "prize": track.prize,
+                "prize_max_nfr": track.prize_max_nfr,
                 "tasks": [t.slug for t in tasks],
                 "entries": entries,
             }

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from . import algorithms, config
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
-from .output import DASH, interval, shorten, table, utc_z, when
+from .output import DASH, interval, percent, shorten, table, utc_z, when
 
 FINAL_STATUSES = ("scored", "failed")
 SPLIT_ORDER = ("public", "private", "all")
@@ -252,11 +252,13 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["task"],
                 s["status"],
                 public.get(metric) if metric else None,
+                percent(s.get("nfr")),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
             ]
         )
-    print(table(["id", "task", "status", "public score", "created (UTC)", "note / error"], rows))
+    headers = ["id", "task", "status", "public score", "NFR", "created (UTC)", "note / error"]
+    print(table(headers, rows))
     return 0
 
 
@@ -290,7 +292,15 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print("No entries yet.")
         return 0
     rank = [DASH if e["rank"] is None else e["rank"] for e in entries]
-    marker = ["baseline" if e["is_baseline"] else "" for e in entries]
+    # The team column names a reference already (an upload, the trivial baseline); the
+    # AutoGluon team's row keeps its "baseline" mark.
+    marker = [
+        ("reference" if e.get("reference") == e["team"] else "baseline")
+        + (" (primary)" if e.get("is_primary_reference") else "")
+        if e["is_baseline"]
+        else ("not prize-eligible" if e.get("prize_eligible") is False else "")
+        for e in entries
+    ]
     if "task" in board:
         headers = ["rank", "team", board["primary_metric"]]
         rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
@@ -298,6 +308,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if any(intervals):
             headers.append("95% interval")
             rows = [[*row, iv] for row, iv in zip(rows, intervals, strict=True)]
+        if board.get("primary_reference"):
+            headers.append(f"NFR vs {board['primary_reference']}")
+            rows = [[*row, percent(e.get("nfr"))] for row, e in zip(rows, entries, strict=True)]
+        if any(e.get("opis") is not None for e in entries):
+            headers.append("OPIS")
+            rows = [[*row, e.get("opis")] for row, e in zip(rows, entries, strict=True)]
     else:
         tasks = board.get("tasks") or []
         headers = ["rank", "team", "mean", *tasks]

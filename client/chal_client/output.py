@@ -75,3 +75,10 @@ def shorten(text: object, width: int = 40) -> str:
 def utc_z(moment: datetime) -> str:
     """``2026-03-02T00:00:00Z``."""
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def percent(value: object) -> str:
+    """A rate as ``3.25%``, or a dash when there is none."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value * 100:.2f}%"
+    return DASH

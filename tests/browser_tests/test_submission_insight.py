@@ -43,7 +43,9 @@ def scored(submission: Submission) -> Submission:
 
 
 def test_flips_and_plots_on_the_submission_page(live_server, browser_page, tmp_path):
-    task = imported_task(tmp_path, kind="matching", challenge=ChallengeFactory())
+    # Example ids are hidden while a challenge runs unless shown (test_references.py).
+    challenge = ChallengeFactory(flip_examples="shown")
+    task = imported_task(tmp_path, kind="matching", challenge=challenge)
     truth = solution_frame(task)
     P = truth.id[truth.split == "public"].tolist()
     Q = truth.id[truth.split == "private"].tolist()

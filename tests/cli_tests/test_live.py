@@ -311,3 +311,59 @@ def test_the_console_script_runs(world, config_file, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert [line.split()[0] for line in done.stdout.splitlines()[2:]] == ["cli-birds", "cli-pairs"]
+
+
+def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, world, login_as):
+    """``chal submissions`` and ``chal leaderboard`` show NFR against the task's primary
+    reference (an upload here), the same number a row-by-row count gives."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from leaderboard.services import leaderboard_bootstrap_compute
+    from scoring import services
+    from scoring.services import submission_create
+    from scoring.services.references import reference_upload
+    from scoring.tasks import score_submission
+    from tests.scoring_tests.factories import solution_frame
+
+    task = world.birds
+    truth = solution_frame(task)
+    public = truth[truth.split == "public"]
+    classes = list(task.classes)
+
+    def wrong_on(ids: set[str]) -> bytes:
+        labels = [
+            classes[(classes.index(y) + 1) % len(classes)] if i in ids else y
+            for i, y in zip(truth["id"], truth["label"].astype(str), strict=True)
+        ]
+        return csv_bytes(pd.DataFrame({"id": truth["id"], "label": labels}))
+
+    broken = set(public["id"][:3])  # right in the reference, wrong in alice's file
+    reference_upload(
+        task=task,
+        name="prod model",
+        file=SimpleUploadedFile("prod.csv", wrong_on(set())),
+    )
+    sub = submission_create(
+        task=task, user=world.alice, file=SimpleUploadedFile("p.csv", wrong_on(broken))
+    )
+    services.solution_cache.items.clear()
+    score_submission.run(submission_pk=sub.pk)
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=20)
+    nfr = f"{len(broken) / len(public) * 100:.2f}%"
+
+    board = chal("leaderboard", task.slug, "--server", world.url)
+    assert board.code == 0, board.err
+    lines = board.out.splitlines()
+    assert "NFR vs prod model" in lines[1]
+    red = next(line for line in lines if line.split()[1:2] == ["Red"])
+    assert nfr in red.split()
+    prod = next(line for line in lines if "prod model" in line and line.strip().startswith("—"))
+    assert prod.rstrip().endswith("reference (primary)")
+
+    login_as("alice")
+    mine = chal("submissions")
+    assert mine.code == 0, mine.err
+    assert mine.out.splitlines()[0].split()[:5] == ["id", "task", "status", "public", "score"]
+    assert "NFR" in mine.out.splitlines()[0]
+    assert mine.out.splitlines()[2].split()[4] == nfr

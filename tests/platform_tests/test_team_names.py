@@ -136,7 +136,7 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
     ``#pk``, so the new constraint can be added (the migration calls this function)."""
     rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
     assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
-    migration = importlib.import_module("challenge_platform.migrations.0004_team_name_key")
+    migration = importlib.import_module("challenge_platform.migrations.0005_team_name_key")
     assert migration.unique_name_keys is unique_name_keys
 
 

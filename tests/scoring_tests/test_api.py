@@ -37,6 +37,7 @@ SUBMISSION_KEYS = {
     "algorithm",  # null for an uploaded file (tests/algorithms_tests/test_task_folder.py)
     "is_hidden",
     "decision",
+    "nfr",  # issue 13: against the task's primary reference, public rows (null until scored)
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},

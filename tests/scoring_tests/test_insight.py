@@ -90,6 +90,14 @@ def baseline_submission(task, content: bytes) -> Submission:
     return scored(submission)
 
 
+def show_flip_examples(task) -> None:
+    """Example ids next to flips are hidden while a challenge runs unless its organizers
+    show them (``test_references.py`` covers the option itself)."""
+    challenge = task.track.challenge
+    challenge.flip_examples = "shown"
+    challenge.save(update_fields=["flip_examples"])
+
+
 def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -115,6 +123,7 @@ def flip_case(module_tasks):
     assert len(public) >= 5 and len(private) >= 4
     P, Q = public, private
     alice = make_participant(task.track.challenge, username="alice", name="Owls")
+    show_flip_examples(task)
     baseline = baseline_submission(task, wrong_on(task, {P[4], Q[2], Q[3]}))
     previous = scored(
         submission_create(
@@ -211,6 +220,7 @@ def test_a_matching_file_with_scores_gets_the_threshold_chart(module_tasks):
     task = module_tasks["matching"]
     P, Q = split_ids(task)
     bob = make_participant(task.track.challenge, username="bob")
+    show_flip_examples(task)
     with_score = scored(
         submission_create(
             task=task, user=bob.user, file=upload(wrong_on(task, {P[0], Q[0]}, score=True))

@@ -3,6 +3,8 @@ confirmation, password reset, OpenID Connect), and the task-owner role's page an
 
 from __future__ import annotations
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from tests.security_tests.matrix_case import ALL_OK, LOGIN, OK, REDIRECT, Case
 
 ACCOUNT_SITE: list[Case] = [
@@ -69,6 +71,15 @@ ACCOUNT_SITE: list[Case] = [
         owner=OK,
     ),
     Case("tasks/<slug:slug>/manage/", "/tasks/{task}/manage/", (LOGIN, "404", "404", OK)),
+    # References (issue 13): organizers everywhere, the task owner on its own task only.
+    Case(
+        "tasks/<slug:slug>/manage/references/",
+        "/tasks/{owned_task}/manage/references/",
+        (LOGIN, "404", "404", REDIRECT),
+        "POST",
+        lambda w: {"action": "primary", "reference": ""},
+        owner=REDIRECT,
+    ),
     Case(
         "tasks/<slug:slug>/manage/",
         "/tasks/{owned_task}/manage/",
@@ -100,6 +111,32 @@ ACCOUNT_API: list[Case] = [
         "/api/v1/tasks/{task}/baselines/",
         ("401", "403", "403", "202"),
         "POST",
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/references/",
+        "/api/v1/tasks/{owned_task}/references/",
+        ("401", "403", "403", OK),
+        owner=OK,
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/references/",
+        "/api/v1/tasks/{task}/references/",
+        ("401", "403", "403", "400"),
+        "POST",
+        lambda w: {"name": "matrix", "file": SimpleUploadedFile("r.csv", b"id,label\nnope,a\n")},
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/references/primary/",
+        "/api/v1/tasks/{owned_task}/references/primary/",
+        ("401", "403", "403", "400"),
+        "POST",
+        lambda w: {"reference": "no such reference"},
+        owner="400",
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/references/<int:pk>/",
+        "/api/v1/tasks/{task}/references/0/",
+        ("401", "405", "405", "405"),
     ),
     Case(
         "api/v1/tasks/<slug:slug>/all-submissions/",

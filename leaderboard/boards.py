@@ -1,0 +1,90 @@
+"""A task's board as pages and exports show it: entries, references, flip columns and the
+update trade-off plot (DESIGN §11). Reads only (STYLE: selectors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
+from datasets.models import Task
+from leaderboard.core.flipboard import nfr_prize_eligible
+from scoring.reference_selectors import primary_reference, reference_list
+
+from . import selectors
+from .references import board_with_references
+
+CSV_REFERENCE_COLUMNS = (
+    "reference",
+    "nfr",
+    "nfr_low",
+    "nfr_high",
+    "pfr",
+    "pfr_low",
+    "pfr_high",
+    "opis",
+    "prize_eligible",
+)
+
+
+@dataclass(frozen=True)
+class TaskBoard:
+    rows: list[Any]  # LeaderboardEntry and ReferenceRow, board order
+    flips: bool  # the task has a primary reference to flip against
+    primary_name: str | None
+    prize_max_nfr: float | None
+    tradeoff_svg: str
+
+
+def task_board(*, task: Task, split: str) -> TaskBoard:
+    """The board of ``task`` on ``split`` with its references merged in and entries marked
+    ``prize_ineligible`` above the track's NFR limit."""
+    entries = selectors.leaderboard_for_task(task=task, split=split)
+    rows = board_with_references(task=task, split=split, entries=entries)
+    references = reference_list(task=task)
+    primary = primary_reference(task=task, references=references)
+    limit = task.track.prize_max_nfr
+    for row in rows:
+        row.prize_ineligible = row.rank is not None and not nfr_prize_eligible([row.nfr], limit)
+    flips = primary is not None and task.kind != "grouping"
+    svg = ""
+    if flips:
+        base = primary.public_score if split == "public" else primary.private_score
+        points = [
+            TradeoffPoint(
+                name=row.team.name,
+                nfr=row.nfr,
+                gain=row.score - base,
+                ineligible=row.prize_ineligible,
+            )
+            for row in rows
+            if row.rank is not None and row.nfr is not None and base is not None
+        ]
+        svg = tradeoff_svg(
+            points,
+            title=f"{task.title}: score gain over {primary.name} vs NFR ({split})",
+            reference=primary.name,
+            nfr_limit=limit,
+        )
+    return TaskBoard(
+        rows=rows,
+        flips=flips,
+        primary_name=primary.name if primary is not None else None,
+        prize_max_nfr=limit,
+        tradeoff_svg=svg,
+    )
+
+
+def csv_reference_values(row: Any) -> list[Any]:
+    """The CSV cells of ``CSV_REFERENCE_COLUMNS`` for one board row."""
+    return [
+        getattr(row, "reference", None) or "",
+        row.nfr,
+        row.nfr_low,
+        row.nfr_high,
+        row.pfr,
+        row.pfr_low,
+        row.pfr_high,
+        getattr(row, "opis", None),
+        "" if row.rank is None else not getattr(row, "prize_ineligible", False),
+    ]

@@ -1,0 +1,194 @@
+"""API of a task's references (DESIGN §10, §11): its owners and organizers list them, upload
+named reference files, choose the primary one and remove uploads. The check is the task
+owner's (``owner_api.managed_task_or_refuse``)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from challenge_platform.api.errors import error_responses
+from challenge_platform.selectors import is_organizer
+from scoring.models import Reference, ReferenceSource
+from scoring.owner_api import managed_task_or_refuse
+from scoring.reference_selectors import primary_reference, reference_list
+from scoring.services.references import (
+    ReferenceRefused,
+    reference_delete,
+    reference_primary_set,
+    reference_upload,
+)
+
+
+class ReferenceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=ReferenceSource.choices)
+    is_primary = serializers.SerializerMethodField()
+    public_score = serializers.FloatField(allow_null=True)
+    private_score = serializers.SerializerMethodField()
+    scores = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_is_primary(self, reference: Reference) -> bool:
+        primary = self.context.get("primary")
+        return primary is not None and primary.pk == reference.pk
+
+    def _private(self, reference: Reference) -> bool:
+        """Private scores as for submissions: organizers always, others after the reveal."""
+        user = self.context["request"].user
+        return is_organizer(user) or reference.task.track.challenge.private_visible()
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_private_score(self, reference: Reference) -> float | None:
+        return reference.private_score if self._private(reference) else None
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
+    def get_scores(self, reference: Reference) -> dict:
+        scores = reference.scores or {}
+        splits = ("public", "private", "all") if self._private(reference) else ("public",)
+        return {split: scores[split] for split in splits if split in scores}
+
+
+def _refused(exc: ReferenceRefused) -> Response:
+    return Response(
+        {"code": "reference_refused", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST
+    )
+
+
+class TaskReferenceListApi(APIView):
+    """GET: the task's references (primary marked). POST: upload a named reference file,
+    scored at once like a submission; a refused file stores nothing and says why."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, help_text="e.g. 'production model, Sept.'")
+        file = serializers.FileField(allow_empty_file=True)
+        primary = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        responses={
+            200: ReferenceOutputSerializer(many=True),
+            **error_responses({403: "not an owner"}),
+        }
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        references = reference_list(task=task)
+        primary = primary_reference(task=task, references=references)
+        data = ReferenceOutputSerializer(
+            references, many=True, context={"primary": primary, "request": request}
+        ).data
+        return Response(data)
+
+    @extend_schema(
+        operation_id="task_reference_create",
+        request=InputSerializer,
+        responses={
+            201: ReferenceOutputSerializer,
+            **error_responses(
+                {400: "bad name, duplicate name, file too large or invalid", 403: "not an owner"}
+            ),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            reference = reference_upload(
+                task=task,
+                name=data["name"],
+                file=data["file"],
+                user=request.user,
+                make_primary=data["primary"],
+            )
+        except ReferenceRefused as exc:
+            return _refused(exc)
+        primary = primary_reference(task=task)
+        return Response(
+            ReferenceOutputSerializer(
+                reference, context={"primary": primary, "request": request}
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TaskReferencePrimaryApi(APIView):
+    """Choose the primary reference by name (null: back to the default rule)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        reference = serializers.CharField(allow_null=True, max_length=200)
+
+    @extend_schema(
+        operation_id="task_reference_primary_update",
+        request=InputSerializer,
+        responses={
+            200: ReferenceOutputSerializer,
+            **error_responses({400: "no reference of that name", 403: "not an owner"}),
+        },
+    )
+    def put(self, request: Request, slug: str) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            reference_primary_set(task=task, name=serializer.validated_data["reference"])
+        except ReferenceRefused as exc:
+            return _refused(exc)
+        primary = primary_reference(task=task)
+        if primary is None:
+            return Response({"detail": "The task has no reference yet."})
+        return Response(
+            ReferenceOutputSerializer(
+                primary, context={"primary": primary, "request": request}
+            ).data
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: ReferenceOutputSerializer,
+            **error_responses({400: "no reference of that name", 403: "not an owner"}),
+        },
+        operation_id="task_reference_primary_create",
+        description="The same as PUT, for clients that only POST forms.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        return self.put(request, slug)
+
+
+class TaskReferenceDeleteApi(APIView):
+    """Remove an uploaded reference (built-in ones cannot be removed)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            **error_responses({400: "a built-in reference", 403: "not an owner"}),
+        },
+    )
+    def delete(self, request: Request, slug: str, pk: int) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        reference = Reference.objects.filter(task=task, pk=pk).first()
+        if reference is None:
+            return Response(
+                {"detail": "There is no such reference."}, status=status.HTTP_404_NOT_FOUND
+            )
+        if reference.source != ReferenceSource.UPLOAD:
+            return _refused(ReferenceRefused("Built-in references cannot be removed."))
+        reference_delete(reference=reference)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,246 @@
+"""Writes of a task's references (DESIGN §11): the trivial baseline, uploads, the primary.
+
+Every reference file goes through the scoring core exactly as a submission does
+(``score_file``: the same reader, size cap, id checks and metrics), and its aligned
+predictions are kept for flips. A refused file changes nothing and says why. A change of
+references refreshes the task's boards (``challenge_platform.hooks``), whose bootstrap then
+recomputes the flip columns against the primary reference.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from challenge_platform import hooks
+from common.units import byte_size
+from datasets.models import Task
+from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
+from scoring.core import save_predictions as predictions_to_bytes
+from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
+from scoring.services.lifecycle import SPLITS, finite_metrics
+from scoring.solutions import solution_for_task
+
+AUTOGLUON_NAME = "AutoGluon baseline"
+TRIVIAL_NAME = "Trivial baseline"
+RESERVED_NAMES = {AUTOGLUON_NAME.casefold(), TRIVIAL_NAME.casefold()}
+NAME_MAX = 80
+
+
+class ReferenceRefused(Exception):
+    """An upload or a primary choice that cannot be accepted; ``str()`` says why."""
+
+
+def _score_into(reference: Reference, *, task: Task, source: Any, max_bytes: int | None) -> None:
+    """Score ``source`` like a submission and keep scores and predictions on ``reference``."""
+    solution = solution_for_task(task)
+    result = score_file(source, solution, max_bytes=max_bytes)
+    scores = {split: finite_metrics(result.metrics.get(split, {})) for split in SPLITS}
+    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
+    reference.scores = scores
+    reference.public_score = scores["public"].get(primary)
+    reference.private_score = scores["private"].get(primary)
+    reference.predictions.save(
+        "predictions.npz", ContentFile(predictions_to_bytes(result.aligned)), save=False
+    )
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ReferenceRefused("A reference needs a name, e.g. 'production model, September'.")
+    if len(name) > NAME_MAX:
+        raise ReferenceRefused(f"A reference name has at most {NAME_MAX} characters.")
+    if name.casefold() in RESERVED_NAMES:
+        raise ReferenceRefused(f"'{name}' is the name of a built-in reference; choose another.")
+    return name
+
+
+def reference_upload(
+    *,
+    task: Task,
+    name: str,
+    file: Any,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    make_primary: bool = False,
+) -> Reference:
+    """Score and store an uploaded reference file (organizers and task owners).
+
+    Refused with :class:`ReferenceRefused` (nothing stored) for a bad name, a name already
+    used on the task, a file above the submission size cap, or a file the submission checks
+    refuse (wrong or missing ids, bad columns...).
+    """
+    name = _clean_name(name)
+    if Reference.objects.filter(task=task, name__iexact=name).exists():
+        raise ReferenceRefused(f"Task '{task.slug}' already has a reference named '{name}'.")
+    size = getattr(file, "size", None)
+    limit = settings.SUBMISSION_MAX_BYTES
+    if size is not None and size > limit:
+        raise ReferenceRefused(
+            f"The reference file is {byte_size(size)}; the limit is {byte_size(limit)}, "
+            "as for submissions."
+        )
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ReferenceRefused(f"The reference file is larger than the {byte_size(limit)} limit.")
+    reference = Reference(
+        task=task,
+        name=name,
+        source=ReferenceSource.UPLOAD,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    try:
+        _score_into(reference, task=task, source=io.BytesIO(data), max_bytes=limit)
+    except SubmissionInvalid as exc:
+        raise ReferenceRefused(f"The reference file is invalid: {exc.message}") from exc
+    original = getattr(file, "name", "") or "reference.csv"
+    suffix = ".csv.gz" if original.endswith(".gz") else "." + original.rsplit(".", 1)[-1][:8]
+    try:
+        with transaction.atomic():
+            if make_primary:
+                Reference.objects.filter(task=task, is_primary=True).update(is_primary=False)
+                reference.is_primary = True
+            reference.file.save(f"upload{suffix}", ContentFile(data), save=False)
+            reference.save()
+            hooks.task_results_changed(task_id=task.pk)
+    except IntegrityError as exc:  # the same name uploaded at the same moment
+        reference.predictions.delete(save=False)
+        reference.file.delete(save=False)
+        raise ReferenceRefused(
+            f"Task '{task.slug}' already has a reference named '{name}'."
+        ) from exc
+    return reference
+
+
+def reference_primary_set(*, task: Task, name: str | None) -> Reference | None:
+    """Mark the reference ``name`` as the task's primary one (None: back to the default)."""
+    with transaction.atomic():
+        target = None
+        if name:
+            target = Reference.objects.filter(task=task, name__iexact=name.strip()).first()
+            if target is None:
+                known = ", ".join(
+                    Reference.objects.filter(task=task).values_list("name", flat=True)
+                )
+                raise ReferenceRefused(
+                    f"Task '{task.slug}' has no reference named '{name}'"
+                    + (f" (it has: {known})." if known else ".")
+                )
+        Reference.objects.filter(task=task, is_primary=True).update(is_primary=False)
+        if target is not None:
+            target.is_primary = True
+            target.save(update_fields=["is_primary"])
+        hooks.task_results_changed(task_id=task.pk)
+    return target
+
+
+def reference_delete(*, reference: Reference) -> None:
+    """Remove an uploaded reference (built-in ones come back with the next refresh)."""
+    task_id = reference.task_id
+    with transaction.atomic():
+        reference.delete()
+        hooks.task_results_changed(task_id=task_id)
+    for field in (reference.file, reference.predictions):
+        if field:
+            field.delete(save=False)
+
+
+def trivial_submission(task: Task) -> bytes:
+    """The trivial baseline of ``task`` as a submission CSV, from its train labels:
+    classification: the majority class, every class's prior as its probability; matching:
+    no match, the base rate as ``score``; grouping: every record alone in its cluster."""
+    solution = solution_for_task(task)
+    ids = solution.ids
+    n = len(ids)
+    columns: dict[str, Any] = {"id": ids}
+    if task.kind == "grouping":
+        columns["cluster"] = pc.cast(ids, pa.string())
+    else:
+        with task.train_parquet.open("rb") as fh:
+            labels = pq.read_table(fh, columns=["label"]).column("label")
+        if task.kind == "matching":
+            values = np.asarray(pc.cast(labels, pa.float64()).to_numpy(zero_copy_only=False))
+            rate = float(values.mean()) if values.size else 0.0
+            columns["label"] = pa.array(np.zeros(n, dtype=np.int64))
+            columns["score"] = pa.array(np.full(n, rate))
+        else:
+            counts = {
+                str(v["values"]): int(v["counts"]) for v in pc.value_counts(labels).to_pylist()
+            }
+            total = sum(counts.values()) or 1
+            classes = [str(c) for c in task.classes]
+            majority = max(classes, key=lambda c: (counts.get(c, 0), -classes.index(c)))
+            columns["label"] = pa.array([majority] * n)
+            for c in classes:
+                columns[f"proba_{c}"] = pa.array(np.full(n, counts.get(c, 0) / total))
+    out = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), out)
+    return out.getvalue()
+
+
+def reference_trivial_ensure(*, task: Task) -> Reference | None:
+    """Build and score the task's trivial baseline once (None if its labels cannot be read)."""
+    existing = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
+    if existing is not None:
+        return existing
+    data = trivial_submission(task)
+    reference = Reference(task=task, name=TRIVIAL_NAME, source=ReferenceSource.TRIVIAL)
+    _score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
+    reference.file.save("trivial.csv", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            reference.save()
+    except IntegrityError:  # built by another worker meanwhile
+        reference.predictions.delete(save=False)
+        reference.file.delete(save=False)
+        return Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
+    return reference
+
+
+def reference_autogluon_sync(*, task: Task) -> Reference | None:
+    """Point the AutoGluon reference at the baseline team's latest scored submission."""
+    latest = (
+        Submission.objects.filter(
+            task=task,
+            team__is_baseline=True,
+            team__is_hidden=False,
+            is_hidden=False,
+            status=SubmissionStatus.SCORED,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    current = Reference.objects.filter(task=task, source=ReferenceSource.AUTOGLUON).first()
+    if latest is None:
+        if current is not None and not current.is_primary:
+            current.delete()
+        return None
+    fields = {
+        "submission": latest,
+        "scores": latest.scores,
+        "public_score": latest.public_score,
+        "private_score": latest.private_score,
+    }
+    if current is None:
+        try:
+            with transaction.atomic():
+                return Reference.objects.create(
+                    task=task, name=AUTOGLUON_NAME, source=ReferenceSource.AUTOGLUON, **fields
+                )
+        except IntegrityError:
+            current = Reference.objects.get(task=task, source=ReferenceSource.AUTOGLUON)
+    if current.submission_id != latest.pk:
+        for key, value in fields.items():
+            setattr(current, key, value)
+        current.save(update_fields=list(fields))
+    return current
