@@ -35,6 +35,10 @@ def finite_or_none(value: float | None) -> float | None:
 
 
 def top_entries(entries: list[Mapping[str, Any]], n: int = 3) -> list[Mapping[str, Any]]:
-    """The first ``n`` ranked entries (baselines and unranked rows skipped), best first."""
-    ranked = [e for e in entries if e.get("rank") is not None]
+    """The first ``n`` ranked entries eligible for the prize, best first: baselines, unranked
+    rows and entries over the track's NFR limit (``prize_eligible: false``, issue 13) are
+    skipped, so a team that breaks too many of the reference's rows is not named a winner."""
+    ranked = [
+        e for e in entries if e.get("rank") is not None and e.get("prize_eligible") is not False
+    ]
     return sorted(ranked, key=lambda e: e["rank"])[:n]
