@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import NamedTuple
 
@@ -376,22 +376,7 @@ def utility_curves_svg(
         f'width="{_num((hi - lo) * (x1 - x0))}" height="{y1 - y0}" fill="#f7f0d6">'
         f"<title>Calibration range {lo:g} to {hi:g}</title></rect>"
     )
-    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
-        out.append(
-            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
-        )
-        out.append(
-            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-        out.append(
-            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-    out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
-        'shape-rendering="crispEdges"/>'
-    )
+    out.extend(unit_axes(x0=x0, x1=x1, y0=y0, y1=y1, px=px, py=py))
     out.append(
         f'<text x="{_num((x0 + x1) / 2)}" y="{height - 8}" text-anchor="middle" '
         f'fill="{AXIS_COLOR}">Threshold</text>'
@@ -562,3 +547,28 @@ def bar_chart_svg(
     out.append(f'<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="{AXIS_COLOR}"/>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def unit_axes(
+    *, x0: float, x1: float, y0: float, y1: float, px: Callable, py: Callable
+) -> list[str]:
+    """Grid, tick labels (0 to 1 on both axes) and the axis lines of a [0, 1] x [0, 1] plot
+    (threshold charts and OPIS utility curves)."""
+    out: list[str] = []
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        out.append(
+            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
+        )
+        out.append(
+            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+        out.append(
+            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
+            f'fill="{AXIS_COLOR}">{tick:g}</text>'
+        )
+    out.append(
+        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
+        'shape-rendering="crispEdges"/>'
+    )
+    return out

@@ -37,9 +37,9 @@ from challenge_platform.selectors import is_organizer
 from common.flips import FlipReport
 from common.svg import (
     AXIS_COLOR,
-    GRID_COLOR,
     PALETTE,
     confusion_matrix_svg,
+    unit_axes,
     utility_curves_svg,
 )
 from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
@@ -365,22 +365,7 @@ def threshold_chart_svg(
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222222">{_text(title)}</text>',
     ]
-    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
-        out.append(
-            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
-        )
-        out.append(
-            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-        out.append(
-            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-    out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
-        'shape-rendering="crispEdges"/>'
-    )
+    out.extend(unit_axes(x0=x0, x1=x1, y0=y0, y1=y1, px=px, py=py))
     out.append(
         f'<text x="{_num((x0 + x1) / 2)}" y="{y1 + 32}" text-anchor="middle" '
         f'fill="{AXIS_COLOR}">Threshold on score</text>'
