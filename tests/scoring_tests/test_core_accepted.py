@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from common.units import byte_size
 from scoring.core import (
     SubmissionInvalid,
     load_predictions,
@@ -146,7 +148,9 @@ def test_format_is_reported(classification, tmp_path: Path):
 def test_size_limit_on_a_path_names_both_sizes(classification, tmp_path: Path):
     path = tmp_path / "big.csv"
     path.write_bytes(CANONICAL)
-    with pytest.raises(SubmissionInvalid, match=f"The file is {len(CANONICAL):,} bytes; the limit"):
+    # Both sizes in the platform's one unit (common/units.py): "1.1 KiB; the limit is 100 bytes".
+    message = f"The file is {re.escape(byte_size(len(CANONICAL)))}; the limit is 100 bytes"
+    with pytest.raises(SubmissionInvalid, match=message):
         score_file(path, classification, max_bytes=100)
     assert score_file(path, classification, max_bytes=len(CANONICAL)).row_count == N
 
