@@ -21,6 +21,7 @@ REASON_REQUIRED = frozenset(
         "team.hide",
         "submission.hide",
         "algorithm_run.cancel",
+        "standings.refreeze",
     }
 )
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenge_platform.console import ReadOnlyAdminMixin, action_reason
 
 from .models import FinalStandings, MethodWriteup
+from .services import StandingsError, standings_refreeze
 
 
 @admin.register(FinalStandings)
@@ -17,6 +20,39 @@ class FinalStandingsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("challenge", "frozen_at", "sha256")
     list_filter = ("challenge",)
     readonly_fields = ("challenge", "frozen_at", "sha256", "canonical")
+    actions = ("refreeze",)
+
+    @admin.action(description="Re-freeze from the current boards (after a late decision)")
+    def refreeze(
+        self, request: HttpRequest, queryset: QuerySet[FinalStandings]
+    ) -> HttpResponse | None:
+        reason = action_reason(
+            self, request, queryset, title="Re-freeze the final standings from the current boards"
+        )
+        if isinstance(reason, HttpResponse):
+            return reason
+        for frozen in queryset.select_related("challenge"):
+            try:
+                _, changed = standings_refreeze(
+                    challenge=frozen.challenge, actor=request.user, reason=reason
+                )
+            except StandingsError as exc:
+                self.message_user(request, f"{frozen.challenge}: {exc.message}", messages.ERROR)
+                continue
+            if changed:
+                self.message_user(
+                    request,
+                    f"{frozen.challenge}: final standings re-frozen; the previous digest is kept "
+                    "in the audit log.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"{frozen.challenge}: the boards rank exactly as frozen; nothing changed.",
+                    messages.WARNING,
+                )
+        return None
 
 
 @admin.register(MethodWriteup)

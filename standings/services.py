@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform.audit import audit_record
+from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
@@ -218,6 +218,53 @@ def challenge_finish(
             transaction.on_commit(lambda hook=hook: _run_hook(hook, pk))
     logger.info("final standings of %s frozen (%s)", challenge.slug, digest)
     return frozen, True
+
+
+def standings_refreeze(
+    *, challenge: Challenge, actor: Any, reason: str, now: datetime | None = None
+) -> tuple[FinalStandings, bool]:
+    """Replace the frozen standings with the boards as they rank now; return
+    ``(snapshot, changed)``.
+
+    For a decision taken after the freeze (a team disqualified or a submission hidden for
+    cheating found late, a rescore): the organizer corrects the boards, then re-freezes. A
+    person must give a reason (it affects teams). The snapshot stays one row per challenge,
+    so pages, the API and the winners read the corrected one; the previous snapshot's digest,
+    time and exact text go into the audit event, which is append-only, so a digest published
+    earlier stays verifiable. Nothing changes (and nothing is recorded) when the boards rank
+    exactly as frozen.
+    """
+    reason = reason_check(action="standings.refreeze", reason=reason, actor=actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        old = FinalStandings.objects.filter(challenge=locked).first()
+        if old is None:
+            raise StandingsError(
+                "The standings of this challenge are not frozen yet; there is nothing to "
+                "re-freeze.",
+                code="not_frozen",
+                http_status=409,
+            )
+        if canonical_json(standings_compute(challenge=locked, frozen_at=old.frozen_at)) == (
+            old.canonical
+        ):
+            return old, False
+        snapshot = standings_compute(challenge=locked, frozen_at=now)
+        digest = snapshot_digest(snapshot)
+        before = {"sha256": old.sha256, "frozen_at": old.frozen_at, "canonical": old.canonical}
+        old.frozen_at, old.sha256, old.canonical = now, digest, canonical_json(snapshot)
+        old.save(update_fields=["frozen_at", "sha256", "canonical"])
+        audit_record(
+            actor=actor,
+            action="standings.refreeze",
+            obj=locked,
+            before=before,
+            after={"sha256": digest, "frozen_at": now},
+            reason=reason,
+        )
+    logger.info("final standings of %s re-frozen (%s)", challenge.slug, digest)
+    return old, True
 
 
 def _run_hook(hook: Callable[[int], None], challenge_pk: int) -> None:

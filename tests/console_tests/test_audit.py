@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -21,7 +22,8 @@ from leaderboard.services import task_leaderboard_refresh
 from scoring.baselines.models import BaselineRun
 from scoring.baselines.services import baseline_run_queue
 from scoring.models import Submission
-from standings.services import challenge_finish
+from standings.models import FinalStandings
+from standings.services import StandingsError, challenge_finish, standings_refreeze
 from tests.console_tests.helpers import change_form_data
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_member
@@ -303,3 +305,71 @@ def test_importing_a_bundle_records_one_event(console, organizer, tmp_path):
     event = _only_event(action="task.import")
     assert (event.object_id, event.actor_name) == (str(task.pk), "org")
     assert event.after["slug"] == "shapes" and event.challenge.slug == "c2"
+
+
+def _ended(challenge):
+    Challenge.objects.filter(pk=challenge.pk).update(
+        start=timezone.now() - timedelta(days=3), end=timezone.now() - timedelta(days=1)
+    )
+    challenge.refresh_from_db()
+    return challenge
+
+
+def test_refreezing_after_a_late_disqualification_asks_a_reason_and_keeps_the_old_digest(
+    console, organizer, world
+):
+    challenge, _, task, team, _ = world
+    _ended(challenge)
+    frozen, _ = challenge_finish(challenge=challenge, actor=organizer)
+    old_sha, old_text = frozen.sha256, frozen.canonical
+    assert team.name in old_text
+    team_visibility_set(team=team, hidden=True, actor=organizer, reason="shared accounts")
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    start = new_events().count()
+
+    url = "/admin/standings/finalstandings/"
+    page = _action(console, url, "refreeze", [frozen.pk])
+    assert b'id="action-reason-form"' in page.content  # asks first, changes nothing
+    assert FinalStandings.objects.get(pk=frozen.pk).sha256 == old_sha
+    _action(console, url, "refreeze", [frozen.pk], apply="1", reason="ann disqualified late")
+
+    again = FinalStandings.objects.get(challenge=challenge)
+    assert again.sha256 != old_sha and team.name not in again.canonical
+    events = list(new_events().filter(action="standings.refreeze"))
+    assert new_events().count() == start + 1 and len(events) == 1
+    event = events[0]
+    assert event.reason == "ann disqualified late" and event.actor == organizer
+    assert event.before["sha256"] == old_sha and event.before["canonical"] == old_text
+    assert event.after["sha256"] == again.sha256
+    # The document served to everyone is the corrected one, and its digest checks out.
+    body = APIClient().get(f"/api/v1/challenges/{challenge.slug}/standings/").json()
+    assert body["sha256"] == again.sha256
+
+
+def test_refreezing_unchanged_boards_or_unfrozen_standings_changes_nothing(organizer, world):
+    challenge = _ended(world[0])
+    with pytest.raises(StandingsError, match="not frozen yet"):
+        standings_refreeze(challenge=challenge, actor=organizer, reason="x")
+    frozen, _ = challenge_finish(challenge=challenge, actor=organizer)
+    with pytest.raises(ReasonRequired):
+        standings_refreeze(challenge=challenge, actor=organizer, reason="  ")
+    same, changed = standings_refreeze(challenge=challenge, actor=organizer, reason="check")
+    assert not changed and same.sha256 == frozen.sha256
+    assert list(new_events().values_list("action", flat=True)) == ["standings.freeze"]
+
+
+def test_the_command_refreezes_only_with_a_reason(organizer, world):
+    challenge, _, task, team, _ = world
+    _ended(challenge)
+    frozen, _ = challenge_finish(challenge=challenge, actor=organizer)
+    with pytest.raises(CommandError, match="needs --reason"):
+        call_command("finish_challenge", challenge.slug, "--refreeze")
+    team_visibility_set(team=team, hidden=True, actor=organizer, reason="late finding")
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    out = io.StringIO()
+    call_command(
+        "finish_challenge", challenge.slug, "--refreeze", "--reason", "late finding", stdout=out
+    )
+    assert "re-frozen" in out.getvalue()
+    event = new_events().get(action="standings.refreeze")
+    assert event.reason == "late finding" and event.before["sha256"] == frozen.sha256

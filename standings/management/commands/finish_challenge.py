@@ -1,31 +1,49 @@
-"""``manage.py finish_challenge <slug>``: freeze the final standings (idempotent)."""
+"""``manage.py finish_challenge <slug>``: freeze the final standings (idempotent);
+``--refreeze --reason TEXT`` replaces them with the boards as they rank now."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
-from standings.services import StandingsError, challenge_finish
+from standings.services import StandingsError, challenge_finish, standings_refreeze
 
 
 class Command(BaseCommand):
     help = (
         "Freeze the final standings of a challenge whose end has passed into an immutable, "
-        "hashed snapshot. Running it again prints the existing snapshot and changes nothing."
+        "hashed snapshot. Running it again prints the existing snapshot and changes nothing. "
+        "With --refreeze (and a --reason, recorded in the audit log) the snapshot is replaced "
+        "by the boards as they rank now, after a late disqualification or rescore."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug")
+        parser.add_argument(
+            "--refreeze",
+            action="store_true",
+            help="replace the frozen standings with the current boards (needs --reason)",
+        )
+        parser.add_argument("--reason", default="", help="why (recorded in the audit log)")
 
-    def handle(self, *args, slug: str, **options) -> None:
+    def handle(self, *args, slug: str, refreeze: bool, reason: str, **options) -> None:
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
             raise CommandError(f"No challenge with slug {slug!r}.")
         try:
-            frozen, created = challenge_finish(challenge=challenge)
-        except StandingsError as exc:
+            if refreeze:
+                if not reason.strip():
+                    raise CommandError("--refreeze needs --reason (it goes in the audit log).")
+                # The command line is the organizer's own hand: recorded as the system, with
+                # the reason, since no user is signed in here.
+                frozen, created = standings_refreeze(challenge=challenge, actor=None, reason=reason)
+                state = "re-frozen" if created else "unchanged (the boards rank as frozen)"
+            else:
+                frozen, created = challenge_finish(challenge=challenge)
+                state = "frozen" if created else "already frozen"
+        except (StandingsError, ReasonRequired) as exc:
             raise CommandError(exc.message) from None
-        state = "frozen" if created else "already frozen"
         self.stdout.write(
             f"{challenge.slug}: final standings {state} at {frozen.frozen_at:%Y-%m-%d %H:%M:%S} "
             f"UTC, sha256 {frozen.sha256}"
