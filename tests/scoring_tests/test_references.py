@@ -477,3 +477,16 @@ def test_build_references_command_builds_the_trivial_baseline_once(module_tasks)
     assert Reference.objects.filter(task=task, source="trivial").count() == 1
     with pytest.raises(CommandError, match="There is no task 'nope'"):
         call_command("build_references", "--task", "nope")
+
+
+def test_the_task_page_shows_reference_rows_without_a_pending_interval(case):
+    """A reference is no submission: its row says "—" for the interval and the count, not
+    "pending" forever (the bootstrap ranks submissions only)."""
+    task = case["task"]
+    page = Client().get(f"/tasks/{task.slug}/leaderboard/").content.decode()
+    row = page.split('data-team="Trivial baseline"')[1].split("</tr>")[0]
+    assert "pending" not in row and "reference" in row
+    cells = [c.split(">", 1)[1].split("</td>")[0] for c in row.split("<td")[1:]]
+    assert "—" in cells[-2]  # submissions
+    ann = page.split('data-team="Ann"')[1].split("</tr>")[0]
+    assert "pending" not in ann  # the bootstrap ran: a real interval
