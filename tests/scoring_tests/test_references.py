@@ -490,3 +490,6 @@ def test_the_task_page_shows_reference_rows_without_a_pending_interval(case):
     assert "—" in cells[-2]  # submissions
     ann = page.split('data-team="Ann"')[1].split("</tr>")[0]
     assert "pending" not in ann  # the bootstrap ran: a real interval
+    base = next(r for r in page.split("<tr")[1:] if "badge primary" in r).split("</tr>")[0]
+    nfr_cell = base.split('data-column="nfr">')[1].split("</td>")[0]
+    assert "—" in nfr_cell and "%" not in nfr_cell  # the primary against itself: no flips
