@@ -15,7 +15,7 @@ never the repository's ``var/``:
    the past, so the history chart spans two weeks; the bootstrap intervals follow;
 3. ``runserver`` and Debian's Chromium (``/usr/bin/chromium``, 1280x800) take the task
    leaderboard of bird-strikes (anonymous visitor), alice's latest febrl submission (flips,
-   confusion matrix, threshold chart) and the organizer console's index with its shortcuts.
+   confusion matrix, threshold chart) and the organizer console's first page (dashboard).
 
 Takes a few minutes, mostly the two AutoGluon fits.
 """
@@ -303,7 +303,7 @@ def take_screenshots(base: str, *, submission_pk: int) -> None:
         try:
             visitor = browser.new_page(viewport=VIEWPORT)
             visitor.goto(f"{base}/tasks/{CLASSIFICATION}/leaderboard/")
-            visitor.locator(".chart svg").wait_for()
+            visitor.locator(".chart svg").first.wait_for()  # the trade-off plot and the history
             scroll_to(visitor, "h1", margin=20)
             shoot(visitor, "leaderboard.png")
 
@@ -317,7 +317,7 @@ def take_screenshots(base: str, *, submission_pk: int) -> None:
             organizer = browser.new_page(viewport=VIEWPORT)
             login(organizer, base, "/admin/login/", "organizer", "organizer-demo-pass")
             organizer.goto(f"{base}/admin/")
-            organizer.locator("#organizer-shortcuts").wait_for()
+            organizer.locator("#console-dashboard").wait_for()
             shoot(organizer, "admin.png")
         finally:
             browser.close()
