@@ -45,7 +45,12 @@ def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
     stale = Q(status__in=PENDING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+    report = jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+    for pk in report.failed:
+        # Ended by the sweeper rather than a worker: announced like any other failure (the
+        # team is mailed the internal-error message), once the row's failure is committed.
+        transaction.on_commit(lambda pk=pk: hooks.submission_finished(submission_id=pk))
+    return report
 
 
 _RESET = {

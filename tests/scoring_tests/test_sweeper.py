@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from challenge_platform import jobs
+from challenge_platform import hooks, jobs
 from scoring import services
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import (
@@ -99,6 +99,23 @@ def test_a_submission_that_used_every_attempt_fails_with_the_internal_message(
     assert exhausted.status == SubmissionStatus.FAILED
     assert exhausted.error == INTERNAL_ERROR_MESSAGE
     assert exhausted.finished_at is not None
+
+
+def test_a_submission_the_sweeper_fails_is_announced_to_the_team(
+    task, django_capture_on_commit_callbacks
+):
+    """The notifications (and anything else listening) hear of a sweeper's failure as of a
+    worker's: the team is told its submission failed, not left waiting."""
+    heard: list[int] = []
+    receiver = hooks.on_submission_finished(heard.append)
+    try:
+        exhausted = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=3)
+        requeued = new_submission(task, status=SubmissionStatus.QUEUED, age=120)
+        run_sweeper(django_capture_on_commit_callbacks)
+    finally:
+        hooks._submission_finished.remove(receiver)
+    assert heard == [exhausted.pk]  # the re-queued one is not finished
+    assert requeued.pk not in heard
 
 
 def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task):
