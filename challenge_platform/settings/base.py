@@ -99,9 +99,13 @@ TEMPLATES = [
     },
 ]
 
+# Connections are kept for a minute; each request or task checks a reused one first
+# (CONN_HEALTH_CHECKS), so a database restart costs a reconnect, not a 500 per web worker.
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
