@@ -267,8 +267,9 @@ SPECTACULAR_SETTINGS = {
         "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`.\n\n"
         'Errors are JSON: `{"detail": ..., "code": ...}` (component `Error`; `code` names '
         'the rule that refused the request) or, for invalid fields, `{"<field>": [...]}` '
-        "(`FieldErrors`). Every operation may answer 400 (malformed query) and 401 (wrong "
-        "token). Query parameters an operation does not list are ignored."
+        "(`FieldErrors`). Every operation may answer 400 (malformed query), 401 (wrong "
+        "token) and 503 (`database_unavailable`: try again after `Retry-After` seconds). "
+        "Query parameters an operation does not list are ignored."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

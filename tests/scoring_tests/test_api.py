@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -119,6 +120,25 @@ def test_upload_is_accepted_while_the_cache_is_unreachable(task, alice):
     assert response.status_code == 201, response.content
     assert page.status_code == 302
     assert Submission.objects.filter(team=alice.team).count() == 2
+
+
+def test_upload_while_the_database_is_unreachable_is_a_503_to_retry(task, alice):
+    """A PostgreSQL restart (scripts/multihost.sh) answered uploads with a 500; it is a
+    temporary condition: 503 with Retry-After, and nothing submitted."""
+    api = alice.api()
+    content = csv_bytes(predictions_frame(task))
+
+    def restarting(execute, sql, params, many, context):
+        raise OperationalError("connection failed: FATAL: the database system is shutting down")
+
+    with connection.execute_wrapper(restarting):
+        response = post(api, task.slug, content)
+
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "database_unavailable"
+    assert int(response["Retry-After"]) > 0
+    assert not Submission.objects.filter(team=alice.team).exists()
+    assert post(api, task.slug, content).status_code == 201  # and once it is back
 
 
 @pytest.mark.parametrize(
