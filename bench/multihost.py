@@ -294,15 +294,19 @@ def pg_ctl(c: Cluster, action: str, *options: str) -> None:
 HAPROXY_CFG = """\
 global
     maxconn 1024
+    log stdout format raw local0
 
 defaults
     mode http
+    log global
     option httplog
     option forwardfor
     timeout connect 3s
     timeout client 180s
     timeout server 180s
+    timeout queue 120s
     timeout http-request 60s
+    timeout check 10s
     # A request that could not reach a server (refused: a stopped host) goes to another.
     retries 3
     option redispatch 1
@@ -316,7 +320,8 @@ backend web
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {lb}
     http-check expect status 200
-    default-server check inter 1s fall 2 rise 2
+    # At most as many requests per server as it has gunicorn workers; the rest wait here.
+    default-server check inter 2s fall 3 rise 2 maxconn {per_server}
 {servers}
 """
 
@@ -365,7 +370,10 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
     servers = "\n".join(f"    server {h} {addr(h)}:{WEB_PORT}" for h in ("web1", "web2"))
     cfg = c.dir("lb") / "haproxy.cfg"
-    cfg.write_text(HAPROXY_CFG.format(lb=addr("lb"), servers=servers), encoding="utf-8")
+    cfg.write_text(
+        HAPROXY_CFG.format(lb=addr("lb"), servers=servers, per_server=web_concurrency),
+        encoding="utf-8",
+    )
     c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
     for host in ("web1", "web2"):
         env = c.env(
@@ -670,7 +678,8 @@ def main() -> int:
     wait_ready(c)
     print(
         f"Many hosts: {len(HOSTS)} hosts on {SUBNET}.0/24 ({', '.join(HOSTS)}), up in "
-        f"{time.monotonic() - t0:.0f} s; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
+        f"{time.monotonic() - t0:.0f} s; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} "
+        f"(namespaces {c.prefix}*, folders under {c.run_dir})",
         flush=True,
     )
 
@@ -766,17 +775,25 @@ def main() -> int:
         f"all final {settled:.0f} s after the last upload; "
         f"attempts per submission: {dict(Counter(r[5] for r in rows))}"
     )
-    created = [float(r[3]) for r in rows]
-    finished = [float(r[4]) for r in rows if r[2] == "scored" and r[4] is not None]
     accepted_at = [a.ended for a in uploads.attempts if a.status == 201]
-    print("time to recover (from the fault's start: next upload accepted / next upload scored):")
-    for fault in faults:
+    print(
+        "time to recover (from the fault's start: an upload made after it accepted / scored;"
+        " refused attempts until the next fault):"
+    )
+    for i, fault in enumerate(faults):
+        until = faults[i + 1].started if i + 1 < len(faults) else float("inf")
         made_after = [
             float(r[4]) for r in rows if r[2] == "scored" and r[4] and float(r[3]) >= fault.started
         ]
+        refused = Counter(
+            a.status
+            for a in uploads.attempts
+            if a.status != 201 and fault.started <= a.started < until
+        )
         line = (
             f"  {fault.name}: {fmt(first_after(accepted_at, fault.started))} / "
-            f"{fmt(first_after(made_after, fault.started))} ({fault.detail}"
+            f"{fmt(first_after(made_after, fault.started))}; refused {dict(refused) or 0} "
+            f"({fault.detail}"
         )
         if fault.stranded:
             back = [float(by_id[pk][4]) for pk in fault.stranded if by_id[pk][4]]
@@ -786,7 +803,6 @@ def main() -> int:
                 " after it"
             )
         print(line + ")")
-    del created, finished
     bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)
     bad = bad or bool(uploads.given_up) or len(accepted) != opts.uploads
     print(f"result: {'FAIL' if bad else 'PASS'}", flush=True)
