@@ -541,22 +541,29 @@ def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
 
 
 def kill_worker_mid_scoring(c: Cluster, fault: Fault) -> None:
+    """SIGKILL every process of worker1 while it holds a submission in ``scoring`` (the
+    row's token is the Celery delivery id its log shows received and not finished)."""
     log = c.log("worker1", "worker")
-    try:
-        wait_until(lambda: in_flight(log), timeout=60, what="a scoring on worker1", every=0.02)
-    except SystemExit:
-        fault.detail = "no scoring caught in flight; "
-    fault.started = time.time()
-    n = c.signal_host("worker1", signal.SIGKILL)
-    fault.healed = time.time()
-    # What the dead host held: rows left in "scoring" that no live delivery will finish.
-    # (scoring on worker2 ends within seconds; these stay until the sweeper takes them back).
-    query = "SELECT id FROM scoring_submission WHERE status = 'scoring'"
-    time.sleep(1.0)
-    first = {r[0] for r in db_rows(c, query)}
-    time.sleep(4.0)
-    fault.stranded = sorted(first & {r[0] for r in db_rows(c, query)})
-    fault.detail += f"SIGKILL to its {n} processes"
+    held: list[int] = []
+    query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
+    with psycopg.connect(c.database_url, autocommit=True, connect_timeout=5) as conn:
+
+        def scoring_on_worker1() -> bool:
+            tokens = list(in_flight(log))
+            held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()] if tokens else []
+            return bool(held)
+
+        try:
+            wait_until(scoring_on_worker1, timeout=90, what="a scoring on worker1", every=0.02)
+        except SystemExit:
+            fault.detail = "no scoring caught in flight; "
+        fault.started = time.time()
+        n = c.signal_host("worker1", signal.SIGKILL)
+        fault.healed = time.time()
+        time.sleep(2.0)
+        still = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND id = ANY(%s)"
+        fault.stranded = sorted(r[0] for r in conn.execute(still, (held,)).fetchall())
+    fault.detail += f"SIGKILL to its {n} processes while it scored submission(s) {held}"
 
 
 def cut_broker(c: Cluster, fault: Fault, seconds: float) -> None:
