@@ -321,6 +321,8 @@ backend web
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {lb}
     http-check expect status 200
     # At most as many requests per server as it has gunicorn workers; the rest wait here.
+    # Connection errors of real requests mark a server down at once (a stopped host), not
+    # only after three failed checks.
     default-server check inter 2s fall 3 rise 2 maxconn {per_server}
 {servers}
 """
@@ -368,7 +370,10 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     )
     # One deploy, one migration.
     c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
-    servers = "\n".join(f"    server {h} {addr(h)}:{WEB_PORT}" for h in ("web1", "web2"))
+    servers = "\n".join(
+        f"    server {h} {addr(h)}:{WEB_PORT} observe layer4 error-limit 1 on-error mark-down"
+        for h in ("web1", "web2")
+    )
     cfg = c.dir("lb") / "haproxy.cfg"
     cfg.write_text(
         HAPROXY_CFG.format(lb=addr("lb"), servers=servers, per_server=web_concurrency),
@@ -434,6 +439,7 @@ class Attempt:
     ended: float
     status: int | str  # HTTP status, or the exception's name
     submission: int | None
+    detail: str = ""  # the refusal's body or the exception's message
 
 
 @dataclass
@@ -488,10 +494,11 @@ def uploader(base: str, token: str, fixture: Fixture, uploads: Uploads, seed: in
                 )
                 status: int | str = response.status_code
                 pk = response.json()["id"] if status == 201 else None
+                detail = "" if pk else response.text[:300]
             except (requests.RequestException, ValueError) as exc:
-                status, pk = type(exc).__name__, None
+                status, pk, detail = type(exc).__name__, None, str(exc)[:300]
             with uploads.lock:
-                uploads.attempts.append(Attempt(n, started, time.time(), status, pk))
+                uploads.attempts.append(Attempt(n, started, time.time(), status, pk, detail))
                 if pk is not None:
                     uploads.accepted[n] = pk
             if pk is not None:
@@ -750,6 +757,9 @@ def main() -> int:
         for pk in re.findall(r"submission (\d+) scored:", c.log(host, "worker").read_text()):
             scored_logged[int(pk)] += 1
 
+    (c.dir("client") / "attempts.json").write_text(
+        json.dumps([a.__dict__ for a in uploads.attempts], indent=1), encoding="utf-8"
+    )
     accepted = set(uploads.accepted.values())
     not_scored = [pk for pk in accepted if by_id.get(pk, (0, 0, "missing"))[2] != "scored"]
     ids_twice = len(uploads.accepted) - len(accepted)
@@ -785,7 +795,7 @@ def main() -> int:
     accepted_at = [a.ended for a in uploads.attempts if a.status == 201]
     print(
         "time to recover (from the fault's start: an upload made after it accepted / scored;"
-        " refused attempts until the next fault):"
+        " attempts refused until the next fault):"
     )
     for i, fault in enumerate(faults):
         until = faults[i + 1].started if i + 1 < len(faults) else float("inf")
@@ -795,7 +805,7 @@ def main() -> int:
         refused = Counter(
             a.status
             for a in uploads.attempts
-            if a.status != 201 and fault.started <= a.started < until
+            if a.status != 201 and fault.started <= a.ended < until
         )
         line = (
             f"  {fault.name}: {fmt(first_after(accepted_at, fault.started))} / "
