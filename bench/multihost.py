@@ -81,7 +81,7 @@ class Cluster:
     prefix: str
     run_dir: Path
     sweep_stale: int
-    started: list[subprocess.Popen] = field(default_factory=list)
+    started: dict[tuple[str, str], subprocess.Popen] = field(default_factory=dict)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(60))
     db_password: str = field(default_factory=lambda: secrets.token_hex(16))
 
@@ -150,16 +150,14 @@ class Cluster:
 
     def start(self, host: str, name: str, command: list[str], env: dict[str, str]) -> None:
         log = open(self.log(host, name), "ab")  # noqa: SIM115 - owned by the child
-        self.started.append(
-            subprocess.Popen(
-                [*self.wrap(host), *command],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.started[(host, name)] = subprocess.Popen(
+            [*self.wrap(host), *command],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def run(
@@ -591,7 +589,9 @@ def restart_postgres(c: Cluster, fault: Fault) -> None:
 
 def stop_web(c: Cluster, fault: Fault) -> None:
     fault.started = time.time()
-    c.signal_host("web2", signal.SIGTERM)  # a graceful stop, as `docker stop` sends
+    # A graceful stop, as `docker stop` does it: SIGTERM to the container's main process
+    # (gunicorn's master, which lets its workers finish their requests).
+    c.started[("web2", "web")].send_signal(signal.SIGTERM)
     try:
         wait_until(lambda: not c.pids("web2"), timeout=60, what="web2 to stop")
         how = "stopped (SIGTERM)"
@@ -777,6 +777,9 @@ def main() -> int:
         f"uploads: {opts.uploads} through HAProxy by {TEAMS} teams; attempts answered "
         f"otherwise than 201: {dict(statuses) or 0} (retried); given up: {len(uploads.given_up)}"
     )
+    details = Counter(f"{a.status}: {a.detail[:150]}" for a in uploads.attempts if a.status != 201)
+    for text, n in details.most_common(6):
+        print(f"  {n} x {text}")
     print(f"submissions accepted: {len(accepted)}")
     print(
         f"lost: {len(not_scored)} (an accepted upload not scored in the end; every file is valid)"

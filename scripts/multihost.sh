@@ -112,9 +112,12 @@ for line in "${LAYOUT[@]}"; do
     ip -n "$ns" link set eth0 up
 done
 
+# In the background and waited for, so that INT or TERM reach the trap at once (bash runs
+# traps only between commands); the cleanup kills the driver with its namespace.
 set +e
 ip netns exec "${PREFIX}client" "$PYTHON" -m bench.multihost \
-    --prefix "$PREFIX" --run-dir "$RUN_DIR" "${ARGS[@]}"
+    --prefix "$PREFIX" --run-dir "$RUN_DIR" "${ARGS[@]}" &
+wait "$!"
 rc=$?
 set -e
 exit "$rc"
