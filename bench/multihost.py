@@ -451,24 +451,35 @@ class Uploads:
     accepted: dict[int, int] = field(default_factory=dict)  # upload -> submission id
     given_up: list[int] = field(default_factory=list)
 
+    hold_at: int = 0  # uploads past this one wait (for the next fault), at most HOLD_SECONDS
+
     def take(self) -> int | None:
-        """The next upload to make, paced at ``rate``; None when all are taken."""
-        with self.lock:
-            if self.next_upload >= self.total:
-                return None
-            n = self.next_upload
-            self.next_upload += 1
-            now = time.monotonic()
-            wait = max(self.next_start - now, 0.0)
-            self.next_start = max(now, self.next_start) + 1.0 / self.rate
+        """The next upload to make, paced at ``rate``; None when all are taken. Uploads from
+        ``hold_at`` on wait until the fault planned there has started, so each fault meets
+        uploads before and after it whatever the pace of the machine."""
+        held_since = time.monotonic()
+        while True:
+            with self.lock:
+                if self.next_upload >= self.total:
+                    return None
+                if self.next_upload < self.hold_at or time.monotonic() - held_since > HOLD_SECONDS:
+                    n = self.next_upload
+                    self.next_upload += 1
+                    now = time.monotonic()
+                    wait = max(self.next_start - now, 0.0)
+                    self.next_start = max(now, self.next_start) + 1.0 / self.rate
+                    break
+            time.sleep(0.1)
         time.sleep(wait)
         return n
 
-    def count_accepted(self) -> int:
+    def answered(self) -> int:
+        """Uploads finished: accepted, or given up after every try."""
         with self.lock:
-            return len(self.accepted)
+            return len(self.accepted) + len(self.given_up)
 
 
+HOLD_SECONDS = 300
 UPLOAD_TRIES = 6
 
 
@@ -697,16 +708,6 @@ def main() -> int:
         flush=True,
     )
 
-    uploads = Uploads(total=opts.uploads, rate=opts.rate)
-    base = f"http://{addr('lb')}"
-    threads = [
-        threading.Thread(
-            target=uploader, args=(base, fixture.tokens[i], fixture, uploads, i), daemon=True
-        )
-        for i in range(TEAMS)
-    ]
-    for thread in threads:
-        thread.start()
     plan = [
         (
             0.15,
@@ -717,17 +718,27 @@ def main() -> int:
         (0.60, Fault("PostgreSQL restarted"), lambda f: restart_postgres(c, f)),
         (0.80, Fault("web host web2 stopped"), lambda f: stop_web(c, f)),
     ]
+    marks = [max(round(share * opts.uploads), 1) for share, _, _ in plan] + [opts.uploads]
+    uploads = Uploads(total=opts.uploads, rate=opts.rate, hold_at=marks[0])
+    base = f"http://{addr('lb')}"
+    threads = [
+        threading.Thread(
+            target=uploader, args=(base, fixture.tokens[i], fixture, uploads, i), daemon=True
+        )
+        for i in range(TEAMS)
+    ]
+    for thread in threads:
+        thread.start()
     faults = []
-    for share, fault, inject in plan:
+    for k, (_, fault, inject) in enumerate(plan):
         wait_until(
-            lambda share=share: (
-                uploads.count_accepted() >= share * opts.uploads
-                or not any(t.is_alive() for t in threads)
-            ),
+            lambda mark=marks[k]: uploads.answered() >= mark,
             timeout=600,
-            what=f"{share:.0%} of the uploads",
+            what=f"{marks[k]} uploads answered",
         )
         print(f"fault: {fault.name}", flush=True)
+        with uploads.lock:
+            uploads.hold_at = marks[k + 1]  # uploads go on during the fault, up to the next
         inject(fault)
         faults.append(fault)
     for thread in threads:
