@@ -483,6 +483,16 @@ HOLD_SECONDS = 300
 UPLOAD_TRIES = 6
 
 
+def board_reader(url: str, stop: threading.Event, statuses: Counter) -> None:
+    """A visitor reading the task board (API, through the balancer) every second."""
+    session = http()
+    while not stop.wait(1.0):
+        try:
+            statuses[session.get(url, timeout=60).status_code] += 1
+        except requests.RequestException as exc:
+            statuses[type(exc).__name__] += 1
+
+
 def uploader(base: str, token: str, fixture: Fixture, uploads: Uploads, seed: int) -> None:
     """One team's client: take the next upload, send it (note ``mh-<n>``); on an error
     response or a broken connection, try again a few times (a user would), bounded."""
@@ -727,6 +737,14 @@ def main() -> int:
         )
         for i in range(TEAMS)
     ]
+    reads: Counter = Counter()
+    stop_reading = threading.Event()
+    reader = threading.Thread(
+        target=board_reader,
+        args=(f"{base}/api/v1/tasks/{fixture.task_slug}/leaderboard/", stop_reading, reads),
+        daemon=True,
+    )
+    reader.start()
     for thread in threads:
         thread.start()
     faults = []
@@ -743,6 +761,8 @@ def main() -> int:
         faults.append(fault)
     for thread in threads:
         thread.join(timeout=max(600 - (time.monotonic() - t0), 1))
+    stop_reading.set()
+    reader.join(timeout=90)
     upload_phase = time.monotonic()
 
     # Every accepted submission final (the sweeper re-queues what the faults stranded).
@@ -780,7 +800,7 @@ def main() -> int:
     doubled = ids_twice + rows_twice + scored_twice
     unannounced = [r[0] for r in rows if r[0] not in accepted]
     statuses = Counter(a.status for a in uploads.attempts if a.status != 201)
-    server_errors = sum(n for s, n in statuses.items() if s == 500)
+    server_errors = sum(n for s, n in statuses.items() if s == 500) + reads.get(500, 0)
     boards_ok, board_text = board_check(c, fixture)
 
     print("\n== multihost summary ==")
@@ -800,7 +820,10 @@ def main() -> int:
         f"doubled: {doubled} (ids returned twice {ids_twice}, rows per upload beyond one "
         f"{rows_twice}, scores written twice per the workers' logs {scored_twice})"
     )
-    print(f"rows without a 201: {len(unannounced)}; server errors (500): {server_errors}")
+    print(
+        f"board read every second during the uploads: {dict(reads)}; rows without a 201: "
+        f"{len(unannounced)}; server errors (500, uploads and board reads): {server_errors}"
+    )
     print(f"boards right: {'yes' if boards_ok else 'NO'} ({board_text})")
     print(
         f"all final {settled:.0f} s after the last upload; "
