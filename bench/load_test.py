@@ -196,15 +196,17 @@ class Process:
                 self.popen.wait()
 
 
-def wait_until(check, *, timeout: float, what: str) -> None:
+def wait_until(check, *, timeout: float, what: str, every: float = 0.2) -> None:
+    """Poll ``check`` every ``every`` s until true, or exit after ``timeout`` s. A service
+    still starting (refused, reset, a log file not yet written) counts as false."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except requests.RequestException:
+        except (requests.RequestException, OSError):
             pass
-        time.sleep(0.2)
+        time.sleep(every)
     raise SystemExit(f"timed out waiting for {what}")
 
 

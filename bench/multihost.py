@@ -41,7 +41,7 @@ import numpy as np
 import psycopg
 import requests
 
-from bench.load_test import Fixture, prediction_file, prepare
+from bench.load_test import Fixture, prediction_file, prepare, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINT = str(REPO / "docker" / "entrypoint.sh")
@@ -190,19 +190,6 @@ class Cluster:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         return len(pids)
-
-
-def wait_until(check, *, timeout: float, what: str, every: float = 0.25) -> float:
-    """Poll ``check`` until true (exceptions count as false); seconds waited, or exit."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        try:
-            if check():
-                return time.monotonic() - start
-        except Exception:  # a service still starting: refused, reset, not ready
-            pass
-        time.sleep(every)
-    raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def port_open(host: str, port: int) -> bool:
