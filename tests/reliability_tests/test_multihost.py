@@ -39,7 +39,10 @@ def missing() -> list[str]:
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         absent.append("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)")
     if shutil.which("ip") and os.geteuid() == 0:
-        probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+        # May this machine make network namespaces (not in an unprivileged container)?
+        name = f"mhprobe{os.getpid()}-"
+        probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
         if probe.returncode != 0:
             absent.append(f"ip netns ({probe.stderr.strip()})")
     return absent
