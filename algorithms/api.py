@@ -11,7 +11,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
@@ -30,6 +29,7 @@ from algorithms.services import (
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
+from challenge_platform.security import ScopedRateThrottle
 
 
 def refused(exc: AlgorithmRefused) -> Response:

@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +118,19 @@ class Fixture:
     labels: list[str]
 
 
-def prepare(env: dict[str, str], data_dir: Path, *, clients: int, rows: int) -> Fixture:
-    """Migrate, then create the challenge, task, teams and tokens in a child process."""
-    run_manage(env, "migrate", "--no-input", "-v", "0")
+def prepare(
+    env: dict[str, str],
+    data_dir: Path,
+    *,
+    clients: int,
+    rows: int,
+    migrate: bool = True,
+    wrap: Sequence[str] = (),
+) -> Fixture:
+    """Migrate (unless ``migrate=False``), then create the challenge, task, teams and tokens
+    in a child process (run under ``wrap``, e.g. ``ip netns exec <host>``)."""
+    if migrate:
+        run_manage(env, "migrate", "--no-input", "-v", "0", wrap=wrap)
     bundle = write_bundle(data_dir / "bundle", rows=rows)
     script = f"""
 import json
@@ -142,14 +152,14 @@ solution = pd.read_csv({str(bundle / "solution.csv")!r})
 print(json.dumps({{"task": task.slug, "track": task.track.slug, "tokens": tokens,
                    "ids": list(solution["id"]), "labels": list(solution["label"])}}))
 """
-    out = run_manage(env, "shell", "-c", script)
+    out = run_manage(env, "shell", "-c", script, wrap=wrap)
     data = json.loads(out.strip().splitlines()[-1])
     return Fixture(data["task"], data["track"], data["tokens"], data["ids"], data["labels"])
 
 
-def run_manage(env: dict[str, str], *args: str) -> str:
+def run_manage(env: dict[str, str], *args: str, wrap: Sequence[str] = ()) -> str:
     result = subprocess.run(
-        [sys.executable, str(REPO / "manage.py"), *args],
+        [*wrap, sys.executable, str(REPO / "manage.py"), *args],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -186,15 +196,17 @@ class Process:
                 self.popen.wait()
 
 
-def wait_until(check, *, timeout: float, what: str) -> None:
+def wait_until(check, *, timeout: float, what: str, every: float = 0.2) -> None:
+    """Poll ``check`` every ``every`` s until true, or exit after ``timeout`` s. A service
+    still starting (refused, reset, a log file not yet written) counts as false."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except requests.RequestException:
+        except (requests.RequestException, OSError):
             pass
-        time.sleep(0.2)
+        time.sleep(every)
     raise SystemExit(f"timed out waiting for {what}")
 
 

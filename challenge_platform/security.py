@@ -9,6 +9,7 @@ rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``; the client address comes
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,10 @@ from types import SimpleNamespace
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from rest_framework.throttling import ScopedRateThrottle
+from redis import RedisError
+from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
 
 NONCE_SOURCE = "'nonce'"  # placeholder in CONTENT_SECURITY_POLICY, replaced per response
 
@@ -24,6 +28,28 @@ SCOPE_MESSAGES = {
     "login": "Too many login attempts from your address.",
     "upload": "Too many uploads in a short time.",
 }
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle):
+    """DRF's scoped throttle, letting the request through when the cache cannot be reached.
+
+    The counters live in the cache (Redis, shared with the broker). A rate limit guards
+    against abuse; it is not worth refusing every upload and login with a 500 while Redis is
+    unreachable (the database stays the source of truth, DESIGN §5; the daily limit is
+    counted there). The outage is logged; the limit holds again as soon as Redis answers.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError):
+            logger.warning(
+                "the %s rate limit is not counted: the cache is unavailable",
+                getattr(view, "throttle_scope", "?"),
+                exc_info=True,
+            )
+            self.history = []  # wait() must not use a half-read history
+            return True
 
 
 def throttle_wait(request: HttpRequest, *, scope: str) -> float | None:

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
@@ -22,6 +23,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", never_cache(views.healthz), name="healthz"),
     path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
     path("c/<slug:slug>/rules/", views.challenge_rules, name="challenge-rules"),
     path("c/<slug:slug>/teams/new/", views.team_create, name="team-create"),

@@ -18,6 +18,13 @@ from .markdown import markdown_html
 from .models import Challenge, Team
 
 
+def healthz(request: HttpRequest) -> HttpResponse:
+    """A load balancer's health check: this web process answers. No database, no cache, so a
+    database or broker outage (which every web host shares) does not take all of them out of
+    the balancer; those answer with their own errors."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "challenge_platform/home.html", {"challenges": selectors.challenge_list()}

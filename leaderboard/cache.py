@@ -16,10 +16,16 @@ served to another.
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
 cache private to one process (the test settings' local memory), which a worker's refresh
 could not invalidate.
+
+The cache is only a shortcut: while Redis cannot be reached (a cut link, a restart) reads
+compute from the database and a refresh's bump is logged and skipped (the boards it would
+have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's bump).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,11 +35,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from redis import RedisError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+# What a cache backend raises when its server cannot be reached (Django's Redis backend
+# raises redis-py's errors; a socket may raise OSError).
+UNAVAILABLE = (RedisError, OSError)
 
 TASK = "task"
 TRACK = "track"
@@ -76,9 +89,17 @@ def _bump(scope: str, pk: int) -> None:
 
 def bump(*, task_id: int, track_id: int | None) -> None:
     """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them."""
-    _bump(TASK, task_id)
-    if track_id is not None:
-        _bump(TRACK, track_id)
+    try:
+        _bump(TASK, task_id)
+        if track_id is not None:
+            _bump(TRACK, track_id)
+    except UNAVAILABLE:
+        logger.warning(
+            "the board cache is unavailable: the cached boards of task %s were not "
+            "invalidated (they expire within BOARD_CACHE_SECONDS)",
+            task_id,
+            exc_info=True,
+        )
 
 
 def bump_after_commit(*, task_id: int, track_id: int | None) -> None:
@@ -100,11 +121,15 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
     """
     if not enabled():
         return compute()
-    key = _key(scope, pk, *parts)
-    value = cache.get(key)
+    try:
+        key = _key(scope, pk, *parts)
+        value = cache.get(key)
+    except UNAVAILABLE:
+        return compute()  # the cache is a shortcut; the database answers
     if value is None:
         value = compute()
-        cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
+        with contextlib.suppress(*UNAVAILABLE):
+            cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
     return value
 
 
@@ -121,17 +146,20 @@ def page(
     """A board page: rendered whole from the cache for a cookie-less anonymous visitor (the
     bulk of a rush's readers); rendered per request, from the cached rows, for anyone else
     (their name, staff links, messages and CSRF token are theirs)."""
-    if not _shareable(request):
-        response = render()
+    key, hit = None, None
+    if _shareable(request):
+        try:
+            key = _key(scope, pk, "page", split, request.path)
+            hit = cache.get(key)
+        except UNAVAILABLE:
+            key = None  # rendered from the database, not kept
+    if hit is not None:
+        content, content_type = hit
+        response = HttpResponse(content, content_type=content_type)
     else:
-        key = _key(scope, pk, "page", split, request.path)
-        hit = cache.get(key)
-        if hit is not None:
-            content, content_type = hit
-            response = HttpResponse(content, content_type=content_type)
-        else:
-            response = render()
-            if response.status_code == 200 and not response.cookies:
+        response = render()
+        if key is not None and response.status_code == 200 and not response.cookies:
+            with contextlib.suppress(*UNAVAILABLE):
                 cache.set(
                     key,
                     (response.content, response["Content-Type"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
 from scoring.models import Submission, SubmissionStatus
 
+from . import cache as board_cache
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
@@ -116,7 +118,10 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
 def history_series(*, task: Task) -> list[Series]:
     """Best public score over time of the top teams and the baseline (cached per task)."""
     key = history_cache_key(task.pk)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except board_cache.UNAVAILABLE:
+        cached = None
     if cached is not None:
         return [
             Series(name, is_baseline, [(datetime.fromisoformat(t), v) for t, v in points])
@@ -141,11 +146,12 @@ def history_series(*, task: Task) -> list[Series]:
     series = [
         Series(e.team.name, e.is_baseline, points[e.team_id]) for e in top if points[e.team_id]
     ]
-    cache.set(
-        key,
-        [(s.name, s.is_baseline, [(t.isoformat(), v) for t, v in s.points]) for s in series],
-        timeout=3600,
-    )
+    with contextlib.suppress(*board_cache.UNAVAILABLE):
+        cache.set(
+            key,
+            [(s.name, s.is_baseline, [(t.isoformat(), v) for t, v in s.points]) for s in series],
+            timeout=3600,
+        )
     return series
 
 

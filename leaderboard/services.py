@@ -160,7 +160,10 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
         if bootstrap and new_entries:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
         board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)
-    cache.delete(history_cache_key(task.pk))
+    try:
+        cache.delete(history_cache_key(task.pk))
+    except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
+        logger.warning("the history chart of task %s was not invalidated", task.pk)
 
 
 def _publish_bootstrap(task_name: str, task_id: int) -> None:

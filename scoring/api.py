@@ -20,10 +20,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from challenge_platform.audit import decision_payload
+from challenge_platform.security import ScopedRateThrottle
 from datasets.models import Task
 from datasets.selectors import task_get
 from scoring.admission import declared_length, refusal_parts
@@ -70,6 +70,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     def get_decision(self, submission) -> dict | None:
         return decision_payload(submission)
+
     nfr = serializers.SerializerMethodField()
 
     @extend_schema_field(
@@ -114,6 +115,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     def get_algorithm(self, submission) -> dict | None:
         return submission_algorithm(submission=submission)
+
     @extend_schema_field({"type": "number", "nullable": True})
     def get_nfr(self, submission) -> float | None:
         """Negative flip rate on the public rows against the task's primary reference."""

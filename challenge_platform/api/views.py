@@ -10,11 +10,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .. import rules
 from ..models import Challenge, Team
+from ..security import ScopedRateThrottle
 from ..services import TeamError, team_create, team_member_add
 from .errors import error_responses
 

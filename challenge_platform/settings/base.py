@@ -99,9 +99,13 @@ TEMPLATES = [
     },
 ]
 
+# Connections are kept for a minute; each request or task checks a reused one first
+# (CONN_HEALTH_CHECKS), so a database restart costs a reconnect, not a 500 per web worker.
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -230,11 +234,19 @@ SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379/0")
+# Seconds a command to Redis (cache or broker) may wait for an answer. Redis that vanishes
+# without closing the connection (a cut link, a failover) would otherwise hold a web worker
+# until TCP gives up, many minutes; the cache and the publish then fail and are tolerated.
+REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "5"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "challenge",
+        "OPTIONS": {
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        },
     }
 }
 # Boards (task and track, pages and API) read from the cache above under versioned keys
@@ -263,8 +275,9 @@ SPECTACULAR_SETTINGS = {
         "Tasks, submissions and leaderboards. Authenticate with `Authorization: Token <key>`.\n\n"
         'Errors are JSON: `{"detail": ..., "code": ...}` (component `Error`; `code` names '
         'the rule that refused the request) or, for invalid fields, `{"<field>": [...]}` '
-        "(`FieldErrors`). Every operation may answer 400 (malformed query) and 401 (wrong "
-        "token). Query parameters an operation does not list are ignored."
+        "(`FieldErrors`). Every operation may answer 400 (malformed query), 401 (wrong "
+        "token) and 503 (`database_unavailable`: try again after `Retry-After` seconds). "
+        "Query parameters an operation does not list are ignored."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -379,7 +392,11 @@ ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144
 ALGORITHM_SOFT_TIME_LIMIT = ALGORITHM_WALL_SECONDS + 300
 ALGORITHM_HARD_TIME_LIMIT = ALGORITHM_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": max(BASELINE_HARD_TIME_LIMIT, ALGORITHM_HARD_TIME_LIMIT) + 600
+    "visibility_timeout": max(BASELINE_HARD_TIME_LIMIT, ALGORITHM_HARD_TIME_LIMIT) + 600,
+    # Without these a publish waits forever on a broker that vanished without closing the
+    # connection (kombu's docs); the publish then fails, is logged, and the sweeper re-queues.
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
 # A submission still queued/scoring this long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)

@@ -189,3 +189,37 @@ def test_a_cache_private_to_one_process_is_not_used_for_boards(
     LeaderboardEntry.objects.filter(task=task).update(score=0.42, metrics={"accuracy": 0.42})
     for name, path in PAGES.items():
         assert "0.42" in shown(path), name
+
+
+@pytest.fixture
+def unreachable_cache(settings):
+    """The Redis cache of the deployment, its server gone (connections refused): what the
+    web and worker hosts see during scripts/multihost.sh's broker cut."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    settings.BOARD_CACHE = True
+
+
+def test_without_redis_a_score_still_reaches_the_board_and_every_board_is_served(
+    unreachable_cache, django_capture_on_commit_callbacks
+):
+    """Before, the refresh's cache calls raised inside it: the entries rolled back (the score
+    missing from the board until the next one) and every board read was a 500."""
+    challenge = ChallengeFactory(slug="c")
+    task = make_task(TrackFactory(challenge=challenge, slug="trk"), slug="t1")
+    scored(task, make_team(challenge, "ann"), 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+
+    assert LeaderboardEntry.objects.filter(task=task, split="public").count() == 1
+    for name, path in PAGES.items():
+        assert "0.61" in shown(path), name
+    assert "0.61" in shown("/tasks/t1/")  # the task page with its history chart

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError, connection
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
@@ -92,6 +95,50 @@ def test_upload_returns_201_with_the_submission(task, alice):
     assert body["note"] == "v1" and body["uploaded_by"] == "alice" and body["algorithm"] is None
     assert body["file_format"] == "csv" and body["is_final"] is False
     assert Submission.objects.get(pk=body["id"]).team == alice.team
+
+
+def test_upload_is_accepted_while_the_cache_is_unreachable(task, alice):
+    """The upload rate limit counts in Redis; with Redis cut off (scripts/multihost.sh's
+    broker cut) uploads were refused with a 500. The limit now lets them through."""
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        response = post(alice.api(), task.slug, csv_bytes(predictions_frame(task)))
+        web = Client()
+        web.force_login(alice.user)
+        page = web.post(
+            f"/tasks/{task.slug}/submit/", {"file": upload(csv_bytes(predictions_frame(task)))}
+        )
+
+    assert response.status_code == 201, response.content
+    assert page.status_code == 302
+    assert Submission.objects.filter(team=alice.team).count() == 2
+
+
+def test_upload_while_the_database_is_unreachable_is_a_503_to_retry(task, alice):
+    """A PostgreSQL restart (scripts/multihost.sh) answered uploads with a 500; it is a
+    temporary condition: 503 with Retry-After, and nothing submitted."""
+    api = alice.api()
+    content = csv_bytes(predictions_frame(task))
+
+    def restarting(execute, sql, params, many, context):
+        raise OperationalError("connection failed: FATAL: the database system is shutting down")
+
+    with connection.execute_wrapper(restarting):
+        response = post(api, task.slug, content)
+
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "database_unavailable"
+    assert int(response["Retry-After"]) > 0
+    assert not Submission.objects.filter(team=alice.team).exists()
+    assert post(api, task.slug, content).status_code == 201  # and once it is back
 
 
 @pytest.mark.parametrize(

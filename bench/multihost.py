@@ -1,0 +1,854 @@
+"""Many hosts: the docker/ deployment with every role on its own host, under faults.
+
+Run by ``scripts/multihost.sh``, which creates the hosts (Linux network namespaces joined by
+a bridge in a namespace of its own, on a private /24 that exists nowhere else), runs this
+driver inside the ``client`` namespace and removes everything at exit. ``--layout`` prints
+the hosts and their addresses for that script (one source for both).
+
+The driver starts, each on its own host with its own ``DATA_DIR`` (no shared disk):
+PostgreSQL (own cluster), Redis, an S3 server (moto's server mode), two web hosts (gunicorn
+through ``docker/entrypoint.sh web``) behind HAProxy, two scoring worker hosts, one host for
+the ``baselines`` and ``algorithms`` workers and one beat host, all with the production
+settings. Migrations run once (``entrypoint.sh migrate`` on web1); a small task is imported
+through the S3 storage. Then ``--uploads`` prediction files go through the balancer while
+these faults happen in order: a scoring worker host killed mid-scoring (SIGKILL), the
+broker's link cut, PostgreSQL restarted, a web host stopped. It waits (bounded) until every
+submission is final and prints a summary; exit status 1 if a submission is lost or doubled,
+the board is wrong, or an upload met a server error.
+
+Run: scripts/multihost.sh [--uploads 200] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import requests
+
+from bench.load_test import Fixture, prediction_file, prepare, wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRYPOINT = str(REPO / "docker" / "entrypoint.sh")
+VENV_BIN = Path(sys.executable).parent  # not resolved: the virtual environment's bin/
+
+SUBNET = "10.213.7"  # a /24 that exists only inside this run's namespaces
+HOSTS = {
+    "db": 10,
+    "redis": 11,
+    "s3": 12,
+    "lb": 20,
+    "web1": 21,
+    "web2": 22,
+    "worker1": 31,
+    "worker2": 32,
+    "jobs": 41,
+    "beat": 51,
+    "client": 100,
+}
+WEB_PORT = 8000
+BUCKET = "challenge"
+S3_KEY = "multihost"  # moto accepts any key pair; the variables are the deployment's
+TEAMS = 20
+
+
+def addr(host: str) -> str:
+    return f"{SUBNET}.{HOSTS[host]}"
+
+
+# --- hosts and processes ----------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """This run's hosts: namespace ``<prefix><host>``, folder ``<run_dir>/<host>``."""
+
+    prefix: str
+    run_dir: Path
+    sweep_stale: int
+    started: dict[tuple[str, str], subprocess.Popen] = field(default_factory=dict)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(60))
+    db_password: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def ns(self, host: str) -> str:
+        return f"{self.prefix}{host}"
+
+    def dir(self, host: str) -> Path:
+        folder = self.run_dir / host
+        (folder / "tmp").mkdir(parents=True, exist_ok=True)
+        (folder / "logs").mkdir(exist_ok=True)
+        return folder
+
+    def log(self, host: str, name: str) -> Path:
+        return self.dir(host) / "logs" / f"{name}.log"
+
+    def wrap(self, host: str) -> list[str]:
+        """Run in ``host``'s network namespace under its own host name (its own UTS
+        namespace: Celery names a worker after the host, as on real machines)."""
+        return [
+            "ip",
+            "netns",
+            "exec",
+            self.ns(host),
+            "unshare",
+            "--uts",
+            "--",
+            "sh",
+            "-c",
+            'hostname "$0" && exec "$@"',
+            f"mh-{host}",
+        ]
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://postgres:{self.db_password}@{addr('db')}:5432/challenge"
+
+    def env(self, host: str, **extra: str) -> dict[str, str]:
+        """A host's environment: the deployment's variables only (nothing inherited but the
+        locale), as a container gets them."""
+        folder = self.dir(host)
+        env = {
+            "PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "HOME": str(folder),
+            "TMPDIR": str(folder / "tmp"),
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.production",
+            "SECRET_KEY": self.secret,
+            "ALLOWED_HOSTS": ",".join(addr(h) for h in ("lb", "web1", "web2")),
+            "SECURE_SSL_REDIRECT": "0",  # plain HTTP inside the run; TLS ends at the balancer
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": f"redis://{addr('redis')}:6379/0",
+            "STORAGE_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "AWS_S3_ENDPOINT_URL": f"http://{addr('s3')}:5000",
+            "AWS_ACCESS_KEY_ID": S3_KEY,
+            "AWS_SECRET_ACCESS_KEY": S3_KEY,
+            "AWS_EC2_METADATA_DISABLED": "true",  # never look for an instance metadata service
+            "DATA_DIR": str(folder),
+            "SWEEPER_STALE_AFTER_SECONDS": str(self.sweep_stale),
+            "LOG_LEVEL": "INFO",
+        }
+        env.update(extra)
+        return env
+
+    def start(self, host: str, name: str, command: list[str], env: dict[str, str]) -> None:
+        log = open(self.log(host, name), "ab")  # noqa: SIM115 - owned by the child
+        self.started[(host, name)] = subprocess.Popen(
+            [*self.wrap(host), *command],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def run(
+        self, host: str, command: list[str], env: dict[str, str] | None = None, timeout=300
+    ) -> str:
+        result = subprocess.run(
+            [*self.wrap(host), *command],
+            env=env or self.env(host),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise SystemExit(
+                f"on {host}: {' '.join(command[:3])} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result.stdout
+
+    def pids(self, host: str) -> list[int]:
+        out = subprocess.run(
+            ["ip", "netns", "pids", self.ns(host)], capture_output=True, text=True, check=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+    def signal_host(self, host: str, sig: int) -> int:
+        """Send ``sig`` to every process of ``host``; how many there were."""
+        pids = self.pids(host)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return len(pids)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.create_connection((addr(host), port), timeout=2):
+        return True
+
+
+def http(session: requests.Session | None = None) -> requests.Session:
+    session = session or requests.Session()
+    session.trust_env = False  # no proxy variables: traffic stays on this run's subnet
+    return session
+
+
+# --- the services -------------------------------------------------------------------------------
+
+
+def postgres_bin() -> Path:
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+    return bins[-1]
+
+
+def start_postgres(c: Cluster) -> None:
+    folder = c.dir("db")
+    data = folder / "data"
+    pwfile = folder / "pwfile"
+    pwfile.write_text(c.db_password + "\n", encoding="utf-8")
+    subprocess.run(["chown", "-R", "postgres:postgres", str(folder)], check=True)
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    bin_dir = postgres_bin()
+    c.run(
+        "db",
+        [
+            *as_postgres,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        ],
+        env=c.env("db"),
+    )
+    with open(data / "pg_hba.conf", "a", encoding="utf-8") as hba:
+        hba.write(f"host all all {SUBNET}.0/24 scram-sha-256\n")
+    with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(
+            f"listen_addresses = '{addr('db')}'\nport = 5432\n"
+            f"unix_socket_directories = '{folder}'\nmax_connections = 200\n"
+        )
+    pg_ctl(c, "start")
+    c.run(
+        "db",
+        [*as_postgres, str(bin_dir / "createdb"), "-h", str(folder), "challenge"],
+        env=c.env("db"),
+    )
+
+
+def pg_ctl(c: Cluster, action: str, *options: str) -> None:
+    folder = c.dir("db")
+    c.run(
+        "db",
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(postgres_bin() / "pg_ctl"),
+            "-D",
+            str(folder / "data"),
+            "-l",
+            str(folder / "logs" / "postgres.log"),
+            "-w",
+            "-t",
+            "120",
+            *options,
+            action,
+        ],
+        env=c.env("db"),
+        timeout=180,
+    )
+
+
+HAPROXY_CFG = """\
+global
+    maxconn 1024
+    log stdout format raw local0
+
+defaults
+    mode http
+    log global
+    option httplog
+    option forwardfor
+    timeout connect 3s
+    timeout client 180s
+    timeout server 180s
+    timeout queue 120s
+    timeout http-request 60s
+    timeout check 10s
+    # A request that could not reach a server (refused: a stopped host) goes to another.
+    retries 3
+    option redispatch 1
+
+frontend www
+    bind {lb}:80
+    default_backend web
+
+backend web
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {lb}
+    http-check expect status 200
+    # At most as many requests per server as it has gunicorn workers; the rest wait here.
+    # Connection errors of real requests mark a server down at once (a stopped host), not
+    # only after three failed checks.
+    default-server check inter 2s fall 3 rise 2 maxconn {per_server}
+{servers}
+"""
+
+
+def start_services(c: Cluster, *, web_concurrency: int) -> None:
+    start_postgres(c)
+    c.start(
+        "redis",
+        "redis",
+        [
+            "redis-server",
+            "--bind",
+            addr("redis"),
+            "--port",
+            "6379",
+            "--protected-mode",
+            "no",
+            "--dir",
+            str(c.dir("redis")),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        c.env("redis"),
+    )
+    c.start(
+        "s3",
+        "moto",
+        [str(VENV_BIN / "moto_server"), "-H", addr("s3"), "-p", "5000"],
+        c.env("s3"),
+    )
+    wait_until(lambda: port_open("redis", 6379), timeout=60, what="Redis")
+    wait_until(lambda: port_open("s3", 5000), timeout=120, what="the S3 server")
+    # The bucket, as compose's createbucket does (from the first web host).
+    c.run(
+        "web1",
+        [
+            sys.executable,
+            "-c",
+            "import os, boto3; boto3.client('s3', endpoint_url=os.environ['AWS_S3_ENDPOINT_URL'],"
+            " region_name='us-east-1').create_bucket(Bucket=os.environ['AWS_STORAGE_BUCKET_NAME'])",
+        ],
+    )
+    # One deploy, one migration.
+    c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
+    servers = "\n".join(
+        f"    server {h} {addr(h)}:{WEB_PORT} observe layer4 error-limit 1 on-error mark-down"
+        for h in ("web1", "web2")
+    )
+    cfg = c.dir("lb") / "haproxy.cfg"
+    cfg.write_text(
+        HAPROXY_CFG.format(lb=addr("lb"), servers=servers, per_server=web_concurrency),
+        encoding="utf-8",
+    )
+    c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
+    for host in ("web1", "web2"):
+        env = c.env(
+            host,
+            MIGRATE_ON_START="0",
+            WEB_BIND=f"{addr(host)}:{WEB_PORT}",
+            WEB_CONCURRENCY=str(web_concurrency),
+        )
+        c.start(host, "web", [ENTRYPOINT, "web"], env)
+    for host in ("worker1", "worker2"):
+        c.start(host, "worker", [ENTRYPOINT, "worker"], c.env(host, WORKER_CONCURRENCY="2"))
+    c.start("jobs", "baselines", [ENTRYPOINT, "baselines"], c.env("jobs"))
+    c.start("jobs", "algorithms", [ENTRYPOINT, "algorithms"], c.env("jobs"))
+    schedule = str(c.dir("beat") / "celerybeat-schedule")
+    c.start("beat", "beat", [ENTRYPOINT, "beat"], c.env("beat", CELERY_BEAT_SCHEDULE=schedule))
+
+
+def wait_ready(c: Cluster) -> None:
+    session = http()
+    for host in ("web1", "web2"):
+        wait_until(
+            lambda host=host: (
+                session.get(f"http://{addr(host)}:{WEB_PORT}/healthz", timeout=5).status_code == 200
+            ),
+            timeout=180,
+            what=f"gunicorn on {host}",
+        )
+    wait_until(
+        lambda: session.get(f"http://{addr('lb')}/api/v1/challenges/", timeout=10).ok,
+        timeout=60,
+        what="HAProxy",
+    )
+    for host, name in (
+        ("worker1", "worker"),
+        ("worker2", "worker"),
+        ("jobs", "baselines"),
+        ("jobs", "algorithms"),
+    ):
+        wait_until(
+            lambda host=host, name=name: " ready." in c.log(host, name).read_text(errors="replace"),
+            timeout=180,
+            what=f"the {name} worker on {host}",
+        )
+    wait_until(
+        lambda: "beat: Starting" in c.log("beat", "beat").read_text(errors="replace"),
+        timeout=120,
+        what="beat",
+    )
+
+
+# --- the uploads ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    upload: int
+    started: float  # wall clock, comparable with the database's timestamps
+    ended: float
+    status: int | str  # HTTP status, or the exception's name
+    submission: int | None
+    detail: str = ""  # the refusal's body or the exception's message
+
+
+@dataclass
+class Uploads:
+    total: int
+    rate: float  # uploads started per second, at most
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    attempts: list[Attempt] = field(default_factory=list)
+    next_upload: int = 0
+    next_start: float = 0.0
+    accepted: dict[int, int] = field(default_factory=dict)  # upload -> submission id
+    given_up: list[int] = field(default_factory=list)
+
+    hold_at: int = 0  # uploads past this one wait (for the next fault), at most HOLD_SECONDS
+
+    def take(self) -> int | None:
+        """The next upload to make, paced at ``rate``; None when all are taken. Uploads from
+        ``hold_at`` on wait until the fault planned there has started, so each fault meets
+        uploads before and after it whatever the pace of the machine."""
+        held_since = time.monotonic()
+        while True:
+            with self.lock:
+                if self.next_upload >= self.total:
+                    return None
+                if self.next_upload < self.hold_at or time.monotonic() - held_since > HOLD_SECONDS:
+                    n = self.next_upload
+                    self.next_upload += 1
+                    now = time.monotonic()
+                    wait = max(self.next_start - now, 0.0)
+                    self.next_start = max(now, self.next_start) + 1.0 / self.rate
+                    break
+            time.sleep(0.1)
+        time.sleep(wait)
+        return n
+
+    def answered(self) -> int:
+        """Uploads finished: accepted, or given up after every try."""
+        with self.lock:
+            return len(self.accepted) + len(self.given_up)
+
+
+HOLD_SECONDS = 300
+UPLOAD_TRIES = 6
+
+
+def board_reader(url: str, stop: threading.Event, statuses: Counter) -> None:
+    """A visitor reading the task board (API, through the balancer) every second."""
+    session = http()
+    while not stop.wait(1.0):
+        try:
+            statuses[session.get(url, timeout=60).status_code] += 1
+        except requests.RequestException as exc:
+            statuses[type(exc).__name__] += 1
+
+
+def uploader(base: str, token: str, fixture: Fixture, uploads: Uploads, seed: int) -> None:
+    """One team's client: take the next upload, send it (note ``mh-<n>``); on an error
+    response or a broken connection, try again a few times (a user would), bounded."""
+    rng = np.random.default_rng(seed)
+    session = http()
+    session.headers["Authorization"] = f"Token {token}"
+    url = f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/"
+    while (n := uploads.take()) is not None:
+        body = prediction_file(fixture, rng)
+        for attempt in range(UPLOAD_TRIES):
+            started = time.time()
+            try:
+                response = session.post(
+                    url,
+                    files={"file": ("predictions.csv", body, "text/csv")},
+                    data={"note": f"mh-{n}"},
+                    timeout=150,
+                )
+                status: int | str = response.status_code
+                pk = response.json()["id"] if status == 201 else None
+                detail = "" if pk else response.text[:300]
+            except (requests.RequestException, ValueError) as exc:
+                status, pk, detail = type(exc).__name__, None, str(exc)[:300]
+            with uploads.lock:
+                uploads.attempts.append(Attempt(n, started, time.time(), status, pk, detail))
+                if pk is not None:
+                    uploads.accepted[n] = pk
+            if pk is not None:
+                break
+            time.sleep(min(2.0 * (attempt + 1), 8.0))
+        else:
+            with uploads.lock:
+                uploads.given_up.append(n)
+
+
+# --- the faults ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    name: str
+    started: float = 0.0  # wall clock
+    healed: float = 0.0
+    detail: str = ""
+    stranded: list[int] = field(default_factory=list)
+
+
+def in_flight(log: Path) -> set[str]:
+    """Celery task ids a worker received and has not finished, from its log."""
+    text = log.read_text(errors="replace")
+    received = set(
+        re.findall(r"Task scoring\.tasks\.score_submission\[([0-9a-f-]+)\] received", text)
+    )
+    done = set(
+        re.findall(
+            r"Task scoring\.tasks\.score_submission\[([0-9a-f-]+)\] (?:succeeded|raised|retry)",
+            text,
+        )
+    )
+    return received - done
+
+
+def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
+    """A query from the observer (the client host), retried while PostgreSQL restarts."""
+    for _ in range(60):
+        try:
+            with psycopg.connect(c.database_url, connect_timeout=5) as conn:
+                return conn.execute(query, params).fetchall()
+        except psycopg.OperationalError:
+            time.sleep(1.0)
+    raise SystemExit("the database did not answer for a minute")
+
+
+def kill_worker_mid_scoring(c: Cluster, fault: Fault) -> None:
+    """SIGKILL every process of worker1 while it holds a submission in ``scoring`` (the
+    row's token is the Celery delivery id its log shows received and not finished)."""
+    log = c.log("worker1", "worker")
+    held: list[int] = []
+    query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
+    with psycopg.connect(c.database_url, autocommit=True, connect_timeout=5) as conn:
+
+        def scoring_on_worker1() -> bool:
+            tokens = list(in_flight(log))
+            held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()] if tokens else []
+            return bool(held)
+
+        try:
+            wait_until(scoring_on_worker1, timeout=90, what="a scoring on worker1", every=0.02)
+        except SystemExit:
+            fault.detail = "no scoring caught in flight; "
+        fault.started = time.time()
+        n = c.signal_host("worker1", signal.SIGKILL)
+        fault.healed = time.time()
+        time.sleep(2.0)
+        still = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND id = ANY(%s)"
+        fault.stranded = sorted(r[0] for r in conn.execute(still, (held,)).fetchall())
+    fault.detail += f"SIGKILL to its {n} processes while it scored submission(s) {held}"
+
+
+def cut_broker(c: Cluster, fault: Fault, seconds: float) -> None:
+    fault.started = time.time()
+    subprocess.run(["ip", "-n", c.ns("redis"), "link", "set", "eth0", "down"], check=True)
+    time.sleep(seconds)
+    subprocess.run(["ip", "-n", c.ns("redis"), "link", "set", "eth0", "up"], check=True)
+    fault.healed = time.time()
+    fault.detail = f"Redis's link down for {seconds:.0f} s"
+
+
+def restart_postgres(c: Cluster, fault: Fault) -> None:
+    fault.started = time.time()
+    pg_ctl(c, "restart", "-m", "fast")
+    fault.healed = time.time()
+    fault.detail = f"pg_ctl restart -m fast took {fault.healed - fault.started:.1f} s"
+
+
+def stop_web(c: Cluster, fault: Fault) -> None:
+    fault.started = time.time()
+    # A graceful stop, as `docker stop` does it: SIGTERM to the container's main process
+    # (gunicorn's master, which lets its workers finish their requests).
+    c.started[("web2", "web")].send_signal(signal.SIGTERM)
+    try:
+        wait_until(lambda: not c.pids("web2"), timeout=60, what="web2 to stop")
+        how = "stopped (SIGTERM)"
+    except SystemExit:
+        c.signal_host("web2", signal.SIGKILL)
+        how = "killed after 60 s (SIGTERM not enough)"
+    fault.healed = time.time()
+    fault.detail = f"web2 {how}"
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+
+
+def board_check(c: Cluster, fixture: Fixture) -> tuple[bool, str]:
+    """The task board through HAProxy against a recomputation from the scored submissions
+    (the ranking core over the database's rows) and against the stored entries."""
+    script = f"""
+import json
+from datasets.models import Task
+from leaderboard.core.ranking import rank_entries, select_team_best
+from leaderboard.selectors import leaderboard_for_task
+from leaderboard.services import submission_inputs
+task = Task.objects.get(slug={fixture.task_slug!r})
+inputs, by_id = submission_inputs(task=task)
+recomputed = [[r.rank, by_id[r.entry.payload.id].team.name, r.entry.score]
+              for r in rank_entries(select_team_best(inputs, split="public"))]
+stored = [[e.rank, e.team.name, e.score] for e in leaderboard_for_task(task=task)]
+print(json.dumps({{"recomputed": recomputed, "stored": stored, "scored": len(inputs)}}))
+"""
+    out = c.run("beat", [ENTRYPOINT, sys.executable, "manage.py", "shell", "-c", script])
+    local = json.loads(out.strip().splitlines()[-1])
+    body = (
+        http()
+        .get(f"http://{addr('lb')}/api/v1/tasks/{fixture.task_slug}/leaderboard/", timeout=60)
+        .json()
+    )
+    api = [[e["rank"], e["team"], e["score"]] for e in body["entries"] if e.get("team_id")]
+
+    def same(a: list, b: list) -> bool:
+        return len(a) == len(b) and all(
+            x[0] == y[0] and x[1] == y[1] and abs(x[2] - y[2]) < 1e-12
+            for x, y in zip(a, b, strict=True)
+        )
+
+    ok = same(api, local["recomputed"]) and same(local["stored"], local["recomputed"])
+    what = (
+        f"{len(api)} teams via HAProxy, recomputed from {local['scored']} scored submissions, "
+        f"stored entries: {'agree' if ok else 'DIFFER'}"
+    )
+    if not ok:
+        what += f"\n  api={api}\n  recomputed={local['recomputed']}\n  stored={local['stored']}"
+    return ok, what
+
+
+def first_after(values: list[float], t: float) -> float | None:
+    later = [v - t for v in values if v >= t]
+    return min(later) if later else None
+
+
+def fmt(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.1f} s"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layout", action="store_true", help="print the hosts and exit")
+    parser.add_argument("--prefix", help="namespace name prefix (set by multihost.sh)")
+    parser.add_argument("--run-dir", type=Path, help="this run's folder (set by multihost.sh)")
+    parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--cut", type=float, default=20.0, help="seconds the broker is cut off")
+    parser.add_argument("--rate", type=float, default=3.0, help="uploads started per second")
+    parser.add_argument("--rows", type=int, default=5000, help="test rows of the task")
+    parser.add_argument("--sweep-stale", type=int, default=30, help="SWEEPER_STALE_AFTER_SECONDS")
+    parser.add_argument("--settle", type=float, default=420, help="seconds to wait for scores")
+    parser.add_argument("--quick", action="store_true", help="40 uploads, a 5 s broker cut")
+    opts = parser.parse_args()
+    if opts.layout:
+        for host, last in HOSTS.items():
+            print(host, f"{SUBNET}.{last}")
+        return 0
+    if not opts.prefix or not opts.run_dir:
+        parser.error("run through scripts/multihost.sh (it creates the hosts)")
+    if opts.quick:
+        opts.uploads, opts.cut, opts.rate, opts.sweep_stale = min(opts.uploads, 40), 5.0, 2.0, 15
+        opts.settle = min(opts.settle, 240)
+
+    t0 = time.monotonic()
+    c = Cluster(prefix=opts.prefix, run_dir=opts.run_dir, sweep_stale=opts.sweep_stale)
+    start_services(c, web_concurrency=2)
+    fixture = prepare(
+        c.env("web1"),
+        c.dir("web1"),
+        clients=TEAMS,
+        rows=opts.rows,
+        migrate=False,
+        wrap=[*c.wrap("web1"), ENTRYPOINT],
+    )
+    wait_ready(c)
+    print(
+        f"Many hosts: {len(HOSTS)} hosts on {SUBNET}.0/24 ({', '.join(HOSTS)}), up in "
+        f"{time.monotonic() - t0:.0f} s; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} "
+        f"(namespaces {c.prefix}*, folders under {c.run_dir})",
+        flush=True,
+    )
+
+    plan = [
+        (
+            0.15,
+            Fault("scoring worker host worker1 killed mid-scoring"),
+            lambda f: kill_worker_mid_scoring(c, f),
+        ),
+        (0.35, Fault("broker (Redis) link cut"), lambda f: cut_broker(c, f, opts.cut)),
+        (0.60, Fault("PostgreSQL restarted"), lambda f: restart_postgres(c, f)),
+        (0.80, Fault("web host web2 stopped"), lambda f: stop_web(c, f)),
+    ]
+    marks = [max(round(share * opts.uploads), 1) for share, _, _ in plan] + [opts.uploads]
+    uploads = Uploads(total=opts.uploads, rate=opts.rate, hold_at=marks[0])
+    base = f"http://{addr('lb')}"
+    threads = [
+        threading.Thread(
+            target=uploader, args=(base, fixture.tokens[i], fixture, uploads, i), daemon=True
+        )
+        for i in range(TEAMS)
+    ]
+    reads: Counter = Counter()
+    stop_reading = threading.Event()
+    reader = threading.Thread(
+        target=board_reader,
+        args=(f"{base}/api/v1/tasks/{fixture.task_slug}/leaderboard/", stop_reading, reads),
+        daemon=True,
+    )
+    reader.start()
+    for thread in threads:
+        thread.start()
+    faults = []
+    for k, (_, fault, inject) in enumerate(plan):
+        wait_until(
+            lambda mark=marks[k]: uploads.answered() >= mark,
+            timeout=600,
+            what=f"{marks[k]} uploads answered",
+        )
+        print(f"fault: {fault.name}", flush=True)
+        with uploads.lock:
+            uploads.hold_at = marks[k + 1]  # uploads go on during the fault, up to the next
+        inject(fault)
+        faults.append(fault)
+    for thread in threads:
+        thread.join(timeout=max(600 - (time.monotonic() - t0), 1))
+    stop_reading.set()
+    reader.join(timeout=90)
+    upload_phase = time.monotonic()
+
+    # Every accepted submission final (the sweeper re-queues what the faults stranded).
+    ids = sorted(set(uploads.accepted.values()))
+    pending = ids
+    waited = 0.0
+    while pending and waited < opts.settle:
+        rows = db_rows(c, "SELECT id FROM scoring_submission WHERE status IN ('queued', 'scoring')")
+        pending = [r[0] for r in rows]
+        if pending:
+            time.sleep(2.0)
+            waited = time.monotonic() - upload_phase
+    settled = time.monotonic() - upload_phase
+
+    rows = db_rows(
+        c,
+        "SELECT id, note, status, extract(epoch FROM created_at), "
+        "extract(epoch FROM finished_at), attempts, error FROM scoring_submission",
+    )
+    by_id = {r[0]: r for r in rows}
+    scored_logged = Counter()
+    for host in ("worker1", "worker2"):
+        for pk in re.findall(r"submission (\d+) scored:", c.log(host, "worker").read_text()):
+            scored_logged[int(pk)] += 1
+
+    (c.dir("client") / "attempts.json").write_text(
+        json.dumps([a.__dict__ for a in uploads.attempts], indent=1), encoding="utf-8"
+    )
+    accepted = set(uploads.accepted.values())
+    not_scored = [pk for pk in accepted if by_id.get(pk, (0, 0, "missing"))[2] != "scored"]
+    ids_twice = len(uploads.accepted) - len(accepted)
+    per_note = Counter(r[1] for r in rows if r[1].startswith("mh-"))
+    rows_twice = sum(n - 1 for n in per_note.values() if n > 1)
+    scored_twice = sum(n - 1 for n in scored_logged.values() if n > 1)
+    doubled = ids_twice + rows_twice + scored_twice
+    unannounced = [r[0] for r in rows if r[0] not in accepted]
+    statuses = Counter(a.status for a in uploads.attempts if a.status != 201)
+    server_errors = sum(n for s, n in statuses.items() if s == 500) + reads.get(500, 0)
+    boards_ok, board_text = board_check(c, fixture)
+
+    print("\n== multihost summary ==")
+    print(
+        f"uploads: {opts.uploads} through HAProxy by {TEAMS} teams; attempts answered "
+        f"otherwise than 201: {dict(statuses) or 0} (retried); given up: {len(uploads.given_up)}"
+    )
+    details = Counter(f"{a.status}: {a.detail[:150]}" for a in uploads.attempts if a.status != 201)
+    for text, n in details.most_common(6):
+        print(f"  {n} x {text}")
+    print(f"submissions accepted: {len(accepted)}")
+    print(
+        f"lost: {len(not_scored)} (an accepted upload not scored in the end; every file is valid)"
+        + (f" ids={sorted(not_scored)[:20]}" if not_scored else "")
+    )
+    print(
+        f"doubled: {doubled} (ids returned twice {ids_twice}, rows per upload beyond one "
+        f"{rows_twice}, scores written twice per the workers' logs {scored_twice})"
+    )
+    print(
+        f"board read every second during the uploads: {dict(reads)}; rows without a 201: "
+        f"{len(unannounced)}; server errors (500, uploads and board reads): {server_errors}"
+    )
+    print(f"boards right: {'yes' if boards_ok else 'NO'} ({board_text})")
+    print(
+        f"all final {settled:.0f} s after the last upload; "
+        f"attempts per submission: {dict(Counter(r[5] for r in rows))}"
+    )
+    accepted_at = [a.ended for a in uploads.attempts if a.status == 201]
+    print(
+        "time to recover (from the fault's start: an upload made after it accepted / scored;"
+        " attempts refused until the next fault):"
+    )
+    for i, fault in enumerate(faults):
+        until = faults[i + 1].started if i + 1 < len(faults) else float("inf")
+        made_after = [
+            float(r[4]) for r in rows if r[2] == "scored" and r[4] and float(r[3]) >= fault.started
+        ]
+        refused = Counter(
+            a.status
+            for a in uploads.attempts
+            if a.status != 201 and fault.started <= a.ended < until
+        )
+        line = (
+            f"  {fault.name}: {fmt(first_after(accepted_at, fault.started))} / "
+            f"{fmt(first_after(made_after, fault.started))}; refused {dict(refused) or 0} "
+            f"({fault.detail}"
+        )
+        if fault.stranded:
+            back = [float(by_id[pk][4]) for pk in fault.stranded if by_id[pk][4]]
+            line += (
+                f"; {len(fault.stranded)} left scoring, all scored "
+                f"{fmt(max(back) - fault.started) if len(back) == len(fault.stranded) else 'NOT'}"
+                " after it"
+            )
+        print(line + ")")
+    bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)
+    bad = bad or bool(uploads.given_up) or len(accepted) != opts.uploads
+    print(f"result: {'FAIL' if bad else 'PASS'}", flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

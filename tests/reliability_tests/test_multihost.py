@@ -1,0 +1,89 @@
+"""Many hosts (issue 15): ``scripts/multihost.sh --quick`` passes.
+
+The script runs every role of the docker/ deployment on its own simulated host (a network
+namespace with its own address and folder: PostgreSQL, Redis, an S3 server, HAProxy, two
+web hosts, two scoring worker hosts, a baselines/algorithms host and beat), uploads through
+the balancer while a worker host is killed mid-scoring, the broker's link is cut,
+PostgreSQL restarts and a web host stops, then checks that no submission was lost or
+doubled and that the board agrees with the scored submissions. It removes its namespaces,
+processes and folders itself, even on failure.
+
+It needs root (network namespaces), ``ip``, ``unshare``, ``haproxy``, ``redis-server`` and
+PostgreSQL's binaries; CI installs them all (.ci/run), so there it runs. Elsewhere the test
+is skipped, saying what is missing. Find it with ``pytest -m multihost``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.multihost, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def missing() -> list[str]:
+    absent = [] if os.geteuid() == 0 else ["root (network namespaces)"]
+    absent += [
+        tool
+        for tool in ("ip", "unshare", "runuser", "haproxy", "redis-server")
+        if not shutil.which(tool)
+    ]
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        absent.append("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)")
+    if shutil.which("ip") and os.geteuid() == 0:
+        # May this machine make network namespaces (not in an unprivileged container)?
+        name = f"mhprobe{os.getpid()}-"
+        probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        if probe.returncode != 0:
+            absent.append(f"ip netns ({probe.stderr.strip()})")
+    return absent
+
+
+@pytest.mark.timeout(900)
+def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
+    absent = missing()
+    if absent:
+        pytest.skip("scripts/multihost.sh needs " + ", ".join(absent))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    script = subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "multihost.sh"), "--quick"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = script.communicate(timeout=780)
+    except subprocess.TimeoutExpired:
+        script.terminate()  # its trap kills the hosts' processes and removes the namespaces
+        out, err = script.communicate(timeout=120)
+        pytest.fail(f"scripts/multihost.sh --quick did not finish in 13 minutes:\n{out}\n{err}")
+    result = subprocess.CompletedProcess(script.args, script.returncode, out, err)
+    out = result.stdout
+    report = f"exit {result.returncode}\n{out}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, report
+    accepted = re.search(r"^submissions accepted: (\d+)$", out, re.M)
+    assert accepted and int(accepted.group(1)) == 40, report
+    assert re.search(r"^lost: 0 ", out, re.M), report
+    assert re.search(r"^doubled: 0 ", out, re.M), report
+    assert re.search(r"^boards right: yes ", out, re.M), report
+    for fault in ("killed mid-scoring", "link cut", "PostgreSQL restarted", "web2 stopped"):
+        assert re.search(rf"^  .*{fault}.*: \d+\.\d s / \d+\.\d s", out, re.M), (fault, report)
+    assert "while it scored submission(s) [" in out, report  # caught mid-scoring
+    assert out.rstrip().endswith("result: PASS"), report
+    # Nothing left behind: no namespace of this run, no run folder.
+    leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    names = re.search(r"namespaces (mh\d+-)\*, folders under (\S+)\)", out)
+    assert names, report
+    assert names.group(1) not in leftovers
+    assert not Path(names.group(2)).exists()
