@@ -306,6 +306,17 @@ class TaskReplaced:
     previous: int
     warnings: tuple[str, ...]
 
+    def summary(self) -> str:
+        """What the organizer or the task owner is told."""
+        task = self.task
+        return (
+            f"{task.title}: data version {self.version.number} replaces version"
+            f" {self.previous} ({task.train_rows:,} train and {task.test_rows:,} test rows)."
+            " Every submission of the task is re-scored on it, the trivial baseline is rebuilt"
+            " and uploaded references are read again. The AutoGluon baseline is not re-run"
+            " automatically (it takes long): queue it again on the task's manage page."
+        )
+
 
 def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) -> TaskReplaced:
     """Replace ``task``'s data by the bundle at ``source`` (a folder or a ``.zip``).
