@@ -157,9 +157,7 @@ def test_a_bundle_of_another_slug_is_refused(task: Task, tmp_path: Path) -> None
     source = write_classification_bundle(tmp_path / "o", task={"slug": "other-task"})
     with pytest.raises(TaskReplaceError) as caught:
         task_bundle_replace(task=task, source=source, actor=None, reason="")
-    assert "the bundle is for the task 'other-task', not 'demo-classification'" in str(
-        caught.value
-    )
+    assert "the bundle is for the task 'other-task', not 'demo-classification'" in str(caught.value)
     assert state(task)["version"] == 1
 
 
