@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -91,7 +92,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
     def versions(self, task: Task) -> str:
         rows = TaskVersion.objects.filter(task=task).select_related("created_by")[:20]
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             "v{} · {} UTC · {} · {} train / {} test rows · {}",
             (
                 (
