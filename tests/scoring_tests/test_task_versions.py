@@ -169,6 +169,9 @@ def test_downloads_serve_the_new_version(task, bundles):
     assert len(pd.read_csv(io.BytesIO(after))) == 40
     page = client.get(f"/tasks/{task.slug}/").content.decode()
     assert "data version 2, updated" in page
+    detail = api_client_for(user).get(f"/api/v1/tasks/{task.slug}/").json()
+    assert (detail["data_version"], detail["test_rows"]) == (2, 40)
+    assert detail["card"]["rows"] == {"train": 80, "test": 40}
     assert ">40<" in page or "40 test" in page
 
 
