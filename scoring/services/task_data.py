@@ -33,7 +33,11 @@ def task_data_changed(task_id: int) -> None:
     task = Task.objects.select_related("track__challenge").get(pk=task_id)
     count = task_submissions_requeue(task_id=task.pk)
     logger.info("task %s v%s: %s submissions re-queued", task.slug, task.data_version, count)
-    task_references_refresh(task=task)
+    try:
+        with transaction.atomic():  # a reference that fails never undoes the re-queue
+            task_references_refresh(task=task)
+    except Exception:
+        logger.exception("refreshing the references of task %s failed", task.slug)
 
 
 def task_references_refresh(*, task: Task) -> None:

@@ -325,3 +325,22 @@ def test_a_zip_slip_archive_is_refused_through_the_api(task, bundles):
         )
     assert response.status_code == 400
     assert any("'..' in the path" in p for p in response.json()["problems"])
+
+
+def test_a_failing_reference_rebuild_never_undoes_the_requeue(task, bundles, monkeypatch):
+    ann = make_participant(task.track.challenge, username="ann", name="Ann")
+    sub = scored(submission_create(task=task, user=ann.user, file=upload(perfect(task))))
+    reference_trivial_ensure(task=task)
+
+    def broken(**kwargs):
+        raise OSError("the train file is unreadable")
+
+    monkeypatch.setattr("scoring.services.task_data.reference_trivial_ensure", broken)
+    task_bundle_replace(
+        task=task, source=new_version(bundles, task, solution=relabelled), actor=None, reason=""
+    )
+    sub.refresh_from_db()
+    task.refresh_from_db()
+    assert task.data_version == 2 and sub.status == SubmissionStatus.QUEUED
+    # The old trivial baseline is rolled back with the failed refresh, not left half-deleted.
+    assert Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).count() == 1
