@@ -409,14 +409,6 @@ ADMIN: list[Case] = [
         "/admin/datasets/task/{obj:datasets.task}/replace/",
         ORG_ONLY,
     ),
-    # An invalid bundle: the form answers with its problems and nothing changes.
-    Case(
-        "admin/datasets/task/<int:object_id>/replace/",
-        "/admin/datasets/task/{obj:datasets.task}/replace/",
-        ORG_ONLY,
-        "POST",
-        lambda w: {"bundle": SimpleUploadedFile("b.zip", b"not a zip"), "reason": "matrix"},
-    ),
     Case("admin/baselines/baselinerun/queue/", "/admin/baselines/baselinerun/queue/", ORG_ONLY),
     Case(
         "admin/baselines/baselinerun/<int:pk>/tail/",
