@@ -33,27 +33,36 @@ def task_data_changed(task_id: int) -> None:
     task = Task.objects.select_related("track__challenge").get(pk=task_id)
     count = task_submissions_requeue(task_id=task.pk)
     logger.info("task %s v%s: %s submissions re-queued", task.slug, task.data_version, count)
-    try:
-        with transaction.atomic():  # a reference that fails never undoes the re-queue
-            task_references_refresh(task=task)
-    except Exception:
-        logger.exception("refreshing the references of task %s failed", task.slug)
+    task_references_refresh(task=task)
 
 
 def task_references_refresh(*, task: Task) -> None:
     """Rebuild the trivial baseline and re-score the uploaded references on ``task``'s
-    current data (see the module docstring)."""
+    current data (see the module docstring). Each reference is refreshed in its own
+    savepoint: one that fails is logged and never undoes the others or the re-queue; a
+    trivial baseline that cannot be rebuilt now is gone (the board's refresh builds it)."""
     stale_files: list[tuple[Storage, str]] = []
-    for trivial in Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL):
+    trivial = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
+    if trivial is not None:
         stale_files += _names(trivial.file, trivial.predictions)
         was_primary = trivial.is_primary
         trivial.delete()
-        rebuilt = reference_trivial_ensure(task=task)
-        if was_primary and rebuilt is not None:
-            Reference.objects.filter(pk=rebuilt.pk).update(is_primary=True)
+        try:
+            with transaction.atomic():
+                rebuilt = reference_trivial_ensure(task=task)
+                if was_primary and rebuilt is not None:
+                    Reference.objects.filter(pk=rebuilt.pk).update(is_primary=True)
+        except Exception:
+            logger.exception("rebuilding the trivial baseline of task %s failed", task.slug)
     for reference in Reference.objects.filter(task=task, source=ReferenceSource.UPLOAD):
-        stale_files += _names(reference.predictions)
-        _reference_rescore(reference, task=task)
+        names = _names(reference.predictions)
+        try:
+            with transaction.atomic():
+                _reference_rescore(reference, task=task)
+        except Exception:
+            logger.exception("re-reading reference %s of task %s failed", reference.pk, task.slug)
+            continue
+        stale_files += names
     transaction.on_commit(lambda: _delete_files(stale_files))
 
 
