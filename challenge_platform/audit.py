@@ -22,6 +22,7 @@ REASON_REQUIRED = frozenset(
         "submission.hide",
         "algorithm_run.cancel",
         "standings.refreeze",
+        "task.replace",  # a new data version re-scores every team's submissions
     }
 )
 

@@ -23,6 +23,7 @@ ChallengeReceiver = Callable[[int], None]
 _task_results: list[TaskReceiver] = []
 _challenge_teams: list[ChallengeReceiver] = []
 _submission_finished: list[TaskReceiver] = []
+_task_data: list[TaskReceiver] = []
 
 
 def on_task_results_changed(receiver: TaskReceiver) -> TaskReceiver:
@@ -74,3 +75,17 @@ def submission_finished(*, submission_id: int) -> None:
     """Tell the registered receivers that ``submission_id`` is now scored or failed."""
     for receiver in list(_submission_finished):
         _call(receiver, submission_id, what=f"submission {submission_id}")
+
+
+def on_task_data_changed(receiver: TaskReceiver) -> TaskReceiver:
+    """Call ``receiver(task_id)`` when a task's data was replaced by a new version (e.g.
+    scoring re-queues its submissions and rebuilds its references). Idempotent."""
+    if receiver not in _task_data:
+        _task_data.append(receiver)
+    return receiver
+
+
+def task_data_changed(*, task_id: int) -> None:
+    """Tell the registered receivers that ``task_id``'s files (and solution) changed."""
+    for receiver in list(_task_data):
+        _call(receiver, task_id, what=f"the data of task {task_id}")

@@ -9,19 +9,26 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from challenge_platform.console import AuditedChangeMixin
 
-from .forms import BundleSizeLimitHandler, TaskImportForm, too_big_message
-from .models import Task
+from .forms import (
+    BundleSizeLimitHandler,
+    TaskImportForm,
+    TaskReplaceForm,
+    staged_upload,
+    too_big_message,
+)
+from .models import Task, TaskVersion
 from .selectors import task_file_names
-from .services import TaskImportError, task_import
+from .services import TaskImportError, TaskReplaceError, task_bundle_replace, task_import
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
     list_filter = ("kind", "track__challenge", "track")
     search_fields = ("title", "slug")
     change_list_template = "datasets/admin/task_change_list.html"
+    change_form_template = "datasets/admin/task_change_form.html"
     # What the bundle defines stays as imported; organizers edit the presentation only.
     readonly_fields = (
         "slug",
@@ -56,6 +64,8 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         "split_seed",
         "train_rows",
         "test_rows",
+        "data_version",
+        "versions",
         "downloads",
         "card",
         "meta",
@@ -78,6 +88,25 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         ]
         return format_html_join(" · ", "{}", ((link,) for link in links))
 
+    @admin.display(description="Data versions")
+    def versions(self, task: Task) -> str:
+        rows = TaskVersion.objects.filter(task=task).select_related("created_by")[:20]
+        return format_html_join(
+            mark_safe("<br>"),
+            "v{} · {} UTC · {} · {} train / {} test rows · {}",
+            (
+                (
+                    v.number,
+                    v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    v.created_by.get_username() if v.created_by else "system",
+                    f"{v.train_rows:,}",
+                    f"{v.test_rows:,}",
+                    v.note or "—",
+                )
+                for v in rows
+            ),
+        )
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         """A task only enters through a validated bundle: "Add" opens the import form."""
         return HttpResponseRedirect(reverse("admin:datasets_task_import"))
@@ -86,7 +115,81 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         # CSRF is checked inside the view, after the upload size limit is installed: Django
         # reads the body when it checks the token, and handlers can't change after that.
         view = self.admin_site.admin_view(csrf_exempt(self.import_view))
-        return [path("import/", view, name="datasets_task_import"), *super().get_urls()]
+        replace = self.admin_site.admin_view(csrf_exempt(self.replace_view))
+        return [
+            path("import/", view, name="datasets_task_import"),
+            path("<int:object_id>/replace/", replace, name="datasets_task_replace"),
+            *super().get_urls(),
+        ]
+
+    def replace_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Replace the data with a new bundle (.zip): the form, every problem, or the result."""
+        task = self.get_object(request, str(object_id))
+        if task is None:
+            raise Http404("no such task")
+        if not self.has_change_permission(request, task):
+            raise PermissionDenied
+        limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
+        if request.method == "POST":
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
+                return self._render_replace(
+                    request, task, TaskReplaceForm(), [too_big_message(declared)]
+                )
+            request.upload_handlers.insert(0, limit)
+        return csrf_protect(self._replace)(request, task, limit)
+
+    def _replace(
+        self, request: HttpRequest, task: Task, limit: BundleSizeLimitHandler
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return self._render_replace(request, task, TaskReplaceForm(), [])
+        post, files = request.POST, request.FILES
+        if limit.too_big:
+            form = TaskReplaceForm(initial={"reason": post.get("reason", "")})
+            return self._render_replace(request, task, form, [too_big_message()])
+        form = TaskReplaceForm(post, files)
+        if not form.is_valid():
+            return self._render_replace(request, task, form, [])
+        try:
+            with staged_upload(form.cleaned_data["bundle"]) as source:
+                replaced = task_bundle_replace(
+                    task=task,
+                    source=source,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+        except TaskReplaceError as exc:
+            return self._render_replace(request, task, form, exc.problems)
+        except Exception:  # a bug, not the bundle: log it, tell the organizer plainly
+            logger.exception("replacing the data of %s failed", task.slug)
+            return self._render_replace(
+                request,
+                task,
+                form,
+                [
+                    "The replacement failed on an unexpected error (it is in the server log);"
+                    " nothing was changed. Try `manage.py replace_task_bundle` for the details."
+                ],
+            )
+        messages.success(request, replaced.summary())
+        for warning in replaced.warnings:
+            messages.warning(request, f"{task.slug}: {warning}")
+        return HttpResponseRedirect(reverse("admin:datasets_task_change", args=[task.pk]))
+
+    def _render_replace(
+        self, request: HttpRequest, task: Task, form: TaskReplaceForm, problems: list[str]
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Replace the data of {task.title}",
+            "opts": self.model._meta,
+            "original": task,
+            "form": form,
+            "problems": problems,
+            "max_bytes": settings.BUNDLE_MAX_BYTES,
+        }
+        return TemplateResponse(request, "datasets/admin/task_replace.html", context)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):

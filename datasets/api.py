@@ -96,7 +96,10 @@ class TaskDetailApi(APIView):
         public_fraction = serializers.FloatField()
         train_rows = serializers.IntegerField()
         test_rows = serializers.IntegerField()
-        card = serializers.JSONField(help_text="the dataset card (card.json)")
+        data_version = serializers.IntegerField(
+            help_text="the number of the data version the files and card are of (1: as imported)"
+        )
+        card = serializers.JSONField(help_text="the dataset card (card.json) of that version")
         track = RefSerializer()
         challenge = RefSerializer(source="track.challenge")
         files = serializers.SerializerMethodField(

@@ -1,13 +1,19 @@
-"""Forms of the datasets app: the organizer's bundle upload in the admin console."""
+"""Forms of the datasets app: the organizer's bundle upload in the admin console, and a new
+data version of a task (the console and the task owner's page)."""
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.text import get_valid_filename
 
 from challenge_platform.models import Track
 
@@ -109,3 +115,47 @@ class TaskImportForm(forms.Form):
                 if not data.get(field) and field not in self.errors:
                     self.add_error(field, "Choose an existing track or give both slugs.")
         return data
+
+
+def _zip_only(bundle):
+    if not bundle.name.lower().endswith(".zip"):
+        raise forms.ValidationError(
+            f"{bundle.name} is not a .zip file; zip the bundle folder and upload the zip."
+        )
+    if bundle.size > settings.BUNDLE_MAX_BYTES:
+        raise forms.ValidationError(too_big_message(bundle.size))
+    return bundle
+
+
+class TaskReplaceForm(forms.Form):
+    """A new version of a task's bundle, and why (every team's submissions are re-scored)."""
+
+    bundle = forms.FileField(
+        label="New bundle (.zip)",
+        help_text="The same slug and kind in task.yaml; train, test and solution as CSV or"
+        " Parquet, optional images/ (see DESIGN §4).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required: every team's submissions are re-scored on the new data, and the"
+        " reason is kept in the audit log.",
+    )
+
+    def clean_bundle(self):
+        return _zip_only(self.cleaned_data["bundle"])
+
+
+@contextlib.contextmanager
+def staged_upload(upload) -> Iterator[Path]:
+    """The uploaded bundle written to a staging folder under its own (cleaned) name, which
+    the problems quote; removed on exit."""
+    staging = Path(settings.DATA_DIR) / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=staging) as folder:
+        source = Path(folder) / (get_valid_filename(Path(upload.name).name) or "bundle.zip")
+        with source.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        yield source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.db import models
@@ -35,7 +36,12 @@ def private_storage() -> PrivateStorage:
 
 
 def task_file_path(instance: Task, filename: str) -> str:
-    return f"tasks/{instance.slug}/{filename}"
+    """``tasks/<slug>/<file>`` for a task's first data version (the names every task had
+    before versions existed), ``tasks/<slug>/v<N>/<file>`` for version N >= 2."""
+    version = getattr(instance, "data_version", 1) or 1
+    if version <= 1:
+        return f"tasks/{instance.slug}/{filename}"
+    return f"tasks/{instance.slug}/v{version}/{filename}"
 
 
 class TaskKind(models.TextChoices):
@@ -84,6 +90,10 @@ class Task(models.Model):
         "only (baselines, its submissions after the reveal), never the rest of the challenge.",
     )
 
+    data_version = models.PositiveIntegerField(
+        default=1, help_text="The number of the current TaskVersion (its files are the task's)"
+    )
+
     # Public to logged-in participants (streamed through a view, never served directly).
     train_csv = models.FileField(upload_to=task_file_path, max_length=300)
     train_parquet = models.FileField(upload_to=task_file_path, max_length=300)
@@ -112,3 +122,41 @@ class Task(models.Model):
     @property
     def challenge(self):
         return self.track.challenge
+
+
+class TaskVersion(models.Model):
+    """One version of a task's data: the bundle an organizer or the task's owners uploaded.
+
+    The task's file fields always hold the current version's files; older versions' files
+    stay in storage (history), named in ``files``. Version 1 is the import.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(blank=True, help_text="Why the data changed (the audit reason)")
+    files = models.JSONField(
+        default=dict, blank=True, help_text="Task file field -> stored file name of this version"
+    )
+    train_rows = models.PositiveIntegerField(default=0)
+    test_rows = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Of the uploaded bundle (empty for older imports)"
+    )
+
+    class Meta:
+        ordering = ["task", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "number"], name="task_version_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="task_version_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} v{self.number}"

@@ -12,7 +12,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import Http404
 
 from challenge_platform.models import Challenge, TeamMembership, Track
-from datasets.models import Task
+from datasets.models import Task, TaskVersion
 
 # Name in the URL -> the Task field that stores it. Participants may download these.
 PUBLIC_FILES = {
@@ -58,6 +58,11 @@ def task_get_or_404(*, slug: str) -> Task:
         return task_get(slug=slug)
     except Task.DoesNotExist as exc:
         raise Http404("no such task") from exc
+
+
+def task_version_current(*, task: Task) -> TaskVersion | None:
+    """The version whose files the task serves now (None for a task without versions)."""
+    return TaskVersion.objects.filter(task=task, number=task.data_version).first()
 
 
 def task_file_names(*, task: Task, include_solution: bool = False) -> list[str]:

@@ -1,16 +1,21 @@
-"""Writes of the datasets app: importing an organizer's bundle as a Task (DESIGN §4, §7).
+"""Writes of the datasets app: importing an organizer's bundle as a Task (DESIGN §4, §7),
+and replacing a task's data by a new version of its bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the
-admin console's upload and ``load_demo`` all call it.
+admin console's upload and ``load_demo`` all call it. ``task_bundle_replace`` is the one way
+its data changes afterwards (the console, the task owner's page and API, and the
+``replace_task_bundle`` command call it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +28,12 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform.audit import audit_record
+from challenge_platform import hooks
+from challenge_platform.audit import ReasonRequired, audit_record, reason_check
 from challenge_platform.jobs import delete_file_quietly
 from challenge_platform.models import Challenge, Track
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
-from datasets.models import Task
+from datasets.models import Task, TaskVersion
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +57,18 @@ class TaskImportError(Exception):
         self.problems: list[str] = list(problems)
         super().__init__(self.problems)
 
+    verb = "imported"
+
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"the task was not imported ({count} problem{'s' if count != 1 else ''}):"
+        head = f"the task was not {self.verb} ({count} problem{'s' if count != 1 else ''}):"
         return "\n".join([head, *(f"- {p}" for p in self.problems)])
+
+
+class TaskReplaceError(TaskImportError):
+    """A new data version was refused; ``problems`` lists every reason, nothing changed."""
+
+    verb = "replaced"
 
 
 def task_import(
@@ -101,6 +115,8 @@ def task_import(
             track_slug=track_slug,
             challenge_title=challenge_title,
             track_title=track_title,
+            actor=actor,
+            sha256=bundle_sha256(Path(source)),
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -173,6 +189,8 @@ def _store(
     track_slug: str,
     challenge_title: str | None,
     track_title: str | None,
+    actor: Any = None,
+    sha256: str = "",
 ) -> Task:
     """Create the rows and store the files in one transaction; on failure remove both."""
     meta = standardized.meta
@@ -199,15 +217,9 @@ def _store(
                 meta=dict(meta),
                 order=track.tasks.count(),
             )
-            for relative, field_name in TASK_FILES.items():
-                path = standardized.files.get(relative)
-                if path is None:
-                    continue
-                field_file = getattr(task, field_name)
-                with path.open("rb") as handle:
-                    field_file.save(Path(relative).name, File(handle), save=False)
-                written.append((field_file.storage, field_file.name))
+            _save_files(task, standardized, written)
             task.save()
+            _version_create(task=task, actor=actor, note="the imported data", sha256=sha256)
     except IntegrityError as exc:
         _delete(written)
         # Another import of the same slug won the race since the check above.
@@ -218,6 +230,199 @@ def _store(
         _delete(written)
         raise
     return task
+
+
+def _save_files(
+    task: Task, standardized: StandardizedTask, written: list[tuple[Storage, str]]
+) -> None:
+    """Store the standardized files on ``task``'s fields (under its ``data_version``'s
+    folder, ``task_file_path``); a file the bundle lacks (images) empties its field."""
+    for relative, field_name in TASK_FILES.items():
+        path = standardized.files.get(relative)
+        field_file = getattr(task, field_name)
+        if path is None:
+            setattr(task, field_name, "")
+            continue
+        with path.open("rb") as handle:
+            field_file.save(Path(relative).name, File(handle), save=False)
+        written.append((field_file.storage, field_file.name))
+
+
+def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVersion:
+    person = actor if getattr(actor, "is_authenticated", False) and actor.pk else None
+    return TaskVersion.objects.create(
+        task=task,
+        number=task.data_version,
+        created_by=person,
+        note=note,
+        files={f: getattr(task, f).name for f in TASK_FILES.values() if getattr(task, f)},
+        train_rows=task.train_rows,
+        test_rows=task.test_rows,
+        sha256=sha256,
+    )
+
+
+def bundle_sha256(source: Path) -> str:
+    """SHA-256 of an uploaded ``.zip``; of a folder: over its files' relative paths and
+    contents in sorted order. Empty when ``source`` is neither."""
+    digest = hashlib.sha256()
+    if source.is_file():
+        with source.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        return digest.hexdigest()
+    if not source.is_dir():
+        return ""
+    for path in sorted(p for p in source.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+# What a new bundle version redefines (what the console shows read-only); the title, the
+# description and the owners stay as the organizers edited them.
+BUNDLE_FIELDS = (
+    "columns",
+    "classes",
+    "primary_metric",
+    "public_fraction",
+    "split_seed",
+    "train_rows",
+    "test_rows",
+    "card",
+    "opis",
+    "meta",
+)
+
+
+@dataclass(frozen=True)
+class TaskReplaced:
+    """What ``task_bundle_replace`` did: the task (refreshed) and its new version."""
+
+    task: Task
+    version: TaskVersion
+    previous: int
+    warnings: tuple[str, ...]
+
+    def summary(self) -> str:
+        """What the organizer or the task owner is told."""
+        task = self.task
+        return (
+            f"{task.title}: data version {self.version.number} replaces version"
+            f" {self.previous} ({task.train_rows:,} train and {task.test_rows:,} test rows)."
+            " Every submission of the task is re-scored on it, the trivial baseline is rebuilt"
+            " and uploaded references are read again. The AutoGluon baseline is not re-run"
+            " automatically (it takes long): queue it again on the task's manage page."
+        )
+
+
+def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) -> TaskReplaced:
+    """Replace ``task``'s data by the bundle at ``source`` (a folder or a ``.zip``).
+
+    The bundle is checked by the same ``prepare_task`` as an import and must keep the task's
+    slug and kind. Its standardized files are stored under ``tasks/<slug>/v<N>/``; the task's
+    files and bundle-derived fields, its ``data_version``, the new :class:`TaskVersion` and one
+    ``task.replace`` audit event are written in one transaction, in which the layers above are
+    told (``hooks.task_data_changed``: scoring re-queues every submission and rebuilds the
+    references). The previous version's files stay. A person must give ``reason`` (every team
+    is re-scored). Any refusal raises :class:`TaskReplaceError` listing every problem and
+    changes nothing. The AutoGluon baseline is not re-run here.
+    """
+    problems: list[str] = []
+    try:
+        reason = reason_check(action="task.replace", reason=reason, actor=actor)
+    except ReasonRequired:
+        problems.append(
+            "a reason is required: replacing the data re-scores every team's submissions"
+        )
+    staging_root = Path(settings.DATA_DIR) / "staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="replace-", dir=staging_root))
+    try:
+        try:
+            standardized = prepare_task(
+                Path(source), work_dir=work_dir, max_archive_bytes=settings.BUNDLE_MAX_BYTES
+            )
+        except BundleInvalid as exc:
+            raise TaskReplaceError([*problems, *exc.problems]) from exc
+        meta = standardized.meta
+        if meta["slug"] != task.slug:
+            problems.append(
+                f"the bundle is for the task '{meta['slug']}', not '{task.slug}': keep the slug"
+                " in task.yaml (a different task is imported, not replaced)"
+            )
+        if meta["kind"] != task.kind:
+            problems.append(
+                f"the bundle is a {meta['kind']} task, but '{task.slug}' is {task.kind}: a new"
+                " version must keep the kind (import a new task instead)"
+            )
+        if problems:
+            raise TaskReplaceError(problems)
+        replaced = _replace(
+            task, standardized, actor=actor, reason=reason, sha256=bundle_sha256(Path(source))
+        )
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    for warning in standardized.warnings:
+        logger.warning("task %s v%s: %s", task.slug, replaced.version.number, warning)
+    return replaced
+
+
+def _replace(
+    task: Task, standardized: StandardizedTask, *, actor: Any, reason: str, sha256: str
+) -> TaskReplaced:
+    meta = standardized.meta
+    written: list[tuple[Storage, str]] = []
+    try:
+        with transaction.atomic():
+            current = Task.objects.select_for_update().get(pk=task.pk)
+            previous = current.data_version
+            before = {
+                "data_version": previous,
+                "train_rows": current.train_rows,
+                "test_rows": current.test_rows,
+            }
+            current.data_version = previous + 1
+            values = {
+                "columns": list(meta["columns"]),
+                "classes": list(meta["classes"]),
+                "primary_metric": meta["primary_metric"],
+                "public_fraction": meta["public_fraction"],
+                "split_seed": meta["split_seed"],
+                "train_rows": meta["train_rows"],
+                "test_rows": meta["test_rows"],
+                "card": dict(standardized.card),
+                "opis": dict(meta["opis"]),
+                "meta": dict(meta),
+            }
+            for name, value in values.items():
+                setattr(current, name, value)
+            _save_files(current, standardized, written)
+            current.save()
+            version = _version_create(task=current, actor=actor, note=reason, sha256=sha256)
+            audit_record(
+                actor=actor,
+                action="task.replace",
+                obj=current,
+                before=before,
+                after={
+                    "data_version": current.data_version,
+                    "train_rows": current.train_rows,
+                    "test_rows": current.test_rows,
+                    "sha256": sha256,
+                },
+                reason=reason,
+            )
+            hooks.task_data_changed(task_id=current.pk)
+    except BaseException:
+        _delete(written)
+        raise
+    task.refresh_from_db()
+    return TaskReplaced(
+        task=task, version=version, previous=previous, warnings=tuple(standardized.warnings)
+    )
 
 
 def _challenge_get_or_create(*, slug: str, title: str | None) -> Challenge:

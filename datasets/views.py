@@ -21,6 +21,7 @@ from datasets.selectors import (
     task_file_names,
     task_get_or_404,
     task_manageable,
+    task_version_current,
 )
 
 __all__ = ["markdown_html", "task_detail", "task_file", "task_file_response"]
@@ -59,6 +60,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "description_html": markdown_html(task.description),
             "downloads": downloads,
             "can_manage": task_manageable(task=task, user=request.user),
+            "version": task_version_current(task=task),
         },
     )
 

@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-task-baseline-queue",
     ),
     path(
+        "tasks/<slug:slug>/versions/",
+        owner_api.TaskVersionListApi.as_view(),
+        name="api-task-version-list",
+    ),
+    path(
         "tasks/<slug:slug>/references/",
         reference_api.TaskReferenceListApi.as_view(),
         name="api-task-reference-list",

@@ -153,6 +153,11 @@ class Reference(models.Model):
     predictions = models.FileField(
         upload_to=reference_path, storage=private_storage, max_length=300, blank=True
     )
+    unusable_reason = models.TextField(
+        blank=True,
+        help_text="Why this uploaded file no longer scores against the task's current data "
+        "(e.g. its ids after a new data version); empty when it is usable",
+    )
 
     class Meta:
         ordering = ["task", "created_at", "id"]

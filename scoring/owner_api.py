@@ -5,18 +5,22 @@ that task only. Organizers may do the same on every task. The check is
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
-from datasets.models import Task
+from datasets.forms import staged_upload, too_big_message
+from datasets.models import Task, TaskVersion
 from datasets.selectors import task_manageable
+from datasets.services import TaskReplaceError, task_bundle_replace
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Submission
 from scoring.selectors import submission_visible_scores
@@ -124,3 +128,117 @@ class TaskSubmissionListApi(generics.ListAPIView):
             .select_related("task", "team")
             .order_by("-created_at", "-pk")
         )
+
+
+class TaskVersionOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.SerializerMethodField()
+    note = serializers.CharField(help_text="Why the data changed (the reason given)")
+    train_rows = serializers.IntegerField()
+    test_rows = serializers.IntegerField()
+    sha256 = serializers.CharField(help_text="Of the uploaded bundle (empty for older imports)")
+    current = serializers.SerializerMethodField()
+
+    def get_created_by(self, version: TaskVersion) -> str | None:
+        return version.created_by.get_username() if version.created_by else None
+
+    def get_current(self, version: TaskVersion) -> bool:
+        return version.number == version.task.data_version
+
+
+class BundleRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in plain words.")
+    code = serializers.CharField(help_text="`bundle_invalid` (the bundle) or `invalid` (the form)")
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Every problem found; nothing was changed."
+    )
+
+
+class TaskReplacedSerializer(TaskVersionOutputSerializer):
+    message = serializers.CharField(
+        help_text="What happens next (every submission re-scored; the AutoGluon baseline is "
+        "not re-run automatically)"
+    )
+
+
+def _bundle_refused(problems: list[str], *, code: str = "bundle_invalid") -> Response:
+    count = len(problems)
+    return Response(
+        {
+            "code": code,
+            "detail": f"The data was not replaced ({count} problem{'s' if count != 1 else ''}).",
+            "problems": problems,
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class TaskVersionListApi(APIView):
+    """GET: the versions of a task's data, newest first. POST: replace the data by a new
+    bundle version (``.zip``; same slug and kind), which re-scores every submission of the
+    task. Its owners and organizers only."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="The new bundle as a .zip")
+        reason = serializers.CharField(
+            max_length=1000,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Required (a missing one is listed with the bundle's problems): kept in "
+            "the audit log; every team is re-scored",
+        )
+
+    @extend_schema(
+        operation_id="task_version_list",
+        responses={
+            200: TaskVersionOutputSerializer(many=True),
+            **error_responses({403: "not an owner of this task"}),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        versions = TaskVersion.objects.filter(task=task).select_related("task", "created_by")
+        return Response(TaskVersionOutputSerializer(versions, many=True).data)
+
+    @extend_schema(
+        operation_id="task_version_create",
+        request=InputSerializer,
+        responses={
+            201: TaskReplacedSerializer,
+            400: OpenApiResponse(
+                BundleRefusedSerializer,
+                "the bundle (every problem listed), the reason or the form was refused",
+            ),
+            **error_responses({403: "not an owner of this task"}),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.BUNDLE_MAX_BYTES + 64 * 1024:
+            return _bundle_refused([too_big_message(declared)], code="invalid")
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _bundle_refused(
+                [f"{field}: {m}" for field, ms in serializer.errors.items() for m in ms],
+                code="invalid",
+            )
+        upload, reason = serializer.validated_data["file"], serializer.validated_data["reason"]
+        if upload.size > settings.BUNDLE_MAX_BYTES:
+            return _bundle_refused([too_big_message(upload.size)], code="invalid")
+        try:
+            with staged_upload(upload) as source:
+                replaced = task_bundle_replace(
+                    task=task, source=source, actor=request.user, reason=reason
+                )
+        except TaskReplaceError as exc:
+            return _bundle_refused(exc.problems)
+        version = replaced.version
+        version.task = replaced.task
+        data = {**TaskVersionOutputSerializer(version).data, "message": replaced.summary()}
+        return Response(data, status=status.HTTP_201_CREATED)

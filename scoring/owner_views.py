@@ -4,15 +4,22 @@ another team's submission. The check is ``datasets.selectors.task_manageable``."
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm, staged_upload, too_big_message
 from datasets.models import Task
 from datasets.selectors import task_manageable
+from datasets.services import TaskReplaceError, task_bundle_replace
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.reference_selectors import primary_reference, reference_list
@@ -24,6 +31,10 @@ from scoring.services.references import (
 )
 
 LIST_LIMIT = 500
+# Multipart framing around the file; a request longer than the cap plus this is refused unread.
+MULTIPART_SLACK = 64 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -60,6 +71,81 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "submissions": submissions,
             "references": references,
             "primary": primary_reference(task=task, references=references),
+            "versions": task.versions.select_related("created_by")[:10],
+            "replace_form": TaskReplaceForm(),
+            "max_bytes": settings.BUNDLE_MAX_BYTES,
+        },
+    )
+
+
+@csrf_exempt  # checked below, once the upload's size limit is installed (as the console does)
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_data_replace(request: HttpRequest, slug: str) -> HttpResponse:
+    """Replace the task's data by a new bundle version: its owners and organizers only (403
+    for anyone else). A refused bundle is shown with every problem, and nothing changes."""
+    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
+    if task is None:
+        raise Http404("no such task")
+    if not task_manageable(task=task, user=request.user):
+        raise PermissionDenied("Only organizers and the task's owner team may replace its data.")
+    limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
+    if request.method == "POST":
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
+            return _render_replace(request, task, TaskReplaceForm(), [too_big_message(declared)])
+        request.upload_handlers.insert(0, limit)
+    return csrf_protect(_task_data_replace)(request, task, limit)
+
+
+def _task_data_replace(
+    request: HttpRequest, task: Task, limit: BundleSizeLimitHandler
+) -> HttpResponse:
+    if request.method != "POST":
+        return _render_replace(request, task, TaskReplaceForm(), [])
+    post, files = request.POST, request.FILES
+    if limit.too_big:
+        form = TaskReplaceForm(initial={"reason": post.get("reason", "")})
+        return _render_replace(request, task, form, [too_big_message()])
+    form = TaskReplaceForm(post, files)
+    if not form.is_valid():
+        return _render_replace(request, task, form, [])
+    try:
+        with staged_upload(form.cleaned_data["bundle"]) as source:
+            replaced = task_bundle_replace(
+                task=task, source=source, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+    except TaskReplaceError as exc:
+        return _render_replace(request, task, form, exc.problems)
+    except Exception:  # a bug, not the bundle: logged; the organizer is told plainly
+        logger.exception("replacing the data of %s failed", task.slug)
+        return _render_replace(
+            request,
+            task,
+            form,
+            [
+                "The replacement failed on an unexpected error (it is in the server log);"
+                " nothing was changed."
+            ],
+        )
+    messages.success(request, replaced.summary())
+    for warning in replaced.warnings:
+        messages.warning(request, f"{task.slug}: {warning}")
+    return redirect(f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#data")
+
+
+def _render_replace(
+    request: HttpRequest, task: Task, form: TaskReplaceForm, problems: list[str]
+) -> HttpResponse:
+    return render(
+        request,
+        "scoring/task_data_replace.html",
+        {
+            "task": task,
+            "form": form,
+            "problems": problems,
+            "versions": task.versions.select_related("created_by")[:10],
+            "max_bytes": settings.BUNDLE_MAX_BYTES,
         },
     )
 

@@ -34,6 +34,10 @@ class ReferenceOutputSerializer(serializers.Serializer):
     private_score = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+    unusable_reason = serializers.CharField(
+        help_text="Why this upload no longer scores against the task's current data version "
+        "(empty: usable)"
+    )
 
     def get_is_primary(self, reference: Reference) -> bool:
         primary = self.context.get("primary")

@@ -40,7 +40,8 @@ def primary_reference(
     if marked:
         return marked[0]
     for source in _DEFAULT_ORDER:
-        of_source = [r for r in references if r.source == source]
+        # An upload that no longer fits the task's data (a new version) is never the default.
+        of_source = [r for r in references if r.source == source and not r.unusable_reason]
         if of_source:
             return max(of_source, key=lambda r: (r.created_at, r.pk))
     return None

@@ -9,6 +9,11 @@ urlpatterns = [
     path("tasks/<slug:slug>/submit/", views.submission_submit, name="submit"),
     path("tasks/<slug:slug>/manage/", owner_views.task_manage, name="task-manage"),
     path(
+        "tasks/<slug:slug>/manage/data/",
+        owner_views.task_data_replace,
+        name="task-data-replace",
+    ),
+    path(
         "tasks/<slug:slug>/manage/references/",
         owner_views.task_references_manage,
         name="task-references",

@@ -41,7 +41,9 @@ class ReferenceRefused(Exception):
     """An upload or a primary choice that cannot be accepted; ``str()`` says why."""
 
 
-def _score_into(reference: Reference, *, task: Task, source: Any, max_bytes: int | None) -> None:
+def reference_score_into(
+    reference: Reference, *, task: Task, source: Any, max_bytes: int | None
+) -> None:
     """Score ``source`` like a submission and keep scores and predictions on ``reference``."""
     solution = solution_for_task(task)
     result = score_file(source, solution, max_bytes=max_bytes)
@@ -100,7 +102,7 @@ def reference_upload(
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     try:
-        _score_into(reference, task=task, source=io.BytesIO(data), max_bytes=limit)
+        reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=limit)
     except SubmissionInvalid as exc:
         raise ReferenceRefused(f"The reference file is invalid: {exc.message}") from exc
     original = getattr(file, "name", "") or "reference.csv"
@@ -195,7 +197,7 @@ def reference_trivial_ensure(*, task: Task) -> Reference | None:
         return existing
     data = trivial_submission(task)
     reference = Reference(task=task, name=TRIVIAL_NAME, source=ReferenceSource.TRIVIAL)
-    _score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
+    reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
     reference.file.save("trivial.csv", ContentFile(data), save=False)
     try:
         with transaction.atomic():

@@ -91,7 +91,7 @@ def submission_rescore(
 def task_rescore(*, task: Task, actor: Any = None, reason: str = "") -> int:
     """Score every submission of ``task`` again, e.g. after the solution was corrected."""
     with transaction.atomic():
-        count = _rescore(Submission.objects.filter(task=task), task_ids={task.pk})
+        count = task_submissions_requeue(task_id=task.pk)
         audit_record(
             actor=actor,
             action="task.rescore",
@@ -100,6 +100,12 @@ def task_rescore(*, task: Task, actor: Any = None, reason: str = "") -> int:
             reason=reason,
         )
     return count
+
+
+def task_submissions_requeue(*, task_id: int) -> int:
+    """Put every submission of the task back in the queue (no audit: the caller records
+    why, e.g. ``task.rescore`` or ``task.replace``); returns how many."""
+    return _rescore(Submission.objects.filter(task_id=task_id), task_ids={task_id})
 
 
 def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:

@@ -87,6 +87,23 @@ ACCOUNT_SITE: list[Case] = [
         "POST",
         owner=REDIRECT,
     ),
+    # A new data version: the task's owners and organizers; anyone else is refused (403).
+    Case(
+        "tasks/<slug:slug>/manage/data/",
+        "/tasks/{owned_task}/manage/data/",
+        (LOGIN, "403", "403", OK),
+        owner=OK,
+    ),
+    Case("tasks/<slug:slug>/manage/data/", "/tasks/{task}/manage/data/", (LOGIN, "403", "403", OK)),
+    # An invalid bundle: the form answers with its problems and nothing changes.
+    Case(
+        "tasks/<slug:slug>/manage/data/",
+        "/tasks/{owned_task}/manage/data/",
+        (LOGIN, "403", "403", OK),
+        "POST",
+        lambda w: {"bundle": SimpleUploadedFile("b.zip", b"not a zip"), "reason": "matrix"},
+        owner=OK,
+    ),
 ]
 
 ACCOUNT_API: list[Case] = [
@@ -137,6 +154,27 @@ ACCOUNT_API: list[Case] = [
         "api/v1/tasks/<slug:slug>/references/<int:pk>/",
         "/api/v1/tasks/{task}/references/0/",
         ("401", "405", "405", "405"),
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/versions/",
+        "/api/v1/tasks/{owned_task}/versions/",
+        ("401", "403", "403", OK),
+        owner=OK,
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/versions/",
+        "/api/v1/tasks/{task}/versions/",
+        ("401", "403", "403", "400"),  # an invalid bundle: every problem, nothing changed
+        "POST",
+        lambda w: {"file": SimpleUploadedFile("b.zip", b"not a zip"), "reason": "matrix"},
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/versions/",
+        "/api/v1/tasks/{owned_task}/versions/",
+        ("401", "403", "403", "400"),
+        "POST",
+        lambda w: {"file": SimpleUploadedFile("b.zip", b"not a zip"), "reason": ""},
+        owner="400",
     ),
     Case(
         "api/v1/tasks/<slug:slug>/all-submissions/",

@@ -202,9 +202,7 @@ SITE: list[Case] = [
     ),
     # The end (issue 12): winners, write-ups (the team's own until the end), post-challenge.
     Case("tracks/<slug:slug>/winners/", "/tracks/{track}/winners/", ALL_OK),
-    Case(
-        "teams/<int:pk>/method/", "/teams/{team_a}/method/", ("404", OK, "404", OK), owner="404"
-    ),
+    Case("teams/<int:pk>/method/", "/teams/{team_a}/method/", ("404", OK, "404", OK), owner="404"),
     Case(
         "teams/<int:pk>/method/edit/",
         "/teams/{team_a}/method/edit/",
@@ -407,6 +405,11 @@ ADMIN: list[Case] = [
     ),
     Case("admin/(?P<url>.*)$", "/admin/no-such-page/", (LOGIN, LOGIN, LOGIN, "404")),
     Case("admin/datasets/task/import/", "/admin/datasets/task/import/", ORG_ONLY),
+    Case(
+        "admin/datasets/task/<int:object_id>/replace/",
+        "/admin/datasets/task/{obj:datasets.task}/replace/",
+        ORG_ONLY,
+    ),
     Case("admin/baselines/baselinerun/queue/", "/admin/baselines/baselinerun/queue/", ORG_ONLY),
     Case(
         "admin/baselines/baselinerun/<int:pk>/tail/",

@@ -98,6 +98,7 @@ def csrf_cases():
         "/admin/challenge_platform/challenge/",  # the changelist's actions
         "/admin/challenge_platform/team/add/",
         "/admin/datasets/task/import/",
+        "/admin/datasets/task/{task_pk}/replace/",
         "/admin/baselines/baselinerun/queue/",
         "/admin/password_change/",
     ]
@@ -117,6 +118,7 @@ def test_every_state_changing_web_form_refuses_a_post_without_the_csrf_token(wor
         if role == "org":
             for path in admin_forms:
                 path = path.replace("{obj}", str(world.challenge.pk))
+                path = path.replace("{task_pk}", str(world.task.pk))
                 data = {"action": "reveal_private", "_selected_action": [world.challenge.pk]}
                 refused_as[(role, path)] = client.post(path, data).status_code
     # The login forms are CSRF-protected for anonymous visitors too.
@@ -139,8 +141,8 @@ def test_every_state_changing_web_form_refuses_a_post_without_the_csrf_token(wor
 def test_session_authenticated_api_calls_need_the_csrf_token_and_token_calls_do_not(world):
     posts = [c for c in API if c.method == "POST" and c.route != "api/v1/auth/token/"]
     # teams, join, submissions, rules accept, baselines (2 tasks); algorithms, runs, cancel;
-    # reference upload and primary choice
-    assert len(posts) == 11
+    # reference upload and primary choice; a new data version (2 tasks)
+    assert len(posts) == 13
     session = client_for(world, "org", enforce_csrf_checks=True)
     token = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {world.tokens['org']}")
     for case in posts:

@@ -1,0 +1,136 @@
+"""The thin entry points of a new data version: the console's form on a task, and
+``manage.py replace_task_bundle`` run as an organizer would (a subprocess on the test
+database)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from challenge_platform.models import AuditEvent
+from datasets.models import Task, TaskVersion
+from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from tests.datasets_tests.conftest import data_dir_files
+from tests.datasets_tests.factories import imported_task
+from tests.support.celery_worker import REPO, database_url_for_workers
+
+
+def upload(path: Path) -> SimpleUploadedFile:
+    return SimpleUploadedFile(path.name, path.read_bytes(), "application/zip")
+
+
+def new_zip(tmp_path: Path, name: str = "v2", **overrides) -> Path:
+    folder = write_classification_bundle(tmp_path / name, **overrides)
+    return zip_bundle(folder, tmp_path / f"{name}.zip")
+
+
+@pytest.fixture
+def admin_client_(client: Client, organizer) -> Client:
+    client.force_login(organizer)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_task_page_in_the_console_has_the_replace_button(admin_client_, tmp_path):
+    task = imported_task(tmp_path)
+    html = admin_client_.get(f"/admin/datasets/task/{task.pk}/change/").content.decode()
+    url = f"/admin/datasets/task/{task.pk}/replace/"
+    assert f'href="{url}"' in html
+    assert "Replace the data with a new bundle (.zip)" in html
+    assert "v1 · " in html  # the versions list
+
+
+@pytest.mark.django_db
+def test_the_console_form_lists_every_problem_and_changes_nothing(admin_client_, tmp_path):
+    task = imported_task(tmp_path)
+    url = f"/admin/datasets/task/{task.pk}/replace/"
+    bad = new_zip(
+        tmp_path,
+        "bad",
+        task={"kind": "matching"},
+        train=lambda df: df.assign(id=["c0001", *df["id"][1:]]),
+    )
+    response = admin_client_.post(url, {"bundle": upload(bad), "reason": "fix"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The data was not replaced: " in html and "Nothing changed." in html
+    assert html.count("<li>", html.index("bundle-problems")) >= 2
+    no_reason = admin_client_.post(url, {"bundle": upload(new_zip(tmp_path)), "reason": ""})
+    assert "This field is required." in no_reason.content.decode()
+    task.refresh_from_db()
+    assert task.data_version == 1 and TaskVersion.objects.filter(task=task).count() == 1
+    assert not AuditEvent.objects.filter(action="task.replace").exists()
+
+
+@pytest.mark.django_db
+def test_the_console_form_replaces_the_data(admin_client_, tmp_path, organizer):
+    task = imported_task(tmp_path)
+    url = f"/admin/datasets/task/{task.pk}/replace/"
+    response = admin_client_.post(
+        url, {"bundle": upload(new_zip(tmp_path, rows=80)), "reason": "more rows"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"/admin/datasets/task/{task.pk}/change/"
+    html = response.content.decode()
+    assert "data version 2 replaces version 1 (80 train and 40 test rows)" in html
+    assert "The AutoGluon baseline is not re-run automatically" in html
+    task.refresh_from_db()
+    assert task.data_version == 2 and task.test_rows == 40
+    event = AuditEvent.objects.get(action="task.replace")
+    assert (event.reason, event.actor) == ("more rows", organizer)
+
+
+def run_replace(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_workers(),
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "replace_task_bundle", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_lists_every_problem_on_stderr_and_exits_1(tmp_path: Path) -> None:
+    task = imported_task(tmp_path)
+    bad = new_zip(
+        tmp_path, "broken", task={"kind": "matching"}, test=lambda df: df.assign(label="cat")
+    )
+    before = data_dir_files()
+
+    result = run_replace(task.slug, str(bad), "--reason", "fix")
+
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert f"broken.zip did not replace the data of '{task.slug}'" in lines[0]
+    problems = [line for line in lines if line.startswith("- ")]
+    assert len(problems) >= 2
+    assert any("test.csv must not contain a 'label' column" in p for p in problems)
+    assert data_dir_files() == before
+    assert Task.objects.get(pk=task.pk).data_version == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_replaces_and_says_what_happens_next(tmp_path: Path) -> None:
+    task = imported_task(tmp_path)
+    result = run_replace(task.slug, str(new_zip(tmp_path, rows=80)), "--reason", "more rows")
+    assert result.returncode == 0, result.stderr
+    assert "data version 2 replaces version 1 (80 train and 40 test rows)" in result.stdout
+    assert "not re-run automatically" in result.stdout
+    task.refresh_from_db()
+    assert task.data_version == 2
+    assert AuditEvent.objects.get(action="task.replace").reason == "more rows"
+    missing = run_replace(task.slug, str(new_zip(tmp_path, "v3")), "--reason", " ")
+    assert missing.returncode == 1 and "a reason is required" in missing.stderr
