@@ -20,11 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
+from datasets.models import Task, TaskVersion
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
 
 from .core import REMINDERS, reminders_due, reminders_to_send
-from .models import Kind, SentOnce, TaskLeader
+from .models import Kind, SentOnce, TaskLeader, WebhookEvent
 from .publishing import site_url
 from .services import NotificationError, notify_users, participant_ids
 from .webhooks import webhook_event_emit
@@ -162,6 +163,48 @@ def board_refreshed(*, task_id: int) -> None:
                 "url": url,
             },
         )
+
+
+def task_data_changed(*, task_id: int) -> bool:
+    """Once per task and data version: tell the challenge's participants (mail, and the
+    ``task_data`` webhook event) that the task has new data and every submission is being
+    re-scored, with the reason the organizer or data owner gave."""
+    task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
+    if task is None:
+        return False
+    version = task.data_version
+    with transaction.atomic():
+        if not _once(f"task-data:{task.pk}:{version}"):
+            return False
+        challenge = task.track.challenge
+        note = (
+            TaskVersion.objects.filter(task=task, number=version)
+            .values_list("note", flat=True)
+            .first()
+        ) or ""
+        url = site_url(f"/tasks/{task.slug}/")
+        why = f"\n\nWhy: {note}" if note else ""
+        notify_users(
+            kind=Kind.TASK_DATA,
+            user_ids=participant_ids(challenge=challenge),
+            subject=f"{task.title}: new data (version {version}); submissions are re-scored",
+            body=(
+                f"The data of {task.title} was updated to version {version}: "
+                f"{task.train_rows:,} train and {task.test_rows:,} test rows.{why}\n\n"
+                "Every submission of the task is being scored again on the new data, so its "
+                "scores and ranks may change; a submission whose ids no longer match the new "
+                f"test file fails with the reason. Download the new files from\n{url}"
+            ),
+        )
+        webhook_event_emit(
+            challenge=challenge,
+            event=WebhookEvent.TASK_DATA,
+            event_key=f"task-data:{task.pk}:{version}",
+            text=f"*{task.title}* has new data (version {version}); submissions are re-scored.",
+            fields=[("Task", task.title), ("Version", str(version)), ("Link", url)],
+            data={"task": task.slug, "version": version, "url": url, "reason": note},
+        )
+    return True
 
 
 def challenge_revealed(*, challenge: Challenge) -> bool:

@@ -34,6 +34,11 @@ def on_submission_finished(submission_id: int) -> None:
     events.submission_finished(submission_pk=submission_id)
 
 
+def on_task_data_changed(task_id: int) -> None:
+    events.task_data_changed(task_id=task_id)
+
+
 def connect_platform() -> None:
     platform_hooks.on_task_results_changed(on_task_results_changed)
     platform_hooks.on_submission_finished(on_submission_finished)
+    platform_hooks.on_task_data_changed(on_task_data_changed)

@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     STANDINGS = "standings", "The final standings"
     WRITEUP = "writeup", "Reminders to write up my team's method"
     DECISION = "decision", "Organizers' decisions about my team (hidden, disqualified, restored)"
+    TASK_DATA = "task_data", "A task's data was updated (every submission is re-scored)"
 
 
 # Off unless the user turns them on (issue 12: scored submissions are opt-in).
@@ -63,6 +64,7 @@ class WebhookEvent(models.TextChoices):
     REVEAL = "reveal", "Private leaderboard revealed"
     ANNOUNCEMENT = "announcement", "Announcement posted"
     STANDINGS = "standings", "Final standings frozen"
+    TASK_DATA = "task_data", "A task's data updated (submissions re-scored)"
 
 
 class Webhook(models.Model):

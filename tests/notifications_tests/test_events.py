@@ -266,3 +266,29 @@ def test_a_stored_unsafe_url_is_never_called(settings):
     assert webhook_deliver(delivery_pk=d2.pk) == "failed"
     d2.refresh_from_db()
     assert "private address" in d2.last_error
+
+
+def test_new_task_data_is_announced_once_per_version_with_the_reason(
+    world, redis_client, django_capture_on_commit_callbacks
+):
+    """A replaced bundle re-scores every submission: participants hear why, once."""
+    from challenge_platform import hooks
+    from datasets.models import TaskVersion
+    from notifications.hooks import on_task_data_changed
+
+    assert on_task_data_changed in hooks._task_data  # registered in ready()
+    task = world["task"]
+    task.data_version = 2
+    task.save(update_fields=["data_version"])
+    TaskVersion.objects.create(task=task, number=2, note="labels of 40 rows fixed")
+    flush(redis_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert events.task_data_changed(task_id=task.pk) is True
+        assert events.task_data_changed(task_id=task.pk) is False  # once per version
+    mails = deliver_mails(world)
+    ann, ann2, bo = world["users"]
+    assert mails == sorted((u.email, "task_data") for u in (ann, ann2, bo))  # not the robot
+    body = world["inbox"].messages[0].get_payload()
+    assert "version 2" in body and "labels of 40 rows fixed" in body
+    (delivery,) = WebhookDelivery.objects.filter(event="task_data")
+    assert '"version":2' in delivery.body and "labels of 40 rows fixed" in delivery.body
