@@ -116,7 +116,8 @@ class Cluster:
 
     @property
     def database_url(self) -> str:
-        return f"postgres://postgres:{self.db_password}@{addr('db')}:5432/challenge"
+        login = f"postgres:{self.db_password}"  # a random password made for this run
+        return f"postgres://{login}@{addr('db')}:5432/challenge"
 
     def env(self, host: str, **extra: str) -> dict[str, str]:
         """A host's environment: the deployment's variables only (nothing inherited but the
