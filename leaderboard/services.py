@@ -142,11 +142,9 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
                 )
             )
     with transaction.atomic():
+        current = {(e.team_id, e.split): e for e in LeaderboardEntry.objects.filter(task=task)}
         # Keep computed intervals for entries whose submission did not change.
-        previous = {
-            (e.team_id, e.split, e.submission_id): e
-            for e in LeaderboardEntry.objects.filter(task=task)
-        }
+        previous = {(e.team_id, e.split, e.submission_id): e for e in current.values()}
         for e in new_entries:
             old = previous.get((e.team_id, e.split, e.submission_id))
             if old is not None:
@@ -155,12 +153,41 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
                 e.tied_with_best = old.tied_with_best
                 for name in FLIP_FIELDS:
                     setattr(e, name, getattr(old, name))
-        LeaderboardEntry.objects.filter(task=task).delete()
-        LeaderboardEntry.objects.bulk_create(new_entries)
+        # Write only the rows that changed: a score moves one team and shifts a few others,
+        # while rewriting the whole board (600 rows for 300 teams) took most of a scoring's
+        # time in the deadline rush.
+        replaced, written, track_changed = [], [], False
+        for e in new_entries:
+            old = current.pop((e.team_id, e.split), None)
+            if old is not None and _same(old, e, ENTRY_FIELDS):
+                continue
+            if old is not None:
+                replaced.append(old.pk)
+            written.append(e)
+            track_changed = track_changed or old is None or not _same(old, e, TRACK_FIELDS)
+        replaced += [e.pk for e in current.values()]  # teams no longer on the board
+        track_changed = track_changed or bool(current)
+        if replaced:
+            LeaderboardEntry.objects.filter(pk__in=replaced).delete()
+        LeaderboardEntry.objects.bulk_create(written)
         if bootstrap and new_entries:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
-        board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)
+        # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
+        # of them (a team's count, a worse try) leaves it, and its cache, as it was.
+        board_cache.bump_after_commit(
+            task_id=task.pk, track_id=task.track_id if track_changed else None
+        )
     cache.delete(history_cache_key(task.pk))
+
+
+# Every stored field of an entry but its id; and those the track's board reads
+# (``selectors.leaderboard_for_track``: its scores, ranks, tie-break, baselines, prize NFR).
+ENTRY_FIELDS = tuple(f.attname for f in LeaderboardEntry._meta.concrete_fields if not f.primary_key)
+TRACK_FIELDS = ("team_id", "score", "rank", "is_baseline", "best_submitted_at", "nfr")
+
+
+def _same(old: LeaderboardEntry, new: LeaderboardEntry, fields: tuple[str, ...]) -> bool:
+    return all(getattr(old, name) == getattr(new, name) for name in fields)
 
 
 def _publish_bootstrap(task_name: str, task_id: int) -> None:

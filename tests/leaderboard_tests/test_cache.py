@@ -293,3 +293,37 @@ def test_readers_missing_the_same_board_wait_for_one_computation(redis_cache):
     cache.set(key, ["the other reader's rows"])
     reader.join(timeout=30)
     assert got["value"] == ["the other reader's rows"] and computed == []
+
+
+def test_a_worse_try_updates_the_task_board_and_keeps_the_track_board_cached(
+    setup, django_capture_on_commit_callbacks
+):
+    """Only what changed is rewritten: a team's worse try changes its count on the task
+    board, not the track's standings, whose cached board stays valid."""
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.6, minutes=1)
+    scored(task, teams["bo"], 0.5, 0.5, minutes=2)
+    refresh(task, django_capture_on_commit_callbacks)
+    kept = {(e.team.name, e.split): e.pk for e in LeaderboardEntry.objects.filter(task=task)}
+    track_version = board_cache._version(board_cache.TRACK, track.pk)
+    track_before = shown("/api/v1/tracks/trk/leaderboard/")
+
+    scored(task, teams["ann"], 0.55, 0.55, minutes=3)  # worse than ann's best
+    refresh(task, django_capture_on_commit_callbacks)
+    ann = next(
+        e
+        for e in APIClient().get("/api/v1/tasks/t1/leaderboard/").json()["entries"]
+        if e["team"] == "ann"
+    )
+    assert ann["submission_count"] == 2 and ann["score"] == 0.61
+    assert board_cache._version(board_cache.TRACK, track.pk) == track_version
+    assert shown("/api/v1/tracks/trk/leaderboard/") == track_before
+    now = {(e.team.name, e.split): e.pk for e in LeaderboardEntry.objects.filter(task=task)}
+    assert now[("bo", "public")] == kept[("bo", "public")]  # bo's rows were not rewritten
+    assert now[("ann", "public")] != kept[("ann", "public")]
+
+    scored(task, teams["bo"], 0.9, 0.9, minutes=4)  # bo overtakes ann: the track changes
+    refresh(task, django_capture_on_commit_callbacks)
+    entries = APIClient().get("/api/v1/tracks/trk/leaderboard/").json()["entries"]
+    assert [(e["team"], e["rank"]) for e in entries] == [("bo", 1), ("ann", 2)]
+    assert "0.9" in shown("/tracks/trk/")
