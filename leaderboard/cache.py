@@ -56,9 +56,10 @@ TRACK = "track"
 PROCESS_LOCAL = ("LocMemCache", "DummyCache")
 
 # How long a reader waits for another one computing the same board before computing it
-# itself, and how often it looks.
+# itself, and how often it looks (first after 10 ms, then less and less often).
 COMPUTE_WAIT_SECONDS = 10.0
-COMPUTE_POLL_SECONDS = 0.02
+COMPUTE_POLL_SECONDS = 0.01
+COMPUTE_POLL_MAX_SECONDS = 0.1
 
 
 def enabled() -> bool:
@@ -110,17 +111,20 @@ def _key(scope: str, pk: int, version: int, *parts: str) -> str:
     return f"leaderboard:board:{scope}:{pk}:v{version}:{':'.join(parts)}"
 
 
-def _compute_once(key: str, compute: Callable[[], T]) -> T:
+def _compute_once(key: str, compute: Callable[[], T | None]) -> T | None:
     """The value under ``key``, computed by one reader at a time: the others wait for it
-    (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves)."""
+    (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
+    returning None keeps nothing (the next reader computes)."""
     value = cache.get(key)
     if value is not None:
         return value
     lock = f"{key}:computing"
     if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
         deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+        pause = COMPUTE_POLL_SECONDS
         while time.monotonic() < deadline:
-            time.sleep(COMPUTE_POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 1.5, COMPUTE_POLL_MAX_SECONDS)  # many waiters, few lookups
             value = cache.get(key)
             if value is not None:
                 return value
@@ -128,7 +132,8 @@ def _compute_once(key: str, compute: Callable[[], T]) -> T:
                 break  # the other reader gave up (an error): compute it here
     try:
         value = compute()
-        cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
+        if value is not None:
+            cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
     finally:
         cache.delete(lock)
     return value
@@ -176,18 +181,22 @@ def page(
         version = _version(scope, pk)
         _note_fast(request, scope, pk, version, valid_until)
         key = _key(scope, pk, version, "page", split, str(int(private_link)), request.path)
-        hit = cache.get(key)
-        if hit is not None:
+        rendered: list[HttpResponse] = []
+
+        def shared() -> tuple[bytes, str] | None:
+            rendered.append(render())
+            response = rendered[0]
+            if response.status_code == 200 and not response.cookies:
+                return response.content, response["Content-Type"]
+            return None  # answered to this reader only
+
+        # Rendered once per version: after a score every anonymous reader misses at once.
+        hit = _compute_once(key, shared)
+        if rendered:
+            response = rendered[0]
+        else:
             content, content_type = hit
             response = HttpResponse(content, content_type=content_type)
-        else:
-            response = render()
-            if response.status_code == 200 and not response.cookies:
-                cache.set(
-                    key,
-                    (response.content, response["Content-Type"]),
-                    timeout=settings.BOARD_CACHE_SECONDS,
-                )
     patch_vary_headers(response, ["Cookie"])
     return response
 
