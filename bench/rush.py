@@ -14,7 +14,8 @@ upload-to-scored p50/p95 (the database's ``created_at`` to ``finished_at``), and
 lost (a 201 without a final row) and doubled (an id returned twice, or scored twice per the
 worker's log); then the cached/uncached ratios. The readers and teams run as threads spread
 over ``--client-processes`` processes (readers and teams apart), so no one interpreter lock
-serializes 150 clients; they still share the machine's CPUs with the server.
+serializes 150 clients; they still share the machine's CPUs with the server, at a lower
+priority (``--client-nice``).
 
 A measurement, not a test (STYLE: timing belongs in bench/); exit status 1 only when a
 submission is lost or doubled.
@@ -220,10 +221,14 @@ def client_process(
     poll: float,
     start_at: float,
     duration: float,
+    nice: int,
     results: multiprocessing.Queue,
 ) -> None:
     """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
-    (wall clock, shared by every client process) for ``duration`` seconds."""
+    (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
+    priority (``nice``): the clients stand for users' machines, which would not take the
+    server's cores."""
+    os.nice(nice)
     phase = Phase()
     stop = threading.Event()
     if role == "readers":
@@ -259,6 +264,7 @@ def run_phase(
     duration: float,
     poll: float,
     processes: int,
+    nice: int,
 ) -> Phase:
     """The readers and the teams, spread over ``processes`` client processes (readers and
     teams never share one): the clients' own interpreter lock is not part of what is
@@ -276,7 +282,7 @@ def run_phase(
     workers = [
         context.Process(
             target=client_process,
-            args=(role, indices, base, fixture, poll, start_at, duration, results),
+            args=(role, indices, base, fixture, poll, start_at, duration, nice, results),
             daemon=True,
         )
         for role, indices in groups
@@ -379,6 +385,9 @@ def main() -> int:
         default=6,
         help="processes the readers and teams are spread over (threads within each)",
     )
+    parser.add_argument(
+        "--client-nice", type=int, default=10, help="CPU priority of the client processes (nice)"
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
@@ -472,7 +481,7 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
         f"{opts.board_teams} teams on the board; "
         f"gunicorn {opts.web_workers} workers x {opts.web_threads} threads (gthread), "
-        f"{opts.client_processes} client processes, "
+        f"{opts.client_processes} client processes (nice {opts.client_nice}), "
         f"1 Celery worker (concurrency {opts.worker_concurrency}), "
         f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
@@ -516,6 +525,7 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
             duration=opts.duration,
             poll=opts.poll,
             processes=opts.client_processes,
+            nice=opts.client_nice,
         )
         result = outcome(db_url, phase, worker_log, settle=120)
         figures[name] = report(f"{name} (BOARD_CACHE={flag})", phase, result)
