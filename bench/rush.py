@@ -3,8 +3,8 @@
 Starts, on loopback only: a private Redis, a private PostgreSQL cluster (``initdb`` in a
 temporary folder, removed at exit; or ``--database-url``, where a database is created and
 dropped), one Celery worker (scoring and notifications queues, as the Procfile) and
-gunicorn. Then two phases of ``--duration`` seconds on the same database and worker, the web
-server restarted between them:
+gunicorn (``gthread`` workers, as the Procfile). Then two phases of ``--duration`` seconds
+on the same database and worker, the web server restarted between them:
 ``BOARD_CACHE=1`` (boards from the Redis cache, versioned keys) and ``BOARD_CACHE=0``.
 
 In each phase ``--readers`` threads read the boards in a loop (task and track, page and
@@ -12,9 +12,10 @@ API) and ``--teams`` threads each upload a prediction file, wait until it is fin
 its API), and upload again. It prints per phase: req/s and p50/p95 per board page,
 upload-to-scored p50/p95 (the database's ``created_at`` to ``finished_at``), and submissions
 lost (a 201 without a final row) and doubled (an id returned twice, or scored twice per the
-worker's log); then the cached/uncached ratios. The readers and teams run as threads of this
-one process, which competes for the same CPUs: on a small shared machine the client is part
-of what is measured.
+worker's log); then the cached/uncached ratios. The readers and teams run as threads spread
+over ``--client-processes`` processes (readers and teams apart), so no one interpreter lock
+serializes 150 clients; they still share the machine's CPUs with the server, at a lower
+priority (``--client-nice``).
 
 A measurement, not a test (STYLE: timing belongs in bench/); exit status 1 only when a
 submission is lost or doubled.
@@ -25,6 +26,7 @@ Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import secrets
@@ -127,6 +129,24 @@ class Phase:
             if not ok:
                 self.errors[kind] += 1
 
+    def figures(self) -> dict:
+        """What a client process sends back (a Phase holds a lock, which does not pickle)."""
+        with self.lock:
+            return {
+                "latencies": dict(self.latencies),
+                "errors": dict(self.errors),
+                "accepted": list(self.accepted),
+                "refused": self.refused,
+            }
+
+    def merge(self, figures: dict) -> None:
+        for kind, values in figures["latencies"].items():
+            self.latencies[kind].extend(values)
+        for kind, n in figures["errors"].items():
+            self.errors[kind] += n
+        self.accepted.extend(figures["accepted"])
+        self.refused += figures["refused"]
+
 
 def pages(fixture: Fixture) -> dict[str, str]:
     task, track = fixture.task_slug, fixture.track_slug
@@ -166,12 +186,15 @@ def team(
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     while not stop.is_set():
-        response = session.post(
-            f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
-            files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
-            timeout=120,
-        )
-        if response.status_code != 201:
+        try:
+            response = session.post(
+                f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
+                files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
+                timeout=120,
+            )
+        except requests.RequestException:  # e.g. a kept-alive connection the server closed
+            response = None
+        if response is None or response.status_code != 201:
             with phase.lock:
                 phase.refused += 1
             time.sleep(1.0)
@@ -190,30 +213,87 @@ def team(
         time.sleep(float(rng.uniform(0.5, 2.0)))  # a look at the board, then the next try
 
 
-def run_phase(
-    base: str, fixture: Fixture, *, readers: int, teams: int, duration: float, poll: float
-) -> Phase:
+def client_process(
+    role: str,
+    indices: list[int],
+    base: str,
+    fixture: Fixture,
+    poll: float,
+    start_at: float,
+    duration: float,
+    nice: int,
+    results: multiprocessing.Queue,
+) -> None:
+    """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
+    (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
+    priority (``nice``): the clients stand for users' machines, which would not take the
+    server's cores."""
+    os.nice(nice)
     phase = Phase()
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=reader, args=(base, fixture, phase, stop, i), daemon=True)
-        for i in range(readers)
-    ] + [
-        threading.Thread(
-            target=team,
-            args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
-            daemon=True,
-        )
-        for i in range(teams)
-    ]
-    t0 = time.monotonic()
+    if role == "readers":
+        threads = [
+            threading.Thread(target=reader, args=(base, fixture, phase, stop, i), daemon=True)
+            for i in indices
+        ]
+    else:
+        threads = [
+            threading.Thread(
+                target=team,
+                args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
+                daemon=True,
+            )
+            for i in indices
+        ]
+    time.sleep(max(start_at - time.time(), 0))
     for thread in threads:
         thread.start()
-    time.sleep(duration)
+    time.sleep(max(start_at + duration - time.time(), 0))
     stop.set()
-    phase.seconds = time.monotonic() - t0
     for thread in threads:
         thread.join(timeout=120)
+    results.put(phase.figures())
+
+
+def run_phase(
+    base: str,
+    fixture: Fixture,
+    *,
+    readers: int,
+    teams: int,
+    duration: float,
+    poll: float,
+    processes: int,
+    nice: int,
+) -> Phase:
+    """The readers and the teams, spread over ``processes`` client processes (readers and
+    teams never share one): the clients' own interpreter lock is not part of what is
+    measured."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    team_processes = max(1, round(processes * teams / max(readers + teams, 1))) if teams else 0
+    reader_processes = max(1, processes - team_processes) if readers else 0
+    groups = [
+        ("readers", list(range(readers))[k::reader_processes]) for k in range(reader_processes)
+    ]
+    groups += [("teams", list(range(teams))[k::team_processes]) for k in range(team_processes)]
+    groups = [(role, indices) for role, indices in groups if indices]
+    start_at = time.time() + 2.0  # every process started and ready
+    workers = [
+        context.Process(
+            target=client_process,
+            args=(role, indices, base, fixture, poll, start_at, duration, nice, results),
+            daemon=True,
+        )
+        for role, indices in groups
+    ]
+    for worker in workers:
+        worker.start()
+    phase = Phase(seconds=duration)
+    for _ in workers:
+        phase.merge(results.get(timeout=duration + 300))
+    for worker in workers:
+        worker.join(timeout=30)
     return phase
 
 
@@ -293,6 +373,21 @@ def main() -> int:
     )
     parser.add_argument("--board-teams", type=int, default=300, help="teams on the board")
     parser.add_argument("--web-workers", type=int, default=3, help="as the Procfile")
+    parser.add_argument(
+        "--web-threads",
+        type=int,
+        default=8,
+        help="threads per web worker (gthread, as the Procfile)",
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=6,
+        help="processes the readers and teams are spread over (threads within each)",
+    )
+    parser.add_argument(
+        "--client-nice", type=int, default=10, help="CPU priority of the client processes (nice)"
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
@@ -305,6 +400,7 @@ def main() -> int:
     opts = parser.parse_args()
     if opts.quick:
         opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
+        opts.client_processes = min(opts.client_processes, 3)
     opts.board_teams = max(opts.board_teams, opts.teams)
 
     data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
@@ -384,7 +480,9 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
         f"{opts.board_teams} teams on the board; "
-        f"gunicorn x{opts.web_workers}, 1 Celery worker (concurrency {opts.worker_concurrency}), "
+        f"gunicorn {opts.web_workers} workers x {opts.web_threads} threads (gthread), "
+        f"{opts.client_processes} client processes (nice {opts.client_nice}), "
+        f"1 Celery worker (concurrency {opts.worker_concurrency}), "
         f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     figures: dict[str, dict[str, tuple[float, float]]] = {}
@@ -402,6 +500,10 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
                 f"{LOOPBACK}:{port}",
                 "--workers",
                 str(opts.web_workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(opts.web_threads),
                 "--timeout",
                 "120",
             ],
@@ -422,6 +524,8 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
             teams=opts.teams,
             duration=opts.duration,
             poll=opts.poll,
+            processes=opts.client_processes,
+            nice=opts.client_nice,
         )
         result = outcome(db_url, phase, worker_log, settle=120)
         figures[name] = report(f"{name} (BOARD_CACHE={flag})", phase, result)

@@ -24,6 +24,7 @@ _task_results: list[TaskReceiver] = []
 _challenge_teams: list[ChallengeReceiver] = []
 _submission_finished: list[TaskReceiver] = []
 _task_data: list[TaskReceiver] = []
+_challenge_reveal: list[ChallengeReceiver] = []
 
 
 def on_task_results_changed(receiver: TaskReceiver) -> TaskReceiver:
@@ -39,6 +40,20 @@ def on_challenge_teams_changed(receiver: ChallengeReceiver) -> ChallengeReceiver
     if receiver not in _challenge_teams:
         _challenge_teams.append(receiver)
     return receiver
+
+
+def on_challenge_reveal_changed(receiver: ChallengeReceiver) -> ChallengeReceiver:
+    """Call ``receiver(challenge_id)`` when a challenge's private boards are revealed or
+    hidden again (what its board pages offer changes)."""
+    if receiver not in _challenge_reveal:
+        _challenge_reveal.append(receiver)
+    return receiver
+
+
+def challenge_reveal_changed(*, challenge_id: int) -> None:
+    """Tell the registered receivers that ``challenge_id``'s reveal changed."""
+    for receiver in list(_challenge_reveal):
+        _call(receiver, challenge_id, what=f"challenge {challenge_id}")
 
 
 def task_results_changed(*, task_id: int) -> None:

@@ -175,6 +175,7 @@ def challenge_reveal(
     with transaction.atomic():
         Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
         challenge.private_revealed = revealed
+        hooks.challenge_reveal_changed(challenge_id=challenge.pk)
         audit_record(
             actor=actor,
             action="challenge.reveal" if revealed else "challenge.unreveal",

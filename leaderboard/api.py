@@ -18,7 +18,7 @@ from scoring.core.directions import describe_metrics, metric_direction
 
 from . import cache as board_cache
 from . import selectors
-from .boards import task_board
+from .boards import task_board_cached, track_board_cached
 
 
 def _requested_split(request: Request, challenge) -> tuple[str, Response | None]:
@@ -179,7 +179,7 @@ class TrackLeaderboardApi(APIView):
 
 def _task_payload(task, split: str) -> dict:
     """The task board's JSON (the same for every viewer allowed to see ``split``)."""
-    board = task_board(task=task, split=split)
+    board = task_board_cached(task=task, split=split)
     entries = board.rows
     return {
         "task": task.slug,
@@ -196,7 +196,7 @@ def _task_payload(task, split: str) -> dict:
 
 def _track_payload(track: Track, split: str) -> dict:
     """The track board's JSON (the same for every viewer allowed to see ``split``)."""
-    board = selectors.leaderboard_for_track(track=track, split=split)
+    board = track_board_cached(track=track, split=split)
     entries = [
         {
             "rank": row.rank,

@@ -14,3 +14,4 @@ class LeaderboardConfig(AppConfig):
 
         hooks.on_task_results_changed(receivers.refresh_task_board)
         hooks.on_challenge_teams_changed(receivers.refresh_challenge_boards)
+        hooks.on_challenge_reveal_changed(receivers.bump_challenge_boards)

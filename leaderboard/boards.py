@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from challenge_platform.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
 from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
+from . import cache as board_cache
 from . import selectors
 from .references import board_with_references
 
@@ -72,6 +74,30 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
         primary_name=primary.name if primary is not None else None,
         prize_max_nfr=limit,
         tradeoff_svg=svg,
+    )
+
+
+def task_board_cached(*, task: Task, split: str) -> TaskBoard:
+    """:func:`task_board` from the board cache: one computation per board version, shared by
+    the page, the CSV export and the API."""
+    return board_cache.cached(
+        board_cache.TASK,
+        task.pk,
+        "board",
+        split,
+        compute=lambda: task_board(task=task, split=split),
+    )
+
+
+def track_board_cached(*, track: Track, split: str) -> selectors.TrackBoard:
+    """The track's board from the board cache (shared by the page, the CSV export and the
+    API)."""
+    return board_cache.cached(
+        board_cache.TRACK,
+        track.pk,
+        "board",
+        split,
+        compute=lambda: selectors.leaderboard_for_track(track=track, split=split),
     )
 
 

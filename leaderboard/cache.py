@@ -13,6 +13,15 @@ the private split is decided on every request *before* the cache is read
 cached rows (their name, staff links, messages, CSRF token). So one viewer's view is never
 served to another.
 
+The public boards of a visitor sending neither cookie nor credentials are also kept whole,
+as the response they got, by :class:`leaderboard.middleware.BoardFastPathMiddleware`: a
+later such request is answered from one Redis round trip (a script that returns the stored
+response only while its board's version is still the one it was computed under), before
+sessions, authentication, CSRF, the view or the database. See :func:`fast_get`.
+
+A miss is computed once: concurrent readers of the same key and version wait for the first
+one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
+
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
 cache private to one process (the test settings' local memory), which a worker's refresh
 could not invalidate.
@@ -25,9 +34,12 @@ have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
@@ -56,6 +68,12 @@ TRACK = "track"
 # process's copy, so with these the boards are read from the database.
 PROCESS_LOCAL = ("LocMemCache", "DummyCache")
 
+# How long a reader waits for another one computing the same board before computing it
+# itself, and how often it looks (first after 10 ms, then less and less often).
+COMPUTE_WAIT_SECONDS = 10.0
+COMPUTE_POLL_SECONDS = 0.01
+COMPUTE_POLL_MAX_SECONDS = 0.1
+
 
 def enabled() -> bool:
     if not getattr(settings, "BOARD_CACHE", True):
@@ -78,6 +96,14 @@ def _version(scope: str, pk: int) -> int:
     return int(value)
 
 
+def _version_or_none(scope: str, pk: int) -> int | None:
+    """The board's version, or None while the cache cannot be reached."""
+    try:
+        return _version(scope, pk)
+    except UNAVAILABLE:
+        return None
+
+
 def _bump(scope: str, pk: int) -> None:
     key = _version_key(scope, pk)
     try:
@@ -87,30 +113,65 @@ def _bump(scope: str, pk: int) -> None:
             cache.incr(key)
 
 
-def bump(*, task_id: int, track_id: int | None) -> None:
+def bump(*, task_id: int | None, track_id: int | None) -> None:
     """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them."""
     try:
-        _bump(TASK, task_id)
+        if task_id is not None:
+            _bump(TASK, task_id)
         if track_id is not None:
             _bump(TRACK, track_id)
     except UNAVAILABLE:
         logger.warning(
-            "the board cache is unavailable: the cached boards of task %s were not "
+            "the board cache is unavailable: the cached boards of task %s (track %s) were not "
             "invalidated (they expire within BOARD_CACHE_SECONDS)",
             task_id,
+            track_id,
             exc_info=True,
         )
 
 
-def bump_after_commit(*, task_id: int, track_id: int | None) -> None:
+def bump_after_commit(*, task_id: int | None, track_id: int | None) -> None:
     """:func:`bump` once the caller's transaction commits (at once outside one): a reader
     between the change and the commit would otherwise cache the old board under the new
     version."""
     transaction.on_commit(lambda: bump(task_id=task_id, track_id=track_id))
 
 
-def _key(scope: str, pk: int, *parts: str) -> str:
-    return f"leaderboard:board:{scope}:{pk}:v{_version(scope, pk)}:{':'.join(parts)}"
+def _key(scope: str, pk: int, version: int, *parts: str) -> str:
+    return f"leaderboard:board:{scope}:{pk}:v{version}:{':'.join(parts)}"
+
+
+def _compute_once(key: str, compute: Callable[[], T | None]) -> T | None:
+    """The value under ``key``, computed by one reader at a time: the others wait for it
+    (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
+    returning None keeps nothing (the next reader computes)."""
+    lock = f"{key}:computing"
+    try:
+        value = cache.get(key)
+        if value is not None:
+            return value
+        if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+            deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+            pause = COMPUTE_POLL_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(pause)
+                pause = min(pause * 1.5, COMPUTE_POLL_MAX_SECONDS)  # many waiters, few lookups
+                value = cache.get(key)
+                if value is not None:
+                    return value
+                if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+                    break  # the other reader gave up (an error): compute it here
+    except UNAVAILABLE:
+        return compute()  # the cache is a shortcut; the database answers
+    try:
+        value = compute()
+        if value is not None:
+            with contextlib.suppress(*UNAVAILABLE):
+                cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
+    finally:
+        with contextlib.suppress(*UNAVAILABLE):
+            cache.delete(lock)
+    return value
 
 
 def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
@@ -122,15 +183,10 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
     if not enabled():
         return compute()
     try:
-        key = _key(scope, pk, *parts)
-        value = cache.get(key)
+        version = _version(scope, pk)
     except UNAVAILABLE:
-        return compute()  # the cache is a shortcut; the database answers
-    if value is None:
-        value = compute()
-        with contextlib.suppress(*UNAVAILABLE):
-            cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
-    return value
+        return compute()
+    return _compute_once(_key(scope, pk, version, *parts), compute)
 
 
 def _shareable(request: HttpRequest) -> bool:
@@ -141,30 +197,45 @@ def _shareable(request: HttpRequest) -> bool:
 
 
 def page(
-    request: HttpRequest, scope: str, pk: int, split: str, render: Callable[[], HttpResponse]
+    request: HttpRequest,
+    scope: str,
+    pk: int,
+    split: str,
+    render: Callable[[], HttpResponse],
+    *,
+    private_link: bool,
+    valid_until: float | None = None,
 ) -> HttpResponse:
     """A board page: rendered whole from the cache for a cookie-less anonymous visitor (the
     bulk of a rush's readers); rendered per request, from the cached rows, for anyone else
-    (their name, staff links, messages and CSRF token are theirs)."""
-    key, hit = None, None
-    if _shareable(request):
-        try:
-            key = _key(scope, pk, "page", split, request.path)
-            hit = cache.get(key)
-        except UNAVAILABLE:
-            key = None  # rendered from the database, not kept
-    if hit is not None:
-        content, content_type = hit
-        response = HttpResponse(content, content_type=content_type)
+    (their name, staff links, messages and CSRF token are theirs).
+
+    ``private_link``: whether the page offers the other split (part of the key: a reveal
+    changes the page); ``valid_until``: the time (epoch seconds) after which the shared page
+    may no longer be served as it is (the scheduled reveal), for the fast path.
+    """
+    version = _version_or_none(scope, pk) if _shareable(request) else None
+    if version is None:
+        response = render()  # per reader, or from the database while Redis is away
     else:
-        response = render()
-        if key is not None and response.status_code == 200 and not response.cookies:
-            with contextlib.suppress(*UNAVAILABLE):
-                cache.set(
-                    key,
-                    (response.content, response["Content-Type"]),
-                    timeout=settings.BOARD_CACHE_SECONDS,
-                )
+        _note_fast(request, scope, pk, version, valid_until)
+        key = _key(scope, pk, version, "page", split, str(int(private_link)), request.path)
+        rendered: list[HttpResponse] = []
+
+        def shared() -> tuple[bytes, str] | None:
+            rendered.append(render())
+            response = rendered[0]
+            if response.status_code == 200 and not response.cookies:
+                return response.content, response["Content-Type"]
+            return None  # answered to this reader only
+
+        # Rendered once per version: after a score every anonymous reader misses at once.
+        hit = _compute_once(key, shared)
+        if rendered:
+            response = rendered[0]
+        else:
+            content, content_type = hit
+            response = HttpResponse(content, content_type=content_type)
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -174,15 +245,125 @@ def api_response(
 ) -> HttpResponse:
     """A board's API answer: plain JSON (what clients ask for) served as the cached bytes;
     another renderer (the browsable API) renders the cached payload."""
-    payload = lambda: cached(scope, pk, "api", split, compute=compute)  # noqa: E731
+    version = _version_or_none(scope, pk) if enabled() else None
+    if version is None:
+        return Response(compute())
+    _note_fast(request, scope, pk, version, None)
+
+    def payload() -> dict:
+        return _compute_once(_key(scope, pk, version, "api", split), compute)
+
     renderer = getattr(request, "accepted_renderer", None)
-    if (
-        not enabled()
-        or not isinstance(renderer, JSONRenderer)
-        or request.accepted_media_type != "application/json"
-    ):
+    if not isinstance(renderer, JSONRenderer) or request.accepted_media_type != "application/json":
         return Response(payload())
-    body = cached(
-        scope, pk, "api-json", split, compute=lambda: renderer.render(payload(), "application/json")
+    body = _compute_once(
+        _key(scope, pk, version, "api-json", split),
+        lambda: renderer.render(payload(), "application/json"),
     )
     return HttpResponse(body, content_type="application/json")
+
+
+# --- the fast path: one Redis round trip for a cookie-less anonymous reader -----------------
+
+# KEYS[1]: the stored response (a hash). It is returned only while the board's version key
+# (named in the hash) still holds the version it was computed under.
+_FAST_GET = """
+local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body')
+if not e[1] then return false end
+if redis.call('GET', e[1]) ~= e[2] then return false end
+return {e[3], e[4]}
+"""
+
+# Headers the fast path never stores (the outer middleware adds its own per request).
+_NOT_STORED = frozenset({"set-cookie", "content-length"})
+# Request headers a stored response may vary on: the key holds Accept, and the fast path
+# only serves requests without Cookie and Authorization.
+_KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
+
+
+@dataclass(frozen=True)
+class FastNote:
+    """What a board view tells the fast path about the response it is making."""
+
+    scope: str
+    pk: int
+    version: int
+    valid_until: float | None
+
+
+def _note_fast(request, scope: str, pk: int, version: int, valid_until: float | None) -> None:
+    django_request = getattr(request, "_request", request)  # DRF wraps Django's request
+    django_request.board_fast_note = FastNote(scope, pk, version, valid_until)
+
+
+def _redis():
+    """The redis-py client behind Django's cache (the fast path needs a script)."""
+    return cache._cache.get_client(write=True)
+
+
+def fast_key(request: HttpRequest) -> str:
+    """The stored response's key: everything the response depends on for a reader sending
+    no cookie and no credentials (host, path, query, and the Accept the API negotiates)."""
+    parts = "\n".join(
+        (
+            request.get_host(),
+            request.path,
+            request.META.get("QUERY_STRING", ""),
+            request.META.get("HTTP_ACCEPT", ""),
+            request.META.get("HTTP_ACCEPT_ENCODING", ""),
+        )
+    )
+    digest = hashlib.sha256(parts.encode("utf-8", "surrogateescape")).hexdigest()
+    return cache.make_key(f"leaderboard:fast:{digest}")
+
+
+_script = None
+
+
+def fast_get(key: str) -> HttpResponse | None:
+    """The stored response under ``key`` if its board has not changed since, else None."""
+    global _script
+    client = _redis()
+    if _script is None:
+        _script = client.register_script(_FAST_GET)
+    hit = _script(keys=[key], client=client)
+    if not hit:
+        return None
+    meta, body = hit
+    status, headers = json.loads(meta)
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
+    """Keep ``response`` under ``key`` for the fast path, tied to the version ``note`` names
+    (read before the response was computed). Only a plain 200 that sets no cookie and varies
+    on nothing but what the key holds."""
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+    if not vary <= _KEYED_VARY:
+        return False
+    timeout = settings.BOARD_CACHE_SECONDS
+    if note.valid_until is not None:
+        timeout = min(timeout, int(note.valid_until - time.time()))
+        if timeout <= 0:
+            return False
+    headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
+    client = _redis()
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(
+        key,
+        mapping={
+            "vkey": cache.make_key(_version_key(note.scope, note.pk)),
+            "version": str(note.version),
+            "meta": json.dumps([response.status_code, headers]),
+            "body": response.content,
+        },
+    )
+    pipe.expire(key, timeout)
+    pipe.execute()
+    return True

@@ -6,7 +6,9 @@ call time, so a test may replace ``leaderboard.services.task_leaderboard_refresh
 
 from __future__ import annotations
 
+from challenge_platform.models import Track
 from datasets.models import Task
+from leaderboard import cache as board_cache
 from leaderboard import services
 
 
@@ -20,3 +22,14 @@ def refresh_challenge_boards(challenge_id: int) -> None:
     tasks = Task.objects.filter(track__challenge_id=challenge_id).values_list("pk", flat=True)
     for task_id in tasks:
         services.task_leaderboard_refresh(task_id=task_id)
+
+
+def bump_challenge_boards(challenge_id: int) -> None:
+    """A challenge's reveal changed: its cached board pages (which link to the private split
+    once it is visible) are rebuilt on the next read."""
+    for task_id in Task.objects.filter(track__challenge_id=challenge_id).values_list(
+        "pk", flat=True
+    ):
+        board_cache.bump_after_commit(task_id=task_id, track_id=None)
+    for track_id in Track.objects.filter(challenge_id=challenge_id).values_list("pk", flat=True):
+        board_cache.bump_after_commit(task_id=None, track_id=track_id)

@@ -120,50 +120,87 @@ def task_leaderboard_refresh(*, task_id: int, bootstrap: bool = True) -> None:
             private_entries(inputs, max_final=challenge.max_final_selections)
         ),
     }
-    new_entries = []
+    # Plain values (no model instances for the 600 rows of a 300-team board; only the rows
+    # written become entries).
+    new_rows = []
     for split, ranked in boards.items():
         for r in ranked:
             sub = by_id[r.entry.payload.id]
             n, last = counts.get(sub.team_id, (0, None))
-            new_entries.append(
-                LeaderboardEntry(
-                    task=task,
-                    team_id=sub.team_id,
-                    split=split,
-                    submission=sub,
-                    score=r.entry.score,
-                    metrics=(sub.scores or {}).get(split, {}),
-                    rank=r.rank,
-                    position=r.position,
-                    is_baseline=r.entry.is_baseline,
-                    submission_count=n,
-                    last_submission_at=last,
-                    best_submitted_at=sub.created_at,
-                )
+            new_rows.append(
+                {
+                    **UNSCORED_FIELDS,
+                    "task_id": task.pk,
+                    "team_id": sub.team_id,
+                    "split": split,
+                    "submission_id": sub.pk,
+                    "score": r.entry.score,
+                    "metrics": (sub.scores or {}).get(split, {}),
+                    "rank": r.rank,
+                    "position": r.position,
+                    "is_baseline": r.entry.is_baseline,
+                    "submission_count": n,
+                    "last_submission_at": last,
+                    "best_submitted_at": sub.created_at,
+                }
             )
     with transaction.atomic():
-        # Keep computed intervals for entries whose submission did not change.
-        previous = {
-            (e.team_id, e.split, e.submission_id): e
-            for e in LeaderboardEntry.objects.filter(task=task)
+        current = {
+            (e["team_id"], e["split"]): e
+            for e in LeaderboardEntry.objects.filter(task=task).values("id", *ENTRY_FIELDS)
         }
-        for e in new_entries:
-            old = previous.get((e.team_id, e.split, e.submission_id))
+        # Write only the rows that changed: a score moves one team and shifts a few others,
+        # while rewriting the whole board (600 rows for 300 teams) took most of a scoring's
+        # time in the deadline rush.
+        replaced, written, track_changed = [], [], False
+        for row in new_rows:
+            old = current.pop((row["team_id"], row["split"]), None)
+            if old is not None and old["submission_id"] == row["submission_id"]:
+                # Keep computed intervals for entries whose submission did not change.
+                row.update({name: old[name] for name in UNSCORED_FIELDS})
+                if _same(old, row, ENTRY_FIELDS):
+                    continue
             if old is not None:
-                e.score_low, e.score_high = old.score_low, old.score_high
-                e.rank_low, e.rank_high = old.rank_low, old.rank_high
-                e.tied_with_best = old.tied_with_best
-                for name in FLIP_FIELDS:
-                    setattr(e, name, getattr(old, name))
-        LeaderboardEntry.objects.filter(task=task).delete()
-        LeaderboardEntry.objects.bulk_create(new_entries)
-        if bootstrap and new_entries:
+                replaced.append(old["id"])
+            written.append(LeaderboardEntry(**row))
+            track_changed = track_changed or old is None or not _same(old, row, TRACK_FIELDS)
+        replaced += [e["id"] for e in current.values()]  # teams no longer on the board
+        track_changed = track_changed or bool(current)
+        if replaced:
+            LeaderboardEntry.objects.filter(pk__in=replaced).delete()
+        LeaderboardEntry.objects.bulk_create(written)
+        if bootstrap and new_rows:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
-        board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)
+        # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
+        # of them (a team's count, a worse try) leaves it, and its cache, as it was.
+        board_cache.bump_after_commit(
+            task_id=task.pk, track_id=task.track_id if track_changed else None
+        )
     try:
         cache.delete(history_cache_key(task.pk))
     except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
         logger.warning("the history chart of task %s was not invalidated", task.pk)
+
+
+# Every stored field of an entry but its id; and those the track's board reads
+# (``selectors.leaderboard_for_track``: its scores, ranks, tie-break, baselines, prize NFR).
+ENTRY_FIELDS = tuple(f.attname for f in LeaderboardEntry._meta.concrete_fields if not f.primary_key)
+TRACK_FIELDS = ("team_id", "score", "rank", "is_baseline", "best_submitted_at", "nfr")
+
+
+# What the bootstrap job computes later; kept from the old entry while its submission stays.
+UNSCORED_FIELDS = {
+    "score_low": None,
+    "score_high": None,
+    "rank_low": None,
+    "rank_high": None,
+    "tied_with_best": False,
+    **{name: None for name in FLIP_FIELDS},
+}
+
+
+def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
+    return all(old[name] == new[name] for name in fields)
 
 
 def _publish_bootstrap(task_name: str, task_id: int) -> None:

@@ -16,7 +16,13 @@ from scoring.core.directions import metric_info
 
 from . import cache as board_cache
 from . import selectors
-from .boards import CSV_REFERENCE_COLUMNS, TaskBoard, csv_reference_values, task_board
+from .boards import (
+    CSV_REFERENCE_COLUMNS,
+    TaskBoard,
+    csv_reference_values,
+    task_board_cached,
+    track_board_cached,
+)
 from .transfer import transfer_matrix
 
 
@@ -32,23 +38,21 @@ def _split(request: HttpRequest, challenge) -> str:
 
 def _task_board(task: Task, split: str) -> TaskBoard:
     """The task board with its references (shared by every viewer allowed ``split``)."""
-    return board_cache.cached(
-        board_cache.TASK,
-        task.pk,
-        "board",
-        split,
-        compute=lambda: task_board(task=task, split=split),
-    )
+    return task_board_cached(task=task, split=split)
 
 
 def _track_board(track: Track, split: str) -> selectors.TrackBoard:
-    return board_cache.cached(
-        board_cache.TRACK,
-        track.pk,
-        "board",
-        split,
-        compute=lambda: selectors.leaderboard_for_track(track=track, split=split),
-    )
+    return track_board_cached(track=track, split=split)
+
+
+def _page(request: HttpRequest, scope: str, pk: int, challenge, split: str, render):
+    """``board_cache.page`` with what the page shows of the private split: whether it links
+    to it, and until when a shared page may be kept as it is (the scheduled reveal)."""
+    link = selectors.private_visible(challenge=challenge, user=request.user)
+    until = None
+    if not challenge.private_visible() and challenge.reveal_at is not None:
+        until = challenge.reveal_at.timestamp()
+    return board_cache.page(request, scope, pk, split, render, private_link=link, valid_until=until)
 
 
 def _metric_columns(task: Task, entries) -> list[str]:
@@ -63,8 +67,13 @@ def _metric_columns(task: Task, entries) -> list[str]:
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
-    return board_cache.page(
-        request, board_cache.TASK, task.pk, split, lambda: _task_page(request, task, split)
+    return _page(
+        request,
+        board_cache.TASK,
+        task.pk,
+        task.track.challenge,
+        split,
+        lambda: _task_page(request, task, split),
     )
 
 
@@ -148,8 +157,13 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
-    return board_cache.page(
-        request, board_cache.TRACK, track.pk, split, lambda: _track_page(request, track, split)
+    return _page(
+        request,
+        board_cache.TRACK,
+        track.pk,
+        track.challenge,
+        split,
+        lambda: _track_page(request, track, split),
     )
 
 

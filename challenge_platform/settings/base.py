@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
     "challenge_platform.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public boards for readers without cookie or credentials, from one Redis round trip,
+    # before sessions, CSRF and authentication (leaderboard/middleware.py).
+    "leaderboard.middleware.BoardFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Upload refusals (limit, team, size) before CSRF reads the body (scoring.admission).

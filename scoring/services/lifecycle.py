@@ -166,10 +166,13 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     task_id, submission_id = submission.task_id, submission.pk
 
     def then() -> None:
-        if status == SubmissionStatus.SCORED:
-            hooks.task_results_changed(task_id=task_id)
+        # The board's refresh last: it locks the task's row until this transaction commits,
+        # and every scoring of the task waits for that lock (what else runs here is not
+        # held under it).
         if status in FINAL:
             hooks.submission_finished(submission_id=submission_id)
+        if status == SubmissionStatus.SCORED:
+            hooks.task_results_changed(task_id=task_id)
 
     done = jobs.job_transition(
         SCORING, pk=submission.pk, token=token, status=status, then=then, **fields

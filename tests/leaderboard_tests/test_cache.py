@@ -7,10 +7,16 @@ bumped by the refresh's ``on_commit`` callbacks, run here with
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from challenge_platform.services import challenge_reveal
+from leaderboard import cache as board_cache
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.services import submission_visibility_set
@@ -28,6 +34,9 @@ PAGES = {
     "track page": "/tracks/trk/",
     "track csv": "/tracks/trk/leaderboard.csv",
 }
+
+# The boards a reader without cookie or credentials gets straight from Redis (the fast path).
+FAST = {name: path for name, path in PAGES.items() if "csv" not in name}
 
 
 @pytest.fixture
@@ -223,3 +232,132 @@ def test_without_redis_a_score_still_reaches_the_board_and_every_board_is_served
     for name, path in PAGES.items():
         assert "0.61" in shown(path), name
     assert "0.61" in shown("/tasks/t1/")  # the task page with its history chart
+
+
+def test_an_anonymous_reader_gets_public_boards_from_redis_without_the_database(
+    setup, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    first = {name: APIClient().get(path) for name, path in FAST.items()}  # computed, stored
+    for name, path in FAST.items():
+        with django_assert_num_queries(0):  # no session, no user, no board query
+            again = APIClient().get(path)
+        assert again.status_code == 200, name
+        assert again.content == first[name].content, name
+        for header in ("Content-Type", "Vary", "X-Frame-Options", "X-Content-Type-Options"):
+            assert again.get(header) == first[name].get(header), (name, header)
+        assert "frame-ancestors 'none'" in again["Content-Security-Policy"], name
+
+    scored(task, teams["bo"], 0.97)  # a score: the next read of every board shows it
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in FAST.items():
+        assert "0.97" in shown(path), name
+
+
+def test_the_fast_path_answers_nobody_who_sends_a_cookie_or_credentials(
+    setup, django_capture_on_commit_callbacks
+):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.33)
+    refresh(task, django_capture_on_commit_callbacks)
+    organizer = APIClient()
+    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
+    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
+    participant = APIClient()
+    participant.force_login(pat)
+    by_token = APIClient()
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=pat).key}")
+
+    # Signed-in readers first: nothing of theirs is kept for the anonymous ones.
+    assert "Organizer console" in shown("/tracks/trk/", organizer)
+    assert "pat-the-participant" in shown("/tasks/t1/leaderboard/", participant)
+    assert "Organizer console" not in shown("/tracks/trk/")
+    assert "pat-the-participant" not in shown("/tasks/t1/leaderboard/")
+    # Anonymous readers have filled the fast path: the signed-in ones still get their pages.
+    assert "Organizer console" in shown("/tracks/trk/", organizer)
+    assert "pat-the-participant" in shown("/tasks/t1/leaderboard/", participant)
+    # The private split is never served to whom may not see it, whoever read it before.
+    assert "0.33" in shown("/tasks/t1/leaderboard/?split=private", organizer)
+    assert by_token.get("/api/v1/tasks/t1/leaderboard/?split=private").status_code == 403
+    assert APIClient().get("/api/v1/tasks/t1/leaderboard/?split=private").status_code == 403
+    assert APIClient().get("/tasks/t1/leaderboard/?split=private").status_code == 404
+    assert "0.61" in str(by_token.get("/api/v1/tasks/t1/leaderboard/").json()["entries"])
+
+
+def test_a_reveal_shows_at_once_on_the_pages_anonymous_readers_get_from_the_cache(
+    setup, django_capture_on_commit_callbacks
+):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.33)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in ("/tasks/t1/leaderboard/", "/tracks/trk/"):
+        assert "?split=private" not in shown(path)
+        assert "?split=private" not in shown(path)  # the second from the fast path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge_reveal(challenge=challenge)
+    for path in ("/tasks/t1/leaderboard/", "/tracks/trk/"):
+        assert "?split=private" in shown(path), path
+    assert "0.33" in shown("/tasks/t1/leaderboard/?split=private")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge_reveal(challenge=challenge, revealed=False)  # hidden again
+    for path in ("/tasks/t1/leaderboard/", "/tracks/trk/"):
+        assert "?split=private" not in shown(path), path
+    assert APIClient().get("/api/v1/tasks/t1/leaderboard/?split=private").status_code == 403
+
+
+def test_readers_missing_the_same_board_wait_for_one_computation(redis_cache):
+    """After a score every reader misses at once; one computes, the others take its value."""
+    computed = []
+    version = board_cache._version(board_cache.TASK, 1)
+    key = board_cache._key(board_cache.TASK, 1, version, "board", "public")
+    assert cache.add(f"{key}:computing", 1)  # another reader is computing this board
+    got = {}
+    reader = threading.Thread(
+        target=lambda: got.update(
+            value=board_cache.cached(
+                board_cache.TASK, 1, "board", "public", compute=lambda: computed.append(1)
+            )
+        )
+    )
+    reader.start()
+    cache.set(key, ["the other reader's rows"])
+    reader.join(timeout=30)
+    assert got["value"] == ["the other reader's rows"] and computed == []
+
+
+def test_a_worse_try_updates_the_task_board_and_keeps_the_track_board_cached(
+    setup, django_capture_on_commit_callbacks
+):
+    """Only what changed is rewritten: a team's worse try changes its count on the task
+    board, not the track's standings, whose cached board stays valid."""
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.6, minutes=1)
+    scored(task, teams["bo"], 0.5, 0.5, minutes=2)
+    refresh(task, django_capture_on_commit_callbacks)
+    kept = {(e.team.name, e.split): e.pk for e in LeaderboardEntry.objects.filter(task=task)}
+    track_version = board_cache._version(board_cache.TRACK, track.pk)
+    track_before = shown("/api/v1/tracks/trk/leaderboard/")
+
+    scored(task, teams["ann"], 0.55, 0.55, minutes=3)  # worse than ann's best
+    refresh(task, django_capture_on_commit_callbacks)
+    ann = next(
+        e
+        for e in APIClient().get("/api/v1/tasks/t1/leaderboard/").json()["entries"]
+        if e["team"] == "ann"
+    )
+    assert ann["submission_count"] == 2 and ann["score"] == 0.61
+    assert board_cache._version(board_cache.TRACK, track.pk) == track_version
+    assert shown("/api/v1/tracks/trk/leaderboard/") == track_before
+    now = {(e.team.name, e.split): e.pk for e in LeaderboardEntry.objects.filter(task=task)}
+    assert now[("bo", "public")] == kept[("bo", "public")]  # bo's rows were not rewritten
+    assert now[("ann", "public")] != kept[("ann", "public")]
+
+    scored(task, teams["bo"], 0.9, 0.9, minutes=4)  # bo overtakes ann: the track changes
+    refresh(task, django_capture_on_commit_callbacks)
+    entries = APIClient().get("/api/v1/tracks/trk/leaderboard/").json()["entries"]
+    assert [(e["team"], e["rank"]) for e in entries] == [("bo", 1), ("ann", 2)]
+    assert "0.9" in shown("/tracks/trk/")

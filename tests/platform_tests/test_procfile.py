@@ -95,3 +95,15 @@ def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recordin
     assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
     assert _entrypoint(recording_bin, "migrate") == ["python manage.py migrate --no-input"]
     assert _entrypoint(recording_bin, "echo", "any", "command") == ["any command"]
+
+
+def test_the_web_server_answers_from_threads_so_slow_requests_do_not_hold_every_worker(
+    recording_bin,
+) -> None:
+    """An upload or a slow client holds one thread, not one of the few processes: readers
+    of a cached board are still answered (issue 15's deadline rush)."""
+    web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0])
+    assert web[web.index("--worker-class") + 1] == "gthread"
+    assert web[web.index("--threads") + 1] == "8"
+    web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0", WEB_THREADS="4")[0])
+    assert web[web.index("--threads") + 1] == "4"
