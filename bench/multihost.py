@@ -558,7 +558,7 @@ def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
 def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) -> None:
     """SIGKILL every process of worker1 while it holds a submission in ``scoring`` (the
     row's token is the Celery delivery id its log shows received and not finished). While
-    none is caught, ``more()`` lets one more upload through every two seconds."""
+    none is caught, ``more()`` lets one more upload through every half second."""
     log = c.log("worker1", "worker")
     held: list[int] = []
     query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
@@ -569,7 +569,7 @@ def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) 
             held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()] if tokens else []
             if held:
                 break
-            if time.monotonic() - nudged > 2.0:
+            if time.monotonic() - nudged > 0.5:
                 more()
                 nudged = time.monotonic()
             time.sleep(0.02)

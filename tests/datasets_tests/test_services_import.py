@@ -148,7 +148,8 @@ def test_a_storage_failure_midway_leaves_no_row_no_file_no_staging(
 ) -> None:
     """The solution is saved last; when the private storage fails, the public files already
     written are removed and the challenge created on the way is rolled back."""
-    write_classification_bundle(tmp_path / "b")
+    # A slug of this test's own: other tests' tasks leave their folders in the shared media.
+    write_classification_bundle(tmp_path / "b", task={"slug": "storage-failure-midway"})
     files_before = stored_files()
 
     def broken_save(name, content, max_length=None):
@@ -160,7 +161,7 @@ def test_a_storage_failure_midway_leaves_no_row_no_file_no_staging(
 
     assert not Task.objects.exists() and not Challenge.objects.exists()
     assert stored_files() == files_before
-    assert not (Path(storages["default"].location) / "tasks" / "demo-classification").exists()
+    assert not (Path(storages["default"].location) / "tasks" / "storage-failure-midway").exists()
 
 
 def test_task_json_in_the_row_matches_the_card_rows(tmp_path: Path) -> None:
