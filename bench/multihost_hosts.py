@@ -1,0 +1,391 @@
+"""The hosts of ``scripts/multihost.sh``: the layout, the cluster of network-namespace hosts
+and the services started on them (PostgreSQL, Redis, moto's S3, HAProxy, and the platform's
+processes through ``docker/entrypoint.sh``). The scenario, faults and verdict are
+``bench/multihost.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bench.load_test import wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRYPOINT = str(REPO / "docker" / "entrypoint.sh")
+VENV_BIN = Path(sys.executable).parent  # not resolved: the virtual environment's bin/
+
+SUBNET = "10.213.7"  # a /24 that exists only inside this run's namespaces
+HOSTS = {
+    "db": 10,
+    "redis": 11,
+    "s3": 12,
+    "lb": 20,
+    "web1": 21,
+    "web2": 22,
+    "worker1": 31,
+    "worker2": 32,
+    "jobs": 41,
+    "beat": 51,
+    "client": 100,
+}
+WEB_PORT = 8000
+BUCKET = "challenge"
+S3_KEY = "multihost"  # moto accepts any key pair; the variables are the deployment's
+TEAMS = 20
+
+
+def addr(host: str) -> str:
+    return f"{SUBNET}.{HOSTS[host]}"
+
+
+# --- hosts and processes ----------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """This run's hosts: namespace ``<prefix><host>``, folder ``<run_dir>/<host>``."""
+
+    prefix: str
+    run_dir: Path
+    sweep_stale: int
+    started: dict[tuple[str, str], subprocess.Popen] = field(default_factory=dict)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(60))
+    db_password: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def ns(self, host: str) -> str:
+        return f"{self.prefix}{host}"
+
+    def dir(self, host: str) -> Path:
+        folder = self.run_dir / host
+        (folder / "tmp").mkdir(parents=True, exist_ok=True)
+        (folder / "logs").mkdir(exist_ok=True)
+        return folder
+
+    def log(self, host: str, name: str) -> Path:
+        return self.dir(host) / "logs" / f"{name}.log"
+
+    def wrap(self, host: str) -> list[str]:
+        """Run in ``host``'s network namespace under its own host name (its own UTS
+        namespace: Celery names a worker after the host, as on real machines)."""
+        return [
+            "ip",
+            "netns",
+            "exec",
+            self.ns(host),
+            "unshare",
+            "--uts",
+            "--",
+            "sh",
+            "-c",
+            'hostname "$0" && exec "$@"',
+            f"mh-{host}",
+        ]
+
+    @property
+    def database_url(self) -> str:
+        login = f"postgres:{self.db_password}"  # a random password made for this run
+        return f"postgres://{login}@{addr('db')}:5432/challenge"
+
+    def env(self, host: str, **extra: str) -> dict[str, str]:
+        """A host's environment: the deployment's variables only (nothing inherited but the
+        locale), as a container gets them."""
+        folder = self.dir(host)
+        env = {
+            "PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "HOME": str(folder),
+            "TMPDIR": str(folder / "tmp"),
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.production",
+            "SECRET_KEY": self.secret,
+            "ALLOWED_HOSTS": ",".join(addr(h) for h in ("lb", "web1", "web2")),
+            "SECURE_SSL_REDIRECT": "0",  # plain HTTP inside the run; TLS ends at the balancer
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": f"redis://{addr('redis')}:6379/0",
+            "STORAGE_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "AWS_S3_ENDPOINT_URL": f"http://{addr('s3')}:5000",
+            "AWS_ACCESS_KEY_ID": S3_KEY,
+            "AWS_SECRET_ACCESS_KEY": S3_KEY,
+            "AWS_EC2_METADATA_DISABLED": "true",  # never look for an instance metadata service
+            "DATA_DIR": str(folder),
+            "SWEEPER_STALE_AFTER_SECONDS": str(self.sweep_stale),
+            "LOG_LEVEL": "INFO",
+        }
+        env.update(extra)
+        return env
+
+    def start(self, host: str, name: str, command: list[str], env: dict[str, str]) -> None:
+        log = open(self.log(host, name), "ab")  # noqa: SIM115 - owned by the child
+        self.started[(host, name)] = subprocess.Popen(
+            [*self.wrap(host), *command],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def run(
+        self, host: str, command: list[str], env: dict[str, str] | None = None, timeout=300
+    ) -> str:
+        result = subprocess.run(
+            [*self.wrap(host), *command],
+            env=env or self.env(host),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise SystemExit(
+                f"on {host}: {' '.join(command[:3])} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result.stdout
+
+    def pids(self, host: str) -> list[int]:
+        out = subprocess.run(
+            ["ip", "netns", "pids", self.ns(host)], capture_output=True, text=True, check=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+    def signal_host(self, host: str, sig: int) -> int:
+        """Send ``sig`` to every process of ``host``; how many there were."""
+        pids = self.pids(host)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return len(pids)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.create_connection((addr(host), port), timeout=2):
+        return True
+
+
+def http(session: requests.Session | None = None) -> requests.Session:
+    session = session or requests.Session()
+    session.trust_env = False  # no proxy variables: traffic stays on this run's subnet
+    return session
+
+
+# --- the services -------------------------------------------------------------------------------
+
+
+def postgres_bin() -> Path:
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+    return bins[-1]
+
+
+def start_postgres(c: Cluster) -> None:
+    folder = c.dir("db")
+    data = folder / "data"
+    pwfile = folder / "pwfile"
+    pwfile.write_text(c.db_password + "\n", encoding="utf-8")
+    subprocess.run(["chown", "-R", "postgres:postgres", str(folder)], check=True)
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    bin_dir = postgres_bin()
+    c.run(
+        "db",
+        [
+            *as_postgres,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        ],
+        env=c.env("db"),
+    )
+    with open(data / "pg_hba.conf", "a", encoding="utf-8") as hba:
+        hba.write(f"host all all {SUBNET}.0/24 scram-sha-256\n")
+    with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(
+            f"listen_addresses = '{addr('db')}'\nport = 5432\n"
+            f"unix_socket_directories = '{folder}'\nmax_connections = 200\n"
+        )
+    pg_ctl(c, "start")
+    c.run(
+        "db",
+        [*as_postgres, str(bin_dir / "createdb"), "-h", str(folder), "challenge"],
+        env=c.env("db"),
+    )
+
+
+def pg_ctl(c: Cluster, action: str, *options: str) -> None:
+    folder = c.dir("db")
+    c.run(
+        "db",
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(postgres_bin() / "pg_ctl"),
+            "-D",
+            str(folder / "data"),
+            "-l",
+            str(folder / "logs" / "postgres.log"),
+            "-w",
+            "-t",
+            "120",
+            *options,
+            action,
+        ],
+        env=c.env("db"),
+        timeout=180,
+    )
+
+
+HAPROXY_CFG = """\
+global
+    maxconn 1024
+    log stdout format raw local0
+
+defaults
+    mode http
+    log global
+    option httplog
+    option forwardfor
+    timeout connect 3s
+    timeout client 180s
+    timeout server 180s
+    timeout queue 120s
+    timeout http-request 60s
+    timeout check 10s
+    # A request that could not reach a server (refused: a stopped host) goes to another.
+    retries 3
+    option redispatch 1
+
+frontend www
+    bind {lb}:80
+    default_backend web
+
+backend web
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {lb}
+    http-check expect status 200
+    # At most as many requests per server as it has gunicorn workers; the rest wait here.
+    # Connection errors of real requests mark a server down at once (a stopped host), not
+    # only after three failed checks.
+    default-server check inter 2s fall 3 rise 2 maxconn {per_server}
+{servers}
+"""
+
+
+def start_services(c: Cluster, *, web_concurrency: int) -> None:
+    start_postgres(c)
+    c.start(
+        "redis",
+        "redis",
+        [
+            "redis-server",
+            "--bind",
+            addr("redis"),
+            "--port",
+            "6379",
+            "--protected-mode",
+            "no",
+            "--dir",
+            str(c.dir("redis")),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        c.env("redis"),
+    )
+    c.start(
+        "s3",
+        "moto",
+        [str(VENV_BIN / "moto_server"), "-H", addr("s3"), "-p", "5000"],
+        c.env("s3"),
+    )
+    wait_until(lambda: port_open("redis", 6379), timeout=60, what="Redis")
+    wait_until(lambda: port_open("s3", 5000), timeout=120, what="the S3 server")
+    # The bucket, as compose's createbucket does (from the first web host).
+    c.run(
+        "web1",
+        [
+            sys.executable,
+            "-c",
+            "import os, boto3; boto3.client('s3', endpoint_url=os.environ['AWS_S3_ENDPOINT_URL'],"
+            " region_name='us-east-1').create_bucket(Bucket=os.environ['AWS_STORAGE_BUCKET_NAME'])",
+        ],
+    )
+    # One deploy, one migration.
+    c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
+    servers = "\n".join(
+        f"    server {h} {addr(h)}:{WEB_PORT} observe layer4 error-limit 1 on-error mark-down"
+        for h in ("web1", "web2")
+    )
+    cfg = c.dir("lb") / "haproxy.cfg"
+    cfg.write_text(
+        HAPROXY_CFG.format(lb=addr("lb"), servers=servers, per_server=web_concurrency),
+        encoding="utf-8",
+    )
+    c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
+    for host in ("web1", "web2"):
+        env = c.env(
+            host,
+            MIGRATE_ON_START="0",
+            WEB_BIND=f"{addr(host)}:{WEB_PORT}",
+            WEB_CONCURRENCY=str(web_concurrency),
+        )
+        c.start(host, "web", [ENTRYPOINT, "web"], env)
+    for host in ("worker1", "worker2"):
+        c.start(host, "worker", [ENTRYPOINT, "worker"], c.env(host, WORKER_CONCURRENCY="2"))
+    c.start("jobs", "baselines", [ENTRYPOINT, "baselines"], c.env("jobs"))
+    c.start("jobs", "algorithms", [ENTRYPOINT, "algorithms"], c.env("jobs"))
+    schedule = str(c.dir("beat") / "celerybeat-schedule")
+    c.start("beat", "beat", [ENTRYPOINT, "beat"], c.env("beat", CELERY_BEAT_SCHEDULE=schedule))
+
+
+def wait_ready(c: Cluster) -> None:
+    session = http()
+    for host in ("web1", "web2"):
+        wait_until(
+            lambda host=host: (
+                session.get(f"http://{addr(host)}:{WEB_PORT}/healthz", timeout=5).status_code == 200
+            ),
+            timeout=180,
+            what=f"gunicorn on {host}",
+        )
+    wait_until(
+        lambda: session.get(f"http://{addr('lb')}/api/v1/challenges/", timeout=10).ok,
+        timeout=60,
+        what="HAProxy",
+    )
+    for host, name in (
+        ("worker1", "worker"),
+        ("worker2", "worker"),
+        ("jobs", "baselines"),
+        ("jobs", "algorithms"),
+    ):
+        wait_until(
+            lambda host=host, name=name: " ready." in c.log(host, name).read_text(errors="replace"),
+            timeout=180,
+            what=f"the {name} worker on {host}",
+        )
+    wait_until(
+        lambda: "beat: Starting" in c.log("beat", "beat").read_text(errors="replace"),
+        timeout=120,
+        what="beat",
+    )
