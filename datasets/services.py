@@ -14,7 +14,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -71,6 +71,22 @@ class TaskReplaceError(TaskImportError):
     verb = "replaced"
 
 
+@contextlib.contextmanager
+def _staged(source: Path | str, *, prefix: str) -> Iterator[StandardizedTask]:
+    """The bundle at ``source`` validated and standardized in a fresh staging folder under
+    ``DATA_DIR``, removed when the block ends, whatever happens. Raises
+    :class:`BundleInvalid` (on entering the block) when the bundle is invalid."""
+    staging_root = Path(settings.DATA_DIR) / "staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=staging_root))
+    try:
+        yield prepare_task(
+            Path(source), work_dir=work_dir, max_archive_bytes=settings.BUNDLE_MAX_BYTES
+        )
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
 def task_import(
     *,
     source: Path,
@@ -94,32 +110,24 @@ def task_import(
         challenge_title=challenge_title,
         track_title=track_title,
     )
-    staging_root = Path(settings.DATA_DIR) / "staging"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="import-", dir=staging_root))
     try:
-        try:
-            standardized = prepare_task(
-                Path(source), work_dir=work_dir, max_archive_bytes=settings.BUNDLE_MAX_BYTES
+        with _staged(source, prefix="import-") as standardized:
+            slug = standardized.meta["slug"]
+            if Task.objects.filter(slug=slug).exists():
+                problems.append(_slug_taken(slug))
+            if problems:
+                raise TaskImportError(problems)
+            task = _store(
+                standardized,
+                challenge_slug=challenge_slug,
+                track_slug=track_slug,
+                challenge_title=challenge_title,
+                track_title=track_title,
+                actor=actor,
+                sha256=bundle_sha256(Path(source)),
             )
-        except BundleInvalid as exc:
-            raise TaskImportError([*problems, *exc.problems]) from exc
-        slug = standardized.meta["slug"]
-        if Task.objects.filter(slug=slug).exists():
-            problems.append(_slug_taken(slug))
-        if problems:
-            raise TaskImportError(problems)
-        task = _store(
-            standardized,
-            challenge_slug=challenge_slug,
-            track_slug=track_slug,
-            challenge_title=challenge_title,
-            track_title=track_title,
-            actor=actor,
-            sha256=bundle_sha256(Path(source)),
-        )
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    except BundleInvalid as exc:
+        raise TaskImportError([*problems, *exc.problems]) from exc
     audit_record(
         actor=actor,
         action="task.import",
@@ -337,34 +345,26 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
         problems.append(
             "a reason is required: replacing the data re-scores every team's submissions"
         )
-    staging_root = Path(settings.DATA_DIR) / "staging"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="replace-", dir=staging_root))
     try:
-        try:
-            standardized = prepare_task(
-                Path(source), work_dir=work_dir, max_archive_bytes=settings.BUNDLE_MAX_BYTES
+        with _staged(source, prefix="replace-") as standardized:
+            meta = standardized.meta
+            if meta["slug"] != task.slug:
+                problems.append(
+                    f"the bundle is for the task '{meta['slug']}', not '{task.slug}': keep the slug"
+                    " in task.yaml (a different task is imported, not replaced)"
+                )
+            if meta["kind"] != task.kind:
+                problems.append(
+                    f"the bundle is a {meta['kind']} task, but '{task.slug}' is {task.kind}: a new"
+                    " version must keep the kind (import a new task instead)"
+                )
+            if problems:
+                raise TaskReplaceError(problems)
+            replaced = _replace(
+                task, standardized, actor=actor, reason=reason, sha256=bundle_sha256(Path(source))
             )
-        except BundleInvalid as exc:
-            raise TaskReplaceError([*problems, *exc.problems]) from exc
-        meta = standardized.meta
-        if meta["slug"] != task.slug:
-            problems.append(
-                f"the bundle is for the task '{meta['slug']}', not '{task.slug}': keep the slug"
-                " in task.yaml (a different task is imported, not replaced)"
-            )
-        if meta["kind"] != task.kind:
-            problems.append(
-                f"the bundle is a {meta['kind']} task, but '{task.slug}' is {task.kind}: a new"
-                " version must keep the kind (import a new task instead)"
-            )
-        if problems:
-            raise TaskReplaceError(problems)
-        replaced = _replace(
-            task, standardized, actor=actor, reason=reason, sha256=bundle_sha256(Path(source))
-        )
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    except BundleInvalid as exc:
+        raise TaskReplaceError([*problems, *exc.problems]) from exc
     for warning in standardized.warnings:
         logger.warning("task %s v%s: %s", task.slug, replaced.version.number, warning)
     return replaced
