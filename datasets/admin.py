@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -14,8 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.text import get_valid_filename
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 
 from challenge_platform.console import AuditedChangeMixin
 
@@ -28,12 +25,12 @@ from .forms import (
 )
 from .models import Task, TaskVersion
 from .selectors import task_file_names
-from .services import TaskImportError, TaskReplaceError, task_bundle_replace, task_import
+from .services import TaskImportError, task_import
+from .uploads import bundle_upload_guarded, task_replace_post
 
 logger = logging.getLogger(__name__)
 
 # Multipart framing around the file; a request longer than the cap plus this is refused unread.
-MULTIPART_SLACK = 64 * 1024
 
 
 @admin.register(Task)
@@ -129,49 +126,28 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
             raise Http404("no such task")
         if not self.has_change_permission(request, task):
             raise PermissionDenied
-        limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
-        if request.method == "POST":
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-            if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
-                return self._render_replace(
-                    request, task, TaskReplaceForm(), [too_big_message(declared)]
-                )
-            request.upload_handlers.insert(0, limit)
-        return csrf_protect(self._replace)(request, task, limit)
+        return bundle_upload_guarded(
+            request,
+            refuse=lambda message: self._render_replace(
+                request, task, TaskReplaceForm(), [message]
+            ),
+            view=lambda limit: self._replace(request, task, limit),
+        )
 
     def _replace(
         self, request: HttpRequest, task: Task, limit: BundleSizeLimitHandler
     ) -> HttpResponse:
         if request.method != "POST":
             return self._render_replace(request, task, TaskReplaceForm(), [])
-        post, files = request.POST, request.FILES
-        if limit.too_big:
-            form = TaskReplaceForm(initial={"reason": post.get("reason", "")})
-            return self._render_replace(request, task, form, [too_big_message()])
-        form = TaskReplaceForm(post, files)
-        if not form.is_valid():
-            return self._render_replace(request, task, form, [])
-        try:
-            with staged_upload(form.cleaned_data["bundle"]) as source:
-                replaced = task_bundle_replace(
-                    task=task,
-                    source=source,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-        except TaskReplaceError as exc:
-            return self._render_replace(request, task, form, exc.problems)
-        except Exception:  # a bug, not the bundle: log it, tell the organizer plainly
-            logger.exception("replacing the data of %s failed", task.slug)
-            return self._render_replace(
-                request,
-                task,
-                form,
-                [
-                    "The replacement failed on an unexpected error (it is in the server log);"
-                    " nothing was changed. Try `manage.py replace_task_bundle` for the details."
-                ],
-            )
+        form, problems, replaced = task_replace_post(
+            request,
+            task=task,
+            limit=limit,
+            unexpected="The replacement failed on an unexpected error (it is in the server log);"
+            " nothing was changed. Try `manage.py replace_task_bundle` for the details.",
+        )
+        if replaced is None:
+            return self._render_replace(request, task, form, problems)
         messages.success(request, replaced.summary())
         for warning in replaced.warnings:
             messages.warning(request, f"{task.slug}: {warning}")
@@ -194,13 +170,11 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
-        if request.method == "POST":
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-            if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
-                return self._render_import(request, TaskImportForm(), [too_big_message(declared)])
-            request.upload_handlers.insert(0, limit)
-        return csrf_protect(self._import)(request, limit)
+        return bundle_upload_guarded(
+            request,
+            refuse=lambda message: self._render_import(request, TaskImportForm(), [message]),
+            view=lambda limit: self._import(request, limit),
+        )
 
     def _import(self, request: HttpRequest, limit: BundleSizeLimitHandler) -> HttpResponse:
         if request.method != "POST":
@@ -214,14 +188,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
             return self._render_import(request, form, [])
         data = form.cleaned_data
         upload = data["bundle"]
-        staging = Path(settings.DATA_DIR) / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="upload-", dir=staging) as folder:
-            # Keep the organizer's file name: the problems quote it.
-            source = Path(folder) / (get_valid_filename(Path(upload.name).name) or "bundle.zip")
-            with source.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
+        with staged_upload(upload) as source:  # the organizer's file name: problems quote it
             try:
                 task = task_import(
                     source=source,

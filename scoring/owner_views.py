@@ -13,13 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm, staged_upload, too_big_message
+from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
 from datasets.selectors import task_manageable
-from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.uploads import bundle_upload_guarded, task_replace_post
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.reference_selectors import primary_reference, reference_list
@@ -31,8 +31,6 @@ from scoring.services.references import (
 )
 
 LIST_LIMIT = 500
-# Multipart framing around the file; a request longer than the cap plus this is refused unread.
-MULTIPART_SLACK = 64 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +87,11 @@ def task_data_replace(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such task")
     if not task_manageable(task=task, user=request.user):
         raise PermissionDenied("Only organizers and the task's owner team may replace its data.")
-    limit = BundleSizeLimitHandler(request, limit=settings.BUNDLE_MAX_BYTES)
-    if request.method == "POST":
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.BUNDLE_MAX_BYTES + MULTIPART_SLACK:
-            return _render_replace(request, task, TaskReplaceForm(), [too_big_message(declared)])
-        request.upload_handlers.insert(0, limit)
-    return csrf_protect(_task_data_replace)(request, task, limit)
+    return bundle_upload_guarded(
+        request,
+        refuse=lambda message: _render_replace(request, task, TaskReplaceForm(), [message]),
+        view=lambda limit: _task_data_replace(request, task, limit),
+    )
 
 
 def _task_data_replace(
@@ -103,31 +99,15 @@ def _task_data_replace(
 ) -> HttpResponse:
     if request.method != "POST":
         return _render_replace(request, task, TaskReplaceForm(), [])
-    post, files = request.POST, request.FILES
-    if limit.too_big:
-        form = TaskReplaceForm(initial={"reason": post.get("reason", "")})
-        return _render_replace(request, task, form, [too_big_message()])
-    form = TaskReplaceForm(post, files)
-    if not form.is_valid():
-        return _render_replace(request, task, form, [])
-    try:
-        with staged_upload(form.cleaned_data["bundle"]) as source:
-            replaced = task_bundle_replace(
-                task=task, source=source, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-    except TaskReplaceError as exc:
-        return _render_replace(request, task, form, exc.problems)
-    except Exception:  # a bug, not the bundle: logged; the organizer is told plainly
-        logger.exception("replacing the data of %s failed", task.slug)
-        return _render_replace(
-            request,
-            task,
-            form,
-            [
-                "The replacement failed on an unexpected error (it is in the server log);"
-                " nothing was changed."
-            ],
-        )
+    form, problems, replaced = task_replace_post(
+        request,
+        task=task,
+        limit=limit,
+        unexpected="The replacement failed on an unexpected error (it is in the server log);"
+        " nothing was changed.",
+    )
+    if replaced is None:
+        return _render_replace(request, task, form, problems)
     messages.success(request, replaced.summary())
     for warning in replaced.warnings:
         messages.warning(request, f"{task.slug}: {warning}")
