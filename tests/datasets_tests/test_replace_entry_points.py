@@ -85,6 +85,36 @@ def test_the_console_form_replaces_the_data(admin_client_, tmp_path, organizer):
     assert (event.reason, event.actor) == ("more rows", organizer)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["console", "owner"])
+def test_an_oversized_bundle_is_refused_on_both_replace_pages(
+    admin_client_, tmp_path, settings, page
+):
+    """Hostile sizes: a file over the cap is dropped while reading (the typed reason kept),
+    and a body declaring more than the cap is refused unread; nothing changes either way."""
+    task = imported_task(tmp_path)
+    url = {
+        "console": f"/admin/datasets/task/{task.pk}/replace/",
+        "owner": f"/tasks/{task.slug}/manage/data/",
+    }[page]
+    source = new_zip(tmp_path)
+    settings.BUNDLE_MAX_BYTES = source.stat().st_size - 1
+    before = data_dir_files()
+    dropped = admin_client_.post(url, {"bundle": upload(source), "reason": "fix labels"})
+    assert dropped.status_code == 200
+    assert "The bundle is larger than the limit of" in dropped.content.decode()
+    assert dropped.context["form"].initial["reason"] == "fix labels"
+    big = tmp_path / "big.zip"
+    big.write_bytes(os.urandom(200_000))
+    settings.BUNDLE_MAX_BYTES = 10_000
+    unread = admin_client_.post(url, {"bundle": upload(big), "reason": "fix labels"})
+    assert "(this one is" in unread.content.decode()
+    assert unread.context["form"].initial == {}  # the body was never parsed
+    task.refresh_from_db()
+    assert task.data_version == 1 and data_dir_files() == before
+    assert not AuditEvent.objects.filter(action="task.replace").exists()
+
+
 def run_replace(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(
