@@ -389,6 +389,12 @@ def main() -> int:
         "--client-nice", type=int, default=10, help="CPU priority of the client processes (nice)"
     )
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--web-nice",
+        type=int,
+        default=0,
+        help="CPU priority of gunicorn (nice); the worker and the database run at 0",
+    )
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
         "--database-url",
@@ -492,6 +498,9 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         web = Process(
             "web",
             [
+                "nice",
+                "-n",
+                str(opts.web_nice),
                 sys.executable,
                 "-m",
                 "gunicorn",

@@ -30,6 +30,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "scoring", "expires": 55},
     },
+    "refresh-lagging-boards": {
+        "task": "leaderboard.tasks.refresh_lagging_boards",
+        "schedule": 60.0,
+        "options": {"queue": "scoring", "expires": 55},
+    },
     "notifications-tick": {
         "task": "notifications.tasks.notifications_tick",
         "schedule": 60.0,

@@ -18,21 +18,40 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TaskReceiver = Callable[[int], None]
+# (task_id, team_id): team_id names the one team whose submissions changed, None if unknown.
+ResultsReceiver = Callable[[int, int | None], None]
 ChallengeReceiver = Callable[[int], None]
 
-_task_results: list[TaskReceiver] = []
+_task_results: list[ResultsReceiver] = []
+_board_refreshed: list[TaskReceiver] = []
 _challenge_teams: list[ChallengeReceiver] = []
 _submission_finished: list[TaskReceiver] = []
 _task_data: list[TaskReceiver] = []
 _challenge_reveal: list[ChallengeReceiver] = []
 
 
-def on_task_results_changed(receiver: TaskReceiver) -> TaskReceiver:
-    """Call ``receiver(task_id)`` whenever a task's scored results change (a submission was
-    scored, rescored, hidden, or marked final). Idempotent; usable as a decorator."""
+def on_task_results_changed(receiver: ResultsReceiver) -> ResultsReceiver:
+    """Call ``receiver(task_id, team_id)`` whenever a task's scored results change (a
+    submission was scored, rescored, hidden, or marked final); ``team_id`` is the one team
+    whose submissions changed when the caller knows it (a scoring), else None.
+    Idempotent; usable as a decorator."""
     if receiver not in _task_results:
         _task_results.append(receiver)
     return receiver
+
+
+def on_board_refreshed(receiver: TaskReceiver) -> TaskReceiver:
+    """Call ``receiver(task_id)`` after a task's board was rebuilt, in the rebuild's
+    transaction (whoever rebuilt it: a scoring, a refresh run again for others, the beat)."""
+    if receiver not in _board_refreshed:
+        _board_refreshed.append(receiver)
+    return receiver
+
+
+def board_refreshed(*, task_id: int) -> None:
+    """Tell the registered receivers that ``task_id``'s board was rebuilt."""
+    for receiver in list(_board_refreshed):
+        _call(receiver, task_id, what=f"task {task_id}")
 
 
 def on_challenge_teams_changed(receiver: ChallengeReceiver) -> ChallengeReceiver:
@@ -56,10 +75,11 @@ def challenge_reveal_changed(*, challenge_id: int) -> None:
         _call(receiver, challenge_id, what=f"challenge {challenge_id}")
 
 
-def task_results_changed(*, task_id: int) -> None:
-    """Tell the registered receivers that ``task_id``'s results changed."""
+def task_results_changed(*, task_id: int, team_id: int | None = None) -> None:
+    """Tell the registered receivers that ``task_id``'s results changed (only ``team_id``'s
+    submissions, when given)."""
     for receiver in list(_task_results):
-        _call(receiver, task_id, what=f"task {task_id}")
+        _call(receiver, task_id, team_id, what=f"task {task_id}")
 
 
 def challenge_teams_changed(*, challenge_id: int) -> None:
@@ -68,10 +88,10 @@ def challenge_teams_changed(*, challenge_id: int) -> None:
         _call(receiver, challenge_id, what=f"challenge {challenge_id}")
 
 
-def _call(receiver: Callable[[int], None], pk: int, *, what: str) -> None:
+def _call(receiver: Callable[..., None], *args: int | None, what: str) -> None:
     try:
         with transaction.atomic():  # a savepoint inside the caller's transaction
-            receiver(pk)
+            receiver(*args)
     except Exception:
         logger.exception(
             "%s after a change of %s failed", getattr(receiver, "__name__", receiver), what

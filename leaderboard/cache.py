@@ -4,7 +4,8 @@ A board's key holds a version counter of its task (or track) and what else chang
 cached value (the split, the kind of value). A refresh of a task's entries, or new bootstrap
 intervals, bump the task's and its track's versions once their transaction commits
 (:func:`bump_after_commit`), so the next read misses and rebuilds: never a stale board after
-a score. Old keys are never deleted; they expire after ``BOARD_CACHE_SECONDS``.
+a score (but see the grace for anonymous readers below). Old keys are never deleted; they
+expire after ``BOARD_CACHE_SECONDS``.
 
 What is cached is the same for every viewer: the rows of one split, the API's JSON, and whole
 pages only as rendered for an anonymous visitor sending no cookie (:func:`page`). Who may see
@@ -21,6 +22,11 @@ sessions, authentication, CSRF, the view or the database. See :func:`fast_get`.
 
 A miss is computed once: concurrent readers of the same key and version wait for the first
 one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
+Except anonymous readers of a shared page or of the API's JSON: while another request
+computes the new version they get the value computed last, if that was computed within
+``BOARD_CACHE_GRACE_SECONDS`` (2 s; 0 makes them wait too). A participant (session or API
+token) always waits for the new version, and a reader who finds nobody computing computes
+it, so a board read after a score, by anyone, with nobody else reading, shows it.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
 cache private to one process (the test settings' local memory), which a worker's refresh
@@ -141,16 +147,44 @@ def _key(scope: str, pk: int, version: int, *parts: str) -> str:
     return f"leaderboard:board:{scope}:{pk}:v{version}:{':'.join(parts)}"
 
 
-def _compute_once(key: str, compute: Callable[[], T | None]) -> T | None:
+def _recent_key(scope: str, pk: int, *parts: str) -> str:
+    return f"leaderboard:board:{scope}:{pk}:recent:{':'.join(parts)}"
+
+
+def _recent(recent: str | None, key: str) -> object | None:
+    """The value last computed for ``recent`` (another version than ``key``'s), if it was
+    computed within ``BOARD_CACHE_GRACE_SECONDS``."""
+    grace = settings.BOARD_CACHE_GRACE_SECONDS
+    if recent is None or grace <= 0:
+        return None
+    mark = cache.get(recent)
+    if not mark or mark[1] == key or time.time() - mark[0] > grace:
+        return None
+    return cache.get(mark[1])
+
+
+def _compute_once(
+    key: str, compute: Callable[[], T | None], *, recent: str | None = None
+) -> tuple[T | None, bool]:
     """The value under ``key``, computed by one reader at a time: the others wait for it
     (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
-    returning None keeps nothing (the next reader computes)."""
+    returning None keeps nothing (the next reader computes).
+
+    With ``recent`` (the same value's key across versions) a reader finding another one
+    computing takes the value computed last instead of waiting, if that was computed within
+    ``BOARD_CACHE_GRACE_SECONDS``: the second element of the answer is then True (the value
+    may be one refresh old). For anonymous readers only (``page``, ``api_response``): in a
+    rush the board changes faster than a render under load, and readers otherwise queued
+    behind every render."""
     lock = f"{key}:computing"
     try:
         value = cache.get(key)
         if value is not None:
-            return value
+            return value, False
         if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+            previous = _recent(recent, key)
+            if previous is not None:
+                return previous, True  # type: ignore[return-value]
             deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
             pause = COMPUTE_POLL_SECONDS
             while time.monotonic() < deadline:
@@ -158,20 +192,22 @@ def _compute_once(key: str, compute: Callable[[], T | None]) -> T | None:
                 pause = min(pause * 1.5, COMPUTE_POLL_MAX_SECONDS)  # many waiters, few lookups
                 value = cache.get(key)
                 if value is not None:
-                    return value
+                    return value, False
                 if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
                     break  # the other reader gave up (an error): compute it here
     except UNAVAILABLE:
-        return compute()  # the cache is a shortcut; the database answers
+        return compute(), False  # the cache is a shortcut; the database answers
     try:
         value = compute()
         if value is not None:
             with contextlib.suppress(*UNAVAILABLE):
                 cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
+                if recent is not None:
+                    cache.set(recent, (time.time(), key), timeout=settings.BOARD_CACHE_SECONDS)
     finally:
         with contextlib.suppress(*UNAVAILABLE):
             cache.delete(lock)
-    return value
+    return value, False
 
 
 def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
@@ -186,7 +222,7 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
         version = _version(scope, pk)
     except UNAVAILABLE:
         return compute()
-    return _compute_once(_key(scope, pk, version, *parts), compute)
+    return _compute_once(_key(scope, pk, version, *parts), compute)[0]
 
 
 def _shareable(request: HttpRequest) -> bool:
@@ -219,7 +255,8 @@ def page(
         response = render()  # per reader, or from the database while Redis is away
     else:
         _note_fast(request, scope, pk, version, valid_until)
-        key = _key(scope, pk, version, "page", split, str(int(private_link)), request.path)
+        parts = ("page", split, str(int(private_link)), request.path)
+        key = _key(scope, pk, version, *parts)
         rendered: list[HttpResponse] = []
 
         def shared() -> tuple[bytes, str] | None:
@@ -230,7 +267,9 @@ def page(
             return None  # answered to this reader only
 
         # Rendered once per version: after a score every anonymous reader misses at once.
-        hit = _compute_once(key, shared)
+        hit, previous = _compute_once(key, shared, recent=_recent_key(scope, pk, *parts))
+        if previous:
+            _unnote_fast(request)  # not this version's page: never kept as it
         if rendered:
             response = rendered[0]
         else:
@@ -251,15 +290,21 @@ def api_response(
     _note_fast(request, scope, pk, version, None)
 
     def payload() -> dict:
-        return _compute_once(_key(scope, pk, version, "api", split), compute)
+        return _compute_once(_key(scope, pk, version, "api", split), compute)[0]
 
     renderer = getattr(request, "accepted_renderer", None)
     if not isinstance(renderer, JSONRenderer) or request.accepted_media_type != "application/json":
         return Response(payload())
-    body = _compute_once(
+    # An anonymous reader may get the JSON computed last while another request computes
+    # this version's (``_compute_once``); a participant (token or session) never does.
+    recent = _recent_key(scope, pk, "api-json", split) if _shareable(request) else None
+    body, previous = _compute_once(
         _key(scope, pk, version, "api-json", split),
         lambda: renderer.render(payload(), "application/json"),
+        recent=recent,
     )
+    if previous:
+        _unnote_fast(request)
     return HttpResponse(body, content_type="application/json")
 
 
@@ -294,6 +339,13 @@ class FastNote:
 def _note_fast(request, scope: str, pk: int, version: int, valid_until: float | None) -> None:
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
     django_request.board_fast_note = FastNote(scope, pk, version, valid_until)
+
+
+def _unnote_fast(request) -> None:
+    """The response is not the noted version's (an anonymous reader got the previous one):
+    the fast path must not keep it as that version's."""
+    django_request = getattr(request, "_request", request)
+    django_request.board_fast_note = None
 
 
 def _redis():

@@ -1,8 +1,9 @@
-"""Bootstrap recomputations coalesced per task: at most one running and one pending.
+"""Work of one task coalesced per task, on the broker's Redis (which the web processes and
+every worker share by construction): bootstrap recomputations and board refreshes.
 
-Every refresh of a task's board asks for new intervals, but a burst of scorings must not
-queue one full bootstrap per scored submission. Three Redis keys per task (on the broker's
-Redis, which the web processes and every worker share by construction):
+**Bootstrap recomputations**: at most one running and one pending. Every refresh of a
+task's board asks for new intervals, but a burst of scorings must not queue one full
+bootstrap per scored submission. Four Redis keys per task:
 
 - ``gen``: incremented by every request (the board is "dirty" up to this generation);
 - ``pending``: set (NX) by the request that publishes the job; a request finding it set does
@@ -10,6 +11,12 @@ Redis, which the web processes and every worker share by construction):
   one more may wait while it runs;
 - ``running``: a lock (NX, with an expiry) held by the job computing; ``done`` records the
   generation its last computation started from.
+
+Computations of a task start at least ``BOARD_INTERVALS_SPACING_SECONDS`` apart: a request
+within that time after the last start queues its job for the end of it (a countdown), and a
+run does not compute again at once for requests that came while it ran. In a deadline rush
+the intervals then cost one computation per task every so many seconds, not one core
+(they took a scoring worker's slot back to back, and scorings queued behind them).
 
 A job that finds the lock held does not compute: the holder compares ``gen`` at its end and
 computes again (once; then it queues a new job rather than loop). It re-queues itself, late
@@ -19,16 +26,26 @@ it checks ``gen`` once more, so a request racing the release is never lost. A jo
 ``done == gen`` has nothing to do. Without Redis (an error talking to it) requests publish
 and jobs compute, as before: the broker stays a doorbell and a lost one costs nothing but
 intervals until the next refresh.
+
+**Board refreshes** (``leaderboard.services.task_leaderboard_refresh``): the refreshes of a
+task take turns (a database lock); one that finds the turn taken does not wait, it counts a
+request here once its change is committed, and the refresh holding the turn runs again after
+its own commit while the count moved during its run. Two hash fields per task:
+``requested`` (the count) and ``refreshed`` (the count read by the last refresh that found
+nothing more to do). A task whose fields differ for long had a holder die between its commit
+and its check; the beat's :func:`refreshes_behind` finds it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from functools import cache
 
 import redis
+from django.conf import settings
 
 from challenge_platform.celery import app
 
@@ -56,6 +73,22 @@ def _keys(task_id: int) -> tuple[str, str, str, str]:
     return f"{base}:gen", f"{base}:pending", f"{base}:running", f"{base}:done"
 
 
+def _started_key(task_id: int) -> str:
+    return f"leaderboard:bootstrap:{task_id}:started"
+
+
+def _spacing() -> float:
+    return float(settings.BOARD_INTERVALS_SPACING_SECONDS)
+
+
+def _wait_left(r: redis.Redis, task_id: int) -> float | None:
+    """Seconds until the spacing after the task's last computation started has passed."""
+    spacing = _spacing()
+    last = r.get(_started_key(task_id)) if spacing > 0 else None
+    left = float(last) + spacing - time.time() if last is not None else 0.0
+    return left if left > 0 else None
+
+
 def request(task_id: int, publish: Publish) -> bool:
     """Ask for new intervals of ``task_id``; ``publish()`` sends the job when none is queued.
     True when a job was published."""
@@ -65,10 +98,11 @@ def request(task_id: int, publish: Publish) -> bool:
         r.incr(gen)
         if not r.set(pending, 1, nx=True, ex=PENDING_SECONDS):
             return False  # a queued job will start from this generation or a later one
+        countdown = _wait_left(r, task_id)
     except redis.RedisError:
         logger.warning("bootstrap coalescing unavailable for task %s; publishing", task_id)
         return bool(publish(None))
-    if publish(None):
+    if publish(countdown):
         return True
     r.delete(pending)  # the broker refused: let the next request try again
     return False
@@ -98,17 +132,18 @@ def run(task_id: int, compute: Callable[[], None], publish: Publish) -> int:
             if runs == 0 and current is not None and current == r.get(done):
                 break  # computed from this generation already
             last = current
+            r.set(_started_key(task_id), time.time(), ex=PENDING_SECONDS)
             compute()
             runs += 1
             if current is not None:
                 r.set(done, current)
-            if r.get(gen) == last or runs > RERUNS:
-                break
+            if r.get(gen) == last or runs > RERUNS or _spacing() > 0:
+                break  # with a spacing, the next computation is a job queued for its time
     finally:
         if r.get(running) == token.encode():
             r.delete(running)
     if runs and r.get(gen) != last:
-        request_again(task_id, publish)
+        request_again(task_id, publish, countdown=_wait_left(r, task_id))
     return runs
 
 
@@ -118,3 +153,63 @@ def request_again(task_id: int, publish: Publish, *, countdown: float | None = N
     _, pending, _, _ = _keys(task_id)
     if client().set(pending, 1, nx=True, ex=PENDING_SECONDS) and not publish(countdown):
         client().delete(pending)
+
+
+# --- board refreshes -----------------------------------------------------------------------
+
+REQUESTED = "leaderboard:refresh:requested"
+REFRESHED = "leaderboard:refresh:refreshed"
+
+
+def refresh_requested(task_id: int) -> bool:
+    """Count a refresh of ``task_id`` that found the turn taken (after its change committed);
+    False when Redis cannot be reached (the caller then waits for its turn)."""
+    try:
+        client().hincrby(REQUESTED, str(task_id), 1)
+    except redis.RedisError:
+        logger.warning("board refresh coalescing unavailable for task %s", task_id)
+        return False
+    return True
+
+
+def refresh_generation(task_id: int) -> tuple[int, bool] | None:
+    """The count of requests of ``task_id`` now (read by the refresh holding the turn before
+    it reads the board), and whether a request is outstanding (no refresh has settled it:
+    a refresh of one team's change must then rebuild the whole board). None when Redis
+    cannot be reached (refreshes then wait for their turn instead of passing it on)."""
+    try:
+        requested, refreshed = (
+            client()
+            .pipeline()
+            .hget(REQUESTED, str(task_id))
+            .hget(REFRESHED, str(task_id))
+            .execute()
+        )
+    except redis.RedisError:
+        return None
+    count = int(requested or 0)
+    return count, count != int(refreshed or 0)
+
+
+def refresh_settled(task_id: int, seen: int) -> bool:
+    """After a refresh that read ``seen`` committed: True when no request came meanwhile
+    (and it is recorded as refreshed), False when the refresh must run again."""
+    try:
+        r = client()
+        if int(r.hget(REQUESTED, str(task_id)) or 0) != seen:
+            return False
+        r.hset(REFRESHED, str(task_id), seen)
+    except redis.RedisError:
+        logger.warning("board refresh of task %s not recorded; the beat checks it", task_id)
+    return True
+
+
+def refreshes_behind() -> list[int]:
+    """Tasks with a request no refresh has read (a holder died between its commit and its
+    check, or Redis failed then)."""
+    try:
+        r = client()
+        requested, refreshed = r.hgetall(REQUESTED), r.hgetall(REFRESHED)
+    except redis.RedisError:
+        return []
+    return sorted(int(k) for k, v in requested.items() if refreshed.get(k) != v)

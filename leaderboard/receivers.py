@@ -12,9 +12,9 @@ from leaderboard import cache as board_cache
 from leaderboard import services
 
 
-def refresh_task_board(task_id: int) -> None:
-    """A task's results changed: rebuild its boards."""
-    services.task_leaderboard_refresh(task_id=task_id)
+def refresh_task_board(task_id: int, team_id: int | None = None) -> None:
+    """A task's results changed (only ``team_id``'s, when given): rebuild its boards."""
+    services.task_leaderboard_refresh(task_id=task_id, team_id=team_id)
 
 
 def refresh_challenge_boards(challenge_id: int) -> None:

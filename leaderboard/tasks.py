@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from challenge_platform.celery import platform_task
 
-from .services import leaderboard_bootstrap_run
+from .services import boards_behind_refresh, leaderboard_bootstrap_run
 
 
 @platform_task(queue="scoring", soft_time_limit=240, time_limit=300)
@@ -12,3 +12,11 @@ def bootstrap_task_leaderboard(*, task_id: int) -> None:
     """Recompute the bootstrap intervals of one task (idempotent: results depend on the seed),
     coalesced: a burst of scorings of one task makes at most two computations."""
     leaderboard_bootstrap_run(task_id=task_id)
+
+
+@platform_task(queue="scoring", soft_time_limit=240, time_limit=300)
+def refresh_lagging_boards() -> int:
+    """The beat's check that no board stays behind a committed score: a refresh that found
+    its task's turn taken leaves the board to the holder, which may have died between its
+    commit and its second look (``leaderboard.coalesce``). Returns the boards refreshed."""
+    return boards_behind_refresh()

@@ -174,6 +174,7 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             row,
             board.teams[row.team_id],
             [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
+            row.team_id in board.prize_ineligible,
         )
         for row in board.rows
     ]

@@ -25,8 +25,7 @@ def on_challenge_finished(challenge_pk: int) -> None:
     events.challenge_finished(challenge_pk)
 
 
-def on_task_results_changed(task_id: int) -> None:
-    # Registered after the leaderboard's receiver (INSTALLED_APPS order): the board is fresh.
+def on_board_refreshed(task_id: int) -> None:
     events.board_refreshed(task_id=task_id)
 
 
@@ -39,6 +38,6 @@ def on_task_data_changed(task_id: int) -> None:
 
 
 def connect_platform() -> None:
-    platform_hooks.on_task_results_changed(on_task_results_changed)
+    platform_hooks.on_board_refreshed(on_board_refreshed)
     platform_hooks.on_submission_finished(on_submission_finished)
     platform_hooks.on_task_data_changed(on_task_data_changed)

@@ -241,6 +241,14 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379/0")
 # without closing the connection (a cut link, a failover) would otherwise hold a web worker
 # until TCP gives up, many minutes; the cache and the publish then fail and are tolerated.
 REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "5"))
+# Board table rows rendered once per content, in each process (keys are the content, so
+# nothing goes stale; leaderboard/templatetags/board_rows.py).
+BOARD_ROWS_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "board-rows",
+    "TIMEOUT": 3600,
+    "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
+}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -250,12 +258,19 @@ CACHES = {
             "socket_timeout": REDIS_SOCKET_TIMEOUT,
             "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
         },
-    }
+    },
+    "board_rows": BOARD_ROWS_CACHE,
 }
 # Boards (task and track, pages and API) read from the cache above under versioned keys
 # (leaderboard/cache.py); BOARD_CACHE=0 reads the database on every request.
 BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
+# While a request computes a board's new version, an anonymous reader gets the one computed
+# last if it is at most this many seconds old (0: they wait; leaderboard/cache.py).
+BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "2"))
+# A task's score and rank intervals (the bootstrap) are computed at most once per this many
+# seconds in a burst of scorings (leaderboard/coalesce.py); 0 recomputes after every refresh.
+BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -163,7 +163,7 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     transaction: once a submission reads "scored", its board shows it. A scored or failed
     one is also announced as finished (the notifications mail its team after commit).
     """
-    task_id, submission_id = submission.task_id, submission.pk
+    task_id, team_id, submission_id = submission.task_id, submission.team_id, submission.pk
 
     def then() -> None:
         # The board's refresh last: it locks the task's row until this transaction commits,
@@ -172,7 +172,7 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         if status in FINAL:
             hooks.submission_finished(submission_id=submission_id)
         if status == SubmissionStatus.SCORED:
-            hooks.task_results_changed(task_id=task_id)
+            hooks.task_results_changed(task_id=task_id, team_id=team_id)
 
     done = jobs.job_transition(
         SCORING, pk=submission.pk, token=token, status=status, then=then, **fields

@@ -123,3 +123,56 @@ def test_a_job_finding_the_task_held_comes_back_later_instead_of_computing(
     assert bootstrap_messages(redis_client) == []
     assert all(e.score_low is not None for e in LeaderboardEntry.objects.filter(task=task))
     assert board_services.leaderboard_bootstrap_run(task_id=task.pk) == 0  # nothing new
+
+
+def test_with_a_spacing_computations_of_a_task_start_that_far_apart(
+    tmp_path, redis_client, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """In a rush the intervals are computed once per spacing: a score during or right after a
+    computation queues the next one for the end of the spacing (an ETA), never back to back."""
+    from datetime import datetime
+
+    settings.BOARD_INTERVALS_SPACING_SECONDS = 30
+    task = imported_task(tmp_path, rows=60)
+    challenge = task.track.challenge
+    subs = []
+    for i in range(3):
+        who = make_participant(challenge)
+        frame = predictions_frame(task, wrong=0.1 + 0.1 * i, seed=i)
+        subs.append(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
+
+    def score(sub) -> None:
+        solution_cache.items.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            score_submission.run(submission_pk=sub.pk)
+
+    def take() -> tuple[int, dict]:
+        message = json.loads(redis_client.rpop("scoring"))
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
+
+    computations = []
+    real_compute = board_services.leaderboard_bootstrap_compute
+
+    def counted(**kwargs) -> None:
+        computations.append(1)
+        real_compute(**kwargs)
+        if len(computations) == 1:
+            score(subs[1])  # lands while the first computation runs
+
+    monkeypatch.setattr(board_services, "leaderboard_bootstrap_compute", counted)
+    score(subs[0])
+    [first] = bootstrap_messages(redis_client)
+    assert first["headers"]["eta"] is None  # nothing computed lately: at once
+    started = datetime.now().astimezone()
+    assert take()[0] == 1 and len(computations) == 1  # no second computation back to back
+    [later] = bootstrap_messages(redis_client)
+    eta = datetime.fromisoformat(later["headers"]["eta"])
+    assert 20 < (eta - started).total_seconds() <= 31
+
+    score(subs[2])  # one more before that time: the same queued job covers it
+    assert len(bootstrap_messages(redis_client)) == 1
+    assert take()[0] == 1  # a worker runs it at its ETA: one computation for both scores
+    assert len(computations) == 2
+    entries = LeaderboardEntry.objects.filter(task=task)
+    assert entries.count() == 6 and all(e.score_low is not None for e in entries)

@@ -35,11 +35,11 @@ def test_retry_backoff_doubles_up_to_a_minute():
 def test_a_failing_hook_receiver_is_rolled_back_alone_and_the_others_still_run(caplog):
     seen = []
 
-    def broken(task_id: int) -> None:
+    def broken(task_id: int, team_id: int | None) -> None:
         Challenge.objects.all().delete()  # a write the savepoint must undo
         raise RuntimeError("receiver bug")
 
-    def working(task_id: int) -> None:
+    def working(task_id: int, team_id: int | None) -> None:
         seen.append(task_id)
 
     from tests.scoring_tests.factories import ChallengeFactory

@@ -1,0 +1,203 @@
+"""Board refreshes of one task coalesce: a refresh that finds the task's turn taken does not
+wait for it, and the holder refreshes again after its commit (``leaderboard.coalesce``).
+
+On the session's real Redis; the concurrent case on PostgreSQL (its advisory lock), with two
+real connections from two threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+from django.db import connection, connections, transaction
+
+from challenge_platform.localredis import free_port
+from leaderboard import coalesce
+from leaderboard.models import LeaderboardEntry
+from leaderboard.services import task_leaderboard_refresh
+from leaderboard.tasks import refresh_lagging_boards
+from scoring.models import Submission, SubmissionStatus
+from tests.leaderboard_tests.factories import make_task, make_team, scored
+
+
+@pytest.fixture
+def clean_redis(redis_client):
+    """Task ids are reused between tests: no count of one test reaches the next."""
+    redis_client.delete(coalesce.REQUESTED, coalesce.REFRESHED)
+    yield redis_client
+    redis_client.delete(coalesce.REQUESTED, coalesce.REFRESHED)
+
+
+def public_board(task) -> dict[str, float]:
+    return {
+        e.team.name: e.score
+        for e in LeaderboardEntry.objects.filter(task=task, split="public").select_related("team")
+    }
+
+
+def scored_quietly(task, team, score: float) -> Submission:
+    """A scored submission whose refresh has not run (as between a commit and its refresh)."""
+    sub = scored(task, make_team(task.track.challenge, team), score, score)
+    return sub
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_its_score(
+    clean_redis,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL (set DATABASE_URL=postgres://...): the turn is an advisory lock, "
+            "and SQLite runs one write transaction at a time, so no refresh ever finds it taken"
+        )
+    task = make_task(slug="rush")
+    scored_quietly(task, "holder", 0.6)
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def holder() -> None:  # a scoring that refreshed and has not committed yet
+        try:
+            with transaction.atomic():
+                task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+                holding.set()
+                assert release.wait(30)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            holding.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        # A second scoring commits its score and refreshes while the turn is held: its thread
+        # is not held up (the holder would block it until its commit before).
+        later = scored_quietly(task, "later", 0.9)
+        done = threading.Event()
+
+        def second() -> None:
+            try:
+                with transaction.atomic():
+                    Submission.objects.filter(pk=later.pk).update(status=SubmissionStatus.SCORED)
+                    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+                done.set()
+            finally:
+                connections.close_all()
+
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(30)
+        assert done.is_set(), "the refresh waited for the turn held by the other transaction"
+        assert int(clean_redis.hget(coalesce.REQUESTED, str(task.pk))) == 1
+        assert public_board(task) == {}  # nothing committed by the holder yet
+    finally:
+        release.set()
+        thread.join(30)
+    assert not errors, errors
+    # The holder's commit found the count moved during its turn and refreshed again.
+    assert public_board(task) == {"later": 0.9, "holder": 0.6}
+    assert coalesce.refreshes_behind() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_refreshes_a_board_whose_holder_died_before_its_second_look(clean_redis):
+    task = make_task(slug="orphan")
+    scored_quietly(task, "first", 0.5)
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    # A refresh passed its turn on (its request counted) and the holder died after its
+    # commit: the score is committed, the board does not show it.
+    scored_quietly(task, "orphaned", 0.8)
+    clean_redis.hincrby(coalesce.REQUESTED, str(task.pk), 1)
+    assert public_board(task) == {"first": 0.5}
+    assert coalesce.refreshes_behind() == [task.pk]
+
+    assert refresh_lagging_boards.run() == 1
+
+    assert public_board(task) == {"orphaned": 0.8, "first": 0.5}
+    assert coalesce.refreshes_behind() == []
+    assert refresh_lagging_boards.run() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_redis_a_refresh_waits_for_its_turn_and_shows_the_score(monkeypatch):
+    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    monkeypatch.setattr(coalesce, "client", lambda: dead)  # a Redis nobody listens on
+    task = make_task(slug="no-redis")
+    scored_quietly(task, "alone", 0.7)
+
+    with transaction.atomic():
+        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+        assert public_board(task) == {"alone": 0.7}  # in the caller's transaction, as before
+    assert coalesce.refreshes_behind() == []  # unreachable: nothing to report
+
+
+def board_state(task) -> list[tuple]:
+    return sorted(
+        LeaderboardEntry.objects.filter(task=task).values_list(
+            "split",
+            "position",
+            "rank",
+            "team_id",
+            "submission_id",
+            "score",
+            "is_baseline",
+            "submission_count",
+            "last_submission_at",
+            "best_submitted_at",
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_a_refresh_for_one_team_gives_the_board_a_whole_rebuild_gives(clean_redis):
+    """Scoring after scoring, the refresh of the scored team's entries (the other teams' kept
+    and ranked again) equals the whole rebuild: ties broken by time, worse tries, finals,
+    a hidden submission, the baseline, a team that drops off the board."""
+    import random
+
+    rng = random.Random(7)
+    task = make_task(slug="incremental")
+    challenge = task.track.challenge
+    challenge.max_final_selections = 2
+    challenge.save()
+    teams = [make_team(challenge, f"team {i}") for i in range(8)]
+    teams.append(make_team(challenge, "Baseline", baseline=True))
+    for step in range(60):
+        team = rng.choice(teams)
+        score = rng.choice([0.5, 0.6, 0.7, round(rng.uniform(0.3, 0.9), 3)])  # ties too
+        sub = scored(
+            task,
+            team,
+            score,
+            round(rng.uniform(0.3, 0.9), 3),
+            minutes=step + 1,
+            final=rng.random() < 0.2,
+        )
+        if step % 17 == 5:  # an organizer hides one; a later refresh of that team drops it
+            Submission.objects.filter(pk=sub.pk).update(is_hidden=True)
+        task_leaderboard_refresh(task_id=task.pk, team_id=team.pk, bootstrap=False)
+        incremental = board_state(task)
+        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+        assert incremental == board_state(task), f"step {step}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_for_one_team_rebuilds_the_whole_board_while_a_request_is_outstanding(
+    clean_redis,
+):
+    """A request no refresh has settled may be another team's committed score: a refresh
+    for one team must not settle it with only that team's entries."""
+    task = make_task(slug="outstanding")
+    scored_quietly(task, "first", 0.5)
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    scored_quietly(task, "skipped", 0.9)  # its refresh found the turn taken and counted
+    clean_redis.hincrby(coalesce.REQUESTED, str(task.pk), 1)
+    mine = scored_quietly(task, "mine", 0.7)
+
+    task_leaderboard_refresh(task_id=task.pk, team_id=mine.team_id, bootstrap=False)
+
+    assert public_board(task) == {"skipped": 0.9, "mine": 0.7, "first": 0.5}
+    assert coalesce.refreshes_behind() == []
