@@ -42,6 +42,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import redis
@@ -161,34 +162,77 @@ REQUESTED = "leaderboard:refresh:requested"
 REFRESHED = "leaderboard:refresh:refreshed"
 
 
-def refresh_requested(task_id: int) -> bool:
-    """Count a refresh of ``task_id`` that found the turn taken (after its change committed);
-    False when Redis cannot be reached (the caller then waits for its turn)."""
+ANY_TEAM = "*"  # a request whose change may concern any team (the whole board is rebuilt)
+
+
+def _teams_key(task_id: int) -> str:
+    return f"leaderboard:refresh:{task_id}:teams"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the refresh holding a task's turn read once it held it: the request count, and
+    the requests no rebuild has covered yet, per team (``ANY_TEAM``: any)."""
+
+    seen: int
+    pending: dict[str, int]
+
+    def teams(self, team_id: int | None) -> set[int] | None:
+        """The teams a rebuild must recompute for ``team_id``'s change and the pending ones;
+        None: every team."""
+        if ANY_TEAM in self.pending:
+            return None
+        teams = {int(k) for k in self.pending}
+        if team_id is not None:
+            teams.add(team_id)
+        return teams
+
+
+def refresh_requested(task_id: int, team_id: int | None) -> bool:
+    """Count a refresh of ``task_id`` that found the turn taken (after its change, of
+    ``team_id``'s submissions or of anything, committed); False when Redis cannot be reached
+    (the caller then waits for its turn)."""
     try:
-        client().hincrby(REQUESTED, str(task_id), 1)
+        pipe = client().pipeline(transaction=True)
+        pipe.hincrby(_teams_key(task_id), ANY_TEAM if team_id is None else str(team_id), 1)
+        pipe.hincrby(REQUESTED, str(task_id), 1)
+        pipe.execute()
     except redis.RedisError:
         logger.warning("board refresh coalescing unavailable for task %s", task_id)
         return False
     return True
 
 
-def refresh_generation(task_id: int) -> tuple[int, bool] | None:
-    """The count of requests of ``task_id`` now (read by the refresh holding the turn before
-    it reads the board), and whether a request is outstanding (no refresh has settled it:
-    a refresh of one team's change must then rebuild the whole board). None when Redis
-    cannot be reached (refreshes then wait for their turn instead of passing it on)."""
+def refresh_generation(task_id: int) -> Turn | None:
+    """What the refresh holding the turn reads before it reads the board (:class:`Turn`);
+    None when Redis cannot be reached (refreshes then wait for their turn instead of passing
+    it on)."""
     try:
-        requested, refreshed = (
+        requested, teams = (
             client()
-            .pipeline()
+            .pipeline(transaction=True)
             .hget(REQUESTED, str(task_id))
-            .hget(REFRESHED, str(task_id))
+            .hgetall(_teams_key(task_id))
             .execute()
         )
     except redis.RedisError:
         return None
-    count = int(requested or 0)
-    return count, count != int(refreshed or 0)
+    pending = {k.decode(): int(v) for k, v in teams.items() if int(v) > 0}
+    return Turn(seen=int(requested or 0), pending=pending)
+
+
+def refresh_covered(task_id: int, pending: dict[str, int]) -> None:
+    """After the commit of a rebuild that included the ``pending`` requests: they are done
+    (a request counted meanwhile for the same team stays pending)."""
+    if not pending:
+        return
+    try:
+        pipe = client().pipeline(transaction=True)
+        for team, n in pending.items():
+            pipe.hincrby(_teams_key(task_id), team, -n)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("board refresh requests of task %s stay pending", task_id)
 
 
 def refresh_settled(task_id: int, seen: int) -> bool:

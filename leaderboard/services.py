@@ -7,6 +7,7 @@ number of submissions.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 from django.core.cache import cache
@@ -118,10 +119,10 @@ def task_leaderboard_refresh(
 ) -> None:
     """Rebuild the public and private entries of one task from its scored submissions.
 
-    ``team_id``: only that team's submissions changed (a scoring): its entries are computed
-    from its submissions and the other teams keep theirs, ranked again around it, instead of
-    reading every submission of the task (which grows through a rush). The whole board is
-    rebuilt when another change may be outstanding (below).
+    ``team_id``: only that team's submissions changed (a scoring): its entries (and those of
+    teams whose refresh is pending, below) are computed from their submissions and the other
+    teams keep theirs, ranked again around them, instead of reading every submission of the
+    task (which grows through a rush).
 
     Refreshes of one task take turns (:func:`_take_turn`): two workers finishing scorings at
     once otherwise both replaced the entries, and the second insert broke the
@@ -129,35 +130,45 @@ def task_leaderboard_refresh(
     held until it commits, so a refresh that waited for it made every scoring of the task
     wait for the one before (about 2.5 scorings a second in the deadline rush). A refresh
     that finds the turn taken therefore does not wait: once its own change is committed it
-    counts a request (``coalesce.refresh_requested``), and the refresh holding the turn runs
-    again, whole, after its commit when the count moved while it ran (it read the count
-    before the board). So the board shows a score at the latest one refresh after its
-    commit; a burst of scorings costs one refresh per turn, not one each. Without Redis
-    refreshes wait for their turn, as before.
+    counts a request for its team (``coalesce.refresh_requested``), and the refresh holding
+    the turn runs again after its commit, for the pending teams, when the count moved while
+    it ran (it read the count before the board). So the board shows a score at the latest
+    one refresh after its commit; a burst of scorings costs one refresh per turn, not one
+    each. Without Redis refreshes wait for their turn, as before.
     """
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a scoring's, whose hook already
+    # runs in one): two fewer round trips under the turn.
+    with transaction.atomic(savepoint=False):
         turn = _take_turn(task_id, wait=False)
         if turn is _SKIPPED:
             transaction.on_commit(
-                lambda: _refresh_again(task_id, bootstrap, requested=True), robust=True
+                lambda: _refresh_again(task_id, bootstrap, requested_by=team_id), robust=True
             )
             return
-        seen, outstanding = turn if turn is not None else (None, False)
-        _rebuild(task_id, bootstrap=bootstrap, team_id=None if outstanding else team_id)
-    if seen is not None:
-        transaction.on_commit(lambda: _refresh_again(task_id, bootstrap, seen=seen), robust=True)
+        _rebuild(task_id, bootstrap=bootstrap, teams=_teams(turn, team_id))
+    if turn is not None:
+        transaction.on_commit(lambda: _refresh_again(task_id, bootstrap, turn=turn), robust=True)
 
 
 _SKIPPED = object()
+_WHOLE = object()  # ``requested_by`` when the skipped change may concern any team
 # The advisory lock's first key: the board refreshes' namespace (the second is the task's id).
 _REFRESH_LOCK = 0x4C42  # "LB"
 
 
-def _take_turn(task_id: int, *, wait: bool) -> object:
+def _teams(turn: coalesce.Turn | None, team_id: int | None) -> set[int] | None:
+    """The teams a rebuild recomputes: ``team_id``'s change and the pending requests (None:
+    all). Without Redis, a refresh that found the turn taken rebuilds after its commit."""
+    if team_id is None:
+        return None
+    return {team_id} if turn is None else turn.teams(team_id)
+
+
+def _take_turn(task_id: int, *, wait: bool) -> Any:
     """Take the task's refresh turn until the transaction ends (a PostgreSQL advisory lock;
     SQLite runs one writer at a time anyway), waiting for it or not: ``_SKIPPED`` when it is
-    taken, else ``coalesce.refresh_generation`` read once it is held (None when Redis cannot
-    be reached: there is then nobody to pass a turn on to, and a skipped refresh waits after
+    taken, else the :class:`coalesce.Turn` read once it is held (None when Redis cannot be
+    reached: there is then nobody to pass a turn on to, and a skipped refresh waits after
     its commit)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -171,25 +182,35 @@ def _take_turn(task_id: int, *, wait: bool) -> object:
 
 
 def _refresh_again(
-    task_id: int, bootstrap: bool, *, seen: int | None = None, requested: bool = False
+    task_id: int,
+    bootstrap: bool,
+    *,
+    turn: coalesce.Turn | None = None,
+    requested_by: Any = _WHOLE,
 ) -> None:
-    """After a commit: count this refresh's request if it found the turn taken, then refresh
-    (whole boards) while requests came during the last refresh; a turn found taken passes
-    the work to its holder."""
-    if requested and not coalesce.refresh_requested(task_id):
-        with transaction.atomic():  # no Redis: wait for the turn
-            _take_turn(task_id, wait=True)
-            _rebuild(task_id, bootstrap=bootstrap)
-        return
-    while seen is None or not coalesce.refresh_settled(task_id, seen):
+    """After a commit. A refresh that found the turn taken (``requested_by``: its team, or
+    None for any) counts its request; the holder marks the requests its rebuild covered and
+    rebuilds again (the pending teams) while requests came during the last one. A turn found
+    taken passes the work on to its holder."""
+    if turn is None:
+        team = None if requested_by is _WHOLE else requested_by
+        if not coalesce.refresh_requested(task_id, team):
+            with transaction.atomic():  # no Redis: wait for the turn
+                _take_turn(task_id, wait=True)
+                _rebuild(task_id, bootstrap=bootstrap)
+            return
+    while True:
+        if turn is not None:
+            coalesce.refresh_covered(task_id, turn.pending)
+            if coalesce.refresh_settled(task_id, turn.seen):
+                return
         with transaction.atomic():
             turn = _take_turn(task_id, wait=False)
             if turn is _SKIPPED:
                 return  # the holder read the count after ours, or checks it after its commit
-            _rebuild(task_id, bootstrap=bootstrap)
+            _rebuild(task_id, bootstrap=bootstrap, teams=None if turn is None else turn.teams(None))
         if turn is None:
             return
-        seen = turn[0]
 
 
 def boards_behind_refresh() -> int:
@@ -202,9 +223,9 @@ def boards_behind_refresh() -> int:
     return len(behind)
 
 
-def _rebuild(task_id: int, *, bootstrap: bool, team_id: int | None = None) -> None:
-    """The refresh itself, in the turn's transaction: the whole board, or with ``team_id``
-    that team's entries (the others as stored, ranked again)."""
+def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) -> None:
+    """The refresh itself, in the turn's transaction: the whole board, or with ``teams`` those
+    teams' entries (the others as stored, ranked again)."""
     task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is None:
         return  # deleted meanwhile
@@ -214,8 +235,8 @@ def _rebuild(task_id: int, *, bootstrap: bool, team_id: int | None = None) -> No
         for e in LeaderboardEntry.objects.filter(task=task).values("id", *ENTRY_FIELDS)
     }
     submissions = ranked_submissions(task=task)
-    if team_id is not None:
-        submissions = submissions.filter(team_id=team_id)
+    if teams is not None:
+        submissions = submissions.filter(team_id__in=teams)
     # Plain values, not model instances: this runs in every scoring's transaction.
     rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
     inputs = [_input(*row[:-1]) for row in rows]
@@ -232,7 +253,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, team_id: int | None = None) -> No
         Split.PUBLIC: select_team_best(inputs, split="public"),
         Split.PRIVATE: private_entries(inputs, max_final=challenge.max_final_selections),
     }
-    if team_id is not None:  # the other teams' entries as stored (payload: the stored row)
+    if teams is not None:  # the other teams' entries as stored (payload: the stored row)
         for split, entries in selected.items():
             selected[split] = entries + [
                 EntryInput(
@@ -243,7 +264,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, team_id: int | None = None) -> No
                     payload=e,
                 )
                 for (team, on), e in current.items()
-                if on == split and team != team_id
+                if on == split and team not in teams
             ]
     boards = {split: rank_entries(entries) for split, entries in selected.items()}
     # Plain values (no model instances for the 600 rows of a 300-team board; only the rows
@@ -280,7 +301,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, team_id: int | None = None) -> No
                     "best_submitted_at": sub.submitted_at,
                 }
             )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Write only the rows that changed: a score moves one team and shifts a few others,
         # while rewriting the whole board (600 rows for 300 teams) took most of a scoring's
         # time in the deadline rush.

@@ -361,3 +361,38 @@ def test_a_worse_try_updates_the_task_board_and_keeps_the_track_board_cached(
     entries = APIClient().get("/api/v1/tracks/trk/leaderboard/").json()["entries"]
     assert [(e["team"], e["rank"]) for e in entries] == [("bo", 1), ("ann", 2)]
     assert "0.9" in shown("/tracks/trk/")
+
+
+def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_participants_wait(
+    setup, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """The grace (BOARD_CACHE_GRACE_SECONDS): an anonymous reader finding another request
+    rendering the board's new version gets the version rendered last, if that is recent, and
+    it is never kept as the new one's; a participant (token or session) always waits."""
+    challenge, track, task, teams = setup
+    api, page = PAGES["task api"], PAGES["task page"]
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    assert "0.61" in shown(api) and "0.61" in shown(page)  # rendered: the last versions
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    version = board_cache._version(board_cache.TASK, task.pk)
+    for parts in (("api-json", "public"), ("page", "public", "0", page)):
+        key = board_cache._key(board_cache.TASK, task.pk, version, *parts)
+        assert cache.add(f"{key}:computing", 1)  # another request renders the new version
+
+    for _ in range(2):  # not kept for the fast path either: the second read is the same
+        assert "0.61" in shown(api) and "0.97" not in shown(api)
+        assert "0.61" in shown(page) and "0.97" not in shown(page)
+
+    monkeypatch.setattr(board_cache, "COMPUTE_WAIT_SECONDS", 0.3)  # the other one gives up
+    participant = APIClient()
+    user = get_user_model().objects.create_user("pat", password="x")
+    participant.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert "0.97" in shown(api, participant)
+    session = APIClient()
+    session.force_login(user)
+    assert "0.97" in shown(page, session)
+
+    settings.BOARD_CACHE_GRACE_SECONDS = 0  # no grace: anonymous readers wait as well
+    assert "0.97" in shown(page) and "0.97" in shown(api)

@@ -25,9 +25,14 @@ from tests.leaderboard_tests.factories import make_task, make_team, scored
 @pytest.fixture
 def clean_redis(redis_client):
     """Task ids are reused between tests: no count of one test reaches the next."""
-    redis_client.delete(coalesce.REQUESTED, coalesce.REFRESHED)
+
+    def clean() -> None:
+        for key in redis_client.scan_iter("leaderboard:refresh:*"):
+            redis_client.delete(key)
+
+    clean()
     yield redis_client
-    redis_client.delete(coalesce.REQUESTED, coalesce.REFRESHED)
+    clean()
 
 
 def public_board(task) -> dict[str, float]:
@@ -53,14 +58,14 @@ def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_i
             "and SQLite runs one write transaction at a time, so no refresh ever finds it taken"
         )
     task = make_task(slug="rush")
-    scored_quietly(task, "holder", 0.6)
+    holder_team = scored_quietly(task, "holder", 0.6).team_id
     holding, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def holder() -> None:  # a scoring that refreshed and has not committed yet
         try:
             with transaction.atomic():
-                task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+                task_leaderboard_refresh(task_id=task.pk, team_id=holder_team, bootstrap=False)
                 holding.set()
                 assert release.wait(30)
         except BaseException as exc:  # reported by the main thread
@@ -82,7 +87,9 @@ def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_i
             try:
                 with transaction.atomic():
                     Submission.objects.filter(pk=later.pk).update(status=SubmissionStatus.SCORED)
-                    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+                    task_leaderboard_refresh(
+                        task_id=task.pk, team_id=later.team_id, bootstrap=False
+                    )
                 done.set()
             finally:
                 connections.close_all()
@@ -97,9 +104,11 @@ def test_a_refresh_finding_the_turn_taken_returns_at_once_and_the_holder_shows_i
         release.set()
         thread.join(30)
     assert not errors, errors
-    # The holder's commit found the count moved during its turn and refreshed again.
+    # The holder's commit found the count moved during its turn and refreshed again (the
+    # pending team's entries).
     assert public_board(task) == {"later": 0.9, "holder": 0.6}
     assert coalesce.refreshes_behind() == []
+    assert coalesce.refresh_generation(task.pk).pending == {}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,8 +118,8 @@ def test_the_beat_refreshes_a_board_whose_holder_died_before_its_second_look(cle
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     # A refresh passed its turn on (its request counted) and the holder died after its
     # commit: the score is committed, the board does not show it.
-    scored_quietly(task, "orphaned", 0.8)
-    clean_redis.hincrby(coalesce.REQUESTED, str(task.pk), 1)
+    orphaned = scored_quietly(task, "orphaned", 0.8)
+    assert coalesce.refresh_requested(task.pk, orphaned.team_id)
     assert public_board(task) == {"first": 0.5}
     assert coalesce.refreshes_behind() == [task.pk]
 
@@ -185,19 +194,38 @@ def test_a_refresh_for_one_team_gives_the_board_a_whole_rebuild_gives(clean_redi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_refresh_for_one_team_rebuilds_the_whole_board_while_a_request_is_outstanding(
+def test_a_refresh_for_one_team_also_recomputes_the_teams_whose_refresh_is_pending(
     clean_redis,
 ):
-    """A request no refresh has settled may be another team's committed score: a refresh
-    for one team must not settle it with only that team's entries."""
+    """A request no rebuild has covered is another team's committed score: a refresh for
+    one team recomputes that team too, and covers its request."""
     task = make_task(slug="outstanding")
     scored_quietly(task, "first", 0.5)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
-    scored_quietly(task, "skipped", 0.9)  # its refresh found the turn taken and counted
-    clean_redis.hincrby(coalesce.REQUESTED, str(task.pk), 1)
+    skipped = scored_quietly(task, "skipped", 0.9)  # its refresh found the turn taken
+    assert coalesce.refresh_requested(task.pk, skipped.team_id)
     mine = scored_quietly(task, "mine", 0.7)
 
     task_leaderboard_refresh(task_id=task.pk, team_id=mine.team_id, bootstrap=False)
 
     assert public_board(task) == {"skipped": 0.9, "mine": 0.7, "first": 0.5}
     assert coalesce.refreshes_behind() == []
+    assert coalesce.refresh_generation(task.pk).pending == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_change_of_any_team_makes_the_next_refresh_rebuild_the_whole_board(
+    clean_redis,
+):
+    task = make_task(slug="any-team")
+    hidden = scored_quietly(task, "hidden later", 0.9)
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    # An organizer hid a submission while a scoring held the turn: a change of no one team.
+    Submission.objects.filter(pk=hidden.pk).update(is_hidden=True)
+    assert coalesce.refresh_requested(task.pk, None)
+    mine = scored_quietly(task, "mine", 0.6)
+
+    task_leaderboard_refresh(task_id=task.pk, team_id=mine.team_id, bootstrap=False)
+
+    assert public_board(task) == {"mine": 0.6}
+    assert coalesce.refresh_generation(task.pk).pending == {}
