@@ -303,6 +303,7 @@ def run_phase(
 @dataclass
 class Outcome:
     times: list[float]  # upload-to-scored seconds of the phase's scored submissions
+    waits: list[float]  # of which queued (upload to the scoring's start)
     lost: int
     doubled: int
     failed: int
@@ -315,7 +316,8 @@ def outcome(db_url: str, phase: Phase, worker_log: Path, settle: float) -> Outco
     while True:
         with psycopg.connect(db_url) as conn:
             rows = conn.execute(
-                "SELECT id, status, extract(epoch FROM finished_at - created_at) "
+                "SELECT id, status, extract(epoch FROM finished_at - created_at), "
+                "extract(epoch FROM started_at - created_at) "
                 "FROM scoring_submission WHERE id = ANY(%s)",
                 (list(accepted),),
             ).fetchall()
@@ -332,6 +334,7 @@ def outcome(db_url: str, phase: Phase, worker_log: Path, settle: float) -> Outco
     doubled = len(phase.accepted) - len(accepted) + sum(1 for n in scored_times.values() if n > 1)
     return Outcome(
         times=[float(r[2]) for r in rows if r[1] == "scored" and r[2] is not None],
+        waits=[float(r[3]) for r in rows if r[1] == "scored" and r[3] is not None],
         lost=lost,
         doubled=doubled,
         failed=sum(1 for r in rows if r[1] == "failed"),
@@ -356,7 +359,9 @@ def report(name: str, phase: Phase, result: Outcome) -> dict[str, tuple[float, f
     print(
         f"uploads: {len(phase.accepted)} accepted, {phase.refused} refused; "
         f"{len(result.times)} scored, {result.failed} failed; upload-to-scored "
-        f"p50 {percentile(result.times, 50):.2f} s, p95 {percentile(result.times, 95):.2f} s"
+        f"p50 {percentile(result.times, 50):.2f} s, p95 {percentile(result.times, 95):.2f} s "
+        f"(queued p50 {percentile(result.waits, 50):.2f} s, "
+        f"p95 {percentile(result.waits, 95):.2f} s)"
     )
     print(f"submissions lost: {result.lost}, doubled: {result.doubled}")
     return figures
