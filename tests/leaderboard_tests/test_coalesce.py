@@ -45,21 +45,38 @@ def bootstrap_messages(redis_client) -> list[dict]:
     return out
 
 
+def queued(task, n: int, *, wrong: float, step: float) -> list:
+    """``n`` submissions of ``n`` new teams, queued, each a little worse than the last."""
+    subs = []
+    for i in range(n):
+        who = make_participant(task.track.challenge)
+        frame = predictions_frame(task, wrong=wrong + step * i, seed=i)
+        subs.append(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
+    return subs
+
+
+def score_committed(sub, capture) -> None:
+    """Score ``sub`` as a worker would, running what its commit runs (the refresh's)."""
+    solution_cache.items.clear()
+    with capture(execute=True):
+        score_submission.run(submission_pk=sub.pk)
+
+
+def take(redis_client) -> tuple[int, dict]:
+    """Deliver the oldest message like a worker; the computations made and its headers."""
+    message = json.loads(redis_client.rpop("scoring"))
+    _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
+
+
 def test_a_burst_of_twenty_scores_makes_at_most_two_bootstrap_computations(
     tmp_path, redis_client, monkeypatch, django_capture_on_commit_callbacks
 ):
     task = imported_task(tmp_path, rows=80)
-    challenge = task.track.challenge
-    subs = []
-    for i in range(20):
-        who = make_participant(challenge)
-        frame = predictions_frame(task, wrong=0.05 + 0.02 * i, seed=i)
-        subs.append(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
+    subs = queued(task, 20, wrong=0.05, step=0.02)
 
     def score(sub) -> None:
-        solution_cache.items.clear()
-        with django_capture_on_commit_callbacks(execute=True):  # the refresh's commit
-            score_submission.run(submission_pk=sub.pk)
+        score_committed(sub, django_capture_on_commit_callbacks)
 
     computations: list[int] = []
     real_compute = board_services.leaderboard_bootstrap_compute
@@ -99,27 +116,19 @@ def test_a_job_finding_the_task_held_comes_back_later_instead_of_computing(
     sub = submission_create(
         task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
     )
-    solution_cache.items.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        score_submission.run(submission_pk=sub.pk)
+    score_committed(sub, django_capture_on_commit_callbacks)
     assert len(bootstrap_messages(redis_client)) == 1
     redis_client.set(f"leaderboard:bootstrap:{task.pk}:running", "a dead worker", ex=300)
 
-    def take() -> tuple[int, dict]:
-        """Deliver the oldest message like a worker; the computations made and its headers."""
-        message = json.loads(redis_client.rpop("scoring"))
-        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
-
-    assert take()[0] == 0
+    assert take(redis_client)[0] == 0
     [late] = bootstrap_messages(redis_client)
     assert late["headers"]["eta"] is not None  # re-queued late, not at once
-    computed, headers = take()
+    computed, headers = take(redis_client)
     assert computed == 0 and headers["eta"] is not None  # still held...
     assert len(bootstrap_messages(redis_client)) == 1  # ...and still one pending, not two
 
     redis_client.delete(f"leaderboard:bootstrap:{task.pk}:running")  # the lock expired
-    assert take()[0] == 1
+    assert take(redis_client)[0] == 1
     assert bootstrap_messages(redis_client) == []
     assert all(e.score_low is not None for e in LeaderboardEntry.objects.filter(task=task))
     assert board_services.leaderboard_bootstrap_run(task_id=task.pk) == 0  # nothing new
@@ -134,22 +143,10 @@ def test_with_a_spacing_computations_of_a_task_start_that_far_apart(
 
     settings.BOARD_INTERVALS_SPACING_SECONDS = 30
     task = imported_task(tmp_path, rows=60)
-    challenge = task.track.challenge
-    subs = []
-    for i in range(3):
-        who = make_participant(challenge)
-        frame = predictions_frame(task, wrong=0.1 + 0.1 * i, seed=i)
-        subs.append(submission_create(task=task, user=who.user, file=upload(csv_bytes(frame))))
+    subs = queued(task, 3, wrong=0.1, step=0.1)
 
     def score(sub) -> None:
-        solution_cache.items.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            score_submission.run(submission_pk=sub.pk)
-
-    def take() -> tuple[int, dict]:
-        message = json.loads(redis_client.rpop("scoring"))
-        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
+        score_committed(sub, django_capture_on_commit_callbacks)
 
     computations = []
     real_compute = board_services.leaderboard_bootstrap_compute
@@ -165,14 +162,15 @@ def test_with_a_spacing_computations_of_a_task_start_that_far_apart(
     [first] = bootstrap_messages(redis_client)
     assert first["headers"]["eta"] is None  # nothing computed lately: at once
     started = datetime.now().astimezone()
-    assert take()[0] == 1 and len(computations) == 1  # no second computation back to back
+    # One computation, no second one back to back:
+    assert take(redis_client)[0] == 1 and len(computations) == 1
     [later] = bootstrap_messages(redis_client)
     eta = datetime.fromisoformat(later["headers"]["eta"])
     assert 20 < (eta - started).total_seconds() <= 31
 
     score(subs[2])  # one more before that time: the same queued job covers it
     assert len(bootstrap_messages(redis_client)) == 1
-    assert take()[0] == 1  # a worker runs it at its ETA: one computation for both scores
+    assert take(redis_client)[0] == 1  # run at its ETA: one computation for both scores
     assert len(computations) == 2
     entries = LeaderboardEntry.objects.filter(task=task)
     assert entries.count() == 6 and all(e.score_low is not None for e in entries)
