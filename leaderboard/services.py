@@ -151,7 +151,6 @@ def task_leaderboard_refresh(
 
 
 _SKIPPED = object()
-_WHOLE = object()  # ``requested_by`` when the skipped change may concern any team
 # The advisory lock's first key: the board refreshes' namespace (the second is the task's id).
 _REFRESH_LOCK = 0x4C42  # "LB"
 
@@ -186,19 +185,17 @@ def _refresh_again(
     bootstrap: bool,
     *,
     turn: coalesce.Turn | None = None,
-    requested_by: Any = _WHOLE,
+    requested_by: int | None = None,
 ) -> None:
     """After a commit. A refresh that found the turn taken (``requested_by``: its team, or
     None for any) counts its request; the holder marks the requests its rebuild covered and
     rebuilds again (the pending teams) while requests came during the last one. A turn found
     taken passes the work on to its holder."""
-    if turn is None:
-        team = None if requested_by is _WHOLE else requested_by
-        if not coalesce.refresh_requested(task_id, team):
-            with transaction.atomic():  # no Redis: wait for the turn
-                _take_turn(task_id, wait=True)
-                _rebuild(task_id, bootstrap=bootstrap)
-            return
+    if turn is None and not coalesce.refresh_requested(task_id, requested_by):
+        with transaction.atomic():  # no Redis: wait for the turn
+            _take_turn(task_id, wait=True)
+            _rebuild(task_id, bootstrap=bootstrap)
+        return
     while True:
         if turn is not None:
             coalesce.refresh_covered(task_id, turn.pending)
