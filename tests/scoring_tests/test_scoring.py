@@ -184,7 +184,8 @@ def test_the_leaderboard_is_refreshed_after_a_score_and_its_failure_is_not_fatal
         leaderboard.services, "task_leaderboard_refresh", lambda **kw: refreshed.append(kw)
     )
     first = score(submit(classification, csv_bytes(predictions_frame(classification))))
-    assert refreshed == [{"task_id": classification.pk}]
+    # With the scored team: the refresh recomputes its entries, not the whole board.
+    assert refreshed == [{"task_id": classification.pk, "team_id": first.team_id}]
 
     def broken(**kw):
         raise RuntimeError("leaderboard bug")
