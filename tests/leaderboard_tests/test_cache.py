@@ -112,17 +112,25 @@ def test_reads_come_from_the_cache_until_the_board_changes_and_cache_off_reads_t
         assert "0.42" in shown(path), name
 
 
+def signed_in_viewers(setup, commit) -> tuple[APIClient, object, APIClient]:
+    """A board with ann's 0.61 (0.33 private), an organizer's client, and a participant
+    (the user and a signed-in client)."""
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61, 0.33)
+    refresh(task, commit)
+    organizer = APIClient()
+    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
+    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
+    participant = APIClient()
+    participant.force_login(pat)
+    return organizer, pat, participant
+
+
 def test_no_view_leaks_between_organizer_participant_and_anonymous(
     setup, django_capture_on_commit_callbacks
 ):
     challenge, track, task, teams = setup
-    scored(task, teams["ann"], 0.61, 0.33)
-    refresh(task, django_capture_on_commit_callbacks)
-    organizer = APIClient()
-    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
-    participant = APIClient()
-    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
-    participant.force_login(pat)
+    organizer, pat, participant = signed_in_viewers(setup, django_capture_on_commit_callbacks)
     anonymous = APIClient()
 
     # The organizer fills the cache with the private split and the staff-only links.
@@ -259,14 +267,7 @@ def test_an_anonymous_reader_gets_public_boards_from_redis_without_the_database(
 def test_the_fast_path_answers_nobody_who_sends_a_cookie_or_credentials(
     setup, django_capture_on_commit_callbacks
 ):
-    challenge, track, task, teams = setup
-    scored(task, teams["ann"], 0.61, 0.33)
-    refresh(task, django_capture_on_commit_callbacks)
-    organizer = APIClient()
-    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
-    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
-    participant = APIClient()
-    participant.force_login(pat)
+    organizer, pat, participant = signed_in_viewers(setup, django_capture_on_commit_callbacks)
     by_token = APIClient()
     by_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=pat).key}")
 
