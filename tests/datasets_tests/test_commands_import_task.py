@@ -3,9 +3,7 @@ database."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +12,11 @@ from challenge_platform.models import Challenge
 from datasets.models import Task
 from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files
-from tests.support.celery_worker import REPO, database_url_for_workers
+from tests.support.celery_worker import run_manage
 
 
 def run_import(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url_for_workers(),
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", "import_task", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_manage("import_task", *args)
 
 
 @pytest.mark.django_db(transaction=True)

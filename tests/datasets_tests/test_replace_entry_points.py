@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from datasets.models import Task, TaskVersion
 from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files
 from tests.datasets_tests.factories import imported_task
-from tests.support.celery_worker import REPO, database_url_for_workers
+from tests.support.celery_worker import run_manage
 
 
 def upload(path: Path) -> SimpleUploadedFile:
@@ -116,19 +115,7 @@ def test_an_oversized_bundle_is_refused_on_both_replace_pages(
 
 
 def run_replace(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url_for_workers(),
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", "replace_task_bundle", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_manage("replace_task_bundle", *args)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -21,7 +20,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     sklearn_scores,
 )
-from tests.support.celery_worker import REPO, database_url_for_workers
+from tests.support.celery_worker import REPO, manage_env
 
 METRICS = {
     "classification": {"accuracy", "macro_f1", "log_loss", "opis"},
@@ -40,11 +39,7 @@ def tasks(tmp_path, transactional_db):
 
 def run_score_file(*commands: tuple[str, ...]) -> list[subprocess.CompletedProcess]:
     """Run ``manage.py score_file`` once per argument tuple, concurrently (startup is slow)."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url_for_workers(),
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
-    )
+    env = manage_env()
     processes = [
         subprocess.Popen(
             [sys.executable, "manage.py", "score_file", *args],

@@ -27,6 +27,28 @@ def database_url_for_workers() -> str:
     return f"postgres://{auth}{host}:{port}/{s['NAME']}"
 
 
+def manage_env() -> dict[str, str]:
+    """The environment of a ``manage.py`` child process working on the test database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_workers(),
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.test",
+    )
+    return env
+
+
+def run_manage(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """``manage.py *args`` run as an organizer would, in a subprocess, on the test database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=manage_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 class WorkerProcess:
     """One ``celery worker`` child process on both queues, stoppable and killable."""
 
