@@ -100,6 +100,38 @@ def test_the_web_process_is_gunicorn_with_debug_off(platform) -> None:
         assert leak not in missing.text
 
 
+def _processes(*words: str) -> list[int]:
+    """The pids whose command line holds every one of ``words``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if all(word in command for word in words):
+            found.append(int(entry.name))
+    return found
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_web_runs_below_the_scoring_workers_cpu_priority(platform) -> None:
+    """WEB_CPU_NICE (5): gunicorn's master and workers, and their session's scheduling group
+    (autogroup), below the scoring worker, so that readers cannot starve scoring."""
+    web = _processes("gunicorn", f"127.0.0.1:{platform.port}")
+    scoring = _processes("celery", "scoring@")
+    assert len(web) >= 2 and scoring, (web, scoring)  # a master and its workers
+    assert {_nice(pid) for pid in web} == {5}
+    assert {_nice(pid) for pid in scoring} == {0}
+    if Path(f"/proc/{web[0]}/autogroup").exists():
+        assert Path(f"/proc/{web[0]}/autogroup").read_text().split()[-1] == "5"
+        assert Path(f"/proc/{scoring[0]}/autogroup").read_text().split()[-1] == "0"
+
+
 def test_static_files_come_from_whitenoise(platform) -> None:
     css = requests.get(platform.url + "/static/challenge_platform/site.css", timeout=10)
     assert css.status_code == 200

@@ -93,6 +93,8 @@ def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recordin
         "--workers", "5",
     ]  # fmt: skip
     assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
+    # Its hooks: the web's CPU priority (challenge_platform.cpu_priority).
+    assert "--config python:challenge_platform.gunicorn_config" in web[1]
     assert _entrypoint(recording_bin, "migrate") == ["python manage.py migrate --no-input"]
     assert _entrypoint(recording_bin, "echo", "any", "command") == ["any command"]
 

@@ -1,0 +1,16 @@
+"""gunicorn's hooks, loaded with ``--config python:challenge_platform.gunicorn_config``.
+
+Hooks only: the flags stay in the Procfile, the one place a process is defined.
+"""
+
+from __future__ import annotations
+
+from gunicorn.arbiter import Arbiter
+
+from challenge_platform.cpu_priority import lower, web_nice
+
+
+def on_starting(server: Arbiter) -> None:
+    """In the master, before the workers are forked (they inherit it): the web's CPU
+    priority, below the scoring workers' (``WEB_CPU_NICE``)."""
+    lower(web_nice())
