@@ -22,11 +22,14 @@ sessions, authentication, CSRF, the view or the database. See :func:`fast_get`.
 
 A miss is computed once: concurrent readers of the same key and version wait for the first
 one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
-Except anonymous readers of a shared page or of the API's JSON: while another request
-computes the new version they get the value computed last, if that was computed within
-``BOARD_CACHE_GRACE_SECONDS`` (2 s; 0 makes them wait too). A participant (session or API
-token) always waits for the new version, and a reader who finds nobody computing computes
-it, so a board read after a score, by anyone, with nobody else reading, shows it.
+
+Anonymous readers (no session, no credentials) get a grace, ``BOARD_CACHE_GRACE_SECONDS``
+(2 s; 0 turns it off): a board page or API answer computed within the grace is served to
+them even after the board changed, by the fast path and by the view; once it is older, one
+reader renders the current version while the others keep getting the one computed last
+(:func:`_recent_or_render`). So a board renders at most about once per grace in a rush, not
+once per score, and an anonymous reader's board is at most the grace plus one render old. A
+participant (session or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
 cache private to one process (the test settings' local memory), which a worker's refresh
@@ -151,18 +154,6 @@ def _recent_key(scope: str, pk: int, *parts: str) -> str:
     return f"leaderboard:board:{scope}:{pk}:recent:{':'.join(parts)}"
 
 
-def _recent(recent: str | None, key: str) -> object | None:
-    """The value last computed for ``recent`` (another version than ``key``'s), if it was
-    computed within ``BOARD_CACHE_GRACE_SECONDS``."""
-    grace = settings.BOARD_CACHE_GRACE_SECONDS
-    if recent is None or grace <= 0:
-        return None
-    mark = cache.get(recent)
-    if not mark or mark[1] == key or time.time() - mark[0] > grace:
-        return None
-    return cache.get(mark[1])
-
-
 def _compute_once(
     key: str, compute: Callable[[], T | None], *, recent: str | None = None
 ) -> tuple[T | None, bool]:
@@ -170,21 +161,24 @@ def _compute_once(
     (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
     returning None keeps nothing (the next reader computes).
 
-    With ``recent`` (the same value's key across versions) a reader finding another one
-    computing takes the value computed last instead of waiting, if that was computed within
-    ``BOARD_CACHE_GRACE_SECONDS``: the second element of the answer is then True (the value
-    may be one refresh old). For anonymous readers only (``page``, ``api_response``): in a
-    rush the board changes faster than a render under load, and readers otherwise queued
-    behind every render."""
+    With ``recent`` (the same value's key across versions; anonymous readers only, see
+    ``page`` and ``api_response``) the value computed last may answer instead
+    (:func:`_recent_or_render`): the second element of the answer is then True. In a rush
+    the board changes faster than it renders under load, and readers otherwise queued
+    behind a render of every version."""
+    if recent is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
+        try:
+            answer = _recent_or_render(key, compute, recent)
+        except UNAVAILABLE:
+            return compute(), False  # the cache is a shortcut; the database answers
+        if answer is not None:
+            return answer
     lock = f"{key}:computing"
     try:
         value = cache.get(key)
         if value is not None:
             return value, False
         if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
-            previous = _recent(recent, key)
-            if previous is not None:
-                return previous, True  # type: ignore[return-value]
             deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
             pause = COMPUTE_POLL_SECONDS
             while time.monotonic() < deadline:
@@ -196,18 +190,62 @@ def _compute_once(
                 if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
                     break  # the other reader gave up (an error): compute it here
     except UNAVAILABLE:
-        return compute(), False  # the cache is a shortcut; the database answers
+        return compute(), False
     try:
-        value = compute()
-        if value is not None:
-            with contextlib.suppress(*UNAVAILABLE):
-                cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
-                if recent is not None:
-                    cache.set(recent, (time.time(), key), timeout=settings.BOARD_CACHE_SECONDS)
+        value = _compute_and_keep(key, compute, recent)
     finally:
         with contextlib.suppress(*UNAVAILABLE):
             cache.delete(lock)
     return value, False
+
+
+def _compute_and_keep(key: str, compute: Callable[[], T | None], recent: str | None) -> T | None:
+    value = compute()
+    if value is not None:
+        with contextlib.suppress(*UNAVAILABLE):
+            cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
+            if recent is not None:
+                cache.set(recent, (time.time(), key), timeout=settings.BOARD_CACHE_SECONDS)
+    return value
+
+
+def _rendering_key(recent: str) -> str:
+    """The lock of the reader rendering a new version of ``recent``'s value."""
+    return f"{recent}:rendering"
+
+
+def _recent_or_render(
+    key: str, compute: Callable[[], T | None], recent: str
+) -> tuple[T | None, bool] | None:
+    """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
+
+    - ``key``'s value if computed;
+    - else the value computed last (of an earlier version) if that was computed within the
+      grace: no render at all, so a board renders at most once per grace in a rush;
+    - else, if another reader is rendering a newer version of this value, the value
+      computed last whatever its age (that render replaces it): one render at a time per
+      board, not one per version;
+    - else this reader renders the current version (and answers with it).
+
+    None when no earlier value is kept: the reader then waits for ``key`` like a
+    participant. So an anonymous reader's board is at most the grace plus one render old."""
+    value = cache.get(key)
+    if value is not None:
+        return value, False
+    mark = cache.get(recent)
+    previous = cache.get(mark[1]) if mark and mark[1] != key else None
+    if previous is None:
+        return None
+    if time.time() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS:
+        return previous, True
+    rendering = _rendering_key(recent)
+    if not cache.add(rendering, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+        return previous, True
+    try:
+        return _compute_and_keep(key, compute, recent), False
+    finally:
+        with contextlib.suppress(*UNAVAILABLE):
+            cache.delete(rendering)
 
 
 def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
@@ -254,8 +292,9 @@ def page(
     if version is None:
         response = render()  # per reader, or from the database while Redis is away
     else:
-        _note_fast(request, scope, pk, version, valid_until)
         parts = ("page", split, str(int(private_link)), request.path)
+        recent = _recent_key(scope, pk, *parts)
+        _note_fast(request, scope, pk, version, valid_until, recent=recent)
         key = _key(scope, pk, version, *parts)
         rendered: list[HttpResponse] = []
 
@@ -267,7 +306,7 @@ def page(
             return None  # answered to this reader only
 
         # Rendered once per version: after a score every anonymous reader misses at once.
-        hit, previous = _compute_once(key, shared, recent=_recent_key(scope, pk, *parts))
+        hit, previous = _compute_once(key, shared, recent=recent)
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
         if rendered:
@@ -287,7 +326,10 @@ def api_response(
     version = _version_or_none(scope, pk) if enabled() else None
     if version is None:
         return Response(compute())
-    _note_fast(request, scope, pk, version, None)
+    # An anonymous reader may get the JSON computed last while another request computes
+    # this version's (``_compute_once``); a participant (token or session) never does.
+    recent = _recent_key(scope, pk, "api-json", split) if _shareable(request) else None
+    _note_fast(request, scope, pk, version, None, recent=recent)
 
     def payload() -> dict:
         return _compute_once(_key(scope, pk, version, "api", split), compute)[0]
@@ -295,9 +337,6 @@ def api_response(
     renderer = getattr(request, "accepted_renderer", None)
     if not isinstance(renderer, JSONRenderer) or request.accepted_media_type != "application/json":
         return Response(payload())
-    # An anonymous reader may get the JSON computed last while another request computes
-    # this version's (``_compute_once``); a participant (token or session) never does.
-    recent = _recent_key(scope, pk, "api-json", split) if _shareable(request) else None
     body, previous = _compute_once(
         _key(scope, pk, version, "api-json", split),
         lambda: renderer.render(payload(), "application/json"),
@@ -310,12 +349,21 @@ def api_response(
 
 # --- the fast path: one Redis round trip for a cookie-less anonymous reader -----------------
 
-# KEYS[1]: the stored response (a hash). It is returned only while the board's version key
-# (named in the hash) still holds the version it was computed under.
+# KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
+# in the hash) still holds the version it was computed under. After the board changed, with
+# a grace (ARGV[2] seconds > 0; ARGV[1] is now): while it was stored within the grace, or
+# while another request renders the board's new version (its rendering lock, named in the
+# hash, exists): the view's rule (``_recent_or_render``) without the view.
 _FAST_GET = """
-local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body')
+local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering')
 if not e[1] then return false end
-if redis.call('GET', e[1]) ~= e[2] then return false end
+if redis.call('GET', e[1]) ~= e[2] then
+  local grace = tonumber(ARGV[2])
+  if grace <= 0 or not e[5] then return false end
+  local recent = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
+  if not (recent or renewing) then return false end
+end
 return {e[3], e[4]}
 """
 
@@ -334,11 +382,23 @@ class FastNote:
     pk: int
     version: int
     valid_until: float | None
+    # The lock of a request rendering the board's new version (``_rendering_key``): while it
+    # exists the stored response is served past the grace. None: not shared that way.
+    rendering: str | None = None
 
 
-def _note_fast(request, scope: str, pk: int, version: int, valid_until: float | None) -> None:
+def _note_fast(
+    request,
+    scope: str,
+    pk: int,
+    version: int,
+    valid_until: float | None,
+    *,
+    recent: str | None = None,
+) -> None:
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
-    django_request.board_fast_note = FastNote(scope, pk, version, valid_until)
+    rendering = None if recent is None else _rendering_key(recent)
+    django_request.board_fast_note = FastNote(scope, pk, version, valid_until, rendering)
 
 
 def _unnote_fast(request) -> None:
@@ -373,12 +433,14 @@ _script = None
 
 
 def fast_get(key: str) -> HttpResponse | None:
-    """The stored response under ``key`` if its board has not changed since, else None."""
+    """The stored response under ``key`` if its board has not changed since it was stored,
+    or if it was stored within ``BOARD_CACHE_GRACE_SECONDS``; else None."""
     global _script
     client = _redis()
     if _script is None:
         _script = client.register_script(_FAST_GET)
-    hit = _script(keys=[key], client=client)
+    grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
+    hit = _script(keys=[key], args=[repr(time.time()), repr(grace)], client=client)
     if not hit:
         return None
     meta, body = hit
@@ -414,6 +476,8 @@ def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
             "version": str(note.version),
             "meta": json.dumps([response.status_code, headers]),
             "body": response.content,
+            "at": repr(time.time()),
+            "rendering": cache.make_key(note.rendering) if note.rendering else "",
         },
     )
     pipe.expire(key, timeout)

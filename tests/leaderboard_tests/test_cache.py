@@ -50,6 +50,8 @@ def redis_cache(settings, redis_server, redis_client):
         }
     }
     settings.BOARD_CACHE = True
+    # Every read sees the newest version; the grace for anonymous readers has its own tests.
+    settings.BOARD_CACHE_GRACE_SECONDS = 0
     return redis_client
 
 
@@ -365,18 +367,20 @@ def test_a_worse_try_updates_the_task_board_and_keeps_the_track_board_cached(
 
 
 def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_participants_wait(
-    setup, django_capture_on_commit_callbacks, settings, monkeypatch
+    setup, redis_cache, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
     """The grace (BOARD_CACHE_GRACE_SECONDS): an anonymous reader finding another request
     rendering the board's new version gets the version rendered last, if that is recent, and
     it is never kept as the new one's; a participant (token or session) always waits."""
     challenge, track, task, teams = setup
+    settings.BOARD_CACHE_GRACE_SECONDS = 30
     api, page = PAGES["task api"], PAGES["task page"]
     scored(task, teams["ann"], 0.61)
     refresh(task, django_capture_on_commit_callbacks)
     assert "0.61" in shown(api) and "0.61" in shown(page)  # rendered: the last versions
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
+    redis_cache.delete(*redis_cache.keys("*leaderboard:fast:*"))  # past the fast path's grace
     version = board_cache._version(board_cache.TASK, task.pk)
     for parts in (("api-json", "public"), ("page", "public", "0", page)):
         key = board_cache._key(board_cache.TASK, task.pk, version, *parts)
@@ -397,3 +401,71 @@ def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_part
 
     settings.BOARD_CACHE_GRACE_SECONDS = 0  # no grace: anonymous readers wait as well
     assert "0.97" in shown(page) and "0.97" in shown(api)
+
+
+def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonymous_readers(
+    setup, django_capture_on_commit_callbacks, settings
+):
+    """Within ``BOARD_CACHE_GRACE_SECONDS`` of being stored, a board answered by the fast path
+    is served to readers with no cookie and no credentials even after a score changed it
+    (one render per grace, not per score, in a rush); a participant gets the new version at
+    once, and so does everyone once the grace has passed."""
+    import time
+
+    challenge, track, task, teams = setup
+    settings.BOARD_CACHE_GRACE_SECONDS = 30
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in FAST.values():
+        assert "0.61" in shown(path), path  # rendered and stored for the fast path
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+
+    user = get_user_model().objects.create_user("pat", password="x")
+    with_token, signed_in = APIClient(), APIClient()  # a participant on the API, on the pages
+    with_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    signed_in.force_login(user)
+    for name, path in FAST.items():
+        assert "0.97" not in shown(path), name  # anonymous: the stored board, within grace
+        assert "0.97" in shown(path, with_token if "api" in name else signed_in), name
+    assert "0.97" in shown(PAGES["task csv"])  # not served by the fast path
+
+    settings.BOARD_CACHE_GRACE_SECONDS = 0.2
+    time.sleep(0.3)  # the stored boards are now older than the grace
+    for name, path in FAST.items():
+        assert "0.97" in shown(path), name
+        assert "0.97" in shown(path), name  # and the new version is what is stored now
+
+
+def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_board(
+    setup, redis_cache, django_capture_on_commit_callbacks, settings, django_assert_num_queries
+):
+    """Past the grace, a reader finding another one rendering a newer version of a board gets
+    the board computed last, whatever the version (one render at a time per board, not one
+    per score), from the fast path (no query); with nobody rendering, the reader renders the
+    current version itself."""
+    import time
+
+    challenge, track, task, teams = setup
+    settings.BOARD_CACHE_GRACE_SECONDS = 0.2
+    api, page = PAGES["task api"], PAGES["task page"]
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    assert "0.61" in shown(api) and "0.61" in shown(page)
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    time.sleep(0.3)  # the boards computed last are now older than the grace
+    for parts in (("api-json", "public"), ("page", "public", "0", page)):
+        recent = board_cache._recent_key(board_cache.TASK, task.pk, *parts)
+        assert cache.add(f"{recent}:rendering", 1)  # another reader renders a newer version
+    for _ in range(2):  # and nothing is kept as the new version's
+        with django_assert_num_queries(0):
+            assert "0.61" in shown(api) and "0.97" not in shown(api)
+            assert "0.61" in shown(page) and "0.97" not in shown(page)
+    redis_cache.delete(*redis_cache.keys("*leaderboard:fast:*"))  # the view's rule is the same
+    assert "0.61" in shown(api) and "0.97" not in shown(api)
+    assert "0.61" in shown(page) and "0.97" not in shown(page)
+
+    for parts in (("api-json", "public"), ("page", "public", "0", page)):
+        cache.delete(board_cache._recent_key(board_cache.TASK, task.pk, *parts) + ":rendering")
+    assert "0.97" in shown(api) and "0.97" in shown(page)  # nobody rendering: rendered here
