@@ -6,6 +6,8 @@ dropped), one Celery worker (scoring and notifications queues, as the Procfile) 
 gunicorn (``gthread`` workers, as the Procfile). Then two phases of ``--duration`` seconds
 on the same database and worker, the web server restarted between them:
 ``BOARD_CACHE=1`` (boards from the Redis cache, versioned keys) and ``BOARD_CACHE=0``.
+gunicorn runs with the Procfile's hooks (``challenge_platform.gunicorn_config``): at the
+platform's CPU priority for the web (``WEB_CPU_NICE``, ``--web-nice``).
 
 In each phase ``--readers`` threads read the boards in a loop (task and track, page and
 API) and ``--teams`` threads each upload a prediction file, wait until it is final (polling
@@ -53,6 +55,7 @@ from load_test import (
     Fixture,
     Process,
     dedicated_database,
+    lower_priority,
     percentile,
     prediction_file,
     prepare,
@@ -60,6 +63,7 @@ from load_test import (
     wait_until,
 )
 
+from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,15 +123,23 @@ class Phase:
     lock: threading.Lock = field(default_factory=threading.Lock)
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Why reads and uploads failed: "HTTP 429", "ReadTimeout"... (a count each).
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     accepted: list[int] = field(default_factory=list)
     refused: int = 0
     seconds: float = 0.0
 
-    def record(self, kind: str, seconds: float, ok: bool) -> None:
+    def record(self, kind: str, seconds: float, error: str | None) -> None:
         with self.lock:
             self.latencies[kind].append(seconds)
-            if not ok:
+            if error is not None:
                 self.errors[kind] += 1
+                self.reasons[error] += 1
+
+    def refuse(self, reason: str) -> None:
+        with self.lock:
+            self.refused += 1
+            self.reasons[f"upload {reason}"] += 1
 
     def figures(self) -> dict:
         """What a client process sends back (a Phase holds a lock, which does not pickle)."""
@@ -135,6 +147,7 @@ class Phase:
             return {
                 "latencies": dict(self.latencies),
                 "errors": dict(self.errors),
+                "reasons": dict(self.reasons),
                 "accepted": list(self.accepted),
                 "refused": self.refused,
             }
@@ -144,6 +157,8 @@ class Phase:
             self.latencies[kind].extend(values)
         for kind, n in figures["errors"].items():
             self.errors[kind] += n
+        for reason, n in figures["reasons"].items():
+            self.reasons[reason] += n
         self.accepted.extend(figures["accepted"])
         self.refused += figures["refused"]
 
@@ -167,10 +182,11 @@ def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, see
         i += 1
         start = time.perf_counter()
         try:
-            ok = session.get(base + path, timeout=60).status_code == 200
-        except requests.RequestException:
-            ok = False
-        phase.record(kind, time.perf_counter() - start, ok)
+            status = session.get(base + path, timeout=60).status_code
+            error = None if status == 200 else f"HTTP {status}"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        phase.record(kind, time.perf_counter() - start, error)
 
 
 def team(
@@ -192,11 +208,12 @@ def team(
                 files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
                 timeout=120,
             )
-        except requests.RequestException:  # e.g. a kept-alive connection the server closed
-            response = None
-        if response is None or response.status_code != 201:
-            with phase.lock:
-                phase.refused += 1
+        except requests.RequestException as exc:  # e.g. a kept-alive connection closed
+            phase.refuse(type(exc).__name__)
+            time.sleep(1.0)
+            continue
+        if response.status_code != 201:
+            phase.refuse(f"HTTP {response.status_code}")
             time.sleep(1.0)
             continue
         pk = response.json()["id"]
@@ -227,8 +244,10 @@ def client_process(
     """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
     (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
     priority (``nice``): the clients stand for users' machines, which would not take the
-    server's cores."""
-    os.nice(nice)
+    server's cores. Each client process is a session of its own so that its priority counts
+    against the server's sessions (see ``lower_priority``)."""
+    os.setsid()
+    lower_priority(nice)
     phase = Phase()
     stop = threading.Event()
     if role == "readers":
@@ -363,6 +382,11 @@ def report(name: str, phase: Phase, result: Outcome) -> dict[str, tuple[float, f
         f"(queued p50 {percentile(result.waits, 50):.2f} s, "
         f"p95 {percentile(result.waits, 95):.2f} s)"
     )
+    if phase.reasons:
+        print(
+            "errors and refusals: "
+            + ", ".join(f"{r} x{n}" for r, n in sorted(phase.reasons.items()))
+        )
     print(f"submissions lost: {result.lost}, doubled: {result.doubled}")
     return figures
 
@@ -397,8 +421,9 @@ def main() -> int:
     parser.add_argument(
         "--web-nice",
         type=int,
-        default=0,
-        help="CPU priority of gunicorn (nice); the worker and the database run at 0",
+        default=None,
+        help="CPU priority of gunicorn (WEB_CPU_NICE; default: the platform's, 5); "
+        "the worker and the database run at 0",
     )
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
@@ -491,25 +516,26 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
         f"{opts.board_teams} teams on the board; "
-        f"gunicorn {opts.web_workers} workers x {opts.web_threads} threads (gthread), "
+        f"gunicorn {opts.web_workers} workers x {opts.web_threads} threads (gthread, "
+        f"nice {web_nice() if opts.web_nice is None else opts.web_nice}), "
         f"{opts.client_processes} client processes (nice {opts.client_nice}), "
         f"1 Celery worker (concurrency {opts.worker_concurrency}), "
         f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     figures: dict[str, dict[str, tuple[float, float]]] = {}
     bad = False
+    nice_env = {} if opts.web_nice is None else {"WEB_CPU_NICE": str(opts.web_nice)}
     for name, flag in (("cache on", "1"), ("cache off", "0")):
         port = free_port()
         web = Process(
             "web",
             [
-                "nice",
-                "-n",
-                str(opts.web_nice),
                 sys.executable,
                 "-m",
                 "gunicorn",
                 "challenge_platform.wsgi:application",
+                "--config",
+                "python:challenge_platform.gunicorn_config",
                 "--bind",
                 f"{LOOPBACK}:{port}",
                 "--workers",
@@ -521,7 +547,7 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
                 "--timeout",
                 "120",
             ],
-            {**env, "BOARD_CACHE": flag},
+            {**env, "BOARD_CACHE": flag, **nice_env},
             data_dir / f"web-{flag}.log",
         )
         processes.append(web)
