@@ -24,7 +24,7 @@ A miss is computed once: concurrent readers of the same key and version wait for
 one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
 
 Anonymous readers (no session, no credentials) get a grace, ``BOARD_CACHE_GRACE_SECONDS``
-(2 s; 0 turns it off): a board page or API answer computed within the grace is served to
+(5 s; 0 turns it off): a board page or API answer computed within the grace is served to
 them even after the board changed, by the fast path and by the view; once it is older, one
 reader renders the current version while the others keep getting the one computed last
 (:func:`_recent_or_render`). So a board renders at most about once per grace in a rush, not

@@ -265,9 +265,10 @@ CACHES = {
 # (leaderboard/cache.py); BOARD_CACHE=0 reads the database on every request.
 BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
-# While a request computes a board's new version, an anonymous reader gets the one computed
-# last if it is at most this many seconds old (0: they wait; leaderboard/cache.py).
-BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "2"))
+# An anonymous reader (no session, no credentials) may get a board computed up to this many
+# seconds ago (plus one render) although it changed since; participants always get the
+# newest (0: everyone does; leaderboard/cache.py).
+BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
 # seconds in a burst of scorings (leaderboard/coalesce.py); 0 recomputes after every refresh.
 BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
