@@ -25,7 +25,6 @@ Run: .venv/bin/python bench/load_test.py [--clients 50] [--submissions 500]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -158,6 +157,52 @@ print(json.dumps({{"task": task.slug, "track": task.track.slug, "tokens": tokens
     return Fixture(data["task"], data["track"], data["tokens"], data["ids"], data["labels"])
 
 
+@contextmanager
+def private_postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port (as ``postgres`` when root)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed; pass --database-url")
+    bin_dir = bins[-1]
+    folder = Path(tempfile.mkdtemp(prefix="rush-pg-"))  # its own: the data folder is 0700
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    port = free_port()
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses={LOOPBACK} -c max_connections=200"
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(folder / "postgres.log"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgres://postgres@{LOOPBACK}:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_manage(env: dict[str, str], *args: str, wrap: Sequence[str] = ()) -> str:
     result = subprocess.run(
         [*wrap, sys.executable, str(REPO / "manage.py"), *args],
@@ -172,27 +217,9 @@ def run_manage(env: dict[str, str], *args: str, wrap: Sequence[str] = ()) -> str
     return result.stdout
 
 
-def lower_priority(nice: int, pid: int = 0) -> None:
-    """Run ``pid`` (0: this process) and its session at CPU priority ``nice``.
-
-    ``setpriority`` alone is not enough on Linux with ``sched_autogroup_enabled``: every
-    session is then a scheduling group of its own, the groups share the CPUs equally, and a
-    process's nice value counts only against the other processes of its session. So a
-    process started in its own session (as every service here is) also gets its session's
-    group the same nice value through ``/proc/<pid>/autogroup``."""
-    if nice <= 0:
-        return
-    os.setpriority(os.PRIO_PROCESS, pid, nice)
-    # Without autogroup in the kernel, the process's own nice value is what counts.
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid or 'self'}/autogroup").write_text(f"{nice}\n")
-
-
 class Process:
-    def __init__(
-        self, name: str, args: list[str], env: dict[str, str], log: Path, *, nice: int = 0
-    ) -> None:
-        """``args`` started in a session of its own, at CPU priority ``nice``."""
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+        """``args`` started in a session of its own."""
         self.name = name
         self.log = log
         handle = open(log, "ab")  # noqa: SIM115 - owned by the child
@@ -204,7 +231,6 @@ class Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        lower_priority(nice, self.popen.pid)
 
     def stop(self) -> None:
         """SIGTERM to the main process (a warm shutdown: running tasks finish), then force."""

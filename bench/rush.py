@@ -33,7 +33,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,64 +54,19 @@ from load_test import (
     Fixture,
     Process,
     dedicated_database,
-    lower_priority,
     percentile,
     prediction_file,
     prepare,
+    private_postgres,
     run_manage,
     wait_until,
 )
 
+from challenge_platform.cpu_priority import lower as lower_cpu_priority
 from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@contextmanager
-def private_postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a free loopback port (as ``postgres`` when root)."""
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not bins:
-        raise SystemExit("PostgreSQL is not installed; pass --database-url")
-    bin_dir = bins[-1]
-    folder = Path(tempfile.mkdtemp(prefix="rush-pg-"))  # its own: the data folder is 0700
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data = folder / "data"
-    port = free_port()
-    subprocess.run(
-        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {folder} -c listen_addresses={LOOPBACK} -c max_connections=200"
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-w",
-            "start",
-            "-l",
-            str(folder / "postgres.log"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgres://postgres@{LOOPBACK}:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the clients ---------------------------------------------------------------------------
@@ -244,10 +198,10 @@ def client_process(
     """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
     (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
     priority (``nice``): the clients stand for users' machines, which would not take the
-    server's cores. Each client process is a session of its own so that its priority counts
-    against the server's sessions (see ``lower_priority``)."""
+    server's cores. Each client process is a session of its own, so that its priority counts
+    against the server's sessions (see ``challenge_platform.cpu_priority``)."""
     os.setsid()
-    lower_priority(nice)
+    lower_cpu_priority(nice)
     phase = Phase()
     stop = threading.Event()
     if role == "readers":
