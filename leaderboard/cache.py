@@ -305,7 +305,8 @@ def page(
                 return response.content, response["Content-Type"]
             return None  # answered to this reader only
 
-        # Rendered once per version: after a score every anonymous reader misses at once.
+        # Rendered once per version, and for anonymous readers about once per grace: after
+        # a score they would all miss at once (``_recent_or_render``).
         hit, previous = _compute_once(key, shared, recent=recent)
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
