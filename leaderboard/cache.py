@@ -24,12 +24,16 @@ A miss is computed once: concurrent readers of the same key and version wait for
 one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
 
 Anonymous readers (no session, no credentials) get a grace, ``BOARD_CACHE_GRACE_SECONDS``
-(5 s; 0 turns it off): a board page or API answer computed within the grace is served to
-them even after the board changed, by the fast path and by the view; once it is older, one
-reader renders the current version while the others keep getting the one computed last
-(:func:`_recent_or_render`). So a board renders at most about once per grace in a rush, not
-once per score, and an anonymous reader's board is at most the grace plus one render old. A
-participant (session or API token) always gets the newest version.
+(5 s; 0 turns it off), while a board is in a rush: changed at least
+``BOARD_CACHE_GRACE_CHANGES`` (10) times in the current window of that length and the one
+before (:func:`_hot`, counted by every bump). Then a board page or API answer computed within
+the grace is served to them even after the board changed, by the fast path and by the view;
+once it is older, one reader renders the current version while the others keep getting the
+one computed last (:func:`_recent_or_render`). So a busy board renders about once per grace,
+not once per score, and an anonymous reader's board is at most the grace plus one render
+old. A quiet board is read fresh after a change by anyone (only a reader who finds another
+one rendering it gets the last one, if that is within the grace), and a participant (session
+or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
 cache private to one process (the test settings' local memory), which a worker's refresh
@@ -120,6 +124,37 @@ def _bump(scope: str, pk: int) -> None:
     except ValueError:  # absent: start from the clock (above any earlier version)
         if not cache.add(key, time.time_ns() // 1000, timeout=None):
             cache.incr(key)
+    _note_change(scope, pk)
+
+
+# --- how fast a board changes: the grace applies only to a board in a rush ------------------
+
+
+def _churn_key(scope: str, pk: int) -> str:
+    """The prefix of a board's change counters, one per window (the window's number
+    follows)."""
+    return f"leaderboard:board-churn:{scope}:{pk}:"
+
+
+def _windows() -> tuple[str, str]:
+    """The numbers of the current change-counting window and of the one before (a window is
+    ``BOARD_CACHE_GRACE_SECONDS`` long, at least 1 s)."""
+    n = int(time.time() // max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0))
+    return str(n), str(n - 1)
+
+
+def _note_change(scope: str, pk: int) -> None:
+    key = _churn_key(scope, pk) + _windows()[0]
+    cache.add(key, 0, timeout=int(3 * max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0)) + 1)
+    cache.incr(key)
+
+
+def _hot(churn: str) -> bool:
+    """Whether the board of ``churn`` (:func:`_churn_key`) changed at least
+    ``BOARD_CACHE_GRACE_CHANGES`` times in this window and the one before: a board in a
+    rush, where the grace pays. A quiet board is always read fresh."""
+    counts = cache.get_many([churn + window for window in _windows()])
+    return sum(int(n) for n in counts.values()) >= settings.BOARD_CACHE_GRACE_CHANGES
 
 
 def bump(*, task_id: int | None, track_id: int | None) -> None:
@@ -154,21 +189,30 @@ def _recent_key(scope: str, pk: int, *parts: str) -> str:
     return f"leaderboard:board:{scope}:{pk}:recent:{':'.join(parts)}"
 
 
+@dataclass(frozen=True)
+class Shared:
+    """How an anonymous reader's value is shared across a board's versions: ``recent``, the
+    key of the value computed last (:func:`_recent_key`), and ``churn``, the board's change
+    counters (:func:`_churn_key`)."""
+
+    recent: str
+    churn: str
+
+
 def _compute_once(
-    key: str, compute: Callable[[], T | None], *, recent: str | None = None
+    key: str, compute: Callable[[], T | None], *, shared: Shared | None = None
 ) -> tuple[T | None, bool]:
     """The value under ``key``, computed by one reader at a time: the others wait for it
     (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
     returning None keeps nothing (the next reader computes).
 
-    With ``recent`` (the same value's key across versions; anonymous readers only, see
-    ``page`` and ``api_response``) the value computed last may answer instead
-    (:func:`_recent_or_render`): the second element of the answer is then True. In a rush
-    the board changes faster than it renders under load, and readers otherwise queued
-    behind a render of every version."""
-    if recent is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
+    With ``shared`` (anonymous readers only, see ``page`` and ``api_response``) the value
+    computed last may answer instead (:func:`_recent_or_render`): the second element of the
+    answer is then True. In a rush the board changes faster than it renders under load,
+    and readers otherwise queued behind a render of every version."""
+    if shared is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
         try:
-            answer = _recent_or_render(key, compute, recent)
+            answer = _recent_or_render(key, compute, shared)
         except UNAVAILABLE:
             return compute(), False  # the cache is a shortcut; the database answers
         if answer is not None:
@@ -192,20 +236,21 @@ def _compute_once(
     except UNAVAILABLE:
         return compute(), False
     try:
-        value = _compute_and_keep(key, compute, recent)
+        value = _compute_and_keep(key, compute, shared)
     finally:
         with contextlib.suppress(*UNAVAILABLE):
             cache.delete(lock)
     return value, False
 
 
-def _compute_and_keep(key: str, compute: Callable[[], T | None], recent: str | None) -> T | None:
+def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared | None) -> T | None:
     value = compute()
     if value is not None:
         with contextlib.suppress(*UNAVAILABLE):
             cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
-            if recent is not None:
-                cache.set(recent, (time.time(), key), timeout=settings.BOARD_CACHE_SECONDS)
+            if shared is not None:
+                mark = (time.time(), key)
+                cache.set(shared.recent, mark, timeout=settings.BOARD_CACHE_SECONDS)
     return value
 
 
@@ -215,37 +260,43 @@ def _rendering_key(recent: str) -> str:
 
 
 def _recent_or_render(
-    key: str, compute: Callable[[], T | None], recent: str
+    key: str, compute: Callable[[], T | None], shared: Shared
 ) -> tuple[T | None, bool] | None:
     """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
 
     - ``key``'s value if computed;
-    - else the value computed last (of an earlier version) if that was computed within the
-      grace: no render at all, so a board renders at most once per grace in a rush;
-    - else, if another reader is rendering a newer version of this value, the value
-      computed last whatever its age (that render replaces it): one render at a time per
-      board, not one per version;
-    - else this reader renders the current version (and answers with it).
+    - else the value computed last (of an earlier version), if it was computed within the
+      grace and the board is in a rush (:func:`_hot`): no render at all, so a busy board
+      renders about once per grace;
+    - else, if nobody is rendering this value, this reader renders the current version
+      (one render at a time per board, not one per version);
+    - else, while another reader renders it, the value computed last if it was computed
+      within the grace, or whatever its age if the board is in a rush.
 
-    None when no earlier value is kept: the reader then waits for ``key`` like a
-    participant. So an anonymous reader's board is at most the grace plus one render old."""
+    None when no earlier value is kept, or when it may not be served: the reader then waits
+    for ``key`` like a participant. So a quiet board is fresh for a reader after a change,
+    and an anonymous reader's board is at most the grace plus one render old."""
     value = cache.get(key)
     if value is not None:
         return value, False
-    mark = cache.get(recent)
+    mark = cache.get(shared.recent)
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
         return None
-    if time.time() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS:
+    within = time.time() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS
+    hot = _hot(shared.churn)
+    if within and hot:
         return previous, True
-    rendering = _rendering_key(recent)
-    if not cache.add(rendering, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+    rendering = _rendering_key(shared.recent)
+    if cache.add(rendering, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+        try:
+            return _compute_and_keep(key, compute, shared), False
+        finally:
+            with contextlib.suppress(*UNAVAILABLE):
+                cache.delete(rendering)
+    if within or hot:
         return previous, True
-    try:
-        return _compute_and_keep(key, compute, recent), False
-    finally:
-        with contextlib.suppress(*UNAVAILABLE):
-            cache.delete(rendering)
+    return None
 
 
 def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
@@ -293,12 +344,12 @@ def page(
         response = render()  # per reader, or from the database while Redis is away
     else:
         parts = ("page", split, str(int(private_link)), request.path)
-        recent = _recent_key(scope, pk, *parts)
-        _note_fast(request, scope, pk, version, valid_until, recent=recent)
+        shared = Shared(_recent_key(scope, pk, *parts), _churn_key(scope, pk))
+        _note_fast(request, scope, pk, version, valid_until, shared=shared)
         key = _key(scope, pk, version, *parts)
         rendered: list[HttpResponse] = []
 
-        def shared() -> tuple[bytes, str] | None:
+        def for_everyone() -> tuple[bytes, str] | None:
             rendered.append(render())
             response = rendered[0]
             if response.status_code == 200 and not response.cookies:
@@ -307,7 +358,7 @@ def page(
 
         # Rendered once per version, and for anonymous readers about once per grace: after
         # a score they would all miss at once (``_recent_or_render``).
-        hit, previous = _compute_once(key, shared, recent=recent)
+        hit, previous = _compute_once(key, for_everyone, shared=shared)
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
         if rendered:
@@ -329,8 +380,12 @@ def api_response(
         return Response(compute())
     # An anonymous reader may get the JSON computed last while another request computes
     # this version's (``_compute_once``); a participant (token or session) never does.
-    recent = _recent_key(scope, pk, "api-json", split) if _shareable(request) else None
-    _note_fast(request, scope, pk, version, None, recent=recent)
+    shared = (
+        Shared(_recent_key(scope, pk, "api-json", split), _churn_key(scope, pk))
+        if _shareable(request)
+        else None
+    )
+    _note_fast(request, scope, pk, version, None, shared=shared)
 
     def payload() -> dict:
         return _compute_once(_key(scope, pk, version, "api", split), compute)[0]
@@ -341,7 +396,7 @@ def api_response(
     body, previous = _compute_once(
         _key(scope, pk, version, "api-json", split),
         lambda: renderer.render(payload(), "application/json"),
-        recent=recent,
+        shared=shared,
     )
     if previous:
         _unnote_fast(request)
@@ -352,18 +407,24 @@ def api_response(
 
 # KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
 # in the hash) still holds the version it was computed under. After the board changed, with
-# a grace (ARGV[2] seconds > 0; ARGV[1] is now): while it was stored within the grace, or
-# while another request renders the board's new version (its rendering lock, named in the
-# hash, exists): the view's rule (``_recent_or_render``) without the view.
+# a grace (ARGV[2] seconds > 0; ARGV[1] is now), the view's rule (``_recent_or_render``)
+# without the view: while it was stored within the grace if the board is in a rush (at least
+# ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
+# another request renders the new version (its rendering lock, named in the hash, exists);
+# past the grace only if both.
 _FAST_GET = """
-local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering')
+local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
+                     'churn')
 if not e[1] then return false end
 if redis.call('GET', e[1]) ~= e[2] then
   local grace = tonumber(ARGV[2])
-  if grace <= 0 or not e[5] then return false end
-  local recent = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  if grace <= 0 or not e[5] or not e[7] or e[7] == '' then return false end
+  local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
+                + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
+  local hot = changes >= tonumber(ARGV[5])
+  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
-  if not (recent or renewing) then return false end
+  if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
 end
 return {e[3], e[4]}
 """
@@ -383,9 +444,8 @@ class FastNote:
     pk: int
     version: int
     valid_until: float | None
-    # The lock of a request rendering the board's new version (``_rendering_key``): while it
-    # exists the stored response is served past the grace. None: not shared that way.
-    rendering: str | None = None
+    # How the response is shared across versions (the grace), or None: not at all.
+    shared: Shared | None = None
 
 
 def _note_fast(
@@ -395,11 +455,10 @@ def _note_fast(
     version: int,
     valid_until: float | None,
     *,
-    recent: str | None = None,
+    shared: Shared | None = None,
 ) -> None:
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
-    rendering = None if recent is None else _rendering_key(recent)
-    django_request.board_fast_note = FastNote(scope, pk, version, valid_until, rendering)
+    django_request.board_fast_note = FastNote(scope, pk, version, valid_until, shared)
 
 
 def _unnote_fast(request) -> None:
@@ -435,13 +494,15 @@ _script = None
 
 def fast_get(key: str) -> HttpResponse | None:
     """The stored response under ``key`` if its board has not changed since it was stored,
-    or if it was stored within ``BOARD_CACHE_GRACE_SECONDS``; else None."""
+    or if the grace lets an anonymous reader have it (see ``_FAST_GET``); else None."""
     global _script
     client = _redis()
     if _script is None:
         _script = client.register_script(_FAST_GET)
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    hit = _script(keys=[key], args=[repr(time.time()), repr(grace)], client=client)
+    now, before = _windows()
+    args = [repr(time.time()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
+    hit = _script(keys=[key], args=args, client=client)
     if not hit:
         return None
     meta, body = hit
@@ -478,7 +539,8 @@ def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
             "meta": json.dumps([response.status_code, headers]),
             "body": response.content,
             "at": repr(time.time()),
-            "rendering": cache.make_key(note.rendering) if note.rendering else "",
+            "rendering": cache.make_key(_rendering_key(note.shared.recent)) if note.shared else "",
+            "churn": cache.make_key(note.shared.churn) if note.shared else "",
         },
     )
     pipe.expire(key, timeout)

@@ -266,9 +266,11 @@ CACHES = {
 BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 # An anonymous reader (no session, no credentials) may get a board computed up to this many
-# seconds ago (plus one render) although it changed since; participants always get the
-# newest (0: everyone does; leaderboard/cache.py).
+# seconds ago (plus one render) although it changed since, while the board is in a rush:
+# changed at least BOARD_CACHE_GRACE_CHANGES times in the last one or two such windows. A
+# quiet board, and every board for participants, is read fresh (0: always; leaderboard/cache.py).
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
+BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
 # seconds in a burst of scorings (leaderboard/coalesce.py); 0 recomputes after every refresh.
 BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)

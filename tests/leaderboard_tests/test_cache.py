@@ -380,11 +380,10 @@ def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_part
     assert "0.61" in shown(api) and "0.61" in shown(page)  # rendered: the last versions
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    redis_cache.delete(*redis_cache.keys("*leaderboard:fast:*"))  # past the fast path's grace
-    version = board_cache._version(board_cache.TASK, task.pk)
     for parts in (("api-json", "public"), ("page", "public", "0", page)):
-        key = board_cache._key(board_cache.TASK, task.pk, version, *parts)
-        assert cache.add(f"{key}:computing", 1)  # another request renders the new version
+        recent = board_cache._recent_key(board_cache.TASK, task.pk, *parts)
+        # another request renders the new version
+        assert cache.add(board_cache._rendering_key(recent), 1)
 
     for _ in range(2):  # not kept for the fast path either: the second read is the same
         assert "0.61" in shown(api) and "0.97" not in shown(api)
@@ -407,13 +406,14 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
     setup, django_capture_on_commit_callbacks, settings
 ):
     """Within ``BOARD_CACHE_GRACE_SECONDS`` of being stored, a board answered by the fast path
-    is served to readers with no cookie and no credentials even after a score changed it
-    (one render per grace, not per score, in a rush); a participant gets the new version at
-    once, and so does everyone once the grace has passed."""
+    is served to readers with no cookie and no credentials even after a score changed it,
+    while the board is in a rush (one render per grace, not per score); a participant gets
+    the new version at once, and so does everyone once the grace has passed."""
     import time
 
     challenge, track, task, teams = setup
     settings.BOARD_CACHE_GRACE_SECONDS = 30
+    settings.BOARD_CACHE_GRACE_CHANGES = 2  # two changes make a rush here
     scored(task, teams["ann"], 0.61)
     refresh(task, django_capture_on_commit_callbacks)
     for path in FAST.values():
@@ -448,6 +448,7 @@ def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_
 
     challenge, track, task, teams = setup
     settings.BOARD_CACHE_GRACE_SECONDS = 0.2
+    settings.BOARD_CACHE_GRACE_CHANGES = 2  # two changes make a rush here
     api, page = PAGES["task api"], PAGES["task page"]
     scored(task, teams["ann"], 0.61)
     refresh(task, django_capture_on_commit_callbacks)
@@ -469,3 +470,28 @@ def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_
     for parts in (("api-json", "public"), ("page", "public", "0", page)):
         cache.delete(board_cache._recent_key(board_cache.TASK, task.pk, *parts) + ":rendering")
     assert "0.97" in shown(api) and "0.97" in shown(page)  # nobody rendering: rendered here
+
+
+def test_a_quiet_board_is_read_fresh_after_a_score_by_anonymous_readers_too(
+    setup, django_capture_on_commit_callbacks, settings
+):
+    """The grace applies only to a board in a rush (``BOARD_CACHE_GRACE_CHANGES`` changes in
+    the last window or two): a reader who reads the board, waits for a score and reads it
+    again sees the score, within the grace too."""
+    challenge, track, task, teams = setup
+    settings.BOARD_CACHE_GRACE_SECONDS = 30
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    for path in FAST.values():
+        assert "0.61" in shown(path), path  # stored for the fast path
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in FAST.items():
+        assert "0.97" in shown(path), name
+        assert "0.97" in shown(path), name  # and what the fast path keeps now
+
+    settings.BOARD_CACHE_GRACE_CHANGES = 3  # the two refreshes and the next one: a rush
+    scored(task, teams["ann"], 0.99, minutes=3)
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in FAST.items():
+        assert "0.99" not in shown(path), name  # within the grace, in a rush
