@@ -136,16 +136,20 @@ def _churn_key(scope: str, pk: int) -> str:
     return f"leaderboard:board-churn:{scope}:{pk}:"
 
 
+def _window_seconds() -> float:
+    """How long a change-counting window is: ``BOARD_CACHE_GRACE_SECONDS``, at least 1 s."""
+    return max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0)
+
+
 def _windows() -> tuple[str, str]:
-    """The numbers of the current change-counting window and of the one before (a window is
-    ``BOARD_CACHE_GRACE_SECONDS`` long, at least 1 s)."""
-    n = int(time.time() // max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0))
+    """The numbers of the current change-counting window and of the one before."""
+    n = int(time.time() // _window_seconds())
     return str(n), str(n - 1)
 
 
 def _note_change(scope: str, pk: int) -> None:
     key = _churn_key(scope, pk) + _windows()[0]
-    cache.add(key, 0, timeout=int(3 * max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0)) + 1)
+    cache.add(key, 0, timeout=int(3 * _window_seconds()) + 1)  # outlives the window after
     cache.incr(key)
 
 
@@ -378,8 +382,8 @@ def api_response(
     version = _version_or_none(scope, pk) if enabled() else None
     if version is None:
         return Response(compute())
-    # An anonymous reader may get the JSON computed last while another request computes
-    # this version's (``_compute_once``); a participant (token or session) never does.
+    # An anonymous reader may get the JSON computed last (the grace, ``_recent_or_render``);
+    # a participant (token or session) never does.
     shared = (
         Shared(_recent_key(scope, pk, "api-json", split), _churn_key(scope, pk))
         if _shareable(request)
