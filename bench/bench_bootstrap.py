@@ -32,7 +32,9 @@ from typing import TypeVar
 
 import numpy as np
 
+from kinds import kind_get
 from leaderboard.core import bootstrap as bootstrap_module
+from leaderboard.core import row_sums
 from leaderboard.core.bootstrap import bootstrap_leaderboard, point_scores, resample_indices
 
 T = TypeVar("T")
@@ -144,10 +146,10 @@ def huge_board(*, n_rows: int, n_resamples: int, sample: int) -> None:
     )
     one_pass, _ = best_of(lambda: point_scores(y=y, preds=preds, kind="classification"), repeat=1)
     start = time.perf_counter()
-    bootstrap_module._resample_scores(  # the row bootstrap, forced (private on purpose)
+    row_sums._resample_scores(  # the row bootstrap, forced (private on purpose)
         y,
         preds,
-        "classification",
+        kind_get("classification").statistic("accuracy"),
         n_resamples=sample,
         seed=0,
         chunk_bytes=bootstrap_module.DEFAULT_CHUNK_BYTES,

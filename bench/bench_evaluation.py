@@ -35,7 +35,7 @@ from common.flips import split_flips
 from scoring.core import load_solution
 from scoring.core.align import align_submission
 from scoring.core.digest import own_digest
-from scoring.core.metrics import _label_metrics, task_curves
+from scoring.core.metrics import task_curves
 from scoring.core.opis import OpisSettings
 from scoring.core.reader import read_submission
 
@@ -79,7 +79,7 @@ def main() -> None:
                 def scoring(sol_path=sol_path, sub_path=sub_path, kind=kind, classes=classes):
                     solution = load_solution(sol_path, kind=kind, classes=classes)
                     aligned = align_submission(read_submission(sub_path), solution)
-                    _label_metrics(aligned, solution)
+                    solution.task_kind.evaluate(aligned, solution)
                     return solution, aligned
 
                 t_scoring, (solution, aligned) = best_of(args.repeat, scoring)

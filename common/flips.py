@@ -1,7 +1,8 @@
-"""Prediction flips of a new submission against a reference: the one home of "a row is right".
+"""Prediction flips of a new submission against a reference, counted per split.
 
-A row is *right* when the prediction equals the truth (class index, or 0/1 for matching;
-DESIGN §11).
+A row is *right* as the task's kind says (``kinds``: ``TaskKind.rows_right``; DESIGN §11:
+the prediction equals the truth, or for numbers is within the task's tolerance of it).
+Callers pass that rule as ``is_right(y, pred) -> bool per row``; without one, equality.
 
 - positive flip: the reference was wrong, the new prediction is right;
 - negative flip: the reference was right, the new prediction is wrong. The negative flip rate
@@ -16,13 +17,21 @@ for scoring) are views of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-SPLITS = ("all", "public", "private")
+from common.splits import SPLITS
+
+RightRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``is_right(y, pred)``: per row, whether ``pred`` is right about the truth ``y``."""
+
+
+def rows_right(y: np.ndarray, pred: np.ndarray, is_right: RightRule | None = None) -> np.ndarray:
+    """Per row, whether ``pred`` is right: ``is_right``, or equality without one."""
+    return np.asarray(is_right(y, pred) if is_right is not None else pred == y, dtype=bool)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +90,7 @@ def split_flips(
     is_public: np.ndarray,
     examples: int = 0,
     ids: Sequence[Any] | np.ndarray | None = None,
+    is_right: RightRule | None = None,
 ) -> dict[str, FlipReport]:
     """``{"all"|"public"|"private": FlipReport}`` of ``pred`` against ``reference`` on ``y``.
 
@@ -96,8 +106,8 @@ def split_flips(
         raise ValueError("y, pred, reference and is_public must be 1-D of the same length")
     if ids is not None and len(ids) != y.shape[0]:
         raise ValueError("ids must have one id per row of y")
-    right = pred == y
-    reference_right = reference == y
+    right = rows_right(y, pred, is_right)
+    reference_right = rows_right(y, reference, is_right)
     cells = public.astype(np.int64) * 4 + reference_right * 2 + right
     by_split = np.bincount(cells, minlength=8).reshape(2, 2, 2)  # split, ref right, right
     counts = {"all": by_split.sum(axis=0), "public": by_split[1], "private": by_split[0]}
@@ -138,6 +148,7 @@ def flips(
     rows: np.ndarray | None = None,
     examples: int = 5,
     ids: Sequence[Any] | np.ndarray | None = None,
+    is_right: RightRule | None = None,
 ) -> FlipReport:
     """Compare ``new_pred`` with ``ref_pred`` on the truth ``y`` (all aligned by row).
 
@@ -160,6 +171,12 @@ def flips(
             selected = np.zeros(y.shape, dtype=bool)
             selected[rows] = True  # each row once, in row order
     reports = split_flips(
-        y=y, pred=new_pred, reference=ref_pred, is_public=selected, examples=examples, ids=ids
+        y=y,
+        pred=new_pred,
+        reference=ref_pred,
+        is_public=selected,
+        examples=examples,
+        ids=ids,
+        is_right=is_right,
     )
     return reports["public"]  # the selected rows

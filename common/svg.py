@@ -38,15 +38,18 @@ class Series(NamedTuple):
     points: Sequence[tuple[datetime, float]]
 
 
-def _text(value: object) -> str:
+def xml_text(value: object) -> str:
     """Text safe for XML content and attribute values."""
     return html.escape(_XML_INVALID.sub("", str(value)), quote=True)
 
 
-def _num(x: float) -> str:
+def coordinate(x: float) -> str:
     """A coordinate with at most two decimals and no trailing zeros."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+_text, _num = xml_text, coordinate
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -125,13 +128,16 @@ def _time_label(ts: float, step: int, tz: tzinfo | None) -> str:
     return moment.strftime("%b %d %H:%M")
 
 
-def _best_so_far(points: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
-    """The points where the running maximum improves, in time order (NaN ignored)."""
+def _best_so_far(
+    points: Sequence[tuple[datetime, float]], higher_is_better: bool = True
+) -> list[tuple[datetime, float]]:
+    """The points where the running best (maximum, or minimum when lower is better)
+    improves, in time order (NaN ignored)."""
     steps: list[tuple[datetime, float]] = []
     for at, value in sorted(
         (p for p in points if p[1] is not None and math.isfinite(p[1])), key=lambda p: p[0]
     ):
-        if not steps or value > steps[-1][1]:
+        if not steps or (value > steps[-1][1] if higher_is_better else value < steps[-1][1]):
             steps.append((at, float(value)))
     return steps
 
@@ -143,13 +149,15 @@ def history_chart_svg(
     y_label: str,
     width: int = 720,
     height: int = 320,
+    higher_is_better: bool = True,
 ) -> str:
     """A step line of each team's best score so far over time; baselines dashed; legend.
 
     Each line starts at the team's first scored submission and runs to the latest
-    submission of any team. Datetimes must all be aware or all naive.
+    submission of any team. Datetimes must all be aware or all naive. "Best" follows
+    ``higher_is_better``; the y axis says which way is better.
     """
-    lines = [(s, _best_so_far(s.points)) for s in series]
+    lines = [(s, _best_so_far(s.points, higher_is_better)) for s in series]
     lines = [(s, steps) for s, steps in lines if steps]
     desc = (
         f"Best {y_label} so far over time for {len(lines)} team"
@@ -211,6 +219,10 @@ def history_chart_svg(
     out.append(
         f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
         f'text-anchor="middle" fill="{AXIS_COLOR}">{_text(y_label)}</text>'
+    )
+    out.append(
+        f'<text x="8" y="{height - 8}" font-size="10" fill="{AXIS_COLOR}" data-role="direction">'
+        f"{'higher' if higher_is_better else 'lower'} is better</text>"
     )
 
     # One step line per team.

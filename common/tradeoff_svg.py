@@ -19,7 +19,8 @@ LABEL_CHARS = 18
 class TradeoffPoint(NamedTuple):
     name: str
     nfr: float  # 0..1
-    gain: float  # score - reference score
+    gain: float  # how much better than the reference (score - reference, or the reverse
+    # for a lower-is-better metric)
     ineligible: bool = False  # above the track's NFR limit for the prize
 
 

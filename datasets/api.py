@@ -20,6 +20,7 @@ from challenge_platform.selectors import is_organizer
 from datasets.models import Task
 from datasets.selectors import task_file_get, task_file_names, task_get_or_404, task_list
 from datasets.views import task_file_response
+from kinds import kind_names
 
 
 class TaskListApi(generics.ListAPIView):
@@ -89,7 +90,7 @@ class TaskDetailApi(APIView):
         slug = serializers.SlugField()
         title = serializers.CharField()
         description = serializers.CharField(help_text="Markdown")
-        kind = serializers.ChoiceField(choices=["classification", "matching"])
+        kind = serializers.ChoiceField(choices=kind_names())
         columns = ColumnSerializer(many=True, help_text="feature columns, in file order")
         classes = serializers.ListField(child=serializers.CharField())
         primary_metric = serializers.CharField()

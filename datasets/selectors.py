@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -13,6 +13,7 @@ from django.http import Http404
 
 from challenge_platform.models import Challenge, TeamMembership, Track
 from datasets.models import Task, TaskVersion
+from kinds import kind_get
 
 # Name in the URL -> the Task field that stores it. Participants may download these.
 PUBLIC_FILES = {
@@ -115,7 +116,8 @@ class CardClass:
 
 @dataclass(frozen=True)
 class TaskCard:
-    """The dataset card of a task, ready for ``datasets/_card.html``."""
+    """The dataset card of a task, ready for ``datasets/_card.html`` and the kind's card
+    templates (``kinds/<kind>/card_stats.html``, ``card.html``)."""
 
     kind: str
     train_rows: int
@@ -125,6 +127,10 @@ class TaskCard:
     positive_rate: float | None
     example_header: list[str]
     example_rows: list[list[Any]]
+    label_meaning: str = ""  # what ``label`` holds ("class name", "0 / 1", ...)
+    labels: Mapping[str, Any] = field(default_factory=dict)  # the kind's view of its part
+    stats_template: str = ""
+    labels_template: str = ""
 
     @property
     def positive_percent(self) -> float | None:
@@ -139,6 +145,7 @@ def task_card(*, task: Task) -> TaskCard:
     largest = max((c.get("share") or 0.0 for c in balance), default=0.0) or 1.0
     examples = card.get("examples") or []
     header = list(examples[0].keys()) if examples else []
+    kind = kind_get(task.kind)
     return TaskCard(
         kind=task.kind,
         train_rows=int(rows.get("train", task.train_rows)),
@@ -165,6 +172,10 @@ def task_card(*, task: Task) -> TaskCard:
         positive_rate=card.get("positive_rate"),
         example_header=header,
         example_rows=[[row.get(key) for key in header] for row in examples],
+        label_meaning=kind.label_meaning,
+        labels=kind.card_view(card),
+        stats_template=kind.template("card_stats"),
+        labels_template=kind.template("card"),
     )
 
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Track
 from datasets.selectors import task_get_or_404
-from scoring.core.directions import describe_metrics, metric_direction
+from kinds import describe_metrics, metric_direction
 
 from . import cache as board_cache
 from . import selectors
@@ -218,6 +218,6 @@ def _track_payload(track: Track, split: str) -> dict:
         "track": track.slug,
         "split": split,
         "tasks": [t.slug for t in board.tasks],
-        "direction": "higher",  # every primary metric is higher-is-better (DESIGN §4)
+        "direction": "higher",  # the mean of track values (leaderboard.core.track)
         "entries": entries,
     }

@@ -9,6 +9,7 @@ from typing import Any
 from challenge_platform.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
+from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
@@ -48,15 +49,16 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     limit = task.track.prize_max_nfr
     for row in rows:
         row.prize_ineligible = row.rank is not None and not nfr_prize_eligible([row.nfr], limit)
-    flips = primary is not None and task.kind != "grouping"
+    flips = primary is not None and kind_get(task.kind).flips
     svg = ""
     if flips:
         base = primary.public_score if split == "public" else primary.private_score
+        sign = metric_info(task.primary_metric).sign  # a gain is an improvement either way
         points = [
             TradeoffPoint(
                 name=row.team.name,
                 nfr=row.nfr,
-                gain=row.score - base,
+                gain=sign * (row.score - base),
                 ineligible=row.prize_ineligible,
             )
             for row in rows

@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from common.flips import RightRule
 from datasets.models import Task
+from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import flip_intervals
 from scoring.models import Reference, ReferenceSource
 from scoring.reference_selectors import primary_reference, reference_list, reference_predictions
@@ -48,8 +50,8 @@ def references_sync(*, task: Task) -> np.ndarray | None:
     except Exception:
         logger.exception("building the trivial baseline of task %s failed", task.slug)
     reference_autogluon_sync(task=task)
-    if task.kind == "grouping":
-        return None  # a cluster id is no label: no flips
+    if not kind_get(task.kind).flips:
+        return None  # rows are never right or wrong (grouping: a cluster id is no label)
     primary = primary_reference(task=task)
     if primary is None:
         return None
@@ -66,12 +68,20 @@ def entry_flips_fill(
     rows: np.ndarray,
     seed: int = 0,
     n_resamples: int = 1000,
+    is_right: RightRule | None = None,
 ) -> None:
-    """Set (or clear) the flip columns of ``entries`` (aligned with ``preds``) in place."""
+    """Set (or clear) the flip columns of ``entries`` (aligned with ``preds``) in place;
+    ``is_right`` is the task's rule of a right row (``Solution.is_right``)."""
     intervals = []
     if reference is not None and reference.shape == np.shape(y):
         intervals = flip_intervals(
-            y=y, preds=preds, reference=reference, rows=rows, seed=seed, n_resamples=n_resamples
+            y=y,
+            preds=preds,
+            reference=reference,
+            rows=rows,
+            seed=seed,
+            n_resamples=n_resamples,
+            is_right=is_right,
         )
     for i, entry in enumerate(entries):
         for name in FLIP_FIELDS:
@@ -121,13 +131,15 @@ def _scored(value: float | None) -> bool:
 def board_with_references(
     *, task: Task, split: str, entries: Sequence[LeaderboardEntry]
 ) -> list[Any]:
-    """``entries`` (board order) with the task's references merged in by score.
+    """``entries`` (board order) with the task's references merged in by score (better
+    first, as the primary metric's direction says).
 
     Entries gain ``reference`` (the AutoGluon name on the baseline team's entry, else
     None), ``is_primary_reference`` and ``opis``; positions are renumbered 1..n.
     """
     references = reference_list(task=task)
     primary = primary_reference(task=task, references=references)
+    metric = metric_info(task.primary_metric)
     has_autogluon_entry = any(e.is_baseline for e in entries)
     rows: list[Any] = []
     for e in entries:
@@ -146,7 +158,11 @@ def board_with_references(
         at = len(rows)
         if _scored(row.score):
             at = next(
-                (i for i, e in enumerate(rows) if not _scored(e.score) or e.score < row.score),
+                (
+                    i
+                    for i, e in enumerate(rows)
+                    if not _scored(e.score) or metric.better(row.score, e.score)
+                ),
                 len(rows),
             )
         rows.insert(at, row)

@@ -13,6 +13,7 @@ from challenge_platform.models import Challenge, Team, Track
 from challenge_platform.selectors import is_organizer
 from common.svg import Series
 from datasets.models import Task
+from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
@@ -70,6 +71,34 @@ class TrackBoard:
     prize_ineligible: frozenset[int] = frozenset()
 
 
+def track_values_of(
+    tasks: list[Task], split: str, entries: list[LeaderboardEntry]
+) -> dict[str, dict[int, float | None]]:
+    """What each entry adds to its track's mean (``TaskKind.track_value``), by task slug and
+    team; the metrics a kind reads for it are fetched for its tasks only."""
+    by_pk = {t.pk: t for t in tasks}
+    readers = [t.pk for t in tasks if kind_get(t.kind).track_metrics]
+    metrics_of = (
+        dict(
+            LeaderboardEntry.objects.filter(task_id__in=readers, split=split).values_list(
+                "id", "metrics"
+            )
+        )
+        if readers
+        else {}
+    )
+    values: dict[str, dict[int, float | None]] = {t.slug: {} for t in tasks}
+    for e in entries:
+        task = by_pk[e.task_id]
+        value = None
+        if e.score is not None:
+            value = kind_get(task.kind).track_value(
+                task.primary_metric, e.score, metrics_of.get(e.id) or {}
+            )
+        values[task.slug][e.team_id] = value
+    return values
+
+
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
     tasks = list(track.tasks.order_by("order", "slug"))
     slugs = {t.pk: t.slug for t in tasks}
@@ -80,6 +109,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         .select_related("team")
         .defer("metrics")
     )
+    directions = {t.slug: metric_info(t.primary_metric).higher_is_better for t in tasks}
     per_task: dict[str, dict[int, float | None]] = {t.slug: {} for t in tasks}
     task_ranks: dict[str, dict[int, int | None]] = {t.slug: {} for t in tasks}
     teams: dict[int, Team] = {}
@@ -106,12 +136,15 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         baseline_ids,
         tie_break_at=tie_break,
         task_ranks=task_ranks,
+        values=track_values_of(tasks, split, entries),
+        higher_is_better=directions,
     )
     matrix = relative_to_baseline(
         per_task,
         baseline_scores,
         task_slugs=[t.slug for t in tasks],
         team_ids=[r.team_id for r in rows if not r.is_baseline],
+        higher_is_better=directions,
     )
     ineligible = frozenset(
         tid

@@ -17,8 +17,8 @@ from django.db.models import QuerySet
 from challenge_platform import hooks, jobs
 from datasets.models import Task
 from datasets.selectors import task_get
-from leaderboard.core.bootstrap import KINDS as BOOTSTRAP_KINDS
-from leaderboard.core.bootstrap import bootstrap_leaderboard
+from kinds import metric_info
+from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
     SubmissionInput,
@@ -72,8 +72,10 @@ def submission_inputs(
         .only(*INPUT_FIELDS, "team__name", "scores")
     )
     by_id = {s.id: s for s in rows}
+    higher = task_higher_is_better(task)
     inputs = [
         _input(
+            higher,
             s.id,
             s.team_id,
             s.team.is_baseline,
@@ -85,6 +87,11 @@ def submission_inputs(
         for s in by_id.values()
     ]
     return inputs, by_id
+
+
+def task_higher_is_better(task: Task) -> bool:
+    """The direction of the task's primary metric (``kinds.metrics``): how its boards rank."""
+    return metric_info(task.primary_metric).higher_is_better
 
 
 INPUT_FIELDS = (
@@ -109,9 +116,13 @@ _INPUT_NAMES = (
 )
 
 
-def _input(*values: object) -> SubmissionInput:
-    """A ``SubmissionInput`` from the values of ``INPUT_FIELDS``, in that order."""
-    return SubmissionInput(**dict(zip(_INPUT_NAMES, values, strict=True)))  # type: ignore[arg-type]
+def _input(higher_is_better: bool, *values: object) -> SubmissionInput:
+    """A ``SubmissionInput`` from the values of ``INPUT_FIELDS``, in that order, on a board
+    whose metric is ``higher_is_better``."""
+    return SubmissionInput(
+        **dict(zip(_INPUT_NAMES, values, strict=True)),  # type: ignore[arg-type]
+        higher_is_better=higher_is_better,
+    )
 
 
 def task_leaderboard_refresh(
@@ -236,7 +247,8 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
         submissions = submissions.filter(team_id__in=teams)
     # Plain values, not model instances: this runs in every scoring's transaction.
     rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
-    inputs = [_input(*row[:-1]) for row in rows]
+    higher = task_higher_is_better(task)
+    inputs = [_input(higher, *row[:-1]) for row in rows]
     scores_of = {row[0]: row[-1] for row in rows}
     # A team's count and last time are of the submissions the board ranks (scored, not
     # hidden, before the end): queued or failed ones are not results. Every outcome that
@@ -259,11 +271,14 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
                     score=e["score"],
                     submitted_at=e["best_submitted_at"],
                     payload=e,
+                    higher_is_better=higher,
                 )
                 for (team, on), e in current.items()
                 if on == split and team not in teams
             ]
-    boards = {split: rank_entries(entries) for split, entries in selected.items()}
+    boards = {
+        split: rank_entries(entries, higher_is_better=higher) for split, entries in selected.items()
+    }
     # Plain values (no model instances for the 600 rows of a 300-team board; only the rows
     # written become entries).
     new_rows = []
@@ -412,8 +427,8 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
     """Compute score/rank intervals and the group tied with #1 for both splits of a task."""
     task = task_get(pk=task_id)
     primary = references_sync(task=task)
-    if task.kind not in BOOTSTRAP_KINDS:
-        return
+    if not has_bootstrap(task.kind, task.primary_metric):
+        return  # no statistic for this metric: the board shows no intervals
     entries = list(LeaderboardEntry.objects.filter(task=task).select_related("submission"))
     if not entries:
         return
@@ -436,6 +451,7 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             y=y,
             preds=preds,
             kind=task.kind,
+            metric=task.primary_metric or None,
             n_resamples=n_resamples,
             seed=seed,
             rows=mask,
@@ -446,7 +462,15 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
             e.tied_with_best = interval.tied_with_best
             updates.append(e)
-        entry_flips_fill(kept, y=y, preds=preds, reference=primary, rows=mask, seed=seed)
+        entry_flips_fill(
+            kept,
+            y=y,
+            preds=preds,
+            reference=primary,
+            rows=mask,
+            seed=seed,
+            is_right=solution.is_right,
+        )
     with transaction.atomic():
         current = set(LeaderboardEntry.objects.filter(task=task).values_list("id", "submission_id"))
         fresh = [e for e in updates if (e.id, e.submission_id) in current]

@@ -3,8 +3,11 @@
 A cell is the algorithm's latest scored run on the task (any version, newest first): a
 team's run through the submission it made, an organizer's run through the scores and
 predictions stored on the run. Its value is the score minus the task's baseline (the
-baseline entry of the task's board on the same split) with a paired bootstrap interval;
-each row ends with the algorithm's mean over the track's tasks it has a cell on. The
+baseline entry of the task's board on the same split), oriented so that a positive delta
+is better whatever the metric's direction, with a paired bootstrap interval; each row ends
+with the algorithm's mean over the track's tasks it has a cell on, of the tasks' track
+values (``TaskKind.track_value``: the score itself for accuracy or F1, R² clipped to
+[0, 1] for regression), so a track mixing kinds averages comparable numbers. The
 private split is shown only when :func:`leaderboard.selectors.private_visible` allows.
 Cells are cached by the ids of the two prediction files, so a new run or a new baseline
 is a new key.
@@ -22,9 +25,10 @@ from django.db.models.fields.files import FieldFile
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
 from challenge_platform.models import Track
 from datasets.models import Task
-from leaderboard.core.bootstrap import KINDS
+from kinds import kind_get
+from leaderboard.core.bootstrap import has_bootstrap
 from leaderboard.core.transfer import TransferCell, transfer_cell
-from scoring.core import PRIMARY_METRIC, load_predictions
+from scoring.core import load_predictions
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -88,10 +92,23 @@ def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str)
         pred=_predictions(source),
         baseline_pred=_predictions(baseline.submission.predictions),
         kind=task.kind,
+        metric=task.primary_metric or None,
         rows=public if split == Split.PUBLIC else ~public,
     )
     cache.set(key, cell, CACHE_SECONDS)
     return cell
+
+
+def _track_values(
+    run: AlgorithmRun | None, task: Task, baseline: LeaderboardEntry, split: str, cell: TransferCell
+) -> tuple[float | None, float | None]:
+    """What the run's and the baseline's scores add to a track's mean (the row's means)."""
+    kind, metric = kind_get(task.kind), task.primary_metric
+    scores = (run.submission.scores if run and run.submission_id else run and run.scores) or {}
+    return (
+        kind.track_value(metric, cell.score, scores.get(split) or {}),
+        kind.track_value(metric, cell.baseline, baseline.metrics or {}),
+    )
 
 
 def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
@@ -114,6 +131,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     for algorithm in algorithms:
         cells: list[TransferCell | None] = []
         runs: list[AlgorithmRun | None] = []
+        values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
         for task in tasks:
             run = latest.get((algorithm.pk, task.pk))
             baseline = baselines.get(task.pk)
@@ -121,23 +139,25 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
             usable = (
                 run is not None
                 and baseline is not None
-                and task.kind in KINDS
-                and (task.primary_metric or PRIMARY_METRIC[task.kind]) == PRIMARY_METRIC[task.kind]
+                and has_bootstrap(task.kind, task.primary_metric or None)
             )
             try:
-                cells.append(_cell(run, task, baseline, split) if usable else None)
+                cell = _cell(run, task, baseline, split) if usable else None
             except Exception:  # one unreadable file must not take the page down
                 logger.exception("transfer cell %s x %s failed", algorithm.pk, task.slug)
-                cells.append(None)
-        present = [c for c in cells if c is not None]
+                cell = None
+            cells.append(cell)
+            if cell is not None:
+                values.append(_track_values(run, task, baseline, split, cell))
+        known = [(v, b) for v, b in values if v is not None and b is not None]
         rows.append(
             TransferRow(
                 algorithm=algorithm,
                 cells=cells,
                 runs=runs,
-                mean_delta=float(np.mean([c.delta for c in present])) if present else None,
-                mean_score=float(np.mean([c.score for c in present])) if present else None,
-                covered=len(present),
+                mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
+                mean_score=float(np.mean([v for v, _ in known])) if known else None,
+                covered=len(known),
             )
         )
     rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))

@@ -12,7 +12,7 @@ from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
-from scoring.core.directions import metric_info
+from kinds import kind_get, metric_info
 
 from . import cache as board_cache
 from . import selectors
@@ -83,16 +83,19 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
     entries = board.rows
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
+    metric = metric_info(task.primary_metric)
     chart = history_chart_svg(
         selectors.history_series(task=task),
         title=f"{task.title}: best public {task.primary_metric} over time",
-        y_label=metric_info(task.primary_metric).label,
+        y_label=metric.label,
+        higher_is_better=metric.higher_is_better,
     )
     return render(
         request,
         "leaderboard/task_leaderboard.html",
         {
             "task": task,
+            "task_kind": kind_get(task.kind),
             "challenge": challenge,
             "split": split,
             "rows": rows,
@@ -194,6 +197,10 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            # tasks whose score is not what they add to the mean (regression: R²)
+            "track_notes": [
+                (t, kind_get(t.kind).track_note) for t in board.tasks if kind_get(t.kind).track_note
+            ],
             "prize_ineligible": board.prize_ineligible,
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user

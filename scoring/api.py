@@ -26,8 +26,8 @@ from challenge_platform.audit import decision_payload
 from challenge_platform.security import ScopedRateThrottle
 from datasets.models import Task
 from datasets.selectors import task_get
+from kinds import describe_metrics
 from scoring.admission import declared_length, refusal_parts
-from scoring.core.directions import describe_metrics
 from scoring.reference_selectors import submission_primary_nfr, submission_reference_flips
 from scoring.selectors import (
     submission_algorithm,

@@ -11,9 +11,9 @@ stores that in ``InsightDigest`` rows:
   needs it: references change as other submissions are scored.
 
 A digest's ``key`` hashes what it was computed from: the digest format, the task's solution
-file, its OPIS settings, and the predictions file of the submission (and the reference). A
-rescore (new predictions file), a new solution or new OPIS settings therefore miss the old
-digest, which is replaced.
+file, its OPIS settings (and the kind's options, where it has any), and the predictions
+file of the submission (and the reference). A rescore (new predictions file), a new
+solution or new OPIS settings therefore miss the old digest, which is replaced.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from scoring.core import Aligned, Solution, load_predictions
 from scoring.core.digest import flips_digest, own_digest
 from scoring.core.opis import UtilityCurves
 from scoring.models import InsightDigest, Submission
-from scoring.solutions import solution_for_task, task_opis_options
+from scoring.solutions import solution_for_task, task_kind_options, task_opis_options
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ def digest_key(
         predictions if predictions is not None else submission.predictions.name,
         None if reference is None else [reference.pk, reference.predictions.name],
     ]
+    kind_options = task_kind_options(task)
+    if kind_options:  # e.g. a tolerance decides which rows are right (kinds without: as before)
+        parts.append(kind_options)
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 

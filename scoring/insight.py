@@ -11,8 +11,9 @@ the reveal. Private rows, and their ids, never reach a participant before that.
   team's own previous best (best public score among its submissions created before this
   one): rows fixed (reference wrong, this one right), rows newly broken (reference right,
   this one wrong: the negative flip rate), with a few example ids of each.
-- A confusion matrix (both kinds), and for matching files with a ``score``, precision and
-  recall against the decision threshold.
+- What the task's kind shows of the rows (``TaskKind.charts`` of its digest, in its
+  ``kinds/<name>/insight.html``): a confusion matrix, for matching files with a ``score``
+  precision and recall against the decision threshold...
 - OPIS curves (files with scores): F1 against the threshold of the most divergent groups
   and of all rows pooled, the calibration range shaded.
 - The team's final selection for the private leaderboard (what the toggle may do).
@@ -20,9 +21,7 @@ the reveal. Private rows, and their ids, never reach a participant before that.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,21 +34,15 @@ from django.utils.safestring import SafeString, mark_safe
 from challenge_platform.models import TeamMembership
 from challenge_platform.selectors import is_organizer
 from common.flips import FlipReport
-from common.svg import (
-    AXIS_COLOR,
-    PALETTE,
-    confusion_matrix_svg,
-    unit_axes,
-    utility_curves_svg,
-)
+from common.svg import utility_curves_svg
+from kinds import kind_get, metric_info
 from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
+from scoring.core.digest import kind_parts
 from scoring.digests import DigestUnavailable, submission_flips_digest, submission_own_digest
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import User, private_scores_visible
 
 logger = logging.getLogger(__name__)
-
-MATCHING_CLASS_NAMES = ("0 (no match)", "1 (match)")
 
 Rows = Literal["public", "all"]
 
@@ -68,6 +61,14 @@ class FlipComparison:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ShownChart:
+    """One of the kind's charts, ready for its template: ``data-role`` and the SVG."""
+
+    role: str
+    svg: SafeString
+
+
+@dataclass(frozen=True, kw_only=True)
 class SubmissionInsight:
     """What the detail page shows below the scores."""
 
@@ -75,10 +76,14 @@ class SubmissionInsight:
     n_rows: int
     comparisons: list[FlipComparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    confusion_svg: SafeString | None = None
-    threshold_svg: SafeString | None = None
+    charts: list[ShownChart] = field(default_factory=list)  # the kind's (kinds: Chart)
+    template: str = ""  # the kind's insight partial (kinds/<name>/insight.html)
     opis: dict[str, Any] | None = None  # OPIS, range and the shown groups (scoring.core.digest)
     opis_svg: SafeString | None = None
+
+    @property
+    def chart_roles(self) -> set[str]:
+        return {chart.role for chart in self.charts}
 
     @property
     def rows_text(self) -> str:
@@ -109,8 +114,9 @@ def submission_visible_rows(*, submission: Submission, user: User) -> Rows:
 def submission_flip_references(*, submission: Submission) -> dict[str, Submission | None]:
     """The baseline team's best submission and the team's previous best (public score).
 
-    Only scored, visible submissions with stored predictions qualify; ties go to the
-    earlier submission. The submission itself is never its own reference.
+    Only scored, visible submissions with stored predictions qualify; "best" follows the
+    primary metric's direction and ties go to the earlier submission. The submission itself
+    is never its own reference.
     """
     candidates = (
         Submission.objects.filter(
@@ -124,6 +130,8 @@ def submission_flip_references(*, submission: Submission) -> dict[str, Submissio
         .select_related("team")
         .order_by("-public_score", "created_at", "pk")
     )
+    if not metric_info(submission.task.primary_metric).higher_is_better:
+        candidates = candidates.order_by("public_score", "created_at", "pk")
     baseline = candidates.filter(team__is_baseline=True, team__is_hidden=False).first()
     previous = candidates.filter(team_id=submission.team_id).filter(
         Q(created_at__lt=submission.created_at)
@@ -141,18 +149,12 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
     if submission.status != SubmissionStatus.SCORED or not submission.predictions:
         return None
     task = submission.task
+    kind = kind_get(task.kind)
     rows = submission_visible_rows(submission=submission, user=user)
-    if task.kind == "grouping":
-        # Cluster ids are arbitrary names: row-by-row flips and a confusion matrix of them
-        # mean nothing. The pairwise and B-cubed metrics above are the comparison.
-        return SubmissionInsight(
-            rows=rows,
-            n_rows=0,
-            notes=[
-                "Grouping task: cluster ids are arbitrary, so flips and a confusion matrix "
-                "are not shown; compare submissions by their pairwise and B-cubed scores."
-            ],
-        )
+    if not kind.flips:
+        # Nothing is right or wrong row by row (grouping: cluster ids are arbitrary names);
+        # the metrics above are the comparison.
+        return SubmissionInsight(rows=rows, n_rows=0, notes=[kind.insight_note])
     try:
         digest = submission_own_digest(submission=submission)
     except DigestUnavailable:
@@ -166,21 +168,10 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         return SubmissionInsight(rows=rows, n_rows=0, notes=[digest["note"]])
     n_rows = int(digest["rows"][rows])
     comparisons, notes = _comparisons(submission=submission, user=user, rows=rows)
-    names = MATCHING_CLASS_NAMES if task.kind == "matching" else task.classes
-    confusion = confusion_matrix_svg(
-        np.asarray(digest["confusion"][rows], dtype=np.int64),
-        list(names),
-        title="Confusion matrix",
-    )
-    threshold = None
-    curve = (digest.get("threshold") or {}).get(rows)
-    if curve is not None:
-        threshold = threshold_chart_svg(
-            thresholds=_floats(curve["thresholds"]),
-            precision=_floats(curve["precision"]),
-            recall=_floats(curve["recall"]),
-            title="Precision and recall against the threshold",
-        )
+    charts = [
+        ShownChart(role=chart.role, svg=mark_safe(chart.svg))  # noqa: S308 - common.svg escapes
+        for chart in kind.charts(kind_parts(digest, rows), classes=list(task.classes))
+    ]
     opis = (digest.get("opis") or {}).get(rows)
     opis_svg = None
     if opis is not None and opis["groups"]:
@@ -195,9 +186,8 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         n_rows=n_rows,
         comparisons=comparisons,
         notes=notes,
-        # The charts are built from numbers; their only text goes through html.escape.
-        confusion_svg=mark_safe(confusion),  # noqa: S308 - common.svg escapes all text
-        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
+        charts=charts,
+        template=kind.template("insight"),
         opis=opis,
         opis_svg=mark_safe(opis_svg) if opis_svg else None,  # noqa: S308 - common.svg escapes
     )
@@ -310,92 +300,3 @@ def _may_open(*, reference: Submission, user: User) -> bool:
         user.is_authenticated
         and TeamMembership.objects.filter(team_id=reference.team_id, user_id=user.pk).exists()
     )
-
-
-# --- a small chart ------------------------------------------------------------------------
-
-_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _text(value: object) -> str:
-    """Text safe inside SVG content and attribute values."""
-    return html.escape(_XML_INVALID.sub("", str(value)), quote=True)
-
-
-def _num(x: float) -> str:
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def threshold_chart_svg(
-    *,
-    thresholds: Sequence[float] | np.ndarray,
-    precision: Sequence[float] | np.ndarray,
-    recall: Sequence[float] | np.ndarray,
-    title: str,
-    width: int = 420,
-    height: int = 250,
-) -> str:
-    """Precision and recall (y, on [0, 1]) against the score threshold (x, on [0, 1]).
-
-    ``precision[i]`` and ``recall[i]`` are those of predicting a match when
-    ``score >= thresholds[i]`` (as ``precision_recall_curve`` returns them, minus its last
-    point). One standalone ``<svg>`` with ``role="img"``, a ``<title>`` and a legend.
-    """
-    t = np.clip(np.asarray(thresholds, dtype=np.float64), 0.0, 1.0)
-    p = np.asarray(precision, dtype=np.float64)
-    r = np.asarray(recall, dtype=np.float64)
-    if not (t.shape == p.shape == r.shape) or t.ndim != 1:
-        raise ValueError("thresholds, precision and recall must be 1-D of the same length")
-    x0, x1, y0, y1 = 50, width - 16, 34, height - 62
-
-    def px(v: float) -> str:
-        return _num(x0 + v * (x1 - x0))
-
-    def py(v: float) -> str:
-        return _num(y1 - min(max(v, 0.0), 1.0) * (y1 - y0))
-
-    desc = f"Precision and recall at {t.size} score thresholds between 0 and 1."
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_text(title)}" '
-        'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">',
-        f"<title>{_text(title)}</title>",
-        f"<desc>{_text(desc)}</desc>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222222">{_text(title)}</text>',
-    ]
-    out.extend(unit_axes(x0=x0, x1=x1, y0=y0, y1=y1, px=px, py=py))
-    out.append(
-        f'<text x="{_num((x0 + x1) / 2)}" y="{y1 + 32}" text-anchor="middle" '
-        f'fill="{AXIS_COLOR}">Threshold on score</text>'
-    )
-    series = (
-        ("Precision", p, PALETTE[0], ""),
-        ("Recall", r, PALETTE[1], ' stroke-dasharray="6 4"'),
-    )
-    keep = np.isfinite(p) & np.isfinite(r)
-    if t.size and keep.any():
-        for name, values, color, dash in series:
-            points = " ".join(
-                f"{px(float(a))},{py(float(b))}" for a, b in zip(t[keep], values[keep], strict=True)
-            )
-            out.append(
-                f'<polyline points="{points}" fill="none" stroke="{color}" '
-                f'stroke-width="2"{dash}><title>{name}</title></polyline>'
-            )
-    else:
-        out.append(
-            f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">No scores on these rows</text>'
-        )
-    legend_y = height - 12
-    for i, (name, _values, color, dash) in enumerate(series):
-        lx = x0 + i * 110
-        out.append(
-            f'<line x1="{lx}" y1="{legend_y}" x2="{lx + 22}" y2="{legend_y}" stroke="{color}" '
-            f'stroke-width="2"{dash}/>'
-        )
-        out.append(f'<text x="{lx + 28}" y="{legend_y}" dy="0.32em" fill="#222222">{name}</text>')
-    out.append("</svg>")
-    return "\n".join(out)

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 from django.core.cache import cache
 
+from common.splits import SHOWN_ORDER
 from datasets.models import Task
+from kinds import kind_get
 from scoring.core import Aligned, load_predictions
 from scoring.core.flips import flip_rates
 from scoring.models import Reference, ReferenceSource, Submission
@@ -77,20 +79,17 @@ def submission_reference_flips(
     """``{split: {reference name: {"nfr", "pfr"}}}`` for the splits ``user`` may see.
 
     Public only until private scores are visible to ``user``; a split without rows or a
-    reference without predictions is left out; grouping tasks have no flips (a cluster id
-    is not a label that can equal the truth).
+    reference without predictions is left out; kinds whose rows are never right or wrong
+    have no flips (grouping: a cluster id is not a label that can equal the truth).
     """
     task = submission.task
-    if task.kind == "grouping" or not submission.predictions:
+    if not kind_get(task.kind).flips or not submission.predictions:
         return {}
     references = reference_list(task=task)
     if not references:
         return {}
-    splits = (
-        ("public", "private", "all")
-        if private_scores_visible(submission=submission, user=user)
-        else ("public",)
-    )
+    visible = private_scores_visible(submission=submission, user=user)
+    splits = SHOWN_ORDER if visible else ("public",)
     solution = solution_for_task(task)
     y = np.asarray(solution.y)
     is_public = np.asarray(solution.is_public, dtype=bool)
@@ -102,7 +101,13 @@ def submission_reference_flips(
         aligned = reference_predictions(reference=reference)
         if aligned is None or aligned.pred.shape != y.shape:
             continue
-        rates = flip_rates(y=y, pred=pred, reference=np.asarray(aligned.pred), is_public=is_public)
+        rates = flip_rates(
+            y=y,
+            pred=pred,
+            reference=np.asarray(aligned.pred),
+            is_public=is_public,
+            is_right=solution.is_right,
+        )
         for split in splits:
             if rates.get(split):
                 out[split][reference.name] = rates[split]
@@ -116,7 +121,7 @@ def submission_primary_nfr(*, submission: Submission) -> float | None:
     submissions does not reload every prediction file each time.
     """
     task = submission.task
-    if task.kind == "grouping" or not submission.predictions:
+    if not kind_get(task.kind).flips or not submission.predictions:
         return None
     primary = primary_reference(task=task)
     if primary is None:
@@ -134,7 +139,11 @@ def submission_primary_nfr(*, submission: Submission) -> float | None:
     pred = _submission_pred(submission)
     if aligned is not None and pred is not None and aligned.pred.shape == y.shape == pred.shape:
         rates = flip_rates(
-            y=y, pred=pred, reference=np.asarray(aligned.pred), is_public=solution.is_public
+            y=y,
+            pred=pred,
+            reference=np.asarray(aligned.pred),
+            is_public=solution.is_public,
+            is_right=solution.is_right,
         )
         nfr = rates["public"].get("nfr")
     cache.set(key, {"nfr": nfr}, timeout=24 * 3600)

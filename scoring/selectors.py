@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from challenge_platform.models import Team
 from challenge_platform.selectors import is_organizer
+from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 
-SPLITS = ("public", "private", "all")
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 User = AbstractBaseUser | AnonymousUser
 
@@ -47,7 +47,8 @@ def private_scores_visible(*, submission: Submission, user: User) -> bool:
 def submission_visible_scores(*, submission: Submission, user: User) -> dict[str, dict]:
     """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them."""
     scores = submission.scores or {}
-    splits = SPLITS if private_scores_visible(submission=submission, user=user) else ("public",)
+    visible = private_scores_visible(submission=submission, user=user)
+    splits = SHOWN_ORDER if visible else ("public",)
     return {split: dict(scores[split]) for split in splits if split in scores}
 
 

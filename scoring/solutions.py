@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasets.models import Task
+from kinds import kind_get
 from scoring.core import Solution, load_solution
 from scoring.core.opis import DEFAULT_MIN_GROUP_ROWS, DEFAULT_RANGE, OpisSettings
 
@@ -42,8 +43,13 @@ class SolutionCache:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, task: Task) -> Solution:
-        # The OPIS settings are part of the key: an organizer's change is never served stale.
-        key = (task.pk, task.solution.name, repr(task_opis_options(task)))
+        # The OPIS settings and the kind's options are part of the key: an organizer's
+        # change is never served stale.
+        key = (
+            task.pk,
+            task.solution.name,
+            repr((task_opis_options(task), task_kind_options(task))),
+        )
         with self.lock:
             solution = self.items.get(key)
             if solution is not None:
@@ -78,14 +84,27 @@ def task_opis_options(task: Task) -> dict[str, Any]:
     }
 
 
+def task_kind_options(task: Task) -> dict[str, Any]:
+    """What scoring needs of the task's own settings (``TaskKind.solution_options`` of its
+    ``task.json``: regression's tolerance...)."""
+    meta = task.meta if isinstance(task.meta, dict) else {}
+    return kind_get(task.kind).solution_options(meta)
+
+
 def task_solution_load(task: Task) -> Solution:
-    """The task's solution, with the OPIS range, minimum and (matching) groups set."""
+    """The task's solution, with the OPIS range, minimum and groups (where the kind takes
+    a group column) and the kind's options set."""
     with task.solution.open("rb") as handle:
-        solution = load_solution(handle, kind=task.kind, classes=list(task.classes))
+        solution = load_solution(
+            handle,
+            kind=task.kind,
+            classes=list(task.classes),
+            options=task_kind_options(task),
+        )
     options = task_opis_options(task)
     settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])
     column = options["group_column"]
-    if column and task.kind == "matching":
+    if column and solution.task_kind.opis_group_column:
         groups = _group_column(task, column, solution)
         if groups is not None:
             codes, names = groups

@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from challenge_platform.selectors import team_for_user
+from common.splits import SHOWN_ORDER
 from datasets.selectors import task_get_or_404
 from scoring import selectors
 from scoring.forms import SubmissionForm
@@ -99,7 +100,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if submission is None:
         raise Http404("no such submission")
     scores = selectors.submission_visible_scores(submission=submission, user=request.user)
-    splits = [split for split in selectors.SPLITS if split in scores]
+    splits = [split for split in SHOWN_ORDER if split in scores]
     metrics: list[str] = []
     for split in splits:
         metrics += [name for name in scores[split] if name not in metrics]

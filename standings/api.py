@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge
 from datasets.models import Task
+from kinds import metric_direction
 from leaderboard.selectors import private_visible
-from scoring.core.directions import metric_direction
 
 from . import selectors
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from challenge_platform.models import Challenge, Team, Track
 from datasets.models import Task
+from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.services import submission_inputs
-from scoring.core.directions import metric_direction
 
 from .core import finite_or_none, top_entries
 from .models import FinalStandings, MethodWriteup

@@ -23,6 +23,7 @@ from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
+from kinds import metric_direction
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
@@ -31,7 +32,6 @@ from leaderboard.core.ranking import (
 from leaderboard.core.track import track_standings
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs
-from scoring.core.directions import metric_direction
 from scoring.models import Submission, SubmissionStatus
 
 from .core import canonical_json, finite_or_none, snapshot_digest

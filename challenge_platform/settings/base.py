@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "kinds",  # the task kinds: pure modules, listed for their templates (kinds/templates)
     "datasets",
     "scoring",
     "scoring.baselines",

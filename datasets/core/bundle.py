@@ -13,7 +13,8 @@ import zipfile
 from pathlib import Path
 
 from common.archives import zip_member_problem
-from datasets.core.errors import BundleInvalid, examples, plural
+from common.wording import examples, plural
+from datasets.core.errors import BundleInvalid
 
 DEFAULT_MAX_ARCHIVE_BYTES = 1024**3
 DEFAULT_MAX_UNCOMPRESSED_BYTES = 2 * 1024**3

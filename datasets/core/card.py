@@ -1,16 +1,16 @@
 """The dataset card: a JSON-serialisable summary of a standardized task's tables.
 
-Column statistics cover train and test together; the class balance (grouping: the entity
-statistics) covers train. The card is built while the standardized files are written, one
-batch at a time (:class:`CardBuilder`): rows, missing shares, numeric min/max/mean and text
-lengths are exact; ``distinct`` is exact up to ``DISTINCT_CAP`` values and otherwise a lower
-bound flagged ``"distinct_is_lower_bound": true``; categorical top values are exact unless
+Column statistics cover train and test together; what the card says of the labels (the
+class balance, grouping's entity statistics...: ``TaskKind.card_labels``) covers train.
+The card is built while the standardized files are written, one batch at a time
+(:class:`CardBuilder`): rows, missing shares, numeric min/max/mean and text lengths are
+exact; ``distinct`` is exact up to ``DISTINCT_CAP`` values and otherwise a lower bound
+flagged ``"distinct_is_lower_bound": true``; categorical top values are exact unless
 flagged ``"top_values_approximate": true`` (more than ``DISTINCT_CAP`` values).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -21,12 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasets.core.profile import Distinct
+from kinds import kind_get
+from kinds.cards import number
 
 EXAMPLE_ROWS = 5
 EXAMPLE_CHARS = 80
 TOP_VALUES = 10
 DISTINCT_CAP = 100_000
-SIZE_BUCKETS = (1, 2, 3, 4, 5, 10)  # records per entity: 1, 2, 3, 4, 5-9, 10+
 
 
 class _Column:
@@ -70,19 +71,19 @@ class _Column:
         info: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
-            "missing_share": _number(self.missing / self.rows) if self.rows else 0.0,
+            "missing_share": number(self.missing / self.rows) if self.rows else 0.0,
             "distinct": DISTINCT_CAP if distinct is None else len(distinct),
         }
         if distinct is None:
             info["distinct_is_lower_bound"] = True
         if self.type == "numeric":
             info |= {
-                "min": _number(self.low),
-                "max": _number(self.high),
-                "mean": _number(self.total / self.count) if self.count else None,
+                "min": number(self.low),
+                "max": number(self.high),
+                "mean": number(self.total / self.count) if self.count else None,
             }
         elif self.type == "text":
-            info["mean_length"] = _number(self.length / self.count) if self.count else None
+            info["mean_length"] = number(self.length / self.count) if self.count else None
         elif self.type == "categorical":
             counts = _sum_counts(self.counts) if self.counts else None
             top = [] if counts is None else _top(counts, TOP_VALUES)
@@ -126,13 +127,7 @@ class CardBuilder:
             "rows": dict(self.rows),
             "columns": [column.summary() for column in self.columns],
         }
-        if self.kind == "grouping":
-            card["entities"] = entity_stats(train_labels)
-        else:
-            card["class_balance"] = _balance(train_labels)
-        if self.kind == "matching":
-            ones = pc.sum(pc.equal(train_labels, 1)).as_py() or 0
-            card["positive_rate"] = _number(ones / len(train_labels)) if len(train_labels) else None
+        card.update(kind_get(self.kind).card_labels(train_labels))
         card["examples"] = self.examples
         return card
 
@@ -147,51 +142,6 @@ def build_card(
             builder.add(part, batch)
     labels = pa.Table.from_pandas(train[["label"]], preserve_index=False)["label"]
     return builder.card(labels.combine_chunks())
-
-
-def _balance(labels: pa.Array) -> list[dict[str, Any]]:
-    pairs = pc.value_counts(labels.cast(pa.string())).flatten()
-    counts = sorted(zip(pairs[0].to_pylist(), pairs[1].to_pylist(), strict=True))
-    total = sum(n for _, n in counts)
-    return [{"class": str(c), "count": int(n), "share": _number(n / total)} for c, n in counts]
-
-
-def entity_stats(labels: pa.Array) -> dict[str, Any]:
-    """Entities, records per entity (min, mean, median, max, histogram), singletons' share."""
-    sizes = pc.value_counts(pc.drop_null(labels)).flatten()[1].to_numpy()
-    if not len(sizes):
-        return {"entities": 0, "records": 0}
-    edges = [*SIZE_BUCKETS, math.inf]
-    names = [
-        f"{lo}" if hi == lo + 1 else (f"{lo}+" if hi == math.inf else f"{lo}-{hi - 1}")
-        for lo, hi in itertools.pairwise(edges)
-    ]
-    histogram = [
-        {"records": name, "entities": int(((sizes >= lo) & (sizes < hi)).sum())}
-        for name, (lo, hi) in zip(names, itertools.pairwise(edges), strict=True)
-    ]
-    singletons = int((sizes == 1).sum())
-    return {
-        "entities": len(sizes),
-        "records": int(sizes.sum()),
-        "records_per_entity": {
-            "min": int(sizes.min()),
-            "mean": _number(sizes.mean()),
-            "median": _number(np.median(sizes)),
-            "max": int(sizes.max()),
-            "histogram": histogram,
-        },
-        "singleton_share": _number(singletons / len(sizes)),
-        "records_in_pairs_share": _number(1 - singletons / sizes.sum()),
-    }
-
-
-def _number(value: Any) -> float | None:
-    """A plain float, or None for NaN / infinity / nothing (JSON has none of them)."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def _example(value: Any) -> Any:

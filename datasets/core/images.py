@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from datasets.core.errors import examples, plural
+from common.wording import examples, plural
 
 FOLDER = "images"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

@@ -1,9 +1,9 @@
 """The standardized table format: its dtypes, conversion to it, writing it and reading it back.
 
 ``id``, text, categorical and image columns are pandas ``string`` (missing = NA), numeric
-columns ``float64``, the label ``string`` (classification, grouping) or ``int64`` 0/1
-(matching). CSV
-files write a missing value as an empty unquoted cell, and no text value is ever empty.
+columns ``float64``, the label as its kind says (``TaskKind.label_dtype``: ``string`` for
+classes and entities, ``int64`` 0/1 for matching). CSV files write a missing value as an
+empty unquoted cell, and no text value is ever empty.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from typing import IO, Any
 import pandas as pd
 import pyarrow as pa
 
+from kinds import kind_get
+
 Source = str | Path | IO[bytes]  # a path, or an open binary file (e.g. from Django storage)
 
 
 def label_dtype(kind: str) -> str:
-    """``int64`` for matching, ``string`` for classification."""
-    return "int64" if kind == "matching" else "string"
+    """The pandas dtype of the kind's standardized label (``TaskKind.label_dtype``)."""
+    return kind_get(kind).label_dtype
 
 
 def column_dtype(column_type: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasets.core.values import (
+from common.coerce import (
     as_numbers,
     as_text,
     float_integral,

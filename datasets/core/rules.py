@@ -1,8 +1,10 @@
-"""Bundle rules across the tables: ids, required columns, feature names, labels, pairs.
+"""Bundle rules across the tables: ids, required columns, feature names, labels.
 
 Each check appends plain-words problems (and warnings) to lists, so that the caller can
 report every problem of a bundle at once. The checks run on whole Arrow arrays of the id and
 label columns with Arrow's hash kernels (value counts, membership), never on Python objects.
+What a label must be beyond "not empty" (0/1, a class, an entity, a number), and which
+feature names go together, is the task's kind's rule (``kinds``).
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasets.core.errors import EXAMPLES, examples, plural
+from common.coerce import as_text
+from common.wording import EXAMPLES, examples, plural
 from datasets.core.idset import IdIndex, same_set
 from datasets.core.scan import Part
-from datasets.core.values import as_binary, as_text
+from kinds import TaskKind
 
-MAX_CLASSES = 1000
 RESERVED = ("id", "label", "split")
 MIN_TEST_ROWS = 2
-PAIR_PREFIXES = ("left_", "right_")
 
 
 def _rows(mask: pa.Array) -> str:
@@ -181,31 +182,12 @@ def check_same_ids(
     return None
 
 
-def check_pairs(part: Part, features: list[str], problems: list[str]) -> None:
-    """Matching features come as ``left_<attr>`` / ``right_<attr>`` pairs."""
-    loose = [c for c in features if not c.startswith(("left_", "right_")) or c in PAIR_PREFIXES]
-    if loose:
-        problems.append(
-            f"{part.name}: matching feature columns must be named left_<attr> or right_<attr>;"
-            f" these are not: {examples(loose)}"
-        )
-    lefts = {c[len("left_") :] for c in features if c.startswith("left_")} - {""}
-    rights = {c[len("right_") :] for c in features if c.startswith("right_")} - {""}
-    unpaired = [f"left_{a} (no right_{a})" for a in sorted(lefts - rights)]
-    unpaired += [f"right_{a} (no left_{a})" for a in sorted(rights - lefts)]
-    if unpaired:
-        problems.append(f"{part.name}: unpaired matching columns: {', '.join(unpaired[:5])}")
-    if not lefts & rights:
-        problems.append(
-            f"{part.name}: matching needs at least one pair of columns left_<attr> and right_<attr>"
-        )
-
-
 def check_labels(
-    kind: str, part: Part, ids: pa.Array | None, problems: list[str]
+    kind: TaskKind | None, part: Part, ids: pa.Array | None, problems: list[str]
 ) -> pa.Array | None:
-    """Labels of train or solution: never empty; 0/1 for matching. Returns them as text."""
-    if part.labels is None or not kind:
+    """Labels of train or solution: never empty, then as the kind says. Returns them in
+    the kind's standard form."""
+    if part.labels is None or kind is None:
         return None
     labels = as_text(part.labels)
     if labels.null_count:
@@ -213,18 +195,13 @@ def check_labels(
             f"{part.name}: empty label in {plural(labels.null_count, 'row')},"
             f" {_where(pc.is_null(labels), ids)}"
         )
-    if kind == "matching":
-        binary, bad = as_binary(part.labels)
-        bad_values = pc.filter(labels, bad)
-        if len(bad_values):
-            distinct = pc.unique(bad_values)
-            problems.append(
-                f"{part.name}: matching labels must be 0 or 1; other values in"
-                f" {plural(len(bad_values), 'row')}:"
-                f" {examples(_first(distinct), total=len(distinct))}"
-            )
-        return binary
-    return labels
+    return kind.bundle_labels(
+        part.labels,
+        labels,
+        file_name=part.name,
+        where=lambda mask: _where(mask, ids),
+        problems=problems,
+    )
 
 
 def _where(mask: pa.Array, ids: pa.Array | None) -> str:
@@ -233,83 +210,3 @@ def _where(mask: pa.Array, ids: pa.Array | None) -> str:
     chosen = pc.filter(ids, mask)
     first = pc.fill_null(chosen[:EXAMPLES], "?").to_pylist()
     return f"ids {examples(first, total=len(chosen))}"
-
-
-def _sorted_distinct(labels: pa.Array | None) -> list[str]:
-    if labels is None:
-        return []
-    return sorted(pc.unique(pc.drop_null(labels)).to_pylist())
-
-
-def check_classes(
-    kind: str,
-    train: Part,
-    train_labels: pa.Array,
-    solution: Part | None,
-    solution_labels: pa.Array | None,
-    problems: list[str],
-    warnings: list[str],
-) -> tuple[str, ...]:
-    """Enough classes in train, not too many; classes only the solution has are warned about."""
-    seen = _sorted_distinct(train_labels)
-    solution_seen = _sorted_distinct(solution_labels)
-    if kind == "matching":
-        if set(seen) != {"0", "1"}:
-            problems.append(
-                f"{train.name}: matching needs both matches (1) and non-matches (0) in 'label',"
-                f" found only {examples(seen) or 'none'}"
-            )
-        if solution is not None and solution_labels is not None and "1" not in solution_seen:
-            warnings.append(f"{solution.name} holds no match (label 1); F1 will be 0 for all")
-        return ("0", "1")
-    classes = sorted(set(seen) | set(solution_seen))
-    if len(seen) < 2 and train.rows:
-        problems.append(
-            f"{train.name}: classification needs at least 2 classes in 'label', found"
-            f" {len(seen)}: {examples(seen)}"
-        )
-    if len(classes) > MAX_CLASSES:
-        problems.append(
-            f"{train.name}: 'label' holds {len(classes):,} classes (train and solution"
-            f" together), over the limit of {MAX_CLASSES:,}"
-            " (is 'label' really a class?)"
-        )
-    unseen = [c for c in solution_seen if c not in set(seen)]
-    if unseen and solution is not None:
-        warnings.append(
-            f"{solution.name}: classes that never appear in train ({len(unseen)}):"
-            f" {examples(unseen)}"
-        )
-    return tuple(classes)
-
-
-def check_entities(
-    train: Part,
-    train_labels: pa.Array,
-    solution: Part,
-    solution_labels: pa.Array,
-    problems: list[str],
-    warnings: list[str],
-) -> None:
-    """Grouping: train and test entities are disjoint; a solution without pairs is warned."""
-    shared = pc.unique(
-        pc.filter(
-            solution_labels,
-            pc.and_(
-                pc.is_in(solution_labels, value_set=train_labels), pc.is_valid(solution_labels)
-            ),
-        )
-    )
-    if len(shared):
-        problems.append(
-            f"{train.name} and {solution.name} share {plural(len(shared), 'entity id')} in 'label':"
-            f" {examples(_first(shared), total=len(shared))}; grouping needs the entities of"
-            " test and train to be disjoint (every record of an entity on one side)"
-        )
-    for part, labels in ((train, train_labels), (solution, solution_labels)):
-        counts = pc.value_counts(pc.drop_null(labels)).flatten()
-        if len(labels) and not pc.any(pc.greater(counts[1], 1)).as_py():
-            warnings.append(
-                f"{part.name} gives no two records the same entity in 'label'; there are no"
-                " pairs to find"
-            )

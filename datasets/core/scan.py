@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from datasets.core.profile import ColumnProfile
 from datasets.core.tables import Table, read_part, scan_rows
+from kinds import kind_get, kind_names
 
 CATEGORICAL_MIN_DISTINCT = 20
 CATEGORICAL_SHARE = 0.05
@@ -59,12 +60,11 @@ class ScanPlan:
 def plan_for(
     *, kind: str, declared: dict[str, str], tables: list[Table], images_dir: Path
 ) -> ScanPlan:
-    """The plan for ``tables`` (train and test): the categorical cap from their row bounds."""
+    """The plan for ``tables`` (train and test): the categorical cap from their row bounds;
+    columns typed together as the task's kind groups them (a matching pair)."""
     columns = {c for t in tables if t.part != "solution" for c in t.columns}
-    group_of = {
-        c: (c.removeprefix("left_").removeprefix("right_") if kind == "matching" else c)
-        for c in columns
-    }
+    group = kind_get(kind).column_group if kind in kind_names() else str
+    group_of = {c: group(c) for c in columns}
     bound = sum(t.row_bound for t in tables if t.part != "solution")
     cap = max(CATEGORICAL_MIN_DISTINCT, math.ceil(CATEGORICAL_SHARE * bound))
     return ScanPlan(declared, group_of, images_dir.is_dir(), cap)

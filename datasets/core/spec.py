@@ -11,14 +11,10 @@ from typing import Any
 
 import yaml
 
-KINDS = ("classification", "matching", "grouping")
+from kinds import kind_get, kind_names
+from kinds.registry import KINDS as TASK_KINDS
+
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
-METRICS = {
-    "classification": ("accuracy", "macro_f1"),
-    "matching": ("f1", "precision", "recall"),
-    "grouping": ("pairwise_f1", "pairwise_precision", "pairwise_recall", "bcubed_f1"),
-}
-DEFAULT_METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
 KEYS = (
     "slug",
     "title",
@@ -75,6 +71,7 @@ class TaskSpec:
     public_fraction: float = 0.3
     split_seed: int = 0
     opis: OpisSpec = field(default_factory=OpisSpec)
+    options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -105,23 +102,33 @@ def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
     return _check(data)
 
 
+def _kind_options() -> dict[str, str]:
+    """Each kind's own task.yaml key -> the kind (e.g. regression's ``tolerance``)."""
+    return {key: kind.name for kind in TASK_KINDS.values() for key in kind.options}
+
+
 def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
     problems: list[str] = []
+    kind = data.get("kind")
+    known_kind = isinstance(kind, str) and kind in kind_names()
+    own = kind_get(kind).options if known_kind else ()
+    options = _kind_options()
     for key in data:
-        if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
+        if key in options and key not in own:
+            if known_kind:
+                problems.append(f"{NAME}: '{key}' applies to {options[key]} tasks only")
+        elif key not in KEYS and key not in own:
+            allowed = (*KEYS, *own)
+            close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{NAME}: unknown key '{key}'{hint}; allowed keys: {', '.join(KEYS)}")
+            problems.append(
+                f"{NAME}: unknown key '{key}'{hint}; allowed keys: {', '.join(allowed)}"
+            )
     slug = _slug(data.get("slug"), problems)
     title = _text(data, "title", problems, required=True, limit=TITLE_MAX)
     description = _text(data, "description", problems, required=False, limit=None)
-    kind = data.get("kind")
-    if kind not in KINDS:
-        # The first two kinds lead the message as they always did; grouping came later.
-        problems.append(
-            f"{NAME}: kind must be one of {', '.join(KINDS[:2])}, not {kind!r}"
-            f" (or {KINDS[2]}, for records that form entities)"
-        )
+    if not known_kind:
+        problems.append(f"{NAME}: {_unknown_kind(kind)}")
         kind = ""
     spec = TaskSpec(
         slug=slug,
@@ -133,8 +140,18 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         public_fraction=_fraction(data.get("public_fraction", 0.3), problems),
         split_seed=_seed(data.get("split_seed", 0), problems),
         opis=_opis(data.get("opis"), kind, problems),
+        options=kind_get(kind).read_options(data, problems) if kind else {},
     )
     return spec, problems
+
+
+def _unknown_kind(kind: object) -> str:
+    """"kind must be one of classification, matching, not 'x' (or grouping, for records that
+    form entities)": the kinds without a hint lead, as the first two always did."""
+    kinds = list(TASK_KINDS.values())
+    lead = ", ".join(k.name for k in kinds if not k.hint)
+    rest = "; or ".join(f"{k.name}, {k.hint}" for k in kinds if k.hint)
+    return f"kind must be one of {lead}, not {kind!r}" + (f" (or {rest})" if rest else "")
 
 
 def _slug(value: object, problems: list[str]) -> str:
@@ -189,14 +206,15 @@ def _columns(value: object, problems: list[str]) -> dict[str, str]:
 def _metric(value: object, kind: str, problems: list[str]) -> str:
     if not kind:
         return ""
+    task_kind = kind_get(kind)
     if value is None:
-        return DEFAULT_METRIC[kind]
-    if value not in METRICS[kind]:
+        return task_kind.primary
+    if value not in task_kind.selectable:
         problems.append(
             f"{NAME}: metric {value!r} is not available for {kind};"
-            f" use one of {', '.join(METRICS[kind])}"
+            f" use one of {', '.join(task_kind.selectable)}"
         )
-        return DEFAULT_METRIC[kind]
+        return task_kind.primary
     return str(value)
 
 
@@ -248,10 +266,11 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
             " that groups the rows"
         )
         group = None
-    elif group is not None and kind and kind != "matching":
+    elif group is not None and kind and not kind_get(kind).opis_group_column:
+        takers = [k.name for k in TASK_KINDS.values() if k.opis_group_column]
         problems.append(
-            f"{NAME}: opis.group_column applies to matching tasks only ({kind} tasks"
-            + (" group the rows by class)" if kind == "classification" else " have no scores)")
+            f"{NAME}: opis.group_column applies to {' and '.join(takers)} tasks only"
+            f" ({kind} tasks{kind_get(kind).opis_note})"
         )
         group = None
     bounds = value.get("range", list(OPIS_RANGE))

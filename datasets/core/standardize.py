@@ -23,12 +23,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common.coerce import as_numbers, as_text
+from common.split import split_column
 from datasets.core.card import CardBuilder
 from datasets.core.images import normalize_path, write_images_zip
 from datasets.core.io import standard_schema
-from datasets.core.split import public_entities, public_rows, split_column
 from datasets.core.validate import ValidatedBundle
-from datasets.core.values import as_numbers, as_text
+from kinds import kind_get
 
 SOLUTION = "private/solution.parquet"
 
@@ -75,6 +76,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "train_rows": len(bundle.train_ids),
         "test_rows": len(bundle.test_ids),
         "opis": spec.opis.as_json(group_source=bundle.opis_group_source),
+        **kind_get(spec.kind).task_meta(spec.options, bundle.train_labels),
     }
     card_json = card.card(bundle.train_labels)
     for name, content in (("task.json", meta), ("card.json", card_json)):
@@ -88,8 +90,9 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
 def _with_split(bundle: ValidatedBundle) -> pa.Table:
     spec, solution = bundle.spec, bundle.solution
     labels = solution["label"].combine_chunks()
-    choose = public_entities if spec.kind == "grouping" else public_rows
-    public = choose(labels, public_fraction=spec.public_fraction, seed=spec.split_seed)
+    public = kind_get(spec.kind).public_rows(
+        labels, public_fraction=spec.public_fraction, seed=spec.split_seed
+    )
     table = solution.append_column("split", split_column(public))
     extra = [c for c in table.column_names if c not in ("id", "label")]
     schema = standard_schema(spec.kind, (), with_label=True, extra=extra)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from datasets.core.errors import EXAMPLES, examples, plural
+from common.wording import EXAMPLES, examples, plural
 
 PARTS = ("train", "test", "solution")
 FORMATS = ("csv", "parquet")

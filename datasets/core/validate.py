@@ -14,18 +14,20 @@ Refused (each message names the file, the column and up to five example ids or r
   columns, train/test features differing, no feature column;
 - rows: empty train or test, fewer than 2 test rows, empty or duplicate ids, empty labels,
   test ids != solution ids, declared numeric values that are not numbers;
-- classification: fewer than 2 classes in train, more than 1000 classes;
-- grouping: train and solution sharing an entity id in ``label`` (entities are disjoint);
+- the kind's own rules (``kinds``: ``TaskKind.bundle_labels``, ``bundle_classes``,
+  ``check_features``, ``read_options``): classification: fewer than 2 classes in train,
+  more than 1000 classes; grouping: train and solution sharing an entity id in ``label``
+  (entities are disjoint); matching: features not named left_/right_<attr>, unpaired
+  columns, no pair, labels other than 0/1, train without both 0 and 1;
 - opis: unknown keys, a group_column that is not a test or solution column (or not on a
-  matching task), a range other than 0 <= lo < hi <= 1, min_group_rows not a whole number >= 1;
-- matching: features not named left_/right_<attr>, unpaired columns, no pair, labels other
-  than 0/1, train without both 0 and 1;
+  kind that takes one), a range other than 0 <= lo < hi <= 1, min_group_rows not a whole
+  number >= 1;
 - images: absolute, backslash or ``..`` paths, paths missing under images/, files Pillow
   cannot verify, an images/ folder with no image column.
 
-Warned (the bundle is accepted): solution classes never seen in train, a solution without
-matches, a grouping file where no two records share an entity, an entirely empty column, a
-column of image-like paths with no file under images/.
+Warned (the bundle is accepted): the kind's warnings (solution classes never seen in train,
+a solution without matches, a grouping file where no two records share an entity), an
+entirely empty column, a column of image-like paths with no file under images/.
 
 Every file is read once, in batches (:mod:`datasets.core.scan`); only the id and label
 columns (and the solution's OPIS group column) are held whole.
@@ -40,15 +42,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from common.coerce import as_text
+from common.wording import examples, plural
 from datasets.core import rules
-from datasets.core.errors import BundleInvalid, examples, plural
+from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
 from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
 from datasets.core.tables import PARTS, Table
-from datasets.core.values import as_text
+from kinds import TaskKind, kind_get
+from kinds.base import BundleLabels
 
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
@@ -60,7 +65,8 @@ class ValidatedBundle:
     """A bundle that passed every rule: its files, types and the columns held in memory.
 
     ``train`` and ``test`` are the files (streamed again to standardize them); ``train_ids``,
-    ``train_labels`` and ``test_ids`` are their id and label columns in the standard form;
+    ``train_labels`` and ``test_ids`` are their id and label columns in the standard form
+    (the kind's ``label_dtype``);
     ``solution`` is ``id, label[, <OPIS group column>]`` in test's row order. ``integral``
     names the (file, column) pairs of float columns whose text drops ``.0``. ``images``
     holds the normalized paths the image columns reference, relative to ``images_dir``.
@@ -107,6 +113,7 @@ def validate_bundle(
         max_rows=max_rows,
         max_file_bytes=max_file_bytes,
     )
+    kind = kind_get(spec.kind) if spec.kind else None
     train, test, solution = (parts[p] for p in PARTS)
     ids: dict[str, pa.Array | None] = {}
     indexes: dict[str, IdIndex] = {}
@@ -122,36 +129,22 @@ def validate_bundle(
     if test and solution and test_ids is not None and solution_ids is not None:
         test_rows = rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
     labels = {
-        p.part: rules.check_labels(spec.kind, p, ids[p.part], problems)
+        p.part: rules.check_labels(kind, p, ids[p.part], problems)
         for p in (train, solution)
         if p is not None
     }
     classes: tuple[str, ...] = ()
-    if spec.kind == "grouping":
-        if (
-            train is not None
-            and solution is not None
-            and None
-            not in (
-                labels.get("train"),
-                labels.get("solution"),
-            )
-        ):
-            rules.check_entities(
-                train, labels["train"], solution, labels["solution"], problems, warnings
-            )
-    elif train is not None and labels.get("train") is not None:
-        classes = rules.check_classes(
-            spec.kind,
-            train,
-            labels["train"],
-            solution,
-            labels.get("solution"),
-            problems,
-            warnings,
+    if kind is not None and train is not None and labels.get("train") is not None:
+        both = BundleLabels(
+            train_name=train.name,
+            train=labels["train"],
+            train_rows=train.rows,
+            solution_name=None if solution is None else solution.name,
+            solution=labels.get("solution"),
         )
-    if spec.kind == "matching" and train is not None:
-        rules.check_pairs(train, features, problems)
+        classes = kind.bundle_classes(both, problems, warnings)
+    if kind is not None and train is not None:
+        kind.check_features(train.name, features, problems)
     if train is not None:
         for name in spec.columns:
             if name not in features:
@@ -159,7 +152,7 @@ def validate_bundle(
                     f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
                 )
     present = [p for p in (train, test) if p is not None]
-    types = _column_types(folder, spec, features, present, problems, warnings)
+    types = _column_types(folder, spec, kind, features, present, problems, warnings)
     images = _check_images(folder, types, present, problems)
     if problems:
         raise BundleInvalid(problems)
@@ -173,7 +166,7 @@ def validate_bundle(
         train=train.table,
         test=test.table,
         train_ids=ids["train"],
-        train_labels=_standard_labels(spec.kind, labels["train"]),
+        train_labels=labels["train"],
         test_ids=ids["test"],
         solution=_solution(
             spec, ids["test"], test_rows, labels["solution"], solution, group_source
@@ -206,11 +199,6 @@ def _opis_source(column: str, test: Part | None, solution: Part | None, problems
     return ""
 
 
-def _standard_labels(kind: str, labels: pa.Array) -> pa.Array:
-    """Validated labels in their standard type: int64 0/1 for matching, else text."""
-    return labels.cast(pa.int64()) if kind == "matching" else labels
-
-
 def _solution(
     spec: TaskSpec,
     test_ids: pa.Array,
@@ -222,21 +210,18 @@ def _solution(
     """``id, label[, group column]`` of the solution, in test's row order."""
     order = np.empty(len(test_rows), dtype=np.int64)  # solution row of each test row
     order[test_rows.to_numpy()] = np.arange(len(test_rows))
-    columns = {"id": test_ids, "label": _standard_labels(spec.kind, labels).take(order)}
+    columns = {"id": test_ids, "label": labels.take(order)}
     if group_source == "solution":
         column = spec.opis.group_column
         columns[column] = as_text(solution.kept[column]).take(order)
     return pa.table(columns)
 
 
-def _groups(kind: str, features: list[str]) -> list[list[str]]:
-    """Columns typed together: a matching pair shares one type."""
-    if kind != "matching":
-        return [[name] for name in features]
+def _groups(kind: TaskKind | None, features: list[str]) -> list[list[str]]:
+    """Columns typed together (a matching pair shares one type), as the kind groups them."""
     groups: dict[str, list[str]] = {}
     for name in features:
-        attr = name.removeprefix("left_").removeprefix("right_")
-        groups.setdefault(attr, []).append(name)
+        groups.setdefault(name if kind is None else kind.column_group(name), []).append(name)
     return list(groups.values())
 
 
@@ -269,6 +254,7 @@ def infer_from_profile(profile: ColumnProfile, exists: Callable[[str], bool] | N
 def _column_types(
     folder: Path,
     spec: TaskSpec,
+    kind: TaskKind | None,
     features: list[str],
     parts: list[Part],
     problems: list[str],
@@ -283,7 +269,7 @@ def _column_types(
             return image_file(images_dir, path) is not None
 
     types: dict[str, str] = {}
-    for group in _groups(spec.kind, features):
+    for group in _groups(kind, features):
         profiles = [p.profiles[c] for p in parts for c in group if c in p.profiles]
         declared = {spec.columns[c] for c in group if c in spec.columns}
         if len(declared) > 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from datasets.demo.birds import build_bird_strikes
 from datasets.demo.dblp_acm import build_dblp_acm
@@ -30,12 +30,41 @@ class Builder(Protocol):
 
 
 @dataclass(frozen=True)
+class DemoTrack:
+    """One track of the demo challenge: slug, title, the board's line and the Markdown
+    bullet that presents it in the challenge's description."""
+
+    slug: str
+    title: str
+    description: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class DemoTask:
     """One demo task: its slug (as in its ``task.yaml``), its track and its builder."""
 
     slug: str
-    track_slug: Literal["matching", "classification"]
+    track_slug: str
     builder: Builder
+
+
+DEMO_TRACKS: list[DemoTrack] = [
+    DemoTrack(
+        "matching",
+        "Matching",
+        "Do two records describe the same thing? Ranked by mean F1.",
+        "**Matching**: each row is a candidate pair of records (`left_*` and `right_*` columns);\n"
+        "  predict `1` when both describe the same entity, `0` otherwise. Scored by F1 of the"
+        " match\n  class.",
+    ),
+    DemoTrack(
+        "classification",
+        "K-way Classification",
+        "Put each row into one of k classes. Ranked by mean accuracy.",
+        "**K-way Classification**: predict the class of each row. Scored by accuracy.",
+    ),
+]
 
 
 DEMO_TASKS: list[DemoTask] = [
@@ -50,8 +79,10 @@ DEMO_TASKS: list[DemoTask] = [
 
 __all__ = [
     "DEMO_TASKS",
+    "DEMO_TRACKS",
     "DemoSourceUnavailable",
     "DemoTask",
+    "DemoTrack",
     "build_bird_strikes",
     "build_dblp_acm",
     "build_digits_images",

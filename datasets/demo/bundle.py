@@ -15,14 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from kinds import kind_get
+
 Format = Literal["csv", "parquet"]
-Kind = Literal["classification", "matching", "grouping"]
 
 PUBLIC_FRACTION = 0.3
 TEST_SIZE = 0.3
 MIN_TRAIN_ROWS_PER_CLASS = 10
 PARTS = ("train", "test", "solution")
-METRIC = {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class BundleSpec:
 
     slug: str
     title: str
-    kind: Kind
+    kind: str  # a registered kind (kinds.registry)
     description: str
     columns: dict[str, str]
     split_seed: int
@@ -109,7 +109,7 @@ def write_bundle(
     for name, frame in (("train", train), ("test", test)):
         if list(frame.columns) != [*features, "label"]:
             raise ValueError(f"{name} columns {list(frame.columns)} != declared {features}")
-    if spec.kind == "classification":
+    if kind_get(spec.kind).has_classes:
         counts = train["label"].value_counts()
         small = counts[counts < MIN_TRAIN_ROWS_PER_CLASS]
         if not small.empty:
@@ -154,7 +154,7 @@ def _write_yaml(spec: BundleSpec, path: Path) -> None:
         "title": spec.title,
         "kind": spec.kind,
         "description": spec.description.strip() + "\n",
-        "metric": METRIC[spec.kind],
+        "metric": kind_get(spec.kind).primary,
         "columns": dict(spec.columns),
         "public_fraction": PUBLIC_FRACTION,
         "split_seed": spec.split_seed,

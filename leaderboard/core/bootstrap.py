@@ -25,26 +25,28 @@ Large boards and groups (blocks of rows, entities)
     ``resample_group_counts`` and ``group_row_weights`` expose the draws for metrics that
     are not sums over rows, with the same seeds.
 
-Grouping tasks (kind ``grouping``: ``y`` = each record's entity, ``preds`` = clusters)
+The task's kind (``kinds``) gives the statistic of the board's metric
+(``TaskKind.statistic``): sums over rows (:class:`kinds.base.RowStatistic`), or a score of
+drawn entities (:class:`kinds.base.EntityStatistic`).
+
+Entities (grouping: ``y`` = each record's entity, ``preds`` = clusters)
     The unit is always the entity: resample ``b`` draws the G entities of the rows
     considered with generator ``b`` (``resample_group_counts``), and pairwise F1 is computed
-    on the pairs of the drawn copies (``leaderboard.core.grouping_bootstrap`` states the
-    definition: pairs inside an entity count once per copy, pairs across entities once per
-    pair of copies, copies of one entity never pair with each other).
+    on the pairs of the drawn copies (``kinds.grouping.bootstrap`` states the definition:
+    pairs inside an entity count once per copy, pairs across entities once per pair of
+    copies, copies of one entity never pair with each other).
 
 Vectorization
     A resample is reduced to a count vector (how often each row was drawn, ``np.bincount``),
     and the sufficient statistics of every entry come from one matrix product
-    ``counts (resamples x rows) @ indicators (rows x K)``:
+    ``counts (resamples x rows) @ columns (rows x K)``: each kind's module says which
+    columns (classification's accuracy: ``pred == y`` per entry; matching's F1: true and
+    predicted positives per entry, plus the positives; regression's RMSE: the squared
+    error per entry).
 
-    - ``classification`` (accuracy): one column per entry, ``pred == y``;
-      accuracy = sum / n.
-    - ``matching`` (F1 of the match class): per entry ``tp = pred & y`` and
-      ``pp = pred`` (predicted positive), plus one column ``y`` (positives);
-      F1 = 2 TP / (PP + P), and 0 when PP + P = 0 (nothing predicted, nothing to find).
-
-    Every partial sum is an integer <= n, so float32 products are exact for n < 2**24
-    (float64 beyond): results are bit-identical whatever the BLAS, its threads or the blocks.
+    When every column holds integers (accuracy, F1), every partial sum is an integer <= n,
+    so float32 products are exact for n < 2**24 (float64 beyond, and always for real-valued
+    columns): results are bit-identical whatever the BLAS, its threads or the blocks.
     BLAS runs single-threaded here by default (``blas_threads=1``): scoring workers are
     several processes per host, and a multi-threaded OpenBLAS on busy cores was measured
     10x slower than one thread.
@@ -60,17 +62,23 @@ Intervals
 
     - ``score_low`` / ``score_high``: that interval of the entry's score.
     - ``rank_low`` / ``rank_high``: that interval of the entry's rank, where the rank in a
-      resample is 1 + the number of ranked entries with a strictly higher score there.
+      resample is 1 + the number of ranked entries with a strictly better score there.
       Baseline entries are not ranked: they get score intervals but no rank interval and do
       not count in the other entries' ranks.
 
+Direction
+    "Better" follows the metric's direction (``kinds.metrics``): higher for accuracy and
+    F1, lower for RMSE. Ranks, the best entry, the differences and the tie rule below are
+    all taken on ``sign * score`` (sign -1 for a lower-is-better metric), so ``diff_low`` and
+    ``diff_high`` are how much better the best entry is, in the metric's units.
+
 Tie rule (``tied_with_best``)
-    The best entry is the ranked entry with the highest point score (on equal scores the
+    The best entry is the ranked entry with the best point score (on equal scores the
     first in input order, so pass entries in board order). For entry ``i``, take the paired
-    differences ``d_b = score_b(best) - score_b(i)`` over the same resamples. Entry ``i`` is
-    tied with the best when the interval of ``d`` above includes 0, i.e. when
-    ``diff_low <= 0``; equivalently when at least k of the B resamples have
-    ``score_b(i) >= score_b(best)`` (``share_at_least_best >= k / B``, about alpha / 2).
+    differences ``d_b = sign * (score_b(best) - score_b(i))`` over the same resamples.
+    Entry ``i`` is tied with the best when the interval of ``d`` above includes 0, i.e. when
+    ``diff_low <= 0``; equivalently when at least k of the B resamples have entry ``i`` at
+    least as good as the best (``share_at_least_best >= k / B``, about alpha / 2).
     This is a one-sided paired bootstrap test of "best is better than i" at level alpha / 2
     that counts resamples with equal scores in favour of a tie (discrete metrics tie often).
     The best entry is tied with itself. The group is not corrected for multiple comparisons:
@@ -80,32 +88,47 @@ Tie rule (``tied_with_best``)
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 
-from leaderboard.core.grouping_bootstrap import grouping_resample_scores
+from kinds import TaskKind, kind_get, metric_info
+from kinds.base import EntityStatistic, RowStatistic
+from leaderboard.core.resampling import (
+    N_BLOCKS,
+    ROW_BOOTSTRAP_MAX_ROWS,
+    block_assignment,
+    group_codes,
+    group_row_weights,
+    resample_group_counts,
+    resample_indices,
+    resample_streams,
+)
+from leaderboard.core.row_sums import point as row_point
+from leaderboard.core.row_sums import row_scores
 
-try:  # pinned in requirements.lock (a scikit-learn dependency)
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
-    threadpool_limits = None
-
-Kind = Literal["classification", "matching", "grouping"]
-KINDS: tuple[Kind, ...] = ("classification", "matching", "grouping")
-
-ROW_BOOTSTRAP_MAX_ROWS = 2**20  # above this, random blocks of rows are resampled
-N_BLOCKS = 2**16
-_BLOCK_STREAM = 2**31  # spawn key of the block assignment's generator (no resample uses it)
-_ROW_CHUNK = 2**22  # rows turned into indicators at once when summing per group
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
-_BLOCK_BYTES = 16 * 2**20  # float block of counts or indicators multiplied at once
 _RANK_CELLS = 2**24  # resamples x entries x entries compared at once
-_EXACT_FLOAT32_ROWS = 2**24
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "N_BLOCKS",
+    "ROW_BOOTSTRAP_MAX_ROWS",
+    "BootstrapResult",
+    "EntryInterval",
+    "block_assignment",
+    "bootstrap_leaderboard",
+    "group_row_weights",
+    "has_bootstrap",
+    "point_scores",
+    "resample_group_counts",
+    "resample_indices",
+    "resample_streams",
+    "statistic_of",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,84 +152,46 @@ class EntryInterval:
 class BootstrapResult:
     """Per-entry intervals, the best entry and the group tied with it."""
 
-    kind: Kind
+    kind: str
+    metric: str
     n_rows: int
     n_resamples: int
     seed: int
     alpha: float
     entries: tuple[EntryInterval, ...]
     best: int | None  # index of the best ranked entry; None when every entry is a baseline
+    higher_is_better: bool
     tied_with_best: frozenset[int]  # indices of ranked entries tied with the best (incl. it)
     samples: np.ndarray | None = None  # (n_resamples, entries) scores, when asked for
 
 
-def resample_streams(*, seed: int, n_resamples: int) -> list[np.random.Generator]:
-    """One independent generator per resample (child ``b`` of ``SeedSequence(seed)``)."""
-    children = np.random.SeedSequence(seed).spawn(n_resamples)
-    return [np.random.Generator(np.random.PCG64(child)) for child in children]
+def statistic_of(kind: str, metric: str | None = None) -> tuple[TaskKind, str, Any]:
+    """The kind, the metric (``metric`` or the kind's primary) and its bootstrap statistic;
+    ValueError when the kind has none for that metric (the board then has no intervals)."""
+    task_kind = kind_get(kind)
+    name = metric or task_kind.primary
+    statistic = task_kind.statistic(name)
+    if statistic is None:
+        raise ValueError(f"no bootstrap of {name!r} for {kind} tasks")
+    return task_kind, name, statistic
 
 
-def resample_indices(*, n: int, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
-    """The row indices drawn by each resample, in order (what the bootstrap counts)."""
-    for generator in resample_streams(seed=seed, n_resamples=n_resamples):
-        yield generator.integers(0, n, size=n)
-
-
-def resample_group_counts(*, n_groups: int, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
-    """How often each of ``n_groups`` groups is drawn by each resample, in order.
-
-    Resample ``b`` draws ``n_groups`` groups with replacement with generator ``b`` of
-    ``resample_streams``; with one row per group this is the row bootstrap's count vector.
-    """
-    for generator in resample_streams(seed=seed, n_resamples=n_resamples):
-        yield np.bincount(generator.integers(0, n_groups, size=n_groups), minlength=n_groups)
-
-
-def group_row_weights(*, groups: np.ndarray, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
-    """Per resample, each row's weight: how often its group was drawn (paired, seeded).
-
-    ``groups`` holds a group code per row (entities of a grouping task, any integers);
-    rows of one group always move together. Use it for metrics that are not sums over
-    rows; ``bootstrap_leaderboard(groups=...)`` uses the same draws.
-    """
-    codes, n_groups = _group_codes(groups)
-    for counts in resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples):
-        yield counts[codes]
-
-
-def block_assignment(*, n: int, seed: int) -> np.ndarray:
-    """The random block (0 .. N_BLOCKS - 1) of each of ``n`` rows, for large boards."""
-    child = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM,))
-    generator = np.random.Generator(np.random.PCG64(child))
-    return generator.integers(0, N_BLOCKS, size=n, dtype=np.uint16)
-
-
-def _group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
-    """Compact codes 0 .. G - 1 (kept as given when they already are) and G."""
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        raise ValueError("groups must be one-dimensional")
-    if groups.size == 0:
-        return groups.astype(np.int64), 0
-    if groups.dtype.kind in "iu" and groups.min() >= 0:
-        present = np.bincount(groups)
-        if present.all():
-            return groups, int(present.size)
-    uniques, codes = np.unique(groups, return_inverse=True)
-    return codes, int(uniques.size)
-
-
-def _kind(kind: str) -> Kind:
-    for known in KINDS:
-        if kind == known:
-            return known
-    raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+def has_bootstrap(kind: str, metric: str | None = None) -> bool:
+    """Whether boards of ``kind`` ranked by ``metric`` get intervals (and transfer cells)."""
+    try:
+        statistic_of(kind, metric)
+    except ValueError:
+        return False
+    return True
 
 
 def _prepare(
-    y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind, rows: np.ndarray | None
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic | EntityStatistic,
+    rows: np.ndarray | None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Validate, apply the row selection, and turn matching labels into booleans."""
+    """Validate, apply the row selection, and let the statistic convert the arrays."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError("y must be one-dimensional")
@@ -224,172 +209,25 @@ def _prepare(
         arrays = [p[rows] for p in arrays]
     if y.shape[0] == 0:
         raise ValueError("no rows to resample")
-    if kind == "matching":
-        for name, a in [("y", y), *((f"preds[{i}]", p) for i, p in enumerate(arrays))]:
-            if np.any((a != 0) & (a != 1)):
-                raise ValueError(f"{name} must hold only 0 and 1 for a matching task")
-        y = y.astype(bool)
-        arrays = [p.astype(bool) for p in arrays]
+    if isinstance(statistic, RowStatistic):
+        return statistic.prepare(y, arrays)
     return y, arrays
 
 
-def _n_columns(kind: Kind, n_entries: int) -> int:
-    return n_entries if kind == "classification" else 2 * n_entries + 1
-
-
-def _indicators(
-    y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind, dtype: type[np.floating]
-) -> np.ndarray:
-    """Per-row indicator columns, stored transposed: shape (K, rows)."""
-    n_entries = len(preds)
-    out = np.empty((_n_columns(kind, n_entries), y.shape[0]), dtype=dtype)
-    if kind == "classification":
-        for e, p in enumerate(preds):
-            np.equal(p, y, out=out[e], casting="unsafe")
-    else:
-        for e, p in enumerate(preds):
-            np.logical_and(p, y, out=out[e], casting="unsafe")
-            out[n_entries + e] = p
-        out[2 * n_entries] = y
-    return out
-
-
-def _scores_from_sums(
-    sums: np.ndarray, n: int | np.ndarray, n_entries: int, kind: Kind
-) -> np.ndarray:
-    """(..., K) sufficient statistics -> (..., entries) scores, as float64.
-
-    ``n`` is the rows resampled: a number, or one per resample (drawn groups vary in size).
-    """
-    sums = sums.astype(np.float64)
-    if kind == "classification":
-        scores = np.zeros_like(sums)
-        np.divide(sums, n, out=scores, where=np.broadcast_to(np.asarray(n) > 0, sums.shape))
-        return scores
-    tp = sums[..., :n_entries]
-    pp = sums[..., n_entries : 2 * n_entries]
-    positives = sums[..., 2 * n_entries : 2 * n_entries + 1]
-    denominator = pp + positives
-    f1 = np.zeros_like(tp)
-    np.divide(2 * tp, denominator, out=f1, where=denominator > 0)
-    return f1
-
-
-def _fill_counts(generators: Sequence[np.random.Generator], n: int) -> np.ndarray:
-    """How often each row is drawn, one line per resample (uint8 unless a count overflows)."""
-    counts: np.ndarray = np.empty((len(generators), n), dtype=np.uint8)
-    for j, generator in enumerate(generators):
-        drawn = np.bincount(generator.integers(0, n, size=n), minlength=n)
-        if counts.dtype == np.uint8 and drawn.max() > np.iinfo(np.uint8).max:
-            counts = counts.astype(np.int32)  # never seen in practice; stay exact anyway
-        counts[j] = drawn
-    return counts
-
-
-def _resample_scores(
-    y: np.ndarray,
-    preds: Sequence[np.ndarray],
-    kind: Kind,
-    *,
-    n_resamples: int,
-    seed: int,
-    chunk_bytes: int,
-) -> np.ndarray:
-    n = y.shape[0]
-    n_entries = len(preds)
-    n_columns = _n_columns(kind, n_entries)
-    dtype: type[np.floating] = np.float32 if n < _EXACT_FLOAT32_ROWS else np.float64
-    itemsize = np.dtype(dtype).itemsize
-    chunk = max(1, min(n_resamples, chunk_bytes // n))
-    block = max(256, _BLOCK_BYTES // (itemsize * max(chunk, n_columns)))
-
-    streams = resample_streams(seed=seed, n_resamples=n_resamples)
-    scores = np.empty((n_resamples, n_entries), dtype=np.float64)
-    for start in range(0, n_resamples, chunk):
-        stop = min(n_resamples, start + chunk)
-        counts = _fill_counts(streams[start:stop], n)
-        sums = np.zeros((stop - start, n_columns), dtype=dtype)
-        for r0 in range(0, n, block):
-            r1 = min(n, r0 + block)
-            indicators = _indicators(y[r0:r1], [p[r0:r1] for p in preds], kind, dtype)
-            sums += counts[:, r0:r1].astype(dtype) @ indicators.T
-        scores[start:stop] = _scores_from_sums(sums, n, n_entries, kind)
-    return scores
-
-
-def _group_sums(
-    y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind, codes: np.ndarray, n_groups: int
-) -> np.ndarray:
-    """(G, K + 1) float64: each group's sufficient statistics, then its row count."""
-    n_entries = len(preds)
-    n_columns = _n_columns(kind, n_entries)
-    sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
-    for r0 in range(0, y.shape[0], _ROW_CHUNK):
-        part = slice(r0, r0 + _ROW_CHUNK)
-        at, truth = codes[part], y[part]
-        sums[:, n_columns] += np.bincount(at, minlength=n_groups)
-        for e, p in enumerate(preds):
-            if kind == "classification":
-                sums[:, e] += np.bincount(at[p[part] == truth], minlength=n_groups)
-            else:
-                predicted = p[part]
-                sums[:, e] += np.bincount(at[predicted & truth], minlength=n_groups)
-                sums[:, n_entries + e] += np.bincount(at[predicted], minlength=n_groups)
-        if kind == "matching":
-            sums[:, 2 * n_entries] += np.bincount(at[truth], minlength=n_groups)
-    return sums
-
-
-def _group_resample_scores(
-    y: np.ndarray,
-    preds: Sequence[np.ndarray],
-    kind: Kind,
-    *,
-    codes: np.ndarray,
-    n_groups: int,
-    n_resamples: int,
-    seed: int,
-    chunk_bytes: int,
-) -> np.ndarray:
-    """Scores per resample when groups of rows are drawn (exact integer sums in float64)."""
-    n_entries = len(preds)
-    group_sums = _group_sums(y, preds, kind, codes, n_groups)
-    chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
-    scores = np.empty((n_resamples, n_entries), dtype=np.float64)
-    draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
-    for start in range(0, n_resamples, chunk):
-        stop = min(n_resamples, start + chunk)
-        counts = np.empty((stop - start, n_groups), dtype=np.float64)
-        for line in counts:
-            line[:] = next(draws)
-        sums = counts @ group_sums  # integers below 2**53: exact
-        rows = sums[:, -1:]
-        scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, kind)
-    return scores
-
-
-def _point(y: np.ndarray, preds: Sequence[np.ndarray], kind: Kind) -> np.ndarray:
-    """Scores on the rows themselves, from the same sufficient statistics (exact counts)."""
-    if kind == "classification":
-        sums = [np.count_nonzero(p == y) for p in preds]
-    else:
-        sums = [
-            *(np.count_nonzero(p & y) for p in preds),
-            *(np.count_nonzero(p) for p in preds),
-            np.count_nonzero(y),
-        ]
-    return _scores_from_sums(np.array(sums, dtype=np.float64), y.shape[0], len(preds), kind)
-
-
 def point_scores(
-    *, y: np.ndarray, preds: Sequence[np.ndarray], kind: str, rows: np.ndarray | None = None
+    *,
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    kind: str,
+    rows: np.ndarray | None = None,
+    metric: str | None = None,
 ) -> np.ndarray:
-    """The primary score of each entry on the rows (the bootstrap's point estimates)."""
-    kind_ = _kind(kind)
-    y_rows, arrays = _prepare(y, preds, kind_, rows)
-    if kind_ == "grouping":
-        entities, n_entities = _group_codes(y_rows)
-        return grouping_resample_scores(
+    """The score of each entry on the rows (the bootstrap's point estimates)."""
+    _, _, statistic = statistic_of(kind, metric)
+    y_rows, arrays = _prepare(y, preds, statistic, rows)
+    if isinstance(statistic, EntityStatistic):
+        entities, n_entities = group_codes(y_rows)
+        return statistic.resample_scores(
             entities=entities,
             n_entities=n_entities,
             clusters=arrays,
@@ -397,7 +235,7 @@ def point_scores(
             n_resamples=0,
             chunk_bytes=DEFAULT_CHUNK_BYTES,
         )[0]
-    return _point(y_rows, arrays, kind_)
+    return row_point(y_rows, arrays, statistic)
 
 
 def _tail_index(alpha: float, n_resamples: int) -> int:
@@ -416,60 +254,12 @@ def _resample_ranks(samples: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _label_scores(
-    y: np.ndarray,
-    y_rows: np.ndarray,
-    arrays: Sequence[np.ndarray],
-    kind: Kind,
-    *,
-    rows: np.ndarray | None,
-    groups: np.ndarray | None,
-    n_resamples: int,
-    seed: int,
-    chunk_bytes: int,
-    blas_threads: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Point scores and resample scores of accuracy or F1 (rows, blocks or given groups)."""
-    n = y_rows.shape[0]
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != np.asarray(y).shape:
-            raise ValueError(f"groups has shape {groups.shape}, expected {np.asarray(y).shape}")
-        codes, n_groups = _group_codes(groups if rows is None else groups[np.asarray(rows)])
-    elif n > ROW_BOOTSTRAP_MAX_ROWS:
-        codes, n_groups = block_assignment(n=n, seed=seed), N_BLOCKS
-    else:
-        codes, n_groups = None, 0
-    point = _point(y_rows, arrays, kind)
-    limit = (
-        threadpool_limits(limits=blas_threads, user_api="blas")
-        if blas_threads is not None and threadpool_limits is not None
-        else contextlib.nullcontext()
-    )
-    with limit:
-        if codes is None:
-            samples = _resample_scores(
-                y_rows, arrays, kind, n_resamples=n_resamples, seed=seed, chunk_bytes=chunk_bytes
-            )
-        else:
-            samples = _group_resample_scores(
-                y_rows,
-                arrays,
-                kind,
-                codes=codes,
-                n_groups=n_groups,
-                n_resamples=n_resamples,
-                seed=seed,
-                chunk_bytes=chunk_bytes,
-            )
-    return point, samples
-
-
 def bootstrap_leaderboard(
     *,
     y: np.ndarray,
     preds: Sequence[np.ndarray],
     kind: str,
+    metric: str | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
@@ -480,36 +270,39 @@ def bootstrap_leaderboard(
     blas_threads: int | None = 1,
     groups: np.ndarray | None = None,
 ) -> BootstrapResult:
-    """Paired bootstrap of every entry's primary score (see the module docstring).
+    """Paired bootstrap of every entry's score on ``metric`` (default: the kind's primary;
+    see the module docstring). ValueError when the kind has no statistic for it.
 
-    ``y`` and each of ``preds`` are aligned int arrays (class index, or 0/1 for matching);
-    ``rows`` is a boolean mask or an index array selecting the rows to resample (e.g. the
-    public rows). ``is_baseline`` flags entries that get score intervals but no rank.
-    ``keep_samples`` keeps the (resamples x entries) scores in the result; ``chunk_bytes``
-    bounds the counts held at once; ``blas_threads`` caps BLAS threads (None: leave as is).
-    ``groups`` (one code per row of ``y``) resamples whole groups of rows, e.g. entities;
-    without it, boards above ``ROW_BOOTSTRAP_MAX_ROWS`` rows resample random blocks.
+    ``y`` and each of ``preds`` are aligned arrays as the kind's truth and predictions
+    (class index, 0/1 for matching, numbers for regression...); ``rows`` is a boolean mask
+    or an index array selecting the rows to resample (e.g. the public rows).
+    ``is_baseline`` flags entries that get score intervals but no rank. ``keep_samples``
+    keeps the (resamples x entries) scores in the result; ``chunk_bytes`` bounds the counts
+    held at once; ``blas_threads`` caps BLAS threads (None: leave as is). ``groups`` (one
+    code per row of ``y``) resamples whole groups of rows; without it, boards above
+    ``ROW_BOOTSTRAP_MAX_ROWS`` rows resample random blocks. Kinds whose unit is the entity
+    (grouping) always resample the entities of ``y``.
     """
-    kind_ = _kind(kind)
+    _, name, statistic = statistic_of(kind, metric)
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
-    y_rows, arrays = _prepare(y, preds, kind_, rows)
+    y_rows, arrays = _prepare(y, preds, statistic, rows)
     n, n_entries = y_rows.shape[0], len(arrays)
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
             raise ValueError("is_baseline needs one flag per entry")
         baseline = np.array([bool(b) for b in is_baseline], dtype=bool)
-    if kind_ == "grouping":
-        # y holds each record's entity: the entities are the unit (grouping_bootstrap).
+    if isinstance(statistic, EntityStatistic):
+        # y holds each record's entity: the entities are the unit.
         if groups is not None:
-            raise ValueError("a grouping task resamples its entities (y); groups= is not used")
-        entities, n_entities = _group_codes(y_rows)
-        point, samples = grouping_resample_scores(
+            raise ValueError(f"a {kind} task resamples its entities (y); groups= is not used")
+        entities, n_entities = group_codes(y_rows)
+        point, samples = statistic.resample_scores(
             entities=entities,
             n_entities=n_entities,
             clusters=arrays,
@@ -518,11 +311,11 @@ def bootstrap_leaderboard(
             chunk_bytes=chunk_bytes,
         )
     else:
-        point, samples = _label_scores(
+        point, samples = row_scores(
             y,
             y_rows,
             arrays,
-            kind_,
+            statistic,
             rows=rows,
             groups=groups,
             n_resamples=n_resamples,
@@ -531,6 +324,8 @@ def bootstrap_leaderboard(
             blas_threads=blas_threads,
         )
 
+    higher = metric_info(name).higher_is_better
+    sign = 1.0 if higher else -1.0
     k = _tail_index(alpha, n_resamples)
     ordered = np.sort(samples, axis=0)
     score_low, score_high = ordered[k - 1], ordered[n_resamples - k]
@@ -542,12 +337,13 @@ def bootstrap_leaderboard(
     diff_low = diff_high = share = None
     tied = np.zeros(n_entries, dtype=bool)
     if ranked.size:
-        ranks = np.sort(_resample_ranks(samples[:, ranked]), axis=0)
+        oriented = sign * samples  # higher is better from here on
+        ranks = np.sort(_resample_ranks(oriented[:, ranked]), axis=0)
         for column, index in enumerate(ranked):
             rank_low[int(index)] = int(ranks[k - 1, column])
             rank_high[int(index)] = int(ranks[n_resamples - k, column])
-        best = int(ranked[np.argmax(point[ranked])])
-        differences = samples[:, best : best + 1] - samples
+        best = int(ranked[np.argmax(sign * point[ranked])])
+        differences = oriented[:, best : best + 1] - oriented
         ordered_diff = np.sort(differences, axis=0)
         diff_low, diff_high = ordered_diff[k - 1], ordered_diff[n_resamples - k]
         at_least = (differences <= 0).sum(axis=0)
@@ -571,13 +367,15 @@ def bootstrap_leaderboard(
         for i in range(n_entries)
     )
     return BootstrapResult(
-        kind=kind_,
+        kind=kind,
+        metric=name,
         n_rows=n,
         n_resamples=n_resamples,
         seed=seed,
         alpha=alpha,
         entries=entries,
         best=best,
+        higher_is_better=higher,
         tied_with_best=frozenset(int(i) for i in np.flatnonzero(tied)),
         samples=samples if keep_samples else None,
     )

@@ -1,7 +1,8 @@
 """Flip rates of board entries against one reference, with paired bootstrap intervals.
 
-Point values are ``scoring.core.flips.flip_rates`` (DESIGN §11: a row is right when its
-label equals the truth; NFR = rows the reference got right and the entry got wrong, over
+Point values are ``scoring.core.flips.flip_rates`` (DESIGN §11: a row is right as the
+task's kind says, ``is_right``: its label equals the truth, or a number is within the
+task's tolerance of it; NFR = rows the reference got right and the entry got wrong, over
 all rows of the split; PFR the reverse). Intervals resample the *same* rows as the score
 bootstrap of :mod:`leaderboard.core.bootstrap` (its draws: ``resample_group_counts`` with
 one group per row, or its random blocks above ``ROW_BOOTSTRAP_MAX_ROWS`` rows), so a
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.bootstrap import (
+from common.flips import RightRule, rows_right
+from leaderboard.core.resampling import (
     N_BLOCKS,
     ROW_BOOTSTRAP_MAX_ROWS,
-    _fill_counts,
     block_assignment,
+    fill_counts,
     resample_streams,
 )
 from scoring.core.flips import flip_rates
@@ -57,8 +59,10 @@ def flip_intervals(
     n_resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    is_right: RightRule | None = None,
 ) -> list[FlipInterval]:
-    """NFR/PFR of each of ``preds`` against ``reference`` on ``rows`` (mask or indices).
+    """NFR/PFR of each of ``preds`` against ``reference`` on ``rows`` (mask or indices);
+    ``is_right(y, pred)`` is the task's rule (default: equality).
 
     Empty when there are no rows to compare (no rates on an empty split).
     """
@@ -73,7 +77,7 @@ def flip_intervals(
     if n == 0 or not preds:
         return []
     y_rows, ref_rows = y[selected], reference[selected]
-    ref_right = ref_rows == y_rows
+    ref_right = rows_right(y_rows, ref_rows, is_right)
     everywhere = np.ones(n, dtype=bool)
     # One column per entry and kind of flip, plus the rows: per row (<= 2**20 rows), or
     # summed per random block of the score bootstrap above. Integer sums below 2**24 are
@@ -91,9 +95,15 @@ def flip_intervals(
     for i, pred in enumerate(preds):
         pred_rows = np.asarray(pred)[selected]
         points.append(
-            flip_rates(y=y_rows, pred=pred_rows, reference=ref_rows, is_public=everywhere)["all"]
+            flip_rates(
+                y=y_rows,
+                pred=pred_rows,
+                reference=ref_rows,
+                is_public=everywhere,
+                is_right=is_right,
+            )["all"]
         )
-        right = pred_rows == y_rows
+        right = rows_right(y_rows, pred_rows, is_right)
         put(2 * i, ref_right & ~right)
         put(2 * i + 1, right & ~ref_right)
     table[:, -1] = np.bincount(codes, minlength=N_BLOCKS) if big else 1
@@ -104,7 +114,7 @@ def flip_intervals(
     samples = np.empty((n_resamples, table.shape[1] - 1))
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = _fill_counts(streams[start:stop], n_groups)
+        counts = fill_counts(streams[start:stop], n_groups)
         totals = (counts.astype(dtype) @ table).astype(np.float64)
         samples[start:stop] = totals[:, :-1] / np.maximum(totals[:, -1:], 1.0)
     out = []

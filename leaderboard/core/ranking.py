@@ -1,6 +1,7 @@
 """Per-task ranking: order entries, pick each team's best submission, choose the finals.
 
-Rules (higher score is better for every primary metric):
+Rules (the better score follows the board metric's direction: higher for accuracy or F1,
+lower for RMSE; each input carries it as ``higher_is_better``, default higher):
 
 - Entries are ordered best score first; equal scores are broken by the earlier submission
   (earlier ranks higher), so ranks are always distinct. Entries still equal after that keep
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from common.splits import BOARD_SPLITS
+
 TeamId = Hashable
 SubmissionId = Hashable
 Split = Literal["public", "private"]
-
-SPLITS: tuple[Split, ...] = ("public", "private")
 
 
 class Rankable(Protocol):
@@ -51,6 +52,7 @@ class EntryInput:
     score: float | None
     submitted_at: datetime
     payload: Any = field(default=None, compare=False)
+    higher_is_better: bool = True
 
 
 EntryT = TypeVar("EntryT", bound=Rankable)
@@ -76,11 +78,12 @@ class SubmissionInput:
     public_score: float | None
     private_score: float | None
     is_final: bool = False
+    higher_is_better: bool = True  # the direction of the task's primary metric
 
     def score_on(self, split: Split) -> float | None:
         """The primary score on ``split`` (None when unscored or NaN)."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        if split not in BOARD_SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {BOARD_SPLITS}")
         value = self.public_score if split == "public" else self.private_score
         return value if is_scored(value) else None
 
@@ -99,17 +102,33 @@ def is_scored(score: float | None) -> bool:
     return score is not None and not math.isnan(score)
 
 
-def _order_key(score: float | None, submitted_at: datetime) -> tuple[bool, float, datetime]:
-    """Sort key: scored before unscored, higher score first, earlier submission first."""
+def _order_key(
+    score: float | None, submitted_at: datetime, higher_is_better: bool = True
+) -> tuple[bool, float, datetime]:
+    """Sort key: scored before unscored, better score first, earlier submission first."""
     if is_scored(score):
         assert score is not None
-        return (False, -score, submitted_at)
+        return (False, -score if higher_is_better else score, submitted_at)
     return (True, 0.0, submitted_at)
 
 
-def rank_entries(entries: Sequence[EntryT]) -> list[RankedEntry[EntryT]]:
-    """Order ``entries`` best first and number the ranks (see the module docstring)."""
-    ordered = sorted(entries, key=lambda e: _order_key(e.score, e.submitted_at))
+def _direction(items: Sequence[Any]) -> bool:
+    """The one direction of a board's inputs (``higher_is_better``; higher when empty)."""
+    directions = {getattr(item, "higher_is_better", True) for item in items}
+    if len(directions) > 1:
+        raise ValueError("a board's inputs disagree on the metric's direction")
+    return directions.pop() if directions else True
+
+
+def rank_entries(
+    entries: Sequence[EntryT], *, higher_is_better: bool | None = None
+) -> list[RankedEntry[EntryT]]:
+    """Order ``entries`` best first and number the ranks (see the module docstring).
+
+    ``higher_is_better`` defaults to the entries' own (``EntryInput.higher_is_better``).
+    """
+    higher = _direction(entries) if higher_is_better is None else higher_is_better
+    ordered = sorted(entries, key=lambda e: _order_key(e.score, e.submitted_at, higher))
     ranked: list[RankedEntry[EntryT]] = []
     next_rank = 1
     for position, entry in enumerate(ordered, start=1):
@@ -126,7 +145,8 @@ def _best(submissions: Iterable[SubmissionInput], split: Split) -> SubmissionInp
     scored = [s for s in submissions if s.score_on(split) is not None]
     if not scored:
         return None
-    return min(scored, key=lambda s: _order_key(s.score_on(split), s.submitted_at))
+    higher = _direction(scored)
+    return min(scored, key=lambda s: _order_key(s.score_on(split), s.submitted_at, higher))
 
 
 def _by_team(
@@ -156,13 +176,17 @@ def select_team_best(submissions: Sequence[SubmissionInput], *, split: Split) ->
                 score=best.score_on(split),
                 submitted_at=best.submitted_at,
                 payload=best,
+                higher_is_better=best.higher_is_better,
             )
         )
     return entries
 
 
 def _top_public(submissions: Sequence[SubmissionInput], n: int) -> list[SubmissionInput]:
-    return sorted(submissions, key=lambda s: _order_key(s.score_on("public"), s.submitted_at))[:n]
+    higher = _direction(submissions)
+    return sorted(
+        submissions, key=lambda s: _order_key(s.score_on("public"), s.submitted_at, higher)
+    )[:n]
 
 
 def final_selection(

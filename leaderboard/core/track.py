@@ -1,8 +1,13 @@
 """Track standings and the cross-task matrix relative to the baseline.
 
-A track ranks teams by the mean of their primary score over **all** the track's tasks: a task
-the team has no score on counts 0 and is listed in ``missing`` (prizes go to the best
-average, so skipping a task must not pay). Higher is better.
+A track ranks teams by the mean over **all** the track's tasks of each task's *track
+value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes go to
+the best average, so skipping a task must not pay). Higher is better. A task's track value
+is its board score when that is a higher-is-better number in [0, 1] (accuracy, F1,
+pairwise F1); a kind whose primary metric is not (regression's RMSE: lower is better, in
+the label's units) says how its score counts (``TaskKind.track_value``: R² clipped to
+[0, 1]), so a track may mix kinds and directions (docs/decisions.md). The caller passes the
+values (``values``); without them the scores are the values.
 
 Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
 latest contributing submission: whoever completed its scores earlier ranks higher); teams
@@ -29,7 +34,7 @@ class TrackRow:
     rank: int | None
     team_id: TeamId
     is_baseline: bool
-    mean_score: float
+    mean_score: float  # the mean of the tasks' track values
     task_scores: Mapping[str, float | None]  # by task slug; None: no score (counted as 0)
     task_ranks: Mapping[str, int | None]  # the team's rank on each task board
     missing: tuple[str, ...]  # task slugs without a score, in track order
@@ -41,7 +46,8 @@ class RelativeCell:
 
     score: float
     baseline: float
-    delta: float  # score - baseline (positive: beats the baseline)
+    delta: float  # how much better than the baseline: score - baseline, or the reverse
+    # for a lower-is-better metric (positive: beats the baseline)
     ratio: float | None  # score / baseline; None when the baseline scored 0
 
 
@@ -59,19 +65,22 @@ class RelativeMatrix:
 
 
 def _competition_ranks(
-    scores: Mapping[TeamId, float | None], baseline_team_ids: Collection[TeamId]
+    scores: Mapping[TeamId, float | None],
+    baseline_team_ids: Collection[TeamId],
+    higher_is_better: bool = True,
 ) -> dict[TeamId, int | None]:
     """1 + number of non-baseline teams strictly better; baselines and unscored: None."""
-    ranked = sorted(
-        s for t, s in scores.items() if is_scored(s) and t not in baseline_team_ids
-    )  # ascending
+    sign = 1.0 if higher_is_better else -1.0
+    ranked = [
+        sign * s for t, s in scores.items() if is_scored(s) and t not in baseline_team_ids
+    ]  # type: ignore[operator]
     out: dict[TeamId, int | None] = {}
     for team_id, score in scores.items():
         if team_id in baseline_team_ids or not is_scored(score):
             out[team_id] = None
             continue
         assert score is not None
-        better = sum(1 for other in ranked if other > score)
+        better = sum(1 for other in ranked if other > sign * score)
         out[team_id] = better + 1
     return out
 
@@ -83,13 +92,18 @@ def track_standings(
     *,
     tie_break_at: Mapping[TeamId, datetime] | None = None,
     task_ranks: Mapping[str, Mapping[TeamId, int | None]] | None = None,
+    values: Mapping[str, Mapping[TeamId, float | None]] | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> list[TrackRow]:
-    """Standings of a track: mean primary score over all ``task_slugs`` (missing counts 0).
+    """Standings of a track: mean track value over all ``task_slugs`` (missing counts 0).
 
     ``per_task[slug][team_id]`` is the team's primary score on that task board (tasks of
-    ``per_task`` outside ``task_slugs`` are ignored). ``task_ranks`` gives the ranks shown on
-    the task boards (pass them so both pages agree); without it a task rank is 1 + the number
-    of non-baseline teams with a strictly better score. See the module docstring for the order.
+    ``per_task`` outside ``task_slugs`` are ignored); ``values[slug][team_id]`` what it adds
+    to the mean (default: the score; see the module docstring). ``task_ranks`` gives the
+    ranks shown on the task boards (pass them so both pages agree); without it a task rank
+    is 1 + the number of non-baseline teams with a strictly better score, better as
+    ``higher_is_better[slug]`` says (default higher). See the module docstring for the
+    order.
     """
     if not task_slugs:
         raise ValueError("a track needs at least one task")
@@ -107,7 +121,9 @@ def track_standings(
     ranks_per_task = {
         slug: dict(task_ranks[slug])
         if task_ranks is not None and slug in task_ranks
-        else _competition_ranks(per_task.get(slug, {}), baselines)
+        else _competition_ranks(
+            per_task.get(slug, {}), baselines, (higher_is_better or {}).get(slug, True)
+        )
         for slug in task_slugs
     }
 
@@ -118,7 +134,12 @@ def track_standings(
             value = per_task.get(slug, {}).get(team_id)
             scores[slug] = value if is_scored(value) else None
         missing = tuple(slug for slug, value in scores.items() if value is None)
-        mean = math.fsum(v for v in scores.values() if v is not None) / len(task_slugs)
+        counted = [
+            scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
+            for slug in task_slugs
+            if scores[slug] is not None
+        ]
+        mean = math.fsum(v for v in counted if v is not None and is_scored(v)) / len(task_slugs)
         at = tie_break_at.get(team_id)
         row = TrackRow(
             position=0,
@@ -153,8 +174,11 @@ def relative_to_baseline(
     *,
     task_slugs: Sequence[str] | None = None,
     team_ids: Sequence[TeamId] | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> RelativeMatrix:
-    """The cross-task matrix: for each team and task, score - baseline and score / baseline.
+    """The cross-task matrix: for each team and task, how much better than the baseline
+    (``delta``: score - baseline, the reverse where ``higher_is_better[slug]`` is False) and
+    score / baseline.
 
     ``baseline_scores[slug]`` is the baseline's primary score on the task. Tasks default to
     the keys of ``per_task`` and teams to every team with a score, in first-seen order.
@@ -182,7 +206,7 @@ def relative_to_baseline(
             row[slug] = RelativeCell(
                 score=score,
                 baseline=base,
-                delta=score - base,
+                delta=(score - base) * (1 if (higher_is_better or {}).get(slug, True) else -1),
                 ratio=score / base if base != 0 else None,
             )
         cells[team_id] = row

@@ -1,5 +1,7 @@
-"""A transfer-matrix cell: an algorithm's score on a task minus the baseline's, with a paired
-bootstrap interval of that difference (the same resamples as the leaderboard's intervals)."""
+"""A transfer-matrix cell: how much better an algorithm scores on a task than the baseline,
+with a paired bootstrap interval of that difference (the same resamples as the
+leaderboard's intervals). "Better" follows the metric's direction: for a lower-is-better
+metric (RMSE) the gain is baseline - score, so a positive delta always means better."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from leaderboard.core.bootstrap import bootstrap_leaderboard
 class TransferCell:
     score: float
     baseline: float
-    delta: float  # score - baseline; positive: better than the baseline
+    delta: float  # sign * (score - baseline); positive: better than the baseline
     delta_low: float  # the 95% interval of the paired difference
     delta_high: float
 
@@ -25,18 +27,21 @@ def transfer_cell(
     pred: np.ndarray,
     baseline_pred: np.ndarray,
     kind: str,
+    metric: str | None = None,
     rows: np.ndarray | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
 ) -> TransferCell:
-    """Score ``pred`` and ``baseline_pred`` (aligned to ``y``) on ``rows`` and bootstrap
-    the difference: the baseline entry's ``diff`` against the algorithm is the interval of
-    score(algorithm) - score(baseline) over the same resamples."""
+    """Score ``pred`` and ``baseline_pred`` (aligned to ``y``) on ``rows`` by ``metric``
+    (default: the kind's primary) and bootstrap the difference: the baseline entry's
+    ``diff`` against the algorithm is the interval of sign * (score(algorithm) -
+    score(baseline)) over the same resamples."""
     result = bootstrap_leaderboard(
         y=y,
         preds=[pred, baseline_pred],
         kind=kind,
+        metric=metric,
         n_resamples=n_resamples,
         seed=seed,
         alpha=alpha,
@@ -47,7 +52,7 @@ def transfer_cell(
     return TransferCell(
         score=algorithm.score,
         baseline=baseline.score,
-        delta=algorithm.score - baseline.score,
+        delta=(1.0 if result.higher_is_better else -1.0) * (algorithm.score - baseline.score),
         delta_low=float(baseline.diff_low),
         delta_high=float(baseline.diff_high),
     )

@@ -6,45 +6,56 @@ Usage::
                              classes=["a", "b"])
     result = score_file(uploaded_file, solution)   # raises SubmissionInvalid
     result.metrics["public"]["accuracy"]
+    result.scores()                                # every split, non-finite values as None
+
+What depends on the task's kind (its columns, values, metrics) is its module's in
+``kinds``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from common.refusals import SubmissionInvalid
+from common.splits import SPLITS
 from scoring.core.align import Aligned, align_submission
-from scoring.core.errors import SubmissionInvalid
-from scoring.core.metrics import (
-    PRIMARY_METRIC,
-    compute_metrics,
-    confusion_matrix,
-    evaluate,
-    metric_names,
-    precision_recall_curve_points,
-)
+from scoring.core.metrics import compute_metrics, evaluate, metric_names, primary_metric
 from scoring.core.opis import UtilityCurves
 from scoring.core.predictions import load_predictions, save_predictions
 from scoring.core.reader import Source, read_submission, read_submission_file
 from scoring.core.solution import Solution, load_solution, solution_from_table
 
 __all__ = [
-    "PRIMARY_METRIC",
     "Aligned",
     "ScoreResult",
+    "Scores",
     "Solution",
     "SubmissionInvalid",
     "align_submission",
     "compute_metrics",
-    "confusion_matrix",
+    "finite_or_none",
     "load_predictions",
     "load_solution",
     "metric_names",
-    "precision_recall_curve_points",
+    "primary_metric",
     "read_submission",
     "save_predictions",
     "score_file",
     "solution_from_table",
 ]
+
+Scores = dict[str, dict[str, float | None]]
+"""``{"all"|"public"|"private": {metric: value or None}}``: what is stored and printed."""
+
+
+def finite_or_none(value: object) -> float | None:
+    """``value`` as a finite float, else None (JSON has no NaN or infinity)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +69,14 @@ class ScoreResult:
     row_count: int
     format: str
     curves: dict[str, UtilityCurves] | None = None
+
+    def scores(self) -> Scores:
+        """Every split's metrics, non-finite values as None (the one per-split form that
+        submissions, references and ``score_file`` store or print)."""
+        return {
+            split: {name: finite_or_none(v) for name, v in self.metrics.get(split, {}).items()}
+            for split in SPLITS
+        }
 
 
 def score_file(source: Source, solution: Solution, *, max_bytes: int | None = None) -> ScoreResult:

@@ -3,9 +3,10 @@
 Fast path: ids equal to the solution's, in its order (one vectorized comparison).
 Otherwise each id is located among the solution's (``idindex.locate``: from the integer in
 ids shaped like the solution's, confirmed by one vectorized equality; else one hash
-probe), which finds every duplicate, missing and unknown id at once. Columns other than
-``id``, ``label`` and the kind's ``proba_<class>`` (classification) or ``score``
-(matching) are ignored; grouping submissions have ``id`` and ``cluster`` instead.
+probe), which finds every duplicate, missing and unknown id at once. The task's kind
+(``kinds``) names the column its predictions are in (``label``; grouping: ``cluster``) and
+reads the values (its optional columns too: ``proba_<class>``, ``score``); other columns
+are ignored.
 """
 
 from __future__ import annotations
@@ -16,22 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scoring.core.arrowtools import as_string, is_text, null_mask
-from scoring.core.errors import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
+from common.arrowtools import as_string, is_text, null_mask
+from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from scoring.core.idindex import locate, permutation_of_numbered
 from scoring.core.solution import Solution
-from scoring.core.values import (
-    class_codes,
-    cluster_codes,
-    match_codes,
-    match_scores,
-    proba_matrix,
-)
 
 
 @dataclass(frozen=True, eq=False)
 class Aligned:
-    """Predictions in solution order: class codes, plus probabilities or match scores."""
+    """Predictions in solution order (class codes, cluster codes, numbers... as the kind
+    reads them), plus probabilities or match scores."""
 
     pred: np.ndarray
     proba: np.ndarray | None = None
@@ -40,7 +35,8 @@ class Aligned:
 
 def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     """Validate ``table`` completely; raise SubmissionInvalid with the first problem found."""
-    _require_columns(table, ("id", "cluster") if solution.kind == "grouping" else ("id", "label"))
+    kind = solution.task_kind
+    _require_columns(table, ("id", kind.prediction_column))
     ids = _ids(table["id"])
     positions = _solution_rows(ids, solution)
 
@@ -48,14 +44,9 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
         return f"{'id' if len(shown) == 1 else 'ids'} {examples(shown)}"
 
-    if solution.kind == "grouping":
-        pred, proba, score = cluster_codes(table["cluster"], example_ids), None, None
-    elif solution.kind == "classification":
-        pred = class_codes(table["label"], solution.classes, example_ids)
-        proba, score = proba_matrix(table, solution.classes, example_ids), None
-    else:
-        pred = match_codes(table["label"], example_ids)
-        proba, score = None, match_scores(table, example_ids)
+    pred, proba, score = kind.read_values(
+        table, classes=list(solution.classes), example_ids=example_ids
+    )
     if positions is None:
         return Aligned(pred=pred, proba=proba, score=score)
     return Aligned(

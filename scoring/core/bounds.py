@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.refusals import SubmissionInvalid, count
 from common.units import byte_size
-from scoring.core.errors import SubmissionInvalid, count
 
 _EXTRA_ROWS = 10_000
 _BASE_BYTES = 64 * 2**20

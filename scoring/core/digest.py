@@ -4,9 +4,10 @@ A page view must not load the solution and the predictions (issue 16): what it s
 reduced here, once per (submission, reference, solution version), to a few KB of plain
 JSON values that ``scoring.digests`` stores:
 
-- ``own_digest``: per visible split (``public``, ``all``) the row count, the confusion
-  matrix, for matching files with a ``score`` the precision/recall-against-threshold curve,
-  and the OPIS utility curves (``opis_curves``);
+- ``own_digest``: per visible split (``public``, ``all``) the row count, what the task's
+  kind shows of the rows (``TaskKind.digest``: a confusion matrix, for matching files with
+  a ``score`` the precision/recall-against-threshold curve...), and the OPIS utility
+  curves (``opis_curves``);
 - ``flips_digest``: per visible split the flip counts of ``common.flips.split_flips`` with
   example *ids* (not positions).
 
@@ -26,13 +27,12 @@ import pyarrow as pa
 
 from common.flips import split_flips
 from scoring.core.align import Aligned
-from scoring.core.metrics import confusion_matrix, precision_recall_curve_points, task_curves
+from scoring.core.metrics import task_curves
 from scoring.core.opis import UtilityCurves
 from scoring.core.solution import Solution
 
 VISIBLE_SPLITS = ("public", "all")
 TOP_GROUPS = 5
-CURVE_POINTS = 200
 DIGITS = 4
 EXAMPLES = 5
 
@@ -93,27 +93,38 @@ def own_digest(
     solution: Solution,
     curves: dict[str, UtilityCurves] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page shows of one submission alone (see the module docstring)."""
+    """Everything the page shows of one submission alone (see the module docstring).
+
+    Each part the kind gives is kept by its name, then by split (``{"confusion":
+    {"public": ..., "all": ...}}``); a part no split has is None.
+    """
+    kind = solution.task_kind
     rows: dict[str, int] = {}
-    confusion: dict[str, list[list[int]]] = {}
-    threshold: dict[str, dict[str, list[float | None]]] = {}
+    parts: dict[str, dict[str, Any]] = {}
     for split in VISIBLE_SPLITS:
         mask = _split_mask(solution, split)
         rows[split] = int(solution.y.size if mask is None else np.count_nonzero(mask))
-        confusion[split] = confusion_matrix(aligned, solution, mask).tolist()
-        if solution.kind == "matching" and aligned.score is not None and rows[split]:
-            curve = precision_recall_curve_points(aligned, solution, mask, max_points=CURVE_POINTS)
-            threshold[split] = {
-                "thresholds": _rounded(np.asarray(curve.thresholds)),
-                "precision": _rounded(np.asarray(curve.precision[:-1])),
-                "recall": _rounded(np.asarray(curve.recall[:-1])),
-            }
+        for name, value in kind.digest(aligned, solution, mask).items():
+            by_split = parts.setdefault(name, {})
+            if value is not None:
+                by_split[split] = value
     return {
         "n_rows": int(solution.y.size),
         "rows": rows,
-        "confusion": confusion,
-        "threshold": threshold or None,
+        **{name: by_split or None for name, by_split in parts.items()},
         "opis": opis_curves(aligned, solution, curves),
+    }
+
+
+OWN_KEYS = ("n_rows", "rows", "opis", "note")  # the digest's keys that are not the kind's
+
+
+def kind_parts(digest: dict[str, Any], split: str) -> dict[str, Any]:
+    """The kind's parts of an own digest on one split (what ``TaskKind.charts`` reads)."""
+    return {
+        name: by_split[split]
+        for name, by_split in digest.items()
+        if name not in OWN_KEYS and by_split and split in by_split
     }
 
 
@@ -127,6 +138,7 @@ def flips_digest(
         reference=reference_pred,
         is_public=solution.is_public,
         examples=examples,
+        is_right=solution.is_right,
     )
     out = {}
     for split in VISIBLE_SPLITS:

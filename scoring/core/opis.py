@@ -24,7 +24,6 @@ import numpy as np
 GRID_STEPS = 100
 DEFAULT_RANGE = (0.05, 0.95)
 DEFAULT_MIN_GROUP_ROWS = 20
-SPLITS = ("all", "public", "private")
 
 
 @dataclass(frozen=True, eq=False)

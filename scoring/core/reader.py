@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common.arrowtools import is_text
+from common.refusals import SubmissionInvalid, count, examples, show
 from scoring.core import bounds
-from scoring.core.arrowtools import is_text
-from scoring.core.errors import SubmissionInvalid, count, examples, show
 
 Source = str | os.PathLike[str] | BinaryIO
 

@@ -1,28 +1,28 @@
-"""The hidden truth of a task: ids in test order, label codes and the public/private split."""
+"""The hidden truth of a task: ids in test order, the truth of each row (its kind reads the
+labels: class indexes, 0/1, entity codes...) and the public/private split."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from scoring.core.arrowtools import as_string, codes_of, index_of, is_text
+from common.arrowtools import as_string, index_of, is_text
+from kinds import TaskKind, kind_get
 from scoring.core.opis import OpisSettings
-
-KINDS: tuple[str, ...] = ("classification", "matching", "grouping")
-MATCHING_CLASSES = ["0", "1"]
 
 
 @dataclass(frozen=True, eq=False)
 class Solution:
-    """``y`` holds class indexes into ``classes`` (matching: 0/1; grouping: an entity code
-    per row, ``classes`` empty); ids are unique. ``opis`` says how OPIS is computed."""
+    """``y`` is the truth as the task's kind reads it (classification: class indexes into
+    ``classes``; matching: 0/1; grouping: an entity code per row, ``classes`` empty); ids are
+    unique. ``opis`` says how OPIS is computed; ``options`` are the kind's own settings
+    (``TaskKind.solution_options``)."""
 
     ids: pa.Array
     y: np.ndarray
@@ -30,14 +30,28 @@ class Solution:
     classes: list[str]
     kind: str
     opis: OpisSettings = field(default_factory=OpisSettings)
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def task_kind(self) -> TaskKind:
+        return kind_get(self.kind)
+
+    def is_right(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Per row, whether ``pred`` is right about ``y`` (DESIGN §11), as the task's kind
+        and options say: the flips' rule (``common.flips.RightRule``)."""
+        return self.task_kind.rows_right(y, pred, self.options)
+
 
 def load_solution(
-    path_or_file: str | os.PathLike[str] | BinaryIO, *, kind: str, classes: Sequence[str]
+    path_or_file: str | os.PathLike[str] | BinaryIO,
+    *,
+    kind: str,
+    classes: Sequence[str],
+    options: Mapping[str, Any] | None = None,
 ) -> Solution:
     """Read ``private/solution.parquet`` (id, label, split) of the data contract."""
     parquet = pq.ParquetFile(path_or_file)
@@ -45,36 +59,29 @@ def load_solution(
     as_dictionary = [name for name in ("label", "split") if is_text(schema.field(name).type)]
     parquet = pq.ParquetFile(path_or_file, read_dictionary=as_dictionary)
     table = parquet.read(columns=["id", "label", "split"])
-    return solution_from_table(table, kind=kind, classes=classes)
+    return solution_from_table(table, kind=kind, classes=classes, options=options)
 
 
-def solution_from_table(table: pa.Table, *, kind: str, classes: Sequence[str]) -> Solution:
+def solution_from_table(
+    table: pa.Table,
+    *,
+    kind: str,
+    classes: Sequence[str],
+    options: Mapping[str, Any] | None = None,
+) -> Solution:
     """Build a Solution from an Arrow table with id, label and split columns.
 
-    Grouping tasks have no classes: ``label`` holds entity ids (any text or integers).
+    The kind checks ``classes`` and reads the labels (grouping: entity ids, no classes).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    classes = [] if kind == "grouping" else [str(c) for c in classes]
-    if kind == "matching" and classes != MATCHING_CLASSES:
-        raise ValueError(f"matching tasks have classes {MATCHING_CLASSES}, not {classes}")
-    if kind != "grouping" and (len(set(classes)) != len(classes) or len(classes) < 2):
-        raise ValueError(f"classes must be at least two distinct names, not {classes}")
-
+    task_kind = kind_get(kind)
+    checked = task_kind.solution_classes(classes)
     ids, labels, split = (table[name] for name in ("id", "label", "split"))
     for name, column in (("id", ids), ("label", labels), ("split", split)):
         if column.null_count:
             raise ValueError(f"solution column {name!r} has {column.null_count} nulls")
     if not (is_text(ids.type) or pa.types.is_integer(ids.type)):
         raise ValueError(f"solution ids must be strings, not {ids.type}")
-
-    if kind == "grouping":
-        y = codes_of(labels)
-    else:
-        y = index_of(labels, classes)
-        if (y < 0).any():
-            unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
-            raise ValueError(f"solution labels {unknown} are not in classes {classes}")
+    y = task_kind.truth(labels, checked)
     split_codes = index_of(split, ["private", "public"])
     if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
@@ -83,6 +90,7 @@ def solution_from_table(table: pa.Table, *, kind: str, classes: Sequence[str]) -
         ids=as_string(ids).combine_chunks(),
         y=y,
         is_public=is_public,
-        classes=classes,
+        classes=checked,
         kind=kind,
+        options=dict(options or {}),
     )

@@ -22,7 +22,15 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from challenge_platform import hooks, jobs
-from scoring.core import PRIMARY_METRIC, ScoreResult, Solution, SubmissionInvalid, score_file
+from scoring.core import (
+    ScoreResult,
+    Scores,
+    Solution,
+    SubmissionInvalid,
+    finite_or_none,
+    primary_metric,
+    score_file,
+)
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.digests import flips_digest_store, own_digest_store
 from scoring.insight import submission_flip_references
@@ -126,15 +134,13 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
                 submission=submission, token=token, error=INTERNAL_ERROR_MESSAGE
             ),
         )
-    scores = {split: finite_metrics(result.metrics.get(split, {})) for split in SPLITS}
-    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
+    scores = result.scores()
+    primary = primary_metric(task.kind, task.primary_metric)
     finished = _finish(
         submission=submission,
         token=token,
         status=SubmissionStatus.SCORED,
-        scores=scores,
-        public_score=scores["public"].get(primary),
-        private_score=scores["private"].get(primary),
+        **primary_scores(scores, primary),
         row_count=result.row_count,
         file_format=result.format,
         scoring_seconds=time.monotonic() - started,
@@ -153,7 +159,14 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     return SubmissionStatus.SCORED
 
 
-SPLITS = ("all", "public", "private")
+def primary_scores(scores: Scores, primary: str) -> dict[str, Any]:
+    """The stored fields of a scored file: its ``scores`` and the primary metric's public
+    and private values (submissions and references keep the same three)."""
+    return {
+        "scores": scores,
+        "public_score": scores["public"].get(primary),
+        "private_score": scores["private"].get(primary),
+    }
 
 
 def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -> bool:
@@ -190,8 +203,8 @@ def _store_digests(
     """The page's digests (own, and flips against today's references) while the arrays are
     in memory; a failure only costs a later view the computation (``scoring.digests``
     computes a missing digest on the first view)."""
-    if solution.kind == "grouping":
-        return
+    if not solution.task_kind.flips:
+        return  # nothing row by row to show (grouping: cluster ids are names)
     try:
         submission = Submission.objects.select_related("task").get(pk=submission_pk)
         if submission.predictions.name != predictions:
@@ -261,4 +274,4 @@ def _store_predictions(*, submission: Submission, data: bytes, token: str) -> st
 
 def finite_metrics(metrics: dict[str, float]) -> dict[str, float | None]:
     """JSON has no NaN or infinity (PostgreSQL's jsonb refuses them): store them as null."""
-    return {name: jobs.float_or_none(value) for name, value in metrics.items()}
+    return {name: finite_or_none(value) for name, value in metrics.items()}

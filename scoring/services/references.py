@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.conf import settings
@@ -25,10 +23,11 @@ from django.db import IntegrityError, transaction
 from challenge_platform import hooks
 from common.units import byte_size
 from datasets.models import Task
-from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
+from kinds import kind_get
+from scoring.core import SubmissionInvalid, primary_metric, score_file
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from scoring.services.lifecycle import SPLITS, finite_metrics
+from scoring.services.lifecycle import primary_scores
 from scoring.solutions import solution_for_task
 
 AUTOGLUON_NAME = "AutoGluon baseline"
@@ -47,11 +46,9 @@ def reference_score_into(
     """Score ``source`` like a submission and keep scores and predictions on ``reference``."""
     solution = solution_for_task(task)
     result = score_file(source, solution, max_bytes=max_bytes)
-    scores = {split: finite_metrics(result.metrics.get(split, {})) for split in SPLITS}
-    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
-    reference.scores = scores
-    reference.public_score = scores["public"].get(primary)
-    reference.private_score = scores["private"].get(primary)
+    fields = primary_scores(result.scores(), primary_metric(task.kind, task.primary_metric))
+    for name, value in fields.items():
+        setattr(reference, name, value)
     reference.predictions.save(
         "predictions.npz", ContentFile(predictions_to_bytes(result.aligned)), save=False
     )
@@ -158,33 +155,15 @@ def reference_delete(*, reference: Reference) -> None:
 
 
 def trivial_submission(task: Task) -> bytes:
-    """The trivial baseline of ``task`` as a submission CSV, from its train labels:
-    classification: the majority class, every class's prior as its probability; matching:
-    no match, the base rate as ``score``; grouping: every record alone in its cluster."""
+    """The trivial baseline of ``task`` as a submission CSV, built by its kind from the
+    train labels (``TaskKind.trivial``: classification: the majority class, every class's
+    prior as its probability; matching: no match, the base rate as ``score``; grouping:
+    every record alone in its cluster...)."""
     solution = solution_for_task(task)
-    ids = solution.ids
-    n = len(ids)
-    columns: dict[str, Any] = {"id": ids}
-    if task.kind == "grouping":
-        columns["cluster"] = pc.cast(ids, pa.string())
-    else:
-        with task.train_parquet.open("rb") as fh:
-            labels = pq.read_table(fh, columns=["label"]).column("label")
-        if task.kind == "matching":
-            values = np.asarray(pc.cast(labels, pa.float64()).to_numpy(zero_copy_only=False))
-            rate = float(values.mean()) if values.size else 0.0
-            columns["label"] = pa.array(np.zeros(n, dtype=np.int64))
-            columns["score"] = pa.array(np.full(n, rate))
-        else:
-            counts = {
-                str(v["values"]): int(v["counts"]) for v in pc.value_counts(labels).to_pylist()
-            }
-            total = sum(counts.values()) or 1
-            classes = [str(c) for c in task.classes]
-            majority = max(classes, key=lambda c: (counts.get(c, 0), -classes.index(c)))
-            columns["label"] = pa.array([majority] * n)
-            for c in classes:
-                columns[f"proba_{c}"] = pa.array(np.full(n, counts.get(c, 0) / total))
+    with task.train_parquet.open("rb") as fh:
+        labels = pq.read_table(fh, columns=["label"]).column("label")
+    columns: dict[str, Any] = {"id": solution.ids}
+    columns |= kind_get(task.kind).trivial(labels, solution)
     out = io.BytesIO()
     pacsv.write_csv(pa.table(columns), out)
     return out.getvalue()

@@ -1,4 +1,4 @@
-"""Metric names for pages: their label and which way is better (scoring.core.directions)."""
+"""Metric names for pages: their label and which way is better (kinds.metrics)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from scoring.core.directions import metric_info
+from kinds import metric_info
 
 register = template.Library()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from common.split import split_public_private
 from datasets.core import prepare_task
-from datasets.core.split import split_public_private
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score
 
-from leaderboard.core import bootstrap
+from leaderboard.core import resampling
 from leaderboard.core.bootstrap import (
     bootstrap_leaderboard,
     group_row_weights,
@@ -268,9 +268,11 @@ def test_large_boards_resample_random_blocks_like_rows(monkeypatch):
     y, (good, weak) = classification_case(n=60_000, accuracies=(0.80, 0.70), seed=4)
     almost = flip_row(good, y, np.flatnonzero(good == y)[0])
     preds = [good, almost, weak]
-    rows = bootstrap_leaderboard(y=y, preds=preds, kind="classification", n_resamples=400)
-    monkeypatch.setattr(bootstrap, "ROW_BOOTSTRAP_MAX_ROWS", 10_000)
-    monkeypatch.setattr(bootstrap, "N_BLOCKS", 4096)
+    rows = bootstrap_leaderboard(
+        y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
+    )
+    monkeypatch.setattr(resampling, "ROW_BOOTSTRAP_MAX_ROWS", 10_000)
+    monkeypatch.setattr(resampling, "N_BLOCKS", 4096)
     blocks = bootstrap_leaderboard(
         y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
     )
@@ -278,6 +280,7 @@ def test_large_boards_resample_random_blocks_like_rows(monkeypatch):
         y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
     )
     assert np.array_equal(blocks.samples, again.samples)  # seeded: reruns agree
+    assert not np.array_equal(blocks.samples, rows.samples)  # blocks were drawn, not rows
     for r, b in zip(rows.entries, blocks.entries, strict=True):
         assert r.score == b.score  # point estimates are exact either way
         width_rows, width_blocks = r.score_high - r.score_low, b.score_high - b.score_low

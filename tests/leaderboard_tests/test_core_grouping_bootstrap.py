@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kinds.grouping.metrics import grouping_metrics
 from leaderboard.core.bootstrap import bootstrap_leaderboard, point_scores, resample_group_counts
-from scoring.core.grouping import grouping_metrics
 
 
 def naive_pairwise_f1(records: list[tuple[int, int, int]]) -> float:

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from kinds.metrics import METRICS, describe_metrics, metric_direction
 from leaderboard.services import task_leaderboard_refresh
-from scoring.core.directions import METRICS, describe_metrics, metric_direction
 from scoring.core.metrics import metric_names
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kinds.grouping.metrics import grouping_metrics, grouping_metrics_by_split
 from scoring.core import SubmissionInvalid, score_file, solution_from_table
 from scoring.core.flips import flip_rates
-from scoring.core.grouping import grouping_metrics, grouping_metrics_by_split
 
 # --- naive references ------------------------------------------------------------------
 

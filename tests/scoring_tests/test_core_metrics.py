@@ -11,16 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from scoring.core import (
-    PRIMARY_METRIC,
-    Aligned,
-    Solution,
-    compute_metrics,
-    confusion_matrix,
-    metric_names,
-    precision_recall_curve_points,
-)
-from scoring.core.metrics import split_masks
+from common.splits import split_masks as masks_of
+from kinds import kind_get
+from kinds.confusion import confusion_matrix
+from kinds.matching import precision_recall_curve_points
+from scoring.core import Aligned, Solution, compute_metrics, metric_names, primary_metric
+
+
+def split_masks(solution: Solution) -> dict[str, np.ndarray | None]:
+    return masks_of(solution.is_public)
 
 SPLIT_NAMES = ("all", "public", "private")
 
@@ -201,8 +200,7 @@ def test_metric_names_and_primary_metric():
         "pairwise_recall",
         "bcubed_f1",
     ]
-    assert PRIMARY_METRIC == {
-        "classification": "accuracy",
-        "matching": "f1",
-        "grouping": "pairwise_f1",
-    }
+    primaries = {k: kind_get(k).primary for k in ("classification", "matching", "grouping")}
+    assert primaries == {"classification": "accuracy", "matching": "f1", "grouping": "pairwise_f1"}
+    assert primary_metric("classification") == "accuracy"
+    assert primary_metric("classification", "macro_f1") == "macro_f1"

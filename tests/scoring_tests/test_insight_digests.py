@@ -14,9 +14,10 @@ import pytest
 from django.core.files.base import ContentFile
 
 from common.flips import split_flips
+from kinds.confusion import confusion_matrix
 from scoring import digests
 from scoring.core import load_predictions
-from scoring.core.metrics import confusion_matrix, task_curves
+from scoring.core.metrics import task_curves
 from scoring.core.opis import threshold_grid, utility_curves
 from scoring.insight import submission_insight
 from scoring.models import InsightDigest

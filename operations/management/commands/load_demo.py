@@ -32,27 +32,13 @@ CHALLENGE_SLUG = "demo"
 CHALLENGE_TITLE = "Multimodal Tabular Benchmark: demo challenge"
 CHALLENGE_DAYS = 90
 DAILY_LIMIT = 5
-TRACKS = (
-    ("matching", "Matching", "Do two records describe the same thing? Ranked by mean F1."),
-    (
-        "classification",
-        "K-way Classification",
-        "Put each row into one of k classes. Ranked by mean accuracy.",
-    ),
-)
 BASELINE_TEAM = "AutoGluon baseline"
-CHALLENGE_DESCRIPTION = """\
+CHALLENGE_INTRO = """\
 Welcome to the **demo challenge** of the multimodal tabular benchmark. Every task is built
 from real public data: rows whose columns mix **text, numbers, categories and images**, the
 kind of data teams across the company work with.
-
-There are two tracks:
-
-- **Matching**: each row is a candidate pair of records (`left_*` and `right_*` columns);
-  predict `1` when both describe the same entity, `0` otherwise. Scored by F1 of the match
-  class.
-- **K-way Classification**: predict the class of each row. Scored by accuracy.
-
+"""
+CHALLENGE_HOW_TO = """\
 **How to take part.** Log in, create a team (or join one with an invite code), download a
 task's `train` and `test` files (CSV or Parquet), and upload a prediction file with `id`
 and `label` columns, one row per test id, on the task page, through the REST API or with
@@ -64,6 +50,16 @@ teams by their mean score over its tasks (a task without a submission counts 0).
 **AutoGluon baseline** is shown on every leaderboard as the bar to beat; it never takes a
 rank. Each team may submit up to 5 files per task per UTC day.
 """
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
+
+
+def challenge_description() -> str:
+    """The demo challenge's Markdown: the introduction, one bullet per demo track
+    (``datasets.demo.DEMO_TRACKS``), then how to take part."""
+    tracks = demo_tasks.DEMO_TRACKS
+    count = NUMBERS[len(tracks)] if len(tracks) < len(NUMBERS) else str(len(tracks))
+    bullets = "\n".join(f"- {track.summary}" for track in tracks)
+    return f"{CHALLENGE_INTRO}\nThere are {count} tracks:\n\n{bullets}\n\n{CHALLENGE_HOW_TO}"
 
 
 class Command(BaseCommand):
@@ -101,7 +97,7 @@ class Command(BaseCommand):
                 slug=CHALLENGE_SLUG,
                 defaults={
                     "title": CHALLENGE_TITLE,
-                    "description": CHALLENGE_DESCRIPTION,
+                    "description": challenge_description(),
                     "start": start,
                     "end": end,
                     "reveal_at": end,
@@ -111,13 +107,14 @@ class Command(BaseCommand):
             if created:
                 self.stdout.write(f"created the challenge '{challenge.slug}'")
             tracks: dict[str, Track | None] = {}
-            for order, (slug, title, description) in enumerate(TRACKS):
+            for order, demo_track in enumerate(demo_tasks.DEMO_TRACKS):
+                slug = demo_track.slug
                 track, _ = Track.objects.get_or_create(
                     slug=slug,
                     defaults={
                         "challenge": challenge,
-                        "title": title,
-                        "description": description,
+                        "title": demo_track.title,
+                        "description": demo_track.description,
                         "order": order,
                     },
                 )

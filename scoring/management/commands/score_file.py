@@ -1,27 +1,26 @@
 """``score_file --task <slug> <file> [--reference <file>]``: validate and score a file now,
 store nothing (DESIGN §7, §11).
 
-Prints one JSON object ``{"all": {...}, "public": {...}, "private": {...}}``; with
-``--reference`` each split also gets ``nfr`` and ``pfr`` against that file (classification
-and matching). An invalid file or an unknown task exits 1 with one line on stderr.
+Prints one JSON object ``{"all": {...}, "public": {...}, "private": {...}}`` (the metrics
+of the task's kind, non-finite values as null); with ``--reference`` each split also gets
+``nfr`` and ``pfr`` against that file (kinds whose rows can be right or wrong: not
+grouping). An invalid file or an unknown task exits 1 with one line on stderr.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.splits import SPLITS
 from datasets.models import Task
 from datasets.selectors import task_get
-from scoring.core import SubmissionInvalid, score_file
+from scoring.core import SubmissionInvalid, finite_or_none, score_file
 from scoring.core.flips import flip_rates
 from scoring.solutions import solution_for_task
-
-SPLITS = ("all", "public", "private")
 
 
 def one_line(text: str) -> str:
@@ -56,7 +55,7 @@ class Command(BaseCommand):
             result = score_file(file, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
         except SubmissionInvalid as exc:
             raise CommandError(one_line(exc.message), returncode=1) from None
-        metrics = {split: dict(result.metrics.get(split, {})) for split in SPLITS}
+        metrics = result.scores()
         if reference is not None:
             try:
                 ref = score_file(reference, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
@@ -64,23 +63,16 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"The reference file is invalid: {one_line(exc.message)}", returncode=1
                 ) from None
-            if solution.kind != "grouping":
+            if solution.task_kind.flips:
                 rates = flip_rates(
                     y=solution.y,
                     pred=result.aligned.pred,
                     reference=ref.aligned.pred,
                     is_public=solution.is_public,
+                    is_right=solution.is_right,
                 )
                 for split in SPLITS:
-                    metrics[split].update(rates[split])
-        self.stdout.write(
-            json.dumps(
-                {
-                    split: {
-                        name: (value if value is not None and math.isfinite(value) else None)
-                        for name, value in values.items()
-                    }
-                    for split, values in metrics.items()
-                }
-            )
-        )
+                    metrics[split].update(
+                        {name: finite_or_none(v) for name, v in rates[split].items()}
+                    )
+        self.stdout.write(json.dumps(metrics))

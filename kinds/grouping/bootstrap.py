@@ -1,4 +1,4 @@
-"""Pairwise F1 of grouping tasks under an entity bootstrap (``bootstrap_leaderboard``).
+"""Pairwise F1 of grouping tasks under an entity bootstrap (``leaderboard.core.bootstrap``).
 
 The unit resampled is the **entity** (the solution's entity id of each record), never the
 record: resample ``b`` draws the G entities of the rows considered uniformly with
@@ -16,7 +16,7 @@ original records by how often it occurs among the copies:
   resample.
 
 Pairwise F1 = 2 TP / (true pairs + predicted pairs), 0 when TP = 0, exactly as
-``scoring.core.grouping``; with every ``w_e = 1`` it is the board's score. With ``n_ec`` the
+``kinds.grouping.metrics``; with every ``w_e = 1`` it is the board's score. With ``n_ec`` the
 records of entity e in cluster c: TP = sum_e w_e sum_c C(n_ec, 2), true pairs = sum_e w_e
 C(n_e, 2), and the cross-entity pairs are sum_c [(sum_e w_e n_ec)^2 - sum_e w_e^2 n_ec^2] / 2,
 so a resample costs one pass over the (entity, cluster) cells of the clusters that mix

@@ -1,8 +1,9 @@
-"""The public/private split of the test rows: deterministic from a seed, stratified by label.
+"""The public/private split of the test rows: deterministic from a seed, stratified.
 
-Classification and matching split rows, stratified by label; grouping splits whole entities
-(every record of an entity lands on the same side), so that the pairs of an entity are
-scored in one split.
+Two ways to split, chosen by the task's kind (``kinds``): rows stratified by a label
+(classification and matching by their label; a kind may stratify by something else, such
+as the bins of a number), or whole entities (grouping: every record of an entity lands on
+the same side, so that the pairs of an entity are scored in one split).
 """
 
 from __future__ import annotations

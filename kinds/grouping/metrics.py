@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.splits import split_masks
+
 METRICS = ("pairwise_f1", "pairwise_precision", "pairwise_recall", "bcubed_f1")
 
 
@@ -64,7 +66,6 @@ def grouping_metrics_by_split(
 ) -> dict[str, dict[str, float]]:
     """``{"all"|"public"|"private": metrics}``; clusters and entities restricted to the split."""
     return {
-        "all": grouping_metrics(truth, pred),
-        "public": grouping_metrics(truth[is_public], pred[is_public]),
-        "private": grouping_metrics(truth[~is_public], pred[~is_public]),
+        split: grouping_metrics(*(a if mask is None else a[mask] for a in (truth, pred)))
+        for split, mask in split_masks(is_public).items()
     }

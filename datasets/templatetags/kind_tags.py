@@ -1,0 +1,16 @@
+"""The task kind's page parts in templates: ``{% include task.kind|kind_template:"submit_hint" %}``
+(``kinds``: ``TaskKind.template``)."""
+
+from __future__ import annotations
+
+from django import template
+
+from kinds import kind_get
+
+register = template.Library()
+
+
+@register.filter
+def kind_template(kind: str, part: str) -> str:
+    """The template of ``part`` of the kind named ``kind``."""
+    return kind_get(str(kind)).template(str(part))

@@ -1,0 +1,265 @@
+"""k-way classification: each row belongs to one of the task's classes (DESIGN §4).
+
+- Labels are class names (text); integers are compared as text (3 == "3"). The classes are
+  those of train and solution together (at least 2 in train, at most ``MAX_CLASSES``).
+- A submission gives ``id,label`` and optionally ``proba_<class>`` for every class: numbers
+  in [0, 1] whose row sums are 1 within ``SUM_TOLERANCE``.
+- Metrics, equal to scikit-learn's: ``accuracy`` (primary), ``macro_f1`` (f1_score with
+  average="macro", every class, zero_division=0) and, with probabilities, ``log_loss``
+  (clipped to [eps, 1 - eps] of float64, not renormalized) and ``opis`` (groups: the
+  classes, one-vs-rest). From one ``bincount`` of (split, truth, prediction).
+- Bootstrap of the accuracy: one column per entry, ``pred == y``; accuracy = sum / n.
+- Trivial reference: the majority class of train, each class's train share as its
+  probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from common.arrowtools import as_string, index_of, is_text
+from common.refusals import SubmissionInvalid, count, examples, has
+from common.splits import SPLITS, rows_of, split_masks
+from common.wording import examples as quoted
+from kinds.base import (
+    BundleLabels,
+    Chart,
+    ExampleIds,
+    Metric,
+    OpisInputs,
+    Predicted,
+    RowStatistic,
+    TaskKind,
+    Truth,
+    Values,
+    Where,
+)
+from kinds.cards import number
+from kinds.confusion import confusion_chart, confusion_digest, confusions
+from kinds.reading import empty, floats, refuse_empty, refuse_rows, some
+
+MAX_CLASSES = 1000
+SUM_TOLERANCE = 1e-3
+PROBA_PREFIX = "proba_"
+
+
+class Accuracy(RowStatistic):
+    """One column per entry: 1 where the entry's class is the truth's; accuracy = sum / n."""
+
+    def entry_columns(self, y: np.ndarray, pred: np.ndarray, out: np.ndarray) -> None:
+        np.equal(pred, y, out=out[0], casting="unsafe")
+
+    def entry_sums(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        return np.array([np.count_nonzero(pred == y)], dtype=np.float64)
+
+    def scores(
+        self, entry_sums: np.ndarray, shared_sums: np.ndarray, n: float | np.ndarray
+    ) -> np.ndarray:
+        sums = entry_sums[..., 0]
+        scores = np.zeros_like(sums)
+        np.divide(sums, n, out=scores, where=np.broadcast_to(np.asarray(n) > 0, sums.shape))
+        return scores
+
+
+class Classification(TaskKind):
+    name = "classification"
+    label = "k-way classification"
+    metrics = (
+        Metric("accuracy", "Accuracy", True),
+        Metric("macro_f1", "Macro-F1", True),
+        Metric("log_loss", "Log-loss", False),
+    )
+    selectable = ("accuracy", "macro_f1")
+    primary = "accuracy"
+    opis_note = " group the rows by class"
+
+    # --- the bundle --------------------------------------------------------------------
+
+    def bundle_labels(
+        self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
+    ) -> pa.Array:
+        return text
+
+    def bundle_classes(
+        self, labels: BundleLabels, problems: list[str], warnings: list[str]
+    ) -> tuple[str, ...]:
+        train_name, train_labels = labels.train_name, labels.train
+        solution_name, solution_labels = labels.solution_name, labels.solution
+        seen = sorted_distinct(train_labels)
+        solution_seen = sorted_distinct(solution_labels)
+        classes = sorted(set(seen) | set(solution_seen))
+        if len(seen) < 2 and labels.train_rows:
+            problems.append(
+                f"{train_name}: classification needs at least 2 classes in 'label', found"
+                f" {len(seen)}: {quoted(seen)}"
+            )
+        if len(classes) > MAX_CLASSES:
+            problems.append(
+                f"{train_name}: 'label' holds {len(classes):,} classes (train and solution"
+                f" together), over the limit of {MAX_CLASSES:,}"
+                " (is 'label' really a class?)"
+            )
+        unseen = [c for c in solution_seen if c not in set(seen)]
+        if unseen and solution_name is not None:
+            warnings.append(
+                f"{solution_name}: classes that never appear in train ({len(unseen)}):"
+                f" {quoted(unseen)}"
+            )
+        return tuple(classes)
+
+    def card_labels(self, train_labels: pa.Array) -> dict[str, Any]:
+        return {"class_balance": class_balance(train_labels)}
+
+    # --- the truth and a submission ----------------------------------------------------
+
+    def truth(self, labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
+        y = index_of(labels, classes)
+        if (y < 0).any():
+            unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
+            raise ValueError(f"solution labels {unknown} are not in classes {classes}")
+        return y
+
+    def read_values(
+        self, table: pa.Table, *, classes: list[str], example_ids: ExampleIds
+    ) -> Values:
+        pred = class_codes(table["label"], classes, example_ids)
+        return Values(pred=pred, proba=proba_matrix(table, classes, example_ids))
+
+    def metric_names(self, *, scores_given: bool, opis_groups: bool = False) -> list[str]:
+        return ["accuracy", "macro_f1"] + (["log_loss", "opis"] if scores_given else [])
+
+    def evaluate(self, aligned: Predicted, truth: Truth) -> dict[str, dict[str, float]]:
+        matrices = confusions(aligned, truth)
+        masks = split_masks(truth.is_public)
+        losses = None if aligned.proba is None else _row_log_losses(aligned.proba, truth.y)
+        return {
+            split: _metrics(matrices[split], rows_of(losses, masks[split])) for split in SPLITS
+        }
+
+    def opis_inputs(self, aligned: Predicted, truth: Truth) -> OpisInputs | None:
+        if aligned.proba is None:
+            return None
+        return OpisInputs(proba=aligned.proba, classes=list(truth.classes))
+
+    # --- boards ------------------------------------------------------------------------
+
+    def statistic(self, metric: str) -> Accuracy | None:
+        return Accuracy() if metric == "accuracy" else None
+
+    def trivial(self, train_labels: pa.ChunkedArray, truth: Truth) -> dict[str, pa.Array]:
+        counts = {
+            str(v["values"]): int(v["counts"]) for v in pc.value_counts(train_labels).to_pylist()
+        }
+        total = sum(counts.values()) or 1
+        n, classes = len(truth.y), list(truth.classes)
+        majority = max(classes, key=lambda c: (counts.get(c, 0), -classes.index(c)))
+        columns = {"label": pa.array([majority] * n)}
+        for c in classes:
+            columns[f"{PROBA_PREFIX}{c}"] = pa.array(np.full(n, counts.get(c, 0) / total))
+        return columns
+
+    # --- pages -------------------------------------------------------------------------
+
+    def digest(self, aligned: Predicted, truth: Truth, mask: np.ndarray | None) -> dict[str, Any]:
+        return confusion_digest(aligned, truth, mask)
+
+    def charts(self, digest: Mapping[str, Any], *, classes: Sequence[str]) -> list[Chart]:
+        return [confusion_chart(digest, classes)] if "confusion" in digest else []
+
+
+def _row_log_losses(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    eps = np.finfo(np.float64).eps
+    return -np.log(np.clip(proba[np.arange(y.size), y], eps, 1 - eps))
+
+
+def _metrics(cm: np.ndarray, losses: np.ndarray | None) -> dict[str, float]:
+    total = int(cm.sum())
+    if total == 0:
+        return {}
+    tp = np.diag(cm).astype(np.float64)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    out = {"accuracy": float(tp.sum() / total), "macro_f1": float(np.mean(f1))}
+    if losses is not None:
+        out["log_loss"] = float(np.mean(losses))
+    return out
+
+
+def sorted_distinct(labels: pa.Array | None) -> list[str]:
+    """The distinct labels present, sorted."""
+    if labels is None:
+        return []
+    return sorted(pc.unique(pc.drop_null(labels)).to_pylist())
+
+
+def class_balance(labels: pa.Array) -> list[dict[str, Any]]:
+    """``[{"class", "count", "share"}]`` of the labels, by class name."""
+    pairs = pc.value_counts(labels.cast(pa.string())).flatten()
+    counts = sorted(zip(pairs[0].to_pylist(), pairs[1].to_pylist(), strict=True))
+    total = sum(n for _, n in counts)
+    return [{"class": str(c), "count": int(n), "share": number(n / total)} for c, n in counts]
+
+
+def class_codes(labels: pa.ChunkedArray, classes: list[str], example_ids: ExampleIds) -> np.ndarray:
+    """Class index (int32) of every label; refuses empty and unknown labels."""
+    if not (is_text(labels.type) or pa.types.is_integer(labels.type)):
+        raise SubmissionInvalid(
+            f"Column 'label' has type {labels.type}; expected class names (text) or integers."
+        )
+    codes = index_of(labels, classes)
+    bad = codes < 0
+    if bad.any():
+        text = as_string(labels)
+        refuse_empty(empty(text), example_ids)
+        offending = pc.unique(text.filter(pa.array(bad))).to_pylist()
+        raise SubmissionInvalid(
+            f"{has(int(bad.sum()), 'row')} a label that is not a class: "
+            f"{some(offending)}, e.g. {example_ids(bad)}. "
+            f"The classes are: {examples(classes, limit=30)}."
+        )
+    return codes
+
+
+def proba_matrix(table: pa.Table, classes: list[str], example_ids: ExampleIds) -> np.ndarray | None:
+    """The n x k float64 probabilities from ``proba_<class>`` columns, or None if absent."""
+    names = [name for name in table.column_names if name.startswith(PROBA_PREFIX)]
+    if not names:
+        return None
+    known = {PROBA_PREFIX + c for c in classes}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SubmissionInvalid(
+            f"Probability columns must be proba_<class> for the task's classes; unknown: "
+            f"{some(unknown)}. The classes are: {examples(classes, limit=30)}."
+        )
+    missing = [PROBA_PREFIX + c for c in classes if PROBA_PREFIX + c not in names]
+    if missing:
+        raise SubmissionInvalid(
+            "Give probabilities for every class or for none; "
+            f"{count(len(missing), 'column is', 'columns are')} missing: {some(missing)}."
+        )
+    by_class = np.vstack([floats(table, PROBA_PREFIX + c) for c in classes])
+    matrix = by_class.T  # n x k, each class contiguous: fast to check and to sum
+    sums = by_class.sum(axis=0)
+    if np.isfinite(sums).all() and by_class.min() >= 0 and by_class.max() <= 1:
+        off = np.abs(sums - 1) > SUM_TOLERANCE
+        if not off.any():
+            return matrix
+    refuse_rows(np.isnan(matrix).any(axis=1), "an empty or NaN probability", example_ids)
+    refuse_rows(
+        ((matrix < 0) | (matrix > 1)).any(axis=1), "a probability outside [0, 1]", example_ids
+    )
+    off = np.abs(sums - 1) > SUM_TOLERANCE
+    raise SubmissionInvalid(
+        f"{has(int(off.sum()), 'row')} probabilities that do not sum to 1 "
+        f"(within {SUM_TOLERANCE}), e.g. {example_ids(off)} "
+        f"(sums {', '.join(f'{s:.6g}' for s in sums[off][:5])})."
+    )
+
+
+KIND = Classification()

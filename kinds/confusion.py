@@ -1,0 +1,49 @@
+"""What the kinds with one class per row (classification, matching) share: confusion
+matrices, per split in one ``bincount``, and the insight's confusion chart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from common.splits import SPLITS
+from common.svg import confusion_matrix_svg
+from kinds.base import Chart, Predicted, Truth
+
+
+def confusions(aligned: Predicted, truth: Truth) -> dict[str, np.ndarray]:
+    """k x k counts per split (rows: true class, columns: predicted, as scikit-learn)."""
+    k = len(truth.classes)
+    cells = (truth.is_public.astype(np.int64) * k + truth.y) * k + aligned.pred
+    by_split = np.bincount(cells, minlength=2 * k * k).reshape(2, k, k)
+    matrices = {"all": by_split.sum(axis=0), "public": by_split[1], "private": by_split[0]}
+    return {split: matrices[split] for split in SPLITS}
+
+
+def confusion_matrix(
+    aligned: Predicted, truth: Truth, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """k x k counts of the rows in ``mask`` (None: every row)."""
+    y, pred = truth.y, aligned.pred
+    if mask is not None:
+        y, pred = y[mask], pred[mask]
+    k = len(truth.classes)
+    cells = y.astype(np.int64) * k + pred
+    return np.bincount(cells, minlength=k * k).reshape(k, k)
+
+
+def confusion_digest(
+    aligned: Predicted, truth: Truth, mask: np.ndarray | None
+) -> dict[str, Any]:
+    """The insight's confusion matrix of the rows in ``mask``."""
+    return {"confusion": confusion_matrix(aligned, truth, mask).tolist()}
+
+
+def confusion_chart(digest: Mapping[str, Any], names: Sequence[str]) -> Chart:
+    """The confusion matrix chart of a digest, with ``names`` for the classes."""
+    matrix = np.asarray(digest["confusion"], dtype=np.int64)
+    return Chart(
+        "confusion-matrix", confusion_matrix_svg(matrix, list(names), title="Confusion matrix")
+    )

@@ -1,0 +1,51 @@
+"""Helpers of the kinds that read a submission's values: refuse what cannot be scored.
+
+Everything here is in the submission's row order; the scoring core then puts the values
+in the solution's order. Messages name how many rows are affected and a few of their ids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from common.arrowtools import null_mask
+from common.refusals import SubmissionInvalid, examples, has
+from kinds.base import ExampleIds
+
+
+def floats(table: pa.Table, name: str) -> np.ndarray:
+    """Column ``name`` as float64 (null: NaN); refuses a column that is not numbers."""
+    column = table[name]
+    if not (
+        pa.types.is_floating(column.type)
+        or pa.types.is_integer(column.type)
+        or pa.types.is_null(column.type)
+    ):
+        raise SubmissionInvalid(
+            f"Column {name!r} has type {column.type}; expected numbers (float64)."
+        )
+    return np.asarray(column.cast(pa.float64()).to_numpy(), dtype=np.float64)
+
+
+def empty(text: pa.ChunkedArray) -> np.ndarray:
+    """True per row whose text is missing or empty."""
+    return null_mask(text) | np.asarray(pc.fill_null(pc.equal(text, ""), False).to_numpy())
+
+
+def refuse_empty(rows: np.ndarray, example_ids: ExampleIds, what: str = "an empty label") -> None:
+    """Refuse the file when any row is empty."""
+    refuse_rows(rows, what, example_ids)
+
+
+def refuse_rows(rows: np.ndarray, what: str, example_ids: ExampleIds) -> None:
+    """Refuse the file when any of ``rows`` is set: "3 rows have <what>, e.g. ids ..."."""
+    if rows.any():
+        raise SubmissionInvalid(f"{has(int(rows.sum()), 'row')} {what}, e.g. {example_ids(rows)}.")
+
+
+def some(values: list[object]) -> str:
+    """Up to five values and how many more there are."""
+    more = len(values) - 5
+    return examples(values) + (f" and {more:,} more" if more > 0 else "")

@@ -1,0 +1,85 @@
+"""The draws of the paired bootstrap (``leaderboard.core.bootstrap``), shared by the flip
+intervals (``leaderboard.core.flipboard``): one seeded generator per resample, counts of
+rows or groups drawn, and the random blocks of large boards.
+
+Resample ``b`` uses child ``b`` of ``np.random.SeedSequence(seed)``, so a result depends
+only on ``(seed, b, n)``. Above ``ROW_BOOTSTRAP_MAX_ROWS`` rows each row is put in one of
+``N_BLOCKS`` random blocks by the generator of ``SeedSequence(seed, spawn_key=(2**31,))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+ROW_BOOTSTRAP_MAX_ROWS = 2**20  # above this, random blocks of rows are resampled
+N_BLOCKS = 2**16
+_BLOCK_STREAM = 2**31  # spawn key of the block assignment's generator (no resample uses it)
+
+
+def resample_streams(*, seed: int, n_resamples: int) -> list[np.random.Generator]:
+    """One independent generator per resample (child ``b`` of ``SeedSequence(seed)``)."""
+    children = np.random.SeedSequence(seed).spawn(n_resamples)
+    return [np.random.Generator(np.random.PCG64(child)) for child in children]
+
+
+def resample_indices(*, n: int, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
+    """The row indices drawn by each resample, in order (what the bootstrap counts)."""
+    for generator in resample_streams(seed=seed, n_resamples=n_resamples):
+        yield generator.integers(0, n, size=n)
+
+
+def resample_group_counts(*, n_groups: int, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
+    """How often each of ``n_groups`` groups is drawn by each resample, in order.
+
+    Resample ``b`` draws ``n_groups`` groups with replacement with generator ``b`` of
+    ``resample_streams``; with one row per group this is the row bootstrap's count vector.
+    """
+    for generator in resample_streams(seed=seed, n_resamples=n_resamples):
+        yield np.bincount(generator.integers(0, n_groups, size=n_groups), minlength=n_groups)
+
+
+def group_row_weights(*, groups: np.ndarray, seed: int, n_resamples: int) -> Iterator[np.ndarray]:
+    """Per resample, each row's weight: how often its group was drawn (paired, seeded).
+
+    ``groups`` holds a group code per row (entities of a grouping task, any integers);
+    rows of one group always move together. Use it for metrics that are not sums over
+    rows; ``bootstrap_leaderboard(groups=...)`` uses the same draws.
+    """
+    codes, n_groups = group_codes(groups)
+    for counts in resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples):
+        yield counts[codes]
+
+
+def block_assignment(*, n: int, seed: int) -> np.ndarray:
+    """The random block (0 .. N_BLOCKS - 1) of each of ``n`` rows, for large boards."""
+    child = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM,))
+    generator = np.random.Generator(np.random.PCG64(child))
+    return generator.integers(0, N_BLOCKS, size=n, dtype=np.uint16)
+
+
+def group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
+    """Compact codes 0 .. G - 1 (kept as given when they already are) and G."""
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError("groups must be one-dimensional")
+    if groups.size == 0:
+        return groups.astype(np.int64), 0
+    if groups.dtype.kind in "iu" and groups.min() >= 0:
+        present = np.bincount(groups)
+        if present.all():
+            return groups, int(present.size)
+    uniques, codes = np.unique(groups, return_inverse=True)
+    return codes, int(uniques.size)
+
+
+def fill_counts(generators: Sequence[np.random.Generator], n: int) -> np.ndarray:
+    """How often each row is drawn, one line per resample (uint8 unless a count overflows)."""
+    counts: np.ndarray = np.empty((len(generators), n), dtype=np.uint8)
+    for j, generator in enumerate(generators):
+        drawn = np.bincount(generator.integers(0, n, size=n), minlength=n)
+        if counts.dtype == np.uint8 and drawn.max() > np.iinfo(np.uint8).max:
+            counts = counts.astype(np.int32)  # never seen in practice; stay exact anyway
+        counts[j] = drawn
+    return counts

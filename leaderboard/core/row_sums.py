@@ -1,0 +1,231 @@
+"""Bootstrap scores of a statistic of rows (``kinds.base.RowStatistic``): every entry's
+columns summed under each resample's counts of rows, or of blocks or groups of rows.
+
+See ``leaderboard.core.bootstrap`` for the method; here are its vectorized sums. Counts are
+kept as uint8 for a chunk of resamples sized to ``chunk_bytes`` and multiplied with the
+columns one block of rows at a time; with groups (blocks), the columns are summed per group
+once and each resample is ``counts (G) @ group sums (G x K)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from kinds.base import RowStatistic
+from leaderboard.core import resampling
+from leaderboard.core.resampling import (
+    block_assignment,
+    fill_counts,
+    group_codes,
+    resample_group_counts,
+    resample_streams,
+)
+
+try:  # pinned in requirements.lock (a scikit-learn dependency)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
+    threadpool_limits = None
+
+_ROW_CHUNK = 2**22  # rows turned into columns at once when summing per group
+_BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
+_EXACT_FLOAT32_ROWS = 2**24
+
+
+def _n_columns(statistic: RowStatistic, n_entries: int) -> int:
+    return statistic.per_entry * n_entries + statistic.shared
+
+
+def _indicators(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    dtype: type[np.floating],
+) -> np.ndarray:
+    """Per-row columns (each entry's, then the shared ones), stored transposed: (K, rows)."""
+    width = statistic.per_entry
+    out = np.empty((_n_columns(statistic, len(preds)), y.shape[0]), dtype=dtype)
+    for e, p in enumerate(preds):
+        statistic.entry_columns(y, p, out[e * width : (e + 1) * width])
+    statistic.shared_columns(y, out[len(preds) * width :])
+    return out
+
+
+def _scores_from_sums(
+    sums: np.ndarray, n: float | np.ndarray, n_entries: int, statistic: RowStatistic
+) -> np.ndarray:
+    """(..., K) sums -> (..., entries) scores, as float64.
+
+    ``n`` is the rows resampled: a number, or one per resample (drawn groups vary in size).
+    """
+    sums = sums.astype(np.float64)
+    width = statistic.per_entry
+    entry = sums[..., : n_entries * width].reshape((*sums.shape[:-1], n_entries, width))
+    return statistic.scores(entry, sums[..., n_entries * width :], n)
+
+
+def _float_type(statistic: RowStatistic, n: int) -> type[np.floating]:
+    exact = statistic.integer and n < _EXACT_FLOAT32_ROWS
+    return np.float32 if exact else np.float64
+
+
+def _resample_scores(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    *,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+) -> np.ndarray:
+    n = y.shape[0]
+    n_entries = len(preds)
+    n_columns = _n_columns(statistic, n_entries)
+    dtype = _float_type(statistic, n)
+    itemsize = np.dtype(dtype).itemsize
+    chunk = max(1, min(n_resamples, chunk_bytes // n))
+    block = max(256, _BLOCK_BYTES // (itemsize * max(chunk, n_columns)))
+
+    streams = resample_streams(seed=seed, n_resamples=n_resamples)
+    scores = np.empty((n_resamples, n_entries), dtype=np.float64)
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        counts = fill_counts(streams[start:stop], n)
+        sums = np.zeros((stop - start, n_columns), dtype=dtype)
+        for r0 in range(0, n, block):
+            r1 = min(n, r0 + block)
+            indicators = _indicators(y[r0:r1], [p[r0:r1] for p in preds], statistic, dtype)
+            sums += counts[:, r0:r1].astype(dtype) @ indicators.T
+        scores[start:stop] = _scores_from_sums(sums, n, n_entries, statistic)
+    return scores
+
+
+def _group_sums(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    codes: np.ndarray,
+    n_groups: int,
+) -> np.ndarray:
+    """(G, K + 1) float64: each group's sums of the columns, then its row count."""
+    n_entries = len(preds)
+    width = statistic.per_entry
+    n_columns = _n_columns(statistic, n_entries)
+    sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
+    entry = np.empty((width, min(_ROW_CHUNK, y.shape[0])), dtype=np.float64)
+    shared = np.empty((statistic.shared, entry.shape[1]), dtype=np.float64)
+    for r0 in range(0, y.shape[0], _ROW_CHUNK):
+        part = slice(r0, r0 + _ROW_CHUNK)
+        at, truth = codes[part], y[part]
+        rows = at.shape[0]
+        sums[:, n_columns] += np.bincount(at, minlength=n_groups)
+        for e, p in enumerate(preds):
+            statistic.entry_columns(truth, p[part], entry[:, :rows])
+            _add_per_group(sums, e * width, entry[:, :rows], at)
+        statistic.shared_columns(truth, shared[:, :rows])
+        _add_per_group(sums, n_entries * width, shared[:, :rows], at)
+    return sums
+
+
+def _add_per_group(sums: np.ndarray, first: int, columns: np.ndarray, at: np.ndarray) -> None:
+    """Add each of ``columns`` (columns x rows), summed per group ``at``, to the columns of
+    ``sums`` from ``first`` on."""
+    for j, column in enumerate(columns):
+        sums[:, first + j] += np.bincount(at, weights=column, minlength=sums.shape[0])
+
+
+def _group_resample_scores(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    *,
+    codes: np.ndarray,
+    n_groups: int,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+) -> np.ndarray:
+    """Scores per resample when groups of rows are drawn (float64; integer columns exact)."""
+    n_entries = len(preds)
+    group_sums = _group_sums(y, preds, statistic, codes, n_groups)
+    chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
+    scores = np.empty((n_resamples, n_entries), dtype=np.float64)
+    draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        counts = np.empty((stop - start, n_groups), dtype=np.float64)
+        for line in counts:
+            line[:] = next(draws)
+        sums = counts @ group_sums  # integer columns stay below 2**53: exact
+        rows = sums[:, -1:]
+        scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, statistic)
+    return scores
+
+
+def point(y: np.ndarray, preds: Sequence[np.ndarray], statistic: RowStatistic) -> np.ndarray:
+    """Scores on the rows themselves, from the same sums in float64 (integer columns:
+    exact counts), a chunk of rows and one entry at a time."""
+    n, width = y.shape[0], statistic.per_entry
+    sums = np.zeros(_n_columns(statistic, len(preds)), dtype=np.float64)
+    for r0 in range(0, n, _ROW_CHUNK):
+        part = slice(r0, r0 + _ROW_CHUNK)
+        for e, p in enumerate(preds):
+            sums[e * width : (e + 1) * width] += statistic.entry_sums(y[part], p[part])
+        sums[len(preds) * width :] += statistic.shared_sums(y[part])
+    return _scores_from_sums(sums, n, len(preds), statistic)
+
+
+def row_scores(
+    y: np.ndarray,
+    y_rows: np.ndarray,
+    arrays: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    *,
+    rows: np.ndarray | None,
+    groups: np.ndarray | None,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+    blas_threads: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point scores and resample scores of a statistic of rows (rows, blocks or groups)."""
+    n = y_rows.shape[0]
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != np.asarray(y).shape:
+            raise ValueError(f"groups has shape {groups.shape}, expected {np.asarray(y).shape}")
+        codes, n_groups = group_codes(groups if rows is None else groups[np.asarray(rows)])
+    elif n > resampling.ROW_BOOTSTRAP_MAX_ROWS:
+        codes, n_groups = block_assignment(n=n, seed=seed), resampling.N_BLOCKS
+    else:
+        codes, n_groups = None, 0
+    points = point(y_rows, arrays, statistic)
+    limit = (
+        threadpool_limits(limits=blas_threads, user_api="blas")
+        if blas_threads is not None and threadpool_limits is not None
+        else contextlib.nullcontext()
+    )
+    with limit:
+        if codes is None:
+            samples = _resample_scores(
+                y_rows,
+                arrays,
+                statistic,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+            )
+        else:
+            samples = _group_resample_scores(
+                y_rows,
+                arrays,
+                statistic,
+                codes=codes,
+                n_groups=n_groups,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+            )
+    return points, samples
