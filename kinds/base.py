@@ -247,13 +247,14 @@ class TaskKind(ABC):
         """Problems with the feature columns' names (matching: left_/right_ pairs)."""
         return
 
-    @abstractmethod
     def bundle_labels(
         self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
     ) -> pa.Array:
         """The labels of train or solution in their standard form (``label_dtype`` as
         Arrow), after the rules of the kind; ``text`` is ``raw`` as text (empty labels are
-        already refused). Problems are appended; the result may then be anything."""
+        already refused). Problems are appended; the result may then be anything. By
+        default the labels are text (class names, entity ids)."""
+        return text
 
     def bundle_classes(
         self, labels: BundleLabels, problems: list[str], warnings: list[str]

@@ -37,7 +37,6 @@ from kinds.base import (
     TaskKind,
     Truth,
     Values,
-    Where,
 )
 from kinds.cards import number
 from kinds.confusion import confusion_chart, confusion_digest, confusions
@@ -79,11 +78,6 @@ class Classification(TaskKind):
     opis_note = " group the rows by class"
 
     # --- the bundle --------------------------------------------------------------------
-
-    def bundle_labels(
-        self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
-    ) -> pa.Array:
-        return text
 
     def bundle_classes(
         self, labels: BundleLabels, problems: list[str], warnings: list[str]

@@ -36,7 +36,6 @@ from kinds.base import (
     TaskKind,
     Truth,
     Values,
-    Where,
 )
 from kinds.cards import number
 from kinds.grouping.bootstrap import grouping_resample_scores
@@ -75,11 +74,6 @@ class Grouping(TaskKind):
     )
 
     # --- the bundle --------------------------------------------------------------------
-
-    def bundle_labels(
-        self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
-    ) -> pa.Array:
-        return text
 
     def bundle_classes(
         self, labels: BundleLabels, problems: list[str], warnings: list[str]
