@@ -77,6 +77,7 @@ class SubmissionInsight:
     comparisons: list[FlipComparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     charts: list[ShownChart] = field(default_factory=list)  # the kind's (kinds: Chart)
+    details: dict[str, Any] = field(default_factory=dict)  # the kind's digest of these rows
     template: str = ""  # the kind's insight partial (kinds/<name>/insight.html)
     opis: dict[str, Any] | None = None  # OPIS, range and the shown groups (scoring.core.digest)
     opis_svg: SafeString | None = None
@@ -168,9 +169,10 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         return SubmissionInsight(rows=rows, n_rows=0, notes=[digest["note"]])
     n_rows = int(digest["rows"][rows])
     comparisons, notes = _comparisons(submission=submission, user=user, rows=rows)
+    details = kind_parts(digest, rows)
     charts = [
         ShownChart(role=chart.role, svg=mark_safe(chart.svg))  # noqa: S308 - common.svg escapes
-        for chart in kind.charts(kind_parts(digest, rows), classes=list(task.classes))
+        for chart in kind.charts(details, classes=list(task.classes))
     ]
     opis = (digest.get("opis") or {}).get(rows)
     opis_svg = None
@@ -187,6 +189,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         comparisons=comparisons,
         notes=notes,
         charts=charts,
+        details=details,
         template=kind.template("insight"),
         opis=opis,
         opis_svg=mark_safe(opis_svg) if opis_svg else None,  # noqa: S308 - common.svg escapes
