@@ -131,9 +131,7 @@ class Classification(TaskKind):
         matrices = confusions(aligned, truth)
         masks = split_masks(truth.is_public)
         losses = None if aligned.proba is None else _row_log_losses(aligned.proba, truth.y)
-        return {
-            split: _metrics(matrices[split], rows_of(losses, masks[split])) for split in SPLITS
-        }
+        return {split: _metrics(matrices[split], rows_of(losses, masks[split])) for split in SPLITS}
 
     def opis_inputs(self, aligned: Predicted, truth: Truth) -> OpisInputs | None:
         if aligned.proba is None:

@@ -34,9 +34,7 @@ def confusion_matrix(
     return np.bincount(cells, minlength=k * k).reshape(k, k)
 
 
-def confusion_digest(
-    aligned: Predicted, truth: Truth, mask: np.ndarray | None
-) -> dict[str, Any]:
+def confusion_digest(aligned: Predicted, truth: Truth, mask: np.ndarray | None) -> dict[str, Any]:
     """The insight's confusion matrix of the rows in ``mask``."""
     return {"confusion": confusion_matrix(aligned, truth, mask).tolist()}
 

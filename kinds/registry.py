@@ -38,9 +38,7 @@ def kind_get(name: str) -> TaskKind:
     try:
         return KINDS[name]
     except (KeyError, TypeError):
-        raise UnknownKind(
-            f"unknown kind {name!r}; expected one of {', '.join(KINDS)}"
-        ) from None
+        raise UnknownKind(f"unknown kind {name!r}; expected one of {', '.join(KINDS)}") from None
 
 
 def kind_choices() -> list[tuple[str, str]]:
