@@ -23,7 +23,7 @@ from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
 from datasets.models import Task
-from kinds import metric_direction
+from kinds import kind_get, metric_direction
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
@@ -31,7 +31,7 @@ from leaderboard.core.ranking import (
 )
 from leaderboard.core.track import track_standings
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import submission_inputs
+from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Submission, SubmissionStatus
 
 from .core import canonical_json, finite_or_none, snapshot_digest
@@ -75,6 +75,8 @@ def _task_board(
     ranked = rank_entries(private_entries(inputs, max_final=max_final))
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
+    values: dict[int, float | None] = {}  # what each team's score adds to the track's mean
+    kind = kind_get(task.kind)
     for r in ranked:
         sub = by_id[r.entry.payload.id]
         entries.append(
@@ -91,6 +93,13 @@ def _task_board(
             }
         )
         per_team[sub.team_id] = (r.entry.score, r.rank, sub.created_at)
+        values[sub.team_id] = (
+            None
+            if r.entry.score is None
+            else kind.track_value(
+                task.primary_metric, r.entry.score, (sub.scores or {}).get("private") or {}
+            )
+        )
     board = {
         "task": task.slug,
         "title": task.title,
@@ -100,7 +109,7 @@ def _task_board(
         "split": "private",
         "entries": entries,
     }
-    return board, per_team
+    return board, per_team, values
 
 
 def private_nfrs(tasks: list[Task]) -> dict[int, list[float | None]]:
@@ -122,13 +131,15 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
     for track in challenge.tracks.order_by("order", "slug"):
         tasks = list(track.tasks.select_related("track__challenge").order_by("order", "slug"))
         per_task: dict[str, dict[int, float | None]] = {}
+        values: dict[str, dict[int, float | None]] = {}
         task_ranks: dict[str, dict[int, int | None]] = {}
         tie_break: dict[int, datetime] = {}
         for task in tasks:
-            board, per_team = _task_board(
+            board, per_team, task_values = _task_board(
                 task, max_final=challenge.max_final_selections, methods=methods
             )
             tasks_out.append(board)
+            values[task.slug] = task_values
             per_task[task.slug] = {tid: v[0] for tid, v in per_team.items()}
             task_ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
             for tid, (_, _, at) in per_team.items():
@@ -140,6 +151,8 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
                 [t.slug for t in tasks],
                 per_task,
                 baselines,
+                values=values,
+                higher_is_better={t.slug: task_higher_is_better(t) for t in tasks},
                 tie_break_at=tie_break,
                 task_ranks=task_ranks,
             )
