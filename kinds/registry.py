@@ -16,6 +16,7 @@ _MODULES = (
     "kinds.classification",
     "kinds.matching",
     "kinds.grouping",
+    "kinds.regression",
 )
 
 KINDS: dict[str, TaskKind] = {}

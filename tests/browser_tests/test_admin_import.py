@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser]
 def broken_zip(folder: Path) -> Path:
     bundle = write_classification_bundle(
         folder / "broken",
-        task={"slug": "Bad Slug", "kind": "regression"},
+        task={"slug": "Bad Slug", "kind": "forecasting"},
         train=lambda frame: frame.drop(columns="label"),
         files={"solution.csv": "id,label\nt0000,bird\n"},
     )
@@ -61,7 +61,7 @@ def test_a_broken_bundle_lists_every_problem_then_a_good_one_is_imported(
     assert listed == expected
     for fragment in (
         "slug 'Bad Slug' is invalid",
-        "kind must be one of classification, matching, not 'regression'",
+        "kind must be one of classification, matching, not 'forecasting'",
         "train.csv: the 'label' column is missing",
         "test and solution ids differ",
     ):

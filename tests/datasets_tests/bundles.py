@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 from PIL import Image
@@ -110,6 +111,41 @@ def matching_frames(rows: int = 60, *, images: bool = False) -> dict[str, pd.Dat
     test = pd.DataFrame({"id": test_ids, **features(tests, rows)})
     solution = pd.DataFrame({"id": test_ids, "label": [int(i % 3 == 0) for i in range(tests)]})
     return {"train": train, "test": test, "solution": solution}
+
+
+def regression_frames(rows: int = 60, *, images: bool = False) -> dict[str, pd.DataFrame]:
+    """Default rows of a number to predict: ``label`` ~ 2.5 x size + a word's effect + noise,
+    with text, numeric (one missing) and categorical features."""
+    rng = np.random.default_rng(7)
+
+    def frame(n: int, offset: int, prefix: str) -> pd.DataFrame:
+        idx = np.arange(offset, offset + n)
+        size = np.round(rng.uniform(0, 10, n), 2)
+        color = np.array(["red", "green", "blue"])[idx % 3]
+        label = np.round(2.5 * size + (color == "red") * 4.0 + rng.normal(0, 1, n), 3)
+        return pd.DataFrame(
+            {
+                "id": [f"{prefix}{i:04d}" for i in idx],
+                "title": [_text(int(i)) for i in idx],
+                "size": [None if i == 3 else s for i, s in zip(idx, size, strict=True)],
+                "color": color,
+                "label": label,
+            }
+        )
+
+    tests = max(rows // 2, 2)
+    train = frame(rows, 0, "r")
+    test = frame(tests, rows, "q")
+    return {
+        "train": train,
+        "test": test.drop(columns="label"),
+        "solution": test[["id", "label"]],
+    }
+
+
+def write_regression_bundle(path: Path, **overrides: Any) -> Path:
+    """A valid regression bundle at ``path``, bent by ``overrides`` (see the module doc)."""
+    return _write(path, "regression", regression_frames, **overrides)
 
 
 def write_classification_bundle(path: Path, **overrides: Any) -> Path:

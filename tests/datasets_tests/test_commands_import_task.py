@@ -41,7 +41,7 @@ def test_import_task_imports_a_zip_and_prints_a_summary(tmp_path: Path) -> None:
 def test_import_task_refusal_exits_1_with_every_problem_on_stderr(tmp_path: Path) -> None:
     folder = write_classification_bundle(
         tmp_path / "bundle",
-        task={"kind": "regression"},
+        task={"kind": "forecasting"},
         train=lambda df: df.assign(id=["c0001", *df["id"][1:]]),
         test=lambda df: df.assign(label="cat"),
     )

@@ -85,7 +85,7 @@ CASES = [
         C(task={"tittle": "Typo"}),
         ("unknown key 'tittle'", "did you mean 'title'"),
     ),
-    Case("unknown kind", C(task={"kind": "regression"}), ("kind must be one of", "regression")),
+    Case("unknown kind", C(task={"kind": "forecasting"}), ("kind must be one of", "forecasting")),
     Case("invalid slug", C(task={"slug": "Bad Slug!"}), ("slug 'Bad Slug!' is invalid",)),
     Case("slug too long", C(task={"slug": "a" * 51}), ("is invalid", "at most 50")),
     Case("missing slug", C(task={"slug": DROP}), ("slug is missing",)),

@@ -136,7 +136,7 @@ def test_a_solution_where_no_records_share_an_entity_is_warned(tmp_path: Path) -
 
 
 def test_unknown_kind_message_keeps_its_words_and_names_grouping(tmp_path: Path) -> None:
-    problems = _problems(grouping_bundle(tmp_path / "b", task={"kind": "regression"}), tmp_path)
+    problems = _problems(grouping_bundle(tmp_path / "b", task={"kind": "forecasting"}), tmp_path)
     kind = next(p for p in problems if "kind must be one of" in p)
-    assert "kind must be one of classification, matching, not 'regression'" in kind
+    assert "kind must be one of classification, matching, not 'forecasting'" in kind
     assert "grouping" in kind

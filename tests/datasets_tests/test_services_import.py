@@ -115,7 +115,7 @@ def test_a_slug_that_exists_is_refused_and_the_first_task_is_untouched(tmp_path:
 
 
 def test_bad_destination_slugs_are_refused_with_every_bundle_problem(tmp_path: Path) -> None:
-    write_classification_bundle(tmp_path / "b", task={"kind": "regression"})
+    write_classification_bundle(tmp_path / "b", task={"kind": "forecasting"})
     with pytest.raises(TaskImportError) as refused:
         task_import(source=tmp_path / "b", challenge_slug="Bad slug!", track_slug="ok")
     problems = refused.value.problems

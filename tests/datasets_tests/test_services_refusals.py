@@ -104,7 +104,7 @@ CASES = [
     Case(
         "unparsable YAML", C(files={"task.yaml": "slug: [oops\n"}), ("task.yaml is not valid YAML",)
     ),
-    Case("unknown kind", C(task={"kind": "regression"}), ("kind must be one of", "'regression'")),
+    Case("unknown kind", C(task={"kind": "forecasting"}), ("kind must be one of", "'forecasting'")),
     Case("invalid task slug", C(task={"slug": "Bad Slug!"}), ("slug 'Bad Slug!' is invalid",)),
     Case("missing title", C(task={"title": DROP}), ("task.yaml: title is missing",)),
     Case("no train file", C(files={"train.csv": None}), ("train.csv or train.parquet is missing",)),
@@ -231,7 +231,7 @@ def test_broken_bundle_is_refused_and_leaves_nothing_behind(tmp_path: Path, case
 def test_every_problem_of_a_bundle_is_reported_at_once(tmp_path: Path) -> None:
     write_classification_bundle(
         tmp_path / "bundle",
-        task={"kind": "regression", "public_fraction": 0},
+        task={"kind": "forecasting", "public_fraction": 0},
         train=lambda df: df.assign(id=["c0001", *df["id"][1:]]),
         test=lambda df: df.assign(label="cat"),
     )

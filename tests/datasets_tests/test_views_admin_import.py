@@ -76,7 +76,7 @@ def test_an_existing_track_can_be_chosen(admin_client_: Client, tmp_path: Path) 
 def test_every_problem_of_a_broken_bundle_is_shown(admin_client_: Client, tmp_path: Path) -> None:
     source = valid_zip(
         tmp_path,
-        task={"kind": "regression"},
+        task={"kind": "forecasting"},
         train=lambda df: df.assign(id=["c0001", *df["id"][1:]]),
         test=lambda df: df.assign(label="cat"),
     )
@@ -88,7 +88,7 @@ def test_every_problem_of_a_broken_bundle_is_shown(admin_client_: Client, tmp_pa
     html = response.content.decode()
     assert "The bundle was not imported: 3 problems." in html
     assert html.count("<li>", html.index("bundle-problems")) >= 3
-    assert "kind must be one of classification, matching, not &#x27;regression&#x27;" in html
+    assert "kind must be one of classification, matching, not &#x27;forecasting&#x27;" in html
     assert "train.csv: ids appear more than once" in html
     assert "test.csv must not contain a &#x27;label&#x27; column" in html
     assert not Task.objects.exists() and not Challenge.objects.exists()

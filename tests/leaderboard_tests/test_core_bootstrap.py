@@ -205,7 +205,7 @@ def test_all_baselines_means_no_best_and_no_ranks():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "regression"}, "unknown kind"),
+        ({"kind": "forecasting"}, "unknown kind"),
         ({"preds": []}, "at least one entry"),
         ({"preds": [np.zeros(3, int)]}, "shape"),
         ({"n_resamples": 0}, "n_resamples"),
