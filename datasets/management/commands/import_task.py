@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datasets.services import TaskImportError, task_import
+from kinds import kind_get
 
 
 class Command(BaseCommand):
@@ -50,5 +51,9 @@ class Command(BaseCommand):
             + f"\n  kind:      {task.kind} (primary metric: {task.primary_metric})"
             + f"\n  rows:      {task.train_rows:,} train, {task.test_rows:,} test"
             + f"\n  columns:   {len(task.columns)} features"
-            + f"\n  classes:   {classes}"
+            + (
+                f"\n  classes:   {classes}"
+                if task.classes
+                else f"\n  label:     {kind_get(task.kind).label_meaning}"
+            )
         )
