@@ -17,6 +17,7 @@ from datasets.demo.dblp_acm import build_dblp_acm
 from datasets.demo.digits import build_digits_images
 from datasets.demo.errors import DemoSourceUnavailable
 from datasets.demo.febrl import build_febrl, build_febrl_groups
+from datasets.demo.movies import build_movie_ratings
 from datasets.demo.restaurants import build_fodors_zagats
 from datasets.demo.tweets import build_tweet_source
 
@@ -64,6 +65,13 @@ DEMO_TRACKS: list[DemoTrack] = [
         "Put each row into one of k classes. Ranked by mean accuracy.",
         "**K-way Classification**: predict the class of each row. Scored by accuracy.",
     ),
+    DemoTrack(
+        "regression",
+        "Regression",
+        "Predict a number for each row. Ranked by RMSE per task, by mean R² over the track.",
+        "**Regression**: predict a number for each row (a film's average rating). Scored by\n"
+        "  RMSE (lower is better); the track averages each task's R² (clipped to [0, 1]).",
+    ),
 ]
 
 
@@ -75,6 +83,7 @@ DEMO_TASKS: list[DemoTask] = [
     DemoTask("bird-strikes", "classification", build_bird_strikes),
     DemoTask("tweet-source", "classification", build_tweet_source),
     DemoTask("digits-images", "classification", build_digits_images),
+    DemoTask("movie-ratings", "regression", build_movie_ratings),
 ]
 
 __all__ = [
@@ -89,5 +98,6 @@ __all__ = [
     "build_febrl",
     "build_febrl_groups",
     "build_fodors_zagats",
+    "build_movie_ratings",
     "build_tweet_source",
 ]

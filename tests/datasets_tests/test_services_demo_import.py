@@ -31,7 +31,7 @@ def test_demo_bundle_imports_with_its_rows_kind_and_classes(demo_bundle: DemoBun
 
     assert task.slug == demo_bundle.slug == spec["slug"]
     assert task.kind == spec["kind"]
-    # A grouping task (matching as sets) sits in the matching track.
+    # A grouping task (matching as sets) sits in the matching track; regression in its own.
     assert {"grouping": "matching"}.get(task.kind, task.kind) == demo_bundle.track_slug
     assert (task.train_rows, task.test_rows) == (len(train), len(test))
     assert task.card["rows"] == {"train": len(train), "test": len(test)}
@@ -40,6 +40,10 @@ def test_demo_bundle_imports_with_its_rows_kind_and_classes(demo_bundle: DemoBun
         assert task.classes == ["0", "1"] and labels == {"0", "1"}
         assert task.primary_metric == "f1"
         assert all(c["name"].startswith(("left_", "right_")) for c in task.columns)
+    elif task.kind == "regression":
+        assert task.classes == [] and task.primary_metric == "rmse"
+        assert task.card["label_distribution"]["count"] == len(train)
+        assert pd.to_numeric(solution["label"]).notna().all()
     elif task.kind == "grouping":
         assert task.classes == [] and task.primary_metric == "pairwise_f1"
         assert task.card["entities"]["records"] == len(train)
