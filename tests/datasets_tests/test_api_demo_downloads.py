@@ -36,7 +36,7 @@ def declared_dtypes(meta: dict, *, with_label: bool) -> dict[str, str]:
         c["name"]: "float64" if c["type"] == "numeric" else "string" for c in meta["columns"]
     }
     if with_label:
-        dtypes["label"] = "int64" if meta["kind"] == "matching" else "string"
+        dtypes["label"] = {"matching": "int64", "regression": "float64"}.get(meta["kind"], "string")
     return dtypes
 
 
@@ -82,7 +82,7 @@ def test_csv_and_parquet_downloads_are_the_same_typed_table(
 
 
 def test_every_demo_task_is_covered() -> None:
-    assert len(demo_slugs()) >= 2  # both tracks are represented below
+    assert len(demo_slugs()) >= 3  # every track is represented below
     from datasets.demo import DEMO_TASKS
 
-    assert {d.track_slug for d in DEMO_TASKS} == {"matching", "classification"}
+    assert {d.track_slug for d in DEMO_TASKS} == {"matching", "classification", "regression"}

@@ -15,12 +15,16 @@ from .factories import make_task, make_team, scored
 
 
 def test_registry_knows_every_metric_the_core_computes():
-    computed = set(metric_names("classification", True)) | set(metric_names("matching", True))
+    computed = {
+        name
+        for kind in ("classification", "matching", "grouping", "regression")
+        for name in metric_names(kind, True, has_groups=True)
+    }
     assert computed <= set(METRICS)
     assert metric_direction("log_loss") == "lower" and metric_direction("opis") == "lower"
     assert metric_direction("nfr") == "lower" and metric_direction("accuracy") == "higher"
     lower = {n for n, m in METRICS.items() if not m.higher_is_better}
-    assert lower == {"log_loss", "opis", "nfr"}
+    assert lower == {"log_loss", "opis", "nfr", "rmse", "mae"}
     assert describe_metrics(["log_loss"]) == {
         "log_loss": {"label": "Log-loss", "direction": "lower", "higher_is_better": False}
     }
