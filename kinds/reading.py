@@ -1,7 +1,8 @@
-"""Helpers of the kinds that read a submission's values: refuse what cannot be scored.
+"""Helpers of the kinds that read labels and values: refuse what cannot be scored.
 
-Everything here is in the submission's row order; the scoring core then puts the values
-in the solution's order. Messages name how many rows are affected and a few of their ids.
+A submission's values are in its own row order (the scoring core then puts them in the
+solution's order); messages name how many rows are affected and a few of their ids. A
+bundle's labels get a problem naming the file, the rows and the first distinct values.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pyarrow.compute as pc
 
 from common.arrowtools import null_mask
 from common.refusals import SubmissionInvalid, examples, has
+from common.wording import examples as quoted
+from common.wording import plural
 from kinds.base import ExampleIds
 
 
@@ -49,3 +52,17 @@ def some(values: list[object]) -> str:
     """Up to five values and how many more there are."""
     more = len(values) - 5
     return examples(values) + (f" and {more:,} more" if more > 0 else "")
+
+
+def other_values(
+    problems: list[str], file_name: str, text: pa.Array, bad: pa.Array, rule: str
+) -> None:
+    """A bundle problem for the labels that break the kind's ``rule`` ("matching labels must
+    be 0 or 1"): how many rows, and the first distinct values."""
+    bad_values = pc.filter(text, bad)
+    if len(bad_values):
+        distinct = pc.unique(bad_values)
+        problems.append(
+            f"{file_name}: {rule}; other values in {plural(len(bad_values), 'row')}:"
+            f" {quoted(distinct[:5].to_pylist(), total=len(distinct))}"
+        )

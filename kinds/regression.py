@@ -35,7 +35,6 @@ from common.refusals import SubmissionInvalid, has
 from common.split import public_rows
 from common.splits import SPLITS, split_masks
 from common.svg import bar_chart_svg
-from common.wording import examples as quoted
 from common.wording import plural
 from kinds.base import (
     BundleLabels,
@@ -50,7 +49,7 @@ from kinds.base import (
     Where,
 )
 from kinds.cards import number
-from kinds.reading import empty, refuse_rows, some
+from kinds.reading import empty, other_values, refuse_rows, some
 
 MAX_ABS = 1e150  # beyond it, squared errors summed over millions of rows overflow float64
 STRATA = 10  # the test rows are split within each decile of the label
@@ -166,14 +165,7 @@ class Regression(TaskKind):
         self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
     ) -> pa.Array:
         numbers, not_numbers = as_numbers(raw)
-        bad_values = pc.filter(text, not_numbers)
-        if len(bad_values):
-            distinct = pc.unique(bad_values)
-            problems.append(
-                f"{file_name}: regression labels must be numbers; other values in"
-                f" {plural(len(bad_values), 'row')}:"
-                f" {quoted(distinct[:5].to_pylist(), total=len(distinct))}"
-            )
+        other_values(problems, file_name, text, not_numbers, "regression labels must be numbers")
         values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
         huge = ~np.isnan(values) & ~(np.abs(values) <= MAX_ABS)
         if huge.any():

@@ -27,7 +27,6 @@ from common.coerce import as_binary
 from common.refusals import SubmissionInvalid, has
 from common.splits import SPLITS, split_masks
 from common.wording import examples as quoted
-from common.wording import plural
 from kinds.base import (
     BundleLabels,
     Chart,
@@ -52,7 +51,7 @@ from kinds.matching.curves import (
     downsample,
     pr_curve,
 )
-from kinds.reading import empty, floats, refuse_empty, refuse_rows, some
+from kinds.reading import empty, floats, other_values, refuse_empty, refuse_rows, some
 
 CLASSES = ["0", "1"]
 CLASS_NAMES = ("0 (no match)", "1 (match)")
@@ -144,14 +143,7 @@ class Matching(TaskKind):
         self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
     ) -> pa.Array:
         binary, bad = as_binary(raw)
-        bad_values = pc.filter(text, bad)
-        if len(bad_values):
-            distinct = pc.unique(bad_values)
-            problems.append(
-                f"{file_name}: matching labels must be 0 or 1; other values in"
-                f" {plural(len(bad_values), 'row')}:"
-                f" {quoted(distinct[:5].to_pylist(), total=len(distinct))}"
-            )
+        other_values(problems, file_name, text, bad, "matching labels must be 0 or 1")
         return binary.cast(pa.int64())
 
     def bundle_classes(
