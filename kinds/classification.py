@@ -112,11 +112,7 @@ class Classification(TaskKind):
     # --- the truth and a submission ----------------------------------------------------
 
     def truth(self, labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
-        y = index_of(labels, classes)
-        if (y < 0).any():
-            unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
-            raise ValueError(f"solution labels {unknown} are not in classes {classes}")
-        return y
+        return class_truth(labels, classes)
 
     def read_values(
         self, table: pa.Table, *, classes: list[str], example_ids: ExampleIds
@@ -180,6 +176,15 @@ def _metrics(cm: np.ndarray, losses: np.ndarray | None) -> dict[str, float]:
     if losses is not None:
         out["log_loss"] = float(np.mean(losses))
     return out
+
+
+def class_truth(labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
+    """Each solution label's index in ``classes``; ValueError for a label not among them."""
+    y = index_of(labels, classes)
+    if (y < 0).any():
+        unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
+        raise ValueError(f"solution labels {unknown} are not in classes {classes}")
+    return y
 
 
 def sorted_distinct(labels: pa.Array | None) -> list[str]:

@@ -41,7 +41,7 @@ from kinds.base import (
     Where,
 )
 from kinds.cards import number
-from kinds.classification import class_balance, sorted_distinct
+from kinds.classification import class_balance, class_truth, sorted_distinct
 from kinds.confusion import confusion_chart, confusion_digest, confusions
 from kinds.matching.charts import threshold_chart_svg
 from kinds.matching.curves import (
@@ -175,11 +175,7 @@ class Matching(TaskKind):
         return classes
 
     def truth(self, labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
-        y = index_of(labels, classes)
-        if (y < 0).any():
-            unknown = pc.unique(labels.filter(pa.array(y < 0))).to_pylist()[:5]
-            raise ValueError(f"solution labels {unknown} are not in classes {classes}")
-        return y
+        return class_truth(labels, classes)
 
     def read_values(
         self, table: pa.Table, *, classes: list[str], example_ids: ExampleIds
