@@ -230,6 +230,11 @@ if env("STORAGE_BACKEND", "local") == "s3":
         "OPTIONS": {**_s3, "location": "private"},
     }
 
+# Stored files (uploads, task data, solutions, submissions, write-ups) are the platform
+# account's alone on a local disk: Django's default would make them 0644.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 # Uploads: Django keeps at most this much in memory, larger files stream to a temp file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -6,6 +6,10 @@ gunicorn, the production WSGI server, with DEBUG off and static files served by 
 from ``$DATA_DIR/static``. ``DEV_SERVER=1`` swaps it for Django's development server with
 DEBUG on, for working on the code only: it lists URL patterns on a 404 and does not read
 chunked uploads.
+
+Everything it and its processes create under ``$DATA_DIR`` (database, media, private files,
+Redis data, mail, the beat's schedule) is its owner's only (umask 077, ``0700`` folders),
+and the local Redis asks for a password kept in ``$DATA_DIR/redis-password`` (0600).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
 from challenge_platform.localredis import start_local_redis
 from challenge_platform.mail import mail_destination
 from challenge_platform.procfile import processes
@@ -44,13 +49,18 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         from honcho.manager import Manager
 
-        data_dir = Path(settings.DATA_DIR)
+        os.umask(PRIVATE_UMASK)  # inherited by every process started below
+        data_dir = private_dir(Path(settings.DATA_DIR))
         env = self._environment(data_dir, opts["addr"])
         redis = None
         if not os.environ.get("REDIS_URL"):
-            redis = start_local_redis(data_dir / "redis", port=opts["redis_port"])
+            redis = start_local_redis(
+                data_dir / "redis",
+                port=opts["redis_port"],
+                password=install_secret(data_dir / "redis-password", nbytes=32, min_length=32),
+            )
             env["REDIS_URL"] = redis.url
-            self.stdout.write(f"Redis: {redis.url} (data in {redis.data_dir})")
+            self.stdout.write(f"Redis: {redis.display_url} (data in {redis.data_dir})")
         # Sign-up confirmations and password resets land here in the embedded default.
         self.stdout.write(f"Mail: {mail_destination()}")
         py = sys.executable
