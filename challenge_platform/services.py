@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from . import hooks
 from .audit import audit_record, reason_check
@@ -155,16 +154,6 @@ def team_member_remove(*, user: AbstractBaseUser, team: Team) -> None:
     TeamMembership.objects.filter(team=team, user=user).delete()
     if not team.memberships.exists() and not team.submissions.exists():
         team.delete()
-
-
-def token_get_or_create(*, user: AbstractBaseUser) -> Token:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
-
-
-def token_rotate(*, user: AbstractBaseUser) -> Token:
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
 
 
 def challenge_reveal(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,7 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # DRF's clear-text tokens: kept installed only so its table's migrations stay whole; the
+    # data migration challenge_platform 0007 hashed its keys into knox and emptied it.
     "rest_framework.authtoken",
+    "knox",  # API tokens stored as digests (challenge_platform.tokens)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
@@ -282,7 +286,7 @@ BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",  # `Authorization: Token <key>`, keys kept hashed
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -295,6 +299,16 @@ REST_FRAMEWORK = {
     # peer address, so a client cannot reset its login budget by forging the header.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# API tokens (challenge_platform.tokens): kept as SHA-512 digests, shown once. No expiry by
+# default (as before; a client keeps working until its token is revoked): API_TOKEN_TTL_DAYS
+# sets one for new tokens. A person holds at most API_TOKENS_PER_USER at once.
+_token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 0)
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
+    "AUTO_REFRESH": False,
+}
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (

@@ -79,10 +79,23 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    """Forget the saved token (the server keeps it; an organizer can revoke it)."""
-    server = config.resolve(args.server).server
-    path = config.save(server=server, token=None)
-    print(f"Token for {server} removed from {path}.")
+    """Revoke the saved token on the server (``DELETE auth/token/``), then forget it.
+
+    The local copy goes in any case; when the server cannot be told (unreachable, or the
+    token was already revoked) the message says so."""
+    settings = config.resolve(args.server)
+    saved = config.load_file()
+    note = ""
+    if settings.token and saved.get("token") == settings.token:
+        try:
+            Client(settings.server, settings.token).request("DELETE", "auth/token/")
+            note = "revoked on the server and "
+        except NotLoggedIn:
+            note = "already invalid on the server; "
+        except CliError as exc:
+            note = f"not revoked on the server ({exc}; revoke it on your token page); "
+    path = config.save(server=settings.server, token=None)
+    print(f"Token for {settings.server} {note}removed from {path}.")
     return 0
 
 
