@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -117,8 +118,30 @@ class MembershipInline(admin.TabularInline):
     exclude = ("challenge",)
 
 
+class TeamAdminForm(forms.ModelForm):
+    """Names chosen in the console meet the participants' rule (look-alikes, invisible
+    characters: ``services.team_name_check``); organizers may use the reserved words."""
+
+    class Meta:
+        model = Team
+        fields = ("challenge", "name", "is_baseline")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        challenge, name = data.get("challenge"), data.get("name")
+        if challenge is not None and name is not None:
+            try:
+                data["name"] = services.team_name_check(
+                    challenge=challenge, name=name, exclude_pk=self.instance.pk, organizer=True
+                )
+            except services.TeamError as exc:
+                self.add_error("name", exc.message)
+        return data
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ("name", "challenge", "is_baseline", "is_hidden", "created_at")
     list_filter = ("challenge", "is_baseline", "is_hidden")
     search_fields = ("name", "members__username", "members__email")

@@ -305,6 +305,8 @@ REST_FRAMEWORK = {
 _token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 0)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 40,  # 160 random bits, hex: shaped like the keys before
+
     "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
     "AUTO_REFRESH": False,
 }
