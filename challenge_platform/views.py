@@ -39,6 +39,8 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "challenge_platform/challenge_detail.html",
         {
             "challenge": challenge,
+            "phase": selectors.challenge_phase(challenge=challenge),
+            "description_html": markdown_html(challenge.description),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
