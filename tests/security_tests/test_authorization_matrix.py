@@ -318,6 +318,11 @@ API: list[Case] = [
         "POST",
         lambda w: {"file": SimpleUploadedFile("a.zip", algorithm_archive())},
     ),
+    Case(
+        "api/v1/challenges/<slug:slug>/algorithm-runs/admission/",
+        "/api/v1/challenges/{challenge}/algorithm-runs/admission/?tasks={task}",
+        ("401", OK, OK, "403"),  # asked before an upload; the organizer is in no team
+    ),
     Case("api/v1/algorithms/", "/api/v1/algorithms/", API_LOGGED_IN),
     Case(
         "api/v1/algorithms/<int:pk>/",
