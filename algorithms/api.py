@@ -37,6 +37,10 @@ def refused(exc: AlgorithmRefused) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
 
 
+def no_challenge(slug: str) -> Response:
+    return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
+
+
 def invalid(errors: dict) -> Response:
     """The first problem of a serializer's (possibly nested) errors, in the refusal shape."""
     field, problem = next(iter(errors.items()))
@@ -140,7 +144,7 @@ class AlgorithmCreateApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
-            return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
+            return no_challenge(slug)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.ALGORITHM_MAX_ARCHIVE_BYTES + 64 * 1024:
             return refused(
@@ -288,7 +292,7 @@ class AlgorithmRunAdmissionApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
-            return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
+            return no_challenge(slug)
         raw_tasks = request.query_params.get("tasks", "")
         try:
             tasks = algorithm_runs_admission(
