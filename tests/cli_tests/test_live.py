@@ -347,6 +347,7 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
         task=task,
         name="prod model",
         file=SimpleUploadedFile("prod.csv", wrong_on(set())),
+        make_primary=True,  # after the start an upload is primary only when chosen (issue 25)
     )
     sub = submission_create(
         task=task, user=world.alice, file=SimpleUploadedFile("p.csv", wrong_on(broken))
