@@ -80,8 +80,9 @@ def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
             object_type=Task._meta.label,
             object_id=str(task.pk),
             at__gte=since,
+            actor__isnull=False,
+            actor__is_staff=False,
         )
-        .exclude(actor__is_staff=True)
         .count()
     )
 
