@@ -29,7 +29,24 @@ class WebhookAdminForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ("challenge", "url", "secret", "events", "is_active")
-        widgets = {"secret": forms.PasswordInput(render_value=True)}
+        # Write-only (issue 25): the page never carries the secret back to the browser.
+        widgets = {"secret": forms.PasswordInput(render_value=False)}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["secret"].required = False
+            self.fields["secret"].help_text = (
+                "Write-only: leave empty to keep the current secret, or type a new one."
+            )
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret") or ""
+        if not secret and self.instance.pk:
+            return Webhook.objects.get(pk=self.instance.pk).secret  # kept as it was
+        if not secret:
+            raise forms.ValidationError("A webhook needs a secret to sign its bodies.")
+        return secret
 
     def clean_url(self) -> str:
         try:
