@@ -201,6 +201,11 @@ def test_chal_standings_before_and_after_the_reveal(live_server, tmp_path, monke
     code, out, _ = chal("--json")
     assert json.loads(out)["revealed"] is False
     assert_no_private_text(out)
+    capsys.readouterr()
+    board = chal_main(["leaderboard", "kway", "--split", "private", "--server", live_server.url])
+    refused = capsys.readouterr()
+    assert board == 1 and "hidden until the organizers reveal it" in refused.err
+    assert_no_private_text(refused.out + refused.err)
 
     Challenge.objects.filter(pk=challenge.pk).update(private_revealed=True)
     code, out, err = chal()
