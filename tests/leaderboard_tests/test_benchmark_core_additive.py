@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaderboard.core.benchmark.additive import components, fit_additive
+from leaderboard.core.benchmark.additive import components, fit_additive, interaction
 
 
 def reference_fit(y, observed, weights):
@@ -59,21 +59,26 @@ def test_fit_matches_least_squares_on_any_connected_pattern_either_side_solved(
     y = rng.normal(0, 1, (n_algorithms, n_tasks))
     weights = rng.uniform(0.2, 3.0, n_tasks) if weighted else np.ones(n_tasks)
     fit = fit_additive(values=y[None, None], observed=observed, weights=weights[None])
-    mean, alpha, tau, interaction = reference_fit(y, observed, weights)
+    mean, alpha, tau, residual = reference_fit(y, observed, weights)
     assert fit.mean[0, 0] == pytest.approx(mean, abs=1e-8)
     np.testing.assert_allclose(fit.algorithm[0, 0], alpha, atol=1e-8)
     np.testing.assert_allclose(fit.task[0, 0], tau, atol=1e-8)
-    np.testing.assert_allclose(fit.interaction[0, 0], interaction, atol=1e-8)
+    found = interaction(values=y[None, None], fit=fit, observed=observed)
+    np.testing.assert_allclose(found[0, 0], residual, atol=1e-8)
     assert fit.algorithm[0, 0].sum() == pytest.approx(0, abs=1e-9)
     assert np.sum(weights * fit.task[0, 0]) == pytest.approx(0, abs=1e-8)
 
 
-def test_many_samples_with_their_own_weights_equal_one_fit_each():
+@pytest.mark.parametrize("shape", [(5, 4), (4, 5)])  # either side solved
+def test_many_samples_with_their_own_weights_equal_one_fit_each(shape):
     rng = np.random.default_rng(3)
-    observed = connected_pattern(rng, 5, 4, 0.6)
-    values = rng.normal(0, 1, (6, 2, 5, 4))
-    weights = rng.uniform(0.1, 2.0, (6, 4))
+    observed = connected_pattern(rng, *shape, 0.6)
+    values = rng.normal(0, 1, (6, 2, *shape))
+    weights = rng.uniform(0.1, 2.0, (6, shape[1]))
     batch = fit_additive(values=values, observed=observed, weights=weights)
+    residuals = interaction(values=values, fit=batch, observed=observed)
+    # Matrices shared by every sample (only the weights differ) give the same fits.
+    shared = fit_additive(values=values[0], observed=observed, weights=weights)
     for s in range(6):
         for r in range(2):
             one = fit_additive(
@@ -81,7 +86,15 @@ def test_many_samples_with_their_own_weights_equal_one_fit_each():
             )
             np.testing.assert_allclose(batch.algorithm[s, r], one.algorithm[0, 0], atol=1e-10)
             np.testing.assert_allclose(batch.task[s, r], one.task[0, 0], atol=1e-10)
-            np.testing.assert_allclose(batch.interaction[s, r], one.interaction[0, 0], atol=1e-10)
+            np.testing.assert_allclose(
+                residuals[s, r],
+                interaction(values=values[s, r], fit=one, observed=observed)[0, 0],
+                atol=1e-10,
+            )
+        one = fit_additive(values=values[0], observed=observed, weights=weights[s][None])
+        np.testing.assert_allclose(shared.algorithm[s], one.algorithm[0], atol=1e-10)
+        np.testing.assert_allclose(shared.task[s], one.task[0], atol=1e-10)
+        np.testing.assert_allclose(shared.mean[s], one.mean[0], atol=1e-10)
 
 
 def test_values_on_unobserved_cells_are_ignored():
@@ -92,7 +105,7 @@ def test_values_on_unobserved_cells_are_ignored():
     a = fit_additive(values=y[None, None], observed=observed)
     b = fit_additive(values=other[None, None], observed=observed)
     np.testing.assert_array_equal(a.algorithm, b.algorithm)
-    assert b.interaction[0, 0, 1, 1] == 0
+    assert interaction(values=other[None, None], fit=b, observed=observed)[0, 0, 1, 1] == 0
 
 
 def test_a_row_or_column_without_cells_or_bad_weights_is_refused():
@@ -105,7 +118,11 @@ def test_a_row_or_column_without_cells_or_bad_weights_is_refused():
             weights=np.array([[1.0, 0.0]]),
         )
     with pytest.raises(ValueError, match="values must be"):
-        fit_additive(values=np.zeros((1, 2, 2)), observed=np.ones((2, 2), bool))
+        fit_additive(values=np.zeros((2, 2)), observed=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="3 samples of values but 2 of weights"):
+        fit_additive(
+            values=np.zeros((3, 1, 1, 2)), observed=np.ones((1, 2), bool), weights=np.ones((2, 2))
+        )
 
 
 def test_components_join_algorithms_through_shared_tasks():

@@ -26,10 +26,13 @@ mean. ``C`` annihilates the constant vector (and only it, when the pattern is co
 ``(C + s v v') alpha = q`` with ``v`` along the constraint gives the constrained solution.
 Eliminating algorithms instead is the same with the roles and the weights swapped.
 
-Every sample is fitted at once: ``values`` holds S samples of R right-hand sides (e.g. B row
-resamples, or a delta matrix and indicator matrices). With one weight vector for all samples
-the system's inverse is computed once and the effects of every sample are one matrix
-product; with a weight vector per sample the S small systems are solved as one batch.
+Every sample is fitted at once, from two marginal sums of the values (per algorithm,
+weighted, and per task): ``values`` holds S samples of R right-hand sides (e.g. B row
+resamples), or R matrices shared by every sample (the point deltas and the home indicators
+under B task weightings, whose sums are then products of the weights). With one weight
+vector for all samples the system's inverse is computed once and the effects of every
+sample are one matrix product; with a weight vector per sample the S small systems are
+solved as one batch. The interaction is computed only where asked (`interaction`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ class AdditiveFit:
     mean: np.ndarray  # (S, R)
     algorithm: np.ndarray  # (S, R, A): alpha, summing to 0
     task: np.ndarray  # (S, R, T): tau, summing to 0 with the task weights
-    interaction: np.ndarray  # (S, R, A, T): gamma, 0 on unobserved cells
+
+    def select(self, rhs: slice) -> AdditiveFit:
+        """The fit of some right-hand sides only."""
+        return AdditiveFit(
+            mean=self.mean[:, rhs], algorithm=self.algorithm[:, rhs], task=self.task[:, rhs]
+        )
 
 
 def components(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,69 +94,88 @@ def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 def fit_additive(
     *, values: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None
 ) -> AdditiveFit:
-    """Fit the additive model to ``values`` (S, R, A, T) on the ``observed`` (A, T) cells.
+    """Fit the additive model to ``values`` on the ``observed`` (A, T) cells.
 
-    ``weights`` is (S, T) or (1, T) positive task weights, or None for 1. Values on
-    unobserved cells are ignored. The pattern must be connected, with at least one observed
-    cell in every row and column (the caller passes one component of `components`).
+    ``values`` is (S, R, A, T), a matrix per sample and right-hand side, or (R, A, T), the
+    same matrices for every sample (then each sample differs by its weights only, and the
+    fit is matrix products of the weights). ``weights`` is (S, T) or (1, T) positive task
+    weights, or None for 1. Values on unobserved cells are ignored. The pattern must be
+    connected, with an observed cell in every row and column (one of `components`).
     """
     observed = np.asarray(observed, dtype=bool)
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 4 or values.shape[2:] != observed.shape:
-        raise ValueError(f"values must be (S, R, {observed.shape}), not {values.shape}")
+    if values.ndim not in (3, 4) or values.shape[-2:] != observed.shape:
+        raise ValueError(
+            f"values must be (S, R, {observed.shape}) or (R, {observed.shape}), not {values.shape}"
+        )
     n_algorithms, n_tasks = observed.shape
     mask = observed.astype(np.float64)
     if not (mask.any(axis=0).all() and mask.any(axis=1).all()):
         raise ValueError("every algorithm and every task needs an observed cell")
     w = np.ones((1, n_tasks)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != n_tasks or w.shape[0] not in (1, values.shape[0]):
-        raise ValueError(f"weights must be (S, {n_tasks}) or (1, {n_tasks}), not {w.shape}")
+    if w.ndim != 2 or w.shape[1] != n_tasks:
+        raise ValueError(f"weights must be (S, {n_tasks}), not {w.shape}")
+    if values.ndim == 4 and w.shape[0] not in (1, values.shape[0]):
+        raise ValueError(f"{values.shape[0]} samples of values but {w.shape[0]} of weights")
     if not np.all(w > 0):
         raise ValueError("task weights must be positive")
     y = values * mask
-    cell_weights = w[:, None, :] * mask  # (S', A, T)
-    if n_algorithms <= n_tasks:
-        mean, alpha, tau = _fit_by_algorithms(y, mask, w, cell_weights)
+    if y.ndim == 3:  # the same values for every sample: sums over tasks are products
+        n_rhs = y.shape[0]
+        weighted_rows = (w @ y.reshape(-1, n_tasks).T).reshape(w.shape[0], n_rhs, n_algorithms)
+        columns = y.sum(axis=-2)[None]  # (1, R, T)
     else:
-        mean, alpha, tau = _fit_by_tasks(y, mask, w, cell_weights)
-    fitted = mean[..., None, None] + alpha[..., :, None] + tau[..., None, :]
-    return AdditiveFit(mean=mean, algorithm=alpha, task=tau, interaction=(y - fitted) * mask)
+        weighted_rows = (y * w[:, None, None, :]).sum(axis=-1)  # (S, R, A)
+        columns = y.sum(axis=-2)  # (S, R, T)
+    if n_algorithms <= n_tasks:
+        return _fit_by_algorithms(weighted_rows, columns, mask, w)
+    return _fit_by_tasks(weighted_rows, columns, mask, w)
+
+
+def interaction(*, values: np.ndarray, fit: AdditiveFit, observed: np.ndarray) -> np.ndarray:
+    """(S, R, A, T) the residuals of ``fit`` (the interaction), 0 on unobserved cells.
+
+    ``values`` as given to `fit_additive` (or its first right-hand sides, with the fit's
+    `AdditiveFit.select`)."""
+    mask = np.asarray(observed, dtype=np.float64)
+    fitted = fit.mean[..., None, None] + fit.algorithm[..., :, None] + fit.task[..., None, :]
+    return (np.asarray(values, dtype=np.float64) - fitted) * mask
 
 
 def _fit_by_algorithms(
-    y: np.ndarray, mask: np.ndarray, w: np.ndarray, cell_weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eliminate the tasks; solve the A x A system for alpha."""
+    weighted_rows: np.ndarray, columns: np.ndarray, mask: np.ndarray, w: np.ndarray
+) -> AdditiveFit:
+    """Eliminate the tasks; solve the A x A system for alpha. ``weighted_rows`` holds
+    sum_t w[t] y[a, t] per algorithm, ``columns`` sum_a y[a, t] per task."""
     n_algorithms = mask.shape[0]
     per_task = mask.sum(axis=0)  # n[t]
-    task_mean = y.sum(axis=-2) / per_task  # (S, R, T)
-    q = ((y - task_mean[..., None, :]) * mask * w[:, None, None, :]).sum(axis=-1)  # (S, R, A)
+    q = weighted_rows - (columns / per_task * w[:, None, :]) @ mask.T  # (S, R, A)
+    cell_weights = w[:, None, :] * mask  # (S', A, T)
     diagonal = cell_weights.sum(axis=-1)  # (S', A)
     c = -(cell_weights / per_task) @ mask.T  # (S', A, A)
     c[:, np.arange(n_algorithms), np.arange(n_algorithms)] += diagonal
     scale = diagonal.mean(axis=-1)[:, None, None]
     alpha = _solve(c + scale / n_algorithms, q)  # v = 1/sqrt(A): sum of alpha = 0
-    level = ((y - alpha[..., :, None]) * mask).sum(axis=-2) / per_task  # mu + tau, (S, R, T)
+    level = (columns - alpha @ mask) / per_task  # mu + tau, (S, R, T)
     mean = (level * w[:, None, :]).sum(axis=-1) / w.sum(axis=-1)[:, None]
-    return mean, alpha, level - mean[..., None]
+    return AdditiveFit(mean=mean, algorithm=alpha, task=level - mean[..., None])
 
 
 def _fit_by_tasks(
-    y: np.ndarray, mask: np.ndarray, w: np.ndarray, cell_weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eliminate the algorithms; solve the T x T system for tau."""
+    weighted_rows: np.ndarray, columns: np.ndarray, mask: np.ndarray, w: np.ndarray
+) -> AdditiveFit:
+    """Eliminate the algorithms; solve the T x T system for tau (arguments as above)."""
     n_tasks = mask.shape[1]
-    per_algorithm = cell_weights.sum(axis=-1)  # (S', A): sum of the algorithm's weights
-    algorithm_mean = (y * cell_weights[:, None]).sum(axis=-1) / per_algorithm[:, None]
-    q = ((y - algorithm_mean[..., None]) * cell_weights[:, None]).sum(axis=-2)  # (S, R, T)
-    diagonal = cell_weights.sum(axis=-2)  # (S', T)
-    scaled = cell_weights / per_algorithm[..., None]
-    c = -(scaled.transpose(0, 2, 1) @ cell_weights)  # (S', T, T)
+    per_algorithm = w @ mask.T  # (S', A): sum_t w[t] O[a, t]
+    algorithm_mean = weighted_rows / per_algorithm[:, None, :]  # (S, R, A)
+    q = w[:, None, :] * (columns - algorithm_mean @ mask)  # (S, R, T)
+    overlap = (mask.T / per_algorithm[:, None, :]) @ mask  # (S', T, T): sum_a O O / r[a]
+    c = -(w[:, :, None] * w[:, None, :]) * overlap
+    diagonal = w * mask.sum(axis=0)  # (S', T)
     c[:, np.arange(n_tasks), np.arange(n_tasks)] += diagonal
     direction = w / np.linalg.norm(w, axis=-1, keepdims=True)  # v along the constraint w
     scale = diagonal.mean(axis=-1)[:, None, None]
     tau = _solve(c + scale * direction[:, :, None] * direction[:, None, :], q)
-    level = ((y - tau[..., None, :]) * cell_weights[:, None]).sum(axis=-1)
-    level /= per_algorithm[:, None]  # mu + alpha, (S, R, A)
-    mean = level.mean(axis=-1)
-    return mean, level - mean[..., None], tau
+    level = (weighted_rows - (tau * w[:, None, :]) @ mask.T) / per_algorithm[:, None, :]
+    mean = level.mean(axis=-1)  # mu + alpha -> mu, (S, R)
+    return AdditiveFit(mean=mean, algorithm=level - mean[..., None], task=tau)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.benchmark.additive import components, fit_additive
+from leaderboard.core.benchmark.additive import components, fit_additive, interaction
 from leaderboard.core.benchmark.home import (
     HomeAdvantage,
     home_advantages,
@@ -239,26 +239,27 @@ def decompose_transfer(
         observed=observed,
     )
     home = plan.indicators
-    point_fit = fit_additive(values=np.concatenate([point[None], home])[None], observed=observed)
+    point_fit = fit_additive(values=np.concatenate([point[None], home]), observed=observed)
+    residual = interaction(values=point[None], fit=point_fit.select(slice(0, 1)), observed=observed)
     samples = transfer_samples(
         point=point,
         resamples=resamples,
         observed=observed,
         home=home,
-        point_interaction=point_fit.interaction[0, 0],
+        point_interaction=residual[0, 0],
         seed=seed,
     )
     home_values = (
         home_coefficients(
             indicators=home,
-            cell_weights=observed[None].astype(np.float64),
-            interaction=point_fit.interaction[:, 0],
-            indicator_interactions=point_fit.interaction[:, 1:],
+            weights=np.ones((1, n_tasks)),
+            interaction=residual[:, 0],
+            indicator_fit=point_fit.select(slice(1, None)),
         )[0]
         if home.shape[0]
         else np.zeros(0)
     )
-    interaction = point_fit.interaction[0, 0]
+    cell_interaction = residual[0, 0]
     deviations = (point - point[observed].mean()) * observed
     spread = float(np.sum(deviations**2))
     scale = float(np.max(np.abs(point[observed]))) ** 2 * observed.sum()
@@ -272,7 +273,7 @@ def decompose_transfer(
     elif no_spread:
         note = "every delta is the same: there is no variance to share"
     else:
-        share = float(np.sum(interaction**2)) / spread
+        share = float(np.sum(cell_interaction**2)) / spread
         noise_share = min(samples.noise_ss / spread, 1.0)
         if samples.share is not None:
             share_ci = _interval(samples.share, alpha)[0]
@@ -312,8 +313,8 @@ def decompose_transfer(
                 algorithm=algorithms[fitted_algorithms[a]].name,
                 task=tasks[fitted_tasks[t]].name,
                 delta=float(point[a, t]),
-                fitted=float(point[a, t] - interaction[a, t]),
-                interaction=float(interaction[a, t]),
+                fitted=float(point[a, t] - cell_interaction[a, t]),
+                interaction=float(cell_interaction[a, t]),
             )
             for a, t in zip(*np.nonzero(observed), strict=True)
         ),

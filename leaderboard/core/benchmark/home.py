@@ -11,7 +11,9 @@ fitted jointly by (task-weighted) least squares. With R the additive model's res
 
     eta = G^-1 g,    G[k, l] = h_k' W R h_l,    g[k] = h_k' W R y,
 
-so eta comes from the interactions of the deltas and of the indicators. In a complete
+so eta comes from the interaction of the deltas and the effects fitted to the indicators
+(``R h_l = h_l - mean_l - alpha_l - tau_l``: G needs sums of those effects, never the
+(samples x teams x cells) interactions of the indicators). In a complete
 matrix with one team, eta is (mean interaction on its tasks - mean on the others) / (1 - 1/A).
 It is measured on the interaction rather than the raw delta because a raw difference
 "own tasks minus other tasks" would count the tasks' own effect (a team's data may simply be
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.benchmark.additive import fit_additive
+from leaderboard.core.benchmark.additive import AdditiveFit, fit_additive
 from leaderboard.core.ranking import TeamId
 
 _PIVOT = 1e-9  # a team's indicator keeping less than this share of its cells: no coefficient
@@ -107,8 +109,12 @@ def home_plan(
     kept: list[np.ndarray] = []
     if candidates:
         stack = np.stack(indicators)
-        fit = fit_additive(values=stack[None], observed=observed)
-        gram = np.einsum("kat,lat->kl", stack, fit.interaction[0])
+        weights = np.ones((1, observed.shape[1]))
+        gram = home_gram(
+            indicators=stack,
+            weights=weights,
+            indicator_fit=fit_additive(values=stack, observed=observed),
+        )[0]
         for c, k in enumerate(candidates):
             chosen = [candidates.index(j) for j in estimated]
             pivot = gram[c, c]
@@ -135,18 +141,37 @@ def home_plan(
     )
 
 
+def home_gram(
+    *, indicators: np.ndarray, weights: np.ndarray, indicator_fit: AdditiveFit
+) -> np.ndarray:
+    """(S, K, K) G[k, l] = h_k' W R h_l for the (K, A, T) indicators under (S, T) task
+    weights, from the effects of the indicators fitted with those weights (S, K)."""
+    per_task = indicators.sum(axis=1)  # (K, T): sum_a h_k[a, t]
+    overlap = np.einsum("kat,lat->klt", indicators, indicators)
+    per_algorithm = (weights @ indicators.reshape(-1, indicators.shape[-1]).T).reshape(
+        weights.shape[0], *indicators.shape[:2]
+    )  # (S, K, A): sum_t w[t] h_k[a, t]
+    task_weighted = weights[:, None, :] * per_task  # (S, K, T)
+    return (
+        np.einsum("st,klt->skl", weights, overlap)
+        - task_weighted.sum(axis=-1)[:, :, None] * indicator_fit.mean[:, None, :]
+        - per_algorithm @ indicator_fit.algorithm.transpose(0, 2, 1)
+        - task_weighted @ indicator_fit.task.transpose(0, 2, 1)
+    )
+
+
 def home_coefficients(
     *,
     indicators: np.ndarray,
-    cell_weights: np.ndarray,
+    weights: np.ndarray,
     interaction: np.ndarray,
-    indicator_interactions: np.ndarray,
+    indicator_fit: AdditiveFit,
 ) -> np.ndarray:
-    """(S, K) eta = G^-1 g per sample, from the (K, A, T) indicators, the (S, A, T) cell
-    weights, the deltas' (S, A, T) interaction and the indicators' (S, K, A, T) ones."""
-    weighted = indicators[None] * cell_weights[:, None]  # (S, K, A, T)
-    g = (weighted * interaction[:, None]).sum(axis=(-2, -1))
-    gram = np.einsum("skat,slat->skl", weighted, indicator_interactions)
+    """(S, K) eta = G^-1 g per sample: ``interaction`` is the deltas' (S, A, T) interaction
+    under the (S, T) task ``weights``, ``indicator_fit`` the indicators' fit with them."""
+    weighted = interaction * weights[:, None, :]
+    g = weighted.reshape(weighted.shape[0], -1) @ indicators.reshape(indicators.shape[0], -1).T
+    gram = home_gram(indicators=indicators, weights=weights, indicator_fit=indicator_fit)
     return np.linalg.solve(gram, g[..., None])[..., 0]
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.benchmark.additive import fit_additive
+from leaderboard.core.benchmark.additive import fit_additive, interaction
 from leaderboard.core.benchmark.home import home_coefficients
 from leaderboard.core.benchmark.intervals import resample_chunks
 
@@ -57,10 +57,12 @@ def _row_refits(
     task = np.empty((n_resamples, observed.shape[1]))
     total, squares = np.zeros(observed.shape), np.zeros(observed.shape)
     for part in resample_chunks(n_resamples=n_resamples, bytes_per_resample=observed.size * 64):
-        fit = fit_additive(values=resamples[part, None], observed=observed)
+        values = resamples[part, None]
+        fit = fit_additive(values=values, observed=observed)
         mean[part], algorithm[part] = fit.mean[:, 0], fit.algorithm[:, 0]
         task[part] = fit.task[:, 0]
-        moved = fit.interaction[:, 0] - point_interaction  # shifted: a stable variance
+        residual = interaction(values=values, fit=fit, observed=observed)[:, 0]
+        moved = residual - point_interaction  # shifted: a stable variance
         total += moved.sum(axis=0)
         squares += (moved * moved).sum(axis=0)
     noise_ss = float(np.sum(squares / n_resamples - (total / n_resamples) ** 2))
@@ -105,30 +107,30 @@ def transfer_samples(
     home_samples = np.empty((n_resamples, home.shape[0]))
     share = np.empty(n_resamples)
     fixed = np.concatenate([point[None], home])  # the point deltas, then the home indicators
-    per_resample = observed.size * 8 * (2 + home.shape[0]) * 8
+    per_resample = observed.size * 8 * 8 + home.shape[0] * (observed.shape[0] + n_tasks) * 32
     for part in resample_chunks(n_resamples=n_resamples, bytes_per_resample=per_resample):
-        size = part.stop - part.start
-        values = np.concatenate(
-            [resamples[part, None], np.broadcast_to(fixed, (size, *fixed.shape))], axis=1
-        )
-        fit = fit_additive(values=values, observed=observed, weights=weights[part])
+        w = weights[part]
+        rows = resamples[part, None]
+        fit = fit_additive(values=rows, observed=observed, weights=w)
         mean[part], algorithm[part] = fit.mean[:, 0], fit.algorithm[:, 0]
-        cell_weights = weights[part, None, :] * mask  # (c, A, T)
+        shared = fit_additive(values=fixed, observed=observed, weights=w)
         if home.shape[0]:
             home_samples[part] = home_coefficients(
                 indicators=home,
-                cell_weights=cell_weights,
-                interaction=fit.interaction[:, 0],
-                indicator_interactions=fit.interaction[:, 2:],
+                weights=w,
+                interaction=interaction(values=rows, fit=fit, observed=observed)[:, 0],
+                indicator_fit=shared.select(slice(1, None)),
             )
         # The interaction share of the point deltas under the task weights alone (the caller
         # reads none when the deltas have no spread, which divides by 0 here).
-        total = cell_weights.sum(axis=(-2, -1))
-        level = (cell_weights * point).sum(axis=(-2, -1)) / total
+        residual = interaction(
+            values=point[None], fit=shared.select(slice(0, 1)), observed=observed
+        )
+        cell_weights = w[:, None, :] * mask  # (c, A, T)
+        level = (cell_weights * point).sum(axis=(-2, -1)) / cell_weights.sum(axis=(-2, -1))
         spread = (cell_weights * (point - level[:, None, None]) ** 2).sum(axis=(-2, -1))
-        residual = (cell_weights * fit.interaction[:, 1] ** 2).sum(axis=(-2, -1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            share[part] = residual / spread
+            share[part] = (cell_weights * residual[:, 0] ** 2).sum(axis=(-2, -1)) / spread
     return TransferSamples(
         row_mean=row_mean,
         row_algorithm=row_algorithm,
