@@ -341,3 +341,13 @@ def test_permuting_algorithms_permutes_their_effects_and_intervals(seed, n_algor
         assert after.ci == pytest.approx(before.ci, abs=1e-9)
     if first.interaction_share is not None:
         assert second.interaction_share == pytest.approx(first.interaction_share, abs=1e-9)
+
+
+def test_the_callers_arrays_are_left_as_they_were():
+    rng = np.random.default_rng(4)
+    case = synthetic(rng=rng, truth=rng.normal(0, 0.1, (3, 3)), n_rows=40, n_resamples=30)
+    lower = [BenchmarkTask(name=t.name, higher_is_better=False) for t in case.tasks]
+    before = [c.resamples.copy() for c in case.cells]
+    decompose_transfer(algorithms=case.algorithms, tasks=lower, cells=case.cells)
+    for cell, copy in zip(case.cells, before, strict=True):
+        np.testing.assert_array_equal(cell.resamples, copy)

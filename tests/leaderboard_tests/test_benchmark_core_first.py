@@ -275,3 +275,19 @@ def test_rank_intervals_nest_as_the_confidence_level_grows(seed, n_teams):
             for (low, high), (inner_low, inner_high) in zip(intervals, previous, strict=True):
                 assert low <= inner_low and inner_high <= high
         previous = intervals
+
+
+def test_the_callers_arrays_are_left_as_they_were():
+    rng = np.random.default_rng(9)
+    task = paired_task(
+        "rmse",
+        [2.0, np.nan, 3.0],
+        rng=rng,
+        higher_is_better=False,
+        scored=np.array([True, False, True]),
+        missing_score=9.0,
+    )
+    point, resamples = task.point.copy(), task.resamples.copy()
+    who_is_first(teams=["a", "b", "c"], tasks=[task])
+    np.testing.assert_array_equal(task.point, point)
+    np.testing.assert_array_equal(task.resamples, resamples)

@@ -137,7 +137,19 @@ class _Matrix:
 
     point: np.ndarray  # (A, T)
     observed: np.ndarray  # (A, T) bool
-    resamples: np.ndarray  # (B, A, T)
+    cells: list[tuple[int, int, float, np.ndarray]]  # (a, t, sign, the B resampled deltas)
+    n_resamples: int
+
+    def resamples(self, algorithms: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+        """(B, A', T') turned resampled deltas of the given algorithms and tasks, filled
+        cell by cell (no (B, A, T) array of the whole input is ever built)."""
+        out = np.zeros((self.n_resamples, algorithms.size, tasks.size))
+        row = {int(a): i for i, a in enumerate(algorithms)}
+        column = {int(t): j for j, t in enumerate(tasks)}
+        for a, t, sign, drawn in self.cells:
+            if a in row and t in column:
+                np.multiply(drawn, sign, out=out[:, row[a], column[t]])
+        return out
 
 
 def _index(names: Sequence[str], what: str) -> dict[str, int]:
@@ -155,8 +167,10 @@ def _matrix(
     tasks: dict[str, int],
     higher_is_better: Sequence[bool],
 ) -> _Matrix:
-    rows, columns, deltas, resamples = [], [], [], []
-    seen: set[tuple[str, str]] = set()
+    sign_of = [1.0 if higher else -1.0 for higher in higher_is_better]
+    shape = (len(algorithms), len(tasks))
+    point, observed = np.zeros(shape), np.zeros(shape, dtype=bool)
+    kept: list[tuple[int, int, float, np.ndarray]] = []
     n_resamples: int | None = None
     for cell in cells:
         where = f"cell ({cell.algorithm!r}, {cell.task!r})"
@@ -164,27 +178,18 @@ def _matrix(
             raise ValueError(f"{where}: unknown algorithm {cell.algorithm!r}")
         if cell.task not in tasks:
             raise ValueError(f"{where}: unknown task {cell.task!r}")
-        if (cell.algorithm, cell.task) in seen:
+        a, t = algorithms[cell.algorithm], tasks[cell.task]
+        if observed[a, t]:
             raise ValueError(f"{where} is given twice")
-        seen.add((cell.algorithm, cell.task))
-        deltas.append(finite_number(cell.delta, what=f"{where} delta"))
+        delta = finite_number(cell.delta, what=f"{where} delta")
         drawn = finite_vector(cell.resamples, length=n_resamples, what=f"{where} resamples")
         if n_resamples is None:
             if drawn.shape[0] == 0:
                 raise ValueError(f"{where} has no resamples: intervals need at least one")
             n_resamples = drawn.shape[0]
-        rows.append(algorithms[cell.algorithm])
-        columns.append(tasks[cell.task])
-        resamples.append(drawn)
-    shape = (len(algorithms), len(tasks))
-    point, observed = np.zeros(shape), np.zeros(shape, dtype=bool)
-    drawn_matrix = np.zeros((n_resamples or 0, *shape))
-    if rows:
-        sign = np.where(np.asarray(higher_is_better, dtype=bool), 1.0, -1.0)[columns]
-        point[rows, columns] = np.asarray(deltas) * sign
-        observed[rows, columns] = True
-        drawn_matrix[:, rows, columns] = np.stack(resamples, axis=1) * sign
-    return _Matrix(point=point, observed=observed, resamples=drawn_matrix)
+        point[a, t], observed[a, t] = delta * sign_of[t], True
+        kept.append((a, t, sign_of[t], drawn))
+    return _Matrix(point=point, observed=observed, cells=kept, n_resamples=n_resamples or 0)
 
 
 def _main_component(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +233,7 @@ def decompose_transfer(
     fitted_algorithms, fitted_tasks = _main_component(matrix.observed)
     part = np.ix_(fitted_algorithms, fitted_tasks)
     observed, point = matrix.observed[part], matrix.point[part]
-    resamples = matrix.resamples[:, fitted_algorithms][:, :, fitted_tasks]
+    resamples = matrix.resamples(fitted_algorithms, fitted_tasks)
     n_algorithms, n_tasks = observed.shape
     residual_df = int(observed.sum()) - n_algorithms - n_tasks + 1
 

@@ -96,11 +96,12 @@ def track_resample_draws(
     return tasks, rows
 
 
-def _oriented(task: TrackTaskScores, n_teams: int) -> tuple[np.ndarray, np.ndarray]:
-    """(teams,) point and (B, teams) resampled scores, turned higher-is-better, missing filled."""
+def _oriented(task: TrackTaskScores, n_teams: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The task's checked (teams,) point scores, turned higher-is-better with the missing
+    filled, its (B, teams) resamples as given, and the fill and sign for those."""
     where = f"task {task.task!r}"
     point = np.array(task.point, dtype=np.float64)
-    samples = np.array(task.resamples, dtype=np.float64)
+    samples = np.asarray(task.resamples, dtype=np.float64)  # only read: no copy
     if point.shape != (n_teams,):
         raise ValueError(f"{where}: point has shape {point.shape}, expected ({n_teams},)")
     if samples.ndim != 2 or samples.shape[1] != n_teams or samples.shape[0] < 1:
@@ -110,8 +111,11 @@ def _oriented(task: TrackTaskScores, n_teams: int) -> tuple[np.ndarray, np.ndarr
     scored = np.ones(n_teams, dtype=bool) if task.scored is None else np.asarray(task.scored)
     if scored.shape != (n_teams,) or scored.dtype != bool:
         raise ValueError(f"{where}: scored must be {n_teams} booleans")
-    for name, values in (("point", point[scored]), ("resamples", samples[:, scored])):
-        if not np.isfinite(values).all():
+    for name, finite in (
+        ("point", np.isfinite(point)),
+        ("resamples", np.isfinite(samples).all(axis=0)),
+    ):
+        if not finite[scored].all():
             raise ValueError(
                 f"{where}: {name} holds a value that is not a finite number for a team with a "
                 "score (mark teams without one in scored)"
@@ -125,11 +129,24 @@ def _oriented(task: TrackTaskScores, n_teams: int) -> tuple[np.ndarray, np.ndarr
             f"{where} is lower-is-better and some team has no score on it: pass missing_score "
             "(counting 0 would make a missing score a perfect one)"
         )
+    sign = 1.0 if task.higher_is_better else -1.0
     point[~scored] = fill
-    samples[:, ~scored] = fill
-    if not task.higher_is_better:
-        point, samples = -point, -samples
-    return point, samples
+    return point * sign, samples, fill, sign
+
+
+def _ranked_stack(
+    oriented: list[tuple[np.ndarray, np.ndarray, float, float]],
+    tasks: Sequence[TrackTaskScores],
+    ranked: np.ndarray,
+) -> np.ndarray:
+    """(T, B, ranked) the ranked teams' resampled scores, turned and filled: the one copy."""
+    stack = np.empty((len(oriented), oriented[0][1].shape[0], ranked.size))
+    for i, ((_, samples, fill, sign), task) in enumerate(zip(oriented, tasks, strict=True)):
+        np.take(samples, ranked, axis=1, out=stack[i])
+        if task.scored is not None:
+            stack[i][:, ~np.asarray(task.scored)[ranked]] = fill
+        stack[i] *= sign
+    return stack
 
 
 def _groups(order: list[int], at_least_leader: np.ndarray, k: int) -> dict[int, int]:
@@ -175,7 +192,7 @@ def who_is_first(
         raise ValueError(f"references {unknown!r} are not among the teams")
     n_teams = len(team_list)
     oriented = [_oriented(task, n_teams) for task in tasks]
-    n_rows = {samples.shape[0] for _, samples in oriented}
+    n_rows = {samples.shape[0] for _, samples, _, _ in oriented}
     if len(n_rows) != 1:
         raise ValueError(f"every task needs the same number of row resamples, not {n_rows}")
     n_row_resamples = n_rows.pop()
@@ -183,7 +200,7 @@ def who_is_first(
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n_resamples must be a positive whole number, not {n!r}")
 
-    point_means = np.mean([point for point, _ in oriented], axis=0)
+    point_means = np.mean([point for point, _, _, _ in oriented], axis=0)
     ranked = np.array([i for i, t in enumerate(team_list) if t not in set(references)], dtype=int)
     if ranked.size == 0:
         return FirstResult(
@@ -203,7 +220,7 @@ def who_is_first(
             alpha=alpha,
             seed=seed,
         )
-    stack = np.stack([samples[:, ranked] for _, samples in oriented])  # (T, B, ranked)
+    stack = _ranked_stack(oriented, tasks, ranked)
     task_draws, row_draws = track_resample_draws(
         n_tasks=len(tasks), n_row_resamples=n_row_resamples, n_resamples=n, seed=seed
     )

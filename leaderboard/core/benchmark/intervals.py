@@ -48,9 +48,10 @@ def finite_number(value: object, *, what: str) -> float:
 
 
 def finite_vector(value: object, *, length: int | None, what: str) -> np.ndarray:
-    """A one-dimensional float64 copy of ``value`` with ``length`` finite entries."""
+    """``value`` as a one-dimensional float64 array with ``length`` finite entries (not a
+    copy when it already is one: callers only read it)."""
     try:
-        array = np.array(value, dtype=np.float64)
+        array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be an array of numbers ({error})") from None
     if array.ndim != 1:
