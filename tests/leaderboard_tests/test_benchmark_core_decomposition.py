@@ -351,3 +351,40 @@ def test_the_callers_arrays_are_left_as_they_were():
     decompose_transfer(algorithms=case.algorithms, tasks=lower, cells=case.cells)
     for cell, copy in zip(case.cells, before, strict=True):
         np.testing.assert_array_equal(cell.resamples, copy)
+
+
+@pytest.mark.parametrize("size", [1e-200, 1e200])
+def test_extreme_deltas_give_the_same_decomposition_in_their_units(size):
+    # RMSE deltas of wild regression predictions: squares would overflow (or underflow).
+    rng = np.random.default_rng(12)
+    case = synthetic(rng=rng, truth=rng.normal(0, 0.1, (4, 5)), n_rows=60, n_resamples=50)
+    scaled = [
+        DeltaCell(
+            algorithm=c.algorithm, task=c.task, delta=c.delta * size, resamples=c.resamples * size
+        )
+        for c in case.cells
+    ]
+    plain = decompose_transfer(algorithms=case.algorithms, tasks=case.tasks, cells=case.cells)
+    extreme = decompose_transfer(algorithms=case.algorithms, tasks=case.tasks, cells=scaled)
+    assert extreme.interaction_share == pytest.approx(plain.interaction_share, rel=1e-9)
+    assert extreme.noise_share == pytest.approx(plain.noise_share, rel=1e-9)
+    for a, b in zip(extreme.algorithm_effects, plain.algorithm_effects, strict=True):
+        assert a.effect == pytest.approx(b.effect * size, rel=1e-9)
+        assert a.ci == pytest.approx((b.ci[0] * size, b.ci[1] * size), rel=1e-9)
+
+
+def test_team_ids_may_be_any_hashable_even_tuples():
+    rng = np.random.default_rng(13)
+    table = rng.normal(0, 0.1, (3, 4))
+    table[0, :2] += 0.05
+    red, blue = ("org", 1), ("org", 2)
+    result = decompose_transfer(
+        algorithms=algorithms("r", "b", "x", teams=[red, blue, None]),
+        tasks=tasks("t0", "t1", "t2", "t3", owners=[red, red, blue, None]),
+        cells=exact_cells(
+            table, algorithm_names=["r", "b", "x"], task_names=["t0", "t1", "t2", "t3"]
+        ),
+        alpha=np.float32(0.1),
+    )
+    assert [h.team for h in result.home_advantage] == [red, blue]
+    assert [h.own_cells for h in result.home_advantage] == [2, 1]

@@ -56,7 +56,8 @@ from leaderboard.core.benchmark.transfer_bootstrap import transfer_samples
 from leaderboard.core.ranking import TeamId
 
 Interval = tuple[float, float]
-_ZERO_VARIANCE = 1e-24  # squared deltas below this (relative) count as no variance at all
+_ZERO_VARIANCE = 1e-24  # a squared deviation per cell below this (in units of the largest
+# delta) counts as no variance at all: equal deltas that differ only by rounding
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,6 +237,11 @@ def decompose_transfer(
     resamples = matrix.resamples(fitted_algorithms, fitted_tasks)
     n_algorithms, n_tasks = observed.shape
     residual_df = int(observed.sum()) - n_algorithms - n_tasks + 1
+    # Fit in units of the largest delta: squared RMSE deltas of 1e200 (wild predictions of a
+    # regression team) would overflow. Effects are linear in the deltas and scaled back.
+    unit = float(max(np.abs(point).max(), np.abs(resamples).max(initial=0.0))) or 1.0
+    scaled = point / unit
+    resamples /= unit
 
     plan = home_plan(
         teams=home_teams([a.team for a in algorithms], [t.owner for t in tasks]),
@@ -244,10 +250,12 @@ def decompose_transfer(
         observed=observed,
     )
     home = plan.indicators
-    point_fit = fit_additive(values=np.concatenate([point[None], home]), observed=observed)
-    residual = interaction(values=point[None], fit=point_fit.select(slice(0, 1)), observed=observed)
+    point_fit = fit_additive(values=np.concatenate([scaled[None], home]), observed=observed)
+    residual = interaction(
+        values=scaled[None], fit=point_fit.select(slice(0, 1)), observed=observed
+    )
     samples = transfer_samples(
-        point=point,
+        point=scaled,
         resamples=resamples,
         observed=observed,
         home=home,
@@ -264,28 +272,28 @@ def decompose_transfer(
         if home.shape[0]
         else np.zeros(0)
     )
-    cell_interaction = residual[0, 0]
-    deviations = (point - point[observed].mean()) * observed
+    deviations = (scaled - scaled[observed].mean()) * observed
     spread = float(np.sum(deviations**2))
-    scale = float(np.max(np.abs(point[observed]))) ** 2 * observed.sum()
-    no_spread = spread <= _ZERO_VARIANCE * max(scale, 1e-300)
     share, share_ci, noise_share, note = None, None, None, None
     if residual_df == 0:
         note = (
             "no interaction can be measured: every cell is needed to place the algorithm and "
             "task effects (each algorithm-task comparison is made only once)"
         )
-    elif no_spread:
+    elif spread <= _ZERO_VARIANCE * observed.sum():
         note = "every delta is the same: there is no variance to share"
     else:
-        share = float(np.sum(cell_interaction**2)) / spread
+        share = float(np.sum(residual[0, 0] ** 2)) / spread
         noise_share = min(samples.noise_ss / spread, 1.0)
         if samples.share is not None:
             share_ci = _interval(samples.share, alpha)[0]
 
-    level_samples = samples.mean if samples.mean is not None else samples.row_mean
-    effect_samples = samples.algorithm if samples.algorithm is not None else samples.row_algorithm
-    mean = float(point_fit.mean[0, 0])
+    cell_interaction = residual[0, 0] * unit
+    level_samples = unit * (samples.mean if samples.mean is not None else samples.row_mean)
+    effect_samples = unit * (
+        samples.algorithm if samples.algorithm is not None else samples.row_algorithm
+    )
+    mean = float(point_fit.mean[0, 0]) * unit
     return Decomposition(
         mean=mean,
         mean_ci=_interval(level_samples, alpha)[0],
@@ -293,7 +301,7 @@ def decompose_transfer(
             algorithms=algorithms,
             matrix=matrix,
             fitted=fitted_algorithms,
-            effects=point_fit.algorithm[0, 0],
+            effects=point_fit.algorithm[0, 0] * unit,
             mean=mean,
             effect_ci=_interval(effect_samples, alpha),
             adjusted_ci=_interval(effect_samples + level_samples[:, None], alpha),
@@ -302,16 +310,16 @@ def decompose_transfer(
             tasks=tasks,
             matrix=matrix,
             fitted=fitted_tasks,
-            effects=point_fit.task[0, 0],
-            effect_ci=_interval(samples.row_task, alpha),
+            effects=point_fit.task[0, 0] * unit,
+            effect_ci=_interval(samples.row_task * unit, alpha),
         ),
         interaction_share=share,
         interaction_share_ci=share_ci,
         noise_share=noise_share,
         home_advantage=home_advantages(
             plan=plan,
-            values=home_values,
-            intervals=[] if samples.home is None else _interval(samples.home, alpha),
+            values=home_values * unit,
+            intervals=[] if samples.home is None else _interval(samples.home * unit, alpha),
         ),
         cell_fits=tuple(
             CellFit(

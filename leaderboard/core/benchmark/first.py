@@ -187,7 +187,8 @@ def who_is_first(
     team_list = list(teams)
     if len(set(team_list)) != len(team_list):
         raise ValueError("teams must be distinct")
-    unknown = [r for r in references if r not in set(team_list)]
+    reference_set = set(references)
+    unknown = [r for r in reference_set if r not in set(team_list)]
     if unknown:
         raise ValueError(f"references {unknown!r} are not among the teams")
     n_teams = len(team_list)
@@ -201,7 +202,7 @@ def who_is_first(
         raise ValueError(f"n_resamples must be a positive whole number, not {n!r}")
 
     point_means = np.mean([point for point, _, _, _ in oriented], axis=0)
-    ranked = np.array([i for i, t in enumerate(team_list) if t not in set(references)], dtype=int)
+    ranked = np.array([i for i, t in enumerate(team_list) if t not in reference_set], dtype=int)
     if ranked.size == 0:
         return FirstResult(
             entries=tuple(

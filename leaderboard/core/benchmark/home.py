@@ -82,13 +82,13 @@ def home_plan(
 ) -> HomePlan:
     """Plan the coefficients for ``teams`` on the fitted group: ``row_teams`` and
     ``column_owners`` are its algorithms' teams and its tasks' owners, ``observed`` its cells."""
-    rows_of = np.array(row_teams, dtype=object)
-    owners_of = np.array(column_owners, dtype=object)
     notes: dict[int, str] = {}
     own_counts, other_counts, candidates, indicators = [], [], [], []
     for k, team in enumerate(teams):
-        rows = rows_of == team
-        own = np.outer(rows, owners_of == team) & observed
+        # Compared one by one: a team id may be a tuple, which numpy would broadcast.
+        rows = np.array([t == team for t in row_teams], dtype=bool)
+        owned = np.array([o == team for o in column_owners], dtype=bool)
+        own = np.outer(rows, owned) & observed
         own_counts.append(int(own.sum()))
         other_counts.append(int((observed & rows[:, None]).sum()) - own_counts[-1])
         if not rows.any():

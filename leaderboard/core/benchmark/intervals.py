@@ -15,7 +15,8 @@ CHUNK_BYTES = 32 * 2**20  # float64 working arrays held at once per chunk of res
 
 def check_alpha(alpha: float) -> None:
     """Refuse a level outside (0, 1): the intervals are central 1 - alpha intervals."""
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+    number = isinstance(alpha, int | float | np.integer | np.floating)
+    if isinstance(alpha, bool) or not (number and 0 < alpha < 1):
         raise ValueError(f"alpha must be between 0 and 1 (exclusive), not {alpha!r}")
 
 
