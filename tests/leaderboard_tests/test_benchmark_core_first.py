@@ -194,7 +194,9 @@ def test_bad_input_is_refused_with_a_message_naming_it():
         ({"teams": ["a", "a"]}, "distinct"),
         ({"references": ["zz"]}, "not among the teams"),
         ({"alpha": 1.5}, "alpha"),
-        ({"n_resamples": 0}, "positive whole number"),
+        ({"n_resamples": 0}, "whole number from 1 to 100,000"),
+        ({"n_resamples": 10**9}, "whole number from 1 to 100,000"),
+        ({"n_resamples": 2.5}, "whole number"),
         ({"tasks": [good, paired_task("t2", [0.5, 0.6], rng=rng, n=10)]}, "same number"),
         (
             {"tasks": [TrackTaskScores(task="t", point=np.array([0.5]), resamples=good.resamples)]},

@@ -299,7 +299,7 @@ def decompose_transfer(
         mean_ci=_interval(level_samples, alpha)[0],
         algorithm_effects=_algorithm_effects(
             algorithms=algorithms,
-            matrix=matrix,
+            observed=matrix.observed,
             fitted=fitted_algorithms,
             effects=point_fit.algorithm[0, 0] * unit,
             mean=mean,
@@ -308,7 +308,7 @@ def decompose_transfer(
         ),
         task_difficulty=_task_effects(
             tasks=tasks,
-            matrix=matrix,
+            observed=matrix.observed,
             fitted=fitted_tasks,
             effects=point_fit.task[0, 0] * unit,
             effect_ci=_interval(samples.row_task * unit, alpha),
@@ -341,95 +341,83 @@ def decompose_transfer(
     )
 
 
+def _placement(
+    counts: np.ndarray, fitted: np.ndarray, *, no_cell: str, outside: str, only: str
+) -> list[tuple[int | None, str | None]]:
+    """Per algorithm (or task): its position in the fitted group and the note to show.
+    ``counts`` are its cells; ``fitted`` the indices the fit kept."""
+    position = {int(i): p for p, i in enumerate(fitted)}
+    out: list[tuple[int | None, str | None]] = []
+    for i, count in enumerate(counts):
+        p = position.get(i)
+        if p is None:
+            out.append((None, no_cell if count == 0 else outside))
+        else:
+            out.append((p, only if fitted.size == 1 else None))
+    return out
+
+
 def _algorithm_effects(
     *,
     algorithms: Sequence[BenchmarkAlgorithm],
-    matrix: _Matrix,
+    observed: np.ndarray,
     fitted: np.ndarray,
     effects: np.ndarray,
     mean: float,
     effect_ci: list[Interval],
     adjusted_ci: list[Interval],
 ) -> tuple[AlgorithmEffect, ...]:
-    position = {int(i): p for p, i in enumerate(fitted)}
-    only = (
-        "the only algorithm fitted: its effect is 0 by definition (effects are relative to "
-        "the average algorithm); adjusted_delta is its fitted delta on the average task"
+    counts = observed.sum(axis=1)
+    placement = _placement(
+        counts,
+        fitted,
+        no_cell="no cell: it has no delta on any task",
+        outside="not comparable with the others: no algorithm of the fitted group ran any of "
+        "its tasks, so nothing places its effect against theirs",
+        only="the only algorithm fitted: its effect is 0 by definition (effects are relative "
+        "to the average algorithm); adjusted_delta is its fitted delta on the average task",
     )
-    out = []
-    for i, algorithm in enumerate(algorithms):
-        n_tasks = int(matrix.observed[i].sum())
-        p = position.get(i)
-        if p is None:
-            note = (
-                "no cell: it has no delta on any task"
-                if n_tasks == 0
-                else "not comparable with the others: no algorithm of the fitted group ran "
-                "any of its tasks, so nothing places its effect against theirs"
-            )
-            out.append(
-                AlgorithmEffect(
-                    algorithm=algorithm.name,
-                    effect=None,
-                    ci=None,
-                    adjusted_delta=None,
-                    adjusted_ci=None,
-                    n_tasks=n_tasks,
-                    note=note,
-                )
-            )
-            continue
-        out.append(
-            AlgorithmEffect(
-                algorithm=algorithm.name,
-                effect=float(effects[p]),
-                ci=effect_ci[p],
-                adjusted_delta=mean + float(effects[p]),
-                adjusted_ci=adjusted_ci[p],
-                n_tasks=n_tasks,
-                note=only if fitted.size == 1 else None,
-            )
+    return tuple(
+        AlgorithmEffect(
+            algorithm=algorithm.name,
+            effect=None if p is None else float(effects[p]),
+            ci=None if p is None else effect_ci[p],
+            adjusted_delta=None if p is None else mean + float(effects[p]),
+            adjusted_ci=None if p is None else adjusted_ci[p],
+            n_tasks=int(count),
+            note=note,
         )
-    return tuple(out)
+        for algorithm, count, (p, note) in zip(algorithms, counts, placement, strict=True)
+    )
 
 
 def _task_effects(
     *,
     tasks: Sequence[BenchmarkTask],
-    matrix: _Matrix,
+    observed: np.ndarray,
     fitted: np.ndarray,
     effects: np.ndarray,
     effect_ci: list[Interval],
 ) -> tuple[TaskEffect, ...]:
-    position = {int(j): p for p, j in enumerate(fitted)}
-    only = "the only task fitted: its effect is 0 by definition (relative to the average task)"
-    out = []
-    for j, task in enumerate(tasks):
-        n_algorithms = int(matrix.observed[:, j].sum())
-        p = position.get(j)
-        if p is None:
-            note = (
-                "no cell: no algorithm has a delta on it"
-                if n_algorithms == 0
-                else "not comparable with the others: the algorithms that ran it ran no task "
-                "of the fitted group"
-            )
-            out.append(
-                TaskEffect(
-                    task=task.name, effect=None, ci=None, n_algorithms=n_algorithms, note=note
-                )
-            )
-            continue
-        out.append(
-            TaskEffect(
-                task=task.name,
-                effect=float(effects[p]),
-                ci=effect_ci[p],
-                n_algorithms=n_algorithms,
-                note=only if fitted.size == 1 else None,
-            )
+    counts = observed.sum(axis=0)
+    placement = _placement(
+        counts,
+        fitted,
+        no_cell="no cell: no algorithm has a delta on it",
+        outside="not comparable with the others: the algorithms that ran it ran no task of "
+        "the fitted group",
+        only="the only task fitted: its effect is 0 by definition (relative to the average task)",
+    )
+    return tuple(
+        TaskEffect(
+            task=task.name,
+            effect=None if p is None else float(effects[p]),
+            ci=None if p is None else effect_ci[p],
+            n_algorithms=int(count),
+            note=note,
         )
-    return tuple(out)
+        for task, count, (p, note) in zip(tasks, counts, placement, strict=True)
+    )
 
 
 def _excluded(
@@ -453,45 +441,33 @@ def _empty(
     seed: int,
 ) -> Decomposition:
     """No cell at all: every effect absent, with the reason."""
+    nothing = np.zeros(0, dtype=np.int64)
+    observed = np.zeros((len(algorithms), len(tasks)), dtype=bool)
+    plan = home_plan(
+        teams=home_teams([a.team for a in algorithms], [t.owner for t in tasks]),
+        row_teams=[],
+        column_owners=[],
+        observed=np.zeros((0, 0), dtype=bool),
+    )
     return Decomposition(
         mean=None,
         mean_ci=None,
-        algorithm_effects=tuple(
-            AlgorithmEffect(
-                algorithm=a.name,
-                effect=None,
-                ci=None,
-                adjusted_delta=None,
-                adjusted_ci=None,
-                n_tasks=0,
-                note="no cell: it has no delta on any task",
-            )
-            for a in algorithms
+        algorithm_effects=_algorithm_effects(
+            algorithms=algorithms,
+            observed=observed,
+            fitted=nothing,
+            effects=np.zeros(0),
+            mean=0.0,
+            effect_ci=[],
+            adjusted_ci=[],
         ),
-        task_difficulty=tuple(
-            TaskEffect(
-                task=t.name,
-                effect=None,
-                ci=None,
-                n_algorithms=0,
-                note="no cell: no algorithm has a delta on it",
-            )
-            for t in tasks
+        task_difficulty=_task_effects(
+            tasks=tasks, observed=observed, fitted=nothing, effects=np.zeros(0), effect_ci=[]
         ),
         interaction_share=None,
         interaction_share_ci=None,
         noise_share=None,
-        home_advantage=tuple(
-            HomeAdvantage(
-                team=team,
-                value=None,
-                ci=None,
-                own_cells=0,
-                other_cells=0,
-                note="its algorithms have no cell",
-            )
-            for team in home_teams([a.team for a in algorithms], [t.owner for t in tasks])
-        ),
+        home_advantage=home_advantages(plan=plan, values=np.zeros(0), intervals=[]),
         cell_fits=(),
         excluded_cells=(),
         residual_df=0,

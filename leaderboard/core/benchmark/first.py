@@ -47,11 +47,12 @@ import numpy as np
 from leaderboard.core.benchmark.intervals import (
     check_alpha,
     finite_number,
-    percentile_interval,
     resample_chunks,
+    tail_index,
 )
-from leaderboard.core.bootstrap import _tail_index
 from leaderboard.core.ranking import TeamId
+
+MAX_RESAMPLES = 100_000  # the draws are held at once: (resamples x tasks) indices, twice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -198,8 +199,10 @@ def who_is_first(
         raise ValueError(f"every task needs the same number of row resamples, not {n_rows}")
     n_row_resamples = n_rows.pop()
     n = n_row_resamples if n_resamples is None else n_resamples
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_resamples must be a positive whole number, not {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RESAMPLES:
+        raise ValueError(
+            f"n_resamples must be a whole number from 1 to {MAX_RESAMPLES:,}, not {n!r}"
+        )
 
     point_means = np.mean([point for point, _, _, _ in oriented], axis=0)
     ranked = np.array([i for i, t in enumerate(team_list) if t not in reference_set], dtype=int)
@@ -226,7 +229,8 @@ def who_is_first(
         n_tasks=len(tasks), n_row_resamples=n_row_resamples, n_resamples=n, seed=seed
     )
     first = np.zeros(ranked.size)
-    ranks = np.empty((n, ranked.size), dtype=np.int64)
+    rank_counts = np.zeros(ranked.size * (ranked.size + 1), dtype=np.int64)
+    offsets = np.arange(ranked.size) * (ranked.size + 1)
     at_least = np.zeros((ranked.size, ranked.size), dtype=np.int64)
     per_resample = 8 * ranked.size * (len(tasks) + 2 * ranked.size)
     for part in resample_chunks(n_resamples=n, bytes_per_resample=per_resample):
@@ -234,11 +238,17 @@ def who_is_first(
         best = means == means.max(axis=1, keepdims=True)
         first += (best / best.sum(axis=1, keepdims=True)).sum(axis=0)
         above = means[:, None, :] > means[:, :, None]  # [b, i, j]: j strictly above i
-        ranks[part] = 1 + above.sum(axis=2)
+        # How often each team had each rank (ranks 1 .. R): no (resamples x teams) array.
+        rank_counts += np.bincount(
+            (offsets + 1 + above.sum(axis=2)).ravel(), minlength=rank_counts.size
+        )
         at_least += (~above).sum(axis=0)  # [i, j]: resamples where i >= j
-    low, high = percentile_interval(ranks, alpha=alpha)
+    k = tail_index(alpha, n)
+    cumulative = rank_counts.reshape(ranked.size, ranked.size + 1).cumsum(axis=1)
+    low = (cumulative < k).sum(axis=1)  # the k-th smallest rank
+    high = (cumulative < n - k + 1).sum(axis=1)  # the k-th largest
     order = sorted(range(ranked.size), key=lambda c: (-point_means[ranked[c]], c))
-    groups = _groups(order, at_least, _tail_index(alpha, n))
+    groups = _groups(order, at_least, k)
     column = {int(i): c for c, i in enumerate(ranked)}
     entries = []
     for i, team in enumerate(team_list):

@@ -20,13 +20,19 @@ def check_alpha(alpha: float) -> None:
         raise ValueError(f"alpha must be between 0 and 1 (exclusive), not {alpha!r}")
 
 
+def tail_index(alpha: float, n: int) -> int:
+    """k = max(1, ceil(alpha / 2 * n)): intervals run from the k-th smallest to the k-th
+    largest of n values (the leaderboard bootstrap's rule, kept in one place there)."""
+    return _tail_index(alpha, n)
+
+
 def percentile_interval(samples: np.ndarray, *, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Along axis 0 of B values: the k-th smallest and the k-th largest value, with
     k = max(1, ceil(alpha / 2 * B)), the leaderboard bootstrap's rule
     (`leaderboard.core.bootstrap`): bounds are observed values, and at most k - 1 values lie
     outside on each side."""
     n = samples.shape[0]
-    k = _tail_index(alpha, n)
+    k = tail_index(alpha, n)
     ordered = np.sort(samples, axis=0)
     return ordered[k - 1], ordered[n - k]
 
