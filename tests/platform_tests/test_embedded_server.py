@@ -137,6 +137,10 @@ def test_static_files_come_from_whitenoise(platform) -> None:
     assert css.status_code == 200
     assert css.headers["Content-Type"].startswith("text/css")
     assert "max-age" in css.headers.get("Cache-Control", "")  # WhiteNoise's header
+    icon = requests.get(platform.url + "/favicon.ico", timeout=10)  # follows the redirect
+    assert icon.status_code == 200 and icon.url.startswith(platform.url + "/static/")
+    assert icon.headers["Content-Type"] in ("image/vnd.microsoft.icon", "image/x-icon")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
 
 
 @pytest.mark.parametrize(
