@@ -190,7 +190,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         notes=notes,
         # The charts are built from numbers; their only text goes through html.escape.
         confusion_svg=mark_safe(confusion),  # noqa: S308 - common.svg escapes all text
-        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
+        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - common escapes
         opis=opis,
         opis_svg=mark_safe(opis_svg) if opis_svg else None,  # noqa: S308 - common.svg escapes
     )
