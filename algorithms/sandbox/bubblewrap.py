@@ -63,6 +63,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from algorithms.sandbox import seccomp
 from algorithms.sandbox.base import (
     MB,
     SandboxBackend,
@@ -103,8 +104,10 @@ def _runtime_paths() -> list[Path]:
 
 
 def _python() -> str:
-    """The venv's interpreter path (its ``pyvenv.cfg`` makes the venv's packages visible)."""
-    return str(Path(sys.prefix).resolve() / "bin" / "python")
+    """The venv's interpreter path (its ``pyvenv.cfg`` makes the venv's packages visible);
+    outside a venv, this interpreter (a system Python may have no ``bin/python``)."""
+    venv = Path(sys.prefix).resolve() / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
 
 
 def _masked_packages(runtime: list[Path]) -> list[Path]:
@@ -154,9 +157,12 @@ class BubblewrapBackend(SandboxBackend):
                 "unprivileged user namespaces (kernel.unprivileged_userns_clone=1)"
             )
 
-    def command(self, job: SandboxJob, *, status_fd: int | None = None) -> list[str]:
+    def command(
+        self, job: SandboxJob, *, status_fd: int | None = None, seccomp_fd: int | None = None
+    ) -> list[str]:
         """The bwrap command line for ``job`` (see the module docstring); bwrap writes the
-        program's exit status as JSON lines to ``status_fd``."""
+        program's exit status as JSON lines to ``status_fd`` and loads the seccomp filter
+        (:mod:`.seccomp`) from ``seccomp_fd``."""
         limits = job.limits
         runtime = _runtime_paths()
         args = [
@@ -227,6 +233,8 @@ class BubblewrapBackend(SandboxBackend):
         ]
         if status_fd is not None:
             args += ["--json-status-fd", str(status_fd)]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
         environment = {**job.environment, **self.environment()}
         for key, value in environment.items():
             args += ["--setenv", key, value]
@@ -295,6 +303,9 @@ class BubblewrapBackend(SandboxBackend):
         covered = cgroup.controllers if cgroup is not None else set()
         read_fd, write_fd = os.pipe()
         status_read, status_write = os.pipe()
+        # A host folder as /output: fallocate would outrun the watcher (see .seccomp).
+        filter_fd = _seccomp_fd() if output_fs is None else None
+        passed = tuple(fd for fd in (status_write, filter_fd) if fd is not None)
 
         def limit_child() -> None:  # in the child, before exec
             if cgroup is not None:
@@ -312,22 +323,23 @@ class BubblewrapBackend(SandboxBackend):
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                self.command(job, status_fd=status_write),
+                self.command(job, status_fd=status_write, seccomp_fd=filter_fd),
                 stdin=subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
                 env={"PATH": "/usr/bin:/bin"},
                 close_fds=True,
-                pass_fds=(status_write,),
+                pass_fds=passed,
                 start_new_session=True,
                 preexec_fn=limit_child,
             )
         except BaseException:
-            for fd in (read_fd, write_fd, status_read, status_write):
+            for fd in (read_fd, write_fd, status_read, *passed):
                 os.close(fd)
             raise
         os.close(write_fd)
-        os.close(status_write)
+        for fd in passed:
+            os.close(fd)
         reader = LogReader(read_fd, limits.log_mb * MB)
         reader.start()
         kill = lambda: self._kill(process, cgroup)  # noqa: E731
@@ -373,6 +385,8 @@ class BubblewrapBackend(SandboxBackend):
         )
         if hit is None and reader.over.is_set():  # it ended between two polls
             hit = "log_mb"
+        if hit is None and seen.output_bytes > limits.output_mb * MB:  # likewise
+            hit = "output_mb"
         if output_fs is not None and output_fs.release(limits.output_mb * MB):
             hit = hit or "output_mb"  # sparse sizes past the cap: not all of it was kept
         hit = hit or infer_limit(limits, seen)
@@ -473,6 +487,18 @@ class BubblewrapBackend(SandboxBackend):
             cgroup.kill()
 
 
+def _seccomp_fd() -> int | None:
+    """A memory file holding the compiled filter, for bwrap to read (None: no filter for
+    this machine)."""
+    compiled = seccomp.program()
+    if compiled is None:
+        return None
+    fd = os.memfd_create("sandbox-seccomp", 0)
+    os.write(fd, compiled)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 class _ExitSignal:
     """Sleeps until a child process exits or the timeout passes (a pidfd, so a run that
     ends is seen at once rather than at the next poll)."""
@@ -540,7 +566,8 @@ def enforcement(
         "output_mb": (
             "a tmpfs of its own (blocks, fallocate included)"
             if output_tmpfs
-            else "watcher on sizes and allocated blocks, every 20 ms"
+            else "watcher on sizes and allocated blocks, every 20 ms; fallocate refused"
+            + ("" if seccomp.program() is not None else " (not on this machine)")
         ),
         "tmp_mb": "tmpfs /tmp and /dev/shm with size=",
         "wall_seconds": "watcher, kills the process group and cgroup",

@@ -292,14 +292,29 @@ def _kill_folders(version: int, folders: set[Path]) -> None:
             with contextlib.suppress(OSError):
                 _write(kill_file, "1")
     for _ in range(100):  # v1: a fork bomb's children appear while their parents die
-        pids = {pid for folder in folders for pid in _procs(folder)}
-        pids.discard(os.getpid())
-        if not pids:
+        live = {
+            pid
+            for folder in folders
+            for pid in _procs(folder)
+            if pid != os.getpid() and _live_member(pid, folder.name)
+        }
+        if not live:
             return
-        for pid in pids:
+        for pid in live:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.01)
+
+
+def _live_member(pid: int, name: str) -> bool:
+    """``pid`` is alive (not a zombie waiting for its parent) and in a cgroup named
+    ``name``: a listed pid is checked before it is killed, never trusted."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        groups = Path(f"/proc/{pid}/cgroup").read_text()
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X") and f"/{name}\n" in groups
 
 
 def _procs(folder: Path) -> list[int]:
