@@ -179,7 +179,8 @@ time.sleep(3600)
 
 # The sandbox's init, if it has one, is the algorithm's to attack (same uid, no Yama):
 # a helper stops or kills every process of the sandbox that is neither itself nor the
-# program, then stays. The program writes its predictions and exits 0 (or EXIT_CODE).
+# program, then stays. The program does its work (``work``: code writing the predictions)
+# and exits with ``exit_code``. Fill both with str.format.
 INIT_ATTACK = """
 import ctypes, os, signal, sys, time
 EXIT_CODE = {exit_code}
@@ -201,7 +202,7 @@ if os.fork() == 0:
     time.sleep(3600)
     os._exit(0)
 time.sleep(1)
-open("/output/predictions.csv", "w").write("id,label\\n")
+{work}
 print("PROGRAM PID", main, "EXITS", EXIT_CODE, flush=True)
 sys.exit(EXIT_CODE)
 """
@@ -221,6 +222,8 @@ print("WAITING FOR A READER", flush=True)
 with open("/output/predictions.csv", "w") as pipe:  # blocks: nobody reads
     pipe.write("id,label\\n")
 """
+
+WRITE_HEADER_ONLY = 'open("/output/predictions.csv", "w").write("id,label\\n")'
 
 # A few KB of Parquet whose id column decodes to 3 GiB: one 1 MiB string in the dictionary
 # page, 3,072 rows pointing at it.

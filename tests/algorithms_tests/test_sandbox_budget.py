@@ -95,7 +95,7 @@ def test_the_status_is_the_programs_even_when_the_init_is_attacked(
     """A helper stops, kills or ptraces every other process it can see, then stays; the
     program exits. bwrap's own init used to be one of them: a stopped init never reported
     the exit, and a finished run was held to the wall clock."""
-    script = hostile.INIT_ATTACK.format(exit_code=exit_code)
+    script = hostile.INIT_ATTACK.format(exit_code=exit_code, work=hostile.WRITE_HEADER_ONLY)
     result = run(tmp_path, script, limits(wall_seconds=120))
     assert result.limit_hit is None, result.message
     assert result.exit_code == exit_code
