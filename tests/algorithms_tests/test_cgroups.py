@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import BubblewrapBackend, SandboxJob
+from algorithms.sandbox import BubblewrapBackend
 from algorithms.sandbox.cgroups import (
     CONTROLLERS,
     PREFIX,
@@ -28,7 +28,7 @@ from algorithms.sandbox.cgroups import (
     remove_stale,
 )
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.test_sandbox import SMALL
+from tests.algorithms_tests.test_sandbox import run
 
 
 def fake_cgroup(folder: Path, *, delegates: str = "") -> Path:
@@ -127,18 +127,7 @@ def test_an_oom_kill_in_a_v2_cgroup_stops_the_run_naming_the_memory_limit(
 
     writer = threading.Thread(target=oom_when_started, daemon=True)
     writer.start()
-    code, task = tmp_path / "code", tmp_path / "task"
-    code.mkdir()
-    task.mkdir()
-    (code / "main.py").write_text(hostile.SLEEPER)
-    job = SandboxJob(
-        code_dir=code,
-        entrypoint="main.py",
-        task_dir=task,
-        output_dir=tmp_path / "out",
-        limits=SMALL,
-    )
-    result = BubblewrapBackend(cgroups=lambda: host).run(job)
+    result = run(tmp_path, hostile.SLEEPER, backend=BubblewrapBackend(cgroups=lambda: host))
     writer.join(timeout=5)
     assert not result.ok and result.limit_hit == "memory_mb"
     assert result.message == "stopped: the algorithm hit the memory limit (1024 MiB)"

@@ -113,21 +113,9 @@ def test_a_fifo_output_reaches_the_reader_as_a_fifo(tmp_path: Path) -> None:
 
 
 def test_a_cancel_frees_a_run_blocked_on_its_fifo(tmp_path: Path) -> None:
-    from algorithms.sandbox import BubblewrapBackend, SandboxJob
-
-    code, task = tmp_path / "code", tmp_path / "task"
-    code.mkdir()
-    task.mkdir()
-    (code / "main.py").write_text(hostile.FIFO_BLOCKS)
-    job = SandboxJob(
-        code_dir=code,
-        entrypoint="main.py",
-        task_dir=task,
-        output_dir=tmp_path / "out",
-        limits=limits(wall_seconds=300),
-    )
     fifo = tmp_path / "out" / "predictions.csv"
-    result = BubblewrapBackend().run(job, should_stop=lambda: fifo.exists())
+    script, budget = hostile.FIFO_BLOCKS, limits(wall_seconds=300)
+    result = run(tmp_path, script, budget, should_stop=lambda: fifo.exists())
     assert result.cancelled and result.message == "cancelled"
     assert "WAITING FOR A READER" in result.log_tail
     assert run_cgroups(os.getpid()) == [] and output_mounts(os.getpid()) == []

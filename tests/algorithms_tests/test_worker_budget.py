@@ -16,7 +16,7 @@ import pytest
 from algorithms.services.output import INVALID
 from scoring.core import SubmissionInvalid, read_submission_file
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from tests.algorithms_tests.archives import HONEST_MAIN
 from tests.algorithms_tests.hostcheck import (
     MIB,
     allocated_bytes,
@@ -26,14 +26,11 @@ from tests.algorithms_tests.hostcheck import (
 )
 from tests.algorithms_tests.test_output import dictionary_bomb
 from tests.algorithms_tests.test_worker import (
-    TIMEOUT,
     assert_worker_survives,
     run_hostile,
-    start_runs,
-    upload_algorithm,
+    start_running,
     wait_run,
 )
-from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -85,14 +82,7 @@ def test_a_fifo_output_fails_at_once_naming_it(world, algorithms_worker, setting
 
 def test_cancel_frees_the_worker_from_a_run_blocked_on_its_fifo(world, algorithms_worker):
     client = world.participant.api()
-    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(hostile.FIFO_BLOCKS))
-    (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
-    wait_for(
-        lambda: client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()["status"] == "running",
-        timeout=TIMEOUT,
-        what="the run to start",
-        worker=algorithms_worker,
-    )
+    run = start_running(world, algorithms_worker, hostile.FIFO_BLOCKS)
     time.sleep(2)  # let it reach the open() that blocks
     assert client.post(f"/api/v1/algorithm-runs/{run['id']}/cancel/").status_code == 200
     body = wait_run(client, run["id"], algorithms_worker)
