@@ -193,7 +193,7 @@ def test_the_webhook_secret_is_write_only_kept_when_empty_and_replaceable(webhoo
 # --- the data migration -----------------------------------------------------------------------
 
 BEFORE = ("notifications", "0001_notifications_announcements_webhooks")
-AFTER = ("notifications", "0002_webhook_deliveries_as_jobs")
+AFTER = ("notifications", "0003_webhook_delivery_status_check")
 
 
 @pytest.mark.django_db(transaction=True)
