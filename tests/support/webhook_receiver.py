@@ -47,6 +47,7 @@ class Receiver:
     url: str = ""
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopped: threading.Event = field(default_factory=threading.Event)  # ends any delay
 
     def handle(self, headers, body: bytes) -> int:
         good = authentic(self.secret, body, headers)
@@ -96,9 +97,10 @@ def webhook_receiver() -> Iterator:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                status = receiver.handle(self.headers, self.rfile.read(length))
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                body = self.rfile.read(length)
+                if receiver.delay:  # think it over before answering (and accepting)
+                    receiver.stopped.wait(receiver.delay)
+                status = receiver.handle(self.headers, body)
                 self.send_response(status)
                 if status == 302:
                     self.send_header("Location", receiver.redirect_to)
@@ -120,12 +122,13 @@ def webhook_receiver() -> Iterator:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
             scheme = "https"
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
+        servers.append((server, receiver))
         receiver.port = server.server_address[1]
         receiver.url = f"{scheme}://{host}:{receiver.port}/hook"
         return receiver
 
     yield make
-    for server in servers:
+    for server, receiver in servers:
+        receiver.stopped.set()
         server.shutdown()
         server.server_close()
