@@ -291,7 +291,9 @@ def _outcome(
             message = result.message  # names the limit
     else:
         try:
-            predictions = predictions_file(out_dir, settings.SUBMISSION_MAX_BYTES)
+            predictions = predictions_file(
+                out_dir, settings.SUBMISSION_MAX_BYTES, test_rows=run.task.test_rows
+            )
             status, message = "succeeded", "baseline finished"
         except RunFailed as exc:
             status, message = "failed", str(exc)

@@ -14,11 +14,10 @@ organizer's run on another team's algorithm is scored here, for the transfer mat
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import stat
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +38,17 @@ from algorithms.sandbox import (
 )
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import ALGORITHM_RUN, archive_limits, memory_ledger
+from algorithms.services.output import OutputReadCancelled, OutputRefused, predictions_read
 from algorithms.services.taskfolder import task_folder_write
 from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
-from scoring.core import SubmissionInvalid, read_submission_file, save_predictions, score_file
+from scoring.core import SubmissionInvalid, save_predictions, score_file
 from scoring.services import SubmissionRefused, finite_metrics, submission_create
 from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
-PREDICTION_NAMES = ("predictions.csv", "predictions.parquet")
 INTERNAL_ERROR = (
     "An internal error stopped the run (not the algorithm's fault); the organizers have been "
     "notified."
@@ -158,36 +157,20 @@ def unpack_version(version: AlgorithmVersion, dest: Path) -> None:
         local.unlink(missing_ok=True)
 
 
-def predictions_file(output: Path, cap: int) -> Path:
-    """The one predictions file, as a regular file opened without following links, copied
-    out of the sandbox's folder; :class:`RunFailed` otherwise."""
-    found = [name for name in PREDICTION_NAMES if os.path.lexists(output / name)]
-    if not found:
-        raise RunFailed(
-            "the algorithm finished without writing /output/predictions.csv or "
-            "/output/predictions.parquet"
-        )
-    if len(found) > 1:
-        raise RunFailed("the algorithm wrote both predictions.csv and predictions.parquet")
-    name = found[0]
+def predictions_file(
+    output: Path,
+    cap: int,
+    *,
+    test_rows: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path:
+    """The one predictions file, opened as a regular file only, copied out of the sandbox's
+    folder and read by the uploads' bounded reader in a process of its own
+    (:mod:`algorithms.services.output`); :class:`RunFailed` with the reason otherwise."""
     try:
-        fd = os.open(output / name, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise RunFailed(f"/output/{name} is not a regular file (a link?)") from exc
-    copy = output.parent / f"submitted-{name}"
-    with os.fdopen(fd, "rb") as source:
-        info = os.fstat(source.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise RunFailed(f"/output/{name} is not a regular file")
-        if info.st_size > cap:
-            raise RunFailed(f"/output/{name} is {info.st_size:,} bytes; the limit is {cap:,}")
-        with open(copy, "wb") as out:
-            shutil.copyfileobj(source, out, COPY_CHUNK)
-    try:
-        read_submission_file(str(copy), max_bytes=cap)  # the upload's strict reader
-    except SubmissionInvalid as exc:
-        raise RunFailed(f"the predictions file is not a valid submission: {exc.message}") from exc
-    return copy
+        return predictions_read(output, cap=cap, test_rows=test_rows, should_stop=should_stop)
+    except OutputRefused as exc:
+        raise RunFailed(str(exc)) from exc
 
 
 def _usage(result: SandboxResult, backend: SandboxBackend) -> dict[str, Any]:
@@ -221,7 +204,14 @@ def _finish(
         return _fail(run, token, result.message, **usage)
     cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
     try:
-        predictions = predictions_file(output, cap)
+        predictions = predictions_file(
+            output,
+            cap,
+            test_rows=run.task.test_rows,
+            should_stop=lambda: _should_stop(run.pk, token),
+        )
+    except OutputReadCancelled as exc:
+        return _fail(run, token, str(exc), cancelled=True, **usage)
     except RunFailed as exc:
         return _fail(run, token, str(exc), **usage)
     if run.is_organizer_run:

@@ -235,7 +235,7 @@ def reference_upload(
                     before={"primary": before},
                     after={"primary": after},
                 )
-            hooks.task_results_changed(task_id=task.pk)
+            hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     except IntegrityError as exc:  # the same name uploaded at the same moment
         reference.predictions.delete(save=False)
         reference.file.delete(save=False)
@@ -278,7 +278,7 @@ def reference_primary_set(*, task: Task, name: str | None, user: User = None) ->
             before={"primary": before},
             after={"primary": _primary_name(task), "marked": target is not None},
         )
-        hooks.task_results_changed(task_id=task.pk)
+        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     return target
 
 
@@ -301,7 +301,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             before={"reference": reference.name, "primary": before},
             after={"primary": _primary_name(task)},
         )
-        hooks.task_results_changed(task_id=task.pk)
+        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     for field in (reference.file, reference.predictions):
         if field:
             field.delete(save=False)
