@@ -75,7 +75,7 @@ def cmd_standings(
             ]
             for e in entries
         ]
-        print(table(["rank", "team", "mean", "", "method"], rows))
+        print(table(["rank", "team", "mean", "note", "method"], rows))
     return 0
 
 
