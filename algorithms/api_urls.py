@@ -10,6 +10,11 @@ urlpatterns = [
         api.AlgorithmCreateApi.as_view(),
         name="api-algorithm-create",
     ),
+    path(
+        "challenges/<slug:slug>/algorithm-runs/admission/",
+        api.AlgorithmRunAdmissionApi.as_view(),
+        name="api-algorithm-run-admission",
+    ),
     path("algorithms/", api.AlgorithmListApi.as_view(), name="api-algorithm-list"),
     path("algorithms/<int:pk>/", api.AlgorithmDetailApi.as_view(), name="api-algorithm-detail"),
     path(

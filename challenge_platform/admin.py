@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from knox.models import AuthToken
 
 from common.export import rows_to_csv
 
-from . import rules, services
+from . import rules, services, tokens
 from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
 from .models import (
     AuditEvent,
@@ -149,8 +151,30 @@ class MembershipInline(admin.TabularInline):
     exclude = ("challenge",)
 
 
+class TeamAdminForm(forms.ModelForm):
+    """Names chosen in the console meet the participants' rule (look-alikes, invisible
+    characters: ``services.team_name_check``); organizers may use the reserved words."""
+
+    class Meta:
+        model = Team
+        fields = ("challenge", "name", "is_baseline")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        challenge, name = data.get("challenge"), data.get("name")
+        if challenge is not None and name is not None:
+            try:
+                data["name"] = services.team_name_check(
+                    challenge=challenge, name=name, exclude_pk=self.instance.pk, organizer=True
+                )
+            except services.TeamError as exc:
+                self.add_error("name", exc.message)
+        return data
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ("name", "challenge", "is_baseline", "is_hidden", "created_at")
     list_filter = ("challenge", "is_baseline", "is_hidden")
     search_fields = ("name", "members__username", "members__email")
@@ -267,3 +291,49 @@ def _unregister_unused_allauth_admins() -> None:
 
 
 _unregister_unused_allauth_admins()
+
+
+# --- API tokens: listed by prefix, revocable, never shown --------------------------------
+
+
+def _replace_token_admins() -> None:
+    """knox's own admin lists digests and makes keys; DRF's lists clear keys (its table is
+    empty since migration 0007). Both give way to :class:`ApiTokenAdmin`."""
+    import knox.admin  # noqa: F401 - registers its admin (knox comes before this app)
+    import rest_framework.authtoken.admin  # noqa: F401 - likewise
+    from rest_framework.authtoken.models import TokenProxy
+
+    for model in (AuthToken, TokenProxy):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_replace_token_admins()
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who holds which API token, by prefix; an organizer may revoke one (audited). The key
+    is not stored, so nothing here can show it."""
+
+    list_display = ("user", "prefix", "created", "expiry")
+    fields = ("user", "prefix", "created", "expiry")
+    readonly_fields = fields
+    search_fields = ("user__username", "token_key")
+    list_filter = ("created",)
+    ordering = ("-created",)
+    actions = ("revoke_tokens",)
+
+    @admin.display(description="token")
+    def prefix(self, obj: AuthToken) -> str:
+        return tokens.token_prefix(obj)
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+        count = 0
+        for token in queryset.select_related("user"):
+            tokens.api_token_revoke(token=token, actor=request.user)
+            count += 1
+        self.message_user(
+            request, f"{count} token(s) revoked; clients using them are refused.", messages.SUCCESS
+        )

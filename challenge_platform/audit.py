@@ -24,6 +24,7 @@ REASON_REQUIRED = frozenset(
         "algorithm_run.cancel",
         "standings.refreeze",
         "task.replace",  # a new data version re-scores every team's submissions
+        "challenge.end_now",  # ending early cuts every team's time short
     }
 )
 

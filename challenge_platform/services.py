@@ -7,13 +7,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from . import hooks
 from .audit import audit_record, reason_check
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
-from .team_names import team_name_imitates, team_name_key
+from .team_names import invisible_characters, team_name_imitates, team_name_key
 
 
 class TeamError(Exception):
@@ -60,31 +59,59 @@ def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None
         )
 
 
-@transaction.atomic
-def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
-    name = (name or "").strip()
+def team_name_check(
+    *, challenge: Challenge, name: str, exclude_pk: int | None = None, organizer: bool = False
+) -> str:
+    """``name`` cleaned (whitespace runs as one space) if a team may take it in
+    ``challenge``; else :class:`TeamError`: empty, too long, imitating the organizers'
+    entries (unless an ``organizer`` names it), reading as an existing team's name (named),
+    or holding invisible characters. The one check of every way a team gets a name (the
+    service below, the console)."""
+    name = " ".join((name or "").split())
     if not team_name_key(name):  # empty, or only invisible characters
         raise TeamError("A team needs a name.", code="name_required")
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
-    _require_open_for_teams(challenge)
-    rules_gate(challenge=challenge, user=user)
-    _require_free_to_enter(challenge, user)
-    reserved = team_name_imitates(name)
+    reserved = None if organizer else team_name_imitates(name)
     if reserved is not None:
         raise TeamError(
             f"Team names may not look like “{reserved}”: that word is kept for the organizers' "
             "baseline and reference entries. Choose another name.",
             code="name_reserved",
         )
-    same = Team.objects.filter(challenge=challenge, name_key=team_name_key(name)).first()
+    same = (
+        Team.objects.filter(challenge=challenge, name_key=team_name_key(name))
+        .exclude(pk=exclude_pk)
+        .first()
+    )
     if same is not None:
         raise TeamError(
             f"The name “{name}” is taken in this challenge: it reads the same as team "
-            f"“{same.name}” (names are compared ignoring case, width and invisible "
-            "characters).",
+            f"“{same.name}” (names are compared as they look: ignoring case, width, spaces, "
+            "invisible characters and look-alike letters such as a Cyrillic a or a capital I "
+            "for l).",
             code="name_taken",
         )
+    hidden = invisible_characters(name)
+    if hidden:
+        raise TeamError(
+            "Team names may not contain characters that show as nothing: "
+            + ", ".join(hidden)
+            + ".",
+            code="name_invalid",
+        )
+    return name
+
+
+@transaction.atomic
+def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
+    name = " ".join((name or "").split())
+    if not team_name_key(name):  # empty, or only invisible characters
+        raise TeamError("A team needs a name.", code="name_required")
+    _require_open_for_teams(challenge)
+    rules_gate(challenge=challenge, user=user)
+    _require_free_to_enter(challenge, user)
+    name = team_name_check(challenge=challenge, name=name)
     try:
         with transaction.atomic():
             team = Team.objects.create(challenge=challenge, name=name)
@@ -166,16 +193,6 @@ def team_member_remove(*, user: AbstractBaseUser, team: Team) -> None:
     TeamMembership.objects.filter(team=team, user=user).delete()
     if not team.memberships.exists() and not team.submissions.exists():
         team.delete()
-
-
-def token_get_or_create(*, user: AbstractBaseUser) -> Token:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
-
-
-def token_rotate(*, user: AbstractBaseUser) -> Token:
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
 
 
 def challenge_reveal(

@@ -22,12 +22,17 @@ from datasets.selectors import task_manageable
 from datasets.uploads import bundle_upload_guarded, task_replace_post
 from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Reference, ReferenceSource, Submission
-from scoring.reference_selectors import primary_reference, reference_list
+from scoring.reference_selectors import (
+    primary_reference,
+    reference_list,
+    reference_scores_sealed,
+)
 from scoring.services.references import (
     ReferenceRefused,
     reference_delete,
     reference_primary_set,
     reference_upload,
+    reference_uploads_today,
 )
 
 LIST_LIMIT = 500
@@ -59,6 +64,8 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         else None
     )
     references = reference_list(task=task)
+    for reference in references:  # what this viewer may read of each (issue 25)
+        reference.withheld = reference_scores_sealed(reference=reference, user=request.user)
     return render(
         request,
         "scoring/task_manage.html",
@@ -69,6 +76,8 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "submissions": submissions,
             "references": references,
             "primary": primary_reference(task=task, references=references),
+            "reference_limit": settings.REFERENCE_UPLOADS_PER_DAY,
+            "reference_uploads_today": reference_uploads_today(task=task),
             "versions": task.versions.select_related("created_by")[:10],
             "replace_form": TaskReplaceForm(),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
@@ -150,9 +159,19 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 user=request.user,
                 make_primary=bool(request.POST.get("primary")),
             )
-            messages.success(request, f"Reference '{reference.name}' uploaded and scored.")
+            if reference_scores_sealed(reference=reference, user=request.user):
+                messages.success(
+                    request,
+                    f"Reference '{reference.name}' uploaded and scored. Its scores are shown "
+                    "once the private leaderboard is revealed, because your team competes on "
+                    "this task.",
+                )
+            else:
+                messages.success(request, f"Reference '{reference.name}' uploaded and scored.")
         elif action == "primary":
-            chosen = reference_primary_set(task=task, name=request.POST.get("reference") or None)
+            chosen = reference_primary_set(
+                task=task, name=request.POST.get("reference") or None, user=request.user
+            )
             messages.success(
                 request,
                 f"Primary reference: {chosen.name}." if chosen else "Primary reference: default.",
@@ -163,7 +182,7 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
             ).first()
             if reference is None:
                 raise ReferenceRefused("There is no such uploaded reference.")
-            reference_delete(reference=reference)
+            reference_delete(reference=reference, user=request.user)
             messages.success(request, f"Reference '{reference.name}' removed.")
         else:
             raise ReferenceRefused("Unknown action.")

@@ -9,6 +9,7 @@ from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.runs import (
     algorithm_run_cancel,
+    algorithm_runs_admission,
     algorithm_runs_queue,
     algorithm_runs_sweep,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "AlgorithmRefused",
     "algorithm_run_cancel",
     "algorithm_run_execute",
+    "algorithm_runs_admission",
     "algorithm_runs_queue",
     "algorithm_runs_sweep",
     "algorithm_version_create",

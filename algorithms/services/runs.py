@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused, sandbox_limits
+from algorithms.services.upload import uploading_team
 from challenge_platform import jobs
 from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Team
+from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
@@ -61,11 +62,12 @@ def algorithm_runs_queue(
     version = algorithm.versions.order_by("-number").first()
     if version is None:
         raise AlgorithmRefused("no_version", "The algorithm has no uploaded version.", 409)
-    tasks = _tasks(algorithm=algorithm, task_slugs=task_slugs, track_slug=track_slug)
+    tasks = _tasks(
+        challenge_id=algorithm.challenge_id, task_slugs=task_slugs, track_slug=track_slug
+    )
     organizer_run = organizer and not member
     if not organizer_run:
-        rules_gate(challenge=algorithm.challenge, user=user)  # a run submits: same gate
-        _check_participant(team=algorithm.team, tasks=tasks)
+        _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
     limits = sandbox_limits().as_dict()
     with transaction.atomic():
         if not organizer_run:
@@ -97,9 +99,37 @@ def algorithm_runs_queue(
     return runs
 
 
-def _tasks(*, algorithm: Algorithm, task_slugs: Sequence[str], track_slug: str) -> list[Task]:
+def algorithm_runs_admission(
+    *,
+    challenge: Challenge,
+    user: AbstractBaseUser | AnonymousUser,
+    task_slugs: Sequence[str] = (),
+    track_slug: str = "",
+) -> list[Task]:
+    """The tasks a run of the caller's team would be queued on, or the refusal
+    (:class:`AlgorithmRefused` / ``RulesNotAccepted``) queueing it would meet: rules, a
+    hidden team, the challenge's dates, the daily limits. Asked before an upload (``chal
+    algorithm submit``), so nothing is uploaded that cannot run; changes nothing."""
+    if not user.is_authenticated:
+        raise AlgorithmRefused("not_authenticated", "Log in to run an algorithm.", 401)
+    team = uploading_team(user=user, challenge=challenge)
+    tasks = _tasks(challenge_id=challenge.pk, task_slugs=task_slugs, track_slug=track_slug)
+    _check_team_may_run(team=team, user=user, tasks=tasks)
+    _check_daily_limits(team=team, tasks=tasks)
+    return tasks
+
+
+def _check_team_may_run(
+    *, team: Team, user: AbstractBaseUser | AnonymousUser, tasks: list[Task]
+) -> None:
+    """A team member's run submits: the upload's gates (rules, team, dates)."""
+    rules_gate(challenge=tasks[0].track.challenge, user=user)
+    _check_participant(team=team, tasks=tasks)
+
+
+def _tasks(*, challenge_id: int, task_slugs: Sequence[str], track_slug: str) -> list[Task]:
     challenge_tasks = Task.objects.select_related("track__challenge").filter(
-        track__challenge_id=algorithm.challenge_id
+        track__challenge_id=challenge_id
     )
     if track_slug:
         if task_slugs:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 PERMISSIONS = {
     "auth.Group": (True, True, True),
     "auth.User": (True, True, True),
-    "authtoken.TokenProxy": (True, True, True),
+    "knox.AuthToken": (False, False, False),  # listed by prefix; revoked by its action
     "socialaccount.SocialAccount": (True, True, True),
     "account.EmailAddress": (True, True, True),
     "challenge_platform.Challenge": (True, True, True),

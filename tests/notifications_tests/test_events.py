@@ -181,9 +181,28 @@ def test_final_standings_mail_and_webhook(world, django_capture_on_commit_callba
         challenge_finish(challenge=c, now=c.end + timedelta(minutes=2))
     assert {k for _, k in deliver_mails(world)} == {"standings"}
     text = world["inbox"].messages[0].get_body().get_content()
-    assert "#1 ann-team" in text and "#2 bo-team" in text and frozen.sha256 in text
+    # Frozen is not revealed (issue 25): the private ranking is sealed, so nobody is named.
+    assert "named when the private leaderboard is revealed" in text and frozen.sha256 in text
+    assert "ann-team" not in text and "bo-team" not in text
     (d,) = WebhookDelivery.objects.filter(event="standings")
+    assert "ann-team" not in d.body and "bo-team" not in d.body
     assert frozen.sha256 in d.body
+
+
+def test_final_standings_mail_names_the_winners_when_already_revealed(
+    world, django_capture_on_commit_callbacks
+):
+    c = world["challenge"]
+    c.private_revealed = True
+    c.save()
+    ann_team, bo_team = world["teams"]
+    scored(world["task"], ann_team, 0.7, 0.9, minutes=1)
+    scored(world["task"], bo_team, 0.8, 0.6, minutes=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge_finish(challenge=c, now=c.end + timedelta(minutes=1))
+    deliver_mails(world)
+    text = world["inbox"].messages[0].get_body().get_content()
+    assert "#1 ann-team" in text and "#2 bo-team" in text
 
 
 def test_writeup_reminders_go_to_top_teams_without_one(world, django_capture_on_commit_callbacks):

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from knox.models import AuthToken
 
 from challenge_platform.models import Challenge, RulesAcceptance
 from leaderboard.models import LeaderboardEntry
@@ -318,6 +319,11 @@ API: list[Case] = [
         "POST",
         lambda w: {"file": SimpleUploadedFile("a.zip", algorithm_archive())},
     ),
+    Case(
+        "api/v1/challenges/<slug:slug>/algorithm-runs/admission/",
+        "/api/v1/challenges/{challenge}/algorithm-runs/admission/?tasks={task}",
+        ("401", OK, OK, "403"),  # asked before an upload; the organizer is in no team
+    ),
     Case("api/v1/algorithms/", "/api/v1/algorithms/", API_LOGGED_IN),
     Case(
         "api/v1/algorithms/<int:pk>/",
@@ -399,7 +405,7 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|authtoken|challenge_platform|socialaccount|account|datasets"
+        "admin/(?P<app_label>auth|challenge_platform|socialaccount|knox|account|datasets"
         "|scoring|baselines|leaderboard|algorithms|standings|notifications)/$",
         "/admin/scoring/",
         ORG_ONLY,
@@ -440,7 +446,7 @@ ADMIN: list[Case] = [
 ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "auth.group": lambda w: w.group.pk,
     "auth.user": lambda w: w.users["a"].pk,
-    "authtoken.tokenproxy": lambda w: w.users["a"].pk,  # TokenAdmin looks tokens up by user
+    "knox.authtoken": lambda w: AuthToken.objects.filter(user=w.users["a"]).first().pk,
     "challenge_platform.challenge": lambda w: w.challenge.pk,
     "challenge_platform.track": lambda w: w.task.track.pk,
     "challenge_platform.team": lambda w: w.team_b.pk,
@@ -551,6 +557,9 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "scoring.submission delete": "403",
     "baselines.baselinerun delete": "403",
     "algorithms.algorithmrun delete": "403",
+    # API tokens are listed by prefix and revoked by an audited action (issue 25).
+    "knox.authtoken add": "403",
+    "knox.authtoken delete": "403",
 }
 ADMIN_PAGES = {
     "changelist": "",

@@ -22,7 +22,6 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
 from algorithms.services import algorithm_version_create
@@ -34,7 +33,13 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.services import submission_create
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.platform_tests.factories import (
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+    api_key,
+)
 
 PASSWORD = "pw-for-tests"
 
@@ -146,7 +151,7 @@ def build_world(folder: Path) -> World:
         track_slug=f"sec-{tag}",
     )
     Task.objects.filter(pk=owned.pk).update(owner_team=team_c)
-    tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
+    tokens = {role: api_key(user) for role, user in users.items()}
 
     with task.solution.open("rb") as handle:
         solution_bytes = handle.read()
