@@ -26,7 +26,13 @@ def deliver_webhook(*, delivery_pk: int) -> str:
     return webhooks.webhook_deliver(delivery_pk=delivery_pk)
 
 
-@platform_task(queue="notifications", soft_time_limit=50, time_limit=55)
+@platform_task(
+    queue="notifications",
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="notifications-tick",
+)
 def notifications_tick() -> dict[str, object]:
     """Beat, every minute: reveal notices, deadline and write-up reminders, lost deliveries."""
     return {

@@ -1,24 +1,21 @@
-"""The AutoGluon baseline as an algorithm: its built-in version, and one run in the sandbox.
+"""The built-in AutoGluon baseline: its team, its algorithm version, and how it runs.
 
-**Where the baseline's code lives.** The folder ``scoring/baselines/autogluon_baseline`` of
-the repository is the algorithm (``BASELINE_ALGORITHM_DIR`` points elsewhere, e.g. in the
-tests). On each run the worker zips it deterministically (sorted names, fixed timestamps,
-no ``__pycache__``) and compares the archive's SHA-256 with the latest version of the
+**Where its code lives.** The folder ``algorithms/builtin/autogluon`` of the repository is
+the algorithm (``BASELINE_ALGORITHM_DIR`` points elsewhere, e.g. in the tests). When a
+baseline run is queued, the folder is zipped deterministically (sorted names, fixed
+timestamps, no ``__pycache__``) and its SHA-256 compared with the latest version of the
 algorithm "AutoGluon baseline" of the challenge's baseline team: the same archive reuses
 that version; a changed one (a deploy changed the code) becomes the next version, stored
 and validated like an upload. So each challenge's baseline team has a real
-``Algorithm``/``AlgorithmVersion`` (listed with the others, in the transfer matrix) and a
-baseline run records which version made it (``result["algorithm"]``).
+``Algorithm``/``AlgorithmVersion`` (listed with the others, in the transfer matrix), and a
+baseline run names the version it runs like any run.
 
-**One runner.** A baseline run goes through :func:`algorithms.sandbox.default_backend` with
-the same ``/task`` folder as any algorithm (:mod:`algorithms.services.taskfolder`), under
-limits of its own: wall clock = the run's ``hard_timeout``, memory ``BASELINE_MEMORY_MB``,
-and an ``/output`` large enough for AutoGluon's model folder (deleted by the runner at the
-end). The options (fit budget, presets, CPUs, train cap, batch size) reach ``main.py`` as
-``BASELINE_*`` environment variables. The baseline keeps its own job row
-(:class:`scoring.baselines.models.BaselineRun`), queue (``baselines``), statuses
-(``timed_out`` when the wall clock is hit) and submission path (the baseline team's
-unranked submission); only the execution is shared.
+**How it runs.** Through the one pipeline (:mod:`algorithms.services.execute`) under the
+baseline profile (:mod:`algorithms.services.profiles`): its own limits (wall clock = the
+run's hard timeout, memory ``BASELINE_MEMORY_MB``, an ``/output`` large enough for
+AutoGluon's model folder, deleted by the runner at the end), and its options (fit budget,
+presets, CPUs, train cap, batch size) reach ``main.py`` as ``BASELINE_*`` environment
+variables, which only the platform sets (an uploaded archive cannot).
 """
 
 from __future__ import annotations
@@ -27,57 +24,76 @@ import hashlib
 import io
 import logging
 import os
-import shutil
-import tempfile
-import time
-import uuid
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-import scoring.baselines.autogluon_baseline as baseline_package
+import algorithms.builtin.autogluon as baseline_package
 from algorithms.core import ArchiveInvalid, validate_archive
-from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
-from algorithms.sandbox import SandboxBackend, SandboxJob, SandboxLimits, default_backend
-from algorithms.sandbox.ledger import MemoryBudgetExceeded
-from algorithms.services.common import archive_limits, memory_ledger
-from algorithms.services.execute import RunFailed, predictions_file, unpack_version
-from algorithms.services.taskfolder import task_folder_write
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive_path_for
+from algorithms.sandbox import SandboxLimits
+from algorithms.services.common import archive_limits
 from algorithms.services.upload import algorithm_get_or_create
 from challenge_platform import jobs
-from challenge_platform.models import Challenge
-from scoring.baselines.autogluon_baseline import outputs
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
-from scoring.baselines.services import (
-    BASELINE_TEAM_NAME,
-    BaselineCancelled,
-    BaselineOutcome,
-    BaselineRunWatch,
-    baseline_run_claim,
-    baseline_team_get_or_create,
-    finish,
-    record_outcome,
-    worker_soft_time_limit,
-)
+from challenge_platform.models import Challenge, Team
 
 logger = logging.getLogger(__name__)
 
-BASELINE_ALGORITHM_NAME = BASELINE_TEAM_NAME  # "AutoGluon baseline"
+BASELINE_TEAM_NAME = "AutoGluon baseline"
+BASELINE_ALGORITHM_NAME = BASELINE_TEAM_NAME
 TOP_LEVEL = ("algorithm.yaml", "main.py")  # at the archive's top; the rest in the package
-PACKAGE = "autogluon_baseline"
+PACKAGE = "autogluon_baseline"  # the package's name inside the archive (always this one)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # AutoGluon's model folder is written under /output and deleted at the end.
 OUTPUT_MB = 4096
 PROCESSES = 512
+MAX_CPUS = 2
 # AutoGluon's own (soft) memory budget, as a share of the address-space limit: virtual
 # memory always exceeds the resident memory AutoGluon accounts for.
 AG_MEMORY_SHARE = 0.6
+# Seconds the Celery task needs besides the sandbox: copying the task files in, storing the
+# artifacts and the predictions. The run's hard timeout stays this far below the soft limit.
+TASK_OVERHEAD_SECONDS = 90
+
+
+class BuiltinUnavailable(Exception):
+    """The baseline team or the built-in version cannot be made; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- the baseline team ---------------------------------------------------------------------
+
+
+def baseline_team_get_or_create(*, challenge: Challenge) -> Team:
+    """The challenge's built-in baseline team (``is_baseline``), created when missing.
+
+    The database allows one baseline team per challenge; a participant team that took the
+    name first leaves the baseline team a suffixed name.
+    """
+    team = Team.objects.filter(challenge=challenge, is_baseline=True).first()
+    if team is not None:
+        return team
+    for name in (BASELINE_TEAM_NAME, f"{BASELINE_TEAM_NAME} (built-in)"):
+        try:
+            with transaction.atomic():
+                return Team.objects.create(challenge=challenge, name=name, is_baseline=True)
+        except IntegrityError:
+            team = Team.objects.filter(challenge=challenge, is_baseline=True).first()
+            if team is not None:  # created concurrently
+                return team
+    raise BuiltinUnavailable(
+        f"The challenge '{challenge.slug}' has teams named '{BASELINE_TEAM_NAME}' and"
+        f" '{BASELINE_TEAM_NAME} (built-in)'; rename one so the baseline team can be created."
+    )
 
 
 # --- the built-in version ------------------------------------------------------------------
@@ -123,7 +139,8 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
     try:
         checked = validate_archive(io.BytesIO(data), limits=archive_limits(), label="the baseline")
     except ArchiveInvalid as exc:  # a broken deploy, not a user's fault
-        raise RuntimeError(f"the built-in baseline archive is invalid: {exc}") from exc
+        logger.error("the built-in baseline archive is invalid: %s", exc)
+        raise BuiltinUnavailable(f"The built-in baseline archive is invalid: {exc}") from exc
     storage = AlgorithmVersion._meta.get_field("archive").storage
     stored = storage.save(archive_path_for(team, f"baseline-{digest[:16]}.zip"), ContentFile(data))
     try:
@@ -151,14 +168,40 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
     return version
 
 
-# --- one run -------------------------------------------------------------------------------
+# --- the worker's limits ---------------------------------------------------------------------
 
 
-def baseline_limits(run: BaselineRun) -> SandboxLimits:
-    cpus = _num_cpus()
+def worker_hard_time_limit() -> int:
+    """Celery's hard limit of ``run_baseline``: the pool process is killed at this point."""
+    return int(settings.BASELINE_HARD_TIME_LIMIT)
+
+
+def worker_soft_time_limit() -> int:
+    """Celery's soft limit: the task gets ``SoftTimeLimitExceeded`` and kills the sandbox."""
+    return worker_hard_time_limit() - 60
+
+
+def max_hard_timeout() -> int:
+    """The longest wall-clock budget a run's sandbox may get inside the soft limit."""
+    return worker_soft_time_limit() - TASK_OVERHEAD_SECONDS
+
+
+def default_hard_timeout(time_limit: int) -> int:
+    """The sandbox's wall-clock budget for a fit budget: twice it plus two minutes for the
+    imports, features, prediction and AutoGluon's overshoot, capped by the worker's limits."""
+    return min(2 * time_limit + 120, max_hard_timeout())
+
+
+# --- one run's sandbox ---------------------------------------------------------------------
+
+
+def baseline_limits(options: Mapping[str, Any]) -> SandboxLimits:
+    """The sandbox limits of a baseline run with ``options`` (``hard_timeout`` is its wall
+    clock); stored on the run when it is queued, like any run's."""
+    wall = int(options["hard_timeout"])
     return SandboxLimits(
-        wall_seconds=run.hard_timeout,
-        cpu_seconds=run.hard_timeout * cpus + 60,  # the wall clock binds first
+        wall_seconds=wall,
+        cpu_seconds=wall * MAX_CPUS + 60,  # the wall clock binds first
         memory_mb=settings.BASELINE_MEMORY_MB,
         processes=max(settings.ALGORITHM_PROCESSES, PROCESSES),
         output_mb=OUTPUT_MB,
@@ -168,20 +211,23 @@ def baseline_limits(run: BaselineRun) -> SandboxLimits:
 
 
 def _num_cpus() -> int:
-    return max(1, min(2, len(os.sched_getaffinity(0))))
+    return max(1, min(MAX_CPUS, len(os.sched_getaffinity(0))))
 
 
-def baseline_environment(run: BaselineRun) -> dict[str, str]:
-    """The options ``main.py`` reads, and thread caps for the native libraries.
+def baseline_environment(run: AlgorithmRun) -> dict[str, str]:
+    """The options ``main.py`` reads, and thread caps for the native libraries (on the
+    worker, which knows its CPUs).
 
     ``OMP_WAIT_POLICY=PASSIVE``: OpenMP threads sleep instead of spinning between parallel
     regions. On a shared host spinning threads wait for descheduled peers: measured here at
     load 5 on 2 cores, LightGBM took 12-28 s per model instead of 1-3 s."""
     cpus = str(_num_cpus())
-    memory_gb = settings.BASELINE_MEMORY_MB * 1024 * 1024 * AG_MEMORY_SHARE / 1e9
+    memory_mb = int((run.limits or {}).get("memory_mb") or settings.BASELINE_MEMORY_MB)
+    memory_gb = memory_mb * 1024 * 1024 * AG_MEMORY_SHARE / 1e9
+    options = run.options or {}
     return {
-        "BASELINE_TIME_LIMIT": str(run.time_limit),
-        "BASELINE_PRESETS": run.presets,
+        "BASELINE_TIME_LIMIT": str(int(options.get("time_limit") or settings.BASELINE_TIME_LIMIT)),
+        "BASELINE_PRESETS": str(options.get("presets") or settings.BASELINE_PRESETS),
         "BASELINE_NUM_CPUS": cpus,
         "BASELINE_MEMORY_LIMIT_GB": f"{memory_gb:.2f}",
         "BASELINE_MAX_TRAIN_ROWS": str(settings.BASELINE_MAX_TRAIN_ROWS),
@@ -193,131 +239,3 @@ def baseline_environment(run: BaselineRun) -> dict[str, str]:
         "MKL_NUM_THREADS": cpus,
         "LOKY_MAX_CPU_COUNT": cpus,
     }
-
-
-def baseline_run_execute(
-    *,
-    run_pk: int,
-    delivery_id: str | None = None,
-    worker: str | None = None,
-    backend: SandboxBackend | None = None,
-) -> str:
-    """Run baseline ``run_pk`` in the sandbox and record the outcome; return its status.
-
-    Safe for any message, any number of times: only a ``queued`` run is claimed (under a
-    row lock); see :mod:`scoring.baselines.services.execute` for a redelivered message.
-    """
-    token = delivery_id or uuid.uuid4().hex
-    run = baseline_run_claim(run_pk=run_pk, token=token, delivery_id=delivery_id, worker=worker)
-    if run is None:
-        return "skipped"
-    staging = Path(settings.DATA_DIR) / "staging"
-    staging.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"baseline-{run.pk}-", dir=staging))
-    out_dir = work / "output"
-    started = time.monotonic()
-    watch = BaselineRunWatch(run_pk=run.pk, token=token, log_path=out_dir / outputs.FIT_LOG)
-    try:
-        version = baseline_algorithm_version(challenge=run.task.track.challenge)
-        unpack_version(version, work / "code")
-        task_dir = task_folder_write(run.task, work / "task", on_chunk=watch.check)
-        job = SandboxJob(
-            code_dir=work / "code",
-            entrypoint=version.entrypoint,
-            task_dir=task_dir,
-            output_dir=out_dir,
-            limits=baseline_limits(run),
-            environment=baseline_environment(run),
-        )
-        reserve = job.limits.memory_mb + job.limits.tmp_mb
-        with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
-            if not room:
-                raise BaselineCancelled
-            result = (backend or default_backend()).run(job, should_stop=watch.should_stop)
-        watch.drain()
-        outcome = _outcome(run, result, out_dir, version)
-        return record_outcome(run=run, token=token, outcome=outcome, watch=watch, out_dir=out_dir)
-    except BaselineCancelled:
-        return finish(
-            run=run,
-            token=token,
-            status=BaselineRunStatus.CANCELLED,
-            message="cancelled before the runner started",
-            elapsed=0.0,
-        )
-    except MemoryBudgetExceeded as exc:
-        return finish(run=run, token=token, status=BaselineRunStatus.FAILED, message=str(exc))
-    except SoftTimeLimitExceeded:
-        # The sandbox has already killed its process group on the way out.
-        return finish(
-            run=run,
-            token=token,
-            status=BaselineRunStatus.TIMED_OUT,
-            message=(
-                f"stopped by the worker's soft time limit of {worker_soft_time_limit()} s"
-                f" after {time.monotonic() - started:.0f} s"
-            ),
-            elapsed=round(time.monotonic() - started, 3),
-            log_tail="\n".join(watch.lines),
-        )
-    except Exception as exc:
-        logger.exception("baseline run %s: internal error", run.pk)
-        return finish(
-            run=run,
-            token=token,
-            status=BaselineRunStatus.FAILED,
-            message=f"internal error: {type(exc).__name__}: {exc}"[:2000],
-            log_tail="\n".join(watch.lines),
-        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _outcome(
-    run: BaselineRun, result: Any, out_dir: Path, version: AlgorithmVersion
-) -> BaselineOutcome:
-    """The sandbox's result as the baseline's outcome (statuses and messages as before)."""
-    (out_dir / outputs.RUNNER_OUTPUT).write_text(result.log_tail, encoding="utf-8")
-    report = outputs.read_json(out_dir / outputs.RESULT)
-    predictions = None
-    if result.cancelled:
-        status, message = "cancelled", f"baseline cancelled after {result.seconds:.0f} s"
-    elif result.limit_hit == "wall_seconds":
-        status, message = "timed_out", f"baseline exceeded its hard timeout of {run.hard_timeout} s"
-    elif not result.ok:
-        status = "failed"
-        message = str(report.get("error") or "") or result.message
-        if result.limit_hit:
-            message = result.message  # names the limit
-    else:
-        try:
-            predictions = predictions_file(out_dir, settings.SUBMISSION_MAX_BYTES)
-            status, message = "succeeded", "baseline finished"
-        except RunFailed as exc:
-            status, message = "failed", str(exc)
-
-    def existing(name: str) -> Path | None:
-        path = out_dir / name
-        return path if path.is_file() and not path.is_symlink() else None
-
-    return BaselineOutcome(
-        status=status,
-        message=message,
-        elapsed=result.seconds,
-        returncode=result.exit_code,
-        pid=result.pid,
-        predictions=predictions,
-        leaderboard=existing(outputs.LEADERBOARD),
-        log=existing(outputs.FIT_LOG),
-        result=existing(outputs.RESULT),
-        extra_result={
-            "algorithm": {
-                "id": version.algorithm_id,
-                "name": version.algorithm.name,
-                "version_id": version.pk,
-                "version": version.number,
-                "sha256": version.archive_sha256,
-            },
-            "sandbox": {"peak_memory_mb": result.peak_memory_mb, "cpu_seconds": result.cpu_seconds},
-        },
-    )

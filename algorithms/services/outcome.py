@@ -1,189 +1,177 @@
-"""Recording a baseline run's outcome: artifacts, status and the baseline submission.
+"""How a run ends: what its predictions become, and the one way to fail or cancel it.
 
-**Submission.** A succeeded run's ``predictions.parquet`` becomes a Submission of the
-challenge's baseline team through :func:`scoring.services.submission_create_for_job`, in the
-transaction that finishes the run: it is validated, scored per split and put on the
-leaderboards exactly like a team's file.
+Each profile (:mod:`algorithms.services.profiles`) names one of the three outcomes of a
+succeeded run, all in the transaction that finishes the run and only while this delivery
+holds it:
+
+- :func:`submit_as_team` - the team's submission through ``scoring.services.submission_create``
+  with the user who started the run: checked (team, open dates, daily limit), stored, scored
+  and ranked exactly like an upload;
+- :func:`score_for_transfer` - scored here on every split, for the transfer matrix only;
+- :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
+  challenge's baseline team) through ``submission_create_for_job``: sniffed, stored and
+  scored like an upload, unranked; only the participant checks are skipped (the baseline team
+  has no members and runs before the challenge opens).
+
+Predictions the scoring checks refuse fail the run with their message.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django.core.files import File
-from django.utils import timezone
+from django.core.files.base import ContentFile
 
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from challenge_platform import jobs
-from scoring.baselines.autogluon_baseline import outputs
-from scoring.baselines.models import LOG_TAIL_BYTES, BaselineRun, BaselineRunStatus
-from scoring.baselines.services.queue import BASELINES, baseline_team_get_or_create
+from challenge_platform.rules import RulesNotAccepted
+from scoring.core import SubmissionInvalid, save_predictions, score_file
 from scoring.models import Submission
-from scoring.services import SubmissionRefused, submission_create_for_job
+from scoring.services import (
+    SubmissionRefused,
+    finite_metrics,
+    submission_create,
+    submission_create_for_job,
+)
+from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
-
 
 @dataclass(frozen=True)
-class BaselineOutcome:
-    """How one baseline run ended in the sandbox, and where its files are (None when not
-    written): what :func:`record_outcome` stores."""
+class Ending:
+    """A run about to end: the row, the delivery holding it, its kind on the job lifecycle,
+    and the fields every outcome records (use, log tail, kept outputs)."""
 
-    status: Status
-    message: str
-    elapsed: float
-    returncode: int | None
-    pid: int | None
-    predictions: Path | None
-    leaderboard: Path | None
-    log: Path | None
-    result: Path | None
-    extra_result: dict[str, Any] | None = None  # merged into result.json's (e.g. the version)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "succeeded"
+    run: AlgorithmRun
+    token: str
+    kind: jobs.JobKind
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
-_STATUS = {
-    "succeeded": BaselineRunStatus.SUCCEEDED,
-    "failed": BaselineRunStatus.FAILED,
-    "timed_out": BaselineRunStatus.TIMED_OUT,
-    "cancelled": BaselineRunStatus.CANCELLED,
-}
+Finish = Callable[[Ending, Path], str]
 
 
-def record_outcome(
-    *, run: BaselineRun, token: str, outcome: BaselineOutcome, watch: Any, out_dir: Path
-) -> str:
-    """Store the artifacts and the outcome; for a success, submit the predictions."""
-    result = outputs.read_json(outcome.result) if outcome.result else {}
-    result.update(outcome.extra_result or {})
-    status = _STATUS[outcome.status]
-    message = outcome.message
-    if status == BaselineRunStatus.CANCELLED and watch.lost:
-        message = "stopped: the run was taken over (the sweeper found no heartbeat)"
-    written: list[tuple[Any, str]] = []
-    fields: dict[str, Any] = {
-        "elapsed": outcome.elapsed,
-        "runner_pid": outcome.pid,
-        "result": jobs.json_finite(result),
-        "validation_score": jobs.float_or_none(result.get("validation_score")),
-        "best_model": str(result.get("best_model") or "")[:200],
-        "log_tail": _log_tail(outcome, out_dir=out_dir),
-    }
-    for path, field_name in ((outcome.leaderboard, "leaderboard_csv"), (outcome.log, "fit_log")):
-        if path is None:
-            continue
-        stored = getattr(run, field_name)
-        with open(path, "rb") as handle:
-            stored.save(path.name, File(handle), save=False)
-        written.append((stored.storage, stored.name))
-        fields[field_name] = stored.name
-
-    predictions = None
-    if status == BaselineRunStatus.SUCCEEDED and outcome.predictions is not None:
-        predictions = outcome.predictions
-        score = fields["validation_score"]
-        message = (
-            f"AutoGluon {run.presets}, {outcome.elapsed:.0f} s; best model"
-            f" {fields['best_model'] or '?'}"
-            + (f", validation {result.get('eval_metric')} {score:.4f}" if score is not None else "")
-            + "; predictions submitted as the baseline team"
-        )
-    return finish(
-        run=run,
-        token=token,
-        status=status,
-        message=message,
-        predictions=predictions,
-        written=written,
-        **fields,
+def run_note(run: AlgorithmRun) -> str:
+    """The note of the submission a run makes: its algorithm, version, run and options."""
+    version = run.version
+    options = ", ".join(f"{key} {value}" for key, value in sorted((run.options or {}).items()))
+    return (
+        f"Algorithm {version.algorithm.name} v{version.number} (run #{run.pk}"
+        + (f"; {options}" if options else "")
+        + ")"
     )
 
 
-def finish(
-    *,
-    run: BaselineRun,
-    token: str,
-    status: str,
-    message: str,
-    predictions: Path | None = None,
-    written: list[tuple[Any, str]] | None = None,
-    **fields: Any,
-) -> str:
-    """Leave ``running`` if this delivery still holds the run; else drop what it wrote.
+def submit_as_team(ending: Ending, predictions: Path) -> str:
+    """A team's run: its predictions become the team's submission, checked like an upload."""
+    run = ending.run
+    if run.started_by is None:
+        error = "the user who started the run no longer exists, so nothing was submitted"
+        return fail_run(ending, error)
 
-    With ``predictions``, the baseline team's submission is created in the same transaction
-    (so it exists exactly when the run records it); predictions the scoring checks refuse
-    fail the run with their message.
-    """
-    now = timezone.now()
-    with jobs.job_locked(BASELINES, pk=run.pk, token=token) as locked:
-        if locked is not None:
-            if predictions is not None:
-                try:
-                    fields["submission"] = _submit(run=run, predictions=predictions)
-                except SubmissionRefused as refused:
-                    status = BaselineRunStatus.FAILED
-                    message = f"the predictions were refused: {refused.message}"
-            BaselineRun.objects.filter(pk=run.pk).update(
-                status=status,
-                message=message,
-                finished_at=now,
-                status_changed_at=now,
-                heartbeat_at=now,
-                delivery_id="",
-                **fields,
+    def create() -> Submission:
+        with open(predictions, "rb") as handle:
+            return submission_create(
+                task=run.task,
+                user=run.started_by,
+                file=File(handle, name=predictions.name.removeprefix("submitted-")),
+                note=run_note(run),
             )
-    if locked is None:
-        logger.warning("baseline run %s was taken over; its outcome is dropped", run.pk)
-        for storage, name in written or []:
-            jobs.delete_file_quietly(storage, name)
+
+    return _submitted(ending, create, refused="the predictions were not submitted")
+
+
+def submit_as_platform_team(ending: Ending, predictions: Path) -> str:
+    """A platform team's run (the baseline): the algorithm's own team submits, unranked."""
+    run = ending.run
+
+    def create() -> Submission:
+        return submission_create_for_job(
+            task=run.task,
+            team=run.version.algorithm.team,
+            predictions=predictions,
+            note=run_note(run),
+            name=f"{run.profile}-{run.pk}",
+        )
+
+    return _submitted(ending, create, refused="the predictions were refused")
+
+
+def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
+    """Create the run's submission and succeed, in one transaction holding the run; a
+    refusal of the scoring checks fails the run with its message after ``refused``."""
+    run, kind = ending.run, ending.kind
+    with jobs.job_locked(kind, pk=run.pk, token=ending.token) as locked:
+        if locked is None:
+            return "superseded"
+        try:
+            submission = create()
+        except SubmissionRefused as exc:
+            return fail_run(ending, f"{refused}: {exc.message}")
+        except RulesNotAccepted as exc:
+            return fail_run(ending, f"{refused}: {exc.detail()}")
+        _succeed(ending, submission=submission)
+    logger.info("%s %s succeeded: submission %s", kind.label, run.pk, submission.pk)
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def score_for_transfer(ending: Ending, predictions: Path) -> str:
+    """An organizer's run: scored on every split for the transfer matrix, never ranked."""
+    run, token = ending.run, ending.token
+    try:
+        result = score_file(str(predictions), solution_for_task(run.task))
+    except SubmissionInvalid as exc:
+        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+    scores = {
+        split: finite_metrics(result.metrics.get(split, {}))
+        for split in ("public", "private", "all")
+    }
+    stored = run.predictions.storage.save(
+        run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
+        ContentFile(save_predictions(result.aligned)),
+    )
+    if not _succeed(ending, scores=scores, predictions=stored):
+        jobs.delete_file_quietly(run.predictions.storage, stored)
         return "superseded"
-    logger.info("baseline run %s %s: %s", run.pk, status, message)
-    return status
+    return AlgorithmRunStatus.SUCCEEDED
 
 
-def _submit(*, run: BaselineRun, predictions: Path) -> Submission:
-    """The baseline team's queued submission of ``predictions``: the one scoring path for a
-    job's predictions; only the participant checks (members, open dates, daily limit) are
-    skipped, as the baseline team has no members and runs before the challenge opens."""
-    task = run.task
-    return submission_create_for_job(
-        task=task,
-        team=baseline_team_get_or_create(challenge=task.track.challenge),
-        predictions=predictions,
-        note=f"AutoGluon baseline run #{run.pk} ({run.presets}, {run.time_limit} s)",
-        name=f"baseline-{run.pk}",
+def _succeed(ending: Ending, **fields: Any) -> bool:
+    return jobs.job_transition(
+        ending.kind,
+        pk=ending.run.pk,
+        token=ending.token,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        error="",
+        **_final(ending, fields),
     )
 
 
-def _log_tail(outcome: BaselineOutcome, *, out_dir: Path) -> str:
-    """The last ~4 KB of fit.log; for a failure, the end of the runner's own output too
-    (Python warnings and the one-line reason, which may come before fit.log exists)."""
-    tail = _file_tail(outcome.log, LOG_TAIL_BYTES) if outcome.log else ""
-    if outcome.status == "failed":
-        runner = _file_tail(out_dir / outputs.RUNNER_OUTPUT, LOG_TAIL_BYTES // 4)
-        if runner:
-            tail = f"{tail}\n--- runner output ---\n{runner}".strip()
-    return tail
+def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a final transition: the ending's, these, and no delivery holding it."""
+    return {**ending.fields, **fields, ending.kind.token_field: ""}
 
 
-def _file_tail(path: Path, size: int) -> str:
-    """The last ``size`` bytes of ``path``, from a line start when the file is longer."""
-    try:
-        with open(path, "rb") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, end - size))
-            data = handle.read()
-    except OSError:
-        return ""
-    if end > size and b"\n" in data:
-        data = data.split(b"\n", 1)[1]
-    return data.decode("utf-8", "replace").strip()
+def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: Any) -> str:
+    """End the run ``failed`` (or ``cancelled``) with ``error`` if this delivery still holds
+    it; returns the status reached, or ``"superseded"``."""
+    status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
+    run = ending.run
+    done = jobs.job_transition(
+        ending.kind,
+        pk=run.pk,
+        token=ending.token,
+        status=status,
+        error=error[:4000],
+        **_final(ending, fields),
+    )
+    if done:
+        first = error.splitlines()[0] if error else ""
+        logger.info("%s %s %s: %s", ending.kind.label, run.pk, status, first)
+    return status if done else "superseded"

@@ -1,66 +1,51 @@
-"""Claiming a baseline run and watching it while the sandbox runs it.
+"""Watching a running run: heartbeat, live log tail, cancel and takeover.
 
-The run itself (the built-in algorithm version, the ``/task`` folder, the sandbox) is
-``algorithms.services.baseline``: the baseline is an algorithm, and the algorithms app
-sits above scoring (``pyproject.toml``'s layers), so the orchestration lives up there and
-calls down into these helpers.
+The sandbox polls :meth:`RunWatch.should_stop` about once a second in the task's own
+thread (the task-folder copy calls :meth:`RunWatch.check` between chunks); every
+``HEARTBEAT_SECONDS`` that writes the heartbeat (the sweeper ends a run whose worker went
+quiet) and, for a profile with a live log, the new lines of that file, read from the host
+side of ``/output``. It answers "stop" when the run was cancelled, or when the run is no
+longer this delivery's (the sweeper ended it meanwhile).
 
-**Redelivery.** Celery's task id is stable across redeliveries, and the run stores the id
-of the delivery that claimed it. A message that finds its run ``running`` under its *own*
-id is a redelivery after its worker died mid-run (killed, out of memory, or past the hard
-time limit): the run is marked ``failed`` with that explanation and is **not** re-run
-automatically, because the likeliest cause (AutoGluon exhausting memory) would recur and
-take the worker down again in a loop. The organizer re-runs it with one click. A message
-that finds the run ``running`` under another id is a duplicate and does nothing.
+The live log is the algorithm's file, so it is read like any of its output: never through
+a link, only a regular file, and only what was appended since the last read.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
+import stat
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from challenge_platform import jobs
-from scoring.baselines.models import LOG_TAIL_BYTES, BaselineRun, BaselineRunStatus
-from scoring.baselines.services.queue import BASELINES, WORKER_LOST
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.sandbox.base import LOG_TAIL_BYTES
 
 logger = logging.getLogger(__name__)
 
 # While running, the heartbeat and log tail are written (and the cancel flag read) this often.
 HEARTBEAT_SECONDS = 3.0
-_PROGRESS_CHUNK = 64 * 1024
+_READ_CHUNK = 64 * 1024
 
 
-# --- running -------------------------------------------------------------------------------
-
-
-class BaselineCancelled(Exception):
+class RunCancelled(Exception):
     """The run was cancelled (or taken away) before the sandbox started."""
 
 
-class BaselineRunWatch(threading.Event):
-    """Reports a running baseline's progress and says when it must stop.
-
-    The sandbox polls :meth:`should_stop` about once a second in the task's own thread;
-    every ``HEARTBEAT_SECONDS`` that writes the heartbeat and the new lines of fit.log
-    (read from the host side of ``/output``), and reads the cancel flag. It sets itself
-    (and so stops the sandbox) when an organizer cancelled the run, or when the run is no
-    longer this delivery's (the sweeper failed it meanwhile).
-    """
+class RunWatch(threading.Event):
+    """Reports a running run's progress and says when it must stop (see the module)."""
 
     def __init__(self, *, run_pk: int, token: str, log_path: Path | None = None) -> None:
         super().__init__()
-        self.log = _LogTail(log_path, self.line) if log_path is not None else None
+        self.log = LogTail(log_path, self.line) if log_path is not None else None
         self.run_pk, self.token = run_pk, token
         self.lines: deque[str] = deque()
         self.size = 0
@@ -69,7 +54,7 @@ class BaselineRunWatch(threading.Event):
         self.last_beat = time.monotonic()
 
     def line(self, text: str) -> None:
-        """``on_progress``: keep the last ``LOG_TAIL_BYTES`` of fit.log."""
+        """A new line of the live log: keep the last ``LOG_TAIL_BYTES``."""
         self.lines.append(text)
         self.size += len(text) + 1
         while self.size > LOG_TAIL_BYTES and len(self.lines) > 1:
@@ -87,15 +72,15 @@ class BaselineRunWatch(threading.Event):
         if self.dirty:
             update["log_tail"] = "\n".join(self.lines)
         try:
-            mine = BaselineRun.objects.filter(
-                pk=self.run_pk, status=BaselineRunStatus.RUNNING, delivery_id=self.token
+            mine = AlgorithmRun.objects.filter(
+                pk=self.run_pk, status=AlgorithmRunStatus.RUNNING, run_token=self.token
             )
             updated = mine.update(**update)
             cancel = updated and mine.filter(cancel_requested=True).exists()
         except SoftTimeLimitExceeded:
             raise
         except Exception:  # the database is briefly away: keep running, try again later
-            logger.warning("baseline run %s: heartbeat failed", self.run_pk, exc_info=True)
+            logger.warning("run %s: heartbeat failed", self.run_pk, exc_info=True)
             return
         self.dirty = self.dirty and not updated
         if not updated:
@@ -107,7 +92,7 @@ class BaselineRunWatch(threading.Event):
     def check(self) -> None:
         """Between copied chunks: beat, and stop the run if it was cancelled."""
         if self.is_set():
-            raise BaselineCancelled
+            raise RunCancelled
 
     def should_stop(self) -> bool:
         """The sandbox's ``should_stop``: read new log lines, beat, and answer."""
@@ -121,8 +106,9 @@ class BaselineRunWatch(threading.Event):
             self.log.pump(final=True)
 
 
-class _LogTail:
-    """Hands complete new lines of a growing file to a callback."""
+class LogTail:
+    """Hands complete new lines of a growing file to a callback; a link, a FIFO or any
+    other non-regular file is never opened for reading."""
 
     def __init__(self, path: Path, callback: Callable[[str], None]) -> None:
         self.path, self.callback = path, callback
@@ -130,13 +116,19 @@ class _LogTail:
 
     def pump(self, *, final: bool = False) -> None:
         try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                while chunk := fh.read(_PROGRESS_CHUNK):
-                    self.offset += len(chunk)
-                    self.partial += chunk
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return
+            if info.st_size - self.offset > LOG_TAIL_BYTES:  # only the tail is kept anyway
+                self.offset, self.partial = info.st_size - LOG_TAIL_BYTES, b""
+            fh.seek(self.offset)
+            while chunk := fh.read(_READ_CHUNK):
+                self.offset += len(chunk)
+                self.partial = (self.partial + chunk)[-LOG_TAIL_BYTES:]
         *lines, self.partial = self.partial.split(b"\n")
         if final and self.partial:
             lines.append(self.partial)
@@ -145,38 +137,3 @@ class _LogTail:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 self.callback(line)
-
-
-def baseline_run_claim(
-    *, run_pk: int, token: str, delivery_id: str | None, worker: str | None
-) -> BaselineRun | None:
-    """Move a queued run to ``running`` under a lock, or return None when there is nothing
-    to do (gone, finished, cancelled, or held by another delivery)."""
-
-    def worker_lost(run: BaselineRun, now: datetime) -> dict[str, Any]:
-        seconds = (now - (run.started_at or now)).total_seconds()
-        why = "killed, out of memory, or past the hard time limit"
-        logger.error("baseline run %s: its worker was lost; marked failed", run.pk)
-        return {"message": WORKER_LOST.format(why=why, seconds=seconds)}
-
-    def claim_fields(run: BaselineRun, now: datetime) -> dict[str, Any]:
-        return {
-            "heartbeat_at": now,
-            "worker_hostname": (worker or socket.gethostname())[:255],
-            "worker_pid": os.getpid(),
-            "message": "running",
-            "log_tail": "",
-        }
-
-    run = jobs.job_claim(
-        BASELINES,
-        pk=run_pk,
-        token=token,
-        delivery_id=delivery_id,
-        on_redelivery=worker_lost,
-        fields=claim_fields,
-        select_related=("task__track__challenge",),
-    )
-    if run is not None:
-        logger.info("baseline run %s started on %s", run_pk, run.worker_hostname)
-    return run

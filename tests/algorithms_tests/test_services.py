@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services import algorithm_run_execute, algorithm_runs_sweep
+from algorithms.services.builtin import baseline_team_get_or_create
 from leaderboard.transfer import transfer_matrix
-from scoring.baselines.services import baseline_team_get_or_create
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
 from scoring.services import submission_create_for_job, submission_score
