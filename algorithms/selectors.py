@@ -82,6 +82,18 @@ def baseline_run_active(*, task: Task) -> AlgorithmRun | None:
     return BaselineRun.objects.filter(task=task, status__in=ACTIVE).first()
 
 
+@dataclass(frozen=True)
+class StoredArtifact:
+    """An output file a run's profile kept, in private storage."""
+
+    name: str
+    stored: str
+    storage: Any
+
+    def open(self) -> Any:
+        return self.storage.open(self.stored, "rb")
+
+
 def run_artifact(*, run: AlgorithmRun, name: str) -> StoredArtifact | None:
     """The stored output file ``name`` a run's profile kept (e.g. the baseline's
     ``leaderboard.csv`` and ``fit.log``), or None. Organizers only: the caller checks."""
@@ -90,16 +102,6 @@ def run_artifact(*, run: AlgorithmRun, name: str) -> StoredArtifact | None:
         return None
     storage = AlgorithmRun._meta.get_field("predictions").storage
     return StoredArtifact(name=name, stored=stored, storage=storage)
-
-
-@dataclass(frozen=True)
-class StoredArtifact:
-    name: str
-    stored: str
-    storage: Any
-
-    def open(self) -> Any:
-        return self.storage.open(self.stored, "rb")
 
 
 def run_summary(run: AlgorithmRun) -> str:
