@@ -7,6 +7,7 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 
 from common.export import rows_to_csv
@@ -108,8 +109,40 @@ class TrackAdmin(AuditedChangeMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    """One team per person per challenge, said on the row rather than as a database error."""
+
+    def clean(self) -> None:
+        super().clean()
+        challenge_id = self.instance.challenge_id
+        seen: set[int] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            user = data.get("user")
+            if user is None or data.get("DELETE"):
+                continue
+            if user.pk in seen:
+                form.add_error("user", f"{user} is listed twice.")
+            seen.add(user.pk)
+            other = (
+                TeamMembership.objects.filter(user=user, challenge_id=challenge_id)
+                .exclude(team_id=self.instance.pk)
+                .select_related("team")
+                .first()
+                if challenge_id
+                else None
+            )
+            if other is not None:
+                form.add_error(
+                    "user",
+                    f"{user} is already in team “{other.team.name}” of this challenge (one team "
+                    "per person per challenge); remove them there first.",
+                )
+
+
 class MembershipInline(admin.TabularInline):
     model = TeamMembership
+    formset = MembershipFormSet
     extra = 0
     raw_id_fields = ("user",)
     readonly_fields = ("joined_at",)
@@ -150,12 +183,17 @@ class TeamAdmin(admin.ModelAdmin):
         return None
 
     def save_formset(self, request, form, formset, change):
-        for obj in formset.save(commit=False):
-            if isinstance(obj, TeamMembership):
-                obj.challenge_id = form.instance.challenge_id
-            obj.save()
+        """A membership added here (or given to another person) is created by the service,
+        like one made with the invite code: the team hears of its new member."""
+        formset.save(commit=False)
         for obj in formset.deleted_objects:
             obj.delete()
+        for obj, fields in formset.changed_objects:
+            if "user" in fields:  # another person in this row: they join now
+                TeamMembership.objects.filter(pk=obj.pk).delete()
+                services.team_membership_create(team=form.instance, user=obj.user)
+        for obj in formset.new_objects:
+            services.team_membership_create(team=form.instance, user=obj.user)
         formset.save_m2m()
 
 

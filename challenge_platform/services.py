@@ -88,7 +88,7 @@ def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> T
     try:
         with transaction.atomic():
             team = Team.objects.create(challenge=challenge, name=name)
-            TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+            team_membership_create(team=team, user=user)
     except IntegrityError as exc:  # a concurrent request won the race
         raise TeamError(
             "You already have a team in this challenge, or the name was just taken.",
@@ -122,10 +122,21 @@ def team_member_add(*, user: AbstractBaseUser, code: str) -> Team:
         )
     try:
         with transaction.atomic():
-            TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+            team_membership_create(team=team, user=user)
     except IntegrityError as exc:
         raise TeamError("You already have a team in this challenge.", code="conflict") from exc
     return team
+
+
+def team_membership_create(*, team: Team, user: AbstractBaseUser) -> TeamMembership:
+    """Make ``user`` a member of ``team`` and tell the layers above
+    (:class:`hooks.TeamMemberJoined`: the team's other members are mailed). The one place a
+    membership is created: team creation, the invite code and the organizers' console.
+    The caller checks the rules; the database refuses a second team in one challenge
+    (``IntegrityError``)."""
+    membership = TeamMembership.objects.create(team=team, user=user, challenge_id=team.challenge_id)
+    hooks.emit(hooks.TeamMemberJoined(membership_id=membership.pk))
+    return membership
 
 
 @transaction.atomic
@@ -175,7 +186,7 @@ def challenge_reveal(
     with transaction.atomic():
         Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
         challenge.private_revealed = revealed
-        hooks.challenge_reveal_changed(challenge_id=challenge.pk)
+        hooks.emit(hooks.ChallengeRevealChanged(challenge_id=challenge.pk))
         audit_record(
             actor=actor,
             action="challenge.reveal" if revealed else "challenge.unreveal",
@@ -204,4 +215,4 @@ def team_visibility_set(*, team: Team, hidden: bool, actor: Any = None, reason: 
             after={"is_hidden": hidden},
             reason=reason,
         )
-    hooks.challenge_teams_changed(challenge_id=team.challenge_id)
+    hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))

@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import defaults
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import rules, selectors, services
@@ -23,6 +24,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
     database or broker outage (which every web host shares) does not take all of them out of
     the balancer; those answer with their own errors."""
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+FAVICON = "challenge_platform/favicon.ico"  # drawn by scripts/make_favicon.py
+
+
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages without an icon link (the API's JSON,
+    file downloads): the static file, served with the others."""
+    return redirect(static(FAVICON))
 
 
 def home(request: HttpRequest) -> HttpResponse:

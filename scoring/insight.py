@@ -20,9 +20,7 @@ the reveal. Private rows, and their ids, never reach a participant before that.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,14 +32,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from challenge_platform.models import TeamMembership
 from challenge_platform.selectors import is_organizer
+from common.curves_svg import threshold_chart_svg, utility_curves_svg
 from common.flips import FlipReport
-from common.svg import (
-    AXIS_COLOR,
-    PALETTE,
-    confusion_matrix_svg,
-    unit_axes,
-    utility_curves_svg,
-)
+from common.svg import confusion_matrix_svg
 from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
 from scoring.digests import DigestUnavailable, submission_flips_digest, submission_own_digest
 from scoring.models import Submission, SubmissionStatus
@@ -197,7 +190,7 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
         notes=notes,
         # The charts are built from numbers; their only text goes through html.escape.
         confusion_svg=mark_safe(confusion),  # noqa: S308 - common.svg escapes all text
-        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - escaped below
+        threshold_svg=mark_safe(threshold) if threshold else None,  # noqa: S308 - common escapes
         opis=opis,
         opis_svg=mark_safe(opis_svg) if opis_svg else None,  # noqa: S308 - common.svg escapes
     )
@@ -310,92 +303,3 @@ def _may_open(*, reference: Submission, user: User) -> bool:
         user.is_authenticated
         and TeamMembership.objects.filter(team_id=reference.team_id, user_id=user.pk).exists()
     )
-
-
-# --- a small chart ------------------------------------------------------------------------
-
-_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _text(value: object) -> str:
-    """Text safe inside SVG content and attribute values."""
-    return html.escape(_XML_INVALID.sub("", str(value)), quote=True)
-
-
-def _num(x: float) -> str:
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def threshold_chart_svg(
-    *,
-    thresholds: Sequence[float] | np.ndarray,
-    precision: Sequence[float] | np.ndarray,
-    recall: Sequence[float] | np.ndarray,
-    title: str,
-    width: int = 420,
-    height: int = 250,
-) -> str:
-    """Precision and recall (y, on [0, 1]) against the score threshold (x, on [0, 1]).
-
-    ``precision[i]`` and ``recall[i]`` are those of predicting a match when
-    ``score >= thresholds[i]`` (as ``precision_recall_curve`` returns them, minus its last
-    point). One standalone ``<svg>`` with ``role="img"``, a ``<title>`` and a legend.
-    """
-    t = np.clip(np.asarray(thresholds, dtype=np.float64), 0.0, 1.0)
-    p = np.asarray(precision, dtype=np.float64)
-    r = np.asarray(recall, dtype=np.float64)
-    if not (t.shape == p.shape == r.shape) or t.ndim != 1:
-        raise ValueError("thresholds, precision and recall must be 1-D of the same length")
-    x0, x1, y0, y1 = 50, width - 16, 34, height - 62
-
-    def px(v: float) -> str:
-        return _num(x0 + v * (x1 - x0))
-
-    def py(v: float) -> str:
-        return _num(y1 - min(max(v, 0.0), 1.0) * (y1 - y0))
-
-    desc = f"Precision and recall at {t.size} score thresholds between 0 and 1."
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_text(title)}" '
-        'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">',
-        f"<title>{_text(title)}</title>",
-        f"<desc>{_text(desc)}</desc>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222222">{_text(title)}</text>',
-    ]
-    out.extend(unit_axes(x0=x0, x1=x1, y0=y0, y1=y1, px=px, py=py))
-    out.append(
-        f'<text x="{_num((x0 + x1) / 2)}" y="{y1 + 32}" text-anchor="middle" '
-        f'fill="{AXIS_COLOR}">Threshold on score</text>'
-    )
-    series = (
-        ("Precision", p, PALETTE[0], ""),
-        ("Recall", r, PALETTE[1], ' stroke-dasharray="6 4"'),
-    )
-    keep = np.isfinite(p) & np.isfinite(r)
-    if t.size and keep.any():
-        for name, values, color, dash in series:
-            points = " ".join(
-                f"{px(float(a))},{py(float(b))}" for a, b in zip(t[keep], values[keep], strict=True)
-            )
-            out.append(
-                f'<polyline points="{points}" fill="none" stroke="{color}" '
-                f'stroke-width="2"{dash}><title>{name}</title></polyline>'
-            )
-    else:
-        out.append(
-            f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">No scores on these rows</text>'
-        )
-    legend_y = height - 12
-    for i, (name, _values, color, dash) in enumerate(series):
-        lx = x0 + i * 110
-        out.append(
-            f'<line x1="{lx}" y1="{legend_y}" x2="{lx + 22}" y2="{legend_y}" stroke="{color}" '
-            f'stroke-width="2"{dash}/>'
-        )
-        out.append(f'<text x="{lx + 28}" y="{legend_y}" dy="0.32em" fill="#222222">{name}</text>')
-    out.append("</svg>")
-    return "\n".join(out)

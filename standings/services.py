@@ -10,7 +10,6 @@ runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
@@ -41,10 +41,6 @@ logger = logging.getLogger(__name__)
 
 PDF_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
-
-# Called after a freeze commits, with the challenge's pk (e.g. notifications register here
-# in their AppConfig.ready(); this app never imports them).
-finished_hooks: list[Callable[[int], None]] = []
 
 
 class StandingsError(Exception):
@@ -213,9 +209,8 @@ def challenge_finish(
             challenge=locked, frozen_at=now, sha256=digest, canonical=canonical_json(snapshot)
         )
         audit_record(actor=actor, action="standings.freeze", obj=locked, after={"sha256": digest})
-        pk = locked.pk
-        for hook in finished_hooks:
-            transaction.on_commit(lambda hook=hook: _run_hook(hook, pk))
+        # After commit (the event's rule): e.g. the notifications, which this app never imports.
+        hooks.emit(hooks.ChallengeFinished(challenge_id=locked.pk))
     logger.info("final standings of %s frozen (%s)", challenge.slug, digest)
     return frozen, True
 
@@ -265,13 +260,6 @@ def standings_refreeze(
         )
     logger.info("final standings of %s re-frozen (%s)", challenge.slug, digest)
     return old, True
-
-
-def _run_hook(hook: Callable[[int], None], challenge_pk: int) -> None:
-    try:
-        hook(challenge_pk)
-    except Exception:  # a notification must never undo or block the freeze
-        logger.exception("a finished-challenge hook failed for challenge %s", challenge_pk)
 
 
 def challenges_finish_due(*, now: datetime | None = None) -> list[str]:

@@ -6,8 +6,9 @@ was queued), its environment, what of its output is kept, and its outcome.
 
 The sandbox's ``/task`` is written by :mod:`algorithms.services.taskfolder` (exactly what a
 participant may download; ``test.parquet`` in row groups). The output is a stranger's
-files: each one opened without following links, only when it is a regular file, size-capped,
-and the predictions read by the same strict reader as an upload before anything else.
+files (:mod:`algorithms.services.output`): each one opened without following links, only
+when it is a regular file, size-capped, and the predictions read by the uploads' bounded
+reader in a process of its own before anything else.
 
 **Redelivery.** Celery's task id is stable across redeliveries, and the run stores the
 delivery that claimed it. A message that finds its run ``running`` under its *own* id is a
@@ -27,6 +28,7 @@ import stat
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,16 +51,20 @@ from algorithms.sandbox.base import LOG_TAIL_BYTES
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.outcome import Ending, fail_run
+from algorithms.services.output import (
+    OutputReadCancelled,
+    OutputRefused,
+    output_copy,
+    predictions_read,
+)
 from algorithms.services.profiles import RunProfile, profile_named
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
 from challenge_platform import jobs
-from scoring.core import SubmissionInvalid, read_submission_file
 
 logger = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
-PREDICTION_NAMES = ("predictions.csv", "predictions.parquet")
 # What of a run's other output is read at most: its result.json, and each kept file.
 RESULT_MAX_BYTES = 1024 * 1024
 ARTIFACT_MAX_BYTES = 50 * 1024 * 1024
@@ -121,7 +127,7 @@ def algorithm_run_execute(
             backend = backend or default_backend()
             result = backend.run(job, should_stop=watch.should_stop)
         watch.drain()
-        return _conclude(profile, ending, result, backend, output)
+        return _conclude(profile, ending, result, backend, output, watch)
     except RunCancelled:
         return fail_run(ending, "cancelled before the sandbox started", cancelled=True)
     except MemoryBudgetExceeded as exc:
@@ -235,49 +241,20 @@ def unpack_version(version: AlgorithmVersion, dest: Path) -> None:
 # --- the output ------------------------------------------------------------------------------
 
 
-def output_file(output: Path, name: str, cap: int) -> Path | None:
-    """A copy of ``/output/<name>`` next to the output folder, or None when absent.
-
-    Opened without following links and without blocking (a FIFO would wait for a writer
-    forever); :class:`RunFailed` for anything but a regular file, or one over ``cap`` bytes.
-    """
-    path = output / name
-    if not os.path.lexists(path):
-        return None
+def predictions_file(
+    output: Path,
+    cap: int,
+    *,
+    test_rows: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path:
+    """The one predictions file, opened as a regular file only, copied out of the sandbox's
+    folder and read by the uploads' bounded reader in a process of its own
+    (:mod:`algorithms.services.output`); :class:`RunFailed` with the reason otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        raise RunFailed(f"/output/{name} is not a regular file (a link?)") from exc
-    copy = output.parent / f"submitted-{name}"
-    with os.fdopen(fd, "rb") as source:
-        info = os.fstat(source.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise RunFailed(f"/output/{name} is not a regular file")
-        if info.st_size > cap:
-            raise RunFailed(f"/output/{name} is {info.st_size:,} bytes; the limit is {cap:,}")
-        with open(copy, "wb") as out:
-            shutil.copyfileobj(source, out, COPY_CHUNK)
-    return copy
-
-
-def predictions_file(output: Path, cap: int) -> Path:
-    """The one predictions file, copied out of the sandbox's folder and read by the upload's
-    strict reader; :class:`RunFailed` otherwise."""
-    found = [name for name in PREDICTION_NAMES if os.path.lexists(output / name)]
-    if not found:
-        raise RunFailed(
-            "the algorithm finished without writing /output/predictions.csv or "
-            "/output/predictions.parquet"
-        )
-    if len(found) > 1:
-        raise RunFailed("the algorithm wrote both predictions.csv and predictions.parquet")
-    copy = output_file(output, found[0], cap)
-    assert copy is not None  # it exists (lexists above)
-    try:
-        read_submission_file(str(copy), max_bytes=cap)  # the upload's strict reader
-    except SubmissionInvalid as exc:
-        raise RunFailed(f"the predictions file is not a valid submission: {exc.message}") from exc
-    return copy
+        return predictions_read(output, cap=cap, test_rows=test_rows, should_stop=should_stop)
+    except OutputRefused as exc:
+        raise RunFailed(str(exc)) from exc
 
 
 def _conclude(
@@ -286,6 +263,7 @@ def _conclude(
     result: SandboxResult,
     backend: SandboxBackend,
     output: Path,
+    watch: RunWatch,
 ) -> str:
     """Record the sandbox's result and what the profile keeps of the output, then end the
     run: cancelled, failed (naming the limit hit), or the profile's outcome."""
@@ -314,7 +292,11 @@ def _conclude(
         else:
             cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
             try:
-                predictions = predictions_file(output, cap)
+                predictions = predictions_file(
+                    output, cap, test_rows=run.task.test_rows, should_stop=watch.should_stop
+                )
+            except OutputReadCancelled as exc:
+                status = fail_run(ending, str(exc), cancelled=True)
             except RunFailed as exc:
                 status = fail_run(ending, str(exc))
             else:
@@ -338,8 +320,8 @@ def _kept_outputs(
     storage = AlgorithmRun._meta.get_field("predictions").storage
     for name in profile.keep:
         try:
-            copy = output_file(output, name, ARTIFACT_MAX_BYTES)
-        except RunFailed as exc:
+            copy = output_copy(output, name, ARTIFACT_MAX_BYTES)
+        except OutputRefused as exc:
             logger.warning("run %s: %s; not kept", run.pk, exc)
             continue
         if copy is None:
@@ -355,9 +337,9 @@ def _kept_outputs(
 
 def _json_object(output: Path, name: str) -> dict[str, Any]:
     try:
-        copy = output_file(output, name, RESULT_MAX_BYTES)
+        copy = output_copy(output, name, RESULT_MAX_BYTES)
         data = json.loads(copy.read_text(encoding="utf-8")) if copy else {}
-    except (RunFailed, OSError, ValueError) as exc:
+    except (OutputRefused, OSError, ValueError) as exc:
         logger.warning("/output/%s could not be read: %s", name, exc)
         return {}
     return jobs.json_finite(data) if isinstance(data, dict) else {}

@@ -425,9 +425,11 @@ SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
-# Refuse webhook hosts resolving to loopback/private/link-local addresses (on in production).
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))  # one whole try
+# Refuse webhook hosts resolving to any non-public address (on in production).
 WEBHOOK_BLOCK_PRIVATE_NETWORKS = env("WEBHOOK_BLOCK_PRIVATE_NETWORKS", "0") == "1"
+# Trusted roots for https receivers (a PEM file); empty: certifi's, as requests uses.
+WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", "")
 
 LOGGING = {
     "version": 1,

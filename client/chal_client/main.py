@@ -321,8 +321,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             [r, e["team"], e["score"], *((e.get("task_scores") or {}).get(t) for t in tasks)]
             for r, e in zip(rank, entries, strict=True)
         ]
-    rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
-    print(table([*headers, ""], rows))
+    if any(marker):
+        headers.append("note")
+        rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
+    print(table(headers, rows))
     return 0
 
 

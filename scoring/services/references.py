@@ -114,7 +114,7 @@ def reference_upload(
                 reference.is_primary = True
             reference.file.save(f"upload{suffix}", ContentFile(data), save=False)
             reference.save()
-            hooks.task_results_changed(task_id=task.pk)
+            hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     except IntegrityError as exc:  # the same name uploaded at the same moment
         reference.predictions.delete(save=False)
         reference.file.delete(save=False)
@@ -142,7 +142,7 @@ def reference_primary_set(*, task: Task, name: str | None) -> Reference | None:
         if target is not None:
             target.is_primary = True
             target.save(update_fields=["is_primary"])
-        hooks.task_results_changed(task_id=task.pk)
+        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     return target
 
 
@@ -151,7 +151,7 @@ def reference_delete(*, reference: Reference) -> None:
     task_id = reference.task_id
     with transaction.atomic():
         reference.delete()
-        hooks.task_results_changed(task_id=task_id)
+        hooks.emit(hooks.TaskResultsChanged(task_id=task_id))
     for field in (reference.file, reference.predictions):
         if field:
             field.delete(save=False)

@@ -236,7 +236,7 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
     assert task_board.code == 0, task_board.err
     assert task_board.out.splitlines() == [
         "Task cli-birds: public leaderboard (accuracy)",
-        "rank  team       accuracy  95% interval",
+        "rank  team       accuracy  95% interval      note",
         "----  ---------  --------  ----------------  --------",
         "   1  Red          0.8000  [0.7000, 0.9000]",
         "   —  AutoGluon    0.7000                    baseline",
@@ -247,7 +247,7 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
     assert track_board.code == 0, track_board.err
     lines = track_board.out.splitlines()
     assert lines[0] == "Track cli-classification: public leaderboard (mean over its tasks)"
-    assert lines[1].split() == ["rank", "team", "mean", "cli-birds"]
+    assert lines[1].split() == ["rank", "team", "mean", "cli-birds", "note"]
     assert [line.split() for line in lines[3:]] == [
         ["1", "Red", "0.8000", "0.8000"],
         ["—", "AutoGluon", "0.7000", "0.7000", "baseline"],

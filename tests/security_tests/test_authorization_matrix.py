@@ -65,6 +65,7 @@ def bad_login(world: World) -> dict[str, Any]:
 SITE: list[Case] = [
     Case("", "/", ALL_OK),
     Case("healthz", "/healthz", ALL_OK),  # the load balancer's check: "ok", nothing else
+    Case("favicon.ico", "/favicon.ico", (REDIRECT,) * 4),  # to the static icon, for everyone
     Case("c/<slug:slug>/", "/c/{challenge}/", ALL_OK),
     # Everyone logged in is refused (already in a team) or creates one, and is sent back.
     Case(
