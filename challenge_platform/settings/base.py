@@ -385,7 +385,7 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
-# The baseline is an algorithm run in the sandbox (algorithms.services.baseline): its memory
+# The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory
 # cap (address space), the train size above which it fits on a stratified sample, the test
 # rows predicted at a time, and the folder of its code ("": algorithms/builtin/autogluon).
 BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
