@@ -109,6 +109,9 @@ class RunOutputSerializer(serializers.Serializer):
     limit_hit = serializers.CharField()
     limits = serializers.DictField()
     is_organizer_run = serializers.BooleanField()
+    profile = serializers.CharField(
+        help_text="team, organizer or baseline: what decided its limits, queue and outcome"
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 

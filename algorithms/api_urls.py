@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, owner_api
 
 urlpatterns = [
     path(
@@ -31,5 +31,10 @@ urlpatterns = [
         "algorithm-runs/<int:pk>/cancel/",
         api.AlgorithmRunCancelApi.as_view(),
         name="api-algorithm-run-cancel",
+    ),
+    path(
+        "tasks/<slug:slug>/baselines/",
+        owner_api.TaskBaselineQueueApi.as_view(),
+        name="api-task-baseline-queue",
     ),
 ]

@@ -32,7 +32,13 @@ def deliver_webhook(*, delivery_pk: int) -> str:
         raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
-@platform_task(queue="notifications", soft_time_limit=50, time_limit=55)
+@platform_task(
+    queue="notifications",
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="notifications-tick",
+)
 def notifications_tick() -> dict[str, object]:
     """Beat, every minute: reveal notices, deadline and write-up reminders, lost deliveries."""
     swept = webhooks.deliveries_sweep()

@@ -1,6 +1,7 @@
-"""The task owner's page (DESIGN §10): one task's baseline and, after the reveal, every
-team's submissions to it. Organizers see it for every task; anyone else gets a 404, as for
-another team's submission. The check is ``datasets.selectors.task_manageable``."""
+"""The task owner's page (DESIGN §10): one task's data, references, the parts higher apps
+add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal, every team's
+submissions to it. Organizers see it for every task; anyone else gets a 404, as for another
+team's submission. The check is ``datasets.selectors.task_manageable``."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
 from datasets.selectors import task_manageable
 from datasets.uploads import bundle_upload_guarded, task_replace_post
-from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Reference, ReferenceSource, Submission
+from scoring.owner_sections import owner_section, owner_sections
 from scoring.reference_selectors import (
     primary_reference,
     reference_list,
@@ -47,13 +48,14 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
     if task is None or not task_manageable(task=task, user=request.user):
         raise Http404("no such task")
     if request.method == "POST":
-        try:
-            run = baseline_run_queue(task=task, actor=request.user)
-        except BaselineRunRefused as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Baseline run #{run.pk} queued for {task.title}.")
-        return redirect("scoring:task-manage", slug=task.slug)
+        section = owner_section(request.POST.get("section", ""))
+        if section is None:
+            messages.error(request, "This page has no such form; nothing was changed.")
+            return redirect("scoring:task-manage", slug=task.slug)
+        section.post(request, task)
+        return redirect(
+            f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#{section.key}"
+        )
     challenge = task.track.challenge
     revealed = request.user.is_staff or challenge.private_visible()
     submissions = (
@@ -72,7 +74,7 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "task": task,
             "challenge": challenge,
-            "runs": task.baseline_runs.order_by("-created_at")[:5],
+            "sections": [(section, section.context(task)) for section in owner_sections()],
             "submissions": submissions,
             "references": references,
             "primary": primary_reference(task=task, references=references),

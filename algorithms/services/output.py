@@ -77,6 +77,17 @@ def predictions_read(
     return copy
 
 
+def output_copy(output: Path, name: str, cap: int) -> Path | None:
+    """Any other file a run's profile keeps (its result.json, its artifacts), opened and
+    copied next to ``output`` like the predictions; None when the run did not write it,
+    :class:`OutputRefused` when it is not a regular file or over ``cap`` bytes."""
+    if not os.path.lexists(output / name):
+        return None
+    copy = output.parent / f"kept-{name}"
+    _copy_regular(output / name, copy, cap, label=f"/output/{name}")
+    return copy
+
+
 def _predictions_name(output: Path) -> str:
     found = [name for name in PREDICTION_NAMES if os.path.lexists(output / name)]
     if not found:

@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "datasets",
     "scoring",
-    "scoring.baselines",
     "leaderboard",
     "operations",
     "algorithms",
@@ -409,9 +408,9 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
-# The baseline is an algorithm run in the sandbox (algorithms.services.baseline): its memory
+# The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory
 # cap (address space), the train size above which it fits on a stratified sample, the test
-# rows predicted at a time, and the folder of its code ("": scoring/baselines/autogluon_baseline).
+# rows predicted at a time, and the folder of its code ("": algorithms/builtin/autogluon).
 BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)

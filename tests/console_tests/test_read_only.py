@@ -38,7 +38,7 @@ PERMISSIONS = {
     "challenge_platform.AuditEvent": (False, False, False),
     "datasets.Task": (True, True, True),  # "add" opens the bundle import
     "scoring.Submission": (False, False, False),  # changed only through its actions
-    "baselines.BaselineRun": (False, False, False),
+    "algorithms.BaselineRun": (False, False, False),
     "leaderboard.LeaderboardEntry": (False, False, False),
     "algorithms.Algorithm": (True, True, True),
     "algorithms.AlgorithmRun": (False, False, False),

@@ -1,9 +1,11 @@
 """Organizer console for the baselines: runs, their live log, artifacts and actions.
 
-Everything is read-only except through the actions, which call the services: "Run baseline
-again", "Cancel", and a page to queue baselines for selected tasks. Artifacts (AutoGluon's
-model leaderboard and the fit log) live in private storage and are streamed to organizers
-only, through the admin's own login and permission checks.
+The list is :class:`~algorithms.models.BaselineRun`, a view of the algorithm runs of the
+baseline profile. Everything is read-only except through the actions, which call the
+services: "Run baseline again", "Cancel" (the one cancel of every run), and a page to queue
+baselines for selected tasks. Artifacts (AutoGluon's model leaderboard and the fit log) live
+in private storage and are streamed to organizers only, through the admin's own login and
+permission checks.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from algorithms import selectors
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, BaselineRun
+from algorithms.services import AlgorithmRefused, algorithm_run_cancel
+from algorithms.services.baseline import (
+    PRESETS,
+    BaselineRunRefused,
+    baseline_run_again,
+    baselines_queue,
+)
+from algorithms.services.profiles import BASELINE
 from challenge_platform.console import ReadOnlyAdminMixin
 from datasets.models import Task
-
-from . import selectors, services
-from .models import BaselineRun, BaselineRunStatus
 
 
 class BaselineQueueForm(forms.Form):
@@ -32,7 +41,7 @@ class BaselineQueueForm(forms.Form):
         queryset=Task.objects.select_related("track").order_by("track__order", "order", "slug"),
         widget=forms.CheckboxSelectMultiple,
     )
-    presets = forms.ChoiceField(choices=[(p, p) for p in services.PRESETS])
+    presets = forms.ChoiceField(choices=[(p, p) for p in PRESETS])
     time_limit = forms.IntegerField(
         min_value=1, help_text="AutoGluon's fit budget per task, in seconds."
     )
@@ -64,14 +73,14 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_display_links = ("id", "task")
     list_filter = ("status", "task__track__challenge", "task")
-    search_fields = ("task__slug", "task__title", "message")
-    list_select_related = ("task", "submission")
+    search_fields = ("task__slug", "task__title", "error")
+    list_select_related = ("task", "submission", "version__algorithm")
     date_hierarchy = "created_at"
-    change_form_template = "baselines/admin/baselinerun_change_form.html"
-    change_list_template = "baselines/admin/baselinerun_change_list.html"
+    change_form_template = "algorithms/admin/baselinerun_change_form.html"
+    change_list_template = "algorithms/admin/baselinerun_change_list.html"
     actions = ("run_again", "cancel")
     fieldsets = (
-        (None, {"fields": ("task", "status", "message", "cancel_requested")}),
+        (None, {"fields": ("task", "status", "message", "cancel_requested", "version")}),
         (
             "Result",
             {
@@ -79,12 +88,13 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "validation_score",
                     "best_model",
                     "submission_link",
-                    "artifacts",
-                    "elapsed",
+                    "artifacts_links",
+                    "elapsed_seconds",
+                    "limit_hit",
                 )
             },
         ),
-        ("Budget", {"fields": ("presets", "time_limit", "hard_timeout")}),
+        ("Budget", {"fields": ("presets", "time_limit", "hard_timeout", "limits")}),
         (
             "Timeline and worker",
             {
@@ -96,6 +106,8 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "worker_hostname",
                     "worker_pid",
                     "runner_pid",
+                    "cpu_seconds",
+                    "peak_memory_mb",
                 )
             },
         ),
@@ -106,19 +118,46 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Queue, cancel and re-run baselines (the organizer's change permission)."""
-        return request.user.has_perm("baselines.change_baselinerun")
+        return request.user.has_perm("algorithms.change_baselinerun")
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [name for _, options in self.fieldsets for name in options["fields"]]
 
     # --- columns --------------------------------------------------------------------------
 
-    @admin.display(description="elapsed", ordering="elapsed")
-    def elapsed_seconds(self, run: BaselineRun) -> str:
-        return "-" if run.elapsed is None else f"{run.elapsed:.0f} s"
+    @admin.display(description="message")
+    def message(self, run: AlgorithmRun) -> str:
+        return selectors.run_summary(run)
+
+    @admin.display(description="elapsed", ordering="seconds")
+    def elapsed_seconds(self, run: AlgorithmRun) -> str:
+        return "-" if run.seconds is None else f"{run.seconds:.0f} s"
+
+    @admin.display(description="validation score")
+    def validation_score(self, run: AlgorithmRun) -> str:
+        score = (run.result or {}).get("validation_score")
+        return f"{score:.4f}" if isinstance(score, int | float) else "-"
+
+    @admin.display(description="best model")
+    def best_model(self, run: AlgorithmRun) -> str:
+        return str((run.result or {}).get("best_model") or "-")
+
+    @admin.display(description="presets")
+    def presets(self, run: AlgorithmRun) -> str:
+        return str((run.options or {}).get("presets") or "-")
+
+    @admin.display(description="time limit")
+    def time_limit(self, run: AlgorithmRun) -> str:
+        value = (run.options or {}).get("time_limit")
+        return "-" if value is None else f"{value} s"
+
+    @admin.display(description="hard timeout")
+    def hard_timeout(self, run: AlgorithmRun) -> str:
+        value = (run.limits or {}).get("wall_seconds")
+        return "-" if value is None else f"{value} s"
 
     @admin.display(description="score (public)")
-    def baseline_score(self, run: BaselineRun) -> str:
+    def baseline_score(self, run: AlgorithmRun) -> str:
         submission = run.submission
         if submission is None:
             return "-"
@@ -127,7 +166,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return f"{submission.public_score:.4f}"
 
     @admin.display(description="submission")
-    def submission_link(self, run: BaselineRun) -> str:
+    def submission_link(self, run: AlgorithmRun) -> str:
         submission = run.submission
         if submission is None:
             return "-"
@@ -137,11 +176,11 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="artifacts")
-    def artifacts(self, run: BaselineRun) -> str:
+    def artifacts_links(self, run: AlgorithmRun) -> str:
         links = [
-            (reverse("admin:baselines_baselinerun_artifact", args=[run.pk, name]), name)
-            for name in selectors.ARTIFACTS
-            if selectors.baseline_run_artifact(run=run, name=name) is not None
+            (reverse("admin:algorithms_baselinerun_artifact", args=[run.pk, name]), name)
+            for name in BASELINE.keep
+            if selectors.run_artifact(run=run, name=name) is not None
         ]
         if not links:
             return "-"
@@ -150,32 +189,32 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------
 
     @admin.action(description="Run baseline again", permissions=["operate"])
-    def run_again(self, request: HttpRequest, queryset: QuerySet[BaselineRun]) -> None:
+    def run_again(self, request: HttpRequest, queryset: QuerySet[AlgorithmRun]) -> None:
         for run in queryset.select_related("task"):
             self._run_again(request, run)
 
     @admin.action(description="Cancel", permissions=["operate"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[BaselineRun]) -> None:
+    def cancel(self, request: HttpRequest, queryset: QuerySet[AlgorithmRun]) -> None:
         for run in queryset.select_related("task"):
             self._cancel(request, run)
 
-    def _run_again(self, request: HttpRequest, run: BaselineRun) -> None:
+    def _run_again(self, request: HttpRequest, run: AlgorithmRun) -> None:
         try:
-            new = services.baseline_run_again(run=run, actor=request.user)
-        except services.BaselineRunRefused as exc:
+            new = baseline_run_again(run=run, actor=request.user)
+        except BaselineRunRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
         else:
             self.message_user(
                 request, f"Queued run #{new.pk} for {run.task.slug}.", messages.SUCCESS
             )
 
-    def _cancel(self, request: HttpRequest, run: BaselineRun) -> None:
+    def _cancel(self, request: HttpRequest, run: AlgorithmRun) -> None:
         try:
-            run = services.baseline_run_cancel(run=run, actor=request.user)
-        except services.BaselineRunRefused as exc:
+            run = algorithm_run_cancel(run=run, actor=request.user)
+        except AlgorithmRefused as exc:
             self.message_user(request, exc.message, messages.WARNING)
             return
-        if run.status == BaselineRunStatus.CANCELLED:
+        if run.status == AlgorithmRunStatus.CANCELLED:
             text = f"Run #{run.pk} ({run.task.slug}) is cancelled."
         else:
             text = f"Run #{run.pk} ({run.task.slug}) will stop within a few seconds."
@@ -186,27 +225,27 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("queue/", wrap(self.queue_view), name="baselines_baselinerun_queue"),
-            path("<int:pk>/tail/", wrap(self.tail_view), name="baselines_baselinerun_tail"),
+            path("queue/", wrap(self.queue_view), name="algorithms_baselinerun_queue"),
+            path("<int:pk>/tail/", wrap(self.tail_view), name="algorithms_baselinerun_tail"),
             path(
                 "<int:pk>/artifact/<str:name>/",
                 wrap(self.artifact_view),
-                name="baselines_baselinerun_artifact",
+                name="algorithms_baselinerun_artifact",
             ),
             path(
                 "<int:pk>/cancel/",
                 wrap(require_POST(self.cancel_view)),
-                name="baselines_baselinerun_cancel",
+                name="algorithms_baselinerun_cancel",
             ),
             path(
                 "<int:pk>/again/",
                 wrap(require_POST(self.again_view)),
-                name="baselines_baselinerun_again",
+                name="algorithms_baselinerun_again",
             ),
             *super().get_urls(),
         ]
 
-    def _run_or_404(self, request: HttpRequest, pk: int) -> BaselineRun:
+    def _run_or_404(self, request: HttpRequest, pk: int) -> AlgorithmRun:
         run = get_object_or_404(selectors.baseline_run_list(), pk=pk)
         if not self.has_view_permission(request, run):
             raise PermissionDenied
@@ -220,19 +259,19 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "status": run.status,
                 "status_display": run.get_status_display(),
                 "active": run.is_active,
-                "message": run.message,
+                "message": selectors.run_summary(run),
                 "log_tail": run.log_tail,
-                "elapsed": run.elapsed,
+                "elapsed": run.seconds,
                 "cancel_requested": run.cancel_requested,
             }
         )
 
     def artifact_view(self, request: HttpRequest, pk: int, name: str) -> FileResponse:
         run = self._run_or_404(request, pk)
-        stored = selectors.baseline_run_artifact(run=run, name=name)
+        stored = selectors.run_artifact(run=run, name=name)
         if stored is None:
             raise Http404("no such artifact")
-        handle = stored.storage.open(stored.name, "rb")
+        handle = stored.open()
         download = f"{run.task.slug}-run{run.pk}-{name}"
         return FileResponse(handle, as_attachment=True, filename=download)
 
@@ -241,14 +280,14 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not self.has_operate_permission(request):
             raise PermissionDenied
         self._cancel(request, run)
-        return redirect("admin:baselines_baselinerun_change", run.pk)
+        return redirect("admin:algorithms_baselinerun_change", run.pk)
 
     def again_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self._run_or_404(request, pk)
         if not self.has_operate_permission(request):
             raise PermissionDenied
         self._run_again(request, run)
-        return redirect("admin:baselines_baselinerun_changelist")
+        return redirect("admin:algorithms_baselinerun_changelist")
 
     def queue_view(self, request: HttpRequest) -> HttpResponse:
         """Queue baselines for the tasks the organizer ticks."""
@@ -258,33 +297,35 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                report = services.baselines_queue(
+                report = baselines_queue(
                     tasks=data["tasks"],
                     presets=data["presets"],
                     time_limit=data["time_limit"],
                     skip_succeeded=data["skip_succeeded"],
                     actor=request.user,
                 )
-            except services.BaselineRunRefused as exc:
+            except BaselineRunRefused as exc:
                 form.add_error("time_limit", exc.message)
             else:
                 for run in report.queued:
                     messages.success(request, f"Queued run #{run.pk} for {run.task.slug}.")
                 for task, reason in report.skipped:
                     messages.warning(request, f"Skipped {task.slug}: {reason}")
-                return redirect("admin:baselines_baselinerun_changelist")
+                return redirect("admin:algorithms_baselinerun_changelist")
         context = {
             **self.admin_site.each_context(request),
             "title": "Queue baselines for tasks",
             "opts": self.model._meta,
             "form": form,
         }
-        return TemplateResponse(request, "baselines/admin/queue.html", context)
+        return TemplateResponse(request, "algorithms/admin/queue.html", context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        run = self.get_object(request, object_id) if object_id else None
         extra_context = {
             **(extra_context or {}),
             "can_operate": self.has_operate_permission(request),
+            "summary": selectors.run_summary(run) if run is not None else "",
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -53,7 +53,7 @@ from .outputs import (
 if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are set
     import pandas as pd
 
-LOG = logging.getLogger("scoring.baselines")
+LOG = logging.getLogger("autogluon_baseline")
 
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
 KINDS = ("classification", "matching", "grouping")

@@ -15,9 +15,10 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from algorithms import selectors
+from algorithms.services.baseline import PRESETS, BaselineRunRefused, baselines_queue
+from algorithms.services.builtin import worker_hard_time_limit
 from datasets.models import Task
-from scoring.baselines import selectors
-from scoring.baselines.services import PRESETS, BaselineRunRefused, baselines_queue
 
 POLL_SECONDS = 2.0
 
@@ -73,7 +74,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=1) from exc
         for run in report.queued:
             self.stdout.write(
-                f"queued   {run.task.slug:<20} run #{run.pk} ({run.presets}, {run.time_limit} s)"
+                f"queued   {run.task.slug:<20} run #{run.pk}"
+                f" ({run.options['presets']}, {run.options['time_limit']} s)"
             )
         for task, reason in report.skipped:
             self.stdout.write(f"skipped  {task.slug:<20} {reason}")
@@ -104,8 +106,6 @@ class Command(BaseCommand):
         return [found[slug] for slug in dict.fromkeys(slugs)]
 
     def _wait(self, pks: list[int], timeout: float | None) -> None:
-        from scoring.baselines.services import worker_hard_time_limit
-
         timeout = timeout or len(pks) * (worker_hard_time_limit() + 60) + 300
         self.stdout.write(
             f"waiting for {len(pks)} run(s) (a worker must consume the 'baselines' queue) ..."

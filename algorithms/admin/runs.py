@@ -1,4 +1,4 @@
-"""Organizer console: algorithms, their versions and runs (read-mostly; runs are jobs)."""
+"""Organizer console: algorithms, their versions and every run (read-mostly; runs are jobs)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,13 @@ class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "version",
         "task",
         "status",
-        "is_organizer_run",
+        "profile",
         "seconds",
         "peak_memory_mb",
         "limit_hit",
         "created_at",
     )
-    list_filter = ("status", "is_organizer_run", "task__track__challenge")
+    list_filter = ("status", "profile", "task__track__challenge")
     readonly_fields = [f.name for f in AlgorithmRun._meta.fields]
     actions = ["cancel"]
 

@@ -41,7 +41,7 @@ from . import features
 from .data import read_train
 from .outputs import PREDICTIONS
 
-LOG = logging.getLogger("scoring.baselines")
+LOG = logging.getLogger("autogluon_baseline")
 
 MAX_BLOCK = 50
 MAX_PAIRS = 2_000_000
