@@ -24,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", never_cache(views.healthz), name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
     path("c/<slug:slug>/rules/", views.challenge_rules, name="challenge-rules"),
     path("c/<slug:slug>/teams/new/", views.team_create, name="team-create"),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import NamedTuple
 
 import numpy as np
+
+from common.svg_text import ASCENT_EM, DESCENT_EM, fit, text_width, wrap
 
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"'
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -25,7 +27,11 @@ BASELINE_COLOR = "#6b6b6b"
 AXIS_COLOR = "#444444"
 GRID_COLOR = "#e3e3e3"
 LEGEND_WIDTH = 170
-LEGEND_NAME_CHARS = 22
+TEXT_SIZE = 11  # the <svg>'s font-size
+TITLE_SIZE, TITLE_LINE = 13, 16
+EDGE = 4  # px kept free along the picture's edges
+# The rotated axis label's baseline is at x = 14: its glyphs reach from about x = 3 to 17.
+Y_LABEL_RIGHT = 14 + DESCENT_EM * TEXT_SIZE
 
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -38,34 +44,87 @@ class Series(NamedTuple):
     points: Sequence[tuple[datetime, float]]
 
 
-def xml_text(value: object) -> str:
+def _clean(value: object) -> str:
+    """``value`` as a chart shows it: characters XML 1.0 forbids dropped."""
+    return _XML_INVALID.sub("", str(value))
+
+
+def _text(value: object) -> str:
     """Text safe for XML content and attribute values."""
-    return html.escape(_XML_INVALID.sub("", str(value)), quote=True)
+    return html.escape(_clean(value), quote=True)
 
 
-def coordinate(x: float) -> str:
+def _num(x: float) -> str:
     """A coordinate with at most two decimals and no trailing zeros."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-_text, _num = xml_text, coordinate
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _open(width: int, height: int, title: str, desc: str) -> list[str]:
-    return [
+def _open(width: int, height: int, title: str, desc: str) -> tuple[list[str], int]:
+    """The ``<svg>`` element with its title, description and background, and the title
+    drawn at the top in at most two lines that fit the width (the whole title stays in
+    ``<title>`` and ``aria-label``); with the y below which a plot may start."""
+    lines = _title_lines(width, title)
+    out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{_text(title)}" '
-        f'{FONT} font-size="11">',
+        f'{FONT} font-size="{TEXT_SIZE}">',
         f"<title>{_text(title)}</title>",
         f"<desc>{_text(desc)}</desc>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222222">{_text(title)}</text>',
     ]
+    for i, line in enumerate(lines):
+        out.append(
+            f'<text x="8" y="{18 + i * TITLE_LINE}" font-size="{TITLE_SIZE}" font-weight="600" '
+            f'fill="#222222">{_text(line)}</text>'
+        )
+    return out, _plot_top(width, title)
+
+
+def _title_lines(width: int, title: str) -> list[str]:
+    return wrap(_clean(title), width - 16, TITLE_SIZE, bold=True, lines=2)
+
+
+def _plot_top(width: int, title: str) -> int:
+    """The y below the title drawn by `_open`, where a plot may start."""
+    return 32 + TITLE_LINE * (len(_title_lines(width, title)) - 1)
+
+
+def _plot_left(tick_labels: Sequence[str], *, axis_label: bool = True, least: int = 0) -> int:
+    """The x of a plot's left edge: room for the rotated axis label and for the tick labels,
+    which end 6 px left of the axis."""
+    widest = max((text_width(t, TEXT_SIZE) for t in tick_labels), default=0.0)
+    start = Y_LABEL_RIGHT + 4 if axis_label else EDGE
+    return max(least, math.ceil(start + widest + 6))
+
+
+def _y_axis_label(text: str, y0: float, y1: float) -> str:
+    """The rotated label left of a plot, cut to the plot's height."""
+    shown = fit(_clean(text), y1 - y0, TEXT_SIZE)
+    return (
+        f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
+        f'text-anchor="middle" fill="{AXIS_COLOR}">{_text(shown)}</text>'
+    )
+
+
+def _spread(
+    labels: Sequence[tuple[float, str]], low: float, high: float
+) -> list[tuple[float, str]]:
+    """Centred tick labels moved inside ``[low, high]`` and thinned so that none overlaps
+    the one before it (the last one is always kept)."""
+    placed: list[tuple[float, float, str]] = []  # left, right, text
+    for i, (x, label) in enumerate(labels):
+        label = fit(label, high - low, TEXT_SIZE)
+        half = text_width(label, TEXT_SIZE) / 2
+        centre = min(max(x, low + half), high - half)
+        left, right = centre - half, centre + half
+        if placed and left < placed[-1][1] + 6:
+            if i < len(labels) - 1:
+                continue
+            while placed and left < placed[-1][1] + 6:
+                placed.pop()
+        placed.append((left, right, label))
+    return [((left + right) / 2, label) for left, right, label in placed]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -163,13 +222,13 @@ def history_chart_svg(
         f"Best {y_label} so far over time for {len(lines)} team"
         f"{'' if len(lines) == 1 else 's'}; baselines dashed."
     )
-    out = _open(width, height, title, desc)
-
-    left, top, bottom = 58, 32, 42
+    out, top = _open(width, height, title, desc)
+    bottom = 42
     right = LEGEND_WIDTH + 12 if lines else 16
-    x0, x1, y0, y1 = left, max(left + 40, width - right), top, max(top + 40, height - bottom)
+    y0, y1 = top, max(top + 40, height - bottom)
 
     if not lines:
+        x0, x1 = 58, max(98, width - right)
         out.append(
             f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" '
             f'stroke="{AXIS_COLOR}"/>'
@@ -188,7 +247,10 @@ def history_chart_svg(
     if t_max - t_min < 60:
         t_min, t_max = t_min - 1800, t_max + 1800
     y_ticks = nice_ticks(min(values), max(values))
+    y_labels = [f"{v:g}" for v in y_ticks]
     v_min, v_max = y_ticks[0], y_ticks[-1]
+    x0 = _plot_left(y_labels, least=58)
+    x1 = max(x0 + 40, width - right)
 
     def px(ts: float) -> float:
         return x0 + (ts - t_min) / (t_max - t_min) * (x1 - x0)
@@ -197,29 +259,32 @@ def history_chart_svg(
         return y1 - (v - v_min) / (v_max - v_min) * (y1 - y0)
 
     # Grid, axes and ticks.
-    for v in y_ticks:
+    for v, label in zip(y_ticks, y_labels, strict=True):
         y = _num(py(v))
         out.append(f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="{GRID_COLOR}"/>')
         out.append(
             f'<text x="{x0 - 6}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS_COLOR}">'
-            f"{_text(f'{v:g}')}</text>"
+            f"{_text(label)}</text>"
         )
-    x_ticks, step = _time_ticks(t_min, t_max)
+    for count in (5, 4, 3, 2):  # as many time ticks as have room for their labels
+        x_ticks, step = _time_ticks(t_min, t_max, count)
+        x_labels = [(px(ts), _time_label(ts, step, tz)) for ts in x_ticks]
+        gap = (x1 - x0) * step / (t_max - t_min)
+        if max(text_width(t, TEXT_SIZE) for _, t in x_labels) + 8 <= gap:
+            break
     for ts in x_ticks:
         x = _num(px(ts))
         out.append(f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y1 + 4}" stroke="{AXIS_COLOR}"/>')
+    for x, label in _spread(x_labels, EDGE, x1 + 10):  # the legend starts at x1 + 14
         out.append(
-            f'<text x="{x}" y="{y1 + 16}" text-anchor="middle" fill="{AXIS_COLOR}">'
-            f"{_text(_time_label(ts, step, tz))}</text>"
+            f'<text x="{_num(x)}" y="{y1 + 16}" text-anchor="middle" fill="{AXIS_COLOR}">'
+            f"{_text(label)}</text>"
         )
     out.append(
         f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
         f'shape-rendering="crispEdges"/>'
     )
-    out.append(
-        f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
-        f'text-anchor="middle" fill="{AXIS_COLOR}">{_text(y_label)}</text>'
-    )
+    out.append(_y_axis_label(y_label, y0, y1))
     out.append(
         f'<text x="8" y="{height - 8}" font-size="10" fill="{AXIS_COLOR}" data-role="direction">'
         f"{'higher' if higher_is_better else 'lower'} is better</text>"
@@ -253,14 +318,16 @@ def history_chart_svg(
             )
         out.append("</g>")
 
-    # Legend, as many rows as fit; the rest summarized.
+    # Legend, as many rows as fit; the rest summarized. Names are cut to the room left.
     lx, row_height = x1 + 14, 16
+    room = width - EDGE - (lx + 24)
     capacity = max(1, (y1 - y0) // row_height)
     shown = lines if len(lines) <= capacity else lines[: capacity - 1]
     for i, (s, _) in enumerate(shown):
         y = y0 + 6 + i * row_height
         dash = ' stroke-dasharray="6 4"' if s.is_baseline else ""
-        name = _shorten(s.name, LEGEND_NAME_CHARS) + (" (baseline)" if s.is_baseline else "")
+        suffix = " (baseline)" if s.is_baseline else ""
+        name = fit(_clean(s.name), room - text_width(suffix, TEXT_SIZE), TEXT_SIZE) + suffix
         out.append(
             f'<line x1="{lx}" y1="{y}" x2="{lx + 18}" y2="{y}" stroke="{colors[i]}" '
             f'stroke-width="2"{dash}/>'
@@ -274,154 +341,6 @@ def history_chart_svg(
         out.append(
             f'<text x="{lx + 24}" y="{y}" dy="0.32em" fill="{AXIS_COLOR}">'
             f"+{len(lines) - len(shown)} more</text>"
-        )
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def pr_curve_svg(
-    points: Sequence[tuple[float, float]],
-    *,
-    title: str = "Precision-recall curve",
-    average_precision: float | None = None,
-    width: int = 360,
-    height: int = 320,
-) -> str:
-    """Precision (y) against recall (x), both on [0, 1]; ``points`` are (recall, precision).
-
-    Points are drawn in the order given (e.g. as ``precision_recall_curve`` returns them).
-    """
-    desc = f"Precision against recall at {len(points)} thresholds."
-    if average_precision is not None:
-        desc += f" Average precision {average_precision:.4f}."
-    out = _open(width, height, title, desc)
-    x0, x1, y0, y1 = 50, width - 14, 32, height - 40
-
-    def px(r: float) -> float:
-        return x0 + r * (x1 - x0)
-
-    def py(p: float) -> float:
-        return y1 - p * (y1 - y0)
-
-    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
-        x, y = _num(px(tick)), _num(py(tick))
-        out.append(f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="{GRID_COLOR}"/>')
-        out.append(
-            f'<text x="{x0 - 6}" y="{y}" dy="0.32em" text-anchor="end" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-        out.append(
-            f'<text x="{x}" y="{y1 + 15}" text-anchor="middle" fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-    out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
-        f'shape-rendering="crispEdges"/>'
-    )
-    out.append(
-        f'<text x="{_num((x0 + x1) / 2)}" y="{height - 8}" text-anchor="middle" '
-        f'fill="{AXIS_COLOR}">Recall</text>'
-    )
-    out.append(
-        f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
-        f'text-anchor="middle" fill="{AXIS_COLOR}">Precision</text>'
-    )
-    finite = [(float(r), float(p)) for r, p in points if math.isfinite(r) and math.isfinite(p)]
-    if finite:
-        coords = " ".join(
-            f"{_num(px(min(max(r, 0.0), 1.0)))},{_num(py(min(max(p, 0.0), 1.0)))}"
-            for r, p in finite
-        )
-        out.append(
-            f'<polyline points="{coords}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>'
-        )
-    else:
-        out.append(
-            f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">No curve</text>'
-        )
-    if average_precision is not None:
-        out.append(
-            f'<text x="{x1 - 4}" y="{y0 + 14}" text-anchor="end" fill="#222222">'
-            f"AP = {average_precision:.3f}</text>"
-        )
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def utility_curves_svg(
-    *,
-    pooled: Sequence[float] | np.ndarray,
-    groups: Sequence[tuple[str, Sequence[float] | np.ndarray]],
-    calibration: tuple[float, float],
-    title: str = "F1 against the threshold, by group",
-    width: int = 560,
-    height: int = 300,
-) -> str:
-    """F1 (y) against the threshold (x, evenly spaced on [0, 1]): the pooled curve (black)
-    and one curve per group, with the calibration range ``[lo, hi]`` shaded.
-
-    ``pooled`` and every group's values have one point per threshold ``k / (len - 1)``.
-    """
-    pooled_f1 = np.asarray(pooled, dtype=np.float64)
-    if pooled_f1.ndim != 1 or pooled_f1.size < 2:
-        raise ValueError("pooled needs at least two points")
-    for _name, values in groups:
-        if np.shape(values) != pooled_f1.shape:
-            raise ValueError("every group needs one value per threshold, as pooled")
-    lo, hi = (min(max(float(v), 0.0), 1.0) for v in calibration)
-    desc = (
-        f"F1 of all rows pooled and of {len(groups)} groups at {pooled_f1.size} thresholds "
-        f"between 0 and 1; the calibration range {lo:g} to {hi:g} is shaded."
-    )
-    out = _open(width, height, title, desc)
-    x0, x1, y0, y1 = 50, width - LEGEND_WIDTH - 12, 32, height - 40
-    step = 1.0 / (pooled_f1.size - 1)
-
-    def px(t: float) -> str:
-        return _num(x0 + t * (x1 - x0))
-
-    def py(v: float) -> str:
-        return _num(y1 - min(max(v, 0.0), 1.0) * (y1 - y0))
-
-    out.append(
-        f'<rect data-role="calibration-range" x="{px(lo)}" y="{y0}" '
-        f'width="{_num((hi - lo) * (x1 - x0))}" height="{y1 - y0}" fill="#f7f0d6">'
-        f"<title>Calibration range {lo:g} to {hi:g}</title></rect>"
-    )
-    out.extend(unit_axes(x0=x0, x1=x1, y0=y0, y1=y1, px=px, py=py))
-    out.append(
-        f'<text x="{_num((x0 + x1) / 2)}" y="{height - 8}" text-anchor="middle" '
-        f'fill="{AXIS_COLOR}">Threshold</text>'
-    )
-    out.append(
-        f'<text transform="translate(14 {_num((y0 + y1) / 2)}) rotate(-90)" '
-        f'text-anchor="middle" fill="{AXIS_COLOR}">F1</text>'
-    )
-
-    def polyline(values: np.ndarray, color: str, stroke: int, name: str, role: str) -> str:
-        keep = np.isfinite(values)
-        points = " ".join(f"{px(k * step)},{py(float(v))}" for k, v in enumerate(values) if keep[k])
-        return (
-            f'<polyline data-role="{role}" points="{points}" fill="none" stroke="{color}" '
-            f'stroke-width="{stroke}"><title>{_text(name)}</title></polyline>'
-        )
-
-    series = [("All rows pooled", pooled_f1, "#000000", 3, "pooled-curve")]
-    for i, (name, values) in enumerate(groups):
-        color = PALETTE[i % (len(PALETTE) - 1)]  # black is the pool's
-        series.append((name, np.asarray(values, dtype=np.float64), color, 2, "group-curve"))
-    for name, values, color, stroke, role in reversed(series):  # the pool drawn last, on top
-        out.append(polyline(values, color, stroke, name, role))
-    lx = x1 + 16
-    for i, (name, _values, color, stroke, _role) in enumerate(series):
-        ly = y0 + 8 + i * 18
-        out.append(
-            f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{color}" '
-            f'stroke-width="{stroke}"/>'
-        )
-        out.append(
-            f'<text x="{lx + 26}" y="{ly}" dy="0.32em" fill="#222222">'
-            f"{_text(_shorten(str(name), LEGEND_NAME_CHARS))}</text>"
         )
     out.append("</svg>")
     return "\n".join(out)
@@ -449,21 +368,18 @@ def confusion_matrix_svg(
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
 
-    names = [_shorten(str(c), 14) for c in classes]
-    label_width = 12 + 6.5 * max(len(n) for n in names)
-    cell = max(12, min(48, int((max_size - label_width) // k)))
-    left = 28 + label_width
-    top = 40
+    names = [fit(_clean(c), 110, TEXT_SIZE) for c in classes]
+    label_width = max(text_width(n, TEXT_SIZE) for n in names)
+    left = _plot_left(names, least=40)  # "True" rotated, then the row labels
+    cell = max(12, min(48, int((max_size - left) // k)))
     grid = cell * k
-    width = int(left + grid + 16)
-    height = int(top + grid + 0.75 * label_width + 34)  # room for the 45-degree labels
-
-    out = _open(
-        width,
-        height,
-        title,
-        f"Confusion matrix over {k} classes; rows are true classes, columns predicted.",
-    )
+    width = max(int(left + grid + 16), 200)
+    desc = f"Confusion matrix over {k} classes; rows are true classes, columns predicted."
+    top = _plot_top(width, title) + 8
+    # A column label turned 45 degrees reaches 0.71 x (its width + a line) below the grid.
+    below = top + grid + 6 + 0.71 * (label_width + (ASCENT_EM + DESCENT_EM) * TEXT_SIZE)
+    height = math.ceil(below + 6 + TEXT_SIZE + EDGE)
+    out, _ = _open(width, height, title, desc)
     for i in range(k):
         for j in range(k):
             x, y = left + j * cell, top + i * cell
@@ -496,23 +412,20 @@ def confusion_matrix_svg(
             f'text-anchor="end" dy="0.32em" fill="{AXIS_COLOR}">{_text(name)}</text>'
         )
     out.append(
-        f'<text x="{_num(left + grid / 2)}" y="{height - 6}" text-anchor="middle" '
+        f'<text x="{_num(left + grid / 2)}" y="{height - EDGE - 3}" text-anchor="middle" '
         f'fill="{AXIS_COLOR}">Predicted</text>'
     )
-    out.append(
-        f'<text transform="translate(12 {_num(top + grid / 2)}) rotate(-90)" '
-        f'text-anchor="middle" fill="{AXIS_COLOR}">True</text>'
-    )
+    out.append(_y_axis_label("True", top, top + grid))
     out.append("</svg>")
     return "\n".join(out)
 
 
 __all__ = [
     "Series",
+    "bar_chart_svg",
     "confusion_matrix_svg",
     "history_chart_svg",
     "nice_ticks",
-    "pr_curve_svg",
 ]
 
 
@@ -527,22 +440,24 @@ def bar_chart_svg(
     """Vertical bars (e.g. submissions per day), one per ``(label, value)``, with a y grid;
     every fifth label is written when there are many bars."""
     total = sum(v for _, v in bars)
-    out = _open(width, height, title, f"{y_label} for {len(bars)} bars, {total:g} in all.")
-    left, top, bottom, right = 48, 32, 36, 12
-    x0, x1, y0, y1 = left, width - right, top, height - bottom
+    out, top = _open(width, height, title, f"{y_label} for {len(bars)} bars, {total:g} in all.")
     ticks = nice_ticks(0.0, max([v for _, v in bars] + [1.0]), 4)
+    tick_labels = [f"{tick:g}" for tick in ticks]
+    x0 = _plot_left(tick_labels, axis_label=False, least=48)
+    x1, y0, y1 = width - 12, top, height - 36
     high = ticks[-1] or 1.0
-    for tick in ticks:
+    for tick, tick_label in zip(ticks, tick_labels, strict=True):
         y = y1 - (tick / high) * (y1 - y0)
         out.append(
             f'<line x1="{x0}" y1="{_num(y)}" x2="{x1}" y2="{_num(y)}" stroke="{GRID_COLOR}"/>'
         )
         out.append(
             f'<text x="{x0 - 6}" y="{_num(y + 4)}" text-anchor="end" fill="{AXIS_COLOR}">'
-            f"{_text(f'{tick:g}')}</text>"
+            f"{_text(tick_label)}</text>"
         )
     step = (x1 - x0) / max(len(bars), 1)
     every = 1 if len(bars) <= 10 else 5
+    labels = []
     for i, (label, value) in enumerate(bars):
         h = (value / high) * (y1 - y0)
         x = x0 + i * step + step * 0.15
@@ -552,35 +467,12 @@ def bar_chart_svg(
             f"{_text(f'{value:g}')}</title></rect>"
         )
         if i % every == 0 or i == len(bars) - 1:
-            out.append(
-                f'<text x="{_num(x + step * 0.35)}" y="{y1 + 14}" text-anchor="middle" '
-                f'fill="{AXIS_COLOR}">{_text(label)}</text>'
-            )
+            labels.append((x + step * 0.35, _clean(label)))
+    for x, label in _spread(labels, EDGE, width - EDGE):
+        out.append(
+            f'<text x="{_num(x)}" y="{y1 + 14}" text-anchor="middle" '
+            f'fill="{AXIS_COLOR}">{_text(label)}</text>'
+        )
     out.append(f'<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="{AXIS_COLOR}"/>')
     out.append("</svg>")
     return "\n".join(out)
-
-
-def unit_axes(
-    *, x0: float, x1: float, y0: float, y1: float, px: Callable, py: Callable
-) -> list[str]:
-    """Grid, tick labels (0 to 1 on both axes) and the axis lines of a [0, 1] x [0, 1] plot
-    (threshold charts and OPIS utility curves)."""
-    out: list[str] = []
-    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
-        out.append(
-            f'<line x1="{x0}" y1="{py(tick)}" x2="{x1}" y2="{py(tick)}" stroke="{GRID_COLOR}"/>'
-        )
-        out.append(
-            f'<text x="{x0 - 6}" y="{py(tick)}" dy="0.32em" text-anchor="end" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-        out.append(
-            f'<text x="{px(tick)}" y="{y1 + 15}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">{tick:g}</text>'
-        )
-    out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
-        'shape-rendering="crispEdges"/>'
-    )
-    return out

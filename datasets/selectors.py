@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,7 +172,7 @@ def task_card(*, task: Task) -> TaskCard:
         ],
         positive_rate=card.get("positive_rate"),
         example_header=header,
-        example_rows=[[row.get(key) for key in header] for row in examples],
+        example_rows=[[_example_value(row.get(key)) for key in header] for row in examples],
         label_meaning=kind.label_meaning,
         labels=kind.card_view(card),
         stats_template=kind.template("card_stats"),
@@ -184,8 +185,8 @@ def _column_summary(column: Mapping[str, Any]) -> str:
     kind = column.get("type")
     if kind == "numeric" and column.get("min") is not None:
         return (
-            f"min {_short(column['min'])}, mean {_short(column.get('mean'))},"
-            f" max {_short(column.get('max'))}"
+            f"min {_data_value(column['min'])}, mean {_data_value(column.get('mean'))},"
+            f" max {_data_value(column.get('max'))}"
         )
     if kind == "text" and column.get("mean_length") is not None:
         return f"mean length {column['mean_length']:.0f} characters"
@@ -195,13 +196,27 @@ def _column_summary(column: Mapping[str, Any]) -> str:
     return ""
 
 
-def _short(value: Any) -> str:
+def _data_value(value: Any) -> str:
+    """A number from the data as the data writes it: ``1990``, never ``1,990`` nor
+    ``1990.0`` (years, ids and codes are numbers too); a mean to five significant digits,
+    or to the unit from 10,000 up. Thousands separators are for counts only."""
     if value is None:
         return "n/a"
     number = float(value)
+    if not math.isfinite(number):
+        return str(number)
     if number.is_integer() and abs(number) < 1e15:
-        return f"{int(number):,}"
-    return f"{number:,.4g}"
+        return str(int(number))
+    if 1e4 <= abs(number) < 1e15:
+        return f"{number:.0f}"
+    return f"{number:.5g}"
+
+
+def _example_value(value: Any) -> Any:
+    """An example cell: integral floats (a year in a column with a missing value) as integers."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
 
 
 def task_manageable(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -115,7 +115,8 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = _split(request, task.track.challenge)
     entries = _task_board(task, split).rows
-    metrics = _metric_columns(task, entries)
+    # OPIS is one of the scores and also a reference column: written once, with the latter.
+    metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
     header = [
         "position",
         "rank",

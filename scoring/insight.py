@@ -33,8 +33,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from challenge_platform.models import TeamMembership
 from challenge_platform.selectors import is_organizer
+from common.curves_svg import utility_curves_svg
 from common.flips import FlipReport
-from common.svg import utility_curves_svg
 from kinds import kind_get, metric_info
 from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
 from scoring.core.digest import kind_parts

@@ -12,8 +12,11 @@ DASH = "—"
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Columns padded to their widest cell; numeric columns aligned right.
 
-    Floats print with four decimals (the site's precision), None as a dash.
+    Floats print with four decimals (the site's precision), None as a dash. Every column
+    needs a header: a reader cannot tell what an unnamed column means.
     """
+    if any(not str(h).strip() for h in headers):
+        raise ValueError(f"every column needs a header, got {list(headers)!r}")
     cells = [[_text(value) for value in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:

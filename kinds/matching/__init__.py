@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from common.arrowtools import as_string, index_of, is_text, null_mask
 from common.coerce import as_binary
+from common.curves_svg import threshold_chart_svg
 from common.refusals import SubmissionInvalid, has
 from common.splits import SPLITS, split_masks
 from common.wording import examples as quoted
@@ -43,7 +44,6 @@ from kinds.base import (
 from kinds.cards import number
 from kinds.classification import class_balance, class_truth, sorted_distinct
 from kinds.confusion import confusion_chart, confusion_digest, confusions
-from kinds.matching.charts import threshold_chart_svg
 from kinds.matching.curves import (
     PRCurve,
     average_precision,

@@ -49,7 +49,7 @@ def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
     for pk in report.failed:
         # Ended by the sweeper rather than a worker: announced like any other failure (the
         # team is mailed the internal-error message), once the row's failure is committed.
-        transaction.on_commit(lambda pk=pk: hooks.submission_finished(submission_id=pk))
+        transaction.on_commit(lambda pk=pk: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
     return report
 
 
@@ -117,7 +117,7 @@ def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:
             publish_scoring(submission_pk=pk)
         for task_id in task_ids:
             transaction.on_commit(
-                lambda task_id=task_id: hooks.task_results_changed(task_id=task_id)
+                lambda task_id=task_id: hooks.emit(hooks.TaskResultsChanged(task_id=task_id))
             )
     logger.info("re-queued %s submissions for scoring", len(pks))
     return len(pks)

@@ -13,9 +13,9 @@ from django.test import Client
 
 from algorithms.models import AlgorithmRun
 from algorithms.services import algorithm_run_execute
+from algorithms.services.builtin import baseline_team_get_or_create
 from datasets.services import task_import
 from leaderboard.transfer import transfer_matrix
-from scoring.baselines.services import baseline_team_get_or_create
 from scoring.models import SubmissionStatus
 from scoring.services import submission_create_for_job, submission_score
 from tests.algorithms_tests.archives import make_zip, manifest

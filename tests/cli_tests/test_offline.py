@@ -71,6 +71,12 @@ def test_tables_align_numbers_and_show_missing_values_as_dashes():
     ]
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_table_refuses_a_column_without_a_header(blank):
+    with pytest.raises(ValueError, match="every column needs a header"):
+        table(["rank", blank], [[1, "baseline"]])
+
+
 def test_usage_errors_exit_2(chal, tmp_path: Path):
     assert chal().code == 2
     assert chal("leaderboard", "x", "--split", "everything").code == 2

@@ -55,6 +55,31 @@ def test_the_card_shows_rows_columns_missing_share_and_class_balance(client: Cli
     assert "quick quick item number 0" in html  # an example row
 
 
+def test_years_and_ids_are_shown_as_in_the_data_without_thousands_separators(
+    client: Client, task
+) -> None:
+    """A year is 1990, not "1,990": values from the data (a numeric column's range, example
+    rows) are written as the data has them; only counts (rows, classes) are grouped."""
+    card = dict(task.card)
+    card["columns"] = [
+        *card["columns"],
+        {"name": "year", "type": "numeric", "missing_share": 0.0, "distinct": 26,
+         "min": 1990.0, "mean": 2003.4, "max": 2015.0},
+        {"name": "record_id", "type": "numeric", "missing_share": 0.0, "distinct": 90,
+         "min": 100001.0, "mean": 154321.25, "max": 2000000.0},
+    ]  # fmt: skip
+    card["examples"] = [{**row, "year": 1990.0, "record_id": 123456} for row in card["examples"]]
+    card["rows"] = {"train": 12000, "test": 3000}
+    Task.objects.filter(pk=task.pk).update(card=card)
+    html = page(client)
+    assert "min 1990, mean 2003.4, max 2015" in html
+    assert "min 100001, mean 154321, max 2000000" in html
+    assert "<td>1990</td>" in html and "<td>123456</td>" in html
+    for grouped in ("1,990", "2,015", "2,003", "123,456", "100,001", "2,000,000", "1990.0"):
+        assert grouped not in html, grouped
+    assert '<b>12,000</b><span class="muted">training rows</span>' in html  # a count
+
+
 def test_logged_in_users_get_download_links(client: Client, participant, task) -> None:
     client.force_login(participant)
     html = page(client)

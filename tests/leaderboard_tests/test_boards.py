@@ -143,6 +143,26 @@ def test_csv_export_neutralizes_formulas(setup):
     assert rows[1][2].startswith("'=")
 
 
+def test_csv_export_names_each_column_once(setup):
+    """OPIS is a metric of the scores and a reference column of the board: one column."""
+    challenge, track, task, teams = setup
+    for name, value, opis in (("ann", 0.8, 0.012), ("bo", 0.7, 0.034)):
+        sub = scored(task, teams[name], value)
+        sub.scores = {
+            split: {task.primary_metric: value, "macro_f1": value - 0.1, "opis": opis}
+            for split in ("public", "private", "all")
+        }
+        sub.save(update_fields=["scores"])
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+    response = APIClient().get("/tasks/t1/leaderboard.csv")
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert len(header) == len(set(header)), sorted(c for c in header if header.count(c) > 1)
+    assert {task.primary_metric, "macro_f1", "opis"} <= set(header)
+    by_team = {row[header.index("team")]: dict(zip(header, row, strict=True)) for row in rows}
+    assert float(by_team["ann"]["opis"]) == pytest.approx(0.012)
+    assert float(by_team["bo"]["macro_f1"]) == pytest.approx(0.6)
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -9,13 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.curves_svg import pr_curve_svg, utility_curves_svg
 from common.svg import (
     Series,
     confusion_matrix_svg,
     history_chart_svg,
     nice_ticks,
-    pr_curve_svg,
-    utility_curves_svg,
 )
 
 NS = "{http://www.w3.org/2000/svg}"

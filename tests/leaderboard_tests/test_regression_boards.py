@@ -19,10 +19,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from sklearn import metrics as skm
 
+from algorithms.services.builtin import baseline_team_get_or_create
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute
-from scoring.baselines.services import baseline_team_get_or_create
 from scoring.models import Reference, ReferenceSource, SubmissionStatus
 from scoring.services import submission_create_for_job, submission_score
 from standings.services import standings_compute

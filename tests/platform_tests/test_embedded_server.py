@@ -4,7 +4,7 @@ One real run in a subprocess, with its own DATA_DIR and its own Redis: gunicorn 
 site with DEBUG off and static files through WhiteNoise; a 404 lists no URL pattern; a
 path with ``..`` is no server error; a chunked upload arrives whole and is scored by the
 Procfile's worker; pages and answers that show a credential are not cacheable; Ctrl-C
-stops every process.
+stops every process and the command exits 0.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import pytest
 import requests
 
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
+from tests.support.processes import descendants, wait_all_gone
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
@@ -69,7 +71,7 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "runplatform", "--no-demo",
-             "--addr", f"127.0.0.1:{port}", "--redis-port", str(_free_port())],
+             "--port", str(port), "--redis-port", str(_free_port())],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -137,6 +139,10 @@ def test_static_files_come_from_whitenoise(platform) -> None:
     assert css.status_code == 200
     assert css.headers["Content-Type"].startswith("text/css")
     assert "max-age" in css.headers.get("Cache-Control", "")  # WhiteNoise's header
+    icon = requests.get(platform.url + "/favicon.ico", timeout=10)  # follows the redirect
+    assert icon.status_code == 200 and icon.url.startswith(platform.url + "/static/")
+    assert icon.headers["Content-Type"] in ("image/vnd.microsoft.icon", "image/x-icon")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
 
 
 @pytest.mark.parametrize(
@@ -229,22 +235,61 @@ def test_the_token_page_is_not_cacheable(platform) -> None:
     assert "no-store" in token_page.headers["Cache-Control"]
 
 
-def test_ctrl_c_stops_every_process(platform) -> None:
+def test_the_data_folder_is_its_owners_alone(platform) -> None:
+    """Issue 25: DATA_DIR's database, private files, media, Redis data, mail and secrets are
+    0700/0600, another local account can read none of them, and the local Redis wants its
+    password (so nobody else on the machine reads the cache or queues a task through it)."""
+    import re
+
+    import redis
+
+    data_dir = Path(platform.env["DATA_DIR"])
+    assert (data_dir / "db.sqlite3").exists() and (data_dir / "redis").is_dir()
+    open_to_others = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if path.name == "runplatform.log":  # this test's own log file
+            continue
+        try:
+            info = path.lstat()
+        except FileNotFoundError:  # SQLite's -shm/-wal come and go
+            continue
+        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+            open_to_others.append(f"{oct(stat.S_IMODE(info.st_mode))} {path}")
+    assert open_to_others == []
+    key = (data_dir / "secret_key").read_text().strip()
+    assert len(key) >= 50 and key != "local-development-only-not-a-secret"
+
+    said = re.search(r"Redis: redis://:\*\*\*@127\.0\.0\.1:(\d+)/", platform.log.read_text())
+    assert said is not None, platform.log_tail()  # printed without its password
+    port = int(said.group(1))
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=port, socket_timeout=5).get("x")
+    password = (data_dir / "redis-password").read_text().strip()
+    assert redis.Redis(host="127.0.0.1", port=port, password=password).ping()
+
+    if os.geteuid() != 0:
+        pytest.skip("reading as another account needs root to switch users; modes checked above")
+    targets = [data_dir / name for name in ("db.sqlite3", "secret_key", "private", "mail")]
+    for target in [t for t in targets if t.exists()]:
+        peek = subprocess.run(
+            ["ls", "-la", str(target)] if target.is_dir() else ["cat", str(target)],
+            user=65534, group=65534, extra_groups=[], capture_output=True, timeout=30,
+        )  # fmt: skip
+        assert peek.returncode != 0 and b"Permission denied" in peek.stderr, target
+
+
+def test_ctrl_c_stops_every_process_and_exits_0(platform) -> None:
     # Last in the module: the fixture's platform is stopped here and checked.
-    children = subprocess.run(
-        ["pgrep", "-s", str(os.getsid(platform.process.pid))], capture_output=True, text=True
-    ).stdout.split()
-    assert len(children) >= 5  # runplatform, redis, gunicorn, two workers, beat...
-    platform.process.send_signal(signal.SIGINT)
-    assert platform.process.wait(timeout=60) in (0, 130, -signal.SIGINT)
-    wait_for(
-        lambda: (
-            not subprocess.run(
-                ["pgrep", "-s", str(platform.process.pid)], capture_output=True
-            ).stdout
-        ),
-        timeout=30,
-        what="every process of the platform to exit",
-    )
+    started = descendants(platform.process.pid)
+    commands = [" ".join(p.cmdline()) for p in started]
+    for what in ("redis-server", "gunicorn", "scoring@", "baselines@", "algorithms@", " beat "):
+        assert any(what in c for c in commands), (what, commands)
+    # Ctrl-C in a terminal: SIGINT to the command's process group.
+    os.killpg(platform.process.pid, signal.SIGINT)
+    assert platform.process.wait(timeout=60) == 0, platform.log_tail()
+    log = platform.log.read_text(errors="replace")
+    assert "Stopped: every process has exited." in log
+    assert "Traceback" not in log
+    wait_all_gone(started, timeout=30, what="the processes of the platform")
     with pytest.raises(requests.ConnectionError):
         requests.get(platform.url + "/", timeout=5)

@@ -4,11 +4,12 @@
   file is read), so a test can kill a worker while the row is deterministically "scoring".
   It wraps ``scoring.core.score_file`` before the scoring services import it, which is why
   the worker's settings module (:mod:`tests.support.worker_settings`) imports this module.
-- ``BASELINE_RUNNER_TEST_DELAY_SECONDS``: the baseline algorithm waits before fitting, so a
-  run deterministically outlives its hard timeout or is cancelled mid-run, whatever the
-  machine's speed. The worker's ``BASELINE_ALGORITHM_DIR`` is a copy of the baseline's
-  folder whose ``main.py`` sleeps first (inside the sandbox, where no test variable
-  reaches, so the delay is written into that file).
+
+A slow baseline needs no hook: :func:`slow_baseline_dir` is a copy of the baseline's folder
+whose ``main.py`` sleeps first (inside the sandbox, where no test variable reaches, so the
+delay is written into that file). A test points ``BASELINE_ALGORITHM_DIR`` at it before it
+queues a run, whose version (stored when it is queued) is then that copy, so a run
+deterministically outlives its hard timeout or is cancelled mid-run, whatever the machine.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SCORING_DELAY = float(os.environ.get("SCORING_TEST_DELAY_SECONDS", "0") or 0)
-RUNNER_DELAY = float(os.environ.get("BASELINE_RUNNER_TEST_DELAY_SECONDS", "0") or 0)
 SLOW_MAIN = """
 import runpy, sys, time
 from pathlib import Path
@@ -51,7 +51,7 @@ def slow_baseline_dir(delay: float) -> str:
     import shutil
     import tempfile
 
-    source = REPO / "scoring" / "baselines" / "autogluon_baseline"
+    source = REPO / "algorithms" / "builtin" / "autogluon"
     target = Path(tempfile.mkdtemp(prefix="slow-baseline-")) / "autogluon_baseline"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     (target / "main.py").rename(target / "slow_real_main.py")

@@ -6,56 +6,171 @@ gunicorn, the production WSGI server, with DEBUG off and static files served by 
 from ``$DATA_DIR/static``. ``DEV_SERVER=1`` swaps it for Django's development server with
 DEBUG on, for working on the code only: it lists URL patterns on a 404 and does not read
 chunked uploads.
+
+The web server listens on 127.0.0.1, port ``--port`` (``make run PORT=8001``; default 8000),
+or on ``--addr HOST:PORT``. Ctrl-C (SIGINT) or SIGTERM stops every process, the setup step
+under way included, and the command then exits 0: a stop asked for is no failure (``make``
+would otherwise report the recipe as ``Error 130``). A process that dies on its own stops
+the others, and the command exits with its status.
+
+Everything it and its processes create under ``$DATA_DIR`` (database, media, private files,
+Redis data, mail, the beat's schedule) is its owner's only (umask 077, ``0700`` folders),
+and the local Redis asks for a password kept in ``$DATA_DIR/redis-password`` (0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 from django.conf import settings
 from django.core.management import get_commands
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from challenge_platform.localredis import start_local_redis
+from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
+from challenge_platform.localredis import listen_problem, start_local_redis
 from challenge_platform.mail import mail_destination
 from challenge_platform.procfile import processes
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def dev_server_wanted() -> bool:
     return os.environ.get("DEV_SERVER", "") in ("1", "true", "yes")
 
 
+def web_address(*, port: str | int | None, addr: str | None) -> tuple[str, int]:
+    """``(host, port)`` of the web server from ``--addr HOST:PORT`` or ``--port``; a
+    CommandError that names the option when either is not an address."""
+    if addr:
+        host, sep, port_text = addr.rpartition(":")
+        if not sep or not host:
+            raise CommandError(f"--addr must be HOST:PORT, e.g. 127.0.0.1:8001 (got {addr!r})")
+        return host.strip("[]"), _port(port_text, "--addr")
+    return DEFAULT_HOST, _port(DEFAULT_PORT if port is None else port, "PORT")
+
+
+def _port(value: str | int, option: str) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise CommandError(f"{option}: {text!r} is not a port number (1-65535), e.g. PORT=8001")
+    return int(text)
+
+
+class _Stop:
+    """Until honcho takes over the signals: remembers a SIGINT/SIGTERM and stops the setup
+    step under way as honcho stops the Procfile's processes (SIGTERM to its process group,
+    SIGKILL after a few seconds). Each step runs in a process group of its own, so a Ctrl-C
+    in the terminal reaches this command alone and the step ends without a traceback."""
+
+    KILL_AFTER = 10.0  # seconds
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._child: subprocess.Popen | None = None
+        self._asked_at = 0.0
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signal is None:
+            self.signal, self._asked_at = signum, time.monotonic()
+        self._signal_child(signal.SIGTERM)
+
+    def _signal_child(self, signum: int) -> None:
+        if self._child is not None and self._child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._child.pid, signum)
+
+    def run(self, command: list[str], env: dict[str, str]) -> int:
+        """Run one setup step to its end (or until a stop signal ends it); its exit status."""
+        self._child = subprocess.Popen(command, env=env, process_group=0)
+        try:
+            if self.signal is not None:  # it came while the step was being started
+                self._signal_child(signal.SIGTERM)
+            while True:
+                try:
+                    return self._child.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    if self.signal and time.monotonic() - self._asked_at > self.KILL_AFTER:
+                        self._signal_child(signal.SIGKILL)
+        finally:
+            self._child = None
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 class Command(BaseCommand):
     help = (
         "Start Redis and every process of the Procfile (gunicorn, the Celery workers, beat); "
-        "Ctrl-C stops all. DEV_SERVER=1 uses Django's development server instead of gunicorn."
+        "Ctrl-C stops all and exits 0. DEV_SERVER=1 uses Django's development server instead "
+        "of gunicorn."
     )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000")
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--port",
+            default=None,
+            help=f"the web server's port on {DEFAULT_HOST} (default {DEFAULT_PORT}; "
+            "`make run PORT=8001`)",
+        )
+        parser.add_argument(
+            "--addr", default=None, help="HOST:PORT the web server listens on (instead of --port)"
+        )
         parser.add_argument(
             "--redis-port", type=int, default=int(os.environ.get("LOCAL_REDIS_PORT", 16379))
         )
         parser.add_argument("--no-demo", action="store_true", help="don't build the demo challenge")
 
     def handle(self, *args, **opts) -> None:
-        from honcho.manager import Manager
-
-        data_dir = Path(settings.DATA_DIR)
-        env = self._environment(data_dir, opts["addr"])
-        redis = None
-        if not os.environ.get("REDIS_URL"):
-            redis = start_local_redis(data_dir / "redis", port=opts["redis_port"])
-            env["REDIS_URL"] = redis.url
-            self.stdout.write(f"Redis: {redis.url} (data in {redis.data_dir})")
-        # Sign-up confirmations and password resets land here in the embedded default.
-        self.stdout.write(f"Mail: {mail_destination()}")
-        py = sys.executable
-        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        host, port = web_address(port=opts["port"], addr=opts["addr"])
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        problem = listen_problem(host, port)
+        if problem == "in use":
+            raise CommandError(
+                f"port {port} on {host} is in use (another `make run`?); "
+                f"choose another: make run PORT={port + 1}"
+            )
+        if problem:
+            raise CommandError(f"cannot listen on {address}: {problem}")
+        stop = _Stop()
         try:
+            code = self._run(address, opts, stop)
+        finally:
+            stop.restore()
+        sys.exit(code)
+
+    def _run(self, address: str, opts: dict, stop: _Stop) -> int:
+        from honcho.manager import SIGNALS, Manager
+
+        os.umask(PRIVATE_UMASK)  # inherited by every process started below
+        data_dir = private_dir(Path(settings.DATA_DIR))
+        env = self._environment(data_dir, address)
+        redis = None
+        try:
+            if not os.environ.get("REDIS_URL"):
+                redis = start_local_redis(
+                    data_dir / "redis",
+                    port=opts["redis_port"],
+                    password=install_secret(
+                        data_dir / "redis-password", nbytes=32, min_length=32
+                    ),
+                )
+                env["REDIS_URL"] = redis.url
+                self.stdout.write(f"Redis: {redis.display_url} (data in {redis.data_dir})")
+            # Sign-up confirmations and password resets land here in the embedded default.
+            self.stdout.write(f"Mail: {mail_destination()}")
+            py = sys.executable
+            manage = str(Path(settings.BASE_DIR) / "manage.py")
             # Setup runs in child processes so they see the REDIS_URL chosen above.
             steps = [
                 ["migrate", "--no-input", "-v", "0"],
@@ -65,20 +180,31 @@ class Command(BaseCommand):
             if not opts["no_demo"] and "load_demo" in get_commands():
                 steps.append(["load_demo"])
             for step in steps:
-                if subprocess.run([py, manage, *step], env=env, check=False).returncode != 0:
+                returncode = stop.run([py, manage, *step], env) if stop.signal is None else None
+                if stop.signal is not None:
+                    self.stdout.write(f"Stopped before the platform was up ({_name(stop.signal)}).")
+                    return 0
+                if returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
             commands = processes()
             if dev_server_wanted():
-                commands["web"] = f"{py} {manage} runserver {opts['addr']} --noreload"
+                commands["web"] = f"{py} {manage} runserver {address} --noreload"
                 self.stdout.write("DEV_SERVER=1: Django's development server, DEBUG on")
             manager = Manager()
             for name, command in commands.items():
                 manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
             self.stdout.write(
-                f"\nThe platform is up at http://{opts['addr']}/ (Ctrl-C stops everything)\n"
+                f"\nThe platform is up at http://{address}/ (Ctrl-C stops everything)\n"
             )
+            if stop.signal is not None:
+                return 0
+            # honcho handles SIGINT/SIGTERM from here: SIGTERM to every process group, SIGKILL
+            # to what is left after 5 s; its return code then names the signal (130, 143).
             manager.loop()
-            sys.exit(manager.returncode or 0)
+            if manager.returncode in {entry["rc"] for entry in SIGNALS.values()}:
+                self.stdout.write("Stopped: every process has exited.")
+                return 0
+            return manager.returncode or 0
         finally:
             if redis is not None:
                 redis.stop()
@@ -92,8 +218,14 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env["WEB_BIND"] = addr
+        # Links in mails sent by the workers point at the port the site really has.
+        env.setdefault("SITE_URL", f"http://{addr}")
         env.setdefault("WEB_CONCURRENCY", "2")
         env.setdefault("WORKER_CONCURRENCY", "2")
         env["CELERY_BEAT_SCHEDULE"] = str(data_dir / "celerybeat-schedule")
         env["DEBUG"] = "1" if dev_server_wanted() else env.get("DEBUG", "0")
         return env
+
+
+def _name(signum: int) -> str:
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name

@@ -1,0 +1,295 @@
+"""Who is first: P(first), rank intervals and groups of a track (no Django)."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leaderboard.core.benchmark.first import (
+    TrackTaskScores,
+    track_resample_draws,
+    who_is_first,
+)
+from leaderboard.core.track import track_standings
+
+B = 500
+
+
+def paired_task(name, points, *, rng, noise=0.01, shared=0.05, n=B, **options):
+    """Row resamples of a task: a shift shared by every team (the same rows) plus a small
+    team-specific wobble, around each team's point score."""
+    points = np.asarray(points, dtype=float)
+    resamples = (
+        points[None, :] + rng.normal(0, shared, (n, 1)) + rng.normal(0, noise, (n, points.size))
+    )
+    return TrackTaskScores(task=name, point=points, resamples=resamples, **options)
+
+
+def by_team(result):
+    return {e.team: e for e in result.entries}
+
+
+def test_a_dominant_team_is_first_in_every_resample():
+    rng = np.random.default_rng(0)
+    tasks = [paired_task(f"t{i}", [0.95, 0.80, 0.70, 0.99], rng=rng) for i in range(4)]
+    result = who_is_first(teams=["top", "mid", "low", "ref"], tasks=tasks, references={"ref"})
+    entries = by_team(result)
+    assert result.leader == "top"
+    assert entries["top"].p_first == 1.0
+    assert entries["top"].rank_interval == (1, 1) and entries["top"].group == 1
+    assert entries["mid"].p_first == 0.0 and entries["mid"].group == 2
+    assert entries["low"].rank_interval == (3, 3) and entries["low"].group == 3
+    ref = entries["ref"]  # the best scores, but a reference takes no place
+    assert ref.is_reference and ref.p_first is None and ref.rank_interval is None
+    assert ref.group is None
+
+
+def test_two_identical_teams_share_first_place_evenly():
+    rng = np.random.default_rng(1)
+    tasks = []
+    for i in range(3):
+        task = paired_task(f"t{i}", [0.9, 0.9, 0.9, 0.5], rng=rng)
+        resamples = task.resamples.copy()
+        resamples[:, 1] = resamples[:, 2] = resamples[:, 0]  # identical predictions
+        tasks.append(TrackTaskScores(task=task.task, point=task.point, resamples=resamples))
+    two = who_is_first(teams=["a", "b", "c", "d"], tasks=tasks, references={"c"})
+    assert [e.p_first for e in two.entries] == [0.5, 0.5, None, 0.0]
+    three = who_is_first(teams=["a", "b", "c", "d"], tasks=tasks)
+    assert [e.p_first for e in three.entries[:3]] == pytest.approx([1 / 3] * 3)
+    assert [e.group for e in three.entries] == [1, 1, 1, 2]
+    assert [e.rank_interval for e in three.entries[:3]] == [(1, 1)] * 3  # ties share rank 1
+
+
+def test_task_resampling_follows_the_tasks_a_lead_rests_on():
+    # X leads only because of task 0 (mean 0.6 vs 0.55): X is first exactly when task 0 is
+    # drawn at least once among the 5 draws, with probability 1 - 0.8**5 = 0.672.
+    rng = np.random.default_rng(2)
+    tasks = [
+        paired_task(f"t{i}", [1.0 if i == 0 else 0.5, 0.55], rng=rng, noise=0.001, n=2000)
+        for i in range(5)
+    ]
+    result = who_is_first(teams=["x", "y"], tasks=tasks)
+    x, y = result.entries
+    assert x.track_mean == pytest.approx(0.6) and result.leader == "x"
+    assert x.p_first == pytest.approx(1 - 0.8**5, abs=0.03)
+    assert x.p_first + y.p_first == pytest.approx(1.0)
+    assert x.rank_interval == (1, 2) and y.rank_interval == (1, 2)
+    assert x.group == y.group == 1  # y is ahead in about a third of the resamples
+
+
+def test_groups_follow_the_leader_of_each_group():
+    # a ~ b (tiny gap), then a clear drop to c ~ d, then e far below.
+    rng = np.random.default_rng(3)
+    tasks = [
+        paired_task(f"t{i}", [0.900, 0.899, 0.80, 0.799, 0.5], rng=rng, noise=0.01)
+        for i in range(6)
+    ]
+    result = who_is_first(teams=list("abcde"), tasks=tasks)
+    assert [e.group for e in result.entries] == [1, 1, 2, 2, 3]
+    lows = [e.rank_interval[0] for e in result.entries]
+    highs = [e.rank_interval[1] for e in result.entries]
+    assert lows == sorted(lows) and highs == sorted(highs)  # a clear order, ordered intervals
+
+
+def test_vectorized_resampling_equals_an_explicit_loop_over_the_draws():
+    rng = np.random.default_rng(4)
+    teams = ["a", "b", "c", "d", "ref"]
+    tasks = [
+        paired_task(f"t{i}", rng.uniform(0.6, 0.7, 5), rng=rng, noise=0.03, n=50) for i in range(4)
+    ]
+    result = who_is_first(
+        teams=teams, tasks=tasks, references={"ref"}, n_resamples=300, seed=9, alpha=0.1
+    )
+    task_draws, row_draws = track_resample_draws(
+        n_tasks=4, n_row_resamples=50, n_resamples=300, seed=9
+    )
+    ranked = [0, 1, 2, 3]
+    first = np.zeros(4)
+    ranks = np.zeros((300, 4), dtype=int)
+    ahead_of_leader = np.zeros(4, dtype=int)
+    point = np.mean([t.point for t in tasks], axis=0)
+    leader = int(np.argmax(point[ranked]))
+    for b in range(300):
+        means = [
+            sum(tasks[task_draws[b, j]].resamples[row_draws[b, j], i] for j in range(4)) / 4
+            for i in ranked
+        ]
+        best = max(means)
+        winners = [i for i in range(4) if means[i] == best]
+        for i in winners:
+            first[i] += 1 / len(winners)
+        for i in range(4):
+            ranks[b, i] = 1 + sum(m > means[i] for m in means)
+            ahead_of_leader[i] += means[i] >= means[leader]
+    k = max(1, math.ceil(0.1 / 2 * 300))
+    ordered = np.sort(ranks, axis=0)
+    for i in range(4):
+        entry = result.entries[i]
+        assert entry.p_first == pytest.approx(first[i] / 300, abs=1e-12)
+        assert entry.rank_interval == (ordered[k - 1, i], ordered[300 - k, i])
+        assert (entry.group == 1) == (ahead_of_leader[i] >= k)
+
+
+def test_a_missing_score_counts_zero_as_in_the_track_standings():
+    rng = np.random.default_rng(5)
+    scored = np.array([True, False, True])
+    tasks = [
+        paired_task("t1", [0.8, 0.9, 0.7], rng=rng),
+        paired_task("t2", [0.8, np.nan, 0.7], rng=rng, scored=scored),  # b has no score
+    ]
+    result = who_is_first(teams=["a", "b", "c"], tasks=tasks)
+    standings = track_standings(
+        ["t1", "t2"],
+        {"t1": {"a": 0.8, "b": 0.9, "c": 0.7}, "t2": {"a": 0.8, "c": 0.7}},
+        baseline_team_ids=set(),
+    )
+    means = {row.team_id: row.mean_score for row in standings}
+    assert {e.team: e.track_mean for e in result.entries} == pytest.approx(means)
+    assert result.leader == "a"
+
+
+def test_lower_is_better_tasks_are_turned_and_must_say_what_a_missing_score_counts():
+    rng = np.random.default_rng(6)
+    rmse = paired_task("rmse", [2.0, 3.0], rng=rng, higher_is_better=False)
+    result = who_is_first(teams=["good", "bad"], tasks=[rmse])
+    assert result.leader == "good" and result.entries[0].p_first == 1.0
+    assert result.entries[0].track_mean == pytest.approx(-2.0)
+
+    gap = TrackTaskScores(
+        task="rmse",
+        point=np.array([2.0, np.nan]),
+        resamples=np.full((B, 2), 2.0),
+        higher_is_better=False,
+        scored=np.array([True, False]),
+    )
+    with pytest.raises(ValueError, match="pass missing_score"):
+        who_is_first(teams=["good", "none"], tasks=[gap])
+    filled = TrackTaskScores(
+        task="rmse",
+        point=gap.point,
+        resamples=gap.resamples,
+        higher_is_better=False,
+        scored=gap.scored,
+        missing_score=10.0,
+    )
+    result = who_is_first(teams=["good", "none"], tasks=[filled])
+    assert [e.track_mean for e in result.entries] == [-2.0, -10.0]
+
+
+def test_only_references_give_no_ranking():
+    rng = np.random.default_rng(7)
+    result = who_is_first(
+        teams=["ref"], tasks=[paired_task("t", [0.9], rng=rng)], references=["ref"]
+    )
+    assert result.leader is None and result.entries[0].p_first is None
+
+
+def test_bad_input_is_refused_with_a_message_naming_it():
+    rng = np.random.default_rng(8)
+    good = paired_task("t1", [0.5, 0.6], rng=rng)
+    cases = [
+        ({"tasks": []}, "at least one task"),
+        ({"teams": ["a", "a"]}, "distinct"),
+        ({"references": ["zz"]}, "not among the teams"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"n_resamples": 0}, "whole number from 1 to 100,000"),
+        ({"n_resamples": 10**9}, "whole number from 1 to 100,000"),
+        ({"n_resamples": 2.5}, "whole number"),
+        ({"tasks": [good, paired_task("t2", [0.5, 0.6], rng=rng, n=10)]}, "same number"),
+        (
+            {"tasks": [TrackTaskScores(task="t", point=np.array([0.5]), resamples=good.resamples)]},
+            r"point has shape \(1,\)",
+        ),
+        (
+            {"tasks": [TrackTaskScores(task="t", point=good.point, resamples=np.zeros(2))]},
+            "resamples has shape",
+        ),
+        (
+            {
+                "tasks": [
+                    TrackTaskScores(
+                        task="t", point=np.array([np.nan, 0.5]), resamples=good.resamples
+                    )
+                ]
+            },
+            "not a finite number",
+        ),
+        (
+            {
+                "tasks": [
+                    TrackTaskScores(
+                        task="t", point=good.point, resamples=good.resamples, scored=[1, 0]
+                    )
+                ]
+            },
+            "scored must be",
+        ),
+    ]
+    for change, message in cases:
+        arguments = {"teams": ["a", "b"], "tasks": [good], **change}
+        with pytest.raises(ValueError, match=message):
+            who_is_first(**arguments)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_teams=st.integers(2, 6), n_tasks=st.integers(1, 4))
+def test_the_result_does_not_depend_on_the_order_of_the_teams(seed, n_teams, n_tasks):
+    rng = np.random.default_rng(seed)
+    teams = [f"team{i}" for i in range(n_teams)]
+    tasks = [
+        paired_task(f"t{i}", rng.uniform(0.5, 0.9, n_teams), rng=rng, noise=0.05, n=80)
+        for i in range(n_tasks)
+    ]
+    order = rng.permutation(n_teams)
+    shuffled = [
+        TrackTaskScores(task=t.task, point=t.point[order], resamples=t.resamples[:, order])
+        for t in tasks
+    ]
+    first = by_team(who_is_first(teams=teams, tasks=tasks, references=["team0"]))
+    second = by_team(
+        who_is_first(teams=[teams[i] for i in order], tasks=shuffled, references=["team0"])
+    )
+    for team in teams:
+        assert second[team].p_first == pytest.approx(first[team].p_first, abs=1e-12)
+        assert second[team].rank_interval == first[team].rank_interval
+        assert second[team].group == first[team].group
+    assert sum(e.p_first for e in first.values() if e.p_first is not None) == pytest.approx(1.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_teams=st.integers(2, 6))
+def test_rank_intervals_nest_as_the_confidence_level_grows(seed, n_teams):
+    rng = np.random.default_rng(seed)
+    tasks = [
+        paired_task(f"t{i}", rng.uniform(0.5, 0.9, n_teams), rng=rng, noise=0.08, n=120)
+        for i in range(3)
+    ]
+    teams = [f"team{i}" for i in range(n_teams)]
+    previous = None
+    for alpha in (0.5, 0.2, 0.05, 0.01):
+        result = who_is_first(teams=teams, tasks=tasks, alpha=alpha, seed=1)
+        intervals = [e.rank_interval for e in result.entries]
+        for low, high in intervals:
+            assert 1 <= low <= high <= n_teams
+        if previous is not None:
+            for (low, high), (inner_low, inner_high) in zip(intervals, previous, strict=True):
+                assert low <= inner_low and inner_high <= high
+        previous = intervals
+
+
+def test_the_callers_arrays_are_left_as_they_were():
+    rng = np.random.default_rng(9)
+    task = paired_task(
+        "rmse",
+        [2.0, np.nan, 3.0],
+        rng=rng,
+        higher_is_better=False,
+        scored=np.array([True, False, True]),
+        missing_score=9.0,
+    )
+    point, resamples = task.point.copy(), task.resamples.copy()
+    who_is_first(teams=["a", "b", "c"], tasks=[task])
+    np.testing.assert_array_equal(task.point, point)
+    np.testing.assert_array_equal(task.resamples, resamples)
