@@ -34,7 +34,6 @@ from scoring.core import SubmissionInvalid, save_predictions, score_file
 from scoring.models import Submission
 from scoring.services import (
     SubmissionRefused,
-    finite_metrics,
     submission_create,
     submission_create_for_job,
 )
@@ -128,10 +127,7 @@ def score_for_transfer(ending: Ending, predictions: Path) -> str:
         result = score_file(str(predictions), solution_for_task(run.task))
     except SubmissionInvalid as exc:
         return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
-    scores = {
-        split: finite_metrics(result.metrics.get(split, {}))
-        for split in ("public", "private", "all")
-    }
+    scores = result.scores()
     stored = run.predictions.storage.save(
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
         ContentFile(save_predictions(result.aligned)),

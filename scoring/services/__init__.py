@@ -14,7 +14,6 @@ from scoring.services.lifecycle import (
     INTERNAL_ERROR_MESSAGE,
     PENDING,
     SCORING,
-    finite_metrics,
     publish_scoring,
     submission_score,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "SCORING",
     "SubmissionRefused",
     "SweepReport",
-    "finite_metrics",
     "publish_scoring",
     "solution_cache",
     "submission_admission_check",

@@ -27,7 +27,6 @@ from scoring.core import (
     Scores,
     Solution,
     SubmissionInvalid,
-    finite_or_none,
     primary_metric,
     score_file,
 )
@@ -270,8 +269,3 @@ def _store_predictions(*, submission: Submission, data: bytes, token: str) -> st
         return field.storage.save(name, ContentFile(data))
     except Exception as exc:
         raise _InternalError("storing the predictions failed") from exc
-
-
-def finite_metrics(metrics: dict[str, float]) -> dict[str, float | None]:
-    """JSON has no NaN or infinity (PostgreSQL's jsonb refuses them): store them as null."""
-    return {name: finite_or_none(value) for name, value in metrics.items()}

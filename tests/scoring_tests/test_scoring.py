@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from challenge_platform import jobs
 from scoring import services
-from scoring.core import load_predictions
+from scoring.core import ScoreResult, load_predictions
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import INTERNAL_ERROR_MESSAGE, lifecycle, submission_create
 from scoring.tasks import score_submission
@@ -226,10 +226,16 @@ def test_a_result_computed_after_a_rescore_is_dropped(classification, monkeypatc
 
 
 def test_metrics_that_are_not_finite_are_stored_as_null():
-    assert services.finite_metrics({"a": float("nan"), "b": 0.5, "c": float("inf")}) == {
-        "a": None,
-        "b": 0.5,
-        "c": None,
+    result = ScoreResult(
+        metrics={"all": {"a": float("nan"), "b": 0.5, "c": float("inf")}, "public": {}},
+        aligned=None,  # type: ignore[arg-type]  # scores() reads the metrics only
+        row_count=3,
+        format="csv",
+    )
+    assert result.scores() == {
+        "all": {"a": None, "b": 0.5, "c": None},
+        "public": {},
+        "private": {},
     }
 
 
