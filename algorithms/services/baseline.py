@@ -41,8 +41,10 @@ PRESETS = (
     "interpretable",
     "ignore_text",
 )
-# Grouping: pair features within blocks, then connected components (autogluon/grouping.py).
-BASELINE_KINDS = ("classification", "matching", "grouping")
+# The kinds the built-in algorithm fits (its runner's KINDS). Grouping: pair features within
+# blocks, then connected components (autogluon/grouping.py); regression: AutoGluon's
+# regression on RMSE (autogluon/regression.py).
+BASELINE_KINDS = ("classification", "matching", "grouping", "regression")
 
 
 class BaselineRunRefused(Exception):
@@ -76,7 +78,7 @@ def baseline_run_queue(
     if task.kind not in BASELINE_KINDS:
         raise BaselineRunRefused(
             f"Task '{task.slug}' is a {task.kind} task: the AutoGluon baseline runs on "
-            f"{' and '.join(BASELINE_KINDS)} tasks only."
+            f"{', '.join(BASELINE_KINDS)} tasks only."
         )
     presets = presets or settings.BASELINE_PRESETS
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)

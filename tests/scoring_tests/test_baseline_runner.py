@@ -79,7 +79,7 @@ def _write_task(
         "kind": kind,
         "columns": [{"name": n, "type": t} for n, t in columns],
         "classes": classes,
-        "primary_metric": "accuracy" if kind == "classification" else "f1",
+        "primary_metric": {"classification": "accuracy", "regression": "rmse"}.get(kind, "f1"),
         "public_fraction": 0.3,
         "split_seed": 0,
         "train_rows": len(train),
@@ -93,6 +93,8 @@ def _write_task(
             frame[name] = frame[name].astype(dtype)
         if "label" in frame and kind == "classification":
             frame["label"] = frame["label"].astype("string")
+        if "label" in frame and kind == "regression":
+            frame["label"] = frame["label"].astype("float64")
     train.to_parquet(path / "train.parquet", index=False)
     test.to_parquet(path / "test.parquet", index=False)
 
@@ -509,10 +511,11 @@ def test_the_wall_clock_stops_the_run(tmp_path: Path) -> None:
 def test_invalid_task_fails_with_a_readable_reason(tmp_path: Path) -> None:
     task_dir = tmp_path / "broken"
     task_dir.mkdir()
-    (task_dir / "task.json").write_text('{"kind": "regression", "columns": []}')
+    (task_dir / "task.json").write_text('{"kind": "forecasting", "columns": []}')
     result, out = run_baseline(tmp_path, task_dir, time_limit=10, wall=60)
     assert not result.ok and result.exit_code == 2
-    assert "kind must be one of classification, matching, grouping" in result.log_tail
+    kinds = "kind must be one of classification, matching, grouping, regression, not 'forecasting'"
+    assert kinds in result.log_tail
     report = json.loads((out / "result.json").read_text())
-    assert "kind must be one of classification, matching, grouping" in report["error"]
+    assert kinds in report["error"]
     assert not (out / "predictions.parquet").exists()

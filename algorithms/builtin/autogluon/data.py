@@ -4,7 +4,8 @@
 ``BASELINE_MAX_TRAIN_ROWS`` setting, passed as ``--max-train-rows``), the baseline trains on
 a stratified sample of ``max_rows`` rows, drawn without replacement with a fixed seed:
 
-- each label keeps its share of the rows, rounded down: ``floor(max_rows * n_label / n)``;
+- each label keeps its share of the rows, rounded down: ``floor(max_rows * n_label / n)``
+  (a *label* is a class, or for regression a decile of the label: ``regression.strata``);
 - every label keeps at least ``min(n_label, MIN_ROWS_PER_LABEL)`` rows (a rare class is
   never sampled away), so the sample may exceed ``max_rows`` by a few rows per rare label;
 - the rows left to reach ``max_rows`` go to the labels with the largest remainders.
@@ -20,7 +21,7 @@ holds one batch of test rows (plus the model) whatever the test's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,20 @@ def _check_columns(path: Path, schema: pa.Schema, needed: Sequence[str]) -> None
         raise TaskFileError(f"{path.name} lacks columns {missing}")
 
 
-def read_train(path: Path, needed: Sequence[str], *, max_rows: int) -> tuple[pd.DataFrame, int]:
-    """The train rows to fit on (``needed`` columns) and the file's row count."""
+def by_value(labels: np.ndarray) -> np.ndarray:
+    """The strata of class labels: each value its own."""
+    return labels.astype(str)
+
+
+def read_train(
+    path: Path,
+    needed: Sequence[str],
+    *,
+    max_rows: int,
+    strata: Callable[[np.ndarray], np.ndarray] = by_value,
+) -> tuple[pd.DataFrame, int]:
+    """The train rows to fit on (``needed`` columns) and the file's row count; a sample is
+    stratified by ``strata`` of the labels (default: each label value its own stratum)."""
     if not path.is_file():
         raise TaskFileError(f"missing {path.name}")
     source = pq.ParquetFile(path)
@@ -81,7 +94,7 @@ def read_train(path: Path, needed: Sequence[str], *, max_rows: int) -> tuple[pd.
     labels = source.read(columns=["label"]).column("label").to_numpy(zero_copy_only=False)
     if pd.isna(labels).any():
         raise TaskFileError("train.parquet has missing labels")
-    keep = stratified_indices(labels.astype(str), max_rows)
+    keep = stratified_indices(strata(labels), max_rows)
     parts, offset = [], 0
     for batch in source.iter_batches(batch_size=READ_BATCH_ROWS, columns=list(needed)):
         lo, hi = np.searchsorted(keep, [offset, offset + batch.num_rows])

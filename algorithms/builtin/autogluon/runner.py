@@ -11,7 +11,8 @@ Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/`
 Writes into ``--out-dir``:
 
 - ``predictions.parquet``: ``id``, ``label`` and ``proba_<class>`` for every class in
-  task.json order (classification) or ``score`` in [0, 1] (matching);
+  task.json order (classification) or ``score`` in [0, 1] (matching); ``id`` and a float64
+  ``label`` (regression, ``regression.py``); ``id`` and ``cluster`` (grouping, ``grouping.py``);
 - ``leaderboard.csv``: AutoGluon's model leaderboard;
 - ``fit.log``: AutoGluon's log and ours;
 - ``result.json``: status, timings, best model, validation score, presets, time limit,
@@ -39,7 +40,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data import TaskFileError, read_train, submission_frame, test_batches, test_rows
+from . import regression
+from .data import TaskFileError, by_value, read_train, submission_frame, test_batches, test_rows
 from .outputs import (
     FIT_LOG,
     LEADERBOARD,
@@ -56,7 +58,7 @@ if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are
 LOG = logging.getLogger("autogluon_baseline")
 
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
-KINDS = ("classification", "matching", "grouping")
+KINDS = ("classification", "matching", "grouping", "regression")
 # Model types the baseline may fit, with the modules each needs. Everything else that
 # AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
 # heavy extras and is excluded.
@@ -120,7 +122,9 @@ def load_task(task_dir: Path) -> TaskSpec:
     classes = tuple(str(c) for c in meta.get("classes") or [])
     if kind in ("matching", "grouping"):
         classes = ("0", "1")  # grouping: whether two records are one entity
-    if len(classes) < 2:
+    elif kind == "regression":
+        classes = ()  # a number per row
+    elif len(classes) < 2:
         raise TaskError("task.json needs at least two classes")
     return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
 
@@ -199,6 +203,8 @@ def excluded_model_types() -> list[str]:
 
 def _problem(spec: TaskSpec, labels: pd.Series) -> tuple[str, str]:
     """AutoGluon problem type and eval metric for this task."""
+    if spec.kind == "regression":  # the labels were checked by regression.train_labels
+        return regression.PROBLEM_TYPE, regression.EVAL_METRIC
     if spec.kind == "matching":
         if set(labels.unique()) != {0, 1}:
             raise TaskError("matching train labels must contain both 0 and 1")
@@ -282,12 +288,17 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         return
     needed = ["id", *spec.types]
     train, train_total = read_train(
-        task_dir / "train.parquet", [*needed, "label"], max_rows=args.max_train_rows
+        task_dir / "train.parquet",
+        [*needed, "label"],
+        max_rows=args.max_train_rows,
+        strata=regression.strata if spec.kind == "regression" else by_value,
     )
     n_test = test_rows(task_dir / "test.parquet", needed)
     if train["label"].isna().any():
         raise TaskError("train.parquet has missing labels")
-    if spec.kind == "matching":
+    if spec.kind == "regression":
+        labels = regression.train_labels(train["label"])
+    elif spec.kind == "matching":
         try:
             labels = train["label"].astype("int64")
         except (TypeError, ValueError) as exc:
@@ -452,11 +463,14 @@ def _predict_in_batches(
         ):
             test_x, _ = frame_features(spec, batch, archive, workers=args.num_cpus)
             test_x = categorize(test_x, text_cols, like=like)
-            proba = predictor.predict_proba(test_x)
-            predicted = predictor.predict(test_x)
-            submission = submission_frame(spec, batch["id"], predicted, proba)
-            if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
-                raise RuntimeError("predictions hold non-finite probabilities")
+            if spec.kind == "regression":  # no probabilities: a number per row
+                submission = regression.submission_frame(batch["id"], predictor.predict(test_x))
+            else:
+                proba = predictor.predict_proba(test_x)
+                predicted = predictor.predict(test_x)
+                submission = submission_frame(spec, batch["id"], predicted, proba)
+                if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
+                    raise RuntimeError("predictions hold non-finite probabilities")
             table = pa.Table.from_pandas(submission, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(args.out_dir / PREDICTIONS, table.schema)
