@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -18,9 +18,15 @@ from challenge_platform.models import Challenge, Track
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
 from datasets.models import Task
-from datasets.selectors import task_file_get, task_file_names, task_get_or_404, task_list
+from datasets.selectors import (
+    task_file_get,
+    task_file_names,
+    task_get_or_404,
+    task_list,
+    task_public_meta,
+)
 from datasets.views import task_file_response
-from kinds import kind_names
+from kinds import kind_get, kind_names
 
 
 class TaskListApi(generics.ListAPIView):
@@ -101,11 +107,33 @@ class TaskDetailApi(APIView):
             help_text="the number of the data version the files and card are of (1: as imported)"
         )
         card = serializers.JSONField(help_text="the dataset card (card.json) of that version")
+        output_columns = serializers.SerializerMethodField(
+            help_text="the columns every prediction file must have, e.g. id and label"
+        )
+        optional_output_columns = serializers.SerializerMethodField(
+            help_text="the columns a prediction file may add (proba_<class>, score)"
+        )
+        kind_options = serializers.SerializerMethodField(
+            help_text="the kind's own task.yaml options as imported, e.g. regression's"
+            " tolerance: a row is right (for the flips) when its absolute error is within it"
+        )
         track = RefSerializer()
         challenge = RefSerializer(source="track.challenge")
         files = serializers.SerializerMethodField(
             help_text="download URL of each file, by name (logged-in users only)"
         )
+
+        @extend_schema_field({"type": "array", "items": {"type": "string"}})
+        def get_output_columns(self, task: Task) -> list[str]:
+            return task_public_meta(task=task)["output_columns"]
+
+        @extend_schema_field({"type": "array", "items": {"type": "string"}})
+        def get_optional_output_columns(self, task: Task) -> list[str]:
+            return task_public_meta(task=task)["optional_output_columns"]
+
+        @extend_schema_field({"type": "object", "additionalProperties": {}})
+        def get_kind_options(self, task: Task) -> dict[str, object]:
+            return kind_get(task.kind).public_options(task.meta or {})
 
         def get_files(self, task: Task) -> dict[str, str]:
             request = self.context["request"]

@@ -67,6 +67,14 @@ def task_version_current(*, task: Task) -> TaskVersion | None:
     return TaskVersion.objects.filter(task=task, number=task.data_version).first()
 
 
+def task_public_meta(*, task: Task) -> dict[str, Any]:
+    """What the task's kind tells a participant besides the task's common fields: the
+    prediction file's ``output_columns`` and ``optional_output_columns``, and the kind's own
+    options (regression's ``tolerance``). Given by the task API and in a run's
+    ``/task/task.json``."""
+    return kind_get(task.kind).public_meta(task.meta or {}, list(task.classes))
+
+
 def task_file_names(*, task: Task, include_solution: bool = False) -> list[str]:
     """Names of the files ``task`` has, in the order they are offered for download."""
     names = [name for name, field in PUBLIC_FILES.items() if getattr(task, field)]

@@ -9,8 +9,9 @@ the platform's cores would otherwise branch on:
 - the bundle: extra ``task.yaml`` keys (``options``), how labels are checked and stored,
   which feature columns go together, how the test rows are split, what the dataset card
   says about the labels, and what ``task.json`` adds;
-- submissions: the column the predictions are in, how its values are read, the metrics
-  per split, whether OPIS applies;
+- submissions: the column the predictions are in (and the optional ones), how its values
+  are read, the metrics per split, whether OPIS applies; what a participant is told of
+  them (``public_meta``: ``/task/task.json`` of a run, the task API);
 - the boards: the bootstrap statistic of the primary metric (rows, or entities), whether a
   row can be right (flips) and when it is, the trivial reference, and the value a task
   adds to a track's mean;
@@ -294,6 +295,31 @@ class TaskKind(ABC):
     def solution_options(self, meta: Mapping[str, Any]) -> dict[str, Any]:
         """The options scoring needs, from the task's ``task.json`` (``Task.meta``)."""
         return {}
+
+    def output_columns(self) -> list[str]:
+        """The columns every prediction file must have."""
+        return ["id", self.prediction_column]
+
+    def optional_output_columns(self, classes: Sequence[str]) -> list[str]:
+        """The columns a prediction file may add (probabilities, scores), for ``classes``."""
+        return []
+
+    def public_meta(self, meta: Mapping[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+        """What a participant is told besides the task's common fields, so that a program
+        can write a valid prediction file and knows how rows are judged: the file's
+        ``output_columns`` and ``optional_output_columns``, and the kind's own
+        ``task.yaml`` options (``options``) as the import resolved them in ``meta``
+        (``Task.meta``; regression's ``tolerance``). Every value is public: options come
+        from ``task.yaml`` or the train labels, never from the solution."""
+        return {
+            "output_columns": self.output_columns(),
+            "optional_output_columns": self.optional_output_columns(classes),
+            **self.public_options(meta),
+        }
+
+    def public_options(self, meta: Mapping[str, Any]) -> dict[str, Any]:
+        """The kind's own ``task.yaml`` options as the import resolved them in ``meta``."""
+        return {key: meta[key] for key in self.options if key in meta}
 
     @abstractmethod
     def truth(self, labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:

@@ -1,7 +1,10 @@
 """The ``/task`` folder of a run: exactly what a participant may download (DESIGN §9).
 
-``train.parquet``, ``test.parquet``, ``task.json`` (the public fields only) and ``images/``
-(unpacked from the images archive when the task has one); never the solution or the split.
+``train.parquet``, ``test.parquet``, ``task.json`` and ``images/`` (unpacked from the
+images archive when the task has one); never the solution or the split. ``task.json`` holds
+the task's public fields and what its kind tells a participant
+(``datasets.selectors.task_public_meta``): the prediction file's ``output_columns`` and
+``optional_output_columns``, and the kind's own options, such as regression's ``tolerance``.
 One home for algorithm runs and for the AutoGluon baseline, which is an algorithm too.
 
 ``test.parquet`` is written in row groups of at most ``ALGORITHM_TEST_ROW_GROUP_ROWS`` rows
@@ -22,6 +25,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from datasets.models import Task
+from datasets.selectors import task_public_meta
 
 COPY_CHUNK = 1024 * 1024
 PUBLIC_TASK_FIELDS = (
@@ -45,6 +49,7 @@ def task_folder_write(
     folder.mkdir(parents=True)
     meta = {name: getattr(task, name) for name in PUBLIC_TASK_FIELDS}
     meta.update({k: v for k, v in (task.meta or {}).items() if k in PUBLIC_TASK_FIELDS})
+    meta.update(task_public_meta(task=task))
     (folder / "task.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     field = task.train_parquet
     train = folder / "train.parquet"

@@ -177,6 +177,9 @@ class Matching(TaskKind):
     def truth(self, labels: pa.ChunkedArray, classes: list[str]) -> np.ndarray:
         return class_truth(labels, classes)
 
+    def optional_output_columns(self, classes: Sequence[str]) -> list[str]:
+        return ["score"]
+
     def read_values(
         self, table: pa.Table, *, classes: list[str], example_ids: ExampleIds
     ) -> Values:

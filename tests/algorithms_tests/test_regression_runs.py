@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 
 task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
-assert json.loads((task / "task.json").read_text())["kind"] == "regression"
+meta = json.loads((task / "task.json").read_text())
+assert meta["kind"] == "regression" and meta["tolerance"] > 0, meta
+assert meta["output_columns"] == ["id", "label"] and meta["optional_output_columns"] == [], meta
 train = pd.read_parquet(task / "train.parquet")
 test = pd.read_parquet(task / "test.parquet")
 
@@ -43,7 +45,7 @@ def design(frame):
     return np.column_stack([np.ones(len(frame)), size, red])
 
 weights, *_ = np.linalg.lstsq(design(train), train["label"].to_numpy(), rcond=None)
-pd.DataFrame({"id": test["id"], "label": design(test) @ weights}).to_csv(
+pd.DataFrame(dict(zip(meta["output_columns"], (test["id"], design(test) @ weights)))).to_csv(
     out / "predictions.csv", index=False
 )
 """

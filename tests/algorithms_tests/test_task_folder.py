@@ -3,6 +3,7 @@ and a run's submission names the algorithm and version that made it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,8 +13,11 @@ from django.test import Client
 from algorithms.models import AlgorithmRun
 from algorithms.services import algorithm_run_execute
 from algorithms.services.taskfolder import task_folder_write
+from datasets.services import task_import
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.test_services import post_archive, queue
+from tests.datasets_tests.bundles import write_regression_bundle
+from tests.datasets_tests.test_core_grouping import grouping_bundle
 
 pytestmark = pytest.mark.slow
 
@@ -91,3 +95,35 @@ def test_a_run_s_submission_names_its_algorithm_and_version(world, broker):
         f"Made by the algorithm <strong>Honest</strong> v1 (run #{stored.pk})"
         in page.content.decode()
     )
+
+
+def test_task_json_says_what_the_prediction_file_holds_for_every_kind(world, tmp_path: Path):
+    """The kind tells an algorithm its output columns (and regression its tolerance)."""
+    regression = task_import(
+        source=write_regression_bundle(tmp_path / "reg", task={"slug": "folder-reg"}),
+        challenge_slug=world.challenge.slug,
+        track_slug="folder-numbers",
+    )
+    grouping = task_import(
+        source=grouping_bundle(tmp_path / "grp", task={"slug": "folder-grp"}),
+        challenge_slug=world.challenge.slug,
+        track_slug="folder-groups",
+    )
+    classes = world.classification.classes
+    expected = {
+        world.classification: (["id", "label"], [f"proba_{c}" for c in classes]),
+        world.matching: (["id", "label"], ["score"]),
+        regression: (["id", "label"], []),
+        grouping: (["id", "cluster"], []),
+    }
+    for task, (required, optional) in expected.items():
+        folder = task_folder_write(task, tmp_path / "folders" / task.slug)
+        meta = json.loads((folder / "task.json").read_text(encoding="utf-8"))
+        assert (meta["kind"], meta["output_columns"]) == (task.kind, required)
+        assert meta["optional_output_columns"] == optional
+        assert ("tolerance" in meta) == (task is regression)
+        # Still only what a participant may know: no split seed, no OPIS group source.
+        assert not {"split_seed", "public_fraction", "opis"} & set(meta)
+    meta = json.loads((tmp_path / "folders" / "folder-reg" / "task.json").read_text())
+    assert meta["tolerance"] == pytest.approx(regression.meta["tolerance"])
+    assert meta["tolerance"] > 0

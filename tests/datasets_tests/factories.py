@@ -7,7 +7,11 @@ from typing import Any
 
 from datasets.models import Task
 from datasets.services import task_import
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from tests.datasets_tests.bundles import (
+    write_classification_bundle,
+    write_matching_bundle,
+    write_regression_bundle,
+)
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 __all__ = [
@@ -34,7 +38,11 @@ def imported_task(
     **overrides: Any,
 ) -> Task:
     """A small valid bundle (see ``bundles.py``) imported through ``task_import``."""
-    writer = write_classification_bundle if kind == "classification" else write_matching_bundle
+    writer = {
+        "classification": write_classification_bundle,
+        "matching": write_matching_bundle,
+        "regression": write_regression_bundle,
+    }[kind]
     task_keys = dict(overrides.pop("task", {}) or {})
     if slug is not None:
         task_keys["slug"] = slug

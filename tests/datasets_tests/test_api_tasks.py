@@ -81,6 +81,25 @@ def test_the_task_detail_is_public_and_describes_the_task(anonymous_api, tasks) 
     assert anonymous_api.get("/api/v1/tasks/nope/").status_code == 404
 
 
+def test_the_task_detail_says_what_a_prediction_file_holds(anonymous_api, tasks, tmp_path) -> None:
+    prices = imported_task(
+        tmp_path, kind="regression", slug="prices", challenge_slug="cup", track_slug="numbers"
+    )
+    kway = anonymous_api.get("/api/v1/tasks/demo-classification/").json()
+    assert kway["output_columns"] == ["id", "label"]
+    assert kway["optional_output_columns"] == ["proba_bird", "proba_cat", "proba_dog"]
+    assert kway["kind_options"] == {}
+    pairs = anonymous_api.get("/api/v1/tasks/demo-matching/").json()
+    assert pairs["output_columns"] == ["id", "label"]
+    assert pairs["optional_output_columns"] == ["score"]
+    body = anonymous_api.get("/api/v1/tasks/prices/").json()
+    assert (body["kind"], body["classes"]) == ("regression", [])
+    assert (body["output_columns"], body["optional_output_columns"]) == (["id", "label"], [])
+    # The tolerance within which a row counts as right: public, from the train labels.
+    assert body["kind_options"] == {"tolerance": pytest.approx(prices.meta["tolerance"])}
+    assert body["kind_options"]["tolerance"] > 0
+
+
 @pytest.mark.parametrize("name", [*FILES, "images.zip"])
 def test_files_stream_as_named_attachments_with_a_token(participant_api, tasks, name) -> None:
     task = tasks["kway"]

@@ -47,6 +47,17 @@ def test_every_kind_has_its_page_parts(name, part):
     assert get_template(kind_get(name).template(part))
 
 
+@pytest.mark.parametrize("name", kind_names())
+def test_a_kind_tells_a_participant_its_output_columns_and_options(name):
+    kind = kind_get(name)
+    options = {key: 0.5 for key in kind.options}
+    meta = kind.public_meta({**options, "split_seed": 7, "opis": {}}, ["a", "b"])
+    assert meta["output_columns"] == ["id", kind.prediction_column]
+    assert set(meta) == {"output_columns", "optional_output_columns", *kind.options}
+    assert not set(meta["optional_output_columns"]) & set(meta["output_columns"])
+    assert kind.public_options(options) == options  # only the kind's own keys
+
+
 def test_no_product_module_outside_the_kinds_branches_on_a_kind_s_name():
     """The cores ask the kind; only the baseline algorithm (an archive run in the sandbox,
     which may import no platform code) keeps branches of its own."""
