@@ -13,12 +13,14 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, mean_squared_error
 
 from algorithms.models import AlgorithmRunStatus
 from algorithms.selectors import baseline_run_list, run_artifact
 from algorithms.services import algorithm_run_cancel as baseline_run_cancel
 from algorithms.services.baseline import baseline_run_queue
+from datasets.demo.movies import build_movie_ratings
+from datasets.services import task_import
 from scoring.models import SubmissionStatus
 from tests.baselines_tests.conftest import process_gone, run_state, runner_processes, wait_for
 from tests.scoring_tests.factories import solution_frame
@@ -183,3 +185,47 @@ def test_a_baseline_past_its_hard_timeout_fails_naming_the_limit_without_orphans
     assert run.runner_pid and process_gone(run.runner_pid)
     assert not runner_processes(celery_worker.process.pid)
     assert run.submission is None
+
+
+def test_regression_baseline_on_the_demo_task_is_an_unranked_reference_below_the_mean(
+    baseline_broker, worker_factory, challenge, tmp_path
+):
+    """The demo's movie-ratings (7,000 train rows), a decile sample of 1,500 of them."""
+    folder = build_movie_ratings(tmp_path / "movie-ratings")
+    task = task_import(source=folder, challenge_slug=challenge.slug, track_slug="regression")
+    celery_worker = worker_factory(env={"BASELINE_MAX_TRAIN_ROWS": "1500"})
+    celery_worker.wait_ready()
+    run = baseline_run_queue(task=task, time_limit=FIT_SECONDS)
+    run = wait_for(lambda: scored(run.pk), timeout=300, what="the baseline", worker=celery_worker)
+    assert run.status == AlgorithmRunStatus.SUCCEEDED, (run.error, run.log_tail[-2000:])
+    submission = run.submission
+    assert submission.status == SubmissionStatus.SCORED, submission.error
+    assert submission.team.is_baseline
+    assert (run.result["kind"], run.result["problem_type"]) == ("regression", "regression")
+    assert run.result["eval_metric"] == "root_mean_squared_error"
+    assert (run.result["train_rows"], run.result["train_rows_used"]) == (7000, 1500)
+
+    # Scored like any team's file: the RMSE of the stored predictions, computed here.
+    with submission.file.open("rb") as handle:
+        predictions = pd.read_parquet(io.BytesIO(handle.read()))
+    assert list(predictions.columns) == ["id", "label"]
+    assert predictions["label"].dtype == "float64" and len(predictions) == 3000
+    truth = solution_frame(task)
+    rows = truth.merge(predictions, on="id", suffixes=("", "_pred"))
+    public = rows[rows.split == "public"]
+    assert submission.public_score == pytest.approx(
+        mean_squared_error(public.label, public.label_pred) ** 0.5
+    )
+    assert set(submission.scores["all"]) == {"rmse", "mae", "r2"}
+    assert submission.scores["all"]["r2"] > 0.05  # the train mean has R² 0 (about 0.18 here)
+
+    entry = baseline_entry(task.slug)
+    assert entry["rank"] is None and entry["is_baseline"] is True
+    assert entry["score"] == pytest.approx(submission.public_score)
+    board = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
+    assert board["direction"] == "lower"
+    names = [e.get("reference") for e in board["entries"]]
+    trivial = board["entries"][names.index("Trivial baseline")]
+    assert trivial["rank"] is None and trivial["score"] > entry["score"]  # the train mean
+    # Best first on a lower-is-better board: the AutoGluon baseline before the train mean.
+    assert names.index("AutoGluon baseline") < names.index("Trivial baseline")
