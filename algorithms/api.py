@@ -103,6 +103,10 @@ class RunOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     log = serializers.CharField(source="log_tail")
     submission = serializers.IntegerField(source="submission_id", allow_null=True)
+    submission_status = serializers.SerializerMethodField(
+        help_text="The submission's status (queued, scoring, scored, failed), null without one: "
+        "a run follows its submission's final status (a failed submission fails the run)."
+    )
     seconds = serializers.FloatField(allow_null=True)
     peak_memory_mb = serializers.FloatField(allow_null=True)
     cpu_seconds = serializers.FloatField(allow_null=True)
@@ -114,6 +118,10 @@ class RunOutputSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_submission_status(self, run: AlgorithmRun) -> str | None:
+        return run.submission.status if run.submission_id else None
 
 
 class AlgorithmCreateApi(APIView):
@@ -233,7 +241,8 @@ class AlgorithmRunCreateApi(APIView):
                     403: "Rules not accepted, a hidden team, or the challenge is closed.",
                     404: "No such algorithm (or not one of the caller's team).",
                     409: "The algorithm has no uploaded version.",
-                    429: "The team has used today's submissions.",
+                    429: "The team has used today's submissions, or has as many runs queued or "
+                    "running as a team may (`queue_full`).",
                 }
             ),
         },
@@ -287,7 +296,8 @@ class AlgorithmRunAdmissionApi(APIView):
                     403: "Rules not accepted, no team, a hidden team, or the challenge is "
                     "closed (`closed`: an algorithm run submits).",
                     404: "No such challenge.",
-                    429: "The team has used today's submissions.",
+                    429: "The team has used today's submissions, or has as many runs queued or "
+                    "running as a team may (`queue_full`).",
                 }
             ),
         },

@@ -8,8 +8,12 @@ class AlgorithmsConfig(AppConfig):
 
     def ready(self) -> None:
         """Add the baseline's part to the task owner's page, which lives in scoring, a layer
-        below (arrows point down: scoring never names this app)."""
+        below (arrows point down: scoring never names this app), and make a run follow its
+        submission's final status (``hooks.SubmissionFinished``)."""
         from algorithms.owner_page import BASELINE_SECTION
+        from algorithms.services.follow import run_follow_submission
+        from challenge_platform import hooks
         from scoring.owner_sections import owner_section_register
 
         owner_section_register(BASELINE_SECTION)
+        hooks.subscribe(hooks.SubmissionFinished, run_follow_submission)

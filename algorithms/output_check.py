@@ -7,8 +7,15 @@ file's reading, not the runtime, is what the cap bounds. Imports no Django. Prin
 line::
 
     {"ok": true, "format": "parquet", "rows": 1000}
-    {"ok": false, "message": "<the reader's words>"}
+    {"ok": false, "message": "<the reader's or the alignment's words>"}
     {"ok": false, "memory": true}
+    {"ok": false, "internal": "<why the solution could not be loaded>"}
+
+Given ``--solution`` (a local copy of the task's ``solution.parquet``), ``--kind`` and
+``--classes``, the file is also aligned with the solution exactly as scoring will align it
+(``scoring.core.align_submission``: every test id once, the kind's columns and values), so
+whatever scoring would refuse is refused here, in scoring's words. The solution is loaded
+before the cap is set (it is the platform's file, not the run's).
 """
 
 from __future__ import annotations
@@ -28,13 +35,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-bytes", type=int, required=True)
     parser.add_argument("--test-rows", type=int, default=None)
     parser.add_argument("--memory-bytes", type=int, required=True)
+    parser.add_argument("--solution", default=None)
+    parser.add_argument("--kind", default=None)
+    parser.add_argument("--classes", default="[]", help="the task's classes, a JSON list")
     args = parser.parse_args(argv)
     import pyarrow as pa
 
     pa.set_cpu_count(2)  # few threads: a small, predictable address space
     pa.set_io_thread_count(2)
-    from scoring.core import SubmissionInvalid, read_submission_file
+    from scoring.core import (
+        SubmissionInvalid,
+        align_submission,
+        load_solution,
+        read_submission_file,
+    )
 
+    solution = None
+    if args.solution:
+        try:
+            solution = load_solution(
+                args.solution, kind=args.kind, classes=[str(c) for c in json.loads(args.classes)]
+            )
+        except Exception as exc:  # the platform's file: never the algorithm's fault
+            sys.stdout.write(json.dumps({"ok": False, "internal": str(exc)[:300]}) + "\n")
+            sys.stdout.flush()
+            return 0
     cap = _address_space() + args.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
@@ -42,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             parsed = read_submission_file(
                 args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
             )
+            if solution is not None:
+                align_submission(parsed.table, solution)
         except SubmissionInvalid as exc:
             report: dict[str, object] = {"ok": False, "message": exc.message[:MESSAGE_CHARS]}
         else:

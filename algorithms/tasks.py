@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 from algorithms import services
 from algorithms.services.profiles import BASELINE, TEAM
+from algorithms.services.staging import staging_sweep
 from challenge_platform.celery import TemporaryError, platform_task
+
+
+@worker_ready.connect
+def sweep_staging_on_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker starting on a host removes the run folders (and output tmpfs mounts) that a
+    worker killed mid-run left behind (:mod:`algorithms.services.staging`); folders of live
+    workers on the same host are kept."""
+    staging_sweep()
 
 
 def _execute(task: Any, run_pk: int) -> str:

@@ -27,6 +27,7 @@ from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.views import markdown_html
+from scoring.services import PENDING as SUBMISSION_PENDING
 
 
 def _upload_challenges(request: HttpRequest) -> list[Challenge]:
@@ -95,7 +96,11 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "organizer": is_organizer(request.user)
             and not user_is_member(team=algorithm.team, user=request.user),
             "poll_url": reverse("api-algorithm-detail", args=[algorithm.pk]),
-            "pending": any(run.status in ACTIVE for run in runs),
+            "pending": any(
+                run.status in ACTIVE
+                or (run.submission_id and run.submission.status in SUBMISSION_PENDING)
+                for run in runs
+            ),
         },
     )
 

@@ -16,6 +16,9 @@ Public API (stable; extend, don't rename):
 - :func:`job_claim` - ``queued -> running`` under ``select_for_update`` with a token naming
   the delivery; ``None`` when there is nothing to do (gone, final, held by another
   delivery, attempts used up, or a redelivery the kind refuses to resume).
+- :func:`job_claim_next` - claim the *best* queued row of a kind (eligibility, an order),
+  whichever message asked: the message is a doorbell; :func:`job_held_by` - the row a
+  delivery holds (a redelivery finds its own claim).
 - :func:`job_locked` - a transaction holding the row's lock *only if* it is still in the
   expected state under ``token`` (yields the row or ``None``).
 - :func:`job_transition` - leave the running state (or any ``expected`` one) if this
@@ -38,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -188,22 +191,104 @@ def job_claim(
         elif kind.due_field and not _due(kind, job, now):
             logger.info("%s %s is not due yet", kind.label, pk)
             return None
-        if kind.attempts_field and attempts_left(kind, job) <= 0:
-            logger.error("%s %s used all its attempts", kind.label, pk)
-            _save_final(kind, job, now=now, **(exhausted(job, now) if exhausted else {}))
+        if not _take(kind, job, now=now, token=token, exhausted=exhausted, fields=fields):
             return None
-        update = {kind.status_field: kind.running, kind.changed_field: now, kind.token_field: token}
-        if kind.started_field:
-            update[kind.started_field] = now
-        if kind.finished_field:
-            update[kind.finished_field] = None
-        if kind.attempts_field:
-            update[kind.attempts_field] = getattr(job, kind.attempts_field) + 1
-        update.update(fields(job, now) if fields else {})
-        for name, value in update.items():
-            setattr(job, name, value)
-        job.save(update_fields=list(update))
     return kind.model._default_manager.select_related(*select_related).get(pk=pk)
+
+
+def _take(
+    kind: JobKind,
+    job: Any,
+    *,
+    now: datetime,
+    token: str,
+    exhausted: Callable[[Any, datetime], dict[str, Any]] | None,
+    fields: Callable[[Any, datetime], dict[str, Any]] | None,
+) -> bool:
+    """Inside a transaction holding ``job``'s lock: move it to running under ``token`` (one
+    more attempt, the kind's ``fields``), or fail it when its attempts are used up (False)."""
+    if kind.attempts_field and attempts_left(kind, job) <= 0:
+        logger.error("%s %s used all its attempts", kind.label, job.pk)
+        _save_final(kind, job, now=now, **(exhausted(job, now) if exhausted else {}))
+        return False
+    update = {kind.status_field: kind.running, kind.changed_field: now, kind.token_field: token}
+    if kind.started_field:
+        update[kind.started_field] = now
+    if kind.finished_field:
+        update[kind.finished_field] = None
+    if kind.attempts_field:
+        update[kind.attempts_field] = getattr(job, kind.attempts_field) + 1
+    update.update(fields(job, now) if fields else {})
+    for name, value in update.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(update))
+    return True
+
+
+def job_held_by(kind: JobKind, *, token: str) -> int | None:
+    """The pk of the row ``running`` under ``token`` (a delivery's own claim), if any."""
+    if not token:
+        return None
+    return (
+        kind.filter(**{kind.status_field: kind.running, kind.token_field: token})
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def job_claim_next(
+    kind: JobKind,
+    *,
+    token: str,
+    eligible: Q | Callable[[], Q] | None = None,
+    annotate: Mapping[str, Any] | None = None,
+    order: Sequence[Any] = ("pk",),
+    exhausted: Callable[[Any, datetime], dict[str, Any]] | None = None,
+    fields: Callable[[Any, datetime], dict[str, Any]] | None = None,
+    select_related: Sequence[str] = (),
+    tries: int = 20,
+) -> Any | None:
+    """Claim the *best* queued row of ``kind`` now, whichever message asked: the message is
+    a doorbell, the database decides what runs next.
+
+    The candidates are the kind's queued rows (due ones, for a kind with a ``due_field``)
+    matching ``eligible`` (a ``Q``, or a callable returning one, asked at claim time: e.g. a
+    budget that closes a class of jobs), with ``annotate`` added and sorted by ``order``
+    (e.g. a priority class, a share, then age). The first one is locked with
+    ``select_for_update(skip_locked=True)`` where the database has it (PostgreSQL: two
+    workers never wait for, or take, the same row; SQLite serializes writers) and re-checked
+    under the lock, then claimed as :func:`job_claim` claims (a token, one more attempt,
+    ``fields``; a row whose attempts are used up fails with ``exhausted`` and the next one
+    is tried). Returns the fresh row (``select_related`` applied) or ``None`` when nothing
+    is queued (a duplicate or stale doorbell then does nothing).
+    """
+    condition = eligible() if callable(eligible) else eligible
+    for _ in range(max(tries, 1)):
+        now = timezone.now()
+        candidates = kind.filter(**{kind.status_field: kind.queued})
+        if kind.due_field:
+            candidates = candidates.filter(
+                Q(**{f"{kind.due_field}__isnull": True})
+                | Q(**{f"{kind.due_field}__lte": now + DUE_SLACK})
+            )
+        if condition is not None:
+            candidates = candidates.filter(condition)
+        if annotate:
+            candidates = candidates.annotate(**annotate)
+        with transaction.atomic():
+            job = (
+                candidates.order_by(*order)
+                .select_for_update(skip_locked=True, of=("self",))
+                .first()
+            )
+            if job is None:
+                return None
+            if getattr(job, kind.status_field) != kind.queued:
+                continue  # claimed between the read and the lock (no skip_locked here)
+            taken = _take(kind, job, now=now, token=token, exhausted=exhausted, fields=fields)
+        if taken:
+            return kind.model._default_manager.select_related(*select_related).get(pk=job.pk)
+    return None
 
 
 # A message may arrive a little before its row's time (clocks of different hosts).

@@ -21,7 +21,7 @@ from . import selectors
 from .boards import task_board_cached, track_board_cached
 
 
-def _requested_split(request: Request, challenge) -> tuple[str, Response | None]:
+def requested_split(request: Request, challenge) -> tuple[str, Response | None]:
     """The ``?split=`` asked for, or the refusal: 400 for an unknown one, 403 before reveal."""
     value = request.query_params.get("split")
     try:
@@ -135,7 +135,7 @@ class TaskLeaderboardApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
-        split, refusal = _requested_split(request, task.track.challenge)
+        split, refusal = requested_split(request, task.track.challenge)
         if refusal is not None:
             return refusal
         return board_cache.api_response(
@@ -169,7 +169,7 @@ class TrackLeaderboardApi(APIView):
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-        split, refusal = _requested_split(request, track.challenge)
+        split, refusal = requested_split(request, track.challenge)
         if refusal is not None:
             return refusal
         return board_cache.api_response(

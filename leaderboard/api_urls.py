@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, transfer_api
 
 urlpatterns = [
     path(
@@ -14,5 +14,10 @@ urlpatterns = [
         "tracks/<slug:slug>/leaderboard/",
         api.TrackLeaderboardApi.as_view(),
         name="api-track-leaderboard",
+    ),
+    path(
+        "tracks/<slug:slug>/transfer/",
+        transfer_api.TrackTransferApi.as_view(),
+        name="api-track-transfer",
     ),
 ]

@@ -1,16 +1,19 @@
 """The transfer matrix of a track: every algorithm x every task, computed by the platform.
 
-A cell is the algorithm's latest scored run on the task (any version, newest first): a
-team's run through the submission it made, an organizer's run through the scores and
-predictions stored on the run. Its value is the score minus the task's baseline (the
-baseline entry of the task's board on the same split), oriented so that a positive delta
-is better whatever the metric's direction, with a paired bootstrap interval; each row ends
-with the algorithm's mean over the track's tasks it has a cell on, of the tasks' track
-values (``TaskKind.track_value``: the score itself for accuracy or F1, R² clipped to
-[0, 1] for regression), so a track mixing kinds averages comparable numbers. The
-private split is shown only when :func:`leaderboard.selectors.private_visible` allows.
-Cells are cached by the ids of the two prediction files, so a new run or a new baseline
-is a new key.
+A cell is the algorithm's latest finished run on the task (newest version first, then the
+newest run): a team's run through the submission it made, an organizer's run through the
+scores and predictions stored on the run. A scored one's value is the score minus the
+task's baseline (the baseline entry of the task's board on the same split), oriented so
+that a positive delta is better whatever the metric's direction, with a paired bootstrap
+interval; each row ends with the algorithm's mean over the track's tasks it has a value on,
+of the tasks' track values (``TaskKind.track_value``: the score itself for accuracy or F1,
+R² clipped to [0, 1] for regression), so a track mixing kinds averages comparable numbers.
+A **failed** one (the run failed, or its submission failed at scoring: the run follows it)
+is shown as failed with the run's reason, never as "not run"; a run whose submission is
+still being scored, and a cancelled run, say nothing about the algorithm and are passed
+over. The private split is shown only when :func:`leaderboard.selectors.private_visible`
+allows. Cells are cached by the ids of the two prediction files, so a new run or a new
+baseline is a new key.
 """
 
 from __future__ import annotations
@@ -58,20 +61,34 @@ class TransferMatrix:
 
 
 def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
-    """(algorithm id, task id) -> the newest succeeded run with a score on the split."""
+    """(algorithm id, task id) -> the newest run that says something about the algorithm:
+    failed, or succeeded with a score (see the module)."""
     runs = (
-        AlgorithmRun.objects.filter(task__in=tasks, status=AlgorithmRunStatus.SUCCEEDED)
+        AlgorithmRun.objects.filter(
+            task__in=tasks,
+            status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
+        )
         .select_related("version__algorithm__team", "submission")
         .order_by("-version__number", "-finished_at", "-pk")
     )
     latest: dict[tuple[int, int], AlgorithmRun] = {}
     for run in runs:
-        if run.submission_id and run.submission.status != SubmissionStatus.SCORED:
-            continue
-        if not run.submission_id and not run.predictions:
-            continue
+        if run.status == AlgorithmRunStatus.SUCCEEDED:
+            if run.submission_id and run.submission.status != SubmissionStatus.SCORED:
+                continue
+            if not run.submission_id and not run.predictions:
+                continue
         latest.setdefault((run.version.algorithm_id, run.task_id), run)
     return latest
+
+
+def run_score(run: AlgorithmRun, task: Task, split: str) -> float | None:
+    """The run's primary score on ``split``: its submission's, or (an organizer's run) the
+    scores stored on it; None when it has none."""
+    scores = run.submission.scores if run.submission_id else run.scores
+    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
+    value = ((scores or {}).get(split) or {}).get(primary)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _predictions(field: FieldFile) -> np.ndarray:
@@ -138,6 +155,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
             runs.append(run)
             usable = (
                 run is not None
+                and run.status == AlgorithmRunStatus.SUCCEEDED
                 and baseline is not None
                 and has_bootstrap(task.kind, task.primary_metric or None)
             )

@@ -14,7 +14,7 @@ with a running byte budget, so declared sizes are never trusted.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -267,21 +267,27 @@ def extract_archive(
     *,
     limits: ArchiveLimits | None = None,
     label: str = "",
+    on_chunk: Callable[[], None] | None = None,
 ) -> AlgorithmArchive:
     """Validate, then extract the algorithm's files (the root folder stripped) into the
-    empty folder ``dest``; stream with a byte budget. Raise :class:`ArchiveInvalid`."""
+    empty folder ``dest``; stream with a byte budget. Raise :class:`ArchiveInvalid`.
+    ``on_chunk`` is called after every written chunk (a cancel check may raise there)."""
     limits = limits or ArchiveLimits()
     checked = validate_archive(source, limits=limits, label=label)
     dest.mkdir(parents=True, exist_ok=True)
     try:
-        _extract(source, dest, checked, limits)
+        _extract(source, dest, checked, limits, on_chunk)
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise ArchiveInvalid([f"the archive could not be unpacked: {exc}"]) from exc
     return checked
 
 
 def _extract(
-    source: str | Path | IO[bytes], dest: Path, checked: AlgorithmArchive, limits: ArchiveLimits
+    source: str | Path | IO[bytes],
+    dest: Path,
+    checked: AlgorithmArchive,
+    limits: ArchiveLimits,
+    on_chunk: Callable[[], None] | None = None,
 ) -> None:
     budget = limits.max_total_bytes
     with zipfile.ZipFile(source) as archive:
@@ -301,3 +307,5 @@ def _extract(
                             [f"{name} unpacks to more bytes than declared or allowed (a zip bomb?)"]
                         )
                     out.write(chunk)
+                    if on_chunk is not None:
+                        on_chunk()

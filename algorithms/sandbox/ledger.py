@@ -3,7 +3,8 @@
 Each run's limits promise it ``memory_mb`` of address space plus a ``/tmp`` tmpfs of
 ``tmp_mb`` (kept in RAM); with several workers, or a worker with concurrency above one, the
 promises add up. :class:`MemoryLedger` keeps them under one total
-(``ALGORITHM_TOTAL_MEMORY_MB``; 0 turns it off): a run reserves ``memory_mb + tmp_mb``
+(``ALGORITHM_TOTAL_MEMORY_MB``; 0 turns it off; ``auto``, the default, is the host's
+memory less a reserve for the workers themselves): a run reserves ``memory_mb + tmp_mb``
 before its sandbox starts and waits, polling about once a second (and stopping when
 ``should_stop()`` says so), until the reservations of the live runs leave room. A run that
 alone exceeds the total is refused at once. The ledger is a folder of one small file per
@@ -31,8 +32,12 @@ class MemoryBudgetExceeded(Exception):
 
 
 class MemoryLedger:
-    def __init__(self, folder: Path, total_mb: int) -> None:
+    def __init__(self, folder: Path, total_mb: int, *, oversize_alone: bool = False) -> None:
+        # oversize_alone: a run asking for more than the total waits until it is alone on
+        # the host instead of being refused (the total is the host's own size, which a run
+        # whose address-space cap is larger may still fit in).
         self.folder, self.total_mb = Path(folder), int(total_mb)
+        self.oversize_alone = oversize_alone
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -66,6 +71,8 @@ class MemoryLedger:
         if self.total_mb <= 0:
             yield True
             return
+        if mb > self.total_mb and self.oversize_alone:
+            mb = self.total_mb
         if mb > self.total_mb:
             raise MemoryBudgetExceeded(
                 f"the run asks for {mb} MB (memory plus /tmp) and the host's total for all "

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from algorithms.core import ArchiveLimits
 from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.host import host_memory_mb
 from algorithms.sandbox.ledger import MemoryLedger
 
 
@@ -39,7 +40,19 @@ def archive_limits() -> ArchiveLimits:
     return ArchiveLimits(max_archive_bytes=maximum, max_total_bytes=max(maximum * 3, 1))
 
 
+# What ``auto`` leaves the worker processes themselves (and the output reader) on the host.
+WORKER_RESERVE_MB = 1024
+
+
 def memory_ledger() -> MemoryLedger:
-    """The host's memory budget for all sandboxed runs (``ALGORITHM_TOTAL_MEMORY_MB``)."""
+    """The host's memory budget for all sandboxed runs (``ALGORITHM_TOTAL_MEMORY_MB``): a
+    number of MB (0: none), or ``auto`` (the default): the host's memory
+    (:func:`~algorithms.sandbox.host.host_memory_mb`) less :data:`WORKER_RESERVE_MB`, so the
+    runs of every worker on the host (two algorithm runs and a baseline at once) never
+    promise more than it has; a single run asking for more than that runs alone."""
     folder = settings.ALGORITHM_MEMORY_LEDGER_DIR or Path(settings.DATA_DIR) / "staging" / "memory"
-    return MemoryLedger(Path(folder), settings.ALGORITHM_TOTAL_MEMORY_MB)
+    setting = str(settings.ALGORITHM_TOTAL_MEMORY_MB).strip().lower()
+    if setting == "auto":
+        total = max(host_memory_mb() - WORKER_RESERVE_MB, 256)
+        return MemoryLedger(Path(folder), total, oversize_alone=True)
+    return MemoryLedger(Path(folder), int(setting or 0))

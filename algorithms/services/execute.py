@@ -4,17 +4,28 @@ Every run goes through :func:`algorithm_run_execute`, whatever its profile
 (:mod:`algorithms.services.profiles`), which decides its limits (stored on the row when it
 was queued), its environment, what of its output is kept, and its outcome.
 
+**Which run.** The message is a doorbell: the worker claims the best queued run of the
+profiles its Celery task serves (:mod:`algorithms.services.dispatch`: priority class, the
+team's fair share, age), whichever run the message names.
+
 The sandbox's ``/task`` is written by :mod:`algorithms.services.taskfolder` (exactly what a
 participant may download; ``test.parquet`` in row groups). The output is a stranger's
 files (:mod:`algorithms.services.output`): each one opened without following links, only
 when it is a regular file, size-capped, and the predictions read by the uploads' bounded
-reader in a process of its own before anything else.
+reader and aligned with the task's solution, as scoring will align them, in a process of
+its own before anything else: predictions scoring would refuse fail the run, never its
+submission.
+
+**Cancel at any moment.** Every stage checks the run's cancel flag (read with the
+heartbeat, every few seconds): copying and unpacking the archive, writing ``/task`` (per
+megabyte or row group), waiting for memory, the sandbox (polled), copying the solution and
+reading the output (the reader process is killed), and once more before the outcome. A
+cancelled run ends ``cancelled`` and its working folder is removed; the worker is free.
 
 **Redelivery.** Celery's task id is stable across redeliveries, and the run stores the
-delivery that claimed it. A message that finds its run ``running`` under its *own* id is a
-redelivery after its worker died mid-run: the run starts again while the profile allows
-another attempt, and fails with the profile's "worker lost" message otherwise. A message
-that finds the run ``running`` under another id is a duplicate and does nothing.
+delivery that claimed it. A message that finds a run ``running`` under its *own* id is a
+redelivery after its worker died mid-run: that run starts again while the profile allows
+another attempt, and fails with the profile's "worker lost" message otherwise.
 """
 
 from __future__ import annotations
@@ -23,13 +34,10 @@ import json
 import logging
 import os
 import shutil
-import socket
 import stat
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +58,21 @@ from algorithms.sandbox import (
 from algorithms.sandbox.base import LOG_TAIL_BYTES
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
+from algorithms.services.dispatch import run_claim_next
 from algorithms.services.outcome import Ending, fail_run
 from algorithms.services.output import (
     OutputReadCancelled,
     OutputRefused,
+    SolutionFile,
     output_copy,
     predictions_read,
 )
-from algorithms.services.profiles import RunProfile, profile_named
+from algorithms.services.profiles import RunProfile, profile_named, profile_of
+from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
 from challenge_platform import jobs
+from datasets.models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -80,36 +92,38 @@ class RunFailed(Exception):
 
 def algorithm_run_execute(
     *,
-    run_pk: int,
+    run_pk: int | None = None,
     delivery_id: str | None = None,
     worker: str | None = None,
     backend: SandboxBackend | None = None,
     task_name: str | None = None,
 ) -> str:
-    """Run ``run_pk`` once; return the status it ended in (or why nothing was done).
+    """Run the best queued run of ``task_name``'s profiles once; return the status it
+    ended in (or why nothing was done).
 
-    Safe for any message, any number of times: only the delivery holding the run's claim
-    may finish it, so a run never completes twice. ``task_name``: the Celery task that got
-    the message; a run of a profile routed to another task (another queue, other time
-    limits) is left to that one.
+    The message is a doorbell (:mod:`algorithms.services.dispatch`): ``run_pk`` is the run
+    that rang, not necessarily the one that runs. ``task_name``: the Celery task that got
+    the message (default: the one ``run_pk``'s profile is routed to, for a direct call).
+    Safe for any message, any number of times: only the delivery holding a run's claim may
+    finish it, so a run never completes twice.
     """
-    profile = _profile_for(run_pk=run_pk, task_name=task_name)
-    if profile is None:
+    task_name = task_name or _task_of(run_pk)
+    if task_name is None:
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
-    run = _claim(profile, run_pk=run_pk, token=token, delivery_id=delivery_id, worker=worker)
+    run = run_claim_next(task_name=task_name, token=token, delivery_id=delivery_id, worker=worker)
     if run is None:
         return "skipped"
-    staging = Path(settings.DATA_DIR) / "staging"
-    staging.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"algorithm-run-{run.pk}-", dir=staging))
+    profile = profile_of(run)
+    staging_sweep()
+    work = staging_folder_create(run_pk=run.pk)
     output = work / "output"
     live_log = output / profile.live_log if profile.live_log else None
     watch = RunWatch(run_pk=run.pk, token=token, log_path=live_log)
     ending = Ending(run=run, token=token, kind=profile.kind)
     started = time.monotonic()
     try:
-        unpack_version(run.version, work / "code")
+        unpack_version(run.version, work / "code", on_chunk=watch.check)
         task_dir = task_folder_write(run.task, work / "task", on_chunk=watch.check)
         limits = SandboxLimits.from_dict(run.limits or {})
         job = SandboxJob(
@@ -124,10 +138,11 @@ def algorithm_run_execute(
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
             if not room:
                 raise RunCancelled
+            watch.check()
             backend = backend or default_backend()
             result = backend.run(job, should_stop=watch.should_stop)
         watch.drain()
-        return _conclude(profile, ending, result, backend, output, watch)
+        return _conclude(profile, ending, result, backend, work, watch)
     except RunCancelled:
         return fail_run(ending, "cancelled before the sandbox started", cancelled=True)
     except MemoryBudgetExceeded as exc:
@@ -162,76 +177,37 @@ def algorithm_run_execute(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _profile_for(*, run_pk: int, task_name: str | None) -> RunProfile | None:
+def _task_of(run_pk: int | None) -> str | None:
+    """The Celery task of ``run_pk``'s profile (a direct call names no task)."""
     name = AlgorithmRun.objects.filter(pk=run_pk).values_list("profile", flat=True).first()
     if name is None:
         logger.warning("run %s no longer exists", run_pk)
         return None
     try:
-        profile = profile_named(name)
+        return profile_named(name).task_name
     except LookupError:
         logger.error("run %s has the unknown profile %r; left alone", run_pk, name)
         return None
-    if task_name is not None and task_name != profile.task_name:
-        logger.error(
-            "run %s (%s) reached %s instead of %s; left alone",
-            run_pk,
-            name,
-            task_name,
-            profile.task_name,
-        )
-        return None
-    return profile
 
 
-def _claim(
-    profile: RunProfile, *, run_pk: int, token: str, delivery_id: str | None, worker: str | None
-) -> AlgorithmRun | None:
-    def worker_lost(run: AlgorithmRun, now: datetime) -> dict[str, Any]:
-        why = "killed, out of memory, or past the worker's time limit"
-        return {"error": lost_message(profile, run, now, why)}
-
-    def claim_fields(run: AlgorithmRun, now: datetime) -> dict[str, Any]:
-        return {
-            "heartbeat_at": now,
-            "worker_hostname": (worker or socket.gethostname())[:255],
-            "worker_pid": os.getpid(),
-            "runner_pid": None,
-            "error": "",
-            "log_tail": "",
-            "limit_hit": "",
-        }
-
-    run = jobs.job_claim(
-        profile.kind,
-        pk=run_pk,
-        token=token,
-        delivery_id=delivery_id,
-        exhausted=worker_lost,
-        fields=claim_fields,
-        select_related=("version__algorithm__team", "task__track__challenge", "started_by"),
-    )
-    if run is not None:
-        logger.info("%s %s started on %s", profile.kind.label, run_pk, run.worker_hostname)
-    return run
-
-
-def lost_message(profile: RunProfile, run: AlgorithmRun, now: datetime, why: str) -> str:
-    """The profile's "worker lost" failure for ``run``, saying ``why``."""
-    seconds = (now - (run.started_at or now)).total_seconds()
-    return profile.worker_lost.format(why=why, seconds=seconds, attempts=run.attempts)
-
-
-def unpack_version(version: AlgorithmVersion, dest: Path) -> None:
-    """Extract ``version``'s stored archive into ``dest`` (checked again on the way)."""
+def unpack_version(
+    version: AlgorithmVersion, dest: Path, *, on_chunk: Callable[[], None] | None = None
+) -> None:
+    """Extract ``version``'s stored archive into ``dest`` (checked again on the way);
+    ``on_chunk`` is called after every copied or written chunk (a cancel check)."""
     archive = version.archive
     if not archive:
         raise RunFailed(f"{version} has no stored archive to run")
     local = dest.parent / "archive.zip"
     with archive.storage.open(archive.name, "rb") as source, open(local, "wb") as out:
-        shutil.copyfileobj(source, out, COPY_CHUNK)
+        while chunk := source.read(COPY_CHUNK):
+            out.write(chunk)
+            if on_chunk is not None:
+                on_chunk()
     try:
-        extract_archive(local, dest, limits=archive_limits(), label="the archive")
+        extract_archive(
+            local, dest, limits=archive_limits(), label="the archive", on_chunk=on_chunk
+        )
     except ArchiveInvalid as exc:  # validated at upload; only a changed rule gets here
         raise RunFailed(str(exc)) from exc
     finally:
@@ -247,14 +223,42 @@ def predictions_file(
     *,
     test_rows: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    solution: SolutionFile | None = None,
 ) -> Path:
     """The one predictions file, opened as a regular file only, copied out of the sandbox's
-    folder and read by the uploads' bounded reader in a process of its own
-    (:mod:`algorithms.services.output`); :class:`RunFailed` with the reason otherwise."""
+    folder and read by the uploads' bounded reader in a process of its own, and with
+    ``solution`` aligned with it as scoring will (:mod:`algorithms.services.output`);
+    :class:`RunFailed` with the reason otherwise."""
     try:
-        return predictions_read(output, cap=cap, test_rows=test_rows, should_stop=should_stop)
+        return predictions_read(
+            output, cap=cap, test_rows=test_rows, should_stop=should_stop, solution=solution
+        )
     except OutputRefused as exc:
         raise RunFailed(str(exc)) from exc
+
+
+def solution_file(
+    task: Task, work: Path, *, on_chunk: Callable[[], None] | None = None
+) -> SolutionFile:
+    """``task``'s solution as a local file for the output check: the stored file itself when
+    the storage has local paths, else a copy in ``work`` (written only once the sandbox has
+    ended, so no run ever shares a folder with it)."""
+    stored = task.solution
+    try:
+        path = Path(stored.storage.path(stored.name))
+    except NotImplementedError:
+        path = work / "solution.parquet"
+        with stored.storage.open(stored.name, "rb") as source, open(path, "wb") as out:
+            while chunk := source.read(COPY_CHUNK):
+                out.write(chunk)
+                if on_chunk is not None:
+                    on_chunk()
+    return SolutionFile(
+        path=path,
+        kind=task.kind,
+        classes=tuple(str(c) for c in task.classes or ()),
+        test_rows=task.test_rows,
+    )
 
 
 def _conclude(
@@ -262,12 +266,13 @@ def _conclude(
     ending: Ending,
     result: SandboxResult,
     backend: SandboxBackend,
-    output: Path,
+    work: Path,
     watch: RunWatch,
 ) -> str:
     """Record the sandbox's result and what the profile keeps of the output, then end the
-    run: cancelled, failed (naming the limit hit), or the profile's outcome."""
-    run = ending.run
+    run: cancelled, failed (naming the limit hit), or the profile's outcome. A cancel asked
+    while the output is read or before the outcome ends it cancelled."""
+    run, output = ending.run, work / "output"
     written: list[str] = []
     ending.fields.update(
         backend=backend.name,
@@ -292,11 +297,20 @@ def _conclude(
         else:
             cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
             try:
+                solution = solution_file(run.task, work, on_chunk=watch.check)
                 predictions = predictions_file(
-                    output, cap, test_rows=run.task.test_rows, should_stop=watch.should_stop
+                    output,
+                    cap,
+                    test_rows=run.task.test_rows,
+                    should_stop=watch.should_stop,
+                    solution=solution,
                 )
-            except OutputReadCancelled as exc:
-                status = fail_run(ending, str(exc), cancelled=True)
+                if watch.should_stop():
+                    raise OutputReadCancelled("cancelled after the output was read")
+            except (OutputReadCancelled, RunCancelled) as exc:
+                status = fail_run(
+                    ending, str(exc) or "cancelled while reading the output", cancelled=True
+                )
             except RunFailed as exc:
                 status = fail_run(ending, str(exc))
             else:

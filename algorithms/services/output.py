@@ -12,6 +12,11 @@
   runtime plus what the task's size justifies) and which has a time limit and is polled for
   a cancel: a dictionary bomb costs that process its cap, never the
   worker its memory. The reader's refusal is the run's failure message, word for word.
+- **Validated fully** when the task's solution is given (:class:`SolutionFile`): the same
+  process aligns the file with the solution exactly as scoring will
+  (``scoring.core.align_submission``: every test id once, the kind's columns and values),
+  so a run whose predictions scoring would refuse fails *before* it submits, with scoring's
+  own words, instead of succeeding and leaving a failed submission behind.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from common.units import byte_size
@@ -56,6 +62,22 @@ class OutputReadCancelled(Exception):
     """``should_stop()`` said so while the predictions were being read."""
 
 
+class OutputCheckBroken(Exception):
+    """The check itself failed (e.g. the task's solution could not be read): the platform's
+    fault, never the algorithm's."""
+
+
+@dataclass(frozen=True)
+class SolutionFile:
+    """A task's solution as the checking process reads it: a local Parquet file (id, label,
+    split) and what ``scoring.core.load_solution`` needs besides (the kind, the classes)."""
+
+    path: Path
+    kind: str
+    classes: tuple[str, ...]
+    test_rows: int
+
+
 def predictions_read(
     output: Path,
     *,
@@ -63,14 +85,23 @@ def predictions_read(
     test_rows: int | None,
     should_stop: Callable[[], bool] | None = None,
     seconds: int = READER_SECONDS,
+    solution: SolutionFile | None = None,
 ) -> Path:
     """The run's predictions, checked and copied next to ``output``; :class:`OutputRefused`
-    (or :class:`OutputReadCancelled`) otherwise."""
+    (or :class:`OutputReadCancelled`) otherwise. With ``solution``, checked against it as
+    scoring will check it (:class:`OutputCheckBroken` when the check itself failed)."""
     name = _predictions_name(output)
     copy = output.parent / f"submitted-{name}"
     _copy_regular(output / name, copy, cap, label=f"/output/{name}")
     try:
-        _read_apart(copy, cap=cap, test_rows=test_rows, should_stop=should_stop, seconds=seconds)
+        _read_apart(
+            copy,
+            cap=cap,
+            test_rows=test_rows,
+            should_stop=should_stop,
+            seconds=seconds,
+            solution=solution,
+        )
     except BaseException:
         copy.unlink(missing_ok=True)
         raise
@@ -133,10 +164,30 @@ def _copy_regular(source: Path, copy: Path, cap: int, *, label: str) -> None:
 def reader_memory_bytes(*, cap: int, test_rows: int | None) -> int:
     """What reading may add to the reader's address space: the mapped file, a copy of it
     (a gzipped CSV unpacked), and three times what the bounded reader lets the columns
-    decode to for the task's size."""
+    decode to for the task's size (a fourth for the alignment with the solution)."""
     if test_rows is None:
         return 6 * cap
-    return 2 * cap + 3 * bounds.decoded_limit(test_rows, READER_COLUMNS)
+    return 2 * cap + 4 * bounds.decoded_limit(test_rows, READER_COLUMNS)
+
+
+def solution_memory_bytes(solution: SolutionFile | None) -> int:
+    """What loading the solution may take before the reader caps itself (its ids, labels
+    and split, decoded): a text column and two others per allowed row, several times over."""
+    return 0 if solution is None else 2 * bounds.decoded_limit(solution.test_rows, 3)
+
+
+def reader_command(
+    copy: Path, *, cap: int, memory: int, test_rows: int | None, solution: SolutionFile | None
+) -> list[str]:
+    """The checking process's command line (:mod:`algorithms.output_check`)."""
+    command = [sys.executable, "-I", "-B", "-m", "algorithms.output_check", str(copy)]
+    command += ["--max-bytes", str(cap), "--memory-bytes", str(memory)]
+    if test_rows is not None:
+        command += ["--test-rows", str(test_rows)]
+    if solution is not None:
+        command += ["--solution", str(solution.path), "--kind", solution.kind]
+        command += ["--classes", json.dumps(list(solution.classes))]
+    return command
 
 
 def _read_apart(
@@ -146,15 +197,13 @@ def _read_apart(
     test_rows: int | None,
     should_stop: Callable[[], bool] | None,
     seconds: int,
+    solution: SolutionFile | None = None,
 ) -> None:
     memory = reader_memory_bytes(cap=cap, test_rows=test_rows)
-    command = [sys.executable, "-I", "-B", "-m", "algorithms.output_check", str(copy)]
-    command += ["--max-bytes", str(cap), "--memory-bytes", str(memory)]
-    if test_rows is not None:
-        command += ["--test-rows", str(test_rows)]
+    command = reader_command(copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution)
 
     def limit_child() -> None:  # a backstop: the reader lowers it once imported
-        outer = RUNTIME_MB * 1024 * 1024 + memory
+        outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution)
         resource.setrlimit(resource.RLIMIT_AS, (outer, outer))
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -184,6 +233,8 @@ def _read_apart(
     report = _report(out)
     if report.get("ok"):
         return
+    if "internal" in report:
+        raise OutputCheckBroken(f"the output check failed: {report['internal']}")
     if "message" in report:
         raise OutputRefused(INVALID + str(report["message"]))
     if report.get("memory"):

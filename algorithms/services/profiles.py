@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
@@ -71,6 +72,12 @@ class RunProfile:
     result_file: str | None = None  # an /output JSON object kept as ``result``
     keep: tuple[str, ...] = field(default=())  # /output files kept as artifacts
     internal_detail: bool = False  # internal errors name the exception (organizers only)
+    # Dispatch (:mod:`.dispatch`): a worker of ``task_name`` takes the queued run of the
+    # lowest class first (runs a person asked for are class 0; a background re-run would be a
+    # higher number), then by its team's share, then age. ``eligible`` (asked at claim time)
+    # may hold a class back, e.g. a compute budget that is spent; None: always eligible.
+    priority: int = 0
+    eligible: Callable[[], Q] | None = None
 
     @property
     def kind(self) -> jobs.JobKind:
@@ -165,3 +172,8 @@ def profile_named(name: str) -> RunProfile:
 
 def profile_of(run: AlgorithmRun) -> RunProfile:
     return profile_named(run.profile)
+
+
+def profiles_served_by(task_name: str) -> list[RunProfile]:
+    """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
+    return [profile for profile in PROFILES.values() if profile.task_name == task_name]

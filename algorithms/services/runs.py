@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Q
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.common import AlgorithmRefused
-from algorithms.services.execute import lost_message
+from algorithms.services.dispatch import lost_message
 from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM, RunProfile, profile_of
 from algorithms.services.upload import uploading_team
 from challenge_platform import jobs
@@ -104,6 +105,7 @@ def algorithm_runs_queue(
     with transaction.atomic():
         if not organizer_run:
             Team.objects.select_for_update().filter(pk=algorithm.team_id).values_list("pk").get()
+            _check_queue_room(team=algorithm.team, adding=len(tasks))
             _check_daily_limits(team=algorithm.team, tasks=tasks)
         # A team running its own algorithm is a submission, not an audited action.
         runs = [
@@ -136,6 +138,7 @@ def algorithm_runs_admission(
     team = uploading_team(user=user, challenge=challenge)
     tasks = _tasks(challenge_id=challenge.pk, task_slugs=task_slugs, track_slug=track_slug)
     _check_team_may_run(team=team, user=user, tasks=tasks)
+    _check_queue_room(team=team, adding=len(tasks))
     _check_daily_limits(team=team, tasks=tasks)
     return tasks
 
@@ -188,6 +191,26 @@ def _check_participant(*, team: Team, tasks: list[Task]) -> None:
             f"{challenge.end:%Y-%m-%d %H:%M} UTC; an algorithm run submits, so it cannot run "
             "now.",
             403,
+        )
+
+
+def _check_queue_room(*, team: Team, adding: int) -> None:
+    """A team's queued and running runs stay under ``ALGORITHM_MAX_PENDING_RUNS_PER_TEAM``:
+    fair share orders the queue, the cap keeps one team from filling it (and the workers'
+    next hours) in the first place."""
+    cap = int(settings.ALGORITHM_MAX_PENDING_RUNS_PER_TEAM)
+    if cap <= 0:
+        return
+    pending = AlgorithmRun.objects.filter(
+        version__algorithm__team=team, status__in=ACTIVE, profile=TEAM.name
+    ).count()
+    if pending + adding > cap:
+        raise AlgorithmRefused(
+            "queue_full",
+            f"Your team has {pending} run{'s' if pending != 1 else ''} queued or running; a "
+            f"team may have at most {cap} at once, so {adding} more cannot be queued. Wait "
+            "for some to finish, or cancel some.",
+            429,
         )
 
 

@@ -427,9 +427,19 @@ ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
 ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
 ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
 # The memory (address space + /tmp) promised to all sandboxed runs of one host at once,
-# baselines included; a run waits for room (0: no total). Ledger folder: local to the host.
-ALGORITHM_TOTAL_MEMORY_MB = env_int("ALGORITHM_TOTAL_MEMORY_MB", 0)
+# baselines included; a run waits for room. MB, 0 for no total, or "auto": the host's memory
+# less 1 GiB for the workers (algorithms.services.common). Ledger folder: local to the host.
+ALGORITHM_TOTAL_MEMORY_MB: str | int = env("ALGORITHM_TOTAL_MEMORY_MB", "auto").strip().lower()
+if ALGORITHM_TOTAL_MEMORY_MB != "auto":
+    ALGORITHM_TOTAL_MEMORY_MB = int(ALGORITHM_TOTAL_MEMORY_MB)  # a number, as env_int reads one
 ALGORITHM_MEMORY_LEDGER_DIR = env("ALGORITHM_MEMORY_LEDGER_DIR", "")
+# Fair share (algorithms.services.dispatch): a worker takes the best queued run, by its
+# profile's priority class, then the share of the algorithm's team (runs running now, CPU
+# seconds of runs finished within this window), then age.
+ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECONDS", 3600)
+# Queued + running runs one team may have at once (a team's own runs; 0: no cap), so one
+# team cannot fill the queue until the others wait for hours.
+ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
 # Copying the task in and submitting the output happen inside the soft limit too.

@@ -5,7 +5,9 @@ files, without ``__pycache__``, ``.git`` and other hidden folders; links are not
 followed), then uploaded as a new version (``POST challenges/<slug>/algorithms/``) and run
 on the track (``POST algorithms/<id>/runs/`` with ``{"track": slug}``). With ``--wait``,
 one progress bar counts the finished runs and a line per task says how each ended; the
-exit code is 1 when any run failed or was cancelled.
+exit code is 1 when any run failed or was cancelled. A run that made a submission is
+finished once scoring has finished that submission too: the run follows its submission's
+final status (a submission that fails at scoring fails its run, with scoring's message).
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ from tqdm import tqdm
 from .client import Client, CliError, UsageError
 
 RUN_FINAL = ("succeeded", "failed", "cancelled")
+SUBMISSION_PENDING = ("queued", "scoring")
+
+
+def _finished(run: dict[str, Any]) -> bool:
+    """Final, and its submission (if any) scored or failed (a server without the
+    ``submission_status`` field is taken at its word)."""
+    return run["status"] in RUN_FINAL and run.get("submission_status") not in SUBMISSION_PENDING
+
+
 SKIPPED_DIRS = ("__pycache__",)
 
 
@@ -119,32 +130,40 @@ def _wait_runs(
     with tqdm(
         total=len(runs), desc="runs", unit="task", disable=True if quiet else None, leave=True
     ) as bar:
-        done = 0
+        finished: set[Any] = set()
         while True:
             for pk, run in state.items():
-                if run["status"] in RUN_FINAL:
+                if pk in finished:
                     continue
                 fresh = client.get(f"algorithm-runs/{pk}/")
                 fresh.setdefault("task", run.get("task"))
-                if fresh["status"] != run["status"] and not quiet:
-                    bar.set_postfix_str(f"{fresh['task']}: {fresh['status']}")
+                shown = _progress(fresh)
+                if shown != _progress(run) and not quiet:
+                    bar.set_postfix_str(f"{fresh['task']}: {shown}")
                 state[pk] = fresh
-                if fresh["status"] in RUN_FINAL:
-                    done += 1
+                if _finished(fresh):
+                    finished.add(pk)
                     bar.update(1)
                     if not quiet:
                         bar.write(_run_line(fresh))
-            if done == len(state):
+            if len(finished) == len(state):
                 return list(state.values())
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                left = [r["task"] for r in state.values() if r["status"] not in RUN_FINAL]
+                left = [r["task"] for pk, r in state.items() if pk not in finished]
                 waiting = ", ".join(left)
                 raise CliError(
                     f"still running after {timeout:g} s: {waiting}; check later on the site"
                 )
             time.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 3.0)
+
+
+def _progress(run: dict[str, Any]) -> str:
+    """What a run is doing, as the bar shows it (a succeeded run waits for its score)."""
+    if run["status"] == "succeeded" and run.get("submission_status") in SUBMISSION_PENDING:
+        return f"succeeded, submission {run['submission_status']}"
+    return str(run["status"])
 
 
 def _run_line(run: dict[str, Any]) -> str:

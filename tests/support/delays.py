@@ -5,6 +5,17 @@
   It wraps ``scoring.core.score_file`` before the scoring services import it, which is why
   the worker's settings module (:mod:`tests.support.worker_settings`) imports this module.
 
+- ``ALGORITHM_TEST_STAGE_DELAYS`` (e.g. ``"unpack=600"``): a run's stage takes that many
+  seconds, as it would for a large archive or task, *calling the stage's own cancel check
+  twice a second meanwhile* (as the real copy calls it per megabyte or row group), so a
+  test can cancel a run deterministically in the middle of that stage. Stages: ``unpack``
+  (copying and unpacking the archive, right after the claim), ``task`` (writing ``/task``),
+  ``read`` (the output reader process sleeps first; the pipeline's own polling must kill
+  it). Only the first run of each pool process is delayed (the worker then runs the next
+  job at full speed, so a test can show it is free). Each stage logs ``test delay:
+  <stage>`` to the worker's log when it starts. Armed in each pool process
+  (``worker_process_init``), where the algorithms app is loaded.
+
 A slow baseline needs no hook: :func:`slow_baseline_dir` is a copy of the baseline's folder
 whose ``main.py`` sleeps first (inside the sandbox, where no test variable reaches, so the
 delay is written into that file). A test points ``BASELINE_ALGORITHM_DIR`` at it before it
@@ -16,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,5 +71,67 @@ def slow_baseline_dir(delay: float) -> str:
     return str(target)
 
 
+STAGE_DELAYS = {
+    name.strip(): float(seconds)
+    for name, _, seconds in (
+        part.partition("=")
+        for part in os.environ.get("ALGORITHM_TEST_STAGE_DELAYS", "").split(",")
+        if part.strip()
+    )
+}
+CHECK_EVERY = 0.5
+
+
+_delayed: set[str] = set()  # the stages this pool process has delayed once
+
+
+def _first_time(stage: str) -> bool:
+    if stage in _delayed:
+        return False
+    _delayed.add(stage)
+    return True
+
+
+def _slow(seconds: float, check: Any, what: str) -> None:  # check: the stage's own
+    print(f"test delay: {what}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(CHECK_EVERY)
+        if check is not None:
+            check()
+
+
+def arm_stage_delays(**_: Any) -> None:
+    from algorithms.services import execute, output
+
+    for stage, name in (("unpack", "unpack_version"), ("task", "task_folder_write")):
+        if stage in STAGE_DELAYS:
+            real = getattr(execute, name)
+
+            def slow(target: Any, *args: Any, _real=real, _stage=stage, **kwargs: Any) -> Any:
+                if _first_time(_stage):
+                    _slow(STAGE_DELAYS[_stage], kwargs.get("on_chunk"), _stage)
+                return _real(target, *args, **kwargs)
+
+            setattr(execute, name, functools.wraps(real)(slow))
+    if "read" in STAGE_DELAYS:
+        real_command = output.reader_command
+
+        @functools.wraps(real_command)
+        def slow_command(*args: Any, **kwargs: Any) -> list[str]:
+            command = real_command(*args, **kwargs)
+            if not _first_time("read"):
+                return command
+            print("test delay: read", file=sys.stderr, flush=True)
+            delay = f"sleep {STAGE_DELAYS['read']:g}; exec \"$@\""
+            return ["/bin/sh", "-c", delay, "sh", *command]
+
+        output.reader_command = slow_command
+
+
 if SCORING_DELAY > 0:
     arm_scoring_delay()
+if STAGE_DELAYS:
+    from celery.signals import worker_process_init
+
+    worker_process_init.connect(arm_stage_delays, weak=False)

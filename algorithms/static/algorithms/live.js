@@ -1,8 +1,10 @@
-/* Live run status: poll the algorithm's API every 2 s while a run is queued or running, and
+/* Live run status: poll the algorithm's API every 2 s while a run is queued or running, or
+   its submission is still being scored (a run follows its submission's final status), and
    update the rows in place (as scoring/live.js does for submissions). */
 (function () {
   "use strict";
   var ACTIVE = { queued: true, running: true };
+  var SCORING = { queued: true, scoring: true };
   var INTERVAL_MS = 2000;
 
   function setText(row, role, text) {
@@ -26,7 +28,20 @@
       link.href = "/submissions/" + run.submission + "/";
       link.textContent = "#" + run.submission;
       cell.appendChild(link);
+      cell.appendChild(document.createTextNode(" "));
+      var status = document.createElement("span");
+      status.dataset.role = "submission-status";
+      cell.appendChild(status);
     }
+    var submissionStatus = cell && cell.querySelector('[data-role="submission-status"]');
+    if (submissionStatus && run.submission_status) {
+      submissionStatus.textContent = run.submission_status;
+      submissionStatus.className = "badge " + run.submission_status;
+    }
+  }
+
+  function pending(run) {
+    return ACTIVE[run.status] || (run.submission && SCORING[run.submission_status]);
   }
 
   function watch(table) {
@@ -38,7 +53,7 @@
           if (!body) return schedule();
           var active = false;
           (body.runs || []).forEach(function (run) {
-            if (ACTIVE[run.status]) active = true;
+            if (pending(run)) active = true;
             var row = table.querySelector('[data-run-id="' + run.id + '"]');
             if (row) updateRow(row, run);
           });

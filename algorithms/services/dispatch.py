@@ -1,0 +1,197 @@
+"""Which run a worker takes next: the database decides, the broker's message is a doorbell.
+
+Every queued run publishes one message to its profile's Celery task (its queue). Whatever
+run a message names, the worker that gets it claims the **best** queued run of the
+profiles that task serves, at claim time (:func:`run_claim_next`, on the shared job
+lifecycle's :func:`challenge_platform.jobs.job_claim_next`), ordered by:
+
+1. the profile's **priority class** (``RunProfile.priority``: runs a person asked for are
+   class 0; a background re-run of a benchmark would be a higher class, so it never goes
+   before them), among the profiles that are ``eligible`` now (``RunProfile.eligible``, e.g.
+   a compute budget);
+2. the **share** of the algorithm's team: how many of its runs are running now, then the
+   CPU seconds its runs that finished within ``ALGORITHM_FAIR_SHARE_WINDOW_SECONDS`` used
+   (so a team with 50 queued runs does not delay a team with one: the second team's run is
+   next as soon as a worker is free);
+3. **age** (oldest first, then the lowest id).
+
+Messages and runs are not paired: there is at least one message per queued run (each run
+publishes one when it is queued; the sweeper publishes again for a run queued too long), and
+each message claims at most one run, so every run is claimed once a worker is free, a
+duplicate or stale message finds nothing to claim and does nothing, and a run is never
+claimed twice (the claim holds the row's lock, re-checks it is queued, and stamps the
+delivery's token). A message redelivered after its worker died finds the run it had claimed
+(``run_token`` is the message's id) and resumes or ends that one, never a second run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.services.profiles import PROFILES, RunProfile, profile_of, profiles_served_by
+from challenge_platform import jobs
+
+logger = logging.getLogger(__name__)
+
+# A class no profile has: runs of a profile this release does not know sort last (and are
+# not eligible anyway).
+UNKNOWN_CLASS = 1_000_000
+
+
+def run_claim_next(
+    *, task_name: str, token: str, delivery_id: str | None = None, worker: str | None = None
+) -> AlgorithmRun | None:
+    """The run this delivery of ``task_name`` holds now, or ``None`` when nothing is queued
+    for it: the run it had claimed before its worker died (a redelivery), else the best
+    queued run of the task's profiles (see the module)."""
+    served = profiles_served_by(task_name)
+    if not served:
+        logger.error("no run profile is served by %s", task_name)
+        return None
+    kind = served[0].kind  # the same rows and fields for every profile of a task
+    held = jobs.job_held_by(kind, token=delivery_id) if delivery_id else None
+    if held is not None:
+        return _claim_redelivered(run_pk=held, token=token, delivery_id=delivery_id, worker=worker)
+    run = jobs.job_claim_next(
+        kind,
+        token=token,
+        eligible=lambda: _eligible(served),
+        annotate=share_annotations(timezone.now()),
+        order=SHARE_ORDER,
+        exhausted=lambda run, now: {"error": _lost(run, now)},
+        fields=_claim_fields(worker),
+        select_related=SELECT_RELATED,
+    )
+    if run is not None:
+        logger.info(
+            "%s run %s started on %s (doorbell of %s)",
+            run.profile,
+            run.pk,
+            run.worker_hostname,
+            delivery_id or "a direct call",
+        )
+    return run
+
+
+SELECT_RELATED = ("version__algorithm__team", "task__track__challenge", "started_by")
+SHARE_ORDER = ("priority_class", "team_running", "team_cpu_seconds", "created_at", "pk")
+
+
+def share_annotations(now: datetime) -> dict[str, Any]:
+    """The annotations :data:`SHARE_ORDER` sorts queued runs by (one home for the order:
+    the claim, and the queue's page or a test that asks what runs next)."""
+    team = OuterRef("version__algorithm__team_id")
+    same_team = AlgorithmRun.objects.filter(version__algorithm__team_id=team).order_by()
+    running = (
+        same_team.filter(status=AlgorithmRunStatus.RUNNING)
+        .values("version__algorithm__team_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    since = now - timedelta(seconds=settings.ALGORITHM_FAIR_SHARE_WINDOW_SECONDS)
+    cpu = (
+        same_team.filter(finished_at__gte=since, cpu_seconds__isnull=False)
+        .values("version__algorithm__team_id")
+        .annotate(total=Sum("cpu_seconds"))
+        .values("total")
+    )
+    return {
+        "priority_class": Case(
+            *(When(profile=p.name, then=Value(p.priority)) for p in PROFILES.values()),
+            default=Value(UNKNOWN_CLASS),
+            output_field=IntegerField(),
+        ),
+        "team_running": Coalesce(Subquery(running, output_field=IntegerField()), Value(0)),
+        "team_cpu_seconds": Coalesce(
+            Subquery(cpu, output_field=FloatField()), Value(0.0), output_field=FloatField()
+        ),
+    }
+
+
+def queued_in_claim_order(*, task_name: str) -> list[AlgorithmRun]:
+    """The queued runs of ``task_name``'s profiles in the order the next claims would take
+    them if nothing changed meanwhile (what a queue page shows; the tests compare)."""
+    served = profiles_served_by(task_name)
+    return list(
+        AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
+        .filter(_eligible(served))
+        .annotate(**share_annotations(timezone.now()))
+        .order_by(*SHARE_ORDER)
+    )
+
+
+def _eligible(served: list[RunProfile]) -> Q:
+    condition = Q(pk__in=[])
+    for profile in served:
+        allowed = Q(profile=profile.name)
+        if profile.eligible is not None:
+            allowed &= profile.eligible()
+        condition |= allowed
+    return condition
+
+
+def _claim_fields(worker: str | None):
+    def fields(run: AlgorithmRun, now: datetime) -> dict[str, Any]:
+        return {
+            "heartbeat_at": now,
+            "worker_hostname": (worker or socket.gethostname())[:255],
+            "worker_pid": os.getpid(),
+            "runner_pid": None,
+            "error": "",
+            "log_tail": "",
+            "limit_hit": "",
+        }
+
+    return fields
+
+
+def _lost(run: AlgorithmRun, now: datetime) -> str:
+    why = "killed, out of memory, or past the worker's time limit"
+    return lost_message(profile_of(run), run, now, why)
+
+
+def lost_message(profile: RunProfile, run: AlgorithmRun, now: datetime, why: str) -> str:
+    """The profile's "worker lost" failure for ``run``, saying ``why``."""
+    seconds = (now - (run.started_at or now)).total_seconds()
+    return profile.worker_lost.format(why=why, seconds=seconds, attempts=run.attempts)
+
+
+def _claim_redelivered(
+    *, run_pk: int, token: str, delivery_id: str | None, worker: str | None
+) -> AlgorithmRun | None:
+    """The message that had claimed ``run_pk`` came back (its worker died mid-run): the run
+    starts again while its profile allows another attempt, else fails as "worker lost"."""
+    profile = profile_of(AlgorithmRun.objects.only("profile").get(pk=run_pk))
+    run = jobs.job_claim(
+        profile.kind,
+        pk=run_pk,
+        token=token,
+        delivery_id=delivery_id,
+        exhausted=lambda run, now: {"error": _lost(run, now)},
+        fields=_claim_fields(worker),
+        select_related=SELECT_RELATED,
+    )
+    if run is not None:
+        logger.info("%s run %s resumed on %s (redelivered)", run.profile, run_pk, worker)
+    return run

@@ -1,0 +1,168 @@
+"""Runs dispatch from the database (issue 24): the claim takes the best queued run, by
+priority class, the team's share (running now, CPU used recently), then age; the message
+is only a doorbell. These tests claim in-process, on the test database (SQLite, and
+PostgreSQL with ``DATABASE_URL``), without running anything; the real workers' tests are
+in ``test_dispatch_workers.py``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.services import AlgorithmRefused, algorithm_runs_queue
+from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
+from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM
+from algorithms.services.runs import run_create
+from tests.algorithms_tests.archives import algorithm_zip
+from tests.algorithms_tests.test_services import post_archive
+
+pytestmark = pytest.mark.slow
+
+TASK = TEAM.task_name
+
+
+def version_of(participant, challenge, name: str) -> AlgorithmVersion:
+    body = post_archive(participant.api(), challenge, algorithm_zip(name=name)).json()
+    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])
+
+
+def queue_runs(version, task, n: int, *, profile=TEAM) -> list[AlgorithmRun]:
+    with transaction.atomic():
+        return [
+            run_create(profile=profile, version=version, task=task, audit=False) for _ in range(n)
+        ]
+
+
+def claim(token: str) -> AlgorithmRun | None:
+    return run_claim_next(task_name=TASK, token=token, worker="test")
+
+
+def finish(run: AlgorithmRun, *, cpu_seconds: float = 1.0) -> None:
+    AlgorithmRun.objects.filter(pk=run.pk).update(
+        status=AlgorithmRunStatus.SUCCEEDED,
+        run_token="",
+        finished_at=timezone.now(),
+        cpu_seconds=cpu_seconds,
+    )
+
+
+@pytest.fixture
+def teams(world, broker):
+    a = version_of(world.participant, world.challenge, "A")
+    b = version_of(world.rival, world.challenge, "B")
+    return a, b
+
+
+def test_a_team_with_one_run_goes_before_a_team_with_fifty(world, teams):
+    a, b = teams
+    a_runs = queue_runs(a, world.classification, 50)
+    (b_run,) = queue_runs(b, world.classification, 1)  # queued last
+    first = claim("w1")
+    assert first.pk == a_runs[0].pk  # equal shares: the oldest
+    # One of A's runs is running: B's is next, though 49 of A's are older.
+    assert queued_in_claim_order(task_name=TASK)[0].pk == b_run.pk
+    second = claim("w2")
+    assert second.pk == b_run.pk
+    # With none running, CPU used recently decides: A used some, B none yet.
+    finish(first, cpu_seconds=5.0)
+    finish(second, cpu_seconds=0.5)
+    (b_again,) = queue_runs(b, world.classification, 1)
+    assert claim("w3").pk == b_again.pk
+    finish(AlgorithmRun.objects.get(pk=b_again.pk), cpu_seconds=0.5)
+    assert claim("w4").pk == a_runs[1].pk  # B's CPU (1 s) is below A's (5 s), none queued
+    # Each run was claimed once, by the delivery that holds it.
+    held = AlgorithmRun.objects.filter(run_token__startswith="w")
+    assert sorted(held.values_list("run_token", flat=True)) == ["w4"]
+
+
+def test_cpu_outside_the_window_no_longer_counts(world, teams, settings):
+    a, b = teams
+    settings.ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = 3600
+    (old,) = queue_runs(a, world.classification, 1)
+    finish(old, cpu_seconds=10_000)
+    AlgorithmRun.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(hours=2))
+    a_next = queue_runs(a, world.classification, 1)[0]
+    b_next = queue_runs(b, world.classification, 1)[0]
+    assert claim("w").pk == a_next.pk  # equal shares again: the older one
+    assert claim("v").pk == b_next.pk
+
+
+def test_priority_classes_and_eligibility(world, teams, monkeypatch):
+    """A profile of a lower class (a future benchmark re-run) waits for every run a person
+    asked for; one whose ``eligible`` is closed (a spent budget) is not claimed at all."""
+    a, b = teams
+    background = replace(ORGANIZER, name="background", priority=10)
+    monkeypatch.setitem(PROFILES, "background", background)
+    (rerun,) = queue_runs(a, world.classification, 1, profile=background)
+    (asked,) = queue_runs(b, world.classification, 1)
+    assert claim("x").pk == asked.pk
+    monkeypatch.setitem(PROFILES, "background", replace(background, eligible=lambda: Q(pk__in=[])))
+    assert claim("y") is None
+    assert AlgorithmRun.objects.get(pk=rerun.pk).status == AlgorithmRunStatus.QUEUED
+    monkeypatch.setitem(PROFILES, "background", background)
+    assert claim("z").pk == rerun.pk
+
+
+def test_a_doorbell_without_a_queued_run_does_nothing(world, teams):
+    assert claim("nobody") is None
+    a, _ = teams
+    (run,) = queue_runs(a, world.classification, 1)
+    assert claim("first").pk == run.pk
+    assert claim("second") is None  # a duplicate message: the run is taken
+    stored = AlgorithmRun.objects.get(pk=run.pk)
+    assert (stored.run_token, stored.attempts) == ("first", 1)
+
+
+def test_a_redelivered_message_resumes_its_own_run_not_another(world, teams):
+    a, b = teams
+    (mine,) = queue_runs(a, world.classification, 1)
+    (other,) = queue_runs(b, world.classification, 1)
+    assert run_claim_next(task_name=TASK, token="d1", delivery_id="d1").pk == mine.pk
+    # The worker died; the broker redelivers the same message (same id).
+    again = run_claim_next(task_name=TASK, token="d1", delivery_id="d1")
+    assert again.pk == mine.pk and again.attempts == 2
+    assert AlgorithmRun.objects.get(pk=other.pk).status == AlgorithmRunStatus.QUEUED
+
+
+def test_the_baseline_queue_serves_baseline_runs_only(world, teams):
+    a, _ = teams
+    queue_runs(a, world.classification, 1)
+    assert run_claim_next(task_name="algorithms.tasks.run_baseline", token="b") is None
+
+
+def test_a_team_cannot_fill_the_queue(world, broker, settings):
+    settings.ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = 3
+    client = world.participant.api()
+    body = post_archive(client, world.challenge, algorithm_zip()).json()
+    tasks = [world.classification.slug, world.matching.slug]
+    assert (
+        client.post(
+            f"/api/v1/algorithms/{body['id']}/runs/", {"tasks": tasks}, format="json"
+        ).status_code
+        == 202
+    )
+    refused = client.post(f"/api/v1/algorithms/{body['id']}/runs/", {"tasks": tasks}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "queue_full"
+    assert "at most 3 at once" in refused.json()["detail"]
+    assert AlgorithmRun.objects.count() == 2  # nothing of the refused request was queued
+    # The question chal asks before uploading gets the same answer.
+    admission = client.get(
+        f"/api/v1/challenges/{world.challenge.slug}/algorithm-runs/admission/",
+        {"tasks": ",".join(tasks)},
+    )
+    assert admission.status_code == 429 and admission.json()["code"] == "queue_full"
+    # Another team is not affected.
+    rival = post_archive(world.rival.api(), world.challenge, algorithm_zip()).json()
+    version = AlgorithmVersion.objects.get(algorithm_id=rival["id"])
+    assert algorithm_runs_queue(
+        algorithm=version.algorithm, user=world.rival.user, task_slugs=tasks
+    )
+    with pytest.raises(AlgorithmRefused):
+        algorithm_runs_queue(algorithm=version.algorithm, user=world.rival.user, task_slugs=tasks)
