@@ -214,6 +214,7 @@ def algorithm_runs_sweep(*, now: datetime | None = None) -> jobs.SweepReport:
     return jobs.jobs_sweep(ALGORITHM_RUN, stale=stale, now=now, decide=_decide)
 
 
+@jobs.when_holder_lost(ALGORITHM_RUN)
 def _decide(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
     if run.status == AlgorithmRunStatus.QUEUED:
         return jobs.REQUEUED, {}

@@ -358,6 +358,7 @@ def baseline_runs_sweep(*, now: datetime | None = None) -> BaselineSweepReport:
     )
 
 
+@jobs.when_holder_lost(BASELINES)
 def _end_lost_run(run: BaselineRun, now: datetime) -> tuple[str, dict[str, Any]]:
     seconds = (now - (run.started_at or now)).total_seconds()
     quiet = (now - (run.heartbeat_at or run.started_at or now)).total_seconds()
