@@ -24,8 +24,9 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   nobody could beat, and every live worker gets that long to beat again. A worker paused
   longer than that (a frozen machine) is taken for dead: its jobs go to other workers, and
   when it wakes the token rules of :mod:`challenge_platform.jobs` drop its results; it logs
-  that it was presumed dead. The beat gaps each worker saw are kept in its entry
-  (``max_gap``), which is how the defaults were measured (docs/decisions.md).
+  that it was presumed dead. The largest gap between two good beats of the running thread
+  is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
+  rule above covers them), which is how the defaults were measured (docs/decisions.md).
 
 The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
 with Redis down nothing here can judge.
@@ -134,6 +135,7 @@ class Liveness:
     max_gap: float = 0.0
     suspects: dict[str, float] = field(default_factory=dict)  # holder -> silent since
     discovered_at: float | None = None
+    running: bool = False  # in the thread's loop (gaps before it, at start-up, do not count)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -144,13 +146,14 @@ class Liveness:
         """Write this worker's key and entry; False (logged) when Redis did not answer."""
         now = self.clock()
         gap = now - self.last_beat if self.last_beat is not None else 0.0
+        steady = self.running and self.connected_since is not None  # the last one was good
         entry = {
             "node": self.node,
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "started": self.started,
             "beat": time.time(),
-            "max_gap": round(max(self.max_gap, gap), 3),
+            "max_gap": round(max(self.max_gap, gap if steady else 0.0), 3),
         }
         try:
             pipe = self.client.pipeline(transaction=True)
@@ -171,7 +174,8 @@ class Liveness:
                 why,
                 gap,
             )
-        self.max_gap = max(self.max_gap, gap)
+        if steady:
+            self.max_gap = max(self.max_gap, gap)
         self.last_beat = now
         if self.connected_since is None:
             self.connected_since = now
@@ -273,6 +277,7 @@ class Liveness:
             logger.warning("worker %s could not check the others", self.holder, exc_info=True)
 
     def run(self) -> None:
+        self.running, self.last_beat = True, None
         while not self.stopping.is_set():
             started = self.clock()
             self.tick()

@@ -168,3 +168,22 @@ def test_the_lost_after_time_is_at_least_three_beats(settings):
     settings.WORKER_BEAT_SECONDS = 2
     settings.WORKER_LOST_AFTER_SECONDS = 1
     assert workers.beat_settings() == (2.0, 6.0)
+
+
+def test_the_largest_gap_counts_good_beats_of_the_running_thread_only(r, make):
+    a = make("w@a#1")
+    a.beat()  # at start-up, before the thread runs
+    a.test_clock.advance(9)
+    a.running, a.last_beat = True, None
+    a.beat()
+    a.test_clock.advance(1.5)
+    a.beat()
+    good = a.client
+    a.client = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    a.test_clock.advance(20)
+    assert not a.beat()  # an outage: nobody beats, and the rule above covers it
+    a.client = good
+    a.test_clock.advance(1)
+    a.beat()
+    assert a.max_gap == 1.5
+    assert json.loads(r.hget(REGISTRY, "w@a#1"))["max_gap"] == 1.5
