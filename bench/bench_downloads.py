@@ -18,7 +18,11 @@ the per-repeat ratios (the machine is shared: both are measured in the same minu
 S3 the floor is the cheaper of Django storage's read (django-storages downloads the object
 to a temporary file first) and a streamed GET of the object with the storage's own client.
 
-Run: .venv/bin/python bench/bench_downloads.py [--size-mb 512] [--repeat 5] [--no-s3]
+With ``--before <git revision>`` a second gunicorn serves the same data with that revision's
+code, measured in the same rounds (a before/after in one run).
+
+Run: .venv/bin/python -m bench.bench_downloads [--size-mb 512] [--repeat 5] [--no-s3]
+     [--before <revision>]
 A measurement: exit 1 only when a download is wrong.
 """
 
@@ -29,6 +33,7 @@ import hashlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -88,6 +93,40 @@ print(json.dumps({{"storage": storage_seconds, "raw": raw_seconds, "read": read}
 """
 
 
+# The download floor: the smallest HTTP server that can send the stored bytes (a file on
+# disk with sendfile(); an S3 object with one ranged GET relayed in 1 MiB blocks), reading
+# through the same Django storage, answering one request at a time. No Django request
+# handling, no authentication, no gunicorn: what any download costs on this machine.
+BARE_SERVER = """
+import re, socket, sys
+from datasets.models import Task
+field = Task.objects.get(slug={slug!r}).train_parquet
+storage, name = field.storage, field.name
+size = storage.size(name)
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+while True:
+    conn, _ = server.accept()
+    head = b""
+    while b"\\r\\n\\r\\n" not in head:
+        head += conn.recv(65536)
+    asked = re.search(rb"(?i)\\r\\nrange: bytes=(\\d+)-", head)
+    first = int(asked.group(1)) if asked else 0
+    status = "206 Partial Content" if asked else "200 OK"
+    conn.sendall(f"HTTP/1.1 {{status}}\\r\\nContent-Length: {{size - first}}\\r\\n"
+                 "Connection: close\\r\\n\\r\\n".encode())
+    if hasattr(storage, "bucket"):
+        body = storage.bucket.Object(storage._normalize_name(name)).get(
+            Range=f"bytes={{first}}-")["Body"]
+        for chunk in body.iter_chunks({chunk}):
+            conn.sendall(chunk)
+    else:
+        with storage.open(name, "rb") as handle:
+            conn.sendfile(handle.file, offset=first)
+    conn.close()
+"""
+
+
 @dataclass
 class Instance:
     """One platform instance (a storage backend) and its figures."""
@@ -99,7 +138,13 @@ class Instance:
     slug: str
     size: int
     digest: str
+    bare: str = ""  # the bare server's address
+    before: str = ""  # gunicorn running an earlier revision's code on the same data (--before)
+    ours_before: list[float] = field(default_factory=list)
+    web_pgid: dict[str, int] = field(default_factory=dict)  # address -> gunicorn's group
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # address -> server CPU s
     floor: list[float] = field(default_factory=list)
+    download_floor: list[float] = field(default_factory=list)
     ours: list[float] = field(default_factory=list)
     storage_read: list[float] = field(default_factory=list)
     raw_read: list[float] = field(default_factory=list)
@@ -124,8 +169,54 @@ def procfile_web() -> str:
     return dict(parse_procfile((REPO / "Procfile").read_text()).processes)["web"]
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of process group ``pgid``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def start_web(env: dict[str, str], log: Path, procs: list, code: Path = REPO) -> str:
+    """gunicorn from the Procfile's ``web`` line, running the code in ``code``; its address."""
+    port = free_port()
+    web_env = {**env, "WEB_BIND": f"{LOOPBACK}:{port}", "PYTHONPATH": str(code)}
+    command = f"cd {shlex.quote(str(code))} && exec {procfile_web()}"
+    procs.append(Process(log.stem, ["/bin/sh", "-c", command], web_env, log))
+    base = f"http://{LOOPBACK}:{port}"
+    wait_until(lambda: requests.get(f"{base}/healthz", timeout=5).ok, timeout=120, what="gunicorn")
+    return base
+
+
+def web_group(procs: list) -> int:
+    return procs[-1].popen.pid  # started in a session (and so a group) of its own
+
+
+def code_at(revision: str, folder: Path) -> Path:
+    """The repository's files at ``revision`` (``git archive``), to serve the same data with
+    the code before a change."""
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def start_instance(
-    backend: str, root: Path, base_env: dict[str, str], source: Path, digest: str, procs: list
+    backend: str,
+    root: Path,
+    base_env: dict[str, str],
+    source: Path,
+    digest: str,
+    procs: list,
+    before: Path | None,
 ) -> Instance:
     data = root / backend
     data.mkdir()
@@ -135,15 +226,23 @@ def start_instance(
     fixture = prepare(env, data, clients=1, rows=200)
     out = run_manage(env, "shell", "-c", REPLACE.format(slug=fixture.task_slug, source=str(source)))
     stored = json.loads(out.strip().splitlines()[-1])
-    port = free_port()
-    web_env = {**env, "WEB_BIND": f"{LOOPBACK}:{port}"}
-    procs.append(Process(f"web-{backend}", ["/bin/sh", "-c", f"exec {procfile_web()}"], web_env,
-                         data / "web.log"))  # fmt: skip
-    base = f"http://{LOOPBACK}:{port}"
-    wait_until(lambda: requests.get(f"{base}/healthz", timeout=5).ok, timeout=120, what="gunicorn")
+    base = start_web(env, data / "web.log", procs)
+    groups = {base: web_group(procs)}
+    previous = ""
+    if before:
+        previous = start_web(env, data / "web-before.log", procs, before)
+        groups[previous] = web_group(procs)
+    bare_log = data / "bare.log"
+    procs.append(Process(f"bare-{backend}", [sys.executable, str(REPO / "manage.py"), "shell",
+                         "-c", BARE_SERVER.format(slug=fixture.task_slug, chunk=MIB)], env,
+                         bare_log))  # fmt: skip
+    port_line = lambda: bare_log.read_text().strip().rsplit("\n", 1)[-1]  # noqa: E731
+    wait_until(lambda: port_line().isdigit(), timeout=120, what="the bare server")
+    bare = f"http://{LOOPBACK}:{port_line()}"
     return Instance(
-        backend, env, base, fixture.tokens[0], fixture.task_slug, stored["size"], digest
-    )
+        backend, env, base, fixture.tokens[0], fixture.task_slug, stored["size"], digest, bare,
+        previous, web_pgid=groups,
+    )  # fmt: skip
 
 
 def measure_floor(inst: Instance) -> None:
@@ -155,8 +254,12 @@ def measure_floor(inst: Instance) -> None:
     inst.floor.append(min(t for t in (figures["storage"], figures["raw"]) if t is not None))
 
 
-def curl(inst: Instance, *, first: int, out: Path | str = "/dev/null") -> float:
-    url = f"{inst.base}/api/v1/tasks/{inst.slug}/files/train.parquet"
+def curl(inst: Instance, *, first: int, out: Path | str = "/dev/null", base: str = "") -> float:
+    """One download with curl from ``base`` (default: the platform); its seconds."""
+    if base and base == inst.bare:
+        url = base
+    else:
+        url = f"{base or inst.base}/api/v1/tasks/{inst.slug}/files/train.parquet"
     report = "%{http_code} %{size_download} %{time_total}"
     command = ["curl", "-s", "-S", "-o", str(out), "-w", report,
                "-H", f"Authorization: Token {inst.token}"]  # fmt: skip
@@ -181,10 +284,23 @@ def check_bytes(inst: Instance, scratch: Path) -> None:
     half.unlink()
 
 
+def measure_download_floor(inst: Instance) -> None:
+    """The same two downloads from the bare server."""
+    half = inst.size // 2
+    bare = inst.bare
+    inst.download_floor.append(curl(inst, first=0, base=bare) + curl(inst, first=half, base=bare))
+
+
 def measure_ours(inst: Instance) -> None:
     """The whole file, then its second half resumed (bodies to /dev/null: curl's writes are
     no part of the server's cost)."""
-    inst.ours.append(curl(inst, first=0) + curl(inst, first=inst.size // 2))
+    half = inst.size // 2
+    for base, seconds in ((inst.base, inst.ours), (inst.before, inst.ours_before)):
+        if not base:
+            continue
+        cpu = group_cpu(inst.web_pgid[base])
+        seconds.append(curl(inst, first=0, base=base) + curl(inst, first=half, base=base))
+        inst.cpu.setdefault(base, []).append(group_cpu(inst.web_pgid[base]) - cpu)
 
 
 def sha256(path: Path) -> str:
@@ -202,21 +318,44 @@ def read_at(path: Path, offset: int) -> bytes:
 
 
 def report(instances: list[Instance], size_mb: int) -> None:
-    print(f"\n{'backend':<8}{'floor s':>9}{'ours s':>9}{'floor MB/s':>12}{'ours MB/s':>11}"
-          f"{'ours/floor':>12}  spread")  # fmt: skip
-    moved = 1.5 * size_mb  # the whole file and its second half
+    moved = 1.5 * size_mb  # the whole file and its second half, MiB
+    print(
+        f"\n{'backend':<8}{'read s':>8}{'floor s':>9}{'ours s':>8}{'ours MiB/s':>12}"
+        f"{'ours/floor':>12}  spread{'ours/read':>13}  spread{'web CPU s':>11}"
+    )
     for inst in instances:
-        floor, ours = statistics.median(inst.floor), statistics.median(inst.ours)
-        ratios = [o / f for o, f in zip(inst.ours, inst.floor, strict=True)]
+        read = statistics.median(inst.floor)
+        floor = statistics.median(inst.download_floor)
+        ours = statistics.median(inst.ours)
+        by_floor = [o / f for o, f in zip(inst.ours, inst.download_floor, strict=True)]
+        by_read = [o / f for o, f in zip(inst.ours, inst.floor, strict=True)]
         print(
-            f"{inst.backend:<8}{floor:>9.3f}{ours:>9.3f}{moved / floor:>12.0f}{moved / ours:>11.0f}"
-            f"{ours / floor:>11.2f}x  {min(ratios):.2f}-{max(ratios):.2f}x"
+            f"{inst.backend:<8}{read:>8.3f}{floor:>9.3f}{ours:>8.3f}{moved / ours:>12.0f}"
+            f"{ours / floor:>11.2f}x  {min(by_floor):.2f}-{max(by_floor):.2f}x"
+            f"{ours / read:>12.2f}x  {min(by_read):.2f}-{max(by_read):.2f}x"
+            f"{statistics.median(inst.cpu[inst.base]):>11.2f}"
         )
+        if inst.ours_before:
+            was = statistics.median(inst.ours_before)
+            by_floor = [o / f for o, f in zip(inst.ours_before, inst.download_floor, strict=True)]
+            by_read = [o / f for o, f in zip(inst.ours_before, inst.floor, strict=True)]
+            print(
+                f"{'  before':<8}{read:>8.3f}{floor:>9.3f}{was:>8.3f}{moved / was:>12.0f}"
+                f"{was / floor:>11.2f}x  {min(by_floor):.2f}-{max(by_floor):.2f}x"
+                f"{was / read:>12.2f}x  {min(by_read):.2f}-{max(by_read):.2f}x"
+                f"{statistics.median(inst.cpu[inst.before]):>11.2f}"
+            )
         if inst.raw_read:
             print(
-                f"  (S3 floor: Django storage's read {statistics.median(inst.storage_read):.3f} s,"
-                f" a streamed GET {statistics.median(inst.raw_read):.3f} s; the cheaper counts)"
+                f"  (S3 read: Django storage's open/read {statistics.median(inst.storage_read):.3f}"
+                f" s, a streamed GET {statistics.median(inst.raw_read):.3f} s; the cheaper counts)"
             )
+    print(
+        "read: the stored bytes read through Django storage in this process's child; floor: the"
+        " same bytes downloaded by curl from a bare server reading them through the same"
+        " storage (sendfile / one relayed GET); ours: downloaded by curl through gunicorn and"
+        " the platform's API; web CPU: what gunicorn's processes spent on ours (the median)"
+    )
 
 
 def main() -> int:
@@ -224,6 +363,11 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=512, help="size of the task file")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-s3", action="store_true", help="local storage only")
+    parser.add_argument(
+        "--before",
+        metavar="REVISION",
+        help="also serve the same data with the code of this git revision (a before/after)",
+    )
     opts = parser.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("bench_downloads needs curl")
@@ -261,10 +405,12 @@ def main() -> int:
             ).create_bucket(Bucket=BUCKET)
             base_env.update(AWS_STORAGE_BUCKET_NAME=BUCKET, AWS_S3_ENDPOINT_URL=endpoint)
             backends.append("s3")
+        before = code_at(opts.before, root / "before") if opts.before else None
         source = root / "source.bin"
         digest = random_file(source, opts.size_mb * MIB)
         instances = [
-            start_instance(backend, root, base_env, source, digest, procs) for backend in backends
+            start_instance(backend, root, base_env, source, digest, procs, before)
+            for backend in backends
         ]
         source.unlink()
         print(
@@ -279,6 +425,7 @@ def main() -> int:
             check_bytes(inst, scratch)  # also warms the page cache
             for _ in range(opts.repeat):
                 measure_floor(inst)
+                measure_download_floor(inst)
                 measure_ours(inst)
         report(instances, opts.size_mb)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
