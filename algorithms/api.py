@@ -23,6 +23,7 @@ from algorithms.selectors import (
 from algorithms.services import (
     AlgorithmRefused,
     algorithm_run_cancel,
+    algorithm_runs_admission,
     algorithm_runs_queue,
     algorithm_version_create,
 )
@@ -34,6 +35,10 @@ from challenge_platform.security import ScopedRateThrottle
 
 def refused(exc: AlgorithmRefused) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+
+
+def no_challenge(slug: str) -> Response:
+    return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
 
 
 def invalid(errors: dict) -> Response:
@@ -104,6 +109,9 @@ class RunOutputSerializer(serializers.Serializer):
     limit_hit = serializers.CharField()
     limits = serializers.DictField()
     is_organizer_run = serializers.BooleanField()
+    profile = serializers.CharField(
+        help_text="team, organizer or baseline: what decided its limits, queue and outcome"
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 
@@ -139,7 +147,7 @@ class AlgorithmCreateApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
-            return refused(AlgorithmRefused("not_found", f"There is no challenge '{slug}'.", 404))
+            return no_challenge(slug)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.ALGORITHM_MAX_ARCHIVE_BYTES + 64 * 1024:
             return refused(
@@ -249,6 +257,56 @@ class AlgorithmRunCreateApi(APIView):
         return Response(
             {"runs": RunSummarySerializer(runs, many=True).data}, status=status.HTTP_202_ACCEPTED
         )
+
+
+class AlgorithmRunAdmissionApi(APIView):
+    """Would a run of the caller's team on these tasks (or this track) be queued now? The
+    same checks as ``POST algorithms/<id>/runs/`` (rules, team, the challenge's dates, the
+    daily limits), without an algorithm: asked before uploading one (``chal algorithm
+    submit``), so nothing is uploaded that cannot run. Changes nothing."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        allowed = serializers.BooleanField()
+        tasks = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        operation_id="algorithm_run_admission",
+        parameters=[
+            OpenApiParameter("track", str, description="Every task of this track."),
+            OpenApiParameter(
+                "tasks", str, description="Comma-separated task slugs (instead of `track`)."
+            ),
+        ],
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                {
+                    400: "Neither or both of `tasks` and `track`, or an unknown task or track.",
+                    403: "Rules not accepted, no team, a hidden team, or the challenge is "
+                    "closed (`closed`: an algorithm run submits).",
+                    404: "No such challenge.",
+                    429: "The team has used today's submissions.",
+                }
+            ),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        challenge = Challenge.objects.filter(slug=slug).first()
+        if challenge is None:
+            return no_challenge(slug)
+        raw_tasks = request.query_params.get("tasks", "")
+        try:
+            tasks = algorithm_runs_admission(
+                challenge=challenge,
+                user=request.user,
+                task_slugs=[t for t in raw_tasks.split(",") if t.strip()][:200],
+                track_slug=request.query_params.get("track", "")[:50],
+            )
+        except AlgorithmRefused as exc:
+            return refused(exc)
+        return Response({"allowed": True, "tasks": [t.slug for t in tasks]})
 
 
 class AlgorithmRunDetailApi(APIView):

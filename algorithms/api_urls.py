@@ -2,13 +2,18 @@
 
 from django.urls import path
 
-from . import api
+from . import api, owner_api
 
 urlpatterns = [
     path(
         "challenges/<slug:slug>/algorithms/",
         api.AlgorithmCreateApi.as_view(),
         name="api-algorithm-create",
+    ),
+    path(
+        "challenges/<slug:slug>/algorithm-runs/admission/",
+        api.AlgorithmRunAdmissionApi.as_view(),
+        name="api-algorithm-run-admission",
     ),
     path("algorithms/", api.AlgorithmListApi.as_view(), name="api-algorithm-list"),
     path("algorithms/<int:pk>/", api.AlgorithmDetailApi.as_view(), name="api-algorithm-detail"),
@@ -26,5 +31,10 @@ urlpatterns = [
         "algorithm-runs/<int:pk>/cancel/",
         api.AlgorithmRunCancelApi.as_view(),
         name="api-algorithm-run-cancel",
+    ),
+    path(
+        "tasks/<slug:slug>/baselines/",
+        owner_api.TaskBaselineQueueApi.as_view(),
+        name="api-task-baseline-queue",
     ),
 ]

@@ -83,13 +83,31 @@ class AlgorithmRunStatus(models.TextChoices):
 ACTIVE = (AlgorithmRunStatus.QUEUED, AlgorithmRunStatus.RUNNING)
 FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunStatus.CANCELLED)
 
+# The run profiles the database knows by name (the registry with what each one means is
+# ``algorithms.services.profiles``): a team's run, an organizer's run on another team's
+# algorithm, and the AutoGluon baseline.
+TEAM_PROFILE = "team"
+ORGANIZER_PROFILE = "organizer"
+BASELINE_PROFILE = "baseline"
+
 
 class AlgorithmRun(models.Model):
-    """One algorithm version on one task, in the sandbox; the job row is the truth."""
+    """One algorithm version on one task, in the sandbox; the job row is the truth.
+
+    Every run of every kind is one of these (a team's run, an organizer's, the baseline's);
+    its ``profile`` decides its limits, queue and what its output becomes.
+    """
 
     version = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="runs")
     task = models.ForeignKey(
         "datasets.Task", on_delete=models.CASCADE, related_name="algorithm_runs"
+    )
+    profile = models.CharField(
+        max_length=20,
+        default=TEAM_PROFILE,
+        db_index=True,
+        help_text="Which run profile (algorithms.services.profiles) decides its limits, queue "
+        "and outcome.",
     )
     status = models.CharField(
         max_length=16,
@@ -101,10 +119,17 @@ class AlgorithmRun(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written every few seconds while running; the sweeper ends a run whose worker went quiet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # The delivery of the Celery message that holds the run while it is running.
     run_token = models.CharField(max_length=64, blank=True, editable=False)
     attempts = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
+    worker_hostname = models.CharField(max_length=255, blank=True)
+    worker_pid = models.IntegerField(null=True, blank=True)
+    runner_pid = models.IntegerField(
+        null=True, blank=True, help_text="The sandbox's outer process (leader of its group)."
+    )
 
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -112,12 +137,12 @@ class AlgorithmRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="algorithm_runs",
     )
-    # Started by an organizer outside the team: scored for the transfer matrix only, never a
-    # submission on the ranked board and never counted against the team's daily limit.
-    is_organizer_run = models.BooleanField(default=False)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="The profile's options (the baseline's presets)."
+    )
 
     error = models.TextField(blank=True)
-    log_tail = models.TextField(blank=True, help_text="The last 64 KB of stdout and stderr.")
+    log_tail = models.TextField(blank=True, help_text="The last 64 KB of the run's log.")
     backend = models.CharField(max_length=40, blank=True)
     limits = models.JSONField(default=dict, blank=True, help_text="The sandbox's limits.")
     limit_hit = models.CharField(max_length=40, blank=True)
@@ -127,7 +152,7 @@ class AlgorithmRun(models.Model):
     peak_memory_mb = models.FloatField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
 
-    # A team's run: the submission its predictions became (scored like an upload).
+    # A team's (or the baseline's) run: the submission its predictions became.
     submission = models.OneToOneField(
         "scoring.Submission",
         null=True,
@@ -140,6 +165,10 @@ class AlgorithmRun(models.Model):
     predictions = models.FileField(
         upload_to=run_artifact_path, storage=private_storage, max_length=300, blank=True
     )
+    # What the profile keeps of /output: the algorithm's result.json, and files (name ->
+    # stored name, private storage; organizers only), e.g. AutoGluon's model leaderboard.
+    result = models.JSONField(default=dict, blank=True, help_text="The run's result.json.")
+    artifacts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -149,6 +178,12 @@ class AlgorithmRun(models.Model):
                 condition=Q(status__in=[choice.value for choice in AlgorithmRunStatus]),
                 name="algorithm_run_status_valid",
             ),
+            # An AutoGluon fit takes minutes and the baselines queue runs one at a time.
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(profile=BASELINE_PROFILE, status__in=["queued", "running"]),
+                name="one_active_baseline_algorithm_run_per_task",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,3 +192,30 @@ class AlgorithmRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def is_organizer_run(self) -> bool:
+        """Started by an organizer outside the team: scored for the transfer matrix only."""
+        return self.profile == ORGANIZER_PROFILE
+
+
+class BaselineRunManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(profile=BASELINE_PROFILE)
+
+
+class BaselineRun(AlgorithmRun):
+    """The baseline's runs as the organizer console lists them: a view of
+    :class:`AlgorithmRun` (a proxy, the same rows), not a second run model."""
+
+    objects = BaselineRunManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-created_at", "-id"]
+        verbose_name = "baseline run"
+        default_manager_name = "objects"
+
+    def save(self, *args, **kwargs) -> None:
+        self.profile = BASELINE_PROFILE  # a row saved through this view is a baseline run
+        super().save(*args, **kwargs)

@@ -1,12 +1,26 @@
-"""Reads of the algorithms app: which algorithms and runs a user may see."""
+"""Reads of the algorithms app: which algorithms and runs a user may see, and the
+baseline's runs as the console, ``run_baselines`` and the task owner's page show them."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from algorithms.models import Algorithm, AlgorithmRun
+from algorithms.models import (
+    ACTIVE,
+    FINAL,
+    Algorithm,
+    AlgorithmRun,
+    AlgorithmRunStatus,
+    BaselineRun,
+)
 from challenge_platform.selectors import is_organizer
+from datasets.models import Task
+from scoring.models import SubmissionStatus
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -50,3 +64,125 @@ def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:
 def latest_version_number(algorithm: Algorithm) -> int | None:
     version = algorithm.versions.order_by("-number").only("number").first()
     return version.number if version else None
+
+
+# --- the baseline's runs (the console, run_baselines, the task owner's page) ----------------
+
+
+def baseline_run_list(*, task: Task | None = None) -> QuerySet[BaselineRun]:
+    """Baseline runs, newest first, with their task, version and submission."""
+    runs = BaselineRun.objects.select_related(
+        "task", "task__track", "submission", "version__algorithm"
+    )
+    return runs.filter(task=task) if task is not None else runs
+
+
+def baseline_run_active(*, task: Task) -> AlgorithmRun | None:
+    """The task's queued or running baseline, if any (the database allows one)."""
+    return BaselineRun.objects.filter(task=task, status__in=ACTIVE).first()
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """An output file a run's profile kept, in private storage."""
+
+    name: str
+    stored: str
+    storage: Any
+
+    def open(self) -> Any:
+        return self.storage.open(self.stored, "rb")
+
+
+def run_artifact(*, run: AlgorithmRun, name: str) -> StoredArtifact | None:
+    """The stored output file ``name`` a run's profile kept (e.g. the baseline's
+    ``leaderboard.csv`` and ``fit.log``), or None. Organizers only: the caller checks."""
+    stored = (run.artifacts or {}).get(name)
+    if not isinstance(stored, str) or not stored:
+        return None
+    storage = AlgorithmRun._meta.get_field("predictions").storage
+    return StoredArtifact(name=name, stored=stored, storage=storage)
+
+
+def run_summary(run: AlgorithmRun) -> str:
+    """One line on how a run went: its error, or for a success what the result says
+    (the baseline: presets, time, best model, validation score, submission)."""
+    if run.status != AlgorithmRunStatus.SUCCEEDED:
+        return run.error
+    result, options = run.result or {}, run.options or {}
+    parts = [f"{run.version.algorithm.name} v{run.version.number}"]
+    if options.get("presets"):
+        parts[0] += f" ({options['presets']})"
+    if run.seconds is not None:
+        parts.append(f"{run.seconds:.0f} s")
+    if result.get("best_model"):
+        parts.append(f"best model {result['best_model']}")
+    score = result.get("validation_score")
+    if isinstance(score, int | float):
+        parts.append(f"validation {result.get('eval_metric') or 'score'} {score:.4f}")
+    if run.submission_id:
+        parts.append(f"submitted as #{run.submission_id}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """One run as the ``run_baselines`` summary and the README table show it."""
+
+    run_pk: int
+    task: str
+    kind: str
+    status: str
+    message: str
+    presets: str
+    time_limit: int | None
+    elapsed: float | None
+    fit_seconds: float | None
+    validation_score: float | None
+    best_model: str
+    primary_metric: str
+    submission_status: str | None
+    scores: dict[str, float | None]  # split -> primary metric
+
+    @property
+    def done(self) -> bool:
+        """Finished, and its submission (if any) scored or failed."""
+        if self.status not in FINAL:
+            return False
+        return self.submission_status in (None, SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+
+
+def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
+    """The runs ``run_pks`` with their baseline submission's primary score per split."""
+    runs = (
+        baseline_run_list()
+        .filter(pk__in=list(run_pks))
+        .order_by("task__track__order", "task__order", "task__slug", "pk")
+    )
+    out = []
+    for run in runs:
+        task, submission = run.task, run.submission
+        result, options = run.result or {}, run.options or {}
+        scores: dict[str, float | None] = {}
+        if submission is not None:
+            for split in ("public", "private", "all"):
+                scores[split] = (submission.scores or {}).get(split, {}).get(task.primary_metric)
+        out.append(
+            BaselineResult(
+                run_pk=run.pk,
+                task=task.slug,
+                kind=task.kind,
+                status=run.status,
+                message=run_summary(run),
+                presets=str(options.get("presets") or ""),
+                time_limit=options.get("time_limit"),
+                elapsed=run.seconds,
+                fit_seconds=result.get("fit_seconds"),
+                validation_score=result.get("validation_score"),
+                best_model=str(result.get("best_model") or ""),
+                primary_metric=task.primary_metric,
+                submission_status=submission.status if submission is not None else None,
+                scores=scores,
+            )
+        )
+    return out

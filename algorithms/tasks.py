@@ -1,49 +1,62 @@
-"""Celery tasks of the algorithms app: thin wrappers over the services (STYLE: Celery)."""
+"""Celery tasks of the algorithms app: thin wrappers over the services (STYLE: Celery).
+
+One task per queue and set of time limits, both from the run profiles
+(:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
+
 from django.db import InterfaceError, OperationalError
 
 from algorithms import services
-from algorithms.services.baseline import baseline_run_execute
+from algorithms.services.profiles import BASELINE, TEAM
 from challenge_platform.celery import TemporaryError, platform_task
-from scoring.baselines.services import worker_hard_time_limit, worker_soft_time_limit
 
 
-@platform_task(
-    queue="algorithms",
-    soft_time_limit=settings.ALGORITHM_SOFT_TIME_LIMIT,
-    time_limit=settings.ALGORITHM_HARD_TIME_LIMIT,
-)
-def run_algorithm(*, run_pk: int) -> str:
-    """Run one algorithm version on one task in the sandbox. Idempotent (claimed under a
-    row lock; only the delivery holding the claim may finish the run)."""
+def _execute(task: Any, run_pk: int) -> str:
+    request = task.request
     try:
-        return services.algorithm_run_execute(run_pk=run_pk, delivery_id=run_algorithm.request.id)
+        return services.algorithm_run_execute(
+            run_pk=run_pk, delivery_id=request.id, worker=request.hostname, task_name=task.name
+        )
     except (OperationalError, InterfaceError) as exc:
         raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
-@platform_task(queue="scoring", soft_time_limit=50, time_limit=55)
-def sweep_algorithm_runs() -> dict[str, list[int]]:
-    """Every minute (beat): publish again what a lost message or a dead worker stranded."""
-    report = services.algorithm_runs_sweep()
-    return {"requeued": report.requeued, "failed": report.failed}
+@platform_task(
+    queue=TEAM.queue,
+    soft_time_limit=TEAM.soft_time_limit(),
+    time_limit=TEAM.hard_time_limit(),
+)
+def run_algorithm(*, run_pk: int) -> str:
+    """Run a team's or an organizer's run: one algorithm version on one task in the sandbox.
+    Idempotent (claimed under a row lock; only the delivery holding the claim may finish)."""
+    return _execute(run_algorithm, run_pk)
 
 
 @platform_task(
-    queue="baselines",
-    soft_time_limit=worker_soft_time_limit(),
-    time_limit=worker_hard_time_limit(),
-    max_retries=0,
+    queue=BASELINE.queue,
+    soft_time_limit=BASELINE.soft_time_limit(),
+    time_limit=BASELINE.hard_time_limit(),
 )
 def run_baseline(*, run_pk: int) -> str:
-    """Fit the AutoGluon baseline of one run in the sandbox and submit its predictions.
-    Idempotent. Limits, from the outside in: Celery's hard limit
-    (``BASELINE_HARD_TIME_LIMIT``) kills the pool process; the soft limit, 60 s earlier,
-    raises ``SoftTimeLimitExceeded``, which kills the sandbox and records ``timed_out``; the
-    run's own ``hard_timeout`` (the sandbox's wall clock, at most the soft limit minus the
-    task's overhead) stops it first, so the soft limit only catches a slow copy or upload."""
-    request = run_baseline.request
-    return baseline_run_execute(run_pk=run_pk, delivery_id=request.id, worker=request.hostname)
+    """Run a baseline run (the AutoGluon fit) in the sandbox. Idempotent. Limits, from the
+    outside in: Celery's hard limit (``BASELINE_HARD_TIME_LIMIT``) kills the pool process;
+    the soft limit, 60 s earlier, raises ``SoftTimeLimitExceeded``, which kills the sandbox
+    and fails the run naming the limit; the run's own hard timeout (the sandbox's wall clock,
+    at most the soft limit minus the task's overhead) stops it first, so the soft limit only
+    catches a slow copy or upload."""
+    return _execute(run_baseline, run_pk)
+
+
+@platform_task(
+    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="sweep-algorithm-runs"
+)
+def sweep_algorithm_runs() -> dict[str, list[int]]:
+    """Every minute (beat): publish again what a lost message left queued; end, or re-queue,
+    runs whose worker stopped beating. On the fast ``scoring`` queue: the ``algorithms`` and
+    ``baselines`` ones may be busy for minutes."""
+    report = services.algorithm_runs_sweep()
+    return {"requeued": report.requeued, "failed": report.failed}

@@ -12,8 +12,11 @@ Two measurements, each against a reference taken in the same run:
   then the same script with the same number of iterations in the sandbox; the ratio is
   sandboxed wall time / direct wall time (target <= 1.1 on a 30 s run).
 
-The direct runs use the same interpreter with the same cleared environment, so only the
-sandbox differs. The machine may be shared: the figures are upper bounds.
+The sandboxed runs have every limit on, enforced as this host allows (printed at the end:
+on a root worker with cgroups, one memory/pids/CPU-time budget for the tree and a tmpfs
+``/output``; ``--cpus N`` adds a CPU quota). The direct runs use the same interpreter with
+the same cleared environment, so only the sandbox differs. The machine may be shared: the
+figures are upper bounds.
 """
 
 from __future__ import annotations
@@ -61,7 +64,10 @@ def direct(script: Path) -> tuple[float, str, float]:
     return elapsed, out.stdout, cpu
 
 
-def sandboxed(work: Path, script: Path, seconds: int) -> tuple[float, str, float]:
+ENFORCEMENT: dict[str, str] = {}
+
+
+def sandboxed(work: Path, script: Path, seconds: int, cpus: int) -> tuple[float, str, float]:
     output = work / "output"
     if output.exists():
         for child in output.iterdir():
@@ -71,13 +77,16 @@ def sandboxed(work: Path, script: Path, seconds: int) -> tuple[float, str, float
         entrypoint=script.name,
         task_dir=work / "task",
         output_dir=output,
-        limits=SandboxLimits(wall_seconds=seconds * 4 + 60, cpu_seconds=seconds * 4 + 60),
+        limits=SandboxLimits(
+            wall_seconds=seconds * 4 + 60, cpu_seconds=seconds * 4 + 60, cpus=cpus
+        ),
     )
     started = time.perf_counter()
     result = BubblewrapBackend().run(job)
     elapsed = time.perf_counter() - started
     if not result.ok:
         raise SystemExit(f"the sandboxed run failed: {result.message}\n{result.log_tail}")
+    ENFORCEMENT.update(result.enforcement)
     return elapsed, result.log_tail, result.cpu_seconds
 
 
@@ -86,6 +95,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=5, help="start-up measurements")
     parser.add_argument("--long-repeat", type=int, default=3, help="long runs of each kind")
+    parser.add_argument("--cpus", type=int, default=0, help="a CPU quota in cores (0: none)")
     args = parser.parse_args()
     BubblewrapBackend().check()
     with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
@@ -96,7 +106,7 @@ def main() -> None:
         empty = code / "empty.py"
         empty.write_text("")
         direct_start = min(direct(empty)[0] for _ in range(args.repeat))
-        sandbox_start = min(sandboxed(work, empty, 5)[0] for _ in range(args.repeat))
+        sandbox_start = min(sandboxed(work, empty, 5, args.cpus)[0] for _ in range(args.repeat))
 
         calibrate = code / "calibrate.py"
         calibrate.write_text(CALIBRATE.format(seconds=args.seconds))
@@ -106,7 +116,7 @@ def main() -> None:
         direct_runs, sandbox_runs = [], []
         for _ in range(args.long_repeat):  # interleaved, so both see the same load
             direct_runs.append(direct(fixed))
-            sandbox_runs.append(sandboxed(work, fixed, args.seconds))
+            sandbox_runs.append(sandboxed(work, fixed, args.seconds, args.cpus))
         assert direct_runs[0][1].strip() == sandbox_runs[0][1].strip()
         direct_long = min(r[0] for r in direct_runs)
         sandbox_long = min(r[0] for r in sandbox_runs)
@@ -124,6 +134,9 @@ def main() -> None:
         f"{sandbox_long / direct_long:.3f}x; CPU direct {direct_cpu:.2f} s, sandbox "
         f"{sandbox_cpu:.2f} s, ratio {sandbox_cpu / direct_cpu:.3f}x"
     )
+    print("limits, as enforced here:")
+    for name, how in ENFORCEMENT.items():
+        print(f"  {name}: {how}")
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def prepare(
     script = f"""
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from challenge_platform.tokens import api_token_create
 from challenge_platform.models import Challenge, Team, TeamMembership
 from datasets.services import task_import
 import pandas as pd
@@ -147,7 +147,7 @@ for i in range({clients}):
     user = users.objects.create_user(f"load{{i}}", password=None)
     team = Team.objects.create(challenge=task.track.challenge, name=f"Load team {{i}}")
     TeamMembership.objects.create(team=team, user=user, challenge=team.challenge)
-    tokens.append(Token.objects.create(user=user).key)
+    tokens.append(api_token_create(user=user)[1])
 solution = pd.read_csv({str(bundle / "solution.csv")!r})
 print(json.dumps({{"task": task.slug, "track": task.track.slug, "tokens": tokens,
                    "ids": list(solution["id"]), "labels": list(solution["label"])}}))

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from knox.models import AuthToken
 
 from common.export import rows_to_csv
 
-from . import rules, services
+from . import rules, services, tokens
 from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
 from .models import (
     AuditEvent,
@@ -109,16 +112,70 @@ class TrackAdmin(AuditedChangeMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    """One team per person per challenge, said on the row rather than as a database error."""
+
+    def clean(self) -> None:
+        super().clean()
+        challenge_id = self.instance.challenge_id
+        seen: set[int] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            user = data.get("user")
+            if user is None or data.get("DELETE"):
+                continue
+            if user.pk in seen:
+                form.add_error("user", f"{user} is listed twice.")
+            seen.add(user.pk)
+            other = (
+                TeamMembership.objects.filter(user=user, challenge_id=challenge_id)
+                .exclude(team_id=self.instance.pk)
+                .select_related("team")
+                .first()
+                if challenge_id
+                else None
+            )
+            if other is not None:
+                form.add_error(
+                    "user",
+                    f"{user} is already in team “{other.team.name}” of this challenge (one team "
+                    "per person per challenge); remove them there first.",
+                )
+
+
 class MembershipInline(admin.TabularInline):
     model = TeamMembership
+    formset = MembershipFormSet
     extra = 0
     raw_id_fields = ("user",)
     readonly_fields = ("joined_at",)
     exclude = ("challenge",)
 
 
+class TeamAdminForm(forms.ModelForm):
+    """Names chosen in the console meet the participants' rule (look-alikes, invisible
+    characters: ``services.team_name_check``); organizers may use the reserved words."""
+
+    class Meta:
+        model = Team
+        fields = ("challenge", "name", "is_baseline")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        challenge, name = data.get("challenge"), data.get("name")
+        if challenge is not None and name is not None:
+            try:
+                data["name"] = services.team_name_check(
+                    challenge=challenge, name=name, exclude_pk=self.instance.pk, organizer=True
+                )
+            except services.TeamError as exc:
+                self.add_error("name", exc.message)
+        return data
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ("name", "challenge", "is_baseline", "is_hidden", "created_at")
     list_filter = ("challenge", "is_baseline", "is_hidden")
     search_fields = ("name", "members__username", "members__email")
@@ -151,12 +208,17 @@ class TeamAdmin(admin.ModelAdmin):
         return None
 
     def save_formset(self, request, form, formset, change):
-        for obj in formset.save(commit=False):
-            if isinstance(obj, TeamMembership):
-                obj.challenge_id = form.instance.challenge_id
-            obj.save()
+        """A membership added here (or given to another person) is created by the service,
+        like one made with the invite code: the team hears of its new member."""
+        formset.save(commit=False)
         for obj in formset.deleted_objects:
             obj.delete()
+        for obj, fields in formset.changed_objects:
+            if "user" in fields:  # another person in this row: they join now
+                TeamMembership.objects.filter(pk=obj.pk).delete()
+                services.team_membership_create(team=form.instance, user=obj.user)
+        for obj in formset.new_objects:
+            services.team_membership_create(team=form.instance, user=obj.user)
         formset.save_m2m()
 
 
@@ -240,3 +302,49 @@ def _unregister_unused_allauth_admins() -> None:
 
 
 _unregister_unused_allauth_admins()
+
+
+# --- API tokens: listed by prefix, revocable, never shown --------------------------------
+
+
+def _replace_token_admins() -> None:
+    """knox's own admin lists digests and makes keys; DRF's lists clear keys (its table is
+    empty since migration 0007). Both give way to :class:`ApiTokenAdmin`."""
+    import knox.admin  # noqa: F401 - registers its admin (knox comes before this app)
+    import rest_framework.authtoken.admin  # noqa: F401 - likewise
+    from rest_framework.authtoken.models import TokenProxy
+
+    for model in (AuthToken, TokenProxy):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_replace_token_admins()
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who holds which API token, by prefix; an organizer may revoke one (audited). The key
+    is not stored, so nothing here can show it."""
+
+    list_display = ("user", "prefix", "created", "expiry")
+    fields = ("user", "prefix", "created", "expiry")
+    readonly_fields = fields
+    search_fields = ("user__username", "token_key")
+    list_filter = ("created",)
+    ordering = ("-created",)
+    actions = ("revoke_tokens",)
+
+    @admin.display(description="token")
+    def prefix(self, obj: AuthToken) -> str:
+        return tokens.token_prefix(obj)
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+        count = 0
+        for token in queryset.select_related("user"):
+            tokens.api_token_revoke(token=token, actor=request.user)
+            count += 1
+        self.message_user(
+            request, f"{count} token(s) revoked; clients using them are refused.", messages.SUCCESS
+        )

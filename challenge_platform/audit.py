@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.db.models import QuerySet
 
+from . import hooks
 from .models import AuditEvent, Challenge
 
 # Actions that affect a team: a person must say why (shown to the team).
@@ -23,6 +24,7 @@ REASON_REQUIRED = frozenset(
         "algorithm_run.cancel",
         "standings.refreeze",
         "task.replace",  # a new data version re-scores every team's submissions
+        "challenge.end_now",  # ending early cuts every team's time short
     }
 )
 
@@ -100,10 +102,11 @@ def audit_record(
     reason_required: bool | None = None,
 ) -> AuditEvent:
     """Append one event: ``actor`` (a user, or ``None`` for the system) did ``action`` on
-    ``obj``, changing ``before`` into ``after``, because ``reason``."""
+    ``obj``, changing ``before`` into ``after``, because ``reason``. Emits
+    :class:`hooks.AuditRecorded` (e.g. the notifications mail a team the decision)."""
     reason = reason_check(action=action, reason=reason, actor=actor, required=reason_required)
     person = _person(actor)
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=person,
         actor_name=person.get_username() if person is not None else "",
         action=action,
@@ -115,6 +118,8 @@ def audit_record(
         after=_jsonable(after),
         reason=reason,
     )
+    hooks.emit(hooks.AuditRecorded(audit_event_id=event.pk, action=action))
+    return event
 
 
 def field_changes(

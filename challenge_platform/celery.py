@@ -14,43 +14,11 @@ app = Celery("challenge_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
-    "sweep-stuck-submissions": {
-        "task": "scoring.tasks.sweep_submissions",
-        "schedule": 60.0,
-        "options": {"queue": "scoring", "expires": 55},
-    },
-    "sweep-baseline-runs": {
-        "task": "scoring.baselines.tasks.sweep_baseline_runs",
-        "schedule": 60.0,
-        "options": {"queue": "scoring", "expires": 55},
-    },
-    "sweep-algorithm-runs": {
-        "task": "algorithms.tasks.sweep_algorithm_runs",
-        "schedule": 60.0,
-        "options": {"queue": "scoring", "expires": 55},
-    },
-    "refresh-lagging-boards": {
-        "task": "leaderboard.tasks.refresh_lagging_boards",
-        "schedule": 60.0,
-        "options": {"queue": "scoring", "expires": 55},
-    },
-    "notifications-tick": {
-        "task": "notifications.tasks.notifications_tick",
-        "schedule": 60.0,
-        "options": {"queue": "notifications", "expires": 55},
-    },
-    "finish-due-challenges": {
-        "task": "standings.tasks.finish_due_challenges",
-        "schedule": 60.0,
-        "options": {"queue": "notifications", "expires": 55},
-    },
-    "worker-heartbeat": {
-        "task": "challenge_platform.tasks.heartbeat",
-        "schedule": 30.0,
-        "options": {"queue": "scoring", "expires": 25},
-    },
-}
+# The beat's schedule: each periodic task declares its period where it is defined
+# (``platform_task(every=..., beat=...)``), in the app that owns it, so this lowest layer
+# names no task of a higher one. The beat process imports every app's tasks module before
+# it reads the schedule (Celery's autodiscovery runs in its loader's ``init_worker``).
+app.conf.beat_schedule = {}
 
 
 # Each project task's queue, filled by ``platform_task``; the router below reads it.
@@ -76,18 +44,30 @@ def platform_task(
     time_limit: int,
     max_retries: int = 3,
     retry_on: tuple[type[BaseException], ...] = (TemporaryError,),
+    every: float | None = None,
+    beat: str | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register a Celery task with the project's policy (STYLE: Celery).
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.
+    With ``every`` (seconds) the beat sends it that often, as the schedule entry ``beat``,
+    on its queue, expiring a few seconds before the next one is due.
     """
     if soft_time_limit >= time_limit:
         raise ValueError("the soft time limit must be below the hard one")
+    if (every is None) != (beat is None):
+        raise ValueError("a periodic task needs both its period (every) and its entry (beat)")
 
     def decorator(func: Callable[..., Any]) -> Any:
         name = f"{func.__module__}.{func.__name__}"
         TASK_QUEUES[name] = queue
+        if every is not None and beat is not None:
+            app.conf.beat_schedule[beat] = {
+                "task": name,
+                "schedule": every,
+                "options": {"queue": queue, "expires": max(every - 5, 1)},
+            }
         return app.task(
             name=name,
             acks_late=True,

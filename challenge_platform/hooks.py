@@ -1,126 +1,202 @@
-"""Hooks: how a lower layer tells a higher one that something changed.
+"""Hooks: the one event path of the platform, from a lower layer to a higher one.
 
 App arrows point one way (``pyproject.toml``'s ``layers`` contract): scoring may not import
-the leaderboard, yet a score must refresh its board. So the higher app registers a receiver
-here in its ``AppConfig.ready()`` and the lower one calls :func:`task_results_changed`.
+the leaderboard, yet a score must refresh its board. So every event is declared here, once,
+as a frozen dataclass (its typed payload) deriving from :class:`HookEvent`; the layer where
+it happens only **emits** it, and a higher app **subscribes** in its ``AppConfig.ready()``::
 
-Receivers run synchronously, in the caller's transaction, each in its own savepoint: a
-failing receiver is logged and rolled back alone; it never undoes the change that called it.
+    hooks.emit(hooks.TaskResultsChanged(task_id=task.pk, team_id=team.pk))   # scoring
+    hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)  # leaderboard
+
+No Django signal, no list kept by another app: this registry is the only way an event
+travels. Each event says when its receivers run (:class:`When`), chosen per event:
+
+- ``IN_TRANSACTION``: synchronously, inside the emitter's transaction, each receiver in its
+  own savepoint. The reaction commits with the change (a score and its board together) and a
+  failing receiver is logged and rolled back alone; it never undoes the change that emitted.
+- ``AFTER_COMMIT``: once the emitter's transaction commits (at once outside one), each
+  receiver in its own transaction; nothing runs if the change rolls back. For reactions that
+  must only follow a durable change and may take time (the final standings' notices).
+
+A receiver takes the event object (``def refresh_task_board(event: TaskResultsChanged)``).
+Subscribing twice is harmless. A receiver that queues mails or webhooks still publishes them
+after commit itself (``challenge_platform.jobs.publish_after_commit``).
+
+=====================  ==========================================  ================
+event                  emitted by                                  when
+=====================  ==========================================  ================
+TaskResultsChanged     scoring (scored, rescored, hidden, final)   in transaction
+BoardRefreshed         leaderboard (a task's board rebuilt)        in transaction
+SubmissionFinished     scoring (a submission scored or failed)     in transaction
+TaskDataChanged        datasets (a task's data replaced)           in transaction
+ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
+ChallengeRevealChanged challenge_platform (private boards shown)    in transaction
+TeamMemberJoined       challenge_platform (a membership created)   in transaction
+AuditRecorded          challenge_platform (an audit event written) in transaction
+ChallengeFinished      standings (the final standings frozen)      after commit
+=====================  ==========================================  ================
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, TypeVar
 
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-TaskReceiver = Callable[[int], None]
-# (task_id, team_id): team_id names the one team whose submissions changed, None if unknown.
-ResultsReceiver = Callable[[int, int | None], None]
-ChallengeReceiver = Callable[[int], None]
 
-_task_results: list[ResultsReceiver] = []
-_board_refreshed: list[TaskReceiver] = []
-_challenge_teams: list[ChallengeReceiver] = []
-_submission_finished: list[TaskReceiver] = []
-_task_data: list[TaskReceiver] = []
-_challenge_reveal: list[ChallengeReceiver] = []
+class When(enum.Enum):
+    """When an event's receivers run (see the module's docstring)."""
+
+    IN_TRANSACTION = "in the caller's transaction, a savepoint per receiver"
+    AFTER_COMMIT = "after the caller's transaction commits, a transaction per receiver"
 
 
-def on_task_results_changed(receiver: ResultsReceiver) -> ResultsReceiver:
-    """Call ``receiver(task_id, team_id)`` whenever a task's scored results change (a
-    submission was scored, rescored, hidden, or marked final); ``team_id`` is the one team
-    whose submissions changed when the caller knows it (a scoring), else None.
-    Idempotent; usable as a decorator."""
-    if receiver not in _task_results:
-        _task_results.append(receiver)
+@dataclass(frozen=True)
+class HookEvent:
+    """Base of every event: a frozen, typed payload of ids (never model instances: a
+    receiver reads fresh state). ``when`` is the event's delivery rule."""
+
+    when: ClassVar[When] = When.IN_TRANSACTION
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"{type(self).__name__}({args})"
+
+
+# --- the events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskResultsChanged(HookEvent):
+    """A task's scored results changed (a submission was scored, rescored, hidden or marked
+    final, a reference changed). ``team_id`` names the one team whose submissions changed
+    when the emitter knows it (a scoring), else None."""
+
+    task_id: int
+    team_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BoardRefreshed(HookEvent):
+    """A task's board was rebuilt, whoever rebuilt it (a scoring, a refresh run again for
+    others, the beat); emitted in the rebuild's transaction."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class SubmissionFinished(HookEvent):
+    """A submission ended scored or failed (e.g. the notifications mail its team)."""
+
+    submission_id: int
+
+
+@dataclass(frozen=True)
+class TaskDataChanged(HookEvent):
+    """A task's files (and solution) were replaced by a new data version (e.g. scoring
+    re-queues its submissions and rebuilds its references)."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class ChallengeTeamsChanged(HookEvent):
+    """A challenge's teams changed visibility (hidden, disqualified, restored)."""
+
+    challenge_id: int
+
+
+@dataclass(frozen=True)
+class ChallengeRevealChanged(HookEvent):
+    """A challenge's private boards were revealed or hidden again (what its board pages
+    offer changes)."""
+
+    challenge_id: int
+
+
+@dataclass(frozen=True)
+class TeamMemberJoined(HookEvent):
+    """A person became a member of a team (created it, joined with the invite code, or was
+    added by an organizer in the console)."""
+
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class AuditRecorded(HookEvent):
+    """An organizer's or task owner's action was written to the audit log
+    (:func:`challenge_platform.audit.audit_record`). ``action`` lets a receiver skip the
+    events it does not handle without reading the row."""
+
+    audit_event_id: int
+    action: str
+
+
+@dataclass(frozen=True)
+class ChallengeFinished(HookEvent):
+    """A challenge's final standings were frozen (after the freeze commits: its notices
+    must never undo or block the freeze, nor go out for a freeze that rolled back)."""
+
+    when: ClassVar[When] = When.AFTER_COMMIT
+
+    challenge_id: int
+
+
+# --- the registry --------------------------------------------------------------------------
+
+E = TypeVar("E", bound=HookEvent)
+Receiver = Callable[[Any], None]
+
+_receivers: dict[type[HookEvent], list[Receiver]] = {}
+
+
+def _checked(event: type[HookEvent]) -> type[HookEvent]:
+    if not (isinstance(event, type) and issubclass(event, HookEvent)) or event is HookEvent:
+        raise TypeError(f"{event!r} is not an event declared in challenge_platform.hooks")
+    return event
+
+
+def subscribe(event: type[E], receiver: Callable[[E], None]) -> Callable[[E], None]:
+    """Call ``receiver(e)`` for every emitted ``e`` of type ``event`` (in the order of
+    subscription). Idempotent; returns ``receiver``. Called from ``AppConfig.ready()``."""
+    registered = _receivers.setdefault(_checked(event), [])
+    if receiver not in registered:
+        registered.append(receiver)
     return receiver
 
 
-def on_board_refreshed(receiver: TaskReceiver) -> TaskReceiver:
-    """Call ``receiver(task_id)`` after a task's board was rebuilt, in the rebuild's
-    transaction (whoever rebuilt it: a scoring, a refresh run again for others, the beat)."""
-    if receiver not in _board_refreshed:
-        _board_refreshed.append(receiver)
-    return receiver
+def unsubscribe(event: type[HookEvent], receiver: Receiver) -> None:
+    """Remove ``receiver`` from ``event`` (a test's temporary receiver); absent is fine."""
+    registered = _receivers.get(_checked(event), [])
+    if receiver in registered:
+        registered.remove(receiver)
 
 
-def board_refreshed(*, task_id: int) -> None:
-    """Tell the registered receivers that ``task_id``'s board was rebuilt."""
-    for receiver in list(_board_refreshed):
-        _call(receiver, task_id, what=f"task {task_id}")
+def receivers(event: type[HookEvent]) -> tuple[Receiver, ...]:
+    """The receivers of ``event``, in the order they run."""
+    return tuple(_receivers.get(_checked(event), ()))
 
 
-def on_challenge_teams_changed(receiver: ChallengeReceiver) -> ChallengeReceiver:
-    """Call ``receiver(challenge_id)`` when a challenge's teams change visibility."""
-    if receiver not in _challenge_teams:
-        _challenge_teams.append(receiver)
-    return receiver
+def emit(event: HookEvent) -> None:
+    """Tell ``event``'s receivers, by its ``when`` rule. Never raises for a receiver."""
+    kind = _checked(type(event))
+    for receiver in tuple(_receivers.get(kind, ())):
+        if event.when is When.AFTER_COMMIT:
+            transaction.on_commit(functools.partial(_call, receiver, event))
+        else:
+            _call(receiver, event)
 
 
-def on_challenge_reveal_changed(receiver: ChallengeReceiver) -> ChallengeReceiver:
-    """Call ``receiver(challenge_id)`` when a challenge's private boards are revealed or
-    hidden again (what its board pages offer changes)."""
-    if receiver not in _challenge_reveal:
-        _challenge_reveal.append(receiver)
-    return receiver
-
-
-def challenge_reveal_changed(*, challenge_id: int) -> None:
-    """Tell the registered receivers that ``challenge_id``'s reveal changed."""
-    for receiver in list(_challenge_reveal):
-        _call(receiver, challenge_id, what=f"challenge {challenge_id}")
-
-
-def task_results_changed(*, task_id: int, team_id: int | None = None) -> None:
-    """Tell the registered receivers that ``task_id``'s results changed (only ``team_id``'s
-    submissions, when given)."""
-    for receiver in list(_task_results):
-        _call(receiver, task_id, team_id, what=f"task {task_id}")
-
-
-def challenge_teams_changed(*, challenge_id: int) -> None:
-    """Tell the registered receivers that ``challenge_id``'s teams changed."""
-    for receiver in list(_challenge_teams):
-        _call(receiver, challenge_id, what=f"challenge {challenge_id}")
-
-
-def _call(receiver: Callable[..., None], *args: int | None, what: str) -> None:
+def _call(receiver: Receiver, event: HookEvent) -> None:
     try:
-        with transaction.atomic():  # a savepoint inside the caller's transaction
-            receiver(*args)
+        with transaction.atomic():  # a savepoint inside the caller's transaction (or its own)
+            receiver(event)
     except Exception:
-        logger.exception(
-            "%s after a change of %s failed", getattr(receiver, "__name__", receiver), what
-        )
-
-
-def on_submission_finished(receiver: Callable[[int], None]) -> Callable[[int], None]:
-    """Call ``receiver(submission_id)`` when a submission ends scored or failed (e.g. the
-    notifications mail the team). Idempotent; usable as a decorator."""
-    if receiver not in _submission_finished:
-        _submission_finished.append(receiver)
-    return receiver
-
-
-def submission_finished(*, submission_id: int) -> None:
-    """Tell the registered receivers that ``submission_id`` is now scored or failed."""
-    for receiver in list(_submission_finished):
-        _call(receiver, submission_id, what=f"submission {submission_id}")
-
-
-def on_task_data_changed(receiver: TaskReceiver) -> TaskReceiver:
-    """Call ``receiver(task_id)`` when a task's data was replaced by a new version (e.g.
-    scoring re-queues its submissions and rebuilds its references). Idempotent."""
-    if receiver not in _task_data:
-        _task_data.append(receiver)
-    return receiver
-
-
-def task_data_changed(*, task_id: int) -> None:
-    """Tell the registered receivers that ``task_id``'s files (and solution) changed."""
-    for receiver in list(_task_data):
-        _call(receiver, task_id, what=f"the data of task {task_id}")
+        logger.exception("%s failed on %s", getattr(receiver, "__qualname__", receiver), event)

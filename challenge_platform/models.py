@@ -292,7 +292,7 @@ class JobClaim(models.Model):
     ``lost_reason``. One table for every kind, so a new job kind needs no field of its own.
     """
 
-    kind = models.CharField(max_length=100)  # the job model's label, e.g. "scoring.submission"
+    kind = models.CharField(max_length=100)  # the kind's task, "scoring.tasks.score_submission"
     object_id = models.BigIntegerField()
     token = models.CharField(max_length=64)  # the delivery that claimed it
     holder = models.CharField(max_length=255, db_index=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import Challenge, Team
 
@@ -24,3 +27,12 @@ def user_is_member(*, team: Team, user: AbstractBaseUser) -> bool:
 
 def is_organizer(user: AbstractBaseUser) -> bool:
     return bool(user.is_authenticated and user.is_staff)
+
+
+def challenge_phase(*, challenge: Challenge, at: datetime | None = None) -> str:
+    """Where the challenge stands: ``"upcoming"``, ``"open"`` or ``"ended"`` (uploads then
+    go to each task's post-challenge board, never into the standings)."""
+    at = at or timezone.now()
+    if at < challenge.start:
+        return "upcoming"
+    return "open" if at < challenge.end else "ended"

@@ -7,13 +7,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from . import hooks
 from .audit import audit_record, reason_check
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
-from .team_names import team_name_imitates, team_name_key
+from .team_names import invisible_characters, team_name_imitates, team_name_key
 
 
 class TeamError(Exception):
@@ -60,35 +59,63 @@ def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None
         )
 
 
-@transaction.atomic
-def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
-    name = (name or "").strip()
+def team_name_check(
+    *, challenge: Challenge, name: str, exclude_pk: int | None = None, organizer: bool = False
+) -> str:
+    """``name`` cleaned (whitespace runs as one space) if a team may take it in
+    ``challenge``; else :class:`TeamError`: empty, too long, imitating the organizers'
+    entries (unless an ``organizer`` names it), reading as an existing team's name (named),
+    or holding invisible characters. The one check of every way a team gets a name (the
+    service below, the console)."""
+    name = " ".join((name or "").split())
     if not team_name_key(name):  # empty, or only invisible characters
         raise TeamError("A team needs a name.", code="name_required")
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
-    _require_open_for_teams(challenge)
-    rules_gate(challenge=challenge, user=user)
-    _require_free_to_enter(challenge, user)
-    reserved = team_name_imitates(name)
+    reserved = None if organizer else team_name_imitates(name)
     if reserved is not None:
         raise TeamError(
             f"Team names may not look like “{reserved}”: that word is kept for the organizers' "
             "baseline and reference entries. Choose another name.",
             code="name_reserved",
         )
-    same = Team.objects.filter(challenge=challenge, name_key=team_name_key(name)).first()
+    same = (
+        Team.objects.filter(challenge=challenge, name_key=team_name_key(name))
+        .exclude(pk=exclude_pk)
+        .first()
+    )
     if same is not None:
         raise TeamError(
             f"The name “{name}” is taken in this challenge: it reads the same as team "
-            f"“{same.name}” (names are compared ignoring case, width and invisible "
-            "characters).",
+            f"“{same.name}” (names are compared as they look: ignoring case, width, spaces, "
+            "invisible characters and look-alike letters such as a Cyrillic a or a capital I "
+            "for l).",
             code="name_taken",
         )
+    hidden = invisible_characters(name)
+    if hidden:
+        raise TeamError(
+            "Team names may not contain characters that show as nothing: "
+            + ", ".join(hidden)
+            + ".",
+            code="name_invalid",
+        )
+    return name
+
+
+@transaction.atomic
+def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
+    name = " ".join((name or "").split())
+    if not team_name_key(name):  # empty, or only invisible characters
+        raise TeamError("A team needs a name.", code="name_required")
+    _require_open_for_teams(challenge)
+    rules_gate(challenge=challenge, user=user)
+    _require_free_to_enter(challenge, user)
+    name = team_name_check(challenge=challenge, name=name)
     try:
         with transaction.atomic():
             team = Team.objects.create(challenge=challenge, name=name)
-            TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+            team_membership_create(team=team, user=user)
     except IntegrityError as exc:  # a concurrent request won the race
         raise TeamError(
             "You already have a team in this challenge, or the name was just taken.",
@@ -122,10 +149,21 @@ def team_member_add(*, user: AbstractBaseUser, code: str) -> Team:
         )
     try:
         with transaction.atomic():
-            TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+            team_membership_create(team=team, user=user)
     except IntegrityError as exc:
         raise TeamError("You already have a team in this challenge.", code="conflict") from exc
     return team
+
+
+def team_membership_create(*, team: Team, user: AbstractBaseUser) -> TeamMembership:
+    """Make ``user`` a member of ``team`` and tell the layers above
+    (:class:`hooks.TeamMemberJoined`: the team's other members are mailed). The one place a
+    membership is created: team creation, the invite code and the organizers' console.
+    The caller checks the rules; the database refuses a second team in one challenge
+    (``IntegrityError``)."""
+    membership = TeamMembership.objects.create(team=team, user=user, challenge_id=team.challenge_id)
+    hooks.emit(hooks.TeamMemberJoined(membership_id=membership.pk))
+    return membership
 
 
 @transaction.atomic
@@ -157,16 +195,6 @@ def team_member_remove(*, user: AbstractBaseUser, team: Team) -> None:
         team.delete()
 
 
-def token_get_or_create(*, user: AbstractBaseUser) -> Token:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
-
-
-def token_rotate(*, user: AbstractBaseUser) -> Token:
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
-
-
 def challenge_reveal(
     *, challenge: Challenge, revealed: bool = True, actor: Any = None, reason: str = ""
 ) -> None:
@@ -175,7 +203,7 @@ def challenge_reveal(
     with transaction.atomic():
         Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
         challenge.private_revealed = revealed
-        hooks.challenge_reveal_changed(challenge_id=challenge.pk)
+        hooks.emit(hooks.ChallengeRevealChanged(challenge_id=challenge.pk))
         audit_record(
             actor=actor,
             action="challenge.reveal" if revealed else "challenge.unreveal",
@@ -204,4 +232,4 @@ def team_visibility_set(*, team: Team, hidden: bool, actor: Any = None, reason: 
             after={"is_hidden": hidden},
             reason=reason,
         )
-    hooks.challenge_teams_changed(challenge_id=team.challenge_id)
+    hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))

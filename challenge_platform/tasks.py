@@ -10,7 +10,9 @@ from .celery import platform_task
 from .models import WorkerHeartbeat
 
 
-@platform_task(queue="scoring", soft_time_limit=20, time_limit=30)
+@platform_task(
+    queue="scoring", soft_time_limit=20, time_limit=30, every=30.0, beat="worker-heartbeat"
+)
 def heartbeat() -> None:
     """Record that a worker is alive (shown on the organizer's health panel)."""
     WorkerHeartbeat.objects.update_or_create(

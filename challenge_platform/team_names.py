@@ -1,37 +1,51 @@
-# ruff: noqa: RUF001, RUF002  (look-alike letters are this module's subject)
-"""When two team names are the same name, and which names imitate the organizers' teams.
+# ruff: noqa: RUF002  (look-alike letters are this module's subject)
+"""When two names are the same name to a reader, and which names may not be taken.
 
-Pure functions (no Django). A name's *key* is what the database keeps unique per challenge
-(``Team.name_key``): Unicode NFKC, case folding, invisible characters removed (format
-characters, category Cf, such as zero-width spaces and joiners, the byte-order mark and bidi
-controls; variation selectors), a small
-map of the common look-alike letters from other scripts (Cyrillic and Greek letters that
-render like Latin ones) and whitespace collapsed. ``"Team\u200b Alpha"``, ``"TEAM ALPHA"``,
-``"Ｔｅａｍ Alpha"`` and ``"Tеam Alpha"`` (Cyrillic ``е``) all have the key ``"team alpha"``.
+Pure functions (no Django), used for team names (``Team.name_key``, unique per challenge)
+and usernames (``challenge_platform.accounts.usernames``).
 
-Not the full Unicode confusables table (UTS #39): the map covers the letters a person can
-type to fake a Latin name; a name built from rarer look-alikes is still a different name,
-and an organizer can rename or hide it.
+A name's *key* is its Unicode confusable skeleton (UTS #39, ICU's ``SpoofChecker`` through
+PyICU, whose confusables data ships inside the wheel), taken before and after case
+folding (the skeleton of ``I`` is ``l``, so ``AIiceTeam`` reads as ``AliceTeam``; that of
+``m`` is ``rn``), after NFKC (width, ligatures, compatibility forms), with the characters
+that render as nothing removed (:func:`invisible_characters`) and whitespace and
+underscores left out altogether (``Alice Team`` is ``AliceTeam``). Equal keys mean one
+name: ``"Team\u200b Alpha"``, ``"TEAM ALPHA"``, ``"Ｔｅａｍ Alpha"``, ``"Tеam Alpha"``
+(Cyrillic ``е``) and ``"TeamAlpha"`` share one.
+
+:func:`invisible_characters` lists what a new name may not contain at all: format
+characters (category Cf: zero-width spaces and joiners, the byte-order mark, bidi
+controls), controls and unassigned code points, Unicode's default-ignorable code points
+(the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, tags...) and
+blank symbols such as U+2800 BRAILLE PATTERN BLANK.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
-# Cyrillic and Greek letters (after case folding) that look like Latin letters.
-CONFUSABLES: dict[str, str] = {
-    # Cyrillic
-    "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i",
-    "ї": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p",
-    "ԛ": "q", "ѕ": "s", "т": "t", "у": "y", "ѡ": "w", "х": "x", "ү": "y", "ь": "b",
-    # Greek
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "c", "σ": "o",
-    # Latin look-alikes that NFKC keeps
-    "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ℓ": "l",
-}  # fmt: skip
+import icu
+
+_SPOOF = icu.SpoofChecker()  # read-only after creation: shared by every thread
+_IGNORABLE = icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT
+
+# Characters that render blank but are symbols or letters, not spaces or format characters.
+BLANK_LOOKING = frozenset(
+    {
+        "\u2800",  # BRAILLE PATTERN BLANK
+        "\u115f",  # HANGUL CHOSEONG FILLER
+        "\u1160",  # HANGUL JUNGSEONG FILLER
+        "\u3164",  # HANGUL FILLER
+        "\uffa0",  # HALFWIDTH HANGUL FILLER
+        "\u180e",  # MONGOLIAN VOWEL SEPARATOR
+        "\u2028",  # LINE SEPARATOR
+        "\u2029",  # PARAGRAPH SEPARATOR
+    }
+)
 
 # Digits and symbols read as letters, only for the imitation check ("Base1ine", "B@seline").
 _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
@@ -40,42 +54,72 @@ _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t
 # Words only the organizers' teams may carry: the built-in AutoGluon baseline and references.
 RESERVED_WORDS = ("baseline", "reference", "autogluon", "organizer", "organiser")
 
-_SPACES = re.compile(r"\s+")
+KEY_MAX = 150  # Team.name_key holds 160, with room for a "#<pk>" suffix
+_FOLDED = re.compile(r"[\s_]+")
 
 
 def _invisible(char: str) -> bool:
-    category = unicodedata.category(char)
-    if category in {"Cf", "Cc", "Co", "Cs", "Cn"}:
+    if char in BLANK_LOOKING:
         return True
-    code = ord(char)
-    return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF  # variation selectors
+    if unicodedata.category(char) in {"Cf", "Cc", "Co", "Cs", "Cn", "Zl", "Zp"}:
+        return char not in "\t\n\r"  # whitespace: folded, never a hidden difference
+    return icu.Char.hasBinaryProperty(char, _IGNORABLE)
+
+
+def invisible_characters(name: str) -> list[str]:
+    """The characters of ``name`` that render as nothing, named (``"U+2800 BRAILLE PATTERN
+    BLANK"``), each once, in order."""
+    seen: dict[str, str] = {}
+    for char in name:
+        if char not in seen and _invisible(char):
+            label = unicodedata.name(char, "") or icu.Char.charName(char) or "unnamed"
+            seen[char] = f"U+{ord(char):04X} {label}"
+    return list(seen.values())
+
+
+def _skeleton(text: str) -> str:
+    return _SPOOF.getSkeleton(0, text)
+
+
+@lru_cache(maxsize=65536)
+def name_key(name: str) -> str:
+    """The comparison key of a name: equal keys read as the same name (see module doc)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if not _invisible(c))
+    text = _skeleton(_skeleton(text).casefold()).casefold()
+    text = unicodedata.normalize("NFC", _FOLDED.sub("", text))
+    if len(text) > KEY_MAX:  # NFKC and skeletons may expand a long name: bounded, still exact
+        text = text[:100] + "~" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return text
 
 
 def team_name_key(name: str) -> str:
-    """The comparison key of a team name: equal keys mean the same name (see module doc)."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    text = "".join(CONFUSABLES.get(c, c) for c in text if not _invisible(c))
-    text = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub(" ", text).strip()
+    """A team name's key (``Team.name_key``)."""
+    return name_key(name)
+
+
+def name_imitates(name: str, words: Iterable[str] = RESERVED_WORDS) -> str | None:
+    """The reserved word ``name`` imitates (``"baseline"``...), or None.
+
+    Compared on keys with leetspeak digits read as letters and everything that is not a
+    letter removed, so "Auto-Gluon  Base1ine" and "R.e.f.e.r.e.n.c.e" are caught.
+    """
+    text = unicodedata.normalize("NFKC", name).casefold().translate(_LEET)
+    letters = "".join(c for c in name_key(text) if c.isalpha())
+    for word in words:
+        if name_key(word) in letters:
+            return word
+    return None
 
 
 def team_name_imitates(name: str) -> str | None:
-    """The reserved word ``name`` imitates (``"baseline"``...), or None.
-
-    Compared on the key with leetspeak digits read as letters and everything that is not a
-    letter removed, so "Auto-Gluon  Base1ine" and "R.e.f.e.r.e.n.c.e" are caught.
-    """
-    skeleton = "".join(c for c in team_name_key(name).translate(_LEET) if c.isalpha())
-    for word in RESERVED_WORDS:
-        if word in skeleton:
-            return word
-    return None
+    return name_imitates(name)
 
 
 def unique_name_keys(teams: Iterable[tuple[int, int, str]]) -> dict[int, str]:
     """Keys for existing ``(pk, challenge_id, name)`` rows, oldest first: of look-alike names
     already present, the first keeps the plain key and each later one gets ``#<pk>``, so
-    the unique constraint can be added without renaming anyone (the migration's rule)."""
+    the unique constraint holds without renaming anyone (the migrations' rule)."""
     keys: dict[int, str] = {}
     seen: set[tuple[int, str]] = set()
     for pk, challenge_id, name in teams:
@@ -85,3 +129,20 @@ def unique_name_keys(teams: Iterable[tuple[int, int, str]]) -> dict[int, str]:
         seen.add((challenge_id, key))
         keys[pk] = key
     return keys
+
+
+def lookalike_groups(names: Iterable[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """The ``(id, name)`` pairs that read as one name, grouped (only groups of two or more),
+    plus every name holding an invisible character as a group of its own; in input order."""
+    by_key: dict[str, list[tuple[int, str]]] = {}
+    for pk, name in names:
+        by_key.setdefault(name_key(name), []).append((pk, name))
+    groups = [group for group in by_key.values() if len(group) > 1]
+    flagged = {pk for group in groups for pk, _ in group}
+    groups += [
+        [(pk, name)]
+        for group in by_key.values()
+        for pk, name in group
+        if pk not in flagged and invisible_characters(name)
+    ]
+    return groups

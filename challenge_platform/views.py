@@ -14,7 +14,7 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import rules, selectors, services
+from . import rules, selectors, services, tokens
 from .markdown import markdown_html
 from .models import Challenge, Team
 
@@ -50,6 +50,8 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "challenge_platform/challenge_detail.html",
         {
             "challenge": challenge,
+            "phase": selectors.challenge_phase(challenge=challenge),
+            "description_html": markdown_html(challenge.description),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
@@ -136,15 +138,42 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@never_cache  # the page shows the API token: no browser or proxy may keep a copy
+@never_cache  # a new key is shown here once: no browser or proxy may keep a copy
 @login_required
+@require_http_methods(["GET", "POST"])
 def api_token(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens: each listed by its prefix; a new one's key is shown once, in
+    the answer that creates it; any one can be revoked."""
+    new_key = None
+    status = 200
     if request.method == "POST":
-        token = services.token_rotate(user=request.user)
-        messages.success(request, "A new token was issued; the old one no longer works.")
-    else:
-        token = services.token_get_or_create(user=request.user)
-    return render(request, "challenge_platform/api_token.html", {"token": token})
+        action = request.POST.get("action", "create")
+        if action == "revoke":
+            token = tokens.api_tokens_for(user=request.user).filter(
+                token_key=request.POST.get("token", "")
+            ).first()
+            if token is None:
+                messages.error(request, "There is no such token of yours.")
+                status = 404
+            else:
+                tokens.api_token_revoke(token=token, actor=request.user)
+                messages.success(
+                    request,
+                    f"Token {tokens.token_prefix(token)} revoked: clients using it are refused.",
+                )
+        else:
+            try:
+                _, new_key = tokens.api_token_create(user=request.user)
+            except tokens.TokenLimitReached as exc:
+                messages.error(request, exc.message)
+                status = 409
+    listed = [(t, tokens.token_prefix(t)) for t in tokens.api_tokens_for(user=request.user)]
+    return render(
+        request,
+        "challenge_platform/api_token.html",
+        {"tokens": listed, "new_key": new_key},
+        status=status,
+    )
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:

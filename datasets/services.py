@@ -333,7 +333,7 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
     slug and kind. Its standardized files are stored under ``tasks/<slug>/v<N>/``; the task's
     files and bundle-derived fields, its ``data_version``, the new :class:`TaskVersion` and one
     ``task.replace`` audit event are written in one transaction, in which the layers above are
-    told (``hooks.task_data_changed``: scoring re-queues every submission and rebuilds the
+    told (``hooks.TaskDataChanged``: scoring re-queues every submission and rebuilds the
     references). The previous version's files stay. A person must give ``reason`` (every team
     is re-scored). Any refusal raises :class:`TaskReplaceError` listing every problem and
     changes nothing. The AutoGluon baseline is not re-run here.
@@ -415,7 +415,7 @@ def _replace(
                 },
                 reason=reason,
             )
-            hooks.task_data_changed(task_id=current.pk)
+            hooks.emit(hooks.TaskDataChanged(task_id=current.pk))
     except BaseException:
         _delete(written)
         raise

@@ -12,6 +12,6 @@ class LeaderboardConfig(AppConfig):
         from challenge_platform import hooks
         from leaderboard import receivers
 
-        hooks.on_task_results_changed(receivers.refresh_task_board)
-        hooks.on_challenge_teams_changed(receivers.refresh_challenge_boards)
-        hooks.on_challenge_reveal_changed(receivers.bump_challenge_boards)
+        hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
+        hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
+        hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)

@@ -6,27 +6,29 @@ call time, so a test may replace ``leaderboard.services.task_leaderboard_refresh
 
 from __future__ import annotations
 
+from challenge_platform import hooks
 from challenge_platform.models import Track
 from datasets.models import Task
 from leaderboard import cache as board_cache
 from leaderboard import services
 
 
-def refresh_task_board(task_id: int, team_id: int | None = None) -> None:
-    """A task's results changed (only ``team_id``'s, when given): rebuild its boards."""
-    services.task_leaderboard_refresh(task_id=task_id, team_id=team_id)
+def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
+    """A task's results changed (only ``event.team_id``'s, when given): rebuild its boards."""
+    services.task_leaderboard_refresh(task_id=event.task_id, team_id=event.team_id)
 
 
-def refresh_challenge_boards(challenge_id: int) -> None:
+def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
     """A challenge's teams changed: rebuild the boards of all its tasks."""
-    tasks = Task.objects.filter(track__challenge_id=challenge_id).values_list("pk", flat=True)
+    tasks = Task.objects.filter(track__challenge_id=event.challenge_id).values_list("pk", flat=True)
     for task_id in tasks:
         services.task_leaderboard_refresh(task_id=task_id)
 
 
-def bump_challenge_boards(challenge_id: int) -> None:
+def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     """A challenge's reveal changed: its cached board pages (which link to the private split
     once it is visible) are rebuilt on the next read."""
+    challenge_id = event.challenge_id
     for task_id in Task.objects.filter(track__challenge_id=challenge_id).values_list(
         "pk", flat=True
     ):

@@ -23,7 +23,12 @@ import numpy as np
 from datasets.models import Task
 from leaderboard.core.flipboard import flip_intervals
 from scoring.models import Reference, ReferenceSource
-from scoring.reference_selectors import primary_reference, reference_list, reference_predictions
+from scoring.reference_selectors import (
+    primary_reference,
+    reference_list,
+    reference_predictions,
+    reference_scores_sealed,
+)
 from scoring.services.references import (
     AUTOGLUON_NAME,
     reference_autogluon_sync,
@@ -87,6 +92,8 @@ class ReferenceRow:
     metrics: dict[str, Any]
     best_submitted_at: datetime
     is_primary_reference: bool = False
+    # An owner's upload while the owner competes: scored, its numbers shown at the reveal.
+    sealed: bool = False
     position: int = 0
     rank: None = None
     team_id: None = None
@@ -156,11 +163,13 @@ def board_with_references(
 
 
 def _row(reference: Reference, split: str, primary: Reference | None) -> ReferenceRow:
+    sealed = reference_scores_sealed(reference=reference)  # boards are the public's
     score = reference.public_score if split == "public" else reference.private_score
     return ReferenceRow(
         reference=reference.name,
-        score=score,
-        metrics=dict((reference.scores or {}).get(split, {})),
+        score=None if sealed else score,
+        metrics={} if sealed else dict((reference.scores or {}).get(split, {})),
         best_submitted_at=reference.created_at,
         is_primary_reference=primary is not None and primary.pk == reference.pk,
+        sealed=sealed,
     )

@@ -335,7 +335,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
         board_cache.bump_after_commit(
             task_id=task.pk, track_id=task.track_id if track_changed else None
         )
-        hooks.board_refreshed(task_id=task.pk)
+        hooks.emit(hooks.BoardRefreshed(task_id=task.pk))
     try:
         cache.delete(history_cache_key(task.pk))
     except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache

@@ -14,7 +14,13 @@ def bootstrap_task_leaderboard(*, task_id: int) -> None:
     leaderboard_bootstrap_run(task_id=task_id)
 
 
-@platform_task(queue="scoring", soft_time_limit=240, time_limit=300)
+@platform_task(
+    queue="scoring",
+    soft_time_limit=240,
+    time_limit=300,
+    every=60.0,
+    beat="refresh-lagging-boards",
+)
 def refresh_lagging_boards() -> int:
     """The beat's check that no board stays behind a committed score: a refresh that found
     its task's turn taken leaves the board to the holder, which may have died between its

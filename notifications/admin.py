@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
 from challenge_platform.console import ReadOnlyAdminMixin
 
@@ -70,6 +71,32 @@ class WebhookAdmin(admin.ModelAdmin):
         messages.info(request, f"Test event queued for {queryset.count()} webhook(s).")
 
 
+def tries_table(delivery: WebhookDelivery) -> str:
+    """Every try of a delivery: when, to which address, the answer, the error, how long."""
+    if not delivery.tries:
+        return "no try yet"
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                t.get("at", ""),
+                t.get("address") or "-",
+                t.get("response_code") or "-",
+                t.get("error") or "ok",
+                "-" if t.get("duration_ms") is None else f"{t['duration_ms']} ms",
+            )
+            for t in delivery.tries
+            if isinstance(t, dict)
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>at</th><th>address</th><th>answer</th><th>error</th>"
+        "<th>took</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -94,8 +121,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "response_code",
         "last_error",
         "created_at",
+        "status_changed_at",
         "last_attempt_at",
         "next_attempt_at",
         "delivered_at",
         "duration_ms",
+        "delivery_token",
+        "tries_log",
     )
+
+    @admin.display(description="tries")
+    def tries_log(self, obj: WebhookDelivery) -> str:
+        return tries_table(obj)

@@ -14,20 +14,44 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "X-Signature-256"
+TIMESTAMP_HEADER = "X-Signature-Timestamp"
+# How old a signed timestamp a receiver accepts (seconds, either way), in the documented check.
+SIGNATURE_TOLERANCE = 300
 REMINDERS: tuple[tuple[str, timedelta], ...] = (
     ("7d", timedelta(days=7)),
     ("1d", timedelta(days=1)),
 )
 
 
-def sign_body(secret: str, body: bytes) -> str:
-    """``sha256=<hex HMAC-SHA256 of body keyed with secret>`` (the X-Signature-256 value)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign_body(secret: str, body: bytes, *, timestamp: int) -> str:
+    """The X-Signature-256 value of one try: ``sha256=`` and the hex HMAC-SHA256, keyed
+    with the webhook's secret, of ``f"{timestamp}.".encode() + body``, where ``timestamp``
+    (Unix seconds) is the try's X-Signature-Timestamp. Signing the time with the body lets a
+    receiver refuse a replayed request."""
+    signed = str(int(timestamp)).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """Constant-time check of a received signature header (what a receiver does)."""
-    return bool(header) and hmac.compare_digest(sign_body(secret, body), header or "")
+def signature_valid(
+    secret: str,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    now: float,
+    tolerance: float = SIGNATURE_TOLERANCE,
+) -> bool:
+    """What a receiver checks (the README's snippet does the same): the timestamp is an
+    integer within ``tolerance`` seconds of ``now``, and the signature matches it and the
+    body, compared in constant time."""
+    try:
+        stamp = int(timestamp or "")
+    except ValueError:
+        return False
+    if abs(now - stamp) > tolerance:
+        return False
+    expected = sign_body(secret, body, timestamp=stamp)
+    return hmac.compare_digest(expected.encode(), (signature or "").encode())
 
 
 def slack_body(
@@ -76,10 +100,28 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
-def address_is_private(address: str) -> bool:
-    """Loopback, private, link-local (cloud metadata), reserved or multicast."""
-    ip = ipaddress.ip_address(address)
-    return (
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address behind a NAT64
+
+
+def address_allowed(address: str) -> bool:
+    """Whether a webhook may connect to ``address``: a public (``is_global``) unicast address,
+    and so is every IPv4 address it carries (IPv4-mapped, NAT64, 6to4). Refused: loopback,
+    private, shared (100.64.0.0/10), link-local (cloud metadata), unique-local (fc00::/7),
+    documentation, reserved, multicast and unspecified addresses."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return address_allowed(str(ip.ipv4_mapped))
+        if ip in NAT64:
+            return address_allowed(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        if ip.sixtofour is not None and not address_allowed(str(ip.sixtofour)):
+            return False
+        if ip.teredo is not None:
+            return False
+    return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
         or ip.is_link_local
@@ -87,11 +129,6 @@ def address_is_private(address: str) -> bool:
         or ip.is_multicast
         or ip.is_unspecified
     )
-
-
-def retry_delay(attempt: int, *, base: float, cap: float) -> float:
-    """Exponential backoff after the ``attempt``-th failure (1-based): base, 2·base, 4·base…"""
-    return min(base * (2 ** max(attempt - 1, 0)), cap)
 
 
 def reminders_due(*, now: datetime, start: datetime, end: datetime) -> list[str]:

@@ -1,5 +1,5 @@
 """Mail a team the organizers' decision about it (a hidden or disqualified team or
-submission), with the reason from the audit log. Registered on ``AuditEvent`` saves in
+submission), with the reason from the audit log. Subscribed to ``hooks.AuditRecorded`` in
 ``NotificationsConfig.ready()``; the mail leaves after the decision's transaction commits."""
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from .services import notify_users
 MAILED_ACTIONS = {"team.hide", "team.restore", "submission.hide", "submission.restore"}
 
 
-def decision_mail(*, event: AuditEvent) -> int:
-    """Queue the mails for ``event`` when it is a decision about a team; return how many."""
-    if event.action not in MAILED_ACTIONS:
+def decision_mail(*, audit_event_id: int) -> int:
+    """Queue the mails for the audit event when it is a decision about a team; return how
+    many."""
+    event = AuditEvent.objects.filter(pk=audit_event_id).first()
+    if event is None or event.action not in MAILED_ACTIONS:
         return 0
     hidden = event.action.endswith(".hide")
     verb = "hidden from the leaderboards (hidden or disqualified)" if hidden else "restored"

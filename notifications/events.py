@@ -8,7 +8,6 @@ standings snapshot, a new team member); the beat tick calls the time-driven ones
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 
@@ -231,8 +230,13 @@ def challenge_revealed(*, challenge: Challenge) -> bool:
 
 
 def challenge_finished(challenge_pk: int) -> None:
-    """The standings were frozen: mail participants the winners and send ``standings``."""
+    """The standings were frozen: mail participants the winners and send ``standings``.
+
+    Frozen is not revealed: while the private split is sealed (what the public may read,
+    ``standings.selectors.frozen_document``), no winner is named, only where to find them.
+    """
     from standings.models import FinalStandings  # the app above; registered in ready()
+    from standings.selectors import frozen_document
 
     frozen = (
         FinalStandings.objects.select_related("challenge").filter(challenge_id=challenge_pk).first()
@@ -240,11 +244,13 @@ def challenge_finished(challenge_pk: int) -> None:
     if frozen is None:
         return
     challenge = frozen.challenge
-    doc = json.loads(frozen.canonical)
+    doc = frozen_document(frozen=frozen, challenge=challenge, user=None)
     lines, fields = [], []
     for track in doc["tracks"]:
         top = [e for e in track["entries"] if e.get("rank") is not None][:3]
         names = ", ".join(f"#{e['rank']} {e['team']}" for e in top) or "no ranked team"
+        if not doc.get("revealed", True):
+            names = "named when the private leaderboard is revealed"
         winners_url = site_url(f"/tracks/{track['track']}/winners/")
         lines.append(f"{track['title']}: {names} — {winners_url}")
         fields.append((track["title"], names))

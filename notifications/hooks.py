@@ -1,43 +1,53 @@
-"""Adapters between the other apps' hooks and the notification events.
+"""The notifications' receivers of the platform's events (``challenge_platform.hooks``),
+subscribed in :meth:`notifications.apps.NotificationsConfig.ready`; no other app imports
+this one.
 
-Each runs inside the transaction that caused it; the mails and webhook deliveries it
-creates are published only once that transaction commits.
+Each turns an event into mails and webhook deliveries, which are published only once the
+emitter's transaction commits.
 """
 
 from __future__ import annotations
 
-from challenge_platform import hooks as platform_hooks
+from challenge_platform import hooks
 
 from . import decisions, events
 
 
-def on_membership_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    if created and not raw:
-        events.team_member_joined(membership_pk=instance.pk)
+def on_team_member_joined(event: hooks.TeamMemberJoined) -> None:
+    events.team_member_joined(membership_pk=event.membership_id)
 
 
-def on_audit_event_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    if created and not raw:
-        decisions.decision_mail(event=instance)
+def on_audit_recorded(event: hooks.AuditRecorded) -> None:
+    if event.action in decisions.MAILED_ACTIONS:
+        decisions.decision_mail(audit_event_id=event.audit_event_id)
 
 
-def on_challenge_finished(challenge_pk: int) -> None:
-    events.challenge_finished(challenge_pk)
+def on_challenge_finished(event: hooks.ChallengeFinished) -> None:
+    events.challenge_finished(event.challenge_id)
 
 
-def on_board_refreshed(task_id: int) -> None:
-    events.board_refreshed(task_id=task_id)
+def on_board_refreshed(event: hooks.BoardRefreshed) -> None:
+    events.board_refreshed(task_id=event.task_id)
 
 
-def on_submission_finished(submission_id: int) -> None:
-    events.submission_finished(submission_pk=submission_id)
+def on_submission_finished(event: hooks.SubmissionFinished) -> None:
+    events.submission_finished(submission_pk=event.submission_id)
 
 
-def on_task_data_changed(task_id: int) -> None:
-    events.task_data_changed(task_id=task_id)
+def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
+    events.task_data_changed(task_id=event.task_id)
 
 
-def connect_platform() -> None:
-    platform_hooks.on_board_refreshed(on_board_refreshed)
-    platform_hooks.on_submission_finished(on_submission_finished)
-    platform_hooks.on_task_data_changed(on_task_data_changed)
+RECEIVERS = (
+    (hooks.TeamMemberJoined, on_team_member_joined),
+    (hooks.AuditRecorded, on_audit_recorded),
+    (hooks.ChallengeFinished, on_challenge_finished),
+    (hooks.BoardRefreshed, on_board_refreshed),
+    (hooks.SubmissionFinished, on_submission_finished),
+    (hooks.TaskDataChanged, on_task_data_changed),
+)
+
+
+def subscribe_all() -> None:
+    for event, receiver in RECEIVERS:
+        hooks.subscribe(event, receiver)

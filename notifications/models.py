@@ -73,7 +73,9 @@ class Webhook(models.Model):
     )
     url = models.URLField(max_length=500, help_text="http(s) only.")
     secret = models.CharField(
-        max_length=200, help_text="Signs each body: X-Signature-256: sha256=<HMAC-SHA256>."
+        max_length=200,
+        help_text="Signs each try: X-Signature-256: sha256=<HMAC-SHA256 of "
+        "'<X-Signature-Timestamp>.<body>'>. Write-only in the console.",
     )
     events = models.JSONField(default=list, help_text="Event names; empty means every event.")
     is_active = models.BooleanField(default=True)
@@ -90,14 +92,18 @@ class Webhook(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending"
+    """A delivery's place in the job lifecycle (``challenge_platform.jobs``): queued (also
+    between tries, until ``next_attempt_at``) -> sending -> delivered | failed."""
+
+    QUEUED = "queued"
     SENDING = "sending"
     DELIVERED = "delivered"
     FAILED = "failed"
 
 
 class WebhookDelivery(models.Model):
-    """One event for one webhook: sent until a 2xx answer or out of attempts."""
+    """One event for one webhook: sent until a 2xx answer or out of attempts; a job of the
+    one lifecycle (``notifications.webhooks.DELIVERY``)."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32)
@@ -105,8 +111,11 @@ class WebhookDelivery(models.Model):
     event_key = models.CharField(max_length=200)
     body = models.TextField(help_text="The exact JSON body sent (and signed).")
     status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Names the broker message (Celery task id) whose worker holds the row while sending.
+    delivery_token = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     response_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
@@ -115,6 +124,8 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Every try: [{"at", "address", "response_code", "error", "duration_ms"}], oldest first.
+    tries = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -124,7 +135,7 @@ class WebhookDelivery(models.Model):
                 fields=["webhook", "event_key"], name="one_delivery_per_webhook_event"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "sending", "delivered", "failed"]),
+                condition=Q(status__in=["queued", "sending", "delivered", "failed"]),
                 name="webhook_delivery_status_valid",
             ),
         ]

@@ -18,6 +18,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 
+from challenge_platform.audit import audit_record
 from challenge_platform.models import Challenge, TeamMembership
 
 from .models import OPT_IN, Announcement, Kind, NotificationPreference
@@ -170,6 +171,13 @@ def announcement_create(
             title=title[:200],
             body=body,
             created_by_id=getattr(user, "pk", None),
+        )
+        # In the audit log with the organizers' other acts (issue 25), in the same transaction.
+        audit_record(
+            actor=user,
+            action="announcement.post",
+            obj=announcement,
+            after={"title": announcement.title, "body": announcement.body},
         )
         url = site_url(reverse("challenge-detail", args=[challenge.slug])) + "#announcements"
         notify_users(

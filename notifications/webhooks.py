@@ -1,58 +1,107 @@
-"""Outgoing webhooks: queue an event per webhook, deliver it with retries, log every try.
+"""Outgoing webhooks: queue an event per webhook, deliver it as a job, log every try.
 
-Delivery (the ``deliver_webhook`` task, queue ``notifications``): the row is the truth. A
-delivery is claimed with a conditional update ``pending -> sending`` (so a duplicate message
-does nothing), POSTed once, then marked ``delivered`` on a 2xx answer, or back to ``pending``
-with ``next_attempt_at`` after an exponential backoff, or ``failed`` when out of attempts.
-The beat tick re-publishes pending deliveries whose message was lost and frees deliveries
-left ``sending`` by a dead worker. A receiver may thus see an event again only when a worker
-died between its POST and the database update; it can deduplicate on ``X-Webhook-Delivery``.
+A delivery is a job of the one lifecycle (``challenge_platform.jobs``, kind
+:data:`DELIVERY`): ``queued -> sending -> delivered | failed``. The ``deliver_webhook`` task
+(queue ``notifications``) claims the row under its lock with a token naming the broker
+message, POSTs once, then marks it ``delivered`` on a 2xx answer, or re-queues it for
+``next_attempt_at`` (exponential backoff: ``WEBHOOK_RETRY_BASE_SECONDS · 2^(try-1)``,
+capped) while attempts are left, else ``failed``. A duplicate or early message finds the
+row held, final or not due and does nothing; only the holder's token may finish it. The
+beat tick sweeps: a queued row whose message was lost is published again, one left
+``sending`` by a dead worker is re-queued (or failed when out of attempts). A receiver may
+thus see a try again only when a worker died between its POST and the row's update; it
+deduplicates on ``X-Webhook-Delivery`` (or the signed body's ``data.sent_for``).
 
-SSRF: webhook URLs are set by organizers only (the console), must be http(s), carry no
-credentials, and are called without following redirects, with a short timeout; at most 500
-characters of an error are kept and the response body is never shown. Production settings
-also refuse hosts that resolve to loopback, private, link-local (cloud metadata) or reserved
-addresses (``WEBHOOK_BLOCK_PRIVATE_NETWORKS``); the check runs at each delivery.
+Every try is signed anew: ``X-Signature-Timestamp`` (Unix seconds) and ``X-Signature-256:
+sha256=HMAC-SHA256(secret, f"{timestamp}.{body}")`` (:func:`notifications.core.sign_body`),
+so a receiver can refuse a replay (README, "Webhooks"). The row keeps each try (time,
+address, answer, error, duration) for the console.
+
+SSRF (:mod:`notifications.outbound`): URLs are set by organizers only, http(s) without
+credentials; no redirect is followed; one deadline per try; the answer's body is never
+read. With ``WEBHOOK_BLOCK_PRIVATE_NETWORKS`` (production) every address the host resolves
+to must be public, and the connection goes to that checked address (no second lookup).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from challenge_platform import jobs
 from challenge_platform.models import Challenge
 
+from . import outbound
 from .core import (
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     UnsafeUrl,
-    address_is_private,
+    address_allowed,
     check_webhook_url,
-    retry_delay,
     sign_body,
     slack_body,
 )
 from .models import DeliveryStatus, Webhook, WebhookDelivery
-from .publishing import publish
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "notifications.tasks.deliver_webhook"
-USER_AGENT = "challenge-platform-webhooks/1"
+USER_AGENT = "challenge-platform-webhooks/2"
+TRIES_KEPT = 20  # the console's log of a delivery's tries (more than any attempt limit)
+LOST_AFTER = timedelta(seconds=60)  # a queued row this far past its time lost its message
+STUCK_AFTER = timedelta(seconds=300)  # a sending row this old lost its worker
+
+DELIVERY = jobs.JobKind(
+    model=WebhookDelivery,
+    task_name="notifications.tasks.deliver_webhook",
+    pk_kwarg="delivery_pk",
+    queued=DeliveryStatus.QUEUED,
+    running=DeliveryStatus.SENDING,
+    final=(DeliveryStatus.DELIVERED, DeliveryStatus.FAILED),
+    failed=DeliveryStatus.FAILED,
+    token_field="delivery_token",
+    started_field="last_attempt_at",
+    finished_field=None,
+    attempts_field="attempts",
+    max_attempts=lambda: int(settings.WEBHOOK_MAX_ATTEMPTS),
+    due_field="next_attempt_at",
+    backoff=lambda attempts: jobs.retry_countdown(
+        attempts,
+        base=float(settings.WEBHOOK_RETRY_BASE_SECONDS),
+        cap=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
+    ),
+    label="webhook delivery",
+)
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
+# --- queueing -------------------------------------------------------------------------------
+
+
+def _delivery_create(*, webhook: Webhook, event: str, event_key: str, body: str) -> int:
+    """One queued delivery, published after commit; raises IntegrityError when this
+    occurrence is already queued for the webhook."""
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event=event,
+        event_key=event_key,
+        body=body,
+        status=DeliveryStatus.QUEUED,
+        status_changed_at=now,
+        next_attempt_at=now,
+    )
+    jobs.publish_job_after_commit(DELIVERY, pk=delivery.pk)
+    return delivery.pk
 
 
 def webhook_event_emit(
@@ -78,158 +127,198 @@ def webhook_event_emit(
             continue
         try:
             with transaction.atomic():
-                delivery = WebhookDelivery.objects.create(
-                    webhook=webhook,
-                    event=event,
-                    event_key=event_key,
-                    body=body,
-                    next_attempt_at=timezone.now(),
-                )
+                pk = _delivery_create(webhook=webhook, event=event, event_key=event_key, body=body)
         except IntegrityError:
             continue  # this occurrence is already queued for this webhook
-        publish(DELIVER_TASK, delivery_pk=delivery.pk)
-        created.append(delivery.pk)
+        created.append(pk)
     return created
 
 
 def webhook_test_send(*, webhook: Webhook) -> int:
     """Queue a ``test`` event for one webhook (console action), whatever its event filter."""
+    event_key = f"test:{uuid.uuid4().hex}"
     body = slack_body(
         event="test",
         text=f"Test event from the challenge platform for *{webhook.challenge.title}*.",
         fields=[("Challenge", webhook.challenge.title)],
-        data={"challenge": webhook.challenge.slug},
+        data={"challenge": webhook.challenge.slug, "sent_for": event_key},
     ).decode()
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
-            webhook=webhook,
-            event="test",
-            event_key=f"test:{uuid.uuid4().hex}",
-            body=body,
-            next_attempt_at=timezone.now(),
-        )
-        publish(DELIVER_TASK, delivery_pk=delivery.pk)
-    return delivery.pk
+        return _delivery_create(webhook=webhook, event="test", event_key=event_key, body=body)
 
 
 def webhook_validate_url(url: str) -> str:
-    """The console's check when a webhook is saved (raises UnsafeUrl with a message)."""
-    return check_webhook_url(url)
-
-
-def _refuse_private(url: str) -> None:
-    if not getattr(settings, "WEBHOOK_BLOCK_PRIVATE_NETWORKS", False):
-        return
+    """The console's check when a webhook is saved (raises UnsafeUrl with a message): the
+    URL's shape, and, when non-public addresses are blocked, a literal address. A host name
+    is checked at each try, where it is resolved."""
+    url = check_webhook_url(url)
     host = urlsplit(url).hostname or ""
+    if settings.WEBHOOK_BLOCK_PRIVATE_NETWORKS and _is_ip(host) and not address_allowed(host):
+        raise UnsafeUrl(f"{host} is not a public address; webhooks may not call it.")
+    return url
+
+
+def _is_ip(host: str) -> bool:
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise UnsafeUrl(f"cannot resolve {host}: {exc}") from None
-    for info in infos:
-        if address_is_private(info[4][0]):
-            raise UnsafeUrl(f"{host} resolves to a private address; refused")
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
-def _claim(delivery_pk: int) -> WebhookDelivery | None:
-    now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)),
+# --- one try ---------------------------------------------------------------------------------
+
+
+def _gave_up(delivery: WebhookDelivery, now: datetime) -> dict[str, Any]:
+    return {"last_error": f"gave up after {delivery.attempts} tries", "next_attempt_at": None}
+
+
+def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
+    """Try one delivery once (the task's body); schedule the next try on failure. Returns
+    the status reached, ``"skipped"`` (nothing to do) or ``"superseded"``."""
+    token = delivery_id or uuid.uuid4().hex
+    delivery = jobs.job_claim(
+        DELIVERY,
         pk=delivery_pk,
-        status=DeliveryStatus.PENDING,
-    ).update(status=DeliveryStatus.SENDING, last_attempt_at=now)
-    if not claimed:
-        return None
-    return WebhookDelivery.objects.select_related("webhook").get(pk=delivery_pk)
-
-
-def webhook_deliver(*, delivery_pk: int) -> str:
-    """Try one delivery once; schedule the next try on failure. Returns the new status."""
-    delivery = _claim(delivery_pk)
+        token=token,
+        delivery_id=delivery_id,
+        exhausted=_gave_up,
+        select_related=("webhook",),
+    )
     if delivery is None:
         return "skipped"
-    webhook = delivery.webhook
-    body = delivery.body.encode()
-    code: int | None = None
-    error = ""
-    started = time.monotonic()
-    try:
-        url = check_webhook_url(webhook.url)
-        _refuse_private(url)
-        response = requests.post(
-            url,
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                SIGNATURE_HEADER: sign_body(webhook.secret, body),
-                "X-Webhook-Event": delivery.event,
-                "X-Webhook-Delivery": str(delivery.pk),
-            },
-            timeout=_setting("WEBHOOK_TIMEOUT_SECONDS", 5.0),
-            allow_redirects=False,
-        )
-        code = response.status_code
-        response.close()
-        if not 200 <= code < 300:
-            error = f"HTTP {code}"
-    except UnsafeUrl as exc:
-        error = f"refused: {exc}"
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    elapsed_ms = int((time.monotonic() - started) * 1000)
-    attempts = delivery.attempts + 1
-    now = timezone.now()
-    fields: dict[str, object] = {
-        "attempts": attempts,
+    code, address, error, permanent, elapsed_ms = _post(delivery)
+    record = {
+        "at": timezone.now().isoformat(),
+        "address": address,
+        "response_code": code,
+        "error": error[:300],
+        "duration_ms": elapsed_ms,
+    }
+    fields: dict[str, Any] = {
         "response_code": code,
         "duration_ms": elapsed_ms,
         "last_error": error[:500],
+        "tries": [*delivery.tries, record][-TRIES_KEPT:],
     }
+
+    def finish(status: str, **extra: Any) -> str:
+        done = jobs.job_transition(
+            DELIVERY,
+            pk=delivery.pk,
+            token=token,
+            status=status,
+            **{
+                **fields,
+                **extra,
+            },
+        )
+        return status if done else "superseded"
+
     if not error:
-        fields.update(status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None)
-    elif attempts >= int(_setting("WEBHOOK_MAX_ATTEMPTS", 6)) or error.startswith("refused"):
-        fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+        status = finish(DeliveryStatus.DELIVERED, delivered_at=timezone.now(), next_attempt_at=None)
+    elif permanent:
+        status = finish(DeliveryStatus.FAILED, next_attempt_at=None)
     else:
-        delay = retry_delay(
-            attempts,
-            base=_setting("WEBHOOK_RETRY_BASE_SECONDS", 30.0),
-            cap=_setting("WEBHOOK_RETRY_MAX_SECONDS", 3600.0),
+        status = jobs.job_retry_or_fail(
+            DELIVERY,
+            job=delivery,
+            token=token,
+            fail=lambda: finish(DeliveryStatus.FAILED, next_attempt_at=None),
+            **fields,
         )
-        fields.update(status=DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay))
-    with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-            **fields
-        )
-        if fields["status"] == DeliveryStatus.PENDING:
-            publish(DELIVER_TASK, delivery_pk=delivery.pk, countdown=delay)
     logger.info(
-        "webhook delivery %s (%s) try %s: %s",
+        "webhook delivery %s (%s) try %s to %s: %s -> %s",
         delivery.pk,
         delivery.event,
-        attempts,
+        delivery.attempts,
+        address or "-",
         error or f"HTTP {code}",
+        status,
     )
-    return str(fields["status"])
+    return str(status)
 
 
-def deliveries_sweep(*, now=None, stale_after: float = 300.0) -> dict[str, int]:
-    """Beat: re-publish overdue pending deliveries (lost messages) and free ``sending`` ones
-    a dead worker left behind (they count the try)."""
+def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
+    """POST the delivery once: (answer code, address, error, permanent?, milliseconds)."""
+    webhook = delivery.webhook
+    body = delivery.body.encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        TIMESTAMP_HEADER: str(stamp),
+        SIGNATURE_HEADER: sign_body(webhook.secret, body, timestamp=stamp),
+        "X-Webhook-Event": delivery.event,
+        "X-Webhook-Delivery": str(delivery.pk),
+    }
+    started = time.monotonic()
+    code: int | None = None
+    address, error, permanent = "", "", False
+    try:
+        answer = outbound.post(
+            check_webhook_url(webhook.url),
+            body=body,
+            headers=headers,
+            timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS),
+            block_non_public=bool(settings.WEBHOOK_BLOCK_PRIVATE_NETWORKS),
+            ca_bundle=settings.WEBHOOK_CA_BUNDLE or None,
+        )
+    except (UnsafeUrl, outbound.Refused) as exc:
+        error, permanent = f"refused: {exc}", True
+    except outbound.TryFailed as exc:
+        address, error = exc.address, str(exc)
+    else:
+        code, address = answer.status, answer.address
+        if 300 <= code < 400:
+            error, permanent = (
+                f"HTTP {code}: webhooks do not follow redirects; point the webhook at the final "
+                "URL",
+                True,
+            )
+        elif not 200 <= code < 300:
+            error = f"HTTP {code}"
+    return code, address, error, permanent, int((time.monotonic() - started) * 1000)
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+@jobs.when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
+def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
+    if delivery.status != DeliveryStatus.SENDING:  # queued, its message lost
+        return jobs.REQUEUED, {"next_attempt_at": now}
+    lost = {
+        "at": now.isoformat(),
+        "address": "",
+        "response_code": None,
+        "error": "the worker was lost during this try",
+        "duration_ms": None,
+    }
+    tries = [*delivery.tries, lost][-TRIES_KEPT:]
+    if jobs.attempts_left(DELIVERY, delivery) <= 0:
+        return jobs.FAILED, {
+            "last_error": "the worker was lost during the last try; gave up",
+            "next_attempt_at": None,
+            "tries": tries,
+        }
+    return jobs.REQUEUED, {
+        "last_error": "the worker was lost during the try",
+        "next_attempt_at": now,
+        "tries": tries,
+    }
+
+
+def deliveries_sweep(
+    *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER
+) -> jobs.SweepReport:
+    """Beat: publish again queued deliveries whose message was lost, and re-queue (or fail,
+    out of attempts) those a dead worker left ``sending``."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=stale_after)
-    stuck = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.SENDING, last_attempt_at__lt=cutoff
+    lost = now - LOST_AFTER
+    stale = (
+        Q(status=DeliveryStatus.QUEUED, next_attempt_at__lt=lost)
+        | Q(status=DeliveryStatus.QUEUED, next_attempt_at__isnull=True, status_changed_at__lt=lost)
+        | Q(status=DeliveryStatus.SENDING, status_changed_at__lt=now - stuck_after)
     )
-    freed = list(stuck.values_list("pk", flat=True)[:500])
-    WebhookDelivery.objects.filter(pk__in=freed, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=now, last_error="worker lost"
-    )
-    overdue = list(
-        WebhookDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, next_attempt_at__lt=now - timedelta(seconds=60)
-        ).values_list("pk", flat=True)[:500]
-    )
-    with transaction.atomic():
-        for pk in [*freed, *overdue]:
-            publish(DELIVER_TASK, delivery_pk=pk)
-    return {"freed": len(freed), "republished": len(overdue)}
+    return jobs.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)

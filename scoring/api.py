@@ -110,7 +110,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
             "type": "object",
             "nullable": True,
             "description": 'The algorithm that made it: {"id", "name", "version", "run"} (run: '
-            "the algorithm run's id, null for the built-in baseline); null for an uploaded file.",
+            "the algorithm run's id, the built-in baseline's too); null for an uploaded file.",
         }
     )
     def get_algorithm(self, submission) -> dict | None:

@@ -16,11 +16,6 @@ urlpatterns = [
         name="api-task-submission-list",
     ),
     path(
-        "tasks/<slug:slug>/baselines/",
-        owner_api.TaskBaselineQueueApi.as_view(),
-        name="api-task-baseline-queue",
-    ),
-    path(
         "tasks/<slug:slug>/versions/",
         owner_api.TaskVersionListApi.as_view(),
         name="api-task-version-list",

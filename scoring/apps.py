@@ -9,4 +9,4 @@ class ScoringConfig(AppConfig):
         from challenge_platform import hooks
         from scoring.services.task_data import task_data_changed
 
-        hooks.on_task_data_changed(task_data_changed)
+        hooks.subscribe(hooks.TaskDataChanged, task_data_changed)

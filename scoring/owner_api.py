@@ -21,7 +21,6 @@ from datasets.forms import staged_upload, too_big_message
 from datasets.models import Task, TaskVersion
 from datasets.selectors import task_manageable
 from datasets.services import TaskReplaceError, task_bundle_replace
-from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Submission
 from scoring.selectors import submission_visible_scores
 
@@ -44,39 +43,6 @@ def managed_task_or_refuse(request: Request, slug: str) -> Task:
             }
         )
     return task
-
-
-class TaskBaselineQueueApi(APIView):
-    """Queue the AutoGluon baseline of a task (its owners and organizers)."""
-
-    permission_classes = [IsAuthenticated]
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        task = serializers.CharField(source="task.slug")
-        status = serializers.CharField()
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: OutputSerializer,
-            **error_responses(
-                {
-                    403: "not an owner of this task",
-                    409: "a baseline of this task is already queued",
-                }
-            ),
-        },
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        task = managed_task_or_refuse(request, slug)
-        try:
-            run = baseline_run_queue(task=task, actor=request.user)
-        except BaselineRunRefused as exc:
-            return Response(
-                {"code": "baseline_refused", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
-            )
-        return Response(self.OutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class TaskSubmissionListApi(generics.ListAPIView):

@@ -1,6 +1,7 @@
-"""The task owner's page (DESIGN §10): one task's baseline and, after the reveal, every
-team's submissions to it. Organizers see it for every task; anyone else gets a 404, as for
-another team's submission. The check is ``datasets.selectors.task_manageable``."""
+"""The task owner's page (DESIGN §10): one task's data, references, the parts higher apps
+add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal, every team's
+submissions to it. Organizers see it for every task; anyone else gets a 404, as for another
+team's submission. The check is ``datasets.selectors.task_manageable``."""
 
 from __future__ import annotations
 
@@ -20,14 +21,19 @@ from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
 from datasets.selectors import task_manageable
 from datasets.uploads import bundle_upload_guarded, task_replace_post
-from scoring.baselines.services import BaselineRunRefused, baseline_run_queue
 from scoring.models import Reference, ReferenceSource, Submission
-from scoring.reference_selectors import primary_reference, reference_list
+from scoring.owner_sections import owner_section, owner_sections
+from scoring.reference_selectors import (
+    primary_reference,
+    reference_list,
+    reference_scores_sealed,
+)
 from scoring.services.references import (
     ReferenceRefused,
     reference_delete,
     reference_primary_set,
     reference_upload,
+    reference_uploads_today,
 )
 
 LIST_LIMIT = 500
@@ -42,13 +48,14 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
     if task is None or not task_manageable(task=task, user=request.user):
         raise Http404("no such task")
     if request.method == "POST":
-        try:
-            run = baseline_run_queue(task=task, actor=request.user)
-        except BaselineRunRefused as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Baseline run #{run.pk} queued for {task.title}.")
-        return redirect("scoring:task-manage", slug=task.slug)
+        section = owner_section(request.POST.get("section", ""))
+        if section is None:
+            messages.error(request, "This page has no such form; nothing was changed.")
+            return redirect("scoring:task-manage", slug=task.slug)
+        section.post(request, task)
+        return redirect(
+            f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#{section.key}"
+        )
     challenge = task.track.challenge
     revealed = request.user.is_staff or challenge.private_visible()
     submissions = (
@@ -59,16 +66,20 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         else None
     )
     references = reference_list(task=task)
+    for reference in references:  # what this viewer may read of each (issue 25)
+        reference.withheld = reference_scores_sealed(reference=reference, user=request.user)
     return render(
         request,
         "scoring/task_manage.html",
         {
             "task": task,
             "challenge": challenge,
-            "runs": task.baseline_runs.order_by("-created_at")[:5],
+            "sections": [(section, section.context(task)) for section in owner_sections()],
             "submissions": submissions,
             "references": references,
             "primary": primary_reference(task=task, references=references),
+            "reference_limit": settings.REFERENCE_UPLOADS_PER_DAY,
+            "reference_uploads_today": reference_uploads_today(task=task),
             "versions": task.versions.select_related("created_by")[:10],
             "replace_form": TaskReplaceForm(),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
@@ -150,9 +161,19 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 user=request.user,
                 make_primary=bool(request.POST.get("primary")),
             )
-            messages.success(request, f"Reference '{reference.name}' uploaded and scored.")
+            if reference_scores_sealed(reference=reference, user=request.user):
+                messages.success(
+                    request,
+                    f"Reference '{reference.name}' uploaded and scored. Its scores are shown "
+                    "once the private leaderboard is revealed, because your team competes on "
+                    "this task.",
+                )
+            else:
+                messages.success(request, f"Reference '{reference.name}' uploaded and scored.")
         elif action == "primary":
-            chosen = reference_primary_set(task=task, name=request.POST.get("reference") or None)
+            chosen = reference_primary_set(
+                task=task, name=request.POST.get("reference") or None, user=request.user
+            )
             messages.success(
                 request,
                 f"Primary reference: {chosen.name}." if chosen else "Primary reference: default.",
@@ -163,7 +184,7 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
             ).first()
             if reference is None:
                 raise ReferenceRefused("There is no such uploaded reference.")
-            reference_delete(reference=reference)
+            reference_delete(reference=reference, user=request.user)
             messages.success(request, f"Reference '{reference.name}' removed.")
         else:
             raise ReferenceRefused("Unknown action.")

@@ -16,7 +16,11 @@ from challenge_platform.api.errors import error_responses
 from challenge_platform.selectors import is_organizer
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
-from scoring.reference_selectors import primary_reference, reference_list
+from scoring.reference_selectors import (
+    primary_reference,
+    reference_list,
+    reference_scores_sealed,
+)
 from scoring.services.references import (
     ReferenceRefused,
     reference_delete,
@@ -30,7 +34,15 @@ class ReferenceOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     source = serializers.ChoiceField(choices=ReferenceSource.choices)
     is_primary = serializers.SerializerMethodField()
-    public_score = serializers.FloatField(allow_null=True)
+    status = serializers.SerializerMethodField(
+        help_text="`scored`, or `unusable` when it no longer fits the task's data"
+    )
+    scores_withheld = serializers.SerializerMethodField(
+        help_text="True for a task owner's upload while the owner's team competes on the task "
+        "and the private split is not revealed: it is scored (the board's flips use it) but "
+        "its numbers are shown from the reveal on (organizers: always)."
+    )
+    public_score = serializers.SerializerMethodField()
     private_score = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -48,21 +60,36 @@ class ReferenceOutputSerializer(serializers.Serializer):
         user = self.context["request"].user
         return is_organizer(user) or reference.task.track.challenge.private_visible()
 
+    def _withheld(self, reference: Reference) -> bool:
+        return reference_scores_sealed(reference=reference, user=self.context["request"].user)
+
+    def get_status(self, reference: Reference) -> str:
+        return "unusable" if reference.unusable_reason else "scored"
+
+    def get_scores_withheld(self, reference: Reference) -> bool:
+        return self._withheld(reference)
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_public_score(self, reference: Reference) -> float | None:
+        return None if self._withheld(reference) else reference.public_score
+
     @extend_schema_field({"type": "number", "nullable": True})
     def get_private_score(self, reference: Reference) -> float | None:
-        return reference.private_score if self._private(reference) else None
+        if self._withheld(reference) or not self._private(reference):
+            return None
+        return reference.private_score
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
     def get_scores(self, reference: Reference) -> dict:
+        if self._withheld(reference):
+            return {}
         scores = reference.scores or {}
         splits = ("public", "private", "all") if self._private(reference) else ("public",)
         return {split: scores[split] for split in splits if split in scores}
 
 
 def _refused(exc: ReferenceRefused) -> Response:
-    return Response(
-        {"code": "reference_refused", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST
-    )
+    return Response({"code": exc.code, "detail": str(exc)}, status=exc.status)
 
 
 class TaskReferenceListApi(APIView):
@@ -98,7 +125,12 @@ class TaskReferenceListApi(APIView):
         responses={
             201: ReferenceOutputSerializer,
             **error_responses(
-                {400: "bad name, duplicate name, file too large or invalid", 403: "not an owner"}
+                {
+                    400: "bad name, duplicate name, file too large or invalid",
+                    403: "not an owner, rules not accepted (`rules_not_accepted`), a hidden "
+                    "team (`team_hidden`), or `primary` after the start (`primary_locked`)",
+                    429: "the task's reference uploads of the day are used (`reference_limit`)",
+                }
             ),
         },
     )
@@ -148,7 +180,9 @@ class TaskReferencePrimaryApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            reference_primary_set(task=task, name=serializer.validated_data["reference"])
+            reference_primary_set(
+                task=task, name=serializer.validated_data["reference"], user=request.user
+            )
         except ReferenceRefused as exc:
             return _refused(exc)
         primary = primary_reference(task=task)
@@ -182,7 +216,12 @@ class TaskReferenceDeleteApi(APIView):
         request=None,
         responses={
             204: None,
-            **error_responses({400: "a built-in reference", 403: "not an owner"}),
+            **error_responses(
+                {
+                    400: "a built-in reference",
+                    403: "not an owner, or the primary reference after the start",
+                }
+            ),
         },
     )
     def delete(self, request: Request, slug: str, pk: int) -> Response:
@@ -194,5 +233,8 @@ class TaskReferenceDeleteApi(APIView):
             )
         if reference.source != ReferenceSource.UPLOAD:
             return _refused(ReferenceRefused("Built-in references cannot be removed."))
-        reference_delete(reference=reference)
+        try:
+            reference_delete(reference=reference, user=request.user)
+        except ReferenceRefused as exc:
+            return _refused(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)

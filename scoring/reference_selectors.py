@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.core.cache import cache
+from django.utils import timezone
 
+from challenge_platform.selectors import is_organizer
 from datasets.models import Task
 from scoring.core import Aligned, load_predictions
 from scoring.core.flips import flip_rates
@@ -26,7 +28,11 @@ _DEFAULT_ORDER = (ReferenceSource.UPLOAD, ReferenceSource.AUTOGLUON, ReferenceSo
 def reference_list(*, task: Task) -> list[Reference]:
     """The task's references, built-in ones first, then uploads oldest first."""
     rank = {ReferenceSource.AUTOGLUON: 0, ReferenceSource.TRIVIAL: 1, ReferenceSource.UPLOAD: 2}
-    references = list(Reference.objects.filter(task=task).select_related("submission"))
+    references = list(
+        Reference.objects.filter(task=task).select_related(
+            "submission", "created_by", "task__track__challenge", "task__owner_team"
+        )
+    )
     return sorted(references, key=lambda r: (rank.get(r.source, 3), r.created_at, r.pk))
 
 
@@ -34,17 +40,61 @@ def primary_reference(
     *, task: Task, references: Sequence[Reference] | None = None
 ) -> Reference | None:
     """The reference flips are measured against: the one marked primary; else the newest
-    upload; else the AutoGluon baseline; else the trivial baseline; else None."""
+    upload made before the challenge started; else the AutoGluon baseline; else the trivial
+    baseline; else None.
+
+    An upload after the start never becomes primary by itself (issue 25): prize
+    eligibility is measured against the primary, so changing it then is an organizer's
+    explicit choice (``reference_primary_set``).
+    """
     references = list(references) if references is not None else reference_list(task=task)
     marked = [r for r in references if r.is_primary]
     if marked:
         return marked[0]
+    start = task.track.challenge.start
     for source in _DEFAULT_ORDER:
         # An upload that no longer fits the task's data (a new version) is never the default.
-        of_source = [r for r in references if r.source == source and not r.unusable_reason]
+        of_source = [
+            r
+            for r in references
+            if r.source == source
+            and not r.unusable_reason
+            and (source != ReferenceSource.UPLOAD or r.created_at < start)
+        ]
         if of_source:
             return max(of_source, key=lambda r: (r.created_at, r.pk))
     return None
+
+
+def owner_competes(*, task: Task) -> bool:
+    """Whether the task's owner team competes on it: a participant team (not the baseline)
+    while the challenge runs, and after its end if it has submitted to the task."""
+    team = task.owner_team
+    if team is None or team.is_baseline:
+        return False
+    if timezone.now() < task.track.challenge.end:
+        return True
+    return Submission.objects.filter(task=task, team_id=team.pk).exists()
+
+
+def reference_scores_sealed(*, reference: Reference, user: User | None = None) -> bool:
+    """Whether the numbers of ``reference`` are withheld from ``user`` (None: the public).
+
+    A file a task owner uploaded, while the owner's team competes on the task and the
+    private split is not revealed: showing its scores (or flips against it) would make the
+    uploads an oracle of the test labels past the daily limit. It is still scored, for the
+    board's flips. Organizers always see the numbers."""
+    if reference.source != ReferenceSource.UPLOAD:
+        return False
+    if user is not None and is_organizer(user):
+        return False
+    author = reference.created_by
+    if author is not None and is_organizer(author):
+        return False
+    task = reference.task
+    if task.track.challenge.private_visible():
+        return False
+    return owner_competes(task=task)
 
 
 def reference_predictions(*, reference: Reference) -> Aligned | None:
@@ -99,6 +149,8 @@ def submission_reference_flips(
         return {}
     out: dict[str, dict[str, dict[str, float]]] = {split: {} for split in splits}
     for reference in references:
+        if reference_scores_sealed(reference=reference, user=user):
+            continue  # flips against it would give its score away
         aligned = reference_predictions(reference=reference)
         if aligned is None or aligned.pred.shape != y.shape:
             continue

@@ -105,32 +105,18 @@ def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None
 
 
 def submission_algorithm(*, submission: Submission) -> dict | None:
-    """The algorithm and version that made ``submission``: a team's algorithm run (the
-    ``algorithm_run`` reverse one-to-one of ``algorithms.AlgorithmRun``, read without
-    importing the app above), or the built-in AutoGluon baseline (its run's
-    ``result["algorithm"]``); None for an uploaded file. ``{"id", "name", "version", "run"}``
-    (``run``: the algorithm run's id; None for the baseline)."""
+    """The algorithm and version that made ``submission``: the algorithm run it came from
+    (the ``algorithm_run`` reverse one-to-one of ``algorithms.AlgorithmRun``, read without
+    importing the app above; a team's run or the built-in AutoGluon baseline's), None for an
+    uploaded file. ``{"id", "name", "version", "run"}`` (``run``: the run's id)."""
     try:
         run = submission.algorithm_run
     except (ObjectDoesNotExist, AttributeError):
-        run = None
-    if run is not None:
-        version = run.version
-        return {
-            "id": version.algorithm_id,
-            "name": version.algorithm.name,
-            "version": version.number,
-            "run": run.pk,
-        }
-    if not submission.team.is_baseline:
         return None
-    baseline = submission.baseline_runs.order_by("-pk").first()
-    made_by = (baseline.result or {}).get("algorithm") if baseline is not None else None
-    if not isinstance(made_by, dict) or "id" not in made_by:
-        return None
+    version = run.version
     return {
-        "id": made_by["id"],
-        "name": str(made_by.get("name") or "AutoGluon baseline"),
-        "version": made_by.get("version"),
-        "run": None,
+        "id": version.algorithm_id,
+        "name": version.algorithm.name,
+        "version": version.number,
+        "run": run.pk,
     }

@@ -27,7 +27,9 @@ def score_submission(*, submission_pk: int) -> str:
         raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
-@platform_task(queue="scoring", soft_time_limit=50, time_limit=55)
+@platform_task(
+    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="sweep-stuck-submissions"
+)
 def sweep_submissions() -> dict[str, list[int]]:
     """Every minute (beat): re-queue submissions a lost message or a dead worker stranded."""
     report = services.submissions_sweep()

@@ -6,10 +6,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from challenge_platform.admin import ChallengeAdmin
 from challenge_platform.console import ReadOnlyAdminMixin, action_reason
+from challenge_platform.models import Challenge
 
 from .models import FinalStandings, MethodWriteup
-from .services import StandingsError, standings_refreeze
+from .services import StandingsError, challenge_end_now, standings_refreeze
 
 
 @admin.register(FinalStandings)
@@ -63,3 +65,43 @@ class MethodWriteupAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- "End now" on the challenge page of the console --------------------------------------
+# The action lives here, above the challenge app in the layers, and joins the challenge
+# admin's actions when this module is loaded (as operations.admin extends the site).
+
+
+@admin.action(description="End now and freeze the final standings")
+def end_challenge_now(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Challenge]
+) -> HttpResponse | None:
+    reason = action_reason(
+        model_admin,
+        request,
+        queryset,
+        title="End the challenge now and freeze its final standings (teams' time is cut short)",
+    )
+    if isinstance(reason, HttpResponse):
+        return reason
+    for challenge in queryset:
+        was_open = challenge.is_open()
+        try:
+            frozen, created = challenge_end_now(
+                challenge=challenge, actor=request.user, reason=reason
+            )
+        except StandingsError as exc:
+            model_admin.message_user(request, f"{challenge}: {exc.message}", messages.ERROR)
+            continue
+        what = (
+            "ended now and its final standings frozen"
+            if was_open
+            else ("final standings frozen" if created else "already ended and frozen")
+        )
+        model_admin.message_user(
+            request, f"{challenge}: {what} (sha256 {frozen.sha256[:16]}…).", messages.SUCCESS
+        )
+    return None
+
+
+ChallengeAdmin.actions = (*ChallengeAdmin.actions, end_challenge_now)

@@ -52,7 +52,16 @@ class TaskStandingsSerializer(serializers.Serializer):
 
 
 class ChallengeStandingsApi(APIView):
-    """The frozen final standings; ``frozen_at: null`` and no entries before the end."""
+    """The frozen final standings; ``frozen_at: null`` and no entries before the end.
+
+    Frozen is not revealed: until the private leaderboard is revealed (organizers' action or
+    the challenge's ``reveal_at``), the entries are the public split's at the end (``"split":
+    "public", "revealed": false``) and ``sha256`` is the digest of the sealed private
+    snapshot. From the reveal (organizers: always) the document is that snapshot in full
+    (``"split": "private", "revealed": true``) and ``sha256`` verifies it: the SHA-256 of the
+    canonical JSON (UTF-8, keys sorted, no spaces, floats in shortest round-trip form) of
+    this object without its ``sha256`` key.
+    """
 
     permission_classes = [AllowAny]
 
@@ -60,8 +69,17 @@ class ChallengeStandingsApi(APIView):
         frozen_at = serializers.DateTimeField(allow_null=True)
         sha256 = serializers.CharField(
             allow_null=True,
-            help_text="sha256 of the canonical JSON (sorted keys, no spaces) of this object "
-            "without its sha256 key.",
+            help_text="sha256 of the canonical JSON (sorted keys, no spaces) of the private "
+            "snapshot: of this object without its sha256 key once `revealed` is true; before, "
+            "of the sealed snapshot published at the reveal.",
+        )
+        split = serializers.ChoiceField(
+            choices=["public", "private"],
+            help_text="The split the entries are ranked on: public until the reveal.",
+        )
+        revealed = serializers.BooleanField(
+            help_text="Whether this is the published private snapshot (false before the "
+            "freeze and, for participants, until the private leaderboard is revealed)."
         )
         tracks = TrackStandingsSerializer(many=True)
         tasks = TaskStandingsSerializer(many=True)
@@ -71,7 +89,7 @@ class ChallengeStandingsApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         challenge = get_object_or_404(Challenge, slug=slug)
-        return Response(selectors.standings_document(challenge=challenge))
+        return Response(selectors.standings_document(challenge=challenge, user=request.user))
 
 
 class PostChallengeLeaderboardApi(APIView):

@@ -12,7 +12,10 @@ class FinalStandings(models.Model):
     """An immutable snapshot of every task and track board on the private split at the end.
 
     ``canonical`` is the exact text that was hashed (``standings.core.canonical_json``);
-    pages and the API read it back, so what they show is what ``sha256`` covers.
+    pages and the API read it back, so what they show is what ``sha256`` covers. It is
+    published at the reveal of the private leaderboard (organizers see it at once); until
+    then the public reads ``public_canonical``, the same boards on the public split at the
+    end, next to the digest of the sealed private snapshot.
     """
 
     challenge = models.OneToOneField(
@@ -21,6 +24,8 @@ class FinalStandings(models.Model):
     frozen_at = models.DateTimeField()
     sha256 = models.CharField(max_length=64)
     canonical = models.TextField(editable=False)
+    # Empty for snapshots frozen before the public view existed: computed when read.
+    public_canonical = models.TextField(editable=False, blank=True, default="")
 
     class Meta:
         verbose_name_plural = "final standings"

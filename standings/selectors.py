@@ -6,35 +6,69 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
 from challenge_platform.models import Challenge, Team, Track
 from datasets.models import Task
 from leaderboard.core.ranking import rank_entries, select_team_best
+from leaderboard.selectors import private_visible
 from leaderboard.services import submission_inputs
 from scoring.core.directions import metric_direction
 
 from .core import finite_or_none, top_entries
 from .models import FinalStandings, MethodWriteup
+from .services import standings_compute
 
 
 def final_standings_get(*, challenge: Challenge) -> FinalStandings | None:
     return FinalStandings.objects.filter(challenge=challenge).first()
 
 
-def standings_document(*, challenge: Challenge) -> dict[str, Any]:
+Viewer = AbstractBaseUser | AnonymousUser | None
+
+
+def standings_revealed(*, challenge: Challenge, user: Viewer) -> bool:
+    """Whether ``user`` may read the private snapshot: the rule of the private boards
+    (organizers always, everyone once revealed by the organizers' action or ``reveal_at``)."""
+    return private_visible(challenge=challenge, user=user or AnonymousUser())
+
+
+def frozen_document(
+    *, frozen: FinalStandings, challenge: Challenge, user: Viewer
+) -> dict[str, Any]:
+    """What ``user`` may read of a frozen snapshot.
+
+    Revealed: the hashed private snapshot itself plus its ``sha256``, in full (``"split":
+    "private", "revealed": true``). Sealed: the same boards on the public split at the end
+    (``"split": "public", "revealed": false``) with the ``sha256`` of the sealed private
+    snapshot, a commitment anyone can check once it is published (see ``standings.core``).
+    """
+    if standings_revealed(challenge=challenge, user=user):
+        return {**json.loads(frozen.canonical), "sha256": frozen.sha256}
+    if frozen.public_canonical:
+        public = json.loads(frozen.public_canonical)
+    else:  # frozen before the public view was kept: the same boards, computed now
+        public = standings_compute(challenge=challenge, frozen_at=frozen.frozen_at, split="public")
+    return {**public, "sha256": frozen.sha256}
+
+
+def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
     """DESIGN §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the freeze.
 
-    After the freeze it is the hashed snapshot itself plus its ``sha256``, so a client can
-    check the digest (see ``standings.core``).
+    After the freeze see :func:`frozen_document`: the private split only for those who may
+    see it (as the boards), so frozen is not revealed.
     """
     frozen = final_standings_get(challenge=challenge)
     if frozen is not None:
-        return {**json.loads(frozen.canonical), "sha256": frozen.sha256}
+        return frozen_document(frozen=frozen, challenge=challenge, user=user)
     tracks = list(challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
     return {
         "challenge": challenge.slug,
         "end": challenge.end.isoformat(),
         "frozen_at": None,
         "sha256": None,
+        "split": "private",
+        "revealed": False,
         "tracks": [
             {
                 "track": t.slug,
@@ -77,12 +111,18 @@ class TrackWinners:
     track: Track
     frozen: FinalStandings | None
     winners: list[Winner]
+    # False while the private split is sealed for this viewer: no winner is named yet.
+    revealed: bool = True
 
 
-def winners_for_track(*, track: Track, n: int = 3) -> TrackWinners:
+def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> TrackWinners:
+    """The top ``n`` prize-eligible teams of the frozen track board, once the viewer may see
+    the private split; none before (winners are decided on the private split)."""
     frozen = final_standings_get(challenge=track.challenge)
     if frozen is None:
-        return TrackWinners(track, None, [])
+        return TrackWinners(track, None, [], revealed=False)
+    if not standings_revealed(challenge=track.challenge, user=user):
+        return TrackWinners(track, frozen, [], revealed=False)
     doc = json.loads(frozen.canonical)
     board = next((t for t in doc["tracks"] if t["track"] == track.slug), None)
     top = top_entries(board["entries"], n) if board else []

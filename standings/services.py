@@ -10,7 +10,6 @@ runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
 from common.units import byte_size
@@ -27,6 +27,7 @@ from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
+    select_team_best,
 )
 from leaderboard.core.track import track_standings
 from leaderboard.models import LeaderboardEntry
@@ -41,10 +42,6 @@ logger = logging.getLogger(__name__)
 
 PDF_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
-
-# Called after a freeze commits, with the challenge's pk (e.g. notifications register here
-# in their AppConfig.ready(); this app never imports them).
-finished_hooks: list[Callable[[int], None]] = []
 
 
 class StandingsError(Exception):
@@ -69,10 +66,15 @@ def _method_ref(writeup: MethodWriteup | None) -> dict[str, Any] | None:
 
 
 def _task_board(
-    task: Task, *, max_final: int, methods: dict[int, MethodWriteup]
+    task: Task, *, split: str, max_final: int, methods: dict[int, MethodWriteup]
 ) -> tuple[dict[str, Any], dict[int, tuple[float | None, int | None, datetime]]]:
+    """One task's board at the end on ``split``, ranked as its board ranks it: the private
+    board each team's finals, the public board each team's best public submission."""
     inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
-    ranked = rank_entries(private_entries(inputs, max_final=max_final))
+    if split == "private":
+        ranked = rank_entries(private_entries(inputs, max_final=max_final))
+    else:
+        ranked = rank_entries(select_team_best(inputs, split="public"))
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
     for r in ranked:
@@ -97,24 +99,33 @@ def _task_board(
         "track": task.track.slug,
         "metric": task.primary_metric,
         "direction": metric_direction(task.primary_metric),
-        "split": "private",
+        "split": split,
         "entries": entries,
     }
     return board, per_team
 
 
-def private_nfrs(tasks: list[Task]) -> dict[int, list[float | None]]:
-    """Each team's NFR against the primary reference on the private board of ``tasks``."""
+def split_nfrs(tasks: list[Task], *, split: str = "private") -> dict[int, list[float | None]]:
+    """Each team's NFR against the primary reference on the ``split`` board of ``tasks``."""
     out: dict[int, list[float | None]] = {}
-    for team_id, nfr in LeaderboardEntry.objects.filter(
-        task__in=tasks, split="private"
-    ).values_list("team_id", "nfr"):
+    for team_id, nfr in LeaderboardEntry.objects.filter(task__in=tasks, split=split).values_list(
+        "team_id", "nfr"
+    ):
         out.setdefault(team_id, []).append(nfr)
     return out
 
 
-def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str, Any]:
-    """The snapshot (without its digest) of every task and track board at ``challenge.end``."""
+def standings_compute(
+    *, challenge: Challenge, frozen_at: datetime, split: str = "private"
+) -> dict[str, Any]:
+    """The snapshot (without its digest) of every task and track board at ``challenge.end``.
+
+    ``split="private"`` is the final standings, hashed and published at the reveal;
+    ``split="public"`` the same boards on the public rows, which is what the public sees
+    between the freeze and the reveal (``standings.selectors.standings_document``). The
+    private one says so in itself (``"split": "private", "revealed": true``), so the
+    published document is exactly the hashed text plus its ``sha256``.
+    """
     methods = _methods(challenge)
     teams = {t.pk: t for t in Team.objects.filter(challenge=challenge)}
     tasks_out: list[dict[str, Any]] = []
@@ -126,7 +137,7 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
         tie_break: dict[int, datetime] = {}
         for task in tasks:
             board, per_team = _task_board(
-                task, max_final=challenge.max_final_selections, methods=methods
+                task, split=split, max_final=challenge.max_final_selections, methods=methods
             )
             tasks_out.append(board)
             per_task[task.slug] = {tid: v[0] for tid, v in per_team.items()}
@@ -143,7 +154,7 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
                 tie_break_at=tie_break,
                 task_ranks=task_ranks,
             )
-            nfrs = private_nfrs(tasks)
+            nfrs = split_nfrs(tasks, split=split)
             for row in rows:
                 team = teams[row.team_id]
                 entries.append(
@@ -179,9 +190,18 @@ def standings_compute(*, challenge: Challenge, frozen_at: datetime) -> dict[str,
         "challenge": challenge.slug,
         "end": challenge.end.isoformat(),
         "frozen_at": frozen_at.isoformat(),
+        "split": split,
+        "revealed": split == "private",
         "tracks": tracks_out,
         "tasks": tasks_out,
     }
+
+
+def _snapshots(*, challenge: Challenge, frozen_at: datetime) -> tuple[dict[str, Any], str]:
+    """The private snapshot (hashed) and the public one's canonical text, both at the end."""
+    private = standings_compute(challenge=challenge, frozen_at=frozen_at, split="private")
+    public = standings_compute(challenge=challenge, frozen_at=frozen_at, split="public")
+    return private, canonical_json(public)
 
 
 def challenge_finish(
@@ -207,17 +227,65 @@ def challenge_finish(
         existing = FinalStandings.objects.filter(challenge=locked).first()
         if existing is not None:
             return existing, False
-        snapshot = standings_compute(challenge=locked, frozen_at=now)
+        snapshot, public = _snapshots(challenge=locked, frozen_at=now)
         digest = snapshot_digest(snapshot)
         frozen = FinalStandings.objects.create(
-            challenge=locked, frozen_at=now, sha256=digest, canonical=canonical_json(snapshot)
+            challenge=locked,
+            frozen_at=now,
+            sha256=digest,
+            canonical=canonical_json(snapshot),
+            public_canonical=public,
         )
         audit_record(actor=actor, action="standings.freeze", obj=locked, after={"sha256": digest})
-        pk = locked.pk
-        for hook in finished_hooks:
-            transaction.on_commit(lambda hook=hook: _run_hook(hook, pk))
+        # After commit (the event's rule): e.g. the notifications, which this app never imports.
+        hooks.emit(hooks.ChallengeFinished(challenge_id=locked.pk))
     logger.info("final standings of %s frozen (%s)", challenge.slug, digest)
     return frozen, True
+
+
+def challenge_end_now(
+    *, challenge: Challenge, actor: Any, reason: str, now: datetime | None = None
+) -> tuple[FinalStandings, bool]:
+    """End a running challenge at once and freeze its standings; return ``(snapshot, created)``.
+
+    The organizer's "finish now": ``end`` moves to ``now`` (recorded with the reason, which
+    is required: it cuts every team's time short) and the standings freeze in the same
+    transaction, so the snapshot and the post-challenge board agree on where the challenge
+    stopped. A challenge whose end has passed is only frozen (idempotent); one that has not
+    started yet is refused (there is nothing to finish, and ``end`` must follow ``start``).
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise StandingsError(
+            "Ending a challenge early needs a reason (it goes in the audit log).",
+            code="reason_required",
+        )
+    with transaction.atomic():
+        locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        if locked.end > now:
+            if locked.start >= now:
+                raise StandingsError(
+                    f"The challenge has not started yet (it opens on "
+                    f"{locked.start:%Y-%m-%d %H:%M} UTC); edit its dates instead.",
+                    code="not_started",
+                    http_status=409,
+                )
+            before = {"end": locked.end}
+            locked.end = now
+            locked.save(update_fields=["end"])
+            audit_record(
+                actor=actor,
+                action="challenge.end_now",
+                obj=locked,
+                before=before,
+                after={"end": now},
+                reason=reason,
+            )
+            logger.info("challenge %s ended early at %s", locked.slug, now.isoformat())
+        frozen, created = challenge_finish(challenge=locked, now=now, actor=actor)
+    challenge.end = locked.end
+    return frozen, created
 
 
 def standings_refreeze(
@@ -246,15 +314,15 @@ def standings_refreeze(
                 code="not_frozen",
                 http_status=409,
             )
-        if canonical_json(standings_compute(challenge=locked, frozen_at=old.frozen_at)) == (
-            old.canonical
-        ):
+        same, same_public = _snapshots(challenge=locked, frozen_at=old.frozen_at)
+        if canonical_json(same) == old.canonical and same_public == old.public_canonical:
             return old, False
-        snapshot = standings_compute(challenge=locked, frozen_at=now)
+        snapshot, public = _snapshots(challenge=locked, frozen_at=now)
         digest = snapshot_digest(snapshot)
         before = {"sha256": old.sha256, "frozen_at": old.frozen_at, "canonical": old.canonical}
-        old.frozen_at, old.sha256, old.canonical = now, digest, canonical_json(snapshot)
-        old.save(update_fields=["frozen_at", "sha256", "canonical"])
+        old.frozen_at, old.sha256 = now, digest
+        old.canonical, old.public_canonical = canonical_json(snapshot), public
+        old.save(update_fields=["frozen_at", "sha256", "canonical", "public_canonical"])
         audit_record(
             actor=actor,
             action="standings.refreeze",
@@ -265,13 +333,6 @@ def standings_refreeze(
         )
     logger.info("final standings of %s re-frozen (%s)", challenge.slug, digest)
     return old, True
-
-
-def _run_hook(hook: Callable[[int], None], challenge_pk: int) -> None:
-    try:
-        hook(challenge_pk)
-    except Exception:  # a notification must never undo or block the freeze
-        logger.exception("a finished-challenge hook failed for challenge %s", challenge_pk)
 
 
 def challenges_finish_due(*, now: datetime | None = None) -> list[str]:

@@ -20,7 +20,7 @@ from .forms import WriteupForm
 
 def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    result = selectors.winners_for_track(track=track)
+    result = selectors.winners_for_track(track=track, user=request.user)
     winners = [(w, markdown_html(w.writeup.body) if w.writeup else None) for w in result.winners]
     return render(
         request,
@@ -29,6 +29,10 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "track": track,
             "challenge": track.challenge,
             "frozen": result.frozen,
+            "revealed": result.revealed,
+            "organizer_preview": result.revealed
+            and not track.challenge.private_visible()
+            and is_organizer(request.user),
             "winners": winners,
             "prize_html": markdown_html(track.prize) if track.prize else "",
         },

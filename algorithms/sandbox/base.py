@@ -22,20 +22,25 @@ LIMIT_NAMES = {
     "output_mb": "output size limit",
     "tmp_mb": "/tmp size limit",  # noqa: S108 - a message, not a path
     "log_mb": "log size limit",
+    "cpus": "CPU core limit",
 }
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """What one run may use. Stored on the run row next to what it did use."""
+    """What one run may use, for its whole process tree. Stored on the run row next to what
+    it did use. How each is enforced depends on the host (the README's table): with a memory
+    cgroup, ``memory_mb`` bounds the resident memory of every process plus the tmpfs pages of
+    ``/tmp``, ``/dev/shm`` and ``/output``; without one it is each process's address space."""
 
     wall_seconds: int = 900
-    cpu_seconds: int = 1800
-    memory_mb: int = 4096  # address space per process (RLIMIT_AS)
+    cpu_seconds: int = 1800  # CPU time of all the run's processes together
+    memory_mb: int = 4096
     processes: int = 128  # processes and threads
-    output_mb: int = 200  # everything under /output
-    tmp_mb: int = 1024  # the /tmp tmpfs
+    output_mb: int = 200  # everything under /output, in allocated blocks
+    tmp_mb: int = 1024  # the /tmp tmpfs (and /dev/shm, another one of the same size)
     log_mb: int = 20  # stdout + stderr; the last 64 KB are kept
+    cpus: int = 0  # cores the run may keep busy at once (a cgroup's CPU quota); 0: no cap
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -83,6 +88,8 @@ class SandboxResult:
     log_bytes: int
     cancelled: bool = False
     pid: int | None = None  # the sandbox's outer process (leader of its process group)
+    # How each limit was enforced in this run, e.g. {"memory_mb": "cgroup v1", ...}.
+    enforcement: dict[str, str] = field(default_factory=dict)
 
 
 class SandboxUnavailable(Exception):

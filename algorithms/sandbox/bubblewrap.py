@@ -16,38 +16,55 @@ Inside, the algorithm sees an empty root with:
   of its own, and an environment of exactly ``TASK_DIR``, ``OUTPUT_DIR``, ``PATH``,
   ``HOME``, ``LANG`` (plus the job's own ``environment``, set by the platform for its
   built-in baseline, never by an archive). bwrap itself is started with the same small
-  environment, because a sandboxed process can read ``/proc/1/environ`` (bwrap's init).
+  environment.
 
-Limits: ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_NPROC``, ``RLIMIT_FSIZE`` (the output cap
-per file), ``RLIMIT_CORE=0``; a wall-clock deadline that kills the whole process group (the
-sandbox's init dies with it and the kernel kills everything in its pid namespace); the
-output folder is summed by a watcher thread every ``OUTPUT_POLL_SECONDS`` and the run
-killed when it grows past ``output_mb`` (so it may overshoot by what a process writes in one
-such interval); stdout
-and stderr go through a pipe, never to disk: the last 64 KB are kept and the run is killed
-past ``log_mb``. ``RLIMIT_NPROC`` does not bind a process whose host uid is root, so a
-worker running as root puts each run in a fresh ``pids`` cgroup instead (and refuses to
-run when it cannot). Peak memory is the larger of the kernel's maximum resident set of any
-process of the run and the sampled sum over its process tree.
+**The program is pid 1 of its namespace** (``--as-pid-1``): there is no bwrap init inside
+for the algorithm to stop or kill (it shares the algorithm's uid, so a child could
+``ptrace`` it and hold a finished run until the wall clock). When the program exits, the
+kernel kills everything else in the namespace, and bwrap's outer monitor, on the host side
+and out of reach, writes the program's own exit status to ``--json-status-fd``: the status
+the platform reports is the program's, never inferred from timing. (As any pid 1, the
+program ignores signals it sends itself without a handler, and reaps no orphans: a zombie
+counts against the process limit until the run ends.)
+
+**One budget for the whole process tree** (:mod:`.cgroups`, chosen at run time): with a
+writable memory cgroup, ``memory_mb`` bounds resident memory plus the tmpfs pages of
+``/tmp``, ``/dev/shm`` and ``/output`` (an OOM kill stops the run naming the memory limit);
+a pids cgroup caps processes and threads; the cgroup's CPU time bounds ``cpu_seconds`` for
+all processes together; ``cpus`` sets a CPU quota. Where a controller is missing the
+rlimits stay: ``RLIMIT_AS`` per process, ``RLIMIT_NPROC``, ``RLIMIT_CPU`` per process plus
+the sampled sum over the tree. ``RLIMIT_NPROC`` does not bind a process whose host uid is
+root, so a root worker refuses to run without a pids cgroup. ``RLIMIT_FSIZE`` caps each file
+and ``RLIMIT_CORE`` is 0 everywhere.
+
+**Disk** (:mod:`.outputfs`): where the worker may mount, ``/output`` is a tmpfs of
+``output_mb`` on the run's host folder (blocks counted by the kernel, ``fallocate``
+included), copied out and freed when the run ends; elsewhere it is the host folder, summed
+(sizes and allocated blocks) by a watcher thread every 20 ms that kills the run past
+``output_mb``. A wall-clock deadline, the log cap and a cancel kill the whole run (its
+process group, and every process of its cgroup). stdout and stderr go through a pipe,
+never to disk: the last 64 KB are kept and the run is killed past ``log_mb``. Peak memory
+is the largest of the kernel's maximum resident set, the sampled resident sum over the
+process tree and the cgroup's anonymous plus tmpfs memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from algorithms.sandbox import seccomp
 from algorithms.sandbox.base import (
-    LOG_TAIL_BYTES,
     MB,
     SandboxBackend,
     SandboxJob,
@@ -55,21 +72,25 @@ from algorithms.sandbox.base import (
     SandboxResult,
     SandboxUnavailable,
 )
+from algorithms.sandbox.cgroups import (
+    CPU,
+    CPUACCT,
+    MEMORY,
+    PIDS,
+    CgroupHost,
+    RunCgroup,
+    host_cgroups,
+)
+from algorithms.sandbox.outcome import Observed, infer_limit, message
+from algorithms.sandbox.outputfs import OutputTmpfs, usage
+from algorithms.sandbox.watch import LogReader, OutputWatch, sample_tree
 
 POLL_SECONDS = 0.2
-OUTPUT_POLL_SECONDS = 0.02  # the output watcher's own, tighter loop
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
 # Packages of the platform: masked inside the runtime when installed there (non-editable).
 PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
-CGROUP_PREFIX = "algorithm-run-"
-CGROUP_STALE_SECONDS = 120
-MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
-PROCESS_SIGNS = ("Resource temporarily unavailable", "can't start new thread")
-FSIZE_SIGNS = ("File too large",)
-NOSPACE_SIGNS = ("No space left on device",)
 
 
 def _runtime_paths() -> list[Path]:
@@ -83,8 +104,10 @@ def _runtime_paths() -> list[Path]:
 
 
 def _python() -> str:
-    """The venv's interpreter path (its ``pyvenv.cfg`` makes the venv's packages visible)."""
-    return str(Path(sys.prefix).resolve() / "bin" / "python")
+    """The venv's interpreter path (its ``pyvenv.cfg`` makes the venv's packages visible);
+    outside a venv, this interpreter (a system Python may have no ``bin/python``)."""
+    venv = Path(sys.prefix).resolve() / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
 
 
 def _masked_packages(runtime: list[Path]) -> list[Path]:
@@ -97,157 +120,21 @@ def _masked_packages(runtime: list[Path]) -> list[Path]:
     return masked
 
 
-class _PidsCgroup:
-    """A fresh ``pids`` cgroup (v1 or v2) capping a run's processes and threads."""
-
-    def __init__(self, limit: int) -> None:
-        self.path: Path | None = None
-        for root in CGROUP_ROOTS:
-            if not (root / "cgroup.procs").exists():
-                continue
-            if root.name != "pids" and "pids" not in _read(root / "cgroup.subtree_control"):
-                continue
-            _remove_stale_cgroups(root)
-            path = root / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}"
-            try:
-                path.mkdir()
-                (path / "pids.max").write_text(str(limit))
-            except OSError:
-                with contextlib.suppress(OSError):
-                    path.rmdir()
-                continue
-            self.path = path
-            return
-
-    def join(self) -> None:
-        """In the child before exec: move this process (and so its descendants) in."""
-        if self.path is not None:
-            (self.path / "cgroup.procs").write_text(str(os.getpid()))
-
-    def hit(self) -> bool:
-        if self.path is None:
-            return False
-        for line in _read(self.path / "pids.events").splitlines():
-            key, _, value = line.partition(" ")
-            if key == "max" and value.strip() not in ("", "0"):
-                return True
-        return False
-
-    def remove(self) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
-
-
-def _remove_stale_cgroups(root: Path) -> None:
-    """Remove the empty cgroups a killed worker left behind (rmdir fails on a busy one;
-    young ones may belong to a run that is just starting)."""
-    now = time.time()
-    for path in root.glob(f"{CGROUP_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > CGROUP_STALE_SECONDS:
-                path.rmdir()
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-class _LogReader(threading.Thread):
-    """Drains the run's stdout+stderr pipe: keeps the tail, counts every byte."""
-
-    def __init__(self, fd: int, cap: int) -> None:
-        super().__init__(daemon=True)
-        self.fd, self.cap = fd, cap
-        self.tail = bytearray()
-        self.total = 0
-        self.over = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while chunk := os.read(self.fd, 65536):
-                self.total += len(chunk)
-                self.tail += chunk
-                if len(self.tail) > 2 * LOG_TAIL_BYTES:
-                    del self.tail[: len(self.tail) - LOG_TAIL_BYTES]
-                if self.total > self.cap:
-                    self.over.set()
-        except OSError:
-            pass
-        finally:
-            os.close(self.fd)
-
-    def text(self) -> str:
-        data = bytes(self.tail[-LOG_TAIL_BYTES:])
-        if self.total > LOG_TAIL_BYTES and b"\n" in data:
-            data = data.split(b"\n", 1)[1]
-        # NUL is not text (PostgreSQL refuses it in a text column): shown as \0.
-        return data.decode("utf-8", "replace").replace("\x00", "\\0")
-
-
-class _OutputWatch(threading.Thread):
-    """Sums ``/output`` every ``OUTPUT_POLL_SECONDS`` in its own thread and kills the run
-    (``kill``) the moment it grows past ``cap``: a disk-filling loop overshoots by what it
-    writes in one such interval, not by one of the main loop's slower rounds."""
-
-    def __init__(self, path: Path, cap: int, kill: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
-        self.path, self.cap, self.kill = path, cap, kill
-        self.over = threading.Event()
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            if _dir_bytes(self.path) > self.cap:
-                self.kill()
-                self.over.set()
-                return
-            self.done.wait(OUTPUT_POLL_SECONDS)
-
-
-def _sample_tree(pid: int, cpu: dict[int, float]) -> int:
-    """Resident bytes of ``pid`` and its descendants (0 when gone); records each process's
-    CPU seconds in ``cpu`` (the kernel's rusage misses what bwrap's init reaps)."""
-    try:
-        import psutil
-
-        root = psutil.Process(pid)
-        total = 0
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
-                times = proc.cpu_times()
-                cpu[proc.pid] = max(cpu.get(proc.pid, 0.0), times.user + times.system)
-        return total
-    except Exception:
-        return 0
-
-
-def _dir_bytes(path: Path, limit_entries: int = 100_000) -> int:
-    total, seen = 0, 0
-    for root, dirs, files in os.walk(path):
-        for name in files + dirs:
-            seen += 1
-            if seen > limit_entries:
-                return 1 << 62  # a flood of entries counts as over any cap
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total
-
-
 class BubblewrapBackend(SandboxBackend):
     name = "bubblewrap"
 
-    def __init__(self, bwrap: str | None = None) -> None:
+    def __init__(
+        self,
+        bwrap: str | None = None,
+        *,
+        cgroups: Callable[[], CgroupHost | None] = host_cgroups,
+        mount_output: bool = True,
+    ) -> None:
+        """``cgroups`` finds the host's cgroup layout for each run (None: rlimits only);
+        ``mount_output`` lets a worker that may mount give ``/output`` a tmpfs of its own."""
         self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+        self.cgroups = cgroups
+        self.mount_output = mount_output
 
     # --- checks and command line ----------------------------------------------------------
 
@@ -270,8 +157,12 @@ class BubblewrapBackend(SandboxBackend):
                 "unprivileged user namespaces (kernel.unprivileged_userns_clone=1)"
             )
 
-    def command(self, job: SandboxJob) -> list[str]:
-        """The bwrap command line for ``job`` (see the module docstring)."""
+    def command(
+        self, job: SandboxJob, *, status_fd: int | None = None, seccomp_fd: int | None = None
+    ) -> list[str]:
+        """The bwrap command line for ``job`` (see the module docstring); bwrap writes the
+        program's exit status as JSON lines to ``status_fd`` and loads the seccomp filter
+        (:mod:`.seccomp`) from ``seccomp_fd``."""
         limits = job.limits
         runtime = _runtime_paths()
         args = [
@@ -280,6 +171,7 @@ class BubblewrapBackend(SandboxBackend):
             "--unshare-user",
             "--disable-userns",
             "--die-with-parent",
+            "--as-pid-1",
             "--new-session",
             "--cap-drop",
             "ALL",
@@ -339,6 +231,10 @@ class BubblewrapBackend(SandboxBackend):
             "--chdir",
             SANDBOX_TMP,
         ]
+        if status_fd is not None:
+            args += ["--json-status-fd", str(status_fd)]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
         environment = {**job.environment, **self.environment()}
         for key, value in environment.items():
             args += ["--setenv", key, value]
@@ -363,21 +259,62 @@ class BubblewrapBackend(SandboxBackend):
     ) -> SandboxResult:
         limits = job.limits
         job.output_dir.mkdir(parents=True, exist_ok=True)
-        cgroup = _PidsCgroup(limits.processes) if os.geteuid() == 0 else None
-        if cgroup is not None and cgroup.path is None:
+        cgroup = self._cgroup(limits)
+        output_fs = None
+        try:
+            if self.mount_output:
+                output_fs = OutputTmpfs.mount(job.output_dir, limits.output_mb * MB)
+            return self._run(job, should_stop, cgroup, output_fs)
+        finally:
+            if output_fs is not None:
+                output_fs.discard()  # a no-op once released
+            if cgroup is not None:
+                cgroup.remove()
+
+    def _cgroup(self, limits: SandboxLimits) -> RunCgroup | None:
+        host = self.cgroups()
+        cgroup = None
+        if host is not None:
+            cgroup = RunCgroup(
+                host,
+                memory_bytes=limits.memory_mb * MB,
+                processes=limits.processes,
+                cpus=limits.cpus,
+            )
+            if not cgroup.folders:
+                cgroup = None
+        if os.geteuid() == 0 and (cgroup is None or PIDS not in cgroup.controllers):
+            if cgroup is not None:
+                cgroup.remove()
             raise SandboxUnavailable(
                 "the worker runs as root, where RLIMIT_NPROC does not bind, and no writable "
                 "pids cgroup was found: run the algorithms worker as a non-root user"
             )
+        return cgroup
+
+    def _run(
+        self,
+        job: SandboxJob,
+        should_stop: Callable[[], bool] | None,
+        cgroup: RunCgroup | None,
+        output_fs: OutputTmpfs | None,
+    ) -> SandboxResult:
+        limits = job.limits
+        covered = cgroup.controllers if cgroup is not None else set()
         read_fd, write_fd = os.pipe()
+        status_read, status_write = os.pipe()
+        # A host folder as /output: fallocate would outrun the watcher (see .seccomp).
+        filter_fd = _seccomp_fd() if output_fs is None else None
+        passed = tuple(fd for fd in (status_write, filter_fd) if fd is not None)
 
         def limit_child() -> None:  # in the child, before exec
             if cgroup is not None:
                 cgroup.join()
-            cpu = limits.cpu_seconds
+            cpu = limits.cpu_seconds  # per process; the tree's total is watched
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            memory = limits.memory_mb * MB
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            if MEMORY not in covered:
+                memory = limits.memory_mb * MB
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             size = max(limits.output_mb, limits.tmp_mb) * MB  # per file; totals watched
             resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
@@ -386,27 +323,27 @@ class BubblewrapBackend(SandboxBackend):
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                self.command(job),
+                self.command(job, status_fd=status_write, seccomp_fd=filter_fd),
                 stdin=subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
                 env={"PATH": "/usr/bin:/bin"},
                 close_fds=True,
+                pass_fds=passed,
                 start_new_session=True,
                 preexec_fn=limit_child,
             )
         except BaseException:
-            os.close(read_fd)
-            os.close(write_fd)
-            if cgroup is not None:
-                cgroup.remove()
+            for fd in (read_fd, write_fd, status_read, *passed):
+                os.close(fd)
             raise
         os.close(write_fd)
-        reader = _LogReader(read_fd, limits.log_mb * MB)
+        for fd in passed:
+            os.close(fd)
+        reader = LogReader(read_fd, limits.log_mb * MB)
         reader.start()
-        output_watch = _OutputWatch(
-            job.output_dir, limits.output_mb * MB, lambda: self._kill(process)
-        )
+        kill = lambda: self._kill(process, cgroup)  # noqa: E731
+        output_watch = OutputWatch(job.output_dir, limits.output_mb * MB, kill)
         output_watch.start()
         sampled_cpu: dict[int, float] = {}
         try:
@@ -416,36 +353,51 @@ class BubblewrapBackend(SandboxBackend):
                 )
             except BaseException:  # e.g. the worker's soft time limit: leave nothing behind
                 output_watch.done.set()
-                self._kill(process)
+                kill()
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(process.pid, 0)
                 raise
             output_watch.done.set()  # before the reap: it never signals a reused pid
             output_watch.join(timeout=5)
-            _, status, usage = os.wait4(process.pid, 0)
+            _, wait_status, rusage = os.wait4(process.pid, 0)
         finally:
             output_watch.done.set()
             reader.join(timeout=5)
-            if cgroup is not None:
-                processes_hit = cgroup.hit()
-                cgroup.remove()
-            else:
-                processes_hit = False
+            status = _json_status(status_read)
         seconds = time.monotonic() - started
-        cpu = max(usage.ru_utime + usage.ru_stime, sum(sampled_cpu.values()))
-        peak = max(peak, usage.ru_maxrss * 1024)
-        code = os.waitstatus_to_exitcode(status)
+        tree_cpu = cgroup.cpu_seconds() if cgroup is not None else None
+        cpu = max(rusage.ru_utime + rusage.ru_stime, sum(sampled_cpu.values()), tree_cpu or 0.0)
+        peak = max(peak, rusage.ru_maxrss * 1024)
+        # The program's own status, from bwrap's monitor; bwrap's when it never got there.
+        started_program = "exit-code" in status
+        code = (
+            int(status["exit-code"]) if started_program else os.waitstatus_to_exitcode(wait_status)
+        )
         process.returncode = code
         log = reader.text()
-        hit = hit or self._infer_limit(
-            limits, code=code, cpu=cpu, log=log, output=job.output_dir, processes=processes_hit
+        seen = Observed(
+            code=code,
+            cpu=cpu,
+            log=log,
+            output_bytes=usage(job.output_dir),
+            oom_killed=cgroup is not None and cgroup.oom_kills() > 0,
+            processes_hit=cgroup is not None and cgroup.processes_hit(),
         )
-        ok = code == 0 and hit is None and not cancelled
+        if hit is None and reader.over.is_set():  # it ended between two polls
+            hit = "log_mb"
+        if hit is None and seen.output_bytes > limits.output_mb * MB:  # likewise
+            hit = "output_mb"
+        if output_fs is not None and output_fs.release(limits.output_mb * MB):
+            hit = hit or "output_mb"  # sparse sizes past the cap: not all of it was kept
+        hit = hit or infer_limit(limits, seen)
+        if hit is None and not cancelled and not started_program:
+            last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
+            raise SandboxUnavailable(f"bubblewrap did not run the algorithm: {last[:300]}")
         return SandboxResult(
-            ok=ok,
+            ok=code == 0 and hit is None and not cancelled,
             exit_code=code,
             limit_hit=hit,
-            message=self._message(limits, code=code, hit=hit, cancelled=cancelled, log=log),
+            message=message(limits, code=code, hit=hit, cancelled=cancelled, log=log),
             seconds=round(seconds, 3),
             cpu_seconds=round(cpu, 3),
             peak_memory_mb=round(peak / MB, 1),
@@ -453,18 +405,19 @@ class BubblewrapBackend(SandboxBackend):
             log_bytes=reader.total,
             cancelled=cancelled,
             pid=process.pid,
+            enforcement=enforcement(limits, cgroup, output_fs is not None),
         )
 
     def _watch(
         self,
         process: subprocess.Popen,
         job: SandboxJob,
-        reader: _LogReader,
+        reader: LogReader,
         should_stop: Callable[[], bool] | None,
         started: float,
         cpu: dict[int, float],
-        cgroup: _PidsCgroup | None,
-        output_watch: _OutputWatch,
+        cgroup: RunCgroup | None,
+        output_watch: OutputWatch,
     ) -> tuple[str | None, bool, int]:
         """Poll until the process ends or must be killed; return (limit hit, cancelled,
         peak sampled bytes)."""
@@ -472,86 +425,151 @@ class BubblewrapBackend(SandboxBackend):
         deadline = started + limits.wall_seconds
         peak = 0
         next_stop_check = started + STOP_POLL_SECONDS
-        while True:
-            try:
-                info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-            except ChildProcessError:
-                info = True
-            if info is not None:  # ended (or killed by the output watcher)
-                return ("output_mb" if output_watch.over.is_set() else None), False, peak
-            now = time.monotonic()
-            peak = max(peak, _sample_tree(process.pid, cpu))
-            if now >= deadline:
-                self._kill(process)
-                return "wall_seconds", False, peak
-            if reader.over.is_set():
-                self._kill(process)
-                return "log_mb", False, peak
-            if cgroup is not None and cgroup.hit():
-                self._kill(process)
-                return "processes", False, peak
-            if output_watch.over.is_set():
-                return "output_mb", False, peak
-            if should_stop is not None and now >= next_stop_check:
-                next_stop_check = now + STOP_POLL_SECONDS
-                if should_stop():
-                    self._kill(process)
-                    return None, True, peak
-            reader.over.wait(POLL_SECONDS)
+        exited = _ExitSignal(process.pid)
+        try:
+            while True:
+                try:
+                    info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+                except ChildProcessError:
+                    info = True
+                if info is not None:  # ended (or killed by the output watcher)
+                    return ("output_mb" if output_watch.over.is_set() else None), False, peak
+                now = time.monotonic()
+                peak = max(peak, sample_tree(process.pid, cpu))
+                hit = self._limit_hit(limits, now, deadline, reader, cpu, cgroup)
+                if cgroup is not None:
+                    peak = max(peak, cgroup.memory_bytes())
+                if hit is not None:
+                    self._kill(process, cgroup)
+                    return hit, False, peak
+                if output_watch.over.is_set():
+                    return "output_mb", False, peak
+                if should_stop is not None and now >= next_stop_check:
+                    next_stop_check = now + STOP_POLL_SECONDS
+                    if should_stop():
+                        self._kill(process, cgroup)
+                        return None, True, peak
+                exited.wait(POLL_SECONDS)
+        finally:
+            exited.close()
 
     @staticmethod
-    def _kill(process: subprocess.Popen) -> None:
-        """Kill the whole process group; the sandbox's init dies with its parent (bwrap's
-        ``--die-with-parent``), and with it every process of its pid namespace."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-    @staticmethod
-    def _infer_limit(
+    def _limit_hit(
         limits: SandboxLimits,
-        *,
-        code: int,
-        cpu: float,
-        log: str,
-        output: Path,
-        processes: bool,
+        now: float,
+        deadline: float,
+        reader: LogReader,
+        cpu: dict[int, float],
+        cgroup: RunCgroup | None,
     ) -> str | None:
-        if processes:
-            return "processes"
-        if code == 0:
-            return None
-        tail = log[-4096:]
-        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU) or (
-            code in (-signal.SIGKILL, 128 + signal.SIGKILL) and cpu >= limits.cpu_seconds - 1
-        ):
-            return "cpu_seconds"
-        if any(sign in tail for sign in PROCESS_SIGNS):
-            return "processes"
-        if any(sign in tail for sign in MEMORY_SIGNS):
+        """The limit the live run is over, if any (checked about five times a second)."""
+        if cgroup is not None and cgroup.oom_kills():
             return "memory_mb"
-        full = code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or any(
-            sign in tail for sign in FSIZE_SIGNS + NOSPACE_SIGNS
-        )
-        if full:
-            return "output_mb" if _dir_bytes(output) >= limits.output_mb * MB * 0.9 else "tmp_mb"
+        if cgroup is not None and cgroup.processes_hit():
+            return "processes"
+        if now >= deadline:
+            return "wall_seconds"
+        if reader.over.is_set():
+            return "log_mb"
+        tree_cpu = cgroup.cpu_seconds() if cgroup is not None else None
+        if (tree_cpu if tree_cpu is not None else sum(cpu.values())) > limits.cpu_seconds:
+            return "cpu_seconds"
         return None
 
     @staticmethod
-    def _message(
-        limits: SandboxLimits, *, code: int, hit: str | None, cancelled: bool, log: str
-    ) -> str:
-        if cancelled:
-            return "cancelled"
-        if hit is not None:
-            return f"stopped: the algorithm hit {limits.describe(hit)}"
-        if code == 0:
-            return "finished"
-        if code < 0 or code > 128:
-            number = -code if code < 0 else code - 128
-            try:
-                name = signal.Signals(number).name
-            except ValueError:
-                name = f"signal {number}"
-            return f"the algorithm was killed by {name}"
-        last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
-        return f"the algorithm exited with code {code}" + (f": {last[:300]}" if last else "")
+    def _kill(process: subprocess.Popen, cgroup: RunCgroup | None) -> None:
+        """Kill the whole run: bwrap's process group (the program dies with its parent,
+        ``--die-with-parent``, and with it every process of its pid namespace) and every
+        process of its cgroup."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if cgroup is not None:
+            cgroup.kill()
+
+
+def _seccomp_fd() -> int | None:
+    """A memory file holding the compiled filter, for bwrap to read (None: no filter for
+    this machine)."""
+    compiled = seccomp.program()
+    if compiled is None:
+        return None
+    fd = os.memfd_create("sandbox-seccomp", 0)
+    os.write(fd, compiled)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+class _ExitSignal:
+    """Sleeps until a child process exits or the timeout passes (a pidfd, so a run that
+    ends is seen at once rather than at the next poll)."""
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self.fd: int | None = os.pidfd_open(pid)
+        except OSError:  # gone already, or a kernel before 5.3
+            self.fd = None
+
+    def wait(self, timeout: float) -> None:
+        if self.fd is None:
+            time.sleep(timeout)
+        else:
+            select.select([self.fd], [], [], timeout)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _json_status(fd: int) -> dict[str, object]:
+    """bwrap's ``--json-status-fd`` lines, merged (``child-pid``, then ``exit-code``)."""
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > 1 << 20:
+                break
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    merged: dict[str, object] = {}
+    for line in b"".join(chunks).decode(errors="replace").splitlines():
+        with contextlib.suppress(ValueError, TypeError):
+            merged.update(json.loads(line))
+    return merged
+
+
+def enforcement(
+    limits: SandboxLimits, cgroup: RunCgroup | None, output_tmpfs: bool
+) -> dict[str, str]:
+    """How each limit is enforced on this path (the README's table, per run)."""
+    covered = cgroup.controllers if cgroup is not None else set()
+    via = f"cgroup v{cgroup.host.version}" if cgroup is not None else ""
+    return {
+        "memory_mb": (
+            f"{via} memory: resident memory + /tmp, /dev/shm, /output pages of the tree"
+            if MEMORY in covered
+            else "RLIMIT_AS per process (address space); /tmp and /dev/shm capped apart"
+        ),
+        "processes": f"{via} pids" if PIDS in covered else "RLIMIT_NPROC (the worker's uid)",
+        "cpu_seconds": (
+            f"{via} CPU time of the tree"
+            if CPUACCT in covered
+            else "RLIMIT_CPU per process + the sampled sum over the tree"
+        ),
+        "cpus": (
+            f"{via} CPU quota"
+            if CPU in covered
+            else ("not set" if limits.cpus <= 0 else "not enforced (no cpu controller)")
+        ),
+        "output_mb": (
+            "a tmpfs of its own (blocks, fallocate included)"
+            if output_tmpfs
+            else "watcher on sizes and allocated blocks, every 20 ms; fallocate refused"
+            + ("" if seccomp.program() is not None else " (not on this machine)")
+        ),
+        "tmp_mb": "tmpfs /tmp and /dev/shm with size=",
+        "wall_seconds": "watcher, kills the process group and cgroup",
+        "log_mb": "pipe reader",
+    }

@@ -21,21 +21,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from algorithms.sandbox.host import pid_alive
+
 POLL_SECONDS = 1.0
 
 
 class MemoryBudgetExceeded(Exception):
     """The run alone asks for more than the host's total."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class MemoryLedger:
@@ -61,7 +53,7 @@ class MemoryLedger:
                 amount = int(entry.read_text() or 0)
             except (ValueError, OSError):
                 continue
-            if _alive(pid):
+            if pid_alive(pid):
                 total += amount
             else:
                 entry.unlink(missing_ok=True)

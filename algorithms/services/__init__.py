@@ -1,24 +1,28 @@
 """Writes of the algorithms app (STYLE: services).
 
 - :mod:`.upload` - an uploaded archive becomes a new version of the team's algorithm;
-- :mod:`.runs` - queueing, cancelling and sweeping runs (the shared job lifecycle);
-- :mod:`.execute` - one run in the sandbox, and what its output becomes.
+- :mod:`.profiles` - the run profiles (team, organizer, baseline): limits, queue, outcome;
+- :mod:`.runs` - creating, queueing, cancelling and sweeping runs (the shared job lifecycle);
+- :mod:`.execute` - the one pipeline: a run in the sandbox, and what its output becomes
+  (:mod:`.outcome`), watched while it runs (:mod:`.watch`);
+- :mod:`.builtin` and :mod:`.baseline` - the built-in AutoGluon baseline and its queueing.
 """
 
-from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused
+from algorithms.services.common import AlgorithmRefused
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.runs import (
     algorithm_run_cancel,
+    algorithm_runs_admission,
     algorithm_runs_queue,
     algorithm_runs_sweep,
 )
 from algorithms.services.upload import algorithm_version_create
 
 __all__ = [
-    "ALGORITHM_RUN",
     "AlgorithmRefused",
     "algorithm_run_cancel",
     "algorithm_run_execute",
+    "algorithm_runs_admission",
     "algorithm_runs_queue",
     "algorithm_runs_sweep",
     "algorithm_version_create",

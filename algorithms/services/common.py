@@ -1,4 +1,4 @@
-"""What the algorithm services share: the job kind of a run, the refusal, the limits."""
+"""What the algorithm services share: the refusal, the limits, the memory ledger."""
 
 from __future__ import annotations
 
@@ -7,24 +7,8 @@ from pathlib import Path
 from django.conf import settings
 
 from algorithms.core import ArchiveLimits
-from algorithms.models import FINAL, AlgorithmRun, AlgorithmRunStatus
 from algorithms.sandbox import SandboxLimits
 from algorithms.sandbox.ledger import MemoryLedger
-from challenge_platform import jobs
-
-ALGORITHM_RUN = jobs.JobKind(
-    model=AlgorithmRun,
-    task_name="algorithms.tasks.run_algorithm",
-    pk_kwarg="run_pk",
-    queued=AlgorithmRunStatus.QUEUED,
-    running=AlgorithmRunStatus.RUNNING,
-    final=FINAL,
-    failed=AlgorithmRunStatus.FAILED,
-    token_field="run_token",
-    attempts_field="attempts",
-    max_attempts=lambda: settings.ALGORITHM_MAX_ATTEMPTS,
-    label="algorithm run",
-)
 
 
 class AlgorithmRefused(Exception):
@@ -38,7 +22,7 @@ class AlgorithmRefused(Exception):
 
 
 def sandbox_limits() -> SandboxLimits:
-    """The limits of a new run, from the ``ALGORITHM_*`` settings."""
+    """The limits of a team's or an organizer's new run, from the ``ALGORITHM_*`` settings."""
     return SandboxLimits(
         wall_seconds=settings.ALGORITHM_WALL_SECONDS,
         cpu_seconds=settings.ALGORITHM_CPU_SECONDS,

@@ -1,29 +1,33 @@
-"""Queueing, cancelling and sweeping algorithm runs (the shared job lifecycle).
+"""Queueing, cancelling and sweeping runs: one of each for every profile (the job lifecycle).
 
 ``queued -> running -> succeeded | failed | cancelled``; ``queued -> cancelled``. A run is
-published to the ``algorithms`` queue by name after its row commits; the sweeper publishes
-again what a lost message left ``queued``, and re-queues (or fails, when its attempts are
-used) a run whose worker died while ``running``.
+published by name to its profile's queue after its row commits (:func:`run_create`); the
+sweeper (:func:`algorithm_runs_sweep`) publishes again what a lost message left ``queued``,
+and ends or re-queues a run whose worker stopped beating while ``running``. The queueing
+rules of the baseline are in :mod:`algorithms.services.baseline`; a team's and an
+organizer's are here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus
-from algorithms.services.common import ALGORITHM_RUN, AlgorithmRefused, sandbox_limits
+from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.execute import lost_message
+from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM, RunProfile, profile_of
+from algorithms.services.upload import uploading_team
 from challenge_platform import jobs
 from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Team
+from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
@@ -31,10 +35,39 @@ from scoring.selectors import submission_daily_usage
 
 logger = logging.getLogger(__name__)
 
-WORKER_LOST = (
-    "The worker running this algorithm stopped (killed, restarted or past its time limit) "
-    "and the run used its {attempts} attempts; run it again."
-)
+# A running run whose heartbeat is older than this has lost its worker.
+RUNNING_STALE_SECONDS = 300
+
+
+def run_create(
+    *,
+    profile: RunProfile,
+    version: AlgorithmVersion,
+    task: Task,
+    user: Any = None,
+    options: Mapping[str, Any] | None = None,
+    audit: bool = True,
+) -> AlgorithmRun:
+    """Inside a transaction: a queued run of ``version`` on ``task`` under ``profile``, with
+    the profile's limits for ``options`` stored on it (the row is what the worker enforces),
+    published to the profile's queue on commit and, with ``audit``, in the audit log."""
+    options = dict(options or {})
+    run = AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        profile=profile.name,
+        status=AlgorithmRunStatus.QUEUED,
+        status_changed_at=timezone.now(),
+        started_by=user if getattr(user, "pk", None) else None,
+        options=options,
+        limits=profile.limits(options).as_dict(),
+    )
+    jobs.publish_job_after_commit(profile.kind, pk=run.pk)
+    if audit:
+        audit_record(
+            actor=user, action=f"{profile.audit_action}.start", obj=run, after=options or None
+        )
+    return run
 
 
 def algorithm_runs_queue(
@@ -61,32 +94,22 @@ def algorithm_runs_queue(
     version = algorithm.versions.order_by("-number").first()
     if version is None:
         raise AlgorithmRefused("no_version", "The algorithm has no uploaded version.", 409)
-    tasks = _tasks(algorithm=algorithm, task_slugs=task_slugs, track_slug=track_slug)
+    tasks = _tasks(
+        challenge_id=algorithm.challenge_id, task_slugs=task_slugs, track_slug=track_slug
+    )
     organizer_run = organizer and not member
     if not organizer_run:
-        rules_gate(challenge=algorithm.challenge, user=user)  # a run submits: same gate
-        _check_participant(team=algorithm.team, tasks=tasks)
-    limits = sandbox_limits().as_dict()
+        _check_team_may_run(team=algorithm.team, user=user, tasks=tasks)
+    profile = ORGANIZER if organizer_run else TEAM
     with transaction.atomic():
         if not organizer_run:
             Team.objects.select_for_update().filter(pk=algorithm.team_id).values_list("pk").get()
             _check_daily_limits(team=algorithm.team, tasks=tasks)
+        # A team running its own algorithm is a submission, not an audited action.
         runs = [
-            AlgorithmRun.objects.create(
-                version=version,
-                task=task,
-                status=AlgorithmRunStatus.QUEUED,
-                status_changed_at=timezone.now(),
-                started_by=user,
-                is_organizer_run=organizer_run,
-                limits=limits,
-            )
+            run_create(profile=profile, version=version, task=task, user=user, audit=organizer_run)
             for task in tasks
         ]
-        for run in runs:
-            jobs.publish_job_after_commit(ALGORITHM_RUN, pk=run.pk)
-            if organizer_run:  # a team running its own algorithm is a submission, not audited
-                audit_record(actor=user, action="algorithm_run.start", obj=run)
     logger.info(
         "algorithm %s v%s queued on %s (%s)",
         algorithm.pk,
@@ -97,9 +120,37 @@ def algorithm_runs_queue(
     return runs
 
 
-def _tasks(*, algorithm: Algorithm, task_slugs: Sequence[str], track_slug: str) -> list[Task]:
+def algorithm_runs_admission(
+    *,
+    challenge: Challenge,
+    user: AbstractBaseUser | AnonymousUser,
+    task_slugs: Sequence[str] = (),
+    track_slug: str = "",
+) -> list[Task]:
+    """The tasks a run of the caller's team would be queued on, or the refusal
+    (:class:`AlgorithmRefused` / ``RulesNotAccepted``) queueing it would meet: rules, a
+    hidden team, the challenge's dates, the daily limits. Asked before an upload (``chal
+    algorithm submit``), so nothing is uploaded that cannot run; changes nothing."""
+    if not user.is_authenticated:
+        raise AlgorithmRefused("not_authenticated", "Log in to run an algorithm.", 401)
+    team = uploading_team(user=user, challenge=challenge)
+    tasks = _tasks(challenge_id=challenge.pk, task_slugs=task_slugs, track_slug=track_slug)
+    _check_team_may_run(team=team, user=user, tasks=tasks)
+    _check_daily_limits(team=team, tasks=tasks)
+    return tasks
+
+
+def _check_team_may_run(
+    *, team: Team, user: AbstractBaseUser | AnonymousUser, tasks: list[Task]
+) -> None:
+    """A team member's run submits: the upload's gates (rules, team, dates)."""
+    rules_gate(challenge=tasks[0].track.challenge, user=user)
+    _check_participant(team=team, tasks=tasks)
+
+
+def _tasks(*, challenge_id: int, task_slugs: Sequence[str], track_slug: str) -> list[Task]:
     challenge_tasks = Task.objects.select_related("track__challenge").filter(
-        track__challenge_id=algorithm.challenge_id
+        track__challenge_id=challenge_id
     )
     if track_slug:
         if task_slugs:
@@ -150,7 +201,7 @@ def _check_daily_limits(*, team: Team, tasks: list[Task]) -> None:
             version__algorithm__team=team,
             task=task,
             status__in=ACTIVE,
-            is_organizer_run=False,
+            profile=TEAM.name,
         ).count()
         if usage.used + pending >= usage.limit:
             over.append((task, usage))
@@ -166,21 +217,26 @@ def _check_daily_limits(*, team: Team, tasks: list[Task]) -> None:
 
 
 def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = "") -> AlgorithmRun:
-    """A queued run is cancelled at once; a running one is flagged and its sandbox killed
-    within about a second. Raises :class:`AlgorithmRefused` when it already finished.
-    An organizer cancelling another team's run must say why (``ReasonRequired``)."""
+    """The one cancel of every run: a queued run is cancelled at once; a running one is
+    flagged and its sandbox (its whole process group) killed within a few seconds. Raises
+    :class:`AlgorithmRefused` when it already finished.
+
+    A person outside the run's team (an organizer) is audited; cancelling a participant
+    team's run needs a reason then (``ReasonRequired``), the baseline team's does not.
+    """
+    profile = profile_of(run)
     team = run.version.algorithm.team
-    affects_team = actor is not None and not user_is_member(team=team, user=actor)
+    outsider = actor is not None and not user_is_member(team=team, user=actor)
+    needs_reason = outsider and not team.is_baseline
+    action = f"{profile.audit_action}.cancel"
     with transaction.atomic():
         current = AlgorithmRun.objects.select_for_update().get(pk=run.pk)
-        if current.status in (AlgorithmRunStatus.QUEUED, AlgorithmRunStatus.RUNNING):
-            reason_check(
-                action="algorithm_run.cancel", reason=reason, actor=actor, required=affects_team
-            )
+        if current.status in ACTIVE:
+            reason_check(action=action, reason=reason, actor=actor, required=needs_reason)
         before = {"status": current.status, "cancel_requested": current.cancel_requested}
         try:
             locked = jobs.job_cancel(
-                ALGORITHM_RUN,
+                profile.kind,
                 pk=run.pk,
                 cancelled=AlgorithmRunStatus.CANCELLED,
                 message_field="error",
@@ -189,40 +245,72 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
             raise AlgorithmRefused(
                 "finished", f"Run #{done.job.pk} has already finished ({done.job.status}).", 409
             ) from None
-        if affects_team:
+        if outsider:
             audit_record(
                 actor=actor,
-                action="algorithm_run.cancel",
+                action=action,
                 obj=locked,
                 before=before,
                 after={"status": locked.status, "cancel_requested": locked.cancel_requested},
                 reason=reason,
-                reason_required=True,
+                reason_required=needs_reason,
             )
     return locked
 
 
 def algorithm_runs_sweep(*, now: datetime | None = None) -> jobs.SweepReport:
-    """Publish again the runs a lost message left ``queued``; re-queue (or fail, when its
-    attempts are used up) a run ``running`` for longer than the worker's hard time limit,
-    which only a dead worker allows."""
+    """The one sweeper of every run, per profile: publish again the runs a lost message left
+    ``queued``; a run ``running`` without a heartbeat for ``RUNNING_STALE_SECONDS`` (or for
+    longer than its worker's hard time limit) lost its worker: cancelled when a cancel was
+    requested, re-queued while its profile allows another attempt, else failed."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.ALGORITHM_HARD_TIME_LIMIT + 60)
-    stale = Q(status__in=ACTIVE) & (
-        Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
-    )
-    return jobs.jobs_sweep(ALGORITHM_RUN, stale=stale, now=now, decide=_decide)
+    report = jobs.SweepReport()
+    beat_cutoff = now - timedelta(seconds=RUNNING_STALE_SECONDS)
+    for profile in PROFILES.values():
+        queued_cutoff = now - timedelta(seconds=profile.queued_stale_seconds())
+        stale = Q(profile=profile.name) & (
+            (
+                Q(status=AlgorithmRunStatus.QUEUED)
+                & (Q(status_changed_at__lt=queued_cutoff) | Q(status_changed_at__isnull=True))
+            )
+            | (
+                Q(status=AlgorithmRunStatus.RUNNING)
+                & (
+                    Q(heartbeat_at__lt=beat_cutoff)
+                    | Q(heartbeat_at__isnull=True, status_changed_at__lt=beat_cutoff)
+                    | Q(status_changed_at__lt=queued_cutoff)
+                    | Q(status_changed_at__isnull=True)
+                )
+            )
+        )
+
+        def decide(run: AlgorithmRun, now: datetime, profile: RunProfile = profile):
+            return _decide(profile, run, now)
+
+        jobs.jobs_sweep(profile.kind, stale=stale, now=now, decide=decide, report=report)
+    return report
 
 
-@jobs.when_holder_lost(ALGORITHM_RUN)
-def _decide(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
+def _decide(profile: RunProfile, run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
     if run.status == AlgorithmRunStatus.QUEUED:
         return jobs.REQUEUED, {}
+    quiet = (now - (run.heartbeat_at or run.status_changed_at or now)).total_seconds()
+    why = f"no heartbeat for {quiet:.0f} s"
     if run.cancel_requested:
         return jobs.FAILED, {
             "status": AlgorithmRunStatus.CANCELLED,
-            "error": "cancelled; its worker was lost",
+            "error": f"cancelled; its worker was lost ({why})",
         }
-    if jobs.attempts_left(ALGORITHM_RUN, run) > 0:
+    if jobs.attempts_left(profile.kind, run) > 0:
         return jobs.REQUEUED, {}
-    return jobs.FAILED, {"error": WORKER_LOST.format(attempts=run.attempts)}
+    return jobs.FAILED, {"error": lost_message(profile, run, now, why)}
+
+
+def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
+    """A run whose worker was seen dead (``challenge_platform.workers``): decided by its own
+    profile, as a stale one."""
+    return _decide(profile_of(run), run, now)
+
+
+for _kind in {profile.kind.key: profile.kind for profile in PROFILES.values()}.values():
+    jobs.when_holder_lost(_kind)(_decide_lost)

@@ -38,7 +38,7 @@ def algorithm_version_create(
     if not user.is_authenticated:
         raise AlgorithmRefused("not_authenticated", "Log in to upload an algorithm.", 401)
     rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
-    team = _uploading_team(user=user, challenge=challenge)
+    team = uploading_team(user=user, challenge=challenge)
     limits = archive_limits()
     if (file.size or 0) > limits.max_archive_bytes:
         raise AlgorithmRefused(
@@ -87,7 +87,9 @@ def algorithm_version_create(
     return version
 
 
-def _uploading_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
+def uploading_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
+    """The caller's team, which an algorithm of this challenge belongs to (upload, and the
+    admission check before one)."""
     team = team_for_user(user=user, challenge=challenge)
     if team is None:
         raise AlgorithmRefused(

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from challenge_platform.accounts import usernames
+
 
 def email_domain_allowed(email: str, allowed: list[str]) -> bool:
     """Whether ``email``'s domain is one of ``allowed`` (an empty list allows every domain).
@@ -49,6 +51,22 @@ class AccountAdapter(DefaultAccountAdapter):
         if not user.has_usable_password() and user.socialaccount_set.exists():
             return
         super().send_password_reset_mail(user, email, context)
+
+    def populate_username(self, request: HttpRequest, user) -> None:
+        """A new account's username when the form gave none, or the identity provider gave
+        one (allauth takes a provider's name as valid): never a look-alike of an existing
+        user nor an invisible character, and never a failed sign-in for want of a free
+        name (``usernames.safe_username``)."""
+        from allauth.account.utils import user_email, user_field, user_username
+
+        email = user_email(user) or ""
+        candidates = [
+            user_username(user),  # the form's (checked already) or the provider's
+            email.split("@")[0],
+            user_field(user, "first_name"),
+            user_field(user, "last_name"),
+        ]
+        user_username(user, usernames.safe_username(candidates))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import serializers
 
 from .errors import COMMON_DESCRIPTIONS, error_response
@@ -77,3 +79,17 @@ def document_nul_refusal(result: dict, generator, request, public) -> dict:
             for prop in component.get("properties", {}).values():
                 mark(prop)
     return result
+
+
+class KnoxTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>`` (DESIGN §7), checked by django-rest-knox against stored
+    digests: documented as before (``tokenAuth``), over drf-spectacular's own knox scheme."""
+
+    target_class = "knox.auth.TokenAuthentication"
+    name = "tokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )

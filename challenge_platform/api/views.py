@@ -6,13 +6,16 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
 from rest_framework import generics, serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import rules
+from .. import rules, tokens
 from ..models import Challenge, Team
 from ..security import ScopedRateThrottle
 from ..services import TeamError, team_create, team_member_add
@@ -41,32 +44,65 @@ class ChallengeListApi(generics.ListAPIView):
     queryset = Challenge.objects.prefetch_related("tracks").order_by("-start", "slug")
 
 
-class TokenCreateApi(ObtainAuthToken):
-    """Exchange a username and password for the caller's API token."""
+class TokenCreateApi(APIView):
+    """POST: exchange a username and password for a new API token (its key is in this answer
+    only: it is stored as a digest). DELETE: revoke the token that authenticates the call."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
     @extend_schema(
-        request=ObtainAuthToken.serializer_class,
+        description="Exchange a username and password for a new API token. Its key is in "
+        "this answer only: the platform stores a digest, and lists the token by a prefix.",
+        request=AuthTokenSerializer,
         responses={
             200: OutputSerializer,
             **error_responses(
                 {
-                    400: "A field is missing, or the username and password do not match "
-                    "(`non_field_errors`).",
+                    400: "A field is missing, the username and password do not match "
+                    "(`non_field_errors`), or the account holds the most tokens allowed "
+                    "(`token_limit`).",
                     429: "Too many attempts from this address; see Retry-After.",
                 }
             ),
         },
     )
-    def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        try:
+            _, key = tokens.api_token_create(user=serializer.validated_data["user"])
+        except tokens.TokenLimitReached as exc:
+            response = Response({"detail": exc.message, "code": "token_limit"}, status=400)
+        else:
+            response = Response({"token": key})
         add_never_cache_headers(response)  # the answer is a credential
         return response
+
+    @extend_schema(
+        description="Revoke the API token this call is authenticated with (a logout).",
+        request=None,
+        responses={
+            204: None,
+            **error_responses({400: "The call was not authenticated by an API token."}),
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        if not isinstance(request.auth, AuthToken):
+            return Response(
+                {
+                    "detail": "Send the token to revoke as `Authorization: Token <key>`.",
+                    "code": "not_a_token",
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        tokens.api_token_revoke(token=request.auth, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TeamOutputSerializer(serializers.ModelSerializer):

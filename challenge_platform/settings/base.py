@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,7 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # DRF's clear-text tokens: kept installed only so its table's migrations stay whole; the
+    # data migration challenge_platform 0007 hashed its keys into knox and emptied it.
     "rest_framework.authtoken",
+    "knox",  # API tokens stored as digests (challenge_platform.tokens)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
@@ -55,7 +59,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "datasets",
     "scoring",
-    "scoring.baselines",
     "leaderboard",
     "operations",
     "algorithms",
@@ -230,10 +233,17 @@ if env("STORAGE_BACKEND", "local") == "s3":
         "OPTIONS": {**_s3, "location": "private"},
     }
 
+# Stored files (uploads, task data, solutions, submissions, write-ups) are the platform
+# account's alone on a local disk: Django's default would make them 0644.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 # Uploads: Django keeps at most this much in memory, larger files stream to a temp file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
+# Reference files a task's owners may upload per task and UTC day (organizers: no limit).
+REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379/0")
@@ -277,7 +287,7 @@ BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",  # `Authorization: Token <key>`, keys kept hashed
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -290,6 +300,18 @@ REST_FRAMEWORK = {
     # peer address, so a client cannot reset its login budget by forging the header.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# API tokens (challenge_platform.tokens): kept as SHA-512 digests, shown once. No expiry by
+# default (as before; a client keeps working until its token is revoked): API_TOKEN_TTL_DAYS
+# sets one for new tokens. A person holds at most API_TOKENS_PER_USER at once.
+_token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 0)
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 40,  # 160 random bits, hex: shaped like the keys before
+
+    "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
+    "AUTO_REFRESH": False,
+}
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
@@ -386,9 +408,9 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
-# The baseline is an algorithm run in the sandbox (algorithms.services.baseline): its memory
+# The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory
 # cap (address space), the train size above which it fits on a stratified sample, the test
-# rows predicted at a time, and the folder of its code ("": scoring/baselines/autogluon_baseline).
+# rows predicted at a time, and the folder of its code ("": algorithms/builtin/autogluon).
 BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
@@ -432,9 +454,11 @@ SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_RETRY_MAX_SECONDS = float(env("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
-# Refuse webhook hosts resolving to loopback/private/link-local addresses (on in production).
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))  # one whole try
+# Refuse webhook hosts resolving to any non-public address (on in production).
 WEBHOOK_BLOCK_PRIVATE_NETWORKS = env("WEBHOOK_BLOCK_PRIVATE_NETWORKS", "0") == "1"
+# Trusted roots for https receivers (a PEM file); empty: certifi's, as requests uses.
+WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", "")
 
 LOGGING = {
     "version": 1,

@@ -75,6 +75,9 @@ def cmd_algorithm_submit(
         raise UsageError(f"no such folder or file: {source}")
     client = make_client(args, login=True)
     challenge = args.challenge or _challenge_of_track(client, args.track)
+    # Ask first: a run the server would refuse (the challenge ended, the rules, the daily
+    # limit...) is refused here, before anything is zipped or uploaded.
+    client.get(f"challenges/{_seg(challenge)}/algorithm-runs/admission/", track=args.track)
     fields = {"name": args.name} if args.name else {}
     with tempfile.TemporaryDirectory(prefix="chal-algorithm-") as tmp:
         if source.is_dir():

@@ -1,5 +1,5 @@
 """``chal``: log in, list tasks, download data, submit and wait for the score, leaderboards,
-upload an algorithm and run it on a track.
+final standings, upload an algorithm and run it on a track.
 
 Exit codes: 0 ok, 1 the server refused (or a submission failed, or the server is down),
 2 a usage error. Expected failures print one plain line on stderr, never a traceback.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config
+from . import algorithms, config, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import DASH, interval, percent, shorten, table, utc_z, when
 
@@ -79,10 +79,23 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    """Forget the saved token (the server keeps it; an organizer can revoke it)."""
-    server = config.resolve(args.server).server
-    path = config.save(server=server, token=None)
-    print(f"Token for {server} removed from {path}.")
+    """Revoke the saved token on the server (``DELETE auth/token/``), then forget it.
+
+    The local copy goes in any case; when the server cannot be told (unreachable, or the
+    token was already revoked) the message says so."""
+    settings = config.resolve(args.server)
+    saved = config.load_file()
+    note = ""
+    if settings.token and saved.get("token") == settings.token:
+        try:
+            Client(settings.server, settings.token).request("DELETE", "auth/token/")
+            note = "revoked on the server and "
+        except NotLoggedIn:
+            note = "already invalid on the server; "
+        except CliError as exc:
+            note = f"not revoked on the server ({exc}; revoke it on your token page); "
+    path = config.save(server=settings.server, token=None)
+    print(f"Token for {settings.server} {note}removed from {path}.")
     return 0
 
 
@@ -364,6 +377,11 @@ def cmd_algorithm_submit(args: argparse.Namespace) -> int:
     return algorithms.cmd_algorithm_submit(args, make_client=_client, print_json=_print_json)
 
 
+def cmd_standings(args: argparse.Namespace) -> int:
+    """A challenge's final standings (see :mod:`.standings`)."""
+    return standings.cmd_standings(args, make_client=_client, print_json=_print_json)
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -473,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     algorithms.add_parser(
         commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
     )
+    standings.add_parser(commands, common, as_json, handler=cmd_standings)
     return parser
 
 

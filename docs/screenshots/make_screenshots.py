@@ -170,9 +170,9 @@ def http_ok(url: str) -> bool:
 
 
 def baselines_done() -> bool:
-    from scoring.baselines.models import ACTIVE_STATUSES, BaselineRun
+    from algorithms.models import ACTIVE, BaselineRun
 
-    return not BaselineRun.objects.filter(status__in=ACTIVE_STATUSES).exists()
+    return not BaselineRun.objects.filter(status__in=ACTIVE).exists()
 
 
 def nothing_pending() -> bool:

@@ -57,7 +57,7 @@ def submission_final_set(
     logger.info(
         "submission %s %s final by %s", submission.pk, "marked" if final else "unmarked", user.pk
     )
-    hooks.task_results_changed(task_id=task.pk)
+    hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     return submission
 
 
@@ -109,4 +109,4 @@ def submission_visibility_set(
             after={"is_hidden": hidden},
             reason=reason,
         )
-    hooks.task_results_changed(task_id=submission.task_id)
+    hooks.emit(hooks.TaskResultsChanged(task_id=submission.task_id))

@@ -5,11 +5,19 @@ Every reference file goes through the scoring core exactly as a submission does
 predictions are kept for flips. A refused file changes nothing and says why. A change of
 references refreshes the task's boards (``challenge_platform.hooks``), whose bootstrap then
 recomputes the flip columns against the primary reference.
+
+Task owners act within the rules (issue 25; organizers are not limited): an upload needs
+the challenge's current rules accepted and a team that is not hidden, and counts against
+``REFERENCE_UPLOADS_PER_DAY`` per task and UTC day (refused ones do not; removing one does
+not give it back); once the challenge has started, choosing, or removing, the primary
+reference is an organizer's decision (prize eligibility is measured against it). Every
+upload, removal and primary change is an audit event.
 """
 
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -21,13 +29,19 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from challenge_platform import hooks
+from challenge_platform.audit import audit_record
+from challenge_platform.models import AuditEvent
+from challenge_platform.rules import rules_gate
+from challenge_platform.selectors import is_organizer
 from common.units import byte_size
 from datasets.models import Task
 from scoring.core import PRIMARY_METRIC, SubmissionInvalid, score_file
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
+from scoring.selectors import next_utc_midnight
 from scoring.services.lifecycle import SPLITS, finite_metrics
 from scoring.solutions import solution_for_task
 
@@ -38,7 +52,87 @@ NAME_MAX = 80
 
 
 class ReferenceRefused(Exception):
-    """An upload or a primary choice that cannot be accepted; ``str()`` says why."""
+    """An upload or a primary choice that cannot be accepted; ``str()`` says why.
+
+    ``status`` is the HTTP status an API answers with, ``code`` the rule's name."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "reference_refused"):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+def _organizer(user: User) -> bool:
+    """Organizers, and the system (``None``: commands, data-version refreshes)."""
+    return user is None or is_organizer(user)
+
+
+def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
+    """Uploads by task owners (not organizers) to ``task`` since UTC midnight, from the
+    append-only audit log (so a removed reference still counts)."""
+    since = next_utc_midnight(now or timezone.now()) - timedelta(days=1)
+    return (
+        AuditEvent.objects.filter(
+            action="reference.upload",
+            object_type=Task._meta.label,
+            object_id=str(task.pk),
+            at__gte=since,
+            actor__isnull=False,
+            actor__is_staff=False,
+        )
+        .count()
+    )
+
+
+def _owner_may_upload(*, task: Task, user: User) -> None:
+    """The task owner's gate (organizers pass): current rules accepted (RulesNotAccepted),
+    a team that is not hidden or disqualified, and an upload left today."""
+    challenge = task.track.challenge
+    rules_gate(challenge=challenge, user=user)
+    team = task.owner_team
+    if team is not None and team.is_hidden:
+        raise ReferenceRefused(
+            f"Your team “{team.name}” has been hidden or disqualified by the organizers, so it "
+            "can no longer upload references; contact them.",
+            status=403,
+            code="team_hidden",
+        )
+    _check_upload_limit(task=task)
+
+
+def _check_upload_limit(*, task: Task) -> None:
+    limit = settings.REFERENCE_UPLOADS_PER_DAY
+    if reference_uploads_today(task=task) >= limit:
+        resets = next_utc_midnight(timezone.now())
+        raise ReferenceRefused(
+            f"The task's owners have used today's {limit} reference upload(s) of '{task.slug}'; "
+            f"the limit resets at {resets:%Y-%m-%d %H:%M} UTC.",
+            status=429,
+            code="reference_limit",
+        )
+
+
+def _primary_change_allowed(*, task: Task, user: User, what: str) -> None:
+    """After the challenge's start only an organizer changes which reference is primary."""
+    challenge = task.track.challenge
+    if not _organizer(user) and timezone.now() >= challenge.start:
+        raise ReferenceRefused(
+            f"{what}: the challenge started on {challenge.start:%Y-%m-%d %H:%M} UTC, and from "
+            "then on only an organizer may change the primary reference (every team's prize "
+            "eligibility is measured against it). Ask the organizers.",
+            status=403,
+            code="primary_locked",
+        )
+
+
+def _primary_name(task: Task) -> str | None:
+    from scoring.reference_selectors import primary_reference  # reads; no cycle at import
+
+    primary = primary_reference(task=task)
+    return primary.name if primary is not None else None
 
 
 def reference_score_into(
@@ -73,15 +167,22 @@ def reference_upload(
     task: Task,
     name: str,
     file: Any,
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: User = None,
     make_primary: bool = False,
 ) -> Reference:
     """Score and store an uploaded reference file (organizers and task owners).
 
     Refused with :class:`ReferenceRefused` (nothing stored) for a bad name, a name already
-    used on the task, a file above the submission size cap, or a file the submission checks
-    refuse (wrong or missing ids, bad columns...).
+    used on the task, a file above the submission size cap, a file the submission checks
+    refuse (wrong or missing ids, bad columns...), and for a task owner: rules not accepted
+    (``RulesNotAccepted``), a hidden team, no upload left today, or ``make_primary`` once
+    the challenge has started.
     """
+    organizer = _organizer(user)
+    if not organizer:
+        _owner_may_upload(task=task, user=user)
+        if make_primary:
+            _primary_change_allowed(task=task, user=user, what="This upload was not stored")
     name = _clean_name(name)
     if Reference.objects.filter(task=task, name__iexact=name).exists():
         raise ReferenceRefused(f"Task '{task.slug}' already has a reference named '{name}'.")
@@ -109,23 +210,50 @@ def reference_upload(
     suffix = ".csv.gz" if original.endswith(".gz") else "." + original.rsplit(".", 1)[-1][:8]
     try:
         with transaction.atomic():
+            # Uploads to one task take turns: the day's count is checked again under the lock.
+            Task.objects.select_for_update().filter(pk=task.pk).values_list("pk").get()
+            if not organizer:
+                _check_upload_limit(task=task)
+            before = _primary_name(task)
             if make_primary:
                 Reference.objects.filter(task=task, is_primary=True).update(is_primary=False)
                 reference.is_primary = True
             reference.file.save(f"upload{suffix}", ContentFile(data), save=False)
             reference.save()
-            hooks.task_results_changed(task_id=task.pk)
+            audit_record(
+                actor=user,
+                action="reference.upload",
+                obj=task,
+                after={"reference": name, "primary": make_primary},
+            )
+            after = _primary_name(task)
+            if after != before:
+                audit_record(
+                    actor=user,
+                    action="reference.primary",
+                    obj=task,
+                    before={"primary": before},
+                    after={"primary": after},
+                )
+            hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     except IntegrityError as exc:  # the same name uploaded at the same moment
         reference.predictions.delete(save=False)
         reference.file.delete(save=False)
         raise ReferenceRefused(
             f"Task '{task.slug}' already has a reference named '{name}'."
         ) from exc
+    except ReferenceRefused:  # the day's last upload was taken meanwhile
+        reference.predictions.delete(save=False)
+        reference.file.delete(save=False)
+        raise
     return reference
 
 
-def reference_primary_set(*, task: Task, name: str | None) -> Reference | None:
-    """Mark the reference ``name`` as the task's primary one (None: back to the default)."""
+def reference_primary_set(*, task: Task, name: str | None, user: User = None) -> Reference | None:
+    """Mark the reference ``name`` as the task's primary one (None: back to the default).
+
+    Once the challenge has started only an organizer may (``ReferenceRefused``, 403)."""
+    _primary_change_allowed(task=task, user=user, what="The primary reference was not changed")
     with transaction.atomic():
         target = None
         if name:
@@ -138,20 +266,42 @@ def reference_primary_set(*, task: Task, name: str | None) -> Reference | None:
                     f"Task '{task.slug}' has no reference named '{name}'"
                     + (f" (it has: {known})." if known else ".")
                 )
+        before = _primary_name(task)
         Reference.objects.filter(task=task, is_primary=True).update(is_primary=False)
         if target is not None:
             target.is_primary = True
             target.save(update_fields=["is_primary"])
-        hooks.task_results_changed(task_id=task.pk)
+        audit_record(
+            actor=user,
+            action="reference.primary",
+            obj=task,
+            before={"primary": before},
+            after={"primary": _primary_name(task), "marked": target is not None},
+        )
+        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     return target
 
 
-def reference_delete(*, reference: Reference) -> None:
-    """Remove an uploaded reference (built-in ones come back with the next refresh)."""
-    task_id = reference.task_id
+def reference_delete(*, reference: Reference, user: User = None) -> None:
+    """Remove an uploaded reference (built-in ones come back with the next refresh).
+
+    Removing the primary one changes the primary: after the start, an organizer's call."""
+    task = reference.task
     with transaction.atomic():
+        before = _primary_name(task)
+        if before is not None and before == reference.name:
+            _primary_change_allowed(
+                task=task, user=user, what=f"'{reference.name}' is the primary reference"
+            )
         reference.delete()
-        hooks.task_results_changed(task_id=task_id)
+        audit_record(
+            actor=user,
+            action="reference.delete",
+            obj=task,
+            before={"reference": reference.name, "primary": before},
+            after={"primary": _primary_name(task)},
+        )
+        hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
     for field in (reference.file, reference.predictions):
         if field:
             field.delete(save=False)

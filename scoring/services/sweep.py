@@ -35,7 +35,7 @@ def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]
     is mailed the internal-error message) once the row's failure is committed."""
     if jobs.attempts_left(SCORING, submission) <= 0:
         pk = submission.pk
-        transaction.on_commit(lambda: hooks.submission_finished(submission_id=pk))
+        transaction.on_commit(lambda: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
         return jobs.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
     return jobs.REQUEUED, {}
 
@@ -120,7 +120,7 @@ def _rescore(submissions: QuerySet[Submission], *, task_ids: set[int]) -> int:
             publish_scoring(submission_pk=pk)
         for task_id in task_ids:
             transaction.on_commit(
-                lambda task_id=task_id: hooks.task_results_changed(task_id=task_id)
+                lambda task_id=task_id: hooks.emit(hooks.TaskResultsChanged(task_id=task_id))
             )
     logger.info("re-queued %s submissions for scoring", len(pks))
     return len(pks)

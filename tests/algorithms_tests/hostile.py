@@ -116,3 +116,122 @@ line = "y" * 1023 + "\\n"
 for _ in range(100 * 1024):  # 100 MB
     sys.stdout.write(line)
 """
+
+# fallocate(FALLOC_FL_KEEP_SIZE) reserves blocks that no file size shows. Up to 3 GiB in
+# each writable place, 30 MiB per file (each file within the per-file size rlimit); reports
+# what it got and why it stopped, then exits 0.
+FALLOCATE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+for folder in ("/output", "/tmp", "/dev/shm"):
+    reserved, reason = 0, "all reserved"
+    for i in range(100):
+        fd = os.open(f"{folder}/reserved{i}", os.O_CREAT | os.O_WRONLY, 0o644)
+        failed = libc.fallocate(fd, 1, 0, 30 << 20)  # 1 = FALLOC_FL_KEEP_SIZE
+        reserved += os.fstat(fd).st_blocks * 512
+        os.close(fd)
+        if failed:
+            reason = os.strerror(ctypes.get_errno())
+            break
+    print("FALLOCATE", folder, reason, reserved >> 20, "MiB", flush=True)
+if __import__("platform").machine() == "x86_64":  # the x32 ABI's number for fallocate
+    fd = os.open("/output/x32", os.O_CREAT | os.O_WRONLY, 0o644)
+    failed = libc.syscall(0x40000000 | 285, fd, 1, ctypes.c_long(0), ctypes.c_long(30 << 20))
+    print("X32", os.strerror(ctypes.get_errno()) if failed else "reserved", flush=True)
+"""
+
+# Files whose sizes say 39 MiB each, 3.9 GB in all, and which hold no block: copying them
+# out naively would write gigabytes of zeros to the host's disk.
+SPARSE_OUTPUT = """
+for i in range(100):
+    with open(f"/output/sparse{i}", "wb") as handle:
+        handle.truncate(39 << 20)
+print("SPARSE", flush=True)
+"""
+
+# The memory limit is per run, not per process: three children of 150 MB each, then
+# 150 MB in /tmp and 150 MB in /dev/shm. No single process comes near a 700 MiB limit.
+TREE_MEMORY = """
+import os, time
+def hold(mb):
+    block = bytearray(mb << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return block
+ready, told = os.pipe()
+for _ in range(3):
+    if os.fork() == 0:
+        kept = hold(150)
+        print("CHILD HOLDS 150 MB", flush=True)
+        os.write(told, b"x")
+        time.sleep(3600)
+        os._exit(0)
+for _ in range(3):
+    os.read(ready, 1)
+for path in ("/tmp/fill", "/dev/shm/fill"):
+    with open(path, "wb") as handle:
+        for _ in range(150):
+            handle.write(b"x" * (1 << 20))
+    print("FILLED", path, flush=True)
+time.sleep(3600)
+"""
+
+# The sandbox's init, if it has one, is the algorithm's to attack (same uid, no Yama):
+# a helper stops or kills every process of the sandbox that is neither itself nor the
+# program, then stays. The program does its work (``work``: code writing the predictions)
+# and exits with ``exit_code``. Fill both with str.format.
+INIT_ATTACK = """
+import ctypes, os, signal, sys, time
+EXIT_CODE = {exit_code}
+main = os.getpid()
+if os.fork() == 0:
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    me = os.getpid()
+    for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+        if pid in (me, main):
+            continue
+        print("ATTACK", pid, libc.ptrace(16, pid, None, None), flush=True)  # PTRACE_ATTACH
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except OSError as exc:
+                print("REFUSED", pid, sig, exc, flush=True)
+    print("HELPER STAYS", flush=True)
+    time.sleep(3600)
+    os._exit(0)
+time.sleep(1)
+{work}
+print("PROGRAM PID", main, "EXITS", EXIT_CODE, flush=True)
+sys.exit(EXIT_CODE)
+"""
+
+# /output/predictions.csv as a named pipe: a reader that opens it blocks until a writer
+# comes, and none ever will. A helper first waits on the other end while the run lasts.
+FIFO_OUTPUT = """
+import os
+os.mkfifo("/output/predictions.csv")
+print("FIFO MADE", flush=True)
+"""
+
+FIFO_BLOCKS = """
+import os
+os.mkfifo("/output/predictions.csv")
+print("WAITING FOR A READER", flush=True)
+with open("/output/predictions.csv", "w") as pipe:  # blocks: nobody reads
+    pipe.write("id,label\\n")
+"""
+
+WRITE_HEADER_ONLY = 'open("/output/predictions.csv", "w").write("id,label\\n")'
+
+# A few KB of Parquet whose id column decodes to 3 GiB: one 1 MiB string in the dictionary
+# page, 3,072 rows pointing at it.
+DICTIONARY_BOMB = """
+import pyarrow as pa, pyarrow.parquet as pq
+rows = 3072
+ids = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["x" * (1 << 20)]))
+table = pa.table({"id": ids, "label": pa.array(["a"] * rows)})
+pq.write_table(table, "/output/predictions.parquet", compression="zstd")
+print("BOMB", __import__("os").path.getsize("/output/predictions.parquet"), flush=True)
+"""

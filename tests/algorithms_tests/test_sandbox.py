@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,15 @@ SMALL = SandboxLimits(
 )
 
 
-def run(tmp_path: Path, script: str, limits: SandboxLimits = SMALL, **files: str) -> SandboxResult:
+def run(
+    tmp_path: Path,
+    script: str,
+    limits: SandboxLimits = SMALL,
+    *,
+    backend: BubblewrapBackend | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **files: str,
+) -> SandboxResult:
     code = tmp_path / "code"
     code.mkdir(exist_ok=True)
     (code / "main.py").write_text(script)
@@ -34,7 +43,7 @@ def run(tmp_path: Path, script: str, limits: SandboxLimits = SMALL, **files: str
     job = SandboxJob(
         code_dir=code, entrypoint="main.py", task_dir=task, output_dir=out, limits=limits
     )
-    return BubblewrapBackend().run(job)
+    return (backend or BubblewrapBackend()).run(job, should_stop=should_stop)
 
 
 def test_environment_holds_only_the_contract(tmp_path: Path, monkeypatch) -> None:

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services import algorithm_run_execute, algorithm_runs_sweep
+from algorithms.services.builtin import baseline_team_get_or_create
 from leaderboard.transfer import transfer_matrix
-from scoring.baselines.services import baseline_team_get_or_create
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
 from scoring.services import submission_create_for_job, submission_score
@@ -129,6 +129,7 @@ def test_a_run_completes_once_and_submits_once(world, broker):
         "peak_memory_mb",
     }
     assert body["submission"] == stored.submission_id
+    assert (body["profile"], body["is_organizer_run"]) == ("team", False)
 
 
 def test_sweeper_requeues_a_stale_run_then_fails_it_when_attempts_are_used(world, broker):
@@ -209,6 +210,8 @@ def test_organizer_run_goes_to_the_transfer_matrix_not_the_board(world, broker):
     assert algorithm_run_execute(run_pk=run["id"]) == "succeeded"
     stored = AlgorithmRun.objects.get(pk=run["id"])
     assert stored.is_organizer_run and stored.submission is None
+    body = client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()
+    assert (body["profile"], body["is_organizer_run"]) == ("organizer", True)
     assert set(stored.scores) == {"public", "private", "all"}
     assert submission_daily_usage(team=world.participant.team, task=task).used == 0
     assert not Submission.objects.filter(team=world.participant.team).exists()

@@ -193,16 +193,23 @@ def test_symlink_and_archive_bomb_are_refused_at_upload(world, broker):
     assert client.get("/api/v1/algorithms/").json()["results"] == []
 
 
-def test_cancelling_a_running_run_stops_its_sandbox(world, algorithms_worker):
+def start_running(world, worker, script: str) -> dict:
+    """Upload ``script``, start it on the classification task, return once it runs."""
     client = world.participant.api()
-    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(hostile.SLEEPER))
+    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(script))
     (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
     wait_for(
         lambda: client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()["status"] == "running",
         timeout=TIMEOUT,
         what="the run to start",
-        worker=algorithms_worker,
+        worker=worker,
     )
+    return run
+
+
+def test_cancelling_a_running_run_stops_its_sandbox(world, algorithms_worker):
+    client = world.participant.api()
+    run = start_running(world, algorithms_worker, hostile.SLEEPER)
     assert client.post(f"/api/v1/algorithm-runs/{run['id']}/cancel/").status_code == 200
     body = wait_run(client, run["id"], algorithms_worker)
     assert body["status"] == "cancelled" and body["submission"] is None

@@ -1,4 +1,7 @@
-"""Fixtures of the baseline tests: tiny imported tasks, a flushed broker, polling helpers."""
+"""Fixtures of the baseline tests: tiny imported tasks, a flushed broker, polling helpers.
+
+The baseline is an algorithm run of the baseline profile (``algorithms.services.profiles``);
+these tests are that profile's: its queueing, console, command and real runs."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import psutil
 import pytest
 from django.contrib.auth import get_user_model
 
-from scoring.baselines.models import BaselineRun
+from algorithms.models import AlgorithmRun, BaselineRun
+from algorithms.services.builtin import baseline_algorithm_version
+from algorithms.services.profiles import BASELINE
 from tests.scoring_tests.factories import ChallengeFactory, imported_task
 from tests.support.browser import browser, browser_page  # noqa: F401
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
@@ -64,8 +69,20 @@ def organizer(db):
     return get_user_model().objects.create_superuser("org", "org@example.com", "pw-for-tests")
 
 
-def run_state(pk: int) -> BaselineRun:
+def run_state(pk: int) -> AlgorithmRun:
     return BaselineRun.objects.select_related("submission").get(pk=pk)
+
+
+def make_run(task, **fields) -> AlgorithmRun:
+    """A baseline run row of the built-in version, as ``baseline_run_queue`` makes one."""
+    options = {"presets": "medium_quality", "time_limit": 30, "hard_timeout": 180}
+    defaults = {
+        "version": baseline_algorithm_version(challenge=task.track.challenge),
+        "task": task,
+        "options": options,
+        "limits": BASELINE.limits(options).as_dict(),
+    }
+    return BaselineRun.objects.create(**{**defaults, **fields})
 
 
 def runner_processes(root_pid: int) -> list[psutil.Process]:

@@ -8,7 +8,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, BaselineRun
+from algorithms.selectors import baseline_run_list
+from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
 
 pytestmark = pytest.mark.django_db
@@ -21,37 +23,34 @@ def console(organizer) -> Client:
     return client
 
 
-def finished_run(task) -> BaselineRun:
-    run = BaselineRun.objects.create(
-        task=task,
-        presets="medium_quality",
-        time_limit=30,
-        hard_timeout=180,
-        status=BaselineRunStatus.SUCCEEDED,
-        elapsed=41.5,
-        validation_score=0.9731,
-        best_model="WeightedEnsemble_L2",
-        message="AutoGluon medium_quality, 42 s",
+def finished_run(task) -> AlgorithmRun:
+    run = make_run(
+        task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        seconds=41.5,
+        result={"validation_score": 0.9731, "best_model": "WeightedEnsemble_L2"},
         log_tail="baseline: AutoGluon fit took 30.0 s",
     )
-    run.leaderboard_csv.save("leaderboard.csv", ContentFile(b"model,score_val\nGBM,0.97\n"))
-    run.fit_log.save("fit.log", ContentFile(b"fit log line\n"))
+    storage = AlgorithmRun._meta.get_field("predictions").storage
+    run.artifacts = {
+        "leaderboard.csv": storage.save(
+            f"algorithm-runs/{task.slug}/run-{run.pk}/leaderboard.csv",
+            ContentFile(b"model,score_val\nGBM,0.97\n"),
+        ),
+        "fit.log": storage.save(
+            f"algorithm-runs/{task.slug}/run-{run.pk}/fit.log", ContentFile(b"fit log line\n")
+        ),
+    }
+    run.save(update_fields=["artifacts"])
     return run
 
 
-def running_run(task) -> BaselineRun:
-    return BaselineRun.objects.create(
-        task=task,
-        presets="medium_quality",
-        time_limit=30,
-        hard_timeout=180,
-        status=BaselineRunStatus.RUNNING,
-        log_tail="Fitting model: LightGBM ...",
-    )
+def running_run(task) -> AlgorithmRun:
+    return make_run(task, status=AlgorithmRunStatus.RUNNING, log_tail="Fitting model: LightGBM ...")
 
 
 def url(name: str, *args) -> str:
-    return reverse(f"admin:baselines_baselinerun_{name}", args=args)
+    return reverse(f"admin:algorithms_baselinerun_{name}", args=args)
 
 
 def test_the_list_shows_status_elapsed_and_validation_score(console, classification_task):
@@ -62,6 +61,15 @@ def test_the_list_shows_status_elapsed_and_validation_score(console, classificat
     assert classification_task.title in html
     assert "Succeeded" in html and "42 s" in html and "0.9731" in html
     assert url("queue") in html  # "Queue baselines for tasks"
+    # Only the baseline's runs: a team's run of another algorithm is listed elsewhere.
+    assert set(baseline_run_list().values_list("profile", flat=True)) == {"baseline"}
+
+
+def test_a_finished_run_page_says_how_it_went(console, classification_task):
+    run = finished_run(classification_task)
+    html = console.get(url("change", run.pk)).content.decode()
+    assert "AutoGluon baseline v1 (medium_quality)" in html
+    assert "best model WeightedEnsemble_L2" in html and "validation score 0.9731" in html
 
 
 def test_a_running_run_page_shows_its_log_and_refreshes_it(console, classification_task):
@@ -103,26 +111,28 @@ def test_artifacts_are_for_organizers_only(classification_task, who):
 
 
 def test_the_cancel_button_cancels_a_queued_run(console, classification_task):
-    run = BaselineRun.objects.create(
-        task=classification_task, presets="medium_quality", time_limit=30, hard_timeout=180
-    )
+    run = make_run(classification_task)
     assert console.get(url("cancel", run.pk)).status_code == 405  # POST only
     response = console.post(url("cancel", run.pk), follow=True)
     assert "is cancelled" in response.content.decode()
     run.refresh_from_db()
-    assert run.status == BaselineRunStatus.CANCELLED
+    assert run.status == AlgorithmRunStatus.CANCELLED
 
 
 def test_run_again_queues_a_new_run_with_the_same_budget(console, classification_task):
     run = finished_run(classification_task)
     response = console.post(url("again", run.pk), follow=True)
-    new = classification_task.baseline_runs.exclude(pk=run.pk).get()
+    new = baseline_run_list(task=classification_task).exclude(pk=run.pk).get()
     assert f"Queued run #{new.pk}" in response.content.decode()
-    assert (new.status, new.presets, new.time_limit) == ("queued", "medium_quality", 30)
+    assert (new.status, new.options["presets"], new.options["time_limit"]) == (
+        "queued",
+        "medium_quality",
+        30,
+    )
     # Again while that one is queued: refused politely, nothing created.
     response = console.post(url("again", run.pk), follow=True)
     assert "already has a baseline queued" in response.content.decode()
-    assert classification_task.baseline_runs.count() == 2
+    assert baseline_run_list(task=classification_task).count() == 2
 
 
 def test_the_list_actions_cancel_and_run_again(console, tmp_path, challenge):
@@ -138,10 +148,11 @@ def test_the_list_actions_cancel_and_run_again(console, tmp_path, challenge):
     html = response.content.decode()
     assert "will stop within a few seconds" in html and "has already finished" in html
     running.refresh_from_db()
-    assert running.cancel_requested and running.status == BaselineRunStatus.RUNNING
+    assert running.cancel_requested and running.status == AlgorithmRunStatus.RUNNING
 
     console.post(url("changelist"), {"action": "run_again", "_selected_action": [finished.pk]})
-    assert second.baseline_runs.filter(status=BaselineRunStatus.QUEUED).count() == 1
+    queued = baseline_run_list(task=second).filter(status=AlgorithmRunStatus.QUEUED)
+    assert queued.count() == 1
 
 
 def test_the_queue_page_queues_the_selected_tasks(console, tmp_path, challenge):
@@ -163,11 +174,12 @@ def test_the_queue_page_queues_the_selected_tasks(console, tmp_path, challenge):
         follow=True,
     )
     html = response.content.decode()
-    run = picked.baseline_runs.get()
+    run = baseline_run_list(task=picked).get()
     assert f"Queued run #{run.pk} for picked" in html
     assert "Skipped done: has a succeeded baseline" in html
-    assert run.time_limit == 60
-    assert not left.baseline_runs.exists() and done.baseline_runs.count() == 1
+    assert run.options["time_limit"] == 60
+    assert not baseline_run_list(task=left).exists()
+    assert baseline_run_list(task=done).count() == 1
 
 
 def test_the_queue_page_refuses_a_budget_the_worker_cannot_hold(console, classification_task):

@@ -7,7 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
+from algorithms.models import AlgorithmRunStatus, BaselineRun
+from algorithms.selectors import baseline_run_list
+from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +32,7 @@ def tasks(tmp_path, challenge):
 def test_queues_every_task_then_skips_the_active_ones(tasks):
     text = run_command()
     assert "queued   alpha" in text and "queued   beta" in text
-    assert BaselineRun.objects.filter(status=BaselineRunStatus.QUEUED).count() == 2
+    assert BaselineRun.objects.filter(status=AlgorithmRunStatus.QUEUED).count() == 2
     text = run_command()
     assert "skipped  alpha" in text and "already has a baseline queued" in text
     assert BaselineRun.objects.count() == 2
@@ -38,20 +40,14 @@ def test_queues_every_task_then_skips_the_active_ones(tasks):
 
 def test_succeeded_tasks_are_skipped_unless_forced_or_named(tasks):
     alpha, beta = tasks
-    BaselineRun.objects.create(
-        task=alpha,
-        presets="medium_quality",
-        time_limit=30,
-        hard_timeout=180,
-        status=BaselineRunStatus.SUCCEEDED,
-    )
+    make_run(alpha, status=AlgorithmRunStatus.SUCCEEDED)
     text = run_command()
     assert "skipped  alpha" in text and "has a succeeded baseline" in text
     assert "queued   beta" in text
     text = run_command("--task", "alpha", "--time-limit", "45", "--presets", "good_quality")
     assert "queued   alpha" in text and "(good_quality, 45 s)" in text
-    run = alpha.baseline_runs.get(status=BaselineRunStatus.QUEUED)
-    assert (run.presets, run.time_limit) == ("good_quality", 45)
+    run = baseline_run_list(task=alpha).get(status=AlgorithmRunStatus.QUEUED)
+    assert (run.options["presets"], run.options["time_limit"]) == ("good_quality", 45)
 
 
 def test_unknown_task_and_impossible_budget_exit_1(tasks):

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.services.baseline import baseline_run_execute
+from algorithms.builtin.autogluon import grouping
+from algorithms.models import AlgorithmRunStatus
+from algorithms.services import algorithm_run_execute as baseline_run_execute
+from algorithms.services.baseline import baseline_run_queue
 from datasets.services import task_import
 from scoring import services as scoring_services
-from scoring.baselines.autogluon_baseline import grouping
-from scoring.baselines.models import BaselineRunStatus
-from scoring.baselines.services import baseline_run_queue
 from scoring.models import SubmissionStatus
 from scoring.selectors import submission_algorithm
 from scoring.tasks import score_submission
@@ -72,7 +72,7 @@ def test_the_grouping_baseline_clusters_the_test_and_is_scored(
 ):
     task, solution = grouping_task(tmp_path)
     run = baseline_run_queue(task=task, time_limit=20)
-    assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == BaselineRunStatus.SUCCEEDED
+    assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == AlgorithmRunStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.result["kind"] == "grouping" and run.result["train_positive_pairs"] > 0
     assert run.result["clusters"] < task.test_rows  # some records were put together
@@ -81,9 +81,15 @@ def test_the_grouping_baseline_clusters_the_test_and_is_scored(
         clusters = pd.read_parquet(io.BytesIO(handle.read()))
     assert list(clusters.columns) == ["id", "cluster"]
     assert sorted(clusters["id"]) == sorted(solution["id"])
-    # The submission names the built-in algorithm version that made it.
+    # The submission names the built-in algorithm version that made it, and (the baseline is
+    # an algorithm run now) the run, like any algorithm's submission.
     made_by = submission_algorithm(submission=submission)
-    assert made_by == {"id": made_by["id"], "name": "AutoGluon baseline", "version": 1, "run": None}
+    assert made_by == {
+        "id": run.version.algorithm_id,
+        "name": "AutoGluon baseline",
+        "version": 1,
+        "run": run.pk,
+    }
 
     scoring_services.solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)

@@ -1,9 +1,11 @@
-"""Baseline services with a database and the real broker, without a worker."""
+"""The baseline profile's services with a database and the real broker, without a worker:
+queueing, the one cancel, the one sweeper, the one pipeline's claim and watch."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import zipfile
 from base64 import b64decode
@@ -15,27 +17,27 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from algorithms.models import Algorithm
+from algorithms.builtin.autogluon import features
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
+from algorithms.services import AlgorithmRefused, builtin, outcome, runs
+from algorithms.services import algorithm_run_cancel as baseline_run_cancel
+from algorithms.services import algorithm_run_execute as baseline_run_execute
+from algorithms.services import algorithm_runs_sweep as baseline_runs_sweep
+from algorithms.services import watch as watch_module
 from algorithms.services.baseline import (
+    BaselineRunRefused,
+    baseline_run_queue,
+    baselines_queue_for_challenge,
+)
+from algorithms.services.builtin import (
     baseline_algorithm_version,
     baseline_archive,
-    baseline_run_execute,
+    baseline_team_get_or_create,
 )
+from algorithms.services.profiles import BASELINE
 from algorithms.services.taskfolder import task_folder_write
 from challenge_platform.models import Team
-from scoring.baselines import services
-from scoring.baselines.autogluon_baseline import features
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
-from scoring.baselines.services import (
-    BaselineRunRefused,
-    baseline_run_cancel,
-    baseline_run_queue,
-    baseline_runs_sweep,
-    baseline_team_get_or_create,
-    baselines_queue_for_challenge,
-    execute,
-    outcome,
-)
+from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task
 
 pytestmark = pytest.mark.django_db
@@ -50,11 +52,6 @@ def published_runs(redis_client) -> list[int]:
         _args, kwargs, _embed = json.loads(b64decode(message["body"]))
         pks.append(kwargs["run_pk"])
     return sorted(pks)
-
-
-def make_run(task, **fields) -> BaselineRun:
-    defaults = {"presets": "medium_quality", "time_limit": 30, "hard_timeout": 180}
-    return BaselineRun.objects.create(task=task, **{**defaults, **fields})
 
 
 # --- the baseline team ---------------------------------------------------------------------
@@ -86,18 +83,22 @@ def test_queueing_publishes_to_the_baselines_queue_after_commit(
         callback()
     assert published_runs(baseline_broker) == [run.pk]
     assert baseline_broker.llen("scoring") == 0
-    assert run.status == BaselineRunStatus.QUEUED
-    assert (run.presets, run.time_limit, run.hard_timeout) == ("medium_quality", 20, 160)
+    assert run.status == AlgorithmRunStatus.QUEUED and run.profile == "baseline"
+    assert run.options == {"presets": "medium_quality", "time_limit": 20, "hard_timeout": 160}
+    assert run.limits["wall_seconds"] == 160 and run.limits["memory_mb"] > 0
+    assert run.version.algorithm.team.is_baseline
     assert Team.objects.filter(challenge=classification_task.track.challenge, is_baseline=True)
 
 
 def test_defaults_come_from_the_settings(classification_task, settings):
     run = baseline_run_queue(task=classification_task)
-    assert run.time_limit == settings.BASELINE_TIME_LIMIT
-    assert run.presets == settings.BASELINE_PRESETS
-    assert run.time_limit < run.hard_timeout <= services.max_hard_timeout()
-    assert services.max_hard_timeout() < services.worker_soft_time_limit()
-    assert services.worker_soft_time_limit() < services.worker_hard_time_limit()
+    assert run.options["time_limit"] == settings.BASELINE_TIME_LIMIT
+    assert run.options["presets"] == settings.BASELINE_PRESETS
+    hard_timeout = run.options["hard_timeout"]
+    assert run.options["time_limit"] < hard_timeout <= builtin.max_hard_timeout()
+    assert run.limits["wall_seconds"] == hard_timeout
+    assert builtin.max_hard_timeout() < builtin.worker_soft_time_limit()
+    assert builtin.worker_soft_time_limit() < builtin.worker_hard_time_limit()
 
 
 def test_a_second_run_is_refused_while_one_is_active(classification_task):
@@ -105,18 +106,18 @@ def test_a_second_run_is_refused_while_one_is_active(classification_task):
     with pytest.raises(BaselineRunRefused) as refused:
         baseline_run_queue(task=classification_task)
     assert f"already has a baseline queued (run #{first.pk})" in refused.value.message
-    BaselineRun.objects.filter(pk=first.pk).update(status=BaselineRunStatus.RUNNING)
+    BaselineRun.objects.filter(pk=first.pk).update(status=AlgorithmRunStatus.RUNNING)
     with pytest.raises(BaselineRunRefused, match="running"):
         baseline_run_queue(task=classification_task)
-    BaselineRun.objects.filter(pk=first.pk).update(status=BaselineRunStatus.FAILED)
+    BaselineRun.objects.filter(pk=first.pk).update(status=AlgorithmRunStatus.FAILED)
     assert baseline_run_queue(task=classification_task).pk != first.pk
 
 
 def test_the_database_allows_one_active_run_per_task(classification_task):
-    make_run(classification_task, status=BaselineRunStatus.RUNNING)
-    make_run(classification_task, status=BaselineRunStatus.SUCCEEDED)
+    make_run(classification_task, status=AlgorithmRunStatus.RUNNING)
+    make_run(classification_task, status=AlgorithmRunStatus.SUCCEEDED)
     with pytest.raises(IntegrityError), transaction.atomic():
-        make_run(classification_task, status=BaselineRunStatus.QUEUED)
+        make_run(classification_task, status=AlgorithmRunStatus.QUEUED)
 
 
 @pytest.mark.parametrize(
@@ -139,15 +140,15 @@ def test_queue_for_challenge_skips_tasks_with_a_succeeded_or_active_run(tmp_path
         imported_task(tmp_path, kind="classification", challenge=challenge, slug=slug)
         for slug in ("done", "busy", "failed", "fresh")
     )
-    make_run(done, status=BaselineRunStatus.SUCCEEDED)
-    make_run(busy, status=BaselineRunStatus.RUNNING)
-    make_run(failed, status=BaselineRunStatus.FAILED)
+    make_run(done, status=AlgorithmRunStatus.SUCCEEDED)
+    make_run(busy, status=AlgorithmRunStatus.RUNNING)
+    make_run(failed, status=AlgorithmRunStatus.FAILED)
     other = imported_task(tmp_path, kind="matching", slug="elsewhere")  # another challenge
 
     queued = baselines_queue_for_challenge(challenge=challenge)
     assert sorted(run.task.slug for run in queued) == ["failed", "fresh"]
     assert baselines_queue_for_challenge(challenge=challenge) == []  # idempotent
-    assert not other.baseline_runs.exists()
+    assert not BaselineRun.objects.filter(task=other).exists()
 
 
 # --- cancelling ----------------------------------------------------------------------------
@@ -156,23 +157,23 @@ def test_queue_for_challenge_skips_tasks_with_a_succeeded_or_active_run(tmp_path
 def test_a_queued_run_is_cancelled_at_once_and_never_runs(classification_task):
     run = baseline_run_queue(task=classification_task)
     run = baseline_run_cancel(run=run)
-    assert run.status == BaselineRunStatus.CANCELLED
-    assert run.message == "cancelled before a worker started it"
+    assert run.status == AlgorithmRunStatus.CANCELLED
+    assert run.error == "cancelled before a worker started it"
     assert run.finished_at is not None
     assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == "skipped"
     run.refresh_from_db()
-    assert run.status == BaselineRunStatus.CANCELLED and run.started_at is None
+    assert run.status == AlgorithmRunStatus.CANCELLED and run.started_at is None
 
 
 def test_a_running_run_is_flagged_for_its_task_to_stop(classification_task):
-    run = make_run(classification_task, status=BaselineRunStatus.RUNNING)
+    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING)
     run = baseline_run_cancel(run=run)
-    assert run.status == BaselineRunStatus.RUNNING and run.cancel_requested
+    assert run.status == AlgorithmRunStatus.RUNNING and run.cancel_requested
 
 
 def test_a_finished_run_cannot_be_cancelled(classification_task):
-    run = make_run(classification_task, status=BaselineRunStatus.SUCCEEDED)
-    with pytest.raises(BaselineRunRefused, match="already finished"):
+    run = make_run(classification_task, status=AlgorithmRunStatus.SUCCEEDED)
+    with pytest.raises(AlgorithmRefused, match="already finished"):
         baseline_run_cancel(run=run)
 
 
@@ -233,32 +234,34 @@ def test_the_builtin_baseline_version_is_made_once_per_content(tmp_path, challen
 def test_a_task_whose_files_are_gone_fails_with_a_reason(classification_task):
     run = baseline_run_queue(task=classification_task, time_limit=10)
     classification_task.train_parquet.storage.delete(classification_task.train_parquet.name)
-    assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == BaselineRunStatus.FAILED
+    assert baseline_run_execute(run_pk=run.pk, delivery_id="d1") == AlgorithmRunStatus.FAILED
     run.refresh_from_db()
-    assert run.status == BaselineRunStatus.FAILED
-    assert run.message.startswith("internal error: FileNotFoundError"), run.message
+    assert run.status == AlgorithmRunStatus.FAILED  # at once: a baseline has one attempt
+    # The organizers' console names the exception (a participant's run would not).
+    assert "FileNotFoundError" in run.error and "not the algorithm's fault" in run.error
     assert run.worker_pid and run.worker_hostname and run.finished_at
-    assert run.submission is None
+    assert run.submission is None and run.attempts == 1
 
 
 def test_a_redelivered_message_of_a_dead_worker_marks_its_run_failed(classification_task):
     started = timezone.now() - timedelta(minutes=5)
     run = make_run(
         classification_task,
-        status=BaselineRunStatus.RUNNING,
-        delivery_id="delivery-1",
+        status=AlgorithmRunStatus.RUNNING,
+        run_token="delivery-1",
+        attempts=1,
         started_at=started,
     )
     # A duplicate (another delivery) leaves the run to the worker that holds it.
     assert baseline_run_execute(run_pk=run.pk, delivery_id="delivery-2") == "skipped"
     run.refresh_from_db()
-    assert run.status == BaselineRunStatus.RUNNING
+    assert run.status == AlgorithmRunStatus.RUNNING
     # Its own message, redelivered after the worker died: failed, and not re-run.
     assert baseline_run_execute(run_pk=run.pk, delivery_id="delivery-1") == "skipped"
     run.refresh_from_db()
-    assert run.status == BaselineRunStatus.FAILED
-    assert "stopped unexpectedly" in run.message and "Run baseline again" in run.message
-    assert run.delivery_id == ""
+    assert run.status == AlgorithmRunStatus.FAILED
+    assert "stopped unexpectedly" in run.error and "Run baseline again" in run.error
+    assert run.run_token == ""
 
 
 def test_a_deleted_run_is_skipped(classification_task):
@@ -277,7 +280,7 @@ def test_the_sweeper_republishes_stale_queued_runs(
         imported_task(tmp_path, challenge=challenge, slug=slug) for slug in ("stale", "fresh")
     )
     now = timezone.now()
-    long_ago = now - timedelta(seconds=services.queued_stale_seconds() + 5)
+    long_ago = now - timedelta(seconds=BASELINE.queued_stale_seconds() + 5)
     stale = make_run(stale_task, status_changed_at=long_ago)
     make_run(fresh_task, status_changed_at=now)
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,7 +288,7 @@ def test_the_sweeper_republishes_stale_queued_runs(
     assert report.requeued == [stale.pk] and report.failed == []
     assert published_runs(baseline_broker) == [stale.pk]
     stale.refresh_from_db()
-    assert stale.status == BaselineRunStatus.QUEUED and stale.status_changed_at == now
+    assert stale.status == AlgorithmRunStatus.QUEUED and stale.status_changed_at == now
     assert baseline_runs_sweep(now=now).requeued == []  # once per stale period
 
 
@@ -295,8 +298,14 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
         for slug in ("quiet", "cancelled", "alive")
     )
     now = timezone.now()
-    old = now - timedelta(seconds=services.RUNNING_STALE_SECONDS + 5)
-    running = {"status": BaselineRunStatus.RUNNING, "started_at": old, "delivery_id": "x"}
+    old = now - timedelta(seconds=runs.RUNNING_STALE_SECONDS + 5)
+    running = {
+        "status": AlgorithmRunStatus.RUNNING,
+        "started_at": old,
+        "status_changed_at": old,
+        "run_token": "x",
+        "attempts": 1,
+    }
     quiet_run = make_run(quiet, heartbeat_at=old, **running)
     cancelled_run = make_run(cancelled, heartbeat_at=old, cancel_requested=True, **running)
     alive_run = make_run(alive, heartbeat_at=now - timedelta(seconds=3), **running)
@@ -305,20 +314,19 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
     assert sorted(report.failed) == sorted([quiet_run.pk, cancelled_run.pk])
     for run in (quiet_run, cancelled_run, alive_run):
         run.refresh_from_db()
-    assert quiet_run.status == BaselineRunStatus.FAILED
-    assert "no heartbeat for 305 s" in quiet_run.message
-    assert cancelled_run.status == BaselineRunStatus.CANCELLED
-    assert alive_run.status == BaselineRunStatus.RUNNING
+    assert quiet_run.status == AlgorithmRunStatus.FAILED
+    assert "no heartbeat for 305 s" in quiet_run.error
+    assert "It was not retried automatically" in quiet_run.error
+    assert cancelled_run.status == AlgorithmRunStatus.CANCELLED
+    assert alive_run.status == AlgorithmRunStatus.RUNNING
     # The worker that held the quiet run cannot record an outcome any more.
-    assert (
-        services.finish(run=quiet_run, token="x", status="succeeded", message="late")
-        == "superseded"
-    )
+    ending = outcome.Ending(run=quiet_run, token="x", kind=BASELINE.kind)
+    assert outcome.fail_run(ending, "late") == "superseded"
 
 
 def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_task):
-    run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
-    watch = execute.BaselineRunWatch(run_pk=run.pk, token="tok")
+    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, run_token="tok")
+    watch = watch_module.RunWatch(run_pk=run.pk, token="tok")
     watch.line("fitting LightGBM ...")
     watch.last_beat = 0  # due
     assert watch.is_set() is False
@@ -329,18 +337,42 @@ def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_
     watch.last_beat = 0
     assert watch.is_set() is True and not watch.lost
 
-    other = execute.BaselineRunWatch(run_pk=run.pk, token="someone-else")
+    other = watch_module.RunWatch(run_pk=run.pk, token="someone-else")
     other.last_beat = 0
     assert other.is_set() is True and other.lost
 
 
-def test_the_log_tail_keeps_the_last_4_kb():
-    watch = execute.BaselineRunWatch(run_pk=0, token="t")
-    for i in range(2000):
+def test_the_log_tail_keeps_the_last_64_kb():
+    """As much as the sandbox keeps of any run's output (it was 4 KB of fit.log before the
+    baseline became an algorithm run: one size for every run's log now)."""
+    watch = watch_module.RunWatch(run_pk=0, token="t")
+    for i in range(20_000):
         watch.line(f"line {i:05d} " + "x" * 40)
     tail = "\n".join(watch.lines)
-    assert len(tail.encode()) <= 4096
-    assert tail.endswith("line 01999 " + "x" * 40)
+    assert 60_000 < len(tail.encode()) <= 64 * 1024
+    assert tail.endswith("line 19999 " + "x" * 40)
+
+
+def test_the_live_log_is_never_read_through_a_link_or_a_fifo(tmp_path):
+    """The live log is the algorithm's file: a link to a host file, or a FIFO (which would
+    block the worker on open), is not read; a huge file is read from its end."""
+    secret = tmp_path / "secret"
+    secret.write_text("host secret\n")
+    lines: list[str] = []
+    link = tmp_path / "fit.log"
+    link.symlink_to(secret)
+    watch_module.LogTail(link, lines.append).pump(final=True)
+    fifo = tmp_path / "fifo.log"
+    os.mkfifo(fifo)
+    watch_module.LogTail(fifo, lines.append).pump(final=True)
+    assert lines == []
+    big = tmp_path / "big.log"
+    with open(big, "wb") as handle:
+        handle.write(b"x" * (10 * 1024 * 1024) + b"\nthe last line\n")
+    tail = watch_module.LogTail(big, lines.append)
+    tail.pump(final=True)
+    assert lines[-1] == "the last line" and tail.offset == big.stat().st_size
+    assert sum(len(line) for line in lines) <= 64 * 1024
 
 
 def test_the_baseline_submission_file_is_stored_like_an_upload(
@@ -350,11 +382,19 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
     frame = pd.DataFrame({"id": ["t0000"], "label": ["bird"]})
     path = tmp_path / "predictions.parquet"
     frame.to_parquet(path, index=False)
-    run.task = classification_task
+    AlgorithmRun.objects.filter(pk=run.pk).update(status="running", run_token="tok")
+    ending = outcome.Ending(run=run, token="tok", kind=BASELINE.kind)
     with django_capture_on_commit_callbacks() as published:
-        submission = outcome._submit(run=run, predictions=path)
+        assert outcome.submit_as_platform_team(ending, path) == "succeeded"
+    run.refresh_from_db()
+    submission = run.submission
     # Queued through scoring's one path for a job's predictions, published on commit.
     assert submission.status == "queued" and submission.file_format == "parquet"
+    assert submission.note == (
+        f"Algorithm AutoGluon baseline v1 (run #{run.pk}; hard_timeout"
+        f" {run.options['hard_timeout']}, presets medium_quality, time_limit"
+        f" {run.options['time_limit']})"
+    )
     assert len(published) == 1
     assert submission.team.is_baseline and submission.uploaded_by is None
     with submission.file.open("rb") as handle:
@@ -365,13 +405,12 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
 def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
     tmp_path, classification_task
 ):
-    run = make_run(classification_task, status=BaselineRunStatus.RUNNING, delivery_id="tok")
+    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, run_token="tok")
     path = tmp_path / "predictions.parquet"
     path.write_bytes(b"")
-    status = services.finish(
-        run=run, token="tok", status=BaselineRunStatus.SUCCEEDED, message="ok", predictions=path
-    )
+    ending = outcome.Ending(run=run, token="tok", kind=BASELINE.kind)
+    status = outcome.submit_as_platform_team(ending, path)
     run.refresh_from_db()
-    assert status == run.status == BaselineRunStatus.FAILED
-    assert run.message == "the predictions were refused: The file is empty."
-    assert run.submission is None and run.delivery_id == ""
+    assert status == run.status == AlgorithmRunStatus.FAILED
+    assert run.error == "the predictions were refused: The file is empty."
+    assert run.submission is None and run.run_token == ""

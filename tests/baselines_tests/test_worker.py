@@ -15,11 +15,14 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 from sklearn.metrics import accuracy_score, f1_score
 
-from scoring.baselines.models import BaselineRunStatus
-from scoring.baselines.services import baseline_run_cancel, baseline_run_queue
+from algorithms.models import AlgorithmRunStatus
+from algorithms.selectors import baseline_run_list, run_artifact
+from algorithms.services import algorithm_run_cancel as baseline_run_cancel
+from algorithms.services.baseline import baseline_run_queue
 from scoring.models import SubmissionStatus
 from tests.baselines_tests.conftest import process_gone, run_state, runner_processes, wait_for
 from tests.scoring_tests.factories import solution_frame
+from tests.support.delays import slow_baseline_dir
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -80,19 +83,21 @@ def test_classification_baseline_reaches_the_leaderboard_unranked(
     )
     text = out.getvalue()
     assert f"queued   {classification_task.slug}" in text
-    run = classification_task.baseline_runs.get()
-    assert run.status == BaselineRunStatus.SUCCEEDED, (run.message, celery_worker.log_tail(80))
+    run = baseline_run_list(task=classification_task).get()
+    assert run.status == AlgorithmRunStatus.SUCCEEDED, (run.error, celery_worker.log_tail(80))
     submission = run.submission
     assert submission.status == SubmissionStatus.SCORED, submission.error
     assert submission.team.is_baseline and submission.team.name == "AutoGluon baseline"
     # Scored like any team's file: the score is the accuracy of the stored predictions.
     assert submission.public_score == pytest.approx(public_primary(classification_task, submission))
     assert f"{submission.public_score:.4f}" in text  # the --wait table
-    assert run.validation_score is not None and run.best_model
-    assert run.elapsed > 0 and run.time_limit == FIT_SECONDS
+    assert run.result["validation_score"] is not None and run.result["best_model"]
+    assert run.seconds > 0 and run.options["time_limit"] == FIT_SECONDS
+    assert run.profile == "baseline" and run.backend == "bubblewrap" and run.exit_code == 0
     assert "AutoGluon" in run.log_tail or "baseline:" in run.log_tail
-    assert run.leaderboard_csv.name.endswith(".csv") and run.fit_log.name.endswith(".log")
-    with run.leaderboard_csv.open("rb") as handle:
+    assert set(run.artifacts) == {"leaderboard.csv", "fit.log"}
+    artifact = run_artifact(run=run, name="leaderboard.csv")
+    with artifact.open() as handle:
         assert handle.readline().startswith(b"model,")
 
     entry = baseline_entry(classification_task.slug)
@@ -106,7 +111,7 @@ def test_matching_baseline_with_images_is_scored_like_a_submission(
 ):
     run = baseline_run_queue(task=matching_task, time_limit=FIT_SECONDS)
     run = wait_for(lambda: scored(run.pk), timeout=240, what="the baseline", worker=celery_worker)
-    assert run.status == BaselineRunStatus.SUCCEEDED, run.message
+    assert run.status == AlgorithmRunStatus.SUCCEEDED, run.error
     assert run.submission.status == SubmissionStatus.SCORED, run.submission.error
     scores = run.submission.scores
     assert set(scores) == {"all", "public", "private"}
@@ -121,10 +126,12 @@ def test_matching_baseline_with_images_is_scored_like_a_submission(
 
 
 def test_cancelling_a_running_baseline_kills_its_process_group(
-    baseline_broker, worker_factory, classification_task
+    baseline_broker, worker_factory, classification_task, settings
 ):
-    # The runner waits before fitting, so the cancel always lands mid-run on any machine.
-    celery_worker = worker_factory(env={"BASELINE_RUNNER_TEST_DELAY_SECONDS": "120"})
+    # The runner waits before fitting, so the cancel always lands mid-run on any machine
+    # (the run's version, stored when it is queued, is this slow copy of the folder).
+    settings.BASELINE_ALGORITHM_DIR = slow_baseline_dir(120)
+    celery_worker = worker_factory()
     celery_worker.wait_ready()
     run = baseline_run_queue(task=classification_task, time_limit=120)
     procs = wait_for(
@@ -140,24 +147,27 @@ def test_cancelling_a_running_baseline_kills_its_process_group(
 
     baseline_run_cancel(run=run)
     run = wait_for(
-        lambda: (r := run_state(run.pk)).status != BaselineRunStatus.RUNNING and r,
+        lambda: (r := run_state(run.pk)).status != AlgorithmRunStatus.RUNNING and r,
         timeout=30,
         what="the run to stop",
         worker=celery_worker,
     )
-    assert run.status == BaselineRunStatus.CANCELLED
-    assert "cancelled after" in run.message
+    assert run.status == AlgorithmRunStatus.CANCELLED
+    assert run.error.startswith("cancelled while running (after ")
     assert run.runner_pid in pids  # bwrap, the leader of the sandbox's process group
     assert all(process_gone(pid) for pid in pids)
     assert run.submission is None and run.finished_at is not None
-    assert not run.leaderboard_csv  # no model leaderboard: the fit never finished
+    assert "leaderboard.csv" not in run.artifacts  # the fit never finished
+    assert "test delay" in run.log_tail  # the live fit.log, kept
 
 
-def test_a_baseline_past_its_hard_timeout_is_timed_out_without_orphans(
-    baseline_broker, worker_factory, classification_task
+def test_a_baseline_past_its_hard_timeout_fails_naming_the_limit_without_orphans(
+    baseline_broker, worker_factory, classification_task, settings
 ):
+    """Was ``timed_out``: one status set for every run now (DESIGN §9), the limit named."""
     # The runner sleeps before fitting, so the run outlives its hard timeout on any machine.
-    celery_worker = worker_factory(env={"BASELINE_RUNNER_TEST_DELAY_SECONDS": "120"})
+    settings.BASELINE_ALGORITHM_DIR = slow_baseline_dir(120)
+    celery_worker = worker_factory()
     celery_worker.wait_ready()
     run = baseline_run_queue(task=classification_task, time_limit=10, hard_timeout=12)
     run = wait_for(
@@ -166,9 +176,10 @@ def test_a_baseline_past_its_hard_timeout_is_timed_out_without_orphans(
         what="the run to end",
         worker=celery_worker,
     )
-    assert run.status == BaselineRunStatus.TIMED_OUT, run.message
-    assert run.message == "baseline exceeded its hard timeout of 12 s"
-    assert 12 <= run.elapsed < 40
+    assert run.status == AlgorithmRunStatus.FAILED, run.error
+    assert run.limit_hit == "wall_seconds"
+    assert run.error == "stopped: the algorithm hit the wall-clock limit (12 s)"
+    assert 12 <= run.seconds < 40
     assert run.runner_pid and process_gone(run.runner_pid)
     assert not runner_processes(celery_worker.process.pid)
     assert run.submission is None

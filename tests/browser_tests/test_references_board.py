@@ -43,6 +43,7 @@ def test_task_board_with_references_and_nfr(live_server, browser_page, tmp_path)
         task=task,
         name="production model, September",
         file=SimpleUploadedFile("p.csv", wrong_on({P[0]})),
+        make_primary=True,  # after the start an upload is primary only when chosen (issue 25)
     )
     files = {"Owls": wrong_on({P[1]}), "Hawks": wrong_on({P[0], P[2], P[3], P[4]})}
     for name, content in files.items():

@@ -59,6 +59,13 @@ def test_winners_page_names_the_top_three_with_their_methods(live_server, browse
     assert "Method write-up saved." in page.locator(".messages").inner_text()
 
     call_command("finish_challenge", "cup")
+    # Frozen is not revealed: until the organizers reveal the private leaderboard, nobody but
+    # them is named (test_reveal_browser.py checks the leak both ways).
+    page.goto(f"{live_server.url}/tracks/kway/winners/")
+    assert "sealed until the organizers reveal" in page.locator("#sealed").inner_text()
+    assert page.locator("li.winner").count() == 0
+    challenge.private_revealed = True
+    challenge.save()
     page.goto(f"{live_server.url}/tracks/kway/winners/")
     winners = page.locator("li.winner")
     assert winners.count() == 3

@@ -97,3 +97,23 @@ def test_refusals_are_plain_messages(chal, world, login_as, broker, tmp_path):
     refused = chal("algorithm", "submit", folder, "--track", "cli-classification")
     assert refused.code == 1 and "main.py" in refused.err, refused.err
     assert not AlgorithmRun.objects.exists()
+
+
+def test_after_the_end_it_refuses_before_uploading(chal, world, login_as, broker, tmp_path):
+    """Issue 25: it uploaded a version and only then met the run's refusal. The server is
+    asked first (the runs' own checks), so nothing is stored or queued."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from challenge_platform.models import Challenge
+
+    login_as("alice")
+    Challenge.objects.filter(pk=world.challenge.pk).update(
+        end=timezone.now() - timedelta(minutes=1)
+    )
+    folder = algorithm_folder(tmp_path / "late", HONEST_MAIN, "Late")
+    late = chal("algorithm", "submit", folder, "--track", "cli-classification")
+    assert late.code == 1
+    assert "an algorithm run submits, so it cannot run now" in late.err, late.err
+    assert not AlgorithmVersion.objects.exists() and not AlgorithmRun.objects.exists()

@@ -18,14 +18,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
 
 from chal_client.output import _text
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
 from tests.leaderboard_tests.factories import make_team, scored
-from tests.platform_tests.factories import TeamFactory, UserFactory
+from tests.platform_tests.factories import TeamFactory, UserFactory, api_key
 from tests.scoring_tests.factories import csv_bytes, predictions_frame, sklearn_scores
 
 from .conftest import PASSWORD
@@ -50,7 +51,11 @@ def test_login_saves_a_private_token_and_a_bad_password_is_refused(
     assert ok.code == 0, ok.err
     assert ok.out == f"Logged in to {world.url} as alice; token saved to {config_file}.\n"
     saved = json.loads(config_file.read_text())
-    assert saved == {"server": world.url, "token": Token.objects.get(user=world.alice).key}
+    assert set(saved) == {"server", "token"} and saved["server"] == world.url
+    # The saved key is alice's one token; the server keeps only its digest.
+    user, token = TokenAuthentication().authenticate_credentials(saved["token"].encode())
+    assert user == world.alice and list(AuthToken.objects.filter(user=world.alice)) == [token]
+    assert saved["token"] not in {t.digest for t in AuthToken.objects.all()}
     assert stat.S_IMODE(config_file.stat().st_mode) == 0o600
 
     # A pasted token is checked before it is saved.
@@ -59,13 +64,13 @@ def test_login_saves_a_private_token_and_a_bad_password_is_refused(
         1,
         f"error: the server at {world.url} does not accept this token\n",
     )
-    bob_key = Token.objects.create(user=world.bob).key
+    bob_key = api_key(world.bob)
     pasted = chal("login", "--server", world.url, "--token", bob_key)
     assert pasted.code == 0, pasted.err
     assert json.loads(config_file.read_text())["token"] == bob_key
 
     # The saved server is used from now on; a revoked token reads as "log in again".
-    Token.objects.filter(user=world.bob).delete()
+    AuthToken.objects.filter(user=world.bob).delete()
     stale = chal("submissions")
     assert (stale.code, stale.err) == (
         1,
@@ -100,7 +105,7 @@ def test_tasks_are_listed_as_a_table_and_filtered_by_challenge(chal, world):
 def test_download_writes_exactly_what_the_api_serves(chal, world, login_as, tmp_path, fmt):
     login_as("alice")
     folder = tmp_path / "data"
-    token = Token.objects.get(user=world.alice).key
+    token = json.loads(Path(os.environ["CHAL_CONFIG"]).read_text())["token"]
     for task, images in ((world.birds, False), (world.pairs, True)):
         result = chal("download", task.slug, "--format", fmt, "--dir", folder)
         assert result.code == 0, result.err
@@ -342,6 +347,7 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
         task=task,
         name="prod model",
         file=SimpleUploadedFile("prod.csv", wrong_on(set())),
+        make_primary=True,  # after the start an upload is primary only when chosen (issue 25)
     )
     sub = submission_create(
         task=task, user=world.alice, file=SimpleUploadedFile("p.csv", wrong_on(broken))
@@ -367,3 +373,21 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
     assert mine.out.splitlines()[0].split()[:5] == ["id", "task", "status", "public", "score"]
     assert "NFR" in mine.out.splitlines()[0]
     assert mine.out.splitlines()[2].split()[4] == nfr
+
+
+def test_logout_revokes_the_token_on_the_server(chal, world, login_as, config_file):
+    login_as("alice")
+    key = json.loads(config_file.read_text())["token"]
+    assert AuthToken.objects.filter(user=world.alice).count() == 1
+    out = chal("logout")
+    assert out.code == 0, out.err
+    assert "revoked on the server and removed" in out.out
+    assert not AuthToken.objects.filter(user=world.alice).exists()
+    assert "token" not in json.loads(config_file.read_text())
+    refused = requests.get(
+        f"{world.url}/api/v1/submissions/", headers={"Authorization": f"Token {key}"}, timeout=10
+    )
+    assert refused.status_code == 401
+    # Logging out again (nothing saved) only says where the file is.
+    again = chal("logout")
+    assert again.code == 0 and "revoked" not in again.out

@@ -11,10 +11,10 @@ import socket
 import threading
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 import chal_client.client as chal_http
 from datasets.selectors import task_file_get
+from tests.platform_tests.factories import api_key
 
 
 def _stored_bytes(task, name: str) -> bytes:
@@ -167,7 +167,7 @@ def proxy(world):
 def test_a_download_cut_by_the_network_resumes_with_a_range_request(
     chal, world, tmp_path, monkeypatch, proxy
 ):
-    monkeypatch.setenv("CHAL_TOKEN", Token.objects.create(user=world.alice).key)
+    monkeypatch.setenv("CHAL_TOKEN", api_key(world.alice))
     # The bytes of a chunk cut in the middle are lost (urllib3 raises instead of returning
     # them): a resume restarts at the last whole chunk. 100-byte chunks, cut after 7 of them.
     monkeypatch.setattr(chal_http, "CHUNK", 100)

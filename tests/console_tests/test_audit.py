@@ -14,13 +14,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, BaselineRun
+from algorithms.services.baseline import baseline_run_queue
 from challenge_platform.audit import ReasonRequired, audit_record
 from challenge_platform.models import AuditEvent, AuditRefused, Challenge, Team
 from challenge_platform.services import team_visibility_set
 from leaderboard.services import task_leaderboard_refresh
-from scoring.baselines.models import BaselineRun
-from scoring.baselines.services import baseline_run_queue
 from scoring.models import Submission
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_finish, standings_refreeze
@@ -175,7 +174,7 @@ def test_baseline_start_and_cancel_record_one_event_each(console, organizer, wor
     task = world[2]
     run = baseline_run_queue(task=task, actor=organizer)
     assert _only_event(action="baseline_run.start").object_id == str(run.pk)
-    _action(console, "/admin/baselines/baselinerun/", "cancel", [run.pk])
+    _action(console, "/admin/algorithms/baselinerun/", "cancel", [run.pk])
     assert BaselineRun.objects.get(pk=run.pk).status == "cancelled"
     assert new_events().filter(action="baseline_run.cancel").count() == 1
     assert new_events().count() == 2

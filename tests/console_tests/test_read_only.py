@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 PERMISSIONS = {
     "auth.Group": (True, True, True),
     "auth.User": (True, True, True),
-    "authtoken.TokenProxy": (True, True, True),
+    "knox.AuthToken": (False, False, False),  # listed by prefix; revoked by its action
     "socialaccount.SocialAccount": (True, True, True),
     "account.EmailAddress": (True, True, True),
     "challenge_platform.Challenge": (True, True, True),
@@ -39,7 +39,7 @@ PERMISSIONS = {
     "challenge_platform.AuditEvent": (False, False, False),
     "datasets.Task": (True, True, True),  # "add" opens the bundle import
     "scoring.Submission": (False, False, False),  # changed only through its actions
-    "baselines.BaselineRun": (False, False, False),
+    "algorithms.BaselineRun": (False, False, False),
     "leaderboard.LeaderboardEntry": (False, False, False),
     "algorithms.Algorithm": (True, True, True),
     "algorithms.AlgorithmRun": (False, False, False),

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rest_framework.authtoken.models import Token
-
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 __all__ = [
     "ChallengeFactory",
@@ -22,8 +20,8 @@ __all__ = [
 
 
 def token_for(user) -> str:
-    """The user's API token key (created when missing)."""
-    return Token.objects.get_or_create(user=user)[0].key
+    """A new API token key of the user."""
+    return api_key(user)
 
 
 def imported_task(

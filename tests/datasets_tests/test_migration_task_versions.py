@@ -24,15 +24,20 @@ def test_existing_tasks_get_their_current_files_as_version_1(tmp_path: Path) -> 
     }
     names["solution"] = task.solution.name
     executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])  # as the database was before versions
-    executor.loader.build_graph()
-    executor.migrate([AFTER])
-
-    apps = executor.loader.project_state([AFTER]).apps
-    Task = apps.get_model("datasets", "Task")
-    TaskVersion = apps.get_model("datasets", "TaskVersion")
-    migrated = Task.objects.get(pk=task.pk)
-    version = TaskVersion.objects.get(task_id=task.pk)
+    try:
+        executor.migrate([BEFORE])  # as the database was before versions
+        executor.loader.build_graph()
+        executor.migrate([AFTER])
+        apps = executor.loader.project_state([AFTER]).apps
+        Task = apps.get_model("datasets", "Task")
+        TaskVersion = apps.get_model("datasets", "TaskVersion")
+        migrated = Task.objects.get(pk=task.pk)
+        version = TaskVersion.objects.get(task_id=task.pk)
+    finally:
+        # Going back unapplied every later migration that depends on BEFORE's successors
+        # (other apps' too): bring the whole schema forward again for the next tests.
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
     assert (migrated.data_version, version.number) == (1, 1)
     assert version.files == names
     assert (version.train_rows, version.test_rows) == (60, 30)

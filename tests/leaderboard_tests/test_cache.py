@@ -12,7 +12,6 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
@@ -20,7 +19,7 @@ from leaderboard import cache as board_cache
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.services import submission_visibility_set
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
 
 from .factories import make_task, make_team, scored
 
@@ -271,7 +270,7 @@ def test_the_fast_path_answers_nobody_who_sends_a_cookie_or_credentials(
 ):
     organizer, pat, participant = signed_in_viewers(setup, django_capture_on_commit_callbacks)
     by_token = APIClient()
-    by_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=pat).key}")
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {api_key(pat)}")
 
     # Signed-in readers first: nothing of theirs is kept for the anonymous ones.
     assert "Organizer console" in shown("/tracks/trk/", organizer)
@@ -392,7 +391,7 @@ def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_part
     monkeypatch.setattr(board_cache, "COMPUTE_WAIT_SECONDS", 0.3)  # the other one gives up
     participant = APIClient()
     user = get_user_model().objects.create_user("pat", password="x")
-    participant.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    participant.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     assert "0.97" in shown(api, participant)
     session = APIClient()
     session.force_login(user)
@@ -423,7 +422,7 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
 
     user = get_user_model().objects.create_user("pat", password="x")
     with_token, signed_in = APIClient(), APIClient()  # a participant on the API, on the pages
-    with_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    with_token.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     signed_in.force_login(user)
     for name, path in FAST.items():
         assert "0.97" not in shown(path), name  # anonymous: the stored board, within grace

@@ -45,7 +45,7 @@ def test_console_refuses_non_http_webhooks_and_lists_deliveries(org):
     action = {"action": "send_test_event", "_selected_action": [hook.pk]}
     assert org.post("/admin/notifications/webhook/", action).status_code == 302
     test = WebhookDelivery.objects.get(event="test")
-    assert test.status == "pending" and '"event":"test"' in test.body
+    assert test.status == "queued" and '"event":"test"' in test.body
 
 
 def test_console_announcement_is_posted_once_and_mailed(

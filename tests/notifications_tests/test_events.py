@@ -13,7 +13,6 @@ from django.utils import timezone
 from challenge_platform.services import team_member_add
 from leaderboard.services import task_leaderboard_refresh
 from notifications import events
-from notifications.core import signature_valid
 from notifications.models import Kind, Webhook, WebhookDelivery
 from notifications.services import announcement_create, mail_send
 from standings.services import challenge_finish
@@ -182,10 +181,28 @@ def test_final_standings_mail_and_webhook(world, django_capture_on_commit_callba
         challenge_finish(challenge=c, now=c.end + timedelta(minutes=2))
     assert {k for _, k in deliver_mails(world)} == {"standings"}
     text = world["inbox"].messages[0].get_body().get_content()
-    assert "#1 ann-team" in text and "#2 bo-team" in text and frozen.sha256 in text
+    # Frozen is not revealed (issue 25): the private ranking is sealed, so nobody is named.
+    assert "named when the private leaderboard is revealed" in text and frozen.sha256 in text
+    assert "ann-team" not in text and "bo-team" not in text
     (d,) = WebhookDelivery.objects.filter(event="standings")
-    assert signature_valid("s3", d.body.encode(), None) is False  # a receiver needs the header
+    assert "ann-team" not in d.body and "bo-team" not in d.body
     assert frozen.sha256 in d.body
+
+
+def test_final_standings_mail_names_the_winners_when_already_revealed(
+    world, django_capture_on_commit_callbacks
+):
+    c = world["challenge"]
+    c.private_revealed = True
+    c.save()
+    ann_team, bo_team = world["teams"]
+    scored(world["task"], ann_team, 0.7, 0.9, minutes=1)
+    scored(world["task"], bo_team, 0.8, 0.6, minutes=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge_finish(challenge=c, now=c.end + timedelta(minutes=1))
+    deliver_mails(world)
+    text = world["inbox"].messages[0].get_body().get_content()
+    assert "#1 ann-team" in text and "#2 bo-team" in text
 
 
 def test_writeup_reminders_go_to_top_teams_without_one(world, django_capture_on_commit_callbacks):
@@ -265,7 +282,7 @@ def test_a_stored_unsafe_url_is_never_called(settings):
     d2 = WebhookDelivery.objects.create(webhook=hook, event="reveal", event_key="k2", body="{}")
     assert webhook_deliver(delivery_pk=d2.pk) == "failed"
     d2.refresh_from_db()
-    assert "private address" in d2.last_error
+    assert "127.0.0.1, which is not a public address" in d2.last_error
 
 
 def test_new_task_data_is_announced_once_per_version_with_the_reason(
@@ -276,7 +293,7 @@ def test_new_task_data_is_announced_once_per_version_with_the_reason(
     from datasets.models import TaskVersion
     from notifications.hooks import on_task_data_changed
 
-    assert on_task_data_changed in hooks._task_data  # registered in ready()
+    assert on_task_data_changed in hooks.receivers(hooks.TaskDataChanged)  # in ready()
     task = world["task"]
     task.data_version = 2
     task.save(update_fields=["data_version"])

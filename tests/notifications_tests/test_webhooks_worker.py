@@ -33,6 +33,7 @@ def notifications_worker(redis_server, redis_client, transactional_db, tmp_path,
             "EMAIL_PORT": str(port),
             "WEBHOOK_RETRY_BASE_SECONDS": "0.3",
             "WEBHOOK_MAX_ATTEMPTS": "6",
+            "WEBHOOK_TIMEOUT_SECONDS": "1",
         },
     ).start()
     try:
@@ -121,3 +122,32 @@ def test_receiver_that_never_accepts_is_given_up_after_the_last_attempt(
     assert delivery.attempts == 6 and delivery.response_code == 500
     assert delivery.last_error == "HTTP 500" and len(down.requests) == 6
     assert down.accepted == []
+
+
+def test_a_receiver_that_never_answers_holds_no_worker(notifications_worker, webhook_receiver):
+    """A hostile receiver that keeps the connection open without answering: each try is
+    cut off at the time limit and tried again later, and the other webhooks' deliveries go
+    out meanwhile (the worker runs two at a time: the hostile tries can take both)."""
+    worker, _ = notifications_worker
+    challenge = ChallengeFactory(slug="stall")
+    stalling = [webhook_receiver("s", delay=600) for _ in range(3)]
+    steady = webhook_receiver("s")
+    for receiver in [*stalling, steady]:
+        Webhook.objects.create(challenge=challenge, url=receiver.url, secret="s")
+    announcement_create(challenge=challenge, user=None, title="t", body="b")
+    wait_for(lambda: steady.accepted, timeout=60, what="the steady receiver", worker=worker)
+    retried = wait_for(
+        lambda: list(
+            WebhookDelivery.objects.filter(
+                webhook__url__in=[r.url for r in stalling], attempts__gte=2
+            )
+        ),
+        timeout=60,
+        what="the stalled deliveries to be tried again",
+        worker=worker,
+    )
+    assert all(
+        d.tries[0]["error"] == "no answer within the time limit (WEBHOOK_TIMEOUT_SECONDS)"
+        for d in retried
+    )
+    assert all(len(r.accepted) == 0 for r in stalling)

@@ -49,3 +49,10 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 def add_member(team: Team, user) -> TeamMembership:
     return TeamMembership.objects.create(team=team, user=user, challenge=team.challenge)
+
+
+def api_key(user) -> str:
+    """A new API token of ``user``: its key, readable only now (tokens are stored hashed)."""
+    from challenge_platform.tokens import api_token_create
+
+    return api_token_create(user=user)[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -273,6 +274,49 @@ def test_the_token_page_is_not_cacheable(platform) -> None:
     token_page = session.get(platform.url + "/account/token/", timeout=10)
     assert token_page.status_code == 200
     assert "no-store" in token_page.headers["Cache-Control"]
+
+
+def test_the_data_folder_is_its_owners_alone(platform) -> None:
+    """Issue 25: DATA_DIR's database, private files, media, Redis data, mail and secrets are
+    0700/0600, another local account can read none of them, and the local Redis wants its
+    password (so nobody else on the machine reads the cache or queues a task through it)."""
+    import re
+
+    import redis
+
+    data_dir = Path(platform.env["DATA_DIR"])
+    assert (data_dir / "db.sqlite3").exists() and (data_dir / "redis").is_dir()
+    open_to_others = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if path.name == "runplatform.log":  # this test's own log file
+            continue
+        try:
+            info = path.lstat()
+        except FileNotFoundError:  # SQLite's -shm/-wal come and go
+            continue
+        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+            open_to_others.append(f"{oct(stat.S_IMODE(info.st_mode))} {path}")
+    assert open_to_others == []
+    key = (data_dir / "secret_key").read_text().strip()
+    assert len(key) >= 50 and key != "local-development-only-not-a-secret"
+
+    said = re.search(r"Redis: redis://:\*\*\*@127\.0\.0\.1:(\d+)/", platform.log.read_text())
+    assert said is not None, platform.log_tail()  # printed without its password
+    port = int(said.group(1))
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=port, socket_timeout=5).get("x")
+    password = (data_dir / "redis-password").read_text().strip()
+    assert redis.Redis(host="127.0.0.1", port=port, password=password).ping()
+
+    if os.geteuid() != 0:
+        pytest.skip("reading as another account needs root to switch users; modes checked above")
+    targets = [data_dir / name for name in ("db.sqlite3", "secret_key", "private", "mail")]
+    for target in [t for t in targets if t.exists()]:
+        peek = subprocess.run(
+            ["ls", "-la", str(target)] if target.is_dir() else ["cat", str(target)],
+            user=65534, group=65534, extra_groups=[], capture_output=True, timeout=30,
+        )  # fmt: skip
+        assert peek.returncode != 0 and b"Permission denied" in peek.stderr, target
 
 
 def test_ctrl_c_stops_every_process_and_exits_0(platform) -> None:

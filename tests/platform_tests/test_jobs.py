@@ -1,5 +1,5 @@
-"""The shared job lifecycle's helpers and the hooks (the lifecycle itself is exercised by
-the scoring and baseline tests, through real workers)."""
+"""The shared job lifecycle's helpers (the lifecycle itself is exercised by the scoring,
+algorithm-run and webhook tests, through real workers)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 
 import pytest
 
-from challenge_platform import hooks, jobs
-from challenge_platform.models import Challenge
+from challenge_platform import jobs
 
 
 def test_json_finite_replaces_nan_and_infinity_at_any_depth():
@@ -31,27 +30,26 @@ def test_retry_backoff_doubles_up_to_a_minute():
     assert [jobs.retry_countdown(n) for n in (1, 2, 3, 6, 7)] == [2.0, 4.0, 8.0, 60.0, 60.0]
 
 
-@pytest.mark.django_db
-def test_a_failing_hook_receiver_is_rolled_back_alone_and_the_others_still_run(caplog):
-    seen = []
+def test_a_kind_may_set_its_own_backoff_base_and_cap():
+    assert [jobs.retry_countdown(n, base=30, cap=100) for n in (1, 2, 3, 4)] == [
+        30.0,
+        60.0,
+        100.0,
+        100.0,
+    ]
 
-    def broken(task_id: int, team_id: int | None) -> None:
-        Challenge.objects.all().delete()  # a write the savepoint must undo
-        raise RuntimeError("receiver bug")
 
-    def working(task_id: int, team_id: int | None) -> None:
-        seen.append(task_id)
+def test_a_kind_whose_field_would_shadow_a_transition_parameter_is_refused():
+    from challenge_platform.models import Challenge
 
-    from tests.scoring_tests.factories import ChallengeFactory
-
-    ChallengeFactory()
-    hooks.on_task_results_changed(broken)
-    hooks.on_task_results_changed(working)
-    try:
-        hooks.task_results_changed(task_id=7)
-    finally:
-        hooks._task_results.remove(broken)
-        hooks._task_results.remove(working)
-    assert seen == [7]
-    assert Challenge.objects.count() == 1
-    assert "broken after a change of task 7 failed" in caplog.text
+    with pytest.raises(ValueError, match=r"may not be named \['token'\]"):
+        jobs.JobKind(
+            model=Challenge,
+            task_name="x.tasks.y",
+            pk_kwarg="pk",
+            queued="queued",
+            running="running",
+            final=("done",),
+            failed="failed",
+            token_field="token",
+        )

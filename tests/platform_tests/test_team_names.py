@@ -36,6 +36,15 @@ SAME_NAME = [
     ("Alpha", "\u0391lpha"),  # Greek capital alpha
     ("Straße", "STRASSE"),  # case folding
     ("ﬁsh", "fish"),  # ligature (NFKC)
+    # Issue 25: the UTS #39 skeleton, whitespace folded, blank-looking characters.
+    ("AliceTeam", "AliceTeam\u2800"),  # braille pattern blank
+    ("AliceTeam", "AIiceTeam"),  # capital i for l
+    ("AliceTeam", "Alice Team"),  # a space
+    ("AliceTeam", "Alice\u3164Team"),  # Hangul filler
+    ("AliceTeam", "\u115f\u1160AliceTeam\uffa0"),  # Hangul choseong/jungseong/halfwidth fillers
+    ("AliceTeam", "\u0430liceTeam"),  # Cyrillic а
+    ("Modern", "rnodern"),  # rn for m
+    ("Pool", "P00l"),  # zeros for o
 ]
 
 IMITATIONS = [
@@ -117,7 +126,7 @@ def test_renaming_keeps_the_key_in_step():
     team.name = "Herons"
     team.save(update_fields=["name"])
     team.refresh_from_db()
-    assert team.name_key == "herons"
+    assert team.name_key == team_name_key("HERONS") == "herons"
 
 
 def test_the_api_answers_409_with_the_existing_name_and_400_for_imitations():
@@ -136,10 +145,107 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
     ``#pk``, so the new constraint can be added (the migration calls this function)."""
     rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
     assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
-    migration = importlib.import_module("challenge_platform.migrations.0005_team_name_key")
-    assert migration.unique_name_keys is unique_name_keys
+    for name in ("0005_team_name_key", "0008_team_name_skeleton_keys"):
+        migration = importlib.import_module(f"challenge_platform.migrations.{name}")
+        assert migration.unique_name_keys is unique_name_keys
 
 
 def test_key_function_table():
-    assert team_name_key("  Team\u200b  Ａlpha\ufe0f ") == "team alpha"
-    assert team_name_key("T\u0435am Alpha") == "team alpha"
+    # The skeleton of "m" is "rn"; spaces are left out.
+    assert team_name_key("  Team\u200b  Ａlpha\ufe0f ") == "tearnalpha"
+    assert team_name_key("T\u0435am Alpha") == team_name_key("TeamAlpha") == "tearnalpha"
+
+
+@pytest.mark.parametrize(
+    "name", ["Owls\u2800", "O\u3164wls", "\u115fOwls", "Owls\uffa0", "Ow\u200bls", "Owls\u202e"]
+)
+def test_a_new_name_with_a_character_that_shows_as_nothing_is_refused(name):
+    challenge = ChallengeFactory()
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=challenge, user=UserFactory(), name=name)
+    assert caught.value.code == "name_invalid" and "U+" in caught.value.message
+    assert not Team.objects.filter(challenge=challenge).exists()
+
+
+def test_the_api_names_the_invisible_character():
+    ChallengeFactory(slug="blank")
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    answer = client.post("/api/v1/challenges/blank/teams/", {"name": "Owls\u2800"}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "name_invalid"
+    assert "U+2800 BRAILLE PATTERN BLANK" in answer.json()["detail"]
+
+
+def test_the_web_form_refuses_a_look_alike_naming_it(client):
+    challenge = ChallengeFactory(slug="webnames")
+    team_create(challenge=challenge, user=UserFactory(), name="AliceTeam")
+    client.force_login(UserFactory())
+    page = client.post("/c/webnames/teams/new/", {"name": "AIice Team"}, follow=True)
+    assert "reads the same as team “AliceTeam”" in page.content.decode()
+    assert Team.objects.filter(challenge=challenge).count() == 1
+
+
+def test_the_console_refuses_a_look_alike_team_name(client):
+    challenge = ChallengeFactory(slug="consolenames")
+    team_create(challenge=challenge, user=UserFactory(), name="AliceTeam")
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.post(
+        "/admin/challenge_platform/team/add/",
+        {
+            "challenge": challenge.pk,
+            "name": "\u0430liceTeam",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert page.status_code == 200 and "reads the same as team “AliceTeam”" in page.content.decode()
+    assert Team.objects.filter(challenge=challenge).count() == 1
+    # Organizers may still name the baseline team with a reserved word.
+    client.post(
+        "/admin/challenge_platform/team/add/",
+        {
+            "challenge": challenge.pk,
+            "name": "AutoGluon baseline",
+            "is_baseline": "on",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert Team.objects.filter(challenge=challenge, is_baseline=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_skeleton_migration_rekeys_teams_without_renaming():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = ("challenge_platform", "0007_api_tokens_hashed")
+    after = ("challenge_platform", "0008_team_name_skeleton_keys")
+    challenge = ChallengeFactory()
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    OldTeam = executor.loader.project_state([before]).apps.get_model("challenge_platform", "Team")
+    # Keys as the rule before issue 25 made them: these three were different names then.
+    first = OldTeam.objects.create(
+        challenge_id=challenge.pk, name="AliceTeam", name_key="aliceteam"
+    )
+    spaced = OldTeam.objects.create(
+        challenge_id=challenge.pk, name="Alice Team", name_key="alice team"
+    )
+    other = OldTeam.objects.create(challenge_id=challenge.pk, name="Herons", name_key="herons")
+    executor.loader.build_graph()
+    executor.migrate([after])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    rows = dict(Team.objects.filter(challenge=challenge).values_list("pk", "name_key"))
+    assert rows == {
+        first.pk: team_name_key("AliceTeam"),
+        spaced.pk: f"{team_name_key('AliceTeam')}#{spaced.pk}",
+        other.pk: "herons",
+    }
+    assert set(Team.objects.filter(challenge=challenge).values_list("name", flat=True)) == {
+        "AliceTeam",
+        "Alice Team",
+        "Herons",
+    }

@@ -16,14 +16,19 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from challenge_platform.models import Challenge
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.platform_tests.factories import (
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+    api_key,
+)
 from tests.support.celery_worker import REPO, WorkerProcess, database_url_for_workers
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
@@ -134,7 +139,7 @@ def make_setup(folder: Path, *, challenge: Challenge | None = None, **challenge_
     team = TeamFactory(challenge=challenge)
     add_member(team, user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     test_ids = [f"t{i:04d}" for i in range(task.test_rows)]
     classes = list(task.classes)
     rows = "".join(f"{i},{classes[n % len(classes)]}\n" for n, i in enumerate(test_ids))

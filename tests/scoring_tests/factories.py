@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from sklearn import metrics as sk
 
@@ -19,7 +18,13 @@ from challenge_platform.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.platform_tests.factories import (
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+    api_key,
+)
 
 __all__ = [
     "ChallengeFactory",
@@ -79,8 +84,7 @@ def make_participant(
 def api_client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

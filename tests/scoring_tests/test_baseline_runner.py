@@ -22,8 +22,8 @@ import psutil
 import pytest
 from PIL import Image
 
+from algorithms.builtin.autogluon import data, features
 from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits, SandboxResult
-from scoring.baselines.autogluon_baseline import data, features
 from tests.baselines_tests.conftest import live_group_members
 
 BASELINE_DIR = Path(features.__file__).parent

@@ -31,7 +31,7 @@ from challenge_platform import jobs
 from challenge_platform.celery import app
 from challenge_platform.models import JobClaim
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submissions_sweep
+from scoring.services import SCORING, submissions_sweep
 from scoring.tasks import sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (
@@ -87,7 +87,7 @@ def wait_scored_line(worker, pk: int) -> None:
 
 def lost_claim(pk: int) -> JobClaim:
     """The claim a worker lost on submission ``pk`` (its holder and why it was taken)."""
-    return JobClaim.objects.get(kind="scoring.submission", object_id=pk, lost_at__isnull=False)
+    return JobClaim.objects.get(kind=SCORING.key, object_id=pk, lost_at__isnull=False)
 
 
 # Liveness judged within seconds, so the tests do not wait out the defaults (2 s, 12 s).
@@ -118,7 +118,7 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
         client,
         env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"},
     )
-    claim = JobClaim.objects.get(kind="scoring.submission", object_id=pk)
+    claim = JobClaim.objects.get(kind=SCORING.key, object_id=pk)
     assert claim.holder.startswith(f"{slow.nodename}#") and claim.lost_at is None
     watcher = scoring_worker_factory(env=FAST_LIVENESS)
     watcher.wait_ready()

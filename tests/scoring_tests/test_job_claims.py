@@ -63,7 +63,7 @@ def claim(submission: Submission, token: str) -> Submission:
 
 
 def live_claims(pk: int) -> list[tuple[str, str]]:
-    rows = JobClaim.objects.filter(kind="scoring.submission", object_id=pk, lost_at__isnull=True)
+    rows = JobClaim.objects.filter(kind=SCORING.key, object_id=pk, lost_at__isnull=True)
     return list(rows.values_list("holder", "token"))
 
 
@@ -106,7 +106,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     task, as_worker, broker, django_capture_on_commit_callbacks, monkeypatch
 ):
     finished = []
-    monkeypatch.setattr(hooks, "submission_finished", lambda **kw: finished.append(kw))
+    monkeypatch.setattr(hooks, "emit", finished.append)
     as_worker(DEAD)
     retried = claim(new_submission(task), "d-retried")
     exhausted = claim(new_submission(task), "d-exhausted")
@@ -130,7 +130,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
         alive.pk: SubmissionStatus.SCORING,
     }
     assert Submission.objects.get(pk=exhausted.pk).error == INTERNAL_ERROR_MESSAGE
-    assert finished == [{"submission_id": exhausted.pk}]  # the team hears of its failure
+    assert finished == [hooks.SubmissionFinished(submission_id=exhausted.pk)]  # the team hears
     lost = JobClaim.objects.filter(lost_at__isnull=False).order_by("object_id")
     assert [(c.object_id, c.holder, c.lost_reason) for c in lost] == [
         (retried.pk, DEAD, "its worker stopped beating"),
@@ -162,8 +162,13 @@ def test_the_stale_sweeper_records_why_it_took_a_running_job(task, as_worker, br
 
 def test_every_job_kind_decides_what_a_lost_worker_s_job_becomes():
     import algorithms.services  # noqa: F401 - declares the run kinds and their decisions
-    import scoring.baselines.services  # noqa: F401
+    import notifications.webhooks  # noqa: F401
 
-    kinds = {"scoring.submission", "algorithms.algorithmrun", "baselines.baselinerun"}
+    kinds = {
+        "scoring.tasks.score_submission",
+        "algorithms.tasks.run_algorithm",
+        "algorithms.tasks.run_baseline",
+        "notifications.tasks.deliver_webhook",
+    }
     assert kinds <= set(jobs._KINDS)
     assert kinds <= set(jobs._LOST)

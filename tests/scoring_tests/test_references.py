@@ -173,6 +173,12 @@ def test_upload_becomes_primary_and_the_choice_can_be_set_back(case):
     task, files, P = case["task"], case["files"], case["P"]
     prod = wrong_on(task, {P[3], P[4]})
     ref = reference_upload(task=task, name="production model, September", file=upload(prod))
+    # The challenge is running: an upload does not silently become primary (issue 25)...
+    assert primary_reference(task=task).name == "AutoGluon baseline"
+    # ...while one made before the start is the default.
+    Reference.objects.filter(pk=ref.pk).update(
+        created_at=task.track.challenge.start - timedelta(minutes=1)
+    )
     assert primary_reference(task=task).pk == ref.pk  # an upload wins by default
     leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=50)
     bo = LeaderboardEntry.objects.get(task=task, split="public", team=case["bo"].team)

@@ -107,13 +107,13 @@ def test_a_submission_the_sweeper_fails_is_announced_to_the_team(
     """The notifications (and anything else listening) hear of a sweeper's failure as of a
     worker's: the team is told its submission failed, not left waiting."""
     heard: list[int] = []
-    receiver = hooks.on_submission_finished(heard.append)
+    receiver = hooks.subscribe(hooks.SubmissionFinished, lambda e: heard.append(e.submission_id))
     try:
         exhausted = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=3)
         requeued = new_submission(task, status=SubmissionStatus.QUEUED, age=120)
         run_sweeper(django_capture_on_commit_callbacks)
     finally:
-        hooks._submission_finished.remove(receiver)
+        hooks.unsubscribe(hooks.SubmissionFinished, receiver)
     assert heard == [exhausted.pk]  # the re-queued one is not finished
     assert requeued.pk not in heard
 

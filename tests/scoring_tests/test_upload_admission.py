@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from scoring.models import Submission, SubmissionStatus
+from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import make_participant
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def _web(user) -> Client:
 
 
 def _api(user) -> tuple[Client, dict]:
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = api_key(user)
     return Client(), {"HTTP_AUTHORIZATION": f"Token {token}"}
 
 
@@ -147,7 +147,7 @@ def test_a_huge_upload_over_the_limit_is_refused_at_once_on_a_real_socket(
     live_server, task, alice
 ) -> None:
     _use_up_the_day(task, alice)
-    token = Token.objects.get_or_create(user=alice.user)[0].key
+    token = api_key(alice.user)
     host, port = live_server.url.removeprefix("http://").split(":")
     head = (
         f"POST /api/v1/tasks/{task.slug}/submissions/ HTTP/1.1\r\n"

@@ -148,7 +148,7 @@ ACCOUNT_API: list[Case] = [
         ("401", "403", "403", "400"),
         "POST",
         lambda w: {"reference": "no such reference"},
-        owner="400",
+        owner="403",  # issue 25: after the start the primary is the organizers' choice
     ),
     Case(
         "api/v1/tasks/<slug:slug>/references/<int:pk>/",

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from knox.models import AuthToken
 
 from challenge_platform.models import Challenge, RulesAcceptance
 from leaderboard.models import LeaderboardEntry
@@ -318,6 +319,11 @@ API: list[Case] = [
         "POST",
         lambda w: {"file": SimpleUploadedFile("a.zip", algorithm_archive())},
     ),
+    Case(
+        "api/v1/challenges/<slug:slug>/algorithm-runs/admission/",
+        "/api/v1/challenges/{challenge}/algorithm-runs/admission/?tasks={task}",
+        ("401", OK, OK, "403"),  # asked before an upload; the organizer is in no team
+    ),
     Case("api/v1/algorithms/", "/api/v1/algorithms/", API_LOGGED_IN),
     Case(
         "api/v1/algorithms/<int:pk>/",
@@ -399,8 +405,8 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|authtoken|challenge_platform|socialaccount|account|datasets"
-        "|scoring|baselines|leaderboard|algorithms|standings|notifications)/$",
+        "admin/(?P<app_label>auth|challenge_platform|socialaccount|knox|account|datasets"
+        "|scoring|leaderboard|algorithms|standings|notifications)/$",
         "/admin/scoring/",
         ORG_ONLY,
     ),
@@ -411,26 +417,26 @@ ADMIN: list[Case] = [
         "/admin/datasets/task/{obj:datasets.task}/replace/",
         ORG_ONLY,
     ),
-    Case("admin/baselines/baselinerun/queue/", "/admin/baselines/baselinerun/queue/", ORG_ONLY),
+    Case("admin/algorithms/baselinerun/queue/", "/admin/algorithms/baselinerun/queue/", ORG_ONLY),
     Case(
-        "admin/baselines/baselinerun/<int:pk>/tail/",
-        "/admin/baselines/baselinerun/{run}/tail/",
+        "admin/algorithms/baselinerun/<int:pk>/tail/",
+        "/admin/algorithms/baselinerun/{run}/tail/",
         ORG_ONLY,
     ),
     Case(
-        "admin/baselines/baselinerun/<int:pk>/artifact/<str:name>/",
-        "/admin/baselines/baselinerun/{run}/artifact/fit.log/",
+        "admin/algorithms/baselinerun/<int:pk>/artifact/<str:name>/",
+        "/admin/algorithms/baselinerun/{run}/artifact/fit.log/",
         ORG_ONLY,
     ),
     Case(
-        "admin/baselines/baselinerun/<int:pk>/cancel/",
-        "/admin/baselines/baselinerun/{run}/cancel/",
+        "admin/algorithms/baselinerun/<int:pk>/cancel/",
+        "/admin/algorithms/baselinerun/{run}/cancel/",
         (LOGIN, LOGIN, LOGIN, REDIRECT),
         "POST",
     ),
     Case(
-        "admin/baselines/baselinerun/<int:pk>/again/",
-        "/admin/baselines/baselinerun/{run}/again/",
+        "admin/algorithms/baselinerun/<int:pk>/again/",
+        "/admin/algorithms/baselinerun/{run}/again/",
         (LOGIN, LOGIN, LOGIN, REDIRECT),
         "POST",
     ),
@@ -440,7 +446,7 @@ ADMIN: list[Case] = [
 ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "auth.group": lambda w: w.group.pk,
     "auth.user": lambda w: w.users["a"].pk,
-    "authtoken.tokenproxy": lambda w: w.users["a"].pk,  # TokenAdmin looks tokens up by user
+    "knox.authtoken": lambda w: AuthToken.objects.filter(user=w.users["a"]).first().pk,
     "challenge_platform.challenge": lambda w: w.challenge.pk,
     "challenge_platform.track": lambda w: w.task.track.pk,
     "challenge_platform.team": lambda w: w.team_b.pk,
@@ -462,7 +468,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     ),
     "datasets.task": lambda w: w.task.pk,
     "scoring.submission": lambda w: w.submission_b.pk,
-    "baselines.baselinerun": lambda w: w.run.pk,
+    "algorithms.baselinerun": lambda w: w.run.pk,
     "algorithms.algorithm": lambda w: w.algorithm.pk,
     "algorithms.algorithmrun": lambda w: w.algorithm_run.pk,
     "leaderboard.leaderboardentry": lambda w: (
@@ -530,7 +536,7 @@ def _delivery(w: World):
 # What the organizer gets where a model admin differs from the usual 200.
 ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
-    "baselines.baselinerun add": "403",  # runs are queued by the actions, never typed in
+    "algorithms.baselinerun add": "403",  # runs are queued by the actions, never typed in
     "algorithms.algorithmrun add": "403",  # runs are queued by the API or the page
     "challenge_platform.rulesacceptance add": "403",  # only participants accept rules
     # Frozen standings are immutable; write-ups are the teams'; deliveries are a log.
@@ -549,8 +555,11 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "challenge_platform.auditevent delete": "403",
     "scoring.submission add": "403",
     "scoring.submission delete": "403",
-    "baselines.baselinerun delete": "403",
+    "algorithms.baselinerun delete": "403",
     "algorithms.algorithmrun delete": "403",
+    # API tokens are listed by prefix and revoked by an audited action (issue 25).
+    "knox.authtoken add": "403",
+    "knox.authtoken delete": "403",
 }
 ADMIN_PAGES = {
     "changelist": "",

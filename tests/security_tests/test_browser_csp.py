@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
+from algorithms.models import AlgorithmRunStatus, BaselineRun
 from scoring.models import Submission
 from tests.security_tests.world import PASSWORD, build_world, destroy_world
 from tests.support.browser import TIMEOUT_MS, login
@@ -124,7 +124,7 @@ def test_organizer_console_works_under_the_policy(live_server, page, world):
     watcher = Watcher(page)
     base = live_server.url
     BaselineRun.objects.filter(pk=world.run.pk).update(
-        status=BaselineRunStatus.RUNNING, started_at=timezone.now(), finished_at=None
+        status=AlgorithmRunStatus.RUNNING, started_at=timezone.now(), finished_at=None
     )
     login(page, base, world.users["org"].username, PASSWORD)
     for path in (
@@ -135,13 +135,13 @@ def test_organizer_console_works_under_the_policy(live_server, page, world):
         "/admin/datasets/task/import/",
         f"/admin/datasets/task/{world.task.pk}/change/",
         "/admin/scoring/submission/",
-        "/admin/baselines/baselinerun/queue/",
+        "/admin/algorithms/baselinerun/queue/",
         f"/tasks/{world.task.slug}/shakeup/",
     ):
         watcher.open(base + path)
     # The run page's inline script (with the nonce) runs: it polls the log tail.
     with page.expect_request(lambda r: r.url.endswith("/tail/"), timeout=10_000):
-        page.goto(base + f"/admin/baselines/baselinerun/{world.run.pk}/change/")
+        page.goto(base + f"/admin/algorithms/baselinerun/{world.run.pk}/change/")
     watcher.check("baseline run page")
     # The health panel's status is styled through the nonce-marked style block.
     color = page.goto(base + "/admin/health/") and page.locator("#health-panel strong").evaluate(

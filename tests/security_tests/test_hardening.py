@@ -187,7 +187,7 @@ def test_an_oversized_submission_is_refused_through_the_api_and_the_form(world, 
 def test_every_csv_response_in_the_code_goes_through_the_safe_export():
     """A module that answers ``text/csv`` builds the body with ``rows_to_csv``; nothing but
     ``common.export`` and the named data-file writers writes CSV itself."""
-    apps = ("challenge_platform", "datasets", "scoring", "leaderboard")  # what the site serves
+    apps = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")  # served
     data_writers = {
         "common/export.py",  # the one safe writer
         # Data files, not exports of user input (a quote would corrupt the values):
@@ -195,7 +195,7 @@ def test_every_csv_response_in_the_code_goes_through_the_safe_export():
         "datasets/demo/bundle.py",  # the demo bundles built from public data
         # AutoGluon's model leaderboard (model names and numbers AutoGluon writes; no user
         # text), streamed to organizers only.
-        "scoring/baselines/autogluon_baseline/runner.py",
+        "algorithms/builtin/autogluon/runner.py",
     }
     responders, writers = [], []
     for path in sorted(p for app in apps for p in (REPO / app).rglob("*.py")):

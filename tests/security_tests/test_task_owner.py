@@ -43,7 +43,9 @@ def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task
 
 
 def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
-    from scoring.baselines.models import BaselineRun
+    """The page is scoring's, its baseline part the algorithms app's (scoring.owner_sections):
+    the form names its section, and a POST naming none changes nothing."""
+    from algorithms.models import BaselineRun
 
     owner = client_for(world, "owner")
     page = owner.get(f"/tasks/{world.owned_task.slug}/").content.decode()
@@ -51,10 +53,18 @@ def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
     assert "/manage/" not in owner.get(f"/tasks/{world.task.slug}/").content.decode()
     manage = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
     assert "once the private leaderboard is revealed" in manage
-    response = owner.post(f"/tasks/{world.owned_task.slug}/manage/", follow=True)
+    assert 'name="section" value="baseline"' in manage and "No baseline run yet." in manage
+    url = f"/tasks/{world.owned_task.slug}/manage/"
+    for hostile in ({}, {"section": "nope"}, {"section": "Baseline"}):
+        response = owner.post(url, hostile, follow=True)
+        assert "This page has no such form; nothing was changed." in response.content.decode()
+    assert not BaselineRun.objects.filter(task=world.owned_task).exists()
+    response = owner.post(url, {"section": "baseline"}, follow=True)
     assert "queued" in response.content.decode()
     assert BaselineRun.objects.filter(task=world.owned_task).count() == 1
-    assert owner.post(f"/tasks/{world.task.slug}/manage/").status_code == 404
+    assert "Run #" in response.content.decode()  # the section lists it
+    other = f"/tasks/{world.task.slug}/manage/"
+    assert owner.post(other, {"section": "baseline"}).status_code == 404
     assert BaselineRun.objects.filter(task=world.task).count() == 1  # the world's own run
     Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
     revealed = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()

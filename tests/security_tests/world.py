@@ -22,19 +22,24 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
 from algorithms.services import algorithm_version_create
+from algorithms.services.builtin import baseline_algorithm_version
 from challenge_platform.models import Challenge, Team, WorkerHeartbeat
 from datasets.models import Task
 from datasets.services import task_import
-from scoring.baselines.models import BaselineRun, BaselineRunStatus
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import submission_create
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.platform_tests.factories import (
+    ChallengeFactory,
+    TeamFactory,
+    UserFactory,
+    add_member,
+    api_key,
+)
 
 PASSWORD = "pw-for-tests"
 
@@ -50,7 +55,7 @@ class World:
     tokens: dict[str, str]
     submission_a: Submission
     submission_b: Submission
-    run: BaselineRun
+    run: AlgorithmRun  # a finished baseline run with stored artifacts
     heartbeat: WorkerHeartbeat
     group: Group
     notes: dict[str, str]  # team -> its submission note (a secret of that team)
@@ -146,7 +151,7 @@ def build_world(folder: Path) -> World:
         track_slug=f"sec-{tag}",
     )
     Task.objects.filter(pk=owned.pk).update(owner_team=team_c)
-    tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
+    tokens = {role: api_key(user) for role, user in users.items()}
 
     with task.solution.open("rb") as handle:
         solution_bytes = handle.read()
@@ -172,17 +177,21 @@ def build_world(folder: Path) -> World:
             submissions[team] = Submission.objects.get(pk=created.pk)
 
     run = BaselineRun.objects.create(
+        version=baseline_algorithm_version(challenge=challenge),
         task=task,
-        status=BaselineRunStatus.SUCCEEDED,
-        presets="medium_quality",
-        time_limit=10,
-        hard_timeout=100,
-        message="done",
+        status=AlgorithmRunStatus.SUCCEEDED,
+        options={"presets": "medium_quality", "time_limit": 10, "hard_timeout": 100},
         log_tail="fitting...",
         finished_at=timezone.now(),
     )
-    run.fit_log.save("fit.log", ContentFile(b"AutoGluon fit log\n"), save=False)
-    run.leaderboard_csv.save("leaderboard.csv", ContentFile(b"model,score\nlgbm,0.5\n"))
+    storage = AlgorithmRun._meta.get_field("predictions").storage
+    run.artifacts = {
+        "fit.log": storage.save(f"algorithm-runs/{task.slug}/fit.log", ContentFile(b"log\n")),
+        "leaderboard.csv": storage.save(
+            f"algorithm-runs/{task.slug}/leaderboard.csv", ContentFile(b"model,score\nlgbm,0.5\n")
+        ),
+    }
+    run.save(update_fields=["artifacts"])
     heartbeat = WorkerHeartbeat.objects.create(hostname=f"sec-{tag}", seen_at=timezone.now())
     group = Group.objects.create(name=f"sec-group-{tag}")
 
@@ -243,12 +252,14 @@ def destroy_world(world: World) -> None:
         *(getattr(t, name) for t in tasks for name in ("train_csv", "train_parquet")),
         *(getattr(t, name) for t in tasks for name in ("test_csv", "test_parquet")),
         *(getattr(t, name) for t in tasks for name in ("images_zip", "solution")),
-        world.run.fit_log,
-        world.run.leaderboard_csv,
         *(v.archive for v in world.algorithm.versions.all()),
+        *(v.archive for v in world.run.version.algorithm.versions.all()),
     ):
         if stored:
             stored.storage.delete(stored.name)
+    storage = AlgorithmRun._meta.get_field("predictions").storage
+    for stored_name in world.run.artifacts.values():
+        storage.delete(stored_name)
     for submission in Submission.objects.filter(task=world.task):
         for stored in (submission.file, submission.predictions):
             if stored:

@@ -5,11 +5,12 @@
   with ``SCORING_TEST_DELAY_BUSY=1`` it computes all that time instead of sleeping.
   It wraps ``scoring.core.score_file`` before the scoring services import it, which is why
   the worker's settings module (:mod:`tests.support.worker_settings`) imports this module.
-- ``BASELINE_RUNNER_TEST_DELAY_SECONDS``: the baseline algorithm waits before fitting, so a
-  run deterministically outlives its hard timeout or is cancelled mid-run, whatever the
-  machine's speed. The worker's ``BASELINE_ALGORITHM_DIR`` is a copy of the baseline's
-  folder whose ``main.py`` sleeps first (inside the sandbox, where no test variable
-  reaches, so the delay is written into that file).
+
+A slow baseline needs no hook: :func:`slow_baseline_dir` is a copy of the baseline's folder
+whose ``main.py`` sleeps first (inside the sandbox, where no test variable reaches, so the
+delay is written into that file). A test points ``BASELINE_ALGORITHM_DIR`` at it before it
+queues a run, whose version (stored when it is queued) is then that copy, so a run
+deterministically outlives its hard timeout or is cancelled mid-run, whatever the machine.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCORING_DELAY = float(os.environ.get("SCORING_TEST_DELAY_SECONDS", "0") or 0)
 # "1": the delay computes (a Python loop holding its process's GIL) instead of sleeping.
 SCORING_DELAY_BUSY = os.environ.get("SCORING_TEST_DELAY_BUSY", "") == "1"
-RUNNER_DELAY = float(os.environ.get("BASELINE_RUNNER_TEST_DELAY_SECONDS", "0") or 0)
 SLOW_MAIN = """
 import runpy, sys, time
 from pathlib import Path
@@ -60,7 +60,7 @@ def slow_baseline_dir(delay: float) -> str:
     import shutil
     import tempfile
 
-    source = REPO / "scoring" / "baselines" / "autogluon_baseline"
+    source = REPO / "algorithms" / "builtin" / "autogluon"
     target = Path(tempfile.mkdtemp(prefix="slow-baseline-")) / "autogluon_baseline"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     (target / "main.py").rename(target / "slow_real_main.py")

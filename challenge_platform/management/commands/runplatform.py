@@ -12,6 +12,10 @@ or on ``--addr HOST:PORT``. Ctrl-C (SIGINT) or SIGTERM stops every process, the 
 under way included, and the command then exits 0: a stop asked for is no failure (``make``
 would otherwise report the recipe as ``Error 130``). A process that dies on its own stops
 the others, and the command exits with its status.
+
+Everything it and its processes create under ``$DATA_DIR`` (database, media, private files,
+Redis data, mail, the beat's schedule) is its owner's only (umask 077, ``0700`` folders),
+and the local Redis asks for a password kept in ``$DATA_DIR/redis-password`` (0600).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
 from challenge_platform.localredis import listen_problem, start_local_redis
 from challenge_platform.mail import mail_destination
 from challenge_platform.procfile import processes
@@ -147,14 +152,21 @@ class Command(BaseCommand):
     def _run(self, address: str, opts: dict, stop: _Stop) -> int:
         from honcho.manager import SIGNALS, Manager
 
-        data_dir = Path(settings.DATA_DIR)
+        os.umask(PRIVATE_UMASK)  # inherited by every process started below
+        data_dir = private_dir(Path(settings.DATA_DIR))
         env = self._environment(data_dir, address)
         redis = None
         try:
             if not os.environ.get("REDIS_URL"):
-                redis = start_local_redis(data_dir / "redis", port=opts["redis_port"])
+                redis = start_local_redis(
+                    data_dir / "redis",
+                    port=opts["redis_port"],
+                    password=install_secret(
+                        data_dir / "redis-password", nbytes=32, min_length=32
+                    ),
+                )
                 env["REDIS_URL"] = redis.url
-                self.stdout.write(f"Redis: {redis.url} (data in {redis.data_dir})")
+                self.stdout.write(f"Redis: {redis.display_url} (data in {redis.data_dir})")
             # Sign-up confirmations and password resets land here in the embedded default.
             self.stdout.write(f"Mail: {mail_destination()}")
             py = sys.executable

@@ -19,12 +19,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from algorithms.services.baseline import baselines_queue_for_challenge
 from challenge_platform.models import Challenge, Team, Track
 from datasets import demo as demo_tasks
 from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
-from scoring.baselines.services import baselines_queue_for_challenge
 
 logger = logging.getLogger(__name__)
 

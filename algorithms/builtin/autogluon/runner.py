@@ -1,0 +1,576 @@
+"""Fit an AutoGluon baseline on one standardized task folder and write a submission.
+
+The baseline is an algorithm (DESIGN §9): ``main.py``, its entrypoint, runs this in the
+sandbox with ``--task-dir /task --out-dir /output`` and the options from its environment.
+No Django and no platform package here: only this folder and the locked environment.
+Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/``, or::
+
+    python -c 'import sys; from autogluon_baseline.runner import main; sys.exit(main())' \\
+        --task-dir DIR --out-dir DIR --time-limit 120 --presets medium_quality
+
+Writes into ``--out-dir``:
+
+- ``predictions.parquet``: ``id``, ``label`` and ``proba_<class>`` for every class in
+  task.json order (classification) or ``score`` in [0, 1] (matching);
+- ``leaderboard.csv``: AutoGluon's model leaderboard;
+- ``fit.log``: AutoGluon's log and ours;
+- ``result.json``: status, timings, best model, validation score, presets, time limit,
+  features used (see :func:`_result_skeleton`).
+
+Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
+143 terminated by SIGTERM (or SIGINT). On failure the last stderr line is a one-line reason.
+The model directory is deleted at the end unless ``--keep-model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .data import TaskFileError, read_train, submission_frame, test_batches, test_rows
+from .outputs import (
+    FIT_LOG,
+    LEADERBOARD,
+    MODEL_DIR,
+    PREDICTIONS,
+    RESULT,
+    WRITTEN,
+    write_json_atomic,
+)
+
+if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are set
+    import pandas as pd
+
+LOG = logging.getLogger("autogluon_baseline")
+
+COLUMN_TYPES = ("text", "numeric", "categorical", "image")
+KINDS = ("classification", "matching", "grouping")
+# Model types the baseline may fit, with the modules each needs. Everything else that
+# AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
+# heavy extras and is excluded.
+CPU_MODEL_DEPS: dict[str, tuple[str, ...]] = {
+    "GBM": ("lightgbm",),
+    "CAT": ("catboost",),
+    "XGB": ("xgboost",),
+    "RF": (),
+    "XT": (),
+    "KNN": (),
+    "LR": (),
+}
+NEVER_EXCLUDED = frozenset({"ENS_WEIGHTED", "SIMPLE_ENS_WEIGHTED", "DUMMY"})
+EXIT_FAILED, EXIT_INVALID, EXIT_TERMINATED = 1, 2, 143
+
+
+class TaskError(ValueError):
+    """The task folder does not follow docs/data-contract.md."""
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler; a BaseException so AutoGluon cannot swallow it."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the runner needs from task.json."""
+
+    slug: str
+    kind: str
+    columns: tuple[tuple[str, str], ...]
+    classes: tuple[str, ...]
+
+    @property
+    def types(self) -> dict[str, str]:
+        return dict(self.columns)
+
+
+def load_task(task_dir: Path) -> TaskSpec:
+    """Read and check task.json."""
+    path = task_dir / "task.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TaskError(f"no task.json in {task_dir}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TaskError(f"task.json is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise TaskError("task.json must hold an object")
+    kind = meta.get("kind")
+    if kind not in KINDS:
+        raise TaskError(f"task.json kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    columns = []
+    for col in meta.get("columns") or []:
+        name, ctype = (col or {}).get("name"), (col or {}).get("type")
+        if not isinstance(name, str) or ctype not in COLUMN_TYPES:
+            raise TaskError(f"task.json column {col!r}: need a name and a type in {COLUMN_TYPES}")
+        columns.append((name, ctype))
+    if not columns:
+        raise TaskError("task.json lists no feature columns")
+    classes = tuple(str(c) for c in meta.get("classes") or [])
+    if kind in ("matching", "grouping"):
+        classes = ("0", "1")  # grouping: whether two records are one entity
+    if len(classes) < 2:
+        raise TaskError("task.json needs at least two classes")
+    return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
+
+
+def _typed_columns(
+    frame: pd.DataFrame, spec: TaskSpec, names: Sequence[str], archive: Any
+) -> tuple[pd.DataFrame, list[str]]:
+    """Columns cast to what AutoGluon should see; returns the frame and its text columns."""
+    import numpy as np
+    import pandas as pd
+
+    from . import features
+
+    parts: list[pd.DataFrame | pd.Series] = []
+    text_cols: list[str] = []
+    for name in names:
+        ctype, col = spec.types[name], frame[name]
+        if ctype == "numeric":
+            parts.append(pd.to_numeric(col, errors="coerce").astype("float64").rename(name))
+        elif ctype in ("categorical", "text"):
+            values = col.astype("string")
+            parts.append(values.astype(object).where(values.notna(), np.nan).rename(name))
+            if ctype == "text":
+                text_cols.append(name)
+        else:
+            parts.append(features.image_features(col, archive, column=name))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    return out, text_cols
+
+
+def frame_features(
+    spec: TaskSpec, frame: pd.DataFrame, archive: Any, *, workers: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Model inputs of one frame (train, or a batch of test rows), without id and label,
+    and the names of its text columns."""
+    import pandas as pd
+
+    from . import features
+
+    names = [name for name, _ in spec.columns]
+    if spec.kind == "matching":
+        attrs = features.pair_attributes(names, spec.types)
+        paired = {c for a in attrs for c in (a.left, a.right)}
+        pairs = features.pair_features(frame, attrs, archive=archive, workers=workers)
+        rest, text_cols = _typed_columns(
+            frame, spec, [n for n in names if n not in paired], archive
+        )
+        return pd.concat([pairs, rest], axis=1), text_cols
+    return _typed_columns(frame, spec, names, archive)
+
+
+def categorize(frame: pd.DataFrame, text_cols: Sequence[str], like: pd.DataFrame | None = None):
+    """Categorical columns as ``pd.Categorical``: the train's categories (``like``: the
+    train features, for a test batch; a value unseen in train becomes missing)."""
+    import pandas as pd
+
+    for name in frame.columns:
+        if name in text_cols:
+            continue
+        if like is not None and isinstance(like[name].dtype, pd.CategoricalDtype):
+            frame[name] = pd.Categorical(frame[name], categories=like[name].cat.categories)
+        elif like is None and frame[name].dtype == object:
+            frame[name] = pd.Categorical(frame[name])
+    return frame
+
+
+def excluded_model_types() -> list[str]:
+    """Every registered AutoGluon model type the baseline must not fit here."""
+    from autogluon.tabular.registry import ag_model_registry
+
+    allowed = {
+        key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)
+    } | NEVER_EXCLUDED
+    return sorted(key for key in ag_model_registry.keys if key not in allowed)
+
+
+def _problem(spec: TaskSpec, labels: pd.Series) -> tuple[str, str]:
+    """AutoGluon problem type and eval metric for this task."""
+    if spec.kind == "matching":
+        if set(labels.unique()) != {0, 1}:
+            raise TaskError("matching train labels must contain both 0 and 1")
+        return "binary", "f1"
+    n = labels.nunique()
+    if n < 2:
+        raise TaskError("train.parquet holds a single class")
+    unknown = set(labels.unique()) - set(spec.classes)
+    if unknown:
+        raise TaskError(f"train labels not in task.json classes: {sorted(unknown)[:5]}")
+    return ("binary" if n == 2 else "multiclass"), "accuracy"
+
+
+def _setup_logging(log_path: Path) -> logging.Handler:
+    """One file handler for AutoGluon's logger and ours; AutoGluon's console output is
+    limited to warnings so that stderr stays readable."""
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    ag_logger = logging.getLogger("autogluon")
+    for existing in ag_logger.handlers:
+        if not isinstance(existing, logging.FileHandler):
+            existing.setLevel(logging.WARNING)
+    ag_logger.addHandler(handler)
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+    return handler
+
+
+def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "status": "running",
+        "error": None,
+        "task": None,
+        "kind": None,
+        "problem_type": None,
+        "eval_metric": None,
+        "presets": args.presets,
+        "time_limit": args.time_limit,
+        "num_cpus": args.num_cpus,
+        "feature_seconds": None,
+        "fit_seconds": None,
+        "predict_seconds": None,
+        "best_model": None,
+        "validation_score": None,
+        "decision_threshold": None,
+        "features_used": [],
+        "text_features": [],
+        "n_generated_features": None,
+        "models": [],
+        "excluded_model_types": [],
+        "train_rows": None,
+        "train_rows_used": None,
+        "max_train_rows": None,
+        "predict_batch_rows": None,
+        "test_rows": None,
+        "autogluon_version": None,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": None,
+    }
+
+
+def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """The baseline proper; fills ``result`` as it goes."""
+    from autogluon.tabular import __version__ as ag_version
+
+    from . import features
+
+    task_dir = args.task_dir
+    spec = load_task(task_dir)
+    result["autogluon_version"] = ag_version
+    if spec.kind == "grouping":
+        from .grouping import fit_and_predict_grouping
+
+        fit_and_predict_grouping(
+            args,
+            result,
+            spec,
+            fit=lambda x, y, **kw: fit_predictor(args, result, x, y, stop_on_log_loss=True, **kw),
+        )
+        return
+    needed = ["id", *spec.types]
+    train, train_total = read_train(
+        task_dir / "train.parquet", [*needed, "label"], max_rows=args.max_train_rows
+    )
+    n_test = test_rows(task_dir / "test.parquet", needed)
+    if train["label"].isna().any():
+        raise TaskError("train.parquet has missing labels")
+    if spec.kind == "matching":
+        try:
+            labels = train["label"].astype("int64")
+        except (TypeError, ValueError) as exc:
+            raise TaskError("matching labels must be the integers 0 and 1") from exc
+    else:
+        labels = train["label"].astype("string").astype(object)
+    problem_type, eval_metric = _problem(spec, labels)
+    result.update(
+        task=spec.slug,
+        kind=spec.kind,
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        train_rows=train_total,
+        train_rows_used=len(train),
+        max_train_rows=args.max_train_rows or None,
+        test_rows=n_test,
+        predict_batch_rows=args.predict_batch_rows,
+        autogluon_version=ag_version,
+    )
+    LOG.info(
+        "baseline: %s task %r, %d train rows (%d used%s) / %d test rows",
+        spec.kind,
+        spec.slug,
+        train_total,
+        len(train),
+        ", a stratified sample" if len(train) < train_total else "",
+        n_test,
+    )
+
+    started = time.perf_counter()
+    archive = features.open_images(task_dir / "images.zip")
+    train_x, text_cols = frame_features(spec, train, archive, workers=args.num_cpus)
+    train_x = categorize(train_x, text_cols)
+    del train
+    result["feature_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info(
+        "baseline: built %d input features in %.1f s",
+        train_x.shape[1],
+        result["feature_seconds"],
+    )
+    predictor = fit_predictor(
+        args,
+        result,
+        train_x,
+        labels,
+        text_cols=text_cols,
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        stop_on_log_loss=spec.kind == "matching",
+    )
+    best = predictor.model_best
+
+    started = time.perf_counter()
+    written = _predict_in_batches(args, spec, predictor, archive, like=train_x, text_cols=text_cols)
+    result["predict_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info(
+        "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
+        best,
+        eval_metric,
+        result["validation_score"] or float("nan"),
+        written,
+        result["predict_seconds"],
+    )
+
+
+def fit_predictor(
+    args: argparse.Namespace,
+    result: dict[str, Any],
+    train_x: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    text_cols: list[str],
+    problem_type: str,
+    eval_metric: str,
+    stop_on_log_loss: bool = True,
+) -> Any:
+    """Fit AutoGluon on ``train_x`` (CPU model types only); fills ``result``, writes
+    leaderboard.csv and returns the predictor. Shared by every kind of task."""
+    from autogluon.common import FeatureMetadata
+    from autogluon.tabular import TabularPredictor
+
+    metadata = FeatureMetadata.from_df(train_x)
+    if text_cols:
+        metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
+    excluded = excluded_model_types()
+    result.update(
+        features_used=list(train_x.columns), text_features=text_cols, excluded_model_types=excluded
+    )
+
+    model_dir = args.out_dir / MODEL_DIR
+    shutil.rmtree(model_dir, ignore_errors=True)
+    train_df = train_x.assign(label=labels.to_numpy())
+    predictor = TabularPredictor(
+        label="label",
+        problem_type=problem_type,
+        eval_metric=eval_metric,
+        path=str(model_dir),
+        verbosity=2,
+    )
+    fit_kwargs: dict[str, Any] = {}
+    if args.memory_limit_gb:
+        fit_kwargs["memory_limit"] = args.memory_limit_gb
+    ag_args_fit: dict[str, Any] = {"num_cpus": args.num_cpus, "num_gpus": 0}
+    if stop_on_log_loss:
+        # Early-stop the boosted trees on log loss, not on F1: on a small validation split F1
+        # reaches 1.0 after a round or two, the trees stop there with scores near 0.5, and
+        # exact duplicates fall on the wrong side of the threshold (dblp-acm: F1 0.949 with
+        # F1 stopping, 1.0 with log loss).
+        ag_args_fit["stopping_metric"] = "log_loss"
+    started = time.perf_counter()
+    predictor.fit(
+        train_df,
+        time_limit=args.time_limit,
+        presets=args.presets,
+        feature_metadata=metadata,
+        excluded_model_types=excluded,
+        ag_args_fit=ag_args_fit,
+        num_cpus=args.num_cpus,
+        num_gpus=0,
+        **fit_kwargs,
+    )
+    result["fit_seconds"] = round(time.perf_counter() - started, 3)
+    LOG.info("baseline: AutoGluon fit took %.1f s", result["fit_seconds"])
+
+    board = predictor.leaderboard(silent=True)
+    board.to_csv(args.out_dir / LEADERBOARD, index=False)
+    best = predictor.model_best
+    best_rows = board.loc[board["model"] == best, "score_val"]
+    threshold = float(predictor.decision_threshold) if problem_type == "binary" else 0.5
+    result.update(
+        best_model=best,
+        validation_score=float(best_rows.iloc[0]) if len(best_rows) else None,
+        decision_threshold=threshold if problem_type == "binary" else None,
+        models=list(board["model"]),
+        n_generated_features=len(predictor.feature_metadata.get_features()),
+    )
+
+    return predictor
+
+
+def _predict_in_batches(
+    args: argparse.Namespace,
+    spec: TaskSpec,
+    predictor: Any,
+    archive: Any,
+    *,
+    like: pd.DataFrame,
+    text_cols: list[str],
+) -> int:
+    """Features and predictions ``--predict-batch-rows`` test rows at a time, appended to
+    predictions.parquet; returns the rows written."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    needed = ["id", *spec.types]
+    writer = None
+    written = 0
+    try:
+        for batch in test_batches(
+            args.task_dir / "test.parquet", needed, batch_rows=args.predict_batch_rows
+        ):
+            test_x, _ = frame_features(spec, batch, archive, workers=args.num_cpus)
+            test_x = categorize(test_x, text_cols, like=like)
+            proba = predictor.predict_proba(test_x)
+            predicted = predictor.predict(test_x)
+            submission = submission_frame(spec, batch["id"], predicted, proba)
+            if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
+                raise RuntimeError("predictions hold non-finite probabilities")
+            table = pa.Table.from_pandas(submission, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(args.out_dir / PREDICTIONS, table.schema)
+            writer.write_table(table)
+            written += len(submission)
+            LOG.info("baseline: predicted %d rows", written)
+    finally:
+        if writer is not None:
+            writer.close()
+        if archive is not None and hasattr(archive, "close"):
+            archive.close()
+    return written
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autogluon_baseline.runner", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--task-dir", type=Path, required=True)
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--time-limit", type=float, default=120.0, help="fit budget, seconds")
+    parser.add_argument("--presets", default="medium_quality")
+    parser.add_argument(
+        "--num-cpus",
+        type=int,
+        default=min(2, len(os.sched_getaffinity(0))),
+        help="cores AutoGluon may use (default: at most 2)",
+    )
+    parser.add_argument(
+        "--memory-limit-gb", type=float, default=None, help="AutoGluon's soft memory limit"
+    )
+    parser.add_argument("--keep-model", action="store_true", help="keep the model directory")
+    parser.add_argument(
+        "--max-train-rows",
+        type=int,
+        default=0,
+        help="train on a stratified sample of this many rows when train is larger (0: all)",
+    )
+    parser.add_argument(
+        "--predict-batch-rows", type=int, default=100_000, help="test rows predicted at a time"
+    )
+    return parser
+
+
+def _limit_threads(num_cpus: int) -> None:
+    """Cap the native thread pools before numpy, LightGBM & co. are imported."""
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_MAX_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    ):
+        os.environ.setdefault(var, str(num_cpus))
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    if args.time_limit <= 0 or args.num_cpus < 1 or args.predict_batch_rows < 1:
+        print(
+            "baseline failed: --time-limit, --num-cpus and --predict-batch-rows must be positive",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    _limit_threads(args.num_cpus)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in WRITTEN:
+        (args.out_dir / stale).unlink(missing_ok=True)
+    result = _result_skeleton(args)
+    write_json_atomic(args.out_dir / RESULT, result)
+    handler = _setup_logging(args.out_dir / FIT_LOG)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    code, reason = 0, ""
+    try:
+        fit_and_predict(args, result)
+        result["status"] = "succeeded"
+    except (Terminated, KeyboardInterrupt):
+        # CatBoost turns an exception raised in its callbacks into KeyboardInterrupt.
+        code, reason = EXIT_TERMINATED, "terminated by a signal"
+        result.update(status="terminated", error=reason)
+    except (TaskError, TaskFileError) as exc:
+        code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
+        result.update(status="failed", error=reason)
+    except MemoryError:
+        code, reason = EXIT_FAILED, "out of memory"
+        result.update(status="failed", error=reason)
+    except Exception as exc:
+        code, reason = EXIT_FAILED, f"{type(exc).__name__}: {_one_line(exc)}"
+        result.update(status="failed", error=reason)
+        LOG.exception("baseline: failed")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if not args.keep_model:
+            shutil.rmtree(args.out_dir / MODEL_DIR, ignore_errors=True)
+        if code:
+            (args.out_dir / PREDICTIONS).unlink(missing_ok=True)
+            LOG.error("baseline: %s", reason)
+        write_json_atomic(args.out_dir / RESULT, result)
+        handler.close()
+    if code:
+        print(f"baseline failed: {reason}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

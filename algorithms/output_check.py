@@ -1,0 +1,69 @@
+"""Read one predictions file with the uploads' bounded reader, in a process of its own.
+
+Started by :mod:`algorithms.services.output` (``python -I -m algorithms.output_check``) with a
+time limit: whatever a run wrote is parsed here, never in the worker. Once its imports are
+done it caps its own address space at what it uses then plus ``--memory-bytes``, so the
+file's reading, not the runtime, is what the cap bounds. Imports no Django. Prints one JSON
+line::
+
+    {"ok": true, "format": "parquet", "rows": 1000}
+    {"ok": false, "message": "<the reader's words>"}
+    {"ok": false, "memory": true}
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import resource
+import sys
+
+MESSAGE_CHARS = 4000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path")
+    parser.add_argument("--max-bytes", type=int, required=True)
+    parser.add_argument("--test-rows", type=int, default=None)
+    parser.add_argument("--memory-bytes", type=int, required=True)
+    args = parser.parse_args(argv)
+    import pyarrow as pa
+
+    pa.set_cpu_count(2)  # few threads: a small, predictable address space
+    pa.set_io_thread_count(2)
+    from scoring.core import SubmissionInvalid, read_submission_file
+
+    cap = _address_space() + args.memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    try:
+        try:
+            parsed = read_submission_file(
+                args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
+            )
+        except SubmissionInvalid as exc:
+            report: dict[str, object] = {"ok": False, "message": exc.message[:MESSAGE_CHARS]}
+        else:
+            report = {"ok": True, "format": parsed.format, "rows": parsed.table.num_rows}
+    except (MemoryError, pa.ArrowMemoryError):
+        report = {"ok": False, "memory": True}
+    except OSError as exc:  # e.g. mapping the file: "Cannot allocate memory"
+        memory = exc.errno == errno.ENOMEM or "Cannot allocate memory" in str(exc)
+        report = {"ok": False, "memory": True} if memory else {"ok": False, "crash": str(exc)[:300]}
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _address_space() -> int:
+    """This process's virtual memory size now (``VmSize``), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

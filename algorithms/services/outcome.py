@@ -1,0 +1,177 @@
+"""How a run ends: what its predictions become, and the one way to fail or cancel it.
+
+Each profile (:mod:`algorithms.services.profiles`) names one of the three outcomes of a
+succeeded run, all in the transaction that finishes the run and only while this delivery
+holds it:
+
+- :func:`submit_as_team` - the team's submission through ``scoring.services.submission_create``
+  with the user who started the run: checked (team, open dates, daily limit), stored, scored
+  and ranked exactly like an upload;
+- :func:`score_for_transfer` - scored here on every split, for the transfer matrix only;
+- :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
+  challenge's baseline team) through ``submission_create_for_job``: sniffed, stored and
+  scored like an upload, unranked; only the participant checks are skipped (the baseline team
+  has no members and runs before the challenge opens).
+
+Predictions the scoring checks refuse fail the run with their message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.core.files.base import ContentFile
+
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from challenge_platform import jobs
+from challenge_platform.rules import RulesNotAccepted
+from scoring.core import SubmissionInvalid, save_predictions, score_file
+from scoring.models import Submission
+from scoring.services import (
+    SubmissionRefused,
+    finite_metrics,
+    submission_create,
+    submission_create_for_job,
+)
+from scoring.solutions import solution_for_task
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A run about to end: the row, the delivery holding it, its kind on the job lifecycle,
+    and the fields every outcome records (use, log tail, kept outputs)."""
+
+    run: AlgorithmRun
+    token: str
+    kind: jobs.JobKind
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Finish = Callable[[Ending, Path], str]
+
+
+def run_note(run: AlgorithmRun) -> str:
+    """The note of the submission a run makes: its algorithm, version, run and options."""
+    version = run.version
+    options = ", ".join(f"{key} {value}" for key, value in sorted((run.options or {}).items()))
+    return (
+        f"Algorithm {version.algorithm.name} v{version.number} (run #{run.pk}"
+        + (f"; {options}" if options else "")
+        + ")"
+    )
+
+
+def submit_as_team(ending: Ending, predictions: Path) -> str:
+    """A team's run: its predictions become the team's submission, checked like an upload."""
+    run = ending.run
+    if run.started_by is None:
+        error = "the user who started the run no longer exists, so nothing was submitted"
+        return fail_run(ending, error)
+
+    def create() -> Submission:
+        with open(predictions, "rb") as handle:
+            return submission_create(
+                task=run.task,
+                user=run.started_by,
+                file=File(handle, name=predictions.name.removeprefix("submitted-")),
+                note=run_note(run),
+            )
+
+    return _submitted(ending, create, refused="the predictions were not submitted")
+
+
+def submit_as_platform_team(ending: Ending, predictions: Path) -> str:
+    """A platform team's run (the baseline): the algorithm's own team submits, unranked."""
+    run = ending.run
+
+    def create() -> Submission:
+        return submission_create_for_job(
+            task=run.task,
+            team=run.version.algorithm.team,
+            predictions=predictions,
+            note=run_note(run),
+            name=f"{run.profile}-{run.pk}",
+        )
+
+    return _submitted(ending, create, refused="the predictions were refused")
+
+
+def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
+    """Create the run's submission and succeed, in one transaction holding the run; a
+    refusal of the scoring checks fails the run with its message after ``refused``."""
+    run, kind = ending.run, ending.kind
+    with jobs.job_locked(kind, pk=run.pk, token=ending.token) as locked:
+        if locked is None:
+            return "superseded"
+        try:
+            submission = create()
+        except SubmissionRefused as exc:
+            return fail_run(ending, f"{refused}: {exc.message}")
+        except RulesNotAccepted as exc:
+            return fail_run(ending, f"{refused}: {exc.detail()}")
+        _succeed(ending, submission=submission)
+    logger.info("%s %s succeeded: submission %s", kind.label, run.pk, submission.pk)
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def score_for_transfer(ending: Ending, predictions: Path) -> str:
+    """An organizer's run: scored on every split for the transfer matrix, never ranked."""
+    run, token = ending.run, ending.token
+    try:
+        result = score_file(str(predictions), solution_for_task(run.task))
+    except SubmissionInvalid as exc:
+        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+    scores = {
+        split: finite_metrics(result.metrics.get(split, {}))
+        for split in ("public", "private", "all")
+    }
+    stored = run.predictions.storage.save(
+        run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
+        ContentFile(save_predictions(result.aligned)),
+    )
+    if not _succeed(ending, scores=scores, predictions=stored):
+        jobs.delete_file_quietly(run.predictions.storage, stored)
+        return "superseded"
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def _succeed(ending: Ending, **fields: Any) -> bool:
+    return jobs.job_transition(
+        ending.kind,
+        pk=ending.run.pk,
+        token=ending.token,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        error="",
+        **_final(ending, fields),
+    )
+
+
+def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a final transition: the ending's, these, and no delivery holding it."""
+    return {**ending.fields, **fields, ending.kind.token_field: ""}
+
+
+def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: Any) -> str:
+    """End the run ``failed`` (or ``cancelled``) with ``error`` if this delivery still holds
+    it; returns the status reached, or ``"superseded"``."""
+    status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
+    run = ending.run
+    done = jobs.job_transition(
+        ending.kind,
+        pk=run.pk,
+        token=ending.token,
+        status=status,
+        error=error[:4000],
+        **_final(ending, fields),
+    )
+    if done:
+        first = error.splitlines()[0] if error else ""
+        logger.info("%s %s %s: %s", ending.kind.label, run.pk, status, first)
+    return status if done else "superseded"

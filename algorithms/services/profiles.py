@@ -1,0 +1,167 @@
+"""Run profiles: what decides a run's limits, queue and outcome (one registry).
+
+Every run is an :class:`~algorithms.models.AlgorithmRun` and goes through the one pipeline
+(claim -> ``/task`` folder -> sandbox -> output -> outcome, :mod:`.execute`), the one cancel
+and the one sweeper (:mod:`.runs`). What differs between a team's run, an organizer's run
+and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile`:
+
+- ``team``: a team member runs its own algorithm; the predictions become the team's
+  submission through ``submission_create``, checked like an upload (team, open dates,
+  daily limit) and ranked;
+- ``organizer``: an organizer runs another team's algorithm; scored on the run for the
+  transfer matrix only, never a submission, never ranked, no daily limit;
+- ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
+  ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
+  its predictions become the baseline team's unranked submission.
+
+A new kind of run is one more entry in :data:`PROFILES` (and a Celery task when it needs
+its own queue or time limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.conf import settings
+
+from algorithms.builtin.autogluon import outputs as baseline_outputs
+from algorithms.models import (
+    BASELINE_PROFILE,
+    FINAL,
+    ORGANIZER_PROFILE,
+    TEAM_PROFILE,
+    AlgorithmRun,
+    AlgorithmRunStatus,
+)
+from algorithms.sandbox import SandboxLimits
+from algorithms.services import builtin, outcome
+from algorithms.services.common import sandbox_limits
+from challenge_platform import jobs
+
+# {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
+TEAM_WORKER_LOST = (
+    "The worker running this algorithm stopped ({why}) and the run used its {attempts} "
+    "attempts; run it again."
+)
+BASELINE_WORKER_LOST = (
+    "The worker running this baseline stopped unexpectedly ({why}) after {seconds:.0f} s."
+    " It was not retried automatically; use 'Run baseline again'."
+)
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    """How one kind of run is limited, queued and concluded."""
+
+    name: str  # stored on the run (``AlgorithmRun.profile``)
+    label: str
+    task_name: str  # the Celery task that runs it (its queue and time limits)
+    queue: str
+    soft_time_limit: Callable[[], int]  # the task's limits, read lazily (settings)
+    hard_time_limit: Callable[[], int]
+    max_attempts: Callable[[], int]  # claims a run may have; 1: a lost worker fails the run
+    limits: Callable[[Mapping[str, Any]], SandboxLimits]  # from the run's options, at queue
+    environment: Callable[[AlgorithmRun], dict[str, str]]  # on the worker, at run time
+    finish: outcome.Finish  # what a succeeded run's predictions become
+    audit_action: str  # prefix of the audit actions ``<prefix>.start`` and ``.cancel``
+    worker_lost: str  # the failure when its worker was lost and no attempt is left
+    live_log: str | None = None  # an /output file tailed into ``log_tail`` while running
+    result_file: str | None = None  # an /output JSON object kept as ``result``
+    keep: tuple[str, ...] = field(default=())  # /output files kept as artifacts
+    internal_detail: bool = False  # internal errors name the exception (organizers only)
+
+    @property
+    def kind(self) -> jobs.JobKind:
+        """This profile's runs on the shared job lifecycle."""
+        return jobs.JobKind(
+            model=AlgorithmRun,
+            task_name=self.task_name,
+            pk_kwarg="run_pk",
+            queued=AlgorithmRunStatus.QUEUED,
+            running=AlgorithmRunStatus.RUNNING,
+            final=FINAL,
+            failed=AlgorithmRunStatus.FAILED,
+            token_field="run_token",
+            attempts_field="attempts",
+            max_attempts=self.max_attempts,
+            label=f"{self.label} run",
+        )
+
+    def queued_stale_seconds(self) -> int:
+        """A run ``queued`` this long gets its message published again: past the hard time
+        limit a run ahead of it in the queue has ended, whatever it did. A duplicate
+        message is harmless (the claim finds the run taken and does nothing)."""
+        return self.hard_time_limit() + 60
+
+
+def _no_environment(run: AlgorithmRun) -> dict[str, str]:
+    return {}
+
+
+def _algorithm_soft_limit() -> int:
+    return int(settings.ALGORITHM_SOFT_TIME_LIMIT)
+
+
+def _algorithm_hard_limit() -> int:
+    return int(settings.ALGORITHM_HARD_TIME_LIMIT)
+
+
+def _algorithm_attempts() -> int:
+    return int(settings.ALGORITHM_MAX_ATTEMPTS)
+
+
+TEAM = RunProfile(
+    name=TEAM_PROFILE,
+    label="algorithm",
+    task_name="algorithms.tasks.run_algorithm",
+    queue="algorithms",
+    soft_time_limit=_algorithm_soft_limit,
+    hard_time_limit=_algorithm_hard_limit,
+    max_attempts=_algorithm_attempts,
+    limits=lambda options: sandbox_limits(),
+    environment=_no_environment,
+    finish=outcome.submit_as_team,
+    audit_action="algorithm_run",
+    worker_lost=TEAM_WORKER_LOST,
+)
+# The same runs as a team's, concluded differently.
+ORGANIZER = replace(
+    TEAM, name=ORGANIZER_PROFILE, label="organizer's algorithm", finish=outcome.score_for_transfer
+)
+BASELINE = RunProfile(
+    name=BASELINE_PROFILE,
+    label="baseline",
+    task_name="algorithms.tasks.run_baseline",
+    queue="baselines",
+    soft_time_limit=builtin.worker_soft_time_limit,
+    hard_time_limit=builtin.worker_hard_time_limit,
+    # Not re-run automatically after a lost worker: the likeliest cause (AutoGluon exhausting
+    # memory) would recur and take the worker down again, in a loop. One click re-runs it.
+    max_attempts=lambda: 1,
+    limits=builtin.baseline_limits,
+    environment=builtin.baseline_environment,
+    finish=outcome.submit_as_platform_team,
+    audit_action="baseline_run",
+    worker_lost=BASELINE_WORKER_LOST,
+    live_log=baseline_outputs.FIT_LOG,
+    result_file=baseline_outputs.RESULT,
+    keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
+    internal_detail=True,
+)
+
+PROFILES: dict[str, RunProfile] = {p.name: p for p in (TEAM, ORGANIZER, BASELINE)}
+
+
+def profile_named(name: str) -> RunProfile:
+    """The profile called ``name``; ``LookupError`` for a name no profile has (a row written
+    by a newer release, say), so nothing runs under guessed limits."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise LookupError(f"no run profile named {name!r}") from None
+
+
+def profile_of(run: AlgorithmRun) -> RunProfile:
+    return profile_named(run.profile)

@@ -1,1 +1,0 @@
-"""AutoGluon baselines: their runs (queue, claim, outcome) and the baseline algorithm."""

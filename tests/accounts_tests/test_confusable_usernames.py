@@ -1,0 +1,143 @@
+
+"""Usernames people cannot confuse (issue 25): a new username that reads as an existing one
+(UTS #39 skeleton, case folded) or holds a character that shows as nothing is refused on
+every path that names an account, the message naming the look-alike; the first OIDC
+sign-in never fails for it, it picks a free safe name."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from challenge_platform.accounts.adapters import AccountAdapter
+from challenge_platform.accounts.usernames import username_problem, validate_username
+from challenge_platform.team_names import name_key
+from tests.accounts_tests.test_oidc import (
+    CALLBACK,
+    logged_in_user,
+    oidc,  # noqa: F401 - the provider fixture
+    sign_in_at_provider,
+    start,
+)
+from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+LOOKALIKES_OF_ALICE = [
+    "\u0430lice",  # Cyrillic а
+    "AIice",  # capital I for l
+    "a1ice",  # digit one for l
+]
+INVISIBLE = ["ali\u3164ce", "alice\u115f", "\u1160alice", "ali\uffa0ce"]
+
+
+def signup(client: Client, username: str, email: str) -> str:
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": email,
+            "username": username,
+            "password1": "a-long-enough-password-1",
+            "password2": "a-long-enough-password-1",
+        },
+    )
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("username", LOOKALIKES_OF_ALICE)
+def test_sign_up_refuses_a_look_alike_naming_the_existing_user(client, username) -> None:
+    UserFactory(username="alice")
+    page = signup(client, username, "new@example.org")
+    assert "reads the same as the existing user “alice”" in page
+    assert not User.objects.filter(username=username).exists()
+    assert not EmailAddress.objects.filter(email="new@example.org").exists()
+
+
+@pytest.mark.parametrize("username", INVISIBLE)
+def test_sign_up_refuses_characters_that_show_as_nothing(client, username) -> None:
+    page = signup(client, username, "filler@example.org")
+    assert "show as nothing" in page and "HANGUL" in page
+    assert not User.objects.filter(username=username).exists()
+
+
+def test_a_distinct_name_still_signs_up_and_case_alone_is_taken(client) -> None:
+    UserFactory(username="alice")
+    assert "already exists" in signup(client, "ALICE", "upper@example.org")
+    assert not User.objects.filter(username="ALICE").exists()
+    signup(client, "alicia", "alicia@example.org")
+    assert User.objects.filter(username="alicia").exists()
+
+
+def test_the_console_refuses_a_look_alike_account(client) -> None:
+    UserFactory(username="alice")
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.post(
+        "/admin/auth/user/add/",
+        {"username": "AIice", "password1": "x-Long-pass-123", "password2": "x-Long-pass-123",
+         "usable_password": "true"},
+    )  # fmt: skip
+    assert page.status_code == 200
+    assert "reads the same as the existing user “alice”" in page.content.decode()
+    assert not User.objects.filter(username="AIice").exists()
+    # An existing account's unchanged name is not judged again when it is edited, even
+    # when an older look-alike exists (data from before the rule).
+    User.objects.create(username="AIice")
+    validate_username("alice")
+    validate_username("AIice")
+    with pytest.raises(ValidationError, match=r"“alice”|“AIice”"):
+        validate_username("A1ice")
+
+
+def test_a_provider_name_that_is_a_look_alike_becomes_a_free_safe_one() -> None:
+    UserFactory(username="alice")
+    adapter = AccountAdapter()
+    for given in ("\u0430lice", "alice", "ali\u3164ce", "AIice"):
+        user = User(username=given, email="someone@example.org")
+        adapter.populate_username(None, user)
+        assert user.username != given
+        assert username_problem(user.username) is None
+        assert name_key(user.username) != name_key("alice")
+    # Nothing usable at all: still a name, never a failed sign-in.
+    user = User(username="\u0430lice", email="\u0430lice@example.org")
+    adapter.populate_username(None, user)
+    assert user.username and username_problem(user.username) is None
+
+
+def test_first_oidc_sign_in_with_a_taken_name_gets_a_free_one(oidc) -> None:  # noqa: F811
+    local = UserFactory(username="dana", email="dana.local@elsewhere.example")
+    client = Client()
+    done = client.get(CALLBACK, sign_in_at_provider(start(client), "dana@example.org"))
+    assert done.status_code == 302, done.content[:300]
+    user = logged_in_user(client)
+    assert user is not None and user != local
+    assert user.username != "dana" and name_key(user.username) != name_key("dana")
+
+
+def test_the_check_command_lists_older_look_alikes(capsys) -> None:
+    challenge = ChallengeFactory(slug="olds")
+    TeamFactory(challenge=challenge, name="AliceTeam")
+    older = TeamFactory(challenge=challenge, name="Herons")
+    # Data from before the rule, written around the services (and the key's constraint).
+    type(older).objects.filter(pk=older.pk).update(name="AIice Team")
+    User.objects.create(username="bob")
+    User.objects.create(username="b\u03bfb")  # Greek omicron
+    User.objects.create(username="carol\u3164")  # Hangul filler
+    with pytest.raises(CommandError, match=r"^1 look-alike"):
+        call_command("check_lookalike_names", "--challenge", "olds")
+    out = capsys.readouterr().out
+    assert "teams of olds:" in out and "'AliceTeam'" in out and "'AIice Team'" in out
+    with pytest.raises(CommandError, match=r"^3 look-alike"):
+        call_command("check_lookalike_names")
+    out = capsys.readouterr().out
+    assert "users:" in out and "'b\u03bfb'" in out and "U+3164 HANGUL FILLER" in out
+
+
+def test_the_check_command_is_quiet_when_all_is_well(capsys) -> None:
+    ChallengeFactory(slug="fine")
+    call_command("check_lookalike_names", "--challenge", "fine")
+    assert "No look-alike names." in capsys.readouterr().out

@@ -1,0 +1,40 @@
+"""What a run may leave on the host: cgroups, output mounts, tmpfs memory. Tests compare
+these before and after hostile runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from algorithms.sandbox.cgroups import PREFIX, host_cgroups
+from algorithms.sandbox.host import mounts
+from algorithms.sandbox.outputfs import SOURCE_PREFIX
+
+MIB = 1024 * 1024
+
+
+def run_cgroups(owner: int | None = None) -> list[Path]:
+    """The run cgroups that exist now (of one worker pid, or all)."""
+    host = host_cgroups()
+    if host is None:
+        return []
+    name = f"{PREFIX}{owner}-*" if owner is not None else f"{PREFIX}*"
+    return sorted({path for parent in host.parents.values() for path in parent.glob(name)})
+
+
+def output_mounts(owner: int | None = None) -> list[Path]:
+    """The output tmpfs mounts that exist now (of one worker pid, or all)."""
+    prefix = f"{SOURCE_PREFIX}{owner}-" if owner is not None else SOURCE_PREFIX
+    return [m.point for m in mounts() if m.fstype == "tmpfs" and m.source.startswith(prefix)]
+
+
+def shmem_bytes() -> int:
+    """Memory the host's tmpfs mounts hold now (``Shmem`` in /proc/meminfo)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def allocated_bytes(folder: Path) -> int:
+    """Blocks the files under ``folder`` hold on disk."""
+    return sum(p.lstat().st_blocks * 512 for p in folder.rglob("*")) if folder.exists() else 0

@@ -1,0 +1,133 @@
+"""A run's output read as a stranger's upload (algorithms.services.output), without a
+sandbox: what an algorithm may leave in /output, handed straight to the reader."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from algorithms.services import output
+from algorithms.services.output import OutputReadCancelled, OutputRefused, predictions_read
+from scoring.core import SubmissionInvalid, read_submission_file
+
+CAP = 200 * 1024 * 1024
+
+
+def readers() -> list[psutil.Process]:
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "algorithms.output_check" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def dictionary_bomb(path: Path, rows: int = 3072) -> None:
+    """A few KB of Parquet whose ``id`` column decodes to ``rows`` MiB (3 GiB by default):
+    one 1 MiB string in the dictionary page, every row pointing at it."""
+    ids = pa.DictionaryArray.from_arrays(
+        pa.array([0] * rows, pa.int32()), pa.array(["x" * (1 << 20)])
+    )
+    table = pa.table({"id": ids, "label": pa.array(["a"] * rows)})
+    pq.write_table(table, path, compression="zstd")
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    folder = tmp_path / "output"
+    folder.mkdir()
+    return folder
+
+
+def test_a_valid_file_is_copied_out_and_read_apart(out: Path) -> None:
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    copy = predictions_read(out, cap=CAP, test_rows=2)
+    assert copy == out.parent / "submitted-predictions.csv"
+    assert copy.read_text() == "id,label\n1,a\n2,b\n"
+    assert readers() == []
+
+
+@pytest.mark.timeout(60)  # a FIFO that blocked the open would hang here, not fail
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(out: Path) -> None:
+    os.mkfifo(out / "predictions.csv")
+    with pytest.raises(OutputRefused) as refused:
+        predictions_read(out, cap=CAP, test_rows=2)
+    assert str(refused.value) == (
+        "/output/predictions.csv is a named pipe (FIFO), not a regular file"
+    )
+    assert not (out.parent / "submitted-predictions.csv").exists()
+
+
+def test_a_link_a_folder_and_two_files_are_refused_by_name(out: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,label\n1,the-solution\n")
+    (out / "predictions.csv").symlink_to(secret)
+    with pytest.raises(OutputRefused, match="is a symbolic link, not a regular file"):
+        predictions_read(out, cap=CAP, test_rows=1)
+    (out / "predictions.csv").unlink()
+    (out / "predictions.parquet").mkdir()
+    with pytest.raises(OutputRefused, match=r"predictions.parquet is a folder, not a regular"):
+        predictions_read(out, cap=CAP, test_rows=1)
+    (out / "predictions.csv").write_text("id,label\n1,a\n")
+    with pytest.raises(OutputRefused, match=r"both predictions\.csv and predictions\.parquet"):
+        predictions_read(out, cap=CAP, test_rows=1)
+
+
+def test_a_file_over_the_cap_is_refused_before_reading(out: Path) -> None:
+    (out / "predictions.csv").write_bytes(b"id,label\n" + b"1,a\n" * 1000)
+    with pytest.raises(OutputRefused, match="the limit is 1 KiB"):
+        predictions_read(out, cap=1024, test_rows=1)
+    assert not (out.parent / "submitted-predictions.csv").exists()
+
+
+def test_a_dictionary_bomb_is_refused_with_the_readers_own_words(out: Path) -> None:
+    path = out / "predictions.parquet"
+    dictionary_bomb(path)
+    assert path.stat().st_size < 1024 * 1024  # KB on disk, 3 GiB decoded
+    with pytest.raises(SubmissionInvalid) as direct:  # bounded: refused before decoding all
+        read_submission_file(str(path), max_bytes=CAP, test_rows=100)
+    worker = psutil.Process()
+    before = worker.memory_info().rss
+    with pytest.raises(OutputRefused) as refused:
+        predictions_read(out, cap=CAP, test_rows=100)
+    assert str(refused.value) == output.INVALID + direct.value.message
+    assert "unpack to more than" in str(refused.value)
+    # Read in a process of its own: the caller's memory did not take the bomb.
+    assert worker.memory_info().rss - before < 256 * 1024 * 1024
+    assert readers() == []
+
+
+def test_the_reader_process_has_a_memory_cap(out: Path, monkeypatch) -> None:
+    rows = 200_000
+    with open(out / "predictions.csv", "w") as handle:
+        handle.write("id,label\n")
+        handle.writelines(f"{i},label-{i % 7}\n" for i in range(rows))
+    monkeypatch.setattr(output, "reader_memory_bytes", lambda **_: 1024 * 1024)
+    with pytest.raises(OutputRefused, match=r"needed more than 1 MiB of memory"):
+        predictions_read(out, cap=CAP, test_rows=rows)
+    assert readers() == []
+
+
+def test_cancel_stops_the_reader_process(out: Path) -> None:
+    rows = 4_000_000  # a few seconds of reading: the cancel lands while it runs
+    with open(out / "predictions.csv", "w") as handle:
+        handle.write("id,label\n")
+        handle.writelines(f"{i},label-{i % 7}\n" for i in range(rows))
+    seen_alive = []
+
+    def stop() -> bool:
+        seen_alive.append(bool(readers()))
+        return True
+
+    with pytest.raises(OutputReadCancelled):
+        predictions_read(out, cap=CAP, test_rows=rows, should_stop=stop)
+    assert seen_alive == [True]
+    assert readers() == []
+    assert not (out.parent / "submitted-predictions.csv").exists()

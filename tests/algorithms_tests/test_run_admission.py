@@ -1,0 +1,67 @@
+"""Asking whether a run would be queued, before uploading an algorithm (issue 25): the runs'
+own checks, answered without an algorithm and changing nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from algorithms.models import Algorithm
+from tests.leaderboard_tests.factories import make_task
+from tests.platform_tests.factories import (
+    ChallengeFactory,
+    TeamFactory,
+    TrackFactory,
+    UserFactory,
+    add_member,
+)
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/challenges/adm/algorithm-runs/admission/"
+
+
+@pytest.fixture
+def member():
+    challenge = ChallengeFactory(slug="adm")
+    track = TrackFactory(challenge=challenge, slug="adm-track")
+    make_task(track, slug="adm-a")
+    make_task(track, slug="adm-b")
+    user = UserFactory(username="ada")
+    add_member(TeamFactory(challenge=challenge, name="Adas"), user)
+    api = APIClient()
+    api.force_authenticate(user)
+    return challenge, api
+
+
+def test_an_open_challenge_admits_the_tracks_tasks(member):
+    _, api = member
+    answer = api.get(URL, {"track": "adm-track"})
+    assert answer.status_code == 200
+    assert answer.json() == {"allowed": True, "tasks": ["adm-a", "adm-b"]}
+    assert api.get(URL, {"tasks": "adm-b"}).json()["tasks"] == ["adm-b"]
+    assert not Algorithm.objects.exists()
+
+
+def test_the_refusals_are_the_runs_own(member):
+    challenge, api = member
+    unknown = api.get(URL, {"track": "nope"})
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_track"
+    challenge.end = timezone.now() - timedelta(minutes=1)
+    challenge.save()
+    closed = api.get(URL, {"track": "adm-track"})
+    assert closed.status_code == 403 and closed.json()["code"] == "closed"
+    challenge.end = timezone.now() + timedelta(days=1)
+    challenge.rules = "Be fair."
+    challenge.save()
+    rules = api.get(URL, {"track": "adm-track"})
+    assert rules.status_code == 403 and rules.json()["code"] == "rules_not_accepted"
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory(username="zed"))
+    no_team = stranger.get(URL, {"track": "adm-track"})
+    assert no_team.status_code == 403 and no_team.json()["code"] == "no_team"
+    assert APIClient().get(URL, {"track": "adm-track"}).status_code == 401
+    missing = api.get("/api/v1/challenges/none/algorithm-runs/admission/", {"track": "x"})
+    assert missing.status_code == 404

@@ -1,0 +1,180 @@
+"""The one event path (``challenge_platform.hooks``): typed events, receivers subscribed in
+``AppConfig.ready()``, and each event's rule of when its receivers run."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.db.models.signals import post_save
+
+from challenge_platform import hooks
+from challenge_platform.models import AuditEvent, Challenge, TeamMembership
+from tests.platform_tests.factories import ChallengeFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = (
+    "challenge_platform",
+    "common",
+    "datasets",
+    "scoring",
+    "leaderboard",
+    "algorithms",
+    "operations",
+    "standings",
+    "notifications",
+)
+
+
+@pytest.fixture
+def subscribed():
+    """Subscribe test receivers for one test; unsubscribed after, whatever happens."""
+    added: list[tuple[type[hooks.HookEvent], object]] = []
+
+    def add(event, receiver):
+        added.append((event, hooks.subscribe(event, receiver)))
+        return receiver
+
+    yield add
+    for event, receiver in added:
+        hooks.unsubscribe(event, receiver)
+
+
+@pytest.mark.django_db
+def test_a_failing_receiver_is_rolled_back_alone_and_the_others_still_run(subscribed, caplog):
+    seen = []
+
+    def broken(event: hooks.TaskResultsChanged) -> None:
+        Challenge.objects.all().delete()  # a write its savepoint must undo
+        raise RuntimeError("receiver bug")
+
+    subscribed(hooks.TaskResultsChanged, broken)
+    subscribed(hooks.TaskResultsChanged, seen.append)
+    ChallengeFactory()
+    with transaction.atomic():
+        hooks.emit(hooks.TaskResultsChanged(task_id=7, team_id=3))
+        assert seen == [hooks.TaskResultsChanged(task_id=7, team_id=3)]  # ran in the call
+    assert Challenge.objects.count() == 1
+    assert "broken failed on TaskResultsChanged(task_id=7, team_id=3)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_in_transaction_receiver_is_undone_with_the_change_that_emitted(subscribed):
+    """In the caller's transaction: the reaction commits or rolls back with the change."""
+    subscribed(hooks.ChallengeTeamsChanged, lambda e: ChallengeFactory(slug="reaction"))
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        ChallengeFactory(slug="change")
+        hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=1))
+        assert Challenge.objects.filter(slug="reaction").exists()
+        raise Abort
+    assert not Challenge.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_receivers_run_only_once_the_change_is_committed(subscribed, caplog):
+    seen = []
+
+    def broken(event):
+        raise RuntimeError("notice bug")
+
+    subscribed(hooks.ChallengeFinished, broken)
+    subscribed(hooks.ChallengeFinished, lambda e: seen.append(e.challenge_id))
+    with transaction.atomic():
+        hooks.emit(hooks.ChallengeFinished(challenge_id=5))
+        assert seen == []  # not before the commit
+    assert seen == [5]
+    assert "broken failed on ChallengeFinished(challenge_id=5)" in caplog.text
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        hooks.emit(hooks.ChallengeFinished(challenge_id=6))
+        raise ZeroDivisionError  # the change rolls back
+    assert seen == [5]  # nothing for a change that never happened
+
+
+def test_each_event_is_a_frozen_typed_payload_with_its_rule():
+    events = [
+        cls
+        for cls in vars(hooks).values()
+        if isinstance(cls, type) and issubclass(cls, hooks.HookEvent) and cls is not hooks.HookEvent
+    ]
+    assert {e.__name__ for e in events} == {
+        "TaskResultsChanged",
+        "BoardRefreshed",
+        "SubmissionFinished",
+        "TaskDataChanged",
+        "ChallengeTeamsChanged",
+        "ChallengeRevealChanged",
+        "TeamMemberJoined",
+        "AuditRecorded",
+        "ChallengeFinished",
+    }
+    after_commit = {e.__name__ for e in events if e.when is hooks.When.AFTER_COMMIT}
+    assert after_commit == {"ChallengeFinished"}
+    for event in events:
+        assert event.__name__ in hooks.__doc__  # the table says who emits it and when
+        assert dataclasses.fields(event), event
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hooks.BoardRefreshed(task_id=1).task_id = 2  # type: ignore[misc]
+
+
+def test_only_declared_events_can_be_subscribed_or_emitted():
+    class NotAnEvent:
+        pass
+
+    with pytest.raises(TypeError, match="not an event declared"):
+        hooks.subscribe(NotAnEvent, print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not an event declared"):
+        hooks.emit(NotAnEvent())  # type: ignore[arg-type]
+
+
+def test_subscribing_twice_calls_a_receiver_once(subscribed):
+    seen = []
+    subscribed(hooks.BoardRefreshed, seen.append)
+    hooks.subscribe(hooks.BoardRefreshed, seen.append)
+    assert hooks.receivers(hooks.BoardRefreshed).count(seen.append) == 1
+
+
+def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
+    from leaderboard import receivers
+    from notifications import hooks as notification_hooks
+    from scoring.services.task_data import task_data_changed
+
+    assert receivers.refresh_task_board in hooks.receivers(hooks.TaskResultsChanged)
+    assert receivers.refresh_challenge_boards in hooks.receivers(hooks.ChallengeTeamsChanged)
+    assert receivers.bump_challenge_boards in hooks.receivers(hooks.ChallengeRevealChanged)
+    assert task_data_changed in hooks.receivers(hooks.TaskDataChanged)
+    for event, receiver in notification_hooks.RECEIVERS:
+        assert receiver in hooks.receivers(event)
+    assert not post_save.has_listeners(TeamMembership)
+    assert not post_save.has_listeners(AuditEvent)
+
+
+def test_no_product_module_carries_an_event_on_a_django_signal():
+    """Events travel through the hooks registry only: a model signal (post_save...) or a
+    signal of our own would be a second path. Django's own framework signals (e.g.
+    ``setting_changed`` for tests' settings) are not platform events."""
+    offenders = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                if any(
+                    n.startswith("django.db.models.signals") or n == "django.dispatch.Signal"
+                    for n in names
+                ):
+                    offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
