@@ -11,8 +11,10 @@ through ``docker/entrypoint.sh web``) behind HAProxy, two scoring worker hosts, 
 the ``baselines`` and ``algorithms`` workers and one beat host, all with the production
 settings. Migrations run once (``entrypoint.sh migrate`` on web1); a small task is imported
 through the S3 storage. Then ``--uploads`` prediction files go through the balancer while
-these faults happen in order: a scoring worker host killed mid-scoring (SIGKILL), the
-broker's link cut, PostgreSQL restarted, a web host stopped. It waits (bounded) until every
+these faults happen in order: a scoring worker host killed mid-scoring (SIGKILL; another
+worker sees it stop beating and re-queues what it held: the seconds from the kill to the
+new score and the reason kept on the claim are printed), the broker's link cut, PostgreSQL
+restarted, a web host stopped. It waits (bounded) until every
 submission is final and prints a summary; exit status 1 if a submission is lost or doubled,
 the board is wrong, or an upload met a server error.
 
@@ -194,8 +196,11 @@ def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
 
 def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) -> None:
     """SIGKILL every process of worker1 while it holds a submission in ``scoring`` (the
-    row's token is the Celery delivery id its log shows received and not finished). While
-    none is caught, ``more()`` lets one more upload through every half second."""
+    row's token is the Celery delivery id its log shows received and not finished). A
+    scoring takes a fraction of a second, so once worker1 has received one, the host is
+    frozen (SIGSTOP, a few milliseconds) while the database is asked whether it holds it:
+    killed if it does, thawed (SIGCONT) otherwise. While none is caught, ``more()`` lets
+    one more upload through every half second."""
     log = c.log("worker1", "worker")
     held: list[int] = []
     query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
@@ -203,9 +208,12 @@ def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) 
         start = nudged = time.monotonic()
         while time.monotonic() - start < 120:
             tokens = list(in_flight(log))
-            held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()] if tokens else []
-            if held:
-                break
+            if tokens:
+                c.signal_host("worker1", signal.SIGSTOP)
+                held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()]
+                if held:
+                    break
+                c.signal_host("worker1", signal.SIGCONT)
             if time.monotonic() - nudged > 0.5:
                 more()
                 nudged = time.monotonic()
@@ -253,6 +261,50 @@ def stop_web(c: Cluster, fault: Fault) -> None:
 
 
 # --- the verdict ---------------------------------------------------------------------------------
+
+
+def taken_back(c: Cluster, fault: Fault, by_id: dict[int, tuple]) -> str:
+    """How the submissions a killed worker held came back: the reason kept on each one's lost
+    claim (worker liveness, the sweeper's stale time, a redelivery) and the seconds from the
+    kill to the re-queue and to the new score."""
+    rows = db_rows(
+        c,
+        "SELECT object_id, lost_reason, extract(epoch FROM lost_at) "
+        "FROM challenge_platform_jobclaim WHERE kind = 'scoring.tasks.score_submission' "
+        "AND object_id = ANY(%s) AND lost_at IS NOT NULL ORDER BY lost_at",
+        (fault.stranded,),
+    )
+    first = {}
+    for pk, reason, at in rows:
+        first.setdefault(pk, (reason, float(at)))
+    liveness = [pk for pk, (reason, _) in first.items() if " stopped beating " in reason]
+    scored = [float(by_id[pk][4]) - fault.started for pk in fault.stranded if by_id[pk][4]]
+    requeued = [at - fault.started for _, at in first.values()]
+    why = "; ".join(sorted({reason for reason, _ in first.values()})) or "no claim taken back"
+    return (
+        f"killed worker: {len(liveness)} of {len(fault.stranded)} re-queued because their worker "
+        f"was seen dead (liveness), re-queued {fmt(max(requeued, default=None))} and re-scored "
+        f"{fmt(max(scored) if len(scored) == len(fault.stranded) else None)} after the kill "
+        f"({why})"
+    )
+
+
+def beat_gaps() -> str:
+    """The largest gap between two beats each worker saw (its liveness entry in Redis)."""
+    import redis
+
+    try:
+        entries = redis.Redis(host=addr("redis"), port=6379, socket_timeout=5).hgetall(
+            "platform:workers"
+        )
+    except redis.RedisError as exc:
+        return f"worker beats: Redis did not answer ({exc})"
+    gaps = []
+    for holder, raw in sorted(entries.items()):
+        entry = json.loads(raw)
+        if "max_gap" in entry:
+            gaps.append(f"{holder.decode().split('#')[0]} {entry['max_gap']:.1f} s")
+    return "worker beats, largest gap per live worker: " + (", ".join(gaps) or "none")
 
 
 def board_check(c: Cluster, fixture: Fixture) -> tuple[bool, str]:
@@ -320,7 +372,19 @@ def main() -> int:
     parser.add_argument("--cut", type=float, default=20.0, help="seconds the broker is cut off")
     parser.add_argument("--rate", type=float, default=3.0, help="uploads started per second")
     parser.add_argument("--rows", type=int, default=5000, help="test rows of the task")
-    parser.add_argument("--sweep-stale", type=int, default=30, help="SWEEPER_STALE_AFTER_SECONDS")
+    parser.add_argument(
+        "--sweep-stale",
+        type=int,
+        default=30,
+        help="SWEEPER_STALE_AFTER_SECONDS: the last resort, for the uploads whose message the"
+        " broker cut lost (a killed worker's jobs come back through liveness, by default)",
+    )
+    parser.add_argument(
+        "--worker-lost-after",
+        type=float,
+        help="WORKER_LOST_AFTER_SECONDS on every host (default: the platform's); a huge value"
+        " turns worker liveness off, to measure the sweeper alone",
+    )
     parser.add_argument("--settle", type=float, default=420, help="seconds to wait for scores")
     parser.add_argument("--quick", action="store_true", help="40 uploads, a 5 s broker cut")
     opts = parser.parse_args()
@@ -331,11 +395,16 @@ def main() -> int:
     if not opts.prefix or not opts.run_dir:
         parser.error("run through scripts/multihost.sh (it creates the hosts)")
     if opts.quick:
-        opts.uploads, opts.cut, opts.rate, opts.sweep_stale = min(opts.uploads, 40), 5.0, 2.0, 15
+        opts.uploads, opts.cut, opts.rate = min(opts.uploads, 40), 5.0, 2.0
         opts.settle = min(opts.settle, 240)
 
     t0 = time.monotonic()
-    c = Cluster(prefix=opts.prefix, run_dir=opts.run_dir, sweep_stale=opts.sweep_stale)
+    c = Cluster(
+        prefix=opts.prefix,
+        run_dir=opts.run_dir,
+        sweep_stale=opts.sweep_stale,
+        worker_lost_after=opts.worker_lost_after,
+    )
     start_services(c, web_concurrency=2)
     fixture = prepare(
         c.env("web1"),
@@ -496,6 +565,10 @@ def main() -> int:
                 " after it"
             )
         print(line + ")")
+    for fault in faults:
+        if fault.stranded:
+            print(taken_back(c, fault, by_id))
+    print(beat_gaps())
     bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)
     bad = bad or bool(uploads.given_up) or len(accepted) != opts.uploads
     print(f"result: {'FAIL' if bad else 'PASS'}", flush=True)

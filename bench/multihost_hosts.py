@@ -57,6 +57,7 @@ class Cluster:
     prefix: str
     run_dir: Path
     sweep_stale: int
+    worker_lost_after: float | None = None  # None: the platform's default
     started: dict[tuple[str, str], subprocess.Popen] = field(default_factory=dict)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(60))
     db_password: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -122,6 +123,8 @@ class Cluster:
             "SWEEPER_STALE_AFTER_SECONDS": str(self.sweep_stale),
             "LOG_LEVEL": "INFO",
         }
+        if self.worker_lost_after is not None:
+            env["WORKER_LOST_AFTER_SECONDS"] = str(self.worker_lost_after)
         env.update(extra)
         return env
 

@@ -19,6 +19,7 @@ from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
 from .models import (
     AuditEvent,
     Challenge,
+    JobClaim,
     RulesAcceptance,
     Team,
     TeamMembership,
@@ -227,6 +228,16 @@ class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ("hostname", "seen_at")
     search_fields = ("hostname",)
+
+
+@admin.register(JobClaim)
+class JobClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which worker holds each running job, and the jobs taken from a lost worker (why)."""
+
+    list_display = ("kind", "object_id", "holder", "claimed_at", "lost_at", "lost_reason")
+    list_filter = ("kind", ("lost_at", admin.EmptyFieldListFilter))
+    search_fields = ("holder", "object_id", "lost_reason")
+    date_hierarchy = "claimed_at"
 
 
 @admin.register(AuditEvent)

@@ -83,3 +83,7 @@ def platform_task(
         )(func)
 
     return decorator
+
+
+# Worker liveness: the worker signals it connects (challenge_platform/workers.py).
+from challenge_platform import workers  # noqa: E402, F401

@@ -29,6 +29,12 @@ Public API (stable; extend, don't rename):
   claim refuses it before then, the sweeper re-publishes it when a message was lost).
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the kind decide ``requeued`` or ``failed``).
+- Holders: a claim made in a Celery worker records which worker holds the job (a
+  :class:`~challenge_platform.models.JobClaim` row, one table for every kind); leaving the
+  running state removes it. :func:`jobs_sweep_lost` takes back every job a dead worker held
+  (seen dead by :mod:`challenge_platform.workers`), each kind deciding as for a stale row
+  (:func:`when_holder_lost` registers that decision; by default re-queue while attempts
+  are left). A job taken from its holder keeps its claim row with ``lost_at`` and the reason.
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
   a Celery task **by name** (after commit), so services never import task modules; the
   queue comes from the task's ``platform_task`` registration; an unknown name raises
@@ -48,10 +54,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from challenge_platform.celery import TASK_QUEUES, app
+from challenge_platform.workers import current_holder
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +99,21 @@ class JobKind:
         clash = set(named) & {"pk", "token", "status", "expected", "then"}
         if clash:
             raise ValueError(f"a job kind's field may not be named {sorted(clash)}")
+        _KINDS.setdefault(self.key, self)
+
+    @property
+    def key(self) -> str:
+        """The kind's name in claim rows: its Celery task (``scoring.tasks.score_submission``),
+        which says how the job runs and where it is published again."""
+        return self.task_name
 
     def filter(self, **lookups: Any) -> models.QuerySet:
         return self.model._default_manager.filter(**lookups)
+
+
+Decide = Callable[[Any, datetime], tuple[str, dict[str, Any]]]
+_KINDS: dict[str, JobKind] = {}
+_LOST: dict[str, Decide] = {}
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -180,6 +199,7 @@ def job_claim(
             if not redelivered:
                 logger.info("%s %s is held by another delivery", kind.label, pk)
                 return None
+            _claim_lost(kind, pk=pk, now=now, reason=REDELIVERED)
             if on_redelivery is not None:
                 final = on_redelivery(job, now)
                 if final is not None:
@@ -206,7 +226,8 @@ def _take(
     fields: Callable[[Any, datetime], dict[str, Any]] | None,
 ) -> bool:
     """Inside a transaction holding ``job``'s lock: move it to running under ``token`` (one
-    more attempt, the kind's ``fields``), or fail it when its attempts are used up (False)."""
+    more attempt, the kind's ``fields``, this worker recorded as its holder), or fail it
+    when its attempts are used up (False)."""
     if kind.attempts_field and attempts_left(kind, job) <= 0:
         logger.error("%s %s used all its attempts", kind.label, job.pk)
         _save_final(kind, job, now=now, **(exhausted(job, now) if exhausted else {}))
@@ -222,6 +243,7 @@ def _take(
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
+    _claim_record(kind, pk=job.pk, token=token, now=now)
     return True
 
 
@@ -349,6 +371,8 @@ def job_transition(
         updated = kind.filter(
             pk=pk, **{kind.status_field: expected or kind.running, kind.token_field: token}
         ).update(**{kind.status_field: status, kind.changed_field: now}, **fields)
+        if updated and (expected or kind.running) == kind.running != status:
+            _claim_release(kind, pk=pk)
         if updated and then is not None:
             then()
     if not updated:
@@ -471,19 +495,25 @@ class SweepReport:
     failed: list[int] = field(default_factory=list)
 
 
+STALE = "its row was stale: no change within the sweeper's threshold"
+REDELIVERED = "its message was delivered again: the worker that held it was lost"
+
+
 def jobs_sweep(
     kind: JobKind,
     *,
     stale: Q,
     now: datetime,
-    decide: Callable[[Any, datetime], tuple[str, dict[str, Any]]],
+    decide: Decide,
     batch: int = SWEEP_BATCH,
     report: SweepReport | None = None,
+    reason: str = STALE,
 ) -> SweepReport:
     """Lock every row matching ``stale`` (re-checked under the lock), then apply the kind's
     ``decide(job, now) -> (outcome, fields)``: :data:`REQUEUED` saves ``fields`` and the
     queued status (token cleared) and publishes the row after commit; :data:`FAILED` ends
-    it with ``fields``. Appends to ``report`` (a fresh one by default) and returns it."""
+    it with ``fields``. A running row taken this way keeps its claim as lost, with
+    ``reason``. Appends to ``report`` (a fresh one by default) and returns it."""
     report = report if report is not None else SweepReport()
     pks = list(kind.filter().filter(stale).order_by("pk").values_list("pk", flat=True)[:batch])
     for pk in pks:
@@ -491,6 +521,8 @@ def jobs_sweep(
             job = kind.model._default_manager.select_for_update().filter(stale, pk=pk).first()
             if job is None:
                 continue  # finished or claimed meanwhile
+            if getattr(job, kind.status_field) == kind.running:
+                _claim_lost(kind, pk=pk, now=now, reason=reason)
             outcome, fields = decide(job, now)
             if outcome == FAILED:
                 _save_final(kind, job, now=now, **fields)
@@ -511,6 +543,93 @@ def jobs_sweep(
         logger.warning(
             "%s sweeper re-queued %s and failed %s", kind.label, report.requeued, report.failed
         )
+    return report
+
+
+# --- holders: which worker runs a job, and taking jobs back from a dead one -----------------
+
+
+def _claims() -> models.QuerySet:
+    from challenge_platform.models import JobClaim  # jobs.py loads before the app registry
+
+    return JobClaim.objects.all()
+
+
+def _claim_record(kind: JobKind, *, pk: int, token: str, now: datetime) -> None:
+    """Inside the claim's transaction: this process's worker holds row ``pk`` under
+    ``token`` (nothing outside a worker: a claim made in a web process or a test has no
+    holder to lose)."""
+    holder = current_holder()
+    if not holder:
+        return
+    live = _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True)
+    live.delete()  # a claim whose job ended without leaving its running state by this module
+    _claims().create(kind=kind.key, object_id=pk, token=token, holder=holder, claimed_at=now)
+
+
+def _claim_release(kind: JobKind, *, pk: int) -> None:
+    """The job left its running state normally: its claim is over."""
+    _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True).delete()
+
+
+def _claim_lost(kind: JobKind, *, pk: int, now: datetime, reason: str) -> None:
+    """The job is taken from its holder: keep the claim as the record of why."""
+    _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True).update(
+        lost_at=now, lost_reason=reason[:2000]
+    )
+
+
+def when_holder_lost(kind: JobKind) -> Callable[[Decide], Decide]:
+    """Register ``decide(job, now) -> (outcome, fields)`` for ``kind``'s running rows whose
+    worker died (used by :func:`jobs_sweep_lost`; usually the kind's stale-row decision).
+    Without one, such a row is re-queued while it has attempts left, else failed."""
+
+    def register(decide: Decide) -> Decide:
+        _LOST[kind.key] = decide
+        return decide
+
+    return register
+
+
+def _requeue_while_attempts_left(kind: JobKind) -> Decide:
+    def decide(job: Any, now: datetime) -> tuple[str, dict[str, Any]]:
+        return (REQUEUED, {}) if attempts_left(kind, job) > 0 else (FAILED, {})
+
+    return decide
+
+
+def claim_holders() -> list[str]:
+    """Every worker that holds a job now, per the claims table (a small table: a claim
+    lives while its job runs)."""
+    live = _claims().filter(lost_at__isnull=True).exclude(holder="")
+    return sorted(set(live.values_list("holder", flat=True)))
+
+
+def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) -> SweepReport:
+    """Take back every job ``holder`` (a dead worker) still runs: each kind's lost-holder
+    decision (:func:`when_holder_lost`) re-queues or fails it under the row's lock, and its
+    claim is kept with ``reason``. A claim whose job is no longer running under it is
+    dropped. Safe to run twice or concurrently (the rows are re-checked under their lock)."""
+    now = now or timezone.now()
+    report = SweepReport()
+    claims = _claims().filter(holder=holder, lost_at__isnull=True)
+    for key in sorted(set(claims.values_list("kind", flat=True))):
+        kind = _KINDS.get(key)
+        if kind is None:
+            logger.error("no job kind %s is loaded here; the sweeper will take its jobs", key)
+            continue
+        held = claims.filter(kind=key, object_id=OuterRef("pk"), token=OuterRef(kind.token_field))
+        stale = Q(**{kind.status_field: kind.running}) & Q(Exists(held))
+        decide = _LOST.get(key) or _requeue_while_attempts_left(kind)
+        before = len(report.requeued) + len(report.failed)
+        jobs_sweep(kind, stale=stale, now=now, decide=decide, report=report, reason=reason)
+        if len(report.requeued) + len(report.failed) > before:
+            logger.warning("%s of %s taken back: %s", kind.label, holder, reason)
+        still = kind.filter(
+            pk=OuterRef("object_id"),
+            **{kind.status_field: kind.running, kind.token_field: OuterRef("token")},
+        )
+        claims.filter(kind=key, claimed_at__lte=now).exclude(Exists(still)).delete()
     return report
 
 

@@ -327,3 +327,13 @@ def _decide(profile: RunProfile, run: AlgorithmRun, now: datetime) -> tuple[str,
     if jobs.attempts_left(profile.kind, run) > 0:
         return jobs.REQUEUED, {}
     return jobs.FAILED, {"error": lost_message(profile, run, now, why)}
+
+
+def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
+    """A run whose worker was seen dead (``challenge_platform.workers``): decided by its own
+    profile, as a stale one."""
+    return _decide(profile_of(run), run, now)
+
+
+for _kind in {profile.kind.key: profile.kind for profile in PROFILES.values()}.values():
+    jobs.when_holder_lost(_kind)(_decide_lost)

@@ -452,7 +452,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
-# A submission still queued/scoring this long after its last state change is re-queued.
+# Worker liveness (challenge_platform/workers.py): each worker beats this often, and one
+# silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
+# once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).
+WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "2"))
+WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "12"))
+# The last resort (Redis down, no worker to judge): a submission still queued/scoring this
+# long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)
 SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
 # Outgoing webhooks (notifications.webhooks): exponential backoff base * 2**(try - 1).

@@ -28,8 +28,14 @@ SWEEP_BATCH = 500
 SweepReport = jobs.SweepReport
 
 
+@jobs.when_holder_lost(SCORING)
 def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]:
+    """A stranded submission (its message lost, or its worker dead) goes back to the queue
+    while it has attempts left; else it fails, announced like any other failure (the team
+    is mailed the internal-error message) once the row's failure is committed."""
     if jobs.attempts_left(SCORING, submission) <= 0:
+        pk = submission.pk
+        transaction.on_commit(lambda: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
         return jobs.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
     return jobs.REQUEUED, {}
 
@@ -39,18 +45,15 @@ def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
 
     A lost broker message leaves a row ``queued``; a dead worker leaves it ``scoring``. Both
     go back to ``queued`` with a fresh message, unless they used every attempt: ``failed``.
+    A dead worker's submissions come back sooner, once it stops beating
+    (:mod:`challenge_platform.workers`); this is the last resort, e.g. with Redis down.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SWEEPER_STALE_AFTER_SECONDS)
     stale = Q(status__in=PENDING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    report = jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
-    for pk in report.failed:
-        # Ended by the sweeper rather than a worker: announced like any other failure (the
-        # team is mailed the internal-error message), once the row's failure is committed.
-        transaction.on_commit(lambda pk=pk: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
-    return report
+    return jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
 
 
 _RESET = {

@@ -92,13 +92,14 @@ def algorithms_worker_factory(redis_server, broker, transactional_db, tmp_path: 
     """Start the algorithms worker later in the test (e.g. after a page has loaded)."""
     started: list[WorkerProcess] = []
 
-    def make() -> WorkerProcess:
+    def make(env: dict[str, str] | None = None) -> WorkerProcess:
         worker = WorkerProcess(
             redis_url=redis_server.url,
             log_path=tmp_path / f"algorithms-worker{len(started)}.log",
             queues="algorithms,scoring",
             concurrency=1,
             name=f"algorithms{len(started)}",
+            env=env,
         ).start()
         started.append(worker)
         worker.wait_ready()

@@ -1,5 +1,6 @@
-"""A worker killed in the middle of a run: the sandbox dies with it, the sweeper re-queues
-the run, another worker completes it, and it submits exactly once."""
+"""A worker killed in the middle of a run: the sandbox dies with it, the run is re-queued
+(by another worker that sees it stop beating, or by the sweeper as the last resort),
+another worker completes it, and it submits exactly once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services import algorithm_runs_sweep
+from challenge_platform.models import JobClaim
 from scoring.models import Submission
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
@@ -50,4 +52,28 @@ def test_killed_worker_run_is_swept_and_completed_once(world, algorithms_worker_
     assert body["status"] == "succeeded", body
     stored = AlgorithmRun.objects.get(pk=run["id"])
     assert stored.attempts == 2
+    assert Submission.objects.filter(team=world.participant.team).count() == 1
+
+
+def test_a_killed_worker_s_run_is_taken_back_once_it_stops_beating(
+    world, algorithms_worker_factory
+):
+    # No beat process and the sweeper's default times: only worker liveness can re-queue it.
+    fast = {"WORKER_BEAT_SECONDS": "0.5", "WORKER_LOST_AFTER_SECONDS": "3"}
+    client = world.participant.api()
+    algorithm = upload_algorithm(client, world.challenge, algorithm_zip(SLOW_HONEST))
+    first = algorithms_worker_factory(env=fast)
+    (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
+    wait_for(lambda: sandboxes_of(run["id"]), timeout=60, what="the sandbox", worker=first)
+    second = algorithms_worker_factory(env=fast)
+
+    first.kill()
+
+    body = wait_run(client, run["id"], second)
+    assert body["status"] == "succeeded", body
+    assert AlgorithmRun.objects.get(pk=run["id"]).attempts == 2
+    lost = JobClaim.objects.get(object_id=run["id"], lost_at__isnull=False)
+    assert lost.kind == "algorithms.tasks.run_algorithm"
+    assert lost.holder.startswith(f"{first.nodename}#")
+    assert " stopped beating " in lost.lost_reason
     assert Submission.objects.filter(team=world.participant.team).count() == 1

@@ -35,6 +35,7 @@ PERMISSIONS = {
     "challenge_platform.Team": (True, True, True),
     "challenge_platform.RulesAcceptance": (False, False, False),
     "challenge_platform.WorkerHeartbeat": (False, False, False),
+    "challenge_platform.JobClaim": (False, False, False),  # written by workers only
     "challenge_platform.AuditEvent": (False, False, False),
     "datasets.Task": (True, True, True),  # "add" opens the bundle import
     "scoring.Submission": (False, False, False),  # changed only through its actions

@@ -2,17 +2,21 @@
 
 Through the API (token) and the web page (session), with local storage; and the same
 response code over an S3 bucket (moto's server on localhost), since every file goes through
-Django storage.
+Django storage. A local file is handed to the web server as a file (gunicorn sends it with
+sendfile: ``tests/platform_tests/test_embedded_server.py`` downloads ranges through it); an
+S3 object is read with ranged GETs.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import boto3
 import pytest
 from django.core.files.base import ContentFile
+from django.http import Http404, HttpResponse
 from django.test import Client, RequestFactory
 
 from datasets.downloads import ranged_file_response
@@ -109,13 +113,36 @@ def test_a_refused_download_never_reaches_the_range_code(task, anonymous_api) ->
     assert response.status_code in (401, 404)
 
 
+def test_a_missing_stored_file_is_404_not_a_server_error(fetch, task) -> None:
+    task.train_csv.storage.delete(task.train_csv.name)
+    response, _ = fetch()
+    assert response.status_code == 404
+
+
+def test_a_local_file_goes_to_the_server_as_a_file_positioned_at_the_range(task, stored) -> None:
+    # gunicorn sends such a file itself (sendfile of Content-Length bytes from its position);
+    # without that (a test client, another server) it reads exactly the range.
+    field = task.train_csv
+    request = RequestFactory().get("/x", HTTP_RANGE="bytes=10-99")
+    response = ranged_file_response(
+        request, storage=field.storage, name=field.name, filename="train.csv"
+    )
+    span = response.file_to_stream
+    assert os.lseek(span.fileno(), 0, os.SEEK_CUR) == 10
+    assert int(response["Content-Length"]) == 90
+    assert b"".join(response.streaming_content) == stored[10:100]
+    response.close()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def test_ranges_stream_from_an_s3_bucket_too() -> None:
+@pytest.fixture(scope="module")
+def s3():
+    """A bucket on moto's S3 server (localhost) and a django-storages storage over it."""
     from moto.server import ThreadedMotoServer
     from storages.backends.s3 import S3Storage
 
@@ -128,17 +155,59 @@ def test_ranges_stream_from_an_s3_bucket_too() -> None:
         boto3.client("s3", endpoint_url=url, region_name="us-east-1", **keys).create_bucket(
             Bucket="ranges"
         )
-        storage = S3Storage(
+        yield S3Storage(
             bucket_name="ranges", endpoint_url=url, region_name="us-east-1",
-            access_key="testing", secret_key="testing", file_overwrite=True,
+            access_key="testing", secret_key="testing", file_overwrite=True, location="media",
         )  # fmt: skip
-        payload = bytes(range(256)) * 4000  # ~1 MB, several chunks
-        name = storage.save("tasks/t/train.parquet", ContentFile(payload))
-        request = RequestFactory().get("/x", HTTP_RANGE="bytes=300000-")
-        response = ranged_file_response(request, storage=storage, name=name, filename="t.parquet")
-        assert response.status_code == 206
-        assert b"".join(response.streaming_content) == payload[300000:]
-        assert response["Content-Range"] == f"bytes 300000-{len(payload) - 1}/{len(payload)}"
-        assert response["Last-Modified"]
     finally:
         server.stop()
+
+
+PAYLOAD = bytes(range(256)) * 4000  # ~1 MB, several blocks
+
+
+def _s3_get(storage, name: str, **headers) -> tuple[HttpResponse, bytes]:
+    request = RequestFactory().get("/x", **{f"HTTP_{k.upper().replace('-', '_')}": v
+                                            for k, v in headers.items()})  # fmt: skip
+    response = ranged_file_response(request, storage=storage, name=name, filename="t.parquet")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    response.close()
+    return response, body
+
+
+def test_s3_objects_are_streamed_with_ranged_gets_never_downloaded_whole(s3, monkeypatch) -> None:
+    name = s3.save("tasks/t/train.parquet", ContentFile(PAYLOAD))
+    # django-storages' open() downloads the whole object (into memory) before a byte is read.
+    monkeypatch.setattr(s3, "open", lambda *a, **k: pytest.fail("read through open()"))
+
+    whole, data = _s3_get(s3, name)
+    assert (whole.status_code, data) == (200, PAYLOAD)
+    assert int(whole["Content-Length"]) == len(PAYLOAD) and whole["Last-Modified"]
+
+    part, data = _s3_get(s3, name, range="bytes=300000-", if_range=whole["ETag"])
+    assert (part.status_code, data) == (206, PAYLOAD[300000:])
+    assert part["Content-Range"] == f"bytes 300000-{len(PAYLOAD) - 1}/{len(PAYLOAD)}"
+    assert part["ETag"] == whole["ETag"]  # one GET or a HEAD: the same version, one ETag
+
+    inner, data = _s3_get(s3, name, range="bytes=5-9")
+    assert (inner.status_code, data) == (206, PAYLOAD[5:10])
+    other, data = _s3_get(s3, name, range="bytes=10-", if_range='"another-version"')
+    assert (other.status_code, data) == (200, PAYLOAD)
+    past, data = _s3_get(s3, name, range=f"bytes={len(PAYLOAD)}-")
+    assert (past.status_code, past["Content-Range"], data) == (416, f"bytes */{len(PAYLOAD)}", b"")
+
+    head = ranged_file_response(
+        RequestFactory().head("/x"), storage=s3, name=name, filename="t.parquet"
+    )
+    assert (head.status_code, head["Content-Length"], head["ETag"]) == (
+        200, str(len(PAYLOAD)), whole["ETag"],
+    )  # fmt: skip
+
+
+def test_an_empty_or_missing_s3_object(s3) -> None:
+    empty = s3.save("tasks/t/empty.csv", ContentFile(b""))
+    response, data = _s3_get(s3, empty)
+    assert (response.status_code, response["Content-Length"], data) == (200, "0", b"")
+    for headers in ({}, {"range": "bytes=0-10"}):
+        with pytest.raises(Http404):
+            _s3_get(s3, "tasks/t/gone.parquet", **headers)

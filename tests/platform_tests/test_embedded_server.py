@@ -215,6 +215,47 @@ def test_a_chunked_upload_arrives_and_is_scored(platform, tmp_path) -> None:
     assert done["scores"]["public"]["accuracy"] == 1.0
 
 
+def test_a_task_file_downloads_whole_and_resumes_through_gunicorn(platform, tmp_path) -> None:
+    # gunicorn sends a local task file itself (sendfile of the asked bytes from the file's
+    # position): the bytes of every answer are the stored ones.
+    bundle = write_classification_bundle(tmp_path / "b", task={"slug": "ranges"}, rows=3000)
+    imported = subprocess.run(
+        [sys.executable, "manage.py", "import_task", str(bundle), "--challenge", "emb",
+         "--track", "kway"],
+        cwd=REPO, env=platform.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    stored = (
+        Path(platform.env["DATA_DIR"]) / "media" / "tasks" / "ranges" / "train.csv"
+    ).read_bytes()
+    login = requests.post(
+        platform.url + "/api/v1/auth/token/",
+        json={"username": "alice", "password": "alice-demo-pass"},
+        timeout=30,
+    )
+    auth = {"Authorization": f"Token {login.json()['token']}"}
+    url = platform.url + "/api/v1/tasks/ranges/files/train.csv"
+
+    whole = requests.get(url, headers=auth, timeout=60)
+    assert (whole.status_code, whole.content) == (200, stored)
+    size, etag = len(stored), whole.headers["ETag"]
+    for asked, first, last in (
+        (f"bytes={size // 2}-", size // 2, size - 1),
+        ("bytes=100-4195", 100, 4195),
+        ("bytes=-77", size - 77, size - 1),
+    ):
+        part = requests.get(url, headers={**auth, "Range": asked, "If-Range": etag}, timeout=60)
+        assert part.status_code == 206, asked
+        assert part.headers["Content-Range"] == f"bytes {first}-{last}/{size}"
+        assert part.content == stored[first : last + 1], asked
+    again = requests.get(
+        url, headers={**auth, "Range": "bytes=9-", "If-Range": '"old"'}, timeout=60
+    )
+    assert (again.status_code, again.content) == (200, stored)
+    past = requests.get(url, headers={**auth, "Range": f"bytes={size}-"}, timeout=60)
+    assert (past.status_code, past.headers["Content-Range"]) == (416, f"bytes */{size}")
+
+
 def test_the_token_page_is_not_cacheable(platform) -> None:
     session = requests.Session()
     page = session.get(platform.url + "/accounts/login/", timeout=10)

@@ -3,9 +3,10 @@
 The script runs every role of the docker/ deployment on its own simulated host (a network
 namespace with its own address and folder: PostgreSQL, Redis, an S3 server, HAProxy, two
 web hosts, two scoring worker hosts, a baselines/algorithms host and beat), uploads through
-the balancer while a worker host is killed mid-scoring, the broker's link is cut,
-PostgreSQL restarts and a web host stops, then checks that no submission was lost or
-doubled and that the board agrees with the scored submissions. It removes its namespaces,
+the balancer while a worker host is killed mid-scoring (its submission taken back through
+worker liveness), the broker's link is cut, PostgreSQL restarts and a web host stops, then
+checks that no submission was lost or doubled and that the board agrees with the scored
+submissions. It removes its namespaces,
 processes and folders itself, even on failure.
 
 It needs root (network namespaces), ``ip``, ``unshare``, ``haproxy``, ``redis-server`` and
@@ -81,9 +82,18 @@ def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
         assert re.search(rf"^  .*{fault}.*: \d+\.\d s / \d+\.\d s", out, re.M), (fault, report)
     killed = re.search(r"SIGKILL to its (\d+) processes while it scored submission\(s\) \[", out)
     assert killed and int(killed.group(1)) >= 1, report
-    # Catching worker1 inside a scoring is best effort: on a quiet machine one takes about
-    # 0.1 s and may slip between polls (the driver then says "no scoring caught in flight");
-    # the kill still comes, and lost/doubled/boards above hold either way.
+    # worker1 is frozen while the driver checks that it holds a scoring, so the kill always
+    # strands one; another worker sees it stop beating and takes it back (worker liveness,
+    # with the default settings), not the sweeper's stale time: the reason kept on its claim.
+    assert "no scoring caught in flight" not in out, report
+    back = re.search(
+        r"^killed worker: (\d+) of (\d+) re-queued because their worker was seen dead "
+        r"\(liveness\), re-queued \d+\.\d s and re-scored \d+\.\d s after the kill "
+        r"\(its worker scoring@mh-worker1#[0-9a-f]+ stopped beating",
+        out,
+        re.M,
+    )
+    assert back and back.group(1) == back.group(2) != "0", report
     assert out.rstrip().endswith("result: PASS"), report
     # Nothing left behind: no namespace of this run, no run folder.
     leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

@@ -47,13 +47,16 @@ def scoring_worker_factory(
     """Start (and always stop) workers, each with its own environment; call ``.wait_ready()``."""
     started: list[WorkerProcess] = []
 
-    def make(*, env: dict[str, str] | None = None, concurrency: int = 2) -> WorkerProcess:
+    def make(
+        *, env: dict[str, str] | None = None, concurrency: int = 2, nodename: str | None = None
+    ) -> WorkerProcess:
         worker = WorkerProcess(
             redis_url=redis_server.url,
             log_path=tmp_path / f"worker{len(started)}.log",
             concurrency=concurrency,
             name=f"scoring{len(started)}",
             env=env,
+            nodename=nodename,
         ).start()
         started.append(worker)
         return worker

@@ -1,14 +1,18 @@
 """Faults: a worker SIGKILLed mid-scoring, a pool process killed, Redis flushed.
 
-The database is the source of truth; the broker is a doorbell (DESIGN §5). Two mechanisms
+The database is the source of truth; the broker is a doorbell (DESIGN §5). Three mechanisms
 bring work back, and each test says which one did:
 
 - ``acks_late`` + ``reject_on_worker_lost``: when a *pool process* dies, the surviving
   worker requeues its message at once, and the same delivery takes the row over.
-- the sweeper (beat, every minute): when the *whole worker* dies, its unacknowledged
-  message only returns after Redis's visibility timeout (well over 15 minutes, above the
-  baseline hard limit), so the sweeper re-queues the row once it has been ``scoring`` for
-  ``SWEEPER_STALE_AFTER_SECONDS``; here that is 1 s in the new worker's environment.
+- worker liveness (``challenge_platform/workers.py``): when the *whole worker* dies, its
+  unacknowledged message only returns after Redis's visibility timeout (well over 15
+  minutes, above the baseline hard limit); instead another worker sees that it stopped
+  beating (``WORKER_LOST_AFTER_SECONDS``) and re-queues what it held, recording why on the
+  submission's claim. A worker restarted under the same name takes its earlier boot's jobs
+  back at start.
+- the sweeper (beat, every minute), the last resort: it re-queues a row ``scoring`` for
+  ``SWEEPER_STALE_AFTER_SECONDS``; in its test that is 1 s and liveness judges after 600 s.
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import time
 
 import psutil
 import pytest
 from django.test import override_settings
 
+from challenge_platform import jobs
 from challenge_platform.celery import app
+from challenge_platform.models import JobClaim
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submissions_sweep
+from scoring.services import SCORING, submissions_sweep
 from scoring.tasks import sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (
@@ -70,6 +78,130 @@ def scored_lines(worker, pk: int) -> int:
     return len(re.findall(rf"submission {pk} scored:", worker.log_path.read_text()))
 
 
+def wait_scored_line(worker, pk: int) -> None:
+    """The worker logs "scored" just after its commit: the row can be read first."""
+    wait_for(
+        lambda: scored_lines(worker, pk), timeout=30, what="the score's log line", worker=worker
+    )
+
+
+def lost_claim(pk: int) -> JobClaim:
+    """The claim a worker lost on submission ``pk`` (its holder and why it was taken)."""
+    return JobClaim.objects.get(kind=SCORING.key, object_id=pk, lost_at__isnull=False)
+
+
+# Liveness judged within seconds, so the tests do not wait out the defaults (2 s, 12 s).
+FAST_LIVENESS = {"WORKER_BEAT_SECONDS": "0.5", "WORKER_LOST_AFTER_SECONDS": "3"}
+
+
+def start_scoring(scoring_worker_factory, task, client, **worker) -> tuple[object, int]:
+    """A worker that holds a new submission in ``scoring`` (its scoring waits first)."""
+    holder = scoring_worker_factory(concurrency=1, **worker)
+    holder.wait_ready()
+    pk = api_upload(client, task, predictions_frame(task, seed=11))
+    wait_for(
+        lambda: status_of(pk).status == SubmissionStatus.SCORING,
+        timeout=30,
+        what="the worker to start scoring",
+        worker=holder,
+    )
+    return holder, pk
+
+
+def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
+    scoring_worker_factory, task, client
+):
+    # The default stale time (390 s) and no beat process: only liveness can bring it back.
+    slow, pk = start_scoring(
+        scoring_worker_factory,
+        task,
+        client,
+        env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"},
+    )
+    claim = JobClaim.objects.get(kind=SCORING.key, object_id=pk)
+    assert claim.holder.startswith(f"{slow.nodename}#") and claim.lost_at is None
+    watcher = scoring_worker_factory(env=FAST_LIVENESS)
+    watcher.wait_ready()
+
+    slow.kill()
+
+    wait_for(
+        lambda: status_of(pk).status == SubmissionStatus.SCORED,
+        timeout=60,
+        what="the watcher to take the submission back and score it",
+        log=[watcher],
+    )
+    lost = lost_claim(pk)
+    assert lost.holder == claim.holder
+    assert lost.lost_reason.startswith(f"its worker {claim.holder} stopped beating")
+    assert status_of(pk).attempts == 2
+    wait_scored_line(watcher, pk)
+    assert (scored_lines(slow, pk), scored_lines(watcher, pk)) == (0, 1)
+    assert f"worker {claim.holder} seen dead" in watcher.log_path.read_text()
+
+
+def test_a_worker_busy_in_a_long_scoring_is_not_taken_for_dead(
+    scoring_worker_factory, task, client
+):
+    # Its pool process computes for four times the lost-after time; its main process beats.
+    busy, pk = start_scoring(
+        scoring_worker_factory,
+        task,
+        client,
+        env={
+            **FAST_LIVENESS,
+            "SCORING_TEST_DELAY_SECONDS": "12",
+            "SCORING_TEST_DELAY_BUSY": "1",
+        },
+    )
+    watcher = scoring_worker_factory(env=FAST_LIVENESS)
+    watcher.wait_ready()
+
+    wait_for(
+        lambda: status_of(pk).status == SubmissionStatus.SCORED,
+        timeout=90,
+        what="the busy worker to finish",
+        log=[busy, watcher],
+    )
+    assert status_of(pk).attempts == 1
+    assert not JobClaim.objects.filter(object_id=pk).exists()  # released when it finished
+    wait_scored_line(busy, pk)
+    assert (scored_lines(busy, pk), scored_lines(watcher, pk)) == (1, 0)
+    assert "seen dead" not in watcher.log_path.read_text()
+
+
+def test_a_restarted_worker_takes_back_its_earlier_boot_s_jobs_at_start(
+    scoring_worker_factory, task, client
+):
+    # Liveness would wait ten minutes and the sweeper six and a half: only the start-up
+    # rule (same node name, another boot) can bring the submission back within a minute.
+    name = f"restarting-{time.monotonic_ns()}@{socket.gethostname()}"
+    patient = {"WORKER_LOST_AFTER_SECONDS": "600"}
+    first, pk = start_scoring(
+        scoring_worker_factory,
+        task,
+        client,
+        env={**patient, "SCORING_TEST_DELAY_SECONDS": "120"},
+        nodename=name,
+    )
+    first.kill()
+    again = scoring_worker_factory(env=patient, nodename=name)
+    again.wait_ready()
+
+    wait_for(
+        lambda: status_of(pk).status == SubmissionStatus.SCORED,
+        timeout=60,
+        what="the restarted worker to score it",
+        log=[again],
+    )
+    lost = lost_claim(pk)
+    assert lost.holder.startswith(f"{name}#")
+    assert lost.lost_reason.startswith(f"its worker {name} restarted ({lost.holder} -> {name}#")
+    assert status_of(pk).attempts == 2
+    wait_scored_line(again, pk)
+    assert scored_lines(again, pk) == 1
+
+
 def test_a_sigkilled_worker_s_submission_is_scored_once_by_the_next_worker(
     scoring_worker_factory, task, client, broker
 ):
@@ -88,7 +220,9 @@ def test_a_sigkilled_worker_s_submission_is_scored_once_by_the_next_worker(
 
     assert broker.hlen("unacked") == 1, "the message waits for Redis's visibility timeout"
     assert status_of(pk).status == SubmissionStatus.SCORING
-    fresh = scoring_worker_factory(env={"SWEEPER_STALE_AFTER_SECONDS": "1"})
+    fresh = scoring_worker_factory(
+        env={"SWEEPER_STALE_AFTER_SECONDS": "1", "WORKER_LOST_AFTER_SECONDS": "600"}
+    )
     fresh.wait_ready()
     sweep_submissions.delay()  # what beat sends every minute
 
@@ -101,6 +235,7 @@ def test_a_sigkilled_worker_s_submission_is_scored_once_by_the_next_worker(
     submission = status_of(pk)
     assert submission.attempts == 2  # the killed attempt and the one that finished
     assert_scores_equal(submission.scores, sklearn_scores(task, frame))
+    assert lost_claim(pk).lost_reason == jobs.STALE
 
     # Much later the visibility timeout returns the killed worker's message: it is a no-op.
     with app.connection_for_write() as connection:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,7 @@ class WorkerProcess:
         name: str = "test",
         env: dict[str, str] | None = None,
         settings_module: str = "tests.support.worker_settings",
+        nodename: str | None = None,
     ) -> None:
         self.extra_env = env or {}
         self.settings_module = settings_module
@@ -70,6 +72,8 @@ class WorkerProcess:
         self.queues = queues
         self.concurrency = concurrency
         self.name = name
+        # Celery's node name; unique per start unless given (a restart keeps its name).
+        self.nodename = nodename or f"{name}-{time.monotonic_ns()}@{socket.gethostname()}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
@@ -97,7 +101,7 @@ class WorkerProcess:
                 "--loglevel",
                 "INFO",
                 "--hostname",
-                f"{self.name}-{time.monotonic_ns()}@%h",
+                self.nodename,
                 "--without-gossip",
                 "--without-mingle",
             ],
@@ -116,7 +120,8 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"celery worker exited; log:\n{self.log_tail()}")
-            replies = app.control.ping(timeout=0.5) or []
+            # This worker's answer (another one already running would answer too).
+            replies = app.control.ping(destination=[self.nodename], timeout=0.5) or []
             if replies:
                 return
             time.sleep(0.2)

@@ -1,7 +1,8 @@
 """Test-only delays for worker processes, armed by environment variables (never shipped).
 
 - ``SCORING_TEST_DELAY_SECONDS``: scoring sleeps after it claimed a submission (before the
-  file is read), so a test can kill a worker while the row is deterministically "scoring".
+  file is read), so a test can kill a worker while the row is deterministically "scoring";
+  with ``SCORING_TEST_DELAY_BUSY=1`` it computes all that time instead of sleeping.
   It wraps ``scoring.core.score_file`` before the scoring services import it, which is why
   the worker's settings module (:mod:`tests.support.worker_settings`) imports this module.
 
@@ -34,6 +35,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SCORING_DELAY = float(os.environ.get("SCORING_TEST_DELAY_SECONDS", "0") or 0)
+# "1": the delay computes (a Python loop holding its process's GIL) instead of sleeping.
+SCORING_DELAY_BUSY = os.environ.get("SCORING_TEST_DELAY_BUSY", "") == "1"
 SLOW_MAIN = """
 import runpy, sys, time
 from pathlib import Path
@@ -52,7 +55,13 @@ def arm_scoring_delay() -> None:
 
     @functools.wraps(real)
     def slow_score_file(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(SCORING_DELAY)
+        if SCORING_DELAY_BUSY:
+            deadline = time.monotonic() + SCORING_DELAY
+            spins = 0
+            while time.monotonic() < deadline:
+                spins += sum(range(10_000)) & 1
+        else:
+            time.sleep(SCORING_DELAY)
         return real(*args, **kwargs)
 
     scoring.core.score_file = slow_score_file

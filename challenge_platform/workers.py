@@ -1,0 +1,326 @@
+"""Worker liveness: every Celery worker announces itself and beats; a job whose worker
+stopped beating is taken back within seconds, not after the sweeper's stale time.
+
+- **Who holds a job.** Each worker process is named by its Celery node name and a boot id
+  drawn when it starts (``scoring@host#3f2a9c1b0d4e``): :func:`current_holder`, set in the
+  worker's main process before the pool forks, so every pool process inherits it. A claim
+  made there records the holder (:mod:`challenge_platform.jobs`, ``JobClaim``).
+- **Beats.** A thread of the worker's *main* process (never of the pool process running a
+  task, so a task busy in a long C call, holding its GIL or not, cannot silence it) writes
+  every ``WORKER_BEAT_SECONDS`` a key that Redis expires after ``WORKER_LOST_AFTER_SECONDS``
+  and the holder's entry in one hash of workers (one transaction: an entry always had its
+  key). Expiry runs on Redis's clock, so the hosts' clocks never matter.
+- **Seeing a worker dead.** On each beat the same thread reads the hash and the keys (two
+  Redis reads): an entry whose key expired is a dead worker. One worker takes a Redis lock
+  for it and calls :func:`challenge_platform.jobs.jobs_sweep_lost`, which re-queues (or fails,
+  as each kind decides) what the dead worker held, recording why on its claims. A worker
+  that shuts down cleanly deletes its key, so anything it left is taken back at once.
+- **At start** (``worker_ready``) a worker takes back at once what an earlier boot of its own
+  node name held (it restarted: that boot is dead whatever its key says), and watches every
+  other holder the claims table names (a worker whose entry Redis lost, in a flush) until
+  it has been silent for ``WORKER_LOST_AFTER_SECONDS``; it reads the table again every minute.
+- **No false alarms.** A checker judges only after its own beats have succeeded for a
+  whole ``WORKER_LOST_AFTER_SECONDS``: when Redis was unreachable (a cut link, a restart)
+  nobody could beat, and every live worker gets that long to beat again. A worker paused
+  longer than that (a frozen machine) is taken for dead: its jobs go to other workers, and
+  when it wakes the token rules of :mod:`challenge_platform.jobs` drop its results; it logs
+  that it was presumed dead. The largest gap between two good beats of the running thread
+  is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
+  rule above covers them), which is how the defaults were measured (docs/decisions.md).
+
+The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
+with Redis down nothing here can judge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from celery import signals
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+REGISTRY = "platform:workers"  # hash: holder -> JSON (node, host, pid, started, beat, ...)
+BEAT_PREFIX = "platform:worker-beat:"  # key per holder, expiring WORKER_LOST_AFTER_SECONDS
+LOCK_PREFIX = "platform:worker-sweep:"  # who takes a dead holder's jobs back
+LOCK_SECONDS = 120
+DISCOVER_SECONDS = 60.0
+FORGET_DEAD_SECONDS = 3600.0  # a dead worker's entry is dropped after this long
+
+_holder = ""
+_liveness: Liveness | None = None
+
+
+def current_holder() -> str:
+    """This process's worker as a job holder (``<node name>#<boot id>``); "" outside one."""
+    return _holder
+
+
+def node_of(holder: str) -> str:
+    return holder.rpartition("#")[0]
+
+
+def _entry(raw: bytes | str) -> dict[str, Any]:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
+def broker_redis() -> redis.Redis:
+    """A client of the broker's Redis (every worker and web process shares it)."""
+    from challenge_platform.celery import app
+
+    timeout = float(settings.REDIS_SOCKET_TIMEOUT)
+    return redis.Redis.from_url(
+        str(app.conf.broker_url), socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+
+
+def beat_settings() -> tuple[float, float]:
+    """``(beat every, lost after)`` in seconds; the second at least three beats."""
+    beat = max(float(settings.WORKER_BEAT_SECONDS), 0.1)
+    return beat, max(float(settings.WORKER_LOST_AFTER_SECONDS), 3 * beat)
+
+
+def _sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
+    from django.db import connections
+
+    from challenge_platform import jobs
+
+    try:
+        report = jobs.jobs_sweep_lost(holder=holder, reason=reason)
+    finally:
+        connections.close_all()  # this thread's connections only: none kept between sweeps
+    return report.requeued, report.failed
+
+
+def _claim_holders() -> list[str]:
+    from django.db import connections
+
+    from challenge_platform import jobs
+
+    try:
+        return jobs.claim_holders()
+    finally:
+        connections.close_all()
+
+
+@dataclass
+class Liveness:
+    """One worker's beats and its watch over the others (run by :meth:`run` in a thread)."""
+
+    holder: str
+    client: redis.Redis
+    beat_seconds: float
+    lost_after: float
+    clock: Callable[[], float] = time.monotonic
+    sweep: Callable[[str, str], tuple[list[int], list[int]]] = _sweep_lost
+    holders_of_claims: Callable[[], list[str]] = _claim_holders
+    started: float = field(default_factory=time.time)
+    connected_since: float | None = None  # first beat of the current run of good beats
+    last_beat: float | None = None
+    max_gap: float = 0.0
+    suspects: dict[str, float] = field(default_factory=dict)  # holder -> silent since
+    discovered_at: float | None = None
+    running: bool = False  # in the thread's loop (gaps before it, at start-up, do not count)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def node(self) -> str:
+        return node_of(self.holder)
+
+    def beat(self) -> bool:
+        """Write this worker's key and entry; False (logged) when Redis did not answer."""
+        now = self.clock()
+        gap = now - self.last_beat if self.last_beat is not None else 0.0
+        steady = self.running and self.connected_since is not None  # the last one was good
+        entry = {
+            "node": self.node,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self.started,
+            "beat": time.time(),
+            "max_gap": round(max(self.max_gap, gap if steady else 0.0), 3),
+        }
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.set(BEAT_PREFIX + self.holder, "1", px=int(self.lost_after * 1000))
+            pipe.hget(REGISTRY, self.holder)
+            pipe.hset(REGISTRY, self.holder, json.dumps(entry))
+            _, before, _ = pipe.execute()
+        except redis.RedisError as exc:
+            if self.connected_since is not None:
+                logger.warning("worker %s could not beat: %s", self.holder, exc)
+            self.connected_since = None
+            return False
+        if before is not None and (why := _entry(before).get("dead")):
+            logger.error(
+                "worker %s was presumed dead (%s; this beat came %.1f s after the last): the"
+                " jobs it held went to other workers and its results for them are dropped",
+                self.holder,
+                why,
+                gap,
+            )
+        if steady:
+            self.max_gap = max(self.max_gap, gap)
+        self.last_beat = now
+        if self.connected_since is None:
+            self.connected_since = now
+        return True
+
+    def may_judge(self) -> bool:
+        """Only after a whole ``lost_after`` of good beats (see the module's docstring)."""
+        return (
+            self.connected_since is not None
+            and self.clock() - self.connected_since >= self.lost_after
+        )
+
+    def dead(self) -> dict[str, str]:
+        """The holders seen dead now, each with the reason (two Redis reads)."""
+        entries = self.client.hgetall(REGISTRY)
+        registered = {k.decode(): v for k, v in entries.items()}
+        watched = sorted(set(registered) | set(self.suspects))
+        if not watched:
+            return {}
+        alive = self.client.mget([BEAT_PREFIX + h for h in watched])
+        now = self.clock()
+        found: dict[str, str] = {}
+        for holder, beat in zip(watched, alive, strict=True):
+            if beat is not None or holder == self.holder:
+                self.suspects.pop(holder, None)
+                continue
+            entry = _entry(registered[holder]) if holder in registered else None
+            if entry is not None and entry.get("dead"):
+                self.suspects.pop(holder, None)
+                if time.time() - float(entry.get("at") or 0) > FORGET_DEAD_SECONDS:
+                    self.client.hdel(REGISTRY, holder)
+                continue
+            if entry is not None:
+                found[holder] = self._reason(holder, entry)
+            elif now - self.suspects.setdefault(holder, now) >= self.lost_after:
+                found[holder] = (
+                    f"its worker {holder} was silent for {now - self.suspects[holder]:.0f} s"
+                    " (no beat; known from the claims table)"
+                )
+        return found
+
+    def _reason(self, holder: str, entry: dict[str, Any]) -> str:
+        if entry.get("stopped"):
+            return f"its worker {holder} shut down"
+        last = entry.get("beat")
+        since = f"; last beat {time.time() - last:.1f} s ago" if isinstance(last, float) else ""
+        return (
+            f"its worker {holder} stopped beating (no beat within {self.lost_after:.0f} s{since})"
+        )
+
+    def take_back(self, holder: str, reason: str) -> bool:
+        """Take ``holder``'s jobs back, unless another worker is doing it; True when done."""
+        lock = LOCK_PREFIX + holder
+        if not self.client.set(lock, self.holder, nx=True, ex=LOCK_SECONDS):
+            return False
+        try:
+            requeued, failed = self.sweep(holder, reason)
+        except Exception:
+            logger.warning("could not take back the jobs of %s yet", holder, exc_info=True)
+            self.client.delete(lock)
+            return False
+        # Kept a while as dead, so that the worker, if it was only frozen, learns it.
+        self.client.hset(REGISTRY, holder, json.dumps({"dead": reason, "at": time.time()}))
+        self.suspects.pop(holder, None)
+        logger.warning(
+            "worker %s seen dead (%s): re-queued %s, failed %s", holder, reason, requeued, failed
+        )
+        return True
+
+    def discover(self, *, at_start: bool = False) -> None:
+        """Watch every holder the claims table names; at start, take back at once what an
+        earlier boot of this node held."""
+        self.discovered_at = self.clock()
+        for holder in self.holders_of_claims():
+            if holder == self.holder:
+                continue
+            if at_start and node_of(holder) == self.node:
+                self.take_back(
+                    holder, f"its worker {self.node} restarted ({holder} -> {self.holder})"
+                )
+            else:
+                self.suspects.setdefault(holder, self.clock())
+
+    def tick(self) -> None:
+        """One beat, then (once allowed) one look at the others."""
+        if not self.beat():
+            return
+        try:
+            if self.discovered_at is None:
+                self.discover(at_start=True)
+            elif self.clock() - self.discovered_at >= DISCOVER_SECONDS:
+                self.discover()
+            if self.may_judge():
+                for holder, reason in self.dead().items():
+                    self.take_back(holder, reason)
+        except redis.RedisError as exc:
+            logger.warning("worker %s could not check the others: %s", self.holder, exc)
+        except Exception:  # the database away: the next tick tries again
+            logger.warning("worker %s could not check the others", self.holder, exc_info=True)
+
+    def run(self) -> None:
+        self.running, self.last_beat = True, None
+        while not self.stopping.is_set():
+            started = self.clock()
+            self.tick()
+            self.stopping.wait(max(self.beat_seconds - (self.clock() - started), 0.05))
+
+    def stop(self) -> None:
+        """A clean stop: the entry says so and the key goes, so whatever this worker still
+        held (nothing, after a warm shutdown) is taken back at once."""
+        self.stopping.set()
+        try:
+            entry = {"node": self.node, "pid": os.getpid(), "stopped": True, "beat": time.time()}
+            pipe = self.client.pipeline(transaction=True)
+            pipe.delete(BEAT_PREFIX + self.holder)
+            pipe.hset(REGISTRY, self.holder, json.dumps(entry))
+            pipe.execute()
+        except redis.RedisError:
+            logger.warning("worker %s could not say it stopped", self.holder)
+
+
+# --- the worker's signals ---------------------------------------------------------------------
+
+
+@signals.worker_init.connect
+def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
+    """Main process, before the pool forks: name this worker and beat once, so a job it
+    claims always has a holder others can watch."""
+    global _holder, _liveness
+    _holder = f"{sender.hostname}#{uuid.uuid4().hex[:12]}"
+    beat, lost_after = beat_settings()
+    _liveness = Liveness(
+        holder=_holder, client=broker_redis(), beat_seconds=beat, lost_after=lost_after
+    )
+    _liveness.beat()
+    logger.info("worker %s beats every %.1f s (lost after %.0f s)", _holder, beat, lost_after)
+
+
+@signals.worker_ready.connect
+def _on_worker_ready(**kwargs: Any) -> None:
+    if _liveness is not None:
+        threading.Thread(target=_liveness.run, name="worker-liveness", daemon=True).start()
+
+
+@signals.worker_shutdown.connect
+def _on_worker_shutdown(**kwargs: Any) -> None:
+    if _liveness is not None:
+        _liveness.stop()

@@ -1,0 +1,189 @@
+"""Worker liveness on a real Redis: beats, who is seen dead and when, no false alarms.
+
+Each :class:`Liveness` here stands for one worker's thread; its clock is the test's (for
+"how long have my own beats succeeded"), while key expiry runs on Redis's own clock, as in
+production. Taking jobs back is recorded instead of touching the database (that part is
+``tests/scoring_tests/test_job_claims.py`` and, with real workers, ``test_faults.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+import redis
+
+from challenge_platform import workers
+from challenge_platform.workers import BEAT_PREFIX, REGISTRY, Liveness
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def r(redis_client):
+    redis_client.flushall()
+    return redis_client
+
+
+@pytest.fixture
+def swept():
+    return []
+
+
+@pytest.fixture
+def make(r, swept):
+    def make(holder: str, *, lost_after: float = 3.0, claims: list[str] | None = None, **kw):
+        clock = Clock()
+
+        def sweep(dead: str, reason: str) -> tuple[list[int], list[int]]:
+            swept.append((holder, dead, reason))
+            return [1], []
+
+        liveness = Liveness(
+            holder=holder,
+            client=kw.pop("client", r),
+            beat_seconds=0.5,
+            lost_after=lost_after,
+            clock=clock,
+            sweep=sweep,
+            holders_of_claims=lambda: list(claims or []),
+        )
+        liveness.test_clock = clock
+        return liveness
+
+    return make
+
+
+def expire(r, holder: str) -> None:
+    """``holder``'s key runs out (as Redis does once it stopped beating)."""
+    r.delete(BEAT_PREFIX + holder)
+
+
+def test_a_beat_sets_an_expiring_key_and_the_worker_s_entry(r, make):
+    a = make("scoring@a#1", lost_after=12)
+    assert a.beat()
+    assert 11_000 < r.pttl(BEAT_PREFIX + "scoring@a#1") <= 12_000
+    entry = json.loads(r.hget(REGISTRY, "scoring@a#1"))
+    assert entry["node"] == "scoring@a" and entry["pid"] > 0 and entry["max_gap"] == 0
+
+
+def test_a_worker_whose_key_expired_is_taken_back_once_by_one_watcher(r, make, swept):
+    a, b, c = make("w@a#1"), make("w@b#1", lost_after=0.3), make("w@c#1")
+    for liveness in (a, b, c):
+        liveness.beat()
+    time.sleep(0.5)  # b beats no more: Redis expires its key
+    a.beat()
+    c.beat()
+    assert not a.may_judge()  # a's own beats have not lasted a whole lost-after yet
+    a.test_clock.advance(3)
+    c.test_clock.advance(3)
+    a.beat()
+    c.beat()
+    assert a.may_judge()
+
+    dead = a.dead()
+    assert list(dead) == ["w@b#1"]
+    assert dead["w@b#1"].startswith("its worker w@b#1 stopped beating (no beat within 3 s")
+    assert a.take_back("w@b#1", dead["w@b#1"])
+    assert not c.take_back("w@b#1", dead["w@b#1"])  # a holds the lock: no second sweep
+    assert swept == [("w@a#1", "w@b#1", dead["w@b#1"])]
+    assert a.dead() == {} and c.dead() == {}  # kept as dead, judged no more
+
+
+def test_nobody_is_judged_until_the_watcher_has_beaten_for_a_whole_lost_after(r, make):
+    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    a = make("w@a#1", client=unreachable)
+    assert not a.beat()  # Redis unreachable: nobody can beat, so nobody may be judged
+    a.test_clock.advance(60)
+    assert not a.may_judge()
+    a.client = r
+    assert a.beat()
+    a.test_clock.advance(2.9)
+    assert not a.may_judge()
+    a.test_clock.advance(0.1)
+    assert a.may_judge()
+
+
+def test_a_flushed_redis_makes_no_worker_look_dead(r, make):
+    a, b = make("w@a#1"), make("w@b#1")
+    a.beat()
+    b.beat()
+    r.flushall()
+    assert a.dead() == {}  # entry and key went together
+    assert b.beat() and r.hexists(REGISTRY, "w@b#1")
+
+
+def test_a_worker_presumed_dead_says_so_when_it_beats_again(r, make, caplog):
+    a, b = make("w@a#1"), make("w@b#1")
+    a.beat()
+    b.beat()
+    expire(r, "w@b#1")
+    assert a.take_back("w@b#1", "its worker w@b#1 stopped beating")
+    with caplog.at_level(logging.ERROR, logger="challenge_platform.workers"):
+        b.beat()
+    assert "worker w@b#1 was presumed dead (its worker w@b#1 stopped beating" in caplog.text
+    assert a.dead() == {}  # alive again
+
+
+def test_a_clean_stop_is_seen_at_once(r, make):
+    a, b = make("w@a#1"), make("w@b#1")
+    a.beat()
+    b.beat()
+    b.stop()
+    assert a.dead() == {"w@b#1": "its worker w@b#1 shut down"}
+
+
+def test_at_start_a_worker_takes_back_its_earlier_boot_and_watches_the_other_holders(
+    r, make, swept
+):
+    claims = ["w@a#old", "w@c#1", "w@d#1"]
+    a, d = make("w@a#new", claims=claims), make("w@d#1")
+    d.beat()  # d is alive; c left claims and no entry (Redis lost it, say)
+    a.tick()
+    assert swept == [("w@a#new", "w@a#old", "its worker w@a restarted (w@a#old -> w@a#new)")]
+    assert set(a.suspects) == {"w@c#1", "w@d#1"}
+
+    assert a.dead() == {}  # c silent for 0 s as far as a has seen; d beats
+    assert set(a.suspects) == {"w@c#1"}
+    a.test_clock.advance(2.5)
+    assert a.dead() == {}
+    a.test_clock.advance(0.5)
+    dead = a.dead()
+    assert list(dead) == ["w@c#1"]
+    assert dead["w@c#1"].startswith("its worker w@c#1 was silent for 3 s")
+
+
+def test_the_lost_after_time_is_at_least_three_beats(settings):
+    settings.WORKER_BEAT_SECONDS = 2
+    settings.WORKER_LOST_AFTER_SECONDS = 1
+    assert workers.beat_settings() == (2.0, 6.0)
+
+
+def test_the_largest_gap_counts_good_beats_of_the_running_thread_only(r, make):
+    a = make("w@a#1")
+    a.beat()  # at start-up, before the thread runs
+    a.test_clock.advance(9)
+    a.running, a.last_beat = True, None
+    a.beat()
+    a.test_clock.advance(1.5)
+    a.beat()
+    good = a.client
+    a.client = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    a.test_clock.advance(20)
+    assert not a.beat()  # an outage: nobody beats, and the rule above covers it
+    a.client = good
+    a.test_clock.advance(1)
+    a.beat()
+    assert a.max_gap == 1.5
+    assert json.loads(r.hget(REGISTRY, "w@a#1"))["max_gap"] == 1.5

@@ -1,0 +1,174 @@
+"""Claims: which worker holds a running job, and taking jobs back from a dead one.
+
+The lifecycle (``challenge_platform.jobs``) is exercised on submissions, in this process,
+as if it were a worker (its holder set); ``test_faults.py`` does it with real workers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from challenge_platform import hooks, jobs, workers
+from challenge_platform.models import JobClaim
+from scoring.models import Submission, SubmissionStatus
+from scoring.services import (
+    INTERNAL_ERROR_MESSAGE,
+    SCORING,
+    submission_create,
+    submissions_sweep,
+)
+from tests.scoring_tests.conftest import queued_submission_pks
+from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
+
+pytestmark = pytest.mark.django_db
+
+DEAD = "scoring@host-a#0badb0075eed"
+ALIVE = "scoring@host-b#a11ve0000000"
+
+
+@pytest.fixture(autouse=True)
+def _attempts(settings):
+    settings.SCORING_MAX_ATTEMPTS = 3
+
+
+@pytest.fixture
+def task(module_tasks):
+    return module_tasks["classification"]
+
+
+@pytest.fixture
+def as_worker(monkeypatch):
+    """This process claims as the worker ``holder`` (as a pool process of it would)."""
+
+    def become(holder: str) -> None:
+        monkeypatch.setattr(workers, "_holder", holder)
+
+    return become
+
+
+def new_submission(task) -> Submission:
+    who = make_participant(task.track.challenge)
+    return submission_create(
+        task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+
+
+def claim(submission: Submission, token: str) -> Submission:
+    claimed = jobs.job_claim(SCORING, pk=submission.pk, token=token, delivery_id=token)
+    assert claimed is not None
+    return claimed
+
+
+def live_claims(pk: int) -> list[tuple[str, str]]:
+    rows = JobClaim.objects.filter(kind=SCORING.key, object_id=pk, lost_at__isnull=True)
+    return list(rows.values_list("holder", "token"))
+
+
+def test_a_claim_in_a_worker_records_its_holder_and_finishing_removes_it(task, as_worker):
+    as_worker(DEAD)
+    submission = claim(new_submission(task), "delivery-1")
+    assert live_claims(submission.pk) == [(DEAD, "delivery-1")]
+
+    assert jobs.job_transition(
+        SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.SCORED
+    )
+    assert JobClaim.objects.count() == 0
+
+
+def test_a_retry_releases_the_claim_and_a_claim_outside_a_worker_records_nothing(
+    task, as_worker, broker
+):
+    as_worker(DEAD)
+    submission = claim(new_submission(task), "delivery-1")
+    assert jobs.job_requeue(SCORING, job=submission, token="delivery-1")
+    assert JobClaim.objects.count() == 0
+
+    as_worker("")
+    claim(Submission.objects.get(pk=submission.pk), "delivery-2")
+    assert JobClaim.objects.count() == 0
+
+
+def test_a_redelivery_keeps_the_lost_claim_and_holds_the_job_under_its_new_worker(task, as_worker):
+    as_worker(DEAD)
+    submission = claim(new_submission(task), "delivery-1")
+    as_worker(ALIVE)
+    claim(Submission.objects.get(pk=submission.pk), "delivery-1")  # same message, again
+
+    assert live_claims(submission.pk) == [(ALIVE, "delivery-1")]
+    lost = JobClaim.objects.get(object_id=submission.pk, lost_at__isnull=False)
+    assert (lost.holder, lost.lost_reason) == (DEAD, jobs.REDELIVERED)
+
+
+def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched(
+    task, as_worker, broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    finished = []
+    monkeypatch.setattr(hooks, "emit", finished.append)
+    as_worker(DEAD)
+    retried = claim(new_submission(task), "d-retried")
+    exhausted = claim(new_submission(task), "d-exhausted")
+    Submission.objects.filter(pk=exhausted.pk).update(attempts=3)
+    taken_over = claim(new_submission(task), "d-taken-over")
+    # Another delivery took this one over meanwhile: the dead holder's claim is stale.
+    Submission.objects.filter(pk=taken_over.pk).update(scoring_token="someone-else")
+    as_worker(ALIVE)
+    alive = claim(new_submission(task), "d-alive")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = jobs.jobs_sweep_lost(holder=DEAD, reason="its worker stopped beating")
+
+    assert (report.requeued, report.failed) == ([retried.pk], [exhausted.pk])
+    assert queued_submission_pks(broker) == [retried.pk]
+    states = dict(Submission.objects.values_list("pk", "status"))
+    assert states == {
+        retried.pk: SubmissionStatus.QUEUED,
+        exhausted.pk: SubmissionStatus.FAILED,
+        taken_over.pk: SubmissionStatus.SCORING,
+        alive.pk: SubmissionStatus.SCORING,
+    }
+    assert Submission.objects.get(pk=exhausted.pk).error == INTERNAL_ERROR_MESSAGE
+    assert finished == [hooks.SubmissionFinished(submission_id=exhausted.pk)]  # the team hears
+    lost = JobClaim.objects.filter(lost_at__isnull=False).order_by("object_id")
+    assert [(c.object_id, c.holder, c.lost_reason) for c in lost] == [
+        (retried.pk, DEAD, "its worker stopped beating"),
+        (exhausted.pk, DEAD, "its worker stopped beating"),
+    ]
+    # The stale claim is dropped; the live worker's claim stays.
+    assert list(JobClaim.objects.filter(lost_at__isnull=True).values_list("holder", flat=True)) == [
+        ALIVE
+    ]
+    assert jobs.claim_holders() == [ALIVE]
+
+    # Twice is harmless: nothing of the dead holder is left.
+    again = jobs.jobs_sweep_lost(holder=DEAD, reason="again")
+    assert (again.requeued, again.failed) == ([], [])
+
+
+def test_the_stale_sweeper_records_why_it_took_a_running_job(task, as_worker, broker, settings):
+    settings.SWEEPER_STALE_AFTER_SECONDS = 60
+    as_worker(DEAD)
+    submission = claim(new_submission(task), "delivery-1")
+    Submission.objects.filter(pk=submission.pk).update(
+        status_changed_at=timezone.now() - timedelta(seconds=120)
+    )
+    assert submissions_sweep().requeued == [submission.pk]
+    lost = JobClaim.objects.get(object_id=submission.pk)
+    assert (lost.holder, lost.lost_reason) == (DEAD, jobs.STALE)
+    assert lost.lost_at is not None
+
+
+def test_every_job_kind_decides_what_a_lost_worker_s_job_becomes():
+    import algorithms.services  # noqa: F401 - declares the run kinds and their decisions
+    import notifications.webhooks  # noqa: F401
+
+    kinds = {
+        "scoring.tasks.score_submission",
+        "algorithms.tasks.run_algorithm",
+        "algorithms.tasks.run_baseline",
+        "notifications.tasks.deliver_webhook",
+    }
+    assert kinds <= set(jobs._KINDS)
+    assert kinds <= set(jobs._LOST)
