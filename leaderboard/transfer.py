@@ -86,7 +86,7 @@ def run_score(run: AlgorithmRun, task: Task, split: str) -> float | None:
     """The run's primary score on ``split``: its submission's, or (an organizer's run) the
     scores stored on it; None when it has none."""
     scores = run.submission.scores if run.submission_id else run.scores
-    primary = task.primary_metric or PRIMARY_METRIC[task.kind]
+    primary = task.primary_metric or kind_get(task.kind).primary
     value = ((scores or {}).get(split) or {}).get(primary)
     return float(value) if isinstance(value, int | float) else None
 

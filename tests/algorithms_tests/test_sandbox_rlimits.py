@@ -57,14 +57,16 @@ LIMITS = {
 def root() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="sandbox-nobody-"))
     os.chmod(folder, 0o777)
-    (folder / "code").mkdir()
-    (folder / "task").mkdir()
+    for part in ("code", "task"):  # readable by the user whatever root's umask (CI: 077)
+        (folder / part).mkdir()
+        os.chmod(folder / part, 0o755)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_as_nobody(root: Path, script: str) -> dict:
     (root / "code" / "main.py").write_text(script)
+    os.chmod(root / "code" / "main.py", 0o644)
 
     def drop() -> None:
         os.setgroups([])

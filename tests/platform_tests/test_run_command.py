@@ -100,7 +100,10 @@ def test_the_processes_learn_the_address(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
 def test_make_run_passes_its_port_option_on() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    # Run from `make test`, the outer make's MAKEFLAGS/MAKELEVEL would make this one print
+    # "Entering/Leaving directory" lines: the command is checked as a user types it.
+    outer = {"PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in outer}
 
     def command(*args: str, **extra: str) -> str:
         done = subprocess.run(
