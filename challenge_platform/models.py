@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 
 from django.conf import settings
 from django.db import models
@@ -121,8 +122,13 @@ class Track(models.Model):
         return self.title
 
 
+# Letters and digits only: a code typed after `chal teams join` must not read as an option
+# ("-x..." did, one code in 32 of token_urlsafe's), and is easier to read out.
+INVITE_CODE_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_invite_code() -> str:
-    return secrets.token_urlsafe(9)
+    return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(12))
 
 
 class Team(models.Model):

@@ -107,3 +107,13 @@ def test_web_team_flow_create_invite_join(client):
     # A non-member sees the members but not the invite code.
     client.force_login(UserFactory(username="eve"))
     assert team.invite_code not in client.get(f"/teams/{team.pk}/").content.decode()
+
+
+def test_an_invite_code_never_reads_as_a_command_line_option():
+    """`chal teams join <code>` once failed with "the following arguments are required: code"
+    for a code starting with "-" (one in 32 of the old codes)."""
+    from challenge_platform.models import new_invite_code
+
+    codes = {new_invite_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(code) == 12 and code.isascii() and code.isalnum() for code in codes)

@@ -380,6 +380,13 @@ API: list[Case] = [
         ("403", "403", "403", OK),
         private=True,
     ),
+    Case("api/v1/tracks/<slug:slug>/transfer/", "/api/v1/tracks/{track}/transfer/", ALL_OK),
+    Case(
+        "api/v1/tracks/<slug:slug>/transfer/",
+        "/api/v1/tracks/{track}/transfer/?split=private",
+        ("403", "403", "403", OK),
+        private=True,
+    ),
 ]
 
 API += ACCOUNT_API
@@ -480,7 +487,20 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "notifications.webhook": lambda w: _webhook(w).pk,
     "notifications.webhookdelivery": lambda w: _delivery(w).pk,
     "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
+    "challenge_platform.jobclaim": lambda w: _job_claim(w).pk,
 }
+
+
+def _job_claim(w: World):
+    from django.utils import timezone
+
+    from challenge_platform.models import JobClaim
+
+    return JobClaim.objects.get_or_create(
+        kind="scoring.tasks.score_submission",
+        object_id=w.submission_b.pk,
+        defaults={"token": "matrix", "holder": "matrix@host", "claimed_at": timezone.now()},
+    )[0]
 
 
 def _audit_event(w: World):
@@ -550,6 +570,8 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "leaderboard.leaderboardentry delete": "403",
     "challenge_platform.workerheartbeat add": "403",
     "challenge_platform.workerheartbeat delete": "403",
+    "challenge_platform.jobclaim add": "403",
+    "challenge_platform.jobclaim delete": "403",
     "challenge_platform.rulesacceptance delete": "403",
     "challenge_platform.auditevent add": "403",
     "challenge_platform.auditevent delete": "403",
