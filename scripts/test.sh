@@ -12,8 +12,30 @@ export DJANGO_SETTINGS_MODULE=challenge_platform.settings.test
 # client/ is its own distribution (installed by the bootstrap); analyse this tree's copy.
 PYTHONPATH="client${PYTHONPATH:+:$PYTHONPATH}" .venv/bin/lint-imports --no-cache || { echo "an import-linter contract is broken (see above)"; exit 1; }
 
-.venv/bin/python -m pytest "$@"
-rc=$?
+# Two parts: every test that keeps to its own processes and folders, on all cores
+# (pytest-xdist; a data folder and a database per process), then the tests marked host_wide
+# (they check the whole host: its processes, tmpfs memory, cgroups, network namespaces),
+# alone. TEST_PROCESSES=1, or a -m / -n of your own, runs one pytest as given.
+own_selection=0
+for arg in "$@"; do
+    case "$arg" in -m|-m*|-n|-n*|--numprocesses*) own_selection=1 ;; esac
+done
+if [ "${TEST_PROCESSES:-auto}" = "1" ] || [ "$own_selection" = "1" ]; then
+    .venv/bin/python -m pytest "$@"
+    rc=$?
+else
+    .venv/bin/python -m pytest -m "not host_wide" -n "${TEST_PROCESSES:-auto}" --dist loadfile "$@"
+    rc=$?
+    .venv/bin/python -m pytest -m host_wide "$@"
+    rc2=$?
+    if [ "$rc" -eq 5 ] && [ "$rc2" -eq 5 ]; then
+        :  # nothing collected in either part: reported below
+    else
+        [ "$rc" -eq 5 ] && rc=0
+        [ "$rc2" -eq 5 ] && rc2=0
+        [ "$rc" -eq 0 ] && rc=$rc2
+    fi
+fi
 if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests: treating that as a failure" >&2
     rc=1

@@ -1,5 +1,18 @@
 """Test settings: local defaults, fast hashing, a throwaway DATA_DIR set by the test harness."""
 
+import os
+from pathlib import Path
+
+# Under pytest-xdist (scripts/test.sh) each test process gets a data folder of its own
+# (media, staging, run folders, the SQLite file, Redis data), set before the settings read
+# it, so child processes (Celery workers, manage.py) inherit the same one. The database
+# names are made apart by pytest-django.
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) and os.environ.get("DATA_DIR"):
+    _folder = Path(os.environ["DATA_DIR"])
+    if _folder.name != _worker:
+        os.environ["DATA_DIR"] = str(_folder / _worker)
+    Path(os.environ["DATA_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+
 from .local import *  # noqa: F403
 
 DEBUG = False

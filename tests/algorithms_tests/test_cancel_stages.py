@@ -29,7 +29,7 @@ from tests.algorithms_tests.test_worker import (
 )
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow]
 
 STAGE_SECONDS = 600  # far past every wait below: only a cancel ends the stage
 

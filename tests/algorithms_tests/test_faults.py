@@ -19,7 +19,7 @@ from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow]
 
 SLOW_HONEST = "import time\ntime.sleep(6)\n" + HONEST_MAIN
 

@@ -30,6 +30,7 @@ from tests.algorithms_tests.test_sandbox import SMALL, run
 from tests.support.waiting import wait_for
 
 pytestmark = [
+    pytest.mark.host_wide,
     pytest.mark.slow,
     pytest.mark.skipif(
         os.geteuid() != 0 or host_cgroups() is None,

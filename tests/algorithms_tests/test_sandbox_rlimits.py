@@ -23,6 +23,7 @@ from tests.algorithms_tests import hostile
 from tests.algorithms_tests.hostcheck import allocated_bytes
 
 pytestmark = [
+    pytest.mark.host_wide,
     pytest.mark.slow,
     pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root"),
     pytest.mark.skipif(

@@ -32,7 +32,7 @@ from tests.algorithms_tests.test_worker import (
     wait_run,
 )
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow]
 
 
 def worker_processes(worker) -> list[psutil.Process]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.multihost, pytest.mark.slow]
+pytestmark = [pytest.mark.host_wide, pytest.mark.multihost, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 
