@@ -1,0 +1,207 @@
+"""Who is first, with what probability: a track's standings resampled (issue 26, DESIGN §12).
+
+Each team's ``p_first``, ``rank_interval`` and ``group`` come from
+:func:`leaderboard.core.benchmark.first.who_is_first` over resamples of rows within tasks and
+tasks within the track. A task's row resamples are the leaderboard's paired bootstrap of the
+submissions its board ranks (the same seed and rows as the task board's intervals), on what
+the task adds to the track's mean (``TaskKind.track_value``: R² clipped to [0, 1] for a
+regression task, whatever its primary metric), so the resampled means are the track mean's.
+
+A task's resamples are cached by the ids of the prediction files they read (a new best
+submission is a new key); a track's result is cached with its board (``board_cache``: the
+refresh and bootstrap of any of its tasks bump the track's version). The caller passes the
+split it may show: before the reveal only the public split is computed for participants,
+so a private-based value never reaches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.cache import cache
+
+from challenge_platform.models import Track
+from datasets.models import Task
+from kinds import kind_get
+from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
+from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
+from scoring.core import load_predictions
+from scoring.models import Submission
+from scoring.solutions import solution_for_task
+
+from . import cache as board_cache
+from .boards import track_board_cached
+from .models import LeaderboardEntry, Split
+from .selectors import track_values_of
+
+logger = logging.getLogger(__name__)
+
+N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
+ALPHA = 0.05
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFirst:
+    """One ranked team's P(first), rank interval and group on a track's board."""
+
+    p_first: float
+    rank_interval: tuple[int, int]
+    group: int
+
+
+def _track_metric(task: Task) -> str:
+    """The metric resampled for the track: the kind's track metric when the track counts
+    another metric than the primary (regression: R²), else the primary."""
+    kind = kind_get(task.kind)
+    if kind.track_metrics:
+        return kind.track_metrics[0]
+    return task.primary_metric or kind.primary
+
+
+def _track_values(task: Task, metric: str, scores: np.ndarray) -> np.ndarray:
+    """``TaskKind.track_value`` of each resampled ``metric`` score (None counts 0, as a
+    missing value does in the track's mean)."""
+    kind = kind_get(task.kind)
+    primary = task.primary_metric or kind.primary
+
+    def value(score: float) -> float:
+        out = kind.track_value(primary, float(score), {metric: float(score)})
+        return 0.0 if out is None or not np.isfinite(out) else float(out)
+
+    return np.vectorize(value, otypes=[np.float64])(scores)
+
+
+def _predictions(submission: Submission) -> np.ndarray:
+    with submission.predictions.open("rb") as handle:
+        return np.asarray(load_predictions(handle.read()).pred)
+
+
+def _task_samples(
+    task: Task, split: str, submissions: Mapping[int, Submission]
+) -> dict[int, np.ndarray] | None:
+    """(B,) resampled track values per team id on ``task``'s ``split`` rows; None when the
+    task's track metric has no bootstrap (its values then count without row noise)."""
+    metric = _track_metric(task)
+    readable = {t: s for t, s in submissions.items() if s.predictions}
+    if not readable or not has_bootstrap(task.kind, metric):
+        return None
+    names = sorted(f"{t}={s.predictions.name}" for t, s in readable.items())
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
+    key = f"first:v1:{split}:{task.pk}:{metric}:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    solution = solution_for_task(task)
+    public = np.asarray(solution.is_public, dtype=bool)
+    rows = public if split == Split.PUBLIC else ~public
+    if not rows.any():
+        return None
+    teams = list(readable)
+    result = bootstrap_leaderboard(
+        y=np.asarray(solution.y),
+        preds=[_predictions(readable[t]) for t in teams],
+        kind=task.kind,
+        metric=metric,
+        n_resamples=N_RESAMPLES,
+        seed=0,
+        rows=rows,
+        keep_samples=True,
+    )
+    values = _track_values(task, metric, result.samples).astype(np.float32)
+    out = {team: values[:, i].copy() for i, team in enumerate(teams)}
+    cache.set(key, out, CACHE_SECONDS)
+    return out
+
+
+def first_compute(
+    *,
+    tasks: Sequence[Task],
+    split: str,
+    teams: Sequence[int],
+    baselines: set[int],
+    values: Mapping[str, Mapping[int, float | None]],
+    submissions: Mapping[str, Mapping[int, Submission]],
+) -> dict[int, TeamFirst]:
+    """P(first), rank interval and group of each ranked team of ``teams`` (board order).
+
+    ``values[task slug][team id]`` is what the team's board score adds to the track's mean
+    (the points resampled around), ``submissions[task slug][team id]`` the submission its
+    board ranks (whose predictions are resampled). Baselines are references: no values.
+    Empty when there is no ranked team or a task cannot be read.
+    """
+    team_list = list(teams)
+    if not tasks or not any(t not in baselines for t in team_list):
+        return {}
+    per_task: list[TrackTaskScores] = []
+    try:
+        for task in tasks:
+            point = np.zeros(len(team_list))
+            scored = np.zeros(len(team_list), dtype=bool)
+            for i, team in enumerate(team_list):
+                value = (values.get(task.slug) or {}).get(team)
+                if value is not None and np.isfinite(value):
+                    point[i], scored[i] = float(value), True
+            samples = _task_samples(task, split, submissions.get(task.slug) or {})
+            drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
+            if samples is not None:
+                for i, team in enumerate(team_list):
+                    if scored[i] and team in samples:
+                        drawn[:, i] = samples[team]
+            per_task.append(
+                TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
+            )
+    except Exception:  # an unreadable file must not take the board down: no column then
+        logger.exception("P(first) of %s on %s could not be computed", tasks[0].track_id, split)
+        return {}
+    result = who_is_first(
+        teams=team_list,
+        tasks=per_task,
+        references=[t for t in team_list if t in baselines],
+        alpha=ALPHA,
+        seed=0,
+    )
+    return {
+        e.team: TeamFirst(p_first=e.p_first, rank_interval=e.rank_interval, group=e.group)
+        for e in result.entries
+        if e.p_first is not None and e.rank_interval is not None and e.group is not None
+    }
+
+
+def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:
+    """:func:`first_compute` for ``track``'s live board on ``split``, cached with the board.
+    The caller has checked that ``split`` may be shown."""
+    return board_cache.cached(
+        board_cache.TRACK,
+        track.pk,
+        "first",
+        split,
+        compute=lambda: _track_first(track, split),
+    )
+
+
+def _track_first(track: Track, split: str) -> dict[int, TeamFirst]:
+    board = track_board_cached(track=track, split=split)
+    if not board.tasks:
+        return {}
+    entries = list(
+        LeaderboardEntry.objects.filter(task__in=board.tasks, split=split).select_related(
+            "submission"
+        )
+    )
+    slugs = {t.pk: t.slug for t in board.tasks}
+    submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in board.tasks}
+    for entry in entries:
+        submissions[slugs[entry.task_id]][entry.team_id] = entry.submission
+    return first_compute(
+        tasks=board.tasks,
+        split=split,
+        teams=[row.team_id for row in board.rows],
+        baselines={row.team_id for row in board.rows if row.is_baseline},
+        values=track_values_of(board.tasks, split, entries),
+        submissions=submissions,
+    )
