@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 
+from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from leaderboard.core.benchmark.decomposition import (
     BenchmarkAlgorithm,
     BenchmarkTask,
@@ -241,3 +242,70 @@ def frontier_payload(rows: list[FrontierRow], frontier: Frontier) -> dict[str, A
         ],
         "frontier": [int(name) for name in frontier.frontier],
     }
+
+
+@dataclass(frozen=True)
+class TransferPageParts:
+    decomposition: dict[str, Any]  # the API's "decomposition"
+    effects_svg: str
+    frontier: list[FrontierRow]
+    frontier_svg: str
+
+
+def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
+    """What the transfer page shows beside the matrix: the decomposition (its plot and
+    tables) and the quality-cost frontier (its plot and table)."""
+    decomposition = decomposition_payload(transfer_decomposition(matrix))
+    titles = {t.slug: t.title for t in matrix.tasks}
+
+    def bars(items: list[dict[str, Any]], name: Any) -> list[EffectBar]:
+        return [
+            EffectBar(
+                name=name(item),
+                effect=item["effect"],
+                low=item["ci"][0] if item["ci"] else None,
+                high=item["ci"][1] if item["ci"] else None,
+            )
+            for item in items
+        ]
+
+    svg = ""
+    if decomposition["algorithm_effects"]:
+        svg = effects_svg(
+            [
+                (
+                    "Algorithm effect (above the average algorithm)",
+                    bars(
+                        decomposition["algorithm_effects"],
+                        lambda e: f"{e['name']} ({e['team']})",
+                    ),
+                ),
+                (
+                    "Task difficulty (above the average task; below 0: harder to beat the "
+                    "baseline)",
+                    bars(decomposition["task_difficulty"], lambda e: titles[e["task"]]),
+                ),
+            ],
+            title=f"{matrix.track.title}: what is the method and what is the data "
+            f"({matrix.split} rows)",
+        )
+    rows, _ = transfer_frontier(matrix)
+    return TransferPageParts(
+        decomposition=decomposition,
+        effects_svg=svg,
+        frontier=rows,
+        frontier_svg=frontier_svg(
+            [
+                CostQuality(
+                    name=f"{r.name} ({r.team})",
+                    cpu_seconds=r.cpu_seconds,
+                    quality=r.quality,
+                    on_frontier=r.on_frontier,
+                )
+                for r in rows
+            ],
+            title=f"{matrix.track.title}: quality against cost ({matrix.split} rows)",
+        )
+        if rows
+        else "",
+    )

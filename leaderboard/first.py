@@ -41,7 +41,6 @@ from .selectors import track_values_of
 logger = logging.getLogger(__name__)
 
 N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
-ALPHA = 0.05
 CACHE_SECONDS = 24 * 3600
 
 
@@ -118,6 +117,18 @@ def _task_samples(
     return out
 
 
+def first_fields(first: TeamFirst | None) -> dict[str, object]:
+    """A standings entry's ``p_first``, ``rank_interval`` [lo, hi] and ``group`` (nulls for
+    a baseline, or when they could not be computed)."""
+    if first is None:
+        return {"p_first": None, "rank_interval": None, "group": None}
+    return {
+        "p_first": first.p_first,
+        "rank_interval": [first.rank_interval[0], first.rank_interval[1]],
+        "group": first.group,
+    }
+
+
 def first_compute(
     *,
     tasks: Sequence[Task],
@@ -126,13 +137,15 @@ def first_compute(
     baselines: set[int],
     values: Mapping[str, Mapping[int, float | None]],
     submissions: Mapping[str, Mapping[int, Submission]],
+    alpha: float = 0.05,
 ) -> dict[int, TeamFirst]:
     """P(first), rank interval and group of each ranked team of ``teams`` (board order).
 
     ``values[task slug][team id]`` is what the team's board score adds to the track's mean
     (the points resampled around), ``submissions[task slug][team id]`` the submission its
     board ranks (whose predictions are resampled). Baselines are references: no values.
-    Empty when there is no ranked team or a task cannot be read.
+    ``alpha`` is 1 - the challenge's confidence level (``Challenge.alpha``). Empty when there
+    is no ranked team or a task cannot be read.
     """
     team_list = list(teams)
     if not tasks or not any(t not in baselines for t in team_list):
@@ -162,7 +175,7 @@ def first_compute(
         teams=team_list,
         tasks=per_task,
         references=[t for t in team_list if t in baselines],
-        alpha=ALPHA,
+        alpha=alpha,
         seed=0,
     )
     return {
@@ -175,16 +188,18 @@ def first_compute(
 def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:
     """:func:`first_compute` for ``track``'s live board on ``split``, cached with the board.
     The caller has checked that ``split`` may be shown."""
+    alpha = track.challenge.alpha
     return board_cache.cached(
         board_cache.TRACK,
         track.pk,
         "first",
         split,
-        compute=lambda: _track_first(track, split),
+        f"alpha={alpha!r}",  # the organizer may change the confidence level at any time
+        compute=lambda: _track_first(track, split, alpha),
     )
 
 
-def _track_first(track: Track, split: str) -> dict[int, TeamFirst]:
+def _track_first(track: Track, split: str, alpha: float) -> dict[int, TeamFirst]:
     board = track_board_cached(track=track, split=split)
     if not board.tasks:
         return {}
@@ -204,4 +219,5 @@ def _track_first(track: Track, split: str) -> dict[int, TeamFirst]:
         baselines={row.team_id for row in board.rows if row.is_baseline},
         values=track_values_of(board.tasks, split, entries),
         submissions=submissions,
+        alpha=alpha,
     )

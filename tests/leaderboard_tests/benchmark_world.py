@@ -58,14 +58,18 @@ def _submit(tmp_path: Path, task: Task, team: Team, wrong: float, seed: int) -> 
     return submission
 
 
-def bench_world(tmp_path: Path, *, owners: bool = True) -> BenchWorld:
+def bench_world(
+    tmp_path: Path, *, owners: bool = True, wrong: dict[str, dict[str, float]] | None = None
+) -> BenchWorld:
+    """The track (``wrong`` overrides WRONG's shares, team by team)."""
+    wrong = {**WRONG, **(wrong or {})}
     challenge = ChallengeFactory(slug="bench", private_revealed=False)
     tasks = {
         slug: imported_task(tmp_path, challenge=challenge, slug=slug, rows=200)
         for slug in ("t-one", "t-two", "t-three")
     }
     track = tasks["t-one"].track
-    participants = {name: make_participant(challenge, username=name) for name in WRONG}
+    participants = {name: make_participant(challenge, username=name) for name in wrong}
     teams = {name: p.team for name, p in participants.items()}
     for name, team in teams.items():
         team.name = name
@@ -83,7 +87,7 @@ def bench_world(tmp_path: Path, *, owners: bool = True) -> BenchWorld:
         )
         algorithms[name] = algorithm
         for offset, (slug, task) in enumerate(tasks.items()):
-            submission = _submit(tmp_path, task, team, WRONG[name][slug], 10 * seed + offset)
+            submission = _submit(tmp_path, task, team, wrong[name][slug], 10 * seed + offset)
             AlgorithmRun.objects.create(
                 version=version,
                 task=task,
