@@ -64,6 +64,11 @@ class TaskEntrySerializer(serializers.Serializer):
         allow_null=True, help_text="The reference's name (rank null); null for a team."
     )
     is_primary_reference = serializers.BooleanField()
+    cpu_seconds = serializers.FloatField(
+        allow_null=True,
+        default=None,
+        help_text="CPU-seconds of the algorithm run that made the entry; null: uploaded.",
+    )
     nfr = serializers.FloatField(
         allow_null=True, help_text="Negative flip rate against the primary reference."
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from leaderboard.core.benchmark.decomposition import (
@@ -25,6 +26,14 @@ from tests.scoring_tests.factories import api_client_for
 from .benchmark_world import CPU, bench_world
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker(redis_server, redis_client):
+    """A real Redis: a live server's commits publish scoring jobs (none is run here)."""
+    redis_client.flushall()
+    return redis_client
+
 
 DECOMPOSITION_KEYS = {"algorithm_effects", "task_difficulty", "interaction_share", "home_advantage"}
 
@@ -219,3 +228,44 @@ def test_an_unreadable_prediction_file_is_left_out_not_a_500(tmp_path):
     d = response.json()["decomposition"]
     crows = next(e for e in d["algorithm_effects"] if e["algorithm"] == run.version.algorithm_id)
     assert crows["n_tasks"] == 2
+
+
+def test_transfer_page_shows_the_decomposition_the_frontier_and_cpu_seconds(tmp_path):
+    world = bench_world(tmp_path)
+    html = Client().get(f"/tracks/{world.track.slug}/transfer/").content.decode()
+    assert 'id="effects-plot"' in html and 'id="frontier-plot"' in html
+    assert html.count('class="effect"') == 6  # three algorithms, three tasks
+    assert html.count('class="interval"') >= 6
+    assert 'id="interaction-share"' in html and 'id="home-advantage"' in html
+    home = html[html.index('id="home-advantage"') :]
+    assert "owls" in home and "hawks" in home
+    assert html.count('data-role="cpu-seconds"') == 9
+    assert "40.0 CPU-s" in html  # owls on its first task
+    assert html.count("on the frontier</span>") >= 1
+
+
+def test_task_board_shows_the_cpu_seconds_of_algorithm_entries(tmp_path):
+    bench_world(tmp_path)
+    body = APIClient().get("/api/v1/tasks/t-two/leaderboard/").json()
+    seconds = {e["team"]: e["cpu_seconds"] for e in body["entries"]}
+    assert seconds["owls"] == pytest.approx(41.0) and seconds["hawks"] == pytest.approx(6.0)
+    assert seconds["AutoGluon baseline"] is None  # uploaded by the job, not an algorithm run
+    html = Client().get("/tasks/t-two/leaderboard/").content.decode()
+    assert "41.0 CPU-s" in html and "6.0 CPU-s" in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_chromium_renders_the_decomposition_plot(tmp_path, live_server, browser_page, broker):
+    world = bench_world(tmp_path)
+    browser_page.goto(f"{live_server.url}/tracks/{world.track.slug}/transfer/")
+    plot = browser_page.locator("#effects-plot svg")
+    assert plot.is_visible()
+    box = plot.bounding_box()
+    assert box["width"] > 300 and box["height"] > 100
+    assert browser_page.locator("#effects-plot svg circle.effect").count() == 6
+    assert browser_page.locator("#frontier-plot svg circle.algorithm-point").count() == 3
+    # every drawn dot lies inside its picture
+    for circle in browser_page.locator("#effects-plot svg circle.effect").all():
+        c = circle.bounding_box()
+        assert box["x"] <= c["x"] and c["x"] + c["width"] <= box["x"] + box["width"]
