@@ -8,7 +8,8 @@ the task adds to the track's mean (``TaskKind.track_value``: R² clipped to [0, 
 regression task, whatever its primary metric), so the resampled means are the track mean's.
 
 A task's resamples are cached by the ids of the prediction files they read (a new best
-submission is a new key); a track's result is cached with its board (``board_cache``: the
+submission is a new key; :mod:`leaderboard.first_samples`, warmed by the bootstrap job); a
+track's result is cached with its board (``board_cache``: the
 refresh and bootstrap of any of its tasks bump the track's version). The caller passes the
 split it may show: before the reveal only the public split is computed for participants,
 so a private-based value never reaches them.
@@ -16,32 +17,24 @@ so a private-based value never reaches them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.cache import cache
 
 from challenge_platform.models import Track
 from datasets.models import Task
-from kinds import kind_get
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
-from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
-from scoring.core import load_predictions
 from scoring.models import Submission
-from scoring.solutions import solution_for_task
 
 from . import cache as board_cache
 from .boards import track_board_cached
-from .models import LeaderboardEntry, Split
+from .first_samples import N_RESAMPLES, task_samples
+from .models import LeaderboardEntry
 from .selectors import track_values_of
 
 logger = logging.getLogger(__name__)
-
-N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
-CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,70 +44,6 @@ class TeamFirst:
     p_first: float
     rank_interval: tuple[int, int]
     group: int
-
-
-def _track_metric(task: Task) -> str:
-    """The metric resampled for the track: the kind's track metric when the track counts
-    another metric than the primary (regression: R²), else the primary."""
-    kind = kind_get(task.kind)
-    if kind.track_metrics:
-        return kind.track_metrics[0]
-    return task.primary_metric or kind.primary
-
-
-def _track_values(task: Task, metric: str, scores: np.ndarray) -> np.ndarray:
-    """``TaskKind.track_value`` of each resampled ``metric`` score (None counts 0, as a
-    missing value does in the track's mean)."""
-    kind = kind_get(task.kind)
-    primary = task.primary_metric or kind.primary
-
-    def value(score: float) -> float:
-        out = kind.track_value(primary, float(score), {metric: float(score)})
-        return 0.0 if out is None or not np.isfinite(out) else float(out)
-
-    return np.vectorize(value, otypes=[np.float64])(scores)
-
-
-def _predictions(submission: Submission) -> np.ndarray:
-    with submission.predictions.open("rb") as handle:
-        return np.asarray(load_predictions(handle.read()).pred)
-
-
-def _task_samples(
-    task: Task, split: str, submissions: Mapping[int, Submission]
-) -> dict[int, np.ndarray] | None:
-    """(B,) resampled track values per team id on ``task``'s ``split`` rows; None when the
-    task's track metric has no bootstrap (its values then count without row noise)."""
-    metric = _track_metric(task)
-    readable = {t: s for t, s in submissions.items() if s.predictions}
-    if not readable or not has_bootstrap(task.kind, metric):
-        return None
-    names = sorted(f"{t}={s.predictions.name}" for t, s in readable.items())
-    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
-    key = f"first:v1:{split}:{task.pk}:{metric}:{digest}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    solution = solution_for_task(task)
-    public = np.asarray(solution.is_public, dtype=bool)
-    rows = public if split == Split.PUBLIC else ~public
-    if not rows.any():
-        return None
-    teams = list(readable)
-    result = bootstrap_leaderboard(
-        y=np.asarray(solution.y),
-        preds=[_predictions(readable[t]) for t in teams],
-        kind=task.kind,
-        metric=metric,
-        n_resamples=N_RESAMPLES,
-        seed=0,
-        rows=rows,
-        keep_samples=True,
-    )
-    values = _track_values(task, metric, result.samples).astype(np.float32)
-    out = {team: values[:, i].copy() for i, team in enumerate(teams)}
-    cache.set(key, out, CACHE_SECONDS)
-    return out
 
 
 def first_fields(first: TeamFirst | None) -> dict[str, object]:
@@ -159,7 +88,7 @@ def first_compute(
                 value = (values.get(task.slug) or {}).get(team)
                 if value is not None and np.isfinite(value):
                     point[i], scored[i] = float(value), True
-            samples = _task_samples(task, split, submissions.get(task.slug) or {})
+            samples = task_samples(task, split, submissions.get(task.slug) or {})
             drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
             if samples is not None:
                 for i, team in enumerate(team_list):

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
 from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.models import LeaderboardEntry
+from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.core import load_predictions
 from scoring.solutions import solution_for_task
 from standings.services import challenge_finish
@@ -203,3 +204,20 @@ def test_confidence_level_is_the_challenges(tmp_path):
         if not e["is_baseline"]:
             assert e["rank_interval"] == list(by_team[e["team_id"]].rank_interval)
             assert e["group"] == by_team[e["team_id"]].group
+
+
+def test_the_bootstrap_job_keeps_the_resamples_the_boards_read(tmp_path, monkeypatch):
+    world = bench_world(tmp_path)
+    cold = _board(APIClient(), world).json()["entries"]
+    cache.clear()
+    for task in world.tasks.values():
+        leaderboard_bootstrap_compute(task_id=task.pk)
+
+    def refuse(**_):
+        raise AssertionError("recomputed: the job's resamples were not kept")
+
+    monkeypatch.setattr("leaderboard.first_samples.bootstrap_leaderboard", refuse)
+    warm = _board(APIClient(), world).json()["entries"]
+    assert [(e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in warm] == [
+        (e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in cold
+    ]
