@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from common.scatter_svg import point_name, scatter_frame
 from common.svg import (
     AXIS_COLOR,
     EDGE,
@@ -22,7 +23,6 @@ from common.svg import (
     _clean,
     _num,
     _open,
-    _plot_left,
     _plot_top,
     _spread,
     _text,
@@ -167,43 +167,17 @@ def frontier_svg(
         f"{sum(p.on_frontier for p in usable)} on the frontier."
     )
     out, top = _open(width, height, title, desc)
-    qualities = [p.quality for p in usable if p.quality is not None] or [0.0]
-    ylow, yhigh = min(min(qualities), 0.0), max(max(qualities), 0.0)
-    if yhigh - ylow < 1e-9:
-        ylow, yhigh = ylow - 0.01, yhigh + 0.01
-    pad = (yhigh - ylow) * 0.08
-    y_ticks = nice_ticks(ylow - pad, yhigh + pad)
-    ylow, yhigh = y_ticks[0], y_ticks[-1]
-    y_labels = [f"{t:+.3g}" for t in y_ticks]
-    costs = [p.cpu_seconds for p in usable if p.cpu_seconds is not None]
-    x_ticks = nice_ticks(0.0, max([*costs, 1.0]) * 1.1)
-    xmax = x_ticks[-1]
-    x0, x1, y0, y1 = _plot_left(y_labels, least=60), width - 16, top, height - 42
-
-    def px(v: float) -> float:
-        return x0 + min(max(v / xmax, 0.0), 1.0) * (x1 - x0)
-
-    def py(v: float) -> float:
-        return y1 - (v - ylow) / (yhigh - ylow) * (y1 - y0)
-
-    for tick, label in zip(y_ticks, y_labels, strict=True):
-        y = _num(py(tick))
-        out.append(f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="{GRID_COLOR}"/>')
-        out.append(
-            f'<text x="{x0 - 6}" y="{y}" dy="0.32em" text-anchor="end" '
-            f'fill="{AXIS_COLOR}">{label}</text>'
-        )
-    for x, label in _spread([(px(t), f"{t:g}") for t in x_ticks], EDGE, width - EDGE):
-        out.append(
-            f'<text x="{_num(x)}" y="{y1 + 15}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">{label}</text>'
-        )
-    zero = _num(py(0.0))
-    out.append(f'<line x1="{x0}" y1="{zero}" x2="{x1}" y2="{zero}" stroke="{AXIS_COLOR}"/>')
-    out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
-        f'shape-rendering="crispEdges"/>'
+    frame = scatter_frame(
+        out,
+        ys=[p.quality for p in usable if p.quality is not None],
+        x_max=max([p.cpu_seconds for p in usable if p.cpu_seconds is not None], default=0.0),
+        x_label=lambda tick: f"{tick:g}",
+        width=width,
+        height=height,
+        top=top,
+        x_least=1.0,
     )
+    x0, x1, y0, y1, px, py = frame
     centre = (x0 + x1) / 2
     out.append(
         f'<text x="{_num(centre)}" y="{height - 8}" text-anchor="middle" '
@@ -240,12 +214,6 @@ def frontier_svg(
             f"<title>{_text(p.name)}: {p.quality:+.4f} at {p.cpu_seconds:.1f} CPU-s"
             f"{' (on the frontier)' if p.on_frontier else ''}</title></circle>"
         )
-        name = fit(_clean(p.name), LABEL_WIDTH, TEXT_SIZE)
-        after = px(p.cpu_seconds) + 6 + text_width(name, TEXT_SIZE) <= width - EDGE
-        x, anchor = (px(p.cpu_seconds) + 6, "start") if after else (px(p.cpu_seconds) - 6, "end")
-        out.append(
-            f'<text x="{_num(x)}" y="{cy}" dy="0.32em" text-anchor="{anchor}" '
-            f'fill="#222222">{_text(name)}</text>'
-        )
+        point_name(out, p.name, px(p.cpu_seconds), cy, width=width, most=LABEL_WIDTH)
     out.append("</svg>")
     return "\n".join(out)
