@@ -72,41 +72,46 @@ def first_compute(
 
     ``values[task slug][team id]`` is what the team's board score adds to the track's mean
     (the points resampled around), ``submissions[task slug][team id]`` the submission its
-    board ranks (whose predictions are resampled). Baselines are references: no values.
+    board ranks (whose predictions are resampled; a task whose files cannot be read counts
+    its point values in every resample, logged). Baselines are references: no values.
     ``alpha`` is 1 - the challenge's confidence level (``Challenge.alpha``). Empty when there
-    is no ranked team or a task cannot be read.
+    is no ranked team.
     """
     team_list = list(teams)
     if not tasks or not any(t not in baselines for t in team_list):
         return {}
     per_task: list[TrackTaskScores] = []
-    try:
-        for task in tasks:
-            point = np.zeros(len(team_list))
-            scored = np.zeros(len(team_list), dtype=bool)
-            for i, team in enumerate(team_list):
-                value = (values.get(task.slug) or {}).get(team)
-                if value is not None and np.isfinite(value):
-                    point[i], scored[i] = float(value), True
+    for task in tasks:
+        point = np.zeros(len(team_list))
+        scored = np.zeros(len(team_list), dtype=bool)
+        for i, team in enumerate(team_list):
+            value = (values.get(task.slug) or {}).get(team)
+            if value is not None and np.isfinite(value):
+                point[i], scored[i] = float(value), True
+        try:
             samples = task_samples(task, split, submissions.get(task.slug) or {})
-            drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
-            if samples is not None:
-                for i, team in enumerate(team_list):
-                    if scored[i] and team in samples:
-                        drawn[:, i] = samples[team]
-            per_task.append(
-                TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
-            )
-    except Exception:  # an unreadable file must not take the board down: no column then
-        logger.exception("P(first) of %s on %s could not be computed", tasks[0].track_id, split)
+        except Exception:  # an unreadable file must not take the board down
+            logger.exception("P(first): the resamples of task %s (%s) failed", task.slug, split)
+            samples = None  # the task then counts its point values in every resample
+        drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
+        if samples is not None:
+            for i, team in enumerate(team_list):
+                if scored[i] and team in samples:
+                    drawn[:, i] = samples[team]
+        per_task.append(
+            TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
+        )
+    try:
+        result = who_is_first(
+            teams=team_list,
+            tasks=per_task,
+            references=[t for t in team_list if t in baselines],
+            alpha=alpha,
+            seed=0,
+        )
+    except ValueError:  # inputs the core refuses: no column rather than no board or freeze
+        logger.exception("P(first) of track %s (%s) was refused", tasks[0].track_id, split)
         return {}
-    result = who_is_first(
-        teams=team_list,
-        tasks=per_task,
-        references=[t for t in team_list if t in baselines],
-        alpha=alpha,
-        seed=0,
-    )
     return {
         e.team: TeamFirst(p_first=e.p_first, rank_interval=e.rank_interval, group=e.group)
         for e in result.entries

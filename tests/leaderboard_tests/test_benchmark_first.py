@@ -221,3 +221,19 @@ def test_the_bootstrap_job_keeps_the_resamples_the_boards_read(tmp_path, monkeyp
     assert [(e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in warm] == [
         (e["team"], e["p_first"], e["rank_interval"], e["group"]) for e in cold
     ]
+
+
+def test_an_unreadable_prediction_file_costs_its_row_noise_not_the_board(tmp_path):
+    world = bench_world(tmp_path)
+    entry = LeaderboardEntry.objects.select_related("submission").get(
+        task=world.tasks["t-one"], split="public", team=world.teams["crows"]
+    )
+    with open(entry.submission.predictions.path, "wb") as handle:
+        handle.write(b"PAR1\x00not parquet at all")
+    response = _board(APIClient(), world)
+    assert response.status_code == 200
+    ranked = [e for e in response.json()["entries"] if not e["is_baseline"]]
+    assert all(e["p_first"] is not None for e in ranked)
+    assert sum(e["p_first"] for e in ranked) == pytest.approx(1.0)
+    page = Client().get(f"/tracks/{world.track.slug}/")
+    assert page.status_code == 200

@@ -269,3 +269,20 @@ def test_chromium_renders_the_decomposition_plot(tmp_path, live_server, browser_
     for circle in browser_page.locator("#effects-plot svg circle.effect").all():
         c = circle.bounding_box()
         assert box["x"] <= c["x"] and c["x"] + c["width"] <= box["x"] + box["width"]
+
+
+def test_hostile_names_are_text_in_the_page_and_the_plots(tmp_path):
+    world = bench_world(tmp_path)
+    world.algorithms["owls"].name = '<script>alert("x")</script>'
+    world.algorithms["owls"].save(update_fields=["name"])
+    team = world.teams["hawks"]
+    team.name = "</svg><img src=x onerror=alert(1)>\x1b"
+    team.save(update_fields=["name"])
+    response = Client().get(f"/tracks/{world.track.slug}/transfer/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    body = APIClient().get(_url(world.track)).json()
+    names = {e["name"] for e in body["decomposition"]["algorithm_effects"]}
+    assert '<script>alert("x")</script>' in names
