@@ -5,28 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('challenge_platform', '0009_job_claim'),
+        ("challenge_platform", "0009_job_claim"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='challenge',
-            name='confidence_level',
-            field=models.FloatField(default=0.95, help_text="Confidence of the track standings' rank intervals and groups (P(first), co-winners), e.g. 0.95; from 0.5 to 0.999.", validators=[django.core.validators.MinValueValidator(0.5), django.core.validators.MaxValueValidator(0.999)]),
+            model_name="challenge",
+            name="confidence_level",
+            field=models.FloatField(
+                default=0.95,
+                help_text="Confidence of the track standings' rank intervals and groups (P(first), co-winners), e.g. 0.95; from 0.5 to 0.999.",
+                validators=[
+                    django.core.validators.MinValueValidator(0.5),
+                    django.core.validators.MaxValueValidator(0.999),
+                ],
+            ),
         ),
         migrations.AddField(
-            model_name='challenge',
-            name='cowinners',
-            field=models.CharField(choices=[('off', 'Not shown: the winners page names the ranks only'), ('show', 'Shown: teams that cannot be separated from #1 are named as co-winners, the prize still goes by rank'), ('decide', 'Decide: teams that cannot be separated from #1 share the first prize')], default='show', help_text="Teams whose track mean cannot be separated from #1's at the confidence level below (resampling rows within tasks and tasks within the track), on the winners page after the reveal.", max_length=8),
+            model_name="challenge",
+            name="cowinners",
+            field=models.CharField(
+                choices=[
+                    ("off", "Not shown: the winners page names the ranks only"),
+                    (
+                        "show",
+                        "Shown: teams that cannot be separated from #1 are named as co-winners, the prize still goes by rank",
+                    ),
+                    (
+                        "decide",
+                        "Decide: teams that cannot be separated from #1 share the first prize",
+                    ),
+                ],
+                default="show",
+                help_text="Teams whose track mean cannot be separated from #1's at the confidence level below (resampling rows within tasks and tasks within the track), on the winners page after the reveal.",
+                max_length=8,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='challenge',
-            constraint=models.CheckConstraint(condition=models.Q(('confidence_level__gte', 0.5), ('confidence_level__lte', 0.999)), name='challenge_confidence_level_range'),
+            model_name="challenge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("confidence_level__gte", 0.5), ("confidence_level__lte", 0.999)
+                ),
+                name="challenge_confidence_level_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='challenge',
-            constraint=models.CheckConstraint(condition=models.Q(('cowinners__in', ['off', 'show', 'decide'])), name='challenge_cowinners_choice'),
+            model_name="challenge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cowinners__in", ["off", "show", "decide"])),
+                name="challenge_cowinners_choice",
+            ),
         ),
     ]
