@@ -6,6 +6,7 @@ import secrets
 import string
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -56,6 +57,28 @@ class Challenge(models.Model):
         help_text="Example row ids next to flips reveal per-row correctness (public labels a "
         "few at a time) on the submission insight page.",
     )
+    cowinners = models.CharField(
+        max_length=8,
+        choices=[
+            ("off", "Not shown: the winners page names the ranks only"),
+            (
+                "show",
+                "Shown: teams that cannot be separated from #1 are named as co-winners, "
+                "the prize still goes by rank",
+            ),
+            ("decide", "Decide: teams that cannot be separated from #1 share the first prize"),
+        ],
+        default="show",
+        help_text="Teams whose track mean cannot be separated from #1's at the confidence level "
+        "below (resampling rows within tasks and tasks within the track), on the winners page "
+        "after the reveal.",
+    )
+    confidence_level = models.FloatField(
+        default=0.95,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Confidence of the track standings' rank intervals and groups (P(first), "
+        "co-winners), e.g. 0.95; from 0.5 to 0.999.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +92,14 @@ class Challenge(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_team_size__gte=1), name="challenge_team_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence_level__gte=0.5) & Q(confidence_level__lte=0.999),
+                name="challenge_confidence_level_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(cowinners__in=["off", "show", "decide"]),
+                name="challenge_cowinners_choice",
             ),
         ]
 
@@ -84,6 +115,11 @@ class Challenge(models.Model):
         if self.flip_examples == "auto":
             return (at or timezone.now()) >= self.end
         return self.flip_examples == "shown"
+
+    @property
+    def alpha(self) -> float:
+        """1 - the confidence level: the tails of the standings' intervals and groups."""
+        return round(1.0 - self.confidence_level, 6)
 
     def private_visible(self, at=None) -> bool:
         """Whether participants may see private scores."""

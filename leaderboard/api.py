@@ -19,6 +19,7 @@ from kinds import describe_metrics, metric_direction
 from . import cache as board_cache
 from . import selectors
 from .boards import task_board_cached, track_board_cached
+from .first import first_fields, track_first
 
 
 def requested_split(request: Request, challenge) -> tuple[str, Response | None]:
@@ -63,6 +64,11 @@ class TaskEntrySerializer(serializers.Serializer):
         allow_null=True, help_text="The reference's name (rank null); null for a team."
     )
     is_primary_reference = serializers.BooleanField()
+    cpu_seconds = serializers.FloatField(
+        allow_null=True,
+        default=None,
+        help_text="CPU-seconds of the algorithm run that made the entry; null: uploaded.",
+    )
     nfr = serializers.FloatField(
         allow_null=True, help_text="Negative flip rate against the primary reference."
     )
@@ -97,6 +103,21 @@ class TrackEntrySerializer(serializers.Serializer):
     missing = serializers.ListField(child=serializers.CharField())
     prize_eligible = serializers.BooleanField(
         allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
+    )
+    p_first = serializers.FloatField(
+        allow_null=True,
+        help_text="Share of resamples (rows within tasks, tasks within the track) in which the "
+        "team is first; null: baseline.",
+    )
+    rank_interval = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="95% interval of the team's rank over the resamples.",
+    )
+    group = serializers.IntegerField(
+        allow_null=True, help_text="1: cannot be separated from #1 (then 2, 3...)."
     )
 
 
@@ -197,6 +218,7 @@ def _task_payload(task, split: str) -> dict:
 def _track_payload(track: Track, split: str) -> dict:
     """The track board's JSON (the same for every viewer allowed to see ``split``)."""
     board = track_board_cached(track=track, split=split)
+    first = track_first(track=track, split=split)
     entries = [
         {
             "rank": row.rank,
@@ -211,6 +233,7 @@ def _track_payload(track: Track, split: str) -> dict:
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
+            **first_fields(first.get(row.team_id)),
         }
         for row in board.rows
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from algorithms.models import AlgorithmRun
 from challenge_platform.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
@@ -15,6 +16,7 @@ from scoring.reference_selectors import primary_reference, reference_list
 
 from . import cache as board_cache
 from . import selectors
+from .models import LeaderboardEntry
 from .references import board_with_references
 
 CSV_REFERENCE_COLUMNS = (
@@ -47,8 +49,11 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     references = reference_list(task=task)
     primary = primary_reference(task=task, references=references)
     limit = task.track.prize_max_nfr
+    cpu = algorithm_cpu_seconds([e.submission_id for e in entries])
     for row in rows:
         row.prize_ineligible = row.rank is not None and not nfr_prize_eligible([row.nfr], limit)
+        if isinstance(row, LeaderboardEntry):  # a reference's row has none
+            row.cpu_seconds = cpu.get(row.submission_id)
     flips = primary is not None and kind_get(task.kind).flips
     svg = ""
     if flips:
@@ -77,6 +82,17 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
         prize_max_nfr=limit,
         tradeoff_svg=svg,
     )
+
+
+def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:
+    """CPU-seconds of the algorithm runs that made these submissions (cost beside quality,
+    DESIGN §12): an entry uploaded by a team has no run and no value."""
+    return {
+        submission_id: seconds
+        for submission_id, seconds in AlgorithmRun.objects.filter(
+            submission_id__in=submission_ids, cpu_seconds__isnull=False
+        ).values_list("submission_id", "cpu_seconds")
+    }
 
 
 def task_board_cached(*, task: Task, split: str) -> TaskBoard:

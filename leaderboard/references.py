@@ -122,6 +122,7 @@ class ReferenceRow:
     pfr: None = None
     pfr_low: None = None
     pfr_high: None = None
+    cpu_seconds: None = None  # no algorithm run made it
 
     def __post_init__(self) -> None:
         self.team = SimpleNamespace(name=self.reference, pk=None)

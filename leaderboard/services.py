@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from challenge_platform import hooks, jobs
 from datasets.models import Task
 from datasets.selectors import task_get
-from kinds import metric_info
+from kinds import kind_get, metric_info
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
@@ -32,6 +32,7 @@ from scoring.solutions import solution_for_task
 
 from . import cache as board_cache
 from . import coalesce
+from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
@@ -456,6 +457,15 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             seed=seed,
             rows=mask,
             is_baseline=[e.is_baseline for e in kept],
+            keep_samples=True,
+        )
+        # Who is first reads the same resamples of the track's mean: kept for the next read.
+        task_samples_store(
+            task=task,
+            split=split,
+            metric=task.primary_metric or kind_get(task.kind).primary,
+            submissions={e.team_id: e.submission for e in kept},
+            samples=result.samples,
         )
         for e, interval in zip(kept, result.entries, strict=True):
             e.score_low, e.score_high = interval.score_low, interval.score_high

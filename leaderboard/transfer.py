@@ -98,7 +98,8 @@ def _predictions(field: FieldFile) -> np.ndarray:
 
 def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
     source = run.submission.predictions if run.submission_id else run.predictions
-    key = f"transfer:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
+    # v2: cells keep their row resamples (the decomposition's intervals, DESIGN §12)
+    key = f"transfer:v2:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -5,6 +5,10 @@ with a finished run that says something about the algorithm, ``status`` ``succee
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
 ``failed`` (with the run's ``error``: the run's own failure or its submission's, which the
 run follows). A task an algorithm has no such run on has no cell ("not run").
+
+Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
+share and each team's home advantage, DESIGN §12) and ``frontier`` (quality against CPU
+time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same split.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Track
 
 from .api import requested_split
+from .benchmark import (
+    decomposition_payload,
+    frontier_payload,
+    transfer_decomposition,
+    transfer_frontier,
+)
 from .transfer import TransferMatrix, run_score, transfer_matrix
 
 
@@ -49,6 +59,81 @@ class TransferCellSerializer(serializers.Serializer):
     is_organizer_run = serializers.BooleanField()
 
 
+class IntervalField(serializers.ListField):
+    child = serializers.FloatField()
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_null=True, min_length=2, max_length=2, **kwargs)
+
+
+class AlgorithmEffectSerializer(serializers.Serializer):
+    algorithm = serializers.IntegerField()
+    name = serializers.CharField()
+    team = serializers.CharField()
+    effect = serializers.FloatField(
+        allow_null=True, help_text="Delta above the average algorithm's, on the same tasks."
+    )
+    ci = IntervalField(help_text="95% paired bootstrap interval of the effect")
+    adjusted_delta = serializers.FloatField(allow_null=True)
+    n_tasks = serializers.IntegerField()
+    note = serializers.CharField(allow_null=True)
+
+
+class TaskDifficultySerializer(serializers.Serializer):
+    task = serializers.CharField()
+    effect = serializers.FloatField(
+        allow_null=True, help_text="Delta above the average task's (negative: harder)."
+    )
+    ci = IntervalField()
+    n_algorithms = serializers.IntegerField()
+    note = serializers.CharField(allow_null=True)
+
+
+class HomeAdvantageSerializer(serializers.Serializer):
+    team = serializers.CharField()
+    team_id = serializers.IntegerField()
+    value = serializers.FloatField(
+        allow_null=True, help_text="Extra delta of its algorithms on the tasks it contributed."
+    )
+    ci = IntervalField()
+    own_cells = serializers.IntegerField()
+    other_cells = serializers.IntegerField()
+    note = serializers.CharField(allow_null=True)
+
+
+class DecompositionSerializer(serializers.Serializer):
+    algorithm_effects = AlgorithmEffectSerializer(many=True)
+    task_difficulty = TaskDifficultySerializer(many=True)
+    interaction_share = serializers.FloatField(allow_null=True)
+    home_advantage = HomeAdvantageSerializer(many=True)
+    interaction_share_ci = IntervalField()
+    mean = serializers.FloatField(allow_null=True)
+    mean_ci = IntervalField()
+    n_resamples = serializers.IntegerField()
+    alpha = serializers.FloatField()
+    note = serializers.CharField(allow_null=True)
+
+
+class FrontierPointSerializer(serializers.Serializer):
+    algorithm = serializers.IntegerField()
+    name = serializers.CharField()
+    team = serializers.CharField()
+    quality = serializers.FloatField(allow_null=True, help_text="Mean delta over its tasks.")
+    cpu_seconds = serializers.FloatField(allow_null=True, help_text="Mean per scored run.")
+    on_frontier = serializers.BooleanField()
+    dominated_by = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_null=True)
+
+
+class FrontierSerializer(serializers.Serializer):
+    quality = serializers.CharField()
+    cost = serializers.CharField()
+    points = FrontierPointSerializer(many=True)
+    frontier = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Algorithm ids on the frontier, cheapest first."
+    )
+
+
 class TrackTransferApi(APIView):
     permission_classes = [AllowAny]
 
@@ -58,6 +143,8 @@ class TrackTransferApi(APIView):
         tasks = serializers.ListField(child=serializers.CharField())
         algorithms = TransferAlgorithmSerializer(many=True)
         cells = TransferCellSerializer(many=True)
+        decomposition = DecompositionSerializer()
+        frontier = FrontierSerializer()
 
     @extend_schema(
         operation_id="track_transfer",
@@ -124,4 +211,6 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
         "tasks": [task.slug for task in matrix.tasks],
         "algorithms": algorithms,
         "cells": cells,
+        "decomposition": decomposition_payload(transfer_decomposition(matrix)),
+        "frontier": frontier_payload(*transfer_frontier(matrix)),
     }

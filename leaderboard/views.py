@@ -16,6 +16,7 @@ from kinds import kind_get, metric_info
 
 from . import cache as board_cache
 from . import selectors
+from .benchmark import transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
@@ -23,6 +24,7 @@ from .boards import (
     task_board_cached,
     track_board_cached,
 )
+from .first import track_first
 from .transfer import transfer_matrix
 
 
@@ -173,12 +175,14 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
     board = _track_board(track, split)
+    first = track_first(track=track, split=split)
     rows = [
         (
             row,
             board.teams[row.team_id],
             [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
             row.team_id in board.prize_ineligible,
+            first.get(row.team_id),
         )
         for row in board.rows
     ]
@@ -198,6 +202,7 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            "confidence_percent": f"{100 * track.challenge.confidence_level:g}",
             # tasks whose score is not what they add to the mean (regression: R²)
             "track_notes": [
                 (t, kind_get(t.kind).track_note) for t in board.tasks if kind_get(t.kind).track_note
@@ -216,6 +221,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = _split(request, track.challenge)
     matrix = transfer_matrix(track=track, split=split)
+    page = transfer_page_parts(matrix)
     return render(
         request,
         "leaderboard/transfer.html",
@@ -225,6 +231,10 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "split": split,
             "matrix": matrix,
             "rows": [(row, list(zip(row.cells, row.runs, strict=True))) for row in matrix.rows],
+            "decomposition": page.decomposition,
+            "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
+            "frontier": page.frontier,
+            "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -104,6 +104,9 @@ class Winner:
     score: float | None
     writeup: MethodWriteup | None
     prize_eligible: bool = True  # False above the track's NFR limit (shown, marked)
+    p_first: float | None = None
+    group: int | None = None  # 1: cannot be separated from #1
+    shares_first: bool = False  # the challenge decides co-winners: shares the first prize
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,35 @@ class TrackWinners:
     winners: list[Winner]
     # False while the private split is sealed for this viewer: no winner is named yet.
     revealed: bool = True
+    # Teams that cannot be separated from #1 at the challenge's confidence level, besides
+    # the winners listed (the challenge's ``cowinners`` is "show"); empty otherwise.
+    cowinners: list[Winner] = field(default_factory=list)
+    cowinners_mode: str = "off"
+    confidence_level: float | None = None  # the level the frozen groups were computed at
+
+
+def _cowinner_entries(
+    entries: list[dict[str, Any]], *, mode: str, n: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[int]]:
+    """(the winners' entries, the co-winners named beside them, the team ids sharing the
+    first prize) of a frozen track board under the challenge's ``cowinners`` ``mode``.
+
+    "off": the top ``n`` by rank. "show": the same winners, and the other prize-eligible
+    teams of group 1 (cannot be separated from #1) named beside them. "decide": every team
+    of group 1 shares the first prize, the next ranks follow up to ``n`` winners at least.
+    Snapshots frozen before the groups were kept have no group: "off" in effect.
+    """
+    eligible = top_entries(entries, len(entries))
+    top = eligible[:n]
+    first_group = [e for e in eligible if e.get("group") == 1]
+    if mode == "off" or not first_group:
+        return top, [], set()
+    if mode == "decide":
+        shared = {e["team_id"] for e in first_group}
+        rest = [e for e in eligible if e["team_id"] not in shared]
+        return first_group + rest[: max(0, n - len(first_group))], [], shared
+    named = {e["team_id"] for e in top[:1]}
+    return top, [e for e in first_group if e["team_id"] not in named], set()
 
 
 def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> TrackWinners:
@@ -125,25 +157,36 @@ def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> Track
         return TrackWinners(track, frozen, [], revealed=False)
     doc = json.loads(frozen.canonical)
     board = next((t for t in doc["tracks"] if t["track"] == track.slug), None)
-    top = top_entries(board["entries"], n) if board else []
+    mode = track.challenge.cowinners
+    top, beside, shared = _cowinner_entries(board["entries"] if board else [], mode=mode, n=n)
     writeups = {
         w.team_id: w
-        for w in MethodWriteup.objects.filter(team_id__in=[e["team_id"] for e in top])
+        for w in MethodWriteup.objects.filter(team_id__in=[e["team_id"] for e in top + beside])
         .select_related("team")
         .prefetch_related("submissions__task")
     }
-    winners = [
-        Winner(
+
+    def winner(e: dict[str, Any]) -> Winner:
+        return Winner(
             e["rank"],
             e["team"],
             e["team_id"],
             e["score"],
             writeups.get(e["team_id"]),
             e.get("prize_eligible") is not False,
+            p_first=e.get("p_first"),
+            group=e.get("group"),
+            shares_first=e["team_id"] in shared,
         )
-        for e in top
-    ]
-    return TrackWinners(track, frozen, winners)
+
+    return TrackWinners(
+        track,
+        frozen,
+        [winner(e) for e in top],
+        cowinners=[winner(e) for e in beside],
+        cowinners_mode=mode,
+        confidence_level=(board or {}).get("confidence_level"),
+    )
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from leaderboard.core.ranking import (
     select_team_best,
 )
 from leaderboard.core.track import track_standings
+from leaderboard.first import first_compute, first_fields
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Submission, SubmissionStatus
@@ -71,10 +72,12 @@ def _task_board(
     dict[str, Any],
     dict[int, tuple[float | None, int | None, datetime]],
     dict[int, float | None],
+    dict[int, Submission],
 ]:
     """One task's board at the end on ``split``, ranked as its board ranks it: the private
     board each team's finals, the public board each team's best public submission; with
-    each team's (score, rank, submitted at) and what its score adds to the track's mean."""
+    each team's (score, rank, submitted at), what its score adds to the track's mean and the
+    submission ranked (whose predictions P(first) resamples)."""
     inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
@@ -83,6 +86,7 @@ def _task_board(
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
     values: dict[int, float | None] = {}  # what each team's score adds to the track's mean
+    ranked_submissions: dict[int, Submission] = {}
     kind = kind_get(task.kind)
     for r in ranked:
         sub = by_id[r.entry.payload.id]
@@ -100,6 +104,7 @@ def _task_board(
             }
         )
         per_team[sub.team_id] = (r.entry.score, r.rank, sub.created_at)
+        ranked_submissions[sub.team_id] = sub
         values[sub.team_id] = (
             None
             if r.entry.score is None
@@ -116,7 +121,7 @@ def _task_board(
         "split": split,
         "entries": entries,
     }
-    return board, per_team, values
+    return board, per_team, values, ranked_submissions
 
 
 def split_nfrs(tasks: list[Task], *, split: str = "private") -> dict[int, list[float | None]]:
@@ -150,8 +155,9 @@ def standings_compute(
         values: dict[str, dict[int, float | None]] = {}
         task_ranks: dict[str, dict[int, int | None]] = {}
         tie_break: dict[int, datetime] = {}
+        submissions: dict[str, dict[int, Submission]] = {}
         for task in tasks:
-            board, per_team, task_values = _task_board(
+            board, per_team, task_values, submissions[task.slug] = _task_board(
                 task, split=split, max_final=challenge.max_final_selections, methods=methods
             )
             tasks_out.append(board)
@@ -173,6 +179,17 @@ def standings_compute(
                 task_ranks=task_ranks,
             )
             nfrs = split_nfrs(tasks, split=split)
+            # Who is first on this split (DESIGN §12): the sealed public view never holds a
+            # private-based value, the private snapshot hashes its own.
+            first = first_compute(
+                tasks=tasks,
+                split=split,
+                teams=[row.team_id for row in rows],
+                baselines=baselines,
+                values=values,
+                submissions=submissions,
+                alpha=challenge.alpha,
+            )
             for row in rows:
                 team = teams[row.team_id]
                 entries.append(
@@ -192,6 +209,7 @@ def standings_compute(
                         "method": None
                         if row.is_baseline
                         else _method_ref(methods.get(row.team_id)),
+                        **first_fields(first.get(row.team_id)),
                     }
                 )
         tracks_out.append(
@@ -200,6 +218,7 @@ def standings_compute(
                 "title": track.title,
                 "prize": track.prize,
                 "prize_max_nfr": track.prize_max_nfr,
+                "confidence_level": challenge.confidence_level,
                 "tasks": [t.slug for t in tasks],
                 "entries": entries,
             }

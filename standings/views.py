@@ -34,6 +34,8 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             and not track.challenge.private_visible()
             and is_organizer(request.user),
             "winners": winners,
+            "cowinners": result.cowinners,
+            "confidence_percent": f"{100 * (result.confidence_level or 0.95):g}",
             "prize_html": markdown_html(track.prize) if track.prize else "",
         },
     )

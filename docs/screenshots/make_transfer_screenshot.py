@@ -1,5 +1,7 @@
-"""Regenerate ``docs/screenshots/transfer.png``: the transfer matrix of the demo's
-classification track, with algorithms run by the platform in its sandbox.
+"""Regenerate ``docs/screenshots/transfer.png``, ``decomposition.png`` and ``p-first.png``:
+the transfer matrix of the demo's classification track, with algorithms run by the platform
+in its sandbox, its decomposition (what is the method and what is the data) and the track's
+standings with P(first).
 
     .venv/bin/python docs/screenshots/make_transfer_screenshot.py [--keep]
 
@@ -8,8 +10,9 @@ reuses): ``load_demo`` builds three small classification tasks and runs their Au
 baselines for real (short time limit); two teams upload algorithms (a real TF-IDF + logistic
 regression method and a majority-class one) and run them on the track through the
 algorithms worker and the bubblewrap sandbox; an organizer runs one of them on a task its
-team did not run (an organizer run: in the matrix, not on the board). Then Chromium takes
-the matrix as the organizer sees it.
+team did not run (an organizer run: in the matrix, not on the board); the Owls contributed
+the first task's data (its owner team: their home advantage). Then Chromium takes the
+matrix, its decomposition section and the track's standings as the organizer sees them.
 """
 
 from __future__ import annotations
@@ -80,6 +83,13 @@ ALGORITHMS = {
 }
 
 
+def shoot_element(locator, name: str) -> None:
+    """One element of the page, whole (it may be taller than the viewport)."""
+    path = REPO / "docs" / "screenshots" / name
+    locator.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
+
+
 def archive(name: str, main: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -105,6 +115,8 @@ def build_state() -> str:
 
     challenge = Challenge.objects.get(slug="demo")
     tasks = [Task.objects.select_related("track").get(slug=slug) for slug in TASKS]
+    challenge.confidence_level = 0.95
+    challenge.save(update_fields=["confidence_level"])
     track = tasks[0].track
     user_model = get_user_model()
     algorithms = {}
@@ -118,6 +130,8 @@ def build_state() -> str:
         )
         algorithms[team_name] = (user, version.algorithm)
     alice, owls = algorithms["Owls"]
+    tasks[0].owner_team = owls.team  # the Owls contributed this task's data
+    tasks[0].save(update_fields=["owner_team"])
     algorithm_runs_queue(algorithm=owls, user=alice, track_slug=track.slug)
     bob, hawks = algorithms["Hawks"]
     algorithm_runs_queue(algorithm=hawks, user=bob, task_slugs=list(TASKS[:2]))
@@ -183,6 +197,12 @@ def main() -> None:
                 page.goto(f"{base}/tracks/{track_slug}/transfer/")
                 page.locator("table.transfer").wait_for()
                 shoot(page, "transfer.png")
+                section = page.locator("#decomposition")
+                section.scroll_into_view_if_needed()
+                shoot_element(section, "decomposition.png")
+                page.goto(f"{base}/tracks/{track_slug}/")
+                page.locator("table.leaderboard").first.wait_for()
+                shoot_element(page.locator("table.leaderboard").first, "p-first.png")
             finally:
                 browser.close()
     finally:

@@ -71,9 +71,7 @@ def _competition_ranks(
 ) -> dict[TeamId, int | None]:
     """1 + number of non-baseline teams strictly better; baselines and unscored: None."""
     sign = 1.0 if higher_is_better else -1.0
-    ranked = [
-        sign * s for t, s in scores.items() if is_scored(s) and t not in baseline_team_ids
-    ]  # type: ignore[operator]
+    ranked = [sign * s for t, s in scores.items() if is_scored(s) and t not in baseline_team_ids]  # type: ignore[operator]
     out: dict[TeamId, int | None] = {}
     for team_id, score in scores.items():
         if team_id in baseline_team_ids or not is_scored(score):

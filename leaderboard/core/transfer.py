@@ -19,6 +19,9 @@ class TransferCell:
     delta: float  # sign * (score - baseline); positive: better than the baseline
     delta_low: float  # the 95% interval of the paired difference
     delta_high: float
+    # (B,) the delta on each row resample (the same rows for every algorithm on the task:
+    # the seed and rows fix them), for the decomposition's intervals (DESIGN §12)
+    resamples: np.ndarray | None = None
 
 
 def transfer_cell(
@@ -47,12 +50,16 @@ def transfer_cell(
         alpha=alpha,
         rows=rows,
         is_baseline=[False, True],
+        keep_samples=True,
     )
     algorithm, baseline = result.entries
+    sign = 1.0 if result.higher_is_better else -1.0
+    samples = result.samples
     return TransferCell(
         score=algorithm.score,
         baseline=baseline.score,
-        delta=(1.0 if result.higher_is_better else -1.0) * (algorithm.score - baseline.score),
+        delta=sign * (algorithm.score - baseline.score),
         delta_low=float(baseline.diff_low),
         delta_high=float(baseline.diff_high),
+        resamples=None if samples is None else sign * (samples[:, 0] - samples[:, 1]),
     )

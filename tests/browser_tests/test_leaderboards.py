@@ -59,7 +59,13 @@ def test_track_standings_task_board_history_chart_and_csv(live_server, browser_p
         ("—", "AutoGluon baseline baseline", "0.6000"),
         ("3", "Crows", "0.3000"),
     ]
-    assert rows[3][3:] == ["missing", "0.6000 (#3)"]  # no Colors submission: it counts 0
+    assert rows[3][3:5] == ["missing", "0.6000 (#3)"]  # no Colors submission: it counts 0
+    # then who is first (DESIGN §12): P(first) with the group, the rank interval; none for
+    # the baseline, and the ranked teams' shares sum to 1
+    assert rows[2][5:] == ["—", "—"]
+    shares = [float(r[5].split()[0]) for r in rows if r[0] != "—"]
+    assert sum(shares) == pytest.approx(1.0, abs=0.002) and shares[0] == max(shares)
+    assert "group 1" in rows[0][5]
     assert "+0.2000" in page.locator("#cross-task").inner_text()  # Owls on Shapes vs baseline
 
     page.get_by_role("link", name="Shapes").click()

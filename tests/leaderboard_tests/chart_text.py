@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from common.curves_svg import pr_curve_svg, threshold_chart_svg, utility_curves_svg
 from common.svg import Series, bar_chart_svg, confusion_matrix_svg, history_chart_svg
 from common.svg_text import ASCENT_EM, DESCENT_EM, text_width
@@ -99,6 +100,30 @@ def charts() -> dict[str, str]:
             [TradeoffPoint(WIDE, nfr=0.3, gain=-0.25)], title="T", reference="r"
         ),
         "tradeoff-empty": tradeoff_svg([], title=WIDE * 4, reference=WIDE * 4),
+        "effects": effects_svg(
+            [
+                (
+                    f"Algorithm effect {LONG}",
+                    [
+                        EffectBar(name, (i - 3) * 0.0123456, (i - 4) * 0.0123456, i * 0.0123)
+                        for i, name in enumerate(NAMES)
+                    ]
+                    + [EffectBar(WIDE, None, None, None)],
+                ),
+                (f"Task difficulty {WIDE}", [EffectBar(LONG, -1234.5678, -2345.6, 12.5)]),
+            ],
+            title=f"{LONG}: what is the method and what is the data ({WIDE})",
+        ),
+        "frontier": frontier_svg(
+            [
+                CostQuality(name, 1234.5 * i, (i - 3) * 0.0123456, i % 2 == 0)
+                for i, name in enumerate(NAMES)
+            ]
+            + [CostQuality(WIDE, None, 0.1, False)],
+            title=f"{LONG}: quality against cost ({WIDE})",
+            quality=f"{LONG} {WIDE}",
+        ),
+        "frontier-empty": frontier_svg([], title=WIDE * 4),
     }
 
 

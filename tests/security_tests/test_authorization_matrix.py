@@ -380,6 +380,8 @@ API: list[Case] = [
         ("403", "403", "403", OK),
         private=True,
     ),
+    # The transfer matrix with its decomposition and frontier: public like the track board,
+    # the private rows (and every value fitted on them) only for organizers before the reveal.
     Case("api/v1/tracks/<slug:slug>/transfer/", "/api/v1/tracks/{track}/transfer/", ALL_OK),
     Case(
         "api/v1/tracks/<slug:slug>/transfer/",

@@ -1,0 +1,311 @@
+"""What is the method and what is the data, and cost beside quality, for a track's transfer
+matrix (issue 26, DESIGN §12): the Django side of :mod:`leaderboard.core.benchmark`.
+
+- :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
+  baseline's, positive is better) split into algorithm effect, task difficulty and
+  interaction by least squares, with each team's home advantage (its algorithms on the tasks
+  it contributed, ``Task.owner_team``) and intervals from the paired bootstrap: each cell's
+  row resamples come with the cell from the cell cache (the same rows for every algorithm on
+  a task), tasks are reweighted within the track. The result is cached by a digest of its
+  inputs, so an unchanged matrix is never refitted.
+- :func:`transfer_frontier`: each algorithm's mean delta over the tasks it has a value on
+  against its mean CPU-seconds per run on those cells: the Pareto frontier.
+
+Both read only the matrix they are given: the caller chose the split it may show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+
+from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
+from leaderboard.core.benchmark.decomposition import (
+    BenchmarkAlgorithm,
+    BenchmarkTask,
+    Decomposition,
+    DeltaCell,
+    decompose_transfer,
+)
+from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
+
+from .transfer import TransferMatrix
+
+logger = logging.getLogger(__name__)
+
+ALPHA = 0.05
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class MatrixDecomposition:
+    """The decomposition with the names the pages and the API show."""
+
+    decomposition: Decomposition | None  # None: no scored cell
+    algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
+    team_names: dict[int, str]  # team id -> name
+
+
+def _cells(matrix: TransferMatrix) -> list[DeltaCell]:
+    cells = []
+    for row in matrix.rows:
+        for task, cell in zip(matrix.tasks, row.cells, strict=True):
+            if cell is None or cell.resamples is None:
+                continue
+            if not np.isfinite(cell.delta) or not np.isfinite(cell.resamples).all():
+                continue  # a score the metric could not compute: no delta to decompose
+            cells.append(
+                DeltaCell(
+                    algorithm=str(row.algorithm.pk),
+                    task=task.slug,
+                    delta=float(cell.delta),
+                    resamples=np.asarray(cell.resamples, dtype=np.float64),
+                )
+            )
+    return cells
+
+
+def _digest(
+    algorithms: list[BenchmarkAlgorithm], tasks: list[BenchmarkTask], cells: list[DeltaCell]
+) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr([(a.name, a.team) for a in algorithms]).encode())
+    digest.update(repr([(t.name, t.owner) for t in tasks]).encode())
+    for cell in cells:
+        digest.update(f"{cell.algorithm}|{cell.task}|{cell.delta!r}|".encode())
+        digest.update(np.ascontiguousarray(cell.resamples).tobytes())
+    return digest.hexdigest()
+
+
+def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
+    """The decomposition of ``matrix``'s scored cells (module docstring)."""
+    algorithms = [
+        BenchmarkAlgorithm(name=str(row.algorithm.pk), team=row.algorithm.team_id)
+        for row in matrix.rows
+    ]
+    tasks = [BenchmarkTask(name=task.slug, owner=task.owner_team_id) for task in matrix.tasks]
+    names = {
+        str(row.algorithm.pk): (row.algorithm.pk, row.algorithm.name, row.algorithm.team.name)
+        for row in matrix.rows
+    }
+    teams = {row.algorithm.team_id: row.algorithm.team.name for row in matrix.rows}
+    cells = _cells(matrix)
+    if not cells:
+        return MatrixDecomposition(None, names, teams)
+    key = f"transfer-decomposition:v1:{_digest(algorithms, tasks, cells)}"
+    decomposition = cache.get(key)
+    if decomposition is None:
+        decomposition = decompose_transfer(
+            algorithms=algorithms, tasks=tasks, cells=cells, alpha=ALPHA, seed=0
+        )
+        cache.set(key, decomposition, CACHE_SECONDS)
+    return MatrixDecomposition(decomposition, names, teams)
+
+
+def _interval(ci: tuple[float, float] | None) -> list[float] | None:
+    return None if ci is None else [float(ci[0]), float(ci[1])]
+
+
+def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
+    """DESIGN §12's ``"decomposition"`` object: ``algorithm_effects``, ``task_difficulty``,
+    ``interaction_share`` and ``home_advantage`` exactly, with what explains them beside
+    (``n_tasks``, ``note``...). Nulls and empty lists when there is nothing to fit."""
+    d = result.decomposition
+    if d is None:
+        return {
+            "algorithm_effects": [],
+            "task_difficulty": [],
+            "interaction_share": None,
+            "home_advantage": [],
+            "interaction_share_ci": None,
+            "mean": None,
+            "mean_ci": None,
+            "n_resamples": 0,
+            "alpha": ALPHA,
+            "note": "no scored cell with a baseline: nothing to decompose",
+        }
+    algorithm_effects = []
+    for effect in d.algorithm_effects:
+        pk, name, team = result.algorithm_names[effect.algorithm]
+        algorithm_effects.append(
+            {
+                "algorithm": pk,
+                "name": name,
+                "team": team,
+                "effect": effect.effect,
+                "ci": _interval(effect.ci),
+                "adjusted_delta": effect.adjusted_delta,
+                "n_tasks": effect.n_tasks,
+                "note": effect.note,
+            }
+        )
+    return {
+        "algorithm_effects": algorithm_effects,
+        "task_difficulty": [
+            {
+                "task": effect.task,
+                "effect": effect.effect,
+                "ci": _interval(effect.ci),
+                "n_algorithms": effect.n_algorithms,
+                "note": effect.note,
+            }
+            for effect in d.task_difficulty
+        ],
+        "interaction_share": d.interaction_share,
+        "home_advantage": [
+            {
+                "team": result.team_names.get(home.team, str(home.team)),
+                "team_id": home.team,
+                "value": home.value,
+                "ci": _interval(home.ci),
+                "own_cells": home.own_cells,
+                "other_cells": home.other_cells,
+                "note": home.note,
+            }
+            for home in d.home_advantage
+        ],
+        "interaction_share_ci": _interval(d.interaction_share_ci),
+        "mean": d.mean,
+        "mean_ci": _interval(d.mean_ci),
+        "n_resamples": d.n_resamples,
+        "alpha": d.alpha,
+        "note": d.note,
+    }
+
+
+@dataclass(frozen=True)
+class FrontierRow:
+    algorithm_id: int
+    name: str
+    team: str
+    quality: float | None  # mean delta over the tasks it has a value on
+    cpu_seconds: float | None  # mean CPU-seconds per run on those cells
+    on_frontier: bool
+    dominated_by: int | None  # algorithm id
+    note: str | None
+
+
+def transfer_frontier(matrix: TransferMatrix) -> tuple[list[FrontierRow], Frontier]:
+    """Each algorithm's quality (mean delta) against its cost (mean CPU-seconds per scored
+    run) and the frontier of those points, in the matrix's row order."""
+    points, costs = [], {}
+    for row in matrix.rows:
+        seconds = [
+            run.cpu_seconds
+            for cell, run in zip(row.cells, row.runs, strict=True)
+            if cell is not None and run is not None and run.cpu_seconds is not None
+        ]
+        cost = float(np.mean(seconds)) if seconds else None
+        costs[row.algorithm.pk] = cost
+        points.append(
+            CostPoint(name=str(row.algorithm.pk), quality=row.mean_delta, cpu_seconds=cost)
+        )
+    frontier = quality_cost_frontier(points=points, higher_is_better=True)
+    rows = [
+        FrontierRow(
+            algorithm_id=row.algorithm.pk,
+            name=row.algorithm.name,
+            team=row.algorithm.team.name,
+            quality=point.quality,
+            cpu_seconds=point.cpu_seconds,
+            on_frontier=point.on_frontier,
+            dominated_by=None if point.dominated_by is None else int(point.dominated_by),
+            note=point.note,
+        )
+        for row, point in zip(matrix.rows, frontier.points, strict=True)
+    ]
+    return rows, frontier
+
+
+def frontier_payload(rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
+    """The transfer API's ``"frontier"``: quality (mean delta) against mean CPU-seconds."""
+    return {
+        "quality": "mean_delta",
+        "cost": "cpu_seconds",
+        "points": [
+            {
+                "algorithm": r.algorithm_id,
+                "name": r.name,
+                "team": r.team,
+                "quality": r.quality,
+                "cpu_seconds": r.cpu_seconds,
+                "on_frontier": r.on_frontier,
+                "dominated_by": r.dominated_by,
+                "note": r.note,
+            }
+            for r in rows
+        ],
+        "frontier": [int(name) for name in frontier.frontier],
+    }
+
+
+@dataclass(frozen=True)
+class TransferPageParts:
+    decomposition: dict[str, Any]  # the API's "decomposition"
+    effects_svg: str
+    frontier: list[FrontierRow]
+    frontier_svg: str
+
+
+def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
+    """What the transfer page shows beside the matrix: the decomposition (its plot and
+    tables) and the quality-cost frontier (its plot and table)."""
+    decomposition = decomposition_payload(transfer_decomposition(matrix))
+    titles = {t.slug: t.title for t in matrix.tasks}
+
+    def bars(items: list[dict[str, Any]], name: Any) -> list[EffectBar]:
+        return [
+            EffectBar(
+                name=name(item),
+                effect=item["effect"],
+                low=item["ci"][0] if item["ci"] else None,
+                high=item["ci"][1] if item["ci"] else None,
+            )
+            for item in items
+        ]
+
+    svg = ""
+    if decomposition["algorithm_effects"]:
+        svg = effects_svg(
+            [
+                (
+                    "Algorithm effect (above the average algorithm)",
+                    bars(
+                        decomposition["algorithm_effects"],
+                        lambda e: f"{e['name']} ({e['team']})",
+                    ),
+                ),
+                (
+                    "Task difficulty (above the average task; below 0: harder to beat the "
+                    "baseline)",
+                    bars(decomposition["task_difficulty"], lambda e: titles[e["task"]]),
+                ),
+            ],
+            title=f"{matrix.track.title}: what is the method and what is the data "
+            f"({matrix.split} rows)",
+        )
+    rows, _ = transfer_frontier(matrix)
+    return TransferPageParts(
+        decomposition=decomposition,
+        effects_svg=svg,
+        frontier=rows,
+        frontier_svg=frontier_svg(
+            [
+                CostQuality(
+                    name=f"{r.name} ({r.team})",
+                    cpu_seconds=r.cpu_seconds,
+                    quality=r.quality,
+                    on_frontier=r.on_frontier,
+                )
+                for r in rows
+            ],
+            title=f"{matrix.track.title}: quality against cost ({matrix.split} rows)",
+        )
+        if rows
+        else "",
+    )

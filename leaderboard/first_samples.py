@@ -1,0 +1,123 @@
+"""A task's row resamples of what each board entry adds to its track's mean: the input of
+who is first (:mod:`leaderboard.first`), cached by the prediction files they read.
+
+The bootstrap job, which reads every entry's predictions anyway, stores them as it computes
+the board's intervals (:func:`task_samples_store`); a page or API call that finds none
+computes them (:func:`task_samples`). Same seed and rows as the board's intervals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+from django.core.cache import cache
+
+from datasets.models import Task
+from kinds import kind_get
+from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
+from scoring.core import load_predictions
+from scoring.models import Submission
+from scoring.solutions import solution_for_task
+
+from .models import Split
+
+N_RESAMPLES = 1000  # the boards' intervals' resamples (the same rows, the same seed)
+CACHE_SECONDS = 24 * 3600
+
+
+def track_metric(task: Task) -> str:
+    """The metric resampled for the track: the kind's track metric when the track counts
+    another metric than the primary (regression: R²), else the primary."""
+    kind = kind_get(task.kind)
+    if kind.track_metrics:
+        return kind.track_metrics[0]
+    return task.primary_metric or kind.primary
+
+
+def _track_values(task: Task, metric: str, scores: np.ndarray) -> np.ndarray:
+    """``TaskKind.track_value`` of each resampled ``metric`` score (None counts 0, as a
+    missing value does in the track's mean)."""
+    kind = kind_get(task.kind)
+    primary = task.primary_metric or kind.primary
+
+    def value(score: float) -> float:
+        out = kind.track_value(primary, float(score), {metric: float(score)})
+        return 0.0 if out is None or not np.isfinite(out) else float(out)
+
+    return np.vectorize(value, otypes=[np.float64])(scores)
+
+
+def _predictions(submission: Submission) -> np.ndarray:
+    with submission.predictions.open("rb") as handle:
+        return np.asarray(load_predictions(handle.read()).pred)
+
+
+def task_samples(
+    task: Task, split: str, submissions: Mapping[int, Submission]
+) -> dict[int, np.ndarray] | None:
+    """(B,) resampled track values per team id on ``task``'s ``split`` rows; None when the
+    task's track metric has no bootstrap (its values then count without row noise)."""
+    metric = track_metric(task)
+    readable = {t: s for t, s in submissions.items() if s.predictions}
+    if not readable or not has_bootstrap(task.kind, metric):
+        return None
+    key = _key(task, split, metric, readable)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    solution = solution_for_task(task)
+    public = np.asarray(solution.is_public, dtype=bool)
+    rows = public if split == Split.PUBLIC else ~public
+    if not rows.any():
+        return None
+    teams = list(readable)
+    result = bootstrap_leaderboard(
+        y=np.asarray(solution.y),
+        preds=[_predictions(readable[t]) for t in teams],
+        kind=task.kind,
+        metric=metric,
+        n_resamples=N_RESAMPLES,
+        seed=0,
+        rows=rows,
+        keep_samples=True,
+    )
+    return _store(task, key, metric, teams, result.samples)
+
+
+def _key(task: Task, split: str, metric: str, submissions: Mapping[int, Submission]) -> str:
+    names = sorted(f"{t}={s.predictions.name}" for t, s in submissions.items())
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
+    return f"first:v1:{split}:{task.pk}:{metric}:{digest}"
+
+
+def _store(
+    task: Task, key: str, metric: str, teams: list[int], samples: np.ndarray
+) -> dict[int, np.ndarray]:
+    values = _track_values(task, metric, samples).astype(np.float32)
+    out = {team: values[:, i].copy() for i, team in enumerate(teams)}
+    cache.set(key, out, CACHE_SECONDS)
+    return out
+
+
+def task_samples_store(
+    *,
+    task: Task,
+    split: str,
+    metric: str,
+    submissions: Mapping[int, Submission],
+    samples: np.ndarray,
+) -> None:
+    """Keep the bootstrap job's ``samples`` ((resamples, entries) scores of ``metric``, the
+    entries in the order of ``submissions``: team id -> submission) when they are what
+    :func:`task_samples` would compute (the track's metric, N_RESAMPLES, every entry with a
+    file), so the next read finds them."""
+    readable = {t: s for t, s in submissions.items() if s.predictions}
+    if (
+        metric != track_metric(task)
+        or len(readable) != len(submissions)
+        or samples.shape != (N_RESAMPLES, len(submissions))
+    ):
+        return
+    _store(task, _key(task, split, metric, readable), metric, list(submissions), samples)
