@@ -7,7 +7,8 @@ matrix (issue 26, DESIGN §12): the Django side of :mod:`leaderboard.core.benchm
   it contributed, ``Task.owner_team``) and intervals from the paired bootstrap: each cell's
   row resamples come with the cell from the cell cache (the same rows for every algorithm on
   a task), tasks are reweighted within the track. The result is cached by a digest of its
-  inputs, so an unchanged matrix is never refitted.
+  inputs, so an unchanged matrix is never refitted. The baseline's own row is left out of
+  the fit (its delta is 0 by construction: it is the reference, not a method).
 - :func:`transfer_frontier`: each algorithm's mean delta over the tasks it has a value on
   against its mean CPU-seconds per run on those cells: the Pareto frontier.
 
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 
+from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from leaderboard.core.benchmark.decomposition import (
     BenchmarkAlgorithm,
@@ -34,7 +36,7 @@ from leaderboard.core.benchmark.decomposition import (
 )
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
-from .transfer import TransferMatrix
+from .transfer import TransferMatrix, TransferRow
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,20 @@ class MatrixDecomposition:
     team_names: dict[int, str]  # team id -> name
 
 
+def _compared(matrix: TransferMatrix) -> list[TransferRow]:
+    """The rows the decomposition compares: not the baseline's own (its delta is 0 on every
+    task by construction: it is the point the deltas are measured from, not a method that
+    would pull the "average algorithm" towards it)."""
+    return [
+        row
+        for row in matrix.rows
+        if not any(run is not None and run.profile == BASELINE_PROFILE for run in row.runs)
+    ]
+
+
 def _cells(matrix: TransferMatrix) -> list[DeltaCell]:
     cells = []
-    for row in matrix.rows:
+    for row in _compared(matrix):
         for task, cell in zip(matrix.tasks, row.cells, strict=True):
             if cell is None or cell.resamples is None:
                 continue
@@ -86,7 +99,7 @@ def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
     """The decomposition of ``matrix``'s scored cells (module docstring)."""
     algorithms = [
         BenchmarkAlgorithm(name=str(row.algorithm.pk), team=row.algorithm.team_id)
-        for row in matrix.rows
+        for row in _compared(matrix)
     ]
     tasks = [BenchmarkTask(name=task.slug, owner=task.owner_team_id) for task in matrix.tasks]
     names = {

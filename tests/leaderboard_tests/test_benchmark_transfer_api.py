@@ -286,3 +286,45 @@ def test_hostile_names_are_text_in_the_page_and_the_plots(tmp_path):
     body = APIClient().get(_url(world.track)).json()
     names = {e["name"] for e in body["decomposition"]["algorithm_effects"]}
     assert '<script>alert("x")</script>' in names
+
+
+def test_the_baselines_own_runs_are_the_reference_not_an_algorithm_of_the_fit(tmp_path):
+    """The AutoGluon baseline is an algorithm run too: its row is in the matrix (delta 0 on
+    every task) but not in the decomposition, whose effects stay those of the methods."""
+    from django.utils import timezone
+
+    from algorithms.models import (
+        BASELINE_PROFILE,
+        Algorithm,
+        AlgorithmRun,
+        AlgorithmRunStatus,
+        AlgorithmVersion,
+    )
+    from leaderboard.models import LeaderboardEntry
+
+    world = bench_world(tmp_path)
+    before = APIClient().get(_url(world.track)).json()["decomposition"]
+    entry = LeaderboardEntry.objects.filter(task__in=world.tasks.values(), is_baseline=True)
+    baseline_team = entry.first().submission.team
+    algorithm = Algorithm.objects.create(
+        challenge=world.challenge, team=baseline_team, name="AutoGluon baseline"
+    )
+    version = AlgorithmVersion.objects.create(
+        algorithm=algorithm, number=1, archive="b.zip", archive_sha256="1" * 64
+    )
+    for task in world.tasks.values():
+        AlgorithmRun.objects.create(
+            version=version,
+            task=task,
+            profile=BASELINE_PROFILE,
+            status=AlgorithmRunStatus.SUCCEEDED,
+            submission=entry.get(task=task, split="public").submission,
+            finished_at=timezone.now(),
+        )
+    cache.clear()
+    body = APIClient().get(_url(world.track)).json()
+    assert algorithm.pk in {row["id"] for row in body["algorithms"]}  # shown in the matrix
+    after = body["decomposition"]
+    assert algorithm.pk not in {e["algorithm"] for e in after["algorithm_effects"]}
+    assert after["algorithm_effects"] == before["algorithm_effects"]
+    assert after["interaction_share"] == pytest.approx(before["interaction_share"])
