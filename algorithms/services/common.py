@@ -29,6 +29,7 @@ def sandbox_limits() -> SandboxLimits:
         cpu_seconds=settings.ALGORITHM_CPU_SECONDS,
         memory_mb=settings.ALGORITHM_MEMORY_MB,
         processes=settings.ALGORITHM_PROCESSES,
+        cpus=settings.ALGORITHM_CPUS,
         output_mb=settings.ALGORITHM_OUTPUT_MB,
         tmp_mb=settings.ALGORITHM_TMP_MB,
         log_mb=settings.ALGORITHM_LOG_MB,

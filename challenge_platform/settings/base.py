@@ -421,6 +421,9 @@ ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
 ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
 ALGORITHM_PROCESSES = env_int("ALGORITHM_PROCESSES", 128)
+# Cores one run may keep busy at once (a cgroup CPU quota where the host has the cpu
+# controller); 0: no cap beyond the host's.
+ALGORITHM_CPUS = env_int("ALGORITHM_CPUS", 0)
 ALGORITHM_OUTPUT_MB = env_int("ALGORITHM_OUTPUT_MB", 200)
 ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
 ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)

@@ -176,3 +176,39 @@ def sandbox_processes(root: Path) -> list[int]:
         if str(root) in cmdline and "bwrap" in cmdline:
             found.append(int(pid))
     return found
+
+
+CPU_HOG = """
+import multiprocessing, time
+
+def burn(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+if __name__ == "__main__":
+    workers = [multiprocessing.Process(target=burn, args=(2.0,)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+"""
+
+
+def test_a_cpu_cap_is_a_quota_of_the_whole_tree(tmp_path: Path) -> None:
+    """``ALGORITHM_CPUS`` (SandboxLimits.cpus): three busy processes share one core's quota:
+    the tree's CPU time stays within its wall time (a quota only lowers it under load)."""
+    result = run(tmp_path, CPU_HOG, limits=limits(cpus=1, cpu_seconds=60, wall_seconds=60))
+    assert result.ok, result.message
+    assert result.enforcement["cpus"].endswith("CPU quota")
+    assert result.cpu_seconds <= result.seconds * 1.2 + 0.5, (
+        result.cpu_seconds,
+        result.seconds,
+    )
+
+
+def test_the_cpu_setting_reaches_every_run(settings) -> None:
+    from algorithms.services.common import sandbox_limits
+
+    settings.ALGORITHM_CPUS = 1
+    assert sandbox_limits().cpus == 1
