@@ -386,7 +386,7 @@ def test_after_the_end_a_new_team_runs_into_the_post_challenge_board(world, brok
     user = UserFactory(username="latecomer")
     client = api_client_for(user)
     refused = client.post(f"/api/v1/challenges/{challenge.slug}/teams/", {"name": "Late"})
-    assert refused.status_code == 403 and refused.json()["code"] == "rules_not_accepted", refused.json()
+    assert refused.status_code == 403 and refused.json()["code"] == "rules_not_accepted"
     accepted = client.post(
         f"/api/v1/challenges/{challenge.slug}/rules/accept/",
         {"version": challenge.rules_version},
