@@ -28,7 +28,7 @@ from algorithms.services import (
     algorithm_version_create,
 )
 from algorithms.services.benchmark import version_in_benchmark
-from algorithms.services.manifest import manifest_of, reproduced_of
+from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
@@ -155,7 +155,8 @@ class RunOutputSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "object", "nullable": True})
     def get_reproduced(self, run: AlgorithmRun) -> dict | None:
-        return reproduced_of(run)
+        known = self.context.get("reproductions")  # a list's, read in one query
+        return known.get(run.pk) if known is not None else reproduced_of(run)
 
 
 class AlgorithmCreateApi(APIView):
@@ -247,8 +248,11 @@ class AlgorithmDetailApi(APIView):
         if algorithm is None:
             raise NotFound("There is no such algorithm.")
         data = dict(AlgorithmOutputSerializer(algorithm).data)
-        runs = algorithm_run_list(user=request.user, algorithm=algorithm)[:200]
-        data["runs"] = RunOutputSerializer(runs, many=True).data
+        runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
+        reproductions = reproductions_of([run.pk for run in runs])
+        data["runs"] = RunOutputSerializer(
+            runs, many=True, context={"reproductions": reproductions}
+        ).data
         return Response(data)
 
 

@@ -146,13 +146,13 @@ def reusable_run(run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | No
 
 
 def reproduced_of(run: AlgorithmRun) -> dict[str, Any] | None:
-    """``{"run", "agreement"}`` of the run's latest finished reproduction, or None."""
-    reproduction = (
-        AlgorithmRun.objects.filter(reproduces=run, status=AlgorithmRunStatus.SUCCEEDED)
-        .order_by("-finished_at", "-pk")
-        .only("pk", "agreement")
-        .first()
-    )
-    if reproduction is None:
-        return None
-    return {"run": reproduction.pk, "agreement": reproduction.agreement}
+    """``{"run", "agreement"}`` of the run's finished reproduction, or None."""
+    return reproductions_of([run.pk]).get(run.pk)
+
+
+def reproductions_of(run_pks: list[int]) -> dict[int, dict[str, Any]]:
+    """Run id -> ``{"run", "agreement"}`` of its finished reproduction (one query)."""
+    found = AlgorithmRun.objects.filter(
+        reproduces_id__in=run_pks, status=AlgorithmRunStatus.SUCCEEDED
+    ).values_list("reproduces_id", "pk", "agreement")
+    return {original: {"run": pk, "agreement": agreement} for original, pk, agreement in found}

@@ -426,3 +426,34 @@ def test_task_json_gets_the_seed(world, broker, tmp_path, settings):
     # The data hash is of what the algorithm sees, without the seed: a second folder agrees.
     again = task_folder_write(world.classification, tmp_path / "again")
     assert manifest_inputs(run, again)["task_data_sha256"] == inputs["task_data_sha256"]
+
+
+# --- the algorithm page ------------------------------------------------------------------------
+
+
+def test_the_page_marks_versions_and_shows_a_runs_manifest(world, broker, client):
+    version = upload(world.participant, world.challenge, "A")
+    (run,) = queue(
+        world.participant.api(), version.algorithm_id, tasks=[world.classification.slug]
+    ).json()["runs"]
+    assert execute(AlgorithmRun.objects.get(pk=run["id"])) == "succeeded"
+    client.force_login(world.participant.user)
+    page = f"/algorithms/{version.algorithm_id}/"
+    html = client.get(page).content.decode()
+    assert "in the benchmark" in html and 'data-role="mark-out"' in html
+    manifest = AlgorithmRun.objects.get(pk=run["id"]).manifest
+    assert manifest["task_data_sha256"] in html and manifest["runtime_lock_sha256"] in html
+    mark = f"/algorithms/{version.algorithm_id}/versions/1/mark/"
+    assert client.post(mark, {"benchmark": "out"}).status_code == 302
+    version.refresh_from_db()
+    assert version.in_benchmark is False
+    assert "not in the benchmark" in client.get(page).content.decode()
+    client.post(mark, {"final": "1"})
+    version.refresh_from_db()
+    assert version.is_final is True
+    # Another team's member cannot mark it (the page says "not found").
+    client.force_login(world.rival.user)
+    assert client.post(mark, {"benchmark": "in"}).status_code == 404
+    client.post(mark, {"benchmark": "nonsense"})
+    version.refresh_from_db()
+    assert version.in_benchmark is False
