@@ -457,3 +457,14 @@ def test_the_page_marks_versions_and_shows_a_runs_manifest(world, broker, client
     client.post(mark, {"benchmark": "nonsense"})
     version.refresh_from_db()
     assert version.in_benchmark is False
+
+
+def test_the_console_shows_the_queue_and_the_budget(world, broker, tmp_path, client, settings):
+    upload(world.participant, world.challenge, "A")
+    imported_task(tmp_path, challenge=world.challenge, slug="later-task")
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 3
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    html = client.get("/admin/algorithms/algorithmrun/").content.decode()
+    assert 'id="living-benchmark"' in html and "3.00 CPU-hours" in html
+    row = html.split(f'data-challenge="{world.challenge.slug}"')[1].split("</tr>")[0]
+    assert "<td>1</td><td>0</td><td>0</td><td>0</td>" in row  # pending, running, done, failed
