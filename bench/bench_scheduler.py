@@ -11,8 +11,10 @@ drains the queue through the real pipeline and bubblewrap sandbox, claiming as a
 in the same run (SQLite in a temporary DATA_DIR, a private redis-server for the doorbells):
 
 - **throughput**: runs per second of the scheduler's re-runs, and of the same runs queued
-  by hand (``run_create`` in a loop) and drained the same way; the ratio is by hand / by the
-  scheduler (1.0: the scheduler costs nothing; reuse of identical results is off for both);
+  by hand (the hook unsubscribed for those imports, then ``run_create`` in a loop over the
+  benchmark versions) and drained the same way, on fresh tasks of the same shape, in
+  ``--rounds`` alternating rounds; the ratio is by hand / by the scheduler (1.0: the
+  scheduler costs nothing; reuse of identical results is off for both);
 - **reuse**: the same runs queued once more with ``BENCHMARK_REUSE_RESULTS`` on: each takes
   the finished result instead of running (runs per second against the hand-queued drain);
 - **participants' wait**: ``--participants`` team runs submitted while the re-runs are
@@ -50,11 +52,14 @@ from django.utils import timezone  # noqa: E402
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion  # noqa: E402
 from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
+from algorithms.services.benchmark import benchmark_versions, on_task_added  # noqa: E402
 from algorithms.services.profiles import BENCHMARK, TEAM  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
+from challenge_platform import hooks  # noqa: E402
 from challenge_platform.celery import app  # noqa: E402
 from challenge_platform.localredis import start_local_redis  # noqa: E402
 from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 from tests.datasets_tests.bundles import write_classification_bundle  # noqa: E402
@@ -89,6 +94,7 @@ def main() -> None:
     parser.add_argument("--algorithms", type=int, default=50)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--participants", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1, help="of each phase, alternating")
     parser.add_argument("--rows", type=int, default=40, help="rows of each task's bundle")
     args = parser.parse_args()
     work = Path(os.environ["DATA_DIR"])
@@ -142,77 +148,61 @@ def run(args: argparse.Namespace, work: Path) -> None:
         )
     drain()
     AlgorithmRun.objects.all().delete()
-    # 1. The scheduler: each import queues every benchmark version on the new task.
-    queued_at = time.perf_counter()
-    tasks = []
-    for t in range(args.tasks):
-        bundle = write_classification_bundle(
-            work / f"bundle-{t}", rows=args.rows, task={"slug": f"bench-{t}"}
-        )
-        tasks.append(task_import(source=bundle, challenge_slug="bench", track_slug="bench"))
-    import_seconds = time.perf_counter() - queued_at
-    scheduled = AlgorithmRun.objects.filter(profile=BENCHMARK.name).count()
-    assert scheduled == args.algorithms * args.tasks, scheduled
-
+    totals = {"scheduler": [0, 0.0], "hand": [0, 0.0]}  # runs, seconds
     asked: list[AlgorithmRun] = []
+    walls: list[float] = []
+    last_tasks: list[Task] = []
+    for r in range(args.rounds):  # alternating order, so both see the same load and caches
+        for phase in ("scheduler", "hand") if r % 2 == 0 else ("hand", "scheduler"):
+            before = set(AlgorithmRun.objects.values_list("pk", flat=True))
+            tasks = import_tasks(work, f"{phase}-{r}", args, scheduler=phase == "scheduler")
+            if phase == "hand":  # 2. the same runs by hand: every benchmark version, a loop
+                with transaction.atomic():
+                    for task in tasks:
+                        for version in benchmark_versions(challenge=challenge):
+                            run_create(profile=BENCHMARK, version=version, task=task, audit=False)
+                last_tasks = tasks
+            queued = AlgorithmRun.objects.exclude(pk__in=before)
+            assert queued.count() == args.algorithms * args.tasks, queued.count()
 
-    def participants_arrive(done: int) -> None:
-        if done == 3:  # while the queue is full of re-runs
-            version = AlgorithmVersion.objects.get(algorithm__name="Trivial 0")
-            with transaction.atomic():
-                for p in range(args.participants):
-                    asked.append(
-                        run_create(
-                            profile=TEAM,
-                            version=version,
-                            task=tasks[p % len(tasks)],
-                            user=users[0],
-                            audit=False,
-                        )
-                    )
+            def participants_arrive(done: int, tasks: list[Task] = tasks) -> None:
+                if done == 3 and not asked:  # while the queue is full of re-runs
+                    version = AlgorithmVersion.objects.get(algorithm__name="Trivial 0")
+                    with transaction.atomic():
+                        for p in range(args.participants):
+                            asked.append(
+                                run_create(
+                                    profile=TEAM,
+                                    version=version,
+                                    task=tasks[p % len(tasks)],
+                                    user=users[0],
+                                    audit=False,
+                                )
+                            )
 
-    ran, scheduler_seconds = drain(on_each=participants_arrive)
-    # The participants' runs ran in this drain too: their time is not the re-runs'.
-    asked_runs = AlgorithmRun.objects.filter(pk__in=[r.pk for r in asked])
-    scheduler_seconds -= sum(
-        (r.finished_at - r.started_at).total_seconds() for r in asked_runs if r.finished_at
-    )
+            hook = participants_arrive if phase == "scheduler" and r == 0 else None
+            ran, seconds = drain(on_each=hook)
+            if hook is not None:  # the participants' runs ran in this drain: not re-runs
+                extra = AlgorithmRun.objects.filter(pk__in=[a.pk for a in asked])
+                seconds -= sum((a.finished_at - a.started_at).total_seconds() for a in extra)
+                ran -= len(asked)
+            totals[phase][0] += ran
+            totals[phase][1] += seconds
+            walls += [w for w in queued.values_list("seconds", flat=True) if w is not None]
     reruns = AlgorithmRun.objects.filter(profile=BENCHMARK.name)
     failed = reruns.exclude(status=AlgorithmRunStatus.SUCCEEDED).count()
-    walls = [s for s in reruns.values_list("seconds", flat=True) if s is not None]
 
-    # 2. The same runs by hand, drained the same way.
-    pairs = list(reruns.values_list("version_id", "task_id"))
-    started = time.perf_counter()
-    with transaction.atomic():
-        hand = [
-            run_create(
-                profile=BENCHMARK,
-                version=AlgorithmVersion.objects.get(pk=v),
-                task=next(t for t in tasks if t.pk == task_id),
-                audit=False,
-            )
-            for v, task_id in pairs
-        ]
-    queue_seconds = time.perf_counter() - started
-    hand_ran, hand_seconds = drain()
-    assert hand_ran == len(hand)
-
-    # 3. Once more with reuse on: identical inputs take the finished results.
+    # 3. The last hand-queued runs once more with reuse on: identical inputs take the results.
     settings.BENCHMARK_REUSE_RESULTS = True
     with transaction.atomic():
-        for v, task_id in pairs:
-            run_create(
-                profile=BENCHMARK,
-                version=AlgorithmVersion.objects.get(pk=v),
-                task=next(t for t in tasks if t.pk == task_id),
-                audit=False,
-            )
+        for task in last_tasks:
+            for version in benchmark_versions(challenge=challenge):
+                run_create(profile=BENCHMARK, version=version, task=task, audit=False)
     reused_ran, reused_seconds = drain()
     reused = AlgorithmRun.objects.filter(reused_from__isnull=False).count()
 
     waits, behind = [], []
-    for run in AlgorithmRun.objects.filter(pk__in=[r.pk for r in asked]).order_by("started_at"):
+    for run in AlgorithmRun.objects.filter(pk__in=[a.pk for a in asked]).order_by("started_at"):
         waits.append((run.started_at - run.created_at).total_seconds())
         behind.append(
             AlgorithmRun.objects.filter(
@@ -220,19 +210,17 @@ def run(args: argparse.Namespace, work: Path) -> None:
             ).count()
         )
     mean_wall = statistics.mean(walls) if walls else float("nan")
+    per_phase = args.algorithms * args.tasks
     print(
-        f"{args.algorithms} algorithms x {args.tasks} tasks = {scheduled} re-runs "
-        f"({failed} not succeeded); one worker loop; load {os.getloadavg()[0]:.1f} on "
-        f"{os.cpu_count()} CPUs"
+        f"{args.algorithms} algorithms x {args.tasks} tasks = {per_phase} runs per phase, "
+        f"{args.rounds} round(s) of each ({failed} of {reruns.count()} not succeeded); one "
+        f"worker loop; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
+    sched_rate = totals["scheduler"][0] / totals["scheduler"][1]
+    hand_rate = totals["hand"][0] / totals["hand"][1]
     print(
-        f"scheduler: {args.tasks} imports queued them in {import_seconds:.2f} s (with the imports)"
-    )
-    sched_rate = (ran - len(asked)) / scheduler_seconds
-    hand_rate = hand_ran / hand_seconds
-    print(
-        f"throughput: scheduler {sched_rate:.2f} runs/s, by hand {hand_rate:.2f} runs/s "
-        f"(queued in {queue_seconds:.2f} s) -> by hand / scheduler {hand_rate / sched_rate:.2f}x"
+        f"throughput: queued by the scheduler {sched_rate:.2f} runs/s, by hand "
+        f"{hand_rate:.2f} runs/s -> by hand / scheduler {hand_rate / sched_rate:.2f}x"
     )
     reuse_rate = reused_ran / reused_seconds
     print(
@@ -240,12 +228,32 @@ def run(args: argparse.Namespace, work: Path) -> None:
         f"{reuse_rate:.2f} runs/s -> {reuse_rate / hand_rate:.1f}x the hand-queued drain"
     )
     print(
-        f"participants: {len(asked)} runs submitted at once behind {scheduled - 3} queued "
+        f"participants: {len(asked)} runs submitted at once behind {per_phase - 3} queued "
         f"re-runs; re-runs started between their submission and their start: max {max(behind)};"
         f" the first waited {waits[0]:.2f} s = {waits[0] / mean_wall:.2f}x one re-run's mean "
         f"wall time ({mean_wall:.2f} s; the others waited for the participants' runs before "
         "them only)"
     )
+
+
+def import_tasks(work: Path, prefix: str, args: argparse.Namespace, *, scheduler: bool) -> list:
+    """``args.tasks`` fresh tasks of the same shape; with ``scheduler`` the hook queues the
+    re-runs as each is imported, else it is unsubscribed for the imports."""
+    if not scheduler:
+        hooks.unsubscribe(hooks.TaskAdded, on_task_added)
+    try:
+        return [
+            task_import(
+                source=write_classification_bundle(
+                    work / f"bundle-{prefix}-{t}", rows=args.rows, task={"slug": f"{prefix}-{t}"}
+                ),
+                challenge_slug="bench",
+                track_slug="bench",
+            )
+            for t in range(args.tasks)
+        ]
+    finally:
+        hooks.subscribe(hooks.TaskAdded, on_task_added)
 
 
 if __name__ == "__main__":
