@@ -27,6 +27,8 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
+from algorithms.services.benchmark import version_in_benchmark
+from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
@@ -55,6 +57,20 @@ class VersionSerializer(serializers.Serializer):
     entrypoint = serializers.CharField()
     created_at = serializers.DateTimeField()
     archive_sha256 = serializers.CharField()
+    in_benchmark = serializers.SerializerMethodField(
+        help_text="Whether the version is re-run on new tasks and data versions (the team's "
+        "mark, or the default: the latest version and the final one)."
+    )
+    benchmark_mark = serializers.BooleanField(
+        source="in_benchmark",
+        allow_null=True,
+        help_text="The team's mark: true, false, or null (the default rule).",
+    )
+    is_final = serializers.BooleanField(help_text="The team's final version.")
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_in_benchmark(self, version: AlgorithmVersion) -> bool:
+        return version_in_benchmark(version)
 
 
 class AlgorithmOutputSerializer(serializers.Serializer):
@@ -114,14 +130,33 @@ class RunOutputSerializer(serializers.Serializer):
     limits = serializers.DictField()
     is_organizer_run = serializers.BooleanField()
     profile = serializers.CharField(
-        help_text="team, organizer or baseline: what decided its limits, queue and outcome"
+        help_text="team, organizer, baseline, benchmark (a re-run) or reproduction: what "
+        "decided its limits, queue and outcome"
     )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    manifest = serializers.SerializerMethodField(
+        help_text="What went into the run (archive, runtime lock and task data hashes, task "
+        "data version, seed) and what it used; `reused_from` when it took the result of a run "
+        "with the same inputs."
+    )
+    reproduced = serializers.SerializerMethodField(
+        help_text="null, or the reproduction on another worker: {run, agreement} (the share "
+        "of rows predicted identically)."
+    )
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_submission_status(self, run: AlgorithmRun) -> str | None:
         return run.submission.status if run.submission_id else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_manifest(self, run: AlgorithmRun) -> dict:
+        return manifest_of(run)
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_reproduced(self, run: AlgorithmRun) -> dict | None:
+        known = self.context.get("reproductions")  # a list's, read in one query
+        return known.get(run.pk) if known is not None else reproduced_of(run)
 
 
 class AlgorithmCreateApi(APIView):
@@ -213,8 +248,11 @@ class AlgorithmDetailApi(APIView):
         if algorithm is None:
             raise NotFound("There is no such algorithm.")
         data = dict(AlgorithmOutputSerializer(algorithm).data)
-        runs = algorithm_run_list(user=request.user, algorithm=algorithm)[:200]
-        data["runs"] = RunOutputSerializer(runs, many=True).data
+        runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
+        reproductions = reproductions_of([run.pk for run in runs])
+        data["runs"] = RunOutputSerializer(
+            runs, many=True, context={"reproductions": reproductions}
+        ).data
         return Response(data)
 
 
@@ -238,7 +276,8 @@ class AlgorithmRunCreateApi(APIView):
             **error_responses(
                 {
                     400: "Neither or both of 'tasks' and 'track', or an unknown task or track.",
-                    403: "Rules not accepted, a hidden team, or the challenge is closed.",
+                    403: "Rules not accepted, a hidden team, or the challenge has not opened "
+                    "(`not_open`; after the end runs go to the post-challenge boards).",
                     404: "No such algorithm (or not one of the caller's team).",
                     409: "The algorithm has no uploaded version.",
                     429: "The team has used today's submissions, or has as many runs queued or "
@@ -293,8 +332,9 @@ class AlgorithmRunAdmissionApi(APIView):
             **error_responses(
                 {
                     400: "Neither or both of `tasks` and `track`, or an unknown task or track.",
-                    403: "Rules not accepted, no team, a hidden team, or the challenge is "
-                    "closed (`closed`: an algorithm run submits).",
+                    403: "Rules not accepted, no team, a hidden team, or the challenge has not "
+                    "opened (`not_open`: an algorithm run submits; after the end it goes to "
+                    "the post-challenge boards).",
                     404: "No such challenge.",
                     429: "The team has used today's submissions, or has as many runs queued or "
                     "running as a team may (`queue_full`).",

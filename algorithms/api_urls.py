@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, owner_api
+from . import api, benchmark_api, owner_api
 
 urlpatterns = [
     path(
@@ -17,6 +17,16 @@ urlpatterns = [
     ),
     path("algorithms/", api.AlgorithmListApi.as_view(), name="api-algorithm-list"),
     path("algorithms/<int:pk>/", api.AlgorithmDetailApi.as_view(), name="api-algorithm-detail"),
+    path(
+        "algorithms/<int:pk>/versions/<int:number>/",
+        benchmark_api.AlgorithmVersionApi.as_view(),
+        name="api-algorithm-version",
+    ),
+    path(
+        "challenges/<slug:slug>/benchmark/",
+        benchmark_api.ChallengeBenchmarkApi.as_view(),
+        name="api-challenge-benchmark",
+    ),
     path(
         "algorithms/<int:pk>/runs/",
         api.AlgorithmRunCreateApi.as_view(),

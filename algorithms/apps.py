@@ -17,3 +17,8 @@ class AlgorithmsConfig(AppConfig):
 
         owner_section_register(BASELINE_SECTION)
         hooks.subscribe(hooks.SubmissionFinished, run_follow_submission)
+        # The living benchmark: every benchmark version re-runs on a new task or data version.
+        from algorithms.services.benchmark import on_task_added, on_task_data_changed
+
+        hooks.subscribe(hooks.TaskAdded, on_task_added)
+        hooks.subscribe(hooks.TaskDataChanged, on_task_data_changed)

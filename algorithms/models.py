@@ -59,6 +59,17 @@ class AlgorithmVersion(models.Model):
         related_name="algorithm_versions",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The living benchmark (DESIGN §12): a version in the benchmark is re-run by itself on
+    # every task added later and every new data version of a task. None: the default rule
+    # (the algorithm's latest version, and the team's final one); True/False: the team's mark.
+    in_benchmark = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="The team's mark; empty: the default (latest version, or the final one).",
+    )
+    is_final = models.BooleanField(
+        default=False, help_text="The version the team chose as its final one (one per team)."
+    )
 
     class Meta:
         ordering = ["algorithm", "-number"]
@@ -89,6 +100,10 @@ FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunSt
 TEAM_PROFILE = "team"
 ORGANIZER_PROFILE = "organizer"
 BASELINE_PROFILE = "baseline"
+# Background runs (DESIGN §12): a benchmark version re-run on a new task or data version, and
+# a finished run repeated on another worker to check its predictions agree.
+BENCHMARK_PROFILE = "benchmark"
+REPRODUCTION_PROFILE = "reproduction"
 
 
 class AlgorithmRun(models.Model):
@@ -152,6 +167,31 @@ class AlgorithmRun(models.Model):
     peak_memory_mb = models.FloatField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
 
+    # The run manifest (DESIGN §12): the seed is an input (queued with the run, passed as
+    # ``SEED``); the pipeline records the rest (archive, runtime lock and task data hashes,
+    # the task data version, and its use) in ``manifest``.
+    seed = models.IntegerField(default=0)
+    manifest = models.JSONField(default=dict, blank=True)
+    reused_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reused_by",
+        help_text="A finished run with the same inputs whose result this run took.",
+    )
+    reproduces = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reproductions",
+        help_text="A reproduction run: the finished run it repeats on another worker.",
+    )
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="A reproduction: the share of identical predictions."
+    )
+
     # A team's (or the baseline's) run: the submission its predictions became.
     submission = models.OneToOneField(
         "scoring.Submission",
@@ -183,6 +223,18 @@ class AlgorithmRun(models.Model):
                 fields=["task"],
                 condition=Q(profile=BASELINE_PROFILE, status__in=["queued", "running"]),
                 name="one_active_baseline_algorithm_run_per_task",
+            ),
+            # The scheduler may hear of a task twice (added, then its data replaced): one
+            # pending re-run of a version on a task is enough.
+            models.UniqueConstraint(
+                fields=["version", "task"],
+                condition=Q(profile=BENCHMARK_PROFILE, status__in=["queued", "running"]),
+                name="one_active_benchmark_run_per_version_and_task",
+            ),
+            models.UniqueConstraint(
+                fields=["reproduces"],
+                condition=Q(reproduces__isnull=False),
+                name="one_reproduction_per_run",
             ),
         ]
 

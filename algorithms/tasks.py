@@ -70,3 +70,15 @@ def sweep_algorithm_runs() -> dict[str, list[int]]:
     ``baselines`` ones may be busy for minutes."""
     report = services.algorithm_runs_sweep()
     return {"requeued": report.requeued, "failed": report.failed}
+
+
+@platform_task(
+    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="benchmark-tick"
+)
+def benchmark_tick() -> dict[str, int]:
+    """Every minute (beat): queue reproductions of the sampled finished runs, and ring the
+    doorbell for the queued re-runs once the day's budget is open again (a new day, a higher
+    budget, or this worker just started). The queue itself is in the database."""
+    from algorithms.services.benchmark import benchmark_tick as tick
+
+    return tick()

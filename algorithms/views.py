@@ -23,6 +23,8 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
+from algorithms.services.benchmark import benchmark_mark, version_in_benchmark
+from algorithms.services.manifest import manifest_of, reproductions_of
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import is_organizer, user_is_member
@@ -80,10 +82,18 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if algorithm is None:
         raise Http404("no such algorithm")
     versions = [
-        {"version": v, "description_html": markdown_html(v.description)}
+        {
+            "version": v,
+            "description_html": markdown_html(v.description),
+            "in_benchmark": version_in_benchmark(v),
+        }
         for v in algorithm.versions.order_by("-number").select_related("created_by")
     ]
     runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
+    reproductions = reproductions_of([run.pk for run in runs])
+    for run in runs:  # the run's manifest and reproduction, shown under its row
+        run.manifest_shown = manifest_of(run)
+        run.reproduced_shown = reproductions.get(run.pk)
     tracks = list(algorithm.challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
     return render(
         request,
@@ -91,6 +101,7 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "algorithm": algorithm,
             "versions": versions,
+            "member": user_is_member(team=algorithm.team, user=request.user),
             "runs": runs,
             "tracks": tracks,
             "organizer": is_organizer(request.user)
@@ -138,3 +149,33 @@ def algorithm_run_cancel_page(request: HttpRequest, pk: int) -> HttpResponse:
     except (AlgorithmRefused, ReasonRequired) as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("algorithms:detail", args=[run.version.algorithm_id]))
+
+
+MARKS = {"in": True, "out": False, "default": None}
+
+
+@login_required
+@require_POST
+def algorithm_version_mark(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The version's benchmark buttons: in, out, back to the default, or final."""
+    algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
+    version = algorithm.versions.filter(number=number).first() if algorithm else None
+    if version is None:
+        raise Http404("no such version")
+    mark = request.POST.get("benchmark", "")
+    final = request.POST.get("final", "")
+    if mark not in MARKS and final not in ("1", "0"):
+        messages.error(request, "Choose in, out or default for the benchmark, or final.")
+        return HttpResponseRedirect(reverse("algorithms:detail", args=[pk]))
+    try:
+        benchmark_mark(
+            version=version,
+            user=request.user,
+            in_benchmark=MARKS.get(mark, ...),
+            final={"1": True, "0": False}.get(final),
+        )
+    except AlgorithmRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Version {number} updated.")
+    return HttpResponseRedirect(reverse("algorithms:detail", args=[pk]))

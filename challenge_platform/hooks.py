@@ -29,6 +29,7 @@ TaskResultsChanged     scoring (scored, rescored, hidden, final)   in transactio
 BoardRefreshed         leaderboard (a task's board rebuilt)        in transaction
 SubmissionFinished     scoring (a submission scored or failed)     in transaction
 TaskDataChanged        datasets (a task's data replaced)           in transaction
+TaskAdded              datasets (a task imported into a track)     in transaction
 ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
 ChallengeRevealChanged challenge_platform (private boards shown)    in transaction
 TeamMemberJoined       challenge_platform (a membership created)   in transaction
@@ -102,6 +103,14 @@ class SubmissionFinished(HookEvent):
 class TaskDataChanged(HookEvent):
     """A task's files (and solution) were replaced by a new data version (e.g. scoring
     re-queues its submissions and rebuilds its references)."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class TaskAdded(HookEvent):
+    """A task was added to a track (imported), in the transaction that created it (e.g. the
+    living benchmark queues every benchmark algorithm on it)."""
 
     task_id: int
 

@@ -108,7 +108,9 @@ def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> T
     name = " ".join((name or "").split())
     if not team_name_key(name):  # empty, or only invisible characters
         raise TeamError("A team needs a name.", code="name_required")
-    _require_open_for_teams(challenge)
+    # After the end a newcomer may still create a team: the challenge is the post-challenge
+    # benchmark then (its submissions and runs go to the post-challenge boards, never into the
+    # frozen standings). Joining and leaving an existing team stay closed.
     rules_gate(challenge=challenge, user=user)
     _require_free_to_enter(challenge, user)
     name = team_name_check(challenge=challenge, name=name)

@@ -71,6 +71,21 @@ def node_of(holder: str) -> str:
     return holder.rpartition("#")[0]
 
 
+def live_nodes() -> set[str]:
+    """The node names of the workers beating now (two Redis reads); empty when Redis does
+    not answer (the caller must then not wait for another worker)."""
+    try:
+        client = broker_redis()
+        holders = [k.decode() for k in client.hkeys(REGISTRY)]
+        if not holders:
+            return set()
+        beats = client.mget([BEAT_PREFIX + h for h in holders])
+    except redis.RedisError:
+        logger.warning("could not read the live workers", exc_info=True)
+        return set()
+    return {node_of(h) for h, beat in zip(holders, beats, strict=True) if beat is not None}
+
+
 def _entry(raw: bytes | str) -> dict[str, Any]:
     try:
         entry = json.loads(raw)

@@ -228,6 +228,7 @@ def _store(
             _save_files(task, standardized, written)
             task.save()
             _version_create(task=task, actor=actor, note="the imported data", sha256=sha256)
+            hooks.emit(hooks.TaskAdded(task_id=task.pk))
     except IntegrityError as exc:
         _delete(written)
         # Another import of the same slug won the race since the check above.

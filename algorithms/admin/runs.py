@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponse
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
 from algorithms.services import AlgorithmRefused, algorithm_run_cancel
+from algorithms.services.benchmark import benchmark_status
+from algorithms.services.budget import budget_open, used_cpu_seconds_today
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.console import ReadOnlyAdminMixin, action_reason
+from challenge_platform.models import Challenge
 
 
 class VersionInline(admin.TabularInline):
     model = AlgorithmVersion
-    fields = ("number", "entrypoint", "archive_size", "archive_sha256", "created_by", "created_at")
+    fields = (
+        "number",
+        "entrypoint",
+        "archive_size",
+        "archive_sha256",
+        "in_benchmark",
+        "is_final",
+        "created_by",
+        "created_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -40,11 +53,26 @@ class AlgorithmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "seconds",
         "peak_memory_mb",
         "limit_hit",
+        "agreement",
         "created_at",
     )
     list_filter = ("status", "profile", "task__track__challenge")
     readonly_fields = [f.name for f in AlgorithmRun._meta.fields]
     actions = ["cancel"]
+    change_list_template = "algorithms/admin/algorithmrun_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, under the living benchmark's queue per challenge (as its API says)."""
+        challenges = Challenge.objects.order_by("-start")[:10]
+        extra = {
+            "benchmark": [
+                {"challenge": c, "status": benchmark_status(challenge=c)} for c in challenges
+            ],
+            "benchmark_budget": settings.BENCHMARK_CPU_HOURS_PER_DAY,
+            "benchmark_used": used_cpu_seconds_today() / 3600.0,
+            "benchmark_open": budget_open(),
+        }
+        return super().changelist_view(request, extra_context={**(extra_context or {}), **extra})
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request, queryset):

@@ -76,7 +76,7 @@ def run_claim_next(
     run = jobs.job_claim_next(
         kind,
         token=token,
-        eligible=lambda: _eligible(served),
+        eligible=lambda: _eligible(served, worker),
         annotate=share_annotations(timezone.now()),
         order=SHARE_ORDER,
         exhausted=lambda run, now: {"error": _lost(run, now)},
@@ -129,24 +129,25 @@ def share_annotations(now: datetime) -> dict[str, Any]:
     }
 
 
-def queued_in_claim_order(*, task_name: str) -> list[AlgorithmRun]:
-    """The queued runs of ``task_name``'s profiles in the order the next claims would take
-    them if nothing changed meanwhile (what a queue page shows; the tests compare)."""
+def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[AlgorithmRun]:
+    """The queued runs of ``task_name``'s profiles in the order the next claims (of
+    ``worker``) would take them if nothing changed meanwhile (what a queue page shows; the
+    tests compare)."""
     served = profiles_served_by(task_name)
     return list(
         AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(_eligible(served))
+        .filter(_eligible(served, worker))
         .annotate(**share_annotations(timezone.now()))
         .order_by(*SHARE_ORDER)
     )
 
 
-def _eligible(served: list[RunProfile]) -> Q:
+def _eligible(served: list[RunProfile], worker: str | None = None) -> Q:
     condition = Q(pk__in=[])
     for profile in served:
         allowed = Q(profile=profile.name)
         if profile.eligible is not None:
-            allowed &= profile.eligible()
+            allowed &= profile.eligible(worker)
         condition |= allowed
     return condition
 

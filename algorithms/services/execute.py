@@ -22,6 +22,11 @@ megabyte or row group), waiting for memory, the sandbox (polled), copying the so
 reading the output (the reader process is killed), and once more before the outcome. A
 cancelled run ends ``cancelled`` and its working folder is removed; the worker is free.
 
+**Manifest.** Once ``/task`` is written the run's inputs are recorded
+(:mod:`algorithms.services.manifest`; the seed goes into ``task.json`` and ``SEED``); a
+profile that allows it takes the result of a finished run with the same inputs instead of
+starting the sandbox. What the sandbox used is added when it ends.
+
 **Redelivery.** Celery's task id is stable across redeliveries, and the run stores the
 delivery that claimed it. A message that finds a run ``running`` under its *own* id is a
 redelivery after its worker died mid-run: that run starts again while the profile allows
@@ -59,7 +64,8 @@ from algorithms.sandbox.base import LOG_TAIL_BYTES
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.dispatch import run_claim_next
-from algorithms.services.outcome import Ending, fail_run
+from algorithms.services.manifest import manifest_inputs, reusable_run, with_use
+from algorithms.services.outcome import Ending, fail_run, take_result
 from algorithms.services.output import (
     OutputReadCancelled,
     OutputRefused,
@@ -125,6 +131,10 @@ def algorithm_run_execute(
     try:
         unpack_version(run.version, work / "code", on_chunk=watch.check)
         task_dir = task_folder_write(run.task, work / "task", on_chunk=watch.check)
+        inputs = manifest_inputs(run, task_dir)
+        ending.fields["manifest"] = inputs
+        if profile.reuse() and (origin := reusable_run(run, inputs)) is not None:
+            return take_result(ending, origin)
         limits = SandboxLimits.from_dict(run.limits or {})
         job = SandboxJob(
             code_dir=work / "code",
@@ -132,7 +142,7 @@ def algorithm_run_execute(
             task_dir=task_dir,
             output_dir=output,
             limits=limits,
-            environment=profile.environment(run),
+            environment={**profile.environment(run), "SEED": str(run.seed)},
         )
         reserve = limits.memory_mb + limits.tmp_mb
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
@@ -275,6 +285,12 @@ def _conclude(
     run, output = ending.run, work / "output"
     written: list[str] = []
     ending.fields.update(
+        manifest=with_use(
+            ending.fields.get("manifest") or {},
+            cpu=result.cpu_seconds,
+            peak=result.peak_memory_mb,
+            wall=result.seconds,
+        ),
         backend=backend.name,
         seconds=result.seconds,
         cpu_seconds=result.cpu_seconds,

@@ -11,7 +11,9 @@ holds it:
 - :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
   challenge's baseline team) through ``submission_create_for_job``: sniffed, stored and
   scored like an upload, unranked; only the participant checks are skipped (the baseline team
-  has no members and runs before the challenge opens).
+  has no members and runs before the challenge opens);
+- :func:`compare_with_original` - a reproduction: its predictions are compared row by row
+  with the run it repeats (``agreement``), and kept nowhere else.
 
 Predictions the scoring checks refuse fail the run with their message.
 """
@@ -24,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.files import File
 from django.core.files.base import ContentFile
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
-from scoring.core import SubmissionInvalid, save_predictions, score_file
+from scoring.core import SubmissionInvalid, load_predictions, save_predictions, score_file
 from scoring.models import Submission
 from scoring.services import (
     SubmissionRefused,
@@ -135,6 +138,55 @@ def score_for_transfer(ending: Ending, predictions: Path) -> str:
     if not _succeed(ending, scores=scores, predictions=stored):
         jobs.delete_file_quietly(run.predictions.storage, stored)
         return "superseded"
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def compare_with_original(ending: Ending, predictions: Path) -> str:
+    """A reproduction: the share of rows whose prediction equals the original run's (both
+    aligned with the solution as scoring aligns them), recorded on the reproduction as
+    ``agreement``; its predictions are not kept and never submitted."""
+    run = ending.run
+    original = run.reproduces
+    if original is None:
+        return fail_run(ending, "the run it reproduces no longer exists")
+    source = original.submission.predictions if original.submission_id else original.predictions
+    if not source:
+        return fail_run(ending, f"run #{original.pk} kept no predictions to compare with")
+    try:
+        result = score_file(str(predictions), solution_for_task(run.task))
+    except SubmissionInvalid as exc:
+        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+    with source.open("rb") as handle:
+        before = np.asarray(load_predictions(handle.read()).pred)
+    now = np.asarray(result.aligned.pred)
+    if before.shape != now.shape:
+        return fail_run(
+            ending, f"run #{original.pk} predicted {before.size} rows and this one {now.size}"
+        )
+    agreement = float(np.mean(before == now)) if now.size else 1.0
+    if not _succeed(ending, agreement=agreement):
+        return "superseded"
+    logger.info("reproduction %s of run %s: agreement %.4f", run.pk, original.pk, agreement)
+    return AlgorithmRunStatus.SUCCEEDED
+
+
+def take_result(ending: Ending, origin: AlgorithmRun) -> str:
+    """A run whose inputs equal ``origin``'s (a finished run scored for the transfer
+    matrix) takes its scores and stored predictions instead of running; its manifest is the
+    original's with ``reused_from``. It used no CPU (no ``cpu_seconds``: neither the budget
+    nor the team's share counts it)."""
+    manifest = {**(origin.manifest or {}), "reused_from": origin.pk}
+    done = _succeed(
+        ending,
+        scores=origin.scores,
+        predictions=origin.predictions.name,
+        reused_from=origin,
+        manifest=manifest,
+        backend="reused",
+    )
+    if not done:
+        return "superseded"
+    logger.info("%s %s took the result of run %s", ending.kind.label, ending.run.pk, origin.pk)
     return AlgorithmRunStatus.SUCCEEDED
 
 

@@ -12,7 +12,14 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   transfer matrix only, never a submission, never ranked, no daily limit;
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
   ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
-  its predictions become the baseline team's unranked submission.
+  its predictions become the baseline team's unranked submission;
+- ``benchmark``: a re-run of a benchmark version on a new task or data version
+  (:mod:`.benchmark`), queued by the platform: scored for the transfer matrix like an
+  organizer's run (never a submission, never on a ranked board, no daily limit, no team
+  queue cap), priority class 10 and only within the day's CPU budget (:mod:`.budget`); it
+  may take the result of a finished run with the same inputs (``BENCHMARK_REUSE_RESULTS``);
+- ``reproduction``: a finished run repeated on another worker (class 20, same budget),
+  never a submission: its predictions are compared with the original's (``agreement``).
 
 A new kind of run is one more entry in :data:`PROFILES` (and a Celery task when it needs
 its own queue or time limits).
@@ -30,14 +37,16 @@ from django.db.models import Q
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
     BASELINE_PROFILE,
+    BENCHMARK_PROFILE,
     FINAL,
     ORGANIZER_PROFILE,
+    REPRODUCTION_PROFILE,
     TEAM_PROFILE,
     AlgorithmRun,
     AlgorithmRunStatus,
 )
 from algorithms.sandbox import SandboxLimits
-from algorithms.services import builtin, outcome
+from algorithms.services import budget, builtin, outcome
 from algorithms.services.common import sandbox_limits
 from challenge_platform import jobs
 
@@ -73,11 +82,15 @@ class RunProfile:
     keep: tuple[str, ...] = field(default=())  # /output files kept as artifacts
     internal_detail: bool = False  # internal errors name the exception (organizers only)
     # Dispatch (:mod:`.dispatch`): a worker of ``task_name`` takes the queued run of the
-    # lowest class first (runs a person asked for are class 0; a background re-run would be a
-    # higher number), then by its team's share, then age. ``eligible`` (asked at claim time)
-    # may hold a class back, e.g. a compute budget that is spent; None: always eligible.
+    # lowest class first (runs a person asked for are class 0; background runs a higher
+    # number), then by its team's share, then age. ``eligible`` (asked at claim time with the
+    # claiming worker's node name) may hold runs back, e.g. while a compute budget is spent;
+    # None: always eligible.
     priority: int = 0
-    eligible: Callable[[], Q] | None = None
+    eligible: Callable[[str | None], Q] | None = None
+    # Whether a run may take the result of a finished run with the same inputs instead of
+    # running (:mod:`.manifest`); read at run time.
+    reuse: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def kind(self) -> jobs.JobKind:
@@ -158,7 +171,30 @@ BASELINE = RunProfile(
     internal_detail=True,
 )
 
-PROFILES: dict[str, RunProfile] = {p.name: p for p in (TEAM, ORGANIZER, BASELINE)}
+# Background runs: after every run a person asked for, within the CPU budget.
+BENCHMARK = replace(
+    ORGANIZER,
+    name=BENCHMARK_PROFILE,
+    label="benchmark re-run",
+    audit_action="benchmark_run",
+    priority=10,
+    eligible=budget.background_eligible,
+    reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
+)
+REPRODUCTION = replace(
+    ORGANIZER,
+    name=REPRODUCTION_PROFILE,
+    label="reproduction",
+    audit_action="reproduction_run",
+    finish=outcome.compare_with_original,
+    max_attempts=lambda: 1,
+    priority=20,
+    eligible=budget.reproduction_eligible,
+)
+
+PROFILES: dict[str, RunProfile] = {
+    p.name: p for p in (TEAM, ORGANIZER, BASELINE, BENCHMARK, REPRODUCTION)
+}
 
 
 def profile_named(name: str) -> RunProfile:

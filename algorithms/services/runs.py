@@ -48,10 +48,15 @@ def run_create(
     user: Any = None,
     options: Mapping[str, Any] | None = None,
     audit: bool = True,
+    seed: int | None = None,
+    limits: Mapping[str, Any] | None = None,
+    reproduces: AlgorithmRun | None = None,
 ) -> AlgorithmRun:
     """Inside a transaction: a queued run of ``version`` on ``task`` under ``profile``, with
-    the profile's limits for ``options`` stored on it (the row is what the worker enforces),
-    published to the profile's queue on commit and, with ``audit``, in the audit log."""
+    the profile's limits for ``options`` (or ``limits``: a reproduction repeats its
+    original's) and the seed (default ``ALGORITHM_SEED``) stored on it (the row is what the
+    worker enforces), published to the profile's queue on commit and, with ``audit``, in the
+    audit log."""
     options = dict(options or {})
     run = AlgorithmRun.objects.create(
         version=version,
@@ -61,7 +66,9 @@ def run_create(
         status_changed_at=timezone.now(),
         started_by=user if getattr(user, "pk", None) else None,
         options=options,
-        limits=profile.limits(options).as_dict(),
+        limits=dict(limits) if limits is not None else profile.limits(options).as_dict(),
+        seed=int(settings.ALGORITHM_SEED) if seed is None else seed,
+        reproduces=reproduces,
     )
     jobs.publish_job_after_commit(profile.kind, pk=run.pk)
     if audit:
@@ -183,13 +190,13 @@ def _check_participant(*, team: Team, tasks: list[Task]) -> None:
             "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
         )
     challenge = tasks[0].track.challenge
-    now = timezone.now()
-    if not challenge.start <= now < challenge.end:
+    # After the end the challenge is the post-challenge benchmark: a run submits as an upload
+    # would then, to each task's post-challenge board, never into the frozen standings.
+    if timezone.now() < challenge.start:
         raise AlgorithmRefused(
-            "closed",
-            f"The challenge accepts submissions from {challenge.start:%Y-%m-%d %H:%M} to "
-            f"{challenge.end:%Y-%m-%d %H:%M} UTC; an algorithm run submits, so it cannot run "
-            "now.",
+            "not_open",
+            f"The challenge opens on {challenge.start:%Y-%m-%d %H:%M} UTC; an algorithm run "
+            "submits, so it cannot run before then.",
             403,
         )
 

@@ -445,6 +445,19 @@ ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECON
 ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
+# The living benchmark (DESIGN §12, algorithms.services.benchmark): the CPU-hours per UTC
+# day the background runs (re-runs of benchmark versions, reproductions) may use; once
+# spent they stay queued until the next day or a higher budget. 0: none run.
+BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
+# The share of finished runs repeated on another worker to check their predictions agree.
+REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
+# A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
+# run's takes its result instead of running again.
+BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
+# The seed every run gets (``SEED`` and task.json's ``seed``), and the runtime lock whose
+# sha256 each run's manifest records ("": the repository's requirements.lock).
+ALGORITHM_SEED = env_int("ALGORITHM_SEED", 42)
+ALGORITHM_RUNTIME_LOCK = env("ALGORITHM_RUNTIME_LOCK", str(BASE_DIR / "requirements.lock"))
 # Copying the task in and submitting the output happen inside the soft limit too.
 ALGORITHM_SOFT_TIME_LIMIT = ALGORITHM_WALL_SECONDS + 300
 ALGORITHM_HARD_TIME_LIMIT = ALGORITHM_SOFT_TIME_LIMIT + 60

@@ -102,7 +102,9 @@ def test_priority_classes_and_eligibility(world, teams, monkeypatch):
     (rerun,) = queue_runs(a, world.classification, 1, profile=background)
     (asked,) = queue_runs(b, world.classification, 1)
     assert claim("x").pk == asked.pk
-    monkeypatch.setitem(PROFILES, "background", replace(background, eligible=lambda: Q(pk__in=[])))
+    monkeypatch.setitem(
+        PROFILES, "background", replace(background, eligible=lambda worker: Q(pk__in=[]))
+    )
     assert claim("y") is None
     assert AlgorithmRun.objects.get(pk=rerun.pk).status == AlgorithmRunStatus.QUEUED
     monkeypatch.setitem(PROFILES, "background", background)

@@ -49,10 +49,18 @@ def test_the_refusals_are_the_runs_own(member):
     challenge, api = member
     unknown = api.get(URL, {"track": "nope"})
     assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_track"
+    start = challenge.start
+    challenge.start = timezone.now() + timedelta(hours=1)
+    challenge.end = timezone.now() + timedelta(days=1)
+    challenge.save()
+    early = api.get(URL, {"track": "adm-track"})
+    assert early.status_code == 403 and early.json()["code"] == "not_open"
+    # After the end: the post-challenge benchmark admits runs (to the post-challenge boards).
+    challenge.start = start
     challenge.end = timezone.now() - timedelta(minutes=1)
     challenge.save()
-    closed = api.get(URL, {"track": "adm-track"})
-    assert closed.status_code == 403 and closed.json()["code"] == "closed"
+    after = api.get(URL, {"track": "adm-track"})
+    assert after.status_code == 200 and after.json()["allowed"] is True
     challenge.end = timezone.now() + timedelta(days=1)
     challenge.rules = "Be fair."
     challenge.save()

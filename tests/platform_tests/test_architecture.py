@@ -27,6 +27,7 @@ TASK_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.tasks\.[a-z_][
 EXPECTED_BEAT = {
     "sweep-stuck-submissions": "scoring.tasks.sweep_submissions",
     "sweep-algorithm-runs": "algorithms.tasks.sweep_algorithm_runs",
+    "benchmark-tick": "algorithms.tasks.benchmark_tick",
     "refresh-lagging-boards": "leaderboard.tasks.refresh_lagging_boards",
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",

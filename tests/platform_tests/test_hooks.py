@@ -109,6 +109,7 @@ def test_each_event_is_a_frozen_typed_payload_with_its_rule():
         "BoardRefreshed",
         "SubmissionFinished",
         "TaskDataChanged",
+        "TaskAdded",
         "ChallengeTeamsChanged",
         "ChallengeRevealChanged",
         "TeamMemberJoined",
@@ -142,6 +143,7 @@ def test_subscribing_twice_calls_a_receiver_once(subscribed):
 
 
 def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
+    from algorithms.services import benchmark
     from leaderboard import receivers
     from notifications import hooks as notification_hooks
     from scoring.services.task_data import task_data_changed
@@ -150,6 +152,8 @@ def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
     assert receivers.refresh_challenge_boards in hooks.receivers(hooks.ChallengeTeamsChanged)
     assert receivers.bump_challenge_boards in hooks.receivers(hooks.ChallengeRevealChanged)
     assert task_data_changed in hooks.receivers(hooks.TaskDataChanged)
+    assert benchmark.on_task_added in hooks.receivers(hooks.TaskAdded)
+    assert benchmark.on_task_data_changed in hooks.receivers(hooks.TaskDataChanged)
     for event, receiver in notification_hooks.RECEIVERS:
         assert receiver in hooks.receivers(event)
     assert not post_save.has_listeners(TeamMembership)

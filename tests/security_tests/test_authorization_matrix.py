@@ -189,6 +189,15 @@ SITE: list[Case] = [
         owner="404",
     ),
     Case(
+        "algorithms/<int:pk>/versions/<int:number>/mark/",
+        "/algorithms/{algo_a}/versions/1/mark/",
+        # the organizer sees the page but marks for no team: a message, nothing changes
+        (LOGIN, REDIRECT, "404", REDIRECT),
+        "POST",
+        lambda w: {"benchmark": "out"},
+        owner="404",
+    ),
+    Case(
         "algorithm-runs/<int:pk>/cancel/",
         "/algorithm-runs/{algo_run_a}/cancel/",
         (LOGIN, REDIRECT, "404", REDIRECT),  # already finished: a message, nothing changes
@@ -338,6 +347,17 @@ API: list[Case] = [
         "POST",
         lambda w: {"tasks": [w.task.slug]},
         owner="404",
+    ),
+    Case(
+        "api/v1/algorithms/<int:pk>/versions/<int:number>/",
+        "/api/v1/algorithms/{algo_a}/versions/1/",
+        ("401", OK, "404", OK),  # marking it (PATCH): its team only, tests/algorithms_tests
+        owner="404",
+    ),
+    Case(
+        "api/v1/challenges/<slug:slug>/benchmark/",
+        "/api/v1/challenges/{challenge}/benchmark/",
+        ALL_OK,  # counts of re-runs, like the challenge list
     ),
     Case(
         "api/v1/algorithm-runs/<int:pk>/",

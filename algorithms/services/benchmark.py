@@ -1,0 +1,319 @@
+"""The living benchmark's scheduler (DESIGN §12): every benchmark version on every new task
+and data version, with no one acting, within the budget, resumable after a restart.
+
+- **Membership**: a version is in the benchmark when its team marked it (``in_benchmark``
+  True), or, unmarked (None), when it is its algorithm's latest version or the team's final
+  one (:func:`benchmark_versions`). Algorithms of hidden teams and of the platform's baseline
+  team are never re-run (the baseline runs by itself).
+- **Re-runs**: a task added to a track (``hooks.TaskAdded``) or given a new data version
+  (``hooks.TaskDataChanged``) gets one ``benchmark`` run of every benchmark version of its
+  challenge, in the transaction that changed it (:func:`benchmark_queue_task`); a version
+  with a re-run still pending on the task is not queued twice (a constraint says so too).
+- **Resumable**: the queue is the runs' rows. While the budget is spent the dispatcher does
+  not take them (:mod:`.budget`); the beat (:func:`benchmark_tick`, every minute) rings the
+  doorbell for the queued ones when the budget opens again (the first tick of a process
+  rings anyway: after a restart nothing waits for a message that was lost), and samples
+  finished runs for reproduction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Avg, Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from algorithms.models import (
+    ACTIVE,
+    BENCHMARK_PROFILE,
+    REPRODUCTION_PROFILE,
+    AlgorithmRun,
+    AlgorithmRunStatus,
+    AlgorithmVersion,
+)
+from algorithms.services import budget
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION
+from algorithms.services.runs import run_create
+from challenge_platform import hooks, jobs, workers
+from challenge_platform.models import Challenge
+from challenge_platform.selectors import user_is_member
+from datasets.models import Task
+from scoring.models import SubmissionStatus
+
+logger = logging.getLogger(__name__)
+
+# The beat rings for at most this many queued background runs at once (each doorbell claims
+# one run; a duplicate finds nothing and does nothing).
+RING_AT_MOST = 50
+BUDGET_STATE_KEY = "algorithms:benchmark:budget-open"
+# Finished runs this recent are sampled for reproduction; recent re-runs estimate the ETA.
+REPRODUCTION_WINDOW = timedelta(days=1)
+ETA_SAMPLE = 50
+
+
+# --- membership --------------------------------------------------------------------------------
+
+
+def benchmark_versions(*, challenge: Challenge) -> QuerySet[AlgorithmVersion]:
+    """The versions of ``challenge``'s algorithms that are in the benchmark now."""
+    versions = AlgorithmVersion.objects.filter(
+        algorithm__challenge=challenge,
+        algorithm__team__is_hidden=False,
+        algorithm__team__is_baseline=False,
+    ).annotate(latest=Max("algorithm__versions__number"))
+    unmarked_default = Q(in_benchmark__isnull=True) & (Q(is_final=True) | Q(number=F("latest")))
+    return (
+        versions.filter(Q(in_benchmark=True) | unmarked_default)
+        .select_related("algorithm__team")
+        .order_by("algorithm_id", "number")
+    )
+
+
+def version_in_benchmark(version: AlgorithmVersion) -> bool:
+    """Whether ``version`` is in the benchmark (the same rule as :func:`benchmark_versions`)."""
+    if version.in_benchmark is not None:
+        return bool(version.in_benchmark)
+    if version.is_final:
+        return True
+    latest = version.algorithm.versions.aggregate(n=Max("number"))["n"]
+    return version.number == latest
+
+
+def benchmark_mark(
+    *,
+    version: AlgorithmVersion,
+    user: AbstractBaseUser | AnonymousUser,
+    in_benchmark: bool | object | None = ...,
+    final: bool | None = None,
+) -> AlgorithmVersion:
+    """A team member marks its version in (True) or out of (False) the benchmark, or back to
+    the default (None), and/or as the team's final version (one per team: marking one
+    unmarks the others). Only the version's team may: anyone else gets "not found"."""
+    team = version.algorithm.team
+    if not user.is_authenticated or not user_is_member(team=team, user=user):
+        raise AlgorithmRefused("not_found", "No such algorithm version.", 404)
+    if team.is_hidden:
+        raise AlgorithmRefused(
+            "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
+        )
+    with transaction.atomic():
+        locked = AlgorithmVersion.objects.select_for_update().get(pk=version.pk)
+        changed = []
+        if in_benchmark is not ...:
+            locked.in_benchmark = in_benchmark  # type: ignore[assignment]
+            changed.append("in_benchmark")
+        if final is not None:
+            if final:
+                AlgorithmVersion.objects.filter(algorithm__team=team, is_final=True).exclude(
+                    pk=locked.pk
+                ).update(is_final=False)
+            locked.is_final = final
+            changed.append("is_final")
+        if changed:
+            locked.save(update_fields=changed)
+    logger.info("version %s: in_benchmark=%s final=%s", locked.pk, locked.in_benchmark, final)
+    return locked
+
+
+# --- re-runs -----------------------------------------------------------------------------------
+
+
+def benchmark_queue_task(*, task: Task) -> list[AlgorithmRun]:
+    """Inside a transaction: one ``benchmark`` run of every benchmark version of the task's
+    challenge on ``task``, except versions with one pending on it already."""
+    pending = set(
+        AlgorithmRun.objects.filter(
+            task=task, profile=BENCHMARK_PROFILE, status__in=ACTIVE
+        ).values_list("version_id", flat=True)
+    )
+    runs = [
+        run_create(profile=BENCHMARK, version=version, task=task, audit=False)
+        for version in benchmark_versions(challenge=task.track.challenge)
+        if version.pk not in pending
+    ]
+    if runs:
+        logger.info(
+            "task %s v%s: %s benchmark re-runs queued", task.slug, task.data_version, len(runs)
+        )
+    return runs
+
+
+def on_task_added(event: hooks.TaskAdded) -> None:
+    task = Task.objects.select_related("track__challenge").filter(pk=event.task_id).first()
+    if task is not None:
+        benchmark_queue_task(task=task)
+
+
+def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
+    on_task_added(hooks.TaskAdded(task_id=event.task_id))
+
+
+# --- reproductions -----------------------------------------------------------------------------
+
+
+def sampled_for_reproduction(pk: int, share: float) -> bool:
+    """Whether run ``pk`` is in the reproduction sample: a fixed draw per run (a hash of its
+    id), so every tick, every process and every restart agrees."""
+    if share <= 0:
+        return False
+    draw = int.from_bytes(hashlib.sha256(f"reproduce:{pk}".encode()).digest()[:8], "big")
+    return draw / 2**64 < share
+
+
+def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
+    """Queue a ``reproduction`` of each sampled run that finished within the window,
+    succeeded with its predictions kept, ran the sandbox (not a reused result), is not itself
+    a reproduction, and whose task still has the data it ran on."""
+    now = now or timezone.now()
+    share = float(settings.REPRODUCTION_SHARE)
+    if share <= 0:
+        return []
+    candidates = (
+        AlgorithmRun.objects.filter(
+            status=AlgorithmRunStatus.SUCCEEDED,
+            finished_at__gte=now - REPRODUCTION_WINDOW,
+            reused_from__isnull=True,
+            reproduces__isnull=True,
+            reproductions__isnull=True,
+            version__algorithm__team__is_baseline=False,
+        )
+        .exclude(profile__in=(REPRODUCTION_PROFILE, "baseline"))
+        .filter(Q(submission__status=SubmissionStatus.SCORED) | ~Q(predictions=""))
+        .select_related("version", "task")
+        .order_by("finished_at", "pk")
+    )
+    queued = []
+    for run in candidates[:500]:
+        if not sampled_for_reproduction(run.pk, share):
+            continue
+        if (run.manifest or {}).get("task_data_version") not in (None, run.task.data_version):
+            continue
+        with transaction.atomic():
+            queued.append(
+                run_create(
+                    profile=REPRODUCTION,
+                    version=run.version,
+                    task=run.task,
+                    options=run.options,
+                    audit=False,
+                    seed=run.seed,
+                    limits=run.limits,
+                    reproduces=run,
+                )
+            )
+    return queued
+
+
+# --- the beat ----------------------------------------------------------------------------------
+
+
+def benchmark_tick(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat's work: sample finished runs for reproduction, then ring the doorbell for
+    the queued background runs when the budget is open and was not at the last tick (or
+    this process has no last tick: a restart)."""
+    reproductions = reproductions_queue(now=now)
+    is_open = budget.budget_open(now)
+    was_open = cache.get(BUDGET_STATE_KEY)
+    cache.set(BUDGET_STATE_KEY, is_open, timeout=24 * 3600)
+    rung = 0
+    if is_open and was_open is not True:
+        queued = (
+            AlgorithmRun.objects.filter(
+                profile__in=budget.BACKGROUND_PROFILES, status=AlgorithmRunStatus.QUEUED
+            )
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:RING_AT_MOST]
+        )
+        for pk in queued:
+            jobs.publish(BENCHMARK.task_name, run_pk=pk)
+            rung += 1
+    return {"reproductions": len(reproductions), "rung": rung, "budget_open": int(is_open)}
+
+
+# --- the queue's state -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchmarkStatus:
+    pending: int
+    running: int
+    done: int
+    failed: int
+    eta_seconds: float | None
+    cpu_hours_per_day: float
+    used_today: float  # CPU-hours
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "running": self.running,
+            "done": self.done,
+            "failed": self.failed,
+            "eta_seconds": self.eta_seconds,
+            "budget": {"cpu_hours_per_day": self.cpu_hours_per_day, "used_today": self.used_today},
+        }
+
+
+def benchmark_status(*, challenge: Challenge, now: datetime | None = None) -> BenchmarkStatus:
+    """The re-runs of ``challenge`` by status, the ETA of the pending ones, and the budget."""
+    now = now or timezone.now()
+    runs = AlgorithmRun.objects.filter(
+        profile=BENCHMARK_PROFILE, version__algorithm__challenge=challenge
+    )
+    counts = dict(
+        runs.values("status").annotate(n=Count("pk")).order_by().values_list("status", "n")
+    )
+    pending = counts.get(AlgorithmRunStatus.QUEUED, 0)
+    running = counts.get(AlgorithmRunStatus.RUNNING, 0)
+    used = budget.used_cpu_seconds_today(now)
+    return BenchmarkStatus(
+        pending=pending,
+        running=running,
+        done=counts.get(AlgorithmRunStatus.SUCCEEDED, 0),
+        failed=counts.get(AlgorithmRunStatus.FAILED, 0),
+        eta_seconds=benchmark_eta(pending=pending + running, used=used, now=now),
+        cpu_hours_per_day=float(settings.BENCHMARK_CPU_HOURS_PER_DAY),
+        used_today=round(used / 3600.0, 6),
+    )
+
+
+def benchmark_eta(*, pending: int, used: float, now: datetime) -> float | None:
+    """Seconds until ``pending`` re-runs are done: the recent re-runs' mean wall time per
+    run spread over the live workers, and, when their mean CPU time needs more than today's
+    budget has left, the days the budget makes them wait. 0 with nothing pending; None when
+    no re-run has run yet to learn from, or the budget is 0."""
+    if pending == 0:
+        return 0.0
+    recent = AlgorithmRun.objects.filter(
+        profile=BENCHMARK_PROFILE,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        seconds__isnull=False,
+        cpu_seconds__isnull=False,
+    ).order_by("-finished_at")[:ETA_SAMPLE]
+    means = AlgorithmRun.objects.filter(pk__in=list(recent.values_list("pk", flat=True))).aggregate(
+        wall=Avg("seconds"), cpu=Avg("cpu_seconds")
+    )
+    daily = budget.budget_cpu_seconds()
+    if means["wall"] is None or daily <= 0:
+        return None
+    nodes = max(1, len(workers.live_nodes()))
+    wall = pending * float(means["wall"]) / nodes
+    cpu_needed = pending * float(means["cpu"] or 0.0)
+    left_today = max(0.0, daily - used)
+    if cpu_needed <= left_today:
+        return round(wall, 1)
+    # What today's budget leaves waits for the next day(s): each day runs a day's budget.
+    days = math.ceil((cpu_needed - left_today) / daily)
+    until_tomorrow = (budget.next_day_start(now) - now).total_seconds()
+    share_after = ((cpu_needed - left_today) - (days - 1) * daily) / max(cpu_needed, 1e-9)
+    return round(until_tomorrow + (days - 1) * 86400 + wall * share_after, 1)

@@ -1,0 +1,158 @@
+"""Run manifests: what went into a run and what it used, recorded by the pipeline (DESIGN §12).
+
+A run's inputs are its version's archive (``archive_sha256``), the runtime the sandbox
+runs it with (``runtime_lock_sha256``: the sha256 of ``ALGORITHM_RUNTIME_LOCK``, by default
+the repository's ``requirements.lock``, which pins every package of the runtime), the task's
+data (``task_data_version``, and ``task_data_sha256`` over the files of the ``/task``
+folder the algorithm saw, ``task.json`` without the seed included), the ``seed`` (queued with
+the run, given to the algorithm as ``SEED`` and as ``task.json``'s ``seed``) and its limits.
+What it used (``cpu_seconds``, ``peak_memory_mb``, ``wall_seconds``) is added when it ends.
+
+A run whose profile allows it (``RunProfile.reuse``: the benchmark's re-runs) and whose
+inputs equal those of a finished, succeeded run of the same task scored for the transfer
+matrix takes that run's result instead of running (:func:`reusable_run`); its manifest is
+the original's with ``reused_from``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from algorithms.models import (
+    BENCHMARK_PROFILE,
+    ORGANIZER_PROFILE,
+    AlgorithmRun,
+    AlgorithmRunStatus,
+)
+
+CHUNK = 1024 * 1024
+TASK_JSON = "task.json"
+MANIFEST_KEYS = (
+    "archive_sha256",
+    "runtime_lock_sha256",
+    "task_data_version",
+    "task_data_sha256",
+    "seed",
+    "cpu_seconds",
+    "peak_memory_mb",
+    "wall_seconds",
+)
+# Runs whose result (scores and aligned predictions on the run) another run may take.
+REUSABLE_PROFILES = (ORGANIZER_PROFILE, BENCHMARK_PROFILE)
+
+
+def runtime_lock_sha256() -> str:
+    """The sha256 of the runtime's lock file ("" when there is none to read)."""
+    path = Path(str(settings.ALGORITHM_RUNTIME_LOCK or ""))
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def task_folder_sha256(folder: Path) -> str:
+    """One sha256 over every regular file of a ``/task`` folder: relative path and contents,
+    in sorted order (``task.json`` as written, before the seed is added)."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    )
+    for relative in files:
+        digest.update(relative.encode("utf-8") + b"\0")
+        with open(folder / relative, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def manifest_inputs(run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
+    """The run's inputs for its manifest, read from the ``/task`` folder just written; then
+    the seed is added to that folder's ``task.json``."""
+    inputs = {
+        "archive_sha256": run.version.archive_sha256,
+        "runtime_lock_sha256": runtime_lock_sha256(),
+        "task_data_version": run.task.data_version,
+        "task_data_sha256": task_folder_sha256(task_dir),
+        "seed": run.seed,
+    }
+    meta_path = task_dir / TASK_JSON
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["seed"] = run.seed
+    meta_path.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return inputs
+
+
+def manifest_of(run: AlgorithmRun) -> dict[str, Any]:
+    """The manifest as the API and the run page show it: every key, null until known."""
+    stored = run.manifest or {}
+    manifest = {key: stored.get(key) for key in MANIFEST_KEYS}
+    if manifest["seed"] is None:
+        manifest["seed"] = run.seed
+    if manifest["archive_sha256"] is None:
+        manifest["archive_sha256"] = run.version.archive_sha256
+    if stored.get("reused_from"):
+        manifest["reused_from"] = stored["reused_from"]
+    return manifest
+
+
+def with_use(inputs: dict[str, Any], *, cpu: Any, peak: Any, wall: Any) -> dict[str, Any]:
+    """The manifest once the sandbox has ended: the inputs and what it used."""
+    return {**inputs, "cpu_seconds": cpu, "peak_memory_mb": peak, "wall_seconds": wall}
+
+
+def reusable_run(run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | None:
+    """A finished, succeeded run of the same task whose inputs equal ``inputs`` and the run's
+    limits, with its result on the run (scores and stored predictions); the original when
+    the match itself reused one."""
+    if not inputs.get("runtime_lock_sha256"):
+        return None  # the runtime is unknown: nothing can be said equal
+    candidates = (
+        AlgorithmRun.objects.filter(
+            task_id=run.task_id,
+            profile__in=REUSABLE_PROFILES,
+            status=AlgorithmRunStatus.SUCCEEDED,
+            version__archive_sha256=inputs["archive_sha256"],
+            seed=run.seed,
+            manifest__task_data_sha256=inputs["task_data_sha256"],
+            manifest__runtime_lock_sha256=inputs["runtime_lock_sha256"],
+        )
+        .exclude(pk=run.pk)
+        .exclude(predictions="")
+        .order_by("-finished_at", "-pk")
+    )
+    for candidate in candidates[:20]:
+        if candidate.limits == run.limits:
+            return candidate.reused_from or candidate
+    return None
+
+
+def reproduced_of(run: AlgorithmRun) -> dict[str, Any] | None:
+    """``{"run", "agreement"}`` of the run's finished reproduction, or None."""
+    return reproductions_of([run.pk]).get(run.pk)
+
+
+def reproductions_of(run_pks: list[int]) -> dict[int, dict[str, Any]]:
+    """Run id -> ``{"run", "agreement"}`` of its finished reproduction (one query)."""
+    found = AlgorithmRun.objects.filter(
+        reproduces_id__in=run_pks, status=AlgorithmRunStatus.SUCCEEDED
+    ).values_list("reproduces_id", "pk", "agreement")
+    return {original: {"run": pk, "agreement": agreement} for original, pk, agreement in found}
