@@ -75,6 +75,9 @@ def permutation_of_numbered(
     n = len(solution_ids)
     if len(ids) != n or n == 0 or solution_ids.null_count or ids.null_count:
         return None
+    numbered = _numbered(solution_ids)
+    if numbered is not None:
+        return _permutation_of_canonical(ids, numbered, n)
     solution_bytes = _fixed_width_bytes(solution_ids)
     if solution_bytes is None:
         return None
@@ -88,8 +91,8 @@ def permutation_of_numbered(
     sub = [_fixed_width_bytes(chunk) for chunk in chunks]
     if any(part is None or part.shape[1] != width for part in sub):
         return None
-    low = _digits_value(solution_bytes[:1], n_digits)[0]
-    pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)
+    low = _digits_value(solution_bytes[:1], n_digits)[0]  # type: ignore[index]
+    pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)  # type: ignore[misc]
     pos -= low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
@@ -106,6 +109,86 @@ def permutation_of_numbered(
         start += len(part)
     same = np.array_equal(placed.view(np.uint8), np.ascontiguousarray(solution_bytes).ravel())
     return pos if same else None
+
+
+@dataclass(frozen=True, eq=False)
+class Numbered:
+    """Solution row ``r`` holds exactly ``prefix`` + ``low + r`` in ``digits`` digits
+    (zero-padded), every id ``width`` bytes long."""
+
+    prefix: bytes
+    digits: int
+    low: int
+
+    @property
+    def width(self) -> int:
+        return len(self.prefix) + self.digits
+
+
+# Per solution ids array (by identity, dropped with the array): its Numbered shape or None.
+_numbered_shapes: dict[int, tuple[weakref.ref[pa.Array], Numbered | None]] = {}
+
+
+def _numbered(solution_ids: pa.Array) -> Numbered | None:
+    """The solution's Numbered shape, if it has one (checked once per array)."""
+    key = id(solution_ids)
+    cached = _numbered_shapes.get(key)
+    if cached is not None and cached[0]() is solution_ids:
+        return cached[1]
+    shape = _detect_numbered(solution_ids)
+    alive = weakref.ref(solution_ids, lambda _, key=key: _numbered_shapes.pop(key, None))
+    _numbered_shapes[key] = (alive, shape)
+    return shape
+
+
+def _detect_numbered(solution_ids: pa.Array) -> Numbered | None:
+    rows = _fixed_width_bytes(solution_ids)
+    if rows is None:
+        return None
+    first = bytes(rows[0])
+    digits = _TRAILING_DIGIT_BYTES.search(first)
+    n_digits = 0 if digits is None else len(first) - digits.start()
+    if not 0 < n_digits <= _MAX_DIGITS:
+        return None
+    shape = Numbered(prefix=first[:-n_digits], digits=n_digits, low=0)
+    values = _numbered_values(rows, shape)
+    if values is None:
+        return None
+    low = int(values[0])
+    if not np.array_equal(values, np.arange(low, low + len(values), dtype=values.dtype)):
+        return None
+    return Numbered(prefix=shape.prefix, digits=n_digits, low=low)
+
+
+def _numbered_values(rows: np.ndarray, shape: Numbered) -> np.ndarray | None:
+    """Each row's integer when every row is ``shape.prefix`` + ``shape.digits`` ASCII
+    digits; else None."""
+    if rows.shape[1] != shape.width:
+        return None
+    return _digits_value(rows, shape.digits, prefix=shape.prefix)
+
+
+def _permutation_of_canonical(
+    ids: pa.Array | pa.ChunkedArray, shape: Numbered, n: int
+) -> np.ndarray | None:
+    """``permutation_of_numbered`` for a Numbered solution: an id of the same shape whose
+    integer is ``low + r`` is byte for byte solution row ``r``'s id, so the ids are checked
+    by their own bytes and no solution id is read."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = []
+    for chunk in chunks:
+        rows = _fixed_width_bytes(chunk)
+        values = None if rows is None else _numbered_values(rows, shape)
+        if values is None:
+            return None
+        parts.append(values)
+    pos = np.concatenate(parts).astype(np.int64)
+    pos -= shape.low
+    if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
+        return None
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    return pos if hit.all() else None  # n rows, each hit: a permutation
 
 
 def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
@@ -126,12 +209,23 @@ def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
     return raw.reshape(len(array), width)
 
 
-def _digits_value(rows: np.ndarray, n_digits: int) -> np.ndarray:
-    """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not)."""
+def _digits_value(
+    rows: np.ndarray, n_digits: int, *, prefix: bytes | None = None
+) -> np.ndarray | None:
+    """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not).
+
+    With ``prefix``: None unless every row is ``prefix`` followed by ``n_digits`` ASCII
+    digits."""
     value = np.zeros(rows.shape[0], dtype=np.int32 if n_digits <= 9 else np.int64)
+    start = rows.shape[1] - n_digits
+    if prefix is not None:  # each byte between these two rows' bytes: the prefix, then digits
+        low = np.frombuffer(prefix + b"0" * n_digits, dtype=np.uint8)
+        high = np.frombuffer(prefix + b"9" * n_digits, dtype=np.uint8)
     for r0 in range(0, rows.shape[0], _DIGIT_ROWS):  # a cache-sized block at a time
         block, out = rows[r0 : r0 + _DIGIT_ROWS], value[r0 : r0 + _DIGIT_ROWS]
-        for column in range(rows.shape[1] - n_digits, rows.shape[1]):
+        if prefix is not None and not ((block >= low).all() and (block <= high).all()):
+            return None
+        for column in range(start, rows.shape[1]):
             out *= 10
             out += block[:, column]
             out -= 48
