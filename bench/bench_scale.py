@@ -276,6 +276,11 @@ def main() -> None:
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--resamples", type=int, default=20, help="bootstrap resamples")
     parser.add_argument("--keep", type=Path, help="build the bundle in this folder and keep it")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: use the bundle already there when it was built with these options",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 over 3x floor or 3 GiB")
     args = parser.parse_args()
     os.environ["BENCH_SCALE_RESAMPLES"] = str(args.resamples)
@@ -289,10 +294,17 @@ def main() -> None:
     )
     try:
         start = time.perf_counter()
-        shutil.rmtree(bundle, ignore_errors=True)
-        build_bundle(bundle, rows=args.rows, fmt=args.fmt)
+        built = root / "built.json"  # the options of the bundle there, once it is complete
+        options = json.dumps({"rows": args.rows, "fmt": args.fmt})
+        if args.reuse and built.exists() and built.read_text() == options:
+            print("bundle reused", flush=True)
+        else:
+            built.unlink(missing_ok=True)
+            shutil.rmtree(bundle, ignore_errors=True)
+            build_bundle(bundle, rows=args.rows, fmt=args.fmt)
+            built.write_text(options)
         size = sum(p.stat().st_size for p in bundle.iterdir()) / GIB
-        print(f"bundle built in {time.perf_counter() - start:.1f} s ({size:.2f} GiB)", flush=True)
+        print(f"bundle ready in {time.perf_counter() - start:.1f} s ({size:.2f} GiB)", flush=True)
         header = ("ours s", 8), ("floor s", 8), ("ratio", 6), ("ours GiB", 9), ("floor GiB", 10)
         print(f"{'step':<10} " + " ".join(f"{name:>{width}}" for name, width in header))
         failed = False

@@ -6,7 +6,9 @@ they cost about a microsecond each. Ids are short: each id's UTF-8 bytes are rea
 sorted. Distinct keys prove distinct ids; when the keys of two columns pair up, each pair of
 ids is compared with Arrow, so equality is proven, never assumed from a hash. Any doubt (equal
 keys, ids longer than ``MAX_BYTES``, missing ids) sends the caller to the exact Arrow path,
-which also names the offending ids.
+which also names the offending ids. Two shortcuts skip the keys: ids numbered in row order
+are distinct by their digits (``common.numbered``), and two columns holding the same ids in
+the same order (a solution in test's order) pair up by one equality.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from common.numbered import numbered_shape
 
 MAX_BYTES = 64
 CHUNK_BYTES = 1 << 24  # gather index memory per chunk
@@ -87,9 +91,12 @@ class IdIndex:
         return np.argsort(self.keys)
 
     def all_distinct(self) -> bool:
-        """True when the keys (hence the ids) are pairwise distinct."""
+        """True when the keys (hence the ids) are pairwise distinct; numbered ids
+        (``common.numbered``: prefix + an integer counting up by row) are without a sort."""
         if not self.usable:
             return False
+        if not pa.types.is_large_string(self.ids.type) and numbered_shape(self.ids) is not None:
+            return True
         ordered = np.sort(self.keys)
         return not bool(np.any(ordered[1:] == ordered[:-1]))
 
@@ -99,6 +106,8 @@ def same_set(first: IdIndex, second: IdIndex) -> np.ndarray | None:
     ``second``. None when that is not proven (then check exactly another way)."""
     if not (first.usable and second.usable) or first.n != second.n:
         return None
+    if pc.all(pc.equal(first.ids, second.ids)).as_py() or first.n == 0:
+        return np.arange(first.n, dtype=np.int64)  # the same ids in the same order
     if not np.array_equal(first.keys[first.order], second.keys[second.order]):
         return None
     where = np.empty(first.n, dtype=np.int64)

@@ -21,10 +21,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.numbered import (
+    MAX_DIGITS,
+    TRAILING_DIGIT_BYTES,
+    Numbered,
+    digits_value,
+    fixed_width_bytes,
+    numbered_shape,
+    numbered_values,
+)
+
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
-_TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
-_MAX_DIGITS = 18  # always fits int64
-_DIGIT_ROWS = 1 << 15
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
 
 
@@ -78,21 +85,21 @@ def permutation_of_numbered(
     numbered = _numbered(solution_ids)
     if numbered is not None:
         return _permutation_of_canonical(ids, numbered, n)
-    solution_bytes = _fixed_width_bytes(solution_ids)
+    solution_bytes = fixed_width_bytes(solution_ids)
     if solution_bytes is None:
         return None
     width = solution_bytes.shape[1]
     first = bytes(solution_bytes[0])
-    digits = _TRAILING_DIGIT_BYTES.search(first)
+    digits = TRAILING_DIGIT_BYTES.search(first)
     n_digits = 0 if digits is None else len(first) - digits.start()
-    if not 0 < n_digits <= _MAX_DIGITS:
+    if not 0 < n_digits <= MAX_DIGITS:
         return None
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    sub = [_fixed_width_bytes(chunk) for chunk in chunks]
+    sub = [fixed_width_bytes(chunk) for chunk in chunks]
     if any(part is None or part.shape[1] != width for part in sub):
         return None
-    low = _digits_value(solution_bytes[:1], n_digits)[0]  # type: ignore[index]
-    pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)  # type: ignore[misc]
+    low = digits_value(solution_bytes[:1], n_digits)[0]  # type: ignore[index]
+    pos = np.concatenate([digits_value(part, n_digits) for part in sub]).astype(np.int64)  # type: ignore[misc]
     pos -= low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
@@ -111,20 +118,6 @@ def permutation_of_numbered(
     return pos if same else None
 
 
-@dataclass(frozen=True, eq=False)
-class Numbered:
-    """Solution row ``r`` holds exactly ``prefix`` + ``low + r`` in ``digits`` digits
-    (zero-padded), every id ``width`` bytes long."""
-
-    prefix: bytes
-    digits: int
-    low: int
-
-    @property
-    def width(self) -> int:
-        return len(self.prefix) + self.digits
-
-
 # Per solution ids array (by identity, dropped with the array): its Numbered shape or None.
 _numbered_shapes: dict[int, tuple[weakref.ref[pa.Array], Numbered | None]] = {}
 
@@ -135,37 +128,10 @@ def _numbered(solution_ids: pa.Array) -> Numbered | None:
     cached = _numbered_shapes.get(key)
     if cached is not None and cached[0]() is solution_ids:
         return cached[1]
-    shape = _detect_numbered(solution_ids)
+    shape = numbered_shape(solution_ids)
     alive = weakref.ref(solution_ids, lambda _, key=key: _numbered_shapes.pop(key, None))
     _numbered_shapes[key] = (alive, shape)
     return shape
-
-
-def _detect_numbered(solution_ids: pa.Array) -> Numbered | None:
-    rows = _fixed_width_bytes(solution_ids)
-    if rows is None:
-        return None
-    first = bytes(rows[0])
-    digits = _TRAILING_DIGIT_BYTES.search(first)
-    n_digits = 0 if digits is None else len(first) - digits.start()
-    if not 0 < n_digits <= _MAX_DIGITS:
-        return None
-    shape = Numbered(prefix=first[:-n_digits], digits=n_digits, low=0)
-    values = _numbered_values(rows, shape)
-    if values is None:
-        return None
-    low = int(values[0])
-    if not np.array_equal(values, np.arange(low, low + len(values), dtype=values.dtype)):
-        return None
-    return Numbered(prefix=shape.prefix, digits=n_digits, low=low)
-
-
-def _numbered_values(rows: np.ndarray, shape: Numbered) -> np.ndarray | None:
-    """Each row's integer when every row is ``shape.prefix`` + ``shape.digits`` ASCII
-    digits; else None."""
-    if rows.shape[1] != shape.width:
-        return None
-    return _digits_value(rows, shape.digits, prefix=shape.prefix)
 
 
 def _permutation_of_canonical(
@@ -177,8 +143,8 @@ def _permutation_of_canonical(
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     parts = []
     for chunk in chunks:
-        rows = _fixed_width_bytes(chunk)
-        values = None if rows is None else _numbered_values(rows, shape)
+        rows = fixed_width_bytes(chunk)
+        values = None if rows is None else numbered_values(rows, shape)
         if values is None:
             return None
         parts.append(values)
@@ -189,47 +155,6 @@ def _permutation_of_canonical(
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
     return pos if hit.all() else None  # n rows, each hit: a permutation
-
-
-def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
-    """The UTF-8 bytes of a string array as an (n, width) uint8 view, if all are as long."""
-    if array.type != pa.string() or len(array) == 0:
-        return None
-    _, offsets_buffer, data = array.buffers()
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
-    )
-    start, stop = int(offsets[0]), int(offsets[-1])
-    width = (stop - start) // len(array)
-    if width == 0 or stop - start != width * len(array):
-        return None
-    if not (np.diff(offsets) == width).all():
-        return None
-    raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
-    return raw.reshape(len(array), width)
-
-
-def _digits_value(
-    rows: np.ndarray, n_digits: int, *, prefix: bytes | None = None
-) -> np.ndarray | None:
-    """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not).
-
-    With ``prefix``: None unless every row is ``prefix`` followed by ``n_digits`` ASCII
-    digits."""
-    value = np.zeros(rows.shape[0], dtype=np.int32 if n_digits <= 9 else np.int64)
-    start = rows.shape[1] - n_digits
-    if prefix is not None:  # each byte between these two rows' bytes: the prefix, then digits
-        low = np.frombuffer(prefix + b"0" * n_digits, dtype=np.uint8)
-        high = np.frombuffer(prefix + b"9" * n_digits, dtype=np.uint8)
-    for r0 in range(0, rows.shape[0], _DIGIT_ROWS):  # a cache-sized block at a time
-        block, out = rows[r0 : r0 + _DIGIT_ROWS], value[r0 : r0 + _DIGIT_ROWS]
-        if prefix is not None and not ((block >= low).all() and (block <= high).all()):
-            return None
-        for column in range(start, rows.shape[1]):
-            out *= 10
-            out += block[:, column]
-            out -= 48
-    return value
 
 
 def _as_void(rows: np.ndarray) -> np.ndarray:
@@ -283,7 +208,7 @@ def _parse(ids: pa.Array | pa.ChunkedArray, prefix: str) -> np.ndarray | None:
     shaped = pc.ascii_is_decimal(tail)
     if prefix:
         shaped = pc.and_(shaped, pc.starts_with(ids, prefix))
-    shaped = pc.and_(shaped, pc.less_equal(pc.utf8_length(tail), _MAX_DIGITS))
+    shaped = pc.and_(shaped, pc.less_equal(pc.utf8_length(tail), MAX_DIGITS))
     ok = np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool)
     if not ok.any():
         return None
