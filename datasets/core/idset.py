@@ -37,21 +37,31 @@ class IdIndex:
         if not pa.types.is_large_string(ids.type):
             ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)
-        buffers = ids.buffers()
-        wide = np.int64 if pa.types.is_large_string(ids.type) else np.int32
-        offsets = np.frombuffer(buffers[1], dtype=wide)[ids.offset : ids.offset + self.n + 1]
-        self._offsets = offsets.astype(np.int64)
-        self._lengths = np.diff(self._offsets)
-        longest = int(self._lengths.max()) if self.n else 0
+        longest = int(np.diff(self._raw_offsets(ids)).max()) if self.n else 0
         self.usable = ids.null_count == 0 and longest <= MAX_BYTES
         self._width = max(1, -(-longest // 8))
-        data = (
-            np.frombuffer(buffers[2], dtype=np.uint8)
-            if buffers[2] is not None
-            else np.empty(0, np.uint8)
-        )
-        self._data = np.concatenate([data, np.zeros(self._width * 8, dtype=np.uint8)])
         self.ids = ids  # keeps the buffers alive
+
+    @staticmethod
+    def _raw_offsets(ids: pa.Array) -> np.ndarray:
+        wide = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+        return np.frombuffer(ids.buffers()[1], dtype=wide)[ids.offset : ids.offset + len(ids) + 1]
+
+    # Made only when keys are (not for numbered ids, nor for a second column in the same
+    # order): 64-bit offsets and lengths and a padded copy of the bytes, ~20 bytes per id.
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return self._raw_offsets(self.ids).astype(np.int64)
+
+    @cached_property
+    def _lengths(self) -> np.ndarray:
+        return np.diff(self._offsets)
+
+    @cached_property
+    def _data(self) -> np.ndarray:
+        data = self.ids.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+        return np.concatenate([raw, np.zeros(self._width * 8, dtype=np.uint8)])
 
     def words(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), width + 1) uint64: the zero-padded bytes and the length of each id."""

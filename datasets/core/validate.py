@@ -208,12 +208,20 @@ def _solution(
     group_source: str,
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
-    order = np.empty(len(test_rows), dtype=np.int64)  # solution row of each test row
-    order[test_rows.to_numpy()] = np.arange(len(test_rows))
-    columns = {"id": test_ids, "label": labels.take(order)}
+    rows = test_rows.to_numpy()
+    in_order = np.array_equal(rows, np.arange(len(rows)))  # the usual case: no copies
+
+    def in_test_order(values: pa.Array) -> pa.Array:
+        if in_order:
+            return values
+        order = np.empty(len(rows), dtype=np.int64)  # solution row of each test row
+        order[rows] = np.arange(len(rows))
+        return values.take(order)
+
+    columns = {"id": test_ids, "label": in_test_order(labels)}
     if group_source == "solution":
         column = spec.opis.group_column
-        columns[column] = as_text(solution.kept[column]).take(order)
+        columns[column] = in_test_order(as_text(solution.kept[column]))
     return pa.table(columns)
 
 
