@@ -23,8 +23,13 @@ columns (the bundle checks hold them whole), not with the feature columns, which
 streamed in batches. The bench checks it: ``--check`` exits 1 when the import takes more
 than 3x its floor or peaks over 3 GiB.
 
+With ``--before <git revision>`` each step also runs with that revision's code (``git
+archive``; the child process imports it first), against the same floor: a before/after in
+one run. ``--keep DIR --reuse`` builds the bundle once and reuses it.
+
 Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
-     [--steps import score bootstrap download] [--resamples 20] [--keep DIR] [--check]
+     [--steps import score bootstrap download] [--resamples 20] [--keep DIR [--reuse]]
+     [--check] [--before main]
 """
 
 from __future__ import annotations
@@ -250,9 +255,23 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
 
 
-def run_child(step: str, folder: Path, out: Path) -> tuple[float, float]:
-    """Seconds (the step alone, imports excluded) and peak RSS (GiB) of a fresh process."""
-    root = Path(__file__).resolve().parent.parent
+def code_at(revision: str, folder: Path) -> Path:
+    """The repository's files at ``revision`` (``git archive``), for ``--before``."""
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_child(step: str, folder: Path, out: Path, code: Path = REPO) -> tuple[float, float]:
+    """Seconds (the step alone, imports excluded) and peak RSS (GiB) of a fresh process
+    running ``code``'s packages (this checkout's, or ``--before``'s)."""
+    root = code
     result = subprocess.run(
         [sys.executable, "-P", __file__, "--child", step, str(folder), str(out)],
         cwd=root,
@@ -282,6 +301,10 @@ def main() -> None:
         help="with --keep: use the bundle already there when it was built with these options",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 over 3x floor or 3 GiB")
+    parser.add_argument(
+        "--before",
+        help="also run each step with the code of this git revision (a before/after)",
+    )
     args = parser.parse_args()
     os.environ["BENCH_SCALE_RESAMPLES"] = str(args.resamples)
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -308,6 +331,10 @@ def main() -> None:
         header = ("ours s", 8), ("floor s", 8), ("ratio", 6), ("ours GiB", 9), ("floor GiB", 10)
         print(f"{'step':<10} " + " ".join(f"{name:>{width}}" for name, width in header))
         failed = False
+        before = None
+        if args.before:
+            shutil.rmtree(root / "before-code", ignore_errors=True)
+            before = code_at(args.before, root / "before-code")
         steps = ["import", *(s for s in args.steps if s != "import")]  # the others need the task
         for step in steps:
             if step == "import":
@@ -317,6 +344,14 @@ def main() -> None:
                 shutil.rmtree(root / "floor", ignore_errors=True)
             else:
                 floor_s, floor_gib = run_child(f"floor-{step}", bundle, task)
+            if before is not None:
+                was_s, was_gib = run_child(step, bundle, root / "was", before)
+                shutil.rmtree(root / "was", ignore_errors=True)
+                print(
+                    f"{'  before':<10} {was_s:8.1f} {floor_s:8.1f} {was_s / floor_s:6.2f}"
+                    f" {was_gib:9.2f} {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
             ours_s, ours_gib = run_child(step, bundle, task)
             ratio = ours_s / floor_s
             print(

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
 from common.split import split_column
 from datasets.core.card import CardBuilder
@@ -60,6 +61,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     for part in ("train", "test"):
         csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
         _write_part(bundle, part, csv_path, parquet_path, card)
+        release_unused_memory()
         files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
     if any(kind == "image" for _, kind in bundle.columns):
         files["images.zip"] = out_dir / "images.zip"
