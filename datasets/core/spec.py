@@ -146,7 +146,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
 
 
 def _unknown_kind(kind: object) -> str:
-    """ "kind must be one of classification, matching, not 'x' (or grouping, for records that
+    """"kind must be one of classification, matching, not 'x' (or grouping, for records that
     form entities)": the kinds without a hint lead, as the first two always did."""
     kinds = list(TASK_KINDS.values())
     lead = ", ".join(k.name for k in kinds if not k.hint)
