@@ -255,16 +255,6 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
 
 
-def code_at(revision: str, folder: Path) -> Path:
-    """The repository's files at ``revision`` (``git archive``), for ``--before``."""
-    folder.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -334,6 +324,8 @@ def main() -> None:
         before = None
         if args.before:
             shutil.rmtree(root / "before-code", ignore_errors=True)
+            from bench_scoring import code_at  # the bench's folder is the script's path
+
             before = code_at(args.before, root / "before-code")
         steps = ["import", *(s for s in args.steps if s != "import")]  # the others need the task
         for step in steps:

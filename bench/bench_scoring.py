@@ -169,7 +169,9 @@ def measure_in_child(code: Path, solution: Path, submission: Path, repeat: int) 
 
 
 def code_at(revision: str, folder: Path) -> Path:
-    """The repository's files at ``revision`` (``git archive``)."""
+    """The repository's files at ``revision`` (``git archive``), for a bench's ``--before``
+    (this one's, ``bench_scale``'s and ``bench_downloads``'): the same data, the code
+    before a change."""
     folder.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True

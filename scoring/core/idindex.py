@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +34,7 @@ from common.numbered import (
 )
 
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
+T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
 
 
@@ -46,10 +49,6 @@ class IdPattern:
     low: int
     span: int
     lookup: np.ndarray | None
-
-
-# Arrow arrays are unhashable: cache by identity, dropped when the array is collected.
-_patterns: dict[int, tuple[weakref.ref[pa.Array], IdPattern | None]] = {}
 
 
 def locate(ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array) -> np.ndarray:
@@ -118,20 +117,27 @@ def permutation_of_numbered(
     return pos if same else None
 
 
-# Per solution ids array (by identity, dropped with the array): its Numbered shape or None.
-_numbered_shapes: dict[int, tuple[weakref.ref[pa.Array], Numbered | None]] = {}
+# Per solution ids array (by identity, dropped with the array): what was learnt of it.
+_Cache = dict[int, tuple[weakref.ref[pa.Array], object]]
+_numbered_shapes: _Cache = {}
+
+
+def _per_array(cache: _Cache, array: pa.Array, compute: Callable[[pa.Array], T]) -> T:
+    """``compute(array)``, once per array (Arrow arrays are unhashable: kept by identity
+    and dropped when the array is collected)."""
+    key = id(array)
+    cached = cache.get(key)
+    if cached is not None and cached[0]() is array:
+        return cached[1]  # type: ignore[return-value]
+    value = compute(array)
+    alive = weakref.ref(array, lambda _, key=key: cache.pop(key, None))
+    cache[key] = (alive, value)
+    return value
 
 
 def _numbered(solution_ids: pa.Array) -> Numbered | None:
     """The solution's Numbered shape, if it has one (checked once per array)."""
-    key = id(solution_ids)
-    cached = _numbered_shapes.get(key)
-    if cached is not None and cached[0]() is solution_ids:
-        return cached[1]
-    shape = numbered_shape(solution_ids)
-    alive = weakref.ref(solution_ids, lambda _, key=key: _numbered_shapes.pop(key, None))
-    _numbered_shapes[key] = (alive, shape)
-    return shape
+    return _per_array(_numbered_shapes, solution_ids, numbered_shape)
 
 
 def _permutation_of_canonical(
@@ -161,16 +167,12 @@ def _as_void(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows).view(f"V{rows.shape[1]}").ravel()
 
 
+_patterns: _Cache = {}
+
+
 def id_pattern(solution_ids: pa.Array) -> IdPattern | None:
     """The prefix-and-integer shape of the solution's ids, or None (cached per array)."""
-    key = id(solution_ids)
-    cached = _patterns.get(key)
-    if cached is not None and cached[0]() is solution_ids:
-        return cached[1]
-    pattern = _detect(solution_ids)
-    alive = weakref.ref(solution_ids, lambda _, key=key: _patterns.pop(key, None))
-    _patterns[key] = (alive, pattern)
-    return pattern
+    return _per_array(_patterns, solution_ids, _detect)
 
 
 def _detect(solution_ids: pa.Array) -> IdPattern | None:
