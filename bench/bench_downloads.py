@@ -198,17 +198,6 @@ def web_group(procs: list) -> int:
     return procs[-1].popen.pid  # started in a session (and so a group) of its own
 
 
-def code_at(revision: str, folder: Path) -> Path:
-    """The repository's files at ``revision`` (``git archive``), to serve the same data with
-    the code before a change."""
-    folder.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
 def start_instance(
     backend: str,
     root: Path,
@@ -405,6 +394,8 @@ def main() -> int:
             ).create_bucket(Bucket=BUCKET)
             base_env.update(AWS_STORAGE_BUCKET_NAME=BUCKET, AWS_S3_ENDPOINT_URL=endpoint)
             backends.append("s3")
+        from bench.bench_scoring import code_at
+
         before = code_at(opts.before, root / "before") if opts.before else None
         source = root / "source.bin"
         digest = random_file(source, opts.size_mb * MIB)

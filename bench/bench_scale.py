@@ -23,8 +23,13 @@ columns (the bundle checks hold them whole), not with the feature columns, which
 streamed in batches. The bench checks it: ``--check`` exits 1 when the import takes more
 than 3x its floor or peaks over 3 GiB.
 
+With ``--before <git revision>`` each step also runs with that revision's code (``git
+archive``; the child process imports it first), against the same floor: a before/after in
+one run. ``--keep DIR --reuse`` builds the bundle once and reuses it.
+
 Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
-     [--steps import score bootstrap download] [--resamples 20] [--keep DIR] [--check]
+     [--steps import score bootstrap download] [--resamples 20] [--keep DIR [--reuse]]
+     [--check] [--before main]
 """
 
 from __future__ import annotations
@@ -250,9 +255,13 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
 
 
-def run_child(step: str, folder: Path, out: Path) -> tuple[float, float]:
-    """Seconds (the step alone, imports excluded) and peak RSS (GiB) of a fresh process."""
-    root = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_child(step: str, folder: Path, out: Path, code: Path = REPO) -> tuple[float, float]:
+    """Seconds (the step alone, imports excluded) and peak RSS (GiB) of a fresh process
+    running ``code``'s packages (this checkout's, or ``--before``'s)."""
+    root = code
     result = subprocess.run(
         [sys.executable, "-P", __file__, "--child", step, str(folder), str(out)],
         cwd=root,
@@ -276,7 +285,16 @@ def main() -> None:
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--resamples", type=int, default=20, help="bootstrap resamples")
     parser.add_argument("--keep", type=Path, help="build the bundle in this folder and keep it")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: use the bundle already there when it was built with these options",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 over 3x floor or 3 GiB")
+    parser.add_argument(
+        "--before",
+        help="also run each step with the code of this git revision (a before/after)",
+    )
     args = parser.parse_args()
     os.environ["BENCH_SCALE_RESAMPLES"] = str(args.resamples)
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -289,13 +307,26 @@ def main() -> None:
     )
     try:
         start = time.perf_counter()
-        shutil.rmtree(bundle, ignore_errors=True)
-        build_bundle(bundle, rows=args.rows, fmt=args.fmt)
+        built = root / "built.json"  # the options of the bundle there, once it is complete
+        options = json.dumps({"rows": args.rows, "fmt": args.fmt})
+        if args.reuse and built.exists() and built.read_text() == options:
+            print("bundle reused", flush=True)
+        else:
+            built.unlink(missing_ok=True)
+            shutil.rmtree(bundle, ignore_errors=True)
+            build_bundle(bundle, rows=args.rows, fmt=args.fmt)
+            built.write_text(options)
         size = sum(p.stat().st_size for p in bundle.iterdir()) / GIB
-        print(f"bundle built in {time.perf_counter() - start:.1f} s ({size:.2f} GiB)", flush=True)
+        print(f"bundle ready in {time.perf_counter() - start:.1f} s ({size:.2f} GiB)", flush=True)
         header = ("ours s", 8), ("floor s", 8), ("ratio", 6), ("ours GiB", 9), ("floor GiB", 10)
         print(f"{'step':<10} " + " ".join(f"{name:>{width}}" for name, width in header))
         failed = False
+        before = None
+        if args.before:
+            shutil.rmtree(root / "before-code", ignore_errors=True)
+            from bench_scoring import code_at  # the bench's folder is the script's path
+
+            before = code_at(args.before, root / "before-code")
         steps = ["import", *(s for s in args.steps if s != "import")]  # the others need the task
         for step in steps:
             if step == "import":
@@ -305,6 +336,14 @@ def main() -> None:
                 shutil.rmtree(root / "floor", ignore_errors=True)
             else:
                 floor_s, floor_gib = run_child(f"floor-{step}", bundle, task)
+            if before is not None:
+                was_s, was_gib = run_child(step, bundle, root / "was", before)
+                shutil.rmtree(root / "was", ignore_errors=True)
+                print(
+                    f"{'  before':<10} {was_s:8.1f} {floor_s:8.1f} {was_s / floor_s:6.2f}"
+                    f" {was_gib:9.2f} {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
             ours_s, ours_gib = run_child(step, bundle, task)
             ratio = ours_s / floor_s
             print(

@@ -3,14 +3,22 @@
 For each size: a classification solution (5 classes, public/private split) and a
 submission with probabilities, as CSV and Parquet, in the solution's order and shuffled.
 Times are the best of ``--repeat`` runs (``--reference-repeat`` for the slow reference),
-measured in this process on this machine:
+measured on this machine, the floor in this process and ours in a child process:
 
 - floor: pyarrow reads the solution (Parquet) and the submission (read_table / read_csv)
-- ours: ``load_solution`` + ``score_file`` (read, validate, align, metrics for 3 splits)
+- ours: ``score_file`` (read, validate, align, metrics with OPIS for 3 splits) against the
+  solution as a scoring worker holds it: loaded once per task and data version
+  (``scoring.solutions.solution_for_task``), so its first load is not paid per submission
+- cold: ``load_solution`` + ``score_file`` (a worker's first submission of a task)
 - reference: pandas reads both, merges on id, scikit-learn computes the same metrics
+
+With ``--before <git revision>`` the same files are also scored by that revision's code
+(``git archive`` into a temporary folder, run in a child process like ours), in the same
+rounds: a before/after in one run.
 
 Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 3000000] [--repeat 3]
      [--reference-repeat 1] [--reference-max-rows 5000000] [--cases "parquet shuffled"]
+     [--before main]
      BENCH_SCORING_ROWS=30000000 .venv/bin/python bench/bench_scoring.py --no-reference
 
 Test ids are ``id-000000123``: shuffled files take the integer path of
@@ -22,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -38,11 +49,9 @@ import pyarrow.parquet as pq
 from sklearn import metrics as skm
 
 from scoring.core import load_solution, score_file
-from scoring.core.align import align_submission
-from scoring.core.metrics import compute_metrics
-from scoring.core.reader import read_submission
 
 CLASSES = [f"class_{i}" for i in range(5)]
+REPO = Path(__file__).resolve().parent.parent
 
 
 def best_of(repeat: int, run: Callable[[], object]) -> tuple[float, object]:
@@ -133,17 +142,42 @@ def reference(solution: Path, submission: Path) -> dict:
     return out
 
 
-def phases(solution: Path, submission: Path) -> tuple[float, float, float, float]:
-    """One run of ours, split into load solution / read / align / metrics."""
-    t0 = time.perf_counter()
-    sol = load_solution(solution, kind="classification", classes=CLASSES)
-    t1 = time.perf_counter()
-    table = read_submission(submission)
-    t2 = time.perf_counter()
-    aligned = align_submission(table, sol)
-    t3 = time.perf_counter()
-    compute_metrics(aligned, sol)
-    return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3
+def measure(solution: Path, submission: Path, repeat: int) -> dict[str, float]:
+    """Best warm and cold seconds of the ``scoring.core`` this process imports (run in a
+    child process per code version: ``--measure``)."""
+    warm_solution = load_solution(solution, kind="classification", classes=CLASSES)
+    score_file(submission, warm_solution)  # the worker's first scoring of the task
+    warm, _ = best_of(repeat, lambda: score_file(submission, warm_solution))
+    cold, _ = best_of(repeat, lambda: ours(solution, submission))
+    return {"warm": warm, "cold": cold}
+
+
+def measure_in_child(code: Path, solution: Path, submission: Path, repeat: int) -> dict[str, float]:
+    """``measure`` with ``code``'s packages first on the import path (``python -P``: not
+    the bench's folder)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    command = [sys.executable, "-P", __file__, "--measure", str(solution), str(submission)]
+    out = subprocess.run(
+        [*command, "--repeat", str(repeat)],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def code_at(revision: str, folder: Path) -> Path:
+    """The repository's files at ``revision`` (``git archive``), for a bench's ``--before``
+    (this one's, ``bench_scale``'s and ``bench_downloads``'): the same data, the code
+    before a change."""
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 def same(a: dict, b: dict) -> bool:
@@ -177,37 +211,56 @@ def main() -> None:
         default=1,
         help="runs of the reference (it takes minutes at 5M rows)",
     )
+    parser.add_argument(
+        "--before", help="also score with the code of this git revision (a before/after)"
+    )
+    parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:  # the child process of measure_in_child
+        print(json.dumps(measure(*args.measure, args.repeat)))
+        return
 
     header = (
-        f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>8} {'ref s':>8} "
-        f"{'ours/floor':>10} {'ref/ours':>9}   ours = load sol + read + align + metrics"
+        f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>7} {'cold s':>7} "
+        f"{'ours/floor':>10} {'cold/floor':>10} {'ref s':>7} {'ref/ours':>8}"
+        + (f" {'before s':>8} {'cold s':>7} {'before/floor':>12}" if args.before else "")
     )
     print(header)
     print("-" * len(header))
-    for rows in args.rows:
-        with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
-            paths = make_files(rows, Path(tmp), opaque_ids=args.opaque_ids, cases=args.cases)
+    with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
+        before = code_at(args.before, Path(tmp) / "before") if args.before else None
+        for rows in args.rows:
+            data = Path(tmp) / f"rows-{rows}"
+            data.mkdir()
+            paths = make_files(rows, data, opaque_ids=args.opaque_ids, cases=args.cases)
             with_reference = not args.no_reference and rows <= args.reference_max_rows
             for name in args.cases:
                 sol, sub = paths["solution"], paths[name]
                 t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
-                t_ours, got = best_of(args.repeat, lambda sol=sol, sub=sub: ours(sol, sub))
-                ref_columns = f"{'-':>8} "
+                now = measure_in_child(REPO, sol, sub, args.repeat)
+                line = (
+                    f"{rows:>9,} {name:<18} {t_floor:>8.2f} {now['warm']:>7.2f} "
+                    f"{now['cold']:>7.2f} {now['warm'] / t_floor:>10.2f} "
+                    f"{now['cold'] / t_floor:>10.2f}"
+                )
                 if with_reference:
                     t_ref, expected = best_of(
                         args.reference_repeat, lambda sol=sol, sub=sub: reference(sol, sub)
                     )
+                    got = ours(sol, sub)
                     if not same(got, expected):
                         raise SystemExit(f"metrics differ on {name}: {got} != {expected}")
-                    ref_columns = f"{t_ref:>8.2f} "
-                parts = " + ".join(f"{t:.2f}" for t in phases(sol, sub))
-                ratio = f"{t_ref / t_ours:>9.1f}" if with_reference else f"{'-':>9}"
-                print(
-                    f"{rows:>9,} {name:<18} {t_floor:>8.2f} {t_ours:>8.2f} {ref_columns}"
-                    f"{t_ours / t_floor:>10.2f} {ratio}   {parts}",
-                    flush=True,
-                )
+                    line += f" {t_ref:>7.2f} {t_ref / now['warm']:>8.1f}"
+                else:
+                    line += f" {'-':>7} {'-':>8}"
+                if before is not None:
+                    was = measure_in_child(before, sol, sub, args.repeat)
+                    line += (
+                        f" {was['warm']:>8.2f} {was['cold']:>7.2f} {was['warm'] / t_floor:>12.2f}"
+                    )
+                print(line, flush=True)
+            for path in paths.values():
+                path.unlink()
 
 
 if __name__ == "__main__":

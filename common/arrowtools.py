@@ -86,3 +86,13 @@ def _is_integer_text(text: str) -> bool:
         return str(int(text)) == text
     except ValueError:
         return False
+
+
+def release_unused_memory() -> None:
+    """Give the memory Arrow's allocator keeps after frees back to the system.
+
+    The allocator (mimalloc in the wheels) holds freed pages for reuse; a long pass that
+    drops gigabytes of batches (the bundle import) would otherwise hold its high-water mark
+    as resident memory into the next phase, and peaks add up across phases.
+    """
+    pa.default_memory_pool().release_unused()

@@ -34,7 +34,10 @@ def public_rows(labels: pa.Array, *, public_fraction: float, seed: int) -> np.nd
         raise ValueError("the split needs at least two rows")
     rng = np.random.default_rng(seed)
     codes, count = _codes(labels)
-    order = np.argsort(codes, kind="stable")  # rows of each label, in row order
+    # Rows of each label, in row order (a stable sort has one answer; on int16 codes
+    # numpy's stable sort is a radix sort).
+    small = codes.astype(np.int16) if count <= np.iinfo(np.int16).max else codes
+    order = np.argsort(small, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=count))])
     public = np.zeros(len(labels), dtype=bool)
     for k in range(count):

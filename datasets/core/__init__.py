@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+from common.arrowtools import release_unused_memory
 from datasets.core.bundle import open_bundle
 from datasets.core.errors import BundleInvalid
 from datasets.core.io import read_standard_csv, read_standard_parquet
@@ -55,4 +56,5 @@ def prepare_task(source: Path, *, work_dir: Path, **caps: int | float) -> Standa
         **{k: v for k, v in caps.items() if k in open_caps},  # type: ignore[arg-type]
     )
     bundle = validate_bundle(folder, **{k: v for k, v in caps.items() if k in validate_caps})  # type: ignore[arg-type]
+    release_unused_memory()  # what the checks held and dropped, before the files are written
     return standardize(bundle, work_dir / "task")

@@ -6,7 +6,9 @@ they cost about a microsecond each. Ids are short: each id's UTF-8 bytes are rea
 sorted. Distinct keys prove distinct ids; when the keys of two columns pair up, each pair of
 ids is compared with Arrow, so equality is proven, never assumed from a hash. Any doubt (equal
 keys, ids longer than ``MAX_BYTES``, missing ids) sends the caller to the exact Arrow path,
-which also names the offending ids.
+which also names the offending ids. Two shortcuts skip the keys: ids numbered in row order
+are distinct by their digits (``common.numbered``), and two columns holding the same ids in
+the same order (a solution in test's order) pair up by one equality.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from common.numbered import numbered_shape
 
 MAX_BYTES = 64
 CHUNK_BYTES = 1 << 24  # gather index memory per chunk
@@ -33,21 +37,31 @@ class IdIndex:
         if not pa.types.is_large_string(ids.type):
             ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)
-        buffers = ids.buffers()
-        wide = np.int64 if pa.types.is_large_string(ids.type) else np.int32
-        offsets = np.frombuffer(buffers[1], dtype=wide)[ids.offset : ids.offset + self.n + 1]
-        self._offsets = offsets.astype(np.int64)
-        self._lengths = np.diff(self._offsets)
-        longest = int(self._lengths.max()) if self.n else 0
+        longest = int(np.diff(self._raw_offsets(ids)).max()) if self.n else 0
         self.usable = ids.null_count == 0 and longest <= MAX_BYTES
         self._width = max(1, -(-longest // 8))
-        data = (
-            np.frombuffer(buffers[2], dtype=np.uint8)
-            if buffers[2] is not None
-            else np.empty(0, np.uint8)
-        )
-        self._data = np.concatenate([data, np.zeros(self._width * 8, dtype=np.uint8)])
         self.ids = ids  # keeps the buffers alive
+
+    @staticmethod
+    def _raw_offsets(ids: pa.Array) -> np.ndarray:
+        wide = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+        return np.frombuffer(ids.buffers()[1], dtype=wide)[ids.offset : ids.offset + len(ids) + 1]
+
+    # Made only when keys are (not for numbered ids, nor for a second column in the same
+    # order): 64-bit offsets and lengths and a padded copy of the bytes, ~20 bytes per id.
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return self._raw_offsets(self.ids).astype(np.int64)
+
+    @cached_property
+    def _lengths(self) -> np.ndarray:
+        return np.diff(self._offsets)
+
+    @cached_property
+    def _data(self) -> np.ndarray:
+        data = self.ids.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+        return np.concatenate([raw, np.zeros(self._width * 8, dtype=np.uint8)])
 
     def words(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), width + 1) uint64: the zero-padded bytes and the length of each id."""
@@ -87,9 +101,12 @@ class IdIndex:
         return np.argsort(self.keys)
 
     def all_distinct(self) -> bool:
-        """True when the keys (hence the ids) are pairwise distinct."""
+        """True when the keys (hence the ids) are pairwise distinct; numbered ids
+        (``common.numbered``: prefix + an integer counting up by row) are without a sort."""
         if not self.usable:
             return False
+        if not pa.types.is_large_string(self.ids.type) and numbered_shape(self.ids) is not None:
+            return True
         ordered = np.sort(self.keys)
         return not bool(np.any(ordered[1:] == ordered[:-1]))
 
@@ -99,6 +116,8 @@ def same_set(first: IdIndex, second: IdIndex) -> np.ndarray | None:
     ``second``. None when that is not proven (then check exactly another way)."""
     if not (first.usable and second.usable) or first.n != second.n:
         return None
+    if pc.all(pc.equal(first.ids, second.ids)).as_py() or first.n == 0:
+        return np.arange(first.n, dtype=np.int64)  # the same ids in the same order
     if not np.array_equal(first.keys[first.order], second.keys[second.order]):
         return None
     where = np.empty(first.n, dtype=np.int64)

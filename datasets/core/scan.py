@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.arrowtools import release_unused_memory
 from datasets.core.profile import ColumnProfile
 from datasets.core.tables import Table, read_part, scan_rows
 from kinds import kind_get, kind_names
@@ -103,6 +104,7 @@ def read_parts(
     for part, table in tables.items():
         result[part] = None if table is None else _scan(table, plan, own[part], max_rows)
         problems += own[part]
+        release_unused_memory()  # the part's batches, before the next part is read
     return result
 
 
@@ -145,9 +147,15 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
     if rows is None:
         return None
     part.rows = rows
+    # One column at a time, its batches freed before the next is joined: the join's
+    # transient copy is one column's, not every column's.
     part.ids = _concat(ids) if "id" in table.columns else None
+    ids.clear()
+    release_unused_memory()
     part.labels = _concat(labels) if "label" in table.columns else None
-    part.kept = {name: _concat(chunks) for name, chunks in kept.items()}
+    labels.clear()
+    release_unused_memory()
+    part.kept = {name: _concat(kept.pop(name)) for name in list(kept)}
     return part
 
 

@@ -7,13 +7,16 @@ The layout is the one of ``docs/data-contract.md``::
 
 Train and test are streamed: each batch of the bundle's file is converted to the standard
 types (:mod:`datasets.core.io`), appended to the CSV and to the Parquet file (one row group
-per batch) and fed to the card; the id and label columns come from the validated bundle.
+per batch) and fed to the card, the CSV and the card on a thread of their own (pyarrow
+releases the interpreter lock, so the two writers use two cores); the id and label
+columns come from the validated bundle.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
 from common.split import split_column
 from datasets.core.card import CardBuilder
@@ -57,6 +61,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     for part in ("train", "test"):
         csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
         _write_part(bundle, part, csv_path, parquet_path, card)
+        release_unused_memory()
         files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
     if any(kind == "image" for _, kind in bundle.columns):
         files["images.zip"] = out_dir / "images.zip"
@@ -112,7 +117,13 @@ def _write_part(
     with (
         pacsv.CSVWriter(csv_path, schema) as csv_out,
         pq.ParquetWriter(parquet_path, schema) as parquet_out,
+        _Behind() as csv_writes,
     ):
+
+        def csv_and_card(batch: pa.RecordBatch) -> None:
+            csv_out.write_batch(batch)
+            card.add(part, batch)
+
         batches = table.batches(columns=names) if names else ()
         for raw in batches:
             n = raw.num_rows
@@ -123,14 +134,44 @@ def _write_part(
             if labels is not None:
                 arrays.append(labels.slice(offset, n))
             batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            csv_out.write_batch(batch)
+            csv_writes.run(csv_and_card, batch)
             parquet_out.write_batch(batch)
-            card.add(part, batch)
             offset += n
+        csv_writes.wait()
         if offset == 0:  # no rows: keep the header and the schema
             empty = schema.empty_table()
             csv_out.write_table(empty)
             parquet_out.write_table(empty)
+
+
+class _Behind:
+    """Runs one call at a time on a thread of its own, while the caller goes on: the CSV
+    and the card of a batch while its Parquet is written, in file order, with at most one
+    batch waiting. An error surfaces at the next
+    ``run`` or ``wait``, and leaving the block waits for the last call."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standardize-csv")
+        self._pending: Future[None] | None = None
+
+    def run(self, call: Callable[[pa.RecordBatch], None], batch: pa.RecordBatch) -> None:
+        self.wait()
+        self._pending = self._pool.submit(call, batch)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Behind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _standard(raw: pa.Array, column_type: str, integral: bool) -> pa.Array:

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from common.arrowtools import release_unused_memory
 from common.coerce import as_text
 from common.wording import examples, plural
 from datasets.core import rules
@@ -120,6 +121,7 @@ def validate_bundle(
     for part in (p for p in parts.values() if p is not None):
         rules.check_rows(part, problems)
         ids[part.part] = rules.check_ids(part, problems, indexes)
+        release_unused_memory()  # each check's temporaries, before the next one's
     group_column = spec.opis.group_column
     solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
@@ -133,6 +135,7 @@ def validate_bundle(
         for p in (train, solution)
         if p is not None
     }
+    release_unused_memory()
     classes: tuple[str, ...] = ()
     if kind is not None and train is not None and labels.get("train") is not None:
         both = BundleLabels(
@@ -208,12 +211,20 @@ def _solution(
     group_source: str,
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
-    order = np.empty(len(test_rows), dtype=np.int64)  # solution row of each test row
-    order[test_rows.to_numpy()] = np.arange(len(test_rows))
-    columns = {"id": test_ids, "label": labels.take(order)}
+    rows = test_rows.to_numpy()
+    in_order = np.array_equal(rows, np.arange(len(rows)))  # the usual case: no copies
+
+    def in_test_order(values: pa.Array) -> pa.Array:
+        if in_order:
+            return values
+        order = np.empty(len(rows), dtype=np.int64)  # solution row of each test row
+        order[rows] = np.arange(len(rows))
+        return values.take(order)
+
+    columns = {"id": test_ids, "label": in_test_order(labels)}
     if group_source == "solution":
         column = spec.opis.group_column
-        columns[column] = as_text(solution.kept[column]).take(order)
+        columns[column] = in_test_order(as_text(solution.kept[column]))
     return pa.table(columns)
 
 

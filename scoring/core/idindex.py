@@ -15,16 +15,26 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.numbered import (
+    MAX_DIGITS,
+    TRAILING_DIGIT_BYTES,
+    Numbered,
+    digits_value,
+    fixed_width_bytes,
+    numbered_shape,
+    numbered_values,
+)
+
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
-_TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
-_MAX_DIGITS = 18  # always fits int64
-_DIGIT_ROWS = 1 << 15
+T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
 
 
@@ -39,10 +49,6 @@ class IdPattern:
     low: int
     span: int
     lookup: np.ndarray | None
-
-
-# Arrow arrays are unhashable: cache by identity, dropped when the array is collected.
-_patterns: dict[int, tuple[weakref.ref[pa.Array], IdPattern | None]] = {}
 
 
 def locate(ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array) -> np.ndarray:
@@ -75,21 +81,24 @@ def permutation_of_numbered(
     n = len(solution_ids)
     if len(ids) != n or n == 0 or solution_ids.null_count or ids.null_count:
         return None
-    solution_bytes = _fixed_width_bytes(solution_ids)
+    numbered = _numbered(solution_ids)
+    if numbered is not None:
+        return _permutation_of_canonical(ids, numbered, n)
+    solution_bytes = fixed_width_bytes(solution_ids)
     if solution_bytes is None:
         return None
     width = solution_bytes.shape[1]
     first = bytes(solution_bytes[0])
-    digits = _TRAILING_DIGIT_BYTES.search(first)
+    digits = TRAILING_DIGIT_BYTES.search(first)
     n_digits = 0 if digits is None else len(first) - digits.start()
-    if not 0 < n_digits <= _MAX_DIGITS:
+    if not 0 < n_digits <= MAX_DIGITS:
         return None
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    sub = [_fixed_width_bytes(chunk) for chunk in chunks]
+    sub = [fixed_width_bytes(chunk) for chunk in chunks]
     if any(part is None or part.shape[1] != width for part in sub):
         return None
-    low = _digits_value(solution_bytes[:1], n_digits)[0]
-    pos = np.concatenate([_digits_value(part, n_digits) for part in sub]).astype(np.int64)
+    low = digits_value(solution_bytes[:1], n_digits)[0]  # type: ignore[index]
+    pos = np.concatenate([digits_value(part, n_digits) for part in sub]).astype(np.int64)  # type: ignore[misc]
     pos -= low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
@@ -108,50 +117,62 @@ def permutation_of_numbered(
     return pos if same else None
 
 
-def _fixed_width_bytes(array: pa.Array) -> np.ndarray | None:
-    """The UTF-8 bytes of a string array as an (n, width) uint8 view, if all are as long."""
-    if array.type != pa.string() or len(array) == 0:
-        return None
-    _, offsets_buffer, data = array.buffers()
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
-    )
-    start, stop = int(offsets[0]), int(offsets[-1])
-    width = (stop - start) // len(array)
-    if width == 0 or stop - start != width * len(array):
-        return None
-    if not (np.diff(offsets) == width).all():
-        return None
-    raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
-    return raw.reshape(len(array), width)
+# Per solution ids array (by identity, dropped with the array): what was learnt of it.
+_Cache = dict[int, tuple[weakref.ref[pa.Array], object]]
+_numbered_shapes: _Cache = {}
 
 
-def _digits_value(rows: np.ndarray, n_digits: int) -> np.ndarray:
-    """The last ``n_digits`` bytes of each row read as a decimal number (garbage if not)."""
-    value = np.zeros(rows.shape[0], dtype=np.int32 if n_digits <= 9 else np.int64)
-    for r0 in range(0, rows.shape[0], _DIGIT_ROWS):  # a cache-sized block at a time
-        block, out = rows[r0 : r0 + _DIGIT_ROWS], value[r0 : r0 + _DIGIT_ROWS]
-        for column in range(rows.shape[1] - n_digits, rows.shape[1]):
-            out *= 10
-            out += block[:, column]
-            out -= 48
+def _per_array(cache: _Cache, array: pa.Array, compute: Callable[[pa.Array], T]) -> T:
+    """``compute(array)``, once per array (Arrow arrays are unhashable: kept by identity
+    and dropped when the array is collected)."""
+    key = id(array)
+    cached = cache.get(key)
+    if cached is not None and cached[0]() is array:
+        return cached[1]  # type: ignore[return-value]
+    value = compute(array)
+    alive = weakref.ref(array, lambda _, key=key: cache.pop(key, None))
+    cache[key] = (alive, value)
     return value
+
+
+def _numbered(solution_ids: pa.Array) -> Numbered | None:
+    """The solution's Numbered shape, if it has one (checked once per array)."""
+    return _per_array(_numbered_shapes, solution_ids, numbered_shape)
+
+
+def _permutation_of_canonical(
+    ids: pa.Array | pa.ChunkedArray, shape: Numbered, n: int
+) -> np.ndarray | None:
+    """``permutation_of_numbered`` for a Numbered solution: an id of the same shape whose
+    integer is ``low + r`` is byte for byte solution row ``r``'s id, so the ids are checked
+    by their own bytes and no solution id is read."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = []
+    for chunk in chunks:
+        rows = fixed_width_bytes(chunk)
+        values = None if rows is None else numbered_values(rows, shape)
+        if values is None:
+            return None
+        parts.append(values)
+    pos = np.concatenate(parts).astype(np.int64)
+    pos -= shape.low
+    if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
+        return None
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    return pos if hit.all() else None  # n rows, each hit: a permutation
 
 
 def _as_void(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows).view(f"V{rows.shape[1]}").ravel()
 
 
+_patterns: _Cache = {}
+
+
 def id_pattern(solution_ids: pa.Array) -> IdPattern | None:
     """The prefix-and-integer shape of the solution's ids, or None (cached per array)."""
-    key = id(solution_ids)
-    cached = _patterns.get(key)
-    if cached is not None and cached[0]() is solution_ids:
-        return cached[1]
-    pattern = _detect(solution_ids)
-    alive = weakref.ref(solution_ids, lambda _, key=key: _patterns.pop(key, None))
-    _patterns[key] = (alive, pattern)
-    return pattern
+    return _per_array(_patterns, solution_ids, _detect)
 
 
 def _detect(solution_ids: pa.Array) -> IdPattern | None:
@@ -189,7 +210,7 @@ def _parse(ids: pa.Array | pa.ChunkedArray, prefix: str) -> np.ndarray | None:
     shaped = pc.ascii_is_decimal(tail)
     if prefix:
         shaped = pc.and_(shaped, pc.starts_with(ids, prefix))
-    shaped = pc.and_(shaped, pc.less_equal(pc.utf8_length(tail), _MAX_DIGITS))
+    shaped = pc.and_(shaped, pc.less_equal(pc.utf8_length(tail), MAX_DIGITS))
     ok = np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool)
     if not ok.any():
         return None

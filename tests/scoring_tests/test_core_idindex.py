@@ -127,6 +127,11 @@ def test_numbered_permutation_is_found_without_a_hash_table():
         lambda ids: [*ids[:-1], "ix-000001"],  # the right number, another prefix
         lambda ids: [*ids[:-1], "id-0000001"],  # another length
         lambda ids: ids[:-1],  # one row short
+        # Not digits, yet read as the one missing number (":" is "9" + 1, "/" is "0" - 1):
+        lambda ids: [i if i != "id-000010" else "id-00000:" for i in ids],
+        lambda ids: [i if i != "id-000009" else "id-00001/" for i in ids],
+        lambda ids: [i if i != "id-000001" else "id-0000١" for i in ids],  # 2 UTF-8 bytes
+        lambda ids: [i if i != "id-000001" else "Id-000001" for i in ids],
     ],
 )
 def test_numbered_permutation_declines_anything_else(change):
@@ -141,3 +146,21 @@ def test_numbered_permutation_needs_the_guess_confirmed():
     submitted = list(np.random.default_rng(5).permutation(solution))
     assert permutation_of_numbered(pa.array(submitted), pa.array(solution)) is None
     check(solution, submitted)
+
+
+def test_numbered_solution_shape_is_cached_and_exact():
+    from scoring.core.idindex import _numbered
+
+    solution = pa.array([f"id-{i:06d}" for i in range(7, 507)])
+    shape = _numbered(solution)
+    assert (shape.prefix, shape.digits, shape.low) == (b"id-", 6, 7)
+    assert _numbered(solution) is shape  # once per solution array
+    order = np.random.default_rng(6).permutation(500)
+    np.testing.assert_array_equal(permutation_of_numbered(solution.take(order), solution), order)
+    # Fixed width and numbered, but a gap or another prefix somewhere: not this shape, and the
+    # general path still decides.
+    assert _numbered(pa.array(["id-01", "id-02", "id-04"])) is None
+    assert _numbered(pa.array(["id-01", "id-02", "ix-03"])) is None
+    gap = ["id-01", "id-02", "id-04"]
+    assert permutation_of_numbered(pa.array(gap[::-1]), pa.array(gap)) is None
+    check(gap, gap[::-1])

@@ -296,3 +296,58 @@ def test_compute_metrics_reports_opis_where_it_applies():
     for split, rows in rows_of(is_public).items():
         assert_close(grouped[split]["opis"], naive_matching(score, y2, groups, rows, 0.2, 0.8, 5))
     assert math.isfinite(grouped["all"]["opis"])
+
+
+# --- the threshold count: arithmetic, exact as a binary search ---------------------------
+
+
+@pytest.mark.parametrize("lo, hi", [(0.05, 0.95), (0.0, 1.0), (0.3, 0.7), (0.1, 0.1 + 1e-9)])
+def test_reached_equals_a_binary_search_on_and_around_every_threshold(lo, hi):
+    from scoring.core.opis import _reached
+
+    grid = threshold_grid(lo, hi)
+    near = np.concatenate(
+        [grid, np.nextafter(grid, -np.inf), np.nextafter(grid, np.inf), (grid[:-1] + grid[1:]) / 2]
+    )
+    rng = np.random.default_rng(7)
+    scores = np.concatenate(
+        [near, rng.random(5000), [-1.0, 0.0, 1.0, 2.0, np.inf, -np.inf, np.nan, lo, hi]]
+    )
+    assert np.array_equal(_reached(scores, grid), np.searchsorted(grid, scores, side="right"))
+
+
+def test_counts_do_not_depend_on_the_block_size(monkeypatch):
+    # Many blocks (tiny), one block (huge): the same curves for classification and matching.
+    from scoring.core import opis
+
+    rng = np.random.default_rng(3)
+    n, k = 5003, 4
+    proba = rng.dirichlet(np.ones(k), n)
+    score = rng.random(n)
+    y = rng.integers(0, k, n)
+    is_public = rng.random(n) < 0.4
+    groups = rng.integers(-1, 6, n)
+
+    def curves():
+        by_class = utility_curves(
+            y=y, is_public=is_public, proba=proba, settings=OpisSettings(min_group_rows=1)
+        )
+        matching = utility_curves(
+            y=(y == 1).astype(np.int64),
+            is_public=is_public,
+            score=score,
+            settings=OpisSettings(min_group_rows=1, groups=groups),
+        )
+        return [
+            (c.group_f1, c.pooled_f1, c.group_rows)
+            for c in (*by_class.values(), *matching.values())
+        ]
+
+    monkeypatch.setattr(opis, "_BLOCK_ELEMENTS", 1 << 30)
+    whole = curves()
+    monkeypatch.setattr(opis, "_BLOCK_ELEMENTS", 97)
+    monkeypatch.setattr(opis, "_block_rows", lambda per_row, n_cells: 97)
+    blocked = curves()
+    for a, b in zip(whole, blocked, strict=True):
+        for x, z in zip(a, b, strict=True):
+            assert np.array_equal(x, z)

@@ -1,0 +1,53 @@
+"""The bundle's id-set checks: the numbered and same-order shortcuts agree with the sort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from datasets.core.idset import IdIndex, same_set
+
+
+def index(ids: list[str]) -> IdIndex:
+    return IdIndex(pa.array(ids, pa.string()))
+
+
+def test_numbered_ids_are_distinct_without_keys():
+    ids = index([f"test-{i:09d}" for i in range(5, 1005)])
+    assert ids.all_distinct()
+    assert not {"keys", "_data", "_offsets"} & set(ids.__dict__)  # no hashing, no copy, no sort
+
+
+@pytest.mark.parametrize(
+    "ids, distinct",
+    [
+        (["r01", "r02", "r02"], False),  # numbered look, one id twice
+        (["r01", "r03", "r02"], True),  # out of order: the sort decides
+        (["r01", "r02", "r1"], True),  # another width
+        (["r01", "r02", "x03"], True),  # another prefix
+        (["r01", "r02", "r0:"], True),  # ":" is no digit
+        (["r01", "r01"], False),
+    ],
+)
+def test_anything_not_numbered_takes_the_sort(ids, distinct):
+    assert index(ids).all_distinct() is distinct
+
+
+def test_same_ids_in_the_same_order_pair_without_a_sort():
+    ids = [f"a{i}" for i in (3, 1, 2, 9)]
+    first, second = index(ids), index(list(ids))
+    np.testing.assert_array_equal(same_set(first, second), np.arange(4))
+    assert "order" not in first.__dict__ and "order" not in second.__dict__
+
+
+def test_same_ids_in_another_order_pair_by_row():
+    first = index(["a", "b", "c", "d"])
+    second = index(["c", "a", "d", "b"])
+    where = same_set(first, second)
+    np.testing.assert_array_equal(where, [2, 0, 3, 1])
+
+
+def test_other_ids_do_not_pair():
+    assert same_set(index(["a", "b", "c"]), index(["a", "b", "x"])) is None
+    assert same_set(index(["a", "b"]), index(["a", "b", "c"])) is None
