@@ -158,7 +158,8 @@ def test_no_template_loads_tags_of_a_higher_layer() -> None:
 
     layers = layer_order(REPO / "pyproject.toml")
     libraries = engines["django"].engine.libraries  # name -> module, installed apps included
-    assert {"insight_tags", "board_rows"} <= set(libraries)
+    assert libraries["formatting"] == "kinds.templatetags.formatting"
+    assert {"insight_tags", "board_rows", "notification_tags"} <= set(libraries)
     violations = template_load_violations(REPO, layers, libraries)
     assert not violations, "\n".join(map(str, violations))
 
