@@ -21,16 +21,21 @@ api_v1 = [
     path("", include("standings.api_urls")),
 ]
 
+# The datasets namespace: the task's files and its page, which is composed in leaderboard (the
+# lowest layer that knows its submit panel and board); its name stays ``datasets:task-detail``.
+datasets_pages = [
+    path("", include("leaderboard.task_page_urls")),
+    path("", include("datasets.urls")),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", never_cache(views.healthz), name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("c/<slug:slug>/", views.challenge_detail, name="challenge-detail"),
     path("c/<slug:slug>/rules/", views.challenge_rules, name="challenge-rules"),
     path("c/<slug:slug>/teams/new/", views.team_create, name="team-create"),
     path("join/", views.team_join, name="team-join"),
     path("join/<str:code>/", views.team_join, name="team-join-code"),
-    path("teams/<int:pk>/", views.team_detail, name="team-detail"),
     path("teams/<int:pk>/leave/", views.team_leave, name="team-leave"),
     path("account/token/", views.api_token, name="api-token-page"),
     path("admin/", admin.site.urls),
@@ -42,12 +47,14 @@ urlpatterns = [
     # Sign-up, e-mail confirmation, password reset, OpenID Connect (allauth).
     path("accounts/", include("challenge_platform.accounts.urls")),
     path("api/v1/", include(api_v1)),
-    path("", include("datasets.urls")),
+    path("", include((datasets_pages, "datasets"))),
     path("", include("scoring.urls")),
     path("", include("leaderboard.urls")),
     path("", include("algorithms.urls")),
     path("", include("standings.urls")),
     path("", include("notifications.urls")),
+    # The challenge and team pages: composed of several apps' parts, in the top layer.
+    path("", include("site_pages.urls")),
 ]
 
 handler404 = "challenge_platform.views.page_not_found"

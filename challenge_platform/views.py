@@ -1,11 +1,12 @@
-"""Site-wide pages: home, challenge overview, teams, API token."""
+"""Site-wide pages: home, teams' forms, API token (the challenge and team pages, composed of
+higher apps' parts, are ``site_pages``')."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -39,23 +40,6 @@ def favicon(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "challenge_platform/home.html", {"challenges": selectors.challenge_list()}
-    )
-
-
-def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    challenge = get_object_or_404(Challenge.objects.prefetch_related("tracks__tasks"), slug=slug)
-    team = selectors.team_for_user(challenge=challenge, user=request.user)
-    return render(
-        request,
-        "challenge_platform/challenge_detail.html",
-        {
-            "challenge": challenge,
-            "phase": selectors.challenge_phase(challenge=challenge),
-            "description_html": markdown_html(challenge.description),
-            "team": team,
-            "rules_required": rules.rules_required(challenge=challenge),
-            "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
-        },
     )
 
 
@@ -109,33 +93,6 @@ def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("team-detail", pk=pk)
     messages.success(request, "You left the team.")
     return redirect("challenge-detail", slug=slug)
-
-
-@never_cache  # members see the invite code, which lets anyone join the team
-def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk)
-    is_member = selectors.user_is_member(team=team, user=request.user)
-    if team.is_hidden and not (is_member or selectors.is_organizer(request.user)):
-        raise Http404("no such team")  # a hidden team's page stays for it, to read why
-    can_see_private = is_member or selectors.is_organizer(request.user)
-    submissions = (
-        team.submissions.select_related("task").order_by("-created_at")[:200]
-        if can_see_private
-        else None
-    )
-    return render(
-        request,
-        "challenge_platform/team_detail.html",
-        {
-            "team": team,
-            "is_member": is_member,
-            "members": team.members.order_by("username"),
-            "submissions": submissions,
-            "invite_url": request.build_absolute_uri(f"/join/{team.invite_code}/")
-            if is_member
-            else None,
-        },
-    )
 
 
 @never_cache  # a new key is shown here once: no browser or proxy may keep a copy

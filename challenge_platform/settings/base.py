@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "algorithms",
     "standings",
     "notifications",
+    "site_pages",  # pages composed of several apps' parts (the top layer)
 ]
 
 MIDDLEWARE = [

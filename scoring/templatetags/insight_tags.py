@@ -1,4 +1,5 @@
-"""Template tags of the submission detail page: the insight panel and its filters."""
+"""Template tags of the submission detail page: the insight panel (its ``percent`` filter is
+``kinds.templatetags.formatting``'s)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,3 @@ def submission_insight_panel(context: template.Context, submission: Submission) 
         "request": request,
     }
 
-
-@register.filter
-def percent(value: float | None, digits: int = 1) -> str:
-    """``0.0412`` -> ``4.1%``; empty for None."""
-    if value is None:
-        return ""
-    return f"{float(value) * 100:.{int(digits)}f}%"

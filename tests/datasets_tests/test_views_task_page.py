@@ -6,13 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
-from django.template import engines
 from django.test import Client
+from django.urls import resolve, reverse
 
 from datasets.core import read_standard_csv
 from datasets.models import Task
-from datasets.selectors import task_card
 from tests.datasets_tests.factories import imported_task
 
 pytestmark = pytest.mark.django_db
@@ -116,17 +114,19 @@ def test_an_unknown_task_is_404(client: Client) -> None:
     assert client.get("/tasks/nope/").status_code == 404
 
 
-def test_other_apps_can_fill_the_task_extra_block(client: Client, rf, task) -> None:
-    template = engines["django"].from_string(
-        '{% extends "datasets/task_detail.html" %}'
-        "{% block task_extra %}<section id=submit>SUBMIT HERE</section>{% endblock %}"
+def test_the_page_composes_card_submit_panel_and_board_under_its_old_name(
+    client: Client, task
+) -> None:
+    """The page is composed in leaderboard (it knows the submit panel and the board); its URL
+    and name are the datasets' ones still."""
+    assert reverse("datasets:task-detail", args=[task.slug]) == f"/tasks/{task.slug}/"
+    assert resolve(f"/tasks/{task.slug}/").view_name == "datasets:task-detail"
+    assert reverse("datasets:task-file", args=[task.slug, "train.csv"]) == (
+        f"/tasks/{task.slug}/files/train.csv"
     )
-    request = rf.get("/tasks/demo-classification/")
-    request.user = AnonymousUser()
-    html = template.render(
-        {"task": task, "challenge": task.track.challenge, "card": task_card(task=task)}, request
-    )
-    assert html.index('data-testid="dataset-card"') < html.index("SUBMIT HERE")
+    html = page(client)
+    card = html.index('data-testid="dataset-card"')
+    assert card < html.index('id="submit"') < html.index('id="leaderboard-summary"')
 
 
 def test_page_downloads_stream_for_logged_in_users(client: Client, participant, task) -> None:

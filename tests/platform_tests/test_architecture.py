@@ -1,11 +1,14 @@
 """Nothing is named by string across the layers: no module names a Celery task of a layer
-above its own, and every beat entry is declared by the task it sends.
+above its own, no template loads a template tag library of a layer above its own, and every
+beat entry is declared by the task it sends.
 
 Import arrows are checked by import-linter (``pyproject.toml``); a task published by name
 (``jobs.publish("scoring.tasks.score_submission")``) or a beat schedule entry is an arrow
 import-linter cannot see. This test reads every product module with ``ast``, finds the
 string literals shaped like ``<package>.tasks.<name>``, and refuses one that names an app
-above the module's own in the layers contract (read from ``pyproject.toml``).
+above the module's own in the layers contract (read from ``pyproject.toml``). A template's
+``{% load %}`` is another such arrow: an app's page that loads a higher app's tags depends on
+that app as surely as an import, so the page belongs to the layer that may know both.
 """
 
 from __future__ import annotations
@@ -83,6 +86,64 @@ def task_name_violations(root: Path, layers: list[str]) -> list[Violation]:
     return found
 
 
+@dataclass(frozen=True)
+class LoadViolation:
+    path: str
+    line: int
+    library: str  # the library loaded
+    template_app: str
+    library_app: str  # "" for a library the engine does not know
+
+    def __str__(self) -> str:
+        if not self.library_app:
+            return f"{self.path}:{self.line} ({self.template_app}) loads {self.library!r}, unknown"
+        return (
+            f"{self.path}:{self.line} ({self.template_app}) loads {self.library!r} of "
+            f"{self.library_app}, a higher layer"
+        )
+
+
+LOAD_TAG = re.compile(r"\{%-?\s*load\s+(.*?)\s*-?%\}", re.DOTALL)
+COMMENT = re.compile(r"\{#.*?#\}")  # Django's one-line comment
+
+
+def loaded_libraries(source: str) -> list[tuple[int, str]]:
+    """(line, library) of every library a template's ``{% load %}`` tags name: ``{% load a b %}``
+    loads ``a`` and ``b``; ``{% load name other from lib %}`` loads from ``lib``."""
+    found = []
+    source = COMMENT.sub("", source)
+    for match in LOAD_TAG.finditer(source):
+        line = source.count("\n", 0, match.start()) + 1
+        bits = match.group(1).split()
+        names = [bits[-1]] if len(bits) >= 3 and bits[-2] == "from" else bits
+        found.extend((line, name) for name in names)
+    return found
+
+
+def template_load_violations(
+    root: Path, layers: list[str], libraries: dict[str, str]
+) -> list[LoadViolation]:
+    """Every ``{% load %}`` in a template under ``root/<app>/`` (any ``templates`` folder in it)
+    of a library (``libraries``: name -> module, as the engine has them) of an app above
+    ``<app>``, or of a library the engine does not know. Django's own and third-party
+    libraries (their module outside the layers) are below every app."""
+    rank = {app: index for index, app in enumerate(layers)}  # 0 is the top
+    found = []
+    for app in layers:
+        for folder in sorted((root / app).rglob("templates")):
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                source = path.read_text(encoding="utf-8")
+                for line, library in loaded_libraries(source):
+                    rel = path.relative_to(root).as_posix()
+                    if library not in libraries:
+                        found.append(LoadViolation(rel, line, library, app, ""))
+                        continue
+                    library_app = libraries[library].split(".", 1)[0]
+                    if library_app in rank and rank[library_app] < rank[app]:
+                        found.append(LoadViolation(rel, line, library, app, library_app))
+    return found
+
+
 # --- the product ---------------------------------------------------------------------------
 
 
@@ -90,6 +151,17 @@ def test_no_module_names_a_task_of_a_higher_layer() -> None:
     layers = layer_order(REPO / "pyproject.toml")
     assert "algorithms" in layers and layers.index("algorithms") < layers.index("scoring")
     violations = task_name_violations(REPO, layers)
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_no_template_loads_tags_of_a_higher_layer() -> None:
+    from django.template import engines
+
+    layers = layer_order(REPO / "pyproject.toml")
+    libraries = engines["django"].engine.libraries  # name -> module, installed apps included
+    assert libraries["formatting"] == "kinds.templatetags.formatting"
+    assert {"insight_tags", "board_rows", "notification_tags"} <= set(libraries)
+    violations = template_load_violations(REPO, layers, libraries)
     assert not violations, "\n".join(map(str, violations))
 
 
@@ -198,3 +270,35 @@ def test_the_layers_are_read_from_the_contract(tmp_path: Path) -> None:
         "layers = ['top', '(optional)', 'bottom']\n"
     )
     assert layer_order(tmp_path / "pyproject.toml") == ["top", "optional", "bottom"]
+
+
+def test_the_template_checker_refuses_loading_a_higher_library(tmp_path: Path) -> None:
+    for app in ("top", "middle", "bottom"):
+        (tmp_path / app / "templates" / app).mkdir(parents=True)
+    (tmp_path / "middle" / "templates" / "middle" / "page.html").write_text(
+        '{% extends "base.html" %}{% load static same_tags %}\n'
+        "{% load low_tags top_tags %}\n"
+        "{% load shown from top_other %}\n"
+        "{# {% load top_tags %}: a comment, which Django does not run #}\n"
+    )
+    (tmp_path / "bottom" / "templates" / "bottom" / "mail.txt").write_text(
+        "{%load  nowhere_tags%}\n"
+    )
+    (tmp_path / "top" / "templates" / "top" / "page.html").write_text(
+        "{% load top_tags same_tags low_tags i18n %}"
+    )
+    libraries = {
+        "top_tags": "top.templatetags.top_tags",
+        "top_other": "top.templatetags.top_other",
+        "same_tags": "middle.templatetags.same_tags",
+        "low_tags": "bottom.templatetags.low_tags",
+        "static": "django.templatetags.static",
+        "i18n": "django.templatetags.i18n",
+    }
+    found = template_load_violations(tmp_path, ["top", "middle", "bottom"], libraries)
+    assert [(v.path, v.line, v.library, v.library_app) for v in found] == [
+        ("middle/templates/middle/page.html", 2, "top_tags", "top"),
+        ("middle/templates/middle/page.html", 3, "top_other", "top"),
+        ("bottom/templates/bottom/mail.txt", 1, "nowhere_tags", ""),
+    ]
+    assert "a higher layer" in str(found[0]) and "unknown" in str(found[2])

@@ -26,6 +26,7 @@ APPS = (
     "operations",
     "standings",
     "notifications",
+    "site_pages",
 )
 
 
