@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from algorithms.selectors import algorithm_get
 from algorithms.services import AlgorithmRefused
 from algorithms.services.benchmark import benchmark_mark, benchmark_status
 from challenge_platform.api.errors import error_responses
+from challenge_platform.api.fields import StrictBooleanField
 from challenge_platform.models import Challenge
 
 
@@ -26,15 +27,11 @@ class AlgorithmVersionApi(APIView):
     the default rule) and may choose it as the team's final version."""
 
     class InputSerializer(serializers.Serializer):
-        in_benchmark = serializers.BooleanField(required=False, allow_null=True)
-        final = serializers.BooleanField(required=False)
+        in_benchmark = StrictBooleanField(required=False, allow_null=True)
+        final = StrictBooleanField(required=False)
 
-        def validate(self, attrs: dict) -> dict:
-            if not attrs:
-                raise serializers.ValidationError("Give 'in_benchmark' or 'final'.")
-            return attrs
-
-    parser_classes = [JSONParser, FormParser]
+    # JSON only: a form's "0"/"null" strings are not the booleans the schema promises.
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated]
 
     def _version(self, request: Request, pk: int, number: int) -> AlgorithmVersion:
@@ -58,7 +55,7 @@ class AlgorithmVersionApi(APIView):
             200: VersionSerializer,
             **error_responses(
                 {
-                    400: "Neither field given, or a value that is not a boolean.",
+                    400: "A value that is not a boolean (an empty body changes nothing).",
                     403: "The team is hidden.",
                     404: "No such version, or not one of the caller's team's (organizers "
                     "see every version but mark none).",
@@ -72,6 +69,8 @@ class AlgorithmVersionApi(APIView):
         if not serializer.is_valid():
             return invalid(serializer.errors)
         data = serializer.validated_data
+        if not data:  # nothing asked: nothing changes (PATCH semantics)
+            return Response(VersionSerializer(version).data)
         try:
             version = benchmark_mark(
                 version=version,

@@ -118,7 +118,13 @@ def test_a_team_cannot_mark_another_teams_version(world, broker):
     owner = world.rival.api()
     bad = owner.patch(url, {"in_benchmark": "perhaps"}, format="json")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
-    assert owner.patch(url, {}, format="json").status_code == 400
+    assert owner.patch(url, {"final": 0}, format="json").status_code == 400  # JSON booleans only
+    empty = owner.patch(url, {}, format="json")  # nothing asked: nothing changes
+    assert empty.status_code == 200 and empty.json()["in_benchmark"] is True
+    form = "in_benchmark=null&final=0"  # "0" and "null" are strings, not the schema's booleans
+    assert (
+        owner.patch(url, form, content_type="application/x-www-form-urlencoded").status_code == 415
+    )
     theirs.refresh_from_db()
     assert theirs.in_benchmark is None and theirs.is_final is False
     # A hidden team marks nothing.

@@ -99,9 +99,10 @@ def test_refusals_are_plain_messages(chal, world, login_as, broker, tmp_path):
     assert not AlgorithmRun.objects.exists()
 
 
-def test_after_the_end_it_refuses_before_uploading(chal, world, login_as, broker, tmp_path):
+def test_before_the_start_it_refuses_before_uploading(chal, world, login_as, broker, tmp_path):
     """Issue 25: it uploaded a version and only then met the run's refusal. The server is
-    asked first (the runs' own checks), so nothing is stored or queued."""
+    asked first (the runs' own checks), so nothing is stored or queued. (After the end a run
+    is allowed: it goes to the post-challenge benchmark, issue 26.)"""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -110,10 +111,10 @@ def test_after_the_end_it_refuses_before_uploading(chal, world, login_as, broker
 
     login_as("alice")
     Challenge.objects.filter(pk=world.challenge.pk).update(
-        end=timezone.now() - timedelta(minutes=1)
+        start=timezone.now() + timedelta(days=1), end=timezone.now() + timedelta(days=2)
     )
-    folder = algorithm_folder(tmp_path / "late", HONEST_MAIN, "Late")
-    late = chal("algorithm", "submit", folder, "--track", "cli-classification")
-    assert late.code == 1
-    assert "an algorithm run submits, so it cannot run now" in late.err, late.err
+    folder = algorithm_folder(tmp_path / "early", HONEST_MAIN, "Early")
+    early = chal("algorithm", "submit", folder, "--track", "cli-classification")
+    assert early.code == 1
+    assert "an algorithm run submits, so it cannot run before then" in early.err, early.err
     assert not AlgorithmVersion.objects.exists() and not AlgorithmRun.objects.exists()
