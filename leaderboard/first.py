@@ -46,6 +46,16 @@ class TeamFirst:
     group: int
 
 
+FIRST_CSV_COLUMNS = ("p_first", "rank_interval_low", "rank_interval_high", "group")
+
+
+def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
+    """The :data:`FIRST_CSV_COLUMNS` of one team (empty cells for a baseline or a reference)."""
+    if first is None:
+        return (None, None, None, None)
+    return (first.p_first, *first.rank_interval, first.group)
+
+
 def first_fields(first: TeamFirst | None) -> dict[str, object]:
     """A standings entry's ``p_first``, ``rank_interval`` [lo, hi] and ``group`` (nulls for
     a baseline, or when they could not be computed)."""

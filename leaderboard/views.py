@@ -24,7 +24,7 @@ from .boards import (
     task_board_cached,
     track_board_cached,
 )
-from .first import track_first
+from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
 from .transfer import transfer_matrix
 
 
@@ -134,6 +134,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "submissions",
         "last_submission_at",
         *CSV_REFERENCE_COLUMNS,
+        "cpu_seconds",  # of the algorithm run behind the entry; empty for an uploaded file
     ]
     body = rows_to_csv(
         header,
@@ -153,6 +154,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
                 *csv_reference_values(e),
+                getattr(e, "cpu_seconds", None),
             ]
             for e in entries
         ),
@@ -255,7 +257,9 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *[f"{t.slug}_score" for t in board.tasks],
         *[f"{t.slug}_rank" for t in board.tasks],
         "missing",
+        *FIRST_CSV_COLUMNS,
     ]
+    first = track_first(track=track, split=split)
     body = rows_to_csv(
         header,
         (
@@ -268,6 +272,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[r.task_scores.get(t.slug) for t in board.tasks],
                 *[r.task_ranks.get(t.slug) for t in board.tasks],
                 " ".join(r.missing),
+                *first_csv_values(first.get(r.team_id)),
             ]
             for r in board.rows
         ),

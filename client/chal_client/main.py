@@ -20,7 +20,17 @@ from urllib.parse import quote
 
 from . import algorithms, config, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
-from .output import DASH, interval, percent, shorten, table, utc_z, when
+from .output import (
+    DASH,
+    FIRST_HEADERS,
+    first_columns,
+    interval,
+    percent,
+    shorten,
+    table,
+    utc_z,
+    when,
+)
 
 FINAL_STATUSES = ("scored", "failed")
 SPLIT_ORDER = ("public", "private", "all")
@@ -327,6 +337,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if any(e.get("opis") is not None for e in entries):
             headers.append("OPIS")
             rows = [[*row, e.get("opis")] for row, e in zip(rows, entries, strict=True)]
+        if any(e.get("cpu_seconds") is not None for e in entries):
+            headers.append("CPU s")
+            rows = [
+                [*row, _cpu(e.get("cpu_seconds"))] for row, e in zip(rows, entries, strict=True)
+            ]
     else:
         tasks = board.get("tasks") or []
         headers = ["rank", "team", "mean", *tasks]
@@ -334,11 +349,21 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             [r, e["team"], e["score"], *((e.get("task_scores") or {}).get(t) for t in tasks)]
             for r, e in zip(rank, entries, strict=True)
         ]
+        if any(e.get("p_first") is not None for e in entries):
+            headers += FIRST_HEADERS
+            rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
     if any(marker):
         headers.append("note")
         rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
     print(table(headers, rows))
     return 0
+
+
+def _cpu(seconds: object) -> str:
+    """CPU-seconds of the run behind an entry (a dash for an uploaded file)."""
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return f"{seconds:.1f}"
+    return DASH
 
 
 # --- teams -------------------------------------------------------------------------------

@@ -85,3 +85,23 @@ def percent(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value * 100:.2f}%"
     return DASH
+
+
+def rank_interval(value: object) -> str:
+    """``[lo, hi]`` as "lo-hi", or a dash (a board or snapshot without P(first) has none)."""
+    if isinstance(value, list) and len(value) == 2:
+        return f"{value[0]}-{value[1]}"
+    return DASH
+
+
+def first_columns(entry: dict) -> list[object]:
+    """A track entry's P(first), 95% rank interval and group, as printed."""
+    p_first = entry.get("p_first")
+    return [
+        DASH if p_first is None else f"{p_first:.3f}",
+        rank_interval(entry.get("rank_interval")),
+        DASH if entry.get("group") is None else entry["group"],
+    ]
+
+
+FIRST_HEADERS = ["P(first)", "rank 95%", "group"]

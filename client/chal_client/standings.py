@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .client import Client, CliError
-from .output import DASH, table
+from .output import DASH, FIRST_HEADERS, first_columns, table
 
 
 def snapshot_sha256(document: dict[str, Any]) -> str:
@@ -26,13 +26,6 @@ def snapshot_sha256(document: dict[str, Any]) -> str:
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _rank_interval(value: Any) -> str:
-    """``[lo, hi]`` as "lo-hi" (a snapshot frozen before P(first) existed has none)."""
-    if isinstance(value, list) and len(value) == 2:
-        return f"{value[0]}-{value[1]}"
-    return DASH
 
 
 def cmd_standings(
@@ -75,9 +68,7 @@ def cmd_standings(
                 DASH if e.get("rank") is None else e["rank"],
                 e["team"],
                 e.get("score"),
-                DASH if e.get("p_first") is None else f"{e['p_first']:.3f}",
-                _rank_interval(e.get("rank_interval")),
-                DASH if e.get("group") is None else e["group"],
+                *first_columns(e),
                 "baseline"
                 if e.get("is_baseline")
                 else ("not prize-eligible" if e.get("prize_eligible") is False else ""),
@@ -85,9 +76,7 @@ def cmd_standings(
             ]
             for e in entries
         ]
-        print(
-            table(["rank", "team", "mean", "P(first)", "rank 95%", "group", "note", "method"], rows)
-        )
+        print(table(["rank", "team", "mean", *FIRST_HEADERS, "note", "method"], rows))
     return 0
 
 

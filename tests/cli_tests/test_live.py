@@ -252,11 +252,13 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
     assert track_board.code == 0, track_board.err
     lines = track_board.out.splitlines()
     assert lines[0] == "Track cli-classification: public leaderboard (mean over its tasks)"
-    assert lines[1].split() == ["rank", "team", "mean", "cli-birds", "note"]
-    assert [line.split() for line in lines[3:]] == [
-        ["1", "Red", "0.8000", "0.8000"],
-        ["—", "AutoGluon", "0.7000", "0.7000", "baseline"],
-        ["2", "Blue", "0.6000", "0.6000"],
+    assert lines[1].split() == [
+        *("rank", "team", "mean", "cli-birds", "P(first)", "rank", "95%", "group", "note")
+    ]
+    assert [line.split() for line in lines[3:]] == [  # Red is first in every resample
+        ["1", "Red", "0.8000", "0.8000", "1.000", "1-1", "1"],
+        ["—", "AutoGluon", "0.7000", "0.7000", "—", "—", "—", "baseline"],
+        ["2", "Blue", "0.6000", "0.6000", "0.000", "2-2", "2"],
     ]
 
     hidden = chal("leaderboard", world.birds.slug, "--split", "private", "--server", world.url)

@@ -4,6 +4,9 @@ private-based value before the reveal, co-winners by the challenge's setting."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
@@ -237,3 +240,41 @@ def test_an_unreadable_prediction_file_costs_its_row_noise_not_the_board(tmp_pat
     assert sum(e["p_first"] for e in ranked) == pytest.approx(1.0)
     page = Client().get(f"/tracks/{world.track.slug}/")
     assert page.status_code == 200
+
+
+def test_track_csv_carries_p_first_rank_interval_and_group_as_the_api(tmp_path):
+    world = bench_world(tmp_path)
+    api = {e["team"]: e for e in _board(APIClient(), world).json()["entries"]}
+    response = Client().get(f"/tracks/{world.track.slug}/leaderboard.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert list(rows[0])[-4:] == ["p_first", "rank_interval_low", "rank_interval_high", "group"]
+    assert {row["team"] for row in rows} == set(api)
+    for row in rows:
+        entry = api[row["team"]]
+        if entry["is_baseline"]:
+            assert (row["p_first"], row["rank_interval_low"], row["group"]) == ("", "", "")
+            continue
+        assert float(row["p_first"]) == pytest.approx(entry["p_first"])
+        lo, hi = entry["rank_interval"]
+        assert (int(row["rank_interval_low"]), int(row["rank_interval_high"])) == (lo, hi)
+        assert int(row["group"]) == entry["group"]
+
+
+def test_task_csv_carries_the_cpu_seconds_of_the_runs_behind_the_entries(tmp_path):
+    world = bench_world(tmp_path)
+    task = world.tasks["t-one"]
+    api = {
+        e["team"]: e
+        for e in APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()["entries"]
+    }
+    response = Client().get(f"/tasks/{task.slug}/leaderboard.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert list(rows[0])[-1] == "cpu_seconds"
+    assert any(e["cpu_seconds"] is not None for e in api.values())
+    for row in rows:
+        expected = api[row["team"]]["cpu_seconds"]
+        if expected is None:
+            assert row["cpu_seconds"] == ""
+        else:
+            assert float(row["cpu_seconds"]) == pytest.approx(expected)
