@@ -24,9 +24,11 @@ if [ "${TEST_PROCESSES:-auto}" = "1" ] || [ "$own_selection" = "1" ]; then
     .venv/bin/python -m pytest "$@"
     rc=$?
 else
-    .venv/bin/python -m pytest -m "not host_wide" -n "${TEST_PROCESSES:-auto}" --dist loadfile "$@"
+    # The slowest tests are listed at the end of each part, to keep the suite's time in view.
+    .venv/bin/python -m pytest -m "not host_wide" -n "${TEST_PROCESSES:-auto}" --dist loadfile \
+        --durations=30 --durations-min=15 "$@"
     rc=$?
-    .venv/bin/python -m pytest -m host_wide "$@"
+    .venv/bin/python -m pytest -m host_wide --durations=10 --durations-min=15 "$@"
     rc2=$?
     if [ "$rc" -eq 5 ] && [ "$rc2" -eq 5 ]; then
         :  # nothing collected in either part: reported below
