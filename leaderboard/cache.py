@@ -435,6 +435,9 @@ return {e[3], e[4]}
 
 # Headers the fast path never stores (the outer middleware adds its own per request).
 _NOT_STORED = frozenset({"set-cookie", "content-length"})
+# A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
+# says) but is revalidated on every use: the next read after a score must show it.
+FAST_CACHE_CONTROL = "no-cache"
 # Request headers a stored response may vary on: the key holds Accept, and the fast path
 # only serves requests without Cookie and Authorization.
 _KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
@@ -520,8 +523,11 @@ def fast_get(key: str) -> HttpResponse | None:
 def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
     """Keep ``response`` under ``key`` for the fast path, tied to the version ``note`` names
     (read before the response was computed). Only a plain 200 that sets no cookie and varies
-    on nothing but what the key holds."""
+    on nothing but what the key holds, and that sets no validator or cache rule of its own.
+    The response gets the stored validators (``ETag``, ``Cache-Control``) too."""
     if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if response.has_header("ETag") or response.has_header("Cache-Control"):
         return False
     vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
     if not vary <= _KEYED_VARY:
@@ -531,6 +537,11 @@ def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
         timeout = min(timeout, int(note.valid_until - time.time()))
         if timeout <= 0:
             return False
+    # Validators, once per stored response (not per read): a strong ETag of the body, the
+    # same for every anonymous reader of this key, and a revalidation on every use, so a
+    # reader's next ``If-None-Match`` is answered 304 while the board is unchanged.
+    response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    response["Cache-Control"] = FAST_CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     client = _redis()
     pipe = client.pipeline(transaction=True)
