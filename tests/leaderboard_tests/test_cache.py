@@ -550,3 +550,26 @@ def test_an_etag_of_an_anonymous_board_never_answers_for_a_signed_in_reader(
     answer = by_token.get(api, HTTP_IF_NONE_MATCH=etag)
     assert answer.status_code == 200 and "0.61" in str(answer.json()["entries"])
     assert by_token.get(api + "?split=private", HTTP_IF_NONE_MATCH="*").status_code == 403
+
+
+def test_a_bump_moves_the_task_and_track_versions_and_restarts_a_lost_one_above_the_old(
+    redis_cache, settings
+):
+    """One bump (a Redis script) increments both boards' versions and counts a change of each
+    (the grace's rush test); a version lost meanwhile (an eviction) restarts from the clock,
+    above any version the cached values carry."""
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    task_v = board_cache._version(board_cache.TASK, 7)
+    track_v = board_cache._version(board_cache.TRACK, 3)
+    board_cache.bump(task_id=7, track_id=3)
+    assert board_cache._version(board_cache.TASK, 7) == task_v + 1
+    assert board_cache._version(board_cache.TRACK, 3) == track_v + 1
+    for scope, pk in ((board_cache.TASK, 7), (board_cache.TRACK, 3)):
+        churn = board_cache._churn_key(scope, pk)
+        counts = cache.get_many([churn + window for window in board_cache._windows()])
+        assert sum(counts.values()) == 1, scope
+
+    cache.delete(board_cache._version_key(board_cache.TASK, 7))
+    board_cache.bump(task_id=7, track_id=None)
+    assert board_cache._version(board_cache.TASK, 7) > task_v + 1
+    assert board_cache._version(board_cache.TRACK, 3) == track_v + 1  # not this bump's
