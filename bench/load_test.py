@@ -218,15 +218,18 @@ def run_manage(env: dict[str, str], *args: str, wrap: Sequence[str] = ()) -> str
 
 
 class Process:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        """``args`` started in a session of its own."""
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+    ) -> None:
+        """``args`` started in a session of its own, in ``cwd`` (another revision's code for
+        a bench's ``--before``)."""
         self.name = name
         self.log = log
         handle = open(log, "ab")  # noqa: SIM115 - owned by the child
         self.popen = subprocess.Popen(
             args,
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
