@@ -246,6 +246,29 @@ class Process:
                 self.popen.wait()
 
 
+def worker_command(queues: str, concurrency: int, hostname: str) -> list[str]:
+    """A Celery worker of ``queues`` (comma-separated) as the benches start it: INFO log, no
+    gossip or mingle (one worker)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "challenge_platform",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        hostname,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
 def wait_until(check, *, timeout: float, what: str, every: float = 0.2) -> None:
     """Poll ``check`` every ``every`` s until true, or exit after ``timeout`` s. A service
     still starting (refused, reset, a log file not yet written) counts as false."""
@@ -401,24 +424,7 @@ def main() -> int:
                 processes.append(
                     Process(
                         "worker",
-                        [
-                            sys.executable,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "challenge_platform",
-                            "worker",
-                            "-Q",
-                            "scoring,baselines",
-                            "--concurrency",
-                            str(opts.worker_concurrency),
-                            "--loglevel",
-                            "INFO",
-                            "--hostname",
-                            "load@%h",
-                            "--without-gossip",
-                            "--without-mingle",
-                        ],
+                        worker_command("scoring,baselines", opts.worker_concurrency, "load@%h"),
                         env,
                         worker_log,
                     )

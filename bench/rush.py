@@ -61,6 +61,7 @@ from load_test import (
     private_postgres,
     run_manage,
     wait_until,
+    worker_command,
 )
 from rush_clients import Phase, run_phase
 
@@ -310,24 +311,7 @@ def _phase(
     worker_log = data_dir / f"worker-{slug}.log"
     worker = Process(
         "worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "challenge_platform",
-            "worker",
-            "-Q",
-            "scoring,notifications",
-            "--concurrency",
-            str(opts.worker_concurrency),
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            "rush@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command("scoring,notifications", opts.worker_concurrency, "rush@%h"),
         env,
         worker_log,
         cwd=code,
