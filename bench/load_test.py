@@ -218,15 +218,18 @@ def run_manage(env: dict[str, str], *args: str, wrap: Sequence[str] = ()) -> str
 
 
 class Process:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        """``args`` started in a session of its own."""
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+    ) -> None:
+        """``args`` started in a session of its own, in ``cwd`` (another revision's code for
+        a bench's ``--before``)."""
         self.name = name
         self.log = log
         handle = open(log, "ab")  # noqa: SIM115 - owned by the child
         self.popen = subprocess.Popen(
             args,
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -241,6 +244,29 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
+
+
+def worker_command(queues: str, concurrency: int, hostname: str) -> list[str]:
+    """A Celery worker of ``queues`` (comma-separated) as the benches start it: INFO log, no
+    gossip or mingle (one worker)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "challenge_platform",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        hostname,
+        "--without-gossip",
+        "--without-mingle",
+    ]
 
 
 def wait_until(check, *, timeout: float, what: str, every: float = 0.2) -> None:
@@ -398,24 +424,7 @@ def main() -> int:
                 processes.append(
                     Process(
                         "worker",
-                        [
-                            sys.executable,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "challenge_platform",
-                            "worker",
-                            "-Q",
-                            "scoring,baselines",
-                            "--concurrency",
-                            str(opts.worker_concurrency),
-                            "--loglevel",
-                            "INFO",
-                            "--hostname",
-                            "load@%h",
-                            "--without-gossip",
-                            "--without-mingle",
-                        ],
+                        worker_command("scoring,baselines", opts.worker_concurrency, "load@%h"),
                         env,
                         worker_log,
                     )

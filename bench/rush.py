@@ -22,28 +22,30 @@ priority (``--client-nice``).
 A measurement, not a test (STYLE: timing belongs in bench/); exit status 1 only when a
 submission is lost or doubled.
 
+With ``--before <git revision>`` every phase is run first with that revision's code (its
+worker and web, from a ``git archive`` in the data folder), then with this one's, on the
+same database, Redis and fixture: a before/after in one run.
+
 Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50] [--quick]
+     [--before main]
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import re
 import secrets
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import psycopg
 import requests
 
@@ -55,219 +57,18 @@ from load_test import (
     Process,
     dedicated_database,
     percentile,
-    prediction_file,
     prepare,
     private_postgres,
     run_manage,
     wait_until,
+    worker_command,
 )
+from rush_clients import Phase, run_phase
 
-from challenge_platform.cpu_priority import lower as lower_cpu_priority
 from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-# --- the clients ---------------------------------------------------------------------------
-
-
-@dataclass
-class Phase:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # Why reads and uploads failed: "HTTP 429", "ReadTimeout"... (a count each).
-    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    accepted: list[int] = field(default_factory=list)
-    refused: int = 0
-    seconds: float = 0.0
-
-    def record(self, kind: str, seconds: float, error: str | None) -> None:
-        with self.lock:
-            self.latencies[kind].append(seconds)
-            if error is not None:
-                self.errors[kind] += 1
-                self.reasons[error] += 1
-
-    def refuse(self, reason: str) -> None:
-        with self.lock:
-            self.refused += 1
-            self.reasons[f"upload {reason}"] += 1
-
-    def figures(self) -> dict:
-        """What a client process sends back (a Phase holds a lock, which does not pickle)."""
-        with self.lock:
-            return {
-                "latencies": dict(self.latencies),
-                "errors": dict(self.errors),
-                "reasons": dict(self.reasons),
-                "accepted": list(self.accepted),
-                "refused": self.refused,
-            }
-
-    def merge(self, figures: dict) -> None:
-        for kind, values in figures["latencies"].items():
-            self.latencies[kind].extend(values)
-        for kind, n in figures["errors"].items():
-            self.errors[kind] += n
-        for reason, n in figures["reasons"].items():
-            self.reasons[reason] += n
-        self.accepted.extend(figures["accepted"])
-        self.refused += figures["refused"]
-
-
-def pages(fixture: Fixture) -> dict[str, str]:
-    task, track = fixture.task_slug, fixture.track_slug
-    return {
-        "task board (API)": f"/api/v1/tasks/{task}/leaderboard/",
-        "task board (page)": f"/tasks/{task}/leaderboard/",
-        "track board (API)": f"/api/v1/tracks/{track}/leaderboard/",
-        "track board (page)": f"/tracks/{track}/",
-    }
-
-
-def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, seed: int) -> None:
-    session = requests.Session()
-    items = list(pages(fixture).items())
-    i = seed
-    while not stop.is_set():
-        kind, path = items[i % len(items)]
-        i += 1
-        start = time.perf_counter()
-        try:
-            status = session.get(base + path, timeout=60).status_code
-            error = None if status == 200 else f"HTTP {status}"
-        except requests.RequestException as exc:
-            error = type(exc).__name__
-        phase.record(kind, time.perf_counter() - start, error)
-
-
-def team(
-    base: str,
-    token: str,
-    fixture: Fixture,
-    phase: Phase,
-    stop: threading.Event,
-    seed: int,
-    poll: float,
-) -> None:
-    rng = np.random.default_rng(seed)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
-    while not stop.is_set():
-        try:
-            response = session.post(
-                f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
-                files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
-                timeout=120,
-            )
-        except requests.RequestException as exc:  # e.g. a kept-alive connection closed
-            phase.refuse(type(exc).__name__)
-            time.sleep(1.0)
-            continue
-        if response.status_code != 201:
-            phase.refuse(f"HTTP {response.status_code}")
-            time.sleep(1.0)
-            continue
-        pk = response.json()["id"]
-        with phase.lock:
-            phase.accepted.append(pk)
-        while not stop.is_set():  # wait for the score like a participant would
-            time.sleep(poll)
-            try:
-                body = session.get(f"{base}/api/v1/submissions/{pk}/", timeout=60).json()
-            except (requests.RequestException, ValueError):
-                continue
-            if body.get("status") in ("scored", "failed"):
-                break
-        time.sleep(float(rng.uniform(0.5, 2.0)))  # a look at the board, then the next try
-
-
-def client_process(
-    role: str,
-    indices: list[int],
-    base: str,
-    fixture: Fixture,
-    poll: float,
-    start_at: float,
-    duration: float,
-    nice: int,
-    results: multiprocessing.Queue,
-) -> None:
-    """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
-    (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
-    priority (``nice``): the clients stand for users' machines, which would not take the
-    server's cores. Each client process is a session of its own, so that its priority counts
-    against the server's sessions (see ``challenge_platform.cpu_priority``)."""
-    os.setsid()
-    lower_cpu_priority(nice)
-    phase = Phase()
-    stop = threading.Event()
-    if role == "readers":
-        threads = [
-            threading.Thread(target=reader, args=(base, fixture, phase, stop, i), daemon=True)
-            for i in indices
-        ]
-    else:
-        threads = [
-            threading.Thread(
-                target=team,
-                args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
-                daemon=True,
-            )
-            for i in indices
-        ]
-    time.sleep(max(start_at - time.time(), 0))
-    for thread in threads:
-        thread.start()
-    time.sleep(max(start_at + duration - time.time(), 0))
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=120)
-    results.put(phase.figures())
-
-
-def run_phase(
-    base: str,
-    fixture: Fixture,
-    *,
-    readers: int,
-    teams: int,
-    duration: float,
-    poll: float,
-    processes: int,
-    nice: int,
-) -> Phase:
-    """The readers and the teams, spread over ``processes`` client processes (readers and
-    teams never share one): the clients' own interpreter lock is not part of what is
-    measured."""
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    team_processes = max(1, round(processes * teams / max(readers + teams, 1))) if teams else 0
-    reader_processes = max(1, processes - team_processes) if readers else 0
-    groups = [
-        ("readers", list(range(readers))[k::reader_processes]) for k in range(reader_processes)
-    ]
-    groups += [("teams", list(range(teams))[k::team_processes]) for k in range(team_processes)]
-    groups = [(role, indices) for role, indices in groups if indices]
-    start_at = time.time() + 2.0  # every process started and ready
-    workers = [
-        context.Process(
-            target=client_process,
-            args=(role, indices, base, fixture, poll, start_at, duration, nice, results),
-            daemon=True,
-        )
-        for role, indices in groups
-    ]
-    for worker in workers:
-        worker.start()
-    phase = Phase(seconds=duration)
-    for _ in workers:
-        phase.merge(results.get(timeout=duration + 300))
-    for worker in workers:
-        worker.join(timeout=30)
-    return phase
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -387,6 +188,11 @@ def main() -> int:
         "default: a private cluster started here",
     )
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    parser.add_argument(
+        "--before",
+        help="also run both phases with the code of this git revision (worker and web), "
+        "each right before this code's: a before/after in one run (same database schema)",
+    )
     opts = parser.parse_args()
     if opts.quick:
         opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
@@ -439,33 +245,11 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
     fixture = prepare(env, data_dir, clients=opts.board_teams, rows=opts.rows)
     run_manage(env, "collectstatic", "--no-input", "-v", "0")
     seed_board(env, fixture, teams=opts.board_teams)
-    worker_log = data_dir / "worker.log"
-    processes.append(
-        Process(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "challenge_platform",
-                "worker",
-                "-Q",
-                "scoring,notifications",
-                "--concurrency",
-                str(opts.worker_concurrency),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "rush@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-            worker_log,
-        )
-    )
-    wait_until(lambda: "ready." in worker_log.read_text(), timeout=120, what="the worker")
+    codes: list[tuple[str, Path]] = [("", REPO)]
+    if opts.before:
+        from bench_scoring import code_at  # the bench's folder is the script's path
+
+        codes.insert(0, (f"before ({opts.before})", code_at(opts.before, data_dir / "before")))
     print(
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
@@ -477,61 +261,112 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         f"PostgreSQL, Redis; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     figures: dict[str, dict[str, tuple[float, float]]] = {}
-    bad = False
-    nice_env = {} if opts.web_nice is None else {"WEB_CPU_NICE": str(opts.web_nice)}
-    for name, flag in (("cache on", "1"), ("cache off", "0")):
-        port = free_port()
-        web = Process(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "challenge_platform.wsgi:application",
-                "--config",
-                "python:challenge_platform.gunicorn_config",
-                "--bind",
-                f"{LOOPBACK}:{port}",
-                "--workers",
-                str(opts.web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(opts.web_threads),
-                "--timeout",
-                "120",
-            ],
-            {**env, "BOARD_CACHE": flag, **nice_env},
-            data_dir / f"web-{flag}.log",
-        )
-        processes.append(web)
-        base = f"http://{LOOPBACK}:{port}"
-        wait_until(
-            lambda base=base: requests.get(base + "/api/v1/challenges/", timeout=5).ok,
-            timeout=120,
-            what="gunicorn",
-        )
-        phase = run_phase(
-            base,
-            fixture,
-            readers=opts.readers,
-            teams=opts.teams,
-            duration=opts.duration,
-            poll=opts.poll,
-            processes=opts.client_processes,
-            nice=opts.client_nice,
-        )
-        result = outcome(db_url, phase, worker_log, settle=120)
-        figures[name] = report(f"{name} (BOARD_CACHE={flag})", phase, result)
-        bad = bad or bool(result.lost or result.doubled)
-        web.stop()
-        processes.remove(web)
-    print(f"\n{'cached / uncached':<22}{'req/s':>8}{'p95':>8}")
-    for kind, (rate, p95) in figures["cache on"].items():
-        off_rate, off_p95 = figures["cache off"].get(kind, (float("nan"), float("nan")))
-        p95_ratio = f"{p95 / off_p95:>7.2f}x" if off_p95 else ""
-        print(f"{kind:<22}{rate / off_rate:>7.1f}x{p95_ratio}")
+    outcomes: dict[str, Outcome] = {}
+    # The same cache setting of every revision back to back: the load of a shared machine
+    # drifts less between them than between the two settings.
+    for cache_name, flag in (("cache on", "1"), ("cache off", "0")):
+        for label, code in codes:
+            name = f"{label} {cache_name}".strip()
+            figures[name], outcomes[name] = _phase(
+                opts, env, fixture, db_url, data_dir, processes, name=name, flag=flag, code=code
+            )
+    for label, _code in codes:
+        on, off = f"{label} cache on".strip(), f"{label} cache off".strip()
+        print(f"\n{(label + ': ') if label else ''}{'cached / uncached':<22}{'req/s':>8}{'p95':>8}")
+        for kind, (rate, p95) in figures[on].items():
+            off_rate, off_p95 = figures[off].get(kind, (float("nan"), float("nan")))
+            p95_ratio = f"{p95 / off_p95:>7.2f}x" if off_p95 else ""
+            print(f"{kind:<22}{rate / off_rate:>7.1f}x{p95_ratio}")
+    if opts.before:
+        print(f"\n{'phase':<32}{'boards x':>9}{'scored':>8}{'p95 s':>7}{'queued p95 s':>13}")
+        for label, _code in codes:
+            on, off = f"{label} cache on".strip(), f"{label} cache off".strip()
+            ratio = figures[on]["all boards"][0] / figures[off]["all boards"][0]
+            for name in (on, off):
+                result = outcomes[name]
+                print(
+                    f"{name:<32}{ratio if name == on else 1.0:>8.1f}x{len(result.times):>8}"
+                    f"{percentile(result.times, 95):>7.2f}{percentile(result.waits, 95):>13.2f}"
+                )
+    bad = any(result.lost or result.doubled for result in outcomes.values())
     return 1 if bad else 0
+
+
+def _phase(
+    opts,
+    env: dict[str, str],
+    fixture: Fixture,
+    db_url: str,
+    data_dir: Path,
+    processes: list[Process],
+    *,
+    name: str,
+    flag: str,
+    code: Path,
+) -> tuple[dict[str, tuple[float, float]], Outcome]:
+    """One phase: a worker and gunicorn of ``code``'s revision (started afresh, so that a
+    ``--before`` revision's worker never takes this one's messages), ``BOARD_CACHE=flag``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    env = {**env, "PYTHONPATH": str(code)}
+    worker_log = data_dir / f"worker-{slug}.log"
+    worker = Process(
+        "worker",
+        worker_command("scoring,notifications", opts.worker_concurrency, "rush@%h"),
+        env,
+        worker_log,
+        cwd=code,
+    )
+    processes.append(worker)
+    wait_until(lambda: "ready." in worker_log.read_text(), timeout=120, what="the worker")
+    nice_env = {} if opts.web_nice is None else {"WEB_CPU_NICE": str(opts.web_nice)}
+    port = free_port()
+    web = Process(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "challenge_platform.wsgi:application",
+            "--config",
+            "python:challenge_platform.gunicorn_config",
+            "--bind",
+            f"{LOOPBACK}:{port}",
+            "--workers",
+            str(opts.web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(opts.web_threads),
+            "--timeout",
+            "120",
+        ],
+        {**env, "BOARD_CACHE": flag, **nice_env},
+        data_dir / f"web-{slug}.log",
+        cwd=code,
+    )
+    processes.append(web)
+    base = f"http://{LOOPBACK}:{port}"
+    wait_until(
+        lambda: requests.get(base + "/api/v1/challenges/", timeout=5).ok,
+        timeout=120,
+        what="gunicorn",
+    )
+    phase = run_phase(
+        base,
+        fixture,
+        readers=opts.readers,
+        teams=opts.teams,
+        duration=opts.duration,
+        poll=opts.poll,
+        processes=opts.client_processes,
+        nice=opts.client_nice,
+    )
+    result = outcome(db_url, phase, worker_log, settle=120)
+    figures = report(f"{name} (BOARD_CACHE={flag})", phase, result)
+    for process in (web, worker):
+        process.stop()
+        processes.remove(process)
+    return figures, result
 
 
 def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:

@@ -35,9 +35,11 @@ old. A quiet board is read fresh after a change by anyone (only a reader who fin
 one rendering it gets the last one, if that is within the grace), and a participant (session
 or API token) always gets the newest version.
 
-``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does a
-cache private to one process (the test settings' local memory), which a worker's refresh
-could not invalidate.
+``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does any
+cache but Redis (:func:`_in_redis`): one private to a process (the test settings' local
+memory) could not see a worker's refresh. A refresh's bump is one Redis script per scoring
+(:func:`_bump`: the versions of the task's and the track's boards and their change
+counters).
 
 The cache is only a shortcut: while Redis cannot be reached (a cut link, a restart) reads
 compute from the database and a refresh's bump is logged and skipped (the boards it would
@@ -77,10 +79,6 @@ TASK = "task"
 TRACK = "track"
 
 
-# Caches private to one process: a refresh made by a worker could never reach the web
-# process's copy, so with these the boards are read from the database.
-PROCESS_LOCAL = ("LocMemCache", "DummyCache")
-
 # How long a reader waits for another one computing the same board before computing it
 # itself, and how often it looks (first after 10 ms, then less and less often).
 COMPUTE_WAIT_SECONDS = 10.0
@@ -88,10 +86,16 @@ COMPUTE_POLL_SECONDS = 0.01
 COMPUTE_POLL_MAX_SECONDS = 0.1
 
 
+def _in_redis() -> bool:
+    """Whether the cache is Redis (Django's backend), shared by the web and the workers. A
+    cache private to one process (local memory) could never see a worker's refresh, and the
+    fast path and the bump are Redis scripts: with any other cache the boards are read from
+    the database."""
+    return settings.CACHES["default"]["BACKEND"].endswith(".RedisCache")
+
+
 def enabled() -> bool:
-    if not getattr(settings, "BOARD_CACHE", True):
-        return False
-    return not settings.CACHES["default"]["BACKEND"].endswith(PROCESS_LOCAL)
+    return bool(getattr(settings, "BOARD_CACHE", True)) and _in_redis()
 
 
 def _version_key(scope: str, pk: int) -> str:
@@ -117,14 +121,40 @@ def _version_or_none(scope: str, pk: int) -> int | None:
         return None
 
 
-def _bump(scope: str, pk: int) -> None:
-    key = _version_key(scope, pk)
-    try:
-        cache.incr(key)
-    except ValueError:  # absent: start from the clock (above any earlier version)
-        if not cache.add(key, time.time_ns() // 1000, timeout=None):
-            cache.incr(key)
-    _note_change(scope, pk)
+# KEYS: pairs of a board's version key and its current change counter (``_churn_key`` and
+# the window); ARGV[1]: the clock in microseconds, ARGV[2]: the counters' lifetime (s). Each
+# version is incremented, or started from the clock when absent (above any version the old
+# cached values could carry); each counter counts one change.
+_BUMP = """
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCR', KEYS[i])
+  else
+    redis.call('SET', KEYS[i], ARGV[1])
+  end
+  redis.call('SET', KEYS[i + 1], 0, 'NX', 'EX', ARGV[2])
+  redis.call('INCR', KEYS[i + 1])
+end
+return 1
+"""
+_bump_script = None
+
+
+def _bump(boards: list[tuple[str, int]]) -> None:
+    """Increment the versions of ``boards`` and count a change of each: one round trip to
+    Redis (a script) after every scoring, instead of five per board through the cache API."""
+    global _bump_script
+    keys = []
+    window = _windows()[0]
+    for scope, pk in boards:
+        keys += [
+            cache.make_key(_version_key(scope, pk)),
+            cache.make_key(_churn_key(scope, pk) + window),
+        ]
+    client = _redis()
+    if _bump_script is None:
+        _bump_script = client.register_script(_BUMP)
+    _bump_script(keys=keys, args=[time.time_ns() // 1000, _churn_seconds()], client=client)
 
 
 # --- how fast a board changes: the grace applies only to a board in a rush ------------------
@@ -147,10 +177,9 @@ def _windows() -> tuple[str, str]:
     return str(n), str(n - 1)
 
 
-def _note_change(scope: str, pk: int) -> None:
-    key = _churn_key(scope, pk) + _windows()[0]
-    cache.add(key, 0, timeout=int(3 * _window_seconds()) + 1)  # outlives the window after
-    cache.incr(key)
+def _churn_seconds() -> int:
+    """How long a change counter is kept: it outlives the window after its own."""
+    return int(3 * _window_seconds()) + 1
 
 
 def _hot(churn: str) -> bool:
@@ -163,11 +192,12 @@ def _hot(churn: str) -> bool:
 
 def bump(*, task_id: int | None, track_id: int | None) -> None:
     """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them."""
+    boards = [(TASK, task_id)] if task_id is not None else []
+    boards += [(TRACK, track_id)] if track_id is not None else []
+    if not boards or not _in_redis():
+        return  # nothing to invalidate: no process reads boards from a cache of its own
     try:
-        if task_id is not None:
-            _bump(TASK, task_id)
-        if track_id is not None:
-            _bump(TRACK, track_id)
+        _bump(boards)
     except UNAVAILABLE:
         logger.warning(
             "the board cache is unavailable: the cached boards of task %s (track %s) were not "
@@ -435,6 +465,9 @@ return {e[3], e[4]}
 
 # Headers the fast path never stores (the outer middleware adds its own per request).
 _NOT_STORED = frozenset({"set-cookie", "content-length"})
+# A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
+# says) but is revalidated on every use: the next read after a score must show it.
+FAST_CACHE_CONTROL = "no-cache"
 # Request headers a stored response may vary on: the key holds Accept, and the fast path
 # only serves requests without Cookie and Authorization.
 _KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
@@ -520,8 +553,11 @@ def fast_get(key: str) -> HttpResponse | None:
 def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
     """Keep ``response`` under ``key`` for the fast path, tied to the version ``note`` names
     (read before the response was computed). Only a plain 200 that sets no cookie and varies
-    on nothing but what the key holds."""
+    on nothing but what the key holds, and that sets no validator or cache rule of its own.
+    The response gets the stored validators (``ETag``, ``Cache-Control``) too."""
     if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if response.has_header("ETag") or response.has_header("Cache-Control"):
         return False
     vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
     if not vary <= _KEYED_VARY:
@@ -531,6 +567,11 @@ def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
         timeout = min(timeout, int(note.valid_until - time.time()))
         if timeout <= 0:
             return False
+    # Validators, once per stored response (not per read): a strong ETag of the body, the
+    # same for every anonymous reader of this key, and a revalidation on every use, so a
+    # reader's next ``If-None-Match`` is answered 304 while the board is unchanged.
+    response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    response["Cache-Control"] = FAST_CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     client = _redis()
     pipe = client.pipeline(transaction=True)

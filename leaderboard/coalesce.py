@@ -27,6 +27,14 @@ it checks ``gen`` once more, so a request racing the release is never lost. A jo
 and jobs compute, as before: the broker stays a doorbell and a lost one costs nothing but
 intervals until the next refresh.
 
+A job that finds scorings waiting (``busy()``, the caller's test) gives its slot back: it
+queues itself again ``DEFER_POLL_SECONDS`` later instead of computing, for at most
+``BOARD_INTERVALS_DEFER_SECONDS`` in a row (``deferred``: when the first such job gave
+way). Past that it computes however busy the worker is, so the intervals of a board in a
+rush lag its scores by at most that long, and are never skipped. In a deadline rush a
+computation (about 1.5 s for a 300-team board) took one of the worker's two slots every
+spacing, and the scorings arriving meanwhile queued behind the other one.
+
 **Board refreshes** (``leaderboard.services.task_leaderboard_refresh``): the refreshes of a
 task take turns (a database lock); one that finds the turn taken does not wait, it counts a
 request here once its change is committed, and the refresh holding the turn runs again after
@@ -56,6 +64,7 @@ PENDING_SECONDS = 600  # a lost message frees the slot after this long
 RUNNING_SECONDS = 330  # above the task's hard time limit (300 s)
 RERUNS = 1
 RETRY_SECONDS = 30.0
+DEFER_POLL_SECONDS = 2.0  # how soon a job that gave way to scorings looks again
 
 Publish = Callable[[float | None], bool]  # publish(countdown) -> sent
 
@@ -76,6 +85,10 @@ def _keys(task_id: int) -> tuple[str, str, str, str]:
 
 def _started_key(task_id: int) -> str:
     return f"leaderboard:bootstrap:{task_id}:started"
+
+
+def _deferred_key(task_id: int) -> str:
+    return f"leaderboard:bootstrap:{task_id}:deferred"
 
 
 def _spacing() -> float:
@@ -109,13 +122,49 @@ def request(task_id: int, publish: Publish) -> bool:
     return False
 
 
-def run(task_id: int, compute: Callable[[], None], publish: Publish) -> int:
-    """The job's side: compute unless another run holds the task or nothing changed since the
-    last computation; returns how many computations were made."""
+def _give_way(r: redis.Redis, task_id: int, busy: Callable[[], bool] | None) -> bool:
+    """Whether the job queues itself again rather than compute now: ``busy()`` (scorings are
+    waiting), something changed since the last computation, and the jobs of this task have
+    not given way for ``BOARD_INTERVALS_DEFER_SECONDS`` already."""
+    limit = float(settings.BOARD_INTERVALS_DEFER_SECONDS)
+    gen, _, _, done = _keys(task_id)
+    if busy is None or limit <= 0:
+        return False
+    current = r.get(gen)
+    if current is not None and current == r.get(done):
+        return False  # nothing to compute: the run returns at once
+    try:
+        waiting = busy()
+    except Exception:  # a database error: the computation is not held up by the test
+        logger.warning("could not tell whether scorings wait; computing", exc_info=True)
+        return False
+    if not waiting:
+        return False
+    now = time.time()
+    key = _deferred_key(task_id)
+    if r.set(key, now, nx=True, ex=int(limit + PENDING_SECONDS)):
+        return True  # the first job giving way: the limit counts from now
+    since = r.get(key)
+    return since is not None and now - float(since) < limit
+
+
+def run(
+    task_id: int,
+    compute: Callable[[], None],
+    publish: Publish,
+    *,
+    busy: Callable[[], bool] | None = None,
+) -> int:
+    """The job's side: compute unless another run holds the task, nothing changed since the
+    last computation, or ``busy()`` (scorings wait) within the deferral limit (then the job
+    comes back ``DEFER_POLL_SECONDS`` later); returns how many computations were made."""
     gen, pending, running, done = _keys(task_id)
     try:
         r = client()
         r.delete(pending)
+        if _give_way(r, task_id, busy):
+            request_again(task_id, publish, countdown=DEFER_POLL_SECONDS)
+            return 0
         token = uuid.uuid4().hex
         if not r.set(running, token, nx=True, ex=RUNNING_SECONDS):
             # The running one re-checks the generation at its end; come back later in case
@@ -134,6 +183,7 @@ def run(task_id: int, compute: Callable[[], None], publish: Publish) -> int:
                 break  # computed from this generation already
             last = current
             r.set(_started_key(task_id), time.time(), ex=PENDING_SECONDS)
+            r.delete(_deferred_key(task_id))  # the next deferral counts afresh
             compute()
             runs += 1
             if current is not None:

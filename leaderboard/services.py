@@ -28,6 +28,7 @@ from leaderboard.core.ranking import (
 )
 from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
 from . import cache as board_cache
@@ -421,6 +422,7 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
         lambda countdown: jobs.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+        busy=scorings_waiting,  # the intervals give way to queued scorings, for a while
     )
 
 

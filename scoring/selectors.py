@@ -121,3 +121,9 @@ def submission_algorithm(*, submission: Submission) -> dict | None:
         "version": version.number,
         "run": run.pk,
     }
+
+
+def scorings_waiting() -> bool:
+    """Whether a submission is queued for a scoring worker (any task): work that a slot
+    taken by something that can wait (a board's intervals) would delay."""
+    return Submission.objects.filter(status=SubmissionStatus.QUEUED).exists()

@@ -31,3 +31,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Intervals follow every refresh at once, so a test sees them without waiting out a spacing
 # (tests of the spacing set it themselves).
 BOARD_INTERVALS_SPACING_SECONDS = 0
+# ... and do not wait for the queued submissions a test leaves (tests of the deferral set it).
+BOARD_INTERVALS_DEFER_SECONDS = 0

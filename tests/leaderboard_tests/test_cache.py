@@ -494,3 +494,82 @@ def test_a_quiet_board_is_read_fresh_after_a_score_by_anonymous_readers_too(
     refresh(task, django_capture_on_commit_callbacks)
     for name, path in FAST.items():
         assert "0.99" not in shown(path), name  # within the grace, in a rush
+
+
+def test_the_fast_path_answers_a_reader_holding_the_current_board_with_304(
+    setup, django_capture_on_commit_callbacks
+):
+    """A stored board carries a strong ETag and ``no-cache``; ``If-None-Match`` naming it gets
+    304 without a body while the board is unchanged, and the new board once it changed."""
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    etags = {}
+    for name, path in FAST.items():
+        first = APIClient().get(path)  # rendered by the view and stored
+        again = APIClient().get(path)  # from the fast path
+        assert first["ETag"] == again["ETag"] and first["ETag"].startswith('"'), name
+        assert again["Cache-Control"] == "no-cache" and "Cookie" in again["Vary"], name
+        etags[name] = again["ETag"]
+        unchanged = APIClient().get(path, HTTP_IF_NONE_MATCH=etags[name])
+        assert unchanged.status_code == 304 and unchanged.content == b"", name
+        assert unchanged["ETag"] == etags[name] and "Cookie" in unchanged["Vary"], name
+        listed = APIClient().get(path, HTTP_IF_NONE_MATCH=f'"other", W/{etags[name]}')
+        assert listed.status_code == 304, name  # If-None-Match compares weakly
+        for other in ('"not-this-one"', "garbage", ""):  # a plain 200, whatever was sent
+            assert "0.61" in APIClient().get(path, HTTP_IF_NONE_MATCH=other).content.decode()
+
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in FAST.items():
+        changed = APIClient().get(path, HTTP_IF_NONE_MATCH=etags[name])
+        assert changed.status_code == 200 and "0.97" in changed.content.decode(), name
+        assert changed["ETag"] != etags[name], name
+
+
+def test_an_etag_of_an_anonymous_board_never_answers_for_a_signed_in_reader(
+    setup, django_capture_on_commit_callbacks
+):
+    """A reader who signed in (a session cookie, or a token) and sends the ETag their browser
+    kept from the anonymous board gets their own page, never a 304 for the anonymous one."""
+    organizer, pat, participant = signed_in_viewers(setup, django_capture_on_commit_callbacks)
+    by_token = APIClient()
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {api_key(pat)}")
+    for path in ("/tasks/t1/leaderboard/", "/tracks/trk/"):
+        APIClient().get(path)
+        etag = APIClient().get(path)["ETag"]  # the anonymous board, from the fast path
+        page = participant.get(path, HTTP_IF_NONE_MATCH=etag)
+        assert page.status_code == 200 and "pat-the-participant" in page.content.decode(), path
+        assert not page.has_header("ETag"), path
+        staff = organizer.get(path, HTTP_IF_NONE_MATCH="*")
+        assert staff.status_code == 200 and "Organizer console" in staff.content.decode(), path
+    api = "/api/v1/tasks/t1/leaderboard/"
+    APIClient().get(api)
+    etag = APIClient().get(api)["ETag"]
+    assert APIClient().get(api, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    answer = by_token.get(api, HTTP_IF_NONE_MATCH=etag)
+    assert answer.status_code == 200 and "0.61" in str(answer.json()["entries"])
+    assert by_token.get(api + "?split=private", HTTP_IF_NONE_MATCH="*").status_code == 403
+
+
+def test_a_bump_moves_the_task_and_track_versions_and_restarts_a_lost_one_above_the_old(
+    redis_cache, settings
+):
+    """One bump (a Redis script) increments both boards' versions and counts a change of each
+    (the grace's rush test); a version lost meanwhile (an eviction) restarts from the clock,
+    above any version the cached values carry."""
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    task_v = board_cache._version(board_cache.TASK, 7)
+    track_v = board_cache._version(board_cache.TRACK, 3)
+    board_cache.bump(task_id=7, track_id=3)
+    assert board_cache._version(board_cache.TASK, 7) == task_v + 1
+    assert board_cache._version(board_cache.TRACK, 3) == track_v + 1
+    for scope, pk in ((board_cache.TASK, 7), (board_cache.TRACK, 3)):
+        churn = board_cache._churn_key(scope, pk)
+        counts = cache.get_many([churn + window for window in board_cache._windows()])
+        assert sum(counts.values()) == 1, scope
+
+    cache.delete(board_cache._version_key(board_cache.TASK, 7))
+    board_cache.bump(task_id=7, track_id=None)
+    assert board_cache._version(board_cache.TASK, 7) > task_v + 1
+    assert board_cache._version(board_cache.TRACK, 3) == track_v + 1  # not this bump's

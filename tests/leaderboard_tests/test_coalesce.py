@@ -174,3 +174,46 @@ def test_with_a_spacing_computations_of_a_task_start_that_far_apart(
     assert len(computations) == 2
     entries = LeaderboardEntry.objects.filter(task=task)
     assert entries.count() == 6 and all(e.score_low is not None for e in entries)
+
+
+def test_intervals_give_way_to_queued_scorings_for_at_most_the_deferral_limit(
+    tmp_path, redis_client, settings, django_capture_on_commit_callbacks
+):
+    """While submissions are queued for scoring, a bootstrap job does not take a worker's slot:
+    it comes back a little later (an ETA) with the board still due; once the jobs of the task
+    have given way for ``BOARD_INTERVALS_DEFER_SECONDS`` it computes however busy the worker
+    is, and with nothing queued it computes at once. Nothing new: no job at all."""
+    from datetime import datetime
+
+    settings.BOARD_INTERVALS_DEFER_SECONDS = 60
+    task = imported_task(tmp_path, rows=60)
+    first, waiting = queued(task, 2, wrong=0.1, step=0.1)
+    score_committed(first, django_capture_on_commit_callbacks)  # ``waiting`` stays queued
+    assert len(bootstrap_messages(redis_client)) == 1
+
+    for _ in range(2):  # gives way each time it is delivered while a scoring waits
+        asked = datetime.now().astimezone()
+        computed, _headers = take(redis_client)
+        assert computed == 0
+        [again] = bootstrap_messages(redis_client)  # still one job, due a little later
+        eta = datetime.fromisoformat(again["headers"]["eta"])
+        assert 0 < (eta - asked).total_seconds() <= 3
+    entries = LeaderboardEntry.objects.filter(task=task)
+    assert entries.count() == 2 and all(e.score_low is None for e in entries)
+
+    # The jobs have given way for the whole limit: the next one computes, busy or not.
+    redis_client.set(f"leaderboard:bootstrap:{task.pk}:deferred", datetime.now().timestamp() - 61)
+    assert take(redis_client)[0] == 1
+    assert all(e.score_low is not None for e in LeaderboardEntry.objects.filter(task=task))
+    assert bootstrap_messages(redis_client) == []
+    assert not redis_client.exists(f"leaderboard:bootstrap:{task.pk}:deferred")
+
+    # Nothing changed since: a job has nothing to do and does not come back, busy or not.
+    assert board_services.leaderboard_bootstrap_run(task_id=task.pk) == 0
+    assert bootstrap_messages(redis_client) == []
+
+    score_committed(waiting, django_capture_on_commit_callbacks)  # nothing queued any more
+    assert take(redis_client)[0] == 1  # computed at once
+    assert bootstrap_messages(redis_client) == []
+    entries = LeaderboardEntry.objects.filter(task=task)
+    assert entries.count() == 4 and all(e.score_low is not None for e in entries)

@@ -1,0 +1,217 @@
+"""The deadline rush's clients (``bench/rush.py``): readers of the boards and uploading teams,
+as threads spread over client processes at a lower CPU priority."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import requests
+from load_test import Fixture, prediction_file
+
+from challenge_platform.cpu_priority import lower as lower_cpu_priority
+
+# --- the clients ---------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Why reads and uploads failed: "HTTP 429", "ReadTimeout"... (a count each).
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    accepted: list[int] = field(default_factory=list)
+    refused: int = 0
+    seconds: float = 0.0
+
+    def record(self, kind: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            if error is not None:
+                self.errors[kind] += 1
+                self.reasons[error] += 1
+
+    def refuse(self, reason: str) -> None:
+        with self.lock:
+            self.refused += 1
+            self.reasons[f"upload {reason}"] += 1
+
+    def figures(self) -> dict:
+        """What a client process sends back (a Phase holds a lock, which does not pickle)."""
+        with self.lock:
+            return {
+                "latencies": dict(self.latencies),
+                "errors": dict(self.errors),
+                "reasons": dict(self.reasons),
+                "accepted": list(self.accepted),
+                "refused": self.refused,
+            }
+
+    def merge(self, figures: dict) -> None:
+        for kind, values in figures["latencies"].items():
+            self.latencies[kind].extend(values)
+        for kind, n in figures["errors"].items():
+            self.errors[kind] += n
+        for reason, n in figures["reasons"].items():
+            self.reasons[reason] += n
+        self.accepted.extend(figures["accepted"])
+        self.refused += figures["refused"]
+
+
+def pages(fixture: Fixture) -> dict[str, str]:
+    task, track = fixture.task_slug, fixture.track_slug
+    return {
+        "task board (API)": f"/api/v1/tasks/{task}/leaderboard/",
+        "task board (page)": f"/tasks/{task}/leaderboard/",
+        "track board (API)": f"/api/v1/tracks/{track}/leaderboard/",
+        "track board (page)": f"/tracks/{track}/",
+    }
+
+
+def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, seed: int) -> None:
+    session = requests.Session()
+    items = list(pages(fixture).items())
+    i = seed
+    while not stop.is_set():
+        kind, path = items[i % len(items)]
+        i += 1
+        start = time.perf_counter()
+        try:
+            status = session.get(base + path, timeout=60).status_code
+            error = None if status == 200 else f"HTTP {status}"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        phase.record(kind, time.perf_counter() - start, error)
+
+
+def team(
+    base: str,
+    token: str,
+    fixture: Fixture,
+    phase: Phase,
+    stop: threading.Event,
+    seed: int,
+    poll: float,
+) -> None:
+    rng = np.random.default_rng(seed)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    while not stop.is_set():
+        try:
+            response = session.post(
+                f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
+                files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
+                timeout=120,
+            )
+        except requests.RequestException as exc:  # e.g. a kept-alive connection closed
+            phase.refuse(type(exc).__name__)
+            time.sleep(1.0)
+            continue
+        if response.status_code != 201:
+            phase.refuse(f"HTTP {response.status_code}")
+            time.sleep(1.0)
+            continue
+        pk = response.json()["id"]
+        with phase.lock:
+            phase.accepted.append(pk)
+        while not stop.is_set():  # wait for the score like a participant would
+            time.sleep(poll)
+            try:
+                body = session.get(f"{base}/api/v1/submissions/{pk}/", timeout=60).json()
+            except (requests.RequestException, ValueError):
+                continue
+            if body.get("status") in ("scored", "failed"):
+                break
+        time.sleep(float(rng.uniform(0.5, 2.0)))  # a look at the board, then the next try
+
+
+def client_process(
+    role: str,
+    indices: list[int],
+    base: str,
+    fixture: Fixture,
+    poll: float,
+    start_at: float,
+    duration: float,
+    nice: int,
+    results: multiprocessing.Queue,
+) -> None:
+    """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
+    (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
+    priority (``nice``): the clients stand for users' machines, which would not take the
+    server's cores. Each client process is a session of its own, so that its priority counts
+    against the server's sessions (see ``challenge_platform.cpu_priority``)."""
+    os.setsid()
+    lower_cpu_priority(nice)
+    phase = Phase()
+    stop = threading.Event()
+    if role == "readers":
+        threads = [
+            threading.Thread(target=reader, args=(base, fixture, phase, stop, i), daemon=True)
+            for i in indices
+        ]
+    else:
+        threads = [
+            threading.Thread(
+                target=team,
+                args=(base, fixture.tokens[i], fixture, phase, stop, 1000 + i, poll),
+                daemon=True,
+            )
+            for i in indices
+        ]
+    time.sleep(max(start_at - time.time(), 0))
+    for thread in threads:
+        thread.start()
+    time.sleep(max(start_at + duration - time.time(), 0))
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    results.put(phase.figures())
+
+
+def run_phase(
+    base: str,
+    fixture: Fixture,
+    *,
+    readers: int,
+    teams: int,
+    duration: float,
+    poll: float,
+    processes: int,
+    nice: int,
+) -> Phase:
+    """The readers and the teams, spread over ``processes`` client processes (readers and
+    teams never share one): the clients' own interpreter lock is not part of what is
+    measured."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    team_processes = max(1, round(processes * teams / max(readers + teams, 1))) if teams else 0
+    reader_processes = max(1, processes - team_processes) if readers else 0
+    groups = [
+        ("readers", list(range(readers))[k::reader_processes]) for k in range(reader_processes)
+    ]
+    groups += [("teams", list(range(teams))[k::team_processes]) for k in range(team_processes)]
+    groups = [(role, indices) for role, indices in groups if indices]
+    start_at = time.time() + 2.0  # every process started and ready
+    workers = [
+        context.Process(
+            target=client_process,
+            args=(role, indices, base, fixture, poll, start_at, duration, nice, results),
+            daemon=True,
+        )
+        for role, indices in groups
+    ]
+    for worker in workers:
+        worker.start()
+    phase = Phase(seconds=duration)
+    for _ in workers:
+        phase.merge(results.get(timeout=duration + 300))
+    for worker in workers:
+        worker.join(timeout=30)
+    return phase
