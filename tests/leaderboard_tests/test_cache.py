@@ -436,8 +436,33 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
         assert "0.97" in shown(path), name  # and the new version is what is stored now
 
 
+class FakeClock:
+    """The board cache's clock (``leaderboard.cache.time``), moved by the test: the grace
+    and the rush windows are wall-clock seconds, which a loaded machine stretches."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+    def time_ns(self) -> int:
+        return int(self.now * 1e9)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_board(
-    setup, redis_cache, django_capture_on_commit_callbacks, settings, django_assert_num_queries
+    setup,
+    redis_cache,
+    django_capture_on_commit_callbacks,
+    settings,
+    django_assert_num_queries,
+    monkeypatch,
 ):
     """Past the grace, a reader finding another one rendering a newer version of a board gets
     the board computed last, whatever the version (one render at a time per board, not one
@@ -448,13 +473,16 @@ def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_
     challenge, track, task, teams = setup
     settings.BOARD_CACHE_GRACE_SECONDS = 0.2
     settings.BOARD_CACHE_GRACE_CHANGES = 2  # two changes make a rush here
+    # Both changes early in one 0.2 s window, the reads in the next one.
+    clock = FakeClock((int(time.time() / 0.2) + 1) * 0.2 + 0.01)
+    monkeypatch.setattr(board_cache, "time", clock)
     api, page = PAGES["task api"], PAGES["task page"]
     scored(task, teams["ann"], 0.61)
     refresh(task, django_capture_on_commit_callbacks)
     assert "0.61" in shown(api) and "0.61" in shown(page)
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    time.sleep(0.3)  # the boards computed last are now older than the grace
+    clock.sleep(0.3)  # the boards computed last are now older than the grace
     for parts in (("api-json", "public"), ("page", "public", "0", page)):
         recent = board_cache._recent_key(board_cache.TASK, task.pk, *parts)
         assert cache.add(f"{recent}:rendering", 1)  # another reader renders a newer version
