@@ -40,8 +40,8 @@ from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive
 from algorithms.sandbox import SandboxLimits
 from algorithms.services.common import archive_limits
 from algorithms.services.upload import algorithm_get_or_create
-from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
+from common.files import delete_file_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
             Algorithm.objects.select_for_update().filter(pk=algorithm.pk).values_list("pk").get()
             latest = algorithm.versions.order_by("-number").first()
             if latest is not None and latest.archive_sha256 == digest:  # made concurrently
-                jobs.delete_file_quietly(storage, stored)
+                delete_file_quietly(storage, stored)
                 return latest
             number = (algorithm.versions.aggregate(n=Max("number"))["n"] or 0) + 1
             version = AlgorithmVersion.objects.create(
@@ -162,7 +162,7 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
                 created_by=None,
             )
     except BaseException:
-        jobs.delete_file_quietly(storage, stored)
+        delete_file_quietly(storage, stored)
         raise
     logger.info("built-in baseline of %s: version %s", challenge.slug, version.number)
     return version
