@@ -42,6 +42,7 @@ from algorithms.services.common import archive_limits
 from algorithms.services.upload import algorithm_get_or_create
 from challenge_platform.models import Challenge, Team
 from common.files import delete_file_quietly
+from kinds.registry import kind_names
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ BASELINE_TEAM_NAME = "AutoGluon baseline"
 BASELINE_ALGORITHM_NAME = BASELINE_TEAM_NAME
 TOP_LEVEL = ("algorithm.yaml", "main.py")  # at the archive's top; the rest in the package
 PACKAGE = "autogluon_baseline"  # the package's name inside the archive (always this one)
+KINDS_DIR = "kinds"  # the baseline's per-kind modules, named after the kinds they fit
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # AutoGluon's model folder is written under /output and deleted at the end.
 OUTPUT_MB = 4096
@@ -102,6 +104,15 @@ def baseline_team_get_or_create(*, challenge: Challenge) -> Team:
 def baseline_source_dir() -> Path:
     configured = getattr(settings, "BASELINE_ALGORITHM_DIR", "")
     return Path(configured) if configured else Path(baseline_package.__file__).parent
+
+
+def baseline_kinds() -> tuple[str, ...]:
+    """The task kinds the baseline fits, in the platform's kind order: one module per kind
+    in its ``kinds/`` folder (``kinds/<kind>.py``). The platform may not import the
+    baseline's code; it reads the names of those files."""
+    folder = baseline_source_dir() / KINDS_DIR
+    names = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    return tuple(kind for kind in kind_names() if kind in names)
 
 
 def baseline_archive(source: Path | None = None) -> bytes:
