@@ -29,17 +29,20 @@ Public API (stable; extend, don't rename):
   claim refuses it before then, the sweeper re-publishes it when a message was lost).
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the kind decide ``requeued`` or ``failed``).
-- Holders: a claim made in a Celery worker records which worker holds the job (a
-  :class:`~challenge_platform.models.JobClaim` row, one table for every kind); leaving the
+- Holders: a claim made in a Celery worker records which worker holds the job
+  (:mod:`challenge_platform.job_holders`, one claims table for every kind); leaving the
   running state removes it. :func:`jobs_sweep_lost` takes back every job a dead worker held
   (seen dead by :mod:`challenge_platform.workers`), each kind deciding as for a stale row
-  (:func:`when_holder_lost` registers that decision; by default re-queue while attempts
-  are left). A job taken from its holder keeps its claim row with ``lost_at`` and the reason.
+  (:func:`~challenge_platform.job_holders.when_holder_lost` registers that decision; by
+  default re-queue while attempts are left). A job taken from its holder keeps its claim
+  row with ``lost_at`` and the reason.
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
   a Celery task **by name** (after commit), so services never import task modules; the
   queue comes from the task's ``platform_task`` registration; an unknown name raises
   ``LookupError``, a broker failure is logged (the sweeper re-queues).
-- :func:`delete_file_quietly`, :func:`json_finite`, :func:`float_or_none`.
+
+General helpers live in ``common``: ``common.files.delete_file_quietly``,
+``common.finite.json_finite`` and ``common.finite.float_or_none``.
 """
 
 from __future__ import annotations
@@ -58,7 +61,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from challenge_platform.celery import TASK_QUEUES, app
-from challenge_platform.workers import current_holder
+from challenge_platform.job_holders import (
+    Decide,
+    claim_lost,
+    claim_record,
+    claim_release,
+    live_claims,
+    lost_decision,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +121,7 @@ class JobKind:
         return self.model._default_manager.filter(**lookups)
 
 
-Decide = Callable[[Any, datetime], tuple[str, dict[str, Any]]]
 _KINDS: dict[str, JobKind] = {}
-_LOST: dict[str, Decide] = {}
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -199,7 +207,7 @@ def job_claim(
             if not redelivered:
                 logger.info("%s %s is held by another delivery", kind.label, pk)
                 return None
-            _claim_lost(kind, pk=pk, now=now, reason=REDELIVERED)
+            claim_lost(kind, pk=pk, now=now, reason=REDELIVERED)
             if on_redelivery is not None:
                 final = on_redelivery(job, now)
                 if final is not None:
@@ -243,7 +251,7 @@ def _take(
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
-    _claim_record(kind, pk=job.pk, token=token, now=now)
+    claim_record(kind, pk=job.pk, token=token, now=now)
     return True
 
 
@@ -372,7 +380,7 @@ def job_transition(
             pk=pk, **{kind.status_field: expected or kind.running, kind.token_field: token}
         ).update(**{kind.status_field: status, kind.changed_field: now}, **fields)
         if updated and (expected or kind.running) == kind.running != status:
-            _claim_release(kind, pk=pk)
+            claim_release(kind, pk=pk)
         if updated and then is not None:
             then()
     if not updated:
@@ -522,7 +530,7 @@ def jobs_sweep(
             if job is None:
                 continue  # finished or claimed meanwhile
             if getattr(job, kind.status_field) == kind.running:
-                _claim_lost(kind, pk=pk, now=now, reason=reason)
+                claim_lost(kind, pk=pk, now=now, reason=reason)
             outcome, fields = decide(job, now)
             if outcome == FAILED:
                 _save_final(kind, job, now=now, **fields)
@@ -546,49 +554,7 @@ def jobs_sweep(
     return report
 
 
-# --- holders: which worker runs a job, and taking jobs back from a dead one -----------------
-
-
-def _claims() -> models.QuerySet:
-    from challenge_platform.models import JobClaim  # jobs.py loads before the app registry
-
-    return JobClaim.objects.all()
-
-
-def _claim_record(kind: JobKind, *, pk: int, token: str, now: datetime) -> None:
-    """Inside the claim's transaction: this process's worker holds row ``pk`` under
-    ``token`` (nothing outside a worker: a claim made in a web process or a test has no
-    holder to lose)."""
-    holder = current_holder()
-    if not holder:
-        return
-    live = _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True)
-    live.delete()  # a claim whose job ended without leaving its running state by this module
-    _claims().create(kind=kind.key, object_id=pk, token=token, holder=holder, claimed_at=now)
-
-
-def _claim_release(kind: JobKind, *, pk: int) -> None:
-    """The job left its running state normally: its claim is over."""
-    _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True).delete()
-
-
-def _claim_lost(kind: JobKind, *, pk: int, now: datetime, reason: str) -> None:
-    """The job is taken from its holder: keep the claim as the record of why."""
-    _claims().filter(kind=kind.key, object_id=pk, lost_at__isnull=True).update(
-        lost_at=now, lost_reason=reason[:2000]
-    )
-
-
-def when_holder_lost(kind: JobKind) -> Callable[[Decide], Decide]:
-    """Register ``decide(job, now) -> (outcome, fields)`` for ``kind``'s running rows whose
-    worker died (used by :func:`jobs_sweep_lost`; usually the kind's stale-row decision).
-    Without one, such a row is re-queued while it has attempts left, else failed."""
-
-    def register(decide: Decide) -> Decide:
-        _LOST[kind.key] = decide
-        return decide
-
-    return register
+# --- taking jobs back from a dead worker ----------------------------------------------------
 
 
 def _requeue_while_attempts_left(kind: JobKind) -> Decide:
@@ -598,21 +564,15 @@ def _requeue_while_attempts_left(kind: JobKind) -> Decide:
     return decide
 
 
-def claim_holders() -> list[str]:
-    """Every worker that holds a job now, per the claims table (a small table: a claim
-    lives while its job runs)."""
-    live = _claims().filter(lost_at__isnull=True).exclude(holder="")
-    return sorted(set(live.values_list("holder", flat=True)))
-
-
 def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) -> SweepReport:
     """Take back every job ``holder`` (a dead worker) still runs: each kind's lost-holder
-    decision (:func:`when_holder_lost`) re-queues or fails it under the row's lock, and its
-    claim is kept with ``reason``. A claim whose job is no longer running under it is
-    dropped. Safe to run twice or concurrently (the rows are re-checked under their lock)."""
+    decision (:func:`~challenge_platform.job_holders.when_holder_lost`) re-queues or fails
+    it under the row's lock, and its claim is kept with ``reason``. A claim whose job is no
+    longer running under it is dropped. Safe to run twice or concurrently (the rows are
+    re-checked under their lock)."""
     now = now or timezone.now()
     report = SweepReport()
-    claims = _claims().filter(holder=holder, lost_at__isnull=True)
+    claims = live_claims(holder=holder)
     for key in sorted(set(claims.values_list("kind", flat=True))):
         kind = _KINDS.get(key)
         if kind is None:
@@ -620,7 +580,7 @@ def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) ->
             continue
         held = claims.filter(kind=key, object_id=OuterRef("pk"), token=OuterRef(kind.token_field))
         stale = Q(**{kind.status_field: kind.running}) & Q(Exists(held))
-        decide = _LOST.get(key) or _requeue_while_attempts_left(kind)
+        decide = lost_decision(kind) or _requeue_while_attempts_left(kind)
         before = len(report.requeued) + len(report.failed)
         jobs_sweep(kind, stale=stale, now=now, decide=decide, report=report, reason=reason)
         if len(report.requeued) + len(report.failed) > before:
@@ -631,37 +591,3 @@ def jobs_sweep_lost(*, holder: str, reason: str, now: datetime | None = None) ->
         )
         claims.filter(kind=key, claimed_at__lte=now).exclude(Exists(still)).delete()
     return report
-
-
-# --- files and JSON -----------------------------------------------------------------------
-
-
-def delete_file_quietly(storage: Any, name: str | None) -> None:
-    """Delete ``name`` from ``storage``; a failure is logged, never raised (cleanup only)."""
-    if not name:
-        return
-    try:
-        storage.delete(name)
-    except Exception:  # the error that matters is raised elsewhere
-        logger.warning("could not delete %s", name, exc_info=True)
-
-
-def float_or_none(value: Any) -> float | None:
-    """``value`` as a finite float, else ``None`` (NaN, infinity, not a number)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
-def json_finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by ``None``, recursively (JSON has
-    neither; PostgreSQL's jsonb refuses them). Dict keys become strings."""
-    if isinstance(value, dict):
-        return {str(k): json_finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_finite(v) for v in value]
-    if isinstance(value, float):
-        return float_or_none(value)
-    return value

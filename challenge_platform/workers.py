@@ -4,7 +4,7 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
 - **Who holds a job.** Each worker process is named by its Celery node name and a boot id
   drawn when it starts (``scoring@host#3f2a9c1b0d4e``): :func:`current_holder`, set in the
   worker's main process before the pool forks, so every pool process inherits it. A claim
-  made there records the holder (:mod:`challenge_platform.jobs`, ``JobClaim``).
+  made there records the holder (:mod:`challenge_platform.job_holders`, ``JobClaim``).
 - **Beats.** A thread of the worker's *main* process (never of the pool process running a
   task, so a task busy in a long C call, holding its GIL or not, cannot silence it) writes
   every ``WORKER_BEAT_SECONDS`` a key that Redis expires after ``WORKER_LOST_AFTER_SECONDS``
@@ -125,10 +125,10 @@ def _sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
 def _claim_holders() -> list[str]:
     from django.db import connections
 
-    from challenge_platform import jobs
+    from challenge_platform.job_holders import claim_holders
 
     try:
-        return jobs.claim_holders()
+        return claim_holders()
     finally:
         connections.close_all()
 

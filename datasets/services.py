@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from challenge_platform import hooks
 from challenge_platform.audit import ReasonRequired, audit_record, reason_check
-from challenge_platform.jobs import delete_file_quietly
 from challenge_platform.models import Challenge, Track
+from common.files import delete_file_quietly
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.models import Task, TaskVersion
 

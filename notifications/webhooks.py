@@ -40,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from challenge_platform import jobs
+from challenge_platform.job_holders import when_holder_lost
 from challenge_platform.models import Challenge
 
 from . import outbound
@@ -284,7 +285,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
 # --- the sweep -------------------------------------------------------------------------------
 
 
-@jobs.when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
+@when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
 def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     if delivery.status != DeliveryStatus.SENDING:  # queued, its message lost
         return jobs.REQUEUED, {"next_attempt_at": now}

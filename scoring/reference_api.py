@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
+from challenge_platform.api.fields import StrictFormBooleanField
 from challenge_platform.selectors import is_organizer
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
@@ -102,7 +103,10 @@ class TaskReferenceListApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, help_text="e.g. 'production model, Sept.'")
         file = serializers.FileField(allow_empty_file=True)
-        primary = serializers.BooleanField(default=False)
+        primary = StrictFormBooleanField(
+            default=False,
+            help_text='Make it the primary reference: the form field "true" or "false"',
+        )
 
     @extend_schema(
         responses={

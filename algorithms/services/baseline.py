@@ -21,6 +21,7 @@ from algorithms.models import ACTIVE, AlgorithmRun, AlgorithmRunStatus, Baseline
 from algorithms.services.builtin import (
     BuiltinUnavailable,
     baseline_algorithm_version,
+    baseline_kinds,
     default_hard_timeout,
     max_hard_timeout,
 )
@@ -41,10 +42,6 @@ PRESETS = (
     "interpretable",
     "ignore_text",
 )
-# The kinds the built-in algorithm fits (its runner's KINDS). Grouping: pair features within
-# blocks, then connected components (autogluon/grouping.py); regression: AutoGluon's
-# regression on RMSE (autogluon/regression.py).
-BASELINE_KINDS = ("classification", "matching", "grouping", "regression")
 
 
 class BaselineRunRefused(Exception):
@@ -75,10 +72,11 @@ def baseline_run_queue(
     :class:`BaselineRunRefused` when the task already has a queued or running baseline, or
     when the limits don't fit the worker's.
     """
-    if task.kind not in BASELINE_KINDS:
+    fitted = baseline_kinds()  # one module per kind in the baseline's kinds/ folder
+    if task.kind not in fitted:
         raise BaselineRunRefused(
             f"Task '{task.slug}' is a {task.kind} task: the AutoGluon baseline runs on "
-            f"{', '.join(BASELINE_KINDS)} tasks only."
+            f"{', '.join(fitted)} tasks only."
         )
     presets = presets or settings.BASELINE_PRESETS
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)

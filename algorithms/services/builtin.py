@@ -40,8 +40,9 @@ from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive
 from algorithms.sandbox import SandboxLimits
 from algorithms.services.common import archive_limits
 from algorithms.services.upload import algorithm_get_or_create
-from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
+from common.files import delete_file_quietly
+from kinds.registry import kind_names
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ BASELINE_TEAM_NAME = "AutoGluon baseline"
 BASELINE_ALGORITHM_NAME = BASELINE_TEAM_NAME
 TOP_LEVEL = ("algorithm.yaml", "main.py")  # at the archive's top; the rest in the package
 PACKAGE = "autogluon_baseline"  # the package's name inside the archive (always this one)
+KINDS_DIR = "kinds"  # the baseline's per-kind modules, named after the kinds they fit
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # AutoGluon's model folder is written under /output and deleted at the end.
 OUTPUT_MB = 4096
@@ -104,6 +106,15 @@ def baseline_source_dir() -> Path:
     return Path(configured) if configured else Path(baseline_package.__file__).parent
 
 
+def baseline_kinds() -> tuple[str, ...]:
+    """The task kinds the baseline fits, in the platform's kind order: one module per kind
+    in its ``kinds/`` folder (``kinds/<kind>.py``). The platform may not import the
+    baseline's code; it reads the names of those files."""
+    folder = baseline_source_dir() / KINDS_DIR
+    names = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    return tuple(kind for kind in kind_names() if kind in names)
+
+
 def baseline_archive(source: Path | None = None) -> bytes:
     """The baseline folder as an algorithm archive, byte for byte the same for the same
     files (see the module docstring)."""
@@ -148,7 +159,7 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
             Algorithm.objects.select_for_update().filter(pk=algorithm.pk).values_list("pk").get()
             latest = algorithm.versions.order_by("-number").first()
             if latest is not None and latest.archive_sha256 == digest:  # made concurrently
-                jobs.delete_file_quietly(storage, stored)
+                delete_file_quietly(storage, stored)
                 return latest
             number = (algorithm.versions.aggregate(n=Max("number"))["n"] or 0) + 1
             version = AlgorithmVersion.objects.create(
@@ -162,7 +173,7 @@ def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
                 created_by=None,
             )
     except BaseException:
-        jobs.delete_file_quietly(storage, stored)
+        delete_file_quietly(storage, stored)
         raise
     logger.info("built-in baseline of %s: version %s", challenge.slug, version.number)
     return version

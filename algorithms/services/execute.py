@@ -78,6 +78,8 @@ from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
 from challenge_platform import jobs
+from common.files import delete_file_quietly
+from common.finite import json_finite
 from datasets.models import Task
 
 logger = logging.getLogger(__name__)
@@ -335,7 +337,7 @@ def _conclude(
         if status == "superseded":
             storage = AlgorithmRun._meta.get_field("predictions").storage
             for name in written:
-                jobs.delete_file_quietly(storage, name)
+                delete_file_quietly(storage, name)
     return status
 
 
@@ -372,7 +374,7 @@ def _json_object(output: Path, name: str) -> dict[str, Any]:
     except (OutputRefused, OSError, ValueError) as exc:
         logger.warning("/output/%s could not be read: %s", name, exc)
         return {}
-    return jobs.json_finite(data) if isinstance(data, dict) else {}
+    return json_finite(data) if isinstance(data, dict) else {}
 
 
 def _log_tail(profile: RunProfile, result: SandboxResult, output: Path) -> str:

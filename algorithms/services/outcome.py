@@ -33,6 +33,7 @@ from django.core.files.base import ContentFile
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
+from common.files import delete_file_quietly
 from scoring.core import SubmissionInvalid, load_predictions, save_predictions, score_file
 from scoring.models import Submission
 from scoring.services import (
@@ -136,7 +137,7 @@ def score_for_transfer(ending: Ending, predictions: Path) -> str:
         ContentFile(save_predictions(result.aligned)),
     )
     if not _succeed(ending, scores=scores, predictions=stored):
-        jobs.delete_file_quietly(run.predictions.storage, stored)
+        delete_file_quietly(run.predictions.storage, stored)
         return "superseded"
     return AlgorithmRunStatus.SUCCEEDED
 

@@ -28,6 +28,7 @@ from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM, RunProfile, 
 from algorithms.services.upload import uploading_team
 from challenge_platform import jobs
 from challenge_platform.audit import audit_record, reason_check
+from challenge_platform.job_holders import when_holder_lost
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
@@ -343,4 +344,4 @@ def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]
 
 
 for _kind in {profile.kind.key: profile.kind for profile in PROFILES.values()}.values():
-    jobs.when_holder_lost(_kind)(_decide_lost)
+    when_holder_lost(_kind)(_decide_lost)

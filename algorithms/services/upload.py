@@ -14,10 +14,10 @@ from django.db.models import Max
 from algorithms.core import ArchiveInvalid, validate_archive
 from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
 from algorithms.services.common import AlgorithmRefused, archive_limits
-from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
+from common.files import delete_file_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def algorithm_version_create(
             version.archive.name = stored
             version.save()
     except BaseException:
-        jobs.delete_file_quietly(field.storage, stored)
+        delete_file_quietly(field.storage, stored)
         raise
     logger.info("algorithm %s (%s) version %s uploaded", algorithm.pk, name, version.number)
     return version

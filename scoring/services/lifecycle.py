@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from challenge_platform import hooks, jobs
+from common.files import delete_file_quietly
 from scoring.core import (
     ScoreResult,
     Scores,
@@ -147,7 +148,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
         error="",
     )
     if not finished:
-        jobs.delete_file_quietly(submission.predictions.storage, predictions)
+        delete_file_quietly(submission.predictions.storage, predictions)
         return "superseded"
     logger.info(
         "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
@@ -192,7 +193,7 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     if done:
         old = submission.predictions.name
         if old and old != fields.get("predictions"):
-            jobs.delete_file_quietly(submission.predictions.storage, old)
+            delete_file_quietly(submission.predictions.storage, old)
     return done
 
 

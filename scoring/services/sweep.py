@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from challenge_platform import hooks, jobs
 from challenge_platform.audit import audit_record
+from challenge_platform.job_holders import when_holder_lost
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import (
@@ -28,7 +29,7 @@ SWEEP_BATCH = 500
 SweepReport = jobs.SweepReport
 
 
-@jobs.when_holder_lost(SCORING)
+@when_holder_lost(SCORING)
 def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]:
     """A stranded submission (its message lost, or its worker dead) goes back to the queue
     while it has attempts left; else it fails, announced like any other failure (the team

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
 from challenge_platform import hooks
-from challenge_platform.jobs import delete_file_quietly
+from common.files import delete_file_quietly
 from datasets.models import Task
 from scoring.core import SubmissionInvalid
 from scoring.models import Reference, ReferenceSource

@@ -22,10 +22,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform import jobs
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
+from common.files import delete_file_quietly
 from common.units import byte_size
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
@@ -133,7 +133,7 @@ def submission_create(
             _check_daily_limit(team=team, task=task, user=user)
             _queue(submission)
     except BaseException:
-        jobs.delete_file_quietly(submission.file.storage, submission.file.name)
+        delete_file_quietly(submission.file.storage, submission.file.name)
         raise
     logger.info("submission %s queued (%s, team %s)", submission.pk, task.slug, team.pk)
     return submission
@@ -169,7 +169,7 @@ def submission_create_for_job(
         with transaction.atomic():
             _queue(submission)
     except BaseException:
-        jobs.delete_file_quietly(submission.file.storage, submission.file.name)
+        delete_file_quietly(submission.file.storage, submission.file.name)
         raise
     logger.info("submission %s queued for %s (%s)", submission.pk, team.name, task.slug)
     return submission
@@ -297,7 +297,7 @@ def _store_upload(
         # A write that failed half-way (disk full) leaves a partial file under the name the
         # storage was given; the name is fresh (a UUID), so it can only be this upload's.
         field = submission.file.field
-        jobs.delete_file_quietly(field.storage, field.generate_filename(submission, name))
+        delete_file_quietly(field.storage, field.generate_filename(submission, name))
         raise SubmissionRefused(
             "storage_unavailable",
             "The file could not be stored right now, so nothing was submitted and nothing "

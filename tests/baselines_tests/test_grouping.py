@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.builtin.autogluon import grouping
+from algorithms.builtin.autogluon.kinds import grouping
 from algorithms.models import AlgorithmRunStatus
 from algorithms.services import algorithm_run_execute as baseline_run_execute
 from algorithms.services.baseline import baseline_run_queue

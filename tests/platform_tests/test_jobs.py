@@ -3,22 +3,9 @@ algorithm-run and webhook tests, through real workers)."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from challenge_platform import jobs
-
-
-def test_json_finite_replaces_nan_and_infinity_at_any_depth():
-    value = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -math.inf}], 3: "text", "d": None}
-    assert jobs.json_finite(value) == {
-        "a": None,
-        "b": [1.5, None, {"c": None}],
-        "3": "text",
-        "d": None,
-    }
-    assert jobs.float_or_none("0.25") == 0.25 and jobs.float_or_none("x") is None
 
 
 def test_publishing_an_unknown_task_name_is_a_programming_error():

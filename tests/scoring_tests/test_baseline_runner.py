@@ -514,7 +514,7 @@ def test_invalid_task_fails_with_a_readable_reason(tmp_path: Path) -> None:
     (task_dir / "task.json").write_text('{"kind": "forecasting", "columns": []}')
     result, out = run_baseline(tmp_path, task_dir, time_limit=10, wall=60)
     assert not result.ok and result.exit_code == 2
-    kinds = "kind must be one of classification, matching, grouping, regression, not 'forecasting'"
+    kinds = "kind must be one of classification, grouping, matching, regression, not 'forecasting'"
     assert kinds in result.log_tail
     report = json.loads((out / "result.json").read_text())
     assert kinds in report["error"]

@@ -1,4 +1,4 @@
-"""The AutoGluon baseline on regression tasks (``algorithms/builtin/autogluon/regression.py``).
+"""The AutoGluon baseline on regression tasks (``builtin/autogluon/kinds/regression.py``).
 
 The fast tests drive the archive's modules directly (no AutoGluon fit): the labels it
 accepts, the decile-stratified train sample, the predictions it writes. The slow ones run
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.builtin.autogluon import data, regression, runner
+from algorithms.builtin.autogluon import data, runner
+from algorithms.builtin.autogluon.kinds import regression
 from tests.scoring_tests.test_baseline_runner import SyntheticTask, _write_task, run_baseline
 
 COLORS = {"red": 4.0, "green": 0.0, "blue": -3.0}
@@ -91,7 +92,7 @@ def test_train_labels_are_read_as_float64_and_bad_ones_refused() -> None:
 
 def test_the_problem_is_autogluon_regression_on_rmse() -> None:
     spec = runner.TaskSpec("prices", "regression", (("x", "numeric"),), ())
-    assert runner._problem(spec, pd.Series([1.0, 2.0])) == (
+    assert spec.handler.problem(spec, pd.Series([1.0, 2.0])) == (
         "regression",
         "root_mean_squared_error",
     )

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from challenge_platform import hooks, jobs, workers
+from challenge_platform import hooks, job_holders, jobs, workers
 from challenge_platform.models import JobClaim
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import (
@@ -140,7 +140,7 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     assert list(JobClaim.objects.filter(lost_at__isnull=True).values_list("holder", flat=True)) == [
         ALIVE
     ]
-    assert jobs.claim_holders() == [ALIVE]
+    assert job_holders.claim_holders() == [ALIVE]
 
     # Twice is harmless: nothing of the dead holder is left.
     again = jobs.jobs_sweep_lost(holder=DEAD, reason="again")
@@ -171,4 +171,4 @@ def test_every_job_kind_decides_what_a_lost_worker_s_job_becomes():
         "notifications.tasks.deliver_webhook",
     }
     assert kinds <= set(jobs._KINDS)
-    assert kinds <= set(jobs._LOST)
+    assert kinds <= set(job_holders._LOST)

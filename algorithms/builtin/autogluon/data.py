@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,10 @@ import pyarrow.parquet as pq
 MIN_ROWS_PER_LABEL = 20
 SAMPLE_SEED = 20240611
 READ_BATCH_ROWS = 65_536
+
+
+class TaskError(ValueError):
+    """The task folder does not follow docs/data-contract.md."""
 
 
 class TaskFileError(ValueError):
@@ -120,35 +123,6 @@ def test_batches(path: Path, needed: Sequence[str], *, batch_rows: int) -> Itera
     source = pq.ParquetFile(path)
     for batch in source.iter_batches(batch_size=max(1, batch_rows), columns=list(needed)):
         yield batch.to_pandas()
-
-
-def submission_frame(
-    spec: Any, ids: pd.Series, labels: pd.Series, proba: pd.DataFrame
-) -> pd.DataFrame:
-    """The submission: id, label, and proba_<class> (classification) or score (matching)."""
-    by_name = {str(c): c for c in proba.columns}
-    out = pd.DataFrame({"id": ids.astype("string").to_numpy()})
-    if spec.kind == "matching":
-        score = proba[by_name["1"]].to_numpy(dtype=np.float64) if "1" in by_name else None
-        if score is None:
-            score = 1.0 - proba[by_name["0"]].to_numpy(dtype=np.float64)
-        score = np.clip(np.nan_to_num(score, nan=0.0), 0.0, 1.0)
-        out["label"] = labels.astype("int64").to_numpy()
-        out["score"] = score
-        return out
-    matrix = np.column_stack(
-        [
-            proba[by_name[c]].to_numpy(dtype=np.float64) if c in by_name else np.zeros(len(out))
-            for c in spec.classes
-        ]
-    )
-    matrix = np.clip(np.nan_to_num(matrix, nan=0.0), 0.0, None)
-    sums = matrix.sum(axis=1, keepdims=True)
-    matrix = np.where(sums > 0, matrix / np.where(sums > 0, sums, 1.0), 1.0 / len(spec.classes))
-    out["label"] = labels.astype(str).to_numpy()
-    for j, cls in enumerate(spec.classes):
-        out[f"proba_{cls}"] = matrix[:, j]
-    return out
 
 
 # Not pytest tests (the module is imported by the tests).

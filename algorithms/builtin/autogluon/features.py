@@ -41,6 +41,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -179,6 +180,29 @@ def image_features(paths: pd.Series, archive: ImageSource | None, *, column: str
         if vec is not None:
             out[i] = vec
     return pd.DataFrame(out, columns=names, index=paths.index)
+
+
+def typed_columns(
+    frame: pd.DataFrame, types: Mapping[str, str], names: Sequence[str], archive: Any
+) -> tuple[pd.DataFrame, list[str]]:
+    """Columns ``names`` of ``frame`` cast to what AutoGluon should see (by their declared
+    ``types``; an image column becomes its image features); returns the frame and its text
+    columns."""
+    parts: list[pd.DataFrame | pd.Series] = []
+    text_cols: list[str] = []
+    for name in names:
+        ctype, col = types[name], frame[name]
+        if ctype == "numeric":
+            parts.append(pd.to_numeric(col, errors="coerce").astype("float64").rename(name))
+        elif ctype in ("categorical", "text"):
+            values = col.astype("string")
+            parts.append(values.astype(object).where(values.notna(), np.nan).rename(name))
+            if ctype == "text":
+                text_cols.append(name)
+        else:
+            parts.append(image_features(col, archive, column=name))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    return out, text_cols
 
 
 def open_images(path: Path) -> ImageSource | None:

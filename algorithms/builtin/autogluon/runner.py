@@ -10,9 +10,10 @@ Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/`
 
 Writes into ``--out-dir``:
 
-- ``predictions.parquet``: ``id``, ``label`` and ``proba_<class>`` for every class in
-  task.json order (classification) or ``score`` in [0, 1] (matching); ``id`` and a float64
-  ``label`` (regression, ``regression.py``); ``id`` and ``cluster`` (grouping, ``grouping.py``);
+- ``predictions.parquet``, as the task's kind says (one module per kind, ``kinds/``):
+  ``id``, ``label`` and ``proba_<class>`` for every class in task.json order
+  (classification) or ``score`` in [0, 1] (matching); ``id`` and a float64 ``label``
+  (regression); ``id`` and ``cluster`` (grouping);
 - ``leaderboard.csv``: AutoGluon's model leaderboard;
 - ``fit.log``: AutoGluon's log and ours;
 - ``result.json``: status, timings, best model, validation score, presets, time limit,
@@ -40,8 +41,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import regression
-from .data import TaskFileError, by_value, read_train, submission_frame, test_batches, test_rows
+from .data import TaskError, TaskFileError, read_train, test_batches, test_rows
+from .kinds import BaselineKind, kind_named
 from .outputs import (
     FIT_LOG,
     LEADERBOARD,
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # heavy imports happen in main(), after the thread limits are
 LOG = logging.getLogger("autogluon_baseline")
 
 COLUMN_TYPES = ("text", "numeric", "categorical", "image")
-KINDS = ("classification", "matching", "grouping", "regression")
 # Model types the baseline may fit, with the modules each needs. Everything else that
 # AutoGluon registers (NN_TORCH, FASTAI, REALMLP, TABM, TabPFN, ...) needs torch or other
 # heavy extras and is excluded.
@@ -73,10 +73,6 @@ CPU_MODEL_DEPS: dict[str, tuple[str, ...]] = {
 }
 NEVER_EXCLUDED = frozenset({"ENS_WEIGHTED", "SIMPLE_ENS_WEIGHTED", "DUMMY"})
 EXIT_FAILED, EXIT_INVALID, EXIT_TERMINATED = 1, 2, 143
-
-
-class TaskError(ValueError):
-    """The task folder does not follow docs/data-contract.md."""
 
 
 class Terminated(BaseException):
@@ -96,6 +92,11 @@ class TaskSpec:
     def types(self) -> dict[str, str]:
         return dict(self.columns)
 
+    @property
+    def handler(self) -> BaselineKind:
+        """What the baseline does for this task's kind (``kinds/<kind>.py``)."""
+        return kind_named(self.kind)
+
 
 def load_task(task_dir: Path) -> TaskSpec:
     """Read and check task.json."""
@@ -109,8 +110,7 @@ def load_task(task_dir: Path) -> TaskSpec:
     if not isinstance(meta, dict):
         raise TaskError("task.json must hold an object")
     kind = meta.get("kind")
-    if kind not in KINDS:
-        raise TaskError(f"task.json kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    handler = kind_named(kind)  # TaskError for a kind no module of kinds/ is named after
     columns = []
     for col in meta.get("columns") or []:
         name, ctype = (col or {}).get("name"), (col or {}).get("type")
@@ -119,61 +119,16 @@ def load_task(task_dir: Path) -> TaskSpec:
         columns.append((name, ctype))
     if not columns:
         raise TaskError("task.json lists no feature columns")
-    classes = tuple(str(c) for c in meta.get("classes") or [])
-    if kind in ("matching", "grouping"):
-        classes = ("0", "1")  # grouping: whether two records are one entity
-    elif kind == "regression":
-        classes = ()  # a number per row
-    elif len(classes) < 2:
-        raise TaskError("task.json needs at least two classes")
+    classes = handler.classes(tuple(str(c) for c in meta.get("classes") or []))
     return TaskSpec(str(meta.get("slug", task_dir.name)), kind, tuple(columns), classes)
-
-
-def _typed_columns(
-    frame: pd.DataFrame, spec: TaskSpec, names: Sequence[str], archive: Any
-) -> tuple[pd.DataFrame, list[str]]:
-    """Columns cast to what AutoGluon should see; returns the frame and its text columns."""
-    import numpy as np
-    import pandas as pd
-
-    from . import features
-
-    parts: list[pd.DataFrame | pd.Series] = []
-    text_cols: list[str] = []
-    for name in names:
-        ctype, col = spec.types[name], frame[name]
-        if ctype == "numeric":
-            parts.append(pd.to_numeric(col, errors="coerce").astype("float64").rename(name))
-        elif ctype in ("categorical", "text"):
-            values = col.astype("string")
-            parts.append(values.astype(object).where(values.notna(), np.nan).rename(name))
-            if ctype == "text":
-                text_cols.append(name)
-        else:
-            parts.append(features.image_features(col, archive, column=name))
-    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    return out, text_cols
 
 
 def frame_features(
     spec: TaskSpec, frame: pd.DataFrame, archive: Any, *, workers: int
 ) -> tuple[pd.DataFrame, list[str]]:
     """Model inputs of one frame (train, or a batch of test rows), without id and label,
-    and the names of its text columns."""
-    import pandas as pd
-
-    from . import features
-
-    names = [name for name, _ in spec.columns]
-    if spec.kind == "matching":
-        attrs = features.pair_attributes(names, spec.types)
-        paired = {c for a in attrs for c in (a.left, a.right)}
-        pairs = features.pair_features(frame, attrs, archive=archive, workers=workers)
-        rest, text_cols = _typed_columns(
-            frame, spec, [n for n in names if n not in paired], archive
-        )
-        return pd.concat([pairs, rest], axis=1), text_cols
-    return _typed_columns(frame, spec, names, archive)
+    and the names of its text columns, as the task's kind builds them."""
+    return spec.handler.features(spec, frame, archive, workers=workers)
 
 
 def categorize(frame: pd.DataFrame, text_cols: Sequence[str], like: pd.DataFrame | None = None):
@@ -199,23 +154,6 @@ def excluded_model_types() -> list[str]:
         key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)
     } | NEVER_EXCLUDED
     return sorted(key for key in ag_model_registry.keys if key not in allowed)
-
-
-def _problem(spec: TaskSpec, labels: pd.Series) -> tuple[str, str]:
-    """AutoGluon problem type and eval metric for this task."""
-    if spec.kind == "regression":  # the labels were checked by regression.train_labels
-        return regression.PROBLEM_TYPE, regression.EVAL_METRIC
-    if spec.kind == "matching":
-        if set(labels.unique()) != {0, 1}:
-            raise TaskError("matching train labels must contain both 0 and 1")
-        return "binary", "f1"
-    n = labels.nunique()
-    if n < 2:
-        raise TaskError("train.parquet holds a single class")
-    unknown = set(labels.unique()) - set(spec.classes)
-    if unknown:
-        raise TaskError(f"train labels not in task.json classes: {sorted(unknown)[:5]}")
-    return ("binary" if n == 2 else "multiclass"), "accuracy"
 
 
 def _setup_logging(log_path: Path) -> logging.Handler:
@@ -275,37 +213,31 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
 
     task_dir = args.task_dir
     spec = load_task(task_dir)
+    kind = spec.handler
     result["autogluon_version"] = ag_version
-    if spec.kind == "grouping":
-        from .grouping import fit_and_predict_grouping
-
-        fit_and_predict_grouping(
+    if kind.run is not None:  # a kind that does not predict row by row (grouping)
+        kind.run(
             args,
             result,
             spec,
-            fit=lambda x, y, **kw: fit_predictor(args, result, x, y, stop_on_log_loss=True, **kw),
+            fit=lambda x, y, **kw: fit_predictor(
+                args, result, x, y, stop_on_log_loss=kind.stop_on_log_loss, **kw
+            ),
         )
         return
+    assert kind.train_labels and kind.problem  # BaselineKind checks a row-by-row kind has them
     needed = ["id", *spec.types]
     train, train_total = read_train(
         task_dir / "train.parquet",
         [*needed, "label"],
         max_rows=args.max_train_rows,
-        strata=regression.strata if spec.kind == "regression" else by_value,
+        strata=kind.strata,
     )
     n_test = test_rows(task_dir / "test.parquet", needed)
     if train["label"].isna().any():
         raise TaskError("train.parquet has missing labels")
-    if spec.kind == "regression":
-        labels = regression.train_labels(train["label"])
-    elif spec.kind == "matching":
-        try:
-            labels = train["label"].astype("int64")
-        except (TypeError, ValueError) as exc:
-            raise TaskError("matching labels must be the integers 0 and 1") from exc
-    else:
-        labels = train["label"].astype("string").astype(object)
-    problem_type, eval_metric = _problem(spec, labels)
+    labels = kind.train_labels(train["label"])
+    problem_type, eval_metric = kind.problem(spec, labels)
     result.update(
         task=spec.slug,
         kind=spec.kind,
@@ -347,7 +279,7 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
         text_cols=text_cols,
         problem_type=problem_type,
         eval_metric=eval_metric,
-        stop_on_log_loss=spec.kind == "matching",
+        stop_on_log_loss=kind.stop_on_log_loss,
     )
     best = predictor.model_best
 
@@ -450,10 +382,11 @@ def _predict_in_batches(
 ) -> int:
     """Features and predictions ``--predict-batch-rows`` test rows at a time, appended to
     predictions.parquet; returns the rows written."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    predict = spec.handler.predict
+    assert predict is not None  # a row-by-row kind (BaselineKind checks it)
     needed = ["id", *spec.types]
     writer = None
     written = 0
@@ -463,14 +396,7 @@ def _predict_in_batches(
         ):
             test_x, _ = frame_features(spec, batch, archive, workers=args.num_cpus)
             test_x = categorize(test_x, text_cols, like=like)
-            if spec.kind == "regression":  # no probabilities: a number per row
-                submission = regression.submission_frame(batch["id"], predictor.predict(test_x))
-            else:
-                proba = predictor.predict_proba(test_x)
-                predicted = predictor.predict(test_x)
-                submission = submission_frame(spec, batch["id"], predicted, proba)
-                if not np.isfinite(submission.drop(columns=["id", "label"]).to_numpy()).all():
-                    raise RuntimeError("predictions hold non-finite probabilities")
+            submission = predict(spec, batch["id"], predictor, test_x)
             table = pa.Table.from_pandas(submission, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(args.out_dir / PREDICTIONS, table.schema)

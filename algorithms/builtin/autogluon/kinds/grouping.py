@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from . import features
-from .data import read_train
-from .outputs import PREDICTIONS
+from .. import features
+from ..data import read_train
+from ..outputs import PREDICTIONS
+from . import BaselineKind
 
 LOG = logging.getLogger("autogluon_baseline")
 
@@ -213,3 +214,11 @@ def fit_and_predict_grouping(
 def _write(out_dir: Path, ids: pd.Series, roots: np.ndarray) -> None:
     clusters = pd.DataFrame({"id": ids.astype(str).to_numpy(), "cluster": [f"g{r}" for r in roots]})
     clusters.to_parquet(Path(out_dir) / PREDICTIONS, index=False)
+
+
+KIND = BaselineKind(
+    name="grouping",
+    classes=lambda declared: ("0", "1"),  # the pair model: are two records one entity?
+    run=fit_and_predict_grouping,
+    stop_on_log_loss=True,
+)

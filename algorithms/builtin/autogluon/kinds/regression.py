@@ -14,17 +14,21 @@
   row, in the test's order; a model that predicts a value that is not finite fails the run
   instead of submitting it.
 
-The platform's regression kind (``kinds/regression.py``) splits the test rows by the same
-deciles; this folder may not import it (inside the sandbox only this folder and the locked
-environment exist), so :func:`strata` restates the four lines it needs.
+The platform's regression kind (the repository's top-level ``kinds/regression.py``) splits
+the test rows by the same deciles; this folder may not import it (inside the sandbox only
+this folder and the locked environment exist), so :func:`strata` restates the four lines
+it needs.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from .data import TaskFileError
+from ..data import TaskFileError
+from . import BaselineKind
 
 PROBLEM_TYPE = "regression"
 EVAL_METRIC = "root_mean_squared_error"
@@ -68,3 +72,26 @@ def submission_frame(ids: pd.Series, predicted: pd.Series | np.ndarray) -> pd.Da
     if bad.any():
         raise RuntimeError(f"the model predicted {int(bad.sum())} values that are not finite")
     return pd.DataFrame({"id": ids.astype("string").to_numpy(), "label": values})
+
+
+def classes(declared: tuple[str, ...]) -> tuple[str, ...]:
+    return ()  # a number per row: task.json's class list is not asked
+
+
+def problem(spec: Any, labels: pd.Series) -> tuple[str, str]:
+    """The labels were checked by :func:`train_labels`."""
+    return PROBLEM_TYPE, EVAL_METRIC
+
+
+def predict(spec: Any, ids: pd.Series, predictor: Any, test_x: pd.DataFrame) -> pd.DataFrame:
+    return submission_frame(ids, predictor.predict(test_x))  # no probabilities
+
+
+KIND = BaselineKind(
+    name="regression",
+    classes=classes,
+    train_labels=train_labels,
+    problem=problem,
+    predict=predict,
+    strata=strata,
+)
