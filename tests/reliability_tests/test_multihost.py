@@ -82,18 +82,20 @@ def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
         assert re.search(rf"^  .*{fault}.*: \d+\.\d s / \d+\.\d s", out, re.M), (fault, report)
     killed = re.search(r"SIGKILL to its (\d+) processes while it scored submission\(s\) \[", out)
     assert killed and int(killed.group(1)) >= 1, report
-    # worker1 is frozen while the driver checks that it holds a scoring, so the kill always
-    # strands one; another worker sees it stop beating and takes it back (worker liveness,
-    # with the default settings), not the sweeper's stale time: the reason kept on its claim.
+    # The scoring hosts are frozen while the driver checks that one holds a scoring, so the
+    # kill always strands one; another worker sees it stop beating and takes it back (worker
+    # liveness, with the default settings), not the sweeper's stale time: the reason kept on
+    # its claim.
     assert "no scoring caught in flight" not in out, report
     back = re.search(
         r"^killed worker: (\d+) of (\d+) re-queued because their worker was seen dead "
         r"\(liveness\), re-queued \d+\.\d s and re-scored \d+\.\d s after the kill "
-        r"\(its worker scoring@mh-worker1#[0-9a-f]+ stopped beating",
+        r"\(its worker scoring@mh-(worker[12])#[0-9a-f]+ stopped beating",
         out,
         re.M,
     )
     assert back and back.group(1) == back.group(2) != "0", report
+    assert re.search(rf"host {back.group(3)} killed mid-scoring", out), report  # the one killed
     assert out.rstrip().endswith("result: PASS"), report
     # Nothing left behind: no namespace of this run, no run folder.
     leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
