@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, index_of, is_text
+from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count, examples, has
 from common.splits import SPLITS, rows_of, split_masks
 from common.wording import examples as quoted
@@ -243,7 +244,13 @@ def proba_matrix(table: pa.Table, classes: list[str], example_ids: ExampleIds) -
             "Give probabilities for every class or for none; "
             f"{count(len(missing), 'column is', 'columns are')} missing: {some(missing)}."
         )
-    by_class = np.vstack([floats(table, PROBA_PREFIX + c) for c in classes])
+    by_class = np.empty((len(classes), table.num_rows), dtype=np.float64)
+
+    def read(part: slice) -> None:
+        for row in range(part.start, part.stop):
+            floats(table, PROBA_PREFIX + classes[row], out=by_class[row])
+
+    map_rows(read, len(classes), per_row=table.num_rows)
     matrix = by_class.T  # n x k, each class contiguous: fast to check and to sum
     if _probabilities_valid(by_class):
         return matrix
