@@ -64,18 +64,30 @@ def _executor() -> ThreadPoolExecutor:
 def run_all(calls: Sequence[Callable[[], T]], *, elements: int | None = None) -> list[T]:
     """Each call's result, in order: the first on this thread, the others on the pool
     (all here when there is one thread, or when the work's ``elements`` are too few to be
-    worth it). The exception of the first call that raised is raised here, after every
-    call has ended, so no piece outlives the caller's arrays."""
+    worth it). Once done with the first, this thread also runs the calls no pool thread
+    has started yet, so uneven pieces even out.
+
+    An exception is raised here only after every started call has ended (no piece
+    outlives the caller's arrays); the first call's exception comes before any other, and
+    then the pieces' in their order."""
     serial = threads() == 1 or (elements is not None and not worth_splitting(elements))
     if len(calls) <= 1 or serial:
         return [call() for call in calls]
     pool = _executor()
     futures: list[Future[T]] = [pool.submit(call) for call in calls[1:]]
+    here: dict[int, T] = {}
     try:
         first = calls[0]()
+        for index, future in enumerate(futures):
+            if future.cancel():  # not started: no pool thread is free, run it here
+                here[index] = calls[index + 1]()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
     finally:
         wait(futures)
-    return [first, *(future.result() for future in futures)]
+    return [first, *(here[i] if i in here else f.result() for i, f in enumerate(futures))]
 
 
 def split_rows(n: int, parts: int, align: int = 1) -> list[slice]:
@@ -93,6 +105,10 @@ def map_rows(
     function: Callable[[slice], T], n: int, *, per_row: int = 1, align: int = 1
 ) -> list[T]:
     """``function`` of each part of ``range(n)``, split across the threads when the
-    ``n * per_row`` values are worth it (one part otherwise)."""
-    parts = threads() if worth_splitting(n * per_row) else 1
+    ``n * per_row`` values are worth it (one part otherwise): twice as many parts as
+    threads, none under ``MIN_SPLIT_ELEMENTS``, so that a thread slowed by other work
+    leaves its last part to another."""
+    parts = 1
+    if worth_splitting(n * per_row):
+        parts = max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS))
     return run_all([lambda rows=rows: function(rows) for rows in split_rows(n, parts, align)])

@@ -162,10 +162,12 @@ def test_line_count_is_the_same_on_threads(request):
 
 def test_results_come_back_in_order(threads):
     assert parallel.run_all([lambda i=i: i * i for i in range(7)]) == [i * i for i in range(7)]
-    # 4 blocks of 3 rows over 3 threads: 2 blocks a part, so 2 parts
+    # 4 blocks of 3 rows in up to 6 parts: a block a part
     assert parallel.map_rows(lambda rows: (rows.start, rows.stop), 10, align=3) == [
-        (0, 6),
-        (6, 10),
+        (0, 3),
+        (3, 6),
+        (6, 9),
+        (9, 10),
     ]
 
 
@@ -181,22 +183,58 @@ def test_parts_cover_the_rows_once_on_block_boundaries(n, parts, align):
 
 
 def test_an_error_is_raised_after_every_piece_has_ended(threads):
-    release, ended = threading.Event(), threading.Event()
+    started, ended = threading.Event(), threading.Event()
 
     def first():
-        release.set()
+        started.wait(timeout=30)  # the second piece is running on the pool
         raise ValueError("first")
 
     def second():
-        release.wait()
+        started.set()
+        ended.wait(timeout=0.2)  # still running when the first raises
         ended.set()
         raise KeyError("second")
 
-    with pytest.raises(ValueError, match="first"):
+    with pytest.raises(ValueError, match="first"):  # the first call's error, not the other
         parallel.run_all([first, second])
-    assert ended.is_set()  # not left running on the caller's arrays
+    assert started.is_set() and ended.is_set()  # not left running on the caller's arrays
     with pytest.raises(KeyError):
         parallel.run_all([lambda: 1, lambda: {}["missing"]])
+
+
+def test_pieces_not_started_are_run_here_or_not_at_all(threads):
+    ran = []
+    block = threading.Event()
+
+    def slow():
+        block.wait(timeout=30)
+        ran.append("slow")
+
+    def quick(name):
+        ran.append(name)
+
+    # The pool's thread(s) are held by ``slow``; the caller runs the rest itself.
+    workers = parallel._executor()._max_workers
+    calls = [lambda: quick("first")] + [slow] * workers + [lambda: quick("queued")]
+    calls[0] = lambda: (quick("first"), block.set())
+    assert len(parallel.run_all(calls)) == len(calls)
+    assert sorted(ran) == sorted(["first", "queued"] + ["slow"] * workers)
+
+    running = threading.Event()
+
+    def held():
+        running.set()
+        block.wait(timeout=0.5)  # still running when the caller fails and cancels
+
+    def fails():
+        running.wait(timeout=30)
+        raise ValueError("first")
+
+    ran.clear()
+    block.clear()
+    with pytest.raises(ValueError):
+        parallel.run_all([fails] + [held] * workers + [lambda: quick("queued")])
+    assert "queued" not in ran  # a failure cancels what has not started
 
 
 def test_work_on_the_pool_splits_no_further(threads):
@@ -206,7 +244,7 @@ def test_work_on_the_pool_splits_no_further(threads):
         return parallel.threads(), parallel.map_rows(lambda rows: rows.stop - rows.start, 100)
 
     results = parallel.run_all([lambda: nested(0), lambda: nested(1), lambda: nested(2)])
-    assert results[0] == (3, [34, 34, 32])  # the caller's thread splits
+    assert results[0] == (3, [17] * 5 + [15])  # the caller's thread splits: 2 parts a thread
     assert results[1:] == [(1, [100]), (1, [100])]
 
 
