@@ -272,15 +272,21 @@ _CHECK_ROWS = 1 << 15  # rows per block: a block's values stay in the CPU's cach
 
 def _probabilities_valid(by_class: np.ndarray) -> bool:
     """Every probability (k x n, class-major) in [0, 1] and each row's sum within
-    ``SUM_TOLERANCE`` of 1 (NaN fails each test), checked a cache-sized block at a time."""
-    for start in range(0, by_class.shape[1], _CHECK_ROWS):
-        block = by_class[:, start : start + _CHECK_ROWS]
-        sums = block.sum(axis=0)
-        if not (
-            block.min() >= 0 and block.max() <= 1 and (np.abs(sums - 1) <= SUM_TOLERANCE).all()
-        ):
-            return False
-    return True
+    ``SUM_TOLERANCE`` of 1 (NaN fails each test), checked a cache-sized block at a time
+    (a large submission's blocks on two threads)."""
+
+    def valid(rows: slice) -> bool:
+        for start in range(rows.start, rows.stop, _CHECK_ROWS):
+            block = by_class[:, start : min(start + _CHECK_ROWS, rows.stop)]
+            sums = block.sum(axis=0)
+            if not (
+                block.min() >= 0 and block.max() <= 1 and (np.abs(sums - 1) <= SUM_TOLERANCE).all()
+            ):
+                return False
+        return True
+
+    n_classes, n = by_class.shape
+    return all(map_rows(valid, n, per_row=n_classes, align=_CHECK_ROWS))
 
 
 KIND = Classification()
