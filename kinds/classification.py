@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, index_of, is_text
+from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count, examples, has
 from common.splits import SPLITS, rows_of, split_masks
 from common.wording import examples as quoted
@@ -243,7 +244,13 @@ def proba_matrix(table: pa.Table, classes: list[str], example_ids: ExampleIds) -
             "Give probabilities for every class or for none; "
             f"{count(len(missing), 'column is', 'columns are')} missing: {some(missing)}."
         )
-    by_class = np.vstack([floats(table, PROBA_PREFIX + c) for c in classes])
+    by_class = np.empty((len(classes), table.num_rows), dtype=np.float64)
+
+    def read(part: slice) -> None:
+        for row in range(part.start, part.stop):
+            floats(table, PROBA_PREFIX + classes[row], out=by_class[row])
+
+    map_rows(read, len(classes), per_row=table.num_rows)
     matrix = by_class.T  # n x k, each class contiguous: fast to check and to sum
     if _probabilities_valid(by_class):
         return matrix
@@ -265,15 +272,21 @@ _CHECK_ROWS = 1 << 15  # rows per block: a block's values stay in the CPU's cach
 
 def _probabilities_valid(by_class: np.ndarray) -> bool:
     """Every probability (k x n, class-major) in [0, 1] and each row's sum within
-    ``SUM_TOLERANCE`` of 1 (NaN fails each test), checked a cache-sized block at a time."""
-    for start in range(0, by_class.shape[1], _CHECK_ROWS):
-        block = by_class[:, start : start + _CHECK_ROWS]
-        sums = block.sum(axis=0)
-        if not (
-            block.min() >= 0 and block.max() <= 1 and (np.abs(sums - 1) <= SUM_TOLERANCE).all()
-        ):
-            return False
-    return True
+    ``SUM_TOLERANCE`` of 1 (NaN fails each test), checked a cache-sized block at a time
+    (a large submission's blocks on two threads)."""
+
+    def valid(rows: slice) -> bool:
+        for start in range(rows.start, rows.stop, _CHECK_ROWS):
+            block = by_class[:, start : min(start + _CHECK_ROWS, rows.stop)]
+            sums = block.sum(axis=0)
+            if not (
+                block.min() >= 0 and block.max() <= 1 and (np.abs(sums - 1) <= SUM_TOLERANCE).all()
+            ):
+                return False
+        return True
+
+    n_classes, n = by_class.shape
+    return all(map_rows(valid, n, per_row=n_classes, align=_CHECK_ROWS))
 
 
 KIND = Classification()

@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, is_text, null_mask
+from common.parallel import map_rows, run_all
 from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
+from kinds.base import Values
 from scoring.core.idindex import locate, permutation_of_numbered
 from scoring.core.solution import Solution
 
@@ -40,23 +42,31 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     kind = solution.task_kind
     _require_columns(table, ("id", kind.prediction_column))
     ids = _ids(table["id"])
-    positions = _solution_rows(ids, solution)
 
     def example_ids(rows: np.ndarray) -> str:
         shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
         return f"{'id' if len(shown) == 1 else 'ids'} {examples(shown)}"
 
-    pred, proba, score = kind.read_values(
-        table, classes=list(solution.classes), example_ids=example_ids
+    def values() -> Values:
+        return kind.read_values(table, classes=list(solution.classes), example_ids=example_ids)
+
+    # The ids are placed while the values are read (two threads when large): a problem
+    # with the ids is the one reported when both have one, as when one came after the other.
+    positions, (pred, proba, score) = run_all(
+        [lambda: _solution_rows(ids, solution), values], elements=len(ids)
     )
     if positions is None:
         return Aligned(pred=pred, proba=proba, score=score)
-    return Aligned(
-        pred=_scatter(pred, positions),
-        # per class: proba is the transpose of a class-major array
-        proba=None if proba is None else _scatter_rows(proba.T, positions).T,
-        score=None if score is None else _scatter(score, positions),
+    placed = run_all(
+        [
+            # per class: proba is the transpose of a class-major array
+            lambda: None if proba is None else _scatter_rows(proba.T, positions).T,
+            lambda: _scatter(pred, positions),
+            lambda: None if score is None else _scatter(score, positions),
+        ],
+        elements=len(positions),
     )
+    return Aligned(pred=placed[1], proba=placed[0], score=placed[2])
 
 
 def _scatter(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -99,10 +109,15 @@ def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _scatter_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``_scatter`` of each row of a (k, n) array, one contiguous row at a time."""
+    """``_scatter`` of each row of a (k, n) array, one contiguous row at a time (the rows
+    shared between threads)."""
     out = np.empty_like(values, order="C")
-    for row, source in zip(out, values, strict=True):
-        row[positions] = source
+
+    def scatter(part: slice) -> None:
+        for row, source in zip(out[part], values[part], strict=True):
+            row[positions] = source
+
+    map_rows(scatter, values.shape[0], per_row=values.shape[1])
     return out
 
 

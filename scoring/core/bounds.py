@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count
 from common.units import byte_size
 
@@ -72,13 +73,20 @@ def refuse_decoded(decoded: int, limit: int) -> None:
 
 
 def csv_lines(buf: pa.Buffer) -> int:
-    """Line breaks in the file (an upper bound of its rows), counted without a copy."""
+    """Line breaks in the file (an upper bound of its rows), counted without a copy (a
+    large file's parts on two threads)."""
     data = np.frombuffer(buf, dtype=np.uint8)
-    newlines = returns = 0
-    for start in range(0, data.size, _SCAN_BYTES):
-        part = data[start : start + _SCAN_BYTES]
-        newlines += int(np.count_nonzero(part == 0x0A))
-        returns += int(np.count_nonzero(part == 0x0D))
+
+    def breaks(rows: slice) -> tuple[int, int]:
+        newlines = returns = 0
+        for start in range(rows.start, rows.stop, _SCAN_BYTES):
+            part = data[start : min(start + _SCAN_BYTES, rows.stop)]
+            newlines += int(np.count_nonzero(part == 0x0A))
+            returns += int(np.count_nonzero(part == 0x0D))
+        return newlines, returns
+
+    counted = map_rows(breaks, data.size, align=_SCAN_BYTES)
+    newlines, returns = (sum(column) for column in zip(*counted, strict=True))
     ends_open = data.size > 0 and data[-1] not in (0x0A, 0x0D)
     return max(newlines, returns) + int(ends_open)
 

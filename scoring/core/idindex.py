@@ -32,6 +32,7 @@ from common.numbered import (
     numbered_shape,
     numbered_values,
 )
+from common.parallel import map_rows
 
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 T = TypeVar("T")
@@ -147,14 +148,21 @@ def _permutation_of_canonical(
     integer is ``low + r`` is byte for byte solution row ``r``'s id, so the ids are checked
     by their own bytes and no solution id is read."""
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    parts = []
-    for chunk in chunks:
-        rows = fixed_width_bytes(chunk)
-        values = None if rows is None else numbered_values(rows, shape)
-        if values is None:
-            return None
-        parts.append(values)
-    pos = np.concatenate(parts).astype(np.int64)
+
+    def read(part: slice) -> list[np.ndarray] | None:
+        out = []
+        for chunk in chunks[part]:
+            rows = fixed_width_bytes(chunk)
+            values = None if rows is None else numbered_values(rows, shape)
+            if values is None:
+                return None
+            out.append(values)
+        return out
+
+    parts = map_rows(read, len(chunks), per_row=n // max(1, len(chunks)))  # chunks by thread
+    if any(part is None for part in parts):
+        return None
+    pos = np.concatenate([values for part in parts for values in part]).astype(np.int64)  # type: ignore[union-attr]
     pos -= shape.low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None

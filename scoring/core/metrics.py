@@ -8,6 +8,7 @@ qualifies). A split without rows gets an empty dict.
 
 from __future__ import annotations
 
+from common.parallel import run_all
 from kinds import kind_get
 from scoring.core.align import Aligned
 from scoring.core.opis import UtilityCurves, utility_curves
@@ -50,9 +51,16 @@ def compute_metrics(aligned: Aligned, solution: Solution) -> dict[str, dict[str,
 def evaluate(
     aligned: Aligned, solution: Solution
 ) -> tuple[dict[str, dict[str, float]], dict[str, UtilityCurves] | None]:
-    """The metrics, and the OPIS curves they were computed from (kept for the page)."""
-    metrics = solution.task_kind.evaluate(aligned, solution)
-    curves = task_curves(aligned, solution)
+    """The metrics, and the OPIS curves they were computed from (kept for the page).
+
+    The kind's metrics run on a second thread while OPIS is counted here (both read the
+    arrays only)."""
+    curves, metrics = run_all(
+        [
+            lambda: task_curves(aligned, solution),
+            lambda: solution.task_kind.evaluate(aligned, solution),
+        ]
+    )
     if curves is not None:
         for split, one in curves.items():
             if metrics[split]:

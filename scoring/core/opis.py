@@ -14,7 +14,9 @@ One pass over the rows: each score becomes the number of grid thresholds it reac
 (from the grid's equal spacing, made exact against the neighbouring grid points), then one
 ``bincount`` per (split, group, count, truth) cell; TP and FP at every threshold are reverse
 cumulative sums of those counts. The rows go through in cache-sized blocks, so the dozen
-vectorized steps per block run from the CPU's cache instead of main memory.
+vectorized steps per block run from the CPU's cache instead of main memory; a large
+submission's blocks are shared between threads (``common.parallel``: the counts are
+integers, so their sum does not depend on the split).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from common.parallel import map_rows
 
 GRID_STEPS = 100
 DEFAULT_RANGE = (0.05, 0.95)
@@ -125,18 +129,24 @@ def _class_counts(
     n, k = proba.shape
     width = GRID_STEPS + 2
     n_cells = 2 * k * width * 2
-    counts = np.zeros(n_cells, dtype=np.int64)
     by_class = proba.T  # k x n: contiguous per class when the aligned matrix is class-major
     classes = np.arange(k, dtype=np.int64)[:, None]
     step = _block_rows(k, n_cells)
-    for start in range(0, n, step):
-        rows = slice(start, start + step)
-        cells = (split[rows] * k + classes) * width
-        cells += _reached(by_class[:, rows], grid)
-        cells *= 2
-        cells += y[rows] == classes
-        counts += np.bincount(cells.ravel(), minlength=n_cells)
-    return counts.reshape(2, k, width, 2)
+
+    def count(part: slice) -> np.ndarray:
+        counts = np.zeros(n_cells, dtype=np.int64)
+        for start in range(part.start, part.stop, step):
+            rows = slice(start, min(start + step, part.stop))
+            cells = (split[rows] * k + classes) * width
+            cells += _reached(by_class[:, rows], grid)
+            cells *= 2
+            cells += y[rows] == classes
+            counts += np.bincount(cells.ravel(), minlength=n_cells)
+        return counts
+
+    # Integer counts: the parts' sum is the same whatever the split.
+    counts = sum(map_rows(count, n, per_row=k, align=step))
+    return np.asarray(counts).reshape(2, k, width, 2)
 
 
 def _cell_counts(
@@ -150,16 +160,21 @@ def _cell_counts(
     """Counts shaped (2 splits: private, public) x groups x 102 reached-counts x 2 truths."""
     width = GRID_STEPS + 2
     n_cells = 2 * n_groups * width * 2
-    counts = np.zeros(n_cells, dtype=np.int64)
     step = _block_rows(1, n_cells)
-    for start in range(0, score.size, step):
-        rows = slice(start, start + step)
-        cells = (split[rows] * n_groups + group[rows]) * width
-        cells += _reached(score[rows], grid)
-        cells *= 2
-        cells += positive[rows]
-        counts += np.bincount(cells, minlength=n_cells)
-    return counts.reshape(2, n_groups, width, 2)
+
+    def count(part: slice) -> np.ndarray:
+        counts = np.zeros(n_cells, dtype=np.int64)
+        for start in range(part.start, part.stop, step):
+            rows = slice(start, min(start + step, part.stop))
+            cells = (split[rows] * n_groups + group[rows]) * width
+            cells += _reached(score[rows], grid)
+            cells *= 2
+            cells += positive[rows]
+            counts += np.bincount(cells, minlength=n_cells)
+        return counts
+
+    counts = sum(map_rows(count, score.size, align=step))
+    return np.asarray(counts).reshape(2, n_groups, width, 2)
 
 
 def curves_from_counts(
