@@ -155,7 +155,10 @@ def test_a_storage_failure_midway_leaves_no_row_no_file_no_staging(
     def broken_save(name, content, max_length=None):
         raise OSError("disk full")
 
-    monkeypatch.setattr(Task._meta.get_field("solution").storage, "save", broken_save)
+    # On the private storage's instance only (the public files must still be written), as
+    # an entry of its __dict__: undone by removing it, where setattr's undo would leave the
+    # old bound method on the instance and hide any later patch of the class.
+    monkeypatch.setitem(vars(storages["private"]), "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         task_import(source=tmp_path / "b", challenge_slug="c", track_slug="t")
 

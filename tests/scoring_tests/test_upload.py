@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.storage import storages
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
@@ -220,12 +221,14 @@ def test_the_limit_is_per_task(module_tasks, alice):
 
 
 def test_when_storage_fails_nothing_is_created_and_the_user_is_told(task, alice, monkeypatch):
-    storage = Submission._meta.get_field("file").storage
+    # The storage's class, not the instance: monkeypatch would undo an instance patch by
+    # leaving the old bound method on the instance, which then hides any later class patch.
+    storage_class = type(storages["private"])
 
-    def broken(name, content):
+    def broken(self, name, content):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(storage, "_save", broken)
+    monkeypatch.setattr(storage_class, "_save", broken)
     refused = refusal(task, alice.user, csv_bytes(predictions_frame(task)))
     assert (refused.code, refused.http_status) == ("storage_unavailable", 503)
     assert "try again" in refused.message and "nothing was submitted" in refused.message
