@@ -11,6 +11,16 @@ from challenge_platform.localredis import LocalRedis, start_local_redis
 from tests.support.celery_worker import WorkerProcess
 
 
+@pytest.fixture(autouse=True)
+def _fresh_default_cache() -> None:
+    """Every test starts with an empty default cache (a per-process LocMemCache in the test
+    settings): rate-limit counters and cached pages of the tests that ran before in the same
+    process (pytest-xdist puts many files in one) must not answer for this one."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
     """A private redis-server for this test session, on a free port."""
