@@ -24,25 +24,28 @@ Run: scripts/multihost.sh [--uploads 200] [--quick]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import psycopg
 import requests
 
 from bench.load_test import Fixture, prediction_file, prepare, wait_until
+from bench.multihost_faults import (
+    Fault,
+    cut_broker,
+    db_rows,
+    kill_worker_mid_scoring,
+    restart_postgres,
+    stop_web,
+)
 from bench.multihost_hosts import (
     ENTRYPOINT,
     HOSTS,
@@ -51,7 +54,6 @@ from bench.multihost_hosts import (
     Cluster,
     addr,
     http,
-    pg_ctl,
     start_services,
     wait_ready,
 )
@@ -155,139 +157,6 @@ def uploader(base: str, token: str, fixture: Fixture, uploads: Uploads, seed: in
         else:
             with uploads.lock:
                 uploads.given_up.append(n)
-
-
-# --- the faults ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    name: str
-    started: float = 0.0  # wall clock
-    healed: float = 0.0
-    detail: str = ""
-    stranded: list[int] = field(default_factory=list)
-
-
-def in_flight(log: Path) -> set[str]:
-    """Celery task ids a worker received and has not finished, from its log."""
-    text = log.read_text(errors="replace")
-    received = set(
-        re.findall(r"Task scoring\.tasks\.score_submission\[([0-9a-f-]+)\] received", text)
-    )
-    done = set(
-        re.findall(
-            r"Task scoring\.tasks\.score_submission\[([0-9a-f-]+)\] (?:succeeded|raised|retry)",
-            text,
-        )
-    )
-    return received - done
-
-
-def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
-    """A query from the observer (the client host), retried while PostgreSQL restarts."""
-    for _ in range(60):
-        try:
-            with psycopg.connect(c.database_url, connect_timeout=5) as conn:
-                return conn.execute(query, params).fetchall()
-        except psycopg.OperationalError:
-            time.sleep(1.0)
-    raise SystemExit("the database did not answer for a minute")
-
-
-RUN_WINDOW, FROZEN_WINDOW = 0.01, 0.04  # the workers' duty cycle while a scoring is hunted
-SCORING_HOSTS = ("worker1", "worker2")
-
-
-def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) -> None:
-    """SIGKILL every process of a scoring worker host while it holds a submission in
-    ``scoring`` (the row's token is a Celery delivery id its log shows received and not
-    finished).
-
-    A scoring takes a fraction of a second, faster than a log can be watched, and this
-    kernel may have no ``tc netem`` to slow a link, so the scoring hosts are slowed the
-    portable way: they run in short windows (SIGCONT, RUN_WINDOW) and are frozen between
-    them (SIGSTOP). Each round trip to the database, the broker and S3 then spans windows
-    and a scoring lasts many of them; after every window, while they are frozen, the
-    database is asked whether a row a host received is in ``scoring``: that host is killed,
-    the other one thawed. Both hosts are hunted because the broker may hand one of them
-    most messages. While none is caught, ``more()`` lets one more upload through every half
-    second."""
-    held: list[int] = []
-    victim = SCORING_HOSTS[0]
-    query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
-
-    def send(pids: list[int], sig: int) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    with psycopg.connect(c.database_url, autocommit=True, connect_timeout=5) as conn:
-        start = nudged = time.monotonic()
-        try:
-            while time.monotonic() - start < 120:
-                pids = [pid for host in SCORING_HOSTS for pid in c.pids(host)]
-                send(pids, signal.SIGCONT)
-                time.sleep(RUN_WINDOW)
-                send(pids, signal.SIGSTOP)
-                for host in SCORING_HOSTS:
-                    tokens = list(in_flight(c.log(host, "worker")))
-                    if tokens:
-                        held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()]
-                    if held:
-                        victim = host
-                        break
-                if held:
-                    break
-                if time.monotonic() - nudged > 0.5:
-                    more()
-                    nudged = time.monotonic()
-                time.sleep(FROZEN_WINDOW)
-            else:
-                fault.detail = "no scoring caught in flight in 120 s; "
-            fault.name = f"scoring worker host {victim} killed mid-scoring"
-            fault.started = time.time()
-            n = c.signal_host(victim, signal.SIGKILL)
-            fault.healed = time.time()
-        finally:
-            for host in SCORING_HOSTS:
-                if host != victim:
-                    c.signal_host(host, signal.SIGCONT)
-        time.sleep(2.0)
-        still = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND id = ANY(%s)"
-        fault.stranded = sorted(r[0] for r in conn.execute(still, (held,)).fetchall())
-    fault.detail += f"SIGKILL to its {n} processes while it scored submission(s) {held}"
-
-
-def cut_broker(c: Cluster, fault: Fault, seconds: float) -> None:
-    fault.started = time.time()
-    subprocess.run(["ip", "-n", c.ns("redis"), "link", "set", "eth0", "down"], check=True)
-    time.sleep(seconds)
-    subprocess.run(["ip", "-n", c.ns("redis"), "link", "set", "eth0", "up"], check=True)
-    fault.healed = time.time()
-    fault.detail = f"Redis's link down for {seconds:.0f} s"
-
-
-def restart_postgres(c: Cluster, fault: Fault) -> None:
-    fault.started = time.time()
-    pg_ctl(c, "restart", "-m", "fast")
-    fault.healed = time.time()
-    fault.detail = f"pg_ctl restart -m fast took {fault.healed - fault.started:.1f} s"
-
-
-def stop_web(c: Cluster, fault: Fault) -> None:
-    fault.started = time.time()
-    # A graceful stop, as `docker stop` does it: SIGTERM to the container's main process
-    # (gunicorn's master, which lets its workers finish their requests).
-    c.started[("web2", "web")].send_signal(signal.SIGTERM)
-    try:
-        wait_until(lambda: not c.pids("web2"), timeout=60, what="web2 to stop")
-        how = "stopped (SIGTERM)"
-    except SystemExit:
-        c.signal_host("web2", signal.SIGKILL)
-        how = "killed after 60 s (SIGTERM not enough)"
-    fault.healed = time.time()
-    fault.detail = f"web2 {how}"
 
 
 # --- the verdict ---------------------------------------------------------------------------------
