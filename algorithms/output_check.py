@@ -93,4 +93,6 @@ def _address_space() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from common.launch import run  # no interpreter teardown (see there)
+
+    run(lambda: sys.exit(main()))

@@ -14,9 +14,14 @@ Inside, the algorithm sees an empty root with:
 - no network (its own empty network namespace: only a loopback of its own), no IPC, no
   view of other processes, a new session (no terminal), no capabilities, no user namespaces
   of its own, and an environment of exactly ``TASK_DIR``, ``OUTPUT_DIR``, ``PATH``,
-  ``HOME``, ``LANG`` (plus the job's own ``environment``, set by the platform for its
-  built-in baseline, never by an archive). bwrap itself is started with the same small
-  environment.
+  ``HOME``, ``LANG``, ``MPLCONFIGDIR``, ``PYTHONFAULTHANDLER`` (plus the job's own
+  ``environment``, set by the platform for its built-in baseline, never by an archive).
+  bwrap itself is started with the same small environment.
+
+The entrypoint runs under :mod:`common.launch` (the interpreter's ``-c`` program): as ``python
+main.py`` would run it, but the process ends with ``os._exit`` once the program's threads,
+``atexit`` functions and streams are done, skipping an interpreter teardown in which
+pyarrow's threads could make an honest run abort.
 
 **The program is pid 1 of its namespace** (``--as-pid-1``): there is no bwrap init inside
 for the algorithm to stop or kill (it shares the algorithm's uid, so a child could
@@ -84,12 +89,16 @@ from algorithms.sandbox.cgroups import (
 from algorithms.sandbox.outcome import Observed, infer_limit, message
 from algorithms.sandbox.outputfs import OutputTmpfs, usage
 from algorithms.sandbox.watch import LogReader, OutputWatch, sample_tree
+from common import launch
 
 POLL_SECONDS = 0.2
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
 # Packages of the platform: masked inside the runtime when installed there (non-editable).
+# The interpreter's ``-c`` program that runs the entrypoint (common/launch.py says why).
+LAUNCHER = Path(launch.__file__).read_text(encoding="utf-8")
+
 PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
 
 
@@ -238,7 +247,7 @@ class BubblewrapBackend(SandboxBackend):
         environment = {**job.environment, **self.environment()}
         for key, value in environment.items():
             args += ["--setenv", key, value]
-        args += ["--", _python(), "-B", "-s", f"/code/{job.entrypoint}"]
+        args += ["--", _python(), "-B", "-s", "-c", LAUNCHER, f"/code/{job.entrypoint}"]
         return args
 
     @staticmethod
@@ -250,6 +259,8 @@ class BubblewrapBackend(SandboxBackend):
             "HOME": SANDBOX_TMP,
             "LANG": "C.UTF-8",
             "MPLCONFIGDIR": SANDBOX_TMP,
+            # A crash prints every thread's Python stack into the run's log.
+            "PYTHONFAULTHANDLER": "1",
         }
 
     # --- running --------------------------------------------------------------------------
