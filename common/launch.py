@@ -40,8 +40,11 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable
-from typing import NoReturn
+
+TYPE_CHECKING = False  # typing is not imported: every algorithm run starts here
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
 
 
 def exit_status(code: object) -> int:
