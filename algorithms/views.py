@@ -26,9 +26,9 @@ from algorithms.services import (
 from algorithms.services.benchmark import benchmark_mark, version_in_benchmark
 from algorithms.services.manifest import manifest_of, reproductions_of
 from challenge_platform.audit import ReasonRequired
+from challenge_platform.markdown import markdown_html
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import is_organizer, user_is_member
-from datasets.views import markdown_html
 from scoring.services import PENDING as SUBMISSION_PENDING
 
 

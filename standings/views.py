@@ -8,10 +8,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from challenge_platform.markdown import markdown_html
 from challenge_platform.models import Team, Track
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
-from datasets.views import markdown_html
 from leaderboard.selectors import private_visible
 
 from . import selectors, services

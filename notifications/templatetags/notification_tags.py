@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from datasets.views import markdown_html
+from challenge_platform.markdown import markdown_html
 
 from ..models import Announcement
 
