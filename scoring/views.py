@@ -134,7 +134,11 @@ def submission_final_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_get(user=request.user, submission_pk=pk)
     if submission is None:
         raise Http404("no such submission")
-    final = request.POST.get("final") == "1"
+    value = request.POST.get("final")
+    if value not in ("0", "1"):  # a hand-made form: say so, change nothing
+        messages.error(request, "The final toggle takes final=1 (mark) or final=0 (unmark).")
+        return redirect("scoring:submission-detail", pk=submission.pk)
+    final = value == "1"
     try:
         submission_final_set(submission=submission, user=request.user, final=final)
     except SubmissionRefused as exc:

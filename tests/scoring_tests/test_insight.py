@@ -372,3 +372,8 @@ def test_the_toggle_on_the_page_marks_and_refuses_with_a_plain_message(three):
         == 404
     )
     assert client.get(f"/submissions/{b.pk}/final/").status_code == 405
+    # Anything but 1 or 0 (or nothing) changes nothing and says what the toggle takes.
+    for form in ({"final": "yes"}, {"final": ""}, {}):
+        response = client.post(f"/submissions/{b.pk}/final/", form, follow=True)
+        assert "takes final=1 (mark) or final=0 (unmark)" in response.content.decode()
+        assert Submission.objects.get(pk=b.pk).is_final
