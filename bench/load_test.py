@@ -247,26 +247,10 @@ class Process:
 
 
 def worker_command(queues: str, concurrency: int, hostname: str) -> list[str]:
-    """A Celery worker of ``queues`` (comma-separated) as the benches start it: INFO log, no
-    gossip or mingle (one worker)."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "challenge_platform",
-        "worker",
-        "-Q",
-        queues,
-        "--concurrency",
-        str(concurrency),
-        "--loglevel",
-        "INFO",
-        "--hostname",
-        hostname,
-        "--without-gossip",
-        "--without-mingle",
-    ]
+    """A Celery worker of ``queues`` (comma-separated) as the benches start it."""
+    from challenge_platform.worker_command import celery_worker_command
+
+    return celery_worker_command(queues, concurrency=concurrency, hostname=hostname)
 
 
 def wait_until(check, *, timeout: float, what: str, every: float = 0.2) -> None:

@@ -126,25 +126,10 @@ def main() -> None:
 
 
 def worker(data_dir: Path, queue: str) -> subprocess.Popen:
+    from challenge_platform.worker_command import celery_worker_command
+
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "challenge_platform",
-            "worker",
-            "-Q",
-            queue,
-            "--concurrency",
-            "1",
-            "--hostname",
-            f"{queue}@screenshots",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],
+        celery_worker_command(queue, concurrency=1, hostname=f"{queue}@screenshots"),
         cwd=REPO,
         stdout=open(data_dir / f"worker-{queue}.log", "ab"),
         stderr=subprocess.STDOUT,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from challenge_platform.worker_command import celery_worker_command
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -87,24 +89,9 @@ class WorkerProcess:
         )
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "challenge_platform",
-                "worker",
-                "-Q",
-                self.queues,
-                "--concurrency",
-                str(self.concurrency),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                self.nodename,
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_worker_command(
+                self.queues, concurrency=self.concurrency, hostname=self.nodename
+            ),
             cwd=REPO,
             env=env,
             stdout=log,
