@@ -1,6 +1,7 @@
 """The authorization matrix's vocabulary: status classes and one case (a URL, a method, what
-each role must get). The cases live in ``test_authorization_matrix`` and, for accounts,
-rules and task owners, in ``matrix_accounts``."""
+each role must get). The cases live in ``test_authorization_matrix`` (the site's pages),
+``matrix_api``, ``matrix_admin`` and, for accounts, rules and task owners,
+``matrix_accounts``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from tests.security_tests.conftest import ROLES
-from tests.security_tests.world import World
+from tests.security_tests.world import PASSWORD, World
 
 # Status classes.
 OK = "2xx"
@@ -42,3 +45,12 @@ class Case:
 
 
 API_LOGGED_IN = ("401", OK, OK, OK)
+
+
+# Request bodies more than one table uses.
+def upload(world: World) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("p.csv", world.files["a"]), "note": "matrix"}
+
+
+def bad_login(world: World) -> dict[str, Any]:
+    return {"username": world.users["a"].username, "password": "not-" + PASSWORD}
