@@ -188,7 +188,26 @@ def taken_back(c: Cluster, fault: Fault, by_id: dict[int, tuple]) -> str:
         f"killed worker: {len(liveness)} of {len(fault.stranded)} re-queued because their worker "
         f"was seen dead (liveness), re-queued {fmt(max(requeued, default=None))} and re-scored "
         f"{fmt(max(scored) if len(scored) == len(fault.stranded) else None)} after the kill "
-        f"({why})"
+        f"({why}){overtaken(c, fault, min((at for _, at in first.values()), default=None))}"
+    )
+
+
+def overtaken(c: Cluster, fault: Fault, requeued_at: float | None) -> str:
+    """How many uploads were waiting for a worker when the killed host's submissions were
+    re-queued, and how many of them were claimed only after those (ahead of the queue)."""
+    if requeued_at is None:
+        return ""
+    (waiting, behind), *_ = db_rows(
+        c,
+        "WITH back AS (SELECT max(started_at) AS at FROM scoring_submission WHERE id = ANY(%s)) "
+        "SELECT count(*), count(*) FILTER (WHERE s.started_at > back.at) "
+        "FROM scoring_submission s, back WHERE s.id <> ALL(%s) "
+        "AND s.created_at < to_timestamp(%s) AND s.started_at > to_timestamp(%s)",
+        (fault.stranded, fault.stranded, requeued_at, requeued_at),
+    )
+    return (
+        f"; {waiting} other uploads were waiting at the re-queue, {behind} of them claimed after "
+        "the re-queued ones"
     )
 
 

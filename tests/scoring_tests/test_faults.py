@@ -92,6 +92,8 @@ def lost_claim(pk: int) -> JobClaim:
 
 # Liveness judged within seconds, so the tests do not wait out the defaults (2 s, 12 s).
 FAST_LIVENESS = {"WORKER_BEAT_SECONDS": "0.5", "WORKER_LOST_AFTER_SECONDS": "3"}
+# A worker that holds its submission in "scoring" (for two minutes) until a test kills it.
+HOLDS_IT = {**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"}
 
 
 def start_scoring(scoring_worker_factory, task, client, **worker) -> tuple[object, int]:
@@ -112,12 +114,7 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
     scoring_worker_factory, task, client
 ):
     # The default stale time (390 s) and no beat process: only liveness can bring it back.
-    slow, pk = start_scoring(
-        scoring_worker_factory,
-        task,
-        client,
-        env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"},
-    )
+    slow, pk = start_scoring(scoring_worker_factory, task, client, env=HOLDS_IT)
     claim = JobClaim.objects.get(kind=SCORING.key, object_id=pk)
     assert claim.holder.startswith(f"{slow.nodename}#") and claim.lost_at is None
     watcher = scoring_worker_factory(env=FAST_LIVENESS)
@@ -148,12 +145,7 @@ def test_a_killed_worker_s_submission_is_scored_before_the_backlog_queued_behind
     # beating while it scores, and takes the submission back ahead of the queue: its next
     # claim is that submission, not the rest of the backlog. (Late acknowledgement with a
     # prefetch of one: a busy worker reserves nothing more, so the priority is not hidden.)
-    slow, first = start_scoring(
-        scoring_worker_factory,
-        task,
-        client,
-        env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"},
-    )
+    slow, first = start_scoring(scoring_worker_factory, task, client, env=HOLDS_IT)
     backlog = [api_upload(client, task, predictions_frame(task, seed=20 + i)) for i in range(4)]
     slow.kill()
     watcher = scoring_worker_factory(
