@@ -14,9 +14,11 @@ through the S3 storage. Then ``--uploads`` prediction files go through the balan
 these faults happen in order: a scoring worker host killed mid-scoring (SIGKILL; another
 worker sees it stop beating and re-queues what it held: the seconds from the kill to the
 new score and the reason kept on the claim are printed), the broker's link cut, PostgreSQL
-restarted, a web host stopped. It waits (bounded) until every
-submission is final and prints a summary; exit status 1 if a submission is lost or doubled,
-the board is wrong, or an upload met a server error.
+restarted, a web host stopped. Each fault begins once the previous one recovered (the killed
+worker's submissions scored again; for the others an upload made after it scored), at most
+``RECOVERY_CAP`` seconds later, so no fault's seconds count into another's. It waits
+(bounded) until every submission is final and prints a summary; exit status 1 if a
+submission is lost or doubled, the board is wrong, or an upload met a server error.
 
 Run: scripts/multihost.sh [--uploads 200] [--quick]
 """
@@ -39,12 +41,14 @@ import requests
 
 from bench.load_test import Fixture, prediction_file, prepare, wait_until
 from bench.multihost_faults import (
+    RECOVERY_CAP,
     Fault,
     cut_broker,
     db_rows,
     kill_worker_mid_scoring,
     restart_postgres,
     stop_web,
+    wait_recovered,
 )
 from bench.multihost_hosts import (
     ENTRYPOINT,
@@ -184,7 +188,26 @@ def taken_back(c: Cluster, fault: Fault, by_id: dict[int, tuple]) -> str:
         f"killed worker: {len(liveness)} of {len(fault.stranded)} re-queued because their worker "
         f"was seen dead (liveness), re-queued {fmt(max(requeued, default=None))} and re-scored "
         f"{fmt(max(scored) if len(scored) == len(fault.stranded) else None)} after the kill "
-        f"({why})"
+        f"({why}){overtaken(c, fault, min((at for _, at in first.values()), default=None))}"
+    )
+
+
+def overtaken(c: Cluster, fault: Fault, requeued_at: float | None) -> str:
+    """How many uploads were waiting for a worker when the killed host's submissions were
+    re-queued, and how many of them were claimed only after those (ahead of the queue)."""
+    if requeued_at is None:
+        return ""
+    (waiting, behind), *_ = db_rows(
+        c,
+        "WITH back AS (SELECT max(started_at) AS at FROM scoring_submission WHERE id = ANY(%s)) "
+        "SELECT count(*), count(*) FILTER (WHERE s.started_at > back.at) "
+        "FROM scoring_submission s, back WHERE s.id <> ALL(%s) "
+        "AND s.created_at < to_timestamp(%s) AND s.started_at > to_timestamp(%s)",
+        (fault.stranded, fault.stranded, requeued_at, requeued_at),
+    )
+    return (
+        f"; {waiting} other uploads were waiting at the re-queue, {behind} of them claimed after "
+        "the re-queued ones"
     )
 
 
@@ -361,6 +384,8 @@ def main() -> int:
             timeout=600,
             what=f"{marks[k]} uploads answered",
         )
+        if faults:  # one fault at a time: the previous one's recovery is measured first
+            wait_recovered(c, faults[-1])
         print(f"fault: {fault.name}", flush=True)
         with uploads.lock:
             uploads.hold_at = marks[k + 1]  # uploads go on during the fault, up to the next
@@ -467,6 +492,12 @@ def main() -> int:
     for fault in faults:
         if fault.stranded:
             print(taken_back(c, fault, by_id))
+    waits = [fmt(f.recovered) if f.recovered is not None else "not" for f in faults[:-1]]
+    print(
+        f"faults apart: each next fault began once the previous one recovered (its held "
+        f"submissions scored again, or an upload made after it scored), at most "
+        f"{RECOVERY_CAP:.0f} s later: recovered after {', '.join(waits)}"
+    )
     print(beat_gaps())
     bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)
     bad = bad or bool(uploads.given_up) or len(accepted) != opts.uploads

@@ -1,5 +1,6 @@
 """The faults of the many-hosts run (bench/multihost.py): a scoring host killed mid-scoring,
-the broker's link cut, PostgreSQL restarted, a web host stopped."""
+the broker's link cut, PostgreSQL restarted, a web host stopped; each next one waits until
+the previous one recovered (bounded), so each is measured on its own."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Fault:
     healed: float = 0.0
     detail: str = ""
     stranded: list[int] = field(default_factory=list)
+    recovered: float | None = None  # seconds from its start until it recovered (see below)
 
 
 def in_flight(log: Path) -> set[str]:
@@ -149,3 +151,44 @@ def stop_web(c: Cluster, fault: Fault) -> None:
         how = "killed after 60 s (SIGTERM not enough)"
     fault.healed = time.time()
     fault.detail = f"web2 {how}"
+
+
+# --- one fault at a time ----------------------------------------------------------------------
+
+RECOVERY_CAP = 90.0  # seconds the next fault waits for this one's recovery, at most
+
+
+def recovered(c: Cluster, fault: Fault) -> float | None:
+    """Seconds from ``fault``'s start until it recovered, None while it has not: for a killed
+    worker, until every submission it held was final again; for any other fault, until the
+    first upload made after it began was scored."""
+    if fault.stranded:
+        rows = db_rows(
+            c,
+            "SELECT count(*) FILTER (WHERE status IN ('queued', 'scoring')), "
+            "max(extract(epoch FROM finished_at)) FROM scoring_submission WHERE id = ANY(%s)",
+            (fault.stranded,),
+        )
+        pending, last = rows[0]
+        return None if pending or last is None else float(last) - fault.started
+    rows = db_rows(
+        c,
+        "SELECT min(extract(epoch FROM finished_at)) FROM scoring_submission "
+        "WHERE status = 'scored' AND created_at >= to_timestamp(%s)",
+        (fault.started,),
+    )
+    first = rows[0][0]
+    return None if first is None else float(first) - fault.started
+
+
+def wait_recovered(c: Cluster, fault: Fault, *, cap: float = RECOVERY_CAP) -> None:
+    """Wait until ``fault`` recovered, so that the next fault's seconds are not counted into
+    its recovery; after ``cap`` seconds say so and go on (``fault.recovered`` stays None)."""
+    waited = time.monotonic()
+    while (seconds := recovered(c, fault)) is None:
+        if time.monotonic() - waited >= cap:
+            print(f"  not recovered within {cap:.0f} s: the next fault begins anyway", flush=True)
+            return
+        time.sleep(0.5)
+    fault.recovered = seconds
+    print(f"  recovered {seconds:.1f} s after it began", flush=True)

@@ -39,7 +39,9 @@ Public API (stable; extend, don't rename):
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
   a Celery task **by name** (after commit), so services never import task modules; the
   queue comes from the task's ``platform_task`` registration; an unknown name raises
-  ``LookupError``, a broker failure is logged (the sweeper re-queues).
+  ``LookupError``, a broker failure is logged (the sweeper re-queues). A job the sweep
+  re-queues (stale, or its worker seen dead) is published ``urgent``: ahead of the queue.
+- :func:`job_cancel` / :class:`JobAlreadyFinished` (in :mod:`challenge_platform.job_cancel`).
 
 General helpers live in ``common``: ``common.files.delete_file_quietly``,
 ``common.finite.json_finite`` and ``common.finite.float_or_none``.
@@ -61,6 +63,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from challenge_platform.celery import TASK_QUEUES, app
+from challenge_platform.job_cancel import JobAlreadyFinished, job_cancel  # noqa: F401 - API
 from challenge_platform.job_holders import (
     Decide,
     claim_lost,
@@ -73,6 +76,8 @@ from challenge_platform.job_holders import (
 logger = logging.getLogger(__name__)
 
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# The broker priority of a re-queued job (see publish): on Redis, 0 is served first.
+URGENT_PRIORITY = 0
 SWEEP_BATCH = 500
 
 REQUEUED = "requeued"
@@ -127,7 +132,9 @@ _KINDS: dict[str, JobKind] = {}
 # --- publishing ---------------------------------------------------------------------------
 
 
-def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any) -> bool:
+def publish(
+    task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
+) -> bool:
     """Send the Celery task ``task_name`` with ``kwargs`` now; False (logged) if the broker
     refused. A lost message is never fatal: the kind's sweeper re-queues the row.
 
@@ -135,6 +142,12 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
     process that has not loaded the task's module yet (a web process) loads it by name once
     (a project task is named ``<module>.<function>``), like a worker's autodiscovery, but
     without Celery's Django set-up. An unknown name is a programming error: ``LookupError``.
+
+    Every message goes at the broker's normal priority (``CELERY_TASK_DEFAULT_PRIORITY``);
+    an ``urgent`` one (a job taken back from a dead worker or a stale row: it waited once
+    already) at :data:`URGENT_PRIORITY`, which every worker takes before any normal message
+    of its queues (kombu's Redis transport keeps a list per priority step and pops the
+    lowest number first).
     """
     if task_name not in TASK_QUEUES:
         with contextlib.suppress(ImportError):
@@ -147,6 +160,7 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
             kwargs=kwargs,
             countdown=countdown,
             queue=TASK_QUEUES.get(task_name),
+            priority=URGENT_PRIORITY if urgent else app.conf.task_default_priority,
             retry_policy=RETRY_POLICY,
         )
     except Exception:
@@ -156,16 +170,18 @@ def publish(task_name: str, /, *, countdown: float | None = None, **kwargs: Any)
 
 
 def publish_after_commit(
-    task_name: str, /, *, countdown: float | None = None, **kwargs: Any
+    task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> None:
     """Publish ``task_name(**kwargs)`` once the current transaction commits (at once outside
     one); nothing is sent if it rolls back."""
-    transaction.on_commit(lambda: publish(task_name, countdown=countdown, **kwargs))
+    transaction.on_commit(lambda: publish(task_name, countdown=countdown, urgent=urgent, **kwargs))
 
 
-def publish_job_after_commit(kind: JobKind, *, pk: int, countdown: float | None = None) -> None:
-    """Ring ``kind``'s doorbell for row ``pk`` after commit."""
-    publish_after_commit(kind.task_name, countdown=countdown, **{kind.pk_kwarg: pk})
+def publish_job_after_commit(
+    kind: JobKind, *, pk: int, countdown: float | None = None, urgent: bool = False
+) -> None:
+    """Ring ``kind``'s doorbell for row ``pk`` after commit (``urgent``: ahead of the queue)."""
+    publish_after_commit(kind.task_name, countdown=countdown, urgent=urgent, **{kind.pk_kwarg: pk})
 
 
 # --- claim and transitions ------------------------------------------------------------------
@@ -391,51 +407,6 @@ def job_transition(
 # --- bounded retries ----------------------------------------------------------------------
 
 
-class JobAlreadyFinished(Exception):
-    """:func:`job_cancel` found the job already final; ``job`` is its locked row."""
-
-    def __init__(self, job: Any) -> None:
-        super().__init__(f"{job} has already finished")
-        self.job = job
-
-
-def job_cancel(
-    kind: JobKind,
-    *,
-    pk: int,
-    cancelled: str,
-    message_field: str,
-    message: str = "cancelled before a worker started it",
-) -> Any:
-    """Cancel a job under its row lock: a queued one ends ``cancelled`` at once (with
-    ``message``); a running one is flagged (``cancel_requested``) and its worker stops it
-    within seconds. Returns the locked row; raises :class:`JobAlreadyFinished` when final.
-    The one cancel of every job kind with a ``cancel_requested`` flag (algorithm runs and
-    baseline runs)."""
-    now = timezone.now()
-    with transaction.atomic():
-        job = kind.model.objects.select_for_update().get(pk=pk)
-        status = getattr(job, kind.status_field)
-        if status == kind.queued:
-            setattr(job, kind.status_field, cancelled)
-            job.cancel_requested = True
-            setattr(job, message_field, message)
-            setattr(job, kind.changed_field, now)
-            update = [kind.status_field, "cancel_requested", message_field, kind.changed_field]
-            if kind.finished_field:
-                setattr(job, kind.finished_field, now)
-                update.append(kind.finished_field)
-            job.save(update_fields=update)
-        elif status == kind.running:
-            if not job.cancel_requested:
-                job.cancel_requested = True
-                job.save(update_fields=["cancel_requested"])
-        else:
-            raise JobAlreadyFinished(job)
-    logger.info("%s %s: cancel requested (%s)", kind.label, pk, status)
-    return job
-
-
 def attempts_left(kind: JobKind, job: Any) -> int:
     """How many more claims ``job`` may have (a large number when the kind does not count)."""
     if not kind.attempts_field or kind.max_attempts is None:
@@ -545,7 +516,7 @@ def jobs_sweep(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
-            publish_job_after_commit(kind, pk=pk)
+            publish_job_after_commit(kind, pk=pk, urgent=True)  # it waited once already
             report.requeued.append(pk)
     if report.requeued or report.failed:
         logger.warning(

@@ -401,7 +401,15 @@ CELERY_TASK_QUEUES = (
 )
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# With late acknowledgement a worker reserves only the messages its free processes can start
+# (concurrency x 1): nothing waits in a worker's memory, so a message published ahead of the
+# queue (below) is the next one any free process takes.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Message priorities: on Redis, kombu keeps one list per priority step of each queue and a
+# worker pops the lowest step of all its queues first. Every task goes at this priority; a
+# job taken back from a dead worker or re-queued as stale goes at 0, ahead of the backlog
+# (challenge_platform.jobs.publish). A message without a priority counts as 0.
+CELERY_TASK_DEFAULT_PRIORITY = 3
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker child whose resident memory passed this after a task is replaced by a fresh
@@ -471,6 +479,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # connection (kombu's docs); the publish then fails, is logged, and the sweeper re-queues.
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    # kombu's default, written down: the lists of CELERY_TASK_DEFAULT_PRIORITY and of 0.
+    "priority_steps": [0, 3, 6, 9],
 }
 # Worker liveness (challenge_platform/workers.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at

@@ -46,6 +46,7 @@ from tests.scoring_tests.factories import (
     imported_task,
     make_participant,
 )
+from tests.support.broker import queue_length
 
 pytestmark = pytest.mark.slow
 
@@ -221,7 +222,7 @@ def test_the_beat_rings_when_the_budget_opens_again(world, broker, tmp_path, set
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 1
     assert benchmark_tick()["rung"] == 1  # opened: one doorbell per queued re-run
     assert benchmark_tick()["rung"] == 0  # still open: the doorbell is out already
-    assert broker.llen("algorithms") == 1
+    assert queue_length(broker, "algorithms") == 1
 
 
 def test_the_queue_api_counts_and_estimates(world, broker, tmp_path, settings):

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import zipfile
-from base64 import b64decode
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from algorithms.services.taskfolder import task_folder_write
 from challenge_platform.models import Team
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task
+from tests.support.broker import queue_length, queued_messages, task_of
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +46,9 @@ pytestmark = pytest.mark.django_db
 def published_runs(redis_client) -> list[int]:
     """The run ids of the ``run_baseline`` messages waiting in the ``baselines`` queue."""
     pks = []
-    for raw in redis_client.lrange("baselines", 0, -1):
-        message = json.loads(raw)
-        assert message["headers"]["task"] == "algorithms.tasks.run_baseline"
-        _args, kwargs, _embed = json.loads(b64decode(message["body"]))
+    for message in queued_messages(redis_client, "baselines"):
+        name, kwargs, _priority = task_of(message)
+        assert name == "algorithms.tasks.run_baseline"
         pks.append(kwargs["run_pk"])
     return sorted(pks)
 
@@ -82,7 +81,7 @@ def test_queueing_publishes_to_the_baselines_queue_after_commit(
     for callback in callbacks:
         callback()
     assert published_runs(baseline_broker) == [run.pk]
-    assert baseline_broker.llen("scoring") == 0
+    assert queue_length(baseline_broker, "scoring") == 0
     assert run.status == AlgorithmRunStatus.QUEUED and run.profile == "baseline"
     assert run.options == {"presets": "medium_quality", "time_limit": 20, "hard_timeout": 160}
     assert run.limits["wall_seconds"] == 160 and run.limits["memory_mb"] > 0

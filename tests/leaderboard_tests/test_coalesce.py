@@ -24,6 +24,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
+from tests.support.broker import pop_message, queued_messages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_broker")]
 
@@ -38,8 +39,7 @@ def clean_broker(redis_client):
 
 def bootstrap_messages(redis_client) -> list[dict]:
     out = []
-    for raw in redis_client.lrange("scoring", 0, -1):
-        message = json.loads(raw)
+    for message in queued_messages(redis_client, "scoring"):
         if message["headers"]["task"] == board_services.BOOTSTRAP_TASK:
             out.append(message)
     return out
@@ -64,7 +64,7 @@ def score_committed(sub, capture) -> None:
 
 def take(redis_client) -> tuple[int, dict]:
     """Deliver the oldest message like a worker; the computations made and its headers."""
-    message = json.loads(redis_client.rpop("scoring"))
+    message = pop_message(redis_client, "scoring")
     _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]
 

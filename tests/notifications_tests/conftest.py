@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 
+from tests.support.broker import priority_lists, queued_messages, task_of
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture
 from tests.support.webhook_receiver import webhook_receiver  # noqa: F401 - fixture
 
@@ -31,16 +29,15 @@ def broker(redis_server, redis_client):
     class Broker:
         def queued(self, queue: str = "notifications") -> list[tuple[str, dict]]:
             out = []
-            for raw in redis_client.lrange(queue, 0, -1):
-                message = json.loads(raw)
-                body = json.loads(base64.b64decode(message["body"]))
-                out.append((message["headers"]["task"], body[1]))
+            for message in queued_messages(redis_client, queue):
+                name, kwargs, _priority = task_of(message)
+                out.append((name, kwargs))
             return out
 
         def take(self, queue: str = "notifications") -> list[tuple[str, dict]]:
             """Like ``queued`` but removes them (as a worker consuming them would)."""
             out = self.queued(queue)
-            redis_client.delete(queue)
+            redis_client.delete(*priority_lists(queue))
             return out
 
     return Broker()

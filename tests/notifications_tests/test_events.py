@@ -18,6 +18,7 @@ from notifications.services import announcement_create, mail_send
 from standings.services import challenge_finish
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
+from tests.support.broker import priority_lists
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def deliver_mails(w) -> list[tuple[str, str]]:
 
 
 def flush(redis_client):
-    redis_client.delete("notifications")
+    redis_client.delete(*priority_lists("notifications"))
 
 
 def test_deadline_reminders_go_once_each_to_participants(

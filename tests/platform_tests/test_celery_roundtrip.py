@@ -9,6 +9,7 @@ import pytest
 
 from challenge_platform.models import WorkerHeartbeat
 from challenge_platform.tasks import ping
+from tests.support.broker import queue_length
 
 pytestmark = pytest.mark.celery_worker
 
@@ -24,5 +25,5 @@ def test_task_round_trip_through_real_redis_and_worker(celery_worker, redis_clie
     else:
         pytest.fail(f"the worker never ran the task; log:\n{celery_worker.log_tail()}")
     # The message went through Redis (not an eager, in-process call): the queue is drained now.
-    assert redis_client.llen("scoring") == 0
+    assert queue_length(redis_client, "scoring") == 0
     assert celery_worker.process.poll() is None

@@ -24,6 +24,7 @@ from challenge_platform.celery import app
 from challenge_platform.models import WorkerHeartbeat
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
+from tests.support.broker import queue_length
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -48,7 +49,7 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
         response = setup.upload()
         assert response.status_code == 201, response.content
         pks.append(response.json()["id"])
-    assert broker.llen("scoring") == 4  # the doorbells, while no worker runs
+    assert queue_length(broker, "scoring") == 4  # the doorbells, while no worker runs
     broker.flushall()  # ...lost
 
     worker = processes(env={"SWEEPER_STALE_AFTER_SECONDS": "1"})

@@ -7,14 +7,13 @@ test reaches a later test's worker.
 
 from __future__ import annotations
 
-import json
-from base64 import b64decode
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 
+from tests.support.broker import queued_messages, task_of
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
@@ -31,12 +30,10 @@ def broker(redis_server, redis_client):
 def queued_submission_pks(redis_client, queue: str = "scoring") -> list[int]:
     """The submission ids of the ``score_submission`` messages waiting in ``queue``."""
     pks = []
-    for raw in redis_client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        if message["headers"]["task"] != "scoring.tasks.score_submission":
-            continue
-        _args, kwargs, _embed = json.loads(b64decode(message["body"]))
-        pks.append(kwargs["submission_pk"])
+    for message in queued_messages(redis_client, queue):
+        name, kwargs, _priority = task_of(message)
+        if name == "scoring.tasks.score_submission":
+            pks.append(kwargs["submission_pk"])
     return sorted(pks)
 
 

@@ -92,6 +92,8 @@ def lost_claim(pk: int) -> JobClaim:
 
 # Liveness judged within seconds, so the tests do not wait out the defaults (2 s, 12 s).
 FAST_LIVENESS = {"WORKER_BEAT_SECONDS": "0.5", "WORKER_LOST_AFTER_SECONDS": "3"}
+# A worker that holds its submission in "scoring" (for two minutes) until a test kills it.
+HOLDS_IT = {**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"}
 
 
 def start_scoring(scoring_worker_factory, task, client, **worker) -> tuple[object, int]:
@@ -112,12 +114,7 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
     scoring_worker_factory, task, client
 ):
     # The default stale time (390 s) and no beat process: only liveness can bring it back.
-    slow, pk = start_scoring(
-        scoring_worker_factory,
-        task,
-        client,
-        env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "120"},
-    )
+    slow, pk = start_scoring(scoring_worker_factory, task, client, env=HOLDS_IT)
     claim = JobClaim.objects.get(kind=SCORING.key, object_id=pk)
     assert claim.holder.startswith(f"{slow.nodename}#") and claim.lost_at is None
     watcher = scoring_worker_factory(env=FAST_LIVENESS)
@@ -138,6 +135,40 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
     wait_scored_line(watcher, pk)
     assert (scored_lines(slow, pk), scored_lines(watcher, pk)) == (0, 1)
     assert f"worker {claim.holder} seen dead" in watcher.log_path.read_text()
+
+
+def test_a_killed_worker_s_submission_is_scored_before_the_backlog_queued_behind_it(
+    scoring_worker_factory, task, client
+):
+    # The killed worker held one submission; four more were uploaded behind it. The watcher
+    # (one process, each scoring held 5 s) starts on the backlog, sees the killed worker stop
+    # beating while it scores, and takes the submission back ahead of the queue: its next
+    # claim is that submission, not the rest of the backlog. (Late acknowledgement with a
+    # prefetch of one: a busy worker reserves nothing more, so the priority is not hidden.)
+    slow, first = start_scoring(scoring_worker_factory, task, client, env=HOLDS_IT)
+    backlog = [api_upload(client, task, predictions_frame(task, seed=20 + i)) for i in range(4)]
+    slow.kill()
+    watcher = scoring_worker_factory(
+        concurrency=1, env={**FAST_LIVENESS, "SCORING_TEST_DELAY_SECONDS": "5"}
+    )
+    watcher.wait_ready()
+
+    for pk in [first, *backlog]:
+        wait_for(
+            lambda pk=pk: status_of(pk).status == SubmissionStatus.SCORED,
+            timeout=120,
+            what=f"submission {pk} to be scored",
+            log=[watcher],
+        )
+    lost = lost_claim(first)
+    assert lost.lost_reason.startswith(f"its worker {lost.holder} stopped beating")
+    claimed = {pk: status_of(pk).started_at for pk in [first, *backlog]}
+    before = [pk for pk in backlog if claimed[pk] < lost.lost_at]
+    after = [pk for pk in backlog if claimed[pk] > lost.lost_at]
+    assert after, "the watcher still had uploads queued when it took the submission back"
+    assert sorted(claimed, key=claimed.__getitem__) == [*before, first, *after]
+    assert status_of(first).attempts == 2
+    assert {status_of(pk).attempts for pk in backlog} == {1}
 
 
 def test_a_worker_busy_in_a_long_scoring_is_not_taken_for_dead(

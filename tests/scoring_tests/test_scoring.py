@@ -127,7 +127,9 @@ def test_internal_errors_are_retried_then_fail_without_blaming_the_participant(
     monkeypatch.setattr(
         jobs,
         "publish",
-        lambda name, /, *, countdown=None, **kw: published.append({**kw, "countdown": countdown}),
+        lambda name, /, *, countdown=None, urgent=False, **kw: published.append(
+            {**kw, "countdown": countdown, "urgent": urgent}
+        ),
     )
 
     def broken(*args, **kwargs):
@@ -139,7 +141,12 @@ def test_internal_errors_are_retried_then_fail_without_blaming_the_participant(
             submission = score(submission)
         assert submission.status == SubmissionStatus.QUEUED
         assert submission.attempts == attempt and submission.error == ""
-        assert published[-1] == {"submission_pk": submission.pk, "countdown": 2**attempt}
+        # A retry waits its backoff at the normal priority (only the sweep's re-queue is urgent).
+        assert published[-1] == {
+            "submission_pk": submission.pk,
+            "countdown": 2**attempt,
+            "urgent": False,
+        }
 
     submission = score(submission)
     assert submission.status == SubmissionStatus.FAILED

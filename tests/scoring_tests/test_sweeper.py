@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from challenge_platform import hooks, jobs
@@ -20,6 +21,7 @@ from scoring.services import (
 from scoring.tasks import score_submission, sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
+from tests.support.broker import queued_messages, task_of
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +87,27 @@ def test_stale_queued_and_scoring_submissions_are_requeued_and_published(
 
     # Requeued ones are not touched again until they are stale once more.
     assert run_sweeper(django_capture_on_commit_callbacks).requeued == []
+
+
+def test_a_stale_submission_goes_back_ahead_of_the_queue_and_a_rescore_behind_it(
+    task, broker, django_capture_on_commit_callbacks
+):
+    # Two uploads wait (normal priority); then the sweeper re-queues a stale one: it waited
+    # once already, so a worker takes it before them. A rescore waits its turn.
+    stale = new_submission(task, status=SubmissionStatus.SCORING, age=120, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = [new_submission(task).pk for _ in range(2)]
+    run_sweeper(django_capture_on_commit_callbacks)
+    done = new_submission(task, status=SubmissionStatus.SCORED)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_rescore(submission=done)
+
+    taken = [task_of(message) for message in queued_messages(broker, "scoring")]
+    assert [(kwargs["submission_pk"], priority) for _, kwargs, priority in taken] == [
+        (stale.pk, 0),
+        *[(pk, settings.CELERY_TASK_DEFAULT_PRIORITY) for pk in waiting],
+        (done.pk, settings.CELERY_TASK_DEFAULT_PRIORITY),
+    ]
 
 
 def test_a_submission_that_used_every_attempt_fails_with_the_internal_message(

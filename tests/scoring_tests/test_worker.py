@@ -18,6 +18,7 @@ from tests.scoring_tests.factories import (
     sklearn_scores,
     upload,
 )
+from tests.support.broker import queue_length
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -97,6 +98,6 @@ def test_uploads_are_scored_by_a_real_worker_like_scikit_learn(scoring_worker, t
     last = api_upload(client, tasks["matching"], csv_bytes(frames["matching"]), "again.csv")
     assert poll_until_final(client, last, scoring_worker)["status"] == "scored"
     assert scoring_worker.process.poll() is None
-    assert broker.llen("scoring") == 0, "every message went through Redis and was consumed"
+    assert queue_length(broker, "scoring") == 0, "every message went through Redis and was consumed"
     assert set(Submission.objects.values_list("attempts", flat=True)) == {1}
     assert not Submission.objects.filter(status__in=["queued", "scoring"]).exists()

@@ -1,0 +1,50 @@
+"""The messages waiting in a Celery queue on the real Redis broker, as a worker will take them.
+
+kombu's Redis transport keeps one list per priority step of a queue: ``scoring`` for
+priority 0 (a job re-queued ahead of the backlog) and ``scoring\\x06\\x163`` for 3, the
+default (``CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"]``); a publish pushes on the
+left and a worker pops the right end of the lowest step first. Tests read the lists
+through these helpers, never one list by name.
+"""
+
+from __future__ import annotations
+
+import json
+from base64 import b64decode
+from typing import Any
+
+from django.conf import settings
+from kombu.transport.redis import Channel
+
+
+def priority_lists(queue: str) -> list[str]:
+    """The Redis lists of ``queue``, in the order a worker serves them."""
+    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
+    return [f"{queue}{Channel.sep}{step}" if step else queue for step in steps]
+
+
+def queued_messages(redis_client: Any, queue: str) -> list[dict]:
+    """The raw messages waiting in ``queue``, the next one to be taken first."""
+    messages = []
+    for key in priority_lists(queue):
+        messages += [json.loads(raw) for raw in reversed(redis_client.lrange(key, 0, -1))]
+    return messages
+
+
+def queue_length(redis_client: Any, queue: str) -> int:
+    return sum(redis_client.llen(key) for key in priority_lists(queue))
+
+
+def pop_message(redis_client: Any, queue: str) -> dict | None:
+    """Take the next message of ``queue`` as a worker would (None when it is empty)."""
+    for key in priority_lists(queue):
+        raw = redis_client.rpop(key)
+        if raw is not None:
+            return json.loads(raw)
+    return None
+
+
+def task_of(message: dict) -> tuple[str, dict, int | None]:
+    """A message's task name, keyword arguments and priority."""
+    _args, kwargs, _embed = json.loads(b64decode(message["body"]))
+    return message["headers"]["task"], kwargs, message["properties"].get("priority")
