@@ -6,8 +6,9 @@ is a participant like the others (``Case.owner``, by default what team A and B g
 
 The matrix holds one or more cases per URL pattern, each with the status class every role
 must get: the site's pages below, the API in ``matrix_api``, the admin console in
-``matrix_admin``, accounts, rules and task owners in ``matrix_accounts``. ``test_every_url_pattern_has_an_expectation`` walks the URL conf, so a new
-URL without a row here fails the suite. Standard admin pages (changelist, add, change,
+``matrix_admin``, accounts, rules and task owners in ``matrix_accounts``.
+``test_every_url_pattern_has_an_expectation`` walks the URL conf, so a new URL without a row
+fails the suite. Standard admin pages (changelist, add, change,
 delete, history) get their rows from ``admin.site``'s registry; an admin model without an
 object to point at, and any custom admin URL, must be added by hand.
 
