@@ -165,8 +165,26 @@ class Classification(TaskKind):
 
 
 def _row_log_losses(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """-log of each row's probability of its true class, clipped to [eps, 1 - eps]."""
     eps = np.finfo(np.float64).eps
-    return -np.log(np.clip(proba[np.arange(y.size), y], eps, 1 - eps))
+    picked = _true_class_probabilities(proba, y)
+    np.maximum(picked, eps, out=picked)  # np.clip's values, in place
+    np.minimum(picked, 1 - eps, out=picked)
+    np.log(picked, out=picked)
+    return np.negative(picked, out=picked)
+
+
+def _true_class_probabilities(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``proba[i, y[i]]`` per row (a new array), as one ``take`` from the matrix's memory
+    when it is contiguous (class-major, as aligned, or row-major): about half the time of
+    the two-array fancy index."""
+    n, k = proba.shape
+    rows = np.arange(n)
+    if proba.flags.f_contiguous:
+        return np.take(proba.T.ravel(), y.astype(np.intp) * n + rows)
+    if proba.flags.c_contiguous:
+        return np.take(proba.ravel(), rows * k + y)
+    return proba[rows, y]
 
 
 def _metrics(cm: np.ndarray, losses: np.ndarray | None) -> dict[str, float]:
