@@ -8,6 +8,8 @@ refusals' messages must come out as when the values were first copied into one a
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -22,7 +24,7 @@ CLASSES = ["a", "b", "c"]
 def chunked(values: list, cuts: list[int], type_: pa.DataType = pa.float64()) -> pa.ChunkedArray:
     bounds = [0, *cuts, len(values)]
     return pa.chunked_array(
-        [pa.array(values[a:b], type_) for a, b in zip(bounds, bounds[1:], strict=False)], type_
+        [pa.array(values[a:b], type_) for a, b in itertools.pairwise(bounds)], type_
     )
 
 
