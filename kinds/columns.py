@@ -15,6 +15,9 @@ import pyarrow as pa
 
 from common.parallel import map_rows
 
+_MIN_BATCH_ROWS = 1024  # batches this small on average are joined first
+_MAX_BATCHES = 64
+
 
 def float_chunks(column: pa.ChunkedArray) -> list[np.ndarray]:
     """The column's values as float64 (null: NaN), a numpy array per chunk: a view of
@@ -42,7 +45,11 @@ class FloatColumns:
     def of(cls, table: pa.Table, names: list[str]) -> FloatColumns:
         """``names``' columns of ``table`` (numbers: checked by the caller), zero-copy
         where Arrow holds float64 without nulls."""
-        batches = table.select(names).to_batches()  # every column cut at the same rows
+        chosen = table.select(names)
+        batches = chosen.to_batches()  # every column cut at the same rows
+        if len(batches) > _MAX_BATCHES + chosen.num_rows // _MIN_BATCH_ROWS:
+            # Tiny batches (a file of one-row row groups): one copy, not a Python step each.
+            batches = chosen.combine_chunks().to_batches()
         return cls(
             batches=tuple(tuple(_floats(values) for values in batch.columns) for batch in batches),
             rows=table.num_rows,

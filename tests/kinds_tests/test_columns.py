@@ -112,3 +112,12 @@ def test_a_bad_probability_in_a_later_chunk_is_refused_naming_its_row(value, mes
     with pytest.raises(SubmissionInvalid) as caught:
         align_submission(table, solution(n))
     assert caught.value.message.startswith(message)
+
+
+def test_many_tiny_batches_are_joined_into_one():
+    # A file of one-row row groups would otherwise cost a Python step per row and column.
+    n = 5000
+    table = pa.table({"x": chunked(list(np.linspace(0, 1, n)), list(range(1, n)))})
+    columns = FloatColumns.of(table, ["x"])
+    assert len(columns.batches) == 1
+    np.testing.assert_array_equal(columns.matrix()[0], np.linspace(0, 1, n))
