@@ -123,7 +123,7 @@ class Classification(TaskKind):
         self, table: pa.Table, *, classes: list[str], example_ids: ExampleIds
     ) -> Values:
         pred = class_codes(table["label"], classes, example_ids)
-        return Values(pred=pred, proba=proba_matrix(table, classes, example_ids))
+        return Values(pred=pred, proba=proba_columns(table, classes, example_ids))
 
     def metric_names(self, *, scores_given: bool, opis_groups: bool = False) -> list[str]:
         return ["accuracy", "macro_f1"] + (["log_loss", "opis"] if scores_given else [])
@@ -245,7 +245,7 @@ def class_codes(labels: pa.ChunkedArray, classes: list[str], example_ids: Exampl
     return codes
 
 
-def proba_matrix(
+def proba_columns(
     table: pa.Table, classes: list[str], example_ids: ExampleIds
 ) -> FloatColumns | None:
     """The ``proba_<class>`` columns, checked (every value in [0, 1], each row's sum 1
