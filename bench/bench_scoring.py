@@ -14,11 +14,13 @@ measured on this machine, the floor in this process and ours in a child process:
 
 With ``--before <git revision>`` the same files are also scored by that revision's code
 (``git archive`` into a temporary folder, run in a child process like ours), in the same
-rounds: a before/after in one run.
+rounds: a before/after in one run. ``--rounds N`` measures the floor, ours (and before) in
+turn N times, so that a shared machine's swings in load fall on each alike; the times are
+each one's best over the rounds, and ``med`` columns give the median of the rounds' ratios.
 
 Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 3000000] [--repeat 3]
      [--reference-repeat 1] [--reference-max-rows 5000000] [--cases "parquet shuffled"]
-     [--before main]
+     [--before main] [--rounds 5]
      BENCH_SCORING_ROWS=30000000 .venv/bin/python bench/bench_scoring.py --no-reference
 
 Test ids are ``id-000000123``: shuffled files take the integer path of
@@ -180,6 +182,30 @@ def code_at(revision: str, folder: Path) -> Path:
     return folder
 
 
+def measure_round(
+    solution: Path, submission: Path, repeat: int, before: Path | None
+) -> dict[str, object]:
+    """One round: the floor here, then ours (and the code ``before``) in a child each."""
+    t_floor, _ = best_of(repeat, lambda: floor(solution, submission))
+    out: dict[str, object] = {
+        "floor": t_floor,
+        "ours": measure_in_child(REPO, solution, submission, repeat),
+    }
+    if before is not None:
+        out["before"] = measure_in_child(before, solution, submission, repeat)
+    return out
+
+
+def best_in(rounds: list[dict], name: str) -> dict[str, float]:
+    """``name``'s best warm and cold seconds over the rounds."""
+    return {key: min(r[name][key] for r in rounds) for key in ("warm", "cold")}
+
+
+def median_ratio(rounds: list[dict], name: str) -> float:
+    """The median over the rounds of ``name``'s warm seconds / that round's floor."""
+    return float(np.median([r[name]["warm"] / r["floor"] for r in rounds]))
+
+
 def same(a: dict, b: dict) -> bool:
     """Every metric of the reference ``b`` (``a`` also has OPIS, which it lacks)."""
     return all(np.isclose(a[s][m], b[s][m], rtol=1e-9, atol=1e-12) for s in b for m in b[s])
@@ -214,6 +240,12 @@ def main() -> None:
     parser.add_argument(
         "--before", help="also score with the code of this git revision (a before/after)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure floor, ours (and before) in turn this many times (medians of the ratios)",
+    )
     parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # the child process of measure_in_child
@@ -224,6 +256,8 @@ def main() -> None:
         f"{'rows':>9} {'submission':<18} {'floor s':>8} {'ours s':>7} {'cold s':>7} "
         f"{'ours/floor':>10} {'cold/floor':>10} {'ref s':>7} {'ref/ours':>8}"
         + (f" {'before s':>8} {'cold s':>7} {'before/floor':>12}" if args.before else "")
+        + (f" {'med ours/floor':>14}" if args.rounds > 1 else "")
+        + (f" {'med before/floor':>16}" if args.rounds > 1 and args.before else "")
     )
     print(header)
     print("-" * len(header))
@@ -236,8 +270,11 @@ def main() -> None:
             with_reference = not args.no_reference and rows <= args.reference_max_rows
             for name in args.cases:
                 sol, sub = paths["solution"], paths[name]
-                t_floor, _ = best_of(args.repeat, lambda sol=sol, sub=sub: floor(sol, sub))
-                now = measure_in_child(REPO, sol, sub, args.repeat)
+                rounds = [
+                    measure_round(sol, sub, args.repeat, before) for _ in range(max(1, args.rounds))
+                ]
+                t_floor = min(r["floor"] for r in rounds)
+                now = best_in(rounds, "ours")
                 line = (
                     f"{rows:>9,} {name:<18} {t_floor:>8.2f} {now['warm']:>7.2f} "
                     f"{now['cold']:>7.2f} {now['warm'] / t_floor:>10.2f} "
@@ -254,10 +291,14 @@ def main() -> None:
                 else:
                     line += f" {'-':>7} {'-':>8}"
                 if before is not None:
-                    was = measure_in_child(before, sol, sub, args.repeat)
+                    was = best_in(rounds, "before")
                     line += (
                         f" {was['warm']:>8.2f} {was['cold']:>7.2f} {was['warm'] / t_floor:>12.2f}"
                     )
+                if args.rounds > 1:
+                    line += f" {median_ratio(rounds, 'ours'):>14.2f}"
+                    if before is not None:
+                        line += f" {median_ratio(rounds, 'before'):>16.2f}"
                 print(line, flush=True)
             for path in paths.values():
                 path.unlink()

@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import numpy as np
 import pyarrow as pa
 
+from kinds.columns import FloatColumns
+
 Direction = Literal["higher", "lower"]
 Unit = Literal["row", "entity"]
 
@@ -119,7 +121,7 @@ class Values(NamedTuple):
     """A submission's values as a kind reads them, in the file's row order."""
 
     pred: np.ndarray
-    proba: np.ndarray | None = None
+    proba: FloatColumns | None = None  # class j in column j, where Arrow holds them
     score: np.ndarray | None = None
 
 

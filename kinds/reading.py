@@ -16,6 +16,7 @@ from common.refusals import SubmissionInvalid, examples, has
 from common.wording import examples as quoted
 from common.wording import plural
 from kinds.base import ExampleIds
+from kinds.columns import float_chunks
 
 
 def floats(table: pa.Table, name: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -23,6 +24,18 @@ def floats(table: pa.Table, name: str, out: np.ndarray | None = None) -> np.ndar
 
     Written into ``out`` (as long as the table) when given, straight from Arrow's chunks:
     float64 chunks without nulls are read in place, so the values are copied once."""
+    column = number_column(table, name)
+    if out is None:
+        out = np.empty(len(column), dtype=np.float64)
+    start = 0
+    for values in float_chunks(column):
+        out[start : start + len(values)] = values
+        start += len(values)
+    return out
+
+
+def number_column(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """Column ``name``; refuses a column that is not numbers (nulls read as NaN)."""
     column = table[name]
     if not (
         pa.types.is_floating(column.type)
@@ -32,15 +45,7 @@ def floats(table: pa.Table, name: str, out: np.ndarray | None = None) -> np.ndar
         raise SubmissionInvalid(
             f"Column {name!r} has type {column.type}; expected numbers (float64)."
         )
-    if out is None:
-        out = np.empty(len(column), dtype=np.float64)
-    start = 0
-    for chunk in column.chunks:
-        if chunk.type != pa.float64() or chunk.null_count:
-            chunk = chunk.cast(pa.float64())
-        out[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-        start += len(chunk)
-    return out
+    return column
 
 
 def empty(text: pa.ChunkedArray) -> np.ndarray:

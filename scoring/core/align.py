@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, is_text, null_mask
-from common.parallel import map_rows, run_all
+from common.parallel import run_all
 from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from kinds.base import Values
 from scoring.core.idindex import locate, permutation_of_numbered
@@ -56,11 +56,11 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         [lambda: _solution_rows(ids, solution), values], elements=len(ids)
     )
     if positions is None:
-        return Aligned(pred=pred, proba=proba, score=score)
+        return Aligned(pred=pred, proba=None if proba is None else proba.matrix().T, score=score)
     placed = run_all(
         [
-            # per class: proba is the transpose of a class-major array
-            lambda: None if proba is None else _scatter_rows(proba.T, positions).T,
+            # class-major, each class written straight from Arrow's buffers into place
+            lambda: None if proba is None else proba.matrix(positions).T,
             lambda: _scatter(pred, positions),
             lambda: None if score is None else _scatter(score, positions),
         ],
@@ -106,19 +106,6 @@ def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
             f"{'row' if rows.size == 1 else 'rows'} {examples(rows.tolist())}."
         )
     return as_string(column)
-
-
-def _scatter_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``_scatter`` of each row of a (k, n) array, one contiguous row at a time (the rows
-    shared between threads)."""
-    out = np.empty_like(values, order="C")
-
-    def scatter(part: slice) -> None:
-        for row, source in zip(out[part], values[part], strict=True):
-            row[positions] = source
-
-    map_rows(scatter, values.shape[0], per_row=values.shape[1])
-    return out
 
 
 def _solution_rows(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | None:

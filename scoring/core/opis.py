@@ -100,19 +100,26 @@ def _reached(score: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """
     lo, hi, steps = float(grid[0]), float(grid[-1]), grid.size - 1
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        return np.searchsorted(grid, score, side="right").astype(np.int32)
+        return np.searchsorted(grid, score, side="right")
     estimate = np.subtract(score, lo)
     estimate *= steps / (hi - lo)
     np.fmin(estimate, steps + 0.5, out=estimate)  # fmin/fmax: NaN becomes the top
     np.fmax(estimate, -1.0, out=estimate)
-    reached = estimate.astype(np.int32)
+    reached = estimate.astype(np.intp)  # intp: ``take`` indexes with it as it is
     reached += 1
-    # bounds[r] <= score < bounds[r + 1] holds exactly when r is the count; the padding
-    # never moves the count below 0 or above the grid's size (NaN compares false).
-    bounds = np.concatenate(([-np.inf], grid, [np.nan]))
-    reached -= bounds[reached] > score
-    reached += bounds[reached + 1] <= score
+    # below[r] <= score < above[r] holds exactly when r is the count; the padding never
+    # moves the count below 0 or above the grid's size (NaN compares false). ``take``
+    # from these 103-value tables (clipped: no bounds check) is the cheap gather.
+    below, above = _bounds(grid)
+    reached -= np.take(below, reached, mode="clip") > score
+    reached += np.take(above, reached, mode="clip") <= score
     return reached
+
+
+def _bounds(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The threshold below and above each count: ``(-inf, t_0, ..., t_100)`` and
+    ``(t_0, ..., t_100, nan)``."""
+    return np.concatenate(([-np.inf], grid)), np.concatenate((grid, [np.nan]))
 
 
 def _block_rows(per_row: int, n_cells: int) -> int:
