@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -55,7 +56,8 @@ def build_world() -> Challenge:
 
 
 def assert_no_private_text(text: str) -> None:
-    leaked = [value for value in PRIVATE_TEXTS if value in text]
+    """No private score as a number of its own (a timestamp's "40.455798" is not 0.455)."""
+    leaked = [v for v in PRIVATE_TEXTS if re.search(rf"(?<![\w.]){re.escape(v)}(?!\d)", text)]
     assert not leaked, f"private scores leaked: {leaked}"
 
 
