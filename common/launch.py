@@ -17,7 +17,7 @@ teardown clears a module (a file it left open is flushed and closed), ``stdout``
 Other modules are not torn down.
 
 Why, observed: a few honest runs in a thousand (a trivial pandas/pyarrow program, on a
-loaded host) were "killed by SIGSEGV" after doing all their work. The kernel's log placed
+loaded host) were "killed by SIGSEGV" at about their whole run's CPU. The kernel's log placed
 the fault at the ``hlt`` that glibc's ``abort()`` runs when ``SIGABRT`` did not end the
 process (the program is pid 1 of its namespace, which ignores it), on a worker thread's
 stack; outside the sandbox the same end was ``manage.py import_task`` exiting -6 with
