@@ -82,19 +82,16 @@ def run(body: Callable[[], object]) -> NoReturn:
 
 def finish(status: int) -> NoReturn:
     """End the process with ``status`` after what finalisation does that a program can
-    observe: its threads, ``atexit``, then its ``__main__`` dropped, collected and cleared
-    as the teardown clears a module, then the streams flushed."""
+    observe: its threads, ``atexit``, then its ``__main__`` dropped and cleared as the
+    teardown clears a module (and collected), then the streams flushed."""
     try:
         threading._shutdown()  # type: ignore[attr-defined]  # what finalisation calls
     except BaseException:
         status = status or 1
     atexit._run_exitfuncs()
     main = sys.modules.pop("__main__", None)
-    namespace = getattr(main, "__dict__", {})
+    _clear_module_dict(getattr(main, "__dict__", {}))  # what the teardown does to a module
     del main
-    gc.collect()
-    _clear_module_dict(namespace)  # what the teardown does to a module still alive
-    del namespace
     gc.collect()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -95,10 +95,9 @@ POLL_SECONDS = 0.2
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
 SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
-# Packages of the platform: masked inside the runtime when installed there (non-editable).
 # The interpreter's ``-c`` program that runs the entrypoint (common/launch.py says why).
 LAUNCHER = Path(launch.__file__).read_text(encoding="utf-8")
-
+# Packages of the platform: masked inside the runtime when installed there (non-editable).
 PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
 
 
