@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,13 +24,6 @@ def snapshot_digest(snapshot: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of ``snapshot`` without its own ``sha256`` key."""
     body = {k: v for k, v in snapshot.items() if k != "sha256"}
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """JSON has no NaN: an unscored value is null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def top_entries(entries: list[Mapping[str, Any]], n: int = 3) -> list[Mapping[str, Any]]:

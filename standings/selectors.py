@@ -9,13 +9,14 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from challenge_platform.models import Challenge, Team, Track
+from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.selectors import private_visible
 from leaderboard.services import submission_inputs
 
-from .core import finite_or_none, top_entries
+from .core import top_entries
 from .models import FinalStandings, MethodWriteup
 from .services import standings_compute
 
@@ -213,7 +214,7 @@ def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChall
             rank=r.rank,
             team=by_id[r.entry.payload.id].team,
             is_baseline=r.entry.is_baseline,
-            score=finite_or_none(r.entry.score),
+            score=float_or_none(r.entry.score),
             submission_id=r.entry.payload.id,
             submitted_at=r.entry.submitted_at,
         )

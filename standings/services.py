@@ -21,6 +21,7 @@ from django.utils import timezone
 from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership
+from common.finite import float_or_none
 from common.units import byte_size
 from datasets.models import Task
 from kinds import kind_get, metric_direction
@@ -36,7 +37,7 @@ from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Submission, SubmissionStatus
 
-from .core import canonical_json, finite_or_none, snapshot_digest
+from .core import canonical_json, snapshot_digest
 from .models import FinalStandings, MethodWriteup
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _task_board(
                 "team": sub.team.name,
                 "team_id": sub.team_id,
                 "is_baseline": r.entry.is_baseline,
-                "score": finite_or_none(r.entry.score),
+                "score": float_or_none(r.entry.score),
                 "submission": sub.id,
                 "submitted_at": sub.created_at.isoformat(),
                 "method": None if r.entry.is_baseline else _method_ref(methods.get(sub.team_id)),
@@ -199,8 +200,8 @@ def standings_compute(
                         "team": team.name,
                         "team_id": team.pk,
                         "is_baseline": row.is_baseline,
-                        "score": finite_or_none(row.mean_score),
-                        "task_scores": {k: finite_or_none(v) for k, v in row.task_scores.items()},
+                        "score": float_or_none(row.mean_score),
+                        "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
                         "missing": list(row.missing),
                         # The track's NFR limit for the prize (DESIGN §11): marked, not removed.
                         "prize_eligible": None

@@ -14,9 +14,9 @@ What depends on the task's kind (its columns, values, metrics) is its module's i
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from common.finite import float_or_none
 from common.refusals import SubmissionInvalid
 from common.splits import SPLITS
 from scoring.core.align import Aligned, align_submission
@@ -34,7 +34,6 @@ __all__ = [
     "SubmissionInvalid",
     "align_submission",
     "compute_metrics",
-    "finite_or_none",
     "load_predictions",
     "load_solution",
     "metric_names",
@@ -47,15 +46,6 @@ __all__ = [
 
 Scores = dict[str, dict[str, float | None]]
 """``{"all"|"public"|"private": {metric: value or None}}``: what is stored and printed."""
-
-
-def finite_or_none(value: object) -> float | None:
-    """``value`` as a finite float, else None (JSON has no NaN or infinity)."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +64,7 @@ class ScoreResult:
         """Every split's metrics, non-finite values as None (the one per-split form that
         submissions, references and ``score_file`` store or print)."""
         return {
-            split: {name: finite_or_none(v) for name, v in self.metrics.get(split, {}).items()}
+            split: {name: float_or_none(v) for name, v in self.metrics.get(split, {}).items()}
             for split in SPLITS
         }
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.finite import float_or_none
 from common.splits import SPLITS
 from datasets.models import Task
 from datasets.selectors import task_get
-from scoring.core import SubmissionInvalid, finite_or_none, score_file
+from scoring.core import SubmissionInvalid, score_file
 from scoring.core.flips import flip_rates
 from scoring.solutions import solution_for_task
 
@@ -73,6 +74,6 @@ class Command(BaseCommand):
                 )
                 for split in SPLITS:
                     metrics[split].update(
-                        {name: finite_or_none(v) for name, v in rates[split].items()}
+                        {name: float_or_none(v) for name, v in rates[split].items()}
                     )
         self.stdout.write(json.dumps(metrics))
