@@ -212,6 +212,14 @@ class Team(models.Model):
             kwargs["update_fields"] = {*update_fields, "name_key"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
+    def hidden_refusal(self, cannot: str) -> str:
+        """What a member of this hidden (or disqualified) team is told when refused:
+        ``cannot`` says what, e.g. "cannot submit". The one wording for every refusal."""
+        return (
+            f"Your team “{self.name}” has been hidden or disqualified by the organizers and "
+            f"{cannot}; contact them."
+        )
+
 
 class TeamMembership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")

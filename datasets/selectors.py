@@ -227,20 +227,50 @@ def _example_value(value: Any) -> Any:
     return value
 
 
-def task_manageable(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Organizers manage every task; a task owner (a member of ``task.owner_team``) only its own.
+@dataclass(frozen=True)
+class ManageRefusal:
+    """Why someone may not manage a task: ``not_task_owner`` (they are not its owner:
+    pages answer 404, as for anything else they may not see) or ``team_hidden`` (its owner
+    team was hidden or disqualified: they are told, 403)."""
 
-    The one check for the task-owner role (DESIGN §10): baselines, the task's submissions
-    after the reveal, and whatever else manages a single task must call it.
-    """
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return (
-        task.owner_team_id is not None
+    code: str
+    message: str
+
+
+def task_manage_refusal(
+    *, task: Task, user: AbstractBaseUser | AnonymousUser
+) -> ManageRefusal | None:
+    """None when ``user`` may manage ``task``, else why not.
+
+    The one check for the task-owner role (DESIGN §10): organizers manage every task; a
+    task owner (a member of ``task.owner_team``) only its own, and only while the organizers
+    have not hidden or disqualified that team. Baselines, data versions, references, the
+    task's submissions after the reveal and whatever else manages a single task call it
+    (``task_manageable``)."""
+    if user.is_authenticated and user.is_staff:
+        return None
+    member = (
+        user.is_authenticated
+        and task.owner_team_id is not None
         and TeamMembership.objects.filter(team_id=task.owner_team_id, user=user).exists()
     )
+    if not member:
+        return ManageRefusal(
+            "not_task_owner",
+            f"Only organizers and members of the team that contributed '{task.slug}' (its "
+            "task owner) may manage this task.",
+        )
+    team = task.owner_team
+    if team is not None and team.is_hidden:
+        return ManageRefusal(
+            "team_hidden", team.hidden_refusal(f"can no longer manage the task '{task.slug}'")
+        )
+    return None
+
+
+def task_manageable(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` manages ``task`` (``task_manage_refusal`` has the why not)."""
+    return task_manage_refusal(task=task, user=user) is None
 
 
 def tasks_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task]:
@@ -249,4 +279,4 @@ def tasks_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task
         return Task.objects.none()
     if user.is_staff:
         return Task.objects.all()
-    return Task.objects.filter(owner_team__memberships__user=user)
+    return Task.objects.filter(owner_team__memberships__user=user, owner_team__is_hidden=False)

@@ -1,6 +1,7 @@
 """API of the task-owner role (DESIGN §10): the team that contributed a task's data manages
 that task only. Organizers may do the same on every task. The check is
-``datasets.selectors.task_manageable``.
+``datasets.selectors.task_manage_refusal`` (a hidden or disqualified owner team manages
+nothing).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from challenge_platform.api.errors import error_responses
 from datasets.forms import staged_upload, too_big_message
 from datasets.models import Task, TaskVersion
-from datasets.selectors import task_manageable
+from datasets.selectors import task_manage_refusal
 from datasets.services import TaskReplaceError, task_bundle_replace
 from scoring.models import Submission
 from scoring.selectors import submission_visible_scores
@@ -34,14 +35,9 @@ def managed_task_or_refuse(request: Request, slug: str) -> Task:
     task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
     if task is None:
         raise Http404("There is no such task.")
-    if not task_manageable(task=task, user=request.user):
-        raise NotTaskOwner(
-            {
-                "code": "not_task_owner",
-                "detail": f"Only organizers and members of the team that contributed "
-                f"'{task.slug}' (its task owner) may manage this task.",
-            }
-        )
+    refusal = task_manage_refusal(task=task, user=request.user)
+    if refusal is not None:
+        raise NotTaskOwner({"code": refusal.code, "detail": refusal.message})
     return task
 
 

@@ -1,7 +1,8 @@
 """The task owner's page (DESIGN §10): one task's data, references, the parts higher apps
 add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal, every team's
 submissions to it. Organizers see it for every task; anyone else gets a 404, as for another
-team's submission. The check is ``datasets.selectors.task_manageable``."""
+team's submission; the members of a hidden owner team are told they no longer manage it.
+The check is ``datasets.selectors.task_manage_refusal``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
-from datasets.selectors import task_manageable
+from datasets.selectors import task_manage_refusal
 from datasets.uploads import bundle_upload_guarded, task_replace_post
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.owner_sections import owner_section, owner_sections
@@ -41,12 +42,22 @@ LIST_LIMIT = 500
 logger = logging.getLogger(__name__)
 
 
+def _managed_task(request: HttpRequest, slug: str) -> Task:
+    """The task ``slug`` if the user manages it; 404 for anyone else but the members of a
+    hidden owner team, who are told why not (403)."""
+    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
+    refusal = None if task is None else task_manage_refusal(task=task, user=request.user)
+    if task is None or (refusal is not None and refusal.code != "team_hidden"):
+        raise Http404("no such task")
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
+    return task
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
-    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
-    if task is None or not task_manageable(task=task, user=request.user):
-        raise Http404("no such task")
+    task = _managed_task(request, slug)
     if request.method == "POST":
         section = owner_section(request.POST.get("section", ""))
         if section is None:
@@ -96,8 +107,9 @@ def task_data_replace(request: HttpRequest, slug: str) -> HttpResponse:
     task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
     if task is None:
         raise Http404("no such task")
-    if not task_manageable(task=task, user=request.user):
-        raise PermissionDenied("Only organizers and the task's owner team may replace its data.")
+    refusal = task_manage_refusal(task=task, user=request.user)
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
     return bundle_upload_guarded(
         request,
         refuse=lambda message: _render_replace(request, task, TaskReplaceForm(), [message]),
@@ -145,9 +157,7 @@ def _render_replace(
 @require_http_methods(["POST"])
 def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner page's reference forms: upload a named file, choose the primary, remove."""
-    task = Task.objects.select_related("track__challenge", "owner_team").filter(slug=slug).first()
-    if task is None or not task_manageable(task=task, user=request.user):
-        raise Http404("no such task")
+    task = _managed_task(request, slug)
     action = request.POST.get("action")
     try:
         if action == "upload":

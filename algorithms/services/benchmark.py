@@ -104,7 +104,7 @@ def benchmark_mark(
         raise AlgorithmRefused("not_found", "No such algorithm version.", 404)
     if team.is_hidden:
         raise AlgorithmRefused(
-            "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
+            "team_hidden", team.hidden_refusal("cannot change its algorithms"), 403
         )
     with transaction.atomic():
         locked = AlgorithmVersion.objects.select_for_update().get(pk=version.pk)

@@ -187,9 +187,7 @@ def _tasks(*, challenge_id: int, task_slugs: Sequence[str], track_slug: str) -> 
 
 def _check_participant(*, team: Team, tasks: list[Task]) -> None:
     if team.is_hidden:
-        raise AlgorithmRefused(
-            "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
-        )
+        raise AlgorithmRefused("team_hidden", team.hidden_refusal("cannot run algorithms"), 403)
     challenge = tasks[0].track.challenge
     # After the end the challenge is the post-challenge benchmark: a run submits as an upload
     # would then, to each task's post-challenge board, never into the frozen standings.

@@ -99,9 +99,7 @@ def uploading_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
             403,
         )
     if team.is_hidden:
-        raise AlgorithmRefused(
-            "team_hidden", "Your team has been hidden by the organizers; contact them.", 403
-        )
+        raise AlgorithmRefused("team_hidden", team.hidden_refusal("cannot upload algorithms"), 403)
     return team
 
 

@@ -94,8 +94,7 @@ def _owner_may_upload(*, task: Task, user: User) -> None:
     team = task.owner_team
     if team is not None and team.is_hidden:
         raise ReferenceRefused(
-            f"Your team “{team.name}” has been hidden or disqualified by the organizers, so it "
-            "can no longer upload references; contact them.",
+            team.hidden_refusal("can no longer upload references"),
             status=403,
             code="team_hidden",
         )

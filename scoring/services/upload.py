@@ -194,7 +194,7 @@ def _submitting_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
     if team.is_hidden:
         raise SubmissionRefused(
             "team_hidden",
-            "Your team has been hidden by the organizers and cannot submit; contact them.",
+            team.hidden_refusal("cannot submit"),
             403,
         )
     return team

@@ -69,3 +69,58 @@ def test_task_owner_page_queues_the_baseline_of_its_task_only(world):
     Challenge.objects.filter(pk=world.challenge.pk).update(private_revealed=True)
     revealed = owner.get(f"/tasks/{world.owned_task.slug}/manage/").content.decode()
     assert "None yet." in revealed and world.notes["a"] not in revealed
+
+
+def test_a_hidden_owner_team_manages_nothing_and_is_told_why(world):
+    """Organizers hid (or disqualified) the team that contributed the task: its members no
+    longer queue baselines, replace the data or touch references, on the pages or the API;
+    each refusal says why, and nothing changes. Shown again, the team manages its task."""
+    from algorithms.models import BaselineRun
+    from challenge_platform.models import Team
+    from datasets.selectors import tasks_managed_by
+    from scoring.models import Reference
+
+    task = world.owned_task
+    task.refresh_from_db()
+    slug, version = task.slug, task.data_version
+    runs = BaselineRun.objects.filter(task=task).count()
+    references = Reference.objects.filter(task=task).count()
+    owner_team = Team.objects.filter(pk=task.owner_team_id)
+    assert owner_team.update(is_hidden=True) == 1
+    said = "has been hidden or disqualified by the organizers and can no longer manage the task"
+    page = client_for(world, "owner")
+    for method, url, data in (
+        ("get", f"/tasks/{slug}/manage/", None),
+        ("post", f"/tasks/{slug}/manage/", {"section": "baseline"}),
+        ("get", f"/tasks/{slug}/manage/data/", None),
+        ("post", f"/tasks/{slug}/manage/data/", {"reason": "mine now"}),
+        ("post", f"/tasks/{slug}/manage/references/", {"action": "primary", "name": "x"}),
+    ):
+        response = getattr(page, method)(url, data or {})
+        assert response.status_code == 403, (method, url)
+        assert said in response.content.decode(), (method, url)
+    # The task's public page no longer links to a page the member may not use.
+    assert f"/tasks/{slug}/manage/" not in page.get(f"/tasks/{slug}/").content.decode()
+    api = client_for(world, "anon", HTTP_AUTHORIZATION=f"Token {world.tokens['owner']}")
+    for method, url in (
+        ("post", f"/api/v1/tasks/{slug}/baselines/"),
+        ("get", f"/api/v1/tasks/{slug}/versions/"),
+        ("post", f"/api/v1/tasks/{slug}/versions/"),
+        ("get", f"/api/v1/tasks/{slug}/references/"),
+        ("post", f"/api/v1/tasks/{slug}/references/"),
+        ("get", f"/api/v1/tasks/{slug}/all-submissions/"),
+    ):
+        response = getattr(api, method)(url)
+        assert response.status_code == 403, (method, url, response.content)
+        assert response.json()["code"] == "team_hidden", (method, url)
+        assert said in response.json()["detail"]
+    assert not tasks_managed_by(user=world.users["owner"]).exists()
+    task.refresh_from_db()
+    assert task.data_version == version
+    assert BaselineRun.objects.filter(task=task).count() == runs
+    assert Reference.objects.filter(task=task).count() == references
+    # Someone who never owned the task still gets 404 on the page, as before.
+    assert client_for(world, "a").get(f"/tasks/{slug}/manage/").status_code == 404
+    owner_team.update(is_hidden=False)
+    assert page.get(f"/tasks/{slug}/manage/").status_code == 200
+    assert list(tasks_managed_by(user=world.users["owner"])) == [task]
