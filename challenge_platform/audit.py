@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 
 from . import hooks
@@ -120,6 +120,29 @@ def audit_record(
     )
     hooks.emit(hooks.AuditRecorded(audit_event_id=event.pk, action=action))
     return event
+
+
+def hidden_set(*, obj: models.Model, hidden: bool, actor: Any, reason: str, noun: str) -> bool:
+    """Hide (``hidden``) or show again ``obj`` (a model with ``is_hidden``: a team, a
+    submission), with its audit event ``<noun>.hide`` or ``<noun>.restore`` in the same
+    transaction; a person must give a reason (:class:`ReasonRequired`). False when ``obj``
+    already was so (nothing written)."""
+    action = f"{noun}.hide" if hidden else f"{noun}.restore"
+    reason_check(action=action, reason=reason, actor=actor)
+    if obj.is_hidden == hidden:  # type: ignore[attr-defined]
+        return False
+    with transaction.atomic():
+        type(obj)._default_manager.filter(pk=obj.pk).update(is_hidden=hidden)
+        obj.is_hidden = hidden  # type: ignore[attr-defined]
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=obj,
+            before={"is_hidden": not hidden},
+            after={"is_hidden": hidden},
+            reason=reason,
+        )
+    return True
 
 
 def field_changes(

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import hooks
-from .audit import audit_record, reason_check
+from .audit import audit_record, hidden_set
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
 from .team_names import invisible_characters, team_name_imitates, team_name_key
@@ -219,19 +219,5 @@ def challenge_reveal(
 def team_visibility_set(*, team: Team, hidden: bool, actor: Any = None, reason: str = "") -> None:
     """Hide or disqualify a team: it leaves every leaderboard but stays in the records.
     A person hiding a team must give a reason (:class:`audit.ReasonRequired`)."""
-    action = "team.hide" if hidden else "team.restore"
-    reason_check(action=action, reason=reason, actor=actor)
-    if team.is_hidden == hidden:
-        return
-    with transaction.atomic():
-        Team.objects.filter(pk=team.pk).update(is_hidden=hidden)
-        team.is_hidden = hidden
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=team,
-            before={"is_hidden": not hidden},
-            after={"is_hidden": hidden},
-            reason=reason,
-        )
-    hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))
+    if hidden_set(obj=team, hidden=hidden, actor=actor, reason=reason, noun="team"):
+        hooks.emit(hooks.ChallengeTeamsChanged(challenge_id=team.challenge_id))

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
+from challenge_platform.audit import hidden_set
 from challenge_platform.models import Team, TeamMembership
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import SubmissionRefused
@@ -94,19 +94,5 @@ def submission_visibility_set(
 ) -> None:
     """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records.
     A person hiding it must give a reason (:class:`challenge_platform.audit.ReasonRequired`)."""
-    action = "submission.hide" if hidden else "submission.restore"
-    reason_check(action=action, reason=reason, actor=actor)
-    if submission.is_hidden == hidden:
-        return
-    with transaction.atomic():
-        Submission.objects.filter(pk=submission.pk).update(is_hidden=hidden)
-        submission.is_hidden = hidden
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=submission,
-            before={"is_hidden": not hidden},
-            after={"is_hidden": hidden},
-            reason=reason,
-        )
-    hooks.emit(hooks.TaskResultsChanged(task_id=submission.task_id))
+    if hidden_set(obj=submission, hidden=hidden, actor=actor, reason=reason, noun="submission"):
+        hooks.emit(hooks.TaskResultsChanged(task_id=submission.task_id))
