@@ -26,7 +26,7 @@ from scoring.models import Submission, SubmissionStatus
 from .core import REMINDERS, reminders_due, reminders_to_send
 from .models import Kind, SentOnce, TaskLeader, WebhookEvent
 from .publishing import site_url
-from .services import NotificationError, notify_users, participant_ids
+from .services import NotificationError, notify_users, participant_ids, participants_told
 from .webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
@@ -183,9 +183,9 @@ def task_data_changed(*, task_id: int) -> bool:
         ) or ""
         url = site_url(f"/tasks/{task.slug}/")
         why = f"\n\nWhy: {note}" if note else ""
-        notify_users(
+        participants_told(
+            challenge=challenge,
             kind=Kind.TASK_DATA,
-            user_ids=participant_ids(challenge=challenge),
             subject=f"{task.title}: new data (version {version}); submissions are re-scored",
             body=(
                 f"The data of {task.title} was updated to version {version}: "
@@ -194,9 +194,6 @@ def task_data_changed(*, task_id: int) -> bool:
                 "scores and ranks may change; a submission whose ids no longer match the new "
                 f"test file fails with the reason. Download the new files from\n{url}"
             ),
-        )
-        webhook_event_emit(
-            challenge=challenge,
             event=WebhookEvent.TASK_DATA,
             event_key=f"task-data:{task.pk}:{version}",
             text=f"*{task.title}* has new data (version {version}); submissions are re-scored.",
@@ -212,14 +209,11 @@ def challenge_revealed(*, challenge: Challenge) -> bool:
         if not _once(f"reveal:{challenge.pk}"):
             return False
         url = site_url(f"/c/{challenge.slug}/")
-        notify_users(
+        participants_told(
+            challenge=challenge,
             kind=Kind.REVEAL,
-            user_ids=participant_ids(challenge=challenge),
             subject=f"{challenge.title}: the private leaderboard is revealed",
             body=f"The private leaderboards of {challenge.title} are now public.\n\n{url}",
-        )
-        webhook_event_emit(
-            challenge=challenge,
             event="reveal",
             event_key=f"reveal:{challenge.pk}",
             text=f"The private leaderboards of *{challenge.title}* are revealed.",
@@ -258,16 +252,13 @@ def challenge_finished(challenge_pk: int) -> None:
     with transaction.atomic():
         if not _once(f"standings:{challenge.pk}"):
             return
-        notify_users(
+        participants_told(
+            challenge=challenge,
             kind=Kind.STANDINGS,
-            user_ids=participant_ids(challenge=challenge),
             subject=f"{challenge.title}: final standings",
             body="The final standings are frozen.\n\n"
             + "\n".join(lines)
             + f"\n\nsha256 {frozen.sha256}\n{url}",
-        )
-        webhook_event_emit(
-            challenge=challenge,
             event="standings",
             event_key=f"standings:{challenge.pk}",
             text=f"Final standings of *{challenge.title}* are frozen.",

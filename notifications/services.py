@@ -152,6 +152,29 @@ def participant_ids(*, challenge: Challenge) -> list[int]:
     )
 
 
+def participants_told(
+    *,
+    challenge: Challenge,
+    kind: str,
+    subject: str,
+    body: str,
+    event: str,
+    event_key: str,
+    text: str,
+    fields: list[tuple[str, str]],
+    data: dict,
+) -> None:
+    """Tell a challenge's participants of one event: the mail ``kind`` to each (as their
+    preferences allow) and the webhook ``event`` to the challenge's webhooks. Both go out
+    after the caller's transaction commits."""
+    notify_users(
+        kind=kind, user_ids=participant_ids(challenge=challenge), subject=subject, body=body
+    )
+    webhook_event_emit(
+        challenge=challenge, event=event, event_key=event_key, text=text, fields=fields, data=data
+    )
+
+
 # --- announcements ---------------------------------------------------------------------------
 
 
@@ -180,14 +203,11 @@ def announcement_create(
             after={"title": announcement.title, "body": announcement.body},
         )
         url = site_url(reverse("challenge-detail", args=[challenge.slug])) + "#announcements"
-        notify_users(
+        participants_told(
+            challenge=challenge,
             kind=Kind.ANNOUNCEMENT,
-            user_ids=participant_ids(challenge=challenge),
             subject=f"{challenge.title}: {announcement.title}",
             body=f"{announcement.body}\n\n{url}",
-        )
-        webhook_event_emit(
-            challenge=challenge,
             event="announcement",
             event_key=f"announcement:{announcement.pk}",
             text=f"*{challenge.title}* announcement: {announcement.title}",
