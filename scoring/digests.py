@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from scoring.core import Aligned, Solution, load_predictions
@@ -93,14 +94,36 @@ def flips_digest_store(
 ) -> None:
     """At scoring time: store the flips against ``reference`` (its file is read here)."""
     key = digest_key(submission=submission, reference=reference)
-    reference_aligned = _load_aligned(reference)
-    if reference_aligned.pred.shape != solution.y.shape:
-        data: dict[str, Any] = {"stale": True}
-    else:
-        data = flips_digest(
-            solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred
-        )
+    data = _flips_data(solution, aligned, _load_aligned(reference))
     _save(submission=submission, reference=reference, key=key, data=data)
+
+
+def _flips_data(solution: Solution, aligned: Aligned, reference_aligned: Aligned) -> dict[str, Any]:
+    """The flips digest, or ``{"stale": True}`` when either side's predictions fit another
+    solution version."""
+    if reference_aligned.pred.shape != solution.y.shape or aligned.pred.shape != solution.y.shape:
+        return {"stale": True}
+    return flips_digest(solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred)
+
+
+def _stored_or_computed(
+    *,
+    submission: Submission,
+    reference: Submission | None,
+    key: str,
+    compute: Callable[[Solution], dict[str, Any]],
+) -> dict[str, Any]:
+    """The digest stored under ``key``, else ``compute`` of the task's solution, stored."""
+    found = InsightDigest.objects.filter(submission=submission, key=key).first()
+    if found is not None:
+        return found.data
+    try:
+        solution = solution_for_task(submission.task)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DigestUnavailable("solution") from exc
+    data = compute(solution)
+    _save(submission=submission, reference=reference, key=key, data=data)
+    return data
 
 
 def submission_own_digest(*, submission: Submission) -> dict[str, Any]:
@@ -109,21 +132,15 @@ def submission_own_digest(*, submission: Submission) -> dict[str, Any]:
     ``{"note": ...}`` when the predictions do not fit the current solution; raises
     ``DigestUnavailable`` when they cannot be read (nothing is stored then).
     """
+
+    def compute(solution: Solution) -> dict[str, Any]:
+        aligned = _load_aligned(submission)
+        if aligned.pred.shape != solution.y.shape:
+            return {"note": STALE_NOTE}
+        return own_digest(aligned, solution)
+
     key = digest_key(submission=submission)
-    found = InsightDigest.objects.filter(submission=submission, key=key).first()
-    if found is not None:
-        return found.data
-    try:
-        solution = solution_for_task(submission.task)
-    except (OSError, ValueError, KeyError) as exc:
-        raise DigestUnavailable("solution") from exc
-    aligned = _load_aligned(submission)
-    if aligned.pred.shape != solution.y.shape:
-        data: dict[str, Any] = {"note": STALE_NOTE}
-    else:
-        data = own_digest(aligned, solution)
-    _save(submission=submission, reference=None, key=key, data=data)
-    return data
+    return _stored_or_computed(submission=submission, reference=None, key=key, compute=compute)
 
 
 def submission_flips_digest(*, submission: Submission, reference: Submission) -> dict[str, Any]:
@@ -132,21 +149,9 @@ def submission_flips_digest(*, submission: Submission, reference: Submission) ->
     ``{"stale": True}`` when the reference's predictions fit another solution version;
     raises ``DigestUnavailable`` when a predictions file cannot be read.
     """
+
+    def compute(solution: Solution) -> dict[str, Any]:
+        return _flips_data(solution, _load_aligned(submission), _load_aligned(reference))
+
     key = digest_key(submission=submission, reference=reference)
-    found = InsightDigest.objects.filter(submission=submission, key=key).first()
-    if found is not None:
-        return found.data
-    try:
-        solution = solution_for_task(submission.task)
-    except (OSError, ValueError, KeyError) as exc:
-        raise DigestUnavailable("solution") from exc
-    aligned = _load_aligned(submission)
-    reference_aligned = _load_aligned(reference)
-    if reference_aligned.pred.shape != solution.y.shape or aligned.pred.shape != solution.y.shape:
-        data: dict[str, Any] = {"stale": True}
-    else:
-        data = flips_digest(
-            solution=solution, pred=aligned.pred, reference_pred=reference_aligned.pred
-        )
-    _save(submission=submission, reference=reference, key=key, data=data)
-    return data
+    return _stored_or_computed(submission=submission, reference=reference, key=key, compute=compute)
