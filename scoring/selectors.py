@@ -75,28 +75,20 @@ def submission_daily_usage_for_user(
 ) -> DailyUsage:
     """The person's own count, over every team: uploads they made, algorithm runs they
     started (the run's submission is uploaded by them). Same window and limit as a team's."""
-    at = at or timezone.now()
-    resets_at = next_utc_midnight(at)
-    used = (
-        Submission.objects.filter(
-            uploaded_by=user, task=task, created_at__gte=resets_at - timedelta(days=1)
-        )
-        .exclude(status=SubmissionStatus.FAILED)
-        .count()
-    )
-    return DailyUsage(
-        used=used, limit=task.track.challenge.daily_submission_limit, resets_at=resets_at
-    )
+    return _daily_usage(Submission.objects.filter(uploaded_by=user, task=task), task, at)
 
 
 def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None) -> DailyUsage:
     """Queued, scoring and scored submissions since the last UTC midnight (failed are free)."""
-    at = at or timezone.now()
-    resets_at = next_utc_midnight(at)
+    return _daily_usage(Submission.objects.filter(team=team, task=task), task, at)
+
+
+def _daily_usage(submissions: QuerySet[Submission], task: Task, at: datetime | None) -> DailyUsage:
+    """``submissions`` made since the last UTC midnight before ``at`` (failed ones are free),
+    against the challenge's daily limit."""
+    resets_at = next_utc_midnight(at or timezone.now())
     used = (
-        Submission.objects.filter(
-            team=team, task=task, created_at__gte=resets_at - timedelta(days=1)
-        )
+        submissions.filter(created_at__gte=resets_at - timedelta(days=1))
         .exclude(status=SubmissionStatus.FAILED)
         .count()
     )
