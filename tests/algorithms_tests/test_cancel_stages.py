@@ -39,9 +39,14 @@ def run_folders(run_pk: int) -> list[Path]:
 
 
 def output_readers() -> list[psutil.Process]:
+    """This test's output-check processes, wherever they are in the process tree (one the
+    worker lost would be re-parented): those reading a copy under this run's data folder,
+    not a bench's or another suite's beside it."""
+    staging = str(Path(settings.DATA_DIR) / "staging") + "/"
     found = []
     for process in psutil.process_iter(["cmdline"]):
-        if "algorithms.output_check" in " ".join(process.info["cmdline"] or []):
+        command = process.info["cmdline"] or []
+        if "algorithms.output_check" in command and any(a.startswith(staging) for a in command):
             found.append(process)
     return found
 
