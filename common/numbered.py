@@ -10,6 +10,7 @@ shuffled submission ids with it).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -97,9 +98,7 @@ def digits_value(
         # Tiled to a whole block and compared flat: a (rows, width) comparison broadcasts
         # over rows of a dozen bytes, which numpy runs a dozen bytes per inner loop (6x
         # slower than one long loop).
-        blocks = min(_DIGIT_ROWS, rows.shape[0])
-        low = np.tile(np.frombuffer(prefix + b"0" * n_digits, dtype=np.uint8), blocks)
-        high = np.tile(np.frombuffer(prefix + b"9" * n_digits, dtype=np.uint8), blocks)
+        low, high = _block_bounds(prefix, n_digits)
     for r0 in range(0, rows.shape[0], _DIGIT_ROWS):  # a cache-sized block at a time
         block, out = rows[r0 : r0 + _DIGIT_ROWS], value[r0 : r0 + _DIGIT_ROWS]
         if prefix is not None:
@@ -111,3 +110,13 @@ def digits_value(
             out += block[:, column]
             out -= 48
     return value
+
+
+@functools.lru_cache(maxsize=16)
+def _block_bounds(prefix: bytes, n_digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest byte of each position of a numbered id, repeated for a whole
+    block of rows (read-only: shared by every call)."""
+    low = np.tile(np.frombuffer(prefix + b"0" * n_digits, dtype=np.uint8), _DIGIT_ROWS)
+    high = np.tile(np.frombuffer(prefix + b"9" * n_digits, dtype=np.uint8), _DIGIT_ROWS)
+    low.flags.writeable = high.flags.writeable = False
+    return low, high
