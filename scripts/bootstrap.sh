@@ -74,7 +74,7 @@ install_with_uv() {
 if [ "$want" != "$have" ]; then
     echo "bootstrap: installing locked dependencies into .venv (first run takes a few minutes)"
     if [ "${BOOTSTRAP_INSTALLER:-uv}" = "pip" ] || ! install_with_uv; then
-        [ "${BOOTSTRAP_INSTALLER:-uv}" = "pip" ] || echo "bootstrap: uv unavailable, installing with pip"
+        [ "${BOOTSTRAP_INSTALLER:-uv}" = "pip" ] || echo "bootstrap: installing with uv failed (see above), installing with pip"
         install_with_pip
     fi
     echo "$want" > .venv/.installed
