@@ -159,11 +159,17 @@ def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | 
     return status, [(name, value) for name, value in headers], view_name, body
 
 
-def answer(environ: Mapping[str, Any]) -> Answer | None:
+# Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
+# (the WSGI wrapper, then the middleware).
+_ASKED = "leaderboard.fastpath.asked"
+
+
+def answer(environ: dict[str, Any]) -> Answer | None:
     """The stored answer to an anonymous read (:func:`anonymous_read`) of a board, or None:
     Django answers (anyone else, a miss, Redis away)."""
-    if not anonymous_read(environ):
-        return None
+    if environ.get(_ASKED) or not anonymous_read(environ):
+        return None  # not one, or the wrapper in front already asked Redis
+    environ[_ASKED] = True
     try:
         hit = _stored(key(environ))
     except board_cache.UNAVAILABLE:
