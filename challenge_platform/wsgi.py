@@ -2,9 +2,14 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+from django.utils.module_loading import import_string
 
 from challenge_platform.wsgi_body import ChunkedBodyMiddleware
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
 application = ChunkedBodyMiddleware(get_wsgi_application())
+# settings.WSGI_MIDDLEWARE, outermost first (the boards' fast path, leaderboard/fastpath.py).
+for _path in reversed(settings.WSGI_MIDDLEWARE):
+    application = import_string(_path)(application)

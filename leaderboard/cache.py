@@ -15,10 +15,10 @@ cached rows (their name, staff links, messages, CSRF token). So one viewer's vie
 served to another.
 
 The public boards of a visitor sending neither cookie nor credentials are also kept whole,
-as the response they got, by :class:`leaderboard.middleware.BoardFastPathMiddleware`: a
-later such request is answered from one Redis round trip (a script that returns the stored
-response only while its board's version is still the one it was computed under), before
-sessions, authentication, CSRF, the view or the database. See :func:`fast_get`.
+as the response they got, by the fast path (``leaderboard/fastpath.py``): a later such
+request is answered from one Redis round trip (a script that returns the stored response
+only while its board's version is still the one it was computed under), in front of Django
+itself: no middleware, session, authentication, CSRF, view or database.
 
 A miss is computed once: concurrent readers of the same key and version wait for the first
 one's value (:func:`_compute_once`) instead of all rebuilding the board at once after a score.
@@ -49,8 +49,6 @@ have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -164,6 +162,11 @@ def _churn_key(scope: str, pk: int) -> str:
     """The prefix of a board's change counters, one per window (the window's number
     follows)."""
     return f"leaderboard:board-churn:{scope}:{pk}:"
+
+
+def now() -> float:
+    """The board cache's clock (epoch seconds): the grace's and the fast path's."""
+    return time.time()
 
 
 def _window_seconds() -> float:
@@ -437,40 +440,7 @@ def api_response(
     return HttpResponse(body, content_type="application/json")
 
 
-# --- the fast path: one Redis round trip for a cookie-less anonymous reader -----------------
-
-# KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
-# in the hash) still holds the version it was computed under. After the board changed, with
-# a grace (ARGV[2] seconds > 0; ARGV[1] is now), the view's rule (``_recent_or_render``)
-# without the view: while it was stored within the grace if the board is in a rush (at least
-# ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
-# another request renders the new version (its rendering lock, named in the hash, exists);
-# past the grace only if both.
-_FAST_GET = """
-local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
-                     'churn')
-if not e[1] then return false end
-if redis.call('GET', e[1]) ~= e[2] then
-  local grace = tonumber(ARGV[2])
-  if grace <= 0 or not e[5] or not e[7] or e[7] == '' then return false end
-  local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
-                + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
-  local hot = changes >= tonumber(ARGV[5])
-  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
-  local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
-  if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
-end
-return {e[3], e[4]}
-"""
-
-# Headers the fast path never stores (the outer middleware adds its own per request).
-_NOT_STORED = frozenset({"set-cookie", "content-length"})
-# A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
-# says) but is revalidated on every use: the next read after a score must show it.
-FAST_CACHE_CONTROL = "no-cache"
-# Request headers a stored response may vary on: the key holds Accept, and the fast path
-# only serves requests without Cookie and Authorization.
-_KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
+# --- what a board view tells the fast path (leaderboard/fastpath.py) ------------------------
 
 
 @dataclass(frozen=True)
@@ -506,88 +476,5 @@ def _unnote_fast(request) -> None:
 
 
 def _redis():
-    """The redis-py client behind Django's cache (the fast path needs a script)."""
+    """The redis-py client behind Django's cache (the bump and the fast path are scripts)."""
     return cache._cache.get_client(write=True)
-
-
-def fast_key(request: HttpRequest) -> str:
-    """The stored response's key: everything the response depends on for a reader sending
-    no cookie and no credentials (host, path, query, and the Accept the API negotiates)."""
-    parts = "\n".join(
-        (
-            request.get_host(),
-            request.path,
-            request.META.get("QUERY_STRING", ""),
-            request.META.get("HTTP_ACCEPT", ""),
-            request.META.get("HTTP_ACCEPT_ENCODING", ""),
-        )
-    )
-    digest = hashlib.sha256(parts.encode("utf-8", "surrogateescape")).hexdigest()
-    return cache.make_key(f"leaderboard:fast:{digest}")
-
-
-_script = None
-
-
-def fast_get(key: str) -> HttpResponse | None:
-    """The stored response under ``key`` if its board has not changed since it was stored,
-    or if the grace lets an anonymous reader have it (see ``_FAST_GET``); else None."""
-    global _script
-    client = _redis()
-    if _script is None:
-        _script = client.register_script(_FAST_GET)
-    grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    now, before = _windows()
-    args = [repr(time.time()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
-    hit = _script(keys=[key], args=args, client=client)
-    if not hit:
-        return None
-    meta, body = hit
-    status, headers = json.loads(meta)
-    response = HttpResponse(body, status=status)
-    for name, value in headers:
-        response[name] = value
-    return response
-
-
-def fast_store(key: str, note: FastNote, response: HttpResponse) -> bool:
-    """Keep ``response`` under ``key`` for the fast path, tied to the version ``note`` names
-    (read before the response was computed). Only a plain 200 that sets no cookie and varies
-    on nothing but what the key holds, and that sets no validator or cache rule of its own.
-    The response gets the stored validators (``ETag``, ``Cache-Control``) too."""
-    if response.status_code != 200 or response.streaming or response.cookies:
-        return False
-    if response.has_header("ETag") or response.has_header("Cache-Control"):
-        return False
-    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
-    if not vary <= _KEYED_VARY:
-        return False
-    timeout = settings.BOARD_CACHE_SECONDS
-    if note.valid_until is not None:
-        timeout = min(timeout, int(note.valid_until - time.time()))
-        if timeout <= 0:
-            return False
-    # Validators, once per stored response (not per read): a strong ETag of the body, the
-    # same for every anonymous reader of this key, and a revalidation on every use, so a
-    # reader's next ``If-None-Match`` is answered 304 while the board is unchanged.
-    response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
-    response["Cache-Control"] = FAST_CACHE_CONTROL
-    headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
-    client = _redis()
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(key)
-    pipe.hset(
-        key,
-        mapping={
-            "vkey": cache.make_key(_version_key(note.scope, note.pk)),
-            "version": str(note.version),
-            "meta": json.dumps([response.status_code, headers]),
-            "body": response.content,
-            "at": repr(time.time()),
-            "rendering": cache.make_key(_rendering_key(note.shared.recent)) if note.shared else "",
-            "churn": cache.make_key(note.shared.churn) if note.shared else "",
-        },
-    )
-    pipe.expire(key, timeout)
-    pipe.execute()
-    return True

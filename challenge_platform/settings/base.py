@@ -69,13 +69,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Public boards for readers without cookie or credentials, kept with the headers every
+    # other middleware adds, and answered from one Redis round trip (leaderboard/fastpath.py;
+    # in front of Django by WSGI_MIDDLEWARE below).
+    "leaderboard.middleware.BoardFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
     "challenge_platform.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Public boards for readers without cookie or credentials, from one Redis round trip,
-    # before sessions, CSRF and authentication (leaderboard/middleware.py).
-    "leaderboard.middleware.BoardFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Upload refusals (limit, team, size) before CSRF reads the body (scoring.admission).
@@ -91,6 +92,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "challenge_platform.urls"
 WSGI_APPLICATION = "challenge_platform.wsgi.application"
+# WSGI wrappers around Django's application in challenge_platform/wsgi.py, outermost first
+# (named here, like MIDDLEWARE, so that the platform core imports no app): the boards' fast
+# path answers anonymous reads before Django's request handling.
+WSGI_MIDDLEWARE = ["leaderboard.fastpath.BoardFastPathApp"]
 
 TEMPLATES = [
     {

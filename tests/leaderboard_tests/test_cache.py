@@ -17,61 +17,13 @@ from rest_framework.test import APIClient
 from challenge_platform.services import challenge_reveal
 from leaderboard import cache as board_cache
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import task_leaderboard_refresh
 from scoring.services import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
 
+from .boards import FAST, PAGES, refresh, shown, signed_in_viewers
 from .factories import make_task, make_team, scored
 
 pytestmark = pytest.mark.django_db
-
-PAGES = {
-    "task api": "/api/v1/tasks/t1/leaderboard/",
-    "task page": "/tasks/t1/leaderboard/",
-    "task csv": "/tasks/t1/leaderboard.csv",
-    "track api": "/api/v1/tracks/trk/leaderboard/",
-    "track page": "/tracks/trk/",
-    "track csv": "/tracks/trk/leaderboard.csv",
-}
-
-# The boards a reader without cookie or credentials gets straight from Redis (the fast path).
-FAST = {name: path for name, path in PAGES.items() if "csv" not in name}
-
-
-@pytest.fixture
-def redis_cache(settings, redis_server, redis_client):
-    redis_client.flushall()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-            "KEY_PREFIX": "boards-test",
-        }
-    }
-    settings.BOARD_CACHE = True
-    # Every read sees the newest version; the grace for anonymous readers has its own tests.
-    settings.BOARD_CACHE_GRACE_SECONDS = 0
-    return redis_client
-
-
-@pytest.fixture
-def setup(redis_cache):
-    challenge = ChallengeFactory(slug="c")
-    track = TrackFactory(challenge=challenge, slug="trk")
-    task = make_task(track, slug="t1")
-    teams = {n: make_team(challenge, n) for n in ("ann", "bo")}
-    return challenge, track, task, teams
-
-
-def refresh(task, commit) -> None:
-    with commit(execute=True):
-        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
-
-
-def shown(path: str, client: APIClient | None = None) -> str:
-    response = (client or APIClient()).get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return response.content.decode()
 
 
 def test_a_score_shows_on_the_next_read_of_every_board(setup, django_capture_on_commit_callbacks):
@@ -111,20 +63,6 @@ def test_reads_come_from_the_cache_until_the_board_changes_and_cache_off_reads_t
     settings.BOARD_CACHE = False  # BOARD_CACHE=0: every read computes
     for name, path in PAGES.items():
         assert "0.42" in shown(path), name
-
-
-def signed_in_viewers(setup, commit) -> tuple[APIClient, object, APIClient]:
-    """A board with ann's 0.61 (0.33 private), an organizer's client, and a participant
-    (the user and a signed-in client)."""
-    challenge, track, task, teams = setup
-    scored(task, teams["ann"], 0.61, 0.33)
-    refresh(task, commit)
-    organizer = APIClient()
-    organizer.force_login(get_user_model().objects.create_user("org", password="x", is_staff=True))
-    pat = get_user_model().objects.create_user("pat-the-participant", password="x")
-    participant = APIClient()
-    participant.force_login(pat)
-    return organizer, pat, participant
 
 
 def test_no_view_leaks_between_organizer_participant_and_anonymous(

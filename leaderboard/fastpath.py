@@ -1,0 +1,281 @@
+"""The boards' fast path: a public board for a reader without cookie or credentials, straight
+from Redis, in front of Django (issues 15 and 27, "deadline rush").
+
+A reader sending no ``Cookie`` and no ``Authorization`` header is anonymous whatever the
+session, CSRF and authentication middleware would find, and the public split of a board is
+the same for every anonymous reader. So the response a board view made for such a ``GET``
+is kept whole in Redis (:func:`store`, called by
+:class:`leaderboard.middleware.BoardFastPathMiddleware`, the first middleware, so that it
+keeps the headers every other middleware added), under a key of everything that request's
+answer depends on (:func:`key`), tied to the board's version. A later such ``GET`` or
+``HEAD`` with the same key is answered by :func:`answer`, one Redis round trip (a script
+that returns the stored response only while the board's version is unchanged, or while the
+grace lets an anonymous reader have it; see ``leaderboard/cache.py``):
+
+- by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
+  ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost
+  the web a Redis call and the bytes, not the middleware chain;
+- by the middleware itself otherwise (Django's test client, a server run without the
+  wrapper), with the same :func:`answer`.
+
+Every answer carries the stored headers (``X-Content-Type-Options``, ``Referrer-Policy``,
+``X-Frame-Options``, ``Vary``... as Django made them for that key) and, per request, a
+``Content-Security-Policy`` with a fresh nonce (``challenge_platform.middleware
+.policy_for_view``: the same rule as every other page; a body holding its request's nonce
+is never stored). A stored response carries a strong ``ETag`` of its body and
+``Cache-Control: no-cache``; a reader whose ``If-None-Match`` names it (weak comparison, or
+``*``, as RFC 9110 says) gets 304 Not Modified without a body. Anyone else, and the private
+split, go through the whole stack and get no validator from here: a reader who signs in
+sends a cookie, so an ETag of the anonymous page never answers for a participant's page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.handlers.wsgi import get_path_info
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.http import parse_etags
+
+from challenge_platform.middleware import policy_for_view
+from challenge_platform.security import new_nonce
+
+from . import cache as board_cache
+
+# URL names of the boards served this way (pages and API; not the CSV exports).
+FAST_ROUTES = frozenset(
+    {"leaderboard:task", "leaderboard:track", "api-task-leaderboard", "api-track-leaderboard"}
+)
+
+# KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
+# in the hash) still holds the version it was computed under. After the board changed, with
+# a grace (ARGV[2] seconds > 0; ARGV[1] is now), the view's rule (``_recent_or_render``)
+# without the view: while it was stored within the grace if the board is in a rush (at least
+# ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
+# another request renders the new version (its rendering lock, named in the hash, exists);
+# past the grace only if both.
+_GET = """
+local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
+                     'churn')
+if not e[1] then return false end
+if redis.call('GET', e[1]) ~= e[2] then
+  local grace = tonumber(ARGV[2])
+  if grace <= 0 or not e[5] or not e[7] or e[7] == '' then return false end
+  local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
+                + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
+  local hot = changes >= tonumber(ARGV[5])
+  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
+  if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
+end
+return {e[3], e[4]}
+"""
+
+# Headers never stored: set per response (the policy's nonce, the length, a cookie).
+_NOT_STORED = frozenset({"set-cookie", "content-length", "content-security-policy"})
+# Kept on a 304 (RFC 9110 15.4.5, and the security headers every answer carries): all the
+# stored ones but the body's own.
+_NOT_ON_304 = frozenset({"content-type", "content-length", "content-encoding"})
+# A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
+# says) but is revalidated on every use: the next read after a score must show it.
+CACHE_CONTROL = "no-cache"
+# Request headers a stored response may vary on: the key holds Accept and Accept-Encoding,
+# and the fast path only answers requests without Cookie and Authorization.
+_KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
+# What a board's answer for a reader without cookie or credentials depends on, as the WSGI
+# environ holds it: the scheme (HSTS, the TLS redirect), the host, the raw path and query,
+# and what the API negotiates on. Raw values, so the wrapper and Django compute one key.
+_KEYED_ENVIRON = (
+    "wsgi.url_scheme",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_HOST",
+    "HTTP_X_FORWARDED_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+)
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+def key(environ: Mapping[str, Any]) -> str:
+    """The stored response's key: a hash of the request's values in ``_KEYED_ENVIRON`` (a
+    JSON list, so no two requests' values run into one another)."""
+    values = json.dumps([str(environ.get(name, "")) for name in _KEYED_ENVIRON])
+    digest = hashlib.sha256(values.encode("ascii")).hexdigest()
+    return cache.make_key(f"leaderboard:fast:{digest}")
+
+
+def board_route(environ: Mapping[str, Any]) -> str | None:
+    """The URL name of the board ``environ`` asks for, or None: not a board served this
+    way."""
+    try:
+        match = resolve(get_path_info(environ))
+    except Resolver404:
+        return None
+    return match.view_name if match.view_name in FAST_ROUTES else None
+
+
+def anonymous_read(environ: Mapping[str, Any]) -> bool:
+    """A ``GET`` or ``HEAD`` sending no cookie and no credentials, of a board, with the board
+    cache on: the only requests the fast path may answer."""
+    return (
+        environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        and not environ.get("HTTP_COOKIE")
+        and not environ.get("HTTP_AUTHORIZATION")
+        and board_cache.enabled()
+        and board_route(environ) is not None
+    )
+
+
+_script = None
+
+
+def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
+    global _script
+    client = board_cache._redis()
+    if _script is None:
+        _script = client.register_script(_GET)
+    grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
+    now, before = board_cache._windows()
+    args = [repr(board_cache.now()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
+    hit = _script(keys=[stored_key], args=args, client=client)
+    if not hit:
+        return None
+    meta, body = hit
+    status, headers, view_name = json.loads(meta)
+    return status, [(name, value) for name, value in headers], view_name, body
+
+
+# Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
+# (the WSGI wrapper, then the middleware).
+_ASKED = "leaderboard.fastpath.asked"
+
+
+def answer(environ: dict[str, Any]) -> Answer | None:
+    """The stored answer to an anonymous read (:func:`anonymous_read`) of a board, or None:
+    Django answers (anyone else, a miss, Redis away)."""
+    if environ.get(_ASKED) or not anonymous_read(environ):
+        return None  # not one, or the wrapper in front already asked Redis
+    environ[_ASKED] = True
+    try:
+        hit = _stored(key(environ))
+    except board_cache.UNAVAILABLE:
+        return None  # Redis is away: the whole stack (and the database) answers
+    if hit is None:
+        return None
+    status, headers, view_name, body = hit
+    headers.append(("Content-Security-Policy", policy_for_view(view_name, nonce=new_nonce())))
+    etag = next((value for name, value in headers if name.lower() == "etag"), None)
+    if etag is not None and _none_match_fails(environ.get("HTTP_IF_NONE_MATCH"), etag):
+        return 304, [(n, v) for n, v in headers if n.lower() not in _NOT_ON_304], b""
+    headers.append(("Content-Length", str(len(body))))
+    return status, headers, b"" if environ["REQUEST_METHOD"] == "HEAD" else body
+
+
+def _none_match_fails(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison) or is ``*``."""
+    if not if_none_match:
+        return False
+    etags = parse_etags(if_none_match)
+    if "*" in etags:
+        return True
+    target = etag.removeprefix("W/")
+    return any(tag.removeprefix("W/") == target for tag in etags)
+
+
+def store(request: HttpRequest, response: HttpResponse) -> bool:
+    """Keep ``response`` for the fast path if a board view noted it (``board_fast_note``, the
+    version it was computed under) for an anonymous read of the public split. Only a plain
+    200 that sets no cookie, varies on nothing but what the key holds, sets no validator or
+    cache rule of its own and holds no nonce of this request. The response gets the stored
+    validators (``ETag``, ``Cache-Control``) too."""
+    note: board_cache.FastNote | None = getattr(request, "board_fast_note", None)
+    if note is None or request.method != "GET" or not anonymous_read(request.META):
+        return False
+    if request.GET.getlist("split") not in ([], ["public"]):
+        return False  # the private split is decided per request, by the view
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if response.has_header("ETag") or response.has_header("Cache-Control"):
+        return False
+    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+    if not vary <= _KEYED_VARY:
+        return False
+    nonce = getattr(request, "csp_nonce", None)
+    if nonce and nonce.encode() in response.content:
+        return False  # the page is this request's: its nonce must not be served again
+    timeout = settings.BOARD_CACHE_SECONDS
+    if note.valid_until is not None:
+        timeout = min(timeout, int(note.valid_until - board_cache.now()))
+        if timeout <= 0:
+            return False
+    # Validators, once per stored response (not per read): a strong ETag of the body, the
+    # same for every anonymous reader of this key, and a revalidation on every use, so a
+    # reader's next ``If-None-Match`` is answered 304 while the board is unchanged.
+    response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    response["Cache-Control"] = CACHE_CONTROL
+    headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
+    view_name = request.resolver_match.view_name if request.resolver_match else ""
+    shared = note.shared
+    mapping = {
+        "vkey": cache.make_key(board_cache._version_key(note.scope, note.pk)),
+        "version": str(note.version),
+        "meta": json.dumps([response.status_code, headers, view_name]),
+        "body": response.content,
+        "at": repr(board_cache.now()),
+        "rendering": cache.make_key(board_cache._rendering_key(shared.recent)) if shared else "",
+        "churn": cache.make_key(shared.churn) if shared else "",
+    }
+    stored_key = key(request.META)
+    with contextlib.suppress(*board_cache.UNAVAILABLE):
+        pipe = board_cache._redis().pipeline(transaction=True)
+        pipe.delete(stored_key)
+        pipe.hset(stored_key, mapping=mapping)
+        pipe.expire(stored_key, timeout)
+        pipe.execute()
+        return True
+    return False
+
+
+def as_response(found: Answer) -> HttpResponse:
+    """A stored answer as Django's response (the middleware's hits)."""
+    status, headers, body = found
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+class BoardFastPathApp:
+    """WSGI wrapper: answers an anonymous read of a board from :func:`answer` before Django
+    sees the request; anything else is Django's."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        found = answer(environ)
+        if found is None:
+            return self.application(environ, start_response)
+        status, headers, body = found
+        start_response(_status_line(status), headers)
+        return [body]
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"

@@ -1,0 +1,288 @@
+"""The boards' fast path in front of Django (leaderboard/fastpath.py): the site's real WSGI
+application (``challenge_platform.wsgi.application``, what gunicorn serves) called with WSGI
+environs, on the session's real Redis.
+
+Whether Django handled a request is seen from its ``request_started`` signal, sent by
+Django's handler for every request it gets: the wrapper answers without it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import resolve
+from rest_framework.test import APIClient
+
+from challenge_platform.services import challenge_reveal
+from challenge_platform.wsgi import application
+from leaderboard import cache as board_cache
+from leaderboard import fastpath
+
+from .boards import FAST, refresh, shown, signed_in_viewers
+from .factories import scored
+
+pytestmark = pytest.mark.django_db
+
+# The headers Django's middleware puts on every page (SecurityMiddleware, the CSP and
+# X-Frame-Options middleware): a board from the fast path carries them as well.
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+)
+
+
+class Answer:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes, django: bool):
+        self.status = int(status.split()[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.body = body
+        self.django = django  # whether Django's handler saw the request
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers[name.lower()]
+
+
+def wsgi(path: str, method: str = "GET", query: str = "", **headers: str) -> Answer:
+    """``application`` called as gunicorn calls it."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        **{"HTTP_" + name.upper(): value for name, value in headers.items()},
+    }
+    started = []
+    seen: dict[str, object] = {}
+
+    def note(**kwargs) -> None:
+        started.append(1)
+
+    def start_response(status, response_headers, exc_info=None):
+        seen["status"], seen["headers"] = status, response_headers
+
+    # As Django's test client does: the test's transaction outlives the request, so the
+    # handler must not close the database connection at the request's start and end.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    request_started.connect(note)
+    try:
+        result = application(environ, start_response)
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+    finally:
+        request_started.disconnect(note)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return Answer(seen["status"], seen["headers"], body, bool(started))
+
+
+def nonce_of(answer: Answer) -> str:
+    return re.search(r"'nonce-([^']+)'", answer["Content-Security-Policy"]).group(1)
+
+
+@pytest.fixture
+def board(setup, django_capture_on_commit_callbacks):
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    return setup
+
+
+def test_a_stored_board_is_answered_before_django_with_every_security_header(
+    board, django_assert_num_queries
+):
+    for name, path in FAST.items():
+        made = wsgi(path)  # rendered by Django and stored
+        assert made.django and made.status == 200 and b"0.61" in made.body, name
+        with django_assert_num_queries(0):
+            again, other = wsgi(path), wsgi(path)
+        assert not again.django and again.status == 200, name
+        assert again.body == made.body and again["Content-Length"] == str(len(made.body))
+        for header in ("Content-Type", "Vary", "ETag", "Cache-Control", *SECURITY_HEADERS):
+            assert again[header] == made[header], (name, header)
+        # The same policy as Django's, with a nonce of its own on every answer.
+        policy = again["Content-Security-Policy"]
+        assert policy.replace(nonce_of(again), "N") == made["Content-Security-Policy"].replace(
+            nonce_of(made), "N"
+        )
+        assert len({nonce_of(made), nonce_of(again), nonce_of(other)}) == 3, name
+        assert "frame-ancestors 'none'" in policy and "set-cookie" not in again.headers
+
+
+def test_a_cookie_credentials_or_another_method_go_through_django(board):
+    for path in FAST.values():
+        wsgi(path)
+        assert not wsgi(path).django
+        for headers in (
+            {"Cookie": "x=1"},  # any cookie, even one nobody set
+            {"Cookie": "sessionid=forged"},
+            {"Authorization": "Token not-a-key"},
+            {"Authorization": "Basic Zm9vOmJhcg=="},
+        ):
+            answer = wsgi(path, **headers)
+            assert answer.django and "etag" not in answer.headers, (path, headers)
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            assert wsgi(path, method=method).django, (path, method)
+
+
+def test_a_participant_never_gets_the_anonymous_board_nor_an_anonymous_reader_theirs(
+    setup, django_capture_on_commit_callbacks
+):
+    """Signed-in readers (a session cookie, a token) get their own page and the private split
+    they may see; the anonymous answers, before and after them, never hold anything of theirs,
+    and the sealed standings stay sealed until the reveal, when the page changes at once."""
+    organizer, pat, participant = signed_in_viewers(setup, django_capture_on_commit_callbacks)
+    challenge = setup[0]
+    page = "/tasks/t1/leaderboard/"
+    shown(page, participant)
+    shown(page, organizer)
+    shown(page + "?split=private", organizer)
+    for _ in range(2):
+        anonymous = wsgi(page)
+        assert b"0.61" in anonymous.body and b"0.33" not in anonymous.body
+        assert b"pat-the-participant" not in anonymous.body
+        assert b"Shake-up report" not in anonymous.body and b"?split=private" not in anonymous.body
+    assert not anonymous.django
+    session = participant.cookies["sessionid"].value
+    theirs = wsgi(page, Cookie=f"sessionid={session}")
+    assert theirs.django and b"pat-the-participant" in theirs.body
+    assert wsgi(page, query="split=private").status == 404
+    api = "/api/v1/tasks/t1/leaderboard/"
+    wsgi(api)
+    assert wsgi(api, query="split=private").status == 403
+    assert wsgi(api, query="split=private").django
+
+    with django_capture_on_commit_callbacks(execute=True):
+        challenge_reveal(challenge=challenge)
+    assert b"?split=private" in wsgi(page).body  # the reveal shows at once, also here
+    private = wsgi(api, query="split=private")
+    assert private.status == 200 and b"0.33" in private.body
+
+
+def test_head_and_if_none_match_from_the_fast_path(board, django_capture_on_commit_callbacks):
+    challenge, track, task, teams = board
+    for name, path in FAST.items():
+        made = wsgi(path)
+        head = wsgi(path, method="HEAD")
+        assert not head.django and head.status == 200 and head.body == b"", name
+        assert head["Content-Length"] == str(len(made.body)) and head["ETag"] == made["ETag"]
+        for validator in (made["ETag"], f'"x", W/{made["ETag"]}', "*"):
+            for method in ("GET", "HEAD"):
+                same = wsgi(path, method=method, If_None_Match=validator)
+                assert not same.django and same.status == 304 and same.body == b"", name
+                assert same["ETag"] == made["ETag"] and "Cookie" in same["Vary"], name
+                assert "content-type" not in same.headers and "content-length" not in same.headers
+                for header in SECURITY_HEADERS:
+                    assert same[header] == made[header], (name, header)
+        for other in ('"not-this-one"', "garbage", '""'):
+            assert wsgi(path, If_None_Match=other).status == 200, (name, other)
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    for name, path in FAST.items():
+        old = wsgi(path)
+        assert old.django and b"0.97" in old.body, name  # a change: rendered again
+        assert wsgi(path, If_None_Match=made["ETag"]).status == 200
+
+
+def test_a_stale_board_is_answered_only_within_its_grace(
+    board, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """In a rush, an anonymous reader may get a board up to the grace after it changed; past
+    the grace (and nobody rendering) Django renders the new one."""
+    from .test_cache import FakeClock
+
+    challenge, track, task, teams = board
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
+    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    monkeypatch.setattr(board_cache, "time", clock)
+    for path in FAST.values():
+        assert wsgi(path).django  # stored at this version
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    clock.sleep(4.5)
+    for path in FAST.values():
+        stale = wsgi(path)
+        assert not stale.django and b"0.97" not in stale.body, path
+    clock.sleep(1)  # past the grace
+    for path in FAST.values():
+        fresh = wsgi(path)
+        assert fresh.django and b"0.97" in fresh.body, path
+
+
+def test_odd_paths_and_query_strings_never_reach_another_requests_stored_board(board):
+    page = "/tasks/t1/leaderboard/"
+    wsgi(page)
+    assert not wsgi(page).django
+    for path, query in (
+        (page, "x=1"),
+        (page, "split=public"),  # the same board, but another request: its own key
+        (page + "../leaderboard/", ""),
+        ("/tasks/t1/../t1/leaderboard/", ""),
+        ("/tasks/t1/leaderboard", ""),
+        ("/tasks/t1/leaderboard//", ""),
+        (page + "\n", ""),
+        ("/tasks/t1/leaderboard/\n", "x=1"),
+        ("/tasks/t1/leaderboard.csv", ""),
+        ("/tasks/t2/leaderboard/", ""),
+        (page + "%00", ""),
+        (page, "split=%00"),
+    ):
+        first = wsgi(path, query=query)
+        assert first.django, (path, query)  # never the stored board's key
+    for host in ("evil.example", "testserver:81"):
+        assert wsgi(page, Host=host).django, host  # its own key, whatever Django answers
+    assert wsgi(page, Accept="application/json").django
+    # The key's values are a JSON list: no two requests' values run into one another.
+    assert fastpath.key({"PATH_INFO": "/a\n", "QUERY_STRING": "b"}) != fastpath.key(
+        {"PATH_INFO": "/a", "QUERY_STRING": "\nb"}
+    )
+
+
+def test_a_page_holding_its_requests_nonce_is_never_stored(board):
+    """The policy's nonce is made per answer; a page that printed its request's nonce would
+    carry it to every reader, so it is not kept."""
+    request = RequestFactory().get("/tasks/t1/leaderboard/")
+    request.resolver_match = resolve(request.path_info)
+    request.csp_nonce = "n0nce-of-this-request"
+    request.board_fast_note = board_cache.FastNote(board_cache.TASK, board[2].pk, 1, None)
+    inline = HttpResponse(b'<script nonce="n0nce-of-this-request"></script>')
+    assert not fastpath.store(request, inline)
+    assert fastpath.store(request, HttpResponse(b"<p>a board</p>"))
+
+
+def test_without_redis_every_read_goes_through_django(board, settings):
+    for path in FAST.values():
+        wsgi(path)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "KEY_PREFIX": "boards-test",
+        }
+    }
+    for name, path in FAST.items():
+        answer = wsgi(path)
+        assert answer.django and answer.status == 200 and b"0.61" in answer.body, name
+    assert APIClient().get(FAST["task api"]).status_code == 200
