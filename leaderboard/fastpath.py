@@ -108,6 +108,9 @@ _KEYED_ENVIRON = (
 )
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
+# Stored request variants per board (query strings, Accept values, hosts): what anonymous
+# readers can make Redis hold for one board is at most this many copies of its page.
+MAX_VARIANTS = 32
 
 
 def key(environ: Mapping[str, Any]) -> str:
@@ -241,12 +244,35 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     }
     stored_key = key(request.META)
     with contextlib.suppress(*board_cache.UNAVAILABLE):
+        if not _variant_admitted(note, stored_key, timeout):
+            return False
         pipe = board_cache._redis().pipeline(transaction=True)
         pipe.delete(stored_key)
         pipe.hset(stored_key, mapping=mapping)
         pipe.expire(stored_key, timeout)
         pipe.execute()
         return True
+    return False
+
+
+def _variant_admitted(note: board_cache.FastNote, stored_key: str, timeout: int) -> bool:
+    """Whether one more request variant (another query string, ``Accept``, host...) of the
+    board may be stored: at most ``MAX_VARIANTS`` per board within the stored responses'
+    lifetime. The key holds what anonymous readers send, so without a bound a reader
+    varying a query parameter would fill the Redis the broker lives in with copies of the
+    page; past it, such reads are answered by Django (from the board's own cache)."""
+    members = cache.make_key(f"leaderboard:fast-variants:{note.scope}:{note.pk}")
+    now = board_cache.now()
+    pipe = board_cache._redis().pipeline(transaction=True)
+    pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)
+    pipe.zadd(members, {stored_key: now})
+    pipe.zcard(members)
+    pipe.expire(members, max(timeout, settings.BOARD_CACHE_SECONDS))
+    _, added, size, _ = pipe.execute()
+    if size <= MAX_VARIANTS:
+        return True
+    if added:
+        board_cache._redis().zrem(members, stored_key)
     return False
 
 

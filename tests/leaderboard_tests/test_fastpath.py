@@ -286,3 +286,27 @@ def test_without_redis_every_read_goes_through_django(board, settings):
         answer = wsgi(path)
         assert answer.django and answer.status == 200 and b"0.61" in answer.body, name
     assert APIClient().get(FAST["task api"]).status_code == 200
+
+
+def test_a_reader_varying_the_query_cannot_fill_redis_with_copies_of_a_board(board):
+    """Each query string is its own stored response: past MAX_VARIANTS per board within the
+    stored responses' lifetime, new variants are answered by Django and not stored, while
+    those already stored keep being answered before Django."""
+    page = "/tasks/t1/leaderboard/"
+    wsgi(page)
+    assert not wsgi(page).django
+    client = board_cache._redis()
+    stored = lambda: len(client.keys("*leaderboard:fast:*"))  # noqa: E731
+    before = stored()
+    for n in range(fastpath.MAX_VARIANTS + 20):
+        wsgi(page, query=f"cachebust={n}")
+    assert stored() - before <= fastpath.MAX_VARIANTS
+    assert wsgi(page, query=f"cachebust={fastpath.MAX_VARIANTS + 19}").django  # not kept
+    assert not wsgi(page).django  # the plain board is still answered from Redis
+    assert not wsgi(page, query="cachebust=0").django  # and an admitted variant
+    # Once the variants are older than the stored responses' lifetime, new ones are
+    # admitted again.
+    key = next(iter(client.keys("*leaderboard:fast-variants:*")))
+    client.zremrangebyscore(key, "-inf", "+inf")
+    wsgi(page, query="later=1")
+    assert not wsgi(page, query="later=1").django
