@@ -176,7 +176,7 @@ def _window_seconds() -> float:
 
 def _windows() -> tuple[str, str]:
     """The numbers of the current change-counting window and of the one before."""
-    n = int(time.time() // _window_seconds())
+    n = int(now() // _window_seconds())
     return str(n), str(n - 1)
 
 
@@ -286,7 +286,7 @@ def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared 
         with contextlib.suppress(*UNAVAILABLE):
             cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
             if shared is not None:
-                mark = (time.time(), key)
+                mark = (now(), key)
                 cache.set(shared.recent, mark, timeout=settings.BOARD_CACHE_SECONDS)
     return value
 
@@ -320,7 +320,7 @@ def _recent_or_render(
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
         return None
-    within = time.time() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS
+    within = now() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS
     hot = _hot(shared.churn)
     if within and hot:
         return previous, True
