@@ -36,6 +36,7 @@ from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
 from common.units import byte_size
 from datasets.models import Task
+from datasets.selectors import task_manage_refusal
 from kinds import kind_get
 from scoring.core import SubmissionInvalid, primary_metric, score_file
 from scoring.core import save_predictions as predictions_to_bytes
@@ -88,16 +89,13 @@ def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
 
 def _owner_may_upload(*, task: Task, user: User) -> None:
     """The task owner's gate (organizers pass): current rules accepted (RulesNotAccepted),
-    a team that is not hidden or disqualified, and an upload left today."""
+    the owner role (``task_manage_refusal``: a member of a team that is not hidden or
+    disqualified), and an upload left today."""
     challenge = task.track.challenge
     rules_gate(challenge=challenge, user=user)
-    team = task.owner_team
-    if team is not None and team.is_hidden:
-        raise ReferenceRefused(
-            team.hidden_refusal("can no longer upload references"),
-            status=403,
-            code="team_hidden",
-        )
+    refusal = task_manage_refusal(task=task, user=user)
+    if refusal is not None:
+        raise ReferenceRefused(refusal.message, status=403, code=refusal.code)
     _check_upload_limit(task=task)
 
 
