@@ -244,7 +244,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     }
     stored_key = key(request.META)
     with contextlib.suppress(*board_cache.UNAVAILABLE):
-        if not _variant_admitted(note, stored_key, timeout):
+        if not _variant_admitted(note, stored_key):
             return False
         pipe = board_cache._redis().pipeline(transaction=True)
         pipe.delete(stored_key)
@@ -255,7 +255,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     return False
 
 
-def _variant_admitted(note: board_cache.FastNote, stored_key: str, timeout: int) -> bool:
+def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     """Whether one more request variant (another query string, ``Accept``, host...) of the
     board may be stored: at most ``MAX_VARIANTS`` per board within the stored responses'
     lifetime. The key holds what anonymous readers send, so without a bound a reader
@@ -267,7 +267,7 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str, timeout: int)
     pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)
     pipe.zadd(members, {stored_key: now})
     pipe.zcard(members)
-    pipe.expire(members, max(timeout, settings.BOARD_CACHE_SECONDS))
+    pipe.expire(members, settings.BOARD_CACHE_SECONDS)  # no stored variant outlives it
     _, added, size, _ = pipe.execute()
     if size <= MAX_VARIANTS:
         return True
