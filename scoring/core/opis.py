@@ -90,36 +90,57 @@ def trapezoid_mean(values: np.ndarray) -> np.ndarray:
 _BLOCK_ELEMENTS = 1 << 17  # scores per block: the block's temporaries stay in L2 cache
 
 
-def _reached(score: np.ndarray, grid: np.ndarray) -> np.ndarray:
+class _Scratch:
+    """A block loop's temporaries, made once per part of the rows: a fresh array of a
+    megabyte per step and block comes from the OS and goes back to it (glibc maps large
+    allocations), and its page faults then cost more than the arithmetic."""
+
+    def __init__(self, elements: int) -> None:
+        self.floats = np.empty(elements, dtype=np.float64)
+        self.counts = np.empty(elements, dtype=np.intp)
+        self.cells = np.empty(elements, dtype=np.intp)
+        self.flags = np.empty(elements, dtype=bool)
+
+    def view(self, buffer: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The start of ``buffer`` shaped as ``shape`` (contiguous)."""
+        return buffer[: int(np.prod(shape))].reshape(shape)
+
+
+def _reached(score: np.ndarray, grid: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
     """How many thresholds t_k <= score: the row is positive for k below that count.
 
     Equal to ``np.searchsorted(grid, score, side="right")`` (NaN reaches every threshold):
-    the count is estimated from the grid's equal spacing, then checked against the grid
-    points on either side of it, which corrects the estimate's float rounding (at most
-    one step either way).
+    the count is estimated from the grid's equal spacing half a step low, so the estimate
+    is the count or one less whatever the float rounding (it is far below half a step),
+    then checked against the grid point above it. With ``scratch`` the answer is a view of
+    its ``counts``, valid until its next use.
     """
     lo, hi, steps = float(grid[0]), float(grid[-1]), grid.size - 1
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         return np.searchsorted(grid, score, side="right")
-    estimate = np.subtract(score, lo)
-    estimate *= steps / (hi - lo)
-    np.fmin(estimate, steps + 0.5, out=estimate)  # fmin/fmax: NaN becomes the top
-    np.fmax(estimate, -1.0, out=estimate)
-    reached = estimate.astype(np.intp)  # intp: ``take`` indexes with it as it is
-    reached += 1
-    # below[r] <= score < above[r] holds exactly when r is the count; the padding never
-    # moves the count below 0 or above the grid's size (NaN compares false). ``take``
-    # from these 103-value tables (clipped: no bounds check) is the cheap gather.
-    below, above = _bounds(grid)
-    reached -= np.take(below, reached, mode="clip") > score
-    reached += np.take(above, reached, mode="clip") <= score
+    scratch = scratch if scratch is not None else _Scratch(score.size)
+    estimate = scratch.view(scratch.floats, score.shape)
+    reached = scratch.view(scratch.counts, score.shape)
+    flags = scratch.view(scratch.flags, score.shape)
+    scale = steps / (hi - lo)
+    # (score - lo) * scale + 1/2, the half step folded into the subtraction
+    np.subtract(score, lo - 0.5 / scale, out=estimate)
+    estimate *= scale
+    np.fmin(estimate, steps + 1.5, out=estimate)  # fmin/fmax: NaN becomes the top
+    np.fmax(estimate, 0.0, out=estimate)
+    np.copyto(reached, estimate, casting="unsafe")  # truncated, as ``astype``
+    # above[r] <= score holds exactly when r is one below the count; the top's NaN
+    # compares false. ``take`` from this 102-value table (clipped: no bounds check) is
+    # the cheap gather.
+    above = np.take(_above(grid), reached, mode="clip", out=estimate)
+    np.less_equal(above, score, out=flags)
+    reached += flags
     return reached
 
 
-def _bounds(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The threshold below and above each count: ``(-inf, t_0, ..., t_100)`` and
-    ``(t_0, ..., t_100, nan)``."""
-    return np.concatenate(([-np.inf], grid)), np.concatenate((grid, [np.nan]))
+def _above(grid: np.ndarray) -> np.ndarray:
+    """The threshold above each count: ``(t_0, ..., t_100, nan)``."""
+    return np.concatenate((grid, [np.nan]))
 
 
 def _block_rows(per_row: int, n_cells: int) -> int:
@@ -137,17 +158,23 @@ def _class_counts(
     width = GRID_STEPS + 2
     n_cells = 2 * k * width * 2
     by_class = proba.T  # k x n: contiguous per class when the aligned matrix is class-major
-    classes = np.arange(k, dtype=np.int64)[:, None]
+    # A row's cell for class c, but for its count: ((split k + c) width) 2 + (y == c), one
+    # column per (split, y) pair, so a block's k cells are one ``take`` of the row's pair.
+    pairs = np.arange(2 * k)
+    classes = np.arange(k)[:, None]
+    first_cells = ((pairs // k * k + classes) * width) * 2 + (pairs % k == classes)
+    row_pairs = split * k + y
     step = _block_rows(k, n_cells)
 
     def count(part: slice) -> np.ndarray:
         counts = np.zeros(n_cells, dtype=np.int64)
+        scratch = _Scratch(k * min(step, part.stop - part.start))
         for start in range(part.start, part.stop, step):
             rows = slice(start, min(start + step, part.stop))
-            cells = (split[rows] * k + classes) * width
-            cells += _reached(by_class[:, rows], grid)
-            cells *= 2
-            cells += y[rows] == classes
+            cells = _reached(by_class[:, rows], grid, scratch)
+            cells <<= 1  # the count's place: 2 truths per count
+            first = scratch.view(scratch.cells, cells.shape)
+            cells += np.take(first_cells, row_pairs[rows], axis=1, out=first, mode="clip")
             counts += np.bincount(cells.ravel(), minlength=n_cells)
         return counts
 
@@ -168,15 +195,16 @@ def _cell_counts(
     width = GRID_STEPS + 2
     n_cells = 2 * n_groups * width * 2
     step = _block_rows(1, n_cells)
+    first_cells = (split * n_groups + group) * (width * 2) + positive  # but for the count
 
     def count(part: slice) -> np.ndarray:
         counts = np.zeros(n_cells, dtype=np.int64)
+        scratch = _Scratch(min(step, part.stop - part.start))
         for start in range(part.start, part.stop, step):
             rows = slice(start, min(start + step, part.stop))
-            cells = (split[rows] * n_groups + group[rows]) * width
-            cells += _reached(score[rows], grid)
-            cells *= 2
-            cells += positive[rows]
+            cells = _reached(score[rows], grid, scratch)
+            cells <<= 1
+            cells += first_cells[rows]
             counts += np.bincount(cells, minlength=n_cells)
         return counts
 
