@@ -17,12 +17,14 @@ The reader refuses these with a clear message, from what the file declares where
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common.parallel import map_rows
+from common.parallel import map_rows, run_all
 from common.refusals import SubmissionInvalid, count
 from common.units import byte_size
 
@@ -109,13 +111,16 @@ def parquet_batch_rows(buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[
     copies it once per row. The longest value of each text column's dictionaries is read
     first (the dictionary page and one row, nothing more) and sizes the batches.
     """
-    longest = 1
+    probes = []
     for index in _column_indexes(metadata, columns):
         name = metadata.schema.column(index).path.split(".")[0]
         for group in range(metadata.num_row_groups):
             chunk = metadata.row_group(group).column(index)
             if chunk.has_dictionary_page and chunk.physical_type == "BYTE_ARRAY":
-                longest = max(longest, _longest_dictionary_value(buf, group, name, chunk))
+                probes.append(partial(_longest_dictionary_value, buf, group, name, chunk))
+    # Each probe decodes one dictionary page (a few ms for a megabyte of ids): on two
+    # threads when there are several (Arrow's decoding releases the interpreter lock).
+    longest = max(run_all(probes), default=1)
     return int(min(MAX_BATCH_ROWS, max(1, BATCH_BYTES // longest)))
 
 
@@ -131,7 +136,9 @@ def dictionary_bytes(table: pa.Table) -> int:
                 continue
             lengths = np.append(np.asarray(lengths.fill_null(0).to_numpy()), 0)
             indices = pc.fill_null(chunk.indices, len(lengths) - 1).to_numpy()
-            total += int(lengths[indices].sum()) + 4 * len(chunk)
+            # each value's length times its rows: a count per value, not a gather per row
+            uses = np.bincount(indices, minlength=len(lengths))
+            total += int(uses @ lengths) + 4 * len(chunk)
     return total
 
 
