@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import numpy as np
 import pyarrow as pa
 
-from kinds.columns import FloatColumns
+from kinds.columns import FloatColumns, Probabilities
 
 Direction = Literal["higher", "lower"]
 Unit = Literal["row", "entity"]
@@ -93,13 +93,17 @@ class Truth(Protocol):
 
 
 class Predicted(Protocol):
-    """A submission's values in the truth's row order (the scoring core's ``Aligned``)."""
+    """A submission's values in the truth's row order (the scoring core's ``Aligned``);
+    class probabilities as read too (``probabilities``), which sums over rows use."""
 
     @property
     def pred(self) -> np.ndarray: ...
 
     @property
     def proba(self) -> np.ndarray | None: ...
+
+    @property
+    def probabilities(self) -> Probabilities | None: ...
 
     @property
     def score(self) -> np.ndarray | None: ...
@@ -129,7 +133,7 @@ class OpisInputs(NamedTuple):
     """What OPIS (``scoring.core.opis``) is computed from: class probabilities (groups are
     the classes) or a match score (groups from the task's group column)."""
 
-    proba: np.ndarray | None = None
+    proba: Probabilities | None = None
     score: np.ndarray | None = None
     classes: list[str] | None = None
 

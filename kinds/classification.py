@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from common.arrowtools import as_string, index_of, is_text
 from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count, examples, has
-from common.splits import SPLITS, rows_of, split_masks
+from common.splits import SPLITS
 from common.wording import examples as quoted
 from kinds.base import (
     BundleLabels,
@@ -130,14 +130,19 @@ class Classification(TaskKind):
 
     def evaluate(self, aligned: Predicted, truth: Truth) -> dict[str, dict[str, float]]:
         matrices = confusions(aligned, truth)
-        masks = split_masks(truth.is_public)
-        losses = None if aligned.proba is None else _row_log_losses(aligned.proba, truth.y)
-        return {split: _metrics(matrices[split], rows_of(losses, masks[split])) for split in SPLITS}
+        probabilities, losses = aligned.probabilities, None
+        if probabilities is not None:  # each row's as read, the truth brought along
+            rows = _row_log_losses(probabilities.by_class.T, probabilities.truth_rows(truth.y))
+            losses = _split_log_losses(probabilities.placed(rows), truth.is_public)
+        return {
+            split: _metrics(matrices[split], None if losses is None else losses[split])
+            for split in SPLITS
+        }
 
     def opis_inputs(self, aligned: Predicted, truth: Truth) -> OpisInputs | None:
-        if aligned.proba is None:
+        if aligned.probabilities is None:
             return None
-        return OpisInputs(proba=aligned.proba, classes=list(truth.classes))
+        return OpisInputs(proba=aligned.probabilities, classes=list(truth.classes))
 
     # --- boards ------------------------------------------------------------------------
 
@@ -169,10 +174,26 @@ def _row_log_losses(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     """-log of each row's probability of its true class, clipped to [eps, 1 - eps]."""
     eps = np.finfo(np.float64).eps
     picked = _true_class_probabilities(proba, y)
-    np.maximum(picked, eps, out=picked)  # np.clip's values, in place
-    np.minimum(picked, 1 - eps, out=picked)
+    np.clip(picked, eps, 1 - eps, out=picked)
     np.log(picked, out=picked)
     return np.negative(picked, out=picked)
+
+
+def _split_log_losses(losses: np.ndarray, is_public: np.ndarray) -> dict[str, float]:
+    """The mean of ``losses`` (in the truth's order: the sums, and so the scores, are the
+    same whatever the file's row order) over each split's rows, NaN for a split without
+    rows: one ``bincount`` for both sums, no copy of either split's rows."""
+    private, public = np.bincount(is_public, weights=losses, minlength=2)
+    n_public = int(np.count_nonzero(is_public))
+    sums = {
+        "all": (private + public, losses.size),
+        "public": (public, n_public),
+        "private": (private, losses.size - n_public),
+    }
+    return {
+        split: float(value / rows) if rows else float("nan")
+        for split, (value, rows) in sums.items()
+    }
 
 
 def _true_class_probabilities(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -188,7 +209,7 @@ def _true_class_probabilities(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     return proba[rows, y]
 
 
-def _metrics(cm: np.ndarray, losses: np.ndarray | None) -> dict[str, float]:
+def _metrics(cm: np.ndarray, log_loss: float | None) -> dict[str, float]:
     total = int(cm.sum())
     if total == 0:
         return {}
@@ -196,8 +217,8 @@ def _metrics(cm: np.ndarray, losses: np.ndarray | None) -> dict[str, float]:
     denominator = cm.sum(axis=0) + cm.sum(axis=1)
     f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
     out = {"accuracy": float(tp.sum() / total), "macro_f1": float(np.mean(f1))}
-    if losses is not None:
-        out["log_loss"] = float(np.mean(losses))
+    if log_loss is not None:
+        out["log_loss"] = log_loss
     return out
 
 

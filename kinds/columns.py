@@ -1,13 +1,14 @@
-"""Number columns read in place: numpy views of Arrow's buffers, copied once, into place.
+"""Number columns read in place: numpy views of Arrow's buffers, checked there, copied once.
 
 A submission's probability columns are checked where Arrow decoded them and then written
-once into the array scoring keeps: in the file's order, or straight into the solution's
-row order when the ids came shuffled (no intermediate copy in the file's order).
+once, in the file's order, into the matrix scoring keeps (``Probabilities``), with the
+solution row of each of its rows when the ids came shuffled: the sums over rows read it
+as it is, and the solution's order is made only when something asks for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,23 +64,89 @@ class FloatColumns:
             for start in range(0, size, rows):
                 yield tuple(values[start : start + rows] for values in columns)
 
-    def matrix(self, positions: np.ndarray | None = None) -> np.ndarray:
-        """A new (k, n) array, column j in row j: in the file's order, or file row i at
-        ``positions[i]`` (a permutation of the rows). A large matrix's columns are
-        written on two threads."""
+    def matrix(self) -> np.ndarray:
+        """A new (k, n) array in the file's order, column j in row j (a large matrix's
+        columns written on two threads)."""
         out = np.empty((self.width, self.rows), dtype=np.float64)
 
         def write(part: slice) -> None:
             for j in range(part.start, part.stop):
-                start, row = 0, out[j]
+                start = 0
                 for columns in self.batches:
-                    values = columns[j]
-                    stop = start + len(values)
-                    if positions is None:
-                        row[start:stop] = values
-                    else:
-                        row[positions[start:stop]] = values
+                    stop = start + len(columns[j])
+                    out[j, start:stop] = columns[j]
                     start = stop
 
         map_rows(write, self.width, per_row=self.rows)
         return out
+
+
+class Probabilities:
+    """Class probabilities as the file gave them: ``by_class`` (k, n), class j in row j,
+    in the file's row order, and ``order``, the truth row of each of its rows (None: the
+    truth's order).
+
+    What sums over the rows (log loss, OPIS) reads them as they are, with the truth
+    brought to their order (``truth_rows``: a gather of a small array, kept for the next
+    caller); the (n, k) matrix in the truth's order is made only when something asks for
+    it (``in_truth_order``), once. Moving k float columns into the truth's order is a
+    scatter that costs more than every sum over them.
+    """
+
+    __slots__ = ("_followed", "_placed", "by_class", "order")
+
+    def __init__(
+        self,
+        by_class: np.ndarray,
+        order: np.ndarray | None = None,
+        *,
+        followed: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    ) -> None:
+        """``followed``: truth arrays already brought to this order, each with its gather
+        (made beside this matrix's copy, where a thread is free)."""
+        if by_class.ndim != 2 or (order is not None and order.shape != (by_class.shape[1],)):
+            shape = None if order is None else order.shape
+            raise ValueError(f"probabilities {by_class.shape} and an order of {shape}")
+        self.by_class = by_class
+        self.order = order
+        self._placed: np.ndarray | None = None
+        self._followed = {id(values): (values, rows) for values, rows in followed}
+
+    @property
+    def rows(self) -> int:
+        return int(self.by_class.shape[1])
+
+    def truth_rows(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per truth row) in this matrix's row order."""
+        if self.order is None:
+            return values
+        kept = self._followed.get(id(values))
+        if kept is not None and kept[0] is values:
+            return kept[1]
+        followed = np.asarray(values)[self.order]
+        self._followed[id(values)] = (values, followed)  # holds ``values``: its id stays its own
+        return followed
+
+    def placed(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row of this matrix) in the truth's row order."""
+        if self.order is None:
+            return values
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
+    def in_truth_order(self) -> np.ndarray:
+        """The (n, k) matrix in the truth's row order (class-major memory), made once."""
+        if self.order is None:
+            return self.by_class.T
+        if self._placed is None:
+            placed = np.empty(self.by_class.shape, dtype=self.by_class.dtype)
+            order, by_class = self.order, self.by_class
+
+            def write(part: slice) -> None:
+                for j in range(part.start, part.stop):
+                    placed[j][order] = by_class[j]
+
+            map_rows(write, placed.shape[0], per_row=placed.shape[1])
+            self._placed = placed
+        return self._placed.T

@@ -11,8 +11,6 @@ are ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,20 +19,41 @@ from common.arrowtools import as_string, is_text, null_mask
 from common.parallel import run_all
 from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from kinds.base import Values
+from kinds.columns import Probabilities
 from scoring.core.idindex import locate, permutation_of_numbered
 from scoring.core.solution import Solution
 
 _PEEK = 1024  # ids compared before comparing them all: a shuffled file differs at once
 
 
-@dataclass(frozen=True, eq=False)
 class Aligned:
-    """Predictions in solution order (class codes, cluster codes, numbers... as the kind
-    reads them), plus probabilities or match scores."""
+    """Predictions in the solution's row order (class codes, cluster codes, numbers... as
+    the kind reads them) and match scores, plus class probabilities as the file gave them
+    (``probabilities``: in the file's order, with each row's solution row). ``proba`` is
+    the (n, k) probability matrix in the solution's order, made on first use (nothing in
+    scoring asks for it: its sums read ``probabilities`` as they are)."""
 
-    pred: np.ndarray
-    proba: np.ndarray | None = None
-    score: np.ndarray | None = None
+    __slots__ = ("pred", "probabilities", "score")
+
+    def __init__(
+        self,
+        pred: np.ndarray,
+        proba: np.ndarray | None = None,
+        score: np.ndarray | None = None,
+        *,
+        probabilities: Probabilities | None = None,
+    ) -> None:
+        if proba is not None:
+            if probabilities is not None:
+                raise ValueError("give the probabilities in the solution's order or as read")
+            probabilities = Probabilities(np.asarray(proba).T)
+        self.pred = pred
+        self.score = score
+        self.probabilities = probabilities
+
+    @property
+    def proba(self) -> np.ndarray | None:
+        return None if self.probabilities is None else self.probabilities.in_truth_order()
 
 
 def align_submission(table: pa.Table, solution: Solution) -> Aligned:
@@ -56,17 +75,26 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         [lambda: _solution_rows(ids, solution), values], elements=len(ids)
     )
     if positions is None:
-        return Aligned(pred=pred, proba=None if proba is None else proba.matrix().T, score=score)
-    placed = run_all(
+        as_read = None if proba is None else Probabilities(proba.matrix())
+        return Aligned(pred=pred, score=score, probabilities=as_read)
+    # The probabilities stay as read (one copy from Arrow's buffers), with each row's
+    # solution row; the truth that sums over them read is brought to their order here.
+    truth = (solution.y, solution.is_public) if proba is not None else ()
+    as_read, placed_pred, placed_score, *followed = run_all(
         [
-            # class-major, each class written straight from Arrow's buffers into place
-            lambda: None if proba is None else proba.matrix(positions).T,
+            lambda: None if proba is None else proba.matrix(),
             lambda: _scatter(pred, positions),
             lambda: None if score is None else _scatter(score, positions),
+            *(lambda values=values: values[positions] for values in truth),
         ],
         elements=len(positions),
     )
-    return Aligned(pred=placed[1], proba=placed[0], score=placed[2])
+    probabilities = None
+    if as_read is not None:
+        probabilities = Probabilities(
+            as_read, positions, followed=list(zip(truth, followed, strict=True))
+        )
+    return Aligned(pred=placed_pred, score=placed_score, probabilities=probabilities)
 
 
 def _scatter(values: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -33,12 +33,20 @@ def task_curves(aligned: Aligned, solution: Solution) -> dict[str, UtilityCurves
     inputs = solution.task_kind.opis_inputs(aligned, solution)
     if inputs is None:
         return None
+    if inputs.proba is None:
+        return utility_curves(
+            y=solution.y,
+            is_public=solution.is_public,
+            settings=solution.opis,
+            score=inputs.score,
+        )
+    # The probabilities as read, the truth brought to their order (counts: any order).
+    rows = inputs.proba
     return utility_curves(
-        y=solution.y,
-        is_public=solution.is_public,
+        y=rows.truth_rows(solution.y),
+        is_public=rows.truth_rows(solution.is_public),
         settings=solution.opis,
-        proba=inputs.proba,
-        score=inputs.score,
+        proba=rows.by_class.T,
         classes=inputs.classes,
     )
 

@@ -1,8 +1,8 @@
 """Probability columns checked and placed where Arrow holds them (``kinds.columns``).
 
-Scoring no longer copies the ``proba_<class>`` columns in the file's order before putting
-them in the solution's: the checks read Arrow's buffers and the one copy writes straight
-into place. Columns cut into chunks at different rows, integer or null values, and the
+Scoring copies the ``proba_<class>`` columns once, in the file's order, after checking
+them where Arrow holds them; the solution's order is made only when asked for
+(``Probabilities``). Columns cut into chunks at different rows, integer or null values, and the
 refusals' messages must come out as when the values were first copied into one array.
 """
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from common.refusals import SubmissionInvalid
-from kinds.columns import FloatColumns
+from kinds.columns import FloatColumns, Probabilities
 from scoring.core import align_submission, solution_from_table
 
 CLASSES = ["a", "b", "c"]
@@ -43,8 +43,12 @@ def test_columns_cut_at_different_rows_are_placed_as_one_array_would_be():
     expected = np.vstack([values[0], values[1], np.ones(n)])
     np.testing.assert_array_equal(columns.matrix(), expected)
     positions = rng.permutation(n)
-    placed = columns.matrix(positions)
+    as_read = Probabilities(columns.matrix(), positions)
+    placed = as_read.in_truth_order().T
     np.testing.assert_array_equal(placed[:, positions], expected)
+    assert as_read.in_truth_order().base is as_read.in_truth_order().base  # made once
+    np.testing.assert_array_equal(as_read.placed(expected[0])[positions], expected[0])
+    np.testing.assert_array_equal(as_read.truth_rows(placed[0]), expected[0])
     blocks = list(columns.blocks(16))
     assert sum(len(block[0]) for block in blocks) == n
     assert all(len(block) == 3 and max(len(v) for v in block) <= 16 for block in blocks)
