@@ -17,8 +17,3 @@ SHOWN_ORDER = ("public", "private", "all")  # the order pages and the API list t
 def split_masks(is_public: np.ndarray) -> dict[str, np.ndarray | None]:
     """Row mask of each split of :data:`SPLITS`; None means every row."""
     return {"all": None, "public": is_public, "private": ~is_public}
-
-
-def rows_of(values: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray | None:
-    """``values`` restricted to ``mask`` (None: every row; None values stay None)."""
-    return values if values is None or mask is None else values[mask]
