@@ -39,7 +39,7 @@ def save_predictions(aligned: Aligned) -> bytes:
 
 def load_predictions(data: bytes) -> Aligned:
     """The Aligned that ``save_predictions`` wrote; pickled objects are refused, and so
-    are probabilities whose order does not fit them (ValueError)."""
+    are probabilities, or an order, that do not fit the predictions (ValueError)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         version = int(npz["version"])
         if version not in _READABLE:
@@ -53,6 +53,8 @@ def load_predictions(data: bytes) -> Aligned:
         probabilities = None
         if "proba_by_class" in npz.files:
             by_class = npz["proba_by_class"]
+            if by_class.ndim != 2 or by_class.shape[1] != pred.shape[0]:
+                raise ValueError(f"probabilities {by_class.shape} for {pred.shape[0]} rows")
             order = npz["proba_order"].astype(np.intp) if "proba_order" in npz.files else None
             if (
                 order is not None

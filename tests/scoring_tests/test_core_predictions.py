@@ -87,8 +87,18 @@ def test_predictions_stored_before_version_2_still_load():
     np.testing.assert_array_equal(back.pred, scored.aligned.pred)
 
 
-@pytest.mark.parametrize("bad", [[0, 1, 5], [-1, 0, 1], [0, 1]], ids=["past", "negative", "short"])
-def test_an_order_that_does_not_fit_its_probabilities_is_refused(bad):
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("proba_order", [0, 1, 5]),
+        ("proba_order", [-1, 0, 1]),
+        ("proba_order", [0, 1]),
+        ("proba_by_class", np.full((2, 4), 0.5)),
+        ("proba_by_class", np.full(3, 0.5)),
+    ],
+    ids=["past", "negative", "short", "more rows than pred", "flat"],
+)
+def test_probabilities_that_do_not_fit_are_refused(name, bad):
     stored = Aligned(
         pred=np.zeros(3, dtype=np.int32),
         probabilities=Probabilities(np.full((2, 3), 0.5), np.arange(3)),
@@ -96,7 +106,7 @@ def test_an_order_that_does_not_fit_its_probabilities_is_refused(bad):
     out = io.BytesIO()
     with np.load(io.BytesIO(save_predictions(stored))) as npz:
         arrays = {name: npz[name] for name in npz.files}
-    arrays["proba_order"] = np.array(bad)
+    arrays[name] = np.array(bad)
     np.savez(out, **arrays)
     with pytest.raises(ValueError):
         load_predictions(out.getvalue())
