@@ -99,7 +99,7 @@ def permutation_of_numbered(
     if any(part is None or part.shape[1] != width for part in sub):
         return None
     low = digits_value(solution_bytes[:1], n_digits)[0]  # type: ignore[index]
-    pos = np.concatenate([digits_value(part, n_digits) for part in sub]).astype(np.int64)  # type: ignore[misc]
+    pos = np.concatenate([digits_value(part, n_digits) for part in sub], dtype=np.int64)  # type: ignore[misc]
     pos -= low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
@@ -162,7 +162,7 @@ def _permutation_of_canonical(
     parts = map_rows(read, len(chunks), per_row=n // max(1, len(chunks)))  # chunks by thread
     if any(part is None for part in parts):
         return None
-    pos = np.concatenate([values for part in parts for values in part]).astype(np.int64)  # type: ignore[union-attr]
+    pos = np.concatenate([values for part in parts for values in part], dtype=np.int64)  # type: ignore[union-attr]
     pos -= shape.low
     if not (pos.view(np.uint64) < n).all():  # negatives wrap to huge: one pass for both ends
         return None
