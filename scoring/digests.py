@@ -5,7 +5,7 @@ comes from the full solution and the full predictions, which a page view must no
 (tens of millions of rows). ``scoring.core.digest`` reduces them to a few KB; this module
 stores that in ``InsightDigest`` rows:
 
-- the submission's own digest, written when it is scored (``own_digest_store``) or, for a
+- the submission's own digest, written when it is scored (``scoring_digests_store``) or, for a
   submission scored before digests existed, on the first view;
 - one flips digest per reference (baseline best, previous best), on the first view that
   needs it: references change as other submissions are scored.
@@ -21,8 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
 
 from scoring.core import Aligned, Solution, load_predictions
 from scoring.core.digest import flips_digest, own_digest
@@ -58,13 +61,23 @@ def digest_key(
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-def _save(*, submission: Submission, reference: Submission | None, key: str, data: Any) -> None:
-    InsightDigest.objects.get_or_create(
-        submission=submission, key=key, defaults={"reference": reference, "data": data}
-    )
-    InsightDigest.objects.filter(submission=submission, reference=reference).exclude(
-        key=key
-    ).delete()
+def _save(*, submission: Submission, digests: list[tuple[Submission | None, str, Any]]) -> None:
+    """Store each ``(reference, key, data)`` of ``submission`` unless one is stored under its
+    key already, and drop its digests against the same references under other keys (stale
+    ones): one insert and one delete, whatever the number of digests."""
+    stale = Q()
+    for reference, key, _ in digests:
+        against = Q(reference__isnull=True) if reference is None else Q(reference=reference)
+        stale |= against & ~Q(key=key)
+    with transaction.atomic():
+        InsightDigest.objects.bulk_create(
+            [
+                InsightDigest(submission=submission, reference=reference, key=key, data=data)
+                for reference, key, data in digests
+            ],
+            ignore_conflicts=True,  # the unique (submission, key): stored already, kept
+        )
+        InsightDigest.objects.filter(submission=submission).filter(stale).delete()
 
 
 def _load_aligned(submission: Submission) -> Aligned:
@@ -75,27 +88,28 @@ def _load_aligned(submission: Submission) -> Aligned:
         raise DigestUnavailable(str(submission.pk)) from exc
 
 
-def own_digest_store(
+def scoring_digests_store(
     *,
     submission: Submission,
     predictions: str,
     aligned: Aligned,
     solution: Solution,
     curves: dict[str, UtilityCurves] | None,
+    references: Iterable[Submission],
 ) -> None:
-    """At scoring time: store the own digest of a just-scored submission."""
-    data = own_digest(aligned, solution, curves)
-    key = digest_key(submission=submission, predictions=predictions)
-    _save(submission=submission, reference=None, key=key, data=data)
-
-
-def flips_digest_store(
-    *, submission: Submission, reference: Submission, aligned: Aligned, solution: Solution
-) -> None:
-    """At scoring time: store the flips against ``reference`` (its file is read here)."""
-    key = digest_key(submission=submission, reference=reference)
-    data = _flips_data(solution, aligned, _load_aligned(reference))
-    _save(submission=submission, reference=reference, key=key, data=data)
+    """At scoring time: the own digest of a just-scored submission and its flips against
+    ``references`` (their files are read here), stored together. A reference whose file
+    cannot be read is left out (the first view computes its flips)."""
+    own = digest_key(submission=submission, predictions=predictions)
+    digests = [(None, own, own_digest(aligned, solution, curves))]
+    for reference in references:
+        try:
+            flips = _flips_data(solution, aligned, _load_aligned(reference))
+        except DigestUnavailable:
+            logger.warning("predictions of reference %s unreadable", reference.pk)
+            continue
+        digests.append((reference, digest_key(submission=submission, reference=reference), flips))
+    _save(submission=submission, digests=digests)
 
 
 def _flips_data(solution: Solution, aligned: Aligned, reference_aligned: Aligned) -> dict[str, Any]:
@@ -122,7 +136,7 @@ def _stored_or_computed(
     except (OSError, ValueError, KeyError) as exc:
         raise DigestUnavailable("solution") from exc
     data = compute(solution)
-    _save(submission=submission, reference=reference, key=key, data=data)
+    _save(submission=submission, digests=[(reference, key, data)])
     return data
 
 

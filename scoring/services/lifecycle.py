@@ -32,7 +32,7 @@ from scoring.core import (
     score_file,
 )
 from scoring.core import save_predictions as predictions_to_bytes
-from scoring.digests import flips_digest_store, own_digest_store
+from scoring.digests import scoring_digests_store
 from scoring.insight import submission_flip_references
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
@@ -209,21 +209,15 @@ def _store_digests(
         submission = Submission.objects.select_related("task").get(pk=submission_pk)
         if submission.predictions.name != predictions:
             return  # superseded meanwhile
-        own_digest_store(
+        references = submission_flip_references(submission=submission).values()
+        scoring_digests_store(
             submission=submission,
             predictions=predictions,
             aligned=result.aligned,
             solution=solution,
             curves=result.curves,
+            references=[reference for reference in references if reference is not None],
         )
-        for reference in submission_flip_references(submission=submission).values():
-            if reference is not None:
-                flips_digest_store(
-                    submission=submission,
-                    reference=reference,
-                    aligned=result.aligned,
-                    solution=solution,
-                )
     except Exception:
         logger.warning("no digest stored for submission %s", submission_pk, exc_info=True)
 

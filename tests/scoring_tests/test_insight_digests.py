@@ -32,7 +32,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
-from tests.scoring_tests.test_insight import client_for, scored
+from tests.scoring_tests.test_insight import client_for, scored, wrong_on
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +133,19 @@ def test_new_opis_settings_or_a_rescore_miss_the_old_digest(flip_case, counted):
         content = handle.read()
     previous.predictions.save("rescored.npz", ContentFile(content), save=True)
     assert digests.digest_key(submission=new, reference=previous) != before
+
+
+def test_a_reference_whose_predictions_are_gone_costs_only_its_own_flips(flip_case):
+    # Scoring stores its digests together (one insert): a reference that cannot be read is
+    # left out, and the own digest and the other reference's flips are stored all the same.
+    task, alice, P = flip_case["task"], flip_case["alice"], flip_case["P"]
+    for earlier in (flip_case["previous"], flip_case["new"]):
+        earlier.predictions.storage.delete(earlier.predictions.name)
+    newest = scored(
+        submission_create(task=task, user=alice.user, file=upload(wrong_on(task, {P[0]})))
+    )
+    stored = InsightDigest.objects.filter(submission=newest)
+    assert sorted(d.reference_id or 0 for d in stored) == [0, flip_case["baseline"].pk]
 
 
 def test_opis_curves_are_stored_at_scoring_and_drawn(tmp_path, counted):
