@@ -112,10 +112,6 @@ class Probabilities:
         self._placed: np.ndarray | None = None
         self._followed = {id(values): (values, rows) for values, rows in followed}
 
-    @property
-    def rows(self) -> int:
-        return int(self.by_class.shape[1])
-
     def truth_rows(self, values: np.ndarray) -> np.ndarray:
         """``values`` (one per truth row) in this matrix's row order."""
         if self.order is None:
