@@ -72,6 +72,8 @@ def test_the_budget_stops_the_queue_and_a_restart_with_more_budget_resumes_it(
     # 0.036 CPU seconds a day: the first re-run starts (nothing used yet) and spends it.
     tiny = {"BENCHMARK_CPU_HOURS_PER_DAY": "0.00001"}
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 0.00001
+    # No reproduction sampling: the tick below would ring for a sampled re-run's copy too.
+    settings.REPRODUCTION_SHARE = 0
     worker = algorithms_worker_factory(env=tiny)
     task = imported_task(tmp_path, challenge=world.challenge, slug="arrives-later")
     wait_for(

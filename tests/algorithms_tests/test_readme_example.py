@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.sandbox.bubblewrap import LAUNCHER
 from algorithms.services import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
@@ -80,9 +81,10 @@ def test_the_readme_example_succeeds_and_scores_on_every_kind(world, broker, tmp
 
 
 def test_the_readme_example_names_a_kind_it_does_not_know(tmp_path):
-    """Run as the sandbox runs it (a fresh interpreter, TASK_DIR and OUTPUT_DIR), on a
-    /task folder of a kind it was not written for: it exits with an error naming the kind
-    and writes no predictions."""
+    """Run as the sandbox runs it (a fresh interpreter with the launcher as its ``-c``
+    program, TASK_DIR and OUTPUT_DIR), on a /task folder of a kind it was not written for: it
+    exits with an error naming the kind and writes no predictions. (Run as a bare ``python
+    main.py``, a few exits in a thousand abort in pyarrow's teardown: common/launch.py.)"""
     task, out = tmp_path / "task", tmp_path / "output"
     task.mkdir()
     out.mkdir()
@@ -94,7 +96,11 @@ def test_the_readme_example_names_a_kind_it_does_not_know(tmp_path):
     main.write_text(readme_example()["main.py"])
     env = {**os.environ, "TASK_DIR": str(task), "OUTPUT_DIR": str(out)}
     done = subprocess.run(
-        [sys.executable, str(main)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-B", "-s", "-c", LAUNCHER, str(main)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "not 'forecasting'" in done.stderr
