@@ -210,7 +210,7 @@ def job_claim(
     """
     now = timezone.now()
     with transaction.atomic():
-        job = kind.model._default_manager.select_for_update().filter(pk=pk).first()
+        job = _lockable(kind.model._default_manager.filter(pk=pk), select_related).first()
         if job is None:
             logger.warning("%s %s no longer exists", kind.label, pk)
             return None
@@ -237,7 +237,15 @@ def job_claim(
             return None
         if not _take(kind, job, now=now, token=token, exhausted=exhausted, fields=fields):
             return None
-    return kind.model._default_manager.select_related(*select_related).get(pk=pk)
+    return job
+
+
+def _lockable(rows: models.QuerySet, select_related: Sequence[str]) -> models.QuerySet:
+    """``rows`` to lock for a claim, with their ``select_related`` read in the same query
+    (the claimed row is returned as locked and updated: no second read after the claim,
+    one round trip less per job). Only the job's own row is locked, never the related ones
+    (``of``: a scoring must not lock its task against the task's other scorings)."""
+    return rows.select_related(*select_related).select_for_update(of=("self",))
 
 
 def _take(
@@ -323,7 +331,7 @@ def job_claim_next(
             candidates = candidates.annotate(**annotate)
         with transaction.atomic():
             job = (
-                candidates.order_by(*order)
+                _lockable(candidates.order_by(*order), select_related)
                 .select_for_update(skip_locked=True, of=("self",))
                 .first()
             )
@@ -333,7 +341,7 @@ def job_claim_next(
                 continue  # claimed between the read and the lock (no skip_locked here)
             taken = _take(kind, job, now=now, token=token, exhausted=exhausted, fields=fields)
         if taken:
-            return kind.model._default_manager.select_related(*select_related).get(pk=job.pk)
+            return job
     return None
 
 

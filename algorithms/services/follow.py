@@ -41,7 +41,9 @@ FAILED_AT_SCORING = "Its submission #{pk} failed at scoring: {error}"
 def run_follow_submission(event: hooks.SubmissionFinished) -> None:
     """``SubmissionFinished`` receiver: the run that made the submission takes its final
     status (see the module)."""
-    with transaction.atomic():
+    # The hook runs each receiver in a savepoint of the scoring's transaction already: no
+    # second one here (two round trips less per scoring); alone, its own transaction.
+    with transaction.atomic(savepoint=False):
         run = (
             AlgorithmRun.objects.select_for_update()
             .filter(submission_id=event.submission_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from challenge_platform import hooks, job_holders, jobs, workers
@@ -76,6 +78,27 @@ def test_a_claim_in_a_worker_records_its_holder_and_finishing_removes_it(task, a
         SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.SCORED
     )
     assert JobClaim.objects.count() == 0
+
+
+def test_a_claim_returns_the_row_as_stored_with_its_relations_read_under_one_lock(task):
+    """The claimed row is returned as locked and updated (no second read), with its
+    ``select_related`` read in the locking query; only the job's own row is locked."""
+    submission = new_submission(task)
+    with CaptureQueriesContext(connection) as seen:
+        claimed = jobs.job_claim(
+            SCORING, pk=submission.pk, token="t", delivery_id="t", select_related=("task",)
+        )
+    stored = Submission.objects.get(pk=submission.pk)
+    assert claimed.status == SubmissionStatus.SCORING and claimed.attempts == 1
+    fields = [f.attname for f in Submission._meta.concrete_fields]
+    assert [getattr(claimed, f) for f in fields] == [getattr(stored, f) for f in fields]
+    (read,) = [q["sql"] for q in seen.captured_queries if q["sql"].startswith("SELECT")]
+    assert '"datasets_task"' in read
+    if connection.vendor == "postgresql":  # SQLite has no row locks
+        assert read.endswith('FOR UPDATE OF "scoring_submission"')
+    with CaptureQueriesContext(connection) as after:
+        assert claimed.task.slug == task.slug
+    assert after.captured_queries == []
 
 
 def test_a_retry_releases_the_claim_and_a_claim_outside_a_worker_records_nothing(
