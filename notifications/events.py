@@ -122,21 +122,21 @@ def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractB
 
 def board_refreshed(*, task_id: int) -> None:
     """After a task's board changed: a new #1 on the public board is a webhook event."""
-    top = (
-        LeaderboardEntry.objects.filter(task_id=task_id, split=Split.PUBLIC, rank=1)
-        .select_related("team", "task__track__challenge")
-        .first()
-    )
-    if top is None:
+    first = LeaderboardEntry.objects.filter(task_id=task_id, split=Split.PUBLIC, rank=1)
+    # Its team only (no join): the same #1 as before, the common case in every scoring's
+    # transaction, needs nothing else. Exact ties share rank 1: the first by place leads.
+    top_team = first.order_by("position").values_list("team_id", flat=True).first()
+    if top_team is None:
         return
     # In the board's refresh, the hook's savepoint is this receiver's already (no second
     # one: two round trips less per scoring); alone, its own transaction.
     with transaction.atomic(savepoint=False):
         leader, created = TaskLeader.objects.select_for_update().get_or_create(
-            task_id=task_id, defaults={"team_id": top.team_id}
+            task_id=task_id, defaults={"team_id": top_team}
         )
-        if not created and leader.team_id == top.team_id:
+        if not created and leader.team_id == top_team:
             return
+        top = first.filter(team_id=top_team).select_related("team", "task__track__challenge")[0]
         if not created:
             leader.team_id = top.team_id
             leader.save()
