@@ -321,17 +321,19 @@ def _procs(folder: Path) -> list[int]:
     return [int(line) for line in _read(folder / "cgroup.procs").split() if line.isdigit()]
 
 
-def _rmdir(folder: Path) -> None:
+def _rmdir(folder: Path) -> bool:
+    """Remove an emptied cgroup, retrying while the kernel still reaps its killed members
+    (EBUSY for a moment on v1); True when it is gone."""
     deadline = time.monotonic() + REMOVE_SECONDS
     while True:
         try:
             folder.rmdir()
-            return
+            return True
         except FileNotFoundError:
-            return
+            return True
         except OSError as exc:
             if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                return
+                return False
             time.sleep(0.05)
 
 
@@ -351,6 +353,9 @@ def remove_stale(parent: Path) -> list[Path]:
             continue
         if dead:
             _kill_folders(2 if (folder / "cgroup.kill").exists() else 1, {folder})
+            if _rmdir(folder):  # its members were just killed: wait for the kernel's reaping
+                removed.append(folder)
+            continue
         try:
             folder.rmdir()
         except OSError:
