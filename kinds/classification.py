@@ -132,7 +132,7 @@ class Classification(TaskKind):
         matrices = confusions(aligned, truth)
         probabilities, losses = aligned.probabilities, None
         if probabilities is not None:  # each row's as read, the truth brought along
-            rows = _row_log_losses(probabilities.by_class.T, probabilities.truth_rows(truth.y))
+            rows = _row_log_losses(probabilities.columns, probabilities.truth_rows(truth.y))
             losses = _split_log_losses(probabilities.placed(rows), truth.is_public)
         return {
             split: _metrics(matrices[split], None if losses is None else losses[split])
@@ -170,10 +170,10 @@ class Classification(TaskKind):
         return [confusion_chart(digest, classes)] if "confusion" in digest else []
 
 
-def _row_log_losses(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _row_log_losses(proba: FloatColumns, y: np.ndarray) -> np.ndarray:
     """-log of each row's probability of its true class, clipped to [eps, 1 - eps]."""
     eps = np.finfo(np.float64).eps
-    picked = _true_class_probabilities(proba, y)
+    picked = proba.pick(y)
     np.clip(picked, eps, 1 - eps, out=picked)
     np.log(picked, out=picked)
     return np.negative(picked, out=picked)
@@ -194,19 +194,6 @@ def _split_log_losses(losses: np.ndarray, is_public: np.ndarray) -> dict[str, fl
         split: float(value / rows) if rows else float("nan")
         for split, (value, rows) in sums.items()
     }
-
-
-def _true_class_probabilities(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``proba[i, y[i]]`` per row (a new array), as one ``take`` from the matrix's memory
-    when it is contiguous (class-major, as aligned, or row-major): about half the time of
-    the two-array fancy index."""
-    n, k = proba.shape
-    rows = np.arange(n)
-    if proba.flags.f_contiguous:
-        return np.take(proba.T.ravel(), y.astype(np.intp) * n + rows)
-    if proba.flags.c_contiguous:
-        return np.take(proba.ravel(), rows * k + y)
-    return proba[rows, y]
 
 
 def _metrics(cm: np.ndarray, log_loss: float | None) -> dict[str, float]:
@@ -270,8 +257,8 @@ def proba_columns(
     table: pa.Table, classes: list[str], example_ids: ExampleIds
 ) -> FloatColumns | None:
     """The ``proba_<class>`` columns, checked (every value in [0, 1], each row's sum 1
-    within ``SUM_TOLERANCE``) where Arrow holds them, or None if absent. Scoring then
-    copies them once, into the solution's order (``FloatColumns.matrix``)."""
+    within ``SUM_TOLERANCE``) where Arrow holds them, or None if absent. Scoring reads
+    them there, a block at a time (``kinds.columns``)."""
     names = [name for name in table.column_names if name.startswith(PROBA_PREFIX)]
     if not names:
         return None

@@ -29,9 +29,10 @@ _PEEK = 1024  # ids compared before comparing them all: a shuffled file differs 
 class Aligned:
     """Predictions in the solution's row order (class codes, cluster codes, numbers... as
     the kind reads them) and match scores, plus class probabilities as the file gave them
-    (``probabilities``: in the file's order, with each row's solution row). ``proba`` is
-    the (n, k) probability matrix in the solution's order, made on first use (nothing in
-    scoring asks for it: its sums read ``probabilities`` as they are)."""
+    (``probabilities``: in the file's order, where Arrow decoded them, with each row's
+    solution row). ``proba`` is the (n, k) probability matrix in the solution's order,
+    made on first use (nothing in scoring asks for it: its sums read ``probabilities`` as
+    they are)."""
 
     __slots__ = ("pred", "probabilities", "score")
 
@@ -75,14 +76,13 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         [lambda: _solution_rows(ids, solution), values], elements=len(ids)
     )
     if positions is None:
-        as_read = None if proba is None else Probabilities(proba.matrix())
+        as_read = None if proba is None else Probabilities(proba)
         return Aligned(pred=pred, score=score, probabilities=as_read)
-    # The probabilities stay as read (one copy from Arrow's buffers), with each row's
-    # solution row; the truth that sums over them read is brought to their order here.
+    # The probabilities stay as read, where Arrow holds them, with each row's solution row;
+    # the truth that sums over them read is brought to their order here.
     truth = (solution.y, solution.is_public) if proba is not None else ()
-    as_read, placed_pred, placed_score, *followed = run_all(
+    placed_pred, placed_score, *followed = run_all(
         [
-            lambda: None if proba is None else proba.matrix(),
             lambda: _scatter(pred, positions),
             lambda: None if score is None else _scatter(score, positions),
             *(lambda values=values: values[positions] for values in truth),
@@ -90,9 +90,9 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         elements=len(positions),
     )
     probabilities = None
-    if as_read is not None:
+    if proba is not None:
         probabilities = Probabilities(
-            as_read, positions, followed=list(zip(truth, followed, strict=True))
+            proba, positions, followed=list(zip(truth, followed, strict=True))
         )
     return Aligned(pred=placed_pred, score=placed_score, probabilities=probabilities)
 

@@ -46,7 +46,7 @@ def task_curves(aligned: Aligned, solution: Solution) -> dict[str, UtilityCurves
         y=rows.truth_rows(solution.y),
         is_public=rows.truth_rows(solution.is_public),
         settings=solution.opis,
-        proba=rows.by_class.T,
+        proba=rows.columns,
         classes=inputs.classes,
     )
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.parallel import map_rows
+from kinds.columns import FloatColumns
 
 GRID_STEPS = 100
 DEFAULT_RANGE = (0.05, 0.95)
@@ -150,14 +151,13 @@ def _block_rows(per_row: int, n_cells: int) -> int:
 
 
 def _class_counts(
-    proba: np.ndarray, y: np.ndarray, split: np.ndarray, grid: np.ndarray
+    proba: FloatColumns, y: np.ndarray, split: np.ndarray, grid: np.ndarray
 ) -> np.ndarray:
     """One-vs-rest counts per class, shaped (2 splits: private, public) x k classes x 102
     reached-counts x 2 truths (positive: the row's class is the group's)."""
-    n, k = proba.shape
+    n, k = proba.rows, proba.width
     width = GRID_STEPS + 2
     n_cells = 2 * k * width * 2
-    by_class = proba.T  # k x n: contiguous per class when the aligned matrix is class-major
     # A row's cell for class c, but for its count: ((split k + c) width) 2 + (y == c), one
     # column per (split, y) pair, so a block's k cells are one ``take`` of the row's pair.
     pairs = np.arange(2 * k)
@@ -169,9 +169,10 @@ def _class_counts(
     def count(part: slice) -> np.ndarray:
         counts = np.zeros(n_cells, dtype=np.int64)
         scratch = _Scratch(k * min(step, part.stop - part.start))
+        scores = np.empty(scratch.floats.size, dtype=np.float64)  # the block's k columns
         for start in range(part.start, part.stop, step):
             rows = slice(start, min(start + step, part.stop))
-            cells = _reached(by_class[:, rows], grid, scratch)
+            cells = _reached(proba.block(rows, scores), grid, scratch)
             cells <<= 1  # the count's place: 2 truths per count
             first = scratch.view(scratch.cells, cells.shape)
             cells += np.take(first_cells, row_pairs[rows], axis=1, out=first, mode="clip")
@@ -241,20 +242,22 @@ def utility_curves(
     y: np.ndarray,
     is_public: np.ndarray,
     settings: OpisSettings,
-    proba: np.ndarray | None = None,
+    proba: np.ndarray | FloatColumns | None = None,
     score: np.ndarray | None = None,
     classes: list[str] | None = None,
 ) -> dict[str, UtilityCurves] | None:
     """Curves per split (``all``, ``public``, ``private``), or None when OPIS does not apply.
 
-    Classification: pass ``proba`` (n x k) and ``classes``; matching: ``score`` with
-    ``settings.groups``.
+    Classification: pass ``proba`` (n x k, or the k columns as read) and ``classes``;
+    matching: ``score`` with ``settings.groups``.
     """
     lo, hi = settings.range
     grid = threshold_grid(lo, hi)
     split = is_public.astype(np.int64)
     if proba is not None:
-        k = proba.shape[1]
+        if isinstance(proba, np.ndarray):
+            proba = FloatColumns.of_matrix(proba.T)
+        k = proba.width
         names = tuple(classes) if classes is not None else tuple(str(c) for c in range(k))
         counts = _class_counts(proba, y, split, grid)
     elif score is not None and settings.groups is not None:
@@ -288,7 +291,7 @@ def opis_by_split(
     y: np.ndarray,
     is_public: np.ndarray,
     settings: OpisSettings,
-    proba: np.ndarray | None = None,
+    proba: np.ndarray | FloatColumns | None = None,
     score: np.ndarray | None = None,
 ) -> dict[str, float | None] | None:
     """``{"all"|"public"|"private": OPIS or None}``, or None when OPIS does not apply."""

@@ -11,10 +11,12 @@ the solution's order, and still loads).
 from __future__ import annotations
 
 import io
+import zipfile
+from typing import IO
 
 import numpy as np
 
-from kinds.columns import Probabilities
+from kinds.columns import FloatColumns, Probabilities
 from scoring.core.align import Aligned
 
 _FORMAT_VERSION = 2
@@ -24,17 +26,41 @@ _READABLE = (1, 2)
 def save_predictions(aligned: Aligned) -> bytes:
     """Bytes holding ``pred`` (codes: smallest fitting int type; numbers: float64), the
     probabilities as read with their order, and ``score`` if any."""
-    arrays = {"version": np.array(_FORMAT_VERSION), "pred": _compact(aligned.pred)}
+    arrays: dict[str, np.ndarray | FloatColumns] = {
+        "version": np.array(_FORMAT_VERSION),
+        "pred": _compact(aligned.pred),
+    }
     probabilities = aligned.probabilities
     if probabilities is not None:
-        arrays["proba_by_class"] = probabilities.by_class
+        arrays["proba_by_class"] = probabilities.columns
         if probabilities.order is not None:
             arrays["proba_order"] = _compact(probabilities.order)
     if aligned.score is not None:
         arrays["score"] = aligned.score
+    # What ``np.savez`` writes (a stored zip of .npy members), the probabilities' (k, n)
+    # member written from the columns where Arrow holds them: no (k, n) copy is made.
     out = io.BytesIO()
-    np.savez(out, **arrays)
+    with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                if isinstance(value, FloatColumns):
+                    _write_columns(member, value)
+                else:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
     return out.getvalue()
+
+
+def _write_columns(member: IO[bytes], columns: FloatColumns) -> None:
+    """The columns as one (k, n) float64 ``.npy`` array, column j in row j."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+        "fortran_order": False,
+        "shape": (columns.width, columns.rows),
+    }
+    np.lib.format.write_array_header_1_0(member, header)
+    for j in range(columns.width):
+        for _, values in columns.pieces(j):
+            member.write(np.ascontiguousarray(values, dtype=np.float64).data)
 
 
 def load_predictions(data: bytes) -> Aligned:

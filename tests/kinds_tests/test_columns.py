@@ -1,7 +1,7 @@
 """Probability columns checked and placed where Arrow holds them (``kinds.columns``).
 
-Scoring copies the ``proba_<class>`` columns once, in the file's order, after checking
-them where Arrow holds them; the solution's order is made only when asked for
+Scoring checks the ``proba_<class>`` columns where Arrow holds them and reads them there, a
+block at a time; a matrix, or the solution's order, is made only when asked for
 (``Probabilities``). Columns cut into chunks at different rows, integer or null values, and the
 refusals' messages must come out as when the values were first copied into one array.
 """
@@ -125,3 +125,63 @@ def test_many_tiny_batches_are_joined_into_one():
     columns = FloatColumns.of(table, ["x"])
     assert len(columns.batches) == 1
     np.testing.assert_array_equal(columns.matrix()[0], np.linspace(0, 1, n))
+
+
+def as_read_columns(values: np.ndarray, cuts: list[int]) -> FloatColumns:
+    """(k, n) values as Arrow would hold a file's: record batches cut at ``cuts``."""
+    bounds = [0, *cuts, values.shape[1]]
+    table = pa.Table.from_batches(
+        [
+            pa.record_batch({f"c{j}": values[j, a:b] for j in range(values.shape[0])})
+            for a, b in itertools.pairwise(bounds)
+        ]
+    )
+    return FloatColumns.of(table, [f"c{j}" for j in range(values.shape[0])])
+
+
+def test_a_block_of_the_columns_spans_their_batches_as_the_matrix_would():
+    rng = np.random.default_rng(5)
+    values = rng.random((3, 50))
+    columns = as_read_columns(values, [4, 5, 5, 30])  # an empty batch too
+    assert columns.backing is None and columns.starts == [0, 4, 5, 5, 30, 50]
+    buffer = np.full(3 * 50, np.nan)
+    for rows in (slice(0, 50), slice(3, 6), slice(4, 5), slice(29, 31), slice(49, 50)):
+        np.testing.assert_array_equal(columns.block(rows, buffer), values[:, rows])
+    backed = FloatColumns.of_matrix(values)
+    assert backed.block(slice(3, 6), buffer).base is values  # a view, nothing copied
+
+
+def test_probabilities_as_read_give_the_matrix_s_scores_and_stored_bytes(monkeypatch):
+    """The columns where Arrow holds them, or one (k, n) matrix of them: the same OPIS
+    counts and log losses to the bit, and the same stored predictions, with blocks that
+    cross the batches' edges."""
+    from kinds.classification import _row_log_losses
+    from scoring.core import load_predictions, save_predictions
+    from scoring.core.align import Aligned
+    from scoring.core.opis import _class_counts, threshold_grid
+
+    monkeypatch.setattr("scoring.core.opis._BLOCK_ELEMENTS", 3 * 16)
+    monkeypatch.setattr("kinds.columns._BLOCK_VALUES", 3 * 16)
+    rng = np.random.default_rng(7)
+    n = 1000
+    values = rng.dirichlet(np.ones(3), n).T.copy()
+    y = rng.integers(0, 3, n)
+    split = rng.integers(0, 2, n)
+    order = rng.permutation(n)
+    as_read = as_read_columns(values, [10, 333, 700])
+    matrix = FloatColumns.of_matrix(values)
+    grid = threshold_grid(0.05, 0.95)
+    np.testing.assert_array_equal(
+        _class_counts(as_read, y, split, grid), _class_counts(matrix, y, split, grid)
+    )
+    np.testing.assert_array_equal(_row_log_losses(as_read, y), _row_log_losses(matrix, y))
+    stored = [
+        save_predictions(Aligned(pred=y, probabilities=Probabilities(columns, order)))
+        for columns in (as_read, matrix)
+    ]
+    back = [load_predictions(data).probabilities for data in stored]
+    np.testing.assert_array_equal(back[0].by_class, values)
+    np.testing.assert_array_equal(back[0].by_class, back[1].by_class)
+    np.testing.assert_array_equal(back[0].order, order)
+    placed = Probabilities(as_read, order).in_truth_order()
+    np.testing.assert_array_equal(placed[order], values.T)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -206,11 +207,16 @@ def test_metric_names_and_primary_metric():
     assert primary_metric("classification", "macro_f1") == "macro_f1"
 
 
-@pytest.mark.parametrize("layout", ["class-major", "row-major", "strided"])
-def test_row_log_losses_are_the_same_whatever_the_probabilities_layout(layout):
-    # The true class's probability is taken from the matrix's memory when contiguous:
-    # every layout gives the bits of the two-array fancy index, clipped ends included.
+@pytest.mark.parametrize("layout", ["class-major", "row-major", "strided", "as read"])
+def test_row_log_losses_are_the_same_whatever_the_probabilities_layout(layout, monkeypatch):
+    # The true class's probability is taken from the matrix's memory when contiguous, and
+    # from the columns as Arrow decoded them a block at a time (cut into record batches at
+    # rows that do not fall on a block's edge): every layout gives the bits of the
+    # two-array fancy index, clipped ends included.
+    import pyarrow as pa
+
     from kinds.classification import _row_log_losses
+    from kinds.columns import FloatColumns
 
     rng = np.random.default_rng(11)
     n, k = 2001, 4
@@ -220,10 +226,23 @@ def test_row_log_losses_are_the_same_whatever_the_probabilities_layout(layout):
     y[:10] = np.r_[[0] * 5, [1] * 5]
     eps = np.finfo(np.float64).eps
     expected = -np.log(np.clip(proba[np.arange(n), y], eps, 1 - eps))
-    laid_out = {
-        "class-major": np.ascontiguousarray(proba.T).T,
-        "row-major": np.ascontiguousarray(proba),
-        "strided": np.repeat(proba, 2, axis=1)[:, ::2],
-    }[layout]
-    assert np.array_equal(_row_log_losses(laid_out, y), expected)
+    if layout == "as read":
+        cuts = [0, 7, 700, 1500, n]
+        table = pa.Table.from_batches(
+            [
+                pa.record_batch({f"p{j}": proba[a:b, j] for j in range(k)})
+                for a, b in itertools.pairwise(cuts)
+            ]
+        )
+        columns = FloatColumns.of(table, [f"p{j}" for j in range(k)])
+        assert len(columns.batches) == 4 and columns.backing is None
+        monkeypatch.setattr("kinds.columns._BLOCK_VALUES", 4 * 9)  # blocks of 9 rows
+    else:
+        laid_out = {
+            "class-major": np.ascontiguousarray(proba.T).T,
+            "row-major": np.ascontiguousarray(proba),
+            "strided": np.repeat(proba, 2, axis=1)[:, ::2],
+        }[layout]
+        columns = FloatColumns.of_matrix(laid_out.T)
+    assert np.array_equal(_row_log_losses(columns, y), expected)
     assert np.isfinite(expected[:10]).all()
