@@ -337,8 +337,12 @@ def main() -> None:
             else:
                 floor_s, floor_gib = run_child(f"floor-{step}", bundle, task)
             if before is not None:
-                was_s, was_gib = run_child(step, bundle, root / "was", before)
-                shutil.rmtree(root / "was", ignore_errors=True)
+                # The import writes a task of its own; the other steps read the one task
+                # that this revision's import made (``steps`` runs it first).
+                was_task = root / "was" if step == "import" else task
+                was_s, was_gib = run_child(step, bundle, was_task, before)
+                if step == "import":
+                    shutil.rmtree(root / "was", ignore_errors=True)
                 print(
                     f"{'  before':<10} {was_s:8.1f} {floor_s:8.1f} {was_s / floor_s:6.2f}"
                     f" {was_gib:9.2f} {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
