@@ -186,7 +186,7 @@ class Probabilities:
     ) -> None:
         """``by_class``: the columns, or a (k, n) array of them; ``followed``: truth arrays
         already brought to this order, each with its gather (made where a thread was
-        free)."""
+        free; the same values, maybe in a narrower integer type)."""
         if isinstance(by_class, np.ndarray):
             if by_class.ndim != 2:
                 raise ValueError(f"probabilities {by_class.shape}: a (k, n) array is needed")

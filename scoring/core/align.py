@@ -79,13 +79,15 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         as_read = None if proba is None else Probabilities(proba)
         return Aligned(pred=pred, score=score, probabilities=as_read)
     # The probabilities stay as read, where Arrow holds them, with each row's solution row;
-    # the truth that sums over them read is brought to their order here.
+    # the truth that sums over them read is brought to their order here (the labels from
+    # their narrowest copy: the same values, fewer bytes to gather).
     truth = (solution.y, solution.is_public) if proba is not None else ()
+    sources = (solution.y_narrow, solution.is_public) if proba is not None else ()
     placed_pred, placed_score, *followed = run_all(
         [
             lambda: _scatter(pred, positions),
             lambda: None if score is None else _scatter(score, positions),
-            *(lambda values=values: values[positions] for values in truth),
+            *(lambda values=values: values[positions] for values in sources),
         ],
         elements=len(positions),
     )

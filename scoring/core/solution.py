@@ -3,6 +3,7 @@ labels: class indexes, 0/1, entity codes...) and the public/private split."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,17 @@ class Solution:
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    @functools.cached_property
+    def y_narrow(self) -> np.ndarray:
+        """``y``'s values in the narrowest integer type that holds them, made once: what a
+        shuffled submission's rows gather (class codes fit a byte, so a gather of 3M rows
+        reads a quarter of the cache lines that ``y``'s int32 takes: 0.024 -> 0.005 s)."""
+        y = self.y
+        if y.size == 0 or y.dtype.kind not in "iu":
+            return y
+        narrow = np.result_type(np.min_scalar_type(int(y.min())), np.min_scalar_type(int(y.max())))
+        return y if narrow.itemsize >= y.dtype.itemsize else y.astype(narrow)
 
     @property
     def task_kind(self) -> TaskKind:

@@ -246,3 +246,53 @@ def test_row_log_losses_are_the_same_whatever_the_probabilities_layout(layout, m
         columns = FloatColumns.of_matrix(laid_out.T)
     assert np.array_equal(_row_log_losses(columns, y), expected)
     assert np.isfinite(expected[:10]).all()
+
+
+@pytest.mark.parametrize(("k", "narrow"), [(5, np.uint8), (300, np.uint16)])
+def test_a_shuffled_file_gathers_the_labels_narrow_and_scores_as_in_order(k, narrow):
+    # A shuffled file's rows gather the truth's class codes from their narrowest copy (a
+    # byte for up to 256 classes, 2 for more): the same codes, so the same scores to the
+    # bit as the file in the solution's order, and scikit-learn's log loss.
+    import io
+
+    import pyarrow.parquet as pq
+
+    from scoring.core import score_file, solution_from_table
+
+    rng = np.random.default_rng(23)
+    n = 4000
+    classes = [f"c{j:03d}" for j in range(k)]
+    y = rng.integers(0, k, n)
+    y[:2] = (0, k - 1)  # both ends of the codes' range
+    ids = [f"id-{i:05d}" for i in range(n)]
+    solution = solution_from_table(
+        pa.table(
+            {
+                "id": ids,
+                "label": pa.array(classes).take(pa.array(y)),
+                "split": np.where(rng.random(n) < 0.4, "public", "private"),
+            }
+        ),
+        kind="classification",
+        classes=classes,
+    )
+    assert solution.y_narrow.dtype == narrow and solution.y.dtype.itemsize > 2
+    assert np.array_equal(solution.y_narrow, solution.y)
+    assert solution.y_narrow is solution.y_narrow  # made once
+
+    proba = rng.dirichlet(np.ones(k), n)
+    columns = {"id": ids, "label": pa.array(classes).take(pa.array(proba.argmax(1)))}
+    columns.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
+    table = pa.table(columns)
+
+    def scored(order: np.ndarray):
+        out = io.BytesIO()
+        pq.write_table(table.take(pa.array(order)), out)
+        out.seek(0)
+        return score_file(out, solution)
+
+    in_order, shuffled = scored(np.arange(n)), scored(rng.permutation(n))
+    assert shuffled.metrics == in_order.metrics
+    assert shuffled.aligned.probabilities.order is not None  # the gather was taken
+    expected = skm.log_loss(y, proba, labels=list(range(k)))
+    assert shuffled.metrics["all"]["log_loss"] == pytest.approx(expected, rel=1e-12)
