@@ -124,6 +124,23 @@ def parquet_batch_rows(buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[
     return int(min(MAX_BATCH_ROWS, max(1, BATCH_BYTES // longest)))
 
 
+def refuse_expanded(table: pa.Table, decoded: int, limit: int) -> None:
+    """``refuse_decoded`` of ``decoded`` plus what the table's dictionary-encoded text
+    columns take once expanded. Each chunk's longest value times its rows bounds that
+    from the dictionaries alone; the rows' exact count (``dictionary_bytes``) is taken
+    only when the bound does not already fit (class names: never)."""
+    chunks = [
+        chunk
+        for column in table.columns
+        if pa.types.is_dictionary(column.type) and _is_binary(column.type)
+        for chunk in column.chunks
+    ]
+    longest = [int(pc.max(pc.binary_length(chunk.dictionary)).as_py() or 0) for chunk in chunks]
+    bound = sum((most + 4) * len(chunk) for most, chunk in zip(longest, chunks, strict=True))
+    if decoded + bound > limit:
+        refuse_decoded(decoded + dictionary_bytes(table), limit)
+
+
 def dictionary_bytes(table: pa.Table) -> int:
     """Bytes the table's dictionary-encoded text columns take once expanded (exact)."""
     total = 0

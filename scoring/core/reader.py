@@ -215,9 +215,7 @@ def _read_parquet_bounded(
         batches.append(batch)
         bounds.refuse_decoded(pa.total_allocated_bytes() - start, limit)
     table = pa.Table.from_batches(batches) if batches else parquet.read(columns=flat)
-    bounds.refuse_decoded(
-        pa.total_allocated_bytes() - start + bounds.dictionary_bytes(table), limit
-    )
+    bounds.refuse_expanded(table, pa.total_allocated_bytes() - start, limit)
     if len(flat) == len(columns):
         return table
     return pa.table(

@@ -163,3 +163,32 @@ def test_columns_declaring_more_bytes_than_the_task_needs_are_refused_from_the_f
     result = score_in_subprocess(path)
     assert "unpack to more than 65.6 MiB" in result["message"]
     assert result["peak_mb"] < PEAK_LIMIT_MB
+
+
+def test_dictionary_text_is_counted_row_by_row_only_when_its_bound_does_not_fit(monkeypatch):
+    # What dictionary-encoded text takes expanded is bounded by each dictionary's longest
+    # value times its rows; the exact count over the rows decides only above the limit.
+    from common.refusals import SubmissionInvalid
+    from scoring.core import bounds
+
+    rows, limit = 1000, 10_000
+
+    def labels(dictionary: list[str], index: int) -> pa.Table:
+        indices = pa.array(np.full(rows, index, np.int32))
+        return pa.table({"label": pa.DictionaryArray.from_arrays(indices, pa.array(dictionary))})
+
+    exact = bounds.dictionary_bytes
+    with monkeypatch.context() as patched:
+        patched.setattr(bounds, "dictionary_bytes", lambda table: pytest.fail("counted"))
+        bounds.refuse_expanded(labels(["cat", "dog"], 1), 0, limit)  # 7,000 bytes at most
+    with pytest.raises(SubmissionInvalid, match="unpack to more than"):
+        bounds.refuse_expanded(labels(["cat", "dog"], 1), 0, 6_999)
+    # A long value that no row uses: the bound is over, the exact count is 7,000: accepted.
+    assert exact(labels(["x" * 10**6, "cat"], 1)) == 7_000
+    bounds.refuse_expanded(labels(["x" * 10**6, "cat"], 1), 0, limit)
+    bounds.refuse_expanded(labels(["x" * 10**6, "cat"], 1), limit - 7_000, limit)
+    # ... on every row: a gigabyte expanded, refused.
+    with pytest.raises(SubmissionInvalid, match="unpack to more than"):
+        bounds.refuse_expanded(labels(["x" * 10**6, "cat"], 0), 0, limit)
+    with pytest.raises(SubmissionInvalid, match="unpack to more than"):
+        bounds.refuse_expanded(labels(["x" * 10**6, "cat"], 1), limit - 6_999, limit)
