@@ -79,24 +79,36 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
         as_read = None if proba is None else Probabilities(proba)
         return Aligned(pred=pred, score=score, probabilities=as_read)
     # The probabilities stay as read, where Arrow holds them, with each row's solution row;
-    # the truth that sums over them read is brought to their order here (the labels from
-    # their narrowest copy: the same values, fewer bytes to gather).
-    truth = (solution.y, solution.is_public) if proba is not None else ()
-    sources = (solution.y_narrow, solution.is_public) if proba is not None else ()
-    placed_pred, placed_score, *followed = run_all(
+    # the truth that sums over them read is brought to their order here.
+    placed_pred, placed_score, followed = run_all(
         [
             lambda: _scatter(pred, positions),
             lambda: None if score is None else _scatter(score, positions),
-            *(lambda values=values: values[positions] for values in sources),
+            lambda: [] if proba is None else _truth_in_file_order(solution, positions),
         ],
         elements=len(positions),
     )
     probabilities = None
     if proba is not None:
-        probabilities = Probabilities(
-            proba, positions, followed=list(zip(truth, followed, strict=True))
-        )
+        probabilities = Probabilities(proba, positions, followed=followed)
     return Aligned(pred=placed_pred, score=placed_score, probabilities=probabilities)
+
+
+def _truth_in_file_order(
+    solution: Solution, positions: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``y`` and ``is_public`` at ``positions``, each with its gather: one random read a
+    row of both packed (``Solution.y_and_split``), unpacked in order (the same codes, in
+    a narrower type)."""
+    packed = solution.y_and_split
+    if packed is None:
+        return [(values, values[positions]) for values in (solution.y, solution.is_public)]
+    both = packed[positions]
+    split = np.bitwise_and(both, 1)
+    return [
+        (solution.y, np.right_shift(both, 1, out=both)),
+        (solution.is_public, split.view(bool) if split.itemsize == 1 else split.astype(bool)),
+    ]
 
 
 def _scatter(values: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -248,11 +248,11 @@ def test_row_log_losses_are_the_same_whatever_the_probabilities_layout(layout, m
     assert np.isfinite(expected[:10]).all()
 
 
-@pytest.mark.parametrize(("k", "narrow"), [(5, np.uint8), (300, np.uint16)])
-def test_a_shuffled_file_gathers_the_labels_narrow_and_scores_as_in_order(k, narrow):
-    # A shuffled file's rows gather the truth's class codes from their narrowest copy (a
-    # byte for up to 256 classes, 2 for more): the same codes, so the same scores to the
-    # bit as the file in the solution's order, and scikit-learn's log loss.
+@pytest.mark.parametrize(("k", "packed"), [(5, np.uint8), (128, np.uint8), (300, np.uint16)])
+def test_a_shuffled_file_gathers_the_truth_packed_and_scores_as_in_order(k, packed):
+    # A shuffled file's rows gather the truth's class code and split packed in one narrow
+    # integer (2 y + is_public: a byte for up to 128 classes): the same codes, so the same
+    # scores to the bit as the file in the solution's order, and scikit-learn's log loss.
     import io
 
     import pyarrow.parquet as pq
@@ -265,20 +265,21 @@ def test_a_shuffled_file_gathers_the_labels_narrow_and_scores_as_in_order(k, nar
     y = rng.integers(0, k, n)
     y[:2] = (0, k - 1)  # both ends of the codes' range
     ids = [f"id-{i:05d}" for i in range(n)]
+    is_public = rng.random(n) < 0.4
     solution = solution_from_table(
         pa.table(
             {
                 "id": ids,
                 "label": pa.array(classes).take(pa.array(y)),
-                "split": np.where(rng.random(n) < 0.4, "public", "private"),
+                "split": np.where(is_public, "public", "private"),
             }
         ),
         kind="classification",
         classes=classes,
     )
-    assert solution.y_narrow.dtype == narrow and solution.y.dtype.itemsize > 2
-    assert np.array_equal(solution.y_narrow, solution.y)
-    assert solution.y_narrow is solution.y_narrow  # made once
+    assert solution.y_and_split.dtype == packed and solution.y.dtype.itemsize > 2
+    assert np.array_equal(solution.y_and_split, 2 * y + is_public)
+    assert solution.y_and_split is solution.y_and_split  # made once
 
     proba = rng.dirichlet(np.ones(k), n)
     columns = {"id": ids, "label": pa.array(classes).take(pa.array(proba.argmax(1)))}
@@ -291,8 +292,24 @@ def test_a_shuffled_file_gathers_the_labels_narrow_and_scores_as_in_order(k, nar
         out.seek(0)
         return score_file(out, solution)
 
-    in_order, shuffled = scored(np.arange(n)), scored(rng.permutation(n))
+    order = rng.permutation(n)
+    in_order, shuffled = scored(np.arange(n)), scored(order)
     assert shuffled.metrics == in_order.metrics
-    assert shuffled.aligned.probabilities.order is not None  # the gather was taken
+    rows = shuffled.aligned.probabilities
+    assert rows.order is not None  # the gather was taken
+    assert np.array_equal(rows.truth_rows(solution.y), y[order])
+    assert np.array_equal(rows.truth_rows(solution.is_public), is_public[order])
+    assert rows.truth_rows(solution.is_public).dtype == bool
     expected = skm.log_loss(y, proba, labels=list(range(k)))
     assert shuffled.metrics["all"]["log_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_truth_that_is_not_a_code_is_gathered_as_it_is():
+    # Grouping's entity codes or a negative code are not packed: gathered one by one.
+    from scoring.core.align import _truth_in_file_order
+
+    solution = _solution(np.array([3, -1, 2]), np.array([True, False, True]), "classification", 4)
+    assert solution.y_and_split is None
+    (y, y_rows), (split, split_rows) = _truth_in_file_order(solution, np.array([2, 0, 1]))
+    assert y is solution.y and split is solution.is_public
+    assert y_rows.tolist() == [2, 3, -1] and split_rows.tolist() == [True, True, False]
