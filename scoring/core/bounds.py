@@ -34,7 +34,11 @@ _TEXT_BYTES_PER_ROW = 128
 _OTHER_BYTES_PER_ROW = 16
 _TEXT_BYTES_PER_CSV_ROW = 1024
 BATCH_BYTES = 16 * 2**20  # what one decoded batch of a text column may hold at worst
-MAX_BATCH_ROWS = 65_536
+# Rows per decoded batch at most (a text column's batch is cut sooner by its longest value,
+# above). Each batch becomes a chunk of every column, and what scoring does per chunk adds
+# up: 65,536-row batches cost a 30M-row scoring 1.1 s more than 1M-row ones (4.36 s against
+# 3.23 s), and 3M rows 0.04 s.
+MAX_BATCH_ROWS = 1 << 20
 _SCAN_BYTES = 16 * 2**20
 
 
