@@ -11,12 +11,15 @@ The reader refuses these with a clear message, from what the file declares where
 - decoded bytes: at most ``decoded_limit(test_rows, columns)`` = 64 MiB + per allowed row
   128 bytes for text and 16 per other column: what a legitimate file needs, several times
   over, and nothing that grows with what a hostile file claims;
+- Parquet row groups: at most ``MAX_ROW_GROUPS`` (each costs a probe of its dictionaries);
 - a gzipped CSV unpacks to at most ``text_limit(test_rows)`` = 64 MiB + 1 KB per allowed
   row (and never more than the upload limit).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -39,6 +42,10 @@ BATCH_BYTES = 16 * 2**20  # what one decoded batch of a text column may hold at 
 # up: 65,536-row batches cost a 30M-row scoring 1.1 s more than 1M-row ones (4.36 s against
 # 3.23 s), and 3M rows 0.04 s.
 MAX_BATCH_ROWS = 1 << 20
+# Row groups a Parquet submission may have: each costs a probe of its dictionaries (below,
+# ~0.1 ms with the footer parsed once), so 10,000 stay within a second or two. A file of
+# 20,000 one-row groups took 386 s when each probe parsed the footer again.
+MAX_ROW_GROUPS = 10_000
 _SCAN_BYTES = 16 * 2**20
 
 
@@ -108,8 +115,24 @@ def check_parquet_metadata(metadata: pq.FileMetaData, columns: list[str], limit:
     refuse_decoded(declared, limit)
 
 
-def parquet_batch_rows(buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[str]) -> int:
-    """Rows per decoded batch, so that one batch of text stays within ``BATCH_BYTES``.
+def refuse_row_groups(groups: int) -> None:
+    """SubmissionInvalid when the footer declares more than ``MAX_ROW_GROUPS`` row groups."""
+    if groups > MAX_ROW_GROUPS:
+        raise SubmissionInvalid(
+            f"The Parquet file has {groups:,} row groups; at most {MAX_ROW_GROUPS:,} are read. "
+            "Write it with larger row groups (pyarrow and pandas put up to 1,048,576 rows in "
+            "each by default). Nothing else was read."
+        )
+
+
+def parquet_batch_rows(
+    buf: pa.Buffer,
+    metadata: pq.FileMetaData,
+    columns: list[str],
+    groups: Sequence[int] | None = None,
+) -> int:
+    """Rows per decoded batch of the row groups ``groups`` (default: all), so that one
+    batch of text stays within ``BATCH_BYTES``.
 
     A dictionary page can hold one long value that every row repeats; decoding the rows
     copies it once per row. The longest value of each text column's dictionaries is read
@@ -118,14 +141,29 @@ def parquet_batch_rows(buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[
     probes = []
     for index in _column_indexes(metadata, columns):
         name = metadata.schema.column(index).path.split(".")[0]
-        for group in range(metadata.num_row_groups):
+        for group in range(metadata.num_row_groups) if groups is None else groups:
             chunk = metadata.row_group(group).column(index)
             if chunk.has_dictionary_page and chunk.physical_type == "BYTE_ARRAY":
-                probes.append(partial(_longest_dictionary_value, buf, group, name, chunk))
+                probes.append(partial(_longest_dictionary_value, buf, metadata, group, name, chunk))
     # Each probe decodes one dictionary page (a few ms for a megabyte of ids): on two
     # threads when there are several (Arrow's decoding releases the interpreter lock).
     longest = max(run_all(probes), default=1)
     return int(min(MAX_BATCH_ROWS, max(1, BATCH_BYTES // longest)))
+
+
+def row_group_parts(metadata: pq.FileMetaData, parts: int) -> list[list[int]]:
+    """The row groups in at most ``parts`` contiguous runs of about as many rows each (none
+    empty), to be decoded at once: Arrow decodes a batch's columns on its threads, and a
+    batch's longest column (the ids) would keep one of them busy alone."""
+    count = metadata.num_row_groups
+    rows = np.cumsum([max(0, metadata.row_group(i).num_rows) for i in range(count)])
+    total = int(rows[-1]) if count else 0
+    if parts <= 1 or count <= 1 or total == 0:
+        return [list(range(count))]
+    # a run ends at the first group whose rows reach its share of the total
+    ends = np.searchsorted(rows, [total * i / parts for i in range(1, parts)], side="left") + 1
+    bounds_ = sorted({0, *(int(e) for e in ends), count})
+    return [list(range(a, b)) for a, b in itertools.pairwise(bounds_) if b > a]
 
 
 def refuse_expanded(table: pa.Table, decoded: int, limit: int) -> None:
@@ -183,10 +221,10 @@ def _column_indexes(metadata: pq.FileMetaData, columns: list[str]) -> list[int]:
 
 
 def _longest_dictionary_value(
-    buf: pa.Buffer, group: int, name: str, chunk: pq.ColumnChunkMetaData
+    buf: pa.Buffer, metadata: pq.FileMetaData, group: int, name: str, chunk: pq.ColumnChunkMetaData
 ) -> int:
-    try:
-        reader = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=[name])
+    try:  # the footer as already parsed: parsing it again per probe made many groups quadratic
+        reader = pq.ParquetFile(pa.BufferReader(buf), metadata=metadata, read_dictionary=[name])
         batch = next(reader.iter_batches(batch_size=1, row_groups=[group], columns=[name]), None)
     except (pa.ArrowException, OSError, ValueError):
         return max(1, chunk.total_uncompressed_size)  # unknown: assume the worst

@@ -18,6 +18,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.arrowtools import is_text
+from common.parallel import run_all, threads
 from common.refusals import SubmissionInvalid, count, examples, show
 from scoring.core import bounds
 
@@ -196,10 +198,14 @@ def _read_parquet_bounded(
     as_dictionary: list[str],
     test_rows: int,
 ) -> pa.Table:
-    """Decode in batches after checking the footer; stop once past the decoded limit."""
+    """Decode in batches after checking the footer; stop once past the decoded limit.
+
+    Runs of row groups are decoded at once (``bounds.row_group_parts``), each in batches
+    sized by its own dictionaries and checked against the limit after every batch."""
     metadata = parquet.metadata
     groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
     bounds.refuse_rows(max(metadata.num_rows, sum(g.num_rows for g in groups)), test_rows)
+    bounds.refuse_row_groups(len(groups))
     limit = bounds.decoded_limit(test_rows, len(columns))
     bounds.check_parquet_metadata(metadata, columns, limit)
     if metadata.num_rows == 0:
@@ -208,12 +214,24 @@ def _read_parquet_bounded(
     schema = parquet.schema_arrow
     flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
     expanded = [name for name in flat if name not in as_dictionary]
-    batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded)
     start = pa.total_allocated_bytes()
-    batches = []
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=flat):
-        batches.append(batch)
-        bounds.refuse_decoded(pa.total_allocated_bytes() - start, limit)
+
+    def decode(part: list[int]) -> list[pa.RecordBatch]:
+        batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded, part)
+        reader = pq.ParquetFile(
+            pa.BufferReader(buf), metadata=metadata, read_dictionary=as_dictionary
+        )
+        batches = []
+        for batch in reader.iter_batches(batch_size=batch_rows, row_groups=part, columns=flat):
+            batches.append(batch)
+            bounds.refuse_decoded(pa.total_allocated_bytes() - start, limit)
+        return batches
+
+    parts = bounds.row_group_parts(metadata, 2 * threads())
+    decoded = run_all(
+        [partial(decode, part) for part in parts], elements=metadata.num_rows * len(flat)
+    )
+    batches = [batch for part in decoded for batch in part]
     table = pa.Table.from_batches(batches) if batches else parquet.read(columns=flat)
     bounds.refuse_expanded(table, pa.total_allocated_bytes() - start, limit)
     if len(flat) == len(columns):

@@ -92,6 +92,64 @@ def test_a_long_dictionary_value_on_every_row_is_refused(tmp_path, store_schema)
     assert result["peak_mb"] < PEAK_LIMIT_MB
 
 
+def one_row_groups(path: Path, rows: int) -> None:
+    ids = [f"t{i:04d}" for i in range(rows)]
+    pq.write_table(pa.table({"id": ids, "label": ["cat"] * rows}), path, row_group_size=1)
+
+
+def test_more_row_groups_than_are_read_are_refused_from_the_footer(tmp_path):
+    # Each row group costs a probe of its dictionaries; one-row groups (within the row
+    # limit) once made a 7 MB file take minutes: the count is refused before any decoding.
+    from scoring.core.bounds import MAX_ROW_GROUPS
+
+    path = tmp_path / "many-groups.parquet"
+    one_row_groups(path, MAX_ROW_GROUPS + 1)
+    assert pq.ParquetFile(path).metadata.num_rows <= 2 * TEST_ROWS + 10_000  # not the row limit
+    result = score_in_subprocess(path)
+    assert result["message"].startswith(f"The Parquet file has {MAX_ROW_GROUPS + 1:,} row groups")
+    assert f"at most {MAX_ROW_GROUPS:,} are read" in result["message"]
+    assert result["peak_mb"] < PEAK_LIMIT_MB
+
+
+def test_a_file_of_one_row_groups_within_the_limit_is_read_whole(tmp_path):
+    path = tmp_path / "small-groups.parquet"
+    one_row_groups(path, TEST_ROWS)
+    assert pq.ParquetFile(path).metadata.num_row_groups == TEST_ROWS
+    result = score_in_subprocess(path)
+    assert result["message"] is None  # scored
+    assert result["peak_mb"] < PEAK_LIMIT_MB
+
+
+@pytest.mark.parametrize(
+    ("sizes", "parts", "expected"),
+    [
+        ([10, 10, 10], 4, [[0], [1], [2]]),
+        ([10, 10, 10], 2, [[0, 1], [2]]),
+        ([10, 10, 10], 1, [[0, 1, 2]]),
+        ([100, 1, 1, 1], 2, [[0], [1, 2, 3]]),
+        ([1] * 8, 4, [[0, 1], [2, 3], [4, 5], [6, 7]]),
+        ([0, 5, 0, 5, 0], 2, [[0, 1], [2, 3, 4]]),
+        ([0, 0], 2, [[0, 1]]),
+        ([], 2, [[]]),
+    ],
+)
+def test_row_groups_are_decoded_in_contiguous_runs_of_about_as_many_rows(
+    tmp_path, sizes, parts, expected
+):
+    from scoring.core.bounds import row_group_parts
+
+    path = tmp_path / "groups.parquet"
+    schema = pa.schema([("id", pa.string())])
+    with pq.ParquetWriter(path, schema) as writer:
+        for rows in sizes:
+            writer.write_table(pa.table({"id": [f"t{i}" for i in range(rows)]}, schema=schema))
+    metadata = pq.ParquetFile(path).metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == sizes
+    runs = row_group_parts(metadata, parts)
+    assert runs == expected
+    assert [g for run in runs for g in run] == list(range(len(sizes)))  # each once, in order
+
+
 def test_gzip_bomb_is_refused_after_a_bounded_unpack(tmp_path):
     path = tmp_path / "bomb.csv.gz"
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
