@@ -68,12 +68,7 @@ install_with_uv() {
     fi
     rm -f "$uv_lock"
     uv_environment
-    # --compile-bytecode: uv, unlike pip, writes no .pyc files by default, and where
-    # PYTHONDONTWRITEBYTECODE is set (CI images, containers) nothing ever writes them, so every
-    # process compiled pandas, Django and the rest at each start (a worker's imports: 3.6 s
-    # instead of 2.0 s).
-    .venv/bin/uv pip install --quiet --python .venv/bin/python --require-hashes --compile-bytecode \
-        -r requirements.lock &&
+    .venv/bin/uv pip install --quiet --python .venv/bin/python --require-hashes -r requirements.lock &&
         .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps --no-build-isolation \
             -e . -e client/
 }
@@ -84,5 +79,12 @@ if [ "$want" != "$have" ]; then
         [ "${BOOTSTRAP_INSTALLER:-uv}" = "pip" ] || echo "bootstrap: installing with uv failed (see above), installing with pip"
         install_with_pip
     fi
+    # uv writes no .pyc files, and where PYTHONDONTWRITEBYTECODE is set (CI images, containers)
+    # nothing ever does: every worker, manage.py, CLI and sandboxed run (the sandbox mounts the
+    # environment read-only) compiled pandas, Django and the rest again at each start (a
+    # worker's imports 4.6-7.1 s instead of 2.0-2.4 s). Compiled once here, for whichever
+    # installer ran; a few of the packages' own test files do not compile and need not.
+    echo "bootstrap: compiling the installed packages"
+    .venv/bin/python -m compileall -q -j 0 "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
     echo "$want" > .venv/.installed
 fi
