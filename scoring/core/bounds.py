@@ -126,13 +126,10 @@ def refuse_row_groups(groups: int) -> None:
 
 
 def parquet_batch_rows(
-    buf: pa.Buffer,
-    metadata: pq.FileMetaData,
-    columns: list[str],
-    groups: Sequence[int] | None = None,
+    buf: pa.Buffer, metadata: pq.FileMetaData, columns: list[str], groups: Sequence[int]
 ) -> int:
-    """Rows per decoded batch of the row groups ``groups`` (default: all), so that one
-    batch of text stays within ``BATCH_BYTES``.
+    """Rows per decoded batch of the row groups ``groups``, so that one batch of text stays
+    within ``BATCH_BYTES``.
 
     A dictionary page can hold one long value that every row repeats; decoding the rows
     copies it once per row. The longest value of each text column's dictionaries is read
@@ -141,7 +138,7 @@ def parquet_batch_rows(
     probes = []
     for index in _column_indexes(metadata, columns):
         name = metadata.schema.column(index).path.split(".")[0]
-        for group in range(metadata.num_row_groups) if groups is None else groups:
+        for group in groups:
             chunk = metadata.row_group(group).column(index)
             if chunk.has_dictionary_page and chunk.physical_type == "BYTE_ARRAY":
                 probes.append(partial(_longest_dictionary_value, buf, metadata, group, name, chunk))

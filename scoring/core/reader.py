@@ -203,9 +203,9 @@ def _read_parquet_bounded(
     Runs of row groups are decoded at once (``bounds.row_group_parts``), each in batches
     sized by its own dictionaries and checked against the limit after every batch."""
     metadata = parquet.metadata
+    bounds.refuse_row_groups(metadata.num_row_groups)  # before a look at each group
     groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
     bounds.refuse_rows(max(metadata.num_rows, sum(g.num_rows for g in groups)), test_rows)
-    bounds.refuse_row_groups(len(groups))
     limit = bounds.decoded_limit(test_rows, len(columns))
     bounds.check_parquet_metadata(metadata, columns, limit)
     if metadata.num_rows == 0:
