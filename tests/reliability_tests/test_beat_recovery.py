@@ -25,6 +25,7 @@ from challenge_platform.models import WorkerHeartbeat
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
 from tests.support.broker import queue_length
+from tests.support.waiting import wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -69,17 +70,9 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
         log=[worker, beat],
     )
     assert "Sending due task sweep-stuck-submissions" in beat.log()
-    # The worker logs "scored" just after its commit: under load the row can be read first.
-    wait_for(
-        lambda: all(f"submission {pk} scored:" in worker.log() for pk in pks),
-        timeout=30,
-        what="the worker to log every score",
-        log=[worker],
-    )
-    log = worker.log()
-    assert re.search(r"sweeper re-queued \[[\d, ]+\]", log)
     for pk in pks:
-        assert len(re.findall(rf"submission {pk} scored:", log)) == 1, pk
+        assert wait_scored_line(worker, pk) == 1, pk
+    assert re.search(r"sweeper re-queued \[[\d, ]+\]", worker.log())
     assert Submission.objects.count() == len(pks)
     assert set(Submission.objects.values_list("attempts", flat=True)) == {1}
     # Beat's other entry ran too: the organizers' health panel sees a live worker again.

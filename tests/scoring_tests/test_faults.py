@@ -18,7 +18,6 @@ bring work back, and each test says which one did:
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import time
@@ -44,6 +43,7 @@ from tests.scoring_tests.factories import (
     sklearn_scores,
     upload,
 )
+from tests.support.waiting import scored_lines, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -71,18 +71,6 @@ def api_upload(client, task, frame) -> int:
 
 def status_of(pk: int) -> Submission:
     return Submission.objects.get(pk=pk)
-
-
-def scored_lines(worker, pk: int) -> int:
-    """How many times a worker's log says it scored submission ``pk``."""
-    return len(re.findall(rf"submission {pk} scored:", worker.log_path.read_text()))
-
-
-def wait_scored_line(worker, pk: int) -> None:
-    """The worker logs "scored" just after its commit: the row can be read first."""
-    wait_for(
-        lambda: scored_lines(worker, pk), timeout=30, what="the score's log line", worker=worker
-    )
 
 
 def lost_claim(pk: int) -> JobClaim:
@@ -309,7 +297,7 @@ def test_a_killed_pool_process_s_message_is_requeued_and_scored_once(
     submission = status_of(pk)
     assert submission.attempts == 2
     assert_scores_equal(submission.scores, sklearn_scores(task, frame))
-    assert scored_lines(worker, pk) == 1
+    assert wait_scored_line(worker, pk) == 1
     log = worker.log_path.read_text()
     assert "WorkerLostError" in log  # requeued by reject_on_worker_lost, not by the sweeper
     assert "sweeper" not in log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 
@@ -28,3 +29,19 @@ def wait_for(
     processes = ([worker] if worker is not None else []) + list(log or [])
     tail = "".join(f"\n--- {p.log_path.name}:\n{p.log_tail(60)}" for p in processes)
     pytest.fail(f"timed out after {timeout}s waiting for {what}{tail}")
+
+
+def scored_lines(worker, pk: int) -> int:
+    """How many times ``worker``'s log says it scored submission ``pk``."""
+    return len(re.findall(rf"submission {pk} scored:", worker.log_path.read_text()))
+
+
+def wait_scored_line(worker, pk: int, *, timeout: float = 30) -> int:
+    """``scored_lines`` once there is one: the worker logs "submission N scored:" just after
+    its commit, so a test that saw the row scored can read the log before the line is there."""
+    return wait_for(
+        lambda: scored_lines(worker, pk),
+        timeout=timeout,
+        what=f"the log line of submission {pk}'s score",
+        worker=worker,
+    )
