@@ -120,7 +120,8 @@ def r2_values(sse: np.ndarray, sst: np.ndarray, rows: np.ndarray) -> np.ndarray:
     arrays = (np.asarray(a, dtype=np.float64) for a in (sse, sst, rows))
     sse, sst, rows = np.broadcast_arrays(*arrays)
     varied = sst > 0
-    ratio = np.divide(sse, sst, out=np.zeros_like(sse), where=varied)
+    with np.errstate(over="ignore"):  # a huge error over a tiny spread: R² is -inf (stored None)
+        ratio = np.divide(sse, sst, out=np.zeros_like(sse), where=varied)
     out = np.where(varied, 1.0 - ratio, np.where(sse == 0, 1.0, 0.0))
     return np.where(rows < 2, np.nan, out)
 
