@@ -122,7 +122,13 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
     assert status_of(pk).attempts == 2
     wait_scored_line(watcher, pk)
     assert (scored_lines(slow, pk), scored_lines(watcher, pk)) == (0, 1)
-    assert f"worker {claim.holder} seen dead" in watcher.log_path.read_text()
+    # Logged just after the take-back's commit, like a score: waited for, not raced.
+    wait_for(
+        lambda: f"worker {claim.holder} seen dead" in watcher.log_path.read_text(),
+        timeout=30,
+        what="the take-back's log line",
+        worker=watcher,
+    )
 
 
 def test_a_killed_worker_s_submission_is_scored_before_the_backlog_queued_behind_it(
