@@ -10,6 +10,7 @@ only the cancel can end them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psutil
@@ -27,7 +28,7 @@ from tests.algorithms_tests.test_worker import (
     upload_algorithm,
     wait_run,
 )
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_logged
 
 pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -72,11 +73,11 @@ def test_a_cancel_in_a_slow_stage_ends_the_run_and_frees_the_worker(
     client = world.participant.api()
     algorithm = upload_algorithm(client, world.challenge, algorithm_zip())
     (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
-    wait_for(
-        lambda: f"test delay: {stage}" in worker.log_path.read_text(errors="replace"),
-        timeout=120,
+    wait_logged(
+        worker,
+        re.escape(f"test delay: {stage}"),
         what=f"the run to reach its {stage} stage",
-        worker=worker,
+        timeout=120,
     )
     assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.RUNNING
     if stage == "read":  # the reader's process (sleeping first) has started

@@ -12,7 +12,6 @@ worker; here the sweeper comes from the beat schedule through the broker and a w
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from challenge_platform.models import WorkerHeartbeat
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
 from tests.support.broker import queue_length
-from tests.support.waiting import wait_scored_line
+from tests.support.waiting import wait_logged, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -72,13 +71,7 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
     assert "Sending due task sweep-stuck-submissions" in beat.log()
     for pk in pks:
         assert wait_scored_line(worker, pk) == 1, pk
-    # Logged after the sweep's last commit, which a re-queued scoring can beat.
-    wait_for(
-        lambda: re.search(r"sweeper re-queued \[[\d, ]+\]", worker.log()),
-        timeout=30,
-        what="the sweeper's log line",
-        log=[worker],
-    )
+    wait_logged(worker, r"sweeper re-queued \[[\d, ]+\]", what="the sweeper's log line")
     assert Submission.objects.count() == len(pks)
     assert set(Submission.objects.values_list("attempts", flat=True)) == {1}
     # Beat's other entry ran too: the organizers' health panel sees a live worker again.

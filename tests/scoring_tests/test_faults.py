@@ -18,6 +18,7 @@ bring work back, and each test says which one did:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
@@ -43,7 +44,7 @@ from tests.scoring_tests.factories import (
     sklearn_scores,
     upload,
 )
-from tests.support.waiting import scored_lines, wait_scored_line
+from tests.support.waiting import scored_lines, wait_logged, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -122,13 +123,7 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
     assert status_of(pk).attempts == 2
     wait_scored_line(watcher, pk)
     assert (scored_lines(slow, pk), scored_lines(watcher, pk)) == (0, 1)
-    # Logged just after the take-back's commit, like a score: waited for, not raced.
-    wait_for(
-        lambda: f"worker {claim.holder} seen dead" in watcher.log_path.read_text(),
-        timeout=30,
-        what="the take-back's log line",
-        worker=watcher,
-    )
+    wait_logged(watcher, re.escape(f"worker {claim.holder} seen dead"), what="the take-back")
 
 
 def test_a_killed_worker_s_submission_is_scored_before_the_backlog_queued_behind_it(
@@ -266,12 +261,7 @@ def test_a_sigkilled_worker_s_submission_is_scored_once_by_the_next_worker(
     with app.connection_for_write() as connection:
         connection.transport_options["visibility_timeout"] = 0
         connection.default_channel.qos.restore_visible()
-    wait_for(
-        lambda: "is already scored" in fresh.log_path.read_text(),
-        timeout=30,
-        what="the returned message to be seen",
-        worker=fresh,
-    )
+    wait_logged(fresh, "is already scored", what="the returned message to be seen")
     assert status_of(pk).attempts == 2
     assert (scored_lines(slow, pk), scored_lines(fresh, pk)) == (0, 1)
 

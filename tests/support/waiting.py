@@ -31,17 +31,30 @@ def wait_for(
     pytest.fail(f"timed out after {timeout}s waiting for {what}{tail}")
 
 
+def wait_logged(process, pattern: str, *, what: str, timeout: float = 30) -> str:
+    """``process``'s log once ``pattern`` (a regular expression) is in it; fail after
+    ``timeout`` seconds with its tail. A worker logs what it did after the commit that did
+    it, so a test that saw the database change reads the log through this, never at once."""
+
+    def logged() -> str | None:
+        text = process.log_path.read_text(errors="replace")
+        return text if re.search(pattern, text) else None
+
+    return wait_for(logged, timeout=timeout, what=what, worker=process)
+
+
 def scored_lines(worker, pk: int) -> int:
     """How many times ``worker``'s log says it scored submission ``pk``."""
-    return len(re.findall(rf"submission {pk} scored:", worker.log_path.read_text()))
+    return len(re.findall(_scored(pk), worker.log_path.read_text(errors="replace")))
 
 
 def wait_scored_line(worker, pk: int, *, timeout: float = 30) -> int:
-    """``scored_lines`` once there is one: the worker logs "submission N scored:" just after
-    its commit, so a test that saw the row scored can read the log before the line is there."""
-    return wait_for(
-        lambda: scored_lines(worker, pk),
-        timeout=timeout,
-        what=f"the log line of submission {pk}'s score",
-        worker=worker,
+    """``scored_lines`` once there is one (``wait_logged``: the line follows the commit)."""
+    log = wait_logged(
+        worker, _scored(pk), what=f"the log line of submission {pk}'s score", timeout=timeout
     )
+    return len(re.findall(_scored(pk), log))
+
+
+def _scored(pk: int) -> str:
+    return rf"submission {pk} scored:"
