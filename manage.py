@@ -4,12 +4,19 @@
 import os
 import sys
 
+# A command's jobs that could not reach the broker: its exit status (the jobs are saved and
+# run once the broker answers, but the organizer must hear that the platform is not running).
+JOBS_NOT_SENT = 3
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
     from django.conf import settings
     from django.core.management import execute_from_command_line
 
+    from jobs.lifecycle import publish_failures, report_publish_failures_at_exit
+
+    report_publish_failures_at_exit()
     try:
         execute_from_command_line(sys.argv)
     finally:
@@ -17,6 +24,17 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
+    failures = publish_failures()
+    if failures.count:
+        from challenge_platform.localredis import display_redis_url
+
+        sys.stderr.write(
+            f"{failures.count} job(s) could not be sent to the broker at "
+            f"{display_redis_url(settings.CELERY_BROKER_URL)} ({failures.last}): they are saved "
+            f"and run once it answers (within JOB_REPUBLISH_SECONDS, "
+            f"{settings.JOB_REPUBLISH_SECONDS:g} s); is the platform running (make run)?\n"
+        )
+        sys.exit(JOBS_NOT_SENT)
 
 
 if __name__ == "__main__":

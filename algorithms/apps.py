@@ -10,10 +10,15 @@ class AlgorithmsConfig(AppConfig):
         """Add the baseline's part to the task owner's page, which lives in scoring, a layer
         below (arrows point down: scoring never names this app), and make a run follow its
         submission's final status (``hooks.SubmissionFinished``)."""
+        from algorithms import tasks  # noqa: F401 - registers its Celery tasks in every process
         from algorithms.owner_page import BASELINE_SECTION
         from algorithms.services.follow import run_follow_submission
+        from algorithms.services.profiles import RUN_TYPES
         from challenge_platform import hooks
+        from jobs import registry
         from scoring.owner_sections import owner_section_register
+
+        registry.register(*RUN_TYPES.values())
 
         owner_section_register(BASELINE_SECTION)
         hooks.subscribe(hooks.SubmissionFinished, run_follow_submission)

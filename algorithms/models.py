@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from datasets.models import private_storage
+from jobs.models import Job
 
 
 def archive_path_for(team, filename: str) -> str:
@@ -106,11 +107,12 @@ BENCHMARK_PROFILE = "benchmark"
 REPRODUCTION_PROFILE = "reproduction"
 
 
-class AlgorithmRun(models.Model):
+class AlgorithmRun(Job):
     """One algorithm version on one task, in the sandbox; the job row is the truth.
 
     Every run of every kind is one of these (a team's run, an organizer's, the baseline's);
-    its ``profile`` decides its limits, queue and what its output becomes.
+    its ``profile`` decides its limits, queue and what its output becomes. Its claim,
+    attempts and times are :class:`jobs.models.Job`'s.
     """
 
     version = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="runs")
@@ -131,14 +133,8 @@ class AlgorithmRun(models.Model):
         db_index=True,
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # Written every few seconds while running; the sweeper ends a run whose worker went quiet.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # The delivery of the Celery message that holds the run while it is running.
-    run_token = models.CharField(max_length=64, blank=True, editable=False)
-    attempts = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     worker_hostname = models.CharField(max_length=255, blank=True)
     worker_pid = models.IntegerField(null=True, blank=True)

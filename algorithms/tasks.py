@@ -14,7 +14,7 @@ from django.db import InterfaceError, OperationalError
 from algorithms import services
 from algorithms.services.profiles import BASELINE, TEAM
 from algorithms.services.staging import staging_sweep
-from challenge_platform.celery import TemporaryError, platform_task
+from jobs.celery import TemporaryError, platform_task
 
 
 @worker_ready.connect

@@ -173,7 +173,7 @@ def taken_back(c: Cluster, fault: Fault, by_id: dict[int, tuple]) -> str:
     rows = db_rows(
         c,
         "SELECT object_id, lost_reason, extract(epoch FROM lost_at) "
-        "FROM challenge_platform_jobclaim WHERE kind = 'scoring.tasks.score_submission' "
+        "FROM jobs_jobclaim WHERE job_type = 'scoring.tasks.score_submission' "
         "AND object_id = ANY(%s) AND lost_at IS NOT NULL ORDER BY lost_at",
         (fault.stranded,),
     )

@@ -78,7 +78,7 @@ def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) 
     second."""
     held: list[int] = []
     victim = SCORING_HOSTS[0]
-    query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND scoring_token = ANY(%s)"
+    query = "SELECT id FROM scoring_submission WHERE status = 'scoring' AND claim_token = ANY(%s)"
 
     def send(pids: list[int], sig: int) -> None:
         for pid in pids:

@@ -13,13 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from knox.models import AuthToken
 
 from common.export import rows_to_csv
+from jobs.models import JobClaim
 
 from . import rules, services, tokens
 from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
 from .models import (
     AuditEvent,
     Challenge,
-    JobClaim,
     RulesAcceptance,
     Team,
     TeamMembership,
@@ -234,8 +234,8 @@ class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class JobClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which worker holds each running job, and the jobs taken from a lost worker (why)."""
 
-    list_display = ("kind", "object_id", "holder", "claimed_at", "lost_at", "lost_reason")
-    list_filter = ("kind", ("lost_at", admin.EmptyFieldListFilter))
+    list_display = ("job_type", "object_id", "holder", "claimed_at", "lost_at", "lost_reason")
+    list_filter = ("job_type", ("lost_at", admin.EmptyFieldListFilter))
     search_fields = ("holder", "object_id", "lost_reason")
     date_hierarchy = "claimed_at"
 

@@ -20,7 +20,7 @@ travels. Each event says when its receivers run (:class:`When`), chosen per even
 
 A receiver takes the event object (``def refresh_task_board(event: TaskResultsChanged)``).
 Subscribing twice is harmless. A receiver that queues mails or webhooks still publishes them
-after commit itself (``challenge_platform.jobs.publish_after_commit``).
+after commit itself (``jobs.lifecycle.publish_after_commit``).
 
 =====================  ==========================================  ================
 event                  emitted by                                  when

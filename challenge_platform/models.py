@@ -330,37 +330,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditRefused("The audit log is append-only: events are never deleted.")
-
-
-class JobClaim(models.Model):
-    """Which worker holds a running job (any job kind of ``challenge_platform.jobs``).
-
-    Written in the claim's transaction by a worker process (``holder`` names the Celery
-    worker and its boot, :mod:`challenge_platform.workers`); removed when the job leaves its
-    running state. When the job is taken from its holder instead (the holder stopped beating,
-    restarted, or the row went stale) the row stays as the record of why: ``lost_at`` and
-    ``lost_reason``. One table for every kind, so a new job kind needs no field of its own.
-    """
-
-    kind = models.CharField(max_length=100)  # the kind's task, "scoring.tasks.score_submission"
-    object_id = models.BigIntegerField()
-    token = models.CharField(max_length=64)  # the delivery that claimed it
-    holder = models.CharField(max_length=255, db_index=True)
-    claimed_at = models.DateTimeField()
-    lost_at = models.DateTimeField(null=True, blank=True)
-    lost_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-claimed_at", "-id"]
-        constraints = [
-            # One live claim per job: only one delivery can hold a running job.
-            models.UniqueConstraint(
-                fields=["kind", "object_id"],
-                condition=Q(lost_at__isnull=True),
-                name="job_claim_one_live_per_job",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        state = f"lost {self.lost_at:%Y-%m-%d %H:%M:%S}" if self.lost_at else "held"
-        return f"{self.kind} {self.object_id} by {self.holder} ({state})"

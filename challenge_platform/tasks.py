@@ -6,7 +6,8 @@ import socket
 
 from django.utils import timezone
 
-from .celery import platform_task
+from jobs.celery import platform_task
+
 from .models import WorkerHeartbeat
 
 

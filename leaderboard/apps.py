@@ -10,7 +10,7 @@ class LeaderboardConfig(AppConfig):
         a scored, rescored, hidden or final submission, and a hidden team, refresh boards
         in the same transaction (``challenge_platform.hooks``)."""
         from challenge_platform import hooks
-        from leaderboard import receivers
+        from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
 
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)

@@ -56,7 +56,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from challenge_platform.celery import app
+from jobs.celery import app
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from challenge_platform import hooks, jobs
+from challenge_platform import hooks
 from datasets.models import Task
 from datasets.selectors import task_get
+from jobs import lifecycle
 from kinds import kind_get, metric_info
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
@@ -429,7 +430,8 @@ def _publish_bootstrap(task_name: str, task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
     coalesce.request(
-        task_id, lambda countdown: jobs.publish(task_name, countdown=countdown, task_id=task_id)
+        task_id,
+        lambda countdown: lifecycle.publish(task_name, countdown=countdown, task_id=task_id),
     )
 
 
@@ -439,7 +441,7 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
     return coalesce.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
-        lambda countdown: jobs.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
         busy=scorings_waiting,  # the intervals give way to queued scorings, for a while
     )
 

@@ -1,4 +1,4 @@
-"""Organizer console: announcements, webhooks and the log of their deliveries."""
+"""Organizer console: announcements, webhooks, and the logs of webhook and mail deliveries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from challenge_platform.console import ReadOnlyAdminMixin
 
 from .forms import WebhookAdminForm
-from .models import Announcement, Webhook, WebhookDelivery
+from .models import Announcement, MailDelivery, Webhook, WebhookDelivery
 from .services import NotificationError, announcement_create
 from .webhooks import webhook_test_send
 
@@ -122,14 +122,25 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_error",
         "created_at",
         "status_changed_at",
-        "last_attempt_at",
-        "next_attempt_at",
+        "started_at",
+        "due_at",
         "delivered_at",
         "duration_ms",
-        "delivery_token",
+        "claim_token",
         "tries_log",
     )
 
     @admin.display(description="tries")
     def tries_log(self, obj: WebhookDelivery) -> str:
         return tries_table(obj)
+
+
+@admin.register(MailDelivery)
+class MailDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every notification mail: whom, about what, and whether it went out (a job each)."""
+
+    list_display = ("created_at", "user", "topic", "subject", "status", "attempts", "error")
+    list_filter = ("status", "topic")
+    search_fields = ("subject", "user__username", "user__email", "error")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)

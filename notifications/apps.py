@@ -9,6 +9,11 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         """Subscribe to the platform's events (``challenge_platform.hooks``); none of the
         apps below imports this one."""
-        from . import hooks
+        from jobs import registry
 
+        from . import hooks, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from .mail import MAIL
+        from .webhooks import DELIVERY
+
+        registry.register(DELIVERY, MAIL)
         hooks.subscribe_all()

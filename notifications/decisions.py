@@ -7,7 +7,7 @@ from __future__ import annotations
 from challenge_platform.models import AuditEvent, Team, TeamMembership
 from scoring.models import Submission
 
-from .models import Kind
+from .models import Topic
 from .publishing import site_url
 from .services import notify_users
 
@@ -41,7 +41,7 @@ def decision_mail(*, audit_event_id: int) -> int:
     reason = f"\n\nThe organizers' reason:\n{event.reason}" if event.reason else ""
     user_ids = list(TeamMembership.objects.filter(team=team).values_list("user_id", flat=True))
     return notify_users(
-        kind=Kind.DECISION,
+        topic=Topic.DECISION,
         user_ids=user_ids,
         subject=f"{what} was {verb.split(' (')[0]}",
         body=f"{what} was {verb} by the organizers.{reason}\n\n{url}",

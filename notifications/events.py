@@ -24,7 +24,7 @@ from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
 
 from .core import REMINDERS, reminders_due, reminders_to_send
-from .models import Kind, SentOnce, TaskLeader, WebhookEvent
+from .models import SentOnce, TaskLeader, Topic, WebhookEvent
 from .publishing import site_url
 from .services import NotificationError, notify_users, participant_ids, participants_told
 from .webhooks import webhook_event_emit
@@ -60,13 +60,13 @@ def submission_finished(*, submission_pk: int) -> None:
         return
     url = site_url(f"/submissions/{sub.pk}/")
     if sub.status == SubmissionStatus.FAILED:
-        kind = Kind.SUBMISSION_FAILED
+        topic = Topic.SUBMISSION_FAILED
         subject = f"Submission #{sub.pk} on {sub.task.title} failed"
         body = (
             f"Your team's submission #{sub.pk} on {sub.task.title} failed:\n\n{sub.error}\n\n{url}"
         )
     elif sub.status == SubmissionStatus.SCORED:
-        kind = Kind.SUBMISSION_SCORED
+        topic = Topic.SUBMISSION_SCORED
         metric = sub.task.primary_metric
         score = "n/a" if sub.public_score is None else f"{sub.public_score:.4f}"
         subject = f"Submission #{sub.pk} on {sub.task.title} scored {score}"
@@ -76,7 +76,7 @@ def submission_finished(*, submission_pk: int) -> None:
         )
     else:
         return
-    notify_users(kind=kind, user_ids=_member_ids(sub.team), subject=subject, body=body)
+    notify_users(topic=topic, user_ids=_member_ids(sub.team), subject=subject, body=body)
 
 
 def team_member_joined(*, membership_pk: int) -> None:
@@ -85,7 +85,7 @@ def team_member_joined(*, membership_pk: int) -> None:
         return
     others = [uid for uid in _member_ids(m.team) if uid != m.user_id]
     notify_users(
-        kind=Kind.TEAM,
+        topic=Topic.TEAM,
         user_ids=others,
         subject=f"{m.user.get_username()} joined {m.team.name}",
         body=f"{m.user.get_username()} joined your team {m.team.name}.\n\n"
@@ -108,7 +108,7 @@ def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractB
         raise NotificationError(f"{invitee.get_username()} is already in a team of this challenge.")
     with transaction.atomic():
         notify_users(
-            kind=Kind.TEAM,
+            topic=Topic.TEAM,
             user_ids=[invitee.pk],
             subject=f"{inviter.get_username()} invites you to {team.name}",
             body=f"{inviter.get_username()} invites you to join the team {team.name} in "
@@ -187,7 +187,7 @@ def task_data_changed(*, task_id: int) -> bool:
         why = f"\n\nWhy: {note}" if note else ""
         participants_told(
             challenge=challenge,
-            kind=Kind.TASK_DATA,
+            topic=Topic.TASK_DATA,
             subject=f"{task.title}: new data (version {version}); submissions are re-scored",
             body=(
                 f"The data of {task.title} was updated to version {version}: "
@@ -213,7 +213,7 @@ def challenge_revealed(*, challenge: Challenge) -> bool:
         url = site_url(f"/c/{challenge.slug}/")
         participants_told(
             challenge=challenge,
-            kind=Kind.REVEAL,
+            topic=Topic.REVEAL,
             subject=f"{challenge.title}: the private leaderboard is revealed",
             body=f"The private leaderboards of {challenge.title} are now public.\n\n{url}",
             event="reveal",
@@ -256,7 +256,7 @@ def challenge_finished(challenge_pk: int) -> None:
             return
         participants_told(
             challenge=challenge,
-            kind=Kind.STANDINGS,
+            topic=Topic.STANDINGS,
             subject=f"{challenge.title}: final standings",
             body="The final standings are frozen.\n\n"
             + "\n".join(lines)
@@ -290,7 +290,7 @@ def deadline_reminders(*, now: datetime | None = None) -> list[str]:
                 continue
             left = "7 days" if send == "7d" else "1 day"
             notify_users(
-                kind=Kind.DEADLINE,
+                topic=Topic.DEADLINE,
                 user_ids=participant_ids(challenge=challenge),
                 subject=f"{challenge.title} ends in {left}",
                 body=f"{challenge.title} closes on {challenge.end:%Y-%m-%d %H:%M} UTC. "
@@ -321,7 +321,7 @@ def writeup_reminders(*, challenge: Challenge, stamp: str) -> list[int]:
         if not _once(f"writeup:{team.pk}:{stamp}"):
             continue
         notify_users(
-            kind=Kind.WRITEUP,
+            topic=Topic.WRITEUP,
             user_ids=_member_ids(team),
             subject=f"{challenge.title}: please write up your method",
             body=f"Your team {team.name} is in the top {n} of a track. The organizers ask the "

@@ -5,16 +5,16 @@ from __future__ import annotations
 from django import forms
 
 from .core import UnsafeUrl
-from .models import Kind, Webhook, WebhookEvent
+from .models import Topic, Webhook, WebhookEvent
 from .webhooks import webhook_validate_url
 
 
 class PreferencesForm(forms.Form):
     def __init__(self, *args, initial_choices: dict[str, bool], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for kind in Kind:
-            self.fields[kind.value] = forms.BooleanField(
-                label=kind.label, required=False, initial=initial_choices.get(kind.value)
+        for topic in Topic:
+            self.fields[topic.value] = forms.BooleanField(
+                label=topic.label, required=False, initial=initial_choices.get(topic.value)
             )
 
 

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from jobs.models import Job
 
-class Kind(models.TextChoices):
-    """What a mail is about; each kind can be switched off by its recipient."""
+
+class Topic(models.TextChoices):
+    """What a mail is about; each topic can be switched off by its recipient."""
 
     SUBMISSION_FAILED = "submission_failed", "A submission of my team failed"
     SUBMISSION_SCORED = "submission_scored", "A submission of my team was scored"
@@ -23,22 +25,22 @@ class Kind(models.TextChoices):
 
 
 # Off unless the user turns them on (issue 12: scored submissions are opt-in).
-OPT_IN = frozenset({Kind.SUBMISSION_SCORED})
+OPT_IN = frozenset({Topic.SUBMISSION_SCORED})
 
 
 class NotificationPreference(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
-    # {kind: bool}; a missing kind takes its default (on, except the opt-in ones).
+    # {topic: bool}; a missing topic takes its default (on, except the opt-in ones).
     choices = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"notification preferences of {self.user}"
 
-    def wants(self, kind: str) -> bool:
-        return bool(self.choices.get(kind, kind not in OPT_IN))
+    def wants(self, topic: str) -> bool:
+        return bool(self.choices.get(topic, topic not in OPT_IN))
 
 
 class Announcement(models.Model):
@@ -92,8 +94,8 @@ class Webhook(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    """A delivery's place in the job lifecycle (``challenge_platform.jobs``): queued (also
-    between tries, until ``next_attempt_at``) -> sending -> delivered | failed."""
+    """A delivery's place in the job lifecycle (:mod:`jobs.lifecycle`): queued (also
+    between tries, until ``due_at``) -> sending -> delivered | failed."""
 
     QUEUED = "queued"
     SENDING = "sending"
@@ -101,9 +103,11 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(Job):
     """One event for one webhook: sent until a 2xx answer or out of attempts; a job of the
-    one lifecycle (``notifications.webhooks.DELIVERY``)."""
+    one lifecycle (``notifications.webhooks.DELIVERY``): its claim, attempts and times are
+    :class:`jobs.models.Job`'s (``started_at``: the last try's start; ``due_at``: the next
+    try's time)."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32)
@@ -113,15 +117,9 @@ class WebhookDelivery(models.Model):
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    # Names the broker message (Celery task id) whose worker holds the row while sending.
-    delivery_token = models.CharField(max_length=64, blank=True, default="")
-    attempts = models.PositiveIntegerField(default=0)
     response_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     # Every try: [{"at", "address", "response_code", "error", "duration_ms"}], oldest first.
@@ -139,10 +137,47 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [models.Index(fields=["status", "due_at"])]
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.webhook} ({self.status})"
+
+
+class MailStatus(models.TextChoices):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # its recipient turned the topic off, has no address or is inactive
+    FAILED = "failed"
+
+
+class MailDelivery(Job):
+    """One notification mail to one user: a job of the one lifecycle
+    (``notifications.mail.MAIL``), so a mail whose message was lost is sent again and a
+    mail is sent once. Its claim, attempts and times are :class:`jobs.models.Job`'s."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=32, help_text="What the mail is about (Topic).")
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=MailStatus.choices, default=MailStatus.QUEUED, db_index=True
+    )
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "mail deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "sending", "sent", "skipped", "failed"]),
+                name="mail_delivery_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} mail to user {self.user_id} ({self.status})"
 
 
 class SentOnce(models.Model):

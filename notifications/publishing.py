@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from challenge_platform import jobs
+from jobs import lifecycle
 
 
 def site_url(path: str = "") -> str:
@@ -14,6 +14,6 @@ def site_url(path: str = "") -> str:
 
 def publish(task_name: str, *, countdown: float | None = None, **kwargs: object) -> None:
     """Publish a notifications task by name once the transaction commits (services never
-    import task modules; ``challenge_platform.jobs`` routes it to its queue). A broker error
-    is logged, never raised: the beat tick re-sends webhook deliveries whose message was lost."""
-    jobs.publish_after_commit(task_name, countdown=countdown, **kwargs)
+    import task modules; ``jobs.lifecycle`` routes it to its queue). A broker error is
+    logged, never raised: a job whose message was lost is sent again (:mod:`jobs.republish`)."""
+    lifecycle.publish_after_commit(task_name, countdown=countdown, **kwargs)

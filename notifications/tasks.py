@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from django.db import InterfaceError, OperationalError
 
-from challenge_platform.celery import TemporaryError, platform_task
+from jobs.celery import TemporaryError, platform_task
 
-from . import events, services, webhooks
+from . import events, mail, webhooks
 
 
-@platform_task(queue="notifications", soft_time_limit=50, time_limit=60, max_retries=5)
-def send_notification_mail(*, user_id: int, kind: str, subject: str, body: str) -> bool:
-    """Send one mail; SMTP and database hiccups retry with backoff."""
+@platform_task(queue="notifications", soft_time_limit=50, time_limit=60)
+def send_notification_mail(*, mail_pk: int) -> str:
+    """Send one mail (a job: :mod:`notifications.mail`); an SMTP failure is tried again by
+    the lifecycle with backoff, a database hiccup by Celery."""
     try:
-        return services.mail_send(user_id=user_id, kind=kind, subject=subject, body=body)
-    except (smtplib.SMTPException, OSError, OperationalError, InterfaceError) as exc:
-        raise TemporaryError(f"sending the mail failed: {exc}") from exc
+        return mail.mail_deliver(mail_pk=mail_pk, delivery_id=send_notification_mail.request.id)
+    except (OperationalError, InterfaceError) as exc:
+        raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
 @platform_task(queue="notifications", soft_time_limit=30, time_limit=40)

@@ -13,7 +13,7 @@ from challenge_platform.models import Team
 
 from . import events, services
 from .forms import PreferencesForm
-from .models import Kind
+from .models import Topic
 
 
 @login_required
@@ -22,7 +22,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial_choices=current)
     if request.method == "POST" and form.is_valid():
         services.preferences_set(
-            user=request.user, choices={k: bool(form.cleaned_data.get(k)) for k in Kind.values}
+            user=request.user, choices={k: bool(form.cleaned_data.get(k)) for k in Topic.values}
         )
         messages.success(request, "Notification settings saved.")
         return redirect("notifications:settings")
@@ -39,12 +39,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     that button or a mail client's one-click ``List-Unsubscribe-Post``, applies it."""
     if request.method == "POST":
         try:
-            user, kind = services.unsubscribe_apply(token=token)
+            user, topic = services.unsubscribe_apply(token=token)
         except services.NotificationError as exc:
             return render(
                 request, "notifications/unsubscribe.html", {"error": exc.message}, status=400
             )
-        label = "all notifications" if kind == "all" else Kind(kind).label
+        label = "all notifications" if topic == "all" else Topic(topic).label
         return render(
             request, "notifications/unsubscribe.html", {"done": True, "label": label, "who": user}
         )

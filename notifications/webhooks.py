@@ -1,16 +1,16 @@
 """Outgoing webhooks: queue an event per webhook, deliver it as a job, log every try.
 
-A delivery is a job of the one lifecycle (``challenge_platform.jobs``, kind
-:data:`DELIVERY`): ``queued -> sending -> delivered | failed``. The ``deliver_webhook`` task
-(queue ``notifications``) claims the row under its lock with a token naming the broker
+A delivery is a job of the one lifecycle (:mod:`jobs.lifecycle`, type :data:`DELIVERY`):
+``queued -> sending -> delivered | failed``. The ``deliver_webhook`` task (queue
+``notifications``) claims the row under its lock with a token naming the broker
 message, POSTs once, then marks it ``delivered`` on a 2xx answer, or re-queues it for
-``next_attempt_at`` (exponential backoff: ``WEBHOOK_RETRY_BASE_SECONDS · 2^(try-1)``,
+``due_at`` (exponential backoff: ``WEBHOOK_RETRY_BASE_SECONDS · 2^(try-1)``,
 capped) while attempts are left, else ``failed``. A duplicate or early message finds the
-row held, final or not due and does nothing; only the holder's token may finish it. The
-beat tick sweeps: a queued row whose message was lost is published again, one left
-``sending`` by a dead worker is re-queued (or failed when out of attempts). A receiver may
-thus see a try again only when a worker died between its POST and the row's update; it
-deduplicates on ``X-Webhook-Delivery`` (or the signed body's ``data.sent_for``).
+row held, final or not due and does nothing; only the holder's token may finish it. A
+queued row whose message was lost is published again by :mod:`jobs.republish`; the beat
+tick re-queues one left ``sending`` by a dead worker (or fails it when out of attempts). A
+receiver may thus see a try again only when a worker died between its POST and the row's
+update; it deduplicates on ``X-Webhook-Delivery`` (or the signed body's ``data.sent_for``).
 
 Every try is signed anew: ``X-Signature-Timestamp`` (Unix seconds) and ``X-Signature-256:
 sha256=HMAC-SHA256(secret, f"{timestamp}.{body}")`` (:func:`notifications.core.sign_body`),
@@ -39,9 +39,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from challenge_platform import jobs
-from challenge_platform.job_holders import when_holder_lost
 from challenge_platform.models import Challenge
+from jobs import lifecycle
+from jobs.holders import when_holder_lost
+from jobs.registry import JobType
 
 from . import outbound
 from .core import (
@@ -59,10 +60,9 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "challenge-platform-webhooks/2"
 TRIES_KEPT = 20  # the console's log of a delivery's tries (more than any attempt limit)
-LOST_AFTER = timedelta(seconds=60)  # a queued row this far past its time lost its message
 STUCK_AFTER = timedelta(seconds=300)  # a sending row this old lost its worker
 
-DELIVERY = jobs.JobKind(
+DELIVERY = JobType(
     model=WebhookDelivery,
     task_name="notifications.tasks.deliver_webhook",
     pk_kwarg="delivery_pk",
@@ -70,18 +70,14 @@ DELIVERY = jobs.JobKind(
     running=DeliveryStatus.SENDING,
     final=(DeliveryStatus.DELIVERED, DeliveryStatus.FAILED),
     failed=DeliveryStatus.FAILED,
-    token_field="delivery_token",
-    started_field="last_attempt_at",
-    finished_field=None,
-    attempts_field="attempts",
-    max_attempts=lambda: int(settings.WEBHOOK_MAX_ATTEMPTS),
-    due_field="next_attempt_at",
-    backoff=lambda attempts: jobs.retry_countdown(
+    max_attempts=lambda delivery: int(settings.WEBHOOK_MAX_ATTEMPTS),
+    backoff=lambda attempts: lifecycle.retry_countdown(
         attempts,
         base=float(settings.WEBHOOK_RETRY_BASE_SECONDS),
         cap=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
     ),
     label="webhook delivery",
+    scheduled=True,
 )
 
 
@@ -99,9 +95,9 @@ def _delivery_create(*, webhook: Webhook, event: str, event_key: str, body: str)
         body=body,
         status=DeliveryStatus.QUEUED,
         status_changed_at=now,
-        next_attempt_at=now,
+        due_at=now,
     )
-    jobs.publish_job_after_commit(DELIVERY, pk=delivery.pk)
+    lifecycle.publish_job_after_commit(DELIVERY, pk=delivery.pk)
     return delivery.pk
 
 
@@ -171,14 +167,14 @@ def _is_ip(host: str) -> bool:
 
 
 def _gave_up(delivery: WebhookDelivery, now: datetime) -> dict[str, Any]:
-    return {"last_error": f"gave up after {delivery.attempts} tries", "next_attempt_at": None}
+    return {"last_error": f"gave up after {delivery.attempts} tries", "due_at": None}
 
 
 def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
     """Try one delivery once (the task's body); schedule the next try on failure. Returns
     the status reached, ``"skipped"`` (nothing to do) or ``"superseded"``."""
     token = delivery_id or uuid.uuid4().hex
-    delivery = jobs.job_claim(
+    delivery = lifecycle.job_claim(
         DELIVERY,
         pk=delivery_pk,
         token=token,
@@ -204,7 +200,7 @@ def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
     }
 
     def finish(status: str, **extra: Any) -> str:
-        done = jobs.job_transition(
+        done = lifecycle.job_transition(
             DELIVERY,
             pk=delivery.pk,
             token=token,
@@ -217,15 +213,15 @@ def webhook_deliver(*, delivery_pk: int, delivery_id: str | None = None) -> str:
         return status if done else "superseded"
 
     if not error:
-        status = finish(DeliveryStatus.DELIVERED, delivered_at=timezone.now(), next_attempt_at=None)
+        status = finish(DeliveryStatus.DELIVERED, delivered_at=timezone.now(), due_at=None)
     elif permanent:
-        status = finish(DeliveryStatus.FAILED, next_attempt_at=None)
+        status = finish(DeliveryStatus.FAILED, due_at=None)
     else:
-        status = jobs.job_retry_or_fail(
+        status = lifecycle.job_retry_or_fail(
             DELIVERY,
             job=delivery,
             token=token,
-            fail=lambda: finish(DeliveryStatus.FAILED, next_attempt_at=None),
+            fail=lambda: finish(DeliveryStatus.FAILED, due_at=None),
             **fields,
         )
     logger.info(
@@ -288,7 +284,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, bool, int]:
 @when_holder_lost(DELIVERY)  # a delivery whose worker was seen dead: as a stuck one
 def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, Any]]:
     if delivery.status != DeliveryStatus.SENDING:  # queued, its message lost
-        return jobs.REQUEUED, {"next_attempt_at": now}
+        return lifecycle.REQUEUED, {"due_at": now}
     lost = {
         "at": now.isoformat(),
         "address": "",
@@ -297,29 +293,24 @@ def _decide(delivery: WebhookDelivery, now: datetime) -> tuple[str, dict[str, An
         "duration_ms": None,
     }
     tries = [*delivery.tries, lost][-TRIES_KEPT:]
-    if jobs.attempts_left(DELIVERY, delivery) <= 0:
-        return jobs.FAILED, {
+    if lifecycle.attempts_left(DELIVERY, delivery) <= 0:
+        return lifecycle.FAILED, {
             "last_error": "the worker was lost during the last try; gave up",
-            "next_attempt_at": None,
+            "due_at": None,
             "tries": tries,
         }
-    return jobs.REQUEUED, {
+    return lifecycle.REQUEUED, {
         "last_error": "the worker was lost during the try",
-        "next_attempt_at": now,
+        "due_at": now,
         "tries": tries,
     }
 
 
 def deliveries_sweep(
     *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER
-) -> jobs.SweepReport:
-    """Beat: publish again queued deliveries whose message was lost, and re-queue (or fail,
-    out of attempts) those a dead worker left ``sending``."""
+) -> lifecycle.SweepReport:
+    """Beat: re-queue (or fail, out of attempts) the deliveries a dead worker left
+    ``sending`` (a queued one whose message was lost is :mod:`jobs.republish`'s)."""
     now = now or timezone.now()
-    lost = now - LOST_AFTER
-    stale = (
-        Q(status=DeliveryStatus.QUEUED, next_attempt_at__lt=lost)
-        | Q(status=DeliveryStatus.QUEUED, next_attempt_at__isnull=True, status_changed_at__lt=lost)
-        | Q(status=DeliveryStatus.SENDING, status_changed_at__lt=now - stuck_after)
-    )
-    return jobs.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)
+    stale = Q(status=DeliveryStatus.SENDING, status_changed_at__lt=now - stuck_after)
+    return lifecycle.jobs_sweep(DELIVERY, stale=stale, now=now, decide=_decide)

@@ -36,13 +36,13 @@ class SubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("uploaded_by",)
     list_select_related = ("task", "team")
     # The stored files would link to storage URLs, and MEDIA is never served.
-    exclude = ("file", "predictions", "scoring_token")
+    exclude = ("file", "predictions", "claim_token")
     readonly_fields = (
         "status",
         "status_changed_at",
         "error",
         "attempts",
-        "scoring_token",
+        "claim_token",
         "started_at",
         "finished_at",
         "scoring_seconds",

@@ -7,6 +7,11 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from challenge_platform import hooks
+        from jobs import registry
+        from scoring import tasks  # noqa: F401 - registers its Celery tasks in every process
+        from scoring.services.lifecycle import SCORING
         from scoring.services.task_data import task_data_changed
+
+        registry.register(SCORING)
 
         hooks.subscribe(hooks.TaskDataChanged, task_data_changed)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from datasets.models import private_storage
+from jobs.models import Job
 
 
 def submission_path(instance: Submission, filename: str) -> str:
@@ -20,7 +21,10 @@ class SubmissionStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class Submission(models.Model):
+class Submission(Job):
+    """One team's predictions for one task: a job of the lifecycle (``scoring.services.
+    lifecycle.SCORING``) whose claim, attempts and times are :class:`jobs.models.Job`'s."""
+
     task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="submissions")
     team = models.ForeignKey(
         "challenge_platform.Team", on_delete=models.CASCADE, related_name="submissions"
@@ -42,14 +46,7 @@ class Submission(models.Model):
         default=SubmissionStatus.QUEUED,
         db_index=True,
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    # Which delivery of the scoring message holds the submission while it is `scoring`: only
-    # that delivery (or its redelivery after a lost worker) may finish or take it over.
-    scoring_token = models.CharField(max_length=64, blank=True, editable=False)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     scoring_seconds = models.FloatField(null=True, blank=True)
 
     scores = models.JSONField(

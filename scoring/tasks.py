@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from challenge_platform.celery import TemporaryError, platform_task
+from jobs.celery import TemporaryError, platform_task
 from scoring import services
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from challenge_platform.celery import platform_task
+from jobs.celery import platform_task
 from standings import services
 
 

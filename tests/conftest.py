@@ -24,7 +24,7 @@ def _fresh_default_cache() -> None:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
     """A private redis-server for this test session, on a free port."""
-    from challenge_platform.celery import app
+    from jobs.celery import app
 
     server = start_local_redis(tmp_path_factory.mktemp("redis"), port=None)
     _point_celery_at(app, server.url)

@@ -10,10 +10,11 @@ and data version, with no one acting, within the budget, resumable after a resta
   challenge, in the transaction that changed it (:func:`benchmark_queue_task`); a version
   with a re-run still pending on the task is not queued twice (a constraint says so too).
 - **Resumable**: the queue is the runs' rows. While the budget is spent the dispatcher does
-  not take them (:mod:`.budget`); the beat (:func:`benchmark_tick`, every minute) rings the
-  doorbell for the queued ones when the budget opens again (the first tick of a process
-  rings anyway: after a restart nothing waits for a message that was lost), and samples
-  finished runs for reproduction.
+  not take them (:mod:`.budget`); whenever queued runs a worker may claim have no message on
+  the broker (the budget opened again, a restart, a publish that was lost) the lifecycle's
+  :func:`jobs.republish.jobs_republish` sends theirs, on the beat within
+  ``JOB_REPUBLISH_SECONDS``, and :func:`benchmark_tick` (every minute) does the same for the
+  runs at once, then samples finished runs for reproduction.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Q, QuerySet
 from django.utils import timezone
@@ -42,20 +42,20 @@ from algorithms.models import (
 )
 from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
-from algorithms.services.profiles import BENCHMARK, REPRODUCTION
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
 from algorithms.services.runs import run_create
-from challenge_platform import hooks, jobs, workers
+from challenge_platform import hooks
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import user_is_member
 from datasets.models import Task
+from jobs import liveness
+from jobs.republish import jobs_republish
 from scoring.models import SubmissionStatus
 
 logger = logging.getLogger(__name__)
 
 # The beat rings for at most this many queued background runs at once (each doorbell claims
 # one run; a duplicate finds nothing and does nothing).
-RING_AT_MOST = 50
-BUDGET_STATE_KEY = "algorithms:benchmark:budget-open"
 # Finished runs this recent are sampled for reproduction; recent re-runs estimate the ETA.
 REPRODUCTION_WINDOW = timedelta(days=1)
 ETA_SAMPLE = 50
@@ -219,25 +219,15 @@ def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
 
 def benchmark_tick(*, now: datetime | None = None) -> dict[str, int]:
     """The beat's work: sample finished runs for reproduction, then ring the doorbell for
-    the queued background runs when the budget is open and was not at the last tick (or
-    this process has no last tick: a restart)."""
+    every queued run a worker may claim now and no message waits for (the lifecycle's one
+    path for lost messages, :func:`jobs.republish.jobs_republish`, on the run types)."""
     reproductions = reproductions_queue(now=now)
-    is_open = budget.budget_open(now)
-    was_open = cache.get(BUDGET_STATE_KEY)
-    cache.set(BUDGET_STATE_KEY, is_open, timeout=24 * 3600)
-    rung = 0
-    if is_open and was_open is not True:
-        queued = (
-            AlgorithmRun.objects.filter(
-                profile__in=budget.BACKGROUND_PROFILES, status=AlgorithmRunStatus.QUEUED
-            )
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[:RING_AT_MOST]
-        )
-        for pk in queued:
-            jobs.publish(BENCHMARK.task_name, run_pk=pk)
-            rung += 1
-    return {"reproductions": len(reproductions), "rung": rung, "budget_open": int(is_open)}
+    published = jobs_republish(job_types=list(RUN_TYPES.values()), now=now)
+    return {
+        "reproductions": len(reproductions),
+        "rung": sum(len(pks) for pks in published.values()),
+        "budget_open": int(budget.budget_open(now)),
+    }
 
 
 # --- the queue's state -------------------------------------------------------------------------
@@ -289,9 +279,10 @@ def benchmark_status(*, challenge: Challenge, now: datetime | None = None) -> Be
 
 def benchmark_eta(*, pending: int, used: float, now: datetime) -> float | None:
     """Seconds until ``pending`` re-runs are done: the recent re-runs' mean wall time per
-    run spread over the live workers, and, when their mean CPU time needs more than today's
-    budget has left, the days the budget makes them wait. 0 with nothing pending; None when
-    no re-run has run yet to learn from, or the budget is 0."""
+    run spread over the live workers of their queue, and, when their mean CPU time needs
+    more than today's budget has left, the days the budget makes them wait. 0 with nothing
+    pending; None when no re-run has run yet to learn from, the budget is 0, or no worker of
+    their queue is alive (nothing runs them until one starts: no time can be promised)."""
     if pending == 0:
         return 0.0
     recent = AlgorithmRun.objects.filter(
@@ -306,7 +297,9 @@ def benchmark_eta(*, pending: int, used: float, now: datetime) -> float | None:
     daily = budget.budget_cpu_seconds()
     if means["wall"] is None or daily <= 0:
         return None
-    nodes = max(1, len(workers.live_nodes()))
+    nodes = len(liveness.live_nodes(queue=BENCHMARK.queue))
+    if nodes == 0:
+        return None
     wall = pending * float(means["wall"]) / nodes
     cpu_needed = pending * float(means["cpu"] or 0.0)
     left_today = max(0.0, daily - used)

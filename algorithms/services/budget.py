@@ -22,7 +22,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from algorithms.models import BENCHMARK_PROFILE, REPRODUCTION_PROFILE, AlgorithmRun
-from challenge_platform import workers
+from jobs import liveness
 
 BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE)
 NOTHING = Q(pk__in=[])
@@ -80,7 +80,7 @@ def reproduction_eligible(worker: str | None = None) -> Q:
         .values_list("worker_hostname", flat=True)
         .distinct()
     )
-    others = (workers.live_nodes() & runners) - {worker}
+    others = (liveness.live_nodes() & runners) - {worker}
     if not others:  # alone, or liveness unknown (Redis unreachable): anyone may
         return Q()
     return ~Q(reproduces__worker_hostname=worker)

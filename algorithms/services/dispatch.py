@@ -3,7 +3,7 @@
 Every queued run publishes one message to its profile's Celery task (its queue). Whatever
 run a message names, the worker that gets it claims the **best** queued run of the
 profiles that task serves, at claim time (:func:`run_claim_next`, on the shared job
-lifecycle's :func:`challenge_platform.jobs.job_claim_next`), ordered by:
+lifecycle's :func:`challenge_platform.lifecycle.job_claim_next`), ordered by:
 
 1. the profile's **priority class** (``RunProfile.priority``: runs a person asked for are
    class 0; a background re-run of a benchmark would be a higher class, so it never goes
@@ -21,7 +21,7 @@ each message claims at most one run, so every run is claimed once a worker is fr
 duplicate or stale message finds nothing to claim and does nothing, and a run is never
 claimed twice (the claim holds the row's lock, re-checks it is queued, and stamps the
 delivery's token). A message redelivered after its worker died finds the run it had claimed
-(``run_token`` is the message's id) and resumes or ends that one, never a second run.
+(``claim_token`` is the message's id) and resumes or ends that one, never a second run.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from django.db.models import (
     FloatField,
     IntegerField,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
@@ -49,8 +48,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services.profiles import PROFILES, RunProfile, profile_of, profiles_served_by
-from challenge_platform import jobs
+from algorithms.services.profiles import (
+    PROFILES,
+    RunProfile,
+    eligible_runs,
+    profile_of,
+    profiles_served_by,
+)
+from jobs import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +74,14 @@ def run_claim_next(
     if not served:
         logger.error("no run profile is served by %s", task_name)
         return None
-    kind = served[0].kind  # the same rows and fields for every profile of a task
-    held = jobs.job_held_by(kind, token=delivery_id) if delivery_id else None
+    job_type = served[0].job_type  # one type for every profile of a task
+    held = lifecycle.job_held_by(job_type, token=delivery_id) if delivery_id else None
     if held is not None:
         return _claim_redelivered(run_pk=held, token=token, delivery_id=delivery_id, worker=worker)
-    run = jobs.job_claim_next(
-        kind,
+    run = lifecycle.job_claim_next(
+        job_type,
         token=token,
-        eligible=lambda: _eligible(served, worker),
+        eligible=lambda: eligible_runs(served, worker),
         annotate=share_annotations(timezone.now()),
         order=SHARE_ORDER,
         exhausted=lambda run, now: {"error": _lost(run, now)},
@@ -136,20 +141,10 @@ def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[
     served = profiles_served_by(task_name)
     return list(
         AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(_eligible(served, worker))
+        .filter(eligible_runs(served, worker))
         .annotate(**share_annotations(timezone.now()))
         .order_by(*SHARE_ORDER)
     )
-
-
-def _eligible(served: list[RunProfile], worker: str | None = None) -> Q:
-    condition = Q(pk__in=[])
-    for profile in served:
-        allowed = Q(profile=profile.name)
-        if profile.eligible is not None:
-            allowed &= profile.eligible(worker)
-        condition |= allowed
-    return condition
 
 
 def _claim_fields(worker: str | None):
@@ -184,8 +179,8 @@ def _claim_redelivered(
     """The message that had claimed ``run_pk`` came back (its worker died mid-run): the run
     starts again while its profile allows another attempt, else fails as "worker lost"."""
     profile = profile_of(AlgorithmRun.objects.only("profile").get(pk=run_pk))
-    run = jobs.job_claim(
-        profile.kind,
+    run = lifecycle.job_claim(
+        profile.job_type,
         pk=run_pk,
         token=token,
         delivery_id=delivery_id,

@@ -77,10 +77,10 @@ from algorithms.services.profiles import RunProfile, profile_named, profile_of
 from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
-from challenge_platform import jobs
 from common.files import delete_file_quietly
 from common.finite import json_finite
 from datasets.models import Task
+from jobs import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def algorithm_run_execute(
     output = work / "output"
     live_log = output / profile.live_log if profile.live_log else None
     watch = RunWatch(run_pk=run.pk, token=token, log_path=live_log)
-    ending = Ending(run=run, token=token, kind=profile.kind)
+    ending = Ending(run=run, token=token, job_type=profile.job_type)
     started = time.monotonic()
     try:
         unpack_version(run.version, work / "code", on_chunk=watch.check)
@@ -179,8 +179,8 @@ def algorithm_run_execute(
         error = INTERNAL_ERROR
         if profile.internal_detail:
             error += f" ({type(exc).__name__}: {exc})"[:2000]
-        return jobs.job_retry_or_fail(
-            ending.kind,
+        return lifecycle.job_retry_or_fail(
+            ending.job_type,
             job=run,
             token=token,
             fail=lambda: fail_run(ending, error, log_tail="\n".join(watch.lines)),

@@ -31,9 +31,10 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from challenge_platform import jobs
 from challenge_platform.rules import RulesNotAccepted
 from common.files import delete_file_quietly
+from jobs import lifecycle
+from jobs.registry import CLAIM, JobType
 from scoring.core import SubmissionInvalid, load_predictions, save_predictions, score_file
 from scoring.models import Submission
 from scoring.services import (
@@ -48,12 +49,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Ending:
-    """A run about to end: the row, the delivery holding it, its kind on the job lifecycle,
+    """A run about to end: the row, the delivery holding it, its job type on the lifecycle,
     and the fields every outcome records (use, log tail, kept outputs)."""
 
     run: AlgorithmRun
     token: str
-    kind: jobs.JobKind
+    job_type: JobType
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,8 +110,8 @@ def submit_as_platform_team(ending: Ending, predictions: Path) -> str:
 def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
     """Create the run's submission and succeed, in one transaction holding the run; a
     refusal of the scoring checks fails the run with its message after ``refused``."""
-    run, kind = ending.run, ending.kind
-    with jobs.job_locked(kind, pk=run.pk, token=ending.token) as locked:
+    run, job_type = ending.run, ending.job_type
+    with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
         if locked is None:
             return "superseded"
         try:
@@ -120,7 +121,7 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
         except RulesNotAccepted as exc:
             return fail_run(ending, f"{refused}: {exc.detail()}")
         _succeed(ending, submission=submission)
-    logger.info("%s %s succeeded: submission %s", kind.label, run.pk, submission.pk)
+    logger.info("%s %s succeeded: submission %s", job_type.label, run.pk, submission.pk)
     return AlgorithmRunStatus.SUCCEEDED
 
 
@@ -187,13 +188,13 @@ def take_result(ending: Ending, origin: AlgorithmRun) -> str:
     )
     if not done:
         return "superseded"
-    logger.info("%s %s took the result of run %s", ending.kind.label, ending.run.pk, origin.pk)
+    logger.info("%s %s took the result of run %s", ending.job_type.label, ending.run.pk, origin.pk)
     return AlgorithmRunStatus.SUCCEEDED
 
 
 def _succeed(ending: Ending, **fields: Any) -> bool:
-    return jobs.job_transition(
-        ending.kind,
+    return lifecycle.job_transition(
+        ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,
@@ -204,7 +205,7 @@ def _succeed(ending: Ending, **fields: Any) -> bool:
 
 def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
     """The fields of a final transition: the ending's, these, and no delivery holding it."""
-    return {**ending.fields, **fields, ending.kind.token_field: ""}
+    return {**ending.fields, **fields, CLAIM: ""}
 
 
 def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: Any) -> str:
@@ -212,8 +213,8 @@ def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: A
     it; returns the status reached, or ``"superseded"``."""
     status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
     run = ending.run
-    done = jobs.job_transition(
-        ending.kind,
+    done = lifecycle.job_transition(
+        ending.job_type,
         pk=run.pk,
         token=ending.token,
         status=status,
@@ -222,5 +223,5 @@ def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: A
     )
     if done:
         first = error.splitlines()[0] if error else ""
-        logger.info("%s %s %s: %s", ending.kind.label, run.pk, status, first)
+        logger.info("%s %s %s: %s", ending.job_type.label, run.pk, status, first)
     return status if done else "superseded"

@@ -48,7 +48,7 @@ from algorithms.models import (
 from algorithms.sandbox import SandboxLimits
 from algorithms.services import budget, builtin, outcome
 from algorithms.services.common import sandbox_limits
-from challenge_platform import jobs
+from jobs.registry import JobType
 
 # {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
 TEAM_WORKER_LOST = (
@@ -93,27 +93,10 @@ class RunProfile:
     reuse: Callable[[], bool] = field(default=lambda: False)
 
     @property
-    def kind(self) -> jobs.JobKind:
-        """This profile's runs on the shared job lifecycle."""
-        return jobs.JobKind(
-            model=AlgorithmRun,
-            task_name=self.task_name,
-            pk_kwarg="run_pk",
-            queued=AlgorithmRunStatus.QUEUED,
-            running=AlgorithmRunStatus.RUNNING,
-            final=FINAL,
-            failed=AlgorithmRunStatus.FAILED,
-            token_field="run_token",
-            attempts_field="attempts",
-            max_attempts=self.max_attempts,
-            label=f"{self.label} run",
-        )
-
-    def queued_stale_seconds(self) -> int:
-        """A run ``queued`` this long gets its message published again: past the hard time
-        limit a run ahead of it in the queue has ended, whatever it did. A duplicate
-        message is harmless (the claim finds the run taken and does nothing)."""
-        return self.hard_time_limit() + 60
+    def job_type(self) -> JobType:
+        """The job type of this profile's runs: the one of its Celery task (every profile a
+        task serves shares its rows and its doorbells; :data:`RUN_TYPES`)."""
+        return RUN_TYPES[self.task_name]
 
 
 def _no_environment(run: AlgorithmRun) -> dict[str, str]:
@@ -213,3 +196,44 @@ def profile_of(run: AlgorithmRun) -> RunProfile:
 def profiles_served_by(task_name: str) -> list[RunProfile]:
     """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
     return [profile for profile in PROFILES.values() if profile.task_name == task_name]
+
+
+def eligible_runs(served: list[RunProfile], worker: str | None = None) -> Q:
+    """The runs of the ``served`` profiles a worker (``worker``: its node name; None: any)
+    may claim now: each profile's ``eligible`` rule (e.g. the compute budget)."""
+    condition = Q(pk__in=[])
+    for profile in served:
+        allowed = Q(profile=profile.name)
+        if profile.eligible is not None:
+            allowed &= profile.eligible(worker)
+        condition |= allowed
+    return condition
+
+
+def _run_attempts(run: AlgorithmRun) -> int:
+    """Claims ``run`` may have: its own profile's (a type serves several profiles)."""
+    return profile_of(run).max_attempts()
+
+
+def _run_type(task_name: str) -> JobType:
+    served = profiles_served_by(task_name)
+    return JobType(
+        model=AlgorithmRun,
+        task_name=task_name,
+        pk_kwarg="run_pk",
+        queued=AlgorithmRunStatus.QUEUED,
+        running=AlgorithmRunStatus.RUNNING,
+        final=FINAL,
+        failed=AlgorithmRunStatus.FAILED,
+        max_attempts=_run_attempts,
+        label=f"{served[0].label} run",
+        doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
+        claimable=lambda: eligible_runs(served),
+    )
+
+
+# One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
+RUN_TYPES: dict[str, JobType] = {
+    task_name: _run_type(task_name)
+    for task_name in dict.fromkeys(profile.task_name for profile in PROFILES.values())
+}

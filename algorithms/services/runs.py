@@ -24,15 +24,23 @@ from django.utils import timezone
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.dispatch import lost_message
-from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM, RunProfile, profile_of
+from algorithms.services.profiles import (
+    ORGANIZER,
+    PROFILES,
+    RUN_TYPES,
+    TEAM,
+    RunProfile,
+    profile_of,
+)
 from algorithms.services.upload import uploading_team
-from challenge_platform import jobs
 from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.job_holders import when_holder_lost
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, user_is_member
 from datasets.models import Task
+from jobs import lifecycle
+from jobs.cancel import JobAlreadyFinished, job_cancel
+from jobs.holders import when_holder_lost
 from scoring.selectors import submission_daily_usage
 
 logger = logging.getLogger(__name__)
@@ -71,7 +79,7 @@ def run_create(
         seed=int(settings.ALGORITHM_SEED) if seed is None else seed,
         reproduces=reproduces,
     )
-    jobs.publish_job_after_commit(profile.kind, pk=run.pk)
+    lifecycle.publish_job_after_commit(profile.job_type, pk=run.pk)
     if audit:
         audit_record(
             actor=user, action=f"{profile.audit_action}.start", obj=run, after=options or None
@@ -264,13 +272,13 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
             reason_check(action=action, reason=reason, actor=actor, required=needs_reason)
         before = {"status": current.status, "cancel_requested": current.cancel_requested}
         try:
-            locked = jobs.job_cancel(
-                profile.kind,
+            locked = job_cancel(
+                profile.job_type,
                 pk=run.pk,
                 cancelled=AlgorithmRunStatus.CANCELLED,
                 message_field="error",
             )
-        except jobs.JobAlreadyFinished as done:
+        except JobAlreadyFinished as done:
             raise AlgorithmRefused(
                 "finished", f"Run #{done.job.pk} has already finished ({done.job.status}).", 409
             ) from None
@@ -287,59 +295,49 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
     return locked
 
 
-def algorithm_runs_sweep(*, now: datetime | None = None) -> jobs.SweepReport:
-    """The one sweeper of every run, per profile: publish again the runs a lost message left
-    ``queued``; a run ``running`` without a heartbeat for ``RUNNING_STALE_SECONDS`` (or for
-    longer than its worker's hard time limit) lost its worker: cancelled when a cancel was
-    requested, re-queued while its profile allows another attempt, else failed."""
+def algorithm_runs_sweep(*, now: datetime | None = None) -> lifecycle.SweepReport:
+    """The one sweeper of every run, per profile: a run ``running`` without a heartbeat for
+    ``RUNNING_STALE_SECONDS`` (or for longer than its worker's hard time limit) lost its
+    worker: cancelled when a cancel was requested, re-queued while its profile allows
+    another attempt, else failed. (A run a lost message left ``queued`` is published again
+    by :mod:`jobs.republish`.)"""
     now = now or timezone.now()
-    report = jobs.SweepReport()
+    report = lifecycle.SweepReport()
     beat_cutoff = now - timedelta(seconds=RUNNING_STALE_SECONDS)
     for profile in PROFILES.values():
-        queued_cutoff = now - timedelta(seconds=profile.queued_stale_seconds())
-        stale = Q(profile=profile.name) & (
-            (
-                Q(status=AlgorithmRunStatus.QUEUED)
-                & (Q(status_changed_at__lt=queued_cutoff) | Q(status_changed_at__isnull=True))
-            )
-            | (
-                Q(status=AlgorithmRunStatus.RUNNING)
-                & (
-                    Q(heartbeat_at__lt=beat_cutoff)
-                    | Q(heartbeat_at__isnull=True, status_changed_at__lt=beat_cutoff)
-                    | Q(status_changed_at__lt=queued_cutoff)
-                    | Q(status_changed_at__isnull=True)
-                )
-            )
+        limit_cutoff = now - timedelta(seconds=profile.hard_time_limit() + 60)
+        stale = Q(profile=profile.name, status=AlgorithmRunStatus.RUNNING) & (
+            Q(heartbeat_at__lt=beat_cutoff)
+            | Q(heartbeat_at__isnull=True, status_changed_at__lt=beat_cutoff)
+            | Q(status_changed_at__lt=limit_cutoff)
+            | Q(status_changed_at__isnull=True)
         )
 
         def decide(run: AlgorithmRun, now: datetime, profile: RunProfile = profile):
             return _decide(profile, run, now)
 
-        jobs.jobs_sweep(profile.kind, stale=stale, now=now, decide=decide, report=report)
+        lifecycle.jobs_sweep(profile.job_type, stale=stale, now=now, decide=decide, report=report)
     return report
 
 
 def _decide(profile: RunProfile, run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
-    if run.status == AlgorithmRunStatus.QUEUED:
-        return jobs.REQUEUED, {}
     quiet = (now - (run.heartbeat_at or run.status_changed_at or now)).total_seconds()
     why = f"no heartbeat for {quiet:.0f} s"
     if run.cancel_requested:
-        return jobs.FAILED, {
+        return lifecycle.FAILED, {
             "status": AlgorithmRunStatus.CANCELLED,
             "error": f"cancelled; its worker was lost ({why})",
         }
-    if jobs.attempts_left(profile.kind, run) > 0:
-        return jobs.REQUEUED, {}
-    return jobs.FAILED, {"error": lost_message(profile, run, now, why)}
+    if lifecycle.attempts_left(profile.job_type, run) > 0:
+        return lifecycle.REQUEUED, {}
+    return lifecycle.FAILED, {"error": lost_message(profile, run, now, why)}
 
 
 def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
-    """A run whose worker was seen dead (``challenge_platform.workers``): decided by its own
+    """A run whose worker was seen dead (:mod:`jobs.liveness`): decided by its own
     profile, as a stale one."""
     return _decide(profile_of(run), run, now)
 
 
-for _kind in {profile.kind.key: profile.kind for profile in PROFILES.values()}.values():
-    when_holder_lost(_kind)(_decide_lost)
+for _run_type in RUN_TYPES.values():
+    when_holder_lost(_run_type)(_decide_lost)

@@ -73,7 +73,7 @@ class RunWatch(threading.Event):
             update["log_tail"] = "\n".join(self.lines)
         try:
             mine = AlgorithmRun.objects.filter(
-                pk=self.run_pk, status=AlgorithmRunStatus.RUNNING, run_token=self.token
+                pk=self.run_pk, status=AlgorithmRunStatus.RUNNING, claim_token=self.token
             )
             updated = mine.update(**update)
             cancel = updated and mine.filter(cancel_requested=True).exists()

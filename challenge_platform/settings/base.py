@@ -14,6 +14,7 @@ from challenge_platform.accounts.oidc_settings import (
     form_action_sources,
     openid_connect_providers,
 )
+from challenge_platform.localredis import embedded_redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "knox",  # API tokens stored as digests (challenge_platform.tokens)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
+    # The job lifecycle and the Celery app (below every app that runs jobs).
+    "jobs",
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
     "challenge_platform",
     "allauth",
@@ -253,7 +256,10 @@ SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
 
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379/0")
+# Unset: the Redis the run command (`make run`) starts for this DATA_DIR, with its password
+# (challenge_platform.localredis.embedded_redis_url): every process of the install, a
+# manage.py command in another shell included, finds the same broker and cache.
+REDIS_URL = env("REDIS_URL") or embedded_redis_url(DATA_DIR)
 # Seconds a command to Redis (cache or broker) may wait for an answer. Redis that vanishes
 # without closing the connection (a cut link, a failover) would otherwise hold a web worker
 # until TCP gives up, many minutes; the cache and the publish then fail and are tolerated.
@@ -413,7 +419,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Message priorities: on Redis, kombu keeps one list per priority step of each queue and a
 # worker pops the lowest step of all its queues first. Every task goes at this priority; a
 # job taken back from a dead worker or re-queued as stale goes at 0, ahead of the backlog
-# (challenge_platform.jobs.publish). A message without a priority counts as 0.
+# (jobs.lifecycle.publish). A message without a priority counts as 0.
 CELERY_TASK_DEFAULT_PRIORITY = 3
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -487,7 +493,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # kombu's default, written down: the lists of CELERY_TASK_DEFAULT_PRIORITY and of 0.
     "priority_steps": [0, 3, 6, 9],
 }
-# Worker liveness (challenge_platform/workers.py): each worker beats this often, and one
+# Lost messages (jobs.republish): a job queued in the database with no message on the broker
+# (the broker restarted empty, a process that could not reach it) is published again within
+# this many seconds; the beat looks every half of it.
+JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
+# Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
 # once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).
 WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "2"))
@@ -496,6 +506,8 @@ WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "12"))
 # long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)
 SCORING_MAX_ATTEMPTS = env_int("SCORING_MAX_ATTEMPTS", 3)
+# Notification mails (notifications.mail): tries of one mail before it fails (SMTP errors).
+MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5)
 # Outgoing webhooks (notifications.webhooks): exponential backoff base * 2**(try - 1).
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))

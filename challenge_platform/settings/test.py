@@ -33,3 +33,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 BOARD_INTERVALS_SPACING_SECONDS = 0
 # ... and do not wait for the queued submissions a test leaves (tests of the deferral set it).
 BOARD_INTERVALS_DEFER_SECONDS = 0
+
+# A queued job with no message on the broker is published again after 2 s (a look every 2 s),
+# not after a minute: the tests that lose messages on purpose see it done in seconds.
+JOB_REPUBLISH_SECONDS = float(os.environ.get("JOB_REPUBLISH_SECONDS", "4"))

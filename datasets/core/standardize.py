@@ -63,7 +63,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         _write_part(bundle, part, csv_path, parquet_path, card)
         release_unused_memory()
         files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
-    if any(kind == "image" for _, kind in bundle.columns):
+    if any(ctype == "image" for _, ctype in bundle.columns):
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
@@ -73,7 +73,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "title": spec.title,
         "description": spec.description,
         "kind": spec.kind,
-        "columns": [{"name": name, "type": kind} for name, kind in bundle.columns],
+        "columns": [{"name": name, "type": ctype} for name, ctype in bundle.columns],
         "classes": list(bundle.classes),
         "primary_metric": spec.metric,
         "public_fraction": spec.public_fraction,

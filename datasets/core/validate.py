@@ -321,7 +321,7 @@ def _check_images(
 ) -> set[str]:
     """Image paths exist under ``images/`` and decode; ``images/`` only with image columns."""
     images_dir = folder / FOLDER
-    image_columns = [name for name, kind in types.items() if kind == "image"]
+    image_columns = [name for name, ctype in types.items() if ctype == "image"]
     if images_dir.is_dir() and not image_columns:
         problems.append(
             f"{FOLDER}/ is present but no column holds image paths; declare the image columns"

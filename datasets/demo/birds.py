@@ -35,8 +35,8 @@ COLUMNS = {
     "year": "numeric",
     "month": "numeric",
 }
-TEXT_COLUMNS = [name for name, kind in COLUMNS.items() if kind in ("text", "categorical")]
-NUMERIC_COLUMNS = [name for name, kind in COLUMNS.items() if kind == "numeric"]
+TEXT_COLUMNS = [name for name, ctype in COLUMNS.items() if ctype in ("text", "categorical")]
+NUMERIC_COLUMNS = [name for name, ctype in COLUMNS.items() if ctype == "numeric"]
 
 
 def build_bird_strikes(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:

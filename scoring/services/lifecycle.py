@@ -1,10 +1,11 @@
 """Scoring one submission: claim, validate and score, then finish or retry.
 
 Lifecycle (DESIGN §5): ``queued -> scoring -> scored | failed``, run by the shared job
-lifecycle of :mod:`challenge_platform.jobs`. The database is the source of truth and the
+lifecycle of :mod:`jobs.lifecycle`. The database is the source of truth and the
 broker only a doorbell: every message may be lost, duplicated or redelivered, so scoring
-claims the row under a lock and only the delivery holding it (``scoring_token``) may finish
-it; the sweeper re-queues whatever a lost message or a dead worker left behind.
+claims the row under a lock and only the delivery holding it (``claim_token``) may finish
+it; a lost message is sent again (:mod:`jobs.republish`) and a dead worker's submission is
+taken back (:mod:`jobs.liveness`, the sweeper as the last resort).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from challenge_platform import hooks, jobs
+from challenge_platform import hooks
 from common.files import delete_file_quietly
+from jobs import lifecycle
+from jobs.registry import JobType
 from scoring.core import (
     ScoreResult,
     Scores,
@@ -46,7 +49,7 @@ INTERNAL_ERROR_MESSAGE = (
 FINAL = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 
-SCORING = jobs.JobKind(
+SCORING = JobType(
     model=Submission,
     task_name="scoring.tasks.score_submission",
     pk_kwarg="submission_pk",
@@ -54,16 +57,14 @@ SCORING = jobs.JobKind(
     running=SubmissionStatus.SCORING,
     final=FINAL,
     failed=SubmissionStatus.FAILED,
-    token_field="scoring_token",
-    attempts_field="attempts",
-    max_attempts=lambda: settings.SCORING_MAX_ATTEMPTS,
+    max_attempts=lambda submission: int(settings.SCORING_MAX_ATTEMPTS),
     label="submission",
 )
 
 
 def publish_scoring(*, submission_pk: int, countdown: float | None = None) -> None:
     """Queue ``submission_pk`` for scoring once the current transaction commits."""
-    jobs.publish_job_after_commit(SCORING, pk=submission_pk, countdown=countdown)
+    lifecycle.publish_job_after_commit(SCORING, pk=submission_pk, countdown=countdown)
 
 
 class _InternalError(Exception):
@@ -81,7 +82,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     does nothing when the submission is already final or held by another delivery.
     """
     token = delivery_id or uuid.uuid4().hex
-    submission = jobs.job_claim(
+    submission = lifecycle.job_claim(
         SCORING,
         pk=submission_pk,
         token=token,
@@ -126,7 +127,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
             submission.attempts,
             settings.SCORING_MAX_ATTEMPTS,
         )
-        return jobs.job_retry_or_fail(
+        return lifecycle.job_retry_or_fail(
             SCORING,
             job=submission,
             token=token,
@@ -187,7 +188,7 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
         if status == SubmissionStatus.SCORED:
             hooks.emit(hooks.TaskResultsChanged(task_id=task_id, team_id=team_id))
 
-    done = jobs.job_transition(
+    done = lifecycle.job_transition(
         SCORING, pk=submission.pk, token=token, status=status, then=then, **fields
     )
     if done:

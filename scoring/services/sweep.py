@@ -11,14 +11,14 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from challenge_platform import hooks, jobs
+from challenge_platform import hooks
 from challenge_platform.audit import audit_record
-from challenge_platform.job_holders import when_holder_lost
 from datasets.models import Task
+from jobs import lifecycle
+from jobs.holders import when_holder_lost
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.lifecycle import (
     INTERNAL_ERROR_MESSAGE,
-    PENDING,
     SCORING,
     publish_scoring,
 )
@@ -26,7 +26,7 @@ from scoring.services.lifecycle import (
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
-SweepReport = jobs.SweepReport
+SweepReport = lifecycle.SweepReport
 
 
 @when_holder_lost(SCORING)
@@ -34,34 +34,34 @@ def _decide(submission: Submission, now: datetime) -> tuple[str, dict[str, Any]]
     """A stranded submission (its message lost, or its worker dead) goes back to the queue
     while it has attempts left; else it fails, announced like any other failure (the team
     is mailed the internal-error message) once the row's failure is committed."""
-    if jobs.attempts_left(SCORING, submission) <= 0:
+    if lifecycle.attempts_left(SCORING, submission) <= 0:
         pk = submission.pk
         transaction.on_commit(lambda: hooks.emit(hooks.SubmissionFinished(submission_id=pk)))
-        return jobs.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
-    return jobs.REQUEUED, {}
+        return lifecycle.FAILED, {"error": INTERNAL_ERROR_MESSAGE}
+    return lifecycle.REQUEUED, {}
 
 
 def submissions_sweep(*, now: datetime | None = None) -> SweepReport:
-    """Re-queue submissions stuck in queued/scoring past ``SWEEPER_STALE_AFTER_SECONDS``.
+    """Re-queue submissions stuck in ``scoring`` past ``SWEEPER_STALE_AFTER_SECONDS``.
 
-    A lost broker message leaves a row ``queued``; a dead worker leaves it ``scoring``. Both
-    go back to ``queued`` with a fresh message, unless they used every attempt: ``failed``.
-    A dead worker's submissions come back sooner, once it stops beating
-    (:mod:`challenge_platform.workers`); this is the last resort, e.g. with Redis down.
+    A dead worker leaves a row ``scoring``: it goes back to ``queued`` with a fresh message,
+    unless it used every attempt: ``failed``. A dead worker's submissions come back sooner,
+    once it stops beating (:mod:`jobs.liveness`); this is the last resort. (A lost message
+    leaves a row ``queued``: :mod:`jobs.republish` sends it again.)
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SWEEPER_STALE_AFTER_SECONDS)
-    stale = Q(status__in=PENDING) & (
+    stale = Q(status=SubmissionStatus.SCORING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
-    return jobs.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
+    return lifecycle.jobs_sweep(SCORING, stale=stale, now=now, decide=_decide, batch=SWEEP_BATCH)
 
 
 _RESET = {
     "status": SubmissionStatus.QUEUED,
     "error": "",
     "attempts": 0,
-    "scoring_token": "",
+    "claim_token": "",
     "scores": {},
     "public_score": None,
     "private_score": None,

@@ -30,6 +30,7 @@ from algorithms.services.runs import run_create
 from challenge_platform.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_bundle_replace
+from jobs.liveness import Liveness
 from leaderboard.models import LeaderboardEntry
 from leaderboard.transfer import transfer_matrix
 from scoring.services import submission_score
@@ -217,6 +218,8 @@ def test_the_beat_rings_when_the_budget_opens_again(world, broker, tmp_path, set
     upload(world.participant, world.challenge, "A")
     imported_task(tmp_path, challenge=world.challenge, slug="later-task")
     broker.flushall()
+    # Queued a while ago (a younger row's message may still be on its way).
+    AlgorithmRun.objects.update(status_changed_at=timezone.now() - timedelta(minutes=5))
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 0
     assert benchmark_tick()["rung"] == 0
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 1
@@ -246,6 +249,17 @@ def test_the_queue_api_counts_and_estimates(world, broker, tmp_path, settings):
     )
     body = world.participant.api().get(url).json()
     assert (body["pending"], body["done"]) == (1, 1)
+    assert body["eta_seconds"] is None  # no worker of the algorithms queue is alive
+    Liveness(
+        holder="algorithms@host#1",
+        client=broker,
+        beat_seconds=1,
+        lost_after=60,
+        sweep=lambda holder, reason: ([], []),
+        holders_of_claims=list,
+        queues=("algorithms",),
+    ).beat()
+    body = world.participant.api().get(url).json()
     assert body["eta_seconds"] == 30.0  # one more of 30 s, on one worker
     assert body["budget"]["used_today"] == 0.01
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 0.01  # spent: the rest waits for tomorrow

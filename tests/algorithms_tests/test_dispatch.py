@@ -46,7 +46,7 @@ def claim(token: str) -> AlgorithmRun | None:
 def finish(run: AlgorithmRun, *, cpu_seconds: float = 1.0) -> None:
     AlgorithmRun.objects.filter(pk=run.pk).update(
         status=AlgorithmRunStatus.SUCCEEDED,
-        run_token="",
+        claim_token="",
         finished_at=timezone.now(),
         cpu_seconds=cpu_seconds,
     )
@@ -77,8 +77,8 @@ def test_a_team_with_one_run_goes_before_a_team_with_fifty(world, teams):
     finish(AlgorithmRun.objects.get(pk=b_again.pk), cpu_seconds=0.5)
     assert claim("w4").pk == a_runs[1].pk  # B's CPU (1 s) is below A's (5 s), none queued
     # Each run was claimed once, by the delivery that holds it.
-    held = AlgorithmRun.objects.filter(run_token__startswith="w")
-    assert sorted(held.values_list("run_token", flat=True)) == ["w4"]
+    held = AlgorithmRun.objects.filter(claim_token__startswith="w")
+    assert sorted(held.values_list("claim_token", flat=True)) == ["w4"]
 
 
 def test_cpu_outside_the_window_no_longer_counts(world, teams, settings):
@@ -118,7 +118,7 @@ def test_a_doorbell_without_a_queued_run_does_nothing(world, teams):
     assert claim("first").pk == run.pk
     assert claim("second") is None  # a duplicate message: the run is taken
     stored = AlgorithmRun.objects.get(pk=run.pk)
-    assert (stored.run_token, stored.attempts) == ("first", 1)
+    assert (stored.claim_token, stored.attempts) == ("first", 1)
 
 
 def test_a_redelivered_message_resumes_its_own_run_not_another(world, teams):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services import algorithm_runs_sweep
-from challenge_platform.models import JobClaim
+from jobs.models import JobClaim
 from scoring.models import Submission
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
@@ -73,7 +73,7 @@ def test_a_killed_worker_s_run_is_taken_back_once_it_stops_beating(
     assert body["status"] == "succeeded", body
     assert AlgorithmRun.objects.get(pk=run["id"]).attempts == 2
     lost = JobClaim.objects.get(object_id=run["id"], lost_at__isnull=False)
-    assert lost.kind == "algorithms.tasks.run_algorithm"
+    assert lost.job_type == "algorithms.tasks.run_algorithm"
     assert lost.holder.startswith(f"{first.nodename}#")
     assert " stopped beating " in lost.lost_reason
     assert Submission.objects.filter(team=world.participant.team).count() == 1

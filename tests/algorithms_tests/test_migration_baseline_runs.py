@@ -166,7 +166,7 @@ def test_old_baseline_runs_become_algorithm_runs_of_the_baseline_profile(tmp_pat
     running, queued = runs[old["running"]], runs[old["queued"]]
     assert running.status == "failed" and "upgraded" in running.error
     assert queued.status == "cancelled" and "queue it again" in queued.error
-    assert running.finished_at and queued.finished_at and not running.run_token
+    assert running.finished_at and queued.finished_at and not running.claim_token
     # Without a version named (runs before issue 11), the challenge's latest baseline version;
     # a challenge without any gets a placeholder that never runs.
     assert runs[old["failed"]].version == version

@@ -138,13 +138,19 @@ def test_sweeper_requeues_a_stale_run_then_fails_it_when_attempts_are_used(world
     (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
     long_ago = timezone.now() - timedelta(days=1)
     AlgorithmRun.objects.filter(pk=run["id"]).update(
-        status=AlgorithmRunStatus.RUNNING, run_token="dead", attempts=1, status_changed_at=long_ago
+        status=AlgorithmRunStatus.RUNNING,
+        claim_token="dead",
+        attempts=1,
+        status_changed_at=long_ago,
     )
     report = algorithm_runs_sweep()
     assert report.requeued == [run["id"]]
     assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.QUEUED
     AlgorithmRun.objects.filter(pk=run["id"]).update(
-        status=AlgorithmRunStatus.RUNNING, run_token="dead", attempts=2, status_changed_at=long_ago
+        status=AlgorithmRunStatus.RUNNING,
+        claim_token="dead",
+        attempts=2,
+        status_changed_at=long_ago,
     )
     report = algorithm_runs_sweep()
     assert report.failed == [run["id"]]

@@ -41,7 +41,7 @@ def test_algorithm_tasks_follow_the_project_policy() -> None:
     from django.conf import settings
 
     from algorithms.tasks import run_algorithm, sweep_algorithm_runs
-    from challenge_platform.celery import TASK_QUEUES, app
+    from jobs.celery import TASK_QUEUES, app
 
     assert TASK_QUEUES[run_algorithm.name] == "algorithms"
     assert run_algorithm.acks_late and run_algorithm.reject_on_worker_lost

@@ -36,6 +36,7 @@ from algorithms.services.builtin import (
 from algorithms.services.profiles import BASELINE
 from algorithms.services.taskfolder import task_folder_write
 from challenge_platform.models import Team
+from jobs.republish import jobs_republish
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task
 from tests.support.broker import queue_length, queued_messages, task_of
@@ -247,7 +248,7 @@ def test_a_redelivered_message_of_a_dead_worker_marks_its_run_failed(classificat
     run = make_run(
         classification_task,
         status=AlgorithmRunStatus.RUNNING,
-        run_token="delivery-1",
+        claim_token="delivery-1",
         attempts=1,
         started_at=started,
     )
@@ -260,7 +261,7 @@ def test_a_redelivered_message_of_a_dead_worker_marks_its_run_failed(classificat
     run.refresh_from_db()
     assert run.status == AlgorithmRunStatus.FAILED
     assert "stopped unexpectedly" in run.error and "Run baseline again" in run.error
-    assert run.run_token == ""
+    assert run.claim_token == ""
 
 
 def test_a_deleted_run_is_skipped(classification_task):
@@ -272,23 +273,21 @@ def test_a_deleted_run_is_skipped(classification_task):
 # --- the sweeper ---------------------------------------------------------------------------------
 
 
-def test_the_sweeper_republishes_stale_queued_runs(
-    baseline_broker, tmp_path, challenge, django_capture_on_commit_callbacks
+def test_a_queued_run_whose_message_was_lost_is_published_again_once(
+    baseline_broker, tmp_path, challenge
 ):
-    stale_task, fresh_task = (
-        imported_task(tmp_path, challenge=challenge, slug=slug) for slug in ("stale", "fresh")
+    lost_task, fresh_task = (
+        imported_task(tmp_path, challenge=challenge, slug=slug) for slug in ("lost", "fresh")
     )
     now = timezone.now()
-    long_ago = now - timedelta(seconds=BASELINE.queued_stale_seconds() + 5)
-    stale = make_run(stale_task, status_changed_at=long_ago)
-    make_run(fresh_task, status_changed_at=now)
-    with django_capture_on_commit_callbacks(execute=True):
-        report = baseline_runs_sweep(now=now)
-    assert report.requeued == [stale.pk] and report.failed == []
-    assert published_runs(baseline_broker) == [stale.pk]
-    stale.refresh_from_db()
-    assert stale.status == AlgorithmRunStatus.QUEUED and stale.status_changed_at == now
-    assert baseline_runs_sweep(now=now).requeued == []  # once per stale period
+    lost = make_run(lost_task, status_changed_at=now - timedelta(minutes=5))
+    make_run(fresh_task, status_changed_at=now)  # its message may be on its way
+    assert jobs_republish(job_types=[BASELINE.job_type], now=now) == {
+        BASELINE.task_name: [lost.pk]
+    }
+    assert published_runs(baseline_broker) == [lost.pk]
+    assert baseline_runs_sweep(now=now).requeued == []  # the sweeper is for running ones
+    assert jobs_republish(job_types=[BASELINE.job_type], now=now) == {}  # its message waits
 
 
 def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge):
@@ -302,7 +301,7 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
         "status": AlgorithmRunStatus.RUNNING,
         "started_at": old,
         "status_changed_at": old,
-        "run_token": "x",
+        "claim_token": "x",
         "attempts": 1,
     }
     quiet_run = make_run(quiet, heartbeat_at=old, **running)
@@ -319,12 +318,12 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
     assert cancelled_run.status == AlgorithmRunStatus.CANCELLED
     assert alive_run.status == AlgorithmRunStatus.RUNNING
     # The worker that held the quiet run cannot record an outcome any more.
-    ending = outcome.Ending(run=quiet_run, token="x", kind=BASELINE.kind)
+    ending = outcome.Ending(run=quiet_run, token="x", job_type=BASELINE.job_type)
     assert outcome.fail_run(ending, "late") == "superseded"
 
 
 def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_task):
-    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, run_token="tok")
+    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, claim_token="tok")
     watch = watch_module.RunWatch(run_pk=run.pk, token="tok")
     watch.line("fitting LightGBM ...")
     watch.last_beat = 0  # due
@@ -381,8 +380,8 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
     frame = pd.DataFrame({"id": ["t0000"], "label": ["bird"]})
     path = tmp_path / "predictions.parquet"
     frame.to_parquet(path, index=False)
-    AlgorithmRun.objects.filter(pk=run.pk).update(status="running", run_token="tok")
-    ending = outcome.Ending(run=run, token="tok", kind=BASELINE.kind)
+    AlgorithmRun.objects.filter(pk=run.pk).update(status="running", claim_token="tok")
+    ending = outcome.Ending(run=run, token="tok", job_type=BASELINE.job_type)
     with django_capture_on_commit_callbacks() as published:
         assert outcome.submit_as_platform_team(ending, path) == "succeeded"
     run.refresh_from_db()
@@ -404,12 +403,12 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
 def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
     tmp_path, classification_task
 ):
-    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, run_token="tok")
+    run = make_run(classification_task, status=AlgorithmRunStatus.RUNNING, claim_token="tok")
     path = tmp_path / "predictions.parquet"
     path.write_bytes(b"")
-    ending = outcome.Ending(run=run, token="tok", kind=BASELINE.kind)
+    ending = outcome.Ending(run=run, token="tok", job_type=BASELINE.job_type)
     status = outcome.submit_as_platform_team(ending, path)
     run.refresh_from_db()
     assert status == run.status == AlgorithmRunStatus.FAILED
     assert run.error == "the predictions were refused: The file is empty."
-    assert run.submission is None and run.run_token == ""
+    assert run.submission is None and run.claim_token == ""

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from leaderboard.services import task_leaderboard_refresh
-from notifications.services import mail_send
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, add_member
+from tests.support.mails import deliver_taken
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,11 +33,7 @@ def world(smtp_settings, broker):
 
 
 def _deliver(broker) -> int:
-    return sum(
-        mail_send(**kwargs)
-        for name, kwargs in broker.take()
-        if name == "notifications.tasks.send_notification_mail"
-    )
+    return deliver_taken(broker.take())
 
 
 def _as(client, user):

@@ -35,7 +35,7 @@ PERMISSIONS = {
     "challenge_platform.Team": (True, True, True),
     "challenge_platform.RulesAcceptance": (False, False, False),
     "challenge_platform.WorkerHeartbeat": (False, False, False),
-    "challenge_platform.JobClaim": (False, False, False),  # written by workers only
+    "jobs.JobClaim": (False, False, False),  # written by workers only
     "challenge_platform.AuditEvent": (False, False, False),
     "datasets.Task": (True, True, True),  # "add" opens the bundle import
     "scoring.Submission": (False, False, False),  # changed only through its actions
@@ -48,6 +48,7 @@ PERMISSIONS = {
     "notifications.Announcement": (True, True, True),
     "notifications.Webhook": (True, True, True),
     "notifications.WebhookDelivery": (False, False, False),
+    "notifications.MailDelivery": (False, False, False),  # jobs: written by the lifecycle
 }
 
 

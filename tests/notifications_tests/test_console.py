@@ -7,6 +7,7 @@ from django.test import Client
 
 from notifications.models import Announcement, Webhook, WebhookDelivery
 from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.support.mails import mail_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_console_announcement_is_posted_once_and_mailed(
         )
     assert response.status_code == 302
     (a,) = Announcement.objects.all()
-    mails = [k for name, k in broker.take() if name.endswith("send_notification_mail")]
-    assert [m["subject"] for m in mails] == [f"{challenge.title}: Deadline moved"]
+    mails = mail_rows(broker.take())
+    assert [m.subject for m in mails] == [f"{challenge.title}: Deadline moved"]
     assert "<em>one</em>" in Client().get("/c/ann/").content.decode()
     assert org.get(f"/admin/notifications/announcement/{a.pk}/change/").status_code == 200

@@ -11,15 +11,14 @@ from rest_framework.test import APIClient
 from challenge_platform.models import TeamMembership
 from challenge_platform.services import team_create
 from tests.platform_tests.factories import ChallengeFactory, UserFactory
+from tests.support.mails import mail_rows
 
 pytestmark = pytest.mark.django_db
 
 
 def team_mails(broker) -> list[tuple[int, str]]:
     return sorted(
-        (kwargs["user_id"], kwargs["subject"])
-        for name, kwargs in broker.take()
-        if name == "notifications.tasks.send_notification_mail" and kwargs["kind"] == "team"
+        (mail.user_id, mail.subject) for mail in mail_rows(broker.take()) if mail.topic == "team"
     )
 
 
@@ -109,8 +108,8 @@ def test_a_decision_recorded_in_the_console_mails_the_team(
         audit_record(actor=org, action="challenge.edit", obj=challenge, after={"title": "x"})
         team_visibility_set(team=team, hidden=True, actor=org, reason="copied predictions")
     decisions = [
-        (kwargs["user_id"], kwargs["subject"])
-        for name, kwargs in broker.take()
-        if kwargs.get("kind") == "decision"
+        (mail.user_id, mail.subject)
+        for mail in mail_rows(broker.take())
+        if mail.topic == "decision"
     ]
     assert decisions == [(ann.pk, "Your team Owls was hidden from the leaderboards")]

@@ -13,12 +13,13 @@ from django.utils import timezone
 from challenge_platform.services import team_member_add
 from leaderboard.services import task_leaderboard_refresh
 from notifications import events
-from notifications.models import Kind, Webhook, WebhookDelivery
-from notifications.services import announcement_create, mail_send
+from notifications.models import Topic, Webhook, WebhookDelivery
+from notifications.services import announcement_create
 from standings.services import challenge_finish
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
 from tests.support.broker import priority_lists
+from tests.support.mails import deliver_taken
 
 pytestmark = pytest.mark.django_db
 
@@ -58,13 +59,10 @@ def world(smtp_settings, broker):
 def deliver_mails(w) -> list[tuple[str, str]]:
     """Send what waits on the notifications queue (as the worker would); (to, kind) pairs."""
     w["inbox"].clear()
-    sent = 0
-    for name, kwargs in w["broker"].take():
-        if name == "notifications.tasks.send_notification_mail":
-            sent += mail_send(**kwargs)
+    sent = deliver_taken(w["broker"].take())
     msgs = w["inbox"].messages
     assert len(msgs) == sent
-    return sorted((str(m["To"]), str(m["X-Notification-Kind"])) for m in msgs)
+    return sorted((str(m["To"]), str(m["X-Notification-Topic"])) for m in msgs)
 
 
 def flush(redis_client):
@@ -225,7 +223,7 @@ def test_writeup_reminders_go_to_top_teams_without_one(world, django_capture_on_
 
 
 def test_kind_labels_cover_every_kind():
-    assert {k.value for k in Kind} >= {
+    assert {k.value for k in Topic} >= {
         "submission_failed",
         "submission_scored",
         "team",

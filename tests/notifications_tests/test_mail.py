@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from notifications.models import Kind
-from notifications.services import mail_send, preferences_get, preferences_set
+from notifications.mail import mail_send
+from notifications.models import Topic
+from notifications.services import preferences_get, preferences_set
 from tests.platform_tests.factories import UserFactory
 from tests.support.smtp import body_text
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def test_every_mail_has_a_one_click_unsubscribe_that_works(smtp_settings):
     inbox = smtp_settings
     user = UserFactory(email="ann@example.org")
-    assert mail_send(user_id=user.pk, kind=Kind.ANNOUNCEMENT, subject="Hello", body="News.")
+    assert mail_send(user_id=user.pk, topic=Topic.ANNOUNCEMENT, subject="Hello", body="News.")
     (msg,) = inbox.to("ann@example.org")
     assert msg["Subject"] == "[Challenge] Hello"
     header = str(msg["List-Unsubscribe"]).strip()
@@ -32,14 +33,14 @@ def test_every_mail_has_a_one_click_unsubscribe_that_works(smtp_settings):
     path = urlsplit(url).path
     # Opening the link (a mail scanner does) changes nothing; the one-click POST does.
     assert client.get(path).status_code == 200
-    assert preferences_get(user=user)[Kind.ANNOUNCEMENT] is True
+    assert preferences_get(user=user)[Topic.ANNOUNCEMENT] is True
     response = client.post(path)  # what a mail client sends for List-Unsubscribe-Post
     assert response.status_code == 200 and b"no longer receive" in response.content
     prefs = preferences_get(user=user)
-    assert prefs[Kind.ANNOUNCEMENT] is False
-    assert prefs[Kind.SUBMISSION_FAILED] is True  # only that kind
+    assert prefs[Topic.ANNOUNCEMENT] is False
+    assert prefs[Topic.SUBMISSION_FAILED] is True  # only that topic
 
-    assert not mail_send(user_id=user.pk, kind=Kind.ANNOUNCEMENT, subject="Again", body="x")
+    assert not mail_send(user_id=user.pk, topic=Topic.ANNOUNCEMENT, subject="Again", body="x")
     assert len(inbox.messages) == 1
 
 
@@ -47,22 +48,22 @@ def test_forged_unsubscribe_token_is_refused_and_changes_nothing(smtp_settings):
     user = UserFactory(email="bo@example.org")
     response = Client().post("/notifications/unsubscribe/not-a-token/")
     assert response.status_code == 400 and b"not valid" in response.content
-    assert all(v for k, v in preferences_get(user=user).items() if k != Kind.SUBMISSION_SCORED)
+    assert all(v for k, v in preferences_get(user=user).items() if k != Topic.SUBMISSION_SCORED)
 
 
 def test_failed_is_on_and_scored_is_opt_in(smtp_settings):
     inbox = smtp_settings
     user = UserFactory(email="cy@example.org")
-    assert not mail_send(user_id=user.pk, kind=Kind.SUBMISSION_SCORED, subject="s", body="b")
-    assert mail_send(user_id=user.pk, kind=Kind.SUBMISSION_FAILED, subject="f", body="b")
-    preferences_set(user=user, choices={Kind.SUBMISSION_SCORED: True})
-    assert mail_send(user_id=user.pk, kind=Kind.SUBMISSION_SCORED, subject="s", body="b")
-    assert [m["X-Notification-Kind"] for m in inbox.to("cy@example.org")] == [
+    assert not mail_send(user_id=user.pk, topic=Topic.SUBMISSION_SCORED, subject="s", body="b")
+    assert mail_send(user_id=user.pk, topic=Topic.SUBMISSION_FAILED, subject="f", body="b")
+    preferences_set(user=user, choices={Topic.SUBMISSION_SCORED: True})
+    assert mail_send(user_id=user.pk, topic=Topic.SUBMISSION_SCORED, subject="s", body="b")
+    assert [m["X-Notification-Topic"] for m in inbox.to("cy@example.org")] == [
         "submission_failed",
         "submission_scored",
     ]
     nobody = UserFactory(email="")
-    assert not mail_send(user_id=nobody.pk, kind=Kind.SUBMISSION_FAILED, subject="f", body="b")
+    assert not mail_send(user_id=nobody.pk, topic=Topic.SUBMISSION_FAILED, subject="f", body="b")
 
 
 def test_settings_page_saves_choices(smtp_settings):
@@ -74,15 +75,15 @@ def test_settings_page_saves_choices(smtp_settings):
     response = client.post("/notifications/settings/", {"submission_scored": "on", "team": "on"})
     assert response.status_code == 302
     prefs = preferences_get(user=user)
-    assert prefs[Kind.SUBMISSION_SCORED] and prefs[Kind.TEAM]
-    assert not prefs[Kind.SUBMISSION_FAILED] and not prefs[Kind.DEADLINE]
+    assert prefs[Topic.SUBMISSION_SCORED] and prefs[Topic.TEAM]
+    assert not prefs[Topic.SUBMISSION_FAILED] and not prefs[Topic.DEADLINE]
     assert Client().get("/notifications/settings/").status_code == 302  # login required
 
 
 def test_the_footer_also_unsubscribes_from_everything(smtp_settings):
     inbox = smtp_settings
     user = UserFactory(email="eve@example.org")
-    mail_send(user_id=user.pk, kind=Kind.DEADLINE, subject="s", body="b")
+    mail_send(user_id=user.pk, topic=Topic.DEADLINE, subject="s", body="b")
     text = body_text(inbox.messages[0])
     every = re.search(r"every notification mail: (http://testserver(\S+))", text).group(2)
     assert Client().post(every).status_code == 200

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from challenge_platform.models import Challenge
-from notifications.models import Kind, Webhook
+from notifications.models import Topic, Webhook
 from notifications.services import preferences_set
 from scoring.models import Submission
 from standings.selectors import post_challenge_board
@@ -84,7 +84,7 @@ def test_scoring_outcomes_mail_the_team_and_a_new_leader_reaches_the_webhook(
     (mail,) = wait_for(
         lambda: inbox.to("ann@example.org"), timeout=60, what="the mail", worker=process
     )
-    assert mail["X-Notification-Kind"] == Kind.SUBMISSION_FAILED
+    assert mail["X-Notification-Topic"] == Topic.SUBMISSION_FAILED
     assert f"Submission #{bad}" in mail["Subject"] and "failed" in mail["Subject"]
 
     good = upload(ann, task, csv_bytes(predictions_frame(task)))
@@ -96,7 +96,7 @@ def test_scoring_outcomes_mail_the_team_and_a_new_leader_reaches_the_webhook(
     assert all(r["signature_ok"] for r in receiver.requests)
     assert len(inbox.to("ann@example.org")) == 1  # "scored" is opt-in
 
-    preferences_set(user=ann.user, choices={Kind.SUBMISSION_SCORED: True})
+    preferences_set(user=ann.user, choices={Topic.SUBMISSION_SCORED: True})
     again = upload(ann, task, csv_bytes(predictions_frame(task, seed=3)))
     wait_for(lambda: status_of(again) == "scored", timeout=60, what="the score", worker=process)
     wait_for(
@@ -105,7 +105,7 @@ def test_scoring_outcomes_mail_the_team_and_a_new_leader_reaches_the_webhook(
         what="the scored mail",
         worker=process,
     )
-    assert inbox.to("ann@example.org")[1]["X-Notification-Kind"] == Kind.SUBMISSION_SCORED
+    assert inbox.to("ann@example.org")[1]["X-Notification-Topic"] == Topic.SUBMISSION_SCORED
     assert len(receiver.accepted) == 1  # still the same #1: no second event
 
 

@@ -35,6 +35,7 @@ EXPECTED_BEAT = {
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",
     "worker-heartbeat": "challenge_platform.tasks.heartbeat",
+    "republish-lost-jobs": "jobs.tasks.republish_lost_jobs",
 }
 
 
@@ -168,7 +169,7 @@ def test_no_template_loads_tags_of_a_higher_layer() -> None:
 def test_every_task_named_by_string_exists() -> None:
     """A literal that looks like a task name is one (a typo would publish nothing: the
     sweeper would re-queue it forever)."""
-    from challenge_platform.celery import TASK_QUEUES, app
+    from jobs.celery import TASK_QUEUES, app
 
     app.loader.import_default_modules()
     named = {
@@ -182,7 +183,7 @@ def test_every_task_named_by_string_exists() -> None:
 
 
 def test_every_beat_entry_is_declared_by_its_task_on_its_queue() -> None:
-    from challenge_platform.celery import TASK_QUEUES, app
+    from jobs.celery import TASK_QUEUES, app
 
     app.loader.import_default_modules()
     schedule = app.conf.beat_schedule

@@ -3,7 +3,7 @@
 ``scripts/multihost.sh`` cuts Redis's link for 20 s: the connection stays open but nothing
 comes back. Without a socket timeout each upload's publish waited on it (the whole cut and
 TCP's retransmission back-off after it), holding every web worker; kombu's documentation
-says so too. With ``REDIS_SOCKET_TIMEOUT`` the publish fails, ``jobs.publish`` logs it and
+says so too. With ``REDIS_SOCKET_TIMEOUT`` the publish fails, ``lifecycle.publish`` logs it and
 the sweeper re-queues the submission.
 """
 
@@ -15,7 +15,7 @@ import threading
 from celery import Celery
 from django.conf import settings
 
-from challenge_platform import jobs
+from jobs import lifecycle
 
 
 def test_a_publish_to_a_broker_that_never_answers_gives_up():
@@ -42,10 +42,10 @@ def test_a_publish_to_a_broker_that_never_answers_gives_up():
                 "scoring.tasks.score_submission",
                 kwargs={"submission_pk": 1},
                 queue="scoring",
-                retry_policy=jobs.RETRY_POLICY,
+                retry_policy=lifecycle.RETRY_POLICY,
             )
             outcome["result"] = "sent"
-        except Exception as exc:  # what jobs.publish catches and logs
+        except Exception as exc:  # what lifecycle.publish catches and logs
             outcome["result"] = type(exc).__name__
 
     try:

@@ -13,9 +13,9 @@ import uuid
 import pytest
 from django.conf import settings
 
-from challenge_platform import jobs
-from challenge_platform.celery import TASK_QUEUES
 from challenge_platform.tasks import ping
+from jobs import lifecycle
+from jobs.celery import TASK_QUEUES
 from tests.support.broker import pop_message, queued_messages, task_of
 
 NORMAL = settings.CELERY_TASK_DEFAULT_PRIORITY
@@ -37,22 +37,22 @@ def broker(redis_client):
 
 
 def test_the_normal_priority_leaves_room_ahead_of_it():
-    assert jobs.URGENT_PRIORITY == 0 < NORMAL
+    assert lifecycle.URGENT_PRIORITY == 0 < NORMAL
     steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"]
-    assert jobs.URGENT_PRIORITY in steps and NORMAL in steps  # a list each, not shared
+    assert lifecycle.URGENT_PRIORITY in steps and NORMAL in steps  # a list each, not shared
 
 
 @pytest.mark.parametrize("queue", sorted(TASKS))
 def test_on_every_queue_an_urgent_job_is_taken_before_those_queued_earlier(broker, queue):
     name, key = TASKS[queue]
     for pk in (1, 2, 3):
-        assert jobs.publish(name, **{key: pk})
-    assert jobs.publish(name, urgent=True, **{key: 99})
+        assert lifecycle.publish(name, **{key: pk})
+    assert lifecycle.publish(name, urgent=True, **{key: 99})
     assert TASK_QUEUES[name] == queue
 
     taken = [task_of(message) for message in queued_messages(broker, queue)]
     assert taken == [
-        (name, {key: 99}, jobs.URGENT_PRIORITY),
+        (name, {key: 99}, lifecycle.URGENT_PRIORITY),
         (name, {key: 1}, NORMAL),
         (name, {key: 2}, NORMAL),
         (name, {key: 3}, NORMAL),
@@ -75,7 +75,9 @@ def test_tasks_sent_without_publish_go_at_the_normal_priority_too(broker):
 @pytest.mark.django_db
 def test_publishing_after_commit_keeps_the_urgency(broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        jobs.publish_after_commit("scoring.tasks.score_submission", submission_pk=1)
-        jobs.publish_after_commit("scoring.tasks.score_submission", urgent=True, submission_pk=2)
+        lifecycle.publish_after_commit("scoring.tasks.score_submission", submission_pk=1)
+        lifecycle.publish_after_commit(
+            "scoring.tasks.score_submission", urgent=True, submission_pk=2
+        )
     taken = [task_of(message)[1:] for message in queued_messages(broker, "scoring")]
     assert taken == [({"submission_pk": 2}, 0), ({"submission_pk": 1}, NORMAL)]

@@ -3,22 +3,24 @@ algorithm-run and webhook tests, through real workers)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from challenge_platform import jobs
+from jobs import lifecycle, registry
 
 
 def test_publishing_an_unknown_task_name_is_a_programming_error():
     with pytest.raises(LookupError, match=r"no Celery task named 'scoring\.tasks\.nope'"):
-        jobs.publish("scoring.tasks.nope", submission_pk=1)
+        lifecycle.publish("scoring.tasks.nope", submission_pk=1)
 
 
 def test_retry_backoff_doubles_up_to_a_minute():
-    assert [jobs.retry_countdown(n) for n in (1, 2, 3, 6, 7)] == [2.0, 4.0, 8.0, 60.0, 60.0]
+    assert [lifecycle.retry_countdown(n) for n in (1, 2, 3, 6, 7)] == [2.0, 4.0, 8.0, 60.0, 60.0]
 
 
-def test_a_kind_may_set_its_own_backoff_base_and_cap():
-    assert [jobs.retry_countdown(n, base=30, cap=100) for n in (1, 2, 3, 4)] == [
+def test_a_type_may_set_its_own_backoff_base_and_cap():
+    assert [lifecycle.retry_countdown(n, base=30, cap=100) for n in (1, 2, 3, 4)] == [
         30.0,
         60.0,
         100.0,
@@ -26,17 +28,11 @@ def test_a_kind_may_set_its_own_backoff_base_and_cap():
     ]
 
 
-def test_a_kind_whose_field_would_shadow_a_transition_parameter_is_refused():
-    from challenge_platform.models import Challenge
+def test_a_second_job_type_for_a_registered_task_is_refused_and_the_same_one_is_harmless():
+    from scoring.services.lifecycle import SCORING
 
-    with pytest.raises(ValueError, match=r"may not be named \['token'\]"):
-        jobs.JobKind(
-            model=Challenge,
-            task_name="x.tasks.y",
-            pk_kwarg="pk",
-            queued="queued",
-            running="running",
-            final=("done",),
-            failed="failed",
-            token_field="token",
-        )
+    registry.register(SCORING)  # again: what every app's ready() may do twice
+    other = replace(SCORING, label="another definition of the same task's jobs")
+    with pytest.raises(ValueError, match=r"another job type is registered for scoring\.tasks"):
+        registry.register(other)
+    assert registry.job_type_named(SCORING.key) is SCORING

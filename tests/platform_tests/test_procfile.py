@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.celery import app
 from challenge_platform.management.commands.runplatform import Command
 from challenge_platform.procfile import PROCFILE, processes
+from jobs.celery import app
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ import time
 import pytest
 import redis
 
-from challenge_platform import workers
-from challenge_platform.workers import BEAT_PREFIX, REGISTRY, Liveness
+from jobs import liveness
+from jobs.liveness import BEAT_PREFIX, REGISTRY, Liveness
 
 
 class Clock:
@@ -80,8 +80,8 @@ def test_a_beat_sets_an_expiring_key_and_the_worker_s_entry(r, make):
 
 def test_a_worker_whose_key_expired_is_taken_back_once_by_one_watcher(r, make, swept):
     a, b, c = make("w@a#1"), make("w@b#1", lost_after=0.3), make("w@c#1")
-    for liveness in (a, b, c):
-        liveness.beat()
+    for watch in (a, b, c):
+        watch.beat()
     time.sleep(0.5)  # b beats no more: Redis expires its key
     a.beat()
     c.beat()
@@ -130,7 +130,7 @@ def test_a_worker_presumed_dead_says_so_when_it_beats_again(r, make, caplog):
     b.beat()
     expire(r, "w@b#1")
     assert a.take_back("w@b#1", "its worker w@b#1 stopped beating")
-    with caplog.at_level(logging.ERROR, logger="challenge_platform.workers"):
+    with caplog.at_level(logging.ERROR, logger="jobs.liveness"):
         b.beat()
     assert "worker w@b#1 was presumed dead (its worker w@b#1 stopped beating" in caplog.text
     assert a.dead() == {}  # alive again
@@ -167,7 +167,7 @@ def test_at_start_a_worker_takes_back_its_earlier_boot_and_watches_the_other_hol
 def test_the_lost_after_time_is_at_least_three_beats(settings):
     settings.WORKER_BEAT_SECONDS = 2
     settings.WORKER_LOST_AFTER_SECONDS = 1
-    assert workers.beat_settings() == (2.0, 6.0)
+    assert liveness.beat_settings() == (2.0, 6.0)
 
 
 def test_the_largest_gap_counts_good_beats_of_the_running_thread_only(r, make):

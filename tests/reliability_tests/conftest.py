@@ -38,8 +38,8 @@ WORKER_SETTINGS = "tests.reliability_tests.worker_settings"
 class Worker(WorkerProcess):
     """A worker with the reliability settings module (the database fault hook)."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(settings_module=WORKER_SETTINGS, **kwargs)
+    def __init__(self, *, settings_module: str = WORKER_SETTINGS, **kwargs) -> None:
+        super().__init__(settings_module=settings_module, **kwargs)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

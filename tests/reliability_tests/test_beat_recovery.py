@@ -3,11 +3,12 @@
 Submissions are queued while no worker runs, then Redis is flushed (their doorbells are
 gone). A worker starts: it has nothing to consume, so they stay ``queued``. Then the real
 ``celery beat`` process starts with a schedule file that says its last run was a day ago,
-as after a long outage: the overdue sweeper entry fires at once, the worker's sweeper
-re-queues the submissions, and each is scored exactly once.
+as after a long outage: the overdue ``republish-lost-jobs`` entry fires at once, the
+worker finds the queued rows with no message on the broker and publishes theirs again
+(:mod:`jobs.republish`), and each is scored exactly once.
 
-(tests/scoring_tests covers FLUSHALL with the sweeper called in-process and a SIGKILLed
-worker; here the sweeper comes from the beat schedule through the broker and a worker.)
+(tests/reliability_tests/test_lost_publishes.py loses the messages of every job type; here
+the republish comes from the beat schedule through the broker and a worker.)
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 from celery.beat import PersistentScheduler
 
-from challenge_platform.celery import app
 from challenge_platform.models import WorkerHeartbeat
+from jobs.celery import app
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
 from tests.support.broker import queue_length
@@ -35,7 +36,7 @@ def overdue_schedule(path: Path) -> Path:
     long_ago = app.now() - timedelta(days=1)
     for entry in scheduler.schedule.values():
         entry.last_run_at = long_ago
-    assert "sweep-stuck-submissions" in scheduler.schedule
+    assert "republish-lost-jobs" in scheduler.schedule
     scheduler.close()  # syncs the file
     return path
 
@@ -52,13 +53,15 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
     assert queue_length(broker, "scoring") == 4  # the doorbells, while no worker runs
     broker.flushall()  # ...lost
 
-    worker = processes(env={"SWEEPER_STALE_AFTER_SECONDS": "1"})
+    quick = {"JOB_REPUBLISH_SECONDS": "2"}  # a row queued 1 s without a message lost it
+    worker = processes(env=quick)
     worker.wait_ready()
     time.sleep(3)  # beat is still down: nothing tells the worker about them
     statuses = set(Submission.objects.filter(pk__in=pks).values_list("status", flat=True))
     assert statuses == {SubmissionStatus.QUEUED}
 
-    beat = processes("beat", schedule=overdue_schedule(tmp_path / "celerybeat-schedule"))
+    schedule = overdue_schedule(tmp_path / "celerybeat-schedule")
+    beat = processes("beat", schedule=schedule, env=quick)
     wait_for(
         lambda: (
             Submission.objects.filter(pk__in=pks, status=SubmissionStatus.SCORED).count()
@@ -68,10 +71,10 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
         what="every submission to be scored after beat came back",
         log=[worker, beat],
     )
-    assert "Sending due task sweep-stuck-submissions" in beat.log()
+    assert "Sending due task republish-lost-jobs" in beat.log()
     for pk in pks:
         assert wait_scored_line(worker, pk) == 1, pk
-    wait_logged(worker, r"sweeper re-queued \[[\d, ]+\]", what="the sweeper's log line")
+    wait_logged(worker, r"submission: published again \[[\d, ]+\]", what="the republish's log")
     assert Submission.objects.count() == len(pks)
     assert set(Submission.objects.values_list("attempts", flat=True)) == {1}
     # Beat's other entry ran too: the organizers' health panel sees a live worker again.

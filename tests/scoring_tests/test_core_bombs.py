@@ -199,7 +199,7 @@ def test_worker_children_are_recycled_past_a_memory_limit(value, expected):
         env["WORKER_MAX_MEMORY_PER_CHILD_MB"] = value
     code = (
         "import django; django.setup()\n"
-        "from challenge_platform.celery import app\n"
+        "from jobs.celery import app\n"
         "print(app.conf.worker_max_memory_per_child)"
     )
     done = subprocess.run(

@@ -5,7 +5,7 @@ bring work back, and each test says which one did:
 
 - ``acks_late`` + ``reject_on_worker_lost``: when a *pool process* dies, the surviving
   worker requeues its message at once, and the same delivery takes the row over.
-- worker liveness (``challenge_platform/workers.py``): when the *whole worker* dies, its
+- worker liveness (``jobs/liveness.py``): when the *whole worker* dies, its
   unacknowledged message only returns after Redis's visibility timeout (well over 15
   minutes, above the baseline hard limit); instead another worker sees that it stopped
   beating (``WORKER_LOST_AFTER_SECONDS``) and re-queues what it held, recording why on the
@@ -27,11 +27,12 @@ import psutil
 import pytest
 from django.test import override_settings
 
-from challenge_platform import jobs
-from challenge_platform.celery import app
-from challenge_platform.models import JobClaim
+from jobs import lifecycle
+from jobs.celery import app
+from jobs.models import JobClaim
+from jobs.republish import jobs_republish
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SCORING, submissions_sweep
+from scoring.services import SCORING
 from scoring.tasks import sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (
@@ -76,7 +77,7 @@ def status_of(pk: int) -> Submission:
 
 def lost_claim(pk: int) -> JobClaim:
     """The claim a worker lost on submission ``pk`` (its holder and why it was taken)."""
-    return JobClaim.objects.get(kind=SCORING.key, object_id=pk, lost_at__isnull=False)
+    return JobClaim.objects.get(job_type=SCORING.key, object_id=pk, lost_at__isnull=False)
 
 
 # Liveness judged within seconds, so the tests do not wait out the defaults (2 s, 12 s).
@@ -104,7 +105,7 @@ def test_a_killed_worker_s_submission_is_taken_back_as_soon_as_it_stops_beating(
 ):
     # The default stale time (390 s) and no beat process: only liveness can bring it back.
     slow, pk = start_scoring(scoring_worker_factory, task, client, env=HOLDS_IT)
-    claim = JobClaim.objects.get(kind=SCORING.key, object_id=pk)
+    claim = JobClaim.objects.get(job_type=SCORING.key, object_id=pk)
     assert claim.holder.startswith(f"{slow.nodename}#") and claim.lost_at is None
     watcher = scoring_worker_factory(env=FAST_LIVENESS)
     watcher.wait_ready()
@@ -255,7 +256,7 @@ def test_a_sigkilled_worker_s_submission_is_scored_once_by_the_next_worker(
     submission = status_of(pk)
     assert submission.attempts == 2  # the killed attempt and the one that finished
     assert_scores_equal(submission.scores, sklearn_scores(task, frame))
-    assert lost_claim(pk).lost_reason == jobs.STALE
+    assert lost_claim(pk).lost_reason == lifecycle.STALE
 
     # Much later the visibility timeout returns the killed worker's message: it is a no-op.
     with app.connection_for_write() as connection:
@@ -306,9 +307,11 @@ def test_submissions_survive_a_flushed_redis(scoring_worker_factory, task, clien
 
     broker.flushall()  # every message lost while no worker runs
     assert queued_submission_pks(broker) == []
-    with override_settings(SWEEPER_STALE_AFTER_SECONDS=0):
-        report = submissions_sweep()
-    assert sorted(report.requeued) == sorted(pks)
+    # The republish finds the queued rows with no message (queued longer than half the
+    # bound: here the bound is 0) and sends each one again.
+    with override_settings(JOB_REPUBLISH_SECONDS=0):
+        published = jobs_republish()
+    assert sorted(published[SCORING.task_name]) == sorted(pks)
     assert queued_submission_pks(broker) == sorted(pks)
 
     worker = scoring_worker_factory()

@@ -1,6 +1,6 @@
 """Claims: which worker holds a running job, and taking jobs back from a dead one.
 
-The lifecycle (``challenge_platform.jobs``) is exercised on submissions, in this process,
+The lifecycle (:mod:`jobs.lifecycle`) is exercised on submissions, in this process,
 as if it were a worker (its holder set); ``test_faults.py`` does it with real workers.
 """
 
@@ -13,8 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from challenge_platform import hooks, job_holders, jobs, workers
-from challenge_platform.models import JobClaim
+from challenge_platform import hooks
+from jobs import holders, lifecycle, liveness
+from jobs.models import JobClaim
+from jobs.registry import registered
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import (
     INTERNAL_ERROR_MESSAGE,
@@ -46,7 +48,7 @@ def as_worker(monkeypatch):
     """This process claims as the worker ``holder`` (as a pool process of it would)."""
 
     def become(holder: str) -> None:
-        monkeypatch.setattr(workers, "_holder", holder)
+        monkeypatch.setattr(liveness, "_holder", holder)
 
     return become
 
@@ -59,13 +61,13 @@ def new_submission(task) -> Submission:
 
 
 def claim(submission: Submission, token: str) -> Submission:
-    claimed = jobs.job_claim(SCORING, pk=submission.pk, token=token, delivery_id=token)
+    claimed = lifecycle.job_claim(SCORING, pk=submission.pk, token=token, delivery_id=token)
     assert claimed is not None
     return claimed
 
 
 def live_claims(pk: int) -> list[tuple[str, str]]:
-    rows = JobClaim.objects.filter(kind=SCORING.key, object_id=pk, lost_at__isnull=True)
+    rows = JobClaim.objects.filter(job_type=SCORING.key, object_id=pk, lost_at__isnull=True)
     return list(rows.values_list("holder", "token"))
 
 
@@ -74,7 +76,7 @@ def test_a_claim_in_a_worker_records_its_holder_and_finishing_removes_it(task, a
     submission = claim(new_submission(task), "delivery-1")
     assert live_claims(submission.pk) == [(DEAD, "delivery-1")]
 
-    assert jobs.job_transition(
+    assert lifecycle.job_transition(
         SCORING, pk=submission.pk, token="delivery-1", status=SubmissionStatus.SCORED
     )
     assert JobClaim.objects.count() == 0
@@ -85,7 +87,7 @@ def test_a_claim_returns_the_row_as_stored_with_its_relations_read_under_one_loc
     ``select_related`` read in the locking query; only the job's own row is locked."""
     submission = new_submission(task)
     with CaptureQueriesContext(connection) as seen:
-        claimed = jobs.job_claim(
+        claimed = lifecycle.job_claim(
             SCORING, pk=submission.pk, token="t", delivery_id="t", select_related=("task",)
         )
     stored = Submission.objects.get(pk=submission.pk)
@@ -106,7 +108,7 @@ def test_a_retry_releases_the_claim_and_a_claim_outside_a_worker_records_nothing
 ):
     as_worker(DEAD)
     submission = claim(new_submission(task), "delivery-1")
-    assert jobs.job_requeue(SCORING, job=submission, token="delivery-1")
+    assert lifecycle.job_requeue(SCORING, job=submission, token="delivery-1")
     assert JobClaim.objects.count() == 0
 
     as_worker("")
@@ -122,7 +124,7 @@ def test_a_redelivery_keeps_the_lost_claim_and_holds_the_job_under_its_new_worke
 
     assert live_claims(submission.pk) == [(ALIVE, "delivery-1")]
     lost = JobClaim.objects.get(object_id=submission.pk, lost_at__isnull=False)
-    assert (lost.holder, lost.lost_reason) == (DEAD, jobs.REDELIVERED)
+    assert (lost.holder, lost.lost_reason) == (DEAD, lifecycle.REDELIVERED)
 
 
 def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched(
@@ -136,12 +138,12 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     Submission.objects.filter(pk=exhausted.pk).update(attempts=3)
     taken_over = claim(new_submission(task), "d-taken-over")
     # Another delivery took this one over meanwhile: the dead holder's claim is stale.
-    Submission.objects.filter(pk=taken_over.pk).update(scoring_token="someone-else")
+    Submission.objects.filter(pk=taken_over.pk).update(claim_token="someone-else")
     as_worker(ALIVE)
     alive = claim(new_submission(task), "d-alive")
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = jobs.jobs_sweep_lost(holder=DEAD, reason="its worker stopped beating")
+        report = lifecycle.jobs_sweep_lost(holder=DEAD, reason="its worker stopped beating")
 
     assert (report.requeued, report.failed) == ([retried.pk], [exhausted.pk])
     assert queued_submission_pks(broker) == [retried.pk]
@@ -163,10 +165,10 @@ def test_a_dead_holder_s_jobs_are_requeued_or_failed_and_nothing_else_is_touched
     assert list(JobClaim.objects.filter(lost_at__isnull=True).values_list("holder", flat=True)) == [
         ALIVE
     ]
-    assert job_holders.claim_holders() == [ALIVE]
+    assert holders.claim_holders() == [ALIVE]
 
     # Twice is harmless: nothing of the dead holder is left.
-    again = jobs.jobs_sweep_lost(holder=DEAD, reason="again")
+    again = lifecycle.jobs_sweep_lost(holder=DEAD, reason="again")
     assert (again.requeued, again.failed) == ([], [])
 
 
@@ -179,19 +181,17 @@ def test_the_stale_sweeper_records_why_it_took_a_running_job(task, as_worker, br
     )
     assert submissions_sweep().requeued == [submission.pk]
     lost = JobClaim.objects.get(object_id=submission.pk)
-    assert (lost.holder, lost.lost_reason) == (DEAD, jobs.STALE)
+    assert (lost.holder, lost.lost_reason) == (DEAD, lifecycle.STALE)
     assert lost.lost_at is not None
 
 
-def test_every_job_kind_decides_what_a_lost_worker_s_job_becomes():
-    import algorithms.services  # noqa: F401 - declares the run kinds and their decisions
-    import notifications.webhooks  # noqa: F401
-
-    kinds = {
+def test_every_job_type_is_registered_at_start_and_decides_what_a_lost_worker_s_job_becomes():
+    types = {
         "scoring.tasks.score_submission",
         "algorithms.tasks.run_algorithm",
         "algorithms.tasks.run_baseline",
         "notifications.tasks.deliver_webhook",
+        "notifications.tasks.send_notification_mail",
     }
-    assert kinds <= set(jobs._KINDS)
-    assert kinds <= set(job_holders._LOST)
+    assert types == {job_type.key for job_type in registered()}  # by the apps' ready()
+    assert types <= set(holders._LOST)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from challenge_platform import jobs
+from jobs import lifecycle as job_lifecycle
 from scoring import services
 from scoring.core import ScoreResult, load_predictions
 from scoring.models import Submission, SubmissionStatus
@@ -102,7 +102,7 @@ def test_scoring_twice_is_harmless(classification):
 def test_a_submission_held_by_another_delivery_is_left_alone(classification):
     submission = submit(classification, csv_bytes(predictions_frame(classification)))
     Submission.objects.filter(pk=submission.pk).update(
-        status=SubmissionStatus.SCORING, scoring_token="other-delivery", attempts=1
+        status=SubmissionStatus.SCORING, claim_token="other-delivery", attempts=1
     )
 
     assert services.submission_score(submission_pk=submission.pk, delivery_id="mine") == "skipped"
@@ -125,7 +125,7 @@ def test_internal_errors_are_retried_then_fail_without_blaming_the_participant(
     submission = submit(classification, csv_bytes(predictions_frame(classification)))
     published = []
     monkeypatch.setattr(
-        jobs,
+        job_lifecycle,
         "publish",
         lambda name, /, *, countdown=None, urgent=False, **kw: published.append(
             {**kw, "countdown": countdown, "urgent": urgent}
@@ -265,7 +265,7 @@ def test_solutions_are_cached_per_task_and_file(classification):
 def test_a_database_outage_is_a_temporary_error_that_celery_retries(monkeypatch):
     from django.db import OperationalError
 
-    from challenge_platform.celery import TemporaryError
+    from jobs.celery import TemporaryError
 
     def down(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")

@@ -8,11 +8,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from challenge_platform import hooks, jobs
+from challenge_platform import hooks
+from jobs import lifecycle
+from jobs.republish import jobs_republish
 from scoring import services
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import (
     INTERNAL_ERROR_MESSAGE,
+    SCORING,
     submission_create,
     submission_rescore,
     submissions_sweep,
@@ -54,29 +57,33 @@ def run_sweeper(callbacks) -> services.SweepReport:
         return submissions_sweep()
 
 
-def test_stale_queued_and_scoring_submissions_are_requeued_and_published(
+def test_stale_scoring_submissions_are_requeued_and_lost_messages_published_again(
     task, broker, django_capture_on_commit_callbacks
 ):
     lost_message = new_submission(task, age=120)
     dead_worker = new_submission(
-        task, status=SubmissionStatus.SCORING, age=120, attempts=1, scoring_token="gone"
+        task, status=SubmissionStatus.SCORING, age=120, attempts=1, claim_token="gone"
     )
-    fresh = new_submission(task, age=5)
+    fresh = new_submission(task, age=0)
     working = new_submission(task, status=SubmissionStatus.SCORING, age=5, attempts=1)
     done = new_submission(task, status=SubmissionStatus.SCORED, age=9999)
     failed = new_submission(task, status=SubmissionStatus.FAILED, age=9999)
 
     report = run_sweeper(django_capture_on_commit_callbacks)
 
-    assert sorted(report.requeued) == sorted([lost_message.pk, dead_worker.pk])
-    assert report.failed == []
+    # The sweeper takes back what a dead worker left ``scoring``...
+    assert (report.requeued, report.failed) == ([dead_worker.pk], [])
+    assert queued_submission_pks(broker) == [dead_worker.pk]
+    dead_worker.refresh_from_db()
+    assert dead_worker.status == SubmissionStatus.QUEUED and dead_worker.claim_token == ""
+    assert timezone.now() - dead_worker.status_changed_at < timedelta(seconds=5)
+    # ...and a queued one whose message is not on the broker is published again, once; a
+    # fresh one (its publish may be on its way) and one whose message waits are left alone.
+    assert jobs_republish() == {SCORING.task_name: [lost_message.pk]}
     assert queued_submission_pks(broker) == sorted([lost_message.pk, dead_worker.pk])
-    for submission in (lost_message, dead_worker):
-        submission.refresh_from_db()
-        assert submission.status == SubmissionStatus.QUEUED
-        assert timezone.now() - submission.status_changed_at < timedelta(seconds=5)
-        assert submission.scoring_token == ""
+    assert jobs_republish() == {}
     for submission, status in (
+        (lost_message, "queued"),
         (fresh, "queued"),
         (working, "scoring"),
         (done, "scored"),
@@ -145,19 +152,19 @@ def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task
     # A worker died while scoring with delivery "A"; the sweeper re-queued the row and its
     # new message "B" is being scored when A's message comes back (visibility timeout).
     submission = new_submission(
-        task, status=SubmissionStatus.SCORING, age=120, attempts=1, scoring_token="A"
+        task, status=SubmissionStatus.SCORING, age=120, attempts=1, claim_token="A"
     )
     submissions_sweep()
-    assert jobs.job_claim(services.SCORING, pk=submission.pk, token="B", delivery_id="B")
+    assert lifecycle.job_claim(services.SCORING, pk=submission.pk, token="B", delivery_id="B")
 
     assert services.submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
     submission.refresh_from_db()
-    assert (submission.status, submission.scoring_token) == (SubmissionStatus.SCORING, "B")
+    assert (submission.status, submission.claim_token) == (SubmissionStatus.SCORING, "B")
     assert submission.attempts == 2
 
 
 def test_the_sweeper_task_is_registered_under_the_scheduled_name():
-    from challenge_platform.celery import app
+    from jobs.celery import app
 
     scheduled = app.conf.beat_schedule["sweep-stuck-submissions"]["task"]
     assert scheduled == sweep_submissions.name == "scoring.tasks.sweep_submissions"

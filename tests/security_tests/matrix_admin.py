@@ -38,7 +38,7 @@ ADMIN: list[Case] = [
     ),
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
-        "admin/(?P<app_label>auth|challenge_platform|socialaccount|knox|account|datasets"
+        "admin/(?P<app_label>auth|challenge_platform|jobs|socialaccount|knox|account|datasets"
         "|scoring|leaderboard|algorithms|standings|notifications)/$",
         "/admin/scoring/",
         ORG_ONLY,
@@ -112,18 +112,19 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "notifications.announcement": lambda w: _announcement(w).pk,
     "notifications.webhook": lambda w: _webhook(w).pk,
     "notifications.webhookdelivery": lambda w: _delivery(w).pk,
+    "notifications.maildelivery": lambda w: _mail(w).pk,
     "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
-    "challenge_platform.jobclaim": lambda w: _job_claim(w).pk,
+    "jobs.jobclaim": lambda w: _job_claim(w).pk,
 }
 
 
 def _job_claim(w: World):
     from django.utils import timezone
 
-    from challenge_platform.models import JobClaim
+    from jobs.models import JobClaim
 
     return JobClaim.objects.get_or_create(
-        kind="scoring.tasks.score_submission",
+        job_type="scoring.tasks.score_submission",
         object_id=w.submission_b.pk,
         defaults={"token": "matrix", "holder": "matrix@host", "claimed_at": timezone.now()},
     )[0]
@@ -179,6 +180,16 @@ def _delivery(w: World):
     )[0]
 
 
+def _mail(w: World):
+    from notifications.models import MailDelivery
+
+    return MailDelivery.objects.get_or_create(
+        user=w.users["b"],
+        subject="matrix",
+        defaults={"topic": "announcement", "body": "b"},
+    )[0]
+
+
 # What the organizer gets where a model admin differs from the usual 200.
 ADMIN_ORGANIZER: dict[str, str] = {
     "datasets.task add": REDIRECT,  # tasks only enter through the bundle import form
@@ -192,12 +203,14 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "notifications.webhookdelivery add": "403",
     # Derived rows and logs are read-only for everyone (issue 17: ReadOnlyAdminMixin).
     "notifications.webhookdelivery delete": "403",
+    "notifications.maildelivery add": "403",
+    "notifications.maildelivery delete": "403",
     "leaderboard.leaderboardentry add": "403",
     "leaderboard.leaderboardentry delete": "403",
     "challenge_platform.workerheartbeat add": "403",
     "challenge_platform.workerheartbeat delete": "403",
-    "challenge_platform.jobclaim add": "403",
-    "challenge_platform.jobclaim delete": "403",
+    "jobs.jobclaim add": "403",
+    "jobs.jobclaim delete": "403",
     "challenge_platform.rulesacceptance delete": "403",
     "challenge_platform.auditevent add": "403",
     "challenge_platform.auditevent delete": "403",

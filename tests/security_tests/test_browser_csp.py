@@ -103,7 +103,7 @@ def test_participant_pages_and_scripts_work_under_the_policy(live_server, page, 
         files=[{"name": "p.csv", "mimeType": "text/csv", "buffer": upload}],
     )
     with (
-        mock.patch("challenge_platform.jobs.publish", lambda *a, **kw: True),
+        mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True),
         page.expect_response(
             lambda r: "/api/v1/tasks/" in r.url and r.request.method == "POST"
         ) as sent,

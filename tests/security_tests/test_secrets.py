@@ -40,7 +40,6 @@ ALLOWED_VALUES = (
     "user:pw@host",  # README's example URL
     "challenge:challenge@127.0.0.1",  # the CI's local PostgreSQL on loopback (.ci/run)
     "testing",  # moto's documented fake AWS credentials
-    'token_field="',  # challenge_platform.jobs.JobKind: the name of a model column, not a value
 )
 
 

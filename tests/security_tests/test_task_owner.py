@@ -18,7 +18,7 @@ def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task
 
     from scoring.services import submission_create
 
-    with mock.patch("challenge_platform.jobs.publish", lambda *a, **kw: True):
+    with mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True):
         theirs = submission_create(
             task=world.owned_task,
             user=world.users["a"],

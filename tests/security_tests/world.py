@@ -163,7 +163,7 @@ def build_world(folder: Path) -> World:
     notes = {team: f"secret-note-of-team-{team}-{tag}" for team in ("a", "b")}
     submissions = {}
     with (
-        mock.patch("challenge_platform.jobs.publish", lambda *a, **kw: True),
+        mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True),
         mock.patch("leaderboard.services._publish_bootstrap", _bootstrap_now),
     ):
         for team in ("a", "b"):

@@ -101,7 +101,7 @@ class WorkerProcess:
         return self
 
     def wait_ready(self, timeout: float = 60) -> None:
-        from challenge_platform.celery import app
+        from jobs.celery import app
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

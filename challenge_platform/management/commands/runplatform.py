@@ -34,7 +34,13 @@ from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
-from challenge_platform.localredis import listen_problem, start_local_redis
+from challenge_platform.localredis import (
+    DEFAULT_REDIS_PORT,
+    REDIS_AUTH_FILE,
+    REDIS_FOLDER,
+    listen_problem,
+    start_local_redis,
+)
 from challenge_platform.mail import mail_destination
 from challenge_platform.procfile import processes
 
@@ -127,7 +133,9 @@ class Command(BaseCommand):
             "--addr", default=None, help="HOST:PORT the web server listens on (instead of --port)"
         )
         parser.add_argument(
-            "--redis-port", type=int, default=int(os.environ.get("LOCAL_REDIS_PORT", 16379))
+            "--redis-port",
+            type=int,
+            default=int(os.environ.get("LOCAL_REDIS_PORT", DEFAULT_REDIS_PORT)),
         )
         parser.add_argument("--no-demo", action="store_true", help="don't build the demo challenge")
 
@@ -158,12 +166,12 @@ class Command(BaseCommand):
         redis = None
         try:
             if not os.environ.get("REDIS_URL"):
+                # Its port and password stay under DATA_DIR, where every other process of
+                # this install (a manage.py command in another shell) finds them.
                 redis = start_local_redis(
-                    data_dir / "redis",
+                    data_dir / REDIS_FOLDER,
                     port=opts["redis_port"],
-                    password=install_secret(
-                        data_dir / "redis-password", nbytes=32, min_length=32
-                    ),
+                    password=install_secret(data_dir / REDIS_AUTH_FILE, nbytes=32, min_length=32),
                 )
                 env["REDIS_URL"] = redis.url
                 self.stdout.write(f"Redis: {redis.display_url} (data in {redis.data_dir})")

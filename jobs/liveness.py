@@ -3,8 +3,8 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
 
 - **Who holds a job.** Each worker process is named by its Celery node name and a boot id
   drawn when it starts (``scoring@host#3f2a9c1b0d4e``): :func:`current_holder`, set in the
-  worker's main process before the pool forks, so every pool process inherits it. A claim
-  made there records the holder (:mod:`challenge_platform.job_holders`, ``JobClaim``).
+  worker's main process before the pool forks (:mod:`jobs.worker`), so every pool process
+  inherits it. A claim made there records the holder (:mod:`jobs.holders`, ``JobClaim``).
 - **Beats.** A thread of the worker's *main* process (never of the pool process running a
   task, so a task busy in a long C call, holding its GIL or not, cannot silence it) writes
   every ``WORKER_BEAT_SECONDS`` a key that Redis expires after ``WORKER_LOST_AFTER_SECONDS``
@@ -12,8 +12,9 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   key). Expiry runs on Redis's clock, so the hosts' clocks never matter.
 - **Seeing a worker dead.** On each beat the same thread reads the hash and the keys (two
   Redis reads): an entry whose key expired is a dead worker. One worker takes a Redis lock
-  for it and calls :func:`challenge_platform.jobs.jobs_sweep_lost`, which re-queues (or fails,
-  as each kind decides) what the dead worker held, recording why on its claims. A worker
+  for it and calls its ``sweep`` (:func:`jobs.lifecycle.jobs_sweep_lost`, given by
+  :mod:`jobs.worker`), which re-queues (or fails, as each type decides) what the dead worker
+  held, recording why on its claims. A worker
   that shuts down cleanly deletes its key, so anything it left is taken back at once.
 - **At start** (``worker_ready``) a worker takes back at once what an earlier boot of its own
   node name held (it restarted: that boot is dead whatever its key says), and watches every
@@ -23,7 +24,7 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   whole ``WORKER_LOST_AFTER_SECONDS``: when Redis was unreachable (a cut link, a restart)
   nobody could beat, and every live worker gets that long to beat again. A worker paused
   longer than that (a frozen machine) is taken for dead: its jobs go to other workers, and
-  when it wakes the token rules of :mod:`challenge_platform.jobs` drop its results; it logs
+  when it wakes the token rules of :mod:`jobs.lifecycle` drop its results; it logs
   that it was presumed dead. The largest gap between two good beats of the running thread
   is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
   rule above covers them), which is how the defaults were measured (docs/decisions.md).
@@ -46,8 +47,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from celery import signals
 from django.conf import settings
+
+from jobs.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,6 @@ DISCOVER_SECONDS = 60.0
 FORGET_DEAD_SECONDS = 3600.0  # a dead worker's entry is dropped after this long
 
 _holder = ""
-_liveness: Liveness | None = None
 
 
 def current_holder() -> str:
@@ -67,23 +68,38 @@ def current_holder() -> str:
     return _holder
 
 
+def name_this_worker(node: str) -> str:
+    """Name this process (a worker's main process, before its pool forks) as a holder: the
+    node name and a boot id drawn now (``scoring@host#3f2a9c1b0d4e``)."""
+    global _holder
+    _holder = f"{node}#{uuid.uuid4().hex[:12]}"
+    return _holder
+
+
 def node_of(holder: str) -> str:
     return holder.rpartition("#")[0]
 
 
-def live_nodes() -> set[str]:
-    """The node names of the workers beating now (two Redis reads); empty when Redis does
-    not answer (the caller must then not wait for another worker)."""
+def live_nodes(*, queue: str | None = None) -> set[str]:
+    """The node names of the workers beating now (two Redis reads), only those consuming
+    ``queue`` when given; empty when Redis does not answer (the caller must then not wait
+    for another worker)."""
     try:
         client = broker_redis()
-        holders = [k.decode() for k in client.hkeys(REGISTRY)]
-        if not holders:
+        entries = {k.decode(): v for k, v in client.hgetall(REGISTRY).items()}
+        if not entries:
             return set()
+        holders = sorted(entries)
         beats = client.mget([BEAT_PREFIX + h for h in holders])
     except redis.RedisError:
         logger.warning("could not read the live workers", exc_info=True)
         return set()
-    return {node_of(h) for h, beat in zip(holders, beats, strict=True) if beat is not None}
+    return {
+        node_of(holder)
+        for holder, beat in zip(holders, beats, strict=True)
+        if beat is not None
+        and (queue is None or queue in _entry(entries[holder]).get("queues", []))
+    }
 
 
 def _entry(raw: bytes | str) -> dict[str, Any]:
@@ -96,8 +112,6 @@ def _entry(raw: bytes | str) -> dict[str, Any]:
 
 def broker_redis() -> redis.Redis:
     """A client of the broker's Redis (every worker and web process shares it)."""
-    from challenge_platform.celery import app
-
     timeout = float(settings.REDIS_SOCKET_TIMEOUT)
     return redis.Redis.from_url(
         str(app.conf.broker_url), socket_timeout=timeout, socket_connect_timeout=timeout
@@ -110,29 +124,6 @@ def beat_settings() -> tuple[float, float]:
     return beat, max(float(settings.WORKER_LOST_AFTER_SECONDS), 3 * beat)
 
 
-def _sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
-    from django.db import connections
-
-    from challenge_platform import jobs
-
-    try:
-        report = jobs.jobs_sweep_lost(holder=holder, reason=reason)
-    finally:
-        connections.close_all()  # this thread's connections only: none kept between sweeps
-    return report.requeued, report.failed
-
-
-def _claim_holders() -> list[str]:
-    from django.db import connections
-
-    from challenge_platform.job_holders import claim_holders
-
-    try:
-        return claim_holders()
-    finally:
-        connections.close_all()
-
-
 @dataclass
 class Liveness:
     """One worker's beats and its watch over the others (run by :meth:`run` in a thread)."""
@@ -141,9 +132,12 @@ class Liveness:
     client: redis.Redis
     beat_seconds: float
     lost_after: float
+    # Take back a dead holder's jobs, ``(holder, reason) -> (requeued, failed)``, and list
+    # every holder the claims table names: the lifecycle's, given by jobs.worker.
+    sweep: Callable[[str, str], tuple[list[int], list[int]]]
+    holders_of_claims: Callable[[], list[str]]
+    queues: tuple[str, ...] = ()  # what this worker consumes (in its entry, for live_nodes)
     clock: Callable[[], float] = time.monotonic
-    sweep: Callable[[str, str], tuple[list[int], list[int]]] = _sweep_lost
-    holders_of_claims: Callable[[], list[str]] = _claim_holders
     started: float = field(default_factory=time.time)
     connected_since: float | None = None  # first beat of the current run of good beats
     last_beat: float | None = None
@@ -169,6 +163,7 @@ class Liveness:
             "started": self.started,
             "beat": time.time(),
             "max_gap": round(max(self.max_gap, gap if steady else 0.0), 3),
+            "queues": list(self.queues),
         }
         try:
             pipe = self.client.pipeline(transaction=True)
@@ -310,32 +305,3 @@ class Liveness:
             pipe.execute()
         except redis.RedisError:
             logger.warning("worker %s could not say it stopped", self.holder)
-
-
-# --- the worker's signals ---------------------------------------------------------------------
-
-
-@signals.worker_init.connect
-def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    """Main process, before the pool forks: name this worker and beat once, so a job it
-    claims always has a holder others can watch."""
-    global _holder, _liveness
-    _holder = f"{sender.hostname}#{uuid.uuid4().hex[:12]}"
-    beat, lost_after = beat_settings()
-    _liveness = Liveness(
-        holder=_holder, client=broker_redis(), beat_seconds=beat, lost_after=lost_after
-    )
-    _liveness.beat()
-    logger.info("worker %s beats every %.1f s (lost after %.0f s)", _holder, beat, lost_after)
-
-
-@signals.worker_ready.connect
-def _on_worker_ready(**kwargs: Any) -> None:
-    if _liveness is not None:
-        threading.Thread(target=_liveness.run, name="worker-liveness", daemon=True).start()
-
-
-@signals.worker_shutdown.connect
-def _on_worker_shutdown(**kwargs: Any) -> None:
-    if _liveness is not None:
-        _liveness.stop()

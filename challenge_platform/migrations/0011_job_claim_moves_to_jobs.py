@@ -1,0 +1,17 @@
+"""JobClaim moves to the jobs app (the lifecycle's own app): its table is kept and renamed
+by jobs 0001; here it only leaves this app's state."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("challenge_platform", "0010_challenge_cowinners_confidence"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="JobClaim")],
+            database_operations=[],
+        ),
+    ]

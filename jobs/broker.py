@@ -1,0 +1,134 @@
+"""What is on the broker now: the messages of the platform's tasks that wait in a queue or
+that a worker holds unacknowledged (docs/architecture.md, "Lost messages").
+
+Read straight from kombu's Redis transport, the broker the platform runs on: each queue is
+a Redis list per priority step (``<queue>``, ``<queue>\\x06\\x163``...) of JSON messages,
+and a message a worker took but has not acknowledged (late acknowledgement: until its job
+ends; or one reserved for later, a countdown) sits in the ``unacked`` hash. A message's
+headers name its task and its id; its body is ``[args, kwargs, embed]`` (Celery's protocol 2,
+JSON). Nothing here writes to the broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+SEPARATOR = "\x06\x16"  # kombu's Redis transport: queue name + SEPARATOR + priority step
+UNACKED = "unacked"
+CHUNK = 1000
+# Past this many messages the view stops reading (a backlog that large is being worked on);
+# ``complete`` then says so and the caller publishes nothing on its strength.
+MAX_MESSAGES = 200_000
+
+
+@dataclass
+class Waiting:
+    """The messages of one task on the broker."""
+
+    pks: set[int] = field(default_factory=set)  # the rows they name
+    queued: int = 0  # in a queue list
+    unacked: dict[str, int | None] = field(default_factory=dict)  # message id -> row named
+
+
+@dataclass
+class BrokerView:
+    tasks: dict[str, Waiting] = field(default_factory=dict)
+    complete: bool = True
+
+    def of(self, task_name: str) -> Waiting:
+        return self.tasks.get(task_name) or Waiting()
+
+
+def queue_keys(queue: str, steps: Iterable[int]) -> list[str]:
+    """The Redis lists of ``queue``, one per priority step."""
+    return [queue if not step else f"{queue}{SEPARATOR}{step}" for step in sorted(set(steps))]
+
+
+def broker_view(
+    client: redis.Redis,
+    *,
+    queues: Iterable[str],
+    pk_kwargs: Mapping[str, str],
+    steps: Iterable[int],
+) -> BrokerView:
+    """The messages of the tasks in ``pk_kwargs`` (task name -> its keyword for the row's pk)
+    waiting in ``queues`` or unacknowledged. A message that cannot be read (not JSON, another
+    protocol) is skipped."""
+    view = BrokerView()
+    seen = 0
+    for key in (k for queue in queues for k in queue_keys(queue, steps)):
+        for raw in _list_items(client, key):
+            seen += 1
+            if seen > MAX_MESSAGES:
+                view.complete = False
+                logger.warning("more than %s messages wait on the broker", MAX_MESSAGES)
+                return view
+            found = _task_and_pk(_loads(raw), pk_kwargs)
+            if found is not None:
+                task, _, pk = found
+                waiting = view.tasks.setdefault(task, Waiting())
+                waiting.queued += 1
+                if pk is not None:
+                    waiting.pks.add(pk)
+    for raw in client.hvals(UNACKED):
+        entry = _loads(raw)
+        message = entry[0] if isinstance(entry, list) and entry else None
+        found = _task_and_pk(message, pk_kwargs)
+        if found is not None:
+            task, message_id, pk = found
+            waiting = view.tasks.setdefault(task, Waiting())
+            waiting.unacked[message_id] = pk
+            if pk is not None:
+                waiting.pks.add(pk)
+    return view
+
+
+def _list_items(client: redis.Redis, key: str) -> Iterator[bytes]:
+    start = 0
+    while True:
+        items = client.lrange(key, start, start + CHUNK - 1)
+        yield from items
+        if len(items) < CHUNK:
+            return
+        start += CHUNK
+
+
+def _loads(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+
+
+def _task_and_pk(
+    message: Any, pk_kwargs: Mapping[str, str]
+) -> tuple[str, str, int | None] | None:
+    """``(task, message id, pk named or None)`` of a message of one of the tasks, else None."""
+    if not isinstance(message, dict):
+        return None
+    headers = message.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    task = headers.get("task")
+    if task not in pk_kwargs:
+        return None
+    return str(task), str(headers.get("id") or ""), _pk(message, pk_kwargs[task])
+
+
+def _pk(message: dict[str, Any], pk_kwarg: str) -> int | None:
+    try:
+        body = base64.b64decode(message["body"])
+        kwargs = json.loads(body)[1]
+        value = kwargs[pk_kwarg]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,86 @@
+"""A Celery worker's part in the lifecycle: it names itself, beats, and takes back what a dead
+worker held (docs/architecture.md, "Worker liveness").
+
+The top of the jobs app: it ties the liveness watch (:mod:`jobs.liveness`, which knows
+Redis and nothing of jobs) to the lifecycle's sweep of a dead holder's jobs
+(:func:`jobs.lifecycle.jobs_sweep_lost`) and to the claims table (:mod:`jobs.holders`).
+Its signal receivers are connected when the jobs app is ready (:mod:`jobs.apps`), which in
+a worker is before ``worker_init`` (Celery's Django fix-up sets Django up while the worker
+loads its task modules).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import signals
+from django.db import connections
+
+from jobs import holders, lifecycle, liveness
+
+logger = logging.getLogger("jobs.liveness")
+
+_watch: liveness.Liveness | None = None
+
+
+def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
+    """Take back ``holder``'s jobs (the liveness thread's call); its connections closed."""
+    try:
+        report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
+    finally:
+        connections.close_all()  # this thread's connections only: none kept between sweeps
+    return report.requeued, report.failed
+
+
+def claim_holders() -> list[str]:
+    """Every holder the claims table names (the liveness thread's call)."""
+    try:
+        return holders.claim_holders()
+    finally:
+        connections.close_all()
+
+
+def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
+    """Main process, before the pool forks: name this worker and beat once, so a job it
+    claims always has a holder others can watch."""
+    global _watch
+    holder = liveness.name_this_worker(sender.hostname)
+    beat, lost_after = liveness.beat_settings()
+    _watch = liveness.Liveness(
+        holder=holder,
+        client=liveness.broker_redis(),
+        beat_seconds=beat,
+        lost_after=lost_after,
+        sweep=sweep_lost,
+        holders_of_claims=claim_holders,
+        queues=_consumed_queues(sender),
+    )
+    _watch.beat()
+    logger.info("worker %s beats every %.1f s (lost after %.0f s)", holder, beat, lost_after)
+
+
+def _consumed_queues(worker: Any) -> tuple[str, ...]:
+    """The queues a worker consumes (its ``-Q``), as Celery selected them before this signal."""
+    try:
+        return tuple(sorted(worker.app.amqp.queues.consume_from))
+    except AttributeError:
+        return ()
+
+
+def _on_worker_ready(**kwargs: Any) -> None:
+    if _watch is not None:
+        threading.Thread(target=_watch.run, name="worker-liveness", daemon=True).start()
+
+
+def _on_worker_shutdown(**kwargs: Any) -> None:
+    if _watch is not None:
+        _watch.stop()
+
+
+def connect_signals() -> None:
+    """Connect the receivers above (idempotent: Celery keeps one per receiver)."""
+    signals.worker_init.connect(_on_worker_init, weak=False)
+    signals.worker_ready.connect(_on_worker_ready, weak=False)
+    signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
