@@ -1,0 +1,143 @@
+"""Lost messages are found by reading the broker (:mod:`jobs.republish`), here on the run
+types (doorbells: a message claims the best queued run) and on scorings (a message names its
+row), in-process on the real Redis broker.
+
+A message a worker took and has not acknowledged is in kombu's ``unacked`` hash: it still
+waits for a row when the worker runs nothing with it yet, and waits for nothing when its
+id is the claim token of a run that is running (the worker holds it until the run ends).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.services.profiles import TEAM
+from algorithms.services.runs import run_create
+from jobs import broker as broker_view
+from jobs.celery import app
+from jobs.liveness import broker_redis
+from jobs.republish import jobs_republish
+from tests.algorithms_tests.test_dispatch import version_of
+from tests.datasets_tests.bundles import write_classification_bundle
+from tests.support.broker import queue_length, queued_messages, task_of
+from tests.support.celery_worker import REPO, manage_env
+
+pytestmark = pytest.mark.slow
+
+
+def old_runs(world, n: int) -> list[AlgorithmRun]:
+    version = version_of(world.participant, world.challenge, "A")
+    with transaction.atomic():  # their messages go out at commit
+        runs = [
+            run_create(profile=TEAM, version=version, task=world.classification, audit=False)
+            for _ in range(n)
+        ]
+    AlgorithmRun.objects.filter(pk__in=[r.pk for r in runs]).update(
+        status_changed_at=timezone.now() - timedelta(minutes=5)
+    )
+    return runs
+
+
+@pytest.fixture
+def take_without_ack():
+    """A consumer that takes the next message of a queue and keeps it unacknowledged, as a
+    worker does with late acknowledgement (until its connection closes: kombu then puts its
+    messages back); returns the message's id."""
+    connection = app.connection_for_read()
+
+    def take(queue: str) -> str:
+        message = connection.default_channel.basic_get(queue=queue, no_ack=False)
+        assert message is not None
+        return message.headers["id"]
+
+    yield take
+    connection.release()
+
+
+def test_a_doorbell_type_gets_one_message_per_claimable_run_no_message_waits_for(
+    world, broker, take_without_ack
+):
+    runs = old_runs(world, 3)
+    assert queue_length(broker, "algorithms") == 3  # one doorbell each, at commit
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}  # all three wait: nothing to do
+
+    held = take_without_ack("algorithms")  # a worker took one and runs the first run with it
+    AlgorithmRun.objects.filter(pk=runs[0].pk).update(
+        status=AlgorithmRunStatus.RUNNING, claim_token=held
+    )
+    taken = take_without_ack("algorithms")  # another worker took one, running nothing yet
+    view = broker_view.broker_view(
+        broker_redis(), queues=["algorithms"], pk_kwargs={TEAM.task_name: "run_pk"}, steps=[0, 3]
+    )
+    waiting = view.of(TEAM.task_name)
+    assert (waiting.queued, set(waiting.unacked)) == (1, {held, taken})
+    # Two runs queued, two messages that may claim them (one queued, one held idle).
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}
+
+    broker.delete(*[k for k in broker.keys("algorithms*")])  # the queued one is lost
+    published = jobs_republish(job_types=[TEAM.job_type])
+    assert list(published) == [TEAM.task_name] and len(published[TEAM.task_name]) == 1
+    assert published[TEAM.task_name][0] in {runs[1].pk, runs[2].pk}
+    (message,) = queued_messages(broker, "algorithms")
+    assert task_of(message)[0] == TEAM.task_name and task_of(message)[2] == 0  # urgent
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}  # sent once, not every look
+
+
+def test_a_run_the_budget_holds_back_gets_no_doorbell(world, broker, settings):
+    from algorithms.services.profiles import BENCHMARK
+
+    version = version_of(world.participant, world.challenge, "A")
+    with transaction.atomic():
+        run = run_create(profile=BENCHMARK, version=version, task=world.classification, audit=False)
+    AlgorithmRun.objects.filter(pk=run.pk).update(
+        status_changed_at=timezone.now() - timedelta(minutes=5)
+    )
+    broker.flushall()
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 0  # closed: a doorbell would claim nothing
+    assert jobs_republish(job_types=[BENCHMARK.job_type]) == {}
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 1  # open again: its doorbell goes out
+    assert jobs_republish(job_types=[BENCHMARK.job_type]) == {BENCHMARK.task_name: [run.pk]}
+
+
+def test_an_unreadable_message_on_the_broker_is_skipped_and_a_broker_down_publishes_nothing(
+    world, broker, monkeypatch
+):
+    runs = old_runs(world, 1)
+    broker.delete(*[k for k in broker.keys("algorithms*")])
+    broker.lpush("algorithms", b"not json at all")  # from a stranger: never parsed into a job
+    assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [runs[0].pk]}
+
+    # A broker that does not answer (nothing listens on port 1): nothing is published, no
+    # error escapes; the next look tries again.
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}
+
+
+def test_a_command_whose_jobs_cannot_reach_the_broker_says_so_in_one_line_and_exits_3(
+    world, broker, tmp_path
+):
+    version_of(world.participant, world.challenge, "A")  # in the benchmark: a re-run per task
+    bundle = write_classification_bundle(tmp_path / "later", rows=60, task={"slug": "later"})
+    env = {**manage_env(), "REDIS_URL": "redis://:secret-pw@127.0.0.1:1/0"}  # nothing there
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_task", str(bundle),
+         "--challenge", world.challenge.slug, "--track", world.classification.track.slug],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert "Imported task 'later'" in result.stdout
+    # One line says it (the rest of stderr is the command's INFO log: no warning, no trace).
+    (line,) = [x for x in result.stderr.splitlines() if "broker" in x or "WARNING" in x]
+    assert line.startswith("1 job(s) could not be sent to the broker at redis://:***@127.0.0.1:1/0")
+    assert " ERROR " not in result.stderr
+    assert "secret-pw" not in result.stderr and "Traceback" not in result.stderr
+    assert "is the platform running (make run)?" in line
+    rerun = AlgorithmRun.objects.get(profile="benchmark", task__slug="later")
+    assert rerun.status == AlgorithmRunStatus.QUEUED  # saved: it runs once the broker answers

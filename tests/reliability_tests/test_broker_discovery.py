@@ -1,0 +1,219 @@
+"""Every process of an install finds its broker, and a command says when it could not
+(issue 36), with the real ``make run`` process tree (``manage.py runplatform``).
+
+The platform runs in one "shell" with its own data folder; the organizer's commands run in
+another, with the same ``DATA_DIR`` and no ``REDIS_URL``: they find the run command's Redis
+and its password from the data folder (``challenge_platform.localredis.embedded_redis_url``).
+
+1. ``manage.py import_task`` from the second shell queues the benchmark re-runs of the new
+   task, and they are done with no further action.
+2. With the broker stopped, the same command exits non-zero with one line that names the
+   cause; its re-runs are saved, and once the broker is back they run: the beat publishes
+   their lost messages again (``JOB_REPUBLISH_SECONDS``, 10 s here).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from challenge_platform.localredis import LocalRedis, start_local_redis
+from tests.datasets_tests.bundles import write_classification_bundle
+from tests.support.processes import descendants
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
+
+REPO = Path(__file__).resolve().parents[2]
+BOUND = 10  # JOB_REPUBLISH_SECONDS of the platform under test
+
+SETUP = """
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.contrib.auth import get_user_model
+
+from algorithms.services.upload import algorithm_version_create
+from challenge_platform.models import Challenge
+from challenge_platform.services import team_create
+from tests.algorithms_tests.archives import algorithm_zip
+
+challenge = Challenge.objects.get(slug="discovery")
+ada = get_user_model().objects.create_user("ada", "ada@example.org", "not-used-here")
+team_create(challenge=challenge, user=ada, name="Owls")
+archive = SimpleUploadedFile("honest.zip", algorithm_zip(name="Honest"))
+algorithm_version_create(challenge=challenge, user=ada, file=archive)
+print("set up")
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    url: str
+    data_dir: Path
+    redis_port: int
+    process: subprocess.Popen
+    log: Path
+    env: dict[str, str]  # a second shell's: the data folder, no REDIS_URL
+
+    def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def reruns(self, task: str) -> list[str]:
+        """The statuses of the benchmark re-runs on ``task``, read from the database file."""
+        with sqlite3.connect(f"file:{self.data_dir / 'db.sqlite3'}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT r.status FROM algorithms_algorithmrun r JOIN datasets_task t"
+                " ON r.task_id = t.id WHERE t.slug = ? AND r.profile = 'benchmark'",
+                (task,),
+            ).fetchall()
+        return [status for (status,) in rows]
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    data_dir = tmp_path / "var"
+    port, redis_port = _free_port(), _free_port()
+    shell = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "DATABASE_URL", "DEBUG", "DEV_SERVER", "STORAGE_BACKEND")
+    }
+    shell.update(
+        DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
+        JOB_REPUBLISH_SECONDS=str(BOUND),
+        REPRODUCTION_SHARE="0",
+    )
+    log = tmp_path / "runplatform.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runplatform", "--no-demo",
+             "--port", str(port), "--redis-port", str(redis_port)],
+            cwd=REPO, env=shell, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    running = Platform(
+        url=f"http://127.0.0.1:{port}",
+        data_dir=data_dir,
+        redis_port=redis_port,
+        process=process,
+        log=log,
+        env=shell,
+    )
+    try:
+        wait_for(
+            lambda: _answers(running.url) or process.poll() is not None,
+            timeout=240,
+            what=f"runplatform to come up:\n{running.tail()}",
+        )
+        assert process.poll() is None, running.tail()
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _redis_of(platform: Platform) -> psutil.Process:
+    (server,) = [
+        p
+        for p in descendants(platform.process.pid)
+        if p.name() == "redis-server" or "redis-server" in " ".join(p.cmdline()[:1])
+    ]
+    return server
+
+
+def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
+    platform: Platform, tmp_path: Path
+) -> None:
+    first = write_classification_bundle(tmp_path / "first", rows=60, task={"slug": "first"})
+    done = platform.manage("import_task", str(first), "--challenge", "discovery", "--track", "t")
+    assert done.returncode == 0, done.stderr
+    setup = platform.manage("shell", "-c", textwrap.dedent(SETUP))
+    assert setup.returncode == 0 and "set up" in setup.stdout, setup.stderr
+
+    # 1. The broker is found: the re-runs of a task imported from this shell just run.
+    second = write_classification_bundle(tmp_path / "second", rows=60, task={"slug": "second"})
+    done = platform.manage("import_task", str(second), "--challenge", "discovery", "--track", "t")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    wait_for(
+        lambda: platform.reruns("second") == ["succeeded"],
+        timeout=240,
+        what=f"the re-run of the task imported from a second shell:\n{platform.tail()}",
+    )
+
+    # 2. The broker stops: the command exits non-zero with one line, nothing is lost.
+    server = _redis_of(platform)
+    server.kill()
+    server.wait(30)
+    third = write_classification_bundle(tmp_path / "third", rows=60, task={"slug": "third"})
+    refused = platform.manage(
+        "import_task", str(third), "--challenge", "discovery", "--track", "t"
+    )
+    assert refused.returncode == 3, (refused.stdout, refused.stderr)
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert "1 job(s) could not be sent to the broker at redis://:***@127.0.0.1:" in lines[0]
+    assert "is the platform running" in lines[0] and "Traceback" not in refused.stderr
+    assert platform.reruns("third") == ["queued"]  # saved, waiting for the broker
+
+    # The broker comes back (same port, password and data): the beat sends the lost message.
+    password = (platform.data_dir / "redis-password").read_text().strip()
+    revived: LocalRedis = start_local_redis(
+        platform.data_dir / "redis", port=platform.redis_port, password=password
+    )
+    assert revived.port == platform.redis_port
+    try:
+        wait_for(
+            lambda: platform.reruns("third") == ["succeeded"],
+            timeout=240,
+            what=f"the saved re-run once the broker is back:\n{platform.tail()}",
+        )
+        # Sent again by the lifecycle's republish (the worker's log line, in the tree's log).
+        assert "algorithm run: published again" in platform.log.read_text(errors="replace")
+    finally:
+        platform.process.send_signal(signal.SIGINT)
+        try:
+            platform.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(platform.process.pid, signal.SIGKILL)
+        revived.stop()
