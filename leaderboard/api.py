@@ -15,7 +15,7 @@ from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_re
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 
-from . import cache as board_cache
+from . import board_cache
 from .boards import task_board_cached, track_board_cached
 from .first import first_fields, track_first
 

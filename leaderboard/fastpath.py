@@ -10,7 +10,7 @@ keeps the headers every other middleware added), under a key of everything that 
 answer depends on (:func:`key`), tied to the board's version. A later such ``GET`` or
 ``HEAD`` with the same key is answered by :func:`answer`, one Redis round trip (a script
 that returns the stored response only while the board's version is unchanged, or while the
-grace lets an anonymous reader have it; see ``leaderboard/cache.py``):
+grace lets an anonymous reader have it; see ``leaderboard/board_cache.py``):
 
 - by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
   ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost
@@ -48,7 +48,7 @@ from django.utils.http import parse_etags
 from challenge_platform.middleware import policy_for_view
 from challenge_platform.security import new_nonce
 
-from . import cache as board_cache
+from . import board_cache
 
 # URL names of the boards served this way (pages and API; not the CSV exports).
 FAST_ROUTES = frozenset(

@@ -17,7 +17,7 @@ from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
 from scoring.models import Submission, SubmissionStatus
 
-from . import cache as board_cache
+from . import board_cache
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 

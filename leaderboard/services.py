@@ -34,8 +34,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import cache as board_cache
-from . import coalesce
+from . import board_cache, coalesce
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync

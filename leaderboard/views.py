@@ -15,8 +15,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import cache as board_cache
-from . import selectors
+from . import board_cache, selectors
 from .benchmark import transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,

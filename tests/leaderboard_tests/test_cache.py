@@ -15,7 +15,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
-from leaderboard import cache as board_cache
+from leaderboard import board_cache
 from leaderboard.models import LeaderboardEntry
 from scoring.services import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
@@ -375,7 +375,7 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
 
 
 class FakeClock:
-    """The board cache's clock (``leaderboard.cache.time``), moved by the test: the grace
+    """The board cache's clock (``leaderboard.board_cache.time``), moved by the test: the grace
     and the rush windows are wall-clock seconds, which a loaded machine stretches."""
 
     def __init__(self, start: float) -> None:

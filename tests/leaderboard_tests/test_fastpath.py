@@ -22,8 +22,7 @@ from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
 from challenge_platform.wsgi import application
-from leaderboard import cache as board_cache
-from leaderboard import fastpath
+from leaderboard import board_cache, fastpath
 
 from .boards import FAST, refresh, shown, signed_in_viewers
 from .factories import scored
