@@ -285,7 +285,7 @@ BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 # An anonymous reader (no session, no credentials) may get a board computed up to this many
 # seconds ago (plus one render) although it changed since, while the board is in a rush:
 # changed at least BOARD_CACHE_GRACE_CHANGES times in the last one or two such windows. A
-# quiet board, and every board for participants, is read fresh (0: always; leaderboard/board_cache.py).
+# quiet board, and every board for participants, is read fresh (0: always; docs/board-cache.md).
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
