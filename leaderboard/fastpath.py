@@ -1,22 +1,24 @@
 """The boards' fast path: a public board for a reader without cookie or credentials, straight
-from Redis, in front of Django (issues 15 and 27, "deadline rush").
+from Redis, in front of Django (issues 15 and 27, "deadline rush"). The first of the board
+cache's layers: docs/board-cache.md says what each holds, under which key, what invalidates
+it and what it guarantees.
 
 A reader sending no ``Cookie`` and no ``Authorization`` header is anonymous whatever the
 session, CSRF and authentication middleware would find, and the public split of a board is
 the same for every anonymous reader. So the response a board view made for such a ``GET``
-is kept whole in Redis (:func:`store`, called by
-:class:`leaderboard.middleware.BoardFastPathMiddleware`, the first middleware, so that it
-keeps the headers every other middleware added), under a key of everything that request's
-answer depends on (:func:`key`), tied to the board's version. A later such ``GET`` or
-``HEAD`` with the same key is answered by :func:`answer`, one Redis round trip (a script
-that returns the stored response only while the board's version is unchanged, or while the
-grace lets an anonymous reader have it; see ``leaderboard/board_cache.py``):
+is kept whole in Redis (:func:`store`, called by :class:`BoardFastPathMiddleware`, the
+first middleware, so that it keeps the headers every other middleware added), under a key
+of everything that request's answer depends on (:func:`key`), tied to the board's version.
+A later such ``GET`` or ``HEAD`` with the same key is answered by :func:`answer`, one Redis
+round trip (a script that returns the stored response only while the board's version is
+unchanged, or while the grace lets an anonymous reader have it, the rule of
+``leaderboard/board_cache.py``):
 
 - by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
   ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost
   the web a Redis call and the bytes, not the middleware chain;
-- by the middleware itself otherwise (Django's test client, a server run without the
-  wrapper), with the same :func:`answer`.
+- by :class:`BoardFastPathMiddleware` otherwise (Django's test client, a server run
+  without the wrapper), with the same :func:`answer`.
 
 Every answer carries the stored headers (``X-Content-Type-Options``, ``Referrer-Policy``,
 ``X-Frame-Options``, ``Vary``... as Django made them for that key) and, per request, a
@@ -305,3 +307,22 @@ class BoardFastPathApp:
 
 def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
+
+
+class BoardFastPathMiddleware:
+    """The fast path inside Django: the first middleware. It keeps a board's response made
+    for an anonymous read for the fast path, after every other middleware added its headers
+    (:func:`store`), and answers such a read from the stored response when the WSGI wrapper
+    in front of Django (:class:`BoardFastPathApp`) did not: Django's test client, a server
+    run without it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found = answer(request.META)
+        if found is not None:
+            return as_response(found)
+        response = self.get_response(request)
+        store(request, response)  # with its validators, if a board view noted it
+        return response

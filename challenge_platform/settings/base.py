@@ -72,7 +72,7 @@ MIDDLEWARE = [
     # Public boards for readers without cookie or credentials, kept with the headers every
     # other middleware adds, and answered from one Redis round trip (leaderboard/fastpath.py;
     # in front of Django by WSGI_MIDDLEWARE below).
-    "leaderboard.middleware.BoardFastPathMiddleware",
+    "leaderboard.fastpath.BoardFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
     "challenge_platform.middleware.RejectNulCharactersMiddleware",
