@@ -150,11 +150,11 @@ _script = None
 
 def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
     global _script
-    client = board_cache._redis()
+    client = board_cache.redis_client()
     if _script is None:
         _script = client.register_script(_GET)
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    now, before = board_cache._windows()
+    now, before = board_cache.churn_windows()
     args = [repr(board_cache.now()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
     hit = _script(keys=[stored_key], args=args, client=client)
     if not hit:
@@ -236,19 +236,19 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared
     mapping = {
-        "vkey": cache.make_key(board_cache._version_key(note.scope, note.pk)),
+        "vkey": cache.make_key(board_cache.version_key(note.scope, note.pk)),
         "version": str(note.version),
         "meta": json.dumps([response.status_code, headers, view_name]),
         "body": response.content,
         "at": repr(board_cache.now()),
-        "rendering": cache.make_key(board_cache._rendering_key(shared.recent)) if shared else "",
+        "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
     }
     stored_key = key(request.META)
     with contextlib.suppress(*board_cache.UNAVAILABLE):
         if not _variant_admitted(note, stored_key):
             return False
-        pipe = board_cache._redis().pipeline(transaction=True)
+        pipe = board_cache.redis_client().pipeline(transaction=True)
         pipe.delete(stored_key)
         pipe.hset(stored_key, mapping=mapping)
         pipe.expire(stored_key, timeout)
@@ -265,7 +265,7 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     page; past it, such reads are answered by Django (from the board's own cache)."""
     members = cache.make_key(f"leaderboard:fast-variants:{note.scope}:{note.pk}")
     now = board_cache.now()
-    pipe = board_cache._redis().pipeline(transaction=True)
+    pipe = board_cache.redis_client().pipeline(transaction=True)
     pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)
     pipe.zadd(members, {stored_key: now})
     pipe.zcard(members)
@@ -274,7 +274,7 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     if size <= MAX_VARIANTS:
         return True
     if added:
-        board_cache._redis().zrem(members, stored_key)
+        board_cache.redis_client().zrem(members, stored_key)
     return False
 
 
