@@ -34,7 +34,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import board_cache, coalesce
+from . import board_cache, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
@@ -145,7 +145,7 @@ def task_leaderboard_refresh(
     held until it commits, so a refresh that waited for it made every scoring of the task
     wait for the one before (about 2.5 scorings a second in the deadline rush). A refresh
     that finds the turn taken therefore does not wait: once its own change is committed it
-    counts a request for its team (``coalesce.refresh_requested``), and the refresh holding
+    counts a request for its team (``refresh_turns.refresh_requested``), and the refresh holding
     the turn runs again after its commit, for the pending teams, when the count moved while
     it ran (it read the count before the board). So the board shows a score at the latest
     one refresh after its commit; a burst of scorings costs one refresh per turn, not one
@@ -170,7 +170,7 @@ _SKIPPED = object()
 _REFRESH_LOCK = 0x4C42  # "LB"
 
 
-def _teams(turn: coalesce.Turn | None, team_id: int | None) -> set[int] | None:
+def _teams(turn: refresh_turns.Turn | None, team_id: int | None) -> set[int] | None:
     """The teams a rebuild recomputes: ``team_id``'s change and the pending requests (None:
     all). Without Redis, a refresh that found the turn taken rebuilds after its commit."""
     if team_id is None:
@@ -181,7 +181,7 @@ def _teams(turn: coalesce.Turn | None, team_id: int | None) -> set[int] | None:
 def _take_turn(task_id: int, *, wait: bool) -> Any:
     """Take the task's refresh turn until the transaction ends (a PostgreSQL advisory lock;
     SQLite runs one writer at a time anyway), waiting for it or not: ``_SKIPPED`` when it is
-    taken, else the :class:`coalesce.Turn` read once it is held (None when Redis cannot be
+    taken, else the :class:`refresh_turns.Turn` read once it is held (None when Redis cannot be
     reached: there is then nobody to pass a turn on to, and a skipped refresh waits after
     its commit)."""
     if connection.vendor == "postgresql":
@@ -192,29 +192,29 @@ def _take_turn(task_id: int, *, wait: bool) -> Any:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_REFRESH_LOCK, task_id])
                 if not cursor.fetchone()[0]:
                     return _SKIPPED
-    return None if wait else coalesce.refresh_generation(task_id)
+    return None if wait else refresh_turns.refresh_generation(task_id)
 
 
 def _refresh_again(
     task_id: int,
     bootstrap: bool,
     *,
-    turn: coalesce.Turn | None = None,
+    turn: refresh_turns.Turn | None = None,
     requested_by: int | None = None,
 ) -> None:
     """After a commit. A refresh that found the turn taken (``requested_by``: its team, or
     None for any) counts its request; the holder marks the requests its rebuild covered and
     rebuilds again (the pending teams) while requests came during the last one. A turn found
     taken passes the work on to its holder."""
-    if turn is None and not coalesce.refresh_requested(task_id, requested_by):
+    if turn is None and not refresh_turns.refresh_requested(task_id, requested_by):
         with transaction.atomic():  # no Redis: wait for the turn
             _take_turn(task_id, wait=True)
             _rebuild(task_id, bootstrap=bootstrap)
         return
     while True:
         if turn is not None:
-            coalesce.refresh_covered(task_id, turn.pending)
-            if coalesce.refresh_settled(task_id, turn.seen):
+            refresh_turns.refresh_covered(task_id, turn.pending)
+            if refresh_turns.refresh_settled(task_id, turn.seen):
                 return
         with transaction.atomic():
             turn = _take_turn(task_id, wait=False)
@@ -226,9 +226,9 @@ def _refresh_again(
 
 
 def boards_behind_refresh() -> int:
-    """Refresh the boards with a request no refresh has read (``coalesce.refreshes_behind``);
+    """Refresh the boards with a request no refresh has read (``refresh_turns.refreshes_behind``);
     returns how many."""
-    behind = coalesce.refreshes_behind()
+    behind = refresh_turns.refreshes_behind()
     for task_id in behind:
         logger.info("the board of task %s is behind its requests; refreshing it", task_id)
         task_leaderboard_refresh(task_id=task_id)
@@ -500,7 +500,7 @@ def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
 def _publish_bootstrap(task_name: str, task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
-    coalesce.request(
+    interval_jobs.request(
         task_id, lambda countdown: jobs.publish(task_name, countdown=countdown, task_id=task_id)
     )
 
@@ -508,7 +508,7 @@ def _publish_bootstrap(task_name: str, task_id: int) -> None:
 def leaderboard_bootstrap_run(*, task_id: int) -> int:
     """The bootstrap job: compute unless a run of the same task is under way (it will
     re-run) or nothing changed since the last one; returns the computations made."""
-    return coalesce.run(
+    return interval_jobs.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
         lambda countdown: jobs.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),

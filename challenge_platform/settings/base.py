@@ -289,7 +289,7 @@ BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
-# seconds in a burst of scorings (leaderboard/coalesce.py); 0 recomputes after every refresh.
+# seconds in a burst of scorings (leaderboard/interval_jobs.py); 0 recomputes after every refresh.
 BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 # While submissions are queued for scoring, that computation waits (looking again every 2 s)
 # for up to this many seconds, then runs however busy the workers are (0: never waits).
