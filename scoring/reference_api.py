@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from challenge_platform.api.errors import error_responses
 from challenge_platform.api.fields import StrictFormBooleanField
 from challenge_platform.split_access import private_visible
+from common.splits import SHOWN_ORDER
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
 from scoring.reference_selectors import (
@@ -85,7 +86,7 @@ class ReferenceOutputSerializer(serializers.Serializer):
         if self._withheld(reference):
             return {}
         scores = reference.scores or {}
-        splits = ("public", "private", "all") if self._private(reference) else ("public",)
+        splits = SHOWN_ORDER if self._private(reference) else ("public",)
         return {split: scores[split] for split in splits if split in scores}
 
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge
 from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
+from common.splits import BOARD_SPLITS
 from datasets.models import Task
 from kinds import metric_direction
 
@@ -74,7 +75,7 @@ class ChallengeStandingsApi(APIView):
             "of the sealed snapshot published at the reveal.",
         )
         split = serializers.ChoiceField(
-            choices=["public", "private"],
+            choices=list(BOARD_SPLITS),
             help_text="The split the entries are ranked on: public until the reveal.",
         )
         revealed = serializers.BooleanField(
