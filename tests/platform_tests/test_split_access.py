@@ -207,6 +207,8 @@ def test_each_board_page_draws_the_toggle_for_whom_may_see_the_private_split(
     scope = "task" if "/tasks/" in template else "track"
     anonymous = Client().get(_url(template, scope, board, "")).content.decode()
     assert 'id="split-toggle"' not in anonymous and "?split=private" not in anonymous
+    hidden = "Private rows are hidden until the organizers reveal them."
+    assert (hidden in anonymous) == (noun == "rows")  # the transfer matrix says why
 
     organizer = Client()
     organizer.force_login(UserFactory(username="boss", is_staff=True))
