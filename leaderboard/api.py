@@ -4,31 +4,20 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Track
+from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 
-from . import cache as board_cache
-from . import selectors
+from . import board_cache
 from .boards import task_board_cached, track_board_cached
 from .first import first_fields, track_first
-
-
-def requested_split(request: Request, challenge) -> tuple[str, Response | None]:
-    """The ``?split=`` asked for, or the refusal: 400 for an unknown one, 403 before reveal."""
-    value = request.query_params.get("split")
-    try:
-        return selectors.split_requested(value=value, challenge=challenge, user=request.user), None
-    except selectors.SplitRefused as refused:
-        return value or "", Response({"detail": refused.message}, status=refused.status)
 
 
 class MetricSerializer(serializers.Serializer):
@@ -143,22 +132,12 @@ class TaskLeaderboardApi(APIView):
         entries = TaskEntrySerializer(many=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
-        responses={
-            200: OutputSerializer,
-            **error_responses(
-                {
-                    400: "split is neither 'public' nor 'private'.",
-                    403: "The private board is hidden until the organizers reveal it.",
-                }
-            ),
-        },
+        parameters=[SPLIT_PARAMETER],
+        responses={200: OutputSerializer, **split_refusal_responses()},
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
-        split, refusal = requested_split(request, task.track.challenge)
-        if refusal is not None:
-            return refusal
+        split = api_split(request, task.track.challenge).split
         return board_cache.api_response(
             request, board_cache.TASK, task.pk, split, lambda: _task_payload(task, split)
         )
@@ -177,22 +156,12 @@ class TrackLeaderboardApi(APIView):
         entries = TrackEntrySerializer(many=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
-        responses={
-            200: OutputSerializer,
-            **error_responses(
-                {
-                    400: "split is neither 'public' nor 'private'.",
-                    403: "The private board is hidden until the organizers reveal it.",
-                }
-            ),
-        },
+        parameters=[SPLIT_PARAMETER],
+        responses={200: OutputSerializer, **split_refusal_responses()},
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-        split, refusal = requested_split(request, track.challenge)
-        if refusal is not None:
-            return refusal
+        split = api_split(request, track.challenge).split
         return board_cache.api_response(
             request, board_cache.TRACK, track.pk, split, lambda: _track_payload(track, split)
         )

@@ -14,8 +14,7 @@ from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
-from . import cache as board_cache
-from . import selectors
+from . import board_cache, selectors
 from .models import LeaderboardEntry
 from .references import board_with_references
 

@@ -1,22 +1,24 @@
 """The boards' fast path: a public board for a reader without cookie or credentials, straight
-from Redis, in front of Django (issues 15 and 27, "deadline rush").
+from Redis, in front of Django (issues 15 and 27, "deadline rush"). The first of the board
+cache's layers: docs/board-cache.md says what each holds, under which key, what invalidates
+it and what it guarantees.
 
 A reader sending no ``Cookie`` and no ``Authorization`` header is anonymous whatever the
 session, CSRF and authentication middleware would find, and the public split of a board is
 the same for every anonymous reader. So the response a board view made for such a ``GET``
-is kept whole in Redis (:func:`store`, called by
-:class:`leaderboard.middleware.BoardFastPathMiddleware`, the first middleware, so that it
-keeps the headers every other middleware added), under a key of everything that request's
-answer depends on (:func:`key`), tied to the board's version. A later such ``GET`` or
-``HEAD`` with the same key is answered by :func:`answer`, one Redis round trip (a script
-that returns the stored response only while the board's version is unchanged, or while the
-grace lets an anonymous reader have it; see ``leaderboard/cache.py``):
+is kept whole in Redis (:func:`store`, called by :class:`BoardFastPathMiddleware`, the
+first middleware, so that it keeps the headers every other middleware added), under a key
+of everything that request's answer depends on (:func:`key`), tied to the board's version.
+A later such ``GET`` or ``HEAD`` with the same key is answered by :func:`answer`, one Redis
+round trip (a script that returns the stored response only while the board's version is
+unchanged, or while the grace lets an anonymous reader have it, the rule of
+``leaderboard/board_cache.py``):
 
 - by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
   ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost
   the web a Redis call and the bytes, not the middleware chain;
-- by the middleware itself otherwise (Django's test client, a server run without the
-  wrapper), with the same :func:`answer`.
+- by :class:`BoardFastPathMiddleware` otherwise (Django's test client, a server run
+  without the wrapper), with the same :func:`answer`.
 
 Every answer carries the stored headers (``X-Content-Type-Options``, ``Referrer-Policy``,
 ``X-Frame-Options``, ``Vary``... as Django made them for that key) and, per request, a
@@ -48,7 +50,7 @@ from django.utils.http import parse_etags
 from challenge_platform.middleware import policy_for_view
 from challenge_platform.security import new_nonce
 
-from . import cache as board_cache
+from . import board_cache
 
 # URL names of the boards served this way (pages and API; not the CSV exports).
 FAST_ROUTES = frozenset(
@@ -148,11 +150,11 @@ _script = None
 
 def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
     global _script
-    client = board_cache._redis()
+    client = board_cache.redis_client()
     if _script is None:
         _script = client.register_script(_GET)
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    now, before = board_cache._windows()
+    now, before = board_cache.churn_windows()
     args = [repr(board_cache.now()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
     hit = _script(keys=[stored_key], args=args, client=client)
     if not hit:
@@ -234,19 +236,19 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared
     mapping = {
-        "vkey": cache.make_key(board_cache._version_key(note.scope, note.pk)),
+        "vkey": cache.make_key(board_cache.version_key(note.scope, note.pk)),
         "version": str(note.version),
         "meta": json.dumps([response.status_code, headers, view_name]),
         "body": response.content,
         "at": repr(board_cache.now()),
-        "rendering": cache.make_key(board_cache._rendering_key(shared.recent)) if shared else "",
+        "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
     }
     stored_key = key(request.META)
     with contextlib.suppress(*board_cache.UNAVAILABLE):
         if not _variant_admitted(note, stored_key):
             return False
-        pipe = board_cache._redis().pipeline(transaction=True)
+        pipe = board_cache.redis_client().pipeline(transaction=True)
         pipe.delete(stored_key)
         pipe.hset(stored_key, mapping=mapping)
         pipe.expire(stored_key, timeout)
@@ -263,7 +265,7 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     page; past it, such reads are answered by Django (from the board's own cache)."""
     members = cache.make_key(f"leaderboard:fast-variants:{note.scope}:{note.pk}")
     now = board_cache.now()
-    pipe = board_cache._redis().pipeline(transaction=True)
+    pipe = board_cache.redis_client().pipeline(transaction=True)
     pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)
     pipe.zadd(members, {stored_key: now})
     pipe.zcard(members)
@@ -272,7 +274,7 @@ def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     if size <= MAX_VARIANTS:
         return True
     if added:
-        board_cache._redis().zrem(members, stored_key)
+        board_cache.redis_client().zrem(members, stored_key)
     return False
 
 
@@ -305,3 +307,22 @@ class BoardFastPathApp:
 
 def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
+
+
+class BoardFastPathMiddleware:
+    """The fast path inside Django: the first middleware. It keeps a board's response made
+    for an anonymous read for the fast path, after every other middleware added its headers
+    (:func:`store`), and answers such a read from the stored response when the WSGI wrapper
+    in front of Django (:class:`BoardFastPathApp`) did not: Django's test client, a server
+    run without it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found = answer(request.META)
+        if found is not None:
+            return as_response(found)
+        response = self.get_response(request)
+        store(request, response)  # with its validators, if a board view noted it
+        return response

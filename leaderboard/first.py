@@ -28,7 +28,7 @@ from datasets.models import Task
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
 from scoring.models import Submission
 
-from . import cache as board_cache
+from . import board_cache
 from .boards import track_board_cached
 from .first_samples import N_RESAMPLES, task_samples
 from .models import LeaderboardEntry

@@ -9,8 +9,7 @@ from __future__ import annotations
 from challenge_platform import hooks
 from challenge_platform.models import Track
 from datasets.models import Task
-from leaderboard import cache as board_cache
-from leaderboard import services
+from leaderboard import board_cache, services
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:

@@ -6,11 +6,9 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 
-from challenge_platform.models import Challenge, Team, Track
-from challenge_platform.selectors import is_organizer
+from challenge_platform.models import Team, Track
 from common.svg import Series
 from datasets.models import Task
 from kinds import kind_get, metric_info
@@ -19,36 +17,11 @@ from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
 from scoring.models import Submission, SubmissionStatus
 
-from . import cache as board_cache
+from . import board_cache
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
 HISTORY_TEAMS = 8
-
-
-def private_visible(*, challenge: Challenge, user: User | AnonymousUser) -> bool:
-    """Private scores: organizers always; participants once revealed (by action or time)."""
-    return is_organizer(user) or challenge.private_visible()
-
-
-class SplitRefused(Exception):
-    """A ``?split=`` that cannot be shown: ``status`` 400 (unknown) or 403 (not revealed)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def split_requested(*, value: str | None, challenge: Challenge, user: User | AnonymousUser) -> str:
-    """The split a page or API call asked for (public by default), or :class:`SplitRefused`:
-    the one parser of ``?split=`` for the leaderboard's pages, CSV exports and API."""
-    split = value if value is not None else Split.PUBLIC
-    if split not in (Split.PUBLIC, Split.PRIVATE):
-        raise SplitRefused("split must be 'public' or 'private'.", 400)
-    if split == Split.PRIVATE and not private_visible(challenge=challenge, user=user):
-        raise SplitRefused("The private leaderboard is hidden until the organizers reveal it.", 403)
-    return split
 
 
 def leaderboard_for_task(*, task: Task, split: str = Split.PUBLIC) -> list[LeaderboardEntry]:

@@ -7,6 +7,8 @@ number of submissions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from kinds import kind_get, metric_info
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
+    RankedEntry,
     SubmissionInput,
     private_entries,
     rank_entries,
@@ -32,8 +35,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import cache as board_cache
-from . import coalesce
+from . import board_cache, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
@@ -144,7 +146,7 @@ def task_leaderboard_refresh(
     held until it commits, so a refresh that waited for it made every scoring of the task
     wait for the one before (about 2.5 scorings a second in the deadline rush). A refresh
     that finds the turn taken therefore does not wait: once its own change is committed it
-    counts a request for its team (``coalesce.refresh_requested``), and the refresh holding
+    counts a request for its team (``refresh_turns.refresh_requested``), and the refresh holding
     the turn runs again after its commit, for the pending teams, when the count moved while
     it ran (it read the count before the board). So the board shows a score at the latest
     one refresh after its commit; a burst of scorings costs one refresh per turn, not one
@@ -169,7 +171,7 @@ _SKIPPED = object()
 _REFRESH_LOCK = 0x4C42  # "LB"
 
 
-def _teams(turn: coalesce.Turn | None, team_id: int | None) -> set[int] | None:
+def _teams(turn: refresh_turns.Turn | None, team_id: int | None) -> set[int] | None:
     """The teams a rebuild recomputes: ``team_id``'s change and the pending requests (None:
     all). Without Redis, a refresh that found the turn taken rebuilds after its commit."""
     if team_id is None:
@@ -180,7 +182,7 @@ def _teams(turn: coalesce.Turn | None, team_id: int | None) -> set[int] | None:
 def _take_turn(task_id: int, *, wait: bool) -> Any:
     """Take the task's refresh turn until the transaction ends (a PostgreSQL advisory lock;
     SQLite runs one writer at a time anyway), waiting for it or not: ``_SKIPPED`` when it is
-    taken, else the :class:`coalesce.Turn` read once it is held (None when Redis cannot be
+    taken, else the :class:`refresh_turns.Turn` read once it is held (None when Redis cannot be
     reached: there is then nobody to pass a turn on to, and a skipped refresh waits after
     its commit)."""
     if connection.vendor == "postgresql":
@@ -191,29 +193,29 @@ def _take_turn(task_id: int, *, wait: bool) -> Any:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_REFRESH_LOCK, task_id])
                 if not cursor.fetchone()[0]:
                     return _SKIPPED
-    return None if wait else coalesce.refresh_generation(task_id)
+    return None if wait else refresh_turns.refresh_generation(task_id)
 
 
 def _refresh_again(
     task_id: int,
     bootstrap: bool,
     *,
-    turn: coalesce.Turn | None = None,
+    turn: refresh_turns.Turn | None = None,
     requested_by: int | None = None,
 ) -> None:
     """After a commit. A refresh that found the turn taken (``requested_by``: its team, or
     None for any) counts its request; the holder marks the requests its rebuild covered and
     rebuilds again (the pending teams) while requests came during the last one. A turn found
     taken passes the work on to its holder."""
-    if turn is None and not coalesce.refresh_requested(task_id, requested_by):
+    if turn is None and not refresh_turns.refresh_requested(task_id, requested_by):
         with transaction.atomic():  # no Redis: wait for the turn
             _take_turn(task_id, wait=True)
             _rebuild(task_id, bootstrap=bootstrap)
         return
     while True:
         if turn is not None:
-            coalesce.refresh_covered(task_id, turn.pending)
-            if coalesce.refresh_settled(task_id, turn.seen):
+            refresh_turns.refresh_covered(task_id, turn.pending)
+            if refresh_turns.refresh_settled(task_id, turn.seen):
                 return
         with transaction.atomic():
             turn = _take_turn(task_id, wait=False)
@@ -225,9 +227,9 @@ def _refresh_again(
 
 
 def boards_behind_refresh() -> int:
-    """Refresh the boards with a request no refresh has read (``coalesce.refreshes_behind``);
+    """Refresh the boards with a request no refresh has read (``refresh_turns.refreshes_behind``);
     returns how many."""
-    behind = coalesce.refreshes_behind()
+    behind = refresh_turns.refreshes_behind()
     for task_id in behind:
         logger.info("the board of task %s is behind its requests; refreshing it", task_id)
         task_leaderboard_refresh(task_id=task_id)
@@ -235,130 +237,203 @@ def boards_behind_refresh() -> int:
 
 
 def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) -> None:
-    """The refresh itself, in the turn's transaction: the whole board, or with ``teams`` those
-    teams' entries (the others as stored, ranked again)."""
+    """The refresh itself, in the turn's transaction: the whole board
+    (:func:`_board_whole`), or with ``teams`` those teams' entries, the others as stored and
+    ranked again (:func:`_board_teams`); then only what changed is written
+    (:func:`_board_write`)."""
     task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is None:
         return  # deleted meanwhile
-    challenge = task.track.challenge
+    rebuilt = _board_whole(task) if teams is None else _board_teams(task, teams)
+    if not _board_write(task, rebuilt, bootstrap=bootstrap):
+        return  # nothing changed (a refresh run again for a change already shown)
+    try:
+        cache.delete(history_cache_key(task.pk))
+    except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
+        logger.warning("the history chart of task %s was not invalidated", task.pk)
+
+
+EntryKey = tuple[int, str]  # (team id, split): one entry of a board
+
+
+@dataclass
+class _Rebuilt:
+    """A rebuild before it is written: ``rows``, the entries computed from submissions
+    (plain values; only the rows written become model instances); ``stored``, the stored
+    entries they replace or match, by :data:`EntryKey` (what is left of them once the rows
+    are matched is no longer on the board); ``moved``, stored entries of other teams that
+    only change place (id, rank, position); ``track_changed``, whether one of those moves
+    changed a rank (the track's board reads it)."""
+
+    rows: list[dict]
+    stored: dict[EntryKey, dict]
+    moved: list[tuple[int, int | None, int]] = field(default_factory=list)
+    track_changed: bool = False
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """The submissions a rebuild ranks: the ranking core's inputs, each one's scores (by
+    submission id), and each team's count and last time (by team id)."""
+
+    inputs: list[SubmissionInput]
+    scores: dict[int, dict | None]
+    counts: dict[int, tuple[int, Any]]
+
+
+def _board_whole(task: Task) -> _Rebuilt:
+    """Every entry of the board computed from every submission it ranks."""
+    stored = _stored_entries(task).values("id", *ENTRY_FIELDS)
+    scored = _scored(task, ranked_submissions(task=task))
+    ranked = _ranked(task, _selected(task, scored))
+    rows = [_entry_row(task, split, r, scored) for split, board in ranked.items() for r in board]
+    return _Rebuilt(rows=rows, stored=_by_key(stored))
+
+
+def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
+    """The entries of ``teams`` computed from their submissions; the other teams' entries as
+    stored, ranked again around them (moved when their place changes), instead of reading
+    every submission of the task (which grows through a rush)."""
+    stored = _stored_entries(task)
+    # The other teams' entries only move: their ranking fields are read, not the rest
+    # (decoding every field of a 300-team board's 600 rows was a fifth of a scoring's time in
+    # the rush's profile); the changed teams' rows whole, to compare.
+    others = _by_key(stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS))
+    changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
+    scored = _scored(task, ranked_submissions(task=task).filter(team_id__in=teams))
+    selected = _selected(task, scored)
+    higher = task_higher_is_better(task)
+    for split, entries in selected.items():
+        entries += [
+            _stored_entry(entry, higher) for (_, on), entry in others.items() if on == split
+        ]
+    rebuilt = _Rebuilt(rows=[], stored=changed)
+    for split, board in _ranked(task, selected).items():
+        for r in board:
+            if r.entry.team_id in teams:
+                rebuilt.rows.append(_entry_row(task, split, r, scored))
+                continue
+            old = others.pop((r.entry.team_id, split))
+            if (old["rank"], old["position"]) != (r.rank, r.position):
+                # Shifted by another team's score: updated where it is (a better score
+                # shifts every entry below it).
+                rebuilt.moved.append((old["id"], r.rank, r.position))
+                rebuilt.track_changed = rebuilt.track_changed or old["rank"] != r.rank
+    return rebuilt
+
+
+def _stored_entries(task: Task) -> QuerySet[LeaderboardEntry]:
     # Ordered by place, not by the model's ordering (which joins the task, its track and
     # challenge to sort by the task): exact ties keep their places.
-    stored = LeaderboardEntry.objects.filter(task=task).order_by("split", "position")
-    if teams is None:
-        current = {(e["team_id"], e["split"]): e for e in stored.values("id", *ENTRY_FIELDS)}
-    else:
-        # The other teams' entries only move: their ranking fields are read, not the rest
-        # (decoding every field of a 300-team board's 600 rows was a fifth of a scoring's
-        # time in the rush's profile); the changed teams' rows whole, to compare.
-        current = {
-            (e["team_id"], e["split"]): e
-            for e in stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS)
-        }
-        current.update(
-            ((e["team_id"], e["split"]), e)
-            for e in stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS)
-        )
-    submissions = ranked_submissions(task=task)
-    if teams is not None:
-        submissions = submissions.filter(team_id__in=teams)
-    # Plain values, not model instances: this runs in every scoring's transaction.
+    return LeaderboardEntry.objects.filter(task=task).order_by("split", "position")
+
+
+def _by_key(entries: Iterable[dict]) -> dict[EntryKey, dict]:
+    return {(e["team_id"], e["split"]): e for e in entries}
+
+
+def _stored_entry(entry: dict, higher_is_better: bool) -> EntryInput:
+    """Another team's stored entry, to rank again (its payload: the stored row)."""
+    return EntryInput(
+        team_id=entry["team_id"],
+        is_baseline=entry["is_baseline"],
+        score=entry["score"],
+        submitted_at=entry["best_submitted_at"],
+        payload=entry,
+        higher_is_better=higher_is_better,
+    )
+
+
+def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
+    """``submissions`` as the ranking core's inputs, read as plain values (not model
+    instances: this runs in every scoring's transaction)."""
     rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
     higher = task_higher_is_better(task)
     inputs = [_input(higher, *row[:-1]) for row in rows]
-    scores_of = {row[0]: row[-1] for row in rows}
     # A team's count and last time are of the submissions the board ranks (scored, not
     # hidden, before the end): queued or failed ones are not results. Every outcome that
     # changes them (a score, a hide or restore, a rescore) calls this refresh.
-    counts: dict[int, tuple[int, object]] = {}
+    counts: dict[int, tuple[int, Any]] = {}
     for s in inputs:
         n, last = counts.get(s.team_id, (0, None))
         counts[s.team_id] = (n + 1, max(last, s.submitted_at) if last else s.submitted_at)
+    return _Scored(inputs=inputs, scores={row[0]: row[-1] for row in rows}, counts=counts)
 
-    selected = {
-        Split.PUBLIC: select_team_best(inputs, split="public"),
-        Split.PRIVATE: private_entries(inputs, max_final=challenge.max_final_selections),
+
+def _selected(task: Task, scored: _Scored) -> dict[str, list[EntryInput]]:
+    """Each split's entries of the scored teams: their best public submission; on the
+    private split, the best of their final selection."""
+    max_final = task.track.challenge.max_final_selections
+    return {
+        Split.PUBLIC: select_team_best(scored.inputs, split="public"),
+        Split.PRIVATE: private_entries(scored.inputs, max_final=max_final),
     }
-    if teams is not None:  # the other teams' entries as stored (payload: the stored row)
-        for split, entries in selected.items():
-            selected[split] = entries + [
-                EntryInput(
-                    team_id=e["team_id"],
-                    is_baseline=e["is_baseline"],
-                    score=e["score"],
-                    submitted_at=e["best_submitted_at"],
-                    payload=e,
-                    higher_is_better=higher,
-                )
-                for (team, on), e in current.items()
-                if on == split and team not in teams
-            ]
-    boards = {
-        split: rank_entries(entries, higher_is_better=higher) for split, entries in selected.items()
+
+
+def _ranked(
+    task: Task, selected: dict[str, list[EntryInput]]
+) -> dict[str, list[RankedEntry[EntryInput]]]:
+    higher = task_higher_is_better(task)
+    return {
+        split: rank_entries(entries, higher_is_better=higher)
+        for split, entries in selected.items()
     }
-    # Plain values (no model instances for the 600 rows of a 300-team board; only the rows
-    # written become entries).
-    new_rows = []
-    moved: list[tuple[int, int | None, int]] = []
-    track_changed = False
-    for split, ranked in boards.items():
-        for r in ranked:
-            if isinstance(r.entry.payload, dict):  # another team's entry: a new place only
-                old = current.pop((r.entry.team_id, split))
-                if (old["rank"], old["position"]) != (r.rank, r.position):
-                    # Shifted by another team's score: updated where it is (a better score
-                    # shifts every entry below it).
-                    moved.append((old["id"], r.rank, r.position))
-                    track_changed = track_changed or old["rank"] != r.rank
+
+
+def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: _Scored) -> dict:
+    """The stored values of a recomputed entry (the intervals and flips come later, from the
+    bootstrap job)."""
+    sub = ranked.entry.payload
+    n, last = scored.counts.get(sub.team_id, (0, None))
+    return {
+        **UNSCORED_FIELDS,
+        "task_id": task.pk,
+        "team_id": sub.team_id,
+        "split": split,
+        "submission_id": sub.id,
+        "score": ranked.entry.score,
+        "metrics": (scored.scores[sub.id] or {}).get(split, {}),
+        "rank": ranked.rank,
+        "position": ranked.position,
+        "is_baseline": ranked.entry.is_baseline,
+        "submission_count": n,
+        "last_submission_at": last,
+        "best_submitted_at": sub.submitted_at,
+    }
+
+
+def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
+    """Write what changed of ``rebuilt``: a score moves one team and shifts a few others,
+    while rewriting the whole board (600 rows for 300 teams) took most of a scoring's time
+    in the deadline rush. Then the board's cache, intervals and listeners hear of it. False
+    when nothing changed."""
+    stored, moved, track_changed = rebuilt.stored, rebuilt.moved, rebuilt.track_changed
+    replaced, written = [], []
+    for row in rebuilt.rows:
+        old = stored.pop((row["team_id"], row["split"]), None)
+        if old is not None and old["submission_id"] == row["submission_id"]:
+            # Keep computed intervals for entries whose submission did not change.
+            row.update({name: old[name] for name in UNSCORED_FIELDS})
+            if _same(old, row, ENTRY_FIELDS):
                 continue
-            sub = r.entry.payload
-            n, last = counts.get(sub.team_id, (0, None))
-            new_rows.append(
-                {
-                    **UNSCORED_FIELDS,
-                    "task_id": task.pk,
-                    "team_id": sub.team_id,
-                    "split": split,
-                    "submission_id": sub.id,
-                    "score": r.entry.score,
-                    "metrics": (scores_of[sub.id] or {}).get(split, {}),
-                    "rank": r.rank,
-                    "position": r.position,
-                    "is_baseline": r.entry.is_baseline,
-                    "submission_count": n,
-                    "last_submission_at": last,
-                    "best_submitted_at": sub.submitted_at,
-                }
-            )
+            if _same(old, row, UNMOVED_FIELDS):
+                # Shifted by another team's score: a new place, updated where it is.
+                moved.append((old["id"], row["rank"], row["position"]))
+                track_changed = track_changed or old["rank"] != row["rank"]
+                continue
+        if old is not None:
+            replaced.append(old["id"])
+        written.append(LeaderboardEntry(**row))
+        track_changed = track_changed or old is None or not _same(old, row, TRACK_FIELDS)
+    replaced += [e["id"] for e in stored.values()]  # teams no longer on the board
+    track_changed = track_changed or bool(stored)
     with transaction.atomic(savepoint=False):
-        # Write only the rows that changed: a score moves one team and shifts a few others,
-        # while rewriting the whole board (600 rows for 300 teams) took most of a scoring's
-        # time in the deadline rush.
-        replaced, written = [], []
-        for row in new_rows:
-            old = current.pop((row["team_id"], row["split"]), None)
-            if old is not None and old["submission_id"] == row["submission_id"]:
-                # Keep computed intervals for entries whose submission did not change.
-                row.update({name: old[name] for name in UNSCORED_FIELDS})
-                if _same(old, row, ENTRY_FIELDS):
-                    continue
-                if _same(old, row, UNMOVED_FIELDS):
-                    # Shifted by another team's score: a new place, updated where it is (a
-                    # better score shifts every entry below it).
-                    moved.append((old["id"], row["rank"], row["position"]))
-                    track_changed = track_changed or old["rank"] != row["rank"]
-                    continue
-            if old is not None:
-                replaced.append(old["id"])
-            written.append(LeaderboardEntry(**row))
-            track_changed = track_changed or old is None or not _same(old, row, TRACK_FIELDS)
-        replaced += [e["id"] for e in current.values()]  # teams no longer on the board
-        track_changed = track_changed or bool(current)
         if replaced:
             LeaderboardEntry.objects.filter(pk__in=replaced).delete()
         _entries_move(moved)
         LeaderboardEntry.objects.bulk_create(written)
         if not (replaced or moved or written):
-            return  # nothing changed (a refresh run again for a change already shown)
+            return False
         if bootstrap:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
@@ -367,10 +442,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
             task_id=task.pk, track_id=task.track_id if track_changed else None
         )
         hooks.emit(hooks.BoardRefreshed(task_id=task.pk))
-    try:
-        cache.delete(history_cache_key(task.pk))
-    except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
-        logger.warning("the history chart of task %s was not invalidated", task.pk)
+    return True
 
 
 # Every stored field of an entry but its id; and those the track's board reads
@@ -429,7 +501,7 @@ def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
 def _publish_bootstrap(task_name: str, task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
-    coalesce.request(
+    interval_jobs.request(
         task_id,
         lambda countdown: lifecycle.publish(task_name, countdown=countdown, task_id=task_id),
     )
@@ -438,7 +510,7 @@ def _publish_bootstrap(task_name: str, task_id: int) -> None:
 def leaderboard_bootstrap_run(*, task_id: int) -> int:
     """The bootstrap job: compute unless a run of the same task is under way (it will
     re-run) or nothing changed since the last one; returns the computations made."""
-    return coalesce.run(
+    return interval_jobs.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
         lambda countdown: lifecycle.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),

@@ -24,5 +24,5 @@ def bootstrap_task_leaderboard(*, task_id: int) -> None:
 def refresh_lagging_boards() -> int:
     """The beat's check that no board stays behind a committed score: a refresh that found
     its task's turn taken leaves the board to the holder, which may have died between its
-    commit and its second look (``leaderboard.coalesce``). Returns the boards refreshed."""
+    commit and its second look (``leaderboard.refresh_turns``). Returns the boards refreshed."""
     return boards_behind_refresh()

@@ -14,7 +14,7 @@ time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,8 +23,8 @@ from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Track
+from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 
-from .api import requested_split
 from .benchmark import (
     decomposition_payload,
     frontier_payload,
@@ -148,23 +148,16 @@ class TrackTransferApi(APIView):
 
     @extend_schema(
         operation_id="track_transfer",
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
+        parameters=[SPLIT_PARAMETER],
         responses={
             200: OutputSerializer,
-            **error_responses(
-                {
-                    400: "split is neither 'public' nor 'private'.",
-                    403: "The private rows are hidden until the organizers reveal them.",
-                    404: "No such track.",
-                }
-            ),
+            **split_refusal_responses(),
+            **error_responses({404: "No such track."}),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-        split, refusal = requested_split(request, track.challenge)
-        if refusal is not None:
-            return refusal
+        split = api_split(request, track.challenge).split
         return Response(transfer_payload(transfer_matrix(track=track, split=split)))
 
 

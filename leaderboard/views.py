@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 
 from challenge_platform.models import Track
+from challenge_platform.split_access import ReaderSplit, page_split
 from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import cache as board_cache
-from . import selectors
+from . import board_cache, selectors
 from .benchmark import transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
@@ -28,16 +28,6 @@ from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
 from .transfer import transfer_matrix
 
 
-def _split(request: HttpRequest, challenge) -> str:
-    """The asked-for split; a page hides what it cannot show (404, not 400/403)."""
-    try:
-        return selectors.split_requested(
-            value=request.GET.get("split"), challenge=challenge, user=request.user
-        )
-    except selectors.SplitRefused as refused:
-        raise Http404(refused.message) from None
-
-
 def _task_board(task: Task, split: str) -> TaskBoard:
     """The task board with its references (shared by every viewer allowed ``split``)."""
     return task_board_cached(task=task, split=split)
@@ -47,14 +37,21 @@ def _track_board(track: Track, split: str) -> selectors.TrackBoard:
     return track_board_cached(track=track, split=split)
 
 
-def _page(request: HttpRequest, scope: str, pk: int, challenge, split: str, render):
+def _page(request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSplit, render):
     """``board_cache.page`` with what the page shows of the private split: whether it links
     to it, and until when a shared page may be kept as it is (the scheduled reveal)."""
-    link = selectors.private_visible(challenge=challenge, user=request.user)
     until = None
     if not challenge.private_visible() and challenge.reveal_at is not None:
         until = challenge.reveal_at.timestamp()
-    return board_cache.page(request, scope, pk, split, render, private_link=link, valid_until=until)
+    return board_cache.page(
+        request,
+        scope,
+        pk,
+        shown.split,
+        render,
+        private_link=shown.private_visible,
+        valid_until=until,
+    )
 
 
 def _metric_columns(task: Task, entries) -> list[str]:
@@ -68,19 +65,20 @@ def _metric_columns(task: Task, entries) -> list[str]:
 
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
-    split = _split(request, task.track.challenge)
+    shown = page_split(request, task.track.challenge)
     return _page(
         request,
         board_cache.TASK,
         task.pk,
         task.track.challenge,
-        split,
-        lambda: _task_page(request, task, split),
+        shown,
+        lambda: _task_page(request, task, shown),
     )
 
 
-def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
+def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResponse:
     challenge = task.track.challenge
+    split = shown.split
     board = _task_board(task, split)
     entries = board.rows
     metrics = _metric_columns(task, entries)
@@ -102,7 +100,7 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
             "split": split,
             "rows": rows,
             "metrics": metrics,  # names; the template shows each label and direction
-            "private_visible": selectors.private_visible(challenge=challenge, user=request.user),
+            "private_visible": shown.private_visible,
             "chart": mark_safe(chart),  # noqa: S308 - built by common.svg, which escapes all text
             "tied_any": any(e.tied_with_best for e in entries),
             "flips": board.flips,
@@ -115,7 +113,7 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
 
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
-    split = _split(request, task.track.challenge)
+    split = page_split(request, task.track.challenge).split
     entries = _task_board(task, split).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
@@ -164,18 +162,19 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    split = _split(request, track.challenge)
+    shown = page_split(request, track.challenge)
     return _page(
         request,
         board_cache.TRACK,
         track.pk,
         track.challenge,
-        split,
-        lambda: _track_page(request, track, split),
+        shown,
+        lambda: _track_page(request, track, shown),
     )
 
 
-def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
+def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpResponse:
+    split = shown.split
     board = _track_board(track, split)
     first = track_first(track=track, split=split)
     rows = [
@@ -210,9 +209,7 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
                 (t, kind_get(t.kind).track_note) for t in board.tasks if kind_get(t.kind).track_note
             ],
             "prize_ineligible": board.prize_ineligible,
-            "private_visible": selectors.private_visible(
-                challenge=track.challenge, user=request.user
-            ),
+            "private_visible": shown.private_visible,
         },
     )
 
@@ -221,7 +218,8 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9);
     public like the track's board, the private split only for whom it may show."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    split = _split(request, track.challenge)
+    shown = page_split(request, track.challenge)
+    split = shown.split
     matrix = transfer_matrix(track=track, split=split)
     page = transfer_page_parts(matrix)
     return render(
@@ -237,16 +235,14 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
             "frontier": page.frontier,
             "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
-            "private_visible": selectors.private_visible(
-                challenge=track.challenge, user=request.user
-            ),
+            "private_visible": shown.private_visible,
         },
     )
 
 
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-    split = _split(request, track.challenge)
+    split = page_split(request, track.challenge).split
     board = _track_board(track, split)
     header = [
         "position",

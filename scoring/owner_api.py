@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
+from challenge_platform.split_access import private_visible
 from datasets.forms import staged_upload, too_big_message
 from datasets.models import Task, TaskVersion
 from datasets.selectors import task_manage_refusal
@@ -77,7 +78,7 @@ class TaskSubmissionListApi(generics.ListAPIView):
     def get_queryset(self):
         task = managed_task_or_refuse(self.request, self.kwargs["slug"])
         challenge = task.track.challenge
-        if not self.request.user.is_staff and not challenge.private_visible():
+        if not private_visible(challenge=challenge, user=self.request.user):
             raise NotTaskOwner(
                 {
                     "code": "not_revealed",

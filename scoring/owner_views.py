@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from challenge_platform.split_access import private_visible
 from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
 from datasets.selectors import task_manage_refusal
@@ -68,7 +69,7 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#{section.key}"
         )
     challenge = task.track.challenge
-    revealed = request.user.is_staff or challenge.private_visible()
+    revealed = private_visible(challenge=challenge, user=request.user)
     submissions = (
         Submission.objects.filter(task=task, team__is_hidden=False)
         .select_related("team")

@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
 from challenge_platform.api.fields import StrictFormBooleanField
-from challenge_platform.selectors import is_organizer
+from challenge_platform.split_access import private_visible
+from common.splits import SHOWN_ORDER
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
 from scoring.reference_selectors import (
@@ -59,7 +60,7 @@ class ReferenceOutputSerializer(serializers.Serializer):
     def _private(self, reference: Reference) -> bool:
         """Private scores as for submissions: organizers always, others after the reveal."""
         user = self.context["request"].user
-        return is_organizer(user) or reference.task.track.challenge.private_visible()
+        return private_visible(challenge=reference.task.track.challenge, user=user)
 
     def _withheld(self, reference: Reference) -> bool:
         return reference_scores_sealed(reference=reference, user=self.context["request"].user)
@@ -85,7 +86,7 @@ class ReferenceOutputSerializer(serializers.Serializer):
         if self._withheld(reference):
             return {}
         scores = reference.scores or {}
-        splits = ("public", "private", "all") if self._private(reference) else ("public",)
+        splits = SHOWN_ORDER if self._private(reference) else ("public",)
         return {split: scores[split] for split in splits if split in scores}
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from challenge_platform.models import Team
 from challenge_platform.selectors import is_organizer
+from challenge_platform.split_access import private_visible
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
@@ -41,7 +42,7 @@ def submission_get(*, user: User, submission_pk: int) -> Submission | None:
 
 def private_scores_visible(*, submission: Submission, user: User) -> bool:
     """Private and all-rows scores: for organizers always, for others once revealed."""
-    return is_organizer(user) or submission.task.track.challenge.private_visible()
+    return private_visible(challenge=submission.task.track.challenge, user=user)
 
 
 def submission_visible_scores(*, submission: Submission, user: User) -> dict[str, dict]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,9 +12,10 @@ from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge
+from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
+from common.splits import BOARD_SPLITS
 from datasets.models import Task
 from kinds import metric_direction
-from leaderboard.selectors import private_visible
 
 from . import selectors
 
@@ -74,7 +75,7 @@ class ChallengeStandingsApi(APIView):
             "of the sealed snapshot published at the reveal.",
         )
         split = serializers.ChoiceField(
-            choices=["public", "private"],
+            choices=list(BOARD_SPLITS),
             help_text="The split the entries are ranked on: public until the reveal.",
         )
         revealed = serializers.BooleanField(
@@ -115,30 +116,16 @@ class PostChallengeLeaderboardApi(APIView):
         entries = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"], required=False)],
+        parameters=[SPLIT_PARAMETER],
         responses={
             200: OutputSerializer,
-            **error_responses(
-                {
-                    400: "Unknown split.",
-                    403: "The private split is not revealed yet.",
-                    404: "No such task.",
-                }
-            ),
+            **split_refusal_responses(),
+            **error_responses({404: "No such task."}),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
         task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
-        split = request.query_params.get("split", "public")
-        if split not in ("public", "private"):
-            return Response({"detail": "split must be 'public' or 'private'."}, status=400)
-        if split == "private" and not private_visible(
-            challenge=task.track.challenge, user=request.user
-        ):
-            return Response(
-                {"detail": "The private split is hidden until the organizers reveal it."},
-                status=403,
-            )
+        split = api_split(request, task.track.challenge).split
         rows = selectors.post_challenge_board(task=task, split=split)
         return Response(
             {

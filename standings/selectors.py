@@ -9,11 +9,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from challenge_platform.models import Challenge, Team, Track
+from challenge_platform.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
-from leaderboard.selectors import private_visible
 from leaderboard.services import submission_inputs
 
 from .core import top_entries

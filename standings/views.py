@@ -11,8 +11,8 @@ from django.utils import timezone
 from challenge_platform.markdown import markdown_html
 from challenge_platform.models import Team, Track
 from challenge_platform.selectors import is_organizer, user_is_member
+from challenge_platform.split_access import page_split
 from datasets.models import Task
-from leaderboard.selectors import private_visible
 
 from . import selectors, services
 from .forms import WriteupForm
@@ -125,11 +125,8 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
     challenge = task.track.challenge
-    split = request.GET.get("split", "public")
-    if split not in ("public", "private"):
-        raise Http404("unknown split")
-    if split == "private" and not private_visible(challenge=challenge, user=request.user):
-        raise Http404("the private split is not revealed yet")
+    shown = page_split(request, challenge)
+    split = shown.split
     return render(
         request,
         "standings/post_challenge.html",
@@ -139,6 +136,6 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "split": split,
             "rows": selectors.post_challenge_board(task=task, split=split),
             "ended": timezone.now() >= challenge.end,
-            "private_visible": private_visible(challenge=challenge, user=request.user),
+            "private_visible": shown.private_visible,
         },
     )

@@ -75,7 +75,7 @@ MIDDLEWARE = [
     # Public boards for readers without cookie or credentials, kept with the headers every
     # other middleware adds, and answered from one Redis round trip (leaderboard/fastpath.py;
     # in front of Django by WSGI_MIDDLEWARE below).
-    "leaderboard.middleware.BoardFastPathMiddleware",
+    "leaderboard.fastpath.BoardFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
     "challenge_platform.middleware.RejectNulCharactersMiddleware",
@@ -285,17 +285,17 @@ CACHES = {
     "board_rows": BOARD_ROWS_CACHE,
 }
 # Boards (task and track, pages and API) read from the cache above under versioned keys
-# (leaderboard/cache.py); BOARD_CACHE=0 reads the database on every request.
+# (leaderboard/board_cache.py); BOARD_CACHE=0 reads the database on every request.
 BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 # An anonymous reader (no session, no credentials) may get a board computed up to this many
 # seconds ago (plus one render) although it changed since, while the board is in a rush:
 # changed at least BOARD_CACHE_GRACE_CHANGES times in the last one or two such windows. A
-# quiet board, and every board for participants, is read fresh (0: always; leaderboard/cache.py).
+# quiet board, and every board for participants, is read fresh (0: always; docs/board-cache.md).
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
-# seconds in a burst of scorings (leaderboard/coalesce.py); 0 recomputes after every refresh.
+# seconds in a burst of scorings (leaderboard/interval_jobs.py); 0 recomputes after every refresh.
 BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 # While submissions are queued for scoring, that computation waits (looking again every 2 s)
 # for up to this many seconds, then runs however busy the workers are (0: never waits).

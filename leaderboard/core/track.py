@@ -109,13 +109,6 @@ def track_standings(
         raise ValueError("task slugs must be distinct")
     baselines = set(baseline_team_ids)
     tie_break_at = tie_break_at or {}
-
-    teams: dict[TeamId, None] = {}
-    for slug in task_slugs:
-        for team_id, score in per_task.get(slug, {}).items():
-            if is_scored(score):
-                teams.setdefault(team_id, None)
-
     ranks_per_task = {
         slug: dict(task_ranks[slug])
         if task_ranks is not None and slug in task_ranks
@@ -124,40 +117,72 @@ def track_standings(
         )
         for slug in task_slugs
     }
+    rows = [
+        _team_row(team_id, task_slugs, per_task, values, ranks_per_task, baselines)
+        for team_id in _scored_teams(task_slugs, per_task)
+    ]
+    rows.sort(key=lambda row: _track_order(row, tie_break_at.get(row.team_id)))
+    return _numbered(rows)
 
-    rows: list[tuple[tuple[float, tuple[int] | tuple[int, datetime], str], TrackRow]] = []
-    for team_id in teams:
-        scores: dict[str, float | None] = {}
-        for slug in task_slugs:
-            value = per_task.get(slug, {}).get(team_id)
-            scores[slug] = value if is_scored(value) else None
-        missing = tuple(slug for slug, value in scores.items() if value is None)
-        counted = [
-            scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
-            for slug in task_slugs
-            if scores[slug] is not None
-        ]
-        mean = math.fsum(v for v in counted if v is not None and is_scored(v)) / len(task_slugs)
-        at = tie_break_at.get(team_id)
-        row = TrackRow(
-            position=0,
-            rank=None,
-            team_id=team_id,
-            is_baseline=team_id in baselines,
-            mean_score=mean,
-            task_scores=scores,
-            task_ranks={slug: ranks_per_task[slug].get(team_id) for slug in task_slugs},
-            missing=missing,
-        )
-        # (0, at) sorts before (1,): a missing timestamp is never compared with a datetime.
-        at_key: tuple[int] | tuple[int, datetime] = (1,) if at is None else (0, at)
-        rows.append(((-mean, at_key, str(team_id)), row))
 
-    rows.sort(key=lambda item: item[0])
+def _scored_teams(
+    task_slugs: Sequence[str], per_task: Mapping[str, Mapping[TeamId, float | None]]
+) -> list[TeamId]:
+    """The teams with a score on at least one of the tasks, in first-seen order."""
+    teams: dict[TeamId, None] = {}
+    for slug in task_slugs:
+        for team_id, score in per_task.get(slug, {}).items():
+            if is_scored(score):
+                teams.setdefault(team_id, None)
+    return list(teams)
 
+
+def _team_row(
+    team_id: TeamId,
+    task_slugs: Sequence[str],
+    per_task: Mapping[str, Mapping[TeamId, float | None]],
+    values: Mapping[str, Mapping[TeamId, float | None]] | None,
+    ranks_per_task: Mapping[str, Mapping[TeamId, int | None]],
+    baselines: Collection[TeamId],
+) -> TrackRow:
+    """One team's row, not yet placed: its scores, missing tasks and mean track value."""
+    scores: dict[str, float | None] = {}
+    for slug in task_slugs:
+        value = per_task.get(slug, {}).get(team_id)
+        scores[slug] = value if is_scored(value) else None
+    counted = [
+        scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
+        for slug in task_slugs
+        if scores[slug] is not None
+    ]
+    return TrackRow(
+        position=0,
+        rank=None,
+        team_id=team_id,
+        is_baseline=team_id in baselines,
+        mean_score=math.fsum(v for v in counted if v is not None and is_scored(v))
+        / len(task_slugs),
+        task_scores=scores,
+        task_ranks={slug: ranks_per_task[slug].get(team_id) for slug in task_slugs},
+        missing=tuple(slug for slug, value in scores.items() if value is None),
+    )
+
+
+def _track_order(
+    row: TrackRow, at: datetime | None
+) -> tuple[float, tuple[int] | tuple[int, datetime], str]:
+    """The sort key of the module docstring's order: best mean, then the earlier tie-break
+    time ((0, at) sorts before (1,): a missing timestamp is never compared with a
+    datetime), then ``str(team_id)``."""
+    at_key: tuple[int] | tuple[int, datetime] = (1,) if at is None else (0, at)
+    return (-row.mean_score, at_key, str(row.team_id))
+
+
+def _numbered(rows: list[TrackRow]) -> list[TrackRow]:
+    """Positions for every row in order; distinct ranks for the teams but the baselines."""
     standings: list[TrackRow] = []
     next_rank = 1
-    for position, (_, row) in enumerate(rows, start=1):
+    for position, row in enumerate(rows, start=1):
         rank: int | None = None
         if not row.is_baseline:
             rank = next_rank

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
-from leaderboard import cache as board_cache
+from leaderboard import board_cache
 from leaderboard.models import LeaderboardEntry
 from scoring.services import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
@@ -320,7 +320,7 @@ def test_while_a_new_version_renders_anonymous_readers_get_the_last_one_and_part
     for parts in (("api-json", "public"), ("page", "public", "0", page)):
         recent = board_cache._recent_key(board_cache.TASK, task.pk, *parts)
         # another request renders the new version
-        assert cache.add(board_cache._rendering_key(recent), 1)
+        assert cache.add(board_cache.rendering_key(recent), 1)
 
     for _ in range(2):  # not kept for the fast path either: the second read is the same
         assert "0.61" in shown(api) and "0.97" not in shown(api)
@@ -375,7 +375,7 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
 
 
 class FakeClock:
-    """The board cache's clock (``leaderboard.cache.time``), moved by the test: the grace
+    """The board cache's clock (``leaderboard.board_cache.time``), moved by the test: the grace
     and the rush windows are wall-clock seconds, which a loaded machine stretches."""
 
     def __init__(self, start: float) -> None:
@@ -532,10 +532,10 @@ def test_a_bump_moves_the_task_and_track_versions_and_restarts_a_lost_one_above_
     assert board_cache._version(board_cache.TRACK, 3) == track_v + 1
     for scope, pk in ((board_cache.TASK, 7), (board_cache.TRACK, 3)):
         churn = board_cache._churn_key(scope, pk)
-        counts = cache.get_many([churn + window for window in board_cache._windows()])
+        counts = cache.get_many([churn + window for window in board_cache.churn_windows()])
         assert sum(counts.values()) == 1, scope
 
-    cache.delete(board_cache._version_key(board_cache.TASK, 7))
+    cache.delete(board_cache.version_key(board_cache.TASK, 7))
     board_cache.bump(task_id=7, track_id=None)
     assert board_cache._version(board_cache.TASK, 7) > task_v + 1
     assert board_cache._version(board_cache.TRACK, 3) == track_v + 1  # not this bump's

@@ -22,8 +22,7 @@ from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
 from challenge_platform.wsgi import application
-from leaderboard import cache as board_cache
-from leaderboard import fastpath
+from leaderboard import board_cache, fastpath
 
 from .boards import FAST, refresh, shown, signed_in_viewers
 from .factories import scored
@@ -295,7 +294,7 @@ def test_a_reader_varying_the_query_cannot_fill_redis_with_copies_of_a_board(boa
     page = "/tasks/t1/leaderboard/"
     wsgi(page)
     assert not wsgi(page).django
-    client = board_cache._redis()
+    client = board_cache.redis_client()
     stored = lambda: len(client.keys("*leaderboard:fast:*"))  # noqa: E731
     before = stored()
     for n in range(fastpath.MAX_VARIANTS + 20):

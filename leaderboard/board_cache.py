@@ -1,4 +1,7 @@
-"""Boards served from the cache under versioned keys (issue 15, "deadline rush").
+"""The board cache: boards served from Redis under versioned keys (issue 15, "deadline rush").
+The second of the board cache's layers, behind the fast path (``leaderboard/fastpath.py``);
+docs/board-cache.md says what each layer holds, under which key, what invalidates it and
+what it guarantees, and how a request flows through them.
 
 A board's key holds a version counter of its task (or track) and what else changes the
 cached value (the split, the kind of value). A refresh of a task's entries, or new bootstrap
@@ -10,7 +13,7 @@ expire after ``BOARD_CACHE_SECONDS``.
 What is cached is the same for every viewer: the rows of one split, the API's JSON, and whole
 pages only as rendered for an anonymous visitor sending no cookie (:func:`page`). Who may see
 the private split is decided on every request *before* the cache is read
-(``selectors.split_requested``); for everyone else the page is rendered per request from the
+(``challenge_platform.split_access``); for everyone else the page is rendered per request from the
 cached rows (their name, staff links, messages, CSRF token). So one viewer's view is never
 served to another.
 
@@ -96,12 +99,12 @@ def enabled() -> bool:
     return bool(getattr(settings, "BOARD_CACHE", True)) and _in_redis()
 
 
-def _version_key(scope: str, pk: int) -> str:
+def version_key(scope: str, pk: int) -> str:
     return f"leaderboard:board-version:{scope}:{pk}"
 
 
 def _version(scope: str, pk: int) -> int:
-    key = _version_key(scope, pk)
+    key = version_key(scope, pk)
     value = cache.get(key)
     if value is None:
         # A counter lost (eviction, a new Redis) restarts from the clock, above any version
@@ -143,13 +146,13 @@ def _bump(boards: list[tuple[str, int]]) -> None:
     Redis (a script) after every scoring, instead of five per board through the cache API."""
     global _bump_script
     keys = []
-    window = _windows()[0]
+    window = churn_windows()[0]
     for scope, pk in boards:
         keys += [
-            cache.make_key(_version_key(scope, pk)),
+            cache.make_key(version_key(scope, pk)),
             cache.make_key(_churn_key(scope, pk) + window),
         ]
-    client = _redis()
+    client = redis_client()
     if _bump_script is None:
         _bump_script = client.register_script(_BUMP)
     _bump_script(keys=keys, args=[time.time_ns() // 1000, _churn_seconds()], client=client)
@@ -174,7 +177,7 @@ def _window_seconds() -> float:
     return max(settings.BOARD_CACHE_GRACE_SECONDS, 1.0)
 
 
-def _windows() -> tuple[str, str]:
+def churn_windows() -> tuple[str, str]:
     """The numbers of the current change-counting window and of the one before."""
     n = int(now() // _window_seconds())
     return str(n), str(n - 1)
@@ -189,7 +192,7 @@ def _hot(churn: str) -> bool:
     """Whether the board of ``churn`` (:func:`_churn_key`) changed at least
     ``BOARD_CACHE_GRACE_CHANGES`` times in this window and the one before: a board in a
     rush, where the grace pays. A quiet board is always read fresh."""
-    counts = cache.get_many([churn + window for window in _windows()])
+    counts = cache.get_many([churn + window for window in churn_windows()])
     return sum(int(n) for n in counts.values()) >= settings.BOARD_CACHE_GRACE_CHANGES
 
 
@@ -291,7 +294,7 @@ def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared 
     return value
 
 
-def _rendering_key(recent: str) -> str:
+def rendering_key(recent: str) -> str:
     """The lock of the reader rendering a new version of ``recent``'s value."""
     return f"{recent}:rendering"
 
@@ -324,7 +327,7 @@ def _recent_or_render(
     hot = _hot(shared.churn)
     if within and hot:
         return previous, True
-    rendering = _rendering_key(shared.recent)
+    rendering = rendering_key(shared.recent)
     if cache.add(rendering, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
         try:
             return _compute_and_keep(key, compute, shared), False
@@ -475,6 +478,6 @@ def _unnote_fast(request) -> None:
     django_request.board_fast_note = None
 
 
-def _redis():
+def redis_client():
     """The redis-py client behind Django's cache (the bump and the fast path are scripts)."""
     return cache._cache.get_client(write=True)

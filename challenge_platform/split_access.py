@@ -1,0 +1,126 @@
+"""Which split of a board a reader asked for and may see: the one home of ``?split=``.
+
+Every board that ranks the public and the private split (a task's, a track's, the transfer
+matrix, the post-challenge board; their pages, CSV exports and API) reads the reader's
+``?split=`` through :func:`reader_split`:
+
+- no ``split`` asks for the public split (:data:`DEFAULT_SPLIT`);
+- a value other than ``public`` or ``private`` is refused (:data:`UNKNOWN_SPLIT`, 400);
+- the private split is shown to organizers always and to everyone else once the challenge
+  reveals it (the organizers' action, or its ``reveal_at``): :func:`private_visible`;
+  before that it is refused (:data:`PRIVATE_HIDDEN`, 403).
+
+The API answers a refusal with ``{"detail", "code"}`` (:func:`api_split`); a page answers
+404 with the same message (:func:`page_split`): a page hides what it cannot show. The
+toggle between the two splits on a page is one template tag,
+``{% split_toggle %}`` (``challenge_platform/templatetags/split_toggle.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404, HttpRequest
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+
+from common.splits import BOARD_SPLITS
+
+from .api.errors import error_responses
+from .models import Challenge
+from .selectors import is_organizer
+
+PUBLIC, PRIVATE = BOARD_SPLITS
+DEFAULT_SPLIT = PUBLIC
+
+
+@dataclass(frozen=True)
+class SplitRefusal:
+    """Why a ``?split=`` cannot be shown: the HTTP status, the rule's code and the message."""
+
+    status: int
+    code: str
+    message: str
+
+
+UNKNOWN_SPLIT = SplitRefusal(400, "unknown_split", "split must be 'public' or 'private'.")
+PRIVATE_HIDDEN = SplitRefusal(
+    403, "private_not_revealed", "The private leaderboard is hidden until the organizers reveal it."
+)
+
+
+@dataclass(frozen=True)
+class ReaderSplit:
+    """The decision for one reader: the split to show (None when refused), whether this
+    reader may see the private split (a page then offers the toggle), and the refusal."""
+
+    split: str | None
+    private_visible: bool
+    refusal: SplitRefusal | None = None
+
+
+def private_visible(*, challenge: Challenge, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Private scores and boards: organizers always; everyone else once the challenge reveals
+    them (by the organizers' action or at its ``reveal_at``)."""
+    return is_organizer(user) or challenge.private_visible()
+
+
+def reader_split(
+    *, asked: str | None, challenge: Challenge, user: AbstractBaseUser | AnonymousUser
+) -> ReaderSplit:
+    """The split ``user`` asked for (``asked``, the raw ``?split=``; None: not given) and may
+    see on a board of ``challenge``, or the refusal: unknown values first, then the private
+    split before it is revealed to this reader."""
+    visible = private_visible(challenge=challenge, user=user)
+    split = DEFAULT_SPLIT if asked is None else asked
+    if split not in BOARD_SPLITS:
+        return ReaderSplit(None, visible, UNKNOWN_SPLIT)
+    if split == PRIVATE and not visible:
+        return ReaderSplit(None, visible, PRIVATE_HIDDEN)
+    return ReaderSplit(split, visible)
+
+
+class SplitRefused(APIException):
+    """An API refusal of ``?split=``: ``{"detail": message, "code": code}`` with its status."""
+
+    def __init__(self, refusal: SplitRefusal) -> None:
+        super().__init__({"detail": refusal.message, "code": refusal.code})
+        self.status_code = refusal.status
+
+
+def api_split(request: Request, challenge: Challenge) -> ReaderSplit:
+    """:func:`reader_split` for an API view; raises :class:`SplitRefused` (DRF answers it)."""
+    decided = reader_split(
+        asked=request.query_params.get("split"), challenge=challenge, user=request.user
+    )
+    if decided.refusal is not None:
+        raise SplitRefused(decided.refusal)
+    return decided
+
+
+def page_split(request: HttpRequest, challenge: Challenge) -> ReaderSplit:
+    """:func:`reader_split` for a page or a CSV export; raises 404 with the refusal's message
+    (a page hides what it cannot show)."""
+    decided = reader_split(asked=request.GET.get("split"), challenge=challenge, user=request.user)
+    if decided.refusal is not None:
+        raise Http404(decided.refusal.message)
+    return decided
+
+
+# What an API operation taking ``?split=`` documents (``extend_schema``).
+SPLIT_PARAMETER = OpenApiParameter(
+    "split",
+    str,
+    enum=list(BOARD_SPLITS),
+    required=False,
+    description="The split the board ranks: public (the default) or, once revealed, private.",
+)
+
+
+def split_refusal_responses() -> dict:
+    """The documented refusals of ``?split=``, for ``extend_schema(responses=...)``."""
+    return error_responses(
+        {refusal.status: refusal.message for refusal in (UNKNOWN_SPLIT, PRIVATE_HIDDEN)}
+    )
