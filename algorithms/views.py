@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from algorithms.forms import AlgorithmUploadForm
@@ -65,12 +68,16 @@ def algorithm_upload(request: HttpRequest) -> HttpResponse:
         )
     except AlgorithmRefused as exc:
         algorithms = list(algorithm_list(user=request.user).prefetch_related("versions"))
-        return render(
+        response = render(
             request,
             "algorithms/algorithm_list.html",
             {"algorithms": algorithms, "form": form, "problems": exc.message.splitlines()},
             status=exc.http_status,
         )
+        if exc.retry_after is not None:  # the team's upload rate: when to try again
+            seconds = (exc.retry_after - timezone.now()).total_seconds()
+            response["Retry-After"] = str(max(math.ceil(seconds), 0))
+        return response
     messages.success(request, f"{version.algorithm.name} version {version.number} uploaded.")
     return redirect("algorithms:detail", pk=version.algorithm_id)
 

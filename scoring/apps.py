@@ -7,6 +7,9 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from challenge_platform import hooks
+        from challenge_platform.upload_budget import team_storage_register
+        from scoring.selectors import team_uploaded_files
         from scoring.services.task_data import task_data_changed
 
         hooks.subscribe(hooks.TaskDataChanged, task_data_changed)
+        team_storage_register("prediction files", team_uploaded_files)

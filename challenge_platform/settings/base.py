@@ -14,6 +14,7 @@ from challenge_platform.accounts.oidc_settings import (
     form_action_sources,
     openid_connect_providers,
 )
+from common.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -249,6 +250,13 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
+# Upload budgets per team (challenge_platform.upload_budget), on every path (web forms, API,
+# CLI), prediction files and algorithm archives together: at most TEAM_UPLOAD_RATE uploads
+# in any window of that length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at
+# most TEAM_STORAGE_QUOTA_MB MiB of files its members uploaded (0: no quota).
+TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
+parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
+TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
@@ -305,7 +313,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "challenge_platform.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "challenge_platform.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_THROTTLE_RATES": {"login": "20/min", "upload": "60/min"},
+    # Uploads are limited per team by TEAM_UPLOAD_RATE (above), not by a DRF throttle.
+    "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
     # Proxies in front of the web server whose X-Forwarded-For may be trusted: 0 uses the
     # peer address, so a client cannot reset its login budget by forging the header.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
@@ -357,7 +366,6 @@ WEB_THROTTLES = {
     "account_confirm_email": "login",
     "account_email_verification_sent": "login",
     "openid_connect_login": "login",
-    "scoring:submit": "upload",
 }
 # Database sessions whose keys are checked before they reach a query.
 SESSION_ENGINE = "challenge_platform.sessions"
