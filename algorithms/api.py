@@ -30,7 +30,7 @@ from algorithms.services import (
     algorithm_upload_admission,
     algorithm_version_create,
 )
-from algorithms.services.benchmark import version_in_benchmark
+from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
@@ -82,7 +82,8 @@ class VersionSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_in_benchmark(self, version: AlgorithmVersion) -> bool:
-        return version_in_benchmark(version)
+        members = self.context.get("benchmark_ids")  # a list's, read in one query
+        return version.pk in members if members is not None else version_in_benchmark(version)
 
 
 class AlgorithmOutputSerializer(serializers.Serializer):
@@ -109,7 +110,10 @@ class AlgorithmOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(VersionSerializer(many=True))
     def get_versions(self, algorithm: Algorithm) -> list[dict]:
-        return VersionSerializer(self._versions(algorithm), many=True).data
+        members = benchmark_member_ids(team=algorithm.team)
+        return VersionSerializer(
+            self._versions(algorithm), many=True, context={"benchmark_ids": members}
+        ).data
 
 
 class RunSummarySerializer(serializers.Serializer):

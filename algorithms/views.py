@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from algorithms.forms import AlgorithmUploadForm
-from algorithms.models import ACTIVE
+from algorithms.models import ACTIVE, Algorithm
 from algorithms.selectors import (
     algorithm_get,
     algorithm_list,
@@ -26,7 +26,7 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
-from algorithms.services.benchmark import benchmark_mark, version_in_benchmark
+from algorithms.services.benchmark import benchmark_mark, benchmark_member_ids
 from algorithms.services.manifest import manifest_of, reproductions_of
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.markdown import markdown_html
@@ -88,11 +88,17 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
     if algorithm is None:
         raise Http404("no such algorithm")
+    return _detail_page(request, algorithm)
+
+
+def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 200) -> HttpResponse:
+    """The algorithm's page (``status``: a refusal shown on it, in the page's messages)."""
+    in_benchmark = benchmark_member_ids(team=algorithm.team)
     versions = [
         {
             "version": v,
             "description_html": markdown_html(v.description),
-            "in_benchmark": version_in_benchmark(v),
+            "in_benchmark": v.pk in in_benchmark,
         }
         for v in algorithm.versions.order_by("-number").select_related("created_by")
     ]
@@ -120,6 +126,7 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for run in runs
             ),
         },
+        status=status,
     )
 
 
@@ -183,6 +190,8 @@ def algorithm_version_mark(request: HttpRequest, pk: int, number: int) -> HttpRe
         )
     except AlgorithmRefused as exc:
         messages.error(request, exc.message)
+        if exc.code == "benchmark_cap":  # the page again, saying which are in, with 409
+            return _detail_page(request, algorithm, status=exc.http_status)
     else:
         messages.success(request, f"Version {number} updated.")
     return HttpResponseRedirect(reverse("algorithms:detail", args=[pk]))

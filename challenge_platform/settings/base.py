@@ -474,6 +474,9 @@ ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144
 # day the background runs (re-runs of benchmark versions, reproductions) may use; once
 # spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
+# The versions one team keeps in the benchmark (its marks first, then its final version, then
+# its latest versions); marking one more in is refused. 0: no cap.
+BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 # The share of finished runs repeated on another worker to check their predictions agree.
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
