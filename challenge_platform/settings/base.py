@@ -38,7 +38,8 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, whose site's "change password" page revokes API tokens (issue 39).
+    "challenge_platform.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -305,7 +306,9 @@ BOARD_INTERVALS_DEFER_SECONDS = env_int("BOARD_INTERVALS_DEFER_SECONDS", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",  # `Authorization: Token <key>`, keys kept hashed
+        # `Authorization: Token <key>`, keys kept hashed (knox's, saying when a token was
+        # revoked by a change to its account: challenge_platform.api.authentication)
+        "challenge_platform.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -331,6 +334,9 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
+# A password reset, changed or set anew, or a deactivation, revokes every API token of the
+# account; a client still sending one hears why (401 token_revoked) for this many days.
+REVOKED_API_TOKEN_NOTICE_DAYS = env_int("REVOKED_API_TOKEN_NOTICE_DAYS", 90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
