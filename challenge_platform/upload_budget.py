@@ -50,6 +50,7 @@ RATE_LIMITED = "rate_limited"
 STORAGE_QUOTA = "storage_quota"
 BUDGET_CODES = frozenset({RATE_LIMITED, STORAGE_QUOTA})
 
+
 class UploadBudgetExceeded(Exception):
     """An upload over the team's budget; nothing was stored. ``message`` is for the user."""
 
@@ -128,11 +129,11 @@ def upload_rate_take(*, team: Team) -> None:
                     return
             held = cache.get_many(keys)
             if len(held) >= rate.count:
-                raise _over_the_rate(rate, held)
+                break
     except (RedisError, OSError):
         logger.warning("the upload rate is not counted: the cache is unavailable", exc_info=True)
         return
-    raise _over_the_rate(rate, cache.get_many(keys))
+    raise _over_the_rate(rate, held)
 
 
 # --- storage -----------------------------------------------------------------------------------
