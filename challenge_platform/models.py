@@ -278,9 +278,9 @@ class WorkerHeartbeat(models.Model):
 class TokenRevocation(models.TextChoices):
     """Why every API token of an account was revoked (``challenge_platform.tokens``)."""
 
-    PASSWORD_RESET = "password_reset", "the account's password was reset"
-    PASSWORD_CHANGED = "password_changed", "the account's password was changed"
-    PASSWORD_SET = "password_set", "an organizer set a new password for the account"
+    RESET = "password_reset", "the account's password was reset"
+    CHANGED = "password_changed", "the account's password was changed"
+    SET_ANEW = "password_set", "an organizer set a new password for the account"
     DEACTIVATED = "deactivated", "the account was deactivated"
 
 

@@ -47,7 +47,7 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth's one way to write a password, reached on this site only by the reset
         through the mailed link (``accounts/urls.py`` mounts no other password page): the
         new password ends every API token of the account (``accounts.services``)."""
-        account_password_set(user=user, password=password, reason=TokenRevocation.PASSWORD_RESET)
+        account_password_set(user=user, password=password, reason=TokenRevocation.RESET)
 
     def send_password_reset_mail(self, user, email: str, context: dict) -> None:
         """No password for accounts that sign in through the identity provider.

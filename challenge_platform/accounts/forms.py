@@ -19,7 +19,7 @@ class AccountPasswordSetForm(AdminPasswordChangeForm):
         return account_password_set(
             user=self.user,
             password=self.cleaned_data["password1"] if usable else None,
-            reason=TokenRevocation.PASSWORD_SET,
+            reason=TokenRevocation.SET_ANEW,
         )
 
 
@@ -30,5 +30,5 @@ class AccountPasswordChangeForm(OwnPasswordChangeForm):
         return account_password_set(
             user=self.user,
             password=self.cleaned_data["new_password1"],
-            reason=TokenRevocation.PASSWORD_CHANGED,
+            reason=TokenRevocation.CHANGED,
         )

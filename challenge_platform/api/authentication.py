@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from ..models import TokenRevocation
 from ..tokens import revoked_token_notice
 
-TOKEN_REVOKED = "token_revoked"
+REVOKED_CODE = "token_revoked"
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
@@ -37,7 +37,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             {
                 "detail": f"This API token was revoked on {notice.revoked_at:%Y-%m-%d %H:%M} "
                 f"UTC because {reason.label}; {then}.",
-                "code": TOKEN_REVOKED,
+                "code": REVOKED_CODE,
                 "reason": reason.value,
             }
         )

@@ -60,7 +60,7 @@ def test_a_password_reset_by_the_mailed_link_revokes_every_token(smtp):
     done = client.post(form_path, {"password1": NEW, "password2": NEW})
     assert done.status_code == 302
 
-    assert_revoked(keys, TokenRevocation.PASSWORD_RESET)
+    assert_revoked(keys, TokenRevocation.RESET)
     assert not AuthToken.objects.filter(user=user).exists()
     assert api_status(theirs[0])[0] == 200
     fresh = Client().post("/api/v1/auth/token/", {"username": "forgetful", "password": NEW})
@@ -96,7 +96,7 @@ def test_a_password_an_organizer_sets_anew_revokes_every_token(usable):
     assert answer.status_code == 302, answer.content.decode()[:2000]
     user.refresh_from_db()
     assert user.has_usable_password() is usable and (not usable or user.check_password(NEW))
-    assert_revoked(keys, TokenRevocation.PASSWORD_SET)
+    assert_revoked(keys, TokenRevocation.SET_ANEW)
 
 
 def test_a_password_changed_by_its_owner_revokes_every_token_and_keeps_the_session():
@@ -111,7 +111,7 @@ def test_a_password_changed_by_its_owner_revokes_every_token_and_keeps_the_sessi
     assert answer.status_code == 302 and answer["Location"] == "/admin/password_change/done/"
     staff.refresh_from_db()
     assert staff.check_password(NEW)
-    assert_revoked(keys, TokenRevocation.PASSWORD_CHANGED)
+    assert_revoked(keys, TokenRevocation.CHANGED)
     assert client.get("/admin/").status_code == 200  # this session goes on
     # A wrong old password changes nothing.
     again = tokens_of(staff, 1)
@@ -188,7 +188,7 @@ def test_the_notice_is_forgotten_after_its_days(settings):
     settings.REVOKED_API_TOKEN_NOTICE_DAYS = 30
     user, other = UserFactory(), UserFactory()
     (old,) = tokens_of(user, 1)
-    api_tokens_revoke_all(user=user, reason=TokenRevocation.PASSWORD_SET)
+    api_tokens_revoke_all(user=user, reason=TokenRevocation.SET_ANEW)
     RevokedApiToken.objects.update(revoked_at=timezone.now() - timedelta(days=31))
     tokens_of(other, 1)
     api_tokens_revoke_all(user=other, reason=TokenRevocation.DEACTIVATED)  # forgets old ones

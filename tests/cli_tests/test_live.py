@@ -406,7 +406,7 @@ def test_a_token_revoked_by_a_password_reset_says_so_and_a_new_login_works(
     login_as("alice")
     assert chal("submissions").code == 0
     account_password_set(
-        user=world.alice, password=PASSWORD, reason=TokenRevocation.PASSWORD_RESET
+        user=world.alice, password=PASSWORD, reason=TokenRevocation.RESET
     )
     refused = chal("submissions")
     assert refused.code == 1
