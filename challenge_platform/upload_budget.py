@@ -7,11 +7,12 @@ services (``scoring.services.upload``, ``algorithms.services.upload``), and they
 - **Rate** (``TEAM_UPLOAD_RATE``, ``60/minute``): at most that many uploads per team in any
   window of that length, both kinds together. An upload counts once its body has reached
   the service (valid or not: a flood of broken files costs the server as much); one the
-  rate refuses does not, nor one refused before its body was read. The count lives in the cache (Redis, shared by every web process) as one
-  key per slot of the window (``cache.add`` takes a free slot atomically, and a slot frees
-  itself when its time is up), so it is exact whatever the number of processes. While the
-  cache is unreachable the rate is not counted (logged), as the login throttle does: a
-  rate limit is not worth refusing every upload for.
+  rate refuses does not, nor one refused before its body was read. The count lives in the
+  cache (Redis, shared by every web process) as one key per slot of the window
+  (``cache.add`` takes a free slot atomically, and a slot frees itself when its time is
+  up), so it is exact whatever the number of processes. While the cache is unreachable the
+  rate is not counted (logged), as the login throttle does: a rate limit is not worth
+  refusing every upload for.
 - **Storage** (``TEAM_STORAGE_QUOTA_MB``): the bytes a team's members uploaded (their
   prediction files and algorithm archives) may not pass the quota; the upload that would
   is refused before anything is stored, naming the quota and the use. Each app says what

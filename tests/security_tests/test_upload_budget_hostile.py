@@ -54,11 +54,18 @@ ARCHIVE_BYTES = int(18.9 * 1024 * 1024)
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, redis_server, tmp_path_factory) -> Iterator[WebServer]:
+def server_data(tmp_path_factory) -> Path:
+    """The server's own data folder: what it stores is measured alone, whatever else runs."""
+    return tmp_path_factory.mktemp("web-data")
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, redis_server, server_data, tmp_path_factory) -> Iterator[WebServer]:
     running = start_web_server(
         redis_url=redis_server.url,
         log_path=tmp_path_factory.mktemp("gunicorn") / "web.log",
         env={"TEAM_UPLOAD_RATE": "60/hour", "TEAM_STORAGE_QUOTA_MB": str(QUOTA_MB)},
+        data_dir=server_data,
     )
     yield running
     running.stop()
@@ -79,8 +86,9 @@ def task(tmp_path: Path):
     return task
 
 
-def stored_bytes() -> int:
-    root = Path(settings.PRIVATE_ROOT)
+def stored_bytes(data_dir: Path) -> int:
+    """What the server keeps in private storage (``PRIVATE_ROOT`` under its data folder)."""
+    root = data_dir / Path(settings.PRIVATE_ROOT).relative_to(settings.DATA_DIR)
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
@@ -172,7 +180,9 @@ def big_archive(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_15_archives_of_18_9_mib_stop_at_the_storage_quota_and_store_nothing_more(web, task):
+def test_15_archives_of_18_9_mib_stop_at_the_storage_quota_and_store_nothing_more(
+    web, task, server_data
+):
     make_participant(task.track.challenge, username="heavy")
     session = web_login(web, "heavy", PASSWORD)
     csrf_token(session, f"{web.url}/algorithms/")
@@ -188,7 +198,7 @@ def test_15_archives_of_18_9_mib_stop_at_the_storage_quota_and_store_nothing_mor
             {"file": ("heavy.zip", data)},
         )
         answers.append(answer)
-        stored.append(stored_bytes())
+        stored.append(stored_bytes(server_data))
     codes = [a.status_code for a in answers]
     fits = QUOTA_MB * 1024 * 1024 // max(sizes)  # 10
     assert fits == QUOTA_MB * 1024 * 1024 // min(sizes) == 10
@@ -219,7 +229,7 @@ def test_15_archives_of_18_9_mib_stop_at_the_storage_quota_and_store_nothing_mor
         timeout=120,
     )
     assert answer.status_code == 413 and answer.json()["code"] == "storage_quota"
-    assert stored_bytes() == stored[fits - 1]
+    assert stored_bytes(server_data) == stored[fits - 1]
     no_server_error(web)
 
 

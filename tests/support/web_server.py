@@ -59,9 +59,17 @@ class WebServer:
 
 
 def start_web_server(
-    *, redis_url: str, log_path: Path, env: dict[str, str] | None = None, workers: int = 2
+    *,
+    redis_url: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    data_dir: Path | None = None,
 ) -> WebServer:
-    """gunicorn with ``workers`` processes (threads as the Procfile says), ready to answer."""
+    """gunicorn with ``workers`` processes (threads as the Procfile says), ready to answer.
+
+    ``data_dir``: a data folder of the server's own (what it stores, measured alone); by
+    default the test process's, so both see the same files."""
     port = _free_port()
     cache_url = redis_url.rsplit("/", 1)[0] + "/1"
     child_env = dict(os.environ)
@@ -69,7 +77,7 @@ def start_web_server(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         DJANGO_SETTINGS_MODULE="tests.support.web_settings",
         DATABASE_URL=database_url_for_workers(),
-        DATA_DIR=str(settings.DATA_DIR),
+        DATA_DIR=str(data_dir or settings.DATA_DIR),
         REDIS_URL=redis_url,
         WEB_TEST_CACHE_URL=cache_url,
         WEB_BIND=f"127.0.0.1:{port}",
