@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+import math
+
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -25,18 +27,28 @@ from algorithms.services import (
     algorithm_run_cancel,
     algorithm_runs_admission,
     algorithm_runs_queue,
+    algorithm_upload_admission,
     algorithm_version_create,
 )
-from algorithms.services.benchmark import version_in_benchmark
+from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
-from challenge_platform.security import ScopedRateThrottle
+from scoring.admission import declared_length
 
 
 def refused(exc: AlgorithmRefused) -> Response:
-    return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+    """The refusal ``{"detail", "code"}``; with ``retry_after`` (ISO) and ``Retry-After``
+    (seconds) when the request may succeed later."""
+    if exc.retry_after is None:
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+    seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 0)
+    return Response(
+        {"detail": exc.message, "code": exc.code, "retry_after": exc.retry_after.isoformat()},
+        status=exc.http_status,
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def no_challenge(slug: str) -> Response:
@@ -70,7 +82,8 @@ class VersionSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_in_benchmark(self, version: AlgorithmVersion) -> bool:
-        return version_in_benchmark(version)
+        members = self.context.get("benchmark_ids")  # a list's, read in one query
+        return version.pk in members if members is not None else version_in_benchmark(version)
 
 
 class AlgorithmOutputSerializer(serializers.Serializer):
@@ -97,7 +110,10 @@ class AlgorithmOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(VersionSerializer(many=True))
     def get_versions(self, algorithm: Algorithm) -> list[dict]:
-        return VersionSerializer(self._versions(algorithm), many=True).data
+        members = benchmark_member_ids(team=algorithm.team)
+        return VersionSerializer(
+            self._versions(algorithm), many=True, context={"benchmark_ids": members}
+        ).data
 
 
 class RunSummarySerializer(serializers.Serializer):
@@ -168,8 +184,6 @@ class AlgorithmCreateApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
     permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "upload"
 
     @extend_schema(
         operation_id="algorithm_create",
@@ -181,8 +195,10 @@ class AlgorithmCreateApi(APIView):
                     400: "The archive is invalid (every problem listed) or has no name.",
                     403: "Rules not accepted, no team in the challenge, or a hidden team.",
                     404: "No such challenge.",
-                    413: "The archive is larger than the limit.",
-                    429: "Too many uploads in a short time (the upload throttle).",
+                    413: "The archive is larger than the limit (`too_large`), or would take "
+                    "the team over its storage quota (`storage_quota`).",
+                    429: "The team's upload rate is used (`rate_limited`, prediction files "
+                    "and archives together); see Retry-After and retry_after.",
                 }
             ),
         },
@@ -191,16 +207,14 @@ class AlgorithmCreateApi(APIView):
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
             return no_challenge(slug)
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.ALGORITHM_MAX_ARCHIVE_BYTES + 64 * 1024:
-            return refused(
-                AlgorithmRefused(
-                    "too_large",
-                    f"The upload is over the limit of {settings.ALGORITHM_MAX_ARCHIVE_BYTES:,} "
-                    "bytes.",
-                    413,
-                )
+        # Every refusal that needs no byte of the archive comes before the body is read
+        # (request.data parses and spools it): team, declared size, rate, quota.
+        try:
+            algorithm_upload_admission(
+                challenge=challenge, user=request.user, declared_bytes=declared_length(request.META)
             )
+        except AlgorithmRefused as exc:
+            return refused(exc)
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
             return invalid(serializer.errors)

@@ -27,3 +27,8 @@ class AlgorithmsConfig(AppConfig):
 
         hooks.subscribe(hooks.TaskAdded, on_task_added)
         hooks.subscribe(hooks.TaskDataChanged, on_task_data_changed)
+        # A team's archives count against its storage quota, with its prediction files.
+        from algorithms.selectors import team_archive_files
+        from challenge_platform.upload_budget import team_storage_register
+
+        team_storage_register("algorithm archives", team_archive_files)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from algorithms.models import (
     ACTIVE,
@@ -16,6 +16,7 @@ from algorithms.models import (
     Algorithm,
     AlgorithmRun,
     AlgorithmRunStatus,
+    AlgorithmVersion,
     BaselineRun,
 )
 from challenge_platform.selectors import is_organizer
@@ -186,3 +187,12 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
             )
         )
     return out
+
+
+def team_archive_files(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the team's stored algorithm archives, every version (the team's
+    share of the storage quota, ``challenge_platform.upload_budget``)."""
+    found = AlgorithmVersion.objects.filter(algorithm__team_id=team_pk).aggregate(
+        files=Count("pk"), size=Sum("archive_size")
+    )
+    return found["files"], found["size"] or 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from algorithms.forms import AlgorithmUploadForm
-from algorithms.models import ACTIVE
+from algorithms.models import ACTIVE, Algorithm
 from algorithms.selectors import (
     algorithm_get,
     algorithm_list,
@@ -23,7 +26,7 @@ from algorithms.services import (
     algorithm_runs_queue,
     algorithm_version_create,
 )
-from algorithms.services.benchmark import benchmark_mark, version_in_benchmark
+from algorithms.services.benchmark import benchmark_mark, benchmark_member_ids
 from algorithms.services.manifest import manifest_of, reproductions_of
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.markdown import markdown_html
@@ -65,12 +68,16 @@ def algorithm_upload(request: HttpRequest) -> HttpResponse:
         )
     except AlgorithmRefused as exc:
         algorithms = list(algorithm_list(user=request.user).prefetch_related("versions"))
-        return render(
+        response = render(
             request,
             "algorithms/algorithm_list.html",
             {"algorithms": algorithms, "form": form, "problems": exc.message.splitlines()},
             status=exc.http_status,
         )
+        if exc.retry_after is not None:  # the team's upload rate: when to try again
+            seconds = (exc.retry_after - timezone.now()).total_seconds()
+            response["Retry-After"] = str(max(math.ceil(seconds), 0))
+        return response
     messages.success(request, f"{version.algorithm.name} version {version.number} uploaded.")
     return redirect("algorithms:detail", pk=version.algorithm_id)
 
@@ -81,11 +88,17 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     algorithm = algorithm_get(user=request.user, algorithm_pk=pk)
     if algorithm is None:
         raise Http404("no such algorithm")
+    return _detail_page(request, algorithm)
+
+
+def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 200) -> HttpResponse:
+    """The algorithm's page (``status``: a refusal shown on it, in the page's messages)."""
+    in_benchmark = benchmark_member_ids(team=algorithm.team)
     versions = [
         {
             "version": v,
             "description_html": markdown_html(v.description),
-            "in_benchmark": version_in_benchmark(v),
+            "in_benchmark": v.pk in in_benchmark,
         }
         for v in algorithm.versions.order_by("-number").select_related("created_by")
     ]
@@ -113,6 +126,7 @@ def algorithm_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for run in runs
             ),
         },
+        status=status,
     )
 
 
@@ -176,6 +190,8 @@ def algorithm_version_mark(request: HttpRequest, pk: int, number: int) -> HttpRe
         )
     except AlgorithmRefused as exc:
         messages.error(request, exc.message)
+        if exc.code == "benchmark_cap":  # the page again, saying which are in, with 409
+            return _detail_page(request, algorithm, status=exc.http_status)
     else:
         messages.success(request, f"Version {number} updated.")
     return HttpResponseRedirect(reverse("algorithms:detail", args=[pk]))

@@ -7,6 +7,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +18,8 @@ from common.export import rows_to_csv
 from jobs.models import JobClaim
 
 from . import rules, services, tokens
+from .accounts.forms import AccountPasswordSetForm
+from .accounts.services import account_deactivate
 from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason
 from .models import (
     AuditEvent,
@@ -26,6 +30,8 @@ from .models import (
     Track,
     WorkerHeartbeat,
 )
+
+User = get_user_model()
 
 
 class TrackInline(admin.TabularInline):
@@ -347,4 +353,45 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             count += 1
         self.message_user(
             request, f"{count} token(s) revoked; clients using them are refused.", messages.SUCCESS
+        )
+
+
+# --- accounts: a new password or a deactivation revokes the API tokens (issue 39) -------
+
+
+def _replace_user_admin() -> None:
+    """django.contrib.auth's user admin gives way to :class:`AccountAdmin` (auth comes
+    before this app, so its admin is registered already)."""
+    if admin.site.is_registered(User):
+        admin.site.unregister(User)
+
+
+_replace_user_admin()
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, whose password form and ``is_active`` switch go through
+    ``accounts.services``: a new password (or none) and a deactivation revoke every API token
+    of the account."""
+
+    change_password_form = AccountPasswordSetForm
+    actions = ("deactivate_accounts",)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            account_deactivate(user=obj)
+
+    @admin.action(description="Deactivate the selected accounts (their API tokens are revoked)")
+    def deactivate_accounts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
+        for user in users:
+            account_deactivate(user=user)
+        self.message_user(
+            request,
+            f"{len(users)} account(s) deactivated; their API tokens are revoked."
+            + (" Your own account stays active." if queryset.filter(pk=request.user.pk) else ""),
+            messages.SUCCESS,
         )

@@ -275,6 +275,34 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
+class TokenRevocation(models.TextChoices):
+    """Why every API token of an account was revoked (``challenge_platform.tokens``)."""
+
+    RESET = "password_reset", "the account's password was reset"
+    CHANGED = "password_changed", "the account's password was changed"
+    SET_ANEW = "password_set", "an organizer set a new password for the account"
+    DEACTIVATED = "deactivated", "the account was deactivated"
+
+
+class RevokedApiToken(models.Model):
+    """An API token revoked by a change to its account, remembered by its digest for
+    ``REVOKED_API_TOKEN_NOTICE_DAYS``, so that a client still using it hears why (401
+    ``token_revoked``) rather than "invalid token". The key itself was never stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_key = models.CharField(max_length=25, db_index=True)  # knox's lookup prefix
+    digest = models.CharField(max_length=128, unique=True)  # knox's SHA-512 of the key
+    reason = models.CharField(max_length=32, choices=TokenRevocation.choices)
+    revoked_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-revoked_at", "-id"]
+        verbose_name = "revoked API token"
+
+    def __str__(self) -> str:
+        return f"{self.token_key[:8]}… of {self.user_id}: {self.reason}"
+
+
 class AuditRefused(Exception):
     """The audit log is append-only: an existing event is never changed or deleted."""
 

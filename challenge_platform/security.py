@@ -1,10 +1,10 @@
 """Web-side hardening shared by the middleware: rate limits and the Content-Security-Policy.
 
 Rate limits reuse DRF's scoped throttles, so a web form and its API twin share one budget
-per client: ``login`` (the login form and ``POST /api/v1/auth/token/``, per IP address) and
-``upload`` (the submit form and ``POST /api/v1/tasks/<slug>/submissions/``, per user). The
+per client: ``login`` (the login form and ``POST /api/v1/auth/token/``, per IP address). The
 rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``; the client address comes from DRF's
-``NUM_PROXIES`` rule, so a forged ``X-Forwarded-For`` cannot buy a fresh budget.
+``NUM_PROXIES`` rule, so a forged ``X-Forwarded-For`` cannot buy a fresh budget. Uploads
+have a budget per team instead, on every path (``challenge_platform.upload_budget``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ NONCE_SOURCE = "'nonce'"  # placeholder in CONTENT_SECURITY_POLICY, replaced per
 
 SCOPE_MESSAGES = {
     "login": "Too many login attempts from your address.",
-    "upload": "Too many uploads in a short time.",
 }
 
 

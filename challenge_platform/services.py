@@ -88,8 +88,8 @@ def team_name_check(
         raise TeamError(
             f"The name “{name}” is taken in this challenge: it reads the same as team "
             f"“{same.name}” (names are compared as they look: ignoring case, width, spaces, "
-            "invisible characters and look-alike letters such as a Cyrillic a or a capital I "
-            "for l).",
+            "accents and other marks, invisible characters and look-alike letters such as a "
+            "Cyrillic a or a capital I for l).",
             code="name_taken",
         )
     hidden = invisible_characters(name)

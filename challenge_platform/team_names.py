@@ -7,11 +7,14 @@ and usernames (``challenge_platform.accounts.usernames``).
 A name's *key* is its Unicode confusable skeleton (UTS #39, ICU's ``SpoofChecker`` through
 PyICU, whose confusables data ships inside the wheel), taken before and after case
 folding (the skeleton of ``I`` is ``l``, so ``AIiceTeam`` reads as ``AliceTeam``; that of
-``m`` is ``rn``), after NFKC (width, ligatures, compatibility forms), with the characters
-that render as nothing removed (:func:`invisible_characters`) and whitespace and
-underscores left out altogether (``Alice Team`` is ``AliceTeam``). Equal keys mean one
-name: ``"Team\u200b Alpha"``, ``"TEAM ALPHA"``, ``"Ｔｅａｍ Alpha"``, ``"Tеam Alpha"``
-(Cyrillic ``е``) and ``"TeamAlpha"`` share one.
+``m`` is ``rn``), after NFKC (width, ligatures, compatibility forms), with the combining
+marks removed (nonspacing and enclosing: accents, dots above and below, tildes, so
+``Ali\u0307ceTeam`` and ``AlíceTeam`` read as ``AliceTeam``), small capitals read as their
+small letters (``ᴀ`` as ``a``: the skeleton leaves several alone), the characters that
+render as nothing removed (:func:`invisible_characters`) and whitespace and underscores
+left out altogether (``Alice Team`` is ``AliceTeam``). Equal keys mean one name:
+``"Team\u200b Alpha"``, ``"TEAM ALPHA"``, ``"Ｔｅａｍ Alpha"``, ``"Tеam Alpha"`` (Cyrillic
+``е``), ``"Téam Alpha"`` and ``"TeamAlpha"`` share one.
 
 :func:`invisible_characters` lists what a new name may not contain at all: format
 characters (category Cf: zero-width spaces and joiners, the byte-order mark, bidi
@@ -81,13 +84,38 @@ def _skeleton(text: str) -> str:
     return _SPOOF.getSkeleton(0, text)
 
 
+_MARKS = frozenset({"Mn", "Me"})  # nonspacing and enclosing; spacing marks (Mc) show as letters
+
+
+def _without_marks(text: str) -> str:
+    """``text`` decomposed (NFD) without its nonspacing and enclosing combining marks."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) not in _MARKS)
+
+
+@lru_cache(maxsize=4096)
+def _small_capital_as_letter(char: str) -> str:
+    """A small capital (``ᴀ`` LATIN LETTER SMALL CAPITAL A) as the small letter it reads as
+    (``a``: LATIN SMALL LETTER A), in any script; any other character as itself."""
+    label = unicodedata.name(char, "")
+    script, found, rest = label.partition(" LETTER SMALL CAPITAL ")
+    if not found:
+        return char
+    try:
+        return unicodedata.lookup(f"{script} SMALL LETTER {rest}")
+    except KeyError:
+        return char
+
+
 @lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
-    """The comparison key of a name: equal keys read as the same name (see module doc)."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(c for c in text if not _invisible(c))
+    """The comparison key of a name: equal keys read as the same name (see module doc); the
+    one key of team names and usernames alike."""
+    text = _without_marks(unicodedata.normalize("NFKC", name))
+    text = "".join(_small_capital_as_letter(c) for c in text if not _invisible(c))
     text = _skeleton(_skeleton(text).casefold()).casefold()
-    text = unicodedata.normalize("NFC", _FOLDED.sub("", text))
+    # A skeleton may spell a look-alike with a mark (a barred i as i + U+0335): dropped too.
+    text = unicodedata.normalize("NFC", _FOLDED.sub("", _without_marks(text)))
     if len(text) > KEY_MAX:  # NFKC and skeletons may expand a long name: bounded, still exact
         text = text[:100] + "~" + hashlib.sha256(text.encode()).hexdigest()[:32]
     return text

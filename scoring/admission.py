@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from challenge_platform.middleware import rules_redirect
 from challenge_platform.rules import RulesNotAccepted
+from challenge_platform.upload_budget import BUDGET_CODES
 from datasets.models import Task
 from scoring.services import SubmissionRefused, submission_admission_check
+from scoring.views import submit_page_refused
 
 WEB_ROUTE = "scoring:submit"
 API_ROUTE = "api-submission-create"
@@ -90,6 +92,8 @@ class UploadAdmissionMiddleware:
         if route == API_ROUTE:
             body, headers = refusal_parts(exc)
             return JsonResponse(body, status=exc.http_status, headers=headers)
+        if exc.code in BUDGET_CODES:  # the form again, with the refusal and its status
+            return submit_page_refused(request, task=task, refusal=exc)
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse(WEB_ROUTE, kwargs={"slug": task.slug}))
 

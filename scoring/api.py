@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, Throttled
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -23,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.audit import decision_payload
-from challenge_platform.security import ScopedRateThrottle
 from datasets.models import Task
 from datasets.selectors import task_get
 from kinds import describe_metrics
@@ -175,22 +170,6 @@ class SubmissionCreateApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
     permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "upload"
-
-    def handle_exception(self, exc: Exception) -> Response:
-        """Over the upload rate: refused in the documented refusal shape, like the rest."""
-        if isinstance(exc, Throttled):
-            seconds = math.ceil(exc.wait or 60)
-            return refusal_response(
-                SubmissionRefused(
-                    "rate_limited",
-                    f"Too many uploads in a short time; try again in {seconds} seconds.",
-                    429,
-                    retry_after=timezone.now() + timedelta(seconds=seconds),
-                )
-            )
-        return super().handle_exception(exc)
 
     @extend_schema(
         operation_id="submission_create",
@@ -203,11 +182,16 @@ class SubmissionCreateApi(APIView):
                     (400, "The file is not a submission (no header, not UTF-8...)."),
                     (403, "Not in a team of this challenge, or the challenge is not open."),
                     (404, "No such task."),
-                    (413, "The file is larger than the limit."),
+                    (
+                        413,
+                        "The file is larger than the limit (`too_large`), or would take the "
+                        "team over its storage quota (`storage_quota`).",
+                    ),
                     (
                         429,
-                        "Today's limit is used, or too many uploads in a minute; see "
-                        "Retry-After and retry_after.",
+                        "Today's limit is used (`daily_limit`), or the team's upload rate "
+                        "(`rate_limited`, prediction files and algorithm archives together); "
+                        "see Retry-After and retry_after.",
                     ),
                     (503, "Storage is unavailable; nothing was submitted."),
                 )

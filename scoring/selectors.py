@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from challenge_platform.models import Team
@@ -120,3 +120,13 @@ def scorings_waiting() -> bool:
     """Whether a submission is queued for a scoring worker (any task): work that a slot
     taken by something that can wait (a board's intervals) would delay."""
     return Submission.objects.filter(status=SubmissionStatus.QUEUED).exists()
+
+
+def team_uploaded_files(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the prediction files the team's members uploaded (the team's
+    share of the storage quota, ``challenge_platform.upload_budget``); the files a job made
+    for it (baselines, algorithm runs) are not theirs to count."""
+    found = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False).aggregate(
+        files=Count("pk"), size=Sum("file_size")
+    )
+    return found["files"], found["size"] or 0

@@ -3,16 +3,21 @@ and the final-selection toggle."""
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from challenge_platform.selectors import team_for_user
+from challenge_platform.upload_budget import BUDGET_CODES
 from common.splits import SHOWN_ORDER
+from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from scoring import selectors
 from scoring.forms import SubmissionForm
@@ -52,20 +57,40 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except SubmissionRefused as exc:
+            if exc.code in BUDGET_CODES:
+                return submit_page_refused(request, task=task, refusal=exc)
             messages.error(request, exc.message)
             return _back(request, submit_page)
         messages.success(
             request, f"Submission #{submission.pk} received; it will be scored in a moment."
         )
         return redirect("scoring:submission-detail", pk=submission.pk)
+    return _submit_page(request, task=task)
 
+
+def _submit_page(
+    request: HttpRequest, *, task: Task, refusal: SubmissionRefused | None = None
+) -> HttpResponse:
     team = team_for_user(user=request.user, challenge=task.track.challenge)
     usage = selectors.submission_daily_usage(team=team, task=task) if team else None
-    return render(
-        request,
-        "scoring/submit.html",
-        {"task": task, "team": team, "usage": usage, "form": SubmissionForm()},
-    )
+    context = {"task": task, "team": team, "usage": usage, "form": SubmissionForm()}
+    if refusal is None:
+        return render(request, "scoring/submit.html", context)
+    context["upload_error"] = refusal.message
+    return render(request, "scoring/submit.html", context, status=refusal.http_status)
+
+
+def submit_page_refused(
+    request: HttpRequest, *, task: Task, refusal: SubmissionRefused
+) -> HttpResponse:
+    """The submit page again, the refusal shown in the form with its status (429, 413) and
+    ``Retry-After``: the team's upload budget (``challenge_platform.upload_budget``), from
+    this view or before the body is read (``scoring.admission``)."""
+    response = _submit_page(request, task=task, refusal=refusal)
+    if refusal.retry_after is not None:
+        seconds = (refusal.retry_after - timezone.now()).total_seconds()
+        response["Retry-After"] = str(max(math.ceil(seconds), 0))
+    return response
 
 
 @login_required

@@ -18,7 +18,7 @@ from algorithms.services.runs import (
     algorithm_runs_queue,
     algorithm_runs_sweep,
 )
-from algorithms.services.upload import algorithm_version_create
+from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
 
 __all__ = [
     "AlgorithmRefused",
@@ -27,5 +27,6 @@ __all__ = [
     "algorithm_runs_admission",
     "algorithm_runs_queue",
     "algorithm_runs_sweep",
+    "algorithm_upload_admission",
     "algorithm_version_create",
 ]

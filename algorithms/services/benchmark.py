@@ -3,8 +3,12 @@ and data version, with no one acting, within the budget, resumable after a resta
 
 - **Membership**: a version is in the benchmark when its team marked it (``in_benchmark``
   True), or, unmarked (None), when it is its algorithm's latest version or the team's final
-  one (:func:`benchmark_versions`). Algorithms of hidden teams and of the platform's baseline
-  team are never re-run (the baseline runs by itself).
+  one (:func:`benchmark_versions`); a team keeps at most ``BENCHMARK_VERSIONS_PER_TEAM``
+  there (issue 39: one team had marked 73, and every new task queued them all against the
+  shared budget): its marks first, then its final version, then the latest versions of its
+  most recent uploads; marking one more in than the cap is refused, naming those in.
+  Algorithms of hidden teams and of the platform's baseline team are never re-run (the
+  baseline runs by itself).
 - **Re-runs**: a task added to a track (``hooks.TaskAdded``) or given a new data version
   (``hooks.TaskDataChanged``) gets one ``benchmark`` run of every benchmark version of its
   challenge, in the transaction that changed it (:func:`benchmark_queue_task`); a version
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +50,7 @@ from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
 from algorithms.services.runs import run_create
 from challenge_platform import hooks
-from challenge_platform.models import Challenge
+from challenge_platform.models import Challenge, Team
 from challenge_platform.selectors import user_is_member
 from datasets.models import Task
 from jobs import liveness
@@ -64,29 +69,78 @@ ETA_SAMPLE = 50
 # --- membership --------------------------------------------------------------------------------
 
 
+def _by_the_rule(versions: QuerySet[AlgorithmVersion]) -> QuerySet[AlgorithmVersion]:
+    """Of ``versions``, those the membership rule takes before the cap: marked in, or
+    unmarked and the final one or their algorithm's latest."""
+    versions = versions.annotate(latest=Max("algorithm__versions__number"))
+    unmarked_default = Q(in_benchmark__isnull=True) & (Q(is_final=True) | Q(number=F("latest")))
+    return versions.filter(Q(in_benchmark=True) | unmarked_default)
+
+
+def _within_the_cap(versions: QuerySet[AlgorithmVersion]) -> set[int]:
+    """The pks of ``versions`` (taken by the rule) each team keeps: at most
+    ``BENCHMARK_VERSIONS_PER_TEAM`` (0: all), its marks first, then its final version, then
+    its latest versions, newest upload first."""
+    cap = settings.BENCHMARK_VERSIONS_PER_TEAM
+    ranked: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = versions.values_list("pk", "algorithm__team_id", "in_benchmark", "is_final")
+    for pk, team_id, marked, final in rows:
+        ranked[team_id].append((0 if marked else 1 if final else 2, -pk))
+    kept: set[int] = set()
+    for entries in ranked.values():
+        entries.sort()
+        kept.update(-negative for _, negative in (entries[:cap] if cap > 0 else entries))
+    return kept
+
+
 def benchmark_versions(*, challenge: Challenge) -> QuerySet[AlgorithmVersion]:
     """The versions of ``challenge``'s algorithms that are in the benchmark now."""
     versions = AlgorithmVersion.objects.filter(
         algorithm__challenge=challenge,
         algorithm__team__is_hidden=False,
         algorithm__team__is_baseline=False,
-    ).annotate(latest=Max("algorithm__versions__number"))
-    unmarked_default = Q(in_benchmark__isnull=True) & (Q(is_final=True) | Q(number=F("latest")))
+    )
     return (
-        versions.filter(Q(in_benchmark=True) | unmarked_default)
+        AlgorithmVersion.objects.filter(pk__in=_within_the_cap(_by_the_rule(versions)))
         .select_related("algorithm__team")
         .order_by("algorithm_id", "number")
     )
 
 
+def benchmark_member_ids(*, team: Team) -> set[int]:
+    """The pks of ``team``'s versions in the benchmark (the rule of
+    :func:`benchmark_versions`, whether or not the team is hidden): one query for a page."""
+    return _within_the_cap(_by_the_rule(AlgorithmVersion.objects.filter(algorithm__team=team)))
+
+
 def version_in_benchmark(version: AlgorithmVersion) -> bool:
     """Whether ``version`` is in the benchmark (the same rule as :func:`benchmark_versions`)."""
-    if version.in_benchmark is not None:
-        return bool(version.in_benchmark)
-    if version.is_final:
-        return True
-    latest = version.algorithm.versions.aggregate(n=Max("number"))["n"]
-    return version.number == latest
+    if version.in_benchmark is False:
+        return False
+    return version.pk in benchmark_member_ids(team=version.algorithm.team)
+
+
+def _check_the_cap(*, team: Team, version: AlgorithmVersion) -> None:
+    """Refuse marking ``version`` in when the team has marked as many as it may keep."""
+    cap = settings.BENCHMARK_VERSIONS_PER_TEAM
+    if cap <= 0:
+        return
+    marked = list(
+        AlgorithmVersion.objects.filter(algorithm__team=team, in_benchmark=True)
+        .exclude(pk=version.pk)
+        .select_related("algorithm")
+        .order_by("algorithm__name", "number")
+    )
+    if len(marked) < cap:
+        return
+    named = ", ".join(f"{v.algorithm.name} v{v.number}" for v in marked)
+    raise AlgorithmRefused(
+        "benchmark_cap",
+        f"Your team already has {len(marked)} versions marked in the benchmark, the most it "
+        f"may keep there ({cap}): {named}. Mark one of them out (or back to the default) "
+        f"first; {version.algorithm.name} v{version.number} was not marked.",
+        409,
+    )
 
 
 def benchmark_mark(
@@ -98,7 +152,9 @@ def benchmark_mark(
 ) -> AlgorithmVersion:
     """A team member marks its version in (True) or out of (False) the benchmark, or back to
     the default (None), and/or as the team's final version (one per team: marking one
-    unmarks the others). Only the version's team may: anyone else gets "not found"."""
+    unmarks the others). Only the version's team may: anyone else gets "not found". Marking
+    in past ``BENCHMARK_VERSIONS_PER_TEAM`` marks is refused (409 ``benchmark_cap``, naming
+    the marked ones); nothing changes then."""
     team = version.algorithm.team
     if not user.is_authenticated or not user_is_member(team=team, user=user):
         raise AlgorithmRefused("not_found", "No such algorithm version.", 404)
@@ -107,8 +163,12 @@ def benchmark_mark(
             "team_hidden", team.hidden_refusal("cannot change its algorithms"), 403
         )
     with transaction.atomic():
+        # A team's marks take turns (two at once cannot both take the last place).
+        Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
         locked = AlgorithmVersion.objects.select_for_update().get(pk=version.pk)
         changed = []
+        if in_benchmark is True and locked.in_benchmark is not True:
+            _check_the_cap(team=team, version=locked)
         if in_benchmark is not ...:
             locked.in_benchmark = in_benchmark  # type: ignore[assignment]
             changed.append("in_benchmark")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -13,13 +14,21 @@ from algorithms.sandbox.ledger import MemoryLedger
 
 
 class AlgorithmRefused(Exception):
-    """A request refused before anything changed; ``message`` is for the user."""
+    """A request refused before anything changed; ``message`` is for the user;
+    ``retry_after``, when the same request may succeed later (an upload rate)."""
 
-    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.http_status = http_status
+        self.retry_after = retry_after
 
 
 def sandbox_limits() -> SandboxLimits:

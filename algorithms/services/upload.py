@@ -17,9 +17,47 @@ from algorithms.services.common import AlgorithmRefused, archive_limits
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
+from challenge_platform.upload_budget import (
+    refused_as,
+    upload_quota_check,
+    upload_rate_check,
+    upload_rate_take,
+)
 from common.files import delete_file_quietly
 
+# Multipart framing and the name field around the archive: a body this much over the cap
+# may still hold an archive within it.
+MULTIPART_SLACK_BYTES = 64 * 1024
+
 logger = logging.getLogger(__name__)
+
+
+def algorithm_upload_admission(
+    *,
+    challenge: Challenge,
+    user: AbstractBaseUser | AnonymousUser,
+    declared_bytes: int | None = None,
+) -> Team:
+    """The refusals that need no byte of the archive: not logged in, rules not accepted, no
+    team (or a hidden one), a declared body over the size cap, the team's upload rate used,
+    a declared body over its storage quota. The API calls it before the body is read;
+    :func:`algorithm_version_create` calls it again. Returns the uploading team."""
+    if not user.is_authenticated:
+        raise AlgorithmRefused("not_authenticated", "Log in to upload an algorithm.", 401)
+    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
+    team = uploading_team(user=user, challenge=challenge)
+    limit = archive_limits().max_archive_bytes
+    if declared_bytes is not None and declared_bytes > limit + MULTIPART_SLACK_BYTES:
+        raise AlgorithmRefused(
+            "too_large", f"The upload is over the limit of {limit:,} bytes.", 413
+        )
+    with refused_as(AlgorithmRefused):
+        upload_rate_check(team=team)
+        if declared_bytes is not None:
+            upload_quota_check(
+                team=team, adding_bytes=max(declared_bytes - MULTIPART_SLACK_BYTES, 0)
+            )
+    return team
 
 
 def algorithm_version_create(
@@ -32,13 +70,14 @@ def algorithm_version_create(
     """Validate ``file`` (every problem listed at once), store it privately and record it as
     the next version of the team's algorithm called ``name`` (default: algorithm.yaml's).
 
-    Raises :class:`AlgorithmRefused` (nothing stored) when the user has no team here or
-    the archive is refused; ``message`` then lists every problem found.
+    Raises :class:`AlgorithmRefused` (nothing stored) when the user has no team here, the
+    team used its upload rate or storage quota (``challenge_platform.upload_budget``), or
+    the archive is refused; ``message`` then lists every problem found. The upload counts
+    against the team's rate from here on (its body arrived).
     """
-    if not user.is_authenticated:
-        raise AlgorithmRefused("not_authenticated", "Log in to upload an algorithm.", 401)
-    rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
-    team = uploading_team(user=user, challenge=challenge)
+    team = algorithm_upload_admission(challenge=challenge, user=user)
+    with refused_as(AlgorithmRefused):
+        upload_rate_take(team=team)
     limits = archive_limits()
     if (file.size or 0) > limits.max_archive_bytes:
         raise AlgorithmRefused(
@@ -46,6 +85,8 @@ def algorithm_version_create(
             f"The archive is {file.size:,} bytes; the limit is {limits.max_archive_bytes:,}.",
             413,
         )
+    with refused_as(AlgorithmRefused):
+        upload_quota_check(team=team, adding_bytes=file.size or 0)
     file.seek(0)
     try:
         checked = validate_archive(file, limits=limits, label=(file.name or "the archive")[-100:])
@@ -71,6 +112,11 @@ def algorithm_version_create(
     stored = field.storage.save(archive_path_for(team, f"{uuid.uuid4().hex}.zip"), file)
     try:
         with transaction.atomic():
+            # The team's uploads take turns here (the storage quota's last room goes once),
+            # the team's lock first, as the submission upload takes it.
+            Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()
+            with refused_as(AlgorithmRefused):
+                upload_quota_check(team=team, adding_bytes=version.archive_size)
             # The algorithm and its version appear together (never an algorithm without
             # one); uploads to one algorithm take turns, so numbers never collide.
             algorithm = algorithm_get_or_create(challenge=challenge, team=team, name=name)

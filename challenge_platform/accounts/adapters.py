@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from django.shortcuts import render
 
 from challenge_platform.accounts import usernames
+from challenge_platform.accounts.services import account_password_set
+from challenge_platform.models import TokenRevocation
 
 
 def email_domain_allowed(email: str, allowed: list[str]) -> bool:
@@ -40,6 +42,12 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return email
 
+
+    def set_password(self, user, password: str) -> None:
+        """allauth's one way to write a password, reached on this site only by the reset
+        through the mailed link (``accounts/urls.py`` mounts no other password page): the
+        new password ends every API token of the account (``accounts.services``)."""
+        account_password_set(user=user, password=password, reason=TokenRevocation.RESET)
 
     def send_password_reset_mail(self, user, email: str, context: dict) -> None:
         """No password for accounts that sign in through the identity provider.

@@ -9,13 +9,16 @@ from django.contrib.auth.models import AbstractBaseUser
 def email_unconfirmed(user: AbstractBaseUser) -> bool:
     """True for a local sign-up whose e-mail address was never confirmed.
 
-    Accounts made by organizers (admin console, ``ensure_accounts``) have no allauth
-    ``EmailAddress`` rows and are not affected.
+    A sign-up's address is allauth's *primary* ``EmailAddress`` row. Accounts made by
+    organizers (admin console, ``ensure_accounts``) have none; allauth adds an unverified,
+    non-primary row for their address when anyone asks for a password reset (its reset
+    token generator syncs ``user.email``), which must not lock them out (issue 39: a reset
+    request for someone's address, or their own completed reset, ended their logins).
     """
     from allauth.account.models import EmailAddress
 
-    rows = EmailAddress.objects.filter(user=user)
-    return rows.exists() and not rows.filter(verified=True).exists()
+    rows = EmailAddress.objects.filter(user=user, primary=True)
+    return rows.exists() and not EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
 class VerifiedEmailBackend(ModelBackend):

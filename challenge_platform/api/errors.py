@@ -51,7 +51,8 @@ BAD_REQUEST = PolymorphicProxySerializer(
 COMMON_DESCRIPTIONS = {
     400: "The request is malformed: an invalid query parameter or body field, or a NUL "
     "character in the address.",
-    401: "No valid credentials: a wrong or revoked token is refused on every operation.",
+    401: "No valid credentials: a wrong or revoked token is refused on every operation "
+    "(`token_revoked` when a change to the account revoked it: log in again).",
     404: "Nothing at this address: no such object, or one the caller may not see.",
     429: "Too many requests in a short time; see Retry-After.",
 }

@@ -83,9 +83,10 @@ def document_nul_refusal(result: dict, generator, request, public) -> dict:
 
 class KnoxTokenScheme(OpenApiAuthenticationExtension):
     """``Authorization: Token <key>`` (DESIGN §7), checked by django-rest-knox against stored
-    digests: documented as before (``tokenAuth``), over drf-spectacular's own knox scheme."""
+    digests (``challenge_platform.api.authentication``): documented as before (``tokenAuth``),
+    over drf-spectacular's own knox scheme."""
 
-    target_class = "knox.auth.TokenAuthentication"
+    target_class = "challenge_platform.api.authentication.TokenAuthentication"
     name = "tokenAuth"
     priority = 1
 

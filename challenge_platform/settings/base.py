@@ -15,6 +15,7 @@ from challenge_platform.accounts.oidc_settings import (
     openid_connect_providers,
 )
 from challenge_platform.localredis import embedded_redis_url
+from common.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,7 +39,8 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, whose site's "change password" page revokes API tokens (issue 39).
+    "challenge_platform.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -252,6 +254,13 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
+# Upload budgets per team (challenge_platform.upload_budget), on every path (web forms, API,
+# CLI), prediction files and algorithm archives together: at most TEAM_UPLOAD_RATE uploads
+# in any window of that length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at
+# most TEAM_STORAGE_QUOTA_MB MiB of files its members uploaded (0: no quota).
+TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
+parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
+TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
@@ -303,7 +312,9 @@ BOARD_INTERVALS_DEFER_SECONDS = env_int("BOARD_INTERVALS_DEFER_SECONDS", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",  # `Authorization: Token <key>`, keys kept hashed
+        # `Authorization: Token <key>`, keys kept hashed (knox's, saying when a token was
+        # revoked by a change to its account: challenge_platform.api.authentication)
+        "challenge_platform.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -311,7 +322,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "challenge_platform.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "challenge_platform.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_THROTTLE_RATES": {"login": "20/min", "upload": "60/min"},
+    # Uploads are limited per team by TEAM_UPLOAD_RATE (above), not by a DRF throttle.
+    "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
     # Proxies in front of the web server whose X-Forwarded-For may be trusted: 0 uses the
     # peer address, so a client cannot reset its login budget by forging the header.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
@@ -328,6 +340,9 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
+# A password reset, changed or set anew, or a deactivation, revokes every API token of the
+# account; a client still sending one hears why (401 token_revoked) for this many days.
+REVOKED_API_TOKEN_NOTICE_DAYS = env_int("REVOKED_API_TOKEN_NOTICE_DAYS", 90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (
@@ -363,7 +378,6 @@ WEB_THROTTLES = {
     "account_confirm_email": "login",
     "account_email_verification_sent": "login",
     "openid_connect_login": "login",
-    "scoring:submit": "upload",
 }
 # Database sessions whose keys are checked before they reach a query.
 SESSION_ENGINE = "challenge_platform.sessions"
@@ -472,6 +486,9 @@ ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144
 # day the background runs (re-runs of benchmark versions, reproductions) may use; once
 # spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
+# The versions one team keeps in the benchmark (its marks first, then its final version, then
+# its latest versions); marking one more in is refused. 0: no cap.
+BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 # The share of finished runs repeated on another worker to check their predictions agree.
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished

@@ -44,6 +44,14 @@ class NotLoggedIn(CliError):
         super().__init__("not logged in or token invalid: run `chal login`")
 
 
+class TokenRevoked(NotLoggedIn):
+    """The server revoked the saved token when the account changed (a new password, a
+    deactivation): 401 with ``code`` ``token_revoked``; ``detail`` says when and why."""
+
+    def __init__(self, detail: str) -> None:
+        CliError.__init__(self, f"token revoked, log in again (`chal login`): {detail}")
+
+
 class ApiError(CliError):
     """The server refused a request; ``message`` is what it said, in plain words."""
 
@@ -102,6 +110,8 @@ def error_from_response(response: requests.Response) -> CliError:
     except ValueError:
         body = None
     if response.status_code == 401:
+        if isinstance(body, dict) and body.get("code") == "token_revoked":
+            return TokenRevoked(_flatten(body.get("detail", "")))
         return NotLoggedIn()
     if isinstance(body, dict) and body:
         message = _flatten(body.get("detail", body))

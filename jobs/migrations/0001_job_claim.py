@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("challenge_platform", "0011_job_claim_moves_to_jobs"),
+        ("challenge_platform", "0013_job_claim_moves_to_jobs"),
     ]
 
     operations = [

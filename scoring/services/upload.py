@@ -2,7 +2,8 @@
 
 Both paths share the format sniffing, the storage and the queueing (``queued``, published
 by name on commit to the scoring task); only the participant checks (team, open dates,
-daily limit) are the upload's own.
+daily limit, the team's upload rate and storage quota: ``challenge_platform.upload_budget``)
+are the upload's own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from django.utils import timezone
 from challenge_platform.models import Challenge, Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import team_for_user
+from challenge_platform.upload_budget import (
+    refused_as,
+    upload_quota_check,
+    upload_rate_check,
+    upload_rate_take,
+)
 from common.files import delete_file_quietly
 from common.units import byte_size
 from datasets.models import Task
@@ -68,7 +75,7 @@ def submission_admission_check(
 ) -> Team:
     """The refusals that need no byte of the file: not logged in, rules not accepted, no team
     (or a hidden one), challenge not open, a declared body over the size cap, today's limit
-    used.
+    used, the team's upload rate used, a declared body over the team's storage quota.
 
     Views call it before the upload body is read (a refused upload costs the server nothing,
     however large it is); :func:`submission_create` calls it again. Returns the team that
@@ -86,6 +93,12 @@ def submission_admission_check(
             "too_large", f"The upload is larger than the limit of {byte_size(limit)}.", 413
         )
     _check_daily_limit(team=team, task=task, user=user)  # early refusal; repeated under locks
+    with refused_as(SubmissionRefused):
+        upload_rate_check(team=team)
+        if declared_bytes is not None:
+            upload_quota_check(
+                team=team, adding_bytes=max(declared_bytes - MULTIPART_SLACK_BYTES, 0)
+            )
     return team
 
 
@@ -99,11 +112,16 @@ def submission_create(
     """Check the upload cheaply, store it and queue it for scoring once committed.
 
     Raises :class:`SubmissionRefused` (nothing stored, nothing created) when the user may
-    not submit, the file is obviously not a submission, the team used today's quota, or
-    storage is unavailable. Full validation happens in the worker.
+    not submit, the file is obviously not a submission, the team used today's quota, its
+    upload rate or its storage quota, or storage is unavailable. Full validation happens in
+    the worker. The upload counts against the team's rate from here on (its body arrived).
     """
     team = submission_admission_check(task=task, user=user)
+    with refused_as(SubmissionRefused):
+        upload_rate_take(team=team)
     file_format = _sniff(file)
+    with refused_as(SubmissionRefused):
+        upload_quota_check(team=team, adding_bytes=file.size or 0)
 
     submission = Submission(
         task=task,
@@ -131,6 +149,8 @@ def submission_create(
                     403,
                 )
             _check_daily_limit(team=team, task=task, user=user)
+            with refused_as(SubmissionRefused):  # under the team's lock: the last room once
+                upload_quota_check(team=team, adding_bytes=submission.file_size)
             _queue(submission)
     except BaseException:
         delete_file_quietly(submission.file.storage, submission.file.name)

@@ -6,6 +6,8 @@ sign-in never fails for it, it picks a free safe name."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -32,6 +34,7 @@ LOOKALIKES_OF_ALICE = [
     "\u0430lice",  # Cyrillic а
     "AIice",  # capital I for l
     "a1ice",  # digit one for l
+    "\u1d00lice",  # ᴀ LATIN LETTER SMALL CAPITAL A (issue 39)
 ]
 INVISIBLE = ["ali\u3164ce", "alice\u115f", "\u1160alice", "ali\uffa0ce"]
 
@@ -63,6 +66,16 @@ def test_sign_up_refuses_characters_that_show_as_nothing(client, username) -> No
     page = signup(client, username, "filler@example.org")
     assert "show as nothing" in page and "HANGUL" in page
     assert not User.objects.filter(username=username).exists()
+
+
+@pytest.mark.parametrize("mark", ["\u0307", "\u0301", "\u0323", "\u0303"])
+def test_a_combining_mark_makes_no_new_username(mark) -> None:
+    """The username field's own pattern refuses a lone mark; the look-alike rule (the one key
+    of team names and usernames, ``team_names.name_key``) refuses the composed letter too."""
+    UserFactory(username="alice")
+    for attempt in (f"ali{mark}ce", unicodedata.normalize("NFC", f"ali{mark}ce")):
+        assert "reads the same as the existing user “alice”" in (username_problem(attempt) or "")
+    assert name_key(f"Ali{mark}ceTeam") == name_key("AliceTeam")
 
 
 def test_a_distinct_name_still_signs_up_and_case_alone_is_taken(client) -> None:

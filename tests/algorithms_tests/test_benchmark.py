@@ -106,6 +106,83 @@ def test_default_membership_is_the_latest_and_the_final_version(world, broker):
     ]
 
 
+def more_versions(version: AlgorithmVersion, count: int) -> list[AlgorithmVersion]:
+    """``count`` more versions of ``version``'s algorithm, sharing its stored archive (the
+    marks are the subject, not the uploads: 73 uploads would meet the upload rate)."""
+    made = []
+    for number in range(version.number + 1, version.number + 1 + count):
+        made.append(
+            AlgorithmVersion.objects.create(
+                algorithm=version.algorithm,
+                number=number,
+                archive=version.archive.name,
+                archive_sha256=version.archive_sha256,
+                archive_size=version.archive_size,
+            )
+        )
+    return made
+
+
+def test_marking_past_the_cap_is_refused_naming_the_versions_in(world, broker, client):
+    """Issue 39's probe: one team marked 73 versions in, and every new task would have queued
+    all of them. ``BENCHMARK_VERSIONS_PER_TEAM`` (3): the 4th mark and every later one get 409
+    with the three named; nothing changes; the team's benchmark holds three versions."""
+    first = upload(world.participant, world.challenge, "A")
+    versions = [first, *more_versions(first, 72)]
+    other = upload(world.rival, world.challenge, "B")
+    api = world.participant.api()
+    answers = [
+        api.patch(
+            f"/api/v1/algorithms/{first.algorithm_id}/versions/{v.number}/",
+            {"in_benchmark": True},
+            format="json",
+        )
+        for v in versions
+    ]
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    assert {a.status_code for a in answers[3:]} == {409}
+    refusal = answers[3].json()
+    assert refusal["code"] == "benchmark_cap"
+    assert "already has 3 versions marked in the benchmark" in refusal["detail"]
+    assert "A v1, A v2, A v3" in refusal["detail"] and "A v4 was not marked" in refusal["detail"]
+    assert list(
+        AlgorithmVersion.objects.filter(in_benchmark=True).order_by("number").values_list(
+            "number", flat=True
+        )
+    ) == [1, 2, 3]
+    # The marks displace the default (the latest, v73): the team keeps three.
+    assert set(benchmark_versions(challenge=world.challenge)) == {*versions[:3], other}
+    listed = api.get(f"/api/v1/algorithms/{first.algorithm_id}/").json()["versions"]
+    assert sorted(v["number"] for v in listed if v["in_benchmark"]) == [1, 2, 3]
+
+    # The page: the same refusal, shown with 409; marking one out makes room.
+    client.force_login(world.participant.user)
+    mark = f"/algorithms/{first.algorithm_id}/versions/%d/mark/"
+    page = client.post(mark % 40, {"benchmark": "in"})
+    assert page.status_code == 409
+    assert "already has 3 versions marked in the benchmark" in page.content.decode()
+    assert client.post(mark % 2, {"benchmark": "out"}).status_code == 302
+    assert client.post(mark % 40, {"benchmark": "in"}).status_code == 302
+    assert set(benchmark_versions(challenge=world.challenge)) == {
+        versions[0], versions[2], versions[39], other
+    }
+
+
+def test_defaults_past_the_cap_keep_the_final_and_the_newest(world, broker, settings):
+    """Five algorithms, each with its latest version in by default: the team keeps its final
+    version and then its newest uploads, three in all."""
+    settings.BENCHMARK_VERSIONS_PER_TEAM = 3
+    first = upload(world.participant, world.challenge, "A")
+    latest = [more_versions(first, 1)[0]]
+    for name in "BCDE":
+        latest.append(upload(world.participant, world.challenge, name))
+    first.is_final = True
+    first.save(update_fields=["is_final"])
+    assert set(benchmark_versions(challenge=world.challenge)) == {first, latest[-1], latest[-2]}
+    settings.BENCHMARK_VERSIONS_PER_TEAM = 0  # no cap: the rule alone
+    assert set(benchmark_versions(challenge=world.challenge)) == {first, *latest}
+
+
 def test_a_team_cannot_mark_another_teams_version(world, broker):
     theirs = upload(world.rival, world.challenge, "B")
     url = f"/api/v1/algorithms/{theirs.algorithm_id}/versions/1/"

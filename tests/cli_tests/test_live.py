@@ -393,3 +393,24 @@ def test_logout_revokes_the_token_on_the_server(chal, world, login_as, config_fi
     # Logging out again (nothing saved) only says where the file is.
     again = chal("logout")
     assert again.code == 0 and "revoked" not in again.out
+
+
+def test_a_token_revoked_by_a_password_reset_says_so_and_a_new_login_works(
+    chal, world, login_as, monkeypatch
+):
+    """Issue 39: a change to the account revokes its tokens; ``chal`` tells why (401
+    ``token_revoked``) instead of "token invalid", and logging in again works."""
+    from challenge_platform.accounts.services import account_password_set
+    from challenge_platform.models import TokenRevocation
+
+    login_as("alice")
+    assert chal("submissions").code == 0
+    account_password_set(
+        user=world.alice, password=PASSWORD, reason=TokenRevocation.RESET
+    )
+    refused = chal("submissions")
+    assert refused.code == 1
+    assert "token revoked, log in again (`chal login`)" in refused.err
+    assert "because the account's password was reset" in refused.err
+    login_as("alice")
+    assert chal("submissions").code == 0

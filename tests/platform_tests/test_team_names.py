@@ -45,6 +45,16 @@ SAME_NAME = [
     ("AliceTeam", "\u0430liceTeam"),  # Cyrillic а
     ("Modern", "rnodern"),  # rn for m
     ("Pool", "P00l"),  # zeros for o
+    # Issue 39: combining marks removed (after NFKC, before the skeleton), small capitals read
+    # as their small letters. A mark may be a separate character or composed into its letter.
+    ("AliceTeam", "Ali\u0307ceTeam"),  # combining dot above
+    ("AliceTeam", "Ali\u0301ceTeam"),  # combining acute accent (NFC composes it: í)
+    ("AliceTeam", "Ali\u0323ceTeam"),  # combining dot below
+    ("AliceTeam", "Ali\u0303ceTeam"),  # combining tilde (NFC: ĩ)
+    ("AliceTeam", "\u1d00liceTeam"),  # ᴀ LATIN LETTER SMALL CAPITAL A
+    ("AliceTeam", "Alice\u1d1beam"),  # ᴛ LATIN LETTER SMALL CAPITAL T
+    ("AliceTeam", "A\u20ddliceTeam"),  # combining enclosing circle (an enclosing mark)
+    ("Team", "Téam"),  # a precomposed accent is the same letter and mark
 ]
 
 IMITATIONS = [
@@ -63,7 +73,7 @@ IMITATIONS = [
     "Ｂａｓｅｌｉｎｅ",
 ]
 
-DIFFERENT = [("Owls", "Owl"), ("Owls", "Owls 2"), ("Team A", "Team B"), ("Téam", "Team")]
+DIFFERENT = [("Owls", "Owl"), ("Owls", "Owls 2"), ("Team A", "Team B"), ("Tean", "Team")]
 
 
 def state(challenge) -> tuple:
@@ -140,12 +150,32 @@ def test_the_api_answers_409_with_the_existing_name_and_400_for_imitations():
     assert fake.status_code == 400 and fake.json()["code"] == "name_reserved"
 
 
+@pytest.mark.parametrize("odd", ["\u0307", "\u0301", "\u0323", "\u0303", "\u1d00"])
+def test_the_api_refuses_a_mark_or_small_capital_look_alike_with_409(odd):
+    """Issue 39's probe: ``Ali\u0307ceTeam`` beside ``AliceTeam`` was accepted."""
+    challenge = ChallengeFactory(slug="marks")
+    team_create(challenge=challenge, user=UserFactory(), name="AliceTeam")
+    attempt = "\u1d00liceTeam" if odd == "\u1d00" else f"Ali{odd}ceTeam"
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    answer = client.post("/api/v1/challenges/marks/teams/", {"name": attempt}, format="json")
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["code"] == "name_taken" and "“AliceTeam”" in answer.json()["detail"]
+    assert list(Team.objects.filter(challenge=challenge).values_list("name", flat=True)) == [
+        "AliceTeam"
+    ]
+
+
 def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
     """Rows from before the key: the oldest keeps the plain key, later look-alikes get
     ``#pk``, so the new constraint can be added (the migration calls this function)."""
     rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
     assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
-    for name in ("0005_team_name_key", "0008_team_name_skeleton_keys"):
+    for name in (
+        "0005_team_name_key",
+        "0008_team_name_skeleton_keys",
+        "0011_team_name_keys_without_marks",
+    ):
         migration = importlib.import_module(f"challenge_platform.migrations.{name}")
         assert migration.unique_name_keys is unique_name_keys
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from rest_framework.throttling import ScopedRateThrottle
 
 from challenge_platform.models import Challenge, Team
 from leaderboard.models import LeaderboardEntry
@@ -58,8 +57,11 @@ def test_a_forged_x_forwarded_for_does_not_buy_more_login_attempts(world):
     assert codes[:20] == [400] * 20 and set(codes[20:]) == {429}
 
 
-def test_uploads_are_limited_per_user_across_the_form_and_the_api(world, monkeypatch):
-    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "upload", "3/min")
+def test_uploads_are_limited_per_team_across_the_forms_and_the_api(world, settings):
+    """One budget per team (``TEAM_UPLOAD_RATE``) on every path: the submit form, the API and
+    the algorithm form; past it the form shows the refusal with 429, the API answers the
+    documented refusal, and nothing is stored."""
+    settings.TEAM_UPLOAD_RATE = "3/minute"
     web = client_for(world, "a")
     api = Client(HTTP_AUTHORIZATION=f"Token {world.tokens['a']}")
     before = Submission.objects.count()
@@ -71,13 +73,21 @@ def test_uploads_are_limited_per_user_across_the_form_and_the_api(world, monkeyp
     assert send(api, f"/api/v1/tasks/{world.task.slug}/submissions/").status_code == 201
     assert send(web, f"/tasks/{world.task.slug}/submit/").status_code == 302
     page = send(web, f"/tasks/{world.task.slug}/submit/")
-    assert page.status_code == 429 and "Too many uploads" in page.content.decode()
+    assert page.status_code == 429 and int(page["Retry-After"]) > 0
+    shown = page.content.decode()
+    assert "Too many uploads: your team sent 3 in the last minute" in shown
+    assert re.search(r'data-role="upload-error" role="alert">Too many uploads', shown)
     refused = send(api, f"/api/v1/tasks/{world.task.slug}/submissions/")
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     body = refused.json()
     assert body["code"] == "rate_limited" and body["retry_after"]  # the documented refusal
+    archive = web.post(
+        "/algorithms/upload/",
+        {"challenge": world.challenge.slug, "file": SimpleUploadedFile("a.zip", b"PK")},
+    )
+    assert archive.status_code == 429 and "Too many uploads" in archive.content.decode()
     assert Submission.objects.count() == before + 3
-    # Someone else's budget is untouched.
+    # Another team's budget is untouched.
     other = Client(HTTP_AUTHORIZATION=f"Token {world.tokens['b']}")
     assert send(other, f"/api/v1/tasks/{world.task.slug}/submissions/").status_code == 201
 
