@@ -151,7 +151,7 @@ def algorithm_run_execute(
             if not room:
                 raise RunCancelled
             watch.check()
-            backend = backend or default_backend()
+            backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
             result = backend.run(job, should_stop=watch.should_stop)
         watch.drain()
         return _conclude(profile, ending, result, backend, work, watch)
