@@ -466,7 +466,8 @@ class BubblewrapBackend(SandboxBackend):
                     watched = over is not None and over.is_set()
                     return ("output_mb" if watched else None), False, peak
                 now = time.monotonic()
-                peak = max(peak, sample_tree(process.pid, cpu))
+                members = cgroup.pids() if cgroup is not None else None
+                peak = max(peak, sample_tree(process.pid, cpu, members))
                 hit = self._limit_hit(limits, now, deadline, reader, cpu, cgroup)
                 if cgroup is not None:
                     peak = max(peak, cgroup.memory_bytes())

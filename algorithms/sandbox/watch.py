@@ -132,15 +132,24 @@ class StatusPipe:
         return merged
 
 
-def sample_tree(pid: int, cpu: dict[int, float]) -> int:
-    """Resident bytes of ``pid`` and its descendants (0 when gone); records each process's
-    CPU seconds in ``cpu`` (the kernel's rusage misses what the sandbox never reaps)."""
+def sample_tree(pid: int, cpu: dict[int, float], pids: list[int] | None = None) -> int:
+    """Resident bytes of ``pid`` and its descendants (0 when gone), or of ``pids`` (the run's
+    cgroup members: read from its ``cgroup.procs`` instead of a scan of every process on the
+    host); records each process's CPU seconds in ``cpu`` (the kernel's rusage misses what
+    the sandbox never reaps)."""
     try:
         import psutil
 
-        root = psutil.Process(pid)
+        if pids is None:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        else:
+            processes = []
+            for member in pids:
+                with contextlib.suppress(psutil.Error):
+                    processes.append(psutil.Process(member))
         total = 0
-        for proc in [root, *root.children(recursive=True)]:
+        for proc in processes:
             with contextlib.suppress(psutil.Error):
                 total += proc.memory_info().rss
                 times = proc.cpu_times()
