@@ -122,6 +122,8 @@ class BubblewrapBackend(SandboxBackend):
     ) -> None:
         """``cgroups`` finds the host's cgroup layout for each run (None: rlimits only);
         ``sandbox_uid`` is the host uid a root worker runs sandboxes as (default 65534)."""
+        if sandbox_uid == 0:
+            raise ValueError("the sandbox's host uid must not be 0 (root)")
         self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
         self.cgroups = cgroups
         self.sandbox_uid = sandbox_uid

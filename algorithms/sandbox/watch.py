@@ -76,8 +76,8 @@ class OutputWatch(threading.Thread):
                 elif used.bytes > self.cap:
                     self.reason = "/output grew past its size"
                 if self.reason:
+                    self.over.set()  # before the kill: whoever sees the end sees why
                     self.kill()
-                    self.over.set()
                     return
                 self.done.wait(OUTPUT_POLL_SECONDS)
         except OSError:  # the descriptor was closed under it: the run is over
