@@ -71,6 +71,9 @@ class Staging:
     (see the module docstring); ``source()`` is the path bwrap is given."""
 
     paths: list[Path] = field(default_factory=list)
+    # Loaded here, in the worker: the child calls it after fork, where a dlopen could wait
+    # on a lock another thread of the worker held.
+    libc: ctypes.CDLL = field(default_factory=lambda: _libc(), repr=False)
 
     def source(self, path: Path) -> str:
         if path not in self.paths:
@@ -79,7 +82,7 @@ class Staging:
 
     def prepare(self) -> None:
         """In the child (root, single-threaded, before the uid drop)."""
-        libc = _libc()
+        libc = self.libc
         _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
         # Opened in the new namespace, before the tmpfs hides what may lie under /tmp.
