@@ -165,7 +165,6 @@ def test_mountinfo_shows_the_binds_and_nothing_else_of_the_host(tmp_path: Path) 
             assert root in expected_roots | {"/etc/ld.so.cache"}, (root, point)
         else:  # bwrap's own tmpfs and proc mounts, and the devices it binds
             assert not root.startswith(("/work", "/root", "/home", "/tmp", "/var")), (root, point)
-            assert root.startswith(("/", "/newroot", "/bindfile")), (root, point)
         assert source in ("tmpfs", "proc", "devtmpfs") or source.startswith("/dev/"), source
         assert str(os.getpid()) not in source
     points = {point for _, point, _ in rows}
