@@ -2,10 +2,10 @@
 everything the program can count on, then ``os._exit``, skipping the rest of the
 interpreter's teardown and C++'s static destructors.
 
-The sandbox (algorithms/sandbox/bubblewrap.py) starts every algorithm with this file's
-text as the interpreter's ``-c`` program (``python -B -s -c <this file> /code/main.py``:
-nothing of the platform's is importable or mounted in there, so it imports only the
-standard library). It runs the entrypoint as ``python /code/main.py`` would (``__main__``,
+The sandbox (algorithms/sandbox/command.py) starts every algorithm with this file, which
+bwrap copies into a read-only file of the sandbox's own (``python -B -s /sandbox/launch.py
+/code/main.py``: nothing of the platform's is importable or mounted in there, so it imports
+only the standard library). It runs the entrypoint as ``python /code/main.py`` would (``__main__``,
 ``__file__``, ``sys.argv``, ``sys.path[0]``, ``-P``, tracebacks without a frame of its own,
 ``SystemExit``'s status). The platform's own short commands (``manage.py``, the output
 check) end through :func:`run` too.
@@ -114,13 +114,13 @@ def _clear_module_dict(namespace: dict[str, object]) -> None:
             namespace[name] = None
 
 
-_OWN_FILE = exit_status.__code__.co_filename  # "<string>" as the sandbox's -c program
+_OWN_FILE = exit_status.__code__.co_filename  # "/sandbox/launch.py" in the sandbox
 
 
 def launch(path: str) -> NoReturn:
     """Run the script at ``path`` as ``__main__`` (``sys.argv`` is already
     ``[path, *arguments]``), then :func:`finish`."""
-    if not sys.flags.safe_path:  # ``-c`` put the working folder first; a script's own
+    if not sys.flags.safe_path:  # the launcher's own folder is first; the script's own
         sys.path[0] = os.path.dirname(path)  # folder goes there instead
     main = types.ModuleType("__main__")
     main.__dict__.update(
@@ -142,6 +142,6 @@ def launch(path: str) -> NoReturn:
     run(body)
 
 
-if __name__ == "__main__":  # the sandbox: python -c <this file> /code/<entrypoint> [args]
+if __name__ == "__main__":  # the sandbox: python /sandbox/launch.py /code/<entrypoint> [args]
     sys.argv = sys.argv[1:]
     launch(sys.argv[0])

@@ -27,5 +27,7 @@ __all__ = [
 ]
 
 
-def default_backend() -> SandboxBackend:
-    return BubblewrapBackend()
+def default_backend(*, sandbox_uid: int | None = None) -> SandboxBackend:
+    """The backend runs use; ``sandbox_uid``: the host uid a root worker's sandboxes run as
+    (``ALGORITHM_SANDBOX_UID``; default nobody)."""
+    return BubblewrapBackend(sandbox_uid=sandbox_uid)

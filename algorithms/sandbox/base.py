@@ -88,7 +88,8 @@ class SandboxResult:
     log_bytes: int
     cancelled: bool = False
     pid: int | None = None  # the sandbox's outer process (leader of its process group)
-    # How each limit was enforced in this run, e.g. {"memory_mb": "cgroup v1", ...}.
+    # How each limit was enforced in this run, e.g. {"memory_mb": "cgroup v1", ...}, and
+    # who the sandbox was on the host ("host_uid") and its seccomp filter ("seccomp").
     enforcement: dict[str, str] = field(default_factory=dict)
 
 

@@ -7,10 +7,10 @@ Inside, the algorithm sees an empty root with:
   interpreter it points to) read-only at their own paths, with the platform's own packages
   masked when they are installed there;
 - the root itself read-only (bwrap's root tmpfs, remounted), and
-  ``/code`` (the archive, read-only), ``/task`` (read-only), ``/output`` (writable),
-  ``/tmp`` (a tmpfs of ``tmp_mb``), a fresh ``/proc`` of its own pid namespace, a minimal
-  read-only ``/dev`` whose ``/dev/shm`` is another tmpfs of ``tmp_mb`` (for
-  multiprocessing);
+  ``/code`` (the archive, read-only), ``/task`` (read-only), ``/output`` (a tmpfs of
+  ``output_mb``), ``/tmp`` (a tmpfs of ``tmp_mb``), a fresh ``/proc`` of its own pid
+  namespace, a minimal read-only ``/dev`` whose ``/dev/shm`` is another tmpfs of ``tmp_mb``
+  (for multiprocessing), and the launcher, read-only at ``/sandbox/launch.py``;
 - no network (its own empty network namespace: only a loopback of its own), no IPC, no
   view of other processes, a new session (no terminal), no capabilities, no user namespaces
   of its own, and an environment of exactly ``TASK_DIR``, ``OUTPUT_DIR``, ``PATH``,
@@ -18,10 +18,18 @@ Inside, the algorithm sees an empty root with:
   ``environment``, set by the platform for its built-in baseline, never by an archive).
   bwrap itself is started with the same small environment.
 
-The entrypoint runs under :mod:`common.launch` (the interpreter's ``-c`` program): as ``python
-main.py`` would run it, but the process ends with ``os._exit`` once the program's threads,
-``atexit`` functions and streams are done, skipping an interpreter teardown in which
-pyarrow's threads could make an honest run abort.
+**Nobody on the host** (:mod:`.hostuser`): the sandbox's user is 65534 inside and an
+unprivileged host uid outside; a root worker drops to that uid (``ALGORITHM_SANDBOX_UID``,
+default 65534) before it executes bwrap, so host root is never mapped into a sandbox.
+**A seccomp filter** (:mod:`.seccomp`, compiled by libseccomp) refuses, in every run, the
+system calls an algorithm never needs (io_uring, ptrace, keys, kernel modules, the clock,
+mounts and namespaces, bpf, perf...).
+
+The entrypoint runs under :mod:`common.launch`, bound read-only as a file (``python -B -s
+/sandbox/launch.py /code/main.py``: :mod:`.command`): as ``python main.py`` would run it,
+but the process ends with ``os._exit`` once the program's threads, ``atexit`` functions and
+streams are done, skipping an interpreter teardown in which pyarrow's threads could make an
+honest run abort.
 
 **The program is pid 1 of its namespace** (``--as-pid-1``): there is no bwrap init inside
 for the algorithm to stop or kill (it shares the algorithm's uid, so a child could
@@ -38,34 +46,33 @@ writable memory cgroup, ``memory_mb`` bounds resident memory plus the tmpfs page
 a pids cgroup caps processes and threads; the cgroup's CPU time bounds ``cpu_seconds`` for
 all processes together; ``cpus`` sets a CPU quota. Where a controller is missing the
 rlimits stay: ``RLIMIT_AS`` per process, ``RLIMIT_NPROC``, ``RLIMIT_CPU`` per process plus
-the sampled sum over the tree. ``RLIMIT_NPROC`` does not bind a process whose host uid is
-root, so a root worker refuses to run without a pids cgroup. ``RLIMIT_FSIZE`` caps each file
-and ``RLIMIT_CORE`` is 0 everywhere.
+the sampled sum over the tree. ``RLIMIT_NPROC`` would count every run of the shared
+sandbox uid, so a root worker relies on a pids cgroup and refuses to run without one.
+``RLIMIT_FSIZE`` caps each file and ``RLIMIT_CORE`` is 0 everywhere.
 
-**Disk** (:mod:`.outputfs`): where the worker may mount, ``/output`` is a tmpfs of
-``output_mb`` on the run's host folder (blocks counted by the kernel, ``fallocate``
-included), copied out and freed when the run ends; elsewhere it is the host folder, summed
-(sizes and allocated blocks) by a watcher thread every 20 ms that kills the run past
-``output_mb``. A wall-clock deadline, the log cap and a cancel kill the whole run (its
-process group, and every process of its cgroup). stdout and stderr go through a pipe,
-never to disk: the last 64 KB are kept and the run is killed past ``log_mb``. Peak memory
-is the largest of the kernel's maximum resident set, the sampled resident sum over the
-process tree and the cgroup's anonymous plus tmpfs memory.
+**Disk** (:mod:`.outputfs`): ``/output`` is a tmpfs of the sandbox's own, so the kernel
+counts its blocks (``fallocate`` included); the worker opens it before the program starts,
+looks at it with one ``fstatvfs`` every 20 ms (the run is killed past ``MAX_INODES`` files
+and folders), shows it at the run's host folder while the run is alive, and copies its top
+level out when the run has ended. A wall-clock deadline, the log cap and a cancel kill the
+whole run (its process group, and every process of its cgroup). stdout and stderr go through
+a pipe, never to disk: the last 64 KB are kept and the run is killed past ``log_mb``. Peak
+memory is the largest of the kernel's maximum resident set, the sampled resident sum over
+the process tree and the cgroup's anonymous plus tmpfs memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from algorithms.sandbox import seccomp
@@ -78,54 +85,29 @@ from algorithms.sandbox.base import (
     SandboxUnavailable,
 )
 from algorithms.sandbox.cgroups import (
-    CPU,
-    CPUACCT,
     MEMORY,
     PIDS,
     CgroupHost,
     RunCgroup,
     host_cgroups,
 )
-from algorithms.sandbox.outcome import Observed, infer_limit, message
-from algorithms.sandbox.outputfs import OutputTmpfs, usage
-from algorithms.sandbox.watch import LogReader, OutputWatch, sample_tree
-from common import launch
+from algorithms.sandbox.command import (
+    LAUNCHER,
+    Descriptors,
+    bwrap_command,
+    memory_file,
+)
+from algorithms.sandbox.command import (
+    environment as sandbox_environment,
+)
+from algorithms.sandbox.hostuser import HostUser, Staging, host_user, share_read_only
+from algorithms.sandbox.outcome import Observed, enforcement, infer_limit, message
+from algorithms.sandbox.outputfs import OutputUnavailable, SandboxOutput
+from algorithms.sandbox.watch import LogReader, OutputWatch, StatusPipe, sample_tree
 
 POLL_SECONDS = 0.2
-SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs, not the host's
-SANDBOX_SHM = "/dev/shm"  # noqa: S108 - likewise
 STOP_POLL_SECONDS = 1.0
-# The interpreter's ``-c`` program that runs the entrypoint (common/launch.py says why).
-LAUNCHER = Path(launch.__file__).read_text(encoding="utf-8")
-# Packages of the platform: masked inside the runtime when installed there (non-editable).
-PLATFORM_PACKAGES = ("challenge_platform", "datasets", "scoring", "leaderboard", "algorithms")
-
-
-def _runtime_paths() -> list[Path]:
-    """The interpreter's own folders: the virtual environment and the base installation."""
-    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    executable = Path(sys.executable).resolve()
-    if not any(executable.is_relative_to(p) for p in paths):
-        paths.add(executable.parent.parent)
-    covered = [p for p in sorted(paths) if not p.is_relative_to(Path("/usr"))]
-    return [p for p in covered if not any(p != q and p.is_relative_to(q) for q in covered)]
-
-
-def _python() -> str:
-    """The venv's interpreter path (its ``pyvenv.cfg`` makes the venv's packages visible);
-    outside a venv, this interpreter (a system Python may have no ``bin/python``)."""
-    venv = Path(sys.prefix).resolve() / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
-
-
-def _masked_packages(runtime: list[Path]) -> list[Path]:
-    masked = []
-    for name in PLATFORM_PACKAGES:
-        module = sys.modules.get(name)
-        path = Path(getattr(module, "__file__", "") or "").parent if module else None
-        if path and path.is_dir() and any(path.is_relative_to(r) for r in runtime):
-            masked.append(path)
-    return masked
+SETUP_SECONDS = 60.0  # bwrap's own setup, before the program starts
 
 
 class BubblewrapBackend(SandboxBackend):
@@ -136,13 +118,15 @@ class BubblewrapBackend(SandboxBackend):
         bwrap: str | None = None,
         *,
         cgroups: Callable[[], CgroupHost | None] = host_cgroups,
-        mount_output: bool = True,
+        sandbox_uid: int | None = None,
     ) -> None:
         """``cgroups`` finds the host's cgroup layout for each run (None: rlimits only);
-        ``mount_output`` lets a worker that may mount give ``/output`` a tmpfs of its own."""
+        ``sandbox_uid`` is the host uid a root worker runs sandboxes as (default 65534)."""
+        if sandbox_uid == 0:
+            raise ValueError("the sandbox's host uid must not be 0 (root)")
         self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
         self.cgroups = cgroups
-        self.mount_output = mount_output
+        self.sandbox_uid = sandbox_uid
 
     # --- checks and command line ----------------------------------------------------------
 
@@ -151,137 +135,57 @@ class BubblewrapBackend(SandboxBackend):
             raise SandboxUnavailable(
                 "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
             )
+        self._filter()
+        user = host_user(self.sandbox_uid)
         probe = subprocess.run(
             [self.bwrap, "--unshare-all", "--ro-bind", "/", "/", "true"],
             capture_output=True,
             env={"PATH": "/usr/bin:/bin"},
+            cwd="/",
+            preexec_fn=user.drop if user is not None else None,
             timeout=30,
             check=False,
         )
         if probe.returncode != 0:
             reason = probe.stderr.decode(errors="replace").strip()
             raise SandboxUnavailable(
-                f"bubblewrap cannot create namespaces here ({reason}); the worker needs "
+                f"bubblewrap cannot create namespaces here ({reason}); the sandbox needs "
                 "unprivileged user namespaces (kernel.unprivileged_userns_clone=1)"
             )
 
     def command(
-        self, job: SandboxJob, *, status_fd: int | None = None, seccomp_fd: int | None = None
+        self, job: SandboxJob, *, fds: Descriptors | None = None, staging: Staging | None = None
     ) -> list[str]:
-        """The bwrap command line for ``job`` (see the module docstring); bwrap writes the
-        program's exit status as JSON lines to ``status_fd`` and loads the seccomp filter
-        (:mod:`.seccomp`) from ``seccomp_fd``."""
-        limits = job.limits
-        runtime = _runtime_paths()
-        args = [
-            self.bwrap,
-            "--unshare-all",
-            "--unshare-user",
-            "--disable-userns",
-            "--die-with-parent",
-            "--as-pid-1",
-            "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--hostname",
-            "sandbox",
-            "--clearenv",
-            "--uid",
-            "65534",
-            "--gid",
-            "65534",
-            "--ro-bind",
-            "/usr",
-            "/usr",
-        ]
-        for name in ("lib", "lib64", "lib32", "bin", "sbin"):
-            path = Path("/") / name
-            if path.is_symlink():
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.is_dir():
-                args += ["--ro-bind", str(path), str(path)]
-        if Path("/etc/ld.so.cache").exists():
-            args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-        args += [
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--size",
-            str(limits.tmp_mb * MB),
-            "--tmpfs",
-            SANDBOX_SHM,
-            "--remount-ro",
-            "/dev",
-            "--size",
-            str(limits.tmp_mb * MB),
-            "--tmpfs",
-            SANDBOX_TMP,
-        ]
-        # The runtime is bound after the /tmp tmpfs: a checkout (and its .venv) may live
-        # under the host's /tmp, and mounting the tmpfs later would hide it.
-        for path in runtime:
-            args += ["--ro-bind", str(path), str(path)]
-        for path in _masked_packages(runtime):
-            args += ["--tmpfs", str(path)]
-        args += [
-            "--ro-bind",
-            str(job.code_dir.resolve()),
-            "/code",
-            "--ro-bind",
-            str(job.task_dir.resolve()),
-            "/task",
-            "--bind",
-            str(job.output_dir.resolve()),
-            "/output",
-            "--remount-ro",
-            "/",
-            "--chdir",
-            SANDBOX_TMP,
-        ]
-        if status_fd is not None:
-            args += ["--json-status-fd", str(status_fd)]
-        if seccomp_fd is not None:
-            args += ["--seccomp", str(seccomp_fd)]
-        environment = {**job.environment, **self.environment()}
-        for key, value in environment.items():
-            args += ["--setenv", key, value]
-        args += ["--", _python(), "-B", "-s", "-c", LAUNCHER, f"/code/{job.entrypoint}"]
-        return args
+        """The bwrap command line for ``job`` (:mod:`.command`)."""
+        source = staging.source if staging is not None else str
+        return bwrap_command(self.bwrap, job, fds or Descriptors(), source)
 
     @staticmethod
     def environment() -> dict[str, str]:
-        return {
-            "TASK_DIR": "/task",
-            "OUTPUT_DIR": "/output",
-            "PATH": f"{Path(_python()).parent}:/usr/bin:/bin",
-            "HOME": SANDBOX_TMP,
-            "LANG": "C.UTF-8",
-            "MPLCONFIGDIR": SANDBOX_TMP,
-            # A crash prints every thread's Python stack into the run's log.
-            "PYTHONFAULTHANDLER": "1",
-        }
+        return sandbox_environment()
+
+    @staticmethod
+    def _filter() -> bytes:
+        try:
+            return seccomp.program()
+        except seccomp.SeccompUnavailable as exc:
+            raise SandboxUnavailable(str(exc)) from exc
 
     # --- running --------------------------------------------------------------------------
 
     def run(
         self, job: SandboxJob, *, should_stop: Callable[[], bool] | None = None
     ) -> SandboxResult:
-        limits = job.limits
         job.output_dir.mkdir(parents=True, exist_ok=True)
-        cgroup = self._cgroup(limits)
-        output_fs = None
+        user = host_user(self.sandbox_uid)
+        cgroup = self._cgroup(job.limits, user)
         try:
-            if self.mount_output:
-                output_fs = OutputTmpfs.mount(job.output_dir, limits.output_mb * MB)
-            return self._run(job, should_stop, cgroup, output_fs)
+            return self._run(job, should_stop, cgroup, user)
         finally:
-            if output_fs is not None:
-                output_fs.discard()  # a no-op once released
             if cgroup is not None:
                 cgroup.remove()
 
-    def _cgroup(self, limits: SandboxLimits) -> RunCgroup | None:
+    def _cgroup(self, limits: SandboxLimits, user: HostUser | None) -> RunCgroup | None:
         host = self.cgroups()
         cgroup = None
         if host is not None:
@@ -293,31 +197,48 @@ class BubblewrapBackend(SandboxBackend):
             )
             if not cgroup.folders:
                 cgroup = None
-        if os.geteuid() == 0 and (cgroup is None or PIDS not in cgroup.controllers):
+        if user is not None and (cgroup is None or PIDS not in cgroup.controllers):
             if cgroup is not None:
                 cgroup.remove()
             raise SandboxUnavailable(
-                "the worker runs as root, where RLIMIT_NPROC does not bind, and no writable "
-                "pids cgroup was found: run the algorithms worker as a non-root user"
+                "the worker runs as root and no writable pids cgroup was found: every run "
+                "shares the sandbox's uid, so RLIMIT_NPROC cannot cap one run; run the "
+                "algorithms worker as a non-root user"
             )
         return cgroup
 
-    def _run(
-        self,
-        job: SandboxJob,
-        should_stop: Callable[[], bool] | None,
-        cgroup: RunCgroup | None,
-        output_fs: OutputTmpfs | None,
-    ) -> SandboxResult:
+    def _start(
+        self, job: SandboxJob, cgroup: RunCgroup | None, user: HostUser | None, log_fd: int
+    ) -> _Started:
+        """Start bwrap (the child joins the cgroup, sets its rlimits, and a root worker's child
+        stages the binds and drops to the sandbox's uid, :mod:`.hostuser`)."""
         limits = job.limits
         covered = cgroup.controllers if cgroup is not None else set()
-        read_fd, write_fd = os.pipe()
+        staging = Staging() if user is not None else None
+        if user is not None:  # written under the worker's umask: readable by nobody else
+            share_read_only(job.code_dir)
+            share_read_only(job.task_dir)
         status_read, status_write = os.pipe()
-        # A host folder as /output: fallocate would outrun the watcher (see .seccomp).
-        filter_fd = _seccomp_fd() if output_fs is None else None
-        passed = tuple(fd for fd in (status_write, filter_fd) if fd is not None)
+        block_read, block_write = os.pipe()
+        fds = Descriptors(
+            status=status_write,
+            block=block_read,
+            seccomp=memory_file("sandbox-seccomp", self._filter()),
+            launcher=memory_file("sandbox-launcher", LAUNCHER),
+        )
+        passed = (status_write, block_read, fds.seccomp, fds.launcher)
+        command = self.command(job, fds=fds, staging=staging)
 
-        def limit_child() -> None:  # in the child, before exec
+        error_read, error_write = os.pipe()
+
+        def prepare_child() -> None:  # in the child, before exec: say why it failed
+            try:
+                limit_child()
+            except BaseException as exc:
+                os.write(error_write, f"{type(exc).__name__}: {exc}"[:500].encode())
+                raise
+
+        def limit_child() -> None:
             if cgroup is not None:
                 cgroup.join()
             cpu = limits.cpu_seconds  # per process; the tree's total is watched
@@ -325,97 +246,201 @@ class BubblewrapBackend(SandboxBackend):
             if MEMORY not in covered:
                 memory = limits.memory_mb * MB
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-            size = max(limits.output_mb, limits.tmp_mb) * MB  # per file; totals watched
+            if PIDS in covered:  # the shared uid's count is not this run's: as high as allowed
+                _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+                resource.setrlimit(resource.RLIMIT_NPROC, (hard, hard))
+            else:
+                processes = limits.processes
+                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+            size = max(limits.output_mb, limits.tmp_mb) * MB  # per file; totals capped apart
             resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if staging is not None:
+                staging.prepare()
+            if user is not None:
+                user.drop()
 
-        started = time.monotonic()
         try:
             process = subprocess.Popen(
-                self.command(job, status_fd=status_write, seccomp_fd=filter_fd),
+                command,
                 stdin=subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=write_fd,
+                stdout=log_fd,
+                stderr=log_fd,
                 env={"PATH": "/usr/bin:/bin"},
+                cwd="/",
                 close_fds=True,
                 pass_fds=passed,
                 start_new_session=True,
-                preexec_fn=limit_child,
+                preexec_fn=prepare_child,
             )
-        except BaseException:
-            for fd in (read_fd, write_fd, status_read, *passed):
+        except BaseException as exc:
+            os.close(error_write)
+            reason = os.read(error_read, 1000).decode(errors="replace")
+            for fd in (error_read, status_read, block_write, *passed):
                 os.close(fd)
+            if isinstance(exc, subprocess.SubprocessError):  # the preparation failed
+                raise SandboxUnavailable(f"the sandbox could not be prepared: {reason}") from exc
             raise
-        os.close(write_fd)
-        for fd in passed:
+        for fd in (error_read, error_write, *passed):
             os.close(fd)
+        return _Started(process=process, status=StatusPipe(status_read), block=block_write)
+
+    def _attach_output(self, job: SandboxJob, started: _Started) -> SandboxOutput | None:
+        """Open the sandbox's /output while bwrap waits, show it at the run's folder, then
+        let the program start; None (and bwrap killed) when that was not possible."""
+        pid = started.process.pid
+        alive = lambda: _alive(pid)  # noqa: E731
+        output = None
+        try:
+            child = started.status.child_pid(alive=alive, timeout=SETUP_SECONDS)
+            if child is not None:
+                output = SandboxOutput.attach(
+                    child, job.limits.output_mb * MB, alive=alive, timeout=SETUP_SECONDS
+                )
+                output.show_at(job.output_dir)
+                os.write(started.block, b"go")
+        except (OutputUnavailable, OSError):
+            if output is not None:
+                output.close()
+            output = None
+        finally:
+            os.close(started.block)
+        if output is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        return output
+
+    def _run(
+        self,
+        job: SandboxJob,
+        should_stop: Callable[[], bool] | None,
+        cgroup: RunCgroup | None,
+        user: HostUser | None,
+    ) -> SandboxResult:
+        limits = job.limits
+        read_fd, write_fd = os.pipe()
+        started_at = time.monotonic()
+        try:
+            started = self._start(job, cgroup, user, write_fd)
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        process = started.process
         reader = LogReader(read_fd, limits.log_mb * MB)
         reader.start()
         kill = lambda: self._kill(process, cgroup)  # noqa: E731
-        output_watch = OutputWatch(job.output_dir, limits.output_mb * MB, kill)
-        output_watch.start()
+        output, output_watch, reaped = None, None, False
         sampled_cpu: dict[int, float] = {}
         try:
+            output = self._attach_output(job, started)
+            if output is not None:
+                output_watch = OutputWatch(output, limits.output_mb * MB, kill)
+                output_watch.start()
+            hit, cancelled, peak = None, False, 0
             try:
-                hit, cancelled, peak = self._watch(
-                    process, job, reader, should_stop, started, sampled_cpu, cgroup, output_watch
-                )
+                if output is not None:
+                    hit, cancelled, peak = self._watch(
+                        process, job, reader, should_stop, started_at, sampled_cpu, cgroup,
+                        output_watch,
+                    )  # fmt: skip
             except BaseException:  # e.g. the worker's soft time limit: leave nothing behind
-                output_watch.done.set()
+                if output_watch is not None:
+                    output_watch.done.set()
                 kill()
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(process.pid, 0)
                 raise
-            output_watch.done.set()  # before the reap: it never signals a reused pid
-            output_watch.join(timeout=5)
+            if output_watch is not None:
+                output_watch.done.set()  # before the reap: it never signals a reused pid
+                output_watch.join(timeout=5)
             _, wait_status, rusage = os.wait4(process.pid, 0)
+            reaped = True
+            seconds = time.monotonic() - started_at
         finally:
-            output_watch.done.set()
+            if output_watch is not None:
+                output_watch.done.set()
             reader.join(timeout=5)
-            status = _json_status(status_read)
-        seconds = time.monotonic() - started
-        tree_cpu = cgroup.cpu_seconds() if cgroup is not None else None
-        cpu = max(rusage.ru_utime + rusage.ru_stime, sum(sampled_cpu.values()), tree_cpu or 0.0)
-        peak = max(peak, rusage.ru_maxrss * 1024)
-        # The program's own status, from bwrap's monitor; bwrap's when it never got there.
-        started_program = "exit-code" in status
-        code = (
-            int(status["exit-code"]) if started_program else os.waitstatus_to_exitcode(wait_status)
+            status = started.status.finish()
+            if output is not None and not reaped:
+                output.close()  # an exception on the way: nothing is copied
+        return self._outcome(
+            job,
+            _Ended(
+                process=process,
+                wait_status=wait_status,
+                rusage=rusage,
+                status=status,
+                seconds=seconds,
+                hit=hit,
+                cancelled=cancelled,
+                peak=peak,
+                cgroup=cgroup,
+                output=output,
+                output_watch=output_watch,
+                reader=reader,
+                user=user,
+                sampled_cpu=sampled_cpu,
+            ),
         )
-        process.returncode = code
-        log = reader.text()
+
+    def _outcome(self, job: SandboxJob, end: _Ended) -> SandboxResult:
+        """The result once bwrap is reaped: the program's status, what it used, the limit it
+        hit (the output copied out on the way), in words."""
+        limits, cgroup, hit = job.limits, end.cgroup, end.hit
+        tree_cpu = cgroup.cpu_seconds() if cgroup is not None else None
+        rusage = end.rusage
+        cpu = max(rusage.ru_utime + rusage.ru_stime, sum(end.sampled_cpu.values()), tree_cpu or 0.0)
+        peak = max(end.peak, rusage.ru_maxrss * 1024)
+        # The program's own status, from bwrap's monitor; bwrap's when it never got there.
+        started_program = "exit-code" in end.status
+        code = (
+            int(end.status["exit-code"])
+            if started_program
+            else os.waitstatus_to_exitcode(end.wait_status)
+        )
+        end.process.returncode = code
+        log = end.reader.text()
+        detail = end.output_watch.reason if end.output_watch is not None else ""
+        used = end.output.usage().bytes if end.output is not None else 0
+        if end.output is not None:  # copied out by this thread: its CPU is the run's
+            before = time.thread_time()
+            over = end.output.copy_out(job.output_dir, limits.output_mb * MB)
+            cpu += time.thread_time() - before
+            if over and hit is None:
+                hit, detail = "output_mb", over  # not all of it was kept
+        if end.output_watch is not None:
+            cpu += end.output_watch.cpu_seconds
         seen = Observed(
             code=code,
             cpu=cpu,
             log=log,
-            output_bytes=usage(job.output_dir),
+            output_bytes=used,
             oom_killed=cgroup is not None and cgroup.oom_kills() > 0,
             processes_hit=cgroup is not None and cgroup.processes_hit(),
         )
-        if hit is None and reader.over.is_set():  # it ended between two polls
+        if hit is None and end.reader.over.is_set():  # it ended between two polls
             hit = "log_mb"
-        if hit is None and seen.output_bytes > limits.output_mb * MB:  # likewise
-            hit = "output_mb"
-        if output_fs is not None and output_fs.release(limits.output_mb * MB):
-            hit = hit or "output_mb"  # sparse sizes past the cap: not all of it was kept
         hit = hit or infer_limit(limits, seen)
-        if hit is None and not cancelled and not started_program:
+        if hit is None and not end.cancelled and not started_program:
             last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
             raise SandboxUnavailable(f"bubblewrap did not run the algorithm: {last[:300]}")
         return SandboxResult(
-            ok=code == 0 and hit is None and not cancelled,
+            ok=code == 0 and hit is None and not end.cancelled,
             exit_code=code,
             limit_hit=hit,
-            message=message(limits, code=code, hit=hit, cancelled=cancelled, log=log),
-            seconds=round(seconds, 3),
+            message=message(
+                limits, code=code, hit=hit, cancelled=end.cancelled, log=log, detail=detail
+            ),
+            seconds=round(end.seconds, 3),
             cpu_seconds=round(cpu, 3),
             peak_memory_mb=round(peak / MB, 1),
             log_tail=log,
-            log_bytes=reader.total,
-            cancelled=cancelled,
-            pid=process.pid,
-            enforcement=enforcement(limits, cgroup, output_fs is not None),
+            log_bytes=end.reader.total,
+            cancelled=end.cancelled,
+            pid=end.process.pid,
+            enforcement=enforcement(limits, cgroup, end.user),
         )
 
     def _watch(
@@ -427,7 +452,7 @@ class BubblewrapBackend(SandboxBackend):
         started: float,
         cpu: dict[int, float],
         cgroup: RunCgroup | None,
-        output_watch: OutputWatch,
+        output_watch: OutputWatch | None,
     ) -> tuple[str | None, bool, int]:
         """Poll until the process ends or must be killed; return (limit hit, cancelled,
         peak sampled bytes)."""
@@ -436,23 +461,22 @@ class BubblewrapBackend(SandboxBackend):
         peak = 0
         next_stop_check = started + STOP_POLL_SECONDS
         exited = _ExitSignal(process.pid)
+        over = output_watch.over if output_watch is not None else None
         try:
             while True:
-                try:
-                    info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-                except ChildProcessError:
-                    info = True
-                if info is not None:  # ended (or killed by the output watcher)
-                    return ("output_mb" if output_watch.over.is_set() else None), False, peak
+                if not _alive(process.pid):  # ended (or killed by the output watcher)
+                    watched = over is not None and over.is_set()
+                    return ("output_mb" if watched else None), False, peak
                 now = time.monotonic()
-                peak = max(peak, sample_tree(process.pid, cpu))
+                members = cgroup.pids() if cgroup is not None else None
+                peak = max(peak, sample_tree(process.pid, cpu, members))
                 hit = self._limit_hit(limits, now, deadline, reader, cpu, cgroup)
                 if cgroup is not None:
                     peak = max(peak, cgroup.memory_bytes())
                 if hit is not None:
                     self._kill(process, cgroup)
                     return hit, False, peak
-                if output_watch.over.is_set():
+                if over is not None and over.is_set():
                     return "output_mb", False, peak
                 if should_stop is not None and now >= next_stop_check:
                     next_stop_check = now + STOP_POLL_SECONDS
@@ -497,16 +521,37 @@ class BubblewrapBackend(SandboxBackend):
             cgroup.kill()
 
 
-def _seccomp_fd() -> int | None:
-    """A memory file holding the compiled filter, for bwrap to read (None: no filter for
-    this machine)."""
-    compiled = seccomp.program()
-    if compiled is None:
-        return None
-    fd = os.memfd_create("sandbox-seccomp", 0)
-    os.write(fd, compiled)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+@dataclass
+class _Started:
+    process: subprocess.Popen
+    status: StatusPipe
+    block: int  # written once /output is open: bwrap then executes the program
+
+
+@dataclass
+class _Ended:
+    process: subprocess.Popen
+    wait_status: int
+    rusage: resource.struct_rusage
+    status: dict[str, object]
+    seconds: float
+    hit: str | None
+    cancelled: bool
+    peak: int
+    cgroup: RunCgroup | None
+    output: SandboxOutput | None
+    output_watch: OutputWatch | None
+    reader: LogReader
+    user: HostUser | None
+    sampled_cpu: dict[int, float] = field(default_factory=dict)
+
+
+def _alive(pid: int) -> bool:
+    """True while child ``pid`` has not ended (it is never reaped here)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None
+    except ChildProcessError:
+        return False
 
 
 class _ExitSignal:
@@ -529,57 +574,3 @@ class _ExitSignal:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-def _json_status(fd: int) -> dict[str, object]:
-    """bwrap's ``--json-status-fd`` lines, merged (``child-pid``, then ``exit-code``)."""
-    chunks = []
-    try:
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > 1 << 20:
-                break
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    merged: dict[str, object] = {}
-    for line in b"".join(chunks).decode(errors="replace").splitlines():
-        with contextlib.suppress(ValueError, TypeError):
-            merged.update(json.loads(line))
-    return merged
-
-
-def enforcement(
-    limits: SandboxLimits, cgroup: RunCgroup | None, output_tmpfs: bool
-) -> dict[str, str]:
-    """How each limit is enforced on this path (the README's table, per run)."""
-    covered = cgroup.controllers if cgroup is not None else set()
-    via = f"cgroup v{cgroup.host.version}" if cgroup is not None else ""
-    return {
-        "memory_mb": (
-            f"{via} memory: resident memory + /tmp, /dev/shm, /output pages of the tree"
-            if MEMORY in covered
-            else "RLIMIT_AS per process (address space); /tmp and /dev/shm capped apart"
-        ),
-        "processes": f"{via} pids" if PIDS in covered else "RLIMIT_NPROC (the worker's uid)",
-        "cpu_seconds": (
-            f"{via} CPU time of the tree"
-            if CPUACCT in covered
-            else "RLIMIT_CPU per process + the sampled sum over the tree"
-        ),
-        "cpus": (
-            f"{via} CPU quota"
-            if CPU in covered
-            else ("not set" if limits.cpus <= 0 else "not enforced (no cpu controller)")
-        ),
-        "output_mb": (
-            "a tmpfs of its own (blocks, fallocate included)"
-            if output_tmpfs
-            else "watcher on sizes and allocated blocks, every 20 ms; fallocate refused"
-            + ("" if seccomp.program() is not None else " (not on this machine)")
-        ),
-        "tmp_mb": "tmpfs /tmp and /dev/shm with size=",
-        "wall_seconds": "watcher, kills the process group and cgroup",
-        "log_mb": "pipe reader",
-    }

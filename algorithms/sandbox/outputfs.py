@@ -1,22 +1,29 @@
-"""``/output`` as a filesystem of its own, and what a run's output costs the host's disk.
+"""``/output``: a tmpfs of the sandbox's own, which the host measures in O(1) and copies out.
 
-A folder of the host's disk counts file sizes, not blocks: ``fallocate`` with
-``FALLOC_FL_KEEP_SIZE`` reserves gigabytes that neither ``st_size`` nor ``RLIMIT_FSIZE``
-shows. So where the worker may mount (root), a run's ``/output`` is a **tmpfs of
-``output_mb``** mounted on the run's host folder before the sandbox starts: the kernel refuses
-every block past the cap (``fallocate`` included, ``ENOSPC``), the pages are charged to the
-run's memory cgroup (they are part of its memory budget), and the host can read the folder
-while the run is alive (the baseline follows its fit log there). When the run has ended the
-tmpfs is detached from the folder (``MNT_DETACH``; an open descriptor keeps its contents),
-its top level copied into the host folder underneath (regular files within the cap;
-links, FIFOs and folders recreated empty, so the output reader still sees what the run
-left and refuses it by name), and freed. Nothing of it stays mounted after :func:`release`.
+bwrap mounts ``/output`` as a **tmpfs of ``output_mb``** inside the sandbox (``--size``
+``--tmpfs``), on every path: the kernel refuses every block past the cap (``fallocate``
+included, ``ENOSPC``), and the pages are charged to the run's memory cgroup where there is
+one. The worker never mounts anything on the host for it, so nothing can be left mounted
+when the worker dies: the tmpfs lives as long as the sandbox's mount namespace or a
+descriptor of it.
 
-A tmpfs is named ``sandbox-output-<worker pid>-<hex>``; one left mounted by a killed
-worker is detached by the next run on the host (its owner is gone).
+Before the program starts (bwrap waits on ``--block-fd``), :meth:`SandboxOutput.attach`
+opens the tmpfs's root through ``/proc/<program>/root/output`` and keeps that descriptor:
 
-Where the worker may not mount, ``/output`` stays the host folder and the backend's watcher
-sums :func:`usage`, which counts allocated blocks as well as sizes.
+- **What it holds** is one ``fstatvfs`` of it (:meth:`SandboxOutput.usage`): blocks and
+  inodes as the kernel counts them, whatever the algorithm wrote (a million files or a
+  thousand nested folders cost the watcher nothing more).
+- **While the run is alive** the run's host folder is a link to that descriptor
+  (``/proc/<worker>/fd/<n>``), so the host reads what the run wrote as it writes it (the
+  baseline's fit log is followed there).
+- **When the run has ended** the link is replaced by a folder and the top level of the
+  tmpfs is copied into it (:meth:`SandboxOutput.copy_out`): regular files within the cap,
+  links, FIFOs and folders recreated empty (so the output reader still sees what the run
+  left and refuses it by name), at most ``COPY_ENTRIES`` entries; nothing below the top is
+  ever walked. Then the descriptor is closed and the kernel frees the tmpfs.
+
+:func:`detach_stale` only sweeps the host tmpfs mounts an older release mounted on run
+folders (``sandbox-output-<pid>-<hex>``) whose worker is gone.
 """
 
 from __future__ import annotations
@@ -26,140 +33,137 @@ import ctypes
 import os
 import re
 import stat
-import uuid
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from algorithms.sandbox.host import mounts, pid_alive
 
-MS_NOSUID, MS_NODEV = 2, 4
-MNT_DETACH = 2
+SANDBOX_OUTPUT = "/output"
 MAX_INODES = 100_000  # files and folders a run may create in /output
-MAX_ENTRIES = 100_000  # what usage() walks before it calls the folder over any cap
 COPY_ENTRIES = 10_000  # top-level entries copied out after a run
-SOURCE_PREFIX = "sandbox-output-"
-_OWNED = re.compile(rf"{SOURCE_PREFIX}(\d+)-[0-9a-f]{{12}}")
-OVER = 1 << 62  # an entry flood counts as over any cap
+ATTACH_POLL_SECONDS = 0.002
+MNT_DETACH = 2
+LEGACY_SOURCE_PREFIX = "sandbox-output-"
+_LEGACY = re.compile(rf"{LEGACY_SOURCE_PREFIX}(\d+)-[0-9a-f]{{12}}")
 
 
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_ulong,
-        ctypes.c_char_p,
-    ]
-    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    return libc
+class OutputUnavailable(Exception):
+    """The sandbox ended, or never mounted its ``/output``, before the host could open it."""
 
 
-def usage(path: Path, limit_entries: int = MAX_ENTRIES) -> int:
-    """Bytes a folder costs: per entry the larger of its size and its allocated blocks (a
-    ``fallocate``d file has blocks and no size; a sparse one a size and no blocks)."""
-    total, seen = 0, 0
-    for root, dirs, files in os.walk(path):
-        for name in files + dirs:
-            seen += 1
-            if seen > limit_entries:
-                return OVER
-            with contextlib.suppress(OSError):
-                info = os.lstat(os.path.join(root, name))
-                total += max(info.st_size, info.st_blocks * 512)
-    return total
+@dataclass(frozen=True)
+class OutputUsage:
+    bytes: int  # allocated blocks
+    inodes: int  # files, folders, links... (the root folder included)
 
 
 @dataclass
-class OutputTmpfs:
-    """A size-capped tmpfs on a run's host output folder (see the module docstring)."""
+class SandboxOutput:
+    """The descriptor of one run's ``/output`` tmpfs (see the module docstring)."""
 
-    path: Path
-    source: str
-    root_fd: int
+    fd: int
+    size_bytes: int
+    shown_at: Path | None = None
 
     @classmethod
-    def mount(cls, path: Path, size_bytes: int) -> OutputTmpfs | None:
-        """Mount it, or None when this worker may not mount (then the host folder is used)."""
-        detach_stale()
-        path.mkdir(parents=True, exist_ok=True)
-        source = f"{SOURCE_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        options = f"size={max(size_bytes, 4096)},nr_inodes={MAX_INODES},mode=0755"
-        libc = _libc()
-        if libc.mount(
-            source.encode(), os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()
-        ):
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            libc.umount2(os.fsencode(path), MNT_DETACH)
-            raise
-        return cls(path=path, source=source, root_fd=fd)
+    def attach(
+        cls, pid: int, size_bytes: int, *, alive: Callable[[], bool], timeout: float = 60.0
+    ) -> SandboxOutput:
+        """Open ``/output`` of the sandboxed process ``pid`` (waiting, while ``alive()``, for
+        bwrap to finish its mounts); check it is the tmpfs of ``size_bytes`` bwrap made."""
+        deadline = time.monotonic() + timeout
+        path = f"/proc/{pid}/root{SANDBOX_OUTPUT}"
+        while True:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                fd = -1
+            if fd >= 0:
+                info = os.fstatvfs(fd)
+                if info.f_blocks * info.f_frsize == _pages(size_bytes):
+                    return cls(fd=fd, size_bytes=size_bytes)
+                os.close(fd)  # the host's root, before bwrap's pivot: not yet
+            if not alive() or time.monotonic() > deadline:
+                raise OutputUnavailable(f"the sandbox's {SANDBOX_OUTPUT} could not be opened")
+            time.sleep(ATTACH_POLL_SECONDS)
 
-    def release(self, cap: int) -> bool:
-        """Detach, copy the top level into the host folder (at most ``cap`` bytes), free the
-        tmpfs. True when the output was over ``cap`` (sparse sizes count), so not all of it
-        was copied."""
-        self._detach()
+    def usage(self) -> OutputUsage:
+        """What the tmpfs holds now: one system call."""
+        info = os.fstatvfs(self.fd)
+        return OutputUsage(
+            bytes=(info.f_blocks - info.f_bfree) * info.f_frsize,
+            inodes=info.f_files - info.f_ffree,
+        )
+
+    def show_at(self, folder: Path) -> None:
+        """Make ``folder`` (empty or absent) show the live tmpfs until :meth:`copy_out`."""
+        with contextlib.suppress(FileNotFoundError):
+            folder.rmdir()
+        folder.symlink_to(f"/proc/{os.getpid()}/fd/{self.fd}")
+        self.shown_at = folder
+
+    def copy_out(self, folder: Path, cap: int) -> str | None:
+        """Copy the top level into the host folder ``folder`` (at most ``cap`` bytes), close
+        the descriptor; the reason when not all of it was copied (it was over a limit)."""
         try:
-            return _copy_top_level(self.root_fd, self.path, cap)
+            if self.shown_at is not None:
+                self.shown_at.unlink(missing_ok=True)
+                self.shown_at = None
+            folder.mkdir(exist_ok=True)
+            return _copy_top_level(self.fd, folder, cap)
         finally:
-            self.discard()
+            self.close()
 
-    def discard(self) -> None:
-        """Detach and free without copying anything (the run is abandoned)."""
-        self._detach()
-        if self.root_fd >= 0:
-            os.close(self.root_fd)
-            self.root_fd = -1
-
-    def _detach(self) -> None:
-        if _mounted(self.source):
-            _libc().umount2(os.fsencode(self.path), MNT_DETACH)
-
-
-def _mounted(source: str) -> bool:
-    return any(m.source == source and m.fstype == "tmpfs" for m in mounts())
+    def close(self) -> None:
+        """Forget the tmpfs without copying anything (the run is abandoned)."""
+        if self.shown_at is not None:
+            self.shown_at.unlink(missing_ok=True)
+            self.shown_at.mkdir(exist_ok=True)
+            self.shown_at = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
-def detach_stale() -> list[Path]:
-    """Detach the output tmpfs mounts of workers that are gone; return their mount points."""
-    detached = []
-    for mount in mounts():
-        owner = _OWNED.fullmatch(mount.source) if mount.fstype == "tmpfs" else None
-        if owner is None or pid_alive(int(owner[1])):
-            continue
-        if _libc().umount2(os.fsencode(mount.point), MNT_DETACH) == 0:
-            detached.append(mount.point)
-    return detached
+def _pages(size: int) -> int:
+    page = os.sysconf("SC_PAGE_SIZE")
+    return -(-size // page) * page
 
 
-def _copy_top_level(source_fd: int, dest: Path, cap: int) -> bool:
-    over, remaining = False, cap
+def _copy_top_level(source_fd: int, dest: Path, cap: int) -> str | None:
+    over, remaining = None, cap
     with os.scandir(source_fd) as entries:
         for count, entry in enumerate(entries):
             if count >= COPY_ENTRIES:
-                return True
+                return f"/output held more than {COPY_ENTRIES:,} entries at its top level"
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            target = os.path.join(dest, entry.name)
-            mode = info.st_mode
-            if stat.S_ISREG(mode):
-                size = max(info.st_size, info.st_blocks * 512)
-                if size > remaining:
-                    over = True
-                    continue
-                remaining -= _copy_file(source_fd, entry.name, target, info.st_size)
-            elif stat.S_ISLNK(mode):
-                os.symlink(os.readlink(entry.name, dir_fd=source_fd), target)
-            elif stat.S_ISDIR(mode):
-                os.mkdir(target, 0o755)
-            elif stat.S_ISFIFO(mode):
-                os.mkfifo(target, 0o644)
+            size = max(info.st_size, info.st_blocks * 512)
+            if stat.S_ISREG(info.st_mode) and size > remaining:
+                over = "the files in /output add up to more than the limit (by their sizes)"
+                continue
+            with contextlib.suppress(OSError):  # an entry that cannot be copied is not kept
+                remaining -= _copy_entry(source_fd, entry.name, info, dest)
     return over
+
+
+def _copy_entry(source_fd: int, name: str, info: os.stat_result, dest: Path) -> int:
+    """Recreate one top-level entry in ``dest``; the bytes copied."""
+    target = os.path.join(dest, name)
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return _copy_file(source_fd, name, target, info.st_size)
+    if stat.S_ISLNK(mode):
+        os.symlink(os.readlink(name, dir_fd=source_fd), target)
+    elif stat.S_ISDIR(mode):
+        os.mkdir(target, 0o755)
+    elif stat.S_ISFIFO(mode):
+        os.mkfifo(target, 0o644)
+    return 0
 
 
 def _copy_file(source_fd: int, name: str, target: str, size: int) -> int:
@@ -181,3 +185,17 @@ def _copy_file(source_fd: int, name: str, target: str, size: int) -> int:
             os.close(out)
     finally:
         os.close(source)
+
+
+def detach_stale() -> list[Path]:
+    """Detach the host output tmpfs mounts an older release left (its worker gone); return
+    their mount points."""
+    detached = []
+    for mount in mounts():
+        owner = _LEGACY.fullmatch(mount.source) if mount.fstype == "tmpfs" else None
+        if owner is None or pid_alive(int(owner[1])):
+            continue
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.umount2(os.fsencode(mount.point), MNT_DETACH) == 0:
+            detached.append(mount.point)
+    return detached

@@ -1,64 +1,142 @@
-"""A seccomp filter for runs whose ``/output`` is a folder of the host's disk.
+"""The sandbox's seccomp filter: the system calls an algorithm never needs, refused.
 
-There, ``fallocate`` reserves blocks faster than any watcher can look: measured here, 2.6
-GB in the 20 ms between two polls (30 MiB per file, each file within ``RLIMIT_FSIZE``), and
-``FALLOC_FL_KEEP_SIZE`` shows in no file size. So on that path the sandbox's programs get
-``EOPNOTSUPP`` from ``fallocate``, as from a filesystem that does not support it:
-``posix_fallocate`` (glibc, Python's ``os.posix_fallocate``) then writes the blocks, at the
-pace of writes, which the watcher sees. Syscalls of another ABI than the host's (x32,
-32-bit compat), which a filter on the native numbers would not see, get ``ENOSYS``.
+Compiled with libseccomp (``pyseccomp``, a binding of the system's ``libseccomp.so.2``) into
+a classic BPF program that bwrap loads (``--seccomp FD``) after it has set the sandbox up, so
+bwrap's own mounts and namespaces come first and the program starts under the filter. Every
+run gets it, whoever the worker runs as.
 
-bwrap loads the filter (``--seccomp FD``) as a classic BPF program: an array of
-``struct sock_filter``. Unknown machines get no filter (``program()`` returns None); the
-README's table says so.
+Refused, with ``EPERM`` (a call the kernel forbids) unless said otherwise:
+
+- the kernel's newer attack surfaces: ``io_uring_*`` (``ENOSYS``, as a kernel without
+  io_uring: programs fall back to plain reads and writes), ``bpf``, ``perf_event_open``,
+  ``userfaultfd``;
+- other processes' memory and keys: ``ptrace``, ``process_vm_readv``/``writev``,
+  ``process_madvise``, ``pidfd_getfd``, ``kcmp``, ``keyctl``, ``add_key``, ``request_key``;
+- the host's state: kernel modules, ``kexec_*``, the clock (``clock_settime``,
+  ``clock_adjtime``, ``settimeofday``, ``adjtimex``), ``swapon``/``swapoff``, ``reboot``,
+  ``acct``, ``quotactl``, ``syslog``, host and domain names, ``vhangup``, ``iopl``/``ioperm``;
+- new mounts and namespaces: ``mount``, ``umount2``, ``pivot_root``, ``chroot``, the mount
+  API (``fsopen`` ... ``mount_setattr``), ``open_by_handle_at``, ``unshare``, ``setns``, and
+  ``clone`` with any ``CLONE_NEW*`` flag; ``clone3`` gets ``ENOSYS`` (its flags sit in memory
+  a filter cannot read), so the C library falls back to ``clone``, which is checked.
+
+A call of another ABI than the host's (x32, 32-bit compat), which rules on the native
+numbers would not see, gets ``ENOSYS``. A name this libseccomp does not know (a call newer
+than it) is skipped: the kernel it runs on is as old as it is, or the call is left to its
+capability checks. Without libseccomp :func:`program` raises :class:`SeccompUnavailable`
+and the backend refuses to run: the filter is part of the promise.
 """
 
 from __future__ import annotations
 
 import errno
-import platform
-import struct
+import functools
+import os
 
-# struct seccomp_data: int nr; __u32 arch; ...
-_NR, _ARCH = 0, 4
-_BPF_LD_W_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
-_BPF_JEQ_K = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
-_BPF_JGE_K = 0x35  # BPF_JMP | BPF_JGE | BPF_K
-_BPF_RET_K = 0x06  # BPF_RET | BPF_K
-_RET_ALLOW = 0x7FFF0000
-_RET_ERRNO = 0x00050000
-_X32_BIT = 0x40000000
-# machine: (AUDIT_ARCH_*, __NR_fallocate, whether the x32 bit must be refused)
-_MACHINES = {
-    "x86_64": (0xC000003E, 285, True),
-    "aarch64": (0xC00000B7, 47, False),
+# Each call, and the errno it gets.
+REFUSED: dict[str, int] = {
+    **dict.fromkeys(("io_uring_setup", "io_uring_enter", "io_uring_register"), errno.ENOSYS),
+    "clone3": errno.ENOSYS,
+    **dict.fromkeys(
+        (
+            "bpf",
+            "perf_event_open",
+            "userfaultfd",
+            "ptrace",
+            "process_vm_readv",
+            "process_vm_writev",
+            "process_madvise",
+            "pidfd_getfd",
+            "kcmp",
+            "keyctl",
+            "add_key",
+            "request_key",
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "create_module",
+            "kexec_load",
+            "kexec_file_load",
+            "clock_settime",
+            "clock_adjtime",
+            "settimeofday",
+            "adjtimex",
+            "stime",
+            "swapon",
+            "swapoff",
+            "reboot",
+            "acct",
+            "quotactl",
+            "quotactl_fd",
+            "syslog",
+            "sethostname",
+            "setdomainname",
+            "vhangup",
+            "iopl",
+            "ioperm",
+            "lookup_dcookie",
+            "nfsservctl",
+            "uselib",
+            "mount",
+            "umount",
+            "umount2",
+            "pivot_root",
+            "chroot",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "move_mount",
+            "open_tree",
+            "mount_setattr",
+            "open_by_handle_at",
+            "unshare",
+            "setns",
+        ),
+        errno.EPERM,
+    ),
 }
+# Every CLONE_NEW* flag: CLONE_NEWTIME, NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID,
+# NEWNET.
+CLONE_NEW_FLAGS = 0x80 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
+CLONE_NEW_FLAGS |= 0x20000000 | 0x40000000
 
 
-def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k)
+class SeccompUnavailable(Exception):
+    """libseccomp cannot be loaded here (Debian: ``apt-get install libseccomp2``)."""
 
 
-def program(machine: str | None = None) -> bytes | None:
-    """The compiled filter for ``machine`` (default: this one), or None when unknown."""
-    known = _MACHINES.get(machine or platform.machine())
-    if known is None:
-        return None
-    arch, fallocate, refuse_x32 = known
-    ops = [
-        _op(_BPF_LD_W_ABS, _ARCH),
-        _op(_BPF_JEQ_K, arch, jt=1),  # the host's ABI: go on; any other: ENOSYS
-        _op(_BPF_RET_K, _RET_ERRNO | errno.ENOSYS),
-        _op(_BPF_LD_W_ABS, _NR),
-    ]
-    if refuse_x32:
-        ops += [
-            _op(_BPF_JGE_K, _X32_BIT, jf=1),
-            _op(_BPF_RET_K, _RET_ERRNO | errno.ENOSYS),
-        ]
-    ops += [
-        _op(_BPF_JEQ_K, fallocate, jf=1),
-        _op(_BPF_RET_K, _RET_ERRNO | errno.EOPNOTSUPP),
-        _op(_BPF_RET_K, _RET_ALLOW),
-    ]
-    return b"".join(ops)
+@functools.cache
+def program() -> bytes:
+    """The compiled filter for this machine (built once per process)."""
+    try:
+        import pyseccomp as seccomp
+    except ImportError as exc:
+        raise SeccompUnavailable(
+            f"the seccomp binding is not installed ({exc}): it is in requirements.lock"
+        ) from exc
+    except OSError as exc:  # the binding loads libseccomp.so.2 on import
+        raise SeccompUnavailable(
+            f"libseccomp is not available ({exc}): apt-get install libseccomp2"
+        ) from exc
+    rules = seccomp.SyscallFilter(seccomp.ALLOW)
+    rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.ERRNO(errno.ENOSYS))
+    for name, number in REFUSED.items():
+        try:
+            rules.add_rule(seccomp.ERRNO(number), name)
+        except OSError:  # a name this libseccomp (or this machine) does not know
+            continue
+    # clone: refused unless (flags & CLONE_NEW_FLAGS) == 0, one rule per flag (libseccomp
+    # compares a masked argument for equality only).
+    for bit in range(64):
+        flag = 1 << bit
+        if CLONE_NEW_FLAGS & flag:
+            rules.add_rule(
+                seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag)
+            )
+    fd = os.memfd_create("sandbox-seccomp", os.MFD_CLOEXEC)
+    with os.fdopen(fd, "w+b") as handle:
+        rules.export_bpf(handle)
+        handle.flush()
+        handle.seek(0)
+        return handle.read()

@@ -1,16 +1,19 @@
-"""What the backend watches while a run is alive: its log pipe, its output folder, its
-processes (resident memory and CPU time, for the hosts where no cgroup counts them)."""
+"""What the backend watches while a run is alive: its log pipe, bwrap's status pipe, its
+``/output`` (in O(1) a look), its processes (resident memory and CPU time, for the hosts
+where no cgroup counts them)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import threading
+import time
 from collections.abc import Callable
-from pathlib import Path
 
 from algorithms.sandbox.base import LOG_TAIL_BYTES
-from algorithms.sandbox.outputfs import usage
+from algorithms.sandbox.outputfs import MAX_INODES, SandboxOutput
 
 OUTPUT_POLL_SECONDS = 0.02  # the output watcher's own, tighter loop
 
@@ -48,36 +51,105 @@ class LogReader(threading.Thread):
 
 
 class OutputWatch(threading.Thread):
-    """Sums ``/output`` (sizes and allocated blocks, :func:`outputfs.usage`) every
-    ``OUTPUT_POLL_SECONDS`` in its own thread and kills the run (``kill``) the moment it grows
-    past ``cap``: on a host folder a disk-filling loop overshoots by what it writes in one
-    such interval; on the output tmpfs the kernel stops it at the cap and this only catches
-    sparse sizes (which a copy out would otherwise write in full)."""
+    """Looks at ``/output`` every ``OUTPUT_POLL_SECONDS`` in its own thread, one
+    ``fstatvfs`` a look (:meth:`.outputfs.SandboxOutput.usage`: O(1) whatever the run
+    wrote), and kills the run (``kill``) the moment it holds more than ``MAX_INODES`` files
+    and folders (``reason`` says so). Blocks past ``cap`` never get there: the tmpfs refuses
+    them (``ENOSPC``)."""
 
-    def __init__(self, path: Path, cap: int, kill: Callable[[], None]) -> None:
+    def __init__(
+        self, output: SandboxOutput, cap: int, kill: Callable[[], None], inodes: int = MAX_INODES
+    ) -> None:
         super().__init__(daemon=True)
-        self.path, self.cap, self.kill = path, cap, kill
+        self.output, self.cap, self.kill, self.inodes = output, cap, kill, inodes
         self.over = threading.Event()
         self.done = threading.Event()
+        self.reason = ""
+        self.cpu_seconds = 0.0  # this thread's own CPU time, charged to the run
 
     def run(self) -> None:
-        while not self.done.is_set():
-            if usage(self.path) > self.cap:
-                self.kill()
-                self.over.set()
-                return
-            self.done.wait(OUTPUT_POLL_SECONDS)
+        try:
+            while not self.done.is_set():
+                used = self.output.usage()
+                if used.inodes > self.inodes:
+                    self.reason = f"/output held more than {self.inodes:,} files and folders"
+                elif used.bytes > self.cap:
+                    self.reason = "/output grew past its size"
+                if self.reason:
+                    self.over.set()  # before the kill: whoever sees the end sees why
+                    self.kill()
+                    return
+                self.done.wait(OUTPUT_POLL_SECONDS)
+        except OSError:  # the descriptor was closed under it: the run is over
+            pass
+        finally:
+            self.cpu_seconds = time.thread_time()
 
 
-def sample_tree(pid: int, cpu: dict[int, float]) -> int:
-    """Resident bytes of ``pid`` and its descendants (0 when gone); records each process's
-    CPU seconds in ``cpu`` (the kernel's rusage misses what the sandbox never reaps)."""
+class StatusPipe:
+    """bwrap's ``--json-status-fd`` lines, merged (``child-pid`` first, then ``exit-code``
+    when the program ends): read in part while bwrap sets up, the rest after the run."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.data = bytearray()
+        self.eof = False
+
+    def child_pid(self, *, alive: Callable[[], bool], timeout: float = 60.0) -> int | None:
+        """The sandboxed program's pid on the host, once bwrap has said it (None: bwrap
+        ended or said nothing in ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while (pid := self.merged().get("child-pid")) is None:
+            if self.eof or not alive() or time.monotonic() > deadline:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                self._read_once()
+        return int(pid) if isinstance(pid, int) else None
+
+    def _read_once(self) -> None:
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk or len(self.data) > 1 << 20:
+            self.eof = True
+        self.data += chunk
+
+    def finish(self) -> dict[str, object]:
+        """Read to the end (bwrap's monitor has exited), close, return the merged lines."""
+        while not self.eof:
+            self._read_once()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        return self.merged()
+
+    def merged(self) -> dict[str, object]:
+        merged: dict[str, object] = {}
+        for line in bytes(self.data).decode(errors="replace").splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                merged.update(json.loads(line))
+        return merged
+
+
+def sample_tree(pid: int, cpu: dict[int, float], pids: list[int] | None = None) -> int:
+    """Resident bytes of ``pid`` and its descendants (0 when gone), or of ``pids`` (the run's
+    cgroup members: read from its ``cgroup.procs`` instead of a scan of every process on the
+    host); records each process's CPU seconds in ``cpu`` (the kernel's rusage misses what
+    the sandbox never reaps)."""
     try:
         import psutil
 
-        root = psutil.Process(pid)
+        if pids is None:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        else:
+            processes = []
+            for member in pids:
+                with contextlib.suppress(psutil.Error):
+                    processes.append(psutil.Process(member))
         total = 0
-        for proc in [root, *root.children(recursive=True)]:
+        for proc in processes:
             with contextlib.suppress(psutil.Error):
                 total += proc.memory_info().rss
                 times = proc.cpu_times()

@@ -151,7 +151,7 @@ def algorithm_run_execute(
             if not room:
                 raise RunCancelled
             watch.check()
-            backend = backend or default_backend()
+            backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
             result = backend.run(job, should_stop=watch.should_stop)
         watch.drain()
         return _conclude(profile, ending, result, backend, work, watch)
@@ -368,13 +368,15 @@ def _kept_outputs(
 
 
 def _json_object(output: Path, name: str) -> dict[str, Any]:
+    """The run's JSON object ``name`` (e.g. the baseline's result.json), {} when it is not
+    one; a document nested past the interpreter's recursion limit is not one either."""
     try:
         copy = output_copy(output, name, RESULT_MAX_BYTES)
         data = json.loads(copy.read_text(encoding="utf-8")) if copy else {}
-    except (OutputRefused, OSError, ValueError) as exc:
+        return json_finite(data) if isinstance(data, dict) else {}
+    except (OutputRefused, OSError, ValueError, RecursionError) as exc:
         logger.warning("/output/%s could not be read: %s", name, exc)
         return {}
-    return json_finite(data) if isinstance(data, dict) else {}
 
 
 def _log_tail(profile: RunProfile, result: SandboxResult, output: Path) -> str:

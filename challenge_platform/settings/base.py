@@ -466,6 +466,9 @@ ALGORITHM_TMP_MB = env_int("ALGORITHM_TMP_MB", 1024)
 ALGORITHM_LOG_MB = env_int("ALGORITHM_LOG_MB", 20)
 ALGORITHM_MAX_ARCHIVE_BYTES = env_int("ALGORITHM_MAX_ARCHIVE_BYTES", 20 * 1024 * 1024)
 ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
+# The unprivileged host uid (and gid) a root worker's sandboxes run as (algorithms.sandbox.
+# hostuser; never 0); 65534 is nobody. A worker that is not root runs them as itself.
+ALGORITHM_SANDBOX_UID = env_int("ALGORITHM_SANDBOX_UID", 65534)
 # The memory (address space + /tmp) promised to all sandboxed runs of one host at once,
 # baselines included; a run waits for room. MB, 0 for no total, or "auto": the host's memory
 # less 1 GiB for the workers (algorithms.services.common). Ledger folder: local to the host.

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from common import boundedyaml
 from kinds import kind_get, kind_names
 from kinds.registry import KINDS as TASK_KINDS
 
@@ -75,14 +76,15 @@ class TaskSpec:
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
-    """Parse ``folder/task.yaml`` with ``yaml.safe_load``; return the spec and its problems."""
+    """Parse ``folder/task.yaml`` (``yaml.safe_load`` within :mod:`common.boundedyaml`'s size
+    and depth bounds); return the spec and its problems."""
     path = folder / NAME
     if not path.is_file():
         return TaskSpec(), [f"{NAME} is missing: the bundle needs a {NAME} at its top level"]
     if path.stat().st_size > MAX_YAML_BYTES:
         return TaskSpec(), [f"{NAME} is larger than {MAX_YAML_BYTES // 1024} KB"]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = boundedyaml.load(path.read_text(encoding="utf-8"), max_chars=MAX_YAML_BYTES)
     except UnicodeDecodeError:
         return TaskSpec(), [f"{NAME} is not UTF-8 text"]
     except yaml.constructor.ConstructorError as exc:

@@ -1,5 +1,5 @@
-"""What a run may leave on the host: cgroups, output mounts, tmpfs memory. Tests compare
-these before and after hostile runs."""
+"""What a run may leave on the host: cgroups, mounts, tmpfs memory. Tests compare these
+before and after hostile runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from algorithms.sandbox.cgroups import PREFIX, host_cgroups
 from algorithms.sandbox.host import mounts
-from algorithms.sandbox.outputfs import SOURCE_PREFIX
+from algorithms.sandbox.outputfs import LEGACY_SOURCE_PREFIX
 
 MIB = 1024 * 1024
 
@@ -22,9 +22,16 @@ def run_cgroups(owner: int | None = None) -> list[Path]:
 
 
 def output_mounts(owner: int | None = None) -> list[Path]:
-    """The output tmpfs mounts that exist now (of one worker pid, or all)."""
-    prefix = f"{SOURCE_PREFIX}{owner}-" if owner is not None else SOURCE_PREFIX
+    """Output tmpfs mounts on the host (of one worker pid, or all): the sandbox mounts its
+    /output inside itself, so there are none (an older release mounted them on run
+    folders)."""
+    prefix = f"{LEGACY_SOURCE_PREFIX}{owner}-" if owner is not None else LEGACY_SOURCE_PREFIX
     return [m.point for m in mounts() if m.fstype == "tmpfs" and m.source.startswith(prefix)]
+
+
+def host_mount_points() -> set[Path]:
+    """Every mount point of this process's mount namespace (the host's, in the tests)."""
+    return {m.point for m in mounts()}
 
 
 def shmem_bytes() -> int:

@@ -4,6 +4,7 @@ another worker completes it, and it submits exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import psutil
@@ -17,6 +18,7 @@ from jobs.models import JobClaim
 from scoring.models import Submission
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
 from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
+from tests.support.processes import alive, descendants
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow]
@@ -24,12 +26,14 @@ pytestmark = [pytest.mark.host_wide, pytest.mark.celery_worker, pytest.mark.slow
 SLOW_HONEST = "import time\ntime.sleep(6)\n" + HONEST_MAIN
 
 
-def sandboxes_of(run_pk: int) -> list[psutil.Process]:
+def sandboxes_of(worker) -> list[psutil.Process]:
+    """The bwrap processes the worker started (a root worker's bwrap names no run folder:
+    it binds them from a mount namespace of its own)."""
     found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if process.info["name"] == "bwrap" and f"algorithm-run-{run_pk}-" in cmdline:
-            found.append(process)
+    for process in descendants(worker.process.pid):
+        with contextlib.suppress(psutil.Error):
+            if process.name() == "bwrap":
+                found.append(process)
     return found
 
 
@@ -38,11 +42,11 @@ def test_killed_worker_run_is_swept_and_completed_once(world, algorithms_worker_
     algorithm = upload_algorithm(client, world.challenge, algorithm_zip(SLOW_HONEST))
     first = algorithms_worker_factory()
     (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
-    wait_for(lambda: sandboxes_of(run["id"]), timeout=60, what="the sandbox", worker=first)
+    sandboxes = wait_for(lambda: sandboxes_of(first), timeout=60, what="the sandbox", worker=first)
     assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.RUNNING
 
     first.kill()  # SIGKILL: a crash, not a shutdown
-    wait_for(lambda: not sandboxes_of(run["id"]), timeout=15, what="the sandbox to die")
+    wait_for(lambda: not alive(sandboxes), timeout=15, what="the sandbox to die")
     assert AlgorithmRun.objects.get(pk=run["id"]).status == AlgorithmRunStatus.RUNNING
 
     later = timezone.now() + timedelta(seconds=settings.ALGORITHM_HARD_TIME_LIMIT + 120)
@@ -64,7 +68,7 @@ def test_a_killed_worker_s_run_is_taken_back_once_it_stops_beating(
     algorithm = upload_algorithm(client, world.challenge, algorithm_zip(SLOW_HONEST))
     first = algorithms_worker_factory(env=fast)
     (run,) = start_runs(client, algorithm["id"], tasks=[world.classification.slug])
-    wait_for(lambda: sandboxes_of(run["id"]), timeout=60, what="the sandbox", worker=first)
+    wait_for(lambda: sandboxes_of(first), timeout=60, what="the sandbox", worker=first)
     second = algorithms_worker_factory(env=fast)
 
     first.kill()

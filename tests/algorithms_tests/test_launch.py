@@ -1,7 +1,8 @@
 """The program launcher (common/launch.py): an entrypoint runs as ``python main.py`` would run
 it, and the process ends without the interpreter's teardown, where pyarrow's threads could
-abort an honest run that had done its work. Run here with a plain interpreter (the sandbox
-passes the same text as ``-c``); the sandboxed runs are in test_sandbox*.py."""
+abort an honest run that had done its work. Run here with a plain interpreter and the
+launcher's file (the sandbox binds the same file read-only at /sandbox/launch.py); the
+sandboxed runs are in test_sandbox*.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox.bubblewrap import LAUNCHER, BubblewrapBackend
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
+from algorithms.sandbox.command import LAUNCHER_PATH
+from common import launch
+
+LAUNCHER = launch.__file__
 
 PROGRAM = """
     \"\"\"The program's own docstring.\"\"\"
@@ -48,7 +53,7 @@ def run_program(tmp_path: Path, mode: str, *, launched: bool) -> subprocess.Comp
     folder.mkdir(exist_ok=True)
     (folder / "main.py").write_text(textwrap.dedent(PROGRAM))
     (folder / "helper.py").write_text("VALUE = 42\n")
-    start = ["-c", LAUNCHER] if launched else []
+    start = [LAUNCHER] if launched else []
     here = tmp_path / ("launched" if launched else "plain")  # its output: here/<mode>.txt
     here.mkdir(exist_ok=True)
     return subprocess.run(
@@ -78,14 +83,14 @@ def test_an_entrypoint_runs_as_python_main_py_would_and_ends_the_same(tmp_path, 
     assert (tmp_path / "launched" / f"{mode}.txt").read_text() == "flushed at the end"
     if mode == "raise":
         assert launched.stderr.rstrip().endswith("ValueError: boom")
-        assert "<string>" not in launched.stderr
+        assert "launch.py" not in launched.stderr
 
 
 def test_a_syntax_error_reads_as_the_interpreter_prints_it(tmp_path):
     script = tmp_path / "bad.py"
     script.write_text("x = (\n")
     launched = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, str(script)], capture_output=True, text=True, check=False
+        [sys.executable, LAUNCHER, str(script)], capture_output=True, text=True, check=False
     )
     plain = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, check=False
@@ -121,7 +126,7 @@ def test_the_interpreter_s_teardown_is_skipped(tmp_path):
     # the teardown the launcher skips
     assert "module finalised; finalizing: True" in plain.stdout
     launched = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, str(script)], capture_output=True, text=True, check=False
+        [sys.executable, LAUNCHER, str(script)], capture_output=True, text=True, check=False
     )
     assert launched.returncode == 0, launched.stderr
     assert launched.stdout == "main finalised; finalizing: False\n"
@@ -129,6 +134,7 @@ def test_the_interpreter_s_teardown_is_skipped(tmp_path):
 
 def test_the_sandbox_starts_every_entrypoint_through_the_launcher(tmp_path):
     from algorithms.sandbox import SandboxJob, SandboxLimits
+    from algorithms.sandbox.command import Descriptors
 
     job = SandboxJob(
         code_dir=tmp_path,
@@ -137,7 +143,12 @@ def test_the_sandbox_starts_every_entrypoint_through_the_launcher(tmp_path):
         output_dir=tmp_path,
         limits=SandboxLimits(),
     )
-    command = BubblewrapBackend(bwrap="/usr/bin/bwrap").command(job)
-    assert command[-4:] == ["-s", "-c", LAUNCHER, "/code/sub/main.py"]
+    command = BubblewrapBackend(bwrap="/usr/bin/bwrap").command(job, fds=Descriptors(launcher=7))
+    assert command[-3:] == ["-s", LAUNCHER_PATH, "/code/sub/main.py"]
+    # The launcher reaches bwrap as a descriptor it copies into a read-only file: neither
+    # its text nor a path of the platform's checkout is on the command line.
+    at = command.index("--ro-bind-data")
+    assert command[at - 2 : at + 3] == ["--perms", "0444", "--ro-bind-data", "7", LAUNCHER_PATH]
+    assert not any("def launch" in arg or arg.endswith("common/launch.py") for arg in command)
     at = command.index("PYTHONFAULTHANDLER")  # a crash's Python stacks land in the log
     assert command[at - 1 : at + 2] == ["--setenv", "PYTHONFAULTHANDLER", "1"]

@@ -131,3 +131,23 @@ def test_cancel_stops_the_reader_process(out: Path) -> None:
     assert seen_alive == [True]
     assert readers() == []
     assert not (out.parent / "submitted-predictions.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ('{"score": 1.5, "nan": NaN}', {"score": 1.5, "nan": None}),
+        ("[1, 2]", {}),  # not an object
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", {}),  # past the recursion limit
+    ],
+    ids=["object", "list", "nested-100000"],
+)
+def test_a_profile_s_result_file_is_an_object_or_nothing(tmp_path: Path, text, kept) -> None:
+    """The baseline's result.json is the run's output too: a document nested past the
+    interpreter's recursion limit is no object (never an internal error, retried)."""
+    from algorithms.services.execute import _json_object
+
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "result.json").write_text(text)
+    assert _json_object(out, "result.json") == kept

@@ -22,6 +22,7 @@ from tests.algorithms_tests import hostile
 from tests.algorithms_tests.hostcheck import (
     MIB,
     allocated_bytes,
+    host_mount_points,
     output_mounts,
     run_cgroups,
     shmem_bytes,
@@ -137,44 +138,50 @@ KILLED_WORKER = textwrap.dedent(
 )
 
 
-def test_a_killed_worker_leaves_no_cgroup_or_mount_behind(tmp_path: Path) -> None:
+def test_a_killed_worker_leaves_no_mount_or_memory_and_its_cgroup_goes_next(
+    tmp_path: Path,
+) -> None:
+    """The output tmpfs lives inside the sandbox: a worker killed mid-run leaves no mount on
+    the host and its pages go with the sandbox; the cgroup it made is removed by the next
+    run on the host."""
     (tmp_path / "code").mkdir()
     (tmp_path / "task").mkdir()
     (tmp_path / "code" / "main.py").write_text(
         "open('/output/held', 'wb').write(b'x' * (30 << 20))\n" + hostile.SLEEPER
     )
+    points, shmem = host_mount_points(), shmem_bytes()
     worker = subprocess.Popen([sys.executable, "-c", KILLED_WORKER, str(tmp_path)])
     try:
         wait_for(
             lambda: (
-                (tmp_path / "out" / "held").exists()
+                (tmp_path / "out" / "held").exists()  # the live view of the run's /output
                 and (tmp_path / "out" / "held").stat().st_size == 30 << 20
             ),
             timeout=60,
             what="the run to start",
         )
-        assert output_mounts(worker.pid) and run_cgroups(worker.pid)
+        assert run_cgroups(worker.pid) and host_mount_points() == points
     finally:
         worker.send_signal(signal.SIGKILL)  # a crash: nothing of the worker cleans up
         worker.wait()
-    wait_for(lambda: not sandbox_processes(tmp_path), timeout=30, what="the sandbox to die")
-    assert output_mounts(worker.pid) and run_cgroups(worker.pid)  # left behind...
+    wait_for(lambda: not run_processes(worker.pid), timeout=30, what="the sandbox to die")
+    assert host_mount_points() == points and output_mounts(worker.pid) == []
+    freed = lambda: shmem_bytes() - shmem < 16 * MIB  # noqa: E731
+    wait_for(freed, timeout=30, what="the 30 MiB of /output to go with the sandbox")
+    assert run_cgroups(worker.pid)  # left behind...
     (tmp_path / "next").mkdir()
     result = run(tmp_path / "next", "print('next')\n")  # ...until the next run on the host
     assert result.ok, result.message
-    assert output_mounts(worker.pid) == [] and run_cgroups(worker.pid) == []
-    assert not (tmp_path / "out" / "held").exists()  # the tmpfs is gone, not copied
+    assert run_cgroups(worker.pid) == []
+    assert not (tmp_path / "out" / "held").exists()
 
 
-def sandbox_processes(root: Path) -> list[int]:
+def run_processes(owner: int) -> list[int]:
+    """The live processes of the run cgroups of worker ``owner``."""
     found = []
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if str(root) in cmdline and "bwrap" in cmdline:
-            found.append(int(pid))
+    for folder in run_cgroups(owner):
+        procs = (folder / "cgroup.procs").read_text().split()
+        found += [int(pid) for pid in procs if Path(f"/proc/{pid}").exists()]
     return found
 
 

@@ -73,8 +73,9 @@ def test_refused_archive_lists_every_problem_and_stores_nothing(world, broker, s
     response = post_archive(world.participant.api(), world.challenge, data)
     assert response.status_code == 400
     detail = response.json()["detail"]
-    for expected in ("a symbolic link", "'gone.py' is not in the archive", "bad.py line 1"):
+    for expected in ("a symbolic link", "'gone.py' is not in the archive"):
         assert expected in detail
+    assert "bad.py" not in detail  # its code is only bytes here: a syntax error is the run's
     assert not AlgorithmVersion.objects.exists()
     assert (sorted(stored.rglob("*")) if stored.exists() else []) == before
 

@@ -75,6 +75,11 @@ CASES = [
         ("task.yaml is not valid YAML", "line"),
     ),
     Case(
+        "task.yaml nested 30,000 deep",  # the composer recursed to a RecursionError
+        C(files={"task.yaml": "slug: x\ntitle: " + "[" * 30_000 + "]" * 30_000 + "\n"}),
+        ("task.yaml is not valid YAML at line 2", "nested more than 32 levels deep"),
+    ),
+    Case(
         "task.yaml not a mapping",
         C(files={"task.yaml": "- slug\n- title\n"}),
         ("task.yaml must be a mapping", "list"),
