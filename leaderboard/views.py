@@ -16,7 +16,7 @@ from kinds import kind_get, metric_info
 
 from . import cache as board_cache
 from . import selectors
-from .benchmark import transfer_page_parts
+from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
@@ -232,7 +232,13 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": track.challenge,
             "split": split,
             "matrix": matrix,
-            "rows": [(row, list(zip(row.cells, row.runs, strict=True))) for row in matrix.rows],
+            "rows": [
+                (
+                    row,
+                    [(c, r, cell_interval(c)) for c, r in zip(row.cells, row.runs, strict=True)],
+                )
+                for row in matrix.rows
+            ],
             "decomposition": page.decomposition,
             "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
             "frontier": page.frontier,
