@@ -57,7 +57,7 @@ from leaderboard.core.benchmark.pairwise import GROUP_METHOD, compare_teams
 from leaderboard.core.ranking import TeamId
 
 MAX_RESAMPLES = 100_000  # the draws of a pass are held at once: (resamples x tasks), twice
-MAX_WORK = 50_000_000  # resamples x teams x tasks: N rises no further than this
+MAX_WORK = 20_000_000  # resamples x teams x tasks: N rises no further than this
 BLOCK = 500  # draws come in blocks of this many resamples, block j from (seed, j)
 RISE = 4  # N grows by this factor while a P(first) is within MC error of 0
 DEFAULT_MARGIN = 0.005  # the region of practical equivalence of the pairwise verdicts
