@@ -1,13 +1,15 @@
 """Track standings and the cross-task matrix relative to the baseline.
 
-A track ranks teams by the mean over **all** the track's tasks of each task's *track
-value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes go to
-the best average, so skipping a task must not pay). Higher is better. A task's track value
-is its board score when that is a higher-is-better number in [0, 1] (accuracy, F1,
-pairwise F1); a kind whose primary metric is not (regression's RMSE: lower is better, in
-the label's units) says how its score counts (``TaskKind.track_value``: R² clipped to
-[0, 1]), so a track may mix kinds and directions (docs/decisions.md). The caller passes the
-values (``values``); without them the scores are the values.
+A track ranks teams by the mean over **all** the track's *ranked* tasks of each task's
+*track value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes
+go to the best average, so skipping a task must not pay). A task no (non-baseline) team has
+a score on yet is not ranked (`ranked_tasks`): it would lower every mean by the same factor
+and say nothing about anyone (a task added late, that nobody has entered). Higher is
+better. A task's track value is its board score when that is a higher-is-better number in
+[0, 1] (accuracy, F1, pairwise F1); a kind whose primary metric is not (regression's RMSE:
+lower is better, in the label's units) says how its score counts (``TaskKind.track_value``:
+R² clipped to [0, 1]), so a track may mix kinds and directions (docs/decisions.md). The
+caller passes the values (``values``); without them the scores are the values.
 
 Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
 latest contributing submission: whoever completed its scores earlier ranks higher); teams
@@ -37,7 +39,7 @@ class TrackRow:
     mean_score: float  # the mean of the tasks' track values
     task_scores: Mapping[str, float | None]  # by task slug; None: no score (counted as 0)
     task_ranks: Mapping[str, int | None]  # the team's rank on each task board
-    missing: tuple[str, ...]  # task slugs without a score, in track order
+    missing: tuple[str, ...]  # ranked task slugs without a score, in track order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +85,21 @@ def _competition_ranks(
     return out
 
 
+def ranked_tasks(
+    task_slugs: Sequence[str],
+    per_task: Mapping[str, Mapping[TeamId, float | None]],
+    baseline_team_ids: Collection[TeamId],
+) -> list[str]:
+    """The tasks a track ranks on, in track order: those with a score of a non-baseline
+    team (a task only the baseline has run, or nobody, is left out of every mean)."""
+    baselines = set(baseline_team_ids)
+    return [
+        slug
+        for slug in task_slugs
+        if any(is_scored(v) and t not in baselines for t, v in per_task.get(slug, {}).items())
+    ]
+
+
 def track_standings(
     task_slugs: Sequence[str],
     per_task: Mapping[str, Mapping[TeamId, float | None]],
@@ -93,7 +110,8 @@ def track_standings(
     values: Mapping[str, Mapping[TeamId, float | None]] | None = None,
     higher_is_better: Mapping[str, bool] | None = None,
 ) -> list[TrackRow]:
-    """Standings of a track: mean track value over all ``task_slugs`` (missing counts 0).
+    """Standings of a track: mean track value over the ranked tasks of ``task_slugs``
+    (`ranked_tasks`; missing counts 0; with none ranked, over all of them).
 
     ``per_task[slug][team_id]`` is the team's primary score on that task board (tasks of
     ``per_task`` outside ``task_slugs`` are ignored); ``values[slug][team_id]`` what it adds
@@ -109,6 +127,7 @@ def track_standings(
         raise ValueError("task slugs must be distinct")
     baselines = set(baseline_team_ids)
     tie_break_at = tie_break_at or {}
+    counted = set(ranked_tasks(task_slugs, per_task, baselines) or task_slugs)
 
     teams: dict[TeamId, None] = {}
     for slug in task_slugs:
@@ -131,13 +150,15 @@ def track_standings(
         for slug in task_slugs:
             value = per_task.get(slug, {}).get(team_id)
             scores[slug] = value if is_scored(value) else None
-        missing = tuple(slug for slug, value in scores.items() if value is None)
-        counted = [
+        missing = tuple(
+            slug for slug, value in scores.items() if value is None and slug in counted
+        )
+        added = [
             scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
             for slug in task_slugs
-            if scores[slug] is not None
+            if scores[slug] is not None and slug in counted
         ]
-        mean = math.fsum(v for v in counted if v is not None and is_scored(v)) / len(task_slugs)
+        mean = math.fsum(v for v in added if v is not None and is_scored(v)) / len(counted)
         at = tie_break_at.get(team_id)
         row = TrackRow(
             position=0,

@@ -207,3 +207,19 @@ def _groups(order: Sequence[int], above: np.ndarray) -> tuple[int | None, ...]:
             if groups[other] is None and not above[leader, other]:
                 groups[other] = number
     return tuple(groups)
+
+
+def cliques(separated: np.ndarray) -> list[tuple[int, int]]:
+    """The (first, last) runs of teams, in the order given, no two of which are separated
+    (``separated[i, j]``: i and j told apart, either way), each as long as it can be and not
+    inside an earlier one; a team alone is no run. The bars of a critical-difference
+    diagram."""
+    n_teams = separated.shape[0]
+    runs: list[tuple[int, int]] = []
+    for first in range(n_teams):
+        last = first
+        while last + 1 < n_teams and not separated[first : last + 2, first : last + 2].any():
+            last += 1
+        if last > first and (not runs or last > runs[-1][1]):
+            runs.append((first, last))
+    return runs
