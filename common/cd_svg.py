@@ -3,11 +3,11 @@ multiple data sets", JMLR 7) of a track's teams, drawn with the helpers of :mod:
 
 Teams sit on an axis of their track mean, the best on the left as in Demšar's figures; each
 is joined by a line to its name, the better half named on the left, the rest on the right.
-The bar above the axis is the critical difference: two teams whose means differ by less
-(with a score on every task) cannot be separated at the level given. Thick lines below the
-axis join the teams of each *clique*: a run of neighbours no two of which are separated,
-the procedure's own decisions (so teams with missing tasks, whose intervals are wider, are
-joined as their intervals say, not by the bar alone).
+The bar above the axis, from the best mean, is the critical difference: two teams whose
+means differ by less (with a score on every task) cannot be separated at the level given.
+Thick lines below the axis join the teams of each *clique*: a run of neighbours no two of
+which are separated, the procedure's own decisions (so teams with missing tasks, whose
+intervals are wider, are joined as their intervals say, not by the bar alone).
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ def cd_svg(
     out, _ = _open(width, height, title, desc)
     x0, x1 = EDGE + NAME_WIDTH + 14, width - EDGE - NAME_WIDTH - 14
     means = [t.mean for t in teams]
-    high, low = max(means), min(means)
+    best = high = max(means)
+    low = min(means)
     if critical_difference is not None and math.isfinite(critical_difference):
-        low = min(low, high - critical_difference)
+        low = min(low, best - critical_difference)
     if high - low < 1e-12:
         low, high = low - 0.01, high + 0.01
     ticks = nice_ticks(low, high)
@@ -94,13 +95,15 @@ def cd_svg(
         out.append(
             f'<line x1="{x}" y1="{axis_y - 4}" x2="{x}" y2="{axis_y}" stroke="{AXIS_COLOR}"/>'
         )
-    for x, label in _spread([(px(t), f"{t:.3g}") for t in ticks], x0 - 20, x1 + 20):
+    # left to right: the axis runs from the highest mean down
+    labels = sorted(((px(t), f"{t:.3g}") for t in ticks), key=lambda item: item[0])
+    for x, label in _spread(labels, x0 - 20, x1 + 20):
         out.append(
             f'<text x="{_num(x)}" y="{axis_y - 8}" text-anchor="middle" '
             f'fill="{AXIS_COLOR}">{label}</text>'
         )
     if critical_difference is not None and math.isfinite(critical_difference):
-        start, end = px(high), px(high - critical_difference)
+        start, end = px(best), px(best - critical_difference)
         out.append(
             f'<line class="critical-difference" x1="{_num(start)}" y1="{bar_y}" '
             f'x2="{_num(end)}" y2="{bar_y}" stroke="#222222" stroke-width="2">'
