@@ -1,7 +1,8 @@
-"""Regenerate ``docs/screenshots/transfer.png``, ``decomposition.png`` and ``p-first.png``:
-the transfer matrix of the demo's classification track, with algorithms run by the platform
-in its sandbox, its decomposition (what is the method and what is the data) and the track's
-standings with P(first).
+"""Regenerate ``docs/screenshots/transfer.png``, ``decomposition.png``, ``p-first.png`` and
+``comparisons.png``: the transfer matrix of the demo's classification track, with algorithms
+run by the platform in its sandbox, its decomposition (what is the method and what is the
+data), the track's standings with P(first), and which of its teams can be told apart (the
+critical-difference diagram and the pairwise verdicts).
 
     .venv/bin/python docs/screenshots/make_transfer_screenshot.py [--keep]
 
@@ -203,6 +204,7 @@ def main() -> None:
                 page.goto(f"{base}/tracks/{track_slug}/")
                 page.locator("table.leaderboard").first.wait_for()
                 shoot_element(page.locator("table.leaderboard").first, "p-first.png")
+                shoot_element(page.locator("#comparisons"), "comparisons.png")
             finally:
                 browser.close()
     finally:

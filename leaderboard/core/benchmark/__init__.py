@@ -1,4 +1,4 @@
-"""Statistics of the living benchmark (issues 26 and 38, DESIGN §12): numpy, scipy and
+"""Statistics of the living benchmark (issues 26 and 38): numpy, scipy and
 statsmodels, no Django.
 
 Modules:
