@@ -1,6 +1,5 @@
 """Who is first: P(first), rank intervals and groups of a track (no Django)."""
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -98,6 +97,7 @@ def test_task_resampling_follows_the_tasks_a_lead_rests_on():
     x, y = result.entries
     assert x.track_mean == pytest.approx(0.6) and result.leader == "x"
     assert x.p_first == pytest.approx(1 - 0.8**5, abs=0.03)
+    assert abs(x.p_first - (1 - 0.8**5)) <= 3 * x.p_first_mc_error  # within its MC error
     assert x.p_first + y.p_first == pytest.approx(1.0)
     assert x.rank_interval == (1, 2) and y.rank_interval == (1, 2)
     assert x.group == y.group == 1  # y is ahead in about a third of the resamples
@@ -337,3 +337,26 @@ def test_the_callers_arrays_are_left_as_they_were():
     who_is_first(teams=["a", "b", "c"], tasks=[task])
     np.testing.assert_array_equal(task.point, point)
     np.testing.assert_array_equal(task.resamples, resamples)
+
+
+def test_p_first_carries_its_monte_carlo_error_and_more_resamples_where_it_is_near_0():
+    # b beats a on about 0.2% of the row resamples: after the first 1,000 track resamples
+    # its P(first) is a handful of draws, within two Monte Carlo errors of 0; N rises
+    # fourfold until it is not.
+    rng = np.random.default_rng(30)
+    n = 1000
+    resamples = np.column_stack([rng.normal(0.8, 0.01, n), rng.normal(0.759, 0.01, n)])
+    task = TrackTaskScores(task="t", point=np.array([0.8, 0.759]), resamples=resamples)
+    result = who_is_first(teams=["a", "b"], tasks=[task], n_resamples=n)
+    a, b = result.entries
+    assert result.n_resamples > n and result.n_resamples % n == 0
+    assert b.p_first > 0 and b.p_first - 2 * b.p_first_mc_error > 0
+    # shares are 0 or 1 here: the error is the binomial one
+    p = b.p_first
+    assert b.p_first_mc_error == pytest.approx(np.sqrt(p * (1 - p) / result.n_resamples))
+    expected = np.mean(resamples[:, 1] > resamples[:, 0])  # the draws pick rows uniformly
+    assert abs(p - expected) <= 3 * b.p_first_mc_error
+    # with no doubt to resolve (a far ahead), N stays what was asked for
+    shifted = resamples + np.array([0.1, -0.3])
+    far = TrackTaskScores(task="t", point=np.array([0.9, 0.5]), resamples=shifted)
+    assert who_is_first(teams=["a", "b"], tasks=[far], n_resamples=n).n_resamples == n
