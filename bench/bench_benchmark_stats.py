@@ -6,14 +6,16 @@ one thread (``--blas-threads``; a worker shares its cores, as the leaderboard bo
 bench explains):
 
 - decomposition: ``decompose_transfer`` on 50 x 20 cells (10% missing), 1000 paired row
-  resamples, 10 teams with a home advantage - every effect, interval and share
+  resamples, 10 teams with a home advantage - every effect, interval and share (the
+  intervals from two OLS fits, the row noise from 1000 refits on the rows)
 - point fit: one least-squares fit of the same cells on the dummy-coded design (numpy's
   lstsq), the textbook computation the decomposition starts from. decomposition / point fit
-  says how many point fits its 1000 x 2 refits cost
-- refit loop: the same refits one resample at a time (lstsq on rows, and again with the task
-  weights), timed on ``--sample`` resamples and scaled to 1000: what vectorizing saves
-- who is first: ``who_is_first`` for 50 teams on 20 tasks, 1000 track resamples, against the
-  point track mean (one mean over the tasks) and a loop over the resamples (sampled, scaled)
+  says how many point fits the whole decomposition costs
+- refit loop: the row-noise refits one resample at a time (lstsq on each row resample),
+  timed on ``--sample`` resamples and scaled to 1000: what vectorizing saves
+- who is first: ``who_is_first`` for 50 teams on 20 tasks, 1000 track resamples (P(first))
+  and the pairwise intervals of every pair, against the point track mean (one mean over
+  the tasks) and a loop over the resamples (sampled, scaled)
 - frontier: ``quality_cost_frontier`` of 10,000 points against sorting them once
 
 Run from the repository root: .venv/bin/python -m bench.bench_benchmark_stats [--quick]
@@ -38,7 +40,6 @@ from leaderboard.core.benchmark.decomposition import (
 )
 from leaderboard.core.benchmark.first import TrackTaskScores, track_resample_draws, who_is_first
 from leaderboard.core.benchmark.frontier import CostPoint, quality_cost_frontier
-from leaderboard.core.benchmark.transfer_bootstrap import dirichlet_task_weights
 
 
 def transfer_case(
@@ -83,17 +84,13 @@ def design(observed: np.ndarray) -> np.ndarray:
 def refit_loop(
     cells: list[DeltaCell], observed: np.ndarray, *, n_resamples: int, sample: int
 ) -> float:
-    """Seconds for ``sample`` resamples refitted one by one (rows, then rows + task
-    weights), scaled to ``n_resamples``."""
+    """Seconds for ``sample`` row resamples refitted one by one, scaled to
+    ``n_resamples``."""
     x = design(observed)
     stacked = np.stack([c.resamples for c in cells], axis=1)  # cells are in observed order
-    weights = dirichlet_task_weights(n_resamples=n_resamples, n_tasks=observed.shape[1], seed=0)
-    task_of_cell = np.nonzero(observed)[1]
     start = time.perf_counter()
     for b in range(sample):
         np.linalg.lstsq(x, stacked[b], rcond=None)
-        root = np.sqrt(weights[b, task_of_cell])
-        np.linalg.lstsq(x * root[:, None], stacked[b] * root, rcond=None)
     return (time.perf_counter() - start) * n_resamples / sample
 
 
@@ -114,8 +111,8 @@ def track_case(
 
 
 def first_loop(tasks: list[TrackTaskScores], *, n_resamples: int, sample: int) -> float:
-    """Seconds for ``sample`` track resamples computed one by one (the mean, the split
-    first place, the ranks and the pairwise counts who_is_first keeps), scaled."""
+    """Seconds for ``sample`` track resamples computed one by one (the mean and the split
+    first place who_is_first keeps), scaled."""
     task_draws, row_draws = track_resample_draws(
         n_tasks=len(tasks),
         n_row_resamples=tasks[0].resamples.shape[0],
@@ -124,7 +121,6 @@ def first_loop(tasks: list[TrackTaskScores], *, n_resamples: int, sample: int) -
     )
     n_teams = tasks[0].point.size
     first = np.zeros(n_teams)
-    at_least = np.zeros((n_teams, n_teams), dtype=np.int64)
     start = time.perf_counter()
     for b in range(sample):
         means = sum(
@@ -132,9 +128,6 @@ def first_loop(tasks: list[TrackTaskScores], *, n_resamples: int, sample: int) -
         ) / len(tasks)
         best = means == means.max()
         first += best / best.sum()
-        above = means[None, :] > means[:, None]
-        _ranks = 1 + above.sum(axis=1)
-        at_least += ~above
     return (time.perf_counter() - start) * n_resamples / sample
 
 
@@ -170,12 +163,16 @@ def run(args: argparse.Namespace) -> None:
 
     track = track_case(n_teams=n_algorithms, n_tasks=n_tasks, n_resamples=n_resamples)
     teams = [f"team{i}" for i in range(n_algorithms)]
-    seconds, _ = best_of(lambda: who_is_first(teams=teams, tasks=track), repeat=args.repeat)
+    seconds, first = best_of(lambda: who_is_first(teams=teams, tasks=track), repeat=args.repeat)
     point, _ = best_of(
         lambda: np.mean([t.point for t in track], axis=0), repeat=max(args.repeat, 5)
     )
-    loop = first_loop(track, n_resamples=n_resamples, sample=sample)
-    print(f"\nwho is first ({n_algorithms} teams, {n_tasks} tasks)")
+    loop = first_loop(track, n_resamples=first.n_resamples, sample=sample)
+    print(
+        f"\nwho is first ({n_algorithms} teams, {n_tasks} tasks; P(first) drew "
+        f"{first.n_resamples:,} resamples: {n_resamples:,}, more where one was within its "
+        "Monte Carlo error of 0)"
+    )
     print(f"  who_is_first         {seconds:8.3f} s")
     print(f"  point track mean     {point:8.5f} s   who_is_first = {seconds / point:,.0f}x")
     print(f"  resample loop        {loop:8.3f} s   {loop / seconds:.1f}x who_is_first (scaled)")

@@ -79,6 +79,14 @@ class Challenge(models.Model):
         help_text="Confidence of the track standings' rank intervals and groups (P(first), "
         "co-winners), e.g. 0.95; from 0.5 to 0.999.",
     )
+    equivalence_margin = models.FloatField(
+        default=0.005,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Region of practical equivalence of the track boards' pairwise verdicts, in "
+        "units of the track mean (the primary metric for accuracy or F1: 0.005 is half a "
+        "point): two teams whose difference lies within +- this at the confidence level above "
+        "are 'equivalent'.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -100,6 +108,10 @@ class Challenge(models.Model):
             models.CheckConstraint(
                 condition=Q(cowinners__in=["off", "show", "decide"]),
                 name="challenge_cowinners_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(equivalence_margin__gte=0) & Q(equivalence_margin__lte=1),
+                name="challenge_equivalence_margin_range",
             ),
         ]
 

@@ -17,7 +17,7 @@ from kinds import describe_metrics, metric_direction
 
 from . import board_cache
 from .boards import task_board_cached, track_board_cached
-from .first import first_fields, track_first
+from .first import comparison_fields, first_fields, track_first_board
 
 
 class MetricSerializer(serializers.Serializer):
@@ -84,7 +84,7 @@ class TrackEntrySerializer(serializers.Serializer):
     team = serializers.CharField()
     team_id = serializers.IntegerField()
     score = serializers.FloatField(
-        help_text="Mean primary score over the track's tasks (missing = 0)."
+        help_text="Mean primary score over the track's ranked tasks (missing = 0)."
     )
     is_baseline = serializers.BooleanField()
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
@@ -98,15 +98,42 @@ class TrackEntrySerializer(serializers.Serializer):
         help_text="Share of resamples (rows within tasks, tasks within the track) in which the "
         "team is first; null: baseline.",
     )
+    p_first_mc_error = serializers.FloatField(
+        allow_null=True, help_text="Monte Carlo standard error of p_first."
+    )
     rank_interval = serializers.ListField(
         child=serializers.IntegerField(),
         allow_null=True,
         min_length=2,
         max_length=2,
-        help_text="95% interval of the team's rank over the resamples.",
+        help_text="The ranks consistent with every pairwise decision (simultaneous, at the "
+        "challenge's confidence level); null: baseline, or group_reason.",
     )
     group = serializers.IntegerField(
-        allow_null=True, help_text="1: cannot be separated from #1 (then 2, 3...)."
+        allow_null=True,
+        help_text="1: cannot be separated from #1 (then 2, 3...), by group_method; null: "
+        "baseline, or group_reason.",
+    )
+
+
+class PairSerializer(serializers.Serializer):
+    a = serializers.CharField(help_text="The team with the better (or equal) track mean.")
+    b = serializers.CharField()
+    a_id = serializers.IntegerField()
+    b_id = serializers.IntegerField()
+    difference = serializers.FloatField(help_text="Track mean of a minus b's.")
+    ci = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="Simultaneous interval of the difference (every pair at once); null: "
+        "group_reason.",
+    )
+    verdict = serializers.ChoiceField(
+        choices=["better", "worse", "equivalent", "undecided"],
+        help_text="From a's side: equivalent when ci lies within +- equivalence_margin, else "
+        "better above 0, worse below 0, else undecided.",
     )
 
 
@@ -153,7 +180,24 @@ class TrackLeaderboardApi(APIView):
         direction = serializers.ChoiceField(
             choices=["higher", "lower"], help_text="The mean primary score: higher is better."
         )
+        unranked_tasks = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Tasks no team has an entry on: not in any mean, P(first) or group.",
+        )
         entries = TrackEntrySerializer(many=True)
+        group_method = serializers.CharField(
+            help_text="How groups, rank intervals and pairwise intervals are computed: "
+            "tukey-hsd (the two-way model of the teams' scores over the tasks, Tukey's "
+            "studentized range: every pair at once)."
+        )
+        group_reason = serializers.CharField(
+            allow_null=True, help_text="Why groups and intervals are null (too few tasks)."
+        )
+        equivalence_margin = serializers.FloatField()
+        pairwise_teams = serializers.IntegerField(
+            help_text="pairwise lists the pairs among this many best ranked teams."
+        )
+        pairwise = PairSerializer(many=True)
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -187,7 +231,8 @@ def _task_payload(task, split: str) -> dict:
 def _track_payload(track: Track, split: str) -> dict:
     """The track board's JSON (the same for every viewer allowed to see ``split``)."""
     board = track_board_cached(track=track, split=split)
-    first = track_first(track=track, split=split)
+    first_board = track_first_board(track=track, split=split)
+    first = first_board.teams
     entries = [
         {
             "rank": row.rank,
@@ -210,6 +255,8 @@ def _track_payload(track: Track, split: str) -> dict:
         "track": track.slug,
         "split": split,
         "tasks": [t.slug for t in board.tasks],
+        "unranked_tasks": list(board.unranked),
         "direction": "higher",  # the mean of track values (leaderboard.core.track)
         "entries": entries,
+        **comparison_fields(first_board, {tid: team.name for tid, team in board.teams.items()}),
     }

@@ -4,9 +4,10 @@ matrix (issue 26, DESIGN §12): the Django side of :mod:`leaderboard.core.benchm
 - :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
   baseline's, positive is better) split into algorithm effect, task difficulty and
   interaction by least squares, with each team's home advantage (its algorithms on the tasks
-  it contributed, ``Task.owner_team``) and intervals from the paired bootstrap: each cell's
-  row resamples come with the cell from the cell cache (the same rows for every algorithm on
-  a task), tasks are reweighted within the track. The result is cached by a digest of its
+  it contributed, ``Task.owner_team``), with t intervals from the two-way model (or null and
+  a reason where the cells cannot support one); each cell's row resamples come with the cell
+  from the cell cache (the same rows for every algorithm on a task) and measure the row
+  noise (``noise_share``). The result is cached by a digest of its
   inputs, so an unchanged matrix is never refitted. The baseline's own row is left out of
   the fit (its delta is 0 by construction: it is the reference, not a method).
 - :func:`transfer_frontier`: each algorithm's mean delta over the tasks it has a value on
@@ -28,6 +29,10 @@ from django.core.cache import cache
 from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from leaderboard.core.benchmark.decomposition import (
+    HOME_MODEL,
+    MEAN_MODEL,
+    MODEL,
+    NOISE_MODEL,
     BenchmarkAlgorithm,
     BenchmarkTask,
     Decomposition,
@@ -36,6 +41,7 @@ from leaderboard.core.benchmark.decomposition import (
 )
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
+from .core.transfer import TransferCell
 from .transfer import TransferMatrix, TransferRow
 
 logger = logging.getLogger(__name__)
@@ -110,7 +116,8 @@ def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
     cells = _cells(matrix)
     if not cells:
         return MatrixDecomposition(None, names, teams)
-    key = f"transfer-decomposition:v1:{_digest(algorithms, tasks, cells)}"
+    # v2: the two-way model's intervals and reasons (issue 38)
+    key = f"transfer-decomposition:v2:{_digest(algorithms, tasks, cells)}"
     decomposition = cache.get(key)
     if decomposition is None:
         decomposition = decompose_transfer(
@@ -120,27 +127,68 @@ def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
     return MatrixDecomposition(decomposition, names, teams)
 
 
+NO_ROW_VARIANCE = (
+    "the delta is the same on every row resample (too few test rows, or rows that all agree): "
+    "the bootstrap cannot measure its noise, so no interval is claimed"
+)
+
+
+def cell_interval(cell: TransferCell | None) -> dict[str, Any]:
+    """A transfer cell's ``ci`` [lo, hi] and the ``reason`` when it is null: none for a
+    cell without a score, and none for a cell with no variance across its row resamples
+    unless its delta is 0 on every one (predictions as right as the baseline's on every
+    row: a difference of exactly 0 whatever rows are drawn)."""
+    if cell is None:
+        return {"ci": None, "reason": None}
+    resamples = cell.resamples
+    if resamples is not None and resamples.size and np.ptp(resamples) == 0 and cell.delta != 0:
+        return {"ci": None, "reason": NO_ROW_VARIANCE}
+    return {"ci": [cell.delta_low, cell.delta_high], "reason": None}
+
+
 def _interval(ci: tuple[float, float] | None) -> list[float] | None:
     return None if ci is None else [float(ci[0]), float(ci[1])]
+
+
+# Which model each figure comes from (docs/benchmark-statistics.md §1).
+MODELS = {
+    "algorithm_effects": MODEL,
+    "task_difficulty": MODEL,
+    "interaction_share": MODEL,
+    "home_advantage": HOME_MODEL,
+    "mean": MEAN_MODEL,
+    "noise_share": NOISE_MODEL,
+}
 
 
 def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
     """DESIGN §12's ``"decomposition"`` object: ``algorithm_effects``, ``task_difficulty``,
     ``interaction_share`` and ``home_advantage`` exactly, with what explains them beside
-    (``n_tasks``, ``note``...). Nulls and empty lists when there is nothing to fit."""
+    (``n_tasks``, ``note``...), and issue 38's ``noise_share``, ``residual_df``, ``model``
+    and a ``reason`` beside every interval that is null. Nulls and empty lists when there
+    is nothing to fit."""
     d = result.decomposition
     if d is None:
+        nothing = "no scored cell with a baseline: nothing to decompose"
         return {
             "algorithm_effects": [],
             "task_difficulty": [],
             "interaction_share": None,
             "home_advantage": [],
             "interaction_share_ci": None,
+            "interaction_share_reason": nothing,
+            "noise_share": None,
+            "noise_share_reason": nothing,
+            "residual_df": 0,
+            "residual_sd": None,
+            "model": MODEL,
+            "models": MODELS,
             "mean": None,
             "mean_ci": None,
+            "mean_reason": nothing,
             "n_resamples": 0,
             "alpha": ALPHA,
-            "note": "no scored cell with a baseline: nothing to decompose",
+            "note": nothing,
         }
     algorithm_effects = []
     for effect in d.algorithm_effects:
@@ -152,7 +200,9 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
                 "team": team,
                 "effect": effect.effect,
                 "ci": _interval(effect.ci),
+                "reason": effect.reason,
                 "adjusted_delta": effect.adjusted_delta,
+                "adjusted_ci": _interval(effect.adjusted_ci),
                 "n_tasks": effect.n_tasks,
                 "note": effect.note,
             }
@@ -164,6 +214,7 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
                 "task": effect.task,
                 "effect": effect.effect,
                 "ci": _interval(effect.ci),
+                "reason": effect.reason,
                 "n_algorithms": effect.n_algorithms,
                 "note": effect.note,
             }
@@ -176,6 +227,7 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
                 "team_id": home.team,
                 "value": home.value,
                 "ci": _interval(home.ci),
+                "reason": home.reason,
                 "own_cells": home.own_cells,
                 "other_cells": home.other_cells,
                 "note": home.note,
@@ -183,8 +235,17 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
             for home in d.home_advantage
         ],
         "interaction_share_ci": _interval(d.interaction_share_ci),
+        "interaction_share_reason": d.interaction_share_reason,
+        "noise_share": d.noise_share,
+        "noise_share_reason": d.noise_share_reason,
+        "residual_df": d.residual_df,
+        "residual_sd": d.residual_sd,
+        "home_residual_df": d.home_residual_df,
+        "model": d.model,
+        "models": MODELS,
         "mean": d.mean,
         "mean_ci": _interval(d.mean_ci),
+        "mean_reason": d.mean_reason,
         "n_resamples": d.n_resamples,
         "alpha": d.alpha,
         "note": d.note,

@@ -1,11 +1,14 @@
 """Who is first, with what probability: a track's standings resampled (issue 26, DESIGN §12).
 
-Each team's ``p_first``, ``rank_interval`` and ``group`` come from
-:func:`leaderboard.core.benchmark.first.who_is_first` over resamples of rows within tasks and
-tasks within the track. A task's row resamples are the leaderboard's paired bootstrap of the
-submissions its board ranks (the same seed and rows as the task board's intervals), on what
-the task adds to the track's mean (``TaskKind.track_value``: R² clipped to [0, 1] for a
-regression task, whatever its primary metric), so the resampled means are the track mean's.
+Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pairwise``
+verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over
+resamples of rows within tasks and tasks within the track, the rest from simultaneous
+intervals for every pair of track means (issue 38). A task's row resamples are the
+leaderboard's paired bootstrap of the submissions its board ranks (the same seed and rows
+as the task board's intervals), on what the task adds to the track's mean
+(``TaskKind.track_value``: R² clipped to [0, 1] for a regression task, whatever its primary
+metric), so the resampled means are the track mean's. Only the tasks the track ranks on
+count (a task no team has an entry on does not: `leaderboard.core.track.ranked_tasks`).
 
 A task's resamples are cached by the ids of the prediction files they read (a new best
 submission is a new key; :mod:`leaderboard.first_samples`, warmed by the bootstrap job); a
@@ -18,14 +21,22 @@ so a private-based value never reaches them.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from challenge_platform.models import Track
+from common.cd_svg import CdTeam, cd_svg
 from datasets.models import Task
-from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
+from leaderboard.core.benchmark.first import (
+    DEFAULT_MARGIN,
+    TeamPair,
+    TrackTaskScores,
+    who_is_first,
+)
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD, cliques
 from scoring.models import Submission
 
 from . import board_cache
@@ -37,14 +48,38 @@ from .selectors import track_values_of
 logger = logging.getLogger(__name__)
 
 
+PAIRWISE_MAX_TEAMS = 50  # pairs listed among the best 50 ranked teams (1,225 pairs at most)
+
+
 @dataclass(frozen=True, slots=True)
 class TeamFirst:
-    """One ranked team's P(first), rank interval and group on a track's board."""
+    """One ranked team's P(first), rank interval and group on a track's board (the interval
+    and group None when the scores cannot support them: ``FirstBoard.group_reason``)."""
 
     p_first: float
-    rank_interval: tuple[int, int]
-    group: int
+    rank_interval: tuple[int, int] | None
+    group: int | None
+    p_first_mc_error: float | None = None
 
+
+@dataclass(frozen=True)
+class FirstBoard:
+    """Who is first on a track's board: per team, and the comparisons of every pair."""
+
+    teams: dict[int, TeamFirst]
+    pairwise: tuple[TeamPair, ...] = ()  # team ids, the better point mean first
+    group_method: str = GROUP_METHOD
+    group_reason: str | None = None
+    residual_df: int | None = None
+    margin: float = DEFAULT_MARGIN
+    alpha: float = 0.05
+    n_resamples: int = 0
+    ranked_teams: int = 0
+    # How far apart two teams with a score on every task must be to be separated.
+    critical_difference: float | None = None
+
+
+EMPTY = FirstBoard(teams={})
 
 FIRST_CSV_COLUMNS = ("p_first", "rank_interval_low", "rank_interval_high", "group")
 
@@ -53,18 +88,44 @@ def first_csv_values(first: TeamFirst | None) -> tuple[object, ...]:
     """The :data:`FIRST_CSV_COLUMNS` of one team (empty cells for a baseline or a reference)."""
     if first is None:
         return (None, None, None, None)
-    return (first.p_first, *first.rank_interval, first.group)
+    low, high = first.rank_interval or (None, None)
+    return (first.p_first, low, high, first.group)
 
 
 def first_fields(first: TeamFirst | None) -> dict[str, object]:
-    """A standings entry's ``p_first``, ``rank_interval`` [lo, hi] and ``group`` (nulls for
-    a baseline, or when they could not be computed)."""
+    """A standings entry's ``p_first`` (with its Monte Carlo error), ``rank_interval``
+    [lo, hi] and ``group`` (nulls for a baseline, or when they could not be computed)."""
     if first is None:
-        return {"p_first": None, "rank_interval": None, "group": None}
+        return {"p_first": None, "p_first_mc_error": None, "rank_interval": None, "group": None}
     return {
         "p_first": first.p_first,
-        "rank_interval": [first.rank_interval[0], first.rank_interval[1]],
+        "p_first_mc_error": first.p_first_mc_error,
+        "rank_interval": None if first.rank_interval is None else list(first.rank_interval),
         "group": first.group,
+    }
+
+
+def comparison_fields(board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
+    """A track board's (or frozen track's) ``pairwise`` [{"a", "b", "difference", "ci",
+    "verdict"}] (team names; ``a_id``/``b_id`` beside) and ``group_method``, with the
+    ``group_reason`` when groups are missing and the ``equivalence_margin`` of the verdicts."""
+    return {
+        "group_method": board.group_method,
+        "group_reason": board.group_reason,
+        "equivalence_margin": board.margin,
+        "pairwise_teams": min(board.ranked_teams, PAIRWISE_MAX_TEAMS),
+        "pairwise": [
+            {
+                "a": names.get(pair.a, str(pair.a)),
+                "b": names.get(pair.b, str(pair.b)),
+                "a_id": pair.a,
+                "b_id": pair.b,
+                "difference": pair.difference,
+                "ci": None if pair.ci is None else [pair.ci[0], pair.ci[1]],
+                "verdict": pair.verdict,
+            }
+            for pair in board.pairwise
+        ],
     }
 
 
@@ -77,19 +138,22 @@ def first_compute(
     values: Mapping[str, Mapping[int, float | None]],
     submissions: Mapping[str, Mapping[int, Submission]],
     alpha: float = 0.05,
-) -> dict[int, TeamFirst]:
-    """P(first), rank interval and group of each ranked team of ``teams`` (board order).
+    margin: float = DEFAULT_MARGIN,
+) -> FirstBoard:
+    """P(first), rank interval and group of each ranked team of ``teams`` (board order),
+    and the pairwise comparisons of the best :data:`PAIRWISE_MAX_TEAMS`.
 
+    ``tasks`` are the tasks the track ranks on (`leaderboard.core.track.ranked_tasks`),
     ``values[task slug][team id]`` is what the team's board score adds to the track's mean
     (the points resampled around), ``submissions[task slug][team id]`` the submission its
     board ranks (whose predictions are resampled; a task whose files cannot be read counts
     its point values in every resample, logged). Baselines are references: no values.
-    ``alpha`` is 1 - the challenge's confidence level (``Challenge.alpha``). Empty when there
-    is no ranked team.
+    ``alpha`` is 1 - the challenge's confidence level (``Challenge.alpha``), ``margin`` its
+    ``equivalence_margin``. Empty when there is no ranked team.
     """
     team_list = list(teams)
     if not tasks or not any(t not in baselines for t in team_list):
-        return {}
+        return EMPTY
     per_task: list[TrackTaskScores] = []
     for task in tasks:
         point = np.zeros(len(team_list))
@@ -118,50 +182,145 @@ def first_compute(
             references=[t for t in team_list if t in baselines],
             alpha=alpha,
             seed=0,
+            margin=margin,
+            pair_teams=PAIRWISE_MAX_TEAMS,
         )
     except ValueError:  # inputs the core refuses: no column rather than no board or freeze
         logger.exception("P(first) of track %s (%s) was refused", tasks[0].track_id, split)
-        return {}
-    return {
-        e.team: TeamFirst(p_first=e.p_first, rank_interval=e.rank_interval, group=e.group)
-        for e in result.entries
-        if e.p_first is not None and e.rank_interval is not None and e.group is not None
-    }
+        return EMPTY
+    return FirstBoard(
+        teams={
+            e.team: TeamFirst(
+                p_first=e.p_first,
+                rank_interval=e.rank_interval,
+                group=e.group,
+                p_first_mc_error=e.p_first_mc_error,
+            )
+            for e in result.entries
+            if e.p_first is not None
+        },
+        pairwise=result.pairwise,
+        group_method=result.group_method,
+        group_reason=result.group_reason,
+        residual_df=result.residual_df,
+        margin=result.margin,
+        alpha=alpha,
+        n_resamples=result.n_resamples,
+        ranked_teams=sum(1 for e in result.entries if not e.is_reference),
+        critical_difference=(
+            None
+            if result.critical_value is None or result.residual_sd is None
+            else result.critical_value * result.residual_sd * math.sqrt(2 / len(tasks))
+        ),
+    )
 
 
 def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:
+    """Each ranked team's :class:`TeamFirst` on ``track``'s live board (see
+    :func:`track_first_board`)."""
+    return track_first_board(track=track, split=split).teams
+
+
+def track_first_board(*, track: Track, split: str) -> FirstBoard:
     """:func:`first_compute` for ``track``'s live board on ``split``, cached with the board.
     The caller has checked that ``split`` may be shown."""
-    alpha = track.challenge.alpha
+    challenge = track.challenge
+    alpha, margin = challenge.alpha, challenge.equivalence_margin
     return board_cache.cached(
         board_cache.TRACK,
         track.pk,
-        "first",
+        "first-board",
         split,
-        f"alpha={alpha!r}",  # the organizer may change the confidence level at any time
-        compute=lambda: _track_first(track, split, alpha),
+        # the organizer may change the confidence level and the margin at any time
+        f"alpha={alpha!r}",
+        f"margin={margin!r}",
+        compute=lambda: _track_first(track, split, alpha, margin),
     )
 
 
-def _track_first(track: Track, split: str, alpha: float) -> dict[int, TeamFirst]:
+def _track_first(track: Track, split: str, alpha: float, margin: float) -> FirstBoard:
     board = track_board_cached(track=track, split=split)
-    if not board.tasks:
-        return {}
+    tasks = board.ranked_tasks
+    if not tasks:
+        return EMPTY
     entries = list(
-        LeaderboardEntry.objects.filter(task__in=board.tasks, split=split).select_related(
+        LeaderboardEntry.objects.filter(task__in=tasks, split=split).select_related(
             "submission"
         )
     )
-    slugs = {t.pk: t.slug for t in board.tasks}
-    submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in board.tasks}
+    slugs = {t.pk: t.slug for t in tasks}
+    submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in tasks}
     for entry in entries:
         submissions[slugs[entry.task_id]][entry.team_id] = entry.submission
     return first_compute(
-        tasks=board.tasks,
+        tasks=tasks,
         split=split,
         teams=[row.team_id for row in board.rows],
         baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=track_values_of(board.tasks, split, entries),
+        values=track_values_of(tasks, split, entries),
         submissions=submissions,
         alpha=alpha,
+        margin=margin,
+    )
+
+
+CD_MAX_TEAMS = 20  # teams on the page's critical-difference diagram
+PAGE_PAIRS_TEAMS = 10  # the page's pairwise table: every pair of the best 10 (45 rows)
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """What a track page shows of the comparisons: the diagram and the pairwise rows."""
+
+    cd_svg: str
+    pairs: list[dict[str, object]]  # a, b (names), difference, ci, verdict
+    diagram_teams: int
+    table_teams: int
+
+
+def first_page_parts(
+    *,
+    board: FirstBoard,
+    order: Sequence[int],
+    names: Mapping[int, str],
+    means: Mapping[int, float],
+    title: str,
+    level: str,
+) -> FirstPage:
+    """The critical-difference diagram of the best :data:`CD_MAX_TEAMS` of ``order`` (the
+    ranked team ids, board order) and the pairwise rows of the best
+    :data:`PAGE_PAIRS_TEAMS`."""
+    shown = [t for t in order if t in board.teams][:CD_MAX_TEAMS]
+    position = {team: i for i, team in enumerate(shown)}
+    separated = np.zeros((len(shown), len(shown)), dtype=bool)
+    for pair in board.pairwise:
+        if pair.a in position and pair.b in position and pair.ci is not None:
+            apart = pair.ci[0] > 0 or pair.ci[1] < 0
+            separated[position[pair.a], position[pair.b]] = apart
+            separated[position[pair.b], position[pair.a]] = apart
+    svg = ""
+    if board.group_reason is None and len(shown) > 1:
+        svg = cd_svg(
+            [CdTeam(name=names[t], mean=means[t]) for t in shown],
+            cliques(separated),
+            critical_difference=board.critical_difference,
+            title=title,
+            level=level,
+        )
+    table = set(shown[:PAGE_PAIRS_TEAMS])
+    return FirstPage(
+        cd_svg=svg,
+        pairs=[
+            {
+                "a": names.get(pair.a, str(pair.a)),
+                "b": names.get(pair.b, str(pair.b)),
+                "difference": pair.difference,
+                "ci": pair.ci,
+                "verdict": pair.verdict,
+            }
+            for pair in board.pairwise
+            if pair.a in table and pair.b in table
+        ],
+        diagram_teams=len(shown),
+        table_teams=len(table),
     )

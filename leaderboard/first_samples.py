@@ -89,13 +89,15 @@ def task_samples(
 def _key(task: Task, split: str, metric: str, submissions: Mapping[int, Submission]) -> str:
     names = sorted(f"{t}={s.predictions.name}" for t, s in submissions.items())
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
-    return f"first:v1:{split}:{task.pk}:{metric}:{digest}"
+    return f"first:v2:{split}:{task.pk}:{metric}:{digest}"  # v2: float64 (v1 was float32)
 
 
 def _store(
     task: Task, key: str, metric: str, teams: list[int], samples: np.ndarray
 ) -> dict[int, np.ndarray]:
-    values = _track_values(task, metric, samples).astype(np.float32)
+    # float64, never float32: a float32 copy of k / n differs from the float64 k / n of a
+    # team counted by its point value by ~1e-8, and a tie for first would go to one of them.
+    values = _track_values(task, metric, samples).astype(np.float64)
     out = {team: values[:, i].copy() for i, team in enumerate(teams)}
     cache.set(key, out, CACHE_SECONDS)
     return out

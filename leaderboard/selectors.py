@@ -14,7 +14,13 @@ from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.shakeup import ShakeupRow, shakeup
-from leaderboard.core.track import RelativeMatrix, TrackRow, relative_to_baseline, track_standings
+from leaderboard.core.track import (
+    RelativeMatrix,
+    TrackRow,
+    ranked_tasks,
+    relative_to_baseline,
+    track_standings,
+)
 from scoring.models import Submission, SubmissionStatus
 
 from . import board_cache
@@ -42,6 +48,13 @@ class TrackBoard:
     baseline_scores: dict[str, float | None]
     # Teams above the track's NFR limit for the prize on some task (shown, marked).
     prize_ineligible: frozenset[int] = frozenset()
+    # Slugs of the tasks no team has an entry on yet: not in any mean (core.track).
+    unranked: tuple[str, ...] = ()
+
+    @property
+    def ranked_tasks(self) -> list[Task]:
+        """The tasks the track's means, P(first) and groups are over."""
+        return [t for t in self.tasks if t.slug not in self.unranked]
 
 
 def track_values_of(
@@ -124,7 +137,9 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         for tid, values in nfrs.items()
         if not teams[tid].is_baseline and not nfr_prize_eligible(values, track.prize_max_nfr)
     )
-    return TrackBoard(track, tasks, rows, teams, matrix, baseline_scores, ineligible)
+    ranked = set(ranked_tasks([t.slug for t in tasks], per_task, baseline_ids))
+    unranked = tuple(t.slug for t in tasks if t.slug not in ranked) if ranked else ()
+    return TrackBoard(track, tasks, rows, teams, matrix, baseline_scores, ineligible, unranked)
 
 
 def history_series(*, task: Task) -> list[Series]:

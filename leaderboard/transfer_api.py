@@ -26,6 +26,7 @@ from challenge_platform.models import Track
 from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 
 from .benchmark import (
+    cell_interval,
     decomposition_payload,
     frontier_payload,
     transfer_decomposition,
@@ -55,6 +56,11 @@ class TransferCellSerializer(serializers.Serializer):
     ci = serializers.ListField(
         child=serializers.FloatField(), allow_null=True, help_text="95% interval of delta"
     )
+    reason = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Why a scored cell's ci is null (its delta is the same on every row resample).",
+    )
     cpu_seconds = serializers.FloatField(allow_null=True)
     is_organizer_run = serializers.BooleanField()
 
@@ -66,6 +72,11 @@ class IntervalField(serializers.ListField):
         super().__init__(allow_null=True, min_length=2, max_length=2, **kwargs)
 
 
+REASON = serializers.CharField(
+    allow_null=True, help_text="Why ci is null: what the data cannot support (null when given)."
+)
+
+
 class AlgorithmEffectSerializer(serializers.Serializer):
     algorithm = serializers.IntegerField()
     name = serializers.CharField()
@@ -73,8 +84,12 @@ class AlgorithmEffectSerializer(serializers.Serializer):
     effect = serializers.FloatField(
         allow_null=True, help_text="Delta above the average algorithm's, on the same tasks."
     )
-    ci = IntervalField(help_text="95% paired bootstrap interval of the effect")
+    ci = IntervalField(
+        help_text="95% t interval of the effect from the two-way model (model); null: see reason"
+    )
+    reason = REASON
     adjusted_delta = serializers.FloatField(allow_null=True)
+    adjusted_ci = IntervalField(help_text="95% interval of the adjusted delta (Welch)")
     n_tasks = serializers.IntegerField()
     note = serializers.CharField(allow_null=True)
 
@@ -84,7 +99,8 @@ class TaskDifficultySerializer(serializers.Serializer):
     effect = serializers.FloatField(
         allow_null=True, help_text="Delta above the average task's (negative: harder)."
     )
-    ci = IntervalField()
+    ci = IntervalField(help_text="95% interval: the two-way model's and the shared row noise")
+    reason = REASON
     n_algorithms = serializers.IntegerField()
     note = serializers.CharField(allow_null=True)
 
@@ -95,7 +111,8 @@ class HomeAdvantageSerializer(serializers.Serializer):
     value = serializers.FloatField(
         allow_null=True, help_text="Extra delta of its algorithms on the tasks it contributed."
     )
-    ci = IntervalField()
+    ci = IntervalField(help_text="95% t interval from the two-way model with home indicators")
+    reason = REASON
     own_cells = serializers.IntegerField()
     other_cells = serializers.IntegerField()
     note = serializers.CharField(allow_null=True)
@@ -106,9 +123,31 @@ class DecompositionSerializer(serializers.Serializer):
     task_difficulty = TaskDifficultySerializer(many=True)
     interaction_share = serializers.FloatField(allow_null=True)
     home_advantage = HomeAdvantageSerializer(many=True)
-    interaction_share_ci = IntervalField()
+    interaction_share_ci = IntervalField(help_text="Always null: the share describes the cells.")
+    interaction_share_reason = serializers.CharField(allow_null=True)
+    noise_share = serializers.FloatField(
+        allow_null=True,
+        help_text="The part of the deltas' variance that row noise alone puts in the "
+        "interaction (from the cells' row resamples).",
+    )
+    noise_share_reason = serializers.CharField(allow_null=True)
+    residual_df = serializers.IntegerField(
+        help_text="Cells - algorithms - tasks + 1: the two-way model's residual degrees of freedom."
+    )
+    residual_sd = serializers.FloatField(
+        allow_null=True, help_text="The two-way model's error SD (interaction and row noise)."
+    )
+    home_residual_df = serializers.IntegerField(allow_null=True, required=False)
+    model = serializers.CharField(
+        help_text="The model of the effects: two-way-ols (delta = mean + algorithm + task + "
+        "error, least squares, sum-to-zero effects, t intervals on residual_df)."
+    )
+    models = serializers.DictField(
+        child=serializers.CharField(), help_text="The model each figure comes from."
+    )
     mean = serializers.FloatField(allow_null=True)
-    mean_ci = IntervalField()
+    mean_ci = IntervalField(help_text="t interval over the tasks' levels (tasks - 1 df)")
+    mean_reason = serializers.CharField(allow_null=True)
     n_resamples = serializers.IntegerField()
     alpha = serializers.FloatField()
     note = serializers.CharField(allow_null=True)
@@ -193,7 +232,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "error": run.error if run.status == "failed" else "",
                     "score": cell.score if cell else _score(run, task, matrix.split),
                     "delta": cell.delta if cell else None,
-                    "ci": [cell.delta_low, cell.delta_high] if cell else None,
+                    **cell_interval(cell),
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
                 }

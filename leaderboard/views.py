@@ -16,7 +16,7 @@ from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
 from . import board_cache, selectors
-from .benchmark import transfer_page_parts
+from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
@@ -24,7 +24,14 @@ from .boards import (
     task_board_cached,
     track_board_cached,
 )
-from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
+from .first import (
+    FIRST_CSV_COLUMNS,
+    PAIRWISE_MAX_TEAMS,
+    first_csv_values,
+    first_page_parts,
+    track_first,
+    track_first_board,
+)
 from .transfer import transfer_matrix
 
 
@@ -176,7 +183,17 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpResponse:
     split = shown.split
     board = _track_board(track, split)
-    first = track_first(track=track, split=split)
+    first_board = track_first_board(track=track, split=split)
+    first = first_board.teams
+    confidence = f"{100 * track.challenge.confidence_level:g}"
+    comparisons = first_page_parts(
+        board=first_board,
+        order=[row.team_id for row in board.rows if row.rank is not None],
+        names={tid: team.name for tid, team in board.teams.items()},
+        means={row.team_id: row.mean_score for row in board.rows},
+        title=f"{track.title}: which teams can be told apart ({split} rows, {confidence}%)",
+        level=f"Tukey HSD, {confidence}%",
+    )
     rows = [
         (
             row,
@@ -203,7 +220,13 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             "rows": rows,
             "matrix": matrix,
             "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
-            "confidence_percent": f"{100 * track.challenge.confidence_level:g}",
+            "confidence_percent": confidence,
+            "first_board": first_board,
+            "cd_svg": mark_safe(comparisons.cd_svg),  # noqa: S308 - common.svg escapes text
+            "comparisons": comparisons,
+            "pairwise_max_teams": PAIRWISE_MAX_TEAMS,
+            "unranked_tasks": [t for t in board.tasks if t.slug in board.unranked],
+            "ranked_count": len(board.tasks) - len(board.unranked),
             # tasks whose score is not what they add to the mean (regression: R²)
             "track_notes": [
                 (t, kind_get(t.kind).track_note) for t in board.tasks if kind_get(t.kind).track_note
@@ -230,7 +253,13 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": track.challenge,
             "split": split,
             "matrix": matrix,
-            "rows": [(row, list(zip(row.cells, row.runs, strict=True))) for row in matrix.rows],
+            "rows": [
+                (
+                    row,
+                    [(c, r, cell_interval(c)) for c, r in zip(row.cells, row.runs, strict=True)],
+                )
+                for row in matrix.rows
+            ],
             "decomposition": page.decomposition,
             "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
             "frontier": page.frontier,

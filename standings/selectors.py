@@ -16,7 +16,7 @@ from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.services import submission_inputs
 
-from .core import top_entries
+from .core import cowinner_decision
 from .models import FinalStandings, MethodWriteup
 from .services import standings_compute
 
@@ -108,6 +108,7 @@ class Winner:
     p_first: float | None = None
     group: int | None = None  # 1: cannot be separated from #1
     shares_first: bool = False  # the challenge decides co-winners: shares the first prize
+    reason: str | None = None  # why a team of group 1 is (or is not) a co-winner
 
 
 @dataclass(frozen=True)
@@ -122,30 +123,10 @@ class TrackWinners:
     cowinners: list[Winner] = field(default_factory=list)
     cowinners_mode: str = "off"
     confidence_level: float | None = None  # the level the frozen groups were computed at
-
-
-def _cowinner_entries(
-    entries: list[dict[str, Any]], *, mode: str, n: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[int]]:
-    """(the winners' entries, the co-winners named beside them, the team ids sharing the
-    first prize) of a frozen track board under the challenge's ``cowinners`` ``mode``.
-
-    "off": the top ``n`` by rank. "show": the same winners, and the other prize-eligible
-    teams of group 1 (cannot be separated from #1) named beside them. "decide": every team
-    of group 1 shares the first prize, the next ranks follow up to ``n`` winners at least.
-    Snapshots frozen before the groups were kept have no group: "off" in effect.
-    """
-    eligible = top_entries(entries, len(entries))
-    top = eligible[:n]
-    first_group = [e for e in eligible if e.get("group") == 1]
-    if mode == "off" or not first_group:
-        return top, [], set()
-    if mode == "decide":
-        shared = {e["team_id"] for e in first_group}
-        rest = [e for e in eligible if e["team_id"] not in shared]
-        return first_group + rest[: max(0, n - len(first_group))], [], shared
-    named = {e["team_id"] for e in top[:1]}
-    return top, [e for e in first_group if e["team_id"] not in named], set()
+    # Teams of group 1 that are not co-winners (their track mean does not beat the trivial
+    # baseline's), each with its reason; and the rule, in words.
+    not_cowinners: list[Winner] = field(default_factory=list)
+    cowinner_rule: str = ""
 
 
 def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> TrackWinners:
@@ -157,12 +138,20 @@ def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> Track
     if not standings_revealed(challenge=track.challenge, user=user):
         return TrackWinners(track, frozen, [], revealed=False)
     doc = json.loads(frozen.canonical)
-    board = next((t for t in doc["tracks"] if t["track"] == track.slug), None)
+    board = next((t for t in doc["tracks"] if t["track"] == track.slug), None) or {}
     mode = track.challenge.cowinners
-    top, beside, shared = _cowinner_entries(board["entries"] if board else [], mode=mode, n=n)
+    decision = cowinner_decision(board.get("entries") or [], mode=mode, n=n, track=board)
+    named = {e["team_id"] for e in decision.cowinners} | decision.shared
+    left_out = [  # group 1, not a co-winner (it may still be listed by its rank)
+        e
+        for e in board.get("entries") or []
+        if e.get("team_id") in decision.reasons and e["team_id"] not in named
+    ]
     writeups = {
         w.team_id: w
-        for w in MethodWriteup.objects.filter(team_id__in=[e["team_id"] for e in top + beside])
+        for w in MethodWriteup.objects.filter(
+            team_id__in=[e["team_id"] for e in decision.winners + decision.cowinners]
+        )
         .select_related("team")
         .prefetch_related("submissions__task")
     }
@@ -177,16 +166,19 @@ def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> Track
             e.get("prize_eligible") is not False,
             p_first=e.get("p_first"),
             group=e.get("group"),
-            shares_first=e["team_id"] in shared,
+            shares_first=e["team_id"] in decision.shared,
+            reason=decision.reasons.get(e["team_id"]),
         )
 
     return TrackWinners(
         track,
         frozen,
-        [winner(e) for e in top],
-        cowinners=[winner(e) for e in beside],
+        [winner(e) for e in decision.winners],
+        cowinners=[winner(e) for e in decision.cowinners],
         cowinners_mode=mode,
-        confidence_level=(board or {}).get("confidence_level"),
+        confidence_level=board.get("confidence_level"),
+        not_cowinners=[winner(e) for e in left_out],
+        cowinner_rule=decision.rule,
     )
 
 

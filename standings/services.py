@@ -10,6 +10,7 @@ runs.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from typing import Any
 
@@ -31,11 +32,12 @@ from leaderboard.core.ranking import (
     rank_entries,
     select_team_best,
 )
-from leaderboard.core.track import track_standings
-from leaderboard.first import first_compute, first_fields
+from leaderboard.core.track import ranked_tasks, track_standings
+from leaderboard.first import EMPTY as EMPTY_FIRST
+from leaderboard.first import comparison_fields, first_compute, first_fields
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
-from scoring.models import Submission, SubmissionStatus
+from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 
 from .core import canonical_json, snapshot_digest
 from .models import FinalStandings, MethodWriteup
@@ -135,6 +137,26 @@ def split_nfrs(tasks: list[Task], *, split: str = "private") -> dict[int, list[f
     return out
 
 
+def trivial_track_mean(tasks: list[Task], *, split: str) -> dict[str, Any] | None:
+    """The trivial baseline's track mean over ``tasks`` on ``split`` (what its scores add to
+    the mean, ``TaskKind.track_value``; a task without one counts 0, as a team's missing
+    score does): ``{"score", "tasks"}`` (tasks: how many had one), or None when none has."""
+    values = []
+    for reference in Reference.objects.filter(task__in=tasks, source=ReferenceSource.TRIVIAL):
+        task = next(t for t in tasks if t.pk == reference.task_id)
+        score = reference.private_score if split == "private" else reference.public_score
+        if score is None:
+            continue
+        value = kind_get(task.kind).track_value(
+            task.primary_metric, score, (reference.scores or {}).get(split) or {}
+        )
+        if value is not None:
+            values.append(float(value))
+    if not values:
+        return None
+    return {"score": float_or_none(math.fsum(values) / len(tasks)), "tasks": len(values)}
+
+
 def standings_compute(
     *, challenge: Challenge, frozen_at: datetime, split: str = "private"
 ) -> dict[str, Any]:
@@ -168,6 +190,9 @@ def standings_compute(
             for tid, (_, _, at) in per_team.items():
                 tie_break[tid] = max(tie_break.get(tid, at), at)
         entries: list[dict[str, Any]] = []
+        ranked: set[str] = set()
+        comparisons = comparison_fields(EMPTY_FIRST, {})
+        trivial = None
         if tasks:
             baselines = {tid for tid, t in teams.items() if t.is_baseline}
             rows = track_standings(
@@ -180,17 +205,23 @@ def standings_compute(
                 task_ranks=task_ranks,
             )
             nfrs = split_nfrs(tasks, split=split)
+            ranked = set(ranked_tasks([t.slug for t in tasks], per_task, baselines))
+            counted = [t for t in tasks if t.slug in ranked] or tasks
             # Who is first on this split (DESIGN §12): the sealed public view never holds a
             # private-based value, the private snapshot hashes its own.
-            first = first_compute(
-                tasks=tasks,
+            first_board = first_compute(
+                tasks=counted,
                 split=split,
                 teams=[row.team_id for row in rows],
                 baselines=baselines,
                 values=values,
                 submissions=submissions,
                 alpha=challenge.alpha,
+                margin=challenge.equivalence_margin,
             )
+            first = first_board.teams
+            comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
+            trivial = trivial_track_mean(counted, split=split)
             for row in rows:
                 team = teams[row.team_id]
                 entries.append(
@@ -222,6 +253,11 @@ def standings_compute(
                 "confidence_level": challenge.confidence_level,
                 "tasks": [t.slug for t in tasks],
                 "entries": entries,
+                # issue 38: tasks nobody entered are in no mean; the trivial baseline's mean
+                # a co-winner must beat; the pairwise comparisons behind the groups
+                "unranked_tasks": [t.slug for t in tasks if ranked and t.slug not in ranked],
+                "trivial_reference": trivial,
+                **comparisons,
             }
         )
     return {

@@ -25,6 +25,7 @@ from .output import (
     FIRST_HEADERS,
     first_columns,
     interval,
+    pairwise_table,
     percent,
     shorten,
     table,
@@ -356,6 +357,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         headers.append("note")
         rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
     print(table(headers, rows))
+    if getattr(args, "pairwise", False):
+        print()
+        if "task" in board:
+            print("Pairwise comparisons are made on track boards: see the task's track.")
+        else:
+            print(pairwise_table(board))
     return 0
 
 
@@ -499,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("slug", metavar="TASK-OR-TRACK")
     p.add_argument("--split", choices=["public", "private"], default="public")
+    p.add_argument(
+        "--pairwise",
+        action="store_true",
+        help="on a track board, also print every pair of teams: the difference of their "
+        "means, its interval and the verdict (better, worse, equivalent, undecided)",
+    )
     p.set_defaults(handler=cmd_leaderboard)
 
     teams = commands.add_parser("teams", help="create or join a team")

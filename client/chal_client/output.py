@@ -105,3 +105,36 @@ def first_columns(entry: dict) -> list[object]:
 
 
 FIRST_HEADERS = ["P(first)", "rank 95%", "group"]
+
+
+def pairwise_table(board: dict) -> str:
+    """A track board's pairwise comparisons (``chal leaderboard TRACK --pairwise``): one
+    line per pair, the difference of track means, its simultaneous interval and the verdict
+    from the first team's side; the method and the equivalence margin above."""
+    pairs = board.get("pairwise") or []
+    margin = board.get("equivalence_margin")
+    head = (
+        f"Pairwise comparisons ({board.get('group_method') or 'unknown method'}; "
+        f"equivalent within ±{margin if margin is not None else DASH}):"
+    )
+    lines = [head]
+    if board.get("group_reason"):
+        lines.append(f"No intervals: {board['group_reason']}.")
+    if not pairs:
+        lines.append("No two ranked teams to compare.")
+        return "\n".join(lines)
+    ci = [p.get("ci") or [None, None] for p in pairs]
+    lines.append(
+        table(
+            ["team", "against", "difference", "interval", "verdict"],
+            [
+                [p["a"], p["b"], p["difference"], interval(lo, hi) or DASH, p["verdict"]]
+                for p, (lo, hi) in zip(pairs, ci, strict=True)
+            ],
+        )
+    )
+    shown = board.get("pairwise_teams")
+    ranked = sum(1 for e in board.get("entries") or [] if e.get("rank") is not None)
+    if isinstance(shown, int) and shown < ranked:
+        lines.append(f"(every pair of the best {shown} of {ranked} ranked teams)")
+    return "\n".join(lines)

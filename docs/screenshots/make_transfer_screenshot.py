@@ -1,18 +1,20 @@
-"""Regenerate ``docs/screenshots/transfer.png``, ``decomposition.png`` and ``p-first.png``:
-the transfer matrix of the demo's classification track, with algorithms run by the platform
-in its sandbox, its decomposition (what is the method and what is the data) and the track's
-standings with P(first).
+"""Regenerate ``docs/screenshots/transfer.png``, ``decomposition.png``, ``p-first.png`` and
+``comparisons.png``: the transfer matrix of the demo's classification track, with algorithms
+run by the platform in its sandbox, its decomposition (what is the method and what is the
+data), the track's standings with P(first), and which of its teams can be told apart (the
+critical-difference diagram and the pairwise verdicts).
 
     .venv/bin/python docs/screenshots/make_transfer_screenshot.py [--keep]
 
 Against a fresh temporary ``DATA_DIR`` (like ``make_screenshots.py``, whose helpers it
 reuses): ``load_demo`` builds three small classification tasks and runs their AutoGluon
-baselines for real (short time limit); two teams upload algorithms (a real TF-IDF + logistic
-regression method and a majority-class one) and run them on the track through the
-algorithms worker and the bubblewrap sandbox; an organizer runs one of them on a task its
-team did not run (an organizer run: in the matrix, not on the board); the Owls contributed
-the first task's data (its owner team: their home advantage). Then Chromium takes the
-matrix, its decomposition section and the track's standings as the organizer sees them.
+baselines for real (short time limit); three teams upload algorithms (real TF-IDF + logistic
+regression and naive Bayes methods, and a majority-class one) and run them on the track
+through the algorithms worker and the bubblewrap sandbox; an organizer runs one of them on a
+task its team did not run (an organizer run: in the matrix, not on the board); the Owls
+contributed the first task's data (its owner team: their home advantage). Then Chromium
+takes the matrix, its decomposition section, the track's standings and its comparisons as
+the organizer sees them.
 """
 
 from __future__ import annotations
@@ -77,9 +79,14 @@ test = pd.read_parquet(task / "test.parquet")
 label = train["label"].mode()[0]
 pd.DataFrame({"id": test["id"], "label": label}).to_csv(out / "predictions.csv", index=False)
 """
+BAYES_METHOD = TEXT_METHOD.replace(
+    "from sklearn.linear_model import LogisticRegression",
+    "from sklearn.naive_bayes import ComplementNB",
+).replace("LogisticRegression(max_iter=2000, C=4.0)", "ComplementNB(alpha=0.3)")
 ALGORITHMS = {
     "Owls": ("alice", "alice-demo-pass", "TF-IDF + logistic regression", TEXT_METHOD),
     "Hawks": ("bob", "bob-demo-pass", "Majority class", MAJORITY),
+    "Crows": ("carol", "carol-demo-pass", "TF-IDF + naive Bayes", BAYES_METHOD),
 }
 
 
@@ -110,6 +117,7 @@ def build_state() -> str:
 
     from algorithms.services import algorithm_runs_queue, algorithm_version_create
     from challenge_platform.models import Challenge
+    from challenge_platform.rules import rules_accept, rules_required
     from challenge_platform.services import team_create
     from datasets.models import Task
 
@@ -120,8 +128,12 @@ def build_state() -> str:
     track = tasks[0].track
     user_model = get_user_model()
     algorithms = {}
-    for team_name, (username, _password, name, main) in ALGORITHMS.items():
-        user = user_model.objects.get(username=username)
+    for team_name, (username, password, name, main) in ALGORITHMS.items():
+        user = user_model.objects.filter(username=username).first()
+        if user is None:  # a third participant, beyond the demo's accounts
+            user = user_model.objects.create_user(username, password=password)
+            if rules_required(challenge=challenge):
+                rules_accept(challenge=challenge, user=user, version=challenge.rules_version)
         team_create(challenge=challenge, user=user, name=team_name)
         version = algorithm_version_create(
             challenge=challenge,
@@ -137,6 +149,8 @@ def build_state() -> str:
     algorithm_runs_queue(algorithm=hawks, user=bob, task_slugs=list(TASKS[:2]))
     organizer = user_model.objects.get(username="organizer")
     algorithm_runs_queue(algorithm=hawks, user=organizer, task_slugs=[TASKS[2]])
+    carol, crows = algorithms["Crows"]
+    algorithm_runs_queue(algorithm=crows, user=carol, track_slug=track.slug)
     return track.slug
 
 
@@ -203,6 +217,7 @@ def main() -> None:
                 page.goto(f"{base}/tracks/{track_slug}/")
                 page.locator("table.leaderboard").first.wait_for()
                 shoot_element(page.locator("table.leaderboard").first, "p-first.png")
+                shoot_element(page.locator("#comparisons"), "comparisons.png")
             finally:
                 browser.close()
     finally:

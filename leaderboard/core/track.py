@@ -1,13 +1,15 @@
 """Track standings and the cross-task matrix relative to the baseline.
 
-A track ranks teams by the mean over **all** the track's tasks of each task's *track
-value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes go to
-the best average, so skipping a task must not pay). Higher is better. A task's track value
-is its board score when that is a higher-is-better number in [0, 1] (accuracy, F1,
-pairwise F1); a kind whose primary metric is not (regression's RMSE: lower is better, in
-the label's units) says how its score counts (``TaskKind.track_value``: R² clipped to
-[0, 1]), so a track may mix kinds and directions (docs/decisions.md). The caller passes the
-values (``values``); without them the scores are the values.
+A track ranks teams by the mean over **all** the track's *ranked* tasks of each task's
+*track value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes
+go to the best average, so skipping a task must not pay). A task no (non-baseline) team has
+a score on yet is not ranked (`ranked_tasks`): it would lower every mean by the same factor
+and say nothing about anyone (a task added late, that nobody has entered). Higher is
+better. A task's track value is its board score when that is a higher-is-better number in
+[0, 1] (accuracy, F1, pairwise F1); a kind whose primary metric is not (regression's RMSE:
+lower is better, in the label's units) says how its score counts (``TaskKind.track_value``:
+R² clipped to [0, 1]), so a track may mix kinds and directions (docs/decisions.md). The
+caller passes the values (``values``); without them the scores are the values.
 
 Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
 latest contributing submission: whoever completed its scores earlier ranks higher); teams
@@ -83,6 +85,21 @@ def _competition_ranks(
     return out
 
 
+def ranked_tasks(
+    task_slugs: Sequence[str],
+    per_task: Mapping[str, Mapping[TeamId, float | None]],
+    baseline_team_ids: Collection[TeamId],
+) -> list[str]:
+    """The tasks a track ranks on, in track order: those with a score of a non-baseline
+    team (a task only the baseline has run, or nobody, is left out of every mean)."""
+    baselines = set(baseline_team_ids)
+    return [
+        slug
+        for slug in task_slugs
+        if any(is_scored(v) and t not in baselines for t, v in per_task.get(slug, {}).items())
+    ]
+
+
 def track_standings(
     task_slugs: Sequence[str],
     per_task: Mapping[str, Mapping[TeamId, float | None]],
@@ -93,7 +110,8 @@ def track_standings(
     values: Mapping[str, Mapping[TeamId, float | None]] | None = None,
     higher_is_better: Mapping[str, bool] | None = None,
 ) -> list[TrackRow]:
-    """Standings of a track: mean track value over all ``task_slugs`` (missing counts 0).
+    """Standings of a track: mean track value over the ranked tasks of ``task_slugs``
+    (`ranked_tasks`; missing counts 0; with none ranked, over all of them).
 
     ``per_task[slug][team_id]`` is the team's primary score on that task board (tasks of
     ``per_task`` outside ``task_slugs`` are ignored); ``values[slug][team_id]`` what it adds
@@ -117,8 +135,9 @@ def track_standings(
         )
         for slug in task_slugs
     }
+    counted = set(ranked_tasks(task_slugs, per_task, baselines) or task_slugs)
     rows = [
-        _team_row(team_id, task_slugs, per_task, values, ranks_per_task, baselines)
+        _team_row(team_id, task_slugs, counted, per_task, values, ranks_per_task, baselines)
         for team_id in _scored_teams(task_slugs, per_task)
     ]
     rows.sort(key=lambda row: _track_order(row, tie_break_at.get(row.team_id)))
@@ -140,12 +159,14 @@ def _scored_teams(
 def _team_row(
     team_id: TeamId,
     task_slugs: Sequence[str],
+    ranked: Collection[str],
     per_task: Mapping[str, Mapping[TeamId, float | None]],
     values: Mapping[str, Mapping[TeamId, float | None]] | None,
     ranks_per_task: Mapping[str, Mapping[TeamId, int | None]],
     baselines: Collection[TeamId],
 ) -> TrackRow:
-    """One team's row, not yet placed: its scores, missing tasks and mean track value."""
+    """One team's row, not yet placed: its scores, missing tasks and mean track value over
+    the ``ranked`` tasks."""
     scores: dict[str, float | None] = {}
     for slug in task_slugs:
         value = per_task.get(slug, {}).get(team_id)
@@ -153,18 +174,17 @@ def _team_row(
     counted = [
         scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
         for slug in task_slugs
-        if scores[slug] is not None
+        if scores[slug] is not None and slug in ranked
     ]
     return TrackRow(
         position=0,
         rank=None,
         team_id=team_id,
         is_baseline=team_id in baselines,
-        mean_score=math.fsum(v for v in counted if v is not None and is_scored(v))
-        / len(task_slugs),
+        mean_score=math.fsum(v for v in counted if v is not None and is_scored(v)) / len(ranked),
         task_scores=scores,
         task_ranks={slug: ranks_per_task[slug].get(team_id) for slug in task_slugs},
-        missing=tuple(slug for slug, value in scores.items() if value is None),
+        missing=tuple(slug for slug, value in scores.items() if value is None and slug in ranked),
     )
 
 

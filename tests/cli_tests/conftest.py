@@ -20,6 +20,7 @@ from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
 from tests.platform_tests.factories import ChallengeFactory, TeamFactory, UserFactory, add_member
+from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
 PASSWORD = "pw-for-tests"  # UserFactory's password
 

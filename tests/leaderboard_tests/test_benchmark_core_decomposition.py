@@ -11,8 +11,6 @@ from leaderboard.core.benchmark.decomposition import (
     DeltaCell,
     decompose_transfer,
 )
-from leaderboard.core.benchmark.intervals import percentile_interval
-from leaderboard.core.benchmark.transfer_bootstrap import dirichlet_task_weights
 from tests.leaderboard_tests.benchmark_synthetic import double_centered, synthetic
 
 B = 400
@@ -68,15 +66,16 @@ def test_two_algorithms_on_two_tasks_exact_effects_interaction_and_share():
     # Deltas around their mean 2: 2, 0, -2, 0 (SS 8); interactions +-1 (SS 4).
     assert result.interaction_share == pytest.approx(0.5)
     assert result.residual_df == 1
-    assert result.noise_share == pytest.approx(0.0, abs=1e-12)  # no row noise given
-    assert result.tasks_resampled
-    # Without row noise the algorithm effect moves only with the task weights: in a full
-    # 2 x 2 table effect(a1) = sum_t w_t (y[a1, t] - mean_t) / sum_t w_t = w_1 (w_1 + w_2 = 2).
-    weights = dirichlet_task_weights(n_resamples=B, n_tasks=2, seed=0)
-    low, high = percentile_interval(weights[:, 0], alpha=0.05)
-    assert result.algorithm_effects[0].ci == pytest.approx((low, high))
-    assert result.algorithm_effects[1].ci == pytest.approx((-high, -low))
-    assert result.task_difficulty[0].ci == pytest.approx((0.0, 0.0), abs=1e-12)
+    # One residual degree of freedom: the error's variance would rest on a single number.
+    for effect in (*result.algorithm_effects, *result.task_difficulty):
+        assert effect.ci is None and "leaves 1 residual degree of freedom" in effect.reason
+    assert result.mean_ci is None and "needs at least 3" in result.mean_reason
+    assert result.interaction_share_ci is None and "describes these cells" in (
+        result.interaction_share_reason
+    )
+    # Cells whose resamples never move measure no row noise: declined, not 0.
+    assert result.noise_share is None
+    assert "same delta on every row resample" in result.noise_share_reason
 
 
 def test_a_missing_cell_is_placed_by_the_model_and_leaves_no_interaction():
@@ -178,7 +177,7 @@ def test_one_algorithm_has_effect_zero_by_definition_and_its_mean_delta_beside()
     assert result.interaction_share is None and result.residual_df == 0
 
 
-def test_one_task_resamples_rows_only():
+def test_one_task_places_the_effects_but_gives_no_interval():
     rng = np.random.default_rng(2)
     cells = [
         DeltaCell(algorithm=n, task="t", delta=d, resamples=d + rng.normal(0, 0.01, B))
@@ -187,9 +186,10 @@ def test_one_task_resamples_rows_only():
     result = decompose_transfer(
         algorithms=algorithms("a1", "a2", "a3"), tasks=tasks("t"), cells=cells
     )
-    assert not result.tasks_resampled
     assert [e.effect for e in result.algorithm_effects] == pytest.approx([0.15, -0.05, -0.1])
-    assert all(e.ci[0] <= e.effect <= e.ci[1] for e in result.algorithm_effects)
+    # One task: nothing says how the algorithms' differences vary from task to task.
+    assert result.residual_df == 0
+    assert all(e.ci is None and "0 residual degrees" in e.reason for e in result.algorithm_effects)
     (task,) = result.task_difficulty
     assert task.effect == pytest.approx(0.0, abs=1e-12) and "only task" in task.note
     assert result.interaction_share is None
@@ -388,3 +388,90 @@ def test_team_ids_may_be_any_hashable_even_tuples():
     )
     assert [h.team for h in result.home_advantage] == [red, blue]
     assert [h.own_cells for h in result.home_advantage] == [2, 1]
+
+
+def test_effects_and_intervals_are_the_textbook_two_way_anova_with_sum_contrasts():
+    # The same model written in statsmodels' formula interface (patsy's Sum coding), on a
+    # 4 x 5 table with two cells missing: every effect and every interval agrees.
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(21)
+    table = rng.normal(0, 0.1, (4, 5))
+    table[1, 2] = table[3, 0] = np.nan
+    names_a, names_t = ["a0", "a1", "a2", "a3"], ["t0", "t1", "t2", "t3", "t4"]
+    result = decompose_transfer(
+        algorithms=algorithms(*names_a),
+        tasks=tasks(*names_t),
+        cells=[
+            DeltaCell(
+                algorithm=names_a[a],
+                task=names_t[t],
+                delta=float(table[a, t]),
+                resamples=table[a, t] + rng.normal(0, 0.01, 50),
+            )
+            for a, t in zip(*np.nonzero(~np.isnan(table)), strict=True)
+        ],
+        alpha=0.1,
+    )
+    frame = pd.DataFrame(
+        [
+            {"y": table[a, t], "algorithm": names_a[a], "task": names_t[t]}
+            for a, t in zip(*np.nonzero(~np.isnan(table)), strict=True)
+        ]
+    )
+    fit = smf.ols("y ~ C(algorithm, Sum) + C(task, Sum)", data=frame).fit()
+    assert result.residual_df == fit.df_resid == 18 - 4 - 5 + 1
+    assert result.mean == pytest.approx(fit.params["Intercept"])
+    bounds = fit.conf_int(alpha=0.1)
+    for i, effect in enumerate(result.algorithm_effects[:3]):  # the last is minus their sum
+        name = f"C(algorithm, Sum)[S.a{i}]"
+        assert effect.effect == pytest.approx(fit.params[name], abs=1e-12)
+        assert effect.ci == pytest.approx(tuple(bounds.loc[name]), abs=1e-12)
+    last = fit.t_test(" - ".join(["0", *(f"C(algorithm, Sum)[S.a{i}]" for i in range(3))]))
+    assert result.algorithm_effects[3].effect == pytest.approx(float(last.effect[0]), abs=1e-12)
+    assert result.algorithm_effects[3].ci == pytest.approx(
+        tuple(np.asarray(last.conf_int(alpha=0.1))[0]), abs=1e-12
+    )
+    assert result.residual_sd == pytest.approx(np.sqrt(fit.scale))
+
+
+def test_a_home_advantage_without_freedom_left_is_declined_with_the_reason():
+    # 3 algorithms x 2 tasks: the two-way model keeps 2 residual degrees of freedom (its
+    # intervals are given), a home indicator takes one of them (its interval is not).
+    rng = np.random.default_rng(3)
+    table = rng.normal(0, 0.1, (3, 2))
+    result = decompose_transfer(
+        algorithms=algorithms("r", "b", "g", teams=["red", "blue", "green"]),
+        tasks=tasks("t1", "t2", owners=["red", None]),
+        cells=[
+            DeltaCell(
+                algorithm=a,
+                task=t,
+                delta=float(table[i, j]),
+                resamples=table[i, j] + rng.normal(0, 0.01, 40),
+            )
+            for i, a in enumerate("rbg")
+            for j, t in enumerate(("t1", "t2"))
+        ],
+    )
+    assert result.residual_df == 2 and result.home_residual_df == 1
+    assert all(e.ci is not None and e.reason is None for e in result.algorithm_effects)
+    (red,) = result.home_advantage
+    assert red.value is not None and red.ci is None
+    assert "home advantages" in red.reason and "1 residual degree of freedom" in red.reason
+
+
+def test_a_table_the_model_fits_exactly_gives_no_interval():
+    # Additive deltas with no interaction and no noise: 3 residual degrees of freedom, but
+    # nothing left to measure the error by.
+    table = np.array([0.1, 0.0, -0.1])[:, None] + np.array([0.2, -0.1, 0.0])[None, :]
+    result = decompose_transfer(
+        algorithms=algorithms("a", "b", "c"),
+        tasks=tasks("t1", "t2", "t3"),
+        cells=exact_cells(table, algorithm_names=["a", "b", "c"], task_names=["t1", "t2", "t3"]),
+    )
+    assert result.residual_df == 4
+    assert [e.effect for e in result.algorithm_effects] == pytest.approx([0.1, 0.0, -0.1])
+    for effect in result.algorithm_effects:
+        assert effect.ci is None and "fits every cell exactly" in effect.reason

@@ -1,7 +1,5 @@
 """Who is first: P(first), rank intervals and groups of a track (no Django)."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,10 +15,12 @@ from leaderboard.core.track import track_standings
 B = 500
 
 
-def paired_task(name, points, *, rng, noise=0.01, shared=0.05, n=B, **options):
+def paired_task(name, points, *, rng, noise=0.01, shared=0.05, n=B, wobble=0.0, **options):
     """Row resamples of a task: a shift shared by every team (the same rows) plus a small
-    team-specific wobble, around each team's point score."""
+    team-specific wobble, around each team's point score (itself moved by ``wobble``: how
+    far a team's score on one task strays from its level)."""
     points = np.asarray(points, dtype=float)
+    points = points + rng.normal(0, wobble, points.shape) if wobble else points
     resamples = (
         points[None, :] + rng.normal(0, shared, (n, 1)) + rng.normal(0, noise, (n, points.size))
     )
@@ -33,7 +33,7 @@ def by_team(result):
 
 def test_a_dominant_team_is_first_in_every_resample():
     rng = np.random.default_rng(0)
-    tasks = [paired_task(f"t{i}", [0.95, 0.80, 0.70, 0.99], rng=rng) for i in range(4)]
+    tasks = [paired_task(f"t{i}", [0.95, 0.80, 0.70, 0.99], rng=rng, wobble=0.01) for i in range(4)]
     result = who_is_first(teams=["top", "mid", "low", "ref"], tasks=tasks, references={"ref"})
     entries = by_team(result)
     assert result.leader == "top"
@@ -50,16 +50,39 @@ def test_two_identical_teams_share_first_place_evenly():
     rng = np.random.default_rng(1)
     tasks = []
     for i in range(3):
-        task = paired_task(f"t{i}", [0.9, 0.9, 0.9, 0.5], rng=rng)
-        resamples = task.resamples.copy()
+        task = paired_task(f"t{i}", [0.9, 0.9, 0.9, 0.5], rng=rng, wobble=0.02)
+        point, resamples = task.point.copy(), task.resamples.copy()
+        point[1] = point[2] = point[0]
         resamples[:, 1] = resamples[:, 2] = resamples[:, 0]  # identical predictions
-        tasks.append(TrackTaskScores(task=task.task, point=task.point, resamples=resamples))
+        tasks.append(TrackTaskScores(task=task.task, point=point, resamples=resamples))
     two = who_is_first(teams=["a", "b", "c", "d"], tasks=tasks, references={"c"})
-    assert [e.p_first for e in two.entries] == [0.5, 0.5, None, 0.0]
+    assert [e.p_first for e in two.entries] == [0.5, 0.5, None, 0.0]  # exactly
     three = who_is_first(teams=["a", "b", "c", "d"], tasks=tasks)
     assert [e.p_first for e in three.entries[:3]] == pytest.approx([1 / 3] * 3)
     assert [e.group for e in three.entries] == [1, 1, 1, 2]
-    assert [e.rank_interval for e in three.entries[:3]] == [(1, 1)] * 3  # ties share rank 1
+    # Nothing separates the three: each could hold any of the first three ranks.
+    assert [e.rank_interval for e in three.entries] == [(1, 3)] * 3 + [(4, 4)]
+    among = [p for p in three.pairwise if "d" not in (p.a, p.b)]
+    assert [(p.difference, p.verdict) for p in among] == [(0.0, "undecided")] * 3
+
+
+def test_teams_tied_to_the_fraction_on_every_resample_split_first_place_exactly():
+    # Accuracies k / 163: the same fraction reached by every resample for both teams, as
+    # float64 from the same arithmetic. A float32 copy of one (the old row-resample store)
+    # would differ by ~1e-8 and hand the tie to one of them.
+    rng = np.random.default_rng(17)
+    counts = rng.integers(120, 150, (B, 1))
+    tasks = [
+        TrackTaskScores(
+            task=f"t{i}",
+            point=np.array([131 / 163, 131 / 163, 0.5]),
+            resamples=np.hstack([counts / 163, counts / 163, np.full((B, 1), 0.5)]),
+        )
+        for i in range(2)
+    ]
+    result = who_is_first(teams=["a", "b", "c"], tasks=tasks)
+    assert [e.p_first for e in result.entries] == [0.5, 0.5, 0.0]
+    assert result.entries[0].p_first_mc_error == 0.0  # every resample gives each 1/2
 
 
 def test_task_resampling_follows_the_tasks_a_lead_rests_on():
@@ -74,6 +97,7 @@ def test_task_resampling_follows_the_tasks_a_lead_rests_on():
     x, y = result.entries
     assert x.track_mean == pytest.approx(0.6) and result.leader == "x"
     assert x.p_first == pytest.approx(1 - 0.8**5, abs=0.03)
+    assert abs(x.p_first - (1 - 0.8**5)) <= 3 * x.p_first_mc_error  # within its MC error
     assert x.p_first + y.p_first == pytest.approx(1.0)
     assert x.rank_interval == (1, 2) and y.rank_interval == (1, 2)
     assert x.group == y.group == 1  # y is ahead in about a third of the resamples
@@ -83,11 +107,12 @@ def test_groups_follow_the_leader_of_each_group():
     # a ~ b (tiny gap), then a clear drop to c ~ d, then e far below.
     rng = np.random.default_rng(3)
     tasks = [
-        paired_task(f"t{i}", [0.900, 0.899, 0.80, 0.799, 0.5], rng=rng, noise=0.01)
+        paired_task(f"t{i}", [0.900, 0.899, 0.80, 0.799, 0.5], rng=rng, noise=0.01, wobble=0.01)
         for i in range(6)
     ]
     result = who_is_first(teams=list("abcde"), tasks=tasks)
     assert [e.group for e in result.entries] == [1, 1, 2, 2, 3]
+    assert result.group_method == "tukey-hsd" and result.group_reason is None
     lows = [e.rank_interval[0] for e in result.entries]
     highs = [e.rank_interval[1] for e in result.entries]
     assert lows == sorted(lows) and highs == sorted(highs)  # a clear order, ordered intervals
@@ -102,34 +127,51 @@ def test_vectorized_resampling_equals_an_explicit_loop_over_the_draws():
     result = who_is_first(
         teams=teams, tasks=tasks, references={"ref"}, n_resamples=300, seed=9, alpha=0.1
     )
+    assert result.n_resamples == 300  # no P(first) within its error of 0 here
     task_draws, row_draws = track_resample_draws(
         n_tasks=4, n_row_resamples=50, n_resamples=300, seed=9
     )
-    ranked = [0, 1, 2, 3]
     first = np.zeros(4)
-    ranks = np.zeros((300, 4), dtype=int)
-    ahead_of_leader = np.zeros(4, dtype=int)
-    point = np.mean([t.point for t in tasks], axis=0)
-    leader = int(np.argmax(point[ranked]))
     for b in range(300):
-        means = [
-            sum(tasks[task_draws[b, j]].resamples[row_draws[b, j], i] for j in range(4)) / 4
-            for i in ranked
+        sums = [
+            sum(tasks[task_draws[b, j]].resamples[row_draws[b, j], i] for j in range(4))
+            for i in range(4)
         ]
-        best = max(means)
-        winners = [i for i in range(4) if means[i] == best]
+        winners = [i for i in range(4) if sums[i] == max(sums)]
         for i in winners:
             first[i] += 1 / len(winners)
-        for i in range(4):
-            ranks[b, i] = 1 + sum(m > means[i] for m in means)
-            ahead_of_leader[i] += means[i] >= means[leader]
-    k = max(1, math.ceil(0.1 / 2 * 300))
-    ordered = np.sort(ranks, axis=0)
     for i in range(4):
-        entry = result.entries[i]
-        assert entry.p_first == pytest.approx(first[i] / 300, abs=1e-12)
-        assert entry.rank_interval == (ordered[k - 1, i], ordered[300 - k, i])
-        assert (entry.group == 1) == (ahead_of_leader[i] >= k)
+        assert result.entries[i].p_first == pytest.approx(first[i] / 300, abs=1e-12)
+
+
+def test_groups_and_rank_intervals_are_tukeys_simultaneous_intervals_worked_by_hand():
+    # The two-way model of a complete teams x tasks table by numpy's least squares, the
+    # studentized range by scipy: HSD = q(0.9; 4, 9) sigma / sqrt(T), every pair at once.
+    from scipy.stats import studentized_range
+
+    rng = np.random.default_rng(40)
+    points = rng.normal(0, 0.02, (4, 4)) + np.array([0.8, 0.79, 0.74, 0.70])[:, None]
+    tasks = [
+        TrackTaskScores(task=f"t{t}", point=points[:, t], resamples=np.tile(points[:, t], (20, 1)))
+        for t in range(4)
+    ]
+    result = who_is_first(teams=list("abcd"), tasks=tasks, alpha=0.1, margin=0.01)
+    design = np.hstack([np.kron(np.eye(4), np.ones((4, 1))), np.tile(np.eye(4), (4, 1))])
+    coefficients, _, rank, _ = np.linalg.lstsq(design, points.ravel(), rcond=None)
+    residual = points.ravel() - design @ coefficients
+    df = 16 - rank
+    hsd = studentized_range.ppf(0.9, 4, df) * np.sqrt(residual @ residual / df / 4)
+    assert result.residual_df == df == 9
+    means = points.mean(axis=1)
+    separated = means[:, None] - means[None, :] > hsd  # [i, j]: i above j
+    for i, entry in enumerate(result.entries):
+        assert entry.rank_interval == (1 + separated[:, i].sum(), 4 - separated[i].sum())
+    for pair in result.pairwise:
+        i, j = "abcd".index(pair.a), "abcd".index(pair.b)
+        assert pair.difference == pytest.approx(means[i] - means[j], abs=1e-12)
+        assert pair.ci == pytest.approx((means[i] - means[j] - hsd, means[i] - means[j] + hsd))
+    leader = int(np.argmax(means))
+    assert [e.group == 1 for e in result.entries] == [not separated[leader, i] for i in range(4)]
 
 
 def test_a_missing_score_counts_zero_as_in_the_track_standings():
@@ -194,6 +236,8 @@ def test_bad_input_is_refused_with_a_message_naming_it():
         ({"teams": ["a", "a"]}, "distinct"),
         ({"references": ["zz"]}, "not among the teams"),
         ({"alpha": 1.5}, "alpha"),
+        ({"margin": -0.01}, "margin must be 0 or more"),
+        ({"margin": float("nan")}, "margin is nan"),
         ({"n_resamples": 0}, "whole number from 1 to 100,000"),
         ({"n_resamples": 10**9}, "whole number from 1 to 100,000"),
         ({"n_resamples": 2.5}, "whole number"),
@@ -293,3 +337,26 @@ def test_the_callers_arrays_are_left_as_they_were():
     who_is_first(teams=["a", "b", "c"], tasks=[task])
     np.testing.assert_array_equal(task.point, point)
     np.testing.assert_array_equal(task.resamples, resamples)
+
+
+def test_p_first_carries_its_monte_carlo_error_and_more_resamples_where_it_is_near_0():
+    # b beats a on about 0.2% of the row resamples: after the first 1,000 track resamples
+    # its P(first) is a handful of draws, within two Monte Carlo errors of 0; N rises
+    # fourfold until it is not.
+    rng = np.random.default_rng(30)
+    n = 1000
+    resamples = np.column_stack([rng.normal(0.8, 0.01, n), rng.normal(0.759, 0.01, n)])
+    task = TrackTaskScores(task="t", point=np.array([0.8, 0.759]), resamples=resamples)
+    result = who_is_first(teams=["a", "b"], tasks=[task], n_resamples=n)
+    a, b = result.entries
+    assert result.n_resamples > n and result.n_resamples % n == 0
+    assert b.p_first > 0 and b.p_first - 2 * b.p_first_mc_error > 0
+    # shares are 0 or 1 here: the error is the binomial one
+    p = b.p_first
+    assert b.p_first_mc_error == pytest.approx(np.sqrt(p * (1 - p) / result.n_resamples))
+    expected = np.mean(resamples[:, 1] > resamples[:, 0])  # the draws pick rows uniformly
+    assert abs(p - expected) <= 3 * b.p_first_mc_error
+    # with no doubt to resolve (a far ahead), N stays what was asked for
+    shifted = resamples + np.array([0.1, -0.3])
+    far = TrackTaskScores(task="t", point=np.array([0.9, 0.5]), resamples=shifted)
+    assert who_is_first(teams=["a", "b"], tasks=[far], n_resamples=n).n_resamples == n

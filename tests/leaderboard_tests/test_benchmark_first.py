@@ -20,6 +20,8 @@ from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.core import load_predictions
+from scoring.models import Reference, ReferenceSource
+from scoring.services.references import reference_trivial_ensure
 from scoring.solutions import solution_for_task
 from standings.services import challenge_finish
 from tests.scoring_tests.factories import api_client_for
@@ -72,7 +74,7 @@ def _core(world, team_ids, split, alpha=0.05):
             TrackTaskScores(
                 task=task.slug,
                 point=np.array([entries[t].score for t in team_ids]),
-                resamples=result.samples.astype(np.float32).astype(np.float64),
+                resamples=result.samples,  # float64, as the boards keep them
             )
         )
     baseline = [t for t in team_ids if entries[t].is_baseline]
@@ -108,7 +110,7 @@ def test_track_page_shows_the_column(tmp_path):
     page = Client().get(f"/tracks/{world.track.slug}/").content.decode()
     assert "P(first)" in page and 'data-role="p-first"' in page
     owls = next(e for e in api["entries"] if e["team"] == "owls")
-    assert f">{floatformat(owls['p_first'], 3)} " in page
+    assert f">{floatformat(owls['p_first'], 3)}</span>" in page
 
 
 def test_private_p_first_never_reaches_a_participant_before_the_reveal(tmp_path):
@@ -161,8 +163,14 @@ def _winners(world, user=None):
     return client.get(f"/tracks/{world.track.slug}/winners/").content.decode()
 
 
+def _trivial_baselines(world) -> None:
+    for task in world.tasks.values():
+        assert reference_trivial_ensure(task=task) is not None
+
+
 def test_winners_page_names_co_winners_after_the_reveal_only(tmp_path):
     world = bench_world(tmp_path, wrong=CLOSE)
+    _trivial_baselines(world)
     challenge_finish(challenge=world.challenge, force=True)
     before = _winners(world, world.users["hawks"])
     assert 'id="cowinners"' not in before and 'id="sealed"' in before
@@ -183,6 +191,8 @@ def test_winners_page_names_co_winners_after_the_reveal_only(tmp_path):
         assert f'data-role="cowinner" data-team="{team}"' in shown
     assert f'data-role="cowinner" data-team="{first_group[0]}"' not in shown
     assert 'data-role="shares-first"' not in shown
+    assert track["trivial_reference"]["tasks"] == 3
+    assert "beats the trivial baseline" in shown  # why each one is a co-winner
 
     world.challenge.cowinners = "decide"
     world.challenge.save(update_fields=["cowinners"])
@@ -194,6 +204,34 @@ def test_winners_page_names_co_winners_after_the_reveal_only(tmp_path):
     world.challenge.save(update_fields=["cowinners"])
     off = _winners(world)
     assert 'id="cowinners"' not in off and 'data-role="shares-first"' not in off
+
+
+def test_a_team_that_does_not_beat_the_trivial_baseline_is_no_co_winner(tmp_path):
+    # The issue's regression track: a team "cannot be separated from #1" while its track
+    # mean is no better than predicting the majority class. Here the trivial baseline is
+    # made as good as the leader (its stored private scores raised), so neither the
+    # inseparable second team nor anyone else beats it.
+    world = bench_world(tmp_path, wrong=CLOSE)
+    _trivial_baselines(world)
+    Reference.objects.filter(source=ReferenceSource.TRIVIAL).update(private_score=0.99)
+    challenge_finish(challenge=world.challenge, force=True)
+    world.challenge.private_revealed = True
+    world.challenge.save(update_fields=["private_revealed"])
+    snapshot = APIClient().get(f"/api/v1/challenges/{world.challenge.slug}/standings/").json()
+    (track,) = snapshot["tracks"]
+    assert track["trivial_reference"]["score"] == pytest.approx(0.99)
+    second = next(e for e in track["entries"] if e["rank"] == 2)
+    assert second["group"] == 1
+
+    page = _winners(world)
+    assert 'id="cowinners"' not in page
+    assert f'data-role="not-cowinner" data-team="{second["team"]}"' in page
+    assert "does not beat the trivial baseline" in page and "0.9900" in page
+
+    world.challenge.cowinners = "decide"
+    world.challenge.save(update_fields=["cowinners"])
+    decided = _winners(world)
+    assert 'data-role="shares-first"' not in decided  # the winner by rank shares nothing
 
 
 def test_confidence_level_is_the_challenges(tmp_path):

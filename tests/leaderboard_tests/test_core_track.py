@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaderboard.core.track import relative_to_baseline, track_standings
+from leaderboard.core.track import ranked_tasks, relative_to_baseline, track_standings
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 TASKS = ["t1", "t2", "t3"]
@@ -84,13 +84,17 @@ def test_tasks_outside_the_track_are_ignored_and_bad_input_rejected():
         min_size=1,
     )
 )
-def test_mean_is_sum_over_all_tasks_divided_by_task_count(scores):
+def test_mean_is_sum_over_the_entered_tasks_divided_by_their_count(scores):
     per_task = {t: {team: s[i] for team, s in scores.items()} for i, t in enumerate(TASKS)}
     rows = track_standings(TASKS, per_task, baseline_team_ids=())
+    # A task nobody has a score on is not ranked: in no mean, missing for nobody.
+    entered = [i for i in range(3) if any(s[i] is not None for s in scores.values())]
     for row in rows:
         values = scores[row.team_id]
-        assert row.mean_score == pytest.approx(sum(v or 0.0 for v in values) / 3)
-        assert row.missing == tuple(t for t, v in zip(TASKS, values, strict=True) if v is None)
+        assert row.mean_score == pytest.approx(
+            sum(values[i] or 0.0 for i in entered) / len(entered)
+        )
+        assert row.missing == tuple(TASKS[i] for i in entered if values[i] is None)
     means = [r.mean_score for r in rows]
     assert means == sorted(means, reverse=True)
     assert [r.rank for r in rows] == list(range(1, len(rows) + 1))
@@ -110,3 +114,22 @@ def test_relative_to_baseline_delta_ratio_and_missing_cells():
     assert matrix.cell("a", "t3") is None
     assert matrix.cell("b", "t2") is None
     assert matrix.cell("nobody", "t1") is None
+
+
+def test_a_task_no_team_has_entered_is_in_no_mean():
+    # t3 was added late: only the baseline has run it; t4 nobody. Means are over t1 and t2.
+    per_task = {
+        "t1": {"a": 0.9, "b": 0.7, "base": 0.8},
+        "t2": {"a": 0.5, "base": 0.6},
+        "t3": {"base": 0.4},
+        "t4": {},
+    }
+    assert ranked_tasks(["t1", "t2", "t3", "t4"], per_task, {"base"}) == ["t1", "t2"]
+    rows = {
+        r.team_id: r
+        for r in track_standings(["t1", "t2", "t3", "t4"], per_task, baseline_team_ids={"base"})
+    }
+    assert rows["a"].mean_score == pytest.approx(0.7)
+    assert rows["b"].mean_score == pytest.approx(0.35) and rows["b"].missing == ("t2",)
+    assert rows["base"].mean_score == pytest.approx(0.7)  # its t3 score counts nowhere
+    assert rows["a"].task_scores["t3"] is None  # still shown, as a column

@@ -1,14 +1,19 @@
-"""Statistics of the living benchmark (issue 26, DESIGN §12): numpy only, no Django.
+"""Statistics of the living benchmark (issues 26 and 38): numpy, scipy and
+statsmodels, no Django.
 
 Modules:
     additive            the additive two-way model (mean + algorithm + task + interaction)
                         over the observed cells of a matrix, many samples in one fit
+    linear_model        the same model as statsmodels' OLS (sum-coded), with t intervals on
+                        the residual degrees of freedom, or none and the reason
     decomposition       what is the method and what is the data: effects of a transfer
                         matrix, the interaction's share, each team's home advantage
-    transfer_bootstrap  the decomposition's resamples: rows within tasks, task weights
-    first               who is first: P(first), rank intervals and groups of a track
+    transfer_bootstrap  the decomposition's row noise: refits on the row resamples
+    first               who is first: P(first) of a track, with its Monte Carlo error
+    pairwise            which teams can be told apart: simultaneous intervals for every
+                        pair of track means, groups, rank intervals, verdicts
     frontier            quality against CPU time: the Pareto frontier
     intervals           the percentile interval, resample chunks, the input checks
 
-Definitions and formulas: docs/benchmark-statistics.md.
+Definitions, formulas and the coverage the tests measure: docs/benchmark-statistics.md.
 """

@@ -15,20 +15,27 @@ get no effect and a note saying why. A team's home advantage is the least-square
 of "its algorithm on a task it contributed", added to the model for every team at once
 (`leaderboard.core.benchmark.home`).
 
-Intervals (percentile, the leaderboard's rule) come from B resamples, b = 0 .. B - 1:
+Intervals come from the model (`leaderboard.core.benchmark.linear_model`): the deltas'
+error is everything the effects leave, the interaction and the row noise of every cell
+together, one variance for all cells; statsmodels' OLS fits the sum-coded design and every
+effect gets a t interval on the residual degrees of freedom (cells - algorithms - tasks + 1).
+So the task-to-task variation of a contrast is in its interval: a claim about an algorithm
+rests on how far the cells stray from the model, not on reweighting the few tasks there are.
 
-- rows: the caller's row resample b of every cell; b draws the same rows for every algorithm
-  on one task (paired), independently across tasks;
-- tasks: a Bayesian bootstrap of the fitted tasks, weights w[b] = T x Dirichlet(1, ..., 1),
-  drawn from ``np.random.default_rng(seed)`` (continuous weights keep every algorithm in
-  every resample, where drawing tasks with replacement would drop an algorithm observed on
-  k tasks from about e^-k of them and leave its effect undefined there).
+- algorithm effects, task effects, the interaction share: the two-way model
+  (``MODEL``);
+- home advantages: the same model with one indicator per team (``HOME_MODEL``), fitted
+  jointly;
+- the mean delta: the mean of the tasks' fitted levels, with a t interval on tasks - 1
+  degrees of freedom (``MEAN_MODEL``: the tasks taken as drawn from many like them; the
+  tasks' own effects do not cancel in a mean, as they do in a contrast);
+- ``noise_share``: the part of the interaction that row noise alone would put there, from
+  the caller's row resamples (``NOISE_MODEL``), reported beside, never added in.
 
-Algorithm effects, the mean and home advantages refit on both (rows b and task weights b);
-task effects on the rows only (a task's own effect is about that task); the interaction share
-on the task weights only (adding row noise would shift a share of variance upward, not only
-widen it); ``noise_share`` is the share that row noise alone puts into the interaction.
-docs/benchmark-statistics.md gives the formulas and the reasons.
+An interval the data cannot support is None with a ``reason``: fewer than 2 residual degrees
+of freedom, a fit that leaves no variance, an effect that is 0 by definition, a team whose
+home advantage the cells cannot separate from the effects. docs/benchmark-statistics.md
+gives the formulas, the coverage the tests measure and the references.
 """
 
 from __future__ import annotations
@@ -38,26 +45,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.benchmark.additive import components, fit_additive, interaction
+from leaderboard.core.benchmark.additive import components
+from leaderboard.core.benchmark.effects import (
+    AlgorithmEffect,
+    TaskEffect,
+    algorithm_effects,
+    scaled_interval,
+    shared_row_variance,
+    task_effects,
+)
 from leaderboard.core.benchmark.home import (
     HomeAdvantage,
+    HomePlan,
     home_advantages,
-    home_coefficients,
     home_plan,
     home_teams,
 )
-from leaderboard.core.benchmark.intervals import (
-    check_alpha,
-    finite_number,
-    finite_vector,
-    percentile_interval,
+from leaderboard.core.benchmark.intervals import check_alpha, finite_number, finite_vector
+from leaderboard.core.benchmark.linear_model import (
+    Contrasts,
+    effect_contrasts,
+    mean_of_levels,
+    ols_contrasts,
+    two_way_design,
 )
-from leaderboard.core.benchmark.transfer_bootstrap import transfer_samples
+from leaderboard.core.benchmark.transfer_bootstrap import row_noise_ss
 from leaderboard.core.ranking import TeamId
 
 Interval = tuple[float, float]
 _ZERO_VARIANCE = 1e-24  # a squared deviation per cell below this (in units of the largest
 # delta) counts as no variance at all: equal deltas that differ only by rounding
+
+MODEL = "two-way-ols"  # delta = mean + algorithm + task + error; OLS, sum-to-zero, t on df
+HOME_MODEL = "two-way-ols+home"  # the same with one home indicator per team, jointly
+MEAN_MODEL = "task-levels-t"  # the mean of the tasks' levels, t on tasks - 1 df
+NOISE_MODEL = "row-resamples"  # the interaction's variance across the row resamples
+SHARE_REASON = (
+    "the interaction share describes these cells (1 - R^2 of the two-way model); it is not "
+    "an estimate of a quantity beyond them, so it has no interval"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,26 +110,6 @@ class DeltaCell:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AlgorithmEffect:
-    algorithm: str
-    effect: float | None  # above the average algorithm; None when not comparable (see note)
-    ci: Interval | None
-    adjusted_delta: float | None  # mean + effect: its fitted delta on the average task
-    adjusted_ci: Interval | None
-    n_tasks: int  # tasks it has a cell on
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TaskEffect:
-    task: str
-    effect: float | None  # above the average task (negative: the baseline is hard to beat)
-    ci: Interval | None
-    n_algorithms: int  # algorithms with a cell on it
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CellFit:
     algorithm: str
     task: str
@@ -119,7 +125,7 @@ class Decomposition:
     algorithm_effects: tuple[AlgorithmEffect, ...]  # in input order
     task_difficulty: tuple[TaskEffect, ...]  # in input order
     interaction_share: float | None  # interaction SS / SS of the deltas around their mean
-    interaction_share_ci: Interval | None
+    interaction_share_ci: Interval | None  # always None: a description, not an estimate
     noise_share: float | None  # the part of that share row noise alone would give
     home_advantage: tuple[HomeAdvantage, ...]
     cell_fits: tuple[CellFit, ...]  # the fitted cells, algorithms then tasks in input order
@@ -128,8 +134,13 @@ class Decomposition:
     n_resamples: int
     alpha: float
     seed: int
-    tasks_resampled: bool  # False with a single fitted task: rows only
     note: str | None  # why the interaction share is missing, when it is
+    model: str = MODEL  # the model of the effects' point values and intervals
+    residual_sd: float | None = None  # the two-way model's error SD (interaction + noise)
+    home_residual_df: int | None = None  # the home model's, when a team has a coefficient
+    mean_reason: str | None = None  # why mean_ci is None
+    interaction_share_reason: str | None = None  # why interaction_share_ci is None
+    noise_share_reason: str | None = None  # why noise_share is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -205,12 +216,6 @@ def _main_component(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(algorithm_labels == main), np.flatnonzero(task_labels == main)
 
 
-def _interval(samples: np.ndarray, alpha: float) -> list[Interval]:
-    low, high = percentile_interval(samples, alpha=alpha)
-    low, high = np.atleast_1d(low), np.atleast_1d(high)
-    return [(float(lo), float(hi)) for lo, hi in zip(low, high, strict=True)]
-
-
 def decompose_transfer(
     *,
     algorithms: Sequence[BenchmarkAlgorithm],
@@ -221,9 +226,10 @@ def decompose_transfer(
 ) -> Decomposition:
     """Split the deltas of ``cells`` into algorithm, task and interaction (module docstring).
 
-    Every cell carries the same number B >= 1 of row resamples. Refused with ValueError:
-    an unknown or repeated name, a repeated cell, a delta or resample that is not a finite
-    number, cells with different B, alpha outside (0, 1).
+    Every cell carries the same number B >= 1 of row resamples (they measure the row noise,
+    ``noise_share``). ``seed`` is kept in the result for the record: no figure here is
+    random. Refused with ValueError: an unknown or repeated name, a repeated cell, a delta
+    or resample that is not a finite number, cells with different B, alpha outside (0, 1).
     """
     check_alpha(alpha)
     algorithm_index = _index([a.name for a in algorithms], "algorithm")
@@ -236,90 +242,77 @@ def decompose_transfer(
     observed, point = matrix.observed[part], matrix.point[part]
     resamples = matrix.resamples(fitted_algorithms, fitted_tasks)
     n_algorithms, n_tasks = observed.shape
-    residual_df = int(observed.sum()) - n_algorithms - n_tasks + 1
     # Fit in units of the largest delta: squared RMSE deltas of 1e200 (wild predictions of a
     # regression team) would overflow. Effects are linear in the deltas and scaled back.
     unit = float(max(np.abs(point).max(), np.abs(resamples).max(initial=0.0))) or 1.0
     scaled = point / unit
     resamples /= unit
 
+    two_way, residual = ols_contrasts(
+        y=scaled[observed],
+        design=two_way_design(observed),
+        contrasts=effect_contrasts(n_algorithms, n_tasks),
+        alpha=alpha,
+        what="the two-way model (mean + algorithm + task)",
+    )
+    interaction = np.zeros(observed.shape)
+    interaction[observed] = residual
+    residual_df = two_way.residual_df
     plan = home_plan(
         teams=home_teams([a.team for a in algorithms], [t.owner for t in tasks]),
         row_teams=[algorithms[i].team for i in fitted_algorithms],
         column_owners=[tasks[j].owner for j in fitted_tasks],
         observed=observed,
     )
-    home = plan.indicators
-    point_fit = fit_additive(values=np.concatenate([scaled[None], home]), observed=observed)
-    residual = interaction(
-        values=scaled[None], fit=point_fit.select(slice(0, 1)), observed=observed
-    )
-    samples = transfer_samples(
-        point=scaled,
-        resamples=resamples,
+    home = _home(plan, scaled, observed, alpha)
+    mean = float(two_way.estimate[0])
+    task_levels = mean + two_way.estimate[1 + n_algorithms :]
+    _, mean_se, mean_ci, mean_reason = mean_of_levels(task_levels, alpha=alpha)
+    share, noise_share, note, noise_reason = _shares(
+        scaled=scaled,
         observed=observed,
-        home=home,
-        point_interaction=residual[0, 0],
-        seed=seed,
+        interaction=interaction,
+        resamples=resamples,
+        residual_df=residual_df,
+        names=(
+            [algorithms[i].name for i in fitted_algorithms],
+            [tasks[j].name for j in fitted_tasks],
+        ),
     )
-    home_values = (
-        home_coefficients(
-            indicators=home,
-            weights=np.ones((1, n_tasks)),
-            interaction=residual[:, 0],
-            indicator_fit=point_fit.select(slice(1, None)),
-        )[0]
-        if home.shape[0]
-        else np.zeros(0)
-    )
-    deviations = (scaled - scaled[observed].mean()) * observed
-    spread = float(np.sum(deviations**2))
-    share, share_ci, noise_share, note = None, None, None, None
-    if residual_df == 0:
-        note = (
-            "no interaction can be measured: every cell is needed to place the algorithm and "
-            "task effects (each algorithm-task comparison is made only once)"
-        )
-    elif spread <= _ZERO_VARIANCE * observed.sum():
-        note = "every delta is the same: there is no variance to share"
-    else:
-        share = float(np.sum(residual[0, 0] ** 2)) / spread
-        noise_share = min(samples.noise_ss / spread, 1.0)
-        if samples.share is not None:
-            share_ci = _interval(samples.share, alpha)[0]
-
-    cell_interaction = residual[0, 0] * unit
-    level_samples = unit * (samples.mean if samples.mean is not None else samples.row_mean)
-    effect_samples = unit * (
-        samples.algorithm if samples.algorithm is not None else samples.row_algorithm
-    )
-    mean = float(point_fit.mean[0, 0]) * unit
+    cell_interaction = interaction * unit
     return Decomposition(
-        mean=mean,
-        mean_ci=_interval(level_samples, alpha)[0],
-        algorithm_effects=_algorithm_effects(
-            algorithms=algorithms,
+        mean=mean * unit,
+        mean_ci=scaled_interval(mean_ci, unit),
+        algorithm_effects=algorithm_effects(
+            algorithms=[a.name for a in algorithms],
             observed=matrix.observed,
             fitted=fitted_algorithms,
-            effects=point_fit.algorithm[0, 0] * unit,
-            mean=mean,
-            effect_ci=_interval(effect_samples, alpha),
-            adjusted_ci=_interval(effect_samples + level_samples[:, None], alpha),
+            fit=two_way,
+            unit=unit,
+            mean_se=mean_se,
+            n_tasks_fitted=n_tasks,
+            alpha=alpha,
         ),
-        task_difficulty=_task_effects(
-            tasks=tasks,
+        task_difficulty=task_effects(
+            tasks=[t.name for t in tasks],
             observed=matrix.observed,
             fitted=fitted_tasks,
-            effects=point_fit.task[0, 0] * unit,
-            effect_ci=_interval(samples.row_task * unit, alpha),
+            fit=two_way,
+            offset=1 + n_algorithms,
+            unit=unit,
+            shared=shared_row_variance(resamples, observed),
+            alpha=alpha,
         ),
         interaction_share=share,
-        interaction_share_ci=share_ci,
+        interaction_share_ci=None,
         noise_share=noise_share,
         home_advantage=home_advantages(
             plan=plan,
-            values=home_values * unit,
-            intervals=[] if samples.home is None else _interval(samples.home * unit, alpha),
+            values=np.zeros(0) if home is None else home.estimate * unit,
+            intervals=[]
+            if home is None
+            else [scaled_interval(home.interval(i), unit) for i in range(len(plan.estimated))],
+            reason=None if home is None else home.reason,
         ),
         cell_fits=tuple(
             CellFit(
@@ -336,88 +329,71 @@ def decompose_transfer(
         n_resamples=resamples.shape[0],
         alpha=alpha,
         seed=seed,
-        tasks_resampled=samples.mean is not None,
         note=note,
+        residual_sd=(
+            float(np.sqrt(two_way.residual_ss / residual_df)) * unit if residual_df > 0 else None
+        ),
+        home_residual_df=None if home is None else home.residual_df,
+        mean_reason=mean_reason,
+        interaction_share_reason=SHARE_REASON if share is not None else note,
+        noise_share_reason=noise_reason,
     )
 
 
-def _placement(
-    counts: np.ndarray, fitted: np.ndarray, *, no_cell: str, outside: str, only: str
-) -> list[tuple[int | None, str | None]]:
-    """Per algorithm (or task): its position in the fitted group and the note to show.
-    ``counts`` are its cells; ``fitted`` the indices the fit kept."""
-    position = {int(i): p for p, i in enumerate(fitted)}
-    out: list[tuple[int | None, str | None]] = []
-    for i, count in enumerate(counts):
-        p = position.get(i)
-        if p is None:
-            out.append((None, no_cell if count == 0 else outside))
-        else:
-            out.append((p, only if fitted.size == 1 else None))
-    return out
+def _home(
+    plan: HomePlan, scaled: np.ndarray, observed: np.ndarray, alpha: float
+) -> Contrasts | None:
+    """The home advantages of the teams ``plan`` estimates, from the joint model."""
+    n_teams = plan.indicators.shape[0]
+    if not n_teams:
+        return None
+    n_algorithms, n_tasks = observed.shape
+    fit, _ = ols_contrasts(
+        y=scaled[observed],
+        design=two_way_design(observed, plan.indicators),
+        contrasts=effect_contrasts(n_algorithms, n_tasks, n_teams)[1 + n_algorithms + n_tasks :],
+        alpha=alpha,
+        what="the model with home advantages (two-way + one indicator per team)",
+    )
+    return fit
 
 
-def _algorithm_effects(
+def _shares(
     *,
-    algorithms: Sequence[BenchmarkAlgorithm],
+    scaled: np.ndarray,
     observed: np.ndarray,
-    fitted: np.ndarray,
-    effects: np.ndarray,
-    mean: float,
-    effect_ci: list[Interval],
-    adjusted_ci: list[Interval],
-) -> tuple[AlgorithmEffect, ...]:
-    counts = observed.sum(axis=1)
-    placement = _placement(
-        counts,
-        fitted,
-        no_cell="no cell: it has no delta on any task",
-        outside="not comparable with the others: no algorithm of the fitted group ran any of "
-        "its tasks, so nothing places its effect against theirs",
-        only="the only algorithm fitted: its effect is 0 by definition (effects are relative "
-        "to the average algorithm); adjusted_delta is its fitted delta on the average task",
-    )
-    return tuple(
-        AlgorithmEffect(
-            algorithm=algorithm.name,
-            effect=None if p is None else float(effects[p]),
-            ci=None if p is None else effect_ci[p],
-            adjusted_delta=None if p is None else mean + float(effects[p]),
-            adjusted_ci=None if p is None else adjusted_ci[p],
-            n_tasks=int(count),
-            note=note,
+    interaction: np.ndarray,
+    resamples: np.ndarray,
+    residual_df: int,
+    names: tuple[list[str], list[str]],
+) -> tuple[float | None, float | None, str | None, str | None]:
+    """(interaction share, noise share, why the share is missing, why the noise share is)."""
+    deviations = (scaled - scaled[observed].mean()) * observed
+    spread = float(np.sum(deviations**2))
+    if residual_df == 0:
+        note = (
+            "no interaction can be measured: every cell is needed to place the algorithm and "
+            "task effects (each algorithm-task comparison is made only once)"
         )
-        for algorithm, count, (p, note) in zip(algorithms, counts, placement, strict=True)
-    )
-
-
-def _task_effects(
-    *,
-    tasks: Sequence[BenchmarkTask],
-    observed: np.ndarray,
-    fitted: np.ndarray,
-    effects: np.ndarray,
-    effect_ci: list[Interval],
-) -> tuple[TaskEffect, ...]:
-    counts = observed.sum(axis=0)
-    placement = _placement(
-        counts,
-        fitted,
-        no_cell="no cell: no algorithm has a delta on it",
-        outside="not comparable with the others: the algorithms that ran it ran no task of "
-        "the fitted group",
-        only="the only task fitted: its effect is 0 by definition (relative to the average task)",
-    )
-    return tuple(
-        TaskEffect(
-            task=task.name,
-            effect=None if p is None else float(effects[p]),
-            ci=None if p is None else effect_ci[p],
-            n_algorithms=int(count),
-            note=note,
+        return None, None, note, note
+    if spread <= _ZERO_VARIANCE * observed.sum():
+        note = "every delta is the same: there is no variance to share"
+        return None, None, note, note
+    share = float(np.sum(interaction**2)) / spread
+    flat = resamples.reshape(resamples.shape[0], -1)
+    still = np.flatnonzero(observed.ravel() & (np.ptp(flat, axis=0) == 0) & (scaled.ravel() != 0))
+    if still.size:
+        a, t = np.unravel_index(still[0], observed.shape)
+        return (
+            share,
+            None,
+            None,
+            f"the cell of {names[0][a]!r} on {names[1][t]!r} has the same delta on every row "
+            f"resample ({still.size} such cell{'s' if still.size > 1 else ''}): its row noise "
+            "cannot be measured (too few test rows to resample)",
         )
-        for task, count, (p, note) in zip(tasks, counts, placement, strict=True)
-    )
+    noise = row_noise_ss(resamples=resamples, observed=observed, point_interaction=interaction)
+    return share, min(noise / spread, 1.0), None, None
 
 
 def _excluded(
@@ -452,28 +428,38 @@ def _empty(
     return Decomposition(
         mean=None,
         mean_ci=None,
-        algorithm_effects=_algorithm_effects(
-            algorithms=algorithms,
+        algorithm_effects=algorithm_effects(
+            algorithms=[a.name for a in algorithms],
             observed=observed,
             fitted=nothing,
-            effects=np.zeros(0),
-            mean=0.0,
-            effect_ci=[],
-            adjusted_ci=[],
+            fit=None,
+            unit=1.0,
+            mean_se=None,
+            n_tasks_fitted=0,
+            alpha=alpha,
         ),
-        task_difficulty=_task_effects(
-            tasks=tasks, observed=observed, fitted=nothing, effects=np.zeros(0), effect_ci=[]
+        task_difficulty=task_effects(
+            tasks=[t.name for t in tasks],
+            observed=observed,
+            fitted=nothing,
+            fit=None,
+            offset=0,
+            unit=1.0,
         ),
         interaction_share=None,
         interaction_share_ci=None,
         noise_share=None,
-        home_advantage=home_advantages(plan=plan, values=np.zeros(0), intervals=[]),
+        home_advantage=home_advantages(
+            plan=plan, values=np.zeros(0), intervals=[], reason=None
+        ),
         cell_fits=(),
         excluded_cells=(),
         residual_df=0,
         n_resamples=0,
         alpha=alpha,
         seed=seed,
-        tasks_resampled=False,
         note="no cell: nothing to decompose",
+        mean_reason="no cell: nothing to decompose",
+        interaction_share_reason="no cell: nothing to decompose",
+        noise_share_reason="no cell: nothing to decompose",
     )

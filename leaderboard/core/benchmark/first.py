@@ -3,7 +3,7 @@
 A track ranks teams by the mean of their primary scores over all its tasks, a task without a
 score counting 0 (`leaderboard.core.track`). Here that mean is recomputed on resamples of
 both sources of chance: the tasks the track happens to hold and the rows each task happens to
-test. Resample b (b = 0 .. N - 1, generator ``np.random.default_rng(seed)``):
+test. Resample b (b = 0 .. N - 1; drawn in blocks, `track_resample_draws`):
 
 - draws T task indices with replacement out of the track's T tasks, ``task[b, j]``, and for
   each draw one of the caller's B row resamples of that task, ``row[b, j]`` (uniform in
@@ -20,21 +20,29 @@ track's ranking only when its tasks share a scale; a track that mixes metrics mu
 scores it has made comparable (e.g. normalized, marked higher_is_better) - the ranking rule
 belongs to the track, and this core averages what it is given, as the track mean does.
 
+Each team's entry on a task is the one its board ranks: on the public split its best public
+submission, chosen on the very rows it is scored on (a best-of-k score, optimistic by the
+selection); on the private split the submissions it selected as final, chosen on the public
+rows and scored on the private ones (no selection on those rows). Nothing here corrects the
+public split's optimism: it is stated where the figures are shown.
+
 Per ranked team (references take no part: no p_first, rank interval or group):
 
 - ``p_first``: the share of resamples where its mean is the highest; a resample where k teams
-  share the highest mean gives each 1/k, so the shares of all ranked teams sum to 1;
-- ``rank_interval``: the central 1 - alpha interval of its rank over the resamples (the k-th
-  smallest and k-th largest, k = max(1, ceil(alpha/2 N))), the rank in a resample being
-  1 + the number of ranked teams with a strictly higher mean there;
-- ``group``: the leader is the ranked team with the highest point mean (ties: the first in
-  input order, so pass teams in board order). A team cannot be separated from the leader when
-  at least k of the N resamples have ``m[b, team] >= m[b, leader]`` - the 1 - alpha paired
-  interval of (leader - team) reaches 0, the rule of the task boards' "tied with #1"
-  (`leaderboard.core.bootstrap`). The leader and those teams form group 1; of the teams left,
-  the one with the highest point mean leads group 2 with the teams left that cannot be
-  separated from it; and so on. Not corrected for multiple comparisons: a group says "could
-  be ahead of the next group's teams", not more.
+  share the highest mean gives each 1/k, so the shares of all ranked teams sum to 1. Means
+  are compared as float64 sums of the T drawn values, and two sums within the rounding of a
+  T-term float64 sum (4 T eps times the largest |value|) are a tie: two teams tied to the
+  fraction on every resample get exactly 1/2 each. It is a bootstrap frequency (how often
+  the team would lead a track re-drawn from these tasks and rows), not a calibrated
+  probability that it is the best: with T tasks there are only C(2T - 1, T) task multisets.
+  ``p_first_mc_error`` is its Monte Carlo standard error (the SD of the per-resample share
+  over sqrt(N)); where a team's P(first) is positive but within two of them of 0 (was it
+  ever really first?), N rises fourfold, up to ``MAX_RESAMPLES`` (and a bound on the work).
+- ``rank_interval``, ``group`` and the pairwise verdicts: from simultaneous intervals for
+  every pair of track means (`pairwise`: the two-way model of the teams' scores, Tukey's
+  studentized range), closed-form, so without Monte Carlo error; None with ``group_reason``
+  when the scores cannot support them (fewer than 2 residual degrees of freedom, e.g. one
+  task).
 """
 
 from __future__ import annotations
@@ -44,15 +52,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaderboard.core.benchmark.intervals import (
-    check_alpha,
-    finite_number,
-    resample_chunks,
-    tail_index,
-)
+from leaderboard.core.benchmark.intervals import check_alpha, finite_number, resample_chunks
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD, compare_teams
 from leaderboard.core.ranking import TeamId
 
-MAX_RESAMPLES = 100_000  # the draws are held at once: (resamples x tasks) indices, twice
+MAX_RESAMPLES = 100_000  # the draws of a pass are held at once: (resamples x tasks), twice
+MAX_WORK = 20_000_000  # resamples x teams x tasks: N rises no further than this
+BLOCK = 500  # draws come in blocks of this many resamples, block j from (seed, j)
+RISE = 4  # N grows by this factor while a P(first) is within MC error of 0
+DEFAULT_MARGIN = 0.005  # the region of practical equivalence of the pairwise verdicts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -74,27 +82,56 @@ class FirstEntry:
     is_reference: bool
     track_mean: float  # the point mean of the oriented scores (higher is better)
     p_first: float | None  # None for references
-    rank_interval: tuple[int, int] | None
+    rank_interval: tuple[int, int] | None  # None: references, or declined (group_reason)
     group: int | None
+    p_first_mc_error: float | None = None  # Monte Carlo standard error of p_first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamPair:
+    """Two ranked teams, ``a`` ahead of ``b`` in point mean (board order among ties)."""
+
+    a: TeamId
+    b: TeamId
+    difference: float  # track mean of a - of b (oriented: positive, a is better)
+    ci: tuple[float, float] | None  # simultaneous 1 - alpha interval; None: group_reason
+    verdict: str  # better / worse / equivalent / undecided, from a's side
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FirstResult:
     entries: tuple[FirstEntry, ...]  # in the order of ``teams``
     leader: TeamId | None  # the ranked team with the highest point mean
-    n_resamples: int
+    n_resamples: int  # the resamples P(first) finally drew
     alpha: float
     seed: int
+    pairwise: tuple[TeamPair, ...] = ()  # best first, every pair once (see pair_teams)
+    group_method: str = GROUP_METHOD
+    group_reason: str | None = None  # why groups, rank intervals and pair intervals are None
+    residual_df: int | None = None  # the two-way model's, of the ranked teams' scores
+    residual_sd: float | None = None
+    critical_value: float | None = None  # an interval's half-width in standard errors
+    margin: float = DEFAULT_MARGIN
 
 
 def track_resample_draws(
-    *, n_tasks: int, n_row_resamples: int, n_resamples: int, seed: int
+    *, n_tasks: int, n_row_resamples: int, n_resamples: int, seed: int, start: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, T) task indices and (N, T) row-resample indices of every track resample."""
-    generator = np.random.default_rng(seed)
-    tasks = generator.integers(0, n_tasks, size=(n_resamples, n_tasks))
-    rows = generator.integers(0, n_row_resamples, size=(n_resamples, n_tasks))
-    return tasks, rows
+    """(N, T) task indices and (N, T) row-resample indices of track resamples start ..
+    start + N - 1. They come in blocks of ``BLOCK``, block j drawn by
+    ``np.random.default_rng((seed, j))`` (tasks, then rows): resample b is the same whatever
+    N, so adding resamples never changes the ones drawn before."""
+    stop = start + n_resamples
+    tasks, rows = [], []
+    for block in range(start // BLOCK, -(-stop // BLOCK)):
+        generator = np.random.default_rng((seed, block))
+        drawn_tasks = generator.integers(0, n_tasks, size=(BLOCK, n_tasks))
+        drawn_rows = generator.integers(0, n_row_resamples, size=(BLOCK, n_tasks))
+        first, last = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
+        tasks.append(drawn_tasks[first - block * BLOCK : last - block * BLOCK])
+        rows.append(drawn_rows[first - block * BLOCK : last - block * BLOCK])
+    empty = np.zeros((0, n_tasks), dtype=np.int64)
+    return (np.concatenate(tasks) if tasks else empty, np.concatenate(rows) if rows else empty)
 
 
 def _oriented(task: TrackTaskScores, n_teams: int) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -150,20 +187,53 @@ def _ranked_stack(
     return stack
 
 
-def _groups(order: list[int], at_least_leader: np.ndarray, k: int) -> dict[int, int]:
-    """Group number per ranked column: see the module docstring. ``order`` lists the ranked
-    columns best point mean first; ``at_least_leader[i, j]`` counts the resamples where
-    ranked team i's mean is >= ranked team j's."""
-    groups: dict[int, int] = {}
-    number = 0
-    for leader in order:
-        if leader in groups:
-            continue
-        number += 1
-        for other in order:
-            if other not in groups and (other == leader or at_least_leader[other, leader] >= k):
-                groups[other] = number
-    return groups
+def _first_counts(
+    stack: np.ndarray, *, n_resamples: int, seed: int, start: int, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sum, sum of squares) over resamples start .. start + N - 1 of each ranked team's
+    share of first place."""
+    n_tasks, n_rows, n_teams = stack.shape
+    total, squares = np.zeros(n_teams), np.zeros(n_teams)
+    per_resample = 8 * n_teams * (n_tasks + 3)
+    for part in resample_chunks(n_resamples=n_resamples, bytes_per_resample=per_resample):
+        task_draws, row_draws = track_resample_draws(
+            n_tasks=n_tasks,
+            n_row_resamples=n_rows,
+            n_resamples=part.stop - part.start,
+            seed=seed,
+            start=start + part.start,
+        )
+        sums = stack[task_draws, row_draws].sum(axis=1)  # (c, ranked): T times the mean
+        best = sums >= sums.max(axis=1, keepdims=True) - tolerance
+        share = best / best.sum(axis=1, keepdims=True)
+        total += share.sum(axis=0)
+        squares += (share * share).sum(axis=0)
+    return total, squares
+
+
+def _p_first(
+    stack: np.ndarray, *, n_resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(P(first), its Monte Carlo error, the resamples drawn) per ranked team: N starts at
+    ``n_resamples`` and rises while some P(first) is positive within 2 errors of 0."""
+    n_tasks, _, n_teams = stack.shape
+    scale = float(np.max(np.abs(stack))) if stack.size else 0.0
+    tolerance = 4 * n_tasks * np.finfo(np.float64).eps * scale
+    cap = max(n_resamples, min(MAX_RESAMPLES, MAX_WORK // max(1, n_teams * n_tasks)))
+    total, squares = _first_counts(
+        stack, n_resamples=n_resamples, seed=seed, start=0, tolerance=tolerance
+    )
+    drawn = n_resamples
+    while True:
+        p = total / drawn
+        error = np.sqrt(np.maximum(squares / drawn - p * p, 0.0) / drawn)
+        if drawn >= cap or not np.any((p > 0) & (p - 2 * error <= 0)):
+            return p, error, drawn
+        more = min(cap, drawn * RISE) - drawn
+        extra_total, extra_squares = _first_counts(
+            stack, n_resamples=more, seed=seed, start=drawn, tolerance=tolerance
+        )
+        total, squares, drawn = total + extra_total, squares + extra_squares, drawn + more
 
 
 def who_is_first(
@@ -174,17 +244,26 @@ def who_is_first(
     alpha: float = 0.05,
     seed: int = 0,
     n_resamples: int | None = None,
+    margin: float = DEFAULT_MARGIN,
+    pair_teams: int | None = None,
 ) -> FirstResult:
-    """P(first), rank intervals and groups of a track's teams (module docstring).
+    """P(first), rank intervals, groups and the pairwise verdicts of a track's teams
+    (module docstring).
 
-    ``n_resamples`` defaults to the tasks' B. Refused with ValueError: no task, teams listed
-    twice, a reference that is not a team, arrays of the wrong shape, a score that is not a
-    finite number for a team with a score, different B across tasks, a lower-is-better task
-    with a missing score and no ``missing_score``.
+    ``n_resamples`` (the first N of P(first)) defaults to the tasks' B. ``margin`` is the
+    region of practical equivalence of the verdicts (in the oriented scores' units);
+    ``pairwise`` lists the pairs among the best ``pair_teams`` ranked teams (all by default).
+    Refused with ValueError: no task, teams listed twice, a reference that is not a team,
+    arrays of the wrong shape, a score that is not a finite number for a team with a score,
+    different B across tasks, a lower-is-better task with a missing score and no
+    ``missing_score``, a negative or non-finite margin.
     """
     check_alpha(alpha)
     if not tasks:
         raise ValueError("a track needs at least one task")
+    margin = finite_number(margin, what="margin")
+    if margin < 0:
+        raise ValueError(f"margin must be 0 or more, not {margin!r}")
     team_list = list(teams)
     if len(set(team_list)) != len(team_list):
         raise ValueError("teams must be distinct")
@@ -204,7 +283,8 @@ def who_is_first(
             f"n_resamples must be a whole number from 1 to {MAX_RESAMPLES:,}, not {n!r}"
         )
 
-    point_means = np.mean([point for point, _, _, _ in oriented], axis=0)
+    points = np.array([point for point, _, _, _ in oriented])  # (T, teams)
+    point_means = points.mean(axis=0)
     ranked = np.array([i for i, t in enumerate(team_list) if t not in reference_set], dtype=int)
     if ranked.size == 0:
         return FirstResult(
@@ -223,32 +303,26 @@ def who_is_first(
             n_resamples=n,
             alpha=alpha,
             seed=seed,
+            margin=margin,
         )
     stack = _ranked_stack(oriented, tasks, ranked)
-    task_draws, row_draws = track_resample_draws(
-        n_tasks=len(tasks), n_row_resamples=n_row_resamples, n_resamples=n, seed=seed
-    )
-    first = np.zeros(ranked.size)
-    rank_counts = np.zeros(ranked.size * (ranked.size + 1), dtype=np.int64)
-    offsets = np.arange(ranked.size) * (ranked.size + 1)
-    at_least = np.zeros((ranked.size, ranked.size), dtype=np.int64)
-    per_resample = 8 * ranked.size * (len(tasks) + 2 * ranked.size)
-    for part in resample_chunks(n_resamples=n, bytes_per_resample=per_resample):
-        means = stack[task_draws[part], row_draws[part]].mean(axis=1)  # (c, ranked)
-        best = means == means.max(axis=1, keepdims=True)
-        first += (best / best.sum(axis=1, keepdims=True)).sum(axis=0)
-        above = means[:, None, :] > means[:, :, None]  # [b, i, j]: j strictly above i
-        # How often each team had each rank (ranks 1 .. R): no (resamples x teams) array.
-        rank_counts += np.bincount(
-            (offsets + 1 + above.sum(axis=2)).ravel(), minlength=rank_counts.size
-        )
-        at_least += (~above).sum(axis=0)  # [i, j]: resamples where i >= j
-    k = tail_index(alpha, n)
-    cumulative = rank_counts.reshape(ranked.size, ranked.size + 1).cumsum(axis=1)
-    low = (cumulative < k).sum(axis=1)  # the k-th smallest rank
-    high = (cumulative < n - k + 1).sum(axis=1)  # the k-th largest
+    p_first, mc_error, drawn = _p_first(stack, n_resamples=n, seed=seed)
     order = sorted(range(ranked.size), key=lambda c: (-point_means[ranked[c]], c))
-    groups = _groups(order, at_least, k)
+    scored = np.array(
+        [
+            np.ones(n_teams, dtype=bool) if task.scored is None else np.asarray(task.scored)
+            for task in tasks
+        ]
+    )  # (T, teams)
+    comparisons = compare_teams(
+        scores=points[:, ranked].T,
+        scored=scored[:, ranked].T,
+        means=point_means[ranked],
+        order=order,
+        alpha=alpha,
+        margin=margin,
+        pair_teams=pair_teams,
+    )
     column = {int(i): c for c, i in enumerate(ranked)}
     entries = []
     for i, team in enumerate(team_list):
@@ -258,15 +332,28 @@ def who_is_first(
                 team=team,
                 is_reference=c is None,
                 track_mean=float(point_means[i]),
-                p_first=None if c is None else float(first[c] / n),
-                rank_interval=None if c is None else (int(low[c]), int(high[c])),
-                group=None if c is None else groups[c],
+                p_first=None if c is None else float(p_first[c]),
+                rank_interval=None if c is None else comparisons.rank_intervals[c],
+                group=None if c is None else comparisons.groups[c],
+                p_first_mc_error=None if c is None else float(mc_error[c]),
             )
         )
+    name = [team_list[int(i)] for i in ranked]
     return FirstResult(
         entries=tuple(entries),
         leader=team_list[int(ranked[order[0]])],
-        n_resamples=n,
+        n_resamples=drawn,
         alpha=alpha,
         seed=seed,
+        pairwise=tuple(
+            TeamPair(
+                a=name[p.a], b=name[p.b], difference=p.difference, ci=p.ci, verdict=p.verdict
+            )
+            for p in comparisons.pairs
+        ),
+        group_reason=comparisons.reason,
+        residual_df=comparisons.residual_df,
+        residual_sd=comparisons.residual_sd,
+        critical_value=comparisons.critical_value,
+        margin=margin,
     )

@@ -6,15 +6,18 @@ algorithms on k's tasks. The additive model gains one coefficient per team,
 
     delta = mean + alpha[a] + tau[t] + sum_k eta_k h_k[a, t] + interaction,
 
-fitted jointly by (task-weighted) least squares. With R the additive model's residual-maker
-(``R y`` is its interaction) and W the cell weights, Frisch-Waugh-Lovell gives
+fitted jointly by least squares: `linear_model` fits the two-way model with one indicator
+column per team (statsmodels' OLS), eta_k its coefficient, with a t interval on that model's
+residual degrees of freedom. With R the additive model's residual-maker (``R y`` is its
+interaction), Frisch-Waugh-Lovell gives the same eta as
 
-    eta = G^-1 g,    G[k, l] = h_k' W R h_l,    g[k] = h_k' W R y,
+    eta = G^-1 g,    G[k, l] = h_k' R h_l,    g[k] = h_k' R y,
 
-so eta comes from the interaction of the deltas and the effects fitted to the indicators
-(``R h_l = h_l - mean_l - alpha_l - tau_l``: G needs sums of those effects, never the
-(samples x teams x cells) interactions of the indicators). In a complete
-matrix with one team, eta is (mean interaction on its tasks - mean on the others) / (1 - 1/A).
+which is how `home_plan` decides which teams get a coefficient: G's pivots say whether a
+team's indicator keeps any freedom once the effects and the teams before it are placed
+(``R h_l = h_l - mean_l - alpha_l - tau_l``: G needs sums of those effects only). In a
+complete matrix with one team, eta is (mean interaction on its tasks - mean on the others)
+/ (1 - 1/A).
 It is measured on the interaction rather than the raw delta because a raw difference
 "own tasks minus other tasks" would count the tasks' own effect (a team's data may simply be
 where the baseline is weak, for every algorithm) as the team's advantage; fitting all teams
@@ -46,7 +49,8 @@ class HomeAdvantage:
     ci: tuple[float, float] | None
     own_cells: int  # cells of its algorithms on its tasks (in the fitted group)
     other_cells: int  # cells of its algorithms on other tasks
-    note: str | None
+    note: str | None  # why there is no value, when there is none
+    reason: str | None = None  # why ci is None (the note when there is no value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -160,37 +164,30 @@ def home_gram(
     )
 
 
-def home_coefficients(
-    *,
-    indicators: np.ndarray,
-    weights: np.ndarray,
-    interaction: np.ndarray,
-    indicator_fit: AdditiveFit,
-) -> np.ndarray:
-    """(S, K) eta = G^-1 g per sample: ``interaction`` is the deltas' (S, A, T) interaction
-    under the (S, T) task ``weights``, ``indicator_fit`` the indicators' fit with them."""
-    weighted = interaction * weights[:, None, :]
-    g = weighted.reshape(weighted.shape[0], -1) @ indicators.reshape(indicators.shape[0], -1).T
-    gram = home_gram(indicators=indicators, weights=weights, indicator_fit=indicator_fit)
-    return np.linalg.solve(gram, g[..., None])[..., 0]
-
-
 def home_advantages(
-    *, plan: HomePlan, values: np.ndarray, intervals: list[tuple[float, float]]
+    *,
+    plan: HomePlan,
+    values: np.ndarray,
+    intervals: list[tuple[float, float] | None],
+    reason: str | None,
 ) -> tuple[HomeAdvantage, ...]:
-    """The rows of every planned team: ``values`` and ``intervals`` per estimated team."""
+    """The rows of every planned team: ``values`` and ``intervals`` per estimated team
+    (an interval None where ``reason`` says why)."""
     position = {k: i for i, k in enumerate(plan.estimated)}
     out = []
     for k, team in enumerate(plan.teams):
         i = position.get(k)
+        ci = None if i is None or not intervals else intervals[i]
+        note = plan.notes.get(k)
         out.append(
             HomeAdvantage(
                 team=team,
                 value=None if i is None else float(values[i]),
-                ci=None if i is None or not intervals else intervals[i],
+                ci=ci,
                 own_cells=plan.own_cells[k],
                 other_cells=plan.other_cells[k],
-                note=plan.notes.get(k),
+                note=note,
+                reason=None if ci is not None else (note or reason),
             )
         )
     return tuple(out)

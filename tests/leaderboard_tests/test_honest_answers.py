@@ -1,0 +1,170 @@
+"""Issue 38 on the track boards: a task no team has entered counts nowhere (and the page
+says so), ties for first are split exactly, and the boards carry the pairwise comparisons.
+Real imported tasks, the real scorer and bootstrap (benchmark_world)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.test import Client
+from rest_framework.test import APIClient
+
+from challenge_platform.models import Challenge
+from leaderboard.core.benchmark.first import track_resample_draws
+from leaderboard.first import first_compute
+from leaderboard.first_samples import task_samples
+from leaderboard.models import LeaderboardEntry
+from leaderboard.selectors import track_values_of
+from tests.scoring_tests.factories import imported_task
+
+from .benchmark_world import bench_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+
+
+def _board(world, split="public"):
+    return APIClient().get(f"/api/v1/tracks/{world.track.slug}/leaderboard/?split={split}").json()
+
+
+def _inputs(world, tasks, split="public"):
+    entries = list(
+        LeaderboardEntry.objects.filter(task__in=tasks, split=split).select_related("submission")
+    )
+    submissions = {t.slug: {} for t in tasks}
+    slugs = {t.pk: t.slug for t in tasks}
+    for e in entries:
+        submissions[slugs[e.task_id]][e.team_id] = e.submission
+    return entries, submissions
+
+
+def test_a_task_no_team_has_entered_is_in_no_mean_and_the_page_says_so(tmp_path):
+    world = bench_world(tmp_path)
+    before = {e["team"]: e["score"] for e in _board(world)["entries"]}
+    late = imported_task(tmp_path, challenge=world.challenge, slug="t-late", rows=60)
+    assert late.track_id == world.track.pk
+    cache.clear()
+
+    board = _board(world)
+    assert board["tasks"][-1] == "t-late" or "t-late" in board["tasks"]
+    assert board["unranked_tasks"] == ["t-late"]
+    after = {e["team"]: e["score"] for e in board["entries"]}
+    assert after == pytest.approx(before)  # not divided by 4
+    assert all("t-late" not in e["missing"] for e in board["entries"])
+    page = Client().get(f"/tracks/{world.track.slug}/").content.decode()
+    assert 'id="unranked-tasks"' in page and late.title in page
+    assert "no team has an entry on it" in page
+
+
+def test_two_teams_reading_the_same_predictions_are_first_exactly_half_each(tmp_path):
+    # The crows' board entry on every task is given the owls' very submission: the two are
+    # tied on every resample.
+    world = bench_world(tmp_path)
+    tasks = list(world.tasks.values())
+    entries, submissions = _inputs(world, tasks)
+    values = track_values_of(tasks, "public", entries)
+    owls, crows, hawks = (world.teams[n].pk for n in ("owls", "crows", "hawks"))
+    for slug in submissions:
+        submissions[slug][crows] = submissions[slug][owls]
+        values[slug][crows] = values[slug][owls]
+
+    def first(teams):
+        return first_compute(
+            tasks=tasks,
+            split="public",
+            teams=teams,
+            baselines=set(),
+            values=values,
+            submissions=submissions,
+        )
+
+    alone = first([owls, crows])
+    assert alone.teams[owls].p_first == 0.5 and alone.teams[crows].p_first == 0.5
+    (pair,) = alone.pairwise
+    assert pair.difference == 0.0 and pair.verdict != "better"
+    # With the hawks (first when t-two is drawn often), the two still split evenly.
+    three = first([owls, crows, hawks])
+    assert three.teams[owls].p_first == three.teams[crows].p_first > 0
+    assert sum(t.p_first for t in three.teams.values()) == pytest.approx(1.0)
+
+
+def test_a_tie_between_a_resampled_score_and_a_point_score_is_split_exactly(tmp_path):
+    # The owls' entry on t-one is read from its file (row resamples); the crows' file is
+    # gone, so they count their point score in every resample. Give the crows the owls'
+    # score: in every resample where the owls' resampled accuracy equals it (the same
+    # fraction k / n) the two tie. The old float32 store of the resamples put those ~1e-8
+    # apart and handed every such tie to one team.
+    world = bench_world(tmp_path)
+    task = world.tasks["t-one"]
+    entries, submissions = _inputs(world, [task])
+    values = track_values_of([task], "public", entries)
+    owls, crows = world.teams["owls"].pk, world.teams["crows"].pk
+    crows_submission = submissions["t-one"][crows]
+    crows_submission.predictions = ""
+    crows_submission.save(update_fields=["predictions"])
+    values["t-one"][crows] = values["t-one"][owls]
+    board = first_compute(
+        tasks=[task],
+        split="public",
+        teams=[owls, crows],
+        baselines=set(),
+        values=values,
+        submissions=submissions,
+    )
+    drawn = task_samples(task, "public", {owls: submissions["t-one"][owls]})[owls]
+    point = values["t-one"][owls]
+    _, rows = track_resample_draws(
+        n_tasks=1, n_row_resamples=drawn.size, n_resamples=board.n_resamples, seed=0
+    )
+    owls_values = drawn[rows[:, 0]]
+    ties = int(np.sum(owls_values == point))
+    assert ties > 0, "the fixture must hold resamples that tie"
+    expected = (np.sum(owls_values > point) + 0.5 * ties) / board.n_resamples
+    assert board.teams[owls].p_first == pytest.approx(expected, abs=1e-12)
+    assert board.teams[owls].p_first + board.teams[crows].p_first == pytest.approx(1.0)
+
+
+def test_the_track_api_carries_pairwise_verdicts_and_the_group_method(tmp_path):
+    world = bench_world(tmp_path)
+    board = _board(world)
+    assert board["group_method"] == "tukey-hsd" and board["group_reason"] is None
+    assert board["equivalence_margin"] == 0.005
+    ranked = [e for e in board["entries"] if e["rank"] is not None]
+    assert len(board["pairwise"]) == len(ranked) * (len(ranked) - 1) // 2
+    order = {e["team"]: e["rank"] for e in ranked}
+    for pair in board["pairwise"]:
+        assert set(pair) >= {"a", "b", "difference", "ci", "verdict"}
+        assert order[pair["a"]] < order[pair["b"]]
+        low, high = pair["ci"]
+        assert low <= pair["difference"] <= high
+        assert pair["verdict"] in ("better", "worse", "equivalent", "undecided")
+        assert (pair["verdict"] == "better") == (low > 0 and not high <= 0.005)
+    for e in ranked:
+        assert e["p_first_mc_error"] is not None and 0 <= e["p_first_mc_error"] < 0.05
+    # the organizer's margin is the verdicts': every pair "equivalent" within +-1
+    world.challenge.equivalence_margin = 1.0
+    world.challenge.save(update_fields=["equivalence_margin"])
+    cache.clear()
+    wide = _board(world)
+    assert wide["equivalence_margin"] == 1.0
+    assert {p["verdict"] for p in wide["pairwise"]} == {"equivalent"}
+
+
+def test_the_equivalence_margin_is_edited_in_the_console_and_kept_in_0_to_1(tmp_path, admin_client):
+    world = bench_world(tmp_path)
+    url = f"/admin/challenge_platform/challenge/{world.challenge.pk}/change/"
+    form = admin_client.get(url).content.decode()
+    assert 'name="equivalence_margin"' in form and 'value="0.005"' in form
+    for bad in (-0.001, 1.5):
+        world.challenge.equivalence_margin = bad
+        with pytest.raises(ValidationError, match="equivalence_margin"):
+            world.challenge.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Challenge.objects.filter(pk=world.challenge.pk).update(equivalence_margin=-1)
