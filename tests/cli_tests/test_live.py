@@ -255,11 +255,14 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
     assert lines[1].split() == [
         *("rank", "team", "mean", "cli-birds", "P(first)", "rank", "95%", "group", "note")
     ]
-    assert [line.split() for line in lines[3:]] == [  # Red is first in every resample
-        ["1", "Red", "0.8000", "0.8000", "1.000", "1-1", "1"],
+    # Red is first in every resample; one task cannot show how teams vary across tasks, so
+    # rank intervals and groups are declined, with the reason under the table.
+    assert [line.split() for line in lines[3:6]] == [
+        ["1", "Red", "0.8000", "0.8000", "1.000", "—", "—"],
         ["—", "AutoGluon", "0.7000", "0.7000", "—", "—", "—", "baseline"],
-        ["2", "Blue", "0.6000", "0.6000", "0.000", "2-2", "2"],
+        ["2", "Blue", "0.6000", "0.6000", "0.000", "—", "—"],
     ]
+    assert lines[-1].startswith("No intervals: ")
 
     hidden = chal("leaderboard", world.birds.slug, "--split", "private", "--server", world.url)
     assert (hidden.code, hidden.err) == (
