@@ -22,3 +22,9 @@ class AlgorithmsConfig(AppConfig):
 
         hooks.subscribe(hooks.TaskAdded, on_task_added)
         hooks.subscribe(hooks.TaskDataChanged, on_task_data_changed)
+        # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
+        # data versions), as soon as it is imported.
+        from algorithms.services.baseline import baseline_on_arrival
+
+        hooks.subscribe(hooks.TaskAdded, baseline_on_arrival)
+        hooks.subscribe(hooks.TaskDataChanged, baseline_on_arrival)

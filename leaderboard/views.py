@@ -25,7 +25,7 @@ from .boards import (
     track_board_cached,
 )
 from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
-from .transfer import transfer_matrix
+from .transfer import baseline_states, shown_cells, transfer_matrix
 
 
 def _split(request: HttpRequest, challenge) -> str:
@@ -232,7 +232,8 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "challenge": track.challenge,
             "split": split,
             "matrix": matrix,
-            "rows": [(row, list(zip(row.cells, row.runs, strict=True))) for row in matrix.rows],
+            "rows": [(row, shown_cells(matrix, row)) for row in matrix.rows],
+            "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
             "decomposition": page.decomposition,
             "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
             "frontier": page.frontier,

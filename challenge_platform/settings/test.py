@@ -33,3 +33,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 BOARD_INTERVALS_SPACING_SECONDS = 0
 # ... and do not wait for the queued submissions a test leaves (tests of the deferral set it).
 BOARD_INTERVALS_DEFER_SECONDS = 0
+
+# A task imported by a test queues no AutoGluon baseline nor trivial baseline build (a worker
+# of the test would otherwise fit AutoGluon for every task a test imports); the tests of that
+# behaviour turn it on (tests/baselines_tests/test_arrival.py; a manage.py child through the
+# environment variable).
+BENCHMARK_ON_ARRIVAL = os.environ.get("BENCHMARK_ON_ARRIVAL", "0") == "1"

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
 from challenge_platform.models import Challenge, Team, Track
 from datasets import demo as demo_tasks
@@ -177,6 +178,11 @@ class Command(BaseCommand):
 
     def _queue_baselines(self, challenge: Challenge) -> None:
         # Queues the AutoGluon baseline of every task of the challenge that has none yet;
-        # idempotent, as load_demo runs on each start.
+        # idempotent, as load_demo runs on each start. A task imported above queued its own
+        # on arrival (BENCHMARK_ON_ARRIVAL): the line counts those too.
         runs = baselines_queue_for_challenge(challenge=challenge)
-        self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued")
+        pending = BaselineRun.objects.filter(
+            task__track__challenge=challenge, status__in=ACTIVE
+        ).count()
+        also = f"; {pending} queued or running in all" if pending > len(runs) else ""
+        self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued{also}")
