@@ -134,7 +134,7 @@ def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
     return pending
 
 
-def _baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineState]:
+def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineState]:
     """Each task's :class:`BaselineState`: scored when its board has the baseline entry,
     else what its newest baseline run says."""
     newest: dict[int, AlgorithmRun] = {}
@@ -317,5 +317,5 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         split=split,
         tasks=tasks,
         rows=rows,
-        baselines=_baseline_states(tasks, set(baselines)),
+        baselines=task_baseline_states(tasks, set(baselines)),
     )

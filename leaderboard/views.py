@@ -25,7 +25,7 @@ from .boards import (
     track_board_cached,
 )
 from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
-from .transfer import baseline_states, shown_cells, transfer_matrix
+from .transfer import baseline_states, shown_cells, task_baseline_states, transfer_matrix
 
 
 def _split(request: HttpRequest, challenge) -> str:
@@ -203,7 +203,8 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "tasks": board.tasks,
             "rows": rows,
             "matrix": matrix,
-            "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            # The baseline's score per task, or where its run stands (queued, running...).
+            "baseline_scores": _baseline_scores(board),
             "confidence_percent": f"{100 * track.challenge.confidence_level:g}",
             # tasks whose score is not what they add to the mean (regression: R²)
             "track_notes": [
@@ -215,6 +216,13 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             ),
         },
     )
+
+
+def _baseline_scores(board) -> list[tuple[float | None, object]]:
+    """Per task of a track board: the baseline's score and where its run stands."""
+    scores = [board.baseline_scores.get(t.slug) for t in board.tasks]
+    scored = {t.pk for t, score in zip(board.tasks, scores, strict=True) if score is not None}
+    return list(zip(scores, task_baseline_states(board.tasks, scored), strict=True))
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:

@@ -128,6 +128,11 @@ def test_the_page_says_which_cells_wait_and_why(tmp_path, settings, broker):
     assert 'data-status="queued"' in html and ">baseline queued</span>" in html
     assert 'data-role="pending">queued</span>' in html
     assert "no Δ yet: the task&#x27;s AutoGluon baseline is queued" in html
+    # The track's board says the same in its baseline row, not "not run".
+    board = Client().get(f"/tracks/{world.track.slug}/").content.decode()
+    assert board.count('data-role="baseline-score" data-status="queued">queued</td>') == 1
+    assert board.count('data-role="baseline-score" data-status="scored">') == 3
+    assert "not run" not in board
 
 
 @pytest.mark.browser
