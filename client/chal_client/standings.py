@@ -40,15 +40,19 @@ def cmd_standings(
         print(f"Challenge {args.challenge}: the final standings are frozen when it ends.")
         return 0
     revealed = doc.get("revealed", True)  # snapshots frozen before the flag are private
-    if revealed:
-        if snapshot_sha256(doc) != doc.get("sha256"):
+    private = doc.get("split", "private") == "private"
+    if private:
+        # An organizer reads the private snapshot before the reveal (``revealed: false``);
+        # the published text, which the digest covers, says ``revealed: true``.
+        if snapshot_sha256({**doc, "revealed": True}) != doc.get("sha256"):
             raise CliError(
                 "the standings document does not match its sha256: it was changed after the "
                 "freeze or in transit"
             )
+        not_yet = "" if revealed else " (not revealed to the participants yet)"
         print(
             f"Challenge {args.challenge}: final standings frozen {doc['frozen_at']} on the "
-            f"private split; sha256 {doc['sha256']} (verified)"
+            f"private split{not_yet}; sha256 {doc['sha256']} (verified)"
         )
     else:
         print(
