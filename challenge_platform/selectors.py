@@ -29,6 +29,16 @@ def is_organizer(user: AbstractBaseUser) -> bool:
     return bool(user.is_authenticated and user.is_staff)
 
 
+def teams_closed(*, challenge: Challenge, at: datetime | None = None) -> str | None:
+    """Why teams can no longer change (be joined, invited to or left), or None while they
+    can: from the challenge's end on. The one rule of the services and of the pages that
+    offer those actions. (A newcomer may still create a team after the end: the
+    post-challenge benchmark.)"""
+    if (at or timezone.now()) >= challenge.end:
+        return f"{challenge.title} has ended; teams can no longer change."
+    return None
+
+
 def challenge_phase(*, challenge: Challenge, at: datetime | None = None) -> str:
     """Where the challenge stands: ``"upcoming"``, ``"open"`` or ``"ended"`` (uploads then
     go to each task's post-challenge board, never into the standings)."""

@@ -76,7 +76,12 @@ def team_join(request: HttpRequest, code: str | None = None) -> HttpResponse:
         .select_related("challenge")
         .first()
     )
-    return render(request, "challenge_platform/team_join.html", {"code": code or "", "team": team})
+    closed = selectors.teams_closed(challenge=team.challenge) if team else None
+    return render(
+        request,
+        "challenge_platform/team_join.html",
+        {"code": code or "", "team": team, "teams_closed": closed},
+    )
 
 
 @login_required

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
+from challenge_platform.selectors import teams_closed
 from datasets.models import Task, TaskVersion
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
@@ -97,6 +98,9 @@ def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractB
     """Mail a registered user (by username or e-mail) the team's join link."""
     if not TeamMembership.objects.filter(team=team, user_id=inviter.pk).exists():
         raise NotificationError("Only the team's members can invite.", http_status=403)
+    closed = teams_closed(challenge=team.challenge)
+    if closed:  # nobody could join: no mail that leads nowhere
+        raise NotificationError(closed, code="closed", http_status=409)
     who = who.strip()
     users = get_user_model().objects.filter(is_active=True)
     invitee = users.filter(Q(username__iexact=who) | Q(email__iexact=who)).first() if who else None
