@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Challenge, Team
+from .models import Challenge, Team, Track
 
 
 def challenge_list() -> QuerySet[Challenge]:
     return Challenge.objects.prefetch_related("tracks").order_by("-start")
+
+
+def challenge_task_kinds(*, challenges: Iterable[Challenge]) -> set[str]:
+    """The kinds of the tasks of ``challenges`` (the home page names them)."""
+    return set(
+        Track.objects.filter(challenge__in=list(challenges), tasks__isnull=False)
+        .values_list("tasks__kind", flat=True)
+        .distinct()
+    )
 
 
 def team_for_user(*, challenge: Challenge, user: AbstractBaseUser) -> Team | None:
