@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config, standings
+from . import algorithms, config, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import (
     DASH,
@@ -314,9 +314,12 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """A task's leaderboard, or else a track's."""
+    """A task's leaderboard, or else a track's (with --post-challenge: a task's
+    post-challenge board)."""
     client = _client(args)
     slug = _seg(args.slug)
+    if args.post_challenge:
+        return standings.post_challenge_board(client, args, print_json=_print_json)
     try:
         board = client.get(f"tasks/{slug}/leaderboard/", split=args.split)
     except ApiError as exc:
@@ -524,6 +527,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("slug", metavar="TASK-OR-TRACK")
     p.add_argument("--split", choices=["public", "private"], default="public")
+    p.add_argument(
+        "--post-challenge",
+        action="store_true",
+        help="a task's post-challenge board (uploads after the end; never in the standings)",
+    )
     p.set_defaults(handler=cmd_leaderboard)
 
     teams = commands.add_parser("teams", help="create or join a team")
@@ -542,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
+    rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
     return parser
 
 
