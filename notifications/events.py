@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
 from challenge_platform.selectors import teams_closed
+from common.numbers import number_text
 from datasets.models import Task, TaskVersion
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
@@ -69,7 +70,7 @@ def submission_finished(*, submission_pk: int) -> None:
     elif sub.status == SubmissionStatus.SCORED:
         kind = Kind.SUBMISSION_SCORED
         metric = sub.task.primary_metric
-        score = "n/a" if sub.public_score is None else f"{sub.public_score:.4f}"
+        score = "n/a" if sub.public_score is None else number_text(sub.public_score)
         subject = f"Submission #{sub.pk} on {sub.task.title} scored {score}"
         body = (
             f"Your team's submission #{sub.pk} on {sub.task.title} scored {metric} = {score} "
@@ -152,11 +153,11 @@ def board_refreshed(*, task_id: int) -> None:
             event="leader",
             event_key=f"leader:{task.pk}:{top.team_id}:{top.submission_id}",
             text=f"*{top.team.name}* is the new #1 on *{task.title}* "
-            f"({task.primary_metric} {top.score:.4f})",
+            f"({task.primary_metric} {number_text(top.score)})",
             fields=[
                 ("Task", task.title),
                 ("Team", top.team.name),
-                (task.primary_metric, f"{top.score:.4f}"),
+                (task.primary_metric, number_text(top.score)),
                 ("Leaderboard", url),
             ],
             data={
