@@ -86,6 +86,8 @@ class BaselineState:
             return None
         if self.status == BASELINE_NOT_RUN:
             return "the task's AutoGluon baseline has not run: a delta needs its score"
+        if self.status == "failed":
+            return "the task's AutoGluon baseline failed: a delta needs its score (run it again)"
         return f"the task's AutoGluon baseline is {self.status}: a delta needs its score"
 
 

@@ -176,3 +176,18 @@ def test_the_demo_text_names_every_kind_of_the_real_demo_tasks() -> None:
         assert f"**{kind_get(kind).label}** (" in text, kind
     assert "**record grouping** (`febrl-groups`)" in text
     assert "A record grouping task's prediction file has `id` and `cluster` columns." in text
+
+
+def test_the_demo_tasks_are_benchmarked_on_arrival(builders, settings) -> None:
+    """load_demo imports through task_import: each task queues its AutoGluon baseline and its
+    trivial baseline as it arrives; the explicit queueing after finds them queued."""
+    from algorithms.models import ACTIVE, BaselineRun
+    from scoring.models import ReferenceBuild
+
+    settings.BENCHMARK_ON_ARRIVAL = True
+    out, _ = load_demo()
+    for slug in ("pairs", "kinds"):
+        task = Task.objects.get(slug=slug)
+        assert BaselineRun.objects.filter(task=task, status__in=ACTIVE).count() == 1, slug
+        assert ReferenceBuild.objects.filter(task=task, status="queued").count() == 1, slug
+    assert "baselines: 0 AutoGluon run(s) queued; 2 queued or running in all" in out

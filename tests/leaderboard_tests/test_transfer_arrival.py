@@ -104,7 +104,7 @@ def test_a_queued_running_or_failed_baseline_is_shown_as_such(tmp_path, settings
     assert (state["status"], state["error"]) == ("failed", "It hit the memory limit (8192 MiB).")
     failed = cells_on(body, "t-four")[baseline_algorithm]
     assert (failed["status"], failed["reason"]) == ("failed", "the run failed")
-    assert "AutoGluon baseline is failed" in cells_on(body, "t-four")[owls]["reason"]
+    assert "AutoGluon baseline failed" in cells_on(body, "t-four")[owls]["reason"]
 
 
 def test_the_delta_comes_once_the_baseline_is_scored(tmp_path, settings, broker):
