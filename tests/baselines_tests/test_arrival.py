@@ -235,16 +235,22 @@ def test_switched_off_an_import_queues_nothing(settings, tmp_path) -> None:
 
 @pytest.mark.django_db
 def test_a_task_whose_labels_cannot_be_read_fails_its_build_with_the_reason(
-    arrival, tmp_path
+    arrival, tmp_path, organizer
 ) -> None:
     task = imported_task(tmp_path, slug="no-train")
     (build,) = ReferenceBuild.objects.filter(task=task)
+    manage = Client()
+    manage.force_login(organizer)
+    page = manage.get(f"/tasks/{task.slug}/manage/").content.decode()
+    assert '<p id="trivial-build" data-status="queued">Trivial baseline: queued' in page
     os.remove(task.train_parquet.path)
     assert reference_trivial_build(build_pk=build.pk) == "failed"
     build.refresh_from_db()
     assert build.error.startswith("The trivial baseline cannot be built: ")
     assert "train.parquet" in build.error
     assert not Reference.objects.filter(task=task).exists()
+    page = manage.get(f"/tasks/{task.slug}/manage/").content.decode()
+    assert 'data-status="failed">Trivial baseline: <span class="error">its build failed: ' in page
     # A second message for the same build does nothing.
     assert reference_trivial_build(build_pk=build.pk) == "skipped"
 
@@ -271,9 +277,13 @@ def test_a_lost_build_message_is_published_again_by_the_sweeper(
 
 
 @pytest.mark.django_db
-def test_the_board_api_names_the_trivial_baseline_once_built(arrival, tmp_path) -> None:
+def test_the_board_api_names_the_trivial_baseline_once_built(arrival, tmp_path, organizer):
     task = imported_task(tmp_path, slug="board")
     (build,) = ReferenceBuild.objects.filter(task=task)
     assert reference_trivial_build(build_pk=build.pk) == "built"
     entries = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()["entries"]
     assert [e["reference"] for e in entries] == ["Trivial baseline"]
+    manage = Client()
+    manage.force_login(organizer)
+    page = manage.get(f"/tasks/{task.slug}/manage/").content.decode()
+    assert '<tr data-reference="Trivial baseline">' in page and 'id="trivial-build"' not in page
