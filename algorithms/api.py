@@ -321,6 +321,10 @@ class AlgorithmRunCreateApi(APIView):
         )
 
 
+# A query parameter that, when present, holds something (OpenAPI: minLength 1).
+NON_EMPTY = {"type": "string", "minLength": 1}
+
+
 class AlgorithmRunAdmissionApi(APIView):
     """Would a run of the caller's team on these tasks (or this track) be queued now? The
     same checks as ``POST algorithms/<id>/runs/`` (rules, team, the challenge's dates, the
@@ -336,9 +340,14 @@ class AlgorithmRunAdmissionApi(APIView):
     @extend_schema(
         operation_id="algorithm_run_admission",
         parameters=[
-            OpenApiParameter("track", str, description="Every task of this track."),
+            # Present means given: an empty value is refused (400), never read as absent.
             OpenApiParameter(
-                "tasks", str, description="Comma-separated task slugs (instead of `track`)."
+                "track", NON_EMPTY, description="Every task of this track (not empty)."
+            ),
+            OpenApiParameter(
+                "tasks",
+                NON_EMPTY,
+                description="Comma-separated task slugs (instead of `track`; not empty).",
             ),
         ],
         responses={
@@ -360,6 +369,15 @@ class AlgorithmRunAdmissionApi(APIView):
         challenge = Challenge.objects.filter(slug=slug).first()
         if challenge is None:
             return no_challenge(slug)
+        empty = [name for name in ("track", "tasks") if request.query_params.get(name) == ""]
+        if empty:
+            return refused(
+                AlgorithmRefused(
+                    "bad_request",
+                    f"'{empty[0]}' is empty: name a {'track' if empty[0] == 'track' else 'task'}"
+                    " or leave the parameter out.",
+                )
+            )
         raw_tasks = request.query_params.get("tasks", "")
         try:
             tasks = algorithm_runs_admission(

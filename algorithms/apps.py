@@ -32,3 +32,10 @@ class AlgorithmsConfig(AppConfig):
         from challenge_platform.upload_budget import team_storage_register
 
         team_storage_register("algorithm archives", team_archive_files)
+
+        # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
+        # data versions), as soon as it is imported.
+        from algorithms.services.baseline import baseline_on_arrival
+
+        hooks.subscribe(hooks.TaskAdded, baseline_on_arrival)
+        hooks.subscribe(hooks.TaskDataChanged, baseline_on_arrival)

@@ -20,6 +20,7 @@ from algorithms.models import (
     BaselineRun,
 )
 from challenge_platform.selectors import is_organizer
+from common.numbers import number_text
 from datasets.models import Task
 from scoring.models import SubmissionStatus
 
@@ -120,7 +121,7 @@ def run_summary(run: AlgorithmRun) -> str:
         parts.append(f"best model {result['best_model']}")
     score = result.get("validation_score")
     if isinstance(score, int | float):
-        parts.append(f"validation {result.get('eval_metric') or 'score'} {score:.4f}")
+        parts.append(f"validation {result.get('eval_metric') or 'score'} {number_text(score)}")
     if run.submission_id:
         parts.append(f"submitted as #{run.submission_id}")
     return "; ".join(parts)

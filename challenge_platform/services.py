@@ -6,12 +6,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from . import hooks
 from .audit import audit_record, hidden_set
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
+from .selectors import teams_closed
 from .team_names import invisible_characters, team_name_imitates, team_name_key
 
 
@@ -25,8 +25,9 @@ class TeamError(Exception):
 
 
 def _require_open_for_teams(challenge: Challenge) -> None:
-    if timezone.now() >= challenge.end:
-        raise TeamError(f"{challenge.title} has ended; teams can no longer change.", code="closed")
+    closed = teams_closed(challenge=challenge)
+    if closed:
+        raise TeamError(closed, code="closed")
 
 
 def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None:

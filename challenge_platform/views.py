@@ -15,6 +15,8 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kinds import kind_names, kinds_in_words
+
 from . import rules, selectors, services, tokens
 from .markdown import markdown_html
 from .models import Challenge, Team
@@ -38,8 +40,13 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    challenges = selectors.challenge_list()
+    # The kinds of task the challenges hold (every kind the platform knows, before any task).
+    kinds = selectors.challenge_task_kinds(challenges=challenges) or set(kind_names())
     return render(
-        request, "challenge_platform/home.html", {"challenges": selectors.challenge_list()}
+        request,
+        "challenge_platform/home.html",
+        {"challenges": challenges, "kinds_text": kinds_in_words(kinds)},
     )
 
 
@@ -76,7 +83,12 @@ def team_join(request: HttpRequest, code: str | None = None) -> HttpResponse:
         .select_related("challenge")
         .first()
     )
-    return render(request, "challenge_platform/team_join.html", {"code": code or "", "team": team})
+    closed = selectors.teams_closed(challenge=team.challenge) if team else None
+    return render(
+        request,
+        "challenge_platform/team_join.html",
+        {"code": code or "", "team": team, "teams_closed": closed},
+    )
 
 
 @login_required

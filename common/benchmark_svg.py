@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from common.numbers import number_text
 from common.scatter_svg import point_name, scatter_frame
 from common.svg import (
     AXIS_COLOR,
@@ -41,6 +42,11 @@ class EffectBar(NamedTuple):
     effect: float | None  # None: not placed (shown as a note)
     low: float | None
     high: float | None
+
+
+def _signed(value: float | None) -> str:
+    """A difference as the pages print it (``common.numbers``): ``+0.0123``, never -0.0000."""
+    return number_text(value, 4, signed=True)
 
 
 def _finite(*values: float | None) -> bool:
@@ -125,12 +131,12 @@ def effects_svg(
                         f'x2="{_num(px(bar.high))}" y2="{cy}" stroke="{color}" '
                         f'stroke-width="2"/>'
                     )
-                    interval = f" [{bar.low:+.4f}, {bar.high:+.4f}]"
+                    interval = f" [{_signed(bar.low)}, {_signed(bar.high)}]"
                 else:
                     interval = ""
                 out.append(
                     f'<circle class="effect" cx="{_num(px(bar.effect))}" cy="{cy}" r="4" '
-                    f'fill="{color}"><title>{_text(bar.name)}: {bar.effect:+.4f}'
+                    f'fill="{color}"><title>{_text(bar.name)}: {_signed(bar.effect)}'
                     f"{interval}</title></circle>"
                 )
             y += ROW_HEIGHT
@@ -211,7 +217,7 @@ def frontier_svg(
         out.append(
             f'<circle class="algorithm-point{" on-frontier" if p.on_frontier else ""}" '
             f'cx="{cx}" cy="{cy}" r="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5">'
-            f"<title>{_text(p.name)}: {p.quality:+.4f} at {p.cpu_seconds:.1f} CPU-s"
+            f"<title>{_text(p.name)}: {_signed(p.quality)} at {number_text(p.cpu_seconds, 1)} CPU-s"
             f"{' (on the frontier)' if p.on_frontier else ''}</title></circle>"
         )
         point_name(out, p.name, px(p.cpu_seconds), cy, width=width, most=LABEL_WIDTH)

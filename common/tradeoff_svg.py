@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from common.numbers import number_text
 from common.scatter_svg import point_name, scatter_frame
 from common.svg import (
     AXIS_COLOR,
@@ -90,7 +91,7 @@ def tradeoff_svg(
         out.append(
             f'<circle class="team-point" cx="{cx}" cy="{cy}" r="4" fill="{fill}" '
             f'stroke="{PALETTE[0]}" stroke-width="1.5"><title>{_text(p.name)}: gain '
-            f"{p.gain:+.4f}, NFR {p.nfr * 100:.2f}%"
+            f"{number_text(p.gain, signed=True)}, NFR {number_text(p.nfr * 100, 2)}%"
             f"{' (not prize-eligible)' if p.ineligible else ''}</title></circle>"
         )
         point_name(out, p.name, px(p.nfr), cy, width=width, most=LABEL_WIDTH)

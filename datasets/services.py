@@ -322,9 +322,19 @@ class TaskReplaced:
             f"{task.title}: data version {self.version.number} replaces version"
             f" {self.previous} ({task.train_rows:,} train and {task.test_rows:,} test rows)."
             " Every submission of the task is re-scored on it, the trivial baseline is rebuilt"
-            " and uploaded references are read again. The AutoGluon baseline is not re-run"
-            " automatically (it takes long): queue it again on the task's manage page."
+            f" and uploaded references are read again. {baseline_on_new_version()}"
         )
+
+
+def baseline_on_new_version() -> str:
+    """What becomes of the AutoGluon baseline when a task gets a new data version, as every
+    entry point says it: queued again by itself (``BENCHMARK_ON_ARRIVAL``), or not."""
+    if settings.BENCHMARK_ON_ARRIVAL:
+        return "Its AutoGluon baseline is queued again on the new data by itself."
+    return (
+        "The AutoGluon baseline is not re-run automatically (it takes long): queue it again"
+        " on the task's manage page."
+    )
 
 
 def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) -> TaskReplaced:
@@ -335,9 +345,10 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
     files and bundle-derived fields, its ``data_version``, the new :class:`TaskVersion` and one
     ``task.replace`` audit event are written in one transaction, in which the layers above are
     told (``hooks.TaskDataChanged``: scoring re-queues every submission and rebuilds the
-    references). The previous version's files stay. A person must give ``reason`` (every team
-    is re-scored). Any refusal raises :class:`TaskReplaceError` listing every problem and
-    changes nothing. The AutoGluon baseline is not re-run here.
+    references; algorithms queues the AutoGluon baseline again when ``BENCHMARK_ON_ARRIVAL``).
+    The previous version's files stay. A person must give ``reason`` (every team is
+    re-scored). Any refusal raises :class:`TaskReplaceError` listing every problem and
+    changes nothing.
     """
     problems: list[str] = []
     try:

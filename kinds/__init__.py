@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kinds.base import Metric, TaskKind
 from kinds.metrics import describe_metrics, metric_direction, metric_info
-from kinds.registry import UnknownKind, kind_choices, kind_get, kind_names
+from kinds.registry import UnknownKind, kind_choices, kind_get, kind_names, kinds_in_words
 
 __all__ = [
     "Metric",
@@ -19,6 +19,7 @@ __all__ = [
     "kind_choices",
     "kind_get",
     "kind_names",
+    "kinds_in_words",
     "metric_direction",
     "metric_info",
 ]

@@ -6,6 +6,7 @@ templates under ``kinds/templates/kinds/<name>/`` and one line in ``_MODULES``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import import_module
 
 from kinds.base import TaskKind
@@ -45,3 +46,13 @@ def kind_get(name: str) -> TaskKind:
 def kind_choices() -> list[tuple[str, str]]:
     """``[(name, label)]`` for a model field's or a form's choices."""
     return [(kind.name, kind.label) for kind in KINDS.values()]
+
+
+def kinds_in_words(names: Iterable[str]) -> str:
+    """The labels of the kinds ``names`` (unknown ones left out), in registry order, as a
+    phrase: ``"k-way classification, record matching and regression"``; empty for none."""
+    wanted = set(names)
+    labels = [kind.label for kind in KINDS.values() if kind.name in wanted]
+    if len(labels) <= 1:
+        return "".join(labels)
+    return f"{', '.join(labels[:-1])} and {labels[-1]}"

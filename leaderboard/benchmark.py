@@ -66,7 +66,9 @@ def _compared(matrix: TransferMatrix) -> list[TransferRow]:
     return [
         row
         for row in matrix.rows
-        if not any(run is not None and run.profile == BASELINE_PROFILE for run in row.runs)
+        if not any(
+            run is not None and run.profile == BASELINE_PROFILE for run in row.runs + row.pending
+        )
     ]
 
 

@@ -11,7 +11,11 @@ R² clipped to [0, 1] for regression), so a track mixing kinds averages comparab
 A **failed** one (the run failed, or its submission failed at scoring: the run follows it)
 is shown as failed with the run's reason, never as "not run"; a run whose submission is
 still being scored, and a cancelled run, say nothing about the algorithm and are passed
-over. The private split is shown only when :func:`leaderboard.selectors.private_visible`
+over. Where no finished run says anything, a **queued or running** run is shown as such
+(``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
+baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
+``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
+The private split is shown only when :func:`leaderboard.selectors.private_visible`
 allows. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
 """
@@ -19,13 +23,19 @@ baseline is a new key.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
-from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
+from algorithms.models import (
+    ACTIVE,
+    BASELINE_PROFILE,
+    Algorithm,
+    AlgorithmRun,
+    AlgorithmRunStatus,
+)
 from challenge_platform.models import Track
 from datasets.models import Task
 from kinds import kind_get
@@ -50,6 +60,35 @@ class TransferRow:
     mean_delta: float | None
     mean_score: float | None
     covered: int
+    # In task order: the queued or running run where no finished run says anything.
+    pending: list[AlgorithmRun | None] = field(default_factory=list)
+
+
+# A task's AutoGluon baseline, as the transfer cells' deltas wait for it.
+BASELINE_SCORED = "scored"
+BASELINE_NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class BaselineState:
+    """Where a task's AutoGluon baseline stands: ``scored`` (on the board: deltas exist),
+    ``queued``, ``running`` (its run, or the scoring of its predictions), ``failed`` (with
+    the reason) or ``not run``; ``run`` is the baseline run it speaks of, if any."""
+
+    status: str
+    run: AlgorithmRun | None = None
+    error: str = ""
+
+    @property
+    def reason(self) -> str | None:
+        """Why a cell of this task has no delta (None when the baseline is scored)."""
+        if self.status == BASELINE_SCORED:
+            return None
+        if self.status == BASELINE_NOT_RUN:
+            return "the task's AutoGluon baseline has not run: a delta needs its score"
+        if self.status == "failed":
+            return "the task's AutoGluon baseline failed: a delta needs its score (run it again)"
+        return f"the task's AutoGluon baseline is {self.status}: a delta needs its score"
 
 
 @dataclass(frozen=True)
@@ -58,6 +97,7 @@ class TransferMatrix:
     split: str
     tasks: list[Task]
     rows: list[TransferRow]
+    baselines: list[BaselineState] = field(default_factory=list)  # in task order
 
 
 def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -80,6 +120,98 @@ def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
                 continue
         latest.setdefault((run.version.algorithm_id, run.task_id), run)
     return latest
+
+
+def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
+    """(algorithm id, task id) -> the newest queued or running run (reproductions repeat a
+    finished run, which speaks for them)."""
+    runs = (
+        AlgorithmRun.objects.filter(task__in=tasks, status__in=ACTIVE, reproduces__isnull=True)
+        .select_related("version__algorithm__team")
+        .order_by("-version__number", "-pk")
+    )
+    pending: dict[tuple[int, int], AlgorithmRun] = {}
+    for run in runs:
+        pending.setdefault((run.version.algorithm_id, run.task_id), run)
+    return pending
+
+
+def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineState]:
+    """Each task's :class:`BaselineState`: scored when its board has the baseline entry,
+    else what its newest baseline run says."""
+    newest: dict[int, AlgorithmRun] = {}
+    runs = AlgorithmRun.objects.filter(
+        task__in=tasks, profile=BASELINE_PROFILE, reproduces__isnull=True
+    ).select_related("submission")
+    for run in runs.order_by("-pk"):
+        newest.setdefault(run.task_id, run)
+    states = []
+    for task in tasks:
+        run = newest.get(task.pk)
+        if task.pk in scored:
+            states.append(BaselineState(BASELINE_SCORED, run))
+        elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
+            states.append(BaselineState(BASELINE_NOT_RUN, run))
+        elif run.status == AlgorithmRunStatus.FAILED:
+            states.append(BaselineState("failed", run, run.error))
+        elif run.status == AlgorithmRunStatus.SUCCEEDED:
+            failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
+            states.append(
+                BaselineState("failed", run, run.submission.error)
+                if failed
+                else BaselineState("running", run)  # its predictions are being scored
+            )
+        else:
+            states.append(BaselineState(str(run.status), run))
+    return states
+
+
+def baseline_states(matrix: TransferMatrix) -> list[BaselineState]:
+    """``matrix.baselines``, or "not run" for each task of a matrix made without them."""
+    return matrix.baselines or [BaselineState(BASELINE_NOT_RUN)] * len(matrix.tasks)
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    """One cell as the page and the API show it: the scored cell (or None), the run it
+    speaks of (the finished one, else the queued or running one; None: not run), why there
+    is no delta (None when there is one) and the run's own score."""
+
+    cell: TransferCell | None
+    run: AlgorithmRun | None
+    reason: str | None
+    score: float | None
+
+
+def cell_reason(run: AlgorithmRun, baseline: BaselineState) -> str:
+    """Why a cell of ``run`` has no delta, in words."""
+    if run.status in ACTIVE:
+        return f"the run is {run.status}"
+    if run.status == AlgorithmRunStatus.FAILED:
+        return "the run failed"
+    return baseline.reason or "no delta is computed for this task's metric"
+
+
+def shown_cells(matrix: TransferMatrix, row: TransferRow) -> list[ShownCell]:
+    """``row``'s cells in task order, as :class:`ShownCell`."""
+    pending = row.pending or [None] * len(matrix.tasks)
+    shown = []
+    for task, cell, finished, waiting, baseline in zip(
+        matrix.tasks, row.cells, row.runs, pending, baseline_states(matrix), strict=True
+    ):
+        run = finished or waiting
+        if cell is not None:
+            shown.append(ShownCell(cell, run, None, cell.score))
+        elif run is None:
+            shown.append(ShownCell(None, None, "not run", None))
+        else:
+            score = (
+                run_score(run, task, matrix.split)
+                if run.status == AlgorithmRunStatus.SUCCEEDED
+                else None
+            )
+            shown.append(ShownCell(None, run, cell_reason(run, baseline), score))
+    return shown
 
 
 def run_score(run: AlgorithmRun, task: Task, split: str) -> float | None:
@@ -134,6 +266,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     latest = _latest_runs(tasks)
+    pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
     baselines = {
         e.task_id: e
         for e in LeaderboardEntry.objects.filter(
@@ -142,7 +275,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         if e.submission.predictions
     }
     algorithms = sorted(
-        {run.version.algorithm for run in latest.values()},
+        {run.version.algorithm for run in [*latest.values(), *pending.values()]},
         key=lambda a: (a.team.name.lower(), a.name.lower()),
     )
     rows = []
@@ -177,7 +310,14 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
                 mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
                 mean_score=float(np.mean([v for v, _ in known])) if known else None,
                 covered=len(known),
+                pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
             )
         )
     rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))
-    return TransferMatrix(track=track, split=split, tasks=tasks, rows=rows)
+    return TransferMatrix(
+        track=track,
+        split=split,
+        tasks=tasks,
+        rows=rows,
+        baselines=task_baseline_states(tasks, set(baselines)),
+    )

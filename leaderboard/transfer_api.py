@@ -4,7 +4,10 @@ The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorith
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
 ``failed`` (with the run's ``error``: the run's own failure or its submission's, which the
-run follows). A task an algorithm has no such run on has no cell ("not run").
+run follows); else, a ``queued`` or ``running`` run is a cell with that status. A task an
+algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says why in
+``reason``; ``baselines`` gives each task's AutoGluon baseline state (``scored``,
+``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
 share and each team's home advantage, DESIGN §12) and ``frontier`` (quality against CPU
@@ -32,7 +35,12 @@ from .benchmark import (
     transfer_decomposition,
     transfer_frontier,
 )
-from .transfer import TransferMatrix, run_score, transfer_matrix
+from .transfer import (
+    TransferMatrix,
+    baseline_states,
+    shown_cells,
+    transfer_matrix,
+)
 
 
 class TransferAlgorithmSerializer(serializers.Serializer):
@@ -49,8 +57,8 @@ class TransferCellSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     task = serializers.CharField()
     run = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["succeeded", "failed"])
-    error = serializers.CharField(help_text="Why it failed (empty when it succeeded).")
+    status = serializers.ChoiceField(choices=["succeeded", "failed", "queued", "running"])
+    error = serializers.CharField(help_text="Why it failed (empty when it did not fail).")
     score = serializers.FloatField(allow_null=True)
     delta = serializers.FloatField(allow_null=True, help_text="score minus the baseline's")
     ci = serializers.ListField(
@@ -63,6 +71,21 @@ class TransferCellSerializer(serializers.Serializer):
     )
     cpu_seconds = serializers.FloatField(allow_null=True)
     is_organizer_run = serializers.BooleanField()
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why `delta` is null (the run is not finished, failed, or the task's "
+        "baseline has no score yet); null when there is a delta.",
+    )
+
+
+class TransferBaselineSerializer(serializers.Serializer):
+    task = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["scored", "queued", "running", "failed", "not run"],
+        help_text="The task's AutoGluon baseline: deltas exist once it is scored.",
+    )
+    run = serializers.IntegerField(allow_null=True, help_text="The baseline run it speaks of.")
+    error = serializers.CharField(help_text="Why it failed (empty otherwise).")
 
 
 class IntervalField(serializers.ListField):
@@ -182,6 +205,7 @@ class TrackTransferApi(APIView):
         tasks = serializers.ListField(child=serializers.CharField())
         algorithms = TransferAlgorithmSerializer(many=True)
         cells = TransferCellSerializer(many=True)
+        baselines = TransferBaselineSerializer(many=True)
         decomposition = DecompositionSerializer()
         frontier = FrontierSerializer()
 
@@ -200,10 +224,6 @@ class TrackTransferApi(APIView):
         return Response(transfer_payload(transfer_matrix(track=track, split=split)))
 
 
-def _score(run, task, split: str) -> float | None:
-    return run_score(run, task, split) if run.status == "succeeded" else None
-
-
 def transfer_payload(matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
@@ -219,7 +239,8 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                 "covered": row.covered,
             }
         )
-        for task, cell, run in zip(matrix.tasks, row.cells, row.runs, strict=True):
+        for task, shown in zip(matrix.tasks, shown_cells(matrix, row), strict=True):
+            cell, run = shown.cell, shown.run
             if run is None:
                 continue
             cells.append(
@@ -230,11 +251,12 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "run": run.pk,
                     "status": run.status,
                     "error": run.error if run.status == "failed" else "",
-                    "score": cell.score if cell else _score(run, task, matrix.split),
+                    "score": shown.score,
                     "delta": cell.delta if cell else None,
                     **cell_interval(cell),
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
+                    "reason": shown.reason,
                 }
             )
     return {
@@ -243,6 +265,15 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
         "tasks": [task.slug for task in matrix.tasks],
         "algorithms": algorithms,
         "cells": cells,
+        "baselines": [
+            {
+                "task": task.slug,
+                "status": state.status,
+                "run": state.run.pk if state.run else None,
+                "error": state.error,
+            }
+            for task, state in zip(matrix.tasks, baseline_states(matrix), strict=True)
+        ],
         "decomposition": decomposition_payload(transfer_decomposition(matrix)),
         "frontier": frontier_payload(*transfer_frontier(matrix)),
     }

@@ -32,7 +32,7 @@ from .first import (
     track_first,
     track_first_board,
 )
-from .transfer import transfer_matrix
+from .transfer import baseline_states, shown_cells, task_baseline_states, transfer_matrix
 
 
 def _task_board(task: Task, split: str) -> TaskBoard:
@@ -219,7 +219,8 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             "tasks": board.tasks,
             "rows": rows,
             "matrix": matrix,
-            "baseline_scores": [board.baseline_scores.get(t.slug) for t in board.tasks],
+            # The baseline's score per task, or where its run stands (queued, running...).
+            "baseline_scores": _baseline_scores(board),
             "confidence_percent": confidence,
             "first_board": first_board,
             "cd_svg": mark_safe(comparisons.cd_svg),  # noqa: S308 - common.svg escapes text
@@ -235,6 +236,13 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             "private_visible": shown.private_visible,
         },
     )
+
+
+def _baseline_scores(board) -> list[tuple[float | None, object]]:
+    """Per task of a track board: the baseline's score and where its run stands."""
+    scores = [board.baseline_scores.get(t.slug) for t in board.tasks]
+    scored = {t.pk for t, score in zip(board.tasks, scores, strict=True) if score is not None}
+    return list(zip(scores, task_baseline_states(board.tasks, scored), strict=True))
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
@@ -254,12 +262,10 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "split": split,
             "matrix": matrix,
             "rows": [
-                (
-                    row,
-                    [(c, r, cell_interval(c)) for c, r in zip(row.cells, row.runs, strict=True)],
-                )
+                (row, [(shown, cell_interval(shown.cell)) for shown in shown_cells(matrix, row)])
                 for row in matrix.rows
             ],
+            "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
             "decomposition": page.decomposition,
             "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
             "frontier": page.frontier,

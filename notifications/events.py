@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, TeamMembership
+from challenge_platform.selectors import teams_closed
+from common.numbers import number_text
 from datasets.models import Task, TaskVersion
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
@@ -68,7 +70,7 @@ def submission_finished(*, submission_pk: int) -> None:
     elif sub.status == SubmissionStatus.SCORED:
         topic = Topic.SUBMISSION_SCORED
         metric = sub.task.primary_metric
-        score = "n/a" if sub.public_score is None else f"{sub.public_score:.4f}"
+        score = "n/a" if sub.public_score is None else number_text(sub.public_score)
         subject = f"Submission #{sub.pk} on {sub.task.title} scored {score}"
         body = (
             f"Your team's submission #{sub.pk} on {sub.task.title} scored {metric} = {score} "
@@ -97,6 +99,9 @@ def team_invite(*, team: Team, inviter: AbstractBaseUser, who: str) -> AbstractB
     """Mail a registered user (by username or e-mail) the team's join link."""
     if not TeamMembership.objects.filter(team=team, user_id=inviter.pk).exists():
         raise NotificationError("Only the team's members can invite.", http_status=403)
+    closed = teams_closed(challenge=team.challenge)
+    if closed:  # nobody could join: no mail that leads nowhere
+        raise NotificationError(closed, code="closed", http_status=409)
     who = who.strip()
     users = get_user_model().objects.filter(is_active=True)
     invitee = users.filter(Q(username__iexact=who) | Q(email__iexact=who)).first() if who else None
@@ -148,11 +153,11 @@ def board_refreshed(*, task_id: int) -> None:
             event="leader",
             event_key=f"leader:{task.pk}:{top.team_id}:{top.submission_id}",
             text=f"*{top.team.name}* is the new #1 on *{task.title}* "
-            f"({task.primary_metric} {top.score:.4f})",
+            f"({task.primary_metric} {number_text(top.score)})",
             fields=[
                 ("Task", task.title),
                 ("Team", top.team.name),
-                (task.primary_metric, f"{top.score:.4f}"),
+                (task.primary_metric, number_text(top.score)),
                 ("Leaderboard", url),
             ],
             data={

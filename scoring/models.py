@@ -172,3 +172,44 @@ class Reference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.task})"
+
+
+class ReferenceBuildStatus(models.TextChoices):
+    QUEUED = "queued"
+    BUILDING = "building"
+    BUILT = "built"
+    FAILED = "failed"
+
+
+class ReferenceBuild(Job):
+    """A queued build of a task's trivial baseline (DESIGN §11): a job of the one lifecycle
+    (:mod:`jobs.lifecycle`; its claim, attempts and times are :class:`jobs.models.Job`'s),
+    so the work of building and scoring it happens in a worker, off the request that
+    imported the task. A task that arrives queues one in the
+    import's transaction (``scoring.services.reference_builds``); one pending per task."""
+
+    task = models.ForeignKey(
+        "datasets.Task", on_delete=models.CASCADE, related_name="reference_builds"
+    )
+    data_version = models.PositiveIntegerField(help_text="The task's data version when queued.")
+    status = models.CharField(
+        max_length=16,
+        choices=ReferenceBuildStatus.choices,
+        default=ReferenceBuildStatus.QUEUED,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(status__in=["queued", "building"]),
+                name="one_pending_reference_build_per_task",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"trivial baseline build #{self.pk} of {self.task} ({self.status})"

@@ -120,8 +120,8 @@ class BundleRefusedSerializer(serializers.Serializer):
 
 class TaskReplacedSerializer(TaskVersionOutputSerializer):
     message = serializers.CharField(
-        help_text="What happens next (every submission re-scored; the AutoGluon baseline is "
-        "not re-run automatically)"
+        help_text="What happens next (every submission re-scored; the AutoGluon baseline "
+        "queued again by itself unless the platform's BENCHMARK_ON_ARRIVAL is off)"
     )
 
 

@@ -30,6 +30,7 @@ from scoring.reference_selectors import (
     reference_list,
     reference_scores_sealed,
 )
+from scoring.services.reference_builds import reference_build_latest
 from scoring.services.references import (
     ReferenceRefused,
     reference_delete,
@@ -90,6 +91,10 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "submissions": submissions,
             "references": references,
             "primary": primary_reference(task=task, references=references),
+            # Where the trivial baseline's build stands while the task has none (arrival).
+            "trivial_build": None
+            if any(r.source == ReferenceSource.TRIVIAL for r in references)
+            else reference_build_latest(task=task),
             "reference_limit": settings.REFERENCE_UPLOADS_PER_DAY,
             "reference_uploads_today": reference_uploads_today(task=task),
             "versions": task.versions.select_related("created_by")[:10],

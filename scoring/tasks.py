@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 
 from jobs.celery import TemporaryError, platform_task
 from scoring import services
+from scoring.services import reference_builds
 
 
 @platform_task(
@@ -33,4 +34,26 @@ def score_submission(*, submission_pk: int) -> str:
 def sweep_submissions() -> dict[str, list[int]]:
     """Every minute (beat): re-queue submissions a lost message or a dead worker stranded."""
     report = services.submissions_sweep()
-    return {"requeued": report.requeued, "failed": report.failed}
+    # ... and the trivial baseline builds of tasks that arrived (the same stranding).
+    builds = reference_builds.reference_builds_sweep()
+    return {
+        "requeued": report.requeued,
+        "failed": report.failed,
+        "reference_builds_requeued": builds.requeued,
+        "reference_builds_failed": builds.failed,
+    }
+
+
+@platform_task(
+    queue="scoring",
+    soft_time_limit=settings.SCORING_SOFT_TIME_LIMIT,
+    time_limit=settings.SCORING_HARD_TIME_LIMIT,
+)
+def build_trivial_reference(*, build_pk: int) -> str:
+    """Build and score the trivial baseline of a task that arrived. Idempotent."""
+    try:
+        return reference_builds.reference_trivial_build(
+            build_pk=build_pk, delivery_id=build_trivial_reference.request.id
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise TemporaryError(f"the database was unavailable: {exc}") from exc

@@ -27,6 +27,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
+            "teams_closed": selectors.teams_closed(challenge=challenge),
         },
     )
 
@@ -54,5 +55,6 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "invite_url": request.build_absolute_uri(f"/join/{team.invite_code}/")
             if is_member
             else None,
+            "teams_closed": selectors.teams_closed(challenge=team.challenge),
         },
     )

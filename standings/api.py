@@ -58,10 +58,12 @@ class ChallengeStandingsApi(APIView):
     Frozen is not revealed: until the private leaderboard is revealed (organizers' action or
     the challenge's ``reveal_at``), the entries are the public split's at the end (``"split":
     "public", "revealed": false``) and ``sha256`` is the digest of the sealed private
-    snapshot. From the reveal (organizers: always) the document is that snapshot in full
-    (``"split": "private", "revealed": true``) and ``sha256`` verifies it: the SHA-256 of the
-    canonical JSON (UTF-8, keys sorted, no spaces, floats in shortest round-trip form) of
-    this object without its ``sha256`` key.
+    snapshot. From the reveal the document is that snapshot in full (``"split": "private",
+    "revealed": true``) and ``sha256`` verifies it: the SHA-256 of the canonical JSON (UTF-8,
+    keys sorted, no spaces, floats in shortest round-trip form) of this object without its
+    ``sha256`` key. Organizers read the private snapshot before the reveal too, marked
+    ``"split": "private", "revealed": false`` (with ``"revealed": true`` it is the published
+    text ``sha256`` verifies).
     """
 
     permission_classes = [AllowAny]
@@ -79,8 +81,9 @@ class ChallengeStandingsApi(APIView):
             help_text="The split the entries are ranked on: public until the reveal.",
         )
         revealed = serializers.BooleanField(
-            help_text="Whether this is the published private snapshot (false before the "
-            "freeze and, for participants, until the private leaderboard is revealed)."
+            help_text="Whether the private leaderboard is revealed, so this is the published "
+            "private snapshot (false before the freeze and until the reveal, for everyone: an "
+            "organizer then reads the private snapshot, `split: private`, not yet published)."
         )
         tracks = TrackStandingsSerializer(many=True)
         tasks = TaskStandingsSerializer(many=True)

@@ -43,9 +43,15 @@ def frozen_document(
     "private", "revealed": true``). Sealed: the same boards on the public split at the end
     (``"split": "public", "revealed": false``) with the ``sha256`` of the sealed private
     snapshot, a commitment anyone can check once it is published (see ``standings.core``).
+    An organizer reads the private snapshot before the reveal too, marked truthfully
+    ``"revealed": false`` (its ``sha256`` is the one the published document will carry,
+    with ``"revealed": true``).
     """
     if standings_revealed(challenge=challenge, user=user):
-        return {**json.loads(frozen.canonical), "sha256": frozen.sha256}
+        document = {**json.loads(frozen.canonical), "sha256": frozen.sha256}
+        if not standings_revealed(challenge=challenge, user=AnonymousUser()):
+            document["revealed"] = False  # an organizer's preview: not published yet
+        return document
     if frozen.public_canonical:
         public = json.loads(frozen.public_canonical)
     else:  # frozen before the public view was kept: the same boards, computed now

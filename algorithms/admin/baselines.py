@@ -33,6 +33,7 @@ from algorithms.services.baseline import (
 )
 from algorithms.services.profiles import BASELINE
 from challenge_platform.console import ReadOnlyAdminMixin
+from common.numbers import number_text
 from datasets.models import Task
 
 
@@ -136,7 +137,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="validation score")
     def validation_score(self, run: AlgorithmRun) -> str:
         score = (run.result or {}).get("validation_score")
-        return f"{score:.4f}" if isinstance(score, int | float) else "-"
+        return number_text(score) if isinstance(score, int | float) else "-"
 
     @admin.display(description="best model")
     def best_model(self, run: AlgorithmRun) -> str:
@@ -163,7 +164,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         if submission.public_score is None:
             return submission.get_status_display().lower()
-        return f"{submission.public_score:.4f}"
+        return number_text(submission.public_score)
 
     @admin.display(description="submission")
     def submission_link(self, run: AlgorithmRun) -> str:

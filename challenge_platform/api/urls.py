@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("", views.ApiIndexApi.as_view(), name="api-index"),
     path("auth/token/", views.TokenCreateApi.as_view(), name="api-token"),
     path("challenges/", views.ChallengeListApi.as_view(), name="api-challenge-list"),
     path("challenges/<slug:slug>/rules/", views.ChallengeRulesApi.as_view(), name="api-rules"),

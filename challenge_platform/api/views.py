@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
@@ -269,3 +270,78 @@ class ChallengeRulesAcceptApi(APIView):
                 status=code,
             )
         return Response(RulesOutputSerializer(_rules_output(challenge, request.user)).data)
+
+
+# The API's index (``GET /api/v1/``): where to start, by URL name. Collections first, then the
+# endpoints of one object as URI templates (RFC 6570 level 1: ``{slug}``, ``{id}``).
+INDEX_COLLECTIONS = {
+    "challenges": "api-challenge-list",
+    "tasks": "api-task-list",
+    "submissions": "api-submission-list",
+    "algorithms": "api-algorithm-list",
+    "auth_token": "api-token",
+    "team_join": "api-team-join",
+}
+INDEX_TEMPLATES = {
+    "challenge_rules": ("api-rules", "slug"),
+    "challenge_teams": ("api-team-create", "slug"),
+    "challenge_standings": ("api-challenge-standings", "slug"),
+    "challenge_benchmark": ("api-challenge-benchmark", "slug"),
+    "task": ("api-task-detail", "slug"),
+    "task_submissions": ("api-submission-create", "slug"),
+    "task_leaderboard": ("api-task-leaderboard", "slug"),
+    "task_post_challenge": ("api-task-post-challenge", "slug"),
+    "track_leaderboard": ("api-track-leaderboard", "slug"),
+    "track_transfer": ("api-track-transfer", "slug"),
+    "submission": ("api-submission-detail", "pk"),
+    "algorithm": ("api-algorithm-detail", "pk"),
+    "algorithm_run": ("api-algorithm-run-detail", "pk"),
+}
+
+
+def _template(name: str, kwarg: str) -> str:
+    """The path of ``name`` with its argument left as a template variable."""
+    placeholder = "index-placeholder" if kwarg == "slug" else "987654321"
+    variable = "{slug}" if kwarg == "slug" else "{id}"
+    return reverse(name, kwargs={kwarg: placeholder}).replace(placeholder, variable)
+
+
+class ApiIndexApi(APIView):
+    """The API's index: its version, its schema and documentation, how to authenticate,
+    and links to its main endpoints (collections, then URI templates of one object's)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.CharField()
+        schema = serializers.URLField(help_text="The OpenAPI schema of every endpoint.")
+        docs = serializers.URLField(help_text="The schema as a page (Swagger UI).")
+        authentication = serializers.CharField()
+        endpoints = serializers.DictField(child=serializers.URLField())
+        templates = serializers.DictField(
+            child=serializers.CharField(), help_text="URI templates: fill {slug} or {id}."
+        )
+
+    @extend_schema(operation_id="api_index", responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        root = request.build_absolute_uri("/").rstrip("/")  # braces of a template stay as is
+
+        def absolute(path: str) -> str:
+            return root + path
+
+        return Response(
+            {
+                "version": "v1",
+                "schema": absolute(reverse("api-schema")),
+                "docs": absolute(reverse("api-docs")),
+                "authentication": "Authorization: Token <key> (POST auth_token with a username "
+                "and password to get one; the account page makes one too)",
+                "endpoints": {
+                    key: absolute(reverse(name)) for key, name in INDEX_COLLECTIONS.items()
+                },
+                "templates": {
+                    key: absolute(_template(name, kwarg))
+                    for key, (name, kwarg) in INDEX_TEMPLATES.items()
+                },
+            }
+        )

@@ -497,6 +497,11 @@ REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
 # run's takes its result instead of running again.
 BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
+# A task that arrives (imported by any path, or given a new data version) queues its AutoGluon
+# baseline and its trivial baseline at once, in the transaction that adds it, so its boards and
+# transfer cells get their bar with no one acting (0: organizers queue them: console,
+# run_baselines).
+BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
 # The seed every run gets (``SEED`` and task.json's ``seed``), and the runtime lock whose
 # sha256 each run's manifest records ("": the repository's requirements.lock).
 ALGORITHM_SEED = env_int("ALGORITHM_SEED", 42)

@@ -37,3 +37,9 @@ BOARD_INTERVALS_DEFER_SECONDS = 0
 # A queued job with no message on the broker is published again after 2 s (a look every 2 s),
 # not after a minute: the tests that lose messages on purpose see it done in seconds.
 JOB_REPUBLISH_SECONDS = float(os.environ.get("JOB_REPUBLISH_SECONDS", "4"))
+
+# A task imported by a test queues no AutoGluon baseline nor trivial baseline build (a worker
+# of the test would otherwise fit AutoGluon for every task a test imports); the tests of that
+# behaviour turn it on (tests/baselines_tests/test_arrival.py; a manage.py child through the
+# environment variable).
+BENCHMARK_ON_ARRIVAL = os.environ.get("BENCHMARK_ON_ARRIVAL", "0") == "1"

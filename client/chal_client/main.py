@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config, standings
+from . import algorithms, config, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import (
     DASH,
     FIRST_HEADERS,
     first_columns,
     interval,
+    number,
     pairwise_table,
     percent,
     shorten,
@@ -184,7 +185,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(submission)
     elif submission["status"] == "scored":
-        _print_scores(submission)
+        _print_scores(submission, primary=_primary_metric(client, submission["task"]))
     if submission["status"] == "failed":
         raise CliError(f"submission {submission['id']} failed: {submission['error']}")
     return 0
@@ -235,10 +236,24 @@ METRIC_ORDER = [
     "pairwise_precision",
     "pairwise_recall",
     "bcubed_f1",
+    "rmse",
+    "mae",
+    "r2",
 ]
+PRIMARY_MARK = " (primary)"
 
 
-def _print_scores(submission: dict[str, Any]) -> None:
+def _primary_metric(client: Client, task: str) -> str | None:
+    """The task's primary metric (None when the task cannot be read: nothing is marked)."""
+    try:
+        return client.get(f"tasks/{_seg(task)}/").get("primary_metric") or None
+    except ApiError:
+        return None
+
+
+def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> None:
+    """The scores per split: the task's ``primary`` metric first, marked, then the others in
+    a fixed order; with a line naming the primary metric's public score and direction."""
     scores: dict[str, dict[str, float | None]] = submission.get("scores") or {}
     splits = [s for s in SPLIT_ORDER if s in scores] + [s for s in scores if s not in SPLIT_ORDER]
     metrics: list[str] = []
@@ -246,13 +261,23 @@ def _print_scores(submission: dict[str, Any]) -> None:
         metrics.extend(m for m in scores[split] if m not in metrics)
     # The server's JSON keeps no key order (PostgreSQL's jsonb sorts keys): use a fixed one.
     metrics.sort(
-        key=lambda m: (METRIC_ORDER.index(m) if m in METRIC_ORDER else len(METRIC_ORDER), m)
+        key=lambda m: (
+            m != primary,
+            METRIC_ORDER.index(m) if m in METRIC_ORDER else len(METRIC_ORDER),
+            m,
+        )
     )
     if not splits:
         print("No scores are visible yet.")
         return
+    if primary in metrics:
+        direction = ((submission.get("metrics") or {}).get(primary) or {}).get("direction")
+        value = number((scores.get(splits[0]) or {}).get(primary))
+        better = f"; {direction} is better" if direction in ("higher", "lower") else ""
+        print(f"{splits[0].capitalize()} {primary}: {value} (the primary metric{better})")
+    headers = [m + PRIMARY_MARK if m == primary else m for m in metrics]
     rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
-    print(table(["split", *metrics], rows))
+    print(table(["split", *headers], rows))
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
@@ -290,9 +315,12 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """A task's leaderboard, or else a track's."""
+    """A task's leaderboard, or else a track's (with --post-challenge: a task's
+    post-challenge board)."""
     client = _client(args)
     slug = _seg(args.slug)
+    if args.post_challenge:
+        return standings.post_challenge_board(client, args, print_json=_print_json)
     try:
         board = client.get(f"tasks/{slug}/leaderboard/", split=args.split)
     except ApiError as exc:
@@ -512,6 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="on a track board, also print every pair of teams: the difference of their "
         "means, its interval and the verdict (better, worse, equivalent, undecided)",
     )
+    p.add_argument(
+        "--post-challenge",
+        action="store_true",
+        help="a task's post-challenge board (uploads after the end; never in the standings)",
+    )
     p.set_defaults(handler=cmd_leaderboard)
 
     teams = commands.add_parser("teams", help="create or join a team")
@@ -530,6 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
+    rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
     return parser
 
 

@@ -45,14 +45,23 @@ def _text(value: object) -> str:
     if value is None:
         return DASH
     if isinstance(value, float):
-        return DASH if math.isnan(value) else f"{value:.4f}"
+        return number(value)
     return str(value)
+
+
+def number(value: object, digits: int = 4) -> str:
+    """A score as the site prints it: ``digits`` decimals, a dash for none or NaN, and never
+    a negative zero (``-0.0000`` is ``0.0000``: a value that rounds to zero has no sign)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+        return DASH
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def interval(low: object, high: object) -> str:
     """``[0.7812, 0.8934]``, or empty when the interval is not computed (yet)."""
     if isinstance(low, int | float) and isinstance(high, int | float):
-        return f"[{low:.4f}, {high:.4f}]"
+        return f"[{number(low)}, {number(high)}]"
     return ""
 
 
@@ -83,7 +92,7 @@ def utc_z(moment: datetime) -> str:
 def percent(value: object) -> str:
     """A rate as ``3.25%``, or a dash when there is none."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value * 100:.2f}%"
+        return f"{number(value * 100, 2)}%"
     return DASH
 
 
@@ -98,7 +107,7 @@ def first_columns(entry: dict) -> list[object]:
     """A track entry's P(first), 95% rank interval and group, as printed."""
     p_first = entry.get("p_first")
     return [
-        DASH if p_first is None else f"{p_first:.3f}",
+        DASH if p_first is None else number(p_first, 3),
         rank_interval(entry.get("rank_interval")),
         DASH if entry.get("group") is None else entry["group"],
     ]

@@ -43,11 +43,17 @@ class DemoTrack:
 
 @dataclass(frozen=True)
 class DemoTask:
-    """One demo task: its slug (as in its ``task.yaml``), its track and its builder."""
+    """One demo task: its slug (as in its ``task.yaml``), its track, its builder and its
+    kind (as in its ``task.yaml``; empty: the track's slug names it)."""
 
     slug: str
     track_slug: str
     builder: Builder
+    kind: str = ""
+
+    @property
+    def task_kind(self) -> str:
+        return self.kind or self.track_slug
 
 
 DEMO_TRACKS: list[DemoTrack] = [
@@ -77,7 +83,7 @@ DEMO_TRACKS: list[DemoTrack] = [
 
 DEMO_TASKS: list[DemoTask] = [
     DemoTask("febrl", "matching", build_febrl),
-    DemoTask("febrl-groups", "matching", build_febrl_groups),  # grouping: matching as sets
+    DemoTask("febrl-groups", "matching", build_febrl_groups, "grouping"),  # matching as sets
     DemoTask("fodors-zagats", "matching", build_fodors_zagats),
     DemoTask("dblp-acm", "matching", build_dblp_acm),
     DemoTask("bird-strikes", "classification", build_bird_strikes),

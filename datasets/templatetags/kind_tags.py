@@ -14,3 +14,12 @@ register = template.Library()
 def kind_template(kind: str, part: str) -> str:
     """The template of ``part`` of the kind named ``kind``."""
     return kind_get(str(kind)).template(str(part))
+
+
+@register.simple_tag
+def baseline_on_new_version() -> str:
+    """What becomes of the AutoGluon baseline on a new data version (one sentence, the one
+    ``datasets.services.baseline_on_new_version`` gives every entry point)."""
+    from datasets.services import baseline_on_new_version as sentence
+
+    return sentence()

@@ -5,8 +5,9 @@ every submission of the task goes back in the queue (the rescore path of ``sweep
 built-in trivial baseline is rebuilt from the new train labels, and every uploaded reference
 file is read again against the new solution. A reference whose file no longer fits the new
 test set (other ids) is kept, marked unusable with the scoring core's reason, and has no
-scores or predictions until a fitting file replaces it. The AutoGluon baseline is not re-run
-(it takes long); its reference follows the baseline team's rescored submission.
+scores or predictions until a fitting file replaces it. The AutoGluon baseline is queued again
+by the algorithms app (``BENCHMARK_ON_ARRIVAL``); until its new run is scored, its reference
+follows the baseline team's rescored submission.
 """
 
 from __future__ import annotations

@@ -73,3 +73,17 @@ def test_the_refusals_are_the_runs_own(member):
     assert APIClient().get(URL, {"track": "adm-track"}).status_code == 401
     missing = api.get("/api/v1/challenges/none/algorithm-runs/admission/", {"track": "x"})
     assert missing.status_code == 404
+
+
+def test_an_empty_track_or_tasks_is_refused_by_name_as_the_schema_says(member):
+    _, api = member
+    for params in ({"track": ""}, {"track": "", "tasks": "adm-a"}, {"tasks": ""}):
+        answer = api.get(URL, params)
+        assert answer.status_code == 400, params
+        body = answer.json()
+        assert body["code"] == "bad_request" and "is empty" in body["detail"], params
+    assert "'track' is empty" in api.get(URL, {"track": ""}).json()["detail"]
+    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/challenges/{slug}/algorithm-runs/admission/"]["get"]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    assert query["track"]["minLength"] == 1 and query["tasks"]["minLength"] == 1

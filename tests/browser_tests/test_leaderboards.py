@@ -132,3 +132,20 @@ def test_an_organizer_reveals_the_private_board_and_anyone_sees_it(
     ]
     visitor.get_by_role("link", name="Show the public board").click()
     assert visitor.locator("h1").inner_text() == "Shapes — public leaderboard"
+
+
+def test_the_home_page_names_every_kind_of_task_the_challenges_have(live_server, browser_page):
+    """Derived from the tasks there are (the kinds registry's labels), never a fixed list:
+    a challenge with a regression task and a grouping task is introduced by those two."""
+    track = TrackFactory(challenge=ChallengeFactory(slug="kinds-cup"), slug="mixed")
+    make_task(track, slug="prices", kind="regression")
+    make_task(track, slug="people", kind="grouping")
+    browser_page.goto(f"{live_server.url}/")
+    kinds = browser_page.locator('#intro [data-role="kinds"]')
+    assert kinds.inner_text() == "record grouping and regression"
+    make_task(track, slug="birds", kind="classification")
+    make_task(track, slug="pairs", kind="matching")
+    browser_page.reload()
+    assert kinds.inner_text() == (
+        "k-way classification, record matching, record grouping and regression"
+    )

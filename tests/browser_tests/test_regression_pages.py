@@ -58,3 +58,33 @@ def test_a_regression_upload_is_scored_live_and_shows_its_errors(
     assert "lower is better" in page.locator("body").inner_text()
     arrow = page.locator('th[data-metric="rmse"] .direction')
     assert arrow.get_attribute("data-direction") == "lower" and arrow.inner_text() == "↓"
+
+
+ALIGNMENTS = """table => {
+  const heads = [...table.querySelectorAll("thead th")];
+  const cells = [...table.querySelectorAll("tbody tr:first-child td")];
+  return heads.map((th, i) => {
+    const [h, c] = [th.getBoundingClientRect(), cells[i].getBoundingClientRect()];
+    const text = node => { const r = document.createRange(); r.selectNodeContents(node);
+                           return r.getBoundingClientRect(); };
+    return {head: getComputedStyle(th).textAlign, cell: getComputedStyle(cells[i]).textAlign,
+            headRight: text(th).right, cellRight: text(cells[i]).right,
+            columnRight: Math.min(h.right, c.right)};
+  });
+}"""
+
+
+def test_the_label_histograms_headers_align_with_their_numbers(
+    live_server, browser_page, tmp_path
+):
+    challenge = ChallengeFactory()
+    folder = write_regression_bundle(tmp_path / "b", rows=120, task={"slug": "histo"})
+    task = task_import(source=folder, challenge_slug=challenge.slug, track_slug="numbers")
+    browser_page.goto(f"{live_server.url}/tasks/{task.slug}/")
+    histogram = browser_page.locator("table.label-histogram")
+    assert histogram.is_visible()
+    columns = histogram.evaluate(ALIGNMENTS)
+    assert len(columns) == 3
+    for column in columns:  # each header sits right-aligned over its right-aligned numbers
+        assert column["head"] == column["cell"] == "right", column
+        assert abs(column["headRight"] - column["cellRight"]) < 2, column

@@ -71,6 +71,12 @@ def test_winners_page_names_the_top_three_with_their_methods(live_server, browse
     assert winners.count() == 3
     assert [winners.nth(i).get_attribute("data-team") for i in range(3)] == ["Owls", "Bees", "Cats"]
     first = winners.nth(0)
+    # The rank is stated once, in the heading: no list number beside "#1".
+    for i in range(3):
+        item = winners.nth(i)
+        assert item.evaluate("e => getComputedStyle(e).listStyleType") == "none"
+        assert item.locator("h2").inner_text().startswith(f"#{i + 1} ")
+    assert first.locator("h2").inner_text().startswith("#1 Owls")
     assert first.locator("h3.method-title").inner_text() == "Gradient boosting on n-grams"
     assert first.locator(".method strong").inner_text() == "LightGBM"
     assert page.evaluate("window.pwned") is None  # the write-up's script never ran

@@ -22,12 +22,19 @@ from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 
 from chal_client.output import _text
+from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
+from tests.datasets_tests.bundles import write_regression_bundle
 from tests.leaderboard_tests.factories import make_team, scored
 from tests.platform_tests.factories import TeamFactory, UserFactory, api_key
-from tests.scoring_tests.factories import csv_bytes, predictions_frame, sklearn_scores
+from tests.scoring_tests.factories import (
+    csv_bytes,
+    predictions_frame,
+    sklearn_scores,
+    solution_frame,
+)
 
 from .conftest import PASSWORD
 
@@ -198,9 +205,13 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     lines = result.out.splitlines()
     pk = Submission.objects.get().pk
     assert lines[0] == f"Submission {pk} to cli-birds: queued"
-    assert lines[-4] == f"Submission {pk}: scored"
+    assert lines[-5] == f"Submission {pk}: scored"
+    # The task's primary metric first, marked, with its public score and direction.
+    assert lines[-4] == (
+        f"Public accuracy: {expected['accuracy']:.4f} (the primary metric; higher is better)"
+    )
     header, _, public = lines[-3:]
-    assert header.split() == ["split", "accuracy", "macro_f1", "log_loss", "opis"]
+    assert header.split() == ["split", "accuracy", "(primary)", "macro_f1", "log_loss", "opis"]
     assert public.split() == [
         "public",
         f"{expected['accuracy']:.4f}",
@@ -222,6 +233,23 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     # The scored submission is on the leaderboard the worker refreshed.
     board = chal("leaderboard", world.birds.slug)
     assert board.out.splitlines()[3].split()[:3] == ["1", "Red", f"{expected['accuracy']:.4f}"]
+
+    # A regression task: its primary metric (rmse, lower is better) leads, not last.
+    prices = task_import(
+        source=write_regression_bundle(tmp_path / "prices", task={"slug": "cli-prices"}),
+        challenge_slug=world.challenge.slug,
+        track_slug="cli-regression",
+    )
+    truth = solution_frame(prices)
+    numbers = tmp_path / "prices.csv"
+    pd.DataFrame({"id": truth["id"], "label": truth["label"] + 0.5}).to_csv(numbers, index=False)
+    result = chal("submit", prices.slug, numbers, "--wait", "--timeout", "60")
+    assert result.code == 0, result.err + celery_worker.log_tail()
+    public = Submission.objects.get(task=prices).scores["public"]
+    marked, header, _, row = result.out.splitlines()[-4:]
+    assert marked == f"Public rmse: {public['rmse']:.4f} (the primary metric; lower is better)"
+    assert header.split()[:3] == ["split", "rmse", "(primary)"]
+    assert row.split()[:2] == ["public", f"{public['rmse']:.4f}"]
 
 
 def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):

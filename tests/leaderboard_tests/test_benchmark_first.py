@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.template.defaultfilters import floatformat
 from django.test import Client
 from rest_framework.test import APIClient
 
+from common.numbers import number_text
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first
 from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.models import LeaderboardEntry
@@ -110,7 +110,7 @@ def test_track_page_shows_the_column(tmp_path):
     page = Client().get(f"/tracks/{world.track.slug}/").content.decode()
     assert "P(first)" in page and 'data-role="p-first"' in page
     owls = next(e for e in api["entries"] if e["team"] == "owls")
-    assert f">{floatformat(owls['p_first'], 3)}</span>" in page
+    assert f">{number_text(owls['p_first'], 3)}</span>" in page
 
 
 def test_private_p_first_never_reaches_a_participant_before_the_reveal(tmp_path):
@@ -133,7 +133,7 @@ def test_private_p_first_never_reaches_a_participant_before_the_reveal(tmp_path)
     html = page.get(f"/tracks/{world.track.slug}/").content.decode()
     for team, value in private_values.items():
         if value != public_values[team]:
-            assert f">{floatformat(value, 3)} " not in html
+            assert f">{number_text(value, 3)} " not in html
     assert page.get(f"/tracks/{world.track.slug}/?split=private").status_code == 404
 
     # the frozen standings: the sealed view holds the public values, the snapshot its own

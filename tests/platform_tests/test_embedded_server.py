@@ -93,6 +93,20 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
                 process.wait()
 
 
+def test_the_platform_is_announced_up_after_the_web_server_listens(platform) -> None:
+    """The announcement follows gunicorn's "Listening at" (it waits for an HTTP answer), where
+    it used to come before the web server had even started."""
+    log = wait_for(
+        lambda: (text := platform.log.read_text(errors="replace")) and "is up at" in text and text,
+        timeout=60,
+        what="the announcement",
+    )
+    listening = log.find("Listening at: ")
+    announced = log.find(f"The platform is up at http://127.0.0.1:{platform.port}/")
+    assert 0 <= listening < announced, platform.log_tail()
+    assert log.count("The platform is up") == 1
+
+
 def test_the_web_process_is_gunicorn_with_debug_off(platform) -> None:
     home = requests.get(platform.url + "/", timeout=10)
     assert home.headers["Server"] == "gunicorn"  # runserver says WSGIServer/0.2 CPython/...

@@ -109,3 +109,17 @@ def test_the_web_server_answers_from_threads_so_slow_requests_do_not_hold_every_
     assert web[web.index("--threads") + 1] == "8"
     web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0", WEB_THREADS="4")[0])
     assert web[web.index("--threads") + 1] == "4"
+
+
+NUMBER_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four"}
+
+
+def test_the_readme_says_how_many_runs_the_algorithms_worker_runs_as_the_procfile_does() -> None:
+    """The README's promise and the process that keeps it agree (they once said one and two)."""
+    line = processes()["algorithms"]
+    default = re.search(r"--concurrency \$\{ALGORITHM_WORKER_CONCURRENCY:-(\d+)\}", line).group(1)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    said = re.findall(r"The algorithms worker runs (\w+) jobs? at a time", readme)
+    assert said == [NUMBER_WORDS[default]], said
+    assert f"`ALGORITHM_WORKER_CONCURRENCY` | `{default}` |" in readme
+    assert "`algorithms` runs (concurrency 1" not in readme

@@ -197,3 +197,68 @@ def test_make_run_ends_without_an_error_on_ctrl_c(tmp_path) -> None:
     assert "Error" not in output, output
     assert "Stopped before the platform was up (Ctrl-C)." in output
     wait_all_gone(started, timeout=30, what="the processes make run had started")
+
+
+def test_the_platform_is_announced_up_only_once_the_web_server_answers() -> None:
+    """``make run`` used to print "The platform is up" half a minute before the site
+    answered (first start): it now waits for an HTTP answer at the address."""
+    import http.server
+    import io
+    import threading
+    import time
+
+    from django.core.management.base import OutputWrapper
+
+    from challenge_platform.management.commands.runplatform import announce_when_up
+
+    port = _free_port()
+    buffer = io.StringIO()
+    done = announce_when_up(f"127.0.0.1:{port}", OutputWrapper(buffer), poll=0.05)
+    try:
+        assert f"waiting for http://127.0.0.1:{port}/ to answer" in buffer.getvalue()
+        time.sleep(1.0)  # many polls meet a closed port: nothing is announced
+        assert "is up" not in buffer.getvalue()
+
+        class Quiet(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # the stdlib's name for a GET handler
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", port), Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            wait_for(lambda: "is up" in buffer.getvalue(), timeout=30, what="the announcement")
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert f"The platform is up at http://127.0.0.1:{port}/" in buffer.getvalue()
+        assert buffer.getvalue().count("is up") == 1
+    finally:
+        done.set()
+
+
+def test_nothing_is_announced_when_the_processes_end_first() -> None:
+    import http.server
+    import io
+    import threading
+    import time
+
+    from django.core.management.base import OutputWrapper
+
+    from challenge_platform.management.commands.runplatform import announce_when_up
+
+    port = _free_port()
+    buffer = io.StringIO()
+    done = announce_when_up(f"127.0.0.1:{port}", OutputWrapper(buffer), poll=0.05)
+    done.set()  # manager.loop() returned: the processes ended before the site answered
+    server = http.server.HTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        time.sleep(1.0)  # something answers there now: still no announcement
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "is up" not in buffer.getvalue()

@@ -111,6 +111,9 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
         JOB_REPUBLISH_SECONDS=str(BOUND),
         REPRODUCTION_SHARE="0",
+        # The re-runs are this test's jobs: no AutoGluon fit and trivial build on arrival
+        # (tests/baselines_tests/test_arrival.py is about those).
+        BENCHMARK_ON_ARRIVAL="0",
     )
     log = tmp_path / "runplatform.log"
     with log.open("wb") as out:

@@ -171,7 +171,12 @@ def test_the_sweeper_task_is_registered_under_the_scheduled_name():
     assert score_submission.name == "scoring.tasks.score_submission"
     assert score_submission.acks_late and score_submission.reject_on_worker_lost
     assert score_submission.soft_time_limit < score_submission.time_limit
-    assert sweep_submissions.run() == {"requeued": [], "failed": []}
+    assert sweep_submissions.run() == {
+        "requeued": [],
+        "failed": [],
+        "reference_builds_requeued": [],
+        "reference_builds_failed": [],
+    }
 
 
 def test_rescoring_a_submission_scores_it_again_from_scratch(

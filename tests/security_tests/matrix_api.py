@@ -17,6 +17,7 @@ from tests.security_tests.matrix_case import (
 from tests.security_tests.world import algorithm_archive
 
 API: list[Case] = [
+    Case("api/v1/", "/api/v1/", ALL_OK),
     Case("api/v1/schema/", "/api/v1/schema/", ALL_OK),
     Case("api/v1/docs/", "/api/v1/docs/", ALL_OK),
     Case("api/v1/auth/token/", "/api/v1/auth/token/", ("400",) * 4, "POST", bad_login),

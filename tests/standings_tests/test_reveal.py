@@ -22,7 +22,7 @@ from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.services import challenge_finish, standings_refreeze
 from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory
+from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
 
 # Public and private scores that cannot be mistaken for one another in a page or a JSON text:
 # the public board ranks Dogs > Cats > Bees > Owls, the private one the other way round.
@@ -101,15 +101,17 @@ def test_the_api_shows_the_public_split_until_the_reveal_then_the_snapshot(
         # ...but it is not the digest of what is shown.
         assert digest_of(sealed) != sealed["sha256"]
 
-    # Organizers always read the snapshot itself.
-    full = organizer_api.get("/api/v1/challenges/sealed/standings/").json()
-    assert (full["split"], full["revealed"]) == ("private", True)
-    assert track_names(full) == ["Owls", "Bees", "Cats", "Dogs"]
+    # Organizers always read the snapshot itself, not yet revealed: it says so.
+    preview = organizer_api.get("/api/v1/challenges/sealed/standings/").json()
+    assert (preview["split"], preview["revealed"]) == ("private", False)
+    assert track_names(preview) == ["Owls", "Bees", "Cats", "Dogs"]
+    full = {**preview, "revealed": True}  # the text the digest covers, published at the reveal
     assert digest_of(full) == full["sha256"] == frozen.sha256
 
     challenge_reveal(challenge=world, revealed=True, actor=None)
     published = APIClient().get("/api/v1/challenges/sealed/standings/").json()
     assert published == full
+    assert organizer_api.get("/api/v1/challenges/sealed/standings/").json() == full
     # Exactly what was hashed: the stored canonical text plus its digest.
     assert canonical_json({k: v for k, v in published.items() if k != "sha256"}) == (
         FinalStandings.objects.get().canonical
@@ -209,10 +211,21 @@ def test_chal_standings_before_and_after_the_reveal(live_server, tmp_path, monke
     assert board == 1 and "hidden until the organizers reveal it" in refused.err
     assert_no_private_text(refused.out + refused.err)
 
+    # An organizer reads the private snapshot before the reveal: verified, and marked as not
+    # revealed to the participants yet.
+    monkeypatch.setenv("CHAL_TOKEN", api_key(UserFactory(username="org", is_staff=True)))
+    code, out, err = chal()
+    assert code == 0, err
+    assert "on the private split (not revealed to the participants yet);" in out
+    assert "(verified)" in out
+    code, out, _ = chal("--json")
+    assert (json.loads(out)["split"], json.loads(out)["revealed"]) == ("private", False)
+    monkeypatch.delenv("CHAL_TOKEN")
+
     Challenge.objects.filter(pk=challenge.pk).update(private_revealed=True)
     code, out, err = chal()
     assert code == 0, err
-    assert "(verified)" in out
+    assert "(verified)" in out and "not revealed" not in out
     lines = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [parts[1] for parts in lines] == ["Owls", "Bees", "Cats", "Dogs"]
     assert "0.6778" in out  # the private mean, now published

@@ -18,8 +18,9 @@
     if (badge) badge.className = "badge " + run.status;
     var error = setText(row, "error", run.error || "");
     if (error) error.hidden = !run.error;
-    setText(row, "seconds", typeof run.seconds === "number" ? run.seconds.toFixed(1) : "");
-    setText(row, "memory", typeof run.peak_memory_mb === "number" ? run.peak_memory_mb.toFixed(0) : "");
+    var format = window.platformNumbers.format; // challenge_platform/numbers.js
+    setText(row, "seconds", format(run.seconds, 1));
+    setText(row, "memory", format(run.peak_memory_mb, 0));
     var log = row.nextElementSibling && row.nextElementSibling.querySelector('[data-role="log"]');
     if (log && log.textContent !== run.log) log.textContent = run.log;
     var cell = row.querySelector('[data-role="submission"]');

@@ -25,13 +25,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import FrameType
 
 from django.conf import settings
 from django.core.management import get_commands
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
 from challenge_platform.localredis import (
@@ -201,14 +204,16 @@ class Command(BaseCommand):
             manager = Manager()
             for name, command in commands.items():
                 manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
-            self.stdout.write(
-                f"\nThe platform is up at http://{address}/ (Ctrl-C stops everything)\n"
-            )
             if stop.signal is not None:
                 return 0
+            # "The platform is up" once the web server answers, not when it is merely started.
+            announced = announce_when_up(address, self.stdout)
             # honcho handles SIGINT/SIGTERM from here: SIGTERM to every process group, SIGKILL
             # to what is left after 5 s; its return code then names the signal (130, 143).
-            manager.loop()
+            try:
+                manager.loop()
+            finally:
+                announced.set()
             if manager.returncode in {entry["rc"] for entry in SIGNALS.values()}:
                 self.stdout.write("Stopped: every process has exited.")
                 return 0
@@ -237,3 +242,46 @@ class Command(BaseCommand):
 
 def _name(signum: int) -> str:
     return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+UP_POLL_SECONDS = 0.5
+
+
+def announce_when_up(
+    address: str, out: OutputWrapper, *, poll: float = UP_POLL_SECONDS
+) -> threading.Event:
+    """Print "The platform is up at http://<address>/" once the web server there answers
+    an HTTP request (any status: it is serving), from a daemon thread polling ``/healthz``;
+    until then say that it is starting. Set the returned event to stop waiting (the
+    processes ended first: nothing is announced)."""
+    done = threading.Event()
+    out.write(f"Starting the web server and workers; waiting for http://{address}/ to answer ...")
+    out.flush()
+
+    def wait() -> None:
+        while not done.is_set():
+            if _answers(f"http://{address}/healthz"):
+                if not done.is_set():
+                    out.write(
+                        f"\nThe platform is up at http://{address}/ (Ctrl-C stops everything)\n"
+                    )
+                    out.flush()
+                return
+            done.wait(poll)
+
+    threading.Thread(target=wait, name="announce-when-up", daemon=True).start()
+    return done
+
+
+# Straight to the address, whatever proxy the environment names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _answers(url: str) -> bool:
+    try:
+        with _DIRECT.open(url, timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an answer all the same (e.g. a host the settings do not allow)
+    except (OSError, ValueError):
+        return False

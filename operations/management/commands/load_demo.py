@@ -19,12 +19,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
 from challenge_platform.models import Challenge, Team, Track
 from datasets import demo as demo_tasks
 from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
+from kinds import kind_get, kind_names
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +55,46 @@ rank. Each team may submit up to 5 files per task per UTC day.
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
 
+def _number(n: int) -> str:
+    return NUMBERS[n] if n < len(NUMBERS) else str(n)
+
+
+def challenge_kinds() -> str:
+    """The sentence naming every kind of task the demo has, with its tasks, in the kinds'
+    order (``datasets.demo.DEMO_TASKS``, labels from the kinds registry)."""
+    by_kind: dict[str, list[str]] = {}
+    for demo in demo_tasks.DEMO_TASKS:
+        by_kind.setdefault(demo.task_kind, []).append(f"`{demo.slug}`")
+    parts = [
+        f"**{kind_get(name).label}** ({', '.join(by_kind[name])})"
+        for name in kind_names()
+        if name in by_kind
+    ]
+    if len(parts) == 1:
+        sentence = f"Its tasks are all of one kind: {parts[0]}."
+    else:
+        listed = f"{', '.join(parts[:-1])} and {parts[-1]}"
+        sentence = f"Its tasks are of {_number(len(parts))} kinds: {listed}."
+    # Where a kind's predictions go elsewhere than `label` (grouping: `cluster`), say so.
+    for name in kind_names():
+        kind = kind_get(name)
+        if name in by_kind and kind.prediction_column != "label":
+            sentence += (
+                f" A {kind.label} task's prediction file has `id` and `{kind.prediction_column}`"
+                " columns."
+            )
+    return sentence
+
+
 def challenge_description() -> str:
     """The demo challenge's Markdown: the introduction, one bullet per demo track
-    (``datasets.demo.DEMO_TRACKS``), then how to take part."""
+    (``datasets.demo.DEMO_TRACKS``), the kinds of its tasks, then how to take part."""
     tracks = demo_tasks.DEMO_TRACKS
-    count = NUMBERS[len(tracks)] if len(tracks) < len(NUMBERS) else str(len(tracks))
     bullets = "\n".join(f"- {track.summary}" for track in tracks)
-    return f"{CHALLENGE_INTRO}\nThere are {count} tracks:\n\n{bullets}\n\n{CHALLENGE_HOW_TO}"
+    return (
+        f"{CHALLENGE_INTRO}\nThere are {_number(len(tracks))} tracks:\n\n{bullets}\n\n"
+        f"{challenge_kinds()}\n\n{CHALLENGE_HOW_TO}"
+    )
 
 
 class Command(BaseCommand):
@@ -170,13 +205,24 @@ class Command(BaseCommand):
             logger.exception("demo task %s failed", demo.slug)
             return f"{demo.slug:<16} FAILED: {type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
+        # A kind without a class list (regression, grouping) says what its label holds.
+        labels = (
+            f"{len(task.classes)} classes"
+            if kind_get(task.kind).has_classes
+            else f"label: {kind_get(task.kind).label_meaning}"
+        )
         return (
             f"{task.slug:<16} imported: {task.kind}, {task.train_rows:,} train /"
-            f" {task.test_rows:,} test rows, {len(task.classes)} classes ({seconds:.1f} s)"
+            f" {task.test_rows:,} test rows, {labels} ({seconds:.1f} s)"
         )
 
     def _queue_baselines(self, challenge: Challenge) -> None:
         # Queues the AutoGluon baseline of every task of the challenge that has none yet;
-        # idempotent, as load_demo runs on each start.
+        # idempotent, as load_demo runs on each start. A task imported above queued its own
+        # on arrival (BENCHMARK_ON_ARRIVAL): the line counts those too.
         runs = baselines_queue_for_challenge(challenge=challenge)
-        self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued")
+        pending = BaselineRun.objects.filter(
+            task__track__challenge=challenge, status__in=ACTIVE
+        ).count()
+        also = f"; {pending} queued or running in all" if pending > len(runs) else ""
+        self.stdout.write(f"baselines: {len(runs)} AutoGluon run(s) queued{also}")

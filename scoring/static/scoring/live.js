@@ -12,7 +12,7 @@
   }
 
   function formatScore(value) {
-    return typeof value === "number" ? value.toFixed(4) : "";
+    return window.platformNumbers.format(value, 4); // challenge_platform/numbers.js
   }
 
   function updateRow(row, item) {
