@@ -237,6 +237,14 @@ METRIC_ORDER = [
 ]
 
 
+# Printed under a table with an OPIS column: OPIS is threshold consistency, not quality.
+OPIS_NOTE = (
+    "OPIS: threshold consistency (how far each group's F1 against the threshold strays from"
+    " all rows'), lower is more consistent; not a measure of quality: a constant predictor is"
+    " perfectly consistent."
+)
+
+
 def _print_scores(submission: dict[str, Any]) -> None:
     scores: dict[str, dict[str, float | None]] = submission.get("scores") or {}
     splits = [s for s in SPLIT_ORDER if s in scores] + [s for s in scores if s not in SPLIT_ORDER]
@@ -252,6 +260,8 @@ def _print_scores(submission: dict[str, Any]) -> None:
         return
     rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
     print(table(["split", *metrics], rows))
+    if "opis" in metrics:
+        print(OPIS_NOTE)
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
@@ -356,6 +366,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         headers.append("note")
         rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
     print(table(headers, rows))
+    if "OPIS" in headers:
+        print(OPIS_NOTE)
     return 0
 
 

@@ -198,9 +198,11 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     lines = result.out.splitlines()
     pk = Submission.objects.get().pk
     assert lines[0] == f"Submission {pk} to cli-birds: queued"
-    assert lines[-4] == f"Submission {pk}: scored"
-    header, _, public = lines[-3:]
+    assert lines[-5] == f"Submission {pk}: scored"
+    header, _, public, note = lines[-4:]
     assert header.split() == ["split", "accuracy", "macro_f1", "log_loss", "opis"]
+    # OPIS is labelled for what it is: threshold consistency, not quality.
+    assert note.startswith("OPIS: threshold consistency") and "not a measure of quality" in note
     assert public.split() == [
         "public",
         f"{expected['accuracy']:.4f}",
