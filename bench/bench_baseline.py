@@ -90,7 +90,8 @@ def task_folder(slug: str, work: Path, cache: Path) -> tuple[Path, dict]:
 
 
 def run_baseline(code: Path, task: Path, out: Path, *, time_limit: int) -> tuple[dict, float]:
-    """One sandboxed baseline run; its result.json and the run's wall seconds."""
+    """One sandboxed baseline run; its result.json and the run's wall seconds (``error`` in
+    the result when it failed)."""
     shutil.rmtree(out, ignore_errors=True)
     wall = 2 * time_limit + 120
     job = SandboxJob(
@@ -123,14 +124,15 @@ def run_baseline(code: Path, task: Path, out: Path, *, time_limit: int) -> tuple
     written = out / "result.json"
     report = json.loads(written.read_text()) if written.is_file() else {}
     if not result.ok:
-        raise SystemExit(f"{task.parent.name}: the baseline failed: {result.message}\n"
-                         f"{result.log_tail[-2000:]}")
+        print(f"{task.parent.name}: the baseline failed: {result.message}\n"
+              f"{result.log_tail[-2000:]}", flush=True)
+        report["error"] = report.get("error") or result.message
     report["cpu_seconds"] = result.cpu_seconds
     return report, result.seconds
 
 
 def scores(meta: dict, std: Path, predictions: bytes) -> dict[str, float]:
-    """The primary metric on each split."""
+    """The primary metric on each split, and OPIS on all rows where it applies."""
     kind = kind_get(meta["kind"])
     solution = load_solution(
         std / "task" / "private" / "solution.parquet",
@@ -140,7 +142,8 @@ def scores(meta: dict, std: Path, predictions: bytes) -> dict[str, float]:
     )
     primary = meta.get("primary_metric") or kind.primary
     metrics = score_file(io.BytesIO(predictions), solution).scores()
-    return {split: metrics[split].get(primary) for split in ("public", "private", "all")}
+    out = {split: metrics[split].get(primary) for split in ("public", "private", "all")}
+    return {**out, "opis": metrics["all"].get("opis")}
 
 
 def trivial(meta: dict, std: Path) -> bytes:
@@ -179,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(d.slug for d in DEMO_TASKS))
     parser.add_argument("--burners", type=int, default=2, help="CPU burners of the busy run")
-    parser.add_argument("--time-limit", type=int, default=900, help="the safety limit, s")
+    parser.add_argument("--time-limit", type=int, default=1800, help="the safety limit, s")
     parser.add_argument("--work", type=Path, default=None, help="keep the tasks here")
     args = parser.parse_args()
     BubblewrapBackend().check()
@@ -193,6 +196,8 @@ def main() -> None:
         std = work / slug / "std"
         load = os.getloadavg()[0]
         report, seconds = run_baseline(code, task, work / slug / "idle", time_limit=args.time_limit)
+        if report.get("error"):
+            continue
         predictions = (work / slug / "idle" / "predictions.parquet").read_bytes()
         row = {
             "task": slug,
@@ -220,25 +225,32 @@ def main() -> None:
                     proc.kill()
                     proc.wait()
             row["busy_fit_s"], row["busy_run_s"] = busy.get("fit_seconds"), busy_s
-            row["agreement"], row["identical"] = compare(
-                work / slug / "idle" / "predictions.parquet",
-                work / slug / "busy" / "predictions.parquet",
-            )
-            row["same_rounds"] = busy.get("rounds") == report.get("rounds")
+            if not busy.get("error"):
+                row["agreement"], row["identical"] = compare(
+                    work / slug / "idle" / "predictions.parquet",
+                    work / slug / "busy" / "predictions.parquet",
+                )
+                row["same_rounds"] = busy.get("rounds") == report.get("rounds")
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\nmachine: {os.cpu_count()} cores; work folder {work}")
     print("| task | rows (train / test) | metric | public | private | all rows | trivial (all)"
-          " | fit s | run s | busy: fit s | agreement |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          " | fit s | run s | busy: fit s | agreement | OPIS: baseline / trivial |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s, t = r["score"], r["trivial"]
-        busy = f"{r['busy_fit_s']:.0f}" if "busy_fit_s" in r else "—"
+        busy = f"{r['busy_fit_s']:.0f}" if r.get("busy_fit_s") else "—"
         agree = (f"{r['agreement']:.4f}" + (" (identical)" if r["identical"] else "")
                  if "agreement" in r else "—")
         print(f"| {r['task']} | {r['rows']} | {r['metric']} | {s['public']:.4f} |"
               f" {s['private']:.4f} | {s['all']:.4f} | {t['all']:.4f} | {r['fit_s']:.0f} |"
-              f" {r['run_s']:.0f} | {busy} | {agree} |")
+              f" {r['run_s']:.0f} | {busy} | {agree} | {opis(s, t)} |")
+
+
+def opis(score: dict, trivial: dict) -> str:
+    if score.get("opis") is None or trivial.get("opis") is None:
+        return "—"
+    return f"{score['opis']:.3f} / {trivial['opis']:.3f}"
 
 
 if __name__ == "__main__":

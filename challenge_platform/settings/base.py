@@ -428,7 +428,7 @@ SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
 # or a busy worker; BASELINE_TIME_LIMIT is only its safety limit: a baseline not finished
 # within it fails with the reason instead of fitting less. BASELINE_PRESETS decides bagging
 # and stacking (medium_quality: none), never the models.
-BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 900)
+BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 1800)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
 # The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory

@@ -42,6 +42,7 @@ def test_the_fit_has_no_wall_clock_and_every_model_a_fixed_number_of_rounds() ->
         for config in configs:
             assert config[rounds.get(key, "n_estimators")] in (
                 budget.BOOSTING_ROUNDS,
+                budget.CATBOOST_ITERATIONS,
                 budget.FOREST_TREES,
             )
             assert config[seeds.get(key, "random_state")] == budget.SEED
