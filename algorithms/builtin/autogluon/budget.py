@@ -105,8 +105,9 @@ def fit_arguments() -> dict[str, Any]:
 
 
 def trained_rounds(info: dict[str, Any]) -> dict[str, int]:
-    """Model name -> the rounds (boosted trees) or trees (forests) it was trained with, from
-    ``predictor.info()["model_info"]``; the same on every re-run of the same data."""
+    """Model name -> the rounds (boosted trees: the best iteration, where it stopped early) or
+    trees (forests) it kept, from ``predictor.info()["model_info"]``; the same on every
+    re-run of the same data."""
     keys = ("num_boost_round", "iterations", "n_estimators")
     rounds = {}
     for name, model in (info or {}).items():

@@ -22,7 +22,7 @@ Writes into ``--out-dir``:
 - ``leaderboard.csv``: AutoGluon's model leaderboard;
 - ``fit.log``: AutoGluon's log and ours;
 - ``result.json``: status, timings, best model, validation score, presets, time limit,
-  seed, threads, the rounds each model was trained with, features used (see
+  seed, threads, the rounds (or trees) each model kept, features used (see
   :func:`_result_skeleton`).
 
 Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
