@@ -19,6 +19,7 @@ from algorithms.models import (
     AlgorithmVersion,
     BaselineRun,
 )
+from algorithms.services.profiles import cell_profile_names
 from challenge_platform.selectors import is_organizer
 from common.numbers import number_text
 from datasets.models import Task
@@ -66,6 +67,62 @@ def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:
 def latest_version_number(algorithm: Algorithm) -> int | None:
     version = algorithm.versions.order_by("-number").only("number").first()
     return version.number if version else None
+
+
+# --- the transfer matrix's cells -----------------------------------------------------------
+
+
+def transfer_cell_runs(*, tasks: Iterable[Task]) -> dict[tuple[int, int], AlgorithmRun]:
+    """(algorithm id, task id) -> the run that is the algorithm's cell on the task: the one
+    rule of which run stands for an algorithm on a task (the transfer matrix, its API and
+    the decomposition read it).
+
+    1. Only a profile that fills cells (``RunProfile.fills_cell``: not a reproduction, which
+       checks another run and never stands for the algorithm, whatever its outcome).
+    2. Only a run that says something about the algorithm: failed, or succeeded with a score
+       (its submission scored, or its predictions stored on the run). A cancelled run and one
+       whose submission is still being scored are passed over.
+    3. The newest version first: a newer version is the algorithm now, so its failure
+       replaces an older version's score.
+    4. Then the run on the task's newest data (the manifest's ``task_data_version``; a run
+       without one, from before manifests or failed before it saw the data, counts as on
+       the first data version): a failure on new data replaces a score on old.
+    5. Then a succeeded run before a failed one: the same version on the same data did
+       produce predictions, so a later failure of that version there (a lost or busy worker,
+       a limit hit, a flaky step) is that run's story, not the algorithm's; it stays in the
+       algorithm's run list with its reason.
+    6. Then the newest (finished last, then the highest id).
+    """
+    runs = AlgorithmRun.objects.filter(
+        task__in=list(tasks),
+        profile__in=cell_profile_names(),
+        status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
+    ).select_related("version__algorithm__team", "submission")
+    best: dict[tuple[int, int], tuple[tuple, AlgorithmRun]] = {}
+    for run in runs:
+        if run.status == AlgorithmRunStatus.SUCCEEDED:
+            if run.submission_id and run.submission.status != SubmissionStatus.SCORED:
+                continue
+            if not run.submission_id and not run.predictions:
+                continue
+        key = (run.version.algorithm_id, run.task_id)
+        rank = _cell_rank(run)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, run)
+    return {key: run for key, (_, run) in best.items()}
+
+
+def _cell_rank(run: AlgorithmRun) -> tuple:
+    """Higher is the better claim to a cell (rules 3 to 6 of :func:`transfer_cell_runs`)."""
+    data_version = (run.manifest or {}).get("task_data_version")
+    finished = run.finished_at.timestamp() if run.finished_at else float("-inf")
+    return (
+        run.version.number,
+        data_version if isinstance(data_version, int) else 1,
+        run.status == AlgorithmRunStatus.SUCCEEDED,
+        finished,
+        run.pk,
+    )
 
 
 # --- the baseline's runs (the console, run_baselines, the task owner's page) ----------------

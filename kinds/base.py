@@ -53,6 +53,10 @@ class Metric:
     label: str
     higher_is_better: bool
     known: bool = True
+    # What the metric measures, where its label alone could mislead (a column's tooltip,
+    # the API's ``description``); and how its direction reads ("lower is <better_means>").
+    description: str = ""
+    better_means: str = "better"
 
     @property
     def direction(self) -> Direction:
@@ -69,11 +73,14 @@ class Metric:
 
     def describe(self) -> dict[str, object]:
         """The JSON description the API gives next to a metric's values."""
-        return {
+        described: dict[str, object] = {
             "label": self.label,
             "direction": self.direction,
             "higher_is_better": self.higher_is_better,
         }
+        if self.description:
+            described["description"] = self.description
+        return described
 
 
 class Truth(Protocol):

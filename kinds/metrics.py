@@ -9,8 +9,23 @@ from __future__ import annotations
 from kinds.base import Direction, Metric
 from kinds.registry import KINDS
 
+# OPIS is threshold consistency, not quality: how far each group's F1-against-threshold
+# curve strays from the pooled one. A predictor that says little is consistent (a constant
+# one perfectly so), so a trivial reference can score lower than a good model: the label and
+# the description say what it measures, and its "lower" reads "more consistent".
+OPIS_DESCRIPTION = (
+    "Threshold consistency (OPIS): how far each group's F1 against the decision threshold"
+    " strays from that of all rows pooled; lower is more consistent. It does not measure how"
+    " good the predictions are: a constant predictor is perfectly consistent."
+)
 SHARED = (
-    Metric("opis", "OPIS", False),
+    Metric(
+        "opis",
+        "OPIS (threshold consistency)",
+        False,
+        description=OPIS_DESCRIPTION,
+        better_means="more consistent",
+    ),
     Metric("nfr", "NFR", False),
     Metric("pfr", "PFR", True),
 )

@@ -14,6 +14,7 @@ from challenge_platform.models import Track
 from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
+from kinds.metrics import OPIS_DESCRIPTION
 
 from . import board_cache
 from .boards import task_board_cached, track_board_cached
@@ -24,6 +25,11 @@ class MetricSerializer(serializers.Serializer):
     label = serializers.CharField()
     direction = serializers.ChoiceField(choices=["higher", "lower"])
     higher_is_better = serializers.BooleanField()
+    description = serializers.CharField(
+        required=False,
+        help_text="What the metric measures, where its label could mislead (OPIS: threshold"
+        " consistency, not quality).",
+    )
 
 
 def _metric_names(primary: str, entries) -> list[str]:
@@ -68,9 +74,7 @@ class TaskEntrySerializer(serializers.Serializer):
     )
     pfr_low = serializers.FloatField(allow_null=True)
     pfr_high = serializers.FloatField(allow_null=True)
-    opis = serializers.FloatField(
-        allow_null=True, help_text="Threshold inconsistency; lower is better."
-    )
+    opis = serializers.FloatField(allow_null=True, help_text=OPIS_DESCRIPTION)
     prize_eligible = serializers.SerializerMethodField()
 
     def get_prize_eligible(self, entry) -> bool | None:

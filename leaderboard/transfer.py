@@ -1,8 +1,9 @@
 """The transfer matrix of a track: every algorithm x every task, computed by the platform.
 
-A cell is the algorithm's latest finished run on the task (newest version first, then the
-newest run): a team's run through the submission it made, an organizer's run through the
-scores and predictions stored on the run. A scored one's value is the score minus the
+A cell is the run :func:`algorithms.selectors.transfer_cell_runs` names (the one rule:
+never a reproduction; newest version, then newest data, then a success before a failure,
+then the newest run): a team's run through the submission it made, an organizer's run
+through the scores and predictions stored on the run. A scored one's value is the score minus the
 task's baseline (the baseline entry of the task's board on the same split), oriented so
 that a positive delta is better whatever the metric's direction, with a paired bootstrap
 interval; each row ends with the algorithm's mean over the track's tasks it has a value on,
@@ -36,13 +37,13 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
+from algorithms.selectors import transfer_cell_runs
 from challenge_platform.models import Track
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
 from leaderboard.core.transfer import TransferCell, transfer_cell
 from scoring.core import load_predictions
-from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
 from .models import LeaderboardEntry, Split
@@ -98,28 +99,6 @@ class TransferMatrix:
     tasks: list[Task]
     rows: list[TransferRow]
     baselines: list[BaselineState] = field(default_factory=list)  # in task order
-
-
-def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
-    """(algorithm id, task id) -> the newest run that says something about the algorithm:
-    failed, or succeeded with a score (see the module)."""
-    runs = (
-        AlgorithmRun.objects.filter(
-            task__in=tasks,
-            status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
-        )
-        .select_related("version__algorithm__team", "submission")
-        .order_by("-version__number", "-finished_at", "-pk")
-    )
-    latest: dict[tuple[int, int], AlgorithmRun] = {}
-    for run in runs:
-        if run.status == AlgorithmRunStatus.SUCCEEDED:
-            if run.submission_id and run.submission.status != SubmissionStatus.SCORED:
-                continue
-            if not run.submission_id and not run.predictions:
-                continue
-        latest.setdefault((run.version.algorithm_id, run.task_id), run)
-    return latest
 
 
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -265,7 +244,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
     shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
-    latest = _latest_runs(tasks)
+    latest = transfer_cell_runs(tasks=tasks)
     pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
     baselines = {
         e.task_id: e

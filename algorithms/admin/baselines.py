@@ -44,7 +44,9 @@ class BaselineQueueForm(forms.Form):
     )
     presets = forms.ChoiceField(choices=[(p, p) for p in PRESETS])
     time_limit = forms.IntegerField(
-        min_value=1, help_text="AutoGluon's fit budget per task, in seconds."
+        min_value=1,
+        help_text="Safety limit per task, in seconds: a baseline not finished by then fails"
+        " (its work is fixed; it never fits less to finish in time).",
     )
     skip_succeeded = forms.BooleanField(
         required=False,

@@ -3,7 +3,7 @@
 A baseline run is an :class:`~algorithms.models.AlgorithmRun` of the challenge's built-in
 baseline version (:mod:`algorithms.services.builtin`) under the baseline profile
 (:mod:`algorithms.services.profiles`): it runs, is cancelled and is swept like any run; only
-the rules of *queueing* one are its own (presets, fit budget, hard timeout, one active run
+the rules of *queueing* one are its own (presets, safety limit, hard timeout, one active run
 per task, and the tasks that have none yet).
 """
 
@@ -67,8 +67,9 @@ def baseline_run_queue(
     """Queue an AutoGluon baseline for ``task``: a run of the challenge's built-in baseline
     version under the baseline profile, published to the ``baselines`` queue on commit.
 
-    ``presets`` and ``time_limit`` (AutoGluon's fit budget, seconds) default to the
-    ``BASELINE_PRESETS`` and ``BASELINE_TIME_LIMIT`` settings; ``hard_timeout`` bounds the
+    ``presets`` and ``time_limit`` (the safety limit, seconds: the baseline's work is fixed,
+    see ``algorithms/builtin/autogluon/budget.py``; a run not finished by then fails) default
+    to the ``BASELINE_PRESETS`` and ``BASELINE_TIME_LIMIT`` settings; ``hard_timeout`` bounds the
     whole sandboxed run (default :func:`default_hard_timeout`). Raises
     :class:`BaselineRunRefused` when the task already has a queued or running baseline, or
     when the limits don't fit the worker's.

@@ -13,7 +13,7 @@ baseline run names the version it runs like any run.
 **How it runs.** Through the one pipeline (:mod:`algorithms.services.execute`) under the
 baseline profile (:mod:`algorithms.services.profiles`): its own limits (wall clock = the
 run's hard timeout, memory ``BASELINE_MEMORY_MB``, an ``/output`` large enough for
-AutoGluon's model folder, deleted by the runner at the end), and its options (fit budget,
+AutoGluon's model folder, deleted by the runner at the end), and its options (safety limit,
 presets, CPUs, train cap, batch size) reach ``main.py`` as ``BASELINE_*`` environment
 variables, which only the platform sets (an uploaded archive cannot).
 """
@@ -198,8 +198,9 @@ def max_hard_timeout() -> int:
 
 
 def default_hard_timeout(time_limit: int) -> int:
-    """The sandbox's wall-clock budget for a fit budget: twice it plus two minutes for the
-    imports, features, prediction and AutoGluon's overshoot, capped by the worker's limits."""
+    """The sandbox's wall-clock budget for a safety limit: twice it plus two minutes, a
+    backstop behind the runner's own limit (which fails the run with its reason), capped by
+    the worker's limits."""
     return min(2 * time_limit + 120, max_hard_timeout())
 
 

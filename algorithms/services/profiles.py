@@ -19,7 +19,9 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   queue cap), priority class 10 and only within the day's CPU budget (:mod:`.budget`); it
   may take the result of a finished run with the same inputs (``BENCHMARK_REUSE_RESULTS``);
 - ``reproduction``: a finished run repeated on another worker (class 20, same budget),
-  never a submission: its predictions are compared with the original's (``agreement``).
+  never a submission: its predictions are compared with the original's (``agreement``);
+  never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
+  does not stand for the algorithm.
 
 A new kind of run is one more entry in :data:`PROFILES` (and a Celery task when it needs
 its own queue or time limits).
@@ -91,6 +93,9 @@ class RunProfile:
     # Whether a run may take the result of a finished run with the same inputs instead of
     # running (:mod:`.manifest`); read at run time.
     reuse: Callable[[], bool] = field(default=lambda: False)
+    # Whether a run of this profile may be a transfer cell's run (the selector
+    # ``algorithms.selectors.transfer_cell_runs`` says which one is).
+    fills_cell: bool = True
 
     @property
     def job_type(self) -> JobType:
@@ -173,6 +178,7 @@ REPRODUCTION = replace(
     max_attempts=lambda: 1,
     priority=20,
     eligible=budget.reproduction_eligible,
+    fills_cell=False,
 )
 
 PROFILES: dict[str, RunProfile] = {
@@ -191,6 +197,11 @@ def profile_named(name: str) -> RunProfile:
 
 def profile_of(run: AlgorithmRun) -> RunProfile:
     return profile_named(run.profile)
+
+
+def cell_profile_names() -> list[str]:
+    """The profiles whose runs may be a transfer cell's run (``RunProfile.fills_cell``)."""
+    return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
 def profiles_served_by(task_name: str) -> list[RunProfile]:

@@ -443,7 +443,12 @@ WORKER_MAX_MEMORY_PER_CHILD_MB = env_int("WORKER_MAX_MEMORY_PER_CHILD_MB", 1024)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_PER_CHILD_MB * 1024 or None
 SCORING_SOFT_TIME_LIMIT = env_int("SCORING_SOFT_TIME_LIMIT", 300)
 SCORING_HARD_TIME_LIMIT = SCORING_SOFT_TIME_LIMIT + 30
-BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 120)
+# The AutoGluon baseline's work is fixed (its models, rounds, seeds and threads:
+# algorithms/builtin/autogluon/budget.py), so a re-run gives the same predictions on an idle
+# or a busy worker; BASELINE_TIME_LIMIT is only its safety limit: a baseline not finished
+# within it fails with the reason instead of fitting less. BASELINE_PRESETS decides bagging
+# and stacking (medium_quality: none), never the models.
+BASELINE_TIME_LIMIT = env_int("BASELINE_TIME_LIMIT", 1800)
 BASELINE_PRESETS = env("BASELINE_PRESETS", "medium_quality")
 BASELINE_HARD_TIME_LIMIT = BASELINE_TIME_LIMIT * 3 + 300
 # The baseline is an algorithm run in the sandbox (algorithms.services.builtin): its memory

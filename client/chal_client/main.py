@@ -243,6 +243,15 @@ METRIC_ORDER = [
 PRIMARY_MARK = " (primary)"
 
 
+# Printed under a table with an OPIS column: OPIS is threshold consistency, not quality.
+OPIS_NOTE = (
+    "OPIS: threshold consistency (how far each group's F1 against the threshold strays from"
+    " all rows'), lower is more consistent; not a measure of quality: a constant predictor is"
+    " perfectly consistent."
+)
+
+
+
 def _primary_metric(client: Client, task: str) -> str | None:
     """The task's primary metric (None when the task cannot be read: nothing is marked)."""
     try:
@@ -278,6 +287,8 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
     headers = [m + PRIMARY_MARK if m == primary else m for m in metrics]
     rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
     print(table(["split", *headers], rows))
+    if "opis" in metrics:
+        print(OPIS_NOTE)
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
@@ -385,6 +396,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         headers.append("note")
         rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
     print(table(headers, rows))
+    if "OPIS" in headers:
+        print(OPIS_NOTE)
     if getattr(args, "pairwise", False):
         print()
         if "task" in board:

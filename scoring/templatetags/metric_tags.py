@@ -1,4 +1,5 @@
-"""Metric names for pages: their label and which way is better (kinds.metrics)."""
+"""Metric names for pages: their label, what they measure where the label could mislead,
+and which way is better (kinds.metrics)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ def metric_label(name: str) -> str:
 
 
 @register.filter
+def metric_description(name: str) -> str:
+    """What the metric measures (a column's tooltip); "" for most metrics."""
+    return metric_info(str(name)).description
+
+
+@register.filter
 def metric_arrow(name: str) -> SafeString:
-    """``↑`` or ``↓`` with a tooltip saying whether higher or lower is better."""
+    """``↑`` or ``↓`` with a tooltip saying whether higher or lower is better (OPIS: "lower
+    is more consistent")."""
     info = metric_info(str(name))
     return format_html(
-        '<span class="direction {}" title="{} is better" data-direction="{}">{}</span>',
+        '<span class="direction {}" title="{} is {}" data-direction="{}">{}</span>',
         info.direction,
         info.direction,
+        info.better_means,
         info.direction,
         "↑" if info.higher_is_better else "↓",
     )

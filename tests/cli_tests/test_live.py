@@ -207,11 +207,13 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     assert lines[0] == f"Submission {pk} to cli-birds: queued"
     assert lines[-5] == f"Submission {pk}: scored"
     # The task's primary metric first, marked, with its public score and direction.
-    assert lines[-4] == (
+    assert lines[-5] == (
         f"Public accuracy: {expected['accuracy']:.4f} (the primary metric; higher is better)"
     )
-    header, _, public = lines[-3:]
+    header, _, public, note = lines[-4:]
     assert header.split() == ["split", "accuracy", "(primary)", "macro_f1", "log_loss", "opis"]
+    # OPIS is labelled for what it is: threshold consistency, not quality.
+    assert note.startswith("OPIS: threshold consistency") and "not a measure of quality" in note
     assert public.split() == [
         "public",
         f"{expected['accuracy']:.4f}",

@@ -52,3 +52,24 @@ def test_task_board_prints_cpu_seconds_of_the_runs_behind_the_entries(chal, live
     for entry in with_cpu:
         line = next(line for line in lines if f" {entry['team']} " in f" {line} ")
         assert f"{entry['cpu_seconds']:.1f}" in line.split()
+
+
+def test_task_board_says_opis_is_threshold_consistency_not_quality(chal, live_server, tmp_path):
+    """A constant predictor's low OPIS must not read as the better model: the board prints
+    what OPIS measures under the table."""
+    world = bench_world(tmp_path)
+    task = world.tasks["t-one"]
+    for entry in task.leaderboard_entries.filter(split="public"):
+        entry.metrics = {**entry.metrics, "opis": 0.035 if entry.rank is None else 0.093}
+        entry.save(update_fields=["metrics"])
+    api = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
+    assert "threshold consistency" in api["metrics"]["opis"]["description"].lower()
+    assert api["metrics"]["opis"]["direction"] == "lower"
+
+    board = chal("leaderboard", task.slug, "--server", live_server.url)
+
+    assert board.code == 0, board.err
+    lines = board.out.splitlines()
+    assert "OPIS" in lines[1].split()
+    assert lines[-1].startswith("OPIS: threshold consistency")
+    assert "lower is more consistent" in lines[-1] and "not a measure of quality" in lines[-1]

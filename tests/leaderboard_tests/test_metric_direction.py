@@ -49,6 +49,7 @@ def test_leaderboard_api_and_page_say_which_way_is_better():
     page = Client().get("/tasks/dir/leaderboard/").content.decode()
     assert 'data-metric="log_loss">Log-loss <span class="direction lower"' in page
     assert 'data-metric="accuracy">Accuracy <span class="direction higher"' in page
+    assert 'title="higher is better"' in page and 'title="lower is better"' in page
 
 
 @pytest.mark.django_db
@@ -66,3 +67,44 @@ def test_submission_api_describes_its_metrics():
     assert body["scores"]["public"]["log_loss"] == 0.45
     assert body["metrics"]["log_loss"]["direction"] == "lower"
     assert body["metrics"]["accuracy"]["direction"] == "higher"
+
+
+@pytest.mark.django_db
+def test_opis_reads_as_threshold_consistency_not_quality():
+    """A constant predictor's OPIS (0.035) below AutoGluon's (0.093) must not read as the
+    better model: the board's column, its tooltips and note, the API and its schema say
+    OPIS is threshold consistency, where lower is more consistent."""
+    challenge = ChallengeFactory()
+    task = make_task(TrackFactory(challenge=challenge, slug="opis-track"), slug="opis")
+    for name, accuracy, opis in (("model", 0.8, 0.093), ("constant", 0.4, 0.035)):
+        sub = scored(task, make_team(challenge, name), accuracy, accuracy)
+        sub.scores["public"]["opis"] = opis
+        sub.save()
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+
+    page = Client().get("/tasks/opis/leaderboard/").content.decode()
+    header = page[page.index('data-metric="opis"') :].split("</th>")[0]
+    assert "OPIS (threshold consistency)" in header
+    assert "lower is more consistent" in header  # the arrow's tooltip
+    assert "does not measure how good the predictions are" in header  # the column's tooltip
+    assert "lower is better" not in header
+    assert 'id="opis-note"' in page
+    assert "<strong>threshold consistency</strong>, not quality" in page
+
+    body = APIClient().get("/api/v1/tasks/opis/leaderboard/").json()
+    described = body["metrics"]["opis"]
+    assert described["label"] == "OPIS (threshold consistency)"
+    assert described["direction"] == "lower"
+    assert "lower is more consistent" in described["description"]
+    assert "description" not in body["metrics"]["accuracy"]  # the others keep their shape
+    by_team = {e["team"]: e["opis"] for e in body["entries"]}
+    assert by_team == {"model": 0.093, "constant": 0.035}  # the key and values unchanged
+
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    fields = [
+        component["properties"]["opis"]
+        for component in schema["components"]["schemas"].values()
+        if "opis" in component.get("properties", {})
+    ]
+    assert fields and all("lower is more consistent" in f["description"] for f in fields)
+    assert all("does not measure how good" in f["description"] for f in fields)

@@ -6,7 +6,12 @@ No Django and no platform package here: only this folder and the locked environm
 Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/``, or::
 
     python -c 'import sys; from autogluon_baseline.runner import main; sys.exit(main())' \\
-        --task-dir DIR --out-dir DIR --time-limit 120 --presets medium_quality
+        --task-dir DIR --out-dir DIR --time-limit 1800 --presets medium_quality
+
+**The work is fixed** (:mod:`.budget`): the same models, rounds, seeds and threads on an
+idle or a busy machine, so a re-run gives the same predictions. ``--time-limit`` is only a
+safety net: a baseline not finished by then fails with the reason (exit 1), as does one
+that AutoGluon would have fitted less of for lack of memory (:mod:`.guard`).
 
 Writes into ``--out-dir``:
 
@@ -17,7 +22,8 @@ Writes into ``--out-dir``:
 - ``leaderboard.csv``: AutoGluon's model leaderboard;
 - ``fit.log``: AutoGluon's log and ours;
 - ``result.json``: status, timings, best model, validation score, presets, time limit,
-  features used (see :func:`_result_skeleton`).
+  seed, threads, the rounds (or trees) each model kept, features used (see
+  :func:`_result_skeleton`).
 
 Exit codes: 0 success, 1 fit or predict failed, 2 invalid arguments or task folder,
 143 terminated by SIGTERM (or SIGINT). On failure the last stderr line is a one-line reason.
@@ -41,6 +47,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import budget, guard
 from .data import TaskError, TaskFileError, read_train, test_batches, test_rows
 from .kinds import BaselineKind, kind_named
 from .outputs import (
@@ -73,10 +80,21 @@ CPU_MODEL_DEPS: dict[str, tuple[str, ...]] = {
 }
 NEVER_EXCLUDED = frozenset({"ENS_WEIGHTED", "SIMPLE_ENS_WEIGHTED", "DUMMY"})
 EXIT_FAILED, EXIT_INVALID, EXIT_TERMINATED = 1, 2, 143
+# AutoGluon's memory budget when none is given: its memory checks then read this, never the
+# host's free memory (which other processes change from one run to the next).
+DEFAULT_MEMORY_LIMIT_GB = 4.0
 
 
 class Terminated(BaseException):
     """Raised by the SIGTERM handler; a BaseException so AutoGluon cannot swallow it."""
+
+
+class DeadlinePassed(BaseException):
+    """Raised when ``--time-limit`` passes (the safety net); a BaseException so AutoGluon
+    cannot swallow it."""
+
+
+_deadline = {"passed": False}
 
 
 @dataclass(frozen=True)
@@ -131,28 +149,28 @@ def frame_features(
     return spec.handler.features(spec, frame, archive, workers=workers)
 
 
-def categorize(frame: pd.DataFrame, text_cols: Sequence[str], like: pd.DataFrame | None = None):
-    """Categorical columns as ``pd.Categorical``: the train's categories (``like``: the
-    train features, for a test batch; a value unseen in train becomes missing)."""
-    import pandas as pd
+def feature_metadata(train_x: pd.DataFrame, text_cols: Sequence[str]) -> Any:
+    """AutoGluon's ``FeatureMetadata`` of the model inputs: each column as pandas types it
+    (a categorical or text column is a string column, as in a plain ``TabularPredictor.fit``),
+    the declared text columns marked as text."""
+    from autogluon.common import FeatureMetadata
 
-    for name in frame.columns:
-        if name in text_cols:
-            continue
-        if like is not None and isinstance(like[name].dtype, pd.CategoricalDtype):
-            frame[name] = pd.Categorical(frame[name], categories=like[name].cat.categories)
-        elif like is None and frame[name].dtype == object:
-            frame[name] = pd.Categorical(frame[name])
-    return frame
+    metadata = FeatureMetadata.from_df(train_x)
+    if text_cols:
+        metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
+    return metadata
+
+
+def allowed_model_types() -> set[str]:
+    """The CPU model types whose libraries are installed."""
+    return {key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)}
 
 
 def excluded_model_types() -> list[str]:
     """Every registered AutoGluon model type the baseline must not fit here."""
     from autogluon.tabular.registry import ag_model_registry
 
-    allowed = {
-        key for key, mods in CPU_MODEL_DEPS.items() if all(find_spec(m) for m in mods)
-    } | NEVER_EXCLUDED
+    allowed = allowed_model_types() | NEVER_EXCLUDED
     return sorted(key for key in ag_model_registry.keys if key not in allowed)
 
 
@@ -183,6 +201,11 @@ def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
         "presets": args.presets,
         "time_limit": args.time_limit,
         "num_cpus": args.num_cpus,
+        "memory_limit_gb": args.memory_limit_gb,
+        "seed": budget.SEED,
+        "boosting_rounds": budget.BOOSTING_ROUNDS,
+        "catboost_iterations": budget.CATBOOST_ITERATIONS,
+        "forest_trees": budget.FOREST_TREES,
         "feature_seconds": None,
         "fit_seconds": None,
         "predict_seconds": None,
@@ -193,6 +216,8 @@ def _result_skeleton(args: argparse.Namespace) -> dict[str, Any]:
         "text_features": [],
         "n_generated_features": None,
         "models": [],
+        "rounds": {},
+        "models_failed": [],
         "excluded_model_types": [],
         "train_rows": None,
         "train_rows_used": None,
@@ -262,8 +287,10 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
 
     started = time.perf_counter()
     archive = features.open_images(task_dir / "images.zip")
+    # Categorical columns reach AutoGluon as strings, as in a plain TabularPredictor.fit:
+    # its own pipeline fills a missing value with "" (a category of its own) and maps a test
+    # batch's values on the train's categories (one unseen in train is missing).
     train_x, text_cols = frame_features(spec, train, archive, workers=args.num_cpus)
-    train_x = categorize(train_x, text_cols)
     del train
     result["feature_seconds"] = round(time.perf_counter() - started, 3)
     LOG.info(
@@ -284,7 +311,8 @@ def fit_and_predict(args: argparse.Namespace, result: dict[str, Any]) -> None:
     best = predictor.model_best
 
     started = time.perf_counter()
-    written = _predict_in_batches(args, spec, predictor, archive, like=train_x, text_cols=text_cols)
+    del train_x
+    written = _predict_in_batches(args, spec, predictor, archive)
     result["predict_seconds"] = round(time.perf_counter() - started, 3)
     LOG.info(
         "baseline: best model %s, validation %s %.4f; predicted %d rows in %.1f s",
@@ -309,12 +337,9 @@ def fit_predictor(
 ) -> Any:
     """Fit AutoGluon on ``train_x`` (CPU model types only); fills ``result``, writes
     leaderboard.csv and returns the predictor. Shared by every kind of task."""
-    from autogluon.common import FeatureMetadata
     from autogluon.tabular import TabularPredictor
 
-    metadata = FeatureMetadata.from_df(train_x)
-    if text_cols:
-        metadata = metadata.add_special_types({c: ["text"] for c in text_cols})
+    metadata = feature_metadata(train_x, text_cols)
     excluded = excluded_model_types()
     result.update(
         features_used=list(train_x.columns), text_features=text_cols, excluded_model_types=excluded
@@ -330,9 +355,6 @@ def fit_predictor(
         path=str(model_dir),
         verbosity=2,
     )
-    fit_kwargs: dict[str, Any] = {}
-    if args.memory_limit_gb:
-        fit_kwargs["memory_limit"] = args.memory_limit_gb
     ag_args_fit: dict[str, Any] = {"num_cpus": args.num_cpus, "num_gpus": 0}
     if stop_on_log_loss:
         # Early-stop the boosted trees on log loss, not on F1: on a small validation split F1
@@ -340,20 +362,28 @@ def fit_predictor(
         # exact duplicates fall on the wrong side of the threshold (dblp-acm: F1 0.949 with
         # F1 stopping, 1.0 with log loss).
         ag_args_fit["stopping_metric"] = "log_loss"
+    watch = guard.CutShortWatch().attach()
     started = time.perf_counter()
-    predictor.fit(
-        train_df,
-        time_limit=args.time_limit,
-        presets=args.presets,
-        feature_metadata=metadata,
-        excluded_model_types=excluded,
-        ag_args_fit=ag_args_fit,
-        num_cpus=args.num_cpus,
-        num_gpus=0,
-        **fit_kwargs,
-    )
+    try:
+        predictor.fit(
+            train_df,
+            presets=args.presets,
+            hyperparameters=budget.hyperparameters(allowed_model_types()),
+            feature_metadata=metadata,
+            excluded_model_types=excluded,
+            ag_args_fit=ag_args_fit,
+            num_cpus=args.num_cpus,
+            num_gpus=0,
+            memory_limit=args.memory_limit_gb,
+            **budget.fit_arguments(),
+        )
+    finally:
+        watch.detach()
     result["fit_seconds"] = round(time.perf_counter() - started, 3)
     LOG.info("baseline: AutoGluon fit took %.1f s", result["fit_seconds"])
+    failures = predictor.model_failures()
+    result["models_failed"] = guard.failed_models(failures)
+    guard.check_fitted(watch, failures)
 
     board = predictor.leaderboard(silent=True)
     board.to_csv(args.out_dir / LEADERBOARD, index=False)
@@ -365,6 +395,7 @@ def fit_predictor(
         validation_score=float(best_rows.iloc[0]) if len(best_rows) else None,
         decision_threshold=threshold if problem_type == "binary" else None,
         models=list(board["model"]),
+        rounds=budget.trained_rounds(predictor.info().get("model_info") or {}),
         n_generated_features=len(predictor.feature_metadata.get_features()),
     )
 
@@ -372,13 +403,7 @@ def fit_predictor(
 
 
 def _predict_in_batches(
-    args: argparse.Namespace,
-    spec: TaskSpec,
-    predictor: Any,
-    archive: Any,
-    *,
-    like: pd.DataFrame,
-    text_cols: list[str],
+    args: argparse.Namespace, spec: TaskSpec, predictor: Any, archive: Any
 ) -> int:
     """Features and predictions ``--predict-batch-rows`` test rows at a time, appended to
     predictions.parquet; returns the rows written."""
@@ -395,7 +420,6 @@ def _predict_in_batches(
             args.task_dir / "test.parquet", needed, batch_rows=args.predict_batch_rows
         ):
             test_x, _ = frame_features(spec, batch, archive, workers=args.num_cpus)
-            test_x = categorize(test_x, text_cols, like=like)
             submission = predict(spec, batch["id"], predictor, test_x)
             table = pa.Table.from_pandas(submission, preserve_index=False)
             if writer is None:
@@ -417,7 +441,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--task-dir", type=Path, required=True)
     parser.add_argument("--out-dir", type=Path, required=True)
-    parser.add_argument("--time-limit", type=float, default=120.0, help="fit budget, seconds")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=1800.0,
+        help="safety limit, seconds: a baseline not finished by then fails (it never fits"
+        " less to finish in time; its work is fixed, see budget.py)",
+    )
     parser.add_argument("--presets", default="medium_quality")
     parser.add_argument(
         "--num-cpus",
@@ -426,7 +456,10 @@ def _parser() -> argparse.ArgumentParser:
         help="cores AutoGluon may use (default: at most 2)",
     )
     parser.add_argument(
-        "--memory-limit-gb", type=float, default=None, help="AutoGluon's soft memory limit"
+        "--memory-limit-gb",
+        type=float,
+        default=DEFAULT_MEMORY_LIMIT_GB,
+        help="AutoGluon's soft memory limit (its memory checks read this, not the host's)",
     )
     parser.add_argument("--keep-model", action="store_true", help="keep the model directory")
     parser.add_argument(
@@ -442,7 +475,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _limit_threads(num_cpus: int) -> None:
-    """Cap the native thread pools before numpy, LightGBM & co. are imported."""
+    """Cap the native thread pools before numpy, LightGBM & co. are imported, and let idle
+    OpenMP threads sleep rather than spin: on a busy host a spinning thread waits for its
+    descheduled peers (LightGBM measured 10-20x slower at load 5 on 2 cores)."""
     for var in (
         "OMP_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",
@@ -451,10 +486,24 @@ def _limit_threads(num_cpus: int) -> None:
         "VECLIB_MAXIMUM_THREADS",
     ):
         os.environ.setdefault(var, str(num_cpus))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated(f"signal {signum}")
+
+
+def _on_deadline(signum: int, frame: object) -> None:
+    _deadline["passed"] = True
+    raise DeadlinePassed()
+
+
+def _deadline_reason(args: argparse.Namespace) -> str:
+    return (
+        f"the baseline did not finish within its safety limit of {args.time_limit:g} s"
+        " (BASELINE_TIME_LIMIT); its work is fixed (the same models and rounds on every run),"
+        " so it fails rather than fit less: raise the limit, or run it on a less busy worker"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -465,13 +514,20 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    if args.time_limit <= 0 or args.num_cpus < 1 or args.predict_batch_rows < 1:
+    if (
+        args.time_limit <= 0
+        or args.num_cpus < 1
+        or args.predict_batch_rows < 1
+        or args.memory_limit_gb <= 0
+    ):
         print(
-            "baseline failed: --time-limit, --num-cpus and --predict-batch-rows must be positive",
+            "baseline failed: --time-limit, --num-cpus, --predict-batch-rows and"
+            " --memory-limit-gb must be positive",
             file=sys.stderr,
         )
         return EXIT_INVALID
     _limit_threads(args.num_cpus)
+    _deadline["passed"] = False
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for stale in WRITTEN:
         (args.out_dir / stale).unlink(missing_ok=True)
@@ -479,14 +535,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomic(args.out_dir / RESULT, result)
     handler = _setup_logging(args.out_dir / FIT_LOG)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGALRM, _on_deadline)
+    signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     code, reason = 0, ""
     try:
         fit_and_predict(args, result)
         result["status"] = "succeeded"
-    except (Terminated, KeyboardInterrupt):
+    except (Terminated, DeadlinePassed, KeyboardInterrupt):
         # CatBoost turns an exception raised in its callbacks into KeyboardInterrupt.
-        code, reason = EXIT_TERMINATED, "terminated by a signal"
-        result.update(status="terminated", error=reason)
+        if _deadline["passed"]:
+            code, reason = EXIT_FAILED, _deadline_reason(args)
+            result.update(status="failed", error=reason)
+        else:
+            code, reason = EXIT_TERMINATED, "terminated by a signal"
+            result.update(status="terminated", error=reason)
     except (TaskError, TaskFileError) as exc:
         code, reason = EXIT_INVALID, f"invalid task folder: {_one_line(exc)}"
         result.update(status="failed", error=reason)
@@ -498,6 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result.update(status="failed", error=reason)
         LOG.exception("baseline: failed")
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGTERM, previous)
         result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         if not args.keep_model:

@@ -45,7 +45,8 @@ class Command(BaseCommand):
             type=int,
             default=None,
             metavar="SECONDS",
-            help=f"AutoGluon's fit budget (default: {settings.BASELINE_TIME_LIMIT})",
+            help="safety limit: a baseline not finished by then fails (its work is fixed;"
+            f" default: {settings.BASELINE_TIME_LIMIT})",
         )
         parser.add_argument(
             "--wait", action="store_true", help="wait for the runs and print their scores"
