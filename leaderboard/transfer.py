@@ -44,6 +44,7 @@ from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
 from leaderboard.core.transfer import TransferCell, transfer_cell
 from scoring.core import load_predictions
+from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
 from .models import LeaderboardEntry, Split
