@@ -268,6 +268,8 @@ def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVe
         train_rows=task.train_rows,
         test_rows=task.test_rows,
         sha256=sha256,
+        meta=dict(task.meta or {}),  # kept for the version's Croissant (datasets.versions)
+        card=dict(task.card or {}),
     )
 
 
