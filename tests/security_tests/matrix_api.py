@@ -54,6 +54,18 @@ API: list[Case] = [
         "/api/v1/tasks/{task}/files/solution.parquet",
         ("401", "404", "404", OK),
     ),
+    # Issue 42: a data version's files by number, the solution never (not even organizers')
+    Case(
+        "api/v1/tasks/<slug:slug>/files/<str:name>",
+        "/api/v1/tasks/{task}/files/train.csv?version=1",
+        API_LOGGED_IN,
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/files/<str:name>",
+        "/api/v1/tasks/{task}/files/solution.parquet?version=1",
+        ("401", "404", "404", OK),  # the current version's solution: organizers, as above
+    ),
+    Case("api/v1/tasks/<slug:slug>/croissant.json", "/api/v1/tasks/{task}/croissant.json", ALL_OK),
     Case(
         "api/v1/tasks/<slug:slug>/submissions/",
         "/api/v1/tasks/{task}/submissions/",
