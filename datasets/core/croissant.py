@@ -294,7 +294,7 @@ def task_columns(facts: TaskFacts, part: str) -> list[Column]:
     train the label."""
     columns = [Column("id", "string", "id", ROLE_WORDS["id"])]
     for column in facts.columns:
-        role = str(column.get("type") or "")
+        role = str(column.get("type") or "")  # "" when unknown (never guessed)
         dtype = "float64" if role == "numeric" else "string"
         columns.append(Column(str(column["name"]), dtype, role, ROLE_WORDS.get(role, "")))
     if part == "train":
@@ -307,21 +307,19 @@ def _variables(facts: TaskFacts) -> list[dict[str, Any]]:
     stats = {str(c.get("name")): c for c in facts.card_columns}
     variables = []
     for column in task_columns(facts, "train"):
-        words = [f"{column.role}: {ROLE_WORDS[column.role]}"]
+        words = [f"{column.role}: {ROLE_WORDS[column.role]}"] if column.role else []
         seen = stats.get(column.name) or {}
         if "missing_share" in seen:
             words.append(f"missing {100 * float(seen['missing_share'] or 0):.1f}%")
         if seen.get("distinct") is not None:
             bound = "at least " if seen.get("distinct_is_lower_bound") else ""
             words.append(f"{bound}{int(seen['distinct']):,} distinct values")
-        variables.append(
-            {
-                "@type": "sc:PropertyValue",
-                "name": column.name,
-                "description": "; ".join(words),
-                "tc:role": column.role,
-            }
-        )
+        variable = {"@type": "sc:PropertyValue", "name": column.name}
+        if words:
+            variable["description"] = "; ".join(words)
+        if column.role:
+            variable["tc:role"] = column.role
+        variables.append(variable)
     return variables
 
 
