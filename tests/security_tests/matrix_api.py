@@ -174,6 +174,24 @@ API: list[Case] = [
         ("403", "403", "403", OK),
         private=True,
     ),
+    # Issue 42: the results as data. Open to all; their private rows only for organizers
+    # before the reveal (the body check finds any private value in the CSV).
+    Case("api/v1/tracks/<slug:slug>/results.csv", "/api/v1/tracks/{track}/results.csv", ALL_OK),
+    Case(
+        "api/v1/tracks/<slug:slug>/results.csv",
+        "/api/v1/tracks/{track}/results.csv?split=private",
+        ALL_OK,
+    ),
+    Case(
+        "api/v1/tracks/<slug:slug>/results.parquet",
+        "/api/v1/tracks/{track}/results.parquet",
+        ALL_OK,
+    ),
+    Case(
+        "api/v1/tracks/<slug:slug>/results/croissant.json",
+        "/api/v1/tracks/{track}/results/croissant.json",
+        ALL_OK,
+    ),
 ]
 
 API += ACCOUNT_API
