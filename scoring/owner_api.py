@@ -146,6 +146,17 @@ class TaskVersionOutputSerializer(TaskVersionPublicSerializer):
         return version.created_by.get_username() if version.created_by else None
 
 
+class TaskVersionListedSerializer(TaskVersionPublicSerializer):
+    """The list's items as documented: the owner-only fields are there for owners only."""
+
+    created_by = serializers.CharField(
+        required=False, allow_null=True, help_text="Who uploaded it (owners, organizers)"
+    )
+    sha256 = serializers.CharField(
+        required=False, help_text="Of the uploaded bundle (owners, organizers)"
+    )
+
+
 class BundleRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in plain words.")
     code = serializers.CharField(help_text="`bundle_invalid` (the bundle) or `invalid` (the form)")
@@ -202,7 +213,7 @@ class TaskVersionListApi(APIView):
     @extend_schema(
         operation_id="task_version_list",
         responses={
-            200: TaskVersionOutputSerializer(many=True),
+            200: TaskVersionListedSerializer(many=True),
             **error_responses({404: "no such task"}),
         },
     )
