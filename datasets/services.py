@@ -34,6 +34,7 @@ from challenge_platform.models import Challenge, Track
 from common.files import delete_file_quietly
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.models import Task, TaskVersion
+from datasets.versions import version_changes
 
 logger = logging.getLogger(__name__)
 
@@ -370,6 +371,7 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
         raise TaskReplaceError([*problems, *exc.problems]) from exc
     for warning in standardized.warnings:
         logger.warning("task %s v%s: %s", task.slug, replaced.version.number, warning)
+    version_changes(version=replaced.version)  # counted now, read by pages and the API
     return replaced
 
 

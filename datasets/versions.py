@@ -2,9 +2,11 @@
 files (with their sha256, for its Croissant description), and what changed from the
 version before (rows added, removed and relabelled in train and test).
 
-Both are computed from the stored files on first use and kept on the version
-(``TaskVersion.file_digests``, ``TaskVersion.changes``): a version's files never change, so
-neither do they. The writes are idempotent (the same values whoever computes them first).
+Both are computed from the stored files and kept on the version (``TaskVersion.file_digests``,
+``TaskVersion.changes``): a version's files never change, so neither do they. The changes
+are counted when a version is uploaded (``task_bundle_replace``; on first read for a version
+uploaded before), the digests on the first Croissant request (streamed). The writes are
+idempotent (the same values whoever computes them first).
 """
 
 from __future__ import annotations

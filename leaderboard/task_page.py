@@ -19,7 +19,7 @@ from datasets.selectors import (
     task_manageable,
     task_version_current,
 )
-from datasets.versions import task_versions, version_changes
+from datasets.versions import task_versions
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -62,7 +62,7 @@ def _versions(task) -> list[dict]:
             "note": v.note,
             "train_rows": v.train_rows,
             "test_rows": v.test_rows,
-            "changes": version_changes(version=v),
+            "changes": v.changes,  # counted when the version was uploaded (never here)
             "croissant_url": f"{path}?version={v.number}",
             "current": v.number == task.data_version,
         }
