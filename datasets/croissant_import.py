@@ -1,10 +1,10 @@
 """``import_task --croissant``: a Croissant dataset imported as a task (docs/formats.md).
 
-The dataset becomes a bundle (:func:`datasets.core.croissant_bundle.croissant_bundle`, in a
-staging folder under ``DATA_DIR`` removed afterwards), which :func:`datasets.services.task_import`
-then checks and imports like any bundle. Whatever cannot be mapped, and whatever the bundle's
-checks refuse, raises :class:`datasets.services.TaskImportError` listing every problem, and
-leaves nothing behind.
+The dataset becomes a bundle folder (:func:`datasets.core.croissant_bundle.croissant_bundle`,
+in a staging folder under ``DATA_DIR`` removed afterwards), which
+:func:`datasets.services.task_import` then checks and imports like any bundle. Whatever
+cannot be mapped, and whatever the bundle's checks refuse, raises
+:class:`datasets.services.TaskImportError` listing every problem, and leaves nothing behind.
 """
 
 from __future__ import annotations

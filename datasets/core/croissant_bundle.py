@@ -1,10 +1,10 @@
 """A Croissant dataset turned into a task bundle (``import_task --croissant``), free of Django.
 
 :func:`croissant_bundle` reads a Croissant JSON-LD (a local file, or a URL) with
-``mlcroissant`` and writes the bundle of docs/data-contract.md as a ``.zip`` that the
+``mlcroissant`` and writes the bundle of docs/data-contract.md as a folder that the
 import then checks like any other: ``task.yaml``, ``train.parquet``, ``test.parquet``,
-``solution.parquet`` and ``images/``. How fields map to the task's schema
-(docs/formats.md):
+``solution.parquet`` and ``images/`` (rows streamed to Parquet a batch at a time). How
+fields map to the task's schema (docs/formats.md):
 
 - record sets ``train`` and ``test`` (by ``@id`` or name); the record set's ``key`` (or a
   field named ``id``) is the id, numbered ``train-<n>`` / ``test-<n>`` when there is none;
@@ -49,16 +49,21 @@ import yaml
 
 from common.archives import zip_member_problem
 from datasets.core.about import RAI_PROPERTIES
+from datasets.core.bundle import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_UNCOMPRESSED_BYTES
 from datasets.core.croissant import TERMS
 from datasets.core.spec import SLUG_MAX, SLUG_RE, TITLE_MAX
+from datasets.core.validate import DEFAULT_MAX_ROWS
 
 MAX_JSONLD_BYTES = 16 * 1024 * 1024
-MAX_IMAGES_ZIP_BYTES = 1024**3
+MAX_ROWS = DEFAULT_MAX_ROWS  # per record set, as a bundle's files
+MAX_IMAGES_BYTES = DEFAULT_MAX_UNCOMPRESSED_BYTES
+MAX_IMAGES = DEFAULT_MAX_MEMBERS
+BATCH_ROWS = 65_536
 TIMEOUT_SECONDS = 60
 CR = "http://mlcommons.org/croissant/"
 SC = ("https://schema.org/", "http://schema.org/", "sc:")
-NUMERIC = {"Float", "Integer", "Number", "float16", "float32", "float64", "int8", "int16",
-           "int32", "int64", "uint8", "uint16", "uint32", "uint64"}  # fmt: skip
+WHOLE = {"Integer", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+NUMERIC = {"Float", "Number", "float16", "float32", "float64", *WHOLE}
 TEXT = {"Text", "URL", "Date", "DateTime", "Time"}
 ROLES = ("text", "numeric", "categorical", "image")
 RAI_KEYS = {prop: key for key, prop in RAI_PROPERTIES.items()}
@@ -80,6 +85,7 @@ class FieldPlan:
     name: str
     role: str  # id, label, text, numeric, categorical, image, or "" (the import infers)
     image_content: bool = False  # the values are images, not paths
+    dtype: str = "string"  # as the bundle's Parquet file stores it: string, float64, int64
 
 
 @dataclass
@@ -97,8 +103,9 @@ def croissant_bundle(
     kind: str | None = None,
     solution: Path | None = None,
 ) -> Path:
-    """Write the bundle of the Croissant dataset at ``source`` (a path or an http(s) URL) as
-    ``out_dir/bundle.zip`` and return it. Raises :class:`CroissantUnmappable`."""
+    """Write the bundle of the Croissant dataset at ``source`` (a path or an http(s) URL) in
+    the folder ``out_dir/bundle`` and return it. Rows are streamed to Parquet a batch at a
+    time. Raises :class:`CroissantUnmappable`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc, folder, prefix = _load(source)
     if not isinstance(doc, dict):
@@ -112,18 +119,27 @@ def croissant_bundle(
         plan = _plan(record_sets, kind=kind)
         if plan.problems:
             raise CroissantUnmappable(plan.problems)
-        zip_path = out_dir / "bundle.zip"
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as bundle:
-            images = _Images(bundle, doc, mapping, out_dir)
-            train = _read(dataset, record_sets["train"], plan.train, images)
-            test = _read(dataset, record_sets["test"], plan.test, images)
-            truth = _solution(test, solution)
-            meta_kind = kind or _kind(doc, train, plan.train)
-            spec = _task_yaml(doc, slug=slug, kind=meta_kind, plan=plan)
-            bundle.writestr("task.yaml", yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
-            for name, table in (("train", train), ("test", test), ("solution", truth)):
-                bundle.writestr(f"{name}.parquet", _parquet(table))
-    return zip_path
+        bundle = out_dir / "bundle"
+        (bundle / "images").mkdir(parents=True)
+        images = _Images(bundle / "images", doc, mapping, out_dir)
+        truth = _SOLUTION_FROM_TEST if solution is None else None
+        train = _write_part(dataset, record_sets["train"], plan.train, images, bundle, None)
+        _write_part(dataset, record_sets["test"], plan.test, images, bundle, truth)
+        if solution is not None:
+            _copy_solution(solution, bundle / "solution.parquet")
+        elif not any(p.role == "label" for p in plan.test):
+            raise CroissantUnmappable(
+                [
+                    "record set 'test' has no labels: give the test rows' labels as a file with"
+                    " id and label (--solution FILE), or type a test field cr:Label"
+                ]
+            )
+        spec = _task_yaml(doc, slug=slug, kind=kind or _kind(doc, train, plan.train), plan=plan)
+        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        (bundle / "task.yaml").write_text(text, encoding="utf-8")
+        if not any((bundle / "images").iterdir()):
+            (bundle / "images").rmdir()
+    return bundle
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -355,7 +371,8 @@ def _fields(record_set: dict[str, Any], part: str) -> tuple[list[FieldPlan], lis
             plans.append(FieldPlan(str(item.get("@id")), "id", "id"))
             continue
         if index in labelled[:1]:
-            plans.append(FieldPlan(str(item.get("@id")), "label", "label"))
+            dtype = _label_dtype(item)
+            plans.append(FieldPlan(str(item.get("@id")), "label", "label", dtype=dtype))
             continue
         if name in ("id", "label"):
             problems.append(
@@ -367,8 +384,21 @@ def _fields(record_set: dict[str, Any], part: str) -> tuple[list[FieldPlan], lis
         if problem:
             problems.append(problem)
         else:
-            plans.append(FieldPlan(str(item.get("@id")), name, role, image_content))
+            dtype = "float64" if role == "numeric" else "string"
+            plans.append(FieldPlan(str(item.get("@id")), name, role, image_content, dtype))
     return plans, problems
+
+
+def _label_dtype(item: dict[str, Any]) -> str:
+    """The label's stored type: whole numbers (matching's 0/1), numbers (regression), text."""
+    for data_type in _type_names(item):
+        if data_type in WHOLE:
+            return "int64"
+        if data_type in NUMERIC:
+            return "float64"
+        if data_type in TEXT or data_type == "Boolean":
+            return "string"
+    return "string"
 
 
 def _role(item: dict[str, Any], name: str, part: str) -> tuple[str, bool, str]:
@@ -404,24 +434,30 @@ def _role(item: dict[str, Any], name: str, part: str) -> tuple[str, bool, str]:
 class _Images:
     """Where image columns' images go: the bundle's ``images/`` folder."""
 
-    def __init__(self, bundle: zipfile.ZipFile, doc: dict, mapping: Mapping[str, Path], work: Path):
-        self.bundle, self.doc, self.mapping, self.work = bundle, doc, mapping, work
+    def __init__(self, folder: Path, doc: dict, mapping: Mapping[str, Path], work: Path) -> None:
+        self.folder, self.doc, self.mapping, self.work = folder, doc, mapping, work
         self.copied = False
 
     def content(self, part: str, row: int, column: str, image: Any) -> str:
-        """Write image content (a PIL image or encoded bytes) and return its path."""
-        path = f"{part}/{row}-{re.sub(r'[^A-Za-z0-9_.-]', '_', column)}.png"
-        if isinstance(image, bytes):
-            from PIL import Image
+        """Write image content (a PIL image or encoded bytes) as PNG; its path."""
+        from PIL import Image
 
-            image = Image.open(io.BytesIO(image))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        self.bundle.writestr(f"images/{path}", buffer.getvalue())
+        path = f"{part}/{row}-{re.sub(r'[^A-Za-z0-9_.-]', '_', column)}.png"
+        try:
+            if isinstance(image, bytes):
+                image = Image.open(io.BytesIO(image))
+            target = self.folder / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            image.save(target, format="PNG")
+        except (OSError, ValueError, AttributeError, Image.DecompressionBombError) as exc:
+            raise CroissantUnmappable(
+                [f"record set '{part}', row {row}: the image of '{column}' cannot be read: {exc}"]
+            ) from exc
         return path
 
     def paths(self) -> None:
-        """Image columns hold paths: copy the dataset's ``images.zip`` into ``images/``."""
+        """Image columns hold paths: extract the dataset's ``images.zip`` into ``images/``
+        (every member checked as a bundle's are, within the bundle's size budget)."""
         if self.copied:
             return
         self.copied = True
@@ -430,20 +466,27 @@ class _Images:
             raise CroissantUnmappable(
                 ["image columns hold paths, but the dataset has no images.zip to read them from"]
             )
+        budget = MAX_IMAGES_BYTES
         try:
             with zipfile.ZipFile(archive) as images:
-                for info in images.infolist():
-                    if info.is_dir():
-                        continue
+                members = [i for i in images.infolist() if not i.is_dir()]
+                if len(members) > MAX_IMAGES:
+                    raise CroissantUnmappable([f"images.zip has more than {MAX_IMAGES:,} files"])
+                for info in members:
                     problem = zip_member_problem(info)
                     if problem:
                         raise CroissantUnmappable(
                             [f"images.zip: member {info.filename!r} has {problem}"]
                         )
-                    with images.open(info) as member, self.bundle.open(
-                        f"images/{info.filename}", "w"
-                    ) as out:
+                    target = self.folder / info.filename
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with images.open(info) as member, target.open("wb") as out:
                         while chunk := member.read(1024 * 1024):
+                            budget -= len(chunk)
+                            if budget < 0:
+                                raise CroissantUnmappable(
+                                    [f"images.zip holds more than {MAX_IMAGES_BYTES:,} bytes"]
+                                )
                             out.write(chunk)
         except zipfile.BadZipFile as exc:
             raise CroissantUnmappable([f"images.zip is not a zip archive: {exc}"]) from exc
@@ -460,37 +503,143 @@ class _Images:
             url = str(item.get("contentUrl") or "")
             if re.match(r"^https?://", url):
                 path = self.work / "images.zip"
-                path.write_bytes(_fetch(url, MAX_IMAGES_ZIP_BYTES))
+                path.write_bytes(_fetch(url, MAX_IMAGES_BYTES))
                 return path
         return None
 
 
-def _read(
-    dataset: Any, record_set: dict[str, Any], plans: list[FieldPlan], images: _Images
-) -> dict[str, list[Any]]:
-    """The record set's rows as columns (bundle names), ids numbered when it has none."""
-    part = str(record_set.get("@id") or _text(record_set.get("name")))
-    columns: dict[str, list[Any]] = {p.name: [] for p in plans}
+_SOLUTION_FROM_TEST = object()  # the test record set's labels make the solution
+
+
+class _Parquet:
+    """One Parquet file written a batch at a time with a fixed schema."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self.writer: pq.ParquetWriter | None = None
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        for name, values in self.columns.items():
+            values.append(row.get(name))
+        if len(self.columns[self.schema.names[0]]) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        arrays = []
+        for field_ in self.schema:
+            values = self.columns[field_.name]
+            try:
+                arrays.append(pa.array(values, type=field_.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                shown = next((v for v in values if not _fits(v, field_.type)), None)
+                raise CroissantUnmappable(
+                    [f"{self.path.stem}: column '{field_.name}' holds {shown!r}, not"
+                     f" {_TYPE_WORDS.get(str(field_.type), str(field_.type))}"]
+                ) from exc
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self.columns = {name: [] for name in self.schema.names}
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+
+_TYPE_WORDS = {"double": "a number", "int64": "a whole number", "string": "text"}
+
+
+def _fits(value: Any, arrow_type: pa.DataType) -> bool:
+    try:
+        pa.array([value], type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False
+    return True
+
+
+def _arrow_type(plan: FieldPlan) -> pa.DataType:
+    return {"float64": pa.float64(), "int64": pa.int64()}.get(plan.dtype, pa.string())
+
+
+def _value(value: Any, plan: FieldPlan) -> Any:
+    """A record's value as the column stores it: text as str, numbers as numbers."""
+    value = _plain(value)
+    if value is None or plan.dtype in ("float64", "int64"):
+        if plan.dtype == "float64" and isinstance(value, bool):
+            return float(value)
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+@dataclass
+class PartRead:
+    """What a written part tells the kind's inference: the label's type and a few values."""
+
+    rows: int = 0
+    label_values: set[Any] = field(default_factory=set)
+
+
+def _write_part(
+    dataset: Any,
+    record_set: dict[str, Any],
+    plans: list[FieldPlan],
+    images: _Images,
+    bundle: Path,
+    truth: object | None,
+) -> PartRead:
+    """Stream the record set's rows into ``<part>.parquet`` (ids numbered when it has none);
+    with ``truth``, the test labels go to ``solution.parquet`` instead."""
+    part = str(record_set.get("@id") or _text(record_set.get("name"))).lower()
+    name = "train" if part == "train" else "test"
+    has_id = any(p.role == "id" for p in plans)
+    label = next((p for p in plans if p.role == "label"), None)
+    columns = [p for p in plans if not (name == "test" and p.role == "label")]
+    if not has_id:
+        columns = [FieldPlan("", "id", "id"), *columns]
+    table = _Parquet(
+        bundle / f"{name}.parquet",
+        pa.schema([(p.name, _arrow_type(p)) for p in columns]),
+    )
+    solution = None
+    if truth is not None and name == "test" and label is not None:
+        solution = _Parquet(
+            bundle / "solution.parquet",
+            pa.schema([("id", pa.string()), ("label", _arrow_type(label))]),
+        )
+    read = PartRead()
     try:
         for row, record in enumerate(dataset.records(part)):
+            if row >= MAX_ROWS:
+                raise CroissantUnmappable(
+                    [f"record set '{part}' has more than {MAX_ROWS:,} rows (a bundle's limit)"]
+                )
+            values = {"id": f"{name}-{row}"} if not has_id else {}
             for plan in plans:
-                value = _plain(record.get(plan.id))
+                value = _value(record.get(plan.id), plan) if plan.id else None
                 if plan.role == "image" and value is not None:
                     if plan.image_content:
-                        value = images.content(part, row, plan.name, value)
+                        value = images.content(name, row, plan.name, _plain(record.get(plan.id)))
                     else:
                         images.paths()
-                columns[plan.name].append(value)
+                values[plan.name] = value
+            table.add(values)
+            if solution is not None:
+                solution.add({"id": values["id"], "label": values.get("label")})
+            if label is not None and len(read.label_values) < 3:
+                read.label_values.add(values.get("label"))
+            read.rows = row + 1
+        table.close()
+        if solution is not None:
+            solution.close()
     except CroissantUnmappable:
         raise
     except Exception as exc:  # mlcroissant reads a stranger's files: any failure is a refusal
         raise CroissantUnmappable(
             [f"record set '{part}' could not be read: {_first_line(exc)}"]
         ) from exc
-    rows = len(next(iter(columns.values()), []))
-    if "id" not in columns:
-        columns = {"id": [f"{part}-{i}" for i in range(rows)], **columns}
-    return columns
+    return read
 
 
 def _plain(value: Any) -> Any:
@@ -508,19 +657,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _solution(test: dict[str, list[Any]], solution: Path | None) -> dict[str, list[Any]]:
-    """The test rows' truth: their label field (then removed from test), or ``solution``."""
-    if "label" in test:
-        labels = test.pop("label")
-        if solution is None:
-            return {"id": list(test["id"]), "label": labels}
-    if solution is None:
-        raise CroissantUnmappable(
-            [
-                "record set 'test' has no labels: give the test rows' labels as a file with id"
-                " and label (--solution FILE), or type a test field cr:Label"
-            ]
-        )
+def _copy_solution(solution: Path, target: Path) -> None:
+    """The test rows' truth from ``--solution``: a CSV or Parquet file with id and label."""
     try:
         if solution.suffix == ".parquet":
             table = pq.read_table(solution, columns=["id", "label"])
@@ -535,19 +673,20 @@ def _solution(test: dict[str, list[Any]], solution: Path | None) -> dict[str, li
             )
     except (OSError, pa.ArrowException, KeyError) as exc:
         raise CroissantUnmappable([f"{solution}: not a file with id and label: {exc}"]) from exc
-    return {"id": table["id"].cast(pa.string()).to_pylist(), "label": table["label"].to_pylist()}
+    pq.write_table(table.set_column(0, "id", table["id"].cast(pa.string())), target)
 
 
-def _kind(doc: dict[str, Any], train: dict[str, list[Any]], plans: list[FieldPlan]) -> str:
+def _kind(doc: dict[str, Any], train: PartRead, plans: list[FieldPlan]) -> str:
     declared = doc.get("tc:kind") or doc.get(f"{TERMS}kind")
     if isinstance(declared, str) and declared:
         return declared
-    labels = [v for v in train.get("label", []) if v is not None]
-    if labels and all(isinstance(v, float) for v in labels):
+    label = next((p for p in plans if p.role == "label"), None)
+    if label is not None and label.dtype == "float64":
         return "regression"
     names = [p.name for p in plans if p.role not in ("id", "label")]
     pairs = bool(names) and all(n.startswith(("left_", "right_")) for n in names)
-    if labels and pairs and {v for v in labels} <= {0, 1}:
+    values = train.label_values - {None}
+    if label is not None and label.dtype == "int64" and pairs and values <= {0, 1}:
         return "matching"
     return "classification"
 
@@ -596,20 +735,6 @@ def _slug(doc: dict[str, Any], title: str) -> str:
         return declared
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:SLUG_MAX].strip("-")
     return slug or "imported-dataset"
-
-
-def _parquet(columns: dict[str, list[Any]]) -> bytes:
-    arrays = {}
-    for name, values in columns.items():
-        try:
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: as text
-            arrays[name] = pa.array([None if v is None else str(v) for v in values])
-    if "id" in arrays:
-        arrays["id"] = arrays["id"].cast(pa.string())
-    sink = io.BytesIO()
-    pq.write_table(pa.table(arrays), sink)
-    return sink.getvalue()
 
 
 def _first_line(exc: BaseException) -> str:
