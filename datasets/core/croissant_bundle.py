@@ -263,15 +263,16 @@ def _download_cache(folder: Path) -> Iterator[None]:
 
     saved = constants.DOWNLOAD_PATH, constants.EXTRACT_PATH
     constants.DOWNLOAD_PATH, constants.EXTRACT_PATH = folder / "download", folder / "extract"
-    absl = logging.getLogger("absl")
-    level = absl.level
-    absl.setLevel(logging.ERROR)
+    # mlcroissant logs through absl to the root logger (INFO "Setting up generation...",
+    # WARNING for each recommended property missing): not the import's words
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             yield
     finally:
         constants.DOWNLOAD_PATH, constants.EXTRACT_PATH = saved
-        absl.setLevel(level)
+        logging.disable(previous)
 
 
 def _dataset(doc: dict[str, Any], mapping: Mapping[str, Path], source: str) -> Any:
@@ -637,9 +638,19 @@ def _write_part(
         raise
     except Exception as exc:  # mlcroissant reads a stranger's files: any failure is a refusal
         raise CroissantUnmappable(
-            [f"record set '{part}' could not be read: {_first_line(exc)}"]
+            [f"record set '{part}' could not be read: {_first_line(_root_cause(exc))}"]
         ) from exc
     return read
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error (mlcroissant wraps the one that says what is wrong, such as
+    "could not convert string to float: 'heavy'", in a generic one)."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
 
 
 def _plain(value: Any) -> Any:

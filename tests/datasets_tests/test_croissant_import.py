@@ -5,6 +5,7 @@ mapped exits 1 with one line per problem, no traceback and nothing left behind."
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -230,8 +231,6 @@ def _field(part: str, name: str, data_type, file: str, **extra) -> dict:
 def foreign_dataset(folder: Path, *, extra_fields=(), distribution_extra=()) -> Path:
     """A Croissant dataset as another tool writes it: CSV files beside it, relative URLs,
     labels in both record sets (sc:Text), a key, numbers, a flag and free text."""
-    import hashlib
-
     folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     for part, n, offset in (("train", 40, 0), ("test", 20, 1000)):
@@ -314,6 +313,55 @@ def not_json(folder: Path) -> Path:
     return folder / "c.json"
 
 
+def heavy_weight(folder: Path) -> Path:
+    """A number field whose file holds a word."""
+    source = foreign_dataset(folder)
+    train = pd.read_csv(folder / "train.csv").astype({"weight": object})
+    train.loc[3, "weight"] = "heavy"
+    train.to_csv(folder / "train.csv", index=False)
+    return rehashed(source)
+
+
+def evil_images(folder: Path) -> Path:
+    """Image paths read from an images.zip with a member outside its folder."""
+    import zipfile
+
+    def picture(part: str) -> dict:
+        return _field(part, "picture", ["sc:Text", "sc:ImageObject"], f"{part}.csv")
+
+    source = foreign_dataset(folder, extra_fields=[picture])
+    for part in ("train", "test"):
+        frame = pd.read_csv(folder / f"{part}.csv").assign(picture="a.png")
+        frame.to_csv(folder / f"{part}.csv", index=False)
+    with zipfile.ZipFile(folder / "images.zip", "w") as archive:
+        archive.writestr("a.png", b"not really")
+        archive.writestr("../evil.png", b"outside")
+    doc = json.loads(source.read_text())
+    doc["distribution"].append(
+        {
+            "@type": "cr:FileObject",
+            "@id": "images.zip",
+            "name": "images.zip",
+            "contentUrl": "images.zip",
+            "encodingFormat": "application/zip",
+            "sha256": "",
+        }
+    )
+    source.write_text(json.dumps(doc))
+    return rehashed(source)
+
+
+def rehashed(source: Path) -> Path:
+    """The JSON-LD with its local files' checksums updated after they were edited."""
+    doc = json.loads(source.read_text())
+    for item in doc["distribution"]:
+        local = source.parent / str(item.get("contentUrl"))
+        if local.is_file():
+            item["sha256"] = hashlib.sha256(local.read_bytes()).hexdigest()
+    source.write_text(json.dumps(doc))
+    return source
+
+
 def bounding_box(part: str) -> dict:
     return _field(part, "box", "cr:BoundingBox", f"{part}.csv")
 
@@ -367,9 +415,17 @@ def bounding_box(part: str) -> dict:
             ],
         ),
         (lambda folder: not_json(folder), ["is not JSON"]),
+        (
+            lambda folder: heavy_weight(folder),
+            ["- record set 'train' could not be read: could not convert string to float: 'heavy'"],
+        ),
+        (
+            lambda folder: evil_images(folder),
+            ["- images.zip: member '../evil.png' has '..' in the path"],
+        ),
         (lambda folder: folder / "nothing.json", ["nothing.json: no such file"]),
     ],
-    ids=["bounding-box", "unsafe-files", "not-json", "missing"],
+    ids=["bounding-box", "unsafe-files", "not-json", "bad-number", "zip-slip", "missing"],
 )
 def test_what_cannot_be_mapped_exits_1_one_line_per_problem(
     tmp_path: Path, make, says: list[str]
