@@ -71,6 +71,11 @@ def test_every_demo_task_is_valid_croissant_describing_its_files_and_columns(
     assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"
     assert doc["name"] == task.title and doc["version"] == "1.0.0"
     assert doc["tc:kind"] == task.kind and doc["tc:dataVersion"] == 1
+    # what the demo's source says of itself (its citation...), and nothing it does not say
+    assert doc.get("citeAs") == task.meta.get("citation")
+    assert "license" not in doc  # no demo source states its data's licence
+    notes = {k: v for k, v in doc.items() if k.startswith("rai:")}
+    assert len(notes) == len(task.meta.get("rai") or {})
     files = {f["name"]: f for f in doc["distribution"]}
     expected = {"train.csv", "train.parquet", "test.csv", "test.parquet"}
     if task.images_zip:
