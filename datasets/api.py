@@ -29,7 +29,7 @@ from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
 from datasets.core.croissant import MEDIA_TYPE
 from datasets.downloads import ranged_file_response
-from datasets.formats import task_croissant
+from datasets.formats import croissant_url, task_croissant
 from datasets.models import Task, TaskVersion
 from datasets.selectors import (
     task_file_get,
@@ -154,6 +154,9 @@ class TaskDetailApi(APIView):
         files = serializers.SerializerMethodField(
             help_text="download URL of each file, by name (logged-in users only)"
         )
+        croissant = serializers.SerializerMethodField(
+            help_text="the data's Croissant 1.1 description (docs/formats.md)"
+        )
 
         @extend_schema_field({"type": "array", "items": {"type": "string"}})
         def get_output_columns(self, task: Task) -> list[str]:
@@ -166,6 +169,10 @@ class TaskDetailApi(APIView):
         @extend_schema_field({"type": "object", "additionalProperties": {}})
         def get_kind_options(self, task: Task) -> dict[str, object]:
             return kind_get(task.kind).public_options(task.meta or {})
+
+        def get_croissant(self, task: Task) -> str:
+            request = self.context["request"]
+            return croissant_url(task=task, version=None, absolute=request.build_absolute_uri)
 
         def get_files(self, task: Task) -> dict[str, str]:
             request = self.context["request"]

@@ -132,3 +132,8 @@ def test_the_task_page_links_the_croissant_and_every_version(replaced: Task) -> 
     assert "(current)" in version_2 and "fix" in version_2
     assert "train 0 added, 3 removed, 2 relabelled" in " ".join(version_2.split())
     assert "test 4 added, 0 removed, 5 relabelled" in " ".join(version_2.split())
+
+
+def test_the_task_detail_names_its_croissant(replaced: Task) -> None:
+    detail = api_client_for(None).get(f"/api/v1/tasks/{replaced.slug}/").json()
+    assert detail["croissant"] == f"http://testserver/api/v1/tasks/{replaced.slug}/croissant.json"
