@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+import json
+
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from knox.auth import TokenAuthentication
 from rest_framework import generics, serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from challenge_platform.api.basic_token import BasicTokenAuthentication
 from challenge_platform.api.errors import error_responses
 from challenge_platform.models import Challenge, Track
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer
-from datasets.models import Task
+from datasets.core.croissant import MEDIA_TYPE
+from datasets.downloads import ranged_file_response
+from datasets.formats import croissant_url, task_croissant
+from datasets.models import Task, TaskVersion
 from datasets.selectors import (
     task_file_get,
     task_file_names,
@@ -25,8 +38,27 @@ from datasets.selectors import (
     task_list,
     task_public_meta,
 )
+from datasets.versions import task_version_get, version_file
 from datasets.views import task_file_response
 from kinds import kind_get, kind_names
+
+# Token, then HTTP Basic with a token as the password (what mlcroissant and requests' .netrc
+# send), then the session: the downloads a data tool makes by itself accept all three.
+DOWNLOAD_AUTHENTICATION = [TokenAuthentication, BasicTokenAuthentication, SessionAuthentication]
+
+
+def requested_version(request: Request, task: Task) -> TaskVersion | None:
+    """The data version asked by ``?version=N`` (None: the current one); Http404 when the
+    task has no such version, or the value is not a version number."""
+    value = request.query_params.get("version")
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise Http404("no such data version")
+    version = task_version_get(task=task, number=int(value))
+    if version is None:
+        raise Http404("no such data version")
+    return version
 
 
 class TaskListApi(generics.ListAPIView):
@@ -122,6 +154,9 @@ class TaskDetailApi(APIView):
         files = serializers.SerializerMethodField(
             help_text="download URL of each file, by name (logged-in users only)"
         )
+        croissant = serializers.SerializerMethodField(
+            help_text="the data's Croissant 1.1 description (docs/formats.md)"
+        )
 
         @extend_schema_field({"type": "array", "items": {"type": "string"}})
         def get_output_columns(self, task: Task) -> list[str]:
@@ -134,6 +169,10 @@ class TaskDetailApi(APIView):
         @extend_schema_field({"type": "object", "additionalProperties": {}})
         def get_kind_options(self, task: Task) -> dict[str, object]:
             return kind_get(task.kind).public_options(task.meta or {})
+
+        def get_croissant(self, task: Task) -> str:
+            request = self.context["request"]
+            return croissant_url(task=task, version=None, absolute=request.build_absolute_uri)
 
         def get_files(self, task: Task) -> dict[str, str]:
             request = self.context["request"]
@@ -160,17 +199,29 @@ class IgnoreClientContentNegotiation(BaseContentNegotiation):
         return (renderers[0], renderers[0].media_type)
 
 
-class TaskFileDownloadApi(APIView):
-    """Stream ``train.csv``, ``train.parquet``, ``test.csv``, ``test.parquet`` or ``images.zip``.
+VERSION_PARAMETER = OpenApiParameter(
+    "version",
+    int,
+    required=False,
+    description="a data version's number (`GET tasks/<slug>/versions/`); default: the current",
+)
 
-    Token or session authentication; anonymous callers get 401.
+
+class TaskFileDownloadApi(APIView):
+    """Stream ``train.csv``, ``train.parquet``, ``test.csv``, ``test.parquet`` or ``images.zip``,
+    of the current data version or of the one ``?version=N`` names.
+
+    Token, HTTP Basic (an API token as the password) or session authentication; anonymous
+    callers get 401.
     """
 
     permission_classes = [IsAuthenticated]
+    authentication_classes = DOWNLOAD_AUTHENTICATION
     content_negotiation_class = IgnoreClientContentNegotiation
 
     @extend_schema(
         operation_id="tasks_files_retrieve",
+        parameters=[VERSION_PARAMETER],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description="the file, as an attachment"
@@ -184,13 +235,68 @@ class TaskFileDownloadApi(APIView):
             416: OpenApiResponse(
                 description="the range starts past the end; `Content-Range: bytes */<size>`"
             ),
-            **error_responses({401: "Not logged in.", 404: "No such task, or no such file of it."}),
+            **error_responses(
+                {
+                    401: "Not logged in.",
+                    404: "No such task, data version, or file of it.",
+                }
+            ),
         },
     )
     def get(self, request: Request, slug: str, name: str):
         task = task_get_or_404(slug=slug)
+        version = requested_version(request, task)
+        if version is not None and version.number != task.data_version:
+            # an older version's public files (never its solution), as they were
+            found = version_file(version=version, name=name)
+            if found is None:
+                raise Http404("no such file")
+            rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403
+            return ranged_file_response(
+                request,
+                storage=found.storage,
+                name=found.name,
+                filename=f"{task.slug}-v{version.number}-{name}",
+            )
         stored = task_file_get(task=task, name=name, organizer=is_organizer(request.user))
         if stored is None:
             raise Http404("no such file")
         rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403
         return task_file_response(request, task=task, name=name, stored=stored)
+
+
+class TaskCroissantApi(APIView):
+    """The task's data described in Croissant 1.1 JSON-LD (MLCommons; ``mlcroissant`` loads
+    it): card, licence, creators, citation, version and date, a ``FileObject`` per file the
+    caller may download (sha256, content URL) and the record sets ``train`` and ``test``
+    read from them, with each column's type and role; never the solution. Anonymous callers,
+    and those who may not download yet (rules not accepted), get the card alone: what the
+    public task page shows. ``?version=N`` describes an earlier data version."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = DOWNLOAD_AUTHENTICATION
+
+    @extend_schema(
+        operation_id="tasks_croissant_retrieve",
+        parameters=[VERSION_PARAMETER],
+        responses={
+            (200, "application/ld+json"): OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="Croissant 1.1 JSON-LD"
+            ),
+            **error_responses({404: "No such task, or no such data version."}),
+        },
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        task = task_get_or_404(slug=slug)
+        version = requested_version(request, task)
+        if version is None:
+            version = task_version_get(task=task, number=task.data_version)
+        if version is None:  # a task without versions: nothing to describe
+            raise Http404("no such data version")
+        doc = task_croissant(
+            task=task, version=version, user=request.user, absolute=request.build_absolute_uri
+        )
+        response = HttpResponse(json.dumps(doc, indent=2), content_type=MEDIA_TYPE)
+        response["Cache-Control"] = "private, no-cache"  # what it lists depends on the caller
+        response["Vary"] = "Authorization, Cookie"
+        return response

@@ -12,4 +12,9 @@ urlpatterns = [
         api.TaskFileDownloadApi.as_view(),
         name="api-task-file",
     ),
+    path(
+        "tasks/<slug:slug>/croissant.json",
+        api.TaskCroissantApi.as_view(),
+        name="api-task-croissant",
+    ),
 ]

@@ -144,6 +144,17 @@ class TaskVersion(models.Model):
     sha256 = models.CharField(
         max_length=64, blank=True, help_text="Of the uploaded bundle (empty for older imports)"
     )
+    # What a version was, kept when the next one replaces the task's fields (its Croissant
+    # description, docs/formats.md): the task.json and card.json of this version ({} for a
+    # version replaced before they were kept).
+    meta = models.JSONField(default=dict, blank=True, help_text="This version's task.json")
+    card = models.JSONField(default=dict, blank=True, help_text="This version's card.json")
+    # Filled on first use (datasets.versions): file name -> {"sha256", "size"} of this
+    # version's public files, and the rows added, removed and relabelled since the previous.
+    file_digests = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(
+        null=True, blank=True, help_text="Rows added, removed, relabelled since the previous"
+    )
 
     class Meta:
         ordering = ["task", "-number"]

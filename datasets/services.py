@@ -34,6 +34,7 @@ from challenge_platform.models import Challenge, Track
 from common.files import delete_file_quietly
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.models import Task, TaskVersion
+from datasets.versions import version_changes
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +269,8 @@ def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVe
         train_rows=task.train_rows,
         test_rows=task.test_rows,
         sha256=sha256,
+        meta=dict(task.meta or {}),  # kept for the version's Croissant (datasets.versions)
+        card=dict(task.card or {}),
     )
 
 
@@ -379,6 +382,7 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
         raise TaskReplaceError([*problems, *exc.problems]) from exc
     for warning in standardized.warnings:
         logger.warning("task %s v%s: %s", task.slug, replaced.version.number, warning)
+    version_changes(version=replaced.version)  # counted now, read by pages and the API
     return replaced
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, transfer_api
+from . import api, results_api, transfer_api
 
 urlpatterns = [
     path(
@@ -19,5 +19,20 @@ urlpatterns = [
         "tracks/<slug:slug>/transfer/",
         transfer_api.TrackTransferApi.as_view(),
         name="api-track-transfer",
+    ),
+    path(
+        "tracks/<slug:slug>/results.parquet",
+        results_api.TrackResultsParquetApi.as_view(),
+        name="api-track-results-parquet",
+    ),
+    path(
+        "tracks/<slug:slug>/results.csv",
+        results_api.TrackResultsCsvApi.as_view(),
+        name="api-track-results-csv",
+    ),
+    path(
+        "tracks/<slug:slug>/results/croissant.json",
+        results_api.TrackResultsCroissantApi.as_view(),
+        name="api-track-results-croissant",
     ),
 ]

@@ -19,6 +19,7 @@ from datasets.selectors import (
     task_manageable,
     task_version_current,
 )
+from datasets.versions import task_versions
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -45,5 +46,25 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "downloads": downloads,
             "can_manage": task_manageable(task=task, user=request.user),
             "version": task_version_current(task=task),
+            "croissant_url": reverse("api-task-croissant", kwargs={"slug": task.slug}),
+            "versions": _versions(task),
         },
     )
+
+
+def _versions(task) -> list[dict]:
+    """The task's data versions, newest first, with what changed and their Croissant."""
+    path = reverse("api-task-croissant", kwargs={"slug": task.slug})
+    return [
+        {
+            "number": v.number,
+            "created_at": v.created_at,
+            "note": v.note,
+            "train_rows": v.train_rows,
+            "test_rows": v.test_rows,
+            "changes": v.changes,  # counted when the version was uploaded (never here)
+            "croissant_url": f"{path}?version={v.number}",
+            "current": v.number == task.data_version,
+        }
+        for v in task_versions(task=task)
+    ]

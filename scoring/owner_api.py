@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
 from challenge_platform.split_access import private_visible
+from datasets.formats import croissant_url
 from datasets.forms import staged_upload, too_big_message
 from datasets.models import Task, TaskVersion
-from datasets.selectors import task_manage_refusal
+from datasets.selectors import task_get_or_404, task_manage_refusal
 from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.versions import task_versions, version_changes
 from scoring.models import Submission
 from scoring.selectors import submission_visible_scores
 
@@ -93,21 +95,67 @@ class TaskSubmissionListApi(generics.ListAPIView):
         )
 
 
-class TaskVersionOutputSerializer(serializers.Serializer):
+class TaskVersionPublicSerializer(serializers.Serializer):
+    """A data version as anyone reads it (docs/formats.md)."""
+
+    class ChangesSerializer(serializers.Serializer):
+        class CountsSerializer(serializers.Serializer):
+            added = serializers.IntegerField()
+            removed = serializers.IntegerField()
+            relabelled = serializers.IntegerField()
+
+        train = CountsSerializer(help_text="train rows, by id; relabelled: another label")
+        test = CountsSerializer(help_text="test rows, by id; relabelled: another true label")
+
     number = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.SerializerMethodField()
     note = serializers.CharField(help_text="Why the data changed (the reason given)")
+    reason = serializers.CharField(source="note", help_text="The same as note")
     train_rows = serializers.IntegerField()
     test_rows = serializers.IntegerField()
-    sha256 = serializers.CharField(help_text="Of the uploaded bundle (empty for older imports)")
     current = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField(
+        help_text="Rows added, removed and relabelled since the version before (null for the"
+        " first version)"
+    )
+    croissant = serializers.SerializerMethodField(
+        help_text="This version's Croissant 1.1 description (its files, when you may download)"
+    )
+
+    def get_current(self, version: TaskVersion) -> bool:
+        return version.number == version.task.data_version
+
+    @extend_schema_field(ChangesSerializer(allow_null=True))
+    def get_changes(self, version: TaskVersion) -> dict | None:
+        return version_changes(version=version)
+
+    def get_croissant(self, version: TaskVersion) -> str:
+        request = self.context["request"]
+        return croissant_url(
+            task=version.task, version=version.number, absolute=request.build_absolute_uri
+        )
+
+
+class TaskVersionOutputSerializer(TaskVersionPublicSerializer):
+    """A data version as its task's owners and organizers read it: who uploaded it, and the
+    uploaded bundle's sha256, too."""
+
+    created_by = serializers.SerializerMethodField()
+    sha256 = serializers.CharField(help_text="Of the uploaded bundle (empty for older imports)")
 
     def get_created_by(self, version: TaskVersion) -> str | None:
         return version.created_by.get_username() if version.created_by else None
 
-    def get_current(self, version: TaskVersion) -> bool:
-        return version.number == version.task.data_version
+
+class TaskVersionListedSerializer(TaskVersionPublicSerializer):
+    """The list's items as documented: the owner-only fields are there for owners only."""
+
+    created_by = serializers.CharField(
+        required=False, allow_null=True, help_text="Who uploaded it (owners, organizers)"
+    )
+    sha256 = serializers.CharField(
+        required=False, help_text="Of the uploaded bundle (owners, organizers)"
+    )
 
 
 class BundleRefusedSerializer(serializers.Serializer):
@@ -138,12 +186,19 @@ def _bundle_refused(problems: list[str], *, code: str = "bundle_invalid") -> Res
 
 
 class TaskVersionListApi(APIView):
-    """GET: the versions of a task's data, newest first. POST: replace the data by a new
-    bundle version (``.zip``; same slug and kind), which re-scores every submission of the
-    task. Its owners and organizers only."""
+    """GET: the versions of a task's data, newest first, with what changed and each one's
+    Croissant description: anyone (its owners and organizers also read who uploaded each
+    and the bundle's sha256). POST: replace the data by a new bundle version (``.zip``;
+    same slug and kind), which re-scores every submission of the task: its owners and
+    organizers only."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [AllowAny()]
+        return super().get_permissions()
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="The new bundle as a .zip")
@@ -159,14 +214,16 @@ class TaskVersionListApi(APIView):
     @extend_schema(
         operation_id="task_version_list",
         responses={
-            200: TaskVersionOutputSerializer(many=True),
-            **error_responses({403: "not an owner of this task"}),
+            200: TaskVersionListedSerializer(many=True),
+            **error_responses({404: "no such task"}),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        task = managed_task_or_refuse(request, slug)
-        versions = TaskVersion.objects.filter(task=task).select_related("task", "created_by")
-        return Response(TaskVersionOutputSerializer(versions, many=True).data)
+        task = task_get_or_404(slug=slug)
+        manages = task_manage_refusal(task=task, user=request.user) is None
+        serializer = TaskVersionOutputSerializer if manages else TaskVersionPublicSerializer
+        versions = task_versions(task=task)
+        return Response(serializer(versions, many=True, context={"request": request}).data)
 
     @extend_schema(
         operation_id="task_version_create",
@@ -203,5 +260,8 @@ class TaskVersionListApi(APIView):
             return _bundle_refused(exc.problems)
         version = replaced.version
         version.task = replaced.task
-        data = {**TaskVersionOutputSerializer(version).data, "message": replaced.summary()}
+        data = {
+            **TaskVersionOutputSerializer(version, context={"request": request}).data,
+            "message": replaced.summary(),
+        }
         return Response(data, status=status.HTTP_201_CREATED)

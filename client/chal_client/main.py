@@ -155,7 +155,22 @@ def cmd_download(args: argparse.Namespace) -> int:
         dest = folder / f"{slug}-{name}"
         size = client.download(f"tasks/{_seg(slug)}/files/{name}", dest, desc=dest.name)
         print(f"{dest}  ({_size(size)})")
+    if args.croissant:
+        _download_croissant(client, slug, folder)
     return 0
+
+
+def _download_croissant(client: Client, slug: str, folder: Path) -> None:
+    """``<slug>-croissant.json``: the task's Croissant description (mlcroissant loads the
+    files it lists; ``manage.py import_task --croissant`` reads the files beside it)."""
+    document = client.get(f"tasks/{_seg(slug)}/croissant.json")
+    if not isinstance(document, dict) or "@context" not in document:
+        raise CliError(f"the server at {client.server} did not answer with a Croissant file")
+    dest = folder / f"{slug}-croissant.json"
+    part = folder / f".{dest.name}.part"
+    part.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    part.replace(dest)
+    print(f"{dest}  ({_size(dest.stat().st_size)})")
 
 
 def _size(n: int) -> str:
@@ -520,6 +535,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task", help="the task's slug")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--dir", default=".", help="folder to write to (default: current)")
+    p.add_argument(
+        "--croissant",
+        action="store_true",
+        help="also write <task>-croissant.json, the data's Croissant description",
+    )
     p.set_defaults(handler=cmd_download)
 
     p = commands.add_parser("submit", parents=[common, as_json], help="upload predictions")

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from common import boundedyaml
+from datasets.core.about import ABOUT_KEYS, read_about
 from kinds import kind_get, kind_names
 from kinds.registry import KINDS as TASK_KINDS
 
@@ -26,6 +27,7 @@ KEYS = (
     "public_fraction",
     "split_seed",
     "opis",
+    *ABOUT_KEYS,  # licence, citation, Responsible-AI notes (datasets/core/about.py)
 )
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
@@ -73,6 +75,7 @@ class TaskSpec:
     split_seed: int = 0
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
+    about: Mapping[str, Any] = field(default_factory=dict)  # license, citation, rai (if given)
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -143,6 +146,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         split_seed=_seed(data.get("split_seed", 0), problems),
         opis=_opis(data.get("opis"), kind, problems),
         options=kind_get(kind).read_options(data, problems) if kind else {},
+        about=read_about(data, problems),
     )
     return spec, problems
 

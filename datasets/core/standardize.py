@@ -82,6 +82,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "test_rows": len(bundle.test_ids),
         "opis": spec.opis.as_json(group_source=bundle.opis_group_source),
         **kind_get(spec.kind).task_meta(spec.options, bundle.train_labels),
+        **spec.about,  # license, citation, rai: only those the bundle gives
     }
     card_json = card.card(bundle.train_labels)
     for name, content in (("task.json", meta), ("card.json", card_json)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +35,10 @@ class BundleSpec:
     description: str
     columns: dict[str, str]
     split_seed: int
+    # What the source says of itself, copied as task.yaml's citation and rai (left out when
+    # empty: never written for a source that does not say it)
+    citation: str = ""
+    rai: dict[str, str] = field(default_factory=dict)
 
 
 def default_cache_dir() -> Path:
@@ -159,5 +163,9 @@ def _write_yaml(spec: BundleSpec, path: Path) -> None:
         "public_fraction": PUBLIC_FRACTION,
         "split_seed": spec.split_seed,
     }
+    if spec.citation:
+        data["citation"] = spec.citation
+    if spec.rai:
+        data["rai"] = dict(spec.rai)
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(text, encoding="utf-8")

@@ -23,6 +23,16 @@ from datasets.demo.pairs import (
     share_equal,
 )
 
+CITATION = (
+    "P. Christen, Febrl - a freely available record linkage system with a graphical user"
+    " interface, HDKM 2008"
+)
+RAI = {
+    "personal_sensitive_information": (
+        "Synthetic person records (names, addresses, dates of birth, social security numbers)"
+        " made by the Febrl data generator: no real person's data."
+    )
+}
 SLUG = "febrl"
 ATTRS = {
     "given_name": "text",
@@ -109,6 +119,8 @@ def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) 
         description=_description(rows, pairs, len(train), len(test)),
         columns=columns,
         split_seed=seed,
+        citation=CITATION,
+        rai=RAI,
     )
     return write_bundle(
         out_dir,
@@ -197,6 +209,8 @@ def build_febrl_groups(out_dir: Path, *, seed: int = 0, cache_dir: Path | None =
         description=_groups_description(len(rows), sizes, len(train), len(test)),
         columns=dict(ATTRS),
         split_seed=seed,
+        citation=CITATION,
+        rai=RAI,
     )
     return write_bundle(
         out_dir,

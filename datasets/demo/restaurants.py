@@ -95,6 +95,7 @@ def build_fodors_zagats(out_dir: Path, *, seed: int = 0, cache_dir: Path | None 
         description=_description(rows, pairs, len(train), len(test)),
         columns={f"{side}_{a}": t for side in ("left", "right") for a, t in ATTRS.items()},
         split_seed=seed,
+        citation=CITATION,
     )
     return write_bundle(
         out_dir, spec=spec, train=rows.iloc[train], test=rows.iloc[test], fmt="csv",

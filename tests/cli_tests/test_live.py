@@ -6,6 +6,7 @@ worker process, which scores against the test database.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -447,3 +448,23 @@ def test_a_token_revoked_by_a_password_reset_says_so_and_a_new_login_works(
     assert "because the account's password was reset" in refused.err
     login_as("alice")
     assert chal("submissions").code == 0
+
+
+def test_download_croissant_writes_the_description_of_what_was_downloaded(
+    chal, world, login_as, tmp_path
+):
+    login_as("alice")
+    folder = tmp_path / "data"
+    task = world.birds
+    result = chal("download", task.slug, "--format", "parquet", "--croissant", "--dir", folder)
+    assert result.code == 0, result.err
+    described = folder / f"{task.slug}-croissant.json"
+    assert result.out.splitlines()[-1].startswith(f"{described}  (")
+    doc = json.loads(described.read_text())
+    assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"
+    files = {f["name"]: f["sha256"] for f in doc["distribution"]}
+    for name in ("train.parquet", "test.parquet"):
+        downloaded = (folder / f"{task.slug}-{name}").read_bytes()
+        assert hashlib.sha256(downloaded).hexdigest() == files[name]
+    assert [r["@id"] for r in doc["recordSet"]] == ["train", "test"]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "no temporary files left"

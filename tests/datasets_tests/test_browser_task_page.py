@@ -60,3 +60,28 @@ def test_a_logged_in_participant_downloads_from_the_page(
     assert list(frame.columns) == ["id", "title", "price", "color", "label"]
     assert len(frame) == 60
     assert page.locator("a[href$='/files/solution.parquet']").count() == 0
+
+
+def test_the_page_links_the_croissant_a_logged_in_reader_gets_with_its_files(
+    live_server, browser_page, tmp_path: Path
+) -> None:
+    import json
+
+    task = imported_task(tmp_path)
+    UserFactory(username="alice")
+    page = browser_page
+
+    page.goto(f"{live_server.url}/tasks/{task.slug}/")
+    versions = page.locator("#data-versions")
+    assert "Data versions (1)" in versions.locator("summary").inner_text()
+    page.get_by_role("link", name="Croissant description").click()
+    public = json.loads(page.locator("body").inner_text())
+    assert public["conformsTo"] == "http://mlcommons.org/croissant/1.1"
+    assert public["distribution"] == []  # not logged in: the card alone
+
+    login(page, live_server.url, "alice", "pw-for-tests")
+    page.goto(f"{live_server.url}/tasks/{task.slug}/")
+    page.get_by_role("link", name="Croissant description").click()
+    described = json.loads(page.locator("body").inner_text())
+    assert {f["name"] for f in described["distribution"]} >= {"train.csv", "test.parquet"}
+    assert [r["@id"] for r in described["recordSet"]] == ["train", "test"]

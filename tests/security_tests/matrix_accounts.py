@@ -155,12 +155,8 @@ ACCOUNT_API: list[Case] = [
         "/api/v1/tasks/{task}/references/0/",
         ("401", "405", "405", "405"),
     ),
-    Case(
-        "api/v1/tasks/<slug:slug>/versions/",
-        "/api/v1/tasks/{owned_task}/versions/",
-        ("401", "403", "403", OK),
-        owner=OK,
-    ),
+    # Issue 42: the versions are listed to anyone (who uploaded each, to managers only).
+    Case("api/v1/tasks/<slug:slug>/versions/", "/api/v1/tasks/{owned_task}/versions/", ALL_OK),
     Case(
         "api/v1/tasks/<slug:slug>/versions/",
         "/api/v1/tasks/{task}/versions/",

@@ -55,6 +55,18 @@ API: list[Case] = [
         "/api/v1/tasks/{task}/files/solution.parquet",
         ("401", "404", "404", OK),
     ),
+    # Issue 42: a data version's files by number, the solution never (not even organizers')
+    Case(
+        "api/v1/tasks/<slug:slug>/files/<str:name>",
+        "/api/v1/tasks/{task}/files/train.csv?version=1",
+        API_LOGGED_IN,
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/files/<str:name>",
+        "/api/v1/tasks/{task}/files/solution.parquet?version=1",
+        ("401", "404", "404", OK),  # the current version's solution: organizers, as above
+    ),
+    Case("api/v1/tasks/<slug:slug>/croissant.json", "/api/v1/tasks/{task}/croissant.json", ALL_OK),
     Case(
         "api/v1/tasks/<slug:slug>/submissions/",
         "/api/v1/tasks/{task}/submissions/",
@@ -162,6 +174,24 @@ API: list[Case] = [
         "/api/v1/tracks/{track}/transfer/?split=private",
         ("403", "403", "403", OK),
         private=True,
+    ),
+    # Issue 42: the results as data. Open to all; their private rows only for organizers
+    # before the reveal (the body check finds any private value in the CSV).
+    Case("api/v1/tracks/<slug:slug>/results.csv", "/api/v1/tracks/{track}/results.csv", ALL_OK),
+    Case(
+        "api/v1/tracks/<slug:slug>/results.csv",
+        "/api/v1/tracks/{track}/results.csv?split=private",
+        ALL_OK,
+    ),
+    Case(
+        "api/v1/tracks/<slug:slug>/results.parquet",
+        "/api/v1/tracks/{track}/results.parquet",
+        ALL_OK,
+    ),
+    Case(
+        "api/v1/tracks/<slug:slug>/results/croissant.json",
+        "/api/v1/tracks/{track}/results/croissant.json",
+        ALL_OK,
     ),
 ]
 

@@ -34,6 +34,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from challenge_platform.models import Challenge
+from leaderboard.results import COLUMNS as RESULT_COLUMNS
 from tests.security_tests.conftest import ROLES, client_for
 from tests.security_tests.matrix_accounts import ACCOUNT_SITE
 from tests.security_tests.matrix_admin import ADMIN, ADMIN_OBJECTS, admin_model_cases
@@ -351,7 +352,13 @@ def leaks(result: Result, world: World, *, revealed: bool) -> list[str]:
         found.append("the solution file")
     if body.startswith(b"PAR1"):
         names = pq.read_schema(io.BytesIO(body)).names
-        if "split" in names or ("label" in names and result.path.count("test")):
+        if tuple(names) == RESULT_COLUMNS:  # a track's results: the split is one of its columns
+            table = pq.read_table(io.BytesIO(body))
+            if not revealed and "private" in table["split"].to_pylist():
+                found.append("private rows of the results")
+            numbers = [table[c].to_pylist() for c in ("value", "ci_low", "ci_high")]
+            text += " " + " ".join(repr(v) for column in numbers for v in column if v is not None)
+        elif "split" in names or ("label" in names and result.path.count("test")):
             found.append(f"a parquet file with columns {names}")
     lines = world.solution_lines
     for sep in ("\n", "\r\n"):
@@ -442,6 +449,13 @@ def test_the_leak_check_finds_private_scores_in_what_organizers_see(world):
     )
     as_participant = Result(solution.case, "b", solution.path, 200, "", solution.body)
     assert "the solution file" in leaks(as_participant, world, revealed=False)
+    # the organizer's results (both splits) would leak through either file
+    for name in ("results.csv", "results.parquet"):
+        case = Case("", f"/api/v1/tracks/{{track}}/{name}", ALL_OK)
+        results = request(client_for(world, "org"), world, case, "org")
+        as_participant = Result(results.case, "a", results.path, 200, "", results.body)
+        found = leaks(as_participant, world, revealed=False)
+        assert any("private/all score" in leak for leak in found), name
 
 
 def test_after_the_reveal_private_scores_appear_for_everyone(world):

@@ -104,7 +104,6 @@ def test_a_hidden_owner_team_manages_nothing_and_is_told_why(world):
     api = client_for(world, "anon", HTTP_AUTHORIZATION=f"Token {world.tokens['owner']}")
     for method, url in (
         ("post", f"/api/v1/tasks/{slug}/baselines/"),
-        ("get", f"/api/v1/tasks/{slug}/versions/"),
         ("post", f"/api/v1/tasks/{slug}/versions/"),
         ("get", f"/api/v1/tasks/{slug}/references/"),
         ("post", f"/api/v1/tasks/{slug}/references/"),
@@ -114,6 +113,11 @@ def test_a_hidden_owner_team_manages_nothing_and_is_told_why(world):
         assert response.status_code == 403, (method, url, response.content)
         assert response.json()["code"] == "team_hidden", (method, url)
         assert said in response.json()["detail"]
+    # The versions are public (issue 42): the hidden team reads them as anyone does,
+    # without who uploaded them.
+    listed = api.get(f"/api/v1/tasks/{slug}/versions/")
+    assert listed.status_code == 200
+    assert listed.json() and "created_by" not in listed.json()[0]
     assert not tasks_managed_by(user=world.users["owner"]).exists()
     task.refresh_from_db()
     assert task.data_version == version

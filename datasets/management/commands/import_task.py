@@ -1,4 +1,5 @@
-"""``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle."""
+"""``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle;
+``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from datasets.croissant_import import task_import_croissant
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get
 
@@ -17,25 +19,52 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("bundle", type=Path, help="the bundle folder or .zip")
+        parser.add_argument("bundle", type=Path, nargs="?", help="the bundle folder or .zip")
+        parser.add_argument(
+            "--croissant",
+            metavar="PATH_OR_URL",
+            help="import a Croissant dataset (JSON-LD file or URL) instead of a bundle",
+        )
+        parser.add_argument("--slug", help="with --croissant: the task's slug")
+        parser.add_argument("--kind", help="with --croissant: the task's kind (else inferred)")
+        parser.add_argument(
+            "--solution",
+            type=Path,
+            help="with --croissant: the test rows' labels (id,label) when the dataset has none",
+        )
         parser.add_argument("--challenge", required=True, help="challenge slug")
         parser.add_argument("--track", required=True, help="track slug")
         parser.add_argument("--challenge-title", help="title of the challenge, if it is created")
         parser.add_argument("--track-title", help="title of the track, if it is created")
 
     def handle(self, *args, **opts) -> None:
-        bundle: Path = opts["bundle"]
+        bundle: Path | None = opts["bundle"]
+        croissant: str | None = opts["croissant"]
+        if (bundle is None) == (croissant is None):
+            raise CommandError("give a bundle, or --croissant PATH_OR_URL (not both)", returncode=2)
+        extra = [f"--{o}" for o in ("slug", "kind", "solution") if opts[o] is not None]
+        if extra and croissant is None:
+            raise CommandError(f"{', '.join(extra)}: with --croissant only", returncode=2)
+        destination = {
+            "challenge_slug": opts["challenge"],
+            "track_slug": opts["track"],
+            "challenge_title": opts["challenge_title"],
+            "track_title": opts["track_title"],
+        }
         try:
-            task = task_import(
-                source=bundle,
-                challenge_slug=opts["challenge"],
-                track_slug=opts["track"],
-                challenge_title=opts["challenge_title"],
-                track_title=opts["track_title"],
-            )
+            if croissant is not None:
+                task = task_import_croissant(
+                    source=croissant,
+                    slug=opts["slug"],
+                    kind=opts["kind"],
+                    solution=opts["solution"],
+                    **destination,
+                )
+            else:
+                task = task_import(source=bundle, **destination)
         except TaskImportError as exc:
-            count = len(exc.problems)
-            lines = [f"{bundle} was not imported ({count} problem{'s' if count != 1 else ''}):"]
+            count, source = len(exc.problems), croissant or bundle
+            lines = [f"{source} was not imported ({count} problem{'s' if count != 1 else ''}):"]
             lines += [f"- {problem}" for problem in exc.problems]
             raise CommandError("\n".join(lines), returncode=1) from exc
         for warning in getattr(task, "import_warnings", ()):
