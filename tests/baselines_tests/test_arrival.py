@@ -22,8 +22,10 @@ from rest_framework.test import APIClient
 
 from algorithms.models import ACTIVE, BaselineRun
 from datasets.models import Task
+from jobs.republish import jobs_republish
 from scoring.models import Reference, ReferenceBuild, ReferenceSource
 from scoring.services.reference_builds import (
+    TRIVIAL_BUILD,
     reference_builds_sweep,
     reference_trivial_build,
     reference_trivial_queue,
@@ -256,17 +258,16 @@ def test_a_task_whose_labels_cannot_be_read_fails_its_build_with_the_reason(
 
 
 @pytest.mark.django_db
-def test_a_lost_build_message_is_published_again_by_the_sweeper(
+def test_a_lost_build_message_is_published_again(
     arrival, tmp_path, broker, settings, django_capture_on_commit_callbacks
 ) -> None:
     task = imported_task(tmp_path, slug="lost")  # its publish never happened (no commit)
     (build,) = ReferenceBuild.objects.filter(task=task)
     assert published(broker) == set()
-    later = timezone.now() + timedelta(seconds=settings.SWEEPER_STALE_AFTER_SECONDS + 1)
-    with django_capture_on_commit_callbacks(execute=True):
-        report = reference_builds_sweep(now=later)
-    assert report.requeued == [build.pk]
+    later = timezone.now() + timedelta(seconds=settings.JOB_REPUBLISH_SECONDS)
+    assert jobs_republish(job_types=[TRIVIAL_BUILD], now=later) == {BUILD_TASK: [build.pk]}
     assert (BUILD_TASK, (("build_pk", build.pk),)) in published(broker)
+    later = timezone.now() + timedelta(seconds=settings.SWEEPER_STALE_AFTER_SECONDS + 1)
     # Its attempts used up, a build stranded while building fails with the reason.
     ReferenceBuild.objects.filter(pk=build.pk).update(
         status="building", attempts=settings.SCORING_MAX_ATTEMPTS, status_changed_at=None

@@ -293,7 +293,7 @@ def test_leaderboards_of_a_task_and_a_track(chal, world, login_as):
         ["—", "AutoGluon", "0.7000", "0.7000", "—", "—", "—", "baseline"],
         ["2", "Blue", "0.6000", "0.6000", "0.000", "—", "—"],
     ]
-    assert lines[-1].startswith("No intervals: ")
+    assert lines[-1].startswith("No rank intervals or groups: ")
 
     hidden = chal("leaderboard", world.birds.slug, "--split", "private", "--server", world.url)
     assert (hidden.code, hidden.err) == (

@@ -142,8 +142,10 @@ def test_every_job_whose_message_was_lost_is_done_once(
         print(f"the jobs as they stand: {statuses}")
         raise
     # Each type's lost message was published again by the republish (its log line names it).
-    for job_type in registered():
-        wait_logged(worker, rf"{job_type.label}: published again \[", what=job_type.label)
+    labels = ("submission", "algorithm run", "baseline run", "webhook delivery", "mail")
+    assert set(labels) <= {job_type.label for job_type in registered()}
+    for label in labels:
+        wait_logged(worker, rf"{label}: published again \[", what=label)
     # ...and each job was done once.
     for name, rows in jobs.items():
         assert rows.get().attempts == 1, name
