@@ -204,6 +204,12 @@ class KeyTable:
 
         return np.concatenate(map_rows(part, keys.size, per_row=2))
 
+    def all_own(self, keys: np.ndarray) -> bool:
+        """Whether each of the keys the table was built of finds its own row: then they are
+        pairwise distinct, and so are their ids (equal keys keep one row; a key finding
+        another's row is equal to it, or shares its slot and 31 bits: doubt either way)."""
+        return bool(np.array_equal(self.find(keys), np.arange(keys.size)))
+
 
 _ROW_MASK = np.int64(0xFFFFFFFF)
 
@@ -214,17 +220,6 @@ def _fingerprint(keys: np.ndarray) -> np.ndarray:
 
 def _entries(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return (_fingerprint(keys) << 32) | rows
-
-
-def keys_distinct(keys: np.ndarray) -> bool:
-    """Whether the keys are pairwise distinct (then so are their ids): every key finds its
-    own row in the table of them all."""
-    table = KeyTable.build(keys)
-    if table is None:
-        return False
-    # Equal keys keep one row, so a key finding a row other than its own is equal to
-    # another (or shares its slot and 31 bits with it: doubt, and the exact path decides).
-    return bool(np.array_equal(table.find(keys), np.arange(keys.size)))
 
 
 def same_rows(parts: list[IdBytes], solution: IdBytes, positions: np.ndarray) -> bool:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
+from common.numbered import shape_metadata
 from common.split import split_column
 from datasets.core.card import CardBuilder
 from datasets.core.images import normalize_path, write_images_zip
@@ -101,7 +102,10 @@ def _with_split(bundle: ValidatedBundle) -> pa.Table:
     table = solution.append_column("split", split_column(public))
     extra = [c for c in table.column_names if c not in ("id", "label")]
     schema = standard_schema(spec.kind, (), with_label=True, extra=extra)
-    return table.select(schema.names).cast(schema)
+    # The ids' shape, proven by the validation, travels with the solution (scoring reads
+    # it instead of finding it again: ``scoring.core.solution``).
+    metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
+    return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
 
 
 def _write_part(
