@@ -37,7 +37,9 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, whose admin modules are imported when the console is first used
+    # (not at every process's start: challenge_platform/admin_site.py).
+    "challenge_platform.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
