@@ -68,6 +68,9 @@ class Submission(models.Model):
     is_hidden = models.BooleanField(
         default=False, help_text="Hidden or disqualified by an organizer."
     )
+    # The client's ``Idempotency-Key`` of the upload (empty: none was sent): the same key of
+    # the same team is one submission, however often the upload is sent again.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +82,11 @@ class Submission(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
                 name="submission_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="submission_idempotency_key_unique",
             ),
         ]
 
