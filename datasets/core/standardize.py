@@ -33,6 +33,7 @@ from common.split import split_column
 from datasets.core.card import CardBuilder
 from datasets.core.images import normalize_path, write_images_zip
 from datasets.core.io import standard_schema
+from datasets.core.tables import BATCH_ROWS
 from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
@@ -139,7 +140,9 @@ def _write_part(
                 arrays.append(labels.slice(offset, n))
             batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
             csv_writes.run(csv_and_card, batch)
-            parquet_out.write_batch(batch)
+            # Row groups of at most BATCH_ROWS whatever the bundle's batches (a CSV block
+            # can hold millions of narrow rows): a run's /task links this file as it is.
+            parquet_out.write_batch(batch, row_group_size=BATCH_ROWS)
             offset += n
         csv_writes.wait()
         if offset == 0:  # no rows: keep the header and the schema
