@@ -98,9 +98,11 @@ def serve() -> int:
     import os
     import signal
 
-    import pyarrow  # noqa: F401 - imported once, for every child
+    import pyarrow
 
-    import scoring.core  # noqa: F401
+    import scoring.core  # noqa: F401 - imported once, for every child
+
+    pyarrow.array([0])  # pyarrow imports pandas on its first array: here, once
 
     def answer(message: dict[str, object]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
