@@ -47,6 +47,25 @@ from .models import LeaderboardEntry, Split
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 24 * 3600
+RUN_FIELDS = (
+    "id",
+    "status",
+    "profile",
+    "error",
+    "cpu_seconds",
+    "finished_at",
+    "scores",
+    "predictions",
+    "task",
+    "version__number",
+    "version__algorithm__name",
+    "version__algorithm__challenge",
+    "version__algorithm__team__name",
+    "version__algorithm__team__is_baseline",
+    "submission__status",
+    "submission__predictions",
+    "submission__scores",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,9 @@ def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
             status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
         )
         .select_related("version__algorithm__team", "submission")
+        # Only what the matrix reads: a run row holds a dozen JSON fields (limits, manifest,
+        # result...), and a matrix of 20,000 cells would decode them all on every view.
+        .only(*RUN_FIELDS)
         .order_by("-version__number", "-finished_at", "-pk")
     )
     latest: dict[tuple[int, int], AlgorithmRun] = {}
