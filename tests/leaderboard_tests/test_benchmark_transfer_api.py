@@ -369,3 +369,40 @@ def test_a_new_cell_shows_at_once_and_the_fit_follows_from_a_worker(tmp_path):
     assert after["decomposition"]["algorithm_effects"] != effects
     page = Client().get(f"/tracks/{world.track.slug}/transfer/").content.decode()
     assert 'id="decomposition-updating"' not in page
+
+
+def test_the_matrix_reads_its_runs_in_queries_that_do_not_grow_with_them(tmp_path):
+    """The API and the page read each run with what they show (no field loaded run by run):
+    more runs, the same number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+
+    from .benchmark_world import _submit
+
+    world = bench_world(tmp_path)
+    paths = (_url(world.track), f"/tracks/{world.track.slug}/transfer/")
+
+    def queries() -> list[int]:
+        counts = []
+        for path in paths:
+            Client().get(path)  # the cells in the cache
+            with CaptureQueriesContext(connection) as captured:
+                assert Client().get(path).status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    before = queries()
+    for offset, name in enumerate(("owls", "hawks")):
+        version = world.algorithms[name].versions.get()
+        for task in world.tasks.values():
+            AlgorithmRun.objects.create(
+                version=version,
+                task=task,
+                status=AlgorithmRunStatus.SUCCEEDED,
+                submission=_submit(tmp_path, task, world.teams[name], 0.3, seed=200 + offset),
+                cpu_seconds=2.0,
+                finished_at=timezone.now(),
+            )
+    assert queries() == before
