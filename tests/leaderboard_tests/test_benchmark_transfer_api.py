@@ -394,15 +394,25 @@ def test_the_matrix_reads_its_runs_in_queries_that_do_not_grow_with_them(tmp_pat
         return counts
 
     before = queries()
-    for offset, name in enumerate(("owls", "hawks")):
-        version = world.algorithms[name].versions.get()
-        for task in world.tasks.values():
-            AlgorithmRun.objects.create(
-                version=version,
-                task=task,
-                status=AlgorithmRunStatus.SUCCEEDED,
-                submission=_submit(tmp_path, task, world.teams[name], 0.3, seed=200 + offset),
-                cpu_seconds=2.0,
-                finished_at=timezone.now(),
-            )
+    from algorithms.models import Algorithm, AlgorithmVersion
+    from tests.scoring_tests.factories import make_participant
+
+    newcomer = make_participant(world.challenge, username="newcomer", name="newcomer").team
+    version = AlgorithmVersion.objects.create(
+        algorithm=Algorithm.objects.create(
+            challenge=world.challenge, team=newcomer, name="newcomer-method"
+        ),
+        number=1,
+        archive="x.zip",
+        archive_sha256="0" * 64,
+    )
+    for offset, task in enumerate(world.tasks.values()):  # a fourth row of cells
+        AlgorithmRun.objects.create(
+            version=version,
+            task=task,
+            status=AlgorithmRunStatus.SUCCEEDED,
+            submission=_submit(tmp_path, task, newcomer, 0.3, seed=200 + offset),
+            cpu_seconds=2.0,
+            finished_at=timezone.now(),
+        )
     assert queries() == before
