@@ -355,3 +355,26 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
     for path in FAST.values():
         stale = wsgi(path)
         assert not stale.django and stale["Cache-Control"] == "no-cache", path
+
+
+def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
+    board, settings
+):
+    """A render that began before a score and ended after it is stale already: it may go
+    to its reader, but with no-cache (no shared cache keeps it past the grace)."""
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    challenge, track, task, teams = board
+    request = RequestFactory().get("/api/v1/tasks/t1/leaderboard/")
+    request.resolver_match = resolve(request.path_info)
+    version = board_cache._version(board_cache.TASK, task.pk)
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK, pk=task.pk, version=version, valid_until=None
+    )
+    fresh = HttpResponse(b'{"entries": []}', content_type="application/json")
+    assert fastpath.store(request, fresh) and fresh["Cache-Control"] == "public, s-maxage=5"
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK, pk=task.pk, version=version - 1, valid_until=None
+    )
+    late = HttpResponse(b'{"entries": [1]}', content_type="application/json")
+    fastpath.store(request, late)
+    assert late["Cache-Control"] == "no-cache"
