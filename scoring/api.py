@@ -252,7 +252,7 @@ class SubmissionCreateApi(APIView):
         # (request.data parses and spools it): team, dates, declared size, daily limit; and
         # before those, an upload sent again is answered with what its first attempt made.
         try:
-            key = idempotency_key_check(request.headers.get(IDEMPOTENCY_KEY_HEADER))
+            key = idempotency_key_check(key=request.headers.get(IDEMPOTENCY_KEY_HEADER))
             replay = submission_replay(task=task, user=request.user, idempotency_key=key)
             if replay is not None:
                 return self._created(request, replay)

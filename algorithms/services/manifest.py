@@ -89,7 +89,7 @@ def task_folder_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def task_data_sha256(task: Task, folder: Path) -> str:
+def task_data_sha256(*, task: Task, folder: Path) -> str:
     """:func:`task_folder_sha256` of a run's ``/task`` folder, read once per task data: the
     folder is made from the task's stored files, which never change (a new data version is
     new files), by rules that depend only on the row-group setting and the Arrow writer,
@@ -114,7 +114,7 @@ def manifest_inputs(run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
         "archive_sha256": run.version.archive_sha256,
         "runtime_lock_sha256": runtime_lock_sha256(),
         "task_data_version": run.task.data_version,
-        "task_data_sha256": task_data_sha256(run.task, task_dir),
+        "task_data_sha256": task_data_sha256(task=run.task, folder=task_dir),
         "seed": run.seed,
     }
     meta_path = task_dir / TASK_JSON

@@ -260,7 +260,7 @@ def _read_forked(
     poll = _poller(seconds=seconds, should_stop=should_stop)
     report = copy.parent / f"check-{os.getpid()}-{time.monotonic_ns()}.json"
     try:
-        ended = check_server(READER_ENVIRONMENT).check(
+        ended = check_server(environment=READER_ENVIRONMENT).check(
             command[len(_MODULE_COMMAND) :], report=report, memory=outer, cpu=seconds, poll=poll
         )
     except ServerUnusable:

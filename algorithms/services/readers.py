@@ -152,7 +152,7 @@ _servers: dict[tuple, CheckServer] = {}
 _servers_lock = threading.Lock()
 
 
-def check_server(environment: dict[str, str]) -> CheckServer:
+def check_server(*, environment: dict[str, str]) -> CheckServer:
     """This process's server for checks run with ``environment``."""
     key = tuple(sorted(environment.items()))
     with _servers_lock:

@@ -93,7 +93,7 @@ def submission_admission_check(
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-def idempotency_key_check(key: str | None) -> str:
+def idempotency_key_check(*, key: str | None) -> str:
     """The ``Idempotency-Key`` a client sent ("" when none); :class:`SubmissionRefused`
     (400) when it is not 1 to 255 visible ASCII characters."""
     if key is None or key == "":

@@ -152,16 +152,17 @@ def test_a_runs_task_digest_is_read_once_and_is_the_folders(world, tmp_path: Pat
     cache.clear()
     task = world.classification
     first = task_folder_write(task, tmp_path / "first")
-    digest = manifest.task_data_sha256(task, first)
+    digest = manifest.task_data_sha256(task=task, folder=first)
     assert digest == manifest.task_folder_sha256(first)
     second = task_folder_write(task, tmp_path / "second")
     hashed = []
     real = manifest.task_folder_sha256
     manifest.task_folder_sha256 = lambda folder: hashed.append(folder) or real(folder)
     try:
-        assert manifest.task_data_sha256(task, second) == digest and not hashed
+        assert manifest.task_data_sha256(task=task, folder=second) == digest and not hashed
         settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 3  # another folder: read again
         third = task_folder_write(task, tmp_path / "third")
-        assert manifest.task_data_sha256(task, third) == real(third) and hashed == [third]
+        assert manifest.task_data_sha256(task=task, folder=third) == real(third)
+        assert hashed == [third]
     finally:
         manifest.task_folder_sha256 = real
