@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import functools
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -242,6 +243,7 @@ def main() -> None:
         measure(args, work)
     finally:
         redis.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, work: Path) -> None:
