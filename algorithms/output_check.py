@@ -16,6 +16,12 @@ Given ``--solution`` (a local copy of the task's ``solution.parquet``), ``--kind
 (``scoring.core.align_submission``: every test id once, the kind's columns and values), so
 whatever scoring would refuse is refused here, in scoring's words. The solution is loaded
 before the cap is set (it is the platform's file, not the run's).
+
+``--serve`` (:func:`serve`, started by :mod:`algorithms.services.readers`): a process that
+imports the reader once and then forks one child per check, so a run's check costs a fork
+(milliseconds), not an interpreter's start and its imports (a quarter of a second, the
+whole of a small task's method). Each child is the process the command line would have
+been: a session of its own, the same limits, the same report, written to a file.
 """
 
 from __future__ import annotations
@@ -83,6 +89,58 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def serve() -> int:
+    """Read one request per line on stdin (a JSON object: ``argv`` for :func:`main`,
+    ``report`` a new file for its output, ``memory`` and ``cpu`` the outer limits); fork a
+    child for it, answer ``{"pid"}`` at once and ``{"pid", "returncode"}`` when it ended (a
+    negative number: the signal that ended it). Ends at the end of stdin: its worker is
+    gone."""
+    import os
+    import signal
+
+    import pyarrow
+
+    import scoring.core  # noqa: F401 - imported once, for every child
+
+    pyarrow.array([0])  # pyarrow imports pandas on its first array: here, once
+
+    def answer(message: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            argv, report = list(map(str, request["argv"])), str(request["report"])
+            memory, cpu = int(request["memory"]), int(request["cpu"])
+        except (ValueError, KeyError, TypeError):
+            answer({"error": "bad request"})
+            continue
+        pid = os.fork()
+        if pid == 0:  # the check: never returns
+            code = 1
+            try:
+                os.setsid()
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                out = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.dup2(out, 1)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                sys.stdout = os.fdopen(1, "w", closefd=False)
+                code = main(argv)
+                sys.stdout.flush()
+            finally:
+                os._exit(code)
+        answer({"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        answer({"pid": pid, "returncode": returncode})
+    return 0
+
+
 def _address_space() -> int:
     """This process's virtual memory size now (``VmSize``), in bytes."""
     with open("/proc/self/status") as status:
@@ -95,4 +153,7 @@ def _address_space() -> int:
 if __name__ == "__main__":
     from common.launch import run  # no interpreter teardown (see there)
 
-    run(lambda: sys.exit(main()))
+    if sys.argv[1:] == ["--serve"]:
+        run(lambda: sys.exit(serve()))
+    else:
+        run(lambda: sys.exit(main()))

@@ -3,7 +3,7 @@ baseline's runs as the console, ``run_baselines`` and the task owner's page show
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,9 @@ def latest_version_number(algorithm: Algorithm) -> int | None:
 # --- the transfer matrix's cells -----------------------------------------------------------
 
 
-def transfer_cell_runs(*, tasks: Iterable[Task]) -> dict[tuple[int, int], AlgorithmRun]:
+def transfer_cell_runs(
+    *, tasks: Iterable[Task], only: Sequence[str] = ()
+) -> dict[tuple[int, int], AlgorithmRun]:
     """(algorithm id, task id) -> the run that is the algorithm's cell on the task: the one
     rule of which run stands for an algorithm on a task (the transfer matrix, its API and
     the decomposition read it).
@@ -92,12 +94,17 @@ def transfer_cell_runs(*, tasks: Iterable[Task]) -> dict[tuple[int, int], Algori
        a limit hit, a flaky step) is that run's story, not the algorithm's; it stays in the
        algorithm's run list with its reason.
     6. Then the newest (finished last, then the highest id).
+
+    ``only``: the fields the caller reads (a run holds a dozen JSON fields; a matrix of
+    20,000 cells need not decode them all); default: every field.
     """
     runs = AlgorithmRun.objects.filter(
         task__in=list(tasks),
         profile__in=cell_profile_names(),
         status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
     ).select_related("version__algorithm__team", "submission")
+    if only:
+        runs = runs.only(*only)
     best: dict[tuple[int, int], tuple[tuple, AlgorithmRun]] = {}
     for run in runs:
         if run.status == AlgorithmRunStatus.SUCCEEDED:

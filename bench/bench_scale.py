@@ -18,6 +18,14 @@ same run on the same files:
   (``ranged_file_response``: whole, then resumed from the middle with ``Range``) against
   reading the same bytes in 1 MiB chunks.
 
+- import-command: ``manage.py import_task`` as a user runs it (a fresh process: the
+  interpreter, Django, validation, standardization, the files moved into storage, the rows),
+  on a site of the bench's own (``bench/user_path.py``), for each id shape of ``--ids``
+  (padded, counted ``r0`` ... ``r9999999``, plain integers, UUIDs, free strings), against
+  the floor run the same way: a fresh ``python`` that reads every bundle file and writes
+  the standardized Parquet and CSV and the solution. Target: <= 2x. With ``--before``, that
+  revision's command on the same site, in turn.
+
 The import's memory model (docs/data-contract.md): peak memory grows with the id and label
 columns (the bundle checks hold them whole), not with the feature columns, which are
 streamed in batches. The bench checks it: ``--check`` exits 1 when the import takes more
@@ -30,6 +38,8 @@ one run. ``--keep DIR --reuse`` builds the bundle once and reuses it.
 Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
      [--steps import score bootstrap download] [--resamples 20] [--keep DIR [--reuse]]
      [--check] [--before main]
+     .venv/bin/python bench/bench_scale.py --steps import-command   # 10M rows, every id shape
+     .venv/bin/python bench/bench_scale.py --steps import-command --rows 200000 --ids counted
 """
 
 from __future__ import annotations
@@ -61,11 +71,16 @@ WORDS = np.array(
 )
 CLASSES = np.array([f"class_{i}" for i in range(5)])
 BATCH = 1_000_000
-STEPS = ("import", "score", "bootstrap", "download")
+STEPS = ("import", "score", "bootstrap", "download", "import-command")
+ID_SHAPES = ("padded", "counted", "integers", "uuid", "strings")  # bench/user_path.py's
 GIB = 1024**3
 
 
-def _ids(prefix: str, start: int, n: int) -> pa.Array:
+def _ids(prefix: str, start: int, n: int, *, shape: str | None = None, total: int = 0) -> pa.Array:
+    if shape is not None:  # the user's path: ids of one of user_path's shapes
+        from user_path import make_ids
+
+        return make_ids(shape, start, n, total=total, seed=0 if prefix == "test" else 1)
     digits = pc.utf8_lpad(
         pa.array(np.arange(start, start + n)).cast(pa.string()), width=9, padding="0"
     )
@@ -80,19 +95,30 @@ def _titles(rng: np.random.Generator, n: int) -> pa.Array:
     return pc.utf8_rtrim(joined, characters=" ")
 
 
-def _batch(rng: np.random.Generator, prefix: str, start: int, n: int) -> dict[str, pa.Array]:
+def _batch(
+    rng: np.random.Generator,
+    prefix: str,
+    start: int,
+    n: int,
+    *,
+    shape: str | None = None,
+    total: int = 0,
+) -> dict[str, pa.Array]:
     price = np.round(rng.gamma(2.0, 20.0, n), 2)
     price[rng.random(n) < 0.01] = np.nan
     return {
-        "id": _ids(prefix, start, n),
+        "id": _ids(prefix, start, n, shape=shape, total=total),
         "title": _titles(rng, n),
         "price": pa.array(price, from_pandas=True),
         "brand": pa.array(np.char.add("brand_", rng.integers(0, 200, n).astype(str))),
     }
 
 
-def build_bundle(folder: Path, *, rows: int, fmt: str, seed: int = 0) -> dict[str, Path]:
-    """Write the bundle and a submission in ``folder``; returns their paths by name."""
+def build_bundle(
+    folder: Path, *, rows: int, fmt: str, seed: int = 0, ids: str | None = None
+) -> dict[str, Path]:
+    """Write the bundle and a submission in ``folder``; returns their paths by name. ``ids``:
+    an id shape of ``bench/user_path.py`` (default: ``test-000000042``)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "task.yaml").write_text(
         "slug: scale\ntitle: Scale\nkind: classification\n"
@@ -116,7 +142,8 @@ def build_bundle(folder: Path, *, rows: int, fmt: str, seed: int = 0) -> dict[st
     for part, total in (("train", rows // 2), ("test", rows)):
         for start in range(0, total, BATCH):
             n = min(BATCH, total - start)
-            columns = _batch(rng, part, start, n)
+            total = rows // 2 if part == "train" else rows
+            columns = _batch(rng, part, start, n, shape=ids, total=total)
             labels = CLASSES[rng.integers(0, len(CLASSES), n)]
             if part == "train":
                 write("train", pa.table({**columns, "label": labels}))
@@ -276,13 +303,100 @@ def run_child(step: str, folder: Path, out: Path, code: Path = REPO) -> tuple[fl
     return report["seconds"], report["peak_gib"]
 
 
+FLOOR_IMPORT = """
+import sys
+from pathlib import Path
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir()
+for part in ("train", "test", "solution"):
+    path = next(folder.glob(f"{part}.*"))
+    table = pacsv.read_csv(path) if path.suffix == ".csv" else pq.read_table(path)
+    pq.write_table(table, out / f"{part}.parquet")
+    if part != "solution":
+        pacsv.write_csv(table, out / f"{part}.csv")
+"""
+
+
+def import_command(args: argparse.Namespace, root: Path) -> None:
+    """``--steps import-command``: ``manage.py import_task`` against its fresh-process floor,
+    per id shape (module docstring)."""
+    from bench_scoring import code_at
+    from user_path import SiteRunning, load, python_floor, timed
+
+    print(f"manage.py import_task, a fresh process per run, best of {args.repeat}; {load()}")
+    header = (
+        f"{'rows':>11} {'ids':<9} {'floor s':>8} {'ours s':>7} {'ours/floor':>10} {'target':>7}"
+        f" {'met?':>5}" + (f" {'before s':>9} {'before/floor':>12}" if args.before else "")
+    )
+    print(header)
+    print("-" * len(header))
+    site_folder = root / "site"
+    shutil.rmtree(site_folder, ignore_errors=True)
+    with SiteRunning(site_folder) as site:
+        before = None
+        if args.before:
+            shutil.rmtree(root / "before-code", ignore_errors=True)
+            before = code_at(args.before, root / "before-code")
+        runs = 0
+        for shape in args.ids:
+            bundle = root / f"bundle-{shape}"
+            built = root / f"built-{shape}.json"
+            options = json.dumps({"rows": args.rows, "fmt": args.fmt, "ids": shape})
+            if not (args.reuse and built.exists() and built.read_text() == options):
+                shutil.rmtree(bundle, ignore_errors=True)
+                build_bundle(bundle, rows=args.rows, fmt=args.fmt, ids=shape)
+                (bundle / "submission.parquet").unlink()  # not part of the bundle
+                built.write_text(options)
+            times: dict[str, list[float]] = {"floor": [], "ours": [], "before": []}
+            for _ in range(args.repeat):
+                out = root / "floor-out"
+                shutil.rmtree(out, ignore_errors=True)
+                times["floor"].append(
+                    timed(python_floor(FLOOR_IMPORT, bundle, out), env=site.env())[0]
+                )
+                shutil.rmtree(out, ignore_errors=True)
+                for name, code in (("ours", REPO), ("before", before)):
+                    if code is None:
+                        continue
+                    runs += 1
+                    slug = f"scale-{shape}-{runs}"
+                    spec = (bundle / "task.yaml").read_text().splitlines()
+                    spec[0] = f"slug: {slug}"
+                    (bundle / "task.yaml").write_text("\n".join(spec) + "\n")
+                    seconds, _ = site.manage(
+                        "import_task", bundle, "--challenge", "scale", "--track", "scale", code=code
+                    )
+                    times[name].append(seconds)
+                    for stored in ("media", "private"):  # the disk back, the rows stay
+                        shutil.rmtree(site.folder / stored / "tasks" / slug, ignore_errors=True)
+            floor_s, ours_s = min(times["floor"]), min(times["ours"])
+            ratio = ours_s / floor_s
+            line = (
+                f"{args.rows:>11,} {shape:<9} {floor_s:>8.1f} {ours_s:>7.1f} {ratio:>9.2f}x"
+                f" {'2x':>7} {'yes' if ratio <= 2 else 'no':>5}"
+            )
+            if before is not None:
+                was = min(times["before"])
+                line += f" {was:>9.1f} {was / floor_s:>11.2f}x"
+            print(line + f"  ({load()})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--rows", type=int, default=int(os.environ.get("BENCH_SCALE_ROWS", 30_000_000))
+        "--rows",
+        type=int,
+        default=None,
+        help="test rows (default: $BENCH_SCALE_ROWS, else 30M; 10M for import-command)",
     )
+    parser.add_argument(
+        "--ids", nargs="+", choices=ID_SHAPES, default=list(ID_SHAPES), help="import-command's"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="import-command's runs (best)")
     parser.add_argument("--fmt", choices=("parquet", "csv"), default="parquet")
-    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS[:4]))
     parser.add_argument("--resamples", type=int, default=20, help="bootstrap resamples")
     parser.add_argument("--keep", type=Path, help="build the bundle in this folder and keep it")
     parser.add_argument(
@@ -296,8 +410,20 @@ def main() -> None:
         help="also run each step with the code of this git revision (a before/after)",
     )
     args = parser.parse_args()
+    if args.rows is None:
+        default = 10_000_000 if args.steps == ["import-command"] else 30_000_000
+        args.rows = int(os.environ.get("BENCH_SCALE_ROWS", default))
     os.environ["BENCH_SCALE_RESAMPLES"] = str(args.resamples)
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    if "import-command" in args.steps:
+        try:
+            import_command(args, root)
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+        args.steps = [s for s in args.steps if s != "import-command"]
+        if not args.steps:
+            return
     bundle, task = root / "bundle", root / "work"
     print(
         f"python {platform.python_version()}, pyarrow {pa.__version__}, {os.cpu_count()} CPUs,"

@@ -26,6 +26,18 @@ Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000 3000000] [--repeat 
 Test ids are ``id-000000123``: shuffled files take the integer path of
 ``scoring.core.idindex`` (no hash table). ``--opaque-ids`` uses ids without that shape
 (``<hex>-<n>``), which take the hash probe instead.
+
+**The user's command** (``--command``): ``manage.py score_file --task <slug> <file>`` as a
+user runs it, a fresh process each time (the interpreter, Django, the database, the
+solution's load: everything), on a task imported with ``manage.py import_task`` into a
+site of the bench's own (``bench/user_path.py``), for each id shape (``--shapes``: padded,
+counted ``r0`` ... ``r2999999``, plain integers, UUIDs, free strings) and a shuffled
+submission as Parquet and CSV; against the floor of a fresh ``python`` that reads the
+stored solution and the submission with pyarrow. Target: ours / floor <= 1.5. With
+``--before REV`` the same command of that revision, on the same site, in the same rounds.
+
+     .venv/bin/python bench/bench_scoring.py --command            # 3M rows, every shape
+     .venv/bin/python bench/bench_scoring.py --command --rows 300000 --rounds 1  # a smoke run
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,6 +64,8 @@ import pyarrow.parquet as pq
 from sklearn import metrics as skm
 
 from scoring.core import load_solution, score_file
+
+ID_SHAPES = ("padded", "counted", "integers", "uuid", "strings")  # bench/user_path.py's
 
 CLASSES = [f"class_{i}" for i in range(5)]
 REPO = Path(__file__).resolve().parent.parent
@@ -211,6 +226,83 @@ def same(a: dict, b: dict) -> bool:
     return all(np.isclose(a[s][m], b[s][m], rtol=1e-9, atol=1e-12) for s in b for m in b[s])
 
 
+FLOOR_SCRIPT = """
+import sys
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+pq.read_table(sys.argv[1])
+(pacsv.read_csv if sys.argv[2].endswith(".csv") else pq.read_table)(sys.argv[2])
+"""
+COMMAND_CASES = ("parquet shuffled", "csv shuffled")
+
+
+def command_bench(
+    sizes: list[int], shapes: list[str], repeat: int, rounds: int, before_rev: str | None
+) -> None:
+    """``--command``: the user's ``manage.py score_file`` against its fresh-process floor."""
+    # Here, not at the top: the --measure children run with -P (no bench folder on the path).
+    from user_path import SiteRunning, load, python_floor, timed, write_scoring_task
+
+    print(
+        f"manage.py score_file, a fresh process per run, best of {repeat} x {rounds} round(s);"
+        f" {load()}"
+    )
+    header = (
+        f"{'rows':>10} {'ids':<9} {'submission':<17} {'floor s':>8} {'ours s':>7}"
+        f" {'ours/floor':>10} {'target':>7} {'met?':>5}"
+        + (f" {'before s':>9} {'before/floor':>12}" if before_rev else "")
+    )
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory(prefix="bench_scoring_cmd_") as tmp, SiteRunning() as site:
+        before = code_at(before_rev, Path(tmp) / "before") if before_rev else None
+        for rows in sizes:
+            for shape in shapes:
+                slug = f"score-{shape}-{rows}"
+                made = write_scoring_task(
+                    Path(tmp) / slug, shape=shape, rows=rows, classes=CLASSES, slug=slug
+                )
+                site.manage(
+                    "import_task", made["bundle"], "--challenge", "bench", "--track", "bench"
+                )
+                stored = site.folder / "private" / "tasks" / slug
+                solution = next(stored.rglob("solution*.parquet"))
+                for case in COMMAND_CASES:
+                    sub = made[case]
+                    times: dict[str, list[float]] = {"floor": [], "ours": [], "before": []}
+                    outputs: dict[str, str] = {}
+                    for _ in range(rounds):
+                        for _ in range(repeat):
+                            times["floor"].append(
+                                timed(python_floor(FLOOR_SCRIPT, solution, sub), env=site.env())[0]
+                            )
+                            seconds, outputs["ours"] = site.manage(
+                                "score_file", "--task", slug, sub
+                            )
+                            times["ours"].append(seconds)
+                            if before is not None:
+                                seconds, outputs["before"] = site.manage(
+                                    "score_file", "--task", slug, sub, code=before
+                                )
+                                times["before"].append(seconds)
+                    if before is not None and json.loads(outputs["ours"]) != json.loads(
+                        outputs["before"]
+                    ):
+                        raise SystemExit(f"{shape} {case}: the scores differ from the before's")
+                    floor_s, ours_s = min(times["floor"]), min(times["ours"])
+                    ratio = ours_s / floor_s
+                    line = (
+                        f"{rows:>10,} {shape:<9} {case:<17} {floor_s:>8.2f} {ours_s:>7.2f}"
+                        f" {ratio:>9.2f}x {'1.5x':>7} {'yes' if ratio <= 1.5 else 'no':>5}"
+                    )
+                    if before is not None:
+                        was = min(times["before"])
+                        line += f" {was:>9.2f} {was / floor_s:>11.2f}x"
+                    print(line, flush=True)
+                shutil.rmtree(Path(tmp) / slug, ignore_errors=True)
+    print(f"done; {load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_rows = os.environ.get("BENCH_SCORING_ROWS", "1000000,3000000")
@@ -246,10 +338,23 @@ def main() -> None:
         default=1,
         help="measure floor, ours (and before) in turn this many times (medians of the ratios)",
     )
+    parser.add_argument(
+        "--command",
+        action="store_true",
+        help="time manage.py score_file, a fresh process each, on every id shape (default"
+        " rows: 3M)",
+    )
+    parser.add_argument(
+        "--shapes", nargs="+", choices=ID_SHAPES, default=list(ID_SHAPES), help="with --command"
+    )
     parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # the child process of measure_in_child
         print(json.dumps(measure(*args.measure, args.repeat)))
+        return
+    if args.command:
+        rows = args.rows if "--rows" in sys.argv else [3_000_000]
+        command_bench(rows, args.shapes, args.repeat, max(1, args.rounds), args.before)
         return
 
     header = (

@@ -256,43 +256,6 @@ def pg_ctl(c: Cluster, action: str, *options: str) -> None:
     )
 
 
-HAPROXY_CFG = """\
-global
-    maxconn 1024
-    log stdout format raw local0
-
-defaults
-    mode http
-    log global
-    option httplog
-    option forwardfor
-    timeout connect 3s
-    timeout client 180s
-    timeout server 180s
-    timeout queue 120s
-    timeout http-request 60s
-    timeout check 10s
-    # A request that could not reach a server (refused: a stopped host) goes to another.
-    retries 3
-    option redispatch 1
-
-frontend www
-    bind {lb}:80
-    default_backend web
-
-backend web
-    balance roundrobin
-    option httpchk
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {lb}
-    http-check expect status 200
-    # At most as many requests per server as it has gunicorn workers; the rest wait here.
-    # Connection errors of real requests mark a server down at once (a stopped host), not
-    # only after three failed checks.
-    default-server check inter 2s fall 3 rise 2 maxconn {per_server}
-{servers}
-"""
-
-
 def start_services(c: Cluster, *, web_concurrency: int) -> None:
     start_postgres(c)
     c.start(
@@ -335,15 +298,17 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     )
     # One deploy, one migration.
     c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
-    servers = "\n".join(
-        f"    server {h} {addr(h)}:{WEB_PORT} observe layer4 error-limit 1 on-error mark-down"
-        for h in ("web1", "web2")
-    )
+    # The balancer's configuration is the platform's own (manage.py haproxy_config,
+    # leaderboard/proxy.py: round robin, health checks, the public boards' cache). Connection
+    # errors of real requests mark a server down at once (a stopped host), not only after
+    # three failed checks.
+    command = [sys.executable, "manage.py", "haproxy_config", "--bind", f"{addr('lb')}:80"]
+    for host in ("web1", "web2"):
+        command += ["--server", f"{host}={addr(host)}:{WEB_PORT}"]
+    command += ["--per-server", str(web_concurrency), "--health-host", addr("lb")]
+    command += ["--server-options", "observe layer4 error-limit 1 on-error mark-down"]
     cfg = c.dir("lb") / "haproxy.cfg"
-    cfg.write_text(
-        HAPROXY_CFG.format(lb=addr("lb"), servers=servers, per_server=web_concurrency),
-        encoding="utf-8",
-    )
+    cfg.write_text(c.run("web1", command), encoding="utf-8")
     c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
     for host in ("web1", "web2"):
         env = c.env(

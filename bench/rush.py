@@ -19,7 +19,19 @@ over ``--client-processes`` processes (readers and teams apart), so no one inter
 serializes 150 clients; they still share the machine's CPUs with the server, at a lower
 priority (``--client-nice``).
 
-A measurement, not a test (STYLE: timing belongs in bench/); exit status 1 only when a
+By default the readers and the teams go through HAProxy, configured by the platform's own
+``manage.py haproxy_config`` (``leaderboard/proxy.py``: the boards' cache for anonymous
+reads, the keep-alive of the multi-host deployment; ``--no-proxy``: straight to gunicorn).
+The teams upload as ``chal`` does: an ``Idempotency-Key`` per upload, sent once more with
+the same key when the connection closed without an answer. In the cache-on phase ``wrk``
+(Debian's package) reads one board during the uploads, ``--wrk-seconds`` through gunicorn
+directly and then as long through the proxy. The table at the end (the README's) gives per
+phase: board req/s and p50/p95 (target p95 <= 0.5 s), uploads scored, refused uploads by
+cause (a connection closed: target 0), uploads sent again and how many were answered with
+the first attempt's submission, upload-to-scored p50/p95, lost, doubled, and wrk's req/s of
+gunicorn and the proxy (target >= 10x).
+
+A measurement, not a test (timing belongs in bench/); exit status 1 only when a
 submission is lost or doubled.
 
 With ``--before <git revision>`` every phase is run first with that revision's code (its
@@ -27,7 +39,7 @@ worker and web, from a ``git archive`` in the data folder), then with this one's
 same database, Redis and fixture: a before/after in one run.
 
 Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50] [--quick]
-     [--before main]
+     [--before main] [--no-proxy] [--wrk-seconds 15]
 """
 
 from __future__ import annotations
@@ -64,6 +76,7 @@ from load_test import (
     worker_command,
 )
 from rush_clients import Phase, run_phase
+from rush_proxy import HAPROXY, WRK, WrkDuringPhase, start_proxy
 
 from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
@@ -127,9 +140,14 @@ def report(name: str, phase: Phase, result: Outcome) -> dict[str, tuple[float, f
             f"{kind:<22}{len(values):>9}{rate:>8.1f}{percentile(values, 50) * 1000:>8.0f}"
             f"{p95:>8.0f}{phase.errors.get(kind, 0):>8}"
         )
-    total = sum(len(v) for v in phase.latencies.values())
-    figures["all boards"] = (total / phase.seconds, 0.0)
-    print(f"{'all boards':<22}{total:>9}{total / phase.seconds:>8.1f}")
+    every = [value for values in phase.latencies.values() for value in values]
+    total = len(every)
+    figures["all boards"] = (total / phase.seconds, percentile(every, 95) * 1000)
+    print(
+        f"{'all boards':<22}{total:>9}{total / phase.seconds:>8.1f}"
+        f"{percentile(every, 50) * 1000:>8.0f}{percentile(every, 95) * 1000:>8.0f}"
+        f"{sum(phase.errors.values()):>8}"
+    )
     print(
         f"uploads: {len(phase.accepted)} accepted, {phase.refused} refused; "
         f"{len(result.times)} scored, {result.failed} failed; upload-to-scored "
@@ -142,8 +160,24 @@ def report(name: str, phase: Phase, result: Outcome) -> dict[str, tuple[float, f
             "errors and refusals: "
             + ", ".join(f"{r} x{n}" for r, n in sorted(phase.reasons.items()))
         )
+    causes = refusal_causes(phase)
+    print(
+        "uploads refused by cause: "
+        + (", ".join(f"{cause} {n}" for cause, n in causes.items()) or "none")
+        + f"; sent again after a connection closed unanswered: {phase.resent}"
+        f" (answered with the first attempt's submission: {phase.replayed})"
+    )
     print(f"submissions lost: {result.lost}, doubled: {result.doubled}")
     return figures
+
+
+def refusal_causes(phase: Phase) -> dict[str, int]:
+    """Refused uploads by cause, the connection's always shown (its target is 0)."""
+    causes = {"connection": phase.reasons.get("upload connection closed", 0)}
+    for reason, n in sorted(phase.reasons.items()):
+        if reason.startswith("upload ") and reason != "upload connection closed":
+            causes[reason.removeprefix("upload ")] = n
+    return causes
 
 
 def main() -> int:
@@ -182,6 +216,20 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="20 s, 20 readers, 10 teams")
     parser.add_argument(
+        "--no-proxy",
+        action="store_true",
+        help="readers and teams talk to gunicorn directly (default: through HAProxy, as the"
+        " multi-host deployment; needs the haproxy package)",
+    )
+    parser.add_argument(
+        "--wrk-seconds",
+        type=float,
+        default=None,
+        help="seconds of wrk against one board, gunicorn then the proxy, during the cache-on"
+        " phase's uploads (default: 15, or 5 with --quick; 0: none)",
+    )
+    parser.add_argument("--wrk-connections", type=int, default=50)
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("RUSH_DATABASE_URL"),
         help="a PostgreSQL role that may create databases (loopback only); "
@@ -197,6 +245,10 @@ def main() -> int:
     if opts.quick:
         opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
         opts.client_processes = min(opts.client_processes, 3)
+    if opts.wrk_seconds is None:
+        opts.wrk_seconds = 5.0 if opts.quick else 15.0
+    if not opts.no_proxy and HAPROXY is None:
+        raise SystemExit("the rush reads through HAProxy: install haproxy, or use --no-proxy")
     opts.board_teams = max(opts.board_teams, opts.teams)
 
     data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
@@ -262,12 +314,13 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
     )
     figures: dict[str, dict[str, tuple[float, float]]] = {}
     outcomes: dict[str, Outcome] = {}
+    rows: dict[str, list[str]] = {}
     # The same cache setting of every revision back to back: the load of a shared machine
     # drifts less between them than between the two settings.
     for cache_name, flag in (("cache on", "1"), ("cache off", "0")):
         for label, code in codes:
             name = f"{label} {cache_name}".strip()
-            figures[name], outcomes[name] = _phase(
+            figures[name], outcomes[name], rows[name] = _phase(
                 opts, env, fixture, db_url, data_dir, processes, name=name, flag=flag, code=code
             )
     for label, _code in codes:
@@ -288,8 +341,58 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
                     f"{name:<32}{ratio if name == on else 1.0:>8.1f}x{len(result.times):>8}"
                     f"{percentile(result.times, 95):>7.2f}{percentile(result.waits, 95):>13.2f}"
                 )
+    print_table(opts, rows)
     bad = any(result.lost or result.doubled for result in outcomes.values())
     return 1 if bad else 0
+
+
+TABLE = (
+    "phase",
+    "board req/s",
+    "board p50 / p95 (target p95 <= 0.5 s)",
+    "uploads scored",
+    "refused by cause (connection: target 0)",
+    "sent again (replayed)",
+    "upload-to-scored p50 / p95",
+    "lost",
+    "doubled",
+    "wrk gunicorn / proxy req/s (target >= 10x)",
+)
+
+
+def print_table(opts, rows: dict[str, list[str]]) -> None:
+    """The README's rush table: one row per phase."""
+    path = "gunicorn" if opts.no_proxy else "HAProxy in front of gunicorn"
+    print(f"\nThe rush ({path}; load average {os.getloadavg()[0]:.1f} at the end):\n")
+    print("| " + " | ".join(TABLE) + " |")
+    print("|" + "---|" * len(TABLE))
+    for name, row in rows.items():
+        print("| " + " | ".join([name, *row]) + " |")
+
+
+def table_row(phase: Phase, result: Outcome, measured: WrkDuringPhase | None) -> list[str]:
+    every = [value for values in phase.latencies.values() for value in values]
+    p95 = percentile(every, 95)
+    causes = ", ".join(f"{cause} {n}" for cause, n in refusal_causes(phase).items())
+    wrk_cell = "-"
+    if measured is not None and {"gunicorn", "proxy"} <= set(measured.results):
+        direct = measured.results["gunicorn"].requests_per_second
+        proxied = measured.results["proxy"].requests_per_second
+        times = f"{proxied / direct:.1f}x" if direct else "-"
+        wrk_cell = f"{direct:.0f} / {proxied:.0f} = {times}"
+    elif measured is not None and "gunicorn" in measured.results:
+        wrk_cell = f"{measured.results['gunicorn'].requests_per_second:.0f} / -"
+    return [
+        f"{len(every) / phase.seconds:.1f}",
+        f"{percentile(every, 50):.2f} s / {p95:.2f} s ({'met' if p95 <= 0.5 else 'not met'})",
+        f"{len(result.times)}",
+        causes,
+        f"{phase.resent} ({phase.replayed})",
+        f"{percentile(result.times, 50):.2f} s / {percentile(result.times, 95):.2f} s",
+        f"{result.lost}",
+        f"{result.doubled}",
+        wrk_cell,
+    ]
 
 
 def _phase(
@@ -303,7 +406,7 @@ def _phase(
     name: str,
     flag: str,
     code: Path,
-) -> tuple[dict[str, tuple[float, float]], Outcome]:
+) -> tuple[dict[str, tuple[float, float]], Outcome, list[str]]:
     """One phase: a worker and gunicorn of ``code``'s revision (started afresh, so that a
     ``--before`` revision's worker never takes this one's messages), ``BOARD_CACHE=flag``."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -339,6 +442,8 @@ def _phase(
             str(opts.web_threads),
             "--timeout",
             "120",
+            "--keep-alive",  # as the Procfile (WEB_KEEPALIVE): above HAProxy's and clients'
+            "75",
         ],
         {**env, "BOARD_CACHE": flag, **nice_env},
         data_dir / f"web-{slug}.log",
@@ -351,8 +456,24 @@ def _phase(
         timeout=120,
         what="gunicorn",
     )
+    clients_base = base
+    if not opts.no_proxy:
+        proxy, clients_base = start_proxy(
+            env, data_dir, web_port=port, per_server=opts.web_workers * opts.web_threads, slug=slug
+        )
+        processes.append(proxy)
+    measured = None
+    board = f"/api/v1/tasks/{fixture.task_slug}/leaderboard/"
+    if flag == "1" and WRK is not None and opts.wrk_seconds > 0:
+        targets = [("gunicorn", base + board)]
+        if not opts.no_proxy:
+            targets.append(("proxy", clients_base + board))
+        delay = max(2.0, (opts.duration - len(targets) * opts.wrk_seconds) / 2)
+        measured = WrkDuringPhase(
+            targets, delay=delay, seconds=opts.wrk_seconds, connections=opts.wrk_connections
+        )
     phase = run_phase(
-        base,
+        clients_base,
         fixture,
         readers=opts.readers,
         teams=opts.teams,
@@ -361,12 +482,34 @@ def _phase(
         processes=opts.client_processes,
         nice=opts.client_nice,
     )
+    if measured is not None:
+        measured.join()
     result = outcome(db_url, phase, worker_log, settle=120)
     figures = report(f"{name} (BOARD_CACHE={flag})", phase, result)
-    for process in (web, worker):
+    if measured is not None:
+        report_wrk(measured, board)
+    for process in [p for p in processes if p.name == "haproxy"] + [web, worker]:
         process.stop()
         processes.remove(process)
-    return figures, result
+    return figures, result, table_row(phase, result, measured)
+
+
+def report_wrk(measured: WrkDuringPhase, board: str) -> None:
+    """wrk's two runs of this phase: one board through gunicorn, then through the proxy."""
+    print(f"wrk during the uploads, {board} (anonymous):")
+    for name, result in measured.results.items():
+        print(
+            f"  {name:<9} {result.requests_per_second:>9.1f} req/s, p50"
+            f" {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+            + (f" ({result.errors})" if result.errors else "")
+        )
+    for name, why in measured.failures.items():
+        print(f"  {name}: wrk failed: {why}")
+    direct = measured.results.get("gunicorn")
+    if direct is not None and "proxy" in measured.results and direct.requests_per_second > 0:
+        ratio = measured.results["proxy"].requests_per_second / direct.requests_per_second
+        verdict = "met" if ratio >= 10 else "not met"
+        print(f"  proxy / gunicorn: {ratio:.1f}x (target >= 10x: {verdict})")
 
 
 def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import threading
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -28,6 +29,10 @@ class Phase:
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     accepted: list[int] = field(default_factory=list)
     refused: int = 0
+    # Uploads sent again (same Idempotency-Key) after a connection closed without an
+    # answer, and how many of those the server answered with the first attempt's submission.
+    resent: int = 0
+    replayed: int = 0
     seconds: float = 0.0
 
     def record(self, kind: str, seconds: float, error: str | None) -> None:
@@ -42,6 +47,14 @@ class Phase:
             self.refused += 1
             self.reasons[f"upload {reason}"] += 1
 
+    def resend(self) -> None:
+        with self.lock:
+            self.resent += 1
+
+    def replay(self) -> None:
+        with self.lock:
+            self.replayed += 1
+
     def figures(self) -> dict:
         """What a client process sends back (a Phase holds a lock, which does not pickle)."""
         with self.lock:
@@ -51,6 +64,8 @@ class Phase:
                 "reasons": dict(self.reasons),
                 "accepted": list(self.accepted),
                 "refused": self.refused,
+                "resent": self.resent,
+                "replayed": self.replayed,
             }
 
     def merge(self, figures: dict) -> None:
@@ -62,6 +77,8 @@ class Phase:
             self.reasons[reason] += n
         self.accepted.extend(figures["accepted"])
         self.refused += figures["refused"]
+        self.resent += figures["resent"]
+        self.replayed += figures["replayed"]
 
 
 def pages(fixture: Fixture) -> dict[str, str]:
@@ -103,16 +120,34 @@ def team(
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     while not stop.is_set():
-        try:
-            response = session.post(
-                f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
-                files={"file": ("predictions.csv", prediction_file(fixture, rng), "text/csv")},
-                timeout=120,
-            )
-        except requests.RequestException as exc:  # e.g. a kept-alive connection closed
-            phase.refuse(type(exc).__name__)
+        # As chal uploads: a key per upload, and one more send with the same key when the
+        # connection closed without an answer (the server makes one submission of both).
+        key = str(uuid.uuid4())
+        content = prediction_file(fixture, rng)
+        response = None
+        for attempt in range(2):
+            try:
+                response = session.post(
+                    f"{base}/api/v1/tasks/{fixture.task_slug}/submissions/",
+                    files={"file": ("predictions.csv", content, "text/csv")},
+                    headers={"Idempotency-Key": key},
+                    timeout=120,
+                )
+                break
+            except requests.ConnectionError:
+                session.close()
+                if attempt == 0:
+                    phase.resend()
+                    continue
+                phase.refuse("connection closed")
+            except requests.RequestException as exc:
+                phase.refuse(type(exc).__name__)
+                break
+        if response is None:
             time.sleep(1.0)
             continue
+        if response.headers.get("Idempotent-Replayed") == "true":
+            phase.replay()
         if response.status_code != 201:
             phase.refuse(f"HTTP {response.status_code}")
             time.sleep(1.0)

@@ -14,7 +14,6 @@ the ones the pandas rules gave:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -95,6 +94,8 @@ def as_text(values: pa.Array, *, integral: bool | None = None) -> pa.Array:
 
 
 def _pandas_text(values: pa.Array) -> pa.Array:
+    import pandas as pd  # the rare values only: every process imports this module
+
     series = values.to_pandas()
     if pd.api.types.is_float_dtype(series):
         present = series.dropna()
@@ -116,6 +117,8 @@ def as_numbers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     try:
         numbers = text.cast(FLOAT)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import pandas as pd  # the rare values only: every process imports this module
+
         series = pd.Series(text.to_numpy(zero_copy_only=False), dtype="string")
         parsed = pd.to_numeric(series, errors="coerce").astype("float64")
         numbers = pa.array(parsed.to_numpy(), from_pandas=True)

@@ -1,21 +1,25 @@
-"""Ids numbered in row order: ``prefix`` + a zero-padded integer that counts up by row.
+"""Ids numbered in row order: ``prefix`` + an integer that counts up by row.
 
-Test ids are usually a fixed prefix and an integer (``r000123``, ``id-000000042``). When a
-column's row ``r`` holds exactly ``prefix`` + ``low + r`` in a fixed number of digits, it is
-:class:`Numbered`: its ids are distinct by construction, and an id of the same shape names
-its row by its digits. Both checks are a few numpy passes over the raw UTF-8 bytes, with no
-sort and no hash table (the bundle import proves ids distinct with it; scoring places
-shuffled submission ids with it).
+Test ids are usually a fixed prefix and an integer (``r000123``, ``id-000000042``, ``r7``,
+``17``). When a column's row ``r`` holds exactly ``prefix`` + ``low + r`` in a fixed number
+of digits, it is :class:`Numbered`; written without padding (``r0`` ... ``r2999999``, the
+most common shape), :class:`Counted`. Either way its ids are distinct by construction, and
+an id of the same shape names its row by its integer. Both checks are a few numpy and Arrow
+passes over the raw UTF-8 bytes, with no sort and no hash table (the bundle import proves
+ids distinct with them and stores the shape with the solution, ``IdShape``; scoring places
+shuffled submission ids with them).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 TRAILING_DIGIT_BYTES = re.compile(rb"[0-9]+\Z")
 MAX_DIGITS = 18  # always fits int64
@@ -120,3 +124,139 @@ def _block_bounds(prefix: bytes, n_digits: int) -> tuple[np.ndarray, np.ndarray]
     high = np.tile(np.frombuffer(prefix + b"9" * n_digits, dtype=np.uint8), _DIGIT_ROWS)
     low.flags.writeable = high.flags.writeable = False
     return low, high
+
+
+# --- counted ids: the same, without padding (``r0``, ``r7``, ``r12``) ---------------------------
+
+# An id of ``d`` digits is canonical when its value lies in [_LOWEST[d], _HIGHEST[d]): no
+# leading zero (a lone "0" is the one canonical id of value 0 with one digit).
+_LOWEST = np.array([0, 0, *(10 ** (d - 1) for d in range(2, MAX_DIGITS + 1))], dtype=np.int64)
+_HIGHEST = np.array([0, *(10**d for d in range(1, MAX_DIGITS + 1))], dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Counted:
+    """Row ``r`` holds exactly ``prefix`` + ``low + r`` as a canonical decimal: no padding, no
+    sign, no leading zero (``r0``, ``r9``, ``r10``...), at most ``MAX_DIGITS`` digits. Such
+    ids are distinct by construction, and an id of the same form names its row by its
+    integer."""
+
+    prefix: bytes
+    low: int
+
+
+def counted_values(array: pa.Array, prefix: bytes) -> np.ndarray | None:
+    """Each id's integer (int64) when every id of ``array`` (text, no nulls) is ``prefix`` +
+    a canonical decimal of at most ``MAX_DIGITS`` digits; else None.
+
+    A few passes: the prefix's bytes at each id's start, Arrow's decimal check and integer
+    cast of the rest, and each value's digit count against the id's length (which refuses
+    a leading zero, and a sign or a space, which the cast would not read anyway)."""
+    if array.type != pa.string() or len(array) == 0 or array.null_count:
+        return None
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
+    )
+    digits = np.diff(offsets) - len(prefix)
+    if int(digits.min()) < 1 or int(digits.max()) > MAX_DIGITS:
+        return None
+    if prefix:
+        raw = np.frombuffer(data, dtype=np.uint8)
+        starts = offsets[:-1]
+        if any(not (raw[starts + k] == byte).all() for k, byte in enumerate(prefix)):
+            return None
+    # The prefix's bytes are checked: slice its characters off (UTF-8 may take several).
+    tail = pc.utf8_slice_codeunits(array, len(prefix.decode("utf-8"))) if prefix else array
+    if not pc.all(pc.ascii_is_decimal(tail)).as_py():  # the cast also reads "0x1F"
+        return None
+    values = np.asarray(tail.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if not ((values >= _LOWEST[digits]).all() and (values < _HIGHEST[digits]).all()):
+        return None
+    return values
+
+
+def counted_shape(ids: pa.Array) -> Counted | None:
+    """The Counted shape of ``ids`` (text, no nulls), or None. Read from the first id: its
+    prefix is everything before its trailing digits, less the digits' leading zeros but
+    for the last (``r00`` is not a counted id; ``r0`` is)."""
+    if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
+        return None
+    first = ids[0].as_py().encode("utf-8")
+    digits = TRAILING_DIGIT_BYTES.search(first)
+    if digits is None:
+        return None
+    prefix = first[: digits.start()]
+    values = counted_values(ids, prefix)
+    if values is None:
+        return None
+    low = int(values[0])
+    if not np.array_equal(values, np.arange(low, low + len(values), dtype=np.int64)):
+        return None
+    return Counted(prefix=prefix, low=low)
+
+
+# --- the shape an import proved, stored with the solution -------------------------------------
+
+# The key of the solution file's Parquet metadata that holds its ids' shape, as JSON:
+# {"shape": "numbered", "prefix", "digits", "low"}, {"shape": "counted", "prefix", "low"} or
+# {"shape": "none"} (neither: ids of any other form).
+SHAPE_METADATA_KEY = b"challenge_platform.id_shape"
+
+
+def shape_metadata(shape: Numbered | Counted | None) -> dict[bytes, bytes]:
+    """The Parquet schema metadata recording ``shape`` (a solution's ids, as proven)."""
+    if isinstance(shape, Numbered):
+        value = {
+            "shape": "numbered",
+            "prefix": shape.prefix.decode("utf-8"),
+            "digits": shape.digits,
+            "low": shape.low,
+        }
+    elif isinstance(shape, Counted):
+        value = {"shape": "counted", "prefix": shape.prefix.decode("utf-8"), "low": shape.low}
+    else:
+        value = {"shape": "none"}
+    return {SHAPE_METADATA_KEY: json.dumps(value).encode("utf-8")}
+
+
+def shape_from_metadata(
+    metadata: dict[bytes, bytes] | None, ids: pa.Array
+) -> tuple[bool, Numbered | Counted | None]:
+    """``(known, shape)`` from a solution file's metadata (``known`` False: not recorded,
+    or not this file's: find it from the ids). The record is the platform's own, written
+    with the ids it describes; its first and last ids and the width are checked anyway, so
+    a file changed by hand is never read by a shape it lacks."""
+    raw = (metadata or {}).get(SHAPE_METADATA_KEY)
+    if raw is None:
+        return False, None
+    try:
+        value = json.loads(raw)
+        kind = value["shape"]
+        if kind == "none":
+            return True, None
+        prefix, low = value["prefix"].encode("utf-8"), int(value["low"])
+        if kind == "numbered":
+            digits = int(value["digits"])
+            shape: Numbered | Counted = Numbered(prefix=prefix, digits=digits, low=low)
+        elif kind == "counted":
+            shape = Counted(prefix=prefix, low=low)
+        else:
+            return False, None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False, None
+    return (True, shape) if _ends_agree(shape, ids) else (False, None)
+
+
+def _ends_agree(shape: Numbered | Counted, ids: pa.Array) -> bool:
+    n = len(ids)
+    if n == 0 or ids.null_count or ids.type != pa.string():
+        return False
+
+    def written(value: int) -> str:
+        digits = f"{value:0{shape.digits}d}" if isinstance(shape, Numbered) else str(value)
+        return shape.prefix.decode("utf-8") + digits
+
+    if ids[0].as_py() != written(shape.low) or ids[n - 1].as_py() != written(shape.low + n - 1):
+        return False
+    return not isinstance(shape, Numbered) or fixed_width_bytes(ids) is not None

@@ -9,11 +9,14 @@ the same side, so that the pairs of an entity are scored in one split).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PUBLIC = "public"
 PRIVATE = "private"
@@ -89,6 +92,8 @@ def split_public_private(labels: pd.Series, *, public_fraction: float, seed: int
     are public. When every row lands on one side, one row moves to the other so both splits
     are scored. Needs at least two rows.
     """
+    import pandas as pd  # frames only here: every process imports this module
+
     text = pa.array(labels.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
     public = public_rows(text, public_fraction=public_fraction, seed=seed)
     return pd.Series(np.where(public, PUBLIC, PRIVATE), index=labels.index, dtype="string")

@@ -14,7 +14,9 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -72,6 +74,36 @@ class TaskReplaceError(TaskImportError):
     verb = "replaced"
 
 
+class StagedFile(File):
+    """A standardized file that a local storage moves into place instead of copying it:
+    Django's ``FileSystemStorage`` renames a file that has a ``temporary_file_path`` (the
+    staging folder is under ``DATA_DIR``, as the media folders are, so the move is one
+    rename); any other storage (S3) reads it like any file."""
+
+    def __init__(self, handle: Any, path: Path) -> None:
+        super().__init__(handle, name=path.name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
+
+
+@contextlib.contextmanager
+def _bundle_digest(source: Path) -> Iterator[Callable[[], str]]:
+    """The bundle's sha256 (:func:`bundle_sha256`), read on a thread of its own while the
+    block validates and standardizes the bundle (hashing releases the interpreter lock: the
+    two use two cores); the block calls the yielded function for the result. Leaving the
+    block early (a refused bundle) stops the hashing at its next megabyte."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-sha256")
+    digest = pool.submit(bundle_sha256, source, stop=stop)
+    try:
+        yield digest.result
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+
+
 @contextlib.contextmanager
 def _staged(source: Path | str, *, prefix: str) -> Iterator[StandardizedTask]:
     """The bundle at ``source`` validated and standardized in a fresh staging folder under
@@ -112,7 +144,10 @@ def task_import(
         track_title=track_title,
     )
     try:
-        with _staged(source, prefix="import-") as standardized:
+        with (
+            _bundle_digest(Path(source)) as digest,
+            _staged(source, prefix="import-") as standardized,
+        ):
             slug = standardized.meta["slug"]
             if Task.objects.filter(slug=slug).exists():
                 problems.append(_slug_taken(slug))
@@ -125,7 +160,7 @@ def task_import(
                 challenge_title=challenge_title,
                 track_title=track_title,
                 actor=actor,
-                sha256=bundle_sha256(Path(source)),
+                sha256=digest(),
             )
     except BundleInvalid as exc:
         raise TaskImportError([*problems, *exc.problems]) from exc
@@ -246,7 +281,8 @@ def _save_files(
     task: Task, standardized: StandardizedTask, written: list[tuple[Storage, str]]
 ) -> None:
     """Store the standardized files on ``task``'s fields (under its ``data_version``'s
-    folder, ``task_file_path``); a file the bundle lacks (images) empties its field."""
+    folder, ``task_file_path``), moved there from the staging folder when the storage is
+    local (:class:`StagedFile`); a file the bundle lacks (images) empties its field."""
     for relative, field_name in TASK_FILES.items():
         path = standardized.files.get(relative)
         field_file = getattr(task, field_name)
@@ -254,7 +290,7 @@ def _save_files(
             setattr(task, field_name, "")
             continue
         with path.open("rb") as handle:
-            field_file.save(Path(relative).name, File(handle), save=False)
+            field_file.save(Path(relative).name, StagedFile(handle, path), save=False)
         written.append((field_file.storage, field_file.name))
 
 
@@ -274,22 +310,27 @@ def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVe
     )
 
 
-def bundle_sha256(source: Path) -> str:
+def bundle_sha256(source: Path, *, stop: threading.Event | None = None) -> str:
     """SHA-256 of an uploaded ``.zip``; of a folder: over its files' relative paths and
-    contents in sorted order. Empty when ``source`` is neither."""
+    contents in sorted order. Empty when ``source`` is neither (or ``stop`` was set)."""
     digest = hashlib.sha256()
-    if source.is_file():
-        with source.open("rb") as handle:
+
+    def add(path: Path) -> bool:
+        with path.open("rb") as handle:
             while chunk := handle.read(1024 * 1024):
+                if stop is not None and stop.is_set():
+                    return False
                 digest.update(chunk)
-        return digest.hexdigest()
+        return True
+
+    if source.is_file():
+        return digest.hexdigest() if add(source) else ""
     if not source.is_dir():
         return ""
     for path in sorted(p for p in source.rglob("*") if p.is_file() and not p.is_symlink()):
         digest.update(path.relative_to(source).as_posix().encode() + b"\0")
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                digest.update(chunk)
+        if not add(path):
+            return ""
     return digest.hexdigest()
 
 
@@ -361,7 +402,10 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
             "a reason is required: replacing the data re-scores every team's submissions"
         )
     try:
-        with _staged(source, prefix="replace-") as standardized:
+        with (
+            _bundle_digest(Path(source)) as digest,
+            _staged(source, prefix="replace-") as standardized,
+        ):
             meta = standardized.meta
             if meta["slug"] != task.slug:
                 problems.append(
@@ -375,9 +419,7 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
                 )
             if problems:
                 raise TaskReplaceError(problems)
-            replaced = _replace(
-                task, standardized, actor=actor, reason=reason, sha256=bundle_sha256(Path(source))
-            )
+            replaced = _replace(task, standardized, actor=actor, reason=reason, sha256=digest())
     except BundleInvalid as exc:
         raise TaskReplaceError([*problems, *exc.problems]) from exc
     for warning in standardized.warnings:

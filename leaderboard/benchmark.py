@@ -28,6 +28,7 @@ from django.core.cache import cache
 
 from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
+from jobs import lifecycle
 from leaderboard.core.benchmark.decomposition import (
     HOME_MODEL,
     MEAN_MODEL,
@@ -42,21 +43,25 @@ from leaderboard.core.benchmark.decomposition import (
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
 from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow
+from .transfer import TransferMatrix, TransferRow, cell_resamples
 
 logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 CACHE_SECONDS = 24 * 3600
+REFIT_TASK = "leaderboard.tasks.transfer_decomposition_refit"
+REFIT_LOCK_SECONDS = 600  # one refit queued per matrix within this (a lost one: queued again)
 
 
 @dataclass(frozen=True)
 class MatrixDecomposition:
-    """The decomposition with the names the pages and the API show."""
+    """The decomposition with the names the pages and the API show; ``updating``: the
+    track's last fit, of an earlier matrix, while a worker fits this one."""
 
     decomposition: Decomposition | None  # None: no scored cell
     algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
     team_names: dict[int, str]  # team id -> name
+    updating: bool = False
 
 
 def _compared(matrix: TransferMatrix) -> list[TransferRow]:
@@ -72,39 +77,59 @@ def _compared(matrix: TransferMatrix) -> list[TransferRow]:
     ]
 
 
-def _cells(matrix: TransferMatrix) -> list[DeltaCell]:
+def _fitted(matrix: TransferMatrix) -> list[tuple[str, str, float, str]]:
+    """(algorithm key, task, delta, cell key) of every cell the fit takes, in order."""
     cells = []
     for row in _compared(matrix):
-        for task, cell in zip(matrix.tasks, row.cells, strict=True):
-            if cell is None or cell.resamples is None:
-                continue
-            if not np.isfinite(cell.delta) or not np.isfinite(cell.resamples).all():
+        for task, cell, key in zip(matrix.tasks, row.cells, row.keys, strict=True):
+            if cell is None or key is None or not np.isfinite(cell.delta):
                 continue  # a score the metric could not compute: no delta to decompose
-            cells.append(
-                DeltaCell(
-                    algorithm=str(row.algorithm.pk),
-                    task=task.slug,
-                    delta=float(cell.delta),
-                    resamples=np.asarray(cell.resamples, dtype=np.float64),
-                )
+            cells.append((str(row.algorithm.pk), task.slug, float(cell.delta), key))
+    return cells
+
+
+def _cells(matrix: TransferMatrix, fitted: list[tuple[str, str, float, str]]) -> list[DeltaCell]:
+    """The fit's cells with their row resamples (read from the cell cache only now)."""
+    resamples = cell_resamples(matrix)
+    cells = []
+    for algorithm, task, delta, key in fitted:
+        drawn = resamples.get(key)
+        if drawn is None or not np.isfinite(drawn).all():
+            continue
+        cells.append(
+            DeltaCell(
+                algorithm=algorithm,
+                task=task,
+                delta=delta,
+                resamples=np.asarray(drawn, dtype=np.float64),
             )
+        )
     return cells
 
 
 def _digest(
-    algorithms: list[BenchmarkAlgorithm], tasks: list[BenchmarkTask], cells: list[DeltaCell]
+    algorithms: list[BenchmarkAlgorithm],
+    tasks: list[BenchmarkTask],
+    fitted: list[tuple[str, str, float, str]],
 ) -> str:
+    """What a fit depends on: the algorithms and tasks, and each cell's key (its task, split
+    and both prediction files: what its resamples are drawn from) and delta."""
     digest = hashlib.sha256()
     digest.update(repr([(a.name, a.team) for a in algorithms]).encode())
     digest.update(repr([(t.name, t.owner) for t in tasks]).encode())
-    for cell in cells:
-        digest.update(f"{cell.algorithm}|{cell.task}|{cell.delta!r}|".encode())
-        digest.update(np.ascontiguousarray(cell.resamples).tobytes())
+    for algorithm, task, delta, key in fitted:
+        digest.update(f"{algorithm}|{task}|{delta!r}|{key}|".encode())
     return digest.hexdigest()
 
 
-def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
-    """The decomposition of ``matrix``'s scored cells (module docstring)."""
+def _latest_key(matrix: TransferMatrix) -> str:
+    return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}"
+
+
+def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> MatrixDecomposition:
+    """The decomposition of ``matrix``'s scored cells (module docstring). ``wait``: fit this
+    matrix now even when an earlier fit of the track could be shown meanwhile (the
+    refit's worker)."""
     algorithms = [
         BenchmarkAlgorithm(name=str(row.algorithm.pk), team=row.algorithm.team_id)
         for row in _compared(matrix)
@@ -115,18 +140,39 @@ def transfer_decomposition(matrix: TransferMatrix) -> MatrixDecomposition:
         for row in matrix.rows
     }
     teams = {row.algorithm.team_id: row.algorithm.team.name for row in matrix.rows}
-    cells = _cells(matrix)
+    fitted = _fitted(matrix)
+    if not fitted:
+        return MatrixDecomposition(None, names, teams)
+    digest = _digest(algorithms, tasks, fitted)
+    key = f"transfer-decomposition:v3:{digest}"  # v3: the two-way model (issue 38)
+    decomposition = cache.get(key)
+    if decomposition is not None:
+        return MatrixDecomposition(decomposition, names, teams)
+    if not wait:
+        last = cache.get(_latest_key(matrix))
+        if isinstance(last, Decomposition) and _names_known(last, names):
+            _queue_refit(matrix, digest)
+            return MatrixDecomposition(last, names, teams, updating=True)
+    cells = _cells(matrix, fitted)
     if not cells:
         return MatrixDecomposition(None, names, teams)
-    # v2: the two-way model's intervals and reasons (issue 38)
-    key = f"transfer-decomposition:v2:{_digest(algorithms, tasks, cells)}"
-    decomposition = cache.get(key)
-    if decomposition is None:
-        decomposition = decompose_transfer(
-            algorithms=algorithms, tasks=tasks, cells=cells, alpha=ALPHA, seed=0
-        )
-        cache.set(key, decomposition, CACHE_SECONDS)
+    decomposition = decompose_transfer(
+        algorithms=algorithms, tasks=tasks, cells=cells, alpha=ALPHA, seed=0
+    )
+    cache.set_many({key: decomposition, _latest_key(matrix): decomposition}, CACHE_SECONDS)
     return MatrixDecomposition(decomposition, names, teams)
+
+
+def _names_known(decomposition: Decomposition, names: dict[str, tuple[int, str, str]]) -> bool:
+    """Whether every algorithm of an earlier fit is still one the page can name."""
+    return all(effect.algorithm in names for effect in decomposition.algorithm_effects)
+
+
+def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
+    """Ask a worker to fit this matrix, once per matrix (a lost message: asked again after
+    the lock's time, by the next reader)."""
+    if cache.add(f"transfer-decomposition-refit:{digest}", 1, REFIT_LOCK_SECONDS):
+        lifecycle.publish(REFIT_TASK, track_id=matrix.track.pk, split=matrix.split)
 
 
 NO_ROW_VARIANCE = (
@@ -142,8 +188,7 @@ def cell_interval(cell: TransferCell | None) -> dict[str, Any]:
     row: a difference of exactly 0 whatever rows are drawn)."""
     if cell is None:
         return {"ci": None, "reason": None}
-    resamples = cell.resamples
-    if resamples is not None and resamples.size and np.ptp(resamples) == 0 and cell.delta != 0:
+    if cell.flat and cell.delta != 0:
         return {"ci": None, "reason": NO_ROW_VARIANCE}
     return {"ci": [cell.delta_low, cell.delta_high], "reason": None}
 
@@ -191,6 +236,7 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
             "n_resamples": 0,
             "alpha": ALPHA,
             "note": nothing,
+            "updating": False,
         }
     algorithm_effects = []
     for effect in d.algorithm_effects:
@@ -251,6 +297,8 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
         "n_resamples": d.n_resamples,
         "alpha": d.alpha,
         "note": d.note,
+        # The track's last fit, of a matrix before its newest cells, while a worker refits.
+        "updating": result.updating,
     }
 
 

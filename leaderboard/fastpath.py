@@ -24,11 +24,15 @@ Every answer carries the stored headers (``X-Content-Type-Options``, ``Referrer-
 ``X-Frame-Options``, ``Vary``... as Django made them for that key) and, per request, a
 ``Content-Security-Policy`` with a fresh nonce (``challenge_platform.middleware
 .policy_for_view``: the same rule as every other page; a body holding its request's nonce
-is never stored). A stored response carries a strong ``ETag`` of its body and
-``Cache-Control: no-cache``; a reader whose ``If-None-Match`` names it (weak comparison, or
-``*``, as RFC 9110 says) gets 304 Not Modified without a body. Anyone else, and the private
-split, go through the whole stack and get no validator from here: a reader who signs in
-sends a cookie, so an ETag of the anonymous page never answers for a participant's page.
+is never stored). A stored response carries a strong ``ETag`` of its body, ``Vary: Cookie,
+Authorization`` (with Django's own), and ``Cache-Control: public, s-maxage=<grace>`` (what is
+left of the grace for a stale answer; ``no-cache`` without a grace: :func:`cache_control`),
+so a shared cache in front (the deployment's HAProxy: ``leaderboard/proxy.py``) serves the
+boards at the cost of a static file and never older than the grace after a score; a reader
+whose ``If-None-Match`` names it (weak comparison, or ``*``, as RFC 9110 says) gets 304 Not
+Modified without a body. Anyone else, and the private split, go through the whole stack and
+get no validator from here: a reader who signs in sends a cookie, so an ETag of the
+anonymous page never answers for a participant's page.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import get_path_info
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
 from challenge_platform.middleware import policy_for_view
@@ -63,7 +68,8 @@ FAST_ROUTES = frozenset(
 # without the view: while it was stored within the grace if the board is in a rush (at least
 # ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
 # another request renders the new version (its rendering lock, named in the hash, exists);
-# past the grace only if both.
+# past the grace only if both. The third value returned is when a stale answer was stored
+# ('' for the current version): what is left of its grace is what a shared cache may keep it.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
                      'churn')
@@ -77,8 +83,9 @@ if redis.call('GET', e[1]) ~= e[2] then
   local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
+  return {e[3], e[4], e[5]}
 end
-return {e[3], e[4]}
+return {e[3], e[4], ''}
 """
 
 # Headers never stored: set per response (the policy's nonce, the length, a cookie).
@@ -87,8 +94,14 @@ _NOT_STORED = frozenset({"set-cookie", "content-length", "content-security-polic
 # stored ones but the body's own.
 _NOT_ON_304 = frozenset({"content-type", "content-length", "content-encoding"})
 # A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
-# says) but is revalidated on every use: the next read after a score must show it.
+# says) but is revalidated on every use: the next read after a score must show it. That is
+# the rule without a grace (BOARD_CACHE_GRACE_SECONDS under 1 s); with one, a shared cache
+# (the deployment's HAProxy, leaderboard/proxy.py) may keep it for what is left of the grace
+# (:func:`cache_control`).
 CACHE_CONTROL = "no-cache"
+# What an anonymous board varies on: the fast path answers only requests without a cookie
+# and credentials, and the API's negotiation reads Accept.
+VARY = ("Cookie", "Authorization")
 # Request headers a stored response may vary on: the key holds Accept and Accept-Encoding,
 # and the fast path only answers requests without Cookie and Authorization.
 _KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"})
@@ -110,6 +123,19 @@ _KEYED_ENVIRON = (
 )
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+def cache_control(*, stale_since: float | None = None) -> str:
+    """``Cache-Control`` of an anonymous board's answer: ``public, s-maxage=<grace>`` for
+    the current version, so that a shared cache serves it for the grace (whole seconds)
+    without asking; for a stale answer (the grace, ``stale_since`` its storing time) only
+    what is left of the grace, so that no reader ever gets a board older than the grace
+    after a score, from the cache or from here. ``no-cache`` when nothing is left, or with
+    no grace at all."""
+    grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
+    left = grace if stale_since is None else grace - (board_cache.now() - stale_since)
+    seconds = int(left)
+    return CACHE_CONTROL if seconds < 1 else f"public, s-maxage={seconds}"
 # Stored request variants per board (query strings, Accept values, hosts): what anonymous
 # readers can make Redis hold for one board is at most this many copies of its page.
 MAX_VARIANTS = 32
@@ -159,9 +185,12 @@ def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | 
     hit = _script(keys=[stored_key], args=args, client=client)
     if not hit:
         return None
-    meta, body = hit
+    meta, body, stale_since = hit
     status, headers, view_name = json.loads(meta)
-    return status, [(name, value) for name, value in headers], view_name, body
+    control = cache_control(stale_since=float(stale_since) if stale_since else None)
+    headers = [(n, v) for n, v in headers if n.lower() != "cache-control"]
+    headers.append(("Cache-Control", control))
+    return status, headers, view_name, body
 
 
 # Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
@@ -216,6 +245,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         return False
     if response.has_header("ETag") or response.has_header("Cache-Control"):
         return False
+    patch_vary_headers(response, VARY)
     vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
     if not vary <= _KEYED_VARY:
         return False
@@ -228,10 +258,12 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         if timeout <= 0:
             return False
     # Validators, once per stored response (not per read): a strong ETag of the body, the
-    # same for every anonymous reader of this key, and a revalidation on every use, so a
-    # reader's next ``If-None-Match`` is answered 304 while the board is unchanged.
+    # same for every anonymous reader of this key, so a reader's next ``If-None-Match`` is
+    # answered 304 while the board is unchanged; and how long a shared cache may keep it.
     response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
-    response["Cache-Control"] = CACHE_CONTROL
+    # A board that changed while it was rendered is stale already: no shared cache keeps it.
+    current = board_cache._version_or_none(note.scope, note.pk)
+    response["Cache-Control"] = cache_control() if current == note.version else CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared

@@ -26,3 +26,18 @@ def refresh_lagging_boards() -> int:
     its task's turn taken leaves the board to the holder, which may have died between its
     commit and its second look (``leaderboard.refresh_turns``). Returns the boards refreshed."""
     return boards_behind_refresh()
+
+
+@platform_task(queue="scoring", soft_time_limit=540, time_limit=600)
+def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
+    """Fit a track's transfer matrix as it is now (``leaderboard.benchmark``): readers see
+    the track's last fit until this one is cached. Idempotent (the fit is keyed by its
+    inputs and seeded)."""
+    from challenge_platform.models import Track
+
+    from .benchmark import transfer_decomposition
+    from .transfer import transfer_matrix
+
+    track = Track.objects.filter(pk=track_id).select_related("challenge").first()
+    if track is not None:
+        transfer_decomposition(transfer_matrix(track=track, split=split), wait=True)

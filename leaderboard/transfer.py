@@ -16,9 +16,16 @@ over. Where no finished run says anything, a **queued or running** run is shown 
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
 ``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
-The private split is shown only when :func:`leaderboard.selectors.private_visible`
+The private split is shown only when :func:`challenge_platform.split_access.private_visible`
 allows. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
+
+At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads what it shows
+of its cells (the score, the baseline's, the delta and its interval) in one round trip
+(``cache.get_many`` of each cell's summary); a cell's 1,000 row resamples, eight kilobytes
+each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
+computed anew is computed task by task, so every algorithm's cell on a task shares that
+task's solution and resample counts.
 """
 
 from __future__ import annotations
@@ -52,18 +59,39 @@ from .models import LeaderboardEntry, Split
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 24 * 3600
+RUN_FIELDS = (
+    "id",
+    "status",
+    "profile",
+    "error",
+    "cpu_seconds",
+    "finished_at",
+    "scores",
+    "predictions",
+    "manifest",  # its data version: which run is a cell's (algorithms.selectors)
+    "task",
+    "version__number",
+    "version__algorithm__name",
+    "version__algorithm__challenge",
+    "version__algorithm__team__name",
+    "version__algorithm__team__is_baseline",
+    "submission__status",
+    "submission__predictions",
+    "submission__scores",
+)
 
 
 @dataclass(frozen=True)
 class TransferRow:
     algorithm: Algorithm
-    cells: list[TransferCell | None]  # in task order
+    cells: list[TransferCell | None]  # in task order (without their resamples)
     runs: list[AlgorithmRun | None]
     mean_delta: float | None
     mean_score: float | None
     covered: int
     # In task order: the queued or running run where no finished run says anything.
     pending: list[AlgorithmRun | None] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)  # each cell's cache key
 
 
 # A task's AutoGluon baseline, as the transfer cells' deltas wait for it.
@@ -100,6 +128,8 @@ class TransferMatrix:
     tasks: list[Task]
     rows: list[TransferRow]
     baselines: list[BaselineState] = field(default_factory=list)  # in task order
+    # The baseline entry of each task that has one, by task id (what cells are measured from).
+    baseline_entries: dict[int, LeaderboardEntry] = field(default_factory=dict)
 
 
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -208,13 +238,33 @@ def _predictions(field: FieldFile) -> np.ndarray:
         return np.asarray(load_predictions(handle.read()).pred)
 
 
-def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
+def _cell_key(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> str:
     source = run.submission.predictions if run.submission_id else run.predictions
-    # v2: cells keep their row resamples (the decomposition's intervals, DESIGN §12)
-    key = f"transfer:v2:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
+    # v3: cells keep their row resamples and say whether they are all the same (issue 38)
+    return f"transfer:v3:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
+
+
+SUMMARY = ":summary"  # the cell without its resamples (what the matrix shows)
+
+
+def _summary(cell: TransferCell) -> tuple[float, float, float, float, float, bool]:
+    return (cell.score, cell.baseline, cell.delta, cell.delta_low, cell.delta_high, cell.flat)
+
+
+def _shown(cell: TransferCell) -> TransferCell:
+    """The cell as the matrix keeps it: its summary, without its resamples."""
+    score, base, delta, low, high, flat = _summary(cell)
+    return TransferCell(
+        score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
+    )
+
+
+def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> TransferCell:
+    key = _cell_key(run, task, baseline, split)
     cached = cache.get(key)
     if cached is not None:
         return cached
+    source = run.submission.predictions if run.submission_id else run.predictions
     solution = solution_for_task(task)
     public = np.asarray(solution.is_public, dtype=bool)
     cell = transfer_cell(
@@ -225,8 +275,58 @@ def _cell(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str)
         metric=task.primary_metric or None,
         rows=public if split == Split.PUBLIC else ~public,
     )
-    cache.set(key, cell, CACHE_SECONDS)
+    cache.set_many({key: cell, key + SUMMARY: _summary(cell)}, CACHE_SECONDS)
     return cell
+
+
+def _cells(wanted: list[tuple[AlgorithmRun, Task, LeaderboardEntry]], split: str) -> list:
+    """Each wanted cell without its resamples (None where it could not be computed): the
+    summaries in one round trip, the others computed task by task."""
+    keys = [_cell_key(run, task, baseline, split) for run, task, baseline in wanted]
+    found = cache.get_many([key + SUMMARY for key in keys]) if keys else {}
+    out: list[TransferCell | None] = [None] * len(wanted)
+    missing = []
+    for i, key in enumerate(keys):
+        summary = found.get(key + SUMMARY)
+        if isinstance(summary, tuple) and len(summary) == 6:
+            score, base, delta, low, high, flat = summary
+            out[i] = TransferCell(
+                score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
+            )
+        else:
+            missing.append(i)
+    for i in sorted(missing, key=lambda i: wanted[i][1].pk):  # a task's cells together
+        run, task, baseline = wanted[i]
+        try:
+            cell = _cell(run, task, baseline, split)
+        except Exception:  # one unreadable file must not take the page down
+            logger.exception("transfer cell %s x %s failed", run.version.algorithm_id, task.slug)
+            continue
+        out[i] = _shown(cell)
+    return out
+
+
+def cell_resamples(matrix: TransferMatrix) -> dict[str, np.ndarray]:
+    """Each scored cell's row resamples by its key (read only to fit the decomposition): in
+    one round trip, any the cache lost computed again."""
+    keys = [key for row in matrix.rows for key in row.keys if key is not None]
+    found = cache.get_many(keys) if keys else {}
+    out = {key: cell.resamples for key, cell in found.items() if cell.resamples is not None}
+    tasks = {task.pk: task for task in matrix.tasks}
+    for row in matrix.rows:
+        for key, run in zip(row.keys, row.runs, strict=True):
+            if key is None or key in out or run is None:
+                continue
+            try:
+                cell = _cell(
+                    run, tasks[run.task_id], matrix.baseline_entries[run.task_id], matrix.split
+                )
+            except Exception:
+                logger.exception("transfer cell %s failed", key)
+                continue
+            if cell.resamples is not None:
+                out[key] = cell.resamples
+    return out
 
 
 def _track_values(
@@ -245,7 +345,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
     shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
-    latest = transfer_cell_runs(tasks=tasks)
+    latest = transfer_cell_runs(tasks=tasks, only=RUN_FIELDS)
     pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
     baselines = {
         e.task_id: e
@@ -258,29 +358,36 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         {run.version.algorithm for run in [*latest.values(), *pending.values()]},
         key=lambda a: (a.team.name.lower(), a.name.lower()),
     )
-    rows = []
+    wanted: list[tuple[AlgorithmRun, Task, LeaderboardEntry]] = []
+    at: dict[tuple[int, int], int] = {}  # (algorithm, task) -> index in wanted
     for algorithm in algorithms:
-        cells: list[TransferCell | None] = []
-        runs: list[AlgorithmRun | None] = []
-        values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
         for task in tasks:
             run = latest.get((algorithm.pk, task.pk))
             baseline = baselines.get(task.pk)
-            runs.append(run)
-            usable = (
+            if (
                 run is not None
                 and run.status == AlgorithmRunStatus.SUCCEEDED
                 and baseline is not None
                 and has_bootstrap(task.kind, task.primary_metric or None)
-            )
-            try:
-                cell = _cell(run, task, baseline, split) if usable else None
-            except Exception:  # one unreadable file must not take the page down
-                logger.exception("transfer cell %s x %s failed", algorithm.pk, task.slug)
-                cell = None
+            ):
+                at[(algorithm.pk, task.pk)] = len(wanted)
+                wanted.append((run, task, baseline))
+    computed = _cells(wanted, split)
+    rows = []
+    for algorithm in algorithms:
+        cells: list[TransferCell | None] = []
+        runs: list[AlgorithmRun | None] = []
+        keys: list[str | None] = []
+        values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
+        for task in tasks:
+            run = latest.get((algorithm.pk, task.pk))
+            runs.append(run)
+            index = at.get((algorithm.pk, task.pk))
+            cell = None if index is None else computed[index]
             cells.append(cell)
+            keys.append(None if cell is None else _cell_key(*wanted[index], split))
             if cell is not None:
-                values.append(_track_values(run, task, baseline, split, cell))
+                values.append(_track_values(run, task, baselines[task.pk], split, cell))
         known = [(v, b) for v, b in values if v is not None and b is not None]
         rows.append(
             TransferRow(
@@ -291,6 +398,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
                 mean_score=float(np.mean([v for v, _ in known])) if known else None,
                 covered=len(known),
                 pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
+                keys=keys,
             )
         )
     rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))
@@ -300,4 +408,5 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         tasks=tasks,
         rows=rows,
         baselines=task_baseline_states(tasks, set(baselines)),
+        baseline_entries=baselines,
     )

@@ -174,6 +174,10 @@ class DecompositionSerializer(serializers.Serializer):
     n_resamples = serializers.IntegerField()
     alpha = serializers.FloatField()
     note = serializers.CharField(allow_null=True)
+    updating = serializers.BooleanField(
+        help_text="The track's last fit, of the matrix before its newest cells: a worker is"
+        " fitting this one."
+    )
 
 
 class FrontierPointSerializer(serializers.Serializer):

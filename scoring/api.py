@@ -23,6 +23,7 @@ from datasets.models import Task
 from datasets.selectors import task_get
 from kinds import describe_metrics
 from scoring.admission import declared_length, refusal_parts
+from scoring.models import Submission
 from scoring.reference_selectors import submission_primary_nfr, submission_reference_flips
 from scoring.selectors import (
     submission_algorithm,
@@ -30,7 +31,13 @@ from scoring.selectors import (
     submission_list,
     submission_visible_scores,
 )
-from scoring.services import SubmissionRefused, submission_admission_check, submission_create
+from scoring.services import (
+    SubmissionRefused,
+    idempotency_key_check,
+    submission_admission_check,
+    submission_create,
+    submission_replay,
+)
 
 
 @extend_schema_serializer(component_name="Submission")
@@ -156,8 +163,17 @@ def refusal_response(exc: SubmissionRefused) -> Response:
     return Response(body, status=exc.http_status, headers=headers)
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
 class SubmissionCreateApi(APIView):
-    """Upload a prediction file for a task; it is scored in the background."""
+    """Upload a prediction file for a task; it is scored in the background.
+
+    With an ``Idempotency-Key`` header (a fresh UUID per upload, as ``chal submit`` sends),
+    the upload may be sent again after a lost answer (a connection closed, a timeout): the
+    same key of the same team answers with the submission the first attempt made (201, with
+    ``Idempotent-Replayed: true``), never a second submission, and counts once against the
+    daily limit."""
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
@@ -174,6 +190,16 @@ class SubmissionCreateApi(APIView):
     @extend_schema(
         operation_id="submission_create",
         request={"multipart/form-data": InputSerializer},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="A fresh key per upload (1-255 visible ASCII characters, e.g. a"
+                " UUID): an upload sent again with the same key makes no second submission.",
+            )
+        ],
         responses={
             201: OutputSerializer,
             **{
@@ -187,6 +213,7 @@ class SubmissionCreateApi(APIView):
                         "The file is larger than the limit (`too_large`), or would take the "
                         "team over its storage quota (`storage_quota`).",
                     ),
+                    (422, "The Idempotency-Key was used for an upload to another task."),
                     (
                         429,
                         "Today's limit is used (`daily_limit`), or the team's upload rate "
@@ -206,8 +233,13 @@ class SubmissionCreateApi(APIView):
                 SubmissionRefused("not_found", f"There is no task '{slug}'.", 404)
             )
         # Every refusal that needs no byte of the file comes before the body is read
-        # (request.data parses and spools it): team, dates, declared size, daily limit.
+        # (request.data parses and spools it): team, dates, declared size, daily limit; and
+        # before those, an upload sent again is answered with what its first attempt made.
         try:
+            key = idempotency_key_check(key=request.headers.get(IDEMPOTENCY_KEY_HEADER))
+            replay = submission_replay(task=task, user=request.user, idempotency_key=key)
+            if replay is not None:
+                return self._created(request, replay)
             submission_admission_check(
                 task=task, user=request.user, declared_bytes=declared_length(request.META)
             )
@@ -223,11 +255,18 @@ class SubmissionCreateApi(APIView):
                 user=request.user,
                 file=serializer.validated_data["file"],
                 note=serializer.validated_data.get("note", ""),
+                idempotency_key=key,
             )
         except SubmissionRefused as exc:
             return refusal_response(exc)
+        return self._created(request, submission)
+
+    def _created(self, request: Request, submission: Submission) -> Response:
         data = self.OutputSerializer(submission, context={"request": request}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        response = Response(data, status=status.HTTP_201_CREATED)
+        if getattr(submission, "replayed", False):
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class SubmissionListApi(generics.ListAPIView):

@@ -65,6 +65,9 @@ class Submission(Job):
     is_hidden = models.BooleanField(
         default=False, help_text="Hidden or disqualified by an organizer."
     )
+    # The client's ``Idempotency-Key`` of the upload (empty: none was sent): the same key of
+    # the same team is one submission, however often the upload is sent again.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,6 +79,11 @@ class Submission(Job):
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "scoring", "scored", "failed"]),
                 name="submission_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="submission_idempotency_key_unique",
             ),
         ]
 

@@ -12,6 +12,8 @@
   runtime plus what the task's size justifies) and which has a time limit and is polled for
   a cancel: a dictionary bomb costs that process its cap, never the
   worker its memory. The reader's refusal is the run's failure message, word for word.
+  That process is forked from a server that imported the reader once
+  (:mod:`algorithms.services.readers`): a fork, not an interpreter's start, per run.
 - **Validated fully** when the task's solution is given (:class:`SolutionFile`): the same
   process aligns the file with the solution exactly as scoring will
   (``scoring.core.align_submission``: every test id once, the kind's columns and values),
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -34,8 +37,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from algorithms.services.readers import ServerUnusable, check_server
 from common.units import byte_size
 from scoring.core import bounds
+
+logger = logging.getLogger(__name__)
 
 PREDICTION_NAMES = ("predictions.csv", "predictions.parquet")
 COPY_CHUNK = 1024 * 1024
@@ -201,35 +207,14 @@ def _read_apart(
 ) -> None:
     memory = reader_memory_bytes(cap=cap, test_rows=test_rows)
     command = reader_command(copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution)
-
-    def limit_child() -> None:  # a backstop: the reader lowers it once imported
-        outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution)
-        resource.setrlimit(resource.RLIMIT_AS, (outer, outer))
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        # The system allocator and few arenas: an address space near what is resident.
-        "ARROW_DEFAULT_MEMORY_POOL": "system",
-        "MALLOC_ARENA_MAX": "2",
-        "OMP_NUM_THREADS": "1",
-    }
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-        close_fds=True,
-        start_new_session=True,
-        preexec_fn=limit_child,
+    outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution)
+    out, code = _read_forked(
+        command, copy=copy, outer=outer, seconds=seconds, should_stop=should_stop
     )
-    try:
-        out = _wait(process, should_stop=should_stop, seconds=seconds)
-    finally:
-        _kill(process)
+    if out is None:
+        out, code = _read_in_new_process(
+            command, outer=outer, seconds=seconds, should_stop=should_stop
+        )
     report = _report(out)
     if report.get("ok"):
         return
@@ -242,31 +227,106 @@ def _read_apart(
             f"reading the predictions file needed more than {byte_size(memory)} of memory; "
             "a file with one row per test id needs far less"
         )
-    code = process.returncode
     how = f"was killed by {_signal_name(-code)}" if code and code < 0 else "failed"
     raise OutputRefused(f"the predictions file could not be read: the reader {how}")
+
+
+# What the reading process gets of the environment: nothing of the worker's.
+READER_ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    # The system allocator and few arenas: an address space near what is resident.
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "MALLOC_ARENA_MAX": "2",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+_MODULE_COMMAND = [sys.executable, "-I", "-B", "-m", "algorithms.output_check"]
+
+
+def _read_forked(
+    command: list[str],
+    *,
+    copy: Path,
+    outer: int,
+    seconds: int,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[bytes | None, int | None]:
+    """The check as a child of this worker's fork server (:mod:`.readers`): its report and
+    exit status, or ``(None, None)`` when the server cannot take it (the caller then starts
+    a process of its own)."""
+    if command[: len(_MODULE_COMMAND)] != _MODULE_COMMAND:
+        return None, None  # another command (a test's stage delay): run as given
+    poll = _poller(seconds=seconds, should_stop=should_stop)
+    report = copy.parent / f"check-{os.getpid()}-{time.monotonic_ns()}.json"
+    try:
+        ended = check_server(environment=READER_ENVIRONMENT).check(
+            command[len(_MODULE_COMMAND) :], report=report, memory=outer, cpu=seconds, poll=poll
+        )
+    except ServerUnusable:
+        logger.warning("the output check's fork server failed; checking in a new process")
+        return None, None
+    finally:
+        report.unlink(missing_ok=True)
+    return ended.output, ended.returncode
+
+
+def _read_in_new_process(
+    command: list[str], *, outer: int, seconds: int, should_stop: Callable[[], bool] | None
+) -> tuple[bytes, int | None]:
+    def limit_child() -> None:  # a backstop: the reader lowers it once imported
+        resource.setrlimit(resource.RLIMIT_AS, (outer, outer))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=READER_ENVIRONMENT,
+        close_fds=True,
+        start_new_session=True,
+        preexec_fn=limit_child,
+    )
+    try:
+        out = _wait(process, should_stop=should_stop, seconds=seconds)
+    finally:
+        _kill(process)
+    return out, process.returncode
+
+
+def _poller(*, seconds: int, should_stop: Callable[[], bool] | None) -> Callable[[], None]:
+    """What a check's wait asks every 0.2 s: past the time limit, or asked to stop (once a
+    second), it raises."""
+    deadline = time.monotonic() + seconds
+    next_stop_check = [time.monotonic()]
+
+    def poll() -> None:
+        now = time.monotonic()
+        if now >= deadline:
+            raise OutputRefused(
+                f"reading the predictions file took longer than {seconds} s; it was stopped"
+            )
+        if should_stop is not None and now >= next_stop_check[0]:
+            next_stop_check[0] = now + STOP_POLL_SECONDS
+            if should_stop():
+                raise OutputReadCancelled("cancelled while reading the output")
+
+    return poll
 
 
 def _wait(
     process: subprocess.Popen, *, should_stop: Callable[[], bool] | None, seconds: int
 ) -> bytes:
-    deadline = time.monotonic() + seconds
-    next_stop_check = time.monotonic()  # first asked at the first poll, then once a second
+    poll = _poller(seconds=seconds, should_stop=should_stop)
     while True:
         try:
             out, _ = process.communicate(timeout=POLL_SECONDS)
             return out or b""
         except subprocess.TimeoutExpired:
             pass
-        now = time.monotonic()
-        if now >= deadline:
-            raise OutputRefused(
-                f"reading the predictions file took longer than {seconds} s; it was stopped"
-            )
-        if should_stop is not None and now >= next_stop_check:
-            next_stop_check = now + STOP_POLL_SECONDS
-            if should_stop():
-                raise OutputReadCancelled("cancelled while reading the output")
+        poll()
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -7,15 +7,23 @@ the task's public fields and what its kind tells a participant
 ``optional_output_columns``, and the kind's own options, such as regression's ``tolerance``.
 One home for algorithm runs and for the AutoGluon baseline, which is an algorithm too.
 
-``test.parquet`` is written in row groups of at most ``ALGORITHM_TEST_ROW_GROUP_ROWS`` rows
-(default 262,144), streamed batch by batch from the stored file, so an algorithm can read a
-catalog-size test set one row group at a time (``pyarrow.parquet.ParquetFile.iter_batches``
-or ``read_row_group``) instead of all at once.
+``test.parquet`` is in row groups of at most ``ALGORITHM_TEST_ROW_GROUP_ROWS`` rows
+(default 262,144), so an algorithm can read a catalog-size test set one row group at a time
+(``pyarrow.parquet.ParquetFile.iter_batches`` or ``read_row_group``) instead of all at once.
+
+**O(1) in the task's size.** The stored files are the platform's own and never change (a
+new data version is new files), so the folder holds hard links to them (one ``link`` call
+each, whatever their size; the sandbox shows ``/task`` read-only): a 10M-row task costs a
+run what a 10-row one does. A file is copied only where it cannot be linked (a storage
+without local paths, another filesystem), and ``test.parquet`` is rewritten only when its
+row groups are larger than the setting (a task imported before its rows were written in
+such groups, or a setting lowered since).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -23,6 +31,7 @@ from pathlib import Path, PurePosixPath
 
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.db.models.fields.files import FieldFile
 
 from datasets.models import Task
 from datasets.selectors import task_public_meta
@@ -51,17 +60,48 @@ def task_folder_write(
     meta.update({k: v for k, v in (task.meta or {}).items() if k in PUBLIC_TASK_FIELDS})
     meta.update(task_public_meta(task=task))
     (folder / "task.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    field = task.train_parquet
-    train = folder / "train.parquet"
-    with field.storage.open(field.name, "rb") as source, open(train, "wb") as out:
+    _place(task.train_parquet, folder / "train.parquet", on_chunk=on_chunk)
+    if _row_groups_fit(task.test_parquet):
+        _place(task.test_parquet, folder / "test.parquet", on_chunk=on_chunk)
+    else:
+        _write_row_grouped(task, folder / "test.parquet", on_chunk=on_chunk)
+    if task.images_zip:
+        _unpack_images(task, folder / "images", on_chunk=on_chunk)
+    return folder
+
+
+def _local_path(field: FieldFile) -> Path | None:
+    try:
+        return Path(field.storage.path(field.name))
+    except NotImplementedError:  # an object store: no local file to link
+        return None
+
+
+def _place(field: FieldFile, target: Path, *, on_chunk: Callable[[], None] | None) -> None:
+    """``target`` holds the stored file: a hard link to it, else a copy."""
+    stored = _local_path(field)
+    if stored is not None:
+        try:
+            os.link(stored, target)
+            return
+        except OSError:  # another filesystem, or links not allowed: copy it
+            pass
+    with field.storage.open(field.name, "rb") as source, open(target, "wb") as out:
         while chunk := source.read(COPY_CHUNK):
             out.write(chunk)
             if on_chunk is not None:
                 on_chunk()
-    _write_row_grouped(task, folder / "test.parquet", on_chunk=on_chunk)
-    if task.images_zip:
-        _unpack_images(task, folder / "images", on_chunk=on_chunk)
-    return folder
+
+
+def _row_groups_fit(field: FieldFile) -> bool:
+    """Whether every row group of the stored test file is within the setting (its footer
+    only is read)."""
+    limit = test_row_group_rows()
+    with field.storage.open(field.name, "rb") as handle:
+        metadata = pq.ParquetFile(handle).metadata
+        return all(
+            metadata.row_group(i).num_rows <= limit for i in range(metadata.num_row_groups)
+        )
 
 
 def test_row_group_rows() -> int:

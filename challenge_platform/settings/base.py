@@ -39,7 +39,9 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    # Django's admin, whose site's "change password" page revokes API tokens (issue 39).
+    # Django's admin, whose site's "change password" page revokes API tokens (issue 39) and
+    # whose admin modules are imported when the console is first used (not at every process's
+    # start): challenge_platform/admin_site.py.
     "challenge_platform.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import secrets
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -20,6 +22,14 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 # Storing a large upload (and sniffing it) may take a while before the server answers.
 UPLOAD_READ_TIMEOUT = 600.0
+# A kept-alive connection idle this long is not reused: servers close idle connections
+# (the platform's gunicorn and HAProxy after 75 s, other proxies after 60 s), and a request
+# sent as the server closes one is lost. Below every such timeout, so the client closes
+# first.
+IDLE_CONNECTION_SECONDS = 30.0
+# Sends of one upload: a connection the server closed before answering is sent once more,
+# with the same Idempotency-Key (the server makes one submission of both).
+UPLOAD_ATTEMPTS = 2
 
 
 class CliError(Exception):
@@ -37,6 +47,10 @@ class UsageError(CliError):
 class ServerUnreachable(CliError):
     def __init__(self, server: str, reason: str = "") -> None:
         super().__init__(f"cannot reach the server at {server} (is it running?){reason}")
+
+
+class ConnectionClosed(CliError):
+    """The server closed the connection after it was made, without an answer."""
 
 
 class NotLoggedIn(CliError):
@@ -238,6 +252,7 @@ class Client:
         self.session.headers["Accept"] = "application/json"
         if token:
             self.session.auth = TokenAuth(token)
+        self._last_answer = 0.0  # monotonic time of the last answer (0: none yet)
 
     def url(self, path: str) -> str:
         return f"{self.server}/api/v1/{path.lstrip('/')}"
@@ -252,13 +267,16 @@ class Client:
     ) -> requests.Response:
         """Send one request; a 4xx/5xx answer or a network failure raises a CliError."""
         url = path if path.startswith(("http://", "https://")) else self.url(path)
+        if self._last_answer and time.monotonic() - self._last_answer > IDLE_CONNECTION_SECONDS:
+            self.session.close()  # the pooled connections: the server may be closing them
         try:
             response = self.session.request(
                 method, url, timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs
             )
         except requests.exceptions.ConnectionError as exc:
+            self.session.close()  # never reuse the other connections of a failed pool
             if isinstance(kwargs.get("data"), MultipartBody) and _connected(exc):
-                raise CliError(
+                raise ConnectionClosed(
                     f"the server at {self.server} closed the connection during the upload "
                     "(the file may be larger than its limit)"
                 ) from exc
@@ -269,6 +287,7 @@ class Client:
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise CliError(f"request to {url} failed: {exc}") from exc
+        self._last_answer = time.monotonic()
         if response.status_code >= 400:
             error = error_from_response(response)
             response.close()
@@ -374,20 +393,31 @@ class Client:
     def upload(
         self, path: str, *, file: Path, fields: dict[str, str], file_field: str = "file"
     ) -> Any:
-        """POST ``file`` (streamed from disk, with a progress bar) and ``fields`` as multipart."""
+        """POST ``file`` (streamed from disk, with a progress bar) and ``fields`` as multipart,
+        with an ``Idempotency-Key``: when the server closes the connection before answering
+        (a kept-alive connection it was closing, a restart), the upload is sent once more
+        with the same key, and the server makes one submission of both."""
         size = file.stat().st_size
-        with progress_bar(total=size, desc=f"uploading {file.name}") as bar:
-            body = MultipartBody(
-                fields=fields, file_field=file_field, path=file, progress=bar.update
-            )
-            response = self.request(
-                "POST",
-                path,
-                data=body,
-                headers={"Content-Type": body.content_type},
-                read_timeout=UPLOAD_READ_TIMEOUT,
-            )
-        return self.json(response)
+        key = str(uuid.uuid4())
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            with progress_bar(total=size, desc=f"uploading {file.name}") as bar:
+                body = MultipartBody(
+                    fields=fields, file_field=file_field, path=file, progress=bar.update
+                )
+                try:
+                    response = self.request(
+                        "POST",
+                        path,
+                        data=body,
+                        headers={"Content-Type": body.content_type, "Idempotency-Key": key},
+                        read_timeout=UPLOAD_READ_TIMEOUT,
+                    )
+                except ConnectionClosed:
+                    if attempt == UPLOAD_ATTEMPTS:
+                        raise
+                    continue
+            return self.json(response)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _resumable(part: Path, meta: Path) -> tuple[int, str]:

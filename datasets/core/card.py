@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasets.core.profile import Distinct
 from kinds import kind_get
 from kinds.cards import number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXAMPLE_ROWS = 5
 EXAMPLE_CHARS = 80

@@ -1,14 +1,23 @@
-"""Exact id-set checks with numpy sorts instead of a hash table of strings.
+"""Exact id-set checks without a hash table of strings.
 
 Arrow's hash kernels build a table of Python-free strings, but at tens of millions of ids
-they cost about a microsecond each. Ids are short: each id's UTF-8 bytes are read as a few
-64-bit words (zero-padded, plus the length), mixed into one 64-bit key, and the keys are
-sorted. Distinct keys prove distinct ids; when the keys of two columns pair up, each pair of
-ids is compared with Arrow, so equality is proven, never assumed from a hash. Any doubt (equal
-keys, ids longer than ``MAX_BYTES``, missing ids) sends the caller to the exact Arrow path,
-which also names the offending ids. Two shortcuts skip the keys: ids numbered in row order
-are distinct by their digits (``common.numbered``), and two columns holding the same ids in
-the same order (a solution in test's order) pair up by one equality.
+they cost about a microsecond each. In order of preference:
+
+- ids numbered in row order, zero-padded or not (``r000042``, ``r42``: ``common.numbered``)
+  are distinct by their integers; their shape is kept (:attr:`IdIndex.shape`), and the
+  import stores the test ids' shape with the solution, so scoring never looks for it;
+- ids that are a prefix and a canonical integer in another order are distinct when the
+  integers are (a pass over the integers, no strings);
+- ids of any other shape (UUIDs, free strings) get one 64-bit key each (``common.idkeys``)
+  in a table: every key finding its own row proves them distinct, and two columns pair up
+  when every key of one finds a row of the other and the pairs agree byte for byte;
+- otherwise each id's UTF-8 bytes are read as a few 64-bit words (zero-padded, plus the
+  length), mixed into one key, and the keys are sorted.
+
+Equal keys never stand for equal ids: a pairing is confirmed by the ids' bytes. Any doubt
+(equal keys, ids longer than ``MAX_BYTES``, missing ids) sends the caller to the exact Arrow
+path, which also names the offending ids. Two columns holding the same ids in the same
+order (a solution in test's order) pair up by one equality.
 """
 
 from __future__ import annotations
@@ -19,7 +28,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.numbered import numbered_shape
+from common import idkeys
+from common.numbered import (
+    TRAILING_DIGIT_BYTES,
+    Counted,
+    Numbered,
+    counted_shape,
+    counted_values,
+    numbered_shape,
+)
 
 MAX_BYTES = 64
 CHUNK_BYTES = 1 << 24  # gather index memory per chunk
@@ -100,15 +117,69 @@ class IdIndex:
         """Rows by key (any order among equal keys)."""
         return np.argsort(self.keys)
 
+    @cached_property
+    def shape(self) -> Numbered | Counted | None:
+        """The ids' Numbered or Counted shape (``common.numbered``), or None."""
+        if not self.usable or pa.types.is_large_string(self.ids.type):
+            return None
+        numbered = numbered_shape(self.ids)
+        return numbered if numbered is not None else counted_shape(self.ids)
+
+    @cached_property
+    def _bytes(self) -> idkeys.IdBytes | None:
+        return None if pa.types.is_large_string(self.ids.type) else idkeys.id_bytes(self.ids)
+
+    @cached_property
+    def _fast_keys(self) -> np.ndarray | None:
+        found = self._bytes
+        return None if found is None else idkeys.id_keys(found)
+
+    @cached_property
+    def _table(self) -> idkeys.KeyTable | None:
+        keys = self._fast_keys
+        return None if keys is None else idkeys.KeyTable.build(keys)
+
     def all_distinct(self) -> bool:
-        """True when the keys (hence the ids) are pairwise distinct; numbered ids
-        (``common.numbered``: prefix + an integer counting up by row) are without a sort."""
+        """True when the ids are proven pairwise distinct (module docstring); False leaves
+        it to the exact path."""
         if not self.usable:
             return False
-        if not pa.types.is_large_string(self.ids.type) and numbered_shape(self.ids) is not None:
+        if self.n == 0 or self.shape is not None:
             return True
+        integers = self._prefixed_integers()
+        if integers is not None:
+            return _distinct_integers(integers)
+        if self._fast_keys is not None:
+            table = self._table
+            return table is not None and table.all_own(self._fast_keys)
         ordered = np.sort(self.keys)
         return not bool(np.any(ordered[1:] == ordered[:-1]))
+
+    def _prefixed_integers(self) -> np.ndarray | None:
+        """Each id's integer when every id is the first id's prefix and a canonical
+        decimal (ids in another order than their integers); else None."""
+        if pa.types.is_large_string(self.ids.type):
+            return None
+        first = self.ids[0].as_py().encode("utf-8")
+        digits = TRAILING_DIGIT_BYTES.search(first)
+        return None if digits is None else counted_values(self.ids, first[: digits.start()])
+
+
+def _distinct_integers(values: np.ndarray) -> bool:
+    """Whether the integers are pairwise distinct: marks in a bit per value when they span
+    little more than their count, else a sort of the integers."""
+    low, high = int(values.min()), int(values.max())
+    if high - low < 4 * values.size + 1024:
+        return bool(np.bincount(values - low).max() <= 1)
+    ordered = np.sort(values)
+    return not bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def same_ids_in_order(first: pa.Array, second: pa.Array) -> bool:
+    """Whether two id columns hold the same ids in the same order (one comparison)."""
+    return len(first) == len(second) and (
+        len(first) == 0 or bool(pc.all(pc.equal(first, second)).as_py())
+    )
 
 
 def same_set(first: IdIndex, second: IdIndex) -> np.ndarray | None:
@@ -116,8 +187,19 @@ def same_set(first: IdIndex, second: IdIndex) -> np.ndarray | None:
     ``second``. None when that is not proven (then check exactly another way)."""
     if not (first.usable and second.usable) or first.n != second.n:
         return None
-    if pc.all(pc.equal(first.ids, second.ids)).as_py() or first.n == 0:
+    if first.n == 0 or same_ids_in_order(first.ids, second.ids):
         return np.arange(first.n, dtype=np.int64)  # the same ids in the same order
+    table, theirs = first._table, first._bytes
+    if table is not None and theirs is not None and not pa.types.is_large_string(second.ids.type):
+        mine = idkeys.id_bytes(second.ids, width=theirs.width)  # keyed as the first's are
+        if mine is None:
+            return None
+        where = table.find(idkeys.id_keys(mine))
+        if (where < 0).any():
+            return None
+        hit = np.zeros(first.n, dtype=bool)
+        hit[where] = True
+        return where if hit.all() and idkeys.same_rows([mine], theirs, where) else None
     if not np.array_equal(first.keys[first.order], second.keys[second.order]):
         return None
     where = np.empty(first.n, dtype=np.int64)

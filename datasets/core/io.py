@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from kinds import kind_get
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Source = str | Path | IO[bytes]  # a path, or an open binary file (e.g. from Django storage)
 
@@ -40,6 +42,8 @@ def standard_dtypes(task_meta: Mapping[str, Any]) -> dict[str, str]:
 
 def read_standard_csv(path: Source, task_meta: Mapping[str, Any]) -> pd.DataFrame:
     """Read a standardized CSV with the dtypes of ``task.json``: equal to its Parquet twin."""
+    import pandas as pd  # here: processes that read no frame (scoring) never import pandas
+
     return pd.read_csv(
         path,
         dtype=standard_dtypes(task_meta),
@@ -51,6 +55,8 @@ def read_standard_csv(path: Source, task_meta: Mapping[str, Any]) -> pd.DataFram
 
 def read_standard_parquet(path: Source, task_meta: Mapping[str, Any]) -> pd.DataFrame:
     """Read a standardized Parquet file, with the same dtypes as :func:`read_standard_csv`."""
+    import pandas as pd
+
     frame = pd.read_parquet(path)
     dtypes = standard_dtypes(task_meta)
     return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes})
@@ -69,6 +75,8 @@ def standard_schema(
     :func:`standard_dtypes` (``string`` rather than ``object``). ``extra`` names further
     text columns (the solution's ``split`` and OPIS group column).
     """
+    import pandas as pd
+
     columns = list(columns)
     meta = {"kind": kind, "columns": [{"name": n, "type": t} for n, t in columns]}
     dtypes = standard_dtypes(meta)

@@ -28,10 +28,12 @@ import pyarrow.parquet as pq
 
 from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
+from common.numbered import shape_metadata
 from common.split import split_column
 from datasets.core.card import CardBuilder
 from datasets.core.images import normalize_path, write_images_zip
 from datasets.core.io import standard_schema
+from datasets.core.tables import BATCH_ROWS
 from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
@@ -102,7 +104,10 @@ def _with_split(bundle: ValidatedBundle) -> pa.Table:
     table = solution.append_column("split", split_column(public))
     extra = [c for c in table.column_names if c not in ("id", "label")]
     schema = standard_schema(spec.kind, (), with_label=True, extra=extra)
-    return table.select(schema.names).cast(schema)
+    # The ids' shape, proven by the validation, travels with the solution (scoring reads
+    # it instead of finding it again: ``scoring.core.solution``).
+    metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
+    return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
 
 
 def _write_part(
@@ -136,7 +141,9 @@ def _write_part(
                 arrays.append(labels.slice(offset, n))
             batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
             csv_writes.run(csv_and_card, batch)
-            parquet_out.write_batch(batch)
+            # Row groups of at most BATCH_ROWS whatever the bundle's batches (a CSV block
+            # can hold millions of narrow rows): a run's /task links this file as it is.
+            parquet_out.write_batch(batch, row_group_size=BATCH_ROWS)
             offset += n
         csv_writes.wait()
         if offset == 0:  # no rows: keep the header and the schema

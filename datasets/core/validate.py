@@ -44,6 +44,7 @@ import pyarrow as pa
 
 from common.arrowtools import release_unused_memory
 from common.coerce import as_text
+from common.numbered import Counted, Numbered
 from common.wording import examples, plural
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid
@@ -87,6 +88,9 @@ class ValidatedBundle:
     images: frozenset[str]
     warnings: tuple[str, ...]
     opis_group_source: str = ""  # "test", "solution" or "" (no group column)
+    # The test ids' shape (numbered or counted, ``common.numbered``; None: neither), proven
+    # here and stored with the solution, so that scoring never looks for it again.
+    test_id_shape: Numbered | Counted | None = None
 
     @property
     def images_dir(self) -> Path:
@@ -116,11 +120,17 @@ def validate_bundle(
     )
     kind = kind_get(spec.kind) if spec.kind else None
     train, test, solution = (parts[p] for p in PARTS)
+    test_ids_ok = False
     ids: dict[str, pa.Array | None] = {}
     indexes: dict[str, IdIndex] = {}
     for part in (p for p in parts.values() if p is not None):
         rules.check_rows(part, problems)
-        ids[part.part] = rules.check_ids(part, problems, indexes)
+        before = len(problems)
+        # The solution's ids in test's order are test's: proven distinct once.
+        proven = ids.get("test") if part.part == "solution" and test_ids_ok else None
+        ids[part.part] = rules.check_ids(part, problems, indexes, distinct=proven)
+        if part.part == "test":
+            test_ids_ok = ids["test"] is not None and len(problems) == before
         release_unused_memory()  # each check's temporaries, before the next one's
     group_column = spec.opis.group_column
     solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
@@ -180,6 +190,7 @@ def validate_bundle(
         images=frozenset(images),
         warnings=tuple(warnings),
         opis_group_source=group_source,
+        test_id_shape=indexes["test"].shape if "test" in indexes else None,
     )
 
 

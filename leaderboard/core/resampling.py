@@ -9,6 +9,8 @@ only on ``(seed, b, n)``. Above ``ROW_BOOTSTRAP_MAX_ROWS`` rows each row is put 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -82,4 +84,34 @@ def fill_counts(generators: Sequence[np.random.Generator], n: int) -> np.ndarray
         if counts.dtype == np.uint8 and drawn.max() > np.iinfo(np.uint8).max:
             counts = counts.astype(np.int32)  # never seen in practice; stay exact anyway
         counts[j] = drawn
+    return counts
+
+
+# Small boards' count matrices, kept per process: (seed, resamples, rows) -> (B, n) counts.
+# The draws depend on nothing else, so every bootstrap over ``n`` rows with the same seed
+# (each algorithm's cell on one task, each refresh of one board) draws the same counts; at a
+# few hundred rows drawing them is most of a bootstrap's time. At most this many bytes.
+COUNTS_CACHE_BYTES = 64 * 2**20
+_counts: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+_counts_lock = threading.Lock()
+
+
+def resample_counts(*, seed: int, n_resamples: int, n: int) -> np.ndarray | None:
+    """``fill_counts(resample_streams(seed, n_resamples), n)``, drawn once per process and
+    kept read-only (least recently used first out), when it fits a quarter of
+    ``COUNTS_CACHE_BYTES``; None when larger (draw them in chunks)."""
+    if n_resamples * n > COUNTS_CACHE_BYTES // 4:
+        return None
+    key = (seed, n_resamples, n)
+    with _counts_lock:
+        found = _counts.get(key)
+        if found is not None:
+            _counts.move_to_end(key)
+            return found
+    counts = fill_counts(resample_streams(seed=seed, n_resamples=n_resamples), n)
+    counts.flags.writeable = False
+    with _counts_lock:
+        _counts[key] = counts
+        while sum(c.nbytes for c in _counts.values()) > COUNTS_CACHE_BYTES:
+            _counts.popitem(last=False)
     return counts

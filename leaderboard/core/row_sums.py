@@ -20,6 +20,7 @@ from leaderboard.core.resampling import (
     block_assignment,
     fill_counts,
     group_codes,
+    resample_counts,
     resample_group_counts,
     resample_streams,
 )
@@ -88,11 +89,12 @@ def _resample_scores(
     chunk = max(1, min(n_resamples, chunk_bytes // n))
     block = max(256, _BLOCK_BYTES // (itemsize * max(chunk, n_columns)))
 
-    streams = resample_streams(seed=seed, n_resamples=n_resamples)
+    kept = resample_counts(seed=seed, n_resamples=n_resamples, n=n)  # small boards
+    streams = resample_streams(seed=seed, n_resamples=n_resamples) if kept is None else []
     scores = np.empty((n_resamples, n_entries), dtype=np.float64)
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = fill_counts(streams[start:stop], n)
+        counts = fill_counts(streams[start:stop], n) if kept is None else kept[start:stop]
         sums = np.zeros((stop - start, n_columns), dtype=dtype)
         for r0 in range(0, n, block):
             r1 = min(n, r0 + block)

@@ -22,6 +22,9 @@ class TransferCell:
     # (B,) the delta on each row resample (the same rows for every algorithm on the task:
     # the seed and rows fix them), for the decomposition's intervals (DESIGN §12)
     resamples: np.ndarray | None = None
+    # The delta is the same on every row resample: the bootstrap cannot measure its noise
+    # (kept beside the summary, so the matrix knows it without reading the resamples).
+    flat: bool = False
 
 
 def transfer_cell(
@@ -55,11 +58,13 @@ def transfer_cell(
     algorithm, baseline = result.entries
     sign = 1.0 if result.higher_is_better else -1.0
     samples = result.samples
+    resamples = None if samples is None else sign * (samples[:, 0] - samples[:, 1])
     return TransferCell(
         score=algorithm.score,
         baseline=baseline.score,
         delta=sign * (algorithm.score - baseline.score),
         delta_low=float(baseline.diff_low),
         delta_high=float(baseline.diff_high),
-        resamples=None if samples is None else sign * (samples[:, 0] - samples[:, 1]),
+        resamples=resamples,
+        flat=resamples is not None and bool(resamples.size) and float(np.ptp(resamples)) == 0,
     )

@@ -1,7 +1,10 @@
 """Check a parsed submission against the solution and put it in the solution's row order.
 
 Fast path: ids equal to the solution's, in its order (one vectorized comparison).
-Otherwise each id is located among the solution's (``idindex.locate``: from the integer in
+Otherwise a shuffled file is placed as a whole, checked complete and exact, by the ids'
+integers (a numbered or counted solution, whose shape the import stored with it; integer
+ids of a task numbered "0", "1"... as they were read) or by their keys (any other shape):
+``idindex``. Anything else is located id by id (``idindex.locate``: from the integer in
 ids shaped like the solution's, confirmed by one vectorized equality; else one hash
 probe), which finds every duplicate, missing and unknown id at once. The task's kind
 (``kinds``) names the column its predictions are in (``label``; grouping: ``cluster``) and
@@ -11,16 +14,24 @@ are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, is_text, null_mask
+from common.numbered import Counted
 from common.parallel import run_all
 from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from kinds.base import Values
 from kinds.columns import Probabilities
-from scoring.core.idindex import locate, permutation_of_numbered
+from scoring.core.idindex import (
+    locate,
+    permutation_by_keys,
+    permutation_of_numbered,
+    solution_shape,
+)
 from scoring.core.solution import Solution
 
 _PEEK = 1024  # ids compared before comparing them all: a shuffled file differs at once
@@ -61,10 +72,16 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     """Validate ``table`` completely; raise SubmissionInvalid with the first problem found."""
     kind = solution.task_kind
     _require_columns(table, ("id", kind.prediction_column))
-    ids = _ids(table["id"])
+    raw = _checked_ids(table["id"])
+    text: list[pa.ChunkedArray] = []
+
+    def ids() -> pa.ChunkedArray:  # as text: made only when needed (integer ids may not)
+        if not text:
+            text.append(as_string(raw))
+        return text[0]
 
     def example_ids(rows: np.ndarray) -> str:
-        shown = ids.take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
+        shown = ids().take(np.flatnonzero(rows)[:MAX_EXAMPLES]).to_pylist()
         return f"{'id' if len(shown) == 1 else 'ids'} {examples(shown)}"
 
     def values() -> Values:
@@ -73,7 +90,7 @@ def align_submission(table: pa.Table, solution: Solution) -> Aligned:
     # The ids are placed while the values are read (two threads when large): a problem
     # with the ids is the one reported when both have one, as when one came after the other.
     positions, (pred, proba, score) = run_all(
-        [lambda: _solution_rows(ids, solution), values], elements=len(ids)
+        [lambda: _solution_rows(raw, ids, solution), values], elements=len(raw)
     )
     if positions is None:
         as_read = None if proba is None else Probabilities(proba)
@@ -138,7 +155,8 @@ def _require_columns(table: pa.Table, required: tuple[str, str]) -> None:
     )
 
 
-def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _checked_ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The id column as read, refused unless text or integers without a missing value."""
     if not (is_text(column.type) or pa.types.is_integer(column.type)):
         raise SubmissionInvalid(f"Column 'id' has type {column.type}; expected text (or integers).")
     if column.null_count:
@@ -147,16 +165,31 @@ def _ids(column: pa.ChunkedArray) -> pa.ChunkedArray:
             f"{has(column.null_count, 'row')} no id, e.g. "
             f"{'row' if rows.size == 1 else 'rows'} {examples(rows.tolist())}."
         )
-    return as_string(column)
+    return column
 
 
-def _solution_rows(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | None:
-    """None when ``ids`` are the solution's ids in order; else each id's solution row."""
+def _solution_rows(
+    raw: pa.ChunkedArray, text: Callable[[], pa.ChunkedArray], solution: Solution
+) -> np.ndarray | None:
+    """None when the ids are the solution's ids in order; else each id's solution row.
+    ``raw`` is the id column as read (text or integers), ``text()`` the same as text."""
     n = len(solution.ids)
+    shape = solution.id_shape if solution.id_shape_known else solution_shape(solution.ids)
+    if pa.types.is_integer(raw.type) and isinstance(shape, Counted) and not shape.prefix:
+        # Integer ids of a task whose ids are "0", "1"...: placed by their values as read.
+        if len(raw) == n and _counting_up(raw, shape.low):
+            return None
+        pos = permutation_of_numbered(raw, solution.ids, shape=shape)
+        if pos is not None:
+            return pos
+    ids = text()
     peek = slice(0, _PEEK)
     if len(ids) == n and _same(ids[peek], solution.ids[peek]) and _same(ids, solution.ids):
         return None
-    pos = permutation_of_numbered(ids, solution.ids)  # checked complete: nothing to report
+    # Checked complete, each a permutation: nothing to report.
+    pos = permutation_of_numbered(ids, solution.ids, shape=shape)
+    if pos is None and shape is None:
+        pos = permutation_by_keys(ids, solution.ids)
     if pos is not None:
         return pos
     pos = locate(ids, solution.ids)
@@ -166,6 +199,11 @@ def _solution_rows(ids: pa.ChunkedArray, solution: Solution) -> np.ndarray | Non
     if unknown.size or (times != 1).any():
         raise SubmissionInvalid(_id_problems(ids, solution, unknown, times))
     return pos
+
+
+def _counting_up(values: pa.ChunkedArray, low: int) -> bool:
+    numbers = np.concatenate([chunk.to_numpy() for chunk in values.chunks], dtype=np.int64)
+    return bool(np.array_equal(numbers, np.arange(low, low + numbers.size, dtype=np.int64)))
 
 
 def _same(ids: pa.ChunkedArray, solution_ids: pa.Array) -> bool:

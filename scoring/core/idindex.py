@@ -1,11 +1,18 @@
 """Find the solution row of each submission id, without a hash table when ids allow it.
 
-Test ids are usually a fixed prefix and an integer (``r000123``, ``id-42``, ``17``). When
-every solution id has that shape and the integers are distinct and dense, the integer
-part of a submission id gives its only possible solution row directly (row = integer -
-first, or through a dense lookup array); one vectorized string equality against the
-solution's id at that row then confirms it, so ``r0123`` never passes for ``r123``.
-Any other solution falls back to one hash probe (``pyarrow.compute.index_in``).
+Test ids are usually a fixed prefix and an integer (``r000123``, ``id-42``, ``17``). A
+solution whose row ``r`` holds the prefix and ``low + r`` (zero-padded or not:
+``common.numbered``; the import proves its shape once and stores it with the solution)
+places a whole shuffled submission by the ids' integers (:func:`permutation_of_numbered`);
+ids of any other shape (UUIDs, free strings) by their 64-bit keys in a table of the
+solution's (:func:`permutation_by_keys`, ``common.idkeys``), each confirmed by its bytes.
+Those two answer only a complete, exact permutation; anything else (a duplicate, a
+missing or unknown id) is decided by :func:`locate`, which names every problem: when every
+solution id has the prefix-and-integer shape and the integers are distinct and dense, the
+integer part of a submission id gives its only possible solution row (row = integer -
+first, or through a dense lookup array), confirmed by one vectorized string equality, so
+``r0123`` never passes for ``r123``; any other solution falls back to one hash probe
+(``pyarrow.compute.index_in``).
 
 Either way the answer is exact: per submission row, the solution row holding the same
 id, or -1 when no solution id is equal to it.
@@ -23,10 +30,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.idkeys import IdBytes, KeyTable, id_bytes, id_keys, same_rows
 from common.numbered import (
     MAX_DIGITS,
     TRAILING_DIGIT_BYTES,
+    Counted,
     Numbered,
+    counted_shape,
+    counted_values,
     digits_value,
     fixed_width_bytes,
     numbered_shape,
@@ -37,6 +48,10 @@ from common.parallel import map_rows
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
+KEYS_MIN_ROWS = 4096  # below this a hash probe costs less than a table of keys
+IdShape = Numbered | Counted | None
+# ``shape=`` not given: the solution's shape is found (once per array) from its ids.
+DETECT: object = object()
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,11 +82,15 @@ def locate(ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array) -> np.ndarra
 
 
 def permutation_of_numbered(
-    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array, *, shape: object = DETECT
 ) -> np.ndarray | None:
     """The common case in a few numpy passes over the raw bytes, or None.
 
-    When every id has the byte length of the solution's first id, solution row ``r`` is
+    ``shape`` is the solution's shape as the import proved it (``Numbered``, ``Counted``,
+    or None: neither); by default it is found from the solution's ids (once per array).
+    A Numbered or Counted solution places every id by its integer, checked by its own
+    bytes. Otherwise, when every id has the byte length of the solution's first id,
+    solution row ``r`` is
     guessed to hold the prefix followed by the integer ``first + r`` in as many digits;
     each submission id's digits give its guessed row, and one equality of the ids with
     the solution's ids at those rows (compared as fixed-size byte strings) confirms every
@@ -82,9 +101,11 @@ def permutation_of_numbered(
     n = len(solution_ids)
     if len(ids) != n or n == 0 or solution_ids.null_count or ids.null_count:
         return None
-    numbered = _numbered(solution_ids)
-    if numbered is not None:
-        return _permutation_of_canonical(ids, numbered, n)
+    known = solution_shape(solution_ids) if shape is DETECT else shape
+    if isinstance(known, Numbered):
+        return _permutation_of_canonical(ids, known, n)
+    if isinstance(known, Counted):
+        return _permutation_of_counted(ids, known, n)
     solution_bytes = fixed_width_bytes(solution_ids)
     if solution_bytes is None:
         return None
@@ -136,9 +157,90 @@ def _per_array(cache: _Cache, array: pa.Array, compute: Callable[[pa.Array], T])
     return value
 
 
-def _numbered(solution_ids: pa.Array) -> Numbered | None:
-    """The solution's Numbered shape, if it has one (checked once per array)."""
-    return _per_array(_numbered_shapes, solution_ids, numbered_shape)
+def solution_shape(solution_ids: pa.Array) -> IdShape:
+    """The solution's Numbered or Counted shape, if it has one (found once per array; an
+    import stores it with the solution, so a task imported since never asks)."""
+    return _per_array(_numbered_shapes, solution_ids, _find_shape)
+
+
+def _find_shape(solution_ids: pa.Array) -> IdShape:
+    numbered = numbered_shape(solution_ids)
+    return numbered if numbered is not None else counted_shape(solution_ids)
+
+
+def _permutation_of_counted(
+    ids: pa.Array | pa.ChunkedArray, shape: Counted, n: int
+) -> np.ndarray | None:
+    """``permutation_of_numbered`` for a Counted solution: an id that is the prefix and a
+    canonical decimal ``low + r`` is byte for byte solution row ``r``'s id (integer ids
+    of an empty prefix are read as they are)."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+
+    def read(part: slice) -> list[np.ndarray] | None:
+        out = []
+        for chunk in chunks[part]:
+            if pa.types.is_integer(chunk.type):
+                values = None if shape.prefix else chunk.to_numpy().astype(np.int64, copy=False)
+            else:
+                values = counted_values(chunk, shape.prefix)
+            if values is None:
+                return None
+            out.append(values)
+        return out
+
+    parts = map_rows(read, len(chunks), per_row=n // max(1, len(chunks)))
+    if any(part is None for part in parts):
+        return None
+    pos = np.concatenate([values for part in parts for values in part], dtype=np.int64)  # type: ignore[union-attr]
+    pos -= shape.low
+    if not (pos.view(np.uint64) < n).all():
+        return None
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    return pos if hit.all() else None
+
+
+_keyed: _Cache = {}
+
+
+def _key_table(solution_ids: pa.Array) -> tuple[IdBytes, KeyTable] | None:
+    found = id_bytes(solution_ids)
+    if found is None:
+        return None
+    table = KeyTable.build(id_keys(found))
+    return None if table is None else (found, table)
+
+
+def permutation_by_keys(
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
+) -> np.ndarray | None:
+    """Solution ids of any shape (UUIDs, free strings): each submission id's row from its
+    key in a table of the solution's keys (made once per array), then every id confirmed
+    byte for byte at its row. The permutation, or None when any id is not found, found
+    twice or not confirmed, or the ids cannot be keyed (then :func:`locate` decides)."""
+    n = len(solution_ids)
+    if len(ids) != n or n < KEYS_MIN_ROWS or solution_ids.null_count or ids.null_count:
+        return None
+    keyed = _per_array(_keyed, solution_ids, _key_table)
+    if keyed is None:
+        return None
+    solution_bytes, table = keyed
+    parts = []
+    for chunk in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
+        if len(chunk) == 0:
+            continue
+        found = id_bytes(chunk, width=solution_bytes.width)
+        if found is None:
+            return None
+        parts.append(found)
+    pos = table.find(np.concatenate([id_keys(part) for part in parts]))
+    if (pos < 0).any():
+        return None
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    if not hit.all() or not same_rows(parts, solution_bytes, pos):
+        return None
+    return pos
 
 
 def _permutation_of_canonical(

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.arrowtools import as_string, index_of, is_text
+from common.numbered import Counted, Numbered, shape_from_metadata
 from kinds import TaskKind, kind_get
 from scoring.core.opis import OpisSettings
 
@@ -23,7 +24,9 @@ class Solution:
     """``y`` is the truth as the task's kind reads it (classification: class indexes into
     ``classes``; matching: 0/1; grouping: an entity code per row, ``classes`` empty); ids are
     unique. ``opis`` says how OPIS is computed; ``options`` are the kind's own settings
-    (``TaskKind.solution_options``)."""
+    (``TaskKind.solution_options``). ``id_shape`` is the ids' shape as the import proved it
+    and stored it in the file (``common.numbered``; None: neither numbered nor counted),
+    when ``id_shape_known``; otherwise scoring finds it from the ids."""
 
     ids: pa.Array
     y: np.ndarray
@@ -32,6 +35,8 @@ class Solution:
     kind: str
     opis: OpisSettings = field(default_factory=OpisSettings)
     options: Mapping[str, Any] = field(default_factory=dict)
+    id_shape: Numbered | Counted | None = None
+    id_shape_known: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -88,6 +93,7 @@ def solution_from_table(
     """Build a Solution from an Arrow table with id, label and split columns.
 
     The kind checks ``classes`` and reads the labels (grouping: entity ids, no classes).
+    The ids' shape is taken from the table's schema metadata when the import recorded it.
     """
     task_kind = kind_get(kind)
     checked = task_kind.solution_classes(classes)
@@ -102,11 +108,15 @@ def solution_from_table(
     if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
     is_public = split_codes == 1
+    text_ids = as_string(ids).combine_chunks()
+    known, shape = shape_from_metadata(table.schema.metadata, text_ids)
     return Solution(
-        ids=as_string(ids).combine_chunks(),
+        ids=text_ids,
         y=y,
         is_public=is_public,
         classes=checked,
         kind=kind,
         options=dict(options or {}),
+        id_shape=shape,
+        id_shape_known=known,
     )

@@ -27,9 +27,11 @@ from scoring.services.upload import (
     FORMAT_SUFFIX,
     MULTIPART_SLACK_BYTES,
     SubmissionRefused,
+    idempotency_key_check,
     submission_admission_check,
     submission_create,
     submission_create_for_job,
+    submission_replay,
 )
 from scoring.solutions import solution_cache
 
@@ -42,12 +44,14 @@ __all__ = [
     "SCORING",
     "SubmissionRefused",
     "SweepReport",
+    "idempotency_key_check",
     "publish_scoring",
     "solution_cache",
     "submission_admission_check",
     "submission_create",
     "submission_create_for_job",
     "submission_final_set",
+    "submission_replay",
     "submission_rescore",
     "submission_score",
     "submission_visibility_set",

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team
@@ -102,12 +102,58 @@ def submission_admission_check(
     return team
 
 
+# An idempotency key: 1 to 255 visible ASCII characters (a UUID, as ``chal`` sends).
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def idempotency_key_check(*, key: str | None) -> str:
+    """The ``Idempotency-Key`` a client sent ("" when none); :class:`SubmissionRefused`
+    (400) when it is not 1 to 255 visible ASCII characters."""
+    if key is None or key == "":
+        return ""
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise SubmissionRefused(
+            "invalid_idempotency_key",
+            "The Idempotency-Key header must be 1 to 255 visible ASCII characters "
+            "(a UUID, for example).",
+            400,
+        )
+    return key
+
+
+def submission_replay(
+    *, task: Task, user: AbstractBaseUser | AnonymousUser, idempotency_key: str
+) -> Submission | None:
+    """The submission an earlier upload with this key made for the user's team, or None.
+
+    Asked before any other check (a retried upload whose first attempt took the day's last
+    slot is answered with that submission, not refused): the same key is the same upload.
+    :class:`SubmissionRefused` (422) when the key made a submission to another task."""
+    if not idempotency_key or not user.is_authenticated:
+        return None
+    team = team_for_user(user=user, challenge=task.track.challenge)
+    if team is None:
+        return None
+    existing = Submission.objects.filter(team=team, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.task_id != task.pk:
+        raise SubmissionRefused(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for an upload to another task; send a new"
+            " key with each new upload.",
+            422,
+        )
+    if existing is not None:
+        existing.replayed = True  # type: ignore[attr-defined]
+    return existing
+
+
 def submission_create(
     *,
     task: Task,
     user: AbstractBaseUser | AnonymousUser,
     file: UploadedFile,
     note: str = "",
+    idempotency_key: str = "",
 ) -> Submission:
     """Check the upload cheaply, store it and queue it for scoring once committed.
 
@@ -115,7 +161,15 @@ def submission_create(
     not submit, the file is obviously not a submission, the team used today's quota, its
     upload rate or its storage quota, or storage is unavailable. Full validation happens in
     the worker. The upload counts against the team's rate from here on (its body arrived).
+
+    With ``idempotency_key`` (``idempotency_key_check``): an upload sent again with the
+    same key (a client that lost the answer) gets the submission the first one made,
+    marked ``replayed``; nothing is stored or counted twice, even when both arrive at once
+    (the key is unique per team in the database).
     """
+    replay = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
+    if replay is not None:
+        return replay
     team = submission_admission_check(task=task, user=user)
     with refused_as(SubmissionRefused):
         upload_rate_take(team=team)
@@ -131,6 +185,7 @@ def submission_create(
         original_name=(file.name or "")[-255:],
         file_format=file_format,
         file_size=file.size or 0,
+        idempotency_key=idempotency_key,
     )
     _store_upload(submission=submission, file=file, file_format=file_format)
     try:
@@ -152,6 +207,13 @@ def submission_create(
             with refused_as(SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
             _queue(submission)
+    except IntegrityError:
+        delete_file_quietly(submission.file.storage, submission.file.name)
+        # The same key's twin committed first (both were sent at once): that one is it.
+        twin = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
+        if twin is None:
+            raise
+        return twin
     except BaseException:
         delete_file_quietly(submission.file.storage, submission.file.name)
         raise

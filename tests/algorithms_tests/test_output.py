@@ -19,10 +19,18 @@ CAP = 200 * 1024 * 1024
 
 
 def readers() -> list[psutil.Process]:
+    """The checks running: output-check processes, but not the fork server (it stays, one
+    per worker process: its children are the checks)."""
     found = []
     for process in psutil.Process().children(recursive=True):
         try:
-            if "algorithms.output_check" in " ".join(process.cmdline()):
+            if "algorithms.output_check" not in " ".join(process.cmdline()):
+                continue
+            parent = process.parent()
+            is_server = "--serve" in process.cmdline() and (
+                parent is None or "algorithms.output_check" not in " ".join(parent.cmdline())
+            )
+            if not is_server:
                 found.append(process)
         except psutil.Error:
             continue
@@ -151,3 +159,45 @@ def test_a_profile_s_result_file_is_an_object_or_nothing(tmp_path: Path, text, k
     out.mkdir()
     (out / "result.json").write_text(text)
     assert _json_object(out, "result.json") == kept
+
+
+def _servers() -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.Process().children()
+        if "algorithms.output_check" in " ".join(p.cmdline()) and "--serve" in p.cmdline()
+    ]
+
+
+def test_checks_are_forks_of_one_server_which_a_lost_server_does_not_stop(out: Path) -> None:
+    """Each check is a child of the worker's fork server (no interpreter started per run);
+    a server that died is started again, and the checks go on."""
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    predictions_read(out, cap=CAP, test_rows=2)
+    (server,) = _servers()
+    predictions_read(out, cap=CAP, test_rows=2)
+    assert [p.pid for p in _servers()] == [server.pid]
+    (out / "predictions.csv").write_text("id,label\n1,a\n1,b\n")  # still the reader's words
+    with pytest.raises(OutputRefused, match="not a valid submission"):
+        _refused_with_solution(out)  # a duplicate id, found by the forked check
+    server.kill()
+    server.wait(10)
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    predictions_read(out, cap=CAP, test_rows=2)
+    assert readers() == []
+
+
+def _refused_with_solution(out: Path) -> None:
+    solution = out.parent / "solution.parquet"
+    pq.write_table(
+        pa.table({"id": ["1", "2"], "label": ["a", "b"], "split": ["public", "private"]}),
+        solution,
+    )
+    predictions_read(
+        out,
+        cap=CAP,
+        test_rows=2,
+        solution=output.SolutionFile(
+            path=solution, kind="classification", classes=("a", "b"), test_rows=2
+        ),
+    )

@@ -129,3 +129,40 @@ def test_task_json_says_what_the_prediction_file_holds_for_every_kind(world, tmp
     meta = json.loads((tmp_path / "folders" / "folder-reg" / "task.json").read_text())
     assert meta["tolerance"] == pytest.approx(regression.meta["tolerance"])
     assert meta["tolerance"] > 0
+
+
+def test_the_task_folder_links_the_stored_files_whatever_their_size(world, tmp_path: Path):
+    """Staging /task is a link per stored file (O(1) in the task's size), never a copy; a
+    stored test file with larger row groups than the setting is still rewritten."""
+    import os
+
+    task = world.classification
+    folder = task_folder_write(task, tmp_path / "task")
+    for name, field in (("train.parquet", task.train_parquet), ("test.parquet", task.test_parquet)):
+        stored = Path(field.storage.path(field.name))
+        assert os.stat(folder / name).st_ino == os.stat(stored).st_ino, name
+        assert os.access(folder / name, os.R_OK)
+
+
+def test_a_runs_task_digest_is_read_once_and_is_the_folders(world, tmp_path: Path, settings):
+    from django.core.cache import cache
+
+    from algorithms.services import manifest
+
+    cache.clear()
+    task = world.classification
+    first = task_folder_write(task, tmp_path / "first")
+    digest = manifest.task_data_sha256(task=task, folder=first)
+    assert digest == manifest.task_folder_sha256(first)
+    second = task_folder_write(task, tmp_path / "second")
+    hashed = []
+    real = manifest.task_folder_sha256
+    manifest.task_folder_sha256 = lambda folder: hashed.append(folder) or real(folder)
+    try:
+        assert manifest.task_data_sha256(task=task, folder=second) == digest and not hashed
+        settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 3  # another folder: read again
+        third = task_folder_write(task, tmp_path / "third")
+        assert manifest.task_data_sha256(task=task, folder=third) == real(third)
+        assert hashed == [third]
+    finally:
+        manifest.task_folder_sha256 = real

@@ -51,3 +51,46 @@ def test_same_ids_in_another_order_pair_by_row():
 def test_other_ids_do_not_pair():
     assert same_set(index(["a", "b", "c"]), index(["a", "b", "x"])) is None
     assert same_set(index(["a", "b"]), index(["a", "b", "c"])) is None
+
+
+def test_counted_ids_are_distinct_by_construction_and_keep_their_shape():
+    from common.numbered import Counted
+
+    ids = index([f"r{i}" for i in range(0, 3000)])
+    assert ids.all_distinct()
+    assert isinstance(ids.shape, Counted) and ids.shape.low == 0
+    assert not {"keys", "_data", "_offsets", "_table"} & set(ids.__dict__)
+
+
+@pytest.mark.parametrize(
+    "ids, distinct",
+    [
+        ([f"r{i}" for i in (5, 3, 9, 1)], True),  # integers in another order
+        (["r5", "r3", "r5"], False),
+        (["r5", "r05"], True),  # one integer, two ids: not this path (padded), still exact
+        (["r5", "r3", "r0x5"], True),  # not decimal: not this path
+    ],
+)
+def test_prefixed_integers_in_any_order(ids, distinct):
+    assert index(ids).all_distinct() is distinct
+
+
+def uuids(n: int, seed: int = 0) -> list[str]:
+    import uuid
+
+    rng = np.random.default_rng(seed)
+    return [str(uuid.UUID(int=int(x))) for x in rng.integers(0, 2**62, n)]
+
+
+@pytest.mark.parametrize("shape", ["uuid", "free"])
+def test_ids_of_any_shape_are_proven_distinct_by_keys(shape):
+    ids = uuids(5000) if shape == "uuid" else [f"{w}-{i * 7}" for i, w in enumerate("ab" * 2500)]
+    assert index(ids).all_distinct()
+    assert not index([*ids, ids[1234]]).all_distinct()
+    assert not index([*ids[:-1], ids[0]]).all_distinct()
+    order = np.random.default_rng(1).permutation(len(ids))
+    where = same_set(index(ids), index([ids[i] for i in order]))
+    np.testing.assert_array_equal(where, order)
+    changed = [ids[i] for i in order]
+    changed[7] = changed[7] + "x"
+    assert same_set(index(ids), index(changed)) is None

@@ -171,3 +171,35 @@ def test_task_json_in_the_row_matches_the_card_rows(tmp_path: Path) -> None:
     task = imported_task(tmp_path, kind="matching")
     assert json.loads(json.dumps(task.meta))["classes"] == ["0", "1"]
     assert task.card["positive_rate"] == pytest.approx(1 / 3)
+
+
+def test_the_standardized_files_are_moved_into_storage_not_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 10M-row task is a gigabyte of files: storing them is a rename of each (the same
+    inode), never a second copy on disk; the bundle's digest is kept as before."""
+    import hashlib
+    import os
+
+    import datasets.services as services
+
+    staged: dict[str, int] = {}
+    real = services.prepare_task
+
+    def recording(*args, **kwargs):
+        task = real(*args, **kwargs)
+        staged.update({name: os.stat(path).st_ino for name, path in task.files.items()})
+        return task
+
+    monkeypatch.setattr(services, "prepare_task", recording)
+    folder = write_classification_bundle(tmp_path / "bundle")
+    task = task_import(source=folder, challenge_slug="spring-cup", track_slug="kway")
+    for relative, field in services.TASK_FILES.items():
+        stored = getattr(task, field)
+        if not stored:
+            continue
+        assert os.stat(stored.storage.path(stored.name)).st_ino == staged[relative], relative
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    assert task.versions.get().sha256 == digest.hexdigest()

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leaderboard.core.benchmark.decomposition import (
@@ -328,3 +329,90 @@ def test_the_baselines_own_runs_are_the_reference_not_an_algorithm_of_the_fit(tm
     assert algorithm.pk not in {e["algorithm"] for e in after["algorithm_effects"]}
     assert after["algorithm_effects"] == before["algorithm_effects"]
     assert after["interaction_share"] == pytest.approx(before["interaction_share"])
+
+
+def test_a_new_cell_shows_at_once_and_the_fit_follows_from_a_worker(tmp_path):
+    """At company scale a fit takes tens of seconds: a new run's cell is on the matrix at
+    once, with the track's last fit marked ``updating``; once a worker has refitted (the
+    task the reader queued), the fit is of the new matrix."""
+    from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+    from leaderboard.tasks import transfer_decomposition_refit
+
+    from .benchmark_world import _submit
+
+    world = bench_world(tmp_path)
+    before = APIClient().get(_url(world.track)).json()
+    assert before["decomposition"]["updating"] is False
+    task, team = world.tasks["t-two"], world.teams["owls"]
+    version = world.algorithms["owls"].versions.get()
+    better = _submit(tmp_path, task, team, 0.02, seed=77)
+    run = AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        submission=better,
+        cpu_seconds=1.0,
+        finished_at=timezone.now(),
+    )
+
+    meanwhile = APIClient().get(_url(world.track)).json()
+    mine = version.algorithm_id
+    cell = next(c for c in meanwhile["cells"] if c["task"] == task.slug and c["algorithm"] == mine)
+    assert cell["run"] == run.pk  # the new cell, at once
+    assert meanwhile["decomposition"]["updating"] is True
+    effects = before["decomposition"]["algorithm_effects"]
+    assert meanwhile["decomposition"]["algorithm_effects"] == effects
+
+    transfer_decomposition_refit.run(track_id=world.track.pk, split="public")
+    after = APIClient().get(_url(world.track)).json()
+    assert after["decomposition"]["updating"] is False
+    assert after["decomposition"]["algorithm_effects"] != effects
+    page = Client().get(f"/tracks/{world.track.slug}/transfer/").content.decode()
+    assert 'id="decomposition-updating"' not in page
+
+
+def test_the_matrix_reads_its_runs_in_queries_that_do_not_grow_with_them(tmp_path):
+    """The API and the page read each run with what they show (no field loaded run by run):
+    more runs, the same number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+
+    from .benchmark_world import _submit
+
+    world = bench_world(tmp_path)
+    paths = (_url(world.track), f"/tracks/{world.track.slug}/transfer/")
+
+    def queries() -> list[int]:
+        counts = []
+        for path in paths:
+            Client().get(path)  # the cells in the cache
+            with CaptureQueriesContext(connection) as captured:
+                assert Client().get(path).status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    before = queries()
+    from algorithms.models import Algorithm, AlgorithmVersion
+    from tests.scoring_tests.factories import make_participant
+
+    newcomer = make_participant(world.challenge, username="newcomer", name="newcomer").team
+    version = AlgorithmVersion.objects.create(
+        algorithm=Algorithm.objects.create(
+            challenge=world.challenge, team=newcomer, name="newcomer-method"
+        ),
+        number=1,
+        archive="x.zip",
+        archive_sha256="0" * 64,
+    )
+    for offset, task in enumerate(world.tasks.values()):  # a fourth row of cells
+        AlgorithmRun.objects.create(
+            version=version,
+            task=task,
+            status=AlgorithmRunStatus.SUCCEEDED,
+            submission=_submit(tmp_path, task, newcomer, 0.3, seed=200 + offset),
+            cpu_seconds=2.0,
+            finished_at=timezone.now(),
+        )
+    assert queries() == before

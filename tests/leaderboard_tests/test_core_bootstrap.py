@@ -108,6 +108,22 @@ def test_chunking_and_blas_threads_do_not_change_results():
     assert np.array_equal(whole.samples, threaded.samples)  # integer sums: exact either way
 
 
+def test_kept_counts_are_the_drawn_ones_and_change_no_result(monkeypatch):
+    """Small boards' counts are drawn once per process (every cell of a task draws the same):
+    exactly the counts each resample's generator gives, read-only, and the same results as
+    drawing them every time."""
+    counts = resampling.resample_counts(seed=3, n_resamples=40, n=123)
+    drawn = resampling.fill_counts(resampling.resample_streams(seed=3, n_resamples=40), 123)
+    assert np.array_equal(counts, drawn) and not counts.flags.writeable
+    assert resampling.resample_counts(seed=3, n_resamples=40, n=123) is counts
+    y, preds = classification_case(n=300)
+    kept = bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True)
+    monkeypatch.setattr(resampling, "COUNTS_CACHE_BYTES", 0)  # none kept: drawn each time
+    assert resampling.resample_counts(seed=0, n_resamples=1000, n=300) is None
+    fresh = bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True)
+    assert np.array_equal(kept.samples, fresh.samples)
+
+
 def test_resamples_match_a_naive_take_per_entry_for_both_kinds():
     y, preds = classification_case(n=200, accuracies=(0.9, 0.7, 0.5))
     result = bootstrap_leaderboard(

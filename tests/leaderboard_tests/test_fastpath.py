@@ -309,3 +309,71 @@ def test_a_reader_varying_the_query_cannot_fill_redis_with_copies_of_a_board(boa
     client.zremrangebyscore(key, "-inf", "+inf")
     wsgi(page, query="later=1")
     assert not wsgi(page, query="later=1").django
+
+
+# --- the caching headers a shared cache needs (issue 43; the proxy's test: test_proxy.py) ---
+
+
+def test_an_anonymous_board_may_be_kept_by_a_shared_cache_for_the_grace(board, settings):
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    for name, path in FAST.items():
+        for answer in (wsgi(path), wsgi(path)):  # rendered by Django, then the fast path
+            assert answer["Cache-Control"] == "public, s-maxage=5", name
+            assert re.fullmatch(r'"[0-9a-f]{32}"', answer["ETag"]), name  # strong
+            vary = {v.strip() for v in answer["Vary"].split(",")}
+            assert {"Cookie", "Authorization"} <= vary, (name, vary)
+        for headers in ({"Cookie": "sessionid=x"}, {"Authorization": "Token x"}):
+            theirs = wsgi(path, **headers)
+            assert "public" not in theirs.headers.get("cache-control", ""), (name, headers)
+            assert "etag" not in theirs.headers
+
+
+def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
+    board, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """In a rush the fast path answers a board changed since it was stored (within the
+    grace): a shared cache may keep that answer only until the grace since it was stored
+    ends, so nothing anywhere is older than the grace after the score."""
+    from .test_cache import FakeClock
+
+    challenge, track, task, teams = board
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
+    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    monkeypatch.setattr(board_cache, "time", clock)
+    for path in FAST.values():
+        assert wsgi(path)["Cache-Control"] == "public, s-maxage=5"  # stored now
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    clock.sleep(2.2)
+    for path in FAST.values():
+        stale = wsgi(path)
+        assert not stale.django and b"0.97" not in stale.body, path
+        assert stale["Cache-Control"] == "public, s-maxage=2", path
+    clock.sleep(2.3)  # 0.5 s of the grace left: not worth keeping
+    for path in FAST.values():
+        stale = wsgi(path)
+        assert not stale.django and stale["Cache-Control"] == "no-cache", path
+
+
+def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
+    board, settings
+):
+    """A render that began before a score and ended after it is stale already: it may go
+    to its reader, but with no-cache (no shared cache keeps it past the grace)."""
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    challenge, track, task, teams = board
+    request = RequestFactory().get("/api/v1/tasks/t1/leaderboard/")
+    request.resolver_match = resolve(request.path_info)
+    version = board_cache._version(board_cache.TASK, task.pk)
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK, pk=task.pk, version=version, valid_until=None
+    )
+    fresh = HttpResponse(b'{"entries": []}', content_type="application/json")
+    assert fastpath.store(request, fresh) and fresh["Cache-Control"] == "public, s-maxage=5"
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK, pk=task.pk, version=version - 1, valid_until=None
+    )
+    late = HttpResponse(b'{"entries": [1]}', content_type="application/json")
+    fastpath.store(request, late)
+    assert late["Cache-Control"] == "no-cache"

@@ -149,7 +149,7 @@ def test_numbered_permutation_needs_the_guess_confirmed():
 
 
 def test_numbered_solution_shape_is_cached_and_exact():
-    from scoring.core.idindex import _numbered
+    from scoring.core.idindex import solution_shape as _numbered
 
     solution = pa.array([f"id-{i:06d}" for i in range(7, 507)])
     shape = _numbered(solution)
@@ -164,3 +164,105 @@ def test_numbered_solution_shape_is_cached_and_exact():
     gap = ["id-01", "id-02", "id-04"]
     assert permutation_of_numbered(pa.array(gap[::-1]), pa.array(gap)) is None
     check(gap, gap[::-1])
+
+
+# --- counted ids (no padding) and ids of any shape --------------------------------------------
+
+COUNTED_TRICKY = [
+    "r007",  # padded: the number 7, but not the id r7
+    "r+7",
+    "r 7",
+    "r7 ",
+    "R7",
+    "x7",
+    "r0x1F",  # Arrow's integer cast reads hexadecimal
+    "r١",
+    "r-1",
+    "r",
+    "",
+]
+
+
+def test_counted_permutation_is_found_from_the_integers():
+    solution = pa.array([f"r{i}" for i in range(1234)])
+    order = np.random.default_rng(7).permutation(1234)
+    chunks = pa.chunked_array([solution.take(order[:600]), solution.take(order[600:])])
+    np.testing.assert_array_equal(permutation_of_numbered(chunks, solution), order)
+
+
+@pytest.mark.parametrize("odd", COUNTED_TRICKY)
+def test_counted_permutation_declines_any_other_id(odd):
+    solution = [f"r{i}" for i in range(200)]
+    submitted = list(np.random.default_rng(8).permutation(solution))
+    at = submitted.index("r7")
+    submitted[at] = odd
+    assert permutation_of_numbered(pa.array(submitted), pa.array(solution)) is None
+    got = check(solution, submitted)  # the exact path names it
+    assert got[at] == -1
+
+
+def test_counted_integer_ids_are_read_as_integers():
+    from common.numbered import Counted
+
+    solution = pa.array([str(i) for i in range(10, 510)])
+    order = np.random.default_rng(9).permutation(500)
+    as_numbers = pa.chunked_array([pa.array(order + 10, pa.int64())])
+    shape = Counted(prefix=b"", low=10)
+    np.testing.assert_array_equal(
+        permutation_of_numbered(as_numbers, solution, shape=shape), order
+    )
+    as_numbers = pa.chunked_array([pa.array(np.r_[order[:-1], 10_000] + 10, pa.int64())])
+    assert permutation_of_numbered(as_numbers, solution, shape=shape) is None
+
+
+def test_a_stored_shape_is_used_and_none_means_no_shortcut():
+    from common.numbered import Counted
+
+    solution = pa.array([f"r{i}" for i in range(300)])
+    order = np.random.default_rng(10).permutation(300)
+    shuffled = solution.take(order)
+    np.testing.assert_array_equal(
+        permutation_of_numbered(shuffled, solution, shape=Counted(prefix=b"r", low=0)), order
+    )
+    assert permutation_of_numbered(shuffled, solution, shape=None) is None
+
+
+def keyed_solution(n: int, kind: str) -> pa.Array:
+    rng = np.random.default_rng(11)
+    if kind == "uuid":
+        import uuid
+
+        return pa.array([str(uuid.UUID(int=int(x))) for x in rng.integers(0, 2**62, n)])
+    words = ["alpha", "beta", "x", "north-east", "ACME"]
+    return pa.array([f"{words[i % 5]}-{int(v)}" for i, v in enumerate(rng.permutation(n) * 3)])
+
+
+@pytest.mark.parametrize("kind", ["uuid", "free"])
+def test_keys_place_a_permutation_of_any_shape(kind):
+    from scoring.core.idindex import KEYS_MIN_ROWS, permutation_by_keys
+
+    solution = keyed_solution(KEYS_MIN_ROWS + 500, kind)
+    order = np.random.default_rng(12).permutation(len(solution))
+    chunks = pa.chunked_array([solution.take(order[:1000]), solution.take(order[1000:])])
+    np.testing.assert_array_equal(permutation_by_keys(chunks, solution), order)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ids: [*ids[:-1], ids[0]],  # a duplicate (and a missing id)
+        lambda ids: [*ids[:-1], ids[-1] + " "],  # one more byte
+        lambda ids: [*ids[:-1], ids[-1][:-1]],  # one byte less
+        lambda ids: [*ids[:-1], ids[-1].upper() if ids[-1] != ids[-1].upper() else "?"],
+        lambda ids: [*ids[:-1], ids[-1] + "\x00"],  # what the padding adds
+        lambda ids: [*ids[:-1], "é" + ids[-1][1:]],  # not ASCII
+        lambda ids: ids[:-1],
+    ],
+)
+@pytest.mark.parametrize("kind", ["uuid", "free"])
+def test_keys_decline_anything_but_the_same_ids(kind, change):
+    from scoring.core.idindex import KEYS_MIN_ROWS, permutation_by_keys
+
+    solution = keyed_solution(KEYS_MIN_ROWS + 10, kind)
+    submitted = change(list(np.random.default_rng(13).permutation(solution.to_pylist())))
+    assert permutation_by_keys(pa.array(submitted), solution) is None

@@ -13,6 +13,9 @@ from kinds import kind_get
 
 
 class Command(BaseCommand):
+    # A user's cold command: Django's system checks (0.2 s) find nothing a deploy's checks
+    # did not, so they are not run here (`manage.py check` runs them).
+    requires_system_checks: list[str] = []
     help = (
         "Import a task bundle (folder or .zip), creating the challenge and track when they"
         " don't exist. On an invalid bundle: exit 1 and every problem on stderr."

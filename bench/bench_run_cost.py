@@ -1,0 +1,321 @@
+"""A run costs what its method costs: one algorithm run end to end against its main.py bare.
+
+    .venv/bin/python bench/bench_run_cost.py                      # 10k and 10M rows
+    .venv/bin/python bench/bench_run_cost.py --rows 10000 200000 --repeat 2   # a smoke run
+
+For each size, a classification task of that many test rows (an id and one numeric
+feature; 10,000 train rows) is imported, and a trivial method (it reads the test ids and
+writes one label for each, as Parquet) is run two ways, in turn, ``--repeat`` times:
+
+- **bare**: ``python main.py`` in a fresh process, with ``TASK_DIR`` a folder of the same
+  files (``train.parquet``, ``test.parquet``, ``task.json``) and ``OUTPUT_DIR`` an empty one:
+  what the method costs;
+- **run**: the platform's whole path for a living-benchmark re-run, as a worker does it:
+  queued (``run_create``, committed), claimed (``algorithm_run_execute``: the dispatcher's
+  claim), ``/task`` staged, the bubblewrap sandbox with every limit on, the output read and
+  checked, scored and stored for the transfer matrix, and the matrix cell computed (its
+  bootstrap against the task's baseline predictions, what the transfer page reads). A
+  re-run is never on a board, so no board is refreshed.
+
+Printed per size: the bare and run wall seconds (medians), run / bare (target <= 1.3x), and
+what the pipeline does per run with each step's share of the run's wall time (the steps are
+the pipeline's own functions, timed where ``algorithm_run_execute`` calls them). SQLite in a
+temporary DATA_DIR, a private redis-server for the doorbells, reuse of finished results off.
+No timed assertion: the machine may be shared; the ratio is the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-run-cost-")
+os.environ["DJANGO_SETTINGS_MODULE"] = "challenge_platform.settings.test"
+warnings.filterwarnings("ignore", message="No directory at")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from algorithms.models import AlgorithmRun, AlgorithmVersion  # noqa: E402
+from algorithms.sandbox import bubblewrap  # noqa: E402
+from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
+from algorithms.services import execute as pipeline  # noqa: E402
+from algorithms.services.profiles import BENCHMARK  # noqa: E402
+from algorithms.services.runs import run_create  # noqa: E402
+from algorithms.services.taskfolder import task_folder_write  # noqa: E402
+from challenge_platform.celery import app  # noqa: E402
+from challenge_platform.localredis import start_local_redis  # noqa: E402
+from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from datasets.models import Task  # noqa: E402
+from datasets.services import task_import  # noqa: E402
+from leaderboard.core.transfer import transfer_cell  # noqa: E402
+from scoring.core import load_predictions  # noqa: E402
+from scoring.solutions import solution_for_task  # noqa: E402
+from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
+
+TRIVIAL = """
+import json, os
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+task, out = os.environ["TASK_DIR"], os.environ["OUTPUT_DIR"]
+label = json.load(open(os.path.join(task, "task.json")))["classes"][0]
+ids = pq.read_table(os.path.join(task, "test.parquet"), columns=["id"]).column("id")
+pq.write_table(
+    pa.table({"id": ids, "label": pa.repeat(label, len(ids))}),
+    os.path.join(out, "predictions.parquet"),
+)
+"""
+CLASSES = ("bird", "cat", "dog")
+TRAIN_ROWS = 10_000
+TARGET = 1.3
+
+
+# --- the pipeline's steps, timed where the pipeline calls them ---------------------------------
+
+
+class Steps:
+    """Seconds per step of the runs timed since the last :meth:`take`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def take(self) -> dict[str, float]:
+        taken, self.seconds = dict(self.seconds), defaultdict(float)
+        return taken
+
+    @contextlib.contextmanager
+    def timing(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+
+STEPS = Steps()
+# (the pipeline module's attribute, the step's name): what algorithm_run_execute calls.
+TIMED = (
+    ("run_claim_next", "claim (the dispatcher's pick, under a row lock)"),
+    ("staging_sweep", "sweep of dead workers' folders"),
+    ("unpack_version", "unpack the archive"),
+    ("task_folder_write", "stage /task"),
+    ("manifest_inputs", "manifest (inputs, /task digest)"),
+    ("solution_file", "the solution for the output check"),
+    ("predictions_file", "read and check the output (its own process)"),
+)
+
+
+def _timed(name: str, function: Callable) -> Callable:
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        with STEPS.timing(name):
+            return function(*args, **kwargs)
+
+    return timed
+
+
+def instrument() -> None:
+    for attribute, name in TIMED:
+        setattr(pipeline, attribute, _timed(name, getattr(pipeline, attribute)))
+    sandbox_run = bubblewrap.BubblewrapBackend.run
+    bubblewrap.BubblewrapBackend.run = _timed("sandbox (bubblewrap, python main.py)", sandbox_run)
+    finish = BENCHMARK.finish
+    object.__setattr__(BENCHMARK, "finish", _timed("score and store for the matrix", finish))
+
+
+# --- the task and the two ways ------------------------------------------------------------
+
+
+def write_bundle(folder: Path, *, rows: int, slug: str) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    (folder / "task.yaml").write_text(
+        f"slug: {slug}\ntitle: {slug}\nkind: classification\ncolumns: {{f: numeric}}\n"
+    )
+    names = pa.array(CLASSES)
+
+    def ids(prefix: str, n: int) -> pa.Array:
+        return pa.array(np.char.add(prefix, np.arange(n).astype(str)))
+
+    pq.write_table(
+        pa.table(
+            {
+                "id": ids("t", TRAIN_ROWS),
+                "f": rng.random(TRAIN_ROWS),
+                "label": names.take(np.arange(TRAIN_ROWS) % len(CLASSES)),
+            }
+        ),
+        folder / "train.parquet",
+    )
+    test_ids = pa.array(np.char.add("r", np.arange(rows).astype(str)))
+    pq.write_table(pa.table({"id": test_ids, "f": rng.random(rows)}), folder / "test.parquet")
+    labels = names.take(rng.integers(0, len(CLASSES), rows))
+    pq.write_table(pa.table({"id": test_ids, "label": labels}), folder / "solution.parquet")
+    return folder
+
+
+def bare(task: Task, work: Path, code: Path) -> float:
+    """``python main.py`` on the task's files (as a participant downloads them)."""
+    folder = task_folder_write(task, work / "bare-task")
+    out = work / "bare-output"
+    out.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TASK_DIR": str(folder),
+        "OUTPUT_DIR": str(out),
+        "SEED": "0",
+    }
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-B", "-s", str(code / "main.py")], env=env, check=True)
+    seconds = time.perf_counter() - started
+    subprocess.run(["rm", "-rf", str(folder), str(out)], check=True)
+    return seconds
+
+
+def matrix_cell(run: AlgorithmRun, baseline_pred: np.ndarray) -> None:
+    """What the transfer page reads of a new cell: its predictions against the baseline's,
+    bootstrapped (``leaderboard.transfer``'s cell)."""
+    with STEPS.timing("the matrix cell (bootstrap against the baseline)"):
+        solution = solution_for_task(run.task)
+        with run.predictions.open("rb") as handle:
+            pred = np.asarray(load_predictions(handle.read()).pred)
+        public = np.asarray(solution.is_public, dtype=bool)
+        transfer_cell(
+            y=np.asarray(solution.y),
+            pred=pred,
+            baseline_pred=baseline_pred,
+            kind=run.task.kind,
+            rows=public,
+        )
+
+
+def pipeline_run(version: AlgorithmVersion, task: Task, baseline_pred: np.ndarray) -> float:
+    started = time.perf_counter()
+    with STEPS.timing("queue (run_create, committed)"), transaction.atomic():
+        run = run_create(profile=BENCHMARK, version=version, task=task, audit=False)
+    status = algorithm_run_execute(task_name=BENCHMARK.task_name, worker="bench")
+    run.refresh_from_db()
+    if status != "succeeded":
+        raise SystemExit(f"the run {status}: {run.error}\n{run.log_tail}")
+    matrix_cell(run, baseline_pred)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each way, in turn")
+    args = parser.parse_args()
+    work = Path(os.environ["DATA_DIR"])
+    redis = start_local_redis(work / "redis", port=None)
+    app.conf.broker_url = redis.url
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 10_000
+    settings.BENCHMARK_REUSE_RESULTS = False
+    settings.REPRODUCTION_SHARE = 0
+    try:
+        call_command("migrate", verbosity=0)
+        measure(args, work)
+    finally:
+        redis.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    instrument()
+    now = timezone.now()
+    challenge = Challenge.objects.create(
+        slug="bench", title="Bench", start=now - timedelta(days=1), end=now + timedelta(days=30)
+    )
+    user = get_user_model().objects.create_user(username="u", password="x")
+    team = Team.objects.create(challenge=challenge, name="team")
+    TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+    archive = make_zip({"algorithm.yaml": manifest("Trivial"), "main.py": TRIVIAL})
+    version = algorithm_version_create(
+        challenge=challenge, user=user, file=SimpleUploadedFile("a.zip", archive), name="Trivial"
+    )
+    code = work / "code"
+    code.mkdir()
+    (code / "main.py").write_text(TRIVIAL)
+    print(
+        f"one run of a trivial method, bare and through the pipeline, {args.repeat} times each"
+        f" in turn; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    results = []
+    for rows in args.rows:
+        slug = f"cost-{rows}"
+        task = task_import(
+            source=write_bundle(work / f"bundle-{rows}", rows=rows, slug=slug),
+            challenge_slug="bench",
+            track_slug="bench",
+        )
+        rng = np.random.default_rng(1)
+        baseline_pred = rng.integers(0, len(CLASSES), rows).astype(np.int32)
+        # The import queued the benchmark's re-run of the version (the living benchmark's
+        # hook): it runs first, and warms the interpreter's files and the caches.
+        while algorithm_run_execute(task_name=BENCHMARK.task_name, worker="bench") != "skipped":
+            pass
+        bare(task, work, code)
+        STEPS.take()
+        bares, runs, shares = [], [], defaultdict(list)
+        for _ in range(args.repeat):
+            bares.append(bare(task, work, code))
+            runs.append(pipeline_run(version, task, baseline_pred))
+            for name, seconds in STEPS.take().items():
+                shares[name].append(seconds)
+        results.append((rows, bares, runs, shares))
+        AlgorithmRun.objects.filter(task=task).update(predictions="")
+        print_size(rows, bares, runs, shares)
+    print(f"\n{'rows':>11} {'bare s':>8} {'run s':>8} {'run / bare':>11} {'target':>7} {'met?':>5}")
+    for rows, bares, runs, _ in results:
+        ratio = statistics.median(runs) / statistics.median(bares)
+        print(
+            f"{rows:>11,} {statistics.median(bares):>8.3f} {statistics.median(runs):>8.3f}"
+            f" {ratio:>10.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}"
+        )
+    print(f"load {os.getloadavg()[0]:.1f} at the end")
+
+
+def print_size(rows: int, bares: list[float], runs: list[float], shares: dict) -> None:
+    run_s = statistics.median(runs)
+    print(
+        f"\n{rows:,} test rows: bare {statistics.median(bares):.3f} s, run {run_s:.3f} s"
+        f" (medians of {len(runs)}); per run:"
+    )
+    counted = 0.0
+    for name, values in sorted(shares.items(), key=lambda item: -statistics.median(item[1])):
+        seconds = statistics.median(values)
+        counted += seconds
+        print(f"  {name:<58} {seconds:>8.3f} s {seconds / run_s:>6.1%}")
+    other = max(run_s - counted, 0.0)
+    rest = "the rest (database, transitions, folders)"
+    print(f"  {rest:<58} {other:>8.3f} s {other / run_s:>6.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The deadline rush's balancer and its native load generator (``bench/rush.py``).
+
+- :func:`start_proxy`: HAProxy on loopback in front of the phase's gunicorn, configured by
+  the platform's own ``manage.py haproxy_config`` (``leaderboard/proxy.py``: the boards'
+  cache for anonymous reads, the deployment's keep-alive), as the README's multi-host
+  deployment runs it; the readers and the teams go through it.
+- :func:`wrk`: ``wrk`` (Debian's package) against one board for a few seconds, at the
+  clients' CPU priority: requests per second and latency percentiles. The rush runs it
+  during the upload phase against gunicorn directly and then through the proxy, so both
+  paths meet the same uploads.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from load_test import LOOPBACK, Process, run_manage, wait_until
+
+from challenge_platform.localredis import free_port
+
+WRK = shutil.which("wrk")
+HAPROXY = shutil.which("haproxy")
+
+
+def start_proxy(
+    env: dict[str, str], data_dir: Path, *, web_port: int, per_server: int, slug: str
+) -> tuple[Process, str]:
+    """HAProxy in front of ``127.0.0.1:web_port``; (the process, its base URL)."""
+    port = free_port(None)
+    config = run_manage(
+        env,
+        "haproxy_config",
+        "--bind",
+        f"{LOOPBACK}:{port}",
+        "--server",
+        f"web={LOOPBACK}:{web_port}",
+        "--per-server",
+        str(per_server),
+        "--health-host",
+        LOOPBACK,
+    )
+    path = data_dir / f"haproxy-{slug}.cfg"
+    path.write_text(config)
+    command = [HAPROXY or "haproxy", "-db", "-f", str(path)]
+    process = Process("haproxy", command, env, data_dir / f"haproxy-{slug}.log")
+    base = f"http://{LOOPBACK}:{port}"
+    wait_until(
+        lambda: requests.get(base + "/healthz", timeout=5).ok, timeout=60, what="HAProxy"
+    )
+    return process, base
+
+
+@dataclass
+class WrkResult:
+    url: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: str  # wrk's "Non-2xx or 3xx" and socket error lines, "" when none
+
+
+def _ms(text: str) -> float:
+    value = float(re.sub(r"[a-z]+$", "", text))
+    unit = re.sub(r"^[0-9.]+", "", text)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}.get(unit, 1.0)
+
+
+def wrk(
+    url: str, *, seconds: float, connections: int, threads: int = 2, nice: int = 10
+) -> WrkResult:
+    """``wrk`` against ``url`` (no cookie, no credentials: an anonymous reader)."""
+    command = [
+        "nice",
+        "-n",
+        str(nice),
+        WRK or "wrk",
+        "--latency",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    errors = "; ".join(
+        line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line
+    )
+    return WrkResult(
+        url=url,
+        requests_per_second=rate,
+        p50_ms=_ms(p50.group(1)) if p50 else float("nan"),
+        p99_ms=_ms(p99.group(1)) if p99 else float("nan"),
+        errors=errors,
+    )
+
+
+class WrkDuringPhase:
+    """After ``delay`` seconds, ``wrk`` for ``seconds`` against each of ``targets`` in turn
+    (a name and a URL each), on a thread of its own while the phase's clients run."""
+
+    def __init__(
+        self, targets: list[tuple[str, str]], *, delay: float, seconds: float, connections: int
+    ) -> None:
+        self.results: dict[str, WrkResult] = {}
+        self.failures: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(targets, delay, seconds, connections), daemon=True
+        )
+        self._thread.start()
+
+    def _run(
+        self, targets: list[tuple[str, str]], delay: float, seconds: float, connections: int
+    ) -> None:
+        if self._stop.wait(delay):
+            return
+        for name, url in targets:
+            try:
+                self.results[name] = wrk(url, seconds=seconds, connections=connections)
+            except (subprocess.CalledProcessError, AttributeError, ValueError) as exc:
+                self.failures[name] = str(exc)
+
+    def join(self) -> None:
+        self._thread.join(timeout=600)

@@ -1,0 +1,245 @@
+"""Ids of any shape (UUIDs, free strings) matched and proven distinct in numpy passes.
+
+Arrow's hash kernels (``index_in``, ``value_counts``) cost about half a microsecond per id
+(1.3-3 s for 3M ids here), and a sort of string keys more. Ids are short, so:
+
+- :func:`id_bytes`: the ids as an (n, width) byte matrix, a view of Arrow's own buffer when
+  every id has the same length (UUIDs, ``id-000042``), else padded with NUL bytes by Arrow
+  (ASCII ids only), with each id's length kept beside;
+- :func:`id_keys`: one 64-bit key per id, mixed from the matrix's 8-byte words read in
+  place (equal ids, equal keys; different ids almost never);
+- :class:`KeyTable`: the rows of a key column in a few levels of direct-addressed slots
+  (each level a table twice the size of the keys it holds; a key whose slot another took
+  goes down a level), found for a whole column of keys at once.
+
+Keys are never taken for ids: a key found says where the id may be, and the caller confirms
+every id by its bytes (:func:`same_rows`), or takes the exact Arrow path when anything is
+left in doubt (a key found twice, a key not found, an id that is not ASCII or longer than
+``MAX_BYTES``). The answer is always exact; only the time depends on the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from common.parallel import map_rows
+
+MAX_BYTES = 64
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_FINAL = np.uint64(0xBF58476D1CE4E5B9)
+# Per level, the multiplier that spreads a key over the level's slots (odd constants).
+_LEVEL_MULTIPLIERS = tuple(
+    np.uint64(c)
+    for c in (
+        1,
+        0xD6E8FEB86659FD93,
+        0xA0761D6478BD642F,
+        0xE7037ED1A0B428DB,
+        0x8EBC6AF09C88C6E3,
+        0x589965CC75374CC3,
+        0x1D8E4E27C47D124F,
+        0xC2B2AE3D27D4EB4F,
+    )
+)
+_MAX_LEVELS = 40
+
+
+@dataclass(frozen=True, eq=False)
+class IdBytes:
+    """An id column as an (n, width) uint8 matrix: each id's bytes, NUL-padded to ``width``;
+    ``lengths`` is each id's own length (None: every id is ``width`` bytes)."""
+
+    rows: np.ndarray
+    lengths: np.ndarray | None
+
+    @property
+    def width(self) -> int:
+        return int(self.rows.shape[1])
+
+    def records(self) -> np.ndarray:
+        """Each row as one fixed-size record (numpy ``V<width>``), for equality by row."""
+        rows = np.ascontiguousarray(self.rows)
+        return rows.view(f"V{rows.shape[1]}").ravel()
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    return np.frombuffer(
+        array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=array.offset * 4
+    )
+
+
+def id_bytes(ids: pa.Array, *, width: int | None = None) -> IdBytes | None:
+    """The ids' bytes as a matrix (module docstring), ``width`` bytes wide (default: the
+    longest id's), or None: not text, a missing id, an empty column, an id longer than
+    ``MAX_BYTES`` or than ``width``, or ids to pad that are not all ASCII (padding counts
+    characters)."""
+    if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
+        return None
+    offsets = _offsets(ids)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    raw = np.frombuffer(ids.buffers()[2], dtype=np.uint8, count=stop - start, offset=start)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    width = longest if width is None else width
+    if longest == 0 or longest > min(width, MAX_BYTES):
+        return None
+    if (stop - start) == width * len(ids) and int(lengths.min()) == width:
+        return IdBytes(rows=raw.reshape(len(ids), width), lengths=None)
+    if raw.size and int(raw.max()) >= 0x80:
+        return None
+    padded = pc.ascii_rpad(ids, width=width, padding="\x00")
+    data = padded.buffers()[2]
+    first = int(_offsets(padded)[0])
+    rows = np.frombuffer(data, dtype=np.uint8, count=width * len(ids), offset=first)
+    return IdBytes(rows=rows.reshape(len(ids), width), lengths=lengths.astype(np.int32))
+
+
+def _words(rows: np.ndarray) -> list[np.ndarray]:
+    """The rows' bytes as 8-byte words read in place: every whole word, and one more
+    ending at the row's end (overlapping the one before) when the width is not a multiple
+    of 8. Rows narrower than 8 bytes are copied into one zero-padded word."""
+    n, width = rows.shape
+    if width < 8:
+        word = np.zeros((n, 8), dtype=np.uint8)
+        word[:, :width] = rows
+        return [word.view(np.uint64).ravel()]
+    base = rows if rows.flags.c_contiguous else np.ascontiguousarray(rows)
+    starts = list(range(0, width - 7, 8))
+    if width % 8:
+        starts.append(width - 8)
+    return [
+        np.ndarray(shape=(n,), dtype=np.uint64, buffer=base, offset=s, strides=(width,))
+        for s in starts
+    ]
+
+
+def id_keys(found: IdBytes) -> np.ndarray:
+    """One uint64 key per id: its length and words mixed (``rows`` in cache-sized parts,
+    on as many threads as there are)."""
+    n = found.rows.shape[0]
+
+    def part(rows: slice) -> np.ndarray:
+        block = found.rows[rows]
+        if found.lengths is None:
+            key = np.full(block.shape[0], found.width, dtype=np.uint64)
+        else:
+            key = found.lengths[rows].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            for word in _words(block):
+                key ^= word
+                key *= _MIX
+                key ^= key >> np.uint64(29)
+            key *= _FINAL
+            key ^= key >> np.uint64(32)
+        return key
+
+    return np.concatenate(map_rows(part, n, per_row=max(1, found.width // 8)))
+
+
+def _slots(keys: np.ndarray, level: int, bits: int) -> np.ndarray:
+    multiplier = _LEVEL_MULTIPLIERS[level % len(_LEVEL_MULTIPLIERS)]
+    with np.errstate(over="ignore"):
+        mixed = keys * multiplier if level else keys
+        if level >= len(_LEVEL_MULTIPLIERS):  # past the constants: rotate first
+            mixed = (mixed << np.uint64(level)) | (mixed >> np.uint64(64 - level))
+    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+
+
+class KeyTable:
+    """Where each key of a column is: built once (:meth:`build`), asked for many keys at
+    once (:meth:`find`). Each slot holds a row and 31 more bits of its key (its low bits:
+    the slot is chosen by its high bits), so one random read per key and level answers;
+    a key equal in those bits only is caught by the caller's confirmation of the ids.
+    Equal keys of different rows keep one row."""
+
+    def __init__(self, levels: list[tuple[int, np.ndarray]]) -> None:
+        self.levels = levels
+
+    @classmethod
+    def build(cls, keys: np.ndarray) -> KeyTable | None:
+        """The table of ``keys`` (fewer than 2^31); None when more than ``_MAX_LEVELS``
+        levels would be needed (the caller takes the exact path)."""
+        if keys.size >= 2**31:
+            return None
+        rows = np.arange(keys.size, dtype=np.int64)
+        left = keys
+        levels: list[tuple[int, np.ndarray]] = []
+        while rows.size:
+            if len(levels) == _MAX_LEVELS:
+                return None
+            bits = max(4, int(rows.size - 1).bit_length() + 1)
+            slots = _slots(left, len(levels), bits)
+            entries = _entries(left, rows)
+            table = np.full(1 << bits, -1, dtype=np.int64)
+            table[slots] = entries
+            lost = table[slots] != entries
+            levels.append((bits, table))
+            if lost.any():  # equal keys of several rows: one won, the others go nowhere
+                lost_at = np.flatnonzero(lost)
+                occupant = table[slots[lost_at]] & _ROW_MASK
+                lost[lost_at[keys[occupant] == left[lost_at]]] = False
+            rows, left = rows[lost], left[lost]
+        return cls(levels)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Per key, a row of the table's column whose key may equal it, or -1."""
+
+        def part(rows: slice) -> np.ndarray:
+            wanted = keys[rows]
+            out = np.full(wanted.size, -1, dtype=np.int64)
+            at = np.arange(wanted.size)
+            for level, (bits, table) in enumerate(self.levels):
+                entry = table[_slots(wanted, level, bits)]
+                hit = (entry >= 0) & ((entry >> 32) == _fingerprint(wanted))
+                out[at[hit]] = entry[hit] & _ROW_MASK
+                miss = ~hit
+                at, wanted = at[miss], wanted[miss]
+                if not at.size:
+                    break
+            return out
+
+        return np.concatenate(map_rows(part, keys.size, per_row=2))
+
+    def all_own(self, keys: np.ndarray) -> bool:
+        """Whether each of the keys the table was built of finds its own row: then they are
+        pairwise distinct, and so are their ids (equal keys keep one row; a key finding
+        another's row is equal to it, or shares its slot and 31 bits: doubt either way)."""
+        return bool(np.array_equal(self.find(keys), np.arange(keys.size)))
+
+
+_ROW_MASK = np.int64(0xFFFFFFFF)
+
+
+def _fingerprint(keys: np.ndarray) -> np.ndarray:
+    return (keys & np.uint64(0x7FFFFFFF)).astype(np.int64)
+
+
+def _entries(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return (_fingerprint(keys) << 32) | rows
+
+
+def same_rows(parts: list[IdBytes], solution: IdBytes, positions: np.ndarray) -> bool:
+    """Whether id ``i`` of ``parts`` (one column in parts, in order) is byte for byte id
+    ``positions[i]`` of ``solution``, for a permutation ``positions``: each row written at
+    its place (writes scatter faster than reads gather), then one comparison in order, of
+    the bytes and of the lengths."""
+    width = solution.width
+    if any(part.width != width for part in parts):
+        return False
+    placed = np.empty(positions.size, dtype=f"V{width}")
+    lengths = np.empty(positions.size, dtype=np.int32)
+    start = 0
+    for part in parts:
+        at = positions[start : start + part.rows.shape[0]]
+        placed[at] = part.records()
+        lengths[at] = width if part.lengths is None else part.lengths
+        start += part.rows.shape[0]
+    if not np.array_equal(placed.view(np.uint8), np.ascontiguousarray(solution.rows).ravel()):
+        return False
+    if solution.lengths is None:
+        return bool((lengths == width).all())
+    return bool(np.array_equal(lengths, solution.lengths))
