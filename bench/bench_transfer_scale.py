@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -84,7 +85,7 @@ os.environ.update(
         "DATA_DIR": str(DATA),
         "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
         "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": "bench-transfer-scale",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway install of the bench
         "LOG_LEVEL": "WARNING",
     }
 )

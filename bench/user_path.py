@@ -110,7 +110,7 @@ class Site:
             "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
             "DATA_DIR": str(self.folder),
             "REDIS_URL": self.redis_url,
-            "SECRET_KEY": "bench-" + secrets.token_hex(16),
+            "SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway install of the bench
             "PYTHONPATH": str(code),
             "LOG_LEVEL": "WARNING",
         }

@@ -52,6 +52,13 @@ class ConsoleAdminSite(admin.AdminSite):
     def _registry(self, value: dict) -> None:
         self._models = value
 
+    @property
+    def urls(self) -> tuple[list, str, str]:
+        """The site's URLs, once its ``admin`` modules are in: one of them may add its own
+        pages (the health panel of ``operations.admin``)."""
+        self._registry  # noqa: B018 - discovery, for its side effects
+        return super().urls
+
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         self._registering += 1
         try:

@@ -29,7 +29,7 @@ def board():
 
 
 def teams(page) -> list[str]:
-    return page.locator("table.leaderboard tbody tr").evaluate_all(
+    return page.locator("table.leaderboard:not(#pairwise) tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.team || r.querySelector('td:nth-child(2)').innerText)"
     )
 

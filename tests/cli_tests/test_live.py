@@ -206,7 +206,7 @@ def test_submit_wait_prints_the_score_from_a_real_worker(
     lines = result.out.splitlines()
     pk = Submission.objects.get().pk
     assert lines[0] == f"Submission {pk} to cli-birds: queued"
-    assert lines[-5] == f"Submission {pk}: scored"
+    assert lines[-6] == f"Submission {pk}: scored"
     # The task's primary metric first, marked, with its public score and direction.
     assert lines[-5] == (
         f"Public accuracy: {expected['accuracy']:.4f} (the primary metric; higher is better)"

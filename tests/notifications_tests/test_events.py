@@ -62,7 +62,7 @@ def deliver_mails(w) -> list[tuple[str, str]]:
     sent = deliver_taken(w["broker"].take())
     msgs = w["inbox"].messages
     assert len(msgs) == sent
-    return sorted((str(m["To"]), str(m["X-Notification-Topic"])) for m in msgs)
+    return sorted((str(m["To"]), str(m["X-Notification-Kind"])) for m in msgs)
 
 
 def flush(redis_client):

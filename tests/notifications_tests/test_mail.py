@@ -58,7 +58,7 @@ def test_failed_is_on_and_scored_is_opt_in(smtp_settings):
     assert mail_send(user_id=user.pk, topic=Topic.SUBMISSION_FAILED, subject="f", body="b")
     preferences_set(user=user, choices={Topic.SUBMISSION_SCORED: True})
     assert mail_send(user_id=user.pk, topic=Topic.SUBMISSION_SCORED, subject="s", body="b")
-    assert [m["X-Notification-Topic"] for m in inbox.to("cy@example.org")] == [
+    assert [m["X-Notification-Kind"] for m in inbox.to("cy@example.org")] == [
         "submission_failed",
         "submission_scored",
     ]

@@ -84,7 +84,7 @@ def test_scoring_outcomes_mail_the_team_and_a_new_leader_reaches_the_webhook(
     (mail,) = wait_for(
         lambda: inbox.to("ann@example.org"), timeout=60, what="the mail", worker=process
     )
-    assert mail["X-Notification-Topic"] == Topic.SUBMISSION_FAILED
+    assert mail["X-Notification-Kind"] == Topic.SUBMISSION_FAILED
     assert f"Submission #{bad}" in mail["Subject"] and "failed" in mail["Subject"]
 
     good = upload(ann, task, csv_bytes(predictions_frame(task)))
@@ -105,7 +105,7 @@ def test_scoring_outcomes_mail_the_team_and_a_new_leader_reaches_the_webhook(
         what="the scored mail",
         worker=process,
     )
-    assert inbox.to("ann@example.org")[1]["X-Notification-Topic"] == Topic.SUBMISSION_SCORED
+    assert inbox.to("ann@example.org")[1]["X-Notification-Kind"] == Topic.SUBMISSION_SCORED
     assert len(receiver.accepted) == 1  # still the same #1: no second event
 
 

@@ -40,6 +40,7 @@ ALLOWED_VALUES = (
     "user:pw@host",  # README's example URL
     "challenge:challenge@127.0.0.1",  # the CI's local PostgreSQL on loopback (.ci/run)
     "testing",  # moto's documented fake AWS credentials
+    'auth_token": "api-token"',  # the API index: the token endpoint's URL name, not a token
 )
 
 
