@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,6 +41,7 @@ from django.utils import timezone
 from redis import RedisError
 
 from common.rates import Rate, parse_rate
+from common.refusals import Refusal
 from common.units import byte_size
 
 from .models import Team
@@ -52,17 +53,8 @@ STORAGE_QUOTA = "storage_quota"
 BUDGET_CODES = frozenset({RATE_LIMITED, STORAGE_QUOTA})
 
 
-class UploadBudgetExceeded(Exception):
+class UploadBudgetExceeded(Refusal):
     """An upload over the team's budget; nothing was stored. ``message`` is for the user."""
-
-    def __init__(
-        self, code: str, message: str, http_status: int, retry_after: datetime | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.http_status = http_status
-        self.retry_after = retry_after
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 MAX_EXAMPLES = 5
 _MAX_VALUE_CHARS = 40
@@ -14,6 +15,26 @@ class SubmissionInvalid(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Refusal(Exception):
+    """A request the platform refuses before anything changed: ``code`` names the rule,
+    ``message`` is for the person who asked, ``http_status`` is how an API answers, and
+    ``retry_after`` when the same request may succeed later (a rate). Each app's refusal
+    derives from it (an upload's, an algorithm's, the upload budget's)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -11,24 +10,12 @@ from algorithms.core import ArchiveLimits
 from algorithms.sandbox import SandboxLimits
 from algorithms.sandbox.host import host_memory_mb
 from algorithms.sandbox.ledger import MemoryLedger
+from common.refusals import Refusal
 
 
-class AlgorithmRefused(Exception):
-    """A request refused before anything changed; ``message`` is for the user;
-    ``retry_after``, when the same request may succeed later (an upload rate)."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        http_status: int = 400,
-        retry_after: datetime | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.http_status = http_status
-        self.retry_after = retry_after
+class AlgorithmRefused(Refusal):
+    """A request about algorithms refused before anything changed; ``message`` is for the
+    user."""
 
 
 def sandbox_limits() -> SandboxLimits:

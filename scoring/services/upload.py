@@ -12,7 +12,6 @@ import codecs
 import logging
 import re
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from challenge_platform.upload_budget import (
     upload_rate_take,
 )
 from common.files import delete_file_quietly
+from common.refusals import Refusal
 from common.units import byte_size
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
@@ -45,21 +45,8 @@ SNIFF_BYTES = 8 * 1024
 FORMAT_SUFFIX = {"csv": ".csv", "csv.gz": ".csv.gz", "parquet": ".parquet"}
 
 
-class SubmissionRefused(Exception):
+class SubmissionRefused(Refusal):
     """An upload refused before anything is stored; ``message`` is for the participant."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        http_status: int = 400,
-        retry_after: datetime | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.http_status = http_status
-        self.retry_after = retry_after
 
 
 # Multipart framing and the note around the file: a body this much over the file cap may
