@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -33,6 +32,7 @@ import pytest
 import requests
 
 from algorithms.models import Algorithm, AlgorithmRun
+from challenge_platform.localredis import free_port
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip, make_zip, manifest
 from tests.algorithms_tests.conftest import LIMITS
 from tests.platform_tests.factories import api_key
@@ -60,17 +60,13 @@ class Web:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def web(redis_server, transactional_db, tmp_path: Path) -> Iterator[Web]:
     """gunicorn as the Procfile runs it (gthread), one worker, on the test database, with the
     tests' small run limits (the web process stores them on each run it queues)."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(

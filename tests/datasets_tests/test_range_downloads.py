@@ -10,7 +10,6 @@ S3 object is read with ranged GETs.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import boto3
@@ -19,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.http import Http404, HttpResponse
 from django.test import Client, RequestFactory
 
+from challenge_platform.localredis import free_port
 from datasets.downloads import ranged_file_response
 from tests.datasets_tests.factories import imported_task
 
@@ -134,10 +134,6 @@ def test_a_local_file_goes_to_the_server_as_a_file_positioned_at_the_range(task,
     response.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +142,7 @@ def s3():
     from moto.server import ThreadedMotoServer
     from storages.backends.s3 import S3Storage
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

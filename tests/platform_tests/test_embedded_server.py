@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from challenge_platform.localredis import free_port
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
 from tests.support.processes import descendants, wait_all_gone
 from tests.support.waiting import wait_for
@@ -32,10 +33,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -60,7 +57,7 @@ def _up(url: str) -> bool:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Iterator[Platform]:
     data_dir = tmp_path_factory.mktemp("embedded")
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -74,7 +71,7 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "runplatform", "--no-demo",
-             "--port", str(port), "--redis-port", str(_free_port())],
+             "--port", str(port), "--redis-port", str(free_port())],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
+from challenge_platform.localredis import free_port
 from challenge_platform.management.commands.runplatform import Command, web_address
 from tests.support.processes import child_running, descendants, wait_all_gone
 from tests.support.waiting import wait_for
@@ -25,10 +26,6 @@ from tests.support.waiting import wait_for
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _environment(data_dir: Path) -> dict[str, str]:
@@ -41,7 +38,7 @@ def _environment(data_dir: Path) -> dict[str, str]:
     env.update(
         DATA_DIR=str(data_dir),
         DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        LOCAL_REDIS_PORT=str(_free_port()),
+        LOCAL_REDIS_PORT=str(free_port()),
     )
     return env
 
@@ -170,7 +167,7 @@ def _stop_during_migrate(command: list[str], env: dict[str, str], log: Path):
 def test_ctrl_c_during_setup_stops_every_process_and_exits_0(tmp_path) -> None:
     log = tmp_path / "run.log"
     process, started = _stop_during_migrate(
-        [sys.executable, "manage.py", "runplatform", "--port", str(_free_port()), "--no-demo"],
+        [sys.executable, "manage.py", "runplatform", "--port", str(free_port()), "--no-demo"],
         _environment(tmp_path / "data"),
         log,
     )
@@ -189,7 +186,7 @@ def test_ctrl_c_during_setup_stops_every_process_and_exits_0(tmp_path) -> None:
 def test_make_run_ends_without_an_error_on_ctrl_c(tmp_path) -> None:
     log = tmp_path / "make.log"
     env = _environment(tmp_path / "data")
-    process, started = _stop_during_migrate(["make", "run", f"PORT={_free_port()}"], env, log)
+    process, started = _stop_during_migrate(["make", "run", f"PORT={free_port()}"], env, log)
     output = log.read_text(errors="replace")
     # make passes the signal on to itself once its recipe is done, as it must; what it must
     # not print is "Error 130" (the recipe failing).
@@ -211,7 +208,7 @@ def test_the_platform_is_announced_up_only_once_the_web_server_answers() -> None
 
     from challenge_platform.management.commands.runplatform import announce_when_up
 
-    port = _free_port()
+    port = free_port()
     buffer = io.StringIO()
     done = announce_when_up(f"127.0.0.1:{port}", OutputWrapper(buffer), poll=0.05)
     try:
@@ -250,7 +247,7 @@ def test_nothing_is_announced_when_the_processes_end_first() -> None:
 
     from challenge_platform.management.commands.runplatform import announce_when_up
 
-    port = _free_port()
+    port = free_port()
     buffer = io.StringIO()
     done = announce_when_up(f"127.0.0.1:{port}", OutputWrapper(buffer), poll=0.05)
     done.set()  # manager.loop() returned: the processes ended before the site answered

@@ -28,7 +28,7 @@ import psutil
 import pytest
 import requests
 
-from challenge_platform.localredis import LocalRedis, start_local_redis
+from challenge_platform.localredis import LocalRedis, free_port, start_local_redis
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.support.processes import descendants
 from tests.support.waiting import wait_for
@@ -56,12 +56,6 @@ print("set up")
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -100,7 +94,7 @@ class Platform:
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     data_dir = tmp_path / "var"
-    port, redis_port = _free_port(), _free_port()
+    port, redis_port = free_port(), free_port()
     shell = {
         k: v
         for k, v in os.environ.items()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import runpy
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from django.core.files.storage import storages
 from django.db.models import FileField
 from django.test import override_settings
 
+from challenge_platform.localredis import free_port
 from leaderboard.models import LeaderboardEntry
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
@@ -35,10 +35,6 @@ BUCKET = "challenge-test"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+from challenge_platform.localredis import free_port
 
 
 class _Handler:
@@ -26,10 +27,6 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SmtpServer:
@@ -37,7 +34,7 @@ class SmtpServer:
 
     def __init__(self) -> None:
         self.handler = _Handler()
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SmtpServer:

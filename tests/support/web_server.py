@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,9 @@ import redis
 import requests
 from django.conf import settings
 
+from challenge_platform.localredis import free_port
 from challenge_platform.procfile import processes
 from tests.support.celery_worker import REPO, database_url_for_workers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -70,7 +64,7 @@ def start_web_server(
 
     ``data_dir``: a data folder of the server's own (what it stores, measured alone); by
     default the test process's, so both see the same files."""
-    port = _free_port()
+    port = free_port()
     cache_url = redis_url.rsplit("/", 1)[0] + "/1"
     child_env = dict(os.environ)
     child_env.update(
