@@ -15,16 +15,14 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from challenge_platform.localredis import free_port
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
+from tests.support.platform_run import Platform, running_platform
 from tests.support.processes import descendants, wait_all_gone
 from tests.support.waiting import wait_for
 
@@ -35,62 +33,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 
-@dataclass
-class Platform:
-    url: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-    env: dict[str, str]
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(url + "/", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Iterator[Platform]:
-    data_dir = tmp_path_factory.mktemp("embedded")
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("REDIS_URL", "DATABASE_URL", "DEBUG", "DEV_SERVER", "STORAGE_BACKEND")
-    }
-    env.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="challenge_platform.settings.local")
     # Its imports reach its broker (a command finds make run's Redis): no AutoGluon fit on
     # arrival for tasks a test imports only to upload to (tests/baselines_tests/test_arrival.py).
-    env["BENCHMARK_ON_ARRIVAL"] = "0"
-    log = data_dir / "runplatform.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runplatform", "--no-demo",
-             "--port", str(port), "--redis-port", str(free_port())],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    running = Platform(url=url, port=port, process=process, log=log, env=env)
-    try:
-        deadline = time.monotonic() + 180
-        while not _up(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"runplatform did not come up:\n{running.log_tail()}")
-            time.sleep(0.5)
+    data_dir = tmp_path_factory.mktemp("embedded") / "var"
+    with running_platform(data_dir, BENCHMARK_ON_ARRIVAL="0") as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def test_the_platform_is_announced_up_after_the_web_server_listens(platform) -> None:

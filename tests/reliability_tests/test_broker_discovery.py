@@ -14,28 +14,22 @@ and its password from the data folder (``challenge_platform.localredis.embedded_
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
-import requests
 
-from challenge_platform.localredis import LocalRedis, free_port, start_local_redis
+from challenge_platform.localredis import LocalRedis, start_local_redis
 from tests.datasets_tests.bundles import write_classification_bundle
+from tests.support.platform_run import Platform, running_platform
 from tests.support.processes import descendants
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery_worker]
 
-REPO = Path(__file__).resolve().parents[2]
 BOUND = 10  # JOB_REPUBLISH_SECONDS of the platform under test
 
 SETUP = """
@@ -58,95 +52,25 @@ print("set up")
 
 
 
-@dataclass
-class Platform:
-    url: str
-    data_dir: Path
-    redis_port: int
-    process: subprocess.Popen
-    log: Path
-    env: dict[str, str]  # a second shell's: the data folder, no REDIS_URL
-
-    def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def reruns(self, task: str) -> list[str]:
-        """The statuses of the benchmark re-runs on ``task``, read from the database file."""
-        with sqlite3.connect(f"file:{self.data_dir / 'db.sqlite3'}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "SELECT r.status FROM algorithms_algorithmrun r JOIN datasets_task t"
-                " ON r.task_id = t.id WHERE t.slug = ? AND r.profile = 'benchmark'",
-                (task,),
-            ).fetchall()
-        return [status for (status,) in rows]
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
+def reruns(platform: Platform, task: str) -> list[str]:
+    """The statuses of the benchmark re-runs on ``task``, read from the database file."""
+    database = platform.data_dir / "db.sqlite3"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT r.status FROM algorithms_algorithmrun r JOIN datasets_task t"
+            " ON r.task_id = t.id WHERE t.slug = ? AND r.profile = 'benchmark'",
+            (task,),
+        ).fetchall()
+    return [status for (status,) in rows]
 
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    data_dir = tmp_path / "var"
-    port, redis_port = free_port(), free_port()
-    shell = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("REDIS_URL", "DATABASE_URL", "DEBUG", "DEV_SERVER", "STORAGE_BACKEND")
-    }
-    shell.update(
-        DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        JOB_REPUBLISH_SECONDS=str(BOUND),
-        REPRODUCTION_SHARE="0",
-        # The re-runs are this test's jobs: no AutoGluon fit and trivial build on arrival
-        # (tests/baselines_tests/test_arrival.py is about those).
-        BENCHMARK_ON_ARRIVAL="0",
-    )
-    log = tmp_path / "runplatform.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runplatform", "--no-demo",
-             "--port", str(port), "--redis-port", str(redis_port)],
-            cwd=REPO, env=shell, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    running = Platform(
-        url=f"http://127.0.0.1:{port}",
-        data_dir=data_dir,
-        redis_port=redis_port,
-        process=process,
-        log=log,
-        env=shell,
-    )
-    try:
-        wait_for(
-            lambda: _answers(running.url) or process.poll() is not None,
-            timeout=240,
-            what=f"runplatform to come up:\n{running.tail()}",
-        )
-        assert process.poll() is None, running.tail()
+    # The re-runs are this test's jobs: no AutoGluon fit and trivial build on arrival
+    # (tests/baselines_tests/test_arrival.py is about those).
+    settings = {"JOB_REPUBLISH_SECONDS": str(BOUND), "REPRODUCTION_SHARE": "0"}
+    with running_platform(tmp_path / "var", BENCHMARK_ON_ARRIVAL="0", **settings) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url + "/", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _redis_of(platform: Platform) -> psutil.Process:
@@ -173,9 +97,9 @@ def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     wait_for(
-        lambda: platform.reruns("second") == ["succeeded"],
+        lambda: reruns(platform, "second") == ["succeeded"],
         timeout=240,
-        what=f"the re-run of the task imported from a second shell:\n{platform.tail()}",
+        what=f"the re-run of the task imported from a second shell:\n{platform.log_tail()}",
     )
 
     # 2. The broker stops: the command exits non-zero with one line, nothing is lost.
@@ -197,7 +121,7 @@ def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
     assert "1 job(s) could not be sent to the broker at redis://:***@127.0.0.1:" in lines[0]
     assert "is the platform running" in lines[0] and "Traceback" not in refused.stderr
     assert " ERROR " not in refused.stderr
-    assert platform.reruns("third") == ["queued"]  # saved, waiting for the broker
+    assert reruns(platform, "third") == ["queued"]  # saved, waiting for the broker
 
     # The broker comes back (same port, password and data): the beat sends the lost message.
     password = (platform.data_dir / "redis-password").read_text().strip()
@@ -207,16 +131,12 @@ def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
     assert revived.port == platform.redis_port
     try:
         wait_for(
-            lambda: platform.reruns("third") == ["succeeded"],
+            lambda: reruns(platform, "third") == ["succeeded"],
             timeout=240,
-            what=f"the saved re-run once the broker is back:\n{platform.tail()}",
+            what=f"the saved re-run once the broker is back:\n{platform.log_tail()}",
         )
         # Sent again by the lifecycle's republish (the worker's log line, in the tree's log).
         assert "algorithm run: published again" in platform.log.read_text(errors="replace")
     finally:
-        platform.process.send_signal(signal.SIGINT)
-        try:
-            platform.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(platform.process.pid, signal.SIGKILL)
+        platform.stop()
         revived.stop()
