@@ -394,11 +394,17 @@ class TaskKind(ABC):
         function in the kind's own module; none: the kind gets no stress runs."""
         return {}
 
-    def consistency(
-        self, features: pa.Table, columns: Sequence[tuple[str, str]], pred: np.ndarray
-    ) -> dict[str, float | None]:
+    def consistency_context(
+        self, features: pa.Table, columns: Sequence[tuple[str, str]]
+    ) -> Any:
+        """What :meth:`consistency` needs of the test ``features`` (``columns``: the task's
+        ``(name, type)``), computed once for every entry of a board (matching: each pair's
+        two record numbers)."""
+        return None
+
+    def consistency(self, context: Any, pred: np.ndarray) -> dict[str, float | None]:
         """The :attr:`consistency_columns` of predictions ``pred`` (in the test file's row
-        order) on the test ``features`` (``columns``: the task's ``(name, type)``)."""
+        order), with :meth:`consistency_context`'s ``context``."""
         return {}
 
     # --- pages -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
-from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus
+from algorithms.models import STRESS_PROFILES, Algorithm, AlgorithmRun, AlgorithmRunStatus
 from challenge_platform.models import Track
 from datasets.models import Task
 from kinds import kind_get
@@ -68,6 +68,7 @@ def _latest_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
             task__in=tasks,
             status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
         )
+        .exclude(profile__in=STRESS_PROFILES)  # their cells are the robustness view's
         .select_related("version__algorithm__team", "submission")
         .order_by("-version__number", "-finished_at", "-pk")
     )

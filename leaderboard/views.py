@@ -109,6 +109,8 @@ def _task_page(request: HttpRequest, task: Task, split: str) -> HttpResponse:
             "primary_name": board.primary_name,
             "prize_max_nfr": board.prize_max_nfr,
             "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
+            "robustness": board.robustness,
+            "transitivity": "transitivity_violations" in board.consistency,
         },
     )
 

@@ -213,16 +213,21 @@ class Matching(TaskKind):
 
         return FAMILIES
 
-    def consistency(
-        self, features: pa.Table, columns: Sequence[tuple[str, str]], pred: np.ndarray
-    ) -> dict[str, float | None]:
+    def consistency_context(
+        self, features: pa.Table, columns: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         from kinds.matching.stress import attributes
-        from kinds.matching.transitivity import record_keys, transitivity_violations
+        from kinds.matching.transitivity import record_keys
 
         attrs = attributes(tuple(columns))
-        if not attrs or features.num_rows != len(pred):
+        return record_keys(features, attrs) if attrs else None
+
+    def consistency(self, context: Any, pred: np.ndarray) -> dict[str, float | None]:
+        from kinds.matching.transitivity import transitivity_violations
+
+        if context is None or len(context[0]) != len(pred):
             return {"transitivity_violations": None}
-        left, right = record_keys(features, attrs)
+        left, right = context
         return {"transitivity_violations": transitivity_violations(left, right, pred)}
 
     # --- boards ------------------------------------------------------------------------
