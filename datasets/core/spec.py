@@ -25,7 +25,10 @@ KEYS = (
     "public_fraction",
     "split_seed",
     "opis",
+    "stress",
+    "leak_probe",
 )
+LEAK_PROBE_MODES = ("warn", "refuse", "off")
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
@@ -72,6 +75,11 @@ class TaskSpec:
     split_seed: int = 0
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
+    # docs/stress.md: the stress families as given (checked against the column types once
+    # they are known; None: every family that applies), and the leak probe's mode ("":
+    # the import's default).
+    stress: Any = None
+    leak_probe: str = ""
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -141,8 +149,21 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         split_seed=_seed(data.get("split_seed", 0), problems),
         opis=_opis(data.get("opis"), kind, problems),
         options=kind_get(kind).read_options(data, problems) if kind else {},
+        stress=data.get("stress"),
+        leak_probe=_leak_probe(data.get("leak_probe"), problems),
     )
     return spec, problems
+
+
+def _leak_probe(value: object, problems: list[str]) -> str:
+    if value is None:
+        return ""
+    if value not in LEAK_PROBE_MODES:
+        problems.append(
+            f"{NAME}: leak_probe must be one of {', '.join(LEAK_PROBE_MODES)}, not {value!r}"
+        )
+        return ""
+    return str(value)
 
 
 def _unknown_kind(kind: object) -> str:
