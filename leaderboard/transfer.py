@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
 from algorithms.models import STRESS_PROFILES, Algorithm, AlgorithmRun, AlgorithmRunStatus
+from algorithms.stress_selectors import robustness_for_runs
 from challenge_platform.models import Track
 from datasets.models import Task
 from kinds import kind_get
@@ -182,3 +183,10 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         )
     rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))
     return TransferMatrix(track=track, split=split, tasks=tasks, rows=rows)
+
+
+def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
+    """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
+    method's stress run on the cell's task, on the matrix's split (None: none yet)."""
+    runs = [run for row in matrix.rows for run in row.runs if run is not None]
+    return robustness_for_runs(runs, split=matrix.split)

@@ -31,7 +31,7 @@ from .benchmark import (
     transfer_decomposition,
     transfer_frontier,
 )
-from .transfer import TransferMatrix, run_score, transfer_matrix
+from .transfer import TransferMatrix, run_score, transfer_matrix, transfer_robustness
 
 
 class TransferAlgorithmSerializer(serializers.Serializer):
@@ -57,6 +57,12 @@ class TransferCellSerializer(serializers.Serializer):
     )
     cpu_seconds = serializers.FloatField(allow_null=True)
     is_organizer_run = serializers.BooleanField()
+    robustness = serializers.JSONField(
+        allow_null=True,
+        required=False,
+        help_text="The robustness view (docs/stress.md): the method's stress run on the task, "
+        "{families, mean_ratio, worst_family, ...}; null until one has finished.",
+    )
 
 
 class IntervalField(serializers.ListField):
@@ -175,6 +181,7 @@ def _score(run, task, split: str) -> float | None:
 def transfer_payload(matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
+    robustness = transfer_robustness(matrix)
     for row in matrix.rows:
         algorithm = row.algorithm
         algorithms.append(
@@ -203,6 +210,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "ci": [cell.delta_low, cell.delta_high] if cell else None,
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
+                    "robustness": robustness.get(run.pk),
                 }
             )
     return {

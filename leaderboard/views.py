@@ -25,7 +25,7 @@ from .boards import (
     track_board_cached,
 )
 from .first import FIRST_CSV_COLUMNS, first_csv_values, track_first
-from .transfer import transfer_matrix
+from .transfer import transfer_matrix, transfer_robustness
 
 
 def _split(request: HttpRequest, challenge) -> str:
@@ -215,8 +215,19 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),
+            "robustness_rows": _robustness_rows(matrix),
         },
     )
+
+
+def _robustness_rows(matrix) -> list:
+    """The transfer matrix's robustness view (docs/stress.md): per algorithm, its stress
+    figures on each task."""
+    shown = transfer_robustness(matrix)
+    return [
+        (row, [shown.get(run.pk) if run is not None else None for run in row.runs])
+        for row in matrix.rows
+    ]
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:

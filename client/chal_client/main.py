@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config, standings
+from . import algorithms, config, robustness, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import (
     DASH,
@@ -337,6 +337,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if any(e.get("opis") is not None for e in entries):
             headers.append("OPIS")
             rows = [[*row, e.get("opis")] for row, e in zip(rows, entries, strict=True)]
+        if robustness.shows_robustness(entries):
+            headers.append("robustness")
+            rows = [
+                [*row, robustness.robustness_cell(e)] for row, e in zip(rows, entries, strict=True)
+            ]
+        if any(e.get("transitivity_violations") is not None for e in entries):
+            headers.append("transitivity viol.")
+            rows = [
+                [*row, percent(e.get("transitivity_violations"))]
+                for row, e in zip(rows, entries, strict=True)
+            ]
         if any(e.get("cpu_seconds") is not None for e in entries):
             headers.append("CPU s")
             rows = [
@@ -400,6 +411,11 @@ def cmd_teams_join(args: argparse.Namespace) -> int:
 def cmd_algorithm_submit(args: argparse.Namespace) -> int:
     """Upload an algorithm and run it on a track (see :mod:`.algorithms`)."""
     return algorithms.cmd_algorithm_submit(args, make_client=_client, print_json=_print_json)
+
+
+def cmd_algorithm_show_run(args: argparse.Namespace) -> int:
+    """A run with its robustness per stress family (see :mod:`.robustness`)."""
+    return robustness.cmd_show_run(args, make_client=_client, print_json=_print_json)
 
 
 def cmd_standings(args: argparse.Namespace) -> int:
@@ -514,7 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_teams_join)
 
     algorithms.add_parser(
-        commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
+        commands,
+        common,
+        as_json,
+        seconds=_positive_seconds,
+        handler=cmd_algorithm_submit,
+        show_run=cmd_algorithm_show_run,
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
     return parser
