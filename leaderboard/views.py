@@ -215,7 +215,6 @@ def _track_page(request: HttpRequest, track: Track, split: str) -> HttpResponse:
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),
-            "robustness_rows": _robustness_rows(matrix),
         },
     )
 
@@ -253,6 +252,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "private_visible": selectors.private_visible(
                 challenge=track.challenge, user=request.user
             ),
+            "robustness_rows": _robustness_rows(matrix),
         },
     )
 
