@@ -171,7 +171,7 @@ class RunOutputSerializer(serializers.Serializer):
         if known is not None:
             return known.get(run.pk)
         split = self.context.get("robustness_split", PUBLIC)
-        return robustness_for_runs([run], split=split).get(run.pk)
+        return robustness_for_runs(runs=[run], split=split).get(run.pk)
 
 
 class AlgorithmCreateApi(APIView):
@@ -271,7 +271,7 @@ class AlgorithmDetailApi(APIView):
             many=True,
             context={
                 "reproductions": reproductions,
-                "robustness": robustness_for_runs(runs, split=split),
+                "robustness": robustness_for_runs(runs=runs, split=split),
             },
         ).data
         return Response(data)

@@ -33,7 +33,7 @@ def robustness_split(*, challenge: Challenge, user: AbstractBaseUser | Anonymous
     return ALL if is_organizer(user) or challenge.private_visible() else PUBLIC
 
 
-def robustness_view(stress_run: AlgorithmRun | None, split: str) -> dict[str, Any] | None:
+def robustness_view(*, stress_run: AlgorithmRun | None, split: str) -> dict[str, Any] | None:
     """A stress run's figures on ``split`` in the API's shape; None without any."""
     if stress_run is None or stress_run.status != AlgorithmRunStatus.SUCCEEDED:
         return None
@@ -70,7 +70,7 @@ def _stress_runs(runs: Sequence[AlgorithmRun]) -> list[AlgorithmRun]:
     )
 
 
-def stress_runs_for(runs: Iterable[AlgorithmRun]) -> dict[int, AlgorithmRun | None]:
+def stress_runs_for(*, runs: Iterable[AlgorithmRun]) -> dict[int, AlgorithmRun | None]:
     """Run id -> the stress run whose figures it shows (itself for a stress run)."""
     runs = list(runs)
     found: dict[int, AlgorithmRun | None] = {}
@@ -92,18 +92,19 @@ def stress_runs_for(runs: Iterable[AlgorithmRun]) -> dict[int, AlgorithmRun | No
     return found
 
 
-def robustness_for_runs(runs: Iterable[AlgorithmRun], *, split: str) -> dict[int, dict | None]:
+def robustness_for_runs(*, runs: Iterable[AlgorithmRun], split: str) -> dict[int, dict | None]:
     """Run id -> its robustness on ``split`` (None: no stress run has finished yet)."""
-    return {pk: robustness_view(s, split) for pk, s in stress_runs_for(runs).items()}
+    found = stress_runs_for(runs=runs)
+    return {pk: robustness_view(stress_run=s, split=split) for pk, s in found.items()}
 
 
 def robustness_for_submissions(
-    submission_ids: Iterable[int], *, split: str
+    *, submission_ids: Iterable[int], split: str
 ) -> tuple[dict[int, dict | None], set[int]]:
     """Submission id -> the robustness of the run that made it, and the ids of the
     submissions a run made (the others are prediction files: "needs an algorithm")."""
     runs = list(
         AlgorithmRun.objects.filter(submission_id__in=list(submission_ids)).select_related("task")
     )
-    shown = robustness_for_runs(runs, split=split)
+    shown = robustness_for_runs(runs=runs, split=split)
     return {run.submission_id: shown.get(run.pk) for run in runs}, {r.submission_id for r in runs}

@@ -100,14 +100,16 @@ def write_bundle(folder: Path, rows: int) -> Path:
 def stage_stress(task_dir: Path, out: Path, *, max_rows: int | None) -> int:
     """What ``algorithms.services.stress.stress_stage`` does after the /task copy."""
     from kinds import kind_get
-    from kinds.stress import stress_plan, stress_test_set
+    from kinds.stress import stress_plan, stress_test_set, train_columns
 
     meta = json.loads((task_dir / "task.json").read_text(encoding="utf-8"))
     columns = tuple((c["name"], c["type"]) for c in meta["columns"])
     kind = kind_get(meta["kind"])
     test = pq.read_table(task_dir / "test.parquet")
-    wanted = ["id"] + [name for name, ctype in columns if ctype in ("numeric", "categorical")]
-    train = pq.read_table(task_dir / "train.parquet", columns=wanted)
+    plan = stress_plan(kind, columns, None)
+    train = pq.read_table(
+        task_dir / "train.parquet", columns=["id", *train_columns(kind, columns, plan)]
+    )
     solution = pq.read_table(task_dir / "private" / "solution.parquet")
     split = solution["split"].combine_chunks().cast(pa.string())
     stress = stress_test_set(
@@ -117,12 +119,12 @@ def stage_stress(task_dir: Path, out: Path, *, max_rows: int | None) -> int:
         is_public=np.asarray(pc.equal(split, "public").to_numpy(zero_copy_only=False)),
         train=train,
         columns=columns,
-        plan=stress_plan(kind, columns, None),
+        plan=plan,
         seed=7,
         avoid_ids=[train["id"]],
         max_rows=max_rows,
     )
-    pq.write_table(stress.test, out)
+    pq.write_table(stress.test, out, compression="none", use_dictionary=False)  # as the stage
     return stress.test.num_rows
 
 

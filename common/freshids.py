@@ -43,43 +43,66 @@ def _variable(offsets: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.nda
     return digits | letters, lead
 
 
-def _draw(data: np.ndarray, where: np.ndarray, lead: np.ndarray, rng: np.random.Generator) -> None:
-    """Draw the bytes at ``where`` again, in place, each in its own class."""
+def _draw(data: np.ndarray, at: np.ndarray, lead: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw the bytes at positions ``at`` again, in place, each in its own class (a digit
+    run's first digit non-zero where ``lead`` says so)."""
+    values = data[at]
     for low, high in (_DIGIT, _LOWER, _UPPER):
-        cls = where & _between(data, (low, high))
-        data[cls] = rng.integers(low, high, size=int(cls.sum()), dtype=np.uint8)
-    nonzero = where & lead
-    data[nonzero] = rng.integers(49, 58, size=int(nonzero.sum()), dtype=np.uint8)
+        cls = (values >= low) & (values < high)
+        values[cls] = rng.integers(low, high, size=int(cls.sum()), dtype=np.uint8)
+    nonzero = lead[at]
+    values[nonzero] = rng.integers(49, 58, size=int(nonzero.sum()), dtype=np.uint8)
+    data[at] = values
+
+
+def _positions(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The byte positions of the values ``rows`` (ascending)."""
+    if rows.size == len(offsets) - 1:
+        return np.arange(int(offsets[-1]), dtype=np.int64)
+    lengths = np.diff(offsets)[rows]
+    starts = np.cumsum(lengths) - lengths
+    within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts, lengths)
+    return np.repeat(offsets[:-1][rows], lengths) + within
 
 
 def _subset(
     offsets: np.ndarray, data: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The offsets and bytes of the values ``rows`` alone."""
+    """The offsets and bytes of the values ``rows`` (ascending) alone."""
+    if rows.size == len(offsets) - 1:
+        return offsets, data
     lengths = np.diff(offsets)[rows]
     sub_offsets = np.zeros(rows.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=sub_offsets[1:])
-    within = np.arange(int(sub_offsets[-1]), dtype=np.int64) - np.repeat(sub_offsets[:-1], lengths)
-    return sub_offsets, data[np.repeat(offsets[:-1][rows], lengths) + within]
+    return sub_offsets, data[_positions(offsets, rows)]
 
 
-def _clashes(hashes: np.ndarray, taken: np.ndarray) -> np.ndarray:
-    """True for each hash in ``taken`` (sorted) or equal to an earlier one of ``hashes``: a
-    hash collision of two different ids only costs the later one a second draw."""
-    first = np.zeros(hashes.size, dtype=bool)
-    first[np.unique(hashes, return_index=True)[1]] = True
-    clash = ~first
-    if taken.size:
-        at = np.minimum(np.searchsorted(taken, hashes), taken.size - 1)
-        clash |= taken[at] == hashes
-    return clash
+def _clashes(hashes: np.ndarray, taken: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """True for each hash in one of the ``taken`` arrays (each sorted) or equal to an
+    earlier one of ``hashes``, and the hashes that do not clash, sorted. A hash collision
+    of two different ids only costs the later one a second draw. The queries are searched
+    in sorted order (a sorted search of sorted queries walks the table once instead of
+    missing the cache per query)."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    bad = np.zeros(ordered.size, dtype=bool)
+    if ordered.size > 1:
+        bad[1:] = ordered[1:] == ordered[:-1]  # a later copy of the same id
+    for table in taken:
+        if table.size:
+            at = np.minimum(np.searchsorted(table, ordered), table.size - 1)
+            bad |= table[at] == ordered
+    clash = np.empty(hashes.size, dtype=bool)
+    clash[order] = bad
+    return clash, ordered[~bad]
 
 
 def _widen(
     offsets: np.ndarray, data: np.ndarray, rows: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each id of ``rows`` with one more digit: after the first digit of its last digit run,
-    or at its end when it has none."""
+    """Each id of ``rows`` with one more digit, a non-zero one: before its last digit run
+    (``row-0`` -> ``row-30``, which the next draw makes ``row-57``), or at its end when it has
+    none."""
     digits = _between(data, _DIGIT)
     owner = owners(offsets)
     ends = offsets[1:].copy()
@@ -88,9 +111,9 @@ def _widen(
         last = np.full(len(offsets) - 1, -1, dtype=np.int64)
         last[owner[starts]] = starts  # the last start of each id wins (ascending order)
         has = last >= 0
-        ends[has] = last[has] + 1
+        ends[has] = last[has]
     at = ends[rows]
-    values = rng.integers(48, 58, size=rows.size, dtype=np.uint8)
+    values = rng.integers(49, 58, size=rows.size, dtype=np.uint8)
     order = np.argsort(at, kind="stable")
     data = np.insert(data, at[order], values[order])
     added = np.zeros(len(offsets) - 1, dtype=np.int64)
@@ -115,16 +138,14 @@ def fresh_ids(
     )
     n = len(offsets) - 1
     rows = np.arange(n)
-    taken = avoid_hashes
+    taken = [avoid_hashes]  # sorted arrays: the ids to avoid, then each round's accepted ones
     for widening in range(WIDENINGS + 1):
+        variable, lead = _variable(offsets, data)  # the templates' shape, before any draw
         for _ in range(ROUNDS):
-            variable, lead = _variable(offsets, data)
-            mine = np.zeros(n, dtype=bool)
-            mine[rows] = True
-            _draw(data, variable & mine[owners(offsets)], lead, rng)
-            drawn = string_hashes(*_subset(offsets, data, rows))
-            clash = _clashes(drawn, taken)
-            taken = np.sort(np.concatenate([taken, drawn[~clash]]))
+            at = _positions(offsets, rows)
+            _draw(data, at[variable[at]], lead, rng)
+            clash, accepted = _clashes(string_hashes(*_subset(offsets, data, rows)), taken)
+            taken.append(accepted)
             rows = rows[clash]
             if rows.size == 0:
                 return string_array(offsets, data)

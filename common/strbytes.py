@@ -72,24 +72,64 @@ def run_starts(mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 _HASH_BASE = np.uint64(0x100000001B3)  # FNV's 64-bit prime as a polynomial base
-_HASH_MIX = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+SHORT = 16  # values of at most this many bytes are hashed from their bytes packed in 2 words
+
+
+def _mixed(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (a bijection of 64-bit words), in place."""
+    x ^= x >> np.uint64(30)
+    x *= _MIX[0]
+    x ^= x >> np.uint64(27)
+    x *= _MIX[1]
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def string_hashes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each value (a polynomial over its bytes, wrapping, with its length
-    mixed in): equal values hash alike; a collision of two different values is about one in
-    2**64 per pair. For checks where a false alarm only costs a second draw."""
+    """A 64-bit hash of each value: equal values hash alike, and two different values
+    collide about once in 2**64 pairs. For checks where a false alarm only costs a second
+    draw. A value of up to 16 bytes is hashed from its bytes packed in two words (ids
+    usually are: read in place when every value has one length); a longer one by a
+    polynomial over its bytes."""
+    n = len(offsets) - 1
     lengths = np.diff(offsets)
-    longest = int(lengths.max()) if lengths.size else 0
-    powers = np.ones(longest + 1, dtype=np.uint64)
+    packed = np.zeros((n, SHORT), dtype=np.uint8)
+    short = lengths <= SHORT
     with np.errstate(over="ignore"):
-        if longest:
-            powers[1:] = _HASH_BASE
-            powers = np.cumprod(powers, dtype=np.uint64)
-        position = np.arange(data.size, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-        terms = (data.astype(np.uint64) + np.uint64(1)) * powers[position]
-        sums = np.zeros(data.size + 1, dtype=np.uint64)
-        np.cumsum(terms, out=sums[1:])
-        hashes = sums[offsets[1:]] - sums[offsets[:-1]]
-        hashes ^= lengths.astype(np.uint64) * _HASH_MIX
+        if n and lengths[0] <= SHORT and (lengths == lengths[0]).all():
+            width = int(lengths[0])
+            packed[:, :width] = data[: n * width].reshape(n, width)
+        elif short.any():
+            rows = np.flatnonzero(short)
+            counts = lengths[rows]
+            owner = np.repeat(rows, counts)
+            within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+                np.cumsum(counts) - counts, counts
+            )
+            packed[owner, within] = data[np.repeat(offsets[:-1][rows], counts) + within]
+        words = packed.view(np.uint64)
+        hashes = _mixed(words[:, 0] * _GOLDEN + lengths.astype(np.uint64))
+        hashes ^= _mixed(words[:, 1] + _MIX[0])
+        if not short.all():
+            hashes[~short] = _long_hashes(offsets, data, ~short)
     return hashes
+
+
+def _long_hashes(offsets: np.ndarray, data: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The polynomial hash (wrapping) of the values ``rows`` (a mask), their length mixed in."""
+    picked = np.flatnonzero(rows)
+    lengths = np.diff(offsets)[picked]
+    starts = np.repeat(offsets[:-1][picked], lengths)
+    within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(lengths) - lengths, lengths
+    )
+    powers = np.ones(int(lengths.max()) + 1, dtype=np.uint64)
+    powers[1:] = _HASH_BASE
+    powers = np.cumprod(powers, dtype=np.uint64)
+    terms = (data[starts + within].astype(np.uint64) + np.uint64(1)) * powers[within]
+    sums = np.zeros(terms.size + 1, dtype=np.uint64)
+    np.cumsum(terms, out=sums[1:])
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    return _mixed(sums[bounds[1:]] - sums[bounds[:-1]] + lengths.astype(np.uint64) * _GOLDEN)

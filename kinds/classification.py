@@ -467,12 +467,14 @@ STRESS_FAMILIES: dict[str, StressFamily] = {
             "noise at a fraction of each number's spread",
             stress_numeric_noise,
             _needs(("numeric",), "numeric"),
+            reads_train=True,
         ),
         StressFamily(
             "unseen_levels",
             "categories never seen in train",
             stress_unseen_levels,
             _needs(("categorical",), "categorical"),
+            reads_train=True,
         ),
         StressFamily("shuffle_columns", "columns in another order", stress_shuffle_columns, _group),
     )

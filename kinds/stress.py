@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.freshids import fresh_ids
+from common.parallel import run_all
 from common.wording import examples as quoted
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class StressFamily:
     wants_reason: str = ""
     choose: Callable[..., np.ndarray] | None = None
     grows: bool = False  # may return up to (1 + strength) copies per row sampled
+    reads_train: bool = False  # reads the training features (``StressContext.train``)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,15 @@ def _entry(
     return family.name, float(strength), None if share is None else float(share)
 
 
+def train_columns(kind: TaskKind, columns: Columns, plan: Sequence[PlannedFamily]) -> list[str]:
+    """The training feature columns a plan's families read (numbers' spreads, the levels
+    train had): none for most plans, so a stress run reads only train's ids."""
+    families = kind.stress_families()
+    if not any(families[p.family].reads_train for p in plan if p.family in families):
+        return []
+    return [name for name, ctype in columns if ctype in ("numeric", "categorical")]
+
+
 def plan_fingerprint(plan: Sequence[PlannedFamily]) -> str:
     """A short stable name of a plan (a stress run is made once per task data and plan)."""
     text = json.dumps([p.as_json() for p in plan], sort_keys=True)
@@ -244,6 +255,7 @@ def _rows_for(
     test: pa.Table,
     context: StressContext,
     rng: np.random.Generator,
+    order: np.ndarray,
 ) -> tuple[np.ndarray, str]:
     """The clean rows sampled for a family (row unit), or none and why."""
     candidates = free.copy()
@@ -259,9 +271,8 @@ def _rows_for(
             strength=planned.strength,
             rng=rng,
         )
-    else:
-        pool = np.flatnonzero(candidates)
-        chosen = np.sort(rng.choice(pool, size=min(quota, pool.size), replace=False))
+    else:  # the first free candidates of one random order of the rows: a sample each
+        chosen = np.sort(order[candidates[order]][:quota])
     return np.asarray(chosen, dtype=np.int64), ""
 
 
@@ -302,7 +313,7 @@ def stress_test_set(
     rng = np.random.default_rng([seed, 0x57E55])
     n = test.num_rows
     names = [name for name, _ in columns]
-    features = test.select(names)
+    features = test.select(names).combine_chunks()  # one chunk: each family's take is a gather
     labels = labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels
     context = StressContext(columns=tuple(columns), train=train, labels=labels)
     entities = None
@@ -324,6 +335,7 @@ def stress_test_set(
     )
     picked: dict[int, np.ndarray] = {}
     skipped: dict[str, str] = {}
+    row_order = rng.permutation(n)
     for i in order:
         planned = plan[i]
         family = families[planned.family]
@@ -335,18 +347,22 @@ def stress_test_set(
             if family.wants is not None and not candidates.any():
                 why = family.wants_reason
         else:
-            rows, why = _rows_for(family, planned, quotas[i], free, features, context, rng)
+            rows, why = _rows_for(
+                family, planned, quotas[i], free, features, context, rng, order=row_order
+            )
         if rows.size == 0:
             skipped[planned.family] = why or "its share is too small for this test set"
             continue
         free[rows] = False
-        picked[i] = rows
+        picked[i] = rng.permutation(rows)  # copies in an order that says nothing of the clean one
     pieces, origins, codes, added = [], [], [], []
     kept = [i for i in range(len(plan)) if i in picked]
-    for code, i in enumerate(kept):
+
+    def perturbed(i: int) -> Perturbed:
+        """Family ``i``'s copies; each family has its own generator, so the families run
+        on the threads in any order with the same result."""
         rows = picked[i]
-        family = families[plan[i].family]
-        result = family.perturb(
+        return families[plan[i].family].perturb(
             features.take(pa.array(rows)),
             strength=plan[i].strength,
             rng=np.random.default_rng([seed, 0x57E55, i + 1]),
@@ -354,6 +370,12 @@ def stress_test_set(
                 columns=context.columns, train=train, labels=labels.take(pa.array(rows))
             ),
         )
+
+    results = run_all(
+        [lambda i=i: perturbed(i) for i in kept], elements=n * max(1, len(columns))
+    )
+    for code, (i, result) in enumerate(zip(kept, results, strict=True)):
+        rows = picked[i]
         local = np.arange(rows.size) if result.origin is None else np.asarray(result.origin)
         pieces.append(result.rows)
         origins.append(rows[local])
@@ -396,16 +418,21 @@ def _assemble(
     body = pa.concat_tables(tables).combine_chunks()
     origin = np.concatenate([np.zeros(0, np.int64), *origins])
     family = np.concatenate([np.zeros(0, np.int32), *codes])
-    shuffle = rng.permutation(origin.size)
-    body, origin, family = body.take(pa.array(shuffle)), origin[shuffle], family[shuffle]
+    # Each family's copies came in a random order: the families are interleaved at random
+    # (a gather of a few sequential streams, not one random read per row).
+    order = np.argsort(rng.permutation(family), kind="stable")  # positions, family by family
+    interleave = np.empty(origin.size, dtype=np.int64)
+    interleave[order] = np.arange(origin.size)
+    body = body.take(pa.array(interleave))
+    origin, family = origin[interleave], family[interleave]
     clean_ids = test["id"].combine_chunks().cast(pa.string())
     templates = clean_ids.take(pa.array(rng.integers(0, max(1, len(clean_ids)), size=origin.size)))
     ids = fresh_ids(templates, avoid=[clean_ids, *avoid_ids], rng=rng) if origin.size else templates
     stress = body.add_column(0, "id", ids)
-    split = np.where(is_public[origin], "public", "private") if origin.size else np.zeros(0, str)
-    solution = pa.table(
-        {"id": ids, "label": labels.take(pa.array(origin)), "split": pa.array(split, pa.string())}
-    )
+    split = pa.DictionaryArray.from_arrays(
+        pa.array(is_public[origin].astype(np.int8)), pa.array(["private", "public"])
+    ).cast(pa.string())
+    solution = pa.table({"id": ids, "label": labels.take(pa.array(origin)), "split": split})
     return StressSet(
         test=stress,
         solution=solution,

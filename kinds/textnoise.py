@@ -29,12 +29,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from unidecode import unidecode
 
-from common.strbytes import owners, string_array, string_bytes
+from common.strbytes import string_array, string_bytes
 
 Column = pa.Array | pa.ChunkedArray
 
 _UPPER = (65, 91)
 _LOWER = (97, 123)
+_LETTER = np.zeros(256, dtype=bool)  # a byte's class by lookup: one pass over the bytes
+_LETTER[_UPPER[0] : _UPPER[1]] = True
+_LETTER[_LOWER[0] : _LOWER[1]] = True
 
 
 def _array(values: Column) -> pa.Array:
@@ -57,63 +60,67 @@ def _segment_pick(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def typos(values: Column, *, strength: float, rng: np.random.Generator) -> pa.Array:
-    """Character typos on the ASCII letters of each value (see the module)."""
+    """Character typos on the ASCII letters of each value (see the module). The letters'
+    positions are listed once; the typos are drawn among them (a binomial count, then
+    positions), so the cost is a few passes over the bytes, whatever the strength."""
     values = _array(values)
     nulls = _nulls(values)
     offsets, data = string_bytes(values)
     data = data.copy()
-    letter = ((data >= _UPPER[0]) & (data < _UPPER[1])) | ((data >= _LOWER[0]) & (data < _LOWER[1]))
-    hit = letter & (rng.random(data.size) < 0.2 * strength)
-    # One typo in every value that has a letter: its k-th letter, k drawn per value.
-    ranks = np.cumsum(letter)
-    before = np.concatenate([[0], ranks])[offsets[:-1]]
-    count = np.concatenate([[0], ranks])[offsets[1:]] - before
+    letters = np.flatnonzero(_LETTER[data])
+    # One typo in every value that has a letter (its k-th letter, k drawn per value), and
+    # each letter at 0.2 x strength.
+    first = np.searchsorted(letters, offsets[:-1])
+    count = np.searchsorted(letters, offsets[1:]) - first
     has = count > 0
-    target = before[has] + _segment_pick(count[has], rng) + 1
-    hit[np.searchsorted(ranks, target)] = True
-    at = np.flatnonzero(hit)
+    forced = letters[first[has] + _segment_pick(count[has], rng)]
+    extra = letters[
+        rng.integers(0, max(1, letters.size), rng.binomial(letters.size, 0.2 * strength))
+    ]
+    edited = np.zeros(data.size, dtype=bool)
+    edited[forced] = True
+    edited[extra] = True
+    at = np.flatnonzero(edited)
     op = rng.integers(0, 4, size=at.size)
-    repeat = np.ones(data.size, dtype=np.int64)
-    repeat[at[op == 0]] = 0  # deleted
-    repeat[at[op == 1]] = 2  # doubled
     substitute = at[op == 2]
-    upper = data[substitute] < _LOWER[0]
-    base = np.where(upper, _UPPER[0], _LOWER[0]).astype(np.int64)
+    base = np.where(data[substitute] < _LOWER[0], _UPPER[0], _LOWER[0]).astype(np.int64)
     shift = rng.integers(1, 26, size=substitute.size)
-    data[substitute] = (base + (data[substitute].astype(np.int64) - base + shift) % 26).astype(
-        np.uint8
-    )
+    data[substitute] = (base + (data[substitute] - base + shift) % 26).astype(np.uint8)
     swap = at[op == 3]
-    owner = owners(offsets)
+    value_end = offsets[np.searchsorted(offsets, swap, side="right")]  # end of its value
     nxt = np.minimum(swap + 1, max(data.size - 1, 0))
-    ok = (
-        (swap + 1 < data.size)
-        & letter[nxt]
-        & (owner[nxt] == owner[swap])
-        & (data[nxt] != data[swap])
-    )
-    ok &= ~hit[nxt]  # a neighbour with an edit of its own is not swapped with
+    neighbour = data[nxt]
+    ok = (swap + 1 < value_end) & _LETTER[neighbour] & (neighbour != data[swap]) & ~edited[nxt]
     left, right = swap[ok], swap[ok] + 1
     data[left], data[right] = data[right].copy(), data[left].copy()
-    repeat[swap[~ok]] = 2  # no neighbour to swap with: doubled instead
-    sums = np.zeros(data.size + 1, dtype=np.int64)
-    np.cumsum(repeat, out=sums[1:])
-    return string_array(sums[offsets], np.repeat(data, repeat), nulls)
+    deleted = at[op == 0]
+    doubled = np.sort(np.concatenate([at[op == 1], swap[~ok]]))  # no neighbour: doubled
+    keep = np.ones(data.size, dtype=bool)
+    keep[deleted] = False
+    out = np.insert(
+        data[keep], doubled - np.searchsorted(deleted, doubled), data[doubled]
+    )  # a doubled letter's copy goes in before it
+    moved = np.searchsorted(doubled, offsets) - np.searchsorted(deleted, offsets)
+    return string_array(offsets + moved, out, nulls)
 
 
 def transliterate(values: Column) -> pa.Array:
-    """Non-ASCII text in ASCII (``unidecode``), each distinct value converted once."""
+    """Non-ASCII text in ASCII (``unidecode``, a table from character to text), each
+    distinct word converted once: a catalog's values are many, its words few."""
     values = _array(values).cast(pa.string())
-    encoded = pc.dictionary_encode(values)
+    if pc.all(pc.fill_null(pc.string_is_ascii(values), True)).as_py() is not False:
+        return values
+    nulls = _nulls(values)
+    words, offsets, _ = _tokens(values)
+    encoded = pc.dictionary_encode(words)
     dictionary = encoded.dictionary
     ascii_ = np.asarray(pc.string_is_ascii(dictionary).to_numpy(zero_copy_only=False), dtype=bool)
-    if ascii_.all():
-        return values
     converted = [
         value if plain else unidecode(value)
         for value, plain in zip(dictionary.to_pylist(), ascii_, strict=True)
     ]
-    return pa.array(converted, pa.string()).take(encoded.indices)
+    words = pa.array(converted, pa.string()).take(encoded.indices)
+    return _joined(words, np.ones(len(words), dtype=bool), offsets, nulls)
 
 
 def non_ascii(values: Column) -> np.ndarray:
@@ -182,8 +189,8 @@ def abbreviate(values: Column, *, strength: float, rng: np.random.Generator) -> 
     )
     key = np.where(long_, rng.random(long_.size), -1.0)
     per_word = np.repeat(np.arange(counts.size), counts)
-    best = np.full(counts.size, -1.0)
-    np.maximum.at(best, per_word, key)
+    # Every value has a word ("" splits into one), so each segment of reduceat is non-empty.
+    best = np.maximum.reduceat(key, offsets[:-1]) if key.size else np.zeros(0)
     chosen = long_ & ((key == best[per_word]) | (rng.random(long_.size) < 0.5 * strength))
     initial = pc.binary_join_element_wise(pc.utf8_slice_codeunits(words, 0, 1), ".", "")
     three = pc.binary_join_element_wise(pc.utf8_slice_codeunits(words, 0, 3), ".", "")

@@ -57,7 +57,7 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     limit = task.track.prize_max_nfr
     submission_ids = [e.submission_id for e in entries]
     cpu = algorithm_cpu_seconds(submission_ids)
-    robust, by_run = robustness_for_submissions(submission_ids, split=split)
+    robust, by_run = robustness_for_submissions(submission_ids=submission_ids, split=split)
     consistent = entries_consistency(task=task, submission_ids=submission_ids)
     stressed = bool(kind_get(task.kind).stress_families())
     for row in rows:

@@ -189,4 +189,4 @@ def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
     """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
     method's stress run on the cell's task, on the matrix's split (None: none yet)."""
     runs = [run for row in matrix.rows for run in row.runs if run is not None]
-    return robustness_for_runs(runs, split=matrix.split)
+    return robustness_for_runs(runs=runs, split=matrix.split)

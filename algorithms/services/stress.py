@@ -46,7 +46,7 @@ from jobs import lifecycle
 from jobs.registry import CLAIM
 from kinds import kind_get
 from kinds.robustness import stress_figures
-from kinds.stress import Columns, PlannedFamily, StressSet, stress_test_set
+from kinds.stress import Columns, PlannedFamily, StressSet, stress_test_set, train_columns
 from scoring.core import (
     Solution,
     SubmissionInvalid,
@@ -105,13 +105,14 @@ def stress_stage(
     columns = task_columns(task)
     test = pq.read_table(folder / "test.parquet")
     test_ids = test["id"].combine_chunks().cast(pa.string())
-    wanted = ["id"] + [name for name, ctype in columns if ctype in ("numeric", "categorical")]
+    kind = kind_get(task.kind)
+    wanted = ["id", *train_columns(kind, columns, plan)]
     train = pq.read_table(folder / "train.parquet", columns=wanted)
     solution = _in_test_order(_read_solution(task), test_ids)
     split = solution["split"].combine_chunks().cast(pa.string())
     is_public = np.asarray(pc.equal(split, "public").to_numpy(zero_copy_only=False), dtype=bool)
     stress = stress_test_set(
-        kind=kind_get(task.kind),
+        kind=kind,
         test=test,
         labels=solution["label"].combine_chunks(),
         is_public=is_public,
@@ -126,7 +127,14 @@ def stress_stage(
         on_chunk()
     target = folder / "test.parquet"
     target.unlink()  # never written through: the folder's files may be links to shared copies
-    pq.write_table(stress.test, target, row_group_size=test_row_group_rows())
+    # Uncompressed: a local file read once by the run; writing it is the stage's longest step.
+    pq.write_table(
+        stress.test,
+        target,
+        row_group_size=test_row_group_rows(),
+        compression="none",
+        use_dictionary=False,
+    )
     meta_path = folder / "task.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["test_rows"] = stress.test.num_rows

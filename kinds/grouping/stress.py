@@ -164,7 +164,7 @@ def duplicate_rate(
     n = rows.num_rows
     if strength >= 0:
         extra = np.flatnonzero(rng.random(n) < strength)
-        origin = np.sort(np.concatenate([np.arange(n), extra]))
+        origin = rng.permutation(np.concatenate([np.arange(n), extra]))  # copies apart
         return Perturbed(rows.take(pa.array(origin)), origin=origin)
     codes = pc.dictionary_encode(context.labels.cast(pa.string())).indices.to_numpy(
         zero_copy_only=False
