@@ -16,6 +16,9 @@ from django.test import Client
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services import algorithm_run_execute
+from algorithms.services.builtin import baseline_algorithm_version
+from algorithms.services.profiles import STRESS, profile_of
+from algorithms.services.runs import run_create
 from algorithms.services.stress import stress_stage
 from algorithms.services.stress_queue import stress_queue
 from datasets.services import task_import
@@ -24,7 +27,7 @@ from kinds.stress import StressRefused
 from leaderboard.boards import task_board
 from scoring.core import score_file
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services import submission_create_for_job, submission_score
 from scoring.solutions import solution_for_task
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
@@ -257,3 +260,56 @@ def test_scores_of_a_file_do_not_depend_on_stress(products):
     assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
     assert set(first["all"]) == {"f1", "precision", "recall"}  # no stress figure among them
     assert np.isfinite(first["all"]["f1"])
+
+
+def test_a_stress_run_with_the_inputs_of_a_finished_one_takes_its_result(products, broker):
+    challenge, task = products
+    ada = make_participant(challenge, username="ada")
+    _team_run(ada, _upload(ada, challenge, BRITTLE_MAIN, "Brittle"), task)
+    (first,) = stress_queue()
+    assert algorithm_run_execute(run_pk=first.pk) == "succeeded"
+    first.refresh_from_db()
+    again = run_create(
+        profile=STRESS,
+        version=first.version,
+        task=task,
+        options=first.options,
+        audit=False,
+        seed=first.seed,
+        limits=first.limits,
+    )
+    AlgorithmRun.objects.filter(pk=again.pk).update(stress_of=first.stress_of)
+    assert algorithm_run_execute(run_pk=again.pk) == "succeeded"
+    again.refresh_from_db()
+    assert again.reused_from_id == first.pk and again.backend == "reused"
+    assert again.cpu_seconds is None  # no CPU spent: neither the budget nor the share counts it
+    assert again.robustness["splits"] == first.robustness["splits"]
+
+
+def test_the_baseline_gets_a_stress_run_on_its_own_queue_with_its_options(products, broker):
+    challenge, task = products
+    version = baseline_algorithm_version(challenge=challenge)
+    test = pq.read_table(task.test_parquet.path).to_pandas()
+    path = Path(task.test_parquet.path).parent / "baseline.csv"
+    test.assign(label=0)[["id", "label"]].to_csv(path, index=False)
+    submission = submission_create_for_job(
+        task=task, team=version.algorithm.team, predictions=path, note="baseline", name="b"
+    )
+    assert submission_score(submission_pk=submission.pk) == SubmissionStatus.SCORED
+    options = {"presets": "medium_quality", "time_limit": 60, "hard_timeout": 300}
+    clean = AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        profile="baseline",
+        status=AlgorithmRunStatus.SUCCEEDED,
+        submission=submission,
+        options=options,
+        limits={"wall_seconds": 300, "memory_mb": 4096},
+        manifest={"task_data_version": task.data_version},
+        seed=7,
+    )
+    (stress,) = stress_queue()
+    assert stress.profile == "baseline_stress" and stress.stress_of_id == clean.pk
+    assert {k: stress.options[k] for k in options} == options  # the baseline's environment
+    assert stress.limits == clean.limits and stress.seed == 7
+    assert profile_of(stress).queue == "baselines"
