@@ -204,6 +204,14 @@ def test_runs_and_boards_show_robustness_and_a_prediction_file_needs_an_algorith
     detail = browser.get(f"/algorithms/{clean.version.algorithm_id}/").content.decode()
     assert 'data-role="robustness"' in detail and 'data-family="transliteration"' in detail
 
+    # The transfer matrix's robustness view: a stress run is never a cell of its own.
+    transfer = ada.api().get(f"/api/v1/tracks/{task.track.slug}/transfer/").json()
+    (cell,) = [c for c in transfer["cells"] if c["algorithm"] == clean.version.algorithm_id]
+    assert cell["run"] == clean.pk and cell["robustness"]["run"] == stress.pk
+    assert cell["robustness"]["mean_ratio"] == robustness["mean_ratio"]
+    page = browser.get(f"/tracks/{task.track.slug}/transfer/").content.decode()
+    assert 'id="robustness-matrix"' in page and f"worst: {robustness['worst_family']}" in page
+
 
 def test_a_new_plan_queues_again_and_a_bad_one_is_refused_changing_nothing(products, broker):
     challenge, task = products
