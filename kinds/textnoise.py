@@ -24,6 +24,8 @@ their originals wherever the family applies:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -192,11 +194,29 @@ def abbreviate(values: Column, *, strength: float, rng: np.random.Generator) -> 
     # Every value has a word ("" splits into one), so each segment of reduceat is non-empty.
     best = np.maximum.reduceat(key, offsets[:-1]) if key.size else np.zeros(0)
     chosen = long_ & ((key == best[per_word]) | (rng.random(long_.size) < 0.5 * strength))
-    initial = pc.binary_join_element_wise(pc.utf8_slice_codeunits(words, 0, 1), ".", "")
-    three = pc.binary_join_element_wise(pc.utf8_slice_codeunits(words, 0, 3), ".", "")
-    short = pc.if_else(pa.array(rng.random(long_.size) < 0.5), initial, three)
-    changed = pc.if_else(pa.array(chosen), short, words)
+    initial = rng.random(long_.size) < 0.5
+
+    def shortened(picked: pa.Array, rows: np.ndarray) -> pa.Array:
+        one = pc.binary_join_element_wise(pc.utf8_slice_codeunits(picked, 0, 1), ".", "")
+        three = pc.binary_join_element_wise(pc.utf8_slice_codeunits(picked, 0, 3), ".", "")
+        return pc.if_else(pa.array(initial[rows]), one, three)
+
+    changed = _on(words, chosen, shortened)
     return _joined(changed, np.ones(long_.size, dtype=bool), offsets, nulls)
+
+
+def _on(
+    values: pa.Array, mask: np.ndarray, edit: Callable[[pa.Array, np.ndarray], pa.Array]
+) -> pa.Array:
+    """``values`` with ``edit(values[mask], rows)`` in place of the rows ``mask`` selects:
+    an edit costs what its rows hold, not the whole column."""
+    rows = np.flatnonzero(mask)
+    if not rows.size:
+        return values
+    edited = edit(values.take(pa.array(rows)), rows).cast(values.type)
+    index = np.arange(len(values), dtype=np.int64)
+    index[rows] = len(values) + np.arange(rows.size)
+    return pa.concat_arrays([values, edited]).take(pa.array(index))
 
 
 def case_punct(values: Column, *, strength: float, rng: np.random.Generator) -> pa.Array:
@@ -211,18 +231,9 @@ def case_punct(values: Column, *, strength: float, rng: np.random.Generator) -> 
     )
     noise = rng.random(n) < strength
     how = rng.integers(0, 3, size=n)
-    stripped = pc.replace_substring_regex(out, r"[^\w\s]", "")
-    spaced = pc.replace_substring(out, " ", "  ")
-    comma = pc.binary_join_element_wise(out, ",", "")
-    out = pc.if_else(
-        pa.array(noise & (how == 0)),
-        stripped,
-        pc.if_else(
-            pa.array(noise & (how == 1)),
-            spaced,
-            pc.if_else(pa.array(noise & (how == 2)), comma, out),
-        ),
-    )
+    out = _on(out, noise & (how == 0), lambda v, _: pc.replace_substring_regex(v, r"[^\w\s]", ""))
+    out = _on(out, noise & (how == 1), lambda v, _: pc.replace_substring(v, " ", "  "))
+    out = _on(out, noise & (how == 2), lambda v, _: pc.binary_join_element_wise(v, ",", ""))
     same = np.asarray(
         pc.fill_null(pc.equal(out, values), False).to_numpy(zero_copy_only=False), dtype=bool
     )
