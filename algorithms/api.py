@@ -32,6 +32,7 @@ from algorithms.services import (
 )
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
 from challenge_platform.api.errors import error_responses
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
@@ -146,8 +147,8 @@ class RunOutputSerializer(serializers.Serializer):
     limits = serializers.DictField()
     is_organizer_run = serializers.BooleanField()
     profile = serializers.CharField(
-        help_text="team, organizer, baseline, benchmark (a re-run) or reproduction: what "
-        "decided its limits, queue and outcome"
+        help_text="team, organizer, baseline, benchmark (a re-run), reproduction, stress or "
+        "baseline_stress: what decided its limits, queue and outcome"
     )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -159,6 +160,12 @@ class RunOutputSerializer(serializers.Serializer):
     reproduced = serializers.SerializerMethodField(
         help_text="null, or the reproduction on another worker: {run, agreement} (the share "
         "of rows predicted identically)."
+    )
+    robustness = serializers.SerializerMethodField(
+        help_text="null, or the figures of the run's stress run (a stress run's own): "
+        "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
+        "split, rows, run, clean_run, skipped}; before the reveal only copies of public rows "
+        "count (docs/stress.md)."
     )
 
     @extend_schema_field({"type": "string", "nullable": True})
@@ -173,6 +180,14 @@ class RunOutputSerializer(serializers.Serializer):
     def get_reproduced(self, run: AlgorithmRun) -> dict | None:
         known = self.context.get("reproductions")  # a list's, read in one query
         return known.get(run.pk) if known is not None else reproduced_of(run)
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_robustness(self, run: AlgorithmRun) -> dict | None:
+        known = self.context.get("robustness")  # a list's, read at once
+        if known is not None:
+            return known.get(run.pk)
+        split = self.context.get("robustness_split", PUBLIC)
+        return robustness_for_runs(runs=[run], split=split).get(run.pk)
 
 
 class AlgorithmCreateApi(APIView):
@@ -264,8 +279,14 @@ class AlgorithmDetailApi(APIView):
         data = dict(AlgorithmOutputSerializer(algorithm).data)
         runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
         reproductions = reproductions_of([run.pk for run in runs])
+        split = robustness_split(challenge=algorithm.challenge, user=request.user)
         data["runs"] = RunOutputSerializer(
-            runs, many=True, context={"reproductions": reproductions}
+            runs,
+            many=True,
+            context={
+                "reproductions": reproductions,
+                "robustness": robustness_for_runs(runs=runs, split=split),
+            },
         ).data
         return Response(data)
 
@@ -402,7 +423,8 @@ class AlgorithmRunDetailApi(APIView):
         run = algorithm_run_get(user=request.user, run_pk=pk)
         if run is None:
             raise NotFound("There is no such algorithm run.")
-        return Response(RunOutputSerializer(run).data)
+        split = robustness_split(challenge=run.task.track.challenge, user=request.user)
+        return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
 
 
 class AlgorithmRunCancelApi(APIView):

@@ -105,6 +105,11 @@ BASELINE_PROFILE = "baseline"
 # a finished run repeated on another worker to check its predictions agree.
 BENCHMARK_PROFILE = "benchmark"
 REPRODUCTION_PROFILE = "reproduction"
+# A stress run (docs/stress.md): the same version on perturbed copies of the task's test rows,
+# compared with a clean run of it (``stress_of``); background like a re-run.
+STRESS_PROFILE = "stress"
+BASELINE_STRESS_PROFILE = "baseline_stress"
+STRESS_PROFILES = (STRESS_PROFILE, BASELINE_STRESS_PROFILE)
 
 
 class AlgorithmRun(Job):
@@ -187,6 +192,19 @@ class AlgorithmRun(Job):
     agreement = models.FloatField(
         null=True, blank=True, help_text="A reproduction: the share of identical predictions."
     )
+    # A stress run (docs/stress.md): the clean run it is compared with, and per split and
+    # family its score, the ratio to the clean score and the flip rate (kinds.robustness).
+    stress_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stress_runs",
+        help_text="A stress run: the clean run of the same version it is compared with.",
+    )
+    robustness = models.JSONField(
+        default=dict, blank=True, help_text="A stress run: its figures per split and family."
+    )
 
     # A team's (or the baseline's) run: the submission its predictions became.
     submission = models.OneToOneField(
@@ -231,6 +249,12 @@ class AlgorithmRun(Job):
                 fields=["reproduces"],
                 condition=Q(reproduces__isnull=False),
                 name="one_reproduction_per_run",
+            ),
+            # One pending stress run of a version on a task (the tick may see it twice).
+            models.UniqueConstraint(
+                fields=["version", "task"],
+                condition=Q(profile__in=STRESS_PROFILES, status__in=["queued", "running"]),
+                name="one_active_stress_run_per_version_and_task",
             ),
         ]
 

@@ -82,3 +82,13 @@ def benchmark_tick() -> dict[str, int]:
     from algorithms.services.benchmark import benchmark_tick as tick
 
     return tick()
+
+
+@platform_task(queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="stress-tick")
+def stress_tick() -> int:
+    """Every minute (beat): queue the stress runs the tasks are missing (docs/stress.md):
+    every benchmark version and the baseline with a clean run on a task with stress
+    families. They wait in the database within the benchmark budget, like re-runs."""
+    from algorithms.services.stress_queue import stress_queue
+
+    return len(stress_queue())

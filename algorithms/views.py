@@ -28,6 +28,7 @@ from algorithms.services import (
 )
 from algorithms.services.benchmark import benchmark_mark, benchmark_member_ids
 from algorithms.services.manifest import manifest_of, reproductions_of
+from algorithms.stress_selectors import robustness_for_runs, robustness_split
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.markdown import markdown_html
 from challenge_platform.models import Challenge
@@ -104,9 +105,12 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     ]
     runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
     reproductions = reproductions_of([run.pk for run in runs])
-    for run in runs:  # the run's manifest and reproduction, shown under its row
+    split = robustness_split(challenge=algorithm.challenge, user=request.user)
+    robustness = robustness_for_runs(runs=runs, split=split)
+    for run in runs:  # the run's manifest, reproduction and robustness, shown under its row
         run.manifest_shown = manifest_of(run)
         run.reproduced_shown = reproductions.get(run.pk)
+        run.robustness_shown = robustness.get(run.pk)
     tracks = list(algorithm.challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
     return render(
         request,

@@ -35,6 +35,7 @@ ChallengeRevealChanged challenge_platform (private boards shown)    in transacti
 TeamMemberJoined       challenge_platform (a membership created)   in transaction
 AuditRecorded          challenge_platform (an audit event written) in transaction
 ChallengeFinished      standings (the final standings frozen)      after commit
+StressResultsChanged   algorithms (a stress run's figures recorded) in transaction
 =====================  ==========================================  ================
 """
 
@@ -156,6 +157,14 @@ class ChallengeFinished(HookEvent):
     when: ClassVar[When] = When.AFTER_COMMIT
 
     challenge_id: int
+
+
+@dataclass(frozen=True)
+class StressResultsChanged(HookEvent):
+    """A stress run recorded its robustness figures on a task (docs/stress.md): the task's
+    boards show them."""
+
+    task_id: int
 
 
 # --- the registry --------------------------------------------------------------------------

@@ -15,17 +15,20 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from challenge_platform.console import AuditedChangeMixin
+from kinds.stress import StressRefused
 
 from .forms import (
     BundleSizeLimitHandler,
     TaskImportForm,
     TaskReplaceForm,
+    TaskStressForm,
     staged_upload,
     too_big_message,
 )
 from .models import Task, TaskVersion
 from .selectors import task_file_names
 from .services import TaskImportError, task_import
+from .stress import task_stress_choices, task_stress_current, task_stress_set
 from .uploads import bundle_upload_guarded, task_replace_post
 
 logger = logging.getLogger(__name__)
@@ -116,8 +119,48 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         return [
             path("import/", view, name="datasets_task_import"),
             path("<int:object_id>/replace/", replace, name="datasets_task_replace"),
+            path(
+                "<int:object_id>/stress/",
+                self.admin_site.admin_view(self.stress_view),
+                name="datasets_task_stress",
+            ),
             *super().get_urls(),
         ]
+
+    def stress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The task's stress families (docs/stress.md): which apply, and the organizer's
+        choice of families, strengths and shares."""
+        task = self.get_object(request, str(object_id))
+        if task is None:
+            raise Http404("no such task")
+        if not self.has_change_permission(request, task):
+            raise PermissionDenied
+        problems: list[str] = []
+        form = TaskStressForm(request.POST or None, task=task)
+        if request.method == "POST" and form.is_valid():
+            try:
+                plan = task_stress_set(
+                    task=task, stress=form.cleaned_data["stress"], actor=request.user
+                )
+            except StressRefused as refused:
+                problems = refused.problems
+            else:
+                names = ", ".join(p.family for p in plan) or "none (stress runs off)"
+                messages.success(request, f"{task.slug}: stress families {names}.")
+                return HttpResponseRedirect(reverse("admin:datasets_task_change", args=[task.pk]))
+        stored, plan = task_stress_current(task=task)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Stress families of {task.title}",
+            "opts": self.model._meta,
+            "original": task,
+            "form": form,
+            "problems": problems,
+            "choices": task_stress_choices(task=task),
+            "defaults": stored is None,
+            "plan": plan,
+        }
+        return TemplateResponse(request, "datasets/admin/task_stress.html", context)
 
     def replace_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Replace the data with a new bundle (.zip): the form, every problem, or the result."""
@@ -197,6 +240,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
                     challenge_title=data.get("challenge_title") or None,
                     track_title=data.get("track_title") or None,
                     actor=request.user,
+                    leak_probe=data.get("leak_probe") or "",
                 )
             except TaskImportError as exc:
                 return self._render_import(request, form, exc.problems)

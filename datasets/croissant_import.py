@@ -32,6 +32,7 @@ def task_import_croissant(
     kind: str | None = None,
     solution: Path | None = None,
     actor: Any = None,
+    leak_probe: str = "",
 ) -> Task:
     """Import the Croissant dataset at ``source`` (a JSON-LD file or an http(s) URL) as a
     task; ``slug``, ``kind`` and ``solution`` (the test rows' ``id,label``) override or
@@ -51,6 +52,7 @@ def task_import_croissant(
             challenge_title=challenge_title,
             track_title=track_title,
             actor=actor,
+            leak_probe=leak_probe,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -4,6 +4,7 @@ data version of a task (the console and the task owner's page)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,18 @@ class TaskImportForm(forms.Form):
         help_text="task.yaml, train, test and solution as CSV or Parquet, optional images/"
         " (see DESIGN §4).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    leak_probe = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "task.yaml's choice, else the platform's (TASK_LEAK_PROBE)"),
+            ("warn", "warn"),
+            ("refuse", "refuse"),
+            ("off", "off"),
+        ],
+        label="Leak probe",
+        help_text="When a model of the train ids or row order alone predicts the labels better"
+        " than the trivial baseline: warn, refuse the bundle, or do not check.",
     )
 
     def clean_bundle(self):
@@ -159,3 +172,44 @@ def staged_upload(upload) -> Iterator[Path]:
             for chunk in upload.chunks():
                 out.write(chunk)
         yield source
+
+
+class TaskStressForm(forms.Form):
+    """A task's stress families (docs/stress.md): the defaults, none, or a list as task.yaml
+    takes it, in JSON."""
+
+    CHOICES = (
+        ("defaults", "Every family that applies to the columns (default strength, equal shares)"),
+        ("off", "None: no stress runs on this task"),
+        ("custom", "These families (JSON below)"),
+    )
+    mode = forms.ChoiceField(choices=CHOICES, widget=forms.RadioSelect, label="Families")
+    custom = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80, "spellcheck": "false"}),
+        label="Families (JSON)",
+        help_text='A list like [{"family": "typos", "strength": 0.5, "share": 0.3}]; strength and'
+        " share are optional (share: of the clean test rows; the shares add up to at most 1).",
+    )
+
+    def __init__(self, *args: Any, task: Any, **kwargs: Any) -> None:
+        stored = (task.meta or {}).get("stress") if isinstance(task.meta, dict) else None
+        initial = {
+            "mode": "defaults" if stored is None else ("off" if stored == [] else "custom"),
+            "custom": json.dumps(stored or [], indent=2),
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        mode = data.get("mode")
+        if mode == "defaults":
+            data["stress"] = None
+        elif mode == "off":
+            data["stress"] = []
+        elif mode == "custom":
+            try:
+                data["stress"] = json.loads(data.get("custom") or "")
+            except ValueError as exc:
+                self.add_error("custom", f"This is not JSON: {exc}.")
+        return data

@@ -105,7 +105,9 @@ def _bundle_digest(source: Path) -> Iterator[Callable[[], str]]:
 
 
 @contextlib.contextmanager
-def _staged(source: Path | str, *, prefix: str) -> Iterator[StandardizedTask]:
+def _staged(
+    source: Path | str, *, prefix: str, leak_probe: str = ""
+) -> Iterator[StandardizedTask]:
     """The bundle at ``source`` validated and standardized in a fresh staging folder under
     ``DATA_DIR``, removed when the block ends, whatever happens. Raises
     :class:`BundleInvalid` (on entering the block) when the bundle is invalid."""
@@ -114,7 +116,11 @@ def _staged(source: Path | str, *, prefix: str) -> Iterator[StandardizedTask]:
     work_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=staging_root))
     try:
         yield prepare_task(
-            Path(source), work_dir=work_dir, max_archive_bytes=settings.BUNDLE_MAX_BYTES
+            Path(source),
+            work_dir=work_dir,
+            max_archive_bytes=settings.BUNDLE_MAX_BYTES,
+            leak_probe=leak_probe,  # docs/stress.md: the flag, else task.yaml's, else the setting
+            leak_probe_default=settings.TASK_LEAK_PROBE,
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -128,6 +134,7 @@ def task_import(
     challenge_title: str | None = None,
     track_title: str | None = None,
     actor: Any = None,
+    leak_probe: str = "",
 ) -> Task:
     """Validate, standardize and store the bundle at ``source`` (a folder or a ``.zip``).
 
@@ -136,6 +143,8 @@ def task_import(
     storage of ``Task.solution``. Any refusal raises :class:`TaskImportError` listing every
     problem, and leaves nothing behind: no row, no stored file, no staging folder.
     The returned task carries the bundle's non-fatal warnings as ``task.import_warnings``.
+    ``leak_probe`` (``warn``, ``refuse``, ``off``) overrides task.yaml's and the setting's
+    choice of what a leak of the labels through the ids does (docs/stress.md).
     """
     problems = _destination_problems(
         challenge_slug=challenge_slug,
@@ -146,7 +155,7 @@ def task_import(
     try:
         with (
             _bundle_digest(Path(source)) as digest,
-            _staged(source, prefix="import-") as standardized,
+            _staged(source, prefix="import-", leak_probe=leak_probe) as standardized,
         ):
             slug = standardized.meta["slug"]
             if Task.objects.filter(slug=slug).exists():

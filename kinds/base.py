@@ -244,6 +244,12 @@ class TaskKind(ABC):
     insight_note: ClassVar[str] = ""  # shown instead of the insight when there is none
     right_means: ClassVar[str] = "its label equals the truth"  # when a row is right (flips)
     track_note: ClassVar[str] = ""  # how the task counts in its track, when not its score
+    # Figures of a submission's predictions besides its metrics, on boards (docs/stress.md):
+    # matching's ``transitivity_violations``.
+    consistency_columns: ClassVar[tuple[str, ...]] = ()
+    # What the import's leak probe asks a model of the ids and row order to predict from
+    # train's labels: "classes", "number", or None (no probe: grouping's entity ids).
+    leak_probe: ClassVar[str | None] = "classes"
 
     # --- task.yaml ---------------------------------------------------------------------
 
@@ -387,6 +393,26 @@ class TaskKind(ABC):
     def trivial(self, train_labels: pa.ChunkedArray, truth: Truth) -> dict[str, pa.Array]:
         """The columns (besides ``id``) of the trivial reference's submission, one value
         per row of ``truth`` (its classes and options), from the train labels."""
+
+    # --- stress runs and consistency (docs/stress.md) -------------------------------------
+
+    def stress_families(self) -> Mapping[str, Any]:
+        """The kind's stress families by name (``kinds.stress.StressFamily``), each a pure
+        function in the kind's own module; none: the kind gets no stress runs."""
+        return {}
+
+    def consistency_context(
+        self, features: pa.Table, columns: Sequence[tuple[str, str]]
+    ) -> Any:
+        """What :meth:`consistency` needs of the test ``features`` (``columns``: the task's
+        ``(name, type)``), computed once for every entry of a board (matching: each pair's
+        two record numbers)."""
+        return None
+
+    def consistency(self, context: Any, pred: np.ndarray) -> dict[str, float | None]:
+        """The :attr:`consistency_columns` of predictions ``pred`` (in the test file's row
+        order), with :meth:`consistency_context`'s ``context``."""
+        return {}
 
     # --- pages -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count, examples, has
 from common.splits import SPLITS
 from common.wording import examples as quoted
+from kinds import textnoise
 from kinds.base import (
     BundleLabels,
     Chart,
@@ -43,6 +44,16 @@ from kinds.cards import number
 from kinds.columns import FloatColumns
 from kinds.confusion import confusion_chart, confusion_digest, confusions
 from kinds.reading import empty, number_column, refuse_empty, refuse_rows, some
+from kinds.stress import (
+    Columns,
+    Perturbed,
+    StressContext,
+    StressFamily,
+    edit_rows,
+    of_types,
+    rotate_groups,
+    type_groups,
+)
 
 MAX_CLASSES = 1000
 SUM_TOLERANCE = 1e-3
@@ -143,6 +154,9 @@ class Classification(TaskKind):
         if aligned.probabilities is None:
             return None
         return OpisInputs(proba=aligned.probabilities, classes=list(truth.classes))
+
+    def stress_families(self) -> Mapping[str, StressFamily]:
+        return STRESS_FAMILIES
 
     # --- boards ------------------------------------------------------------------------
 
@@ -324,6 +338,147 @@ def _probabilities_valid(columns: FloatColumns) -> bool:
     n_batches = len(columns.batches)
     per_batch = columns.rows * columns.width // max(1, n_batches)
     return all(map_rows(valid, n_batches, per_row=per_batch))
+
+
+# --- stress families (docs/stress.md; regression's too) ----------------------------------------
+#
+# Each is a pure function ``(rows, *, strength, rng, context) -> Perturbed`` over one family's
+# rows; a row's label means the same after it (the row is the same thing, observed worse).
+
+
+def stress_typos(
+    rows: pa.Table, *, strength: float, rng: np.random.Generator, context: StressContext
+) -> Perturbed:
+    """Character typos in every text column (``kinds.textnoise.typos``)."""
+    everyone = np.ones(rows.num_rows, dtype=bool)
+    for name in of_types(context.columns, ("text",)):
+        rows = edit_rows(
+            rows, name, everyone, lambda v: textnoise.typos(v, strength=strength, rng=rng)
+        )
+    return Perturbed(rows)
+
+
+def stress_missing_modality(
+    rows: pa.Table, *, strength: float, rng: np.random.Generator, context: StressContext
+) -> Perturbed:
+    """One modality of each row blanked: all its text columns or all its image columns
+    (drawn per row when it has both)."""
+    modalities = [m for m in ("text", "image") if of_types(context.columns, (m,))]
+    which = rng.integers(0, len(modalities), size=rows.num_rows)
+    for j, modality in enumerate(modalities):
+        for name in of_types(context.columns, (modality,)):
+            rows = edit_rows(rows, name, which == j, textnoise.blank)
+    return Perturbed(rows)
+
+
+def _spread(name: str, context: StressContext, rows: pa.Table) -> float:
+    """The column's standard deviation in train (in the rows when train has none)."""
+    for table in (context.train, rows):
+        if name in table.column_names:
+            values = table[name].cast(pa.float64())
+            spread = pc.stddev(values).as_py()
+            if spread is not None and np.isfinite(spread) and spread > 0:
+                return float(spread)
+    return 1.0
+
+
+def stress_numeric_noise(
+    rows: pa.Table, *, strength: float, rng: np.random.Generator, context: StressContext
+) -> Perturbed:
+    """Gaussian noise on every numeric column, of ``strength`` x the column's standard
+    deviation in train."""
+    everyone = np.ones(rows.num_rows, dtype=bool)
+    for name in of_types(context.columns, ("numeric",)):
+        spread = _spread(name, context, rows)
+        rows = edit_rows(
+            rows,
+            name,
+            everyone,
+            lambda v, spread=spread: textnoise.numeric_noise(
+                v, strength=strength, rng=rng, spread=spread
+            ),
+        )
+    return Perturbed(rows)
+
+
+def stress_unseen_levels(
+    rows: pa.Table, *, strength: float, rng: np.random.Generator, context: StressContext
+) -> Perturbed:
+    """Categorical values replaced by levels train never had: one column per row at least,
+    each other categorical column at ``strength``."""
+    names = of_types(context.columns, ("categorical",))
+    n = rows.num_rows
+    forced = rng.integers(0, len(names), size=n)
+    for j, name in enumerate(names):
+        seen = (
+            pc.unique(context.train[name].cast(pa.string()))
+            if name in context.train.column_names
+            else pa.array([], pa.string())
+        )
+        mask = (forced == j) | (rng.random(n) < strength)
+        rows = edit_rows(
+            rows, name, mask, lambda v, seen=seen: textnoise.unseen_levels(v, rng=rng, seen=seen)
+        )
+    return Perturbed(rows)
+
+
+def stress_shuffle_columns(
+    rows: pa.Table, *, strength: float, rng: np.random.Generator, context: StressContext
+) -> Perturbed:
+    """Each row's values rotated among its columns of one type (a row whose columns arrived
+    in another order)."""
+    groups = type_groups([name for name, _ in context.columns], context.columns)
+    return Perturbed(rotate_groups(rows, groups, np.ones(rows.num_rows, dtype=bool), rng))
+
+
+def _needs(types: tuple[str, ...], what: str) -> Callable[[Columns], str | None]:
+    def applies(columns: Columns) -> str | None:
+        return None if of_types(columns, types) else f"it has no {what} column"
+
+    return applies
+
+
+def _modality(columns: Columns) -> str | None:
+    blanked = of_types(columns, ("text", "image"))
+    if not blanked:
+        return "it has no text or image column to blank"
+    if len(columns) == len(blanked) and len({t for _, t in columns}) == 1:
+        return "every column is of one modality; blanking it leaves nothing to predict from"
+    return None
+
+
+def _group(columns: Columns) -> str | None:
+    if type_groups([name for name, _ in columns], columns):
+        return None
+    return "no two of its columns have one type, so there is no other order to read them in"
+
+
+STRESS_FAMILIES: dict[str, StressFamily] = {
+    f.name: f
+    for f in (
+        StressFamily(
+            "typos", "character typos in the text", stress_typos, _needs(("text",), "text")
+        ),
+        StressFamily(
+            "missing_modality", "the text or the image blanked", stress_missing_modality, _modality
+        ),
+        StressFamily(
+            "numeric_noise",
+            "noise at a fraction of each number's spread",
+            stress_numeric_noise,
+            _needs(("numeric",), "numeric"),
+            reads_train=True,
+        ),
+        StressFamily(
+            "unseen_levels",
+            "categories never seen in train",
+            stress_unseen_levels,
+            _needs(("categorical",), "categorical"),
+            reads_train=True,
+        ),
+        StressFamily("shuffle_columns", "columns in another order", stress_shuffle_columns, _group),
+    )
+}
 
 
 KIND = Classification()

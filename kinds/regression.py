@@ -147,6 +147,7 @@ class Regression(TaskKind):
         "is a regression task: it counts as its R² clipped to [0, 1] (its RMSE is lower-is-"
         "better and in the label's units)"
     )
+    leak_probe = "number"
 
     # --- task.yaml and the bundle ------------------------------------------------------
 
@@ -259,6 +260,11 @@ class Regression(TaskKind):
         values = _floats(train_labels)
         mean = float(values.mean()) if values.size else 0.0
         return {"label": pa.array(np.full(len(truth.y), mean))}
+
+    def stress_families(self) -> Mapping[str, Any]:
+        from kinds.classification import STRESS_FAMILIES  # one home: the same families
+
+        return STRESS_FAMILIES
 
     # --- pages -------------------------------------------------------------------------
 

@@ -76,6 +76,23 @@ class TaskEntrySerializer(serializers.Serializer):
     pfr_high = serializers.FloatField(allow_null=True)
     opis = serializers.FloatField(allow_null=True, help_text=OPIS_DESCRIPTION)
     prize_eligible = serializers.SerializerMethodField()
+    robustness = serializers.JSONField(
+        allow_null=True,
+        default=None,
+        help_text="The entry's method on perturbed copies of the test rows (docs/stress.md): "
+        "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
+        "split, rows, run, clean_run, skipped}; null for a prediction file (robustness_state "
+        "needs_algorithm) or until its stress run has finished (pending).",
+    )
+    robustness_state = serializers.CharField(
+        default="needs_algorithm", help_text="ready, pending, needs_algorithm or none."
+    )
+    transitivity_violations = serializers.FloatField(
+        allow_null=True,
+        default=None,
+        help_text="Matching: the share of the pairs its matches imply (a~b, b~c => a~c) "
+        "that it predicts non-matches; lower is more consistent.",
+    )
 
     def get_prize_eligible(self, entry) -> bool | None:
         """False above the track's NFR limit for the prize; null for references."""

@@ -15,3 +15,4 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
+        hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)

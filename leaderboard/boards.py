@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from algorithms.models import AlgorithmRun
+from algorithms.stress_selectors import robustness_for_submissions
 from challenge_platform.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
@@ -15,6 +16,7 @@ from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
 from . import board_cache, selectors
+from .consistency import entries_consistency
 from .models import LeaderboardEntry
 from .references import board_with_references
 
@@ -38,6 +40,10 @@ class TaskBoard:
     primary_name: str | None
     prize_max_nfr: float | None
     tradeoff_svg: str
+    # docs/stress.md: the kind's stress families give a robustness column; its consistency
+    # columns (matching: transitivity_violations) one each.
+    robustness: bool = False
+    consistency: tuple[str, ...] = ()
 
 
 def task_board(*, task: Task, split: str) -> TaskBoard:
@@ -48,11 +54,26 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     references = reference_list(task=task)
     primary = primary_reference(task=task, references=references)
     limit = task.track.prize_max_nfr
-    cpu = algorithm_cpu_seconds([e.submission_id for e in entries])
+    submission_ids = [e.submission_id for e in entries]
+    cpu = algorithm_cpu_seconds(submission_ids)
+    robust, by_run = robustness_for_submissions(submission_ids=submission_ids, split=split)
+    consistent = entries_consistency(task=task, submission_ids=submission_ids)
+    stressed = bool(kind_get(task.kind).stress_families())
     for row in rows:
         row.prize_ineligible = row.rank is not None and not nfr_prize_eligible([row.nfr], limit)
+        row.robustness, row.robustness_state = None, "needs_algorithm"
+        row.transitivity_violations = None
         if isinstance(row, LeaderboardEntry):  # a reference's row has none
             row.cpu_seconds = cpu.get(row.submission_id)
+            row.robustness = robust.get(row.submission_id)
+            row.robustness_state = robustness_state(
+                made_by_run=row.submission_id in by_run,
+                robustness=row.robustness,
+                stressed=stressed,
+            )
+            row.transitivity_violations = (consistent.get(row.submission_id) or {}).get(
+                "transitivity_violations"
+            )
     flips = primary is not None and kind_get(task.kind).flips
     svg = ""
     if flips:
@@ -80,7 +101,20 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
         primary_name=primary.name if primary is not None else None,
         prize_max_nfr=limit,
         tradeoff_svg=svg,
+        robustness=stressed,
+        consistency=tuple(kind_get(task.kind).consistency_columns),
     )
+
+
+def robustness_state(*, made_by_run: bool, robustness: dict | None, stressed: bool) -> str:
+    """What a board's robustness cell says: ``ready`` (figures), ``pending`` (an algorithm's
+    entry whose stress run has not finished), ``needs_algorithm`` (a prediction file: only
+    a method the platform can run meets the copies) or ``none`` (the kind has no stress)."""
+    if robustness is not None:
+        return "ready"
+    if not made_by_run:
+        return "needs_algorithm"
+    return "pending" if stressed else "none"
 
 
 def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:

@@ -24,6 +24,12 @@ def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
         services.task_leaderboard_refresh(task_id=task_id)
 
 
+def bump_task_boards(event: hooks.StressResultsChanged) -> None:
+    """A stress run recorded its figures: the task's cached boards (their robustness column)
+    are rebuilt on the next read."""
+    board_cache.bump_after_commit(task_id=event.task_id, track_id=None)
+
+
 def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     """A challenge's reveal changed: its cached board pages (which link to the private split
     once it is visible) are rebuilt on the next read."""

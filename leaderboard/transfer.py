@@ -40,11 +40,13 @@ from django.db.models.fields.files import FieldFile
 from algorithms.models import (
     ACTIVE,
     BASELINE_PROFILE,
+    STRESS_PROFILES,
     Algorithm,
     AlgorithmRun,
     AlgorithmRunStatus,
 )
 from algorithms.selectors import transfer_cell_runs
+from algorithms.stress_selectors import robustness_for_runs
 from challenge_platform.models import Track
 from datasets.models import Task
 from kinds import kind_get
@@ -137,6 +139,7 @@ def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
     finished run, which speaks for them)."""
     runs = (
         AlgorithmRun.objects.filter(task__in=tasks, status__in=ACTIVE, reproduces__isnull=True)
+        .exclude(profile__in=STRESS_PROFILES)  # their cells are the robustness view's
         .select_related("version__algorithm__team")
         .order_by("-version__number", "-pk")
     )
@@ -410,3 +413,10 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         baselines=task_baseline_states(tasks, set(baselines)),
         baseline_entries=baselines,
     )
+
+
+def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
+    """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
+    method's stress run on the cell's task, on the matrix's split (None: none yet)."""
+    runs = [run for row in matrix.rows for run in row.runs if run is not None]
+    return robustness_for_runs(runs=runs, split=matrix.split)

@@ -40,6 +40,7 @@ from .transfer import (
     baseline_states,
     shown_cells,
     transfer_matrix,
+    transfer_robustness,
 )
 
 
@@ -77,6 +78,12 @@ class TransferCellSerializer(serializers.Serializer):
         "baseline has no score yet); null when there is a delta.",
     )
 
+    robustness = serializers.JSONField(
+        allow_null=True,
+        required=False,
+        help_text="The robustness view (docs/stress.md): the method's stress run on the task, "
+        "{families, mean_ratio, worst_family, ...}; null until one has finished.",
+    )
 
 class TransferBaselineSerializer(serializers.Serializer):
     task = serializers.CharField()
@@ -231,6 +238,7 @@ class TrackTransferApi(APIView):
 def transfer_payload(matrix: TransferMatrix) -> dict:
     """The matrix as the API's JSON."""
     algorithms, cells = [], []
+    robustness = transfer_robustness(matrix)
     for row in matrix.rows:
         algorithm = row.algorithm
         algorithms.append(
@@ -261,6 +269,7 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "cpu_seconds": run.cpu_seconds,
                     "is_organizer_run": run.is_organizer_run,
                     "reason": shown.reason,
+                    "robustness": robustness.get(run.pk),
                 }
             )
     return {

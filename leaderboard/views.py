@@ -32,7 +32,13 @@ from .first import (
     track_first,
     track_first_board,
 )
-from .transfer import baseline_states, shown_cells, task_baseline_states, transfer_matrix
+from .transfer import (
+    baseline_states,
+    shown_cells,
+    task_baseline_states,
+    transfer_matrix,
+    transfer_robustness,
+)
 
 
 def _task_board(task: Task, split: str) -> TaskBoard:
@@ -114,6 +120,8 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "primary_name": board.primary_name,
             "prize_max_nfr": board.prize_max_nfr,
             "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
+            "robustness": board.robustness,
+            "transitivity": "transitivity_violations" in board.consistency,
         },
     )
 
@@ -245,6 +253,16 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
     return list(zip(scores, task_baseline_states(board.tasks, scored), strict=True))
 
 
+def _robustness_rows(matrix) -> list:
+    """The transfer matrix's robustness view (docs/stress.md): per algorithm, its stress
+    figures on each task."""
+    shown = transfer_robustness(matrix)
+    return [
+        (row, [shown.get(run.pk) if run is not None else None for run in row.runs])
+        for row in matrix.rows
+    ]
+
+
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9);
     public like the track's board, the private split only for whom it may show."""
@@ -271,6 +289,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "frontier": page.frontier,
             "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
             "private_visible": shown.private_visible,
+            "robustness_rows": _robustness_rows(matrix),
         },
     )
 

@@ -41,6 +41,7 @@ from algorithms.models import (
     ACTIVE,
     BENCHMARK_PROFILE,
     REPRODUCTION_PROFILE,
+    STRESS_PROFILES,
     AlgorithmRun,
     AlgorithmRunStatus,
     AlgorithmVersion,
@@ -247,7 +248,7 @@ def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
             reproductions__isnull=True,
             version__algorithm__team__is_baseline=False,
         )
-        .exclude(profile__in=(REPRODUCTION_PROFILE, "baseline"))
+        .exclude(profile__in=(REPRODUCTION_PROFILE, "baseline", *STRESS_PROFILES))
         .filter(Q(submission__status=SubmissionStatus.SCORED) | ~Q(predictions=""))
         .select_related("version", "task")
         .order_by("finished_at", "pk")

@@ -1,8 +1,8 @@
 """The background runs' compute budget, and where a reproduction may run (DESIGN §12).
 
-Background runs (the ``benchmark`` re-runs and the ``reproduction`` runs) share one budget of
-CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the background
-runs that *finished* since midnight UTC. While it is spent their profiles are not
+Background runs (the ``benchmark`` re-runs, the ``reproduction`` and the ``stress`` runs) share
+one budget of CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the
+background runs that *finished* since midnight UTC. While it is spent their profiles are not
 ``eligible`` (:mod:`.dispatch`): they stay queued in the database, nothing in memory, and the
 beat (:func:`algorithms.tasks.ring_benchmark`) rings the doorbell again once the next day
 starts or the budget is raised. Runs already running finish, so a day may end over its
@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from algorithms.models import BENCHMARK_PROFILE, REPRODUCTION_PROFILE, AlgorithmRun
+from algorithms.models import BENCHMARK_PROFILE, REPRODUCTION_PROFILE, STRESS_PROFILES, AlgorithmRun
 from jobs import liveness
 
-BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE)
+BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE, *STRESS_PROFILES)
 NOTHING = Q(pk__in=[])
 
 

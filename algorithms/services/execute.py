@@ -74,6 +74,7 @@ from algorithms.services.output import (
     predictions_read,
 )
 from algorithms.services.profiles import RunProfile, profile_named, profile_of
+from algorithms.services.staged import Staged
 from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
@@ -132,11 +133,13 @@ def algorithm_run_execute(
     started = time.monotonic()
     try:
         unpack_version(run.version, work / "code", on_chunk=watch.check)
-        task_dir = task_folder_write(run.task, work / "task", on_chunk=watch.check)
+        staged = (profile.stage or clean_stage)(run, work / "task", on_chunk=watch.check)
+        ending.context["staged"] = staged
+        task_dir = staged.folder
         inputs = manifest_inputs(run, task_dir)
         ending.fields["manifest"] = inputs
         if profile.reuse() and (origin := reusable_run(run, inputs)) is not None:
-            return take_result(ending, origin)
+            return (profile.take or take_result)(ending, origin)
         limits = SandboxLimits.from_dict(run.limits or {})
         job = SandboxJob(
             code_dir=work / "code",
@@ -187,6 +190,19 @@ def algorithm_run_execute(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def clean_stage(
+    run: AlgorithmRun, folder: Path, *, on_chunk: Callable[[], None] | None
+) -> Staged:
+    """The ``/task`` of a clean run: the task as a participant downloads it, checked against
+    the task's solution."""
+    task = run.task
+    return Staged(
+        folder=task_folder_write(task, folder, on_chunk=on_chunk),
+        test_rows=task.test_rows,
+        solution=lambda work, on_chunk: solution_file(task, work, on_chunk=on_chunk),
+    )
 
 
 def _task_of(run_pk: int | None) -> str | None:
@@ -314,12 +330,13 @@ def _conclude(
             status = fail_run(ending, result.message)
         else:
             cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
+            staged = ending.context["staged"]
             try:
-                solution = solution_file(run.task, work, on_chunk=watch.check)
+                solution = staged.solution(work, watch.check)
                 predictions = predictions_file(
                     output,
                     cap,
-                    test_rows=run.task.test_rows,
+                    test_rows=staged.test_rows,
                     should_stop=watch.should_stop,
                     solution=solution,
                 )

@@ -29,6 +29,7 @@ from django.core.cache import cache
 from algorithms.models import (
     BENCHMARK_PROFILE,
     ORGANIZER_PROFILE,
+    STRESS_PROFILES,
     AlgorithmRun,
     AlgorithmRunStatus,
 )
@@ -48,7 +49,8 @@ MANIFEST_KEYS = (
     "peak_memory_mb",
     "wall_seconds",
 )
-# Runs whose result (scores and aligned predictions on the run) another run may take.
+# Runs whose result (scores and aligned predictions on the run) another run may take. A
+# stress run takes only a stress run's (its /task differs from the clean one's anyway).
 REUSABLE_PROFILES = (ORGANIZER_PROFILE, BENCHMARK_PROFILE)
 
 
@@ -151,7 +153,7 @@ def reusable_run(run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | No
     candidates = (
         AlgorithmRun.objects.filter(
             task_id=run.task_id,
-            profile__in=REUSABLE_PROFILES,
+            profile__in=STRESS_PROFILES if run.profile in STRESS_PROFILES else REUSABLE_PROFILES,
             status=AlgorithmRunStatus.SUCCEEDED,
             version__archive_sha256=inputs["archive_sha256"],
             seed=run.seed,

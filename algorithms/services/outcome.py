@@ -56,6 +56,9 @@ class Ending:
     token: str
     job_type: JobType
     fields: dict[str, Any] = field(default_factory=dict)
+    # What the pipeline staged the run with (``staged``: algorithms.services.staged.Staged),
+    # for an outcome that scores against another truth than the task's (a stress run).
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 Finish = Callable[[Ending, Path], str]

@@ -22,6 +22,11 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   never a submission: its predictions are compared with the original's (``agreement``);
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
+- ``stress`` and ``baseline_stress``: a benchmark version's (or the AutoGluon baseline's)
+  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/stress.md), with its
+  clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
+  environment); class 15, same budget, reusing a finished stress run's result as re-runs do;
+  never a submission: its figures are compared with the clean run's.
 
 A new kind of run is one more entry in :data:`PROFILES` (and a Celery task when it needs
 its own queue or time limits).
@@ -39,16 +44,18 @@ from django.db.models import Q
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
     BASELINE_PROFILE,
+    BASELINE_STRESS_PROFILE,
     BENCHMARK_PROFILE,
     FINAL,
     ORGANIZER_PROFILE,
     REPRODUCTION_PROFILE,
+    STRESS_PROFILE,
     TEAM_PROFILE,
     AlgorithmRun,
     AlgorithmRunStatus,
 )
 from algorithms.sandbox import SandboxLimits
-from algorithms.services import budget, builtin, outcome
+from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
 from jobs.registry import JobType
 
@@ -96,6 +103,11 @@ class RunProfile:
     # Whether a run of this profile may be a transfer cell's run (the selector
     # ``algorithms.selectors.transfer_cell_runs`` says which one is).
     fills_cell: bool = True
+    # How its ``/task`` is staged (``(run, folder, *, on_chunk) -> Staged``; None: the
+    # task as a participant downloads it) and how it takes a reused run's result (None:
+    # ``outcome.take_result``): a stress run's perturbed copies (:mod:`.stress`).
+    stage: Callable[..., Any] | None = None
+    take: Callable[[outcome.Ending, AlgorithmRun], str] | None = None
 
     @property
     def job_type(self) -> JobType:
@@ -181,8 +193,36 @@ REPRODUCTION = replace(
     fills_cell=False,
 )
 
+STRESS = replace(
+    BENCHMARK,
+    name=STRESS_PROFILE,
+    label="stress run",
+    audit_action="stress_run",
+    finish=stress.stress_finish,
+    priority=15,
+    stage=stress.stress_stage,
+    take=stress.stress_take,
+    fills_cell=False,  # its figures are the robustness view's, beside the clean cell
+)
+BASELINE_STRESS = replace(
+    BASELINE,
+    name=BASELINE_STRESS_PROFILE,
+    label="baseline stress run",
+    audit_action="stress_run",
+    finish=stress.stress_finish,
+    result_file=None,
+    keep=(),
+    priority=15,
+    eligible=budget.background_eligible,
+    reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
+    stage=stress.stress_stage,
+    take=stress.stress_take,
+    fills_cell=False,
+)
+
 PROFILES: dict[str, RunProfile] = {
-    p.name: p for p in (TEAM, ORGANIZER, BASELINE, BENCHMARK, REPRODUCTION)
+    p.name: p
+    for p in (TEAM, ORGANIZER, BASELINE, BENCHMARK, REPRODUCTION, STRESS, BASELINE_STRESS)
 }
 
 

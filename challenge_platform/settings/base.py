@@ -266,6 +266,10 @@ TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
+# The import's leak probe (docs/stress.md, datasets.core.leakprobe): when a model of the
+# train ids or row order alone beats the trivial baseline, "warn", "refuse" or "off".
+# task.yaml's leak_probe and import_task --leak-probe choose per task.
+TASK_LEAK_PROBE = env("TASK_LEAK_PROBE", "warn")
 
 # Unset: the Redis the run command (`make run`) starts for this DATA_DIR, with its password
 # (challenge_platform.localredis.embedded_redis_url): every process of the install, a
@@ -509,6 +513,11 @@ BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
 # transfer cells get their bar with no one acting (0: organizers queue them: console,
 # run_baselines).
 BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
+# Stress runs (docs/stress.md, algorithms.services.stress): every benchmark version and the
+# AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
+# budget. 0: none are queued. STRESS_MAX_ROWS caps a stress test set (0: the clean size).
+STRESS_RUNS = env("STRESS_RUNS", "1") == "1"
+STRESS_MAX_ROWS = env_int("STRESS_MAX_ROWS", 200_000)
 # The seed every run gets (``SEED`` and task.json's ``seed``), and the runtime lock whose
 # sha256 each run's manifest records ("": the repository's requirements.lock).
 ALGORITHM_SEED = env_int("ALGORITHM_SEED", 42)

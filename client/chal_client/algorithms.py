@@ -25,6 +25,7 @@ from urllib.parse import quote
 from tqdm import tqdm
 
 from .client import Client, CliError, UsageError
+from .robustness import add_show_run, robustness_line
 
 RUN_FINAL = ("succeeded", "failed", "cancelled")
 SUBMISSION_PENDING = ("queued", "scoring")
@@ -172,6 +173,7 @@ def _run_line(run: dict[str, Any]) -> str:
         line += f" in {run['seconds']:.0f} s"
     if run["status"] == "succeeded" and run.get("submission"):
         line += f", submission {run['submission']}"
+    line += robustness_line(run)
     if run.get("error"):
         line += f" - {' '.join(str(run['error']).split())[:300]}"
     return line
@@ -184,8 +186,9 @@ def add_parser(
     *,
     seconds: Callable[[str], float],
     handler: Callable[[argparse.Namespace], int],
+    show_run: Callable[[argparse.Namespace], int] | None = None,
 ) -> None:
-    """``chal algorithm submit``."""
+    """``chal algorithm submit`` (and ``show-run``, with its handler)."""
     algorithm = commands.add_parser("algorithm", help="upload an algorithm and run it")
     actions = algorithm.add_subparsers(dest="algorithm_command", metavar="ACTION", required=True)
     p = actions.add_parser(
@@ -208,3 +211,5 @@ def add_parser(
         help="how long --wait waits (default: 3600)",
     )
     p.set_defaults(handler=handler)
+    if show_run is not None:
+        add_show_run(actions, common, as_json, handler=show_run)

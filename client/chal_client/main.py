@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config, rules, standings
+from . import algorithms, config, robustness, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import (
     DASH,
@@ -422,6 +422,12 @@ def _task_columns(
         )
     if any(e.get("opis") is not None for e in entries):
         columns.append(("OPIS", [e.get("opis") for e in entries]))
+    if robustness.shows_robustness(entries):
+        columns.append(("robustness", [robustness.robustness_cell(e) for e in entries]))
+    if any(e.get("transitivity_violations") is not None for e in entries):
+        columns.append(
+            ("transitivity viol.", [percent(e.get("transitivity_violations")) for e in entries])
+        )
     if any(e.get("cpu_seconds") is not None for e in entries):
         columns.append(("CPU s", [_cpu(e.get("cpu_seconds")) for e in entries]))
     for header, values in columns:
@@ -487,6 +493,11 @@ def cmd_teams_join(args: argparse.Namespace) -> int:
 def cmd_algorithm_submit(args: argparse.Namespace) -> int:
     """Upload an algorithm and run it on a track (see :mod:`.algorithms`)."""
     return algorithms.cmd_algorithm_submit(args, make_client=_client, print_json=_print_json)
+
+
+def cmd_algorithm_show_run(args: argparse.Namespace) -> int:
+    """A run with its robustness per stress family (see :mod:`.robustness`)."""
+    return robustness.cmd_show_run(args, make_client=_client, print_json=_print_json)
 
 
 def cmd_standings(args: argparse.Namespace) -> int:
@@ -617,7 +628,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_teams_join)
 
     algorithms.add_parser(
-        commands, common, as_json, seconds=_positive_seconds, handler=cmd_algorithm_submit
+        commands,
+        common,
+        as_json,
+        seconds=_positive_seconds,
+        handler=cmd_algorithm_submit,
+        show_run=cmd_algorithm_show_run,
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
     rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)

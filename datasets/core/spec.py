@@ -28,7 +28,10 @@ KEYS = (
     "split_seed",
     "opis",
     *ABOUT_KEYS,  # licence, citation, Responsible-AI notes (datasets/core/about.py)
+    "stress",
+    "leak_probe",
 )
+LEAK_PROBE_MODES = ("warn", "refuse", "off")
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
@@ -76,6 +79,11 @@ class TaskSpec:
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
     about: Mapping[str, Any] = field(default_factory=dict)  # license, citation, rai (if given)
+    # docs/stress.md: the stress families as given (checked against the column types once
+    # they are known; None: every family that applies), and the leak probe's mode ("":
+    # the import's default).
+    stress: Any = None
+    leak_probe: str = ""
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -147,8 +155,21 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         opis=_opis(data.get("opis"), kind, problems),
         options=kind_get(kind).read_options(data, problems) if kind else {},
         about=read_about(data, problems),
+        stress=data.get("stress"),
+        leak_probe=_leak_probe(data.get("leak_probe"), problems),
     )
     return spec, problems
+
+
+def _leak_probe(value: object, problems: list[str]) -> str:
+    if value is None:
+        return ""
+    if value not in LEAK_PROBE_MODES:
+        problems.append(
+            f"{NAME}: leak_probe must be one of {', '.join(LEAK_PROBE_MODES)}, not {value!r}"
+        )
+        return ""
+    return str(value)
 
 
 def _unknown_kind(kind: object) -> str:

@@ -83,6 +83,9 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "train_rows": len(bundle.train_ids),
         "test_rows": len(bundle.test_ids),
         "opis": spec.opis.as_json(group_source=bundle.opis_group_source),
+        # docs/stress.md: the stress families as task.yaml chose them (None: every family
+        # that applies to the columns); kept out of a run's /task/task.json.
+        "stress": bundle.stress,
         **kind_get(spec.kind).task_meta(spec.options, bundle.train_labels),
         **spec.about,  # license, citation, rai: only those the bundle gives
     }

@@ -50,12 +50,14 @@ from datasets.core import rules
 from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
 from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
+from datasets.core.leakprobe import leak_probe as probe_leak
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
 from datasets.core.tables import PARTS, Table
 from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
+from kinds.stress import StressRefused, stress_plan
 
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
@@ -91,6 +93,7 @@ class ValidatedBundle:
     # The test ids' shape (numbered or counted, ``common.numbered``; None: neither), proven
     # here and stored with the solution, so that scoring never looks for it again.
     test_id_shape: Numbered | Counted | None = None
+    stress: list[dict[str, object]] | None = None  # task.yaml's stress, checked (docs/stress.md)
 
     @property
     def images_dir(self) -> Path:
@@ -103,8 +106,13 @@ def validate_bundle(
     *,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    leak_probe: str = "",
+    leak_probe_default: str = "warn",
 ) -> ValidatedBundle:
-    """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem."""
+    """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem.
+    The leak probe's mode (docs/stress.md: ``warn``, ``refuse`` or ``off``) is
+    ``leak_probe`` when given (the import's flag), else task.yaml's ``leak_probe``, else
+    ``leak_probe_default``."""
     problems: list[str] = []
     warnings: list[str] = []
     spec, spec_problems = read_task_spec(folder)
@@ -167,6 +175,12 @@ def validate_bundle(
     present = [p for p in (train, test) if p is not None]
     types = _column_types(folder, spec, kind, features, present, problems, warnings)
     images = _check_images(folder, types, present, problems)
+    stress = None
+    if kind is not None:
+        stress = _check_stress(spec, kind, features, types, problems)
+        if train is not None and ids.get("train") is not None and labels.get("train") is not None:
+            mode = leak_probe or spec.leak_probe or leak_probe_default
+            _probe(kind, train.name, ids["train"], labels["train"], mode, problems, warnings)
     if problems:
         raise BundleInvalid(problems)
     assert train is not None and test is not None and solution is not None
@@ -191,7 +205,40 @@ def validate_bundle(
         warnings=tuple(warnings),
         opis_group_source=group_source,
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
+        stress=stress,
     )
+
+
+def _check_stress(
+    spec: TaskSpec, kind: TaskKind, features: list[str], types: dict[str, str], problems: list[str]
+) -> list[dict[str, object]] | None:
+    """task.yaml's ``stress`` checked against the column types (docs/stress.md): the plan
+    as stored in task.json, or None (every family that applies, decided per run)."""
+    if spec.stress is None:
+        return None
+    columns = tuple((name, types.get(name, "text")) for name in features)
+    try:
+        return [p.as_json() for p in stress_plan(kind, columns, spec.stress)]
+    except StressRefused as refused:
+        problems += [f"task.yaml: {problem}" for problem in refused.problems]
+        return None
+
+
+def _probe(
+    kind: TaskKind,
+    file_name: str,
+    ids: pa.Array,
+    labels: pa.Array,
+    mode: str,
+    problems: list[str],
+    warnings: list[str],
+) -> None:
+    """The leak probe (:mod:`datasets.core.leakprobe`): a problem, a warning or nothing."""
+    if mode == "off":
+        return
+    found = probe_leak(kind=kind, ids=ids, labels=labels)
+    if found is not None:
+        (problems if mode == "refuse" else warnings).append(found.message(file_name))
 
 
 def _has(part: Part | None, column: str) -> bool:

@@ -68,6 +68,7 @@ class Grouping(TaskKind):
     has_classes = False
     unit = "entity"
     flips = False
+    leak_probe = None  # records of an entity often sit together: row order is no leak here
     insight_note = (
         "Grouping task: cluster ids are arbitrary, so flips and a confusion matrix "
         "are not shown; compare submissions by their pairwise and B-cubed scores."
@@ -146,6 +147,11 @@ class Grouping(TaskKind):
 
     def trivial(self, train_labels: pa.ChunkedArray, truth: Truth) -> dict[str, pa.Array]:
         return {"cluster": pa.array(np.arange(len(truth.y)).astype(str))}
+
+    def stress_families(self) -> Mapping[str, Any]:
+        from kinds.grouping.stress import FAMILIES
+
+        return FAMILIES
 
 
 def cluster_codes(clusters: pa.ChunkedArray, example_ids: ExampleIds) -> np.ndarray:

@@ -114,6 +114,7 @@ class Matching(TaskKind):
     label_meaning = "0 / 1"
     label_dtype = "int64"
     opis_group_column = True
+    consistency_columns = ("transitivity_violations",)
 
     # --- the bundle --------------------------------------------------------------------
 
@@ -204,6 +205,30 @@ class Matching(TaskKind):
         if aligned.score is None:
             return None
         return OpisInputs(score=aligned.score)
+
+    # --- stress runs and consistency ----------------------------------------------------
+
+    def stress_families(self) -> Mapping[str, Any]:
+        from kinds.matching.stress import FAMILIES
+
+        return FAMILIES
+
+    def consistency_context(
+        self, features: pa.Table, columns: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        from kinds.matching.stress import attributes
+        from kinds.matching.transitivity import record_keys
+
+        attrs = attributes(tuple(columns))
+        return record_keys(features, attrs) if attrs else None
+
+    def consistency(self, context: Any, pred: np.ndarray) -> dict[str, float | None]:
+        from kinds.matching.transitivity import transitivity_violations
+
+        if context is None or len(context[0]) != len(pred):
+            return {"transitivity_violations": None}
+        left, right = context
+        return {"transitivity_violations": transitivity_violations(left, right, pred)}
 
     # --- boards ------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ EXPECTED_BEAT = {
     "sweep-stuck-submissions": "scoring.tasks.sweep_submissions",
     "sweep-algorithm-runs": "algorithms.tasks.sweep_algorithm_runs",
     "benchmark-tick": "algorithms.tasks.benchmark_tick",
+    "stress-tick": "algorithms.tasks.stress_tick",
     "refresh-lagging-boards": "leaderboard.tasks.refresh_lagging_boards",
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",

@@ -113,6 +113,7 @@ def test_each_event_is_a_frozen_typed_payload_with_its_rule():
         "TaskAdded",
         "ChallengeTeamsChanged",
         "ChallengeRevealChanged",
+        "StressResultsChanged",
         "TeamMemberJoined",
         "AuditRecorded",
         "ChallengeFinished",

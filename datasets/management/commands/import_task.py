@@ -39,6 +39,13 @@ class Command(BaseCommand):
         parser.add_argument("--track", required=True, help="track slug")
         parser.add_argument("--challenge-title", help="title of the challenge, if it is created")
         parser.add_argument("--track-title", help="title of the track, if it is created")
+        parser.add_argument(
+            "--leak-probe",
+            choices=("warn", "refuse", "off"),
+            default="",
+            help="when the train ids or row order alone predict the labels: warn, refuse the"
+            " bundle, or do not check (default: task.yaml's leak_probe, else TASK_LEAK_PROBE)",
+        )
 
     def handle(self, *args, **opts) -> None:
         bundle: Path | None = opts["bundle"]
@@ -53,6 +60,7 @@ class Command(BaseCommand):
             "track_slug": opts["track"],
             "challenge_title": opts["challenge_title"],
             "track_title": opts["track_title"],
+            "leak_probe": opts["leak_probe"],
         }
         try:
             if croissant is not None:

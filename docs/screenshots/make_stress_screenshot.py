@@ -1,0 +1,279 @@
+"""Regenerate ``docs/screenshots/robustness.png`` and ``robustness-run.png``: a matching task's
+board with its robustness and transitivity columns, and a run's table per stress family
+(docs/stress.md).
+
+    .venv/bin/python docs/screenshots/make_stress_screenshot.py [--keep]
+
+Against a fresh temporary ``DATA_DIR`` (with ``make_screenshots.py``'s helpers): a product
+matching task whose titles carry accents is imported with two stress families (typos and
+transliteration); the Owls upload a method that compares folded titles fuzzily, the Hawks
+one that keys on exact strings, and the Larks upload a prediction file. The algorithms
+worker runs both methods in the bubblewrap sandbox, then their stress runs (what the beat's
+stress tick queues), and Chromium takes the board and the Hawks' run as an organizer sees
+them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from make_screenshots import (  # this folder's script: the same processes and helpers
+    CHROMIUM,
+    REPO,
+    VIEWPORT,
+    http_ok,
+    login,
+    nothing_pending,
+    wait_until,
+    worker,
+)
+
+PRODUCTS = [
+    ("Müller Kaffeemaschine Größe drei", "Müller"),
+    ("Café Crème Brûlée Dessert Set", "Bonne Maman"),
+    ("Škoda Octavia Zubehör Dachträger", "Škoda"),
+    ("Zürich Uhrenmanufaktur Armbanduhr Édition", "Zürich Time"),
+    ("Ñandú Plüschtier für Kinder", "Juguetes Niño"),
+    ("Søren Kierkegaard Gesammelte Werke", "Forlaget Ø"),
+    ("Łódź Porzellan Kaffeeservice Klassisch", "Ćmielów"),
+    ("Göteborg Fahrradhelm Schwarz Matt", "Cykelfabrik Å"),
+]
+FUZZY = """
+import os, unicodedata
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+test = pd.read_parquet(task / "test.parquet")
+
+def fold(value):
+    text = unicodedata.normalize("NFKD", "" if value is None else str(value))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+label = [int(fuzz.token_set_ratio(fold(a), fold(b)) >= 70)
+         for a, b in zip(test["left_title"], test["right_title"])]
+pd.DataFrame({"id": test["id"], "label": label}).to_csv(out / "predictions.csv", index=False)
+"""
+EXACT = """
+import os
+from pathlib import Path
+
+import pandas as pd
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+test = pd.read_parquet(task / "test.parquet")
+same = (test["left_title"] == test["right_title"]) & (test["left_brand"] == test["right_brand"])
+frame = pd.DataFrame({"id": test["id"], "label": same.astype(int)})
+frame.to_csv(out / "predictions.csv", index=False)
+"""
+TEAMS = {"Owls": ("owl", "Fuzzy folded titles", FUZZY), "Hawks": ("hawk", "Exact strings", EXACT)}
+
+
+def write_bundle(folder: Path) -> Path:
+    rng = np.random.default_rng(5)
+    folder.mkdir(parents=True)
+
+    def pairs(n: int, prefix: str) -> pd.DataFrame:
+        left = rng.integers(0, len(PRODUCTS), n)
+        match = rng.random(n) < 0.4
+        right = np.where(match, left, (left + rng.integers(1, len(PRODUCTS), n)) % len(PRODUCTS))
+        # Half the matches name the product as another catalog does (a year added).
+        variant = match & (rng.random(n) < 0.5)
+        return pd.DataFrame(
+            {
+                "id": [f"{prefix}{i:05d}" for i in range(n)],
+                "left_title": [PRODUCTS[i][0] for i in left],
+                "left_brand": [PRODUCTS[i][1] for i in left],
+                "right_title": [
+                    PRODUCTS[i][0] + (" (2024)" if v else "")
+                    for i, v in zip(right, variant, strict=True)
+                ],
+                "right_brand": [PRODUCTS[i][1] for i in right],
+                "label": match.astype(int),
+            }
+        )
+
+    spec = {
+        "slug": "catalog-products",
+        "title": "Products across catalogs",
+        "kind": "matching",
+        "columns": {"left_brand": "categorical", "right_brand": "categorical"},
+        "stress": [{"family": "typos", "share": 0.5}, {"family": "transliteration", "share": 0.5}],
+    }
+    (folder / "task.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    pairs(400, "k").to_parquet(folder / "train.parquet", index=False)
+    test = pairs(400, "p")
+    test.drop(columns="label").to_parquet(folder / "test.parquet", index=False)
+    test[["id", "label"]].to_parquet(folder / "solution.parquet", index=False)
+    return folder
+
+
+def archive(name: str, main: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
+        zf.writestr("main.py", textwrap.dedent(main))
+    return buffer.getvalue()
+
+
+def runs_done() -> bool:
+    from algorithms.models import ACTIVE, AlgorithmRun
+
+    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
+
+
+def intervals_done() -> bool:
+    """Every board entry has its bootstrap interval (a job after each score)."""
+    from leaderboard.models import LeaderboardEntry
+
+    entries = LeaderboardEntry.objects.filter(is_baseline=False)
+    return entries.exists() and not entries.filter(score_low__isnull=True).exists()
+
+
+def build_state(data_dir: Path) -> tuple[str, int, int]:
+    """The task, two teams' algorithms queued on it and a third team's file: the task's
+    slug, the Hawks' algorithm id and the organizer's user id."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from algorithms.services import algorithm_runs_queue, algorithm_version_create
+    from challenge_platform.models import Challenge
+    from challenge_platform.services import team_create
+    from datasets.services import task_import
+    from scoring.services import submission_create
+
+    task = task_import(
+        source=write_bundle(data_dir / "bundle"),
+        challenge_slug="stress-demo",
+        track_slug="matching",
+    )
+    Challenge.objects.filter(pk=task.track.challenge_id).update(
+        start=timezone.now() - timezone.timedelta(days=1), daily_submission_limit=10
+    )
+    challenge = Challenge.objects.get(pk=task.track.challenge_id)
+    users = get_user_model().objects
+    hawks = None
+    for team_name, (username, name, main) in TEAMS.items():
+        user = users.create_user(username=username, password=f"{username}-pass")
+        team_create(challenge=challenge, user=user, name=team_name)
+        version = algorithm_version_create(
+            challenge=challenge, user=user, file=SimpleUploadedFile("a.zip", archive(name, main))
+        )
+        algorithm_runs_queue(algorithm=version.algorithm, user=user, task_slugs=[task.slug])
+        hawks = version.algorithm.pk if team_name == "Hawks" else hawks
+    lark = users.create_user(username="lark", password="lark-pass")
+    team_create(challenge=challenge, user=lark, name="Larks")
+    test = pd.read_parquet(task.test_parquet.path)
+    body = test.assign(label=(test["left_title"] == test["right_title"]).astype(int))
+    submission_create(
+        task=task,
+        user=lark,
+        file=SimpleUploadedFile("larks.csv", body[["id", "label"]].to_csv(index=False).encode()),
+        note="exact titles, as a file",
+    )
+    organizer = users.create_superuser(username="organizer", password="organizer-pass")
+    return task.slug, hawks, organizer.pk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    print(f"DATA_DIR={data_dir}")
+    from challenge_platform.localredis import free_port, start_local_redis
+
+    redis = start_local_redis(data_dir / "redis")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
+        DATA_DIR=str(data_dir),
+        REDIS_URL=redis.url,
+        DEBUG="1",
+        PYTHONUNBUFFERED="1",
+    )
+    processes: list[subprocess.Popen] = []
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from algorithms.services.stress_queue import stress_queue
+
+        call_command("migrate", verbosity=0)
+        for queue in ("scoring", "algorithms"):
+            processes.append(worker(data_dir, queue))
+        slug, hawks, _ = build_state(data_dir)
+        wait_until(runs_done, what="the algorithm runs", timeout=1800)
+        wait_until(nothing_pending, what="scoring", timeout=600)
+        print(f"{len(stress_queue())} stress runs queued")
+        wait_until(runs_done, what="the stress runs", timeout=1800)
+        wait_until(intervals_done, what="the boards' intervals", timeout=600)
+        port = free_port()
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=REPO,
+                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
+                stderr=subprocess.STDOUT,
+            )
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                page = browser.new_page(viewport={**VIEWPORT, "height": 520})
+                login(page, base, "/admin/login/", "organizer", "organizer-pass")
+                page.goto(f"{base}/tasks/{slug}/leaderboard/")
+                board = page.locator("table.leaderboard").first
+                board.wait_for()
+                _shoot(board, "robustness.png")
+                page.goto(f"{base}/algorithms/{hawks}/")
+                table = page.locator("details.robustness").first
+                table.locator("summary").click()
+                _shoot(table, "robustness-run.png")
+            finally:
+                browser.close()
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        redis.stop()
+        if args.keep:
+            print(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _shoot(locator, name: str) -> None:
+    path = REPO / "docs" / "screenshots" / name
+    locator.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()
