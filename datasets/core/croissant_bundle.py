@@ -286,29 +286,48 @@ def _task_yaml(
     declared = {p.name: p.role for p in plan.train if p.role in ROLES}
     if declared:
         spec["columns"] = declared
-    metric = doc.get("tc:primaryMetric")
-    if isinstance(metric, str) and metric:
-        spec["metric"] = metric
-    for key, term in (("public_fraction", "tc:publicFraction"), ("split_seed", "tc:splitSeed")):
-        if term in doc:
-            spec[key] = doc[term]
+    spec.update(_platform_terms(doc))
     options = doc.get("tc:kindOptions")
     if isinstance(options, dict):
         spec.update({k: v for k, v in options.items() if k not in spec})
-    license_ = doc.get("license")
-    if isinstance(license_, list) and license_:
-        license_ = license_[0]
-    if isinstance(license_, dict):
-        license_ = license_.get("url") or license_.get("name")
-    if isinstance(license_, str) and license_:
-        spec["license"] = license_
+    spec.update(_card_terms(doc))
+    return spec
+
+
+def _platform_terms(doc: dict[str, Any]) -> dict[str, Any]:
+    """The task.yaml settings the platform's own export wrote: metric and split."""
+    terms: dict[str, Any] = {}
+    metric = doc.get("tc:primaryMetric")
+    if isinstance(metric, str) and metric:
+        terms["metric"] = metric
+    for key, term in (("public_fraction", "tc:publicFraction"), ("split_seed", "tc:splitSeed")):
+        if term in doc:
+            terms[key] = doc[term]
+    return terms
+
+
+def _card_terms(doc: dict[str, Any]) -> dict[str, Any]:
+    """The card's licence, citation and responsible-AI notes, where given as text."""
+    terms: dict[str, Any] = {}
+    license_ = _license(doc.get("license"))
+    if license_:
+        terms["license"] = license_
     cite = doc.get("citeAs")
     if isinstance(cite, str) and cite:
-        spec["citation"] = cite
+        terms["citation"] = cite
     rai = {RAI_KEYS[k]: v for k, v in doc.items() if k in RAI_KEYS and isinstance(v, str) and v}
     if rai:
-        spec["rai"] = rai
-    return spec
+        terms["rai"] = rai
+    return terms
+
+
+def _license(value: Any) -> str:
+    """The licence's URL or name: of the first one when several are listed; else empty."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("name")
+    return value if isinstance(value, str) else ""
 
 
 def _slug(doc: dict[str, Any], title: str) -> str:
