@@ -201,6 +201,28 @@ def _best_so_far(
     return steps
 
 
+class _Plot(NamedTuple):
+    """A history chart's plot area and the time and value ranges it maps onto it."""
+
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+    t_min: float
+    t_max: float
+    v_min: float
+    v_max: float
+
+    def px(self, ts: float) -> float:
+        return self.x0 + (ts - self.t_min) / (self.t_max - self.t_min) * (self.x1 - self.x0)
+
+    def py(self, v: float) -> float:
+        return self.y1 - (v - self.v_min) / (self.v_max - self.v_min) * (self.y1 - self.y0)
+
+
+_Line = tuple[Series, list[tuple[datetime, float]]]
+
+
 def history_chart_svg(
     series: Sequence[Series],
     *,
@@ -228,19 +250,10 @@ def history_chart_svg(
     y0, y1 = top, max(top + 40, height - bottom)
 
     if not lines:
-        x0, x1 = 58, max(98, width - right)
-        out.append(
-            f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" '
-            f'stroke="{AXIS_COLOR}"/>'
-        )
-        out.append(
-            f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
-            f'fill="{AXIS_COLOR}">No scored submissions yet</text>'
-        )
+        out.extend(_no_history(58, max(98, width - right), y0, y1))
         out.append("</svg>")
         return "\n".join(out)
 
-    tz = lines[0][1][0][0].tzinfo
     times = [at.timestamp() for _, steps in lines for at, _ in steps]
     values = [v for _, steps in lines for _, v in steps]
     t_min, t_max = min(times), max(times)
@@ -248,40 +261,13 @@ def history_chart_svg(
         t_min, t_max = t_min - 1800, t_max + 1800
     y_ticks = nice_ticks(min(values), max(values))
     y_labels = [f"{v:g}" for v in y_ticks]
-    v_min, v_max = y_ticks[0], y_ticks[-1]
     x0 = _plot_left(y_labels, least=58)
-    x1 = max(x0 + 40, width - right)
+    plot = _Plot(x0, max(x0 + 40, width - right), y0, y1, t_min, t_max, y_ticks[0], y_ticks[-1])
 
-    def px(ts: float) -> float:
-        return x0 + (ts - t_min) / (t_max - t_min) * (x1 - x0)
-
-    def py(v: float) -> float:
-        return y1 - (v - v_min) / (v_max - v_min) * (y1 - y0)
-
-    # Grid, axes and ticks.
-    for v, label in zip(y_ticks, y_labels, strict=True):
-        y = _num(py(v))
-        out.append(f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="{GRID_COLOR}"/>')
-        out.append(
-            f'<text x="{x0 - 6}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS_COLOR}">'
-            f"{_text(label)}</text>"
-        )
-    for count in (5, 4, 3, 2):  # as many time ticks as have room for their labels
-        x_ticks, step = _time_ticks(t_min, t_max, count)
-        x_labels = [(px(ts), _time_label(ts, step, tz)) for ts in x_ticks]
-        gap = (x1 - x0) * step / (t_max - t_min)
-        if max(text_width(t, TEXT_SIZE) for _, t in x_labels) + 8 <= gap:
-            break
-    for ts in x_ticks:
-        x = _num(px(ts))
-        out.append(f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y1 + 4}" stroke="{AXIS_COLOR}"/>')
-    for x, label in _spread(x_labels, EDGE, x1 + 10):  # the legend starts at x1 + 14
-        out.append(
-            f'<text x="{_num(x)}" y="{y1 + 16}" text-anchor="middle" fill="{AXIS_COLOR}">'
-            f"{_text(label)}</text>"
-        )
+    out.extend(_value_axis(plot, y_ticks, y_labels))
+    out.extend(_time_axis(plot, lines[0][1][0][0].tzinfo))
     out.append(
-        f'<path d="M{x0} {y0}V{y1}H{x1}" fill="none" stroke="{AXIS_COLOR}" '
+        f'<path d="M{plot.x0} {y0}V{y1}H{plot.x1}" fill="none" stroke="{AXIS_COLOR}" '
         f'shape-rendering="crispEdges"/>'
     )
     out.append(_y_axis_label(y_label, y0, y1))
@@ -289,42 +275,105 @@ def history_chart_svg(
         f'<text x="8" y="{height - 8}" font-size="10" fill="{AXIS_COLOR}" data-role="direction">'
         f"{'higher' if higher_is_better else 'lower'} is better</text>"
     )
+    colors = _line_colors(lines)
+    for (s, steps), color in zip(lines, colors, strict=True):
+        out.extend(_step_line(plot, s, steps, color))
+    out.extend(_legend(plot, lines, colors, width))
+    out.append("</svg>")
+    return "\n".join(out)
 
-    # One step line per team.
+
+def _no_history(x0: int, x1: int, y0: int, y1: int) -> list[str]:
+    """An empty plot frame saying there is nothing to draw yet."""
+    return [
+        f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" '
+        f'stroke="{AXIS_COLOR}"/>',
+        f'<text x="{_num((x0 + x1) / 2)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
+        f'fill="{AXIS_COLOR}">No scored submissions yet</text>',
+    ]
+
+
+def _value_axis(plot: _Plot, ticks: Sequence[float], labels: Sequence[str]) -> list[str]:
+    """The horizontal grid lines with their value labels left of the plot."""
+    out = []
+    for v, label in zip(ticks, labels, strict=True):
+        y = _num(plot.py(v))
+        out.append(f'<line x1="{plot.x0}" y1="{y}" x2="{plot.x1}" y2="{y}" stroke="{GRID_COLOR}"/>')
+        out.append(
+            f'<text x="{plot.x0 - 6}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS_COLOR}">'
+            f"{_text(label)}</text>"
+        )
+    return out
+
+
+def _time_axis(plot: _Plot, tz: tzinfo | None) -> list[str]:
+    """The time ticks below the plot, as many as have room for their labels (at most 5)."""
+    for count in (5, 4, 3, 2):
+        x_ticks, step = _time_ticks(plot.t_min, plot.t_max, count)
+        x_labels = [(plot.px(ts), _time_label(ts, step, tz)) for ts in x_ticks]
+        gap = (plot.x1 - plot.x0) * step / (plot.t_max - plot.t_min)
+        if max(text_width(t, TEXT_SIZE) for _, t in x_labels) + 8 <= gap:
+            break
+    y1 = plot.y1
+    out = []
+    for ts in x_ticks:
+        x = _num(plot.px(ts))
+        out.append(f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y1 + 4}" stroke="{AXIS_COLOR}"/>')
+    for x, label in _spread(x_labels, EDGE, plot.x1 + 10):  # the legend starts at x1 + 14
+        out.append(
+            f'<text x="{_num(x)}" y="{y1 + 16}" text-anchor="middle" fill="{AXIS_COLOR}">'
+            f"{_text(label)}</text>"
+        )
+    return out
+
+
+def _line_colors(lines: Sequence[_Line]) -> list[str]:
+    """Each line's colour: baselines grey, teams through the palette in order."""
     colors: list[str] = []
     color_index = 0
-    for s, steps in lines:
+    for s, _ in lines:
         if s.is_baseline:
-            color = BASELINE_COLOR
+            colors.append(BASELINE_COLOR)
         else:
-            color = PALETTE[color_index % len(PALETTE)]
+            colors.append(PALETTE[color_index % len(PALETTE)])
             color_index += 1
-        colors.append(color)
-        first_at, first_value = steps[0]
-        d = [f"M{_num(px(first_at.timestamp()))} {_num(py(first_value))}"]
-        for at, value in steps[1:]:
-            d.append(f"H{_num(px(at.timestamp()))}V{_num(py(value))}")
-        d.append(f"H{_num(px(t_max))}")
-        dash = ' stroke-dasharray="6 4"' if s.is_baseline else ""
-        out.append(
-            f'<g><title>{_text(s.name)}</title><path d="{"".join(d)}" fill="none" '
-            f'stroke="{color}" stroke-width="2"{dash}/>'
-        )
-        for at, value in steps:
-            label = f"{s.name}: {value:.4g} ({at.isoformat(sep=' ', timespec='minutes')})"
-            out.append(
-                f'<circle cx="{_num(px(at.timestamp()))}" cy="{_num(py(value))}" r="2.5" '
-                f'fill="{color}"><title>{_text(label)}</title></circle>'
-            )
-        out.append("</g>")
+    return colors
 
-    # Legend, as many rows as fit; the rest summarized. Names are cut to the room left.
-    lx, row_height = x1 + 14, 16
+
+def _step_line(
+    plot: _Plot, s: Series, steps: Sequence[tuple[datetime, float]], color: str
+) -> list[str]:
+    """One team's best-so-far step line to the plot's end, a point with a tooltip per step."""
+    first_at, first_value = steps[0]
+    d = [f"M{_num(plot.px(first_at.timestamp()))} {_num(plot.py(first_value))}"]
+    for at, value in steps[1:]:
+        d.append(f"H{_num(plot.px(at.timestamp()))}V{_num(plot.py(value))}")
+    d.append(f"H{_num(plot.px(plot.t_max))}")
+    dash = ' stroke-dasharray="6 4"' if s.is_baseline else ""
+    out = [
+        f'<g><title>{_text(s.name)}</title><path d="{"".join(d)}" fill="none" '
+        f'stroke="{color}" stroke-width="2"{dash}/>'
+    ]
+    for at, value in steps:
+        label = f"{s.name}: {value:.4g} ({at.isoformat(sep=' ', timespec='minutes')})"
+        out.append(
+            f'<circle cx="{_num(plot.px(at.timestamp()))}" cy="{_num(plot.py(value))}" r="2.5" '
+            f'fill="{color}"><title>{_text(label)}</title></circle>'
+        )
+    out.append("</g>")
+    return out
+
+
+def _legend(plot: _Plot, lines: Sequence[_Line], colors: Sequence[str], width: int) -> list[str]:
+    """The legend right of the plot, as many rows as fit and the rest summarized; names are
+    cut to the room left."""
+    lx, row_height = plot.x1 + 14, 16
     room = width - EDGE - (lx + 24)
-    capacity = max(1, (y1 - y0) // row_height)
+    capacity = max(1, (plot.y1 - plot.y0) // row_height)
     shown = lines if len(lines) <= capacity else lines[: capacity - 1]
+    out = []
     for i, (s, _) in enumerate(shown):
-        y = y0 + 6 + i * row_height
+        y = plot.y0 + 6 + i * row_height
         dash = ' stroke-dasharray="6 4"' if s.is_baseline else ""
         suffix = " (baseline)" if s.is_baseline else ""
         name = fit(_clean(s.name), room - text_width(suffix, TEXT_SIZE), TEXT_SIZE) + suffix
@@ -337,13 +386,12 @@ def history_chart_svg(
             f"<title>{_text(s.name)}</title></text>"
         )
     if len(shown) < len(lines):
-        y = y0 + 6 + len(shown) * row_height
+        y = plot.y0 + 6 + len(shown) * row_height
         out.append(
             f'<text x="{lx + 24}" y="{y}" dy="0.32em" fill="{AXIS_COLOR}">'
             f"+{len(lines) - len(shown)} more</text>"
         )
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
 
 
 def confusion_matrix_svg(

@@ -134,25 +134,7 @@ def _check(archive: zipfile.ZipFile, limits: ArchiveLimits, label: str) -> Algor
         problems.append(
             f"{label} holds {len(infos):,} members, over the limit of {limits.max_members:,}"
         )
-    unsafe: dict[str, list[str]] = {}
-    seen: set[str] = set()
-    files: list[zipfile.ZipInfo] = []
-    for info in infos:
-        name = info.filename
-        reason = zip_member_problem(info)
-        if reason is None and name.rstrip("/") in seen:
-            reason = "a name used twice"
-        ratio = info.file_size / max(info.compress_size, 1)
-        too_dense = info.file_size > RATIO_MIN_BYTES and ratio > limits.max_compression_ratio
-        if reason is None and too_dense:
-            reason = f"a compression ratio over {limits.max_compression_ratio:g} (a zip bomb?)"
-        if reason is None and not info.is_dir() and info.file_size > limits.max_member_bytes:
-            reason = f"more than {limits.max_member_bytes:,} bytes"
-        seen.add(name.rstrip("/"))
-        if reason is not None:
-            unsafe.setdefault(reason, []).append(name)
-        elif not info.is_dir():
-            files.append(info)
+    files, unsafe = _sort_members(infos, limits)
     for reason, names in unsafe.items():
         count = len(names)
         problems.append(
@@ -180,6 +162,40 @@ def _check(archive: zipfile.ZipFile, limits: ArchiveLimits, label: str) -> Algor
         members=tuple(name for name in names if name.startswith(root)),
         total_bytes=declared,
     )
+
+
+def _sort_members(
+    infos: Sequence[zipfile.ZipInfo], limits: ArchiveLimits
+) -> tuple[list[zipfile.ZipInfo], dict[str, list[str]]]:
+    """The files that may be extracted, and the names of the refused members by reason
+    (reasons in the order first met)."""
+    unsafe: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    files: list[zipfile.ZipInfo] = []
+    for info in infos:
+        reason = _member_refusal(info, seen, limits)
+        seen.add(info.filename.rstrip("/"))
+        if reason is not None:
+            unsafe.setdefault(reason, []).append(info.filename)
+        elif not info.is_dir():
+            files.append(info)
+    return files, unsafe
+
+
+def _member_refusal(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -> str | None:
+    """Why the member ``info`` is refused (as a phrase), or None; ``seen`` holds the names
+    of the members before it."""
+    reason = zip_member_problem(info)
+    if reason is not None:
+        return reason
+    if info.filename.rstrip("/") in seen:
+        return "a name used twice"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_MIN_BYTES and ratio > limits.max_compression_ratio:
+        return f"a compression ratio over {limits.max_compression_ratio:g} (a zip bomb?)"
+    if not info.is_dir() and info.file_size > limits.max_member_bytes:
+        return f"more than {limits.max_member_bytes:,} bytes"
+    return None
 
 
 def _manifest(

@@ -165,13 +165,8 @@ def _fields(record_set: dict[str, Any], part: str) -> tuple[list[FieldPlan], lis
     items = [f for f in listed(record_set.get("field")) if isinstance(f, dict)]
     keys = [k.get("@id") if isinstance(k, dict) else k for k in listed(record_set.get("key"))]
     names = [text_of(f.get("name")) or str(f.get("@id", "")).rsplit("/", 1)[-1] for f in items]
-    labelled = [i for i, f in enumerate(items) if "cr:Label" in _type_names(f)]
-    if not labelled:
-        labelled = [i for i, n in enumerate(names) if n == "label"]
-    id_index = next((i for i, f in enumerate(items) if len(keys) == 1 and f.get("@id") in keys),
-                    None)  # fmt: skip
-    if id_index is None:
-        id_index = next((i for i, n in enumerate(names) if n == "id"), None)
+    labelled = _label_indexes(items, names)
+    id_index = _id_index(items, names, keys)
     if len(labelled) > 1:
         problems.append(
             f"record set '{part}' has {len(labelled)} label fields"
@@ -179,26 +174,49 @@ def _fields(record_set: dict[str, Any], part: str) -> tuple[list[FieldPlan], lis
         )
     plans = []
     for index, (item, name) in enumerate(zip(items, names, strict=True)):
-        if index == id_index:
-            plans.append(FieldPlan(str(item.get("@id")), "id", "id"))
-            continue
-        if index in labelled[:1]:
-            dtype = _label_dtype(item)
-            plans.append(FieldPlan(str(item.get("@id")), "label", "label", dtype=dtype))
-            continue
-        if name in ("id", "label"):
-            problems.append(
-                f"field '{item.get('@id')}' of record set '{part}' is named '{name}' but is not"
-                f" the record set's {'key' if name == 'id' else 'cr:Label field'}"
-            )
-            continue
-        role, image_content, problem = _role(item, name, part)
-        if problem:
-            problems.append(problem)
+        special = "id" if index == id_index else "label" if index in labelled[:1] else ""
+        plan, problem = _field_plan(item, name, part, special)
+        if plan is not None:
+            plans.append(plan)
         else:
-            dtype = "float64" if role == "numeric" else "string"
-            plans.append(FieldPlan(str(item.get("@id")), name, role, image_content, dtype))
+            problems.append(problem)
     return plans, problems
+
+
+def _label_indexes(items: list[dict[str, Any]], names: list[str]) -> list[int]:
+    """The fields typed cr:Label, else those named ``label``."""
+    labelled = [i for i, f in enumerate(items) if "cr:Label" in _type_names(f)]
+    return labelled or [i for i, n in enumerate(names) if n == "label"]
+
+
+def _id_index(items: list[dict[str, Any]], names: list[str], keys: list[Any]) -> int | None:
+    """The field that is the record set's one key, else the one named ``id``, else None."""
+    if len(keys) == 1:
+        found = next((i for i, f in enumerate(items) if f.get("@id") in keys), None)
+        if found is not None:
+            return found
+    return next((i for i, n in enumerate(names) if n == "id"), None)
+
+
+def _field_plan(
+    item: dict[str, Any], name: str, part: str, special: str
+) -> tuple[FieldPlan | None, str]:
+    """The column of one field, or None and the problem with it. ``special`` is ``id`` for
+    the record set's key, ``label`` for its label field, else empty."""
+    if special == "id":
+        return FieldPlan(str(item.get("@id")), "id", "id"), ""
+    if special == "label":
+        return FieldPlan(str(item.get("@id")), "label", "label", dtype=_label_dtype(item)), ""
+    if name in ("id", "label"):
+        return None, (
+            f"field '{item.get('@id')}' of record set '{part}' is named '{name}' but is not"
+            f" the record set's {'key' if name == 'id' else 'cr:Label field'}"
+        )
+    role, image_content, problem = _role(item, name, part)
+    if problem:
+        return None, problem
+    dtype = "float64" if role == "numeric" else "string"
+    return FieldPlan(str(item.get("@id")), name, role, image_content, dtype), ""
 
 
 def _label_dtype(item: dict[str, Any]) -> str:
@@ -268,29 +286,48 @@ def _task_yaml(
     declared = {p.name: p.role for p in plan.train if p.role in ROLES}
     if declared:
         spec["columns"] = declared
-    metric = doc.get("tc:primaryMetric")
-    if isinstance(metric, str) and metric:
-        spec["metric"] = metric
-    for key, term in (("public_fraction", "tc:publicFraction"), ("split_seed", "tc:splitSeed")):
-        if term in doc:
-            spec[key] = doc[term]
+    spec.update(_platform_terms(doc))
     options = doc.get("tc:kindOptions")
     if isinstance(options, dict):
         spec.update({k: v for k, v in options.items() if k not in spec})
-    license_ = doc.get("license")
-    if isinstance(license_, list) and license_:
-        license_ = license_[0]
-    if isinstance(license_, dict):
-        license_ = license_.get("url") or license_.get("name")
-    if isinstance(license_, str) and license_:
-        spec["license"] = license_
+    spec.update(_card_terms(doc))
+    return spec
+
+
+def _platform_terms(doc: dict[str, Any]) -> dict[str, Any]:
+    """The task.yaml settings the platform's own export wrote: metric and split."""
+    terms: dict[str, Any] = {}
+    metric = doc.get("tc:primaryMetric")
+    if isinstance(metric, str) and metric:
+        terms["metric"] = metric
+    for key, term in (("public_fraction", "tc:publicFraction"), ("split_seed", "tc:splitSeed")):
+        if term in doc:
+            terms[key] = doc[term]
+    return terms
+
+
+def _card_terms(doc: dict[str, Any]) -> dict[str, Any]:
+    """The card's licence, citation and responsible-AI notes, where given as text."""
+    terms: dict[str, Any] = {}
+    license_ = _license(doc.get("license"))
+    if license_:
+        terms["license"] = license_
     cite = doc.get("citeAs")
     if isinstance(cite, str) and cite:
-        spec["citation"] = cite
+        terms["citation"] = cite
     rai = {RAI_KEYS[k]: v for k, v in doc.items() if k in RAI_KEYS and isinstance(v, str) and v}
     if rai:
-        spec["rai"] = rai
-    return spec
+        terms["rai"] = rai
+    return terms
+
+
+def _license(value: Any) -> str:
+    """The licence's URL or name: of the first one when several are listed; else empty."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("name")
+    return value if isinstance(value, str) else ""
 
 
 def _slug(doc: dict[str, Any], title: str) -> str:

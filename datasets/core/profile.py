@@ -114,19 +114,28 @@ class ColumnProfile:
             self.boolean = True
         if is_float(raw) and self.integral:
             self.integral = float_integral(raw)
-        native = is_number(raw) or is_null_type(raw)
-        text = None if native else as_text(raw)
-        if native:
-            present = len(raw) - (pc.sum(pc.is_null(raw, nan_is_null=True)).as_py() or 0)
-        else:
-            present = len(raw) - text.null_count
+        if is_number(raw) or is_null_type(raw):
+            # native numbers are numeric: nothing to parse, no text facts
+            self.present += len(raw) - (pc.sum(pc.is_null(raw, nan_is_null=True)).as_py() or 0)
+            return
+        text = as_text(raw)
+        present = len(raw) - text.null_count
         self.present += present
-        if not native and self.numeric and self.infer and not self.keep_bad_numbers:
+        self._add_numbers(raw, text)
+        if self.infer:
+            self._add_text(text, present)
+        else:
+            self._add_paths(text, present)  # a declared type needs no text facts
+
+    def _add_numbers(self, raw: pa.Array, text: pa.Array) -> None:
+        """Whether the batch's text values are all numbers, and which are not when the
+        column is declared numeric."""
+        if self.numeric and self.infer and not self.keep_bad_numbers:
             # Most text columns fail on their first values: don't parse the whole batch.
             _, bad = as_numbers(text[:SAMPLE])
             if pc.any(bad).as_py():
                 self.numeric = False
-        if not native and (self.keep_bad_numbers or (self.numeric and self.infer)):
+        if self.keep_bad_numbers or (self.numeric and self.infer):
             _, bad = as_numbers(raw)
             count = pc.sum(bad).as_py() or 0
             if count:
@@ -134,11 +143,9 @@ class ColumnProfile:
                 self.bad_rows += count
                 if self.keep_bad_numbers:
                     self.bad_values.append(pc.unique(pc.filter(text, bad)))
-        if native or not (self.infer or self.track_paths):
-            return  # native numbers are numeric; a declared type needs no text facts
-        if not self.infer:
-            self._add_paths(text, present)
-            return
+
+    def _add_text(self, text: pa.Array, present: int) -> None:
+        """The text facts type inference reads: length, distinct values, image paths."""
         self.text_length += pc.sum(pc.utf8_length(text)).as_py() or 0
         self.distinct.add(text)
         if self.image_like and present:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,51 @@ def test_lying_member_size_is_refused(tmp_path: Path) -> None:
 def test_not_a_zip() -> None:
     with pytest.raises(ArchiveInvalid, match=r"not a \.zip archive"):
         validate_archive(io.BytesIO(b"print('hello')\n"))
+
+
+def test_member_problems_are_grouped_by_reason_in_the_order_met() -> None:
+    """The whole list of problems, pinned: one line per reason in the order the members meet
+    it, five names then a count, and the limits named with the archive's label."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")  # the duplicate names are the point
+        z.writestr("algo/algorithm.yaml", manifest(entrypoint="../run.py"))
+        z.writestr("algo/main.py", "print(1)\n")
+        z.writestr("algo/main.py", "print(2)\n")
+        z.writestr("algo/data/", "")
+        z.writestr("algo/data/", "")
+        z.writestr("algo/zeros.bin", b"\0" * 100_000)
+        z.writestr("algo/big.txt", "abcdefghij" * 300)
+        for i in range(7):
+            z.writestr(f"/abs{i}.py", "x")
+        z.writestr("__MACOSX/algo/._main.py", "junk")
+    limits = ArchiveLimits(
+        max_member_bytes=2000, max_total_bytes=5000, max_members=12, max_compression_ratio=50
+    )
+    with pytest.raises(ArchiveInvalid) as caught:
+        validate_archive(io.BytesIO(buffer.getvalue()), limits=limits, label="algo.zip")
+    assert caught.value.problems == [
+        "algo.zip holds 14 members, over the limit of 12",
+        "refused 2 members with a name used twice: 'algo/main.py', 'algo/data/'",
+        "refused 1 member with a compression ratio over 50 (a zip bomb?): 'algo/zeros.bin'",
+        "refused 1 member with more than 2,000 bytes: 'algo/big.txt'",
+        "refused 7 members with an absolute path: '/abs0.py', '/abs1.py', '/abs2.py',"
+        " '/abs3.py', '/abs4.py' and 2 more",
+        "algo.zip would unpack to 103,125 bytes, over the limit of 5,000",
+        "the entrypoint '../run.py' must be a relative path inside the archive",
+    ]
+
+
+def test_a_valid_archive_in_a_folder_lists_its_files_and_skips_macos_debris() -> None:
+    data = make_zip(
+        {
+            "algo/algorithm.yaml": manifest(name="  Padded  ", entrypoint="src/run.py"),
+            "algo/src/": "",
+            "algo/src/run.py": "print(1)\n",
+            "__MACOSX/algo/._run.py": "junk" * 1000,
+        }
+    )
+    checked = validate_archive(io.BytesIO(data))
+    assert (checked.name, checked.entrypoint, checked.root) == ("Padded", "src/run.py", "algo/")
+    assert checked.members == ("algo/algorithm.yaml", "algo/src/run.py")
+    assert checked.total_bytes == 114
