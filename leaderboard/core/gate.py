@@ -1,0 +1,416 @@
+"""The champion gate: may a new entry take the place of a task's champion?
+
+Pure (numpy, scipy, statsmodels and the task's kind); the method, its levels and why are in
+docs/champion-gate.md. On the rows of one split, a new entry ``new`` passes against the
+champion ``champion`` when all three hold:
+
+1. **It is really better.** The paired bootstrap (``leaderboard.core.bootstrap``: both
+   entries scored on the same resamples) gives the interval of the primary metric's
+   difference ``sign * (new - champion)`` (positive: better, whatever the metric's
+   direction), at the challenge's level ``alpha``; its lower end must be above 0. For
+   label outputs (``TaskKind.mcnemar``) McNemar's exact test is accepted instead: the
+   two-sided exact binomial test of the fixed against the broken units, ``p <= alpha``,
+   with more fixes than breaks. A metric without a bootstrap statistic (macro-F1,
+   precision...) has no interval (``ci`` None) and only McNemar's test can show it.
+2. **It breaks little.** The negative flip rate (units the champion had right and the new
+   entry has wrong, over all units; the kind says what a flip is, ``TaskKind.gate_flips``)
+   has a two-sided 95% Clopper-Pearson interval whose upper end must be ``<= epsilon``.
+3. **No slice breaks.** For every value of every slice column with at least
+   ``min_slice_rows`` units, H0 "the slice's NFR > epsilon" is tested exactly
+   (``p = P(X <= breaks | units, epsilon)``); Holm's step-down at the family level 0.025
+   (the one-sided level of the 95% interval above) must reject every H0. Each slice
+   reports ``nfr_upper``: the one-sided Clopper-Pearson upper bound at the level Holm gives
+   its rank (rank i of m by p: 0.025 / (m - i + 1)); a slice holds when it is <= epsilon,
+   which is the same as its test rejecting. With one slice this is the 95% interval's end.
+
+The unit is the row, or the kind's (``TaskKind.flip_units``: a grouping task's entity,
+whose records flip together): counts, rates, slices and their sizes are in units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from kinds import kind_get, metric_info
+from leaderboard.core.bootstrap import _tail_index, bootstrap_leaderboard, has_bootstrap
+
+NFR_LEVEL = 0.95  # the NFR and PFR intervals (two-sided Clopper-Pearson)
+SLICE_FAMILY_ALPHA = (1 - NFR_LEVEL) / 2  # one-sided, as the upper end of the interval
+MIN_SLICE_ROWS = 30
+MAX_SLICES = 1000  # the largest slices are kept beyond this many
+MAX_BROKEN_IDS = 100
+DEFAULT_EPSILON = 0.02
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateSettings:
+    """The gate's parameters: ``epsilon`` (the NFR bound: ``gate_nfr_epsilon``), ``alpha``
+    (the challenge's level: difference interval and McNemar's test), the bootstrap's
+    resamples and seed, the smallest slice and how many broken rows to name."""
+
+    epsilon: float = DEFAULT_EPSILON
+    alpha: float = 0.05
+    n_resamples: int = 1000
+    seed: int = 0
+    min_slice_rows: int = MIN_SLICE_ROWS
+    max_broken: int = MAX_BROKEN_IDS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.epsilon <= 1:
+            raise ValueError(f"epsilon must be in [0, 1], not {self.epsilon}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), not {self.alpha}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class McNemar:
+    """Fixed and broken units and the exact two-sided p-value (1.0 without any flip)."""
+
+    fixes: int
+    breaks: int
+    p: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceVerdict:
+    """One value of one slice column: its units, breaks, NFR, the Holm-level upper bound
+    (``level`` is its one-sided level) and the exact p-value of "NFR > epsilon"."""
+
+    column: str
+    value: str
+    rows: int
+    breaks: int
+    nfr: float
+    nfr_upper: float
+    level: float
+    p: float
+
+    def holds(self, epsilon: float) -> bool:
+        return self.nfr_upper <= epsilon
+
+    def as_json(self) -> dict[str, Any]:
+        """The release check's slice object: column, value, rows, nfr, nfr_upper."""
+        return {
+            "column": self.column,
+            "value": self.value,
+            "rows": self.rows,
+            "nfr": self.nfr,
+            "nfr_upper": self.nfr_upper,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateResult:
+    """The gate's figures and verdict on one split (see the module's docstring)."""
+
+    metric: str
+    units: int
+    difference: float | None
+    ci: tuple[float, float] | None
+    nfr: float | None
+    nfr_ci: tuple[float, float] | None
+    pfr: float | None
+    pfr_ci: tuple[float, float] | None
+    mcnemar: McNemar | None
+    slices: tuple[SliceVerdict, ...]
+    worst_slice: SliceVerdict | None
+    improved: bool
+    improved_by: str | None  # "bootstrap", "mcnemar" or None
+    breaks_little: bool
+    slices_hold: bool
+    passes: bool
+    broken_rows: np.ndarray  # positions (in all rows) of the first broken rows, row order
+    reasons: tuple[str, ...] = field(default=())
+
+
+def _interval(count: int, n: int) -> tuple[float, float]:
+    low, high = proportion_confint(count, n, alpha=1 - NFR_LEVEL, method="beta")
+    return float(low), float(high)
+
+
+def _upper_bound(count: int, n: int, level: float) -> float:
+    """One-sided Clopper-Pearson upper bound at ``level`` (the chance it is exceeded)."""
+    if count >= n:
+        return 1.0
+    return float(stats.beta.ppf(1 - level, count + 1, n - count))
+
+
+def mcnemar_exact(fixes: int, breaks: int) -> McNemar:
+    """McNemar's exact test: two-sided binomial test of ``breaks`` among ``fixes + breaks``
+    at 1/2 (the same p as statsmodels' ``mcnemar(exact=True)``)."""
+    total = fixes + breaks
+    p = 1.0 if total == 0 else float(stats.binomtest(breaks, total, 0.5).pvalue)
+    return McNemar(fixes=int(fixes), breaks=int(breaks), p=min(p, 1.0))
+
+
+def _difference(
+    *,
+    kind: str,
+    metric: str,
+    y: np.ndarray,
+    new: np.ndarray,
+    champion: np.ndarray,
+    rows: np.ndarray,
+    settings: GateSettings,
+    scores: tuple[float | None, float | None],
+) -> tuple[float | None, tuple[float, float] | None, str | None]:
+    """``(difference, ci, why no ci)``: ``sign * (new - champion)`` on the rows, with its
+    paired bootstrap interval where the kind has a statistic of the metric."""
+    sign = 1.0 if metric_info(metric).higher_is_better else -1.0
+    if not has_bootstrap(kind, metric):
+        old, now = scores
+        point = None if old is None or now is None else sign * (now - old)
+        return point, None, f"{metric} has no bootstrap interval"
+    result = bootstrap_leaderboard(
+        y=y,
+        preds=[champion, new],
+        kind=kind,
+        metric=metric,
+        n_resamples=settings.n_resamples,
+        seed=settings.seed,
+        alpha=settings.alpha,
+        rows=rows,
+        is_baseline=[True, True],
+        keep_samples=True,
+    )
+    assert result.samples is not None
+    point = sign * (result.entries[1].score - result.entries[0].score)
+    differences = np.sort(sign * (result.samples[:, 1] - result.samples[:, 0]))
+    if not math.isfinite(point) or not np.isfinite(differences).all():
+        return (point if math.isfinite(point) else None), None, "the metric is undefined here"
+    k = _tail_index(settings.alpha, settings.n_resamples)
+    low, high = differences[k - 1], differences[settings.n_resamples - k]
+    return float(point), (float(low), float(high)), None
+
+
+def _units(kind: str, y: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """Each row's unit (compact codes) and the number of units; None: a unit per row."""
+    codes = kind_get(kind).flip_units(y)
+    if codes is None:
+        return None, int(y.shape[0])
+    _, compact = np.unique(np.asarray(codes), return_inverse=True)
+    return compact, int(compact.max()) + 1 if compact.size else 0
+
+
+def _per_unit(flags: np.ndarray, units: np.ndarray | None, n_units: int) -> np.ndarray:
+    """A flag per unit: set when any of its rows is (rows of a unit flip together)."""
+    if units is None:
+        return flags
+    return np.bincount(units, weights=flags, minlength=n_units) > 0
+
+
+def slice_verdicts(
+    *,
+    slices: Mapping[str, np.ndarray],
+    broken: np.ndarray,
+    units: np.ndarray | None,
+    n_units: int,
+    epsilon: float,
+    min_rows: int = MIN_SLICE_ROWS,
+) -> list[SliceVerdict]:
+    """Every slice with at least ``min_rows`` units, with Holm's levels (module docstring).
+
+    ``slices`` maps a column to its value per row (``None`` or NaN: no slice); ``broken``
+    is per row. A unit is in a slice when one of its rows is.
+    """
+    found: list[tuple[str, str, int, int]] = []
+    for column, values in slices.items():
+        values = np.asarray(values, dtype=object)
+        present = np.array([v is not None and v == v for v in values], dtype=bool)
+        if not present.any():
+            continue
+        names, codes = np.unique(values[present].astype(str), return_inverse=True)
+        unit_of = np.flatnonzero(present) if units is None else units[present]
+        pairs = np.unique(codes.astype(np.int64) * max(n_units, 1) + unit_of)
+        slice_code, slice_unit = pairs // max(n_units, 1), pairs % max(n_units, 1)
+        sizes = np.bincount(slice_code, minlength=len(names))
+        breaks = np.bincount(slice_code, weights=broken[slice_unit], minlength=len(names))
+        for i, name in enumerate(names):
+            if sizes[i] >= min_rows:
+                found.append((column, str(name), int(sizes[i]), int(breaks[i])))
+    if len(found) > MAX_SLICES:
+        found = sorted(found, key=lambda s: -s[2])[:MAX_SLICES]
+    p_values = [float(stats.binom.cdf(b, n, epsilon)) if epsilon < 1 else 1.0 for *_, n, b in found]
+    order = sorted(range(len(found)), key=lambda i: p_values[i])
+    m = len(found)
+    out: list[SliceVerdict] = []
+    for rank, i in enumerate(order):
+        column, value, n, b = found[i]
+        level = SLICE_FAMILY_ALPHA / (m - rank)
+        out.append(
+            SliceVerdict(
+                column=column,
+                value=value,
+                rows=n,
+                breaks=b,
+                nfr=b / n,
+                nfr_upper=_upper_bound(b, n, level),
+                level=level,
+                p=p_values[i],
+            )
+        )
+    return sorted(out, key=lambda s: (s.column, s.value))
+
+
+def _holm_rejects_all(verdicts: Sequence[SliceVerdict]) -> bool:
+    """Holm's step-down rejects every H0 "NFR > epsilon": each p within its rank's level."""
+    return all(v.p <= v.level for v in verdicts)
+
+
+def gate_evaluate(
+    *,
+    kind: str,
+    metric: str,
+    y: np.ndarray,
+    new: np.ndarray,
+    champion: np.ndarray,
+    rows: np.ndarray,
+    options: Mapping[str, Any] | None = None,
+    slices: Mapping[str, np.ndarray] | None = None,
+    settings: GateSettings | None = None,
+    scores: tuple[float | None, float | None] = (None, None),
+) -> GateResult:
+    """The gate of ``new`` against ``champion`` (aligned with the truth ``y``) on the rows
+    of ``rows`` (a boolean mask: the split). ``options`` are the kind's (regression's
+    tolerance), ``slices`` the slice columns' values per row, ``scores`` the champion's and
+    the new entry's primary score on the split (used when the metric has no bootstrap)."""
+    settings = settings or GateSettings()
+    options = options or {}
+    task_kind = kind_get(kind)
+    y, new, champion = (np.asarray(a) for a in (y, new, champion))
+    rows = np.asarray(rows, dtype=bool)
+    if not (y.shape == new.shape == champion.shape == rows.shape) or y.ndim != 1:
+        raise ValueError("y, new, champion and rows must be 1-D of the same length")
+    positions = np.flatnonzero(rows)
+    y_rows = y[positions]
+    units, n_units = _units(kind, y_rows)
+    if n_units == 0:
+        return _declined(metric, "there are no rows to compare on this split")
+    fixed_rows, broken_rows = task_kind.gate_flips(
+        y_rows, new[positions], champion[positions], options
+    )
+    fixed = _per_unit(np.asarray(fixed_rows, dtype=bool), units, n_units)
+    broken = _per_unit(np.asarray(broken_rows, dtype=bool), units, n_units)
+    n_fixed, n_broken = int(fixed.sum()), int(broken.sum())
+    difference, ci, no_ci = _difference(
+        kind=kind,
+        metric=metric,
+        y=y,
+        new=new,
+        champion=champion,
+        rows=rows,
+        settings=settings,
+        scores=scores,
+    )
+    test = mcnemar_exact(n_fixed, n_broken) if task_kind.mcnemar else None
+    by_bootstrap = ci is not None and ci[0] > 0
+    by_mcnemar = test is not None and test.p <= settings.alpha and n_fixed > n_broken
+    nfr_ci = _interval(n_broken, n_units)
+    row_slices = {
+        column: np.asarray(values, dtype=object)[positions]
+        for column, values in (slices or {}).items()
+    }
+    verdicts = slice_verdicts(
+        slices=row_slices,
+        broken=broken.astype(np.float64),
+        units=units,
+        n_units=n_units,
+        epsilon=settings.epsilon,
+        min_rows=settings.min_slice_rows,
+    )
+    worst = max(verdicts, key=lambda v: (v.nfr_upper, v.nfr), default=None)
+    improved = by_bootstrap or by_mcnemar
+    breaks_little = nfr_ci[1] <= settings.epsilon
+    slices_hold = _holm_rejects_all(verdicts)
+    broken_positions = positions[np.flatnonzero(np.asarray(broken_rows, dtype=bool))]
+    result = GateResult(
+        metric=metric,
+        units=n_units,
+        difference=difference,
+        ci=ci,
+        nfr=n_broken / n_units,
+        nfr_ci=nfr_ci,
+        pfr=n_fixed / n_units,
+        pfr_ci=_interval(n_fixed, n_units),
+        mcnemar=test,
+        slices=tuple(verdicts),
+        worst_slice=worst,
+        improved=improved,
+        improved_by="bootstrap" if by_bootstrap else ("mcnemar" if by_mcnemar else None),
+        breaks_little=breaks_little,
+        slices_hold=slices_hold,
+        passes=improved and breaks_little and slices_hold,
+        broken_rows=broken_positions[: settings.max_broken],
+    )
+    return _with_reasons(result, settings=settings, no_ci=no_ci, noun=task_kind.flip_noun)
+
+
+def _declined(metric: str, why: str) -> GateResult:
+    return GateResult(
+        metric=metric,
+        units=0,
+        difference=None,
+        ci=None,
+        nfr=None,
+        nfr_ci=None,
+        pfr=None,
+        pfr_ci=None,
+        mcnemar=None,
+        slices=(),
+        worst_slice=None,
+        improved=False,
+        improved_by=None,
+        breaks_little=False,
+        slices_hold=False,
+        passes=False,
+        broken_rows=np.zeros(0, dtype=np.int64),
+        reasons=(f"Not weighed: {why}.",),
+    )
+
+
+def _with_reasons(
+    result: GateResult, *, settings: GateSettings, no_ci: str | None, noun: str
+) -> GateResult:
+    """The verdict in words, one sentence per condition."""
+    reasons: list[str] = []
+    if result.improved_by == "bootstrap":
+        reasons.append(f"Better: the interval of the {result.metric} difference is above 0.")
+    elif result.improved_by == "mcnemar":
+        assert result.mcnemar is not None
+        reasons.append(
+            f"Better by McNemar's test: {result.mcnemar.fixes} fixed against "
+            f"{result.mcnemar.breaks} broken {noun}s (p = {result.mcnemar.p:.3g})."
+        )
+    elif result.ci is not None:
+        reasons.append(
+            f"Not shown better: the interval of the {result.metric} difference reaches "
+            f"{result.ci[0]:.4g} (it must be above 0)."
+        )
+    else:
+        reasons.append(
+            f"Not shown better: {no_ci or 'no interval'}, and McNemar's test did not show it."
+        )
+    assert result.nfr_ci is not None
+    upper = result.nfr_ci[1]
+    reasons.append(
+        f"{'Breaks little' if result.breaks_little else 'Breaks too much'}: the NFR's upper "
+        f"bound is {upper:.4f} ({'<=' if result.breaks_little else '>'} epsilon "
+        f"{settings.epsilon:g})."
+    )
+    failing = [s for s in result.slices if not s.holds(settings.epsilon)]
+    if failing:
+        worst = max(failing, key=lambda s: s.nfr_upper)
+        reasons.append(
+            f"A slice breaks: {worst.column} = {worst.value} ({worst.breaks} of {worst.rows} "
+            f"{noun}s broken, upper bound {worst.nfr_upper:.4f} > {settings.epsilon:g})."
+        )
+    elif not result.slices_hold:
+        reasons.append("A slice breaks (Holm's step-down).")
+    return replace(result, reasons=tuple(reasons))
