@@ -11,6 +11,7 @@ from challenge_platform.models import Track
 from datasets.models import Task
 from leaderboard import cache as board_cache
 from leaderboard import services
+from leaderboard.champion import services as champion
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
@@ -35,3 +36,13 @@ def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
         board_cache.bump_after_commit(task_id=task_id, track_id=None)
     for track_id in Track.objects.filter(challenge_id=challenge_id).values_list("pk", flat=True):
         board_cache.bump_after_commit(task_id=None, track_id=track_id)
+
+
+def weigh_scored_submission(event: hooks.SubmissionFinished) -> None:
+    """A submission ended scored: queue its deciding champion check (after commit)."""
+    champion.champion_candidate_landed(submission_id=event.submission_id)
+
+
+def weigh_scored_run(event: hooks.AlgorithmRunScored) -> None:
+    """A run was scored on itself (no submission): queue its deciding champion check."""
+    champion.champion_candidate_landed(run_id=event.run_id)

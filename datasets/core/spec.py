@@ -25,7 +25,9 @@ KEYS = (
     "public_fraction",
     "split_seed",
     "opis",
+    "slices",
 )
+MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/champion-gate.md)
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
@@ -72,6 +74,7 @@ class TaskSpec:
     split_seed: int = 0
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
+    slices: tuple[str, ...] = ()  # categorical test columns the champion gate checks
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -141,6 +144,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         split_seed=_seed(data.get("split_seed", 0), problems),
         opis=_opis(data.get("opis"), kind, problems),
         options=kind_get(kind).read_options(data, problems) if kind else {},
+        slices=_slices(data.get("slices"), problems),
     )
     return spec, problems
 
@@ -292,3 +296,29 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
         problems.append(f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {rows!r}")
         rows = OPIS_MIN_GROUP_ROWS
     return OpisSpec(group_column=group or "", range=lo_hi, min_group_rows=rows)
+
+
+def _slices(value: object, problems: list[str]) -> tuple[str, ...]:
+    """``slices``: a list of categorical test columns (checked against the tables later),
+    each named once; the champion gate requires every slice of them to break little."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{NAME}: slices must be a list of column names, not {value!r}")
+        return ()
+    names = [v.strip() for v in value]
+    reserved = [n for n in names if n in ("id", "label")]
+    if reserved:
+        problems.append(
+            f"{NAME}: slices cannot name '{reserved[0]}'; name categorical test columns"
+        )
+        return ()
+    if len(set(names)) != len(names):
+        problems.append(f"{NAME}: slices names a column twice: {names!r}")
+        return ()
+    if len(names) > MAX_SLICE_COLUMNS:
+        problems.append(
+            f"{NAME}: slices names {len(names)} columns; at most {MAX_SLICE_COLUMNS} are allowed"
+        )
+        return ()
+    return tuple(names)

@@ -71,11 +71,12 @@ class GateSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class McNemar:
-    """Fixed and broken units and the exact two-sided p-value (1.0 without any flip)."""
+    """Fixed and broken units and the exact two-sided p-value (1.0 without any flip; None
+    where the kind's outputs are no labels and the test does not apply)."""
 
     fixes: int
     breaks: int
-    p: float
+    p: float | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,9 +207,33 @@ def _per_unit(flags: np.ndarray, units: np.ndarray | None, n_units: int) -> np.n
     return np.bincount(units, weights=flags, minlength=n_units) > 0
 
 
+@dataclass(frozen=True)
+class SliceColumn:
+    """A slice column's value per row as codes into ``names`` (-1: no value, no slice)."""
+
+    codes: np.ndarray
+    names: Sequence[str]
+
+    def take(self, positions: np.ndarray) -> SliceColumn:
+        return SliceColumn(np.asarray(self.codes)[positions], self.names)
+
+    @classmethod
+    def of(cls, values: Sequence[Any] | np.ndarray) -> SliceColumn:
+        """From plain values (None and NaN: no value), for tests and small inputs."""
+        values = np.asarray(values, dtype=object)
+        present = np.array([v is not None and v == v for v in values], dtype=bool)
+        codes = np.full(values.shape[0], -1, dtype=np.int64)
+        names: list[str] = []
+        if present.any():
+            uniques, inverse = np.unique(values[present].astype(str), return_inverse=True)
+            codes[present] = inverse
+            names = [str(u) for u in uniques]
+        return cls(codes, names)
+
+
 def slice_verdicts(
     *,
-    slices: Mapping[str, np.ndarray],
+    slices: Mapping[str, SliceColumn],
     broken: np.ndarray,
     units: np.ndarray | None,
     n_units: int,
@@ -217,22 +242,22 @@ def slice_verdicts(
 ) -> list[SliceVerdict]:
     """Every slice with at least ``min_rows`` units, with Holm's levels (module docstring).
 
-    ``slices`` maps a column to its value per row (``None`` or NaN: no slice); ``broken``
-    is per row. A unit is in a slice when one of its rows is.
+    ``slices`` maps a column to its codes per row; ``broken`` is per unit. A unit is in a
+    slice when one of its rows is.
     """
     found: list[tuple[str, str, int, int]] = []
+    width = max(n_units, 1)
     for column, values in slices.items():
-        values = np.asarray(values, dtype=object)
-        present = np.array([v is not None and v == v for v in values], dtype=bool)
+        codes = np.asarray(values.codes, dtype=np.int64)
+        present = codes >= 0
         if not present.any():
             continue
-        names, codes = np.unique(values[present].astype(str), return_inverse=True)
         unit_of = np.flatnonzero(present) if units is None else units[present]
-        pairs = np.unique(codes.astype(np.int64) * max(n_units, 1) + unit_of)
-        slice_code, slice_unit = pairs // max(n_units, 1), pairs % max(n_units, 1)
-        sizes = np.bincount(slice_code, minlength=len(names))
-        breaks = np.bincount(slice_code, weights=broken[slice_unit], minlength=len(names))
-        for i, name in enumerate(names):
+        pairs = np.unique(codes[present] * width + unit_of)
+        slice_code, slice_unit = pairs // width, pairs % width
+        sizes = np.bincount(slice_code, minlength=len(values.names))
+        breaks = np.bincount(slice_code, weights=broken[slice_unit], minlength=len(values.names))
+        for i, name in enumerate(values.names):
             if sizes[i] >= min_rows:
                 found.append((column, str(name), int(sizes[i]), int(breaks[i])))
     if len(found) > MAX_SLICES:
@@ -273,13 +298,13 @@ def gate_evaluate(
     champion: np.ndarray,
     rows: np.ndarray,
     options: Mapping[str, Any] | None = None,
-    slices: Mapping[str, np.ndarray] | None = None,
+    slices: Mapping[str, SliceColumn] | None = None,
     settings: GateSettings | None = None,
     scores: tuple[float | None, float | None] = (None, None),
 ) -> GateResult:
     """The gate of ``new`` against ``champion`` (aligned with the truth ``y``) on the rows
     of ``rows`` (a boolean mask: the split). ``options`` are the kind's (regression's
-    tolerance), ``slices`` the slice columns' values per row, ``scores`` the champion's and
+    tolerance), ``slices`` the slice columns (codes per row), ``scores`` the champion's and
     the new entry's primary score on the split (used when the metric has no bootstrap)."""
     settings = settings or GateSettings()
     options = options or {}
@@ -309,14 +334,14 @@ def gate_evaluate(
         settings=settings,
         scores=scores,
     )
-    test = mcnemar_exact(n_fixed, n_broken) if task_kind.mcnemar else None
+    if task_kind.mcnemar:
+        test = mcnemar_exact(n_fixed, n_broken)
+    else:
+        test = McNemar(fixes=n_fixed, breaks=n_broken, p=None)
     by_bootstrap = ci is not None and ci[0] > 0
-    by_mcnemar = test is not None and test.p <= settings.alpha and n_fixed > n_broken
+    by_mcnemar = test.p is not None and test.p <= settings.alpha and n_fixed > n_broken
     nfr_ci = _interval(n_broken, n_units)
-    row_slices = {
-        column: np.asarray(values, dtype=object)[positions]
-        for column, values in (slices or {}).items()
-    }
+    row_slices = {column: values.take(positions) for column, values in (slices or {}).items()}
     verdicts = slice_verdicts(
         slices=row_slices,
         broken=broken.astype(np.float64),
@@ -383,7 +408,7 @@ def _with_reasons(
     if result.improved_by == "bootstrap":
         reasons.append(f"Better: the interval of the {result.metric} difference is above 0.")
     elif result.improved_by == "mcnemar":
-        assert result.mcnemar is not None
+        assert result.mcnemar is not None and result.mcnemar.p is not None
         reasons.append(
             f"Better by McNemar's test: {result.mcnemar.fixes} fixed against "
             f"{result.mcnemar.breaks} broken {noun}s (p = {result.mcnemar.p:.3g})."
