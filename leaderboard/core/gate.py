@@ -16,12 +16,14 @@ champion ``champion`` when all three hold:
    entry has wrong, over all units; the kind says what a flip is, ``TaskKind.gate_flips``)
    has a two-sided 95% Clopper-Pearson interval whose upper end must be ``<= epsilon``.
 3. **No slice breaks.** For every value of every slice column with at least
-   ``min_slice_rows`` units, H0 "the slice's NFR > epsilon" is tested exactly
-   (``p = P(X <= breaks | units, epsilon)``); Holm's step-down at the family level 0.025
-   (the one-sided level of the 95% interval above) must reject every H0. Each slice
-   reports ``nfr_upper``: the one-sided Clopper-Pearson upper bound at the level Holm gives
-   its rank (rank i of m by p: 0.025 / (m - i + 1)); a slice holds when it is <= epsilon,
-   which is the same as its test rejecting. With one slice this is the 95% interval's end.
+   ``min_slice_rows`` units, the exact one-sided binomial test of H0 "the slice's NFR is
+   at most epsilon" (``p = P(X >= breaks | units, epsilon)``); Holm's step-down over all
+   the slices at the challenge's level ``alpha`` must reject none. A slice that breaks is
+   one whose NFR is shown to be above epsilon, family-wise: small slices cannot prove a
+   small NFR (30 rows without a break only bound it by 0.12), but a broken one shows.
+   Each slice reports its NFR and the upper end of its 95% Clopper-Pearson interval
+   (``nfr_upper``); the worst slice is the one with the strongest evidence of breaking
+   (the smallest p, then the highest NFR).
 
 The unit is the row, or the kind's (``TaskKind.flip_units``: a grouping task's entity,
 whose records flip together): counts, rates, slices and their sizes are in units.
@@ -36,13 +38,13 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from kinds import kind_get, metric_info
 from leaderboard.core.bootstrap import _tail_index, bootstrap_leaderboard, has_bootstrap
 
 NFR_LEVEL = 0.95  # the NFR and PFR intervals (two-sided Clopper-Pearson)
-SLICE_FAMILY_ALPHA = (1 - NFR_LEVEL) / 2  # one-sided, as the upper end of the interval
 MIN_SLICE_ROWS = 30
 MAX_SLICES = 1000  # the largest slices are kept beyond this many
 MAX_BROKEN_IDS = 100
@@ -81,8 +83,9 @@ class McNemar:
 
 @dataclass(frozen=True, kw_only=True)
 class SliceVerdict:
-    """One value of one slice column: its units, breaks, NFR, the Holm-level upper bound
-    (``level`` is its one-sided level) and the exact p-value of "NFR > epsilon"."""
+    """One value of one slice column: its units, breaks, NFR, the upper end of the NFR's
+    95% interval, the exact p-value of "NFR > epsilon" and whether Holm's step-down finds
+    it broken."""
 
     column: str
     value: str
@@ -90,11 +93,8 @@ class SliceVerdict:
     breaks: int
     nfr: float
     nfr_upper: float
-    level: float
     p: float
-
-    def holds(self, epsilon: float) -> bool:
-        return self.nfr_upper <= epsilon
+    broken: bool
 
     def as_json(self) -> dict[str, Any]:
         """The release check's slice object: column, value, rows, nfr, nfr_upper."""
@@ -134,13 +134,6 @@ class GateResult:
 def _interval(count: int, n: int) -> tuple[float, float]:
     low, high = proportion_confint(count, n, alpha=1 - NFR_LEVEL, method="beta")
     return float(low), float(high)
-
-
-def _upper_bound(count: int, n: int, level: float) -> float:
-    """One-sided Clopper-Pearson upper bound at ``level`` (the chance it is exceeded)."""
-    if count >= n:
-        return 1.0
-    return float(stats.beta.ppf(1 - level, count + 1, n - count))
 
 
 def mcnemar_exact(fixes: int, breaks: int) -> McNemar:
@@ -238,9 +231,11 @@ def slice_verdicts(
     units: np.ndarray | None,
     n_units: int,
     epsilon: float,
+    alpha: float,
     min_rows: int = MIN_SLICE_ROWS,
 ) -> list[SliceVerdict]:
-    """Every slice with at least ``min_rows`` units, with Holm's levels (module docstring).
+    """Every slice with at least ``min_rows`` units, each tested for "NFR > epsilon" with
+    Holm's step-down at ``alpha`` (module docstring).
 
     ``slices`` maps a column to its codes per row; ``broken`` is per unit. A unit is in a
     slice when one of its rows is.
@@ -262,31 +257,30 @@ def slice_verdicts(
                 found.append((column, str(name), int(sizes[i]), int(breaks[i])))
     if len(found) > MAX_SLICES:
         found = sorted(found, key=lambda s: -s[2])[:MAX_SLICES]
-    p_values = [float(stats.binom.cdf(b, n, epsilon)) if epsilon < 1 else 1.0 for *_, n, b in found]
-    order = sorted(range(len(found)), key=lambda i: p_values[i])
-    m = len(found)
-    out: list[SliceVerdict] = []
-    for rank, i in enumerate(order):
-        column, value, n, b = found[i]
-        level = SLICE_FAMILY_ALPHA / (m - rank)
-        out.append(
-            SliceVerdict(
-                column=column,
-                value=value,
-                rows=n,
-                breaks=b,
-                nfr=b / n,
-                nfr_upper=_upper_bound(b, n, level),
-                level=level,
-                p=p_values[i],
-            )
+    p_values = [float(stats.binom.sf(b - 1, n, epsilon)) if b else 1.0 for *_, n, b in found]
+    broken_slices = holm_rejections(p_values, alpha=alpha)
+    out = [
+        SliceVerdict(
+            column=column,
+            value=value,
+            rows=n,
+            breaks=b,
+            nfr=b / n,
+            nfr_upper=_interval(b, n)[1],
+            p=p_values[i],
+            broken=broken_slices[i],
         )
+        for i, (column, value, n, b) in enumerate(found)
+    ]
     return sorted(out, key=lambda s: (s.column, s.value))
 
 
-def _holm_rejects_all(verdicts: Sequence[SliceVerdict]) -> bool:
-    """Holm's step-down rejects every H0 "NFR > epsilon": each p within its rank's level."""
-    return all(v.p <= v.level for v in verdicts)
+def holm_rejections(p_values: Sequence[float], *, alpha: float) -> list[bool]:
+    """Holm's step-down (statsmodels' ``multipletests``): which hypotheses are rejected."""
+    if not p_values:
+        return []
+    rejected, *_ = multipletests(list(p_values), alpha=alpha, method="holm")
+    return [bool(r) for r in rejected]
 
 
 def gate_evaluate(
@@ -348,12 +342,13 @@ def gate_evaluate(
         units=units,
         n_units=n_units,
         epsilon=settings.epsilon,
+        alpha=settings.alpha,
         min_rows=settings.min_slice_rows,
     )
-    worst = max(verdicts, key=lambda v: (v.nfr_upper, v.nfr), default=None)
+    worst = min(verdicts, key=lambda v: (v.p, -v.nfr), default=None)
     improved = by_bootstrap or by_mcnemar
     breaks_little = nfr_ci[1] <= settings.epsilon
-    slices_hold = _holm_rejects_all(verdicts)
+    slices_hold = not any(v.broken for v in verdicts)
     broken_positions = positions[np.flatnonzero(np.asarray(broken_rows, dtype=bool))]
     result = GateResult(
         metric=metric,
@@ -429,13 +424,12 @@ def _with_reasons(
         f"bound is {upper:.4f} ({'<=' if result.breaks_little else '>'} epsilon "
         f"{settings.epsilon:g})."
     )
-    failing = [s for s in result.slices if not s.holds(settings.epsilon)]
+    failing = [s for s in result.slices if s.broken]
     if failing:
-        worst = max(failing, key=lambda s: s.nfr_upper)
+        worst = min(failing, key=lambda s: (s.p, -s.nfr))
         reasons.append(
             f"A slice breaks: {worst.column} = {worst.value} ({worst.breaks} of {worst.rows} "
-            f"{noun}s broken, upper bound {worst.nfr_upper:.4f} > {settings.epsilon:g})."
+            f"{noun}s broken, NFR {worst.nfr:.4f}: above epsilon {settings.epsilon:g} by "
+            f"Holm's test at {settings.alpha:g}, p = {worst.p:.3g})."
         )
-    elif not result.slices_hold:
-        reasons.append("A slice breaks (Holm's step-down).")
     return replace(result, reasons=tuple(reasons))
