@@ -1,7 +1,8 @@
 """The task page, ``/tasks/<slug>/``: composed here, the lowest layer that knows all its parts
 (the task, its data and card of ``datasets``, the submit panel of ``scoring``, the board's
-summary of ``leaderboard``), so its template loads no tags of a layer above its app. Its URL
-keeps its name in the ``datasets`` namespace (``challenge_platform.urls``)."""
+summary and the champion panel of ``leaderboard``), so its template loads no tags of a layer
+above its app. Its URL keeps its name in the ``datasets`` namespace
+(``challenge_platform.urls``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from datasets.selectors import (
     task_manageable,
     task_version_current,
 )
+from leaderboard.champion.page import champion_panel
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -45,5 +47,6 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "downloads": downloads,
             "can_manage": task_manageable(task=task, user=request.user),
             "version": task_version_current(task=task),
+            "champion": champion_panel(task=task, user=request.user),
         },
     )

@@ -61,7 +61,7 @@ def champion_of(*, task: Task) -> ChampionChange | None:
     return None if holder is None else holder.current
 
 
-def _private_shown(*, task: Task, user: User | None) -> bool:
+def private_shown(*, task: Task, user: User | None) -> bool:
     return (user is not None and is_organizer(user)) or task.track.challenge.private_visible()
 
 
@@ -106,7 +106,7 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
     """``GET tasks/<slug>/champion/``: the champion, since when, the split the gate decides
     on now, and the timeline (oldest first)."""
     current = champion_of(task=task)
-    private = _private_shown(task=task, user=user)
+    private = private_shown(task=task, user=user)
     changes = (
         ChampionChange.objects.filter(task=task)
         .select_related("submission__team", "reference", "run", "team", "previous__reference")
