@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from kinds import kind_get, metric_info
@@ -276,11 +275,19 @@ def slice_verdicts(
 
 
 def holm_rejections(p_values: Sequence[float], *, alpha: float) -> list[bool]:
-    """Holm's step-down (statsmodels' ``multipletests``): which hypotheses are rejected."""
-    if not p_values:
-        return []
-    rejected, *_ = multipletests(list(p_values), alpha=alpha, method="holm")
-    return [bool(r) for r in rejected]
+    """Holm's step-down: sorted by p, the i-th smallest (0-based) of m is rejected while
+    every p so far is at most ``alpha / (m - i)``; the first that is not stops it.
+
+    The same decisions as statsmodels' ``multipletests(method="holm")`` (a test compares
+    them), written here because that function runs a full ``gc.collect()`` on every call:
+    0.15 s in a web process, for a few comparisons."""
+    m = len(p_values)
+    rejected = [False] * m
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
+        if p_values[i] > alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected
 
 
 def gate_evaluate(
