@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from algorithms.models import AlgorithmRun
 from challenge_platform.audit import ReasonRequired
@@ -28,25 +30,6 @@ class LeaderboardEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("task__track__challenge", "task", "split", "is_baseline")
     search_fields = ("team__name", "task__slug")
     list_select_related = ("task", "team")
-
-
-class ChampionChangeInline(admin.TabularInline):
-    """The champion's timeline, oldest first: recorded by the gate and by pins only."""
-
-    model = ChampionChange
-    fk_name = "task"
-    extra = 0
-    can_delete = False
-    ordering = ("at", "pk")
-    fields = ("at", "label", "team", "by", "split", "difference", "nfr", "nfr_upper", "reason")
-    readonly_fields = fields
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class PinForm(forms.Form):
@@ -75,9 +58,34 @@ class TaskChampionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("task__track__challenge",)
     search_fields = ("task__slug", "task__title")
     list_select_related = ("task", "current")
-    readonly_fields = ("task", "current", "updated_at")
-    inlines = (ChampionChangeInline,)
+    readonly_fields = ("task", "current", "updated_at", "timeline")
     change_form_template = "leaderboard/admin/champion_change_form.html"
+
+    @admin.display(description="Timeline (oldest first)")
+    def timeline(self, obj: TaskChampion) -> str:
+        """The task's champion changes, recorded by the gate and by pins only."""
+        changes = ChampionChange.objects.filter(task_id=obj.task_id).order_by("at", "pk")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{c.at:%Y-%m-%d %H:%M}",
+                    c.label,
+                    c.get_by_display(),
+                    c.split,
+                    "—" if c.difference is None else f"{c.difference:+.4f}",
+                    "—" if c.nfr_upper is None else f"{c.nfr:.4f} (≤ {c.nfr_upper:.4f})",
+                    c.reason or "—",
+                )
+                for c in changes
+            ),
+        )
+        head = mark_safe(
+            "<tr><th>at</th><th>entry</th><th>by</th><th>split</th><th>difference</th>"
+            "<th>NFR</th><th>reason</th></tr>"
+        )
+        return format_html('<table id="champion-timeline">{}{}</table>', head, rows)
 
     def has_pin_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("leaderboard.change_taskchampion")
