@@ -37,6 +37,7 @@ from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
 from datasets.models import Task
 from jobs import lifecycle
+from jobs.holders import when_holder_lost
 from leaderboard.core.gate import GateResult
 from leaderboard.models import (
     ChampionBy,
@@ -529,13 +530,15 @@ def champion_checks_sweep(*, now: datetime | None = None) -> lifecycle.SweepRepo
     stale = Q(status=ChampionCheckStatus.WEIGHING) & (
         Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True)
     )
+    return lifecycle.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=_decide_lost)
 
-    def decide(check: ChampionCheck, when: datetime) -> tuple[str, dict[str, Any]]:
-        if lifecycle.attempts_left(CHAMPION_CHECK, check) > 0:
-            return lifecycle.REQUEUED, {}
-        return lifecycle.FAILED, {"error": INTERNAL_ERROR}
 
-    return lifecycle.jobs_sweep(CHAMPION_CHECK, stale=stale, now=now, decide=decide)
+@when_holder_lost(CHAMPION_CHECK)  # a check whose worker was seen dead: as a stale one
+def _decide_lost(check: ChampionCheck, now: datetime) -> tuple[str, dict[str, Any]]:
+    """Weighed again while attempts are left (a check is idempotent), else failed."""
+    if lifecycle.attempts_left(CHAMPION_CHECK, check) > 0:
+        return lifecycle.REQUEUED, {}
+    return lifecycle.FAILED, {"error": INTERNAL_ERROR}
 
 
 def champion_tick(*, task_ids: Callable[[], list[int]] | None = None) -> dict[str, int]:

@@ -32,6 +32,7 @@ EXPECTED_BEAT = {
     "sweep-algorithm-runs": "algorithms.tasks.sweep_algorithm_runs",
     "benchmark-tick": "algorithms.tasks.benchmark_tick",
     "refresh-lagging-boards": "leaderboard.tasks.refresh_lagging_boards",
+    "champion-tick": "leaderboard.tasks.champion_minute",
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",
     "worker-heartbeat": "challenge_platform.tasks.heartbeat",
