@@ -47,9 +47,9 @@ from leaderboard.models import (
     LeaderboardEntry,
     TaskChampion,
 )
+from leaderboard.references import references_sync
 from scoring.models import Reference, Submission
 from scoring.reference_selectors import primary_reference
-from scoring.services.references import reference_trivial_ensure
 
 from .entries import (
     Entry,
@@ -94,13 +94,13 @@ def _entry_fields(entry: Entry | None) -> dict[str, Any]:
 
 
 def _initial_entry(task: Task) -> Entry | None:
+    """The task's primary reference, once the built-in ones are up to date (the AutoGluon
+    reference on the baseline's latest submission, the trivial one built)."""
+    try:
+        references_sync(task=task)
+    except Exception:
+        logger.exception("the references of task %s could not be brought up to date", task.slug)
     primary = primary_reference(task=task)
-    if primary is None:
-        try:
-            reference_trivial_ensure(task=task)
-        except Exception:
-            logger.exception("the trivial baseline of task %s cannot be built", task.slug)
-        primary = primary_reference(task=task)
     return None if primary is None else entry_initial(reference=primary)
 
 
