@@ -112,3 +112,24 @@ def test_a_pin_of_what_cannot_be_champion_is_refused_and_changes_nothing(pinned)
     participant = Client()
     participant.force_login(make_participant(task.track.challenge, username="bo").user)
     assert participant.get(url).status_code == 302  # to the admin's login
+
+
+def test_epsilon_is_the_task_s_else_the_challenge_s_and_stays_a_rate(pinned):
+    from django.db import IntegrityError, transaction
+
+    from leaderboard.champion.weigh import gate_settings
+
+    task = pinned[0]
+    challenge = task.track.challenge
+    assert gate_settings(task=task).epsilon == 0.02  # the default
+    challenge.gate_nfr_epsilon = 0.05
+    challenge.save()
+    assert gate_settings(task=task).epsilon == 0.05
+    task.gate_nfr_epsilon = 0.01
+    task.save()
+    assert gate_settings(task=task).epsilon == 0.01
+    assert gate_settings(task=task).alpha == pytest.approx(1 - challenge.confidence_level)
+    for bad in (-0.1, 1.5):
+        task.gate_nfr_epsilon = bad
+        with pytest.raises(IntegrityError), transaction.atomic():
+            task.save()
