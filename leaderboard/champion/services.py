@@ -286,34 +286,46 @@ def champion_candidate_landed(
 
 def champion_verdicts_queue(*, task: Task) -> int:
     """Queue a verdict of every board entry (the gate's split) that has none against the
-    current champion with today's split, data and settings; returns how many were queued."""
-    current = champion_ensure(task=task)
+    current champion with today's split, data and settings; returns how many were queued.
+    A few queries per task, whatever its entries (the beat asks every task each minute)."""
+    holder = TaskChampion.objects.select_related("current").filter(task=task).first()
+    current = holder.current if holder is not None else None
+    if current is None or change_entry(current) is None:
+        current = champion_ensure(task=task)
     if current is None:
         return 0
     split = gate_split(challenge=task.track.challenge)
     gate = gate_settings(task=task)
     champion = change_entry(current)
+    tail = f":c{current.pk}:{split}:v{task.data_version}:e{gate.epsilon:g}:a{gate.alpha:g}"
+    entries = set(
+        LeaderboardEntry.objects.filter(task=task, split=split).values_list(
+            "submission_id", flat=True
+        )
+    )
+    if champion is not None and champion.type == "submission":
+        entries.discard(champion.pk)
+    weighed = ChampionCheck.objects.filter(
+        task=task,
+        submission_id__in=entries,
+        against=current,
+        split=split,
+        data_version=task.data_version,
+        epsilon=gate.epsilon,
+        alpha=gate.alpha,
+        status=ChampionCheckStatus.DONE,
+    ).values_list("submission_id", flat=True)
+    missing = entries - set(weighed)  # a deciding check against this champion counts
+    known = set(
+        ChampionCheck.objects.filter(
+            key__in=[f"verdict:s{pk}{tail}" for pk in missing]
+        ).values_list("key", flat=True)
+    )
     queued = 0
-    entries = LeaderboardEntry.objects.filter(task=task, split=split)
-    for submission_id in entries.values_list("submission_id", flat=True):
-        if champion is not None and champion.type == "submission" and champion.pk == submission_id:
+    for submission_id in sorted(missing):
+        key = f"verdict:s{submission_id}{tail}"
+        if key in known:
             continue
-        key = (
-            f"verdict:s{submission_id}:c{current.pk}:{split}:v{task.data_version}"
-            f":e{gate.epsilon:g}:a{gate.alpha:g}"
-        )
-        weighed = ChampionCheck.objects.filter(
-            task=task,
-            submission_id=submission_id,
-            against=current,
-            split=split,
-            data_version=task.data_version,
-            epsilon=gate.epsilon,
-            alpha=gate.alpha,
-            status=ChampionCheckStatus.DONE,
-        )
-        if weighed.exists():
-            continue  # its deciding check was weighed against this champion
         check = _queue(
             key=key,
             task=task,
