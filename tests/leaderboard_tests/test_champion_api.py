@@ -5,6 +5,7 @@ after the reveal, and refuses hostile or unauthorized requests with a clear mess
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -243,3 +244,45 @@ def test_release_checks_and_uploads_share_one_rate_budget(gated, monkeypatch):
     refused = check(api, task, file=content)
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert refused.json()["code"] == "rate_limited"
+
+
+def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(gated):
+    from django.core.files.base import ContentFile
+
+    from algorithms.models import (
+        ORGANIZER_PROFILE,
+        Algorithm,
+        AlgorithmRun,
+        AlgorithmRunStatus,
+        AlgorithmVersion,
+    )
+    from leaderboard.champion.services import champion_candidate_landed
+    from scoring.core import save_predictions, score_file
+    from scoring.solutions import solution_for_task
+
+    task, world, ann = gated
+    content = world.file(world.planted["few_flips"])
+    result = score_file(io.BytesIO(content), solution_for_task(task))
+    algorithm = Algorithm.objects.create(challenge=task.track.challenge, team=ann.team, name="m")
+    version = AlgorithmVersion.objects.create(
+        algorithm=algorithm, number=1, archive="x.zip", archive_sha256="0" * 64
+    )
+    run = AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        profile=ORGANIZER_PROFILE,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        scores=result.scores(),
+    )
+    run.predictions.save("run.npz", ContentFile(save_predictions(result.aligned)))
+    by_file = check(ann.api(), task, file=content).json()
+    by_run = check(ann.api(), task, run=run.pk).json()
+    assert by_run == by_file and by_run["passes"] is True
+    bo = make_participant(task.track.challenge, username="bo", name="Bo")
+    assert check(bo.api(), task, run=run.pk).status_code == 404  # another team's run
+    decided = champion_candidate_landed(run_id=run.pk)
+    assert decided is not None and champion_candidate_landed(run_id=run.pk) is None  # once
+    assert champion_check_run(check_pk=decided.pk) == "crowned"
+    champion = api_client_for(None).get(f"/api/v1/tasks/{task.slug}/champion/").json()
+    assert champion["entry"] == {"type": "run", "id": run.pk, "name": f"m v1 (run #{run.pk})"}
+    assert champion["team"] == "Ann"
