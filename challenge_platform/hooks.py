@@ -36,6 +36,8 @@ TeamMemberJoined       challenge_platform (a membership created)   in transactio
 AuditRecorded          challenge_platform (an audit event written) in transaction
 ChallengeFinished      standings (the final standings frozen)      after commit
 StressResultsChanged   algorithms (a stress run's figures recorded) in transaction
+AlgorithmRunScored     algorithms (a run scored, not submitted)    in transaction
+ChampionChanged        leaderboard (a task's champion changed)     in transaction
 =====================  ==========================================  ================
 """
 
@@ -165,6 +167,24 @@ class StressResultsChanged(HookEvent):
     boards show them."""
 
     task_id: int
+
+
+@dataclass(frozen=True)
+class AlgorithmRunScored(HookEvent):
+    """A run ended with predictions scored on the run itself, never a submission (an
+    organizer's run, a benchmark re-run: the transfer matrix's), in the transaction that
+    finished it (e.g. the champion gate weighs it)."""
+
+    run_id: int
+
+
+@dataclass(frozen=True)
+class ChampionChanged(HookEvent):
+    """A task's champion changed (the gate crowned an entry, or an organizer pinned one),
+    in the transaction that wrote ``change_id`` (e.g. the ``champion`` webhook event)."""
+
+    task_id: int
+    change_id: int
 
 
 # --- the registry --------------------------------------------------------------------------

@@ -87,6 +87,14 @@ class Challenge(models.Model):
         "point): two teams whose difference lies within +- this at the confidence level above "
         "are 'equivalent'.",
     )
+    gate_nfr_epsilon = models.FloatField(
+        default=0.02,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The champion gate's bound on breaks: a new entry takes a task's champion's "
+        "place only if the upper end of the 95% interval of its negative flip rate against "
+        "the champion (and of every slice's) is at most this, e.g. 0.02; a task may set its "
+        "own (docs/champion-gate.md).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,6 +120,10 @@ class Challenge(models.Model):
             models.CheckConstraint(
                 condition=Q(equivalence_margin__gte=0) & Q(equivalence_margin__lte=1),
                 name="challenge_equivalence_margin_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gate_nfr_epsilon__gte=0) & Q(gate_nfr_epsilon__lte=1),
+                name="challenge_gate_nfr_epsilon_range",
             ),
         ]
 

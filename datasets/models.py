@@ -91,6 +91,12 @@ class Task(models.Model):
     data_version = models.PositiveIntegerField(
         default=1, help_text="The number of the current TaskVersion (its files are the task's)"
     )
+    gate_nfr_epsilon = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); "
+        "empty: the challenge's (docs/champion-gate.md).",
+    )
 
     # Public to logged-in participants (streamed through a view, never served directly).
     train_csv = models.FileField(upload_to=task_file_path, max_length=300)
@@ -107,6 +113,11 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(public_fraction__gt=0) & Q(public_fraction__lt=1),
                 name="task_public_fraction_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(gate_nfr_epsilon__isnull=True)
+                | (Q(gate_nfr_epsilon__gte=0) & Q(gate_nfr_epsilon__lte=1)),
+                name="task_gate_nfr_epsilon_range",
             ),
         ]
 

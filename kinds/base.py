@@ -14,7 +14,8 @@ the platform's cores would otherwise branch on:
   them (``public_meta``: ``/task/task.json`` of a run, the task API);
 - the boards: the bootstrap statistic of the primary metric (rows, or entities), whether a
   row can be right (flips) and when it is, the trivial reference, and the value a task
-  adds to a track's mean;
+  adds to a track's mean; for the champion gate, what a fixed and a broken unit are
+  (``gate_flips``, ``flip_units``) and whether McNemar's test applies;
 - pages: its templates, ``kinds/<name>/<part>.html`` (the card's label section, the
   submission insight's plots, the submit form's hint), and the charts of its insight.
 
@@ -243,6 +244,11 @@ class TaskKind(ABC):
     track_metrics: ClassVar[tuple[str, ...]] = ()  # the other metrics track_value reads
     insight_note: ClassVar[str] = ""  # shown instead of the insight when there is none
     right_means: ClassVar[str] = "its label equals the truth"  # when a row is right (flips)
+    # The champion gate (docs/champion-gate.md): what one flip counts ("row", "pair",
+    # "entity") and whether the outputs are labels, so that McNemar's exact test on the
+    # fixed and broken units may show an improvement.
+    flip_noun: ClassVar[str] = "row"
+    mcnemar: ClassVar[bool] = True
     track_note: ClassVar[str] = ""  # how the task counts in its track, when not its score
     # Figures of a submission's predictions besides its metrics, on boards (docs/stress.md):
     # matching's ``transitivity_violations``.
@@ -377,6 +383,21 @@ class TaskKind(ABC):
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
         """Per row, whether the prediction is right (DESIGN §11: equal to the truth)."""
         return np.asarray(pred) == np.asarray(y)
+
+    def gate_flips(
+        self, y: np.ndarray, new: np.ndarray, champion: np.ndarray, options: Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The champion gate's flips, per row: ``(fixed, broken)``, where ``new`` is right and
+        ``champion`` was wrong, and the reverse. By default a row is right as
+        :meth:`rows_right` says (its label equals the truth)."""
+        right = np.asarray(self.rows_right(y, new, options), dtype=bool)
+        was_right = np.asarray(self.rows_right(y, champion, options), dtype=bool)
+        return right & ~was_right, was_right & ~right
+
+    def flip_units(self, y: np.ndarray) -> np.ndarray | None:
+        """The unit a gate's flip counts, as a code per row (rows of one unit flip
+        together); None: every row is a unit of its own."""
+        return None
 
     def statistic(self, metric: str) -> RowStatistic | EntityStatistic | None:
         """The bootstrap statistic of ``metric`` (None: the board gets no intervals)."""

@@ -11,6 +11,8 @@
 - Bootstrap of the accuracy: one column per entry, ``pred == y``; accuracy = sum / n.
 - Trivial reference: the majority class of train, each class's train share as its
   probability.
+- The champion gate (docs/champion-gate.md): the base rule, a row is right when its class
+  is the truth; a row breaks when the champion had it right and the new entry wrong.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@
 - On a track a regression task counts as its R² clipped to [0, 1] (``track_value``: RMSE
   is in the label's units); ranking by RMSE or by R² orders one task's board alike.
 - Trivial reference: the train labels' mean for every row.
+- The champion gate (docs/champion-gate.md): a row *breaks* when its absolute error grows
+  by more than the tolerance, and is *fixed* when it shrinks by more than it; numbers are
+  no labels, so McNemar's test does not apply (the bootstrap of the metric decides).
 """
 
 from __future__ import annotations
@@ -143,6 +146,7 @@ class Regression(TaskKind):
     options = ("tolerance",)
     track_metrics = ("r2",)
     right_means = "its absolute error is within the task's tolerance"
+    mcnemar = False  # numbers, not labels: the gate asks the bootstrap alone
     track_note = (
         "is a regression task: it counts as its R² clipped to [0, 1] (its RMSE is lower-is-"
         "better and in the label's units)"
@@ -244,6 +248,17 @@ class Regression(TaskKind):
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
         tolerance = float(options.get("tolerance") or 0.0)
         return np.abs(np.asarray(pred, dtype=np.float64) - np.asarray(y)) <= tolerance
+
+    def gate_flips(
+        self, y: np.ndarray, new: np.ndarray, champion: np.ndarray, options: Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A row breaks when its absolute error grows by more than the task's tolerance, and
+        is fixed when it shrinks by more than it (docs/champion-gate.md)."""
+        tolerance = float(options.get("tolerance") or 0.0)
+        truth = np.asarray(y, dtype=np.float64)
+        error = np.abs(np.asarray(new, dtype=np.float64) - truth)
+        before = np.abs(np.asarray(champion, dtype=np.float64) - truth)
+        return before - error > tolerance, error - before > tolerance
 
     def statistic(self, metric: str) -> SquaredError | None:
         if metric == "rmse":

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import api, results_api, transfer_api
+from .champion import api as champion_api
 
 urlpatterns = [
     path(
@@ -14,6 +15,16 @@ urlpatterns = [
         "tracks/<slug:slug>/leaderboard/",
         api.TrackLeaderboardApi.as_view(),
         name="api-track-leaderboard",
+    ),
+    path(
+        "tasks/<slug:slug>/champion/",
+        champion_api.TaskChampionApi.as_view(),
+        name="api-task-champion",
+    ),
+    path(
+        "tasks/<slug:slug>/release-check/",
+        champion_api.TaskReleaseCheckApi.as_view(),
+        name="api-task-release-check",
     ),
     path(
         "tracks/<slug:slug>/transfer/",

@@ -8,11 +8,18 @@ class LeaderboardConfig(AppConfig):
     def ready(self) -> None:
         """Register the leaderboard's refresh with the layers below (arrows point down):
         a scored, rescored, hidden or final submission, and a hidden team, refresh boards
-        in the same transaction (``challenge_platform.hooks``)."""
+        in the same transaction (``challenge_platform.hooks``); a scored submission or run
+        queues its champion check (the job type registered here)."""
         from challenge_platform import hooks
+        from jobs import registry
         from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from leaderboard.champion.jobs import CHAMPION_CHECK
 
+        registry.register(CHAMPION_CHECK)
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
         hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
+        # The champion gate (docs/champion-gate.md): a new scored entry is weighed.
+        hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
+        hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)

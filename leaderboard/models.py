@@ -1,8 +1,14 @@
-"""Leaderboard entries, maintained when a submission is scored (never computed per page view)."""
+"""Leaderboard entries, maintained when a submission is scored (never computed per page view),
+and each task's champion: its timeline and the checks that weigh entries against it."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.models import Job
 
 
 class Split(models.TextChoices):
@@ -54,3 +60,175 @@ class LeaderboardEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.split} #{self.rank}: {self.team}"
+
+
+# --- the champion gate (docs/champion-gate.md) -------------------------------------------
+
+
+class ChampionBy(models.TextChoices):
+    """How an entry became its task's champion."""
+
+    INITIAL = "initial", "the task's primary reference at the start"
+    GATE = "gate", "passed the gate"
+    PIN = "pin", "pinned by an organizer"
+
+
+def _one_entry_at_most() -> Q:
+    """At most one of ``submission``, ``reference`` and ``run`` names the entry (none: the
+    entry was removed since; its ``label`` stays)."""
+    sub, ref, run = (Q(**{f"{name}__isnull": False}) for name in ("submission", "reference", "run"))
+    return ~(sub & ref) & ~(sub & run) & ~(ref & run)
+
+
+class ChampionChange(models.Model):
+    """One step of a task's champion timeline: who became champion, when, how (``by``) and,
+    for the gate's decisions, by how much: the primary metric's ``difference`` (positive:
+    better) with its interval, the NFR against the previous champion with its upper bound,
+    and the worst slice. The latest row of a task is its champion (``TaskChampion``)."""
+
+    task = models.ForeignKey(
+        "datasets.Task", on_delete=models.CASCADE, related_name="champion_changes"
+    )
+    submission = models.ForeignKey(
+        "scoring.Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reference = models.ForeignKey(
+        "scoring.Reference", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run = models.ForeignKey(
+        "algorithms.AlgorithmRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    label = models.CharField(max_length=200, help_text="The entry as pages name it.")
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    by = models.CharField(max_length=8, choices=ChampionBy.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="An organizer's pin: why (audited).")
+    split = models.CharField(max_length=8, choices=Split.choices, default=Split.PUBLIC)
+    difference = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    nfr = models.FloatField(null=True, blank=True)
+    nfr_upper = models.FloatField(null=True, blank=True)
+    pfr = models.FloatField(null=True, blank=True)
+    worst_slice = models.JSONField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "leaderboard.ChampionCheck",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_one_entry_at_most(), name="champion_one_entry"),
+            models.CheckConstraint(
+                condition=Q(by__in=["initial", "gate", "pin"]), name="champion_change_by_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.label} ({self.by}, {self.at:%Y-%m-%d %H:%M})"
+
+
+class TaskChampion(models.Model):
+    """A task's current champion (its latest change), and the row a decision locks: two
+    decisions of one task take turns on it."""
+
+    task = models.OneToOneField("datasets.Task", on_delete=models.CASCADE, related_name="champion")
+    current = models.ForeignKey(
+        ChampionChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"champion of {self.task}"
+
+
+class ChampionCheckStatus(models.TextChoices):
+    QUEUED = "queued"
+    WEIGHING = "weighing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ChampionCheck(Job):
+    """One entry weighed against its task's champion: a job of the lifecycle
+    (``leaderboard.champion.jobs.CHAMPION_CHECK``).
+
+    A *deciding* check (``decides``) is queued once per new scored entry (a submission, or
+    a run scored for the transfer matrix) and may crown it; the others are verdicts ("would
+    this be a champion?") of board entries against the champion of the day. ``key`` names
+    what is weighed, so queuing the same check twice is a no-op. ``against`` is the champion
+    it was weighed against, ``result`` the release check's document."""
+
+    task = models.ForeignKey(
+        "datasets.Task", on_delete=models.CASCADE, related_name="champion_checks"
+    )
+    submission = models.ForeignKey(
+        "scoring.Submission", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.ForeignKey(
+        "algorithms.AlgorithmRun",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    decides = models.BooleanField(default=False)
+    key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=10, choices=ChampionCheckStatus.choices, default=ChampionCheckStatus.QUEUED
+    )
+    against = models.ForeignKey(
+        ChampionChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    split = models.CharField(max_length=8, choices=Split.choices, default=Split.PUBLIC)
+    data_version = models.PositiveIntegerField(default=1)
+    epsilon = models.FloatField(null=True, blank=True)
+    alpha = models.FloatField(null=True, blank=True)
+    passes = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="champion_check_status_idx"),
+            models.Index(
+                fields=["task", "submission", "against"], name="champion_check_verdict_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "weighing", "done", "failed"]),
+                name="champion_check_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~(Q(submission__isnull=False) & Q(run__isnull=False)),
+                name="champion_check_one_candidate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = f"submission #{self.submission_id}" if self.submission_id else f"run #{self.run_id}"
+        return f"{what} against the champion of {self.task} ({self.status})"

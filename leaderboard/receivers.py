@@ -10,6 +10,7 @@ from challenge_platform import hooks
 from challenge_platform.models import Track
 from datasets.models import Task
 from leaderboard import board_cache, services
+from leaderboard.champion import services as champion
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
@@ -40,3 +41,13 @@ def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
         board_cache.bump_after_commit(task_id=task_id, track_id=None)
     for track_id in Track.objects.filter(challenge_id=challenge_id).values_list("pk", flat=True):
         board_cache.bump_after_commit(task_id=None, track_id=track_id)
+
+
+def weigh_scored_submission(event: hooks.SubmissionFinished) -> None:
+    """A submission ended scored: queue its deciding champion check (after commit)."""
+    champion.champion_candidate_landed(submission_id=event.submission_id)
+
+
+def weigh_scored_run(event: hooks.AlgorithmRunScored) -> None:
+    """A run was scored on itself (no submission): queue its deciding champion check."""
+    champion.champion_candidate_landed(run_id=event.run_id)

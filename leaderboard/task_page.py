@@ -1,7 +1,8 @@
 """The task page, ``/tasks/<slug>/``: composed here, the lowest layer that knows all its parts
 (the task, its data and card of ``datasets``, the submit panel of ``scoring``, the board's
-summary of ``leaderboard``), so its template loads no tags of a layer above its app. Its URL
-keeps its name in the ``datasets`` namespace (``challenge_platform.urls``)."""
+summary and the champion panel of ``leaderboard``), so its template loads no tags of a layer
+above its app. Its URL keeps its name in the ``datasets`` namespace
+(``challenge_platform.urls``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from datasets.selectors import (
     task_version_current,
 )
 from datasets.versions import task_versions
+from leaderboard.champion.page import champion_panel
 
 
 def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -48,6 +50,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "version": task_version_current(task=task),
             "croissant_url": reverse("api-task-croissant", kwargs={"slug": task.slug}),
             "versions": _versions(task),
+            "champion": champion_panel(task=task, user=request.user),
         },
     )
 

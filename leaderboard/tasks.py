@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from jobs.celery import platform_task
+from django.db import InterfaceError, OperationalError
 
+from jobs.celery import TemporaryError, platform_task
+
+from .champion.services import champion_check_run, champion_tick
 from .services import boards_behind_refresh, leaderboard_bootstrap_run
 
 
@@ -41,3 +44,19 @@ def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
     track = Track.objects.filter(pk=track_id).select_related("challenge").first()
     if track is not None:
         transfer_decomposition(transfer_matrix(track=track, split=split), wait=True)
+@platform_task(queue="scoring", soft_time_limit=240, time_limit=300)
+def check_champion(*, check_pk: int) -> str:
+    """Weigh one entry against its task's champion, and crown it when it passes (a deciding
+    check). Idempotent: a redelivered message finds the check final and does nothing."""
+    try:
+        return champion_check_run(check_pk=check_pk, delivery_id=check_champion.request.id)
+    except (OperationalError, InterfaceError) as exc:
+        raise TemporaryError(f"the database was unavailable: {exc}") from exc
+
+
+@platform_task(queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="champion-tick")
+def champion_minute() -> dict[str, int]:
+    """Every minute (beat): stale champion checks queued again, and the board entries'
+    verdicts queued where the champion, the split (a reveal), the data or the settings
+    changed."""
+    return champion_tick()

@@ -1,8 +1,8 @@
 """What happens on the platform, turned into mails and webhook events.
 
 Other apps never import this module: ``NotificationsConfig.ready()`` registers these
-functions on their hooks (a scored or failed submission, a refreshed board, a frozen
-standings snapshot, a new team member); the beat tick calls the time-driven ones
+functions on their hooks (a scored or failed submission, a refreshed board, a new champion,
+a frozen standings snapshot, a new team member); the beat tick calls the time-driven ones
 (reveal, deadline and write-up reminders).
 """
 
@@ -22,7 +22,8 @@ from challenge_platform.models import Challenge, Team, TeamMembership
 from challenge_platform.selectors import teams_closed
 from common.numbers import number_text
 from datasets.models import Task, TaskVersion
-from leaderboard.models import LeaderboardEntry, Split
+from leaderboard.champion.selectors import history_item
+from leaderboard.models import ChampionBy, ChampionChange, LeaderboardEntry, Split
 from scoring.models import Submission, SubmissionStatus
 
 from .core import REMINDERS, reminders_due, reminders_to_send
@@ -208,6 +209,50 @@ def task_data_changed(*, task_id: int) -> bool:
             data={"task": task.slug, "version": version, "url": url, "reason": note},
         )
     return True
+
+
+def champion_changed(*, task_id: int, change_id: int) -> list[int]:
+    """A task's champion changed: the ``champion`` webhook event, once per change, with the
+    figures the public may see (``leaderboard.champion.selectors.history_item``)."""
+    change = (
+        ChampionChange.objects.select_related("task__track__challenge", "team", "previous")
+        .filter(pk=change_id, task_id=task_id)
+        .first()
+    )
+    if change is None:
+        return []
+    task = change.task
+    challenge = task.track.challenge
+    item = history_item(change=change, user=None, private=challenge.private_visible())
+    url = site_url(f"/tasks/{task.slug}/#champion")
+    metric = task.primary_metric
+    if change.by == ChampionBy.PIN:
+        how = f"pinned by the organizers: {change.reason}"
+    elif item["difference"] is not None:
+        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} (gate passed)"
+    else:
+        how = "it passed the gate"
+    return webhook_event_emit(
+        challenge=challenge,
+        event=WebhookEvent.CHAMPION,
+        event_key=f"champion:{task.pk}:{change.pk}",
+        text=f"*{change.label}* is the new champion of *{task.title}* ({how})",
+        fields=[
+            ("Task", task.title),
+            ("Champion", change.label),
+            ("Team", item["team"] or "—"),
+            ("How", how),
+            ("Timeline", url),
+        ],
+        data={
+            "challenge": challenge.slug,
+            "task": task.slug,
+            "metric": metric,
+            **item,
+            "at": change.at.isoformat(),
+            "url": url,
+        },
+    )
 
 
 def challenge_revealed(*, challenge: Challenge) -> bool:

@@ -38,6 +38,10 @@ def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
     events.task_data_changed(task_id=event.task_id)
 
 
+def on_champion_changed(event: hooks.ChampionChanged) -> None:
+    events.champion_changed(task_id=event.task_id, change_id=event.change_id)
+
+
 RECEIVERS = (
     (hooks.TeamMemberJoined, on_team_member_joined),
     (hooks.AuditRecorded, on_audit_recorded),
@@ -45,6 +49,7 @@ RECEIVERS = (
     (hooks.BoardRefreshed, on_board_refreshed),
     (hooks.SubmissionFinished, on_submission_finished),
     (hooks.TaskDataChanged, on_task_data_changed),
+    (hooks.ChampionChanged, on_champion_changed),
 )
 
 

@@ -67,6 +67,7 @@ class WebhookEvent(models.TextChoices):
     ANNOUNCEMENT = "announcement", "Announcement posted"
     STANDINGS = "standings", "Final standings frozen"
     TASK_DATA = "task_data", "A task's data updated (submissions re-scored)"
+    CHAMPION = "champion", "A task's champion changed (the regression gate, or a pin)"
 
 
 class Webhook(models.Model):

@@ -31,6 +31,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from challenge_platform import hooks
 from challenge_platform.rules import RulesNotAccepted
 from common.files import delete_file_quietly
 from jobs import lifecycle
@@ -140,7 +141,7 @@ def score_for_transfer(ending: Ending, predictions: Path) -> str:
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
         ContentFile(save_predictions(result.aligned)),
     )
-    if not _succeed(ending, scores=scores, predictions=stored):
+    if not _succeed(ending, then=_announce_scored(run.pk), scores=scores, predictions=stored):
         delete_file_quietly(run.predictions.storage, stored)
         return "superseded"
     return AlgorithmRunStatus.SUCCEEDED
@@ -183,6 +184,7 @@ def take_result(ending: Ending, origin: AlgorithmRun) -> str:
     manifest = {**(origin.manifest or {}), "reused_from": origin.pk}
     done = _succeed(
         ending,
+        then=_announce_scored(ending.run.pk),
         scores=origin.scores,
         predictions=origin.predictions.name,
         reused_from=origin,
@@ -195,15 +197,22 @@ def take_result(ending: Ending, origin: AlgorithmRun) -> str:
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def _succeed(ending: Ending, **fields: Any) -> bool:
+def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields: Any) -> bool:
     return lifecycle.job_transition(
         ending.job_type,
         pk=ending.run.pk,
         token=ending.token,
         status=AlgorithmRunStatus.SUCCEEDED,
         error="",
+        then=then,
         **_final(ending, fields),
     )
+
+
+def _announce_scored(run_pk: int) -> Callable[[], None]:
+    """Tell the layers above, in the transaction that succeeds the run, that it was scored
+    on itself (the champion gate weighs it: ``challenge_platform.hooks``)."""
+    return lambda: hooks.emit(hooks.AlgorithmRunScored(run_id=run_pk))
 
 
 def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:

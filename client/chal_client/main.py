@@ -1,5 +1,6 @@
 """``chal``: log in, list tasks, download data, submit and wait for the score, leaderboards,
-final standings, upload an algorithm and run it on a track.
+final standings, upload an algorithm and run it on a track, check a release against a task's
+champion.
 
 Exit codes: 0 ok, 1 the server refused (or a submission failed, or the server is down),
 2 a usage error. Expected failures print one plain line on stderr, never a traceback.
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import algorithms, config, robustness, rules, standings
+from . import algorithms, config, release, robustness, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
 from .output import (
     DASH,
@@ -505,6 +506,11 @@ def cmd_standings(args: argparse.Namespace) -> int:
     return standings.cmd_standings(args, make_client=_client, print_json=_print_json)
 
 
+def cmd_release_check(args: argparse.Namespace) -> int:
+    """Would a file be the task's champion? Exit 0 yes, 1 no (see :mod:`.release`)."""
+    return release.cmd_release_check(args, make_client=_client, print_json=_print_json)
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -637,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
     rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
+    release.add_parser(commands, common, as_json, handler=cmd_release_check)
     return parser
 
 

@@ -30,8 +30,10 @@ KEYS = (
     *ABOUT_KEYS,  # licence, citation, Responsible-AI notes (datasets/core/about.py)
     "stress",
     "leak_probe",
+    "slices",
 )
 LEAK_PROBE_MODES = ("warn", "refuse", "off")
+MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/champion-gate.md)
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
@@ -84,6 +86,7 @@ class TaskSpec:
     # the import's default).
     stress: Any = None
     leak_probe: str = ""
+    slices: tuple[str, ...] = ()  # categorical test columns the champion gate checks
 
 
 def read_task_spec(folder: Path) -> tuple[TaskSpec, list[str]]:
@@ -157,6 +160,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
         about=read_about(data, problems),
         stress=data.get("stress"),
         leak_probe=_leak_probe(data.get("leak_probe"), problems),
+        slices=_slices(data.get("slices"), problems),
     )
     return spec, problems
 
@@ -319,3 +323,29 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
         problems.append(f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {rows!r}")
         rows = OPIS_MIN_GROUP_ROWS
     return OpisSpec(group_column=group or "", range=lo_hi, min_group_rows=rows)
+
+
+def _slices(value: object, problems: list[str]) -> tuple[str, ...]:
+    """``slices``: a list of categorical test columns (checked against the tables later),
+    each named once; the champion gate requires every slice of them to break little."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{NAME}: slices must be a list of column names, not {value!r}")
+        return ()
+    names = [v.strip() for v in value]
+    reserved = [n for n in names if n in ("id", "label")]
+    if reserved:
+        problems.append(
+            f"{NAME}: slices cannot name '{reserved[0]}'; name categorical test columns"
+        )
+        return ()
+    if len(set(names)) != len(names):
+        problems.append(f"{NAME}: slices names a column twice: {names!r}")
+        return ()
+    if len(names) > MAX_SLICE_COLUMNS:
+        problems.append(
+            f"{NAME}: slices names {len(names)} columns; at most {MAX_SLICE_COLUMNS} are allowed"
+        )
+        return ()
+    return tuple(names)

@@ -89,6 +89,8 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         **kind_get(spec.kind).task_meta(spec.options, bundle.train_labels),
         **spec.about,  # license, citation, rai: only those the bundle gives
     }
+    if spec.slices:  # the champion gate's slice columns (docs/champion-gate.md)
+        meta["slices"] = list(spec.slices)
     card_json = card.card(bundle.train_labels)
     for name, content in (("task.json", meta), ("card.json", card_json)):
         files[name] = out_dir / name

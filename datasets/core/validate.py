@@ -19,6 +19,8 @@ Refused (each message names the file, the column and up to five example ids or r
   more than 1000 classes; grouping: train and solution sharing an entity id in ``label``
   (entities are disjoint); matching: features not named left_/right_<attr>, unpaired
   columns, no pair, labels other than 0/1, train without both 0 and 1;
+- slices: not a list of names, id or label, a name twice, more than 10, a name that is not
+  a categorical feature column of the test file;
 - opis: unknown keys, a group_column that is not a test or solution column (or not on a
   kind that takes one), a range other than 0 <= lo < hi <= 1, min_group_rows not a whole
   number >= 1;
@@ -174,6 +176,7 @@ def validate_bundle(
                 )
     present = [p for p in (train, test) if p is not None]
     types = _column_types(folder, spec, kind, features, present, problems, warnings)
+    _check_slices(spec, test, types, problems)
     images = _check_images(folder, types, present, problems)
     stress = None
     if kind is not None:
@@ -239,6 +242,22 @@ def _probe(
     found = probe_leak(kind=kind, ids=ids, labels=labels)
     if found is not None:
         (problems if mode == "refuse" else warnings).append(found.message(file_name))
+def _check_slices(
+    spec: TaskSpec, test: Part | None, types: dict[str, str], problems: list[str]
+) -> None:
+    """Each of task.yaml's ``slices`` is a categorical feature column of the test file."""
+    if test is None:
+        return
+    for name in spec.slices:
+        if name not in test.columns or name not in types:
+            problems.append(
+                f"task.yaml: slices: '{name}' is not a feature column of {test.name}"
+            )
+        elif types[name] != "categorical":
+            problems.append(
+                f"task.yaml: slices: '{name}' is a {types[name]} column; a slice column must be"
+                f" categorical (declare it in columns: {{{name}: categorical}})"
+            )
 
 
 def _has(part: Part | None, column: str) -> bool:

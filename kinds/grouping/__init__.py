@@ -7,7 +7,10 @@ are variants of one another").
 - Metrics (``kinds.grouping.metrics``): ``pairwise_f1`` (primary), ``pairwise_precision``,
   ``pairwise_recall`` over the pairs of records sharing a cluster, and ``bcubed_f1``.
 - Bootstrap: the entity is the unit (``kinds.grouping.bootstrap``).
-- No flips (a cluster id is a name, never right or wrong by itself) and no OPIS.
+- No flips on boards and pages (a cluster id is a name, never right or wrong by itself) and
+  no OPIS. The champion gate (docs/champion-gate.md) compares *memberships*: an entity is
+  right when one cluster holds exactly its records; it breaks when the champion grouped it
+  so and the new entry does not. The entity is the gate's unit (its records flip together).
 - Trivial reference: every record alone in its cluster.
 """
 
@@ -39,7 +42,7 @@ from kinds.base import (
 )
 from kinds.cards import number
 from kinds.grouping.bootstrap import grouping_resample_scores
-from kinds.grouping.metrics import METRICS, grouping_metrics_by_split
+from kinds.grouping.metrics import METRICS, grouping_metrics_by_split, memberships_right
 from kinds.reading import empty, refuse_rows
 
 SIZE_BUCKETS = (1, 2, 3, 4, 5, 10)  # records per entity: 1, 2, 3, 4, 5-9, 10+
@@ -69,6 +72,8 @@ class Grouping(TaskKind):
     unit = "entity"
     flips = False
     leak_probe = None  # records of an entity often sit together: row order is no leak here
+    flip_noun = "entity"
+    mcnemar = False  # cluster ids are no labels
     insight_note = (
         "Grouping task: cluster ids are arbitrary, so flips and a confusion matrix "
         "are not shown; compare submissions by their pairwise and B-cubed scores."
@@ -141,6 +146,18 @@ class Grouping(TaskKind):
 
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
         raise ValueError("a cluster id is not a label: grouping rows are never right or wrong")
+
+    def gate_flips(
+        self, y: np.ndarray, new: np.ndarray, champion: np.ndarray, options: Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per record: its entity's membership fixed (the new clusters hold exactly its
+        records, the champion's did not) or broken (the reverse)."""
+        right = memberships_right(y, new)
+        was_right = memberships_right(y, champion)
+        return right & ~was_right, was_right & ~right
+
+    def flip_units(self, y: np.ndarray) -> np.ndarray | None:
+        return np.asarray(y)
 
     def statistic(self, metric: str) -> PairwiseF1 | None:
         return PairwiseF1() if metric == "pairwise_f1" else None

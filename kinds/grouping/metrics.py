@@ -69,3 +69,22 @@ def grouping_metrics_by_split(
         split: grouping_metrics(*(a if mask is None else a[mask] for a in (truth, pred)))
         for split, mask in split_masks(is_public).items()
     }
+
+
+def memberships_right(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Per record, whether its cluster holds exactly the records of its entity (its
+    B-cubed precision and recall are both 1): the membership the champion gate compares
+    (docs/champion-gate.md). Constant over an entity's records: one right record makes
+    its cluster its entity, so every record of the entity is right too."""
+    truth = np.asarray(truth, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    if truth.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, entity = np.unique(truth, return_inverse=True)
+    _, cluster = np.unique(pred, return_inverse=True)
+    n_clusters = int(cluster.max()) + 1
+    _, cell, n_ij = np.unique(
+        entity.astype(np.int64) * n_clusters + cluster, return_inverse=True, return_counts=True
+    )
+    together = n_ij[cell]
+    return (together == np.bincount(entity)[entity]) & (together == np.bincount(cluster)[cluster])

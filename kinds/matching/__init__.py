@@ -11,6 +11,9 @@ same thing (DESIGN §4).
 - Bootstrap of F1: per entry ``tp = pred & y`` and ``pp = pred``, plus one column ``y``;
   F1 = 2 TP / (PP + P), 0 when PP + P = 0.
 - Trivial reference: no match, the train's base rate as ``score``.
+- The champion gate (docs/champion-gate.md): the unit of a flip is the candidate pair; a
+  pair is right when its 0/1 label equals the truth, so a pair breaks when the champion
+  decided it right and the new entry wrong (a match missed, or a false match made).
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ class Matching(TaskKind):
     label_dtype = "int64"
     opis_group_column = True
     consistency_columns = ("transitivity_violations",)
+    flip_noun = "pair"
 
     # --- the bundle --------------------------------------------------------------------
 
@@ -231,6 +235,16 @@ class Matching(TaskKind):
         return {"transitivity_violations": transitivity_violations(left, right, pred)}
 
     # --- boards ------------------------------------------------------------------------
+
+    def gate_flips(
+        self, y: np.ndarray, new: np.ndarray, champion: np.ndarray, options: Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate pair: fixed (the champion decided it wrong, the new entry right) and
+        broken (the reverse); a decision is right when it equals the truth (0 or 1)."""
+        truth = np.asarray(y) != 0
+        right = (np.asarray(new) != 0) == truth
+        was_right = (np.asarray(champion) != 0) == truth
+        return right & ~was_right, was_right & ~right
 
     def statistic(self, metric: str) -> F1 | None:
         return F1() if metric == "f1" else None

@@ -41,6 +41,7 @@ PERMISSIONS = {
     "scoring.Submission": (False, False, False),  # changed only through its actions
     "algorithms.BaselineRun": (False, False, False),
     "leaderboard.LeaderboardEntry": (False, False, False),
+    "leaderboard.TaskChampion": (False, False, False),  # the gate or the audited pin only
     "algorithms.Algorithm": (True, True, True),
     "algorithms.AlgorithmRun": (False, False, False),
     "standings.FinalStandings": (False, False, False),

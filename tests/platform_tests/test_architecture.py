@@ -33,6 +33,7 @@ EXPECTED_BEAT = {
     "benchmark-tick": "algorithms.tasks.benchmark_tick",
     "stress-tick": "algorithms.tasks.stress_tick",
     "refresh-lagging-boards": "leaderboard.tasks.refresh_lagging_boards",
+    "champion-tick": "leaderboard.tasks.champion_minute",
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",
     "worker-heartbeat": "challenge_platform.tasks.heartbeat",

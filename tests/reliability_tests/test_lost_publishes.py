@@ -27,9 +27,11 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.baseline import baseline_run_queue
 from datasets.services import task_import
 from jobs.registry import registered
+from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from notifications.models import MailDelivery, MailStatus, Webhook, WebhookDelivery
 from notifications.services import announcement_create
 from scoring.models import Submission, SubmissionStatus
+from scoring.services import submission_score
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.test_worker import start_runs, upload_algorithm
 from tests.datasets_tests.bundles import write_classification_bundle
@@ -84,6 +86,9 @@ def test_every_job_whose_message_was_lost_is_done_once(
     # One job of every type, each through its real path; their messages go to the broker.
     upload = setup.upload()
     assert upload.status_code == 201
+    # A scored entry queues its champion check (the gate) where its score lands.
+    weighed = setup.upload().json()["id"]
+    assert submission_score(submission_pk=weighed) == SubmissionStatus.SCORED
     algorithm = upload_algorithm(setup.client, challenge, algorithm_zip(name="Honest"))
     start_runs(setup.client, algorithm["id"], tasks=[setup.task.slug])
     bundle = write_classification_bundle(
@@ -102,6 +107,7 @@ def test_every_job_whose_message_was_lost_is_done_once(
         "baseline run": AlgorithmRun.objects.filter(profile="baseline"),
         "webhook delivery": WebhookDelivery.objects.all(),
         "mail": MailDelivery.objects.filter(user=setup.user, topic="announcement"),
+        "champion check": ChampionCheck.objects.filter(submission_id=weighed, decides=True),
     }
     assert {name: rows.count() for name, rows in jobs.items()} == dict.fromkeys(jobs, 1)
     assert {name: rows.get().status for name, rows in jobs.items()} == {
@@ -133,6 +139,7 @@ def test_every_job_whose_message_was_lost_is_done_once(
             )
             and jobs["webhook delivery"].get().status == "delivered"
             and jobs["mail"].get().status == MailStatus.SENT
+            and jobs["champion check"].get().status == ChampionCheckStatus.DONE
         )
 
     try:
@@ -151,5 +158,5 @@ def test_every_job_whose_message_was_lost_is_done_once(
         assert rows.get().attempts == 1, name
     assert len(receiver.accepted) == 1 and receiver.accepted[0]["event"] == "announcement"
     assert len(inbox.to("ada@example.org")) == 1
-    # The upload, and the team run's predictions as the team's submission: one each.
-    assert Submission.objects.filter(team__is_baseline=False).count() == 2
+    # The two uploads, and the team run's predictions as the team's submission: one each.
+    assert Submission.objects.filter(team__is_baseline=False).count() == 3

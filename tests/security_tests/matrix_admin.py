@@ -13,7 +13,8 @@ from django.contrib import admin
 from knox.models import AuthToken
 
 from challenge_platform.models import Challenge, RulesAcceptance
-from leaderboard.models import LeaderboardEntry
+from leaderboard.champion.services import champion_ensure
+from leaderboard.models import LeaderboardEntry, TaskChampion
 from tests.security_tests.matrix_case import LOGIN, OK, ORG_ONLY, REDIRECT, Case
 from tests.security_tests.world import World
 
@@ -48,6 +49,11 @@ ADMIN: list[Case] = [
     Case(
         "admin/datasets/task/<int:object_id>/replace/",
         "/admin/datasets/task/{obj:datasets.task}/replace/",
+        ORG_ONLY,
+    ),
+    Case(
+        "admin/leaderboard/taskchampion/<int:object_id>/pin/",
+        "/admin/leaderboard/taskchampion/{obj:leaderboard.taskchampion}/pin/",
         ORG_ONLY,
     ),
     Case("admin/algorithms/baselinerun/queue/", "/admin/algorithms/baselinerun/queue/", ORG_ONLY),
@@ -104,6 +110,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "algorithms.baselinerun": lambda w: w.run.pk,
     "algorithms.algorithm": lambda w: w.algorithm.pk,
     "algorithms.algorithmrun": lambda w: w.algorithm_run.pk,
+    "leaderboard.taskchampion": lambda w: _task_champion(w).pk,
     "leaderboard.leaderboardentry": lambda w: (
         LeaderboardEntry.objects.filter(task=w.task, split="private").first().pk
     ),
@@ -207,6 +214,9 @@ ADMIN_ORGANIZER: dict[str, str] = {
     "notifications.maildelivery delete": "403",
     "leaderboard.leaderboardentry add": "403",
     "leaderboard.leaderboardentry delete": "403",
+    # A champion changes through the gate or the audited pin, never typed or deleted.
+    "leaderboard.taskchampion add": "403",
+    "leaderboard.taskchampion delete": "403",
     "challenge_platform.workerheartbeat add": "403",
     "challenge_platform.workerheartbeat delete": "403",
     "jobs.jobclaim add": "403",
@@ -247,3 +257,8 @@ def admin_model_cases() -> list[Case]:
                 )
             )
     return cases
+
+
+def _task_champion(world: World) -> TaskChampion:
+    champion_ensure(task=world.task)
+    return TaskChampion.objects.get(task=world.task)

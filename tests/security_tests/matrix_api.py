@@ -166,6 +166,16 @@ API: list[Case] = [
         ("403", "403", "403", OK),
         private=True,
     ),
+    # The champion gate (docs/champion-gate.md): the champion and its timeline are public
+    # like the board; a release check needs a login (a file weighed, nothing stored).
+    Case("api/v1/tasks/<slug:slug>/champion/", "/api/v1/tasks/{task}/champion/", ALL_OK),
+    Case(
+        "api/v1/tasks/<slug:slug>/release-check/",
+        "/api/v1/tasks/{task}/release-check/",
+        API_LOGGED_IN,
+        "POST",
+        upload,
+    ),
     # The transfer matrix with its decomposition and frontier: public like the track board,
     # the private rows (and every value fitted on them) only for organizers before the reveal.
     Case("api/v1/tracks/<slug:slug>/transfer/", "/api/v1/tracks/{track}/transfer/", ALL_OK),

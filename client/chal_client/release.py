@@ -1,0 +1,104 @@
+"""``chal release-check TASK FILE``: would this prediction file be the task's champion?
+
+The server weighs the file against the task's champion (the regression gate) and stores
+nothing: no submission, no daily limit spent. The command prints the verdict and its
+figures, naming what broke, and exits 0 when the gate passes and 1 when it does not, so a
+data owner's CI pipeline can call it before shipping a model::
+
+    chal release-check product-matching predictions.parquet || exit 1
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .client import Client, UsageError
+from .output import DASH, interval, percent, table
+
+
+def _number(value: object, sign: bool = False) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:+.4f}" if sign else f"{value:.4f}"
+    return DASH
+
+
+def _pair(values: object) -> tuple[object, object]:
+    return tuple(values) if isinstance(values, list) and len(values) == 2 else (None, None)
+
+
+def report(doc: dict[str, Any]) -> list[str]:
+    """The verdict in lines: the gate's three conditions, then the slices and broken rows."""
+    champion = (doc.get("champion") or {}).get("name") or "the champion"
+    verdict = "PASSES" if doc.get("passes") else "FAILS"
+    lines = [
+        f"Release check against {champion} on the {doc.get('split')} split: {verdict}",
+        f"  {doc.get('metric', 'metric')} difference {_number(doc.get('difference'), sign=True)}"
+        f" {interval(*_pair(doc.get('ci'))) or '(no interval)'}",
+        f"  NFR {percent(doc.get('nfr'))} {interval(*_pair(doc.get('nfr_ci')))}"
+        f" (bound {percent(doc.get('epsilon'))}), PFR {percent(doc.get('pfr'))}"
+        f" {interval(*_pair(doc.get('pfr_ci')))}",
+    ]
+    mcnemar = doc.get("mcnemar") or {}
+    if mcnemar:
+        p = mcnemar.get("p")
+        lines.append(
+            f"  McNemar: {mcnemar.get('fixes')} fixed, {mcnemar.get('breaks')} broken"
+            + (f", p = {p:.3g}" if isinstance(p, int | float) else " (no test: not labels)")
+        )
+    if doc.get("opis_change") is not None:
+        lines.append(f"  OPIS change {_number(doc.get('opis_change'), sign=True)}")
+    lines += [f"  {reason}" for reason in doc.get("reasons") or []]
+    slices = doc.get("slices") or []
+    if slices:
+        lines.append("")
+        rows = [
+            [s["column"], s["value"], s["rows"], percent(s["nfr"]), percent(s["nfr_upper"])]
+            for s in slices
+        ]
+        lines.append(table(["column", "value", "rows", "nfr", "nfr_upper"], rows))
+    broken = doc.get("broken_ids") or []
+    if broken:
+        shown = ", ".join(str(i) for i in broken[:20])
+        more = f" (+{len(broken) - 20} more)" if len(broken) > 20 else ""
+        lines.append(f"Broken public rows: {shown}{more}")
+    return lines
+
+
+def cmd_release_check(
+    args: argparse.Namespace, *, make_client: Callable[..., Client], print_json: Callable
+) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    client = make_client(args, login=True)
+    doc = client.upload(f"tasks/{quote(args.task, safe='')}/release-check/", file=path, fields={})
+    if args.json:
+        print_json(doc)
+    else:
+        print("\n".join(report(doc)))
+    return 0 if doc.get("passes") else 1
+
+
+def add_parser(
+    commands: Any,
+    common: argparse.ArgumentParser,
+    as_json: argparse.ArgumentParser,
+    *,
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
+    """``chal release-check``."""
+    p = commands.add_parser(
+        "release-check",
+        parents=[common, as_json],
+        help="would this prediction file be the task's champion? (exit 0 yes, 1 no)",
+        description="Weigh a prediction file against the task's champion (the regression "
+        "gate) without submitting it: nothing is stored and no daily limit is spent. Exit "
+        "status 0 when the gate passes, 1 when it does not (or the server refused).",
+    )
+    p.add_argument("task", help="the task's slug")
+    p.add_argument("file", help="CSV, gzipped CSV or Parquet with id, label[, proba_*|score]")
+    p.set_defaults(handler=handler)

@@ -1,0 +1,14 @@
+"""Each task's champion and the regression gate that guards it (docs/champion-gate.md).
+
+Modules:
+    entries    what can be a champion (a submission, a reference, a run scored on itself)
+    weigh      the gate's inputs from a task, and its figures as the release check's JSON
+    jobs       the champion check's job type
+    services   the champion, its timeline, the deciding checks, verdicts, pins, the beat
+    selectors  the champion document, the board's verdicts, the release check
+    page       the task page's champion panel
+    api        ``tasks/<slug>/champion/`` and ``tasks/<slug>/release-check/``
+
+The statistics are pure, in ``leaderboard.core.gate``; what a flip is, per kind, in
+``kinds`` (``TaskKind.gate_flips``, ``flip_units``).
+"""

@@ -1,0 +1,140 @@
+"""The task page's champion panel (``leaderboard/_champion.html``): the champion, its timeline
+newest first, and a "would this be a champion?" verdict on every board entry; every figure
+in words, as the API's rules let the viewer see it (``.selectors``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from datasets.models import Task
+from kinds import kind_get, metric_info
+from leaderboard.models import ChampionBy, ChampionChange
+from scoring.reference_selectors import primary_reference
+from scoring.selectors import User
+
+from .selectors import Verdict, champion_of, champion_verdicts, history_item, private_shown
+from .weigh import gate_settings, gate_split
+
+VERDICT_LABELS = {
+    "champion": "the champion",
+    "yes": "yes",
+    "no": "no",
+    "pending": "being weighed",
+    "failed": "not weighed",
+    "sealed": "sealed until the reveal",
+}
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    at: datetime
+    by: str
+    label: str
+    team: str | None
+    summary: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    verdict: Verdict
+    label: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ChampionPanel:
+    task: Task
+    current: ChampionChange | None
+    split: str
+    epsilon: float
+    metric_label: str
+    noun: str
+    waiting_for: str | None  # the would-be first champion, before one is set
+    timeline: list[TimelineStep] = field(default_factory=list)
+    verdicts: list[VerdictRow] = field(default_factory=list)
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _summary(item: dict[str, Any], *, metric: str, noun: str) -> str:
+    if item["by"] == ChampionBy.INITIAL:
+        return "the start: the task's primary reference"
+    if item["by"] == ChampionBy.PIN:
+        return f"pinned by an organizer: “{item['reason']}”"
+    if item["difference"] is None:
+        return f"passed the gate on the {item['split']} split"
+    ci = item["ci"]
+    interval = f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
+    text = (
+        f"passed the gate on the {item['split']} split: {metric} {item['difference']:+.4f}"
+        f"{interval}; broke {item['nfr']:.2%} of the {noun}s the previous champion had right"
+        f" (at most {item['nfr_upper']:.2%})"
+    )
+    worst = item["worst_slice"]
+    if worst:
+        text += (
+            f"; worst slice {worst['column']} = {worst['value']}: {worst['nfr']:.2%} of "
+            f"{worst['rows']} {noun}s"
+        )
+    return text
+
+
+def _why(verdict: Verdict) -> str:
+    if verdict.state == "yes":
+        return "passes the gate against the champion"
+    if verdict.state == "sealed":
+        return "the champion's numbers are sealed until the private split is revealed"
+    failing = [r for r in verdict.reasons if not r.startswith(("Better", "Breaks little"))]
+    return " ".join(failing or verdict.reasons)
+
+
+def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
+    """What the task page shows of the champion to ``user``."""
+    current = champion_of(task=task)
+    challenge = task.track.challenge
+    private = private_shown(task=task, user=user)
+    metric = metric_info(task.primary_metric)
+    noun = kind_get(task.kind).flip_noun
+    timeline = []
+    if current is not None:
+        changes = (
+            ChampionChange.objects.filter(task=task)
+            .select_related("submission__team", "reference", "run", "team", "previous__reference")
+            .order_by("-at", "-pk")
+        )
+        for change in changes:
+            item = history_item(change=change, user=user, private=private)
+            timeline.append(
+                TimelineStep(
+                    at=change.at,
+                    by=change.by,
+                    label=change.label,
+                    team=item["team"],
+                    summary=_summary(item, metric=metric.label, noun=noun),
+                    current=change.pk == current.pk,
+                )
+            )
+    waiting = None
+    if current is None:
+        primary = primary_reference(task=task)
+        waiting = primary.name if primary is not None else None
+    verdicts = [
+        VerdictRow(verdict=v, label=VERDICT_LABELS[v.state], why=_why(v))
+        for v in champion_verdicts(task=task, user=user)
+    ]
+    return ChampionPanel(
+        task=task,
+        current=current,
+        split=gate_split(challenge=challenge),
+        epsilon=gate_settings(task=task).epsilon,
+        metric_label=metric.label,
+        noun=noun,
+        waiting_for=waiting,
+        timeline=timeline,
+        verdicts=verdicts,
+    )

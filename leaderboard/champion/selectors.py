@@ -1,0 +1,279 @@
+"""Reads of a task's champion (docs/champion-gate.md): the champion and its timeline, the
+board entries' verdicts, and the release check (a weighing that stores nothing).
+
+What a reader sees follows the scores' rules: figures decided on the private split only
+once it is revealed (organizers always), and no figure against a champion whose numbers are
+sealed (a task owner's uploaded reference while the owner competes, before the reveal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from algorithms.selectors import algorithm_run_get
+from challenge_platform.selectors import is_organizer
+from datasets.models import Task
+from leaderboard.models import (
+    ChampionChange,
+    ChampionCheck,
+    ChampionCheckStatus,
+    LeaderboardEntry,
+    Split,
+    TaskChampion,
+)
+from scoring.models import Submission
+from scoring.selectors import User, submission_get
+
+from .entries import Entry, EntryUnreadable, change_entry, entry_of
+from .weigh import (
+    champion_pred,
+    gate_context,
+    gate_document,
+    gate_settings,
+    gate_split,
+    public_broken_ids,
+    weigh,
+)
+
+
+class ReleaseCheckRefused(Exception):
+    """A release check that cannot be answered: ``status``, ``code`` and the message."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def champion_of(*, task: Task) -> ChampionChange | None:
+    """The task's current champion (its latest timeline row), None before the first."""
+    holder = (
+        TaskChampion.objects.select_related(
+            "current__submission__team", "current__reference", "current__run", "current__team"
+        )
+        .filter(task=task)
+        .first()
+    )
+    return None if holder is None else holder.current
+
+
+def private_shown(*, task: Task, user: User | None) -> bool:
+    return (user is not None and is_organizer(user)) or task.track.challenge.private_visible()
+
+
+def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) -> bool:
+    """A decision's figures: hidden when it was made on the private split the reader may
+    not see yet, or against a champion whose numbers are sealed from the reader."""
+    if change.split == Split.PRIVATE and not private:
+        return False
+    previous = change_entry(change.previous) if change.previous_id else None
+    return previous is None or not previous.sealed_for(user)
+
+
+def _entry_json(change: ChampionChange) -> dict[str, Any]:
+    entry = change_entry(change)
+    if entry is None:  # removed since: its name stays
+        return {"type": None, "id": None, "name": change.label}
+    return entry.as_json()
+
+
+def history_item(*, change: ChampionChange, user: User | None, private: bool) -> dict[str, Any]:
+    """One timeline row as the API gives it."""
+    shown = _figures_shown(change=change, user=user, private=private)
+    ci = None
+    if shown and change.ci_low is not None and change.ci_high is not None:
+        ci = [change.ci_low, change.ci_high]
+    return {
+        "entry": _entry_json(change),
+        "team": change.team.name if change.team_id else None,
+        "at": change.at,
+        "difference": change.difference if shown else None,
+        "ci": ci,
+        "nfr": change.nfr if shown else None,
+        "nfr_upper": change.nfr_upper if shown else None,
+        "worst_slice": change.worst_slice if shown else None,
+        "by": change.by,
+        "split": change.split,
+        "reason": change.reason,
+    }
+
+
+def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
+    """``GET tasks/<slug>/champion/``: the champion, since when, the split the gate decides
+    on now, and the timeline (oldest first)."""
+    current = champion_of(task=task)
+    private = private_shown(task=task, user=user)
+    changes = (
+        ChampionChange.objects.filter(task=task)
+        .select_related("submission__team", "reference", "run", "team", "previous__reference")
+        .order_by("at", "pk")
+    )
+    return {
+        "entry": None if current is None else _entry_json(current),
+        "team": current.team.name if current is not None and current.team_id else None,
+        "since": None if current is None else current.at,
+        "split": gate_split(challenge=task.track.challenge),
+        "history": [history_item(change=c, user=user, private=private) for c in changes],
+    }
+
+
+# --- the board's verdicts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """ "Would this be a champion?" of one board entry: ``state`` is ``champion`` (it is),
+    ``yes``, ``no``, ``pending`` (being weighed), ``failed`` or ``sealed``."""
+
+    entry: LeaderboardEntry
+    state: str
+    reasons: tuple[str, ...] = ()
+    nfr_upper: float | None = None
+    difference: float | None = None
+
+
+def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
+    """A verdict for every entry of the task's board on the split the gate decides on,
+    against the current champion (the beat queues the missing ones)."""
+    current = champion_of(task=task)
+    split = gate_split(challenge=task.track.challenge)
+    entries = list(
+        LeaderboardEntry.objects.filter(task=task, split=split)
+        .select_related("team")
+        .order_by("position")
+    )
+    if current is None:
+        return [Verdict(entry=e, state="pending") for e in entries]
+    champion = change_entry(current)
+    sealed = champion is not None and champion.sealed_for(user)
+    gate = gate_settings(task=task)
+    checks: dict[int, ChampionCheck] = {}
+    rows = ChampionCheck.objects.filter(
+        task=task,
+        against=current,
+        split=split,
+        data_version=task.data_version,
+        submission_id__in=[e.submission_id for e in entries],
+    ).order_by("pk")
+    for check in rows:
+        settled = check.status == ChampionCheckStatus.DONE
+        if settled and (check.epsilon, check.alpha) != (gate.epsilon, gate.alpha):
+            continue  # weighed under other settings
+        checks[check.submission_id] = check
+    out = []
+    for entry in entries:
+        if (
+            champion is not None
+            and champion.type == "submission"
+            and champion.pk == entry.submission_id
+        ):
+            out.append(Verdict(entry=entry, state="champion"))
+            continue
+        if sealed:
+            out.append(Verdict(entry=entry, state="sealed"))
+            continue
+        out.append(_verdict(entry, checks.get(entry.submission_id)))
+    return out
+
+
+def _verdict(entry: LeaderboardEntry, check: ChampionCheck | None) -> Verdict:
+    if check is None or check.status in (ChampionCheckStatus.QUEUED, ChampionCheckStatus.WEIGHING):
+        return Verdict(entry=entry, state="pending")
+    if check.status == ChampionCheckStatus.FAILED or check.passes is None:
+        return Verdict(entry=entry, state="failed", reasons=(check.error,) if check.error else ())
+    result = check.result or {}
+    upper = (result.get("nfr_ci") or [None, None])[1]
+    return Verdict(
+        entry=entry,
+        state="yes" if check.passes else "no",
+        reasons=tuple(result.get("reasons") or ()),
+        nfr_upper=upper,
+        difference=result.get("difference"),
+    )
+
+
+# --- the release check ----------------------------------------------------------------------
+
+
+def release_candidate(
+    *, task: Task, user: User, submission_id: int | None = None, run_id: int | None = None
+) -> Entry:
+    """The submission or run a release check names, as the caller may see it (their
+    team's, or any for an organizer), scored on this task; else :class:`ReleaseCheckRefused`."""
+    if submission_id is not None:
+        found: Submission | None = submission_get(user=user, submission_pk=submission_id)
+        if found is None or found.task_id != task.pk:
+            raise ReleaseCheckRefused(
+                f"There is no submission #{submission_id} of yours on '{task.slug}'.",
+                status=404,
+                code="not_found",
+            )
+        entry = entry_of(submission=found)
+    else:
+        run = algorithm_run_get(user=user, run_pk=int(run_id or 0))
+        if run is None or run.task_id != task.pk:
+            raise ReleaseCheckRefused(
+                f"There is no algorithm run #{run_id} of yours on '{task.slug}'.",
+                status=404,
+                code="not_found",
+            )
+        entry = entry_of(submission=run.submission) if run.submission_id else entry_of(run=run)
+    assert entry is not None
+    if not entry.obj.predictions:
+        raise ReleaseCheckRefused(
+            f"{entry.label} has no scored predictions to check.", status=409, code="not_scored"
+        )
+    return entry
+
+
+def release_check(
+    *,
+    task: Task,
+    user: User,
+    pred: np.ndarray,
+    scores: dict[str, dict[str, Any]],
+    champion: ChampionChange | None,
+    ids_shown: bool,
+) -> dict[str, Any]:
+    """The gate of predictions ``pred`` (aligned with the task's solution, with their scores
+    per split) against ``champion``, as the release check answers it; nothing is stored.
+    ``ids_shown``: whether the broken rows' ids may be named (public rows only, ever)."""
+    entry = change_entry(champion)
+    if champion is None or entry is None:
+        raise ReleaseCheckRefused(
+            f"Task '{task.slug}' has no champion yet (no reference to start from).",
+            status=409,
+            code="no_champion",
+        )
+    if entry.sealed_for(user):
+        raise ReleaseCheckRefused(
+            "The champion is the task owners' reference, whose numbers are sealed until the "
+            "private split is revealed; a check against it would give them away.",
+            status=409,
+            code="champion_sealed",
+        )
+    context = gate_context(task=task)
+    try:
+        reference = champion_pred(context=context, champion=entry)
+        result = weigh(
+            context=context,
+            pred=pred,
+            scores=scores,
+            champion=entry,
+            champion_predictions=reference,
+        )
+    except EntryUnreadable as exc:
+        raise ReleaseCheckRefused(str(exc), status=409, code="champion_unreadable") from exc
+    broken = public_broken_ids(
+        context=context,
+        pred=pred,
+        champion_predictions=reference,
+        limit=context.settings.max_broken if ids_shown else 0,
+    )
+    return gate_document(
+        context=context, result=result, champion=entry, scores=scores, broken_ids=broken
+    )
