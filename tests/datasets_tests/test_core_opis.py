@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from datasets.core import BundleInvalid, prepare_task
+from datasets.core.spec import OpisSpec, read_task_spec
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
 
 DEFAULT = {"group_column": None, "group_source": None, "range": [0.05, 0.95], "min_group_rows": 20}
@@ -143,3 +144,45 @@ def test_classification_takes_range_and_min_group_rows(tmp_path: Path) -> None:
     )
     task = prepare_task(bundle, work_dir=tmp_path / "w")
     assert task.meta["opis"] == {**DEFAULT, "range": [0.0, 1.0], "min_group_rows": 1}
+
+
+def _spec(tmp_path: Path, **task: Any) -> tuple[OpisSpec, list[str]]:
+    bundle = write_matching_bundle(tmp_path / "b", task=task)
+    spec, problems = read_task_spec(bundle)
+    return spec.opis, problems
+
+
+def test_opis_problems_come_in_the_order_of_its_keys_and_fall_back_to_defaults(
+    tmp_path: Path,
+) -> None:
+    opis = {"group_column": "id", "rnage": 1, "range": "x", "min_group_rows": 0}
+    spec, problems = _spec(tmp_path, opis=opis)
+    assert problems == [
+        "task.yaml: unknown key 'opis.rnage' (did you mean 'opis.range'?); allowed keys:"
+        " opis.group_column, opis.range, opis.min_group_rows",
+        "task.yaml: opis.group_column cannot be 'id'; name a test or solution column that"
+        " groups the rows",
+        "task.yaml: opis.range must be two numbers [lo, hi] with 0 <= lo < hi <= 1, not 'x'",
+        "task.yaml: opis.min_group_rows must be a whole number >= 1, not 0",
+    ]
+    assert spec == OpisSpec()
+
+
+def test_a_blank_group_column_is_not_a_column_name(tmp_path: Path) -> None:
+    spec, problems = _spec(tmp_path, opis={"group_column": "  ", "min_group_rows": 4})
+    assert problems == ["task.yaml: opis.group_column must be a column name, not '  '"]
+    assert spec == OpisSpec(min_group_rows=4)
+
+
+def test_without_a_known_kind_only_the_kind_is_refused(tmp_path: Path) -> None:
+    spec, problems = _spec(tmp_path, kind="nope", opis={"group_column": "left_brand"})
+    assert len(problems) == 1 and problems[0].startswith("task.yaml: kind must be one of")
+    assert spec == OpisSpec(group_column="left_brand")
+
+
+def test_good_opis_values_are_read_as_given(tmp_path: Path) -> None:
+    opis = {"group_column": "left_brand", "range": [0, 1], "min_group_rows": 3}
+    spec, problems = _spec(tmp_path, opis=opis)
+    assert problems == []
+    assert spec == OpisSpec(group_column="left_brand", range=(0.0, 1.0), min_group_rows=3)
+    assert isinstance(spec.range[0], float)
