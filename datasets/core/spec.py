@@ -279,6 +279,15 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
             f" not {type(value).__name__}"
         )
         return OpisSpec()
+    _opis_unknown_keys(value, problems)
+    group = _opis_group_column(value.get("group_column"), kind, problems)
+    lo_hi = _opis_range(value.get("range", list(OPIS_RANGE)), problems)
+    rows = _opis_min_group_rows(value.get("min_group_rows", OPIS_MIN_GROUP_ROWS), problems)
+    return OpisSpec(group_column=group, range=lo_hi, min_group_rows=rows)
+
+
+def _opis_unknown_keys(value: dict[Any, Any], problems: list[str]) -> None:
+    """Each key of ``opis`` that is not one of ``OPIS_KEYS``, with a did-you-mean."""
     for key in value:
         if key not in OPIS_KEYS:
             close = difflib.get_close_matches(str(key), OPIS_KEYS, n=1)
@@ -287,25 +296,34 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
                 f"{NAME}: unknown key 'opis.{key}'{hint}; allowed keys: "
                 + ", ".join(f"opis.{k}" for k in OPIS_KEYS)
             )
-    group = value.get("group_column")
-    if group is not None and (not isinstance(group, str) or not group.strip()):
+
+
+def _opis_group_column(group: object, kind: str, problems: list[str]) -> str:
+    """``opis.group_column``: a column name other than id and label, on a kind that takes
+    one (not checked when the kind itself is unknown); "" when absent or refused."""
+    if group is None:
+        return ""
+    if not isinstance(group, str) or not group.strip():
         problems.append(f"{NAME}: opis.group_column must be a column name, not {group!r}")
-        group = None
-    elif isinstance(group, str) and group in ("id", "label"):
+        return ""
+    if group in ("id", "label"):
         problems.append(
             f"{NAME}: opis.group_column cannot be '{group}'; name a test or solution column"
             " that groups the rows"
         )
-        group = None
-    elif group is not None and kind and not kind_get(kind).opis_group_column:
+        return ""
+    if kind and not kind_get(kind).opis_group_column:
         takers = [k.name for k in TASK_KINDS.values() if k.opis_group_column]
         problems.append(
             f"{NAME}: opis.group_column applies to {' and '.join(takers)} tasks only"
             f" ({kind} tasks{kind_get(kind).opis_note})"
         )
-        group = None
-    bounds = value.get("range", list(OPIS_RANGE))
-    lo_hi = OPIS_RANGE
+        return ""
+    return group
+
+
+def _opis_range(bounds: object, problems: list[str]) -> tuple[float, float]:
+    """``opis.range``: two numbers with 0 <= lo < hi <= 1; the default when refused."""
     if (
         not isinstance(bounds, list | tuple)
         or len(bounds) != 2
@@ -316,13 +334,16 @@ def _opis(value: object, kind: str, problems: list[str]) -> OpisSpec:
             f"{NAME}: opis.range must be two numbers [lo, hi] with 0 <= lo < hi <= 1,"
             f" not {bounds!r}"
         )
-    else:
-        lo_hi = (float(bounds[0]), float(bounds[1]))
-    rows = value.get("min_group_rows", OPIS_MIN_GROUP_ROWS)
+        return OPIS_RANGE
+    return (float(bounds[0]), float(bounds[1]))
+
+
+def _opis_min_group_rows(rows: object, problems: list[str]) -> int:
+    """``opis.min_group_rows``: a whole number >= 1; the default when refused."""
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         problems.append(f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {rows!r}")
-        rows = OPIS_MIN_GROUP_ROWS
-    return OpisSpec(group_column=group or "", range=lo_hi, min_group_rows=rows)
+        return OPIS_MIN_GROUP_ROWS
+    return rows
 
 
 def _slices(value: object, problems: list[str]) -> tuple[str, ...]:
