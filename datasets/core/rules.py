@@ -100,43 +100,67 @@ def check_columns(
     group column). Returns the feature columns in train's order (test's when train is
     unreadable).
     """
+    _check_label_columns(train, test, problems)
+    if solution is not None:
+        _check_solution_columns(solution, problems, solution_extra)
+    features = {t.name: _features(t) for t in (train, test) if t is not None}
+    for name, columns in features.items():
+        _check_feature_names(name, columns, problems)
+    if train is not None and test is not None:
+        _check_same_features(train, test, features, problems)
+    source = train if train is not None else test
+    return features.get(source.name, []) if source is not None else []
+
+
+def _check_label_columns(train: Part | None, test: Part | None, problems: list[str]) -> None:
+    """Train has the label; test must not (its labels are the solution's)."""
     if train is not None and "label" not in train.columns:
         problems.append(f"{train.name}: the 'label' column is missing")
     if test is not None and "label" in test.columns:
         problems.append(
             f"{test.name} must not contain a 'label' column: test labels belong in the solution"
         )
-    if solution is not None:
-        if "label" not in solution.columns:
-            problems.append(f"{solution.name}: the 'label' column is missing")
-        extra = [c for c in solution.columns if c not in ("id", "label", *solution_extra)]
-        if extra:
-            problems.append(
-                f"{solution.name}: unexpected columns {examples(extra)}; the solution holds only"
-                " id and label"
-            )
-    features = {t.name: _features(t) for t in (train, test) if t is not None}
-    for name, columns in features.items():
-        reserved = [c for c in columns if _reserved(c)]
-        if reserved:
-            problems.append(
-                f"{name}: columns {examples(reserved)} use reserved names (id, label, split"
-                " and names starting with proba_ are reserved)"
-            )
-        if not columns:
-            problems.append(f"{name} has no feature columns besides id and label")
-    if train is not None and test is not None:
-        only_train = [c for c in features[train.name] if c not in features[test.name]]
-        only_test = [c for c in features[test.name] if c not in features[train.name]]
-        if only_train or only_test:
-            sides = [
-                f"only in {t.name}: {examples(cols)}"
-                for t, cols in ((train, only_train), (test, only_test))
-                if cols
-            ]
-            problems.append(f"train and test feature columns differ ({'; '.join(sides)})")
-    source = train if train is not None else test
-    return features.get(source.name, []) if source is not None else []
+
+
+def _check_solution_columns(
+    solution: Part, problems: list[str], solution_extra: tuple[str, ...]
+) -> None:
+    """The solution holds id, label and only the ``solution_extra`` columns besides."""
+    if "label" not in solution.columns:
+        problems.append(f"{solution.name}: the 'label' column is missing")
+    extra = [c for c in solution.columns if c not in ("id", "label", *solution_extra)]
+    if extra:
+        problems.append(
+            f"{solution.name}: unexpected columns {examples(extra)}; the solution holds only"
+            " id and label"
+        )
+
+
+def _check_feature_names(name: str, columns: list[str], problems: list[str]) -> None:
+    """A file's feature columns: no reserved name, and at least one of them."""
+    reserved = [c for c in columns if _reserved(c)]
+    if reserved:
+        problems.append(
+            f"{name}: columns {examples(reserved)} use reserved names (id, label, split"
+            " and names starting with proba_ are reserved)"
+        )
+    if not columns:
+        problems.append(f"{name} has no feature columns besides id and label")
+
+
+def _check_same_features(
+    train: Part, test: Part, features: dict[str, list[str]], problems: list[str]
+) -> None:
+    """Train and test have the same feature columns (the order may differ)."""
+    only_train = [c for c in features[train.name] if c not in features[test.name]]
+    only_test = [c for c in features[test.name] if c not in features[train.name]]
+    if only_train or only_test:
+        sides = [
+            f"only in {t.name}: {examples(cols)}"
+            for t, cols in ((train, only_train), (test, only_test))
+            if cols
+        ]
+        problems.append(f"train and test feature columns differ ({'; '.join(sides)})")
 
 
 def _features(part: Part) -> list[str]:
