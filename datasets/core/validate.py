@@ -114,7 +114,11 @@ def validate_bundle(
     """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem.
     The leak probe's mode (docs/stress.md: ``warn``, ``refuse`` or ``off``) is
     ``leak_probe`` when given (the import's flag), else task.yaml's ``leak_probe``, else
-    ``leak_probe_default``."""
+    ``leak_probe_default``.
+
+    The checks run in a fixed order (task.yaml, files, ids, columns, labels, the kind's
+    rules, declared columns, types, slices, images, stress, the leak probe), which is the
+    order the organizer reads the problems in."""
     problems: list[str] = []
     warnings: list[str] = []
     spec, spec_problems = read_task_spec(folder)
@@ -130,50 +134,20 @@ def validate_bundle(
     )
     kind = kind_get(spec.kind) if spec.kind else None
     train, test, solution = (parts[p] for p in PARTS)
-    test_ids_ok = False
-    ids: dict[str, pa.Array | None] = {}
-    indexes: dict[str, IdIndex] = {}
-    for part in (p for p in parts.values() if p is not None):
-        rules.check_rows(part, problems)
-        before = len(problems)
-        # The solution's ids in test's order are test's: proven distinct once.
-        proven = ids.get("test") if part.part == "solution" and test_ids_ok else None
-        ids[part.part] = rules.check_ids(part, problems, indexes, distinct=proven)
-        if part.part == "test":
-            test_ids_ok = ids["test"] is not None and len(problems) == before
-        release_unused_memory()  # each check's temporaries, before the next one's
+    ids, indexes = _check_rows_and_ids(parts, problems)
     group_column = spec.opis.group_column
     solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
     group_source = _opis_source(group_column, test, solution, problems)
-    test_ids, solution_ids = ids.get("test"), ids.get("solution")
-    test_rows: pa.Array | None = None  # the test row of each solution row
-    if test and solution and test_ids is not None and solution_ids is not None:
-        test_rows = rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
+    test_rows = _solution_rows_in_test(test, solution, ids, indexes, problems)
     labels = {
         p.part: rules.check_labels(kind, p, ids[p.part], problems)
         for p in (train, solution)
         if p is not None
     }
     release_unused_memory()
-    classes: tuple[str, ...] = ()
-    if kind is not None and train is not None and labels.get("train") is not None:
-        both = BundleLabels(
-            train_name=train.name,
-            train=labels["train"],
-            train_rows=train.rows,
-            solution_name=None if solution is None else solution.name,
-            solution=labels.get("solution"),
-        )
-        classes = kind.bundle_classes(both, problems, warnings)
-    if kind is not None and train is not None:
-        kind.check_features(train.name, features, problems)
-    if train is not None:
-        for name in spec.columns:
-            if name not in features:
-                problems.append(
-                    f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
-                )
+    classes = _check_kind_rules(kind, train, solution, labels, features, problems, warnings)
+    _check_declared_columns(spec, train, features, problems)
     present = [p for p in (train, test) if p is not None]
     types = _column_types(folder, spec, kind, features, present, problems, warnings)
     _check_slices(spec, test, types, problems)
@@ -181,9 +155,8 @@ def validate_bundle(
     stress = None
     if kind is not None:
         stress = _check_stress(spec, kind, features, types, problems)
-        if train is not None and ids.get("train") is not None and labels.get("train") is not None:
-            mode = leak_probe or spec.leak_probe or leak_probe_default
-            _probe(kind, train.name, ids["train"], labels["train"], mode, problems, warnings)
+        mode = leak_probe or spec.leak_probe or leak_probe_default
+        _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings)
     if problems:
         raise BundleInvalid(problems)
     assert train is not None and test is not None and solution is not None
@@ -201,14 +174,96 @@ def validate_bundle(
         solution=_solution(
             spec, ids["test"], test_rows, labels["solution"], solution, group_source
         ),
-        integral=frozenset(
-            (p.part, name) for p in present for name, prof in p.profiles.items() if prof.integral
-        ),
+        integral=_integral(present),
         images=frozenset(images),
         warnings=tuple(warnings),
         opis_group_source=group_source,
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
         stress=stress,
+    )
+
+
+def _check_rows_and_ids(
+    parts: dict[str, Part | None], problems: list[str]
+) -> tuple[dict[str, pa.Array | None], dict[str, IdIndex]]:
+    """Each file's rows and ids (:func:`rules.check_rows`, :func:`rules.check_ids`), in
+    ``PARTS`` order. Returns each file's ids as text (None where unusable) and their
+    :class:`IdIndex` by part."""
+    ids: dict[str, pa.Array | None] = {}
+    indexes: dict[str, IdIndex] = {}
+    test_ids_ok = False
+    for part in (p for p in parts.values() if p is not None):
+        rules.check_rows(part, problems)
+        before = len(problems)
+        # The solution's ids in test's order are test's: proven distinct once.
+        proven = ids.get("test") if part.part == "solution" and test_ids_ok else None
+        ids[part.part] = rules.check_ids(part, problems, indexes, distinct=proven)
+        if part.part == "test":
+            test_ids_ok = ids["test"] is not None and len(problems) == before
+        release_unused_memory()  # each check's temporaries, before the next one's
+    return ids, indexes
+
+
+def _solution_rows_in_test(
+    test: Part | None,
+    solution: Part | None,
+    ids: dict[str, pa.Array | None],
+    indexes: dict[str, IdIndex],
+    problems: list[str],
+) -> pa.Array | None:
+    """The test row of each solution row (:func:`rules.check_same_ids`); None when either
+    file or its ids are unusable, or the two id sets differ."""
+    test_ids, solution_ids = ids.get("test"), ids.get("solution")
+    if test is None or solution is None or test_ids is None or solution_ids is None:
+        return None
+    return rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
+
+
+def _check_kind_rules(
+    kind: TaskKind | None,
+    train: Part | None,
+    solution: Part | None,
+    labels: dict[str, pa.Array | None],
+    features: list[str],
+    problems: list[str],
+    warnings: list[str],
+) -> tuple[str, ...]:
+    """The kind's own rules on train's (and the solution's) labels, then on the feature
+    names. Returns the classes (empty when the labels could not be read)."""
+    if kind is None or train is None:
+        return ()
+    classes: tuple[str, ...] = ()
+    if labels.get("train") is not None:
+        both = BundleLabels(
+            train_name=train.name,
+            train=labels["train"],
+            train_rows=train.rows,
+            solution_name=None if solution is None else solution.name,
+            solution=labels.get("solution"),
+        )
+        classes = kind.bundle_classes(both, problems, warnings)
+    kind.check_features(train.name, features, problems)
+    return classes
+
+
+def _check_declared_columns(
+    spec: TaskSpec, train: Part | None, features: list[str], problems: list[str]
+) -> None:
+    """Every column task.yaml declares a type for is a feature column of train."""
+    if train is None:
+        return
+    for name in spec.columns:
+        if name not in features:
+            problems.append(
+                f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
+            )
+
+
+def _integral(parts: list[Part]) -> frozenset[tuple[str, str]]:
+    """The (file, column) pairs whose profile is ``integral`` (floats: every value whole,
+    so their text drops ``.0``)."""
+    return frozenset(
+        (p.part, name) for p in parts for name, prof in p.profiles.items() if prof.integral
     )
 
 
@@ -229,19 +284,22 @@ def _check_stress(
 
 def _probe(
     kind: TaskKind,
-    file_name: str,
-    ids: pa.Array,
-    labels: pa.Array,
+    train: Part | None,
+    ids: pa.Array | None,
+    labels: pa.Array | None,
     mode: str,
     problems: list[str],
     warnings: list[str],
 ) -> None:
-    """The leak probe (:mod:`datasets.core.leakprobe`): a problem, a warning or nothing."""
-    if mode == "off":
+    """The leak probe (:mod:`datasets.core.leakprobe`) on train's ids and labels: a problem,
+    a warning or nothing (nothing either when train, its ids or its labels are unusable)."""
+    if train is None or ids is None or labels is None or mode == "off":
         return
     found = probe_leak(kind=kind, ids=ids, labels=labels)
     if found is not None:
-        (problems if mode == "refuse" else warnings).append(found.message(file_name))
+        (problems if mode == "refuse" else warnings).append(found.message(train.name))
+
+
 def _check_slices(
     spec: TaskSpec, test: Part | None, types: dict[str, str], problems: list[str]
 ) -> None:
