@@ -50,7 +50,6 @@ from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
 from algorithms.services.runs import run_create
-from challenge_platform import hooks
 from challenge_platform.models import Challenge, Team
 from challenge_platform.selectors import user_is_member
 from datasets.models import Task
@@ -209,14 +208,12 @@ def benchmark_queue_task(*, task: Task) -> list[AlgorithmRun]:
     return runs
 
 
-def on_task_added(event: hooks.TaskAdded) -> None:
-    task = Task.objects.select_related("track__challenge").filter(pk=event.task_id).first()
+def benchmark_task_arrived(*, task_id: int) -> None:
+    """A task arrived or got a new data version (``algorithms.receivers``): every benchmark
+    version re-runs on it."""
+    task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is not None:
         benchmark_queue_task(task=task)
-
-
-def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
-    on_task_added(hooks.TaskAdded(task_id=event.task_id))
 
 
 # --- reproductions -----------------------------------------------------------------------------
