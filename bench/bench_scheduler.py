@@ -56,8 +56,8 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion  # noqa: E402
-from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
 from algorithms.receivers import rerun_benchmark_on_arrival  # noqa: E402
+from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
 from algorithms.services.benchmark import benchmark_versions  # noqa: E402
 from algorithms.services.profiles import BENCHMARK, TEAM  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402

@@ -257,7 +257,7 @@ def _track_first(track: Track, split: str, alpha: float, margin: float) -> First
         split=split,
         teams=[row.team_id for row in board.rows],
         baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=track_values_of(tasks, split, entries),
+        values=track_values_of(tasks=tasks, split=split, entries=entries),
         submissions=submissions,
         alpha=alpha,
         margin=margin,

@@ -82,7 +82,7 @@ def baseline_run_queue(
     presets = presets or settings.BASELINE_PRESETS
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)
     _check_limits(presets=presets, time_limit=time_limit, hard_timeout=hard_timeout)
-    hard_timeout = int(hard_timeout or default_hard_timeout(time_limit))
+    hard_timeout = int(hard_timeout or default_hard_timeout(time_limit=time_limit))
     options = {"presets": presets, "time_limit": time_limit, "hard_timeout": hard_timeout}
     try:
         version = baseline_algorithm_version(challenge=task.track.challenge)

@@ -113,7 +113,7 @@ def benchmark_member_ids(*, team: Team) -> set[int]:
     return _within_the_cap(_by_the_rule(AlgorithmVersion.objects.filter(algorithm__team=team)))
 
 
-def version_in_benchmark(version: AlgorithmVersion) -> bool:
+def version_in_benchmark(*, version: AlgorithmVersion) -> bool:
     """Whether ``version`` is in the benchmark (the same rule as :func:`benchmark_versions`)."""
     if version.in_benchmark is False:
         return False
@@ -219,7 +219,7 @@ def benchmark_task_arrived(*, task_id: int) -> None:
 # --- reproductions -----------------------------------------------------------------------------
 
 
-def sampled_for_reproduction(pk: int, share: float) -> bool:
+def sampled_for_reproduction(*, pk: int, share: float) -> bool:
     """Whether run ``pk`` is in the reproduction sample: a fixed draw per run (a hash of its
     id), so every tick, every process and every restart agrees."""
     if share <= 0:
@@ -252,7 +252,7 @@ def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
     )
     queued = []
     for run in candidates[:500]:
-        if not sampled_for_reproduction(run.pk, share):
+        if not sampled_for_reproduction(pk=run.pk, share=share):
             continue
         if (run.manifest or {}).get("task_data_version") not in (None, run.task.data_version):
             continue
@@ -284,7 +284,7 @@ def benchmark_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {
         "reproductions": len(reproductions),
         "rung": sum(len(pks) for pks in published.values()),
-        "budget_open": int(budget.budget_open(now)),
+        "budget_open": int(budget.budget_open(now=now)),
     }
 
 
@@ -323,7 +323,7 @@ def benchmark_status(*, challenge: Challenge, now: datetime | None = None) -> Be
     )
     pending = counts.get(AlgorithmRunStatus.QUEUED, 0)
     running = counts.get(AlgorithmRunStatus.RUNNING, 0)
-    used = budget.used_cpu_seconds_today(now)
+    used = budget.used_cpu_seconds_today(now=now)
     return BenchmarkStatus(
         pending=pending,
         running=running,
@@ -365,6 +365,6 @@ def benchmark_eta(*, pending: int, used: float, now: datetime) -> float | None:
         return round(wall, 1)
     # What today's budget leaves waits for the next day(s): each day runs a day's budget.
     days = math.ceil((cpu_needed - left_today) / daily)
-    until_tomorrow = (budget.next_day_start(now) - now).total_seconds()
+    until_tomorrow = (budget.next_day_start(now=now) - now).total_seconds()
     share_after = ((cpu_needed - left_today) - (days - 1) * daily) / max(cpu_needed, 1e-9)
     return round(until_tomorrow + (days - 1) * 86400 + wall * share_after, 1)

@@ -51,7 +51,7 @@ PUBLIC_TASK_FIELDS = (
 
 
 def task_folder_write(
-    task: Task, folder: Path, *, on_chunk: Callable[[], None] | None = None
+    *, task: Task, folder: Path, on_chunk: Callable[[], None] | None = None
 ) -> Path:
     """Write ``task``'s ``/task`` folder into ``folder`` (created); ``on_chunk`` is called
     after every copied megabyte or written row group (a cancel check may raise there)."""

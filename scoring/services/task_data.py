@@ -76,7 +76,9 @@ def _reference_rescore(reference: Reference, *, task: Task) -> None:
         try:
             with reference.file.open("rb") as handle:
                 data = handle.read()
-            reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
+            reference_score_into(
+                reference=reference, task=task, source=io.BytesIO(data), max_bytes=None
+            )
         except SubmissionInvalid as exc:
             reference.unusable_reason = (
                 f"It does not fit data version {task.data_version}: {exc.message}"
