@@ -1,4 +1,5 @@
-"""REST API of the algorithms app (DESIGN §9): upload, list, read, run, follow a run."""
+"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run, follow a
+run."""
 
 from __future__ import annotations
 

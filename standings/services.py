@@ -207,8 +207,8 @@ def standings_compute(
             nfrs = split_nfrs(tasks=tasks, split=split)
             ranked = set(ranked_tasks([t.slug for t in tasks], per_task, baselines))
             counted = [t for t in tasks if t.slug in ranked] or tasks
-            # Who is first on this split (DESIGN §12): the sealed public view never holds a
-            # private-based value, the private snapshot hashes its own.
+            # Who is first on this split (docs/architecture.md §12): the sealed public view never
+            # holds a private-based value, the private snapshot hashes its own.
             first_board = first_compute(
                 tasks=counted,
                 split=split,
@@ -234,7 +234,8 @@ def standings_compute(
                         "score": float_or_none(row.mean_score),
                         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
                         "missing": list(row.missing),
-                        # The track's NFR limit for the prize (DESIGN §11): marked, not removed.
+                        # The track's NFR limit for the prize (docs/architecture.md §11): marked,
+                        # not removed.
                         "prize_eligible": None
                         if row.is_baseline
                         else nfr_prize_eligible(nfrs.get(row.team_id, []), track.prize_max_nfr),
