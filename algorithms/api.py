@@ -1,4 +1,5 @@
-"""REST API of the algorithms app (DESIGN §9): upload, list, read, run, follow a run."""
+"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run, follow a
+run."""
 
 from __future__ import annotations
 
@@ -84,7 +85,9 @@ class VersionSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_in_benchmark(self, version: AlgorithmVersion) -> bool:
         members = self.context.get("benchmark_ids")  # a list's, read in one query
-        return version.pk in members if members is not None else version_in_benchmark(version)
+        return (
+            version.pk in members if members is not None else version_in_benchmark(version=version)
+        )
 
 
 class AlgorithmOutputSerializer(serializers.Serializer):
@@ -174,12 +177,12 @@ class RunOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_manifest(self, run: AlgorithmRun) -> dict:
-        return manifest_of(run)
+        return manifest_of(run=run)
 
     @extend_schema_field({"type": "object", "nullable": True})
     def get_reproduced(self, run: AlgorithmRun) -> dict | None:
         known = self.context.get("reproductions")  # a list's, read in one query
-        return known.get(run.pk) if known is not None else reproduced_of(run)
+        return known.get(run.pk) if known is not None else reproduced_of(run=run)
 
     @extend_schema_field({"type": "object", "nullable": True})
     def get_robustness(self, run: AlgorithmRun) -> dict | None:
@@ -278,7 +281,7 @@ class AlgorithmDetailApi(APIView):
             raise NotFound("There is no such algorithm.")
         data = dict(AlgorithmOutputSerializer(algorithm).data)
         runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
-        reproductions = reproductions_of([run.pk for run in runs])
+        reproductions = reproductions_of(run_pks=[run.pk for run in runs])
         split = robustness_split(challenge=algorithm.challenge, user=request.user)
         data["runs"] = RunOutputSerializer(
             runs,

@@ -10,9 +10,8 @@ class AlgorithmsConfig(AppConfig):
         """Add the baseline's part to the task owner's page, which lives in scoring, a layer
         below (arrows point down: scoring never names this app), and make a run follow its
         submission's final status (``hooks.SubmissionFinished``)."""
-        from algorithms import tasks  # noqa: F401 - registers its Celery tasks in every process
+        from algorithms import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from algorithms.owner_page import BASELINE_SECTION
-        from algorithms.services.follow import run_follow_submission
         from algorithms.services.profiles import RUN_TYPES
         from challenge_platform import hooks
         from jobs import registry
@@ -21,12 +20,10 @@ class AlgorithmsConfig(AppConfig):
         registry.register(*RUN_TYPES.values())
 
         owner_section_register(BASELINE_SECTION)
-        hooks.subscribe(hooks.SubmissionFinished, run_follow_submission)
+        hooks.subscribe(hooks.SubmissionFinished, receivers.follow_submission)
         # The living benchmark: every benchmark version re-runs on a new task or data version.
-        from algorithms.services.benchmark import on_task_added, on_task_data_changed
-
-        hooks.subscribe(hooks.TaskAdded, on_task_added)
-        hooks.subscribe(hooks.TaskDataChanged, on_task_data_changed)
+        hooks.subscribe(hooks.TaskAdded, receivers.rerun_benchmark_on_arrival)
+        hooks.subscribe(hooks.TaskDataChanged, receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
         from algorithms.selectors import team_archive_files
         from challenge_platform.upload_budget import team_storage_register
@@ -35,7 +32,5 @@ class AlgorithmsConfig(AppConfig):
 
         # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
         # data versions), as soon as it is imported.
-        from algorithms.services.baseline import baseline_on_arrival
-
-        hooks.subscribe(hooks.TaskAdded, baseline_on_arrival)
-        hooks.subscribe(hooks.TaskDataChanged, baseline_on_arrival)
+        hooks.subscribe(hooks.TaskAdded, receivers.queue_baseline_on_arrival)
+        hooks.subscribe(hooks.TaskDataChanged, receivers.queue_baseline_on_new_data)

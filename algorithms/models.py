@@ -1,4 +1,4 @@
-"""Algorithms (a team's method, versioned) and their runs on tasks (DESIGN §9)."""
+"""Algorithms (a team's method, versioned) and their runs on tasks (docs/architecture.md §9)."""
 
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ class AlgorithmVersion(models.Model):
         related_name="algorithm_versions",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The living benchmark (DESIGN §12): a version in the benchmark is re-run by itself on
-    # every task added later and every new data version of a task. None: the default rule
+    # The living benchmark (docs/architecture.md §12): a version in the benchmark is re-run by
+    # itself on every task added later and every new data version of a task. None: the default rule
     # (the algorithm's latest version, and the team's final one); True/False: the team's mark.
     in_benchmark = models.BooleanField(
         null=True,
@@ -101,8 +101,8 @@ FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunSt
 TEAM_PROFILE = "team"
 ORGANIZER_PROFILE = "organizer"
 BASELINE_PROFILE = "baseline"
-# Background runs (DESIGN §12): a benchmark version re-run on a new task or data version, and
-# a finished run repeated on another worker to check its predictions agree.
+# Background runs (docs/architecture.md §12): a benchmark version re-run on a new task or data
+# version, and a finished run repeated on another worker to check its predictions agree.
 BENCHMARK_PROFILE = "benchmark"
 REPRODUCTION_PROFILE = "reproduction"
 # A stress run (docs/stress.md): the same version on perturbed copies of the task's test rows,
@@ -168,8 +168,8 @@ class AlgorithmRun(Job):
     peak_memory_mb = models.FloatField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
 
-    # The run manifest (DESIGN §12): the seed is an input (queued with the run, passed as
-    # ``SEED``); the pipeline records the rest (archive, runtime lock and task data hashes,
+    # The run manifest (docs/architecture.md §12): the seed is an input (queued with the run, passed
+    # as ``SEED``); the pipeline records the rest (archive, runtime lock and task data hashes,
     # the task data version, and its use) in ``manifest``.
     seed = models.IntegerField(default=0)
     manifest = models.JSONField(default=dict, blank=True)

@@ -22,7 +22,7 @@ RUNS_SHOWN = 5
 
 def baseline_part(task: Task) -> dict[str, Any]:
     runs = baseline_run_list(task=task).order_by("-created_at", "-pk")[:RUNS_SHOWN]
-    return {"runs": [(run, run_summary(run)) for run in runs]}
+    return {"runs": [(run, run_summary(run=run)) for run in runs]}
 
 
 def baseline_queue_post(request: HttpRequest, task: Task) -> None:

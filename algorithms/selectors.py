@@ -35,7 +35,7 @@ def algorithm_list(*, user: User, challenge_slug: str | None = None) -> QuerySet
     )
     if not user.is_authenticated:
         return algorithms.none()
-    if not is_organizer(user):
+    if not is_organizer(user=user):
         algorithms = algorithms.filter(team__memberships__user=user)
     if challenge_slug:
         algorithms = algorithms.filter(challenge__slug=challenge_slug)
@@ -53,7 +53,7 @@ def algorithm_run_list(*, user: User, algorithm: Algorithm | None = None) -> Que
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return runs.none()
-    if not is_organizer(user):
+    if not is_organizer(user=user):
         runs = runs.filter(version__algorithm__team__memberships__user=user)
     if algorithm is not None:
         runs = runs.filter(version__algorithm=algorithm)
@@ -64,7 +64,7 @@ def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:
     return algorithm_run_list(user=user).filter(pk=run_pk).first()
 
 
-def latest_version_number(algorithm: Algorithm) -> int | None:
+def latest_version_number(*, algorithm: Algorithm) -> int | None:
     version = algorithm.versions.order_by("-number").only("number").first()
     return version.number if version else None
 
@@ -170,7 +170,7 @@ def run_artifact(*, run: AlgorithmRun, name: str) -> StoredArtifact | None:
     return StoredArtifact(name=name, stored=stored, storage=storage)
 
 
-def run_summary(run: AlgorithmRun) -> str:
+def run_summary(*, run: AlgorithmRun) -> str:
     """One line on how a run went: its error, or for a success what the result says
     (the baseline: presets, time, best model, validation score, submission)."""
     if run.status != AlgorithmRunStatus.SUCCEEDED:
@@ -239,7 +239,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
                 task=task.slug,
                 kind=task.kind,
                 status=run.status,
-                message=run_summary(run),
+                message=run_summary(run=run),
                 presets=str(options.get("presets") or ""),
                 time_limit=options.get("time_limit"),
                 elapsed=run.seconds,

@@ -30,7 +30,7 @@ PUBLIC = "public"
 def robustness_split(*, challenge: Challenge, user: AbstractBaseUser | AnonymousUser) -> str:
     """The rows a viewer's robustness counts: every copy once private rows may be shown to
     them (organizers; everyone after the reveal), else copies of public rows only."""
-    return ALL if is_organizer(user) or challenge.private_visible() else PUBLIC
+    return ALL if is_organizer(user=user) or challenge.private_visible() else PUBLIC
 
 
 def robustness_view(*, stress_run: AlgorithmRun | None, split: str) -> dict[str, Any] | None:

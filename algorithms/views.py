@@ -104,11 +104,11 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
         for v in algorithm.versions.order_by("-number").select_related("created_by")
     ]
     runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
-    reproductions = reproductions_of([run.pk for run in runs])
+    reproductions = reproductions_of(run_pks=[run.pk for run in runs])
     split = robustness_split(challenge=algorithm.challenge, user=request.user)
     robustness = robustness_for_runs(runs=runs, split=split)
     for run in runs:  # the run's manifest, reproduction and robustness, shown under its row
-        run.manifest_shown = manifest_of(run)
+        run.manifest_shown = manifest_of(run=run)
         run.reproduced_shown = reproductions.get(run.pk)
         run.robustness_shown = robustness.get(run.pk)
     tracks = list(algorithm.challenge.tracks.order_by("order", "slug").prefetch_related("tasks"))
@@ -121,7 +121,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
             "member": user_is_member(team=algorithm.team, user=request.user),
             "runs": runs,
             "tracks": tracks,
-            "organizer": is_organizer(request.user)
+            "organizer": is_organizer(user=request.user)
             and not user_is_member(team=algorithm.team, user=request.user),
             "poll_url": reverse("api-algorithm-detail", args=[algorithm.pk]),
             "pending": any(

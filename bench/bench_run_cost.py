@@ -181,7 +181,7 @@ def write_bundle(folder: Path, *, rows: int, slug: str) -> Path:
 
 def bare(task: Task, work: Path, code: Path) -> float:
     """``python main.py`` on the task's files (as a participant downloads them)."""
-    folder = task_folder_write(task, work / "bare-task")
+    folder = task_folder_write(task=task, folder=work / "bare-task")
     out = work / "bare-output"
     out.mkdir()
     env = {

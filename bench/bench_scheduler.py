@@ -56,8 +56,9 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion  # noqa: E402
+from algorithms.receivers import rerun_benchmark_on_arrival  # noqa: E402
 from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
-from algorithms.services.benchmark import benchmark_versions, on_task_added  # noqa: E402
+from algorithms.services.benchmark import benchmark_versions  # noqa: E402
 from algorithms.services.profiles import BENCHMARK, TEAM  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
 from challenge_platform import hooks  # noqa: E402
@@ -278,7 +279,7 @@ def import_tasks(work: Path, prefix: str, args: argparse.Namespace, *, scheduler
     """``args.tasks`` fresh tasks of the same shape; with ``scheduler`` the hook queues the
     re-runs as each is imported, else it is unsubscribed for the imports."""
     if not scheduler:
-        hooks.unsubscribe(hooks.TaskAdded, on_task_added)
+        hooks.unsubscribe(hooks.TaskAdded, rerun_benchmark_on_arrival)
     try:
         return [
             task_import(
@@ -291,7 +292,7 @@ def import_tasks(work: Path, prefix: str, args: argparse.Namespace, *, scheduler
             for t in range(args.tasks)
         ]
     finally:
-        hooks.subscribe(hooks.TaskAdded, on_task_added)
+        hooks.subscribe(hooks.TaskAdded, rerun_benchmark_on_arrival)
 
 
 if __name__ == "__main__":

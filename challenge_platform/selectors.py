@@ -1,4 +1,4 @@
-"""Reads for the challenge domain (STYLE: selectors)."""
+"""Reads for the challenge domain (docs/architecture.md, House style: selectors)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def user_is_member(*, team: Team, user: AbstractBaseUser) -> bool:
     return user.is_authenticated and team.memberships.filter(user=user).exists()
 
 
-def is_organizer(user: AbstractBaseUser) -> bool:
+def is_organizer(*, user: AbstractBaseUser) -> bool:
     return bool(user.is_authenticated and user.is_staff)
 
 

@@ -1,4 +1,5 @@
-"""Writes for the challenge domain: teams, memberships, API tokens (STYLE: services)."""
+"""Writes for the challenge domain: teams, memberships, API tokens (docs/architecture.md, House
+style: services)."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class ReaderSplit:
 def private_visible(*, challenge: Challenge, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Private scores and boards: organizers always; everyone else once the challenge reveals
     them (by the organizers' action or at its ``reveal_at``)."""
-    return is_organizer(user) or challenge.private_visible()
+    return is_organizer(user=user) or challenge.private_visible()
 
 
 def reader_split(

@@ -1,5 +1,5 @@
-"""The living benchmark's plots (DESIGN §12), drawn with the helpers of :mod:`common.svg`
-(same frame, escaping, ticks and text fitting):
+"""The living benchmark's plots (docs/architecture.md §12), drawn with the helpers of
+:mod:`common.svg` (same frame, escaping, ticks and text fitting):
 
 - :func:`effects_svg`: a forest plot of the transfer matrix's decomposition, one row per
   algorithm effect and per task difficulty, each a point with its interval, around 0;

@@ -258,7 +258,7 @@ class TaskFileDownloadApi(APIView):
                 name=found.name,
                 filename=f"{task.slug}-v{version.number}-{name}",
             )
-        stored = task_file_get(task=task, name=name, organizer=is_organizer(request.user))
+        stored = task_file_get(task=task, name=name, organizer=is_organizer(user=request.user))
         if stored is None:
             raise Http404("no such file")
         rules_gate(challenge=task.track.challenge, user=request.user)  # else: 403

@@ -76,7 +76,7 @@ def task_croissant(
     }
     if public:
         terms["tc:kindOptions"] = public
-    if is_organizer(user) and "public_fraction" in meta:
+    if is_organizer(user=user) and "public_fraction" in meta:
         terms["tc:publicFraction"] = meta["public_fraction"]
         terms["tc:splitSeed"] = meta.get("split_seed", 0)
     facts = croissant.TaskFacts(

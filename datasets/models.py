@@ -70,8 +70,8 @@ class Task(models.Model):
         default=dict,
         blank=True,
         help_text=(
-            'OPIS settings from task.yaml (DESIGN §11): {"group_column": name or null,'
-            ' "group_source": "test" | "solution" | null, "range": [lo, hi],'
+            'OPIS settings from task.yaml (docs/architecture.md §11): {"group_column": name'
+            ' or null, "group_source": "test" | "solution" | null, "range": [lo, hi],'
             ' "min_group_rows": n}; a solution group column is kept in the private solution'
         ),
     )

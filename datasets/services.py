@@ -1,5 +1,5 @@
-"""Writes of the datasets app: importing an organizer's bundle as a Task (DESIGN §4, §7),
-and replacing a task's data by a new version of its bundle.
+"""Writes of the datasets app: importing an organizer's bundle as a Task (docs/architecture.md §4,
+§7), and replacing a task's data by a new version of its bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the
 admin console's upload and ``load_demo`` all call it. ``task_bundle_replace`` is the one way
@@ -96,7 +96,7 @@ def _bundle_digest(source: Path) -> Iterator[Callable[[], str]]:
     block early (a refused bundle) stops the hashing at its next megabyte."""
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-sha256")
-    digest = pool.submit(bundle_sha256, source, stop=stop)
+    digest = pool.submit(bundle_sha256, source=source, stop=stop)
     try:
         yield digest.result
     finally:
@@ -319,7 +319,7 @@ def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVe
     )
 
 
-def bundle_sha256(source: Path, *, stop: threading.Event | None = None) -> str:
+def bundle_sha256(*, source: Path, stop: threading.Event | None = None) -> str:
     """SHA-256 of an uploaded ``.zip``; of a folder: over its files' relative paths and
     contents in sorted order. Empty when ``source`` is neither (or ``stop`` was set)."""
     digest = hashlib.sha256()

@@ -28,7 +28,7 @@ def task_file_response(
 
 def task_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     """A task's file for logged-in users; the solution for organizers, a 404 for the rest."""
-    organizer = is_organizer(request.user)
+    organizer = is_organizer(user=request.user)
     if name == SOLUTION_FILE and not organizer:
         raise Http404("no such file")
     if not request.user.is_authenticated:

@@ -1,7 +1,7 @@
 """Which way is better for each metric: the one registry that pages, the API and the boards
 read. Each kind states its own metrics (``TaskKind.metrics``); the ones every kind may get
-are here: OPIS and the flip rates (DESIGN §11). Unknown names read as higher-is-better,
-flagged ``known=False``.
+are here: OPIS and the flip rates (docs/architecture.md §11). Unknown names read as
+higher-is-better, flagged ``known=False``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Leaderboard API (DESIGN §7): entries best first, baselines with ``rank: null``."""
+"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with ``rank: null``."""
 
 from __future__ import annotations
 

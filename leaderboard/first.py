@@ -1,4 +1,5 @@
-"""Who is first, with what probability: a track's standings resampled (issue 26, DESIGN §12).
+"""Who is first, with what probability: a track's standings resampled (issue 26,
+docs/architecture.md §12).
 
 Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pairwise``
 verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over
@@ -257,7 +258,7 @@ def _track_first(track: Track, split: str, alpha: float, margin: float) -> First
         split=split,
         teams=[row.team_id for row in board.rows],
         baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=track_values_of(tasks, split, entries),
+        values=track_values_of(tasks=tasks, split=split, entries=entries),
         submissions=submissions,
         alpha=alpha,
         margin=margin,

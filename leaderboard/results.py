@@ -139,7 +139,7 @@ def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix) -> list[R
         if run is not None and run.status == "succeeded"
     }
     runs = [*board_runs.values(), *(run for _, run in cells.values())]
-    reproduced = reproductions_of([run.pk for run in runs])
+    reproduced = reproductions_of(run_pks=[run.pk for run in runs])
     rows: list[ResultRow] = []
     on_board: set[int] = set()
     for task in tasks:
@@ -175,7 +175,7 @@ def _provenance(
 ) -> _Provenance:
     if run is None:
         return _Provenance(data_version=task.data_version)
-    manifest = manifest_of(run)
+    manifest = manifest_of(run=run)
     agreement = (reproduced.get(run.pk) or {}).get("agreement")
     return _Provenance(
         cpu_seconds=run.cpu_seconds,

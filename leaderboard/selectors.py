@@ -58,7 +58,7 @@ class TrackBoard:
 
 
 def track_values_of(
-    tasks: list[Task], split: str, entries: list[LeaderboardEntry]
+    *, tasks: list[Task], split: str, entries: list[LeaderboardEntry]
 ) -> dict[str, dict[int, float | None]]:
     """What each entry adds to its track's mean (``TaskKind.track_value``), by task slug and
     team; the metrics a kind reads for it are fetched for its tasks only."""
@@ -122,7 +122,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         baseline_ids,
         tie_break_at=tie_break,
         task_ranks=task_ranks,
-        values=track_values_of(tasks, split, entries),
+        values=track_values_of(tasks=tasks, split=split, entries=entries),
         higher_is_better=directions,
     )
     matrix = relative_to_baseline(
@@ -144,7 +144,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
 
 def history_series(*, task: Task) -> list[Series]:
     """Best public score over time of the top teams and the baseline (cached per task)."""
-    key = history_cache_key(task.pk)
+    key = history_cache_key(task_id=task.pk)
     try:
         cached = cache.get(key)
     except board_cache.UNAVAILABLE:

@@ -1,4 +1,5 @@
-"""Writes for leaderboards: entries are maintained when a submission is scored (STYLE: services).
+"""Writes for leaderboards: entries are maintained when a submission is scored
+(docs/architecture.md, House style: services).
 
 Pages and the API only read `LeaderboardEntry` rows, so their cost does not grow with the
 number of submissions.
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 BOOTSTRAP_TASK = "leaderboard.tasks.bootstrap_task_leaderboard"
 
 
-def history_cache_key(task_id: int) -> str:
+def history_cache_key(*, task_id: int) -> str:
     return f"leaderboard:history:{task_id}"
 
 
@@ -77,7 +78,7 @@ def submission_inputs(
         .only(*INPUT_FIELDS, "team__name", "scores")
     )
     by_id = {s.id: s for s in rows}
-    higher = task_higher_is_better(task)
+    higher = task_higher_is_better(task=task)
     inputs = [
         _input(
             higher,
@@ -94,7 +95,7 @@ def submission_inputs(
     return inputs, by_id
 
 
-def task_higher_is_better(task: Task) -> bool:
+def task_higher_is_better(*, task: Task) -> bool:
     """The direction of the task's primary metric (``kinds.metrics``): how its boards rank."""
     return metric_info(task.primary_metric).higher_is_better
 
@@ -248,7 +249,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
     if not _board_write(task, rebuilt, bootstrap=bootstrap):
         return  # nothing changed (a refresh run again for a change already shown)
     try:
-        cache.delete(history_cache_key(task.pk))
+        cache.delete(history_cache_key(task_id=task.pk))
     except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
         logger.warning("the history chart of task %s was not invalidated", task.pk)
 
@@ -302,7 +303,7 @@ def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
     changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
     scored = _scored(task, ranked_submissions(task=task).filter(team_id__in=teams))
     selected = _selected(task, scored)
-    higher = task_higher_is_better(task)
+    higher = task_higher_is_better(task=task)
     for split, entries in selected.items():
         entries += [
             _stored_entry(entry, higher) for (_, on), entry in others.items() if on == split
@@ -348,7 +349,7 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
     """``submissions`` as the ranking core's inputs, read as plain values (not model
     instances: this runs in every scoring's transaction)."""
     rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
-    higher = task_higher_is_better(task)
+    higher = task_higher_is_better(task=task)
     inputs = [_input(higher, *row[:-1]) for row in rows]
     # A team's count and last time are of the submissions the board ranks (scored, not
     # hidden, before the end): queued or failed ones are not results. Every outcome that
@@ -373,7 +374,7 @@ def _selected(task: Task, scored: _Scored) -> dict[str, list[EntryInput]]:
 def _ranked(
     task: Task, selected: dict[str, list[EntryInput]]
 ) -> dict[str, list[RankedEntry[EntryInput]]]:
-    higher = task_higher_is_better(task)
+    higher = task_higher_is_better(task=task)
     return {
         split: rank_entries(entries, higher_is_better=higher)
         for split, entries in selected.items()

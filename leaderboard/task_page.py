@@ -28,7 +28,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     downloads = []
     if request.user.is_authenticated:
-        names = task_file_names(task=task, include_solution=is_organizer(request.user))
+        names = task_file_names(task=task, include_solution=is_organizer(user=request.user))
         downloads = [
             {
                 "name": name,

@@ -264,8 +264,8 @@ def _robustness_rows(matrix) -> list:
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
-    """The track's transfer matrix: algorithms x tasks, score minus baseline (DESIGN §9);
-    public like the track's board, the private split only for whom it may show."""
+    """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
+    §9); public like the track's board, the private split only for whom it may show."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split

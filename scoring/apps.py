@@ -9,18 +9,17 @@ class ScoringConfig(AppConfig):
         from challenge_platform import hooks
         from challenge_platform.upload_budget import team_storage_register
         from jobs import registry
-        from scoring import tasks  # noqa: F401 - registers its Celery tasks in every process
+        from scoring import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from scoring.selectors import team_uploaded_files
         from scoring.services import reference_builds
         from scoring.services.lifecycle import SCORING
-        from scoring.services.task_data import task_data_changed
 
         registry.register(SCORING, reference_builds.TRIVIAL_BUILD)
 
-        hooks.subscribe(hooks.TaskDataChanged, task_data_changed)
+        hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
         team_storage_register("prediction files", team_uploaded_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).
-        hooks.subscribe(hooks.TaskAdded, reference_builds.on_task_added)
-        hooks.subscribe(hooks.TaskDataChanged, reference_builds.on_task_data_changed)
+        hooks.subscribe(hooks.TaskAdded, receivers.build_trivial_on_arrival)
+        hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)

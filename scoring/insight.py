@@ -241,7 +241,7 @@ def submission_final_selection(*, submission: Submission, user: User) -> FinalSe
 def flip_examples_shown(*, submission: Submission, user: User) -> bool:
     """Example row ids next to flips: organizers always; others as the challenge's
     ``flip_examples`` option says (by default only after the end)."""
-    return is_organizer(user) or submission.task.track.challenge.flip_examples_visible()
+    return is_organizer(user=user) or submission.task.track.challenge.flip_examples_visible()
 
 
 def _comparisons(
@@ -297,7 +297,7 @@ def _comparisons(
 
 
 def _may_open(*, reference: Submission, user: User) -> bool:
-    if is_organizer(user):
+    if is_organizer(user=user):
         return True
     return bool(
         user.is_authenticated

@@ -1,5 +1,5 @@
-"""Reads of a task's references (DESIGN §11): which one is primary, their predictions, and
-a submission's flips against each of them per visible split."""
+"""Reads of a task's references (docs/architecture.md §11): which one is primary, their predictions,
+and a submission's flips against each of them per visible split."""
 
 from __future__ import annotations
 
@@ -88,10 +88,10 @@ def reference_scores_sealed(*, reference: Reference, user: User | None = None) -
     board's flips. Organizers always see the numbers."""
     if reference.source != ReferenceSource.UPLOAD:
         return False
-    if user is not None and is_organizer(user):
+    if user is not None and is_organizer(user=user):
         return False
     author = reference.created_by
-    if author is not None and is_organizer(author):
+    if author is not None and is_organizer(user=author):
         return False
     task = reference.task
     if task.track.challenge.private_visible():

@@ -28,7 +28,7 @@ def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Sub
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return submissions.none()
-    if not is_organizer(user):
+    if not is_organizer(user=user):
         submissions = submissions.filter(team__memberships__user=user)
     if task_slug:
         submissions = submissions.filter(task__slug=task_slug)
@@ -53,7 +53,7 @@ def submission_visible_scores(*, submission: Submission, user: User) -> dict[str
     return {split: dict(scores[split]) for split in splits if split in scores}
 
 
-def next_utc_midnight(at: datetime) -> datetime:
+def next_utc_midnight(*, at: datetime) -> datetime:
     day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return day + timedelta(days=1)
 
@@ -87,7 +87,7 @@ def submission_daily_usage(*, team: Team, task: Task, at: datetime | None = None
 def _daily_usage(submissions: QuerySet[Submission], task: Task, at: datetime | None) -> DailyUsage:
     """``submissions`` made since the last UTC midnight before ``at`` (failed ones are free),
     against the challenge's daily limit."""
-    resets_at = next_utc_midnight(at or timezone.now())
+    resets_at = next_utc_midnight(at=at or timezone.now())
     used = (
         submissions.filter(created_at__gte=resets_at - timedelta(days=1))
         .exclude(status=SubmissionStatus.FAILED)

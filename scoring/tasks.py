@@ -1,4 +1,5 @@
-"""Celery tasks of the scoring app: thin wrappers over the services (STYLE: Celery)."""
+"""Celery tasks of the scoring app: thin wrappers over the services (docs/architecture.md, House
+style: Celery)."""
 
 from __future__ import annotations
 

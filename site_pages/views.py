@@ -36,9 +36,9 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk)
     is_member = selectors.user_is_member(team=team, user=request.user)
-    if team.is_hidden and not (is_member or selectors.is_organizer(request.user)):
+    if team.is_hidden and not (is_member or selectors.is_organizer(user=request.user)):
         raise Http404("no such team")  # a hidden team's page stays for it, to read why
-    can_see_private = is_member or selectors.is_organizer(request.user)
+    can_see_private = is_member or selectors.is_organizer(user=request.user)
     submissions = (
         team.submissions.select_related("task").order_by("-created_at")[:200]
         if can_see_private

@@ -60,7 +60,8 @@ def frozen_document(
 
 
 def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
-    """DESIGN §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the freeze.
+    """docs/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the
+    freeze.
 
     After the freeze see :func:`frozen_document`: the private split only for those who may
     see it (as the boards), so frozen is not revealed.

@@ -127,7 +127,7 @@ def _task_board(
     return board, per_team, values, ranked_submissions
 
 
-def split_nfrs(tasks: list[Task], *, split: str = "private") -> dict[int, list[float | None]]:
+def split_nfrs(*, tasks: list[Task], split: str = "private") -> dict[int, list[float | None]]:
     """Each team's NFR against the primary reference on the ``split`` board of ``tasks``."""
     out: dict[int, list[float | None]] = {}
     for team_id, nfr in LeaderboardEntry.objects.filter(task__in=tasks, split=split).values_list(
@@ -137,7 +137,7 @@ def split_nfrs(tasks: list[Task], *, split: str = "private") -> dict[int, list[f
     return out
 
 
-def trivial_track_mean(tasks: list[Task], *, split: str) -> dict[str, Any] | None:
+def trivial_track_mean(*, tasks: list[Task], split: str) -> dict[str, Any] | None:
     """The trivial baseline's track mean over ``tasks`` on ``split`` (what its scores add to
     the mean, ``TaskKind.track_value``; a task without one counts 0, as a team's missing
     score does): ``{"score", "tasks"}`` (tasks: how many had one), or None when none has."""
@@ -200,15 +200,15 @@ def standings_compute(
                 per_task,
                 baselines,
                 values=values,
-                higher_is_better={t.slug: task_higher_is_better(t) for t in tasks},
+                higher_is_better={t.slug: task_higher_is_better(task=t) for t in tasks},
                 tie_break_at=tie_break,
                 task_ranks=task_ranks,
             )
-            nfrs = split_nfrs(tasks, split=split)
+            nfrs = split_nfrs(tasks=tasks, split=split)
             ranked = set(ranked_tasks([t.slug for t in tasks], per_task, baselines))
             counted = [t for t in tasks if t.slug in ranked] or tasks
-            # Who is first on this split (DESIGN §12): the sealed public view never holds a
-            # private-based value, the private snapshot hashes its own.
+            # Who is first on this split (docs/architecture.md §12): the sealed public view never
+            # holds a private-based value, the private snapshot hashes its own.
             first_board = first_compute(
                 tasks=counted,
                 split=split,
@@ -221,7 +221,7 @@ def standings_compute(
             )
             first = first_board.teams
             comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
-            trivial = trivial_track_mean(counted, split=split)
+            trivial = trivial_track_mean(tasks=counted, split=split)
             for row in rows:
                 team = teams[row.team_id]
                 entries.append(
@@ -234,7 +234,8 @@ def standings_compute(
                         "score": float_or_none(row.mean_score),
                         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
                         "missing": list(row.missing),
-                        # The track's NFR limit for the prize (DESIGN §11): marked, not removed.
+                        # The track's NFR limit for the prize (docs/architecture.md §11): marked,
+                        # not removed.
                         "prize_eligible": None
                         if row.is_baseline
                         else nfr_prize_eligible(nfrs.get(row.team_id, []), track.prize_max_nfr),

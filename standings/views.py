@@ -32,7 +32,7 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "revealed": result.revealed,
             "organizer_preview": result.revealed
             and not track.challenge.private_visible()
-            and is_organizer(request.user),
+            and is_organizer(user=request.user),
             "winners": winners,
             "cowinners": result.cowinners,
             "not_cowinners": result.not_cowinners,
@@ -48,7 +48,7 @@ def _writeup_visible(request: HttpRequest, team: Team) -> bool:
     """Methods are public once the challenge has ended; before, only to the team and organizers."""
     return (
         timezone.now() >= team.challenge.end
-        or is_organizer(request.user)
+        or is_organizer(user=request.user)
         or user_is_member(team=team, user=request.user)
     )
 

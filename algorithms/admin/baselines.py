@@ -130,7 +130,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="message")
     def message(self, run: AlgorithmRun) -> str:
-        return selectors.run_summary(run)
+        return selectors.run_summary(run=run)
 
     @admin.display(description="elapsed", ordering="seconds")
     def elapsed_seconds(self, run: AlgorithmRun) -> str:
@@ -262,7 +262,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "status": run.status,
                 "status_display": run.get_status_display(),
                 "active": run.is_active,
-                "message": selectors.run_summary(run),
+                "message": selectors.run_summary(run=run),
                 "log_tail": run.log_tail,
                 "elapsed": run.seconds,
                 "cancel_requested": run.cancel_requested,
@@ -328,7 +328,7 @@ class BaselineRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_operate": self.has_operate_permission(request),
-            "summary": selectors.run_summary(run) if run is not None else "",
+            "summary": selectors.run_summary(run=run) if run is not None else "",
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 

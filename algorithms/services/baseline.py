@@ -27,7 +27,6 @@ from algorithms.services.builtin import (
 )
 from algorithms.services.profiles import BASELINE
 from algorithms.services.runs import run_create
-from challenge_platform import hooks
 from challenge_platform.models import Challenge
 from datasets.models import Task
 
@@ -83,7 +82,7 @@ def baseline_run_queue(
     presets = presets or settings.BASELINE_PRESETS
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)
     _check_limits(presets=presets, time_limit=time_limit, hard_timeout=hard_timeout)
-    hard_timeout = int(hard_timeout or default_hard_timeout(time_limit))
+    hard_timeout = int(hard_timeout or default_hard_timeout(time_limit=time_limit))
     options = {"presets": presets, "time_limit": time_limit, "hard_timeout": hard_timeout}
     try:
         version = baseline_algorithm_version(challenge=task.track.challenge)
@@ -206,14 +205,14 @@ def baseline_run_again(*, run: AlgorithmRun, actor: Any = None) -> AlgorithmRun:
 # --- on arrival -----------------------------------------------------------------------------
 
 
-def baseline_on_arrival(event: hooks.TaskAdded | hooks.TaskDataChanged) -> None:
+def baseline_on_arrival(*, task_id: int) -> None:
     """A task arrived (imported by any path) or got a new data version: queue its AutoGluon
     baseline at once, in that transaction (published after commit), unless one is queued or
     running already. ``BENCHMARK_ON_ARRIVAL`` switches it off. A refusal (a kind the
     baseline does not fit, the built-in version unavailable) is logged: the import stands."""
     if not settings.BENCHMARK_ON_ARRIVAL:
         return
-    task = Task.objects.select_related("track__challenge").filter(pk=event.task_id).first()
+    task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is None:
         return
     if _active_run(task_id=task.pk) is not None:

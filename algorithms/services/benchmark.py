@@ -1,5 +1,5 @@
-"""The living benchmark's scheduler (DESIGN §12): every benchmark version on every new task
-and data version, with no one acting, within the budget, resumable after a restart.
+"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version on every new
+task and data version, with no one acting, within the budget, resumable after a restart.
 
 - **Membership**: a version is in the benchmark when its team marked it (``in_benchmark``
   True), or, unmarked (None), when it is its algorithm's latest version or the team's final
@@ -50,7 +50,6 @@ from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
 from algorithms.services.runs import run_create
-from challenge_platform import hooks
 from challenge_platform.models import Challenge, Team
 from challenge_platform.selectors import user_is_member
 from datasets.models import Task
@@ -114,7 +113,7 @@ def benchmark_member_ids(*, team: Team) -> set[int]:
     return _within_the_cap(_by_the_rule(AlgorithmVersion.objects.filter(algorithm__team=team)))
 
 
-def version_in_benchmark(version: AlgorithmVersion) -> bool:
+def version_in_benchmark(*, version: AlgorithmVersion) -> bool:
     """Whether ``version`` is in the benchmark (the same rule as :func:`benchmark_versions`)."""
     if version.in_benchmark is False:
         return False
@@ -209,20 +208,18 @@ def benchmark_queue_task(*, task: Task) -> list[AlgorithmRun]:
     return runs
 
 
-def on_task_added(event: hooks.TaskAdded) -> None:
-    task = Task.objects.select_related("track__challenge").filter(pk=event.task_id).first()
+def benchmark_task_arrived(*, task_id: int) -> None:
+    """A task arrived or got a new data version (``algorithms.receivers``): every benchmark
+    version re-runs on it."""
+    task = Task.objects.select_related("track__challenge").filter(pk=task_id).first()
     if task is not None:
         benchmark_queue_task(task=task)
-
-
-def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
-    on_task_added(hooks.TaskAdded(task_id=event.task_id))
 
 
 # --- reproductions -----------------------------------------------------------------------------
 
 
-def sampled_for_reproduction(pk: int, share: float) -> bool:
+def sampled_for_reproduction(*, pk: int, share: float) -> bool:
     """Whether run ``pk`` is in the reproduction sample: a fixed draw per run (a hash of its
     id), so every tick, every process and every restart agrees."""
     if share <= 0:
@@ -255,7 +252,7 @@ def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
     )
     queued = []
     for run in candidates[:500]:
-        if not sampled_for_reproduction(run.pk, share):
+        if not sampled_for_reproduction(pk=run.pk, share=share):
             continue
         if (run.manifest or {}).get("task_data_version") not in (None, run.task.data_version):
             continue
@@ -287,7 +284,7 @@ def benchmark_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {
         "reproductions": len(reproductions),
         "rung": sum(len(pks) for pks in published.values()),
-        "budget_open": int(budget.budget_open(now)),
+        "budget_open": int(budget.budget_open(now=now)),
     }
 
 
@@ -326,7 +323,7 @@ def benchmark_status(*, challenge: Challenge, now: datetime | None = None) -> Be
     )
     pending = counts.get(AlgorithmRunStatus.QUEUED, 0)
     running = counts.get(AlgorithmRunStatus.RUNNING, 0)
-    used = budget.used_cpu_seconds_today(now)
+    used = budget.used_cpu_seconds_today(now=now)
     return BenchmarkStatus(
         pending=pending,
         running=running,
@@ -368,6 +365,6 @@ def benchmark_eta(*, pending: int, used: float, now: datetime) -> float | None:
         return round(wall, 1)
     # What today's budget leaves waits for the next day(s): each day runs a day's budget.
     days = math.ceil((cpu_needed - left_today) / daily)
-    until_tomorrow = (budget.next_day_start(now) - now).total_seconds()
+    until_tomorrow = (budget.next_day_start(now=now) - now).total_seconds()
     share_after = ((cpu_needed - left_today) - (days - 1) * daily) / max(cpu_needed, 1e-9)
     return round(until_tomorrow + (days - 1) * 86400 + wall * share_after, 1)

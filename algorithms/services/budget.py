@@ -1,4 +1,4 @@
-"""The background runs' compute budget, and where a reproduction may run (DESIGN §12).
+"""The background runs' compute budget, and where a reproduction may run (docs/architecture.md §12).
 
 Background runs (the ``benchmark`` re-runs, the ``reproduction`` and the ``stress`` runs) share
 one budget of CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the
@@ -28,14 +28,14 @@ BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE, *STRESS_PROFILES
 NOTHING = Q(pk__in=[])
 
 
-def day_start(now: datetime | None = None) -> datetime:
+def day_start(*, now: datetime | None = None) -> datetime:
     """Midnight UTC of ``now``'s day: the budget's day."""
     now = (now or timezone.now()).astimezone(UTC)
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def next_day_start(now: datetime | None = None) -> datetime:
-    return day_start(now) + timedelta(days=1)
+def next_day_start(*, now: datetime | None = None) -> datetime:
+    return day_start(now=now) + timedelta(days=1)
 
 
 def budget_cpu_seconds() -> float:
@@ -43,28 +43,28 @@ def budget_cpu_seconds() -> float:
     return max(0.0, float(settings.BENCHMARK_CPU_HOURS_PER_DAY)) * 3600.0
 
 
-def used_cpu_seconds_today(now: datetime | None = None) -> float:
+def used_cpu_seconds_today(*, now: datetime | None = None) -> float:
     """CPU seconds of the background runs finished since midnight UTC (a reused result
     used none: its run has no ``cpu_seconds``)."""
     total = AlgorithmRun.objects.filter(
         profile__in=BACKGROUND_PROFILES,
-        finished_at__gte=day_start(now),
+        finished_at__gte=day_start(now=now),
         cpu_seconds__isnull=False,
     ).aggregate(total=Sum("cpu_seconds"))["total"]
     return float(total or 0.0)
 
 
-def budget_open(now: datetime | None = None) -> bool:
+def budget_open(*, now: datetime | None = None) -> bool:
     """Whether background runs may start now: today's budget is not spent."""
-    return used_cpu_seconds_today(now) < budget_cpu_seconds()
+    return used_cpu_seconds_today(now=now) < budget_cpu_seconds()
 
 
-def background_eligible(worker: str | None = None) -> Q:
+def background_eligible(*, worker: str | None = None) -> Q:
     """The dispatcher's condition for a background profile: all of it, or none."""
     return Q() if budget_open() else NOTHING
 
 
-def reproduction_eligible(worker: str | None = None) -> Q:
+def reproduction_eligible(*, worker: str | None = None) -> Q:
     """Within the budget, and not the reproduction of a run this worker node ran while
     another worker node is alive."""
     if not budget_open():

@@ -115,7 +115,7 @@ def baseline_kinds() -> tuple[str, ...]:
     return tuple(kind for kind in kind_names() if kind in names)
 
 
-def baseline_archive(source: Path | None = None) -> bytes:
+def baseline_archive(*, source: Path | None = None) -> bytes:
     """The baseline folder as an algorithm archive, byte for byte the same for the same
     files (see the module docstring)."""
     source = source or baseline_source_dir()
@@ -197,7 +197,7 @@ def max_hard_timeout() -> int:
     return worker_soft_time_limit() - TASK_OVERHEAD_SECONDS
 
 
-def default_hard_timeout(time_limit: int) -> int:
+def default_hard_timeout(*, time_limit: int) -> int:
     """The sandbox's wall-clock budget for a safety limit: twice it plus two minutes, a
     backstop behind the runner's own limit (which fails the run with its reason), capped by
     the worker's limits."""
@@ -207,7 +207,7 @@ def default_hard_timeout(time_limit: int) -> int:
 # --- one run's sandbox ---------------------------------------------------------------------
 
 
-def baseline_limits(options: Mapping[str, Any]) -> SandboxLimits:
+def baseline_limits(*, options: Mapping[str, Any]) -> SandboxLimits:
     """The sandbox limits of a baseline run with ``options`` (``hard_timeout`` is its wall
     clock); stored on the run when it is queued, like any run's."""
     wall = int(options["hard_timeout"])
@@ -226,7 +226,7 @@ def _num_cpus() -> int:
     return max(1, min(MAX_CPUS, len(os.sched_getaffinity(0))))
 
 
-def baseline_environment(run: AlgorithmRun) -> dict[str, str]:
+def baseline_environment(*, run: AlgorithmRun) -> dict[str, str]:
     """The options ``main.py`` reads, and thread caps for the native libraries (on the
     worker, which knows its CPUs).
 

@@ -70,7 +70,7 @@ def run_claim_next(
     """The run this delivery of ``task_name`` holds now, or ``None`` when nothing is queued
     for it: the run it had claimed before its worker died (a redelivery), else the best
     queued run of the task's profiles (see the module)."""
-    served = profiles_served_by(task_name)
+    served = profiles_served_by(task_name=task_name)
     if not served:
         logger.error("no run profile is served by %s", task_name)
         return None
@@ -81,8 +81,8 @@ def run_claim_next(
     run = lifecycle.job_claim_next(
         job_type,
         token=token,
-        eligible=lambda: eligible_runs(served, worker),
-        annotate=share_annotations(timezone.now()),
+        eligible=lambda: eligible_runs(served=served, worker=worker),
+        annotate=share_annotations(now=timezone.now()),
         order=SHARE_ORDER,
         exhausted=lambda run, now: {"error": _lost(run, now)},
         fields=_claim_fields(worker),
@@ -103,7 +103,7 @@ SELECT_RELATED = ("version__algorithm__team", "task__track__challenge", "started
 SHARE_ORDER = ("priority_class", "team_running", "team_cpu_seconds", "created_at", "pk")
 
 
-def share_annotations(now: datetime) -> dict[str, Any]:
+def share_annotations(*, now: datetime) -> dict[str, Any]:
     """The annotations :data:`SHARE_ORDER` sorts queued runs by (one home for the order:
     the claim, and the queue's page or a test that asks what runs next)."""
     team = OuterRef("version__algorithm__team_id")
@@ -138,11 +138,11 @@ def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[
     """The queued runs of ``task_name``'s profiles in the order the next claims (of
     ``worker``) would take them if nothing changed meanwhile (what a queue page shows; the
     tests compare)."""
-    served = profiles_served_by(task_name)
+    served = profiles_served_by(task_name=task_name)
     return list(
         AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(eligible_runs(served, worker))
-        .annotate(**share_annotations(timezone.now()))
+        .filter(eligible_runs(served=served, worker=worker))
+        .annotate(**share_annotations(now=timezone.now()))
         .order_by(*SHARE_ORDER)
     )
 
@@ -164,10 +164,10 @@ def _claim_fields(worker: str | None):
 
 def _lost(run: AlgorithmRun, now: datetime) -> str:
     why = "killed, out of memory, or past the worker's time limit"
-    return lost_message(profile_of(run), run, now, why)
+    return lost_message(profile=profile_of(run=run), run=run, now=now, why=why)
 
 
-def lost_message(profile: RunProfile, run: AlgorithmRun, now: datetime, why: str) -> str:
+def lost_message(*, profile: RunProfile, run: AlgorithmRun, now: datetime, why: str) -> str:
     """The profile's "worker lost" failure for ``run``, saying ``why``."""
     seconds = (now - (run.started_at or now)).total_seconds()
     return profile.worker_lost.format(why=why, seconds=seconds, attempts=run.attempts)
@@ -178,7 +178,7 @@ def _claim_redelivered(
 ) -> AlgorithmRun | None:
     """The message that had claimed ``run_pk`` came back (its worker died mid-run): the run
     starts again while its profile allows another attempt, else fails as "worker lost"."""
-    profile = profile_of(AlgorithmRun.objects.only("profile").get(pk=run_pk))
+    profile = profile_of(run=AlgorithmRun.objects.only("profile").get(pk=run_pk))
     run = lifecycle.job_claim(
         profile.job_type,
         pk=run_pk,

@@ -123,7 +123,7 @@ def algorithm_run_execute(
     run = run_claim_next(task_name=task_name, token=token, delivery_id=delivery_id, worker=worker)
     if run is None:
         return "skipped"
-    profile = profile_of(run)
+    profile = profile_of(run=run)
     staging_sweep()
     work = staging_folder_create(run_pk=run.pk)
     output = work / "output"
@@ -132,14 +132,16 @@ def algorithm_run_execute(
     ending = Ending(run=run, token=token, job_type=profile.job_type)
     started = time.monotonic()
     try:
-        unpack_version(run.version, work / "code", on_chunk=watch.check)
-        staged = (profile.stage or clean_stage)(run, work / "task", on_chunk=watch.check)
+        unpack_version(version=run.version, dest=work / "code", on_chunk=watch.check)
+        staged = (profile.stage or clean_stage)(
+            run=run, folder=work / "task", on_chunk=watch.check
+        )
         ending.context["staged"] = staged
         task_dir = staged.folder
-        inputs = manifest_inputs(run, task_dir)
+        inputs = manifest_inputs(run=run, task_dir=task_dir)
         ending.fields["manifest"] = inputs
-        if profile.reuse() and (origin := reusable_run(run, inputs)) is not None:
-            return (profile.take or take_result)(ending, origin)
+        if profile.reuse() and (origin := reusable_run(run=run, inputs=inputs)) is not None:
+            return (profile.take or take_result)(ending=ending, origin=origin)
         limits = SandboxLimits.from_dict(run.limits or {})
         job = SandboxJob(
             code_dir=work / "code",
@@ -147,7 +149,7 @@ def algorithm_run_execute(
             task_dir=task_dir,
             output_dir=output,
             limits=limits,
-            environment={**profile.environment(run), "SEED": str(run.seed)},
+            environment={**profile.environment(run=run), "SEED": str(run.seed)},
         )
         reserve = limits.memory_mb + limits.tmp_mb
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
@@ -159,21 +161,21 @@ def algorithm_run_execute(
         watch.drain()
         return _conclude(profile, ending, result, backend, work, watch)
     except RunCancelled:
-        return fail_run(ending, "cancelled before the sandbox started", cancelled=True)
+        return fail_run(ending=ending, error="cancelled before the sandbox started", cancelled=True)
     except MemoryBudgetExceeded as exc:
-        return fail_run(ending, str(exc))
+        return fail_run(ending=ending, error=str(exc))
     except SoftTimeLimitExceeded:  # the sandbox has killed its process group on the way out
         seconds = time.monotonic() - started
         return fail_run(
-            ending,
-            f"stopped by the worker's time limit ({profile.soft_time_limit()} s) after "
+            ending=ending,
+            error=f"stopped by the worker's time limit ({profile.soft_time_limit()} s) after "
             f"{seconds:.0f} s",
             limit_hit="wall_seconds",
             seconds=round(seconds, 3),
             log_tail="\n".join(watch.lines),
         )
     except RunFailed as exc:
-        return fail_run(ending, str(exc))
+        return fail_run(ending=ending, error=str(exc))
     except Exception as exc:
         if isinstance(exc, SandboxUnavailable):
             logger.error("run %s: the sandbox is unavailable: %s", run.pk, exc)
@@ -186,22 +188,22 @@ def algorithm_run_execute(
             ending.job_type,
             job=run,
             token=token,
-            fail=lambda: fail_run(ending, error, log_tail="\n".join(watch.lines)),
+            fail=lambda: fail_run(ending=ending, error=error, log_tail="\n".join(watch.lines)),
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def clean_stage(
-    run: AlgorithmRun, folder: Path, *, on_chunk: Callable[[], None] | None
+    *, run: AlgorithmRun, folder: Path, on_chunk: Callable[[], None] | None
 ) -> Staged:
     """The ``/task`` of a clean run: the task as a participant downloads it, checked against
     the task's solution."""
     task = run.task
     return Staged(
-        folder=task_folder_write(task, folder, on_chunk=on_chunk),
+        folder=task_folder_write(task=task, folder=folder, on_chunk=on_chunk),
         test_rows=task.test_rows,
-        solution=lambda work, on_chunk: solution_file(task, work, on_chunk=on_chunk),
+        solution=lambda work, on_chunk: solution_file(task=task, work=work, on_chunk=on_chunk),
     )
 
 
@@ -212,14 +214,14 @@ def _task_of(run_pk: int | None) -> str | None:
         logger.warning("run %s no longer exists", run_pk)
         return None
     try:
-        return profile_named(name).task_name
+        return profile_named(name=name).task_name
     except LookupError:
         logger.error("run %s has the unknown profile %r; left alone", run_pk, name)
         return None
 
 
 def unpack_version(
-    version: AlgorithmVersion, dest: Path, *, on_chunk: Callable[[], None] | None = None
+    *, version: AlgorithmVersion, dest: Path, on_chunk: Callable[[], None] | None = None
 ) -> None:
     """Extract ``version``'s stored archive into ``dest`` (checked again on the way);
     ``on_chunk`` is called after every copied or written chunk (a cancel check)."""
@@ -246,9 +248,8 @@ def unpack_version(
 
 
 def predictions_file(
-    output: Path,
+    *, output: Path,
     cap: int,
-    *,
     test_rows: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     solution: SolutionFile | None = None,
@@ -259,14 +260,14 @@ def predictions_file(
     :class:`RunFailed` with the reason otherwise."""
     try:
         return predictions_read(
-            output, cap=cap, test_rows=test_rows, should_stop=should_stop, solution=solution
+            output=output, cap=cap, test_rows=test_rows, should_stop=should_stop, solution=solution
         )
     except OutputRefused as exc:
         raise RunFailed(str(exc)) from exc
 
 
 def solution_file(
-    task: Task, work: Path, *, on_chunk: Callable[[], None] | None = None
+    *, task: Task, work: Path, on_chunk: Callable[[], None] | None = None
 ) -> SolutionFile:
     """``task``'s solution as a local file for the output check: the stored file itself when
     the storage has local paths, else a copy in ``work`` (written only once the sandbox has
@@ -304,7 +305,7 @@ def _conclude(
     written: list[str] = []
     ending.fields.update(
         manifest=with_use(
-            ending.fields.get("manifest") or {},
+            inputs=ending.fields.get("manifest") or {},
             cpu=result.cpu_seconds,
             peak=result.peak_memory_mb,
             wall=result.seconds,
@@ -324,18 +325,20 @@ def _conclude(
     try:
         if result.cancelled:  # by an organizer or the team; taken over: not ours to end
             status = fail_run(
-                ending, f"cancelled while running (after {result.seconds:.0f} s)", cancelled=True
+                ending=ending,
+                error=f"cancelled while running (after {result.seconds:.0f} s)",
+                cancelled=True,
             )
         elif not result.ok:
-            status = fail_run(ending, result.message)
+            status = fail_run(ending=ending, error=result.message)
         else:
             cap = min(run.limits.get("output_mb", 200) * 1024 * 1024, settings.SUBMISSION_MAX_BYTES)
             staged = ending.context["staged"]
             try:
                 solution = staged.solution(work, watch.check)
                 predictions = predictions_file(
-                    output,
-                    cap,
+                    output=output,
+                    cap=cap,
                     test_rows=staged.test_rows,
                     should_stop=watch.should_stop,
                     solution=solution,
@@ -344,12 +347,14 @@ def _conclude(
                     raise OutputReadCancelled("cancelled after the output was read")
             except (OutputReadCancelled, RunCancelled) as exc:
                 status = fail_run(
-                    ending, str(exc) or "cancelled while reading the output", cancelled=True
+                    ending=ending,
+                    error=str(exc) or "cancelled while reading the output",
+                    cancelled=True,
                 )
             except RunFailed as exc:
-                status = fail_run(ending, str(exc))
+                status = fail_run(ending=ending, error=str(exc))
             else:
-                status = profile.finish(ending, predictions)
+                status = profile.finish(ending=ending, predictions=predictions)
     finally:
         if status == "superseded":
             storage = AlgorithmRun._meta.get_field("predictions").storage
@@ -369,7 +374,7 @@ def _kept_outputs(
     storage = AlgorithmRun._meta.get_field("predictions").storage
     for name in profile.keep:
         try:
-            copy = output_copy(output, name, ARTIFACT_MAX_BYTES)
+            copy = output_copy(output=output, name=name, cap=ARTIFACT_MAX_BYTES)
         except OutputRefused as exc:
             logger.warning("run %s: %s; not kept", run.pk, exc)
             continue
@@ -388,7 +393,7 @@ def _json_object(output: Path, name: str) -> dict[str, Any]:
     """The run's JSON object ``name`` (e.g. the baseline's result.json), {} when it is not
     one; a document nested past the interpreter's recursion limit is not one either."""
     try:
-        copy = output_copy(output, name, RESULT_MAX_BYTES)
+        copy = output_copy(output=output, name=name, cap=RESULT_MAX_BYTES)
         data = json.loads(copy.read_text(encoding="utf-8")) if copy else {}
         return json_finite(data) if isinstance(data, dict) else {}
     except (OutputRefused, OSError, ValueError, RecursionError) as exc:
@@ -401,14 +406,14 @@ def _log_tail(profile: RunProfile, result: SandboxResult, output: Path) -> str:
     and for a failure the output's end after it (the one-line reason may come first)."""
     if profile.live_log is None:
         return result.log_tail
-    tail = file_tail(output / profile.live_log, LOG_TAIL_BYTES)
+    tail = file_tail(path=output / profile.live_log, size=LOG_TAIL_BYTES)
     if not result.ok and result.log_tail.strip():
         output_tail = result.log_tail[-LOG_TAIL_BYTES // 4 :].strip()
         tail = f"{tail}\n--- output ---\n{output_tail}".strip()
     return tail
 
 
-def file_tail(path: Path, size: int) -> str:
+def file_tail(*, path: Path, size: int) -> str:
     """The last ``size`` bytes of a regular file ``path`` (never through a link), from a line
     start when the file is longer; "" when there is no such file."""
     try:

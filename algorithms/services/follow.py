@@ -30,7 +30,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from challenge_platform import hooks
 from scoring.models import Submission, SubmissionStatus
 
 logger = logging.getLogger(__name__)
@@ -38,20 +37,20 @@ logger = logging.getLogger(__name__)
 FAILED_AT_SCORING = "Its submission #{pk} failed at scoring: {error}"
 
 
-def run_follow_submission(event: hooks.SubmissionFinished) -> None:
-    """``SubmissionFinished`` receiver: the run that made the submission takes its final
+def run_follow_submission(*, submission_id: int) -> None:
+    """A submission ended (``algorithms.receivers``): the run that made it takes its final
     status (see the module)."""
     # The hook runs each receiver in a savepoint of the scoring's transaction already: no
     # second one here (two round trips less per scoring); alone, its own transaction.
     with transaction.atomic(savepoint=False):
         run = (
             AlgorithmRun.objects.select_for_update()
-            .filter(submission_id=event.submission_id)
+            .filter(submission_id=submission_id)
             .first()
         )
         if run is None:
             return
-        submission = Submission.objects.only("status", "error").get(pk=event.submission_id)
+        submission = Submission.objects.only("status", "error").get(pk=submission_id)
         if submission.status == SubmissionStatus.FAILED:
             status = AlgorithmRunStatus.FAILED
             error = FAILED_AT_SCORING.format(pk=submission.pk, error=submission.error)[:4000]

@@ -1,4 +1,5 @@
-"""Run manifests: what went into a run and what it used, recorded by the pipeline (DESIGN §12).
+"""Run manifests: what went into a run and what it used, recorded by the pipeline
+(docs/architecture.md §12).
 
 A run's inputs are its version's archive (``archive_sha256``), the runtime the sandbox
 runs it with (``runtime_lock_sha256``: the sha256 of ``ALGORITHM_RUNTIME_LOCK``, by default
@@ -73,7 +74,7 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     return digest.hexdigest()
 
 
-def task_folder_sha256(folder: Path) -> str:
+def task_folder_sha256(*, folder: Path) -> str:
     """One sha256 over every regular file of a ``/task`` folder: relative path and contents,
     in sorted order (``task.json`` as written, before the seed is added)."""
     digest = hashlib.sha256()
@@ -104,12 +105,12 @@ def task_data_sha256(*, task: Task, folder: Path) -> str:
     key = "task-folder-sha256:v1:" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
     digest = cache.get(key)
     if not isinstance(digest, str):
-        digest = task_folder_sha256(folder)
+        digest = task_folder_sha256(folder=folder)
         cache.set(key, digest, TASK_DIGEST_SECONDS)
     return digest
 
 
-def manifest_inputs(run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
+def manifest_inputs(*, run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
     """The run's inputs for its manifest, read from the ``/task`` folder just written; then
     the seed is added to that folder's ``task.json``."""
     inputs = {
@@ -126,7 +127,7 @@ def manifest_inputs(run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
     return inputs
 
 
-def manifest_of(run: AlgorithmRun) -> dict[str, Any]:
+def manifest_of(*, run: AlgorithmRun) -> dict[str, Any]:
     """The manifest as the API and the run page show it: every key, null until known."""
     stored = run.manifest or {}
     manifest = {key: stored.get(key) for key in MANIFEST_KEYS}
@@ -139,12 +140,12 @@ def manifest_of(run: AlgorithmRun) -> dict[str, Any]:
     return manifest
 
 
-def with_use(inputs: dict[str, Any], *, cpu: Any, peak: Any, wall: Any) -> dict[str, Any]:
+def with_use(*, inputs: dict[str, Any], cpu: Any, peak: Any, wall: Any) -> dict[str, Any]:
     """The manifest once the sandbox has ended: the inputs and what it used."""
     return {**inputs, "cpu_seconds": cpu, "peak_memory_mb": peak, "wall_seconds": wall}
 
 
-def reusable_run(run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | None:
+def reusable_run(*, run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | None:
     """A finished, succeeded run of the same task whose inputs equal ``inputs`` and the run's
     limits, with its result on the run (scores and stored predictions); the original when
     the match itself reused one."""
@@ -170,12 +171,12 @@ def reusable_run(run: AlgorithmRun, inputs: dict[str, Any]) -> AlgorithmRun | No
     return None
 
 
-def reproduced_of(run: AlgorithmRun) -> dict[str, Any] | None:
+def reproduced_of(*, run: AlgorithmRun) -> dict[str, Any] | None:
     """``{"run", "agreement"}`` of the run's finished reproduction, or None."""
-    return reproductions_of([run.pk]).get(run.pk)
+    return reproductions_of(run_pks=[run.pk]).get(run.pk)
 
 
-def reproductions_of(run_pks: list[int]) -> dict[int, dict[str, Any]]:
+def reproductions_of(*, run_pks: list[int]) -> dict[int, dict[str, Any]]:
     """Run id -> ``{"run", "agreement"}`` of its finished reproduction (one query)."""
     found = AlgorithmRun.objects.filter(
         reproduces_id__in=run_pks, status=AlgorithmRunStatus.SUCCEEDED

@@ -62,10 +62,10 @@ class Ending:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-Finish = Callable[[Ending, Path], str]
+Finish = Callable[..., str]  # finish(ending=..., predictions=...) -> the run's status
 
 
-def run_note(run: AlgorithmRun) -> str:
+def run_note(*, run: AlgorithmRun) -> str:
     """The note of the submission a run makes: its algorithm, version, run and options."""
     version = run.version
     options = ", ".join(f"{key} {value}" for key, value in sorted((run.options or {}).items()))
@@ -76,12 +76,12 @@ def run_note(run: AlgorithmRun) -> str:
     )
 
 
-def submit_as_team(ending: Ending, predictions: Path) -> str:
+def submit_as_team(*, ending: Ending, predictions: Path) -> str:
     """A team's run: its predictions become the team's submission, checked like an upload."""
     run = ending.run
     if run.started_by is None:
         error = "the user who started the run no longer exists, so nothing was submitted"
-        return fail_run(ending, error)
+        return fail_run(ending=ending, error=error)
 
     def create() -> Submission:
         with open(predictions, "rb") as handle:
@@ -89,13 +89,13 @@ def submit_as_team(ending: Ending, predictions: Path) -> str:
                 task=run.task,
                 user=run.started_by,
                 file=File(handle, name=predictions.name.removeprefix("submitted-")),
-                note=run_note(run),
+                note=run_note(run=run),
             )
 
     return _submitted(ending, create, refused="the predictions were not submitted")
 
 
-def submit_as_platform_team(ending: Ending, predictions: Path) -> str:
+def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
     """A platform team's run (the baseline): the algorithm's own team submits, unranked."""
     run = ending.run
 
@@ -104,7 +104,7 @@ def submit_as_platform_team(ending: Ending, predictions: Path) -> str:
             task=run.task,
             team=run.version.algorithm.team,
             predictions=predictions,
-            note=run_note(run),
+            note=run_note(run=run),
             name=f"{run.profile}-{run.pk}",
         )
 
@@ -121,21 +121,24 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
         try:
             submission = create()
         except SubmissionRefused as exc:
-            return fail_run(ending, f"{refused}: {exc.message}")
+            return fail_run(ending=ending, error=f"{refused}: {exc.message}")
         except RulesNotAccepted as exc:
-            return fail_run(ending, f"{refused}: {exc.detail()}")
+            return fail_run(ending=ending, error=f"{refused}: {exc.detail()}")
         _succeed(ending, submission=submission)
     logger.info("%s %s succeeded: submission %s", job_type.label, run.pk, submission.pk)
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def score_for_transfer(ending: Ending, predictions: Path) -> str:
+def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
     """An organizer's run: scored on every split for the transfer matrix, never ranked."""
     run, token = ending.run, ending.token
     try:
         result = score_file(str(predictions), solution_for_task(run.task))
     except SubmissionInvalid as exc:
-        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+        return fail_run(
+            ending=ending,
+            error=f"the predictions file is not a valid submission: {exc.message}",
+        )
     scores = result.scores()
     stored = run.predictions.storage.save(
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
@@ -147,27 +150,32 @@ def score_for_transfer(ending: Ending, predictions: Path) -> str:
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def compare_with_original(ending: Ending, predictions: Path) -> str:
+def compare_with_original(*, ending: Ending, predictions: Path) -> str:
     """A reproduction: the share of rows whose prediction equals the original run's (both
     aligned with the solution as scoring aligns them), recorded on the reproduction as
     ``agreement``; its predictions are not kept and never submitted."""
     run = ending.run
     original = run.reproduces
     if original is None:
-        return fail_run(ending, "the run it reproduces no longer exists")
+        return fail_run(ending=ending, error="the run it reproduces no longer exists")
     source = original.submission.predictions if original.submission_id else original.predictions
     if not source:
-        return fail_run(ending, f"run #{original.pk} kept no predictions to compare with")
+        return fail_run(
+            ending=ending, error=f"run #{original.pk} kept no predictions to compare with"
+        )
     try:
         result = score_file(str(predictions), solution_for_task(run.task))
     except SubmissionInvalid as exc:
-        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+        return fail_run(
+            ending=ending, error=f"the predictions file is not a valid submission: {exc.message}"
+        )
     with source.open("rb") as handle:
         before = np.asarray(load_predictions(handle.read()).pred)
     now = np.asarray(result.aligned.pred)
     if before.shape != now.shape:
         return fail_run(
-            ending, f"run #{original.pk} predicted {before.size} rows and this one {now.size}"
+            ending=ending,
+            error=f"run #{original.pk} predicted {before.size} rows and this one {now.size}",
         )
     agreement = float(np.mean(before == now)) if now.size else 1.0
     if not _succeed(ending, agreement=agreement):
@@ -176,7 +184,7 @@ def compare_with_original(ending: Ending, predictions: Path) -> str:
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def take_result(ending: Ending, origin: AlgorithmRun) -> str:
+def take_result(*, ending: Ending, origin: AlgorithmRun) -> str:
     """A run whose inputs equal ``origin``'s (a finished run scored for the transfer
     matrix) takes its scores and stored predictions instead of running; its manifest is the
     original's with ``reused_from``. It used no CPU (no ``cpu_seconds``: neither the budget
@@ -220,7 +228,7 @@ def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
     return {**ending.fields, **fields, CLAIM: ""}
 
 
-def fail_run(ending: Ending, error: str, *, cancelled: bool = False, **fields: Any) -> str:
+def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: Any) -> str:
     """End the run ``failed`` (or ``cancelled``) with ``error`` if this delivery still holds
     it; returns the status reached, or ``"superseded"``."""
     status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED

@@ -85,8 +85,7 @@ class SolutionFile:
 
 
 def predictions_read(
-    output: Path,
-    *,
+    *, output: Path,
     cap: int,
     test_rows: int | None,
     should_stop: Callable[[], bool] | None = None,
@@ -114,7 +113,7 @@ def predictions_read(
     return copy
 
 
-def output_copy(output: Path, name: str, cap: int) -> Path | None:
+def output_copy(*, output: Path, name: str, cap: int) -> Path | None:
     """Any other file a run's profile keeps (its result.json, its artifacts), opened and
     copied next to ``output`` like the predictions; None when the run did not write it,
     :class:`OutputRefused` when it is not a regular file or over ``cap`` bytes."""
@@ -176,14 +175,14 @@ def reader_memory_bytes(*, cap: int, test_rows: int | None) -> int:
     return 2 * cap + 4 * bounds.decoded_limit(test_rows, READER_COLUMNS)
 
 
-def solution_memory_bytes(solution: SolutionFile | None) -> int:
+def solution_memory_bytes(*, solution: SolutionFile | None) -> int:
     """What loading the solution may take before the reader caps itself (its ids, labels
     and split, decoded): a text column and two others per allowed row, several times over."""
     return 0 if solution is None else 2 * bounds.decoded_limit(solution.test_rows, 3)
 
 
 def reader_command(
-    copy: Path, *, cap: int, memory: int, test_rows: int | None, solution: SolutionFile | None
+    *, copy: Path, cap: int, memory: int, test_rows: int | None, solution: SolutionFile | None
 ) -> list[str]:
     """The checking process's command line (:mod:`algorithms.output_check`)."""
     command = [sys.executable, "-I", "-B", "-m", "algorithms.output_check", str(copy)]
@@ -206,8 +205,10 @@ def _read_apart(
     solution: SolutionFile | None = None,
 ) -> None:
     memory = reader_memory_bytes(cap=cap, test_rows=test_rows)
-    command = reader_command(copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution)
-    outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution)
+    command = reader_command(
+        copy=copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution
+    )
+    outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution=solution)
     out, code = _read_forked(
         command, copy=copy, outer=outer, seconds=seconds, should_stop=should_stop
     )

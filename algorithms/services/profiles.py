@@ -34,7 +34,7 @@ its own queue or time limits).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -81,9 +81,10 @@ class RunProfile:
     soft_time_limit: Callable[[], int]  # the task's limits, read lazily (settings)
     hard_time_limit: Callable[[], int]
     max_attempts: Callable[[], int]  # claims a run may have; 1: a lost worker fails the run
-    limits: Callable[[Mapping[str, Any]], SandboxLimits]  # from the run's options, at queue
-    environment: Callable[[AlgorithmRun], dict[str, str]]  # on the worker, at run time
-    finish: outcome.Finish  # what a succeeded run's predictions become
+    # The callables below are called with keywords, as the house's services are.
+    limits: Callable[..., SandboxLimits]  # (options=...): from the run's options, at queue
+    environment: Callable[..., dict[str, str]]  # (run=...): on the worker, at run time
+    finish: outcome.Finish  # (ending=, predictions=): what a succeeded run's predictions become
     audit_action: str  # prefix of the audit actions ``<prefix>.start`` and ``.cancel``
     worker_lost: str  # the failure when its worker was lost and no attempt is left
     live_log: str | None = None  # an /output file tailed into ``log_tail`` while running
@@ -96,18 +97,18 @@ class RunProfile:
     # claiming worker's node name) may hold runs back, e.g. while a compute budget is spent;
     # None: always eligible.
     priority: int = 0
-    eligible: Callable[[str | None], Q] | None = None
+    eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
     # running (:mod:`.manifest`); read at run time.
     reuse: Callable[[], bool] = field(default=lambda: False)
     # Whether a run of this profile may be a transfer cell's run (the selector
     # ``algorithms.selectors.transfer_cell_runs`` says which one is).
     fills_cell: bool = True
-    # How its ``/task`` is staged (``(run, folder, *, on_chunk) -> Staged``; None: the
+    # How its ``/task`` is staged (``(run=, folder=, on_chunk=) -> Staged``; None: the
     # task as a participant downloads it) and how it takes a reused run's result (None:
     # ``outcome.take_result``): a stress run's perturbed copies (:mod:`.stress`).
     stage: Callable[..., Any] | None = None
-    take: Callable[[outcome.Ending, AlgorithmRun], str] | None = None
+    take: Callable[..., str] | None = None  # (ending=..., origin=...)
 
     @property
     def job_type(self) -> JobType:
@@ -116,7 +117,7 @@ class RunProfile:
         return RUN_TYPES[self.task_name]
 
 
-def _no_environment(run: AlgorithmRun) -> dict[str, str]:
+def _no_environment(*, run: AlgorithmRun) -> dict[str, str]:
     return {}
 
 
@@ -140,7 +141,7 @@ TEAM = RunProfile(
     soft_time_limit=_algorithm_soft_limit,
     hard_time_limit=_algorithm_hard_limit,
     max_attempts=_algorithm_attempts,
-    limits=lambda options: sandbox_limits(),
+    limits=lambda *, options: sandbox_limits(),
     environment=_no_environment,
     finish=outcome.submit_as_team,
     audit_action="algorithm_run",
@@ -226,7 +227,7 @@ PROFILES: dict[str, RunProfile] = {
 }
 
 
-def profile_named(name: str) -> RunProfile:
+def profile_named(*, name: str) -> RunProfile:
     """The profile called ``name``; ``LookupError`` for a name no profile has (a row written
     by a newer release, say), so nothing runs under guessed limits."""
     try:
@@ -235,8 +236,8 @@ def profile_named(name: str) -> RunProfile:
         raise LookupError(f"no run profile named {name!r}") from None
 
 
-def profile_of(run: AlgorithmRun) -> RunProfile:
-    return profile_named(run.profile)
+def profile_of(*, run: AlgorithmRun) -> RunProfile:
+    return profile_named(name=run.profile)
 
 
 def cell_profile_names() -> list[str]:
@@ -244,30 +245,30 @@ def cell_profile_names() -> list[str]:
     return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
-def profiles_served_by(task_name: str) -> list[RunProfile]:
+def profiles_served_by(*, task_name: str) -> list[RunProfile]:
     """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
     return [profile for profile in PROFILES.values() if profile.task_name == task_name]
 
 
-def eligible_runs(served: list[RunProfile], worker: str | None = None) -> Q:
+def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
     """The runs of the ``served`` profiles a worker (``worker``: its node name; None: any)
     may claim now: each profile's ``eligible`` rule (e.g. the compute budget)."""
     condition = Q(pk__in=[])
     for profile in served:
         allowed = Q(profile=profile.name)
         if profile.eligible is not None:
-            allowed &= profile.eligible(worker)
+            allowed &= profile.eligible(worker=worker)
         condition |= allowed
     return condition
 
 
 def _run_attempts(run: AlgorithmRun) -> int:
     """Claims ``run`` may have: its own profile's (a type serves several profiles)."""
-    return profile_of(run).max_attempts()
+    return profile_of(run=run).max_attempts()
 
 
 def _run_type(task_name: str) -> JobType:
-    served = profiles_served_by(task_name)
+    served = profiles_served_by(task_name=task_name)
     return JobType(
         model=AlgorithmRun,
         task_name=task_name,
@@ -279,7 +280,7 @@ def _run_type(task_name: str) -> JobType:
         max_attempts=_run_attempts,
         label=f"{served[0].label} run",
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
-        claimable=lambda: eligible_runs(served),
+        claimable=lambda: eligible_runs(served=served),
     )
 
 

@@ -75,7 +75,7 @@ def run_create(
         status_changed_at=timezone.now(),
         started_by=user if getattr(user, "pk", None) else None,
         options=options,
-        limits=dict(limits) if limits is not None else profile.limits(options).as_dict(),
+        limits=dict(limits) if limits is not None else profile.limits(options=options).as_dict(),
         seed=int(settings.ALGORITHM_SEED) if seed is None else seed,
         reproduces=reproduces,
     )
@@ -105,7 +105,7 @@ def algorithm_runs_queue(
     if not user.is_authenticated:
         raise AlgorithmRefused("not_authenticated", "Log in to run an algorithm.", 401)
     member = user_is_member(team=algorithm.team, user=user)
-    organizer = is_organizer(user)
+    organizer = is_organizer(user=user)
     if not member and not organizer:
         raise AlgorithmRefused("not_found", "No such algorithm.", 404)
     version = algorithm.versions.order_by("-number").first()
@@ -261,7 +261,7 @@ def algorithm_run_cancel(*, run: AlgorithmRun, actor: Any = None, reason: str = 
     A person outside the run's team (an organizer) is audited; cancelling a participant
     team's run needs a reason then (``ReasonRequired``), the baseline team's does not.
     """
-    profile = profile_of(run)
+    profile = profile_of(run=run)
     team = run.version.algorithm.team
     outsider = actor is not None and not user_is_member(team=team, user=actor)
     needs_reason = outsider and not team.is_baseline
@@ -330,13 +330,13 @@ def _decide(profile: RunProfile, run: AlgorithmRun, now: datetime) -> tuple[str,
         }
     if lifecycle.attempts_left(profile.job_type, run) > 0:
         return lifecycle.REQUEUED, {}
-    return lifecycle.FAILED, {"error": lost_message(profile, run, now, why)}
+    return lifecycle.FAILED, {"error": lost_message(profile=profile, run=run, now=now, why=why)}
 
 
 def _decide_lost(run: AlgorithmRun, now: datetime) -> tuple[str, dict[str, Any]]:
     """A run whose worker was seen dead (:mod:`jobs.liveness`): decided by its own
     profile, as a stale one."""
-    return _decide(profile_of(run), run, now)
+    return _decide(profile_of(run=run), run, now)
 
 
 for _run_type in RUN_TYPES.values():

@@ -62,12 +62,12 @@ logger = logging.getLogger(__name__)
 SOLUTION_NAME = "stress-solution.parquet"
 
 
-def task_columns(task: Task) -> Columns:
+def task_columns(*, task: Task) -> Columns:
     """The task's feature columns as ``(name, type)``."""
     return tuple((str(c["name"]), str(c["type"])) for c in task.columns or ())
 
 
-def stress_seed(task: Task, fingerprint: str) -> int:
+def stress_seed(*, task: Task, fingerprint: str) -> int:
     """The seed of a task's stress test set: one per task, data version and plan, so every
     method of the task meets the same copies."""
     text = f"{task.slug}:{task.data_version}:{task.split_seed}:{fingerprint}"
@@ -95,14 +95,14 @@ def _in_test_order(solution: pa.Table, test_ids: pa.Array) -> pa.Table:
 
 
 def stress_stage(
-    run: AlgorithmRun, folder: Path, *, on_chunk: Callable[[], None] | None = None
+    *, run: AlgorithmRun, folder: Path, on_chunk: Callable[[], None] | None = None
 ) -> Staged:
     """Write the stress run's ``/task`` into ``folder`` (see the module)."""
     task = run.task
     options = run.options or {}
     plan = [PlannedFamily(**p) for p in options.get("stress") or ()]
-    task_folder_write(task, folder, on_chunk=on_chunk)
-    columns = task_columns(task)
+    task_folder_write(task=task, folder=folder, on_chunk=on_chunk)
+    columns = task_columns(task=task)
     test = pq.read_table(folder / "test.parquet")
     test_ids = test["id"].combine_chunks().cast(pa.string())
     kind = kind_get(task.kind)
@@ -164,7 +164,7 @@ def _solution_file(task: Task, stress: StressSet, work: Path) -> SolutionFile:
 # --- the outcome ------------------------------------------------------------------------------
 
 
-def stress_solution(task: Task, stress: StressSet) -> Solution:
+def stress_solution(*, task: Task, stress: StressSet) -> Solution:
     """The copies' truth as scoring reads a solution (the task's kind options included)."""
     return solution_from_table(
         stress.solution,
@@ -174,7 +174,7 @@ def stress_solution(task: Task, stress: StressSet) -> Solution:
     )
 
 
-def clean_predictions(run: AlgorithmRun) -> np.ndarray | None:
+def clean_predictions(*, run: AlgorithmRun) -> np.ndarray | None:
     """The clean run's aligned predictions (its submission's, or kept on the run)."""
     source = run.submission.predictions if run.submission_id else run.predictions
     if not source:
@@ -184,7 +184,7 @@ def clean_predictions(run: AlgorithmRun) -> np.ndarray | None:
 
 
 def robustness_record(
-    run: AlgorithmRun, stress: StressSet, solution: Solution, pred: np.ndarray
+    *, run: AlgorithmRun, stress: StressSet, solution: Solution, pred: np.ndarray
 ) -> dict[str, Any]:
     """What a stress run records (``AlgorithmRun.robustness``): the figures per split, the
     families and those skipped, the plan's fingerprint and the clean run compared with.
@@ -192,7 +192,7 @@ def robustness_record(
     clean = run.stress_of
     if clean is None:
         raise ValueError("the clean run it is compared with no longer exists")
-    before = clean_predictions(clean)
+    before = clean_predictions(run=clean)
     task = run.task
     if before is None:
         raise ValueError(f"run #{clean.pk} kept no predictions to compare with")
@@ -238,9 +238,9 @@ def _finished(
 ) -> str:
     run = ending.run
     try:
-        robustness = robustness_record(run, stress, solution, pred)
+        robustness = robustness_record(run=run, stress=stress, solution=solution, pred=pred)
     except ValueError as exc:
-        return fail_run(ending, str(exc))
+        return fail_run(ending=ending, error=str(exc))
     if not _succeed(ending, robustness=robustness, **fields):
         return "superseded"
     hooks.emit(hooks.StressResultsChanged(task_id=run.task_id))
@@ -248,16 +248,19 @@ def _finished(
     return AlgorithmRunStatus.SUCCEEDED
 
 
-def stress_finish(ending: Ending, predictions: Path) -> str:
+def stress_finish(*, ending: Ending, predictions: Path) -> str:
     """A stress run's outcome: scored against the copies' truth, predictions kept, figures
     recorded (see the module)."""
     run, token = ending.run, ending.token
     stress: StressSet = ending.context["staged"].context
-    solution = stress_solution(run.task, stress)
+    solution = stress_solution(task=run.task, stress=stress)
     try:
         result = score_file(str(predictions), solution)
     except SubmissionInvalid as exc:
-        return fail_run(ending, f"the predictions file is not a valid submission: {exc.message}")
+        return fail_run(
+            ending=ending,
+            error=f"the predictions file is not a valid submission: {exc.message}",
+        )
     stored = run.predictions.storage.save(
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
         ContentFile(save_predictions(result.aligned)),
@@ -270,15 +273,15 @@ def stress_finish(ending: Ending, predictions: Path) -> str:
     return status
 
 
-def stress_take(ending: Ending, origin: AlgorithmRun) -> str:
+def stress_take(*, ending: Ending, origin: AlgorithmRun) -> str:
     """A stress run whose inputs equal a finished one's: its kept predictions (on the same
     copies) compared with this run's clean run, nothing run."""
     stress: StressSet = ending.context["staged"].context
     with origin.predictions.open("rb") as handle:
         pred = np.asarray(load_predictions(handle.read()).pred)
-    solution = stress_solution(ending.run.task, stress)
+    solution = stress_solution(task=ending.run.task, stress=stress)
     if pred.size != len(solution.ids):
-        return fail_run(ending, f"run #{origin.pk} kept predictions of other copies")
+        return fail_run(ending=ending, error=f"run #{origin.pk} kept predictions of other copies")
     source = origin.reused_from or origin
     return _finished(
         ending,

@@ -51,7 +51,7 @@ def task_stress_plan(*, task: Task) -> list[PlannedFamily]:
     """The task's stress plan (see the module); :class:`StressRefused` when the stored one
     no longer fits the task (its columns changed with a new data version)."""
     meta = task.meta if isinstance(task.meta, dict) else {}
-    return stress_plan(kind_get(task.kind), task_columns(task), meta.get("stress"))
+    return stress_plan(kind_get(task.kind), task_columns(task=task), meta.get("stress"))
 
 
 def _stress_versions(task: Task) -> set[int]:
@@ -130,7 +130,7 @@ def stress_queue_task(*, task: Task) -> list[AlgorithmRun]:
             "stress": [p.as_json() for p in plan],
             "fingerprint": fingerprint,
             "data_version": task.data_version,
-            "stress_seed": stress_seed(task, fingerprint),
+            "stress_seed": stress_seed(task=task, fingerprint=fingerprint),
         }
         try:
             with transaction.atomic():

@@ -1,4 +1,4 @@
-"""The ``/task`` folder of a run: exactly what a participant may download (DESIGN §9).
+"""The ``/task`` folder of a run: exactly what a participant may download (docs/architecture.md §9).
 
 ``train.parquet``, ``test.parquet``, ``task.json`` and ``images/`` (unpacked from the
 images archive when the task has one); never the solution or the split. ``task.json`` holds
@@ -51,7 +51,7 @@ PUBLIC_TASK_FIELDS = (
 
 
 def task_folder_write(
-    task: Task, folder: Path, *, on_chunk: Callable[[], None] | None = None
+    *, task: Task, folder: Path, on_chunk: Callable[[], None] | None = None
 ) -> Path:
     """Write ``task``'s ``/task`` folder into ``folder`` (created); ``on_chunk`` is called
     after every copied megabyte or written row group (a cancel check may raise there)."""

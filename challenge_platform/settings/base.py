@@ -1,4 +1,5 @@
-"""Settings shared by every environment; values come from environment variables (DESIGN §8)."""
+"""Settings shared by every environment; values come from environment variables
+(docs/architecture.md §8)."""
 
 from __future__ import annotations
 
@@ -153,9 +154,9 @@ def env_list(name: str) -> list[str]:
     return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
 
 
-# Accounts (DESIGN §10; docs/decisions.md "Accounts"). The password login stays Django's
-# LoginView (username + password, the demo accounts); django-allauth adds local sign-up with
-# e-mail verification, password reset and OpenID Connect sign-in.
+# Accounts (docs/architecture.md §10; docs/decisions.md "Accounts"). The password login stays
+# Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
+# with e-mail verification, password reset and OpenID Connect sign-in.
 AUTHENTICATION_BACKENDS = ["challenge_platform.accounts.backends.VerifiedEmailBackend"]
 SITE_URL = (env("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")  # links in mails
 LOCAL_SIGNUP_ENABLED = env("LOCAL_SIGNUP_ENABLED", "1") == "1"
@@ -415,7 +416,8 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
     },
 }
 
-# Celery (STYLE: JSON only, explicit queues, visibility timeout above the longest hard limit).
+# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility timeout above
+# the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -464,7 +466,8 @@ BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
 BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
-# Algorithm runs (DESIGN §9): the sandbox's limits per run, and the Celery limits around them.
+# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery limits
+# around them.
 ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
 ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
@@ -496,8 +499,8 @@ ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECON
 ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
-# The living benchmark (DESIGN §12, algorithms.services.benchmark): the CPU-hours per UTC
-# day the background runs (re-runs of benchmark versions, reproductions) may use; once
+# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the CPU-hours per
+# UTC day the background runs (re-runs of benchmark versions, reproductions) may use; once
 # spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
 # The versions one team keeps in the benchmark (its marks first, then its final version, then

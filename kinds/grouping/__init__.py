@@ -1,5 +1,5 @@
-"""Record grouping: records that form entities (DESIGN §11, the seed's "sets of products that
-are variants of one another").
+"""Record grouping: records that form entities (docs/architecture.md §11, the seed's "sets of
+products that are variants of one another").
 
 - Train and solution give each record an entity id in ``label`` (any text); the entities of
   train and test are disjoint. The test rows are split by whole entities.

@@ -1,4 +1,4 @@
-"""Metrics of grouping tasks (DESIGN §11): records put into clusters, judged as sets.
+"""Metrics of grouping tasks (docs/architecture.md §11): records put into clusters, judged as sets.
 
 ``truth`` gives each record an entity code, ``pred`` a cluster code. Over the pairs of
 records that share a cluster (a record alone in its cluster forms no pair):

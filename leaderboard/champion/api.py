@@ -202,7 +202,7 @@ class TaskReleaseCheckApi(APIView):
         # The team's upload rate (challenge_platform.upload_budget): checked before the body
         # is read, counted once it has arrived, in the same budget as its uploads.
         team = team_for_user(challenge=task.track.challenge, user=request.user)
-        if team is None and not is_organizer(request.user):
+        if team is None and not is_organizer(user=request.user):
             return _refused(
                 ReleaseCheckRefused(
                     "A release check counts as one of your team's uploads: join a team of "
@@ -242,7 +242,7 @@ class TaskReleaseCheckApi(APIView):
                 pred=pred,
                 scores=scores,
                 champion=champion,
-                ids_shown=is_organizer(request.user)
+                ids_shown=is_organizer(user=request.user)
                 or task.track.challenge.flip_examples_visible(),
             )
         except ReleaseCheckRefused as exc:

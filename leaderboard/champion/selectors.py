@@ -62,7 +62,7 @@ def champion_of(*, task: Task) -> ChampionChange | None:
 
 
 def private_shown(*, task: Task, user: User | None) -> bool:
-    return (user is not None and is_organizer(user)) or task.track.challenge.private_visible()
+    return (user is not None and is_organizer(user=user)) or task.track.challenge.private_visible()
 
 
 def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) -> bool:

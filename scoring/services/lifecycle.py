@@ -1,6 +1,6 @@
 """Scoring one submission: claim, validate and score, then finish or retry.
 
-Lifecycle (DESIGN §5): ``queued -> scoring -> scored | failed``, run by the shared job
+Lifecycle (docs/architecture.md §5): ``queued -> scoring -> scored | failed``, run by the shared job
 lifecycle of :mod:`jobs.lifecycle`. The database is the source of truth and the
 broker only a doorbell: every message may be lost, duplicated or redelivered, so scoring
 claims the row under a lock and only the delivery holding it (``claim_token``) may finish
@@ -141,7 +141,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
         submission=submission,
         token=token,
         status=SubmissionStatus.SCORED,
-        **primary_scores(scores, primary),
+        **primary_scores(scores=scores, primary=primary),
         row_count=result.row_count,
         file_format=result.format,
         scoring_seconds=time.monotonic() - started,
@@ -160,7 +160,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
     return SubmissionStatus.SCORED
 
 
-def primary_scores(scores: Scores, primary: str) -> dict[str, Any]:
+def primary_scores(*, scores: Scores, primary: str) -> dict[str, Any]:
     """The stored fields of a scored file: its ``scores`` and the primary metric's public
     and private values (submissions and references keep the same three)."""
     return {

@@ -1,4 +1,4 @@
-"""The trivial baseline of a task that arrives, built by a worker (DESIGN §11).
+"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md §11).
 
 A task imported by any path (``manage.py import_task``, the console, the API, the demo)
 is benchmarked on arrival: in the import's transaction (``hooks.TaskAdded``) it gets a
@@ -82,22 +82,23 @@ def reference_trivial_queue(*, task: Task) -> ReferenceBuild:
     return build
 
 
-def on_task_added(event: hooks.TaskAdded) -> None:
-    """The hook receiver (``hooks.TaskAdded``, in the import's transaction)."""
+def reference_trivial_on_arrival(*, task_id: int) -> None:
+    """A task arrived (``scoring.receivers``, in the import's transaction): its trivial
+    baseline build is queued."""
     if not settings.BENCHMARK_ON_ARRIVAL:
         return
-    task = Task.objects.filter(pk=event.task_id).first()
+    task = Task.objects.filter(pk=task_id).first()
     if task is not None:
         reference_trivial_queue(task=task)
 
 
-def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
-    """The hook receiver (``hooks.TaskDataChanged``), after the references' refresh: a task
-    left without a trivial baseline (none was built yet, or its rebuild failed) gets a
-    build queued, unless one is pending."""
+def reference_trivial_on_new_data(*, task_id: int) -> None:
+    """A task got a new data version (``scoring.receivers``), after the references'
+    refresh: a task left without a trivial baseline (none was built yet, or its rebuild
+    failed) gets a build queued, unless one is pending."""
     if not settings.BENCHMARK_ON_ARRIVAL:
         return
-    task = Task.objects.filter(pk=event.task_id).first()
+    task = Task.objects.filter(pk=task_id).first()
     if task is None:
         return
     if not Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).exists():

@@ -1,4 +1,5 @@
-"""Writes of a task's references (DESIGN §11): the trivial baseline, uploads, the primary.
+"""Writes of a task's references (docs/architecture.md §11): the trivial baseline, uploads, the
+primary.
 
 Every reference file goes through the scoring core exactly as a submission does
 (``score_file``: the same reader, size cap, id checks and metrics), and its aligned
@@ -67,13 +68,13 @@ User = AbstractBaseUser | AnonymousUser | None
 
 def _organizer(user: User) -> bool:
     """Organizers, and the system (``None``: commands, data-version refreshes)."""
-    return user is None or is_organizer(user)
+    return user is None or is_organizer(user=user)
 
 
 def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
     """Uploads by task owners (not organizers) to ``task`` since UTC midnight, from the
     append-only audit log (so a removed reference still counts)."""
-    since = next_utc_midnight(now or timezone.now()) - timedelta(days=1)
+    since = next_utc_midnight(at=now or timezone.now()) - timedelta(days=1)
     return (
         AuditEvent.objects.filter(
             action="reference.upload",
@@ -102,7 +103,7 @@ def _owner_may_upload(*, task: Task, user: User) -> None:
 def _check_upload_limit(*, task: Task) -> None:
     limit = settings.REFERENCE_UPLOADS_PER_DAY
     if reference_uploads_today(task=task) >= limit:
-        resets = next_utc_midnight(timezone.now())
+        resets = next_utc_midnight(at=timezone.now())
         raise ReferenceRefused(
             f"The task's owners have used today's {limit} reference upload(s) of '{task.slug}'; "
             f"the limit resets at {resets:%Y-%m-%d %H:%M} UTC.",
@@ -132,12 +133,13 @@ def _primary_name(task: Task) -> str | None:
 
 
 def reference_score_into(
-    reference: Reference, *, task: Task, source: Any, max_bytes: int | None
+    *, reference: Reference, task: Task, source: Any, max_bytes: int | None
 ) -> None:
     """Score ``source`` like a submission and keep scores and predictions on ``reference``."""
     solution = solution_for_task(task)
     result = score_file(source, solution, max_bytes=max_bytes)
-    fields = primary_scores(result.scores(), primary_metric(task.kind, task.primary_metric))
+    primary = primary_metric(task.kind, task.primary_metric)
+    fields = primary_scores(scores=result.scores(), primary=primary)
     for name, value in fields.items():
         setattr(reference, name, value)
     reference.predictions.save(
@@ -197,7 +199,9 @@ def reference_upload(
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     try:
-        reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=limit)
+        reference_score_into(
+            reference=reference, task=task, source=io.BytesIO(data), max_bytes=limit
+        )
     except SubmissionInvalid as exc:
         raise ReferenceRefused(f"The reference file is invalid: {exc.message}") from exc
     original = getattr(file, "name", "") or "reference.csv"
@@ -301,7 +305,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             field.delete(save=False)
 
 
-def trivial_submission(task: Task) -> bytes:
+def trivial_submission(*, task: Task) -> bytes:
     """The trivial baseline of ``task`` as a submission CSV, built by its kind from the
     train labels (``TaskKind.trivial``: classification: the majority class, every class's
     prior as its probability; matching: no match, the base rate as ``score``; grouping:
@@ -321,9 +325,9 @@ def reference_trivial_ensure(*, task: Task) -> Reference | None:
     existing = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
     if existing is not None:
         return existing
-    data = trivial_submission(task)
+    data = trivial_submission(task=task)
     reference = Reference(task=task, name=TRIVIAL_NAME, source=ReferenceSource.TRIVIAL)
-    reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
+    reference_score_into(reference=reference, task=task, source=io.BytesIO(data), max_bytes=None)
     reference.file.save("trivial.csv", ContentFile(data), save=False)
     try:
         with transaction.atomic():

@@ -1,6 +1,6 @@
 """What scoring does when a task's data is replaced by a new version (``task.replace``).
 
-Subscribed to ``challenge_platform.hooks.TaskDataChanged`` in ``ScoringConfig.ready``:
+Called on ``challenge_platform.hooks.TaskDataChanged`` (``scoring.receivers``):
 every submission of the task goes back in the queue (the rescore path of ``sweep``), the
 built-in trivial baseline is rebuilt from the new train labels, and every uploaded reference
 file is read again against the new solution. A reference whose file no longer fits the new
@@ -19,7 +19,6 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
-from challenge_platform import hooks
 from common.files import delete_file_quietly
 from datasets.models import Task
 from scoring.core import SubmissionInvalid
@@ -30,9 +29,10 @@ from scoring.services.sweep import task_submissions_requeue
 logger = logging.getLogger(__name__)
 
 
-def task_data_changed(event: hooks.TaskDataChanged) -> None:
-    """The hook receiver: re-queue the task's submissions and refresh its references."""
-    task = Task.objects.select_related("track__challenge").get(pk=event.task_id)
+def task_data_changed(*, task_id: int) -> None:
+    """A task got a new data version (``scoring.receivers``): re-queue its submissions and
+    refresh its references."""
+    task = Task.objects.select_related("track__challenge").get(pk=task_id)
     count = task_submissions_requeue(task_id=task.pk)
     logger.info("task %s v%s: %s submissions re-queued", task.slug, task.data_version, count)
     task_references_refresh(task=task)
@@ -76,7 +76,9 @@ def _reference_rescore(reference: Reference, *, task: Task) -> None:
         try:
             with reference.file.open("rb") as handle:
                 data = handle.read()
-            reference_score_into(reference, task=task, source=io.BytesIO(data), max_bytes=None)
+            reference_score_into(
+                reference=reference, task=task, source=io.BytesIO(data), max_bytes=None
+            )
         except SubmissionInvalid as exc:
             reference.unusable_reason = (
                 f"It does not fit data version {task.data_version}: {exc.message}"

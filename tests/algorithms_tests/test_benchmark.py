@@ -426,10 +426,10 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
 
 
 def test_the_sample_is_a_fixed_share():
-    picked = sum(sampled_for_reproduction(pk, 0.1) for pk in range(1, 5001))
+    picked = sum(sampled_for_reproduction(pk=pk, share=0.1) for pk in range(1, 5001))
     assert 400 < picked < 600
-    assert not any(sampled_for_reproduction(pk, 0.0) for pk in range(1, 100))
-    assert all(sampled_for_reproduction(pk, 1.0) for pk in range(1, 100))
+    assert not any(sampled_for_reproduction(pk=pk, share=0.0) for pk in range(1, 100))
+    assert all(sampled_for_reproduction(pk=pk, share=1.0) for pk in range(1, 100))
 
 
 # --- hostile -----------------------------------------------------------------------------------
@@ -518,12 +518,13 @@ def test_task_json_gets_the_seed(world, broker, tmp_path, settings):
     version = upload(world.participant, world.challenge, "A")
     with transaction.atomic():
         run = run_create(profile=BENCHMARK, version=version, task=world.classification, seed=99)
-    folder = task_folder_write(world.classification, tmp_path / "task")
-    inputs = manifest_inputs(run, folder)
+    folder = task_folder_write(task=world.classification, folder=tmp_path / "task")
+    inputs = manifest_inputs(run=run, task_dir=folder)
     assert json.loads((folder / "task.json").read_text())["seed"] == 99
     # The data hash is of what the algorithm sees, without the seed: a second folder agrees.
-    again = task_folder_write(world.classification, tmp_path / "again")
-    assert manifest_inputs(run, again)["task_data_sha256"] == inputs["task_data_sha256"]
+    again = task_folder_write(task=world.classification, folder=tmp_path / "again")
+    again_inputs = manifest_inputs(run=run, task_dir=again)
+    assert again_inputs["task_data_sha256"] == inputs["task_data_sha256"]
 
 
 # --- the algorithm page ------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def out(tmp_path: Path) -> Path:
 
 def test_a_valid_file_is_copied_out_and_read_apart(out: Path) -> None:
     (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
-    copy = predictions_read(out, cap=CAP, test_rows=2)
+    copy = predictions_read(output=out, cap=CAP, test_rows=2)
     assert copy == out.parent / "submitted-predictions.csv"
     assert copy.read_text() == "id,label\n1,a\n2,b\n"
     assert readers() == []
@@ -66,7 +66,7 @@ def test_a_valid_file_is_copied_out_and_read_apart(out: Path) -> None:
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(out: Path) -> None:
     os.mkfifo(out / "predictions.csv")
     with pytest.raises(OutputRefused) as refused:
-        predictions_read(out, cap=CAP, test_rows=2)
+        predictions_read(output=out, cap=CAP, test_rows=2)
     assert str(refused.value) == (
         "/output/predictions.csv is a named pipe (FIFO), not a regular file"
     )
@@ -78,20 +78,20 @@ def test_a_link_a_folder_and_two_files_are_refused_by_name(out: Path, tmp_path: 
     secret.write_text("id,label\n1,the-solution\n")
     (out / "predictions.csv").symlink_to(secret)
     with pytest.raises(OutputRefused, match="is a symbolic link, not a regular file"):
-        predictions_read(out, cap=CAP, test_rows=1)
+        predictions_read(output=out, cap=CAP, test_rows=1)
     (out / "predictions.csv").unlink()
     (out / "predictions.parquet").mkdir()
     with pytest.raises(OutputRefused, match=r"predictions.parquet is a folder, not a regular"):
-        predictions_read(out, cap=CAP, test_rows=1)
+        predictions_read(output=out, cap=CAP, test_rows=1)
     (out / "predictions.csv").write_text("id,label\n1,a\n")
     with pytest.raises(OutputRefused, match=r"both predictions\.csv and predictions\.parquet"):
-        predictions_read(out, cap=CAP, test_rows=1)
+        predictions_read(output=out, cap=CAP, test_rows=1)
 
 
 def test_a_file_over_the_cap_is_refused_before_reading(out: Path) -> None:
     (out / "predictions.csv").write_bytes(b"id,label\n" + b"1,a\n" * 1000)
     with pytest.raises(OutputRefused, match="the limit is 1 KiB"):
-        predictions_read(out, cap=1024, test_rows=1)
+        predictions_read(output=out, cap=1024, test_rows=1)
     assert not (out.parent / "submitted-predictions.csv").exists()
 
 
@@ -104,7 +104,7 @@ def test_a_dictionary_bomb_is_refused_with_the_readers_own_words(out: Path) -> N
     worker = psutil.Process()
     before = worker.memory_info().rss
     with pytest.raises(OutputRefused) as refused:
-        predictions_read(out, cap=CAP, test_rows=100)
+        predictions_read(output=out, cap=CAP, test_rows=100)
     assert str(refused.value) == output.INVALID + direct.value.message
     assert "unpack to more than" in str(refused.value)
     # Read in a process of its own: the caller's memory did not take the bomb.
@@ -119,7 +119,7 @@ def test_the_reader_process_has_a_memory_cap(out: Path, monkeypatch) -> None:
         handle.writelines(f"{i},label-{i % 7}\n" for i in range(rows))
     monkeypatch.setattr(output, "reader_memory_bytes", lambda **_: 1024 * 1024)
     with pytest.raises(OutputRefused, match=r"needed more than 1 MiB of memory"):
-        predictions_read(out, cap=CAP, test_rows=rows)
+        predictions_read(output=out, cap=CAP, test_rows=rows)
     assert readers() == []
 
 
@@ -135,7 +135,7 @@ def test_cancel_stops_the_reader_process(out: Path) -> None:
         return True
 
     with pytest.raises(OutputReadCancelled):
-        predictions_read(out, cap=CAP, test_rows=rows, should_stop=stop)
+        predictions_read(output=out, cap=CAP, test_rows=rows, should_stop=stop)
     assert seen_alive == [True]
     assert readers() == []
     assert not (out.parent / "submitted-predictions.csv").exists()
@@ -173,9 +173,9 @@ def test_checks_are_forks_of_one_server_which_a_lost_server_does_not_stop(out: P
     """Each check is a child of the worker's fork server (no interpreter started per run);
     a server that died is started again, and the checks go on."""
     (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
-    predictions_read(out, cap=CAP, test_rows=2)
+    predictions_read(output=out, cap=CAP, test_rows=2)
     (server,) = _servers()
-    predictions_read(out, cap=CAP, test_rows=2)
+    predictions_read(output=out, cap=CAP, test_rows=2)
     assert [p.pid for p in _servers()] == [server.pid]
     (out / "predictions.csv").write_text("id,label\n1,a\n1,b\n")  # still the reader's words
     with pytest.raises(OutputRefused, match="not a valid submission"):
@@ -183,7 +183,7 @@ def test_checks_are_forks_of_one_server_which_a_lost_server_does_not_stop(out: P
     server.kill()
     server.wait(10)
     (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
-    predictions_read(out, cap=CAP, test_rows=2)
+    predictions_read(output=out, cap=CAP, test_rows=2)
     assert readers() == []
 
 
@@ -194,7 +194,7 @@ def _refused_with_solution(out: Path) -> None:
         solution,
     )
     predictions_read(
-        out,
+        output=out,
         cap=CAP,
         test_rows=2,
         solution=output.SolutionFile(

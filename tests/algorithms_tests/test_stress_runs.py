@@ -111,7 +111,7 @@ def test_a_stress_run_meets_copies_only_and_the_robust_method_outlasts_the_britt
 
     # The staged /task: copies only, fresh ids of the clean shape, never larger.
     stress = queued[0]
-    staged = stress_stage(stress, tmp_path / "staged")
+    staged = stress_stage(run=stress, folder=tmp_path / "staged")
     test = pq.read_table(staged.folder / "test.parquet")
     clean_ids = set(pq.read_table(task.test_parquet.path, columns=["id"])["id"].to_pylist())
     ids = test["id"].to_pylist()
@@ -124,7 +124,7 @@ def test_a_stress_run_meets_copies_only_and_the_robust_method_outlasts_the_britt
         "test.parquet",
         "train.parquet",
     ]
-    again = stress_stage(stress, tmp_path / "again")  # the same copies for every method
+    again = stress_stage(run=stress, folder=tmp_path / "again")  # the same copies for every method
     assert pq.read_table(again.folder / "test.parquet").equals(test)
 
     for run in queued:
@@ -320,4 +320,4 @@ def test_the_baseline_gets_a_stress_run_on_its_own_queue_with_its_options(produc
     assert stress.profile == "baseline_stress" and stress.stress_of_id == clean.pk
     assert {k: stress.options[k] for k in options} == options  # the baseline's environment
     assert stress.limits == clean.limits and stress.seed == 7
-    assert profile_of(stress).queue == "baselines"
+    assert profile_of(run=stress).queue == "baselines"

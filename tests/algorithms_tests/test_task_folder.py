@@ -45,7 +45,7 @@ with open(out / "predictions.csv", "w") as fh:
 def test_test_parquet_is_written_in_row_groups(world, settings, tmp_path: Path):
     settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 7
     task = world.classification
-    folder = task_folder_write(task, tmp_path / "task")
+    folder = task_folder_write(task=task, folder=tmp_path / "task")
     meta = pq.ParquetFile(folder / "test.parquet").metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sum(sizes) == task.test_rows
@@ -119,7 +119,7 @@ def test_task_json_says_what_the_prediction_file_holds_for_every_kind(world, tmp
         grouping: (["id", "cluster"], []),
     }
     for task, (required, optional) in expected.items():
-        folder = task_folder_write(task, tmp_path / "folders" / task.slug)
+        folder = task_folder_write(task=task, folder=tmp_path / "folders" / task.slug)
         meta = json.loads((folder / "task.json").read_text(encoding="utf-8"))
         assert (meta["kind"], meta["output_columns"]) == (task.kind, required)
         assert meta["optional_output_columns"] == optional
@@ -137,7 +137,7 @@ def test_the_task_folder_links_the_stored_files_whatever_their_size(world, tmp_p
     import os
 
     task = world.classification
-    folder = task_folder_write(task, tmp_path / "task")
+    folder = task_folder_write(task=task, folder=tmp_path / "task")
     for name, field in (("train.parquet", task.train_parquet), ("test.parquet", task.test_parquet)):
         stored = Path(field.storage.path(field.name))
         assert os.stat(folder / name).st_ino == os.stat(stored).st_ino, name
@@ -151,17 +151,17 @@ def test_a_runs_task_digest_is_read_once_and_is_the_folders(world, tmp_path: Pat
 
     cache.clear()
     task = world.classification
-    first = task_folder_write(task, tmp_path / "first")
+    first = task_folder_write(task=task, folder=tmp_path / "first")
     digest = manifest.task_data_sha256(task=task, folder=first)
-    assert digest == manifest.task_folder_sha256(first)
-    second = task_folder_write(task, tmp_path / "second")
+    assert digest == manifest.task_folder_sha256(folder=first)
+    second = task_folder_write(task=task, folder=tmp_path / "second")
     hashed = []
     real = manifest.task_folder_sha256
-    manifest.task_folder_sha256 = lambda folder: hashed.append(folder) or real(folder)
+    manifest.task_folder_sha256 = lambda *, folder: hashed.append(folder) or real(folder=folder)
     try:
         assert manifest.task_data_sha256(task=task, folder=second) == digest and not hashed
         settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 3  # another folder: read again
-        third = task_folder_write(task, tmp_path / "third")
+        third = task_folder_write(task=task, folder=tmp_path / "third")
         assert manifest.task_data_sha256(task=task, folder=third) == real(third)
         assert hashed == [third]
     finally:

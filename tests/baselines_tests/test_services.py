@@ -183,7 +183,7 @@ def test_a_finished_run_cannot_be_cancelled(classification_task):
 def test_the_baseline_gets_the_same_task_folder_as_any_algorithm(tmp_path, matching_task):
     """The /task of every run (algorithms.services.taskfolder); its images are a folder the
     baseline's features read like the archive they came from."""
-    folder = task_folder_write(matching_task, tmp_path / "task")
+    folder = task_folder_write(task=matching_task, folder=tmp_path / "task")
     assert sorted(p.name for p in folder.iterdir()) == [
         "images",
         "task.json",
@@ -319,7 +319,7 @@ def test_the_sweeper_ends_runs_whose_worker_stopped_beating(tmp_path, challenge)
     assert alive_run.status == AlgorithmRunStatus.RUNNING
     # The worker that held the quiet run cannot record an outcome any more.
     ending = outcome.Ending(run=quiet_run, token="x", job_type=BASELINE.job_type)
-    assert outcome.fail_run(ending, "late") == "superseded"
+    assert outcome.fail_run(ending=ending, error="late") == "superseded"
 
 
 def test_the_watch_stops_the_runner_when_cancelled_or_taken_over(classification_task):
@@ -383,7 +383,7 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
     AlgorithmRun.objects.filter(pk=run.pk).update(status="running", claim_token="tok")
     ending = outcome.Ending(run=run, token="tok", job_type=BASELINE.job_type)
     with django_capture_on_commit_callbacks() as published:
-        assert outcome.submit_as_platform_team(ending, path) == "succeeded"
+        assert outcome.submit_as_platform_team(ending=ending, predictions=path) == "succeeded"
     run.refresh_from_db()
     submission = run.submission
     # Queued through scoring's one path for a job's predictions, published on commit.
@@ -407,7 +407,7 @@ def test_predictions_the_scoring_checks_refuse_fail_the_run_and_submit_nothing(
     path = tmp_path / "predictions.parquet"
     path.write_bytes(b"")
     ending = outcome.Ending(run=run, token="tok", job_type=BASELINE.job_type)
-    status = outcome.submit_as_platform_team(ending, path)
+    status = outcome.submit_as_platform_team(ending=ending, predictions=path)
     run.refresh_from_db()
     assert status == run.status == AlgorithmRunStatus.FAILED
     assert run.error == "the predictions were refused: The file is empty."

@@ -69,7 +69,7 @@ def test_two_teams_reading_the_same_predictions_are_first_exactly_half_each(tmp_
     world = bench_world(tmp_path)
     tasks = list(world.tasks.values())
     entries, submissions = _inputs(world, tasks)
-    values = track_values_of(tasks, "public", entries)
+    values = track_values_of(tasks=tasks, split="public", entries=entries)
     owls, crows, hawks = (world.teams[n].pk for n in ("owls", "crows", "hawks"))
     for slug in submissions:
         submissions[slug][crows] = submissions[slug][owls]
@@ -104,7 +104,7 @@ def test_a_tie_between_a_resampled_score_and_a_point_score_is_split_exactly(tmp_
     world = bench_world(tmp_path)
     task = world.tasks["t-one"]
     entries, submissions = _inputs(world, [task])
-    values = track_values_of([task], "public", entries)
+    values = track_values_of(tasks=[task], split="public", entries=entries)
     owls, crows = world.teams["owls"].pk, world.teams["crows"].pk
     crows_submission = submissions["t-one"][crows]
     crows_submission.predictions = ""

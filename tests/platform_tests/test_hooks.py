@@ -147,17 +147,19 @@ def test_subscribing_twice_calls_a_receiver_once(subscribed):
 
 
 def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
-    from algorithms.services import benchmark
+    from algorithms import receivers as algorithm_receivers
     from leaderboard import receivers
     from notifications import hooks as notification_hooks
-    from scoring.services.task_data import task_data_changed
+    from scoring import receivers as scoring_receivers
 
     assert receivers.refresh_task_board in hooks.receivers(hooks.TaskResultsChanged)
     assert receivers.refresh_challenge_boards in hooks.receivers(hooks.ChallengeTeamsChanged)
     assert receivers.bump_challenge_boards in hooks.receivers(hooks.ChallengeRevealChanged)
-    assert task_data_changed in hooks.receivers(hooks.TaskDataChanged)
-    assert benchmark.on_task_added in hooks.receivers(hooks.TaskAdded)
-    assert benchmark.on_task_data_changed in hooks.receivers(hooks.TaskDataChanged)
+    assert scoring_receivers.rescore_on_new_data in hooks.receivers(hooks.TaskDataChanged)
+    assert algorithm_receivers.rerun_benchmark_on_arrival in hooks.receivers(hooks.TaskAdded)
+    assert algorithm_receivers.rerun_benchmark_on_new_data in hooks.receivers(
+        hooks.TaskDataChanged
+    )
     for event, receiver in notification_hooks.RECEIVERS:
         assert receiver in hooks.receivers(event)
     assert not post_save.has_listeners(TeamMembership)

@@ -1,4 +1,5 @@
-"""OPIS (DESIGN §11) against hand-computed cases and a straightforward implementation."""
+"""OPIS (docs/architecture.md §11) against hand-computed cases and a straightforward
+implementation."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""References per task (DESIGN §11) on real imported tasks scored by the real scoring body:
-the trivial baseline, uploads (good and hostile), the primary rule, the board API and CSV
+"""References per task (docs/architecture.md §11) on real imported tasks scored by the real scoring
+body: the trivial baseline, uploads (good and hostile), the primary rule, the board API and CSV
 with references and flip columns, the submission API's flips, the prize option, the
 example-ids option."""
 
@@ -123,7 +123,7 @@ def test_trivial_baseline_is_the_majority_class_with_the_train_priors(module_tas
     with task.train_parquet.open("rb") as fh:
         train = pd.read_parquet(io.BytesIO(fh.read()))
     counts = train["label"].astype(str).value_counts()
-    frame = pd.read_csv(io.BytesIO(trivial_submission(task)), dtype={"id": str})
+    frame = pd.read_csv(io.BytesIO(trivial_submission(task=task)), dtype={"id": str})
     assert list(frame["id"]) == list(solution_frame(task)["id"])
     majority = counts.index[0]
     assert set(frame["label"].astype(str)) == {majority}
@@ -140,7 +140,7 @@ def test_trivial_matching_baseline_predicts_no_match_with_the_base_rate(module_t
     task = module_tasks["matching"]
     with task.train_parquet.open("rb") as fh:
         rate = pd.read_parquet(io.BytesIO(fh.read()))["label"].astype(float).mean()
-    frame = pd.read_csv(io.BytesIO(trivial_submission(task)))
+    frame = pd.read_csv(io.BytesIO(trivial_submission(task=task)))
     assert set(frame["label"]) == {0}
     assert np.allclose(frame["score"], rate)
     assert reference_trivial_ensure(task=task).scores["public"]["f1"] == 0.0

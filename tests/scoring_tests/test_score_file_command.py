@@ -1,4 +1,5 @@
-"""``manage.py score_file --task <slug> <file>`` (DESIGN §7), run as a real subprocess."""
+"""``manage.py score_file --task <slug> <file>`` (docs/architecture.md §7), run as a real
+subprocess."""
 
 from __future__ import annotations
 

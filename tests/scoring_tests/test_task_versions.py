@@ -144,12 +144,12 @@ def test_a_submission_with_the_old_ids_fails_with_the_core_message(task, bundles
 
 
 def test_the_algorithm_task_folder_has_the_new_data(task, bundles, tmp_path):
-    task_folder_write(task, tmp_path / "before")
+    task_folder_write(task=task, folder=tmp_path / "before")
     task_bundle_replace(
         task=task, source=new_version(bundles, task, rows=80), actor=None, reason=""
     )
     task = Task.objects.get(pk=task.pk)  # as a run loads it
-    folder = task_folder_write(task, tmp_path / "after")
+    folder = task_folder_write(task=task, folder=tmp_path / "after")
     assert pq.read_table(folder / "test.parquet").num_rows == 40
     assert pq.read_table(folder / "train.parquet").num_rows == 80
     assert pq.read_table(tmp_path / "before" / "test.parquet").num_rows == 30
