@@ -344,25 +344,28 @@ def _track_values(
     )
 
 
-def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
-    """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
-    shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
-    tasks = list(track.tasks.order_by("order", "slug"))
-    latest = transfer_cell_runs(tasks=tasks, only=RUN_FIELDS)
-    pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
-    baselines = {
+def _baseline_entries(tasks: list[Task], split: str) -> dict[int, LeaderboardEntry]:
+    """Each task's baseline entry on ``split`` by task id, where it has predictions to
+    measure cells from."""
+    return {
         e.task_id: e
         for e in LeaderboardEntry.objects.filter(
             task__in=tasks, split=split, is_baseline=True
         ).select_related("submission")
         if e.submission.predictions
     }
-    algorithms = sorted(
-        {run.version.algorithm for run in [*latest.values(), *pending.values()]},
-        key=lambda a: (a.team.name.lower(), a.name.lower()),
-    )
+
+
+def _wanted_cells(
+    algorithms: list[Algorithm],
+    tasks: list[Task],
+    latest: dict[tuple[int, int], AlgorithmRun],
+    baselines: dict[int, LeaderboardEntry],
+) -> tuple[list[tuple[AlgorithmRun, Task, LeaderboardEntry]], dict[tuple[int, int], int]]:
+    """The cells there is a delta for (a succeeded run, the task's baseline, a metric the
+    bootstrap computes), algorithm by algorithm, and (algorithm, task) -> index among them."""
     wanted: list[tuple[AlgorithmRun, Task, LeaderboardEntry]] = []
-    at: dict[tuple[int, int], int] = {}  # (algorithm, task) -> index in wanted
+    at: dict[tuple[int, int], int] = {}
     for algorithm in algorithms:
         for task in tasks:
             run = latest.get((algorithm.pk, task.pk))
@@ -375,35 +378,77 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
             ):
                 at[(algorithm.pk, task.pk)] = len(wanted)
                 wanted.append((run, task, baseline))
+    return wanted, at
+
+
+def _row(
+    algorithm: Algorithm,
+    *,
+    tasks: list[Task],
+    split: str,
+    latest: dict[tuple[int, int], AlgorithmRun],
+    pending: dict[tuple[int, int], AlgorithmRun],
+    baselines: dict[int, LeaderboardEntry],
+    measured: dict[tuple[int, int], tuple[TransferCell, str]],
+) -> TransferRow:
+    """``algorithm``'s row: its cells (``measured``: (algorithm, task) -> the cell and its
+    cache key) and runs in task order, and its means over the tasks where both its score
+    and the baseline's add to a track's mean."""
+    cells: list[TransferCell | None] = []
+    runs: list[AlgorithmRun | None] = []
+    keys: list[str | None] = []
+    values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
+    for task in tasks:
+        run = latest.get((algorithm.pk, task.pk))
+        runs.append(run)
+        cell, key = measured.get((algorithm.pk, task.pk), (None, None))
+        cells.append(cell)
+        keys.append(key)
+        if cell is not None:
+            values.append(_track_values(run, task, baselines[task.pk], split, cell))
+    known = [(v, b) for v, b in values if v is not None and b is not None]
+    return TransferRow(
+        algorithm=algorithm,
+        cells=cells,
+        runs=runs,
+        mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
+        mean_score=float(np.mean([v for v, _ in known])) if known else None,
+        covered=len(known),
+        pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
+        keys=keys,
+    )
+
+
+def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
+    """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
+    shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
+    tasks = list(track.tasks.order_by("order", "slug"))
+    latest = transfer_cell_runs(tasks=tasks, only=RUN_FIELDS)
+    pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
+    baselines = _baseline_entries(tasks, split)
+    algorithms = sorted(
+        {run.version.algorithm for run in [*latest.values(), *pending.values()]},
+        key=lambda a: (a.team.name.lower(), a.name.lower()),
+    )
+    wanted, at = _wanted_cells(algorithms, tasks, latest, baselines)
     computed = _cells(wanted, split)
-    rows = []
-    for algorithm in algorithms:
-        cells: list[TransferCell | None] = []
-        runs: list[AlgorithmRun | None] = []
-        keys: list[str | None] = []
-        values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
-        for task in tasks:
-            run = latest.get((algorithm.pk, task.pk))
-            runs.append(run)
-            index = at.get((algorithm.pk, task.pk))
-            cell = None if index is None else computed[index]
-            cells.append(cell)
-            keys.append(None if cell is None else _cell_key(*wanted[index], split))
-            if cell is not None:
-                values.append(_track_values(run, task, baselines[task.pk], split, cell))
-        known = [(v, b) for v, b in values if v is not None and b is not None]
-        rows.append(
-            TransferRow(
-                algorithm=algorithm,
-                cells=cells,
-                runs=runs,
-                mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
-                mean_score=float(np.mean([v for v, _ in known])) if known else None,
-                covered=len(known),
-                pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
-                keys=keys,
-            )
+    measured = {
+        pair: (computed[index], _cell_key(*wanted[index], split))
+        for pair, index in at.items()
+        if computed[index] is not None
+    }
+    rows = [
+        _row(
+            algorithm,
+            tasks=tasks,
+            split=split,
+            latest=latest,
+            pending=pending,
+            baselines=baselines,
+            measured=measured,
         )
+        for algorithm in algorithms
+    ]
     rows.sort(key=lambda r: (r.mean_delta is None, -(r.mean_delta or 0.0)))
     return TransferMatrix(
         track=track,

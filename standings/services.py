@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team, TeamMembership
+from challenge_platform.models import Challenge, Team, TeamMembership, Track
 from common.finite import float_or_none
 from common.units import byte_size
 from datasets.models import Task
@@ -32,9 +33,9 @@ from leaderboard.core.ranking import (
     rank_entries,
     select_team_best,
 )
-from leaderboard.core.track import ranked_tasks, track_standings
+from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
 from leaderboard.first import EMPTY as EMPTY_FIRST
-from leaderboard.first import comparison_fields, first_compute, first_fields
+from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
@@ -157,6 +158,130 @@ def trivial_track_mean(*, tasks: list[Task], split: str) -> dict[str, Any] | Non
     return {"score": float_or_none(math.fsum(values) / len(tasks)), "tasks": len(values)}
 
 
+@dataclass
+class _TrackBoards:
+    """What a track's task boards give its standings, by task slug then team id: each
+    team's score, what it adds to the track's mean, its rank and its submission ranked;
+    and each team's latest submission time on the track (the tie-break)."""
+
+    scores: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    values: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    ranks: dict[str, dict[int, int | None]] = field(default_factory=dict)
+    submissions: dict[str, dict[int, Submission]] = field(default_factory=dict)
+    tie_break: dict[int, datetime] = field(default_factory=dict)
+
+
+def _track_boards(
+    tasks: list[Task], *, split: str, max_final: int, methods: dict[int, MethodWriteup]
+) -> tuple[list[dict[str, Any]], _TrackBoards]:
+    """Each task's board of the track (the snapshot's ``tasks``) and what they give the
+    track's standings."""
+    boards: list[dict[str, Any]] = []
+    out = _TrackBoards()
+    for task in tasks:
+        board, per_team, out.values[task.slug], out.submissions[task.slug] = _task_board(
+            task, split=split, max_final=max_final, methods=methods
+        )
+        boards.append(board)
+        out.scores[task.slug] = {tid: v[0] for tid, v in per_team.items()}
+        out.ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
+        for tid, (_, _, at) in per_team.items():
+            out.tie_break[tid] = max(out.tie_break.get(tid, at), at)
+    return boards, out
+
+
+@dataclass
+class _TrackRanking:
+    """A track's ranked entries, the tasks some team entered (the ranked ones), the pairwise
+    comparisons behind its groups and the trivial baseline's mean; empty for a track
+    without tasks."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    ranked: set[str] = field(default_factory=set)
+    comparisons: dict[str, Any] = field(default_factory=lambda: comparison_fields(EMPTY_FIRST, {}))
+    trivial: dict[str, Any] | None = None
+
+
+def _track_entry(
+    row: TrackRow,
+    team: Team,
+    *,
+    nfrs: list[float | None],
+    prize_max_nfr: float | None,
+    method: MethodWriteup | None,
+    first: TeamFirst | None,
+) -> dict[str, Any]:
+    """One team's row of a track's standings."""
+    return {
+        "rank": row.rank,
+        "position": row.position,
+        "team": team.name,
+        "team_id": team.pk,
+        "is_baseline": row.is_baseline,
+        "score": float_or_none(row.mean_score),
+        "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
+        "missing": list(row.missing),
+        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not removed.
+        "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
+        "method": None if row.is_baseline else _method_ref(method),
+        **first_fields(first),
+    }
+
+
+def _track_ranking(
+    challenge: Challenge,
+    track: Track,
+    tasks: list[Task],
+    boards: _TrackBoards,
+    *,
+    split: str,
+    teams: dict[int, Team],
+    methods: dict[int, MethodWriteup],
+) -> _TrackRanking:
+    """The track's standings on ``split`` over its (non-empty) ``tasks``: ranked as its
+    board ranks them, with who is first, the groups and the prize's NFR limit."""
+    baselines = {tid for tid, t in teams.items() if t.is_baseline}
+    slugs = [t.slug for t in tasks]
+    rows = track_standings(
+        slugs,
+        boards.scores,
+        baselines,
+        values=boards.values,
+        higher_is_better={t.slug: task_higher_is_better(task=t) for t in tasks},
+        tie_break_at=boards.tie_break,
+        task_ranks=boards.ranks,
+    )
+    nfrs = split_nfrs(tasks=tasks, split=split)
+    ranked = set(ranked_tasks(slugs, boards.scores, baselines))
+    counted = [t for t in tasks if t.slug in ranked] or tasks
+    # Who is first on this split (docs/architecture.md §12): the sealed public view never
+    # holds a private-based value, the private snapshot hashes its own.
+    first_board = first_compute(
+        tasks=counted,
+        split=split,
+        teams=[row.team_id for row in rows],
+        baselines=baselines,
+        values=boards.values,
+        submissions=boards.submissions,
+        alpha=challenge.alpha,
+        margin=challenge.equivalence_margin,
+    )
+    comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
+    trivial = trivial_track_mean(tasks=counted, split=split)
+    entries = [
+        _track_entry(
+            row,
+            teams[row.team_id],
+            nfrs=nfrs.get(row.team_id, []),
+            prize_max_nfr=track.prize_max_nfr,
+            method=methods.get(row.team_id),
+            first=first_board.teams.get(row.team_id),
+        )
+        for row in rows
+    ]
+    return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
+
+
 def standings_compute(
     *, challenge: Challenge, frozen_at: datetime, split: str = "private"
 ) -> dict[str, Any]:
@@ -174,77 +299,17 @@ def standings_compute(
     tracks_out: list[dict[str, Any]] = []
     for track in challenge.tracks.order_by("order", "slug"):
         tasks = list(track.tasks.select_related("track__challenge").order_by("order", "slug"))
-        per_task: dict[str, dict[int, float | None]] = {}
-        values: dict[str, dict[int, float | None]] = {}
-        task_ranks: dict[str, dict[int, int | None]] = {}
-        tie_break: dict[int, datetime] = {}
-        submissions: dict[str, dict[int, Submission]] = {}
-        for task in tasks:
-            board, per_team, task_values, submissions[task.slug] = _task_board(
-                task, split=split, max_final=challenge.max_final_selections, methods=methods
+        task_boards, boards = _track_boards(
+            tasks, split=split, max_final=challenge.max_final_selections, methods=methods
+        )
+        tasks_out.extend(task_boards)
+        ranking = (
+            _track_ranking(
+                challenge, track, tasks, boards, split=split, teams=teams, methods=methods
             )
-            tasks_out.append(board)
-            values[task.slug] = task_values
-            per_task[task.slug] = {tid: v[0] for tid, v in per_team.items()}
-            task_ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
-            for tid, (_, _, at) in per_team.items():
-                tie_break[tid] = max(tie_break.get(tid, at), at)
-        entries: list[dict[str, Any]] = []
-        ranked: set[str] = set()
-        comparisons = comparison_fields(EMPTY_FIRST, {})
-        trivial = None
-        if tasks:
-            baselines = {tid for tid, t in teams.items() if t.is_baseline}
-            rows = track_standings(
-                [t.slug for t in tasks],
-                per_task,
-                baselines,
-                values=values,
-                higher_is_better={t.slug: task_higher_is_better(task=t) for t in tasks},
-                tie_break_at=tie_break,
-                task_ranks=task_ranks,
-            )
-            nfrs = split_nfrs(tasks=tasks, split=split)
-            ranked = set(ranked_tasks([t.slug for t in tasks], per_task, baselines))
-            counted = [t for t in tasks if t.slug in ranked] or tasks
-            # Who is first on this split (docs/architecture.md §12): the sealed public view never
-            # holds a private-based value, the private snapshot hashes its own.
-            first_board = first_compute(
-                tasks=counted,
-                split=split,
-                teams=[row.team_id for row in rows],
-                baselines=baselines,
-                values=values,
-                submissions=submissions,
-                alpha=challenge.alpha,
-                margin=challenge.equivalence_margin,
-            )
-            first = first_board.teams
-            comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
-            trivial = trivial_track_mean(tasks=counted, split=split)
-            for row in rows:
-                team = teams[row.team_id]
-                entries.append(
-                    {
-                        "rank": row.rank,
-                        "position": row.position,
-                        "team": team.name,
-                        "team_id": team.pk,
-                        "is_baseline": row.is_baseline,
-                        "score": float_or_none(row.mean_score),
-                        "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
-                        "missing": list(row.missing),
-                        # The track's NFR limit for the prize (docs/architecture.md §11): marked,
-                        # not removed.
-                        "prize_eligible": None
-                        if row.is_baseline
-                        else nfr_prize_eligible(nfrs.get(row.team_id, []), track.prize_max_nfr),
-                        "method": None
-                        if row.is_baseline
-                        else _method_ref(methods.get(row.team_id)),
-                        **first_fields(first.get(row.team_id)),
-                    }
-                )
+            if tasks
+            else _TrackRanking()
+        )
         tracks_out.append(
             {
                 "track": track.slug,
@@ -253,12 +318,14 @@ def standings_compute(
                 "prize_max_nfr": track.prize_max_nfr,
                 "confidence_level": challenge.confidence_level,
                 "tasks": [t.slug for t in tasks],
-                "entries": entries,
+                "entries": ranking.entries,
                 # issue 38: tasks nobody entered are in no mean; the trivial baseline's mean
                 # a co-winner must beat; the pairwise comparisons behind the groups
-                "unranked_tasks": [t.slug for t in tasks if ranked and t.slug not in ranked],
-                "trivial_reference": trivial,
-                **comparisons,
+                "unranked_tasks": [
+                    t.slug for t in tasks if ranking.ranked and t.slug not in ranking.ranked
+                ],
+                "trivial_reference": ranking.trivial,
+                **ranking.comparisons,
             }
         )
     return {

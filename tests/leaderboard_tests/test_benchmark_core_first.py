@@ -228,6 +228,35 @@ def test_only_references_give_no_ranking():
     assert result.leader is None and result.entries[0].p_first is None
 
 
+def test_only_references_still_show_their_track_means_and_no_comparison():
+    rng = np.random.default_rng(7)
+    tasks = [paired_task(f"t{i}", [0.9, 0.7], rng=rng) for i in range(2)]
+    result = who_is_first(
+        teams=["r1", "r2"], tasks=tasks, references=["r1", "r2"], n_resamples=40, margin=0.01
+    )
+    assert [e.team for e in result.entries] == ["r1", "r2"]
+    assert all(e.is_reference and e.rank_interval is None for e in result.entries)
+    assert all(e.group is None and e.p_first_mc_error is None for e in result.entries)
+    assert [e.track_mean for e in result.entries] == pytest.approx([0.9, 0.7])
+    assert result.pairwise == () and result.group_reason is None
+    assert (result.n_resamples, result.margin, result.alpha) == (40, 0.01, 0.05)
+
+
+def test_pairs_name_the_ranked_teams_past_references_and_stop_at_pair_teams():
+    # The references sit between ranked teams in the caller's order: a pair must still
+    # name the two teams compared, best first, and pair_teams keeps the best k only.
+    rng = np.random.default_rng(12)
+    points = [0.50, 0.99, 0.90, 0.20, 0.70]  # low, ref, top, ref, mid
+    tasks = [paired_task(f"t{i}", points, rng=rng, wobble=0.01) for i in range(4)]
+    teams = ["low", "ref1", "top", "ref2", "mid"]
+    every = who_is_first(teams=teams, tasks=tasks, references=["ref1", "ref2"])
+    assert [(p.a, p.b) for p in every.pairwise] == [("top", "mid"), ("top", "low"), ("mid", "low")]
+    assert all(p.difference > 0 and p.verdict == "better" for p in every.pairwise)
+    best_two = who_is_first(teams=teams, tasks=tasks, references=["ref1", "ref2"], pair_teams=2)
+    assert [(p.a, p.b) for p in best_two.pairwise] == [("top", "mid")]
+    assert best_two.entries == every.entries  # the pairs listed change nothing else
+
+
 def test_bad_input_is_refused_with_a_message_naming_it():
     rng = np.random.default_rng(8)
     good = paired_task("t1", [0.5, 0.6], rng=rng)

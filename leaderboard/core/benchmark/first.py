@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leaderboard.core.benchmark.intervals import check_alpha, finite_number, resample_chunks
-from leaderboard.core.benchmark.pairwise import GROUP_METHOD, compare_teams
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD, Comparisons, compare_teams
 from leaderboard.core.ranking import TeamId
 
 MAX_RESAMPLES = 100_000  # the draws of a pass are held at once: (resamples x tasks), twice
@@ -236,6 +236,95 @@ def _p_first(
         total, squares, drawn = total + extra_total, squares + extra_squares, drawn + more
 
 
+def _checked_teams(
+    teams: Sequence[TeamId], references: Collection[TeamId]
+) -> tuple[list[TeamId], set[TeamId]]:
+    """The teams as a list and the references as a set, refused when a team is listed twice
+    or a reference is not a team."""
+    team_list = list(teams)
+    if len(set(team_list)) != len(team_list):
+        raise ValueError("teams must be distinct")
+    reference_set = set(references)
+    unknown = [r for r in reference_set if r not in set(team_list)]
+    if unknown:
+        raise ValueError(f"references {unknown!r} are not among the teams")
+    return team_list, reference_set
+
+
+def _checked_resamples(
+    oriented: list[tuple[np.ndarray, np.ndarray, float, float]], n_resamples: int | None
+) -> int:
+    """The N P(first) starts from: the tasks' B (which they must share) unless the caller
+    asked for another, a whole number from 1 to ``MAX_RESAMPLES``."""
+    n_rows = {samples.shape[0] for _, samples, _, _ in oriented}
+    if len(n_rows) != 1:
+        raise ValueError(f"every task needs the same number of row resamples, not {n_rows}")
+    n_row_resamples = n_rows.pop()
+    n = n_row_resamples if n_resamples is None else n_resamples
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RESAMPLES:
+        raise ValueError(
+            f"n_resamples must be a whole number from 1 to {MAX_RESAMPLES:,}, not {n!r}"
+        )
+    return n
+
+
+def _references_only(
+    team_list: list[TeamId],
+    point_means: np.ndarray,
+    *,
+    n_resamples: int,
+    alpha: float,
+    seed: int,
+    margin: float,
+) -> FirstResult:
+    """The result of a track whose teams are all references: their means, no ranking."""
+    return FirstResult(
+        entries=tuple(
+            FirstEntry(
+                team=team,
+                is_reference=True,
+                track_mean=float(point_means[i]),
+                p_first=None,
+                rank_interval=None,
+                group=None,
+            )
+            for i, team in enumerate(team_list)
+        ),
+        leader=None,
+        n_resamples=n_resamples,
+        alpha=alpha,
+        seed=seed,
+        margin=margin,
+    )
+
+
+def _first_entries(
+    team_list: list[TeamId],
+    ranked: np.ndarray,
+    point_means: np.ndarray,
+    p_first: np.ndarray,
+    mc_error: np.ndarray,
+    comparisons: Comparisons,
+) -> tuple[FirstEntry, ...]:
+    """Every team's entry in the caller's order; a reference's has a mean and nothing else."""
+    column = {int(i): c for c, i in enumerate(ranked)}
+    entries = []
+    for i, team in enumerate(team_list):
+        c = column.get(i)
+        entries.append(
+            FirstEntry(
+                team=team,
+                is_reference=c is None,
+                track_mean=float(point_means[i]),
+                p_first=None if c is None else float(p_first[c]),
+                rank_interval=None if c is None else comparisons.rank_intervals[c],
+                group=None if c is None else comparisons.groups[c],
+                p_first_mc_error=None if c is None else float(mc_error[c]),
+            )
+        )
+    return tuple(entries)
+
+
 def who_is_first(
     *,
     teams: Sequence[TeamId],
@@ -264,46 +353,17 @@ def who_is_first(
     margin = finite_number(margin, what="margin")
     if margin < 0:
         raise ValueError(f"margin must be 0 or more, not {margin!r}")
-    team_list = list(teams)
-    if len(set(team_list)) != len(team_list):
-        raise ValueError("teams must be distinct")
-    reference_set = set(references)
-    unknown = [r for r in reference_set if r not in set(team_list)]
-    if unknown:
-        raise ValueError(f"references {unknown!r} are not among the teams")
+    team_list, reference_set = _checked_teams(teams, references)
     n_teams = len(team_list)
     oriented = [_oriented(task, n_teams) for task in tasks]
-    n_rows = {samples.shape[0] for _, samples, _, _ in oriented}
-    if len(n_rows) != 1:
-        raise ValueError(f"every task needs the same number of row resamples, not {n_rows}")
-    n_row_resamples = n_rows.pop()
-    n = n_row_resamples if n_resamples is None else n_resamples
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RESAMPLES:
-        raise ValueError(
-            f"n_resamples must be a whole number from 1 to {MAX_RESAMPLES:,}, not {n!r}"
-        )
+    n = _checked_resamples(oriented, n_resamples)
 
     points = np.array([point for point, _, _, _ in oriented])  # (T, teams)
     point_means = points.mean(axis=0)
     ranked = np.array([i for i, t in enumerate(team_list) if t not in reference_set], dtype=int)
     if ranked.size == 0:
-        return FirstResult(
-            entries=tuple(
-                FirstEntry(
-                    team=team,
-                    is_reference=True,
-                    track_mean=float(point_means[i]),
-                    p_first=None,
-                    rank_interval=None,
-                    group=None,
-                )
-                for i, team in enumerate(team_list)
-            ),
-            leader=None,
-            n_resamples=n,
-            alpha=alpha,
-            seed=seed,
-            margin=margin,
+        return _references_only(
+            team_list, point_means, n_resamples=n, alpha=alpha, seed=seed, margin=margin
         )
     stack = _ranked_stack(oriented, tasks, ranked)
     p_first, mc_error, drawn = _p_first(stack, n_resamples=n, seed=seed)
@@ -323,24 +383,9 @@ def who_is_first(
         margin=margin,
         pair_teams=pair_teams,
     )
-    column = {int(i): c for c, i in enumerate(ranked)}
-    entries = []
-    for i, team in enumerate(team_list):
-        c = column.get(i)
-        entries.append(
-            FirstEntry(
-                team=team,
-                is_reference=c is None,
-                track_mean=float(point_means[i]),
-                p_first=None if c is None else float(p_first[c]),
-                rank_interval=None if c is None else comparisons.rank_intervals[c],
-                group=None if c is None else comparisons.groups[c],
-                p_first_mc_error=None if c is None else float(mc_error[c]),
-            )
-        )
     name = [team_list[int(i)] for i in ranked]
     return FirstResult(
-        entries=tuple(entries),
+        entries=_first_entries(team_list, ranked, point_means, p_first, mc_error, comparisons),
         leader=team_list[int(ranked[order[0]])],
         n_resamples=drawn,
         alpha=alpha,
