@@ -209,7 +209,7 @@ def main() -> None:
                 page = browser.new_page(viewport={**VIEWPORT, "height": 520})
                 login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
                 page.goto(f"{base}/tracks/{track_slug}/transfer/")
-                page.locator("table.transfer").wait_for()
+                page.locator("#transfer-matrix").wait_for()
                 shoot(page, "transfer.png")
                 section = page.locator("#decomposition")
                 section.scroll_into_view_if_needed()

@@ -44,6 +44,8 @@ from .selectors import (
 )
 from .services import champion_ensure
 
+MAX_ID = 2**31 - 1  # a row id: larger numbers are refused by the schema, not by the database
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _PAIR = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
 _ENTRY = {
     "type": "object",
@@ -157,8 +159,8 @@ class TaskReleaseCheckApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(required=False, allow_empty_file=True)
-        submission = serializers.IntegerField(required=False, min_value=1)
-        run = serializers.IntegerField(required=False, min_value=1)
+        submission = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+        run = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             given = [name for name in ("file", "submission", "run") if attrs.get(name)]
@@ -171,9 +173,30 @@ class TaskReleaseCheckApi(APIView):
 
     @extend_schema(
         operation_id="task_release_check",
+        # The schema says "exactly one" as the view checks it: a file as multipart, or one
+        # of the two ids as JSON.
         request={
-            "multipart/form-data": InputSerializer,
-            "application/json": InputSerializer,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
+            "application/json": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {"submission": _ID_SCHEMA},
+                        "required": ["submission"],
+                        "additionalProperties": False,
+                    },
+                    {
+                        "type": "object",
+                        "properties": {"run": _ID_SCHEMA},
+                        "required": ["run"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
         },
         responses={
             200: ReleaseCheckSerializer,

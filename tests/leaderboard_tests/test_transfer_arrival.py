@@ -143,7 +143,7 @@ def test_chromium_shows_the_queued_baseline_and_the_waiting_delta(
     world, four, run = arrived(tmp_path, settings)
     browser_page.goto(f"{live_server.url}/tracks/{world.track.slug}/transfer/")
     column = [t.slug for t in world.track.tasks.order_by("order", "slug")].index("t-four")
-    header = browser_page.locator("table.transfer thead th").nth(4 + column)  # after 4 columns
+    header = browser_page.locator("#transfer-matrix thead th").nth(4 + column)  # after 4 columns
     assert header.locator("a").get_attribute("href") == "/tasks/t-four/leaderboard/"
     status = header.locator('[data-role="baseline-status"]')
     assert status.is_visible() and status.inner_text().lower() == "baseline queued"
@@ -151,7 +151,7 @@ def test_chromium_shows_the_queued_baseline_and_the_waiting_delta(
 
     def cell_of(algorithm: str):
         name = browser_page.get_by_role("cell", name=algorithm, exact=True)
-        row = browser_page.locator("table.transfer tbody tr").filter(has=name)
+        row = browser_page.locator("#transfer-matrix tbody tr").filter(has=name)
         return row.locator(f'td[data-task="{column}"]')
 
     assert cell_of(run.version.algorithm.name).inner_text().strip().lower() == "queued"

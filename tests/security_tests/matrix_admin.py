@@ -52,6 +52,11 @@ ADMIN: list[Case] = [
         ORG_ONLY,
     ),
     Case(
+        "admin/datasets/task/<int:object_id>/stress/",
+        "/admin/datasets/task/{obj:datasets.task}/stress/",
+        ORG_ONLY,
+    ),
+    Case(
         "admin/leaderboard/taskchampion/<int:object_id>/pin/",
         "/admin/leaderboard/taskchampion/{obj:leaderboard.taskchampion}/pin/",
         ORG_ONLY,

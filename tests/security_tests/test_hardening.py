@@ -151,8 +151,8 @@ def test_every_state_changing_web_form_refuses_a_post_without_the_csrf_token(wor
 def test_session_authenticated_api_calls_need_the_csrf_token_and_token_calls_do_not(world):
     posts = [c for c in API if c.method == "POST" and c.route != "api/v1/auth/token/"]
     # teams, join, submissions, rules accept, baselines (2 tasks); algorithms, runs, cancel;
-    # reference upload and primary choice; a new data version (2 tasks)
-    assert len(posts) == 13
+    # reference upload and primary choice; a new data version (2 tasks); a release check
+    assert len(posts) == 14
     session = client_for(world, "org", enforce_csrf_checks=True)
     token = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {world.tokens['org']}")
     for case in posts:
