@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -197,7 +198,12 @@ class Command(BaseCommand):
                     return 0
                 if returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
-            commands = processes()
+            # Background processes are started again when they crash (the web server's master
+            # does that for its own workers): challenge_platform/respawn.py.
+            commands = {
+                name: command if name == "web" else respawned(name=name, command=command, py=py)
+                for name, command in processes().items()
+            }
             if dev_server_wanted():
                 commands["web"] = f"{py} {manage} runserver {address} --noreload"
                 self.stdout.write("DEV_SERVER=1: Django's development server, DEBUG on")
@@ -238,6 +244,11 @@ class Command(BaseCommand):
         env["CELERY_BEAT_SCHEDULE"] = str(data_dir / "celerybeat-schedule")
         env["DEBUG"] = "1" if dev_server_wanted() else env.get("DEBUG", "0")
         return env
+
+
+def respawned(*, name: str, command: str, py: str) -> str:
+    """``command`` run by the respawn wrapper (started again when it crashes)."""
+    return f"{py} -m challenge_platform.respawn {shlex.quote(name)} {shlex.quote(command)}"
 
 
 def _name(signum: int) -> str:
