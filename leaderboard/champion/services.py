@@ -108,7 +108,7 @@ def _locked(task: Task) -> TaskChampion:
     """The task's champion row, locked (inside the caller's transaction)."""
     TaskChampion.objects.get_or_create(task=task)
     return (
-        TaskChampion.objects.select_for_update()
+        TaskChampion.objects.select_for_update(of=("self",))
         .select_related("current__submission__team", "current__reference", "current__run")
         .get(task=task)
     )

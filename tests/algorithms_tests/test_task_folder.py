@@ -162,7 +162,7 @@ def test_a_runs_task_digest_is_read_once_and_is_the_folders(world, tmp_path: Pat
         assert manifest.task_data_sha256(task=task, folder=second) == digest and not hashed
         settings.ALGORITHM_TEST_ROW_GROUP_ROWS = 3  # another folder: read again
         third = task_folder_write(task=task, folder=tmp_path / "third")
-        assert manifest.task_data_sha256(task=task, folder=third) == real(third)
+        assert manifest.task_data_sha256(task=task, folder=third) == real(folder=third)
         assert hashed == [third]
     finally:
         manifest.task_folder_sha256 = real

@@ -80,7 +80,7 @@ def make_run(task, **fields) -> AlgorithmRun:
         "version": baseline_algorithm_version(challenge=task.track.challenge),
         "task": task,
         "options": options,
-        "limits": BASELINE.limits(options).as_dict(),
+        "limits": BASELINE.limits(options=options).as_dict(),
     }
     return BaselineRun.objects.create(**{**defaults, **fields})
 
