@@ -117,10 +117,10 @@ def arm_stage_delays(**_: Any) -> None:
         if stage in STAGE_DELAYS:
             real = getattr(execute, name)
 
-            def slow(target: Any, *args: Any, _real=real, _stage=stage, **kwargs: Any) -> Any:
+            def slow(*args: Any, _real=real, _stage=stage, **kwargs: Any) -> Any:
                 if _first_time(_stage):
                     _slow(STAGE_DELAYS[_stage], kwargs.get("on_chunk"), _stage)
-                return _real(target, *args, **kwargs)
+                return _real(*args, **kwargs)
 
             setattr(execute, name, functools.wraps(real)(slow))
     if "read" in STAGE_DELAYS:
