@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q
 
 from algorithms.models import STRESS_PROFILES, AlgorithmRun, AlgorithmRunStatus
 from challenge_platform.models import Challenge
@@ -54,41 +53,45 @@ def robustness_view(*, stress_run: AlgorithmRun | None, split: str) -> dict[str,
 
 
 def _stress_runs(runs: Sequence[AlgorithmRun]) -> list[AlgorithmRun]:
-    """Succeeded stress runs of the runs' versions on their tasks, newest first."""
+    """Succeeded stress runs of the runs' versions on their tasks, newest first.
+
+    One query over the versions and tasks named (a superset of the pairs), kept to the pairs
+    here: an OR of one condition per pair is a SQL expression as deep as the matrix is
+    large (SQLite refuses past 1,000; a 100 x 200 matrix has 20,000 pairs)."""
     pairs = {(run.version_id, run.task_id) for run in runs}
     if not pairs:
         return []
-    where = Q(pk__in=[])
-    for version_id, task_id in pairs:
-        where |= Q(version_id=version_id, task_id=task_id)
-    return list(
+    found = (
         AlgorithmRun.objects.filter(
-            where, profile__in=STRESS_PROFILES, status=AlgorithmRunStatus.SUCCEEDED
+            version_id__in=sorted({v for v, _ in pairs}),
+            task_id__in=sorted({t for _, t in pairs}),
+            profile__in=STRESS_PROFILES,
+            status=AlgorithmRunStatus.SUCCEEDED,
         )
         .select_related("task")
         .order_by("-finished_at", "-pk")
     )
+    return [run for run in found if (run.version_id, run.task_id) in pairs]
 
 
 def stress_runs_for(*, runs: Iterable[AlgorithmRun]) -> dict[int, AlgorithmRun | None]:
-    """Run id -> the stress run whose figures it shows (itself for a stress run)."""
+    """Run id -> the stress run whose figures it shows (itself for a stress run): the newest
+    stress run of the run itself, else the newest of its version on its task's current data."""
     runs = list(runs)
     found: dict[int, AlgorithmRun | None] = {}
     clean = [run for run in runs if run.profile not in STRESS_PROFILES]
-    candidates = _stress_runs(clean)
+    own: dict[int, AlgorithmRun] = {}
+    same: dict[tuple[int, int], AlgorithmRun] = {}
+    for stress in _stress_runs(clean):  # newest first: the first of each key is kept
+        if stress.stress_of_id is not None:
+            own.setdefault(stress.stress_of_id, stress)
+        if (stress.options or {}).get("data_version") == stress.task.data_version:
+            same.setdefault((stress.version_id, stress.task_id), stress)
     for run in runs:
         if run.profile in STRESS_PROFILES:
             found[run.pk] = run
-            continue
-        own = [s for s in candidates if s.stress_of_id == run.pk]
-        same = [
-            s
-            for s in candidates
-            if s.version_id == run.version_id
-            and s.task_id == run.task_id
-            and (s.options or {}).get("data_version") == s.task.data_version
-        ]
-        found[run.pk] = (own or same or [None])[0]
+        else:
+            found[run.pk] = own.get(run.pk) or same.get((run.version_id, run.task_id))
     return found
 
 
