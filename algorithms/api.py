@@ -3,9 +3,6 @@ run."""
 
 from __future__ import annotations
 
-import math
-
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -34,23 +31,12 @@ from algorithms.services import (
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
 from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
-from challenge_platform.api.errors import error_responses
+from challenge_platform.api.errors import error_responses, refusal_response
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
 from scoring.admission import declared_length
 
-
-def refused(exc: AlgorithmRefused) -> Response:
-    """The refusal ``{"detail", "code"}``; with ``retry_after`` (ISO) and ``Retry-After``
-    (seconds) when the request may succeed later."""
-    if exc.retry_after is None:
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
-    seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 0)
-    return Response(
-        {"detail": exc.message, "code": exc.code, "retry_after": exc.retry_after.isoformat()},
-        status=exc.http_status,
-        headers={"Retry-After": str(seconds)},
-    )
+refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape
 
 
 def no_challenge(slug: str) -> Response:

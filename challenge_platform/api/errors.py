@@ -10,11 +10,29 @@ theirs with ``extend_schema(responses={..., **error_responses({409: "why"})})``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
+from rest_framework.response import Response
+
+from common.refusals import Refusal
+
+
+def refusal_response(exc: Refusal) -> Response:
+    """A refusal as the API answers it: ``{"detail", "code"}`` at its status; with
+    ``retry_after`` (ISO) and ``Retry-After`` (seconds) when the request may succeed later."""
+    if exc.retry_after is None:
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+    seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 0)
+    return Response(
+        {"detail": exc.message, "code": exc.code, "retry_after": exc.retry_after.isoformat()},
+        status=exc.http_status,
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -4,12 +4,10 @@ release check a data owner's CI pipeline calls (``chal release-check``)."""
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -18,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
+from challenge_platform.api.errors import error_responses, refusal_response
 from challenge_platform.models import Team
 from challenge_platform.rules import rules_gate
 from challenge_platform.selectors import is_organizer, team_for_user
@@ -138,15 +136,6 @@ def _refused(exc: ReleaseCheckRefused) -> Response:
     return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
 
 
-def _over_budget(exc: UploadBudgetExceeded) -> Response:
-    """The team's upload rate is spent: 429 with ``Retry-After``, as an upload's refusal."""
-    body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
-    headers = {}
-    if exc.retry_after is not None:
-        body["retry_after"] = exc.retry_after
-        seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 1)
-        headers["Retry-After"] = str(seconds)
-    return Response(body, status=exc.http_status, headers=headers)
 
 
 class TaskReleaseCheckApi(APIView):
@@ -238,7 +227,7 @@ class TaskReleaseCheckApi(APIView):
             if team is not None:
                 upload_rate_check(team=team)
         except UploadBudgetExceeded as exc:
-            return _over_budget(exc)
+            return refusal_response(exc)
         limit = settings.SUBMISSION_MAX_BYTES
         declared = declared_length(request.META)
         if declared is not None and declared > limit + MULTIPART_SLACK_BYTES:
@@ -253,7 +242,7 @@ class TaskReleaseCheckApi(APIView):
         try:
             _spend_upload(team)
         except UploadBudgetExceeded as exc:
-            return _over_budget(exc)
+            return refusal_response(exc)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
