@@ -20,11 +20,10 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from tqdm import tqdm
 
-from .client import Client, CliError, UsageError
+from .client import Client, CliError, UsageError, segment
 from .robustness import add_show_run, robustness_line
 
 RUN_FINAL = ("succeeded", "failed", "cancelled")
@@ -38,10 +37,6 @@ def _finished(run: dict[str, Any]) -> bool:
 
 
 SKIPPED_DIRS = ("__pycache__",)
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 def zip_folder(folder: Path, dest: Path) -> int:
@@ -89,7 +84,7 @@ def cmd_algorithm_submit(
     challenge = args.challenge or _challenge_of_track(client, args.track)
     # Ask first: a run the server would refuse (the challenge ended, the rules, the daily
     # limit...) is refused here, before anything is zipped or uploaded.
-    client.get(f"challenges/{_seg(challenge)}/algorithm-runs/admission/", track=args.track)
+    client.get(f"challenges/{segment(challenge)}/algorithm-runs/admission/", track=args.track)
     fields = {"name": args.name} if args.name else {}
     with tempfile.TemporaryDirectory(prefix="chal-algorithm-") as tmp:
         if source.is_dir():
@@ -100,7 +95,7 @@ def cmd_algorithm_submit(
         else:
             raise UsageError(f"{source} is neither a folder nor a .zip archive")
         version = client.upload(
-            f"challenges/{_seg(challenge)}/algorithms/", file=archive, fields=fields
+            f"challenges/{segment(challenge)}/algorithms/", file=archive, fields=fields
         )
     queued = client.post(f"algorithms/{version['id']}/runs/", {"track": args.track})
     runs = queued["runs"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from tqdm import tqdm
@@ -30,6 +31,11 @@ IDLE_CONNECTION_SECONDS = 30.0
 # Sends of one upload: a connection the server closed before answering is sent once more,
 # with the same Idempotency-Key (the server makes one submission of both).
 UPLOAD_ATTEMPTS = 2
+
+
+def segment(value: str) -> str:
+    """One URL path segment (a slug or code typed by the user), quoted whole."""
+    return quote(value, safe="")
 
 
 class CliError(Exception):

@@ -17,17 +17,12 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from . import algorithms, config, release, robustness, rules, standings
-from .client import ApiError, Client, CliError, NotLoggedIn, UsageError
+from . import algorithms, boards, config, release, robustness, rules, standings
+from .client import ApiError, Client, CliError, NotLoggedIn, UsageError, segment
 from .output import (
-    DASH,
-    FIRST_HEADERS,
-    first_columns,
-    interval,
+    OPIS_NOTE,
     number,
-    pairwise_table,
     percent,
     shorten,
     table,
@@ -37,11 +32,6 @@ from .output import (
 
 FINAL_STATUSES = ("scored", "failed")
 SPLIT_ORDER = ("public", "private", "all")
-
-
-def _seg(value: str) -> str:
-    """One URL path segment (a slug or code typed by the user)."""
-    return quote(value, safe="")
 
 
 def _client(args: argparse.Namespace, *, login: bool = False) -> Client:
@@ -141,7 +131,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     """Stream a task's train and test files (and its images) into a folder."""
     client = _client(args, login=True)
-    task = client.get(f"tasks/{_seg(args.task)}/")
+    task = client.get(f"tasks/{segment(args.task)}/")
     slug = task["slug"]  # the server's (validated) slug names the files, never the input
     available = task.get("files") or {}
     names = [f"train.{args.format}", f"test.{args.format}"]
@@ -154,7 +144,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create {folder}: {exc.strerror or exc}") from exc
     for name in names:
         dest = folder / f"{slug}-{name}"
-        size = client.download(f"tasks/{_seg(slug)}/files/{name}", dest, desc=dest.name)
+        size = client.download(f"tasks/{segment(slug)}/files/{name}", dest, desc=dest.name)
         print(f"{dest}  ({_size(size)})")
     if args.croissant:
         _download_croissant(client, slug, folder)
@@ -164,7 +154,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def _download_croissant(client: Client, slug: str, folder: Path) -> None:
     """``<slug>-croissant.json``: the task's Croissant description (mlcroissant loads the
     files it lists; ``manage.py import_task --croissant`` reads the files beside it)."""
-    document = client.get(f"tasks/{_seg(slug)}/croissant.json")
+    document = client.get(f"tasks/{segment(slug)}/croissant.json")
     if not isinstance(document, dict) or "@context" not in document:
         raise CliError(f"the server at {client.server} did not answer with a Croissant file")
     dest = folder / f"{slug}-croissant.json"
@@ -193,7 +183,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise UsageError(f"no such file: {path}")
     client = _client(args, login=True)
     fields = {"note": args.note} if args.note else {}
-    submission = client.upload(f"tasks/{_seg(args.task)}/submissions/", file=path, fields=fields)
+    submission = client.upload(f"tasks/{segment(args.task)}/submissions/", file=path, fields=fields)
     if not args.json:
         print(f"Submission {submission['id']} to {submission['task']}: {submission['status']}")
     if args.wait and submission["status"] not in FINAL_STATUSES:
@@ -259,19 +249,11 @@ METRIC_ORDER = [
 PRIMARY_MARK = " (primary)"
 
 
-# Printed under a table with an OPIS column: OPIS is threshold consistency, not quality.
-OPIS_NOTE = (
-    "OPIS: threshold consistency (how far each group's F1 against the threshold strays from"
-    " all rows'), lower is more consistent; not a measure of quality: a constant predictor is"
-    " perfectly consistent."
-)
-
-
 
 def _primary_metric(client: Client, task: str) -> str | None:
     """The task's primary metric (None when the task cannot be read: nothing is marked)."""
     try:
-        return client.get(f"tasks/{_seg(task)}/").get("primary_metric") or None
+        return client.get(f"tasks/{segment(task)}/").get("primary_metric") or None
     except ApiError:
         return None
 
@@ -342,122 +324,8 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """A task's leaderboard, or else a track's (with --post-challenge: a task's
-    post-challenge board)."""
-    client = _client(args)
-    if args.post_challenge:
-        return standings.post_challenge_board(client, args, print_json=_print_json)
-    board = _task_or_track_board(client, args)
-    if args.json:
-        _print_json(board)
-        return 0
-    entries = board.get("entries") or []
-    if "task" in board:
-        print(f"Task {board['task']}: {board['split']} leaderboard ({board['primary_metric']})")
-    else:
-        print(f"Track {board['track']}: {board['split']} leaderboard (mean over its tasks)")
-    if not entries:
-        print("No entries yet.")
-        return 0
-    rank = [DASH if e["rank"] is None else e["rank"] for e in entries]
-    headers, rows = (_task_columns if "task" in board else _track_columns)(board, entries, rank)
-    marker = _entry_notes(entries)
-    if any(marker):
-        headers.append("note")
-        rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
-    print(table(headers, rows))
-    if "OPIS" in headers:
-        print(OPIS_NOTE)
-    if "task" not in board and board.get("group_reason"):
-        print(f"No rank intervals or groups: {board['group_reason']}.")
-    if getattr(args, "pairwise", False):
-        print()
-        if "task" in board:
-            print("Pairwise comparisons are made on track boards: see the task's track.")
-        else:
-            print(pairwise_table(board))
-    return 0
-
-
-def _task_or_track_board(client: Client, args: argparse.Namespace) -> dict[str, Any]:
-    """The board of the task named ``args.slug``, else of the track of that name."""
-    slug = _seg(args.slug)
-    try:
-        return client.get(f"tasks/{slug}/leaderboard/", split=args.split)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-    try:
-        return client.get(f"tracks/{slug}/leaderboard/", split=args.split)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise CliError(f"there is no task or track '{args.slug}'") from exc
-        raise
-
-
-def _entry_notes(entries: list[dict[str, Any]]) -> list[str]:
-    """Each entry's note: the team column names a reference already (an upload, the trivial
-    baseline); the AutoGluon team's row keeps its "baseline" mark."""
-    return [
-        ("reference" if e.get("reference") == e["team"] else "baseline")
-        + (" (primary)" if e.get("is_primary_reference") else "")
-        if e["is_baseline"]
-        else ("not prize-eligible" if e.get("prize_eligible") is False else "")
-        for e in entries
-    ]
-
-
-def _task_columns(
-    board: dict[str, Any], entries: list[dict[str, Any]], rank: list[object]
-) -> tuple[list[str], list[list[object]]]:
-    """A task board's headers and rows: the score, then the columns its entries have."""
-    headers = ["rank", "team", board["primary_metric"]]
-    rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
-    intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
-    columns: list[tuple[str, list[object]]] = []
-    if any(intervals):
-        columns.append(("95% interval", intervals))
-    if board.get("primary_reference"):
-        columns.append(
-            (f"NFR vs {board['primary_reference']}", [percent(e.get("nfr")) for e in entries])
-        )
-    if any(e.get("opis") is not None for e in entries):
-        columns.append(("OPIS", [e.get("opis") for e in entries]))
-    if robustness.shows_robustness(entries):
-        columns.append(("robustness", [robustness.robustness_cell(e) for e in entries]))
-    if any(e.get("transitivity_violations") is not None for e in entries):
-        columns.append(
-            ("transitivity viol.", [percent(e.get("transitivity_violations")) for e in entries])
-        )
-    if any(e.get("cpu_seconds") is not None for e in entries):
-        columns.append(("CPU s", [_cpu(e.get("cpu_seconds")) for e in entries]))
-    for header, values in columns:
-        headers.append(header)
-        rows = [[*row, value] for row, value in zip(rows, values, strict=True)]
-    return headers, rows
-
-
-def _track_columns(
-    board: dict[str, Any], entries: list[dict[str, Any]], rank: list[object]
-) -> tuple[list[str], list[list[object]]]:
-    """A track board's headers and rows: the mean, each task's score, then who is first."""
-    tasks = board.get("tasks") or []
-    headers = ["rank", "team", "mean", *tasks]
-    rows = [
-        [r, e["team"], e["score"], *((e.get("task_scores") or {}).get(t) for t in tasks)]
-        for r, e in zip(rank, entries, strict=True)
-    ]
-    if any(e.get("p_first") is not None for e in entries):
-        headers += FIRST_HEADERS
-        rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
-    return headers, rows
-
-
-def _cpu(seconds: object) -> str:
-    """CPU-seconds of the run behind an entry (a dash for an uploaded file)."""
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
-        return f"{seconds:.1f}"
-    return DASH
+    """A task's or a track's leaderboard (see :mod:`.boards`)."""
+    return boards.cmd_leaderboard(args, make_client=_client, print_json=_print_json)
 
 
 # --- teams -------------------------------------------------------------------------------
@@ -466,7 +334,7 @@ def _cpu(seconds: object) -> str:
 def cmd_teams_create(args: argparse.Namespace) -> int:
     """Create a team in a challenge, with the caller in it."""
     client = _client(args, login=True)
-    team = client.post(f"challenges/{_seg(args.challenge)}/teams/", {"name": args.name})
+    team = client.post(f"challenges/{segment(args.challenge)}/teams/", {"name": args.name})
     if args.json:
         _print_json(team)
     else:

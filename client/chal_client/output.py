@@ -147,3 +147,11 @@ def pairwise_table(board: dict) -> str:
     if isinstance(shown, int) and shown < ranked:
         lines.append(f"(every pair of the best {shown} of {ranked} ranked teams)")
     return "\n".join(lines)
+
+
+# Printed under a table with an OPIS column: OPIS is threshold consistency, not quality.
+OPIS_NOTE = (
+    "OPIS: threshold consistency (how far each group's F1 against the threshold strays from"
+    " all rows'), lower is more consistent; not a measure of quality: a constant predictor is"
+    " perfectly consistent."
+)

@@ -1,0 +1,142 @@
+"""``chal leaderboard``: a task's board, else a track's (or a task's post-challenge board),
+printed as a table with the columns its entries have."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from . import robustness, standings
+from .client import ApiError, Client, CliError, segment
+from .output import (
+    DASH,
+    FIRST_HEADERS,
+    OPIS_NOTE,
+    first_columns,
+    interval,
+    pairwise_table,
+    percent,
+    table,
+)
+
+
+def cmd_leaderboard(
+    args: argparse.Namespace, *, make_client: Callable[..., Client], print_json: Callable
+) -> int:
+    """A task's leaderboard, or else a track's (with --post-challenge: a task's
+    post-challenge board)."""
+    client = make_client(args)
+    if args.post_challenge:
+        return standings.post_challenge_board(client, args, print_json=print_json)
+    board = _task_or_track_board(client, args)
+    if args.json:
+        print_json(board)
+        return 0
+    entries = board.get("entries") or []
+    if "task" in board:
+        print(f"Task {board['task']}: {board['split']} leaderboard ({board['primary_metric']})")
+    else:
+        print(f"Track {board['track']}: {board['split']} leaderboard (mean over its tasks)")
+    if not entries:
+        print("No entries yet.")
+        return 0
+    rank = [DASH if e["rank"] is None else e["rank"] for e in entries]
+    headers, rows = (_task_columns if "task" in board else _track_columns)(board, entries, rank)
+    marker = _entry_notes(entries)
+    if any(marker):
+        headers.append("note")
+        rows = [[*row, m] for row, m in zip(rows, marker, strict=True)]
+    print(table(headers, rows))
+    if "OPIS" in headers:
+        print(OPIS_NOTE)
+    if "task" not in board and board.get("group_reason"):
+        print(f"No rank intervals or groups: {board['group_reason']}.")
+    if getattr(args, "pairwise", False):
+        print()
+        if "task" in board:
+            print("Pairwise comparisons are made on track boards: see the task's track.")
+        else:
+            print(pairwise_table(board))
+    return 0
+
+
+def _task_or_track_board(client: Client, args: argparse.Namespace) -> dict[str, Any]:
+    """The board of the task named ``args.slug``, else of the track of that name."""
+    slug = segment(args.slug)
+    try:
+        return client.get(f"tasks/{slug}/leaderboard/", split=args.split)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+    try:
+        return client.get(f"tracks/{slug}/leaderboard/", split=args.split)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise CliError(f"there is no task or track '{args.slug}'") from exc
+        raise
+
+
+def _entry_notes(entries: list[dict[str, Any]]) -> list[str]:
+    """Each entry's note: the team column names a reference already (an upload, the trivial
+    baseline); the AutoGluon team's row keeps its "baseline" mark."""
+    return [
+        ("reference" if e.get("reference") == e["team"] else "baseline")
+        + (" (primary)" if e.get("is_primary_reference") else "")
+        if e["is_baseline"]
+        else ("not prize-eligible" if e.get("prize_eligible") is False else "")
+        for e in entries
+    ]
+
+
+def _task_columns(
+    board: dict[str, Any], entries: list[dict[str, Any]], rank: list[object]
+) -> tuple[list[str], list[list[object]]]:
+    """A task board's headers and rows: the score, then the columns its entries have."""
+    headers = ["rank", "team", board["primary_metric"]]
+    rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
+    intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
+    columns: list[tuple[str, list[object]]] = []
+    if any(intervals):
+        columns.append(("95% interval", intervals))
+    if board.get("primary_reference"):
+        columns.append(
+            (f"NFR vs {board['primary_reference']}", [percent(e.get("nfr")) for e in entries])
+        )
+    if any(e.get("opis") is not None for e in entries):
+        columns.append(("OPIS", [e.get("opis") for e in entries]))
+    if robustness.shows_robustness(entries):
+        columns.append(("robustness", [robustness.robustness_cell(e) for e in entries]))
+    if any(e.get("transitivity_violations") is not None for e in entries):
+        columns.append(
+            ("transitivity viol.", [percent(e.get("transitivity_violations")) for e in entries])
+        )
+    if any(e.get("cpu_seconds") is not None for e in entries):
+        columns.append(("CPU s", [_cpu(e.get("cpu_seconds")) for e in entries]))
+    for header, values in columns:
+        headers.append(header)
+        rows = [[*row, value] for row, value in zip(rows, values, strict=True)]
+    return headers, rows
+
+
+def _track_columns(
+    board: dict[str, Any], entries: list[dict[str, Any]], rank: list[object]
+) -> tuple[list[str], list[list[object]]]:
+    """A track board's headers and rows: the mean, each task's score, then who is first."""
+    tasks = board.get("tasks") or []
+    headers = ["rank", "team", "mean", *tasks]
+    rows = [
+        [r, e["team"], e["score"], *((e.get("task_scores") or {}).get(t) for t in tasks)]
+        for r, e in zip(rank, entries, strict=True)
+    ]
+    if any(e.get("p_first") is not None for e in entries):
+        headers += FIRST_HEADERS
+        rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
+    return headers, rows
+
+
+def _cpu(seconds: object) -> str:
+    """CPU-seconds of the run behind an entry (a dash for an uploaded file)."""
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return f"{seconds:.1f}"
+    return DASH
