@@ -322,12 +322,12 @@ def _wait(
 ) -> bytes:
     poll = _poller(seconds=seconds, should_stop=should_stop)
     while True:
+        poll()  # first at once: a cancel that came before the check ends it unread
         try:
             out, _ = process.communicate(timeout=POLL_SECONDS)
             return out or b""
         except subprocess.TimeoutExpired:
             pass
-        poll()
 
 
 def _kill(process: subprocess.Popen) -> None:

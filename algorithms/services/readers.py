@@ -115,20 +115,19 @@ class CheckServer:
         """The child's end; on an exception from ``poll`` the child is killed first, its end
         read (so the next check starts on a clean line), and the exception raised."""
         while True:
-            try:
-                return self._answer(process, 0.2)
-            except TimeoutError:
-                pass
-            try:
+            try:  # first at once: a cancel that came before the check ends it unread
                 poll()
             except BaseException:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+                _kill_check(pid)
                 try:
                     self._answer(process, ANSWER_SECONDS)
                 except (OSError, ValueError):
                     self.stop()
                 raise
+            try:
+                return self._answer(process, 0.2)
+            except TimeoutError:
+                pass
 
     @staticmethod
     def _answer(process: subprocess.Popen, seconds: float) -> dict:
@@ -160,3 +159,15 @@ def check_server(*, environment: dict[str, str]) -> CheckServer:
         if server is None:
             server = _servers[key] = CheckServer(environment)
         return server
+
+
+def _kill_check(pid: int) -> None:
+    """Kill a check and whatever it started: its process group, or the child alone when it
+    has not made its group yet (it was just forked)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        pass

@@ -124,7 +124,7 @@ def test_the_reader_process_has_a_memory_cap(out: Path, monkeypatch) -> None:
 
 
 def test_cancel_stops_the_reader_process(out: Path) -> None:
-    rows = 4_000_000  # a few seconds of reading: the cancel lands while it runs
+    rows = 4_000_000  # the cancel is asked as the check starts, while this is read
     with open(out / "predictions.csv", "w") as handle:
         handle.write("id,label\n")
         handle.writelines(f"{i},label-{i % 7}\n" for i in range(rows))
