@@ -10,8 +10,10 @@ matrix, the post-challenge board; their pages, CSV exports and API) reads the re
   reveals it (the organizers' action, or its ``reveal_at``): :func:`private_visible`;
   before that it is refused (:data:`PRIVATE_HIDDEN`, 403).
 
-The API answers a refusal with ``{"detail", "code"}`` (:func:`api_split`); a page answers
-404 with the same message (:func:`page_split`): a page hides what it cannot show. The
+The API answers a refusal with ``{"detail", "code"}`` (``challenge_platform.api.split``,
+which also documents the parameter; this module imports nothing of DRF, so the selectors that
+ask :func:`private_visible` cost no command its start); a page answers 404 with the same
+message (:func:`page_split`): a page hides what it cannot show. The
 toggle between the two splits on a page is one template tag,
 ``{% split_toggle %}`` (``challenge_platform/templatetags/split_toggle.py``).
 """
@@ -22,13 +24,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework.exceptions import APIException
-from rest_framework.request import Request
 
 from common.splits import BOARD_SPLITS
 
-from .api.errors import error_responses
 from .models import Challenge
 from .selectors import is_organizer
 
@@ -82,24 +80,6 @@ def reader_split(
     return ReaderSplit(split, visible)
 
 
-class SplitRefused(APIException):
-    """An API refusal of ``?split=``: ``{"detail": message, "code": code}`` with its status."""
-
-    def __init__(self, refusal: SplitRefusal) -> None:
-        super().__init__({"detail": refusal.message, "code": refusal.code})
-        self.status_code = refusal.status
-
-
-def api_split(request: Request, challenge: Challenge) -> ReaderSplit:
-    """:func:`reader_split` for an API view; raises :class:`SplitRefused` (DRF answers it)."""
-    decided = reader_split(
-        asked=request.query_params.get("split"), challenge=challenge, user=request.user
-    )
-    if decided.refusal is not None:
-        raise SplitRefused(decided.refusal)
-    return decided
-
-
 def page_split(request: HttpRequest, challenge: Challenge) -> ReaderSplit:
     """:func:`reader_split` for a page or a CSV export; raises 404 with the refusal's message
     (a page hides what it cannot show)."""
@@ -107,20 +87,3 @@ def page_split(request: HttpRequest, challenge: Challenge) -> ReaderSplit:
     if decided.refusal is not None:
         raise Http404(decided.refusal.message)
     return decided
-
-
-# What an API operation taking ``?split=`` documents (``extend_schema``).
-SPLIT_PARAMETER = OpenApiParameter(
-    "split",
-    str,
-    enum=list(BOARD_SPLITS),
-    required=False,
-    description="The split the board ranks: public (the default) or, once revealed, private.",
-)
-
-
-def split_refusal_responses() -> dict:
-    """The documented refusals of ``?split=``, for ``extend_schema(responses=...)``."""
-    return error_responses(
-        {refusal.status: refusal.message for refusal in (UNKNOWN_SPLIT, PRIVATE_HIDDEN)}
-    )

@@ -10,8 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenge_platform.models import Track
-from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION

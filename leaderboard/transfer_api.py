@@ -26,8 +26,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
+from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenge_platform.models import Track
-from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 
 from .benchmark import (
     cell_interval,

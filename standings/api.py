@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenge_platform.api.errors import error_responses
+from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenge_platform.models import Challenge
-from challenge_platform.split_access import SPLIT_PARAMETER, api_split, split_refusal_responses
 from common.splits import BOARD_SPLITS
 from datasets.models import Task
 from kinds import metric_direction

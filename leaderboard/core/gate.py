@@ -37,8 +37,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from kinds import kind_get, metric_info
 from leaderboard.core.bootstrap import _tail_index, bootstrap_leaderboard, has_bootstrap
@@ -131,6 +129,10 @@ class GateResult:
 
 
 def _interval(count: int, n: int) -> tuple[float, float]:
+    # Imported here, as scipy.stats below: they cost every process's start (the platform's
+    # receivers import this module) about a second, and most commands never gate anything.
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(count, n, alpha=1 - NFR_LEVEL, method="beta")
     return float(low), float(high)
 
@@ -138,6 +140,8 @@ def _interval(count: int, n: int) -> tuple[float, float]:
 def mcnemar_exact(fixes: int, breaks: int) -> McNemar:
     """McNemar's exact test: two-sided binomial test of ``breaks`` among ``fixes + breaks``
     at 1/2 (the same p as statsmodels' ``mcnemar(exact=True)``)."""
+    from scipy import stats
+
     total = fixes + breaks
     p = 1.0 if total == 0 else float(stats.binomtest(breaks, total, 0.5).pvalue)
     return McNemar(fixes=int(fixes), breaks=int(breaks), p=min(p, 1.0))
@@ -256,6 +260,8 @@ def slice_verdicts(
                 found.append((column, str(name), int(sizes[i]), int(breaks[i])))
     if len(found) > MAX_SLICES:
         found = sorted(found, key=lambda s: -s[2])[:MAX_SLICES]
+    from scipy import stats
+
     p_values = [float(stats.binom.sf(b - 1, n, epsilon)) if b else 1.0 for *_, n, b in found]
     broken_slices = holm_rejections(p_values, alpha=alpha)
     out = [

@@ -45,9 +45,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import statsmodels.api as sm
-from scipy.stats import studentized_range
-from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from leaderboard.core.benchmark.linear_model import EXACT_FIT, MIN_RESIDUAL_DF, two_way_design
 
@@ -80,6 +77,8 @@ class Comparisons:
 @lru_cache(maxsize=256)
 def studentized_range_quantile(level: float, k: int, df: int) -> float:
     """q(level; k, df), the studentized range quantile (scipy integrates it: cached)."""
+    from scipy.stats import studentized_range  # here: scipy.stats costs every start 0.5 s
+
     return float(studentized_range.ppf(level, k, df))
 
 
@@ -100,6 +99,9 @@ def _residuals(scores: np.ndarray, scored: np.ndarray) -> tuple[int, float]:
     """(residual df, residual SS) of the two-way model over the scored cells. Teams that
     share no task with the others make the design rank-deficient: the residuals and their
     degrees of freedom (cells - rank) are still what the model leaves."""
+    import statsmodels.api as sm  # here: statsmodels costs every process's start 0.3 s
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SingularMatrixWarning)
         fit = sm.OLS(scores[scored], two_way_design(scored)).fit()

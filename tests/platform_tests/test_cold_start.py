@@ -1,0 +1,101 @@
+"""What a cold command pays before its own work: Django's start with the platform's apps.
+
+A user's ``manage.py score_file`` or ``import_task`` is timed against a process that only
+reads the files (bench/bench_scoring.py --command, bench/bench_scale.py --steps
+import-command); every module the platform's apps import at start is paid by every command,
+web process and worker. The statistics libraries (scipy.stats, statsmodels, about a second
+together) and DRF's schema machinery (drf-spectacular's utilities pull DRF's fields, Django's
+test client and PostgreSQL's form fields) are imported where they are used, not at start;
+this test keeps it so. (pandas is left out of the list: pyarrow imports it on its first
+array, which scoring makes.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Modules a cold command must not import before its work starts, with what pulls them in
+# when they come back (the first importer is printed by the test's failure).
+NOT_AT_START = (
+    "scipy.stats",
+    "scipy.optimize",
+    "statsmodels",
+    "pandas",
+    "drf_spectacular.utils",
+    "rest_framework.fields",
+    "django.test",
+)
+
+PROBE = """
+import json, os, sys, traceback
+
+firsts = {}
+
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        for watched in WATCHED:
+            if (name == watched or name.startswith(watched + ".")) and watched not in firsts:
+                frames = [
+                    f"{frame.filename}:{frame.lineno}"
+                    for frame in traceback.extract_stack()
+                    if frame.filename.startswith(ROOT) and "/.venv/" not in frame.filename
+                ]
+                firsts[watched] = frames[-3:]
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+import django
+
+django.setup()
+import importlib
+
+for command in COMMANDS:
+    importlib.import_module(command)
+print(json.dumps(firsts))
+"""
+
+
+@pytest.mark.parametrize(
+    "commands",
+    [
+        ["scoring.management.commands.score_file"],
+        ["datasets.management.commands.import_task"],
+    ],
+    ids=["score_file", "import_task"],
+)
+def test_a_cold_command_imports_no_statistics_or_schema_library(tmp_path, commands) -> None:
+    code = (
+        f"WATCHED = {NOT_AT_START!r}\nROOT = {str(ROOT)!r}\nCOMMANDS = {commands!r}\n" + PROBE
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
+        DATA_DIR=str(tmp_path),
+        SECRET_KEY="a-key-for-this-test-only",
+        PYTHONPATH=str(ROOT),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
