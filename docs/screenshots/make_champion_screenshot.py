@@ -16,11 +16,6 @@ page). Chromium takes the task page's champion section as a visitor sees it.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,12 +23,11 @@ import numpy as np
 import pandas as pd
 import yaml
 from make_screenshots import (  # this folder's script: the same processes and helpers
-    CHROMIUM,
-    REPO,
-    http_ok,
+    chromium,
     nothing_pending,
+    screenshot_site,
+    shoot_element,
     wait_until,
-    worker,
 )
 
 SLUG = "product-categories"
@@ -181,32 +175,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
-    print(f"DATA_DIR={data_dir}")
-    from challenge_platform.localredis import free_port, start_local_redis
-
-    redis = start_local_redis(data_dir / "redis")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        DATA_DIR=str(data_dir),
-        REDIS_URL=redis.url,
-        DEBUG="1",
-        PYTHONUNBUFFERED="1",
-    )
-    processes: list[subprocess.Popen] = []
-    try:
-        import django
-
-        django.setup()
+    with screenshot_site(keep=args.keep) as site:
         from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("ensure_accounts")
         from django.utils import timezone
 
         from challenge_platform.models import Challenge
 
+        call_command("migrate", verbosity=0)
+        call_command("ensure_accounts")
         now = timezone.now()
         Challenge.objects.get_or_create(
             slug="demo",
@@ -216,47 +192,15 @@ def main() -> None:
                 "end": now + timedelta(days=40),
             },
         )
-        processes.append(worker(data_dir, "scoring"))
-        build_state(data_dir)
-        port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=REPO,
-                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
-                stderr=subprocess.STDOUT,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(f"{base}/tasks/{SLUG}/")
-                section = page.locator("#champion")
-                section.wait_for()
-                path = REPO / "docs" / "screenshots" / "champion.png"
-                section.screenshot(path=str(path))
-                print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
-            finally:
-                browser.close()
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        redis.stop()
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        site.workers("scoring")
+        build_state(site.data_dir)
+        base = site.web()
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/tasks/{SLUG}/")
+            section = page.locator("#champion")
+            section.wait_for()
+            shoot_element(section, "champion.png")
 
 
 if __name__ == "__main__":

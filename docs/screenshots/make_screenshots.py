@@ -29,14 +29,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
@@ -71,11 +79,60 @@ def main() -> None:
         help="the baseline's safety limit, seconds (its work is fixed)",
     )
     args = parser.parse_args()
+    with screenshot_site(keep=args.keep, BASELINE_TIME_LIMIT=str(args.baseline_time_limit)) as site:
+        from django.core.management import call_command
 
+        call_command("migrate", verbosity=0)
+        call_command("ensure_accounts")
+        site.workers("baselines", "scoring")
+        call_command("load_demo", only=list(DEMO_TASKS))
+        wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
+        wait_until(nothing_pending, what="scoring the baselines", timeout=300)
+        submission_pk = build_state()
+        take_screenshots(site.web(), submission_pk=submission_pk)
+
+
+# --- the site every screenshot script runs ----------------------------------------------------
+
+
+@dataclass
+class ScreenshotSite:
+    """A platform of the script's own: its ``DATA_DIR`` and the processes started in it."""
+
+    data_dir: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def workers(self, *queues: str) -> None:
+        """A Celery worker for each queue, logging to ``DATA_DIR/worker-<queue>.log``."""
+        self.processes.extend(worker(self.data_dir, queue) for queue in queues)
+
+    def web(self) -> str:
+        """``runserver`` on a free loopback port (it serves the static files: DEBUG); its
+        base URL once it answers."""
+        from challenge_platform.localredis import free_port
+
+        port = free_port()
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=REPO,
+                stdout=open(self.data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
+                stderr=subprocess.STDOUT,
+            )
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
+        return base
+
+
+@contextmanager
+def screenshot_site(*, keep: bool, **environment: str) -> Iterator[ScreenshotSite]:
+    """A fresh temporary ``DATA_DIR`` (SQLite under it, never the repository's ``var/``) with
+    a private Redis and Django set up, ``environment`` added to the process's; at the end
+    every process started is stopped, Redis too, and the folder removed unless ``keep``."""
     data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
     print(f"DATA_DIR={data_dir}")
-    processes: list[subprocess.Popen] = []
-    from challenge_platform.localredis import free_port, start_local_redis
+    from challenge_platform.localredis import start_local_redis
 
     redis = start_local_redis(data_dir / "redis")
     os.environ.pop("DATABASE_URL", None)  # SQLite under DATA_DIR
@@ -84,47 +141,42 @@ def main() -> None:
         DATA_DIR=str(data_dir),
         REDIS_URL=redis.url,
         DEBUG="1",  # runserver serves the static files
-        BASELINE_TIME_LIMIT=str(args.baseline_time_limit),
         PYTHONUNBUFFERED="1",
+        **environment,
     )
+    site = ScreenshotSite(data_dir=data_dir)
     try:
         import django
 
         django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("ensure_accounts")
-        processes.append(worker(data_dir, "baselines"))
-        processes.append(worker(data_dir, "scoring"))
-        call_command("load_demo", only=list(DEMO_TASKS))
-        wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
-        wait_until(nothing_pending, what="scoring the baselines", timeout=300)
-        submission_pk = build_state()
-        port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=REPO,
-                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
-                stderr=subprocess.STDOUT,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
-        take_screenshots(base, submission_pk=submission_pk)
+        yield site
     finally:
-        for process in reversed(processes):
+        for process in reversed(site.processes):
             process.terminate()
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
         redis.stop()
-        if args.keep:
+        if keep:
             print(f"kept {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -284,33 +336,25 @@ def backdate(submission, at) -> None:
 
 
 def take_screenshots(base: str, *, submission_pk: int) -> None:
-    from playwright.sync_api import sync_playwright
+    with chromium() as browser:
+        visitor = browser.new_page(viewport=VIEWPORT)
+        visitor.goto(f"{base}/tasks/{CLASSIFICATION}/leaderboard/")
+        visitor.locator(".chart svg").first.wait_for()  # the trade-off plot and the history
+        scroll_to(visitor, "h1", margin=20)
+        shoot(visitor, "leaderboard.png")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            visitor = browser.new_page(viewport=VIEWPORT)
-            visitor.goto(f"{base}/tasks/{CLASSIFICATION}/leaderboard/")
-            visitor.locator(".chart svg").first.wait_for()  # the trade-off plot and the history
-            scroll_to(visitor, "h1", margin=20)
-            shoot(visitor, "leaderboard.png")
+        alice = browser.new_page(viewport=VIEWPORT)
+        login(alice, base, "/accounts/login/", *TEAMS["Owls"])
+        alice.goto(f"{base}/submissions/{submission_pk}/")
+        alice.locator("#flips").wait_for()
+        scroll_to(alice, "#flips", margin=0)  # the flips, then the plots
+        shoot(alice, "submission.png")
 
-            alice = browser.new_page(viewport=VIEWPORT)
-            login(alice, base, "/accounts/login/", *TEAMS["Owls"])
-            alice.goto(f"{base}/submissions/{submission_pk}/")
-            alice.locator("#flips").wait_for()
-            scroll_to(alice, "#flips", margin=0)  # the flips, then the plots
-            shoot(alice, "submission.png")
-
-            organizer = browser.new_page(viewport=VIEWPORT)
-            login(organizer, base, "/admin/login/", "organizer", "organizer-demo-pass")
-            organizer.goto(f"{base}/admin/")
-            organizer.locator("#console-dashboard").wait_for()
-            shoot(organizer, "admin.png")
-        finally:
-            browser.close()
+        organizer = browser.new_page(viewport=VIEWPORT)
+        login(organizer, base, "/admin/login/", "organizer", "organizer-demo-pass")
+        organizer.goto(f"{base}/admin/")
+        organizer.locator("#console-dashboard").wait_for()
+        shoot(organizer, "admin.png")
 
 
 def login(page, base: str, path: str, username: str, password: str) -> None:
@@ -331,6 +375,28 @@ def shoot(page, name: str) -> None:
     path = OUT / name
     page.screenshot(path=str(path))
     print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
+
+
+def shoot_element(locator, name: str) -> None:
+    """One element of the page, whole (it may be taller than the viewport)."""
+    path = OUT / name
+    locator.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
+
+
+def archive(name: str, main: str) -> bytes:
+    """An algorithm archive: ``algorithm.yaml`` naming it and its ``main.py``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
+        zf.writestr("main.py", textwrap.dedent(main))
+    return buffer.getvalue()
+
+
+def runs_done() -> bool:
+    from algorithms.models import ACTIVE, AlgorithmRun
+
+    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
 
 
 if __name__ == "__main__":

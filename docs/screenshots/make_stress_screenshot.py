@@ -16,28 +16,21 @@ them.
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import textwrap
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 from make_screenshots import (  # this folder's script: the same processes and helpers
-    CHROMIUM,
-    REPO,
     VIEWPORT,
-    http_ok,
+    archive,
+    chromium,
     login,
     nothing_pending,
+    runs_done,
+    screenshot_site,
+    shoot_element,
     wait_until,
-    worker,
 )
 
 PRODUCTS = [
@@ -122,20 +115,6 @@ def write_bundle(folder: Path) -> Path:
     return folder
 
 
-def archive(name: str, main: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
-        zf.writestr("main.py", textwrap.dedent(main))
-    return buffer.getvalue()
-
-
-def runs_done() -> bool:
-    from algorithms.models import ACTIVE, AlgorithmRun
-
-    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
-
-
 def intervals_done() -> bool:
     """Every board entry has its bootstrap interval (a job after each score)."""
     from leaderboard.models import LeaderboardEntry
@@ -194,85 +173,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
-    print(f"DATA_DIR={data_dir}")
-    from challenge_platform.localredis import free_port, start_local_redis
-
-    redis = start_local_redis(data_dir / "redis")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        DATA_DIR=str(data_dir),
-        REDIS_URL=redis.url,
-        DEBUG="1",
-        PYTHONUNBUFFERED="1",
-    )
-    processes: list[subprocess.Popen] = []
-    try:
-        import django
-
-        django.setup()
+    with screenshot_site(keep=args.keep) as site:
         from django.core.management import call_command
 
         from algorithms.services.stress_queue import stress_queue
 
         call_command("migrate", verbosity=0)
-        for queue in ("scoring", "algorithms"):
-            processes.append(worker(data_dir, queue))
-        slug, hawks, _ = build_state(data_dir)
+        site.workers("scoring", "algorithms")
+        slug, hawks, _ = build_state(site.data_dir)
         wait_until(runs_done, what="the algorithm runs", timeout=1800)
         wait_until(nothing_pending, what="scoring", timeout=600)
         print(f"{len(stress_queue())} stress runs queued")
         wait_until(runs_done, what="the stress runs", timeout=1800)
         wait_until(intervals_done, what="the boards' intervals", timeout=600)
-        port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=REPO,
-                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
-                stderr=subprocess.STDOUT,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-                login(page, base, "/admin/login/", "organizer", "organizer-pass")
-                page.goto(f"{base}/tasks/{slug}/leaderboard/")
-                board = page.locator("table.leaderboard").first
-                board.wait_for()
-                _shoot(board, "robustness.png")
-                page.goto(f"{base}/algorithms/{hawks}/")
-                table = page.locator("details.robustness").first
-                table.locator("summary").click()
-                _shoot(table, "robustness-run.png")
-            finally:
-                browser.close()
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        redis.stop()
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _shoot(locator, name: str) -> None:
-    path = REPO / "docs" / "screenshots" / name
-    locator.screenshot(path=str(path))
-    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
+        base = site.web()
+        with chromium() as browser:
+            page = browser.new_page(viewport={**VIEWPORT, "height": 520})
+            login(page, base, "/admin/login/", "organizer", "organizer-pass")
+            page.goto(f"{base}/tasks/{slug}/leaderboard/")
+            board = page.locator("table.leaderboard").first
+            board.wait_for()
+            shoot_element(board, "robustness.png")
+            page.goto(f"{base}/algorithms/{hawks}/")
+            table = page.locator("details.robustness").first
+            table.locator("summary").click()
+            shoot_element(table, "robustness-run.png")
 
 
 if __name__ == "__main__":

@@ -20,27 +20,19 @@ the organizer sees them.
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import textwrap
-import zipfile
-from pathlib import Path
 
 from make_screenshots import (  # this folder's script: the same processes and helpers
-    CHROMIUM,
-    REPO,
     VIEWPORT,
+    archive,
     baselines_done,
-    http_ok,
+    chromium,
     login,
     nothing_pending,
+    runs_done,
+    screenshot_site,
     shoot,
+    shoot_element,
     wait_until,
-    worker,
 )
 
 TASKS = ("bird-strikes", "tweet-source", "digits-images")
@@ -90,27 +82,6 @@ ALGORITHMS = {
 }
 
 
-def shoot_element(locator, name: str) -> None:
-    """One element of the page, whole (it may be taller than the viewport)."""
-    path = REPO / "docs" / "screenshots" / name
-    locator.screenshot(path=str(path))
-    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
-
-
-def archive(name: str, main: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
-        zf.writestr("main.py", textwrap.dedent(main))
-    return buffer.getvalue()
-
-
-def runs_done() -> bool:
-    from algorithms.models import ACTIVE, AlgorithmRun
-
-    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
-
-
 def build_state() -> str:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -158,80 +129,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
-    print(f"DATA_DIR={data_dir}")
-    from challenge_platform.localredis import free_port, start_local_redis
-
-    redis = start_local_redis(data_dir / "redis")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        DATA_DIR=str(data_dir),
-        REDIS_URL=redis.url,
-        DEBUG="1",
-        BASELINE_TIME_LIMIT="1800",  # a safety limit: the baseline's work is fixed
-        PYTHONUNBUFFERED="1",
-    )
-    processes: list[subprocess.Popen] = []
-    try:
-        import django
-
-        django.setup()
+    # BASELINE_TIME_LIMIT: a safety limit, the baseline's work is fixed.
+    with screenshot_site(keep=args.keep, BASELINE_TIME_LIMIT="1800") as site:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")
-        for queue in ("baselines", "scoring", "algorithms"):
-            processes.append(worker(data_dir, queue))
+        site.workers("baselines", "scoring", "algorithms")
         call_command("load_demo", only=list(TASKS))
         track_slug = build_state()
         wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
         wait_until(runs_done, what="the algorithm runs", timeout=1800)
         wait_until(nothing_pending, what="scoring", timeout=600)
-        port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=REPO,
-                stdout=open(data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
-                stderr=subprocess.STDOUT,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-                login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
-                page.goto(f"{base}/tracks/{track_slug}/transfer/")
-                page.locator("#transfer-matrix").wait_for()
-                shoot(page, "transfer.png")
-                section = page.locator("#decomposition")
-                section.scroll_into_view_if_needed()
-                shoot_element(section, "decomposition.png")
-                page.goto(f"{base}/tracks/{track_slug}/")
-                page.locator("table.leaderboard").first.wait_for()
-                shoot_element(page.locator("table.leaderboard").first, "p-first.png")
-                shoot_element(page.locator("#comparisons"), "comparisons.png")
-            finally:
-                browser.close()
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        redis.stop()
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        base = site.web()
+        with chromium() as browser:
+            page = browser.new_page(viewport={**VIEWPORT, "height": 520})
+            login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
+            page.goto(f"{base}/tracks/{track_slug}/transfer/")
+            page.locator("#transfer-matrix").wait_for()
+            shoot(page, "transfer.png")
+            section = page.locator("#decomposition")
+            section.scroll_into_view_if_needed()
+            shoot_element(section, "decomposition.png")
+            page.goto(f"{base}/tracks/{track_slug}/")
+            page.locator("table.leaderboard").first.wait_for()
+            shoot_element(page.locator("table.leaderboard").first, "p-first.png")
+            shoot_element(page.locator("#comparisons"), "comparisons.png")
 
 
 if __name__ == "__main__":
