@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     # whose admin modules are imported when the console is first used (not at every process's
     # start): challenge_platform/admin_site.py.
     "challenge_platform.admin_site.ConsoleAdminConfig",
+    # Before django.contrib.auth: its changepassword command revokes the account's API tokens
+    # too (Django runs the first app's command of a name).
+    "challenge_platform.accounts.apps.AccountsConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

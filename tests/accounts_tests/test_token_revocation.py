@@ -195,3 +195,48 @@ def test_the_notice_is_forgotten_after_its_days(settings):
     assert list(RevokedApiToken.objects.values_list("user_id", flat=True)) == [other.pk]
     status, body = api_status(old)
     assert status == 401 and "code" not in body
+
+
+# ``manage.py changepassword``: Django's command reads the password from the terminal
+# (getpass); these tests answer its prompt through the command's own ``_get_pass`` hook, as
+# Django's tests of the command do, since no terminal is attached here.
+
+
+def _change_password(monkeypatch, username: str, answers: list[str]) -> str:
+    from io import StringIO
+
+    from django.contrib.auth.management.commands import changepassword
+    from django.core.management import call_command
+
+    replies = iter(answers)
+    monkeypatch.setattr(changepassword.Command, "_get_pass", lambda self, prompt="": next(replies))
+    out = StringIO()
+    call_command("changepassword", username, stdout=out)
+    return out.getvalue()
+
+
+def test_manage_py_changepassword_revokes_the_account_s_tokens(monkeypatch):
+    user = UserFactory(username="shell-user")
+    bystander = UserFactory(username="shell-bystander")
+    keys, theirs = tokens_of(user), tokens_of(bystander, 1)
+    out = _change_password(monkeypatch, "shell-user", [NEW, NEW])
+    assert "Password changed successfully for user 'shell-user'" in out
+    assert "Revoked 2 API token(s) of the account." in out
+    assert_revoked(keys, TokenRevocation.CHANGED)
+    assert api_status(theirs[0])[0] == 200
+    user.refresh_from_db()
+    assert user.check_password(NEW)
+
+
+def test_a_refused_changepassword_changes_and_revokes_nothing(monkeypatch):
+    from django.core.management import CommandError
+
+    user = UserFactory(username="shell-typist")
+    keys = tokens_of(user, 1)
+    with pytest.raises(CommandError, match="Aborting password change"):
+        _change_password(monkeypatch, "shell-typist", ["one-Pass-42", "two-Pass-42"] * 3)
+    with pytest.raises(CommandError, match="does not exist"):
+        _change_password(monkeypatch, "nobody-here", [NEW, NEW])
+    assert api_status(keys[0])[0] == 200
+    user.refresh_from_db()
+    assert not user.check_password(NEW)
