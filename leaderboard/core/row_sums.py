@@ -154,12 +154,22 @@ def _group_resample_scores(
     group_sums = _group_sums(y, preds, statistic, codes, n_groups)
     chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
     scores = np.empty((n_resamples, n_entries), dtype=np.float64)
-    draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+    # The random blocks' counts (and few groups') are the same for every board and cell of
+    # that many groups: kept per process, the same numbers as drawing them here.
+    kept = resample_counts(seed=seed, n_resamples=n_resamples, n=n_groups)
+    draws = (
+        resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+        if kept is None
+        else iter(())
+    )
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = np.empty((stop - start, n_groups), dtype=np.float64)
-        for line in counts:
-            line[:] = next(draws)
+        if kept is not None:
+            counts = kept[start:stop].astype(np.float64)
+        else:
+            counts = np.empty((stop - start, n_groups), dtype=np.float64)
+            for line in counts:
+                line[:] = next(draws)
         sums = counts @ group_sums  # integer columns stay below 2**53: exact
         rows = sums[:, -1:]
         scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, statistic)
