@@ -26,9 +26,9 @@ from leaderboard.core.resampling import (
 )
 
 try:  # pinned in requirements.lock (a scikit-learn dependency)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
-    threadpool_limits = None
+    ThreadpoolController = None
 
 _ROW_CHUNK = 2**22  # rows turned into columns at once when summing per group
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
@@ -189,6 +189,21 @@ def point(y: np.ndarray, preds: Sequence[np.ndarray], statistic: RowStatistic) -
     return _scores_from_sums(sums, n, len(preds), statistic)
 
 
+_controller: list = []  # this process's ThreadpoolController, made on first use
+
+
+def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager:
+    """BLAS capped at ``threads`` for a block (nothing when None). The libraries are
+    looked up once per process: ``threadpool_limits`` walks every loaded library on each
+    call, 10-40 ms in a worker that imported the platform (a transfer cell's whole
+    bootstrap takes about that)."""
+    if threads is None or ThreadpoolController is None:
+        return contextlib.nullcontext()
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=threads, user_api="blas")
+
+
 def row_scores(
     y: np.ndarray,
     y_rows: np.ndarray,
@@ -214,12 +229,7 @@ def row_scores(
     else:
         codes, n_groups = None, 0
     points = point(y_rows, arrays, statistic)
-    limit = (
-        threadpool_limits(limits=blas_threads, user_api="blas")
-        if blas_threads is not None and threadpool_limits is not None
-        else contextlib.nullcontext()
-    )
-    with limit:
+    with _blas_limit(blas_threads):
         if codes is None:
             samples = _resample_scores(
                 y_rows,
