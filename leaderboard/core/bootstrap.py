@@ -209,8 +209,10 @@ def _prepare(
             raise ValueError(f"preds[{i}] has shape {p.shape}, expected {y.shape}")
     if rows is not None:
         rows = np.asarray(rows)
-        if rows.dtype == bool and rows.shape != y.shape:
-            raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+        if rows.dtype == bool:
+            if rows.shape != y.shape:
+                raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+            rows = np.flatnonzero(rows)  # a mask found once, not once per array
         y = y[rows]
         arrays = [p[rows] for p in arrays]
     if y.shape[0] == 0:
