@@ -15,7 +15,7 @@ draw the resamples (the floor both methods share: n random row indices per resam
 the peak memory the vectorized bootstrap allocated (numpy allocations, via tracemalloc).
 
 Then a catalog-scale board (``BENCH_BOOTSTRAP_ROWS`` rows, default 30M; 10 entries, int32
-predictions as the platform stores them): the block bootstrap used above 2**20 rows,
+predictions as the platform stores them): the block bootstrap used above 2**14 rows,
 against the row bootstrap and its draw-only floor, both timed on ``--sample-resamples``
 resamples in the same run and scaled to the full count. ``--no-huge`` skips it.
 """
@@ -23,18 +23,19 @@ resamples in the same run and scaled to the full count. ``--no-huge`` skips it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
 
 from kinds import kind_get
 from leaderboard.core import bootstrap as bootstrap_module
-from leaderboard.core import row_sums
+from leaderboard.core import resampling, row_sums
 from leaderboard.core.bootstrap import bootstrap_leaderboard, point_scores, resample_indices
 
 T = TypeVar("T")
@@ -101,12 +102,26 @@ def draw_only(*, n_rows: int, n_resamples: int, seed: int) -> int:
     return drawn
 
 
+@contextlib.contextmanager
+def rows_drawn(n_rows: int) -> Iterator[None]:
+    """The row bootstrap at ``n_rows`` rows: the grid compares it with the naive loop at
+    every size (the platform resamples random blocks above ROW_BOOTSTRAP_MAX_ROWS rows,
+    2**14 since issue 43: the catalog-scale board below)."""
+    kept = resampling.ROW_BOOTSTRAP_MAX_ROWS
+    resampling.ROW_BOOTSTRAP_MAX_ROWS = max(kept, n_rows)
+    try:
+        yield
+    finally:
+        resampling.ROW_BOOTSTRAP_MAX_ROWS = kept
+
+
 def vectorized(
     *, y: np.ndarray, preds: Sequence[np.ndarray], kind: str, n_resamples: int, seed: int
 ) -> np.ndarray:
-    result = bootstrap_leaderboard(
-        y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed, keep_samples=True
-    )
+    with rows_drawn(y.shape[0]):
+        result = bootstrap_leaderboard(
+            y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed, keep_samples=True
+        )
     assert result.samples is not None
     return result.samples
 
@@ -116,7 +131,8 @@ def peak_mib(
 ) -> float:
     """Peak numpy allocation of one run, traced apart (tracing slows every allocation)."""
     tracemalloc.start()
-    bootstrap_leaderboard(y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed)
+    with rows_drawn(y.shape[0]):
+        bootstrap_leaderboard(y=y, preds=preds, kind=kind, n_resamples=n_resamples, seed=seed)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak / 2**20

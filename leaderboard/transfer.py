@@ -243,8 +243,10 @@ def _predictions(field: FieldFile) -> np.ndarray:
 
 def _cell_key(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> str:
     source = run.submission.predictions if run.submission_id else run.predictions
-    # v3: cells keep their row resamples and say whether they are all the same (issue 38)
-    return f"transfer:v3:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
+    # v3: cells keep their row resamples and say whether they are all the same (issue 38);
+    # v4: above 2**14 rows they resample 4,096 random blocks (issue 43), and a task's cells
+    # must all come from the same draws to be paired
+    return f"transfer:v4:{split}:{task.pk}:{source.name}:{baseline.submission.predictions.name}"
 
 
 SUMMARY = ":summary"  # the cell without its resamples (what the matrix shows)

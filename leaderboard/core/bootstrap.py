@@ -9,19 +9,25 @@ Resampling
     other entries' resamples, and the first 1000 of 2000 resamples are the 1000 resamples.
 
 Large boards and groups (blocks of rows, entities)
-    Above ``ROW_BOOTSTRAP_MAX_ROWS`` rows (2**20), and whenever ``groups`` are given, the
+    Above ``ROW_BOOTSTRAP_MAX_ROWS`` rows (2**14), and whenever ``groups`` are given, the
     unit drawn is a group of rows rather than a row. Without ``groups``, each row is put
-    in one of ``N_BLOCKS`` (65,536) random blocks by the generator of
+    in one of ``N_BLOCKS`` (4,096) random blocks by the generator of
     ``SeedSequence(seed, spawn_key=(2**31,))`` (paired: every entry sees the same blocks);
     with ``groups`` (e.g. the entity of each row in a grouping task) the groups are given.
     Resample ``b`` draws G groups uniformly with replacement out of the G groups with
     generator ``b`` as above, and each row weighs as often as its group was drawn. Since
     the statistics are sums over rows, they are computed per group once (one pass over
     the rows, in chunks) and each resample is ``counts (G) @ group sums (G x K)``: time
-    and memory no longer grow with rows x resamples. Random blocks of ~n/65,536 rows
+    and memory no longer grow with rows x resamples. Random blocks of ~n/4,096 rows
     give the row bootstrap's variance in expectation (a block's sum has m times a row's
     variance, and G blocks are drawn), so intervals match the row bootstrap's closely
-    at these sizes; accuracy divides by the rows in the resample (a block sum too).
+    at these sizes; accuracy divides by the rows in the resample (a block sum too). The
+    blocks' counts depend only on the seed and the resamples (G is fixed), so they are
+    drawn once per process (``resampling.resample_counts``), and the row bootstrap's
+    counts up to 2**14 rows too: no bootstrap draws more than B x 2**14 numbers, and
+    after the first on a size none draws any (``resampling``'s docstring has the
+    reasons for the two sizes, ``tests/leaderboard_tests/test_bootstrap_block_coverage.py``
+    the coverage of the blocks' intervals).
     ``resample_group_counts`` and ``group_row_weights`` expose the draws for metrics that
     are not sums over rows, with the same seeds.
 
@@ -51,8 +57,8 @@ Vectorization
     several processes per host, and a multi-threaded OpenBLAS on busy cores was measured
     10x slower than one thread.
     Memory stays bounded: counts are kept as uint8 for a chunk of resamples sized to
-    ``chunk_bytes`` (by default, 1000 resamples of 1M rows are processed 67 at a time, never
-    as an 8 GB index matrix) and converted to floats one block of rows at a time.
+    ``chunk_bytes`` (never as an index matrix: 1,000 resamples of 2**14 rows are 16 MB of
+    counts against 128 MB of indices) and converted to floats one block of rows at a time.
 
 Intervals
     With ``B`` resamples and ``k = max(1, ceil(alpha/2 * B))``, an interval runs from the
@@ -203,8 +209,10 @@ def _prepare(
             raise ValueError(f"preds[{i}] has shape {p.shape}, expected {y.shape}")
     if rows is not None:
         rows = np.asarray(rows)
-        if rows.dtype == bool and rows.shape != y.shape:
-            raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+        if rows.dtype == bool:
+            if rows.shape != y.shape:
+                raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+            rows = np.flatnonzero(rows)  # a mask found once, not once per array
         y = y[rows]
         arrays = [p[rows] for p in arrays]
     if y.shape[0] == 0:

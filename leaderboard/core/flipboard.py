@@ -25,6 +25,7 @@ from leaderboard.core.resampling import (
     ROW_BOOTSTRAP_MAX_ROWS,
     block_assignment,
     fill_counts,
+    resample_counts,
     resample_streams,
 )
 from scoring.core.flips import flip_rates
@@ -79,9 +80,9 @@ def flip_intervals(
     y_rows, ref_rows = y[selected], reference[selected]
     ref_right = rows_right(y_rows, ref_rows, is_right)
     everywhere = np.ones(n, dtype=bool)
-    # One column per entry and kind of flip, plus the rows: per row (<= 2**20 rows), or
-    # summed per random block of the score bootstrap above. Integer sums below 2**24 are
-    # exact in float32.
+    # One column per entry and kind of flip, plus the rows: per row (up to
+    # ROW_BOOTSTRAP_MAX_ROWS rows), or summed per random block of the score bootstrap above.
+    # Integer sums below 2**24 are exact in float32.
     big = n > ROW_BOOTSTRAP_MAX_ROWS
     codes = block_assignment(n=n, seed=seed) if big else None
     n_groups = N_BLOCKS if big else n
@@ -109,12 +110,14 @@ def flip_intervals(
     table[:, -1] = np.bincount(codes, minlength=N_BLOCKS) if big else 1
     # Counts of a chunk of resamples at once (the bootstrap's own draws, uint8), then one
     # matrix product per chunk.
-    streams = resample_streams(seed=seed, n_resamples=n_resamples)
+    # (kept per process when small: the same numbers as drawing them here)
+    kept = resample_counts(seed=seed, n_resamples=n_resamples, n=n_groups)
+    streams = resample_streams(seed=seed, n_resamples=n_resamples) if kept is None else []
     chunk = max(1, min(n_resamples, _CHUNK_BYTES // max(n_groups, 1)))
     samples = np.empty((n_resamples, table.shape[1] - 1))
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = fill_counts(streams[start:stop], n_groups)
+        counts = fill_counts(streams[start:stop], n_groups) if kept is None else kept[start:stop]
         totals = (counts.astype(dtype) @ table).astype(np.float64)
         samples[start:stop] = totals[:, :-1] / np.maximum(totals[:, -1:], 1.0)
     out = []

@@ -26,9 +26,9 @@ from leaderboard.core.resampling import (
 )
 
 try:  # pinned in requirements.lock (a scikit-learn dependency)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 except ImportError:  # pragma: no cover - without it BLAS keeps its own thread count
-    threadpool_limits = None
+    ThreadpoolController = None
 
 _ROW_CHUNK = 2**22  # rows turned into columns at once when summing per group
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
@@ -154,12 +154,22 @@ def _group_resample_scores(
     group_sums = _group_sums(y, preds, statistic, codes, n_groups)
     chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
     scores = np.empty((n_resamples, n_entries), dtype=np.float64)
-    draws = resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+    # The random blocks' counts (and few groups') are the same for every board and cell of
+    # that many groups: kept per process, the same numbers as drawing them here.
+    kept = resample_counts(seed=seed, n_resamples=n_resamples, n=n_groups)
+    draws = (
+        resample_group_counts(n_groups=n_groups, seed=seed, n_resamples=n_resamples)
+        if kept is None
+        else iter(())
+    )
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
-        counts = np.empty((stop - start, n_groups), dtype=np.float64)
-        for line in counts:
-            line[:] = next(draws)
+        if kept is not None:
+            counts = kept[start:stop].astype(np.float64)
+        else:
+            counts = np.empty((stop - start, n_groups), dtype=np.float64)
+            for line in counts:
+                line[:] = next(draws)
         sums = counts @ group_sums  # integer columns stay below 2**53: exact
         rows = sums[:, -1:]
         scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, statistic)
@@ -177,6 +187,21 @@ def point(y: np.ndarray, preds: Sequence[np.ndarray], statistic: RowStatistic) -
             sums[e * width : (e + 1) * width] += statistic.entry_sums(y[part], p[part])
         sums[len(preds) * width :] += statistic.shared_sums(y[part])
     return _scores_from_sums(sums, n, len(preds), statistic)
+
+
+_controller: list = []  # this process's ThreadpoolController, made on first use
+
+
+def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager:
+    """BLAS capped at ``threads`` for a block (nothing when None). The libraries are
+    looked up once per process: ``threadpool_limits`` walks every loaded library on each
+    call, 10-40 ms in a worker that imported the platform (a transfer cell's whole
+    bootstrap takes about that)."""
+    if threads is None or ThreadpoolController is None:
+        return contextlib.nullcontext()
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=threads, user_api="blas")
 
 
 def row_scores(
@@ -204,12 +229,7 @@ def row_scores(
     else:
         codes, n_groups = None, 0
     points = point(y_rows, arrays, statistic)
-    limit = (
-        threadpool_limits(limits=blas_threads, user_api="blas")
-        if blas_threads is not None and threadpool_limits is not None
-        else contextlib.nullcontext()
-    )
-    with limit:
+    with _blas_limit(blas_threads):
         if codes is None:
             samples = _resample_scores(
                 y_rows,

@@ -201,3 +201,37 @@ def _refused_with_solution(out: Path) -> None:
             path=solution, kind="classification", classes=("a", "b"), test_rows=2
         ),
     )
+
+
+def test_the_server_keeps_a_task_s_solution_parsed_and_never_a_replaced_one(out: Path) -> None:
+    """The fork server parses a solution once for all of a task's checks; a solution file
+    written again (a task's new data at the same path) is parsed again: predictions the old
+    solution took are refused by the new one, in scoring's words, and the reverse."""
+    solution = out.parent / "solution.parquet"
+
+    def check() -> None:
+        predictions_read(
+            output=out,
+            cap=CAP,
+            test_rows=2,
+            solution=output.SolutionFile(
+                path=solution, kind="classification", classes=("a", "b"), test_rows=2
+            ),
+        )
+
+    def solve(ids: list[str]) -> None:
+        pq.write_table(
+            pa.table({"id": ids, "label": ["a", "b"], "split": ["public", "private"]}), solution
+        )
+
+    solve(["1", "2"])
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    check()
+    check()  # the server's parsed copy
+    (server,) = _servers()
+    solve(["3", "4"])
+    with pytest.raises(OutputRefused, match="not a valid submission"):
+        check()
+    (out / "predictions.csv").write_text("id,label\n3,a\n4,b\n")
+    check()
+    assert [p.pid for p in _servers()] == [server.pid]

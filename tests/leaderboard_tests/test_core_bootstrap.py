@@ -284,11 +284,12 @@ def test_large_boards_resample_random_blocks_like_rows(monkeypatch):
     y, (good, weak) = classification_case(n=60_000, accuracies=(0.80, 0.70), seed=4)
     almost = flip_row(good, y, np.flatnonzero(good == y)[0])
     preds = [good, almost, weak]
-    rows = bootstrap_leaderboard(
-        y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
-    )
-    monkeypatch.setattr(resampling, "ROW_BOOTSTRAP_MAX_ROWS", 10_000)
-    monkeypatch.setattr(resampling, "N_BLOCKS", 4096)
+    assert y.size > resampling.ROW_BOOTSTRAP_MAX_ROWS  # the platform's sizes: blocks
+    with monkeypatch.context() as patched:  # the row bootstrap of the same rows
+        patched.setattr(resampling, "ROW_BOOTSTRAP_MAX_ROWS", y.size)
+        rows = bootstrap_leaderboard(
+            y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
+        )
     blocks = bootstrap_leaderboard(
         y=y, preds=preds, kind="classification", n_resamples=400, keep_samples=True
     )

@@ -84,8 +84,10 @@ def test_identical_to_reference_has_zero_flips():
 
 
 def test_large_boards_resample_the_score_bootstrap_s_random_blocks():
-    """Above 2**20 rows whole blocks are drawn: each row weighs as often as its block."""
+    """Above ROW_BOOTSTRAP_MAX_ROWS rows whole blocks are drawn: each row weighs as often as
+    its block."""
     from leaderboard.core.bootstrap import (
+        N_BLOCKS,
         ROW_BOOTSTRAP_MAX_ROWS,
         block_assignment,
         resample_group_counts,
@@ -100,7 +102,7 @@ def test_large_boards_resample_the_score_bootstrap_s_random_blocks():
     codes = block_assignment(n=n, seed=5)
     neg = (ref == y) & (pred != y)
     values = []
-    for counts in resample_group_counts(n_groups=2**16, seed=5, n_resamples=4):
+    for counts in resample_group_counts(n_groups=N_BLOCKS, seed=5, n_resamples=4):
         weight = counts[codes].astype(np.float64)
         values.append(float(weight @ neg) / float(weight.sum()))
     assert got.nfr == pytest.approx(neg.mean())
