@@ -1,0 +1,112 @@
+"""The transfer matrix's answers kept whole (issue 43: a 20,000-cell matrix answers within
+1 s warm): the API's JSON and the page's matrix, decomposition, frontier and robustness
+sections, in the board cache (:func:`leaderboard.board_cache.cached`, scope ``transfer``,
+the track's id) under a fingerprint of everything they are computed from.
+
+Assembling the matrix reads every cell's run again (a model instance a run) and every cell's
+summary: linear in the cells, seconds at 20,000. The fingerprint (:func:`transfer_fingerprint`)
+is a few aggregate queries over the same rows, and changes whenever the answer may:
+
+- the track's runs (every profile: a cell's run, a queued or running one, the baseline's,
+  a stress run's robustness): per status, their count, the sum and the largest of their ids,
+  the newest status change and finish. A new run, a run failing or succeeding, a cancel, a
+  run deleted each move one of them (every status change of a job sets
+  ``status_changed_at``, ``jobs.lifecycle``);
+- the submissions those runs made (a team's run follows its submission's scoring): per
+  status, the same figures, so a rescore after a new data version (every submission back
+  in the queue, then scored again) changes it twice;
+- the baseline entries of the track's tasks per split (a new baseline score replaces the
+  entry: a new id and submission);
+- the tasks as the matrix reads them (slug, title, order, kind, metric, data version,
+  contributing team) and the challenge's algorithms and their teams' names.
+
+What is kept is the same for everyone who may see the split: who may see the private split
+is decided before the cache is read (``challenge_platform.split_access``), the split is part
+of the key, and the page's header, navigation and messages are rendered per request around
+the kept sections. An answer whose decomposition is ``updating`` (the track's last fit, while
+a worker fits the new matrix) is never kept, so the worker's fit shows at the next read
+(and a reader queues a lost refit again). With the board cache off (``BOARD_CACHE=0``, or a
+cache that is not Redis) every read computes, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.db.models import Count, Max, Sum
+
+from algorithms.models import Algorithm, AlgorithmRun
+from challenge_platform.models import Track
+from datasets.models import Task
+
+from . import board_cache
+from .models import LeaderboardEntry
+
+SCOPE = "transfer"
+# Bump when what a kept answer holds changes shape (a cell's computation, the JSON, the page).
+FORMAT = "v1"
+
+
+def _aggregate(rows, group: str, pk: str, *timestamps: str) -> list[tuple]:
+    """Per ``group``: the count, the sum and the largest of ``pk`` and the newest of each of
+    ``timestamps``, as plain tuples in the group's order."""
+    figures = {"n": Count(pk), "sum": Sum(pk), "top": Max(pk)}
+    figures |= {f"t{i}": Max(name) for i, name in enumerate(timestamps)}
+    return [
+        tuple(str(value) for value in row)
+        for row in rows.order_by().values_list(group).annotate(**figures).order_by(group)
+    ]
+
+
+def transfer_fingerprint(*, track: Track) -> str:
+    """A digest of everything the track's transfer answers are computed from (the module
+    docstring): equal digests, equal answers."""
+    tasks = Task.objects.filter(track=track)
+    runs = AlgorithmRun.objects.filter(task__in=tasks)
+    parts = [
+        FORMAT,
+        list(
+            tasks.order_by("pk").values_list(
+                "pk", "slug", "title", "order", "kind", "primary_metric", "data_version",
+                "owner_team_id",
+            )
+        ),
+        _aggregate(runs, "status", "pk", "status_changed_at", "finished_at"),
+        _aggregate(
+            runs.filter(submission__isnull=False),
+            "submission__status",
+            "submission_id",
+            "submission__status_changed_at",
+        ),
+        _aggregate(
+            LeaderboardEntry.objects.filter(task__in=tasks, is_baseline=True),
+            "split",
+            "submission_id",
+            "pk",
+        ),
+        list(
+            Algorithm.objects.filter(challenge_id=track.challenge_id)
+            .order_by("pk")
+            .values_list("pk", "name", "team_id", "team__name")
+        ),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) -> object:
+    """``compute()``'s value, kept in the board cache under the track's fingerprint and
+    ``parts`` (the split and what else the value depends on, never who asks). ``compute``
+    returns the value and whether it may be kept (not while its decomposition is updating)."""
+    if not board_cache.enabled():
+        return compute()[0]
+    made: list[object] = []
+
+    def keep() -> object | None:
+        value, keepable = compute()
+        made.append(value)
+        return value if keepable else None  # None: kept nowhere, the next reader computes
+
+    fingerprint = transfer_fingerprint(track=track)
+    value = board_cache.cached(SCOPE, track.pk, *parts, fingerprint, compute=keep)
+    return made[0] if value is None and made else value
