@@ -108,7 +108,7 @@ def transfer_cell_runs(
     if only:
         own = [name for name in only if not name.startswith("version__")]
         runs = runs.only(*own, "version")
-    runs = _with_shared_versions(list(runs))
+    runs = runs_with_versions(runs=list(runs))
     best: dict[tuple[int, int], tuple[tuple, AlgorithmRun]] = {}
     for run in runs:
         if run.status == AlgorithmRunStatus.SUCCEEDED:
@@ -123,14 +123,17 @@ def transfer_cell_runs(
     return {key: run for key, (_, run) in best.items()}
 
 
-def _with_shared_versions(runs: list[AlgorithmRun]) -> list[AlgorithmRun]:
-    """``runs`` with their versions (with algorithm and team) read in one query, one
-    instance per version shared by its runs."""
+def runs_with_versions(*, runs: list[AlgorithmRun]) -> list[AlgorithmRun]:
+    """``runs``, each with its version (with algorithm and team) where it holds only the
+    version's id: read in one query, one instance per version shared by its runs."""
+    bare = [run for run in runs if not AlgorithmRun.version.is_cached(run)]
+    if not bare:
+        return runs
     versions = AlgorithmVersion.objects.filter(
-        pk__in={run.version_id for run in runs}
+        pk__in={run.version_id for run in bare}
     ).select_related("algorithm__team")
     shared = {version.pk: version for version in versions}
-    for run in runs:
+    for run in bare:
         run.version = shared[run.version_id]
     return runs
 

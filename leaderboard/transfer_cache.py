@@ -31,9 +31,13 @@ cache that is not Redis) every read computes, as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
+from typing import TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Max, Sum
 
 from algorithms.models import Algorithm, AlgorithmRun
@@ -43,35 +47,42 @@ from datasets.models import Task
 from . import board_cache
 from .models import LeaderboardEntry
 
+T = TypeVar("T")
+
 SCOPE = "transfer"
 # Bump when what a kept answer holds changes shape (a cell's computation, the JSON, the page).
 FORMAT = "v1"
 
 
-def _aggregate(rows, group: str, pk: str, *timestamps: str) -> list[tuple]:
-    """Per ``group``: the count, the sum and the largest of ``pk`` and the newest of each of
-    ``timestamps``, as plain tuples in the group's order."""
+def _aggregate(rows, group: str, pk: str, *timestamps: str) -> dict[int, list[tuple]]:
+    """By task, then per ``group``: the count, the sum and the largest of ``pk`` and the
+    newest of each of ``timestamps``, as plain tuples in the group's order."""
     figures = {"n": Count(pk), "sum": Sum(pk), "top": Max(pk)}
     figures |= {f"t{i}": Max(name) for i, name in enumerate(timestamps)}
-    return [
-        tuple(str(value) for value in row)
-        for row in rows.order_by().values_list(group).annotate(**figures).order_by(group)
-    ]
+    by_task: dict[int, list[tuple]] = {}
+    found = rows.order_by().values_list("task_id", group).annotate(**figures)
+    for task_id, *row in found.order_by("task_id", group):
+        by_task.setdefault(task_id, []).append(tuple(str(value) for value in row))
+    return by_task
 
 
-def transfer_fingerprint(*, track: Track) -> str:
-    """A digest of everything the track's transfer answers are computed from (the module
-    docstring): equal digests, equal answers."""
-    tasks = Task.objects.filter(track=track)
+def task_fingerprints(tasks: list[Task]) -> dict[int, str]:
+    """Task id -> a digest of everything its column of the matrix is computed from, on
+    either split (the module docstring), in five queries however many tasks."""
+    if not tasks:
+        return {}
+    challenge_id = Task.objects.filter(pk=tasks[0].pk).values_list(
+        "track__challenge_id", flat=True
+    )[0]
+    fields = {
+        row[0]: row
+        for row in Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list(
+            "pk", "slug", "title", "order", "kind", "primary_metric", "data_version",
+            "owner_team_id",
+        )
+    }
     runs = AlgorithmRun.objects.filter(task__in=tasks)
-    parts = [
-        FORMAT,
-        list(
-            tasks.order_by("pk").values_list(
-                "pk", "slug", "title", "order", "kind", "primary_metric", "data_version",
-                "owner_team_id",
-            )
-        ),
+    figures = [
         _aggregate(runs, "status", "pk", "status_changed_at", "finished_at"),
         _aggregate(
             runs.filter(submission__isnull=False),
@@ -85,13 +96,59 @@ def transfer_fingerprint(*, track: Track) -> str:
             "submission_id",
             "pk",
         ),
-        list(
-            Algorithm.objects.filter(challenge_id=track.challenge_id)
-            .order_by("pk")
-            .values_list("pk", "name", "team_id", "team__name")
-        ),
     ]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    # A rename shows wherever the algorithm has a cell: every column carries the names.
+    names = list(
+        Algorithm.objects.filter(challenge_id=challenge_id)
+        .order_by("pk")
+        .values_list("pk", "name", "team_id", "team__name")
+    )
+    named = hashlib.sha256(repr(names).encode()).hexdigest()
+    return {
+        task.pk: hashlib.sha256(
+            repr(
+                [FORMAT, named, fields.get(task.pk), *(part.get(task.pk) for part in figures)]
+            ).encode()
+        ).hexdigest()
+        for task in tasks
+    }
+
+
+def transfer_fingerprint(*, track: Track) -> str:
+    """A digest of everything the track's transfer answers are computed from (the module
+    docstring): equal digests, equal answers."""
+    tasks = list(Task.objects.filter(track=track).order_by("pk").only("pk"))
+    by_task = task_fingerprints(tasks)
+    return hashlib.sha256(repr(sorted(by_task.items())).encode()).hexdigest()
+
+
+def _column_key(task_id: int, split: str, fingerprint: str) -> str:
+    return f"leaderboard:transfer-column:{FORMAT}:{split}:{task_id}:{fingerprint}"
+
+
+def columns(
+    tasks: list[Task], split: str, *, compute: Callable[[list[Task]], dict[int, T]]
+) -> dict[int, T]:
+    """Task id -> its column of the matrix on ``split``: those kept under their task's
+    current fingerprint in one round trip, the others from ``compute(missing tasks)`` (and
+    kept, unless a column says it is not ``complete``: a cell could not be computed)."""
+    if not board_cache.enabled() or not tasks:
+        return compute(tasks)
+    fingerprints = task_fingerprints(tasks)
+    keys = {task.pk: _column_key(task.pk, split, fingerprints[task.pk]) for task in tasks}
+    try:
+        found = cache.get_many(list(keys.values()))
+    except board_cache.UNAVAILABLE:
+        return compute(tasks)  # the cache is a shortcut: the database answers
+    out = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [task for task in tasks if task.pk not in out]
+    if missing:
+        made = compute(missing)
+        out |= made
+        keep = {keys[pk]: c for pk, c in made.items() if getattr(c, "complete", True)}
+        with contextlib.suppress(*board_cache.UNAVAILABLE):
+            cache.set_many(keep, timeout=settings.BOARD_CACHE_SECONDS)
+    return out
 
 
 def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) -> object:

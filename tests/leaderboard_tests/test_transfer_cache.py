@@ -12,6 +12,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -270,3 +271,33 @@ def test_a_logged_in_readers_page_never_reaches_another_reader(tmp_path, redis_c
     world.challenge.save(update_fields=["private_revealed"])
     assert Client().get(_page(world.track) + "?split=private").status_code == 404
     assert 'id="split-toggle"' not in Client().get(_page(world.track)).content.decode()
+
+
+def test_a_new_cell_reads_only_its_tasks_column_again(tmp_path, redis_cache, settings):
+    """The matrix is kept column by column: after a new run on one task, the runs read
+    from the database are that task's, and the answer is the one the database gives."""
+    world = bench_world(tmp_path)
+    client = APIClient()
+    client.get(_api(world.track))
+    task, team = world.tasks["t-three"], world.teams["hawks"]
+    AlgorithmRun.objects.create(
+        version=world.algorithms["hawks"].versions.get(),
+        task=task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        submission=_submit(tmp_path, task, team, 0.0, seed=55),
+        cpu_seconds=2.0,
+        finished_at=timezone.now(),
+    )
+    read: list[AlgorithmRun] = []
+
+    def count(sender, instance, **kwargs) -> None:
+        read.append(instance)
+
+    post_init.connect(count, sender=AlgorithmRun)
+    try:
+        after = client.get(_api(world.track)).json()
+    finally:
+        post_init.disconnect(count, sender=AlgorithmRun)
+    assert read and {run.task_id for run in read} == {task.pk}
+    assert _cell(after, world.algorithms["hawks"].pk, task.slug)["score"] == 1.0
+    assert _shown(after) == _shown(_fresh(settings, client, _api(world.track)))
