@@ -25,7 +25,10 @@ of its cells (the score, the baseline's, the delta and its interval) in one roun
 (``cache.get_many`` of each cell's summary); a cell's 1,000 row resamples, eight kilobytes
 each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
-task's solution and resample counts.
+task's solution and resample counts. The matrix is assembled from one column per task
+(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.transfer_cache``,
+which also keeps the API's and the page's answers whole): a new cell reads its task's
+column again, not every cell's run.
 """
 
 from __future__ import annotations
@@ -448,10 +451,25 @@ class TransferColumn:
 
 
 def _without_version(run: AlgorithmRun) -> AlgorithmRun:
-    """A copy of ``run`` that holds its version's id, not the version read with it."""
-    lean = copy.copy(run)  # its own state: the run itself keeps its version
-    lean._state.fields_cache.pop("version", None)
+    """A copy of ``run`` that holds its version's id, not the version read with it (nor
+    anything leading back to it: its submission's way back to the run, a file field's
+    instance)."""
+    lean = _copy_of(run, drop="version")
+    cached = lean._state.fields_cache
+    if cached.get("submission") is not None:
+        cached["submission"] = _copy_of(cached["submission"], drop="algorithm_run")
     return lean
+
+
+def _copy_of(instance, *, drop: str):
+    """A copy of a model instance without the related object ``drop`` and with its file
+    fields as their names (a read file field holds the instance it was read from)."""
+    copied = copy.copy(instance)  # its own state: the instance itself is left as it was
+    copied._state.fields_cache.pop(drop, None)
+    for name, value in list(copied.__dict__.items()):
+        if isinstance(value, FieldFile):
+            copied.__dict__[name] = value.name
+    return copied
 
 
 def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn]:
@@ -498,7 +516,10 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     the database. So a new cell reads its task's column again, not the 20,000 cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     columns = transfer_cache.columns(
-        tasks, split, compute=lambda missing: _columns_computed(missing, split)
+        tasks,
+        split,
+        challenge_id=track.challenge_id,
+        compute=lambda missing: _columns_computed(missing, split),
     )
     runs_with_versions(  # a kept column's runs hold their versions' ids (TransferColumn)
         runs=[run for c in columns.values() for run in [*c.latest.values(), *c.pending.values()]]

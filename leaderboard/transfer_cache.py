@@ -4,8 +4,12 @@ sections, in the board cache (:func:`leaderboard.board_cache.cached`, scope ``tr
 the track's id) under a fingerprint of everything they are computed from.
 
 Assembling the matrix reads every cell's run again (a model instance a run) and every cell's
-summary: linear in the cells, seconds at 20,000. The fingerprint (:func:`transfer_fingerprint`)
-is a few aggregate queries over the same rows, and changes whenever the answer may:
+summary: linear in the cells, seconds at 20,000. So a miss assembles it from one column per
+task (``leaderboard.transfer.TransferColumn``), kept here under its task's fingerprint
+(:func:`columns`): only the columns of tasks that changed are read from the database, and a
+new cell costs its task's column. The fingerprints (:func:`task_fingerprints`, and the
+track's, :func:`transfer_fingerprint`, a digest of its tasks') are five aggregate queries over
+the same rows, and change whenever the answer may:
 
 - the track's runs (every profile: a cell's run, a queued or running one, the baseline's,
   a stress run's robustness): per status, their count, the sum and the largest of their ids,
@@ -66,14 +70,11 @@ def _aggregate(rows, group: str, pk: str, *timestamps: str) -> dict[int, list[tu
     return by_task
 
 
-def task_fingerprints(tasks: list[Task]) -> dict[int, str]:
+def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]:
     """Task id -> a digest of everything its column of the matrix is computed from, on
     either split (the module docstring), in five queries however many tasks."""
     if not tasks:
         return {}
-    challenge_id = Task.objects.filter(pk=tasks[0].pk).values_list(
-        "track__challenge_id", flat=True
-    )[0]
     fields = {
         row[0]: row
         for row in Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list(
@@ -118,7 +119,7 @@ def transfer_fingerprint(*, track: Track) -> str:
     """A digest of everything the track's transfer answers are computed from (the module
     docstring): equal digests, equal answers."""
     tasks = list(Task.objects.filter(track=track).order_by("pk").only("pk"))
-    by_task = task_fingerprints(tasks)
+    by_task = task_fingerprints(tasks, challenge_id=track.challenge_id)
     return hashlib.sha256(repr(sorted(by_task.items())).encode()).hexdigest()
 
 
@@ -127,14 +128,18 @@ def _column_key(task_id: int, split: str, fingerprint: str) -> str:
 
 
 def columns(
-    tasks: list[Task], split: str, *, compute: Callable[[list[Task]], dict[int, T]]
+    tasks: list[Task],
+    split: str,
+    *,
+    challenge_id: int,
+    compute: Callable[[list[Task]], dict[int, T]],
 ) -> dict[int, T]:
     """Task id -> its column of the matrix on ``split``: those kept under their task's
     current fingerprint in one round trip, the others from ``compute(missing tasks)`` (and
     kept, unless a column says it is not ``complete``: a cell could not be computed)."""
     if not board_cache.enabled() or not tasks:
         return compute(tasks)
-    fingerprints = task_fingerprints(tasks)
+    fingerprints = task_fingerprints(tasks, challenge_id=challenge_id)
     keys = {task.pk: _column_key(task.pk, split, fingerprints[task.pk]) for task in tasks}
     try:
         found = cache.get_many(list(keys.values()))
