@@ -259,6 +259,14 @@ def _summary(cell: TransferCell) -> tuple[float, float, float, float, float, boo
     return (cell.score, cell.baseline, cell.delta, cell.delta_low, cell.delta_high, cell.flat)
 
 
+def _from_summary(summary: tuple) -> TransferCell:
+    """The cell of a summary (:func:`_summary`), without its resamples."""
+    score, base, delta, low, high, flat = summary
+    return TransferCell(
+        score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
+    )
+
+
 def _shown(cell: TransferCell) -> TransferCell:
     """The cell as the matrix keeps it: its summary, without its resamples."""
     score, base, delta, low, high, flat = _summary(cell)
@@ -440,13 +448,19 @@ class TransferColumn:
 
     def __getstate__(self) -> dict:
         """Kept without each run's version, algorithm and team (three of a run's four
-        instances to unpickle): :func:`transfer_matrix` reads them once per version."""
+        instances to unpickle): :func:`transfer_matrix` reads them once per version; and
+        each cell as its summary (a frozen dataclass unpickles ten times slower than it is
+        made)."""
         state = dict(self.__dict__)
         for name in ("latest", "pending"):
             state[name] = {a: _without_version(run) for a, run in state[name].items()}
+        state["measured"] = {a: (_summary(c), key) for a, (c, key) in self.measured.items()}
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state["measured"] = {
+            a: (_from_summary(summary), key) for a, (summary, key) in state["measured"].items()
+        }
         self.__dict__.update(state)
 
 
