@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.conf import settings
@@ -118,9 +119,22 @@ def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]
 def transfer_fingerprint(*, track: Track) -> str:
     """A digest of everything the track's transfer answers are computed from (the module
     docstring): equal digests, equal answers."""
+    return _track_digest(_track_fingerprints(track))
+
+
+def _track_fingerprints(track: Track) -> dict[int, str]:
     tasks = list(Task.objects.filter(track=track).order_by("pk").only("pk"))
-    by_task = task_fingerprints(tasks, challenge_id=track.challenge_id)
+    return task_fingerprints(tasks, challenge_id=track.challenge_id)
+
+
+def _track_digest(by_task: dict[int, str]) -> str:
     return hashlib.sha256(repr(sorted(by_task.items())).encode()).hexdigest()
+
+
+# The tasks' fingerprints the answer being computed is kept under (:func:`kept`): its
+# columns are kept under the same ones, taken once. Taken before the columns are read, so
+# a column is never older than its key says (a write in between: the next read's key).
+_taken: ContextVar[dict[int, str] | None] = ContextVar("transfer_fingerprints", default=None)
 
 
 def _column_key(task_id: int, split: str, fingerprint: str) -> str:
@@ -139,7 +153,9 @@ def columns(
     kept, unless a column says it is not ``complete``: a cell could not be computed)."""
     if not board_cache.enabled() or not tasks:
         return compute(tasks)
-    fingerprints = task_fingerprints(tasks, challenge_id=challenge_id)
+    fingerprints = _taken.get()
+    if fingerprints is None or any(task.pk not in fingerprints for task in tasks):
+        fingerprints = task_fingerprints(tasks, challenge_id=challenge_id)
     keys = {task.pk: _column_key(task.pk, split, fingerprints[task.pk]) for task in tasks}
     try:
         found = cache.get_many(list(keys.values()))
@@ -164,11 +180,16 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
         return compute()[0]
     made: list[object] = []
 
+    by_task = _track_fingerprints(track)
+
     def keep() -> object | None:
-        value, keepable = compute()
+        taken = _taken.set(by_task)
+        try:
+            value, keepable = compute()
+        finally:
+            _taken.reset(taken)
         made.append(value)
         return value if keepable else None  # None: kept nowhere, the next reader computes
 
-    fingerprint = transfer_fingerprint(track=track)
-    value = board_cache.cached(SCOPE, track.pk, *parts, fingerprint, compute=keep)
+    value = board_cache.cached(SCOPE, track.pk, *parts, _track_digest(by_task), compute=keep)
     return made[0] if value is None and made else value
