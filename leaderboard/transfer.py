@@ -411,10 +411,12 @@ def _row(
     runs: list[AlgorithmRun | None] = []
     keys: list[str | None] = []
     values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
+    mine = algorithm.pk
     for task in tasks:
-        run = latest.get((algorithm.pk, task.pk))
+        pair = (mine, task.pk)
+        run = latest.get(pair)
         runs.append(run)
-        cell, key = measured.get((algorithm.pk, task.pk), (None, None))
+        cell, key = measured.get(pair, (None, None))
         cells.append(cell)
         keys.append(key)
         if cell is not None:
@@ -427,7 +429,7 @@ def _row(
         mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
         mean_score=float(np.mean([v for v, _ in known])) if known else None,
         covered=len(known),
-        pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
+        pending=[pending.get((mine, task.pk)) for task in tasks],
         keys=keys,
     )
 
@@ -549,9 +551,10 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         for task in tasks
         if columns[task.pk].baseline is not None
     }
+    by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
+    by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
     algorithms = sorted(
-        {run.version.algorithm for run in [*latest.values(), *pending.values()]},
-        key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk),
+        by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk)
     )
     rows = [
         _row(
