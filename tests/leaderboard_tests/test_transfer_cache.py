@@ -301,3 +301,32 @@ def test_a_new_cell_reads_only_its_tasks_column_again(tmp_path, redis_cache, set
     assert read and {run.task_id for run in read} == {task.pk}
     assert _cell(after, world.algorithms["hawks"].pk, task.slug)["score"] == 1.0
     assert _shown(after) == _shown(_fresh(settings, client, _api(world.track)))
+
+
+def test_a_miss_reads_its_changed_columns_in_queries_that_do_not_grow_with_them(
+    tmp_path, redis_cache
+):
+    """One changed column or all three: no more queries (the missing columns are read
+    together; with one, the kept columns' versions are one query more), and the answer is
+    the new one."""
+    world = bench_world(tmp_path)
+    client = APIClient()
+    version = AlgorithmVersion.objects.create(
+        algorithm=world.algorithms["crows"], number=2, archive="x.zip", archive_sha256="3" * 64
+    )
+
+    def queries_after_runs_on(tasks) -> int:
+        client.get(_api(world.track))  # everything kept
+        for task in tasks:
+            AlgorithmRun.objects.create(
+                version=version, task=task, status=AlgorithmRunStatus.FAILED, error=task.slug
+            )
+        with CaptureQueriesContext(connection) as captured:
+            answer = client.get(_api(world.track)).json()
+        for task in tasks:
+            assert _cell(answer, world.algorithms["crows"].pk, task.slug)["error"] == task.slug
+        return len(captured)
+
+    one = queries_after_runs_on([world.tasks["t-one"]])
+    AlgorithmRun.objects.filter(version=version).delete()
+    assert queries_after_runs_on(list(world.tasks.values())) <= one
