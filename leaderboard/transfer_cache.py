@@ -41,7 +41,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
 
@@ -55,6 +54,11 @@ from .models import LeaderboardEntry
 T = TypeVar("T")
 
 SCOPE = "transfer"
+# A column's key is its content's fingerprint, so it never goes stale: kept as long as the
+# cells' summaries (``leaderboard.transfer.CACHE_SECONDS``). A kept answer lives the board
+# cache's ``BOARD_CACHE_SECONDS``; after that it is assembled again from the kept columns
+# (what a new cell costs), not from the database.
+COLUMN_SECONDS = 24 * 3600
 # Bump when what a kept answer holds changes shape (a cell's computation, the JSON, the page).
 FORMAT = "v1"
 
@@ -168,7 +172,7 @@ def columns(
         out |= made
         keep = {keys[pk]: c for pk, c in made.items() if getattr(c, "complete", True)}
         with contextlib.suppress(*board_cache.UNAVAILABLE):
-            cache.set_many(keep, timeout=settings.BOARD_CACHE_SECONDS)
+            cache.set_many(keep, timeout=COLUMN_SECONDS)
     return out
 
 
