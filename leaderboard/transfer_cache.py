@@ -43,6 +43,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
+from django.template.loader import get_template
 
 from algorithms.models import Algorithm, AlgorithmRun
 from challenge_platform.models import Track
@@ -197,3 +198,29 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
 
     value = board_cache.cached(SCOPE, track.pk, *parts, _track_digest(by_task), compute=keep)
     return made[0] if value is None and made else value
+
+
+def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
+    """``template`` rendered with each context, kept by a digest of what it shows (the
+    first element of each pair: everything the template reads, as plain values): a page's
+    row renders again only when what it shows changed. Bump :data:`FORMAT` when the
+    template changes."""
+    keys = [
+        "leaderboard:transfer-fragment:"
+        + hashlib.sha256(repr((FORMAT, template, shown)).encode()).hexdigest()
+        for shown, _ in contexts
+    ]
+    found: dict[str, str] = {}
+    if board_cache.enabled() and keys:
+        with contextlib.suppress(*board_cache.UNAVAILABLE):
+            found = cache.get_many(keys)
+    compiled = get_template(template)
+    made = {
+        key: compiled.render(context)
+        for key, (_, context) in zip(keys, contexts, strict=True)
+        if key not in found
+    }
+    if made and board_cache.enabled():
+        with contextlib.suppress(*board_cache.UNAVAILABLE):
+            cache.set_many(made, timeout=COLUMN_SECONDS)
+    return [found.get(key) or made[key] for key in keys]

@@ -264,6 +264,51 @@ def _robustness_rows(matrix) -> list:
     ]
 
 
+def _transfer_rows_html(matrix) -> list:
+    """Each row of the transfer matrix's table, rendered (kept by what it shows: a new cell
+    renders its row again, not the 20,000 cells)."""
+    contexts = []
+    for row in matrix.rows:
+        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix, row)]
+        shows = (
+            row.algorithm.name,
+            row.algorithm.team.name,
+            row.mean_delta,
+            row.mean_score,
+            row.covered,
+            len(matrix.tasks),
+            [
+                (
+                    c.cell and (c.cell.delta, c.cell.delta_low, c.cell.delta_high, c.cell.score),
+                    interval["ci"],
+                    interval["reason"],
+                    c.run
+                    and (c.run.status, c.run.error, c.run.is_organizer_run, c.run.cpu_seconds),
+                    c.score,
+                    c.reason,
+                )
+                for c, interval in cells
+            ],
+        )
+        contexts.append((shows, {"row": row, "cells": cells, "matrix": matrix}))
+    return [
+        mark_safe(html)  # noqa: S308 - rendered by the row's template
+        for html in transfer_cache.fragments("leaderboard/transfer_row.html", contexts)
+    ]
+
+
+def _robustness_rows_html(matrix) -> list:
+    """Each row of the robustness view, rendered (kept by what it shows)."""
+    contexts = [
+        ((row.algorithm.name, row.algorithm.team.name, figures), {"row": row, "figures": figures})
+        for row, figures in _robustness_rows(matrix)
+    ]
+    return [
+        mark_safe(html)  # noqa: S308 - rendered by the row's template
+        for html in transfer_cache.fragments("leaderboard/transfer_robustness_row.html", contexts)
+    ]
+
+
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
     §9); public like the track's board, the private split only for whom it may show. Its
@@ -283,20 +328,14 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
                 "challenge": track.challenge,
                 "split": split,
                 "matrix": matrix,
-                "rows": [
-                    (
-                        row,
-                        [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix, row)],
-                    )
-                    for row in matrix.rows
-                ],
+                "row_html": _transfer_rows_html(matrix),
                 "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
                 "decomposition": page.decomposition,
                 "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes
                 "frontier": page.frontier,
                 "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
                 "private_visible": shown.private_visible,
-                "robustness_rows": _robustness_rows(matrix),
+                "robustness_html": _robustness_rows_html(matrix),
             },
         )
         return html, not page.decomposition["updating"]

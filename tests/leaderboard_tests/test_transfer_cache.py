@@ -330,3 +330,26 @@ def test_a_miss_reads_its_changed_columns_in_queries_that_do_not_grow_with_them(
     one = queries_after_runs_on([world.tasks["t-one"]])
     AlgorithmRun.objects.filter(version=version).delete()
     assert queries_after_runs_on(list(world.tasks.values())) <= one
+
+
+def test_the_page_after_a_new_cell_renders_that_algorithms_row_again_only(
+    tmp_path, redis_cache, settings
+):
+    world = bench_world(tmp_path)
+    Client().get(_page(world.track))
+    task, team = world.tasks["t-two"], world.teams["owls"]
+    AlgorithmRun.objects.create(
+        version=world.algorithms["owls"].versions.get(),
+        task=task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        submission=_submit(tmp_path, task, team, 0.0, seed=66),
+        cpu_seconds=1.5,
+        finished_at=timezone.now(),
+    )
+    response = Client().get(_page(world.track))
+    rendered = [t.name for t in response.templates]
+    assert rendered.count("leaderboard/transfer_row.html") == 1  # owls' row; 2 kept
+    assert rendered.count("leaderboard/transfer_robustness_row.html") == 0  # unchanged
+    settings.BOARD_CACHE = False
+    fresh = Client().get(_page(world.track))
+    assert response.content == fresh.content
