@@ -24,6 +24,11 @@ the same rows, and change whenever the answer may:
 - the tasks as the matrix reads them (slug, title, order, kind, metric, data version,
   contributing team) and the challenge's algorithms and their teams' names.
 
+The page's table rows are kept too (:func:`fragments`), each under a digest of the values
+it shows: after a new cell the page renders that algorithm's rows again, not 40,000 cells.
+Such a key names the content itself, so a row is only ever served where the very same
+values are shown.
+
 What is kept is the same for everyone who may see the split: who may see the private split
 is decided before the cache is read (``challenge_platform.split_access``), the split is part
 of the key, and the page's header, navigation and messages are rendered per request around
@@ -223,4 +228,4 @@ def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
     if made and board_cache.enabled():
         with contextlib.suppress(*board_cache.UNAVAILABLE):
             cache.set_many(made, timeout=COLUMN_SECONDS)
-    return [found.get(key) or made[key] for key in keys]
+    return [found[key] if key in found else made[key] for key in keys]
