@@ -96,15 +96,19 @@ def transfer_cell_runs(
     6. Then the newest (finished last, then the highest id).
 
     ``only``: the fields the caller reads (a run holds a dozen JSON fields; a matrix of
-    20,000 cells need not decode them all); default: every field.
+    20,000 cells need not decode them all); default: every field. Each run's version, its
+    algorithm and team are read once per version and shared by its runs (a 20,000-cell
+    matrix has a few hundred versions: four model instances a run were most of its read).
     """
     runs = AlgorithmRun.objects.filter(
         task__in=list(tasks),
         profile__in=cell_profile_names(),
         status__in=(AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED),
-    ).select_related("version__algorithm__team", "submission")
+    ).select_related("submission")
     if only:
-        runs = runs.only(*only)
+        own = [name for name in only if not name.startswith("version__")]
+        runs = runs.only(*own, "version")
+    runs = runs_with_versions(runs=list(runs))
     best: dict[tuple[int, int], tuple[tuple, AlgorithmRun]] = {}
     for run in runs:
         if run.status == AlgorithmRunStatus.SUCCEEDED:
@@ -117,6 +121,21 @@ def transfer_cell_runs(
         if key not in best or rank > best[key][0]:
             best[key] = (rank, run)
     return {key: run for key, (_, run) in best.items()}
+
+
+def runs_with_versions(*, runs: list[AlgorithmRun]) -> list[AlgorithmRun]:
+    """``runs``, each with its version (with algorithm and team) where it holds only the
+    version's id: read in one query, one instance per version shared by its runs."""
+    bare = [run for run in runs if not AlgorithmRun.version.is_cached(run)]
+    if not bare:
+        return runs
+    versions = AlgorithmVersion.objects.filter(
+        pk__in={run.version_id for run in bare}
+    ).select_related("algorithm__team")
+    shared = {version.pk: version for version in versions}
+    for run in bare:
+        run.version = shared[run.version_id]
+    return runs
 
 
 def _cell_rank(run: AlgorithmRun) -> tuple:

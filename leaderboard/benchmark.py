@@ -18,6 +18,7 @@ Both read only the matrix they are given: the caller chose the split it may show
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -156,8 +157,11 @@ def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> Mat
     cells = _cells(matrix, fitted)
     if not cells:
         return MatrixDecomposition(None, names, teams)
-    decomposition = decompose_transfer(
-        algorithms=algorithms, tasks=tasks, cells=cells, alpha=ALPHA, seed=0
+    # Without its per-cell fits (one a cell, the core's; nothing here shows them): a
+    # 20,000-cell fit read from the cache is then its effects, not 20,000 objects.
+    decomposition = dataclasses.replace(
+        decompose_transfer(algorithms=algorithms, tasks=tasks, cells=cells, alpha=ALPHA, seed=0),
+        cell_fits=(),
     )
     cache.set_many({key: decomposition, _latest_key(matrix): decomposition}, CACHE_SECONDS)
     return MatrixDecomposition(decomposition, names, teams)

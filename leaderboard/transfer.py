@@ -25,11 +25,15 @@ of its cells (the score, the baseline's, the delta and its interval) in one roun
 (``cache.get_many`` of each cell's summary); a cell's 1,000 row resamples, eight kilobytes
 each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
-task's solution and resample counts.
+task's solution and resample counts. The matrix is assembled from one column per task
+(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.transfer_cache``,
+which also keeps the API's and the page's answers whole): a new cell reads its task's
+column again, not every cell's run.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 
@@ -45,7 +49,7 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
-from algorithms.selectors import transfer_cell_runs
+from algorithms.selectors import runs_with_versions, transfer_cell_runs
 from algorithms.stress_selectors import robustness_for_runs
 from challenge_platform.models import Track
 from datasets.models import Task
@@ -56,6 +60,7 @@ from scoring.core import load_predictions
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
+from . import transfer_cache
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
@@ -256,6 +261,14 @@ def _summary(cell: TransferCell) -> tuple[float, float, float, float, float, boo
     return (cell.score, cell.baseline, cell.delta, cell.delta_low, cell.delta_high, cell.flat)
 
 
+def _from_summary(summary: tuple) -> TransferCell:
+    """The cell of a summary (:func:`_summary`), without its resamples."""
+    score, base, delta, low, high, flat = summary
+    return TransferCell(
+        score=score, baseline=base, delta=delta, delta_low=low, delta_high=high, flat=flat
+    )
+
+
 def _shown(cell: TransferCell) -> TransferCell:
     """The cell as the matrix keeps it: its summary, without its resamples."""
     score, base, delta, low, high, flat = _summary(cell)
@@ -400,10 +413,12 @@ def _row(
     runs: list[AlgorithmRun | None] = []
     keys: list[str | None] = []
     values: list[tuple[float | None, float | None]] = []  # track values: run, baseline
+    mine = algorithm.pk
     for task in tasks:
-        run = latest.get((algorithm.pk, task.pk))
+        pair = (mine, task.pk)
+        run = latest.get(pair)
         runs.append(run)
-        cell, key = measured.get((algorithm.pk, task.pk), (None, None))
+        cell, key = measured.get(pair, (None, None))
         cells.append(cell)
         keys.append(key)
         if cell is not None:
@@ -416,29 +431,133 @@ def _row(
         mean_delta=float(np.mean([v - b for v, b in known])) if known else None,
         mean_score=float(np.mean([v for v, _ in known])) if known else None,
         covered=len(known),
-        pending=[pending.get((algorithm.pk, task.pk)) for task in tasks],
+        pending=[pending.get((mine, task.pk)) for task in tasks],
         keys=keys,
     )
 
 
-def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
-    """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
-    shown). Tasks whose primary metric the bootstrap does not compute have no cells."""
-    tasks = list(track.tasks.order_by("order", "slug"))
+@dataclass(frozen=True)
+class TransferColumn:
+    """One task's column of the matrix on a split, by algorithm id: the run that is the
+    cell, the queued or running one where no finished run says anything, the measured cell
+    with its cache key; and the task's baseline entry and state. ``complete``: every cell
+    there is a delta for was computed (a column with a cell that failed is not kept)."""
+
+    latest: dict[int, AlgorithmRun]
+    pending: dict[int, AlgorithmRun]
+    measured: dict[int, tuple[TransferCell, str]]
+    baseline: LeaderboardEntry | None
+    state: BaselineState
+    complete: bool = True
+
+    def __getstate__(self) -> dict:
+        """Kept without each run's version, algorithm and team (three of a run's four
+        instances to unpickle): :func:`transfer_matrix` reads them once per version; and
+        each cell as its summary (a frozen dataclass unpickles ten times slower than it is
+        made)."""
+        state = dict(self.__dict__)
+        for name in ("latest", "pending"):
+            state[name] = {a: _without_version(run) for a, run in state[name].items()}
+        state["measured"] = {a: (_summary(c), key) for a, (c, key) in self.measured.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["measured"] = {
+            a: (_from_summary(summary), key) for a, (summary, key) in state["measured"].items()
+        }
+        self.__dict__.update(state)
+
+
+def _without_version(run: AlgorithmRun) -> AlgorithmRun:
+    """A copy of ``run`` that holds its version's id, not the version read with it (nor
+    anything leading back to it: its submission's way back to the run, a file field's
+    instance)."""
+    lean = _copy_of(run, drop="version")
+    cached = lean._state.fields_cache
+    if cached.get("submission") is not None:
+        cached["submission"] = _copy_of(cached["submission"], drop="algorithm_run")
+    return lean
+
+
+def _copy_of(instance, *, drop: str):
+    """A copy of a model instance without the related object ``drop`` and with its file
+    fields as their names (a read file field holds the instance it was read from)."""
+    copied = copy.copy(instance)  # its own state: the instance itself is left as it was
+    copied._state.fields_cache.pop(drop, None)
+    for name, value in list(copied.__dict__.items()):
+        if isinstance(value, FieldFile):
+            copied.__dict__[name] = value.name
+    return copied
+
+
+def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn]:
+    """The columns of ``tasks`` read from the database (and each cell's summary from the
+    cell cache), in a fixed number of queries however many tasks."""
     latest = transfer_cell_runs(tasks=tasks, only=RUN_FIELDS)
     pending = {key: run for key, run in _pending_runs(tasks).items() if key not in latest}
     baselines = _baseline_entries(tasks, split)
-    algorithms = sorted(
-        {run.version.algorithm for run in [*latest.values(), *pending.values()]},
-        key=lambda a: (a.team.name.lower(), a.name.lower()),
-    )
+    algorithms = list({run.version.algorithm for run in latest.values()})
     wanted, at = _wanted_cells(algorithms, tasks, latest, baselines)
     computed = _cells(wanted, split)
-    measured = {
-        pair: (computed[index], _cell_key(*wanted[index], split))
-        for pair, index in at.items()
-        if computed[index] is not None
+    columns = {
+        task.pk: TransferColumn({}, {}, {}, baselines.get(task.pk), state)
+        for task, state in zip(tasks, task_baseline_states(tasks, set(baselines)), strict=True)
     }
+    for (algorithm_id, task_id), run in latest.items():
+        columns[task_id].latest[algorithm_id] = run
+    for (algorithm_id, task_id), run in pending.items():
+        columns[task_id].pending[algorithm_id] = run
+    failed = set()
+    for (algorithm_id, task_id), index in at.items():
+        if computed[index] is None:
+            failed.add(task_id)
+        else:
+            columns[task_id].measured[algorithm_id] = (
+                computed[index],
+                _cell_key(*wanted[index], split),
+            )
+    return {
+        pk: TransferColumn(
+            c.latest, c.pending, c.measured, c.baseline, c.state, complete=pk not in failed
+        )
+        for pk, c in columns.items()
+    }
+
+
+def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
+    """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
+    shown). Tasks whose primary metric the bootstrap does not compute have no cells.
+
+    Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
+    their submissions, its baseline entry and its fields are as when it was kept is read
+    from the board cache (``leaderboard.transfer_cache``); only the others are read from
+    the database. So a new cell reads its task's column again, not the 20,000 cells."""
+    tasks = list(track.tasks.order_by("order", "slug"))
+    columns = transfer_cache.columns(
+        tasks,
+        split,
+        challenge_id=track.challenge_id,
+        compute=lambda missing: _columns_computed(missing, split),
+    )
+    runs_with_versions(  # a kept column's runs hold their versions' ids (TransferColumn)
+        runs=[run for c in columns.values() for run in [*c.latest.values(), *c.pending.values()]]
+    )
+    latest, pending, measured = {}, {}, {}
+    for task in tasks:
+        column = columns[task.pk]
+        latest |= {(a, task.pk): run for a, run in column.latest.items()}
+        pending |= {(a, task.pk): run for a, run in column.pending.items()}
+        measured |= {(a, task.pk): cell for a, cell in column.measured.items()}
+    baselines = {
+        task.pk: columns[task.pk].baseline
+        for task in tasks
+        if columns[task.pk].baseline is not None
+    }
+    by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
+    by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
+    algorithms = sorted(
+        by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk)
+    )
     rows = [
         _row(
             algorithm,
@@ -457,7 +576,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         split=split,
         tasks=tasks,
         rows=rows,
-        baselines=task_baseline_states(tasks, set(baselines)),
+        baselines=[columns[task.pk].state for task in tasks],
         baseline_entries=baselines,
     )
 

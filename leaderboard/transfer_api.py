@@ -17,10 +17,12 @@ CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over 
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +31,7 @@ from challenge_platform.api.errors import error_responses
 from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenge_platform.models import Track
 
+from . import transfer_cache
 from .benchmark import (
     cell_interval,
     decomposition_payload,
@@ -232,8 +235,22 @@ class TrackTransferApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
-        split = api_split(request, track.challenge).split
-        return Response(transfer_payload(transfer_matrix(track=track, split=split)))
+        split = api_split(request, track.challenge).split  # who may see it: before the cache
+
+        def payload() -> tuple[dict, bool]:
+            answer = transfer_payload(transfer_matrix(track=track, split=split))
+            return answer, not answer["decomposition"]["updating"]
+
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(renderer, JSONRenderer) and request.accepted_media_type == "application/json":
+            # Plain JSON (what clients ask for): the rendered bytes are what is kept.
+            def rendered() -> tuple[bytes, bool]:
+                answer, keepable = payload()
+                return renderer.render(answer, "application/json"), keepable
+
+            body = transfer_cache.kept(track, "api-json", split, compute=rendered)
+            return HttpResponse(body, content_type="application/json")
+        return Response(transfer_cache.kept(track, "api", split, compute=payload))
 
 
 def transfer_payload(matrix: TransferMatrix) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from challenge_platform.models import Track
@@ -15,7 +16,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import board_cache, selectors
+from . import board_cache, selectors, transfer_cache
 from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
@@ -263,14 +264,86 @@ def _robustness_rows(matrix) -> list:
     ]
 
 
+def _transfer_rows_html(matrix) -> list:
+    """Each row of the transfer matrix's table, rendered (kept by what it shows: a new cell
+    renders its row again, not the 20,000 cells)."""
+    contexts = []
+    for row in matrix.rows:
+        cells = [(cell, cell_interval(cell.cell)) for cell in shown_cells(matrix, row)]
+        shows = (
+            row.algorithm.name,
+            row.algorithm.team.name,
+            row.mean_delta,
+            row.mean_score,
+            row.covered,
+            len(matrix.tasks),
+            [
+                (
+                    c.cell and (c.cell.delta, c.cell.delta_low, c.cell.delta_high, c.cell.score),
+                    interval["ci"],
+                    interval["reason"],
+                    c.run
+                    and (c.run.status, c.run.error, c.run.is_organizer_run, c.run.cpu_seconds),
+                    c.score,
+                    c.reason,
+                )
+                for c, interval in cells
+            ],
+        )
+        contexts.append((shows, {"row": row, "cells": cells, "matrix": matrix}))
+    return [
+        mark_safe(html)  # noqa: S308 - rendered by the row's template
+        for html in transfer_cache.fragments("leaderboard/transfer_row.html", contexts)
+    ]
+
+
+def _robustness_rows_html(matrix) -> list:
+    """Each row of the robustness view, rendered (kept by what it shows)."""
+    contexts = [
+        ((row.algorithm.name, row.algorithm.team.name, figures), {"row": row, "figures": figures})
+        for row, figures in _robustness_rows(matrix)
+    ]
+    return [
+        mark_safe(html)  # noqa: S308 - rendered by the row's template
+        for html in transfer_cache.fragments("leaderboard/transfer_robustness_row.html", contexts)
+    ]
+
+
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
-    §9); public like the track's board, the private split only for whom it may show."""
+    §9); public like the track's board, the private split only for whom it may show. Its
+    sections are rendered once per matrix and split (``leaderboard.transfer_cache``); the
+    header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split
-    matrix = transfer_matrix(track=track, split=split)
-    page = transfer_page_parts(matrix)
+
+    def sections() -> tuple[str, bool]:
+        matrix = transfer_matrix(track=track, split=split)
+        page = transfer_page_parts(matrix)
+        html = render_to_string(
+            "leaderboard/transfer_sections.html",
+            {
+                "track": track,
+                "challenge": track.challenge,
+                "split": split,
+                "matrix": matrix,
+                "row_html": _transfer_rows_html(matrix),
+                "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
+                "decomposition": page.decomposition,
+                "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes
+                "frontier": page.frontier,
+                "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
+                "private_visible": shown.private_visible,
+                "robustness_html": _robustness_rows_html(matrix),
+            },
+        )
+        return html, not page.decomposition["updating"]
+
+    # The other split's link is part of the sections: a reveal changes them.
+    html = transfer_cache.kept(
+        track, "page", split, str(int(shown.private_visible)), compute=sections
+    )
     return render(
         request,
         "leaderboard/transfer.html",
@@ -278,18 +351,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
             "track": track,
             "challenge": track.challenge,
             "split": split,
-            "matrix": matrix,
-            "rows": [
-                (row, [(shown, cell_interval(shown.cell)) for shown in shown_cells(matrix, row)])
-                for row in matrix.rows
-            ],
-            "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
-            "decomposition": page.decomposition,
-            "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes text
-            "frontier": page.frontier,
-            "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
-            "private_visible": shown.private_visible,
-            "robustness_rows": _robustness_rows(matrix),
+            "sections": mark_safe(html),  # noqa: S308 - rendered by the template above
         },
     )
 
