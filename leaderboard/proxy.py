@@ -151,6 +151,10 @@ _BOARDS = """\
     http-request set-var(txn.board) bool(true) if anonymous_read api_board json_wanted !signed_in
     http-request set-var(txn.board) bool(true) if anonymous_read api_board !accept_given !signed_in
     http-request cache-use boards if {{ var(txn.board) -m bool }}
+    # A board read the cache could not answer costs a server one Redis call (the fast path):
+    # it waits in the queue ahead of uploads and signed-in pages, which hold a server's thread
+    # for longer, so that a reader never waits behind a rush of uploads (head of the line).
+    http-request set-priority-class int(-10) if {{ var(txn.board) -m bool }}
     http-response del-header vary if {{ var(txn.board) -m bool }}
     http-response cache-store boards if {{ var(txn.board) -m bool }}
 """
