@@ -71,14 +71,15 @@ FAST_ROUTES = frozenset(
 # another request renders the new version (its rendering lock, named in the hash, exists);
 # past the grace only if both. The third value returned is when a stale answer was computed
 # ('' for the current version): what is left of its grace is what a shared cache may keep it.
-# Refreshing ahead: a board in a rush whose stored answer is older than ARGV[6] seconds (a
-# part of the grace) with nobody rendering it: this request takes the rendering lock (value
+# Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
+# seconds ago (a part of the grace; from its storing, so that a slow render is not followed
+# at once by the next) with nobody rendering it: this request takes the rendering lock (value
 # ARGV[7], for ARGV[8] seconds) and gets {'render'}: Django renders the new version while
 # every other reader keeps getting this one, so readers never wait for a render nor all
 # miss together at the end of the grace.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
-                     'churn')
+                     'churn', 'stored')
 if not e[1] then return false end
 if redis.call('GET', e[1]) ~= e[2] then
   local grace = tonumber(ARGV[2])
@@ -86,10 +87,10 @@ if redis.call('GET', e[1]) ~= e[2] then
   local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
                 + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
   local hot = changes >= tonumber(ARGV[5])
-  local age = tonumber(ARGV[1]) - tonumber(e[5])
-  local within = age <= grace
+  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local kept = tonumber(ARGV[1]) - tonumber(e[8] or e[5])
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
-  if hot and not renewing and age >= tonumber(ARGV[6])
+  if hot and not renewing and kept >= tonumber(ARGV[6])
      and redis.call('SET', e[6], ARGV[7], 'NX', 'EX', ARGV[8]) then
     return {'render'}
   end
@@ -326,6 +327,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         # When its render began: a score after that makes it stale (the grace counts from
         # there, not from the end of a render that may have taken a while).
         "at": repr(note.started if note.started is not None else board_cache.now()),
+        "stored": repr(board_cache.now()),
         "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
     }

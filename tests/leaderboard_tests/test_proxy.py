@@ -190,8 +190,8 @@ def test_a_board_read_waiting_for_a_server_goes_ahead_of_other_requests(
     board, live_server, tmp_path: Path, settings
 ):
     """A board read the cache cannot answer waits in HAProxy's queue ahead of requests that
-    were queued before it (uploads, signed-in pages): a reader never waits behind a rush of
-    uploads for a server."""
+    were queued shortly before it (uploads, signed-in pages): a reader does not wait behind a
+    rush of uploads for a server."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     hold, held = threading.Event(), threading.Event()
     reached: list[str] = []
