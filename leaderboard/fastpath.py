@@ -329,9 +329,18 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     # same for every anonymous reader of this key, so a reader's next ``If-None-Match`` is
     # answered 304 while the board is unchanged; and how long a shared cache may keep it.
     response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
-    # A board that changed while it was rendered is stale already: no shared cache keeps it.
+    # A board that changed while it was rendered is stale already: a shared cache keeps it
+    # only for what is left of the grace since its render began (and no later than its
+    # renewal), or not at all when that is not known.
     current = board_cache._version_or_none(note.scope, note.pk)
-    response["Cache-Control"] = cache_control() if current == note.version else CACHE_CONTROL
+    if current == note.version:
+        response["Cache-Control"] = cache_control()
+    elif note.started is not None:
+        response["Cache-Control"] = cache_control(
+            stale_since=note.started, stored=board_cache.now()
+        )
+    else:
+        response["Cache-Control"] = CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared

@@ -422,11 +422,11 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
         fastpath.release(renewer)
 
 
-def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
+def test_a_board_that_changed_while_it_was_rendered_is_kept_only_within_the_grace_of_its_render(
     board, settings
 ):
     """A render that began before a score and ended after it is stale already: it may go
-    to its reader, but with no-cache (no shared cache keeps it past the grace)."""
+    to its reader, but no shared cache keeps it past the grace since the render began."""
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     challenge, track, task, teams = board
     request = RequestFactory().get("/api/v1/tasks/t1/leaderboard/")
@@ -443,3 +443,25 @@ def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
     late = HttpResponse(b'{"entries": [1]}', content_type="application/json")
     fastpath.store(request, late)
     assert late["Cache-Control"] == "no-cache"
+    # Its render began 1 s ago: what is left of the grace since then, at most until the
+    # board's renewal half a grace from now (rounded up).
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK,
+        pk=task.pk,
+        version=version - 1,
+        valid_until=None,
+        started=board_cache.now() - 1,
+    )
+    timed = HttpResponse(b'{"entries": [2]}', content_type="application/json")
+    fastpath.store(request, timed)
+    assert timed["Cache-Control"] == "public, s-maxage=3"
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK,
+        pk=task.pk,
+        version=version - 1,
+        valid_until=None,
+        started=board_cache.now() - 4.5,
+    )
+    slow = HttpResponse(b'{"entries": [3]}', content_type="application/json")
+    fastpath.store(request, slow)
+    assert slow["Cache-Control"] == "no-cache"  # its render took most of the grace
