@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -73,8 +72,7 @@ FAST_ROUTES = frozenset(
 # ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
 # another request renders the new version (its rendering lock, named in the hash, exists);
 # past the grace only if both. The third value returned is when a stale answer was computed
-# ('' for the current version): what is left of its grace is what a shared cache may keep it;
-# the fourth, when it was stored (a shared cache keeps it no later than its renewal).
+# ('' for the current version): what is left of its grace is what a shared cache may keep it.
 # Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
 # seconds ago (a part of the grace; from its storing, so that a slow render is not followed
 # at once by the next) with nobody rendering it: this request takes the rendering lock (value
@@ -99,9 +97,9 @@ if redis.call('GET', e[1]) ~= e[2] then
     return {'render'}
   end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
-  return {e[3], e[4], e[5], e[8] or e[5]}
+  return {e[3], e[4], e[5]}
 end
-return {e[3], e[4], '', ''}
+return {e[3], e[4], ''}
 """
 
 # Headers never stored: set per response (the policy's nonce, the length, a cookie).
@@ -141,26 +139,19 @@ _KEYED_ENVIRON = (
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
-def cache_control(*, stale_since: float | None = None, stored: float | None = None) -> str:
+def cache_control(*, stale_since: float | None = None) -> str:
     """``Cache-Control`` of an anonymous board's answer: ``public, s-maxage=<grace>`` for
     the current version, so that a shared cache serves it for the grace (whole seconds)
     without asking; for a stale answer (the grace, ``stale_since`` when its render began)
     only what is left of the grace, so that no reader ever gets a board older than the grace
     after a score, from the cache or from here. ``no-cache`` when nothing is left, or with
-    no grace at all. A stale answer ``stored`` less than half a grace ago is kept no longer
-    than until then (rounded up): the shared cache asks again when the fast path renews the
-    board (:data:`REFRESH_AT`), so the render runs while the readers still get the last board
-    from the cache, not after its grace ran out."""
+    no grace at all."""
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    if stale_since is None:
-        return CACHE_CONTROL if int(grace) < 1 else f"public, s-maxage={int(grace)}"
-    now = board_cache.now()
-    seconds = int(grace - (now - stale_since))
-    if stored is not None:
-        renewal = grace * REFRESH_AT - (now - stored)
-        if renewal > 0:
-            seconds = min(seconds, math.ceil(renewal))
+    left = grace if stale_since is None else grace - (board_cache.now() - stale_since)
+    seconds = int(left)
     return CACHE_CONTROL if seconds < 1 else f"public, s-maxage={seconds}"
+
+
 # Stored request variants per board (query strings, Accept values, hosts): what anonymous
 # readers can make Redis hold for one board is at most this many copies of its page.
 MAX_VARIANTS = 32
@@ -233,12 +224,9 @@ def _stored(
         if rendering:
             environ[RENEW] = (rendering.decode(), token)
         return None
-    meta, body, stale_since, stored = hit
+    meta, body, stale_since = hit
     status, headers, view_name = json.loads(meta)
-    control = cache_control(
-        stale_since=float(stale_since) if stale_since else None,
-        stored=float(stored) if stored else None,
-    )
+    control = cache_control(stale_since=float(stale_since) if stale_since else None)
     headers = [(n, v) for n, v in headers if n.lower() != "cache-control"]
     headers.append(("Cache-Control", control))
     return status, headers, view_name, body
@@ -330,15 +318,13 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     # answered 304 while the board is unchanged; and how long a shared cache may keep it.
     response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
     # A board that changed while it was rendered is stale already: a shared cache keeps it
-    # only for what is left of the grace since its render began (and no later than its
-    # renewal), or not at all when that is not known.
+    # only for what is left of the grace since its render began, or not at all when that is
+    # not known.
     current = board_cache._version_or_none(note.scope, note.pk)
     if current == note.version:
         response["Cache-Control"] = cache_control()
     elif note.started is not None:
-        response["Cache-Control"] = cache_control(
-            stale_since=note.started, stored=board_cache.now()
-        )
+        response["Cache-Control"] = cache_control(stale_since=note.started)
     else:
         response["Cache-Control"] = CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
