@@ -75,8 +75,8 @@ from load_test import (
     wait_until,
     worker_command,
 )
-from rush_clients import Phase, run_phase
-from rush_proxy import HAPROXY, WRK, WrkDuringPhase, start_proxy
+from rush_clients import Phase, pages, run_phase
+from rush_proxy import HAPROXY, WRK, WrkDuringPhase, served_by, start_proxy
 
 from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
@@ -486,12 +486,30 @@ def _phase(
         measured.join()
     result = outcome(db_url, phase, worker_log, settle=120)
     figures = report(f"{name} (BOARD_CACHE={flag})", phase, result)
+    if not opts.no_proxy:
+        report_served_by(data_dir / f"haproxy-{slug}.log", fixture)
     if measured is not None:
         report_wrk(measured, board)
     for process in [p for p in processes if p.name == "haproxy"] + [web, worker]:
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
+
+
+def report_served_by(log: Path, fixture: Fixture) -> None:
+    """Where the readers' board reads were answered: HAProxy's cache, or a server after a
+    wait in HAProxy's queue (the tail of a board read is there)."""
+    seen = served_by(log, set(pages(fixture).values()))
+    total = seen.cached + seen.servers
+    if not total:
+        return
+    print(
+        f"board reads answered by the proxy's cache: {seen.cached} "
+        f"({100 * seen.cached / total:.1f}%); by a server: {seen.servers}, queued in HAProxy "
+        f"p50 {percentile(seen.queued, 50):.0f} ms / p95 {percentile(seen.queued, 95):.0f} ms,"
+        f" answered p50 {percentile(seen.answered, 50):.0f} ms / "
+        f"p95 {percentile(seen.answered, 95):.0f} ms"
+    )
 
 
 def report_wrk(measured: WrkDuringPhase, board: str) -> None:

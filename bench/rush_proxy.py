@@ -46,7 +46,13 @@ def start_proxy(
         LOOPBACK,
     )
     path = data_dir / f"haproxy-{slug}.cfg"
-    path.write_text(config)
+    # The log names each request's client (the readers' and teams' python-requests, or
+    # wrk), so that :func:`served_by` counts the readers' reads only.
+    path.write_text(
+        config.replace(
+            "frontend www\n", "frontend www\n    http-request capture req.hdr(user-agent) len 24\n"
+        )
+    )
     command = [HAPROXY or "haproxy", "-db", "-f", str(path)]
     process = Process("haproxy", command, env, data_dir / f"haproxy-{slug}.log")
     base = f"http://{LOOPBACK}:{port}"
@@ -135,3 +141,40 @@ class WrkDuringPhase:
 
     def join(self) -> None:
         self._thread.join(timeout=600)
+
+
+# One line of HAProxy's log (``option httplog``): the frontend, backend/server, the timers
+# TR/Tw/Tc/Tr/Ta in ms, the status, ... and the request line.
+_LOG_LINE = re.compile(
+    r" www (?P<server>\S+) -?\d+/(?P<Tw>-?\d+)/-?\d+/(?P<Tr>-?\d+)/(?P<Ta>-?\d+) (?P<status>\d+)"
+    r'.*"(?P<method>[A-Z]+) (?P<path>\S+)'
+)
+
+
+@dataclass
+class ServedBy:
+    """Where the readers' board reads were answered (from HAProxy's log): by its cache or by
+    a server, and for the latter the time waiting in HAProxy's queue (Tw) and the server's
+    answer (Tr), in ms."""
+
+    cached: int
+    servers: int
+    queued: list[int]
+    answered: list[int]
+
+
+def served_by(log: Path, board_paths: set[str]) -> ServedBy:
+    cached, servers, queued, answered = 0, 0, [], []
+    for line in log.read_text("utf-8", errors="replace").splitlines():
+        match = _LOG_LINE.search(line)
+        if match is None or match["method"] != "GET" or match["path"] not in board_paths:
+            continue
+        if "{python-requests" not in line:
+            continue  # wrk's
+        if match["server"].endswith("<CACHE>"):
+            cached += 1
+        else:
+            servers += 1
+            queued.append(int(match["Tw"]))
+            answered.append(int(match["Tr"]))
+    return ServedBy(cached, servers, queued, answered)

@@ -85,6 +85,12 @@ TRACK = "track"
 COMPUTE_WAIT_SECONDS = 10.0
 COMPUTE_POLL_SECONDS = 0.01
 COMPUTE_POLL_MAX_SECONDS = 0.1
+# How long a rendering lock lives if its holder never gives it back (a crash).
+RENDERING_LOCK_SECONDS = int(COMPUTE_WAIT_SECONDS) + 5
+# The WSGI environ's key holding the rendering lock the fast path took for this request
+# (``leaderboard/fastpath.py``: it renews a board in a rush ahead of the grace's end), as
+# (the lock's full key, the request's token).
+RENEW_ENVIRON = "leaderboard.board_cache.renew"
 
 
 def _in_redis() -> bool:
@@ -240,7 +246,11 @@ class Shared:
 
 
 def _compute_once(
-    key: str, compute: Callable[[], T | None], *, shared: Shared | None = None
+    key: str,
+    compute: Callable[[], T | None],
+    *,
+    shared: Shared | None = None,
+    renew: str | None = None,
 ) -> tuple[T | None, bool]:
     """The value under ``key``, computed by one reader at a time: the others wait for it
     (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
@@ -249,10 +259,12 @@ def _compute_once(
     With ``shared`` (anonymous readers only, see ``page`` and ``api_response``) the value
     computed last may answer instead (:func:`_recent_or_render`): the second element of the
     answer is then True. In a rush the board changes faster than it renders under load,
-    and readers otherwise queued behind a render of every version."""
+    and readers otherwise queued behind a render of every version. ``renew``: the
+    rendering lock this request holds already (taken by the fast path, :func:`renewing`).
+    """
     if shared is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
         try:
-            answer = _recent_or_render(key, compute, shared)
+            answer = _recent_or_render(key, compute, shared, renew=renew)
         except UNAVAILABLE:
             return compute(), False  # the cache is a shortcut; the database answers
         if answer is not None:
@@ -300,7 +312,7 @@ def rendering_key(recent: str) -> str:
 
 
 def _recent_or_render(
-    key: str, compute: Callable[[], T | None], shared: Shared
+    key: str, compute: Callable[[], T | None], shared: Shared, *, renew: str | None = None
 ) -> tuple[T | None, bool] | None:
     """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
 
@@ -315,10 +327,16 @@ def _recent_or_render(
 
     None when no earlier value is kept, or when it may not be served: the reader then waits
     for ``key`` like a participant. So a quiet board is fresh for a reader after a change,
-    and an anonymous reader's board is at most the grace plus one render old."""
+    and an anonymous reader's board is at most the grace plus one render old.
+
+    ``renew``: this request took the rendering lock already (the fast path's refresh ahead:
+    ``leaderboard/fastpath.py``), so it renders the current version while the others keep
+    getting the last one; the lock is given back once the response is stored."""
     value = cache.get(key)
     if value is not None:
         return value, False
+    if renew is not None and renew == cache.make_key(rendering_key(shared.recent)):
+        return _compute_and_keep(key, compute, shared), False
     mark = cache.get(shared.recent)
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
@@ -328,7 +346,7 @@ def _recent_or_render(
     if within and hot:
         return previous, True
     rendering = rendering_key(shared.recent)
-    if cache.add(rendering, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+    if cache.add(rendering, 1, timeout=RENDERING_LOCK_SECONDS):
         try:
             return _compute_and_keep(key, compute, shared), False
         finally:
@@ -398,7 +416,9 @@ def page(
 
         # Rendered once per version, and for anonymous readers about once per grace: after
         # a score they would all miss at once (``_recent_or_render``).
-        hit, previous = _compute_once(key, for_everyone, shared=shared)
+        hit, previous = _compute_once(
+            key, for_everyone, shared=shared, renew=renewing(request)
+        )
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
         if rendered:
@@ -442,6 +462,7 @@ def api_response(
         _key(scope, pk, version, "api-json", split),
         lambda: renderer.render(payload(), "application/json"),
         shared=shared,
+        renew=renewing(request) if shared is not None else None,
     )
     if previous:
         _unnote_fast(request)
@@ -461,6 +482,9 @@ class FastNote:
     valid_until: float | None
     # How the response is shared across versions (the grace), or None: not at all.
     shared: Shared | None = None
+    # When the version was read, before the board's rows (:func:`now`): the stored answer
+    # is stale from the first change after it.
+    started: float | None = None
 
 
 def _note_fast(
@@ -473,7 +497,16 @@ def _note_fast(
     shared: Shared | None = None,
 ) -> None:
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
-    django_request.board_fast_note = FastNote(scope, pk, version, valid_until, shared)
+    django_request.board_fast_note = FastNote(
+        scope, pk, version, valid_until, shared, started=now()
+    )
+
+
+def renewing(request) -> str | None:
+    """The rendering lock the fast path took for this request (its full key), or None."""
+    django_request = getattr(request, "_request", request)
+    taken = django_request.META.get(RENEW_ENVIRON)
+    return taken[0] if taken else None
 
 
 def _unnote_fast(request) -> None:

@@ -12,7 +12,9 @@ of everything that request's answer depends on (:func:`key`), tied to the board'
 A later such ``GET`` or ``HEAD`` with the same key is answered by :func:`answer`, one Redis
 round trip (a script that returns the stored response only while the board's version is
 unchanged, or while the grace lets an anonymous reader have it, the rule of
-``leaderboard/board_cache.py``):
+``leaderboard/board_cache.py``; past half the grace of a board in a rush one read is sent on
+to Django to render the new version while the others keep getting the stored one: the
+board is renewed ahead, docs/board-cache.md):
 
 - by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
   ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost
@@ -40,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -68,11 +71,17 @@ FAST_ROUTES = frozenset(
 # without the view: while it was stored within the grace if the board is in a rush (at least
 # ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
 # another request renders the new version (its rendering lock, named in the hash, exists);
-# past the grace only if both. The third value returned is when a stale answer was stored
+# past the grace only if both. The third value returned is when a stale answer was computed
 # ('' for the current version): what is left of its grace is what a shared cache may keep it.
+# Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
+# seconds ago (a part of the grace; from its storing, so that a slow render is not followed
+# at once by the next) with nobody rendering it: this request takes the rendering lock (value
+# ARGV[7], for ARGV[8] seconds) and gets {'render'}: Django renders the new version while
+# every other reader keeps getting this one, so readers never wait for a render nor all
+# miss together at the end of the grace.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
-                     'churn')
+                     'churn', 'stored')
 if not e[1] then return false end
 if redis.call('GET', e[1]) ~= e[2] then
   local grace = tonumber(ARGV[2])
@@ -81,7 +90,12 @@ if redis.call('GET', e[1]) ~= e[2] then
                 + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
   local hot = changes >= tonumber(ARGV[5])
   local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local kept = tonumber(ARGV[1]) - tonumber(e[8] or e[5])
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
+  if hot and not renewing and kept >= tonumber(ARGV[6])
+     and redis.call('SET', e[6], ARGV[7], 'NX', 'EX', ARGV[8]) then
+    return {'render'}
+  end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
   return {e[3], e[4], e[5]}
 end
@@ -128,14 +142,16 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 def cache_control(*, stale_since: float | None = None) -> str:
     """``Cache-Control`` of an anonymous board's answer: ``public, s-maxage=<grace>`` for
     the current version, so that a shared cache serves it for the grace (whole seconds)
-    without asking; for a stale answer (the grace, ``stale_since`` its storing time) only
-    what is left of the grace, so that no reader ever gets a board older than the grace
+    without asking; for a stale answer (the grace, ``stale_since`` when its render began)
+    only what is left of the grace, so that no reader ever gets a board older than the grace
     after a score, from the cache or from here. ``no-cache`` when nothing is left, or with
     no grace at all."""
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
     left = grace if stale_since is None else grace - (board_cache.now() - stale_since)
     seconds = int(left)
     return CACHE_CONTROL if seconds < 1 else f"public, s-maxage={seconds}"
+
+
 # Stored request variants per board (query strings, Accept values, hosts): what anonymous
 # readers can make Redis hold for one board is at most this many copies of its page.
 MAX_VARIANTS = 32
@@ -172,18 +188,41 @@ def anonymous_read(environ: Mapping[str, Any]) -> bool:
 
 
 _script = None
+# Where a stale answer of a board in a rush starts being renewed: this part of the grace.
+# The render then has the rest of the grace to finish before any reader would wait for it.
+REFRESH_AT = 0.5
+# Set in the environ when this request took the rendering lock (:data:`_GET`): the lock's
+# key and this request's token (:func:`release`).
+RENEW = board_cache.RENEW_ENVIRON
 
 
-def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
+def _stored(
+    stored_key: str, environ: dict[str, Any]
+) -> tuple[int, list[tuple[str, str]], str, bytes] | None:
     global _script
     client = board_cache.redis_client()
     if _script is None:
         _script = client.register_script(_GET)
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
     now, before = board_cache.churn_windows()
-    args = [repr(board_cache.now()), repr(grace), now, before, settings.BOARD_CACHE_GRACE_CHANGES]
+    token = secrets.token_hex(8)
+    args = [
+        repr(board_cache.now()),
+        repr(grace),
+        now,
+        before,
+        settings.BOARD_CACHE_GRACE_CHANGES,
+        repr(grace * REFRESH_AT),
+        token,
+        board_cache.RENDERING_LOCK_SECONDS,
+    ]
     hit = _script(keys=[stored_key], args=args, client=client)
     if not hit:
+        return None
+    if len(hit) == 1:  # {'render'}: this request renders the new version, in Django
+        rendering = client.hget(stored_key, "rendering")
+        if rendering:
+            environ[RENEW] = (rendering.decode(), token)
         return None
     meta, body, stale_since = hit
     status, headers, view_name = json.loads(meta)
@@ -193,6 +232,23 @@ def _stored(stored_key: str) -> tuple[int, list[tuple[str, str]], str, bytes] | 
     return status, headers, view_name, body
 
 
+# Deletes the rendering lock KEYS[1] only while it holds this request's token ARGV[1].
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def release(environ: Mapping[str, Any]) -> None:
+    """Give back the rendering lock this request took (:data:`_GET`), if the view did not
+    (it failed, or answered without the board cache): the next reader renders."""
+    taken = environ.get(RENEW)
+    if not taken:
+        return
+    with contextlib.suppress(*board_cache.UNAVAILABLE):
+        board_cache.redis_client().eval(_RELEASE, 1, taken[0], taken[1])
+
+
 # Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
 # (the WSGI wrapper, then the middleware).
 _ASKED = "leaderboard.fastpath.asked"
@@ -200,12 +256,12 @@ _ASKED = "leaderboard.fastpath.asked"
 
 def answer(environ: dict[str, Any]) -> Answer | None:
     """The stored answer to an anonymous read (:func:`anonymous_read`) of a board, or None:
-    Django answers (anyone else, a miss, Redis away)."""
+    Django answers (anyone else, a miss, Redis away, or this request renews the board)."""
     if environ.get(_ASKED) or not anonymous_read(environ):
         return None  # not one, or the wrapper in front already asked Redis
     environ[_ASKED] = True
     try:
-        hit = _stored(key(environ))
+        hit = _stored(key(environ), environ)
     except board_cache.UNAVAILABLE:
         return None  # Redis is away: the whole stack (and the database) answers
     if hit is None:
@@ -261,9 +317,16 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     # same for every anonymous reader of this key, so a reader's next ``If-None-Match`` is
     # answered 304 while the board is unchanged; and how long a shared cache may keep it.
     response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
-    # A board that changed while it was rendered is stale already: no shared cache keeps it.
+    # A board that changed while it was rendered is stale already: a shared cache keeps it
+    # only for what is left of the grace since its render began, or not at all when that is
+    # not known.
     current = board_cache._version_or_none(note.scope, note.pk)
-    response["Cache-Control"] = cache_control() if current == note.version else CACHE_CONTROL
+    if current == note.version:
+        response["Cache-Control"] = cache_control()
+    elif note.started is not None:
+        response["Cache-Control"] = cache_control(stale_since=note.started)
+    else:
+        response["Cache-Control"] = CACHE_CONTROL
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared
@@ -272,7 +335,10 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         "version": str(note.version),
         "meta": json.dumps([response.status_code, headers, view_name]),
         "body": response.content,
-        "at": repr(board_cache.now()),
+        # When its render began: a score after that makes it stale (the grace counts from
+        # there, not from the end of a render that may have taken a while).
+        "at": repr(note.started if note.started is not None else board_cache.now()),
+        "stored": repr(board_cache.now()),
         "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
     }
@@ -331,7 +397,10 @@ class BoardFastPathApp:
     ) -> Iterable[bytes]:
         found = answer(environ)
         if found is None:
-            return self.application(environ, start_response)
+            try:
+                return self.application(environ, start_response)
+            finally:
+                release(environ)
         status, headers, body = found
         start_response(_status_line(status), headers)
         return [body]
@@ -355,6 +424,9 @@ class BoardFastPathMiddleware:
         found = answer(request.META)
         if found is not None:
             return as_response(found)
-        response = self.get_response(request)
-        store(request, response)  # with its validators, if a board view noted it
+        try:
+            response = self.get_response(request)
+            store(request, response)  # with its validators, if a board view noted it
+        finally:
+            release(request.META)
         return response

@@ -12,6 +12,10 @@ the public boards (``leaderboard/fastpath.py``):
 - a board is stored as long as its answer says (``Cache-Control: public, s-maxage=<grace>``,
   what is left of the grace for a stale one; ``no-cache``, never stored, without a grace),
   so no reader gets a board older than ``BOARD_CACHE_GRACE_SECONDS`` after a score;
+- an anonymous board read the cache cannot answer waits in the servers' queue as if it had
+  come ``BOARD_AHEAD_MS`` earlier: it costs a server one Redis call, where an upload or a
+  signed-in page holds a thread for much longer (a reader must not wait behind a rush of
+  uploads), and an upload is passed by at most that much;
 - HAProxy 2.6's cache stores no answer that varies on anything but the encoding: the
   boards' ``Vary: Cookie, Authorization, Accept`` is what the rules above already decide, so
   it is removed from the stored copy (a browser revalidates it anyway: no freshness for it).
@@ -35,6 +39,9 @@ CACHE_MB = 128
 OBJECT_MAX_BYTES = 4 * 1024 * 1024  # a 1,000-team board page is well under 1 MiB
 CACHE_MAX_SECONDS = 60  # an upper bound: each answer's s-maxage decides
 SLUG_PLACEHOLDER = "BOARDSLUG"
+# How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
+# time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
+BOARD_AHEAD_MS = 2000
 
 
 def board_path_pattern() -> str:
@@ -74,7 +81,7 @@ def haproxy_config(
     each server line; ``cache`` False leaves the boards' cache out (a comparison)."""
     lines = "\n".join(f"    server {name} {address}{server_options}" for name, address in servers)
     boards = _BOARDS.format(
-        boards=board_path_pattern(), api_boards=api_board_path_pattern()
+        boards=board_path_pattern(), api_boards=api_board_path_pattern(), ahead=BOARD_AHEAD_MS
     ) if cache else ""
     cache_section = (
         _CACHE.format(mb=CACHE_MB, object_bytes=OBJECT_MAX_BYTES, seconds=CACHE_MAX_SECONDS)
@@ -151,6 +158,11 @@ _BOARDS = """\
     http-request set-var(txn.board) bool(true) if anonymous_read api_board json_wanted !signed_in
     http-request set-var(txn.board) bool(true) if anonymous_read api_board !accept_given !signed_in
     http-request cache-use boards if {{ var(txn.board) -m bool }}
+    # A board read the cache could not answer costs a server one Redis call (the fast path):
+    # it waits in the queue as if it had come {ahead} ms earlier, ahead of the uploads and
+    # signed-in pages queued since (they hold a server's thread for longer), so that a reader
+    # does not wait behind a rush of uploads; an upload is never passed by more than that.
+    http-request set-priority-offset int(-{ahead}) if {{ var(txn.board) -m bool }}
     http-response del-header vary if {{ var(txn.board) -m bool }}
     http-response cache-store boards if {{ var(txn.board) -m bool }}
 """

@@ -50,9 +50,9 @@ class Answer:
         return self.headers[name.lower()]
 
 
-def wsgi(path: str, method: str = "GET", query: str = "", **headers: str) -> Answer:
-    """``application`` called as gunicorn calls it."""
-    environ = {
+def environ_for(path: str, method: str = "GET", query: str = "", **headers: str) -> dict:
+    """The WSGI environ gunicorn would make for this request."""
+    return {
         "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",
         "PATH_INFO": path,
@@ -70,6 +70,15 @@ def wsgi(path: str, method: str = "GET", query: str = "", **headers: str) -> Ans
         "wsgi.run_once": False,
         **{"HTTP_" + name.upper(): value for name, value in headers.items()},
     }
+
+
+def wsgi(path: str, method: str = "GET", query: str = "", **headers: str) -> Answer:
+    """``application`` called as gunicorn calls it."""
+    return call(environ_for(path, method, query, **headers))
+
+
+def call(environ: dict) -> Answer:
+    """``application`` called with ``environ``."""
     started = []
     seen: dict[str, object] = {}
 
@@ -208,7 +217,8 @@ def test_a_stale_board_is_answered_only_within_its_grace(
     board, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
     """In a rush, an anonymous reader may get a board up to the grace after it changed; past
-    the grace (and nobody rendering) Django renders the new one."""
+    the grace (and nobody rendering) Django renders the new one. (Past half the grace one
+    read renders it ahead: the next test.)"""
     from .test_cache import FakeClock
 
     challenge, track, task, teams = board
@@ -220,14 +230,59 @@ def test_a_stale_board_is_answered_only_within_its_grace(
         assert wsgi(path).django  # stored at this version
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    clock.sleep(4.5)
+    clock.sleep(2.4)  # within the first half of the grace: nobody renews yet
     for path in FAST.values():
         stale = wsgi(path)
         assert not stale.django and b"0.97" not in stale.body, path
-    clock.sleep(1)  # past the grace
+    clock.sleep(2.7)  # past the grace
     for path in FAST.values():
         fresh = wsgi(path)
         assert fresh.django and b"0.97" in fresh.body, path
+
+
+def test_past_half_its_grace_one_read_renews_the_board_while_the_others_get_the_last_one(
+    board, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """In a rush, the first anonymous read of a board past half the grace takes its
+    rendering lock and renders the new version in Django; every read while it renders gets
+    the last board from the fast path (no wait for the render, no Django), even past the
+    grace; once stored, the new board answers. A renewal given back unfinished (its
+    request failed) lets the next read renew."""
+    from .test_cache import FakeClock
+
+    challenge, track, task, teams = board
+    settings.BOARD_CACHE_GRACE_SECONDS = 5
+    settings.BOARD_CACHE_GRACE_CHANGES = 1  # one change makes a rush here
+    clock = FakeClock((int(board_cache.now() / 5) + 1) * 5 + 0.01)
+    monkeypatch.setattr(board_cache, "time", clock)
+    for path in FAST.values():
+        assert wsgi(path).django  # stored at this version
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    clock.sleep(2.6)  # past half the grace
+    for name, path in FAST.items():
+        renewer = environ_for(path)
+        assert fastpath.answer(renewer) is None, name  # this read is Django's: it renews
+        for _ in range(2):
+            during = wsgi(path)
+            assert during.status == 200 and not during.django, name
+            assert b"0.61" in during.body and b"0.97" not in during.body, name
+        renewed = call(renewer)  # the render, holding the lock the fast path took
+        assert renewed.django and b"0.97" in renewed.body, name
+        after = wsgi(path)
+        assert not after.django and b"0.97" in after.body, name  # stored, lock given back
+
+    scored(task, teams["ann"], 0.99)
+    refresh(task, django_capture_on_commit_callbacks)
+    clock.sleep(6)  # past the grace: still the last board while one read renders
+    for name, path in FAST.items():
+        renewer = environ_for(path)
+        assert fastpath.answer(renewer) is None, name
+        during = wsgi(path)
+        assert not during.django and b"0.99" not in during.body, name
+        fastpath.release(renewer)  # its request failed before rendering anything
+        again = wsgi(path)
+        assert again.django and b"0.99" in again.body, name  # the next read renders
 
 
 def test_odd_paths_and_query_strings_never_reach_another_requests_stored_board(board):
@@ -345,22 +400,32 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
         assert wsgi(path)["Cache-Control"] == "public, s-maxage=5"  # stored now
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    clock.sleep(2.2)
+    clock.sleep(1.2)  # the renewal comes at 2.5 s, the grace ends at 5 s
     for path in FAST.values():
         stale = wsgi(path)
         assert not stale.django and b"0.97" not in stale.body, path
-        assert stale["Cache-Control"] == "public, s-maxage=2", path
-    clock.sleep(2.3)  # 0.5 s of the grace left: not worth keeping
+        assert stale["Cache-Control"] == "public, s-maxage=3", path
+    clock.sleep(1.8)  # 3 s: another read renews it; 2 s of the grace left
     for path in FAST.values():
+        renewer = environ_for(path)
+        assert fastpath.answer(renewer) is None  # past half the grace: this read renders
+        stale = wsgi(path)  # while it renders
+        assert not stale.django and stale["Cache-Control"] == "public, s-maxage=2", path
+        fastpath.release(renewer)
+    clock.sleep(1.5)  # 0.5 s of the grace left: not worth keeping
+    for path in FAST.values():
+        renewer = environ_for(path)
+        assert fastpath.answer(renewer) is None
         stale = wsgi(path)
         assert not stale.django and stale["Cache-Control"] == "no-cache", path
+        fastpath.release(renewer)
 
 
-def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
+def test_a_board_that_changed_while_it_was_rendered_is_kept_only_within_the_grace_of_its_render(
     board, settings
 ):
     """A render that began before a score and ended after it is stale already: it may go
-    to its reader, but with no-cache (no shared cache keeps it past the grace)."""
+    to its reader, but no shared cache keeps it past the grace since the render began."""
     settings.BOARD_CACHE_GRACE_SECONDS = 5
     challenge, track, task, teams = board
     request = RequestFactory().get("/api/v1/tasks/t1/leaderboard/")
@@ -377,3 +442,24 @@ def test_a_board_that_changed_while_it_was_rendered_is_kept_by_no_shared_cache(
     late = HttpResponse(b'{"entries": [1]}', content_type="application/json")
     fastpath.store(request, late)
     assert late["Cache-Control"] == "no-cache"
+    # Its render began 0.5 s ago: what is left of the grace since then (whole seconds).
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK,
+        pk=task.pk,
+        version=version - 1,
+        valid_until=None,
+        started=board_cache.now() - 0.5,
+    )
+    timed = HttpResponse(b'{"entries": [2]}', content_type="application/json")
+    fastpath.store(request, timed)
+    assert timed["Cache-Control"] == "public, s-maxage=4"
+    request.board_fast_note = board_cache.FastNote(
+        scope=board_cache.TASK,
+        pk=task.pk,
+        version=version - 1,
+        valid_until=None,
+        started=board_cache.now() - 4.5,
+    )
+    slow = HttpResponse(b'{"entries": [3]}', content_type="application/json")
+    fastpath.store(request, slow)
+    assert slow["Cache-Control"] == "no-cache"  # its render took most of the grace

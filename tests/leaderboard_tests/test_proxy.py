@@ -11,10 +11,13 @@ HAProxy's cache nor from the fast path's grace behind it.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,17 +59,26 @@ def origin_reads(live_server) -> Iterator[Counter]:
 @pytest.fixture
 def proxy(live_server, tmp_path: Path, settings) -> Iterator[str]:
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    with running_proxy(live_server, tmp_path, per_server=8) as base:
+        yield base
+
+
+@contextmanager
+def running_proxy(live_server, tmp_path: Path, *, per_server: int, stats: Path | None = None):
+    """HAProxy as ``haproxy_config`` writes it in front of the live server (``stats``: with
+    a stats socket there, to read its queue)."""
     server = urlsplit(live_server.url)
     port = free_port(None)
     config = tmp_path / "haproxy.cfg"
-    config.write_text(
-        haproxy_config(
-            bind=f"127.0.0.1:{port}",
-            servers=[("web", f"{server.hostname}:{server.port}")],
-            per_server=8,
-            health_host=server.hostname,
-        )
+    text = haproxy_config(
+        bind=f"127.0.0.1:{port}",
+        servers=[("web", f"{server.hostname}:{server.port}")],
+        per_server=per_server,
+        health_host=server.hostname,
     )
+    if stats is not None:
+        text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
+    config.write_text(text)
     log = (tmp_path / "haproxy.log").open("wb")
     process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -155,6 +167,72 @@ def test_a_signed_in_reader_always_reaches_the_server_through_the_proxy(
     )
     html = requests.get(proxy + api, headers={"Accept": "text/html"}, timeout=30)
     assert html.headers["Content-Type"].startswith("text/html")
+
+
+def queued(stats: Path) -> int:
+    """Requests waiting in HAProxy's queue for the web servers (its stats socket)."""
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(stats))
+        client.sendall(b"show stat\n")
+        out = b""
+        while chunk := client.recv(65536):
+            out += chunk
+    header, *rows = out.decode().splitlines()
+    columns = header.lstrip("# ").split(",")
+    for row in rows:
+        values = dict(zip(columns, row.split(","), strict=False))
+        if values.get("pxname") == "web" and values.get("svname") == "BACKEND":
+            return int(values["qcur"] or 0)
+    raise AssertionError(out.decode())
+
+
+def test_a_board_read_waiting_for_a_server_goes_ahead_of_other_requests(
+    board, live_server, tmp_path: Path, settings
+):
+    """A board read the cache cannot answer waits in HAProxy's queue ahead of requests that
+    were queued shortly before it (uploads, signed-in pages): a reader does not wait behind a
+    rush of uploads for a server."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    hold, held = threading.Event(), threading.Event()
+    reached: list[str] = []
+
+    def note(environ=None, **kwargs) -> None:
+        path = (environ or {}).get("PATH_INFO", "")
+        if path == "/held/":  # the server's one slot stays taken until the test says
+            held.set()
+            hold.wait(30)
+        elif path != "/healthz":
+            reached.append(path)
+
+    stats = tmp_path / "stats.sock"
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        with running_proxy(live_server, tmp_path, per_server=1, stats=stats) as base:
+
+            def get(path: str) -> None:
+                thread = threading.Thread(
+                    target=requests.get, args=(base + path,), kwargs={"timeout": 60}
+                )
+                thread.start()
+                threads.append(thread)
+
+            get("/held/")
+            assert held.wait(30)
+            other, board_path = "/api/v1/challenges/", FAST["task page"]
+            for path, waiting in ((other, 1), (board_path, 2)):
+                get(path)
+                deadline = time.monotonic() + 30
+                while queued(stats) < waiting:
+                    assert time.monotonic() < deadline, f"{path} never queued"
+                    time.sleep(0.05)
+            hold.set()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert reached[:2] == [board_path, other], reached
 
 
 def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path):
