@@ -293,21 +293,8 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     cache rule of its own and holds no nonce of this request. The response gets the stored
     validators (``ETag``, ``Cache-Control``) too."""
     note: board_cache.FastNote | None = getattr(request, "board_fast_note", None)
-    if note is None or request.method != "GET" or not anonymous_read(request.META):
+    if note is None or not _storable(request, response):
         return False
-    if request.GET.getlist("split") not in ([], ["public"]):
-        return False  # the private split is decided per request, by the view
-    if response.status_code != 200 or response.streaming or response.cookies:
-        return False
-    if response.has_header("ETag") or response.has_header("Cache-Control"):
-        return False
-    patch_vary_headers(response, VARY)
-    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
-    if not vary <= _KEYED_VARY:
-        return False
-    nonce = getattr(request, "csp_nonce", None)
-    if nonce and nonce.encode() in response.content:
-        return False  # the page is this request's: its nonce must not be served again
     timeout = settings.BOARD_CACHE_SECONDS
     if note.valid_until is not None:
         timeout = min(timeout, int(note.valid_until - board_cache.now()))
@@ -317,16 +304,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     # same for every anonymous reader of this key, so a reader's next ``If-None-Match`` is
     # answered 304 while the board is unchanged; and how long a shared cache may keep it.
     response["ETag"] = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
-    # A board that changed while it was rendered is stale already: a shared cache keeps it
-    # only for what is left of the grace since its render began, or not at all when that is
-    # not known.
-    current = board_cache._version_or_none(note.scope, note.pk)
-    if current == note.version:
-        response["Cache-Control"] = cache_control()
-    elif note.started is not None:
-        response["Cache-Control"] = cache_control(stale_since=note.started)
-    else:
-        response["Cache-Control"] = CACHE_CONTROL
+    response["Cache-Control"] = _stored_cache_control(note)
     headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_STORED]
     view_name = request.resolver_match.view_name if request.resolver_match else ""
     shared = note.shared
@@ -353,6 +331,40 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         pipe.execute()
         return True
     return False
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether ``response`` may be kept for every anonymous reader of its key: an anonymous
+    ``GET`` of the public split answered by a plain 200 that sets no cookie, varies on
+    nothing but what the key holds, sets no validator or cache rule of its own and holds no
+    nonce of this request. Adds the ``Vary`` the fast path keys on."""
+    if request.method != "GET" or not anonymous_read(request.META):
+        return False
+    if request.GET.getlist("split") not in ([], ["public"]):
+        return False  # the private split is decided per request, by the view
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if response.has_header("ETag") or response.has_header("Cache-Control"):
+        return False
+    patch_vary_headers(response, VARY)
+    vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+    if not vary <= _KEYED_VARY:
+        return False
+    nonce = getattr(request, "csp_nonce", None)
+    # The page is this request's if it holds its nonce: that must not be served again.
+    return not (nonce and nonce.encode() in response.content)
+
+
+def _stored_cache_control(note: board_cache.FastNote) -> str:
+    """How long a shared cache may keep a stored answer: the grace for the current version;
+    a board that changed while it was rendered is stale already, kept only for what is left
+    of the grace since its render began, or not at all when that is not known."""
+    current = board_cache._version_or_none(note.scope, note.pk)
+    if current == note.version:
+        return cache_control()
+    if note.started is not None:
+        return cache_control(stale_since=note.started)
+    return CACHE_CONTROL
 
 
 def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
