@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SEPARATOR = "\x06\x16"  # kombu's Redis transport: queue name + SEPARATOR + priority step
 UNACKED = "unacked"
+UNACKED_INDEX = "unacked_index"  # delivery tag -> when a worker took the message (epoch s)
 CHUNK = 1000
 # Past this many messages the view stops reading (a backlog that large is being worked on);
 # ``complete`` then says so and the caller publishes nothing on its strength.
@@ -37,6 +38,11 @@ class Waiting:
     pks: set[int] = field(default_factory=set)  # the rows they name
     queued: int = 0  # in a queue list
     unacked: dict[str, int | None] = field(default_factory=dict)  # message id -> row named
+    # Unacknowledged messages delivered before the view's ``held_since``: a worker took them
+    # that long ago and has not started them (their rows still queued: a worker killed with
+    # them prefetched, whose messages kombu restores only after its visibility timeout, an
+    # hour and more). They name no row in ``pks``; the caller decides what they are worth.
+    held_long: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -59,10 +65,12 @@ def broker_view(
     queues: Iterable[str],
     pk_kwargs: Mapping[str, str],
     steps: Iterable[int],
+    held_since: float | None = None,
 ) -> BrokerView:
     """The messages of the tasks in ``pk_kwargs`` (task name -> its keyword for the row's pk)
     waiting in ``queues`` or unacknowledged. A message that cannot be read (not JSON, another
-    protocol) is skipped."""
+    protocol) is skipped. ``held_since`` (epoch seconds): an unacknowledged message a worker
+    took before it is listed in ``held_long`` instead of naming its row in ``pks``."""
     view = BrokerView()
     seen = 0
     for key in (k for queue in queues for k in queue_keys(queue, steps)):
@@ -79,7 +87,8 @@ def broker_view(
                 waiting.queued += 1
                 if pk is not None:
                     waiting.pks.add(pk)
-    for raw in client.hvals(UNACKED):
+    taken = dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True)) if held_since else {}
+    for tag, raw in client.hgetall(UNACKED).items():
         entry = _loads(raw)
         message = entry[0] if isinstance(entry, list) and entry else None
         found = _task_and_pk(message, pk_kwargs)
@@ -87,7 +96,10 @@ def broker_view(
             task, message_id, pk = found
             waiting = view.tasks.setdefault(task, Waiting())
             waiting.unacked[message_id] = pk
-            if pk is not None:
+            at = taken.get(tag)
+            if held_since is not None and at is not None and at < held_since:
+                waiting.held_long.add(message_id)
+            elif pk is not None:
                 waiting.pks.add(pk)
     return view
 

@@ -58,6 +58,11 @@ def jobs_republish(
             queues={TASK_QUEUES[t.task_name] for t in job_types if t.task_name in TASK_QUEUES},
             pk_kwargs={t.task_name: t.pk_kwarg for t in job_types},
             steps=app.conf.broker_transport_options.get("priority_steps") or [0, 3, 6, 9],
+            # A message a worker took this long ago for a row still queued was never started:
+            # its worker died with it prefetched (or is busy for long with another job). Sent
+            # again: a duplicate does nothing (the claim), a lost one would wait for kombu's
+            # visibility timeout.
+            held_since=older.timestamp(),
         )
     except redis.RedisError as exc:
         logger.warning("cannot read the broker to find lost messages: %s", exc)
@@ -102,7 +107,11 @@ def _missing(
     # (in a queue, or held by a worker that runs nothing with them yet).
     running = job_type.filter(**{STATUS: job_type.running, f"{CLAIM}__in": list(waiting.unacked)})
     holding = set(running.values_list(CLAIM, flat=True)) if waiting.unacked else set()
-    free = waiting.queued + sum(1 for message in waiting.unacked if message not in holding)
+    free = waiting.queued + sum(
+        1
+        for message in waiting.unacked
+        if message not in holding and message not in waiting.held_long
+    )
     needed = min(rows.count() - free, AT_MOST)
     if needed <= 0:
         return []

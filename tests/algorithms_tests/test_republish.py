@@ -90,6 +90,44 @@ def test_a_doorbell_type_gets_one_message_per_claimable_run_no_message_waits_for
     assert jobs_republish(job_types=[TEAM.job_type]) == {}  # sent once, not every look
 
 
+def taken_ago(broker, message_id: str, seconds: float) -> None:
+    """Date the worker's take of ``message_id`` (kombu's ``unacked_index``) ``seconds`` back."""
+    import json
+    import time
+
+    for tag, raw in broker.hgetall("unacked").items():
+        if json.loads(raw)[0]["headers"]["id"] == message_id:
+            broker.zadd("unacked_index", {tag: time.time() - seconds})
+            return
+    raise AssertionError(f"{message_id} is not unacknowledged")
+
+
+def test_a_message_a_dead_worker_took_and_never_started_is_sent_again(
+    world, broker, take_without_ack
+):
+    """A worker killed (SIGKILL) with a message prefetched, its run still queued: kombu puts
+    the message back only after its visibility timeout (over an hour). Taken longer ago than
+    half the bound and not started, it no longer counts as waiting: a doorbell goes out (the
+    CI's many-hosts run lost a scoring this way, its row queued with its message unacked)."""
+    runs = old_runs(world, 1)
+    taken = take_without_ack("algorithms")  # the worker took it, then died holding it
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}  # just taken: it may start yet
+    taken_ago(broker, taken, 600)
+    view = broker_view.broker_view(
+        broker_redis(),
+        queues=["algorithms"],
+        pk_kwargs={TEAM.task_name: "run_pk"},
+        steps=[0, 3],
+        held_since=timezone.now().timestamp() - 30,
+    )
+    waiting = view.of(TEAM.task_name)
+    assert waiting.held_long == {taken} and waiting.pks == set()  # names no row any more
+    assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [runs[0].pk]}
+    (message,) = queued_messages(broker, "algorithms")
+    assert task_of(message)[2] == 0  # urgent
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}  # sent once, not every look
+
+
 def test_a_run_the_budget_holds_back_gets_no_doorbell(world, broker, settings):
     from algorithms.services.profiles import BENCHMARK
 
