@@ -87,7 +87,11 @@ def broker_view(
                 waiting.queued += 1
                 if pk is not None:
                     waiting.pks.add(pk)
-    taken = dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True)) if held_since else {}
+    taken = (
+        dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True))
+        if held_since is not None
+        else {}
+    )
     for tag, raw in client.hgetall(UNACKED).items():
         entry = _loads(raw)
         message = entry[0] if isinstance(entry, list) and entry else None
@@ -97,7 +101,7 @@ def broker_view(
             waiting = view.tasks.setdefault(task, Waiting())
             waiting.unacked[message_id] = pk
             at = taken.get(tag)
-            if held_since is not None and at is not None and at < held_since:
+            if at is not None and at < held_since:
                 waiting.held_long.add(message_id)
             elif pk is not None:
                 waiting.pks.add(pk)

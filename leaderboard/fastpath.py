@@ -76,9 +76,9 @@ FAST_ROUTES = frozenset(
 # Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
 # seconds ago (a part of the grace; from its storing, so that a slow render is not followed
 # at once by the next) with nobody rendering it: this request takes the rendering lock (value
-# ARGV[7], for ARGV[8] seconds) and gets {'render'}: Django renders the new version while
-# every other reader keeps getting this one, so readers never wait for a render nor all
-# miss together at the end of the grace.
+# ARGV[7], for ARGV[8] seconds) and gets {'render', the lock's key}: Django renders the new
+# version while every other reader keeps getting this one, so readers never wait for a
+# render nor all miss together at the end of the grace.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
                      'churn', 'stored')
@@ -94,7 +94,7 @@ if redis.call('GET', e[1]) ~= e[2] then
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
   if hot and not renewing and kept >= tonumber(ARGV[6])
      and redis.call('SET', e[6], ARGV[7], 'NX', 'EX', ARGV[8]) then
-    return {'render'}
+    return {'render', e[6]}
   end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
   return {e[3], e[4], e[5]}
@@ -219,10 +219,8 @@ def _stored(
     hit = _script(keys=[stored_key], args=args, client=client)
     if not hit:
         return None
-    if len(hit) == 1:  # {'render'}: this request renders the new version, in Django
-        rendering = client.hget(stored_key, "rendering")
-        if rendering:
-            environ[RENEW] = (rendering.decode(), token)
+    if len(hit) == 2:  # {'render', lock}: this request renders the new version, in Django
+        environ[RENEW] = (hit[1].decode(), token)
         return None
     meta, body, stale_since = hit
     status, headers, view_name = json.loads(meta)
