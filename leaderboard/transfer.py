@@ -499,28 +499,22 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
     algorithms = list({run.version.algorithm for run in latest.values()})
     wanted, at = _wanted_cells(algorithms, tasks, latest, baselines)
     computed = _cells(wanted, split)
-    columns = {
-        task.pk: TransferColumn({}, {}, {}, baselines.get(task.pk), state)
-        for task, state in zip(tasks, task_baseline_states(tasks, set(baselines)), strict=True)
-    }
+    parts: dict[int, tuple[dict, dict, dict]] = {task.pk: ({}, {}, {}) for task in tasks}
     for (algorithm_id, task_id), run in latest.items():
-        columns[task_id].latest[algorithm_id] = run
+        parts[task_id][0][algorithm_id] = run
     for (algorithm_id, task_id), run in pending.items():
-        columns[task_id].pending[algorithm_id] = run
+        parts[task_id][1][algorithm_id] = run
     failed = set()
     for (algorithm_id, task_id), index in at.items():
         if computed[index] is None:
             failed.add(task_id)
         else:
-            columns[task_id].measured[algorithm_id] = (
-                computed[index],
-                _cell_key(*wanted[index], split),
-            )
+            parts[task_id][2][algorithm_id] = (computed[index], _cell_key(*wanted[index], split))
     return {
-        pk: TransferColumn(
-            c.latest, c.pending, c.measured, c.baseline, c.state, complete=pk not in failed
+        task.pk: TransferColumn(
+            *parts[task.pk], baselines.get(task.pk), state, complete=task.pk not in failed
         )
-        for pk, c in columns.items()
+        for task, state in zip(tasks, task_baseline_states(tasks, set(baselines)), strict=True)
     }
 
 

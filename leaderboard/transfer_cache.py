@@ -8,8 +8,8 @@ summary: linear in the cells, seconds at 20,000. So a miss assembles it from one
 task (``leaderboard.transfer.TransferColumn``), kept here under its task's fingerprint
 (:func:`columns`): only the columns of tasks that changed are read from the database, and a
 new cell costs its task's column. The fingerprints (:func:`task_fingerprints`, and the
-track's, :func:`transfer_fingerprint`, a digest of its tasks') are five aggregate queries over
-the same rows, and change whenever the answer may:
+track's, a digest of its tasks') are five aggregate queries over the same rows, and change
+whenever the answer may:
 
 - the track's runs (every profile: a cell's run, a queued or running one, the baseline's,
   a stress run's robustness): per status, their count, the sum and the largest of their ids,
@@ -124,12 +124,6 @@ def task_fingerprints(tasks: list[Task], *, challenge_id: int) -> dict[int, str]
         ).hexdigest()
         for task in tasks
     }
-
-
-def transfer_fingerprint(*, track: Track) -> str:
-    """A digest of everything the track's transfer answers are computed from (the module
-    docstring): equal digests, equal answers."""
-    return _track_digest(_track_fingerprints(track))
 
 
 def _track_fingerprints(track: Track) -> dict[int, str]:
