@@ -131,9 +131,15 @@ def test_three_uploads_the_champion_changes_when_the_gate_says_and_everyone_hear
     for event in receiver.accepted:
         assert event["data"]["task"] == task.slug and event["data"]["by"] == "gate"
         assert "is the new champion of" in event["text"]
-    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
-        DeliveryStatus.DELIVERED
-    }
+    # The receiver answers before the worker records the answer: a delivery
+    # reads "sending" for that moment, so the test waits for the record.
+    wait_for(
+        lambda: set(WebhookDelivery.objects.values_list("status", flat=True))
+        == {DeliveryStatus.DELIVERED},
+        timeout=60,
+        what="both webhook deliveries recorded as delivered",
+        worker=worker,
+    )
     assert {r["headers"]["X-Webhook-Event"] for r in receiver.requests} == {"champion"}
 
     # The task page: the timeline, newest first, and a verdict on the team's entry.
