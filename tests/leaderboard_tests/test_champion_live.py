@@ -43,7 +43,11 @@ def worker(redis_server, redis_client, transactional_db, tmp_path):
 
 
 def test_three_uploads_the_champion_changes_when_the_gate_says_and_everyone_hears(
-    live_server, browser_page, worker, webhook_receiver, tmp_path  # noqa: F811 - fixture
+    live_server,
+    browser_page,
+    worker,
+    webhook_receiver,
+    tmp_path,  # noqa: F811 - fixture
 ):
     challenge = ChallengeFactory(slug="live-gate", daily_submission_limit=5)
     task = gate_task(tmp_path, challenge_slug=challenge.slug, slug="live-gated")
@@ -134,8 +138,10 @@ def test_three_uploads_the_champion_changes_when_the_gate_says_and_everyone_hear
     # The receiver answers before the worker records the answer: a delivery
     # reads "sending" for that moment, so the test waits for the record.
     wait_for(
-        lambda: set(WebhookDelivery.objects.values_list("status", flat=True))
-        == {DeliveryStatus.DELIVERED},
+        lambda: (
+            set(WebhookDelivery.objects.values_list("status", flat=True))
+            == {DeliveryStatus.DELIVERED}
+        ),
         timeout=60,
         what="both webhook deliveries recorded as delivered",
         worker=worker,
