@@ -46,8 +46,8 @@ def test_three_uploads_the_champion_changes_when_the_gate_says_and_everyone_hear
     live_server,
     browser_page,
     worker,
-    webhook_receiver,
-    tmp_path,  # noqa: F811 - fixture
+    webhook_receiver,  # noqa: F811 - fixture
+    tmp_path,
 ):
     challenge = ChallengeFactory(slug="live-gate", daily_submission_limit=5)
     task = gate_task(tmp_path, challenge_slug=challenge.slug, slug="live-gated")
