@@ -14,16 +14,19 @@ What depends on the task's kind (its columns, values, metrics) is its module's i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from common.finite import float_or_none
+from common.parallel import run_all
 from common.refusals import SubmissionInvalid
 from common.splits import SPLITS
 from scoring.core.align import Aligned, align_submission
 from scoring.core.metrics import compute_metrics, evaluate, metric_names, primary_metric
 from scoring.core.opis import UtilityCurves
 from scoring.core.predictions import load_predictions, save_predictions
-from scoring.core.reader import Source, read_submission, read_submission_file
+from scoring.core.reader import Source, SubmissionFile, read_submission, read_submission_file
 from scoring.core.solution import Solution, load_solution, solution_from_table
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "read_submission",
     "save_predictions",
     "score_file",
+    "score_file_loading",
     "solution_from_table",
 ]
 
@@ -72,6 +76,41 @@ class ScoreResult:
 def score_file(source: Source, solution: Solution, *, max_bytes: int | None = None) -> ScoreResult:
     """Read, validate and score one submission; raise SubmissionInvalid if unusable."""
     parsed = read_submission_file(source, max_bytes=max_bytes, test_rows=len(solution.ids))
+    return _scored(parsed, solution)
+
+
+def score_file_loading(
+    source: str | os.PathLike,
+    solution: Callable[[], Solution],
+    *,
+    test_rows: int,
+    max_bytes: int | None = None,
+) -> tuple[ScoreResult, Solution]:
+    """``score_file`` on a cold start: the file is read while ``solution()`` loads, on the
+    other core (both are mostly Arrow's work, outside the interpreter's lock), and the
+    loaded solution is returned with the result. ``source`` is a path (it may be read twice).
+
+    ``test_rows`` is the task's recorded count of test rows, the read's memory bound; were
+    the loaded solution to have another count, the file is read again with its own."""
+    if test_rows <= 0:
+        loaded = solution()
+        return score_file(source, loaded, max_bytes=max_bytes), loaded
+
+    def read() -> SubmissionFile | SubmissionInvalid:
+        try:
+            return read_submission_file(source, max_bytes=max_bytes, test_rows=test_rows)
+        except SubmissionInvalid as refusal:  # its bound may be another count's
+            return refusal
+
+    loaded, parsed = run_all([solution, read])
+    if len(loaded.ids) != test_rows:
+        return score_file(source, loaded, max_bytes=max_bytes), loaded
+    if isinstance(parsed, SubmissionInvalid):
+        raise parsed
+    return _scored(parsed, loaded), loaded
+
+
+def _scored(parsed: SubmissionFile, solution: Solution) -> ScoreResult:
     aligned = align_submission(parsed.table, solution)
     metrics, curves = evaluate(aligned, solution)
     return ScoreResult(

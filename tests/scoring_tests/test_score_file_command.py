@@ -124,3 +124,31 @@ def test_without_probabilities_only_the_metrics_that_apply(module_tasks, tmp_pat
 def test_a_missing_file_is_a_clear_error(module_tasks, tmp_path):
     with pytest.raises(CommandError, match="There is no file"):
         call_command("score_file", "--task", module_tasks["matching"].slug, str(tmp_path / "x"))
+
+
+@pytest.mark.parametrize("recorded", [0, 5, 10_000])
+def test_a_recorded_row_count_other_than_the_solution_s_scores_the_same(
+    module_tasks, tmp_path, recorded
+):
+    """The command reads the file while the solution loads, bounded by the task's recorded
+    count of test rows; a count that is missing or stale (smaller: the first read refuses
+    the file; larger: a looser bound) reads it again with the solution's own."""
+    task = module_tasks["classification"]
+    frame = predictions_frame(task, seed=3)
+    path = tmp_path / "predictions.parquet"
+    path.write_bytes(parquet_bytes(frame))
+    assert task.test_rows == len(frame) != recorded
+    type(task).objects.filter(pk=task.pk).update(test_rows=recorded)
+    out = StringIO()
+    call_command("score_file", "--task", task.slug, str(path), stdout=out)
+    assert_scores_equal(json.loads(out.getvalue()), sklearn_scores(task, frame))
+
+
+def test_a_file_too_long_for_the_recorded_count_is_refused_as_before(module_tasks, tmp_path):
+    task = module_tasks["classification"]
+    frame = predictions_frame(task, seed=3)
+    path = tmp_path / "predictions.csv"
+    path.write_bytes(csv_bytes(frame) + b"".join(b"x%d,cat\n" % i for i in range(10 * len(frame))))
+    with pytest.raises(CommandError) as caught:
+        call_command("score_file", "--task", task.slug, str(path))
+    assert caught.value.returncode == 1 and "\n" not in str(caught.value)

@@ -19,7 +19,7 @@ from common.finite import float_or_none
 from common.splits import SPLITS
 from datasets.models import Task
 from datasets.selectors import task_get
-from scoring.core import SubmissionInvalid, score_file
+from scoring.core import SubmissionInvalid, score_file, score_file_loading
 from scoring.core.flips import flip_rates
 from scoring.solutions import solution_for_task
 
@@ -54,9 +54,14 @@ class Command(BaseCommand):
         for path in (file, reference):
             if path is not None and not path.is_file():
                 raise CommandError(f"There is no file {str(path)!r}.", returncode=1)
-        solution = solution_for_task(found)
         try:
-            result = score_file(file, solution, max_bytes=settings.SUBMISSION_MAX_BYTES)
+            # A cold command: the file is read while the solution loads.
+            result, solution = score_file_loading(
+                file,
+                lambda: solution_for_task(found),
+                test_rows=found.test_rows,
+                max_bytes=settings.SUBMISSION_MAX_BYTES,
+            )
         except SubmissionInvalid as exc:
             raise CommandError(one_line(exc.message), returncode=1) from None
         metrics = result.scores()
