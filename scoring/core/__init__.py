@@ -22,7 +22,7 @@ from common.finite import float_or_none
 from common.parallel import run_all
 from common.refusals import SubmissionInvalid
 from common.splits import SPLITS
-from scoring.core.align import Aligned, align_submission
+from scoring.core.align import Aligned, align_submission, prepare_alignment
 from scoring.core.metrics import compute_metrics, evaluate, metric_names, primary_metric
 from scoring.core.opis import UtilityCurves
 from scoring.core.predictions import load_predictions, save_predictions
@@ -86,9 +86,10 @@ def score_file_loading(
     test_rows: int,
     max_bytes: int | None = None,
 ) -> tuple[ScoreResult, Solution]:
-    """``score_file`` on a cold start: the file is read while ``solution()`` loads, on the
-    other core (both are mostly Arrow's work, outside the interpreter's lock), and the
-    loaded solution is returned with the result. ``source`` is a path (it may be read twice).
+    """``score_file`` on a cold start: the file is read while ``solution()`` loads and
+    makes what the alignment will need of it, on the other core (both are mostly Arrow's
+    and numpy's work, outside the interpreter's lock); the loaded solution is returned
+    with the result. ``source`` is a path (it may be read twice).
 
     ``test_rows`` is the task's recorded count of test rows, the read's memory bound; were
     the loaded solution to have another count, the file is read again with its own."""
@@ -102,7 +103,7 @@ def score_file_loading(
         except SubmissionInvalid as refusal:  # its bound may be another count's
             return refusal
 
-    loaded, parsed = run_all([solution, read])
+    loaded, parsed = run_all([lambda: prepare_alignment(solution()), read])
     if len(loaded.ids) != test_rows:
         return score_file(source, loaded, max_bytes=max_bytes), loaded
     if isinstance(parsed, SubmissionInvalid):

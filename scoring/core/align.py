@@ -30,6 +30,7 @@ from scoring.core.idindex import (
     locate,
     permutation_by_keys,
     permutation_of_numbered,
+    prepare_keys,
     solution_shape,
 )
 from scoring.core.solution import Solution
@@ -66,6 +67,14 @@ class Aligned:
     @property
     def proba(self) -> np.ndarray | None:
         return None if self.probabilities is None else self.probabilities.in_truth_order()
+
+
+def prepare_alignment(solution: Solution) -> Solution:
+    """``solution``, with what placing a shuffled file will need of it made now (the table
+    of its ids' keys when its ids have no numbered shape), as the alignment would make it."""
+    if solution.id_shape_known:
+        prepare_keys(solution.ids, solution.id_shape)
+    return solution
 
 
 def align_submission(table: pa.Table, solution: Solution) -> Aligned:

@@ -211,6 +211,14 @@ def _key_table(solution_ids: pa.Array) -> tuple[IdBytes, KeyTable] | None:
     return None if table is None else (found, table)
 
 
+def prepare_keys(solution_ids: pa.Array, shape: IdShape) -> None:
+    """Make now the table of ``solution_ids``' keys that :func:`permutation_by_keys` will
+    need (ids known to have no numbered ``shape``, enough of them): a cold command makes it
+    on one core while the file is read on the other."""
+    if shape is None and len(solution_ids) >= KEYS_MIN_ROWS and not solution_ids.null_count:
+        _per_array(_keyed, solution_ids, _key_table)
+
+
 def permutation_by_keys(
     ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
 ) -> np.ndarray | None:

@@ -266,3 +266,22 @@ def test_keys_decline_anything_but_the_same_ids(kind, change):
     solution = keyed_solution(KEYS_MIN_ROWS + 10, kind)
     submitted = change(list(np.random.default_rng(13).permutation(solution.to_pylist())))
     assert permutation_by_keys(pa.array(submitted), solution) is None
+
+
+@pytest.mark.parametrize("kind", ["uuid", "free"])
+def test_keys_made_ahead_are_the_ones_the_placing_uses(kind, monkeypatch):
+    """A cold command makes the solution's key table while the file is read
+    (``prepare_keys``); placing the file then uses it, and makes none of its own."""
+    from scoring.core import idindex
+
+    solution = keyed_solution(idindex.KEYS_MIN_ROWS + 500, kind)
+    made = []
+    build = idindex._key_table
+    monkeypatch.setattr(idindex, "_key_table", lambda ids: made.append(ids) or build(ids))
+    idindex.prepare_keys(solution, None)
+    idindex.prepare_keys(solution, idindex.Counted(b"r", 0))  # a numbered shape: no keys
+    assert len(made) == 1
+    order = np.random.default_rng(14).permutation(len(solution))
+    placed = idindex.permutation_by_keys(solution.take(order), solution)
+    np.testing.assert_array_equal(placed, order)
+    assert len(made) == 1
