@@ -77,16 +77,7 @@ def test_a_cold_command_imports_no_statistics_or_schema_library(tmp_path, comman
     code = (
         f"WATCHED = {NOT_AT_START!r}\nROOT = {str(ROOT)!r}\nCOMMANDS = {commands!r}\n" + PROBE
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    imported = json.loads(done.stdout.strip().splitlines()[-1])
+    imported = _last_json_line(tmp_path, "-c", code)
     assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
 
 
@@ -99,8 +90,18 @@ def test_manage_py_starts_without_collecting_and_collects_once_set_up(tmp_path) 
         "'frozen': gc.get_freeze_count(), "
         "'collections': sum(s['collections'] for s in gc.get_stats())}))"
     )
+    state = _last_json_line(tmp_path, "manage.py", "shell", "--no-imports", "-c", probe)
+    assert state["enabled"] is True
+    assert state["frozen"] > 50_000
+    # Without the pause the start sets off some 300 collections (2026-11: 268 young, 24
+    # middle, 2 full); what the shell command does once set up sets off about 20.
+    assert state["collections"] < 60, state
+
+
+def _last_json_line(tmp_path: Path, *args: str) -> dict:
+    """The last line ``python *args`` prints, as JSON, run as a user's command starts."""
     done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", probe],
+        [sys.executable, *args],
         cwd=ROOT,
         env=_environment(tmp_path),
         capture_output=True,
@@ -108,12 +109,7 @@ def test_manage_py_starts_without_collecting_and_collects_once_set_up(tmp_path) 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    state = json.loads(done.stdout.strip().splitlines()[-1])
-    assert state["enabled"] is True
-    assert state["frozen"] > 50_000
-    # Without the pause the start sets off some 300 collections (2026-11: 268 young, 24
-    # middle, 2 full); what the shell command does once set up sets off about 20.
-    assert state["collections"] < 60, state
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
