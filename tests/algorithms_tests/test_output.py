@@ -280,3 +280,31 @@ def test_a_refused_file_leaves_no_hand_over_behind(out: Path) -> None:
         output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=_solution_file(out))
     assert sorted(p.name for p in out.parent.iterdir()) == ["output", "solution.parquet"]
     assert (out / "predictions.csv").exists()  # the run's own file is left as it was
+
+
+def test_a_hand_over_the_check_cannot_write_is_left_out_and_the_check_still_passes(
+    out: Path,
+) -> None:
+    """The hand-over saves the worker a second read; when the check's process cannot write
+    it (here its file already exists: it never writes through another file), it reports
+    the file valid without it, and the worker scores the file itself."""
+    import json
+    import subprocess
+
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    solution = _solution_file(out)
+    taken = out.parent / "aligned.npz"
+    taken.write_bytes(b"someone else's")
+    command = output.reader_command(
+        copy=out / "predictions.csv",
+        cap=CAP,
+        memory=CAP,
+        test_rows=2,
+        solution=solution,
+        aligned=taken,
+    )
+    done = subprocess.run(
+        command, env=output.READER_ENVIRONMENT, capture_output=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == {"ok": True, "format": "csv", "rows": 2}
+    assert taken.read_bytes() == b"someone else's"
