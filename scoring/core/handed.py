@@ -9,6 +9,9 @@ rows, about half a second of every run).
 That process parsed a hostile file, so what it wrote is read here as a stranger's bytes:
 
 - the caller bounds the file's size (:func:`handed_size_limit`) before reading it;
+- the zip's directory is found at its very end and is small (at most the five members'
+  entries, whatever its end record or its zip64 record claims) before the zip is opened,
+  so a forged directory of millions of entries is never parsed;
 - the zip holds only the members :func:`save_predictions` writes, each stored (never
   compressed: its size is its size), once; each ``.npy`` header is read with numpy's header
   size bound, must be a plain little-endian number type of the member's exact length, and
@@ -27,6 +30,7 @@ test_core_handed.py``).
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 import numpy as np
@@ -44,6 +48,10 @@ _CODES = (np.dtype("<i1"), np.dtype("<i2"), np.dtype("<i4"))  # ``_compact``'s t
 _NUMBERS = np.dtype("<f8")
 _HEADER_BYTES = 10_000  # numpy's own bound on a header it parses
 _ZIP_BYTES_PER_MEMBER = 4096  # local and central headers, zip64 extras, the .npy header
+_DIRECTORY_BYTES = 2048  # five entries of the central directory, with their zip64 extras
+_END = struct.Struct("<4s4H2LH")  # the end of central directory record (no comment)
+_END64 = struct.Struct("<4sQ2H2L4Q")  # the zip64 end record, just before its locator
+_LOCATOR64 = struct.Struct("<4sLQL")
 
 
 class HandedInvalid(ValueError):
@@ -93,7 +101,29 @@ def score_handed(
     )
 
 
+def _require_small_directory(data: bytes) -> None:
+    """The zip's end record ends the data (no comment), and the directory it (or the zip64
+    record zipfile would read instead) describes holds at most the five members."""
+    if len(data) < _END.size:
+        raise HandedInvalid("not a readable predictions archive (too short)")
+    signature, _, _, _, entries, size, _, comment = _END.unpack_from(data, len(data) - _END.size)
+    if signature != b"PK\x05\x06" or comment:
+        raise HandedInvalid("not a readable predictions archive (no end record at its end)")
+    locator = len(data) - _END.size - _LOCATOR64.size
+    if locator >= _END64.size and data[locator : locator + 4] == b"PK\x06\x07":
+        record = _END64.unpack_from(data, locator - _END64.size)
+        if record[0] != b"PK\x06\x06":
+            raise HandedInvalid("not a readable predictions archive (a broken zip64 record)")
+        entries, size = record[7], record[8]
+    if entries > len(_MEMBERS) or size > _DIRECTORY_BYTES:
+        raise HandedInvalid(
+            f"a directory of {entries:,} entries in {size:,} bytes; the predictions have at "
+            f"most {len(_MEMBERS)}"
+        )
+
+
 def _arrays(data: bytes, *, rows: int, classes: int) -> dict[str, np.ndarray]:
+    _require_small_directory(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()

@@ -10,6 +10,7 @@ NaN, a truncated or corrupted archive, a header that claims a terabyte.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 import numpy as np
@@ -241,3 +242,26 @@ def test_a_member_named_twice_is_refused():
 def test_the_size_limit_grows_with_rows_and_classes_only():
     assert handed_size_limit(rows=10, classes=0) < handed_size_limit(rows=10, classes=3)
     assert handed_size_limit(rows=10_000_000, classes=3) < 10_000_000 * 60
+
+
+def test_a_directory_of_many_entries_is_refused_before_the_zip_is_opened():
+    """A zip's directory is parsed into an object per entry: one claiming millions of them
+    (in its end record, or a zip64 record) is refused from its last bytes alone."""
+    solution = _solution("classification")
+    six = _forge(_valid(a=np.zeros(1), b=np.zeros(1), c=np.zeros(1), d=np.zeros(1)))
+    with pytest.raises(HandedInvalid, match="a directory of 6 entries"):
+        load_handed(six, solution)
+    data = bytearray(_good())
+    end = len(data) - 22
+    data[end + 8 : end + 12] = (60_000).to_bytes(2, "little") * 2  # entries: on disk, in all
+    with pytest.raises(HandedInvalid, match="a directory of 60,000 entries"):
+        load_handed(bytes(data), solution)
+    with pytest.raises(HandedInvalid, match="no end record at its end"):
+        load_handed(_good() + b"a comment or anything after", solution)
+    # A zip64 end record, as zipfile reads it instead, claiming a huge directory.
+    good = _good()
+    cut = len(good) - 22
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, 9, 9, 10**9, 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, cut, 1)
+    with pytest.raises(HandedInvalid, match="a directory of 9 entries in 1,000,000,000 bytes"):
+        load_handed(good[:cut] + record + locator + good[cut:], solution)
