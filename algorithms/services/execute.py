@@ -254,14 +254,21 @@ def predictions_file(
     test_rows: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     solution: SolutionFile | None = None,
+    hand_over: bool = False,
 ) -> CheckedOutput:
     """The one predictions file, opened as a regular file only, taken out of the run's
     output folder and read by the uploads' bounded reader in a process of its own, and with
-    ``solution`` aligned with it as scoring will, what it aligned handed over
-    (:mod:`algorithms.services.output`); :class:`RunFailed` with the reason otherwise."""
+    ``solution`` aligned with it as scoring will, what it aligned handed over when
+    ``hand_over`` (the profile scores the run in the worker) (:mod:`algorithms.services.output`);
+    :class:`RunFailed` with the reason otherwise."""
     try:
         return predictions_checked(
-            output=output, cap=cap, test_rows=test_rows, should_stop=should_stop, solution=solution
+            output=output,
+            cap=cap,
+            test_rows=test_rows,
+            should_stop=should_stop,
+            solution=solution,
+            hand_over=hand_over,
         )
     except OutputRefused as exc:
         raise RunFailed(str(exc)) from exc
@@ -343,6 +350,7 @@ def _conclude(
                     test_rows=staged.test_rows,
                     should_stop=watch.should_stop,
                     solution=solution,
+                    hand_over=profile.hand_over,
                 )
                 if watch.should_stop():
                     raise OutputReadCancelled("cancelled after the output was read")

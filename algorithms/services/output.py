@@ -164,13 +164,15 @@ def predictions_checked(
     should_stop: Callable[[], bool] | None = None,
     seconds: int = READER_SECONDS,
     solution: SolutionFile | None = None,
+    hand_over: bool = False,
 ) -> CheckedOutput:
-    """:func:`predictions_read`, with what the check aligned when ``solution`` is given."""
+    """:func:`predictions_read`, with what the check aligned when ``solution`` is given and
+    ``hand_over`` asks for it (the caller scores the run itself)."""
     name = _predictions_name(output)
     copy = output.parent / f"submitted-{name}"
     _take_regular(output / name, copy, cap, label=f"/output/{name}")
     aligned = None
-    if solution is not None:
+    if solution is not None and hand_over:
         aligned = output.parent / f"aligned-{os.getpid()}-{time.monotonic_ns()}.npz"
     try:
         report = _read_apart(

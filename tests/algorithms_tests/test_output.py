@@ -260,7 +260,9 @@ def test_the_check_hands_over_what_it_aligned_and_the_file_is_linked_not_copied(
 
     (out / "predictions.csv").write_text("id,label\n2,a\n1,b\n")  # shuffled
     solution = _solution_file(out)
-    checked = output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=solution)
+    checked = output.predictions_checked(
+        output=out, cap=CAP, test_rows=2, solution=solution, hand_over=True
+    )
     assert os.stat(checked.file).st_ino == os.stat(out / "predictions.csv").st_ino
     handed = checked.handed
     assert handed is not None and (handed.rows, handed.format) == (2, "csv")
@@ -270,14 +272,20 @@ def test_the_check_hands_over_what_it_aligned_and_the_file_is_linked_not_copied(
     loaded = load_solution(solution.path, kind="classification", classes=["a", "b"])
     data = handed.read(limit=handed_size_limit(rows=2, classes=2))
     assert load_handed(data, loaded).pred.tolist() == [1, 0]  # in the solution's order
-    # Without a solution nothing is aligned, so nothing is handed over.
+    # Without a solution nothing is aligned, so nothing is handed over; nor when the caller
+    # does not score the run itself (a team's run is scored from its stored upload).
     assert output.predictions_checked(output=out, cap=CAP, test_rows=2).handed is None
+    kept = sorted(out.parent.iterdir())
+    unasked = output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=solution)
+    assert unasked.handed is None and sorted(out.parent.iterdir()) == kept
 
 
 def test_a_refused_file_leaves_no_hand_over_behind(out: Path) -> None:
     (out / "predictions.csv").write_text("id,label\n1,a\n1,b\n")  # a duplicate id
     with pytest.raises(OutputRefused, match="not a valid submission"):
-        output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=_solution_file(out))
+        output.predictions_checked(
+            output=out, cap=CAP, test_rows=2, solution=_solution_file(out), hand_over=True
+        )
     assert sorted(p.name for p in out.parent.iterdir()) == ["output", "solution.parquet"]
     assert (out / "predictions.csv").exists()  # the run's own file is left as it was
 
