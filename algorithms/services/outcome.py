@@ -157,6 +157,13 @@ def scored_in_worker(
     return score_handed(aligned, solution, row_count=handed.rows, format=handed.format), data
 
 
+def _handed_refused(ending: Ending, exc: HandedInvalid) -> str:
+    """Fail the run whose hand-over was refused: only a process the run's own output took
+    over, or a fault of the platform, writes one that is (logged for the operators)."""
+    logger.warning("run %s: the output check's hand-over was refused: %s", ending.run.pk, exc)
+    return fail_run(ending=ending, error=f"{HANDED_REFUSED}{exc}")
+
+
 def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
     """An organizer's run: scored on every split for the transfer matrix, never ranked."""
     run, token = ending.run, ending.token
@@ -170,7 +177,7 @@ def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
             error=f"the predictions file is not a valid submission: {exc.message}",
         )
     except HandedInvalid as exc:
-        return fail_run(ending=ending, error=f"{HANDED_REFUSED}{exc}")
+        return _handed_refused(ending, exc)
     scores = result.scores()
     stored = run.predictions.storage.save(
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
@@ -204,7 +211,7 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
             ending=ending, error=f"the predictions file is not a valid submission: {exc.message}"
         )
     except HandedInvalid as exc:
-        return fail_run(ending=ending, error=f"{HANDED_REFUSED}{exc}")
+        return _handed_refused(ending, exc)
     with source.open("rb") as handle:
         before = np.asarray(load_predictions(handle.read()).pred)
     now = np.asarray(result.aligned.pred)
