@@ -62,9 +62,19 @@ def _rerun(version: AlgorithmVersion, task) -> AlgorithmRun:
         return run_create(profile=BENCHMARK, version=version, task=task, audit=False)
 
 
-def _stored_names() -> set[str]:
-    root = Path(AlgorithmRun._meta.get_field("predictions").storage.location)
-    return {str(p.relative_to(root)) for p in root.rglob("*.npz")} if root.exists() else set()
+def _saves(monkeypatch) -> list[str]:
+    """The names the runs' storage is asked to save in this process from now on (the
+    storage's folder may be shared with other test processes)."""
+    storage = AlgorithmRun._meta.get_field("predictions").storage
+    saved: list[str] = []
+    real = storage.save
+
+    def save(name, content, *args, **kwargs):
+        saved.append(name)
+        return real(name, content, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "save", save)
+    return saved
 
 
 @pytest.fixture
@@ -172,18 +182,18 @@ def linked(checked: CheckedOutput) -> CheckedOutput:
     ids=["forged", "replaced", "oversized", "truncated", "linked"],
 )
 def test_a_tampered_hand_over_fails_the_run_and_changes_nothing_else(
-    world, broker, after_the_check, change, words
+    world, broker, after_the_check, monkeypatch, change, words
 ):
     task = world.classification
     run = _rerun(_version(world), task)
-    stored_before = _stored_names()
+    saved = _saves(monkeypatch)
     after_the_check(change)
     assert algorithm_run_execute(run_pk=run.pk, worker="test-node") == "failed"
     run.refresh_from_db()
     assert run.status == AlgorithmRunStatus.FAILED
     assert run.error.startswith(HANDED_REFUSED) and words in run.error
     assert not run.scores and not run.predictions
-    assert _stored_names() == stored_before
+    assert saved == []  # nothing stored, not even for a moment
     matrix = transfer_matrix(track=task.track)
     (row,) = [row for row in matrix.rows if row.algorithm.pk == run.version.algorithm_id]
     shown = row.runs[matrix.tasks.index(task)]  # the matrix shows the run failed, unscored
@@ -192,3 +202,4 @@ def test_a_tampered_hand_over_fails_the_run_and_changes_nothing_else(
     again = _rerun(run.version, task)
     after_the_check()
     assert algorithm_run_execute(run_pk=again.pk, worker="test-node") == "succeeded"
+    assert len(saved) == 1  # and the check above can see a save
