@@ -37,6 +37,10 @@ import errno
 import json
 import resource
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scoring.core.align import Aligned
 
 MESSAGE_CHARS = 4000
 
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _hand_over(aligned: object, path: str) -> dict[str, int] | None:
+def _hand_over(aligned: Aligned, path: str) -> dict[str, int] | None:
     """Write ``aligned`` to the new file ``path`` in the stored predictions' format
     (``scoring.core.predictions.write_predictions``), for the worker to score instead of
     reading the file again; its identity (size, inode, modification time) for the report,
@@ -152,7 +156,7 @@ def _hand_over(aligned: object, path: str) -> dict[str, int] | None:
         return None
     try:
         with os.fdopen(fd, "wb") as out:
-            write_predictions(aligned, out)  # type: ignore[arg-type]
+            write_predictions(aligned, out)
             out.flush()
             info = os.fstat(out.fileno())
     except Exception:  # MemoryError, a full disk: the hand-over is an optimisation

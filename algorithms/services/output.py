@@ -23,10 +23,11 @@
   (``scoring.core.align_submission``: every test id once, the kind's columns and values),
   so a run whose predictions scoring would refuse fails *before* it submits, with scoring's
   own words, instead of succeeding and leaving a failed submission behind.
-- **Handed over**, then: what that process aligned is written to a file of the run's folder
-  (:class:`HandedPredictions`), which an outcome that scores the run in the worker loads
-  instead of reading the file again, checked as untrusted (``scoring.core.handed``): by
-  the identity the check reported, its size bound, then its members, shapes and values.
+- **Handed over**, then, when the run's profile scores it in the worker
+  (``RunProfile.hand_over``): what that process aligned is written to a file of the run's
+  folder (:class:`HandedPredictions`), which the outcome loads instead of reading the file
+  again, checked as untrusted (``scoring.core.handed``): by the identity the check
+  reported, its size bound, then its members, shapes and values.
 """
 
 from __future__ import annotations
