@@ -15,7 +15,11 @@ Given ``--solution`` (a local copy of the task's ``solution.parquet``), ``--kind
 ``--classes``, the file is also aligned with the solution exactly as scoring will align it
 (``scoring.core.align_submission``: every test id once, the kind's columns and values), so
 whatever scoring would refuse is refused here, in scoring's words. The solution is loaded
-before the cap is set (it is the platform's file, not the run's).
+before the cap is set (it is the platform's file, not the run's). With ``--aligned`` a new
+file, what was aligned is also written there in the stored predictions' format, and the
+report says which file it is (``"aligned": {"bytes", "inode", "mtime_ns"}``): the worker
+scores those arrays instead of reading the run's file a second time, and checks them as it
+would any stranger's bytes (``scoring.core.handed``).
 
 ``--serve`` (:func:`serve`, started by :mod:`algorithms.services.readers`): a process that
 imports the reader once and then forks one child per check, so a run's check costs a fork
@@ -33,6 +37,10 @@ import errno
 import json
 import resource
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scoring.core.align import Aligned
 
 MESSAGE_CHARS = 4000
 
@@ -46,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--solution", default=None)
     parser.add_argument("--kind", default=None)
     parser.add_argument("--classes", default="[]", help="the task's classes, a JSON list")
+    parser.add_argument(
+        "--aligned", default=None, help="a new file for the aligned predictions (with --solution)"
+    )
     return parser
 
 
@@ -110,12 +121,15 @@ def main(argv: list[str] | None = None) -> int:
             parsed = read_submission_file(
                 args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
             )
-            if solution is not None:
-                align_submission(parsed.table, solution)
+            aligned = None if solution is None else align_submission(parsed.table, solution)
         except SubmissionInvalid as exc:
             report: dict[str, object] = {"ok": False, "message": exc.message[:MESSAGE_CHARS]}
         else:
             report = {"ok": True, "format": parsed.format, "rows": parsed.table.num_rows}
+            if aligned is not None and args.aligned:
+                handed = _hand_over(aligned, args.aligned)
+                if handed is not None:
+                    report["aligned"] = handed
     except (MemoryError, pa.ArrowMemoryError):
         report = {"ok": False, "memory": True}
     except OSError as exc:  # e.g. mapping the file: "Cannot allocate memory"
@@ -124,6 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
     return 0
+
+
+def _hand_over(aligned: Aligned, path: str) -> dict[str, int] | None:
+    """Write ``aligned`` to the new file ``path`` in the stored predictions' format
+    (``scoring.core.predictions.write_predictions``), for the worker to score instead of
+    reading the file again; its identity (size, inode, modification time) for the report,
+    which the worker compares with the file it then reads. None when it could not be
+    written (the worker then scores the file itself)."""
+    import os
+
+    from scoring.core.predictions import write_predictions
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_predictions(aligned, out)
+            out.flush()
+            info = os.fstat(out.fileno())
+    except Exception:  # MemoryError, a full disk: the hand-over is an optimisation
+        os.unlink(path)
+        return None
+    return {"bytes": info.st_size, "inode": info.st_ino, "mtime_ns": info.st_mtime_ns}
 
 
 def serve() -> int:

@@ -371,6 +371,15 @@ class TaskKind(ABC):
         """What OPIS is computed from, or None when it does not apply."""
         return None
 
+    @abstractmethod
+    def handed_problem(self, values: Values, *, rows: int, classes: Sequence[str]) -> str | None:
+        """What is wrong with predictions handed over as arrays instead of a file (a run's
+        output check read the file; ``scoring.core.handed``), in words, or None: only arrays
+        and values that :meth:`read_values` could have given pass (``pred``'s codes or
+        numbers in range, the optional ``proba``/``score`` as this kind reads them). The
+        shapes (``rows`` values each, ``proba`` one column per class) are checked before.
+        Helpers: ``kinds.handed``."""
+
     # --- boards ------------------------------------------------------------------------
 
     def metric(self, name: str) -> Metric:

@@ -45,6 +45,7 @@ from kinds.base import (
 from kinds.cards import number
 from kinds.columns import FloatColumns
 from kinds.confusion import confusion_chart, confusion_digest, confusions
+from kinds.handed import absent_problem, codes_problem
 from kinds.reading import empty, number_column, refuse_empty, refuse_rows, some
 from kinds.stress import (
     Columns,
@@ -156,6 +157,15 @@ class Classification(TaskKind):
         if aligned.probabilities is None:
             return None
         return OpisInputs(proba=aligned.probabilities, classes=list(truth.classes))
+
+    def handed_problem(self, values: Values, *, rows: int, classes: Sequence[str]) -> str | None:
+        """Class codes in [0, k); probabilities as :func:`proba_columns` accepts them."""
+        problem = absent_problem(score=values.score) or codes_problem(
+            values.pred, high=len(classes), what="the class codes"
+        )
+        if problem is None and values.proba is not None and not _probabilities_valid(values.proba):
+            problem = "the probabilities are not all in [0, 1] with each row summing to 1"
+        return problem
 
     def stress_families(self) -> Mapping[str, StressFamily]:
         return STRESS_FAMILIES

@@ -52,6 +52,7 @@ from kinds.base import (
     Where,
 )
 from kinds.cards import number
+from kinds.handed import absent_problem, floats_problem
 from kinds.reading import empty, other_values, refuse_rows, some
 
 MAX_ABS = 1e150  # beyond it, squared errors summed over millions of rows overflow float64
@@ -234,6 +235,12 @@ class Regression(TaskKind):
 
     def metric_names(self, *, scores_given: bool, opis_groups: bool = False) -> list[str]:
         return ["rmse", "mae", "r2"]
+
+    def handed_problem(self, values: Values, *, rows: int, classes: Sequence[str]) -> str | None:
+        """Finite numbers within ±``MAX_ABS``, as :func:`label_numbers` reads them."""
+        return absent_problem(proba=values.proba, score=values.score) or floats_problem(
+            values.pred, what="the predicted numbers", low=-MAX_ABS, high=MAX_ABS
+        )
 
     def evaluate(self, aligned: Predicted, truth: Truth) -> dict[str, dict[str, float]]:
         errors = np.asarray(aligned.pred, dtype=np.float64) - truth.y

@@ -67,11 +67,12 @@ from algorithms.services.dispatch import run_claim_next
 from algorithms.services.manifest import manifest_inputs, reusable_run, with_use
 from algorithms.services.outcome import Ending, fail_run, take_result
 from algorithms.services.output import (
+    CheckedOutput,
     OutputReadCancelled,
     OutputRefused,
     SolutionFile,
     output_copy,
-    predictions_read,
+    predictions_checked,
 )
 from algorithms.services.profiles import RunProfile, profile_named, profile_of
 from algorithms.services.staged import Staged
@@ -253,14 +254,21 @@ def predictions_file(
     test_rows: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     solution: SolutionFile | None = None,
-) -> Path:
-    """The one predictions file, opened as a regular file only, copied out of the sandbox's
-    folder and read by the uploads' bounded reader in a process of its own, and with
-    ``solution`` aligned with it as scoring will (:mod:`algorithms.services.output`);
+    hand_over: bool = False,
+) -> CheckedOutput:
+    """The one predictions file, opened as a regular file only, taken out of the run's
+    output folder and read by the uploads' bounded reader in a process of its own, and with
+    ``solution`` aligned with it as scoring will, what it aligned handed over when
+    ``hand_over`` (the profile scores the run in the worker) (:mod:`algorithms.services.output`);
     :class:`RunFailed` with the reason otherwise."""
     try:
-        return predictions_read(
-            output=output, cap=cap, test_rows=test_rows, should_stop=should_stop, solution=solution
+        return predictions_checked(
+            output=output,
+            cap=cap,
+            test_rows=test_rows,
+            should_stop=should_stop,
+            solution=solution,
+            hand_over=hand_over,
         )
     except OutputRefused as exc:
         raise RunFailed(str(exc)) from exc
@@ -336,12 +344,13 @@ def _conclude(
             staged = ending.context["staged"]
             try:
                 solution = staged.solution(work, watch.check)
-                predictions = predictions_file(
+                checked = predictions_file(
                     output=output,
                     cap=cap,
                     test_rows=staged.test_rows,
                     should_stop=watch.should_stop,
                     solution=solution,
+                    hand_over=profile.hand_over,
                 )
                 if watch.should_stop():
                     raise OutputReadCancelled("cancelled after the output was read")
@@ -354,7 +363,8 @@ def _conclude(
             except RunFailed as exc:
                 status = fail_run(ending=ending, error=str(exc))
             else:
-                status = profile.finish(ending=ending, predictions=predictions)
+                ending.context["handed"] = checked.handed  # what the check aligned
+                status = profile.finish(ending=ending, predictions=checked.file)
     finally:
         if status == "superseded":
             storage = AlgorithmRun._meta.get_field("predictions").storage

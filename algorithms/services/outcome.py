@@ -36,7 +36,15 @@ from challenge_platform.rules import RulesNotAccepted
 from common.files import delete_file_quietly
 from jobs import lifecycle
 from jobs.registry import CLAIM, JobType
-from scoring.core import SubmissionInvalid, load_predictions, save_predictions, score_file
+from scoring.core import (
+    ScoreResult,
+    Solution,
+    SubmissionInvalid,
+    load_predictions,
+    save_predictions,
+    score_file,
+)
+from scoring.core.handed import HandedInvalid, handed_size_limit, load_handed, score_handed
 from scoring.models import Submission
 from scoring.services import (
     SubmissionRefused,
@@ -129,20 +137,51 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
     return AlgorithmRunStatus.SUCCEEDED
 
 
+HANDED_REFUSED = "the output check's aligned predictions were refused, so nothing was scored: "
+
+
+def scored_in_worker(
+    *, ending: Ending, predictions: Path, solution: Solution
+) -> tuple[ScoreResult, bytes]:
+    """The run's scores and its predictions as stored (``save_predictions``' bytes): from
+    what the output check aligned when it handed it over (``ending.context["handed"]``:
+    checked as untrusted, ``scoring.core.handed``; never the file parsed again), else from
+    the file. :class:`SubmissionInvalid` or :class:`HandedInvalid` say why not."""
+    handed = ending.context.get("handed")
+    if handed is None:
+        result = score_file(str(predictions), solution)
+        return result, save_predictions(result.aligned)
+    limit = handed_size_limit(rows=len(solution.ids), classes=solution.n_classes)
+    data = handed.read(limit=limit)
+    aligned = load_handed(data, solution)
+    return score_handed(aligned, solution, row_count=handed.rows, format=handed.format), data
+
+
+def _handed_refused(ending: Ending, exc: HandedInvalid) -> str:
+    """Fail the run whose hand-over was refused: only a process the run's own output took
+    over, or a fault of the platform, writes one that is (logged for the operators)."""
+    logger.warning("run %s: the output check's hand-over was refused: %s", ending.run.pk, exc)
+    return fail_run(ending=ending, error=f"{HANDED_REFUSED}{exc}")
+
+
 def score_for_transfer(*, ending: Ending, predictions: Path) -> str:
     """An organizer's run: scored on every split for the transfer matrix, never ranked."""
     run, token = ending.run, ending.token
     try:
-        result = score_file(str(predictions), solution_for_task(run.task))
+        result, data = scored_in_worker(
+            ending=ending, predictions=predictions, solution=solution_for_task(run.task)
+        )
     except SubmissionInvalid as exc:
         return fail_run(
             ending=ending,
             error=f"the predictions file is not a valid submission: {exc.message}",
         )
+    except HandedInvalid as exc:
+        return _handed_refused(ending, exc)
     scores = result.scores()
     stored = run.predictions.storage.save(
         run.predictions.field.generate_filename(run, f"run-{run.pk}-{token[:12]}.npz"),
-        ContentFile(save_predictions(result.aligned)),
+        ContentFile(data),
     )
     if not _succeed(ending, then=_announce_scored(run.pk), scores=scores, predictions=stored):
         delete_file_quietly(run.predictions.storage, stored)
@@ -164,11 +203,15 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
             ending=ending, error=f"run #{original.pk} kept no predictions to compare with"
         )
     try:
-        result = score_file(str(predictions), solution_for_task(run.task))
+        result, _ = scored_in_worker(
+            ending=ending, predictions=predictions, solution=solution_for_task(run.task)
+        )
     except SubmissionInvalid as exc:
         return fail_run(
             ending=ending, error=f"the predictions file is not a valid submission: {exc.message}"
         )
+    except HandedInvalid as exc:
+        return _handed_refused(ending, exc)
     with source.open("rb") as handle:
         before = np.asarray(load_predictions(handle.read()).pred)
     now = np.asarray(result.aligned.pred)

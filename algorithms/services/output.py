@@ -5,7 +5,11 @@
 - **Opened** only as a regular file: ``O_NOFOLLOW | O_NONBLOCK`` (a link is refused, a
   named pipe opens at once instead of waiting for a writer), then ``fstat`` before a byte is
   read: a FIFO, folder, socket or device is refused by name.
-- **Copied** out of the sandbox's folder, at most ``cap`` bytes.
+- **Taken** out of the run's output folder, at most ``cap`` bytes: that folder is the
+  worker's own copy of the sandbox's ``/output`` tmpfs (``algorithms.sandbox.outputfs``:
+  regular files copied, anything else recreated empty so that it is refused here by name),
+  made after the sandbox ended, so the file checked as a regular file is hard-linked, not
+  copied again (a copy only where a link cannot be made). Other kept files are copied.
 - **Read** by the same bounded reader as an upload (``scoring.core.read_submission_file``
   with the task's ``test_rows``: footer and row-count checks, a bound on decoded bytes), in
   a process of its own (:mod:`algorithms.output_check`) whose address space is capped (its
@@ -19,6 +23,11 @@
   (``scoring.core.align_submission``: every test id once, the kind's columns and values),
   so a run whose predictions scoring would refuse fails *before* it submits, with scoring's
   own words, instead of succeeding and leaving a failed submission behind.
+- **Handed over**, then, when the run's profile scores it in the worker
+  (``RunProfile.hand_over``): what that process aligned is written to a file of the run's
+  folder (:class:`HandedPredictions`), which the outcome loads instead of reading the file
+  again, checked as untrusted (``scoring.core.handed``): by the identity the check
+  reported, its size bound, then its members, shapes and values.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from pathlib import Path
 from algorithms.services.readers import ServerUnusable, check_server
 from common.units import byte_size
 from scoring.core import bounds
+from scoring.core.handed import HandedInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +94,48 @@ class SolutionFile:
     test_rows: int
 
 
+@dataclass(frozen=True)
+class HandedPredictions:
+    """The predictions the output check aligned, in the stored predictions' format, in a
+    file of the run's folder, with the identity the check reported for it and what it
+    read (the file's rows and format)."""
+
+    path: Path
+    identity: tuple[int, int, int]  # size, inode, modification time (ns)
+    rows: int
+    format: str
+
+    def read(self, *, limit: int) -> bytes:
+        """The file's bytes, if it is still the file the check wrote and at most ``limit``
+        bytes; :class:`scoring.core.handed.HandedInvalid` otherwise (before a byte is
+        read). What the bytes hold is checked by ``scoring.core.handed.load_handed``."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise HandedInvalid(f"it cannot be opened ({exc.strerror})") from exc
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise HandedInvalid("it is not a regular file")
+            if (info.st_size, info.st_ino, info.st_mtime_ns) != self.identity:
+                raise HandedInvalid("it is not the file the check wrote (replaced or changed)")
+            if info.st_size > limit:
+                raise HandedInvalid(
+                    f"it is {byte_size(info.st_size)}; predictions of this task take at most "
+                    f"{byte_size(limit)}"
+                )
+            return handle.read(limit + 1)
+
+
+@dataclass(frozen=True)
+class CheckedOutput:
+    """The run's predictions file, checked, and what the check aligned of it (None: no
+    solution was given, or the check could not write it)."""
+
+    file: Path
+    handed: HandedPredictions | None = None
+
+
 def predictions_read(
     *, output: Path,
     cap: int,
@@ -92,25 +144,69 @@ def predictions_read(
     seconds: int = READER_SECONDS,
     solution: SolutionFile | None = None,
 ) -> Path:
-    """The run's predictions, checked and copied next to ``output``; :class:`OutputRefused`
-    (or :class:`OutputReadCancelled`) otherwise. With ``solution``, checked against it as
-    scoring will check it (:class:`OutputCheckBroken` when the check itself failed)."""
+    """The run's predictions, checked and taken out of ``output`` next to it;
+    :class:`OutputRefused` (or :class:`OutputReadCancelled`) otherwise. With ``solution``,
+    checked against it as scoring will check it (:class:`OutputCheckBroken` when the check
+    itself failed)."""
+    return predictions_checked(
+        output=output,
+        cap=cap,
+        test_rows=test_rows,
+        should_stop=should_stop,
+        seconds=seconds,
+        solution=solution,
+    ).file
+
+
+def predictions_checked(
+    *, output: Path,
+    cap: int,
+    test_rows: int | None,
+    should_stop: Callable[[], bool] | None = None,
+    seconds: int = READER_SECONDS,
+    solution: SolutionFile | None = None,
+    hand_over: bool = False,
+) -> CheckedOutput:
+    """:func:`predictions_read`, with what the check aligned when ``solution`` is given and
+    ``hand_over`` asks for it (the caller scores the run itself)."""
     name = _predictions_name(output)
     copy = output.parent / f"submitted-{name}"
-    _copy_regular(output / name, copy, cap, label=f"/output/{name}")
+    _take_regular(output / name, copy, cap, label=f"/output/{name}")
+    aligned = None
+    if solution is not None and hand_over:
+        aligned = output.parent / f"aligned-{os.getpid()}-{time.monotonic_ns()}.npz"
     try:
-        _read_apart(
+        report = _read_apart(
             copy,
             cap=cap,
             test_rows=test_rows,
             should_stop=should_stop,
             seconds=seconds,
             solution=solution,
+            aligned=aligned,
         )
     except BaseException:
         copy.unlink(missing_ok=True)
+        if aligned is not None:
+            aligned.unlink(missing_ok=True)
         raise
-    return copy
+    return CheckedOutput(file=copy, handed=_handed(aligned, report))
+
+
+def _handed(path: Path | None, report: dict[str, object]) -> HandedPredictions | None:
+    """What the report says the check wrote at ``path``, or None (the file removed)."""
+    said = report.get("aligned")
+    try:
+        if path is None or not isinstance(said, dict):
+            raise ValueError("nothing handed over")
+        identity = (int(said["bytes"]), int(said["inode"]), int(said["mtime_ns"]))
+        return HandedPredictions(
+            path=path, identity=identity, rows=int(report["rows"]), format=str(report["format"])
+        )
+    except (KeyError, TypeError, ValueError):
+        if path is not None:
+            path.unlink(missing_ok=True)
+        return None
 
 
 def output_copy(*, output: Path, name: str, cap: int) -> Path | None:
@@ -136,7 +232,9 @@ def _predictions_name(output: Path) -> str:
     return found[0]
 
 
-def _copy_regular(source: Path, copy: Path, cap: int, *, label: str) -> None:
+def _opened_regular(source: Path, cap: int, *, label: str) -> tuple[int, os.stat_result]:
+    """``source`` opened (never through a link, never waiting on a pipe) and its status,
+    if it is a regular file of at most ``cap`` bytes; :class:`OutputRefused` otherwise."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         fd = os.open(source, flags)
@@ -149,11 +247,37 @@ def _copy_regular(source: Path, copy: Path, cap: int, *, label: str) -> None:
         os.close(fd)
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
         raise OutputRefused(f"{label} is {kind}, not a regular file")
+    if info.st_size > cap:
+        os.close(fd)
+        raise OutputRefused(f"{label} is {byte_size(info.st_size)}; the limit is {byte_size(cap)}")
+    return fd, info
+
+
+def _take_regular(source: Path, taken: Path, cap: int, *, label: str) -> None:
+    """Link ``source`` as ``taken`` once it is known to be a regular file within ``cap``
+    (the worker's own copy of the sandbox's output: nothing else writes there); the file
+    linked must be the one checked (same device and inode), else, or where a link cannot
+    be made, the checked file is copied."""
+    fd, info = _opened_regular(source, cap, label=label)
+    with contextlib.suppress(OSError):
+        taken.unlink(missing_ok=True)
+        os.link(source, taken, follow_symlinks=False)
+        moved = os.lstat(taken)
+        if (moved.st_dev, moved.st_ino) == (info.st_dev, info.st_ino):
+            os.close(fd)
+            return
+    with contextlib.suppress(OSError):
+        taken.unlink(missing_ok=True)  # never written through: it may be a link to the source
+    _copy_opened(fd, info, taken, cap, label=label)
+
+
+def _copy_regular(source: Path, copy: Path, cap: int, *, label: str) -> None:
+    fd, info = _opened_regular(source, cap, label=label)
+    _copy_opened(fd, info, copy, cap, label=label)
+
+
+def _copy_opened(fd: int, info: os.stat_result, copy: Path, cap: int, *, label: str) -> None:
     with os.fdopen(fd, "rb") as handle:
-        if info.st_size > cap:
-            raise OutputRefused(
-                f"{label} is {byte_size(info.st_size)}; the limit is {byte_size(cap)}"
-            )
         copied = 0
         with open(copy, "wb") as out:
             while chunk := handle.read(min(COPY_CHUNK, cap + 1 - copied)):
@@ -182,9 +306,16 @@ def solution_memory_bytes(*, solution: SolutionFile | None) -> int:
 
 
 def reader_command(
-    *, copy: Path, cap: int, memory: int, test_rows: int | None, solution: SolutionFile | None
+    *,
+    copy: Path,
+    cap: int,
+    memory: int,
+    test_rows: int | None,
+    solution: SolutionFile | None,
+    aligned: Path | None = None,
 ) -> list[str]:
-    """The checking process's command line (:mod:`algorithms.output_check`)."""
+    """The checking process's command line (:mod:`algorithms.output_check`); ``aligned``
+    (with ``solution``): the new file it writes the aligned predictions to."""
     command = [sys.executable, "-I", "-B", "-m", "algorithms.output_check", str(copy)]
     command += ["--max-bytes", str(cap), "--memory-bytes", str(memory)]
     if test_rows is not None:
@@ -192,6 +323,8 @@ def reader_command(
     if solution is not None:
         command += ["--solution", str(solution.path), "--kind", solution.kind]
         command += ["--classes", json.dumps(list(solution.classes))]
+        if aligned is not None:
+            command += ["--aligned", str(aligned)]
     return command
 
 
@@ -203,10 +336,12 @@ def _read_apart(
     should_stop: Callable[[], bool] | None,
     seconds: int,
     solution: SolutionFile | None = None,
-) -> None:
+    aligned: Path | None = None,
+) -> dict[str, object]:
+    """The check's report, when it accepted the file; raises otherwise."""
     memory = reader_memory_bytes(cap=cap, test_rows=test_rows)
     command = reader_command(
-        copy=copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution
+        copy=copy, cap=cap, memory=memory, test_rows=test_rows, solution=solution, aligned=aligned
     )
     outer = RUNTIME_MB * 1024 * 1024 + memory + solution_memory_bytes(solution=solution)
     out, code = _read_forked(
@@ -218,7 +353,7 @@ def _read_apart(
         )
     report = _report(out)
     if report.get("ok"):
-        return
+        return report
     if "internal" in report:
         raise OutputCheckBroken(f"the output check failed: {report['internal']}")
     if "message" in report:

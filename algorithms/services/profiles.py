@@ -109,6 +109,9 @@ class RunProfile:
     # ``outcome.take_result``): a stress run's perturbed copies (:mod:`.stress`).
     stage: Callable[..., Any] | None = None
     take: Callable[..., str] | None = None  # (ending=..., origin=...)
+    # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``): the
+    # output check then hands it what it aligned, so the file is not parsed again.
+    hand_over: bool = False
 
     @property
     def job_type(self) -> JobType:
@@ -149,7 +152,11 @@ TEAM = RunProfile(
 )
 # The same runs as a team's, concluded differently.
 ORGANIZER = replace(
-    TEAM, name=ORGANIZER_PROFILE, label="organizer's algorithm", finish=outcome.score_for_transfer
+    TEAM,
+    name=ORGANIZER_PROFILE,
+    label="organizer's algorithm",
+    finish=outcome.score_for_transfer,
+    hand_over=True,
 )
 BASELINE = RunProfile(
     name=BASELINE_PROFILE,
@@ -204,6 +211,7 @@ STRESS = replace(
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,  # its figures are the robustness view's, beside the clean cell
+    hand_over=False,  # scored against its perturbed truth from the file (:mod:`.stress`)
 )
 BASELINE_STRESS = replace(
     BASELINE,

@@ -43,6 +43,7 @@ from kinds.base import (
 from kinds.cards import number
 from kinds.grouping.bootstrap import grouping_resample_scores
 from kinds.grouping.metrics import METRICS, grouping_metrics_by_split, memberships_right
+from kinds.handed import absent_problem, codes_problem
 from kinds.reading import empty, refuse_rows
 
 SIZE_BUCKETS = (1, 2, 3, 4, 5, 10)  # records per entity: 1, 2, 3, 4, 5-9, 10+
@@ -141,6 +142,13 @@ class Grouping(TaskKind):
 
     def evaluate(self, aligned: Predicted, truth: Truth) -> dict[str, dict[str, float]]:
         return grouping_metrics_by_split(truth.y, aligned.pred, truth.is_public)
+
+    def handed_problem(self, values: Values, *, rows: int, classes: Sequence[str]) -> str | None:
+        """Cluster codes in [0, rows): :func:`cluster_codes` numbers a file's distinct
+        clusters from 0, and there are at most as many as rows."""
+        return absent_problem(proba=values.proba, score=values.score) or codes_problem(
+            values.pred, high=max(rows, 1), what="the cluster codes"
+        )
 
     # --- boards ------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from kinds.base import (
 from kinds.cards import number
 from kinds.classification import class_balance, class_truth, sorted_distinct
 from kinds.confusion import confusion_chart, confusion_digest, confusions
+from kinds.handed import absent_problem, codes_problem, floats_problem
 from kinds.matching.curves import (
     PRCurve,
     average_precision,
@@ -209,6 +210,15 @@ class Matching(TaskKind):
         if aligned.score is None:
             return None
         return OpisInputs(score=aligned.score)
+
+    def handed_problem(self, values: Values, *, rows: int, classes: Sequence[str]) -> str | None:
+        """0/1 codes, and match scores in [0, 1] (:func:`match_codes`, :func:`match_scores`)."""
+        problem = absent_problem(proba=values.proba) or codes_problem(
+            values.pred, high=2, what="the match codes"
+        )
+        if problem is None and values.score is not None:
+            problem = floats_problem(values.score, what="the match scores", low=0.0, high=1.0)
+        return problem
 
     # --- stress runs and consistency ----------------------------------------------------
 

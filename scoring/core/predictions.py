@@ -26,6 +26,14 @@ _READABLE = (1, 2)
 def save_predictions(aligned: Aligned) -> bytes:
     """Bytes holding ``pred`` (codes: smallest fitting int type; numbers: float64), the
     probabilities as read with their order, and ``score`` if any."""
+    out = io.BytesIO()
+    write_predictions(aligned, out)
+    return out.getvalue()
+
+
+def write_predictions(aligned: Aligned, out: IO[bytes]) -> None:
+    """What :func:`save_predictions` returns, written to ``out`` (a file: nothing of it is
+    held in memory twice)."""
     arrays: dict[str, np.ndarray | FloatColumns] = {
         "version": np.array(_FORMAT_VERSION),
         "pred": _compact(aligned.pred),
@@ -39,7 +47,6 @@ def save_predictions(aligned: Aligned) -> bytes:
         arrays["score"] = aligned.score
     # What ``np.savez`` writes (a stored zip of .npy members), the probabilities' (k, n)
     # member written from the columns where Arrow holds them: no (k, n) copy is made.
-    out = io.BytesIO()
     with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
@@ -47,7 +54,6 @@ def save_predictions(aligned: Aligned) -> bytes:
                     _write_columns(member, value)
                 else:
                     np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
-    return out.getvalue()
 
 
 def _write_columns(member: IO[bytes], columns: FloatColumns) -> None:

@@ -235,3 +235,84 @@ def test_the_server_keeps_a_task_s_solution_parsed_and_never_a_replaced_one(out:
     (out / "predictions.csv").write_text("id,label\n3,a\n4,b\n")
     check()
     assert [p.pid for p in _servers()] == [server.pid]
+
+
+def _solution_file(out: Path) -> output.SolutionFile:
+    solution = out.parent / "solution.parquet"
+    pq.write_table(
+        pa.table({"id": ["1", "2"], "label": ["a", "b"], "split": ["public", "private"]}),
+        solution,
+    )
+    return output.SolutionFile(
+        path=solution, kind="classification", classes=("a", "b"), test_rows=2
+    )
+
+
+def test_the_check_hands_over_what_it_aligned_and_the_file_is_linked_not_copied(
+    out: Path,
+) -> None:
+    """With the task's solution, the check's process writes the aligned predictions for
+    the worker to score (the file is not parsed a second time), and reports the file it
+    wrote; the predictions file itself is the worker's copy of /output, linked, not copied
+    again."""
+    from scoring.core import load_solution
+    from scoring.core.handed import handed_size_limit, load_handed
+
+    (out / "predictions.csv").write_text("id,label\n2,a\n1,b\n")  # shuffled
+    solution = _solution_file(out)
+    checked = output.predictions_checked(
+        output=out, cap=CAP, test_rows=2, solution=solution, hand_over=True
+    )
+    assert os.stat(checked.file).st_ino == os.stat(out / "predictions.csv").st_ino
+    handed = checked.handed
+    assert handed is not None and (handed.rows, handed.format) == (2, "csv")
+    info = os.stat(handed.path)
+    assert handed.identity == (info.st_size, info.st_ino, info.st_mtime_ns)
+    assert handed.path.parent == out.parent  # the run's folder, never the sandbox's output
+    loaded = load_solution(solution.path, kind="classification", classes=["a", "b"])
+    data = handed.read(limit=handed_size_limit(rows=2, classes=2))
+    assert load_handed(data, loaded).pred.tolist() == [1, 0]  # in the solution's order
+    # Without a solution nothing is aligned, so nothing is handed over; nor when the caller
+    # does not score the run itself (a team's run is scored from its stored upload).
+    assert output.predictions_checked(output=out, cap=CAP, test_rows=2).handed is None
+    kept = sorted(out.parent.iterdir())
+    unasked = output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=solution)
+    assert unasked.handed is None and sorted(out.parent.iterdir()) == kept
+
+
+def test_a_refused_file_leaves_no_hand_over_behind(out: Path) -> None:
+    (out / "predictions.csv").write_text("id,label\n1,a\n1,b\n")  # a duplicate id
+    with pytest.raises(OutputRefused, match="not a valid submission"):
+        output.predictions_checked(
+            output=out, cap=CAP, test_rows=2, solution=_solution_file(out), hand_over=True
+        )
+    assert sorted(p.name for p in out.parent.iterdir()) == ["output", "solution.parquet"]
+    assert (out / "predictions.csv").exists()  # the run's own file is left as it was
+
+
+def test_a_hand_over_the_check_cannot_write_is_left_out_and_the_check_still_passes(
+    out: Path,
+) -> None:
+    """The hand-over saves the worker a second read; when the check's process cannot write
+    it (here its file already exists: it never writes through another file), it reports
+    the file valid without it, and the worker scores the file itself."""
+    import json
+    import subprocess
+
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    solution = _solution_file(out)
+    taken = out.parent / "aligned.npz"
+    taken.write_bytes(b"someone else's")
+    command = output.reader_command(
+        copy=out / "predictions.csv",
+        cap=CAP,
+        memory=CAP,
+        test_rows=2,
+        solution=solution,
+        aligned=taken,
+    )
+    done = subprocess.run(
+        command, env=output.READER_ENVIRONMENT, capture_output=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == {"ok": True, "format": "csv", "rows": 2}
+    assert taken.read_bytes() == b"someone else's"
