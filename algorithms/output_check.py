@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # The last solution parsed in this process, by its file's identity and the kind's reading:
 # the fork server parses a task's solution before it forks a check, so every check of the
-# task's runs inherits it parsed (at a million rows, a tenth of a second a run).
+# task's runs inherits it parsed (at a million rows, a tenth of a second a run), and with
+# the table of its ids' keys where the ids have no numbered shape.
 _kept_solution: list[tuple[tuple, object]] = []
 
 
@@ -72,6 +73,7 @@ def _solution(path: str, *, kind: str | None, classes: str) -> object:
     import os
 
     from scoring.core import load_solution
+    from scoring.core.align import prepare_alignment
 
     info = os.stat(path)
     key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, kind, classes)
@@ -79,6 +81,8 @@ def _solution(path: str, *, kind: str | None, classes: str) -> object:
         return _kept_solution[0][1]
     _kept_solution.clear()  # one solution kept: the old one goes before the new is read
     solution = load_solution(path, kind=kind, classes=[str(c) for c in json.loads(classes)])
+    # With the table of its ids' keys (UUIDs, free strings), which a check would make again.
+    solution = prepare_alignment(solution)
     _kept_solution.append((key, solution))
     return solution
 

@@ -316,3 +316,33 @@ def test_a_hand_over_the_check_cannot_write_is_left_out_and_the_check_still_pass
     )
     assert json.loads(done.stdout) == {"ok": True, "format": "csv", "rows": 2}
     assert taken.read_bytes() == b"someone else's"
+
+
+def test_the_server_s_kept_solution_has_its_id_keys_made(tmp_path: Path, monkeypatch) -> None:
+    """Ids of no numbered shape (UUIDs): the solution the server keeps for a task's checks
+    carries the table of its ids' keys, so a forked check places a shuffled file without
+    making it again."""
+    import uuid
+
+    import numpy as np
+
+    from algorithms import output_check
+    from common.numbered import shape_metadata
+    from scoring.core import idindex
+
+    n = idindex.KEYS_MIN_ROWS + 10
+    ids = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(n)]
+    path = tmp_path / "solution.parquet"
+    table = pa.table({"id": ids, "label": ["a", "b"] * (n // 2), "split": ["public"] * n})
+    pq.write_table(table.replace_schema_metadata(shape_metadata(None)), path)
+    made = []
+    build = idindex._key_table
+    monkeypatch.setattr(idindex, "_key_table", lambda keys: made.append(1) or build(keys))
+    monkeypatch.setattr(output_check, "_kept_solution", [])
+    solution = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
+    assert solution.id_shape_known and solution.id_shape is None
+    assert made == [1]
+    order = np.random.default_rng(3).permutation(n)
+    placed = idindex.permutation_by_keys(solution.ids.take(order), solution.ids)
+    np.testing.assert_array_equal(placed, order)
+    assert made == [1]
