@@ -24,7 +24,7 @@ same run on the same files:
   (padded, counted ``r0`` ... ``r9999999``, plain integers, UUIDs, free strings), against
   the floor run the same way: a fresh ``python`` that reads every bundle file and writes
   the standardized Parquet and CSV and the solution. Target: <= 2x. With ``--before``, that
-  revision's command on the same site, in turn.
+  revision's command on its own site, in turn.
 
 The import's memory model (docs/data-contract.md): peak memory grows with the id and label
 columns (the bundle checks hold them whole), not with the feature columns, which are
@@ -33,7 +33,11 @@ than 3x its floor or peaks over 3 GiB.
 
 With ``--before <git revision>`` each step also runs with that revision's code (``git
 archive``; the child process imports it first), against the same floor: a before/after in
-one run. ``--keep DIR --reuse`` builds the bundle once and reuses it.
+one run. ``import-command`` runs that revision's command on a site of its own, migrated by
+its own migrations (on this checkout's database an older revision writes rows the newer
+schema refuses). A revision that cannot run a step (no ``manage.py``, a failed migrate, a
+step it does not have) is left out, with the reason printed, and the bench goes on without
+its column. ``--keep DIR --reuse`` builds the bundle once and reuses it.
 
 Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
      [--steps import score bootstrap download] [--resamples 20] [--keep DIR [--reuse]]
@@ -45,6 +49,7 @@ Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -322,23 +327,22 @@ for part in ("train", "test", "solution"):
 def import_command(args: argparse.Namespace, root: Path) -> None:
     """``--steps import-command``: ``manage.py import_task`` against its fresh-process floor,
     per id shape (module docstring)."""
-    from bench_scoring import code_at
-    from user_path import SiteRunning, load, python_floor, timed
+    from user_path import SiteRunning, failure_reason, load, python_floor, timed
 
     print(f"manage.py import_task, a fresh process per run, best of {args.repeat}; {load()}")
-    header = (
-        f"{'rows':>11} {'ids':<9} {'floor s':>8} {'ours s':>7} {'ours/floor':>10} {'target':>7}"
-        f" {'met?':>5}" + (f" {'before s':>9} {'before/floor':>12}" if args.before else "")
-    )
-    print(header)
-    print("-" * len(header))
     site_folder = root / "site"
     shutil.rmtree(site_folder, ignore_errors=True)
-    with SiteRunning(site_folder) as site:
-        before = None
-        if args.before:
-            shutil.rmtree(root / "before-code", ignore_errors=True)
-            before = code_at(args.before, root / "before-code")
+    with SiteRunning(site_folder) as site, contextlib.ExitStack() as stack:
+        sites = {"ours": site}
+        if args.before and (was := _before_site(args.before, root, stack)) is not None:
+            sites["before"] = was
+        header = (
+            f"{'rows':>11} {'ids':<9} {'floor s':>8} {'ours s':>7} {'ours/floor':>10}"
+            f" {'target':>7} {'met?':>5}"
+            + (f" {'before s':>9} {'before/floor':>12}" if "before" in sites else "")
+        )
+        print(header)
+        print("-" * len(header))
         runs = 0
         for shape in args.ids:
             bundle = root / f"bundle-{shape}"
@@ -357,30 +361,57 @@ def import_command(args: argparse.Namespace, root: Path) -> None:
                     timed(python_floor(FLOOR_IMPORT, bundle, out), env=site.env())[0]
                 )
                 shutil.rmtree(out, ignore_errors=True)
-                for name, code in (("ours", REPO), ("before", before)):
-                    if code is None:
-                        continue
+                for name, on in list(sites.items()):
                     runs += 1
                     slug = f"scale-{shape}-{runs}"
                     spec = (bundle / "task.yaml").read_text().splitlines()
                     spec[0] = f"slug: {slug}"
                     (bundle / "task.yaml").write_text("\n".join(spec) + "\n")
-                    seconds, _ = site.manage(
-                        "import_task", bundle, "--challenge", "scale", "--track", "scale", code=code
-                    )
+                    try:
+                        seconds, _ = on.manage(
+                            "import_task", bundle, "--challenge", "scale", "--track", "scale"
+                        )
+                    except SystemExit as exc:
+                        if name == "ours":
+                            raise
+                        _left_out(args.before, failure_reason(exc))
+                        del sites[name]
+                        continue
                     times[name].append(seconds)
                     for stored in ("media", "private"):  # the disk back, the rows stay
-                        shutil.rmtree(site.folder / stored / "tasks" / slug, ignore_errors=True)
+                        shutil.rmtree(on.folder / stored / "tasks" / slug, ignore_errors=True)
             floor_s, ours_s = min(times["floor"]), min(times["ours"])
             ratio = ours_s / floor_s
             line = (
                 f"{args.rows:>11,} {shape:<9} {floor_s:>8.1f} {ours_s:>7.1f} {ratio:>9.2f}x"
                 f" {'2x':>7} {'yes' if ratio <= 2 else 'no':>5}"
             )
-            if before is not None:
+            if "before" in sites:
                 was = min(times["before"])
                 line += f" {was:>9.1f} {was / floor_s:>11.2f}x"
             print(line + f"  ({load()})", flush=True)
+
+
+def _left_out(revision: str, reason: str) -> None:
+    print(f"--before {revision}: the before column is left out: {reason}", flush=True)
+
+
+def _before_site(revision: str, root: Path, stack: contextlib.ExitStack):
+    """A site of the ``--before`` revision's own, migrated by its own migrations (entered on
+    ``stack``), or None when that revision cannot make one (its reason printed)."""
+    from bench_scoring import code_at
+    from user_path import SiteRunning, failure_reason
+
+    shutil.rmtree(root / "before-code", ignore_errors=True)
+    code = code_at(revision, root / "before-code")
+    if not (code / "manage.py").exists():
+        _left_out(revision, "it has no manage.py")
+        return None
+    try:
+        return stack.enter_context(SiteRunning(root / "site-before", code=code))
+    except SystemExit as exc:
+        _left_out(revision, f"its migrate failed: {failure_reason(exc)}")
+        return None
 
 
 def main() -> None:
@@ -466,14 +497,21 @@ def main() -> None:
                 # The import writes a task of its own; the other steps read the one task
                 # that this revision's import made (``steps`` runs it first).
                 was_task = root / "was" if step == "import" else task
-                was_s, was_gib = run_child(step, bundle, was_task, before)
+                try:
+                    was_s, was_gib = run_child(step, bundle, was_task, before)
+                except SystemExit as exc:  # a revision that cannot run the step
+                    from user_path import failure_reason
+
+                    _left_out(args.before, failure_reason(exc))
+                    before = None
+                else:
+                    print(
+                        f"{'  before':<10} {was_s:8.1f} {floor_s:8.1f} {was_s / floor_s:6.2f}"
+                        f" {was_gib:9.2f} {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
                 if step == "import":
                     shutil.rmtree(root / "was", ignore_errors=True)
-                print(
-                    f"{'  before':<10} {was_s:8.1f} {floor_s:8.1f} {was_s / floor_s:6.2f}"
-                    f" {was_gib:9.2f} {floor_gib:10.2f}  (load {os.getloadavg()[0]:.1f})",
-                    flush=True,
-                )
             ours_s, ours_gib = run_child(step, bundle, task)
             ratio = ours_s / floor_s
             print(

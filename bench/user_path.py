@@ -98,6 +98,7 @@ class Site:
 
     folder: Path
     redis_url: str
+    code: Path = REPO  # whose migrations made the database: the default of ``manage``
 
     def env(self, code: Path = REPO) -> dict[str, str]:
         """The command's environment. Without ``PYTHONDONTWRITEBYTECODE`` (set on this
@@ -115,28 +116,37 @@ class Site:
             "LOG_LEVEL": "WARNING",
         }
 
-    def manage_command(self, *args: str | Path, code: Path = REPO) -> list[str]:
-        return [sys.executable, str(code / "manage.py"), *map(str, args)]
+    def manage_command(self, *args: str | Path, code: Path | None = None) -> list[str]:
+        return [sys.executable, str((code or self.code) / "manage.py"), *map(str, args)]
 
-    def manage(self, *args: str | Path, code: Path = REPO) -> tuple[float, str]:
-        """Seconds and output of ``manage.py *args`` in a fresh process."""
+    def manage(self, *args: str | Path, code: Path | None = None) -> tuple[float, str]:
+        """Seconds and output of ``manage.py *args`` in a fresh process (with the site's own
+        code unless ``code`` says otherwise)."""
+        code = code or self.code
         return timed(self.manage_command(*args, code=code), env=self.env(code), cwd=code)
 
 
 class SiteRunning:
-    """``with SiteRunning() as site:`` a migrated :class:`Site` in a temporary folder,
-    removed at the end with its Redis."""
+    """``with SiteRunning() as site:`` a :class:`Site` in a temporary folder, migrated by
+    ``code``'s migrations (a ``--before`` revision older than this checkout's migrations
+    needs a database of its own: on this checkout's its commands would write rows the newer
+    schema refuses), removed at the end with its Redis."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, code: Path = REPO) -> None:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="bench-site-"))
+        self.code = code
         self.redis = None
 
     def __enter__(self) -> Site:
         from challenge_platform.localredis import start_local_redis
 
         self.redis = start_local_redis(self.folder / "redis", port=None)
-        site = Site(folder=self.folder, redis_url=self.redis.url)
-        site.manage("migrate", "--no-input", "-v", "0")
+        site = Site(folder=self.folder, redis_url=self.redis.url, code=self.code)
+        try:
+            site.manage("migrate", "--no-input", "-v", "0")
+        except BaseException:
+            self.__exit__()
+            raise
         return site
 
     def __exit__(self, *exc: object) -> None:
@@ -144,7 +154,14 @@ class SiteRunning:
 
         if self.redis is not None:
             self.redis.stop()
+            self.redis = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def failure_reason(exc: SystemExit) -> str:
+    """The last line a failed command wrote (:func:`timed`'s exit message): why it failed."""
+    lines = [line.strip() for line in str(exc.code or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "it failed"
 
 
 def load() -> str:

@@ -25,9 +25,10 @@ whenever the answer may:
   contributing team) and the challenge's algorithms and their teams' names.
 
 The page's table rows are kept too (:func:`fragments`), each under a digest of the values
-it shows: after a new cell the page renders that algorithm's rows again, not 40,000 cells.
-Such a key names the content itself, so a row is only ever served where the very same
-values are shown.
+it shows and of its template's source: after a new cell the page renders that algorithm's
+rows again, not 40,000 cells. Such a key names the content itself, so a row is only ever
+served where the very same values are shown by the very same template (an edited template
+is a miss, without a bump of :data:`FORMAT`).
 
 What is kept is the same for everyone who may see the split: who may see the private split
 is decided before the cache is read (``challenge_platform.split_access``), the split is part
@@ -44,7 +45,8 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
@@ -65,7 +67,9 @@ SCOPE = "transfer"
 # cache's ``BOARD_CACHE_SECONDS``; after that it is assembled again from the kept columns
 # (what a new cell costs), not from the database.
 COLUMN_SECONDS = 24 * 3600
-# Bump when what a kept answer holds changes shape (a cell's computation, the JSON, the page).
+# Bump when what a kept answer holds changes shape (a cell's computation, the JSON, a filter
+# the page's templates load). An edited template needs none: the page's sections and rows
+# are kept under their template's source digest (:func:`template_digest`).
 FORMAT = "v1"
 
 
@@ -199,21 +203,44 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
     return made[0] if value is None and made else value
 
 
+# A loaded template's source digest, taken once: the cached template loader keeps each
+# template for the life of the process (and loads it again after an edit in development).
+_sources: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
+
+
+def template_digest(name: str) -> str:
+    """The digest of template ``name``'s source, for a kept rendering's key: an edited
+    template is a miss."""
+    return _source_digest(get_template(name))
+
+
+def _source_digest(compiled: Any) -> str:
+    """The digest of a loaded template's source (the backend's wrapper or the template)."""
+    template = getattr(compiled, "template", compiled)
+    digest = _sources.get(template)
+    if digest is None:
+        digest = hashlib.sha256(template.source.encode()).hexdigest()
+        _sources[template] = digest
+    return digest
+
+
 def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
     """``template`` rendered with each context, kept by a digest of what it shows (the
-    first element of each pair: everything the template reads, as plain values): a page's
-    row renders again only when what it shows changed. Bump :data:`FORMAT` when the
-    template changes."""
+    first element of each pair: everything the template reads, as plain values) and of the
+    template's source: a page's row renders again only when what it shows, or its template,
+    changed. (What the template does not hold is not in the key: bump :data:`FORMAT` when
+    a filter it loads changes what it writes.)"""
+    compiled = get_template(template)
+    source = _source_digest(compiled)
     keys = [
         "leaderboard:transfer-fragment:"
-        + hashlib.sha256(repr((FORMAT, template, shown)).encode()).hexdigest()
+        + hashlib.sha256(repr((FORMAT, template, source, shown)).encode()).hexdigest()
         for shown, _ in contexts
     ]
     found: dict[str, str] = {}
     if board_cache.enabled() and keys:
         with contextlib.suppress(*board_cache.UNAVAILABLE):
             found = cache.get_many(keys)
-    compiled = get_template(template)
     made = {
         key: compiled.render(context)
         for key, (_, context) in zip(keys, contexts, strict=True)

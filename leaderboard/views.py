@@ -340,9 +340,15 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return html, not page.decomposition["updating"]
 
-    # The other split's link is part of the sections: a reveal changes them.
+    # The other split's link is part of the sections: a reveal changes them. An edited
+    # template is a miss.
     html = transfer_cache.kept(
-        track, "page", split, str(int(shown.private_visible)), compute=sections
+        track,
+        "page",
+        split,
+        str(int(shown.private_visible)),
+        transfer_cache.template_digest("leaderboard/transfer_sections.html"),
+        compute=sections,
     )
     return render(
         request,

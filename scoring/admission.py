@@ -12,15 +12,14 @@ answering it before the CSRF check is safe.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from django.utils import timezone
 
+from challenge_platform.api.errors import refusal_parts as api_refusal_parts
 from challenge_platform.middleware import rules_redirect
 from challenge_platform.rules import RulesNotAccepted
 from challenge_platform.upload_budget import BUDGET_CODES
@@ -99,14 +98,9 @@ class UploadAdmissionMiddleware:
 
 
 def refusal_parts(exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:
-    """The API's refusal body ``{"detail", "code", "retry_after"}`` and its headers."""
-    body = {
-        "detail": exc.message,
-        "code": exc.code,
-        "retry_after": exc.retry_after.isoformat() if exc.retry_after else None,
-    }
-    headers = {}
-    if exc.retry_after is not None:
-        seconds = (exc.retry_after - timezone.now()).total_seconds()
-        headers["Retry-After"] = str(max(math.ceil(seconds), 0))
-    return body, headers
+    """The upload API's refusal body ``{"detail", "code", "retry_after"}`` and its headers:
+    the API's one refusal shape (:func:`challenge_platform.api.errors.refusal_parts`), whose
+    ``retry_after`` the upload's documented refusal (``SubmissionRefusal``) always holds,
+    null when waiting will not help."""
+    body, headers = api_refusal_parts(exc)
+    return {**body, "retry_after": body.get("retry_after")}, headers

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from challenge_platform.localredis import LocalRedis, start_local_redis
+from tests.support.broker import point_celery_at
 from tests.support.celery_worker import WorkerProcess
 
 
@@ -27,17 +28,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedi
     from jobs.celery import app
 
     server = start_local_redis(tmp_path_factory.mktemp("redis"), port=None)
-    _point_celery_at(app, server.url)
+    point_celery_at(app, server.url)
     yield server
     server.stop()
-
-
-def _point_celery_at(app, url: str) -> None:
-    """Make this process publish to ``url`` (connections made earlier are dropped)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.conf.broker_url = url
 
 
 @pytest.fixture

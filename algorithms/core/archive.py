@@ -3,7 +3,9 @@
 An archive is a ``.zip`` holding ``algorithm.yaml`` (``name``, ``description`` in Markdown,
 ``entrypoint``, default ``main.py``) and the algorithm's Python files, either at the top or
 inside one top-level folder. :func:`validate_archive` reads only the central directory and
-``algorithm.yaml``, and lists every problem at once: unsafe member names (absolute, ``..``,
+``algorithm.yaml`` (the directory only once its end record declares a size and an entry
+count the member limit allows: :func:`common.archives.zip_directory_problem`), and lists
+every problem at once: unsafe member names (absolute, ``..``,
 backslashes, drive letters), symbolic links, encryption, too many members, a member or the
 whole over its size limit, a compression ratio that smells of a zip bomb, a missing or
 malformed ``algorithm.yaml`` (read by :mod:`common.boundedyaml`: at most
@@ -28,7 +30,7 @@ from typing import IO, Any
 import yaml
 
 from common import boundedyaml
-from common.archives import zip_member_problem
+from common.archives import zip_directory, zip_directory_problem, zip_member_problem
 
 MANIFEST = "algorithm.yaml"
 DEFAULT_ENTRYPOINT = "main.py"
@@ -108,8 +110,13 @@ def validate_archive(
             [f"{label} is {size:,} bytes, over the limit of {limits.max_archive_bytes:,}"]
         )
     try:
-        if not zipfile.is_zipfile(source):
+        directory = zip_directory(source)
+        if directory is None:
             raise ArchiveInvalid([f"{label} is not a .zip archive"])
+        if problem := zip_directory_problem(
+            directory, max_members=limits.max_members, label=label
+        ):
+            raise ArchiveInvalid([problem])
         with zipfile.ZipFile(source) as archive:
             return _check(archive, limits, label)
     except ArchiveInvalid:

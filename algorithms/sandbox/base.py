@@ -45,6 +45,16 @@ class SandboxLimits:
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def host_memory_mb(self, *, memory_cgroup: bool) -> int:
+        """The most of the host's memory a run of these limits can hold, which the memory
+        ledger reserves for it (:mod:`.ledger`). With a memory cgroup, ``memory_mb`` in all:
+        the kernel charges the tmpfs pages to the writer's cgroup. Without one, ``memory_mb``
+        caps each process's address space and the tmpfs mounts, kept in RAM, come on top:
+        ``/tmp`` and ``/dev/shm`` (``tmp_mb`` each) and ``/output`` (``output_mb``)."""
+        if memory_cgroup:
+            return self.memory_mb
+        return self.memory_mb + 2 * self.tmp_mb + self.output_mb
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SandboxLimits:
         known = {k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -108,6 +118,12 @@ class SandboxBackend(abc.ABC):
         self, job: SandboxJob, *, should_stop: Callable[[], bool] | None = None
     ) -> SandboxResult:
         """Run to the end, a limit, or ``should_stop()`` returning True (polled ~1/s)."""
+
+    def memory_reservation_mb(self, limits: SandboxLimits) -> int:
+        """What the host's memory ledger holds for a run of ``limits`` on this backend
+        (:meth:`SandboxLimits.host_memory_mb`): the case without a memory cgroup, unless
+        the backend knows its runs get one."""
+        return limits.host_memory_mb(memory_cgroup=False)
 
     @abc.abstractmethod
     def check(self) -> None:

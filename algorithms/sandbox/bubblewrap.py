@@ -171,6 +171,12 @@ class BubblewrapBackend(SandboxBackend):
         except seccomp.SeccompUnavailable as exc:
             raise SandboxUnavailable(str(exc)) from exc
 
+    def memory_reservation_mb(self, limits: SandboxLimits) -> int:
+        """A memory cgroup bounds a run's processes and tmpfs pages together where the host
+        offers one (:meth:`_cgroup` makes it for each run); else the rlimits' worst case."""
+        host = self.cgroups()
+        return limits.host_memory_mb(memory_cgroup=host is not None and host.covers(MEMORY))
+
     # --- running --------------------------------------------------------------------------
 
     def run(

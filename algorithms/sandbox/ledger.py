@@ -1,15 +1,18 @@
 """A host's memory budget shared by every sandboxed run on it (baselines included).
 
-Each run's limits promise it ``memory_mb`` of address space plus a ``/tmp`` tmpfs of
-``tmp_mb`` (kept in RAM); with several workers, or a worker with concurrency above one, the
-promises add up. :class:`MemoryLedger` keeps them under one total
-(``ALGORITHM_TOTAL_MEMORY_MB``; 0 turns it off; ``auto``, the default, is the host's
-memory less a reserve for the workers themselves): a run reserves ``memory_mb + tmp_mb``
-before its sandbox starts and waits, polling about once a second (and stopping when
-``should_stop()`` says so), until the reservations of the live runs leave room. A run that
-alone exceeds the total is refused at once. The ledger is a folder of one small file per
-reservation (``<pid>-<id>``, holding the megabytes) under an ``fcntl`` lock, so it needs
-no server and a reservation of a worker that died (its pid gone) is dropped.
+Each run's limits promise it some of the host's memory
+(:meth:`~algorithms.sandbox.base.SandboxLimits.host_memory_mb`, as its backend runs it:
+``memory_mb`` under a memory cgroup, which holds the tmpfs pages too; without one,
+``memory_mb`` of address space plus the tmpfs mounts ``/tmp``, ``/dev/shm`` and ``/output``,
+kept in RAM); with several workers, or a worker with concurrency above one, the promises add
+up. :class:`MemoryLedger` keeps them under one total (``ALGORITHM_TOTAL_MEMORY_MB``; 0
+turns it off; ``auto``, the default, is the host's memory less a reserve for the workers
+themselves): a run reserves its promise before its sandbox starts and waits, polling about
+once a second (and stopping when ``should_stop()`` says so), until the reservations of the
+live runs leave room. A run that alone exceeds the total is refused at once. The ledger is
+a folder of one small file per reservation (``<pid>-<id>``, holding the megabytes) under an
+``fcntl`` lock, so it needs no server and a reservation of a worker that died (its pid
+gone) is dropped.
 """
 
 from __future__ import annotations
@@ -75,8 +78,9 @@ class MemoryLedger:
             mb = self.total_mb
         if mb > self.total_mb:
             raise MemoryBudgetExceeded(
-                f"the run asks for {mb} MB (memory plus /tmp) and the host's total for all "
-                f"runs is {self.total_mb} MB (ALGORITHM_TOTAL_MEMORY_MB)"
+                f"the run asks for {mb} MB (its memory limit, plus its /tmp, /dev/shm and "
+                "/output tmpfs where no memory cgroup holds them) and the host's total for "
+                f"all runs is {self.total_mb} MB (ALGORITHM_TOTAL_MEMORY_MB)"
             )
         entry = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         while True:

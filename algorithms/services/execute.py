@@ -152,12 +152,12 @@ def algorithm_run_execute(
             limits=limits,
             environment={**profile.environment(run=run), "SEED": str(run.seed)},
         )
-        reserve = limits.memory_mb + limits.tmp_mb
+        backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
+        reserve = backend.memory_reservation_mb(limits)
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
             if not room:
                 raise RunCancelled
             watch.check()
-            backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
             result = backend.run(job, should_stop=watch.should_stop)
         watch.drain()
         return _conclude(profile, ending, result, backend, work, watch)

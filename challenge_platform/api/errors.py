@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -22,17 +23,22 @@ from rest_framework.response import Response
 from common.refusals import Refusal
 
 
-def refusal_response(exc: Refusal) -> Response:
-    """A refusal as the API answers it: ``{"detail", "code"}`` at its status; with
-    ``retry_after`` (ISO) and ``Retry-After`` (seconds) when the request may succeed later."""
+def refusal_parts(exc: Refusal) -> tuple[dict[str, Any], dict[str, str]]:
+    """A refusal's body and headers as the API answers it: ``{"detail", "code"}``; with
+    ``retry_after`` (ISO) and ``Retry-After`` (seconds) when the request may succeed later.
+    (For a response outside DRF too: the upload's admission middleware answers with it.)"""
+    body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
     if exc.retry_after is None:
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+        return body, {}
     seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 0)
-    return Response(
-        {"detail": exc.message, "code": exc.code, "retry_after": exc.retry_after.isoformat()},
-        status=exc.http_status,
-        headers={"Retry-After": str(seconds)},
-    )
+    body["retry_after"] = exc.retry_after.isoformat()
+    return body, {"Retry-After": str(seconds)}
+
+
+def refusal_response(exc: Refusal) -> Response:
+    """A refusal as the API answers it (:func:`refusal_parts`), at its status."""
+    body, headers = refusal_parts(exc)
+    return Response(body, status=exc.http_status, headers=headers or None)
 
 
 class ErrorSerializer(serializers.Serializer):

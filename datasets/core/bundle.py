@@ -1,8 +1,10 @@
 """``open_bundle``: turn an uploaded folder or ``.zip`` into a folder to validate, safely.
 
-A zip's central directory is checked in full before anything is written: member names
-(absolute, ``..``, backslashes, outside the staging folder), symlinks, encryption, the member
-count, the declared total size and the compression ratio. Extraction then streams each
+A zip's central directory is checked in full before anything is written (and read only
+once its end record declares a size and a count the member limit allows,
+:func:`common.archives.zip_directory_problem`): member names (absolute, ``..``,
+backslashes, outside the staging folder), symlinks, encryption, the member count, the
+declared total size and the compression ratio. Extraction then streams each
 member with a running byte budget, so declared sizes are never trusted.
 """
 
@@ -12,7 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from common.archives import zip_member_problem
+from common.archives import zip_directory, zip_directory_problem, zip_member_problem
 from common.wording import examples, plural
 from datasets.core.errors import BundleInvalid
 
@@ -50,8 +52,14 @@ def open_bundle(
         raise BundleInvalid(
             [f"{source.name} is {size:,} bytes, over the archive limit of {max_archive_bytes:,}"]
         )
-    if not zipfile.is_zipfile(source):
+    try:
+        directory = zip_directory(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleInvalid([f"{source.name} is a damaged zip archive: {exc}"]) from exc
+    if directory is None:
         raise BundleInvalid([f"{source.name} is neither a folder nor a .zip archive"])
+    if problem := zip_directory_problem(directory, max_members=max_members, label=source.name):
+        raise BundleInvalid([problem])
     staging_dir.mkdir(parents=True, exist_ok=True)
     if any(staging_dir.iterdir()):
         raise ValueError(f"staging folder {staging_dir} is not empty")

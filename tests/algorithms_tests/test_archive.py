@@ -211,3 +211,82 @@ def test_a_valid_archive_in_a_folder_lists_its_files_and_skips_macos_debris() ->
     assert (checked.name, checked.entrypoint, checked.root) == ("Padded", "src/run.py", "algo/")
     assert checked.members == ("algo/algorithm.yaml", "algo/src/run.py")
     assert checked.total_bytes == 114
+
+
+def tiny_entries_zip(count: int, *, first: dict[str, str] | None = None) -> bytearray:
+    """An archive of ``count`` empty members with short names (about 80 bytes each)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, text in (first or {}).items():
+            archive.writestr(name, text)
+        for n in range(count):
+            archive.writestr(f"{n:x}", b"")
+    return bytearray(buffer.getvalue())
+
+
+def forge_entry_count(data: bytearray, entries: int) -> bytearray:
+    """Make the end-of-central-directory record declare ``entries`` members (both counts)."""
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8 : end + 12] = entries.to_bytes(2, "little") * 2
+    return data
+
+
+@pytest.fixture
+def directory_unread(monkeypatch) -> None:
+    """Fail the test if zipfile starts reading a central directory (the ZipInfo per entry
+    that a hostile archive is refused before)."""
+
+    def read(self) -> None:
+        raise AssertionError("the central directory was read")
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", read)
+
+
+def test_a_directory_of_too_many_entries_is_refused_before_it_is_read(directory_unread) -> None:
+    data = tiny_entries_zip(3000, first={"algorithm.yaml": manifest(), "main.py": "print(1)\n"})
+    assert len(data) < 300 * 1024  # far under the archive's size cap
+    with pytest.raises(ArchiveInvalid) as caught:
+        validate_archive(io.BytesIO(bytes(data)), label="many.zip")
+    assert caught.value.problems == [
+        "many.zip's directory lists 3,002 entries, over the limit of 500 members (2,000"
+        " entries with macOS debris): refused unread"
+    ]
+
+
+def test_a_forged_entry_count_does_not_let_a_large_directory_through(directory_unread) -> None:
+    """The end record claims 2 entries; its central directory holds 600 (about 30 KB), more
+    than the limit's entries could take: refused by its size, unread."""
+    limits = ArchiveLimits(max_members=10)
+    data = forge_entry_count(tiny_entries_zip(600), entries=2)
+    with pytest.raises(ArchiveInvalid, match=r"^the algorithm archive has 1 problem:") as caught:
+        validate_archive(io.BytesIO(bytes(data)), limits=limits, label="forged.zip")
+    (problem,) = caught.value.problems
+    assert problem.startswith("forged.zip's central directory is ")
+    assert problem.endswith(
+        " bytes, over the 20,480 bytes that 40 entries may take: refused unread"
+    )
+    # The largest count the end record can declare without zip64 is refused the same way.
+    huge = forge_entry_count(tiny_entries_zip(3), entries=0xFFFF)
+    with pytest.raises(ArchiveInvalid, match="lists 65,535 entries, over the limit of 10"):
+        validate_archive(io.BytesIO(bytes(huge)), limits=limits, label="forged.zip")
+
+
+def test_a_mac_archive_with_its_debris_is_still_read_and_every_problem_listed() -> None:
+    """Within the slack for folders and __MACOSX entries the directory is read as before:
+    the member count is checked without the debris, with the other problems."""
+    files = {"algorithm.yaml": manifest(), "main.py": "print(1)\n"}
+    files |= {f"m{n}.py": "x = 1\n" for n in range(7)}
+    files |= {f"__MACOSX/._m{n}.py": "junk" for n in range(7)}
+    checked = validate_archive(io.BytesIO(make_zip(files)), limits=ArchiveLimits(max_members=9))
+    assert len(checked.members) == 9
+    files["big.py"] = "x" * 2000
+    with pytest.raises(ArchiveInvalid) as caught:
+        validate_archive(
+            io.BytesIO(make_zip(files)),
+            limits=ArchiveLimits(max_members=9, max_member_bytes=1000),
+            label="mac.zip",
+        )
+    assert caught.value.problems == [
+        "mac.zip holds 10 members, over the limit of 9",
+        "refused 1 member with more than 1,000 bytes: 'big.py'",
+    ]

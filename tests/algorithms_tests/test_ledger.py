@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from algorithms.models import AlgorithmRun
+from algorithms.sandbox import BubblewrapBackend, SandboxLimits
+from algorithms.sandbox.cgroups import MEMORY, PIDS, CgroupHost, host_cgroups
 from algorithms.sandbox.ledger import MemoryBudgetExceeded, MemoryLedger
 from algorithms.services import algorithm_run_execute
 from tests.algorithms_tests.archives import algorithm_zip
@@ -62,7 +64,7 @@ def test_oversize_cancelled_and_dead_reservations(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_run_larger_than_the_host_total_fails_with_the_reason(world, broker, settings):
-    settings.ALGORITHM_TOTAL_MEMORY_MB = 100  # below memory_mb + tmp_mb of the run
+    settings.ALGORITHM_TOTAL_MEMORY_MB = 100  # below what the run reserves
     client = world.participant.api()
     algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
     (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
@@ -70,3 +72,49 @@ def test_a_run_larger_than_the_host_total_fails_with_the_reason(world, broker, s
     stored = AlgorithmRun.objects.get(pk=run["id"])
     assert "ALGORITHM_TOTAL_MEMORY_MB" in stored.error and "100 MB" in stored.error
     assert stored.submission is None
+
+
+LIMITS = SandboxLimits(memory_mb=1000, tmp_mb=100, output_mb=50)
+
+
+def test_a_run_reserves_its_tmpfs_mounts_where_no_memory_cgroup_holds_them(tmp_path) -> None:
+    """Without a memory cgroup, memory_mb caps each process's address space and the tmpfs
+    mounts (/tmp and /dev/shm of tmp_mb each, /output of output_mb) fill RAM besides: the
+    reservation holds all of them. With one, memory_mb bounds the processes and the tmpfs
+    pages together."""
+    no_cgroup = BubblewrapBackend(cgroups=lambda: None)
+    pids_only = BubblewrapBackend(cgroups=lambda: CgroupHost(1, {PIDS: tmp_path}))
+    with_memory = BubblewrapBackend(cgroups=lambda: CgroupHost(1, {MEMORY: tmp_path}))
+    assert no_cgroup.memory_reservation_mb(LIMITS) == 1000 + 100 + 100 + 50
+    assert pids_only.memory_reservation_mb(LIMITS) == 1000 + 100 + 100 + 50
+    assert with_memory.memory_reservation_mb(LIMITS) == 1000
+    # Two runs whose memory and /tmp fit the total, but not with /dev/shm and /output: the
+    # second waits (nothing here releases the first, so it is cancelled while it waits).
+    ledger = MemoryLedger(tmp_path / "ledger", total_mb=2 * (1000 + 100))
+    reserve = no_cgroup.memory_reservation_mb(LIMITS)
+    with ledger.reserve(reserve) as first:
+        assert first
+        with ledger.reserve(reserve, should_stop=lambda: True) as second:
+            assert second is False
+
+
+@pytest.mark.slow
+def test_the_run_s_reservation_counts_its_output_tmpfs_on_the_rlimit_path(
+    world, broker, settings
+):
+    """The worker's ledger asks the backend: on the rlimit path (a pids cgroup, no memory
+    one) a total that holds memory + /tmp but not the /dev/shm and /output tmpfs refuses the
+    run before its sandbox starts, naming what it asked for."""
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    limits = SandboxLimits.from_dict(AlgorithmRun.objects.get(pk=run["id"]).limits)
+    settings.ALGORITHM_TOTAL_MEMORY_MB = limits.memory_mb + limits.tmp_mb
+    host = host_cgroups()
+    pids = {PIDS: host.parents[PIDS]} if host is not None and host.covers(PIDS) else {}
+    backend = BubblewrapBackend(cgroups=lambda: CgroupHost(1, pids) if pids else None)
+    assert algorithm_run_execute(run_pk=run["id"], backend=backend) == "failed"
+    stored = AlgorithmRun.objects.get(pk=run["id"])
+    wanted = limits.memory_mb + 2 * limits.tmp_mb + limits.output_mb
+    assert f"asks for {wanted} MB" in stored.error and "/output" in stored.error
+    assert stored.exit_code is None  # the sandbox never ran

@@ -151,6 +151,21 @@ def test_too_many_members(tmp_path: Path) -> None:
     assert problem == "b.zip holds 4 members, over the limit of 3"
 
 
+def test_a_directory_of_too_many_entries_is_refused_unread(tmp_path: Path) -> None:
+    """The end record's count is checked before zipfile builds an entry per member (the
+    algorithm archive's rule, ``common.archives``)."""
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for n in range(50):
+            out.writestr(f"{n}.txt", b"")
+    with mock.patch.object(zipfile.ZipFile, "_RealGetContents", side_effect=AssertionError):
+        [problem] = _refuse(archive, tmp_path / "staging", max_members=10)
+    assert problem == (
+        "many.zip's directory lists 50 entries, over the limit of 10 members (40 entries with"
+        " macOS debris): refused unread"
+    )
+
+
 def test_archive_size_cap(tmp_path: Path) -> None:
     archive = zip_bundle(write_classification_bundle(tmp_path / "b"), tmp_path / "b.zip")
     [problem] = _refuse(archive, tmp_path / "staging", max_archive_bytes=100)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from leaderboard import transfer_cache
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
 from scoring.services import submission_score
@@ -353,3 +354,38 @@ def test_the_page_after_a_new_cell_renders_that_algorithms_row_again_only(
     settings.BOARD_CACHE = False
     fresh = Client().get(_page(world.track))
     assert response.content == fresh.content
+
+
+def test_an_edited_row_template_is_a_miss_not_the_rows_kept_before(tmp_path, redis_cache, settings):
+    """A kept row's key holds its template's source (a digest of it, taken once per loaded
+    template): the same template in a new process is still a hit, an edited one a miss."""
+    folder = tmp_path / "templates"
+    (folder / "rows").mkdir(parents=True)
+    row = folder / "rows" / "row.html"
+    engines = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [folder]}]
+
+    def new_process() -> None:  # the template engines load every template again
+        settings.TEMPLATES = [dict(engine) for engine in engines]
+
+    row.write_text("<tr>{{ value }}</tr>")
+    new_process()
+    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 1})]) == ["<tr>1</tr>"]
+    new_process()  # the same source: kept (a different context for the same shown values)
+    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 2})]) == ["<tr>1</tr>"]
+    row.write_text('<tr class="edited">{{ value }}</tr>')
+    new_process()
+    assert transfer_cache.fragments("rows/row.html", [(("a", 1), {"value": 1})]) == [
+        '<tr class="edited">1</tr>'
+    ]
+
+
+def test_an_edited_sections_template_shows_at_the_next_read(tmp_path, redis_cache, settings):
+    """The page's kept sections are keyed by their template's source as well."""
+    world = bench_world(tmp_path)
+    assert Client().get(_page(world.track)).content.decode().count('class="cell') == 9
+    folder = tmp_path / "templates"
+    (folder / "leaderboard").mkdir(parents=True)
+    (folder / "leaderboard" / "transfer_sections.html").write_text("<p>edited sections</p>")
+    engine = dict(settings.TEMPLATES[0])
+    settings.TEMPLATES = [{**engine, "DIRS": [folder]}]  # found first: an edited template
+    assert "<p>edited sections</p>" in Client().get(_page(world.track)).content.decode()

@@ -14,7 +14,23 @@ from base64 import b64decode
 from typing import Any
 
 from django.conf import settings
+from kombu import pools
 from kombu.transport.redis import Channel
+
+
+def point_celery_at(app: Any, url: str) -> None:
+    """Make this process's ``app`` publish to ``url``: the connections made earlier are
+    closed and every pool is made again on the next publish. The app's producer pool holds
+    the connection pool it was built on (closing that one alone left it failing every later
+    publish with "Acquire on closed pool"), and kombu keeps its pools by broker address, so
+    a closed pool would be handed out again when the app comes back to an address: all of
+    them go (``kombu.pools.reset``, what kombu does in a forked child)."""
+    pools.reset()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")  # a cached property: absent until the first publish
+    if amqp is not None:
+        amqp._producer_pool = None
+    app.conf.broker_url = url
 
 
 def priority_lists(queue: str) -> list[str]:
