@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 MAX_EXAMPLES = 5
 _MAX_VALUE_CHARS = 40
@@ -35,6 +36,13 @@ class Refusal(Exception):
         self.message = message
         self.http_status = http_status
         self.retry_after = retry_after
+
+    def retry_seconds(self) -> int | None:
+        """``Retry-After``'s whole seconds until ``retry_after`` (0 once past; None when the
+        request will not succeed later): the one rule of every answer that carries it."""
+        if self.retry_after is None:
+            return None
+        return max(math.ceil((self.retry_after - datetime.now(UTC)).total_seconds()), 0)
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

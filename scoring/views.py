@@ -3,14 +3,11 @@ and the final-selection toggle."""
 
 from __future__ import annotations
 
-import math
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -87,9 +84,9 @@ def submit_page_refused(
     ``Retry-After``: the team's upload budget (``challenge_platform.upload_budget``), from
     this view or before the body is read (``scoring.admission``)."""
     response = _submit_page(request, task=task, refusal=refusal)
-    if refusal.retry_after is not None:
-        seconds = (refusal.retry_after - timezone.now()).total_seconds()
-        response["Retry-After"] = str(max(math.ceil(seconds), 0))
+    seconds = refusal.retry_seconds()
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
     return response
 
 

@@ -10,11 +10,9 @@ theirs with ``extend_schema(responses={..., **error_responses({409: "why"})})``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
@@ -30,9 +28,8 @@ def refusal_parts(exc: Refusal) -> tuple[dict[str, Any], dict[str, str]]:
     body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
     if exc.retry_after is None:
         return body, {}
-    seconds = max(math.ceil((exc.retry_after - timezone.now()).total_seconds()), 0)
     body["retry_after"] = exc.retry_after.isoformat()
-    return body, {"Retry-After": str(seconds)}
+    return body, {"Retry-After": str(exc.retry_seconds())}
 
 
 def refusal_response(exc: Refusal) -> Response:
