@@ -486,9 +486,10 @@ ALGORITHM_MAX_ATTEMPTS = env_int("ALGORITHM_MAX_ATTEMPTS", 2)
 # The unprivileged host uid (and gid) a root worker's sandboxes run as (algorithms.sandbox.
 # hostuser; never 0); 65534 is nobody. A worker that is not root runs them as itself.
 ALGORITHM_SANDBOX_UID = env_int("ALGORITHM_SANDBOX_UID", 65534)
-# The memory (address space + /tmp) promised to all sandboxed runs of one host at once,
-# baselines included; a run waits for room. MB, 0 for no total, or "auto": the host's memory
-# less 1 GiB for the workers (algorithms.services.common). Ledger folder: local to the host.
+# The memory promised to all sandboxed runs of one host at once (each run: what it can hold
+# in RAM, SandboxLimits.host_memory_mb), baselines included; a run waits for room. MB, 0 for
+# no total, or "auto": the host's memory less 1 GiB for the workers
+# (algorithms.services.common). Ledger folder: local to the host.
 ALGORITHM_TOTAL_MEMORY_MB: str | int = env("ALGORITHM_TOTAL_MEMORY_MB", "auto").strip().lower()
 if ALGORITHM_TOTAL_MEMORY_MB != "auto":
     ALGORITHM_TOTAL_MEMORY_MB = int(ALGORITHM_TOTAL_MEMORY_MB)  # a number, as env_int reads one
