@@ -29,10 +29,26 @@ HAPROXY = shutil.which("haproxy")
 
 
 def start_proxy(
-    env: dict[str, str], data_dir: Path, *, web_port: int, per_server: int, slug: str
+    env: dict[str, str],
+    data_dir: Path,
+    *,
+    web_port: int,
+    per_server: int,
+    slug: str,
+    board_port: int | None = None,
+    per_board_server: int = 16,
 ) -> tuple[Process, str]:
-    """HAProxy in front of ``127.0.0.1:web_port``; (the process, its base URL)."""
+    """HAProxy in front of ``127.0.0.1:web_port`` (and of the board server on
+    ``board_port``, when there is one); (the process, its base URL)."""
     port = free_port(None)
+    boards = []
+    if board_port is not None:
+        boards = [
+            "--boards-server",
+            f"boards={LOOPBACK}:{board_port}",
+            "--per-boards-server",
+            str(per_board_server),
+        ]
     config = run_manage(
         env,
         "haproxy_config",
@@ -44,6 +60,7 @@ def start_proxy(
         str(per_server),
         "--health-host",
         LOOPBACK,
+        *boards,
     )
     path = data_dir / f"haproxy-{slug}.cfg"
     # The log names each request's client (the readers' and teams' python-requests, or
