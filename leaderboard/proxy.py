@@ -108,6 +108,7 @@ def haproxy_config(
             per_server=per_board_server,
             servers=board_lines,
             kept=kept,
+            mark_down=" observe layer4 error-limit 1 on-error mark-down",
         )
         if cache and board_servers
         else ""
@@ -219,6 +220,8 @@ backend boards
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {health_host}
     http-check expect status 200
-{kept}    default-server check inter 2s fall 3 rise 2 maxconn {per_server}
+{kept}    # A board server that refuses a connection (stopped) is taken out at once, not after
+    # three checks: the reads go to the web servers until it answers its checks again.
+    default-server check inter 2s fall 3 rise 2 maxconn {per_server}{mark_down}
 {servers}
 """
