@@ -200,13 +200,13 @@ def main() -> int:
     parser.add_argument(
         "--board-workers",
         type=int,
-        default=1,
+        default=2,
         help="workers of the board server (the Procfile's boards process, BOARDS_CONCURRENCY)",
     )
     parser.add_argument(
         "--board-threads",
         type=int,
-        default=16,
+        default=8,
         help="threads of the board server's worker (BOARDS_THREADS); 0: no board server, the"
         " web answers the reads the proxy's cache cannot (as a revision without one)",
     )
@@ -481,7 +481,7 @@ def _phase(
             per_server=opts.web_workers * opts.web_threads,
             slug=slug,
             board_port=None if boards is None else boards[1],
-            per_board_server=opts.board_threads,
+            per_board_server=opts.board_workers * opts.board_threads,
         )
         processes.append(proxy)
     measured = None

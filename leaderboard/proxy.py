@@ -45,9 +45,9 @@ SLUG_PLACEHOLDER = "BOARDSLUG"
 # How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
 # time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
 BOARD_AHEAD_MS = 2000
-# Requests at a time per board server: the Procfile's boards process's threads
-# (BOARDS_THREADS).
-BOARD_SERVER_THREADS = 16
+# Requests at a time per board server: the Procfile's boards process's workers x threads
+# (BOARDS_CONCURRENCY x BOARDS_THREADS).
+BOARD_SERVER_SLOTS = 16
 
 
 def board_path_pattern() -> str:
@@ -81,7 +81,7 @@ def haproxy_config(
     server_options: str = "",
     cache: bool = True,
     board_servers: Sequence[tuple[str, str]] = (),
-    per_board_server: int = BOARD_SERVER_THREADS,
+    per_board_server: int = BOARD_SERVER_SLOTS,
 ) -> str:
     """The configuration (module docstring): ``bind`` ``host:port``, ``servers`` as
     ``(name, host:port)``, at most ``per_server`` requests at a time per server (its

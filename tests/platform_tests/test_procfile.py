@@ -14,7 +14,7 @@ import pytest
 from challenge_platform.management.commands.runplatform import Command
 from challenge_platform.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 from jobs.celery import app
-from leaderboard.proxy import BOARD_SERVER_THREADS
+from leaderboard.proxy import BOARD_SERVER_SLOTS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,7 +120,8 @@ def test_the_board_server_listens_beside_the_web_with_threads_of_its_own(recordi
     boards = shlex.split(_entrypoint(recording_bin, "boards")[0])
     assert boards[boards.index("--bind") + 1] == "0.0.0.0:8001"
     assert boards[boards.index("--worker-class") + 1] == "gthread"
-    assert boards[boards.index("--threads") + 1] == str(BOARD_SERVER_THREADS)
+    slots = int(boards[boards.index("--workers") + 1]) * int(boards[boards.index("--threads") + 1])
+    assert slots == BOARD_SERVER_SLOTS  # what haproxy_config lets it take at a time
     assert boards[boards.index("--keep-alive") + 1] == "75"
     assert "--config python:challenge_platform.gunicorn_config" in " ".join(boards)
     moved = _entrypoint(recording_bin, "boards", BOARDS_BIND="10.0.0.21:9001", BOARDS_THREADS="4")

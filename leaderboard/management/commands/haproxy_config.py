@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leaderboard.proxy import BOARD_SERVER_THREADS, haproxy_config
+from leaderboard.proxy import BOARD_SERVER_SLOTS, haproxy_config
 
 
 class Command(BaseCommand):
@@ -42,8 +42,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--per-boards-server",
             type=int,
-            default=BOARD_SERVER_THREADS,
-            help="requests at a time per board server: its threads (BOARDS_THREADS)",
+            default=BOARD_SERVER_SLOTS,
+            help="requests at a time per board server: its workers x threads",
         )
         parser.add_argument("--health-host", default="localhost", help="Host of the checks")
         parser.add_argument(
