@@ -482,6 +482,7 @@ def _phase(
             slug=slug,
             board_port=None if boards is None else boards[1],
             per_board_server=opts.board_workers * opts.board_threads,
+            code=code,
         )
         processes.append(proxy)
     measured = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,11 @@ def start_proxy(
     slug: str,
     board_port: int | None = None,
     per_board_server: int = 16,
+    code: Path | None = None,
 ) -> tuple[Process, str]:
     """HAProxy in front of ``127.0.0.1:web_port`` (and of the board server on
-    ``board_port``, when there is one); (the process, its base URL)."""
+    ``board_port``, when there is one), configured by ``code``'s revision (a ``--before``
+    phase's own configuration; default this one); (the process, its base URL)."""
     port = free_port(None)
     boards = []
     if board_port is not None:
@@ -49,7 +52,7 @@ def start_proxy(
             "--per-boards-server",
             str(per_board_server),
         ]
-    config = run_manage(
+    config = (run_manage if code is None else _manage_at(code))(
         env,
         "haproxy_config",
         "--bind",
@@ -77,6 +80,25 @@ def start_proxy(
         lambda: requests.get(base + "/healthz", timeout=5).ok, timeout=60, what="HAProxy"
     )
     return process, base
+
+
+def _manage_at(code: Path):
+    """``run_manage`` with ``code``'s ``manage.py`` (another revision's)."""
+
+    def run(env: dict[str, str], *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(code / "manage.py"), *args],
+            env={**env, "PYTHONPATH": str(code)},
+            cwd=code,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    return run
 
 
 @dataclass
