@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -73,9 +72,7 @@ FAST_ROUTES = frozenset(
 # ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
 # another request renders the new version (its rendering lock, named in the hash, exists);
 # past the grace only if both. The third value returned is when a stale answer was computed
-# ('' for the current version): what is left of its grace is what a shared cache may keep it;
-# the fourth when it was stored and the fifth '1' if the board is in a rush: a shared cache
-# then keeps a stale one only until its renewal is due (:func:`cache_control`).
+# ('' for the current version): what is left of its grace is what a shared cache may keep it.
 # Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
 # seconds ago (a part of the grace; from its storing, so that a slow render is not followed
 # at once by the next) with nobody rendering it: this request takes the rendering lock (value
@@ -86,17 +83,12 @@ _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
                      'churn', 'stored')
 if not e[1] then return false end
-local stored = e[8] or e[5] or ''
-local hot = false
-if e[7] and e[7] ~= '' then
-  local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
-                + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
-  hot = changes >= tonumber(ARGV[5])
-end
-local rush = hot and '1' or ''
 if redis.call('GET', e[1]) ~= e[2] then
   local grace = tonumber(ARGV[2])
   if grace <= 0 or not e[5] or not e[7] or e[7] == '' then return false end
+  local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
+                + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
+  local hot = changes >= tonumber(ARGV[5])
   local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
   local kept = tonumber(ARGV[1]) - tonumber(e[8] or e[5])
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
@@ -105,9 +97,9 @@ if redis.call('GET', e[1]) ~= e[2] then
     return {'render', e[6]}
   end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
-  return {e[3], e[4], e[5], stored, rush}
+  return {e[3], e[4], e[5]}
 end
-return {e[3], e[4], '', stored, rush}
+return {e[3], e[4], ''}
 """
 
 # Headers never stored: set per response (the policy's nonce, the length, a cookie).
@@ -147,28 +139,15 @@ _KEYED_ENVIRON = (
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
-def cache_control(*, stale_since: float | None = None, renew_at: float | None = None) -> str:
+def cache_control(*, stale_since: float | None = None) -> str:
     """``Cache-Control`` of an anonymous board's answer: ``public, s-maxage=<grace>`` for
     the current version, so that a shared cache serves it for the grace (whole seconds)
     without asking; for a stale answer (the grace, ``stale_since`` when its render began)
     only what is left of the grace, so that no reader ever gets a board older than the grace
     after a score, from the cache or from here. ``no-cache`` when nothing is left, or with
-    no grace at all.
-
-    ``renew_at`` (a stale answer of a board in a rush: when it is due to be renewed,
-    :data:`REFRESH_AT` of the grace after its storing): not past that moment (rounded up to
-    a whole second), so that the shared cache asks again when the renewal is due. That read
-    renews the board while every other gets the stored answer, which is still within the
-    grace and so kept by the shared cache again; otherwise the copy would expire only at
-    the grace's end, when nothing of it is left to keep, and every reader would reach the
-    servers while the renewal renders. (The current version's answer says the whole grace;
-    the deployment's HAProxy keeps any copy at most until a renewal would be due:
-    ``leaderboard/proxy.py``.)"""
+    no grace at all."""
     grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    now = board_cache.now()
-    left = grace if stale_since is None else grace - (now - stale_since)
-    if renew_at is not None and renew_at > now:
-        left = min(left, max(1.0, math.ceil(renew_at - now)))
+    left = grace if stale_since is None else grace - (board_cache.now() - stale_since)
     seconds = int(left)
     return CACHE_CONTROL if seconds < 1 else f"public, s-maxage={seconds}"
 
@@ -243,13 +222,9 @@ def _stored(
     if len(hit) == 2:  # {'render', lock}: this request renders the new version, in Django
         environ[RENEW] = (hit[1].decode(), token)
         return None
-    meta, body, stale_since, stored, rush = hit
+    meta, body, stale_since = hit
     status, headers, view_name = json.loads(meta)
-    # A stale answer of a board in a rush: until its renewal is due (cache_control).
-    renew_at = float(stored) + grace * REFRESH_AT if rush and stored and stale_since else None
-    control = cache_control(
-        stale_since=float(stale_since) if stale_since else None, renew_at=renew_at
-    )
+    control = cache_control(stale_since=float(stale_since) if stale_since else None)
     headers = [(n, v) for n, v in headers if n.lower() != "cache-control"]
     headers.append(("Cache-Control", control))
     return status, headers, view_name, body
@@ -381,16 +356,12 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
 def _stored_cache_control(note: board_cache.FastNote) -> str:
     """How long a shared cache may keep a stored answer: the grace for the current version;
     a board that changed while it was rendered is stale already, kept only for what is left
-    of the grace since its render began (in a rush, until its renewal is due at most:
-    :func:`cache_control`), or not at all when that is not known."""
+    of the grace since its render began, or not at all when that is not known."""
     current = board_cache._version_or_none(note.scope, note.pk)
     if current == note.version:
         return cache_control()
     if note.started is not None:
-        renew_at = None
-        if note.shared is not None and board_cache._hot(note.shared.churn):
-            renew_at = board_cache.now() + max(settings.BOARD_CACHE_GRACE_SECONDS, 0) * REFRESH_AT
-        return cache_control(stale_since=note.started, renew_at=renew_at)
+        return cache_control(stale_since=note.started)
     return CACHE_CONTROL
 
 

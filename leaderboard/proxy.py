@@ -11,8 +11,7 @@ the public boards (``leaderboard/fastpath.py``):
   signed in goes to the servers, as before;
 - a board is stored as long as its answer says (``Cache-Control: public, s-maxage=<grace>``,
   what is left of the grace for a stale one; ``no-cache``, never stored, without a grace),
-  so no reader gets a board older than ``BOARD_CACHE_GRACE_SECONDS`` after a score; and at
-  most until a board in a rush is due for its renewal (:func:`cache_max_seconds`);
+  so no reader gets a board older than ``BOARD_CACHE_GRACE_SECONDS`` after a score;
 - an anonymous board read the cache cannot answer goes to the board servers when the
   deployment runs them (``--boards-server``: the Procfile's ``boards`` process, a gunicorn of
   its own on each web host), whose threads no upload, status poll or signed-in page can
@@ -32,17 +31,16 @@ connection is always the one that will not send on it again.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.urls import reverse
 
-from .fastpath import FAST_ROUTES, REFRESH_AT
+from .fastpath import FAST_ROUTES
 
 CACHE_MB = 128
 OBJECT_MAX_BYTES = 4 * 1024 * 1024  # a 1,000-team board page is well under 1 MiB
+CACHE_MAX_SECONDS = 60  # an upper bound: each answer's s-maxage decides
 SLUG_PLACEHOLDER = "BOARDSLUG"
 # How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
 # time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
@@ -50,19 +48,6 @@ BOARD_AHEAD_MS = 2000
 # Requests at a time per board server: the Procfile's boards process's workers x threads
 # (BOARDS_CONCURRENCY x BOARDS_THREADS).
 BOARD_SERVER_SLOTS = 16
-
-
-def cache_max_seconds() -> int:
-    """How long HAProxy keeps any board's copy at most (each answer's ``s-maxage`` when
-    shorter): until a board in a rush would be due for its renewal (the fast path's
-    ``REFRESH_AT`` of ``BOARD_CACHE_GRACE_SECONDS``, rounded up). A copy kept the whole
-    grace expires when nothing of its grace is left: the read it then sends renews the board
-    while every other reader reaches the servers (``no-cache``) until the render ends. Asked
-    again at the renewal instead, the others get the last board with time left in its grace,
-    which HAProxy keeps again. A quiet board's copy is asked for again sooner; its answer
-    still says the whole grace."""
-    grace = max(settings.BOARD_CACHE_GRACE_SECONDS, 0)
-    return max(1, math.ceil(grace * REFRESH_AT))
 
 
 def board_path_pattern() -> str:
@@ -129,7 +114,7 @@ def haproxy_config(
         else ""
     )
     cache_section = (
-        _CACHE.format(mb=CACHE_MB, object_bytes=OBJECT_MAX_BYTES, seconds=cache_max_seconds())
+        _CACHE.format(mb=CACHE_MB, object_bytes=OBJECT_MAX_BYTES, seconds=CACHE_MAX_SECONDS)
         if cache
         else ""
     )
