@@ -16,7 +16,8 @@ the public boards (``leaderboard/fastpath.py``):
   deployment runs them (``--boards-server``: the Procfile's ``boards`` process, a gunicorn of
   its own on each web host), whose threads no upload, status poll or signed-in page can
   take: it costs one Redis call there (the fast path), never a wait behind a rush of uploads
-  for a thread. While no board server is up, it goes to the web servers like any request,
+  for a thread. While no board server is up, or while as many reads already wait for them
+  as they have slots (renders slowed down by a loaded host), it goes to the web servers,
   where it waits in the queue as if it had come ``BOARD_AHEAD_MS`` earlier (an upload is
   passed by at most that much);
 - HAProxy 2.6's cache stores no answer that varies on anything but the encoding: the
@@ -99,7 +100,11 @@ def haproxy_config(
         if cache
         else ""
     )
-    routed = _BOARD_ROUTE if cache and board_servers else ""
+    routed = (
+        _BOARD_ROUTE.format(slots=per_board_server * len(board_servers))
+        if cache and board_servers
+        else ""
+    )
     kept = _BOARDS_KEPT if cache else ""
     ahead = _BOARDS_AHEAD.format(ahead=BOARD_AHEAD_MS) if cache else ""
     board_backend = (
@@ -194,8 +199,12 @@ _BOARD_READS = """\
 
 _BOARD_ROUTE = """\
     # What the cache cannot answer goes to the board servers while one is up: their threads
-    # are the readers' alone, never taken by uploads (the Procfile's boards process).
-    use_backend boards if { var(txn.board) -m bool } { nbsrv(boards) ge 1 }
+    # are the readers' alone, never taken by uploads (the Procfile's boards process). While
+    # a whole round of their slots is already waiting for them (renders slowed by a loaded
+    # host), a read spills over to the web servers, where it goes ahead of other requests.
+    acl board_servers_up nbsrv(boards) ge 1
+    acl board_servers_free queue(boards) lt {slots}
+    use_backend boards if {{ var(txn.board) -m bool }} board_servers_up board_servers_free
 """
 
 _BOARDS_KEPT = """\

@@ -71,6 +71,7 @@ def running_proxy(
     per_server: int,
     stats: Path | None = None,
     board_server: str | None = None,
+    per_board_server: int = 16,
 ):
     """HAProxy as ``haproxy_config`` writes it in front of the live server (``stats``: with
     a stats socket there, to read its queue; ``board_server``: ``host:port`` of a board
@@ -84,6 +85,7 @@ def running_proxy(
         per_server=per_server,
         health_host=server.hostname,
         board_servers=[("boards", board_server)] if board_server else (),
+        per_board_server=per_board_server,
     )
     if stats is not None:
         text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
@@ -324,6 +326,65 @@ def test_a_board_read_the_cache_cannot_answer_never_waits_for_a_web_servers_thre
         hold.set()
         request_started.disconnect(note)
     assert reached[-2:] == [other, page] or reached[-2:] == [page, other], reached
+
+
+def test_while_a_round_of_the_board_servers_slots_waits_a_board_read_spills_over_to_the_web(
+    board, live_server, tmp_path: Path, settings
+):
+    """While as many board reads wait for the board servers as they have slots (a render
+    slowed down by a loaded host holds one), the next one goes to the web servers instead of
+    waiting behind them."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    hold, held = threading.Event(), threading.Event()
+    reached: list[str] = []
+    slow, waiting, spilled = FAST["task page"], FAST["track page"], FAST["task api"]
+
+    def note(environ=None, **kwargs) -> None:
+        path = (environ or {}).get("PATH_INFO", "")
+        if path == slow and not held.is_set():  # the board server's one slot stays taken
+            held.set()
+            hold.wait(30)
+        elif path != "/healthz":
+            reached.append(path)
+
+    stats = tmp_path / "stats.sock"
+    server = urlsplit(live_server.url)
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        with running_proxy(
+            live_server,
+            tmp_path,
+            per_server=4,
+            stats=stats,
+            board_server=f"{server.hostname}:{server.port}",
+            per_board_server=1,
+        ) as base:
+
+            def get(path: str) -> None:
+                thread = threading.Thread(
+                    target=requests.get, args=(base + path,), kwargs={"timeout": 60}
+                )
+                thread.start()
+                threads.append(thread)
+
+            get(slow)
+            assert held.wait(30)
+            get(waiting)
+            deadline = time.monotonic() + 30
+            while int(backend_stat(stats, "boards")["qcur"] or 0) < 1:
+                assert time.monotonic() < deadline, f"{waiting} never queued"
+                time.sleep(0.05)
+            answer = requests.get(base + spilled, timeout=60)
+            assert answer.status_code == 200 and "0.61" in answer.text
+            assert reached == [spilled] and not hold.is_set()  # the other one still waits
+            hold.set()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert reached == [spilled, waiting], reached
 
 
 def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
