@@ -198,6 +198,19 @@ def main() -> int:
         help="threads per web worker (gthread, as the Procfile)",
     )
     parser.add_argument(
+        "--board-workers",
+        type=int,
+        default=2,
+        help="workers of the board server (the Procfile's boards process, BOARDS_CONCURRENCY)",
+    )
+    parser.add_argument(
+        "--board-threads",
+        type=int,
+        default=8,
+        help="threads of the board server's worker (BOARDS_THREADS); 0: no board server, the"
+        " web answers the reads the proxy's cache cannot (as a revision without one)",
+    )
+    parser.add_argument(
         "--client-processes",
         type=int,
         default=6,
@@ -458,8 +471,18 @@ def _phase(
     )
     clients_base = base
     if not opts.no_proxy:
+        boards = _board_server(opts, code, {**env, "BOARD_CACHE": flag, **nice_env}, data_dir, slug)
+        if boards is not None:
+            processes.append(boards[0])
         proxy, clients_base = start_proxy(
-            env, data_dir, web_port=port, per_server=opts.web_workers * opts.web_threads, slug=slug
+            env,
+            data_dir,
+            web_port=port,
+            per_server=opts.web_workers * opts.web_threads,
+            slug=slug,
+            board_port=None if boards is None else boards[1],
+            per_board_server=opts.board_workers * opts.board_threads,
+            code=code,
         )
         processes.append(proxy)
     measured = None
@@ -490,10 +513,54 @@ def _phase(
         report_served_by(data_dir / f"haproxy-{slug}.log", fixture)
     if measured is not None:
         report_wrk(measured, board)
-    for process in [p for p in processes if p.name == "haproxy"] + [web, worker]:
+    for process in [p for p in processes if p.name in ("haproxy", "boards")] + [web, worker]:
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
+
+
+def _board_server(
+    opts, code: Path, env: dict[str, str], data_dir: Path, slug: str
+) -> tuple[Process, int] | None:
+    """The Procfile's board server (``boards``: the reads HAProxy's cache cannot answer),
+    when ``code``'s revision has one and the readers go through the proxy: a gunicorn beside
+    the web with ``--board-threads`` threads; (the process, its port)."""
+    procfile = (code / "Procfile").read_text("utf-8")
+    if opts.board_threads < 1 or not re.search(r"^boards:", procfile, re.M):
+        return None
+    port = free_port()
+    process = Process(
+        "boards",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "challenge_platform.wsgi:application",
+            "--config",
+            "python:challenge_platform.gunicorn_config",
+            "--bind",
+            f"{LOOPBACK}:{port}",
+            "--workers",
+            str(opts.board_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(opts.board_threads),
+            "--timeout",
+            "120",
+            "--keep-alive",
+            "75",
+        ],
+        env,
+        data_dir / f"boards-{slug}.log",
+        cwd=code,
+    )
+    wait_until(
+        lambda: requests.get(f"http://{LOOPBACK}:{port}/healthz", timeout=5).ok,
+        timeout=120,
+        what="the board server",
+    )
+    return process, port
 
 
 def report_served_by(log: Path, fixture: Fixture) -> None:

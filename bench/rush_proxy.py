@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,29 @@ HAPROXY = shutil.which("haproxy")
 
 
 def start_proxy(
-    env: dict[str, str], data_dir: Path, *, web_port: int, per_server: int, slug: str
+    env: dict[str, str],
+    data_dir: Path,
+    *,
+    web_port: int,
+    per_server: int,
+    slug: str,
+    board_port: int | None = None,
+    per_board_server: int = 16,
+    code: Path | None = None,
 ) -> tuple[Process, str]:
-    """HAProxy in front of ``127.0.0.1:web_port``; (the process, its base URL)."""
+    """HAProxy in front of ``127.0.0.1:web_port`` (and of the board server on
+    ``board_port``, when there is one), configured by ``code``'s revision (a ``--before``
+    phase's own configuration; default this one); (the process, its base URL)."""
     port = free_port(None)
-    config = run_manage(
+    boards = []
+    if board_port is not None:
+        boards = [
+            "--boards-server",
+            f"boards={LOOPBACK}:{board_port}",
+            "--per-boards-server",
+            str(per_board_server),
+        ]
+    config = (run_manage if code is None else _manage_at(code))(
         env,
         "haproxy_config",
         "--bind",
@@ -44,6 +63,7 @@ def start_proxy(
         str(per_server),
         "--health-host",
         LOOPBACK,
+        *boards,
     )
     path = data_dir / f"haproxy-{slug}.cfg"
     # The log names each request's client (the readers' and teams' python-requests, or
@@ -60,6 +80,25 @@ def start_proxy(
         lambda: requests.get(base + "/healthz", timeout=5).ok, timeout=60, what="HAProxy"
     )
     return process, base
+
+
+def _manage_at(code: Path):
+    """``run_manage`` with ``code``'s ``manage.py`` (another revision's)."""
+
+    def run(env: dict[str, str], *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(code / "manage.py"), *args],
+            env={**env, "PYTHONPATH": str(code)},
+            cwd=code,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    return run
 
 
 @dataclass

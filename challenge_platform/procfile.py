@@ -11,6 +11,9 @@ from pathlib import Path
 from django.conf import settings
 
 PROCFILE = Path(settings.BASE_DIR) / "Procfile"
+# Processes only a balancer sends requests to (``manage.py haproxy_config``'s
+# ``--boards-server``): ``runplatform`` runs no balancer, so it leaves them out.
+BEHIND_A_BALANCER = frozenset({"boards"})
 
 
 def processes(path: Path = PROCFILE) -> dict[str, str]:

@@ -80,9 +80,15 @@ TASK = "task"
 TRACK = "track"
 
 
-# How long a reader waits for another one computing the same board before computing it
-# itself, and how often it looks (first after 10 ms, then less and less often).
+# A reader finding another one computing the same board waits for its value; the one
+# computing holds a lock for COMPUTE_WAIT_SECONDS + 5 s (a crashed holder's is freed then).
+# A waiter computes only once it takes that lock, so a render slower than that (a loaded
+# host) is followed by one more render, not by every waiting reader's at once (they used to
+# give up after COMPUTE_WAIT_SECONDS, all together: on a board server of 16 threads in a
+# rush, 16 renders at a time, each slower for the others); and no reader waits more than
+# COMPUTE_WAIT_MAX_SECONDS. It looks first after 10 ms, then less and less often.
 COMPUTE_WAIT_SECONDS = 10.0
+COMPUTE_WAIT_MAX_SECONDS = 60.0
 COMPUTE_POLL_SECONDS = 0.01
 COMPUTE_POLL_MAX_SECONDS = 0.1
 # How long a rendering lock lives if its holder never gives it back (a crash).
@@ -253,8 +259,10 @@ def _compute_once(
     renew: str | None = None,
 ) -> tuple[T | None, bool]:
     """The value under ``key``, computed by one reader at a time: the others wait for it
-    (up to :data:`COMPUTE_WAIT_SECONDS`, then compute it themselves). A ``compute()``
-    returning None keeps nothing (the next reader computes).
+    (:func:`_wait_for`: one of them computes it once the lock of the one computing expired
+    or was given back, the others keep waiting; none more than
+    :data:`COMPUTE_WAIT_MAX_SECONDS`). A ``compute()`` returning None keeps nothing (the next
+    reader computes).
 
     With ``shared`` (anonymous readers only, see ``page`` and ``api_response``) the value
     computed last may answer instead (:func:`_recent_or_render`): the second element of the
@@ -275,16 +283,9 @@ def _compute_once(
         if value is not None:
             return value, False
         if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
-            deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
-            pause = COMPUTE_POLL_SECONDS
-            while time.monotonic() < deadline:
-                time.sleep(pause)
-                pause = min(pause * 1.5, COMPUTE_POLL_MAX_SECONDS)  # many waiters, few lookups
-                value = cache.get(key)
-                if value is not None:
-                    return value, False
-                if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
-                    break  # the other reader gave up (an error): compute it here
+            value = _wait_for(key, lock)
+            if value is not None:
+                return value, False
     except UNAVAILABLE:
         return compute(), False
     try:
@@ -293,6 +294,25 @@ def _compute_once(
         with contextlib.suppress(*UNAVAILABLE):
             cache.delete(lock)
     return value, False
+
+
+def _wait_for(key: str, lock: str) -> object | None:
+    """Wait for the value another reader computes under ``key`` (holding ``lock``): the value,
+    or None once this reader took the lock (the other gave up, crashed, or computed past the
+    lock's life, :data:`COMPUTE_WAIT_SECONDS` + 5 s) or waited
+    :data:`COMPUTE_WAIT_MAX_SECONDS`: it computes the value then."""
+    started = time.monotonic()
+    pause = COMPUTE_POLL_SECONDS
+    while True:
+        time.sleep(pause)
+        pause = min(pause * 1.5, COMPUTE_POLL_MAX_SECONDS)  # many waiters, few lookups
+        value = cache.get(key)
+        if value is not None:
+            return value
+        if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+            return None  # the other reader gave up (an error, a crash): compute it here
+        if time.monotonic() - started >= COMPUTE_WAIT_MAX_SECONDS:
+            return None
 
 
 def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared | None) -> T | None:

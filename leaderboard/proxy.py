@@ -12,10 +12,14 @@ the public boards (``leaderboard/fastpath.py``):
 - a board is stored as long as its answer says (``Cache-Control: public, s-maxage=<grace>``,
   what is left of the grace for a stale one; ``no-cache``, never stored, without a grace),
   so no reader gets a board older than ``BOARD_CACHE_GRACE_SECONDS`` after a score;
-- an anonymous board read the cache cannot answer waits in the servers' queue as if it had
-  come ``BOARD_AHEAD_MS`` earlier: it costs a server one Redis call, where an upload or a
-  signed-in page holds a thread for much longer (a reader must not wait behind a rush of
-  uploads), and an upload is passed by at most that much;
+- an anonymous board read the cache cannot answer goes to the board servers when the
+  deployment runs them (``--boards-server``: the Procfile's ``boards`` process, a gunicorn of
+  its own on each web host), whose threads no upload, status poll or signed-in page can
+  take: it costs one Redis call there (the fast path), never a wait behind a rush of uploads
+  for a thread. While no board server is up, or while as many reads already wait for them
+  as they have slots (renders slowed down by a loaded host), it goes to the web servers,
+  where it waits in the queue as if it had come ``BOARD_AHEAD_MS`` earlier (an upload is
+  passed by at most that much);
 - HAProxy 2.6's cache stores no answer that varies on anything but the encoding: the
   boards' ``Vary: Cookie, Authorization, Accept`` is what the rules above already decide, so
   it is removed from the stored copy (a browser revalidates it anyway: no freshness for it).
@@ -42,6 +46,9 @@ SLUG_PLACEHOLDER = "BOARDSLUG"
 # How far ahead in the servers' queue an anonymous board read goes (milliseconds): about the
 # time an upload holds a server's thread in a rush; a bound, so uploads are never starved.
 BOARD_AHEAD_MS = 2000
+# Requests at a time per board server: the Procfile's boards process's workers x threads
+# (BOARDS_CONCURRENCY x BOARDS_THREADS).
+BOARD_SERVER_SLOTS = 16
 
 
 def board_path_pattern() -> str:
@@ -74,15 +81,43 @@ def haproxy_config(
     health_host: str = "localhost",
     server_options: str = "",
     cache: bool = True,
+    board_servers: Sequence[tuple[str, str]] = (),
+    per_board_server: int = BOARD_SERVER_SLOTS,
 ) -> str:
     """The configuration (module docstring): ``bind`` ``host:port``, ``servers`` as
     ``(name, host:port)``, at most ``per_server`` requests at a time per server (its
     gunicorn workers; the rest wait in HAProxy's queue). ``server_options`` are added to
-    each server line; ``cache`` False leaves the boards' cache out (a comparison)."""
+    each server line; ``cache`` False leaves the boards' cache out (a comparison).
+    ``board_servers`` (the Procfile's ``boards`` processes, ``per_board_server`` requests at
+    a time each) answer the anonymous board reads the cache cannot; without them the web
+    servers do."""
     lines = "\n".join(f"    server {name} {address}{server_options}" for name, address in servers)
-    boards = _BOARDS.format(
-        boards=board_path_pattern(), api_boards=api_board_path_pattern(), ahead=BOARD_AHEAD_MS
-    ) if cache else ""
+    board_lines = "\n".join(
+        f"    server {name} {address}{server_options}" for name, address in board_servers
+    )
+    reads = (
+        _BOARD_READS.format(boards=board_path_pattern(), api_boards=api_board_path_pattern())
+        if cache
+        else ""
+    )
+    routed = (
+        _BOARD_ROUTE.format(slots=per_board_server * len(board_servers))
+        if cache and board_servers
+        else ""
+    )
+    kept = _BOARDS_KEPT if cache else ""
+    ahead = _BOARDS_AHEAD.format(ahead=BOARD_AHEAD_MS) if cache else ""
+    board_backend = (
+        _BOARD_BACKEND.format(
+            health_host=health_host,
+            per_server=per_board_server,
+            servers=board_lines,
+            kept=kept,
+            mark_down=" observe layer4 error-limit 1 on-error mark-down",
+        )
+        if cache and board_servers
+        else ""
+    )
     cache_section = (
         _CACHE.format(mb=CACHE_MB, object_bytes=OBJECT_MAX_BYTES, seconds=CACHE_MAX_SECONDS)
         if cache
@@ -93,7 +128,10 @@ def haproxy_config(
         health_host=health_host,
         per_server=per_server,
         servers=lines,
-        boards=boards,
+        reads=reads,
+        routed=routed,
+        boards=ahead + kept,
+        board_backend=board_backend,
         cache=cache_section,
     )
 
@@ -123,7 +161,7 @@ defaults
 {cache}
 frontend www
     bind {bind}
-    default_backend web
+{reads}{routed}    default_backend web
 
 backend web
     balance roundrobin
@@ -134,7 +172,7 @@ backend web
     # At most as many requests per server as it has gunicorn workers; the rest wait here.
     default-server check inter 2s fall 3 rise 2 maxconn {per_server}
 {servers}
-"""
+{board_backend}"""
 
 _CACHE = """
 # The public boards, at the cost of a static file (leaderboard/proxy.py).
@@ -144,7 +182,7 @@ cache boards
     max-age {seconds}
 """
 
-_BOARDS = """\
+_BOARD_READS = """\
     # Anonymous reads of the boards (no cookie, no credentials; the API's in JSON) are
     # answered from the cache for as long as each answer's s-maxage allows.
     acl board path_reg {boards}
@@ -157,12 +195,42 @@ _BOARDS = """\
     http-request set-var(txn.board) bool(true) if anonymous_read board !api_board !signed_in
     http-request set-var(txn.board) bool(true) if anonymous_read api_board json_wanted !signed_in
     http-request set-var(txn.board) bool(true) if anonymous_read api_board !accept_given !signed_in
-    http-request cache-use boards if {{ var(txn.board) -m bool }}
-    # A board read the cache could not answer costs a server one Redis call (the fast path):
-    # it waits in the queue as if it had come {ahead} ms earlier, ahead of the uploads and
-    # signed-in pages queued since (they hold a server's thread for longer), so that a reader
-    # does not wait behind a rush of uploads; an upload is never passed by more than that.
+"""
+
+_BOARD_ROUTE = """\
+    # What the cache cannot answer goes to the board servers while one is up: their threads
+    # are the readers' alone, never taken by uploads (the Procfile's boards process). While
+    # a whole round of their slots is already waiting for them (renders slowed by a loaded
+    # host), a read spills over to the web servers, where it goes ahead of other requests.
+    acl board_servers_up nbsrv(boards) ge 1
+    acl board_servers_free queue(boards) lt {slots}
+    use_backend boards if {{ var(txn.board) -m bool }} board_servers_up board_servers_free
+"""
+
+_BOARDS_KEPT = """\
+    http-request cache-use boards if { var(txn.board) -m bool }
+    http-response del-header vary if { var(txn.board) -m bool }
+    http-response cache-store boards if { var(txn.board) -m bool }
+"""
+
+_BOARDS_AHEAD = """\
+    # A board read the cache could not answer, here when no board server is up, costs a
+    # server one Redis call (the fast path): it waits in the queue as if it had come {ahead}
+    # ms earlier, ahead of the uploads and signed-in pages queued since (they hold a server's
+    # thread for longer), so that a reader does not wait behind a rush of uploads; an upload
+    # is never passed by more than that.
     http-request set-priority-offset int(-{ahead}) if {{ var(txn.board) -m bool }}
-    http-response del-header vary if {{ var(txn.board) -m bool }}
-    http-response cache-store boards if {{ var(txn.board) -m bool }}
+"""
+
+_BOARD_BACKEND = """
+backend boards
+    # The anonymous board reads the cache could not answer (leaderboard/proxy.py).
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {health_host}
+    http-check expect status 200
+{kept}    # A board server that refuses a connection (stopped) is taken out at once, not after
+    # three checks: the reads go to the web servers until it answers its checks again.
+    default-server check inter 2s fall 3 rise 2 maxconn {per_server}{mark_down}
+{servers}
 """

@@ -269,6 +269,39 @@ def test_readers_missing_the_same_board_wait_for_one_computation(redis_cache):
     assert got["value"] == ["the other reader's rows"] and computed == []
 
 
+def test_readers_waiting_past_the_wait_for_a_slow_computation_do_not_all_compute_it(
+    redis_cache, monkeypatch
+):
+    """A computation slower than the wait (a loaded host) is not joined by every waiting
+    reader's own at once: each waiter computes only once the lock of the one computing is
+    given back or expired, so the readers of one board never all render it together (on a
+    board server of 16 threads, 16 renders of a track board each slowed the others down for
+    minutes)."""
+    monkeypatch.setattr(board_cache, "COMPUTE_WAIT_SECONDS", 0.2)
+    version = board_cache._version(board_cache.TASK, 1)
+    key = board_cache._key(board_cache.TASK, 1, version, "board", "public")
+    assert cache.add(f"{key}:computing", 1, timeout=30)  # a slow reader is computing it
+    computed: list[int] = []
+    got: list[object] = []
+
+    def read() -> None:
+        got.append(
+            board_cache.cached(
+                board_cache.TASK, 1, "board", "public", compute=lambda: computed.append(1) or 7
+            )
+        )
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    readers[0].join(1.5)  # well past the wait (0.2 s), the slow reader still computing
+    assert computed == [] and got == [] and all(t.is_alive() for t in readers)
+    cache.delete(f"{key}:computing")  # the slow reader failed: one waiter computes it
+    for thread in readers:
+        thread.join(30)
+    assert computed == [1] and got == [7, 7, 7, 7]
+
+
 def test_a_worse_try_updates_the_task_board_and_keeps_the_track_board_cached(
     setup, django_capture_on_commit_callbacks
 ):

@@ -64,9 +64,18 @@ def proxy(live_server, tmp_path: Path, settings) -> Iterator[str]:
 
 
 @contextmanager
-def running_proxy(live_server, tmp_path: Path, *, per_server: int, stats: Path | None = None):
+def running_proxy(
+    live_server,
+    tmp_path: Path,
+    *,
+    per_server: int,
+    stats: Path | None = None,
+    board_server: str | None = None,
+    per_board_server: int = 16,
+):
     """HAProxy as ``haproxy_config`` writes it in front of the live server (``stats``: with
-    a stats socket there, to read its queue)."""
+    a stats socket there, to read its queue; ``board_server``: ``host:port`` of a board
+    server, the Procfile's ``boards``)."""
     server = urlsplit(live_server.url)
     port = free_port(None)
     config = tmp_path / "haproxy.cfg"
@@ -75,6 +84,8 @@ def running_proxy(live_server, tmp_path: Path, *, per_server: int, stats: Path |
         servers=[("web", f"{server.hostname}:{server.port}")],
         per_server=per_server,
         health_host=server.hostname,
+        board_servers=[("boards", board_server)] if board_server else (),
+        per_board_server=per_board_server,
     )
     if stats is not None:
         text = text.replace("global\n", f"global\n    stats socket {stats} mode 600\n", 1)
@@ -169,8 +180,9 @@ def test_a_signed_in_reader_always_reaches_the_server_through_the_proxy(
     assert html.headers["Content-Type"].startswith("text/html")
 
 
-def queued(stats: Path) -> int:
-    """Requests waiting in HAProxy's queue for the web servers (its stats socket)."""
+def backend_stat(stats: Path, backend: str = "web") -> dict[str, str]:
+    """A backend's line of HAProxy's statistics (its stats socket): ``qcur`` requests
+    waiting in its queue, ``status`` UP or DOWN..."""
     with socket.socket(socket.AF_UNIX) as client:
         client.connect(str(stats))
         client.sendall(b"show stat\n")
@@ -181,9 +193,14 @@ def queued(stats: Path) -> int:
     columns = header.lstrip("# ").split(",")
     for row in rows:
         values = dict(zip(columns, row.split(","), strict=False))
-        if values.get("pxname") == "web" and values.get("svname") == "BACKEND":
-            return int(values["qcur"] or 0)
+        if values.get("pxname") == backend and values.get("svname") == "BACKEND":
+            return values
     raise AssertionError(out.decode())
+
+
+def queued(stats: Path) -> int:
+    """Requests waiting in HAProxy's queue for the web servers."""
+    return int(backend_stat(stats)["qcur"] or 0)
 
 
 def test_a_board_read_waiting_for_a_server_goes_ahead_of_other_requests(
@@ -233,6 +250,161 @@ def test_a_board_read_waiting_for_a_server_goes_ahead_of_other_requests(
         hold.set()
         request_started.disconnect(note)
     assert reached[:2] == [board_path, other], reached
+
+
+def test_a_board_read_the_cache_cannot_answer_never_waits_for_a_web_servers_thread(
+    board, live_server, tmp_path: Path, settings, django_capture_on_commit_callbacks
+):
+    """With a board server (the Procfile's ``boards``), an anonymous board read that HAProxy's
+    cache cannot answer is answered while every web server's slot is taken and another
+    request waits for one: no rush of uploads holds the thread a reader needs. A board
+    changed since is read at once too, and a signed-in reader still goes to the web."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    challenge, track, task, teams = board
+    hold, held = threading.Event(), threading.Event()
+    reached: list[str] = []
+
+    def note(environ=None, **kwargs) -> None:
+        path = (environ or {}).get("PATH_INFO", "")
+        if path == "/held/":  # the web server's one slot stays taken until the test says
+            held.set()
+            hold.wait(30)
+        elif path != "/healthz":
+            reached.append(path)
+
+    stats = tmp_path / "stats.sock"
+    server = urlsplit(live_server.url)
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        # The live server (threaded) stands for both gunicorns: HAProxy's slots decide.
+        with running_proxy(
+            live_server,
+            tmp_path,
+            per_server=1,
+            stats=stats,
+            board_server=f"{server.hostname}:{server.port}",
+        ) as base:
+
+            def get(path: str, **kwargs) -> None:
+                thread = threading.Thread(
+                    target=requests.get, args=(base + path,), kwargs={"timeout": 60, **kwargs}
+                )
+                thread.start()
+                threads.append(thread)
+
+            get("/held/")
+            assert held.wait(30)
+            other = "/api/v1/challenges/"
+            get(other)
+            deadline = time.monotonic() + 30
+            while queued(stats) < 1:
+                assert time.monotonic() < deadline, f"{other} never queued"
+                time.sleep(0.05)
+            for name, path in FAST.items():
+                answer = requests.get(base + path, timeout=60)
+                assert answer.status_code == 200 and "0.61" in answer.text, name
+            scored(task, teams["bo"], 0.97)
+            refresh(task, django_capture_on_commit_callbacks)
+            page = FAST["task page"]
+            deadline = time.monotonic() + 30
+            while "0.97" not in requests.get(base + page, timeout=60).text:
+                assert time.monotonic() < deadline, "the new board never came"
+                time.sleep(0.2)
+            # Still no web thread was free: every read above came from the board server.
+            assert not hold.is_set() and queued(stats) == 1
+            assert other not in reached and set(reached) == set(FAST.values()), reached
+            get(page, headers={"Authorization": "Token nobody"})
+            deadline = time.monotonic() + 30
+            while queued(stats) < 2:
+                assert time.monotonic() < deadline, "a signed-in read did not wait for the web"
+                time.sleep(0.05)
+            hold.set()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert reached[-2:] == [other, page] or reached[-2:] == [page, other], reached
+
+
+def test_while_a_round_of_the_board_servers_slots_waits_a_board_read_spills_over_to_the_web(
+    board, live_server, tmp_path: Path, settings
+):
+    """While as many board reads wait for the board servers as they have slots (a render
+    slowed down by a loaded host holds one), the next one goes to the web servers instead of
+    waiting behind them."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    hold, held = threading.Event(), threading.Event()
+    reached: list[str] = []
+    slow, waiting, spilled = FAST["task page"], FAST["track page"], FAST["task api"]
+
+    def note(environ=None, **kwargs) -> None:
+        path = (environ or {}).get("PATH_INFO", "")
+        if path == slow and not held.is_set():  # the board server's one slot stays taken
+            held.set()
+            hold.wait(30)
+        elif path != "/healthz":
+            reached.append(path)
+
+    stats = tmp_path / "stats.sock"
+    server = urlsplit(live_server.url)
+    request_started.connect(note)
+    threads: list[threading.Thread] = []
+    try:
+        with running_proxy(
+            live_server,
+            tmp_path,
+            per_server=4,
+            stats=stats,
+            board_server=f"{server.hostname}:{server.port}",
+            per_board_server=1,
+        ) as base:
+
+            def get(path: str) -> None:
+                thread = threading.Thread(
+                    target=requests.get, args=(base + path,), kwargs={"timeout": 60}
+                )
+                thread.start()
+                threads.append(thread)
+
+            get(slow)
+            assert held.wait(30)
+            get(waiting)
+            deadline = time.monotonic() + 30
+            while int(backend_stat(stats, "boards")["qcur"] or 0) < 1:
+                assert time.monotonic() < deadline, f"{waiting} never queued"
+                time.sleep(0.05)
+            answer = requests.get(base + spilled, timeout=60)
+            assert answer.status_code == 200 and "0.61" in answer.text
+            assert reached == [spilled] and not hold.is_set()  # the other one still waits
+            hold.set()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        hold.set()
+        request_started.disconnect(note)
+    assert reached == [spilled, waiting], reached
+
+
+def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
+    board, live_server, tmp_path: Path, settings
+):
+    """A board server that is down (stopped, or not started yet) is routed around: once
+    HAProxy's health check sees it down, the web servers answer the board reads."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    stats = tmp_path / "stats.sock"
+    closed = free_port(None)  # nothing listens there
+    with running_proxy(
+        live_server, tmp_path, per_server=4, stats=stats, board_server=f"127.0.0.1:{closed}"
+    ) as base:
+        deadline = time.monotonic() + 60
+        while backend_stat(stats, "boards")["status"] != "DOWN":
+            assert time.monotonic() < deadline, backend_stat(stats, "boards")
+            time.sleep(0.2)
+        for name, path in FAST.items():
+            answer = requests.get(base + path, timeout=30)
+            assert answer.status_code == 200 and "0.61" in answer.text, name
 
 
 def test_the_command_prints_a_configuration_haproxy_accepts(tmp_path: Path):

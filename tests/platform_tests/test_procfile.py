@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 
 from challenge_platform.management.commands.runplatform import Command
-from challenge_platform.procfile import PROCFILE, processes
+from challenge_platform.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 from jobs.celery import app
+from leaderboard.proxy import BOARD_SERVER_SLOTS
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_procfile_names_the_web_server_the_workers_and_beat() -> None:
     found = processes()
-    assert list(found) == ["web", "worker", "baselines", "algorithms", "beat"]
+    assert list(found) == ["web", "boards", "worker", "baselines", "algorithms", "beat"]
     assert found["web"].startswith("gunicorn challenge_platform.wsgi:application ")
+    assert found["boards"].startswith("gunicorn challenge_platform.wsgi:application ")
     assert found["beat"].startswith("celery -A challenge_platform beat ")
 
 
@@ -109,6 +111,22 @@ def test_the_web_server_answers_from_threads_so_slow_requests_do_not_hold_every_
     assert web[web.index("--threads") + 1] == "8"
     web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0", WEB_THREADS="4")[0])
     assert web[web.index("--threads") + 1] == "4"
+
+
+def test_the_board_server_listens_beside_the_web_with_threads_of_its_own(recording_bin) -> None:
+    """The board server (what HAProxy sends the board reads its cache cannot answer to) is a
+    gunicorn of its own, on another port than the web's, with the web's hooks and
+    keep-alive; runplatform, with no balancer, does not start it."""
+    boards = shlex.split(_entrypoint(recording_bin, "boards")[0])
+    assert boards[boards.index("--bind") + 1] == "0.0.0.0:8001"
+    assert boards[boards.index("--worker-class") + 1] == "gthread"
+    slots = int(boards[boards.index("--workers") + 1]) * int(boards[boards.index("--threads") + 1])
+    assert slots == BOARD_SERVER_SLOTS  # what haproxy_config lets it take at a time
+    assert boards[boards.index("--keep-alive") + 1] == "75"
+    assert "--config python:challenge_platform.gunicorn_config" in " ".join(boards)
+    moved = _entrypoint(recording_bin, "boards", BOARDS_BIND="10.0.0.21:9001", BOARDS_THREADS="4")
+    assert "--bind 10.0.0.21:9001" in moved[0] and "--threads 4" in moved[0]
+    assert "boards" in BEHIND_A_BALANCER  # runplatform leaves it out
 
 
 NUMBER_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four"}

@@ -46,7 +46,7 @@ from challenge_platform.localredis import (
     start_local_redis,
 )
 from challenge_platform.mail import mail_destination
-from challenge_platform.procfile import processes
+from challenge_platform.procfile import BEHIND_A_BALANCER, processes
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -199,10 +199,12 @@ class Command(BaseCommand):
                 if returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
             # Background processes are started again when they crash (the web server's master
-            # does that for its own workers): challenge_platform/respawn.py.
+            # does that for its own workers): challenge_platform/respawn.py. The board server
+            # is left out: only a balancer sends it requests, and there is none here.
             commands = {
                 name: command if name == "web" else respawned(name=name, command=command, py=py)
                 for name, command in processes().items()
+                if name not in BEHIND_A_BALANCER
             }
             if dev_server_wanted():
                 commands["web"] = f"{py} {manage} runserver {address} --noreload"

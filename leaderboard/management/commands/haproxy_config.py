@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leaderboard.proxy import haproxy_config
+from leaderboard.proxy import BOARD_SERVER_SLOTS, haproxy_config
 
 
 class Command(BaseCommand):
@@ -30,6 +30,21 @@ class Command(BaseCommand):
             default=3,
             help="requests at a time per server: its gunicorn workers (WEB_CONCURRENCY)",
         )
+        parser.add_argument(
+            "--boards-server",
+            action="append",
+            default=[],
+            metavar="NAME=HOST:PORT",
+            help="a board server (the Procfile's boards process, BOARDS_BIND): the anonymous "
+            "board reads the cache cannot answer go there, never waiting behind uploads; one "
+            "--boards-server per server (none: the web servers answer them)",
+        )
+        parser.add_argument(
+            "--per-boards-server",
+            type=int,
+            default=BOARD_SERVER_SLOTS,
+            help="requests at a time per board server: its workers x threads",
+        )
         parser.add_argument("--health-host", default="localhost", help="Host of the checks")
         parser.add_argument(
             "--server-options", default="", help="added to each server line (HAProxy syntax)"
@@ -37,14 +52,19 @@ class Command(BaseCommand):
         parser.add_argument("--no-cache", action="store_true", help="leave the boards' cache out")
 
     def handle(self, *args, **opts) -> None:
-        servers = []
-        for spec in opts["server"]:
-            name, sep, address = spec.partition("=")
-            if not sep or not name or ":" not in address:
-                raise CommandError(f"--server {spec!r}: expected NAME=HOST:PORT", returncode=1)
-            servers.append((name, address))
-        if opts["per_server"] < 1:
-            raise CommandError("--per-server must be at least 1", returncode=1)
+        servers = _servers("--server", opts["server"])
+        board_servers = _servers("--boards-server", opts["boards_server"])
+        taken = {name for name, _ in servers} & {name for name, _ in board_servers}
+        if taken:
+            raise CommandError(
+                f"--boards-server: name {sorted(taken)[0]!r} is a --server's already",
+                returncode=1,
+            )
+        for option in ("per_server", "per_boards_server"):
+            if opts[option] < 1:
+                raise CommandError(
+                    f"--{option.replace('_', '-')} must be at least 1", returncode=1
+                )
         options = opts["server_options"].strip()
         self.stdout.write(
             haproxy_config(
@@ -54,6 +74,20 @@ class Command(BaseCommand):
                 health_host=opts["health_host"],
                 server_options=f" {options}" if options else "",
                 cache=not opts["no_cache"],
+                board_servers=board_servers,
+                per_board_server=opts["per_boards_server"],
             ),
             ending="",
         )
+
+
+def _servers(option: str, specs: list[str]) -> list[tuple[str, str]]:
+    """``NAME=HOST:PORT`` values as ``(name, address)``; a CommandError naming the option
+    for any other shape."""
+    found = []
+    for spec in specs:
+        name, sep, address = spec.partition("=")
+        if not sep or not name or ":" not in address:
+            raise CommandError(f"{option} {spec!r}: expected NAME=HOST:PORT", returncode=1)
+        found.append((name, address))
+    return found
