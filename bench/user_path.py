@@ -90,6 +90,12 @@ def python_floor(script: str, *args: str | Path) -> list[str]:
     return [sys.executable, "-c", script, *map(str, args)]
 
 
+# Where the caller's environment points a platform at its own database, files, mail or
+# broker (a developer's shell, CI's PostgreSQL): the bench's site is a SQLite database and
+# files in its own folder, with a Redis of its own, whatever the caller's are.
+NOT_THE_BENCH_S = ("DATABASE_URL", "STORAGE_BACKEND", "AWS_", "EMAIL_", "CELERY_")
+
+
 @dataclass
 class Site:
     """A platform of its own for the bench: ``DATA_DIR`` (SQLite, media, private files), a
@@ -105,7 +111,11 @@ class Site:
         machine and in CI): a user's checkout, and the image (its Dockerfile compiles the
         tree), start from bytecode, where compiling the platform's modules again would add
         0.7 s to every command; the first of the bench's runs writes it."""
-        environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(NOT_THE_BENCH_S)
+        }
         return {
             **environ,
             "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
