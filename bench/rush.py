@@ -438,26 +438,7 @@ def _phase(
     port = free_port()
     web = Process(
         "web",
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "challenge_platform.wsgi:application",
-            "--config",
-            "python:challenge_platform.gunicorn_config",
-            "--bind",
-            f"{LOOPBACK}:{port}",
-            "--workers",
-            str(opts.web_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(opts.web_threads),
-            "--timeout",
-            "120",
-            "--keep-alive",  # as the Procfile (WEB_KEEPALIVE): above HAProxy's and clients'
-            "75",
-        ],
+        _gunicorn(port, opts.web_workers, opts.web_threads),
         {**env, "BOARD_CACHE": flag, **nice_env},
         data_dir / f"web-{slug}.log",
         cwd=code,
@@ -519,6 +500,24 @@ def _phase(
     return figures, result, table_row(phase, result, measured)
 
 
+def _gunicorn(port: int, workers: int, threads: int) -> list[str]:
+    """A gunicorn of the platform as the Procfile runs ``web`` and ``boards``."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "challenge_platform.wsgi:application",
+        "--config",
+        "python:challenge_platform.gunicorn_config",
+        *("--bind", f"{LOOPBACK}:{port}"),
+        *("--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)),
+        "--timeout",
+        "120",
+        # As the Procfile (WEB_KEEPALIVE): above HAProxy's and the clients' keep-alive.
+        *("--keep-alive", "75"),
+    ]
+
+
 def _board_server(
     opts, code: Path, env: dict[str, str], data_dir: Path, slug: str
 ) -> tuple[Process, int] | None:
@@ -531,26 +530,7 @@ def _board_server(
     port = free_port()
     process = Process(
         "boards",
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "challenge_platform.wsgi:application",
-            "--config",
-            "python:challenge_platform.gunicorn_config",
-            "--bind",
-            f"{LOOPBACK}:{port}",
-            "--workers",
-            str(opts.board_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(opts.board_threads),
-            "--timeout",
-            "120",
-            "--keep-alive",
-            "75",
-        ],
+        _gunicorn(port, opts.board_workers, opts.board_threads),
         env,
         data_dir / f"boards-{slug}.log",
         cwd=code,
