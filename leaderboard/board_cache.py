@@ -282,7 +282,10 @@ def _compute_once(
         value = cache.get(key)
         if value is not None:
             return value, False
-        if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+        took, value = _take_lock(key, lock)
+        if value is not None:
+            return value, False
+        if not took:
             value = _wait_for(key, lock)
             if value is not None:
                 return value, False
@@ -309,10 +312,28 @@ def _wait_for(key: str, lock: str) -> object | None:
         value = cache.get(key)
         if value is not None:
             return value
-        if cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+        took, value = _take_lock(key, lock)
+        if value is not None:
+            return value
+        if took:
             return None  # the other reader gave up (an error, a crash): compute it here
         if time.monotonic() - started >= COMPUTE_WAIT_MAX_SECONDS:
             return None
+
+
+def _take_lock(key: str, lock: str) -> tuple[bool, object | None]:
+    """Take ``lock`` to compute ``key``'s value: ``(True, None)`` when this reader holds it
+    and the value is still missing. The value the holder before kept between this reader's
+    look and its lock comes back instead, the lock given back (``(False, value)``): without
+    that second look, a reader that looked just before the holder stored the value and
+    locked just after it let go computed the value a second time."""
+    if not cache.add(lock, 1, timeout=int(COMPUTE_WAIT_SECONDS) + 5):
+        return False, None
+    value = cache.get(key)
+    if value is not None:
+        cache.delete(lock)
+        return False, value
+    return True, None
 
 
 def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared | None) -> T | None:

@@ -572,3 +572,26 @@ def test_a_bump_moves_the_task_and_track_versions_and_restarts_a_lost_one_above_
     board_cache.bump(task_id=7, track_id=None)
     assert board_cache._version(board_cache.TASK, 7) > task_v + 1
     assert board_cache._version(board_cache.TRACK, 3) == track_v + 1  # not this bump's
+
+
+def test_a_reader_locking_just_after_the_holder_stored_the_value_takes_that_value(
+    redis_cache, monkeypatch
+):
+    """A reader that looked just before the holder stored the value, and took the lock just
+    after the holder gave it back, reads the value again instead of computing it a second
+    time (in the suite, two of four waiting readers once computed it)."""
+    version = board_cache._version(board_cache.TASK, 2)
+    key = board_cache._key(board_cache.TASK, 2, version, "board", "public")
+    lock = f"{key}:computing"
+    add = board_cache.cache.add
+
+    def add_after_the_holder(name, value, timeout=None):
+        if name == lock:
+            cache.set(key, 7)  # the holder kept it and let go between the look and the lock
+        return add(name, value, timeout=timeout)
+
+    monkeypatch.setattr(board_cache.cache, "add", add_after_the_holder)
+    computed: list[int] = []
+    value, _ = board_cache._compute_once(key, lambda: computed.append(1) or 8)
+    assert (value, computed) == (7, [])
+    assert cache.get(lock) is None
