@@ -28,6 +28,7 @@ from django.db import connection
 
 from challenge_platform.localredis import free_port
 from leaderboard.proxy import haproxy_config
+from tests.support.waiting import wait_for
 
 from .boards import FAST, refresh, signed_in_viewers
 from .factories import scored
@@ -198,6 +199,13 @@ def backend_stat(stats: Path, backend: str = "web") -> dict[str, str]:
     raise AssertionError(out.decode())
 
 
+def _get_in_background(url: str, **kwargs) -> threading.Thread:
+    """A GET of ``url`` on a thread of its own, started (the test joins it)."""
+    thread = threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 60, **kwargs})
+    thread.start()
+    return thread
+
+
 def queued(stats: Path) -> int:
     """Requests waiting in HAProxy's queue for the web servers."""
     return int(backend_stat(stats)["qcur"] or 0)
@@ -227,22 +235,17 @@ def test_a_board_read_waiting_for_a_server_goes_ahead_of_other_requests(
     try:
         with running_proxy(live_server, tmp_path, per_server=1, stats=stats) as base:
 
-            def get(path: str) -> None:
-                thread = threading.Thread(
-                    target=requests.get, args=(base + path,), kwargs={"timeout": 60}
-                )
-                thread.start()
-                threads.append(thread)
+            def get(path: str, **kwargs) -> None:
+                threads.append(_get_in_background(base + path, **kwargs))
 
             get("/held/")
             assert held.wait(30)
             other, board_path = "/api/v1/challenges/", FAST["task page"]
             for path, waiting in ((other, 1), (board_path, 2)):
                 get(path)
-                deadline = time.monotonic() + 30
-                while queued(stats) < waiting:
-                    assert time.monotonic() < deadline, f"{path} never queued"
-                    time.sleep(0.05)
+                wait_for(
+                    lambda w=waiting: queued(stats) >= w, timeout=30, what=f"{path} queued"
+                )
             hold.set()
             for thread in threads:
                 thread.join(60)
@@ -287,38 +290,34 @@ def test_a_board_read_the_cache_cannot_answer_never_waits_for_a_web_servers_thre
         ) as base:
 
             def get(path: str, **kwargs) -> None:
-                thread = threading.Thread(
-                    target=requests.get, args=(base + path,), kwargs={"timeout": 60, **kwargs}
-                )
-                thread.start()
-                threads.append(thread)
+                threads.append(_get_in_background(base + path, **kwargs))
 
             get("/held/")
             assert held.wait(30)
             other = "/api/v1/challenges/"
             get(other)
-            deadline = time.monotonic() + 30
-            while queued(stats) < 1:
-                assert time.monotonic() < deadline, f"{other} never queued"
-                time.sleep(0.05)
+            wait_for(lambda: queued(stats) >= 1, timeout=30, what=f"{other} queued")
             for name, path in FAST.items():
                 answer = requests.get(base + path, timeout=60)
                 assert answer.status_code == 200 and "0.61" in answer.text, name
             scored(task, teams["bo"], 0.97)
             refresh(task, django_capture_on_commit_callbacks)
             page = FAST["task page"]
-            deadline = time.monotonic() + 30
-            while "0.97" not in requests.get(base + page, timeout=60).text:
-                assert time.monotonic() < deadline, "the new board never came"
-                time.sleep(0.2)
+            wait_for(
+                lambda: "0.97" in requests.get(base + page, timeout=60).text,
+                timeout=30,
+                what="the new board",
+                interval=0.2,
+            )
             # Still no web thread was free: every read above came from the board server.
             assert not hold.is_set() and queued(stats) == 1
             assert other not in reached and set(reached) == set(FAST.values()), reached
             get(page, headers={"Authorization": "Token nobody"})
-            deadline = time.monotonic() + 30
-            while queued(stats) < 2:
-                assert time.monotonic() < deadline, "a signed-in read did not wait for the web"
-                time.sleep(0.05)
+            wait_for(
+                lambda: queued(stats) >= 2,
+                timeout=30,
+                what="a signed-in read waiting for the web",
+            )
             hold.set()
             for thread in threads:
                 thread.join(60)
@@ -361,20 +360,17 @@ def test_while_a_round_of_the_board_servers_slots_waits_a_board_read_spills_over
             per_board_server=1,
         ) as base:
 
-            def get(path: str) -> None:
-                thread = threading.Thread(
-                    target=requests.get, args=(base + path,), kwargs={"timeout": 60}
-                )
-                thread.start()
-                threads.append(thread)
+            def get(path: str, **kwargs) -> None:
+                threads.append(_get_in_background(base + path, **kwargs))
 
             get(slow)
             assert held.wait(30)
             get(waiting)
-            deadline = time.monotonic() + 30
-            while int(backend_stat(stats, "boards")["qcur"] or 0) < 1:
-                assert time.monotonic() < deadline, f"{waiting} never queued"
-                time.sleep(0.05)
+            wait_for(
+                lambda: int(backend_stat(stats, "boards")["qcur"] or 0) >= 1,
+                timeout=30,
+                what=f"{waiting} queued",
+            )
             answer = requests.get(base + spilled, timeout=60)
             assert answer.status_code == 200 and "0.61" in answer.text
             assert reached == [spilled] and not hold.is_set()  # the other one still waits
@@ -398,10 +394,12 @@ def test_while_no_board_server_is_up_the_web_servers_answer_the_board_reads(
     with running_proxy(
         live_server, tmp_path, per_server=4, stats=stats, board_server=f"127.0.0.1:{closed}"
     ) as base:
-        deadline = time.monotonic() + 60
-        while backend_stat(stats, "boards")["status"] != "DOWN":
-            assert time.monotonic() < deadline, backend_stat(stats, "boards")
-            time.sleep(0.2)
+        wait_for(
+            lambda: backend_stat(stats, "boards")["status"] == "DOWN",
+            timeout=60,
+            what="HAProxy to mark the board server down",
+            interval=0.2,
+        )
         for name, path in FAST.items():
             answer = requests.get(base + path, timeout=30)
             assert answer.status_code == 200 and "0.61" in answer.text, name
