@@ -76,7 +76,15 @@ from load_test import (
     worker_command,
 )
 from rush_clients import Phase, pages, run_phase
-from rush_proxy import HAPROXY, WRK, WrkDuringPhase, served_by, start_proxy
+from rush_proxy import (
+    HAPROXY,
+    WRK,
+    WrkDuringPhase,
+    gunicorn_command,
+    served_by,
+    start_board_server,
+    start_proxy,
+)
 
 from challenge_platform.cpu_priority import web_nice
 from challenge_platform.localredis import free_port, start_local_redis
@@ -438,7 +446,7 @@ def _phase(
     port = free_port()
     web = Process(
         "web",
-        _gunicorn(port, opts.web_workers, opts.web_threads),
+        gunicorn_command(port, opts.web_workers, opts.web_threads),
         {**env, "BOARD_CACHE": flag, **nice_env},
         data_dir / f"web-{slug}.log",
         cwd=code,
@@ -452,7 +460,8 @@ def _phase(
     )
     clients_base = base
     if not opts.no_proxy:
-        boards = _board_server(opts, code, {**env, "BOARD_CACHE": flag, **nice_env}, data_dir, slug)
+        web_env = {**env, "BOARD_CACHE": flag, **nice_env}
+        boards = start_board_server(opts, code, web_env, data_dir, slug)
         if boards is not None:
             processes.append(boards[0])
         proxy, clients_base = start_proxy(
@@ -498,49 +507,6 @@ def _phase(
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
-
-
-def _gunicorn(port: int, workers: int, threads: int) -> list[str]:
-    """A gunicorn of the platform as the Procfile runs ``web`` and ``boards``."""
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "challenge_platform.wsgi:application",
-        "--config",
-        "python:challenge_platform.gunicorn_config",
-        *("--bind", f"{LOOPBACK}:{port}"),
-        *("--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)),
-        "--timeout",
-        "120",
-        # As the Procfile (WEB_KEEPALIVE): above HAProxy's and the clients' keep-alive.
-        *("--keep-alive", "75"),
-    ]
-
-
-def _board_server(
-    opts, code: Path, env: dict[str, str], data_dir: Path, slug: str
-) -> tuple[Process, int] | None:
-    """The Procfile's board server (``boards``: the reads HAProxy's cache cannot answer),
-    when ``code``'s revision has one and the readers go through the proxy: a gunicorn beside
-    the web with ``--board-threads`` threads; (the process, its port)."""
-    procfile = (code / "Procfile").read_text("utf-8")
-    if opts.board_threads < 1 or not re.search(r"^boards:", procfile, re.M):
-        return None
-    port = free_port()
-    process = Process(
-        "boards",
-        _gunicorn(port, opts.board_workers, opts.board_threads),
-        env,
-        data_dir / f"boards-{slug}.log",
-        cwd=code,
-    )
-    wait_until(
-        lambda: requests.get(f"http://{LOOPBACK}:{port}/healthz", timeout=5).ok,
-        timeout=120,
-        what="the board server",
-    )
-    return process, port
 
 
 def report_served_by(log: Path, fixture: Fixture) -> None:

@@ -217,3 +217,46 @@ def served_by(log: Path, board_paths: set[str]) -> ServedBy:
             queued.append(int(match["Tw"]))
             answered.append(int(match["Tr"]))
     return ServedBy(cached, servers, queued, answered)
+
+
+def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
+    """A gunicorn of the platform as the Procfile runs ``web`` and ``boards``."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "challenge_platform.wsgi:application",
+        "--config",
+        "python:challenge_platform.gunicorn_config",
+        *("--bind", f"{LOOPBACK}:{port}"),
+        *("--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)),
+        "--timeout",
+        "120",
+        # As the Procfile (WEB_KEEPALIVE): above HAProxy's and the clients' keep-alive.
+        *("--keep-alive", "75"),
+    ]
+
+
+def start_board_server(
+    opts, code: Path, env: dict[str, str], data_dir: Path, slug: str
+) -> tuple[Process, int] | None:
+    """The Procfile's board server (``boards``: the reads HAProxy's cache cannot answer),
+    when ``code``'s revision has one and the readers go through the proxy: a gunicorn beside
+    the web with ``--board-threads`` threads; (the process, its port)."""
+    procfile = (code / "Procfile").read_text("utf-8")
+    if opts.board_threads < 1 or not re.search(r"^boards:", procfile, re.M):
+        return None
+    port = free_port()
+    process = Process(
+        "boards",
+        gunicorn_command(port, opts.board_workers, opts.board_threads),
+        env,
+        data_dir / f"boards-{slug}.log",
+        cwd=code,
+    )
+    wait_until(
+        lambda: requests.get(f"http://{LOOPBACK}:{port}/healthz", timeout=5).ok,
+        timeout=120,
+        what="the board server",
+    )
+    return process, port
