@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,10 @@ class CheckServer:
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        # What was read of the server's answers past the last whole line: both of a quick
+        # check's lines can be in the pipe at once, and the second, once read, is no longer
+        # there for select() to see.
+        self._unread = b""
 
     def _started(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None or self._pid != os.getpid():
@@ -64,10 +69,12 @@ class CheckServer:
                 start_new_session=True,
             )
             self._pid = os.getpid()
+            self._unread = b""
         return self._process
 
     def stop(self) -> None:
         process, self._process = self._process, None
+        self._unread = b""
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -129,18 +136,24 @@ class CheckServer:
             except TimeoutError:
                 pass
 
-    @staticmethod
-    def _answer(process: subprocess.Popen, seconds: float) -> dict:
+    def _answer(self, process: subprocess.Popen, seconds: float) -> dict:
         """The server's next line within ``seconds`` (:class:`TimeoutError` when none came,
-        ``ValueError`` when the server ended or said something else)."""
-        ready, _, _ = select.select([process.stdout], [], [], seconds)
-        if not ready:
-            if seconds >= ANSWER_SECONDS:
-                raise ValueError("no answer")
-            raise TimeoutError
-        line = process.stdout.readline()
-        if not line:
-            raise ValueError("the server ended")
+        ``ValueError`` when the server ended or said something else). Read from the pipe
+        itself, not through a buffered reader: a line read ahead into a buffer is one that
+        select() would wait for in vain."""
+        deadline = time.monotonic() + seconds
+        while b"\n" not in self._unread:
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([process.stdout], [], [], left)
+            if not ready:
+                if seconds >= ANSWER_SECONDS:
+                    raise ValueError("no answer")
+                raise TimeoutError
+            more = os.read(process.stdout.fileno(), 65536)
+            if not more:
+                raise ValueError("the server ended")
+            self._unread += more
+        line, self._unread = self._unread.split(b"\n", 1)
         answer = json.loads(line)
         if not isinstance(answer, dict):
             raise ValueError("not an answer")

@@ -3,7 +3,11 @@ sandbox: what an algorithm may leave in /output, handed straight to the reader."
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
+import select
+import termios
 from pathlib import Path
 
 import psutil
@@ -14,6 +18,7 @@ import pytest
 from algorithms.services import output
 from algorithms.services.output import OutputReadCancelled, OutputRefused, predictions_read
 from scoring.core import SubmissionInvalid, read_submission_file
+from tests.support.waiting import wait_for
 
 CAP = 200 * 1024 * 1024
 
@@ -185,6 +190,35 @@ def test_checks_are_forks_of_one_server_which_a_lost_server_does_not_stop(out: P
     (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
     predictions_read(output=out, cap=CAP, test_rows=2)
     assert readers() == []
+
+
+def test_a_check_whose_two_answers_came_together_is_read_at_once(out: Path, monkeypatch) -> None:
+    """A quick check's two answers (its pid, then its end) can both be in the server's pipe
+    before the worker reads the first: the second must be read then, not waited for until
+    the time limit (a stage's CI run: a 75-row check "took longer than 120 s")."""
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    predictions_read(output=out, cap=CAP, test_rows=2)  # the server, started
+    real_select = select.select
+    both_in_pipe = []
+
+    def late_select(readable, *rest):
+        if not both_in_pipe:  # before the first answer is read: wait for the second too
+            (pipe,) = readable
+            waiting = array.array("i", [0])
+            wait_for(
+                lambda: (
+                    fcntl.ioctl(pipe.fileno(), termios.FIONREAD, waiting) == 0
+                    and waiting[0] >= len(b'{"pid": 1}\n{"pid": 1, "returncode": 0}\n')
+                ),
+                timeout=30,
+                what="both of the check's answers in the pipe",
+            )
+            both_in_pipe.append(waiting[0])
+        return real_select(readable, *rest)
+
+    monkeypatch.setattr(select, "select", late_select)
+    predictions_read(output=out, cap=CAP, test_rows=2, seconds=20)  # raised "took longer"
+    assert both_in_pipe
 
 
 def _refused_with_solution(out: Path) -> None:
