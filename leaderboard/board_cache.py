@@ -224,6 +224,11 @@ def bump(*, task_id: int | None, track_id: int | None) -> None:
             track_id,
             exc_info=True,
         )
+        return
+    # Here, not at the top: the module that renders the boards ahead reads this one's keys.
+    from . import prerender
+
+    prerender.request_after_bump(boards)
 
 
 def bump_after_commit(*, task_id: int | None, track_id: int | None) -> None:
