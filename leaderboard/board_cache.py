@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,12 +136,16 @@ def _version_or_none(scope: str, pk: int) -> int | None:
 
 
 # KEYS: pairs of a board's version key and its current change counter (``_churn_key`` and
-# the window); ARGV[1]: the clock in microseconds, ARGV[2]: the counters' lifetime (s). Each
-# version is incremented, or started from the clock when absent (above any version the old
-# cached values could carry); each counter counts one change.
+# the window); ARGV[1]: the clock in microseconds, ARGV[2]: the counters' lifetime (s),
+# ARGV[3]: the clock in seconds (:func:`now`). Each version is incremented, noting when the
+# version it replaces went stale (:func:`changed_key`: an anonymous reader's grace counts from
+# there), or started from the clock when absent (above any version the old cached values
+# could carry); each counter counts one change.
 _BUMP = """
 for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  local old = redis.call('GET', KEYS[i])
+  if old then
+    redis.call('SET', KEYS[i] .. ':changed:' .. old, ARGV[3], 'NX', 'EX', ARGV[2])
     redis.call('INCR', KEYS[i])
   else
     redis.call('SET', KEYS[i], ARGV[1])
@@ -167,7 +172,28 @@ def _bump(boards: list[tuple[str, int]]) -> None:
     client = redis_client()
     if _bump_script is None:
         _bump_script = client.register_script(_BUMP)
-    _bump_script(keys=keys, args=[time.time_ns() // 1000, _churn_seconds()], client=client)
+    _bump_script(
+        keys=keys, args=[time.time_ns() // 1000, _churn_seconds(), repr(now())], client=client
+    )
+
+
+def changed_key(full_version_key: str, version: str) -> str:
+    """Where the bump that replaced ``version`` noted when (:data:`_BUMP`), for the grace's
+    :data:`_churn_seconds` (past it no stale answer is within any grace); the version key
+    as Redis holds it (``cache.make_key``)."""
+    return f"{full_version_key}:changed:{version}"
+
+
+def _stale_since(key: str, stored: float) -> float:
+    """Since when the value under ``key`` (:func:`_key`: its board and version) is stale:
+    when a score replaced its version, or, when that is not known, ``stored`` (earlier: a
+    version is replaced after its value was computed, or during the computation)."""
+    found = re.match(r"leaderboard:board:(\w+):(\d+):v(\d+):", key)
+    if found is None:
+        return stored
+    scope, pk, version = found.group(1), int(found.group(2)), found.group(3)
+    changed = redis_client().get(changed_key(cache.make_key(version_key(scope, pk)), version))
+    return float(changed) if changed is not None else stored
 
 
 # --- how fast a board changes: the grace applies only to a board in a rush ------------------
@@ -387,7 +413,7 @@ def _recent_or_render(
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
         return None
-    within = now() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS
+    within = now() - _stale_since(mark[1], mark[0]) <= settings.BOARD_CACHE_GRACE_SECONDS
     hot = _hot(shared.churn)
     if within and hot:
         return previous, True

@@ -68,11 +68,13 @@ FAST_ROUTES = frozenset(
 # KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
 # in the hash) still holds the version it was computed under. After the board changed, with
 # a grace (ARGV[2] seconds > 0; ARGV[1] is now), the view's rule (``_recent_or_render``)
-# without the view: while it was stored within the grace if the board is in a rush (at least
-# ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
-# another request renders the new version (its rendering lock, named in the hash, exists);
-# past the grace only if both. The third value returned is when a stale answer was computed
-# ('' for the current version): what is left of its grace is what a shared cache may keep it.
+# without the view: while it is stale for no longer than the grace (since the score that
+# replaced its version, noted by the bump, ``board_cache.changed_key``; or, when that is not
+# known, since its render began) if the board is in a rush (at least ARGV[5] changes counted
+# under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if another request renders
+# the new version (its rendering lock, named in the hash, exists); past the grace only if
+# both. The third value returned is since when a stale answer is stale ('' for the current
+# version): what is left of its grace is what a shared cache may keep it.
 # Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
 # seconds ago (a part of the grace; from its storing, so that a slow render is not followed
 # at once by the next) with nobody rendering it: this request takes the rendering lock (value
@@ -92,7 +94,10 @@ if redis.call('GET', e[1]) ~= e[2] then
   local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
                 + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
   local hot = changes >= tonumber(ARGV[5])
-  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local since = tonumber(e[5])
+  local changed = redis.call('GET', e[1] .. ':changed:' .. e[2])
+  if changed then since = tonumber(changed) end
+  local within = tonumber(ARGV[1]) - since <= grace
   local kept = tonumber(ARGV[1]) - tonumber(e[8] or e[5])
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
   if hot and not renewing and kept >= tonumber(ARGV[6])
@@ -100,7 +105,7 @@ if redis.call('GET', e[1]) ~= e[2] then
     return {'render', e[6]}
   end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
-  return {e[3], e[4], e[5]}
+  return {e[3], e[4], string.format('%.6f', since)}
 end
 return {e[3], e[4], ''}
 """

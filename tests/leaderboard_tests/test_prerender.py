@@ -215,3 +215,36 @@ def test_with_the_board_cache_off_nothing_is_published_nor_rendered(
     assert published(redis_client) == []
     with in_the_tests_transaction():
         assert render_boards(scope="task", pk=task.pk) == 0
+
+
+def test_while_a_quiet_board_renders_its_readers_keep_the_last_one_until_the_grace_after_the_score(
+    board, django_capture_on_commit_callbacks, redis_client, settings, monkeypatch
+):
+    """The grace counts from the score that made a board stale, not from the render of the
+    last one: a board stored 6 s ago and changed 2 s ago is still within a 5 s grace while
+    another request renders it, from the fast path (with what is left of the grace for a
+    shared cache) and from Django's board cache alike (another request variant); past the
+    grace after the score, never."""
+    challenge, track, task, teams = board
+    settings.BOARD_CACHE_GRACE_SECONDS = 5  # 10 changes make a rush: this board is quiet
+    clock = FakeClock(board_cache.now())
+    monkeypatch.setattr(board_cache, "time", clock)
+    for path in FAST.values():
+        assert wsgi(path).django
+    clock.sleep(4)
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    clock.sleep(2)
+    for path in FAST.values():  # the renders process renders the new boards
+        lock = redis_client.hget(fastpath.key(environ_for(path)), "rendering")
+        assert redis_client.set(lock, "renders", nx=True)
+    for name, path in FAST.items():
+        stored = fastpath.answer(environ_for(path))
+        assert stored is not None and b"0.61" in stored[2] and b"0.97" not in stored[2], name
+        assert ("Cache-Control", "public, s-maxage=3") in stored[1], name
+        other = wsgi(path, Accept_Encoding="br")  # a variant the fast path does not hold
+        assert other.django and b"0.61" in other.body and b"0.97" not in other.body, name
+    clock.sleep(3.5)  # past the grace after the score: the new board, renders or not
+    for name, path in FAST.items():
+        assert b"0.97" in wsgi(path).body, name
+        assert b"0.97" in wsgi(path, Accept_Encoding="br").body, name
