@@ -29,14 +29,17 @@ one's value (:func:`_compute_once`) instead of all rebuilding the board at once 
 Anonymous readers (no session, no credentials) get a grace, ``BOARD_CACHE_GRACE_SECONDS``
 (5 s; 0 turns it off), while a board is in a rush: changed at least
 ``BOARD_CACHE_GRACE_CHANGES`` (10) times in the current window of that length and the one
-before (:func:`_hot`, counted by every bump). Then a board page or API answer computed within
-the grace is served to them even after the board changed, by the fast path and by the view;
-once it is older, one reader renders the current version while the others keep getting the
-one computed last (:func:`_recent_or_render`). So a busy board renders about once per grace,
-not once per score, and an anonymous reader's board is at most the grace plus one render
-old. A quiet board is read fresh after a change by anyone (only a reader who finds another
-one rendering it gets the last one, if that is within the grace), and a participant (session
-or API token) always gets the newest version.
+before (:func:`_hot`, counted by every bump). Then a board page or API answer stale for no
+longer than the grace is served to them even after the board changed, by the fast path and by
+the view (stale since the score that replaced its version, which the bump notes,
+:func:`changed_key`; since it was computed when that is not known); once it is older, one
+reader renders the current version while the others keep getting the one computed last
+(:func:`_recent_or_render`). So a busy board renders about once per grace, not once per
+score, and an anonymous reader's board is at most the grace plus one render past the score
+that made it stale. A quiet board is read fresh after a change by anyone past the grace after
+the score (a reader who finds another one rendering it gets the last one within it: the
+renders process, ``leaderboard/prerender.py``, renders it meanwhile), and a participant
+(session or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does any
 cache but Redis (:func:`_in_redis`): one private to a process (the test settings' local
@@ -389,17 +392,18 @@ def _recent_or_render(
     """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
 
     - ``key``'s value if computed;
-    - else the value computed last (of an earlier version), if it was computed within the
-      grace and the board is in a rush (:func:`_hot`): no render at all, so a busy board
-      renders about once per grace;
+    - else the value computed last (of an earlier version), if it is stale for no longer
+      than the grace (:func:`_stale_since`) and the board is in a rush (:func:`_hot`): no
+      render at all, so a busy board renders about once per grace;
     - else, if nobody is rendering this value, this reader renders the current version
       (one render at a time per board, not one per version);
-    - else, while another reader renders it, the value computed last if it was computed
-      within the grace, or whatever its age if the board is in a rush.
+    - else, while another reader renders it, the value computed last if it is stale for no
+      longer than the grace, or whatever its age if the board is in a rush.
 
     None when no earlier value is kept, or when it may not be served: the reader then waits
-    for ``key`` like a participant. So a quiet board is fresh for a reader after a change,
-    and an anonymous reader's board is at most the grace plus one render old.
+    for ``key`` like a participant. So a quiet board is fresh for a reader past the grace
+    after a change, and an anonymous reader's board is at most the grace plus one render
+    past the score that made it stale.
 
     ``renew``: this request took the rendering lock already (the fast path's refresh ahead:
     ``leaderboard/fastpath.py``), so it renders the current version while the others keep
