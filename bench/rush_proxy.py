@@ -251,11 +251,6 @@ def start_board_server(
     procfile = (code / "Procfile").read_text("utf-8")
     if opts.board_threads < 1 or not re.search(r"^boards:", procfile, re.M):
         return None
-    # The board server's CPU priority, as the revision's Procfile sets it (``--env
-    # WEB_CPU_NICE=${BOARDS_CPU_NICE:-0}``), unless --web-nice sets the web's and its.
-    nice = re.search(r"^boards:.*--env WEB_CPU_NICE=\$\{BOARDS_CPU_NICE:-(\d+)\}", procfile, re.M)
-    if nice is not None and opts.web_nice is None:
-        env = {**env, "WEB_CPU_NICE": nice.group(1)}
     port = free_port()
     process = Process(
         "boards",

@@ -126,10 +126,6 @@ def test_the_board_server_listens_beside_the_web_with_threads_of_its_own(recordi
     assert "--config python:challenge_platform.gunicorn_config" in " ".join(boards)
     moved = _entrypoint(recording_bin, "boards", BOARDS_BIND="10.0.0.21:9001", BOARDS_THREADS="4")
     assert "--bind 10.0.0.21:9001" in moved[0] and "--threads 4" in moved[0]
-    # At the scoring worker's CPU priority, not the web's (the hooks read WEB_CPU_NICE).
-    assert boards[boards.index("--env") + 1] == "WEB_CPU_NICE=0"
-    lowered = shlex.split(_entrypoint(recording_bin, "boards", BOARDS_CPU_NICE="7")[0])
-    assert lowered[lowered.index("--env") + 1] == "WEB_CPU_NICE=7"
     assert "boards" in BEHIND_A_BALANCER  # runplatform leaves it out
 
 
