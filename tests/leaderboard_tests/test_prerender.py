@@ -248,3 +248,21 @@ def test_while_a_quiet_board_renders_its_readers_keep_the_last_one_until_the_gra
     for name, path in FAST.items():
         assert b"0.97" in wsgi(path).body, name
         assert b"0.97" in wsgi(path, Accept_Encoding="br").body, name
+
+
+def test_a_reader_varying_the_query_cannot_make_the_renders_process_render_without_bound(
+    board, django_capture_on_commit_callbacks, redis_client
+):
+    """Each stored request variant is rendered again after a score, and a hostile reader
+    decides the variants (query strings): at most ``fastpath.MAX_VARIANTS`` per board are
+    stored, so at most that many are rendered, each answering its own query as before."""
+    challenge, track, task, teams = board
+    api = FAST["task api"]
+    for n in range(fastpath.MAX_VARIANTS + 8):
+        assert wsgi(api, query=f"x={n}").status == 200
+    scored(task, teams["bo"], 0.97)
+    refresh(task, django_capture_on_commit_callbacks)
+    assert run_renders(redis_client) == fastpath.MAX_VARIANTS
+    for n in (0, fastpath.MAX_VARIANTS - 1):
+        read = wsgi(api, query=f"x={n}")
+        assert not read.django and b"0.97" in read.body
