@@ -442,6 +442,7 @@ def _phase(
     )
     processes.append(worker)
     wait_until(lambda: "ready." in worker_log.read_text(), timeout=120, what="the worker")
+    start_renders(code, {**env, "BOARD_CACHE": flag}, data_dir, slug, processes)
     nice_env = {} if opts.web_nice is None else {"WEB_CPU_NICE": str(opts.web_nice)}
     port = free_port()
     web = Process(
@@ -503,10 +504,30 @@ def _phase(
         report_served_by(data_dir / f"haproxy-{slug}.log", fixture)
     if measured is not None:
         report_wrk(measured, board)
-    for process in [p for p in processes if p.name in ("haproxy", "boards")] + [web, worker]:
+    for process in [p for p in processes if p.name in ("haproxy", "boards", "renders")] + [
+        web,
+        worker,
+    ]:
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
+
+
+def start_renders(
+    code: Path, env: dict[str, str], data_dir: Path, slug: str, processes: list[Process]
+) -> None:
+    """The Procfile's ``renders`` process (the boards rendered after each score, before a
+    reader asks: ``leaderboard/prerender.py``), when ``code``'s revision has one; added to
+    ``processes`` (stopped with them)."""
+    procfile = (code / "Procfile").read_text("utf-8")
+    found = re.search(r"^renders:.* -Q (\S+)", procfile, re.M)
+    if found is None:
+        return
+    log = data_dir / f"renders-{slug}.log"
+    processes.append(
+        Process("renders", worker_command(found.group(1), 1, "renders@%h"), env, log, cwd=code)
+    )
+    wait_until(lambda: "ready." in log.read_text(), timeout=120, what="the renders worker")
 
 
 def report_served_by(log: Path, fixture: Fixture) -> None:
@@ -521,7 +542,9 @@ def report_served_by(log: Path, fixture: Fixture) -> None:
         f"({100 * seen.cached / total:.1f}%); by a server: {seen.servers}, queued in HAProxy "
         f"p50 {percentile(seen.queued, 50):.0f} ms / p95 {percentile(seen.queued, 95):.0f} ms,"
         f" answered p50 {percentile(seen.answered, 50):.0f} ms / "
-        f"p95 {percentile(seen.answered, 95):.0f} ms"
+        f"p95 {percentile(seen.answered, 95):.0f} ms; every board read as HAProxy timed it"
+        f" (the readers' own processes' waits left out): p50 {percentile(seen.total, 50):.0f} ms"
+        f" / p95 {percentile(seen.total, 95):.0f} ms"
     )
 
 

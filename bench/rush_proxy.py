@@ -200,23 +200,28 @@ class ServedBy:
     servers: int
     queued: list[int]
     answered: list[int]
+    # Every read's total time in HAProxy (Ta: from its request to the answer's end), cache
+    # hits too: the server side of what the readers measured, without their own processes'
+    # waits (a reader thread waiting for its interpreter lock or CPU at nice 10).
+    total: list[int]
 
 
 def served_by(log: Path, board_paths: set[str]) -> ServedBy:
-    cached, servers, queued, answered = 0, 0, [], []
+    cached, servers, queued, answered, total = 0, 0, [], [], []
     for line in log.read_text("utf-8", errors="replace").splitlines():
         match = _LOG_LINE.search(line)
         if match is None or match["method"] != "GET" or match["path"] not in board_paths:
             continue
         if "{python-requests" not in line:
             continue  # wrk's
+        total.append(int(match["Ta"]))
         if match["server"].endswith("<CACHE>"):
             cached += 1
         else:
             servers += 1
             queued.append(int(match["Tw"]))
             answered.append(int(match["Tr"]))
-    return ServedBy(cached, servers, queued, answered)
+    return ServedBy(cached, servers, queued, answered, total)
 
 
 def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:

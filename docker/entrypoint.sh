@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
 # Start one process of the Procfile (the same file `manage.py runplatform` reads):
-#   entrypoint.sh web | worker | baselines | algorithms | beat   (a Procfile entry)
+#   entrypoint.sh web | boards | renders | worker | baselines | algorithms | beat   (a Procfile entry)
 #   entrypoint.sh migrate                             (one-off: apply migrations, then exit)
 #   entrypoint.sh <any command>                       (run it as given)
 # `baseline-worker` and `algorithms-worker` are kept as names of the `baselines` and

@@ -29,14 +29,17 @@ one's value (:func:`_compute_once`) instead of all rebuilding the board at once 
 Anonymous readers (no session, no credentials) get a grace, ``BOARD_CACHE_GRACE_SECONDS``
 (5 s; 0 turns it off), while a board is in a rush: changed at least
 ``BOARD_CACHE_GRACE_CHANGES`` (10) times in the current window of that length and the one
-before (:func:`_hot`, counted by every bump). Then a board page or API answer computed within
-the grace is served to them even after the board changed, by the fast path and by the view;
-once it is older, one reader renders the current version while the others keep getting the
-one computed last (:func:`_recent_or_render`). So a busy board renders about once per grace,
-not once per score, and an anonymous reader's board is at most the grace plus one render
-old. A quiet board is read fresh after a change by anyone (only a reader who finds another
-one rendering it gets the last one, if that is within the grace), and a participant (session
-or API token) always gets the newest version.
+before (:func:`_hot`, counted by every bump). Then a board page or API answer stale for no
+longer than the grace is served to them even after the board changed, by the fast path and by
+the view (stale since the score that replaced its version, which the bump notes,
+:func:`changed_key`; since it was computed when that is not known); once it is older, one
+reader renders the current version while the others keep getting the one computed last
+(:func:`_recent_or_render`). So a busy board renders about once per grace, not once per
+score, and an anonymous reader's board is at most the grace plus one render past the score
+that made it stale. A quiet board is read fresh after a change by anyone past the grace after
+the score (a reader who finds another one rendering it gets the last one within it: the
+renders process, ``leaderboard/prerender.py``, renders it meanwhile), and a participant
+(session or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does any
 cache but Redis (:func:`_in_redis`): one private to a process (the test settings' local
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,12 +139,16 @@ def _version_or_none(scope: str, pk: int) -> int | None:
 
 
 # KEYS: pairs of a board's version key and its current change counter (``_churn_key`` and
-# the window); ARGV[1]: the clock in microseconds, ARGV[2]: the counters' lifetime (s). Each
-# version is incremented, or started from the clock when absent (above any version the old
-# cached values could carry); each counter counts one change.
+# the window); ARGV[1]: the clock in microseconds, ARGV[2]: the counters' lifetime (s),
+# ARGV[3]: the clock in seconds (:func:`now`). Each version is incremented, noting when the
+# version it replaces went stale (:func:`changed_key`: an anonymous reader's grace counts from
+# there), or started from the clock when absent (above any version the old cached values
+# could carry); each counter counts one change.
 _BUMP = """
 for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  local old = redis.call('GET', KEYS[i])
+  if old then
+    redis.call('SET', KEYS[i] .. ':changed:' .. old, ARGV[3], 'NX', 'EX', ARGV[2])
     redis.call('INCR', KEYS[i])
   else
     redis.call('SET', KEYS[i], ARGV[1])
@@ -167,7 +175,28 @@ def _bump(boards: list[tuple[str, int]]) -> None:
     client = redis_client()
     if _bump_script is None:
         _bump_script = client.register_script(_BUMP)
-    _bump_script(keys=keys, args=[time.time_ns() // 1000, _churn_seconds()], client=client)
+    _bump_script(
+        keys=keys, args=[time.time_ns() // 1000, _churn_seconds(), repr(now())], client=client
+    )
+
+
+def changed_key(full_version_key: str, version: str) -> str:
+    """Where the bump that replaced ``version`` noted when (:data:`_BUMP`), for the grace's
+    :data:`_churn_seconds` (past it no stale answer is within any grace); the version key
+    as Redis holds it (``cache.make_key``)."""
+    return f"{full_version_key}:changed:{version}"
+
+
+def _stale_since(key: str, stored: float) -> float:
+    """Since when the value under ``key`` (:func:`_key`: its board and version) is stale:
+    when a score replaced its version, or, when that is not known, ``stored`` (earlier: a
+    version is replaced after its value was computed, or during the computation)."""
+    found = re.match(r"leaderboard:board:(\w+):(\d+):v(\d+):", key)
+    if found is None:
+        return stored
+    scope, pk, version = found.group(1), int(found.group(2)), found.group(3)
+    changed = redis_client().get(changed_key(cache.make_key(version_key(scope, pk)), version))
+    return float(changed) if changed is not None else stored
 
 
 # --- how fast a board changes: the grace applies only to a board in a rush ------------------
@@ -224,6 +253,11 @@ def bump(*, task_id: int | None, track_id: int | None) -> None:
             track_id,
             exc_info=True,
         )
+        return
+    # Here, not at the top: the module that renders the boards ahead reads this one's keys.
+    from . import prerender
+
+    prerender.request_after_bump(boards)
 
 
 def bump_after_commit(*, task_id: int | None, track_id: int | None) -> None:
@@ -358,17 +392,18 @@ def _recent_or_render(
     """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
 
     - ``key``'s value if computed;
-    - else the value computed last (of an earlier version), if it was computed within the
-      grace and the board is in a rush (:func:`_hot`): no render at all, so a busy board
-      renders about once per grace;
+    - else the value computed last (of an earlier version), if it is stale for no longer
+      than the grace (:func:`_stale_since`) and the board is in a rush (:func:`_hot`): no
+      render at all, so a busy board renders about once per grace;
     - else, if nobody is rendering this value, this reader renders the current version
       (one render at a time per board, not one per version);
-    - else, while another reader renders it, the value computed last if it was computed
-      within the grace, or whatever its age if the board is in a rush.
+    - else, while another reader renders it, the value computed last if it is stale for no
+      longer than the grace, or whatever its age if the board is in a rush.
 
     None when no earlier value is kept, or when it may not be served: the reader then waits
-    for ``key`` like a participant. So a quiet board is fresh for a reader after a change,
-    and an anonymous reader's board is at most the grace plus one render old.
+    for ``key`` like a participant. So a quiet board is fresh for a reader past the grace
+    after a change, and an anonymous reader's board is at most the grace plus one render
+    past the score that made it stale.
 
     ``renew``: this request took the rendering lock already (the fast path's refresh ahead:
     ``leaderboard/fastpath.py``), so it renders the current version while the others keep
@@ -382,7 +417,7 @@ def _recent_or_render(
     previous = cache.get(mark[1]) if mark and mark[1] != key else None
     if previous is None:
         return None
-    within = now() - mark[0] <= settings.BOARD_CACHE_GRACE_SECONDS
+    within = now() - _stale_since(mark[1], mark[0]) <= settings.BOARD_CACHE_GRACE_SECONDS
     hot = _hot(shared.churn)
     if within and hot:
         return previous, True

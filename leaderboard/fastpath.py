@@ -68,28 +68,36 @@ FAST_ROUTES = frozenset(
 # KEYS[1]: the stored response (a hash). It is returned while the board's version key (named
 # in the hash) still holds the version it was computed under. After the board changed, with
 # a grace (ARGV[2] seconds > 0; ARGV[1] is now), the view's rule (``_recent_or_render``)
-# without the view: while it was stored within the grace if the board is in a rush (at least
-# ARGV[5] changes counted under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if
-# another request renders the new version (its rendering lock, named in the hash, exists);
-# past the grace only if both. The third value returned is when a stale answer was computed
-# ('' for the current version): what is left of its grace is what a shared cache may keep it.
+# without the view: while it is stale for no longer than the grace (since the score that
+# replaced its version, noted by the bump, ``board_cache.changed_key``; or, when that is not
+# known, since its render began) if the board is in a rush (at least ARGV[5] changes counted
+# under the hash's churn prefix in windows ARGV[3] and ARGV[4]) or if another request renders
+# the new version (its rendering lock, named in the hash, exists); past the grace only if
+# both. The third value returned is since when a stale answer is stale ('' for the current
+# version): what is left of its grace is what a shared cache may keep it.
 # Refreshing ahead: a board in a rush whose stored answer was stored more than ARGV[6]
 # seconds ago (a part of the grace; from its storing, so that a slow render is not followed
 # at once by the next) with nobody rendering it: this request takes the rendering lock (value
 # ARGV[7], for ARGV[8] seconds) and gets {'render', the lock's key}: Django renders the new
 # version while every other reader keeps getting this one, so readers never wait for a
-# render nor all miss together at the end of the grace.
+# render nor all miss together at the end of the grace. Every look notes when the variant was
+# last read ('read'): the boards rendered after a score (``leaderboard/prerender.py``) are
+# the variants readers still read.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
                      'churn', 'stored')
 if not e[1] then return false end
+redis.call('HSET', KEYS[1], 'read', ARGV[1])
 if redis.call('GET', e[1]) ~= e[2] then
   local grace = tonumber(ARGV[2])
   if grace <= 0 or not e[5] or not e[7] or e[7] == '' then return false end
   local changes = tonumber(redis.call('GET', e[7] .. ARGV[3]) or '0')
                 + tonumber(redis.call('GET', e[7] .. ARGV[4]) or '0')
   local hot = changes >= tonumber(ARGV[5])
-  local within = tonumber(ARGV[1]) - tonumber(e[5]) <= grace
+  local since = tonumber(e[5])
+  local changed = redis.call('GET', e[1] .. ':changed:' .. e[2])
+  if changed then since = tonumber(changed) end
+  local within = tonumber(ARGV[1]) - since <= grace
   local kept = tonumber(ARGV[1]) - tonumber(e[8] or e[5])
   local renewing = e[6] and e[6] ~= '' and redis.call('EXISTS', e[6]) == 1
   if hot and not renewing and kept >= tonumber(ARGV[6])
@@ -97,7 +105,7 @@ if redis.call('GET', e[1]) ~= e[2] then
     return {'render', e[6]}
   end
   if not ((within and (hot or renewing)) or (hot and renewing)) then return false end
-  return {e[3], e[4], e[5]}
+  return {e[3], e[4], string.format('%.6f', since)}
 end
 return {e[3], e[4], ''}
 """
@@ -122,7 +130,7 @@ _KEYED_VARY = frozenset({"cookie", "accept", "authorization", "accept-encoding"}
 # What a board's answer for a reader without cookie or credentials depends on, as the WSGI
 # environ holds it: the scheme (HSTS, the TLS redirect), the host, the raw path and query,
 # and what the API negotiates on. Raw values, so the wrapper and Django compute one key.
-_KEYED_ENVIRON = (
+KEYED_ENVIRON = (
     "wsgi.url_scheme",
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_HOST",
@@ -158,9 +166,9 @@ MAX_VARIANTS = 32
 
 
 def key(environ: Mapping[str, Any]) -> str:
-    """The stored response's key: a hash of the request's values in ``_KEYED_ENVIRON`` (a
+    """The stored response's key: a hash of the request's values in ``KEYED_ENVIRON`` (a
     JSON list, so no two requests' values run into one another)."""
-    values = json.dumps([str(environ.get(name, "")) for name in _KEYED_ENVIRON])
+    values = json.dumps([str(environ.get(name, "")) for name in KEYED_ENVIRON])
     digest = hashlib.sha256(values.encode("ascii")).hexdigest()
     return cache.make_key(f"leaderboard:fast:{digest}")
 
@@ -248,16 +256,20 @@ def release(environ: Mapping[str, Any]) -> None:
 
 
 # Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
-# (the WSGI wrapper, then the middleware).
-_ASKED = "leaderboard.fastpath.asked"
+# (the WSGI wrapper, then the middleware); and by a render after a score, which Django
+# must render (``leaderboard/prerender.py``).
+ASKED = "leaderboard.fastpath.asked"
+# Set in the environ by a render after a score: when a reader last read the variant it
+# renders (the stored answer's 'read', kept: a render is not a read).
+READ_AT = "leaderboard.fastpath.read_at"
 
 
 def answer(environ: dict[str, Any]) -> Answer | None:
     """The stored answer to an anonymous read (:func:`anonymous_read`) of a board, or None:
     Django answers (anyone else, a miss, Redis away, or this request renews the board)."""
-    if environ.get(_ASKED) or not anonymous_read(environ):
+    if environ.get(ASKED) or not anonymous_read(environ):
         return None  # not one, or the wrapper in front already asked Redis
-    environ[_ASKED] = True
+    environ[ASKED] = True
     try:
         hit = _stored(key(environ), environ)
     except board_cache.UNAVAILABLE:
@@ -317,6 +329,11 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         "stored": repr(board_cache.now()),
         "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
+        # What the request sent (the key's values), so that the board can be rendered again
+        # for this key after a score before any reader asks (``leaderboard/prerender.py``),
+        # and when a reader last asked for it.
+        "environ": json.dumps([str(request.META.get(name, "")) for name in KEYED_ENVIRON]),
+        "read": request.META.get(READ_AT) or repr(board_cache.now()),
     }
     stored_key = key(request.META)
     with contextlib.suppress(*board_cache.UNAVAILABLE):
@@ -365,13 +382,18 @@ def _stored_cache_control(note: board_cache.FastNote) -> str:
     return CACHE_CONTROL
 
 
+def variants_key(scope: str, pk: int) -> str:
+    """The sorted set of a board's stored request variants (their keys, by when stored)."""
+    return f"leaderboard:fast-variants:{scope}:{pk}"
+
+
 def _variant_admitted(note: board_cache.FastNote, stored_key: str) -> bool:
     """Whether one more request variant (another query string, ``Accept``, host...) of the
     board may be stored: at most ``MAX_VARIANTS`` per board within the stored responses'
     lifetime. The key holds what anonymous readers send, so without a bound a reader
     varying a query parameter would fill the Redis the broker lives in with copies of the
     page; past it, such reads are answered by Django (from the board's own cache)."""
-    members = cache.make_key(f"leaderboard:fast-variants:{note.scope}:{note.pk}")
+    members = cache.make_key(variants_key(note.scope, note.pk))
     now = board_cache.now()
     pipe = board_cache.redis_client().pipeline(transaction=True)
     pipe.zremrangebyscore(members, "-inf", now - settings.BOARD_CACHE_SECONDS)

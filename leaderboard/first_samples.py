@@ -67,23 +67,32 @@ def task_samples(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    solution = solution_for_task(task)
-    public = np.asarray(solution.is_public, dtype=bool)
-    rows = public if split == Split.PUBLIC else ~public
-    if not rows.any():
-        return None
-    teams = list(readable)
-    result = bootstrap_leaderboard(
-        y=np.asarray(solution.y),
-        preds=[_predictions(readable[t]) for t in teams],
-        kind=task.kind,
-        metric=metric,
-        n_resamples=N_RESAMPLES,
-        seed=0,
-        rows=rows,
-        keep_samples=True,
-    )
-    return _store(task, key, metric, teams, result.samples)
+    # Each entry's resamples depend on its own file only (the same rows and seed for every
+    # entry: a paired bootstrap), so a new best file resamples that file alone, not the
+    # whole board (a track's render in a rush: 300 files each time, seconds under load).
+    entry_keys = {team: _entry_key(task, split, metric, s) for team, s in readable.items()}
+    kept = cache.get_many(list(entry_keys.values()))
+    missing = [team for team, k in entry_keys.items() if k not in kept]
+    if missing:
+        solution = solution_for_task(task)
+        public = np.asarray(solution.is_public, dtype=bool)
+        rows = public if split == Split.PUBLIC else ~public
+        if not rows.any():
+            return None
+        result = bootstrap_leaderboard(
+            y=np.asarray(solution.y),
+            preds=[_predictions(readable[t]) for t in missing],
+            kind=task.kind,
+            metric=metric,
+            n_resamples=N_RESAMPLES,
+            seed=0,
+            rows=rows,
+            keep_samples=True,
+        )
+        kept.update(_store_entries(task, metric, entry_keys, missing, result.samples))
+    out = {team: kept[k] for team, k in entry_keys.items()}
+    cache.set(key, out, CACHE_SECONDS)
+    return out
 
 
 def _key(task: Task, split: str, metric: str, submissions: Mapping[int, Submission]) -> str:
@@ -92,14 +101,22 @@ def _key(task: Task, split: str, metric: str, submissions: Mapping[int, Submissi
     return f"first:v2:{split}:{task.pk}:{metric}:{digest}"  # v2: float64 (v1 was float32)
 
 
-def _store(
-    task: Task, key: str, metric: str, teams: list[int], samples: np.ndarray
-) -> dict[int, np.ndarray]:
+def _entry_key(task: Task, split: str, metric: str, submission: Submission) -> str:
+    """One entry's resampled track values: its prediction file's (the file is the content)."""
+    name = hashlib.sha256(submission.predictions.name.encode()).hexdigest()
+    return f"first:v2e:{split}:{task.pk}:{metric}:{name}"
+
+
+def _store_entries(
+    task: Task, metric: str, entry_keys: Mapping[int, str], teams: list[int], samples: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Keep each of ``teams``' column of ``samples`` (resampled ``metric`` scores) as its
+    track values under its entry key; returns them by key."""
     # float64, never float32: a float32 copy of k / n differs from the float64 k / n of a
     # team counted by its point value by ~1e-8, and a tie for first would go to one of them.
     values = _track_values(task, metric, samples).astype(np.float64)
-    out = {team: values[:, i].copy() for i, team in enumerate(teams)}
-    cache.set(key, out, CACHE_SECONDS)
+    out = {entry_keys[team]: values[:, i].copy() for i, team in enumerate(teams)}
+    cache.set_many(out, CACHE_SECONDS)
     return out
 
 
@@ -122,4 +139,7 @@ def task_samples_store(
         or samples.shape != (N_RESAMPLES, len(submissions))
     ):
         return
-    _store(task, _key(task, split, metric, readable), metric, list(submissions), samples)
+    entry_keys = {team: _entry_key(task, split, metric, s) for team, s in readable.items()}
+    kept = _store_entries(task, metric, entry_keys, list(submissions), samples)
+    out = {team: kept[k] for team, k in entry_keys.items()}
+    cache.set(_key(task, split, metric, readable), out, CACHE_SECONDS)

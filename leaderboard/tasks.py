@@ -6,6 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from jobs.celery import TemporaryError, platform_task
 
+from . import prerender
 from .champion.services import champion_check_run, champion_tick
 from .services import boards_behind_refresh, leaderboard_bootstrap_run
 
@@ -60,3 +61,11 @@ def champion_minute() -> dict[str, int]:
     verdicts queued where the champion, the split (a reveal), the data or the settings
     changed."""
     return champion_tick()
+
+
+@platform_task(queue=prerender.QUEUE, soft_time_limit=50, time_limit=60)
+def render_boards(*, scope: str, pk: int) -> int:
+    """Render a board's anonymous answers after a score, before any reader asks
+    (``leaderboard.prerender``); the renders process's only task. Idempotent: a version
+    already stored is not rendered again. Returns the answers rendered."""
+    return prerender.render(scope=scope, pk=pk)

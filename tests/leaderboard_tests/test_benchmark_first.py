@@ -316,3 +316,39 @@ def test_task_csv_carries_the_cpu_seconds_of_the_runs_behind_the_entries(tmp_pat
             assert row["cpu_seconds"] == ""
         else:
             assert float(row["cpu_seconds"]) == pytest.approx(expected)
+
+
+def test_a_new_file_on_the_board_is_resampled_alone_with_the_values_of_the_whole_board(
+    tmp_path, monkeypatch
+):
+    """Who is first after a new best file resamples that file only (a track's render in a
+    rush), and every entry's values are those of resampling the whole board at once (the
+    same rows and seed for every entry: a paired bootstrap)."""
+    from leaderboard import first_samples
+
+    world = bench_world(tmp_path)
+    task = world.tasks["t-one"]
+    files = {
+        e.team_id: e.submission
+        for e in LeaderboardEntry.objects.filter(task=task, split="public").select_related(
+            "submission"
+        )
+    }
+    whole = first_samples.task_samples(task, "public", files)
+    cache.clear()
+    newest = next(iter(files))
+    first_samples.task_samples(task, "public", {t: s for t, s in files.items() if t != newest})
+    resampled: list[int] = []
+    real = first_samples.bootstrap_leaderboard
+
+    def counted(**kwargs):
+        resampled.append(len(kwargs["preds"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr("leaderboard.first_samples.bootstrap_leaderboard", counted)
+    after = first_samples.task_samples(task, "public", files)
+    assert resampled == [1]  # the new file alone
+    assert set(after) == set(whole) and len(whole) == len(files) > 2
+    for team, values in whole.items():
+        np.testing.assert_array_equal(after[team], values)
+    assert first_samples.task_samples(task, "public", files) is not None and resampled == [1]

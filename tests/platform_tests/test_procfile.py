@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_procfile_names_the_web_server_the_workers_and_beat() -> None:
     found = processes()
-    assert list(found) == ["web", "boards", "worker", "baselines", "algorithms", "beat"]
+    assert list(found) == ["web", "boards", "renders", "worker", "baselines", "algorithms", "beat"]
     assert found["web"].startswith("gunicorn challenge_platform.wsgi:application ")
     assert found["boards"].startswith("gunicorn challenge_platform.wsgi:application ")
     assert found["beat"].startswith("celery -A challenge_platform beat ")
