@@ -92,13 +92,21 @@ def pages(fixture: Fixture) -> dict[str, str]:
     }
 
 
+READER_AGENT = "rush-reader"
+
+
 def reader(base: str, fixture: Fixture, phase: Phase, stop: threading.Event, seed: int) -> None:
     """One reader: the boards in turn, each read whole (body decoded as a browser would),
     on one kept-alive connection. Through urllib3, not requests: the readers stand for users'
     machines, yet share this one's CPUs at a lower priority, and requests' own work per read
     (a third of a CPU-millisecond for urllib3's, 1.7 ms for requests' on a 200 KB body) was
     most of what 100 readers in a closed loop measured as the board's latency."""
-    pool = urllib3.PoolManager(maxsize=1, retries=False, timeout=urllib3.Timeout(total=60))
+    pool = urllib3.PoolManager(
+        maxsize=1,
+        retries=False,
+        timeout=urllib3.Timeout(total=60),
+        headers={"User-Agent": READER_AGENT},  # how HAProxy's log tells readers from wrk
+    )
     items = list(pages(fixture).items())
     i = seed
     while not stop.is_set():

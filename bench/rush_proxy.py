@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 from load_test import LOOPBACK, Process, run_manage, wait_until
+from rush_clients import READER_AGENT
 
 from challenge_platform.localredis import free_port
 
@@ -212,7 +213,7 @@ def served_by(log: Path, board_paths: set[str]) -> ServedBy:
         match = _LOG_LINE.search(line)
         if match is None or match["method"] != "GET" or match["path"] not in board_paths:
             continue
-        if "{python-requests" not in line:
+        if "{" + READER_AGENT not in line:
             continue  # wrk's
         total.append(int(match["Ta"]))
         if match["server"].endswith("<CACHE>"):
