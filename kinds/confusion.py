@@ -16,8 +16,18 @@ from kinds.base import Chart, Predicted, Truth
 def confusions(aligned: Predicted, truth: Truth) -> dict[str, np.ndarray]:
     """k x k counts per split (rows: true class, columns: predicted, as scikit-learn)."""
     k = len(truth.classes)
-    cells = (truth.is_public.astype(np.int64) * k + truth.y) * k + aligned.pred
-    by_split = np.bincount(cells, minlength=2 * k * k).reshape(2, k, k)
+    # ``2 y + is_public`` where the truth keeps it packed (the scoring core's Solution, made
+    # once per solution): one cell index a row from it, half the passes over the rows (at
+    # 10M rows, 0.03 s instead of 0.07 s of every run's scoring).
+    packed = getattr(truth, "y_and_split", None)
+    if packed is not None:
+        cells = packed.astype(np.intp) * k
+        cells += aligned.pred
+        by_truth = np.bincount(cells, minlength=2 * k * k).reshape(k, 2, k)
+        by_split = np.ascontiguousarray(by_truth.transpose(1, 0, 2))
+    else:
+        cells = (truth.is_public.astype(np.int64) * k + truth.y) * k + aligned.pred
+        by_split = np.bincount(cells, minlength=2 * k * k).reshape(2, k, k)
     matrices = {"all": by_split.sum(axis=0), "public": by_split[1], "private": by_split[0]}
     return {split: matrices[split] for split in SPLITS}
 
