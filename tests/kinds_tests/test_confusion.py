@@ -10,12 +10,15 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from kinds import confusion
 from kinds.confusion import confusions
 from scoring.core.solution import Solution
 
 
+@pytest.mark.parametrize("chunk", [1000, 1 << 18], ids=["chunks", "one-chunk"])
 @pytest.mark.parametrize("k", [2, 3, 7, 130])
-def test_confusions_per_split_are_scikit_learn_s(k):
+def test_confusions_per_split_are_scikit_learn_s(k, chunk, monkeypatch):
+    monkeypatch.setattr(confusion, "_CHUNK_ROWS", chunk)  # 5,000 rows: 5 and 1 chunks
     rng = np.random.default_rng(k)
     n = 5_000
     y = rng.integers(0, k, n).astype(np.int32)
