@@ -6,7 +6,7 @@ done it caps its own address space at what it uses then plus ``--memory-bytes``,
 file's reading, not the runtime, is what the cap bounds. Imports no Django. Prints one JSON
 line::
 
-    {"ok": true, "format": "parquet", "rows": 1000}
+    {"ok": true, "format": "parquet", "rows": 1000, "seconds": {"read": 0.01, ...}}
     {"ok": false, "message": "<the reader's or the alignment's words>"}
     {"ok": false, "memory": true}
     {"ok": false, "internal": "<why the solution could not be loaded>"}
@@ -33,13 +33,17 @@ identity), so the checks of a task's runs inherit it parsed instead of each read
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import resource
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from scoring.core.align import Aligned
 
 MESSAGE_CHARS = 4000
@@ -120,20 +124,25 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     cap = _address_space() + args.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    seconds: dict[str, float] = {}  # this process's own steps, for the run-cost bench
     try:
         try:
-            parsed = read_submission_file(
-                args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
-            )
-            aligned = None if solution is None else align_submission(parsed.table, solution)
+            with _timed(seconds, "read"):
+                parsed = read_submission_file(
+                    args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
+                )
+            with _timed(seconds, "align"):
+                aligned = None if solution is None else align_submission(parsed.table, solution)
         except SubmissionInvalid as exc:
             report: dict[str, object] = {"ok": False, "message": exc.message[:MESSAGE_CHARS]}
         else:
             report = {"ok": True, "format": parsed.format, "rows": parsed.table.num_rows}
             if aligned is not None and args.aligned:
-                handed = _hand_over(aligned, args.aligned)
+                with _timed(seconds, "hand_over"):
+                    handed = _hand_over(aligned, args.aligned)
                 if handed is not None:
                     report["aligned"] = handed
+            report["seconds"] = {name: round(value, 6) for name, value in seconds.items()}
     except (MemoryError, pa.ArrowMemoryError):
         report = {"ok": False, "memory": True}
     except OSError as exc:  # e.g. mapping the file: "Cannot allocate memory"
@@ -142,6 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
     return 0
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = time.perf_counter() - started
 
 
 def _hand_over(aligned: Aligned, path: str) -> dict[str, int] | None:

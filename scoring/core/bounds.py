@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from common.parallel import map_rows, run_all
 from common.refusals import SubmissionInvalid, count
 from common.units import byte_size
+from scoring.core.dictpage import longest_dictionary_value
 
 _EXTRA_ROWS = 10_000
 _BASE_BYTES = 64 * 2**20
@@ -220,6 +221,9 @@ def _column_indexes(metadata: pq.FileMetaData, columns: list[str]) -> list[int]:
 def _longest_dictionary_value(
     buf: pa.Buffer, metadata: pq.FileMetaData, group: int, name: str, chunk: pq.ColumnChunkMetaData
 ) -> int:
+    read = longest_dictionary_value(buf, chunk)  # the page as laid out: no hash table
+    if read is not None:
+        return max(1, read)
     try:  # the footer as already parsed: parsing it again per probe made many groups quadratic
         reader = pq.ParquetFile(pa.BufferReader(buf), metadata=metadata, read_dictionary=[name])
         batch = next(reader.iter_batches(batch_size=1, row_groups=[group], columns=[name]), None)

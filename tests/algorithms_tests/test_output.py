@@ -306,12 +306,31 @@ def test_the_check_hands_over_what_it_aligned_and_the_file_is_linked_not_copied(
     loaded = load_solution(solution.path, kind="classification", classes=["a", "b"])
     data = handed.read(limit=handed_size_limit(rows=2, classes=2))
     assert load_handed(data, loaded).pred.tolist() == [1, 0]  # in the solution's order
+    assert set(checked.seconds) == {"read", "align", "hand_over"}  # the check's own timing
     # Without a solution nothing is aligned, so nothing is handed over; nor when the caller
     # does not score the run itself (a team's run is scored from its stored upload).
     assert output.predictions_checked(output=out, cap=CAP, test_rows=2).handed is None
     kept = sorted(out.parent.iterdir())
     unasked = output.predictions_checked(output=out, cap=CAP, test_rows=2, solution=solution)
     assert unasked.handed is None and sorted(out.parent.iterdir()) == kept
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ({"read": 0.5, "align": 0.25}, {"read": 0.5, "align": 0.25}),
+        ({"read": "0.5", "align": None, "hand_over": True}, {}),  # not numbers
+        ({"read": float("nan"), "align": -1, "hand_over": 1e300}, {}),  # not durations
+        ({"evil": 1.0, "read": 2}, {"read": 2.0}),  # not a step of the check
+        ([0.5], {}),
+        ("0.5", {}),
+    ],
+)
+def test_the_check_s_own_timing_is_kept_only_as_durations_of_its_steps(said, kept) -> None:
+    """The report's seconds come from a process that parsed a run's file: the worker keeps
+    known steps' plain durations and nothing else (they are shown, never acted on)."""
+    assert output._check_seconds({"ok": True, "seconds": said}) == kept
+    assert output._check_seconds({"ok": True}) == {}
 
 
 def test_a_refused_file_leaves_no_hand_over_behind(out: Path) -> None:
@@ -348,7 +367,9 @@ def test_a_hand_over_the_check_cannot_write_is_left_out_and_the_check_still_pass
     done = subprocess.run(
         command, env=output.READER_ENVIRONMENT, capture_output=True, check=True, timeout=120
     )
-    assert json.loads(done.stdout) == {"ok": True, "format": "csv", "rows": 2}
+    report = json.loads(done.stdout)
+    assert set(report.pop("seconds")) == {"read", "align", "hand_over"}  # its own timing
+    assert report == {"ok": True, "format": "csv", "rows": 2}
     assert taken.read_bytes() == b"someone else's"
 
 

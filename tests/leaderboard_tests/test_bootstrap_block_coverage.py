@@ -118,3 +118,20 @@ def test_cells_of_one_task_are_paired_on_the_same_blocks():
     )
     again = transfer_cell(y=y, pred=first, baseline_pred=baseline, kind="classification")
     assert np.array_equal(again.resamples, one.resamples)  # seeded: the same every time
+
+
+def test_the_kept_block_assignment_is_the_one_drawn_and_cannot_be_written():
+    """The last block assignment is kept per process: the same draws as a fresh generator
+    for that size and seed, a new size or seed drawn afresh, none of them writable."""
+    def drawn(n: int, seed: int) -> np.ndarray:
+        child = np.random.SeedSequence(seed, spawn_key=(resampling._BLOCK_STREAM,))
+        generator = np.random.Generator(np.random.PCG64(child))
+        return generator.integers(0, resampling.N_BLOCKS, size=n, dtype=np.uint16)
+
+    first = resampling.block_assignment(n=50_000, seed=3)
+    assert resampling.block_assignment(n=50_000, seed=3) is first  # kept
+    for n, seed in ((50_000, 3), (50_001, 3), (50_000, 4)):
+        blocks = resampling.block_assignment(n=n, seed=seed)
+        assert np.array_equal(blocks, drawn(n, seed)), (n, seed)
+        with pytest.raises(ValueError, match="read-only"):
+            blocks[0] = 1

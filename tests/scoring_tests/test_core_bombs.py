@@ -92,6 +92,16 @@ def test_a_long_dictionary_value_on_every_row_is_refused(tmp_path, store_schema)
     assert result["peak_mb"] < PEAK_LIMIT_MB
 
 
+def test_a_value_the_page_read_measures_on_every_row_is_refused(tmp_path):
+    # 10,000 rows of one 60 KB id (under 64 KiB: its length is read from the dictionary
+    # page's bytes, scoring.core.dictpage, not by Arrow): 600 MB once decoded.
+    path = tmp_path / "long-value.parquet"
+    write_parquet(path, chunks=1, rows=10_000, id_value="x" * 60_000, store_schema=False)
+    result = score_in_subprocess(path)
+    assert "unpack to more than" in result["message"]
+    assert result["peak_mb"] < PEAK_LIMIT_MB
+
+
 def one_row_groups(path: Path, rows: int) -> None:
     ids = [f"t{i:04d}" for i in range(rows)]
     pq.write_table(pa.table({"id": ids, "label": ["cat"] * rows}), path, row_group_size=1)
