@@ -285,3 +285,53 @@ def test_keys_made_ahead_are_the_ones_the_placing_uses(kind, monkeypatch):
     placed = idindex.permutation_by_keys(solution.take(order), solution)
     np.testing.assert_array_equal(placed, order)
     assert len(made) == 1
+
+
+@pytest.mark.parametrize("kind", ["uuid", "free"])
+def test_a_solution_loaded_for_alignment_has_its_keys_made_while_it_loads(kind, monkeypatch):
+    """``solution_from_table(..., for_alignment=True)`` (a cold ``score_file``) makes the
+    key table beside the labels: the same solution as without, whose table placing the file
+    then uses; a solution with a numbered shape, or loaded otherwise, makes none."""
+    from common.numbered import shape_metadata
+    from scoring.core import idindex
+
+    ids = keyed_solution(idindex.KEYS_MIN_ROWS + 500, kind)
+    labels = pa.array(np.where(np.arange(len(ids)) % 3 == 0, "a", "b"))
+    split = pa.array(np.where(np.arange(len(ids)) % 2 == 0, "public", "private"))
+    table = pa.table({"id": ids, "label": labels, "split": split}).replace_schema_metadata(
+        shape_metadata(None)
+    )
+    made = []
+    build = idindex._key_table
+    monkeypatch.setattr(idindex, "_key_table", lambda ids: made.append(ids) or build(ids))
+
+    def load(source: pa.Table, for_alignment: bool):
+        return solution_from_table(
+            source, kind="classification", classes=["a", "b"], for_alignment=for_alignment
+        )
+
+    plain = load(table, False)
+    assert made == []
+    ready = load(table, True)
+    assert len(made) == 1 and made[0] is ready.ids
+    np.testing.assert_array_equal(ready.y, plain.y)
+    np.testing.assert_array_equal(ready.is_public, plain.is_public)
+    assert ready.ids.equals(plain.ids) and ready.id_shape == plain.id_shape is None
+    order = np.random.default_rng(15).permutation(len(ids))
+    np.testing.assert_array_equal(idindex.permutation_by_keys(ids.take(order), ready.ids), order)
+    assert len(made) == 1
+
+    # A bad split is refused in the same words, keys or not.
+    bad = table.set_column(2, "split", pa.array(["public"] * (len(ids) - 1) + ["hidden"]))
+    for for_alignment in (False, True):
+        with pytest.raises(ValueError, match='must hold only "public" and "private"'):
+            load(bad, for_alignment)
+
+    counted = pa.array([f"r{i}" for i in range(len(ids))])
+    numbered = table.set_column(0, "id", counted).replace_schema_metadata(
+        shape_metadata(idindex.Counted(b"r", 0))
+    )
+    made.clear()
+    shaped = load(numbered, True)
+    assert shaped.id_shape_known and isinstance(shaped.id_shape, idindex.Counted)
+    assert made == []
