@@ -135,6 +135,7 @@ def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path)
         "from celery import signals\n"
         "print(json.dumps({'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
         "  'queues': sorted(app.amqp.queues),\n"
+        "  'beat': sorted(app.conf.beat_schedule),\n"
         "  'init': len(signals.worker_init.receivers),\n"
         "  'ready': len(signals.worker_ready.receivers)}))\n"
     )
@@ -143,6 +144,7 @@ def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path)
         seen["tasks"]
     )
     assert seen["queues"] == ["algorithms", "baselines", "notifications", "scoring"]
+    assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
     assert seen["init"] >= 1 and seen["ready"] >= 2, seen
 
 
