@@ -42,7 +42,7 @@ class SolutionCache:
     items: OrderedDict[tuple[int, str, str], Solution] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def get(self, task: Task, *, for_alignment: bool = False) -> Solution:
+    def get(self, task: Task) -> Solution:
         # The OPIS settings and the kind's options are part of the key: an organizer's
         # change is never served stale.
         key = (
@@ -55,7 +55,7 @@ class SolutionCache:
             if solution is not None:
                 self.items.move_to_end(key)
                 return solution
-        solution = task_solution_load(task, for_alignment=for_alignment)
+        solution = task_solution_load(task)
         with self.lock:
             self.items[key] = solution
             self.items.move_to_end(key)
@@ -67,11 +67,9 @@ class SolutionCache:
 solution_cache = SolutionCache()
 
 
-def solution_for_task(task: Task, *, for_alignment: bool = False) -> Solution:
-    """``task``'s parsed solution (cached per process; see the module docstring).
-    ``for_alignment``: a file is about to be placed against it, so what the alignment needs
-    of it is made while it loads (``scoring.core.solution.solution_from_table``)."""
-    return solution_cache.get(task, for_alignment=for_alignment)
+def solution_for_task(task: Task) -> Solution:
+    """``task``'s parsed solution (cached per process; see the module docstring)."""
+    return solution_cache.get(task)
 
 
 def task_opis_options(task: Task) -> dict[str, Any]:
@@ -93,7 +91,7 @@ def task_kind_options(task: Task) -> dict[str, Any]:
     return kind_get(task.kind).solution_options(meta)
 
 
-def task_solution_load(task: Task, *, for_alignment: bool = False) -> Solution:
+def task_solution_load(task: Task) -> Solution:
     """The task's solution, with the OPIS range, minimum and groups (where the kind takes
     a group column) and the kind's options set."""
     with task.solution.open("rb") as handle:
@@ -102,7 +100,6 @@ def task_solution_load(task: Task, *, for_alignment: bool = False) -> Solution:
             kind=task.kind,
             classes=list(task.classes),
             options=task_kind_options(task),
-            for_alignment=for_alignment,
         )
     options = task_opis_options(task)
     settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])

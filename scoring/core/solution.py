@@ -15,9 +15,7 @@ import pyarrow.parquet as pq
 
 from common.arrowtools import as_string, index_of, is_text
 from common.numbered import Counted, Numbered, shape_from_metadata
-from common.parallel import run_all
 from kinds import TaskKind, kind_get
-from scoring.core.idindex import prepare_keys
 from scoring.core.opis import OpisSettings
 
 
@@ -75,18 +73,14 @@ def load_solution(
     kind: str,
     classes: Sequence[str],
     options: Mapping[str, Any] | None = None,
-    for_alignment: bool = False,
 ) -> Solution:
-    """Read ``private/solution.parquet`` (id, label, split) of the data contract
-    (``for_alignment``: see :func:`solution_from_table`)."""
+    """Read ``private/solution.parquet`` (id, label, split) of the data contract."""
     parquet = pq.ParquetFile(path_or_file)
     schema = parquet.schema_arrow
     as_dictionary = [name for name in ("label", "split") if is_text(schema.field(name).type)]
     parquet = pq.ParquetFile(path_or_file, read_dictionary=as_dictionary)
     table = parquet.read(columns=["id", "label", "split"])
-    return solution_from_table(
-        table, kind=kind, classes=classes, options=options, for_alignment=for_alignment
-    )
+    return solution_from_table(table, kind=kind, classes=classes, options=options)
 
 
 def solution_from_table(
@@ -95,16 +89,11 @@ def solution_from_table(
     kind: str,
     classes: Sequence[str],
     options: Mapping[str, Any] | None = None,
-    for_alignment: bool = False,
 ) -> Solution:
     """Build a Solution from an Arrow table with id, label and split columns.
 
     The kind checks ``classes`` and reads the labels (grouping: entity ids, no classes).
     The ids' shape is taken from the table's schema metadata when the import recorded it.
-    ``for_alignment`` (a file is about to be placed against it: a cold ``score_file``): the
-    table of the ids' keys that the alignment needs when they have no numbered shape
-    (``scoring.core.idindex.prepare_keys``) is made on another thread while the labels are
-    read (numpy's work beside the kind's, and pyarrow's first import of pandas).
     """
     task_kind = kind_get(kind)
     checked = task_kind.solution_classes(classes)
@@ -114,19 +103,13 @@ def solution_from_table(
             raise ValueError(f"solution column {name!r} has {column.null_count} nulls")
     if not (is_text(ids.type) or pa.types.is_integer(ids.type)):
         raise ValueError(f"solution ids must be strings, not {ids.type}")
-    text_ids = as_string(ids).combine_chunks()
-    known, shape = shape_from_metadata(table.schema.metadata, text_ids)
-
-    def read_truth() -> tuple[np.ndarray, np.ndarray]:
-        return task_kind.truth(labels, checked), index_of(split, ["private", "public"])
-
-    if for_alignment and known:
-        (y, split_codes), _ = run_all([read_truth, lambda: prepare_keys(text_ids, shape)])
-    else:
-        y, split_codes = read_truth()
+    y = task_kind.truth(labels, checked)
+    split_codes = index_of(split, ["private", "public"])
     if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
     is_public = split_codes == 1
+    text_ids = as_string(ids).combine_chunks()
+    known, shape = shape_from_metadata(table.schema.metadata, text_ids)
     return Solution(
         ids=text_ids,
         y=y,
