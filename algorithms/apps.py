@@ -15,9 +15,13 @@ class AlgorithmsConfig(AppConfig):
         from algorithms.services.profiles import RUN_TYPES
         from challenge_platform import hooks
         from jobs import registry
+        from jobs.celery import when_app_made
         from scoring.owner_sections import owner_section_register
 
         registry.register(*RUN_TYPES.values())
+        # A worker's start sweeps what a killed run left (Celery's signals: a worker makes
+        # the Celery app before Django's start; a process that publishes nothing never).
+        when_app_made(_connect_worker_signals)
 
         owner_section_register(BASELINE_SECTION)
         hooks.subscribe(hooks.SubmissionFinished, receivers.follow_submission)
@@ -34,3 +38,11 @@ class AlgorithmsConfig(AppConfig):
         # data versions), as soon as it is imported.
         hooks.subscribe(hooks.TaskAdded, receivers.queue_baseline_on_arrival)
         hooks.subscribe(hooks.TaskDataChanged, receivers.queue_baseline_on_new_data)
+
+
+def _connect_worker_signals(app: object) -> None:
+    from celery.signals import worker_ready
+
+    from algorithms.tasks import sweep_staging_on_start
+
+    worker_ready.connect(sweep_staging_on_start, weak=False)

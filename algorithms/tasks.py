@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 from algorithms import services
@@ -18,7 +17,6 @@ from algorithms.services.staging import staging_sweep
 from jobs.celery import TemporaryError, platform_task
 
 
-@worker_ready.connect
 def sweep_staging_on_start(sender: Any = None, **kwargs: Any) -> None:
     """A worker starting on a host removes the run folders (and output tmpfs mounts) that a
     worker killed mid-run left behind (:mod:`algorithms.services.staging`); folders of live

@@ -1,8 +1,17 @@
 """The project package (the design card's ``platform/``; see README for why it is renamed).
 
-It imports the Celery app (defined by the job lifecycle, :mod:`jobs.celery`) so that
-``celery -A challenge_platform`` and every Django process load it first."""
+``celery_app`` is the Celery app, defined by the job lifecycle (:mod:`jobs.celery`) and made
+on first use, so that a command that publishes nothing starts without Celery;
+``celery -A challenge_platform`` finds it through :mod:`challenge_platform.celery`."""
 
-from .celery import app as celery_app
+from typing import Any
 
 __all__ = ["celery_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "celery_app":
+        from jobs.celery import celery_app
+
+        return celery_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,8 +17,9 @@ from types import SimpleNamespace
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from redis import RedisError
 from rest_framework import throttling
+
+from challenge_platform.localredis import cache_unavailable_errors
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
     def allow_request(self, request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except (RedisError, OSError):
+        except cache_unavailable_errors():
             logger.warning(
                 "the %s rate limit is not counted: the cache is unavailable",
                 getattr(view, "throttle_scope", "?"),

@@ -30,11 +30,23 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
-import icu
 
-_SPOOF = icu.SpoofChecker()  # read-only after creation: shared by every thread
-_IGNORABLE = icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT
+@lru_cache(maxsize=1)
+def _icu() -> Any:
+    """PyICU, imported on the first name checked (a cold command that checks none never
+    loads it: 0.02-0.03 s of its start)."""
+    import icu
+
+    return icu
+
+
+@lru_cache(maxsize=1)
+def _spoof_checker() -> Any:
+    # Read-only after creation: shared by every thread (two made at once: either serves).
+    return _icu().SpoofChecker()
+
 
 # Characters that render blank but are symbols or letters, not spaces or format characters.
 BLANK_LOOKING = frozenset(
@@ -66,7 +78,8 @@ def _invisible(char: str) -> bool:
         return True
     if unicodedata.category(char) in {"Cf", "Cc", "Co", "Cs", "Cn", "Zl", "Zp"}:
         return char not in "\t\n\r"  # whitespace: folded, never a hidden difference
-    return icu.Char.hasBinaryProperty(char, _IGNORABLE)
+    icu = _icu()
+    return icu.Char.hasBinaryProperty(char, icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT)
 
 
 def invisible_characters(name: str) -> list[str]:
@@ -75,13 +88,13 @@ def invisible_characters(name: str) -> list[str]:
     seen: dict[str, str] = {}
     for char in name:
         if char not in seen and _invisible(char):
-            label = unicodedata.name(char, "") or icu.Char.charName(char) or "unnamed"
+            label = unicodedata.name(char, "") or _icu().Char.charName(char) or "unnamed"
             seen[char] = f"U+{ord(char):04X} {label}"
     return list(seen.values())
 
 
 def _skeleton(text: str) -> str:
-    return _SPOOF.getSkeleton(0, text)
+    return _spoof_checker().getSkeleton(0, text)
 
 
 _MARKS = frozenset({"Mn", "Me"})  # nonspacing and enclosing; spacing marks (Mc) show as letters

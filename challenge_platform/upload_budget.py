@@ -38,8 +38,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from redis import RedisError
 
+from challenge_platform.localredis import cache_unavailable_errors
 from common.rates import Rate, parse_rate
 from common.refusals import Refusal
 from common.units import byte_size
@@ -100,7 +100,7 @@ def upload_rate_check(*, team: Team) -> None:
         return
     try:
         held = cache.get_many(_slot_keys(team, rate))
-    except (RedisError, OSError):
+    except cache_unavailable_errors():
         logger.warning("the upload rate is not checked: the cache is unavailable", exc_info=True)
         return
     if len(held) >= rate.count:
@@ -123,7 +123,7 @@ def upload_rate_take(*, team: Team) -> None:
             held = cache.get_many(keys)
             if len(held) >= rate.count:
                 break
-    except (RedisError, OSError):
+    except cache_unavailable_errors():
         logger.warning("the upload rate is not counted: the cache is unavailable", exc_info=True)
         return
     raise _over_the_rate(rate, held)

@@ -4,39 +4,98 @@ The lowest module of the jobs app (docs/architecture.md, "The job lifecycle"): i
 no other module of the platform, so the lifecycle above it, and every app's ``tasks``
 module, can publish and register through it. The project package re-exports the app
 (``challenge_platform.celery_app``), so ``celery -A challenge_platform`` finds it.
+
+The app is made when it is first used (:func:`celery_app`, or the module's ``app``), not
+when the module is imported: Celery, kombu and the broker's client cost a cold command
+(``manage.py score_file``) about 0.15 CPU-seconds of its start, and a command that
+publishes nothing never needs them. A worker makes it first thing (``celery -A``), so
+there every task is Celery's own from the start; elsewhere a task defined before the app
+is a proxy that makes the app on its first use (``scoring.tasks.score_submission.name``),
+and the app, once made, registers every task defined so far. Queues, routes, task names
+and options are the same either way (docs/decisions.md, "The start without Celery").
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from celery import Celery
+if TYPE_CHECKING:
+    from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
 
-app = Celery("challenge_platform")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Each project task's queue, filled by ``platform_task``; the router below reads it.
+TASK_QUEUES: dict[str, str] = {}
 
 # The beat's schedule: each periodic task declares its period where it is defined
 # (``platform_task(every=..., beat=...)``), in the app that owns it, so this lowest layer
 # names no task of a higher one. The beat process imports every app's tasks module before
 # it reads the schedule (Celery's autodiscovery runs in its loader's ``init_worker``).
-app.conf.beat_schedule = {}
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+
+_made: list[Celery] = []
+_making = threading.RLock()  # a callback may define a task: the same thread again
+# Tasks defined before the app was made (their options), and what waits for the app.
+_pending: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+_when_made: list[Callable[[Celery], None]] = []
 
 
-# Each project task's queue, filled by ``platform_task``; the router below reads it.
-TASK_QUEUES: dict[str, str] = {}
+def celery_app() -> Celery:
+    """The project's Celery app, made on the first call (every later call returns it)."""
+    if _made:
+        return _made[0]
+    with _making:
+        if not _made:
+            _made.append(_make())
+            for callback in _when_made:
+                callback(_made[0])
+    return _made[0]
+
+
+def app_made() -> bool:
+    """Whether the app is made (a worker's, or a process that published or used a task)."""
+    return bool(_made)
+
+
+def when_app_made(callback: Callable[[Celery], None]) -> None:
+    """Run ``callback(app)`` once the app is made: now if it is. Receivers of Celery's
+    worker signals connect here (a worker makes its app before Django's start)."""
+    with _making:
+        if not _made:
+            _when_made.append(callback)
+            return
+    callback(_made[0])
+
+
+def _make() -> Celery:
+    from celery import Celery
+    from django.conf import settings
+    from kombu import Queue
+
+    app = Celery("challenge_platform")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.task_queues = tuple(Queue(name) for name in settings.TASK_QUEUE_NAMES)
+    app.autodiscover_tasks()
+    app.conf.beat_schedule = BEAT_SCHEDULE
+    app.conf.task_routes = (route_task,)
+    for func, options in _pending:
+        app.task(**options)(func)
+    _pending.clear()
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # ``from jobs.celery import app``: made here
+        return celery_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict[str, str] | None:
     queue = TASK_QUEUES.get(name)
     return {"queue": queue} if queue else None
-
-
-app.conf.task_routes = (route_task,)
 
 
 class TemporaryError(Exception):
@@ -69,12 +128,12 @@ def platform_task(
         name = f"{func.__module__}.{func.__name__}"
         TASK_QUEUES[name] = queue
         if every is not None and beat is not None:
-            app.conf.beat_schedule[beat] = {
+            BEAT_SCHEDULE[beat] = {
                 "task": name,
                 "schedule": every,
                 "options": {"queue": queue, "expires": max(every - 5, 1)},
             }
-        return app.task(
+        options = dict(
             name=name,
             acks_late=True,
             reject_on_worker_lost=True,
@@ -86,6 +145,17 @@ def platform_task(
             retry_backoff_max=60,
             retry_jitter=True,
             serializer="json",
-        )(func)
+        )
+        with _making:
+            if not _made:
+                from celery.local import PromiseProxy  # no third-party import of its own
+
+                _pending.append((func, options))
+                return PromiseProxy(_task_named, (name,), __doc__=func.__doc__)
+        return _made[0].task(**options)(func)
 
     return decorator
+
+
+def _task_named(name: str) -> Any:
+    return celery_app().tasks[name]

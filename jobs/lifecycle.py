@@ -53,7 +53,7 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from jobs.celery import TASK_QUEUES, app
+from jobs.celery import TASK_QUEUES, celery_app
 from jobs.holders import (
     Decide,
     claim_lost,
@@ -134,6 +134,7 @@ def publish(
         _failures.count += 1
         return False
     try:
+        app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
         app.send_task(
             task_name,
             kwargs=kwargs,

@@ -44,12 +44,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
 from django.conf import settings
 
-from jobs.celery import app
+from jobs.celery import celery_app
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ def live_nodes(*, queue: str | None = None) -> set[str]:
     """The node names of the workers beating now (two Redis reads), only those consuming
     ``queue`` when given; empty when Redis does not answer (the caller must then not wait
     for another worker)."""
+    import redis  # here: a process that never asks imports no broker client
+
     try:
         client = broker_redis()
         entries = {k.decode(): v for k, v in client.hgetall(REGISTRY).items()}
@@ -112,9 +116,11 @@ def _entry(raw: bytes | str) -> dict[str, Any]:
 
 def broker_redis() -> redis.Redis:
     """A client of the broker's Redis (every worker and web process shares it)."""
+    import redis
+
     timeout = float(settings.REDIS_SOCKET_TIMEOUT)
     return redis.Redis.from_url(
-        str(app.conf.broker_url), socket_timeout=timeout, socket_connect_timeout=timeout
+        str(celery_app().conf.broker_url), socket_timeout=timeout, socket_connect_timeout=timeout
     )
 
 
@@ -153,6 +159,8 @@ class Liveness:
 
     def beat(self) -> bool:
         """Write this worker's key and entry; False (logged) when Redis did not answer."""
+        import redis
+
         now = self.clock()
         gap = now - self.last_beat if self.last_beat is not None else 0.0
         steady = self.running and self.connected_since is not None  # the last one was good
@@ -271,6 +279,8 @@ class Liveness:
 
     def tick(self) -> None:
         """One beat, then (once allowed) one look at the others."""
+        import redis
+
         if not self.beat():
             return
         try:
@@ -296,6 +306,8 @@ class Liveness:
     def stop(self) -> None:
         """A clean stop: the entry says so and the key goes, so whatever this worker still
         held (nothing, after a warm shutdown) is taken back at once."""
+        import redis
+
         self.stopping.set()
         try:
             entry = {"node": self.node, "pid": os.getpid(), "stopped": True, "beat": time.time()}

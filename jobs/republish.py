@@ -22,13 +22,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from jobs import broker, lifecycle
-from jobs.celery import TASK_QUEUES, app
+from jobs.celery import TASK_QUEUES, celery_app
 from jobs.liveness import broker_redis
 from jobs.registry import CHANGED, CLAIM, DUE, STATUS, JobType, registered
 
@@ -49,6 +48,8 @@ def jobs_republish(
     """Publish again the messages the queued rows of ``job_types`` (default: every registered
     type) lost; ``{task name: [row pks published for]}`` (types with none left out). Nothing
     when the broker cannot be read (the next look tries again)."""
+    import redis  # here: the start of a process that never looks imports no broker client
+
     job_types = registered() if job_types is None else job_types
     now = now or timezone.now()
     older = now - timedelta(seconds=float(settings.JOB_REPUBLISH_SECONDS) / 2)
@@ -57,7 +58,7 @@ def jobs_republish(
             broker_redis(),
             queues={TASK_QUEUES[t.task_name] for t in job_types if t.task_name in TASK_QUEUES},
             pk_kwargs={t.task_name: t.pk_kwarg for t in job_types},
-            steps=app.conf.broker_transport_options.get("priority_steps") or [0, 3, 6, 9],
+            steps=celery_app().conf.broker_transport_options.get("priority_steps") or [0, 3, 6, 9],
             # A message a worker took this long ago for a row still queued was never started:
             # its worker died with it prefetched (or is busy for long with another job). Sent
             # again: a duplicate does nothing (the claim), a lost one would wait for kombu's

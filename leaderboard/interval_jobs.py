@@ -49,7 +49,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from jobs.celery import app
+from jobs.celery import celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _client(url: str) -> redis.Redis:
 
 
 def client() -> redis.Redis:
-    return _client(str(app.conf.broker_url))
+    return _client(str(celery_app().conf.broker_url))
 
 
 def _keys(task_id: int) -> tuple[str, str, str, str]:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
+from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus

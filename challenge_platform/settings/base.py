@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from kombu import Queue
 
 from challenge_platform.accounts.oidc_settings import (
     PROVIDER_ID,
@@ -429,12 +428,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
-CELERY_TASK_QUEUES = (
-    Queue("scoring"),
-    Queue("baselines"),
-    Queue("algorithms"),
-    Queue("notifications"),
-)
+# The broker's queues, each a kombu Queue of this name (Celery's ``task_queues``): made with
+# the Celery app (jobs.celery), so a process that publishes nothing never imports kombu.
+TASK_QUEUE_NAMES = ("scoring", "baselines", "algorithms", "notifications")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # With late acknowledgement a worker reserves only the messages its free processes can start

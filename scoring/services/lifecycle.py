@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
+from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.conf import settings
 from django.core.files.base import ContentFile
 

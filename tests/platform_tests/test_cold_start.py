@@ -81,6 +81,73 @@ def test_a_cold_command_imports_no_statistics_or_schema_library(tmp_path, comman
     assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
 
 
+# Celery's app, kombu and the AMQP client: made with the Celery app (jobs.celery), which a
+# command that publishes nothing never makes (0.1-0.15 CPU-seconds of a cold start); PyICU,
+# imported on the first team or user name checked (challenge_platform.team_names).
+NO_CELERY_AT_START = ("celery.app", "celery.signals", "kombu", "amqp", "icu")
+
+def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path) -> None:
+    """A command starts (manage.py, Django with every app ready, the score_file command's
+    module) without Celery; the app is made on first use with every task, route, queue,
+    beat entry and worker signal receiver it had when it was made at import."""
+    probe = (
+        f"WATCHED = {NO_CELERY_AT_START!r}\n"
+        "import importlib, json, sys\n"
+        "importlib.import_module('scoring.management.commands.score_file')\n"
+        "started = sorted(m for m in WATCHED if m in sys.modules)\n"
+        "from celery import signals\n"
+        "before = len(signals.worker_ready.receivers)\n"
+        "from challenge_platform import celery_app as app\n"
+        "from jobs.celery import TASK_QUEUES\n"
+        "from scoring.tasks import score_submission\n"
+        "print(json.dumps({'started': started,\n"
+        "  'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
+        "  'queues': sorted(app.amqp.queues),\n"
+        "  'routes': {n: app.amqp.router.route({}, n)['queue'].name for n in TASK_QUEUES},\n"
+        "  'beat': sorted(app.conf.beat_schedule),\n"
+        "  'task': [score_submission.name, score_submission.acks_late,\n"
+        "           score_submission.reject_on_worker_lost, score_submission.serializer],\n"
+        "  'receivers': [before, len(signals.worker_ready.receivers)]}))\n"
+    )
+    seen = _last_json_line(tmp_path, "manage.py", "shell", "--no-imports", "-c", probe)
+    assert seen["started"] == [], f"imported at start: {seen['started']}"
+    assert "scoring.tasks.score_submission" in seen["tasks"]
+    assert "jobs.tasks.republish_lost_jobs" in seen["tasks"]
+    assert seen["queues"] == ["algorithms", "baselines", "notifications", "scoring"]
+    assert seen["routes"]["scoring.tasks.score_submission"] == "scoring"
+    assert seen["routes"]["notifications.tasks.deliver_webhook"] == "notifications"
+    assert set(seen["routes"].values()) <= set(seen["queues"])
+    assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
+    assert seen["task"] == ["scoring.tasks.score_submission", True, True, "json"]
+    # The liveness's and the staging sweep's receivers, connected when the app was made.
+    assert seen["receivers"][1] >= seen["receivers"][0] + 2, seen["receivers"]
+
+
+def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path) -> None:
+    """``celery -A challenge_platform`` finds the app, made before Django's start; the tasks
+    and receivers then register on it as Django's apps get ready."""
+    probe = (
+        "import json\n"
+        "from celery.app.utils import find_app\n"
+        "app = find_app('challenge_platform')\n"
+        "import django\n"
+        "django.setup()\n"
+        "from celery import signals\n"
+        "print(json.dumps({'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
+        "  'queues': sorted(app.amqp.queues),\n"
+        "  'beat': sorted(app.conf.beat_schedule),\n"
+        "  'init': len(signals.worker_init.receivers),\n"
+        "  'ready': len(signals.worker_ready.receivers)}))\n"
+    )
+    seen = _last_json_line(tmp_path, "-c", probe)
+    assert {"scoring.tasks.score_submission", "algorithms.tasks.run_algorithm"} <= set(
+        seen["tasks"]
+    )
+    assert seen["queues"] == ["algorithms", "baselines", "notifications", "scoring"]
+    assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
+    assert seen["init"] >= 1 and seen["ready"] >= 2, seen
+
+
 def test_manage_py_starts_without_collecting_and_collects_once_set_up(tmp_path) -> None:
     """The start allocates some 200,000 objects that no collection can free: manage.py
     pauses the cyclic collector until Django is set up, then runs it again with the start's

@@ -261,3 +261,32 @@ def test_a_forked_worker_gets_its_own_pool(threads):
     child.join(timeout=60)
     assert child.exitcode == 0
     assert queue.get(timeout=5) == ["parent's pool is not used", 2]
+
+
+@pytest.mark.parametrize("ids", [NUMBERED, OPAQUE], ids=["numbered", "opaque"])
+def test_a_cold_load_scores_and_refuses_as_score_file_and_leaves_no_thread(tmp_path, ids):
+    """``score_file_loading`` (a cold ``score_file``: the file read while the solution loads,
+    pyarrow's import of pandas on a thread of its own) gives ``score_file``'s result and
+    refusal, and every thread it started has ended when it returns, refused or not."""
+    from scoring.core import score_file_loading
+
+    solution = make_solution(ids)
+    table = make_submission(ids, np.random.default_rng(9).permutation(len(ids)))
+    good, bad = tmp_path / "good.parquet", tmp_path / "bad.parquet"
+    good.write_bytes(as_parquet(table).getvalue())
+    proba = table["proba_ant"].to_numpy().copy()
+    proba[N // 3] = np.nan
+    at = table.column_names.index("proba_ant")
+    bad.write_bytes(as_parquet(table.set_column(at, "proba_ant", pa.array(proba))).getvalue())
+    before = set(threading.enumerate())
+
+    result, loaded = score_file_loading(good, lambda: solution, test_rows=N)
+    assert loaded is solution
+    assert result.metrics == score_file(good, solution).metrics
+    with pytest.raises(SubmissionInvalid) as cold:
+        score_file_loading(bad, lambda: solution, test_rows=N)
+    with pytest.raises(SubmissionInvalid) as warm:
+        score_file(bad, solution)
+    assert cold.value.message == warm.value.message
+    left = [t for t in set(threading.enumerate()) - before if "pyarrow-pandas" in t.name]
+    assert left == []
