@@ -430,7 +430,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
 # The broker's queues, each a kombu Queue of this name (Celery's ``task_queues``): made with
 # the Celery app (jobs.celery), so a process that publishes nothing never imports kombu.
-TASK_QUEUE_NAMES = ("scoring", "baselines", "algorithms", "notifications")
+TASK_QUEUE_NAMES = ("scoring", "baselines", "algorithms", "notifications", "board_renders")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # With late acknowledgement a worker reserves only the messages its free processes can start

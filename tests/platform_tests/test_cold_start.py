@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The broker's queues, as the Celery app must have them once made.
+QUEUES = ["algorithms", "baselines", "board_renders", "notifications", "scoring"]
 
 # Modules a cold command must not import before its work starts, with what pulls them in
 # when they come back (the first importer is printed by the test's failure).
@@ -113,7 +115,7 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
     assert seen["started"] == [], f"imported at start: {seen['started']}"
     assert "scoring.tasks.score_submission" in seen["tasks"]
     assert "jobs.tasks.republish_lost_jobs" in seen["tasks"]
-    assert seen["queues"] == ["algorithms", "baselines", "notifications", "scoring"]
+    assert seen["queues"] == QUEUES
     assert seen["routes"]["scoring.tasks.score_submission"] == "scoring"
     assert seen["routes"]["notifications.tasks.deliver_webhook"] == "notifications"
     assert set(seen["routes"].values()) <= set(seen["queues"])
@@ -143,7 +145,7 @@ def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path)
     assert {"scoring.tasks.score_submission", "algorithms.tasks.run_algorithm"} <= set(
         seen["tasks"]
     )
-    assert seen["queues"] == ["algorithms", "baselines", "notifications", "scoring"]
+    assert seen["queues"] == QUEUES
     assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
     assert seen["init"] >= 1 and seen["ready"] >= 2, seen
 
