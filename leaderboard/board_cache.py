@@ -6,9 +6,9 @@ what it guarantees, and how a request flows through them.
 A board's key holds a version counter of its task (or track) and what else changes the
 cached value (the split, the kind of value). A refresh of a task's entries, or new bootstrap
 intervals, bump the task's and its track's versions once their transaction commits
-(:func:`bump_after_commit`), so the next read misses and rebuilds: never a stale board after
-a score (but see the grace for anonymous readers below). Old keys are never deleted; they
-expire after ``BOARD_CACHE_SECONDS``.
+(``leaderboard.bumps.bump_after_commit``), so the next read misses and rebuilds: never a
+stale board after a score (but see the grace for anonymous readers below). Old keys are
+never deleted; they expire after ``BOARD_CACHE_SECONDS``.
 
 What is cached is the same for every viewer: the rows of one split, the API's JSON, and whole
 pages only as rendered for an anonymous visitor sending no cookie (:func:`page`). Who may see
@@ -64,7 +64,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from redis import RedisError
@@ -237,12 +236,14 @@ def _hot(churn: str) -> bool:
     return sum(int(n) for n in counts.values()) >= settings.BOARD_CACHE_GRACE_CHANGES
 
 
-def bump(*, task_id: int | None, track_id: int | None) -> None:
-    """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them."""
+def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
+    """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them.
+    The boards bumped, as ``(scope, pk)`` (none when there is no cache of the boards or it
+    is unavailable). Called once the change commits (``leaderboard.bumps``)."""
     boards = [(TASK, task_id)] if task_id is not None else []
     boards += [(TRACK, track_id)] if track_id is not None else []
     if not boards or not _in_redis():
-        return  # nothing to invalidate: no process reads boards from a cache of its own
+        return []  # nothing to invalidate: no process reads boards from a cache of its own
     try:
         _bump(boards)
     except UNAVAILABLE:
@@ -253,18 +254,8 @@ def bump(*, task_id: int | None, track_id: int | None) -> None:
             track_id,
             exc_info=True,
         )
-        return
-    # Here, not at the top: the module that renders the boards ahead reads this one's keys.
-    from . import prerender
-
-    prerender.request_after_bump(boards)
-
-
-def bump_after_commit(*, task_id: int | None, track_id: int | None) -> None:
-    """:func:`bump` once the caller's transaction commits (at once outside one): a reader
-    between the change and the commit would otherwise cache the old board under the new
-    version."""
-    transaction.on_commit(lambda: bump(task_id=task_id, track_id=track_id))
+        return []
+    return boards
 
 
 def _key(scope: str, pk: int, version: int, *parts: str) -> str:

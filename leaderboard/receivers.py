@@ -9,7 +9,7 @@ from __future__ import annotations
 from challenge_platform import hooks
 from challenge_platform.models import Track
 from datasets.models import Task
-from leaderboard import board_cache, services
+from leaderboard import bumps, services
 from leaderboard.champion import services as champion
 
 
@@ -28,7 +28,7 @@ def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
 def bump_task_boards(event: hooks.StressResultsChanged) -> None:
     """A stress run recorded its figures: the task's cached boards (their robustness column)
     are rebuilt on the next read."""
-    board_cache.bump_after_commit(task_id=event.task_id, track_id=None)
+    bumps.bump_after_commit(task_id=event.task_id, track_id=None)
 
 
 def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
@@ -38,9 +38,9 @@ def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     for task_id in Task.objects.filter(track__challenge_id=challenge_id).values_list(
         "pk", flat=True
     ):
-        board_cache.bump_after_commit(task_id=task_id, track_id=None)
+        bumps.bump_after_commit(task_id=task_id, track_id=None)
     for track_id in Track.objects.filter(challenge_id=challenge_id).values_list("pk", flat=True):
-        board_cache.bump_after_commit(task_id=None, track_id=track_id)
+        bumps.bump_after_commit(task_id=None, track_id=track_id)
 
 
 def weigh_scored_submission(event: hooks.SubmissionFinished) -> None:

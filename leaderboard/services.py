@@ -36,7 +36,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import board_cache, interval_jobs, refresh_turns
+from . import board_cache, bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
@@ -439,7 +439,7 @@ def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
             transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
         # of them (a team's count, a worse try) leaves it, and its cache, as it was.
-        board_cache.bump_after_commit(
+        bumps.bump_after_commit(
             task_id=task.pk, track_id=task.track_id if track_changed else None
         )
         hooks.emit(hooks.BoardRefreshed(task_id=task.pk))
@@ -583,4 +583,4 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             fresh,
             ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best", *FLIP_FIELDS],
         )
-        board_cache.bump_after_commit(task_id=task.pk, track_id=task.track_id)
+        bumps.bump_after_commit(task_id=task.pk, track_id=task.track_id)
