@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from challenge_platform.services import challenge_reveal
@@ -583,14 +583,17 @@ def test_a_reader_locking_just_after_the_holder_stored_the_value_takes_that_valu
     version = board_cache._version(board_cache.TASK, 2)
     key = board_cache._key(board_cache.TASK, 2, version, "board", "public")
     lock = f"{key}:computing"
-    add = board_cache.cache.add
+    # The Redis cache itself, not django.core.cache.cache: that proxy is every module's, and
+    # a patch set through it outlived the test (a later test's upload slots went to Redis).
+    redis = caches["default"]
+    add = redis.add
 
     def add_after_the_holder(name, value, timeout=None):
         if name == lock:
             cache.set(key, 7)  # the holder kept it and let go between the look and the lock
         return add(name, value, timeout=timeout)
 
-    monkeypatch.setattr(board_cache.cache, "add", add_after_the_holder)
+    monkeypatch.setattr(redis, "add", add_after_the_holder)
     computed: list[int] = []
     value, _ = board_cache._compute_once(key, lambda: computed.append(1) or 8)
     assert (value, computed) == (7, [])
