@@ -56,6 +56,14 @@ class Phase:
         with self.lock:
             self.replayed += 1
 
+    def board_verdict(self, p95: float) -> str:
+        """The board target: p95 <= 0.5 s with every read answered (a 503 in a millisecond
+        is no board: a phase whose reads failed does not meet it, however fast they failed)."""
+        failed = sum(self.errors.values())
+        if failed:
+            return f"not met: {failed} reads failed"
+        return "met" if p95 <= 0.5 else "not met"
+
     def figures(self) -> dict:
         """What a client process sends back (a Phase holds a lock, which does not pickle)."""
         with self.lock:

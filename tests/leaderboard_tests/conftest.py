@@ -6,7 +6,8 @@ import pytest
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
-from .factories import make_task, make_team
+from .boards import refresh
+from .factories import make_task, make_team, scored
 
 
 @pytest.fixture
@@ -32,3 +33,12 @@ def setup(redis_cache):
     task = make_task(track, slug="t1")
     teams = {n: make_team(challenge, n) for n in ("ann", "bo")}
     return challenge, track, task, teams
+
+
+@pytest.fixture
+def board(setup, django_capture_on_commit_callbacks):
+    """``setup`` with a scored entry on the task's board (ann, 0.61), refreshed."""
+    challenge, track, task, teams = setup
+    scored(task, teams["ann"], 0.61)
+    refresh(task, django_capture_on_commit_callbacks)
+    return setup

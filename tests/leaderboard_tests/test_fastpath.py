@@ -109,14 +109,6 @@ def nonce_of(answer: Answer) -> str:
     return re.search(r"'nonce-([^']+)'", answer["Content-Security-Policy"]).group(1)
 
 
-@pytest.fixture
-def board(setup, django_capture_on_commit_callbacks):
-    challenge, track, task, teams = setup
-    scored(task, teams["ann"], 0.61)
-    refresh(task, django_capture_on_commit_callbacks)
-    return setup
-
-
 def test_a_stored_board_is_answered_before_django_with_every_security_header(
     board, django_assert_num_queries
 ):

@@ -24,14 +24,6 @@ from .test_fastpath import environ_for, wsgi
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def board(setup, django_capture_on_commit_callbacks):
-    challenge, track, task, teams = setup
-    scored(task, teams["ann"], 0.61)
-    refresh(task, django_capture_on_commit_callbacks)
-    return setup
-
-
 def published(redis_client) -> list[dict]:
     """The render messages on the broker: their kwargs, and whether they wait (an ETA)."""
     found = []
