@@ -66,7 +66,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
-from redis import RedisError
+
+from challenge_platform.localredis import cache_unavailable_errors
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -76,8 +77,9 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 # What a cache backend raises when its server cannot be reached (Django's Redis backend
-# raises redis-py's errors; a socket may raise OSError).
-UNAVAILABLE = (RedisError, OSError)
+# raises redis-py's errors; a socket may raise OSError): the rule's one home, here as a
+# tuple for the many ``except`` and ``suppress`` clauses of the boards.
+UNAVAILABLE = cache_unavailable_errors()
 
 TASK = "task"
 TRACK = "track"
