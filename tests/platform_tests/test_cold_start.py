@@ -234,6 +234,25 @@ def test_an_unreachable_cache_is_still_caught_where_its_client_was_never_importe
     }
 
 
+def test_a_web_worker_loads_the_url_configuration_before_its_first_request(tmp_path) -> None:
+    """A command never loads allauth's provider registry (it imports requests and urllib3);
+    a gunicorn worker does, with the URL configuration, once it loaded the application
+    (``challenge_platform.gunicorn_config.post_worker_init``), so no request waits for it."""
+    probe = (
+        "import json, sys\n"
+        "from challenge_platform.wsgi import application\n"
+        "from allauth.socialaccount.providers import registry\n"
+        "seen = {'app': [registry.loaded, 'challenge_platform.urls' in sys.modules]}\n"
+        "from challenge_platform import gunicorn_config\n"
+        "gunicorn_config.post_worker_init(None)\n"
+        "seen['worker'] = [registry.loaded, 'challenge_platform.urls' in sys.modules,\n"
+        "                  sorted(registry.provider_map)]\n"
+        "print(json.dumps(seen))\n"
+    )
+    seen = _last_json_line(tmp_path, "-c", probe)
+    assert seen == {"app": [False, False], "worker": [True, True, ["openid_connect"]]}
+
+
 def test_manage_py_starts_without_collecting_and_collects_once_set_up(tmp_path) -> None:
     """The start allocates some 200,000 objects that no collection can free: manage.py
     pauses the cyclic collector until Django is set up, then runs it again with the start's
