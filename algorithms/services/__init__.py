@@ -36,5 +36,6 @@ def __getattr__(name: str) -> Any:
 
         for module in (common, execute, runs, upload):
             if hasattr(module, name):
-                return getattr(module, name)
+                value = globals()[name] = getattr(module, name)  # an attribute from now on
+                return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
