@@ -22,6 +22,7 @@ class AlgorithmsConfig(AppConfig):
         # A worker's start sweeps what a killed run left (Celery's signals: a worker makes
         # the Celery app before Django's start; a process that publishes nothing never).
         when_app_made(_connect_worker_signals)
+        when_app_made(_load_lost_decisions)
 
         owner_section_register(BASELINE_SECTION)
         hooks.subscribe(hooks.SubmissionFinished, receivers.follow_submission)
@@ -46,3 +47,10 @@ def _connect_worker_signals(app: object) -> None:
     from algorithms.tasks import sweep_staging_on_start
 
     worker_ready.connect(sweep_staging_on_start, weak=False)
+
+
+def _load_lost_decisions(app: object) -> None:
+    """What a dead worker's runs become is decided by the runs' service, registered as it
+    is imported (``jobs.holders.when_holder_lost``); a worker's liveness asks it. Imported
+    where the Celery app is made (a worker makes it first), not in every process."""
+    from algorithms.services import runs  # noqa: F401

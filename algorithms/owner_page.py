@@ -2,7 +2,9 @@
 
 The page is scoring's (``scoring.owner_views.task_manage``); this part lists the task's last
 baseline runs and queues a new one for the task's owners and organizers (the page has
-checked that the user manages the task before it calls either function).
+checked that the user manages the task before it calls either function). The queueing
+service is imported when a baseline is queued: this module is imported in every process at
+start (docs/decisions.md, "Receivers and tasks import services at call time").
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from django.contrib import messages
 from django.http import HttpRequest
 
 from algorithms.selectors import baseline_run_list, run_summary
-from algorithms.services.baseline import BaselineRunRefused, baseline_run_queue
 from datasets.models import Task
 from scoring.owner_sections import OwnerSection
 
@@ -26,6 +27,8 @@ def baseline_part(task: Task) -> dict[str, Any]:
 
 
 def baseline_queue_post(request: HttpRequest, task: Task) -> None:
+    from algorithms.services.baseline import BaselineRunRefused, baseline_run_queue
+
     try:
         run = baseline_run_queue(task=task, actor=request.user)
     except BaselineRunRefused as exc:

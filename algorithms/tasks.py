@@ -2,7 +2,10 @@
 style: Celery).
 
 One task per queue and set of time limits, both from the run profiles
-(:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline.
+(:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported
+when a task first runs: every process imports this module at start to register the tasks,
+and only a worker runs them (docs/decisions.md, "Receivers and tasks import services at call
+time").
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from algorithms import services
 from algorithms.services.profiles import BASELINE, TEAM
-from algorithms.services.staging import staging_sweep
 from jobs.celery import TemporaryError, platform_task
 
 
@@ -21,10 +22,14 @@ def sweep_staging_on_start(sender: Any = None, **kwargs: Any) -> None:
     """A worker starting on a host removes the run folders (and output tmpfs mounts) that a
     worker killed mid-run left behind (:mod:`algorithms.services.staging`); folders of live
     workers on the same host are kept."""
+    from algorithms.services.staging import staging_sweep
+
     staging_sweep()
 
 
 def _execute(task: Any, run_pk: int) -> str:
+    from algorithms import services
+
     request = task.request
     try:
         return services.algorithm_run_execute(
@@ -67,6 +72,8 @@ def sweep_algorithm_runs() -> dict[str, list[int]]:
     """Every minute (beat): publish again what a lost message left queued; end, or re-queue,
     runs whose worker stopped beating. On the fast ``scoring`` queue: the ``algorithms`` and
     ``baselines`` ones may be busy for minutes."""
+    from algorithms import services
+
     report = services.algorithm_runs_sweep()
     return {"requeued": report.requeued, "failed": report.failed}
 

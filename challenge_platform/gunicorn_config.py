@@ -14,3 +14,13 @@ def on_starting(server: Arbiter) -> None:
     """In the master, before the workers are forked (they inherit it): the web's CPU
     priority, below the scoring workers' (``WEB_CPU_NICE``)."""
     lower(web_nice())
+
+
+def post_worker_init(worker: object) -> None:
+    """In each worker, once it loaded the application: the URL configuration, with every
+    view and allauth's provider registry (``challenge_platform/accounts/apps.py``), loaded
+    before the first request instead of by it (a worker restarted by ``--max-requests``
+    would otherwise make one request wait a quarter of a second)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - loading it is the point

@@ -41,6 +41,24 @@ def cache_unavailable_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError)
 
 
+class _CacheUnavailableSuppressed:
+    """``with cache_unavailable_suppressed:`` ignores what :func:`cache_unavailable_errors`
+    names, for a cache write that is only a shortcut. Stateless, so one instance serves
+    every block: a block pays a name's read and no object's making (``contextlib.suppress``
+    makes one per block and needs the errors, hence redis, before the block runs)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: object, tb: object) -> bool:
+        return kind is not None and issubclass(kind, cache_unavailable_errors())
+
+
+cache_unavailable_suppressed = _CacheUnavailableSuppressed()
+
+
 def redis_url(*, port: int, password: str | None) -> str:
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}127.0.0.1:{port}/0"

@@ -12,10 +12,12 @@ class LeaderboardConfig(AppConfig):
         queues its champion check (the job type registered here)."""
         from challenge_platform import hooks
         from jobs import registry
+        from jobs.celery import when_app_made
         from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from leaderboard.champion.jobs import CHAMPION_CHECK
 
         registry.register(CHAMPION_CHECK)
+        when_app_made(_load_lost_decisions)
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
@@ -23,3 +25,10 @@ class LeaderboardConfig(AppConfig):
         # The champion gate (docs/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
+
+
+def _load_lost_decisions(app: object) -> None:
+    """What a dead worker's champion checks become is decided by their service, registered
+    as it is imported (``jobs.holders.when_holder_lost``); a worker's liveness asks it.
+    Imported where the Celery app is made (a worker makes it first), not in every process."""
+    from leaderboard.champion import services  # noqa: F401

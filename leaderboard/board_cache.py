@@ -54,7 +54,6 @@ have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
@@ -67,7 +66,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from challenge_platform.localredis import cache_unavailable_errors
+from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -75,11 +74,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
-
-# What a cache backend raises when its server cannot be reached (Django's Redis backend
-# raises redis-py's errors; a socket may raise OSError): the rule's one home, here as a
-# tuple for the many ``except`` and ``suppress`` clauses of the boards.
-UNAVAILABLE = cache_unavailable_errors()
 
 TASK = "task"
 TRACK = "track"
@@ -135,7 +129,7 @@ def _version_or_none(scope: str, pk: int) -> int | None:
     """The board's version, or None while the cache cannot be reached."""
     try:
         return _version(scope, pk)
-    except UNAVAILABLE:
+    except cache_unavailable_errors():
         return None
 
 
@@ -248,7 +242,7 @@ def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
         return []  # nothing to invalidate: no process reads boards from a cache of its own
     try:
         _bump(boards)
-    except UNAVAILABLE:
+    except cache_unavailable_errors():
         logger.warning(
             "the board cache is unavailable: the cached boards of task %s (track %s) were not "
             "invalidated (they expire within BOARD_CACHE_SECONDS)",
@@ -300,7 +294,7 @@ def _compute_once(
     if shared is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
         try:
             answer = _recent_or_render(key, compute, shared, renew=renew)
-        except UNAVAILABLE:
+        except cache_unavailable_errors():
             return compute(), False  # the cache is a shortcut; the database answers
         if answer is not None:
             return answer
@@ -316,12 +310,12 @@ def _compute_once(
             value = _wait_for(key, lock)
             if value is not None:
                 return value, False
-    except UNAVAILABLE:
+    except cache_unavailable_errors():
         return compute(), False
     try:
         value = _compute_and_keep(key, compute, shared)
     finally:
-        with contextlib.suppress(*UNAVAILABLE):
+        with cache_unavailable_suppressed:
             cache.delete(lock)
     return value, False
 
@@ -366,7 +360,7 @@ def _take_lock(key: str, lock: str) -> tuple[bool, object | None]:
 def _compute_and_keep(key: str, compute: Callable[[], T | None], shared: Shared | None) -> T | None:
     value = compute()
     if value is not None:
-        with contextlib.suppress(*UNAVAILABLE):
+        with cache_unavailable_suppressed:
             cache.set(key, value, timeout=settings.BOARD_CACHE_SECONDS)
             if shared is not None:
                 mark = (now(), key)
@@ -419,7 +413,7 @@ def _recent_or_render(
         try:
             return _compute_and_keep(key, compute, shared), False
         finally:
-            with contextlib.suppress(*UNAVAILABLE):
+            with cache_unavailable_suppressed:
                 cache.delete(rendering)
     if within or hot:
         return previous, True
@@ -436,7 +430,7 @@ def cached(scope: str, pk: int, *parts: str, compute: Callable[[], T]) -> T:
         return compute()
     try:
         version = _version(scope, pk)
-    except UNAVAILABLE:
+    except cache_unavailable_errors():
         return compute()
     return _compute_once(_key(scope, pk, version, *parts), compute)[0]
 

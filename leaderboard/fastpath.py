@@ -39,7 +39,6 @@ anonymous page never answers for a participant's page.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import secrets
@@ -55,6 +54,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
+from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.middleware import policy_for_view
 from challenge_platform.security import new_nonce
 
@@ -251,7 +251,7 @@ def release(environ: Mapping[str, Any]) -> None:
     taken = environ.get(RENEW)
     if not taken:
         return
-    with contextlib.suppress(*board_cache.UNAVAILABLE):
+    with cache_unavailable_suppressed:
         board_cache.redis_client().eval(_RELEASE, 1, taken[0], taken[1])
 
 
@@ -272,7 +272,7 @@ def answer(environ: dict[str, Any]) -> Answer | None:
     environ[ASKED] = True
     try:
         hit = _stored(key(environ), environ)
-    except board_cache.UNAVAILABLE:
+    except cache_unavailable_errors():
         return None  # Redis is away: the whole stack (and the database) answers
     if hit is None:
         return None
@@ -336,7 +336,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         "read": request.META.get(READ_AT) or repr(board_cache.now()),
     }
     stored_key = key(request.META)
-    with contextlib.suppress(*board_cache.UNAVAILABLE):
+    with cache_unavailable_suppressed:
         if not _variant_admitted(note, stored_key):
             return False
         pipe = board_cache.redis_client().pipeline(transaction=True)

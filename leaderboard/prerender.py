@@ -38,6 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from challenge_platform.localredis import cache_unavailable_errors
 from jobs import lifecycle
 
 from . import board_cache, fastpath
@@ -90,7 +91,7 @@ def request_after_bump(boards: Iterable[tuple[str, int]]) -> int:
                 published += 1
             else:
                 client.delete(pending)
-    except board_cache.UNAVAILABLE:
+    except cache_unavailable_errors():
         logger.warning("the board cache is unavailable: no board rendered ahead", exc_info=True)
     return published
 

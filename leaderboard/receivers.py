@@ -1,7 +1,9 @@
 """What the leaderboard does when a lower layer reports a change (``challenge_platform.hooks``).
 
-Registered in :meth:`leaderboard.apps.LeaderboardConfig.ready`. The service is looked up at
-call time, so a test may replace ``leaderboard.services.task_leaderboard_refresh``.
+Registered in :meth:`leaderboard.apps.LeaderboardConfig.ready`. The services are imported
+and looked up at call time: ``ready()`` imports this module in every process, most of which
+never see the event (docs/decisions.md, "Receivers and tasks import services at call
+time"); and a test may replace ``leaderboard.services.task_leaderboard_refresh``.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 from challenge_platform import hooks
 from challenge_platform.models import Track
 from datasets.models import Task
-from leaderboard import bumps, services
-from leaderboard.champion import services as champion
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
     """A task's results changed (only ``event.team_id``'s, when given): rebuild its boards."""
+    from leaderboard import services
+
     services.task_leaderboard_refresh(task_id=event.task_id, team_id=event.team_id)
 
 
 def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
     """A challenge's teams changed: rebuild the boards of all its tasks."""
+    from leaderboard import services
+
     tasks = Task.objects.filter(track__challenge_id=event.challenge_id).values_list("pk", flat=True)
     for task_id in tasks:
         services.task_leaderboard_refresh(task_id=task_id)
@@ -28,12 +32,16 @@ def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
 def bump_task_boards(event: hooks.StressResultsChanged) -> None:
     """A stress run recorded its figures: the task's cached boards (their robustness column)
     are rebuilt on the next read."""
+    from leaderboard import bumps
+
     bumps.bump_after_commit(task_id=event.task_id, track_id=None)
 
 
 def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     """A challenge's reveal changed: its cached board pages (which link to the private split
     once it is visible) are rebuilt on the next read."""
+    from leaderboard import bumps
+
     challenge_id = event.challenge_id
     for task_id in Task.objects.filter(track__challenge_id=challenge_id).values_list(
         "pk", flat=True
@@ -45,9 +53,13 @@ def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
 
 def weigh_scored_submission(event: hooks.SubmissionFinished) -> None:
     """A submission ended scored: queue its deciding champion check (after commit)."""
+    from leaderboard.champion import services as champion
+
     champion.champion_candidate_landed(submission_id=event.submission_id)
 
 
 def weigh_scored_run(event: hooks.AlgorithmRunScored) -> None:
     """A run was scored on itself (no submission): queue its deciding champion check."""
+    from leaderboard.champion import services as champion
+
     champion.champion_candidate_landed(run_id=event.run_id)

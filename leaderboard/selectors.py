@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
 
+from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.models import Team, Track
 from common.svg import Series
 from datasets.models import Task
@@ -23,7 +23,6 @@ from leaderboard.core.track import (
 )
 from scoring.models import Submission, SubmissionStatus
 
-from . import board_cache
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
@@ -147,7 +146,7 @@ def history_series(*, task: Task) -> list[Series]:
     key = history_cache_key(task_id=task.pk)
     try:
         cached = cache.get(key)
-    except board_cache.UNAVAILABLE:
+    except cache_unavailable_errors():
         cached = None
     if cached is not None:
         return [
@@ -173,7 +172,7 @@ def history_series(*, task: Task) -> list[Series]:
     series = [
         Series(e.team.name, e.is_baseline, points[e.team_id]) for e in top if points[e.team_id]
     ]
-    with contextlib.suppress(*board_cache.UNAVAILABLE):
+    with cache_unavailable_suppressed:
         cache.set(
             key,
             [(s.name, s.is_baseline, [(t.isoformat(), v) for t, v in s.points]) for s in series],

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from challenge_platform import hooks
+from challenge_platform.localredis import cache_unavailable_errors
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
@@ -36,7 +37,7 @@ from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import board_cache, bumps, interval_jobs, refresh_turns
+from . import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
@@ -250,7 +251,7 @@ def _rebuild(task_id: int, *, bootstrap: bool, teams: set[int] | None = None) ->
         return  # nothing changed (a refresh run again for a change already shown)
     try:
         cache.delete(history_cache_key(task_id=task.pk))
-    except board_cache.UNAVAILABLE:  # the entries above must not roll back for a cache
+    except cache_unavailable_errors():  # the entries above must not roll back for a cache
         logger.warning("the history chart of task %s was not invalidated", task.pk)
 
 

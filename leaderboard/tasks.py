@@ -1,4 +1,9 @@
-"""Celery tasks of the leaderboard app."""
+"""Celery tasks of the leaderboard app.
+
+Each task imports its service when it first runs: every process imports this module at
+start to register the tasks, and only a worker runs them (docs/decisions.md, "Receivers and
+tasks import services at call time").
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ from django.db import InterfaceError, OperationalError
 from jobs.celery import TemporaryError, platform_task
 
 from . import prerender
-from .champion.services import champion_check_run, champion_tick
-from .services import boards_behind_refresh, leaderboard_bootstrap_run
 
 
 @platform_task(queue="scoring", soft_time_limit=240, time_limit=300)
 def bootstrap_task_leaderboard(*, task_id: int) -> None:
     """Recompute the bootstrap intervals of one task (idempotent: results depend on the seed),
     coalesced: a burst of scorings of one task makes at most two computations."""
+    from .services import leaderboard_bootstrap_run
+
     leaderboard_bootstrap_run(task_id=task_id)
 
 
@@ -29,6 +34,8 @@ def refresh_lagging_boards() -> int:
     """The beat's check that no board stays behind a committed score: a refresh that found
     its task's turn taken leaves the board to the holder, which may have died between its
     commit and its second look (``leaderboard.refresh_turns``). Returns the boards refreshed."""
+    from .services import boards_behind_refresh
+
     return boards_behind_refresh()
 
 
@@ -49,6 +56,8 @@ def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
 def check_champion(*, check_pk: int) -> str:
     """Weigh one entry against its task's champion, and crown it when it passes (a deciding
     check). Idempotent: a redelivered message finds the check final and does nothing."""
+    from .champion.services import champion_check_run
+
     try:
         return champion_check_run(check_pk=check_pk, delivery_id=check_champion.request.id)
     except (OperationalError, InterfaceError) as exc:
@@ -60,6 +69,8 @@ def champion_minute() -> dict[str, int]:
     """Every minute (beat): stale champion checks queued again, and the board entries'
     verdicts queued where the champion, the split (a reveal), the data or the settings
     changed."""
+    from .champion.services import champion_tick
+
     return champion_tick()
 
 

@@ -41,7 +41,6 @@ cache that is not Redis) every read computes, as before.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -53,6 +52,7 @@ from django.db.models import Count, Max, Sum
 from django.template.loader import get_template
 
 from algorithms.models import Algorithm, AlgorithmRun
+from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.models import Track
 from datasets.models import Task
 
@@ -167,7 +167,7 @@ def columns(
     keys = {task.pk: _column_key(task.pk, split, fingerprints[task.pk]) for task in tasks}
     try:
         found = cache.get_many(list(keys.values()))
-    except board_cache.UNAVAILABLE:
+    except cache_unavailable_errors():
         return compute(tasks)  # the cache is a shortcut: the database answers
     out = {pk: found[key] for pk, key in keys.items() if key in found}
     missing = [task for task in tasks if task.pk not in out]
@@ -175,7 +175,7 @@ def columns(
         made = compute(missing)
         out |= made
         keep = {keys[pk]: c for pk, c in made.items() if getattr(c, "complete", True)}
-        with contextlib.suppress(*board_cache.UNAVAILABLE):
+        with cache_unavailable_suppressed:
             cache.set_many(keep, timeout=COLUMN_SECONDS)
     return out
 
@@ -239,7 +239,7 @@ def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
     ]
     found: dict[str, str] = {}
     if board_cache.enabled() and keys:
-        with contextlib.suppress(*board_cache.UNAVAILABLE):
+        with cache_unavailable_suppressed:
             found = cache.get_many(keys)
     made = {
         key: compiled.render(context)
@@ -247,6 +247,6 @@ def fragments(template: str, contexts: list[tuple[object, dict]]) -> list[str]:
         if key not in found
     }
     if made and board_cache.enabled():
-        with contextlib.suppress(*board_cache.UNAVAILABLE):
+        with cache_unavailable_suppressed:
             cache.set_many(made, timeout=COLUMN_SECONDS)
     return [found[key] if key in found else made[key] for key in keys]

@@ -3,42 +3,56 @@ subscribed in :meth:`notifications.apps.NotificationsConfig.ready`; no other app
 this one.
 
 Each turns an event into mails and webhook deliveries, which are published only once the
-emitter's transaction commits.
+emitter's transaction commits. What does that is imported when a receiver first runs: this
+module is imported in every process at start, and most never see an event
+(docs/decisions.md, "Receivers and tasks import services at call time").
 """
 
 from __future__ import annotations
 
 from challenge_platform import hooks
 
-from . import decisions, events
-
 
 def on_team_member_joined(event: hooks.TeamMemberJoined) -> None:
+    from . import events
+
     events.team_member_joined(membership_pk=event.membership_id)
 
 
 def on_audit_recorded(event: hooks.AuditRecorded) -> None:
+    from . import decisions
+
     if event.action in decisions.MAILED_ACTIONS:
         decisions.decision_mail(audit_event_id=event.audit_event_id)
 
 
 def on_challenge_finished(event: hooks.ChallengeFinished) -> None:
+    from . import events
+
     events.challenge_finished(event.challenge_id)
 
 
 def on_board_refreshed(event: hooks.BoardRefreshed) -> None:
+    from . import events
+
     events.board_refreshed(task_id=event.task_id)
 
 
 def on_submission_finished(event: hooks.SubmissionFinished) -> None:
+    from . import events
+
     events.submission_finished(submission_pk=event.submission_id)
 
 
 def on_task_data_changed(event: hooks.TaskDataChanged) -> None:
+    from . import events
+
     events.task_data_changed(task_id=event.task_id)
 
 
 def on_champion_changed(event: hooks.ChampionChanged) -> None:
+    from . import events
+
     events.champion_changed(task_id=event.task_id, change_id=event.change_id)
 
 

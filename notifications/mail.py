@@ -28,8 +28,8 @@ from django.utils import timezone
 
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
-from jobs.registry import JobType
 
+from .job_types import MAIL
 from .models import OPT_IN, MailDelivery, MailStatus, NotificationPreference, Topic
 from .publishing import site_url
 
@@ -37,20 +37,6 @@ logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 ALL_TOPICS = "all"
-
-MAIL = JobType(
-    model=MailDelivery,
-    task_name="notifications.tasks.send_notification_mail",
-    pk_kwarg="mail_pk",
-    queued=MailStatus.QUEUED,
-    running=MailStatus.SENDING,
-    final=(MailStatus.SENT, MailStatus.SKIPPED, MailStatus.FAILED),
-    failed=MailStatus.FAILED,
-    max_attempts=lambda mail: int(settings.MAIL_MAX_ATTEMPTS),
-    backoff=lambda attempts: lifecycle.retry_countdown(attempts, base=10.0, cap=600.0),
-    label="mail",
-    scheduled=True,
-)
 
 
 def mails_queue(*, topic: str, user_ids: Iterable[int], subject: str, body: str) -> int:

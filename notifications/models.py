@@ -106,7 +106,7 @@ class DeliveryStatus(models.TextChoices):
 
 class WebhookDelivery(Job):
     """One event for one webhook: sent until a 2xx answer or out of attempts; a job of the
-    one lifecycle (``notifications.webhooks.DELIVERY``): its claim, attempts and times are
+    one lifecycle (``notifications.job_types.DELIVERY``): its claim, attempts and times are
     :class:`jobs.models.Job`'s (``started_at``: the last try's start; ``due_at``: the next
     try's time)."""
 
@@ -154,7 +154,7 @@ class MailStatus(models.TextChoices):
 
 class MailDelivery(Job):
     """One notification mail to one user: a job of the one lifecycle
-    (``notifications.mail.MAIL``), so a mail whose message was lost is sent again and a
+    (``notifications.job_types.MAIL``), so a mail whose message was lost is sent again and a
     mail is sent once. Its claim, attempts and times are :class:`jobs.models.Job`'s."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

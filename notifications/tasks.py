@@ -1,4 +1,9 @@
-"""Celery tasks of notifications (queue ``notifications``): thin wrappers over services."""
+"""Celery tasks of notifications (queue ``notifications``): thin wrappers over services.
+
+Each task imports its service when it first runs: every process imports this module at
+start to register the tasks, and only a worker runs them (docs/decisions.md, "Receivers and
+tasks import services at call time").
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from django.db import InterfaceError, OperationalError
 
 from jobs.celery import TemporaryError, platform_task
 
-from . import events, mail, webhooks
-
 
 @platform_task(queue="notifications", soft_time_limit=50, time_limit=60)
 def send_notification_mail(*, mail_pk: int) -> str:
     """Send one mail (a job: :mod:`notifications.mail`); an SMTP failure is tried again by
     the lifecycle with backoff, a database hiccup by Celery."""
+    from . import mail
+
     try:
         return mail.mail_deliver(mail_pk=mail_pk, delivery_id=send_notification_mail.request.id)
     except (OperationalError, InterfaceError) as exc:
@@ -23,6 +28,8 @@ def send_notification_mail(*, mail_pk: int) -> str:
 def deliver_webhook(*, delivery_pk: int) -> str:
     """One try of one webhook delivery (the job lifecycle schedules the next on failure).
     A retry of this task keeps its id, so it may take back the row its failed try held."""
+    from . import webhooks
+
     try:
         return webhooks.webhook_deliver(
             delivery_pk=delivery_pk, delivery_id=deliver_webhook.request.id
@@ -40,6 +47,8 @@ def deliver_webhook(*, delivery_pk: int) -> str:
 )
 def notifications_tick() -> dict[str, object]:
     """Beat, every minute: reveal notices, deadline and write-up reminders, lost deliveries."""
+    from . import events, webhooks
+
     swept = webhooks.deliveries_sweep()
     return {
         "revealed": events.reveals_check(),

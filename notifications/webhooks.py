@@ -42,7 +42,6 @@ from django.utils import timezone
 from challenge_platform.models import Challenge
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
-from jobs.registry import JobType
 
 from . import outbound
 from .core import (
@@ -54,6 +53,7 @@ from .core import (
     sign_body,
     slack_body,
 )
+from .job_types import DELIVERY
 from .models import DeliveryStatus, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -61,24 +61,6 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "challenge-platform-webhooks/2"
 TRIES_KEPT = 20  # the console's log of a delivery's tries (more than any attempt limit)
 STUCK_AFTER = timedelta(seconds=300)  # a sending row this old lost its worker
-
-DELIVERY = JobType(
-    model=WebhookDelivery,
-    task_name="notifications.tasks.deliver_webhook",
-    pk_kwarg="delivery_pk",
-    queued=DeliveryStatus.QUEUED,
-    running=DeliveryStatus.SENDING,
-    final=(DeliveryStatus.DELIVERED, DeliveryStatus.FAILED),
-    failed=DeliveryStatus.FAILED,
-    max_attempts=lambda delivery: int(settings.WEBHOOK_MAX_ATTEMPTS),
-    backoff=lambda attempts: lifecycle.retry_countdown(
-        attempts,
-        base=float(settings.WEBHOOK_RETRY_BASE_SECONDS),
-        cap=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
-    ),
-    label="webhook delivery",
-    scheduled=True,
-)
 
 
 # --- queueing -------------------------------------------------------------------------------

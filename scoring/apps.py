@@ -9,12 +9,13 @@ class ScoringConfig(AppConfig):
         from challenge_platform import hooks
         from challenge_platform.upload_budget import team_storage_register
         from jobs import registry
+        from jobs.celery import when_app_made
         from scoring import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from scoring.job_types import SCORING, TRIVIAL_BUILD
         from scoring.selectors import team_uploaded_files
-        from scoring.services import reference_builds
-        from scoring.services.lifecycle import SCORING
 
-        registry.register(SCORING, reference_builds.TRIVIAL_BUILD)
+        registry.register(SCORING, TRIVIAL_BUILD)
+        when_app_made(_load_lost_decisions)
 
         hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
         team_storage_register("prediction files", team_uploaded_files)
@@ -23,3 +24,11 @@ class ScoringConfig(AppConfig):
         # arrival, with the AutoGluon baseline the algorithms app queues).
         hooks.subscribe(hooks.TaskAdded, receivers.build_trivial_on_arrival)
         hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
+
+
+def _load_lost_decisions(app: object) -> None:
+    """What a dead worker's submissions and builds become is decided by the services that
+    run them, registered as they are imported (``jobs.holders.when_holder_lost``); a
+    worker's liveness asks it. Imported where the Celery app is made (a worker makes it
+    first), not in every process."""
+    from scoring.services import reference_builds, sweep  # noqa: F401

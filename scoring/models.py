@@ -22,8 +22,9 @@ class SubmissionStatus(models.TextChoices):
 
 
 class Submission(Job):
-    """One team's predictions for one task: a job of the lifecycle (``scoring.services.
-    lifecycle.SCORING``) whose claim, attempts and times are :class:`jobs.models.Job`'s."""
+    """One team's predictions for one task: a job of the lifecycle
+    (``scoring.job_types.SCORING``) whose claim, attempts and times are
+    :class:`jobs.models.Job`'s."""
 
     task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="submissions")
     team = models.ForeignKey(

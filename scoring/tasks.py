@@ -1,5 +1,10 @@
 """Celery tasks of the scoring app: thin wrappers over the services (docs/architecture.md, House
-style: Celery)."""
+style: Celery).
+
+Each task imports its service when it first runs: every process imports this module at
+start to register the tasks, and only a worker runs them (docs/decisions.md, "Receivers and
+tasks import services at call time").
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from jobs.celery import TemporaryError, platform_task
-from scoring import services
-from scoring.services import reference_builds
 
 
 @platform_task(
@@ -21,6 +24,8 @@ def score_submission(*, submission_pk: int) -> str:
 
     A retry keeps the message's task id, so it may take back the row its failed try held.
     """
+    from scoring import services
+
     try:
         return services.submission_score(
             submission_pk=submission_pk, delivery_id=score_submission.request.id
@@ -34,6 +39,9 @@ def score_submission(*, submission_pk: int) -> str:
 )
 def sweep_submissions() -> dict[str, list[int]]:
     """Every minute (beat): re-queue submissions a lost message or a dead worker stranded."""
+    from scoring import services
+    from scoring.services import reference_builds
+
     report = services.submissions_sweep()
     # ... and the trivial baseline builds of tasks that arrived (the same stranding).
     builds = reference_builds.reference_builds_sweep()
@@ -52,6 +60,8 @@ def sweep_submissions() -> dict[str, list[int]]:
 )
 def build_trivial_reference(*, build_pk: int) -> str:
     """Build and score the trivial baseline of a task that arrived. Idempotent."""
+    from scoring.services import reference_builds
+
     try:
         return reference_builds.reference_trivial_build(
             build_pk=build_pk, delivery_id=build_trivial_reference.request.id

@@ -1,9 +1,13 @@
-"""Celery tasks of the end (thin wrappers over the services)."""
+"""Celery tasks of the end (thin wrappers over the services).
+
+Each task imports its service when it first runs: every process imports this module at
+start to register the tasks, and only a worker runs them (docs/decisions.md, "Receivers and
+tasks import services at call time").
+"""
 
 from __future__ import annotations
 
 from jobs.celery import platform_task
-from standings import services
 
 
 @platform_task(
@@ -15,4 +19,6 @@ from standings import services
 )
 def finish_due_challenges() -> list[str]:
     """Beat: freeze the final standings of every challenge whose end has passed (once each)."""
+    from standings import services
+
     return services.challenges_finish_due()

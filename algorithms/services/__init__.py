@@ -10,15 +10,9 @@
   the queue's state), within the budget of :mod:`.budget`; run manifests in :mod:`.manifest`.
 """
 
-from algorithms.services.common import AlgorithmRefused
-from algorithms.services.execute import algorithm_run_execute
-from algorithms.services.runs import (
-    algorithm_run_cancel,
-    algorithm_runs_admission,
-    algorithm_runs_queue,
-    algorithm_runs_sweep,
-)
-from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "AlgorithmRefused",
@@ -30,3 +24,18 @@ __all__ = [
     "algorithm_upload_admission",
     "algorithm_version_create",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, from their modules, on first use (PEP 562): every process imports one
+    module of this package at start (the run profiles, which the tasks' registration reads),
+    which imports the package first; the pipeline's modules are only needed where a run is
+    handled (docs/decisions.md, "Receivers and tasks import services at call time")."""
+    if name in __all__:
+        from algorithms.services import common, execute, runs, upload
+
+        for module in (common, execute, runs, upload):
+            if hasattr(module, name):
+                value = globals()[name] = getattr(module, name)  # an attribute from now on
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from allauth.account import views as account
 from allauth.socialaccount import views as social
+from allauth.socialaccount.providers import registry
 from django.urls import include, path, re_path
+
+# allauth's provider registry, which its views and template tags read: loaded here, before
+# any request reaches them, rather than at every process's start
+# (challenge_platform.accounts.apps.SocialAccountsConfig).
+registry.load()
 
 urlpatterns = [
     path("signup/", account.signup, name="account_signup"),

@@ -65,7 +65,9 @@ INSTALLED_APPS = [
     "challenge_platform",
     "allauth",
     "allauth.account",
-    "allauth.socialaccount",
+    # allauth.socialaccount, its provider registry loaded by the URL configuration, not at
+    # start (challenge_platform/accounts/apps.py says why).
+    "challenge_platform.accounts.apps.SocialAccountsConfig",
     "allauth.socialaccount.providers.openid_connect",
     "kinds",  # the task kinds: pure modules, listed for their templates (kinds/templates)
     "datasets",

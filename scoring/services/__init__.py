@@ -8,32 +8,9 @@
 The names below are the package's public API; import them from ``scoring.services``.
 """
 
-from scoring.services.finals import submission_final_set, submission_visibility_set
-from scoring.services.lifecycle import (
-    FINAL,
-    INTERNAL_ERROR_MESSAGE,
-    PENDING,
-    SCORING,
-    publish_scoring,
-    submission_score,
-)
-from scoring.services.sweep import (
-    SweepReport,
-    submission_rescore,
-    submissions_sweep,
-    task_rescore,
-)
-from scoring.services.upload import (
-    FORMAT_SUFFIX,
-    MULTIPART_SLACK_BYTES,
-    SubmissionRefused,
-    idempotency_key_check,
-    submission_admission_check,
-    submission_create,
-    submission_create_for_job,
-    submission_replay,
-)
-from scoring.solutions import solution_cache
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "FINAL",
@@ -58,3 +35,19 @@ __all__ = [
     "submissions_sweep",
     "task_rescore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, from their modules, on first use (PEP 562): importing one module of
+    this package (the job types' neighbours, a task's service) imports the package first,
+    and what scores is only needed where a submission is handled (docs/decisions.md,
+    "Receivers and tasks import services at call time")."""
+    if name in __all__:
+        from scoring import solutions
+        from scoring.services import finals, lifecycle, sweep, upload
+
+        for module in (finals, lifecycle, sweep, upload, solutions):
+            if hasattr(module, name):
+                value = globals()[name] = getattr(module, name)  # an attribute from now on
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,6 @@ from django.core.files.base import ContentFile
 from challenge_platform import hooks
 from common.files import delete_file_quietly
 from jobs import lifecycle
-from jobs.registry import JobType
 from scoring.core import (
     ScoreResult,
     Scores,
@@ -37,6 +36,7 @@ from scoring.core import (
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.digests import scoring_digests_store
 from scoring.insight import submission_flip_references
+from scoring.job_types import SCORING
 from scoring.models import Submission, SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -46,20 +46,8 @@ INTERNAL_ERROR_MESSAGE = (
     "An internal error stopped scoring; the organizers have been notified; "
     "this does not count against your daily limit."
 )
-FINAL = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+FINAL = SCORING.final
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
-
-SCORING = JobType(
-    model=Submission,
-    task_name="scoring.tasks.score_submission",
-    pk_kwarg="submission_pk",
-    queued=SubmissionStatus.QUEUED,
-    running=SubmissionStatus.SCORING,
-    final=FINAL,
-    failed=SubmissionStatus.FAILED,
-    max_attempts=lambda submission: int(settings.SCORING_MAX_ATTEMPTS),
-    label="submission",
-)
 
 
 def publish_scoring(*, submission_pk: int, countdown: float | None = None) -> None:

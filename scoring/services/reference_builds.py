@@ -35,8 +35,8 @@ from challenge_platform import hooks
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
-from jobs.registry import JobType
 from scoring.core import SubmissionInvalid
+from scoring.job_types import TRIVIAL_BUILD
 from scoring.models import Reference, ReferenceBuild, ReferenceBuildStatus, ReferenceSource
 from scoring.services.references import reference_trivial_ensure
 
@@ -47,19 +47,6 @@ INTERNAL_ERROR = (
     "An internal error stopped the build of the trivial baseline; it is built again when the "
     "task's board is next refreshed."
 )
-
-TRIVIAL_BUILD = JobType(
-    model=ReferenceBuild,
-    task_name="scoring.tasks.build_trivial_reference",
-    pk_kwarg="build_pk",
-    queued=ReferenceBuildStatus.QUEUED,
-    running=ReferenceBuildStatus.BUILDING,
-    final=(ReferenceBuildStatus.BUILT, ReferenceBuildStatus.FAILED),
-    failed=ReferenceBuildStatus.FAILED,
-    max_attempts=lambda build: int(settings.SCORING_MAX_ATTEMPTS),
-    label="trivial baseline build",
-)
-
 
 # --- queueing ----------------------------------------------------------------------------------
 

@@ -7,7 +7,10 @@ web process and worker. The statistics libraries (scipy.stats, statsmodels, abou
 together) and DRF's schema machinery (drf-spectacular's utilities pull DRF's fields, Django's
 test client and PostgreSQL's form fields) are imported where they are used, not at start;
 this test keeps it so. (pandas is left out of the list: pyarrow imports it on its first
-array, which scoring makes.)
+array, which scoring makes.) So are the clients a command never uses (Redis's, allauth's
+HTTP client, the sandbox backend, YAML for a command that reads none) and the apps'
+services, which their receivers and tasks import when they first run (docs/decisions.md,
+"Receivers and tasks import services at call time").
 """
 
 from __future__ import annotations
@@ -34,6 +37,27 @@ NOT_AT_START = (
     "drf_spectacular.utils",
     "rest_framework.fields",
     "django.test",
+    # The cache's client: the boards name its errors when one is raised (localredis).
+    "redis",
+    # allauth's provider registry, loaded by the URL configuration (accounts/apps.py).
+    "requests",
+    "urllib3",
+    "charset_normalizer",
+    # The bootstrap's BLAS thread limit, made on its first use.
+    "threadpoolctl",
+    # The services, imported by the receivers and tasks that call them when they run.
+    "scoring.services.lifecycle",
+    "scoring.services.upload",
+    "leaderboard.services",
+    "leaderboard.champion.services",
+    "standings.services",
+    "notifications.services",
+    "notifications.webhooks",
+    "notifications.mail",
+    "algorithms.services.execute",
+    "algorithms.services.runs",
+    "algorithms.sandbox.bubblewrap",
+    "algorithms.core",
 )
 
 PROBE = """
@@ -68,17 +92,19 @@ print(json.dumps(firsts))
 
 
 @pytest.mark.parametrize(
-    "commands",
+    ("commands", "also_not"),
     [
-        ["scoring.management.commands.score_file"],
-        ["datasets.management.commands.import_task"],
+        # A task's import reads its task.yaml; scoring reads no YAML.
+        (["scoring.management.commands.score_file"], ("yaml",)),
+        (["datasets.management.commands.import_task"], ()),
     ],
     ids=["score_file", "import_task"],
 )
-def test_a_cold_command_imports_no_statistics_or_schema_library(tmp_path, commands) -> None:
-    code = (
-        f"WATCHED = {NOT_AT_START!r}\nROOT = {str(ROOT)!r}\nCOMMANDS = {commands!r}\n" + PROBE
-    )
+def test_a_cold_command_imports_no_statistics_or_schema_library(
+    tmp_path, commands, also_not
+) -> None:
+    watched = NOT_AT_START + also_not
+    code = f"WATCHED = {watched!r}\nROOT = {str(ROOT)!r}\nCOMMANDS = {commands!r}\n" + PROBE
     imported = _last_json_line(tmp_path, "-c", code)
     assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
 
@@ -97,6 +123,8 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
         "import importlib, json, sys\n"
         "importlib.import_module('scoring.management.commands.score_file')\n"
         "started = sorted(m for m in WATCHED if m in sys.modules)\n"
+        "from jobs import holders, registry\n"
+        "assert not any(holders.lost_decision(t) for t in registry.registered())\n"
         "from celery import signals\n"
         "before = len(signals.worker_ready.receivers)\n"
         "from challenge_platform import celery_app as app\n"
@@ -109,10 +137,12 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
         "  'beat': sorted(app.conf.beat_schedule),\n"
         "  'task': [score_submission.name, score_submission.acks_late,\n"
         "           score_submission.reject_on_worker_lost, score_submission.serializer],\n"
+        "  'lost': sorted(t.key for t in registry.registered() if holders.lost_decision(t)),\n"
         "  'receivers': [before, len(signals.worker_ready.receivers)]}))\n"
     )
     seen = _last_json_line(tmp_path, "manage.py", "shell", "--no-imports", "-c", probe)
     assert seen["started"] == [], f"imported at start: {seen['started']}"
+    assert seen["lost"] == LOST_DECIDED
     assert "scoring.tasks.score_submission" in seen["tasks"]
     assert "jobs.tasks.republish_lost_jobs" in seen["tasks"]
     assert seen["queues"] == QUEUES
@@ -125,9 +155,24 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
     assert seen["receivers"][1] >= seen["receivers"][0] + 2, seen["receivers"]
 
 
+# The job types whose services decide what a dead worker's running rows become
+# (``jobs.holders.when_holder_lost``): a worker's liveness asks them when it sees one die.
+LOST_DECIDED = [
+    "algorithms.tasks.run_algorithm",
+    "algorithms.tasks.run_baseline",
+    "leaderboard.tasks.check_champion",
+    "notifications.tasks.deliver_webhook",
+    "notifications.tasks.send_notification_mail",
+    "scoring.tasks.build_trivial_reference",
+    "scoring.tasks.score_submission",
+]
+
+
 def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path) -> None:
     """``celery -A challenge_platform`` finds the app, made before Django's start; the tasks
-    and receivers then register on it as Django's apps get ready."""
+    and receivers then register on it as Django's apps get ready, and so do the decisions
+    for a dead worker's jobs, which the services register as they load (a command, which
+    never makes the app, loads none of them)."""
     probe = (
         "import json\n"
         "from celery.app.utils import find_app\n"
@@ -135,19 +180,77 @@ def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path)
         "import django\n"
         "django.setup()\n"
         "from celery import signals\n"
+        "from jobs import holders, registry\n"
         "print(json.dumps({'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
         "  'queues': sorted(app.amqp.queues),\n"
         "  'beat': sorted(app.conf.beat_schedule),\n"
+        "  'lost': sorted(t.key for t in registry.registered() if holders.lost_decision(t)),\n"
         "  'init': len(signals.worker_init.receivers),\n"
         "  'ready': len(signals.worker_ready.receivers)}))\n"
     )
     seen = _last_json_line(tmp_path, "-c", probe)
+    assert seen["lost"] == LOST_DECIDED
     assert {"scoring.tasks.score_submission", "algorithms.tasks.run_algorithm"} <= set(
         seen["tasks"]
     )
     assert seen["queues"] == QUEUES
     assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
     assert seen["init"] >= 1 and seen["ready"] >= 2, seen
+
+
+def test_an_unreachable_cache_is_still_caught_where_its_client_was_never_imported(
+    tmp_path,
+) -> None:
+    """The boards name the errors of an unreachable cache only once one is raised
+    (``challenge_platform.localredis``): in a process that has not imported Redis's client,
+    a refused connection is still caught and suppressed, and any other error is not."""
+    probe = (
+        "import json, sys\n"
+        "from challenge_platform.localredis import (\n"
+        "    cache_unavailable_errors, cache_unavailable_suppressed, free_port)\n"
+        "seen = {'imported': 'redis' in sys.modules}\n"
+        "import redis\n"
+        "client = redis.Redis(port=free_port(), socket_connect_timeout=2)\n"
+        "try:\n"
+        "    client.ping()\n"
+        "except cache_unavailable_errors() as exc:\n"
+        "    seen['caught'] = type(exc).__name__\n"
+        "with cache_unavailable_suppressed:\n"
+        "    client.set('k', 1)\n"
+        "seen['suppressed'] = True\n"
+        "try:\n"
+        "    with cache_unavailable_suppressed:\n"
+        "        raise ValueError('a bug, not an outage')\n"
+        "except ValueError:\n"
+        "    seen['other'] = 'raised'\n"
+        "print(json.dumps(seen))\n"
+    )
+    seen = _last_json_line(tmp_path, "-c", probe)
+    assert seen == {
+        "imported": False,
+        "caught": "ConnectionError",
+        "suppressed": True,
+        "other": "raised",
+    }
+
+
+def test_a_web_worker_loads_the_url_configuration_before_its_first_request(tmp_path) -> None:
+    """A command never loads allauth's provider registry (it imports requests and urllib3);
+    a gunicorn worker does, with the URL configuration, once it loaded the application
+    (``challenge_platform.gunicorn_config.post_worker_init``), so no request waits for it."""
+    probe = (
+        "import json, sys\n"
+        "from challenge_platform.wsgi import application\n"
+        "from allauth.socialaccount.providers import registry\n"
+        "seen = {'app': [registry.loaded, 'challenge_platform.urls' in sys.modules]}\n"
+        "from challenge_platform import gunicorn_config\n"
+        "gunicorn_config.post_worker_init(None)\n"
+        "seen['worker'] = [registry.loaded, 'challenge_platform.urls' in sys.modules,\n"
+        "                  sorted(registry.provider_map)]\n"
+        "print(json.dumps(seen))\n"
+    )
+    seen = _last_json_line(tmp_path, "-c", probe)
+    assert seen == {"app": [False, False], "worker": [True, True, ["openid_connect"]]}
 
 
 def test_manage_py_starts_without_collecting_and_collects_once_set_up(tmp_path) -> None:
