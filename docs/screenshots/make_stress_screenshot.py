@@ -4,7 +4,7 @@ board with its robustness and transitivity columns, and a run's table per stress
 
     .venv/bin/python docs/screenshots/make_stress_screenshot.py [--keep]
 
-Against a fresh temporary ``DATA_DIR`` (with ``make_screenshots.py``'s helpers): a product
+Against a fresh temporary ``DATA_DIR`` (``screenshot_site.py``): a product
 matching task whose titles carry accents is imported with two stress families (typos and
 transliteration); the Owls upload a method that compares folded titles fuzzily, the Hawks
 one that keys on exact strings, and the Larks upload a prediction file. The algorithms
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from make_screenshots import (  # this folder's script: the same processes and helpers
+from screenshot_site import (  # this folder's set-up, shared by its scripts
     VIEWPORT,
     archive,
     chromium,
