@@ -202,14 +202,14 @@ def take_screenshots(base: str, *, submission_pk: int) -> None:
         shoot(visitor, "leaderboard.png")
 
         alice = browser.new_page(viewport=VIEWPORT)
-        login(alice, base, "/accounts/login/", *TEAMS["Owls"])
+        login(alice, base, *TEAMS["Owls"])
         alice.goto(f"{base}/submissions/{submission_pk}/")
         alice.locator("#flips").wait_for()
         scroll_to(alice, "#flips", margin=0)  # the flips, then the plots
         shoot(alice, "submission.png")
 
         organizer = browser.new_page(viewport=VIEWPORT)
-        login(organizer, base, "/admin/login/", "organizer", "organizer-demo-pass")
+        login(organizer, base, "organizer", "organizer-demo-pass", path="/admin/login/")
         organizer.goto(f"{base}/admin/")
         organizer.locator("#console-dashboard").wait_for()
         shoot(organizer, "admin.png")

@@ -189,7 +189,7 @@ def main() -> None:
         base = site.web()
         with chromium() as browser:
             page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-            login(page, base, "/admin/login/", "organizer", "organizer-pass")
+            login(page, base, "organizer", "organizer-pass", path="/admin/login/")
             page.goto(f"{base}/tasks/{slug}/leaderboard/")
             board = page.locator("table.leaderboard").first
             board.wait_for()

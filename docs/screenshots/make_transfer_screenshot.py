@@ -144,7 +144,7 @@ def main() -> None:
         base = site.web()
         with chromium() as browser:
             page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-            login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
+            login(page, base, "organizer", "organizer-demo-pass", path="/admin/login/")
             page.goto(f"{base}/tracks/{track_slug}/transfer/")
             page.locator("#transfer-matrix").wait_for()
             shoot(page, "transfer.png")

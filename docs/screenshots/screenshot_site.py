@@ -14,7 +14,7 @@ the script's own, its processes, Chromium, the waits and the shots.
 The processes are the platform's own, started as its tools start them: the workers with
 ``challenge_platform.worker_command`` (the tests' worker fixture's command), the web server
 from the Procfile's ``web`` line (gunicorn and WhiteNoise, as ``make run`` and the tests'
-web server, ``tests/support/web_server.py``), Chromium with the page tests' launch
+web server, ``tests/support/web_server.py``), Chromium with the page tests' launch and login
 (``tests/support/chromium.py``: Debian's ``/usr/bin/chromium``, never a downloaded one).
 Everything runs against a fresh temporary ``DATA_DIR``, never the repository's ``var/``.
 """
@@ -44,8 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 VIEWPORT = {"width": 1280, "height": 800}
 if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # tests.support.chromium: the browser's one launch
-
+    sys.path.insert(0, str(REPO))  # tests.support.chromium: the browser's one launch and login
+from tests.support.chromium import launch, login  # noqa: E402, F401 - login: the scripts'
 
 # --- the site ---------------------------------------------------------------------------------
 
@@ -137,8 +137,6 @@ def chromium() -> Iterator[Browser]:
     """Debian's Chromium through Playwright, launched as the page tests launch it."""
     from playwright.sync_api import sync_playwright
 
-    from tests.support.chromium import launch
-
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
@@ -188,15 +186,6 @@ def nothing_pending() -> bool:
 
 
 # --- pages and shots ----------------------------------------------------------------------------
-
-
-def login(page, base: str, path: str, username: str, password: str) -> None:
-    """Log in through the form at ``path`` (the site's or the console's)."""
-    page.goto(f"{base}{path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form:has(input[name=password]) [type=submit]")
-    page.wait_for_load_state()
 
 
 def scroll_to(page, selector: str, *, margin: int) -> None:

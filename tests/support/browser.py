@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.chromium import CHROMIUM, launch
+from tests.support.chromium import CHROMIUM, launch, login  # noqa: F401 - login: the tests'
 
 # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from
 # a thread with a running loop; the tests' ORM calls are synchronous, so allow them.
@@ -69,14 +69,3 @@ def browser_page(browser) -> Iterator[object]:
         yield page
     finally:
         context.close()
-
-
-def login(page, live_server_url: str, username: str, password: str) -> None:
-    """Log in through the site's login form."""
-    page.goto(f"{live_server_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    # The password form's own button: with OpenID Connect on, the first form on the page is
-    # the identity provider's sign-in button.
-    page.click("form:has(input[name=password]) [type=submit]")
-    page.wait_for_load_state()
