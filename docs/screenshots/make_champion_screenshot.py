@@ -192,7 +192,7 @@ def main() -> None:
                 "end": now + timedelta(days=40),
             },
         )
-        site.workers("scoring")
+        site.workers("worker")
         build_state(site.data_dir)
         base = site.web()
         with chromium() as browser:

@@ -135,7 +135,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")
-        site.workers("baselines", "scoring", "algorithms")
+        site.workers("baselines", "worker", "algorithms")
         call_command("load_demo", only=list(TASKS))
         track_slug = build_state()
         wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)

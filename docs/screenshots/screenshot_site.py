@@ -3,7 +3,7 @@ the script's own, its processes, Chromium, the waits and the shots.
 
     with screenshot_site(keep=args.keep) as site:   # DATA_DIR, Redis, Django set up
         call_command("migrate", verbosity=0)
-        site.workers("scoring")                      # a Celery worker per queue
+        site.workers("worker")                       # the Procfile's Celery processes
         ...                                          # the state to photograph
         base = site.web()                            # the site's web server, answering
         with chromium() as browser:
@@ -57,13 +57,20 @@ class ScreenshotSite:
     data_dir: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
 
-    def workers(self, *queues: str) -> None:
-        """A Celery worker for each queue, logging to ``DATA_DIR/worker-<queue>.log``."""
+    def workers(self, *names: str) -> None:
+        """The Procfile's Celery processes ``names`` (``worker``: the ``scoring`` and
+        ``notifications`` queues; ``baselines``, ``algorithms``, ``renders``), each on the
+        queues of its ``-Q`` with one pool process, logging to ``DATA_DIR/worker-<name>.log``."""
+        from challenge_platform.procfile import queue_processes
         from challenge_platform.worker_command import celery_worker_command
 
-        for queue in queues:
-            command = celery_worker_command(queue, concurrency=1, hostname=f"{queue}@screenshots")
-            self.processes.append(self._start(command, f"worker-{queue}.log"))
+        consumed = queue_processes()
+        for name in names:
+            queues = ",".join(q for q, process in consumed.items() if process == name)
+            if not queues:
+                raise SystemExit(f"the Procfile has no Celery process named {name!r}")
+            command = celery_worker_command(queues, concurrency=1, hostname=f"{name}@screenshots")
+            self.processes.append(self._start(command, f"worker-{name}.log"))
 
     def web(self) -> str:
         """The Procfile's ``web`` (gunicorn; WhiteNoise serves the static files, collected
