@@ -7,18 +7,20 @@ the hosts and their addresses for that script (one source for both).
 
 The driver starts, each on its own host with its own ``DATA_DIR`` (no shared disk):
 PostgreSQL (own cluster), Redis, an S3 server (moto's server mode), two web hosts (gunicorn
-through ``docker/entrypoint.sh web``) behind HAProxy, two scoring worker hosts, one host for
-the ``baselines`` and ``algorithms`` workers and one beat host, all with the production
-settings. Migrations run once (``entrypoint.sh migrate`` on web1); a small task is imported
-through the S3 storage. Then ``--uploads`` prediction files go through the balancer while
-these faults happen in order: a scoring worker host killed mid-scoring (SIGKILL; another
-worker sees it stop beating and re-queues what it held: the seconds from the kill to the
-new score and the reason kept on the claim are printed), the broker's link cut, PostgreSQL
-restarted, a web host stopped. Each fault begins once the previous one recovered (the killed
-worker's submissions scored again; for the others an upload made after it scored), at most
-``RECOVERY_CAP`` seconds later, so no fault's seconds count into another's. It waits
-(bounded) until every submission is final and prints a summary; exit status 1 if a
-submission is lost or doubled, the board is wrong, or an upload met a server error.
+through ``docker/entrypoint.sh web``, and the board server, ``entrypoint.sh boards``) behind
+HAProxy (``manage.py haproxy_config`` with ``--boards-server``), two scoring worker hosts,
+one host for the ``baselines``, ``algorithms`` and ``renders`` workers and one beat host,
+all with the production settings: the README's multi-host deployment. Migrations run once
+(``entrypoint.sh migrate`` on web1); a small task is imported through the S3 storage. Then
+``--uploads`` prediction files go through the balancer while these faults happen in order: a
+scoring worker host killed mid-scoring (SIGKILL; another worker sees it stop beating and
+re-queues what it held: the seconds from the kill to the new score and the reason kept on
+the claim are printed), the broker's link cut, PostgreSQL restarted, a web host stopped.
+Each fault begins once the previous one recovered (the killed worker's submissions scored
+again; for the others an upload made after it scored), at most ``RECOVERY_CAP`` seconds
+later, so no fault's seconds count into another's. It waits (bounded) until every submission
+is final and prints a summary; exit status 1 if a submission is lost or doubled, the board
+is wrong, or an upload met a server error.
 
 Run: scripts/multihost.sh [--uploads 200] [--quick]
 """
@@ -227,6 +229,32 @@ def beat_gaps() -> str:
         if "max_gap" in entry:
             gaps.append(f"{holder.decode().split('#')[0]} {entry['max_gap']:.1f} s")
     return "worker beats, largest gap per live worker: " + (", ".join(gaps) or "none")
+
+
+def rendered_ahead(c: Cluster) -> int:
+    """How many board renders the ``renders`` process ran (its log: it runs no other task)
+    after the scores, for the boards the visitor read."""
+    log = c.log("jobs", "renders").read_text(errors="replace")
+    return len(re.findall(r"^.*Task \S+\[[0-9a-f-]+\] succeeded", log, re.M))
+
+
+def queues_seen(c: Cluster) -> str:
+    """Each queue on the broker as the organizers' health panel shows it (its selector, run
+    on a host of the deployment): messages waiting, live consumers, warnings."""
+    script = """
+import json
+from operations.selectors import queue_health
+print(json.dumps(queue_health()))
+"""
+    out = c.run("beat", [ENTRYPOINT, sys.executable, "manage.py", "shell", "-c", script])
+    seen = json.loads(out.strip().splitlines()[-1])
+    if seen["error"]:
+        return f"unknown ({seen['error']})"
+    queues = ", ".join(
+        f"{q['name']} {q['waiting']} ({' '.join(q['consumers']) or 'NO CONSUMER'})"
+        for q in seen["queues"]
+    )
+    return f"{queues}; warnings: {'; '.join(seen['warnings']) or 'none'}"
 
 
 def board_check(c: Cluster, fixture: Fixture) -> tuple[bool, str]:
@@ -457,6 +485,8 @@ def main() -> int:
         f"{len(unannounced)}; server errors (500, uploads and board reads): {server_errors}"
     )
     print(f"boards right: {'yes' if boards_ok else 'NO'} ({board_text})")
+    print(f"boards rendered ahead: {rendered_ahead(c)} by the renders process on jobs")
+    print(f"queues at the end (the health panel's: waiting, consumers): {queues_seen(c)}")
     print(
         f"all final {settled:.0f} s after the last upload; "
         f"attempts per submission: {dict(Counter(r[5] for r in rows))}"

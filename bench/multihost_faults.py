@@ -140,9 +140,12 @@ def restart_postgres(c: Cluster, fault: Fault) -> None:
 
 def stop_web(c: Cluster, fault: Fault) -> None:
     fault.started = time.time()
-    # A graceful stop, as `docker stop` does it: SIGTERM to the container's main process
-    # (gunicorn's master, which lets its workers finish their requests).
-    c.started[("web2", "web")].send_signal(signal.SIGTERM)
+    # A graceful stop of the host, as `docker stop` does it to each of its containers:
+    # SIGTERM to each one's main process (gunicorn's master of web and of the board server,
+    # which lets its workers finish their requests).
+    for (host, _), process in c.started.items():
+        if host == "web2":
+            process.send_signal(signal.SIGTERM)
     try:
         wait_until(lambda: not c.pids("web2"), timeout=60, what="web2 to stop")
         how = "stopped (SIGTERM)"

@@ -1,7 +1,8 @@
 """The hosts of ``scripts/multihost.sh``: the layout, the cluster of network-namespace hosts
 and the services started on them (PostgreSQL, Redis, moto's S3, HAProxy, and the platform's
-processes through ``docker/entrypoint.sh``). The scenario, faults and verdict are
-``bench/multihost.py``.
+processes through ``docker/entrypoint.sh``: on each web host ``web`` and the board server
+``boards``, the two scoring hosts' ``worker``, ``baselines``, ``algorithms`` and ``renders``
+on the jobs host, ``beat``). The scenario, faults and verdict are ``bench/multihost.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ HOSTS = {
     "client": 100,
 }
 WEB_PORT = 8000
+BOARDS_PORT = 8001  # the Procfile's boards process (BOARDS_BIND), beside web on a web host
+WEB_HOSTS = ("web1", "web2")
+# The Celery workers started, (host, Procfile process): each must say it is ready.
+WORKERS = (
+    ("worker1", "worker"),
+    ("worker2", "worker"),
+    ("jobs", "baselines"),
+    ("jobs", "algorithms"),
+    ("jobs", "renders"),
+)
 BUCKET = "challenge"
 S3_KEY = "multihost"  # moto accepts any key pair; the variables are the deployment's
 TEAMS = 20
@@ -299,54 +310,54 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     # One deploy, one migration.
     c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
     # The balancer's configuration is the platform's own (manage.py haproxy_config,
-    # leaderboard/proxy.py: round robin, health checks, the public boards' cache). Connection
-    # errors of real requests mark a server down at once (a stopped host), not only after
-    # three failed checks.
+    # leaderboard/proxy.py: round robin, health checks, the public boards' cache, the board
+    # servers for the anonymous reads it cannot answer), as the README's multi-host
+    # deployment gives it. Connection errors of real requests mark a server down at once (a
+    # stopped host), not only after three failed checks.
     command = [sys.executable, "manage.py", "haproxy_config", "--bind", f"{addr('lb')}:80"]
-    for host in ("web1", "web2"):
+    for host in WEB_HOSTS:
         command += ["--server", f"{host}={addr(host)}:{WEB_PORT}"]
+    for n, host in enumerate(WEB_HOSTS, start=1):
+        command += ["--boards-server", f"boards{n}={addr(host)}:{BOARDS_PORT}"]
     command += ["--per-server", str(web_concurrency), "--health-host", addr("lb")]
     command += ["--server-options", "observe layer4 error-limit 1 on-error mark-down"]
     cfg = c.dir("lb") / "haproxy.cfg"
     cfg.write_text(c.run("web1", command), encoding="utf-8")
     c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
-    for host in ("web1", "web2"):
+    for host in WEB_HOSTS:
         env = c.env(
             host,
             MIGRATE_ON_START="0",
             WEB_BIND=f"{addr(host)}:{WEB_PORT}",
             WEB_CONCURRENCY=str(web_concurrency),
+            BOARDS_BIND=f"{addr(host)}:{BOARDS_PORT}",
         )
         c.start(host, "web", [ENTRYPOINT, "web"], env)
-    for host in ("worker1", "worker2"):
-        c.start(host, "worker", [ENTRYPOINT, "worker"], c.env(host, WORKER_CONCURRENCY="2"))
-    c.start("jobs", "baselines", [ENTRYPOINT, "baselines"], c.env("jobs"))
-    c.start("jobs", "algorithms", [ENTRYPOINT, "algorithms"], c.env("jobs"))
+        c.start(host, "boards", [ENTRYPOINT, "boards"], env)
+    for host, name in WORKERS:
+        c.start(host, name, [ENTRYPOINT, name], c.env(host, WORKER_CONCURRENCY="2"))
     schedule = str(c.dir("beat") / "celerybeat-schedule")
     c.start("beat", "beat", [ENTRYPOINT, "beat"], c.env("beat", CELERY_BEAT_SCHEDULE=schedule))
 
 
 def wait_ready(c: Cluster) -> None:
     session = http()
-    for host in ("web1", "web2"):
-        wait_until(
-            lambda host=host: (
-                session.get(f"http://{addr(host)}:{WEB_PORT}/healthz", timeout=5).status_code == 200
-            ),
-            timeout=180,
-            what=f"gunicorn on {host}",
-        )
+    for host in WEB_HOSTS:
+        for name, port in (("gunicorn", WEB_PORT), ("the board server", BOARDS_PORT)):
+            wait_until(
+                lambda host=host, port=port: (
+                    session.get(f"http://{addr(host)}:{port}/healthz", timeout=5).status_code
+                    == 200
+                ),
+                timeout=180,
+                what=f"{name} on {host}",
+            )
     wait_until(
         lambda: session.get(f"http://{addr('lb')}/api/v1/challenges/", timeout=10).ok,
         timeout=60,
         what="HAProxy",
     )
-    for host, name in (
-        ("worker1", "worker"),
-        ("worker2", "worker"),
-        ("jobs", "baselines"),
-        ("jobs", "algorithms"),
-    ):
+    for host, name in WORKERS:
         wait_until(
             lambda host=host, name=name: " ready." in c.log(host, name).read_text(errors="replace"),
             timeout=180,

@@ -6,6 +6,8 @@ entry per container. Both read the same file, so a new process is one new line t
 
 from __future__ import annotations
 
+import shlex
+from itertools import pairwise
 from pathlib import Path
 
 from django.conf import settings
@@ -23,4 +25,17 @@ def processes(path: Path = PROCFILE) -> dict[str, str]:
     found = dict(parse_procfile(path.read_text(encoding="utf-8")).processes)
     if not found:
         raise ValueError(f"{path} defines no process")
+    return found
+
+
+def queue_processes(path: Path = PROCFILE) -> dict[str, str]:
+    """``{queue: name}`` of the Procfile's Celery workers: which process consumes each queue
+    (its ``-Q``), the one an operator starts when a queue has no consumer."""
+    found: dict[str, str] = {}
+    for name, command in processes(path).items():
+        words = shlex.split(command)
+        for flag, value in pairwise(words):
+            if flag in ("-Q", "--queues"):
+                for queue in value.split(","):
+                    found.setdefault(queue, name)
     return found

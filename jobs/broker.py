@@ -60,6 +60,21 @@ def queue_keys(queue: str, steps: Iterable[int]) -> list[str]:
     return [queue if not step else f"{queue}{SEPARATOR}{step}" for step in sorted(set(steps))]
 
 
+def queue_depths(
+    client: redis.Redis, *, queues: Iterable[str], steps: Iterable[int]
+) -> dict[str, int]:
+    """How many messages wait in each of ``queues``, its lists of every priority step
+    together (counted in one round trip, none read). Messages a worker holds unacknowledged
+    are not in a list: they are being worked on."""
+    names, steps = list(queues), sorted(set(steps))
+    pipe = client.pipeline(transaction=False)
+    for queue in names:
+        for key in queue_keys(queue, steps):
+            pipe.llen(key)
+    counts = iter(pipe.execute())
+    return {queue: sum(next(counts) for _ in queue_keys(queue, steps)) for queue in names}
+
+
 def broker_view(
     client: redis.Redis,
     *,

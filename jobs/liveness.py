@@ -89,20 +89,29 @@ def live_nodes(*, queue: str | None = None) -> set[str]:
     import redis  # here: a process that never asks imports no broker client
 
     try:
-        client = broker_redis()
-        entries = {k.decode(): v for k, v in client.hgetall(REGISTRY).items()}
-        if not entries:
-            return set()
-        holders = sorted(entries)
-        beats = client.mget([BEAT_PREFIX + h for h in holders])
+        live = live_entries(broker_redis())
     except redis.RedisError:
         logger.warning("could not read the live workers", exc_info=True)
         return set()
     return {
         node_of(holder)
+        for holder, entry in live.items()
+        if queue is None or queue in entry.get("queues", [])
+    }
+
+
+def live_entries(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    """The registry entries of the workers beating now, by holder (two Redis reads; Redis's
+    errors are the caller's): each names its ``node`` and the ``queues`` it consumes."""
+    entries = {k.decode(): v for k, v in client.hgetall(REGISTRY).items()}
+    if not entries:
+        return {}
+    holders = sorted(entries)
+    beats = client.mget([BEAT_PREFIX + h for h in holders])
+    return {
+        holder: _entry(entries[holder])
         for holder, beat in zip(holders, beats, strict=True)
         if beat is not None
-        and (queue is None or queue in _entry(entries[holder]).get("queues", []))
     }
 
 

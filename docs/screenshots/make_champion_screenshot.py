@@ -3,9 +3,9 @@
 
     .venv/bin/python docs/screenshots/make_champion_screenshot.py [--keep]
 
-Against a fresh temporary ``DATA_DIR`` (like ``make_screenshots.py``, whose helpers it
-reuses), with a scoring worker: a product-categorization task of 8,000 test rows with a
-``region`` slice column is imported from a bundle written here; the data owners' production
+Against a fresh temporary ``DATA_DIR`` (``screenshot_site.py``, this folder's shared set-up),
+with a scoring worker: a product-categorization task of 8,000 test rows with a ``region``
+slice column is imported from a bundle written here; the data owners' production
 model is uploaded as its primary reference (the first champion); four teams then submit, a
 few days apart: one better with few flips (crowned), one better on average that breaks many
 rows the champion had right, one that breaks one region, and one better again (crowned).
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from make_screenshots import (  # this folder's script: the same processes and helpers
+from screenshot_site import (  # this folder's set-up, shared by its scripts
     chromium,
     nothing_pending,
     screenshot_site,
@@ -192,7 +192,7 @@ def main() -> None:
                 "end": now + timedelta(days=40),
             },
         )
-        site.workers("scoring")
+        site.workers("worker")
         build_state(site.data_dir)
         base = site.web()
         with chromium() as browser:

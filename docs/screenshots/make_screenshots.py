@@ -13,7 +13,7 @@ never the repository's ``var/``:
    files are the truth with some rows changed (no model is trained: the point is the pages,
    not the methods). Each round is scored by the worker, then its times are moved back in
    the past, so the history chart spans two weeks; the bootstrap intervals follow;
-3. ``runserver`` and Debian's Chromium (``/usr/bin/chromium``, 1280x800) take the task
+3. the site's web server and Debian's Chromium (1280x800) take the task
    leaderboard of bird-strikes (anonymous visitor), alice's latest febrl submission (flips,
    confusion matrix, threshold chart) and the organizer console's first page (dashboard).
 
@@ -24,32 +24,22 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import textwrap
-import time
-import urllib.request
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from screenshot_site import (  # this folder's set-up, shared by its scripts
+    VIEWPORT,
+    baselines_done,
+    chromium,
+    login,
+    nothing_pending,
+    screenshot_site,
+    scroll_to,
+    shoot,
+    wait_until,
+)
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
-
-REPO = Path(__file__).resolve().parents[2]
-OUT = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1280, "height": 800}
 DEMO_TASKS = ("febrl", "bird-strikes")
 MATCHING, CLASSIFICATION = DEMO_TASKS
 # Team -> (user, password). alice and bob come from ensure_accounts.
@@ -84,144 +74,12 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")
-        site.workers("baselines", "scoring")
+        site.workers("baselines", "worker")
         call_command("load_demo", only=list(DEMO_TASKS))
         wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
         wait_until(nothing_pending, what="scoring the baselines", timeout=300)
         submission_pk = build_state()
         take_screenshots(site.web(), submission_pk=submission_pk)
-
-
-# --- the site every screenshot script runs ----------------------------------------------------
-
-
-@dataclass
-class ScreenshotSite:
-    """A platform of the script's own: its ``DATA_DIR`` and the processes started in it."""
-
-    data_dir: Path
-    processes: list[subprocess.Popen] = field(default_factory=list)
-
-    def workers(self, *queues: str) -> None:
-        """A Celery worker for each queue, logging to ``DATA_DIR/worker-<queue>.log``."""
-        self.processes.extend(worker(self.data_dir, queue) for queue in queues)
-
-    def web(self) -> str:
-        """``runserver`` on a free loopback port (it serves the static files: DEBUG); its
-        base URL once it answers."""
-        from challenge_platform.localredis import free_port
-
-        port = free_port()
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=REPO,
-                stdout=open(self.data_dir / "web.log", "ab"),  # noqa: SIM115 - the child owns it
-                stderr=subprocess.STDOUT,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(base + "/"), what="the web server", timeout=60)
-        return base
-
-
-@contextmanager
-def screenshot_site(*, keep: bool, **environment: str) -> Iterator[ScreenshotSite]:
-    """A fresh temporary ``DATA_DIR`` (SQLite under it, never the repository's ``var/``) with
-    a private Redis and Django set up, ``environment`` added to the process's; at the end
-    every process started is stopped, Redis too, and the folder removed unless ``keep``."""
-    data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
-    print(f"DATA_DIR={data_dir}")
-    from challenge_platform.localredis import start_local_redis
-
-    redis = start_local_redis(data_dir / "redis")
-    os.environ.pop("DATABASE_URL", None)  # SQLite under DATA_DIR
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="challenge_platform.settings.local",
-        DATA_DIR=str(data_dir),
-        REDIS_URL=redis.url,
-        DEBUG="1",  # runserver serves the static files
-        PYTHONUNBUFFERED="1",
-        **environment,
-    )
-    site = ScreenshotSite(data_dir=data_dir)
-    try:
-        import django
-
-        django.setup()
-        yield site
-    finally:
-        for process in reversed(site.processes):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        redis.stop()
-        if keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium through Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-# --- processes ----------------------------------------------------------------------------
-
-
-def worker(data_dir: Path, queue: str) -> subprocess.Popen:
-    from challenge_platform.worker_command import celery_worker_command
-
-    return subprocess.Popen(
-        celery_worker_command(queue, concurrency=1, hostname=f"{queue}@screenshots"),
-        cwd=REPO,
-        stdout=open(data_dir / f"worker-{queue}.log", "ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_until(predicate: Callable[[], bool], *, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    print(f"waiting for {what} ...", flush=True)
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our local server
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def baselines_done() -> bool:
-    from algorithms.models import ACTIVE, BaselineRun
-
-    return not BaselineRun.objects.filter(status__in=ACTIVE).exists()
-
-
-def nothing_pending() -> bool:
-    from scoring.models import Submission, SubmissionStatus
-
-    pending = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
-    return not Submission.objects.filter(status__in=pending).exists()
 
 
 # --- the state ------------------------------------------------------------------------------
@@ -344,59 +202,17 @@ def take_screenshots(base: str, *, submission_pk: int) -> None:
         shoot(visitor, "leaderboard.png")
 
         alice = browser.new_page(viewport=VIEWPORT)
-        login(alice, base, "/accounts/login/", *TEAMS["Owls"])
+        login(alice, base, *TEAMS["Owls"])
         alice.goto(f"{base}/submissions/{submission_pk}/")
         alice.locator("#flips").wait_for()
         scroll_to(alice, "#flips", margin=0)  # the flips, then the plots
         shoot(alice, "submission.png")
 
         organizer = browser.new_page(viewport=VIEWPORT)
-        login(organizer, base, "/admin/login/", "organizer", "organizer-demo-pass")
+        login(organizer, base, "organizer", "organizer-demo-pass", path="/admin/login/")
         organizer.goto(f"{base}/admin/")
         organizer.locator("#console-dashboard").wait_for()
         shoot(organizer, "admin.png")
-
-
-def login(page, base: str, path: str, username: str, password: str) -> None:
-    page.goto(f"{base}{path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
-
-
-def scroll_to(page, selector: str, *, margin: int) -> None:
-    """Scroll so that ``selector`` starts ``margin`` pixels below the top of the window."""
-    top = page.locator(selector).first.bounding_box()["y"]
-    page.evaluate("y => window.scrollTo(0, y)", max(top - margin, 0))
-
-
-def shoot(page, name: str) -> None:
-    path = OUT / name
-    page.screenshot(path=str(path))
-    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
-
-
-def shoot_element(locator, name: str) -> None:
-    """One element of the page, whole (it may be taller than the viewport)."""
-    path = OUT / name
-    locator.screenshot(path=str(path))
-    print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KB)")
-
-
-def archive(name: str, main: str) -> bytes:
-    """An algorithm archive: ``algorithm.yaml`` naming it and its ``main.py``."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("algorithm.yaml", f"name: {name}\ndescription: |\n  {name}.\n")
-        zf.writestr("main.py", textwrap.dedent(main))
-    return buffer.getvalue()
-
-
-def runs_done() -> bool:
-    from algorithms.models import ACTIVE, AlgorithmRun
-
-    return not AlgorithmRun.objects.filter(status__in=ACTIVE).exists()
 
 
 if __name__ == "__main__":

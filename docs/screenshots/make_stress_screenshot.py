@@ -4,13 +4,14 @@ board with its robustness and transitivity columns, and a run's table per stress
 
     .venv/bin/python docs/screenshots/make_stress_screenshot.py [--keep]
 
-Against a fresh temporary ``DATA_DIR`` (with ``make_screenshots.py``'s helpers): a product
+Against a fresh temporary ``DATA_DIR`` (``screenshot_site.py``): a product
 matching task whose titles carry accents is imported with two stress families (typos and
 transliteration); the Owls upload a method that compares folded titles fuzzily, the Hawks
 one that keys on exact strings, and the Larks upload a prediction file. The algorithms
-worker runs both methods in the bubblewrap sandbox, then their stress runs (what the beat's
-stress tick queues), and Chromium takes the board and the Hawks' run as an organizer sees
-them.
+worker runs both methods in the bubblewrap sandbox and the baselines worker the task's
+AutoGluon baseline (queued by the import, as for every task that arrives; short time limit),
+then their stress runs (what the beat's stress tick queues), and Chromium takes the board and
+the Hawks' run as an organizer sees them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from make_screenshots import (  # this folder's script: the same processes and helpers
+from screenshot_site import (  # this folder's set-up, shared by its scripts
     VIEWPORT,
     archive,
     chromium,
@@ -116,10 +117,11 @@ def write_bundle(folder: Path) -> Path:
 
 
 def intervals_done() -> bool:
-    """Every board entry has its bootstrap interval (a job after each score)."""
+    """Every board entry of a team (the baseline's included; a reference has none) has its
+    bootstrap interval (a job after each score)."""
     from leaderboard.models import LeaderboardEntry
 
-    entries = LeaderboardEntry.objects.filter(is_baseline=False)
+    entries = LeaderboardEntry.objects.filter(team__isnull=False)
     return entries.exists() and not entries.filter(score_low__isnull=True).exists()
 
 
@@ -173,13 +175,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
     args = parser.parse_args()
-    with screenshot_site(keep=args.keep) as site:
+    # BASELINE_TIME_LIMIT: a safety limit, the baseline's work is fixed.
+    with screenshot_site(keep=args.keep, BASELINE_TIME_LIMIT="1800") as site:
         from django.core.management import call_command
 
         from algorithms.services.stress_queue import stress_queue
 
         call_command("migrate", verbosity=0)
-        site.workers("scoring", "algorithms")
+        site.workers("worker", "algorithms", "baselines")
         slug, hawks, _ = build_state(site.data_dir)
         wait_until(runs_done, what="the algorithm runs", timeout=1800)
         wait_until(nothing_pending, what="scoring", timeout=600)
@@ -189,7 +192,7 @@ def main() -> None:
         base = site.web()
         with chromium() as browser:
             page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-            login(page, base, "/admin/login/", "organizer", "organizer-pass")
+            login(page, base, "organizer", "organizer-pass", path="/admin/login/")
             page.goto(f"{base}/tasks/{slug}/leaderboard/")
             board = page.locator("table.leaderboard").first
             board.wait_for()

@@ -6,10 +6,10 @@ critical-difference diagram and the pairwise verdicts).
 
     .venv/bin/python docs/screenshots/make_transfer_screenshot.py [--keep]
 
-Against a fresh temporary ``DATA_DIR`` (like ``make_screenshots.py``, whose helpers it
-reuses): ``load_demo`` builds three small classification tasks and runs their AutoGluon
-baselines for real (short time limit); three teams upload algorithms (real TF-IDF + logistic
-regression and naive Bayes methods, and a majority-class one) and run them on the track
+Against a fresh temporary ``DATA_DIR`` (``screenshot_site.py``, this folder's shared set-up):
+``load_demo`` builds three small classification tasks and runs their AutoGluon baselines for
+real (short time limit); three teams upload algorithms (real TF-IDF + logistic regression
+and naive Bayes methods, and a majority-class one) and run them on the track
 through the algorithms worker and the bubblewrap sandbox; an organizer runs one of them on a
 task its team did not run (an organizer run: in the matrix, not on the board); the Owls
 contributed the first task's data (its owner team: their home advantage). Then Chromium
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 
-from make_screenshots import (  # this folder's script: the same processes and helpers
+from screenshot_site import (  # this folder's set-up, shared by its scripts
     VIEWPORT,
     archive,
     baselines_done,
@@ -135,7 +135,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")
-        site.workers("baselines", "scoring", "algorithms")
+        site.workers("baselines", "worker", "algorithms")
         call_command("load_demo", only=list(TASKS))
         track_slug = build_state()
         wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
@@ -144,7 +144,7 @@ def main() -> None:
         base = site.web()
         with chromium() as browser:
             page = browser.new_page(viewport={**VIEWPORT, "height": 520})
-            login(page, base, "/admin/login/", "organizer", "organizer-demo-pass")
+            login(page, base, "organizer", "organizer-demo-pass", path="/admin/login/")
             page.goto(f"{base}/tracks/{track_slug}/transfer/")
             page.locator("#transfer-matrix").wait_for()
             shoot(page, "transfer.png")

@@ -2,7 +2,8 @@
 
 The script runs every role of the docker/ deployment on its own simulated host (a network
 namespace with its own address and folder: PostgreSQL, Redis, an S3 server, HAProxy, two
-web hosts, two scoring worker hosts, a baselines/algorithms host and beat), uploads through
+web hosts with their board servers, two scoring worker hosts, a baselines/algorithms/renders
+host and beat), uploads through
 the balancer while a worker host is killed mid-scoring (its submission taken back through
 worker liveness), the broker's link is cut, PostgreSQL restarts and a web host stops, then
 checks that no submission was lost or doubled and that the board agrees with the scored
@@ -78,6 +79,13 @@ def test_the_deployment_on_many_hosts_loses_and_doubles_nothing_under_faults():
     assert re.search(r"^lost: 0 ", out, re.M), report
     assert re.search(r"^doubled: 0 ", out, re.M), report
     assert re.search(r"^boards right: yes ", out, re.M), report
+    # The deployment runs the renders process: the boards the visitor reads were rendered
+    # ahead after the scores (its messages consumed, not piling up on board_renders).
+    rendered = re.search(r"^boards rendered ahead: (\d+) by the renders process", out, re.M)
+    assert rendered and int(rendered.group(1)) > 0, report
+    queues = re.search(r"^queues at the end \(.*?\): (.*)$", out, re.M)
+    assert queues and "board_renders 0 (renders@mh-jobs)" in queues.group(1), report
+    assert queues.group(1).endswith("warnings: none"), report
     for fault in ("killed mid-scoring", "link cut", "PostgreSQL restarted", "web2 stopped"):
         assert re.search(rf"^  .*{fault}.*: \d+\.\d s / \d+\.\d s", out, re.M), (fault, report)
     killed = re.search(r"SIGKILL to its (\d+) processes while it scored submission\(s\) \[", out)

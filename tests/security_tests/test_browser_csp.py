@@ -143,11 +143,13 @@ def test_organizer_console_works_under_the_policy(live_server, page, world):
     with page.expect_request(lambda r: r.url.endswith("/tail/"), timeout=10_000):
         page.goto(base + f"/admin/algorithms/baselinerun/{world.run.pk}/change/")
     watcher.check("baseline run page")
-    # The health panel's status is styled through the nonce-marked style block.
-    color = page.goto(base + "/admin/health/") and page.locator("#health-panel strong").evaluate(
-        "e => getComputedStyle(e).color"
-    )
+    # The health panel's status is styled through the nonce-marked style block: the
+    # heartbeat's, and the broker's (no Redis here: "Queues unknown", in red).
+    page.goto(base + "/admin/health/")
+    color = page.locator("#health-heartbeat strong").evaluate("e => getComputedStyle(e).color")
     assert color in ("rgb(26, 127, 55)", "rgb(180, 35, 24)")
+    broker = page.locator("#health-broker-error strong").evaluate("e => getComputedStyle(e).color")
+    assert broker == "rgb(180, 35, 24)"
 
 
 def test_the_api_docs_render_offline_from_our_own_files(live_server, page):

@@ -9,8 +9,9 @@ Use the ``browser_page`` fixture (register it in an app's ``conftest.py`` with
     def test_page(live_server, browser_page):
         browser_page.goto(live_server.url + "/")
 
-Debian's ``/usr/bin/chromium`` is used; it is never downloaded. Without it the tests are
-skipped with the reason. ``login(page, live_server_url, username, password)`` logs in
+Debian's ``/usr/bin/chromium`` is used, launched by :mod:`tests.support.chromium` (the
+screenshot scripts' launch too); it is never downloaded. Without it the tests are skipped
+with the reason. ``login(page, live_server_url, username, password)`` logs in
 through the login form.
 """
 
@@ -18,23 +19,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from tests.support.chromium import CHROMIUM, launch, login  # noqa: F401 - login: the tests'
 
 # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from
 # a thread with a running loop; the tests' ORM calls are synchronous, so allow them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 
 
@@ -57,7 +50,7 @@ def browser() -> Iterator[object]:
     except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
         pytest.skip(f"playwright is not installed: {exc}")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        instance = launch(playwright)
         _running.append(instance)
         try:
             yield instance
@@ -76,14 +69,3 @@ def browser_page(browser) -> Iterator[object]:
         yield page
     finally:
         context.close()
-
-
-def login(page, live_server_url: str, username: str, password: str) -> None:
-    """Log in through the site's login form."""
-    page.goto(f"{live_server_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    # The password form's own button: with OpenID Connect on, the first form on the page is
-    # the identity provider's sign-in button.
-    page.click("form:has(input[name=password]) [type=submit]")
-    page.wait_for_load_state()
