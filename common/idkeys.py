@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from common.parallel import map_rows
 
 MAX_BYTES = 64
+KEYS_MIN_ROWS = 4096  # below this a hash probe costs less than a table of keys
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _FINAL = np.uint64(0xBF58476D1CE4E5B9)
 # Per level, the multiplier that spreads a key over the level's slots (odd constants).
@@ -45,7 +46,7 @@ _LEVEL_MULTIPLIERS = tuple(
         0xC2B2AE3D27D4EB4F,
     )
 )
-_MAX_LEVELS = 40
+MAX_LEVELS = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +162,7 @@ class KeyTable:
 
     @classmethod
     def build(cls, keys: np.ndarray) -> KeyTable | None:
-        """The table of ``keys`` (fewer than 2^31); None when more than ``_MAX_LEVELS``
+        """The table of ``keys`` (fewer than 2^31); None when more than ``MAX_LEVELS``
         levels would be needed (the caller takes the exact path)."""
         if keys.size >= 2**31:
             return None
@@ -169,7 +170,7 @@ class KeyTable:
         left = keys
         levels: list[tuple[int, np.ndarray]] = []
         while rows.size:
-            if len(levels) == _MAX_LEVELS:
+            if len(levels) == MAX_LEVELS:
                 return None
             bits = max(4, int(rows.size - 1).bit_length() + 1)
             slots = _slots(left, len(levels), bits)

@@ -5,6 +5,11 @@ The layout is the one of ``docs/data-contract.md``::
     task.json, card.json, train.csv, train.parquet, test.csv, test.parquet,
     images.zip (only with image columns), private/solution.parquet
 
+and, beside the solution, ``private/solution.keys.npy``: the table of its ids' keys
+(``common.keyfile``) when scoring places shuffled ids by their keys (ids of no numbered
+shape, at least ``KEYS_MIN_ROWS`` of them), the one the validation made to prove them
+distinct.
+
 Train and test are streamed: each batch of the bundle's file is converted to the standard
 types (:mod:`datasets.core.io`), appended to the CSV and to the Parquet file (one row group
 per batch) and fed to the card, the CSV and the card on a thread of their own (pyarrow
@@ -21,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common import keyfile
 from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
+from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
 from common.split import split_column
 from datasets.core.card import CardBuilder
@@ -38,6 +46,7 @@ from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
 SOLUTION = "private/solution.parquet"
+SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,10 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
     pq.write_table(_with_split(bundle), files[SOLUTION])
+    keys = _solution_keys(bundle)
+    if keys is not None:
+        files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
+        keyfile.write(files[SOLUTION_KEYS], keys)
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -113,6 +126,16 @@ def _with_split(bundle: ValidatedBundle) -> pa.Table:
     # it instead of finding it again: ``scoring.core.solution``).
     metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
     return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
+
+
+def _solution_keys(bundle: ValidatedBundle) -> np.ndarray | None:
+    """The file of the solution ids' key table (``common.keyfile``) when scoring will place
+    shuffled ids by their keys; None otherwise (a numbered shape, few ids, ids that cannot
+    be keyed)."""
+    ids = bundle.test_ids
+    if bundle.test_id_shape is not None or len(ids) < KEYS_MIN_ROWS or ids.null_count:
+        return None
+    return keyfile.table_array(ids, bundle.test_id_table)
 
 
 def _write_part(

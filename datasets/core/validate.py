@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from common.arrowtools import release_unused_memory
 from common.coerce import as_text
+from common.idkeys import KeyTable
 from common.numbered import Counted, Numbered
 from common.wording import examples, plural
 from datasets.core import rules
@@ -95,6 +96,9 @@ class ValidatedBundle:
     # The test ids' shape (numbered or counted, ``common.numbered``; None: neither), proven
     # here and stored with the solution, so that scoring never looks for it again.
     test_id_shape: Numbered | Counted | None = None
+    # The test ids' key table, when proving them distinct made one (ids of no numbered
+    # shape): the import stores it beside the solution for scoring (``common.keyfile``).
+    test_id_table: KeyTable | None = None
     stress: list[dict[str, object]] | None = None  # task.yaml's stress, checked (docs/stress.md)
 
     @property
@@ -179,6 +183,7 @@ def validate_bundle(
         warnings=tuple(warnings),
         opis_group_source=group_source,
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
+        test_id_table=indexes["test"].made_key_table() if "test" in indexes else None,
         stress=stress,
     )
 

@@ -71,9 +71,10 @@ class Aligned:
 
 def prepare_alignment(solution: Solution) -> Solution:
     """``solution``, with what placing a shuffled file will need of it made now (the table
-    of its ids' keys when its ids have no numbered shape), as the alignment would make it."""
+    of its ids' keys when its ids have no numbered shape, read from the file the import
+    stored beside the solution when there is one), as the alignment would make it."""
     if solution.id_shape_known:
-        prepare_keys(solution.ids, solution.id_shape)
+        prepare_keys(solution.ids, solution.id_shape, stored=solution.keys_path)
     return solution
 
 
@@ -198,7 +199,7 @@ def _solution_rows(
     # Checked complete, each a permutation: nothing to report.
     pos = permutation_of_numbered(ids, solution.ids, shape=shape)
     if pos is None and shape is None:
-        pos = permutation_by_keys(ids, solution.ids)
+        pos = permutation_by_keys(ids, solution.ids, stored=solution.keys_path)
     if pos is not None:
         return pos
     pos = locate(ids, solution.ids)

@@ -30,7 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.idkeys import IdBytes, KeyTable, id_bytes, id_keys, same_rows
+from common import keyfile
+from common.idkeys import KEYS_MIN_ROWS, IdBytes, KeyTable, id_bytes, id_keys, same_rows
 from common.numbered import (
     MAX_DIGITS,
     TRAILING_DIGIT_BYTES,
@@ -48,7 +49,6 @@ from common.parallel import map_rows
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
-KEYS_MIN_ROWS = 4096  # below this a hash probe costs less than a table of keys
 IdShape = Numbered | Counted | None
 # ``shape=`` not given: the solution's shape is found (once per array) from its ids.
 DETECT: object = object()
@@ -201,35 +201,46 @@ def _permutation_of_counted(
 
 
 _keyed: _Cache = {}
+Keyed = tuple[IdBytes, KeyTable]  # the solution's ids as bytes, and their key table
 
 
-def _key_table(solution_ids: pa.Array) -> tuple[IdBytes, KeyTable] | None:
+def _key_table(solution_ids: pa.Array, stored: str | None = None) -> Keyed | None:
+    """The ids' bytes and key table: the table read from ``stored`` (the file an import
+    wrote beside the solution, ``common.keyfile``) when it is these ids', else made."""
     found = id_bytes(solution_ids)
     if found is None:
         return None
-    table = KeyTable.build(id_keys(found))
+    table = None if stored is None else keyfile.load(stored, found)
+    if table is None:
+        table = KeyTable.build(id_keys(found))
     return None if table is None else (found, table)
 
 
-def prepare_keys(solution_ids: pa.Array, shape: IdShape) -> None:
+def _keyed_solution(solution_ids: pa.Array, stored: str | None) -> Keyed | None:
+    return _per_array(_keyed, solution_ids, lambda ids: _key_table(ids, stored))
+
+
+def prepare_keys(solution_ids: pa.Array, shape: IdShape, *, stored: str | None = None) -> None:
     """Make now the table of ``solution_ids``' keys that :func:`permutation_by_keys` will
-    need (ids known to have no numbered ``shape``, enough of them): a cold command makes it
-    on one core while the file is read on the other."""
+    need (ids known to have no numbered ``shape``, enough of them), read from ``stored``
+    when it holds it: a cold command makes it on one core while the file is read on the
+    other."""
     if shape is None and len(solution_ids) >= KEYS_MIN_ROWS and not solution_ids.null_count:
-        _per_array(_keyed, solution_ids, _key_table)
+        _keyed_solution(solution_ids, stored)
 
 
 def permutation_by_keys(
-    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array, *, stored: str | None = None
 ) -> np.ndarray | None:
     """Solution ids of any shape (UUIDs, free strings): each submission id's row from its
-    key in a table of the solution's keys (made once per array), then every id confirmed
-    byte for byte at its row. The permutation, or None when any id is not found, found
-    twice or not confirmed, or the ids cannot be keyed (then :func:`locate` decides)."""
+    key in a table of the solution's keys (made once per array, or read from ``stored``),
+    then every id confirmed byte for byte at its row. The permutation, or None when any id
+    is not found, found twice or not confirmed, or the ids cannot be keyed (then
+    :func:`locate` decides)."""
     n = len(solution_ids)
     if len(ids) != n or n < KEYS_MIN_ROWS or solution_ids.null_count or ids.null_count:
         return None
-    keyed = _per_array(_keyed, solution_ids, _key_table)
+    keyed = _keyed_solution(solution_ids, stored)
     if keyed is None:
         return None
     solution_bytes, table = keyed
@@ -242,7 +253,7 @@ def permutation_by_keys(
             return None
         parts.append(found)
     pos = table.find(np.concatenate([id_keys(part) for part in parts]))
-    if (pos < 0).any():
+    if (pos.view(np.uint64) >= n).any():  # not found (-1), or a row no solution has
         return None
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True

@@ -26,7 +26,9 @@ class Solution:
     unique. ``opis`` says how OPIS is computed; ``options`` are the kind's own settings
     (``TaskKind.solution_options``). ``id_shape`` is the ids' shape as the import proved it
     and stored it in the file (``common.numbered``; None: neither numbered nor counted),
-    when ``id_shape_known``; otherwise scoring finds it from the ids."""
+    when ``id_shape_known``; otherwise scoring finds it from the ids. ``keys_path`` is
+    where the import stored the table of the ids' keys (``common.keyfile``; None: none
+    known), read instead of made when it is these ids'."""
 
     ids: pa.Array
     y: np.ndarray
@@ -37,6 +39,7 @@ class Solution:
     options: Mapping[str, Any] = field(default_factory=dict)
     id_shape: Numbered | Counted | None = None
     id_shape_known: bool = False
+    keys_path: str | None = None
 
     @property
     def n_classes(self) -> int:
