@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.parallel import map_rows
+from common.parallel import map_rows, worth_splitting
 
 MAX_BYTES = 64
 KEYS_MIN_ROWS = 4096  # below this a hash probe costs less than a table of keys
@@ -92,11 +92,32 @@ def id_bytes(ids: pa.Array, *, width: int | None = None) -> IdBytes | None:
         return IdBytes(rows=raw.reshape(len(ids), width), lengths=None)
     if raw.size and int(raw.max()) >= 0x80:
         return None
-    padded = pc.ascii_rpad(ids, width=width, padding="\x00")
-    data = padded.buffers()[2]
-    first = int(_offsets(padded)[0])
-    rows = np.frombuffer(data, dtype=np.uint8, count=width * len(ids), offset=first)
-    return IdBytes(rows=rows.reshape(len(ids), width), lengths=lengths.astype(np.int32))
+    return IdBytes(rows=_padded(ids, width), lengths=lengths.astype(np.int32))
+
+
+def _padded(ids: pa.Array, width: int) -> np.ndarray:
+    """The ids NUL-padded to ``width`` bytes by Arrow (ASCII ids), as an (n, width) matrix:
+    a view of Arrow's buffer, or, when worth it, padded in parts on the threads into one
+    matrix (0.035 s instead of 0.055-0.085 s for 3M free strings)."""
+    n = len(ids)
+
+    def pad(rows: slice) -> np.ndarray:
+        part = ids.slice(rows.start, rows.stop - rows.start)
+        padded = pc.ascii_rpad(part, width=width, padding="\x00")
+        first = int(_offsets(padded)[0])
+        count = width * (rows.stop - rows.start)
+        data = np.frombuffer(padded.buffers()[2], dtype=np.uint8, count=count, offset=first)
+        return data.reshape(-1, width)
+
+    if not worth_splitting(n * width):
+        return pad(slice(0, n))
+    out = np.empty((n, width), dtype=np.uint8)
+
+    def pad_into(rows: slice) -> None:
+        out[rows] = pad(rows)
+
+    map_rows(pad_into, n, per_row=width)
+    return out
 
 
 def _words(rows: np.ndarray) -> list[np.ndarray]:
