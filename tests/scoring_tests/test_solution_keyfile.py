@@ -87,7 +87,8 @@ pytestmark = pytest.mark.django_db
 def test_the_import_stores_the_table_and_scoring_reads_it(tmp_path, builds):
     task, ids = keyed_task(tmp_path)
     assert sidecar(task).is_file()
-    assert sidecar(task).name == "solution.keys.npy"
+    solution = Path(task.solution.path)  # solution.parquet, or solution_<random>.parquet
+    assert sidecar(task) == solution.with_name(solution.stem + ".keys.npy")
     builds.clear()  # the import's own proof of distinct ids made the table once
     loaded = task_solution_load(task)
     assert loaded.keys_path == str(sidecar(task))
@@ -149,16 +150,17 @@ def task_storage_root() -> str:
 
 def garbled_copies(good: bytes, ids_table: np.ndarray) -> dict[str, bytes]:
     """A file of another solution, truncated, garbled, empty, forged (the right header,
-    slots that send ids to other rows, or to rows past the end)."""
+    slots that send 1,000 ids to other rows, none of them a probe row, or to rows past the
+    end)."""
     header = 128 + keyfile._HEADER  # the .npy header, then ours
     forged_rows = bytearray(good)
     slots = np.frombuffer(forged_rows, dtype="<i8", offset=128)
     levels = int(slots[5])
     body = slots[keyfile._HEADER + levels :]
-    used = np.flatnonzero(body >= 0)
-    a, b = used[len(used) // 3], used[2 * len(used) // 3]
     mask = np.int64(0xFFFFFFFF)
-    body[a], body[b] = (body[a] & ~mask) | (body[b] & mask), (body[b] & ~mask) | (body[a] & mask)
+    probes = keyfile._probe_rows(N)
+    used = np.flatnonzero((body >= 0) & ~np.isin(body & mask, probes))[:1000]
+    body[used] = (body[used] & ~mask) | np.roll(body[used] & mask, 1)
     past_end = bytearray(good)
     body = np.frombuffer(past_end, dtype="<i8", offset=128)[keyfile._HEADER + levels :]
     body[used[::7]] |= mask  # row 4294967295
@@ -168,7 +170,7 @@ def garbled_copies(good: bytes, ids_table: np.ndarray) -> dict[str, bytes]:
         "empty": b"",
         "not numpy": b"garbage" * 100,
         "another solution": ids_table.tobytes(),
-        "forged rows swapped": bytes(forged_rows),
+        "forged rows rotated": bytes(forged_rows),
         "forged rows past the end": bytes(past_end),
     }
 
@@ -193,14 +195,20 @@ def test_a_wrong_table_never_changes_a_score_nor_a_refusal(tmp_path, builds):
         with pytest.raises(SubmissionInvalid) as refused:
             scores(bad, task_solution_load(task))
         refusals[name] = (bad, refused.value.message)
+    read = []
     for case, content in garbled_copies(good, np.frombuffer(buffer.getvalue(), np.uint8)).items():
         sidecar(task).write_bytes(content)
         loaded = task_solution_load(task)
+        if keyfile.load(loaded.keys_path, idkeys.id_bytes(loaded.ids)) is not None:
+            read.append(case)
         assert scores(data, loaded) == expected, case
         for name, (bad, message) in refusals.items():
             with pytest.raises(SubmissionInvalid) as refused:
                 scores(bad, task_solution_load(task))
             assert refused.value.message == message, (case, name)
+    # The forged ones pass the checks on load: the confirmation and the rows' range
+    # catch them.
+    assert read == ["forged rows rotated", "forged rows past the end"]
 
 
 def test_forged_slots_are_caught_by_the_confirmation(tmp_path):
