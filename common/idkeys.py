@@ -168,7 +168,7 @@ def _slots(keys: np.ndarray, level: int, bits: int) -> np.ndarray:
         mixed = keys * multiplier if level else keys
         if level >= len(_LEVEL_MULTIPLIERS):  # past the constants: rotate first
             mixed = (mixed << np.uint64(level)) | (mixed >> np.uint64(64 - level))
-    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+    return (mixed >> np.uint64(64 - bits)).view(np.int64)  # under 2**bits: the same values
 
 
 class KeyTable:
@@ -208,20 +208,27 @@ class KeyTable:
         return cls(levels)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
-        """Per key, a row of the table's column whose key may equal it, or -1."""
+        """Per key, a row of the table's column whose key may equal it, or -1. A slot's
+        high half equal to the key's fingerprint is a hit (an empty slot, -1, or any
+        negative entry never equals a fingerprint, which is under 2**31)."""
 
         def part(rows: slice) -> np.ndarray:
             wanted = keys[rows]
             out = np.full(wanted.size, -1, dtype=np.int64)
-            at = np.arange(wanted.size)
+            expected = _fingerprint(wanted) << 32
+            at: np.ndarray | None = None  # the rows still looked for (None: all of them)
             for level, (bits, table) in enumerate(self.levels):
-                entry = table[_slots(wanted, level, bits)]
-                hit = (entry >= 0) & ((entry >> 32) == _fingerprint(wanted))
-                out[at[hit]] = entry[hit] & _ROW_MASK
-                miss = ~hit
-                at, wanted = at[miss], wanted[miss]
-                if not at.size:
+                entry = np.take(table, _slots(wanted, level, bits), mode="clip")
+                hit = (entry & _HIGH) == expected
+                if at is None:
+                    np.copyto(out, entry & _ROW_MASK, where=hit)
+                else:
+                    out[at[hit]] = entry[hit] & _ROW_MASK
+                left = np.flatnonzero(~hit)
+                if not left.size:
                     break
+                at = left if at is None else at[left]
+                wanted, expected = wanted[left], expected[left]
             return out
 
         return np.concatenate(map_rows(part, keys.size, per_row=2))
@@ -234,10 +241,11 @@ class KeyTable:
 
 
 _ROW_MASK = np.int64(0xFFFFFFFF)
+_HIGH = ~_ROW_MASK  # a slot's fingerprint half
 
 
 def _fingerprint(keys: np.ndarray) -> np.ndarray:
-    return (keys & np.uint64(0x7FFFFFFF)).astype(np.int64)
+    return (keys & np.uint64(0x7FFFFFFF)).view(np.int64)
 
 
 def _entries(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
