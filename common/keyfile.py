@@ -45,25 +45,35 @@ def keys_name(solution_name: str) -> str:
     return str(path.with_name(path.stem + SUFFIX))
 
 
-def table_array(ids: pa.Array, table: KeyTable | None = None) -> np.ndarray | None:
-    """The file's array for ``ids`` (``table``: their key table if already made, e.g. by
-    the import's proof that the ids are distinct), or None when the ids cannot be keyed."""
+def write(path: str | os.PathLike[str], ids: pa.Array, table: KeyTable | None = None) -> bool:
+    """Write the file of ``ids``' key table at ``path`` (``table``: the table if already
+    made, e.g. by the import's proof that the ids are distinct), streamed into the file
+    level by level (no copy of the table in memory); False (nothing written) when the ids
+    cannot be keyed."""
     found = id_bytes(ids)
     if found is None:
-        return None
+        return False
     if table is None:
         table = KeyTable.build(id_keys(found))
         if table is None:
-            return None
+            return False
+    header = _header(found, table)
+    size = header.size + sum(slots.size for _, slots in table.levels)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype="<i8", shape=(size,))
+    out[: header.size] = header
+    start = header.size
+    for _, slots in table.levels:
+        out[start : start + slots.size] = slots
+        start += slots.size
+    out.flush()
+    del out
+    return True
+
+
+def _header(found: IdBytes, table: KeyTable) -> np.ndarray:
     bits = [level_bits for level_bits, _ in table.levels]
     header = [MAGIC, FORMAT, found.rows.shape[0], found.width, _digest(found), len(bits), *bits]
-    return np.concatenate([np.array(header, dtype=np.int64), *(t for _, t in table.levels)])
-
-
-def write(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    """Write ``array`` (:func:`table_array`) to ``path``."""
-    with open(path, "wb") as out:
-        np.save(out, array, allow_pickle=False)
+    return np.array(header, dtype=np.int64)
 
 
 def load(path: str | os.PathLike[str], found: IdBytes) -> KeyTable | None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -68,6 +67,8 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     (out_dir / "private").mkdir()
     spec = bundle.spec
     files: dict[str, Path] = {}
+    if _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
+        files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
     card = CardBuilder(spec.kind, bundle.columns)
     for part in ("train", "test"):
         csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
@@ -79,10 +80,6 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
     pq.write_table(_with_split(bundle), files[SOLUTION])
-    keys = _solution_keys(bundle)
-    if keys is not None:
-        files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
-        keyfile.write(files[SOLUTION_KEYS], keys)
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -128,14 +125,16 @@ def _with_split(bundle: ValidatedBundle) -> pa.Table:
     return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
 
 
-def _solution_keys(bundle: ValidatedBundle) -> np.ndarray | None:
-    """The file of the solution ids' key table (``common.keyfile``) when scoring will place
-    shuffled ids by their keys; None otherwise (a numbered shape, few ids, ids that cannot
-    be keyed)."""
+def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
+    """Write the solution ids' key table (``common.keyfile``) when scoring will place
+    shuffled ids by their keys, taking the validation's table out of ``bundle`` (made here
+    when the validation proved the ids distinct another way); False when there is none to
+    write (a numbered shape, few ids, ids that cannot be keyed)."""
+    table = bundle.test_id_table.pop() if bundle.test_id_table else None
     ids = bundle.test_ids
     if bundle.test_id_shape is not None or len(ids) < KEYS_MIN_ROWS or ids.null_count:
-        return None
-    return keyfile.table_array(ids, bundle.test_id_table)
+        return False
+    return keyfile.write(path, ids, table)
 
 
 def _write_part(

@@ -422,7 +422,7 @@ def test_the_server_reads_the_key_table_stored_beside_the_solution(
     path = tmp_path / "solution.parquet"
     table = pa.table({"id": ids, "label": ["a", "b"] * (n // 2), "split": ["public"] * n})
     pq.write_table(table.replace_schema_metadata(shape_metadata(None)), path)
-    keyfile.write(tmp_path / "solution.keys.npy", keyfile.table_array(pa.array(ids)))
+    assert keyfile.write(tmp_path / "solution.keys.npy", pa.array(ids))
     builds = []
     build = idkeys.KeyTable.build.__func__
     monkeypatch.setattr(

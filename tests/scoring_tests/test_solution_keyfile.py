@@ -148,28 +148,29 @@ def task_storage_root() -> str:
     return storages["private"].location
 
 
-def garbled_copies(good: bytes, ids_table: np.ndarray) -> dict[str, bytes]:
+def garbled_copies(good: bytes, other: bytes) -> dict[str, bytes]:
     """A file of another solution, truncated, garbled, empty, forged (the right header,
     slots that send 1,000 ids to other rows, none of them a probe row, or to rows past the
     end)."""
-    header = 128 + keyfile._HEADER  # the .npy header, then ours
+    start = len(good) - 8 * np.load(io.BytesIO(good)).size  # after the .npy header
     forged_rows = bytearray(good)
-    slots = np.frombuffer(forged_rows, dtype="<i8", offset=128)
+    slots = np.frombuffer(forged_rows, dtype="<i8", offset=start)
     levels = int(slots[5])
-    body = slots[keyfile._HEADER + levels :]
+    ours = keyfile._HEADER + levels  # our header: its fields, then each level's bits
+    body = slots[ours:]
     mask = np.int64(0xFFFFFFFF)
     probes = keyfile._probe_rows(N)
     used = np.flatnonzero((body >= 0) & ~np.isin(body & mask, probes))[:1000]
     body[used] = (body[used] & ~mask) | np.roll(body[used] & mask, 1)
     past_end = bytearray(good)
-    body = np.frombuffer(past_end, dtype="<i8", offset=128)[keyfile._HEADER + levels :]
+    body = np.frombuffer(past_end, dtype="<i8", offset=start)[ours:]
     body[used[::7]] |= mask  # row 4294967295
     return {
         "truncated": good[: len(good) // 2],
-        "header only": good[: 128 + 8 * header],
+        "header only": good[: start + 8 * ours],
         "empty": b"",
         "not numpy": b"garbage" * 100,
-        "another solution": ids_table.tobytes(),
+        "another solution": other,
         "forged rows rotated": bytes(forged_rows),
         "forged rows past the end": bytes(past_end),
     }
@@ -178,10 +179,8 @@ def garbled_copies(good: bytes, ids_table: np.ndarray) -> dict[str, bytes]:
 def test_a_wrong_table_never_changes_a_score_nor_a_refusal(tmp_path, builds):
     task, ids = keyed_task(tmp_path, slug="keyed-hostile")
     good = sidecar(task).read_bytes()
-    other = keyfile.table_array(pa.array(uuids(N, 77)))
-    assert other is not None
-    buffer = io.BytesIO()
-    np.save(buffer, other)
+    assert keyfile.write(tmp_path / "other.keys.npy", pa.array(uuids(N, 77)))
+    other = (tmp_path / "other.keys.npy").read_bytes()
     data, _ = shuffled_csv(ids, 4)
     expected = scores(data, task_solution_load(task))
     wrong_ids = {
@@ -196,7 +195,7 @@ def test_a_wrong_table_never_changes_a_score_nor_a_refusal(tmp_path, builds):
             scores(bad, task_solution_load(task))
         refusals[name] = (bad, refused.value.message)
     read = []
-    for case, content in garbled_copies(good, np.frombuffer(buffer.getvalue(), np.uint8)).items():
+    for case, content in garbled_copies(good, other).items():
         sidecar(task).write_bytes(content)
         loaded = task_solution_load(task)
         if keyfile.load(loaded.keys_path, idkeys.id_bytes(loaded.ids)) is not None:
@@ -216,7 +215,8 @@ def test_forged_slots_are_caught_by_the_confirmation(tmp_path):
     the probe rows (they are not among them) but never the byte-for-byte confirmation:
     the keys' placing declines and the exact path places every id."""
     ids = pa.array(uuids(N, 5))
-    good = keyfile.table_array(ids)
+    assert keyfile.write(tmp_path / "good.keys.npy", ids)
+    good = np.load(tmp_path / "good.keys.npy")
     found = idkeys.id_bytes(ids)
     probes = set(keyfile._probe_rows(N).tolist())
     keys = idkeys.id_keys(found)
@@ -230,7 +230,7 @@ def test_forged_slots_are_caught_by_the_confirmation(tmp_path):
     for row, other in ((a, b), (b, a)):
         level0[slots[row]] = (level0[slots[row]] & ~mask) | other
     path = tmp_path / "forged.keys.npy"
-    keyfile.write(path, forged)
+    np.save(path, forged)
     loaded = keyfile.load(path, found)
     assert loaded is not None  # the probes pass: the header and probe rows are right
     order = np.random.default_rng(6).permutation(N)
@@ -246,9 +246,8 @@ def test_every_flipped_byte_of_a_small_table_leaves_the_placing_exact(tmp_path, 
     and the ids are placed exactly (or left to the exact path) every time."""
     monkeypatch.setattr(idindex, "KEYS_MIN_ROWS", 1)
     ids = uuids(40, 8)
-    good = io.BytesIO()
-    np.save(good, keyfile.table_array(pa.array(ids)))
-    content = good.getvalue()
+    assert keyfile.write(tmp_path / "small.keys.npy", pa.array(ids))
+    content = (tmp_path / "small.keys.npy").read_bytes()
     order = np.random.default_rng(9).permutation(len(ids))
     submitted = pa.array([ids[i] for i in order])
     path = tmp_path / "flipped.keys.npy"
