@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.arrowtools import as_string, index_of, is_text
+from common.arrowtools import as_string, index_of, is_text, one_array
 from common.numbered import Counted, Numbered, shape_from_metadata
 from kinds import TaskKind, kind_get
 from scoring.core.opis import OpisSettings
@@ -111,7 +111,7 @@ def solution_from_table(
     if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
     is_public = split_codes == 1
-    text_ids = as_string(ids).combine_chunks()
+    text_ids = one_array(as_string(ids))
     known, shape = shape_from_metadata(table.schema.metadata, text_ids)
     return Solution(
         ids=text_ids,
