@@ -128,14 +128,9 @@ def permutation_of_numbered(
     hit[pos] = True
     if not hit.all():  # n ids guessed onto n rows, some row missed: not a permutation
         return None
-    # Put each id at its guessed row (writes scatter faster than reads gather), then the
-    # one equality against the solution's ids, row by row.
-    placed = np.empty(n, dtype=f"V{width}")
-    start = 0
-    for part in sub:
-        placed[pos[start : start + len(part)]] = _as_void(part)
-        start += len(part)
-    same = np.array_equal(placed.view(np.uint8), np.ascontiguousarray(solution_bytes).ravel())
+    # Every id confirmed byte for byte at its guessed row (``common.idkeys.same_rows``).
+    parts = [IdBytes(rows=part, lengths=None) for part in sub]  # type: ignore[arg-type]
+    same = same_rows(parts, IdBytes(rows=solution_bytes, lengths=None), pos)
     return pos if same else None
 
 
@@ -290,10 +285,6 @@ def _permutation_of_canonical(
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
     return pos if hit.all() else None  # n rows, each hit: a permutation
-
-
-def _as_void(rows: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rows).view(f"V{rows.shape[1]}").ravel()
 
 
 _patterns: _Cache = {}
