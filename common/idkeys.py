@@ -61,11 +61,6 @@ class IdBytes:
     def width(self) -> int:
         return int(self.rows.shape[1])
 
-    def records(self) -> np.ndarray:
-        """Each row as one fixed-size record (numpy ``V<width>``), for equality by row."""
-        rows = np.ascontiguousarray(self.rows)
-        return rows.view(f"V{rows.shape[1]}").ravel()
-
 
 def _offsets(array: pa.Array) -> np.ndarray:
     return np.frombuffer(
