@@ -73,40 +73,69 @@ def id_bytes(ids: pa.Array, *, width: int | None = None) -> IdBytes | None:
     longest id's), or None: not text, a missing id, an empty column, an id longer than
     ``MAX_BYTES`` or than ``width``, or ids to pad that are not all ASCII (padding counts
     characters)."""
+    parts = id_parts([ids], width=width)
+    return None if parts is None else parts[0]
+
+
+def id_parts(chunks: list[pa.Array], *, width: int | None = None) -> list[IdBytes] | None:
+    """:func:`id_bytes` of a column in ``chunks`` (none empty), in order: a view of each
+    chunk when every id is ``width`` bytes long, else all of them padded into one matrix
+    (one allocation and one pass of keys for the column, not one per chunk); None as
+    :func:`id_bytes` says."""
+    read: list[tuple[np.ndarray, np.ndarray]] = []
+    for chunk in chunks:
+        found = _raw_and_lengths(chunk)
+        if found is None:
+            return None
+        read.append(found)
+    if not read:
+        return None
+    longest = max(int(lengths.max()) for _, lengths in read)
+    width = longest if width is None else width
+    if longest == 0 or longest > min(width, MAX_BYTES):
+        return None
+    if all(int(lengths.min()) == width for _, lengths in read):
+        return [
+            IdBytes(rows=raw.reshape(len(chunk), width), lengths=None)
+            for chunk, (raw, _) in zip(chunks, read, strict=True)
+        ]
+    if any(raw.size and int(raw.max()) >= 0x80 for raw, _ in read):
+        return None
+    lengths = np.concatenate([lengths for _, lengths in read], dtype=np.int32)
+    return [IdBytes(rows=_padded(chunks, width), lengths=lengths)]
+
+
+def _raw_and_lengths(ids: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A chunk's UTF-8 bytes and each id's length, or None (not text, empty, missing ids)."""
     if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
         return None
     offsets = _offsets(ids)
     start, stop = int(offsets[0]), int(offsets[-1])
     raw = np.frombuffer(ids.buffers()[2], dtype=np.uint8, count=stop - start, offset=start)
-    lengths = np.diff(offsets)
-    longest = int(lengths.max())
-    width = longest if width is None else width
-    if longest == 0 or longest > min(width, MAX_BYTES):
-        return None
-    if (stop - start) == width * len(ids) and int(lengths.min()) == width:
-        return IdBytes(rows=raw.reshape(len(ids), width), lengths=None)
-    if raw.size and int(raw.max()) >= 0x80:
-        return None
-    return IdBytes(rows=_padded(ids, width), lengths=lengths.astype(np.int32))
+    return raw, np.diff(offsets)
 
 
-def _padded(ids: pa.Array, width: int) -> np.ndarray:
-    """The ids NUL-padded to ``width`` bytes by Arrow (ASCII ids), as an (n, width) matrix,
-    padded block by block into one numpy matrix, on the threads when worth it. Padding all
-    at once wrote a fresh buffer of Arrow's as large (and page faults are most of the cost:
+def _padded(chunks: list[pa.Array], width: int) -> np.ndarray:
+    """The ids of ``chunks`` NUL-padded to ``width`` bytes by Arrow (ASCII ids), as one
+    (n, width) matrix, padded block by block, on the threads when worth it. Padding all at
+    once wrote a fresh buffer of Arrow's as large (and page faults are most of the cost:
     0.05-0.06 s for 3M free strings); per block, Arrow reuses one small buffer and numpy's
     matrix takes large pages: 0.016 s on two threads, 0.028 s on one."""
-    n = len(ids)
+    firsts = np.cumsum([0, *(len(chunk) for chunk in chunks)]).tolist()
+    n = firsts[-1]
     out = np.empty((n, width), dtype=np.uint8)
 
     def pad(rows: slice) -> None:
-        for start in range(rows.start, rows.stop, _PAD_ROWS):
-            count = min(_PAD_ROWS, rows.stop - start)
-            padded = pc.ascii_rpad(ids.slice(start, count), width=width, padding="\x00")
-            first = int(_offsets(padded)[0])
-            data = padded.buffers()[2]
-            block = np.frombuffer(data, dtype=np.uint8, count=width * count, offset=first)
-            out[start : start + count] = block.reshape(count, width)
+        for chunk, first in zip(chunks, firsts, strict=False):
+            low, high = max(rows.start, first), min(rows.stop, first + len(chunk))
+            for start in range(low, high, _PAD_ROWS):
+                count = min(_PAD_ROWS, high - start)
+                part = chunk.slice(start - first, count)
+                padded = pc.ascii_rpad(part, width=width, padding="\x00")
+                at = int(_offsets(padded)[0])
+                data = padded.buffers()[2]
+                block = np.frombuffer(data, dtype=np.uint8, count=width * count, offset=at)
+                out[start : start + count] = block.reshape(count, width)
 
     map_rows(pad, n, per_row=width, align=_PAD_ROWS)
     return out

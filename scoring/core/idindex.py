@@ -31,7 +31,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common import keyfile
-from common.idkeys import KEYS_MIN_ROWS, IdBytes, KeyTable, id_bytes, id_keys, same_rows
+from common.idkeys import (
+    KEYS_MIN_ROWS,
+    IdBytes,
+    KeyTable,
+    id_bytes,
+    id_keys,
+    id_parts,
+    same_rows,
+)
 from common.numbered import (
     MAX_DIGITS,
     TRAILING_DIGIT_BYTES,
@@ -239,14 +247,10 @@ def permutation_by_keys(
     if keyed is None:
         return None
     solution_bytes, table = keyed
-    parts = []
-    for chunk in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
-        if len(chunk) == 0:
-            continue
-        found = id_bytes(chunk, width=solution_bytes.width)
-        if found is None:
-            return None
-        parts.append(found)
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = id_parts([chunk for chunk in chunks if len(chunk)], width=solution_bytes.width)
+    if parts is None:
+        return None
     pos = table.find(np.concatenate([id_keys(part) for part in parts]))
     if (pos.view(np.uint64) >= n).any():  # not found (-1), or a row no solution has
         return None
