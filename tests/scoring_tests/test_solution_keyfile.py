@@ -261,3 +261,15 @@ def test_every_flipped_byte_of_a_small_table_leaves_the_placing_exact(tmp_path, 
         assert found is None or np.array_equal(found, order), at
         read += keyfile.load(path, idkeys.id_bytes(solution_ids)) is not None
     assert 0 < read < len(content)  # some flips touch only unused slots; most are caught
+
+
+def test_the_keys_are_the_ones_stored_files_were_made_with():
+    """A stored table holds slots chosen by ``idkeys.id_keys``: a change of the keys must
+    raise ``keyfile.FORMAT`` (old files are then ignored, not misread as slower lookups).
+    These values are the keys of format 1."""
+    assert keyfile.FORMAT == 1
+    free = idkeys.id_keys(idkeys.id_bytes(pa.array(["a", "abc", "x-0123456789abcdef-0123"])))
+    assert [int(k) for k in free] == [0x50FA5AEB744D5B4, 0xDBEF223B0079B6E4, 0xF54A5C523BEC67C1]
+    uuids_ = ["0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"]
+    fixed = idkeys.id_keys(idkeys.id_bytes(pa.array(uuids_)))
+    assert [int(k) for k in fixed] == [0x3E01ECFCA235D489, 0x9EAA76ACF4A460A0]
