@@ -75,7 +75,9 @@ def _solution(path: str, *, kind: str | None, classes: str) -> object:
     """``scoring.core.load_solution`` of the platform's solution file at ``path``, parsed
     once while the file stays the same one (a replaced solution is a new file)."""
     import os
+    from dataclasses import replace
 
+    from common import keyfile
     from scoring.core import load_solution
     from scoring.core.align import prepare_alignment
 
@@ -85,8 +87,9 @@ def _solution(path: str, *, kind: str | None, classes: str) -> object:
         return _kept_solution[0][1]
     _kept_solution.clear()  # one solution kept: the old one goes before the new is read
     solution = load_solution(path, kind=kind, classes=[str(c) for c in json.loads(classes)])
-    # With the table of its ids' keys (UUIDs, free strings), which a check would make again.
-    solution = prepare_alignment(solution)
+    # With the table of its ids' keys (UUIDs, free strings), which a check would make again:
+    # read from the file the import stored beside the solution when it is this one's.
+    solution = prepare_alignment(replace(solution, keys_path=keyfile.keys_name(path)))
     _kept_solution.append((key, solution))
     return solution
 

@@ -35,6 +35,9 @@ counted ``r0`` ... ``r2999999``, plain integers, UUIDs, free strings) and a shuf
 submission as Parquet and CSV; against the floor of a fresh ``python`` that reads the
 stored solution and the submission with pyarrow. Target: ours / floor <= 1.5. With
 ``--before REV`` the same command of that revision, on the same site, in the same rounds.
+UUIDs and free strings are placed by the table of the solution ids' keys that the import
+stored beside the solution (``solution.keys.npy``, a line says so); a revision from before
+it makes the table in each run.
 
      .venv/bin/python bench/bench_scoring.py --command            # 3M rows, every shape
      .venv/bin/python bench/bench_scoring.py --command --rows 300000 --rounds 1  # a smoke run
@@ -270,6 +273,11 @@ def command_bench(
                 )
                 stored = site.folder / "private" / "tasks" / slug
                 solution = next(stored.rglob("solution*.parquet"))
+                # UUIDs, free strings: the key table the import stored beside the solution
+                # (common.keyfile), which ours maps and the before's code makes.
+                tables = sorted(p.name for p in stored.rglob("solution*.keys.npy"))
+                if tables:
+                    print(f"{'':>10} {shape:<9} key table stored at import: {tables[0]}")
                 for case in COMMAND_CASES:
                     sub = made[case]
                     times: dict[str, list[float]] = {"floor": [], "ours": [], "before": []}

@@ -25,6 +25,14 @@ def as_string(column: Column) -> Column:
     return column if column.type == pa.string() else column.cast(pa.string())
 
 
+def one_array(column: Column) -> pa.Array:
+    """The column as one contiguous array: its only chunk as it is (``combine_chunks``
+    copies even one: 0.02-0.09 s for 3M UUIDs), else the chunks combined."""
+    if isinstance(column, pa.Array):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def index_of(values: Column, choices: list[str]) -> np.ndarray:
     """Position (int32) of each value, compared as text, in ``choices``; -1 if absent or null.
 

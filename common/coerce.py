@@ -17,14 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.arrowtools import one_array
+
 TEXT = pa.string()
 FLOAT = pa.float64()
 
 
 def plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous array, dictionaries decoded, large strings as strings."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    values = one_array(values)
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     if pa.types.is_large_string(values.type):

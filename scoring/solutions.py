@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common import keyfile
 from datasets.models import Task
 from kinds import kind_get
 from scoring.core import Solution, load_solution
@@ -101,6 +102,7 @@ def task_solution_load(task: Task) -> Solution:
             classes=list(task.classes),
             options=task_kind_options(task),
         )
+    solution = replace(solution, keys_path=_keys_path(task))
     options = task_opis_options(task)
     settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])
     column = options["group_column"]
@@ -110,6 +112,17 @@ def task_solution_load(task: Task) -> Solution:
             codes, names = groups
             settings = replace(settings, groups=codes, group_names=names)
     return replace(solution, opis=settings)
+
+
+def _keys_path(task: Task) -> str | None:
+    """Where the import stored the solution ids' key table (``common.keyfile``), on a local
+    storage; None on an object store, where scoring makes the table (a download of the
+    file would cost more: ``datasets.services``). The file is read only if it is there
+    and is these ids' table."""
+    try:
+        return task.solution.storage.path(keyfile.keys_name(task.solution.name))
+    except NotImplementedError:
+        return None
 
 
 def _group_column(

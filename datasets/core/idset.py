@@ -139,6 +139,11 @@ class IdIndex:
         keys = self._fast_keys
         return None if keys is None else idkeys.KeyTable.build(keys)
 
+    def made_key_table(self) -> idkeys.KeyTable | None:
+        """The table of the ids' keys the proof of :meth:`all_distinct` made, if it made one
+        (the import stores it beside the solution, ``common.keyfile``); never made here."""
+        return self.__dict__.get("_table")
+
     def all_distinct(self) -> bool:
         """True when the ids are proven pairwise distinct (module docstring); False leaves
         it to the exact path."""

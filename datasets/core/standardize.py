@@ -5,6 +5,11 @@ The layout is the one of ``docs/data-contract.md``::
     task.json, card.json, train.csv, train.parquet, test.csv, test.parquet,
     images.zip (only with image columns), private/solution.parquet
 
+and, beside the solution, ``private/solution.keys.npy``: the table of its ids' keys
+(``common.keyfile``) when scoring places shuffled ids by their keys (ids of no numbered
+shape, at least ``KEYS_MIN_ROWS`` of them), the one the validation made to prove them
+distinct.
+
 Train and test are streamed: each batch of the bundle's file is converted to the standard
 types (:mod:`datasets.core.io`), appended to the CSV and to the Parquet file (one row group
 per batch) and fed to the card, the CSV and the card on a thread of their own (pyarrow
@@ -26,8 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common import keyfile
 from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text
+from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
 from common.split import split_column
 from datasets.core.card import CardBuilder
@@ -38,6 +45,7 @@ from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
 SOLUTION = "private/solution.parquet"
+SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     (out_dir / "private").mkdir()
     spec = bundle.spec
     files: dict[str, Path] = {}
+    if _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
+        files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
     card = CardBuilder(spec.kind, bundle.columns)
     for part in ("train", "test"):
         csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
@@ -113,6 +123,18 @@ def _with_split(bundle: ValidatedBundle) -> pa.Table:
     # it instead of finding it again: ``scoring.core.solution``).
     metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
     return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
+
+
+def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
+    """Write the solution ids' key table (``common.keyfile``) when scoring will place
+    shuffled ids by their keys, taking the validation's table out of ``bundle`` (made here
+    when the validation proved the ids distinct another way); False when there is none to
+    write (a numbered shape, few ids, ids that cannot be keyed)."""
+    table = bundle.test_id_table.pop() if bundle.test_id_table else None
+    ids = bundle.test_ids
+    if bundle.test_id_shape is not None or len(ids) < KEYS_MIN_ROWS or ids.null_count:
+        return False
+    return keyfile.write(path, ids, table)
 
 
 def _write_part(

@@ -38,7 +38,7 @@ columns (and the solution's OPIS group column) are held whole.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from common.arrowtools import release_unused_memory
 from common.coerce import as_text
+from common.idkeys import KeyTable
 from common.numbered import Counted, Numbered
 from common.wording import examples, plural
 from datasets.core import rules
@@ -95,6 +96,11 @@ class ValidatedBundle:
     # The test ids' shape (numbered or counted, ``common.numbered``; None: neither), proven
     # here and stored with the solution, so that scoring never looks for it again.
     test_id_shape: Numbered | Counted | None = None
+    # The test ids' key table, when proving them distinct made one (ids of no numbered
+    # shape; at most one): ``standardize`` takes it out, writes it beside the solution for
+    # scoring (``common.keyfile``) before the parts, and so holds it no longer (at 30M ids
+    # it is 0.6 GB).
+    test_id_table: list[KeyTable] = field(default_factory=list)
     stress: list[dict[str, object]] | None = None  # task.yaml's stress, checked (docs/stress.md)
 
     @property
@@ -179,8 +185,14 @@ def validate_bundle(
         warnings=tuple(warnings),
         opis_group_source=group_source,
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
+        test_id_table=_made_key_table(indexes.get("test")),
         stress=stress,
     )
+
+
+def _made_key_table(index: IdIndex | None) -> list[KeyTable]:
+    table = None if index is None else index.made_key_table()
+    return [] if table is None else [table]
 
 
 def _check_rows_and_ids(

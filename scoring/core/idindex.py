@@ -30,7 +30,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.idkeys import IdBytes, KeyTable, id_bytes, id_keys, same_rows
+from common import keyfile
+from common.idkeys import (
+    KEYS_MIN_ROWS,
+    IdBytes,
+    KeyTable,
+    id_bytes,
+    id_keys,
+    id_parts,
+    same_rows,
+)
 from common.numbered import (
     MAX_DIGITS,
     TRAILING_DIGIT_BYTES,
@@ -48,7 +57,6 @@ from common.parallel import map_rows
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
-KEYS_MIN_ROWS = 4096  # below this a hash probe costs less than a table of keys
 IdShape = Numbered | Counted | None
 # ``shape=`` not given: the solution's shape is found (once per array) from its ids.
 DETECT: object = object()
@@ -128,14 +136,9 @@ def permutation_of_numbered(
     hit[pos] = True
     if not hit.all():  # n ids guessed onto n rows, some row missed: not a permutation
         return None
-    # Put each id at its guessed row (writes scatter faster than reads gather), then the
-    # one equality against the solution's ids, row by row.
-    placed = np.empty(n, dtype=f"V{width}")
-    start = 0
-    for part in sub:
-        placed[pos[start : start + len(part)]] = _as_void(part)
-        start += len(part)
-    same = np.array_equal(placed.view(np.uint8), np.ascontiguousarray(solution_bytes).ravel())
+    # Every id confirmed byte for byte at its guessed row (``common.idkeys.same_rows``).
+    parts = [IdBytes(rows=part, lengths=None) for part in sub]  # type: ignore[arg-type]
+    same = same_rows(parts, IdBytes(rows=solution_bytes, lengths=None), pos)
     return pos if same else None
 
 
@@ -201,48 +204,55 @@ def _permutation_of_counted(
 
 
 _keyed: _Cache = {}
+Keyed = tuple[IdBytes, KeyTable]  # the solution's ids as bytes, and their key table
 
 
-def _key_table(solution_ids: pa.Array) -> tuple[IdBytes, KeyTable] | None:
+def _key_table(solution_ids: pa.Array, stored: str | None = None) -> Keyed | None:
+    """The ids' bytes and key table: the table read from ``stored`` (the file an import
+    wrote beside the solution, ``common.keyfile``) when it is these ids', else made."""
     found = id_bytes(solution_ids)
     if found is None:
         return None
-    table = KeyTable.build(id_keys(found))
+    table = None if stored is None else keyfile.load(stored, found)
+    if table is None:
+        table = KeyTable.build(id_keys(found))
     return None if table is None else (found, table)
 
 
-def prepare_keys(solution_ids: pa.Array, shape: IdShape) -> None:
+def _keyed_solution(solution_ids: pa.Array, stored: str | None) -> Keyed | None:
+    return _per_array(_keyed, solution_ids, lambda ids: _key_table(ids, stored))
+
+
+def prepare_keys(solution_ids: pa.Array, shape: IdShape, *, stored: str | None = None) -> None:
     """Make now the table of ``solution_ids``' keys that :func:`permutation_by_keys` will
-    need (ids known to have no numbered ``shape``, enough of them): a cold command makes it
-    on one core while the file is read on the other."""
+    need (ids known to have no numbered ``shape``, enough of them), read from ``stored``
+    when it holds it: a cold command makes it on one core while the file is read on the
+    other."""
     if shape is None and len(solution_ids) >= KEYS_MIN_ROWS and not solution_ids.null_count:
-        _per_array(_keyed, solution_ids, _key_table)
+        _keyed_solution(solution_ids, stored)
 
 
 def permutation_by_keys(
-    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array, *, stored: str | None = None
 ) -> np.ndarray | None:
     """Solution ids of any shape (UUIDs, free strings): each submission id's row from its
-    key in a table of the solution's keys (made once per array), then every id confirmed
-    byte for byte at its row. The permutation, or None when any id is not found, found
-    twice or not confirmed, or the ids cannot be keyed (then :func:`locate` decides)."""
+    key in a table of the solution's keys (made once per array, or read from ``stored``),
+    then every id confirmed byte for byte at its row. The permutation, or None when any id
+    is not found, found twice or not confirmed, or the ids cannot be keyed (then
+    :func:`locate` decides)."""
     n = len(solution_ids)
     if len(ids) != n or n < KEYS_MIN_ROWS or solution_ids.null_count or ids.null_count:
         return None
-    keyed = _per_array(_keyed, solution_ids, _key_table)
+    keyed = _keyed_solution(solution_ids, stored)
     if keyed is None:
         return None
     solution_bytes, table = keyed
-    parts = []
-    for chunk in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
-        if len(chunk) == 0:
-            continue
-        found = id_bytes(chunk, width=solution_bytes.width)
-        if found is None:
-            return None
-        parts.append(found)
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = id_parts([chunk for chunk in chunks if len(chunk)], width=solution_bytes.width)
+    if parts is None:
+        return None
     pos = table.find(np.concatenate([id_keys(part) for part in parts]))
-    if (pos < 0).any():
+    if (pos.view(np.uint64) >= n).any():  # not found (-1), or a row no solution has
         return None
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
@@ -279,10 +289,6 @@ def _permutation_of_canonical(
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
     return pos if hit.all() else None  # n rows, each hit: a permutation
-
-
-def _as_void(rows: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rows).view(f"V{rows.shape[1]}").ravel()
 
 
 _patterns: _Cache = {}

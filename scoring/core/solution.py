@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.arrowtools import as_string, index_of, is_text
+from common.arrowtools import as_string, index_of, is_text, one_array
 from common.numbered import Counted, Numbered, shape_from_metadata
 from kinds import TaskKind, kind_get
 from scoring.core.opis import OpisSettings
@@ -26,7 +26,9 @@ class Solution:
     unique. ``opis`` says how OPIS is computed; ``options`` are the kind's own settings
     (``TaskKind.solution_options``). ``id_shape`` is the ids' shape as the import proved it
     and stored it in the file (``common.numbered``; None: neither numbered nor counted),
-    when ``id_shape_known``; otherwise scoring finds it from the ids."""
+    when ``id_shape_known``; otherwise scoring finds it from the ids. ``keys_path`` is
+    where the import stored the table of the ids' keys (``common.keyfile``; None: none
+    known), read instead of made when it is these ids'."""
 
     ids: pa.Array
     y: np.ndarray
@@ -37,6 +39,7 @@ class Solution:
     options: Mapping[str, Any] = field(default_factory=dict)
     id_shape: Numbered | Counted | None = None
     id_shape_known: bool = False
+    keys_path: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -108,7 +111,7 @@ def solution_from_table(
     if (split_codes < 0).any():
         raise ValueError('solution split must hold only "public" and "private"')
     is_public = split_codes == 1
-    text_ids = as_string(ids).combine_chunks()
+    text_ids = one_array(as_string(ids))
     known, shape = shape_from_metadata(table.schema.metadata, text_ids)
     return Solution(
         ids=text_ids,

@@ -392,7 +392,7 @@ def test_the_server_s_kept_solution_has_its_id_keys_made(tmp_path: Path, monkeyp
     pq.write_table(table.replace_schema_metadata(shape_metadata(None)), path)
     made = []
     build = idindex._key_table
-    monkeypatch.setattr(idindex, "_key_table", lambda keys: made.append(1) or build(keys))
+    monkeypatch.setattr(idindex, "_key_table", lambda *args: made.append(1) or build(*args))
     monkeypatch.setattr(output_check, "_kept_solution", [])
     solution = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
     assert solution.id_shape_known and solution.id_shape is None
@@ -401,3 +401,38 @@ def test_the_server_s_kept_solution_has_its_id_keys_made(tmp_path: Path, monkeyp
     placed = idindex.permutation_by_keys(solution.ids.take(order), solution.ids)
     np.testing.assert_array_equal(placed, order)
     assert made == [1]
+
+
+def test_the_server_reads_the_key_table_stored_beside_the_solution(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The table the import stored beside the solution (``common.keyfile``) is read, not
+    made again, by the server that keeps the task's solution for the checks."""
+    import uuid
+
+    import numpy as np
+
+    from algorithms import output_check
+    from common import idkeys, keyfile
+    from common.numbered import shape_metadata
+    from scoring.core import idindex
+
+    n = idindex.KEYS_MIN_ROWS + 10
+    ids = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(n)]
+    path = tmp_path / "solution.parquet"
+    table = pa.table({"id": ids, "label": ["a", "b"] * (n // 2), "split": ["public"] * n})
+    pq.write_table(table.replace_schema_metadata(shape_metadata(None)), path)
+    assert keyfile.write(tmp_path / "solution.keys.npy", pa.array(ids))
+    builds = []
+    build = idkeys.KeyTable.build.__func__
+    monkeypatch.setattr(
+        idkeys.KeyTable, "build", classmethod(lambda cls, k: builds.append(1) or build(cls, k))
+    )
+    monkeypatch.setattr(output_check, "_kept_solution", [])
+    solution = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
+    order = np.random.default_rng(3).permutation(n)
+    placed = idindex.permutation_by_keys(
+        solution.ids.take(order), solution.ids, stored=solution.keys_path
+    )
+    np.testing.assert_array_equal(placed, order)
+    assert builds == []

@@ -175,3 +175,26 @@ def test_import_upload_score_and_download_through_s3(
         assert body == stored.read()
 
     assert local_files() == before, "a file was written to the local media or private folder"
+
+
+@pytest.mark.django_db
+def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bucket, tmp_path):
+    """On an object store the solution ids' key table is not stored (scoring would have
+    to download it, which costs more than making it: docs/decisions.md): scoring makes it,
+    with the same scores as on a local disk."""
+    from scoring.core import score_file
+    from scoring.solutions import task_solution_load
+    from tests.datasets_tests.bundles import CLASSES
+    from tests.scoring_tests.test_solution_keyfile import keyed_task, shuffled_csv
+
+    task, ids = keyed_task(tmp_path, slug="keyed-s3")
+    stored = {k for k in keys(bucket) if k.startswith("private/tasks/keyed-s3/")}
+    assert stored == {"private/tasks/keyed-s3/solution.parquet"}
+    solution = task_solution_load(task)
+    assert solution.keys_path is None
+    data, _ = shuffled_csv(ids, 2)
+    result = score_file(io.BytesIO(data), solution)
+    truth = {id_: CLASSES[i % 3] for i, id_ in enumerate(ids)}  # as keyed_task labels them
+    order = pd.read_csv(io.BytesIO(data))
+    right = (order["label"] == order["id"].map(truth)).mean()
+    assert result.metrics["all"]["accuracy"] == pytest.approx(right)

@@ -277,7 +277,7 @@ def test_keys_made_ahead_are_the_ones_the_placing_uses(kind, monkeypatch):
     solution = keyed_solution(idindex.KEYS_MIN_ROWS + 500, kind)
     made = []
     build = idindex._key_table
-    monkeypatch.setattr(idindex, "_key_table", lambda ids: made.append(ids) or build(ids))
+    monkeypatch.setattr(idindex, "_key_table", lambda ids, *a: made.append(ids) or build(ids, *a))
     idindex.prepare_keys(solution, None)
     idindex.prepare_keys(solution, idindex.Counted(b"r", 0))  # a numbered shape: no keys
     assert len(made) == 1
