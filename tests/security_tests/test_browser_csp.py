@@ -8,11 +8,14 @@ runs its nonce-marked inline script.
 
 from __future__ import annotations
 
+import socket
 from unittest import mock
 
 import pytest
+import redis
 from django.utils import timezone
 
+import operations.selectors
 from algorithms.models import AlgorithmRunStatus, BaselineRun
 from scoring.models import Submission
 from tests.security_tests.world import PASSWORD, build_world, destroy_world
@@ -120,7 +123,17 @@ def test_participant_pages_and_scripts_work_under_the_policy(live_server, page, 
     watcher.check("submissions")
 
 
-def test_organizer_console_works_under_the_policy(live_server, page, world):
+def test_organizer_console_works_under_the_policy(live_server, page, world, monkeypatch):
+    # The health panel's broker part in its red state whatever Redis this run has: its
+    # client is one of a loopback port nothing listens on (the live server's thread reads it).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setattr(
+        operations.selectors,
+        "broker_redis",
+        lambda: redis.Redis(host="127.0.0.1", port=closed_port, socket_connect_timeout=1),
+    )
     watcher = Watcher(page)
     base = live_server.url
     BaselineRun.objects.filter(pk=world.run.pk).update(
@@ -144,7 +157,7 @@ def test_organizer_console_works_under_the_policy(live_server, page, world):
         page.goto(base + f"/admin/algorithms/baselinerun/{world.run.pk}/change/")
     watcher.check("baseline run page")
     # The health panel's status is styled through the nonce-marked style block: the
-    # heartbeat's, and the broker's (no Redis here: "Queues unknown", in red).
+    # heartbeat's, and the broker's (unreachable, above: "Queues unknown", in red).
     page.goto(base + "/admin/health/")
     color = page.locator("#health-heartbeat strong").evaluate("e => getComputedStyle(e).color")
     assert color in ("rgb(26, 127, 55)", "rgb(180, 35, 24)")
