@@ -18,15 +18,6 @@ from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def organizer_client(client):
-    organizer = get_user_model().objects.create_user(
-        "org", password="x", is_staff=True, is_superuser=True
-    )
-    client.force_login(organizer)
-    return client
-
-
 def test_reveal_action_shows_private_board_to_anonymous(organizer_client):
     challenge = ChallengeFactory(slug="c")
     task = make_task(TrackFactory(challenge=challenge), slug="t")

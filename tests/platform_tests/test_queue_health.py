@@ -15,7 +15,6 @@ import re
 import signal
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from challenge_platform.localredis import free_port
 from challenge_platform.procfile import queue_processes
@@ -27,15 +26,6 @@ from tests.support.broker import priority_lists, queue_length
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def organizer(client):
-    user = get_user_model().objects.create_user(
-        "org", password="x", is_staff=True, is_superuser=True
-    )
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -57,15 +47,15 @@ def queue_row(page: str, queue: str) -> tuple[int, str]:
     return int(found.group(1)), found.group(2)
 
 
-def page_text(organizer, path: str) -> str:
+def page_text(organizer_client, path: str) -> str:
     """The page at ``path`` as a browser shows its text (entities decoded)."""
-    answer = organizer.get(path)
+    answer = organizer_client.get(path)
     assert answer.status_code == 200
     return html.unescape(answer.content.decode())
 
 
-def health(organizer) -> str:
-    return page_text(organizer, "/admin/health/")
+def health(organizer_client) -> str:
+    return page_text(organizer_client, "/admin/health/")
 
 
 def test_every_platform_queue_has_a_procfile_process_to_name(settings):
@@ -76,19 +66,19 @@ def test_every_platform_queue_has_a_procfile_process_to_name(settings):
 
 @pytest.mark.timeout(300)
 def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
-    organizer, redis_client, no_renders_backlog, worker_factory
+    organizer_client, redis_client, no_renders_backlog, worker_factory
 ):
     for pk in (1, 2, 3):  # three boards scored, no renders process
         assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
     assert queue_length(redis_client, prerender.QUEUE) == 3
-    page = health(organizer)
+    page = health(organizer_client)
     assert queue_row(page, prerender.QUEUE) == (3, "none")
     warning = (
         "3 message(s) wait on board_renders and no worker consumes it: start the Procfile's"
         " renders process (docker/entrypoint.sh renders)"
     )
     assert f'data-queue-warning="{prerender.QUEUE}"' in page and warning in page
-    assert warning in page_text(organizer, "/admin/")  # the dashboard says it too
+    assert warning in page_text(organizer_client, "/admin/")  # the dashboard says it too
 
     # A worker on other queues changes nothing for this one.
     scoring = worker_factory(queues="scoring", concurrency=1, name="scoring")
@@ -99,7 +89,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
         what="the scoring worker's beat",
         worker=scoring,
     )
-    page = health(organizer)
+    page = health(organizer_client)
     assert queue_row(page, "scoring")[1] == scoring.nodename
     assert queue_row(page, prerender.QUEUE) == (3, "none") and warning in page
 
@@ -113,15 +103,15 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     )
     renders.wait_ready(timeout=120)
     wait_for(
-        lambda: queue_row(health(organizer), prerender.QUEUE) == (0, renders.nodename),
+        lambda: queue_row(health(organizer_client), prerender.QUEUE) == (0, renders.nodename),
         timeout=60,
         what="the renders worker consuming the backlog",
         worker=renders,
     )
-    page = health(organizer)
+    page = health(organizer_client)
     assert f'data-queue-warning="{prerender.QUEUE}"' not in page
     assert "wait on board_renders" not in page
-    assert "wait on board_renders" not in page_text(organizer, "/admin/")
+    assert "wait on board_renders" not in page_text(organizer_client, "/admin/")
 
     # A backlog a live worker is working through is no warning: the worker frozen (SIGSTOP),
     # the new messages wait (one may sit in its connection already), still no warning.
@@ -129,7 +119,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     try:
         for pk in (4, 5, 6):
             assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
-        page = health(organizer)
+        page = health(organizer_client)
         waiting, consumers = queue_row(page, prerender.QUEUE)
         assert waiting >= 2 and consumers == renders.nodename, page
         assert "wait on board_renders" not in page
@@ -143,9 +133,9 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     )
 
 
-def test_an_unreachable_broker_is_said_not_a_server_error(organizer, monkeypatch):
+def test_an_unreachable_broker_is_said_not_a_server_error(organizer_client, monkeypatch):
     monkeypatch.setattr(app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    page = health(organizer)
+    page = health(organizer_client)
     assert "Queues unknown: the broker did not answer" in page
     assert 'id="health-queues"' not in page
-    assert "Queues unknown: the broker did not answer" in page_text(organizer, "/admin/")
+    assert "Queues unknown: the broker did not answer" in page_text(organizer_client, "/admin/")
