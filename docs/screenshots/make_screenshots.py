@@ -75,6 +75,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")
         site.workers("baselines", "worker")
+        site.beat()  # the console's dashboard shows the workers' heartbeat
         call_command("load_demo", only=list(DEMO_TASKS))
         wait_until(baselines_done, what="the AutoGluon baselines", timeout=1800)
         wait_until(nothing_pending, what="scoring the baselines", timeout=300)

@@ -72,6 +72,15 @@ class ScreenshotSite:
             command = celery_worker_command(queues, concurrency=1, hostname=f"{name}@screenshots")
             self.processes.append(self._start(command, f"worker-{name}.log"))
 
+    def beat(self) -> None:
+        """The Procfile's ``beat``: the periodic tasks a deployment runs (the sweeper, the
+        workers' heartbeat the organizer console shows), its schedule under ``DATA_DIR``."""
+        from challenge_platform.procfile import processes
+
+        os.environ["CELERY_BEAT_SCHEDULE"] = str(self.data_dir / "celerybeat-schedule")
+        beat = ["/bin/sh", "-c", f"exec {processes()['beat']}"]
+        self.processes.append(self._start(beat, "beat.log"))
+
     def web(self) -> str:
         """The Procfile's ``web`` (gunicorn; WhiteNoise serves the static files, collected
         first) on a free loopback port; its base URL once ``/healthz`` answers."""
