@@ -1,4 +1,5 @@
-"""Cleaning up stored files: a deletion that must never hide the error that matters."""
+"""Stored files: where a storage keeps one on this host, and a clean-up that must never hide
+the error that matters."""
 
 from __future__ import annotations
 
@@ -17,3 +18,13 @@ def delete_file_quietly(storage: Any, name: str | None) -> None:
         storage.delete(name)
     except Exception:  # the error that matters is raised elsewhere
         logger.warning("could not delete %s", name, exc_info=True)
+
+
+def local_path(storage: Any, name: str) -> str | None:
+    """The file ``name`` of ``storage`` (a Django storage) as a path on this host, or None
+    when the storage has no local files (an object store such as S3: its ``path`` raises
+    ``NotImplementedError``)."""
+    try:
+        return storage.path(name)
+    except NotImplementedError:
+        return None

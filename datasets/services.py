@@ -34,7 +34,7 @@ from challenge_platform import hooks
 from challenge_platform.audit import ReasonRequired, audit_record, reason_check
 from challenge_platform.models import Challenge, Track
 from common import keyfile
-from common.files import delete_file_quietly
+from common.files import delete_file_quietly, local_path
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
 from datasets.models import Task, TaskVersion
@@ -317,9 +317,7 @@ def _solution_keys_save(task: Task, path: Path, written: list[tuple[Storage, str
     free): replaced."""
     storage = task.solution.storage
     name = keyfile.keys_name(task.solution.name)
-    try:
-        storage.path(name)
-    except NotImplementedError:
+    if local_path(storage, name) is None:
         return
     if storage.exists(name):
         storage.delete(name)
@@ -553,9 +551,8 @@ def _delete(written: list[tuple[Storage, str]]) -> None:
 
 def _remove_empty_folder(storage: Storage, name: str) -> None:
     """Drop the task's folder a failed import left empty (local storage only)."""
-    try:
-        folder = Path(storage.path(name)).parent
-    except NotImplementedError:  # object stores have no folders
+    path = local_path(storage, name)
+    if path is None:  # object stores have no folders
         return
     with contextlib.suppress(OSError):  # not empty, or already gone
-        folder.rmdir()
+        Path(path).parent.rmdir()

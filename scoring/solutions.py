@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common import keyfile
+from common.files import local_path
 from datasets.models import Task
 from kinds import kind_get
 from scoring.core import Solution, load_solution
@@ -119,10 +120,7 @@ def _keys_path(task: Task) -> str | None:
     storage; None on an object store, where scoring makes the table (a download of the
     file would cost more: ``datasets.services``). The file is read only if it is there
     and is these ids' table."""
-    try:
-        return task.solution.storage.path(keyfile.keys_name(task.solution.name))
-    except NotImplementedError:
-        return None
+    return local_path(task.solution.storage, keyfile.keys_name(task.solution.name))
 
 
 def _group_column(

@@ -79,7 +79,7 @@ from algorithms.services.staged import Staged
 from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
 from algorithms.services.watch import RunCancelled, RunWatch
-from common.files import delete_file_quietly
+from common.files import delete_file_quietly, local_path
 from common.finite import json_finite
 from datasets.models import Task
 from jobs import lifecycle
@@ -281,9 +281,10 @@ def solution_file(
     the storage has local paths, else a copy in ``work`` (written only once the sandbox has
     ended, so no run ever shares a folder with it)."""
     stored = task.solution
-    try:
-        path = Path(stored.storage.path(stored.name))
-    except NotImplementedError:
+    local = local_path(stored.storage, stored.name)
+    if local is not None:
+        path = Path(local)
+    else:
         path = work / "solution.parquet"
         with stored.storage.open(stored.name, "rb") as source, open(path, "wb") as out:
             while chunk := source.read(COPY_CHUNK):

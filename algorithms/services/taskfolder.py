@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
 
+from common.files import local_path
 from datasets.models import Task
 from datasets.selectors import task_public_meta
 
@@ -71,10 +72,8 @@ def task_folder_write(
 
 
 def _local_path(field: FieldFile) -> Path | None:
-    try:
-        return Path(field.storage.path(field.name))
-    except NotImplementedError:  # an object store: no local file to link
-        return None
+    path = local_path(field.storage, field.name)  # None: an object store, no file to link
+    return None if path is None else Path(path)
 
 
 def _place(field: FieldFile, target: Path, *, on_chunk: Callable[[], None] | None) -> None:

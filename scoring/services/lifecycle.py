@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from challenge_platform import hooks
-from common.files import delete_file_quietly
+from common.files import delete_file_quietly, local_path
 from jobs import lifecycle
 from scoring.core import (
     ScoreResult,
@@ -230,11 +230,11 @@ def _finish_failed(*, submission: Submission, token: str, error: str) -> str:
 def _open_upload(submission: Submission) -> Any:
     """A local path when the storage has one (Arrow maps it), else the stored file's bytes."""
     storage = submission.file.storage
-    try:
-        return storage.path(submission.file.name)
-    except NotImplementedError:
-        with storage.open(submission.file.name, "rb") as handle:
-            return io.BytesIO(handle.read())
+    path = local_path(storage, submission.file.name)
+    if path is not None:
+        return path
+    with storage.open(submission.file.name, "rb") as handle:
+        return io.BytesIO(handle.read())
 
 
 def _store_predictions(*, submission: Submission, data: bytes, token: str) -> str:
