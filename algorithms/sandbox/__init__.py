@@ -6,7 +6,7 @@ No Django here, so the bench and the tests drive it directly. The only backend s
 the same :class:`SandboxBackend` and the callers do not change.
 """
 
-from typing import Any
+from types import ModuleType
 
 from algorithms.sandbox.base import (
     LIMIT_NAMES,
@@ -16,6 +16,7 @@ from algorithms.sandbox.base import (
     SandboxResult,
     SandboxUnavailable,
 )
+from common.lazy import lazy_exports
 
 __all__ = [
     "LIMIT_NAMES",
@@ -37,12 +38,13 @@ def default_backend(*, sandbox_uid: int | None = None) -> SandboxBackend:
     return BubblewrapBackend(sandbox_uid=sandbox_uid)
 
 
-def __getattr__(name: str) -> Any:
-    """``BubblewrapBackend`` on first use (PEP 562): the run profiles, which every process
-    reads at start, need the limits' type only, not the backend (its seccomp filter and
-    cgroups)."""
-    if name == "BubblewrapBackend":
-        from algorithms.sandbox.bubblewrap import BubblewrapBackend
+def _backend_module() -> tuple[ModuleType, ...]:
+    """``BubblewrapBackend``'s module, imported on its first read (``common.lazy``): the run
+    profiles, which every process reads at start, need the limits' type only, not the
+    backend (its seccomp filter and cgroups)."""
+    from algorithms.sandbox import bubblewrap
 
-        return BubblewrapBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return (bubblewrap,)
+
+
+__getattr__ = lazy_exports(__name__, ["BubblewrapBackend"], _backend_module)

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
+
+from common.lazy import lazy_exports
 
 __all__ = [
     "AlgorithmRefused",
@@ -26,16 +28,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The names above, from their modules, on first use (PEP 562): every process imports one
-    module of this package at start (the run profiles, which the tasks' registration reads),
-    which imports the package first; the pipeline's modules are only needed where a run is
-    handled (docs/decisions.md, "Receivers and tasks import services at call time")."""
-    if name in __all__:
-        from algorithms.services import common, execute, runs, upload
+def _modules() -> tuple[ModuleType, ...]:
+    """Where the names above live: imported on the first read of one (``common.lazy``):
+    every process imports one module of this package at start (the run profiles, which the
+    tasks' registration reads), which imports the package first; the pipeline's modules are
+    only needed where a run is handled."""
+    from algorithms.services import common, execute, runs, upload
 
-        for module in (common, execute, runs, upload):
-            if hasattr(module, name):
-                value = globals()[name] = getattr(module, name)  # an attribute from now on
-                return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return (common, execute, runs, upload)
+
+
+__getattr__ = lazy_exports(__name__, __all__, _modules)

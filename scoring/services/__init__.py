@@ -10,7 +10,9 @@ The names below are the package's public API; import them from ``scoring.service
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
+
+from common.lazy import lazy_exports
 
 __all__ = [
     "FINAL",
@@ -37,17 +39,15 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The names above, from their modules, on first use (PEP 562): importing one module of
-    this package (the job types' neighbours, a task's service) imports the package first,
-    and what scores is only needed where a submission is handled (docs/decisions.md,
-    "Receivers and tasks import services at call time")."""
-    if name in __all__:
-        from scoring import solutions
-        from scoring.services import finals, lifecycle, sweep, upload
+def _modules() -> tuple[ModuleType, ...]:
+    """Where the names above live: imported on the first read of one (``common.lazy``):
+    importing one module of this package (the job types' neighbours, a task's service)
+    imports the package first, and what scores is only needed where a submission is
+    handled."""
+    from scoring import solutions
+    from scoring.services import finals, lifecycle, sweep, upload
 
-        for module in (finals, lifecycle, sweep, upload, solutions):
-            if hasattr(module, name):
-                value = globals()[name] = getattr(module, name)  # an attribute from now on
-                return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return (finals, lifecycle, sweep, upload, solutions)
+
+
+__getattr__ = lazy_exports(__name__, __all__, _modules)
