@@ -20,6 +20,7 @@ left in doubt (a key found twice, a key not found, an id that is not ASCII or lo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,27 +122,38 @@ def _padded(chunks: list[pa.Array], width: int) -> np.ndarray:
     once wrote a fresh buffer of Arrow's as large (and page faults are most of the cost:
     0.05-0.06 s for 3M free strings); per block, Arrow reuses one small buffer and numpy's
     matrix takes large pages: 0.016 s on two threads, 0.028 s on one."""
-    firsts = np.cumsum([0, *(len(chunk) for chunk in chunks)]).tolist()
-    n = firsts[-1]
+    sizes = [len(chunk) for chunk in chunks]
+    n = sum(sizes)
     out = np.empty((n, width), dtype=np.uint8)
 
     def pad(rows: slice) -> None:
-        for chunk, first in zip(chunks, firsts, strict=False):
-            low, high = max(rows.start, first), min(rows.stop, first + len(chunk))
-            for start in range(low, high, _PAD_ROWS):
-                count = min(_PAD_ROWS, high - start)
-                part = chunk.slice(start - first, count)
-                padded = pc.ascii_rpad(part, width=width, padding="\x00")
-                at = int(_offsets(padded)[0])
-                data = padded.buffers()[2]
-                block = np.frombuffer(data, dtype=np.uint8, count=width * count, offset=at)
-                out[start : start + count] = block.reshape(count, width)
+        for index, first, start, stop in _blocks(sizes, rows, _PAD_ROWS):
+            count = stop - start
+            padded = pc.ascii_rpad(
+                chunks[index].slice(start - first, count), width=width, padding="\x00"
+            )
+            at = int(_offsets(padded)[0])
+            data = padded.buffers()[2]
+            block = np.frombuffer(data, dtype=np.uint8, count=width * count, offset=at)
+            out[start:stop] = block.reshape(count, width)
 
     map_rows(pad, n, per_row=width, align=_PAD_ROWS)
     return out
 
 
 _PAD_ROWS = 1 << 16
+
+
+def _blocks(sizes: list[int], rows: slice, block: int) -> Iterator[tuple[int, int, int, int]]:
+    """The rows ``rows`` of a column held in parts of ``sizes`` rows, in blocks of at most
+    ``block`` rows that each lie in one part: ``(part, the part's first row, start, stop)``,
+    rows counted over the whole column."""
+    first = 0
+    for index, size in enumerate(sizes):
+        low, high = max(rows.start, first), min(rows.stop, first + size)
+        for start in range(low, high, block):
+            yield index, first, start, min(start + block, high)
+        first += size
 
 
 def _words(rows: np.ndarray) -> list[np.ndarray]:
@@ -302,34 +314,27 @@ def same_rows(parts: list[IdBytes], solution: IdBytes, positions: np.ndarray) ->
     if sum(part.rows.shape[0] for part in parts) != positions.size:
         return False
     records = np.ascontiguousarray(solution.rows).view(f"V{width}").ravel()
-    pieces = []  # (part, its first row in ``positions``)
-    start = 0
     for part in parts:
         # Every solution id ``width`` bytes long: a shorter id is none of them.
         shorter = part.lengths is not None and solution.lengths is None
         if shorter and not bool((part.lengths == width).all()):
             return False
-        pieces.append((part, start))
-        start += part.rows.shape[0]
+    sizes = [part.rows.shape[0] for part in parts]
 
     def compare(rows: slice) -> bool:
-        for part, first in pieces:
-            low = max(rows.start, first)
-            high = min(rows.stop, first + part.rows.shape[0])
-            for at in range(low, high, _BLOCK_ROWS):
-                block = slice(at, min(at + _BLOCK_ROWS, high))
-                mine = slice(block.start - first, block.stop - first)
-                where = positions[block]
-                theirs = np.take(records, where).view(np.uint8).reshape(-1, width)
-                if not np.array_equal(theirs, part.rows[mine]):
-                    return False
-                if solution.lengths is not None:
-                    lengths = np.take(solution.lengths, where)
-                    if part.lengths is None:
-                        if not bool((lengths == width).all()):
-                            return False
-                    elif not np.array_equal(lengths, part.lengths[mine]):
+        for index, first, start, stop in _blocks(sizes, rows, _BLOCK_ROWS):
+            part, mine = parts[index], slice(start - first, stop - first)
+            where = positions[start:stop]
+            theirs = np.take(records, where).view(np.uint8).reshape(-1, width)
+            if not np.array_equal(theirs, part.rows[mine]):
+                return False
+            if solution.lengths is not None:
+                lengths = np.take(solution.lengths, where)
+                if part.lengths is None:
+                    if not bool((lengths == width).all()):
                         return False
+                elif not np.array_equal(lengths, part.lengths[mine]):
+                    return False
         return True
 
     return all(map_rows(compare, positions.size, per_row=width, align=_BLOCK_ROWS))
