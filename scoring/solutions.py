@@ -103,7 +103,6 @@ def task_solution_load(task: Task) -> Solution:
             classes=list(task.classes),
             options=task_kind_options(task),
         )
-    solution = replace(solution, keys_path=_keys_path(task))
     options = task_opis_options(task)
     settings = OpisSettings(range=options["range"], min_group_rows=options["min_group_rows"])
     column = options["group_column"]
@@ -112,7 +111,7 @@ def task_solution_load(task: Task) -> Solution:
         if groups is not None:
             codes, names = groups
             settings = replace(settings, groups=codes, group_names=names)
-    return replace(solution, opis=settings)
+    return replace(solution, opis=settings, keys_path=_keys_path(task))
 
 
 def _keys_path(task: Task) -> str | None:

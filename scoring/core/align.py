@@ -199,11 +199,10 @@ def _solution_rows(
     # Checked complete, each a permutation: nothing to report. Ids of no numbered shape
     # by their keys first (the guess of a numbered order costs 0.025 s at 3M UUIDs that
     # end in digits, and fails), the guess then (tasks too small for keys).
+    pos = None
     if shape is None:
         pos = permutation_by_keys(ids, solution.ids, stored=solution.keys_path)
-        if pos is None:
-            pos = permutation_of_numbered(ids, solution.ids, shape=shape)
-    else:
+    if pos is None:
         pos = permutation_of_numbered(ids, solution.ids, shape=shape)
     if pos is not None:
         return pos
