@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEPARATOR = "\x06\x16"  # kombu's Redis transport: queue name + SEPARATOR + priority step
+KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)  # kombu's Redis transport, when none are configured
 UNACKED = "unacked"
 UNACKED_INDEX = "unacked_index"  # delivery tag -> when a worker took the message (epoch s)
 CHUNK = 1000
@@ -53,6 +54,12 @@ class BrokerView:
 
     def of(self, task_name: str) -> Waiting:
         return self.tasks.get(task_name) or Waiting()
+
+
+def priority_steps(transport_options: Mapping[str, Any]) -> list[int]:
+    """The priority steps of the broker's transport options (kombu's Redis transport keeps a
+    list per queue and step), kombu's own default when they name none."""
+    return list(transport_options.get("priority_steps") or KOMBU_PRIORITY_STEPS)
 
 
 def queue_keys(queue: str, steps: Iterable[int]) -> list[str]:

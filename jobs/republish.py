@@ -58,7 +58,7 @@ def jobs_republish(
             broker_redis(),
             queues={TASK_QUEUES[t.task_name] for t in job_types if t.task_name in TASK_QUEUES},
             pk_kwargs={t.task_name: t.pk_kwarg for t in job_types},
-            steps=celery_app().conf.broker_transport_options.get("priority_steps") or [0, 3, 6, 9],
+            steps=broker.priority_steps(celery_app().conf.broker_transport_options),
             # A message a worker took this long ago for a row still queued was never started:
             # its worker died with it prefetched (or is busy for long with another job). Sent
             # again: a duplicate does nothing (the claim), a lost one would wait for kombu's

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from challenge_platform.models import WorkerHeartbeat
 from challenge_platform.procfile import queue_processes
-from jobs.broker import queue_depths
+from jobs.broker import priority_steps, queue_depths
 from jobs.liveness import broker_redis, live_entries, node_of
 from scoring.models import Submission
 from scoring.services import PENDING
@@ -53,7 +53,7 @@ def queue_health() -> dict[str, Any]:
     import redis
 
     names = settings.TASK_QUEUE_NAMES
-    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps") or [0]
+    steps = priority_steps(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     try:
         client = broker_redis()
         waiting = queue_depths(client, queues=names, steps=steps)

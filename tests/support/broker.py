@@ -17,6 +17,8 @@ from django.conf import settings
 from kombu import pools
 from kombu.transport.redis import Channel
 
+from jobs.broker import priority_steps
+
 
 def point_celery_at(app: Any, url: str) -> None:
     """Make this process's ``app`` publish to ``url``: the connections made earlier are
@@ -35,7 +37,7 @@ def point_celery_at(app: Any, url: str) -> None:
 
 def priority_lists(queue: str) -> list[str]:
     """The Redis lists of ``queue``, in the order a worker serves them."""
-    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
+    steps = priority_steps(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     return [f"{queue}{Channel.sep}{step}" if step else queue for step in steps]
 
 
