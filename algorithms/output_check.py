@@ -66,20 +66,23 @@ def _parser() -> argparse.ArgumentParser:
 
 # The last solution parsed in this process, by its file's identity and the kind's reading:
 # the fork server parses a task's solution before it forks a check, so every check of the
-# task's runs inherits it parsed (at a million rows, a tenth of a second a run), and with
-# the table of its ids' keys where the ids have no numbered shape.
-_kept_solution: list[tuple[tuple, object]] = []
+# task's runs inherits it parsed (at a million rows, a tenth of a second a run), with the
+# table of its ids' keys where the ids have no numbered shape, and its ids laid out as a
+# Parquet page holds them (``scoring.core.idpages``: a file's ids proven from its pages).
+_kept_solution: list[tuple[tuple, tuple[object, object]]] = []
 
 
-def _solution(path: str, *, kind: str | None, classes: str) -> object:
+def _solution(path: str, *, kind: str | None, classes: str) -> tuple[object, object]:
     """``scoring.core.load_solution`` of the platform's solution file at ``path``, parsed
-    once while the file stays the same one (a replaced solution is a new file)."""
+    once while the file stays the same one (a replaced solution is a new file), and its
+    ids laid out (``ExpectedIds``, None when they are not laid out)."""
     import os
     from dataclasses import replace
 
     from common import keyfile
     from scoring.core import load_solution
     from scoring.core.align import prepare_alignment
+    from scoring.core.idpages import ExpectedIds
 
     info = os.stat(path)
     key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, kind, classes)
@@ -90,8 +93,9 @@ def _solution(path: str, *, kind: str | None, classes: str) -> object:
     # With the table of its ids' keys (UUIDs, free strings), which a check would make again:
     # read from the file the import stored beside the solution when it is this one's.
     solution = prepare_alignment(replace(solution, keys_path=keyfile.keys_name(path)))
-    _kept_solution.append((key, solution))
-    return solution
+    kept = (solution, ExpectedIds.of(solution.ids))
+    _kept_solution.append((key, kept))
+    return kept
 
 
 def _keep_solution(argv: list[str]) -> None:
@@ -117,10 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         read_submission_file,
     )
 
-    solution = None
+    solution = expected = None
     if args.solution:
         try:
-            solution = _solution(args.solution, kind=args.kind, classes=args.classes)
+            solution, expected = _solution(args.solution, kind=args.kind, classes=args.classes)
         except Exception as exc:  # the platform's file: never the algorithm's fault
             sys.stdout.write(json.dumps({"ok": False, "internal": str(exc)[:300]}) + "\n")
             sys.stdout.flush()
@@ -132,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with _timed(seconds, "read"):
                 parsed = read_submission_file(
-                    args.path, max_bytes=args.max_bytes, test_rows=args.test_rows
+                    args.path,
+                    max_bytes=args.max_bytes,
+                    test_rows=args.test_rows,
+                    expected_ids=expected,
                 )
             with _timed(seconds, "align"):
                 aligned = None if solution is None else align_submission(parsed.table, solution)

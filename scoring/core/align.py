@@ -183,6 +183,8 @@ def _solution_rows(
 ) -> np.ndarray | None:
     """None when the ids are the solution's ids in order; else each id's solution row.
     ``raw`` is the id column as read (text or integers), ``text()`` the same as text."""
+    if _is_own(raw, solution.ids):  # the reader proved the file's ids are these (idpages)
+        return None
     n = len(solution.ids)
     shape = solution.id_shape if solution.id_shape_known else solution_shape(solution.ids)
     if pa.types.is_integer(raw.type) and isinstance(shape, Counted) and not shape.prefix:
@@ -213,6 +215,23 @@ def _solution_rows(
     if unknown.size or (times != 1).any():
         raise SubmissionInvalid(_id_problems(ids, solution, unknown, times))
     return pos
+
+
+def _is_own(column: pa.ChunkedArray, ids: pa.Array) -> bool:
+    """Whether ``column`` is ``ids`` itself: one chunk over the same memory."""
+    if column.num_chunks != 1:
+        return False
+    chunk = column.chunk(0)
+    return (
+        chunk.type == ids.type
+        and len(chunk) == len(ids)
+        and chunk.offset == ids.offset
+        and _addresses(chunk) == _addresses(ids)
+    )
+
+
+def _addresses(array: pa.Array) -> list[int | None]:
+    return [None if buffer is None else buffer.address for buffer in array.buffers()]
 
 
 def _counting_up(values: pa.ChunkedArray, low: int) -> bool:

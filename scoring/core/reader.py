@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 from common.arrowtools import is_text
 from common.parallel import run_all, threads
 from common.refusals import SubmissionInvalid, count, examples, show
-from scoring.core import bounds
+from scoring.core import bounds, idpages
+from scoring.core.idpages import ExpectedIds
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -71,13 +72,22 @@ def read_submission(
 
 
 def read_submission_file(
-    source: Source, *, max_bytes: int | None = None, test_rows: int | None = None
+    source: Source,
+    *,
+    max_bytes: int | None = None,
+    test_rows: int | None = None,
+    expected_ids: ExpectedIds | None = None,
 ) -> SubmissionFile:
-    """Like ``read_submission``, also telling which format was found."""
+    """Like ``read_submission``, also telling which format was found.
+
+    Given ``expected_ids`` (the solution's ids laid out, ``scoring.core.idpages``) and
+    ``test_rows``, a Parquet file's id column is first proven from its pages to be those
+    ids in order; when it is, the table's id column is the solution's own array (the
+    alignment then has nothing to place) and the column is not decoded."""
     buf = _load(source, max_bytes)
     head = buf.slice(0, min(buf.size, 4)).to_pybytes()
     if head.startswith(_PARQUET_MAGIC):
-        table, fmt = _read_parquet(buf, test_rows), FORMAT_PARQUET
+        table, fmt = _read_parquet(buf, test_rows, expected_ids), FORMAT_PARQUET
     elif head.startswith(_GZIP_MAGIC):
         unpack_limit = max_bytes
         if test_rows is not None:
@@ -164,7 +174,9 @@ def _check_names(names: list[str]) -> None:
         )
 
 
-def _read_parquet(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
+def _read_parquet(
+    buf: pa.Buffer, test_rows: int | None, expected_ids: ExpectedIds | None = None
+) -> pa.Table:
     try:
         parquet = pq.ParquetFile(pa.BufferReader(buf))  # reads the footer only
         schema = parquet.schema_arrow
@@ -184,7 +196,7 @@ def _read_parquet(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
             parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=as_dictionary)
         if test_rows is None:
             return parquet.read(columns=columns)
-        return _read_parquet_bounded(buf, parquet, columns, as_dictionary, test_rows)
+        return _read_parquet_bounded(buf, parquet, columns, as_dictionary, test_rows, expected_ids)
     except (pa.ArrowException, OSError) as exc:
         raise SubmissionInvalid(
             f"The Parquet file is damaged and cannot be read ({_reason(exc)})."
@@ -197,11 +209,14 @@ def _read_parquet_bounded(
     columns: list[str],
     as_dictionary: list[str],
     test_rows: int,
+    expected_ids: ExpectedIds | None,
 ) -> pa.Table:
     """Decode in batches after checking the footer; stop once past the decoded limit.
 
     Runs of row groups are decoded at once (``bounds.row_group_parts``), each in batches
-    sized by its own dictionaries and checked against the limit after every batch."""
+    sized by its own dictionaries and checked against the limit after every batch. An id
+    column proven to be ``expected_ids`` in order is not decoded: the solution's array
+    stands for it, counted as the bytes its decoding would have taken."""
     metadata = parquet.metadata
     bounds.refuse_row_groups(metadata.num_row_groups)  # before a look at each group
     groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
@@ -213,8 +228,11 @@ def _read_parquet_bounded(
     # Nested columns (lists, structs) are refused by their type alone: not decoded.
     schema = parquet.schema_arrow
     flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
+    proven = _proven_ids(buf, metadata, schema, expected_ids)
+    if proven is not None:
+        flat.remove("id")
     expanded = [name for name in flat if name not in as_dictionary]
-    start = pa.total_allocated_bytes()
+    start = pa.total_allocated_bytes() - (0 if proven is None else proven.decoded_bytes)
 
     def decode(part: list[int]) -> list[pa.RecordBatch]:
         batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded, part)
@@ -236,12 +254,30 @@ def _read_parquet_bounded(
     bounds.refuse_expanded(table, pa.total_allocated_bytes() - start, limit)
     if len(flat) == len(columns):
         return table
+    rows = table.num_rows if flat else metadata.num_rows
     return pa.table(
         {
-            name: table[name] if name in flat else pa.nulls(table.num_rows, schema.field(name).type)
+            name: table[name]
+            if name in flat
+            else pa.chunked_array([proven.ids])
+            if proven is not None and name == "id"
+            else pa.nulls(rows, schema.field(name).type)
             for name in columns
         }
     )
+
+
+def _proven_ids(
+    buf: pa.Buffer, metadata: pq.FileMetaData, schema: pa.Schema, expected: ExpectedIds | None
+) -> ExpectedIds | None:
+    """``expected`` when the file's id column, text as Arrow would read it, is proven to
+    hold those ids in order (``idpages``); else None (the column is decoded)."""
+    if expected is None or "id" not in schema.names:
+        return None
+    type_ = schema.field("id").type
+    if not (pa.types.is_string(type_) or pa.types.is_large_string(type_)):
+        return None
+    return expected if idpages.proven_in_order(buf, metadata, expected) else None
 
 
 def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:

@@ -394,7 +394,7 @@ def test_the_server_s_kept_solution_has_its_id_keys_made(tmp_path: Path, monkeyp
     build = idindex._key_table
     monkeypatch.setattr(idindex, "_key_table", lambda *args: made.append(1) or build(*args))
     monkeypatch.setattr(output_check, "_kept_solution", [])
-    solution = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
+    solution, _ = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
     assert solution.id_shape_known and solution.id_shape is None
     assert made == [1]
     order = np.random.default_rng(3).permutation(n)
@@ -429,10 +429,79 @@ def test_the_server_reads_the_key_table_stored_beside_the_solution(
         idkeys.KeyTable, "build", classmethod(lambda cls, k: builds.append(1) or build(cls, k))
     )
     monkeypatch.setattr(output_check, "_kept_solution", [])
-    solution = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
+    solution, _ = output_check._solution(str(path), kind="classification", classes='["a", "b"]')
     order = np.random.default_rng(3).permutation(n)
     placed = idindex.permutation_by_keys(
         solution.ids.take(order), solution.ids, stored=solution.keys_path
     )
     np.testing.assert_array_equal(placed, order)
     assert builds == []
+
+
+_PROOF_DRIVER = """
+import json, sys
+from algorithms import output_check
+from scoring.core import idpages
+proofs = []
+prove = idpages.proven_in_order
+idpages.proven_in_order = lambda *args: proofs.append(prove(*args)) or proofs[-1]
+output_check._keep_solution(sys.argv[1:])  # as the fork server does before a check
+output_check.main(sys.argv[1:])
+print(json.dumps({"proofs": proofs}))
+"""
+
+
+def test_a_check_proves_in_order_ids_from_the_pages_and_hands_over_the_same(
+    tmp_path: Path,
+) -> None:
+    """A Parquet file whose ids are the test ids in order (what a method writes when it
+    keeps the test file's ids) is checked without decoding its ids: the check's process
+    proves them from the pages (``scoring.core.idpages``) against the solution the server
+    keeps laid out, and hands over the same aligned predictions as for the same rows
+    shuffled, whose ids are decoded and placed."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from scoring.core import load_solution
+    from scoring.core.handed import handed_size_limit, load_handed
+
+    n = 50_000
+    ids = pa.array([f"r{i}" for i in range(n)])
+    rng = np.random.default_rng(7)
+    truth = pa.array(["a", "b"]).take(rng.integers(0, 2, n))
+    solution = tmp_path / "solution.parquet"
+    split = pa.array(["public", "private"]).take(rng.integers(0, 2, n))
+    pq.write_table(pa.table({"id": ids, "label": truth, "split": split}), solution)
+    guesses = pa.array(["a", "b"]).take(rng.integers(0, 2, n))
+    in_order = tmp_path / "in_order.parquet"
+    pq.write_table(pa.table({"id": ids, "label": guesses}), in_order)
+    order = rng.permutation(n)
+    shuffled = tmp_path / "shuffled.parquet"
+    pq.write_table(pa.table({"id": ids, "label": guesses}).take(order), shuffled)
+    loaded = load_solution(solution, kind="classification", classes=["a", "b"])
+    handed = {}
+    for name, path in (("in order", in_order), ("shuffled", shuffled)):
+        aligned = tmp_path / f"{name}.aligned"
+        argv = [str(path), "--max-bytes", str(CAP), "--test-rows", str(n)]
+        argv += ["--memory-bytes", str(CAP), "--solution", str(solution)]
+        argv += ["--kind", "classification", "--classes", '["a", "b"]', "--aligned", str(aligned)]
+        done = subprocess.run(
+            [sys.executable, "-c", _PROOF_DRIVER, *argv],
+            env=output.READER_ENVIRONMENT,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        report, proofs = (json.loads(line) for line in done.stdout.splitlines())
+        assert report["ok"] and report["rows"] == n, report
+        assert proofs == {"proofs": [name == "in order"]}
+        data = aligned.read_bytes()
+        handed[name] = load_handed(data, loaded).pred
+        assert len(data) <= handed_size_limit(rows=n, classes=2)
+    np.testing.assert_array_equal(handed["in order"], handed["shuffled"])
+    expected = np.asarray(pc.index_in(guesses, pa.array(["a", "b"])))
+    np.testing.assert_array_equal(handed["in order"], expected)

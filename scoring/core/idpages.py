@@ -1,0 +1,325 @@
+"""A Parquet id column proven to hold the solution's ids in order, from its pages' bytes.
+
+A run's output check (``algorithms.output_check``) reads the file the run wrote. At 10M
+rows Arrow's decoding of the id column, 10M strings built one by one, takes a third of a
+second, a quarter of a trivial method's own run; yet what scoring needs of those ids, when
+the method wrote them as it read them, is one fact: they are the test ids, in the test
+order. Here that fact is proven from the column's pages as the format lays them out
+(``scoring.core.pages``), without building a string:
+
+- the solution's ids are laid out once as ``PLAIN`` values (:class:`ExpectedIds`: each id's
+  4-byte little-endian length, then its bytes), kept with the parsed solution;
+- a ``PLAIN`` data page of ``v`` values that should hold ids ``k`` to ``k + v``: its values,
+  decompressed, are byte for byte the expected layout from id ``k`` to ``k + v`` (one
+  comparison of memory);
+- a dictionary page of ``d`` values, first in its column chunk: the same, for the chunk's
+  first ``d`` ids; its data pages' indices (``RLE_DICTIONARY``: the hybrid runs) count
+  0, 1, 2... each page on from the last, and use every entry, before any ``PLAIN`` page;
+- definition levels (a nullable column: data page v1 or v2) all say "present";
+- every row group's chunk holds as many values as the group has rows, and the groups
+  together as many as the solution has ids.
+
+Anything else (a null, a repetition level, another encoding, codec or page type, a page
+that is not what its header says, a size past its chunk) is not proven: the reader then
+decodes the column with Arrow as before, and the alignment finds whatever is wrong. A
+proof is therefore never a guess: when it says yes, Arrow would have decoded exactly the
+solution's ids. The pages are untrusted bytes, read in the check's capped process.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from common.parallel import run_all
+from scoring.core.pages import (
+    CODECS,
+    DATA_PAGE,
+    DATA_PAGE_V2,
+    DICTIONARY_PAGE,
+    PLAIN,
+    PLAIN_DICTIONARY,
+    RLE,
+    RLE_DICTIONARY,
+    PageHeader,
+    Unread,
+    chunk_range,
+    hybrid,
+    page_header,
+    payload,
+    uleb,
+)
+
+# The layout is kept in memory with the solution: not made for more than this.
+MAX_LAYOUT_BYTES = 1 << 30
+_MAX_RUNS = 10_000  # ids of one length in a row, laid out as a table each
+_PIECE_ROWS = 1 << 20  # rows of one copy (pieces on both threads)
+
+
+class ExpectedIds:
+    """The solution's ids (``ids``, text) and their ``PLAIN`` layout (``layout``): the
+    values of a page that holds ids ``i`` to ``j`` are ``layout[start(i):start(j)]``."""
+
+    def __init__(self, ids: pa.Array, layout: np.ndarray, offsets: np.ndarray) -> None:
+        self.ids, self.layout, self._offsets = ids, layout, offsets
+        self._buffer = pa.py_buffer(layout)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, ids: pa.Array) -> ExpectedIds | None:
+        """The layout of ``ids`` (a string array without nulls); None when it is not one
+        laid out here (nulls, another type, more than ``MAX_LAYOUT_BYTES``)."""
+        if ids.null_count or not (
+            pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)
+        ):
+            return None
+        offsets = _offsets(ids)
+        total = 4 * len(ids) + int(offsets[-1])
+        if total > MAX_LAYOUT_BYTES:
+            return None
+        layout = np.empty(total, dtype=np.uint8)
+        _lay_out(ids, offsets, layout)
+        return cls(ids, layout, offsets)
+
+    def start(self, i: int) -> int:
+        """Where id ``i``'s length starts in the layout."""
+        return 4 * i + int(self._offsets[i])
+
+    @property
+    def decoded_bytes(self) -> int:
+        """What Arrow's decoding of these ids would allocate: their bytes and offsets."""
+        return int(self._offsets[-1]) + 4 * (len(self.ids) + 1)
+
+    def equals(self, page: pa.Buffer, first: int, count: int) -> bool:
+        """Whether ``page`` is the layout of ids ``first`` to ``first + count``."""
+        if first < 0 or count < 0 or first + count > len(self.ids):
+            return False
+        low, high = self.start(first), self.start(first + count)
+        if page.size != high - low:
+            return False
+        return page.equals(self._buffer.slice(low, high - low))
+
+
+def _offsets(ids: pa.Array) -> np.ndarray:
+    """Each id's start in the array's data (int64, from 0), and the end."""
+    raw = np.frombuffer(ids.buffers()[1], dtype=_offset_type(ids))[
+        ids.offset : ids.offset + len(ids) + 1
+    ]
+    return raw.astype(np.int64) - int(raw[0])
+
+
+def _lay_out(ids: pa.Array, offsets: np.ndarray, layout: np.ndarray) -> None:
+    """Each id's 4-byte length, then its bytes, into ``layout``. Ids of one length in a
+    row (the usual case: numbered ids grow a digit at a time, UUIDs never change) are a
+    table of ``4 + length`` bytes a row: two copies, in pieces on both threads. Ids whose
+    length changes often are joined to their lengths by Arrow instead."""
+    n = len(ids)
+    lengths = np.diff(offsets)
+    cuts = np.flatnonzero(lengths[1:] != lengths[:-1]) + 1
+    if cuts.size > _MAX_RUNS:
+        _join(ids, offsets, layout)
+        return
+    base = int(np.frombuffer(ids.buffers()[1], dtype=_offset_type(ids))[ids.offset])
+    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[base : base + int(offsets[-1])]
+    edges = [0, *cuts.tolist(), n]
+    pieces = [
+        (start, min(end, start + _PIECE_ROWS))
+        for first, end in itertools.pairwise(edges)
+        for start in range(first, end, _PIECE_ROWS)
+    ]
+
+    def copy(start: int, end: int) -> None:
+        length = int(lengths[start])
+        rows = layout[4 * start + offsets[start] : 4 * end + offsets[end]]
+        table = rows.reshape(end - start, 4 + length)
+        table[:, :4] = np.array([length], dtype="<u4").view(np.uint8)
+        table[:, 4:] = data[offsets[start] : offsets[end]].reshape(end - start, length)
+
+    run_all([partial(copy, *piece) for piece in pieces], elements=int(layout.size))
+
+
+def _join(ids: pa.Array, offsets: np.ndarray, layout: np.ndarray) -> None:
+    """The layout by Arrow's element-wise join of each id's length (as 4 bytes) and the id."""
+    n = len(ids)
+    large = pa.types.is_large_string(ids.type)
+    binary = pa.large_binary() if large else pa.binary()
+    steps = (4 * np.arange(n + 1)).astype(_offset_type(ids))
+    lengths = np.diff(offsets).astype("<u4")
+    prefixes = pa.Array.from_buffers(binary, n, [None, pa.py_buffer(steps), pa.py_buffer(lengths)])
+    joined = pc.binary_join_element_wise(prefixes, ids.view(binary), b"")
+    first = int(np.frombuffer(joined.buffers()[1], dtype=steps.dtype)[joined.offset])
+    layout[:] = np.frombuffer(joined.buffers()[2], dtype=np.uint8)[first : first + layout.size]
+
+
+def _offset_type(ids: pa.Array) -> type:
+    return (
+        np.int64
+        if pa.types.is_large_string(ids.type) or pa.types.is_large_binary(ids.type)
+        else np.int32
+    )
+
+
+def proven_in_order(
+    buf: pa.Buffer, metadata: pq.FileMetaData, expected: ExpectedIds, column: str = "id"
+) -> bool:
+    """Whether the file's ``column`` (in ``buf``, its footer ``metadata``) holds exactly
+    ``expected``'s ids in order, proven from its pages (module docstring); False when not
+    proven, which says nothing about the ids."""
+    index = _flat_column(metadata, column)
+    if index is None:
+        return False
+    groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
+    rows = np.cumsum([0] + [g.num_rows for g in groups])
+    if not groups or int(rows[-1]) != len(expected):
+        return False
+    max_def = metadata.schema.column(index).max_definition_level
+    calls = [
+        partial(
+            _chunk_proven, buf, group.column(index), int(first), group.num_rows, max_def, expected
+        )
+        for group, first in zip(groups, rows[:-1], strict=True)
+    ]
+    return all(run_all(calls, elements=len(expected)))
+
+
+def _flat_column(metadata: pq.FileMetaData, name: str) -> int | None:
+    """The index of the flat, text ``BYTE_ARRAY`` column ``name``, else None."""
+    for i in range(metadata.num_columns):
+        described = metadata.schema.column(i)
+        if described.path == name:
+            flat = described.max_repetition_level == 0 and described.max_definition_level <= 1
+            text = (
+                described.physical_type == "BYTE_ARRAY" and described.logical_type.type == "STRING"
+            )
+            return i if flat and text else None
+    return None
+
+
+def _chunk_proven(
+    buf: pa.Buffer,
+    chunk: pq.ColumnChunkMetaData,
+    first: int,
+    rows: int,
+    max_def: int,
+    expected: ExpectedIds,
+) -> bool:
+    try:
+        return _prove_chunk(buf, chunk, first, rows, max_def, expected)
+    except (Unread, pa.ArrowException, OSError, ValueError, OverflowError):
+        return False
+
+
+def _prove_chunk(
+    buf: pa.Buffer,
+    chunk: pq.ColumnChunkMetaData,
+    first: int,
+    rows: int,
+    max_def: int,
+    expected: ExpectedIds,
+) -> bool:
+    """Whether ``chunk`` holds ids ``first`` to ``first + rows``, page by page."""
+    codec = CODECS.get(chunk.compression, "?")
+    if codec == "?" or chunk.num_values != rows:
+        return False
+    at, end = chunk_range(chunk, buf.size)
+    data = memoryview(buf)
+    # Values proven so far in this chunk, and the entries of its dictionary (-1: none):
+    # entry e is proven to be id ``first + e``, so a dictionary-coded value at chunk
+    # position p is the right id when its index is p.
+    seen, dictionary = 0, -1
+    while seen < rows:
+        header = page_header(data, at, end)
+        at += header.size
+        if not 0 <= header.compressed <= end - at:
+            return False
+        if header.type == DICTIONARY_PAGE:
+            if seen or dictionary >= 0 or header.encoding not in (PLAIN, PLAIN_DICTIONARY):
+                return False
+            page = payload(buf, at, header.compressed, header.uncompressed, codec)
+            if not expected.equals(page, first, header.values):
+                return False
+            dictionary = header.values
+        elif header.type in (DATA_PAGE, DATA_PAGE_V2):
+            count = header.values
+            if count < 0 or seen + count > rows:
+                return False
+            values = _values(buf, at, header, codec, max_def)
+            if header.encoding == PLAIN:
+                if not expected.equals(values, first + seen, count):
+                    return False
+            elif header.encoding in (RLE_DICTIONARY, PLAIN_DICTIONARY):
+                if not _counting(values, seen, count, dictionary):
+                    return False
+            else:
+                return False
+            seen += count
+        else:
+            return False
+        at += header.compressed
+    return seen == rows
+
+
+def _values(
+    buf: pa.Buffer, at: int, header: PageHeader, codec: str | None, max_def: int
+) -> pa.Buffer:
+    """A data page's values, once its levels are proven to say every value is present."""
+    count = header.values
+    if header.type == DATA_PAGE:
+        page = payload(buf, at, header.compressed, header.uncompressed, codec)
+        if max_def == 0:
+            return page
+        if header.def_encoding != RLE or page.size < 4:
+            raise Unread
+        size = int.from_bytes(page.slice(0, 4).to_pybytes(), "little")
+        if size > page.size - 4:
+            raise Unread
+        _all_present(page.slice(4, size), count, max_def)
+        return page.slice(4 + size)
+    # v2: repetition and definition levels uncompressed, then the values (compressed or not)
+    levels = header.def_bytes + header.rep_bytes
+    if header.nulls != 0 or header.rep_bytes != 0 or header.def_bytes < 0:
+        raise Unread
+    if not 0 <= levels <= min(header.compressed, header.uncompressed):
+        raise Unread
+    if max_def:
+        _all_present(buf.slice(at, header.def_bytes), count, max_def)
+    elif header.def_bytes:
+        raise Unread
+    return payload(
+        buf,
+        at + levels,
+        header.compressed - levels,
+        header.uncompressed - levels,
+        codec if header.compressed_values else None,
+    )
+
+
+def _all_present(levels: pa.Buffer, count: int, max_def: int) -> None:
+    """Unread unless the first ``count`` definition levels are all ``max_def``."""
+    head = levels.slice(0, min(levels.size, 6)).to_pybytes()
+    if head and head[-1] == max_def:  # the usual: one run of ``max_def`` (1 byte: max 1)
+        header, at = uleb(np.frombuffer(head, dtype=np.uint8), 0)
+        if not header & 1 and header >> 1 >= count and at == len(head) - 1:
+            return
+    decoded = hybrid(np.frombuffer(levels, dtype=np.uint8), int(max_def).bit_length(), count)
+    if decoded.size != count or not (decoded == max_def).all():
+        raise Unread
+
+
+def _counting(values: pa.Buffer, seen: int, count: int, dictionary: int) -> bool:
+    """Whether a dictionary-coded page's indices are its values' positions in the chunk,
+    ``seen`` to ``seen + count``, all within the ``dictionary`` proven entries."""
+    if dictionary < 0 or seen + count > dictionary or values.size < 1:
+        return False
+    data = np.frombuffer(values, dtype=np.uint8)
+    indices = hybrid(data[1:], int(data[0]), count)
+    return indices.size == count and bool(
+        np.array_equal(indices, np.arange(seen, seen + count, dtype=np.int64))
+    )

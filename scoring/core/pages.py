@@ -1,0 +1,307 @@
+"""Parquet pages as the format lays them out: headers, payloads, levels and index runs.
+
+What ``dictpage`` and ``idpages`` read of a column chunk without asking Arrow to decode it.
+Every function here reads untrusted bytes (a run's or a team's file) and raises
+:class:`Unread` for anything it does not read exactly as the format says: a field of an
+unexpected type, a size past the end, a codec not listed, a run that claims more bytes
+than there are. The callers then ask Arrow, as they would without this module; nothing
+here ever guesses.
+
+- :func:`page_header`: a ``PageHeader`` (Thrift's compact protocol): the page's type and
+  sizes, and the fields of its data page (v1 or v2) or dictionary page header. Fields the
+  reader does not use (statistics, CRC, future fields) are skipped by their declared types,
+  as Thrift does.
+- :func:`payload`: a page's bytes, decompressed into exactly the size its header gives.
+- :func:`hybrid`: the RLE / bit-packed hybrid runs of levels and dictionary indices.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATA_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = 0, 2, 3  # PageType
+PLAIN, PLAIN_DICTIONARY, RLE, RLE_DICTIONARY = 0, 2, 3, 8  # Encoding
+CODECS = {"UNCOMPRESSED": None, "SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd"}
+PAGE_BYTES = 64 * 2**20  # a larger page is left to Arrow
+_HEADER_BYTES = 1 << 16  # a header is a few dozen bytes (statistics: two values more)
+_DEPTH = 8  # nesting of structs, lists and maps a header may have
+# Thrift compact protocol types
+_TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY = 1, 2, 3, 4, 5, 6, 7, 8
+_LIST, _SET, _MAP, _STRUCT = 9, 10, 11, 12
+_INTEGERS = (_BYTE, _I16, _I32, _I64)
+
+
+class Unread(Exception):
+    """Not bytes this module reads: the caller asks Arrow."""
+
+
+@dataclass(frozen=True)
+class PageHeader:
+    """The fields of a page header the readers use (-1: absent). ``size``: the header's
+    own bytes. ``values``: a data page's or dictionary page's value count; ``nulls``,
+    ``rows``, ``def_bytes``, ``rep_bytes`` and ``compressed_values``: a v2 data page's.
+    A header is read only for a data page (v1 or v2) or a dictionary page, with the
+    fields Thrift requires of it."""
+
+    size: int
+    type: int
+    uncompressed: int
+    compressed: int
+    values: int = -1
+    encoding: int = -1
+    def_encoding: int = -1
+    rep_encoding: int = -1
+    nulls: int = -1
+    rows: int = -1
+    def_bytes: int = -1
+    rep_bytes: int = -1
+    compressed_values: bool = True
+
+
+# field id -> (name, compact type) for each struct read; bool fields are TRUE/FALSE
+_PAGE = {1: ("type", _I32), 2: ("uncompressed", _I32), 3: ("compressed", _I32)}
+_DATA_V1 = {
+    1: ("values", _I32),
+    2: ("encoding", _I32),
+    3: ("def_encoding", _I32),
+    4: ("rep_encoding", _I32),
+}
+_DICTIONARY = {1: ("values", _I32), 2: ("encoding", _I32)}
+_DATA_V2 = {
+    1: ("values", _I32),
+    2: ("nulls", _I32),
+    3: ("rows", _I32),
+    4: ("encoding", _I32),
+    5: ("def_bytes", _I32),
+    6: ("rep_bytes", _I32),
+    7: ("compressed_values", _TRUE),
+}
+_SUBHEADERS = {5: _DATA_V1, 7: _DICTIONARY, 8: _DATA_V2}  # data, dictionary, data v2
+# The header a page of each type must have, with its required fields (Thrift refuses a
+# header without them, so Arrow would: none is ever taken for a default here)
+_REQUIRED = {
+    DATA_PAGE: (5, {"values", "encoding", "def_encoding", "rep_encoding"}),
+    DICTIONARY_PAGE: (7, {"values", "encoding"}),
+    DATA_PAGE_V2: (8, {"values", "nulls", "rows", "encoding", "def_bytes", "rep_bytes"}),
+}
+
+
+def page_header(data: memoryview, at: int, end: int) -> PageHeader:
+    """The page header that starts at ``at`` in ``data`` (no further than ``end``)."""
+    reader = _Compact(data, at, min(end, at + _HEADER_BYTES))
+    fields: dict[str, int | bool] = {}
+    kinds: list[int] = []
+    for field, kind in reader.fields():
+        if field in _PAGE:
+            fields[_PAGE[field][0]] = reader.integer(kind, _PAGE[field][1])
+        elif field in _SUBHEADERS and kind == _STRUCT:
+            kinds.append(field)
+            for sub, sub_kind in reader.fields():
+                name, want = _SUBHEADERS[field].get(sub, ("", 0))
+                if want == _TRUE and sub_kind in (_TRUE, _FALSE):
+                    fields[name] = sub_kind == _TRUE
+                elif want:
+                    fields[name] = reader.integer(sub_kind, want)
+                else:
+                    reader.skip(sub_kind, 0)
+        else:
+            reader.skip(kind, 0)
+    if len(kinds) != 1 or not {"type", "uncompressed", "compressed"} <= fields.keys():
+        raise Unread
+    kind, required = _REQUIRED.get(int(fields["type"]), (0, set()))
+    if kinds[0] != kind or not required <= fields.keys():
+        raise Unread  # another page type, or a header Thrift would refuse
+    return PageHeader(size=reader.at - at, **fields)  # type: ignore[arg-type]
+
+
+def chunk_range(chunk: pq.ColumnChunkMetaData, size: int) -> tuple[int, int]:
+    """Where ``chunk``'s pages lie in a file of ``size`` bytes, as Arrow finds them: from
+    its dictionary page when it has one before the data pages, for its compressed size."""
+    start = chunk.data_page_offset
+    dictionary = chunk.dictionary_page_offset
+    if chunk.has_dictionary_page and dictionary is not None and 0 < dictionary < start:
+        start = dictionary
+    end = start + chunk.total_compressed_size
+    if not 0 < start < end <= size:
+        raise Unread
+    return start, end
+
+
+def payload(buf: pa.Buffer, at: int, compressed: int, uncompressed: int, codec: str | None):
+    """The ``compressed`` bytes at ``at`` of ``buf``, decompressed by ``codec`` (None: as
+    they are) into exactly ``uncompressed`` bytes (a ``pa.Buffer``)."""
+    if not (0 <= compressed <= buf.size - at and 0 <= uncompressed <= PAGE_BYTES):
+        raise Unread
+    data = buf.slice(at, compressed)
+    if codec is not None:
+        try:
+            data = _codec(codec).decompress(data, decompressed_size=uncompressed)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise Unread from exc
+    if data.size != uncompressed:
+        raise Unread
+    return data
+
+
+@functools.cache
+def _codec(name: str) -> pa.Codec:
+    return pa.Codec(name)
+
+
+def hybrid(data: np.ndarray, width: int, count: int) -> np.ndarray:
+    """The first ``count`` values (int64) of the RLE / bit-packed hybrid runs that fill
+    ``data`` (uint8) at ``width`` bits each. Runs past the ``count``-th value are not
+    read; a bit-packed run's padding is dropped."""
+    if not 0 <= width <= 32:
+        raise Unread
+    # (first value, values, bytes of a bit-packed run or None, the repeated value)
+    runs: list[tuple[int, int, slice | None, int]] = []
+    got = at = 0
+    value_bytes = (width + 7) // 8
+    while got < count:
+        header, at = uleb(data, at)
+        if header & 1:  # bit-packed: groups of 8 values, ``width`` bytes a group
+            size = (header >> 1) * width
+            if size == 0 or at + size > data.size:
+                raise Unread
+            values = min((header >> 1) * 8, count - got)
+            runs.append((got, values, slice(at, at + size), 0))
+            at += size
+        else:  # a run: one value repeated
+            repeat = header >> 1
+            if repeat == 0 or at + value_bytes > data.size:
+                raise Unread
+            value = int.from_bytes(data[at : at + value_bytes].tobytes(), "little")
+            if value >> width:
+                raise Unread
+            values = min(repeat, count - got)
+            runs.append((got, values, None, value))
+            at += value_bytes
+        got += values
+    out = np.empty(count, dtype=np.int64)
+    packed = [run for run in runs if run[2] is not None]
+    if packed:  # unpacked at once: the runs' bytes joined, each run's values then placed
+        joined = np.concatenate([data[run[2]] for run in packed])
+        unpacked = _unpack(joined, width)
+        start = 0
+        for first, values, where, _ in packed:
+            out[first : first + values] = unpacked[start : start + values]
+            start += (where.stop - where.start) * 8 // width if width else 0
+    for first, values, where, value in runs:
+        if where is None:
+            out[first : first + values] = value
+    return out
+
+
+def _unpack(packed: np.ndarray, width: int) -> np.ndarray:
+    if width == 0:
+        return np.zeros(packed.size * 8, dtype=np.int64)
+    bits = np.unpackbits(packed, bitorder="little").reshape(-1, width)
+    return bits.astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+
+
+def uleb(data: np.ndarray, at: int) -> tuple[int, int]:
+    """The unsigned LEB128 varint at ``at`` of ``data`` (uint8), and where it ends."""
+    value = shift = 0
+    while shift < 35:
+        if at >= data.size:
+            raise Unread
+        byte = int(data[at])
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+    raise Unread
+
+
+class _Compact:
+    """Thrift's compact protocol over ``data[at:end]``."""
+
+    def __init__(self, data: memoryview, at: int, end: int) -> None:
+        self.data, self.at, self.end = data, at, end
+
+    def fields(self):
+        """(field id, type) of each field of the struct that starts here, to its end."""
+        field = 0
+        while True:
+            byte = self._byte()
+            if byte == 0:  # the struct's end
+                return
+            delta, kind = byte >> 4, byte & 0x0F
+            field = field + delta if delta else self._zigzag(self._varint())
+            yield field, kind
+
+    def integer(self, kind: int, want: int) -> int:
+        if kind != want or want not in _INTEGERS:
+            raise Unread
+        if kind == _BYTE:
+            return self._byte()
+        return self._zigzag(self._varint())
+
+    def skip(self, kind: int, depth: int) -> None:
+        """Past one value of type ``kind``."""
+        if depth > _DEPTH:
+            raise Unread
+        if kind in (_TRUE, _FALSE):
+            return
+        if kind == _BYTE:
+            self._byte()
+        elif kind in (_I16, _I32, _I64):
+            self._varint()
+        elif kind == _DOUBLE:
+            self._advance(8)
+        elif kind == _BINARY:
+            self._advance(self._varint())
+        elif kind in (_LIST, _SET):
+            byte = self._byte()
+            size, element = byte >> 4, byte & 0x0F
+            if size == 15:
+                size = self._varint()
+            for _ in range(size):
+                if element in (_TRUE, _FALSE):  # inside a list, a bool is a byte
+                    self._byte()
+                else:
+                    self.skip(element, depth + 1)
+        elif kind == _MAP:
+            size = self._varint()
+            if size:
+                types = self._byte()
+                for _ in range(size):
+                    self.skip(types >> 4, depth + 1)
+                    self.skip(types & 0x0F, depth + 1)
+        elif kind == _STRUCT:
+            for _, sub in self.fields():
+                self.skip(sub, depth + 1)
+        else:
+            raise Unread
+
+    def _advance(self, size: int) -> None:
+        if size < 0 or self.at + size > self.end:
+            raise Unread
+        self.at += size
+
+    def _varint(self) -> int:
+        value = shift = 0
+        while shift < 70:
+            byte = self._byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+        raise Unread
+
+    @staticmethod
+    def _zigzag(value: int) -> int:
+        return (value >> 1) ^ -(value & 1)
+
+    def _byte(self) -> int:
+        if self.at >= self.end:
+            raise Unread
+        self.at += 1
+        return self.data[self.at - 1]
