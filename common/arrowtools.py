@@ -41,9 +41,12 @@ def index_of(values: Column, choices: list[str]) -> np.ndarray:
     """
     if pa.types.is_dictionary(values.type):
         chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-        return np.concatenate(
-            [np.empty(0, np.int32)] + [_dictionary_index_of(chunk, choices) for chunk in chunks]
-        )
+        out = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int32)
+        start = 0
+        for chunk in chunks:  # each chunk's codes into their place: no concatenation
+            _dictionary_index_of(chunk, choices, out[start : start + len(chunk)])
+            start += len(chunk)
+        return out
     if pa.types.is_integer(values.type) and not pa.types.is_uint64(values.type):
         return _integer_index_of(values, choices)
     found = pc.index_in(as_string(values), value_set=pa.array(choices, pa.string()))
@@ -66,13 +69,13 @@ def null_mask(column: Column) -> np.ndarray:
     return np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _dictionary_index_of(chunk: pa.DictionaryArray, choices: list[str]) -> np.ndarray:
-    lookup = np.append(index_of(chunk.dictionary, choices), np.int32(-1))
+def _dictionary_index_of(chunk: pa.DictionaryArray, choices: list[str], out: np.ndarray) -> None:
+    lookup = np.append(index_of(chunk.dictionary, choices), np.int32(-1))  # -1: a null
     indices = chunk.indices
     if indices.null_count:
         indices = pc.fill_null(indices, -1)
-    indices = indices.to_numpy(zero_copy_only=False)
-    return lookup[indices]
+    # ``take`` from a lookup this small is twice as fast as indexing with the array
+    np.take(lookup, indices.to_numpy(zero_copy_only=False), out=out)
 
 
 def _integer_index_of(values: Column, choices: list[str]) -> np.ndarray:
