@@ -28,7 +28,9 @@ solution's ids. The pages are untrusted bytes, read in the check's capped proces
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -202,21 +204,21 @@ def _flat_column(metadata: pq.FileMetaData, name: str) -> int | None:
     return None
 
 
+def _false_if_unread(function: Callable[..., bool]) -> Callable[..., bool]:
+    """``function``, answering False for pages not read here (and damaged ones)."""
+
+    @functools.wraps(function)
+    def guarded(*args: object) -> bool:
+        try:
+            return function(*args)
+        except (Unread, pa.ArrowException, OSError, ValueError, OverflowError):
+            return False
+
+    return guarded
+
+
+@_false_if_unread
 def _chunk_proven(
-    buf: pa.Buffer,
-    chunk: pq.ColumnChunkMetaData,
-    first: int,
-    rows: int,
-    max_def: int,
-    expected: ExpectedIds,
-) -> bool:
-    try:
-        return _prove_chunk(buf, chunk, first, rows, max_def, expected)
-    except (Unread, pa.ArrowException, OSError, ValueError, OverflowError):
-        return False
-
-
-def _prove_chunk(
     buf: pa.Buffer,
     chunk: pq.ColumnChunkMetaData,
     first: int,

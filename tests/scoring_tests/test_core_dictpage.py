@@ -4,8 +4,6 @@ files as writers make them and on files damaged or forged byte by byte."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,12 +12,7 @@ import pytest
 
 from scoring.core import bounds
 from scoring.core.dictpage import longest_dictionary_value
-
-
-def parquet(table: pa.Table, **options) -> pa.Buffer:
-    out = io.BytesIO()
-    pq.write_table(table, out, **options)
-    return pa.py_buffer(out.getvalue())
+from tests.support.parquet_bytes import parquet, varint
 
 
 def arrow_longest(buf: pa.Buffer, group: int, name: str) -> int | None:
@@ -130,7 +123,7 @@ def test_a_header_claiming_a_huge_page_is_left_to_arrow():
     start = chunk.dictionary_page_offset
     # field 2 (uncompressed size) and 3 (compressed size) follow the type: rewrite the
     # header as type 2, sizes of 2**30, then the rest cut: nothing is allocated for it
-    forged = bytes([0x15, 0x04, 0x15]) + _varint(2 * 2**30) + bytes([0x15]) + _varint(2 * 2**30)
+    forged = bytes([0x15, 0x04, 0x15]) + varint(2 * 2**30) + bytes([0x15]) + varint(2 * 2**30)
     data[start : start + len(forged)] = forged
     assert longest_dictionary_value(pa.py_buffer(bytes(data)), chunk) is None
 
@@ -155,15 +148,3 @@ def test_the_batches_of_a_file_of_distinct_ids_are_the_largest(tmp_path):
         assert longest_dictionary_value(buf, chunk) is not None, group
     rows = bounds.parquet_batch_rows(buf, metadata, ["id", "label"], [0, 1, 2])
     assert rows == bounds.MAX_BATCH_ROWS
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)

@@ -4,8 +4,6 @@ it, as before), on files as writers make them and on files damaged or forged byt
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,12 +14,7 @@ from scoring.core import align_submission, bounds, read_submission_file
 from scoring.core.idpages import ExpectedIds, proven_in_order
 from scoring.core.pages import Unread, chunk_range, hybrid, page_header
 from scoring.core.solution import Solution
-
-
-def parquet(table: pa.Table, **options) -> pa.Buffer:
-    out = io.BytesIO()
-    pq.write_table(table, out, **options)
-    return pa.py_buffer(out.getvalue())
+from tests.support.parquet_bytes import parquet, varint
 
 
 def numbered(n: int, template: str = "r{}") -> pa.Array:
@@ -218,13 +211,13 @@ def test_forged_headers_are_not_proven_and_allocate_nothing():
     forgeries = {
         # type 0, sizes of 2 GiB: nothing allocated for them
         "huge sizes": bytes([0x15, 0x00, 0x15])
-        + _varint(4 * 2**30)
+        + varint(4 * 2**30)
         + bytes([0x15])
-        + _varint(4 * 2**30),
+        + varint(4 * 2**30),
         "negative size": bytes([0x15, 0x00, 0x15, 0x01, 0x15, 0x01]),
         "structs nested past the limit": bytes([0x1C] * 64),
         "a varint that never ends": bytes([0x15]) + bytes([0xFF] * 64),
-        "a binary field longer than the file": bytes([0x48]) + _varint(2**40),
+        "a binary field longer than the file": bytes([0x48]) + varint(2**40),
         "an index page": bytes([0x15, 0x02, 0x15, 0x00, 0x15, 0x00, 0x00]),
     }
     for name, forged in forgeries.items():
@@ -335,15 +328,3 @@ def test_proven_ids_count_toward_the_decoded_limit(monkeypatch):
         pa.BufferReader(parquet(predictions(ids))), test_rows=len(ids), expected_ids=expected
     )
     assert seen and seen[0] >= expected.decoded_bytes == 36 * len(ids) + 4 * (len(ids) + 1)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
