@@ -34,19 +34,14 @@ from scoring.core.pages import (
     Unread,
     page_header,
     payload,
+    unread_gives,
 )
 
 
+@unread_gives(None)
 def longest_dictionary_value(buf: pa.Buffer, chunk: pq.ColumnChunkMetaData) -> int | None:
     """The longest value of ``chunk``'s dictionary page (``BYTE_ARRAY``, in ``buf``, the
     whole file), in bytes; None when the page is not one read here (module docstring)."""
-    try:
-        return _longest(buf, chunk)
-    except (Unread, pa.ArrowException, OSError, ValueError, OverflowError):
-        return None
-
-
-def _longest(buf: pa.Buffer, chunk: pq.ColumnChunkMetaData) -> int:
     codec = CODECS.get(chunk.compression, "?")
     offset = chunk.dictionary_page_offset
     if codec == "?" or offset is None or not 0 < offset < buf.size:

@@ -28,9 +28,8 @@ solution's ids. The pages are untrusted bytes, read in the check's capped proces
 
 from __future__ import annotations
 
-import functools
 import itertools
-from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -55,12 +54,14 @@ from scoring.core.pages import (
     page_header,
     payload,
     uleb,
+    unread_gives,
 )
 
 # The layout is kept in memory with the solution: not made for more than this.
 MAX_LAYOUT_BYTES = 1 << 30
 _MAX_RUNS = 10_000  # ids of one length in a row, laid out as a table each
 _PIECE_ROWS = 1 << 20  # rows of one copy (pieces on both threads)
+_PIECES = 8  # the pages are proven in this many pieces of about as many bytes each
 
 
 class ExpectedIds:
@@ -173,7 +174,9 @@ def proven_in_order(
 ) -> bool:
     """Whether the file's ``column`` (in ``buf``, its footer ``metadata``) holds exactly
     ``expected``'s ids in order, proven from its pages (module docstring); False when not
-    proven, which says nothing about the ids."""
+    proven, which says nothing about the ids. The pages' headers are walked first; their
+    payloads are then decompressed and compared in pieces on both threads (a file of one
+    row group too)."""
     index = _flat_column(metadata, column)
     if index is None:
         return False
@@ -182,12 +185,16 @@ def proven_in_order(
     if not groups or int(rows[-1]) != len(expected):
         return False
     max_def = metadata.schema.column(index).max_definition_level
-    calls = [
-        partial(
-            _chunk_proven, buf, group.column(index), int(first), group.num_rows, max_def, expected
-        )
-        for group, first in zip(groups, rows[:-1], strict=True)
-    ]
+    pages: list[_Page] = []
+    for group, first in zip(groups, rows[:-1], strict=True):
+        walked = _walk(buf, group.column(index), int(first), group.num_rows, max_def)
+        if walked is None:
+            return False
+        pages += walked
+    sizes = np.cumsum([page.header.compressed for page in pages])
+    cuts = np.searchsorted(sizes, sizes[-1] * np.arange(1, _PIECES) / _PIECES) if pages else []
+    pieces = [p for p in np.split(np.arange(len(pages)), cuts) if p.size]
+    calls = [partial(_pages_proven, buf, [pages[i] for i in piece], expected) for piece in pieces]
     return all(run_all(calls, elements=len(expected)))
 
 
@@ -204,68 +211,79 @@ def _flat_column(metadata: pq.FileMetaData, name: str) -> int | None:
     return None
 
 
-def _false_if_unread(function: Callable[..., bool]) -> Callable[..., bool]:
-    """``function``, answering False for pages not read here (and damaged ones)."""
+@dataclass(frozen=True)
+class _Page:
+    """A page to prove: its header, where its payload starts, the solution row of its
+    first value, that value's position in its chunk, the chunk's dictionary entries (-1:
+    none), codec and greatest definition level."""
 
-    @functools.wraps(function)
-    def guarded(*args: object) -> bool:
-        try:
-            return function(*args)
-        except (Unread, pa.ArrowException, OSError, ValueError, OverflowError):
-            return False
+    header: PageHeader
+    at: int
+    first: int
+    position: int
+    dictionary: int
+    codec: str | None
+    max_def: int
 
-    return guarded
 
-
-@_false_if_unread
-def _chunk_proven(
-    buf: pa.Buffer,
-    chunk: pq.ColumnChunkMetaData,
-    first: int,
-    rows: int,
-    max_def: int,
-    expected: ExpectedIds,
-) -> bool:
-    """Whether ``chunk`` holds ids ``first`` to ``first + rows``, page by page."""
+@unread_gives(None)
+def _walk(
+    buf: pa.Buffer, chunk: pq.ColumnChunkMetaData, first: int, rows: int, max_def: int
+) -> list[_Page] | None:
+    """The pages of ``chunk`` (which should hold ids ``first`` to ``first + rows``) from
+    their headers, each with what proving it needs; None when they are not pages read
+    here or do not add up."""
     codec = CODECS.get(chunk.compression, "?")
     if codec == "?" or chunk.num_values != rows:
-        return False
+        return None
     at, end = chunk_range(chunk, buf.size)
     data = memoryview(buf)
-    # Values proven so far in this chunk, and the entries of its dictionary (-1: none):
-    # entry e is proven to be id ``first + e``, so a dictionary-coded value at chunk
-    # position p is the right id when its index is p.
+    pages: list[_Page] = []
+    # Values walked so far in this chunk, and the entries of its dictionary (-1: none):
+    # entry e is to be id ``first + e``, so a dictionary-coded value at chunk position p is
+    # the right id when its index is p.
     seen, dictionary = 0, -1
     while seen < rows:
         header = page_header(data, at, end)
         at += header.size
         if not 0 <= header.compressed <= end - at:
-            return False
+            return None
         if header.type == DICTIONARY_PAGE:
             if seen or dictionary >= 0 or header.encoding not in (PLAIN, PLAIN_DICTIONARY):
-                return False
-            page = payload(buf, at, header.compressed, header.uncompressed, codec)
-            if not expected.equals(page, first, header.values):
-                return False
+                return None
+            pages.append(_Page(header, at, first, 0, -1, codec, max_def))
             dictionary = header.values
         elif header.type in (DATA_PAGE, DATA_PAGE_V2):
             count = header.values
             if count < 0 or seen + count > rows:
-                return False
-            values = _values(buf, at, header, codec, max_def)
-            if header.encoding == PLAIN:
-                if not expected.equals(values, first + seen, count):
-                    return False
-            elif header.encoding in (RLE_DICTIONARY, PLAIN_DICTIONARY):
-                if not _counting(values, seen, count, dictionary):
-                    return False
-            else:
-                return False
+                return None
+            if header.encoding not in (PLAIN, RLE_DICTIONARY, PLAIN_DICTIONARY):
+                return None
+            pages.append(_Page(header, at, first + seen, seen, dictionary, codec, max_def))
             seen += count
         else:
-            return False
+            return None
         at += header.compressed
-    return seen == rows
+    return pages if seen == rows else None
+
+
+@unread_gives(False)
+def _pages_proven(buf: pa.Buffer, pages: list[_Page], expected: ExpectedIds) -> bool:
+    """Whether each of ``pages`` holds the ids it should."""
+    for page in pages:
+        header = page.header
+        if header.type == DICTIONARY_PAGE:
+            values = payload(buf, page.at, header.compressed, header.uncompressed, page.codec)
+            if not expected.equals(values, page.first, header.values):
+                return False
+            continue
+        values = _values(buf, page.at, header, page.codec, page.max_def)
+        if header.encoding == PLAIN:
+            if not expected.equals(values, page.first, header.values):
+                return False
+        elif not _counting(values, page.position, header.values, page.dictionary):
+            return False
+    return True
 
 
 def _values(

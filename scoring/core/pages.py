@@ -18,6 +18,7 @@ here ever guesses.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,28 @@ _INTEGERS = (_BYTE, _I16, _I32, _I64)
 
 class Unread(Exception):
     """Not bytes this module reads: the caller asks Arrow."""
+
+
+# What reading a page's untrusted bytes may raise besides Unread (a codec's error, a size
+# numpy or Arrow refuses): each means the page is not one read here.
+NOT_READ = (Unread, pa.ArrowException, OSError, ValueError, OverflowError)
+
+
+def unread_gives(default: object) -> Callable[[Callable], Callable]:
+    """A reader of pages that answers ``default`` for pages not read here (and damaged
+    ones) instead of raising."""
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def guarded(*args: object) -> object:
+            try:
+                return function(*args)
+            except NOT_READ:
+                return default
+
+        return guarded
+
+    return decorate
 
 
 @dataclass(frozen=True)
