@@ -71,6 +71,7 @@ class F1(RowStatistic):
 
     per_entry = 2
     shared = 1
+    binary = True
 
     def prepare(
         self, y: np.ndarray, preds: Sequence[np.ndarray]

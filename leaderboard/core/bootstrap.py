@@ -101,6 +101,7 @@ from typing import Any
 
 import numpy as np
 
+from common.parallel import MIN_SPLIT_ELEMENTS, run_all, split_rows, threads, worth_splitting
 from kinds import TaskKind, kind_get, metric_info
 from kinds.base import EntityStatistic, RowStatistic
 from leaderboard.core.resampling import (
@@ -212,14 +213,40 @@ def _prepare(
         if rows.dtype == bool:
             if rows.shape != y.shape:
                 raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
-            rows = np.flatnonzero(rows)  # a mask found once, not once per array
-        y = y[rows]
-        arrays = [p[rows] for p in arrays]
+            y, *arrays = _selected([y, *arrays], rows)
+        else:
+            y = y[rows]
+            arrays = [p[rows] for p in arrays]
     if y.shape[0] == 0:
         raise ValueError("no rows to resample")
     if isinstance(statistic, RowStatistic):
         return statistic.prepare(y, arrays)
     return y, arrays
+
+
+def _selected(arrays: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
+    """Each of ``arrays`` (of the mask's shape) at the rows ``mask`` sets, in order: the
+    mask cut in parts, each part's rows found once (not once per array) and gathered, the
+    parts on every thread (10M rows, three arrays: 0.02 s on one thread)."""
+    n = mask.shape[0]
+    pieces = max(2, min(2 * threads(), n // MIN_SPLIT_ELEMENTS)) if worth_splitting(n) else 1
+    parts = split_rows(n, pieces)
+    ends = np.cumsum([np.count_nonzero(mask[part]) for part in parts]).tolist()
+    out = [np.empty(ends[-1], dtype=a.dtype) for a in arrays]
+
+    def gather(part: slice, start: int, stop: int) -> None:
+        found = np.flatnonzero(mask[part])
+        for a, into in zip(arrays, out, strict=True):
+            # within the part's rows: "clip" never clips, and writes into ``out`` unbuffered
+            np.take(a[part], found, out=into[start:stop], mode="clip")
+
+    run_all(
+        [
+            lambda part=part, start=start, stop=stop: gather(part, start, stop)
+            for part, start, stop in zip(parts, [0, *ends[:-1]], ends, strict=True)
+        ]
+    )
+    return out
 
 
 def point_scores(

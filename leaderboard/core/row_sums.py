@@ -10,10 +10,12 @@ once and each resample is ``counts (G) @ group sums (G x K)``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
+from common.parallel import map_rows
 from kinds.base import RowStatistic
 from leaderboard.core import resampling
 from leaderboard.core.resampling import (
@@ -31,6 +33,9 @@ except ImportError:  # pragma: no cover - without it BLAS keeps its own thread c
     ThreadpoolController = None
 
 _ROW_CHUNK = 2**22  # rows turned into columns at once when summing per group
+_COUNT_ROWS = 2**18  # rows turned into 0/1 columns and cells at once when counting per group
+_PATTERN_BITS = 8  # at most this many 0/1 columns counted in one pass (a uint8 pattern)
+_PATTERN_CELLS = 2**17  # a pass's cells (groups x patterns) at most, when more than one column
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
 _EXACT_FLOAT32_ROWS = 2**24
 
@@ -112,6 +117,8 @@ def _group_sums(
     n_groups: int,
 ) -> np.ndarray:
     """(G, K + 1) float64: each group's sums of the columns, then its row count."""
+    if statistic.binary:
+        return _group_counts(y, preds, statistic, codes, n_groups)
     n_entries = len(preds)
     width = statistic.per_entry
     n_columns = _n_columns(statistic, n_entries)
@@ -138,20 +145,86 @@ def _add_per_group(sums: np.ndarray, first: int, columns: np.ndarray, at: np.nda
         sums[:, first + j] += np.bincount(at, weights=column, minlength=sums.shape[0])
 
 
-def _group_resample_scores(
+def _count_passes(n_columns: int, n_groups: int) -> list[tuple[int, int]]:
+    """The columns counted together, ``(first, stop)`` per pass: as many as keep a pass's
+    cells (groups x patterns of its columns) within ``_PATTERN_CELLS``, evenly split."""
+    fit = (_PATTERN_CELLS // max(1, n_groups)).bit_length() - 1
+    bits = max(1, min(_PATTERN_BITS, n_columns, fit))
+    n_passes = -(-n_columns // bits)
+    bounds = [i * n_columns // n_passes for i in range(n_passes + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _group_counts(
     y: np.ndarray,
     preds: Sequence[np.ndarray],
     statistic: RowStatistic,
-    *,
     codes: np.ndarray,
     n_groups: int,
+) -> np.ndarray:
+    """:func:`_group_sums` of a statistic whose columns hold 0 or 1 (``binary``): the rows
+    of each group and pattern of a few columns counted with one integer ``bincount`` a
+    pass (cell ``group << bits | pattern``), in row blocks on every thread. Counts are
+    exact, and so were the float sums of 0/1 weights: the same numbers, in a third of
+    the passes over the rows and without a float column per row."""
+    n_columns = _n_columns(statistic, len(preds))
+    passes = _count_passes(n_columns, n_groups)
+
+    def count(rows: slice) -> list[np.ndarray]:
+        totals = [np.zeros(n_groups << (stop - first), dtype=np.int64) for first, stop in passes]
+        size = min(_COUNT_ROWS, rows.stop - rows.start)
+        columns = np.empty((n_columns, size), dtype=np.uint8)
+        pattern = np.empty(size, dtype=np.uint8)
+        bit = np.empty(size, dtype=np.uint8)
+        cells = np.empty(size, dtype=np.intp)
+        for r0 in range(rows.start, rows.stop, size):
+            r1 = min(rows.stop, r0 + size)
+            m = r1 - r0
+            _write_columns(y[r0:r1], [p[r0:r1] for p in preds], statistic, columns[:, :m])
+            for total, (first, stop) in zip(totals, passes, strict=True):
+                np.left_shift(codes[r0:r1], stop - first, out=cells[:m], dtype=np.intp)
+                np.copyto(pattern[:m], columns[first, :m])
+                for shift, j in enumerate(range(first + 1, stop), start=1):
+                    np.left_shift(columns[j, :m], shift, out=bit[:m])
+                    pattern[:m] |= bit[:m]
+                cells[:m] += pattern[:m]
+                total += np.bincount(cells[:m], minlength=total.size)
+        return totals
+
+    parts = map_rows(count, y.shape[0], per_row=len(passes))
+    sums = np.empty((n_groups, n_columns + 1), dtype=np.float64)
+    for i, (first, stop) in enumerate(passes):
+        table = np.sum([part[i] for part in parts], axis=0).reshape(n_groups, 1 << (stop - first))
+        patterns = np.arange(1 << (stop - first))
+        for j in range(first, stop):
+            sums[:, j] = table[:, (patterns >> (j - first)) & 1 == 1].sum(axis=1)
+        if i == 0:
+            sums[:, n_columns] = table.sum(axis=1)
+    return sums
+
+
+def _write_columns(
+    y: np.ndarray, preds: Sequence[np.ndarray], statistic: RowStatistic, out: np.ndarray
+) -> None:
+    """Every entry's columns, then the shared ones, into ``out`` (columns x rows)."""
+    width = statistic.per_entry
+    for e, p in enumerate(preds):
+        statistic.entry_columns(y, p, out[e * width : (e + 1) * width])
+    statistic.shared_columns(y, out[len(preds) * width :])
+
+
+def _group_resample_scores(
+    group_sums: np.ndarray,
+    n_entries: int,
+    statistic: RowStatistic,
+    *,
     n_resamples: int,
     seed: int,
     chunk_bytes: int,
 ) -> np.ndarray:
-    """Scores per resample when groups of rows are drawn (float64; integer columns exact)."""
-    n_entries = len(preds)
-    group_sums = _group_sums(y, preds, statistic, codes, n_groups)
+    """Scores per resample when groups of rows are drawn (float64; integer columns exact),
+    from the groups' sums (:func:`_group_sums`)."""
+    n_groups = group_sums.shape[0]
     chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
     scores = np.empty((n_resamples, n_entries), dtype=np.float64)
     # The random blocks' counts (and few groups') are the same for every board and cell of
@@ -228,9 +301,9 @@ def row_scores(
         codes, n_groups = block_assignment(n=n, seed=seed), resampling.N_BLOCKS
     else:
         codes, n_groups = None, 0
-    points = point(y_rows, arrays, statistic)
-    with _blas_limit(blas_threads):
-        if codes is None:
+    if codes is None:
+        points = point(y_rows, arrays, statistic)
+        with _blas_limit(blas_threads):
             samples = _resample_scores(
                 y_rows,
                 arrays,
@@ -239,15 +312,19 @@ def row_scores(
                 seed=seed,
                 chunk_bytes=chunk_bytes,
             )
-        else:
-            samples = _group_resample_scores(
-                y_rows,
-                arrays,
-                statistic,
-                codes=codes,
-                n_groups=n_groups,
-                n_resamples=n_resamples,
-                seed=seed,
-                chunk_bytes=chunk_bytes,
-            )
+        return points, samples
+    group_sums = _group_sums(y_rows, arrays, statistic, codes, n_groups)
+    if statistic.integer:  # exact integer sums: the groups' add up to the rows' own
+        points = _scores_from_sums(group_sums[:, :-1].sum(axis=0), n, len(arrays), statistic)
+    else:
+        points = point(y_rows, arrays, statistic)
+    with _blas_limit(blas_threads):
+        samples = _group_resample_scores(
+            group_sums,
+            len(arrays),
+            statistic,
+            n_resamples=n_resamples,
+            seed=seed,
+            chunk_bytes=chunk_bytes,
+        )
     return points, samples

@@ -1,0 +1,161 @@
+"""The bootstrap's sums per group of 0/1 columns (accuracy, F1) are counted with integers
+in row blocks on every thread (``leaderboard.core.row_sums._group_counts``): the same
+numbers, bit for bit, as the float sums of 0/1 weights it replaced (kept below as the
+reference), and so the same resamples, intervals and P(first)."""
+
+import numpy as np
+import pytest
+
+from common import parallel
+from kinds.classification import Accuracy
+from kinds.matching import F1
+from leaderboard.core import row_sums
+from leaderboard.core.bootstrap import _prepare, bootstrap_leaderboard, point_scores
+from leaderboard.core.resampling import block_assignment
+from leaderboard.core.transfer import transfer_cell
+
+
+def weighted_group_sums(y, preds, statistic, codes, n_groups):
+    """The sums as the bootstrap made them before counting: a float64 column per row, one
+    weighted ``bincount`` per column."""
+    n_entries, width = len(preds), statistic.per_entry
+    n_columns = width * n_entries + statistic.shared
+    sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
+    sums[:, n_columns] = np.bincount(codes, minlength=n_groups)
+    entry = np.empty((width, y.shape[0]), dtype=np.float64)
+    for e, p in enumerate(preds):
+        statistic.entry_columns(y, p, entry)
+        for j, column in enumerate(entry):
+            sums[:, e * width + j] += np.bincount(codes, weights=column, minlength=n_groups)
+    shared = np.empty((statistic.shared, y.shape[0]), dtype=np.float64)
+    statistic.shared_columns(y, shared)
+    for j, column in enumerate(shared):
+        sums[:, n_entries * width + j] += np.bincount(codes, weights=column, minlength=n_groups)
+    return sums
+
+
+def case(kind, *, n, entries, seed=0):
+    rng = np.random.default_rng(seed)
+    shares = np.linspace(0.9, 0.5, entries)
+    if kind == "classification":
+        y = rng.integers(0, 4, n)
+        return y, [np.where(rng.random(n) < a, y, (y + 1) % 4) for a in shares]
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    return y, [np.where(rng.random(n) < a, y, 1 - y) for a in shares]
+
+
+STATISTICS = {"classification": Accuracy, "matching": F1}
+
+
+@pytest.mark.parametrize("kind", ["classification", "matching"])
+@pytest.mark.parametrize("entries", [1, 2, 5, 9])
+@pytest.mark.parametrize("n_groups", [1, 3, 4096, 30_000])
+def test_counted_sums_are_the_weighted_sums_bit_for_bit(monkeypatch, kind, entries, n_groups):
+    # Small row blocks and a low threshold for threads: many blocks, on both threads.
+    monkeypatch.setattr(row_sums, "_COUNT_ROWS", 777)
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 5_000)
+    y, preds = case(kind, n=60_001, entries=entries)
+    statistic = STATISTICS[kind]()
+    y, preds = statistic.prepare(y, preds)
+    codes = np.random.default_rng(1).integers(0, n_groups, y.shape[0])
+    counted = row_sums._group_sums(y, preds, statistic, codes, n_groups)
+    expected = weighted_group_sums(y, preds, statistic, codes, n_groups)
+    assert counted.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(counted, expected)
+
+
+@pytest.mark.parametrize("n_columns", [1, 2, 5, 8, 9, 19, 201])
+@pytest.mark.parametrize("n_groups", [1, 4096, 2**17, 10**6])
+def test_each_column_is_counted_in_exactly_one_pass_of_bounded_cells(n_columns, n_groups):
+    passes = row_sums._count_passes(n_columns, n_groups)
+    assert [j for first, stop in passes for j in range(first, stop)] == list(range(n_columns))
+    widths = [stop - first for first, stop in passes]
+    assert max(widths) - min(widths) <= 1  # evenly split
+    assert max(widths) <= row_sums._PATTERN_BITS
+    if max(widths) > 1:
+        assert n_groups << max(widths) <= row_sums._PATTERN_CELLS
+
+
+def bootstrap_weighted(monkeypatch, **kwargs):
+    """The bootstrap as it ran with the weighted sums (and the rows' own point scores)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(row_sums, "_group_counts", weighted_group_sums)
+        return bootstrap_leaderboard(**kwargs)
+
+
+@pytest.mark.parametrize("kind", ["classification", "matching"])
+def test_block_bootstrap_results_are_unchanged(monkeypatch, kind):
+    y, preds = case(kind, n=50_000, entries=4, seed=3)
+    public = np.random.default_rng(4).random(y.size) < 0.5
+    kwargs = dict(
+        y=y, preds=preds, kind=kind, rows=public, n_resamples=300, seed=7, keep_samples=True
+    )
+    kwargs["is_baseline"] = [False, False, False, True]
+    counted = bootstrap_leaderboard(**kwargs)
+    weighted = bootstrap_weighted(monkeypatch, **kwargs)
+    np.testing.assert_array_equal(counted.samples, weighted.samples)
+    assert counted.entries == weighted.entries  # intervals, ranks, P(first) inputs, ties
+    assert counted.best == weighted.best and counted.tied_with_best == weighted.tied_with_best
+    # The point scores, now the groups' counts added up, are the rows' own.
+    points = point_scores(y=y, preds=preds, kind=kind, rows=public)
+    assert [e.score for e in counted.entries] == points.tolist()
+
+
+@pytest.mark.parametrize("kind", ["classification", "matching"])
+def test_entity_groups_results_are_unchanged(monkeypatch, kind):
+    y, preds = case(kind, n=5_000, entries=3, seed=5)
+    groups = np.random.default_rng(6).integers(0, 700, y.size) * 3 + 1  # arbitrary ids
+    kwargs = dict(y=y, preds=preds, kind=kind, groups=groups, n_resamples=200, keep_samples=True)
+    counted = bootstrap_leaderboard(**kwargs)
+    weighted = bootstrap_weighted(monkeypatch, **kwargs)
+    np.testing.assert_array_equal(counted.samples, weighted.samples)
+    assert counted.entries == weighted.entries
+
+
+def test_a_mask_selects_the_rows_an_index_array_does(monkeypatch):
+    # A mask is gathered in parts on every thread; an index array as numpy indexes.
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    y, preds = case("classification", n=20_011, entries=2, seed=8)
+    rows = np.random.default_rng(9).random(y.size) < 0.37
+    statistic = Accuracy()
+    by_mask = _prepare(y, preds, statistic, rows)
+    by_index = _prepare(y, preds, statistic, np.flatnonzero(rows))
+    for a, b in zip([by_mask[0], *by_mask[1]], [by_index[0], *by_index[1]], strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="no rows to resample"):
+        _prepare(y, preds, statistic, np.zeros(y.size, dtype=bool))
+    with pytest.raises(ValueError, match="rows mask has shape"):
+        _prepare(y, preds, statistic, rows[:-1])
+
+
+def test_a_transfer_cell_is_unchanged(monkeypatch):
+    y, (pred, baseline) = case("classification", n=40_000, entries=2, seed=10)
+    public = np.random.default_rng(11).random(y.size) < 0.5
+    kwargs = dict(y=y, pred=pred, baseline_pred=baseline, kind="classification", rows=public)
+    counted = transfer_cell(**kwargs)
+    with monkeypatch.context() as patched:
+        patched.setattr(row_sums, "_group_counts", weighted_group_sums)
+        weighted = transfer_cell(**kwargs)
+    np.testing.assert_array_equal(counted.resamples, weighted.resamples)
+    assert (counted.score, counted.baseline, counted.delta) == (
+        weighted.score,
+        weighted.baseline,
+        weighted.delta,
+    )
+    assert (counted.delta_low, counted.delta_high, counted.flat) == (
+        weighted.delta_low,
+        weighted.delta_high,
+        weighted.flat,
+    )
+
+
+def test_the_block_codes_of_a_large_board_count_like_any_codes():
+    y, preds = case("matching", n=30_000, entries=2, seed=12)
+    statistic = F1()
+    y, preds = statistic.prepare(y, preds)
+    codes = block_assignment(n=y.size, seed=0)  # uint16, read-only
+    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)
+    np.testing.assert_array_equal(
+        counted, weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
+    )
