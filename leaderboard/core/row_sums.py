@@ -38,6 +38,7 @@ _PATTERN_BITS = 8  # at most this many 0/1 columns counted in one pass (a uint8 
 _PATTERN_CELLS = 2**17  # a pass's cells (groups x patterns) at most, when more than one column
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
 _EXACT_FLOAT32_ROWS = 2**24
+_CACHED_COUNTS_BYTES = 2**21  # float counts of resamples x groups multiplied at once, exact sums
 
 
 def _n_columns(statistic: RowStatistic, n_entries: int) -> int:
@@ -226,6 +227,9 @@ def _group_resample_scores(
     from the groups' sums (:func:`_group_sums`)."""
     n_groups = group_sums.shape[0]
     chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
+    if statistic.integer:  # exact in any chunk: one that stays in the cache, reused
+        chunk = min(chunk, max(1, _CACHED_COUNTS_BYTES // (8 * n_groups)))
+    buffer = np.empty((chunk, n_groups), dtype=np.float64)
     scores = np.empty((n_resamples, n_entries), dtype=np.float64)
     # The random blocks' counts (and few groups') are the same for every board and cell of
     # that many groups: kept per process, the same numbers as drawing them here.
@@ -237,10 +241,10 @@ def _group_resample_scores(
     )
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
+        counts = buffer[: stop - start]
         if kept is not None:
-            counts = kept[start:stop].astype(np.float64)
+            np.copyto(counts, kept[start:stop])
         else:
-            counts = np.empty((stop - start, n_groups), dtype=np.float64)
             for line in counts:
                 line[:] = next(draws)
         sums = counts @ group_sums  # integer columns stay below 2**53: exact

@@ -9,9 +9,10 @@ import pytest
 from common import parallel
 from kinds.classification import Accuracy
 from kinds.matching import F1
+from kinds.regression import SquaredError
 from leaderboard.core import row_sums
 from leaderboard.core.bootstrap import _prepare, bootstrap_leaderboard, point_scores
-from leaderboard.core.resampling import block_assignment
+from leaderboard.core.resampling import block_assignment, resample_counts
 from leaderboard.core.transfer import transfer_cell
 
 
@@ -159,3 +160,34 @@ def test_the_block_codes_of_a_large_board_count_like_any_codes():
     np.testing.assert_array_equal(
         counted, weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
     )
+
+
+def test_integer_resamples_multiplied_in_small_chunks_are_the_whole_product(monkeypatch):
+    # Integer sums are exact: the resamples' counts are multiplied a few resamples at a time
+    # (in the cache) with the same results as all of them at once.
+    y, preds = case("classification", n=40_000, entries=3, seed=13)
+    kwargs = dict(y=y, preds=preds, kind="classification", n_resamples=250, keep_samples=True)
+    small = bootstrap_leaderboard(**kwargs)
+    with monkeypatch.context() as patched:
+        patched.setattr(row_sums, "_CACHED_COUNTS_BYTES", 2**40)
+        whole = bootstrap_leaderboard(**kwargs)
+    np.testing.assert_array_equal(small.samples, whole.samples)
+    assert small.entries == whole.entries
+
+
+def test_real_valued_resamples_are_the_product_of_all_the_counts_at_once():
+    # Float sums depend on the order BLAS adds them in: RMSE's resamples are still the
+    # product of every resample's counts at once (one chunk), as before.
+    rng = np.random.default_rng(14)
+    y = rng.normal(size=40_000)
+    preds = [y + rng.normal(scale=s, size=y.size) for s in (0.5, 1.0)]
+    result = bootstrap_leaderboard(
+        y=y, preds=preds, kind="regression", n_resamples=200, seed=2, keep_samples=True
+    )
+    statistic = SquaredError()
+    codes = block_assignment(n=y.size, seed=2)
+    sums = weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
+    counts = resample_counts(seed=2, n_resamples=200, n=4096).astype(np.float64)
+    drawn = counts @ sums
+    expected = statistic.scores(drawn[:, :2].reshape(200, 2, 1), drawn[:, 2:2], drawn[:, -1:])
+    np.testing.assert_array_equal(result.samples, expected)
