@@ -119,6 +119,7 @@ from leaderboard.core.row_sums import row_scores
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
 _RANK_CELLS = 2**24  # resamples x entries x entries compared at once
+_SELECT_ROWS = 2**17  # rows of a mask whose selected rows are gathered at once
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
@@ -225,25 +226,31 @@ def _prepare(
 
 
 def _selected(arrays: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
-    """Each of ``arrays`` (of the mask's shape) at the rows ``mask`` sets, in order: the
-    mask cut in parts, each part's rows found once (not once per array) and gathered, the
-    parts on every thread (10M rows, three arrays: 0.02 s on one thread)."""
+    """Each of ``arrays`` (of the mask's shape) at the rows ``mask`` sets, in order. The
+    mask is cut in parts (on every thread) and each part in blocks whose rows are found
+    once and gathered from every array while they are in the cache (10M rows, three
+    arrays: 0.012-0.015 s instead of 0.02-0.03 s for one index of the rows, then each
+    array's gather)."""
     n = mask.shape[0]
     pieces = max(2, min(2 * threads(), n // MIN_SPLIT_ELEMENTS)) if worth_splitting(n) else 1
     parts = split_rows(n, pieces)
     ends = np.cumsum([np.count_nonzero(mask[part]) for part in parts]).tolist()
     out = [np.empty(ends[-1], dtype=a.dtype) for a in arrays]
 
-    def gather(part: slice, start: int, stop: int) -> None:
-        found = np.flatnonzero(mask[part])
-        for a, into in zip(arrays, out, strict=True):
-            # within the part's rows: "clip" never clips, and writes into ``out`` unbuffered
-            np.take(a[part], found, out=into[start:stop], mode="clip")
+    def gather(part: slice, start: int) -> None:
+        for r0 in range(part.start, part.stop, _SELECT_ROWS):
+            r1 = min(part.stop, r0 + _SELECT_ROWS)
+            found = np.flatnonzero(mask[r0:r1])
+            stop = start + found.shape[0]
+            for a, into in zip(arrays, out, strict=True):
+                # within the block: "clip" never clips, and writes into ``out`` unbuffered
+                np.take(a[r0:r1], found, out=into[start:stop], mode="clip")
+            start = stop
 
     run_all(
         [
-            lambda part=part, start=start, stop=stop: gather(part, start, stop)
-            for part, start, stop in zip(parts, [0, *ends[:-1]], ends, strict=True)
+            lambda part=part, start=start: gather(part, start)
+            for part, start in zip(parts, [0, *ends[:-1]], strict=True)
         ]
     )
     return out

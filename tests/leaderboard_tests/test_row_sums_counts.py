@@ -10,7 +10,7 @@ from common import parallel
 from kinds.classification import Accuracy
 from kinds.matching import F1
 from kinds.regression import SquaredError
-from leaderboard.core import row_sums
+from leaderboard.core import bootstrap, row_sums
 from leaderboard.core.bootstrap import _prepare, bootstrap_leaderboard, point_scores
 from leaderboard.core.resampling import block_assignment, resample_counts
 from leaderboard.core.transfer import transfer_cell
@@ -114,8 +114,10 @@ def test_entity_groups_results_are_unchanged(monkeypatch, kind):
 
 
 def test_a_mask_selects_the_rows_an_index_array_does(monkeypatch):
-    # A mask is gathered in parts on every thread; an index array as numpy indexes.
+    # A mask is gathered in parts on every thread, and blocks of those; an index array as
+    # numpy indexes.
     monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    monkeypatch.setattr(bootstrap, "_SELECT_ROWS", 999)
     y, preds = case("classification", n=20_011, entries=2, seed=8)
     rows = np.random.default_rng(9).random(y.size) < 0.37
     statistic = Accuracy()
