@@ -114,8 +114,8 @@ from leaderboard.core.resampling import (
     resample_indices,
     resample_streams,
 )
+from leaderboard.core.row_sums import counted_in_place, masked_row_scores, row_scores
 from leaderboard.core.row_sums import point as row_point
-from leaderboard.core.row_sums import row_scores
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
 _RANK_CELLS = 2**24  # resamples x entries x entries compared at once
@@ -193,13 +193,10 @@ def has_bootstrap(kind: str, metric: str | None = None) -> bool:
     return True
 
 
-def _prepare(
-    y: np.ndarray,
-    preds: Sequence[np.ndarray],
-    statistic: RowStatistic | EntityStatistic,
-    rows: np.ndarray | None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Validate, apply the row selection, and let the statistic convert the arrays."""
+def _checked(
+    y: np.ndarray, preds: Sequence[np.ndarray], rows: np.ndarray | None
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """The arrays and the row selection (a mask of ``y``'s shape, or indexes), checked."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError("y must be one-dimensional")
@@ -211,9 +208,21 @@ def _prepare(
             raise ValueError(f"preds[{i}] has shape {p.shape}, expected {y.shape}")
     if rows is not None:
         rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape != y.shape:
+            raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+    return y, arrays, rows
+
+
+def _prepare(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic | EntityStatistic,
+    rows: np.ndarray | None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Validate, apply the row selection, and let the statistic convert the arrays."""
+    y, arrays, rows = _checked(y, preds, rows)
+    if rows is not None:
         if rows.dtype == bool:
-            if rows.shape != y.shape:
-                raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
             y, *arrays = _selected([y, *arrays], rows)
         else:
             y = y[rows]
@@ -223,6 +232,27 @@ def _prepare(
     if isinstance(statistic, RowStatistic):
         return statistic.prepare(y, arrays)
     return y, arrays
+
+
+def _in_place(
+    statistic: RowStatistic | EntityStatistic,
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    rows: np.ndarray | None,
+    groups: np.ndarray | None,
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, int] | None:
+    """``(y, preds, mask, rows selected)`` when a statistic of 0/1 columns counts the rows
+    a mask selects where they are (``row_sums.masked_row_scores``: no copy of the
+    selected rows), checked; None when the rows are selected first (``_prepare``)."""
+    if not isinstance(statistic, RowStatistic) or not statistic.binary or groups is not None:
+        return None
+    if rows is None or np.asarray(rows).dtype != bool:
+        return None
+    y, arrays, mask = _checked(y, preds, rows)
+    n = int(np.count_nonzero(mask))
+    if not counted_in_place(n):
+        return None
+    return y, arrays, mask, n
 
 
 def _selected(arrays: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
@@ -332,8 +362,13 @@ def bootstrap_leaderboard(
         raise ValueError("alpha must be between 0 and 1")
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
-    y_rows, arrays = _prepare(y, preds, statistic, rows)
-    n, n_entries = y_rows.shape[0], len(arrays)
+    in_place = _in_place(statistic, y, preds, rows, groups)
+    if in_place is None:
+        y_rows, arrays = _prepare(y, preds, statistic, rows)
+        n = y_rows.shape[0]
+    else:
+        y, arrays, rows, n = in_place
+    n_entries = len(arrays)
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
@@ -352,6 +387,21 @@ def bootstrap_leaderboard(
             n_resamples=n_resamples,
             chunk_bytes=chunk_bytes,
         )
+    elif in_place is not None:
+        try:
+            point, samples = masked_row_scores(
+                y,
+                arrays,
+                statistic,
+                mask=rows,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+                blas_threads=blas_threads,
+            )
+        except ValueError:
+            _prepare(y, preds, statistic, rows)  # the selection's own words, as ever
+            raise
     else:
         point, samples = row_scores(
             y,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from common.parallel import map_rows
+from common.parallel import MIN_SPLIT_ELEMENTS, run_all, split_rows, threads, worth_splitting
 from kinds.base import RowStatistic
 from leaderboard.core import resampling
 from leaderboard.core.resampling import (
@@ -162,46 +162,75 @@ def _group_counts(
     statistic: RowStatistic,
     codes: np.ndarray,
     n_groups: int,
+    *,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`_group_sums` of a statistic whose columns hold 0 or 1 (``binary``): the rows
     of each group and pattern of a few columns counted with one integer ``bincount`` a
     pass (cell ``group << bits | pattern``), in row blocks on every thread. Counts are
     exact, and so were the float sums of 0/1 weights: the same numbers, in a third of
-    the passes over the rows and without a float column per row."""
+    the passes over the rows and without a float column per row.
+
+    With ``mask``, ``y`` and ``preds`` are every row and only the rows it sets count (the
+    k-th of them in group ``codes[k]``): each block's are gathered while they are in the
+    cache and prepared there by the statistic (``prepare`` works row by row for a binary
+    statistic), instead of a copy of the selected rows made first."""
     n_columns = _n_columns(statistic, len(preds))
     passes = _count_passes(n_columns, n_groups)
+    size = _COUNT_ROWS
 
-    def count(rows: slice) -> list[np.ndarray]:
+    def count(rows: slice, at: int) -> list[np.ndarray]:
         totals = [np.zeros(n_groups << (stop - first), dtype=np.int64) for first, stop in passes]
-        size = min(_COUNT_ROWS, rows.stop - rows.start)
         columns = np.empty((n_columns, size), dtype=np.uint8)
         pattern = np.empty(size, dtype=np.uint8)
         bit = np.empty(size, dtype=np.uint8)
         cells = np.empty(size, dtype=np.intp)
         for r0 in range(rows.start, rows.stop, size):
             r1 = min(rows.stop, r0 + size)
-            m = r1 - r0
-            _write_columns(y[r0:r1], [p[r0:r1] for p in preds], statistic, columns[:, :m])
+            if mask is None:
+                truth, entries = y[r0:r1], [p[r0:r1] for p in preds]
+            else:
+                found = np.flatnonzero(mask[r0:r1])
+                truth = y[r0:r1].take(found)
+                truth, entries = statistic.prepare(truth, [p[r0:r1].take(found) for p in preds])
+            m = truth.shape[0]
+            _write_columns(truth, entries, statistic, columns[:, :m])
             for total, (first, stop) in zip(totals, passes, strict=True):
-                np.left_shift(codes[r0:r1], stop - first, out=cells[:m], dtype=np.intp)
+                np.left_shift(codes[at : at + m], stop - first, out=cells[:m], dtype=np.intp)
                 np.copyto(pattern[:m], columns[first, :m])
                 for shift, j in enumerate(range(first + 1, stop), start=1):
                     np.left_shift(columns[j, :m], shift, out=bit[:m])
                     pattern[:m] |= bit[:m]
                 cells[:m] += pattern[:m]
                 total += np.bincount(cells[:m], minlength=total.size)
+            at += m
         return totals
 
-    parts = map_rows(count, y.shape[0], per_row=len(passes))
+    parts = _parts(y.shape[0], len(passes))
+    if mask is None:
+        starts = [part.start for part in parts]
+    else:
+        starts = np.cumsum([0] + [np.count_nonzero(mask[part]) for part in parts[:-1]]).tolist()
+    counted = run_all(
+        [lambda part=part, at=at: count(part, at) for part, at in zip(parts, starts, strict=True)]
+    )
     sums = np.empty((n_groups, n_columns + 1), dtype=np.float64)
     for i, (first, stop) in enumerate(passes):
-        table = np.sum([part[i] for part in parts], axis=0).reshape(n_groups, 1 << (stop - first))
+        table = np.sum([part[i] for part in counted], axis=0)
+        table = table.reshape(n_groups, 1 << (stop - first))
         patterns = np.arange(1 << (stop - first))
         for j in range(first, stop):
             sums[:, j] = table[:, (patterns >> (j - first)) & 1 == 1].sum(axis=1)
         if i == 0:
             sums[:, n_columns] = table.sum(axis=1)
     return sums
+
+
+def _parts(n: int, per_row: int) -> list[slice]:
+    """``range(n)`` in parts for the threads, as ``common.parallel.map_rows`` cuts it."""
+    if not worth_splitting(n * per_row):
+        return [slice(0, n)]
+    return split_rows(n, max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS)))
 
 
 def _write_columns(
@@ -279,6 +308,44 @@ def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager:
     if not _controller:
         _controller.append(ThreadpoolController())
     return _controller[0].limit(limits=threads, user_api="blas")
+
+
+def counted_in_place(n: int) -> bool:
+    """Whether ``n`` selected rows are resampled in random blocks, so that a statistic of
+    0/1 columns counts them where they are (:func:`masked_row_scores`)."""
+    return n > resampling.ROW_BOOTSTRAP_MAX_ROWS
+
+
+def masked_row_scores(
+    y: np.ndarray,
+    arrays: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    *,
+    mask: np.ndarray,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+    blas_threads: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`row_scores` gives for the rows ``mask`` sets (more than
+    ``ROW_BOOTSTRAP_MAX_ROWS``: random blocks), for a ``binary`` statistic, from every row
+    of ``y`` and ``arrays`` as given (not yet prepared): the selected rows are counted
+    where they are, a block at a time (10M rows, half selected: 0.02 s against 0.03-0.045
+    s to copy them out first). ValueError where the statistic refuses a value."""
+    n = int(np.count_nonzero(mask))
+    codes = block_assignment(n=n, seed=seed)
+    sums = _group_counts(y, arrays, statistic, codes, resampling.N_BLOCKS, mask=mask)
+    points = _scores_from_sums(sums[:, :-1].sum(axis=0), n, len(arrays), statistic)
+    with _blas_limit(blas_threads):
+        samples = _group_resample_scores(
+            sums,
+            len(arrays),
+            statistic,
+            n_resamples=n_resamples,
+            seed=seed,
+            chunk_bytes=chunk_bytes,
+        )
+    return points, samples
 
 
 def row_scores(

@@ -16,9 +16,11 @@ from leaderboard.core.resampling import block_assignment, resample_counts
 from leaderboard.core.transfer import transfer_cell
 
 
-def weighted_group_sums(y, preds, statistic, codes, n_groups):
-    """The sums as the bootstrap made them before counting: a float64 column per row, one
-    weighted ``bincount`` per column."""
+def weighted_group_sums(y, preds, statistic, codes, n_groups, *, mask=None):
+    """The sums as the bootstrap made them before counting: the selected rows copied out
+    and prepared, a float64 column per row, one weighted ``bincount`` per column."""
+    if mask is not None:
+        y, preds = statistic.prepare(y[mask], [p[mask] for p in preds])
     n_entries, width = len(preds), statistic.per_entry
     n_columns = width * n_entries + statistic.shared
     sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
@@ -85,7 +87,11 @@ def bootstrap_weighted(monkeypatch, **kwargs):
 
 
 @pytest.mark.parametrize("kind", ["classification", "matching"])
-def test_block_bootstrap_results_are_unchanged(monkeypatch, kind):
+@pytest.mark.parametrize("block", [2**18, 999], ids=["one-block", "blocks-on-threads"])
+def test_block_bootstrap_results_are_unchanged(monkeypatch, kind, block):
+    # The public rows are counted where they are (no copy of them), a block at a time.
+    monkeypatch.setattr(row_sums, "_COUNT_ROWS", block)
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 5_000)
     y, preds = case(kind, n=50_000, entries=4, seed=3)
     public = np.random.default_rng(4).random(y.size) < 0.5
     kwargs = dict(
@@ -193,3 +199,21 @@ def test_real_valued_resamples_are_the_product_of_all_the_counts_at_once():
     drawn = counts @ sums
     expected = statistic.scores(drawn[:, :2].reshape(200, 2, 1), drawn[:, 2:2], drawn[:, -1:])
     np.testing.assert_array_equal(result.samples, expected)
+
+
+def test_a_value_a_matching_statistic_refuses_is_named_as_before(monkeypatch):
+    # Counted in place, the first block to hold a bad value is not the first array that
+    # holds one: the words are the whole selection's, as they were.
+    monkeypatch.setattr(row_sums, "_COUNT_ROWS", 1_000)
+    y, preds = case("matching", n=40_000, entries=2, seed=15)
+    public = np.ones(y.size, dtype=bool)
+    bad_pred, bad_y = preds[1].copy(), y.copy()
+    bad_pred[10] = 2  # in the first block
+    bad_y[30_000] = 3  # in a later one
+    with pytest.raises(ValueError, match=r"^y must hold only 0 and 1"):
+        bootstrap_leaderboard(y=bad_y, preds=[preds[0], bad_pred], kind="matching", rows=public)
+    with pytest.raises(ValueError, match=r"^preds\[1\] must hold only 0 and 1"):
+        bootstrap_leaderboard(y=y, preds=[preds[0], bad_pred], kind="matching", rows=public)
+    public[10] = False  # a bad value outside the selection is no value of it
+    result = bootstrap_leaderboard(y=y, preds=[preds[0], bad_pred], kind="matching", rows=public)
+    assert result.n_rows == y.size - 1
