@@ -120,30 +120,57 @@ def _group_sums(
     """(G, K + 1) float64: each group's sums of the columns, then its row count."""
     if statistic.binary:
         return _group_counts(y, preds, statistic, codes, n_groups)
-    n_entries = len(preds)
-    width = statistic.per_entry
+    return _weighted_sums(y, preds, statistic, codes, n_groups)[0]
+
+
+def _weighted_sums(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic,
+    codes: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (G, K + 1) group sums of :func:`_group_sums`, and the K sums over every row
+    (:func:`point`'s), of columns of any value: one weighted ``bincount`` a column. Each
+    chunk of rows' columns is made once for both, an entry (or the shared ones) a piece,
+    the pieces on every thread; each sum adds its chunks' in the chunks' order, as one
+    thread did: the same floats (float sums depend on their order)."""
+    n, n_entries, width = y.shape[0], len(preds), statistic.per_entry
     n_columns = _n_columns(statistic, n_entries)
+    chunks = [slice(r0, min(n, r0 + _ROW_CHUNK)) for r0 in range(0, n, _ROW_CHUNK)]
+    sources: list[int | None] = [*range(n_entries)]
+    if statistic.shared:
+        sources.append(None)  # the shared columns
+    # Sums over the rows as the statistic's own entry_sums / shared_sums add them.
+    own_entry = type(statistic).entry_sums is not RowStatistic.entry_sums
+    own_shared = type(statistic).shared_sums is not RowStatistic.shared_sums
+
+    def piece(part: slice, source: int | None) -> tuple[list[np.ndarray], np.ndarray]:
+        truth, at = y[part], codes[part]
+        if source is None:
+            columns = np.empty((statistic.shared, truth.shape[0]), dtype=np.float64)
+            statistic.shared_columns(truth, columns)
+            total = statistic.shared_sums(truth) if own_shared else columns.sum(axis=1)
+        else:
+            pred = preds[source][part]
+            columns = np.empty((width, truth.shape[0]), dtype=np.float64)
+            statistic.entry_columns(truth, pred, columns)
+            total = statistic.entry_sums(truth, pred) if own_entry else columns.sum(axis=1)
+        return [np.bincount(at, weights=c, minlength=n_groups) for c in columns], total
+
+    pieces = run_all(
+        [lambda part=part, s=s: piece(part, s) for part in chunks for s in sources],
+        elements=n * n_columns,
+    )
     sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
-    entry = np.empty((width, min(_ROW_CHUNK, y.shape[0])), dtype=np.float64)
-    shared = np.empty((statistic.shared, entry.shape[1]), dtype=np.float64)
-    for r0 in range(0, y.shape[0], _ROW_CHUNK):
-        part = slice(r0, r0 + _ROW_CHUNK)
-        at, truth = codes[part], y[part]
-        rows = at.shape[0]
-        sums[:, n_columns] += np.bincount(at, minlength=n_groups)
-        for e, p in enumerate(preds):
-            statistic.entry_columns(truth, p[part], entry[:, :rows])
-            _add_per_group(sums, e * width, entry[:, :rows], at)
-        statistic.shared_columns(truth, shared[:, :rows])
-        _add_per_group(sums, n_entries * width, shared[:, :rows], at)
-    return sums
-
-
-def _add_per_group(sums: np.ndarray, first: int, columns: np.ndarray, at: np.ndarray) -> None:
-    """Add each of ``columns`` (columns x rows), summed per group ``at``, to the columns of
-    ``sums`` from ``first`` on."""
-    for j, column in enumerate(columns):
-        sums[:, first + j] += np.bincount(at, weights=column, minlength=sums.shape[0])
+    totals = np.zeros(n_columns, dtype=np.float64)
+    for source, (per_group, total) in zip(sources * len(chunks), pieces, strict=True):
+        first = n_entries * width if source is None else source * width
+        for j, column in enumerate(per_group):
+            sums[:, first + j] += column
+        totals[first : first + total.shape[0]] += total
+    sums[:, n_columns] = np.bincount(codes, minlength=n_groups)  # integers: exact in any order
+    return sums, totals
 
 
 def _count_passes(n_columns: int, n_groups: int) -> list[tuple[int, int]]:
@@ -384,11 +411,12 @@ def row_scores(
                 chunk_bytes=chunk_bytes,
             )
         return points, samples
-    group_sums = _group_sums(y_rows, arrays, statistic, codes, n_groups)
-    if statistic.integer:  # exact integer sums: the groups' add up to the rows' own
-        points = _scores_from_sums(group_sums[:, :-1].sum(axis=0), n, len(arrays), statistic)
+    if statistic.binary:  # exact integer counts: the groups' add up to the rows' own
+        group_sums = _group_counts(y_rows, arrays, statistic, codes, n_groups)
+        totals = group_sums[:, :-1].sum(axis=0)
     else:
-        points = point(y_rows, arrays, statistic)
+        group_sums, totals = _weighted_sums(y_rows, arrays, statistic, codes, n_groups)
+    points = _scores_from_sums(totals, n, len(arrays), statistic)
     with _blas_limit(blas_threads):
         samples = _group_resample_scores(
             group_sums,

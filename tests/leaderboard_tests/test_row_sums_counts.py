@@ -9,7 +9,7 @@ import pytest
 from common import parallel
 from kinds.classification import Accuracy
 from kinds.matching import F1
-from kinds.regression import SquaredError
+from kinds.regression import RSquared, SquaredError
 from leaderboard.core import bootstrap, row_sums
 from leaderboard.core.bootstrap import _prepare, bootstrap_leaderboard, point_scores
 from leaderboard.core.resampling import block_assignment, resample_counts
@@ -217,3 +217,74 @@ def test_a_value_a_matching_statistic_refuses_is_named_as_before(monkeypatch):
     public[10] = False  # a bad value outside the selection is no value of it
     result = bootstrap_leaderboard(y=y, preds=[preds[0], bad_pred], kind="matching", rows=public)
     assert result.n_rows == y.size - 1
+
+
+# --- real-valued columns (RMSE, R²): the chunks' pieces on the threads, added in order ---
+
+
+def sequential_sums(y, preds, statistic, codes, n_groups):
+    """The group sums and the sums over the rows as one thread made them, chunk after
+    chunk (``row_sums._group_sums`` and ``row_sums.point`` before the threads)."""
+    chunk, n_entries, width = row_sums._ROW_CHUNK, len(preds), statistic.per_entry
+    n_columns = width * n_entries + statistic.shared
+    sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
+    totals = np.zeros(n_columns, dtype=np.float64)
+    for r0 in range(0, y.shape[0], chunk):
+        part = slice(r0, r0 + chunk)
+        at, truth = codes[part], y[part]
+        sums[:, n_columns] += np.bincount(at, minlength=n_groups)
+        for e, p in enumerate(preds):
+            entry = np.empty((width, at.shape[0]), dtype=np.float64)
+            statistic.entry_columns(truth, p[part], entry)
+            for j, column in enumerate(entry):
+                sums[:, e * width + j] += np.bincount(at, weights=column, minlength=n_groups)
+            totals[e * width : (e + 1) * width] += statistic.entry_sums(truth, p[part])
+        shared = np.empty((statistic.shared, at.shape[0]), dtype=np.float64)
+        statistic.shared_columns(truth, shared)
+        for j, column in enumerate(shared):
+            sums[:, n_entries * width + j] += np.bincount(at, weights=column, minlength=n_groups)
+        totals[n_entries * width :] += statistic.shared_sums(truth)
+    return sums, totals
+
+
+def regression_case(n, entries, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n) * 1e3 + 5  # magnitudes that round differently in another order
+    return y, [y + rng.standard_cauchy(size=n) * s for s in np.linspace(0.1, 3.0, entries)]
+
+
+@pytest.mark.parametrize("metric", ["rmse", "r2"])
+@pytest.mark.parametrize("entries", [1, 3])
+def test_real_valued_sums_on_the_threads_are_the_sequential_sums_bit_for_bit(
+    monkeypatch, metric, entries
+):
+    monkeypatch.setattr(row_sums, "_ROW_CHUNK", 1_013)  # many chunks, uneven pieces
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    y, preds = regression_case(20_011, entries, seed=16)
+    statistic = RSquared() if metric == "r2" else SquaredError()
+    y, preds = statistic.prepare(y, preds)
+    codes = np.random.default_rng(17).integers(0, 4096, y.size)
+    sums, totals = row_sums._weighted_sums(y, preds, statistic, codes, 4096)
+    expected_sums, expected_totals = sequential_sums(y, preds, statistic, codes, 4096)
+    np.testing.assert_array_equal(sums, expected_sums)
+    np.testing.assert_array_equal(totals, expected_totals)
+
+
+@pytest.mark.parametrize("metric", ["rmse", "r2"])
+def test_real_valued_bootstrap_results_are_unchanged(monkeypatch, metric):
+    monkeypatch.setattr(row_sums, "_ROW_CHUNK", 4_099)
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    y, preds = regression_case(30_000, 3, seed=18)
+    public = np.random.default_rng(19).random(y.size) < 0.6
+    kwargs = dict(
+        y=y, preds=preds, kind="regression", metric=metric, rows=public, n_resamples=200
+    )
+    threaded = bootstrap_leaderboard(**kwargs, keep_samples=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(row_sums, "_weighted_sums", sequential_sums)
+        sequential = bootstrap_leaderboard(**kwargs, keep_samples=True)
+    np.testing.assert_array_equal(threaded.samples, sequential.samples)
+    assert threaded.entries == sequential.entries
+    # the point scores as point() gives them on the rows (chunk by chunk)
+    points = point_scores(y=y, preds=preds, kind="regression", metric=metric, rows=public)
+    assert [e.score for e in threaded.entries] == points.tolist()
