@@ -50,6 +50,13 @@ Vectorization
     predicted positives per entry, plus the positives; regression's RMSE: the squared
     error per entry).
 
+    Grouped (blocks, groups), columns that hold only 0 or 1 (accuracy, F1:
+    ``RowStatistic.binary``) are counted instead: rows per group and pattern of a few
+    columns, one integer ``bincount`` a pass in row blocks on every thread, the rows a
+    ``rows`` mask selects counted where they are (``row_sums``). Exact counts: the same
+    sums as the float weights gave. Real-valued columns are summed per chunk of rows, the
+    chunks on every thread and added in their order: the same floats as one thread's.
+
     When every column holds integers (accuracy, F1), every partial sum is an integer <= n,
     so float32 products are exact for n < 2**24 (float64 beyond, and always for real-valued
     columns): results are bit-identical whatever the BLAS, its threads or the blocks.
