@@ -288,3 +288,27 @@ def test_real_valued_bootstrap_results_are_unchanged(monkeypatch, metric):
     # the point scores as point() gives them on the rows (chunk by chunk)
     points = point_scores(y=y, preds=preds, kind="regression", metric=metric, rows=public)
     assert [e.score for e in threaded.entries] == points.tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        (np.array([0, 1, 1, 0]), False),
+        (np.array([0, 1], dtype=np.uint8), False),
+        (np.array([True, False]), False),
+        (np.array([0.0, 1.0]), False),
+        (np.array([0, 2]), True),
+        (np.array([-1, 0]), True),
+        (np.array([3], dtype=np.uint8), True),
+        (np.array([0.0, 0.5]), True),
+        (np.array([np.nan, 1.0]), True),
+    ],
+)
+def test_a_matching_board_takes_0_and_1_of_any_type_and_refuses_anything_else(values, refused):
+    y = np.array([0, 1] * (values.size // 2 + 1))[: values.size]
+    if refused:
+        with pytest.raises(ValueError, match=r"^preds\[0\] must hold only 0 and 1"):
+            F1().prepare(y, [values])
+    else:
+        _, (prepared,) = F1().prepare(y, [values])
+        assert prepared.dtype == bool and prepared.tolist() == values.astype(bool).tolist()
