@@ -207,7 +207,7 @@ def _good() -> bytes:
 
 def test_the_valid_forgery_loads_so_the_cases_above_fail_for_their_own_reason():
     aligned = load_handed(_good(), _solution("classification"))
-    assert aligned.pred.shape == (N,) and aligned.pred.dtype == np.int32
+    assert aligned.pred.shape == (N,) and aligned.pred.dtype == np.int8  # codes as stored
 
 
 def test_a_truncated_or_corrupted_archive_is_refused():
@@ -219,6 +219,15 @@ def test_a_truncated_or_corrupted_archive_is_refused():
     corrupted = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
     with pytest.raises(HandedInvalid, match="not a readable"):
         load_handed(corrupted, solution)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_codes_off_their_type_s_boundary_load_as_an_aligned_copy_in_their_type(dtype):
+    codes = (np.arange(N) % 3).astype(dtype)
+    data = _forge({"version": np.array(2), "pred": codes})
+    aligned = load_handed(data, _solution("classification"))
+    assert aligned.pred.dtype == dtype and aligned.pred.flags.aligned
+    assert np.array_equal(aligned.pred, codes)
 
 
 @pytest.mark.parametrize("extra", [1, 700, 65_535])
@@ -247,7 +256,7 @@ def test_a_float_member_off_its_type_s_boundary_loads_as_an_aligned_copy():
     aligned = load_handed(data, _solution("classification"))
     assert np.array_equal(aligned.probabilities.by_class, proba)
     assert aligned.probabilities.by_class.flags.aligned
-    assert aligned.pred.dtype == np.int32 and aligned.pred.flags.writeable
+    assert aligned.pred.dtype == np.int8  # codes as stored (counted, never widened)
 
 
 def test_a_compressed_member_is_refused_before_it_is_inflated():
