@@ -10,7 +10,9 @@ once and each resample is ``counts (G) @ group sums (G x K)``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +38,7 @@ _ROW_CHUNK = 2**22  # rows turned into columns at once when summing per group
 _COUNT_ROWS = 2**18  # rows turned into 0/1 columns and cells at once when counting per group
 _PATTERN_BITS = 8  # at most this many 0/1 columns counted in one pass (a uint8 pattern)
 _PATTERN_CELLS = 2**17  # a pass's cells (groups x patterns) at most, when more than one column
+_HELD_BYTES = 2**26  # counts, columns or per-group sums held at once beyond the sums' own
 _BLOCK_BYTES = 16 * 2**20  # float block of counts or columns multiplied at once
 _EXACT_FLOAT32_ROWS = 2**24
 _CACHED_COUNTS_BYTES = 2**21  # float counts of resamples x groups multiplied at once, exact sums
@@ -118,9 +121,16 @@ def _group_sums(
     n_groups: int,
 ) -> np.ndarray:
     """(G, K + 1) float64: each group's sums of the columns, then its row count."""
-    if statistic.binary:
+    if _counted(statistic, n_groups):
         return _group_counts(y, preds, statistic, codes, n_groups)
     return _weighted_sums(y, preds, statistic, codes, n_groups)[0]
+
+
+def _counted(statistic: RowStatistic, n_groups: int) -> bool:
+    """Whether the groups' sums are counted (:func:`_group_counts`): 0/1 columns, and few
+    enough groups that a column's two cells a group stay in the cache (blocks, entities of
+    a few thousand rows); more groups are summed with weights, whose sums are the same."""
+    return statistic.binary and n_groups <= _PATTERN_CELLS // 2
 
 
 def _weighted_sums(
@@ -158,19 +168,23 @@ def _weighted_sums(
             total = statistic.entry_sums(truth, pred) if own_entry else columns.sum(axis=1)
         return [np.bincount(at, weights=c, minlength=n_groups) for c in columns], total
 
-    pieces = run_all(
-        [lambda part=part, s=s: piece(part, s) for part in chunks for s in sources],
-        elements=n * n_columns,
-    )
     sums = np.zeros((n_groups, n_columns + 1), dtype=np.float64)
     totals = np.zeros(n_columns, dtype=np.float64)
-    for source, (per_group, total) in zip(sources * len(chunks), pieces, strict=True):
+    # Every piece at once while their per-group sums are small (blocks); one at a time,
+    # each added as it comes, with many groups (no more than one piece's held).
+    calls = [functools.partial(piece, part, s) for part in chunks for s in sources]
+    if len(chunks) * n_groups * n_columns * 8 <= _HELD_BYTES:
+        done = iter(run_all(calls, elements=n * n_columns))
+    else:
+        done = map(operator.call, calls)
+    for source, (per_group, total) in zip(sources * len(chunks), done, strict=True):
         first = n_entries * width if source is None else source * width
         for j, column in enumerate(per_group):
             sums[:, first + j] += column
         totals[first : first + total.shape[0]] += total
     sums[:, n_columns] = np.bincount(codes, minlength=n_groups)  # integers: exact in any order
     return sums, totals
+
 
 
 def _count_passes(n_columns: int, n_groups: int) -> list[tuple[int, int]]:
@@ -204,7 +218,8 @@ def _group_counts(
     statistic), instead of a copy of the selected rows made first."""
     n_columns = _n_columns(statistic, len(preds))
     passes = _count_passes(n_columns, n_groups)
-    size = _COUNT_ROWS
+    size = max(1024, min(_COUNT_ROWS, _HELD_BYTES // 4 // n_columns))  # the 0/1 columns
+    cells_bytes = 8 * sum(n_groups << (stop - first) for first, stop in passes)
 
     def count(rows: slice, at: int) -> list[np.ndarray]:
         totals = [np.zeros(n_groups << (stop - first), dtype=np.int64) for first, stop in passes]
@@ -233,7 +248,7 @@ def _group_counts(
             at += m
         return totals
 
-    parts = _parts(y.shape[0], len(passes))
+    parts = _parts(y.shape[0], len(passes), most=max(1, _HELD_BYTES // cells_bytes))
     if mask is None:
         starts = [part.start for part in parts]
     else:
@@ -253,11 +268,13 @@ def _group_counts(
     return sums
 
 
-def _parts(n: int, per_row: int) -> list[slice]:
-    """``range(n)`` in parts for the threads, as ``common.parallel.map_rows`` cuts it."""
-    if not worth_splitting(n * per_row):
+def _parts(n: int, per_row: int, *, most: int) -> list[slice]:
+    """``range(n)`` in parts for the threads, as ``common.parallel.map_rows`` cuts it, and
+    at most ``most`` parts (each holds its own counts)."""
+    if not worth_splitting(n * per_row) or most < 2:
         return [slice(0, n)]
-    return split_rows(n, max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS)))
+    parts = max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS))
+    return split_rows(n, min(most, parts))
 
 
 def _write_columns(
@@ -411,7 +428,7 @@ def row_scores(
                 chunk_bytes=chunk_bytes,
             )
         return points, samples
-    if statistic.binary:  # exact integer counts: the groups' add up to the rows' own
+    if _counted(statistic, n_groups):  # exact integer counts: the groups' add up to the rows' own
         group_sums = _group_counts(y_rows, arrays, statistic, codes, n_groups)
         totals = group_sums[:, :-1].sum(axis=0)
     else:

@@ -52,9 +52,10 @@ STATISTICS = {"classification": Accuracy, "matching": F1}
 
 @pytest.mark.parametrize("kind", ["classification", "matching"])
 @pytest.mark.parametrize("entries", [1, 2, 5, 9])
-@pytest.mark.parametrize("n_groups", [1, 3, 4096, 30_000])
+@pytest.mark.parametrize("n_groups", [1, 3, 4096, 30_000, 100_000])
 def test_counted_sums_are_the_weighted_sums_bit_for_bit(monkeypatch, kind, entries, n_groups):
-    # Small row blocks and a low threshold for threads: many blocks, on both threads.
+    # Small row blocks and a low threshold for threads: many blocks, on both threads (and
+    # 100,000 groups: too many to count in the cache, summed with weights as before).
     monkeypatch.setattr(row_sums, "_COUNT_ROWS", 777)
     monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 5_000)
     y, preds = case(kind, n=60_001, entries=entries)
@@ -255,11 +256,13 @@ def regression_case(n, entries, seed):
 
 @pytest.mark.parametrize("metric", ["rmse", "r2"])
 @pytest.mark.parametrize("entries", [1, 3])
+@pytest.mark.parametrize("held", [2**26, 0], ids=["pieces-at-once", "one-piece-at-a-time"])
 def test_real_valued_sums_on_the_threads_are_the_sequential_sums_bit_for_bit(
-    monkeypatch, metric, entries
+    monkeypatch, metric, entries, held
 ):
     monkeypatch.setattr(row_sums, "_ROW_CHUNK", 1_013)  # many chunks, uneven pieces
     monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    monkeypatch.setattr(row_sums, "_HELD_BYTES", held)  # 0: as with very many groups
     y, preds = regression_case(20_011, entries, seed=16)
     statistic = RSquared() if metric == "r2" else SquaredError()
     y, preds = statistic.prepare(y, preds)
@@ -312,3 +315,20 @@ def test_a_matching_board_takes_0_and_1_of_any_type_and_refuses_anything_else(va
     else:
         _, (prepared,) = F1().prepare(y, [values])
         assert prepared.dtype == bool and prepared.tolist() == values.astype(bool).tolist()
+
+
+def test_a_board_of_many_entries_counts_in_bounded_memory(monkeypatch):
+    """A hundred entries' 0/1 columns (201 for F1) are counted in passes whose cells stay
+    within the bound, in one part when the parts' counts would pass it: the same sums."""
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", 1_000)
+    y, preds = case("matching", n=30_000, entries=100, seed=20)
+    statistic = F1()
+    y, preds = statistic.prepare(y, preds)
+    codes = block_assignment(n=y.size, seed=0)
+    passes = row_sums._count_passes(201, 4096)
+    cells = 8 * sum(4096 << (stop - first) for first, stop in passes)
+    assert all(4096 << (stop - first) <= row_sums._PATTERN_CELLS for first, stop in passes)
+    assert len(row_sums._parts(y.size, len(passes), most=row_sums._HELD_BYTES // cells)) == 1
+    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)
+    expected = weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
+    np.testing.assert_array_equal(counted, expected)
