@@ -74,7 +74,7 @@ from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
 from leaderboard.core.transfer import transfer_cell  # noqa: E402
-from scoring.core import load_predictions  # noqa: E402
+from scoring.core.predictions import load_pred  # noqa: E402
 from scoring.solutions import solution_for_task  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 
@@ -232,7 +232,7 @@ def matrix_cell(run: AlgorithmRun, baseline_pred: np.ndarray) -> None:
     with STEPS.timing("the matrix cell (bootstrap against the baseline)"):
         solution = solution_for_task(run.task)
         with run.predictions.open("rb") as handle:
-            pred = np.asarray(load_predictions(handle.read()).pred)
+            pred = load_pred(handle.read())
         public = np.asarray(solution.is_public, dtype=bool)
         transfer_cell(
             y=np.asarray(solution.y),

@@ -162,13 +162,17 @@ class RowStatistic(ABC):
     each entry (:meth:`entry_columns`), then ``shared`` columns of the truth alone
     (:meth:`shared_columns`); :meth:`scores` turns the sums into scores. ``integer`` says
     every column holds integers (float32 sums are then exact below 2**24 rows); otherwise
-    the sums are float64. One instance serves one bootstrap: :meth:`prepare` may keep what
+    the sums are float64. ``binary`` says every column holds only 0 or 1 (:meth:`entry_columns`
+    and :meth:`shared_columns` then also write into uint8 rows): the bootstrap counts the rows
+    of each pattern of columns per group with integers instead of summing float weights (the
+    same sums, exactly). One instance serves one bootstrap: :meth:`prepare` may keep what
     the columns need (a shift of the truth).
     """
 
     per_entry: ClassVar[int] = 1
     shared: ClassVar[int] = 0
     integer: ClassVar[bool] = True
+    binary: ClassVar[bool] = False
 
     def prepare(
         self, y: np.ndarray, preds: Sequence[np.ndarray]

@@ -66,6 +66,8 @@ PROBA_PREFIX = "proba_"
 class Accuracy(RowStatistic):
     """One column per entry: 1 where the entry's class is the truth's; accuracy = sum / n."""
 
+    binary = True
+
     def entry_columns(self, y: np.ndarray, pred: np.ndarray, out: np.ndarray) -> None:
         np.equal(pred, y, out=out[0], casting="unsafe")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from common.parallel import map_rows
 from common.splits import SPLITS
 from common.svg import confusion_matrix_svg
 from kinds.base import Chart, Predicted, Truth
@@ -35,16 +36,21 @@ _CHUNK_ROWS = 1 << 18  # rows counted at once: their cell indexes stay in the ca
 
 def _packed_counts(packed: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     """Rows per cell ``(2 y + is_public) k + pred``, counted a chunk of rows at a time into
-    one reused buffer (no array of the rows' size: 0.02 s at 10M rows against 0.03 s)."""
-    total = np.zeros(2 * k * k, dtype=np.int64)
-    cells = np.empty(min(_CHUNK_ROWS, packed.size), dtype=np.intp)
-    for start in range(0, packed.size, _CHUNK_ROWS):
-        stop = min(packed.size, start + _CHUNK_ROWS)
-        part = cells[: stop - start]
-        np.multiply(packed[start:stop], k, out=part, casting="unsafe")
-        part += pred[start:stop]
-        total += np.bincount(part, minlength=2 * k * k)
-    return total
+    one reused buffer (no array of the rows' size: 0.02 s at 10M rows against 0.03 s), the
+    parts of the rows on every thread (integer counts: any order gives the same)."""
+
+    def count(rows: slice) -> np.ndarray:
+        total = np.zeros(2 * k * k, dtype=np.int64)
+        cells = np.empty(min(_CHUNK_ROWS, rows.stop - rows.start), dtype=np.intp)
+        for start in range(rows.start, rows.stop, _CHUNK_ROWS):
+            stop = min(rows.stop, start + _CHUNK_ROWS)
+            part = cells[: stop - start]
+            np.multiply(packed[start:stop], k, out=part, casting="unsafe")
+            part += pred[start:stop]
+            total += np.bincount(part, minlength=2 * k * k)
+        return total
+
+    return np.sum(map_rows(count, packed.size), axis=0, dtype=np.int64)
 
 
 def confusion_matrix(

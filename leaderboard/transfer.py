@@ -56,7 +56,7 @@ from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
 from leaderboard.core.transfer import TransferCell, transfer_cell
-from scoring.core import load_predictions
+from scoring.core.predictions import load_pred
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
@@ -242,8 +242,9 @@ def run_score(run: AlgorithmRun, task: Task, split: str) -> float | None:
 
 
 def _predictions(field: FieldFile) -> np.ndarray:
+    """The stored codes as stored (a cell only compares them with the truth's)."""
     with field.open("rb") as handle:
-        return np.asarray(load_predictions(handle.read()).pred)
+        return load_pred(handle.read())
 
 
 def _cell_key(run: AlgorithmRun, task: Task, baseline: LeaderboardEntry, split: str) -> str:

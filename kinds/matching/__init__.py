@@ -71,13 +71,14 @@ class F1(RowStatistic):
 
     per_entry = 2
     shared = 1
+    binary = True
 
     def prepare(
         self, y: np.ndarray, preds: Sequence[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         arrays = [np.asarray(p) for p in preds]
         for name, a in [("y", y), *((f"preds[{i}]", p) for i, p in enumerate(arrays))]:
-            if np.any((a != 0) & (a != 1)):
+            if _not_binary(np.asarray(a)):
                 raise ValueError(f"{name} must hold only 0 and 1 for a matching task")
         return y.astype(bool), [p.astype(bool) for p in arrays]
 
@@ -102,6 +103,16 @@ class F1(RowStatistic):
         f1 = np.zeros_like(tp)
         np.divide(2 * tp, denominator, out=f1, where=denominator > 0)
         return f1
+
+
+def _not_binary(a: np.ndarray) -> bool:
+    """Whether ``a`` holds a value other than 0 and 1 (integers: by their range, two quick
+    reductions instead of two comparisons a value)."""
+    if a.dtype == bool or a.size == 0:
+        return False
+    if a.dtype.kind in "iu":
+        return bool(a.min() < 0 or a.max() > 1)
+    return bool(np.any((a != 0) & (a != 1)))
 
 
 class Matching(TaskKind):

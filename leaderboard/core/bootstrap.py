@@ -50,6 +50,13 @@ Vectorization
     predicted positives per entry, plus the positives; regression's RMSE: the squared
     error per entry).
 
+    Grouped (blocks, groups), columns that hold only 0 or 1 (accuracy, F1:
+    ``RowStatistic.binary``) are counted instead: rows per group and pattern of a few
+    columns, one integer ``bincount`` a pass in row blocks on every thread, the rows a
+    ``rows`` mask selects counted where they are (``row_sums``). Exact counts: the same
+    sums as the float weights gave. Real-valued columns are summed per chunk of rows, the
+    chunks on every thread and added in their order: the same floats as one thread's.
+
     When every column holds integers (accuracy, F1), every partial sum is an integer <= n,
     so float32 products are exact for n < 2**24 (float64 beyond, and always for real-valued
     columns): results are bit-identical whatever the BLAS, its threads or the blocks.
@@ -101,6 +108,7 @@ from typing import Any
 
 import numpy as np
 
+from common.parallel import MIN_SPLIT_ELEMENTS, run_all, split_rows, threads, worth_splitting
 from kinds import TaskKind, kind_get, metric_info
 from kinds.base import EntityStatistic, RowStatistic
 from leaderboard.core.resampling import (
@@ -113,11 +121,12 @@ from leaderboard.core.resampling import (
     resample_indices,
     resample_streams,
 )
+from leaderboard.core.row_sums import counted_in_place, masked_row_scores, row_scores
 from leaderboard.core.row_sums import point as row_point
-from leaderboard.core.row_sums import row_scores
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20  # uint8 counts kept in memory at once
 _RANK_CELLS = 2**24  # resamples x entries x entries compared at once
+_SELECT_ROWS = 2**17  # rows of a mask whose selected rows are gathered at once
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
@@ -191,13 +200,10 @@ def has_bootstrap(kind: str, metric: str | None = None) -> bool:
     return True
 
 
-def _prepare(
-    y: np.ndarray,
-    preds: Sequence[np.ndarray],
-    statistic: RowStatistic | EntityStatistic,
-    rows: np.ndarray | None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Validate, apply the row selection, and let the statistic convert the arrays."""
+def _checked(
+    y: np.ndarray, preds: Sequence[np.ndarray], rows: np.ndarray | None
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """The arrays and the row selection (a mask of ``y``'s shape, or indexes), checked."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError("y must be one-dimensional")
@@ -209,17 +215,82 @@ def _prepare(
             raise ValueError(f"preds[{i}] has shape {p.shape}, expected {y.shape}")
     if rows is not None:
         rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape != y.shape:
+            raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
+    return y, arrays, rows
+
+
+def _prepare(
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic | EntityStatistic,
+    rows: np.ndarray | None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Validate, apply the row selection, and let the statistic convert the arrays."""
+    y, arrays, rows = _checked(y, preds, rows)
+    if rows is not None:
         if rows.dtype == bool:
-            if rows.shape != y.shape:
-                raise ValueError(f"rows mask has shape {rows.shape}, expected {y.shape}")
-            rows = np.flatnonzero(rows)  # a mask found once, not once per array
-        y = y[rows]
-        arrays = [p[rows] for p in arrays]
+            y, *arrays = _selected([y, *arrays], rows)
+        else:
+            y = y[rows]
+            arrays = [p[rows] for p in arrays]
     if y.shape[0] == 0:
         raise ValueError("no rows to resample")
     if isinstance(statistic, RowStatistic):
         return statistic.prepare(y, arrays)
     return y, arrays
+
+
+def _in_place(
+    statistic: RowStatistic | EntityStatistic,
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    rows: np.ndarray | None,
+    groups: np.ndarray | None,
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, int] | None:
+    """``(y, preds, mask, rows selected)`` when a statistic of 0/1 columns counts the rows
+    a mask selects where they are (``row_sums.masked_row_scores``: no copy of the
+    selected rows), checked; None when the rows are selected first (``_prepare``)."""
+    if not isinstance(statistic, RowStatistic) or not statistic.binary or groups is not None:
+        return None
+    if rows is None or np.asarray(rows).dtype != bool:
+        return None
+    y, arrays, mask = _checked(y, preds, rows)
+    n = int(np.count_nonzero(mask))
+    if not counted_in_place(n):
+        return None
+    return y, arrays, mask, n
+
+
+def _selected(arrays: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
+    """Each of ``arrays`` (of the mask's shape) at the rows ``mask`` sets, in order. The
+    mask is cut in parts (on every thread) and each part in blocks whose rows are found
+    once and gathered from every array while they are in the cache (10M rows, three
+    arrays: 0.012-0.015 s instead of 0.02-0.03 s for one index of the rows, then each
+    array's gather)."""
+    n = mask.shape[0]
+    pieces = max(2, min(2 * threads(), n // MIN_SPLIT_ELEMENTS)) if worth_splitting(n) else 1
+    parts = split_rows(n, pieces)
+    ends = np.cumsum([np.count_nonzero(mask[part]) for part in parts]).tolist()
+    out = [np.empty(ends[-1], dtype=a.dtype) for a in arrays]
+
+    def gather(part: slice, start: int) -> None:
+        for r0 in range(part.start, part.stop, _SELECT_ROWS):
+            r1 = min(part.stop, r0 + _SELECT_ROWS)
+            found = np.flatnonzero(mask[r0:r1])
+            stop = start + found.shape[0]
+            for a, into in zip(arrays, out, strict=True):
+                # within the block: "clip" never clips, and writes into ``out`` unbuffered
+                np.take(a[r0:r1], found, out=into[start:stop], mode="clip")
+            start = stop
+
+    run_all(
+        [
+            lambda part=part, start=start: gather(part, start)
+            for part, start in zip(parts, [0, *ends[:-1]], strict=True)
+        ]
+    )
+    return out
 
 
 def point_scores(
@@ -298,8 +369,13 @@ def bootstrap_leaderboard(
         raise ValueError("alpha must be between 0 and 1")
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
-    y_rows, arrays = _prepare(y, preds, statistic, rows)
-    n, n_entries = y_rows.shape[0], len(arrays)
+    in_place = _in_place(statistic, y, preds, rows, groups)
+    if in_place is None:
+        y_rows, arrays = _prepare(y, preds, statistic, rows)
+        n = y_rows.shape[0]
+    else:
+        y, arrays, rows, n = in_place
+    n_entries = len(arrays)
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
@@ -318,6 +394,21 @@ def bootstrap_leaderboard(
             n_resamples=n_resamples,
             chunk_bytes=chunk_bytes,
         )
+    elif in_place is not None:
+        try:
+            point, samples = masked_row_scores(
+                y,
+                arrays,
+                statistic,
+                mask=rows,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+                blas_threads=blas_threads,
+            )
+        except ValueError:
+            _prepare(y, preds, statistic, rows)  # the selection's own words, as ever
+            raise
     else:
         point, samples = row_scores(
             y,

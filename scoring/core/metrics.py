@@ -61,12 +61,13 @@ def evaluate(
 ) -> tuple[dict[str, dict[str, float]], dict[str, UtilityCurves] | None]:
     """The metrics, and the OPIS curves they were computed from (kept for the page).
 
-    The kind's metrics run on a second thread while OPIS is counted here (both read the
-    arrays only)."""
-    curves, metrics = run_all(
+    OPIS is counted on a second thread while the kind's metrics are computed here (both
+    read the arrays only): without probabilities or scores OPIS is nothing, and the kind's
+    counts then take both threads (``common.parallel``: work on the pool runs on one)."""
+    metrics, curves = run_all(
         [
-            lambda: task_curves(aligned, solution),
             lambda: solution.task_kind.evaluate(aligned, solution),
+            lambda: task_curves(aligned, solution),
         ]
     )
     if curves is not None:

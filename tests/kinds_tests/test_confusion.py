@@ -10,15 +10,18 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from common import parallel
 from kinds import confusion
 from kinds.confusion import confusions
 from scoring.core.solution import Solution
 
 
+@pytest.mark.parametrize("split", [1 << 18, 700], ids=["one-part", "parts-on-threads"])
 @pytest.mark.parametrize("chunk", [1000, 1 << 18], ids=["chunks", "one-chunk"])
 @pytest.mark.parametrize("k", [2, 3, 7, 130])
-def test_confusions_per_split_are_scikit_learn_s(k, chunk, monkeypatch):
+def test_confusions_per_split_are_scikit_learn_s(k, chunk, split, monkeypatch):
     monkeypatch.setattr(confusion, "_CHUNK_ROWS", chunk)  # 5,000 rows: 5 and 1 chunks
+    monkeypatch.setattr(parallel, "MIN_SPLIT_ELEMENTS", split)  # 1 part, or 4 on the threads
     rng = np.random.default_rng(k)
     n = 5_000
     y = rng.integers(0, k, n).astype(np.int32)

@@ -207,7 +207,7 @@ def _good() -> bytes:
 
 def test_the_valid_forgery_loads_so_the_cases_above_fail_for_their_own_reason():
     aligned = load_handed(_good(), _solution("classification"))
-    assert aligned.pred.shape == (N,) and aligned.pred.dtype == np.int32
+    assert aligned.pred.shape == (N,) and aligned.pred.dtype == np.int8  # codes as stored
 
 
 def test_a_truncated_or_corrupted_archive_is_refused():
@@ -219,6 +219,44 @@ def test_a_truncated_or_corrupted_archive_is_refused():
     corrupted = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
     with pytest.raises(HandedInvalid, match="not a readable"):
         load_handed(corrupted, solution)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_codes_off_their_type_s_boundary_load_as_an_aligned_copy_in_their_type(dtype):
+    codes = (np.arange(N) % 3).astype(dtype)
+    data = _forge({"version": np.array(2), "pred": codes})
+    aligned = load_handed(data, _solution("classification"))
+    assert aligned.pred.dtype == dtype and aligned.pred.flags.aligned
+    assert np.array_equal(aligned.pred, codes)
+
+
+@pytest.mark.parametrize("extra", [1, 700, 65_535])
+def test_a_local_header_that_moves_a_member_s_bytes_is_refused(extra):
+    """The arrays are read where the bytes are (never copied out of the zip): a local
+    header whose extra field is longer than the one written moves a member's bytes, up
+    to past the end of the data, and is refused without a read out of bounds."""
+    solution, data = _solution("classification"), bytearray(_good())
+    at = data.rindex(b"PK\x03\x04", 0, data.index(b"pred.npy"))  # pred's local header
+    length = int.from_bytes(data[at + 28 : at + 30], "little")
+    data[at + 28 : at + 30] = min(65_535, length + extra).to_bytes(2, "little")
+    with pytest.raises(HandedInvalid, match="not a readable"):
+        load_handed(bytes(data), solution)
+
+
+def test_a_float_member_off_its_type_s_boundary_loads_as_an_aligned_copy():
+    """The arrays are read where the zip put their bytes, which need not suit their type
+    (here, as ``save_predictions`` lays them out, 3 bytes past a multiple of 8)."""
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(3), N).T.copy()
+    data = _forge(
+        {"version": np.array(2), "pred": proba.argmax(0).astype(np.int8), "proba_by_class": proba}
+    )
+    at = data.index(b"proba_by_class.npy") + len("proba_by_class.npy") + 20  # zip64 extra
+    assert (at + 128) % 8 != 0  # the values' first byte, after the 128-byte .npy header
+    aligned = load_handed(data, _solution("classification"))
+    assert np.array_equal(aligned.probabilities.by_class, proba)
+    assert aligned.probabilities.by_class.flags.aligned
+    assert aligned.pred.dtype == np.int8  # codes as stored (counted, never widened)
 
 
 def test_a_compressed_member_is_refused_before_it_is_inflated():

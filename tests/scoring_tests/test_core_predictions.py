@@ -25,6 +25,7 @@ from scoring.core import (
     score_file,
     solution_from_table,
 )
+from scoring.core.predictions import _compact, load_pred
 
 CLASSES = ["ant", "bee", "cat"]
 N = 500
@@ -110,3 +111,40 @@ def test_probabilities_that_do_not_fit_are_refused(name, bad):
     np.savez(out, **arrays)
     with pytest.raises(ValueError):
         load_predictions(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "pred",
+    [
+        np.arange(N, dtype=np.int32) % 3,
+        (np.arange(N) % 300).astype(np.int16),
+        np.linspace(-2.5, 7.25, N),  # a regression's numbers, off their 8-byte boundary
+    ],
+    ids=["codes", "wide codes", "numbers"],
+)
+def test_stored_predictions_load_as_numpy_reads_them_however_they_were_zipped(pred):
+    """The codes are read where the zip holds them (not copied out of it first): the same
+    values and types as numpy's own reading of a stored, a compressed or a Fortran-order
+    member, and a corrupted byte is refused."""
+    data = save_predictions(Aligned(pred=pred))
+    back = load_predictions(data)
+    with np.load(io.BytesIO(data)) as npz:
+        expected = npz["pred"].astype(np.float64 if pred.dtype.kind == "f" else np.int32)
+    assert back.pred.dtype == expected.dtype and back.pred.flags.writeable
+    np.testing.assert_array_equal(back.pred, expected)
+    # load_pred: the same values in the type they were stored in (a transfer cell's read)
+    alone = load_pred(data)
+    np.testing.assert_array_equal(alone, expected)
+    assert alone.dtype == (np.float64 if pred.dtype.kind == "f" else _compact(pred).dtype)
+    for write in (np.savez_compressed, np.savez):
+        out = io.BytesIO()
+        write(out, version=np.array(2), pred=np.asfortranarray(pred))
+        np.testing.assert_array_equal(load_predictions(out.getvalue()).pred, expected)
+        np.testing.assert_array_equal(load_pred(out.getvalue()), expected)
+    data = save_predictions(Aligned(pred=np.tile(pred, 20)))  # beyond the zip's first read
+    at = data.index(b"pred.npy") + 5000  # inside pred's values
+    corrupted = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+    with pytest.raises(ValueError, match="CRC"):
+        load_predictions(corrupted)
+    with pytest.raises(ValueError, match="CRC"):
+        load_pred(corrupted)
