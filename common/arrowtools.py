@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from common.parallel import run_all
 
 Column = pa.Array | pa.ChunkedArray
 
@@ -42,10 +46,15 @@ def index_of(values: Column, choices: list[str]) -> np.ndarray:
     if pa.types.is_dictionary(values.type):
         chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
         out = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int32)
-        start = 0
-        for chunk in chunks:  # each chunk's codes into their place: no concatenation
-            _dictionary_index_of(chunk, choices, out[start : start + len(chunk)])
-            start += len(chunk)
+        starts = np.cumsum([0] + [len(chunk) for chunk in chunks])
+        # each chunk's codes into their place (no concatenation), chunks on both threads
+        run_all(
+            [
+                partial(_dictionary_index_of, chunk, choices, out[start : start + len(chunk)])
+                for chunk, start in zip(chunks, starts.tolist(), strict=False)
+            ],
+            elements=out.size,
+        )
         return out
     if pa.types.is_integer(values.type) and not pa.types.is_uint64(values.type):
         return _integer_index_of(values, choices)

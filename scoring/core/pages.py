@@ -206,8 +206,10 @@ def hybrid(data: np.ndarray, width: int, count: int) -> np.ndarray:
             runs.append((got, values, None, value))
             at += value_bytes
         got += values
-    out = np.empty(count, dtype=np.int64)
     packed = [run for run in runs if run[2] is not None]
+    if packed and len(packed) == len(runs):  # bit-packed only (distinct values): in a row
+        return _unpack(np.concatenate([data[run[2]] for run in packed]), width)[:count]
+    out = np.empty(count, dtype=np.int64)
     if packed:  # unpacked at once: the runs' bytes joined, each run's values then placed
         joined = np.concatenate([data[run[2]] for run in packed])
         unpacked = _unpack(joined, width)
@@ -222,10 +224,20 @@ def hybrid(data: np.ndarray, width: int, count: int) -> np.ndarray:
 
 
 def _unpack(packed: np.ndarray, width: int) -> np.ndarray:
+    """Every ``width``-bit value of ``packed`` (least significant bit first), as int64:
+    each from the five bytes that hold it (a width of 32 at a shift of 7 spans 39 bits)."""
+    count = packed.size * 8 // width if width else packed.size * 8
     if width == 0:
-        return np.zeros(packed.size * 8, dtype=np.int64)
-    bits = np.unpackbits(packed, bitorder="little").reshape(-1, width)
-    return bits.astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+        return np.zeros(count, dtype=np.int64)
+    bits = np.arange(count, dtype=np.int64) * width
+    at = bits >> 3
+    padded = np.concatenate([packed, np.zeros(5, dtype=np.uint8)])
+    word = np.zeros(count, dtype=np.uint64)
+    for byte in range(5):
+        word |= padded[at + byte].astype(np.uint64) << np.uint64(8 * byte)
+    word >>= (bits & 7).astype(np.uint64)
+    word &= np.uint64((1 << width) - 1)
+    return word.astype(np.int64)
 
 
 def uleb(data: np.ndarray, at: int) -> tuple[int, int]:
