@@ -268,8 +268,8 @@ def class_codes(labels: pa.ChunkedArray, classes: list[str], example_ids: Exampl
             f"Column 'label' has type {labels.type}; expected class names (text) or integers."
         )
     codes = index_of(labels, classes)
-    bad = codes < 0
-    if bad.any():
+    if codes.size and codes.min() < 0:  # one pass, no mask, when every label is a class
+        bad = codes < 0
         text = as_string(labels)
         refuse_empty(empty(text), example_ids)
         offending = pc.unique(text.filter(pa.array(bad))).to_pylist()
