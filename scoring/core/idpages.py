@@ -29,6 +29,7 @@ solution's ids. The pages are untrusted bytes, read in the check's capped proces
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common.parallel import run_all
+from common.parallel import run_all, threads
 from scoring.core.pages import (
     CODECS,
     DATA_PAGE,
@@ -169,33 +170,56 @@ def _offset_type(ids: pa.Array) -> type:
     )
 
 
-def proven_in_order(
+@dataclass(frozen=True)
+class Proof:
+    """The work of proving a column's pages, once their headers are walked: ``calls``, each
+    proving a piece of the pages (True when every page of it holds the ids it should), to
+    be run on any threads, and ``live_bytes``, the most the pieces hold at once (a page
+    decompressed, and its values, per piece running), which is not the file's decoding."""
+
+    calls: list[Callable[[], bool]]
+    live_bytes: int
+
+
+def proof(
     buf: pa.Buffer, metadata: pq.FileMetaData, expected: ExpectedIds, column: str = "id"
-) -> bool:
-    """Whether the file's ``column`` (in ``buf``, its footer ``metadata``) holds exactly
-    ``expected``'s ids in order, proven from its pages (module docstring); False when not
-    proven, which says nothing about the ids. The pages' headers are walked first; their
-    payloads are then decompressed and compared in pieces on both threads (a file of one
-    row group too)."""
+) -> Proof | None:
+    """The proof that the file's ``column`` (in ``buf``, its footer ``metadata``) holds
+    exactly ``expected``'s ids in order (module docstring): the pages' headers walked, the
+    payloads left to the calls, in pieces of about as many bytes (both threads prove a
+    file of one row group too); None when the pages are not ones read here or do not add
+    up to the ids, which says nothing about the ids."""
     index = _flat_column(metadata, column)
     if index is None:
-        return False
+        return None
     groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
     rows = np.cumsum([0] + [g.num_rows for g in groups])
     if not groups or int(rows[-1]) != len(expected):
-        return False
+        return None
     max_def = metadata.schema.column(index).max_definition_level
     pages: list[_Page] = []
     for group, first in zip(groups, rows[:-1], strict=True):
         walked = _walk(buf, group.column(index), int(first), group.num_rows, max_def)
         if walked is None:
-            return False
+            return None
         pages += walked
+    if not pages:
+        return None
     sizes = np.cumsum([page.header.compressed for page in pages])
-    cuts = np.searchsorted(sizes, sizes[-1] * np.arange(1, _PIECES) / _PIECES) if pages else []
+    cuts = np.searchsorted(sizes, sizes[-1] * np.arange(1, _PIECES) / _PIECES)
     pieces = [p for p in np.split(np.arange(len(pages)), cuts) if p.size]
     calls = [partial(_pages_proven, buf, [pages[i] for i in piece], expected) for piece in pieces]
-    return all(run_all(calls, elements=len(expected)))
+    largest = max(page.header.uncompressed for page in pages)
+    return Proof(calls=calls, live_bytes=2 * largest * min(len(calls), threads() + 1))
+
+
+def proven_in_order(
+    buf: pa.Buffer, metadata: pq.FileMetaData, expected: ExpectedIds, column: str = "id"
+) -> bool:
+    """Whether the file's ``column`` holds exactly ``expected``'s ids in order, proven
+    from its pages (:func:`proof`, run on both threads); False when not proven."""
+    found = proof(buf, metadata, expected, column)
+    return found is not None and all(run_all(found.calls, elements=len(expected)))
 
 
 def _flat_column(metadata: pq.FileMetaData, name: str) -> int | None:

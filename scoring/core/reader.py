@@ -228,56 +228,71 @@ def _read_parquet_bounded(
     # Nested columns (lists, structs) are refused by their type alone: not decoded.
     schema = parquet.schema_arrow
     flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
-    proven = _proven_ids(buf, metadata, schema, expected_ids)
-    if proven is not None:
-        flat.remove("id")
-    expanded = [name for name in flat if name not in as_dictionary]
-    start = pa.total_allocated_bytes() - (0 if proven is None else proven.decoded_bytes)
+    ids = _id_proof(buf, metadata, schema, expected_ids)
+    # While the id column's pages are proven, the proof holds a few pages of its own
+    # (``live_bytes``): allowed for in the checks after each batch, never in the last one.
+    allowance = 0 if ids is None else ids.live_bytes
+    start = pa.total_allocated_bytes()
 
-    def decode(part: list[int]) -> list[pa.RecordBatch]:
+    def decode(part: list[int], names: list[str]) -> list[pa.RecordBatch]:
+        expanded = [name for name in names if name not in as_dictionary]
         batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded, part)
         reader = pq.ParquetFile(
             pa.BufferReader(buf), metadata=metadata, read_dictionary=as_dictionary
         )
         batches = []
-        for batch in reader.iter_batches(batch_size=batch_rows, row_groups=part, columns=flat):
+        for batch in reader.iter_batches(batch_size=batch_rows, row_groups=part, columns=names):
             batches.append(batch)
-            bounds.refuse_decoded(pa.total_allocated_bytes() - start, limit)
+            bounds.refuse_decoded(pa.total_allocated_bytes() - start - allowance, limit)
         return batches
 
     parts = bounds.row_group_parts(metadata, 2 * threads())
-    decoded = run_all(
-        [partial(decode, part) for part in parts], elements=metadata.num_rows * len(flat)
+    rest = flat if ids is None else [name for name in flat if name != "id"]
+    # The other columns are decoded while the ids are proven (on both threads, together)
+    calls = [partial(decode, part, rest) for part in parts] + ([] if ids is None else ids.calls)
+    done = run_all(calls, elements=metadata.num_rows * len(flat))
+    table = _joined(done[: len(parts)], parquet, rest)
+    proven = ids is not None and all(done[len(parts) :])
+    allowance = 0
+    if ids is not None and not proven and "id" in flat:  # not proven: decoded after all
+        decoded = run_all([partial(decode, part, ["id"]) for part in parts])
+        table = table.append_column("id", _joined(decoded, parquet, ["id"])["id"])
+    decoded_bytes = pa.total_allocated_bytes() - start
+    bounds.refuse_expanded(
+        table, decoded_bytes + (expected_ids.decoded_bytes if proven else 0), limit
     )
-    batches = [batch for part in decoded for batch in part]
-    table = pa.Table.from_batches(batches) if batches else parquet.read(columns=flat)
-    bounds.refuse_expanded(table, pa.total_allocated_bytes() - start, limit)
-    if len(flat) == len(columns):
-        return table
-    rows = table.num_rows if flat else metadata.num_rows
+    rows = table.num_rows if table.num_columns else metadata.num_rows
     return pa.table(
         {
             name: table[name]
-            if name in flat
-            else pa.chunked_array([proven.ids])
-            if proven is not None and name == "id"
+            if name in table.column_names
+            else pa.chunked_array([expected_ids.ids])
+            if proven and name == "id"
             else pa.nulls(rows, schema.field(name).type)
             for name in columns
         }
     )
 
 
-def _proven_ids(
+def _joined(
+    decoded: list[list[pa.RecordBatch]], parquet: pq.ParquetFile, names: list[str]
+) -> pa.Table:
+    batches = [batch for part in decoded for batch in part]
+    return pa.Table.from_batches(batches) if batches else parquet.read(columns=names)
+
+
+def _id_proof(
     buf: pa.Buffer, metadata: pq.FileMetaData, schema: pa.Schema, expected: ExpectedIds | None
-) -> ExpectedIds | None:
-    """``expected`` when the file's id column, text as Arrow would read it, is proven to
-    hold those ids in order (``idpages``); else None (the column is decoded)."""
+) -> idpages.Proof | None:
+    """The proof that the file's id column, text as Arrow would read it, holds the ids of
+    ``expected`` in order (``idpages``), when its pages are ones it reads; else None (the
+    column is decoded)."""
     if expected is None or "id" not in schema.names:
         return None
     type_ = schema.field("id").type
     if not (pa.types.is_string(type_) or pa.types.is_large_string(type_)):
         return None
-    return expected if idpages.proven_in_order(buf, metadata, expected) else None
+    return idpages.proof(buf, metadata, expected)
 
 
 def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:
