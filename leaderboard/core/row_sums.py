@@ -295,9 +295,10 @@ def _group_resample_scores(
     n_resamples: int,
     seed: int,
     chunk_bytes: int,
+    blas_threads: int | None = None,
 ) -> np.ndarray:
     """Scores per resample when groups of rows are drawn (float64; integer columns exact),
-    from the groups' sums (:func:`_group_sums`)."""
+    from the groups' sums (:func:`_group_sums`); BLAS capped at ``blas_threads``."""
     n_groups = group_sums.shape[0]
     chunk = max(1, min(n_resamples, chunk_bytes // (8 * n_groups)))
     if statistic.integer:  # exact in any chunk: one that stays in the cache, reused
@@ -312,17 +313,18 @@ def _group_resample_scores(
         if kept is None
         else iter(())
     )
-    for start in range(0, n_resamples, chunk):
-        stop = min(n_resamples, start + chunk)
-        counts = buffer[: stop - start]
-        if kept is not None:
-            np.copyto(counts, kept[start:stop])
-        else:
-            for line in counts:
-                line[:] = next(draws)
-        sums = counts @ group_sums  # integer columns stay below 2**53: exact
-        rows = sums[:, -1:]
-        scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, statistic)
+    with _blas_limit(blas_threads):
+        for start in range(0, n_resamples, chunk):
+            stop = min(n_resamples, start + chunk)
+            counts = buffer[: stop - start]
+            if kept is not None:
+                np.copyto(counts, kept[start:stop])
+            else:
+                for line in counts:
+                    line[:] = next(draws)
+            sums = counts @ group_sums  # integer columns stay below 2**53: exact
+            rows = sums[:, -1:]
+            scores[start:stop] = _scores_from_sums(sums[:, :-1], rows, n_entries, statistic)
     return scores
 
 
@@ -379,16 +381,33 @@ def masked_row_scores(
     n = int(np.count_nonzero(mask))
     codes = block_assignment(n=n, seed=seed)
     sums = _group_counts(y, arrays, statistic, codes, resampling.N_BLOCKS, mask=mask)
-    points = _scores_from_sums(sums[:, :-1].sum(axis=0), n, len(arrays), statistic)
-    with _blas_limit(blas_threads):
-        samples = _group_resample_scores(
-            sums,
-            len(arrays),
-            statistic,
-            n_resamples=n_resamples,
-            seed=seed,
-            chunk_bytes=chunk_bytes,
-        )
+    resampled = (n_resamples, seed, chunk_bytes, blas_threads)
+    return _group_scores(sums, sums[:, :-1].sum(axis=0), n, len(arrays), statistic, *resampled)
+
+
+def _group_scores(
+    group_sums: np.ndarray,
+    totals: np.ndarray,
+    n: int,
+    n_entries: int,
+    statistic: RowStatistic,
+    n_resamples: int,
+    seed: int,
+    chunk_bytes: int,
+    blas_threads: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point scores from the rows' ``totals`` and resample scores from the groups' sums
+    (``n_resamples`` drawn from ``seed`` in chunks of ``chunk_bytes``)."""
+    points = _scores_from_sums(totals, n, n_entries, statistic)
+    samples = _group_resample_scores(
+        group_sums,
+        n_entries,
+        statistic,
+        n_resamples=n_resamples,
+        seed=seed,
+        chunk_bytes=chunk_bytes,
+        blas_threads=blas_threads,
+    )
     return points, samples
 
 
@@ -433,14 +452,5 @@ def row_scores(
         totals = group_sums[:, :-1].sum(axis=0)
     else:
         group_sums, totals = _weighted_sums(y_rows, arrays, statistic, codes, n_groups)
-    points = _scores_from_sums(totals, n, len(arrays), statistic)
-    with _blas_limit(blas_threads):
-        samples = _group_resample_scores(
-            group_sums,
-            len(arrays),
-            statistic,
-            n_resamples=n_resamples,
-            seed=seed,
-            chunk_bytes=chunk_bytes,
-        )
-    return points, samples
+    resampled = (n_resamples, seed, chunk_bytes, blas_threads)
+    return _group_scores(group_sums, totals, n, len(arrays), statistic, *resampled)
