@@ -54,6 +54,7 @@ from django.template.loader import get_template
 from algorithms.models import Algorithm, AlgorithmRun
 from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.models import Track
+from common.collector import collector_paused
 from datasets.models import Task
 
 from . import board_cache
@@ -193,7 +194,8 @@ def kept(track: Track, *parts: str, compute: Callable[[], tuple[object, bool]]) 
     def keep() -> object | None:
         taken = _taken.set(by_task)
         try:
-            value, keepable = compute()
+            with collector_paused():  # thousands of cells unpickled, few objects freed
+                value, keepable = compute()
         finally:
             _taken.reset(taken)
         made.append(value)
