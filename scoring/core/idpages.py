@@ -13,8 +13,9 @@ order. Here that fact is proven from the column's pages as the format lays them 
   decompressed, are byte for byte the expected layout from id ``k`` to ``k + v`` (one
   comparison of memory);
 - a dictionary page of ``d`` values, first in its column chunk: the same, for the chunk's
-  first ``d`` ids; its data pages' indices (``RLE_DICTIONARY``: the hybrid runs) count
-  0, 1, 2... each page on from the last, and use every entry, before any ``PLAIN`` page;
+  first ``d`` ids (entry ``e`` is the chunk's ``e``-th id); a dictionary-coded data page's
+  indices (``RLE_DICTIONARY``: the hybrid runs) are its values' positions in the chunk,
+  all below ``d``;
 - definition levels (a nullable column: data page v1 or v2) all say "present";
 - every row group's chunk holds as many values as the group has rows, and the groups
   together as many as the solution has ids.
@@ -24,6 +25,10 @@ that is not what its header says, a size past its chunk) is not proven: the read
 decodes the column with Arrow as before, and the alignment finds whatever is wrong. A
 proof is therefore never a guess: when it says yes, Arrow would have decoded exactly the
 solution's ids. The pages are untrusted bytes, read in the check's capped process.
+
+:func:`proof` walks the headers (the interpreter's work) and leaves the payloads to calls
+that prove the pages in pieces of about as many bytes, to be run on both threads beside
+whatever else the reader decodes (``scoring.core.reader``).
 """
 
 from __future__ import annotations
