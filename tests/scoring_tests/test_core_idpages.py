@@ -328,3 +328,14 @@ def test_proven_ids_count_toward_the_decoded_limit(monkeypatch):
         pa.BufferReader(parquet(predictions(ids))), test_rows=len(ids), expected_ids=expected
     )
     assert seen and seen[0] >= expected.decoded_bytes == 36 * len(ids) + 4 * (len(ids) + 1)
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 8, 9, 17, 24, 31, 32])
+def test_bit_packed_runs_of_every_width_unpack_to_their_values(width):
+    rng = np.random.default_rng(width)
+    values = rng.integers(0, 2**width, 8 * 37, dtype=np.int64)
+    bits = ((values[:, None] >> np.arange(width)) & 1).astype(np.uint8)
+    packed = np.packbits(bits.ravel(), bitorder="little")
+    header = varint((len(values) // 8) << 1 | 1)
+    data = np.frombuffer(header + packed.tobytes(), dtype=np.uint8)
+    assert hybrid(data, width, len(values) - 5).tolist() == values[:-5].tolist()
