@@ -101,14 +101,24 @@ def split_rows(n: int, parts: int, align: int = 1) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def map_rows(
-    function: Callable[[slice], T], n: int, *, per_row: int = 1, align: int = 1
-) -> list[T]:
-    """``function`` of each part of ``range(n)``, split across the threads when the
-    ``n * per_row`` values are worth it (one part otherwise): twice as many parts as
-    threads, none under ``MIN_SPLIT_ELEMENTS``, so that a thread slowed by other work
-    leaves its last part to another."""
+def row_parts(
+    n: int, *, per_row: int = 1, align: int = 1, most: int | None = None
+) -> list[slice]:
+    """``range(n)`` in parts for the threads when the ``n * per_row`` values are worth it
+    (one part otherwise): twice as many parts as threads, none under
+    ``MIN_SPLIT_ELEMENTS``, so that a thread slowed by other work leaves its last part to
+    another; at most ``most`` parts when given."""
     parts = 1
     if worth_splitting(n * per_row):
         parts = max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS))
-    return run_all([lambda rows=rows: function(rows) for rows in split_rows(n, parts, align)])
+    if most is not None:
+        parts = min(parts, most)
+    return split_rows(n, parts, align)
+
+
+def map_rows(
+    function: Callable[[slice], T], n: int, *, per_row: int = 1, align: int = 1
+) -> list[T]:
+    """``function`` of each part of ``range(n)`` (:func:`row_parts`), on the threads."""
+    parts = row_parts(n, per_row=per_row, align=align)
+    return run_all([lambda rows=rows: function(rows) for rows in parts])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from common.parallel import MIN_SPLIT_ELEMENTS, run_all, split_rows, threads, worth_splitting
+from common.parallel import row_parts, run_all
 from kinds.base import RowStatistic
 from leaderboard.core import resampling
 from leaderboard.core.resampling import (
@@ -248,7 +248,7 @@ def _group_counts(
             at += m
         return totals
 
-    parts = _parts(y.shape[0], len(passes), most=max(1, _HELD_BYTES // cells_bytes))
+    parts = row_parts(y.shape[0], per_row=len(passes), most=max(1, _HELD_BYTES // cells_bytes))
     if mask is None:
         starts = [part.start for part in parts]
     else:
@@ -266,15 +266,6 @@ def _group_counts(
         if i == 0:
             sums[:, n_columns] = table.sum(axis=1)
     return sums
-
-
-def _parts(n: int, per_row: int, *, most: int) -> list[slice]:
-    """``range(n)`` in parts for the threads, as ``common.parallel.map_rows`` cuts it, and
-    at most ``most`` parts (each holds its own counts)."""
-    if not worth_splitting(n * per_row) or most < 2:
-        return [slice(0, n)]
-    parts = max(2, min(2 * threads(), n * per_row // MIN_SPLIT_ELEMENTS))
-    return split_rows(n, min(most, parts))
 
 
 def _write_columns(

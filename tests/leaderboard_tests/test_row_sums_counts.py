@@ -328,7 +328,8 @@ def test_a_board_of_many_entries_counts_in_bounded_memory(monkeypatch):
     passes = row_sums._count_passes(201, 4096)
     cells = 8 * sum(4096 << (stop - first) for first, stop in passes)
     assert all(4096 << (stop - first) <= row_sums._PATTERN_CELLS for first, stop in passes)
-    assert len(row_sums._parts(y.size, len(passes), most=row_sums._HELD_BYTES // cells)) == 1
+    most = row_sums._HELD_BYTES // cells
+    assert len(parallel.row_parts(y.size, per_row=len(passes), most=most)) == 1
     counted = row_sums._group_sums(y, preds, statistic, codes, 4096)
     expected = weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
     np.testing.assert_array_equal(counted, expected)
