@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-import zlib
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from kinds.columns import FloatColumns, Probabilities
 from scoring.core import ScoreResult
 from scoring.core.align import Aligned
 from scoring.core.metrics import evaluate
+from scoring.core.predictions import stored_member
 from scoring.core.solution import Solution
 
 _VERSION = 2  # what ``save_predictions`` writes now
@@ -53,7 +53,6 @@ _DIRECTORY_BYTES = 2048  # five entries of the central directory, with their zip
 _END = struct.Struct("<4s4H2LH")  # the end of central directory record (no comment)
 _END64 = struct.Struct("<4sQ2H2L4Q")  # the zip64 end record, just before its locator
 _LOCATOR64 = struct.Struct("<4sLQL")
-_LOCAL = struct.Struct("<4s5H3L2H")  # a member's local header, before its name and extra field
 
 
 class HandedInvalid(ValueError):
@@ -178,7 +177,6 @@ def _member(
         raise HandedInvalid(f"{name} is compressed")
     shape, types = _expected(name, rows, classes)
     with archive.open(info) as member:  # the local header checked against the directory
-        start = _data_start(data, info)
         version = np.lib.format.read_magic(member)
         if version == (1, 0):
             header = np.lib.format.read_array_header_1_0(member, max_header_size=_HEADER_BYTES)
@@ -195,26 +193,11 @@ def _member(
         offset = member.tell()
         if offset + size != info.file_size:
             raise HandedInvalid(f"{name} holds {info.file_size} bytes, not {offset + size}")
-    if start + info.file_size > data.nbytes:
-        raise HandedInvalid(f"{name} ends early")
-    if zlib.crc32(data[start : start + info.file_size]) != info.CRC:
-        raise HandedInvalid(f"not a readable predictions archive (a bad CRC-32 in {name})")
-    array = np.frombuffer(data, dtype=dtype, count=size // dtype.itemsize, offset=start + offset)
+    stored = stored_member(data, info, name)  # its ValueError: not a readable archive
+    array = np.frombuffer(stored, dtype=dtype, count=size // dtype.itemsize, offset=offset)
     if not array.flags.aligned and name != "pred":  # (the caller converts pred: a copy)
         array = array.copy()  # a member's place in the zip need not suit its type
     return array.reshape(shape)
-
-
-def _data_start(data: memoryview, info: zipfile.ZipInfo) -> int:
-    """Where a member's bytes start: after its local header, its name and extra field
-    (the header itself was checked by ``ZipFile.open``)."""
-    at = info.header_offset
-    if at < 0 or at + _LOCAL.size > data.nbytes:
-        raise HandedInvalid(f"{info.filename} has no local header")
-    fields = _LOCAL.unpack_from(data, at)
-    if fields[0] != b"PK\x03\x04":
-        raise HandedInvalid(f"{info.filename} has no local header")
-    return at + _LOCAL.size + fields[-2] + fields[-1]
 
 
 def _require_permutation(order: np.ndarray) -> None:

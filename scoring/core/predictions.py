@@ -21,6 +21,8 @@ import numpy as np
 from kinds.columns import FloatColumns, Probabilities
 from scoring.core.align import Aligned
 
+_LOCAL = struct.Struct("<4s5H3L2H")  # a member's local header, before its name and extra field
+
 _FORMAT_VERSION = 2
 _READABLE = (1, 2)
 
@@ -134,15 +136,29 @@ def _stored_values(archive: zipfile.ZipFile, name: str, data: memoryview) -> np.
         offset = member.tell()
     if fortran or dtype.hasobject or len(shape) != 1:
         return None
-    local = struct.unpack_from("<4s22xHH", data, info.header_offset)
-    start = info.header_offset + 30 + local[1] + local[2]
-    if local[0] != b"PK\x03\x04" or start + info.file_size > data.nbytes:
-        raise ValueError(f"{name}: not where the zip's directory says")
     if offset + shape[0] * dtype.itemsize != info.file_size:
         raise ValueError(f"{name}: {info.file_size} bytes for {shape[0]} values of {dtype}")
-    if zlib.crc32(data[start : start + info.file_size]) != info.CRC:
-        raise ValueError(f"{name}: a bad CRC-32")
-    return np.frombuffer(data, dtype=dtype, count=shape[0], offset=start + offset)
+    member = stored_member(data, info, name)
+    return np.frombuffer(member, dtype=dtype, count=shape[0], offset=offset)
+
+
+def stored_member(data: memoryview, info: zipfile.ZipInfo, name: str) -> memoryview:
+    """The bytes of the stored member ``info`` where ``data`` (the whole archive) holds
+    them: after its local header, name and extra field, within the archive, their CRC-32
+    the directory's; ValueError otherwise (``name`` says which member)."""
+    at = info.header_offset
+    if at < 0 or at + _LOCAL.size > data.nbytes:
+        raise ValueError(f"{info.filename} has no local header")
+    fields = _LOCAL.unpack_from(data, at)
+    if fields[0] != b"PK\x03\x04":
+        raise ValueError(f"{info.filename} has no local header")
+    start = at + _LOCAL.size + fields[-2] + fields[-1]
+    if start + info.file_size > data.nbytes:
+        raise ValueError(f"{name} ends early")
+    member = data[start : start + info.file_size]
+    if zlib.crc32(member) != info.CRC:
+        raise ValueError(f"a bad CRC-32 in {name}")
+    return member
 
 
 def _compact(codes: np.ndarray) -> np.ndarray:
