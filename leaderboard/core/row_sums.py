@@ -119,11 +119,13 @@ def _group_sums(
     statistic: RowStatistic,
     codes: np.ndarray,
     n_groups: int,
-) -> np.ndarray:
-    """(G, K + 1) float64: each group's sums of the columns, then its row count."""
-    if _counted(statistic, n_groups):
-        return _group_counts(y, preds, statistic, codes, n_groups)
-    return _weighted_sums(y, preds, statistic, codes, n_groups)[0]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(G, K + 1) float64: each group's sums of the columns, then its row count; and the
+    K sums over every row (:func:`point`'s)."""
+    if _counted(statistic, n_groups):  # exact integer counts: the groups' add up to the rows' own
+        sums = _group_counts(y, preds, statistic, codes, n_groups)
+        return sums, sums[:, :-1].sum(axis=0)
+    return _weighted_sums(y, preds, statistic, codes, n_groups)
 
 
 def _counted(statistic: RowStatistic, n_groups: int) -> bool:
@@ -438,10 +440,6 @@ def row_scores(
                 chunk_bytes=chunk_bytes,
             )
         return points, samples
-    if _counted(statistic, n_groups):  # exact integer counts: the groups' add up to the rows' own
-        group_sums = _group_counts(y_rows, arrays, statistic, codes, n_groups)
-        totals = group_sums[:, :-1].sum(axis=0)
-    else:
-        group_sums, totals = _weighted_sums(y_rows, arrays, statistic, codes, n_groups)
+    group_sums, totals = _group_sums(y_rows, arrays, statistic, codes, n_groups)
     resampled = (n_resamples, seed, chunk_bytes, blas_threads)
     return _group_scores(group_sums, totals, n, len(arrays), statistic, *resampled)

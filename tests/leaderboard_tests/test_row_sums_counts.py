@@ -62,7 +62,7 @@ def test_counted_sums_are_the_weighted_sums_bit_for_bit(monkeypatch, kind, entri
     statistic = STATISTICS[kind]()
     y, preds = statistic.prepare(y, preds)
     codes = np.random.default_rng(1).integers(0, n_groups, y.shape[0])
-    counted = row_sums._group_sums(y, preds, statistic, codes, n_groups)
+    counted = row_sums._group_sums(y, preds, statistic, codes, n_groups)[0]
     expected = weighted_group_sums(y, preds, statistic, codes, n_groups)
     assert counted.dtype == expected.dtype == np.float64
     np.testing.assert_array_equal(counted, expected)
@@ -165,7 +165,7 @@ def test_the_block_codes_of_a_large_board_count_like_any_codes():
     statistic = F1()
     y, preds = statistic.prepare(y, preds)
     codes = block_assignment(n=y.size, seed=0)  # uint16, read-only
-    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)
+    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)[0]
     np.testing.assert_array_equal(
         counted, weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
     )
@@ -330,6 +330,6 @@ def test_a_board_of_many_entries_counts_in_bounded_memory(monkeypatch):
     assert all(4096 << (stop - first) <= row_sums._PATTERN_CELLS for first, stop in passes)
     most = row_sums._HELD_BYTES // cells
     assert len(parallel.row_parts(y.size, per_row=len(passes), most=most)) == 1
-    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)
+    counted = row_sums._group_sums(y, preds, statistic, codes, 4096)[0]
     expected = weighted_group_sums(y, preds, statistic, codes.astype(np.intp), 4096)
     np.testing.assert_array_equal(counted, expected)
