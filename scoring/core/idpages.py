@@ -45,21 +45,16 @@ import pyarrow.parquet as pq
 
 from common.parallel import run_all, threads
 from scoring.core.pages import (
-    CODECS,
-    DATA_PAGE,
-    DATA_PAGE_V2,
     DICTIONARY_PAGE,
     PLAIN,
     PLAIN_DICTIONARY,
-    RLE,
     RLE_DICTIONARY,
     PageHeader,
-    Unread,
-    chunk_range,
+    chunk_pages,
+    data_values,
+    flat_text_column,
     hybrid,
-    page_header,
     payload,
-    uleb,
     unread_gives,
 )
 
@@ -194,7 +189,7 @@ def proof(
     payloads left to the calls, in pieces of about as many bytes (both threads prove a
     file of one row group too); None when the pages are not ones read here or do not add
     up to the ids, which says nothing about the ids."""
-    index = _flat_column(metadata, column)
+    index = flat_text_column(metadata, column)
     if index is None:
         return None
     groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
@@ -227,19 +222,6 @@ def proven_in_order(
     return found is not None and all(run_all(found.calls, elements=len(expected)))
 
 
-def _flat_column(metadata: pq.FileMetaData, name: str) -> int | None:
-    """The index of the flat, text ``BYTE_ARRAY`` column ``name``, else None."""
-    for i in range(metadata.num_columns):
-        described = metadata.schema.column(i)
-        if described.path == name:
-            flat = described.max_repetition_level == 0 and described.max_definition_level <= 1
-            text = (
-                described.physical_type == "BYTE_ARRAY" and described.logical_type.type == "STRING"
-            )
-            return i if flat and text else None
-    return None
-
-
 @dataclass(frozen=True)
 class _Page:
     """A page to prove: its header, where its payload starts, the solution row of its
@@ -262,38 +244,22 @@ def _walk(
     """The pages of ``chunk`` (which should hold ids ``first`` to ``first + rows``) from
     their headers, each with what proving it needs; None when they are not pages read
     here or do not add up."""
-    codec = CODECS.get(chunk.compression, "?")
-    if codec == "?" or chunk.num_values != rows:
-        return None
-    at, end = chunk_range(chunk, buf.size)
-    data = memoryview(buf)
+    codec, found = chunk_pages(buf, chunk, rows)
     pages: list[_Page] = []
-    # Values walked so far in this chunk, and the entries of its dictionary (-1: none):
-    # entry e is to be id ``first + e``, so a dictionary-coded value at chunk position p is
-    # the right id when its index is p.
-    seen, dictionary = 0, -1
-    while seen < rows:
-        header = page_header(data, at, end)
-        at += header.size
-        if not 0 <= header.compressed <= end - at:
-            return None
+    # The entries of the chunk's dictionary (-1: none): entry e is to be id ``first + e``,
+    # so a dictionary-coded value at chunk position p is the right id when its index is p.
+    dictionary = -1
+    for page in found:
+        header = page.header
         if header.type == DICTIONARY_PAGE:
-            if seen or dictionary >= 0 or header.encoding not in (PLAIN, PLAIN_DICTIONARY):
-                return None
-            pages.append(_Page(header, at, first, 0, -1, codec, max_def))
+            pages.append(_Page(header, page.at, first, 0, -1, codec, max_def))
             dictionary = header.values
-        elif header.type in (DATA_PAGE, DATA_PAGE_V2):
-            count = header.values
-            if count < 0 or seen + count > rows:
-                return None
-            if header.encoding not in (PLAIN, RLE_DICTIONARY, PLAIN_DICTIONARY):
-                return None
-            pages.append(_Page(header, at, first + seen, seen, dictionary, codec, max_def))
-            seen += count
+        elif header.encoding in (PLAIN, RLE_DICTIONARY, PLAIN_DICTIONARY):
+            at, position = page.at, page.position
+            pages.append(_Page(header, at, first + position, position, dictionary, codec, max_def))
         else:
             return None
-        at += header.compressed
-    return pages if seen == rows else None
+    return pages
 
 
 @unread_gives(False)
@@ -306,60 +272,13 @@ def _pages_proven(buf: pa.Buffer, pages: list[_Page], expected: ExpectedIds) -> 
             if not expected.equals(values, page.first, header.values):
                 return False
             continue
-        values = _values(buf, page.at, header, page.codec, page.max_def)
+        values = data_values(buf, page.at, header, page.codec, page.max_def)
         if header.encoding == PLAIN:
             if not expected.equals(values, page.first, header.values):
                 return False
         elif not _counting(values, page.position, header.values, page.dictionary):
             return False
     return True
-
-
-def _values(
-    buf: pa.Buffer, at: int, header: PageHeader, codec: str | None, max_def: int
-) -> pa.Buffer:
-    """A data page's values, once its levels are proven to say every value is present."""
-    count = header.values
-    if header.type == DATA_PAGE:
-        page = payload(buf, at, header.compressed, header.uncompressed, codec)
-        if max_def == 0:
-            return page
-        if header.def_encoding != RLE or page.size < 4:
-            raise Unread
-        size = int.from_bytes(page.slice(0, 4).to_pybytes(), "little")
-        if size > page.size - 4:
-            raise Unread
-        _all_present(page.slice(4, size), count, max_def)
-        return page.slice(4 + size)
-    # v2: repetition and definition levels uncompressed, then the values (compressed or not)
-    levels = header.def_bytes + header.rep_bytes
-    if header.nulls != 0 or header.rep_bytes != 0 or header.def_bytes < 0:
-        raise Unread
-    if not 0 <= levels <= min(header.compressed, header.uncompressed):
-        raise Unread
-    if max_def:
-        _all_present(buf.slice(at, header.def_bytes), count, max_def)
-    elif header.def_bytes:
-        raise Unread
-    return payload(
-        buf,
-        at + levels,
-        header.compressed - levels,
-        header.uncompressed - levels,
-        codec if header.compressed_values else None,
-    )
-
-
-def _all_present(levels: pa.Buffer, count: int, max_def: int) -> None:
-    """Unread unless the first ``count`` definition levels are all ``max_def``."""
-    head = levels.slice(0, min(levels.size, 6)).to_pybytes()
-    if head and head[-1] == max_def:  # the usual: one run of ``max_def`` (1 byte: max 1)
-        header, at = uleb(np.frombuffer(head, dtype=np.uint8), 0)
-        if not header & 1 and header >> 1 >= count and at == len(head) - 1:
-            return
-    decoded = hybrid(np.frombuffer(levels, dtype=np.uint8), int(max_def).bit_length(), count)
-    if decoded.size != count or not (decoded == max_def).all():
-        raise Unread
 
 
 def _counting(values: pa.Buffer, seen: int, count: int, dictionary: int) -> bool:

@@ -11,7 +11,10 @@ here ever guesses.
   sizes, and the fields of its data page (v1 or v2) or dictionary page header. Fields the
   reader does not use (statistics, CRC, future fields) are skipped by their declared types,
   as Thrift does.
-- :func:`payload`: a page's bytes, decompressed into exactly the size its header gives.
+- :func:`chunk_pages`: a column chunk's pages from their headers (a dictionary page first,
+  then data pages whose values add up to the chunk's).
+- :func:`payload`: a page's bytes, decompressed into exactly the size its header gives;
+  :func:`data_values`, a data page's values once its levels say every value is present.
 - :func:`hybrid`: the RLE / bit-packed hybrid runs of levels and dictionary indices.
 """
 
@@ -155,6 +158,70 @@ def chunk_range(chunk: pq.ColumnChunkMetaData, size: int) -> tuple[int, int]:
     return start, end
 
 
+def flat_text_column(metadata: pq.FileMetaData, name: str) -> int | None:
+    """The index of the flat (not nested, not repeated) text ``BYTE_ARRAY`` column
+    ``name``, else None."""
+    for i in range(metadata.num_columns):
+        described = metadata.schema.column(i)
+        if described.path == name:
+            flat = described.max_repetition_level == 0 and described.max_definition_level <= 1
+            text = (
+                described.physical_type == "BYTE_ARRAY" and described.logical_type.type == "STRING"
+            )
+            return i if flat and text else None
+    return None
+
+
+@dataclass(frozen=True)
+class ChunkPage:
+    """A page of a column chunk: its header, where its payload starts (``at``) and its
+    first value's position in the chunk (a dictionary page: 0)."""
+
+    header: PageHeader
+    at: int
+    position: int
+
+
+def chunk_pages(
+    buf: pa.Buffer, chunk: pq.ColumnChunkMetaData, rows: int
+) -> tuple[str | None, list[ChunkPage]]:
+    """The codec of ``chunk`` (in ``buf``, the whole file) and its pages, which should
+    hold ``rows`` values, from their headers: at most one dictionary page (``PLAIN``),
+    before any data page, then data pages (v1 or v2) whose values add up to ``rows``.
+    Their encodings and payloads are the caller's to read."""
+    codec = CODECS.get(chunk.compression, "?")
+    if codec == "?" or chunk.num_values != rows:
+        raise Unread
+    at, end = chunk_range(chunk, buf.size)
+    data = memoryview(buf).cast("B")  # unsigned: compared with bytes below
+    pages: list[ChunkPage] = []
+    seen, dictionary = 0, False
+    # The last header read and its bytes: a page's header is often byte for byte the one
+    # before (a column of one repeated label), which reads the same
+    known, header = b"", None
+    while seen < rows:
+        if not (known and at + len(known) <= end and data[at : at + len(known)] == known):
+            header = page_header(data, at, end)
+            known = bytes(data[at : at + header.size])
+        at += header.size
+        if not 0 <= header.compressed <= end - at:
+            raise Unread
+        if header.type == DICTIONARY_PAGE:
+            if seen or dictionary or header.encoding not in (PLAIN, PLAIN_DICTIONARY):
+                raise Unread
+            dictionary = True
+            pages.append(ChunkPage(header, at, 0))
+        elif header.type in (DATA_PAGE, DATA_PAGE_V2):
+            if header.values < 0 or seen + header.values > rows:
+                raise Unread
+            pages.append(ChunkPage(header, at, seen))
+            seen += header.values
+        else:
+            raise Unread
+        at += header.compressed
+    return codec, pages
+
+
 def payload(buf: pa.Buffer, at: int, compressed: int, uncompressed: int, codec: str | None):
     """The ``compressed`` bytes at ``at`` of ``buf``, decompressed by ``codec`` (None: as
     they are) into exactly ``uncompressed`` bytes (a ``pa.Buffer``)."""
@@ -176,11 +243,68 @@ def _codec(name: str) -> pa.Codec:
     return pa.Codec(name)
 
 
-def hybrid(data: np.ndarray, width: int, count: int) -> np.ndarray:
-    """The first ``count`` values (int64) of the RLE / bit-packed hybrid runs that fill
-    ``data`` (uint8) at ``width`` bits each. Runs past the ``count``-th value are not
-    read; a bit-packed run's padding is dropped."""
-    if not 0 <= width <= 32:
+def data_values(
+    buf: pa.Buffer, at: int, header: PageHeader, codec: str | None, max_def: int
+) -> pa.Buffer:
+    """A data page's values (its payload at ``at``), once its definition levels are proven
+    to say every value is present (``max_def``: the column's greatest level)."""
+    count = header.values
+    if header.type == DATA_PAGE:
+        page = payload(buf, at, header.compressed, header.uncompressed, codec)
+        if max_def == 0:
+            return page
+        if header.def_encoding != RLE or page.size < 4:
+            raise Unread
+        size = int.from_bytes(page.slice(0, 4).to_pybytes(), "little")
+        if size > page.size - 4:
+            raise Unread
+        _all_present(page.slice(4, size), count, max_def)
+        return page.slice(4 + size)
+    # v2: repetition and definition levels uncompressed, then the values (compressed or not)
+    levels = header.def_bytes + header.rep_bytes
+    if header.nulls != 0 or header.rep_bytes != 0 or header.def_bytes < 0:
+        raise Unread
+    if not 0 <= levels <= min(header.compressed, header.uncompressed):
+        raise Unread
+    if max_def:
+        _all_present(buf.slice(at, header.def_bytes), count, max_def)
+    elif header.def_bytes:
+        raise Unread
+    return payload(
+        buf,
+        at + levels,
+        header.compressed - levels,
+        header.uncompressed - levels,
+        codec if header.compressed_values else None,
+    )
+
+
+def _all_present(levels: pa.Buffer, count: int, max_def: int) -> None:
+    """Unread unless the first ``count`` definition levels are all ``max_def``."""
+    head = levels.slice(0, min(levels.size, 6)).to_pybytes()
+    if head and head[-1] == max_def:  # the usual: one run of ``max_def`` (1 byte: max 1)
+        header, at = uleb(np.frombuffer(head, dtype=np.uint8), 0)
+        if not header & 1 and header >> 1 >= count and at == len(head) - 1:
+            return
+    decoded = hybrid(np.frombuffer(levels, dtype=np.uint8), int(max_def).bit_length(), count)
+    if decoded.size != count or not (decoded == max_def).all():
+        raise Unread
+
+
+def hybrid(
+    data: np.ndarray,
+    width: int,
+    count: int,
+    *,
+    out: np.ndarray | None = None,
+    below: int | None = None,
+) -> np.ndarray:
+    """The first ``count`` values of the RLE / bit-packed hybrid runs that fill ``data``
+    (uint8) at ``width`` bits each: int64, or written into ``out`` (an integer array of
+    ``count`` values) and returned. With ``below``, a value not below it is Unread (a
+    dictionary index past its dictionary). Runs past the ``count``-th value are not read;
+    a bit-packed run's padding is dropped."""
+    if not 0 <= width <= 32 or (out is not None and out.size != count):
         raise Unread
     # (first value, values, bytes of a bit-packed run or None, the repeated value)
     runs: list[tuple[int, int, slice | None, int]] = []
@@ -200,22 +324,27 @@ def hybrid(data: np.ndarray, width: int, count: int) -> np.ndarray:
             if repeat == 0 or at + value_bytes > data.size:
                 raise Unread
             value = int.from_bytes(data[at : at + value_bytes].tobytes(), "little")
-            if value >> width:
+            if value >> width or (below is not None and value >= below):
                 raise Unread
             values = min(repeat, count - got)
             runs.append((got, values, None, value))
             at += value_bytes
         got += values
     packed = [run for run in runs if run[2] is not None]
-    if packed and len(packed) == len(runs):  # bit-packed only (distinct values): in a row
+    if out is None and below is None and packed and len(packed) == len(runs):
+        # bit-packed only (distinct values): in a row
         return _unpack(np.concatenate([data[run[2]] for run in packed]), width)[:count]
-    out = np.empty(count, dtype=np.int64)
+    if out is None:
+        out = np.empty(count, dtype=np.int64)
     if packed:  # unpacked at once: the runs' bytes joined, each run's values then placed
         joined = np.concatenate([data[run[2]] for run in packed])
         unpacked = _unpack(joined, width)
         start = 0
         for first, values, where, _ in packed:
-            out[first : first + values] = unpacked[start : start + values]
+            piece = unpacked[start : start + values]
+            if below is not None and values and int(piece.max()) >= below:
+                raise Unread
+            out[first : first + values] = piece
             start += (where.stop - where.start) * 8 // width if width else 0
     for first, values, where, value in runs:
         if where is None:
@@ -259,13 +388,19 @@ class _Compact:
     """Thrift's compact protocol over ``data[at:end]``."""
 
     def __init__(self, data: memoryview, at: int, end: int) -> None:
-        self.data, self.at, self.end = data, at, end
+        # As unsigned bytes: an Arrow buffer's view is of signed chars ("b"), whose bytes
+        # from 0x80 on would read as negative numbers
+        self.data = data if data.format == "B" else data.cast("B")
+        self.at, self.end = at, end
 
     def fields(self):
         """(field id, type) of each field of the struct that starts here, to its end."""
         field = 0
         while True:
-            byte = self._byte()
+            if self.at >= self.end:
+                raise Unread
+            byte = self.data[self.at]
+            self.at += 1
             if byte == 0:  # the struct's end
                 return
             delta, kind = byte >> 4, byte & 0x0F
@@ -322,11 +457,14 @@ class _Compact:
         self.at += size
 
     def _varint(self) -> int:
+        data, at, end = self.data, self.at, self.end  # (locals: a header has dozens)
         value = shift = 0
-        while shift < 70:
-            byte = self._byte()
+        while shift < 70 and at < end:
+            byte = data[at]
+            at += 1
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
+                self.at = at
                 return value
             shift += 7
         raise Unread

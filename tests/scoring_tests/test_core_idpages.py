@@ -251,6 +251,22 @@ def test_a_page_header_is_read_with_its_unknown_fields_skipped():
     assert header.compressed == header.uncompressed > 50 * 4
 
 
+def test_header_bytes_from_0x80_on_are_read_as_thrift_reads_them():
+    # An Arrow buffer's memoryview holds signed chars: read as such, a field header byte of
+    # 0x80 or more (a field 8 or more past the one before) gave a negative delta, so fields
+    # Thrift numbers 18, 33 and 37 (unknown, skipped) were read as 2, 1 and 5: a page whose
+    # data page header Arrow never sees.
+    sizes = bytes([0x15, 0x00, 0x15, 0x0A, 0x15, 0x0A])  # fields 1-3: type 0, sizes 5, 5
+    data_page = bytes([0x15, 0x0A, 0x15, 0x00, 0x15, 0x06, 0x15, 0x06, 0x00])  # 5 values
+    unknown = bytes([0xF5, 0x0A, 0xF5, 0x00, 0x4C]) + data_page + b"\x00"
+    buf = pa.py_buffer(sizes + unknown + b"\x00" * 16)
+    with pytest.raises(Unread):  # no data page header: Thrift (and Arrow) refuse it
+        page_header(memoryview(buf), 0, buf.size)
+    # the same struct numbered 5 as Thrift reads it is the page's data page header
+    read = page_header(memoryview(pa.py_buffer(sizes + b"\x2c" + data_page + b"\x00")), 0, 64)
+    assert (read.type, read.values, read.compressed, read.encoding) == (0, 5, 5, 0)
+
+
 def test_the_layout_is_each_length_then_each_id():
     small = pa.array(["a", "", "héllo", "r123"])
     assert bytes(ExpectedIds.of(small).layout) == (
