@@ -17,18 +17,20 @@ import csv
 import os
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.arrowtools import is_text
 from common.parallel import run_all, threads
 from common.refusals import SubmissionInvalid, count, examples, show
-from scoring.core import bounds, idpages
+from scoring.core import bounds, idpages, labelpages
 from scoring.core.idpages import ExpectedIds
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -195,12 +197,56 @@ def _read_parquet(
         if as_dictionary:  # few distinct values: skip building strings
             parquet = pq.ParquetFile(pa.BufferReader(buf), read_dictionary=as_dictionary)
         if test_rows is None:
-            return parquet.read(columns=columns)
-        return _read_parquet_bounded(buf, parquet, columns, as_dictionary, test_rows, expected_ids)
+            table = parquet.read(columns=columns)
+            _refuse_undecodable(table)
+        else:
+            table = _read_parquet_bounded(
+                buf, parquet, columns, as_dictionary, test_rows, expected_ids
+            )
     except (pa.ArrowException, OSError) as exc:
         raise SubmissionInvalid(
             f"The Parquet file is damaged and cannot be read ({_reason(exc)})."
         ) from None
+    return table
+
+
+def _refuse_undecodable(table: pa.Table, trusted: Collection[str] = ()) -> None:
+    """What Arrow does not check when it decodes Parquet, checked here for every column
+    but the ``trusted`` (the solution's own ids): text that is not UTF-8 (CSV text is
+    checked as it is parsed), and a dictionary-coded value whose index is past its
+    dictionary. Either would otherwise fail wherever the column is read later (turned into
+    text, shown in a message, looked up as a class), in no words of the reader's."""
+    checks = []
+    for name in table.column_names:
+        if name in trusted:
+            continue
+        column = table[name]
+        if pa.types.is_dictionary(column.type):
+            checks += [partial(_dictionary_checked, name, chunk) for chunk in column.chunks]
+        elif is_text(column.type):
+            checks += [partial(_utf8_checked, name, chunk) for chunk in column.chunks]
+    for problem in run_all(checks, elements=table.num_rows * table.num_columns):
+        if problem:
+            raise SubmissionInvalid(problem)
+
+
+def _dictionary_checked(name: str, chunk: pa.DictionaryArray) -> str | None:
+    found = pc.min_max(chunk.indices)
+    low, high = found["min"].as_py(), found["max"].as_py()
+    if low is not None and (low < 0 or high >= len(chunk.dictionary)):
+        return (
+            "The Parquet file is damaged and cannot be read (a value of column "
+            f"{show(name)} is not one of its dictionary's)."
+        )
+    return _utf8_checked(name, chunk.dictionary) if is_text(chunk.dictionary.type) else None
+
+
+def _utf8_checked(name: str, chunk: pa.Array) -> str | None:
+    try:
+        chunk.validate(full=True)
+    except pa.ArrowInvalid:
+        return f"Column {show(name)} holds text that is not UTF-8. Save the file's text as UTF-8."
+    return None
 
 
 def _read_parquet_bounded(
@@ -229,6 +275,7 @@ def _read_parquet_bounded(
     schema = parquet.schema_arrow
     flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
     ids = _id_proof(buf, metadata, schema, expected_ids)
+    labels = _label_pages(buf, metadata, schema, as_dictionary)
     # While the id column's pages are proven, the proof holds a few pages of its own
     # (``live_bytes``): allowed for in the checks after each batch, never in the last one.
     allowance = 0 if ids is None else ids.live_bytes
@@ -247,31 +294,57 @@ def _read_parquet_bounded(
         return batches
 
     parts = bounds.row_group_parts(metadata, 2 * threads())
-    rest = flat if ids is None else [name for name in flat if name != "id"]
-    # The other columns are decoded while the ids are proven (on both threads, together)
-    calls = [partial(decode, part, rest) for part in parts] + ([] if ids is None else ids.calls)
-    done = run_all(calls, elements=metadata.num_rows * len(flat))
-    table = _joined(done[: len(parts)], parquet, rest)
-    proven = ids is not None and all(done[len(parts) :])
+    from_pages = ({"id"} if ids else set()) | ({"label"} if labels else set())
+    rest = [name for name in flat if name not in from_pages]
+    # The other columns are decoded while the ids are proven and the labels decoded from
+    # their pages (on both threads, together)
+    id_calls = [] if ids is None else ids.calls
+    label_calls = [] if labels is None else labels.calls
+    decodes = [partial(decode, part, rest) for part in parts] if rest else []
+    done = run_all(decodes + id_calls + label_calls, elements=metadata.num_rows * len(flat))
+    found = _columns(_joined(done[: len(decodes)], parquet, rest)) if rest else {}
+    proven = ids is not None and all(done[len(decodes) : len(decodes) + len(id_calls)])
+    if proven:
+        found["id"] = pa.chunked_array([expected_ids.ids])
+    given = None if labels is None else labels.column(done[len(decodes) + len(id_calls) :])
+    if given is not None:
+        found["label"] = given
     allowance = 0
-    if ids is not None and not proven and "id" in flat:  # not proven: decoded after all
-        decoded = run_all([partial(decode, part, ["id"]) for part in parts])
-        table = table.append_column("id", _joined(decoded, parquet, ["id"])["id"])
+    del done
+    missing = [name for name in sorted(from_pages) if name not in found]
+    if missing:  # what the pages did not give is decoded by Arrow after all
+        decoded = run_all([partial(decode, part, missing) for part in parts])
+        found.update(_columns(_joined(decoded, parquet, missing)))
+    if any(len(column) != sum(g.num_rows for g in groups) for column in found.values()):
+        # A column short of its row groups' rows, which Arrow decodes without a word when
+        # a page is damaged: the columns decoded again together, as Arrow alone decodes
+        # them, so the table (or the refusal) is the one it would be without the pages
+        found, proven, given = {}, False, None
+        decoded = run_all([partial(decode, part, flat) for part in parts])
+        found = _columns(_joined(decoded, parquet, flat))
+    table = pa.table(found) if found else pa.table({})
+    # Counted as Arrow's decoding would take them: proven ids their text and offsets,
+    # labels from their pages four bytes a row (Arrow's int32 indices; here one)
     decoded_bytes = pa.total_allocated_bytes() - start
-    bounds.refuse_expanded(
-        table, decoded_bytes + (expected_ids.decoded_bytes if proven else 0), limit
-    )
+    if proven:
+        decoded_bytes += expected_ids.decoded_bytes
+    if given is not None:
+        decoded_bytes += 4 * len(given)
+    bounds.refuse_expanded(table, decoded_bytes, limit)
+    _refuse_undecodable(table, trusted=["id"] if proven else [])
     rows = table.num_rows if table.num_columns else metadata.num_rows
     return pa.table(
         {
             name: table[name]
             if name in table.column_names
-            else pa.chunked_array([expected_ids.ids])
-            if proven and name == "id"
             else pa.nulls(rows, schema.field(name).type)
             for name in columns
         }
     )
+
+
+def _columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    return {name: table[name] for name in table.column_names}
 
 
 def _joined(
@@ -293,6 +366,21 @@ def _id_proof(
     if not (pa.types.is_string(type_) or pa.types.is_large_string(type_)):
         return None
     return idpages.proof(buf, metadata, expected)
+
+
+def _label_pages(
+    buf: pa.Buffer, metadata: pq.FileMetaData, schema: pa.Schema, as_dictionary: list[str]
+) -> labelpages.Decoding | None:
+    """The decoding of the file's label column from its pages (``labelpages``) when it
+    is read as a dictionary of text; else None (Arrow decodes it)."""
+    if "label" not in as_dictionary:
+        return None
+    type_ = schema.field("label").type  # as Arrow reads it: a dictionary of text
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    if not pa.types.is_string(type_):
+        return None
+    return labelpages.decoding(buf, metadata, "label")
 
 
 def _read_csv(buf: pa.Buffer, test_rows: int | None) -> pa.Table:

@@ -175,6 +175,37 @@ def test_every_damaged_byte_of_the_id_column_gives_the_truth_or_no_proof():
     assert 0 < told < tried / 2
 
 
+def test_a_damaged_id_column_reads_the_same_with_the_proof_as_without():
+    # The reader's table or refusal for each byte of the id column flipped: the same
+    # whether the pages were proven, not proven, or never looked at
+    ids = numbered(120)
+    buf = parquet(predictions(ids), compression="none", data_page_size=150, row_group_size=70)
+    expected = ExpectedIds.of(ids)
+    metadata = pq.ParquetFile(pa.BufferReader(buf)).metadata
+    start, _ = chunk_range(metadata.row_group(0).column(0), buf.size)
+    _, end = chunk_range(metadata.row_group(1).column(0), buf.size)
+    data = bytearray(buf.to_pybytes())
+
+    def reading(damaged: pa.Buffer, given: ExpectedIds | None) -> list | str:
+        try:
+            table = read_submission_file(
+                pa.BufferReader(damaged), test_rows=len(ids), expected_ids=given
+            ).table
+        except SubmissionInvalid as exc:
+            return exc.message
+        return [table[name].cast(pa.string()).to_pylist() for name in table.column_names]
+
+    refused = 0
+    for position in range(start, end):
+        damaged = bytearray(data)
+        damaged[position] ^= 0xFF
+        damaged_buf = pa.py_buffer(bytes(damaged))
+        with_proof = reading(damaged_buf, expected)
+        refused += isinstance(with_proof, str)
+        assert with_proof == reading(damaged_buf, None), position
+    assert refused  # the damage is seen
+
+
 @pytest.mark.parametrize("codec", ["snappy", "zstd"])
 def test_damaged_compressed_pages_give_the_truth_or_no_proof(codec):
     ids = numbered(2_000)
