@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.arrowtools import as_string, index_of, is_text
+from common.arrowtools import as_string, code_type, index_of, is_text
 from common.parallel import map_rows
 from common.refusals import SubmissionInvalid, count, examples, has
 from common.splits import SPLITS
@@ -262,12 +262,13 @@ def class_balance(labels: pa.Array) -> list[dict[str, Any]]:
 
 
 def class_codes(labels: pa.ChunkedArray, classes: list[str], example_ids: ExampleIds) -> np.ndarray:
-    """Class index (int32) of every label; refuses empty and unknown labels."""
+    """Class index of every label, in the narrowest type that holds the classes'
+    (``code_type``: int8 up to 127 classes); refuses empty and unknown labels."""
     if not (is_text(labels.type) or pa.types.is_integer(labels.type)):
         raise SubmissionInvalid(
             f"Column 'label' has type {labels.type}; expected class names (text) or integers."
         )
-    codes = index_of(labels, classes)
+    codes = index_of(labels, classes, code_type(len(classes)))
     if codes.size and codes.min() < 0:  # one pass, no mask, when every label is a class
         bad = codes < 0
         text = as_string(labels)

@@ -18,6 +18,7 @@ from typing import IO
 
 import numpy as np
 
+from common.arrowtools import code_type
 from kinds.columns import FloatColumns, Probabilities
 from scoring.core.align import Aligned
 
@@ -164,11 +165,7 @@ def stored_member(data: memoryview, info: zipfile.ZipInfo, name: str) -> memoryv
 def _compact(codes: np.ndarray) -> np.ndarray:
     if codes.dtype.kind == "f":
         return codes.astype(np.float64)
-    top = int(codes.max(initial=0))
-    for dtype in (np.int8, np.int16):
-        if top <= np.iinfo(dtype).max:
-            return codes.astype(dtype)
-    return codes.astype(np.int32)
+    return codes.astype(code_type(int(codes.max(initial=0)) + 1), copy=False)
 
 
 def _expanded(pred: np.ndarray) -> np.ndarray:
