@@ -306,7 +306,34 @@ def hybrid(
     a bit-packed run's padding is dropped."""
     if not 0 <= width <= 32 or (out is not None and out.size != count):
         raise Unread
-    # (first value, values, bytes of a bit-packed run or None, the repeated value)
+    runs = _runs(data, width, count, below)
+    packed = [run for run in runs if run[2] is not None]
+    if out is None and below is None and packed and len(packed) == len(runs):
+        # bit-packed only (distinct values): in a row
+        return _unpack(np.concatenate([data[run[2]] for run in packed]), width)[:count]
+    if out is None:
+        out = np.empty(count, dtype=np.int64)
+    if packed:  # unpacked at once: the runs' bytes joined, each run's values then placed
+        joined = np.concatenate([data[run[2]] for run in packed])
+        unpacked = _unpack(joined, width)
+        start = 0
+        for first, values, where, _ in packed:
+            piece = unpacked[start : start + values]
+            if below is not None and values and int(piece.max()) >= below:
+                raise Unread
+            out[first : first + values] = piece
+            start += (where.stop - where.start) * 8 // width if width else 0
+    for first, values, where, value in runs:
+        if where is None:
+            out[first : first + values] = value
+    return out
+
+
+def _runs(
+    data: np.ndarray, width: int, count: int, below: int | None
+) -> list[tuple[int, int, slice | None, int]]:
+    """The runs that hold the first ``count`` values: (first value, values, the bytes of a
+    bit-packed run or None, the repeated value of a run)."""
     runs: list[tuple[int, int, slice | None, int]] = []
     got = at = 0
     value_bytes = (width + 7) // 8
@@ -330,26 +357,7 @@ def hybrid(
             runs.append((got, values, None, value))
             at += value_bytes
         got += values
-    packed = [run for run in runs if run[2] is not None]
-    if out is None and below is None and packed and len(packed) == len(runs):
-        # bit-packed only (distinct values): in a row
-        return _unpack(np.concatenate([data[run[2]] for run in packed]), width)[:count]
-    if out is None:
-        out = np.empty(count, dtype=np.int64)
-    if packed:  # unpacked at once: the runs' bytes joined, each run's values then placed
-        joined = np.concatenate([data[run[2]] for run in packed])
-        unpacked = _unpack(joined, width)
-        start = 0
-        for first, values, where, _ in packed:
-            piece = unpacked[start : start + values]
-            if below is not None and values and int(piece.max()) >= below:
-                raise Unread
-            out[first : first + values] = piece
-            start += (where.stop - where.start) * 8 // width if width else 0
-    for first, values, where, value in runs:
-        if where is None:
-            out[first : first + values] = value
-    return out
+    return runs
 
 
 def _unpack(packed: np.ndarray, width: int) -> np.ndarray:

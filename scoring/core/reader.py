@@ -17,7 +17,7 @@ import csv
 import os
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
@@ -277,12 +277,9 @@ def _read_parquet_bounded(
     flat = [name for name in columns if not pa.types.is_nested(schema.field(name).type)]
     ids = _id_proof(buf, metadata, schema, expected_ids)
     labels = _label_pages(buf, metadata, schema, as_dictionary)
-    # While the id column's pages are proven, the proof holds a few pages of its own
-    # (``live_bytes``): allowed for in the checks after each batch, never in the last one.
-    allowance = 0 if ids is None else ids.live_bytes
     start = pa.total_allocated_bytes()
 
-    def decode(part: list[int], names: list[str]) -> list[pa.RecordBatch]:
+    def decode(part: list[int], names: list[str], allowance: int) -> list[pa.RecordBatch]:
         expanded = [name for name in names if name not in as_dictionary]
         batch_rows = bounds.parquet_batch_rows(buf, metadata, expanded, part)
         reader = pq.ParquetFile(
@@ -295,44 +292,25 @@ def _read_parquet_bounded(
         return batches
 
     parts = bounds.row_group_parts(metadata, 2 * threads())
-    from_pages = ({"id"} if ids else set()) | ({"label"} if labels else set())
-    rest = [name for name in flat if name not in from_pages]
-    # The other columns are decoded while the ids are proven and the labels decoded from
-    # their pages (on both threads, together)
-    id_calls = [] if ids is None else ids.calls
-    label_calls = [] if labels is None else labels.calls
-    decodes = [partial(decode, part, rest) for part in parts] if rest else []
-    done = run_all(decodes + id_calls + label_calls, elements=metadata.num_rows * len(flat))
-    found = _columns(_joined(done[: len(decodes)], parquet, rest)) if rest else {}
-    proven = ids is not None and all(done[len(decodes) : len(decodes) + len(id_calls)])
-    if proven:
-        found["id"] = pa.chunked_array([expected_ids.ids])
-    given = None if labels is None else labels.column(done[len(decodes) + len(id_calls) :])
-    if given is not None:
-        found["label"] = given
-    allowance = 0
-    del done
-    missing = [name for name in sorted(from_pages) if name not in found]
-    if missing:  # what the pages did not give is decoded by Arrow after all
-        decoded = run_all([partial(decode, part, missing) for part in parts])
-        found.update(_columns(_joined(decoded, parquet, missing)))
+
+    def decodes(names: list[str], allowance: int = 0) -> list[Callable[[], list]]:
+        return [partial(decode, part, names, allowance) for part in parts]
+
+    def joined(done: list[list[pa.RecordBatch]], names: list[str]) -> dict:
+        return _columns(_joined(done, parquet, names))
+
+    pages = _Pages(ids, labels, expected_ids)
+    found = pages.read(flat, decodes, joined, elements=metadata.num_rows * len(flat))
     if any(len(column) != sum(g.num_rows for g in groups) for column in found.values()):
         # A column short of its row groups' rows, which Arrow decodes without a word when
         # a page is damaged: the columns decoded again together, as Arrow alone decodes
         # them, so the table (or the refusal) is the one it would be without the pages
-        found, proven, given = {}, False, None
-        decoded = run_all([partial(decode, part, flat) for part in parts])
-        found = _columns(_joined(decoded, parquet, flat))
+        found = {}  # (the columns read apart go before they are read again)
+        pages = _Pages(None, None, None)
+        found = joined(run_all(decodes(flat)), flat)
     table = pa.table(found) if found else pa.table({})
-    # Counted as Arrow's decoding would take them: proven ids their text and offsets,
-    # labels from their pages four bytes a row (Arrow's int32 indices; here one)
-    decoded_bytes = pa.total_allocated_bytes() - start
-    if proven:
-        decoded_bytes += expected_ids.decoded_bytes
-    if given is not None:
-        decoded_bytes += 4 * len(given)
-    bounds.refuse_expanded(table, decoded_bytes, limit)
-    _refuse_undecodable(table, trusted=["id"] if proven else [])
+    bounds.refuse_expanded(table, pa.total_allocated_bytes() - start + pages.counted, limit)
+    _refuse_undecodable(table, trusted=pages.trusted)
     rows = table.num_rows if table.num_columns else metadata.num_rows
     return pa.table(
         {
@@ -342,6 +320,58 @@ def _read_parquet_bounded(
             for name in columns
         }
     )
+
+
+class _Pages:
+    """The columns read from their pages instead of decoded by Arrow: the ids proven to be
+    the solution's in order (``ids``, ``idpages``) and the labels decoded into one byte a
+    row (``labels``, ``labelpages``), either None when the file's pages are not read."""
+
+    def __init__(
+        self,
+        ids: idpages.Proof | None,
+        labels: labelpages.Decoding | None,
+        expected: ExpectedIds | None,
+    ) -> None:
+        self.ids, self.labels, self.expected = ids, labels, expected
+        self.counted = 0  # the bytes of the columns given, as Arrow's decoding takes them
+        self.trusted: list[str] = []  # the solution's own ids, when proven
+
+    def read(
+        self,
+        flat: list[str],
+        decodes: Callable[..., list[Callable[[], list]]],
+        joined: Callable[[list, list[str]], dict[str, pa.ChunkedArray]],
+        *,
+        elements: int,
+    ) -> dict[str, pa.ChunkedArray]:
+        """The ``flat`` columns: what the pages give, the others decoded by Arrow meanwhile
+        (``decodes``: the calls of a decoding, ``joined``: its columns; on both threads,
+        all together), and what the pages did not give decoded by Arrow after."""
+        from_pages = ["id"] * bool(self.ids) + ["label"] * bool(self.labels)
+        rest = [name for name in flat if name not in from_pages]
+        id_calls = [] if self.ids is None else self.ids.calls
+        label_calls = [] if self.labels is None else self.labels.calls
+        # While the ids are proven, the proof holds a few pages of its own (``live_bytes``):
+        # allowed for in the checks after each batch, never in the last one
+        allowance = 0 if self.ids is None else self.ids.live_bytes
+        calls = decodes(rest, allowance) if rest else []
+        done = run_all(calls + id_calls + label_calls, elements=elements)
+        found = joined(done[: len(calls)], rest) if rest else {}
+        results = done[len(calls) :]
+        proofs, labels = results[: len(id_calls)], results[len(id_calls) :]
+        if self.ids is not None and all(proofs):
+            found["id"] = pa.chunked_array([self.expected.ids])
+            self.counted += self.expected.decoded_bytes  # its text and offsets
+            self.trusted.append("id")
+        given = None if self.labels is None else self.labels.column(labels)
+        if given is not None:
+            found["label"] = given
+            self.counted += 4 * len(given)  # Arrow's int32 indices (here one byte)
+        missing = [name for name in from_pages if name not in found]
+        if missing:
+            found.update(joined(run_all(decodes(missing)), missing))
+        return found
 
 
 def _columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
