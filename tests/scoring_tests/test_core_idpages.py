@@ -14,7 +14,7 @@ from scoring.core import align_submission, bounds, read_submission_file
 from scoring.core.idpages import ExpectedIds, proven_in_order
 from scoring.core.pages import Unread, chunk_range, hybrid, page_header
 from scoring.core.solution import Solution
-from tests.support.parquet_bytes import parquet, varint
+from tests.support.parquet_bytes import flipped, parquet, varint
 
 
 def numbered(n: int, template: str = "r{}") -> pa.Array:
@@ -157,20 +157,13 @@ def test_every_damaged_byte_of_the_id_column_gives_the_truth_or_no_proof():
     )
     expected = ExpectedIds.of(ids)
     metadata = pq.ParquetFile(pa.BufferReader(buf)).metadata
-    start, _ = chunk_range(metadata.row_group(0).column(0), buf.size)
-    _, end = chunk_range(metadata.row_group(1).column(0), buf.size)
-    data = bytearray(buf.to_pybytes())
     told = tried = 0
-    for position in range(start, end):
-        for flip in (0x01, 0x80, 0xFF):
-            damaged = bytearray(data)
-            damaged[position] ^= flip
-            damaged_buf = pa.py_buffer(bytes(damaged))
-            tried += 1
-            if not proven_in_order(damaged_buf, metadata, expected):
-                continue
-            told += 1
-            assert arrow_ids(damaged_buf).equals(ids), (position, flip)
+    for position, flip, damaged_buf in flipped(buf, 0):
+        tried += 1
+        if not proven_in_order(damaged_buf, metadata, expected):
+            continue
+        told += 1
+        assert arrow_ids(damaged_buf).equals(ids), (position, flip)
     # most flips break the proof; those in page statistics and unread header fields do not
     assert 0 < told < tried / 2
 
@@ -181,10 +174,6 @@ def test_a_damaged_id_column_reads_the_same_with_the_proof_as_without():
     ids = numbered(120)
     buf = parquet(predictions(ids), compression="none", data_page_size=150, row_group_size=70)
     expected = ExpectedIds.of(ids)
-    metadata = pq.ParquetFile(pa.BufferReader(buf)).metadata
-    start, _ = chunk_range(metadata.row_group(0).column(0), buf.size)
-    _, end = chunk_range(metadata.row_group(1).column(0), buf.size)
-    data = bytearray(buf.to_pybytes())
 
     def reading(damaged: pa.Buffer, given: ExpectedIds | None) -> list | str:
         try:
@@ -196,10 +185,7 @@ def test_a_damaged_id_column_reads_the_same_with_the_proof_as_without():
         return [table[name].cast(pa.string()).to_pylist() for name in table.column_names]
 
     refused = 0
-    for position in range(start, end):
-        damaged = bytearray(data)
-        damaged[position] ^= 0xFF
-        damaged_buf = pa.py_buffer(bytes(damaged))
+    for position, _, damaged_buf in flipped(buf, 0, flips=(0xFF,)):
         with_proof = reading(damaged_buf, expected)
         refused += isinstance(with_proof, str)
         assert with_proof == reading(damaged_buf, None), position
