@@ -301,14 +301,15 @@ def _read_parquet_bounded(
 
     pages = _Pages(ids, labels, expected_ids)
     found = pages.read(flat, decodes, joined, elements=metadata.num_rows * len(flat))
-    if any(len(column) != sum(g.num_rows for g in groups) for column in found.values()):
+    group_rows = sum(g.num_rows for g in groups)
+    if (ids or labels) and any(len(column) != group_rows for column in found.values()):
         # A column short of its row groups' rows, which Arrow decodes without a word when
         # a page is damaged: the columns decoded again together, as Arrow alone decodes
         # them, so the table (or the refusal) is the one it would be without the pages
         found = {}  # (the columns read apart go before they are read again)
         pages = _Pages(None, None, None)
         found = joined(run_all(decodes(flat)), flat)
-    table = pa.table(found) if found else pa.table({})
+    table = pa.table(found)
     bounds.refuse_expanded(table, pa.total_allocated_bytes() - start + pages.counted, limit)
     _refuse_undecodable(table, trusted=pages.trusted)
     rows = table.num_rows if table.num_columns else metadata.num_rows
