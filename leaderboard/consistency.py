@@ -14,13 +14,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 from django.core.cache import cache
 
 from datasets.models import Task
 from kinds import kind_get
-from scoring.core import load_predictions
+from scoring.core.predictions import load_pred
 from scoring.models import Submission
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def entries_consistency(*, task: Task, submission_ids: Sequence[int]) -> dict[in
                 if context is ...:
                     context = _test_context(task)
                 with storage.open(name, "rb") as handle:
-                    pred = np.asarray(load_predictions(handle.read()).pred)
+                    pred = load_pred(handle.read())
                 value = kind.consistency(context, pred)
             except Exception:  # one unreadable file must not take the board down
                 logger.exception("consistency of submission %s failed", pk)

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
-from scoring.core import load_predictions
+from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
 
@@ -51,7 +51,7 @@ def _track_values(task: Task, metric: str, scores: np.ndarray) -> np.ndarray:
 
 def _predictions(submission: Submission) -> np.ndarray:
     with submission.predictions.open("rb") as handle:
-        return np.asarray(load_predictions(handle.read()).pred)
+        return load_pred(handle.read())
 
 
 def task_samples(

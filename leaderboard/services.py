@@ -32,7 +32,7 @@ from leaderboard.core.ranking import (
     rank_entries,
     select_team_best,
 )
-from scoring.core import load_predictions
+from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
@@ -540,7 +540,7 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             if not e.submission.predictions:
                 continue
             with e.submission.predictions.open("rb") as fh:
-                preds.append(np.asarray(load_predictions(fh.read()).pred))
+                preds.append(load_pred(fh.read()))
             kept.append(e)
         if not kept or not mask.any():
             continue
