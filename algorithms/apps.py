@@ -34,6 +34,13 @@ class AlgorithmsConfig(AppConfig):
         from challenge_platform.upload_budget import team_storage_register
 
         team_storage_register("algorithm archives", team_archive_files)
+        # A deleted archive, run (the baseline's view of runs too) takes its files with it.
+        from algorithms.models import AlgorithmRun, BaselineRun
+        from challenge_platform.stored_files import forget_on_delete
+
+        forget_on_delete("algorithms.AlgorithmVersion")
+        forget_on_delete(AlgorithmRun, AlgorithmRun.stored_files)
+        forget_on_delete(BaselineRun, AlgorithmRun.stored_files)
 
         # ... and the AutoGluon baseline runs by itself on a task that arrives (and on its new
         # data versions), as soon as it is imported.

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from challenge_platform.stored_files import StoredFile, every_file_field
 from datasets.models import private_storage
 from jobs.models import Job
 
@@ -269,6 +270,14 @@ class AlgorithmRun(Job):
     def is_organizer_run(self) -> bool:
         """Started by an organizer outside the team: scored for the transfer matrix only."""
         return self.profile == ORGANIZER_PROFILE
+
+    def stored_files(self) -> list[StoredFile]:
+        """The files this run names: its predictions and the outputs its profile kept."""
+        storage = self._meta.get_field("predictions").storage
+        kept = self.artifacts.values() if isinstance(self.artifacts, dict) else ()
+        return every_file_field(self) + [
+            StoredFile(storage, name) for name in kept if isinstance(name, str) and name
+        ]
 
 
 class BaselineRunManager(models.Manager):

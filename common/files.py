@@ -4,6 +4,8 @@ the error that matters."""
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import PurePosixPath
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -28,3 +30,20 @@ def local_path(storage: Any, name: str) -> str | None:
         return storage.path(name)
     except NotImplementedError:
         return None
+
+
+def remove_empty_folders(storage: Any, name: str) -> None:
+    """Remove the folders of the stored file ``name`` that its deletion left empty, the
+    innermost first, never the top one (``tasks/t/v2/test.csv``: ``tasks/t/v2``, then
+    ``tasks/t``; not ``tasks``); local storage only (object stores have no folders)."""
+    parents = list(PurePosixPath(name).parents)[:-2]  # without "." and the top folder
+    for parent in parents:
+        path = local_path(storage, str(parent))
+        if path is None:
+            return
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:  # gone already: the one above may be empty
+            continue
+        except OSError:  # not empty: nor is anything above it
+            return

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from challenge_platform.stored_files import StoredFile, every_file_field
+from common import keyfile
 from kinds import kind_choices
 
 
@@ -127,6 +129,22 @@ class Task(models.Model):
     @property
     def challenge(self):
         return self.track.challenge
+
+    def stored_files(self) -> list[StoredFile]:
+        """The files this task names: every data version's (the current one's are its
+        fields), and each version's solution key table (``common.keyfile``)."""
+        found = every_file_field(self)
+        fields = {f.name for f in self._meta.get_fields() if isinstance(f, models.FileField)}
+        for version in self.versions.all():
+            for field, name in version.files.items():
+                if field in fields and name:
+                    storage = self._meta.get_field(field).storage
+                    found.append(StoredFile(storage, name, Task, field))
+        solutions = {stored.name for stored in found if stored.column == "solution"}
+        storage = self._meta.get_field("solution").storage
+        found += [StoredFile(storage, keyfile.keys_name(name)) for name in sorted(solutions)]
+        # the current version's files are its fields' too: each file once
+        return list({(id(stored.storage), stored.name): stored for stored in found}.values())
 
 
 class TaskVersion(models.Model):

@@ -34,7 +34,7 @@ from challenge_platform import hooks
 from challenge_platform.audit import ReasonRequired, audit_record, reason_check
 from challenge_platform.models import Challenge, Track
 from common import keyfile
-from common.files import delete_file_quietly, local_path
+from common.files import delete_file_quietly, local_path, remove_empty_folders
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
 from datasets.models import Task, TaskVersion
@@ -546,13 +546,4 @@ def _delete(written: list[tuple[Storage, str]]) -> None:
     for storage, name in written:  # keep cleaning the others; the error that matters is re-raised
         delete_file_quietly(storage, name)
     for storage, name in written:
-        _remove_empty_folder(storage, name)
-
-
-def _remove_empty_folder(storage: Storage, name: str) -> None:
-    """Drop the task's folder a failed import left empty (local storage only)."""
-    path = local_path(storage, name)
-    if path is None:  # object stores have no folders
-        return
-    with contextlib.suppress(OSError):  # not empty, or already gone
-        Path(path).parent.rmdir()
+        remove_empty_folders(storage, name)  # the task's folder a failed import left empty

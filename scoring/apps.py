@@ -25,6 +25,12 @@ class ScoringConfig(AppConfig):
         hooks.subscribe(hooks.TaskAdded, receivers.build_trivial_on_arrival)
         hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
 
+        # A deleted submission or reference (each one of a deleted task's) takes its files.
+        from challenge_platform.stored_files import forget_on_delete
+
+        forget_on_delete("scoring.Submission")
+        forget_on_delete("scoring.Reference")
+
 
 def _load_lost_decisions(app: object) -> None:
     """What a dead worker's submissions and builds become is decided by the services that

@@ -7,4 +7,7 @@ class StandingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from challenge_platform.stored_files import forget_on_delete
         from standings import tasks  # noqa: F401 - registers its Celery tasks in every process
+
+        forget_on_delete("standings.MethodWriteup")  # a deleted write-up takes its PDF

@@ -198,3 +198,26 @@ def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bu
     order = pd.read_csv(io.BytesIO(data))
     right = (order["label"] == order["id"].map(truth)).mean()
     assert result.metrics["all"]["accuracy"] == pytest.approx(right)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_task_takes_its_objects_out_of_the_bucket(s3_storages, bucket, tmp_path):
+    """A task deleted (with the rows deleted with it) takes its objects with it, once the
+    deletion commits; another task's stay (``challenge_platform.stored_files``)."""
+    from django.core.files.base import ContentFile
+
+    from tests.scoring_tests.factories import imported_task, make_participant
+
+    task = imported_task(tmp_path, slug="gone-s3")
+    other = imported_task(tmp_path, slug="kept-s3", challenge=task.challenge)
+    team = make_participant(task.challenge, username="s3-owner").team
+    submission = Submission.objects.create(task=task, team=team)
+    submission.file.save("up.csv", ContentFile(b"id,label\n"))
+    gone = {k for k in keys(bucket) if "/gone-s3/" in k}
+    kept = {k for k in keys(bucket) if "/kept-s3/" in k}
+    assert f"private/submissions/gone-s3/{team.pk}/up.csv" in gone and len(gone) == 6
+    assert len(kept) == 5
+    task.delete()
+    assert {k for k in keys(bucket) if "/gone-s3/" in k} == set()
+    assert {k for k in keys(bucket) if "/kept-s3/" in k} == kept
+    assert other.pk is not None
