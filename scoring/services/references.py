@@ -300,9 +300,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             after={"primary": _primary_name(task)},
         )
         hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
-    for field in (reference.file, reference.predictions):
-        if field:
-            field.delete(save=False)
+    # its files go once the deletion commits (challenge_platform.stored_files)
 
 
 def trivial_submission(*, task: Task) -> bytes:

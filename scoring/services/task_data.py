@@ -46,9 +46,8 @@ def task_references_refresh(*, task: Task) -> None:
     stale_files: list[tuple[Storage, str]] = []
     trivial = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
     if trivial is not None:
-        stale_files += _names(trivial.file, trivial.predictions)
         was_primary = trivial.is_primary
-        trivial.delete()
+        trivial.delete()  # its files go once this commits (challenge_platform.stored_files)
         try:
             with transaction.atomic():
                 rebuilt = reference_trivial_ensure(task=task)
