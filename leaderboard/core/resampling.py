@@ -65,21 +65,17 @@ def group_row_weights(*, groups: np.ndarray, seed: int, n_resamples: int) -> Ite
 
 
 def block_assignment(*, n: int, seed: int) -> np.ndarray:
-    """The random block (0 .. N_BLOCKS - 1) of each of ``n`` rows, for large boards; the
-    last one drawn is kept read-only (every cell of a task's column, every refresh of its
-    board draws the same: 0.02-0.05 s of a 10M-row transfer cell)."""
+    """The random block (0 .. N_BLOCKS - 1) of each of ``n`` rows, for large boards, kept
+    read-only (every cell of a task's column, every refresh of its board draws the same:
+    0.02-0.05 s of a 10M-row transfer cell; a board's public and private rows both kept)."""
     key = (n, seed)
-    with _blocks_lock:
-        if _blocks and _blocks[0][0] == key:
-            return _blocks[0][1]
+    found = _blocks.get(key)
+    if found is not None:
+        return found
     child = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM,))
     generator = np.random.Generator(np.random.PCG64(child))
     blocks = generator.integers(0, N_BLOCKS, size=n, dtype=np.uint16)
-    blocks.flags.writeable = False
-    if blocks.nbytes <= BLOCKS_CACHE_BYTES:
-        with _blocks_lock:
-            _blocks[:] = [(key, blocks)]
-    return blocks
+    return _blocks.keep(key, blocks, BLOCKS_CACHE_BYTES)
 
 
 def group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
@@ -108,17 +104,42 @@ def fill_counts(generators: Sequence[np.random.Generator], n: int) -> np.ndarray
     return counts
 
 
+class _Kept:
+    """Read-only arrays drawn once per process, by key; the least recently used go first
+    once they hold more than the budget given with each new one (an array larger than it
+    is not kept)."""
+
+    def __init__(self) -> None:
+        self._arrays: OrderedDict[tuple[int, ...], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> np.ndarray | None:
+        with self._lock:
+            found = self._arrays.get(key)
+            if found is not None:
+                self._arrays.move_to_end(key)
+            return found
+
+    def keep(self, key: tuple[int, ...], array: np.ndarray, budget: int) -> np.ndarray:
+        """``array``, made read-only, and kept when it fits ``budget``."""
+        array.flags.writeable = False
+        if array.nbytes <= budget:
+            with self._lock:
+                self._arrays[key] = array
+                while sum(kept.nbytes for kept in self._arrays.values()) > budget:
+                    self._arrays.popitem(last=False)
+        return array
+
+
 # Small boards' count matrices, kept per process: (seed, resamples, rows) -> (B, n) counts.
 # The draws depend on nothing else, so every bootstrap over ``n`` rows with the same seed
 # (each algorithm's cell on one task, each refresh of one board) draws the same counts; at a
 # few hundred rows drawing them is most of a bootstrap's time. At most this many bytes.
 COUNTS_CACHE_BYTES = 64 * 2**20
-_counts: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
-_counts_lock = threading.Lock()
-# The last block assignment drawn, (n, seed) -> blocks, when it takes at most this many bytes.
+_counts = _Kept()
+# The block assignments drawn, (n, seed) -> blocks, at most this many bytes.
 BLOCKS_CACHE_BYTES = 128 * 2**20
-_blocks: list[tuple[tuple[int, int], np.ndarray]] = []
-_blocks_lock = threading.Lock()
+_blocks = _Kept()
 
 
 def resample_counts(*, seed: int, n_resamples: int, n: int) -> np.ndarray | None:
@@ -128,15 +149,8 @@ def resample_counts(*, seed: int, n_resamples: int, n: int) -> np.ndarray | None
     if n_resamples * n > COUNTS_CACHE_BYTES // 4:
         return None
     key = (seed, n_resamples, n)
-    with _counts_lock:
-        found = _counts.get(key)
-        if found is not None:
-            _counts.move_to_end(key)
-            return found
+    found = _counts.get(key)
+    if found is not None:
+        return found
     counts = fill_counts(resample_streams(seed=seed, n_resamples=n_resamples), n)
-    counts.flags.writeable = False
-    with _counts_lock:
-        _counts[key] = counts
-        while sum(c.nbytes for c in _counts.values()) > COUNTS_CACHE_BYTES:
-            _counts.popitem(last=False)
-    return counts
+    return _counts.keep(key, counts, COUNTS_CACHE_BYTES)

@@ -121,8 +121,9 @@ def test_cells_of_one_task_are_paired_on_the_same_blocks():
 
 
 def test_the_kept_block_assignment_is_the_one_drawn_and_cannot_be_written():
-    """The last block assignment is kept per process: the same draws as a fresh generator
-    for that size and seed, a new size or seed drawn afresh, none of them writable."""
+    """Block assignments are kept per process: the same draws as a fresh generator for that
+    size and seed, a new size or seed drawn afresh, none of them writable; a board's two
+    splits (two sizes) drawn in turn are both kept."""
     def drawn(n: int, seed: int) -> np.ndarray:
         child = np.random.SeedSequence(seed, spawn_key=(resampling._BLOCK_STREAM,))
         generator = np.random.Generator(np.random.PCG64(child))
@@ -135,3 +136,4 @@ def test_the_kept_block_assignment_is_the_one_drawn_and_cannot_be_written():
         assert np.array_equal(blocks, drawn(n, seed)), (n, seed)
         with pytest.raises(ValueError, match="read-only"):
             blocks[0] = 1
+    assert resampling.block_assignment(n=50_000, seed=3) is first  # still kept
