@@ -9,11 +9,11 @@ as the format lays it out (``scoring.core.pages``):
 
 - its dictionary page (``PLAIN``, at most ``MAX_ENTRIES`` values): each value's 4-byte
   little-endian length, then its bytes; the chunk's dictionary is made of those bytes as
-  Arrow makes it (text not checked as UTF-8 there either);
+  Arrow makes it (the reader then checks it as UTF-8, as it does Arrow's);
 - its data pages, dictionary-coded (``RLE_DICTIONARY`` or ``PLAIN_DICTIONARY``: a byte of
   bit width, then the hybrid runs), with every definition level "present": the indices,
-  each below the dictionary's entries, written straight into one int8 array of the file's
-  rows (a run of one index, the usual page, is one fill).
+  each below the dictionary's entries, written straight into an int8 array of the row
+  group's rows (a run of one index, the usual page, is one fill).
 
 The column is then one ``DictionaryArray`` a row group (int8 indices), where Arrow gives one
 a batch. Anything else (a null, another encoding or page type, a larger dictionary, an index
@@ -53,10 +53,9 @@ MAX_ENTRIES = 127  # a chunk's dictionary entries: its indices fit a signed byte
 class Decoding:
     """The work of decoding a column's pages, once its row groups are known: ``calls``,
     one a row group, each giving its ``DictionaryArray`` (None: not decoded here), to be
-    run on any threads; ``indices``, the int8 array of the file's rows they write."""
+    run on any threads."""
 
     calls: list[Callable[[], pa.DictionaryArray | None]]
-    indices: np.ndarray
 
     def column(self, done: list[pa.DictionaryArray | None]) -> pa.ChunkedArray | None:
         """The column from the calls' results (in their order), or None unless every row
@@ -78,20 +77,17 @@ def decoding(buf: pa.Buffer, metadata: pq.FileMetaData, column: str = "label") -
     if not groups or int(rows[-1]) <= 0 or int(rows.min()) < 0:
         return None
     max_def = metadata.schema.column(index).max_definition_level
-    indices = np.empty(int(rows[-1]), dtype=np.int8)
-    calls = [
-        partial(_chunk, buf, group.column(index), indices[first:end], max_def)
-        for group, first, end in zip(groups, rows[:-1], rows[1:], strict=True)
-    ]
-    return Decoding(calls=calls, indices=indices)
+    calls = [partial(_chunk, buf, g.column(index), g.num_rows, max_def) for g in groups]
+    return Decoding(calls=calls)
 
 
 @unread_gives(None)
 def _chunk(
-    buf: pa.Buffer, chunk: pq.ColumnChunkMetaData, out: np.ndarray, max_def: int
+    buf: pa.Buffer, chunk: pq.ColumnChunkMetaData, rows: int, max_def: int
 ) -> pa.DictionaryArray:
-    """``chunk``'s values, its indices written into ``out`` (its rows)."""
-    codec, pages = chunk_pages(buf, chunk, out.size)
+    """``chunk``'s ``rows`` values: its dictionary, and its indices written into an int8
+    array of its own (made once the headers and the dictionary are read)."""
+    codec, pages = chunk_pages(buf, chunk, rows)
     if not pages or pages[0].header.type != DICTIONARY_PAGE:
         raise Unread
     head = pages[0].header
@@ -101,6 +97,7 @@ def _chunk(
     dictionary = _plain_text(
         payload(buf, pages[0].at, head.compressed, head.uncompressed, codec), entries
     )
+    out = np.empty(rows, dtype=np.int8)
     before = None  # the page before, decoded: a page of the same bytes holds the same
     for page in pages[1:]:
         header = page.header
