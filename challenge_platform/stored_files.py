@@ -68,10 +68,16 @@ def forget_on_delete(
     )
 
 
-def _noted(files: Callable[[Any], Iterable[StoredFile]], sender: Any, instance: Any, **_) -> None:
-    found = [stored for stored in files(instance) if stored.name]
+def delete_on_commit(files: Iterable[StoredFile], using: str | None = None) -> None:
+    """Delete ``files`` once the transaction in progress commits (at once outside one;
+    never when it is rolled back), each unless a row still names it."""
+    found = [stored for stored in files if stored.name]
     if found:
-        transaction.on_commit(partial(_delete, found), using=instance._state.db)
+        transaction.on_commit(partial(_delete, found), using=using)
+
+
+def _noted(files: Callable[[Any], Iterable[StoredFile]], sender: Any, instance: Any, **_) -> None:
+    delete_on_commit(files(instance), using=instance._state.db)
 
 
 def _delete(found: list[StoredFile]) -> None:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import io
 import logging
 
-from django.core.files.storage import Storage
 from django.db import transaction
-from django.db.models.fields.files import FieldFile
 
-from common.files import delete_file_quietly
+from challenge_platform.stored_files import StoredFile, delete_on_commit, field_files
 from datasets.models import Task
 from scoring.core import SubmissionInvalid
 from scoring.models import Reference, ReferenceSource
@@ -43,7 +41,7 @@ def task_references_refresh(*, task: Task) -> None:
     current data (see the module docstring). Each reference is refreshed in its own
     savepoint: one that fails is logged and never undoes the others or the re-queue; a
     trivial baseline that cannot be rebuilt now is gone (the board's refresh builds it)."""
-    stale_files: list[tuple[Storage, str]] = []
+    stale_files: list[StoredFile] = []
     trivial = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
     if trivial is not None:
         was_primary = trivial.is_primary
@@ -56,7 +54,7 @@ def task_references_refresh(*, task: Task) -> None:
         except Exception:
             logger.exception("rebuilding the trivial baseline of task %s failed", task.slug)
     for reference in Reference.objects.filter(task=task, source=ReferenceSource.UPLOAD):
-        names = _names(reference.predictions)
+        names = field_files(reference, "predictions")  # its name now (a save renames it)
         try:
             with transaction.atomic():
                 _reference_rescore(reference, task=task)
@@ -64,7 +62,7 @@ def task_references_refresh(*, task: Task) -> None:
             logger.exception("re-reading reference %s of task %s failed", reference.pk, task.slug)
             continue
         stale_files += names
-    transaction.on_commit(lambda: _delete_files(stale_files))
+    delete_on_commit(stale_files)
 
 
 def _reference_rescore(reference: Reference, *, task: Task) -> None:
@@ -91,13 +89,3 @@ def _reference_rescore(reference: Reference, *, task: Task) -> None:
         reference.private_score = None
         reference.predictions = ""
     reference.save()
-
-
-def _names(*fields: FieldFile) -> list[tuple[Storage, str]]:
-    """The stored names now (a later ``save`` renames the field in place)."""
-    return [(field.storage, field.name) for field in fields if field and field.name]
-
-
-def _delete_files(files: list[tuple[Storage, str]]) -> None:
-    for storage, name in files:
-        delete_file_quietly(storage, name)
