@@ -340,7 +340,7 @@ def verdict_words(pair: TeamPair, *, a: str, b: str, margin: float, basis: str |
     better (or equal) point mean, the verdict is from its side; ``basis`` says whether the
     claim is about tasks like these or these tasks' rows only."""
     scope = "on tasks like these" if basis == "tasks" else "on these tasks' test rows"
-    within = f"±{margin:g}, the organizers' margin of practical equivalence"
+    within = f"±{margin:g} (the organizers' margin)"
     if pair.ci is None:
         return f"no interval: {pair.reason or 'the scores cannot support one'}"
     low, high = pair.ci
@@ -349,12 +349,12 @@ def verdict_words(pair: TeamPair, *, a: str, b: str, margin: float, basis: str |
             return f"{a} is ahead of {b} {scope}, but by less than {within}"
         if high < 0:
             return f"{a} is behind {b} {scope}, but by less than {within}"
-        return f"{a} and {b} differ by less than {within}, {scope}"
+        return f"{a} and {b} differ by less than {within} {scope}"
     if pair.verdict == "better":
         return f"{a} is better than {b} {scope}: the whole interval lies above 0"
     if pair.verdict == "worse":
         return f"{a} is worse than {b} {scope}: the whole interval lies below 0"
     return (
-        f"cannot tell {scope}: the interval holds 0, so {a} and {b} are not shown apart, "
-        f"and reaches beyond {within}, so they are not shown equivalent"
+        f"cannot tell {a} and {b} apart {scope}: the interval holds 0, and reaches beyond "
+        f"{within}, so they are not shown equivalent either"
     )

@@ -16,9 +16,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from challenge_platform.models import Challenge
-from leaderboard.core.benchmark.first import track_resample_draws
+from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD
-from leaderboard.first import first_compute
+from leaderboard.first import first_compute, verdict_words
 from leaderboard.first_samples import task_samples
 from leaderboard.models import LeaderboardEntry
 from leaderboard.selectors import track_values_of
@@ -237,5 +237,28 @@ def test_two_teams_uploading_the_same_files_are_equivalent_on_the_track_board(tm
 
     page = Client().get(f"/tracks/{track.slug}/").content.decode()
     assert 'data-verdict="equivalent"' in page
-    assert "differ by less than ±0.005, the organizers&#x27; margin" in page
+    assert "castor and pollux differ by less than ±0.005 (the organizers&#x27; margin)" in page
     assert "from its own 4 per-task differences" in page
+
+
+def test_each_verdict_is_written_as_what_it_means():
+    def words(ci, verdict, basis="tasks", reason=None):
+        pair = TeamPair(a=1, b=2, difference=0.0, ci=ci, verdict=verdict, reason=reason)
+        return verdict_words(pair, a="A", b="B", margin=0.005, basis=basis)
+
+    assert words((0.01, 0.03), "better") == (
+        "A is better than B on tasks like these: the whole interval lies above 0"
+    )
+    assert words((-0.002, 0.004), "equivalent") == (
+        "A and B differ by less than ±0.005 (the organizers' margin) on tasks like these"
+    )
+    assert words((0.001, 0.004), "equivalent", basis="rows") == (
+        "A is ahead of B on these tasks' test rows, but by less than ±0.005 (the organizers' "
+        "margin)"
+    )
+    assert words((-0.01, 0.03), "undecided") == (
+        "cannot tell A and B apart on tasks like these: the interval holds 0, and reaches "
+        "beyond ±0.005 (the organizers' margin), so they are not shown equivalent either"
+    )
+    declined = words(None, "undecided", reason="nothing measures it")
+    assert declined == "no interval: nothing measures it"
