@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from challenge_platform.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
-from leaderboard.core.benchmark.pairwise import GROUP_METHOD
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.first import first_compute, verdict_words
 from leaderboard.first_samples import task_samples
 from leaderboard.models import LeaderboardEntry
@@ -262,3 +262,27 @@ def test_each_verdict_is_written_as_what_it_means():
     )
     declined = words(None, "undecided", reason="nothing measures it")
     assert declined == "no interval: nothing measures it"
+
+
+def test_a_track_of_one_task_says_its_verdicts_are_about_this_tasks_rows(tmp_path):
+    # Like the demo's regression track: one task, no spread of tasks to measure. The pairs
+    # get the row bootstrap's intervals, and the API, the page and the words say what they
+    # are about.
+    challenge = ChallengeFactory(slug="solo", private_revealed=False)
+    task = imported_task(tmp_path, challenge=challenge, slug="solo-task", rows=400)
+    people = {n: make_participant(challenge, username=n, name=n) for n in ("ann", "bob")}
+    _upload_and_score(people["ann"], task, csv_bytes(predictions_frame(task, wrong=0.1, seed=1)))
+    _upload_and_score(people["bob"], task, csv_bytes(predictions_frame(task, wrong=0.5, seed=2)))
+    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
+
+    board = _board(SimpleNamespace(track=task.track))
+    assert board["pairwise_basis"] == "rows" and board["group_method"] == ROWS_METHOD
+    assert board["pairwise_note"].startswith("a track of one task is too few")
+    assert board["group_reason"] is None
+    (pair,) = board["pairwise"]
+    assert (pair["a"], pair["b"], pair["verdict"]) == ("ann", "bob", "better")
+    assert [e["group"] for e in board["entries"] if e["rank"] is not None] == [1, 2]
+    page = Client().get(f"/tracks/{task.track.slug}/").content.decode()
+    assert "ann is better than bob on these tasks&#x27; test rows" in page
+    assert "a claim about these tasks&#x27; rows only" in page
+    assert "over resamples of the test rows within these tasks: about these tasks only" in page
