@@ -201,7 +201,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
         names={tid: team.name for tid, team in board.teams.items()},
         means={row.team_id: row.mean_score for row in board.rows},
         title=f"{track.title}: which teams can be told apart ({split} rows, {confidence}%)",
-        level=f"Tukey HSD, {confidence}%",
+        level=f"each pair's paired differences, Bonferroni, {confidence}%",
     )
     rows = [
         (
