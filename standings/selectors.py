@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, Track
+from challenge_platform.selectors import is_organizer, user_is_member
 from challenge_platform.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
@@ -219,6 +221,17 @@ def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChall
         )
         for r in ranked
     ]
+
+
+def writeup_visible(*, team: Team, user: Viewer) -> bool:
+    """Whether ``user`` may read ``team``'s method write-up: anyone once the challenge has
+    ended; before, the team's members and the organizers."""
+    viewer = user or AnonymousUser()
+    return (
+        timezone.now() >= team.challenge.end
+        or is_organizer(user=viewer)
+        or user_is_member(team=team, user=viewer)
+    )
 
 
 def writeup_for_team(*, team: Team) -> MethodWriteup | None:
