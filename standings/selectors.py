@@ -63,7 +63,8 @@ def frozen_document(
 
 def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
     """docs/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the
-    freeze.
+    freeze: ``frozen_at``, ``sha256`` and ``split`` null (no entries are ranked on any split
+    yet), each track and task with no entries.
 
     After the freeze see :func:`frozen_document`: the private split only for those who may
     see it (as the boards), so frozen is not revealed.
@@ -77,7 +78,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
         "end": challenge.end.isoformat(),
         "frozen_at": None,
         "sha256": None,
-        "split": "private",
+        "split": None,
         "revealed": False,
         "tracks": [
             {
@@ -97,7 +98,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
                 "track": t.slug,
                 "metric": task.primary_metric,
                 "direction": metric_direction(task.primary_metric),
-                "split": "private",
+                "split": None,
                 "entries": [],
             }
             for t in tracks
