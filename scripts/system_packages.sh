@@ -85,15 +85,24 @@ missing() {
     done
 }
 
+# Installed by dpkg, yet not found (its program is not on this PATH): apt-get cannot help.
+installed() {
+    command -v dpkg-query >/dev/null 2>&1 &&
+        [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
 can_install() {
     [ "${INSTALL_SYSTEM_PACKAGES:-auto}" != no ] && [ "$EUID" = 0 ] &&
         command -v apt-get >/dev/null 2>&1
 }
 
-absent=$(missing any)
-if [ -n "$absent" ] && can_install; then
-    packages=$(cut -d'|' -f1 <<<"$absent" | tr '\n' ' ')
-    echo "$command_name: installing the system packages ${packages% } (apt-get)"
+packages=""
+while IFS='|' read -r package _; do
+    [ -n "$package" ] && ! installed "$package" && packages="$packages $package"
+done <<<"$(missing any)"
+packages=${packages# }
+if [ -n "$packages" ] && can_install; then
+    echo "$command_name: installing the system packages $packages (apt-get)"
     log=$(mktemp)
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq $packages; } >"$log" 2>&1; then
@@ -118,7 +127,11 @@ needed=$(missing need)
     fi
     names=""
     while IFS='|' read -r package how what; do
-        echo "  - $(shown_name "$package" "$how"), needed for $what"
+        note=""
+        if [[ "$how" == command\ * ]] && installed "$package"; then
+            note=" (the package is installed, but ${how#command } is not on this PATH: $PATH)"
+        fi
+        echo "  - $(shown_name "$package" "$how"), needed for $what$note"
         names="$names $package"
     done <<<"$needed"
     echo "Install them (Debian, as root: apt-get install$names), then run $command_name again."

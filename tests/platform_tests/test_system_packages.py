@@ -31,8 +31,11 @@ BWRAP_LINE = "  - bubblewrap (bwrap), needed for algorithm runs and the AutoGluo
 OUTER_MAKE = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "PORT"}
 
 
-def programs_without(folder: Path, *hidden: str) -> Path:
-    """``folder`` holding a symlink to every program on the host's usual PATH but ``hidden``."""
+def programs_without(folder: Path, *hidden: str, dpkg: bool = False) -> Path:
+    """``folder`` holding a symlink to every program on the host's usual PATH but ``hidden``:
+    a machine without the packages of those programs. ``dpkg-query`` is left out too (it
+    would say that they are installed here) unless ``dpkg``."""
+    hidden = (*hidden, *(() if dpkg else ("dpkg-query",)))
     folder.mkdir(parents=True, exist_ok=True)
     for directory in filter(os.path.isdir, PROGRAM_DIRS):
         for entry in os.scandir(directory):
@@ -218,6 +221,25 @@ def test_as_root_an_install_that_fails_is_said_and_stops(tmp_path) -> None:
     assert "    E: Unable to locate package bubblewrap" in done.stderr
     assert "make run: these system packages are still missing:" in done.stderr
     assert BWRAP_LINE + " (the sandbox)" in done.stderr.splitlines()
+
+
+@needs_root
+@pytest.mark.skipif(
+    subprocess.run(["dpkg-query", "-W", "bubblewrap"], capture_output=True).returncode != 0
+    if shutil.which("dpkg-query")
+    else True,
+    reason="needs bubblewrap installed by dpkg",
+)
+def test_a_package_installed_but_off_path_is_said_so_and_apt_get_is_not_run(tmp_path) -> None:
+    path = programs_without(tmp_path / "bin", "bwrap", dpkg=True)
+    log = stand_in_apt_get(path)
+    done = check("run", environment(path))
+    assert done.returncode == 1 and done.stdout == ""
+    assert not log.exists()  # installing again would not put bwrap on this PATH
+    assert done.stderr.splitlines()[1] == (
+        f"{BWRAP_LINE} (the sandbox) (the package is installed, but bwrap is not on this "
+        f"PATH: {path})"
+    )
 
 
 # --- one list for the three callers ----------------------------------------------------------
