@@ -94,6 +94,7 @@ POINT_RADIUS = 4  # px: each point's circle
 LABEL_GAP = 6  # px between a point's centre and its name
 LINE = TEXT_SIZE * (ASCENT_EM + DESCENT_EM)  # a label's height
 SHIFTS = (0.0, -1.0, 1.0, -2.0, 2.0)  # label heights a name may move up or down
+GAP = 1.0  # px kept free between two labels, and between a label and a point
 
 
 def point_names(
@@ -113,7 +114,7 @@ def point_names(
         shown = _together(names, most)
         size = text_width(shown, TEXT_SIZE)
         for shift in SHIFTS:
-            centre = y + shift * LINE
+            centre = y + shift * (LINE + GAP)
             for left in (x + LABEL_GAP, x - LABEL_GAP - size):
                 box = (left, centre - LINE / 2, left + size, centre + LINE / 2)
                 inside = frame.x0 <= box[0] and box[2] <= width - EDGE
@@ -147,4 +148,8 @@ def _together(names: list[str], most: float) -> str:
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    """Whether two boxes come closer than ``GAP`` (the drawn positions are rounded to 0.1 px:
+    boxes that merely touch here could overlap there)."""
+    return (
+        a[0] < b[2] + GAP and b[0] < a[2] + GAP and a[1] < b[3] + GAP and b[1] < a[3] + GAP
+    )
