@@ -1,4 +1,5 @@
-# The README's two commands. Both bootstrap .venv from requirements.lock first.
+# The README's two commands. Each first checks the system packages it needs (installing them
+# when it can: scripts/system_packages.sh), then bootstraps .venv from requirements.lock.
 .PHONY: run test bootstrap lint
 
 bootstrap:
@@ -7,10 +8,14 @@ bootstrap:
 # `make run PORT=8001`: the web server's port on 127.0.0.1 (default 8000).
 PORT ?= 8000
 
-run: bootstrap
+run:
+	@bash scripts/system_packages.sh run
+	@bash scripts/bootstrap.sh
 	@.venv/bin/python manage.py runplatform --port '$(PORT)'
 
-test: bootstrap
+test:
+	@bash scripts/system_packages.sh test
+	@bash scripts/bootstrap.sh
 	@bash scripts/test.sh
 
 lint: bootstrap

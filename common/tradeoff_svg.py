@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from common.numbers import number_text
-from common.scatter_svg import point_name, scatter_frame
+from common.scatter_svg import PointName, point_names, scatter_frame
 from common.svg import (
     AXIS_COLOR,
     EDGE,
@@ -94,6 +94,7 @@ def tradeoff_svg(
             f"{number_text(p.gain, signed=True)}, NFR {number_text(p.nfr * 100, 2)}%"
             f"{' (not prize-eligible)' if p.ineligible else ''}</title></circle>"
         )
-        point_name(out, p.name, px(p.nfr), cy, width=width, most=LABEL_WIDTH)
+    names = [PointName(p.name, px(p.nfr), py(p.gain)) for p in usable]
+    point_names(out, names, frame=frame, width=width, most=LABEL_WIDTH)
     out.append("</svg>")
     return "\n".join(out)

@@ -161,7 +161,8 @@ def dataset_jsonld(
     terms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Croissant JSON-LD of a dataset. A table whose source is not among ``files`` is
-    left out (no file, no records); ``terms`` are the platform's extra properties."""
+    left out (no file, no records); without files there is no ``distribution`` and no
+    ``recordSet`` key at all; ``terms`` are the platform's extra properties."""
     doc: dict[str, Any] = {
         "@context": context(),
         "@type": "sc:Dataset",
@@ -199,9 +200,13 @@ def dataset_jsonld(
     if variables:
         doc["variableMeasured"] = [dict(v) for v in variables]
     doc.update(terms or {})
+    # A reader who may download nothing gets neither key, rather than empty lists.
     names = {f.name for f in files}
-    doc["distribution"] = [_file_object(f) for f in files]
-    doc["recordSet"] = [_record_set(t) for t in tables if t.source in names]
+    if files:
+        doc["distribution"] = [_file_object(f) for f in files]
+    record_sets = [_record_set(t) for t in tables if t.source in names]
+    if record_sets:
+        doc["recordSet"] = record_sets
     return doc
 
 

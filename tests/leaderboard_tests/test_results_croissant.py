@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,27 @@ def test_the_results_croissant_loads_the_parquet_rows_through_a_live_server(
         for record in dataset.records("results")
     ]
     assert loaded == expected
+
+
+def test_the_readme_snippet_says_what_to_install_to_load_the_record_sets() -> None:
+    """mlcroissant reads a record set's Parquet file only with its ``parquet`` extra
+    (pyarrow): the snippet's first line installs it and every package the snippet imports,
+    and docs/formats.md says it too."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    snippet = readme_snippet()
+    install = snippet.splitlines()[0]
+    assert install.startswith("# pip install ")
+    named = shlex.split(install.removeprefix("# pip install "))
+    wanted = {r.name: r.extras for r in map(Requirement, named)}
+    imported = set(re.findall(r"^import (\w+)", snippet, flags=re.M)) - set(sys.stdlib_module_names)
+    assert set(wanted) == imported == {"mlcroissant", "pandas", "requests"}
+    assert wanted["mlcroissant"] == {"parquet"}
+    assert 'pyarrow; extra == "parquet"' in (requires("mlcroissant") or [])
+    docs = " ".join((README.parent / "docs" / "formats.md").read_text().split())
+    assert 'pip install "mlcroissant[parquet]"' in docs
 
 
 @pytest.mark.slow
