@@ -1,5 +1,5 @@
-"""Celery tasks of the algorithms app: thin wrappers over the services (docs/architecture.md, House
-style: Celery).
+"""Celery tasks of the algorithms app: thin wrappers over the services
+(docs/developers/architecture.md, House style: Celery).
 
 One task per queue and set of time limits, both from the run profiles
 (:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported
@@ -92,7 +92,7 @@ def benchmark_tick() -> dict[str, int]:
 
 @platform_task(queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="stress-tick")
 def stress_tick() -> int:
-    """Every minute (beat): queue the stress runs the tasks are missing (docs/stress.md):
+    """Every minute (beat): queue the stress runs the tasks are missing (docs/organizers/stress.md):
     every benchmark version and the baseline with a clean run on a task with stress
     families. They wait in the database within the benchmark budget, like re-runs."""
     from algorithms.services.stress_queue import stress_queue

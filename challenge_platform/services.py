@@ -1,5 +1,5 @@
-"""Writes for the challenge domain: teams, memberships, API tokens (docs/architecture.md, House
-style: services)."""
+"""Writes for the challenge domain: teams, memberships, API tokens (docs/developers/architecture.md,
+House style: services)."""
 
 from __future__ import annotations
 

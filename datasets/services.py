@@ -1,5 +1,6 @@
-"""Writes of the datasets app: importing an organizer's bundle as a Task (docs/architecture.md §4,
-§7), and replacing a task's data by a new version of its bundle.
+"""Writes of the datasets app: importing an organizer's bundle as a Task
+(docs/developers/architecture.md §4, §7), and replacing a task's data by a new version of its
+bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the
 admin console's upload and ``load_demo`` all call it. ``task_bundle_replace`` is the one way
@@ -121,7 +122,8 @@ def _staged(
             Path(source),
             work_dir=work_dir,
             max_archive_bytes=settings.BUNDLE_MAX_BYTES,
-            leak_probe=leak_probe,  # docs/stress.md: the flag, else task.yaml's, else the setting
+            # docs/organizers/stress.md: the flag, else task.yaml's, else the setting
+            leak_probe=leak_probe,
             leak_probe_default=settings.TASK_LEAK_PROBE,
         )
     finally:
@@ -146,7 +148,7 @@ def task_import(
     problem, and leaves nothing behind: no row, no stored file, no staging folder.
     The returned task carries the bundle's non-fatal warnings as ``task.import_warnings``.
     ``leak_probe`` (``warn``, ``refuse``, ``off``) overrides task.yaml's and the setting's
-    choice of what a leak of the labels through the ids does (docs/stress.md).
+    choice of what a leak of the labels through the ids does (docs/organizers/stress.md).
     """
     problems = _destination_problems(
         challenge_slug=challenge_slug,

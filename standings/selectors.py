@@ -60,8 +60,8 @@ def frozen_document(
 
 
 def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
-    """docs/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the
-    freeze.
+    """docs/developers/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty
+    before the freeze.
 
     After the freeze see :func:`frozen_document`: the private split only for those who may
     see it (as the boards), so frozen is not revealed.
