@@ -1,5 +1,5 @@
 # The README's two commands. Both bootstrap .venv from requirements.lock first.
-.PHONY: run test bootstrap lint
+.PHONY: run test bootstrap lint docs
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -16,3 +16,9 @@ test: bootstrap
 lint: bootstrap
 	@.venv/bin/ruff check .
 	@.venv/bin/lint-imports
+
+# `make docs`: the manual (docs/, mkdocs.yml) at http://127.0.0.1:8008, rebuilt on every edit.
+DOCS_PORT ?= 8008
+
+docs: bootstrap
+	@.venv/bin/mkdocs serve --dev-addr '127.0.0.1:$(DOCS_PORT)'

@@ -29,12 +29,11 @@ from tests.scoring_tests.factories import make_participant
 
 from .benchmark_world import _submit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs/participants/load-data-and-results.md"
 
 
 def readme_snippet() -> str:
-    section = README.read_text().split("## Data and results as data", 1)[1].split("\n## ", 1)[0]
-    (snippet,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (snippet,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
     return snippet
 
 
