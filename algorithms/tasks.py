@@ -4,8 +4,8 @@
 One task per queue and set of time limits, both from the run profiles
 (:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported
 when a task first runs: every process imports this module at start to register the tasks,
-and only a worker runs them (docs/decisions.md, "Receivers and tasks import services at call
-time").
+and only a worker runs them (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Receivers and tasks import services at call time").
 """
 
 from __future__ import annotations

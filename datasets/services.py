@@ -315,8 +315,8 @@ def _solution_keys_save(task: Task, path: Path, written: list[tuple[Storage, str
     name scoring looks for (``keyfile.keys_name`` of the solution's stored name), on a
     local storage only: from an object store (S3) scoring would download about 26 bytes
     per id (78 MB at 3M ids) to save 0.2-0.4 s of work, so it makes the table as before
-    there (docs/decisions.md). Whatever is at that name is an orphan (the solution's name was
-    free): replaced."""
+    there (docs/decisions/0026-a-deleted-task-takes-its-files.md). Whatever is at that name is an
+    orphan (the solution's name was free): replaced."""
     storage = task.solution.storage
     name = keyfile.keys_name(task.solution.name)
     if local_path(storage, name) is None:

@@ -158,9 +158,10 @@ def env_list(name: str) -> list[str]:
     return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
 
 
-# Accounts (docs/developers/architecture.md §10; docs/decisions.md "Accounts"). The password login
-# stays Django's LoginView (username + password, the demo accounts); django-allauth adds local
-# sign-up with e-mail verification, password reset and OpenID Connect sign-in.
+# Accounts (docs/developers/architecture.md §10;
+# docs/decisions/0012-accounts-allauth-oidc-and-one-backend.md "Accounts"). The password login stays
+# Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
+# with e-mail verification, password reset and OpenID Connect sign-in.
 AUTHENTICATION_BACKENDS = ["challenge_platform.accounts.backends.VerifiedEmailBackend"]
 SITE_URL = (env("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")  # links in mails
 LOCAL_SIGNUP_ENABLED = env("LOCAL_SIGNUP_ENABLED", "1") == "1"
@@ -546,7 +547,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
-# once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).
+# once. Measured beat gaps on a loaded 2-core host stayed below 2 s
+# (docs/decisions/0007-worker-liveness.md).
 WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "2"))
 WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "12"))
 # The last resort (Redis down, no worker to judge): a submission still queued/scoring this
