@@ -1,5 +1,5 @@
 """The results' Croissant file loads in mlcroissant through a live server (the rows are the
-Parquet file's), and the README's snippet, as written, loads a task with mlcroissant and a
+Parquet file's), and the manual's snippet, as written, loads a task with mlcroissant and a
 track's results with pandas."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def readme_snippet() -> str:
 
 
 def scored_track(tmp_path: Path):
-    """A task ``bird-strikes`` in the track ``classification`` (the README's names) with
+    """A task ``bird-strikes`` in the track ``classification`` (the manual's names) with
     two teams' scored submissions on its board."""
     task = imported_task(tmp_path, slug="bird-strikes", track_slug="classification", rows=120)
     participants = []

@@ -361,7 +361,7 @@ def test_each_try_is_signed_with_its_timestamp_and_a_replay_is_refused(settings,
     assert signature_valid(
         "s3cret-value", body, headers["X-Signature-256"], str(stamp), now=time.time()
     )
-    # The same request replayed ten minutes later is refused, by the README's check, the
+    # The same request replayed ten minutes later is refused, by the manual's check, the
     # platform's helper and the test receiver alike.
     later = time.time() + 600
     readme["time"] = type("Clock", (), {"time": staticmethod(lambda: later)})

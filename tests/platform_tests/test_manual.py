@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.screenshots import DRAWN_BY_SCRIPTS, SCREENSHOTS, TAKEN_BY_TESTS
+
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 MKDOCS = [sys.executable, "-m", "mkdocs"]
@@ -96,3 +98,25 @@ def test_every_link_of_the_readme_leads_somewhere() -> None:
     assert len(local) >= 20, local
     missing = [t for t in local if not (REPO / t.split("#", 1)[0]).exists()]
     assert not missing, missing
+
+
+def test_every_picture_of_the_manual_is_taken_by_a_test_or_a_named_script() -> None:
+    """Pictures come from the browser tests, not by hand (tests/support/screenshots.py)."""
+    pages = [README, *(REPO / "docs").rglob("*.md")]
+    shown = {
+        Path(target).name
+        for page in pages
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text(encoding="utf-8"))
+    }
+    assert {"leaderboard.png", "submission.png", "admin.png"} <= shown
+    assert not set(TAKEN_BY_TESTS) & set(DRAWN_BY_SCRIPTS)
+    unknown = shown - set(TAKEN_BY_TESTS) - set(DRAWN_BY_SCRIPTS)
+    assert not unknown, f"pictures no test takes: {sorted(unknown)}"
+    assert all((SCREENSHOTS / name).is_file() for name in shown)
+    tests = (REPO / "tests/browser_tests/test_manual_screenshots.py").read_text(encoding="utf-8")
+    for name, test in TAKEN_BY_TESTS.items():
+        assert f"def {test}(" in tests and f'"{name}"' in tests, name
+    for script in set(DRAWN_BY_SCRIPTS.values()):
+        assert (SCREENSHOTS / script).is_file(), script
+    unused = {p.name for p in SCREENSHOTS.glob("*.png")} - shown
+    assert not unused, f"pictures no page shows: {sorted(unused)}"
