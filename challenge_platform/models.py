@@ -93,7 +93,7 @@ class Challenge(models.Model):
         help_text="The champion gate's bound on breaks: a new entry takes a task's champion's "
         "place only if the upper end of the 95% interval of its negative flip rate against "
         "the champion (and of every slice's) is at most this, e.g. 0.02; a task may set its "
-        "own (docs/champion-gate.md).",
+        "own (docs/organizers/champion-gate.md).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,4 +1,5 @@
-"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with ``rank: null``."""
+"""Leaderboard API (docs/developers/architecture.md §7): entries best first, baselines with
+``rank: null``."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ class TaskEntrySerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         default=None,
-        help_text="The entry's method on perturbed copies of the test rows (docs/stress.md): "
+        help_text="The entry's method on perturbed copies of the test rows "
+        "(docs/organizers/stress.md): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; null for a prediction file (robustness_state "
         "needs_algorithm) or until its stress run has finished (pending).",

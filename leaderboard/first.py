@@ -1,11 +1,11 @@
 """Who is first, with what probability: a track's standings resampled (issue 26,
-docs/architecture.md §12).
+docs/developers/architecture.md §12).
 
 Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pairwise``
 verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over
 resamples of rows within tasks and tasks within the track, the rest from an interval for
 every pair of track means from that pair's own paired differences, Bonferroni-adjusted so
-that all hold at once (issues 38 and 50; docs/benchmark-statistics.md §2). A task's row
+that all hold at once (issues 38 and 50; docs/developers/benchmark-statistics.md §2). A task's row
 resamples are the leaderboard's paired bootstrap of the submissions its board ranks (the
 same seed and rows as the task board's intervals), on what the task adds to the track's mean
 (``TaskKind.track_value``: R² clipped to [0, 1] for a regression task, whatever its primary

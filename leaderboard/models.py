@@ -39,8 +39,9 @@ class LeaderboardEntry(models.Model):
     rank_low = models.PositiveIntegerField(null=True, blank=True)
     rank_high = models.PositiveIntegerField(null=True, blank=True)
     tied_with_best = models.BooleanField(default=False)
-    # Flips against the task's primary reference on this split (docs/architecture.md §11), with the
-    # bootstrap interval; filled with the intervals, null until computed or without one.
+    # Flips against the task's primary reference on this split (docs/developers/architecture.md
+    # §11), with the bootstrap interval; filled with the intervals, null until computed or without
+    # one.
     nfr = models.FloatField(null=True, blank=True)
     nfr_low = models.FloatField(null=True, blank=True)
     nfr_high = models.FloatField(null=True, blank=True)
@@ -62,7 +63,7 @@ class LeaderboardEntry(models.Model):
         return f"{self.task} {self.split} #{self.rank}: {self.team}"
 
 
-# --- the champion gate (docs/champion-gate.md) -------------------------------------------
+# --- the champion gate (docs/organizers/champion-gate.md) ---------------------------------------
 
 
 class ChampionBy(models.TextChoices):

@@ -1,5 +1,5 @@
-"""Record grouping: records that form entities (docs/architecture.md §11, the seed's "sets of
-products that are variants of one another").
+"""Record grouping: records that form entities (docs/developers/architecture.md §11, the seed's
+"sets of products that are variants of one another").
 
 - Train and solution give each record an entity id in ``label`` (any text); the entities of
   train and test are disjoint. The test rows are split by whole entities.
@@ -8,7 +8,7 @@ products that are variants of one another").
   ``pairwise_recall`` over the pairs of records sharing a cluster, and ``bcubed_f1``.
 - Bootstrap: the entity is the unit (``kinds.grouping.bootstrap``).
 - No flips on boards and pages (a cluster id is a name, never right or wrong by itself) and
-  no OPIS. The champion gate (docs/champion-gate.md) compares *memberships*: an entity is
+  no OPIS. The champion gate (docs/organizers/champion-gate.md) compares *memberships*: an entity is
   right when one cluster holds exactly its records; it breaks when the champion grouped it
   so and the new entry does not. The entity is the gate's unit (its records flip together).
 - Trivial reference: every record alone in its cluster.

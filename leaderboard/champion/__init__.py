@@ -1,4 +1,4 @@
-"""Each task's champion and the regression gate that guards it (docs/champion-gate.md).
+"""Each task's champion and the regression gate that guards it (docs/organizers/champion-gate.md).
 
 Modules:
     entries    what can be a champion (a submission, a reference, a run scored on itself)

@@ -1,5 +1,5 @@
-"""API of a task's champion (docs/champion-gate.md): the champion and its timeline, and the
-release check a data owner's CI pipeline calls (``chal release-check``)."""
+"""API of a task's champion (docs/organizers/champion-gate.md): the champion and its timeline, and
+the release check a data owner's CI pipeline calls (``chal release-check``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads of a task's champion (docs/champion-gate.md): the champion and its timeline, the
+"""Reads of a task's champion (docs/organizers/champion-gate.md): the champion and its timeline, the
 board entries' verdicts, and the release check (a weighing that stores nothing).
 
 What a reader sees follows the scores' rules: figures decided on the private split only

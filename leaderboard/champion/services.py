@@ -1,4 +1,4 @@
-"""Writes of a task's champion (docs/champion-gate.md).
+"""Writes of a task's champion (docs/organizers/champion-gate.md).
 
 - :func:`champion_ensure`: a task's champion, set at first use to its primary reference
   (the AutoGluon reference: the baseline's submission it stands for);

@@ -1,5 +1,5 @@
 """Weighing an entry against a task's champion: the gate's inputs from the task, its figures
-as the release check's document (docs/champion-gate.md).
+as the release check's document (docs/organizers/champion-gate.md).
 
 - :func:`gate_split`: the split the gate decides on: public until the challenge's private
   split is revealed, private from then on, for everyone (the private verdict is never
@@ -203,7 +203,7 @@ def gate_document(
     scores: Mapping[str, Mapping[str, Any]],
     broken_ids: list[Any],
 ) -> dict[str, Any]:
-    """The release check's fields (docs/champion-gate.md), then what explains them:
+    """The release check's fields (docs/organizers/champion-gate.md), then what explains them:
     the metric, epsilon, the level, the champion weighed against and the reasons."""
     mcnemar = result.mcnemar
     return {

@@ -1,7 +1,7 @@
 """The champion gate: may a new entry take the place of a task's champion?
 
 Pure (numpy, scipy, statsmodels and the task's kind); the method, its levels and why are in
-docs/champion-gate.md. On the rows of one split, a new entry ``new`` passes against the
+docs/organizers/champion-gate.md. On the rows of one split, a new entry ``new`` passes against the
 champion ``champion`` when all three hold:
 
 1. **It is really better.** The paired bootstrap (``leaderboard.core.bootstrap``: both

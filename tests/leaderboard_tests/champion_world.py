@@ -137,7 +137,7 @@ def oracle(
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The documented gate of a classification entry by hand (docs/champion-gate.md):
+    """The documented gate of a classification entry by hand (docs/organizers/champion-gate.md):
     the accuracy difference's paired bootstrap (resample b: child b of SeedSequence(seed)
     drawing n row indices), Clopper-Pearson from the beta distribution, McNemar from
     statsmodels, the slices' exact tests with Holm's step-down by hand."""

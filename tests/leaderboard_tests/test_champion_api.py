@@ -1,5 +1,5 @@
-"""The champion and release-check API (docs/champion-gate.md) on one gated task: the release
-check stores nothing and spends no daily limit, answers the stored check's figures, names
+"""The champion and release-check API (docs/organizers/champion-gate.md) on one gated task: the
+release check stores nothing and spends no daily limit, answers the stored check's figures, names
 broken rows only where allowed (public rows only, ever), decides on the private split only
 after the reveal, and refuses hostile or unauthorized requests with a clear message."""
 

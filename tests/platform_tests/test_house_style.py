@@ -1,11 +1,11 @@
-"""The house style, checked on the product code (docs/architecture.md §2, "House style").
+"""The house style, checked on the product code (docs/developers/architecture.md §2, "House style").
 
 - Every public function of a services or selectors module takes keyword-only arguments:
   a call reads as what it passes (``submission_create(task=..., user=..., file=...)``).
 - No product function is above cyclomatic complexity 25 (radon's measure).
 - The code explains itself from the repository: it cites no document outside it (the design
   notes it was first written from), and every document it cites exists, down to the
-  numbered section of docs/architecture.md.
+  numbered section of docs/developers/architecture.md.
 """
 
 from __future__ import annotations
@@ -97,12 +97,12 @@ def test_no_product_function_is_above_complexity_25() -> None:
 
 OUTSIDE_DOCUMENTS = re.compile(r"DESIGN §|DESIGN\.md|STYLE\.md|\bSTYLE\b[:,]|\(STYLE\b|shared/")
 CITED_PATH = re.compile(r"\bdocs/[\w./-]+\.md\b")
-SECTION = re.compile(r"docs/architecture\.md,? §(\d+)")
+SECTION = re.compile(r"docs/developers/architecture\.md,? §(\d+)")
 
 
 def test_the_code_cites_no_document_outside_the_repository() -> None:
     files = product_files((".py", ".html", ".js", ".sh", ".toml", ".txt", ".yaml"))
-    files += [REPO / "Procfile", REPO / "README.md", *(REPO / "docs").glob("*.md")]
+    files += [REPO / "Procfile", REPO / "README.md", *(REPO / "docs").rglob("*.md")]
     found = [
         f"{path.relative_to(REPO)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
         for path in files
@@ -116,7 +116,7 @@ def test_every_document_the_code_cites_exists() -> None:
     sections = {
         int(m.group(1))
         for m in re.finditer(
-            r"^## (\d+)\. ", (REPO / "docs/architecture.md").read_text(), re.MULTILINE
+            r"^## (\d+)\. ", (REPO / "docs/developers/architecture.md").read_text(), re.MULTILINE
         )
     }
     assert sections == set(range(1, 14))

@@ -1,5 +1,6 @@
 """``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle;
-``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset (docs/formats.md)."""
+``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset
+(docs/participants/formats.md)."""
 
 from __future__ import annotations
 
