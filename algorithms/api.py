@@ -1,4 +1,4 @@
-"""REST API of the algorithms app (docs/developers/architecture.md §9): upload, list, read, run,
+"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run,
 follow a run."""
 
 from __future__ import annotations

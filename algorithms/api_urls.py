@@ -1,4 +1,4 @@
-"""REST API v1 routes of the algorithms app (docs/developers/architecture.md §9)."""
+"""REST API v1 routes of the algorithms app (docs/architecture.md §9)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Algorithms (a team's method, versioned) and their runs on tasks (docs/developers/architecture.md
+"""Algorithms (a team's method, versioned) and their runs on tasks (docs/architecture.md
 §9)."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class AlgorithmVersion(models.Model):
         related_name="algorithm_versions",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The living benchmark (docs/developers/architecture.md §12): a version in the benchmark is
+    # The living benchmark (docs/architecture.md §12): a version in the benchmark is
     # re-run by itself on every task added later and every new data version of a task. None: the
     # default rule (the algorithm's latest version, and the team's final one); True/False: the
     # team's mark.
@@ -104,7 +104,7 @@ FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunSt
 TEAM_PROFILE = "team"
 ORGANIZER_PROFILE = "organizer"
 BASELINE_PROFILE = "baseline"
-# Background runs (docs/developers/architecture.md §12): a benchmark version re-run on a new task or
+# Background runs (docs/architecture.md §12): a benchmark version re-run on a new task or
 # data version, and a finished run repeated on another worker to check its predictions agree.
 BENCHMARK_PROFILE = "benchmark"
 REPRODUCTION_PROFILE = "reproduction"
@@ -171,7 +171,7 @@ class AlgorithmRun(Job):
     peak_memory_mb = models.FloatField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
 
-    # The run manifest (docs/developers/architecture.md §12): the seed is an input (queued with the
+    # The run manifest (docs/architecture.md §12): the seed is an input (queued with the
     # run, passed as ``SEED``); the pipeline records the rest (archive, runtime lock and task data
     # hashes, the task data version, and its use) in ``manifest``.
     seed = models.IntegerField(default=0)

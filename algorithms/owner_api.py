@@ -1,4 +1,4 @@
-"""The task owner's baseline endpoint (docs/developers/architecture.md §10):
+"""The task owner's baseline endpoint (docs/architecture.md §10):
 ``POST tasks/<slug>/baselines/``.
 
 It lives here, above scoring, because a baseline is an algorithm run; who may manage a task

@@ -1,5 +1,5 @@
 """Celery tasks of the algorithms app: thin wrappers over the services
-(docs/developers/architecture.md, House style: Celery).
+(docs/architecture.md, House style: Celery).
 
 One task per queue and set of time limits, both from the run profiles
 (:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported

@@ -14,7 +14,7 @@ every submission is final, then prints:
   Both must be 0;
 - the leaderboard: teams whose public entry is missing or not their best score (must be 0).
 
-A measurement, not a pass/fail test (docs/developers/architecture.md, House style: timing belongs in
+A measurement, not a pass/fail test (docs/architecture.md, House style: timing belongs in
 bench/). The exit status is 1 only when a submission was lost or doubled, the board is stale, or the
 run exceeded ``--deadline``.
 

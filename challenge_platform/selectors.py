@@ -1,4 +1,4 @@
-"""Reads for the challenge domain (docs/developers/architecture.md, House style: selectors)."""
+"""Reads for the challenge domain (docs/architecture.md, House style: selectors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes for the challenge domain: teams, memberships, API tokens (docs/developers/architecture.md,
+"""Writes for the challenge domain: teams, memberships, API tokens (docs/architecture.md,
 House style: services)."""
 
 from __future__ import annotations

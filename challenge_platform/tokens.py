@@ -1,4 +1,4 @@
-"""API tokens (docs/developers/architecture.md §7: ``Authorization: Token <key>``), stored as
+"""API tokens (docs/architecture.md §7: ``Authorization: Token <key>``), stored as
 digests.
 
 django-rest-knox keeps a SHA-512 digest of each key and the key's first characters

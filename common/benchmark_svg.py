@@ -1,4 +1,4 @@
-"""The living benchmark's plots (docs/developers/architecture.md §12), drawn with the helpers of
+"""The living benchmark's plots (docs/architecture.md §12), drawn with the helpers of
 :mod:`common.svg` (same frame, escaping, ticks and text fitting):
 
 - :func:`effects_svg`: a forest plot of the transfer matrix's decomposition, one row per

@@ -1,7 +1,7 @@
 """Prediction flips of a new submission against a reference, counted per split.
 
 A row is *right* as the task's kind says (``kinds``: ``TaskKind.rows_right``;
-docs/developers/architecture.md §11: the prediction equals the truth, or for numbers is within the
+docs/architecture.md §11: the prediction equals the truth, or for numbers is within the
 task's tolerance of it). Callers pass that rule as ``is_right(y, pred) -> bool per row``; without
 one, equality.
 

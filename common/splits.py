@@ -1,7 +1,7 @@
 """The splits of a task's test rows: the one home of their names and row masks.
 
 Every score is computed on the public rows, the private rows and all rows
-(docs/developers/architecture.md §4); boards rank the public and the private split; pages show a
+(docs/architecture.md §4); boards rank the public and the private split; pages show a
 participant the public rows and, once revealed, all of them.
 """
 

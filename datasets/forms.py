@@ -77,7 +77,7 @@ class TaskImportForm(forms.Form):
     bundle = forms.FileField(
         label="Bundle (.zip)",
         help_text="task.yaml, train, test and solution as CSV or Parquet, optional images/"
-        " (see docs/developers/architecture.md §4).",
+        " (see docs/architecture.md §4).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     leak_probe = forms.ChoiceField(
@@ -146,7 +146,7 @@ class TaskReplaceForm(forms.Form):
     bundle = forms.FileField(
         label="New bundle (.zip)",
         help_text="The same slug and kind in task.yaml; train, test and solution as CSV or"
-        " Parquet, optional images/ (see docs/developers/architecture.md §4).",
+        " Parquet, optional images/ (see docs/architecture.md §4).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     reason = forms.CharField(

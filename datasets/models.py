@@ -72,7 +72,7 @@ class Task(models.Model):
         default=dict,
         blank=True,
         help_text=(
-            "OPIS settings from task.yaml (docs/developers/architecture.md §11): "
+            "OPIS settings from task.yaml (docs/architecture.md §11): "
             '{"group_column": name or null, "group_source": "test" | "solution" | null, '
             '"range": [lo, hi], "min_group_rows": n}; a solution group column is kept in the '
             "private solution"

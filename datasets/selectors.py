@@ -242,7 +242,7 @@ def task_manage_refusal(
 ) -> ManageRefusal | None:
     """None when ``user`` may manage ``task``, else why not.
 
-    The one check for the task-owner role (docs/developers/architecture.md §10): organizers manage
+    The one check for the task-owner role (docs/architecture.md §10): organizers manage
     every task; a task owner (a member of ``task.owner_team``) only its own, and only while the
     organizers have not hidden or disqualified that team. Baselines, data versions, references, the
     task's submissions after the reveal and whatever else manages a single task call it

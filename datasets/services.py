@@ -1,5 +1,5 @@
 """Writes of the datasets app: importing an organizer's bundle as a Task
-(docs/developers/architecture.md §4, §7), and replacing a task's data by a new version of its
+(docs/architecture.md §4, §7), and replacing a task's data by a new version of its
 bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the

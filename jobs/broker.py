@@ -1,5 +1,5 @@
 """What is on the broker now: the messages of the platform's tasks that wait in a queue or
-that a worker holds unacknowledged (docs/developers/architecture.md, "Lost messages").
+that a worker holds unacknowledged (docs/architecture.md, "Lost messages").
 
 Read straight from kombu's Redis transport, the broker the platform runs on: each queue is
 a Redis list per priority step (``<queue>``, ``<queue>\\x06\\x163``...) of JSON messages,

@@ -1,6 +1,6 @@
 """The Celery app, its queues, the beat schedule and the one project task decorator.
 
-The lowest module of the jobs app (docs/developers/architecture.md, "The job lifecycle"): it imports
+The lowest module of the jobs app (docs/architecture.md, "The job lifecycle"): it imports
 no other module of the platform, so the lifecycle above it, and every app's ``tasks``
 module, can publish and register through it. The project package re-exports the app
 (``challenge_platform.celery_app``), so ``celery -A challenge_platform`` finds it.
@@ -113,7 +113,7 @@ def platform_task(
     every: float | None = None,
     beat: str | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Register a Celery task with the project's policy (docs/developers/architecture.md, "Celery").
+    """Register a Celery task with the project's policy (docs/architecture.md, "Celery").
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.

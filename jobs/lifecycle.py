@@ -1,5 +1,5 @@
 """One lifecycle for every database-driven job (scoring, algorithm runs, webhook deliveries,
-mails): docs/developers/architecture.md, "The job lifecycle".
+mails): docs/architecture.md, "The job lifecycle".
 
 The row is the truth and the broker only a doorbell. A job type (:mod:`jobs.registry`) is
 a model deriving from :class:`jobs.models.Job` plus its Celery task and the statuses that

@@ -4,7 +4,7 @@ A job type is a model deriving from :class:`jobs.models.Job` (the fields), its C
 (how a delivery runs it: the task's name, its keyword for the row's pk), and the statuses
 that matter. Each app registers its types explicitly when it starts
 (``AppConfig.ready()`` calls :func:`register`), so every process knows every type and task
-without importing anything by name (docs/developers/architecture.md, "The job lifecycle")::
+without importing anything by name (docs/architecture.md, "The job lifecycle")::
 
     SCORING = JobType(
         model=Submission, task_name="scoring.tasks.score_submission",

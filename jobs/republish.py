@@ -1,5 +1,5 @@
 """No job stays queued while a worker of its queue idles: every message a job lost is sent
-again (docs/developers/architecture.md, "Lost messages").
+again (docs/architecture.md, "Lost messages").
 
 A job is a row first and a message second; the message can be lost between the commit and
 the publish (the broker down, restarted with an empty dataset, a process that could not

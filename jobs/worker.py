@@ -1,5 +1,5 @@
 """A Celery worker's part in the lifecycle: it names itself, beats, and takes back what a dead
-worker held (docs/developers/architecture.md, "Worker liveness").
+worker held (docs/architecture.md, "Worker liveness").
 
 The top of the jobs app: it ties the liveness watch (:mod:`jobs.liveness`, which knows
 Redis and nothing of jobs) to the lifecycle's sweep of a dead holder's jobs

@@ -1,4 +1,4 @@
-"""Task kinds: one module per kind, found by name (docs/developers/architecture.md §4, §11;
+"""Task kinds: one module per kind, found by name (docs/architecture.md §4, §11;
 docs/decisions/0017-task-kinds-one-module-per-kind.md).
 
 ``kind_get("matching")`` returns the kind's :class:`~kinds.base.TaskKind`, which the

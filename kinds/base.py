@@ -394,7 +394,7 @@ class TaskKind(ABC):
         raise KeyError(name)
 
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
-        """Per row, whether the prediction is right (docs/developers/architecture.md §11: equal to
+        """Per row, whether the prediction is right (docs/architecture.md §11: equal to
         the truth)."""
         return np.asarray(pred) == np.asarray(y)
 

@@ -1,5 +1,5 @@
 """k-way classification: each row belongs to one of the task's classes
-(docs/developers/architecture.md §4).
+(docs/architecture.md §4).
 
 - Labels are class names (text); integers are compared as text (3 == "3"). The classes are
   those of train and solution together (at least 2 in train, at most ``MAX_CLASSES``).

@@ -1,6 +1,6 @@
 """Which way is better for each metric: the one registry that pages, the API and the boards
 read. Each kind states its own metrics (``TaskKind.metrics``); the ones every kind may get
-are here: OPIS and the flip rates (docs/developers/architecture.md §11). Unknown names read as
+are here: OPIS and the flip rates (docs/architecture.md §11). Unknown names read as
 higher-is-better, flagged ``known=False``.
 """
 

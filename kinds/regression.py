@@ -1,4 +1,4 @@
-"""Regression: a number per row (docs/developers/architecture.md §4, the fourth kind).
+"""Regression: a number per row (docs/architecture.md §4, the fourth kind).
 
 - ``label`` is a number in train and solution (finite, at most ``MAX_ABS`` in magnitude,
   at least two different values in train); stored as float64. The test rows are split

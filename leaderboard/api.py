@@ -1,4 +1,4 @@
-"""Leaderboard API (docs/developers/architecture.md §7): entries best first, baselines with
+"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with
 ``rank: null``."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What is the method and what is the data, and cost beside quality, for a track's transfer
-matrix (issue 26, docs/developers/architecture.md §12): the Django side of
+matrix (issue 26, docs/architecture.md §12): the Django side of
 :mod:`leaderboard.core.benchmark`.
 
 - :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
@@ -214,7 +214,7 @@ MODELS = {
 
 
 def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
-    """docs/developers/architecture.md §12's ``"decomposition"`` object: ``algorithm_effects``,
+    """docs/architecture.md §12's ``"decomposition"`` object: ``algorithm_effects``,
     ``task_difficulty``, ``interaction_share`` and ``home_advantage`` exactly, with what explains
     them beside (``n_tasks``, ``note``...), and issue 38's ``noise_share``, ``residual_df``,
     ``model`` and a ``reason`` beside every interval that is null. Nulls and empty lists when there

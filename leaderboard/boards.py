@@ -1,6 +1,6 @@
 """A task's board as pages and exports show it: entries, references, flip columns and the
-update trade-off plot (docs/developers/architecture.md §11). Reads only
-(docs/developers/architecture.md, House style: selectors)."""
+update trade-off plot (docs/architecture.md §11). Reads only
+(docs/architecture.md, House style: selectors)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def robustness_state(*, made_by_run: bool, robustness: dict | None, stressed: bo
 
 def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:
     """CPU-seconds of the algorithm runs that made these submissions (cost beside quality,
-    docs/developers/architecture.md §12): an entry uploaded by a team has no run and no value."""
+    docs/architecture.md §12): an entry uploaded by a team has no run and no value."""
     return {
         submission_id: seconds
         for submission_id, seconds in AlgorithmRun.objects.filter(

@@ -1,5 +1,5 @@
 """Who is first, with what probability: a track's standings resampled (issue 26,
-docs/developers/architecture.md §12).
+docs/architecture.md §12).
 
 Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pairwise``
 verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over

@@ -39,7 +39,7 @@ class LeaderboardEntry(models.Model):
     rank_low = models.PositiveIntegerField(null=True, blank=True)
     rank_high = models.PositiveIntegerField(null=True, blank=True)
     tied_with_best = models.BooleanField(default=False)
-    # Flips against the task's primary reference on this split (docs/developers/architecture.md
+    # Flips against the task's primary reference on this split (docs/architecture.md
     # §11), with the bootstrap interval; filled with the intervals, null until computed or without
     # one.
     nfr = models.FloatField(null=True, blank=True)

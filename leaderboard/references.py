@@ -1,4 +1,4 @@
-"""References on a task's boards (docs/developers/architecture.md §11): rows without a rank, and
+"""References on a task's boards (docs/architecture.md §11): rows without a rank, and
 flip columns.
 
 - :func:`references_sync` keeps the built-in references current (the trivial baseline,

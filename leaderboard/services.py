@@ -1,5 +1,5 @@
 """Writes for leaderboards: entries are maintained when a submission is scored
-(docs/developers/architecture.md, House style: services).
+(docs/architecture.md, House style: services).
 
 Pages and the API only read `LeaderboardEntry` rows, so their cost does not grow with the
 number of submissions.

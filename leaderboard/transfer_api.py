@@ -1,5 +1,5 @@
 """``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON
-(docs/developers/architecture.md §9, §12).
+(docs/architecture.md §9, §12).
 
 The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
@@ -11,7 +11,7 @@ algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says
 ``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
-share and each team's home advantage, docs/developers/architecture.md §12) and ``frontier`` (quality
+share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
 against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
 split.
 """

@@ -311,7 +311,7 @@ def _robustness_rows_html(matrix) -> list:
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline
-    (docs/developers/architecture.md §9); public like the track's board, the private split only for
+    (docs/architecture.md §9); public like the track's board, the private split only for
     whom it may show. Its sections are rendered once per matrix and split
     (``leaderboard.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)

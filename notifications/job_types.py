@@ -1,4 +1,4 @@
-"""The notifications' job types on the one lifecycle (docs/developers/architecture.md, "The job
+"""The notifications' job types on the one lifecycle (docs/architecture.md, "The job
 lifecycle"), registered in ``NotificationsConfig.ready()``: a mail
 (``queued -> sending -> sent | skipped | failed``, :mod:`notifications.mail`) and a webhook
 delivery (``queued -> sending -> delivered | failed``, :mod:`notifications.webhooks`). Here,

@@ -1,4 +1,4 @@
-"""Writes of notifications: preferences, e-mails, announcements (docs/developers/architecture.md,
+"""Writes of notifications: preferences, e-mails, announcements (docs/architecture.md,
 House style: services).
 
 Mails are jobs (:mod:`notifications.mail`): a row per mail, sent by a Celery task on the

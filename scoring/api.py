@@ -1,4 +1,4 @@
-"""REST API of the scoring app (docs/developers/architecture.md §7): upload a submission, list and
+"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and
 read them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scoring app's job types on the one lifecycle (docs/developers/architecture.md, "The job
+"""The scoring app's job types on the one lifecycle (docs/architecture.md, "The job
 lifecycle"), registered in ``ScoringConfig.ready()``: a submission's scoring
 (``queued -> scoring -> scored | failed``, :mod:`scoring.services.lifecycle`) and a task's
 trivial baseline build (``queued -> building -> built | failed``,

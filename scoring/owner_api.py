@@ -1,4 +1,4 @@
-"""API of the task-owner role (docs/developers/architecture.md §10): the team that contributed a
+"""API of the task-owner role (docs/architecture.md §10): the team that contributed a
 task's data manages that task only. Organizers may do the same on every task. The check is
 ``datasets.selectors.task_manage_refusal`` (a hidden or disqualified owner team manages
 nothing).

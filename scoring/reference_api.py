@@ -1,4 +1,4 @@
-"""API of a task's references (docs/developers/architecture.md §10, §11): its owners and organizers
+"""API of a task's references (docs/architecture.md §10, §11): its owners and organizers
 list them, upload named reference files, choose the primary one and remove uploads. The check is the
 task owner's (``owner_api.managed_task_or_refuse``)."""
 

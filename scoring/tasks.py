@@ -1,5 +1,5 @@
 """Celery tasks of the scoring app: thin wrappers over the services
-(docs/developers/architecture.md, House style: Celery).
+(docs/architecture.md, House style: Celery).
 
 Each task imports its service when it first runs: every process imports this module at
 start to register the tasks, and only a worker runs them

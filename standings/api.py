@@ -1,4 +1,4 @@
-"""Final standings API (docs/developers/architecture.md §10)."""
+"""Final standings API (docs/architecture.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""REST API v1 routes of the standings app (docs/developers/architecture.md §10)."""
+"""REST API v1 routes of the standings app (docs/architecture.md §10)."""
 
 from django.urls import path
 

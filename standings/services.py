@@ -221,7 +221,7 @@ def _track_entry(
         "score": float_or_none(row.mean_score),
         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
         "missing": list(row.missing),
-        # The track's NFR limit for the prize (docs/developers/architecture.md §11): marked, not
+        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not
         # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
@@ -255,7 +255,7 @@ def _track_ranking(
     nfrs = split_nfrs(tasks=tasks, split=split)
     ranked = set(ranked_tasks(slugs, boards.scores, baselines))
     counted = [t for t in tasks if t.slug in ranked] or tasks
-    # Who is first on this split (docs/developers/architecture.md §12): the sealed public view never
+    # Who is first on this split (docs/architecture.md §12): the sealed public view never
     # holds a private-based value, the private snapshot hashes its own.
     first_board = first_compute(
         tasks=counted,

@@ -1,4 +1,4 @@
-"""Validate and extract an algorithm archive (docs/developers/architecture.md §9), treating it as
+"""Validate and extract an algorithm archive (docs/architecture.md §9), treating it as
 hostile.
 
 An archive is a ``.zip`` holding ``algorithm.yaml`` (``name``, ``description`` in Markdown,

@@ -1,4 +1,4 @@
-"""Writes of the algorithms app (docs/developers/architecture.md, House style: services).
+"""Writes of the algorithms app (docs/architecture.md, House style: services).
 
 - :mod:`.upload` - an uploaded archive becomes a new version of the team's algorithm;
 - :mod:`.profiles` - the run profiles (team, organizer, baseline): limits, queue, outcome;

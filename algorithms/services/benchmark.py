@@ -1,4 +1,4 @@
-"""The living benchmark's scheduler (docs/developers/architecture.md §12): every benchmark version
+"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version
 on every new task and data version, with no one acting, within the budget, resumable after a
 restart.
 

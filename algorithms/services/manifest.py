@@ -1,5 +1,5 @@
 """Run manifests: what went into a run and what it used, recorded by the pipeline
-(docs/developers/architecture.md §12).
+(docs/architecture.md §12).
 
 A run's inputs are its version's archive (``archive_sha256``), the runtime the sandbox
 runs it with (``runtime_lock_sha256``: the sha256 of ``ALGORITHM_RUNTIME_LOCK``, by default

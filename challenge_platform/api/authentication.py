@@ -1,4 +1,4 @@
-"""``Authorization: Token <key>`` (docs/developers/architecture.md §7): django-rest-knox's check,
+"""``Authorization: Token <key>`` (docs/architecture.md §7): django-rest-knox's check,
 telling a client whose token an account change revoked why it is refused (issue 39).
 
 A token revoked by a password reset, change or a new password, or by the account's

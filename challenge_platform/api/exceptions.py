@@ -1,4 +1,4 @@
-"""The API's exception handler: DRF's, plus the rules gate's 403 (docs/developers/architecture.md
+"""The API's exception handler: DRF's, plus the rules gate's 403 (docs/architecture.md
 §10) and a 503 when the database is unreachable."""
 
 from __future__ import annotations

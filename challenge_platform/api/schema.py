@@ -11,7 +11,7 @@ from .errors import COMMON_DESCRIPTIONS, error_response
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Name nested serializers after their API view (docs/developers/architecture.md, House style:
+    """Name nested serializers after their API view (docs/architecture.md, House style:
     nested input/output serializers).
 
     ``SubmissionCreateApi.OutputSerializer`` becomes component ``SubmissionCreateOutput``,
@@ -83,7 +83,7 @@ def document_nul_refusal(result: dict, generator, request, public) -> dict:
 
 
 class KnoxTokenScheme(OpenApiAuthenticationExtension):
-    """``Authorization: Token <key>`` (docs/developers/architecture.md §7), checked by
+    """``Authorization: Token <key>`` (docs/architecture.md §7), checked by
     django-rest-knox against stored digests (``challenge_platform.api.authentication``): documented
     as before (``tokenAuth``), over drf-spectacular's own knox scheme."""
 

@@ -1,4 +1,4 @@
-"""REST API v1 routes of the challenge domain (docs/developers/architecture.md §7)."""
+"""REST API v1 routes of the challenge domain (docs/architecture.md §7)."""
 
 from django.urls import path
 

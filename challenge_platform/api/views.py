@@ -1,4 +1,4 @@
-"""API views for challenges, teams and tokens (docs/developers/architecture.md §7)."""
+"""API views for challenges, teams and tokens (docs/architecture.md §7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Settings shared by every environment; values come from environment variables
-(docs/developers/architecture.md §8)."""
+(docs/architecture.md §8)."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def env_list(name: str) -> list[str]:
     return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
 
 
-# Accounts (docs/developers/architecture.md §10;
+# Accounts (docs/architecture.md §10;
 # docs/decisions/0012-accounts-allauth-oidc-and-one-backend.md "Accounts"). The password login stays
 # Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
 # with e-mail verification, password reset and OpenID Connect sign-in.
@@ -422,7 +422,7 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
     },
 }
 
-# Celery (docs/developers/architecture.md, House style: JSON only, explicit queues, visibility
+# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility
 # timeout above the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -469,7 +469,7 @@ BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
 BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
-# Algorithm runs (docs/developers/architecture.md §9): the sandbox's limits per run, and the Celery
+# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery
 # limits around them.
 ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
@@ -503,7 +503,7 @@ ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECON
 ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
-# The living benchmark (docs/developers/architecture.md §12, algorithms.services.benchmark): the
+# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the
 # CPU-hours per UTC day the background runs (re-runs of benchmark versions, reproductions) may use;
 # once spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))

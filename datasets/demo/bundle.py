@@ -1,4 +1,4 @@
-"""Write an organizer bundle (docs/developers/architecture.md §4) to a folder, byte-for-byte the
+"""Write an organizer bundle (docs/architecture.md §4) to a folder, byte-for-byte the
 same for a seed."""
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             field=models.JSONField(
                 blank=True,
                 default=dict,
-                help_text='OPIS settings from task.yaml (docs/developers/architecture.md §11): {"group_column": name or null, "group_source": "test" | "solution" | null, "range": [lo, hi], "min_group_rows": n}; a solution group column is kept in the private solution',
+                help_text='OPIS settings from task.yaml (docs/architecture.md §11): {"group_column": name or null, "group_source": "test" | "solution" | null, "range": [lo, hi], "min_group_rows": n}; a solution group column is kept in the private solution',
             ),
         ),
         migrations.AlterField(

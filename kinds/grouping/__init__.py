@@ -1,4 +1,4 @@
-"""Record grouping: records that form entities (docs/developers/architecture.md §11, the seed's
+"""Record grouping: records that form entities (docs/architecture.md §11, the seed's
 "sets of products that are variants of one another").
 
 - Train and solution give each record an entity id in ``label`` (any text); the entities of

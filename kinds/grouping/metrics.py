@@ -1,4 +1,4 @@
-"""Metrics of grouping tasks (docs/developers/architecture.md §11): records put into clusters,
+"""Metrics of grouping tasks (docs/architecture.md §11): records put into clusters,
 judged as sets.
 
 ``truth`` gives each record an entity code, ``pred`` a cluster code. Over the pairs of

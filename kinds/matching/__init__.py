@@ -1,5 +1,5 @@
 """Record matching: each row is a candidate pair of records, label 1 when both describe the
-same thing (docs/developers/architecture.md §4).
+same thing (docs/architecture.md §4).
 
 - Features come as ``left_<attr>`` / ``right_<attr>`` pairs, typed together; labels are 0/1
   (integers, booleans or the text "0", "1", "true", "false" in any case), both present in

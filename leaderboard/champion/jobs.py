@@ -1,4 +1,4 @@
-"""The champion check's job type on the one lifecycle (docs/developers/architecture.md, "The job
+"""The champion check's job type on the one lifecycle (docs/architecture.md, "The job
 lifecycle"): ``queued -> weighing -> done | failed``, run by
 ``leaderboard.tasks.check_champion`` on the ``scoring`` queue, registered in
 ``LeaderboardConfig.ready()``."""

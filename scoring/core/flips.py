@@ -1,4 +1,4 @@
-"""Flip rates of a submission against a reference on the same rows (docs/developers/architecture.md
+"""Flip rates of a submission against a reference on the same rows (docs/architecture.md
 §11).
 
 A row is right as the task's kind says (``Solution.is_right``; without a rule, when the

@@ -1,4 +1,4 @@
-"""Writes of the scoring app, by sub-domain (docs/developers/architecture.md, House style:
+"""Writes of the scoring app, by sub-domain (docs/architecture.md, House style:
 services).
 
 - :mod:`.upload` - a participant's upload or a job's predictions become a queued submission;

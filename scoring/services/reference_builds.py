@@ -1,4 +1,4 @@
-"""The trivial baseline of a task that arrives, built by a worker (docs/developers/architecture.md
+"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md
 §11).
 
 A task imported by any path (``manage.py import_task``, the console, the API, the demo)

@@ -1,4 +1,4 @@
-"""Writes of a task's references (docs/developers/architecture.md §11): the trivial baseline,
+"""Writes of a task's references (docs/architecture.md §11): the trivial baseline,
 uploads, the primary.
 
 Every reference file goes through the scoring core exactly as a submission does

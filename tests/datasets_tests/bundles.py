@@ -1,4 +1,4 @@
-"""Write valid and broken organizer bundles (docs/developers/architecture.md §4) for tests.
+"""Write valid and broken organizer bundles (docs/architecture.md §4) for tests.
 
 The default bundles are valid; every keyword bends one part of them::
 

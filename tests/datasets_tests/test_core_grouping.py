@@ -1,4 +1,4 @@
-"""Grouping tasks (docs/developers/architecture.md §11): entity ids in ``label``, disjoint train and
+"""Grouping tasks (docs/architecture.md §11): entity ids in ``label``, disjoint train and
 test entities."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who is first (docs/developers/architecture.md §12) on the track boards, the track standings API,
+"""Who is first (docs/architecture.md §12) on the track boards, the track standings API,
 the frozen standings and the winners page: the core's numbers on the boards' own submissions, never
 a private-based value before the reveal, co-winners by the challenge's setting."""
 

@@ -1,4 +1,4 @@
-"""The transfer API's decomposition and frontier (docs/developers/architecture.md §12) over a real
+"""The transfer API's decomposition and frontier (docs/architecture.md §12) over a real
 matrix: exact keys, the same numbers as the core on the same cells, the owner teams' home advantage,
 empty and private cases."""
 

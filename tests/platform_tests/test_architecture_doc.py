@@ -1,4 +1,4 @@
-"""What the docs list and the code also lists cannot drift apart (docs/developers/architecture.md).
+"""What the docs list and the code also lists cannot drift apart (docs/architecture.md).
 
 - every process of the ``Procfile`` is in the architecture's §6 table, and nothing else is;
 - every management command (each module under ``*/management/commands/``) is in §7's table;
@@ -19,7 +19,7 @@ from pathlib import Path
 from challenge_platform.procfile import processes
 
 REPO = Path(__file__).resolve().parents[2]
-ARCHITECTURE = REPO / "docs" / "developers" / "architecture.md"
+ARCHITECTURE = REPO / "docs" / "architecture.md"
 CONFIGURE = REPO / "docs" / "operators" / "configure.md"
 SETTINGS = ["base.py", "local.py", "production.py"]  # test.py is the suite's own
 # Read by settings through these helpers (challenge_platform/settings/base.py).

@@ -1,11 +1,11 @@
-"""The house style, checked on the product code (docs/developers/architecture.md §2, "House style").
+"""The house style, checked on the product code (docs/architecture.md §2, "House style").
 
 - Every public function of a services or selectors module takes keyword-only arguments:
   a call reads as what it passes (``submission_create(task=..., user=..., file=...)``).
 - No product function is above cyclomatic complexity 25 (radon's measure).
 - The code explains itself from the repository: it cites no document outside it (the design
   notes it was first written from), and every document it cites exists, down to the
-  numbered section of docs/developers/architecture.md.
+  numbered section of docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_every_document_the_code_cites_exists() -> None:
     sections = {
         int(m.group(1))
         for m in re.finditer(
-            r"^## (\d+)\. ", (REPO / "docs/developers/architecture.md").read_text(), re.MULTILINE
+            r"^## (\d+)\. ", (REPO / "docs/architecture.md").read_text(), re.MULTILINE
         )
     }
     assert sections == set(range(1, 14))

@@ -1,4 +1,4 @@
-"""REST API: upload, list and read submissions (docs/developers/architecture.md §7)."""
+"""REST API: upload, list and read submissions (docs/architecture.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Grouping metrics and flip rates (docs/developers/architecture.md §11) against hand-computed cases
+"""Grouping metrics and flip rates (docs/architecture.md §11) against hand-computed cases
 and naive code."""
 
 from __future__ import annotations

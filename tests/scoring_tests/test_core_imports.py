@@ -1,4 +1,4 @@
-"""The scoring core stays importable and usable without Django (docs/developers/architecture.md
+"""The scoring core stays importable and usable without Django (docs/architecture.md
 §2)."""
 
 from __future__ import annotations

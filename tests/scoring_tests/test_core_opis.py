@@ -1,4 +1,4 @@
-"""OPIS (docs/developers/architecture.md §11) against hand-computed cases and a straightforward
+"""OPIS (docs/architecture.md §11) against hand-computed cases and a straightforward
 implementation."""
 
 from __future__ import annotations

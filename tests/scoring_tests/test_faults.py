@@ -1,6 +1,6 @@
 """Faults: a worker SIGKILLed mid-scoring, a pool process killed, Redis flushed.
 
-The database is the source of truth; the broker is a doorbell (docs/developers/architecture.md §5).
+The database is the source of truth; the broker is a doorbell (docs/architecture.md §5).
 Three mechanisms bring work back, and each test says which one did:
 
 - ``acks_late`` + ``reject_on_worker_lost``: when a *pool process* dies, the surviving

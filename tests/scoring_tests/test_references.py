@@ -1,4 +1,4 @@
-"""References per task (docs/developers/architecture.md §11) on real imported tasks scored by the
+"""References per task (docs/architecture.md §11) on real imported tasks scored by the
 real scoring body: the trivial baseline, uploads (good and hostile), the primary rule, the board API
 and CSV with references and flip columns, the submission API's flips, the prize option, the
 example-ids option."""

@@ -1,4 +1,4 @@
-"""``manage.py score_file --task <slug> <file>`` (docs/developers/architecture.md §7), run as a real
+"""``manage.py score_file --task <slug> <file>`` (docs/architecture.md §7), run as a real
 subprocess."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The rules gate (docs/developers/architecture.md §10) on every entry point, the rules API and
+"""The rules gate (docs/architecture.md §10) on every entry point, the rules API and
 page, and their abuse.
 
 Uses the security world: a challenge with a task, two teams with a scored submission each.

@@ -1,4 +1,4 @@
-"""The end (issue 12, docs/developers/architecture.md §10): the final standings freeze once, into a
+"""The end (issue 12, docs/architecture.md §10): the final standings freeze once, into a
 hashed snapshot that equals the private boards at the end and ignores post-challenge submissions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A real Chromium for page tests (docs/developers/architecture.md, House style: pages through a
+"""A real Chromium for page tests (docs/architecture.md, House style: pages through a
 real browser), via Playwright.
 
 Use the ``browser_page`` fixture (register it in an app's ``conftest.py`` with

@@ -1,4 +1,4 @@
-"""Real Celery worker processes for the tests (docs/developers/architecture.md, House style: tasks
+"""Real Celery worker processes for the tests (docs/architecture.md, House style: tasks
 through a real worker and Redis)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``run_baselines [--task <slug>]``: queue the AutoGluon baselines (docs/developers/architecture.md
+"""``run_baselines [--task <slug>]``: queue the AutoGluon baselines (docs/architecture.md
 §7).
 
 Without ``--task``, every task (of ``--challenge``, if given) that has no queued, running or

@@ -1,4 +1,4 @@
-"""``load_demo``: the demo challenge built from real public data (docs/developers/architecture.md
+"""``load_demo``: the demo challenge built from real public data (docs/architecture.md
 §6, §7).
 
 Idempotent and quick the second time: existing rows are kept as they are (an organizer may

@@ -1,5 +1,5 @@
 """``score_file --task <slug> <file> [--reference <file>]``: validate and score a file now,
-store nothing (docs/developers/architecture.md §7, §11).
+store nothing (docs/architecture.md §7, §11).
 
 Prints one JSON object ``{"all": {...}, "public": {...}, "private": {...}}`` (the metrics
 of the task's kind, non-finite values as null); with ``--reference`` each split also gets
