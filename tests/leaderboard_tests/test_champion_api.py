@@ -295,3 +295,50 @@ def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(g
     champion = api_client_for(None).get(f"/api/v1/tasks/{task.slug}/champion/").json()
     assert champion["entry"] == {"type": "run", "id": run.pk, "name": f"m v1 (run #{run.pk})"}
     assert champion["team"] == "Ann"
+
+
+def test_the_answers_keep_to_their_openapi_schema(gated):
+    """The release check (counts shown, and withheld) and the champion document validate
+    against the live schema's components (OpenAPI 3.0's ``nullable`` read as "or null",
+    which also holds beside an ``allOf``, as schemathesis reads it)."""
+    from jsonschema import Draft202012Validator
+
+    def as_json_schema(node):
+        if isinstance(node, list):
+            return [as_json_schema(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: as_json_schema(value) for key, value in node.items()}
+        if node.pop("nullable", False):
+            return {"anyOf": [node, {"type": "null"}]}
+        return node
+
+    task, world, ann = gated
+    spec = api_client_for(None).get("/api/v1/schema/?format=json").json()
+    components = as_json_schema(spec["components"])
+    check_schema = components["schemas"]["ReleaseCheck"]
+    assert {"verdict", "rule", "rows_needed", "withheld", "budget"} <= set(
+        check_schema["properties"]
+    )
+    verdict = check_schema["properties"]["verdict"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+    assert components["schemas"][verdict]["enum"] == ["passes", "fails", "cannot_tell"]
+
+    def valid(document, name):
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        Draft202012Validator(schema).validate(document)
+
+    api = ann.api()
+    shown = check(api, task, file=world.file(world.planted["many_flips"])).json()
+    withheld = check(api, task, file=world.file(world.reference)).json()  # 0 changed rows
+    assert shown["withheld"] is None and withheld["withheld"] == "too few changed rows to report"
+    for document in (shown, withheld):
+        valid(document, "ReleaseCheck")
+    submission = scored(
+        submission_create(
+            task=task, user=ann.user, file=upload(world.file(world.planted["few_flips"]))
+        )
+    )
+    champion_check_run(check_pk=ChampionCheck.objects.get(submission=submission).pk)
+    champion = api_client_for(None).get(f"/api/v1/tasks/{task.slug}/champion/").json()
+    assert [h["verdict"] for h in champion["history"]] == [None, "passes"]
+    valid(champion, "Champion")
