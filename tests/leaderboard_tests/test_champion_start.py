@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -18,6 +20,7 @@ from challenge_platform.models import AuditEvent
 from datasets.services import task_bundle_replace
 from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion
+from notifications.models import Webhook, WebhookDelivery
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.services import submission_create
 from scoring.services.references import reference_upload
@@ -148,6 +151,9 @@ def test_with_nothing_on_its_way_the_trivial_baseline_starts_and_a_model_shown_b
 def test_a_reference_marked_primary_replaces_the_trivial_start(bare):
     task, world, _ = bare
     assert champion_ensure(task=task).reference.source == ReferenceSource.TRIVIAL
+    Webhook.objects.create(
+        challenge=task.track.challenge, url="http://127.0.0.1:9/hook", secret="s"
+    )
     reference_upload(
         task=task,
         name="production model",
@@ -161,6 +167,9 @@ def test_a_reference_marked_primary_replaces_the_trivial_start(bare):
     assert list(
         ChampionChange.objects.filter(task=task).order_by("pk").values_list("label", flat=True)
     ) == ["Trivial baseline", "production model"]
+    body = json.loads(WebhookDelivery.objects.get(event="champion").body)  # heard, once
+    assert body["data"]["by"] == "initial" and body["data"]["verdict"] is None
+    assert "(the start: the reference marked primary replaces the trivial baseline)" in body["text"]
 
 
 def test_a_start_is_decided_again_on_a_new_data_version_and_a_gate_winner_stays(
