@@ -86,7 +86,7 @@ def withheld_reason(min_changed: int) -> str:
     )
 
 
-def score_figures(answer: dict[str, Any], *, task: Task, audience: Audience) -> dict[str, Any]:
+def score_figures(*, answer: dict[str, Any], task: Task, audience: Audience) -> dict[str, Any]:
     """The answer's statement of the entry's score against the champion's on the split
     (``difference``, ``ci``), as ``audience`` may read it. The one place a board mode that
     hides exact public scores (a Ladder) changes them; today it keeps them."""
@@ -94,7 +94,11 @@ def score_figures(answer: dict[str, Any], *, task: Task, audience: Audience) -> 
 
 
 def gate_answer(
-    document: dict[str, Any], *, task: Task, audience: Audience, broken_ids: list[Any] | None = None
+    *,
+    document: dict[str, Any],
+    task: Task,
+    audience: Audience,
+    broken_ids: list[Any] | None = None,
 ) -> dict[str, Any]:
     """A gate document (``.weigh.gate_document``, fresh or stored) as ``audience`` may read
     it: ``withheld`` says why counts are missing (None: none is), ``min_changed_rows`` is k,
@@ -110,15 +114,15 @@ def gate_answer(
         answer["withheld"] = WITHHELD
         words = VERDICT_WORDS.get((answer.get("verdict"), answer.get("rule")))
         answer["reasons"] = [*([words] if words else []), withheld_reason(audience.min_changed)]
-    return score_figures(answer, task=task, audience=audience)
+    return score_figures(answer=answer, task=task, audience=audience)
 
 
 def step_figures(
-    item: dict[str, Any], *, changed: int | None, task: Task, audience: Audience
+    *, item: dict[str, Any], changed: int | None, task: Task, audience: Audience
 ) -> dict[str, Any]:
     """A timeline step's figures as ``audience`` may read them (the same rule)."""
     item["withheld"] = None
     if not counts_shown(changed=changed, audience=audience):
         item.update(dict.fromkeys(STEP_COUNTED))
         item["withheld"] = WITHHELD
-    return score_figures(item, task=task, audience=audience)
+    return score_figures(answer=item, task=task, audience=audience)

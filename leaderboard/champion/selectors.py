@@ -122,7 +122,7 @@ def history_item(
         "rule": None,
         "rows_needed": change.rows_needed if shown else None,
     }
-    return step_figures(item, changed=change.changed_rows, task=change.task, audience=audience)
+    return step_figures(item=item, changed=change.changed_rows, task=change.task, audience=audience)
 
 
 def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
@@ -226,7 +226,7 @@ def _verdict(
         return Verdict(entry=entry, state="pending")
     if check.status == ChampionCheckStatus.FAILED or check.passes is None:
         return Verdict(entry=entry, state="failed", reasons=(check.error,) if check.error else ())
-    result = gate_answer(check.result or {}, task=task, audience=audience)
+    result = gate_answer(document=check.result or {}, task=task, audience=audience)
     upper = (result.get("nfr_ci") or [None, None])[1]
     state = "yes" if check.passes else "no"
     if result.get("verdict") == "cannot_tell":
@@ -325,4 +325,4 @@ def release_check(
     document = gate_document(
         context=context, result=result, champion=entry, scores=scores, broken_ids=[]
     )
-    return gate_answer(document, task=task, audience=audience, broken_ids=broken)
+    return gate_answer(document=document, task=task, audience=audience, broken_ids=broken)

@@ -502,7 +502,7 @@ def _decide(
         fresh = _candidate(check)
         crowned = bool(
             check.decides
-            and crowns(result, challenge=context.task.track.challenge)
+            and crowns(result=result, challenge=context.task.track.challenge)
             and fresh is not None
             and entry_candidate_reason(fresh) is None
             and fresh.obj.predictions.name == candidate.obj.predictions.name
@@ -539,7 +539,7 @@ def _decide(
     return outcome
 
 
-def crowns(result: GateResult, *, challenge: Any) -> bool:
+def crowns(*, result: GateResult, challenge: Any) -> bool:
     """Whether a deciding check with ``result`` takes the champion's place: it passes, or
     the gate cannot tell and the challenge crowns those (``gate_cannot_tell``)."""
     if result.passes:
