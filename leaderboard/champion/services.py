@@ -59,7 +59,13 @@ from .entries import (
     entry_of,
 )
 from .jobs import CHAMPION_CHECK
-from .start import baseline_pending, champion_start, entry_is_floor, marked_over_floor
+from .start import (
+    baseline_pending,
+    champion_start,
+    entry_is_floor,
+    marked_over_floor,
+    marked_primary,
+)
 from .weigh import (
     GateContext,
     champion_pred,
@@ -132,7 +138,9 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
     why = _start_again(task, current)
     start = None
     if why is None:
-        if current.by != ChampionBy.INITIAL:
+        if not (current.by == ChampionBy.INITIAL and entry_is_floor(change_entry(current))):
+            return current  # the usual case: no start to look up
+        if not marked_primary(task=task):
             return current
         start = champion_start(task=task)
         if not marked_over_floor(start=start, current=change_entry(current)):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from algorithms.models import ACTIVE, BaselineRun
 from datasets.models import Task
 from leaderboard.references import references_sync
-from scoring.models import ReferenceSource, Submission, SubmissionStatus
+from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 from scoring.reference_selectors import primary_reference
 
 from .entries import Entry, entry_initial
@@ -82,6 +82,16 @@ def entry_is_floor(entry: Entry | None) -> bool:
         entry is not None
         and entry.type == "reference"
         and entry.obj.source == ReferenceSource.TRIVIAL
+    )
+
+
+def marked_primary(*, task: Task) -> bool:
+    """Cheaply (one query, nothing brought up to date): whether a reference other than the
+    trivial baseline is marked primary on ``task``."""
+    return (
+        Reference.objects.filter(task=task, is_primary=True)
+        .exclude(source=ReferenceSource.TRIVIAL)
+        .exists()
     )
 
 
