@@ -146,7 +146,8 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
         if not marked_over_floor(start=start, current=change_entry(current)):
             return current
         why = "the start: the reference marked primary replaces the trivial baseline"
-    start = start or champion_start(task=task)
+    new_data = current is not None and current.data_version != task.data_version
+    start = start or champion_start(task=task, new_data=new_data)
     entry = start.entry
     if entry is None:
         return current

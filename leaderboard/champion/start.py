@@ -7,7 +7,8 @@ is never the start while the AutoGluon baseline is on its way (a run queued or r
 its submission being scored). The trivial baseline is a floor, a guess of the class prior
 that no data owner ships: a task with nothing better on the way starts from it, and a model
 that arrives later takes its place as soon as it is shown better (``entry_is_floor``: only
-the gate's improvement rule binds against it).
+the gate's improvement rule binds against it). On a new data version the start is decided
+again, and then an AutoGluon start waits for the baseline run again on the new data.
 """
 
 from __future__ import annotations
@@ -57,16 +58,23 @@ def baseline_pending(*, task: Task) -> str | None:
     return None
 
 
-def champion_start(*, task: Task) -> Start:
+def champion_start(*, task: Task, new_data: bool = False) -> Start:
     """The task's start now (module docstring), once its built-in references are up to date
     (the AutoGluon reference on the baseline's latest scored submission, the trivial one
-    built)."""
+    built). ``new_data``: the start decided again on a new data version, where an AutoGluon
+    baseline on its way (run again on the new data) is waited for as well, rather than the
+    previous run's submission re-scored."""
     try:
         references_sync(task=task)
     except Exception:
         logger.exception("the references of task %s could not be brought up to date", task.slug)
     primary = primary_reference(task=task)
-    if primary is None or (primary.source == ReferenceSource.TRIVIAL and not primary.is_primary):
+    waits = primary is None or (
+        primary.source == ReferenceSource.TRIVIAL and not primary.is_primary
+    )
+    if new_data and primary is not None and primary.source == ReferenceSource.AUTOGLUON:
+        waits = True
+    if waits:
         pending = baseline_pending(task=task)
         if pending is not None:
             return Start(entry=None, waiting_for=pending)

@@ -255,3 +255,29 @@ def test_cannot_tell_keeps_the_champion_by_default_and_crowns_where_the_console_
     )
     page = Client().get(f"/tasks/{task.slug}/").content.decode()
     assert "crowned although the gate could not tell" in page
+
+
+def test_an_autogluon_start_on_new_data_waits_for_the_baseline_run_again_on_it(
+    bare, tmp_path, django_capture_on_commit_callbacks
+):
+    task, world, _ = bare
+    old = baseline_submission(task, world.file(world.reference))
+    assert champion_ensure(task=task).submission_id == old.pk
+    organizer = UserFactory(username="org", is_staff=True, is_superuser=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        task_bundle_replace(
+            task=task, source=tmp_path / "bundle-started", actor=organizer, reason="new labels"
+        )
+    task.refresh_from_db()
+    run = make_run(task, status=AlgorithmRunStatus.QUEUED)  # queued again on the new data
+    scored(Submission.objects.get(pk=old.pk))  # the old run's file, re-scored
+    champion_tick(task_ids=lambda: [task.pk])
+    current = TaskChampion.objects.get(task=task).current
+    assert (current.submission_id, current.data_version) == (old.pk, 1)  # waits meanwhile
+    run.status = AlgorithmRunStatus.SUCCEEDED
+    run.save(update_fields=["status"])
+    new = baseline_submission(task, world.file(world.planted["few_flips"]))
+    assert decide(new) == "champion"  # the start decided again: no gate against the old run
+    current = TaskChampion.objects.get(task=task).current
+    assert (current.by, current.submission_id, current.data_version) == ("initial", new.pk, 2)
+    assert current.reason == "the start, decided again on data version 2"
