@@ -172,8 +172,9 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
 
 
 def champion_ensure(*, task: Task) -> ChampionChange | None:
-    """The task's champion, set to its initial one at first use; None while the task has
-    no reference at all."""
+    """The task's champion, set to its start at first use (and decided again as
+    :func:`_ensure_locked` says); None while the task has no reference at all, or while
+    its start waits for the AutoGluon baseline (``.start``)."""
     with transaction.atomic():
         return _ensure_locked(task, _locked(task))
 
