@@ -27,6 +27,7 @@ from scoring.selectors import next_utc_midnight
 from .selectors import ReleaseCheckRefused
 
 DAILY_LIMIT = "daily_limit"
+KEEP_USES = timedelta(days=7)  # a week of uses is kept (the count needs today's)
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,10 @@ def release_budget_take(
 def release_budget_give_back(*, use: ReleaseCheckUse) -> None:
     """A check that gave no answer (refused, or failed) costs nothing."""
     ReleaseCheckUse.objects.filter(pk=use.pk).delete()
+
+
+def release_budget_prune(*, now: datetime | None = None) -> int:
+    """Forget uses older than :data:`KEEP_USES` (the beat's minute); returns how many."""
+    cutoff = (now or timezone.now()) - KEEP_USES
+    deleted, _ = ReleaseCheckUse.objects.filter(at__lt=cutoff).delete()
+    return deleted

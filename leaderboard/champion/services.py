@@ -51,6 +51,7 @@ from leaderboard.models import (
 )
 from scoring.models import Reference, Submission
 
+from .budget import release_budget_prune
 from .entries import (
     Entry,
     EntryUnreadable,
@@ -636,9 +637,12 @@ def _decide_lost(check: ChampionCheck, now: datetime) -> tuple[str, dict[str, An
 
 
 def champion_tick(*, task_ids: Callable[[], list[int]] | None = None) -> dict[str, int]:
-    """The beat's minute: stale checks swept, and the verdicts of every task's board entries
-    queued where the champion, the split (the reveal), the data or the settings changed."""
+    """The beat's minute: stale checks swept, week-old release-check uses forgotten, waiting
+    deciding checks queued where a start is set, and the verdicts of every task's board
+    entries queued where the champion, the split (the reveal), the data or the settings
+    changed."""
     report = champion_checks_sweep()
+    release_budget_prune()
     queued = _weigh_all_waiting()
     ids = task_ids() if task_ids is not None else _tasks_with_entries()
     for task in Task.objects.filter(pk__in=ids).select_related("track__challenge"):

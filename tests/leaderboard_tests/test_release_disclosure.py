@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from leaderboard.champion.disclosure import COUNTED, WITHHELD
-from leaderboard.champion.services import champion_check_run, champion_ensure
+from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionCheck, ReleaseCheckUse
 from scoring.models import ReferenceSource, Submission
 from scoring.selectors import next_utc_midnight
@@ -190,3 +191,12 @@ def test_a_stored_verdict_of_a_few_changed_rows_shows_no_counts_to_the_public(pr
         page.split('data-role="champion-verdicts"')[1].split('data-team="Eve"')[1].split("</tr>")[0]
     )
     assert "Too few changed rows to report" in row and "McNemar" not in row
+
+
+def test_the_beat_forgets_uses_older_than_a_week(probed):
+    task, world, majority, eve = probed
+    now = timezone.now()
+    for days in (0, 6, 8):
+        ReleaseCheckUse.objects.create(team=eve.team, task=task, at=now - timedelta(days=days))
+    champion_tick(task_ids=lambda: [])
+    assert sorted((now - u.at).days for u in ReleaseCheckUse.objects.all()) == [0, 6]
