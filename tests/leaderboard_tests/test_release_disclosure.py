@@ -8,16 +8,20 @@ own, stated in the answer, and an answer refused or failed costs nothing."""
 from __future__ import annotations
 
 import io
+import threading
 from collections import Counter
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
+from leaderboard.champion.budget import release_budget_take
 from leaderboard.champion.disclosure import COUNTED, WITHHELD
+from leaderboard.champion.selectors import ReleaseCheckRefused
 from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionCheck, ReleaseCheckUse
 from scoring.models import ReferenceSource, Submission
@@ -200,3 +204,40 @@ def test_the_beat_forgets_uses_older_than_a_week(probed):
         ReleaseCheckUse.objects.create(team=eve.team, task=task, at=now - timedelta(days=days))
     champion_tick(task_ids=lambda: [])
     assert sorted((now - u.at).days for u in ReleaseCheckUse.objects.all()) == [0, 6]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_checks_cannot_pass_the_daily_budget_together(tmp_path):
+    """Eight members check at once with three checks left: three are answered (the team's
+    row is held while one is taken), five refused."""
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL (set DATABASE_URL=postgres://...): SQLite runs one write "
+            "transaction at a time, so no two takers ever race"
+        )
+    challenge = ChallengeFactory(slug="rush-cup", release_checks_per_day=3)
+    task = gate_task(tmp_path, challenge_slug=challenge.slug, slug="rushed", rows=400)
+    team = make_participant(challenge, username="m0", name="Rushers").team
+    members = [UserFactory(username=f"m{i}") for i in range(1, 9)]
+    for member in members:
+        add_member(team, member)
+    start = threading.Barrier(len(members))
+    outcomes: list[str] = []
+
+    def take(member) -> None:
+        try:
+            start.wait(10)
+            release_budget_take(team=team, task=task, user=member)
+            outcomes.append("taken")
+        except ReleaseCheckRefused as exc:
+            outcomes.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take, args=(m,)) for m in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["daily_limit"] * 5 + ["taken"] * 3
+    assert ReleaseCheckUse.objects.filter(team=team, task=task).count() == 3
