@@ -408,6 +408,12 @@ class TaskKind(ABC):
         was_right = np.asarray(self.rows_right(y, champion, options), dtype=bool)
         return right & ~was_right, was_right & ~right
 
+    def outputs_differ(self, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """Per row, whether two entries' outputs differ, whatever the truth (the release
+        check's disclosure rule counts these rows; docs/organizers/disclosure.md). By default the
+        predictions are compared as values."""
+        return np.asarray(new) != np.asarray(champion)
+
     def flip_units(self, y: np.ndarray) -> np.ndarray | None:
         """The unit a gate's flip counts, as a code per row (rows of one unit flip
         together); None: every row is a unit of its own."""
@@ -436,9 +442,7 @@ class TaskKind(ABC):
         function in the kind's own module; none: the kind gets no stress runs."""
         return {}
 
-    def consistency_context(
-        self, features: pa.Table, columns: Sequence[tuple[str, str]]
-    ) -> Any:
+    def consistency_context(self, features: pa.Table, columns: Sequence[tuple[str, str]]) -> Any:
         """What :meth:`consistency` needs of the test ``features`` (``columns``: the task's
         ``(name, type)``), computed once for every entry of a board (matching: each pair's
         two record numbers)."""

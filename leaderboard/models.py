@@ -128,6 +128,15 @@ class ChampionChange(models.Model):
     nfr_upper = models.FloatField(null=True, blank=True)
     pfr = models.FloatField(null=True, blank=True)
     worst_slice = models.JSONField(null=True, blank=True)
+    # The gate's verdict of a ``gate`` step (docs/champion-gate.md): ``passes``, or
+    # ``cannot_tell`` where the challenge crowns those; null for the start and for pins.
+    verdict = models.CharField(max_length=12, blank=True, default="")
+    rows_needed = models.PositiveBigIntegerField(null=True, blank=True)
+    # Rows of the split where the new entry's output differs from the previous champion's
+    # (the disclosure rule's count, docs/organizers/disclosure.md); null for the start and for pins.
+    changed_rows = models.PositiveIntegerField(null=True, blank=True)
+    # The task's data version the step was decided on: a start is decided again on a new one.
+    data_version = models.PositiveIntegerField(default=1)
     decided_by = models.ForeignKey(
         "leaderboard.ChampionCheck",
         null=True,
@@ -142,6 +151,10 @@ class ChampionChange(models.Model):
             models.CheckConstraint(condition=_one_entry_at_most(), name="champion_one_entry"),
             models.CheckConstraint(
                 condition=Q(by__in=["initial", "gate", "pin"]), name="champion_change_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["", "passes", "cannot_tell"]),
+                name="champion_change_verdict_valid",
             ),
         ]
 
@@ -233,3 +246,23 @@ class ChampionCheck(Job):
     def __str__(self) -> str:
         what = f"submission #{self.submission_id}" if self.submission_id else f"run #{self.run_id}"
         return f"{what} against the champion of {self.task} ({self.status})"
+
+
+class ReleaseCheckUse(models.Model):
+    """One release check answered for a team on a task: the daily budget of release checks
+    (``Challenge.release_checks_per_day``, per team, task and UTC day) counts these rows. A
+    row is taken before the file is weighed and given back when no answer is given."""
+
+    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["team", "task", "at"], name="release_check_use_idx")]
+
+    def __str__(self) -> str:
+        return f"release check of team {self.team_id} on task {self.task_id} at {self.at}"

@@ -370,6 +370,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The champion gate's verdicts and rules (docs/champion-gate.md), one enum each where
+    # other components have a "verdict" of their own (the pairwise ones).
+    "ENUM_NAME_OVERRIDES": {
+        "GateVerdictEnum": "leaderboard.core.gate.VERDICTS",
+        "GateRuleEnum": "leaderboard.core.gate.RULES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "challenge_platform.api.schema.document_nul_refusal",

@@ -378,7 +378,7 @@ def cmd_standings(args: argparse.Namespace) -> int:
 
 
 def cmd_release_check(args: argparse.Namespace) -> int:
-    """Would a file be the task's champion? Exit 0 yes, 1 no (see :mod:`.release`)."""
+    """Would a file be the task's champion? Exit 0 yes, 1 no, 3 cannot tell (:mod:`.release`)."""
     return release.cmd_release_check(args, make_client=_client, print_json=_print_json)
 
 

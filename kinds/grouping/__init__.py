@@ -167,6 +167,20 @@ class Grouping(TaskKind):
     def flip_units(self, y: np.ndarray) -> np.ndarray | None:
         return np.asarray(y)
 
+    def outputs_differ(self, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """Per record, whether its cluster holds other records in the two partitions
+        (cluster names do not matter): a record keeps its cluster exactly when the records
+        sharing both its new and its old cluster are all of either."""
+        _, a = np.unique(np.asarray(new), return_inverse=True)
+        _, b = np.unique(np.asarray(champion), return_inverse=True)
+        a, b = a.ravel(), b.ravel()
+        _, both = np.unique(
+            a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b, return_inverse=True
+        )
+        size_a, size_b, size_both = np.bincount(a), np.bincount(b), np.bincount(both.ravel())
+        both = both.ravel()
+        return (size_both[both] != size_a[a]) | (size_both[both] != size_b[b])
+
     def statistic(self, metric: str) -> PairwiseF1 | None:
         return PairwiseF1() if metric == "pairwise_f1" else None
 
