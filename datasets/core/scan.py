@@ -78,6 +78,10 @@ class BatchSink(Protocol):
     def finish(self, ok: bool) -> None:
         """The part was read to its end (``ok``), or its reading stopped on a problem."""
 
+    def done(self, part: Part) -> None:
+        """The part read to its end, its id, label and kept columns whole (on the thread
+        that read it)."""
+
 
 Sinks = Callable[[Mapping[str, "Table | None"], ScanPlan], Mapping[str, BatchSink]]
 
@@ -129,13 +133,13 @@ def read_parts(
     )
     given = sinks(tables, plan) if sinks is not None else {}
     result: dict[str, Part | None] = {}
-    # The solution (ids and labels only) is read on a thread of its own beside the others;
-    # each part's problems are still reported in the parts' order.
+    # The solution (ids and labels only) is read on a thread of its own beside the others
+    # (with its sink, if any); each part's problems are still reported in the parts' order.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-solution") as pool:
         beside = {
-            part: pool.submit(_scan, table, plan, own[part], max_rows, None)
+            part: pool.submit(_scan, table, plan, own[part], max_rows, given.get(part))
             for part, table in tables.items()
-            if part == "solution" and table is not None and part not in given
+            if part == "solution" and table is not None
         }
         for part, table in tables.items():
             if part in beside:
@@ -210,6 +214,8 @@ def _scan(
     labels.clear()
     release_unused_memory()
     part.kept = {name: _concat(kept.pop(name)) for name in list(kept)}
+    if sink is not None:
+        sink.done(part)
     return part
 
 

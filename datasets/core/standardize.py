@@ -84,7 +84,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
-    pq.write_table(_with_split(bundle), files[SOLUTION])
+    pq.write_table(_with_split(bundle, streamed), files[SOLUTION])
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -115,12 +115,15 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     )
 
 
-def _with_split(bundle: ValidatedBundle) -> pa.Table:
+def _with_split(bundle: ValidatedBundle, streamed: StreamedOutput | None) -> pa.Table:
+    """The solution with its split (made beside the reading when it could be)."""
     spec, solution = bundle.spec, bundle.solution
     labels = solution["label"].combine_chunks()
-    public = kind_get(spec.kind).public_rows(
-        labels, public_fraction=spec.public_fraction, seed=spec.split_seed
-    )
+    public = None if streamed is None else streamed.public_rows(labels)
+    if public is None:
+        public = kind_get(spec.kind).public_rows(
+            labels, public_fraction=spec.public_fraction, seed=spec.split_seed
+        )
     table = solution.append_column("split", split_column(public))
     extra = [c for c in table.column_names if c not in ("id", "label")]
     schema = standard_schema(spec.kind, (), with_label=True, extra=extra)

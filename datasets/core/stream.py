@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -50,7 +51,7 @@ from datasets.core.behind import Behind
 from datasets.core.card import STRING, CardBuilder
 from datasets.core.images import normalize_path
 from datasets.core.io import standard_schema
-from datasets.core.scan import Part, ScanPlan, group_type
+from datasets.core.scan import BatchSink, Part, ScanPlan, group_type
 from datasets.core.tables import BATCH_ROWS, Table
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ class PartWriter:
         self.part, self.schema, self.card = part, schema, card
         self.rows = 0
         self._csv = pacsv.CSVWriter(csv_path, schema)
-        self._parquet = pq.ParquetWriter(parquet_path, schema)
+        self._parquet_path = parquet_path
+        self._parquet: pq.ParquetWriter | None = None  # opened with the first batch
         self._stages = [Behind("parquet"), Behind("csv"), Behind("card")]
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -100,9 +102,26 @@ class PartWriter:
         self.rows += batch.num_rows
 
     def _parquet_write(self, batch: pa.RecordBatch) -> None:
+        if self._parquet is None:
+            self._parquet = self._open_parquet(batch)
         # Row groups of at most BATCH_ROWS whatever the bundle's batches (a CSV block can
         # hold millions of narrow rows): a run's /task links this file as it is.
         self._parquet.write_batch(batch, row_group_size=BATCH_ROWS)
+
+    def _open_parquet(self, first: pa.RecordBatch | None) -> pq.ParquetWriter:
+        """The Parquet writer, with a dictionary for every column but the text ones whose
+        first batch is mostly distinct values (ids, titles): for those Parquet would fill
+        a dictionary page and give it up again in every row group, a fifth of the writer's
+        time at 10M rows for nothing."""
+        names = self.schema.names
+        if first is not None and first.num_rows:
+            names = [
+                name
+                for name, column in zip(first.schema.names, first.columns, strict=True)
+                if not pa.types.is_string(column.type)
+                or 2 * pc.count_distinct(column).as_py() <= first.num_rows
+            ]
+        return pq.ParquetWriter(self._parquet_path, self.schema, use_dictionary=names)
 
     def _card_add(self, batch: pa.RecordBatch) -> None:
         self.card.add(self.part, batch)
@@ -115,6 +134,7 @@ class PartWriter:
             if self.rows == 0:  # no rows: keep the header and the schema
                 empty = self.schema.empty_table()
                 self._csv.write_table(empty)
+                self._parquet = self._open_parquet(None)
                 self._parquet.write_table(empty)
         except BaseException:
             self._shutdown()
@@ -124,13 +144,14 @@ class PartWriter:
         try:
             self._csv.close()
         finally:
-            self._parquet.close()
+            if self._parquet is not None:
+                self._parquet.close()
 
     def _shutdown(self) -> None:
         for close in (
             *(stage.shutdown for stage in self._stages),
             self._csv.close,
-            self._parquet.close,
+            *(() if self._parquet is None else (self._parquet.close,)),
         ):
             with contextlib.suppress(Exception):  # the error on its way out is the one to see
                 close()
@@ -163,13 +184,23 @@ class _Written:
 class StreamedOutput:
     """Train and test standardized while the validation reads them (module docstring)."""
 
-    def __init__(self, *, kind: TaskKind, declared: Mapping[str, str], out_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        kind: TaskKind,
+        declared: Mapping[str, str],
+        out_dir: Path,
+        split: tuple[float, int] = (0.3, 0),
+    ) -> None:
         self.kind, self.declared, self.out_dir = kind, dict(declared), out_dir
         self.features: list[str] = []
         self.types: dict[str, str] = {}  # feature -> declared type, "numeric" or STRING
         self.card: CardBuilder | None = None
         self.written: dict[str, _Written] = {}
         self._made = False  # whether out_dir was made here (a refusal leaves no folder)
+        self.split = split  # task.yaml's public_fraction and split_seed
+        # The solution's labels (standard) and their public rows, made beside the reading
+        self.public: tuple[pa.Array, np.ndarray] | None = None
 
     @classmethod
     def start(
@@ -179,21 +210,27 @@ class StreamedOutput:
         declared: Mapping[str, str],
         out_dir: Path | None,
         images_dir: Path,
+        split: tuple[float, int] = (0.3, 0),
     ) -> StreamedOutput | None:
         """The streamed output into ``out_dir``, or None when nothing is streamed (no
-        ``out_dir``, no known kind, images)."""
+        ``out_dir``, no known kind, images). ``split``: the public fraction and the seed
+        of the public/private split."""
         if out_dir is None or kind is None or images_dir.exists():
             return None
         if any(column_type == "image" for column_type in declared.values()):
             return None
-        return cls(kind=kind, declared=declared, out_dir=out_dir)
+        return cls(kind=kind, declared=declared, out_dir=out_dir, split=split)
 
-    def sinks(self, tables: Mapping[str, Table | None], plan: ScanPlan) -> dict[str, _PartSink]:
-        """The sinks of train and test (:class:`datasets.core.scan.BatchSink`), when their
-        headers agree on the columns (a bundle whose headers do not is refused)."""
-        train, test = tables.get("train"), tables.get("test")
+    def sinks(self, tables: Mapping[str, Table | None], plan: ScanPlan) -> dict[str, BatchSink]:
+        """The sinks (:class:`datasets.core.scan.BatchSink`) of train and test, when their
+        headers agree on the columns (a bundle whose headers do not is refused), and of the
+        solution, whose split is made as soon as it is read (:meth:`public_rows`)."""
+        train, test, solution = (tables.get(p) for p in ("train", "test", "solution"))
+        given: dict[str, BatchSink] = {}
+        if solution is not None and "label" in solution.columns:
+            given["solution"] = _SolutionSink(self)
         if train is None or test is None:
-            return {}
+            return given
         features = [c for c in train.columns if c not in ("id", "label")]
         if (
             not features
@@ -205,7 +242,16 @@ class StreamedOutput:
         self.features = features
         self._made = not self.out_dir.exists()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        return {part: _PartSink(self, part, plan) for part in PARTS}
+        return {**given, **{part: _PartSink(self, part, plan) for part in PARTS}}
+
+    def public_rows(self, labels: pa.Array) -> np.ndarray | None:
+        """The public rows of the solution's ``labels`` (standard, in test's order), when
+        the split made beside the reading was made from these very labels (a solution in
+        test's order, the usual case); None otherwise (make it then)."""
+        made = self.public
+        if made is None or len(made[0]) != len(labels) or not made[0].equals(labels):
+            return None
+        return made[1]
 
     def files(self) -> dict[str, Path]:
         """The files written, by their name in the task folder."""
@@ -277,6 +323,9 @@ class _PartSink:
         """Stop writing this part: it is written again from the bundle if it is valid."""
         self.written.dropped = self.written.dropped or reason
 
+    def done(self, part: Part) -> None:
+        """The part's columns are whole (nothing more to do for train or test)."""
+
     def finish(self, ok: bool) -> None:
         """The part was read to its end (``ok``), or its reading stopped on a problem."""
         writer, self.writer = self.writer, None
@@ -345,6 +394,39 @@ class _PartSink:
         if first and not now:
             self.drop(f"'{name}' was written as whole numbers, but holds fractions further on")
         return first
+
+
+class _SolutionSink:
+    """The solution's split, made on the solution's own thread once its labels are read
+    (the split reads them whole): by the time train and test are written it is there, and
+    ``standardize`` takes it when the labels it splits are these (:meth:`public_rows`)."""
+
+    def __init__(self, output: StreamedOutput) -> None:
+        self.output = output
+
+    def add(self, batch: pa.RecordBatch, part: Part, profiled: Callable[[], None]) -> None:
+        return None
+
+    def finish(self, ok: bool) -> None:
+        return None
+
+    def done(self, part: Part) -> None:
+        raw, kind = part.labels, self.output.kind
+        if raw is None or len(raw) < 2:
+            return
+        try:
+            text = as_text(raw)
+            problems: list[str] = []
+            labels = kind.bundle_labels(
+                raw, text, file_name="", where=lambda mask: "", problems=problems
+            )
+            if problems or text.null_count:
+                return  # refused: no split to make
+            fraction, seed = self.output.split
+            public = kind.public_rows(labels, public_fraction=fraction, seed=seed)
+        except (pa.ArrowException, ValueError, TypeError):
+            return  # made again, the usual way, where it raises what it raises
+        self.output.public = (labels, public)
 
 
 def _guesses(features: list[str], plan: ScanPlan, train: Part) -> dict[str, str]:

@@ -213,7 +213,11 @@ def _before_reading(
     if kind is not None and kind.leak_probe is not None and mode != "off":
         prepare_model()
     return StreamedOutput.start(
-        kind=kind, declared=dict(spec.columns), out_dir=write_to, images_dir=folder / FOLDER
+        kind=kind,
+        declared=dict(spec.columns),
+        out_dir=write_to,
+        images_dir=folder / FOLDER,
+        split=(spec.public_fraction, spec.split_seed),
     )
 
 

@@ -25,6 +25,7 @@ import datasets.core.stream as stream_module
 import datasets.core.tables as tables_module
 from datasets.core import BundleInvalid, prepare_task, standardize, validate_bundle
 from datasets.core.stream import StreamedOutput
+from kinds import kind_get
 from tests.datasets_tests.bundles import (
     write_classification_bundle,
     write_matching_bundle,
@@ -115,6 +116,10 @@ def _bundles(root: Path, fmt: str) -> dict[str, Path]:
             ),
             solution=_with(label=lambda n: [float(i % 3) for i in range(n)]),
         ),
+        # the solution in another order than test: its split is made again in test's order
+        "solution reversed": write_classification_bundle(
+            root / "s", fmt=fmt, rows=ROWS, solution=lambda df: df.iloc[::-1]
+        ),
         # a column empty in train's first batch, numbers after: guessed text, then numeric
         "rewritten: numbers after an empty start": write_classification_bundle(
             root / "e",
@@ -163,7 +168,7 @@ def test_the_one_read_writes_what_the_two_passes_write(
         # CSV holds floats as text: "2.5" after "1" is no contradiction there
         again = name.startswith("rewritten") and not (fmt == "csv" and "fractions" in name)
         assert seen[-1] == ("written again" if again else "kept"), name
-    assert len(seen) == 9
+    assert len(seen) == 10
 
 
 def test_the_guesses_are_confirmed_by_the_whole_bundle(tmp_path: Path) -> None:
@@ -189,6 +194,21 @@ def test_the_guesses_are_confirmed_by_the_whole_bundle(tmp_path: Path) -> None:
         "train": ROWS,
         "test": ROWS // 2,
     }
+
+
+def test_the_split_made_beside_the_reading_is_taken_only_for_the_same_labels(
+    tmp_path: Path,
+) -> None:
+    bundles = _bundles(tmp_path / "bundles", "parquet")
+    for name, taken in (("classification", True), ("solution reversed", False)):
+        validated = validate_bundle(bundles[name], write_to=tmp_path / name)
+        assert validated.streamed is not None and validated.streamed.public is not None
+        labels = validated.solution["label"].combine_chunks()  # in test's order
+        public = validated.streamed.public_rows(labels)
+        assert (public is not None) == taken, name
+        if public is not None:
+            expected = kind_get("classification").public_rows(labels, public_fraction=0.3, seed=0)
+            assert np.array_equal(public, expected)
 
 
 def test_every_batch_is_written_once_in_order(tmp_path: Path) -> None:
