@@ -34,15 +34,20 @@ from common import keyfile
 from common.arrowtools import release_unused_memory
 from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
-from common.split import split_column
 from datasets.core.card import CardBuilder
 from datasets.core.images import write_images_zip
 from datasets.core.io import standard_schema
-from datasets.core.stream import PartWriter, StreamedOutput, part_paths, standard_column
+from datasets.core.stream import (
+    SOLUTION,
+    PartWriter,
+    StreamedOutput,
+    part_paths,
+    solution_table,
+    standard_column,
+)
 from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
-SOLUTION = "private/solution.parquet"
 SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
@@ -63,9 +68,11 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     streamed = bundle.streamed if bundle.streamed and bundle.streamed.out_dir == out_dir else None
     out_dir.mkdir(parents=True, exist_ok=True)
     ours = set(streamed.files().values()) if streamed is not None else set()
+    if streamed is not None and streamed.solution is not None:
+        ours.add(out_dir / "private")  # the solution written beside the reading
     if any(path not in ours for path in out_dir.iterdir()):
         raise ValueError(f"{out_dir} is not empty")
-    (out_dir / "private").mkdir()
+    (out_dir / "private").mkdir(exist_ok=True)
     spec = bundle.spec
     files: dict[str, Path] = {}
     if _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
@@ -84,7 +91,11 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
-    pq.write_table(_with_split(bundle, streamed), files[SOLUTION])
+    written = None
+    if streamed is not None:
+        written = streamed.solution_file(bundle.solution, shape_metadata(bundle.test_id_shape))
+    if written != files[SOLUTION]:
+        pq.write_table(_with_split(bundle, streamed), files[SOLUTION])
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -124,13 +135,8 @@ def _with_split(bundle: ValidatedBundle, streamed: StreamedOutput | None) -> pa.
         public = kind_get(spec.kind).public_rows(
             labels, public_fraction=spec.public_fraction, seed=spec.split_seed
         )
-    table = solution.append_column("split", split_column(public))
-    extra = [c for c in table.column_names if c not in ("id", "label")]
-    schema = standard_schema(spec.kind, (), with_label=True, extra=extra)
-    # The ids' shape, proven by the validation, travels with the solution (scoring reads
-    # it instead of finding it again: ``scoring.core.solution``).
-    metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
-    return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
+    # The ids' shape, proven by the validation, travels with the solution.
+    return solution_table(spec.kind, solution, public, bundle.test_id_shape)
 
 
 def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:

@@ -35,10 +35,11 @@ be refused.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,10 +48,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.coerce import as_numbers, as_text, float_integral, is_float, plain
+from common.numbered import shape_metadata
+from common.split import split_column
 from datasets.core.behind import Behind
 from datasets.core.card import STRING, CardBuilder
+from datasets.core.idset import IdIndex
 from datasets.core.images import normalize_path
 from datasets.core.io import standard_schema
+from datasets.core.leakprobe import LeakFound, leak_probe
 from datasets.core.scan import BatchSink, Part, ScanPlan, group_type
 from datasets.core.tables import BATCH_ROWS, Table
 
@@ -168,6 +173,29 @@ class PartWriter:
 
 # --- the import's one read: written while validated ------------------------------------
 
+SOLUTION = "private/solution.parquet"
+
+
+def standard_labels(kind: TaskKind, raw: pa.Array) -> pa.Array | None:
+    """``raw`` labels as the validation makes them (``rules.check_labels``: as text, then
+    the kind's ``bundle_labels``), or None when the validation will refuse them."""
+    text = as_text(raw)
+    problems: list[str] = []
+    labels = kind.bundle_labels(raw, text, file_name="", where=lambda mask: "", problems=problems)
+    return None if problems or text.null_count else labels
+
+
+def solution_table(kind: str, solution: pa.Table, public: np.ndarray, shape: object) -> pa.Table:
+    """The standardized solution: ``solution`` (``id``, ``label`` and an OPIS group column,
+    in test's order) with its ``split`` (``public``), in the standard schema, the test ids'
+    shape in its metadata (scoring reads it instead of finding it again:
+    ``scoring.core.solution``)."""
+    table = solution.append_column("split", split_column(public))
+    extra = [c for c in table.column_names if c not in ("id", "label")]
+    schema = standard_schema(kind, (), with_label=True, extra=extra)
+    metadata = {**(schema.metadata or {}), **shape_metadata(shape)}  # type: ignore[arg-type]
+    return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
+
 
 @dataclass(eq=False)
 class _Written:
@@ -181,8 +209,22 @@ class _Written:
     flags: dict[str, bool] = field(default_factory=dict)
 
 
+@dataclass(eq=False)
+class _Solution:
+    """The solution file written from the solution alone, and what it was made of: kept
+    when the validated solution in test's order is exactly this (a solution in test's
+    order, the usual case)."""
+
+    ids: pa.Array
+    labels: pa.Array
+    metadata: dict[bytes, bytes]
+    path: Path
+
+
 class StreamedOutput:
-    """Train and test standardized while the validation reads them (module docstring)."""
+    """Train and test standardized while the validation reads them, the solution's split
+    and file made on its own thread, and the leak probe started as soon as train is read
+    (module docstring)."""
 
     def __init__(
         self,
@@ -191,16 +233,22 @@ class StreamedOutput:
         declared: Mapping[str, str],
         out_dir: Path,
         split: tuple[float, int] = (0.3, 0),
+        probe: bool = False,
+        group_column: str = "",
     ) -> None:
         self.kind, self.declared, self.out_dir = kind, dict(declared), out_dir
         self.features: list[str] = []
         self.types: dict[str, str] = {}  # feature -> declared type, "numeric" or STRING
         self.card: CardBuilder | None = None
         self.written: dict[str, _Written] = {}
-        self._made = False  # whether out_dir was made here (a refusal leaves no folder)
         self.split = split  # task.yaml's public_fraction and split_seed
+        self.probe = probe  # whether the validation will run the leak probe
+        self.group_column = group_column  # task.yaml's OPIS group column, if any
+        self._made = False  # whether out_dir was made here (a refusal leaves no folder)
         # The solution's labels (standard) and their public rows, made beside the reading
         self.public: tuple[pa.Array, np.ndarray] | None = None
+        self.solution: _Solution | None = None
+        self.probe_ahead: ProbeAhead | None = None
 
     @classmethod
     def start(
@@ -210,21 +258,23 @@ class StreamedOutput:
         declared: Mapping[str, str],
         out_dir: Path | None,
         images_dir: Path,
-        split: tuple[float, int] = (0.3, 0),
+        **options: Any,
     ) -> StreamedOutput | None:
         """The streamed output into ``out_dir``, or None when nothing is streamed (no
-        ``out_dir``, no known kind, images). ``split``: the public fraction and the seed
-        of the public/private split."""
+        ``out_dir``, no known kind, images). ``options``: ``split`` (the public fraction
+        and the seed), ``probe`` (whether the leak probe will run), ``group_column``."""
         if out_dir is None or kind is None or images_dir.exists():
             return None
         if any(column_type == "image" for column_type in declared.values()):
             return None
-        return cls(kind=kind, declared=declared, out_dir=out_dir, split=split)
+        return cls(kind=kind, declared=declared, out_dir=out_dir, **options)
 
     def sinks(self, tables: Mapping[str, Table | None], plan: ScanPlan) -> dict[str, BatchSink]:
         """The sinks (:class:`datasets.core.scan.BatchSink`) of train and test, when their
         headers agree on the columns (a bundle whose headers do not is refused), and of the
-        solution, whose split is made as soon as it is read (:meth:`public_rows`)."""
+        solution, whose split and file are made as soon as it is read."""
+        self._made = not self.out_dir.exists()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         train, test, solution = (tables.get(p) for p in ("train", "test", "solution"))
         given: dict[str, BatchSink] = {}
         if solution is not None and "label" in solution.columns:
@@ -238,10 +288,8 @@ class StreamedOutput:
             or "id" not in test.columns
             or set(features) != {c for c in test.columns if c != "id"}
         ):
-            return {}
+            return given
         self.features = features
-        self._made = not self.out_dir.exists()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         return {**given, **{part: _PartSink(self, part, plan) for part in PARTS}}
 
     def public_rows(self, labels: pa.Array) -> np.ndarray | None:
@@ -253,20 +301,39 @@ class StreamedOutput:
             return None
         return made[1]
 
+    def solution_file(self, solution: pa.Table, metadata: Mapping[bytes, bytes]) -> Path | None:
+        """The solution file written beside the reading, when the validated ``solution``
+        (in test's order) is the one it was written from and the test ids' shape
+        (``metadata``) is the one it holds; None otherwise (write it then)."""
+        made = self.solution
+        if made is None or solution.column_names != ["id", "label"]:
+            return None
+        if dict(metadata) != made.metadata or len(solution) != len(made.ids):
+            return None
+        same = solution["id"].combine_chunks().equals(made.ids) and solution[
+            "label"
+        ].combine_chunks().equals(made.labels)
+        return made.path if same else None
+
     def files(self) -> dict[str, Path]:
-        """The files written, by their name in the task folder."""
+        """The train and test files written, by their name in the task folder."""
         return {path.name: path for part in self.written for path in part_paths(self.out_dir, part)}
 
     def discard(self, *, refused: bool = False) -> None:
-        """Remove what was written (guesses the bundle contradicted), and the folder made
-        for it when the bundle is ``refused``."""
+        """Remove the train and test files (guesses the bundle contradicted); of a
+        ``refused`` bundle, everything written and the folder made for it."""
         for path in self.files().values():
             path.unlink(missing_ok=True)
         self.written.clear()
         self.card = None
-        if refused and self._made:
-            with contextlib.suppress(OSError):  # only when empty: nothing else of ours
-                self.out_dir.rmdir()
+        if not refused:
+            return
+        (self.out_dir / SOLUTION).unlink(missing_ok=True)
+        self.solution = None
+        folders = [(self.out_dir / SOLUTION).parent, *([self.out_dir] if self._made else [])]
+        for folder in folders:
+            with contextlib.suppress(OSError):  # absent, or not empty: nothing else of ours
+                folder.rmdir()
 
     def confirmed(
         self,
@@ -324,7 +391,11 @@ class _PartSink:
         self.written.dropped = self.written.dropped or reason
 
     def done(self, part: Part) -> None:
-        """The part's columns are whole (nothing more to do for train or test)."""
+        """Train is whole: the leak probe starts on its ids and labels (when it will run)."""
+        output = self.output
+        ready = part.ids is not None and part.labels is not None
+        if self.part == "train" and output.probe and ready:
+            output.probe_ahead = ProbeAhead(output.kind, part.ids, part.labels)
 
     def finish(self, ok: bool) -> None:
         """The part was read to its end (``ok``), or its reading stopped on a problem."""
@@ -368,12 +439,9 @@ class _PartSink:
                 arrays.append(standard_column(raw, "text", self._flag(name, raw)))
         if self.part == "train":
             raw = batch.column("label")
-            text = as_text(raw, integral=self._flag("label", raw))
-            problems: list[str] = []
-            labels = output.kind.bundle_labels(
-                raw, text, file_name="", where=lambda mask: "", problems=problems
-            )
-            if problems or text.null_count:
+            self._flag("label", raw)  # whole floats in the first batch: whole in every one
+            labels = standard_labels(output.kind, raw)
+            if labels is None:
                 self.drop("the labels will be refused")
                 return None
             arrays.append(labels)
@@ -397,9 +465,10 @@ class _PartSink:
 
 
 class _SolutionSink:
-    """The solution's split, made on the solution's own thread once its labels are read
-    (the split reads them whole): by the time train and test are written it is there, and
-    ``standardize`` takes it when the labels it splits are these (:meth:`public_rows`)."""
+    """The solution's split and file, made on the solution's own thread once its ids and
+    labels are read: by the time train and test are written they are there, and
+    ``standardize`` takes them when the solution in test's order is this one
+    (:meth:`StreamedOutput.public_rows`, :meth:`StreamedOutput.solution_file`)."""
 
     def __init__(self, output: StreamedOutput) -> None:
         self.output = output
@@ -411,22 +480,64 @@ class _SolutionSink:
         return None
 
     def done(self, part: Part) -> None:
-        raw, kind = part.labels, self.output.kind
-        if raw is None or len(raw) < 2:
+        output = self.output
+        if part.labels is None or part.ids is None or len(part.labels) < 2:
             return
         try:
-            text = as_text(raw)
-            problems: list[str] = []
-            labels = kind.bundle_labels(
-                raw, text, file_name="", where=lambda mask: "", problems=problems
-            )
-            if problems or text.null_count:
+            labels = standard_labels(output.kind, part.labels)
+            if labels is None:
                 return  # refused: no split to make
-            fraction, seed = self.output.split
-            public = kind.public_rows(labels, public_fraction=fraction, seed=seed)
-        except (pa.ArrowException, ValueError, TypeError):
+            fraction, seed = output.split
+            public = output.kind.public_rows(labels, public_fraction=fraction, seed=seed)
+            output.public = (labels, public)
+            if output.group_column:
+                return  # its group column's source is decided with test's columns
+            ids = as_text(part.ids)
+            if ids.null_count:
+                return
+            shape = IdIndex(ids).shape
+            table = solution_table(
+                output.kind.name, pa.table({"id": ids, "label": labels}), public, shape
+            )
+            path = output.out_dir / SOLUTION
+            path.parent.mkdir(exist_ok=True)
+            pq.write_table(table, path)
+            output.solution = _Solution(ids, labels, dict(shape_metadata(shape)), path)
+        except (pa.ArrowException, ValueError, TypeError, OSError):
             return  # made again, the usual way, where it raises what it raises
-        self.output.public = (labels, public)
+
+
+class ProbeAhead:
+    """The leak probe (:func:`datasets.core.leakprobe.leak_probe`) run on a thread of its
+    own as soon as train is read, on its ids and labels made as the validation makes them,
+    while test and the solution are read; :meth:`answer` gives its finding when the
+    validation asks about the same ids and labels."""
+
+    def __init__(self, kind: TaskKind, raw_ids: pa.Array, raw_labels: pa.Array) -> None:
+        self.kind = kind
+        self._found: tuple[pa.Array, pa.Array, LeakFound | None] | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(raw_ids, raw_labels), name="leak-probe-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, raw_ids: pa.Array, raw_labels: pa.Array) -> None:
+        try:
+            ids, labels = as_text(raw_ids), standard_labels(self.kind, raw_labels)
+            if labels is not None and not ids.null_count:
+                self._found = (ids, labels, leak_probe(kind=self.kind, ids=ids, labels=labels))
+        except Exception:  # whatever it is, the validation's own call meets it again
+            self._found = None
+
+    def answer(self, kind: TaskKind, ids: pa.Array, labels: pa.Array) -> tuple[bool, Any]:
+        """``(True, the finding)`` when the probe ran on these ``ids`` and ``labels``;
+        ``(False, None)`` otherwise (then probe them)."""
+        self._thread.join()
+        found = self._found
+        if found is None or kind is not self.kind:
+            return False, None
+        same_ids = ids is found[0] or ids.equals(found[0])
+        return (True, found[2]) if same_ids and labels.equals(found[1]) else (False, None)
 
 
 def _guesses(features: list[str], plan: ScanPlan, train: Part) -> dict[str, str]:

@@ -61,7 +61,7 @@ from datasets.core.leakprobe import prepare_model
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
-from datasets.core.stream import StreamedOutput
+from datasets.core.stream import ProbeAhead, StreamedOutput
 from datasets.core.tables import PARTS, Table
 from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
@@ -175,7 +175,8 @@ def validate_bundle(
     stress = None
     if kind is not None:
         stress = _check_stress(spec, kind, features, types, problems)
-        _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings)
+        ahead = None if streamed is None else streamed.probe_ahead
+        _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings, ahead)
     if problems:
         _refuse(problems, streamed)
     assert train is not None and test is not None and solution is not None
@@ -210,7 +211,8 @@ def _before_reading(
     """What starts before the files are read: the leak probe's model imported beside the
     reading (when the probe will run), and the output that writes train and test as they
     are read (``write_to``; None when nothing is streamed)."""
-    if kind is not None and kind.leak_probe is not None and mode != "off":
+    probe = kind is not None and kind.leak_probe is not None and mode != "off"
+    if probe:
         prepare_model()
     return StreamedOutput.start(
         kind=kind,
@@ -218,6 +220,8 @@ def _before_reading(
         out_dir=write_to,
         images_dir=folder / FOLDER,
         split=(spec.public_fraction, spec.split_seed),
+        probe=probe,
+        group_column=spec.opis.group_column or "",
     )
 
 
@@ -340,12 +344,17 @@ def _probe(
     mode: str,
     problems: list[str],
     warnings: list[str],
+    ahead: ProbeAhead | None = None,
 ) -> None:
     """The leak probe (:mod:`datasets.core.leakprobe`) on train's ids and labels: a problem,
-    a warning or nothing (nothing either when train, its ids or its labels are unusable)."""
+    a warning or nothing (nothing either when train, its ids or its labels are unusable).
+    ``ahead``: the probe started as soon as train was read, whose finding is taken when it
+    ran on these ids and labels."""
     if train is None or ids is None or labels is None or mode == "off":
         return
-    found = probe_leak(kind=kind, ids=ids, labels=labels)
+    known, found = ahead.answer(kind, ids, labels) if ahead is not None else (False, None)
+    if not known:
+        found = probe_leak(kind=kind, ids=ids, labels=labels)
     if found is not None:
         (problems if mode == "refuse" else warnings).append(found.message(train.name))
 

@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import datasets.core.stream as stream_module
 import datasets.core.tables as tables_module
+from common.numbered import shape_metadata
 from datasets.core import BundleInvalid, prepare_task, standardize, validate_bundle
 from datasets.core.stream import StreamedOutput
 from kinds import kind_get
@@ -209,6 +211,48 @@ def test_the_split_made_beside_the_reading_is_taken_only_for_the_same_labels(
         if public is not None:
             expected = kind_get("classification").public_rows(labels, public_fraction=0.3, seed=0)
             assert np.array_equal(public, expected)
+
+
+def test_the_solution_file_written_beside_the_reading_is_kept_only_for_the_same_solution(
+    tmp_path: Path,
+) -> None:
+    bundles = _bundles(tmp_path / "bundles", "parquet")
+    for name, kept in (("classification", True), ("solution reversed", False)):
+        once = prepare_task(bundles[name], work_dir=tmp_path / f"once-{kept}")
+        twice = standardize(validate_bundle(bundles[name]), tmp_path / f"twice-{kept}")
+        solution = "private/solution.parquet"
+        assert _digests(once.out_dir)[solution] == _digests(twice.out_dir)[solution]
+        validated = validate_bundle(bundles[name], write_to=tmp_path / f"w-{kept}")
+        assert validated.streamed is not None and validated.streamed.solution is not None
+        shape = shape_metadata(validated.test_id_shape)
+        written = validated.streamed.solution_file(validated.solution, shape)
+        assert (written is not None) == kept, name
+
+
+def test_the_leak_probe_runs_once_train_is_read_and_its_finding_is_the_validation_s(
+    tmp_path: Path,
+) -> None:
+    """A file sorted by class: found by the probe started ahead, the same warning; asked
+    about other labels, the ahead probe does not answer."""
+    sorted_ids = write_classification_bundle(
+        tmp_path / "sorted",
+        rows=ROWS,
+        train=lambda df: df.sort_values("label", kind="stable").assign(
+            id=[f"c{i:04d}" for i in range(len(df))]
+        ),
+    )
+    validated = validate_bundle(sorted_ids, write_to=tmp_path / "w")
+    ahead = validated.streamed.probe_ahead if validated.streamed else None
+    assert ahead is not None
+    kind = kind_get("classification")
+    known, found = ahead.answer(kind, validated.train_ids, validated.train_labels)
+    assert known and found is not None
+    assert [w for w in validated.warnings if "predict 'label'" in w] == [found.message("train.csv")]
+    other = pa.array(["bird"] * ROWS)
+    assert ahead.answer(kind, validated.train_ids, other) == (False, None)
+    off = write_classification_bundle(tmp_path / "off", rows=ROWS, task={"leak_probe": "off"})
+    quiet = validate_bundle(off, write_to=tmp_path / "w-off")
+    assert quiet.streamed is not None and quiet.streamed.probe_ahead is None
 
 
 def test_every_batch_is_written_once_in_order(tmp_path: Path) -> None:
