@@ -208,19 +208,33 @@ def counted_shape(ids: pa.Array) -> Counted | None:
     """The Counted shape of ``ids`` (text, no nulls), or None. Read from the first id: its
     prefix is everything before its trailing digits, less the digits' leading zeros but
     for the last (``r00`` is not a counted id; ``r0`` is)."""
+    prefix = counted_prefix(ids)
+    values = None if prefix is None else counted_values(ids, prefix)
+    return None if prefix is None or values is None else counted_from_values(prefix, values)
+
+
+def counted_prefix(ids: pa.Array) -> bytes | None:
+    """The text before the first id's trailing digits (None: no digits there, or not a
+    column of text without nulls)."""
     if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
         return None
     first = ids[0].as_py().encode("utf-8")
     digits = TRAILING_DIGIT_BYTES.search(first)
-    if digits is None:
-        return None
-    prefix = first[: digits.start()]
-    values = counted_values(ids, prefix)
-    if values is None:
+    return None if digits is None else first[: digits.start()]
+
+
+def counted_from_values(prefix: bytes, values: np.ndarray) -> Counted | None:
+    """The Counted shape of ids whose integers (:func:`counted_values`) are ``values``:
+    ``low + r`` at row ``r``, or None. Compared a block at a time (no second array of the
+    whole column)."""
+    if len(values) == 0:
         return None
     low = int(values[0])
-    if not np.array_equal(values, np.arange(low, low + len(values), dtype=np.int64)):
-        return None
+    for start in range(0, len(values), _DIGIT_ROWS * 8):
+        block = values[start : start + _DIGIT_ROWS * 8]
+        expected = np.arange(low + start, low + start + len(block), dtype=np.int64)
+        if not np.array_equal(block, expected):
+            return None
     return Counted(prefix=prefix, low=low)
 
 

@@ -41,6 +41,7 @@ from datasets.core.stream import (
     SOLUTION,
     PartWriter,
     StreamedOutput,
+    WrittenSolution,
     part_paths,
     solution_table,
     standard_column,
@@ -68,14 +69,18 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     streamed = bundle.streamed if bundle.streamed and bundle.streamed.out_dir == out_dir else None
     out_dir.mkdir(parents=True, exist_ok=True)
     ours = set(streamed.files().values()) if streamed is not None else set()
-    if streamed is not None and streamed.solution is not None:
-        ours.add(out_dir / "private")  # the solution written beside the reading
+    if streamed is not None:
+        ours.add(out_dir / "private")  # the solution written beside the reading, if any
     if any(path not in ours for path in out_dir.iterdir()):
         raise ValueError(f"{out_dir} is not empty")
     (out_dir / "private").mkdir(exist_ok=True)
     spec = bundle.spec
     files: dict[str, Path] = {}
-    if _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
+    solution = _solution_written(bundle, streamed)
+    if solution is not None and solution.keys is not None:
+        bundle.test_id_table.clear()  # the key table written beside the reading is these ids'
+        files[SOLUTION_KEYS] = solution.keys
+    elif _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
         files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
     card = None if streamed is None else _confirmed(bundle, streamed)
     if card is not None and streamed is not None:
@@ -91,10 +96,7 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
-    written = None
-    if streamed is not None:
-        written = streamed.solution_file(bundle.solution, shape_metadata(bundle.test_id_shape))
-    if written != files[SOLUTION]:
+    if solution is None:
         pq.write_table(_with_split(bundle, streamed), files[SOLUTION])
     meta = {
         "slug": spec.slug,
@@ -149,6 +151,21 @@ def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
     if bundle.test_id_shape is not None or len(ids) < KEYS_MIN_ROWS or ids.null_count:
         return False
     return keyfile.write(path, ids, table)
+
+
+def _solution_written(
+    bundle: ValidatedBundle, streamed: StreamedOutput | None
+) -> WrittenSolution | None:
+    """The solution file (and key table) written beside the reading, when it is the
+    validated solution's (:meth:`StreamedOutput.solution_file`); else None, and whatever
+    was written removed (the solution is written here)."""
+    if streamed is None:
+        return None
+    metadata = shape_metadata(bundle.test_id_shape)
+    if streamed.solution_file(bundle.solution, metadata) is None:
+        streamed.discard_solution()
+        return None
+    return streamed.solution
 
 
 def _confirmed(bundle: ValidatedBundle, streamed: StreamedOutput) -> CardBuilder | None:

@@ -47,7 +47,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common import keyfile
 from common.coerce import as_numbers, as_text, float_integral, is_float, plain
+from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
 from common.split import split_column
 from datasets.core.behind import Behind
@@ -174,6 +176,7 @@ class PartWriter:
 # --- the import's one read: written while validated ------------------------------------
 
 SOLUTION = "private/solution.parquet"
+SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
 def standard_labels(kind: TaskKind, raw: pa.Array) -> pa.Array | None:
@@ -210,7 +213,7 @@ class _Written:
 
 
 @dataclass(eq=False)
-class _Solution:
+class WrittenSolution:
     """The solution file written from the solution alone, and what it was made of: kept
     when the validated solution in test's order is exactly this (a solution in test's
     order, the usual case)."""
@@ -219,6 +222,7 @@ class _Solution:
     labels: pa.Array
     metadata: dict[bytes, bytes]
     path: Path
+    keys: Path | None = None  # the ids' key table (``common.keyfile``), when made here
 
 
 class StreamedOutput:
@@ -247,7 +251,7 @@ class StreamedOutput:
         self._made = False  # whether out_dir was made here (a refusal leaves no folder)
         # The solution's labels (standard) and their public rows, made beside the reading
         self.public: tuple[pa.Array, np.ndarray] | None = None
-        self.solution: _Solution | None = None
+        self.solution: WrittenSolution | None = None
         self.probe_ahead: ProbeAhead | None = None
 
     @classmethod
@@ -326,14 +330,18 @@ class StreamedOutput:
             path.unlink(missing_ok=True)
         self.written.clear()
         self.card = None
-        if not refused:
-            return
-        (self.out_dir / SOLUTION).unlink(missing_ok=True)
+        if refused:
+            self.discard_solution()
+            folders = [(self.out_dir / SOLUTION).parent, *([self.out_dir] if self._made else [])]
+            for folder in folders:
+                with contextlib.suppress(OSError):  # absent, or not empty: nothing else of ours
+                    folder.rmdir()
+
+    def discard_solution(self) -> None:
+        """Remove the solution file and key table written beside the reading."""
+        for name in (SOLUTION, SOLUTION_KEYS):
+            (self.out_dir / name).unlink(missing_ok=True)
         self.solution = None
-        folders = [(self.out_dir / SOLUTION).parent, *([self.out_dir] if self._made else [])]
-        for folder in folders:
-            with contextlib.suppress(OSError):  # absent, or not empty: nothing else of ours
-                folder.rmdir()
 
     def confirmed(
         self,
@@ -495,14 +503,21 @@ class _SolutionSink:
             ids = as_text(part.ids)
             if ids.null_count:
                 return
-            shape = IdIndex(ids).shape
+            index = IdIndex(ids)
             table = solution_table(
-                output.kind.name, pa.table({"id": ids, "label": labels}), public, shape
+                output.kind.name, pa.table({"id": ids, "label": labels}), public, index.shape
             )
             path = output.out_dir / SOLUTION
             path.parent.mkdir(exist_ok=True)
             pq.write_table(table, path)
-            output.solution = _Solution(ids, labels, dict(shape_metadata(shape)), path)
+            made = WrittenSolution(ids, labels, dict(shape_metadata(index.shape)), path)
+            output.solution = made
+            # The key table scoring places these ids by (no numbered shape), when the
+            # validation proves them distinct without one (ids of a prefix and integers in
+            # another order); ids it keys to prove them distinct give it their table.
+            keys = output.out_dir / SOLUTION_KEYS
+            if index.shape is None and len(ids) >= KEYS_MIN_ROWS and index.proven_without_keys():
+                made.keys = keys if keyfile.write(keys, ids) else None
         except (pa.ArrowException, ValueError, TypeError, OSError):
             return  # made again, the usual way, where it raises what it raises
 

@@ -47,6 +47,9 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tables_module, "BATCH_ROWS", 50)
     monkeypatch.setattr(stream_module, "BATCH_ROWS", 50)
     monkeypatch.setattr(tables_module, "CSV_BLOCK_BYTES", 2048)
+    # a key table beside the solution from 16 ids of no numbered shape on (not 4,096)
+    monkeypatch.setattr(stream_module, "KEYS_MIN_ROWS", 16)
+    monkeypatch.setattr(standardize_module, "KEYS_MIN_ROWS", 16)
 
 
 def _later(
@@ -72,6 +75,14 @@ def _with(**columns: Callable[[int], list[Any]]) -> Callable[[pd.DataFrame], pd.
 
 def _digits(n: int) -> list[str]:
     return [str(i) for i in range(n)]
+
+
+def _gapped(n: int) -> list[str]:
+    return [f"p{3 * i + 2}" for i in range(n)]
+
+
+def _hexes(n: int) -> list[str]:
+    return [hashlib.sha256(str(i).encode()).hexdigest()[:20] for i in range(n)]
 
 
 def _bundles(root: Path, fmt: str) -> dict[str, Path]:
@@ -117,6 +128,24 @@ def _bundles(root: Path, fmt: str) -> dict[str, Path]:
                 label=lambda n: [float(i % 3) for i in range(n)],
             ),
             solution=_with(label=lambda n: [float(i % 3) for i in range(n)]),
+        ),
+        # ids of a prefix and integers with gaps: a key table beside the solution, made
+        # from the solution alone (the validation proves them by their integers)
+        "gapped ids": write_classification_bundle(
+            root / "p",
+            fmt=fmt,
+            rows=ROWS,
+            train=_with(id=lambda n: [f"p{3 * i + 1}" for i in range(n)]),
+            test=_with(id=_gapped),
+            solution=_with(id=_gapped),
+        ),
+        # UUID-like ids: the validation's own key table proves them and is stored
+        "keyed ids": write_classification_bundle(
+            root / "k",
+            fmt=fmt,
+            rows=ROWS,
+            test=_with(id=_hexes),
+            solution=_with(id=_hexes),
         ),
         # the solution in another order than test: its split is made again in test's order
         "solution reversed": write_classification_bundle(
@@ -170,7 +199,7 @@ def test_the_one_read_writes_what_the_two_passes_write(
         # CSV holds floats as text: "2.5" after "1" is no contradiction there
         again = name.startswith("rewritten") and not (fmt == "csv" and "fractions" in name)
         assert seen[-1] == ("written again" if again else "kept"), name
-    assert len(seen) == 10
+    assert len(seen) == 12
 
 
 def test_the_guesses_are_confirmed_by_the_whole_bundle(tmp_path: Path) -> None:
@@ -227,6 +256,21 @@ def test_the_solution_file_written_beside_the_reading_is_kept_only_for_the_same_
         shape = shape_metadata(validated.test_id_shape)
         written = validated.streamed.solution_file(validated.solution, shape)
         assert (written is not None) == kept, name
+
+
+def test_the_key_table_is_made_beside_the_reading_only_where_the_validation_makes_none(
+    tmp_path: Path,
+) -> None:
+    bundles = _bundles(tmp_path / "bundles", "parquet")
+    gapped = validate_bundle(bundles["gapped ids"], write_to=tmp_path / "g")
+    assert gapped.streamed is not None and gapped.streamed.solution is not None
+    assert gapped.streamed.solution.keys is not None and gapped.test_id_table == []
+    task = standardize(gapped, tmp_path / "g")
+    assert task.files["private/solution.keys.npy"] == gapped.streamed.solution.keys
+    keyed = validate_bundle(bundles["keyed ids"], write_to=tmp_path / "k")
+    assert keyed.streamed is not None and keyed.streamed.solution is not None
+    assert keyed.streamed.solution.keys is None and len(keyed.test_id_table) == 1
+    assert "private/solution.keys.npy" in standardize(keyed, tmp_path / "k").files
 
 
 def test_the_leak_probe_runs_once_train_is_read_and_its_finding_is_the_validation_s(
