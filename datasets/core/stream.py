@@ -48,6 +48,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common import keyfile
+from common.arrowtools import release_unused_memory
 from common.coerce import as_numbers, as_text, float_integral, is_float, plain
 from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
@@ -503,23 +504,33 @@ class _SolutionSink:
             ids = as_text(part.ids)
             if ids.null_count:
                 return
-            index = IdIndex(ids)
-            table = solution_table(
-                output.kind.name, pa.table({"id": ids, "label": labels}), public, index.shape
-            )
-            path = output.out_dir / SOLUTION
-            path.parent.mkdir(exist_ok=True)
-            pq.write_table(table, path)
-            made = WrittenSolution(ids, labels, dict(shape_metadata(index.shape)), path)
+            made, keyed = self._write(ids, labels, public)
             output.solution = made
             # The key table scoring places these ids by (no numbered shape), when the
             # validation proves them distinct without one (ids of a prefix and integers in
             # another order); ids it keys to prove them distinct give it their table.
-            keys = output.out_dir / SOLUTION_KEYS
-            if index.shape is None and len(ids) >= KEYS_MIN_ROWS and index.proven_without_keys():
+            if keyed:
+                keys = output.out_dir / SOLUTION_KEYS
                 made.keys = keys if keyfile.write(keys, ids) else None
         except (pa.ArrowException, ValueError, TypeError, OSError):
             return  # made again, the usual way, where it raises what it raises
+        finally:
+            release_unused_memory()  # this thread's, before train and test need theirs
+
+    def _write(
+        self, ids: pa.Array, labels: pa.Array, public: np.ndarray
+    ) -> tuple[WrittenSolution, bool]:
+        """Write the solution file of ``ids`` and ``labels``; and whether a key table is to
+        be made beside it (the table and the ids' index let go first)."""
+        output = self.output
+        index = IdIndex(ids)
+        shape = index.shape
+        keyed = shape is None and len(ids) >= KEYS_MIN_ROWS and index.proven_without_keys()
+        table = pa.table({"id": ids, "label": labels})
+        path = output.out_dir / SOLUTION
+        path.parent.mkdir(exist_ok=True)
+        pq.write_table(solution_table(output.kind.name, table, public, shape), path)
+        return WrittenSolution(ids, labels, dict(shape_metadata(shape)), path), keyed
 
 
 class ProbeAhead:
