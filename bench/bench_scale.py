@@ -20,11 +20,20 @@ same run on the same files:
 
 - import-command: ``manage.py import_task`` as a user runs it (a fresh process: the
   interpreter, Django, validation, standardization, the files moved into storage, the rows),
-  on a site of the bench's own (``bench/user_path.py``), for each id shape of ``--ids``
-  (padded, counted ``r0`` ... ``r9999999``, plain integers, UUIDs, free strings), against
-  the floor run the same way: a fresh ``python`` that reads every bundle file and writes
-  the standardized Parquet and CSV and the solution. Target: <= 2x. With ``--before``, that
-  revision's command on its own site, in turn.
+  on a site of the bench's own (``bench/user_path.py``), for each bundle of ``--bundles``:
+  ``scale`` (the bundle above, N test and N/2 train rows, 5 classes) once per id shape of
+  ``--ids`` (padded, counted ``r0`` ... ``r9999999``, plain integers, UUIDs, free strings);
+  ``catalog`` (issue 54's shape: N test rows, ``--train-rows`` train rows (default N/10:
+  1M at 10M), 200 uneven classes, a five-word title, a price, a brand, counted ``p`` ids,
+  types declared) and ``matching`` (a matching bundle of 100 product categories with
+  left/right titles, categories and prices, types inferred): ``bench/catalog_shapes.py``.
+  The floor is run the same way: a fresh ``python`` that reads every bundle file whole with
+  pyarrow and writes the standardized train and test as Parquet and CSV and the solution as
+  Parquet, the least work the command's output needs (it leaves out the checks, the card,
+  the split, the database and the storage). Target (issue 54): <= 1.8x the floor and <= 2
+  GiB of peak memory (each process's own, from ``wait4``) at 10M rows, every bundle. With
+  ``--before``, that revision's command (a git revision, or a checkout folder run with its
+  own ``.venv``) on its own site, in turn.
 
 The import's memory model (docs/developers/data-contract.md): peak memory grows with the id and
 label columns (the bundle checks hold them whole), not with the feature columns, which are
@@ -42,8 +51,10 @@ its column. ``--keep DIR --reuse`` builds the bundle once and reuses it.
 Run: .venv/bin/python bench/bench_scale.py [--rows 10000000] [--fmt parquet|csv]
      [--steps import score bootstrap download] [--resamples 20] [--keep DIR [--reuse]]
      [--check] [--before main]
-     .venv/bin/python bench/bench_scale.py --steps import-command   # 10M rows, every id shape
+     .venv/bin/python bench/bench_scale.py --steps import-command   # 10M rows, every bundle
      .venv/bin/python bench/bench_scale.py --steps import-command --rows 200000 --ids counted
+     .venv/bin/python bench/bench_scale.py --steps import-command --bundles catalog matching \
+         --repeat 3 --before ../main-checkout     # the starting code, its own .venv, in turn
 """
 
 from __future__ import annotations
@@ -337,7 +348,10 @@ def _cases(args: argparse.Namespace) -> list[tuple[str, dict[str, object]]]:
         if bundle == "scale":
             cases += [(shape, {"bundle": "scale", "ids": shape}) for shape in args.ids]
         else:
-            cases.append((bundle, {"bundle": bundle, "train_rows": args.train_rows}))
+            from catalog_shapes import VERSION
+
+            case = {"bundle": bundle, "train_rows": args.train_rows, "version": VERSION}
+            cases.append((bundle, case))
     return cases
 
 

@@ -5,9 +5,13 @@ import-command`` (issue 54):
   ``rows`` test rows (default 10M), 200 classes of uneven sizes (the largest about 15 times
   the smallest), a text column of exactly five words drawn from a vocabulary of 4,000
   (``title``: common words more often, as in product titles), a numeric column (``price``,
-  1% missing) and a categorical one (``brand``, 200 values); counted ids (``p0``,
-  ``p1``... : the training rows first, then the test rows, each file in id order). task.yaml
-  declares the three column types.
+  1% missing) and a categorical one (``brand``, 200 values); counted ids (``p0`` ...
+  ``p10999999``: a catalog numbered once and split at random into train and test, each
+  file in id order, so each file's ids have gaps). task.yaml declares no column type: the
+  import infers them, as for an export dropped in as it is. (The issue's figures, 16.7 s
+  against a 6.2 s floor for the code before it, are this shape's: 16.8 s against 5.5 s
+  here; with the ids of each file consecutive and the types declared, the same code took
+  1.5x its floor.)
 - ``matching``: an entity-matching bundle (labels 0/1, about 10% matches) whose records
   come from 100 product categories: a five-word title, a category (100 values) and a price
   on each side (``left_title``/``right_title``, ``left_category``/``right_category``,
@@ -35,6 +39,7 @@ from user_path import make_ids
 
 BATCH = 1_000_000
 SHAPES = ("catalog", "matching")
+VERSION = 2  # of the bundles these write: a bench's --reuse builds them again when it changes
 _ONSETS = [
     "b",
     "c",
@@ -113,15 +118,22 @@ def _parts(rows: int, train_rows: int) -> list[tuple[str, int, int]]:
     return out
 
 
+def _split_numbers(rows: int, train_rows: int, seed: int) -> dict[str, np.ndarray]:
+    """The id numbers of train and test: ``0 .. rows + train_rows - 1`` split at random,
+    each part in increasing order."""
+    chosen = np.zeros(rows + train_rows, dtype=bool)
+    rng = np.random.default_rng([seed, 54])
+    chosen[rng.choice(rows + train_rows, size=train_rows, replace=False)] = True
+    return {"train": np.flatnonzero(chosen), "test": np.flatnonzero(~chosen)}
+
+
 def build_catalog(
     folder: Path, *, rows: int, train_rows: int, fmt: str = "parquet", seed: int = 0
 ) -> None:
     """The ``catalog`` bundle (module docstring) in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "task.yaml").write_text(
-        "slug: catalog\ntitle: Catalog\nkind: classification\n"
-        "columns: {title: text, price: numeric, brand: categorical}\n"
-    )
+    (folder / "task.yaml").write_text("slug: catalog\ntitle: Catalog\nkind: classification\n")
+    numbers = _split_numbers(rows, train_rows, seed)
     rng = np.random.default_rng(seed)
     words = pa.array(vocabulary())
     word_shares = _weights(len(words), 20.0)
@@ -132,8 +144,10 @@ def build_catalog(
     for part, first, n in _parts(rows, train_rows):
         price = np.round(rng.gamma(2.0, 20.0, n), 2)
         price[rng.random(n) < 0.01] = np.nan
+        start = first - (0 if part == "train" else train_rows)
+        picked = numbers[part][start : start + n]
         columns = {
-            "id": make_ids("counted", first, n, total=rows + train_rows, prefix="p"),
+            "id": pc.binary_join_element_wise("p", pa.array(picked).cast(pa.string()), ""),
             "title": _titles(rng, words, word_shares, n),
             "price": pa.array(price, from_pandas=True),
             "brand": brands.take(pa.array(rng.integers(0, len(brands), n))),
