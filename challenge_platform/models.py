@@ -111,7 +111,7 @@ class Challenge(models.Model):
         default="keep",
         help_text="What a 'cannot tell' verdict of the champion gate does to the champion: the "
         "entry is better and breaks less than the bound as far as the rows show, but the split "
-        "is too small to bound its negative flip rate (docs/champion-gate.md).",
+        "is too small to bound its negative flip rate (docs/organizers/champion-gate.md).",
     )
     release_checks_per_day = models.PositiveIntegerField(
         default=10,

@@ -128,7 +128,7 @@ class ChampionChange(models.Model):
     nfr_upper = models.FloatField(null=True, blank=True)
     pfr = models.FloatField(null=True, blank=True)
     worst_slice = models.JSONField(null=True, blank=True)
-    # The gate's verdict of a ``gate`` step (docs/champion-gate.md): ``passes``, or
+    # The gate's verdict of a ``gate`` step (docs/organizers/champion-gate.md): ``passes``, or
     # ``cannot_tell`` where the challenge crowns those; null for the start and for pins.
     verdict = models.CharField(max_length=12, blank=True, default="")
     rows_needed = models.PositiveBigIntegerField(null=True, blank=True)

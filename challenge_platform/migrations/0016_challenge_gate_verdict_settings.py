@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='challenge',
             name='gate_cannot_tell',
-            field=models.CharField(choices=[('keep', 'Keep the champion: an entry the gate cannot tell about does not take its place'), ('crown', 'Crown the entry: really better, no slice broken, and an NFR below the bound that the split is too small to show')], default='keep', help_text="What a 'cannot tell' verdict of the champion gate does to the champion: the entry is better and breaks less than the bound as far as the rows show, but the split is too small to bound its negative flip rate (docs/champion-gate.md).", max_length=8),
+            field=models.CharField(choices=[('keep', 'Keep the champion: an entry the gate cannot tell about does not take its place'), ('crown', 'Crown the entry: really better, no slice broken, and an NFR below the bound that the split is too small to show')], default='keep', help_text="What a 'cannot tell' verdict of the champion gate does to the champion: the entry is better and breaks less than the bound as far as the rows show, but the split is too small to bound its negative flip rate (docs/organizers/champion-gate.md).", max_length=8),
         ),
         migrations.AddField(
             model_name='challenge',

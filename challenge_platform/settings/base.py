@@ -370,7 +370,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The champion gate's verdicts and rules (docs/champion-gate.md), one enum each where
+    # The champion gate's verdicts and rules (docs/organizers/champion-gate.md), one enum each where
     # other components have a "verdict" of their own (the pairwise ones).
     "ENUM_NAME_OVERRIDES": {
         "GateVerdictEnum": "leaderboard.core.gate.VERDICTS",

@@ -1,5 +1,5 @@
-"""Where the champion starts (docs/champion-gate.md, "The start"), through the real services
-(the scoring body, the deciding check's job body, the beat's minute, the API):
+"""Where the champion starts (docs/organizers/champion-gate.md, "The start"), through the real
+services (the scoring body, the deciding check's job body, the beat's minute, the API):
 
 - never the trivial baseline while the AutoGluon baseline is on its way (the minute's beat
   used to crown it); entries scored meanwhile are weighed once the start is set;
