@@ -31,6 +31,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.services.manifest import reproduction_placement
 from challenge_platform import hooks
 from challenge_platform.rules import RulesNotAccepted
 from common.files import delete_file_quietly
@@ -226,9 +227,19 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
             error=f"run #{original.pk} predicted {before.size} rows and this one {now.size}",
         )
     agreement = float(np.mean(before == now)) if now.size else 1.0
-    if not _succeed(ending, agreement=agreement):
+    where = reproduction_placement(
+        original_worker=original.worker_hostname, worker=run.worker_hostname
+    )
+    manifest = {**(ending.fields.get("manifest") or {}), "reproduction": where}
+    if not _succeed(ending, agreement=agreement, manifest=manifest):
         return "superseded"
-    logger.info("reproduction %s of run %s: agreement %.4f", run.pk, original.pk, agreement)
+    logger.info(
+        "reproduction %s of run %s (%s): agreement %.4f",
+        run.pk,
+        original.pk,
+        where["placement"],
+        agreement,
+    )
     return AlgorithmRunStatus.SUCCEEDED
 
 

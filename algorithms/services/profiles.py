@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -197,7 +198,7 @@ REPRODUCTION = replace(
     finish=outcome.compare_with_original,
     max_attempts=lambda: 1,
     priority=20,
-    eligible=budget.reproduction_eligible,
+    eligible=partial(budget.reproduction_eligible, queue=ORGANIZER.queue),
     fills_cell=False,
 )
 

@@ -510,6 +510,10 @@ BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
 BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 # The share of finished runs repeated on another worker to check their predictions agree.
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
+# How long a reproduction waits for another worker of its queue (one that did not run the
+# original) before the worker that ran it may take it itself; a worker alone on the queue
+# takes it at once. Its manifest says which (algorithms.services.budget).
+REPRODUCTION_PREFER_OTHER_SECONDS = float(env("REPRODUCTION_PREFER_OTHER_SECONDS", "120"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
 # run's takes its result instead of running again.
 BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
