@@ -24,6 +24,9 @@ Public API (stable; extend, don't rename):
   lost).
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the type decide ``requeued`` or ``failed``).
+- :func:`job_give_up` - fail a queued job with a reason (the type's ``error_field``):
+  :mod:`jobs.republish` ends so a job published again ``JOB_REPUBLISH_LIMIT`` times without
+  a worker starting it, so that nothing stays queued forever.
 - Holders: a claim made in a Celery worker records which worker holds the job
   (:mod:`jobs.holders`, one claims table for every type); leaving the running state
   removes it. :func:`jobs_sweep_lost` takes back every job a dead worker held (seen dead by
@@ -355,6 +358,25 @@ def due_rows(job_type: JobType, *, now: datetime) -> models.QuerySet:
 def _due(job: Any, now: datetime) -> bool:
     due = getattr(job, DUE)
     return due is None or due <= now + DUE_SLACK
+
+
+def job_give_up(job_type: JobType, *, pk: int, reason: str, now: datetime) -> bool:
+    """Fail the queued row ``pk`` with ``reason`` (in the type's ``error_field``, cut to
+    its length) under its lock, if it is still queued; the lifecycle's own end for a job no
+    worker starts (:mod:`jobs.republish`). False when it was claimed or ended meanwhile."""
+    field_name = job_type.error_field
+    size = getattr(job_type.model._meta.get_field(field_name), "max_length", None)
+    with transaction.atomic():
+        job = (
+            job_type.model._default_manager.select_for_update()
+            .filter(pk=pk, **{STATUS: job_type.queued})
+            .first()
+        )
+        if job is None:
+            return False
+        _save_final(job_type, job, now=now, **{field_name: reason[: size or len(reason)]})
+    logger.error("%s %s failed: %s", job_type.label, pk, reason)
+    return True
 
 
 def _save_final(job_type: JobType, job: Any, *, now: datetime, **fields: Any) -> None:

@@ -290,6 +290,7 @@ def _run_type(task_name: str) -> JobType:
         label=f"{served[0].label} run",
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
         claimable=lambda: eligible_runs(served=served),
+        kind_field="profile",
     )
 
 

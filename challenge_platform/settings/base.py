@@ -547,6 +547,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # (the broker restarted empty, a process that could not reach it) is published again within
 # this many seconds; the beat looks every half of it.
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
+# A queued job published again this many times with no worker starting it (each worker that
+# took its message found nothing it may run) is failed with that reason, never left looping
+# (jobs.republish): about five minutes at the default bound.
+JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
 # once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).
