@@ -168,3 +168,39 @@ def test_a_team_cannot_fill_the_queue(world, broker, settings):
     )
     with pytest.raises(AlgorithmRefused):
         algorithm_runs_queue(algorithm=version.algorithm, user=world.rival.user, task_slugs=tasks)
+
+
+def test_first_answers_go_before_work_already_answered_stress_and_reproductions(world, teams):
+    """Issue 50: a kept method's first run on a task (a new task, or a new data version of
+    it) goes before its re-run of a cell that already has its answer, stress runs and
+    reproductions, whatever their age; a run a person asked for goes first of all."""
+    from algorithms.services.profiles import BENCHMARK, REPRODUCTION, STRESS
+
+    a, b = teams
+    (done,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)
+    finish(done)
+    AlgorithmRun.objects.filter(pk=done.pk).update(manifest={"task_data_version": 1})
+    with transaction.atomic():
+        reproduction = run_create(
+            profile=REPRODUCTION, version=a, task=world.classification, audit=False,
+            reproduces=done,
+        )  # fmt: skip
+    (stress,) = queue_runs(a, world.classification, 1, profile=STRESS)
+    (again,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)  # answered already
+    (first,) = queue_runs(b, world.classification, 1, profile=BENCHMARK)  # B: no answer yet
+    (new_task,) = queue_runs(a, world.matching, 1, profile=BENCHMARK)  # A on another task
+    (asked,) = queue_runs(b, world.matching, 1)  # a person's run, queued last
+
+    def order() -> list[int]:
+        return [run.pk for run in queued_in_claim_order(task_name=TASK)]
+
+    assert order() == [asked.pk, first.pk, new_task.pk, again.pk, stress.pk, reproduction.pk]
+    # A new data version of the task: the answer on version 1 no longer answers it.
+    world.classification.data_version = 2
+    world.classification.save(update_fields=["data_version"])
+    # A's re-run is a first answer again (class 10; B used less CPU, then the oldest).
+    assert order() == [asked.pk, first.pk, again.pk, new_task.pk, stress.pk, reproduction.pk]
+    assert [r.priority_class for r in queued_in_claim_order(task_name=TASK)] == [
+        0, 10, 10, 10, 15, 20,
+    ]  # fmt: skip
+    assert claim("w").pk == asked.pk  # the claim takes them in that order
