@@ -8,9 +8,10 @@ lifecycle's :func:`challenge_platform.lifecycle.job_claim_next`), ordered by:
 1. the **priority class**: the profile's (``RunProfile.priority``: runs a person asked for
    and a task's first baseline are class 0, a benchmark's first run on a task class 10), or
    its ``again_priority`` when the run repeats work already answered (its version has a
-   succeeded run on the task's current data: class 12); then stress runs (15) and
-   reproductions (20). First answers go before extra ones (issue 50). Only the profiles that
-   are ``eligible`` now count (``RunProfile.eligible``, e.g. a compute budget);
+   succeeded run on the task's current data); the extra answers (work answered run again,
+   stress runs, reproductions) share class 15. First answers go before extra ones (issue
+   50). Only the profiles that are ``eligible`` now count (``RunProfile.eligible``, e.g. a
+   compute budget);
 2. the **share** of the algorithm's team: how many of its runs are running now, then the
    CPU seconds its runs that finished within ``ALGORITHM_FAIR_SHARE_WINDOW_SECONDS`` used
    (so a team with 50 queued runs does not delay a team with one: the second team's run is

@@ -13,14 +13,14 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
   ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
   its predictions become the baseline team's unranked submission; a task's first one is
-  class 0, one run again on unchanged data class 12 (after every first answer);
+  class 0, one run again on unchanged data class 15 (after every first answer);
 - ``benchmark``: a re-run of a benchmark version on a new task or data version
   (:mod:`.benchmark`), queued by the platform: scored for the transfer matrix like an
   organizer's run (never a submission, never on a ranked board, no daily limit, no team
-  queue cap), priority class 10 (12 when its cell already has its answer) and only within
+  queue cap), priority class 10 (15 when its cell already has its answer) and only within
   the day's CPU budget (:mod:`.budget`); it may take the result of a finished run with the
   same inputs (``BENCHMARK_REUSE_RESULTS``);
-- ``reproduction``: a finished run repeated on another worker (class 20, same budget),
+- ``reproduction``: a finished run repeated on another worker (class 15, same budget),
   never a submission: its predictions are compared with the original's (``agreement``);
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
@@ -64,15 +64,14 @@ from jobs.registry import JobType
 
 # Priority classes (:mod:`.dispatch`: the lowest class first). First answers: a run a person
 # asked for, a task's first AutoGluon baseline (class 0) and the first run of a kept method
-# on a task (class 10). Then extra answers: work already answered, run again (12), stress runs
-# (15), reproductions (20). So a new task's baseline and its first cells never wait behind
+# on a task (class 10). Then the extra answers, one class in the order they were queued (so
+# none starves behind a stream of another kind): work already answered run again, stress
+# runs, reproductions (15). So a new task's baseline and first cells never wait behind
 # another task's extras, on the baselines queue (one worker, one at a time) or the
 # algorithms queue (issue 50).
 FIRST = 0
 FIRST_BACKGROUND = 10
-AGAIN = 12
-STRESS_CLASS = 15
-REPRODUCTION_CLASS = 20
+EXTRA = 15
 
 # {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
 TEAM_WORKER_LOST = (
@@ -115,7 +114,7 @@ class RunProfile:
     # The class of a run of this profile that repeats work already answered: its version has
     # a succeeded clean run on the task's current data (a baseline run again on unchanged
     # data, a benchmark re-run of a cell that has its answer). None: always ``priority``.
-    # First answers go before such extras (:data:`AGAIN`; docs/decisions.md).
+    # First answers go before such extras (:data:`EXTRA`; docs/decisions.md).
     again_priority: int | None = None
     eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
@@ -194,7 +193,7 @@ BASELINE = RunProfile(
     audit_action="baseline_run",
     worker_lost=BASELINE_WORKER_LOST,
     priority=FIRST,
-    again_priority=AGAIN,
+    again_priority=EXTRA,
     live_log=baseline_outputs.FIT_LOG,
     result_file=baseline_outputs.RESULT,
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
@@ -208,7 +207,7 @@ BENCHMARK = replace(
     label="benchmark re-run",
     audit_action="benchmark_run",
     priority=FIRST_BACKGROUND,
-    again_priority=AGAIN,
+    again_priority=EXTRA,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
 )
@@ -219,7 +218,7 @@ REPRODUCTION = replace(
     audit_action="reproduction_run",
     finish=outcome.compare_with_original,
     max_attempts=lambda: 1,
-    priority=REPRODUCTION_CLASS,
+    priority=EXTRA,
     again_priority=None,
     eligible=partial(budget.reproduction_eligible, queue=ORGANIZER.queue),
     fills_cell=False,
@@ -231,7 +230,7 @@ STRESS = replace(
     label="stress run",
     audit_action="stress_run",
     finish=stress.stress_finish,
-    priority=STRESS_CLASS,
+    priority=EXTRA,
     again_priority=None,
     stage=stress.stress_stage,
     take=stress.stress_take,
@@ -246,7 +245,7 @@ BASELINE_STRESS = replace(
     finish=stress.stress_finish,
     result_file=None,
     keep=(),
-    priority=STRESS_CLASS,
+    priority=EXTRA,
     again_priority=None,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),

@@ -132,12 +132,13 @@ def test_an_imported_task_gets_its_baseline_and_first_cells_before_the_queued_ex
     for name in ("baseline again", "baseline stress"):
         other = started(extras[name])
         assert other is None or other > new_baseline.started_at, name
-    # Algorithms queue (one at a time): the first cell, then the extras in their classes.
+    # Algorithms queue (one at a time): the first cell, then the extras in the order they
+    # were queued (one class).
     order = [
         run.pk
         for run in AlgorithmRun.objects.filter(
             pk__in=[first_cell.pk, *(extras[k].pk for k in ("again", "stress", "reproduction"))]
         ).order_by("started_at")
     ]
-    expected = [first_cell.pk, *(extras[k].pk for k in ("again", "stress", "reproduction"))]
+    expected = [first_cell.pk, *(extras[k].pk for k in ("reproduction", "stress", "again"))]
     assert order == expected
