@@ -8,11 +8,15 @@ it was published again without starting (:mod:`jobs.republish`, failed at
 ``JOB_REPUBLISH_LIMIT``) and the age by which it should have left its state, from the
 queue's own run times:
 
-- **queued**: ``JOB_REPUBLISH_SECONDS`` (a lost message is sent again within it) plus, for
-  itself and every job of its type ahead of it (running, or queued earlier), the time one
-  such job takes (the 90th percentile of the type's last finished jobs, from their start to
-  their end; the task's hard time limit while none finished yet), shared by the workers of
-  its queue that beat now (at least one);
+- **queued**: from when its queue last moved (a job of its type started) or when it was
+  queued, whichever is later, ``JOB_REPUBLISH_SECONDS`` (a lost message is sent again within
+  it) plus, for itself and every job of its type ahead of it (running, or before it in the
+  order claims take them: ``JobType.claim_order``, e.g. the runs' priority classes), the time
+  one such job takes (the 90th percentile of the type's last 50 finished jobs, from their
+  start to their end; the task's hard time limit while none finished yet), shared by the
+  workers of its queue that beat now (at least one);
+- **held** (queued, but no worker may take it now: ``JobType.claimable``, e.g. a spent
+  compute budget): no bound, ``held`` says so;
 - **running**: the task's hard time limit (its worker kills it then) plus
   ``WORKER_LOST_AFTER_SECONDS`` (a dead worker's jobs are taken back within it).
 
@@ -40,6 +44,7 @@ from jobs.republish import republish_limit, republished_counts
 HISTORY = 50
 # The bound of a type whose task declares no time limit and that never finished a job.
 UNKNOWN_RUN_SECONDS = 3600.0
+HELD = "held back: no worker may take it now (its type's rule, e.g. a spent compute budget)"
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class UnsettledJob:
     age_seconds: float
     republished: int  # times published again without starting (queued jobs)
     republish_limit: int  # failed when it would be published again once more
-    bound_seconds: float  # the age by which it should have left its state
+    held: bool  # queued, but no worker may take it now (e.g. the day's budget is spent)
+    bound_seconds: float | None  # the age by which it should have left its state; None: held
     bound_reason: str  # how the bound was reached, in words
     over: bool  # past its bound, or at its republish limit
 
@@ -80,64 +86,118 @@ def _unsettled(
     fields = ["pk", STATUS, CHANGED, DUE, STARTED]
     if job_type.kind_field:
         fields.append(job_type.kind_field)
-    rows = list(
-        job_type.filter(**{f"{STATUS}__in": [job_type.queued, job_type.running]})
-        .order_by(F(CHANGED).asc(nulls_first=True), "pk")
-        .values(*fields)
+    running = list(
+        job_type.filter(**{STATUS: job_type.running}).order_by(CHANGED, "pk").values(*fields)
     )
-    if not rows:
+    waiting = job_type.filter(**{STATUS: job_type.queued})
+    claimable = set(
+        waiting.filter(job_type.claimable()).values_list("pk", flat=True)
+        if job_type.claimable is not None
+        else waiting.values_list("pk", flat=True)
+    )
+    ordered = (
+        job_type.claim_order(waiting)
+        if job_type.claim_order is not None
+        else waiting.order_by(F(CHANGED).asc(nulls_first=True), "pk")
+    )
+    queued = list(ordered.values(*fields))
+    if not running and not queued:
         return []
-    queued = [row["pk"] for row in rows if row[STATUS] == job_type.queued]
-    counts = republished_counts(job_type, pks=queued)
-    limit = republish_limit()
-    hard = TASK_TIME_LIMITS.get(job_type.task_name)
-    typical, typical_why = _typical_seconds(job_type, hard=hard)
-    queue = TASK_QUEUES.get(job_type.task_name, "")
-    # A queue nobody consumes now: the bound says how long its jobs take once one does.
-    workers = max(consumers.get(queue, 0), 1)
-    running = len(rows) - len(queued)
-    slack = float(settings.JOB_REPUBLISH_SECONDS)
-    lost_after = float(settings.WORKER_LOST_AFTER_SECONDS)
-    found = []
-    ahead = running
-    for row in rows:
-        since = _since(row, job_type, now=now)
-        if row[STATUS] == job_type.queued:
-            rounds = math.ceil((ahead + 1) / workers)
-            bound = slack + rounds * typical
-            why = (
-                f"{ahead} ahead of it on {workers} worker(s) of '{queue}': {rounds} x "
-                f"{typical:.0f} s ({typical_why}) + {slack:.0f} s to resend a lost message"
-            )
+    context = _Context(
+        job_type=job_type,
+        now=now,
+        counts=republished_counts(job_type, pks=[row["pk"] for row in queued]),
+        limit=republish_limit(),
+        hard=TASK_TIME_LIMITS.get(job_type.task_name),
+        queue=TASK_QUEUES.get(job_type.task_name, ""),
+        consumers=consumers,
+        running_starts=[row[STARTED] for row in running if row[STARTED] is not None],
+    )
+    found = [context.job(row, bound=context.running_bound()) for row in running]
+    ahead = len(running)
+    for row in queued:
+        if row["pk"] in claimable:
+            found.append(context.job(row, bound=context.queued_bound(row, ahead=ahead)))
             ahead += 1
-        else:
-            limit_seconds = hard if hard is not None else UNKNOWN_RUN_SECONDS
-            bound = limit_seconds + lost_after
-            why = (
-                f"the task's hard time limit ({limit_seconds:.0f} s) + {lost_after:.0f} s to "
-                "see its worker lost"
-            )
-        age = max((now - since).total_seconds(), 0.0)
-        republished = counts.get(row["pk"], 0)
-        kind = str(row.get(job_type.kind_field) or "") if job_type.kind_field else ""
-        found.append(
-            UnsettledJob(
-                job_type=job_type.key,
-                label=job_type.label,
-                kind=kind or job_type.label,
-                pk=row["pk"],
-                state=row[STATUS],
-                queue=queue,
-                since=since,
-                age_seconds=round(age, 3),
-                republished=republished,
-                republish_limit=limit,
-                bound_seconds=round(bound, 3),
-                bound_reason=why,
-                over=age > bound or republished >= limit,
-            )
-        )
+        else:  # no worker may take it now (e.g. a spent compute budget): held, not stuck
+            found.append(context.job(row, bound=None))
     return found
+
+
+@dataclass
+class _Context:
+    """What every job of one type is measured with (see the module)."""
+
+    job_type: JobType
+    now: datetime
+    counts: dict[int, int]
+    limit: int
+    hard: float | None
+    queue: str
+    consumers: dict[str, int]
+
+    running_starts: list[datetime]
+
+    def __post_init__(self) -> None:
+        history = _history(self.job_type)
+        self.typical, self.typical_why = _typical_seconds(history, hard=self.hard)
+        # A queue nobody consumes now: the bound says how long its jobs take once one does.
+        self.workers = max(self.consumers.get(self.queue, 0), 1)
+        # When a job of the type last started: the last time its queue moved.
+        starts = [start for start, _ in history] + self.running_starts
+        self.moved = max(starts) if starts else None
+
+    def running_bound(self) -> tuple[float, str]:
+        limit = self.hard if self.hard is not None else UNKNOWN_RUN_SECONDS
+        lost_after = float(settings.WORKER_LOST_AFTER_SECONDS)
+        why = (
+            f"the task's hard time limit ({limit:.0f} s) + {lost_after:.0f} s to see its "
+            "worker lost"
+        )
+        return limit + lost_after, why
+
+    def queued_bound(self, row: dict, *, ahead: int) -> tuple[float, str]:
+        """From when the queue last moved (a job of the type started) or the row was queued,
+        whichever is later: the time to resend a lost message, then one typical run for
+        itself and each job ahead of it in claim order, shared by the queue's workers."""
+        since = _since(row, self.job_type, now=self.now)
+        slack = float(settings.JOB_REPUBLISH_SECONDS)
+        rounds = math.ceil((ahead + 1) / self.workers)
+        waited = 0.0
+        if self.moved is not None and self.moved > since:
+            waited = (min(self.moved, self.now) - since).total_seconds()
+        why = (
+            f"{ahead} ahead of it on {self.workers} worker(s) of '{self.queue}': {rounds} x "
+            f"{self.typical:.0f} s ({self.typical_why}) + {slack:.0f} s to resend a lost "
+            "message"
+            + (f", from when the queue last moved ({waited:.0f} s after it was queued)"
+               if waited else "")
+        )  # fmt: skip
+        return waited + slack + rounds * self.typical, why
+
+    def job(self, row: dict, *, bound: tuple[float, str] | None) -> UnsettledJob:
+        since = _since(row, self.job_type, now=self.now)
+        age = max((self.now - since).total_seconds(), 0.0)
+        republished = self.counts.get(row["pk"], 0)
+        field = self.job_type.kind_field
+        kind = str(row.get(field) or "") if field else ""
+        seconds, why = bound if bound is not None else (None, HELD)
+        return UnsettledJob(
+            job_type=self.job_type.key,
+            label=self.job_type.label,
+            kind=kind or self.job_type.label,
+            pk=row["pk"],
+            state=row[STATUS],
+            queue=self.queue,
+            since=since,
+            age_seconds=round(age, 3),
+            republished=republished,
+            republish_limit=self.limit,
+            held=bound is None,
+            bound_seconds=round(seconds, 3) if seconds is not None else None,
+            bound_reason=why,
+            over=(seconds is not None and age > seconds) or republished >= self.limit,
+        )
 
 
 def _since(row: dict, job_type: JobType, *, now: datetime) -> datetime:
@@ -150,20 +210,22 @@ def _since(row: dict, job_type: JobType, *, now: datetime) -> datetime:
     return since
 
 
-def _typical_seconds(job_type: JobType, *, hard: float | None) -> tuple[float, str]:
+def _history(job_type: JobType) -> list[tuple[datetime, datetime]]:
+    """``(started, finished)`` of the type's last finished jobs (by their last change: the
+    ``(status, status_changed_at)`` index the job models have)."""
+    final = job_type.filter(
+        **{f"{STATUS}__in": list(job_type.final), f"{STARTED}__isnull": False},
+        **{f"{FINISHED}__isnull": False},
+    )
+    return list(final.order_by(f"-{CHANGED}").values_list(STARTED, FINISHED)[:HISTORY])
+
+
+def _typical_seconds(
+    history: list[tuple[datetime, datetime]], *, hard: float | None
+) -> tuple[float, str]:
     """How long one job of the type takes: the 90th percentile of its last finished jobs'
     durations, with the words that say so; its hard time limit while none finished."""
-    recent = (
-        job_type.filter(
-            **{f"{STATUS}__in": list(job_type.final), f"{STARTED}__isnull": False},
-            **{f"{FINISHED}__isnull": False},
-        )
-        .order_by(f"-{FINISHED}")
-        .values_list(STARTED, FINISHED)[:HISTORY]
-    )
-    durations = [
-        max((end - start).total_seconds(), 0.0) for start, end in recent if end >= start
-    ]
+    durations = [max((end - start).total_seconds(), 0.0) for start, end in history]
     if len(durations) >= 2:
         p90 = statistics.quantiles(durations, n=10, method="inclusive")[-1]
         return max(p90, 1.0), f"90th percentile of its last {len(durations)}"

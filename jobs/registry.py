@@ -64,6 +64,9 @@ class JobType:
     # A field naming the kind of job within the type (an algorithm run's profile), shown by
     # jobs.health; None: the type's label says it.
     kind_field: str | None = None
+    # The queued rows in the order claims take them (a doorbell type's priority classes and
+    # shares), for jobs.health's bounds; None: oldest first.
+    claim_order: Callable[[models.QuerySet], models.QuerySet] | None = None
 
     @property
     def key(self) -> str:

@@ -180,11 +180,17 @@ def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[
     tests compare)."""
     served = profiles_served_by(task_name=task_name)
     return list(
-        AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(eligible_runs(served=served, worker=worker))
-        .annotate(**share_annotations(now=timezone.now()))
-        .order_by(*SHARE_ORDER)
+        in_claim_order(
+            AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(
+                eligible_runs(served=served, worker=worker)
+            )
+        )
     )
+
+
+def in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    """``rows`` annotated and sorted as the claim takes them (:data:`SHARE_ORDER`)."""
+    return rows.annotate(**share_annotations(now=timezone.now())).order_by(*SHARE_ORDER)
 
 
 def _claim_fields(worker: str | None):

@@ -42,7 +42,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
@@ -315,7 +315,14 @@ def _run_type(task_name: str) -> JobType:
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
         claimable=lambda: eligible_runs(served=served),
         kind_field="profile",
+        claim_order=_in_claim_order,
     )
+
+
+def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    from algorithms.services.dispatch import in_claim_order  # dispatch imports this module
+
+    return in_claim_order(rows)
 
 
 # One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).

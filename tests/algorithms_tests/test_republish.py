@@ -245,13 +245,17 @@ def test_the_count_starts_again_once_the_job_started(world, broker, settings):
     assert run.status == AlgorithmRunStatus.QUEUED
 
 
-def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(world, broker):
-    """Two finished runs took 10 s and 30 s (90th percentile: 28 s); one runs, two wait. On
-    one algorithms worker the first waiting run is done after 2 x 28 s (plus the time to
-    resend a lost message), the second after 3 x 28 s; on two workers after 1 and 2 rounds.
-    A running run's bound is its task's hard time limit plus the time to see its worker
-    lost."""
-    from django.conf import settings
+def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(
+    world, broker, settings
+):
+    """Two finished runs took 10 s and 30 s (90th percentile: 28 s); one started 5 s ago and
+    runs, two wait (queued 40 s and 20 s ago). Their bounds count from when the queue last
+    moved (the running one's start): on one algorithms worker the first waiting run is
+    done 2 x 28 s after that (plus the time to resend a lost message), the second 3 x 28 s
+    after; on two workers 1 and 2 rounds. A running run's bound is its task's hard time
+    limit plus the time to see its worker lost. A run no worker may take now (the day's
+    budget is spent) is held: no bound."""
+    from algorithms.services.profiles import BENCHMARK
 
     version = version_of(world.participant, world.challenge, "A")
     now = timezone.now()
@@ -260,44 +264,53 @@ def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(world, br
             run_create(profile=TEAM, version=version, task=world.classification, audit=False)
             for _ in range(5)
         ]
+        rerun = run_create(profile=BENCHMARK, version=version, task=world.matching, audit=False)
     for run, seconds in zip(runs[:2], (10, 30), strict=True):
         AlgorithmRun.objects.filter(pk=run.pk).update(
             status=AlgorithmRunStatus.SUCCEEDED,
             started_at=now - timedelta(minutes=5),
             finished_at=now - timedelta(minutes=5) + timedelta(seconds=seconds),
+            status_changed_at=now - timedelta(minutes=5) + timedelta(seconds=seconds),
         )
     AlgorithmRun.objects.filter(pk=runs[2].pk).update(
         status=AlgorithmRunStatus.RUNNING,
         started_at=now - timedelta(seconds=5),
         status_changed_at=now - timedelta(seconds=5),
     )
-    for age, run in ((40, runs[3]), (20, runs[4])):
+    for age, run in ((40, runs[3]), (20, runs[4]), (60, rerun)):
         AlgorithmRun.objects.filter(pk=run.pk).update(
             status_changed_at=now - timedelta(seconds=age)
         )
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 0  # the re-run is held back
     slack = float(settings.JOB_REPUBLISH_SECONDS)
     lost = float(settings.WORKER_LOST_AFTER_SECONDS)
     hard = float(settings.ALGORITHM_HARD_TIME_LIMIT)
 
-    def bounds() -> dict[int, tuple[str, float, float, bool]]:
+    def bounds() -> dict[int, tuple]:
         return {
-            job.pk: (job.state, job.age_seconds, job.bound_seconds, job.over)
+            job.pk: (job.state, job.age_seconds, job.bound_seconds, job.over, job.held)
             for job in jobs_unsettled(job_types=[TEAM.job_type], now=now)
         }
 
     beating(broker, "algorithms@a", ("algorithms",))
     beating(broker, "scoring@a", ("scoring",))  # another queue's worker: not counted
     assert bounds() == {
-        runs[2].pk: ("running", 5.0, hard + lost, False),
-        runs[3].pk: ("queued", 40.0, slack + 2 * 28, False),
-        runs[4].pk: ("queued", 20.0, slack + 3 * 28, False),
+        runs[2].pk: ("running", 5.0, hard + lost, False, False),
+        runs[3].pk: ("queued", 40.0, 35 + slack + 2 * 28, False, False),
+        runs[4].pk: ("queued", 20.0, 15 + slack + 3 * 28, False, False),
+        rerun.pk: ("queued", 60.0, None, False, True),
     }
     beating(broker, "algorithms@b", ("algorithms",))
-    assert bounds()[runs[3].pk][2] == slack + 28 and bounds()[runs[4].pk][2] == slack + 2 * 28
+    assert bounds()[runs[3].pk][2] == 35 + slack + 28
+    assert bounds()[runs[4].pk][2] == 15 + slack + 2 * 28
+    # The queue has not moved since: past its bound, the first waiting run is over it.
+    AlgorithmRun.objects.filter(pk=runs[2].pk).update(started_at=now - timedelta(seconds=600))
     AlgorithmRun.objects.filter(pk=runs[3].pk).update(
         status_changed_at=now - timedelta(seconds=slack + 28 + 1)
     )
-    assert bounds()[runs[3].pk][3] is True  # past its bound
+    assert bounds()[runs[3].pk][2:4] == (slack + 28, True)
     (job,) = [j for j in jobs_unsettled(job_types=[TEAM.job_type], now=now) if j.pk == runs[3].pk]
     assert "90th percentile of its last 2" in job.bound_reason
-    assert job.label == "algorithm run" and job.queue == "algorithms"
+    assert job.label == "algorithm run" and job.queue == "algorithms" and job.kind == "team"
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 1  # the budget opens: the re-run is claimable, last
+    assert bounds()[rerun.pk][4] is False and bounds()[rerun.pk][2] is not None
