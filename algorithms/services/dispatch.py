@@ -181,14 +181,14 @@ def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[
     served = profiles_served_by(task_name=task_name)
     return list(
         in_claim_order(
-            AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(
+            rows=AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(
                 eligible_runs(served=served, worker=worker)
             )
         )
     )
 
 
-def in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+def in_claim_order(*, rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
     """``rows`` annotated and sorted as the claim takes them (:data:`SHARE_ORDER`)."""
     return rows.annotate(**share_annotations(now=timezone.now())).order_by(*SHARE_ORDER)
 

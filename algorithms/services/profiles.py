@@ -322,7 +322,7 @@ def _run_type(task_name: str) -> JobType:
 def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
     from algorithms.services.dispatch import in_claim_order  # dispatch imports this module
 
-    return in_claim_order(rows)
+    return in_claim_order(rows=rows)
 
 
 # One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
