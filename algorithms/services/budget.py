@@ -11,11 +11,11 @@ budget by at most what the workers were running when it was spent.
 A reproduction repeats a run on another worker than the one that ran it, where there is one:
 a worker node refuses the reproductions of its own runs while another live node consumes the
 reproductions' queue, for ``REPRODUCTION_PREFER_OTHER_SECONDS`` after the reproduction was
-queued; then (or when it is the queue's only consumer, the embedded default's one algorithms
-worker) it takes them itself, and the reproduction's manifest says on which worker it ran
-(:func:`algorithms.services.manifest.reproduction_placement`). So a reproduction always runs,
-on another worker when one is free to, never refused by every worker that could take it
-(docs/decisions.md, "Reproduction on another worker").
+queued (:func:`prefer_other_seconds`); then (or when it is the queue's only consumer, the
+embedded default's one algorithms worker) it takes them itself, and the reproduction's
+manifest says on which worker it ran (:func:`.manifest.reproduction_placement`). So a
+reproduction always runs, on another worker when one is free to, never refused by every
+worker that could take it (docs/decisions.md, "Reproduction on another worker").
 """
 
 from __future__ import annotations
@@ -82,5 +82,14 @@ def reproduction_eligible(*, queue: str, worker: str | None = None) -> Q:
     others = liveness.live_nodes(queue=queue) - {worker}
     if not others:
         return Q()
-    waited = timezone.now() - timedelta(seconds=float(settings.REPRODUCTION_PREFER_OTHER_SECONDS))
+    waited = timezone.now() - timedelta(seconds=prefer_other_seconds())
     return ~Q(reproduces__worker_hostname=worker) | Q(status_changed_at__lte=waited)
+
+
+def prefer_other_seconds() -> float:
+    """How long a reproduction waits for another node: ``REPRODUCTION_PREFER_OTHER_SECONDS``,
+    but never as long as half the lifecycle's bound on trying (meanwhile each doorbell the
+    refusing node takes is published again: :mod:`jobs.republish` fails a job past
+    ``JOB_REPUBLISH_LIMIT`` of those, and a reproduction must not get there by waiting)."""
+    bound = float(settings.JOB_REPUBLISH_SECONDS) * int(settings.JOB_REPUBLISH_LIMIT) / 4
+    return max(min(float(settings.REPRODUCTION_PREFER_OTHER_SECONDS), bound), 0.0)

@@ -512,7 +512,8 @@ BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
 # How long a reproduction waits for another worker of its queue (one that did not run the
 # original) before the worker that ran it may take it itself; a worker alone on the queue
-# takes it at once. Its manifest says which (algorithms.services.budget).
+# takes it at once. Its manifest says which. At most JOB_REPUBLISH_SECONDS x
+# JOB_REPUBLISH_LIMIT / 4 (algorithms.services.budget.prefer_other_seconds).
 REPRODUCTION_PREFER_OTHER_SECONDS = float(env("REPRODUCTION_PREFER_OTHER_SECONDS", "120"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
 # run's takes its result instead of running again.

@@ -22,7 +22,7 @@ from algorithms.services.benchmark import (
     benchmark_versions,
     sampled_for_reproduction,
 )
-from algorithms.services.budget import budget_open, used_cpu_seconds_today
+from algorithms.services.budget import budget_open, prefer_other_seconds, used_cpu_seconds_today
 from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
 from algorithms.services.manifest import MANIFEST_KEYS, runtime_lock_sha256
 from algorithms.services.manifest import SAME_WORKER as SAME
@@ -471,7 +471,12 @@ def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_an
     beating(broker, "algorithms@host-b", ("algorithms",))
     assert next_for("algorithms@host-a") == []  # another node takes reproductions now
     assert next_for("algorithms@host-b") == [reproduction.pk]
-    waited = timezone.now() - timedelta(seconds=settings.REPRODUCTION_PREFER_OTHER_SECONDS + 1)
+    # Never as long as half the republish bound (each refused doorbell is published again).
+    assert prefer_other_seconds() == min(
+        settings.REPRODUCTION_PREFER_OTHER_SECONDS,
+        settings.JOB_REPUBLISH_SECONDS * settings.JOB_REPUBLISH_LIMIT / 4,
+    )
+    waited = timezone.now() - timedelta(seconds=prefer_other_seconds() + 1)
     AlgorithmRun.objects.filter(pk=reproduction.pk).update(status_changed_at=waited)
     assert next_for("algorithms@host-a") == [reproduction.pk]  # waited long enough: anyone
 
