@@ -18,7 +18,7 @@ published twice does no harm: the claim takes a row once (:mod:`jobs.lifecycle`)
 
 **A bound on trying.** Each publication again is counted per job (``JobRepublished``, from the
 job's last change of state). A job published again ``JOB_REPUBLISH_LIMIT`` times (10 by
-default: about five minutes at the default bound) that no worker started is not sent once
+default: a few minutes at the default bound) that no worker started is not sent once
 more: it is failed with that reason in words (:func:`jobs.lifecycle.job_give_up`). A message
 that is merely lost is sent again once and then waits in its queue, so only a job that the
 workers taking its messages keep finding not theirs to run gets there (issue 50: a

@@ -550,7 +550,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
 # A queued job published again this many times with no worker starting it (each worker that
 # took its message found nothing it may run) is failed with that reason, never left looping
-# (jobs.republish): about five minutes at the default bound.
+# (jobs.republish): a few minutes at the default bound.
 JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
