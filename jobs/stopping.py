@@ -1,5 +1,6 @@
 """A worker asked to stop is not a crash: the jobs it held go back to the queue with the
-attempt they used (docs/architecture.md, "A stop is not a failure").
+attempt they used (docs/architecture.md, "A stop is not a failure";
+docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
 
 The platform stops its workers with SIGTERM: ``manage.py runplatform`` (honcho) sends it to
 each process group, so the worker's main process *and* its pool processes get it at once; a

@@ -1,4 +1,5 @@
-"""The background runs' compute budget, and where a reproduction may run (docs/architecture.md §12).
+"""The background runs' compute budget, and where a reproduction may run
+(docs/architecture.md §12).
 
 Background runs (the ``benchmark`` re-runs, the ``reproduction`` and the ``stress`` runs) share
 one budget of CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the
@@ -15,7 +16,8 @@ queued (:func:`prefer_other_seconds`); then (or when it is the queue's only cons
 embedded default's one algorithms worker) it takes them itself, and the reproduction's
 manifest says on which worker it ran (:func:`.manifest.reproduction_placement`). So a
 reproduction always runs, on another worker when one is free to, never refused by every
-worker that could take it (docs/decisions.md, "Reproduction on another worker").
+worker that could take it
+(docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
 - ``stress`` and ``baseline_stress``: a benchmark version's (or the AutoGluon baseline's)
-  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/stress.md), with its
-  clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
+  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/organizers/stress.md), with
+  its clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
   environment); class 15, same budget, reusing a finished stress run's result as re-runs do;
   never a submission: its figures are compared with the clean run's.
 
@@ -114,7 +114,8 @@ class RunProfile:
     # The class of a run of this profile that repeats work already answered: its version has
     # a succeeded clean run on the task's current data (a baseline run again on unchanged
     # data, a benchmark re-run of a cell that has its answer). None: always ``priority``.
-    # First answers go before such extras (:data:`EXTRA`; docs/decisions.md).
+    # First answers go before such extras (:data:`EXTRA`;
+    # docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
     again_priority: int | None = None
     eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
