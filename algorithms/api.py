@@ -144,11 +144,13 @@ class RunOutputSerializer(serializers.Serializer):
     manifest = serializers.SerializerMethodField(
         help_text="What went into the run (archive, runtime lock and task data hashes, task "
         "data version, seed) and what it used; `reused_from` when it took the result of a run "
-        "with the same inputs."
+        "with the same inputs; a reproduction's `reproduction`: {worker, original_worker, "
+        "placement} (another_host, another_worker or same_worker)."
     )
     reproduced = serializers.SerializerMethodField(
-        help_text="null, or the reproduction on another worker: {run, agreement} (the share "
-        "of rows predicted identically)."
+        help_text="null, or the run's reproduction: {run, agreement, placement} (the share "
+        "of rows predicted identically; where it ran: another_host, another_worker on the same "
+        "host, or same_worker when no other worker of its queue took it)."
     )
     robustness = serializers.SerializerMethodField(
         help_text="null, or the figures of the run's stress run (a stress run's own): "

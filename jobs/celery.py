@@ -30,6 +30,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.loc
 
 # Each project task's queue, filled by ``platform_task``; the router below reads it.
 TASK_QUEUES: dict[str, str] = {}
+# Each project task's hard time limit in seconds (its worker kills it then), filled by
+# ``platform_task``: the bound of a running job (jobs.health).
+TASK_TIME_LIMITS: dict[str, float] = {}
 
 # The beat's schedule: each periodic task declares its period where it is defined
 # (``platform_task(every=..., beat=...)``), in the app that owns it, so this lowest layer
@@ -128,6 +131,7 @@ def platform_task(
     def decorator(func: Callable[..., Any]) -> Any:
         name = f"{func.__module__}.{func.__name__}"
         TASK_QUEUES[name] = queue
+        TASK_TIME_LIMITS[name] = float(time_limit)
         if every is not None and beat is not None:
             BEAT_SCHEDULE[beat] = {
                 "task": name,

@@ -58,6 +58,15 @@ class JobType:
     # The queued rows a message may claim now (e.g. while a compute budget is open); None:
     # every queued, due row. Asked when lost messages are published again.
     claimable: Callable[[], Q] | None = None
+    # The text field a failure's reason goes to when the lifecycle itself ends a job (it was
+    # published again too often without starting: jobs.republish).
+    error_field: str = "error"
+    # A field naming the kind of job within the type (an algorithm run's profile), shown by
+    # jobs.health; None: the type's label says it.
+    kind_field: str | None = None
+    # The queued rows in the order claims take them (a doorbell type's priority classes and
+    # shares), for jobs.health's bounds; None: oldest first.
+    claim_order: Callable[[models.QuerySet], models.QuerySet] | None = None
 
     @property
     def key(self) -> str:

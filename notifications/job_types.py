@@ -45,4 +45,5 @@ DELIVERY = JobType(
     ),
     label="webhook delivery",
     scheduled=True,
+    error_field="last_error",
 )

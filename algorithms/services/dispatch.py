@@ -5,10 +5,13 @@ run a message names, the worker that gets it claims the **best** queued run of t
 profiles that task serves, at claim time (:func:`run_claim_next`, on the shared job
 lifecycle's :func:`challenge_platform.lifecycle.job_claim_next`), ordered by:
 
-1. the profile's **priority class** (``RunProfile.priority``: runs a person asked for are
-   class 0; a background re-run of a benchmark would be a higher class, so it never goes
-   before them), among the profiles that are ``eligible`` now (``RunProfile.eligible``, e.g.
-   a compute budget);
+1. the **priority class**: the profile's (``RunProfile.priority``: runs a person asked for
+   and a task's first baseline are class 0, a benchmark's first run on a task class 10), or
+   its ``again_priority`` when the run repeats work already answered (its version has a
+   succeeded run on the task's current data); the extra answers (work answered run again,
+   stress runs, reproductions) share class 15. First answers go before extra ones (issue
+   50). Only the profiles that are ``eligible`` now count (``RunProfile.eligible``, e.g. a
+   compute budget);
 2. the **share** of the algorithm's team: how many of its runs are running now, then the
    CPU seconds its runs that finished within ``ALGORITHM_FAIR_SHARE_WINDOW_SECONDS`` used
    (so a team with 50 queued runs does not delay a team with one: the second team's run is
@@ -36,21 +39,26 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    Exists,
     FloatField,
     IntegerField,
     OuterRef,
+    Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.profiles import (
     PROFILES,
     RunProfile,
+    cell_profile_names,
     eligible_runs,
     profile_of,
     profiles_served_by,
@@ -122,16 +130,48 @@ def share_annotations(*, now: datetime) -> dict[str, Any]:
         .values("total")
     )
     return {
-        "priority_class": Case(
-            *(When(profile=p.name, then=Value(p.priority)) for p in PROFILES.values()),
-            default=Value(UNKNOWN_CLASS),
-            output_field=IntegerField(),
-        ),
+        "priority_class": priority_class(),
         "team_running": Coalesce(Subquery(running, output_field=IntegerField()), Value(0)),
         "team_cpu_seconds": Coalesce(
             Subquery(cpu, output_field=FloatField()), Value(0.0), output_field=FloatField()
         ),
     }
+
+
+def priority_class() -> Case:
+    """The priority class of a queued run (:data:`SHARE_ORDER`'s first key): its profile's
+    ``priority``, or its ``again_priority`` when its version already answered on the task's
+    current data (:func:`answered_runs`): first answers before extra ones."""
+    answered = Exists(answered_runs())
+    whens = []
+    for profile in PROFILES.values():
+        if profile.again_priority is not None:
+            whens.append(
+                When(Q(profile=profile.name) & Q(answered), then=Value(profile.again_priority))
+            )
+        whens.append(When(profile=profile.name, then=Value(profile.priority)))
+    return Case(*whens, default=Value(UNKNOWN_CLASS), output_field=IntegerField())
+
+
+def answered_runs() -> QuerySet[AlgorithmRun]:
+    """The answers of the outer run's version on its task's current data: succeeded runs of
+    a profile that fills a transfer cell (a team's, an organizer's, a re-run, the baseline;
+    never a stress run or a reproduction) whose manifest names that data version (a run
+    without one counts as data version 1, as :mod:`algorithms.selectors` does)."""
+    data_version = Coalesce(
+        Cast(KeyTextTransform("task_data_version", "manifest"), IntegerField()), Value(1)
+    )
+    return (
+        AlgorithmRun.objects.filter(
+            version_id=OuterRef("version_id"),
+            task_id=OuterRef("task_id"),
+            status=AlgorithmRunStatus.SUCCEEDED,
+            profile__in=cell_profile_names(),
+        )
+        .annotate(answered_on=data_version)
+        .filter(answered_on=OuterRef("task__data_version"))
+        .order_by()
+    )
 
 
 def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[AlgorithmRun]:
@@ -140,11 +180,17 @@ def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[
     tests compare)."""
     served = profiles_served_by(task_name=task_name)
     return list(
-        AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(eligible_runs(served=served, worker=worker))
-        .annotate(**share_annotations(now=timezone.now()))
-        .order_by(*SHARE_ORDER)
+        in_claim_order(
+            rows=AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(
+                eligible_runs(served=served, worker=worker)
+            )
+        )
     )
+
+
+def in_claim_order(*, rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    """``rows`` annotated and sorted as the claim takes them (:data:`SHARE_ORDER`)."""
+    return rows.annotate(**share_annotations(now=timezone.now())).order_by(*SHARE_ORDER)
 
 
 def _claim_fields(worker: str | None):

@@ -27,6 +27,10 @@ cancelled run ends ``cancelled`` and its working folder is removed; the worker i
 profile that allows it takes the result of a finished run with the same inputs instead of
 starting the sandbox. What the sandbox used is added when it ends.
 
+**A stop is not a failure.** When the worker is asked to stop (:mod:`jobs.stopping`) the
+watch answers "stop" within a poll: the sandbox's process group is killed, and whatever the
+run was doing it goes back to the queue with its attempt (:func:`.outcome.give_back`).
+
 **Redelivery.** Celery's task id is stable across redeliveries, and the run stores the
 delivery that claimed it. A message that finds a run ``running`` under its *own* id is a
 redelivery after its worker died mid-run: that run starts again while the profile allows
@@ -51,7 +55,7 @@ from django.conf import settings
 from django.core.files.base import File
 
 from algorithms.core import ArchiveInvalid, extract_archive
-from algorithms.models import AlgorithmRun, AlgorithmVersion
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.sandbox import (
     SandboxBackend,
     SandboxJob,
@@ -65,7 +69,7 @@ from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.dispatch import run_claim_next
 from algorithms.services.manifest import manifest_inputs, reusable_run, with_use
-from algorithms.services.outcome import Ending, fail_run, take_result
+from algorithms.services.outcome import Ending, fail_run, give_back, take_result
 from algorithms.services.output import (
     CheckedOutput,
     OutputReadCancelled,
@@ -82,7 +86,7 @@ from algorithms.services.watch import RunCancelled, RunWatch
 from common.files import delete_file_quietly, local_path
 from common.finite import json_finite
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, stopping
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +123,8 @@ def algorithm_run_execute(
     """
     task_name = task_name or _task_of(run_pk)
     if task_name is None:
+        return "skipped"
+    if stopping.stop_requested():  # a message taken as the worker stops: left for the next
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
     run = run_claim_next(task_name=task_name, token=token, delivery_id=delivery_id, worker=worker)
@@ -178,6 +184,8 @@ def algorithm_run_execute(
     except RunFailed as exc:
         return fail_run(ending=ending, error=str(exc))
     except Exception as exc:
+        if stopping.stop_requested() and (given := give_back(ending=ending)) is not None:
+            return given  # the stop broke it (a reader process signalled): not the run's fault
         if isinstance(exc, SandboxUnavailable):
             logger.error("run %s: the sandbox is unavailable: %s", run.pk, exc)
         else:
@@ -367,7 +375,7 @@ def _conclude(
                 ending.context["handed"] = checked.handed  # what the check aligned
                 status = profile.finish(ending=ending, predictions=checked.file)
     finally:
-        if status == "superseded":
+        if status in ("superseded", AlgorithmRunStatus.QUEUED):  # not the row's: given back
             storage = AlgorithmRun._meta.get_field("predictions").storage
             for name in written:
                 delete_file_quietly(storage, name)

@@ -12,13 +12,15 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   transfer matrix only, never a submission, never ranked, no daily limit;
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
   ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
-  its predictions become the baseline team's unranked submission;
+  its predictions become the baseline team's unranked submission; a task's first one is
+  class 0, one run again on unchanged data class 15 (after every first answer);
 - ``benchmark``: a re-run of a benchmark version on a new task or data version
   (:mod:`.benchmark`), queued by the platform: scored for the transfer matrix like an
   organizer's run (never a submission, never on a ranked board, no daily limit, no team
-  queue cap), priority class 10 and only within the day's CPU budget (:mod:`.budget`); it
-  may take the result of a finished run with the same inputs (``BENCHMARK_REUSE_RESULTS``);
-- ``reproduction``: a finished run repeated on another worker (class 20, same budget),
+  queue cap), priority class 10 (15 when its cell already has its answer) and only within
+  the day's CPU budget (:mod:`.budget`); it may take the result of a finished run with the
+  same inputs (``BENCHMARK_REUSE_RESULTS``);
+- ``reproduction``: a finished run repeated on another worker (class 15, same budget),
   never a submission: its predictions are compared with the original's (``agreement``);
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
@@ -36,10 +38,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
@@ -58,6 +61,17 @@ from algorithms.sandbox import SandboxLimits
 from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
 from jobs.registry import JobType
+
+# Priority classes (:mod:`.dispatch`: the lowest class first). First answers: a run a person
+# asked for, a task's first AutoGluon baseline (class 0) and the first run of a kept method
+# on a task (class 10). Then the extra answers, one class in the order they were queued (so
+# none starves behind a stream of another kind): work already answered run again, stress
+# runs, reproductions (15). So a new task's baseline and first cells never wait behind
+# another task's extras, on the baselines queue (one worker, one at a time) or the
+# algorithms queue (issue 50).
+FIRST = 0
+FIRST_BACKGROUND = 10
+EXTRA = 15
 
 # {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
 TEAM_WORKER_LOST = (
@@ -97,6 +111,12 @@ class RunProfile:
     # claiming worker's node name) may hold runs back, e.g. while a compute budget is spent;
     # None: always eligible.
     priority: int = 0
+    # The class of a run of this profile that repeats work already answered: its version has
+    # a succeeded clean run on the task's current data (a baseline run again on unchanged
+    # data, a benchmark re-run of a cell that has its answer). None: always ``priority``.
+    # First answers go before such extras (:data:`EXTRA`;
+    # docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
+    again_priority: int | None = None
     eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
     # running (:mod:`.manifest`); read at run time.
@@ -173,6 +193,8 @@ BASELINE = RunProfile(
     finish=outcome.submit_as_platform_team,
     audit_action="baseline_run",
     worker_lost=BASELINE_WORKER_LOST,
+    priority=FIRST,
+    again_priority=EXTRA,
     live_log=baseline_outputs.FIT_LOG,
     result_file=baseline_outputs.RESULT,
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
@@ -185,7 +207,8 @@ BENCHMARK = replace(
     name=BENCHMARK_PROFILE,
     label="benchmark re-run",
     audit_action="benchmark_run",
-    priority=10,
+    priority=FIRST_BACKGROUND,
+    again_priority=EXTRA,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
 )
@@ -196,8 +219,9 @@ REPRODUCTION = replace(
     audit_action="reproduction_run",
     finish=outcome.compare_with_original,
     max_attempts=lambda: 1,
-    priority=20,
-    eligible=budget.reproduction_eligible,
+    priority=EXTRA,
+    again_priority=None,
+    eligible=partial(budget.reproduction_eligible, queue=ORGANIZER.queue),
     fills_cell=False,
 )
 
@@ -207,7 +231,8 @@ STRESS = replace(
     label="stress run",
     audit_action="stress_run",
     finish=stress.stress_finish,
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,  # its figures are the robustness view's, beside the clean cell
@@ -221,7 +246,8 @@ BASELINE_STRESS = replace(
     finish=stress.stress_finish,
     result_file=None,
     keep=(),
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
     stage=stress.stress_stage,
@@ -289,7 +315,15 @@ def _run_type(task_name: str) -> JobType:
         label=f"{served[0].label} run",
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
         claimable=lambda: eligible_runs(served=served),
+        kind_field="profile",
+        claim_order=_in_claim_order,
     )
+
+
+def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    from algorithms.services.dispatch import in_claim_order  # dispatch imports this module
+
+    return in_claim_order(rows=rows)
 
 
 # One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).

@@ -518,6 +518,11 @@ BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
 BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 # The share of finished runs repeated on another worker to check their predictions agree.
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
+# How long a reproduction waits for another worker of its queue (one that did not run the
+# original) before the worker that ran it may take it itself; a worker alone on the queue
+# takes it at once. Its manifest says which. At most JOB_REPUBLISH_SECONDS x
+# JOB_REPUBLISH_LIMIT / 4 (algorithms.services.budget.prefer_other_seconds).
+REPRODUCTION_PREFER_OTHER_SECONDS = float(env("REPRODUCTION_PREFER_OTHER_SECONDS", "120"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
 # run's takes its result instead of running again.
 BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
@@ -551,6 +556,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # (the broker restarted empty, a process that could not reach it) is published again within
 # this many seconds; the beat looks every half of it.
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
+# A queued job published again this many times with no worker starting it (each worker that
+# took its message found nothing it may run) is failed with that reason, never left looping
+# (jobs.republish): a few minutes at the default bound.
+JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
 # once. Measured beat gaps on a loaded 2-core host stayed below 2 s

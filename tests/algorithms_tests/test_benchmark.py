@@ -22,10 +22,11 @@ from algorithms.services.benchmark import (
     benchmark_versions,
     sampled_for_reproduction,
 )
-from algorithms.services.budget import budget_open, used_cpu_seconds_today
-from algorithms.services.dispatch import run_claim_next
+from algorithms.services.budget import budget_open, prefer_other_seconds, used_cpu_seconds_today
+from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
 from algorithms.services.manifest import MANIFEST_KEYS, runtime_lock_sha256
-from algorithms.services.profiles import BENCHMARK, TEAM
+from algorithms.services.manifest import SAME_WORKER as SAME
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM
 from algorithms.services.runs import run_create
 from challenge_platform.models import Challenge, Team
 from datasets.models import Task
@@ -419,10 +420,75 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     reproduction.refresh_from_db()
     assert reproduction.agreement == 1.0 and reproduction.submission is None
     body = client.get(f"/api/v1/algorithm-runs/{original.pk}/").json()
-    assert body["reproduced"] == {"run": reproduction.pk, "agreement": 1.0}
+    # Both claimed by "test-node": the manifest says it ran where the original did.
+    assert body["reproduced"] == {"run": reproduction.pk, "agreement": 1.0, "placement": SAME}
     # Not in the transfer matrix, not a submission.
     matrix = transfer_matrix(track=world.classification.track)
     assert reproduction.pk not in {r.pk for row in matrix.rows for r in row.runs if r}
+
+
+def beating(broker, node: str, queues: tuple[str, ...]) -> None:
+    """A live worker ``node`` consuming ``queues`` (its entry and key in Redis, as its
+    liveness thread writes them)."""
+    Liveness(
+        holder=f"{node}#1",
+        client=broker,
+        beat_seconds=1,
+        lost_after=60,
+        sweep=lambda holder, reason: ([], []),
+        holders_of_claims=list,
+        queues=queues,
+    ).beat()
+
+
+def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_anyway(
+    world, broker, settings
+):
+    """Only a live node that takes reproductions counts as "another worker": the baselines
+    and scoring workers of the embedded default beat too, and ran runs (the baseline), but
+    never take one; counting them left a reproduction refused by the one node that could
+    run it (issue 50). A second algorithms node is preferred for
+    ``REPRODUCTION_PREFER_OTHER_SECONDS``; then the first takes it too."""
+    settings.REPRODUCTION_SHARE = 1.0
+    version = upload(world.participant, world.challenge, "A")
+    with transaction.atomic():
+        original = run_create(
+            profile=BENCHMARK, version=version, task=world.classification, audit=False
+        )
+    assert algorithm_run_execute(run_pk=original.pk, worker="algorithms@host-a") == "succeeded"
+    # The node's sibling workers ran algorithm runs too (a baseline) and beat.
+    beating(broker, "algorithms@host-a", ("algorithms",))
+    beating(broker, "baselines@host-a", ("baselines",))
+    beating(broker, "scoring@host-a", ("scoring", "notifications"))
+    assert benchmark_tick()["reproductions"] == 1
+    reproduction = AlgorithmRun.objects.get(reproduces=original)
+
+    def next_for(node: str) -> list[int]:
+        order = queued_in_claim_order(task_name=REPRODUCTION.task_name, worker=node)
+        return [run.pk for run in order]
+
+    assert next_for("algorithms@host-a") == [reproduction.pk]  # alone on its queue: it may
+    beating(broker, "algorithms@host-b", ("algorithms",))
+    assert next_for("algorithms@host-a") == []  # another node takes reproductions now
+    assert next_for("algorithms@host-b") == [reproduction.pk]
+    # Never as long as half the republish bound (each refused doorbell is published again).
+    assert prefer_other_seconds() == min(
+        settings.REPRODUCTION_PREFER_OTHER_SECONDS,
+        settings.JOB_REPUBLISH_SECONDS * settings.JOB_REPUBLISH_LIMIT / 4,
+    )
+    waited = timezone.now() - timedelta(seconds=prefer_other_seconds() + 1)
+    AlgorithmRun.objects.filter(pk=reproduction.pk).update(status_changed_at=waited)
+    assert next_for("algorithms@host-a") == [reproduction.pk]  # waited long enough: anyone
+
+    assert algorithm_run_execute(run_pk=reproduction.pk, worker="algorithms@host-b") == (
+        "succeeded"
+    )
+    reproduction.refresh_from_db()
+    assert reproduction.manifest["reproduction"] == {
+        "worker": "algorithms@host-b",
+        "original_worker": "algorithms@host-a",
+        "placement": "another_host",
+    }
 
 
 def test_the_sample_is_a_fixed_share():

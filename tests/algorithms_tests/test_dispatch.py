@@ -168,3 +168,43 @@ def test_a_team_cannot_fill_the_queue(world, broker, settings):
     )
     with pytest.raises(AlgorithmRefused):
         algorithm_runs_queue(algorithm=version.algorithm, user=world.rival.user, task_slugs=tasks)
+
+
+def test_first_answers_go_before_work_already_answered_stress_and_reproductions(world, teams):
+    """Issue 50: a kept method's first run on a task (a new task, or a new data version of
+    it) goes before its re-run of a cell that already has its answer, stress runs and
+    reproductions, whatever their age; a run a person asked for goes first of all. The
+    extras share one class: among them, the order they were queued in."""
+    from algorithms.services.profiles import BENCHMARK, REPRODUCTION, STRESS
+
+    a, b = teams
+    (done,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)
+    finish(done)
+    AlgorithmRun.objects.filter(pk=done.pk).update(manifest={"task_data_version": 1})
+    (stress,) = queue_runs(a, world.classification, 1, profile=STRESS)
+    with transaction.atomic():
+        reproduction = run_create(
+            profile=REPRODUCTION, version=a, task=world.classification, audit=False,
+            reproduces=done,
+        )  # fmt: skip
+    (again,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)  # answered already
+    (first,) = queue_runs(b, world.classification, 1, profile=BENCHMARK)  # B: no answer yet
+    (new_task,) = queue_runs(a, world.matching, 1, profile=BENCHMARK)  # A on another task
+    (asked,) = queue_runs(b, world.matching, 1)  # a person's run, queued last
+
+    def order() -> list[tuple[int, int]]:
+        return [(r.pk, r.priority_class) for r in queued_in_claim_order(task_name=TASK)]
+
+    assert order() == [
+        (asked.pk, 0), (first.pk, 10), (new_task.pk, 10),
+        (stress.pk, 15), (reproduction.pk, 15), (again.pk, 15),
+    ]  # fmt: skip
+    # A new data version of the task: the answer on version 1 no longer answers it, so A's
+    # re-run is a first answer again (B used less CPU, then the oldest).
+    world.classification.data_version = 2
+    world.classification.save(update_fields=["data_version"])
+    assert order() == [
+        (asked.pk, 0), (first.pk, 10), (again.pk, 10), (new_task.pk, 10),
+        (stress.pk, 15), (reproduction.pk, 15),
+    ]  # fmt: skip
+    assert claim("w").pk == asked.pk  # the claim takes them in that order
