@@ -48,7 +48,7 @@ from common.arrowtools import release_unused_memory
 from common.coerce import as_text
 from common.idkeys import KeyTable
 from common.numbered import Counted, Numbered
-from common.wording import examples, plural
+from common.wording import examples, plural, quote
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
@@ -267,7 +267,7 @@ def _check_declared_columns(
     for name in spec.columns:
         if name not in features:
             problems.append(
-                f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
+                f"task.yaml: columns: {quote(name)} is declared but {train.name} has no such column"
             )
 
 
@@ -321,7 +321,7 @@ def _check_slices(
     for name in spec.slices:
         if name not in test.columns or name not in types:
             problems.append(
-                f"task.yaml: slices: '{name}' is not a feature column of {test.name}"
+                f"task.yaml: slices: {quote(name)} is not a feature column of {test.name}"
             )
         elif types[name] != "categorical":
             problems.append(
@@ -343,7 +343,7 @@ def _opis_source(column: str, test: Part | None, solution: Part | None, problems
     if column in solution.columns:
         return "solution"
     problems.append(
-        f"task.yaml: opis.group_column '{column}' is neither a column of {test.name} nor of"
+        f"task.yaml: opis.group_column {quote(column)} is neither a column of {test.name} nor of"
         f" {solution.name}"
     )
     return ""
