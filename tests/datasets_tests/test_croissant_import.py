@@ -417,11 +417,11 @@ def bounding_box(part: str) -> dict:
         (lambda folder: not_json(folder), ["is not JSON"]),
         (
             lambda folder: heavy_weight(folder),
-            ["- record set 'train' could not be read: could not convert string to float: 'heavy'"],
+            [": record set 'train' could not be read: could not convert string to float: 'heavy'"],
         ),
         (
             lambda folder: evil_images(folder),
-            ["- images.zip: member '../evil.png' has '..' in the path"],
+            [": images.zip: member '../evil.png' has '..' in the path"],
         ),
         (lambda folder: folder / "nothing.json", ["nothing.json: no such file"]),
     ],
