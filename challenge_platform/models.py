@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .markdown import MarkdownHtmlField
 from .team_names import team_name_key
 
 
@@ -18,6 +19,7 @@ class Challenge(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown")
+    description_html = MarkdownHtmlField(source="description")  # rendered on save
     start = models.DateTimeField()
     end = models.DateTimeField()
     daily_submission_limit = models.PositiveIntegerField(
@@ -36,6 +38,7 @@ class Challenge(models.Model):
         help_text="Markdown. Participants must accept them before they join a team, download "
         "data or submit. Empty: nothing to accept.",
     )
+    rules_html = MarkdownHtmlField(source="rules")
     rules_version = models.PositiveIntegerField(
         default=1,
         help_text="Raised whenever the rules text changes (automatically when saved here); "
@@ -160,6 +163,7 @@ class Track(models.Model):
     prize = models.TextField(
         blank=True, help_text="What the winners of this track receive (shown on its winners page)."
     )
+    prize_html = MarkdownHtmlField(source="prize")
     prize_max_nfr = models.FloatField(
         null=True,
         blank=True,

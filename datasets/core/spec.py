@@ -41,6 +41,7 @@ OPIS_MIN_GROUP_ROWS = 20
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 50
 TITLE_MAX = 200
+DESCRIPTION_MAX = 100_000  # Markdown, rendered when imported; as a method write-up's cap
 MAX_YAML_BYTES = 1024 * 1024
 NAME = "task.yaml"
 
@@ -143,7 +144,7 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
             )
     slug = _slug(data.get("slug"), problems)
     title = _text(data, "title", problems, required=True, limit=TITLE_MAX)
-    description = _text(data, "description", problems, required=False, limit=None)
+    description = _text(data, "description", problems, required=False, limit=DESCRIPTION_MAX)
     if not known_kind:
         problems.append(f"{NAME}: {_unknown_kind(kind)}")
         kind = ""
@@ -200,7 +201,7 @@ def _slug(value: object, problems: list[str]) -> str:
 
 
 def _text(
-    data: dict[Any, Any], key: str, problems: list[str], *, required: bool, limit: int | None
+    data: dict[Any, Any], key: str, problems: list[str], *, required: bool, limit: int
 ) -> str:
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -210,8 +211,8 @@ def _text(
     if not isinstance(value, str):
         problems.append(f"{NAME}: {key} must be text, not {type(value).__name__}")
         return ""
-    if limit is not None and len(value) > limit:
-        problems.append(f"{NAME}: {key} is longer than {limit} characters")
+    if len(value) > limit:
+        problems.append(f"{NAME}: {key} is longer than {limit:,} characters")
     return value.strip()
 
 
