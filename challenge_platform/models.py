@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .markdown import MarkdownHtmlField
-from .team_names import team_name_key
+from .team_names import name_glyph_key, team_name_key
 
 
 class Challenge(models.Model):
@@ -199,8 +199,10 @@ class Team(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=80)
     # The name as compared (challenge_platform.team_names): unique per challenge, so look-alike
-    # names ("Team\u200bA", "TEAM A", Cyrillic letters) cannot coexist. Set by save().
+    # names ("Team\u200bA", "TEAM A", "Team-A", Cyrillic letters) cannot coexist; the glyph
+    # key reads a capital I as l ("AIice" as "Alice"), also unique. Set by save().
     name_key = models.CharField(max_length=160, editable=False, default="")
+    name_glyph_key = models.CharField(max_length=160, editable=False, default="")
     invite_code = models.CharField(max_length=32, unique=True, default=new_invite_code)
     is_baseline = models.BooleanField(
         default=False, help_text="The built-in AutoGluon team: shown, never ranked."
@@ -224,6 +226,10 @@ class Team(models.Model):
                 fields=["challenge", "name_key"], name="team_name_key_unique_in_challenge"
             ),
             models.UniqueConstraint(
+                fields=["challenge", "name_glyph_key"],
+                name="team_name_glyph_key_unique_in_challenge",
+            ),
+            models.UniqueConstraint(
                 fields=["challenge"],
                 condition=Q(is_baseline=True),
                 name="one_baseline_team_per_challenge",
@@ -235,9 +241,10 @@ class Team(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.name_key = team_name_key(self.name)
+        self.name_glyph_key = name_glyph_key(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_key"}  # type: ignore[misc]
+            kwargs["update_fields"] = {*update_fields, "name_key", "name_glyph_key"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def hidden_refusal(self, cannot: str) -> str:
