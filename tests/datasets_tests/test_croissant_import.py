@@ -458,7 +458,8 @@ def test_test_rows_without_labels_need_a_solution_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
-        "- record set 'test' has no labels: give the test rows' labels as a file with id and"
+        "was not imported: record set 'test' has no labels: give the test rows' labels as a"
+        " file with id and"
         " label (--solution FILE), or type a test field cr:Label"
     ) in result.stderr
     usage = run_manage("import_task", "--challenge", "market", "--track", "produce")
