@@ -1,5 +1,5 @@
-"""Reads of stress runs (docs/stress.md): the robustness a run, a board entry or a transfer
-cell shows.
+"""Reads of stress runs (docs/organizers/stress.md): the robustness a run, a board entry or a
+transfer cell shows.
 
 The figures of a method on a task are its newest succeeded stress run's: the one compared
 with that clean run when there is one, else the newest of the same version on the task's

@@ -22,7 +22,7 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
         hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
-        # The champion gate (docs/champion-gate.md): a new scored entry is weighed.
+        # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
 

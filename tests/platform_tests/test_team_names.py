@@ -242,7 +242,7 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
         "0005_team_name_key",
         "0008_team_name_skeleton_keys",
         "0011_team_name_keys_without_marks",
-        "0017_team_name_glyph_keys",
+        "0018_team_name_glyph_keys",
     ):
         migration = importlib.import_module(f"challenge_platform.migrations.{name}")
         assert migration.unique_name_keys is unique_name_keys
