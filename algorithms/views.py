@@ -30,7 +30,7 @@ from algorithms.services.benchmark import benchmark_mark, benchmark_member_ids
 from algorithms.services.manifest import manifest_of, reproductions_of
 from algorithms.stress_selectors import robustness_for_runs, robustness_split
 from challenge_platform.audit import ReasonRequired
-from challenge_platform.markdown import markdown_html
+from challenge_platform.markdown import stored_html
 from challenge_platform.models import Challenge
 from challenge_platform.selectors import is_organizer, user_is_member
 from scoring.services import PENDING as SUBMISSION_PENDING
@@ -98,7 +98,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     versions = [
         {
             "version": v,
-            "description_html": markdown_html(v.description),
+            "description_html": stored_html(v.description_html),
             "in_benchmark": v.pk in in_benchmark,
         }
         for v in algorithm.versions.order_by("-number").select_related("created_by")

@@ -11,13 +11,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .team_names import team_name_key
+from .markdown import MarkdownHtmlField
+from .team_names import name_glyph_key, team_name_key
 
 
 class Challenge(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown")
+    description_html = MarkdownHtmlField(source="description")  # rendered on save
     start = models.DateTimeField()
     end = models.DateTimeField()
     daily_submission_limit = models.PositiveIntegerField(
@@ -36,6 +38,7 @@ class Challenge(models.Model):
         help_text="Markdown. Participants must accept them before they join a team, download "
         "data or submit. Empty: nothing to accept.",
     )
+    rules_html = MarkdownHtmlField(source="rules")
     rules_version = models.PositiveIntegerField(
         default=1,
         help_text="Raised whenever the rules text changes (automatically when saved here); "
@@ -196,6 +199,7 @@ class Track(models.Model):
     prize = models.TextField(
         blank=True, help_text="What the winners of this track receive (shown on its winners page)."
     )
+    prize_html = MarkdownHtmlField(source="prize")
     prize_max_nfr = models.FloatField(
         null=True,
         blank=True,
@@ -231,8 +235,10 @@ class Team(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=80)
     # The name as compared (challenge_platform.team_names): unique per challenge, so look-alike
-    # names ("Team\u200bA", "TEAM A", Cyrillic letters) cannot coexist. Set by save().
+    # names ("Team\u200bA", "TEAM A", "Team-A", Cyrillic letters) cannot coexist; the glyph
+    # key reads a capital I as l ("AIice" as "Alice"), also unique. Set by save().
     name_key = models.CharField(max_length=160, editable=False, default="")
+    name_glyph_key = models.CharField(max_length=160, editable=False, default="")
     invite_code = models.CharField(max_length=32, unique=True, default=new_invite_code)
     is_baseline = models.BooleanField(
         default=False, help_text="The built-in AutoGluon team: shown, never ranked."
@@ -256,6 +262,10 @@ class Team(models.Model):
                 fields=["challenge", "name_key"], name="team_name_key_unique_in_challenge"
             ),
             models.UniqueConstraint(
+                fields=["challenge", "name_glyph_key"],
+                name="team_name_glyph_key_unique_in_challenge",
+            ),
+            models.UniqueConstraint(
                 fields=["challenge"],
                 condition=Q(is_baseline=True),
                 name="one_baseline_team_per_challenge",
@@ -267,9 +277,10 @@ class Team(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.name_key = team_name_key(self.name)
+        self.name_glyph_key = name_glyph_key(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_key"}  # type: ignore[misc]
+            kwargs["update_fields"] = {*update_fields, "name_key", "name_glyph_key"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def hidden_refusal(self, cannot: str) -> str:

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from . import hooks
 from .audit import audit_record, hidden_set
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
 from .selectors import teams_closed
-from .team_names import invisible_characters, team_name_imitates, team_name_key
+from .team_names import invisible_characters, name_keys, team_name_imitates, team_name_key
 
 
 class TeamError(Exception):
@@ -61,6 +62,16 @@ def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None
         )
 
 
+def _require_name(name: str) -> None:
+    """Refuse a name with nothing to read: empty or only invisible characters (no name), or
+    only punctuation (the comparison folds it away, so it would read as no name)."""
+    if team_name_key(name):
+        return
+    if invisible_characters(name) or not name.strip():
+        raise TeamError("A team needs a name.", code="name_required")
+    raise TeamError("A team name needs a letter or a digit.", code="name_invalid")
+
+
 def team_name_check(
     *, challenge: Challenge, name: str, exclude_pk: int | None = None, organizer: bool = False
 ) -> str:
@@ -70,8 +81,7 @@ def team_name_check(
     or holding invisible characters. The one check of every way a team gets a name (the
     service below, the console)."""
     name = " ".join((name or "").split())
-    if not team_name_key(name):  # empty, or only invisible characters
-        raise TeamError("A team needs a name.", code="name_required")
+    _require_name(name)
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
     reserved = None if organizer else team_name_imitates(name)
@@ -81,17 +91,20 @@ def team_name_check(
             "baseline and reference entries. Choose another name.",
             code="name_reserved",
         )
+    keys = name_keys(name)  # either reading of the name (challenge_platform.team_names)
     same = (
-        Team.objects.filter(challenge=challenge, name_key=team_name_key(name))
+        Team.objects.filter(challenge=challenge)
+        .filter(Q(name_key__in=keys) | Q(name_glyph_key__in=keys))
         .exclude(pk=exclude_pk)
+        .order_by("created_at", "pk")
         .first()
     )
     if same is not None:
         raise TeamError(
             f"The name “{name}” is taken in this challenge: it reads the same as team "
             f"“{same.name}” (names are compared as they look: ignoring case, width, spaces, "
-            "accents and other marks, invisible characters and look-alike letters such as a "
-            "Cyrillic a or a capital I for l).",
+            "accents and other marks, punctuation and dashes, invisible characters and "
+            "look-alike letters such as a Cyrillic a or a capital I for l).",
             code="name_taken",
         )
     hidden = invisible_characters(name)
@@ -108,8 +121,7 @@ def team_name_check(
 @transaction.atomic
 def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
     name = " ".join((name or "").split())
-    if not team_name_key(name):  # empty, or only invisible characters
-        raise TeamError("A team needs a name.", code="name_required")
+    _require_name(name)
     # After the end a newcomer may still create a team: the challenge is the post-challenge
     # benchmark then (its submissions and runs go to the post-challenge boards, never into the
     # frozen standings). Joining and leaving an existing team stay closed.

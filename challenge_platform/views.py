@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kinds import kind_names, kinds_in_words
 
 from . import rules, selectors, services, tokens
-from .markdown import markdown_html
+from .markdown import stored_html
 from .models import Challenge, Team
 
 
@@ -182,7 +182,7 @@ def challenge_rules(request: HttpRequest, slug: str) -> HttpResponse:
         "challenge_platform/challenge_rules.html",
         {
             "challenge": challenge,
-            "rules_html": markdown_html(challenge.rules),
+            "rules_html": stored_html(challenge.rules_html),
             "required": rules.rules_required(challenge=challenge),
             "accepted": rules.rules_accepted(challenge=challenge, user=request.user),
             "next": _safe_next(request, back),

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from challenge_platform.markdown import MarkdownHtmlField
 from challenge_platform.stored_files import StoredFile, every_file_field
 from common import keyfile
 from kinds import kind_choices
@@ -55,6 +56,7 @@ class Task(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown")
+    description_html = MarkdownHtmlField(source="description")
     # The kinds are modules (``kinds.registry``), not database values: a callable's choices
     # follow the registry without a migration, and the import service refuses any other.
     kind = models.CharField(max_length=20, choices=kind_choices)

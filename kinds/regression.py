@@ -38,7 +38,7 @@ from common.refusals import SubmissionInvalid, has
 from common.split import public_rows
 from common.splits import SPLITS, split_masks
 from common.svg import bar_chart_svg
-from common.wording import plural
+from common.wording import plural, quote
 from kinds.base import (
     BundleLabels,
     Chart,
@@ -161,10 +161,12 @@ class Regression(TaskKind):
         if value is None:
             return {}
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"task.yaml: tolerance must be a number >= 0, not {value!r}")
+            problems.append(f"task.yaml: tolerance must be a number >= 0, not {quote(value)}")
             return {}
         if not math.isfinite(value) or value < 0 or abs(value) > MAX_ABS:
-            problems.append(f"task.yaml: tolerance must be a finite number >= 0, not {value!r}")
+            problems.append(
+                f"task.yaml: tolerance must be a finite number >= 0, not {quote(value)}"
+            )
             return {}
         return {"tolerance": float(value)}
 

@@ -41,6 +41,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
+from algorithms.failures import INVALID_OUTPUT, run_failure
 from algorithms.models import (
     ACTIVE,
     BASELINE_PROFILE,
@@ -70,7 +71,8 @@ RUN_FIELDS = (
     "id",
     "status",
     "profile",
-    "error",
+    "limit_hit",  # the failure's category (algorithms.failures): never the run's own words
+    "exit_code",
     "cpu_seconds",
     "finished_at",
     "scores",
@@ -110,7 +112,8 @@ BASELINE_NOT_RUN = "not run"
 class BaselineState:
     """Where a task's AutoGluon baseline stands: ``scored`` (on the board: deltas exist),
     ``queued``, ``running`` (its run, or the scoring of its predictions), ``failed`` (with
-    the reason) or ``not run``; ``run`` is the baseline run it speaks of, if any."""
+    its category, :mod:`algorithms.failures`: public, so never the run's log or message)
+    or ``not run``; ``run`` is the baseline run it speaks of, if any."""
 
     status: str
     run: AlgorithmRun | None = None
@@ -171,11 +174,11 @@ def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineSt
         elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
             states.append(BaselineState(BASELINE_NOT_RUN, run))
         elif run.status == AlgorithmRunStatus.FAILED:
-            states.append(BaselineState("failed", run, run.error))
+            states.append(BaselineState("failed", run, run_failure(run) or ""))
         elif run.status == AlgorithmRunStatus.SUCCEEDED:
             failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
             states.append(
-                BaselineState("failed", run, run.submission.error)
+                BaselineState("failed", run, INVALID_OUTPUT)
                 if failed
                 else BaselineState("running", run)  # its predictions are being scored
             )
@@ -193,12 +196,17 @@ def baseline_states(matrix: TransferMatrix) -> list[BaselineState]:
 class ShownCell:
     """One cell as the page and the API show it: the scored cell (or None), the run it
     speaks of (the finished one, else the queued or running one; None: not run), why there
-    is no delta (None when there is one) and the run's own score."""
+    is no delta (None when there is one) and the run's own score. A failed run shows its
+    ``failure`` category (:mod:`algorithms.failures`), never its error or log."""
 
     cell: TransferCell | None
     run: AlgorithmRun | None
     reason: str | None
     score: float | None
+
+    @property
+    def failure(self) -> str | None:
+        return None if self.run is None else run_failure(self.run)
 
 
 def cell_reason(run: AlgorithmRun, baseline: BaselineState) -> str:
@@ -550,9 +558,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     }
     by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
     by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
-    algorithms = sorted(
-        by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk)
-    )
+    algorithms = sorted(by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk))
     rows = [
         _row(
             algorithm,

@@ -4,11 +4,14 @@
 The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
-``failed`` (with the run's ``error``: the run's own failure or its submission's, which the
-run follows); else, a ``queued`` or ``running`` run is a cell with that status. A task an
-algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says why in
-``reason``; ``baselines`` gives each task's AutoGluon baseline state (``scored``,
-``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
+``failed`` (with its ``failure`` category, also in ``error``: ``time limit``, ``memory``,
+``resource limit``, ``exit code``, ``invalid output`` or ``platform error``, from the run's
+structured fields, never its message or log, which only its team and the organizers read on
+their own pages: :mod:`algorithms.failures`, issue 51); else, a ``queued`` or ``running``
+run is a cell with that status. A task an algorithm has no run on has no cell ("not run").
+A cell without a ``delta`` says why in ``reason``; ``baselines`` gives each task's AutoGluon
+baseline state (``scored``, ``queued``, ``running``, ``failed``, ``not run``): a delta waits
+for its score.
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
 share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
@@ -28,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from algorithms.failures import CATEGORIES
 from challenge_platform.api.errors import error_responses
 from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenge_platform.models import Track
@@ -64,7 +68,13 @@ class TransferCellSerializer(serializers.Serializer):
     task = serializers.CharField()
     run = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["succeeded", "failed", "queued", "running"])
-    error = serializers.CharField(help_text="Why it failed (empty when it did not fail).")
+    error = serializers.CharField(
+        help_text="A failed run's category (as failure; empty when it did not fail): never "
+        "the run's log or message, which its team reads on the algorithm's page."
+    )
+    failure = serializers.ChoiceField(
+        choices=list(CATEGORIES), allow_null=True, help_text="A failed run's category."
+    )
     score = serializers.FloatField(allow_null=True)
     delta = serializers.FloatField(allow_null=True, help_text="score minus the baseline's")
     ci = serializers.ListField(
@@ -91,6 +101,7 @@ class TransferCellSerializer(serializers.Serializer):
         "{families, mean_ratio, worst_family, ...}; null until one has finished.",
     )
 
+
 class TransferBaselineSerializer(serializers.Serializer):
     task = serializers.CharField()
     status = serializers.ChoiceField(
@@ -98,7 +109,9 @@ class TransferBaselineSerializer(serializers.Serializer):
         help_text="The task's AutoGluon baseline: deltas exist once it is scored.",
     )
     run = serializers.IntegerField(allow_null=True, help_text="The baseline run it speaks of.")
-    error = serializers.CharField(help_text="Why it failed (empty otherwise).")
+    error = serializers.CharField(
+        help_text="A failed baseline's category (algorithms.failures; empty otherwise)."
+    )
 
 
 class IntervalField(serializers.ListField):
@@ -282,7 +295,9 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "task": task.slug,
                     "run": run.pk,
                     "status": run.status,
-                    "error": run.error if run.status == "failed" else "",
+                    # A category (algorithms.failures), never the run's log: this is public.
+                    "error": shown.failure or "",
+                    "failure": shown.failure,
                     "score": shown.score,
                     "delta": cell.delta if cell else None,
                     **cell_interval(cell),

@@ -282,8 +282,7 @@ def _transfer_rows_html(matrix) -> list:
                     c.cell and (c.cell.delta, c.cell.delta_low, c.cell.delta_high, c.cell.score),
                     interval["ci"],
                     interval["reason"],
-                    c.run
-                    and (c.run.status, c.run.error, c.run.is_organizer_run, c.run.cpu_seconds),
+                    c.run and (c.run.status, c.failure, c.run.is_organizer_run, c.run.cpu_seconds),
                     c.score,
                     c.reason,
                 )

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
 from challenge_platform import rules, selectors
-from challenge_platform.markdown import markdown_html
+from challenge_platform.markdown import stored_html
 from challenge_platform.models import Challenge, Team
 from standings.selectors import writeup_for_team, writeup_visible
 
@@ -24,7 +24,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "challenge": challenge,
             "phase": selectors.challenge_phase(challenge=challenge),
-            "description_html": markdown_html(challenge.description),
+            "description_html": stored_html(challenge.description_html),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),

@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from challenge_platform.markdown import markdown_html
+from challenge_platform.markdown import stored_html
 from challenge_platform.models import Team, Track
 from challenge_platform.selectors import is_organizer, user_is_member
 from challenge_platform.split_access import page_split
@@ -21,7 +21,7 @@ from .forms import WriteupForm
 def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     result = selectors.winners_for_track(track=track, user=request.user)
-    winners = [(w, markdown_html(w.writeup.body) if w.writeup else None) for w in result.winners]
+    winners = [(w, stored_html(w.writeup.body_html) if w.writeup else None) for w in result.winners]
     return render(
         request,
         "standings/winners.html",
@@ -39,7 +39,7 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "cowinner_rule": result.cowinner_rule,
             "cowinners_mode": result.cowinners_mode,
             "confidence_percent": f"{100 * (result.confidence_level or 0.95):g}",
-            "prize_html": markdown_html(track.prize) if track.prize else "",
+            "prize_html": stored_html(track.prize_html) if track.prize else "",
         },
     )
 
@@ -55,7 +55,7 @@ def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "team": team,
             "writeup": writeup,
-            "body_html": markdown_html(writeup.body) if writeup else "",
+            "body_html": stored_html(writeup.body_html) if writeup else "",
             "can_edit": user_is_member(team=team, user=request.user),
         },
     )

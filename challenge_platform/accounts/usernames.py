@@ -1,5 +1,6 @@
 """Usernames people cannot confuse (issue 25): compared by their confusable skeleton
-(``challenge_platform.team_names.name_key``: UTS #39, case and whitespace folded), and
+(``challenge_platform.team_names.name_keys``: UTS #39, case, whitespace and punctuation
+folded), and
 never holding a character that shows as nothing.
 
 :func:`validate_username` joins the username field's validators when the app is ready
@@ -21,14 +22,14 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from challenge_platform.team_names import invisible_characters, name_key
+from challenge_platform.team_names import invisible_characters, name_keys
 
 
 def username_lookalike(username: str) -> str | None:
     """The existing username ``username`` reads as (not itself), or None."""
-    key = name_key(username)
+    keys = name_keys(username)
     for existing in get_user_model().objects.values_list("username", flat=True).iterator():
-        if existing != username and name_key(existing) == key:
+        if existing != username and name_keys(existing) & keys:
             return existing
     return None
 

@@ -22,6 +22,7 @@ from tests.datasets_tests.bundles import (
     png_bytes,
     write_classification_bundle,
     write_matching_bundle,
+    write_regression_bundle,
     zip_bundle,
 )
 
@@ -40,6 +41,10 @@ def C(**overrides: Any) -> Callable[[Path], Path]:
 
 def M(**overrides: Any) -> Callable[[Path], Path]:
     return lambda path: write_matching_bundle(path, **overrides)
+
+
+def R(**overrides: Any) -> Callable[[Path], Path]:
+    return lambda path: write_regression_bundle(path, **overrides)
 
 
 def setting(
@@ -286,6 +291,16 @@ CASES = [
         "matching label not 0/1 in train",
         M(train=setting("label", 3, 2)),
         ("train.csv: matching labels must be 0 or 1", "'2'"),
+    ),
+    Case(  # issue 51: the leak probe (200 rows and more) read the refused labels
+        "matching label 2 in a train the leak probe reads",
+        M(rows=400, train=setting("label", 3, 2)),
+        ("train.csv: matching labels must be 0 or 1", "(data rows 4): '2'"),
+    ),
+    Case(
+        "regression label not a number in a train the leak probe reads",
+        R(rows=400, train=setting("label", [5, 9], "lots")),
+        ("train.csv: regression labels must be numbers", "2 rows (data rows 6, 10)", "'lots'"),
     ),
     Case(
         "matching label not 0/1 in solution",

@@ -90,7 +90,8 @@ def test_import_task_imports_a_regression_bundle_and_says_what_its_label_is(tmp_
     refused = run_manage("import_task", str(broken), "--challenge", "num-cup", "--track", "nums")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "tolerance must be a number >= 0" in refused.stderr
-    assert "regression labels must be numbers; other values in 1 row: 'twelve'" in refused.stderr
+    said = "regression labels must be numbers; other values in 1 row (data rows 2): 'twelve'"
+    assert said in refused.stderr
     assert not Task.objects.filter(slug="broken-prices").exists()
 
 

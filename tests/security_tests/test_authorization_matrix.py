@@ -50,7 +50,7 @@ from tests.security_tests.matrix_case import (
     bad_login,
     upload,
 )
-from tests.security_tests.world import World, value_forms
+from tests.security_tests.world import RUN_LOG_MARKER, World, value_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -367,6 +367,8 @@ def leaks(result: Result, world: World, *, revealed: bool) -> list[str]:
     for sep in (",", ", ", "\n", '", "'):
         if sep.join(world.private_ids) in text:
             found.append("the list of private ids (the split)")
+    if result.role != "a" and RUN_LOG_MARKER in text:
+        found.append("team a's run log (a line its failing run printed)")
     others = {"anon": ("a", "b"), "a": ("b",), "b": ("a",), "owner": ("a", "b")}[result.role]
     for team in others:
         if world.notes[team] in text:
@@ -480,3 +482,22 @@ def test_after_the_reveal_private_scores_appear_for_everyone(world):
     for role in ROLES[:3]:
         failures, _ = run_matrix(world, role, revealed=True)
         assert not failures, f"{len(failures)} problem(s):\n" + "\n".join(failures)
+
+
+def test_a_failed_run_is_public_as_a_category_and_its_log_stays_with_its_team(world):
+    """Issue 51: the transfer matrix (page and API, anonymous) shows team A's failing run as
+    "failed" with its category; its team and the organizers read the printed line on their
+    own pages. The matrix tests above search every answer of every other role for it."""
+    track, run = world.task.track.slug, world.failed_run
+    api = Client().get(f"/api/v1/tracks/{track}/transfer/").json()
+    (cell,) = [c for c in api["cells"] if c["run"] == run.pk]
+    assert (cell["status"], cell["failure"], cell["error"]) == ("failed", "exit code", "exit code")
+    page = Client().get(f"/tracks/{track}/transfer/").content.decode()
+    assert 'data-failure="exit code"' in page and RUN_LOG_MARKER not in page
+    for role in ("a", "org"):
+        own = client_for(world, role).get(f"/algorithms/{world.algorithm.pk}/")
+        assert RUN_LOG_MARKER in own.content.decode(), role
+        detail = Client(HTTP_AUTHORIZATION=f"Token {world.tokens[role]}").get(
+            f"/api/v1/algorithm-runs/{run.pk}/"
+        )
+        assert RUN_LOG_MARKER in detail.json()["error"], role

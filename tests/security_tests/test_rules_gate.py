@@ -29,8 +29,9 @@ RULES = "# Rules\n\n1. Be **fair**.\n\n<script>alert('x')</script><img src=x one
 
 @pytest.fixture
 def ruled(world: World) -> World:
-    Challenge.objects.filter(pk=world.challenge.pk).update(rules=RULES, rules_version=3)
     world.challenge.refresh_from_db()
+    world.challenge.rules, world.challenge.rules_version = RULES, 3
+    world.challenge.save()  # a save renders the rules (challenge_platform.markdown)
     return world
 
 
