@@ -85,7 +85,17 @@ class TaskEntrySerializer(serializers.Serializer):
         "needs_algorithm) or until its stress run has finished (pending).",
     )
     robustness_state = serializers.CharField(
-        default="needs_algorithm", help_text="ready, pending, needs_algorithm or none."
+        default="needs_algorithm",
+        help_text="ready (figures), pending (its stress run is queued or running, or the "
+        "stress tick queues it within a minute), failed (its stress run failed: final; "
+        "robustness_reason says why), needs_algorithm (a prediction file) or none (no stress "
+        "run comes; robustness_reason says why).",
+    )
+    robustness_reason = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="failed: the stress run's error; none: why no stress run comes; pending: "
+        "what it waits for; else null.",
     )
     transitivity_violations = serializers.FloatField(
         allow_null=True,
