@@ -115,12 +115,24 @@ class TrackEntrySerializer(serializers.Serializer):
     team = serializers.CharField()
     team_id = serializers.IntegerField()
     score = serializers.FloatField(
-        help_text="Mean primary score over the track's ranked tasks (missing = 0)."
+        help_text="Mean primary score over the track's ranked tasks (missing = 0; a task "
+        "whose entry is queued or running is left out until scored: see partial)."
     )
     is_baseline = serializers.BooleanField()
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
     task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
-    missing = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Ranked tasks without an entry (each counts 0)."
+    )
+    cells = serializers.DictField(
+        child=serializers.ChoiceField(choices=["scored", "missing", "queued", "running"]),
+        help_text="Each task's cell: scored, missing (counts 0), or queued / running (its "
+        "entry is on its way: left out of score).",
+    )
+    partial = serializers.BooleanField(
+        help_text="True while a ranked task's entry is queued or running: score is the mean "
+        "over the other tasks."
+    )
     prize_eligible = serializers.BooleanField(
         allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
     )
@@ -275,6 +287,8 @@ def _track_payload(track: Track, split: str) -> dict:
             "task_scores": dict(row.task_scores),
             "task_ranks": dict(row.task_ranks),
             "missing": list(row.missing),
+            "cells": dict(row.cells),
+            "partial": row.partial,
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
