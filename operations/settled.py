@@ -151,6 +151,7 @@ def benchmark_health(*, now: datetime | None = None) -> BenchmarkHealth:
     now = now or timezone.now()
     jobs = jobs_unsettled(now=now)
     runs = _runs_of(jobs)
+    jobs = [job for job in jobs if _own_type(job, runs)]
     items = [_job_item(job, runs.get(job.pk) if _is_run(job) else None) for job in jobs]
     items += _cells(jobs, runs)
     items += _robustness(jobs, now=now)
@@ -181,6 +182,14 @@ def _runs_of(jobs: list[JobLike]) -> dict[int, dict[str, Any]]:
         "version__algorithm__team__name",
     )
     return {row["pk"]: row for row in rows}
+
+
+def _own_type(job: JobLike, runs: dict[int, dict[str, Any]]) -> bool:
+    """Whether ``job`` is listed under its own type: the algorithm runs' types share one
+    model, and a run belongs to the type of its profile's task (a list that reads each type's
+    model whole names every run once per type)."""
+    run = runs.get(job.pk) if _is_run(job) else None
+    return run is None or profile_named(name=run["profile"]).task_name == job.job_type
 
 
 def _job_item(job: JobLike, run: dict[str, Any] | None) -> Unsettled:
