@@ -1,5 +1,5 @@
-"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run, follow a
-run."""
+"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run,
+follow a run."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class RunOutputSerializer(serializers.Serializer):
         help_text="null, or the figures of the run's stress run (a stress run's own): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; before the reveal only copies of public rows "
-        "count (docs/stress.md)."
+        "count (docs/organizers/stress.md)."
     )
 
     @extend_schema_field({"type": "string", "nullable": True})

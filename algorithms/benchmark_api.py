@@ -1,5 +1,6 @@
-"""REST API of the living benchmark (docs/architecture.md §12): a team marks its versions in or out
-of the benchmark; anyone sees the re-runs' queue of a challenge (counts only, as boards show)."""
+"""REST API of the living benchmark (docs/architecture.md §12): a team marks its versions
+in or out of the benchmark; anyone sees the re-runs' queue of a challenge (counts only, as boards
+show)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The task owner's baseline endpoint (docs/architecture.md §10): ``POST tasks/<slug>/baselines/``.
+"""The task owner's baseline endpoint (docs/architecture.md §10):
+``POST tasks/<slug>/baselines/``.
 
 It lives here, above scoring, because a baseline is an algorithm run; who may manage a task
 is scoring's one check (``scoring.owner_api.managed_task_or_refuse``).

@@ -229,7 +229,7 @@ def run_summary(*, run: AlgorithmRun) -> str:
 
 @dataclass(frozen=True)
 class BaselineResult:
-    """One run as the ``run_baselines`` summary and the README table show it."""
+    """One run as the ``run_baselines`` summary and the benchmarks' table show it."""
 
     run_pk: int
     task: str

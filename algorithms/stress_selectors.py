@@ -1,5 +1,5 @@
-"""Reads of stress runs (docs/stress.md): the robustness a run, a board entry or a transfer
-cell shows.
+"""Reads of stress runs (docs/organizers/stress.md): the robustness a run, a board entry or a
+transfer cell shows.
 
 The figures of a method on a task are its newest succeeded stress run's: the one compared
 with that clean run when there is one, else the newest of the same version on the task's
@@ -185,7 +185,7 @@ def _state_without_figures(
             and outlook.refused is None
             and options.get("fingerprint") == outlook.fingerprint
         ):
-            # Not retried by itself (docs/stress.md): final until new data or a new plan.
+            # Not retried by itself (docs/organizers/stress.md): final until new data or a new plan.
             reason = _first_line(stress.error) or "the stress run failed without a message"
             return RobustnessState(FAILED, reason, stress, stress.finished_at)
     if outlook.refused is not None:

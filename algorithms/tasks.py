@@ -1,11 +1,11 @@
-"""Celery tasks of the algorithms app: thin wrappers over the services (docs/architecture.md, House
-style: Celery).
+"""Celery tasks of the algorithms app: thin wrappers over the services
+(docs/architecture.md, House style: Celery).
 
 One task per queue and set of time limits, both from the run profiles
 (:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported
 when a task first runs: every process imports this module at start to register the tasks,
-and only a worker runs them (docs/decisions.md, "Receivers and tasks import services at call
-time").
+and only a worker runs them (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Receivers and tasks import services at call time").
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def benchmark_tick() -> dict[str, int]:
 
 @platform_task(queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="stress-tick")
 def stress_tick() -> int:
-    """Every minute (beat): queue the stress runs the tasks are missing (docs/stress.md):
+    """Every minute (beat): queue the stress runs the tasks are missing (docs/organizers/stress.md):
     every benchmark version and the baseline with a clean run on a task with stress
     families. They wait in the database within the benchmark budget, like re-runs."""
     from algorithms.services.stress_queue import stress_queue

@@ -14,9 +14,9 @@ every submission is final, then prints:
   Both must be 0;
 - the leaderboard: teams whose public entry is missing or not their best score (must be 0).
 
-A measurement, not a pass/fail test (docs/architecture.md, House style: timing belongs in bench/).
-The exit status is 1 only when a submission was lost or doubled, the board is stale, or the run
-exceeded ``--deadline``.
+A measurement, not a pass/fail test (docs/architecture.md, House style: timing belongs in
+bench/). The exit status is 1 only when a submission was lost or doubled, the board is stale, or the
+run exceeded ``--deadline``.
 
 Run: .venv/bin/python bench/load_test.py [--clients 50] [--submissions 500]
      [--database-url postgres://challenge:challenge@127.0.0.1:5432/challenge]

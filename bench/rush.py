@@ -25,8 +25,8 @@ reads, the keep-alive of the multi-host deployment; ``--no-proxy``: straight to 
 The teams upload as ``chal`` does: an ``Idempotency-Key`` per upload, sent once more with
 the same key when the connection closed without an answer. In the cache-on phase ``wrk``
 (Debian's package) reads one board during the uploads, ``--wrk-seconds`` through gunicorn
-directly and then as long through the proxy. The table at the end (the README's) gives per
-phase: board req/s and p50/p95 (target p95 <= 0.5 s), uploads scored, refused uploads by
+directly and then as long through the proxy. The table at the end (docs/developers/benchmarks.md's)
+gives per phase: board req/s and p50/p95 (target p95 <= 0.5 s), uploads scored, refused uploads by
 cause (a connection closed: target 0), uploads sent again and how many were answered with
 the first attempt's submission, upload-to-scored p50/p95, lost, doubled, and wrk's req/s of
 gunicorn and the proxy (target >= 10x).
@@ -382,7 +382,7 @@ TABLE = (
 
 
 def print_table(opts, rows: dict[str, list[str]]) -> None:
-    """The README's rush table: one row per phase."""
+    """The benchmarks' rush table: one row per phase."""
     path = "gunicorn" if opts.no_proxy else "HAProxy in front of gunicorn"
     print(f"\nThe rush ({path}; load average {os.getloadavg()[0]:.1f} at the end):\n")
     print("| " + " | ".join(TABLE) + " |")

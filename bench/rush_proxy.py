@@ -2,7 +2,7 @@
 
 - :func:`start_proxy`: HAProxy on loopback in front of the phase's gunicorn, configured by
   the platform's own ``manage.py haproxy_config`` (``leaderboard/proxy.py``: the boards'
-  cache for anonymous reads, the deployment's keep-alive), as the README's multi-host
+  cache for anonymous reads, the deployment's keep-alive), as the manual's multi-host
   deployment runs it; the readers and the teams go through it.
 - :func:`wrk`: ``wrk`` (Debian's package) against one board for a few seconds, at the
   clients' CPU priority: requests per second and latency percentiles. The rush runs it

@@ -1,4 +1,4 @@
-"""The project package (the design card's ``platform/``; see README for why it is renamed).
+"""The project package (the design card's ``platform/``; docs/developers/layout.md says why).
 
 ``celery_app`` is the Celery app, defined by the job lifecycle (:mod:`jobs.celery`) and made
 on first use, so that a command that publishes nothing starts without Celery;

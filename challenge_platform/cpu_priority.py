@@ -4,7 +4,8 @@ In a deadline rush the readers of the boards can take every core the web server 
 while a scoring needs little CPU but needs it now: on one two-core host the scoring queue
 waited 20 s behind the readers. The web therefore runs at a lower priority
 (``WEB_CPU_NICE``, nice 5 by default; 0 keeps the default priority): the scoring workers
-get the CPU when they need it, the web gets everything they leave (docs/decisions.md).
+get the CPU when they need it, the web gets everything they leave
+(docs/decisions/0023-boards-in-a-rush-cache-and-cpu-priority.md).
 
 Setting the process's nice value is not enough on Linux with autogroup scheduling (Debian's
 default, ``/proc/sys/kernel/sched_autogroup_enabled``): every session is then a scheduling

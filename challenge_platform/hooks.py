@@ -164,8 +164,8 @@ class ChallengeFinished(HookEvent):
 
 @dataclass(frozen=True)
 class StressResultsChanged(HookEvent):
-    """A stress run recorded its robustness figures on a task (docs/stress.md): the task's
-    boards show them."""
+    """A stress run recorded its robustness figures on a task (docs/organizers/stress.md): the
+    task's boards show them."""
 
     task_id: int
 

@@ -10,7 +10,7 @@ the loopback port either.
 Where it is: :func:`embedded_redis_url` is the one answer for every process of an install
 (the settings' default ``REDIS_URL``): the port the run command wrote under ``DATA_DIR`` when
 it started Redis, and the password kept beside it. So a ``manage.py`` command in a second
-shell reaches the broker of the ``make run`` in the first (README, "Configuration").
+shell reaches the broker of the ``make run`` in the first (docs/operators/configure.md).
 """
 
 from __future__ import annotations

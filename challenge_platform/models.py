@@ -93,7 +93,39 @@ class Challenge(models.Model):
         help_text="The champion gate's bound on breaks: a new entry takes a task's champion's "
         "place only if the upper end of the 95% interval of its negative flip rate against "
         "the champion (and of every slice's) is at most this, e.g. 0.02; a task may set its "
-        "own (docs/champion-gate.md).",
+        "own (docs/organizers/champion-gate.md).",
+    )
+    gate_cannot_tell = models.CharField(
+        max_length=8,
+        choices=[
+            (
+                "keep",
+                "Keep the champion: an entry the gate cannot tell about does not take its place",
+            ),
+            (
+                "crown",
+                "Crown the entry: really better, no slice broken, and an NFR below the bound "
+                "that the split is too small to show",
+            ),
+        ],
+        default="keep",
+        help_text="What a 'cannot tell' verdict of the champion gate does to the champion: the "
+        "entry is better and breaks less than the bound as far as the rows show, but the split "
+        "is too small to bound its negative flip rate (docs/champion-gate.md).",
+    )
+    release_checks_per_day = models.PositiveIntegerField(
+        default=10,
+        help_text="Release checks (would this file be the champion?) per team, per task, per "
+        "UTC day; each answer tells a little about the public rows, like a submission's score "
+        "(docs/organizers/disclosure.md). Organizers have no limit.",
+    )
+    release_check_min_changed = models.PositiveIntegerField(
+        default=20,
+        help_text="A release check gives counts (flips, McNemar, rates, the difference) only "
+        "when the file differs from the champion on at least this many rows of the split; "
+        "below it the answer says 'too few changed rows to report' "
+        "(docs/organizers/disclosure.md). "
+        "Organizers and the task's owners always see the counts.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -124,6 +156,10 @@ class Challenge(models.Model):
             models.CheckConstraint(
                 condition=Q(gate_nfr_epsilon__gte=0) & Q(gate_nfr_epsilon__lte=1),
                 name="challenge_gate_nfr_epsilon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gate_cannot_tell__in=["keep", "crown"]),
+                name="challenge_gate_cannot_tell_choice",
             ),
         ]
 

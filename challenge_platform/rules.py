@@ -1,5 +1,5 @@
-"""A challenge's rules: the one gate every participant action goes through (docs/architecture.md
-§10).
+"""A challenge's rules: the one gate every participant action goes through
+(docs/architecture.md §10).
 
 ``rules_gate(challenge=..., user=...)`` is called by every entry point that needs accepted
 rules: the team services (create, join), the file downloads (web and API), the submission
@@ -36,8 +36,8 @@ class RulesNotAccepted(Exception):
         return reverse("challenge-rules", kwargs={"slug": self.challenge.slug})
 
     def as_json(self, rules_url: str | None = None) -> dict[str, object]:
-        """The API's 403 body (docs/architecture.md §10): ``code``, ``detail``, and where to
-        accept."""
+        """The API's 403 body (docs/architecture.md §10): ``code``, ``detail``, and where
+        to accept."""
         return {
             "code": self.code,
             "detail": self.detail(rules_url),

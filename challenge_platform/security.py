@@ -35,8 +35,9 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
 
     The counters live in the cache (Redis, shared with the broker). A rate limit guards
     against abuse; it is not worth refusing every upload and login with a 500 while Redis is
-    unreachable (the database stays the source of truth, docs/architecture.md §5; the daily limit is
-    counted there). The outage is logged; the limit holds again as soon as Redis answers.
+    unreachable (the database stays the source of truth, docs/architecture.md §5; the
+    daily limit is counted there). The outage is logged; the limit holds again as soon as Redis
+    answers.
     """
 
     def allow_request(self, request, view) -> bool:

@@ -1,5 +1,5 @@
-"""Writes for the challenge domain: teams, memberships, API tokens (docs/architecture.md, House
-style: services)."""
+"""Writes for the challenge domain: teams, memberships, API tokens (docs/architecture.md,
+House style: services)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def _require_open_for_teams(challenge: Challenge) -> None:
 
 
 def _require_free_to_enter(challenge: Challenge, user: AbstractBaseUser) -> None:
-    """One entry per person per challenge (docs/decisions.md, "Team hopping"): not already in
-    a team, and no submission of theirs in another team of the challenge (a person who
-    submitted stays that team's, and a disqualification follows its members)."""
+    """One entry per person per challenge (docs/decisions/0021-one-entry-per-person.md, "Team
+    hopping"): not already in a team, and no submission of theirs in another team of the challenge
+    (a person who submitted stays that team's, and a disqualification follows its members)."""
     existing = Team.objects.filter(challenge=challenge, memberships__user=user).first()
     if existing is not None:
         raise TeamError(
@@ -174,9 +174,10 @@ def team_membership_create(*, team: Team, user: AbstractBaseUser) -> TeamMembers
 def team_member_remove(*, user: AbstractBaseUser, team: Team) -> None:
     """Leave a team before the deadline. An empty team without submissions disappears.
 
-    A team that has submitted keeps its members, and a disqualified team too (docs/decisions.md,
-    "Team hopping"): leaving would let a person enter twice or shed a disqualification. The
-    team's row lock (the one uploads take) orders a leave against a concurrent first upload.
+    A team that has submitted keeps its members, and a disqualified team too
+    (docs/decisions/0021-one-entry-per-person.md, "Team hopping"): leaving would let a person enter
+    twice or shed a disqualification. The team's row lock (the one uploads take) orders a leave
+    against a concurrent first upload.
     """
     _require_open_for_teams(team.challenge)
     team = Team.objects.select_for_update().get(pk=team.pk)

@@ -1,4 +1,5 @@
-"""API tokens (docs/architecture.md §7: ``Authorization: Token <key>``), stored as digests.
+"""API tokens (docs/architecture.md §7: ``Authorization: Token <key>``), stored as
+digests.
 
 django-rest-knox keeps a SHA-512 digest of each key and the key's first characters
 (``token_key``) to find it; the key itself exists only in the answer that creates it (the

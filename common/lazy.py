@@ -5,7 +5,8 @@ Every process imports some packages at start only to reach one light module insi
 import every service it re-exports. :func:`lazy_exports` makes the module ``__getattr__``
 that imports them when one of the names is first read, and keeps the name as a module
 attribute from then on, so a hot path pays an attribute read, as with a plain import
-(docs/decisions.md, "Receivers and tasks import services at call time").
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The splits of a task's test rows: the one home of their names and row masks.
 
-Every score is computed on the public rows, the private rows and all rows (docs/architecture.md §4);
-boards rank the public and the private split; pages show a participant the public rows
-and, once revealed, all of them.
+Every score is computed on the public rows, the private rows and all rows
+(docs/architecture.md §4); boards rank the public and the private split; pages show a
+participant the public rows and, once revealed, all of them.
 """
 
 from __future__ import annotations

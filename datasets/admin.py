@@ -128,7 +128,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         ]
 
     def stress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The task's stress families (docs/stress.md): which apply, and the organizer's
+        """The task's stress families (docs/organizers/stress.md): which apply, and the organizer's
         choice of families, strengths and shares."""
         task = self.get_object(request, str(object_id))
         if task is None:

@@ -155,7 +155,7 @@ class TaskDetailApi(APIView):
             help_text="download URL of each file, by name (logged-in users only)"
         )
         croissant = serializers.SerializerMethodField(
-            help_text="the data's Croissant 1.1 description (docs/formats.md)"
+            help_text="the data's Croissant 1.1 description (docs/participants/formats.md)"
         )
 
         @extend_schema_field({"type": "array", "items": {"type": "string"}})

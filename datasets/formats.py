@@ -1,4 +1,4 @@
-"""A task's Croissant description for one reader (docs/formats.md): the pure builder
+"""A task's Croissant description for one reader (docs/participants/formats.md): the pure builder
 (:mod:`datasets.core.croissant`) fed with what this reader may see.
 
 Only what the reader may download is described: the files (and the record sets read from

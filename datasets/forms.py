@@ -175,8 +175,8 @@ def staged_upload(upload) -> Iterator[Path]:
 
 
 class TaskStressForm(forms.Form):
-    """A task's stress families (docs/stress.md): the defaults, none, or a list as task.yaml
-    takes it, in JSON."""
+    """A task's stress families (docs/organizers/stress.md): the defaults, none, or a list as
+    task.yaml takes it, in JSON."""
 
     CHOICES = (
         ("defaults", "Every family that applies to the columns (default strength, equal shares)"),

@@ -72,9 +72,10 @@ class Task(models.Model):
         default=dict,
         blank=True,
         help_text=(
-            'OPIS settings from task.yaml (docs/architecture.md §11): {"group_column": name'
-            ' or null, "group_source": "test" | "solution" | null, "range": [lo, hi],'
-            ' "min_group_rows": n}; a solution group column is kept in the private solution'
+            "OPIS settings from task.yaml (docs/architecture.md §11): "
+            '{"group_column": name or null, "group_source": "test" | "solution" | null, '
+            '"range": [lo, hi], "min_group_rows": n}; a solution group column is kept in the '
+            "private solution"
         ),
     )
     meta = models.JSONField(default=dict, blank=True, help_text="The standardized task.json")
@@ -97,7 +98,7 @@ class Task(models.Model):
         null=True,
         blank=True,
         help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); "
-        "empty: the challenge's (docs/champion-gate.md).",
+        "empty: the challenge's (docs/organizers/champion-gate.md).",
     )
 
     # Public to logged-in participants (streamed through a view, never served directly).
@@ -174,8 +175,8 @@ class TaskVersion(models.Model):
         max_length=64, blank=True, help_text="Of the uploaded bundle (empty for older imports)"
     )
     # What a version was, kept when the next one replaces the task's fields (its Croissant
-    # description, docs/formats.md): the task.json and card.json of this version ({} for a
-    # version replaced before they were kept).
+    # description, docs/participants/formats.md): the task.json and card.json of this version ({}
+    # for a version replaced before they were kept).
     meta = models.JSONField(default=dict, blank=True, help_text="This version's task.json")
     card = models.JSONField(default=dict, blank=True, help_text="This version's card.json")
     # Filled on first use (datasets.versions): file name -> {"sha256", "size"} of this

@@ -242,9 +242,9 @@ def task_manage_refusal(
 ) -> ManageRefusal | None:
     """None when ``user`` may manage ``task``, else why not.
 
-    The one check for the task-owner role (docs/architecture.md §10): organizers manage every task;
-    a task owner (a member of ``task.owner_team``) only its own, and only while the organizers
-    have not hidden or disqualified that team. Baselines, data versions, references, the
+    The one check for the task-owner role (docs/architecture.md §10): organizers manage
+    every task; a task owner (a member of ``task.owner_team``) only its own, and only while the
+    organizers have not hidden or disqualified that team. Baselines, data versions, references, the
     task's submissions after the reveal and whatever else manages a single task call it
     (``task_manageable``)."""
     if user.is_authenticated and user.is_staff:

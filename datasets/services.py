@@ -1,5 +1,6 @@
-"""Writes of the datasets app: importing an organizer's bundle as a Task (docs/architecture.md §4,
-§7), and replacing a task's data by a new version of its bundle.
+"""Writes of the datasets app: importing an organizer's bundle as a Task
+(docs/architecture.md §4, §7), and replacing a task's data by a new version of its
+bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the
 admin console's upload and ``load_demo`` all call it. ``task_bundle_replace`` is the one way
@@ -121,7 +122,8 @@ def _staged(
             Path(source),
             work_dir=work_dir,
             max_archive_bytes=settings.BUNDLE_MAX_BYTES,
-            leak_probe=leak_probe,  # docs/stress.md: the flag, else task.yaml's, else the setting
+            # docs/organizers/stress.md: the flag, else task.yaml's, else the setting
+            leak_probe=leak_probe,
             leak_probe_default=settings.TASK_LEAK_PROBE,
         )
     finally:
@@ -146,7 +148,7 @@ def task_import(
     problem, and leaves nothing behind: no row, no stored file, no staging folder.
     The returned task carries the bundle's non-fatal warnings as ``task.import_warnings``.
     ``leak_probe`` (``warn``, ``refuse``, ``off``) overrides task.yaml's and the setting's
-    choice of what a leak of the labels through the ids does (docs/stress.md).
+    choice of what a leak of the labels through the ids does (docs/organizers/stress.md).
     """
     problems = _destination_problems(
         challenge_slug=challenge_slug,
@@ -313,8 +315,8 @@ def _solution_keys_save(task: Task, path: Path, written: list[tuple[Storage, str
     name scoring looks for (``keyfile.keys_name`` of the solution's stored name), on a
     local storage only: from an object store (S3) scoring would download about 26 bytes
     per id (78 MB at 3M ids) to save 0.2-0.4 s of work, so it makes the table as before
-    there (docs/decisions.md). Whatever is at that name is an orphan (the solution's name was
-    free): replaced."""
+    there (docs/decisions/0026-a-deleted-task-takes-its-files.md). Whatever is at that name is an
+    orphan (the solution's name was free): replaced."""
     storage = task.solution.storage
     name = keyfile.keys_name(task.solution.name)
     if local_path(storage, name) is None:

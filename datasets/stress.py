@@ -1,4 +1,4 @@
-"""The organizers' choice of a task's stress families (docs/stress.md), from the console.
+"""The organizers' choice of a task's stress families (docs/organizers/stress.md), from the console.
 
 ``task.yaml``'s ``stress`` sets them at import (``datasets.core``); :func:`task_stress_set`
 changes them afterwards: checked against the task's columns with a message per problem,

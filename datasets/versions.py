@@ -1,5 +1,5 @@
-"""A task's data versions as the field reads them (docs/formats.md): each version's public
-files (with their sha256, for its Croissant description), and what changed from the
+"""A task's data versions as the field reads them (docs/participants/formats.md): each version's
+public files (with their sha256, for its Croissant description), and what changed from the
 version before (rows added, removed and relabelled in train and test).
 
 Both are computed from the stored files and kept on the version (``TaskVersion.file_digests``,

@@ -12,7 +12,8 @@ publishes nothing never needs them. A worker makes it first thing (``celery -A``
 there every task is Celery's own from the start; elsewhere a task defined before the app
 is a proxy that makes the app on its first use (``scoring.tasks.score_submission.name``),
 and the app, once made, registers every task defined so far. Queues, routes, task names
-and options are the same either way (docs/decisions.md, "The start without Celery").
+and options are the same either way
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "The start without Celery").
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   when it wakes the token rules of :mod:`jobs.lifecycle` drop its results; it logs
   that it was presumed dead. The largest gap between two good beats of the running thread
   is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
-  rule above covers them), which is how the defaults were measured (docs/decisions.md).
+  rule above covers them), which is how the defaults were measured
+  (docs/decisions/0007-worker-liveness.md).
 
 The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
 with Redis down nothing here can judge.

@@ -2,8 +2,8 @@
 
 - :class:`Job` is the abstract model a job's own model derives from (a submission to score,
   an algorithm run, a webhook delivery, a mail): the lifecycle reads and writes these
-  fields by their names here, so a job type names no field (docs/architecture.md, "The job
-  lifecycle"). Each model declares its own ``status`` with its own choices.
+  fields by their names here, so a job type names no field (docs/architecture.md, "The
+  job lifecycle"). Each model declares its own ``status`` with its own choices.
 - :class:`JobClaim` records which worker holds a running job, one table for every type.
 """
 

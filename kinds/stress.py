@@ -1,4 +1,5 @@
-"""Stress test sets: perturbed copies of a task's test rows, one family per copy (docs/stress.md).
+"""Stress test sets: perturbed copies of a task's test rows, one family per copy
+(docs/organizers/stress.md).
 
 Each kind names its *families* (``TaskKind.stress_families``): documented pure functions in
 its own module (``kinds.matching.stress``, ``kinds.grouping.stress``,

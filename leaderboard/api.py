@@ -1,4 +1,5 @@
-"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with ``rank: null``."""
+"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with
+``rank: null``."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ class TaskEntrySerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         default=None,
-        help_text="The entry's method on perturbed copies of the test rows (docs/stress.md): "
+        help_text="The entry's method on perturbed copies of the test rows "
+        "(docs/organizers/stress.md): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; null for a prediction file (robustness_state "
         "needs_algorithm) or until its stress run has finished (pending).",
@@ -170,13 +172,17 @@ class PairSerializer(serializers.Serializer):
         allow_null=True,
         min_length=2,
         max_length=2,
-        help_text="Simultaneous interval of the difference (every pair at once); null: "
-        "group_reason.",
+        help_text="Interval of the difference from this pair's own paired differences (per "
+        "task, or per row resample within the tasks: pairwise_basis), Bonferroni-adjusted "
+        "so that every pair's holds at once; null: reason.",
     )
     verdict = serializers.ChoiceField(
         choices=["better", "worse", "equivalent", "undecided"],
         help_text="From a's side: equivalent when ci lies within +- equivalence_margin, else "
         "better above 0, worse below 0, else undecided.",
+    )
+    reason = serializers.CharField(
+        allow_null=True, required=False, help_text="Why ci is null for this pair."
     )
 
 
@@ -230,15 +236,26 @@ class TrackLeaderboardApi(APIView):
         entries = TrackEntrySerializer(many=True)
         group_method = serializers.CharField(
             help_text="How groups, rank intervals and pairwise intervals are computed: "
-            "tukey-hsd (the two-way model of the teams' scores over the tasks, Tukey's "
-            "studentized range: every pair at once)."
+            "paired-t-bonferroni (each pair's per-task differences, a paired t interval, "
+            "3 tasks or more) or paired-rows-bonferroni (fewer tasks: each pair's differences "
+            "over resamples of the rows within the tasks); Bonferroni over every pair, so "
+            "all hold at once."
         )
         group_reason = serializers.CharField(
-            allow_null=True, help_text="Why groups and intervals are null (too few tasks)."
+            allow_null=True, help_text="Why groups and intervals are null."
         )
         equivalence_margin = serializers.FloatField()
         pairwise_teams = serializers.IntegerField(
             help_text="pairwise lists the pairs among this many best ranked teams."
+        )
+        pairwise_basis = serializers.ChoiceField(
+            choices=["tasks", "rows"],
+            allow_null=True,
+            help_text="tasks: the verdicts are claims about tasks like these; rows: about "
+            "these tasks' test rows only (a track of fewer than 3 tasks). Null: no ranking.",
+        )
+        pairwise_note = serializers.CharField(
+            allow_null=True, help_text="The basis and the adjustment of the intervals, in words."
         )
         pairwise = PairSerializer(many=True)
 

@@ -26,7 +26,7 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.AlgorithmRunFailed, receivers.bump_boards_of_a_failed_run)
         hooks.subscribe(hooks.TaskAdded, receivers.bump_track_of_a_task)
         hooks.subscribe(hooks.SubmissionFinished, receivers.bump_track_of_a_failed_submission)
-        # The champion gate (docs/champion-gate.md): a new scored entry is weighed.
+        # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
 

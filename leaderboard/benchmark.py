@@ -1,5 +1,6 @@
 """What is the method and what is the data, and cost beside quality, for a track's transfer
-matrix (issue 26, docs/architecture.md §12): the Django side of :mod:`leaderboard.core.benchmark`.
+matrix (issue 26, docs/architecture.md §12): the Django side of
+:mod:`leaderboard.core.benchmark`.
 
 - :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
   baseline's, positive is better) split into algorithm effect, task difficulty and
@@ -201,7 +202,7 @@ def _interval(ci: tuple[float, float] | None) -> list[float] | None:
     return None if ci is None else [float(ci[0]), float(ci[1])]
 
 
-# Which model each figure comes from (docs/benchmark-statistics.md §1).
+# Which model each figure comes from (docs/developers/benchmark-statistics.md §1).
 MODELS = {
     "algorithm_effects": MODEL,
     "task_difficulty": MODEL,

@@ -1,6 +1,6 @@
 """The board cache: boards served from Redis under versioned keys (issue 15, "deadline rush").
 The second of the board cache's layers, behind the fast path (``leaderboard/fastpath.py``);
-docs/board-cache.md says what each layer holds, under which key, what invalidates it and
+docs/operators/board-cache.md says what each layer holds, under which key, what invalidates it and
 what it guarantees, and how a request flows through them.
 
 A board's key holds a version counter of its task (or track) and what else changes the

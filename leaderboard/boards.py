@@ -1,6 +1,6 @@
 """A task's board as pages and exports show it: entries, references, flip columns and the
-update trade-off plot (docs/architecture.md §11). Reads only (docs/architecture.md, House style:
-selectors)."""
+update trade-off plot (docs/architecture.md §11). Reads only
+(docs/architecture.md, House style: selectors)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ class TaskBoard:
     primary_name: str | None
     prize_max_nfr: float | None
     tradeoff_svg: str
-    # docs/stress.md: the kind's stress families give a robustness column; its consistency
-    # columns (matching: transitivity_violations) one each.
+    # docs/organizers/stress.md: the kind's stress families give a robustness column; its
+    # consistency columns (matching: transitivity_violations) one each.
     robustness: bool = False
     consistency: tuple[str, ...] = ()
 

@@ -5,7 +5,7 @@ rebuilds them, never a stale board after a score but for an anonymous reader's g
 the boards anonymous readers read are rendered again ahead of them
 (:func:`leaderboard.prerender.request_after_bump`). Both wait for the commit: a reader between
 the change and the commit would otherwise cache the old board under the new version.
-docs/board-cache.md says what bumps a board.
+docs/operators/board-cache.md says what bumps a board.
 """
 
 from __future__ import annotations

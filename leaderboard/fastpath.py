@@ -1,7 +1,7 @@
 """The boards' fast path: a public board for a reader without cookie or credentials, straight
 from Redis, in front of Django (issues 15 and 27, "deadline rush"). The first of the board
-cache's layers: docs/board-cache.md says what each holds, under which key, what invalidates
-it and what it guarantees.
+cache's layers: docs/operators/board-cache.md says what each holds, under which key, what
+invalidates it and what it guarantees.
 
 A reader sending no ``Cookie`` and no ``Authorization`` header is anonymous whatever the
 session, CSRF and authentication middleware would find, and the public split of a board is
@@ -14,7 +14,7 @@ round trip (a script that returns the stored response only while the board's ver
 unchanged, or while the grace lets an anonymous reader have it, the rule of
 ``leaderboard/board_cache.py``; past half the grace of a board in a rush one read is sent on
 to Django to render the new version while the others keep getting the stored one: the
-board is renewed ahead, docs/board-cache.md):
+board is renewed ahead, docs/operators/board-cache.md):
 
 - by :class:`BoardFastPathApp`, a WSGI wrapper around Django's application (the site's
   ``WSGI_MIDDLEWARE``), before any of Django's request handling: the rush's reads cost

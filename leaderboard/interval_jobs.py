@@ -2,7 +2,7 @@
 processes and every worker share by construction): at most one running and one pending
 job per task, computations spaced, giving way to queued scorings for a bounded time. Not a
 cache, but what decides when the board cache's versions move for intervals:
-docs/board-cache.md.
+docs/operators/board-cache.md.
 
 Every refresh of a task's board asks for new intervals, but a burst of scorings must not
 queue one full bootstrap per scored submission. Four Redis keys per task:

@@ -1,5 +1,5 @@
 """Boards rendered after a score lands, before any reader asks (issue 43: the rush as a
-reader feels it). docs/board-cache.md ("Rendered ahead") says where this sits among the
+reader feels it). docs/operators/board-cache.md ("Rendered ahead") says where this sits among the
 board cache's layers.
 
 A board's anonymous readers are answered by the fast path (``leaderboard/fastpath.py``)

@@ -1,9 +1,9 @@
 """The balancer in front of the web servers, with the boards at the cost of a static file.
 
-:func:`haproxy_config` writes the HAProxy configuration of a multi-host deployment (the
-README's, ``scripts/multihost.sh``'s, ``bench/rush.py``'s; ``manage.py haproxy_config``
-prints it): round robin over the web servers with a health check, and HAProxy's cache for
-the public boards (``leaderboard/fastpath.py``):
+:func:`haproxy_config` writes the HAProxy configuration of a multi-host deployment
+(the manual's, docs/operators/deploy-on-many-hosts.md, ``scripts/multihost.sh``'s,
+``bench/rush.py``'s; ``manage.py haproxy_config`` prints it): round robin over the web servers with
+a health check, and HAProxy's cache for the public boards (``leaderboard/fastpath.py``):
 
 - only ``GET``/``HEAD`` of a board's URL (task and track, page and API; the API when JSON is
   asked for, the form every client but a browser asks) without a cookie and without

@@ -2,8 +2,9 @@
 
 Registered in :meth:`leaderboard.apps.LeaderboardConfig.ready`. The services are imported
 and looked up at call time: ``ready()`` imports this module in every process, most of which
-never see the event (docs/decisions.md, "Receivers and tasks import services at call
-time"); and a test may replace ``leaderboard.services.task_leaderboard_refresh``.
+never see the event (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and
+tasks import services at call time"); and a test may replace
+``leaderboard.services.task_leaderboard_refresh``.
 """
 
 from __future__ import annotations

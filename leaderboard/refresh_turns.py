@@ -1,7 +1,7 @@
 """Board refreshes take turns without waiting, on the broker's Redis (which the web processes
 and every worker share by construction): no committed change is left off its board. Not a
 cache, but what decides when a board's entries (and so the board cache's versions) change:
-docs/board-cache.md.
+docs/operators/board-cache.md.
 
 The refreshes of a task take turns (a database lock,
 ``leaderboard.services.task_leaderboard_refresh``); one that finds the turn taken does not

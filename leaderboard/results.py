@@ -1,5 +1,5 @@
-"""A track's results as data (docs/formats.md): one row per (method, task, split, metric),
-every method (teams' entries, references and baselines, every algorithm of the transfer
+"""A track's results as data (docs/participants/formats.md): one row per (method, task, split,
+metric), every method (teams' entries, references and baselines, every algorithm of the transfer
 matrix), read from the same boards and matrix the pages and the API show.
 
 - **Boards** (:func:`leaderboard.boards.task_board_cached`, the task boards with their

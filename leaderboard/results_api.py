@@ -103,8 +103,8 @@ FILE_RESPONSES = {
 
 
 class TrackResultsParquetApi(APIView):
-    """Every result of the track as one Parquet table (docs/formats.md): one row per method,
-    task, split you may see and metric. Before the reveal, the public split only."""
+    """Every result of the track as one Parquet table (docs/participants/formats.md): one row per
+    method, task, split you may see and metric. Before the reveal, the public split only."""
 
     permission_classes = [AllowAny]
     authentication_classes = DOWNLOAD_AUTHENTICATION

@@ -577,7 +577,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
 
 
 def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
-    """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
+    """The robustness view of the matrix (docs/organizers/stress.md): run id -> the figures of its
     method's stress run on the cell's task, on the matrix's split (None: none yet)."""
     runs = [run for row in matrix.rows for run in row.runs if run is not None]
     return robustness_for_runs(runs=runs, split=matrix.split)

@@ -1,5 +1,5 @@
-"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON (docs/architecture.md §9,
-§12).
+"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON
+(docs/architecture.md §9, §12).
 
 The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
@@ -11,8 +11,9 @@ algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says
 ``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
-share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality against
-CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same split.
+share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
+against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
+split.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class TransferCellSerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         required=False,
-        help_text="The robustness view (docs/stress.md): the method's stress run on the task, "
+        help_text="The robustness view (docs/organizers/stress.md): the method's stress run on the "
+        "task, "
         "{families, mean_ratio, worst_family, ...}; null until one has finished.",
     )
 

@@ -201,7 +201,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
         names={tid: team.name for tid, team in board.teams.items()},
         means={row.team_id: row.mean_score for row in board.rows},
         title=f"{track.title}: which teams can be told apart ({split} rows, {confidence}%)",
-        level=f"Tukey HSD, {confidence}%",
+        level=f"each pair's paired differences, Bonferroni, {confidence}%",
     )
     rows = [
         (
@@ -258,7 +258,7 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
 
 
 def _robustness_rows(matrix) -> list:
-    """The transfer matrix's robustness view (docs/stress.md): per algorithm, its stress
+    """The transfer matrix's robustness view (docs/organizers/stress.md): per algorithm, its stress
     figures on each task."""
     shown = transfer_robustness(matrix)
     return [
@@ -313,10 +313,10 @@ def _robustness_rows_html(matrix) -> list:
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
-    """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
-    §9); public like the track's board, the private split only for whom it may show. Its
-    sections are rendered once per matrix and split (``leaderboard.transfer_cache``); the
-    header around them per request."""
+    """The track's transfer matrix: algorithms x tasks, score minus baseline
+    (docs/architecture.md §9); public like the track's board, the private split only for
+    whom it may show. Its sections are rendered once per matrix and split
+    (``leaderboard.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split

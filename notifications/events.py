@@ -226,12 +226,17 @@ def champion_changed(*, task_id: int, change_id: int) -> list[int]:
     item = history_item(change=change, user=None, private=challenge.private_visible())
     url = site_url(f"/tasks/{task.slug}/#champion")
     metric = task.primary_metric
+    passed = "the gate could not tell; the challenge crowns those"
+    if item["verdict"] != "cannot_tell":
+        passed = "gate passed"
     if change.by == ChampionBy.PIN:
         how = f"pinned by the organizers: {change.reason}"
+    elif change.by == ChampionBy.INITIAL:
+        how = change.reason or "the start: the task's primary reference"
     elif item["difference"] is not None:
-        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} (gate passed)"
+        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} ({passed})"
     else:
-        how = "it passed the gate"
+        how = "it passed the gate" if passed == "gate passed" else passed
     return webhook_event_emit(
         challenge=challenge,
         event=WebhookEvent.CHAMPION,

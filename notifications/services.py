@@ -1,5 +1,5 @@
-"""Writes of notifications: preferences, e-mails, announcements (docs/architecture.md, House style:
-services).
+"""Writes of notifications: preferences, e-mails, announcements (docs/architecture.md,
+House style: services).
 
 Mails are jobs (:mod:`notifications.mail`): a row per mail, sent by a Celery task on the
 ``notifications`` queue once the transaction that caused them commits; the task checks the

@@ -14,7 +14,7 @@ update; it deduplicates on ``X-Webhook-Delivery`` (or the signed body's ``data.s
 
 Every try is signed anew: ``X-Signature-Timestamp`` (Unix seconds) and ``X-Signature-256:
 sha256=HMAC-SHA256(secret, f"{timestamp}.{body}")`` (:func:`notifications.core.sign_body`),
-so a receiver can refuse a replay (README, "Webhooks"). The row keeps each try (time,
+so a receiver can refuse a replay (docs/organizers/notify-people.md). The row keeps each try (time,
 address, answer, error, duration) for the console.
 
 SSRF (:mod:`notifications.outbound`): URLs are set by organizers only, http(s) without

@@ -22,7 +22,8 @@ the age by which it should have moved on, derived from what it waits for:
   their reference (the champion is none or the trivial baseline while the task's AutoGluon
   baseline is queued or running: that run's bound).
 
-Something past its bound is **over**: the command exits 1 when anything is.
+Something past its bound is **over**: the command exits 1 when anything is
+(docs/decisions/0047-every-answer-settles-or-moves-with-a-bound.md).
 """
 
 from __future__ import annotations

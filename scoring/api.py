@@ -1,5 +1,5 @@
-"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and read
-them."""
+"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and
+read them."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ lifecycle"), registered in ``ScoringConfig.ready()``: a submission's scoring
 (``queued -> scoring -> scored | failed``, :mod:`scoring.services.lifecycle`) and a task's
 trivial baseline build (``queued -> building -> built | failed``,
 :mod:`scoring.services.reference_builds`). Here, apart from the services that run them, so
-that every process knows the types without importing what scores (docs/decisions.md,
-"Receivers and tasks import services at call time")."""
+that every process knows the types without importing what scores
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time")."""
 
 from __future__ import annotations
 

@@ -191,10 +191,10 @@ class ReferenceBuildStatus(models.TextChoices):
 
 
 class ReferenceBuild(Job):
-    """A queued build of a task's trivial baseline (docs/architecture.md §11): a job of the one
-    lifecycle (:mod:`jobs.lifecycle`; its claim, attempts and times are :class:`jobs.models.Job`'s),
-    so the work of building and scoring it happens in a worker, off the request that
-    imported the task. A task that arrives queues one in the
+    """A queued build of a task's trivial baseline (docs/architecture.md §11): a job of
+    the one lifecycle (:mod:`jobs.lifecycle`; its claim, attempts and times are
+    :class:`jobs.models.Job`'s), so the work of building and scoring it happens in a worker, off the
+    request that imported the task. A task that arrives queues one in the
     import's transaction (``scoring.services.reference_builds``); one pending per task."""
 
     task = models.ForeignKey(

@@ -1,5 +1,5 @@
-"""API of the task-owner role (docs/architecture.md §10): the team that contributed a task's data
-manages that task only. Organizers may do the same on every task. The check is
+"""API of the task-owner role (docs/architecture.md §10): the team that contributed a
+task's data manages that task only. Organizers may do the same on every task. The check is
 ``datasets.selectors.task_manage_refusal`` (a hidden or disqualified owner team manages
 nothing).
 """
@@ -96,7 +96,7 @@ class TaskSubmissionListApi(generics.ListAPIView):
 
 
 class TaskVersionPublicSerializer(serializers.Serializer):
-    """A data version as anyone reads it (docs/formats.md)."""
+    """A data version as anyone reads it (docs/participants/formats.md)."""
 
     class ChangesSerializer(serializers.Serializer):
         class CountsSerializer(serializers.Serializer):

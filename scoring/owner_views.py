@@ -1,7 +1,7 @@
-"""The task owner's page (docs/architecture.md §10): one task's data, references, the parts higher
-apps add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal, every team's
-submissions to it. Organizers see it for every task; anyone else gets a 404, as for another
-team's submission; the members of a hidden owner team are told they no longer manage it.
+"""The task owner's page (docs/architecture.md §10): one task's data, references, the
+parts higher apps add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal,
+every team's submissions to it. Organizers see it for every task; anyone else gets a 404, as for
+another team's submission; the members of a hidden owner team are told they no longer manage it.
 The check is ``datasets.selectors.task_manage_refusal``."""
 
 from __future__ import annotations

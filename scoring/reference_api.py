@@ -1,6 +1,6 @@
-"""API of a task's references (docs/architecture.md §10, §11): its owners and organizers list them,
-upload named reference files, choose the primary one and remove uploads. The check is the task
-owner's (``owner_api.managed_task_or_refuse``)."""
+"""API of a task's references (docs/architecture.md §10, §11): its owners and organizers
+list them, upload named reference files, choose the primary one and remove uploads. The check is the
+task owner's (``owner_api.managed_task_or_refuse``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Reads of a task's references (docs/architecture.md §11): which one is primary, their predictions,
-and a submission's flips against each of them per visible split."""
+"""Reads of a task's references (docs/architecture.md §11): which one is primary, their
+predictions, and a submission's flips against each of them per visible split."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from challenge_platform import rules, selectors
 from challenge_platform.markdown import markdown_html
 from challenge_platform.models import Challenge, Team
+from standings.selectors import writeup_for_team, writeup_visible
 
 
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -56,5 +57,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if is_member
             else None,
             "teams_closed": selectors.teams_closed(challenge=team.challenge),
+            # the page links a write-up only where there is one the reader may open
+            "writeup": None if team.is_baseline else writeup_for_team(team=team),
+            "writeup_visible": writeup_visible(team=team, user=request.user),
         },
     )

@@ -49,11 +49,13 @@ class TaskStandingsSerializer(serializers.Serializer):
     task = serializers.CharField()
     metric = serializers.CharField()
     direction = serializers.ChoiceField(choices=["higher", "lower"])
+    split = serializers.ChoiceField(choices=list(BOARD_SPLITS), allow_null=True, required=False)
     entries = StandingEntrySerializer(many=True)
 
 
 class ChallengeStandingsApi(APIView):
-    """The frozen final standings; ``frozen_at: null`` and no entries before the end.
+    """The frozen final standings; ``frozen_at: null``, ``split: null`` and no entries before
+    the end.
 
     Frozen is not revealed: until the private leaderboard is revealed (organizers' action or
     the challenge's ``reveal_at``), the entries are the public split's at the end (``"split":
@@ -78,7 +80,9 @@ class ChallengeStandingsApi(APIView):
         )
         split = serializers.ChoiceField(
             choices=list(BOARD_SPLITS),
-            help_text="The split the entries are ranked on: public until the reveal.",
+            allow_null=True,
+            help_text="The split the entries are ranked on: public until the reveal; null "
+            "before the freeze, when there are no entries.",
         )
         revealed = serializers.BooleanField(
             help_text="Whether the private leaderboard is revealed, so this is the published "

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
 
 from challenge_platform.models import Challenge, Team, Track
+from challenge_platform.selectors import is_organizer, user_is_member
 from challenge_platform.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
@@ -61,7 +63,8 @@ def frozen_document(
 
 def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
     """docs/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the
-    freeze.
+    freeze: ``frozen_at``, ``sha256`` and ``split`` null (no entries are ranked on any split
+    yet), each track and task with no entries.
 
     After the freeze see :func:`frozen_document`: the private split only for those who may
     see it (as the boards), so frozen is not revealed.
@@ -75,7 +78,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
         "end": challenge.end.isoformat(),
         "frozen_at": None,
         "sha256": None,
-        "split": "private",
+        "split": None,
         "revealed": False,
         "tracks": [
             {
@@ -95,7 +98,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
                 "track": t.slug,
                 "metric": task.primary_metric,
                 "direction": metric_direction(task.primary_metric),
-                "split": "private",
+                "split": None,
                 "entries": [],
             }
             for t in tracks
@@ -219,6 +222,17 @@ def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChall
         )
         for r in ranked
     ]
+
+
+def writeup_visible(*, team: Team, user: Viewer) -> bool:
+    """Whether ``user`` may read ``team``'s method write-up: anyone once the challenge has
+    ended; before, the team's members and the organizers."""
+    viewer = user or AnonymousUser()
+    return (
+        timezone.now() >= team.challenge.end
+        or is_organizer(user=viewer)
+        or user_is_member(team=team, user=viewer)
+    )
 
 
 def writeup_for_team(*, team: Team) -> MethodWriteup | None:

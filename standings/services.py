@@ -221,7 +221,8 @@ def _track_entry(
         "score": float_or_none(row.mean_score),
         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
         "missing": list(row.missing),
-        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not removed.
+        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not
+        # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
         **first_fields(first),

@@ -44,18 +44,9 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _writeup_visible(request: HttpRequest, team: Team) -> bool:
-    """Methods are public once the challenge has ended; before, only to the team and organizers."""
-    return (
-        timezone.now() >= team.challenge.end
-        or is_organizer(user=request.user)
-        or user_is_member(team=team, user=request.user)
-    )
-
-
 def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
-    if not _writeup_visible(request, team):
+    if not selectors.writeup_visible(team=team, user=request.user):
         raise Http404("write-ups are published when the challenge ends")
     writeup = selectors.writeup_for_team(team=team)
     return render(
@@ -73,7 +64,8 @@ def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def writeup_pdf(request: HttpRequest, pk: int) -> FileResponse:
     team = get_object_or_404(Team.objects.select_related("challenge"), pk=pk, is_hidden=False)
     writeup = selectors.writeup_for_team(team=team)
-    if not _writeup_visible(request, team) or writeup is None or not writeup.pdf:
+    visible = selectors.writeup_visible(team=team, user=request.user)
+    if not visible or writeup is None or not writeup.pdf:
         raise Http404("no PDF")
     response = FileResponse(
         writeup.pdf.open("rb"), content_type="application/pdf", filename=f"method-{team.pk}.pdf"

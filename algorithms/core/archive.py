@@ -1,4 +1,5 @@
-"""Validate and extract an algorithm archive (docs/architecture.md §9), treating it as hostile.
+"""Validate and extract an algorithm archive (docs/architecture.md §9), treating it as
+hostile.
 
 An archive is a ``.zip`` holding ``algorithm.yaml`` (``name``, ``description`` in Markdown,
 ``entrypoint``, default ``main.py``) and the algorithm's Python files, either at the top or

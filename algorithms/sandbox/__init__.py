@@ -1,5 +1,5 @@
-"""Run an algorithm on a task, contained: one interface, swappable backends (docs/architecture.md,
-House style: Jobs).
+"""Run an algorithm on a task, contained: one interface, swappable backends
+(docs/architecture.md, House style: Jobs).
 
 No Django here, so the bench and the tests drive it directly. The only backend so far is
 :class:`~algorithms.sandbox.bubblewrap.BubblewrapBackend`; a container backend implements

@@ -1,5 +1,6 @@
-"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version on every new
-task and data version, with no one acting, within the budget, resumable after a restart.
+"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version
+on every new task and data version, with no one acting, within the budget, resumable after a
+restart.
 
 - **Membership**: a version is in the benchmark when its team marked it (``in_benchmark``
   True), or, unmarked (None), when it is its algorithm's latest version or the team's final

@@ -1,4 +1,5 @@
-"""The background runs' compute budget, and where a reproduction may run (docs/architecture.md §12).
+"""The background runs' compute budget, and where a reproduction may run
+(docs/architecture.md §12).
 
 Background runs (the ``benchmark`` re-runs, the ``reproduction`` and the ``stress`` runs) share
 one budget of CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the

@@ -23,8 +23,8 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
 - ``stress`` and ``baseline_stress``: a benchmark version's (or the AutoGluon baseline's)
-  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/stress.md), with its
-  clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
+  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/organizers/stress.md), with
+  its clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
   environment); class 15, same budget, reusing a finished stress run's result as re-runs do;
   never a submission: its figures are compared with the clean run's.
 

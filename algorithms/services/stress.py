@@ -1,5 +1,5 @@
-"""Stress runs on the worker (docs/stress.md): stage the perturbed copies, score them, and
-compare with the clean run.
+"""Stress runs on the worker (docs/organizers/stress.md): stage the perturbed copies, score them,
+and compare with the clean run.
 
 A stress run (profiles ``stress`` and ``baseline_stress``) is one version on one task, like
 its clean run (``stress_of``), with the same seed and limits, but its ``/task`` holds a test

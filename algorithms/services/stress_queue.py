@@ -1,5 +1,5 @@
-"""Queueing stress runs (docs/stress.md): one for every benchmark version and the AutoGluon
-baseline on every task with stress families, with no one acting.
+"""Queueing stress runs (docs/organizers/stress.md): one for every benchmark version and the
+AutoGluon baseline on every task with stress families, with no one acting.
 
 A task's stress plan is its ``task.json``'s ``stress`` (``Task.meta``; by default every
 family that applies to its columns; ``[]``: none). For each version in the benchmark

@@ -1,5 +1,5 @@
-"""``Authorization: Token <key>`` (docs/architecture.md §7): django-rest-knox's check, telling a
-client whose token an account change revoked why it is refused (issue 39).
+"""``Authorization: Token <key>`` (docs/architecture.md §7): django-rest-knox's check,
+telling a client whose token an account change revoked why it is refused (issue 39).
 
 A token revoked by a password reset, change or a new password, or by the account's
 deactivation (``challenge_platform.tokens.api_tokens_revoke_all``) is refused with 401

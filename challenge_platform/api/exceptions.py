@@ -1,5 +1,5 @@
-"""The API's exception handler: DRF's, plus the rules gate's 403 (docs/architecture.md §10) and a
-503 when the database is unreachable."""
+"""The API's exception handler: DRF's, plus the rules gate's 403 (docs/architecture.md
+§10) and a 503 when the database is unreachable."""
 
 from __future__ import annotations
 

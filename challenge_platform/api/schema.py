@@ -11,8 +11,8 @@ from .errors import COMMON_DESCRIPTIONS, error_response
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Name nested serializers after their API view (docs/architecture.md, House style: nested
-    input/output serializers).
+    """Name nested serializers after their API view (docs/architecture.md, House style:
+    nested input/output serializers).
 
     ``SubmissionCreateApi.OutputSerializer`` becomes component ``SubmissionCreateOutput``,
     so the many ``OutputSerializer`` classes don't collide in the schema.
@@ -83,9 +83,9 @@ def document_nul_refusal(result: dict, generator, request, public) -> dict:
 
 
 class KnoxTokenScheme(OpenApiAuthenticationExtension):
-    """``Authorization: Token <key>`` (docs/architecture.md §7), checked by django-rest-knox against
-    stored digests (``challenge_platform.api.authentication``): documented as before
-    (``tokenAuth``), over drf-spectacular's own knox scheme."""
+    """``Authorization: Token <key>`` (docs/architecture.md §7), checked by
+    django-rest-knox against stored digests (``challenge_platform.api.authentication``): documented
+    as before (``tokenAuth``), over drf-spectacular's own knox scheme."""
 
     target_class = "challenge_platform.api.authentication.TokenAuthentication"
     name = "tokenAuth"

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='challenge',
             name='gate_nfr_epsilon',
-            field=models.FloatField(default=0.02, help_text="The champion gate's bound on breaks: a new entry takes a task's champion's place only if the upper end of the 95% interval of its negative flip rate against the champion (and of every slice's) is at most this, e.g. 0.02; a task may set its own (docs/champion-gate.md).", validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
+            field=models.FloatField(default=0.02, help_text="The champion gate's bound on breaks: a new entry takes a task's champion's place only if the upper end of the 95% interval of its negative flip rate against the champion (and of every slice's) is at most this, e.g. 0.02; a task may set its own (docs/organizers/champion-gate.md).", validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
         ),
         migrations.AddConstraint(
             model_name='challenge',

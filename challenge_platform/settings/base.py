@@ -158,7 +158,8 @@ def env_list(name: str) -> list[str]:
     return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
 
 
-# Accounts (docs/architecture.md §10; docs/decisions.md "Accounts"). The password login stays
+# Accounts (docs/architecture.md §10;
+# docs/decisions/0012-accounts-allauth-oidc-and-one-backend.md "Accounts"). The password login stays
 # Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
 # with e-mail verification, password reset and OpenID Connect sign-in.
 AUTHENTICATION_BACKENDS = ["challenge_platform.accounts.backends.VerifiedEmailBackend"]
@@ -271,7 +272,7 @@ TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
-# The import's leak probe (docs/stress.md, datasets.core.leakprobe): when a model of the
+# The import's leak probe (docs/organizers/stress.md, datasets.core.leakprobe): when a model of the
 # train ids or row order alone beats the trivial baseline, "warn", "refuse" or "off".
 # task.yaml's leak_probe and import_task --leak-probe choose per task.
 TASK_LEAK_PROBE = env("TASK_LEAK_PROBE", "warn")
@@ -311,7 +312,8 @@ BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 # An anonymous reader (no session, no credentials) may get a board computed up to this many
 # seconds ago (plus one render) although it changed since, while the board is in a rush:
 # changed at least BOARD_CACHE_GRACE_CHANGES times in the last one or two such windows. A
-# quiet board, and every board for participants, is read fresh (0: always; docs/board-cache.md).
+# quiet board, and every board for participants, is read fresh (0: always;
+# docs/operators/board-cache.md).
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
@@ -368,6 +370,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The champion gate's verdicts and rules (docs/champion-gate.md), one enum each where
+    # other components have a "verdict" of their own (the pairwise ones).
+    "ENUM_NAME_OVERRIDES": {
+        "GateVerdictEnum": "leaderboard.core.gate.VERDICTS",
+        "GateRuleEnum": "leaderboard.core.gate.RULES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "challenge_platform.api.schema.document_nul_refusal",
@@ -420,8 +428,8 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
     },
 }
 
-# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility timeout above
-# the longest hard limit).
+# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility
+# timeout above the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -467,8 +475,8 @@ BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
 BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
-# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery limits
-# around them.
+# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery
+# limits around them.
 ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
 ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
@@ -501,9 +509,9 @@ ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECON
 ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
-# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the CPU-hours per
-# UTC day the background runs (re-runs of benchmark versions, reproductions) may use; once
-# spent they stay queued until the next day or a higher budget. 0: none run.
+# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the
+# CPU-hours per UTC day the background runs (re-runs of benchmark versions, reproductions) may use;
+# once spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
 # The versions one team keeps in the benchmark (its marks first, then its final version, then
 # its latest versions); marking one more in is refused. 0: no cap.
@@ -518,8 +526,8 @@ BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
 # transfer cells get their bar with no one acting (0: organizers queue them: console,
 # run_baselines).
 BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
-# Stress runs (docs/stress.md, algorithms.services.stress): every benchmark version and the
-# AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
+# Stress runs (docs/organizers/stress.md, algorithms.services.stress): every benchmark version and
+# the AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
 # budget. 0: none are queued. STRESS_MAX_ROWS caps a stress test set (0: the clean size).
 STRESS_RUNS = env("STRESS_RUNS", "1") == "1"
 STRESS_MAX_ROWS = env_int("STRESS_MAX_ROWS", 200_000)
@@ -545,7 +553,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
-# once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).
+# once. Measured beat gaps on a loaded 2-core host stayed below 2 s
+# (docs/decisions/0007-worker-liveness.md).
 WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "2"))
 WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "12"))
 # The last resort (Redis down, no worker to judge): a submission still queued/scoring this

@@ -1,4 +1,4 @@
-"""How ``chal`` prints robustness (the server's docs/stress.md): a column of the task
+"""How ``chal`` prints robustness (the server's docs/organizers/stress.md): a column of the task
 leaderboard, a line after a run, and ``chal algorithm show-run RUN`` with a table per family.
 
 The server sends ``robustness: {"families": {name: {"score", "ratio", "flip_rate", ...}},

@@ -1,5 +1,5 @@
 """What a bundle may say about its data beyond the task: licence, citation and Responsible-AI
-notes (``task.yaml`` keys ``license``, ``citation`` and ``rai``; docs/formats.md).
+notes (``task.yaml`` keys ``license``, ``citation`` and ``rai``; docs/participants/formats.md).
 
 They are optional and free text: the platform copies them, unchanged, into ``task.json``
 and into the task's Croissant description (``license``, ``citeAs`` and the ``rai:``

@@ -1,5 +1,5 @@
-"""The leak probe of the import (docs/stress.md): do the ids or the row order alone predict
-the labels?
+"""The leak probe of the import (docs/organizers/stress.md): do the ids or the row order alone
+predict the labels?
 
 Ids that leak the label are a classic benchmark bug: rows numbered after sorting by class,
 ids carrying the class (``bird_0012``), a file with every match first. The probe asks a

@@ -33,7 +33,7 @@ KEYS = (
     "slices",
 )
 LEAK_PROBE_MODES = ("warn", "refuse", "off")
-MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/champion-gate.md)
+MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/organizers/champion-gate.md)
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
@@ -46,7 +46,8 @@ NAME = "task.yaml"
 
 @dataclass(frozen=True)
 class OpisSpec:
-    """``opis`` of task.yaml (docs/architecture.md §11): the threshold-consistency settings.
+    """``opis`` of task.yaml (docs/architecture.md §11): the threshold-consistency
+    settings.
 
     ``group_column`` is "" when not given (classification groups by class); whether it names
     a test or a solution column is checked with the tables.
@@ -81,7 +82,7 @@ class TaskSpec:
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
     about: Mapping[str, Any] = field(default_factory=dict)  # license, citation, rai (if given)
-    # docs/stress.md: the stress families as given (checked against the column types once
+    # docs/organizers/stress.md: the stress families as given (checked against the column types once
     # they are known; None: every family that applies), and the leak probe's mode ("":
     # the import's default).
     stress: Any = None

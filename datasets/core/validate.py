@@ -101,7 +101,8 @@ class ValidatedBundle:
     # scoring (``common.keyfile``) before the parts, and so holds it no longer (at 30M ids
     # it is 0.6 GB).
     test_id_table: list[KeyTable] = field(default_factory=list)
-    stress: list[dict[str, object]] | None = None  # task.yaml's stress, checked (docs/stress.md)
+    # task.yaml's stress, checked (docs/organizers/stress.md)
+    stress: list[dict[str, object]] | None = None
 
     @property
     def images_dir(self) -> Path:
@@ -118,7 +119,7 @@ def validate_bundle(
     leak_probe_default: str = "warn",
 ) -> ValidatedBundle:
     """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem.
-    The leak probe's mode (docs/stress.md: ``warn``, ``refuse`` or ``off``) is
+    The leak probe's mode (docs/organizers/stress.md: ``warn``, ``refuse`` or ``off``) is
     ``leak_probe`` when given (the import's flag), else task.yaml's ``leak_probe``, else
     ``leak_probe_default``.
 
@@ -282,7 +283,7 @@ def _integral(parts: list[Part]) -> frozenset[tuple[str, str]]:
 def _check_stress(
     spec: TaskSpec, kind: TaskKind, features: list[str], types: dict[str, str], problems: list[str]
 ) -> list[dict[str, object]] | None:
-    """task.yaml's ``stress`` checked against the column types (docs/stress.md): the plan
+    """task.yaml's ``stress`` checked against the column types (docs/organizers/stress.md): the plan
     as stored in task.json, or None (every family that applies, decided per run)."""
     if spec.stress is None:
         return None

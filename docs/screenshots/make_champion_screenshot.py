@@ -1,5 +1,5 @@
 """Regenerate ``docs/screenshots/champion.png``: a task's champion, its timeline and the
-"would this be a champion?" verdicts (the regression gate, docs/champion-gate.md).
+"would this be a champion?" verdicts (the regression gate, docs/organizers/champion-gate.md).
 
     .venv/bin/python docs/screenshots/make_champion_screenshot.py [--keep]
 

@@ -1,6 +1,6 @@
 """Regenerate ``docs/screenshots/robustness.png`` and ``robustness-run.png``: a matching task's
 board with its robustness and transitivity columns, and a run's table per stress family
-(docs/stress.md).
+(docs/organizers/stress.md).
 
     .venv/bin/python docs/screenshots/make_stress_screenshot.py [--keep]
 

@@ -12,8 +12,8 @@ entered). Higher is better. A task's track value is its board score when that is
 higher-is-better number in [0, 1] (accuracy, F1, pairwise F1); a kind whose primary metric
 is not (regression's RMSE: lower is better, in the label's units) says how its score counts
 (``TaskKind.track_value``: R² clipped to [0, 1]), so a track may mix kinds and directions
-(docs/decisions.md). The caller passes the values (``values``); without them the scores are
-the values.
+(docs/decisions/0018-metric-direction-and-mixed-tracks.md). The caller passes the values
+(``values``); without them the scores are the values.
 
 Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
 latest contributing submission: whoever completed its scores earlier ranks higher); teams

@@ -1,4 +1,5 @@
-"""Writes of the scoring app, by sub-domain (docs/architecture.md, House style: services).
+"""Writes of the scoring app, by sub-domain (docs/architecture.md, House style:
+services).
 
 - :mod:`.upload` - a participant's upload or a job's predictions become a queued submission;
 - :mod:`.lifecycle` - scoring one submission on the shared job lifecycle;

@@ -1,4 +1,5 @@
-"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md §11).
+"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md
+§11).
 
 A task imported by any path (``manage.py import_task``, the console, the API, the demo)
 is benchmarked on arrival: in the import's transaction (``hooks.TaskAdded``) it gets a

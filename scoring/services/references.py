@@ -1,5 +1,5 @@
-"""Writes of a task's references (docs/architecture.md §11): the trivial baseline, uploads, the
-primary.
+"""Writes of a task's references (docs/architecture.md §11): the trivial baseline,
+uploads, the primary.
 
 Every reference file goes through the scoring core exactly as a submission does
 (``score_file``: the same reader, size cap, id checks and metrics), and its aligned

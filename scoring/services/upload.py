@@ -331,7 +331,8 @@ def _sniff(file: File) -> str:
 
 
 def _check_daily_limit(*, team: Team, task: Task, user: AbstractBaseUser) -> None:
-    """The daily limit, per team and per person (docs/decisions.md, "Team hopping")."""
+    """The daily limit, per team and per person (docs/decisions/0021-one-entry-per-person.md, "Team
+    hopping")."""
     usage = submission_daily_usage(team=team, task=task)
     if usage.used >= usage.limit:
         raise SubmissionRefused(

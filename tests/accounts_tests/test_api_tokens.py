@@ -1,6 +1,7 @@
 """API tokens stored hashed (issue 25): a key is readable once, in the answer that makes it;
 the database keeps a digest; the account page and the console show a prefix; the owner and
-organizers can revoke; `Authorization: Token <key>` (docs/architecture.md §7) works as before."""
+organizers can revoke; `Authorization: Token <key>` (docs/architecture.md §7) works as
+before."""
 
 from __future__ import annotations
 

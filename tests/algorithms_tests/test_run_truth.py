@@ -1,7 +1,7 @@
 """A run's status is the truth (issue 24), in-process through the real sandbox and database.
 
-The README's own example once ran on a track with a grouping task, made a submission that
-failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
+The manual's example (then the README's) once ran on a track with a grouping task, made a submission
+that failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
 matrix said "succeeded" / "not run". Now the run's output check does scoring's validation,
 so such a run fails before it submits, with scoring's words; and a run whose submission
 fails at scoring for any other reason follows it to ``failed``.

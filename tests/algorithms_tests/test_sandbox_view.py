@@ -6,8 +6,8 @@ staging, :mod:`algorithms.sandbox.hostuser`) still shows the original path. So a
 the paths of the folders bound into it, and of nothing else: the runtime, and its own
 working folder's ``code`` and ``task``, named after the run (``algorithm-run-<run
 id>-<worker pid>.<start>-<random>``), never after a team, a challenge or a task. Another
-run's folder next to it, and every name of the platform, stay out of sight. (README,
-"Security": what the sandbox shows.)"""
+run's folder next to it, and every name of the platform, stay out of sight.
+(docs/operators/security.md, "The sandbox": what the sandbox shows.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Stress runs through the real pipeline and sandbox, run in this process (docs/stress.md):
-queued once per version and plan, staged with copies only (fresh ids of the clean shape, no
-original), scored against the copies' truth and compared with the clean run; the clean
-scores never change; runs, boards and the console show the figures."""
+"""Stress runs through the real pipeline and sandbox, run in this process
+(docs/organizers/stress.md): queued once per version and plan, staged with copies only (fresh ids of
+the clean shape, no original), scored against the copies' truth and compared with the clean run; the
+clean scores never change; runs, boards and the console show the figures."""
 
 from __future__ import annotations
 

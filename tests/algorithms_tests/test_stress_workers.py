@@ -1,4 +1,5 @@
-"""Stress runs live (docs/stress.md): a real Redis, a real Celery worker and the real sandbox.
+"""Stress runs live (docs/organizers/stress.md): a real Redis, a real Celery worker and the real
+sandbox.
 
 Two teams' methods on a matching task whose titles carry accents: one ignores the brand
 column and compares folded titles fuzzily (robust), one keys on exact strings (brittle).

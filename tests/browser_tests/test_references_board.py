@@ -1,5 +1,5 @@
-"""The task board in Chromium with references (docs/architecture.md §11): an uploaded reference and
-the trivial baseline shown without a rank, the NFR and PFR columns against the primary
+"""The task board in Chromium with references (docs/architecture.md §11): an uploaded
+reference and the trivial baseline shown without a rank, the NFR and PFR columns against the primary
 reference with their intervals, the update trade-off plot, and the prize marking."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``chal`` prints robustness (docs/stress.md): a column of the task leaderboard (the mean
-ratio and the worst family; "needs an algorithm" for a prediction file) and, with
+"""``chal`` prints robustness (docs/organizers/stress.md): a column of the task leaderboard (the
+mean ratio and the worst family; "needs an algorithm" for a prediction file) and, with
 ``chal algorithm show-run``, a run's figures per stress family, as the API sends them."""
 
 from __future__ import annotations

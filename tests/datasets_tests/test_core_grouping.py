@@ -1,5 +1,5 @@
-"""Grouping tasks (docs/architecture.md §11): entity ids in ``label``, disjoint train and test
-entities."""
+"""Grouping tasks (docs/architecture.md §11): entity ids in ``label``, disjoint train and
+test entities."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A grouping task's board gets bootstrap intervals that resample entities (docs/architecture.md
-§11)."""
+"""A grouping task's board gets bootstrap intervals that resample entities
+(docs/architecture.md §11)."""
 
 from __future__ import annotations
 

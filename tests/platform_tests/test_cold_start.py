@@ -9,8 +9,9 @@ test client and PostgreSQL's form fields) are imported where they are used, not 
 this test keeps it so. (pandas is left out of the list: pyarrow imports it on its first
 array, which scoring makes.) So are the clients a command never uses (Redis's, allauth's
 HTTP client, the sandbox backend, YAML for a command that reads none) and the apps'
-services, which their receivers and tasks import when they first run (docs/decisions.md,
-"Receivers and tasks import services at call time").
+services, which their receivers and tasks import when they first run
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time").
 """
 
 from __future__ import annotations

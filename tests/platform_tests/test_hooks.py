@@ -170,7 +170,8 @@ def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
 # The one module allowed a model signal: the storage side of a deletion, not an event
 # between apps. A row deleted by a cascade (a task's submissions, runs...) is seen by
 # nothing but Django's ``pre_delete``; each app connects it for its own models only, to
-# delete the files its rows name (docs/decisions.md, "A deleted task takes its files").
+# delete the files its rows name (docs/decisions/0026-a-deleted-task-takes-its-files.md, "A deleted
+# task takes its files").
 STORAGE_SIDE_OF_A_DELETION = "challenge_platform/stored_files.py"
 
 

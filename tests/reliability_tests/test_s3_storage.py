@@ -180,8 +180,9 @@ def test_import_upload_score_and_download_through_s3(
 @pytest.mark.django_db
 def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bucket, tmp_path):
     """On an object store the solution ids' key table is not stored (scoring would have
-    to download it, which costs more than making it: docs/decisions.md): scoring makes it,
-    with the same scores as on a local disk."""
+    to download it, which costs more than making it:
+    docs/decisions/0039-the-solutions-ids-proven-once-and-stored.md): scoring makes it, with the
+    same scores as on a local disk."""
     from scoring.core import score_file
     from scoring.solutions import task_solution_load
     from tests.datasets_tests.bundles import CLASSES

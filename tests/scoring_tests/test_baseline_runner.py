@@ -73,7 +73,7 @@ def _write_task(
     train: pd.DataFrame,
     test: pd.DataFrame,
 ) -> None:
-    """Write task.json, train.parquet and test.parquet as docs/data-contract.md says."""
+    """Write task.json, train.parquet and test.parquet as docs/developers/data-contract.md says."""
     path.mkdir(parents=True, exist_ok=True)
     meta = {
         "slug": path.name,

@@ -1,5 +1,5 @@
-"""Grouping metrics and flip rates (docs/architecture.md §11) against hand-computed cases and naive
-code."""
+"""Grouping metrics and flip rates (docs/architecture.md §11) against hand-computed cases
+and naive code."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""References per task (docs/architecture.md §11) on real imported tasks scored by the real scoring
-body: the trivial baseline, uploads (good and hostile), the primary rule, the board API and CSV
-with references and flip columns, the submission API's flips, the prize option, the
+"""References per task (docs/architecture.md §11) on real imported tasks scored by the
+real scoring body: the trivial baseline, uploads (good and hostile), the primary rule, the board API
+and CSV with references and flip columns, the submission API's flips, the prize option, the
 example-ids option."""
 
 from __future__ import annotations

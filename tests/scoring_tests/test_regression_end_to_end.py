@@ -176,7 +176,8 @@ def test_score_file_prints_rmse_mae_and_r2_per_split_and_flips_with_a_reference(
     )
     assert plain.returncode == 0, plain.stderr
     scores = json.loads(plain.stdout)
-    assert list(scores) == list(SPLITS)  # docs/architecture.md §7's shape: all, public, private
+    # docs/architecture.md §7's shape: all, public, private
+    assert list(scores) == list(SPLITS)
     assert_close(scores, sklearn_regression(task, mine))
     with_flips = json.loads(flips.stdout)
     truth = solution_frame(task).merge(mine, on="id", suffixes=("", "_m"))

@@ -1,5 +1,5 @@
-"""``score_file`` prints ``opis``, and ``nfr``/``pfr`` with ``--reference`` (docs/architecture.md
-§11)."""
+"""``score_file`` prints ``opis``, and ``nfr``/``pfr`` with ``--reference``
+(docs/architecture.md §11)."""
 
 from __future__ import annotations
 
@@ -135,7 +135,9 @@ def test_a_grouping_file_prints_the_pairwise_and_bcubed_metrics(tmp_path):
     got = run(task, tmp_path / "g.csv", reference=tmp_path / "ref.csv")
     names = {"pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1"}
     for split, rows in split_rows(task).items():
-        assert set(got[split]) == names, "docs/architecture.md §11 names; no flips for cluster ids"
+        assert set(got[split]) == names, (
+            "docs/architecture.md §11 names; no flips for cluster ids"
+        )
         expected = naive_pairwise_f1(
             truth["label"].iloc[rows].tolist(), frame["cluster"].iloc[rows].tolist()
         )

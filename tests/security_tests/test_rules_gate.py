@@ -1,5 +1,5 @@
-"""The rules gate (docs/architecture.md §10) on every entry point, the rules API and page, and their
-abuse.
+"""The rules gate (docs/architecture.md §10) on every entry point, the rules API and
+page, and their abuse.
 
 Uses the security world: a challenge with a task, two teams with a scored submission each.
 Each test sets rules on the challenge (rolled back afterwards).

@@ -1,5 +1,5 @@
-"""The task-owner role (docs/architecture.md §10) beyond the matrix's status codes: what the owner
-of ``owned_task`` sees and queues, and that the other task stays out of reach."""
+"""The task-owner role (docs/architecture.md §10) beyond the matrix's status codes: what
+the owner of ``owned_task`` sees and queues, and that the other task stays out of reach."""
 
 from __future__ import annotations
 

@@ -133,6 +133,7 @@ def test_a_reveal_time_that_passed_publishes_the_snapshot(world: Challenge) -> N
 def test_before_the_end_nothing_is_published(world: Challenge) -> None:
     doc = APIClient().get("/api/v1/challenges/sealed/standings/").json()
     assert doc["frozen_at"] is None and doc["sha256"] is None and doc["revealed"] is False
+    assert doc["split"] is None  # no entries on any split (it said "private")
     assert all(not t["entries"] for t in doc["tracks"] + doc["tasks"])
 
 

@@ -3,6 +3,7 @@ published when the challenge ends; hostile input changes nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -114,3 +115,35 @@ def test_edit_form_refuses_a_fake_pdf_with_a_message(w):
     )
     assert response.status_code == 400 and b"not a PDF" in response.content
     assert not MethodWriteup.objects.exists()
+
+
+def test_the_team_page_links_a_writeup_only_where_there_is_one_to_read(w):
+    """Every method link of the team page opens (the page linked "Method write-up" for every
+    team, a 404 to an outsider before the end and an empty page when there was none)."""
+    pk = w["mine"].pk
+    outsider, member = Client(), Client()
+    member.force_login(w["user"])
+
+    def method_links(client) -> dict[str, int]:
+        page = client.get(f"/teams/{pk}/")
+        assert page.status_code == 200
+        links = re.findall(rf'href="(/teams/{pk}/method[^"]*)"', page.content.decode())
+        return {link: client.get(link).status_code for link in links}
+
+    # no write-up: nothing for an outsider, the way to write one for a member
+    assert method_links(outsider) == {}
+    assert method_links(member) == {f"/teams/{pk}/method/edit/": 200}
+    save(w, title="Secret sauce")
+    # written, before the end: the team reads it; an outsider is told when, with no link
+    assert method_links(member) == {f"/teams/{pk}/method/": 200, f"/teams/{pk}/method/edit/": 200}
+    assert method_links(outsider) == {}
+    page = outsider.get(f"/teams/{pk}/").content.decode()
+    assert "published when the challenge ends" in page
+    challenge = w["challenge"]
+    challenge.start = timezone.now() - timedelta(days=3)
+    challenge.end = timezone.now() - timedelta(minutes=1)
+    challenge.save()
+    assert method_links(outsider) == {f"/teams/{pk}/method/": 200}
+    # after the end, a team that wrote nothing has no link either
+    other = w["foreign"].team.pk
+    assert "/method/" not in outsider.get(f"/teams/{other}/").content.decode()

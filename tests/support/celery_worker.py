@@ -1,5 +1,5 @@
-"""Real Celery worker processes for the tests (docs/architecture.md, House style: tasks through a
-real worker and Redis)."""
+"""Real Celery worker processes for the tests (docs/architecture.md, House style: tasks
+through a real worker and Redis)."""
 
 from __future__ import annotations
 

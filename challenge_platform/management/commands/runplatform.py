@@ -51,6 +51,7 @@ from challenge_platform.procfile import BEHIND_A_BALANCER, processes
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SYSTEM_PACKAGES = Path(settings.BASE_DIR) / "scripts" / "system_packages.sh"
 
 
 def dev_server_wanted() -> bool:
@@ -145,6 +146,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         host, port = web_address(port=opts["port"], addr=opts["addr"])
+        # The system packages it needs (bubblewrap: every algorithm run and baseline), installed
+        # when it can, else one message naming each and a stop, before anything starts: the
+        # one list `make run` checks first too. Silent when every package is there.
+        checked = subprocess.run(["bash", str(SYSTEM_PACKAGES), "run"], check=False)
+        if checked.returncode != 0:
+            sys.exit(checked.returncode)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         problem = listen_problem(host, port)
         if problem == "in use":

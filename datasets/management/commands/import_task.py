@@ -1,5 +1,6 @@
 """``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle;
-``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset (docs/formats.md)."""
+``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset
+(docs/participants/formats.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--slug", help="with --croissant: the task's slug")
         parser.add_argument("--kind", help="with --croissant: the task's kind (else inferred)")
         parser.add_argument(
+            "--title",
+            help="with --croissant: the task's title (else the dataset's name; with the slug "
+            "appended when another task of the track has that title)",
+        )
+        parser.add_argument(
             "--solution",
             type=Path,
             help="with --croissant: the test rows' labels (id,label) when the dataset has none",
@@ -52,7 +58,7 @@ class Command(BaseCommand):
         croissant: str | None = opts["croissant"]
         if (bundle is None) == (croissant is None):
             raise CommandError("give a bundle, or --croissant PATH_OR_URL (not both)", returncode=2)
-        extra = [f"--{o}" for o in ("slug", "kind", "solution") if opts[o] is not None]
+        extra = [f"--{o}" for o in ("slug", "kind", "title", "solution") if opts[o] is not None]
         if extra and croissant is None:
             raise CommandError(f"{', '.join(extra)}: with --croissant only", returncode=2)
         destination = {
@@ -68,6 +74,7 @@ class Command(BaseCommand):
                     source=croissant,
                     slug=opts["slug"],
                     kind=opts["kind"],
+                    title=opts["title"],
                     solution=opts["solution"],
                     **destination,
                 )

@@ -1,4 +1,5 @@
-"""``load_demo``: the demo challenge built from real public data (docs/architecture.md §6, §7).
+"""``load_demo``: the demo challenge built from real public data (docs/architecture.md
+§6, §7).
 
 Idempotent and quick the second time: existing rows are kept as they are (an organizer may
 have edited them) and a task whose slug exists is skipped before its bundle is built. Every
