@@ -167,6 +167,23 @@ def baseline_run_active(*, task: Task) -> AlgorithmRun | None:
     return BaselineRun.objects.filter(task=task, status__in=ACTIVE).first()
 
 
+def board_runs_pending(*, task_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """(task id, team id) -> ``"queued"`` or ``"running"`` (running wins): the runs not yet
+    final whose success becomes their team's entry on the task's board (a team's run, the
+    AutoGluon baseline: ``RunProfile.makes_entry``). The track board shows such a cell as on
+    its way, never as a missing score."""
+    from algorithms.services.profiles import entry_profile_names
+
+    found: dict[tuple[int, int], str] = {}
+    rows = AlgorithmRun.objects.filter(
+        task_id__in=list(task_ids), profile__in=entry_profile_names(), status__in=ACTIVE
+    ).values_list("task_id", "version__algorithm__team_id", "status")
+    for task_id, team_id, status in rows:
+        if found.get((task_id, team_id)) != AlgorithmRunStatus.RUNNING:
+            found[(task_id, team_id)] = str(status)
+    return found
+
+
 @dataclass(frozen=True)
 class StoredArtifact:
     """An output file a run's profile kept, in private storage."""

@@ -37,6 +37,7 @@ AuditRecorded          challenge_platform (an audit event written) in transactio
 ChallengeFinished      standings (the final standings frozen)      after commit
 StressResultsChanged   algorithms (a stress run's figures recorded) in transaction
 AlgorithmRunScored     algorithms (a run scored, not submitted)    in transaction
+AlgorithmRunFailed     algorithms (a run failed or was cancelled)  in transaction
 ChampionChanged        leaderboard (a task's champion changed)     in transaction
 =====================  ==========================================  ================
 """
@@ -175,6 +176,16 @@ class AlgorithmRunScored(HookEvent):
     organizer's run, a benchmark re-run: the transfer matrix's), in the transaction that
     finished it (e.g. the champion gate weighs it)."""
 
+    run_id: int
+
+
+@dataclass(frozen=True)
+class AlgorithmRunFailed(HookEvent):
+    """A run ended failed or cancelled in its worker, in the transaction that ended it: what
+    the boards show of it changes (a cell its entry was awaited in is no longer queued; a
+    stress run's robustness is failed)."""
+
+    task_id: int
     run_id: int
 
 

@@ -87,7 +87,17 @@ class TaskEntrySerializer(serializers.Serializer):
         "needs_algorithm) or until its stress run has finished (pending).",
     )
     robustness_state = serializers.CharField(
-        default="needs_algorithm", help_text="ready, pending, needs_algorithm or none."
+        default="needs_algorithm",
+        help_text="ready (figures), pending (its stress run is queued or running, or the "
+        "stress tick queues it within a minute), failed (its stress run failed: final; "
+        "robustness_reason says why), needs_algorithm (a prediction file) or none (no stress "
+        "run comes; robustness_reason says why).",
+    )
+    robustness_reason = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="failed: the stress run's error; none: why no stress run comes; pending: "
+        "what it waits for; else null.",
     )
     transitivity_violations = serializers.FloatField(
         allow_null=True,
@@ -107,12 +117,24 @@ class TrackEntrySerializer(serializers.Serializer):
     team = serializers.CharField()
     team_id = serializers.IntegerField()
     score = serializers.FloatField(
-        help_text="Mean primary score over the track's ranked tasks (missing = 0)."
+        help_text="Mean primary score over the track's ranked tasks (missing = 0; a task "
+        "whose entry is queued or running is left out until scored: see partial)."
     )
     is_baseline = serializers.BooleanField()
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
     task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
-    missing = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Ranked tasks without an entry (each counts 0)."
+    )
+    cells = serializers.DictField(
+        child=serializers.ChoiceField(choices=["scored", "missing", "queued", "running"]),
+        help_text="Each task's cell: scored, missing (counts 0), or queued / running (its "
+        "entry is on its way: left out of score).",
+    )
+    partial = serializers.BooleanField(
+        help_text="True while a ranked task's entry is queued or running: score is the mean "
+        "over the other tasks."
+    )
     prize_eligible = serializers.BooleanField(
         allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
     )
@@ -282,6 +304,8 @@ def _track_payload(track: Track, split: str) -> dict:
             "task_scores": dict(row.task_scores),
             "task_ranks": dict(row.task_ranks),
             "missing": list(row.missing),
+            "cells": dict(row.cells),
+            "partial": row.partial,
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),

@@ -22,6 +22,10 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
         hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
+        # A board's cells and robustness say what is queued, running or failed (issue 50).
+        hooks.subscribe(hooks.AlgorithmRunFailed, receivers.bump_boards_of_a_failed_run)
+        hooks.subscribe(hooks.TaskAdded, receivers.bump_track_of_a_task)
+        hooks.subscribe(hooks.SubmissionFinished, receivers.bump_track_of_a_failed_submission)
         # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)

@@ -38,6 +38,40 @@ def bump_task_boards(event: hooks.StressResultsChanged) -> None:
     bumps.bump_after_commit(task_id=event.task_id, track_id=None)
 
 
+def bump_boards_of_a_failed_run(event: hooks.AlgorithmRunFailed) -> None:
+    """A run failed: the task's cached boards (a stress run's robustness is "failed") and its
+    track's (a cell awaiting the run's entry is no longer queued) are rebuilt on the next
+    read."""
+    from leaderboard import bumps
+
+    track_id = Task.objects.filter(pk=event.task_id).values_list("track_id", flat=True).first()
+    bumps.bump_after_commit(task_id=event.task_id, track_id=track_id)
+
+
+def bump_track_of_a_task(event: hooks.TaskAdded) -> None:
+    """A task joined a track: the track's cached board (a new column, its baseline queued in
+    the same transaction) is rebuilt on the next read."""
+    from leaderboard import bumps
+
+    track_id = Task.objects.filter(pk=event.task_id).values_list("track_id", flat=True).first()
+    bumps.bump_after_commit(task_id=event.task_id, track_id=track_id)
+
+
+def bump_track_of_a_failed_submission(event: hooks.SubmissionFinished) -> None:
+    """A submission ended failed: a track cell that awaited it is no longer "scoring" (a
+    scored one refreshes its boards through ``TaskResultsChanged``)."""
+    from leaderboard import bumps
+    from scoring.models import Submission, SubmissionStatus
+
+    track_id = (
+        Submission.objects.filter(pk=event.submission_id, status=SubmissionStatus.FAILED)
+        .values_list("task__track_id", flat=True)
+        .first()
+    )
+    if track_id is not None:
+        bumps.bump_after_commit(task_id=None, track_id=track_id)
+
+
 def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     """A challenge's reveal changed: its cached board pages (which link to the private split
     once it is visible) are rebuilt on the next read."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 
+from algorithms.selectors import board_runs_pending
 from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.models import Team, Track
 from common.svg import Series
@@ -22,6 +23,7 @@ from leaderboard.core.track import (
     track_standings,
 )
 from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import submissions_pending
 
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
@@ -84,6 +86,24 @@ def track_values_of(
     return values
 
 
+def track_cells_pending(*, tasks: list[Task]) -> dict[str, dict[int, str]]:
+    """Task slug -> team id -> ``"queued"`` or ``"running"``: the teams whose entry on the
+    task is on its way (a submission being scored, a team's run or the AutoGluon baseline not
+    yet final); running wins over queued. The track's mean leaves such a cell out and says
+    the row is partial (``leaderboard.core.track``)."""
+    slugs = {t.pk: t.slug for t in tasks}
+    pending: dict[str, dict[int, str]] = {t.slug: {} for t in tasks}
+    for source in (
+        submissions_pending(task_ids=list(slugs)),
+        board_runs_pending(task_ids=list(slugs)),
+    ):
+        for (task_id, team_id), state in source.items():
+            cell = pending[slugs[task_id]]
+            if cell.get(team_id) != "running":
+                cell[team_id] = state
+    return pending
+
+
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
     tasks = list(track.tasks.order_by("order", "slug"))
     slugs = {t.pk: t.slug for t in tasks}
@@ -123,6 +143,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         task_ranks=task_ranks,
         values=track_values_of(tasks=tasks, split=split, entries=entries),
         higher_is_better=directions,
+        pending=track_cells_pending(tasks=tasks),
     )
     matrix = relative_to_baseline(
         per_task,

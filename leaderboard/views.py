@@ -207,7 +207,10 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
         (
             row,
             board.teams[row.team_id],
-            [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
+            [
+                (row.task_scores.get(t.slug), row.task_ranks.get(t.slug), row.cells.get(t.slug))
+                for t in board.tasks
+            ],
             row.team_id in board.prize_ineligible,
             first.get(row.team_id),
         )

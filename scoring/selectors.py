@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
 from challenge_platform.models import Team
@@ -114,6 +115,25 @@ def submission_algorithm(*, submission: Submission) -> dict | None:
         "version": version.number,
         "run": run.pk,
     }
+
+
+def submissions_pending(*, task_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """(task id, team id) -> ``"queued"`` or ``"running"`` (scoring; running wins): the
+    submissions not yet scored that a task's board will rank (shown, of a shown team, made
+    before the challenge's end)."""
+    found: dict[tuple[int, int], str] = {}
+    rows = Submission.objects.filter(
+        task_id__in=list(task_ids),
+        status__in=(SubmissionStatus.QUEUED, SubmissionStatus.SCORING),
+        is_hidden=False,
+        team__is_hidden=False,
+        created_at__lt=F("task__track__challenge__end"),
+    ).values_list("task_id", "team_id", "status")
+    for task_id, team_id, status in rows:
+        state = "running" if status == SubmissionStatus.SCORING else "queued"
+        if found.get((task_id, team_id)) != "running":
+            found[(task_id, team_id)] = state
+    return found
 
 
 def scorings_waiting() -> bool:

@@ -311,6 +311,7 @@ def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: A
     if done:
         first = error.splitlines()[0] if error else ""
         logger.info("%s %s %s: %s", ending.job_type.label, run.pk, status, first)
+        hooks.emit(hooks.AlgorithmRunFailed(task_id=run.task_id, run_id=run.pk))
     return status if done else "superseded"
 
 

@@ -132,6 +132,9 @@ class RunProfile:
     # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``): the
     # output check then hands it what it aligned, so the file is not parsed again.
     hand_over: bool = False
+    # Whether a succeeded run becomes its team's entry on the task's board (a submission):
+    # while it is queued or running, the track board's cell says so (``board_runs_pending``).
+    makes_entry: bool = False
 
     @property
     def job_type(self) -> JobType:
@@ -169,6 +172,7 @@ TEAM = RunProfile(
     finish=outcome.submit_as_team,
     audit_action="algorithm_run",
     worker_lost=TEAM_WORKER_LOST,
+    makes_entry=True,
 )
 # The same runs as a team's, concluded differently.
 ORGANIZER = replace(
@@ -177,6 +181,7 @@ ORGANIZER = replace(
     label="organizer's algorithm",
     finish=outcome.score_for_transfer,
     hand_over=True,
+    makes_entry=False,
 )
 BASELINE = RunProfile(
     name=BASELINE_PROFILE,
@@ -199,6 +204,7 @@ BASELINE = RunProfile(
     result_file=baseline_outputs.RESULT,
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
     internal_detail=True,
+    makes_entry=True,
 )
 
 # Background runs: after every run a person asked for, within the CPU budget.
@@ -253,6 +259,7 @@ BASELINE_STRESS = replace(
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,
+    makes_entry=False,
 )
 
 PROFILES: dict[str, RunProfile] = {
@@ -272,6 +279,11 @@ def profile_named(*, name: str) -> RunProfile:
 
 def profile_of(*, run: AlgorithmRun) -> RunProfile:
     return profile_named(name=run.profile)
+
+
+def entry_profile_names() -> list[str]:
+    """The profiles whose succeeded runs become a board entry (``RunProfile.makes_entry``)."""
+    return [profile.name for profile in PROFILES.values() if profile.makes_entry]
 
 
 def cell_profile_names() -> list[str]:
