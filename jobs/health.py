@@ -8,13 +8,16 @@ it was published again without starting (:mod:`jobs.republish`, failed at
 ``JOB_REPUBLISH_LIMIT``) and the age by which it should have left its state, from the
 queue's own run times:
 
-- **queued**: from when its queue last moved (a job of its type started) or when it was
-  queued, whichever is later, ``JOB_REPUBLISH_SECONDS`` (a lost message is sent again within
-  it) plus, for itself and every job of its type ahead of it (running, or before it in the
-  order claims take them: ``JobType.claim_order``, e.g. the runs' priority classes), the time
-  one such job takes (the 90th percentile of the type's last 50 finished jobs, from their
-  start to their end; the task's hard time limit while none finished yet), shared by the
-  workers of its queue that beat now (at least one);
+- **queued**: from when it was queued, the time its queue has been full since (every
+  worker of its queue that beats now, at least one, busy with a job of its type: finished
+  or running now), plus ``JOB_REPUBLISH_SECONDS`` (a lost message is sent again within it),
+  plus, for itself and every job of its type ahead of it (running, or before it in the
+  order claims take them: ``JobType.claim_order``, e.g. the runs' priority classes), the
+  time one such job takes (the 90th percentile of the type's last 50 finished jobs, from
+  their start to their end; the task's hard time limit while none finished yet), shared by
+  those workers. A job waiting behind a long backlog, or behind one long run, is so never
+  "over" while its queue is full; it is once a worker could have taken it and none did for
+  longer than its own share;
 - **held** (queued, but no worker may take it now: ``JobType.claimable``, e.g. a spent
   compute budget): no bound, ``held`` says so;
 - **running**: the task's hard time limit (its worker kills it then) plus
@@ -112,6 +115,7 @@ def _unsettled(
         queue=TASK_QUEUES.get(job_type.task_name, ""),
         consumers=consumers,
         running_starts=[row[STARTED] for row in running if row[STARTED] is not None],
+        finished_since=_finished_since(job_type, queued),
     )
     found = [context.job(row, bound=context.running_bound()) for row in running]
     ahead = len(running)
@@ -137,15 +141,20 @@ class _Context:
     consumers: dict[str, int]
 
     running_starts: list[datetime]
+    finished_since: list[tuple[datetime, datetime]]  # (start, end) since the oldest queued
 
     def __post_init__(self) -> None:
-        history = _history(self.job_type)
-        self.typical, self.typical_why = _typical_seconds(history, hard=self.hard)
+        self.typical, self.typical_why = _typical_seconds(
+            _history(self.job_type), hard=self.hard
+        )
         # A queue nobody consumes now: the bound says how long its jobs take once one does.
         self.workers = max(self.consumers.get(self.queue, 0), 1)
-        # When a job of the type last started: the last time its queue moved.
-        starts = [start for start, _ in history] + self.running_starts
-        self.moved = max(starts) if starts else None
+
+    def full_since(self, since: datetime) -> float:
+        """Seconds after ``since`` during which the type's jobs (finished ones and those
+        running now) kept every worker of the queue busy: the waiting a queued job was owed."""
+        spans = self.finished_since + [(start, self.now) for start in self.running_starts]
+        return _seconds_at_least(spans, start=since, end=self.now, count=self.workers)
 
     def running_bound(self) -> tuple[float, str]:
         limit = self.hard if self.hard is not None else UNKNOWN_RUN_SECONDS
@@ -157,23 +166,19 @@ class _Context:
         return limit + lost_after, why
 
     def queued_bound(self, row: dict, *, ahead: int) -> tuple[float, str]:
-        """From when the queue last moved (a job of the type started) or the row was queued,
-        whichever is later: the time to resend a lost message, then one typical run for
-        itself and each job ahead of it in claim order, shared by the queue's workers."""
+        """From when the row was queued: the work its queue has done since, the time to
+        resend a lost message, then one typical run for itself and each job ahead of it in
+        claim order, shared by the queue's workers."""
         since = _since(row, self.job_type, now=self.now)
         slack = float(settings.JOB_REPUBLISH_SECONDS)
         rounds = math.ceil((ahead + 1) / self.workers)
-        waited = 0.0
-        if self.moved is not None and self.moved > since:
-            waited = (min(self.moved, self.now) - since).total_seconds()
+        full = self.full_since(since)
         why = (
             f"{ahead} ahead of it on {self.workers} worker(s) of '{self.queue}': {rounds} x "
-            f"{self.typical:.0f} s ({self.typical_why}) + {slack:.0f} s to resend a lost "
-            "message"
-            + (f", from when the queue last moved ({waited:.0f} s after it was queued)"
-               if waited else "")
-        )  # fmt: skip
-        return waited + slack + rounds * self.typical, why
+            f"{self.typical:.0f} s ({self.typical_why}) + {full:.0f} s its queue has been full "
+            f"since it was queued + {slack:.0f} s to resend a lost message"
+        )
+        return full + slack + rounds * self.typical, why
 
     def job(self, row: dict, *, bound: tuple[float, str] | None) -> UnsettledJob:
         since = _since(row, self.job_type, now=self.now)
@@ -208,6 +213,34 @@ def _since(row: dict, job_type: JobType, *, now: datetime) -> datetime:
     if row[STATUS] == job_type.queued and due is not None and due > since:
         since = min(due, now)
     return since
+
+
+def _seconds_at_least(
+    spans: list[tuple[datetime, datetime]], *, start: datetime, end: datetime, count: int
+) -> float:
+    """The seconds of [start, end] covered by at least ``count`` of ``spans`` at once."""
+    edges: list[tuple[datetime, int]] = []
+    for begin, finish in spans:
+        begin, finish = max(begin, start), min(finish, end)
+        if finish > begin:
+            edges += [(begin, 1), (finish, -1)]
+    edges.sort()  # at one instant an end (-1) sorts before a start (+1)
+    covered, active, last = 0.0, 0, start
+    for moment, step in edges:
+        if active >= count:
+            covered += (moment - last).total_seconds()
+        active, last = active + step, moment
+    return covered
+
+
+def _finished_since(job_type: JobType, queued: list[dict]) -> list[tuple[datetime, datetime]]:
+    """``(started, finished)`` of the type's jobs that finished after its oldest queued row
+    entered the queue (none when nothing is queued)."""
+    if not queued:
+        return []
+    oldest = min(row[CHANGED] or row[STARTED] or timezone.now() for row in queued)
+    rows = job_type.filter(**{f"{FINISHED}__gt": oldest}).values_list(STARTED, FINISHED)
+    return [(start or end, end) for start, end in rows]
 
 
 def _history(job_type: JobType) -> list[tuple[datetime, datetime]]:

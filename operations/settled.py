@@ -10,7 +10,7 @@ the age by which it should have moved on, derived from what it waits for:
 - **jobs** (every queued or running row of every job type of the lifecycle's registry:
   scorings, algorithm runs of every profile, stress runs and reproductions among them,
   champion checks, trivial baseline builds, mails, webhooks): the lifecycle's own bound, from
-  its queue's measured run times (``jobs_unsettled``; see ``operations.settled_jobs``);
+  its queue's measured run times (``jobs.health.jobs_unsettled``);
 - **board cells**: a team with no entry yet on a task, whose submission or run (a team's, the
   AutoGluon baseline) is queued or running: that job's bound;
 - **robustness cells**: an entry whose stress run is queued or running (that job's bound), or
@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -47,15 +47,11 @@ from algorithms.services.benchmark import reproductions_due
 from algorithms.services.profiles import PROFILES, entry_profile_names, profile_named
 from algorithms.stress_selectors import PENDING, robustness_states_for_runs
 from jobs.celery import BEAT_SCHEDULE
+from jobs.health import UnsettledJob, jobs_unsettled
 from leaderboard.champion.jobs import CHAMPION_CHECK
 from leaderboard.models import ChampionCheck, LeaderboardEntry, Split, TaskChampion
 from scoring.job_types import SCORING
 from scoring.models import ReferenceSource, Submission
-
-try:  # the job lifecycle's own list (issue 50), once it is in this tree
-    from jobs.health import jobs_unsettled  # type: ignore[import-not-found]
-except ImportError:  # until then, the same read through the registry here
-    from operations.settled_jobs import jobs_unsettled
 
 # The kinds of things listed, in the order they are shown.
 CHAMPION, CELL, ROBUSTNESS, STRESS_RUN, REPRODUCTION, JOB = (
@@ -67,23 +63,6 @@ CHAMPION, CELL, ROBUSTNESS, STRESS_RUN, REPRODUCTION, JOB = (
     "job",
 )
 ORDER = (CHAMPION, CELL, ROBUSTNESS, STRESS_RUN, REPRODUCTION, JOB)
-
-
-class JobLike(Protocol):
-    """What a job of ``jobs_unsettled`` tells (``jobs.health.UnsettledJob``)."""
-
-    job_type: str
-    label: str
-    kind: str
-    pk: int
-    state: str
-    queue: str
-    since: datetime
-    age_seconds: float
-    republished: int
-    bound_seconds: float
-    bound_reason: str
-    over: bool
 
 
 @dataclass(frozen=True)
@@ -152,7 +131,6 @@ def benchmark_health(*, now: datetime | None = None) -> BenchmarkHealth:
     now = now or timezone.now()
     jobs = jobs_unsettled(now=now)
     runs = _runs_of(jobs)
-    jobs = [job for job in jobs if _own_type(job, runs)]
     items = [_job_item(job, runs.get(job.pk) if _is_run(job) else None) for job in jobs]
     items += _cells(jobs, runs)
     items += _robustness(jobs, now=now)
@@ -167,11 +145,11 @@ def benchmark_health(*, now: datetime | None = None) -> BenchmarkHealth:
 RUN_TASKS = frozenset(profile.task_name for profile in PROFILES.values())
 
 
-def _is_run(job: JobLike) -> bool:
+def _is_run(job: UnsettledJob) -> bool:
     return job.job_type in RUN_TASKS
 
 
-def _runs_of(jobs: list[JobLike]) -> dict[int, dict[str, Any]]:
+def _runs_of(jobs: list[UnsettledJob]) -> dict[int, dict[str, Any]]:
     """Run pk -> its profile, task and team, for the jobs that are algorithm runs."""
     pks = [job.pk for job in jobs if _is_run(job)]
     rows = AlgorithmRun.objects.filter(pk__in=pks).values(
@@ -185,15 +163,7 @@ def _runs_of(jobs: list[JobLike]) -> dict[int, dict[str, Any]]:
     return {row["pk"]: row for row in rows}
 
 
-def _own_type(job: JobLike, runs: dict[int, dict[str, Any]]) -> bool:
-    """Whether ``job`` is listed under its own type: the algorithm runs' types share one
-    model, and a run belongs to the type of its profile's task (a list that reads each type's
-    model whole names every run once per type)."""
-    run = runs.get(job.pk) if _is_run(job) else None
-    return run is None or profile_named(name=run["profile"]).task_name == job.job_type
-
-
-def _job_item(job: JobLike, run: dict[str, Any] | None) -> Unsettled:
+def _job_item(job: UnsettledJob, run: dict[str, Any] | None) -> Unsettled:
     what, name, task = JOB, f"{job.label} #{job.pk}", ""
     if run is not None:
         profile = profile_named(name=run["profile"])
@@ -212,7 +182,7 @@ def _job_item(job: JobLike, run: dict[str, Any] | None) -> Unsettled:
     return _item(what, name, task, job, reason=reason)
 
 
-def _item(what: str, name: str, task: str, job: JobLike, *, reason: str) -> Unsettled:
+def _item(what: str, name: str, task: str, job: UnsettledJob, *, reason: str) -> Unsettled:
     """A thing that moves with ``job``: its state, age and bound are the job's."""
     return Unsettled(
         what=what,
@@ -227,17 +197,17 @@ def _item(what: str, name: str, task: str, job: JobLike, *, reason: str) -> Unse
     )
 
 
-def _awaits(job: JobLike, name: str) -> str:
+def _awaits(job: UnsettledJob, name: str) -> str:
     return f"awaits {name} ({job.state}): {job.bound_reason}"
 
 
 # --- board cells -------------------------------------------------------------------------------
 
 
-def _cells(jobs: list[JobLike], runs: dict[int, dict[str, Any]]) -> list[Unsettled]:
+def _cells(jobs: list[UnsettledJob], runs: dict[int, dict[str, Any]]) -> list[Unsettled]:
     """A team without an entry on a task yet whose submission or entry-making run is on its
     way: the cell waits for that job (the first one found)."""
-    waiting: dict[tuple[int, int], tuple[JobLike, str, str, str]] = {}
+    waiting: dict[tuple[int, int], tuple[UnsettledJob, str, str, str]] = {}
     entry_profiles = set(entry_profile_names())
     for job in jobs:
         run = runs.get(job.pk) if _is_run(job) else None
@@ -290,7 +260,7 @@ def _waiting_for_tick(
     return Unsettled(what, name, task, state, since, age, bound, reason, age > bound)
 
 
-def _robustness(jobs: list[JobLike], *, now: datetime) -> list[Unsettled]:
+def _robustness(jobs: list[UnsettledJob], *, now: datetime) -> list[Unsettled]:
     """Every board entry made by a run whose robustness is pending (``robustness_state``)."""
     made = LeaderboardEntry.objects.filter(split=Split.PUBLIC).values_list(
         "submission_id", flat=True
@@ -352,15 +322,15 @@ def _reproductions_to_queue(*, now: datetime) -> list[Unsettled]:
 # --- champions -------------------------------------------------------------------------------
 
 
-def _latest(jobs: Iterable[JobLike]) -> JobLike:
+def _latest(jobs: Iterable[UnsettledJob]) -> UnsettledJob:
     """The job whose bound ends last."""
     return max(jobs, key=lambda j: (j.over, j.since.timestamp() + j.bound_seconds))
 
 
-def _champions(jobs: list[JobLike], runs: dict[int, dict[str, Any]]) -> list[Unsettled]:
+def _champions(jobs: list[UnsettledJob], runs: dict[int, dict[str, Any]]) -> list[Unsettled]:
     """Tasks whose champion is being decided, or waits for its reference."""
     checks = {job.pk: job for job in jobs if job.job_type == CHAMPION_CHECK.key}
-    deciding: dict[str, list[JobLike]] = {}
+    deciding: dict[str, list[UnsettledJob]] = {}
     for pk, slug in ChampionCheck.objects.filter(pk__in=list(checks), decides=True).values_list(
         "pk", "task__slug"
     ):

@@ -328,6 +328,7 @@ def _run_type(task_name: str) -> JobType:
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
         claimable=lambda: eligible_runs(served=served),
         kind_field="profile",
+        scope=lambda: Q(profile__in=[profile.name for profile in served]),
         claim_order=_in_claim_order,
     )
 

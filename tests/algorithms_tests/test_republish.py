@@ -249,10 +249,11 @@ def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(
     world, broker, settings
 ):
     """Two finished runs took 10 s and 30 s (90th percentile: 28 s); one started 5 s ago and
-    runs, two wait (queued 40 s and 20 s ago). Their bounds count from when the queue last
-    moved (the running one's start): on one algorithms worker the first waiting run is
-    done 2 x 28 s after that (plus the time to resend a lost message), the second 3 x 28 s
-    after; on two workers 1 and 2 rounds. A running run's bound is its task's hard time
+    runs, two wait (queued 40 s and 20 s ago). Their bounds count from when they were queued
+    and add the time the queue has been full since (the running one's 5 s on one worker;
+    nothing on two, one of them idle): on one algorithms worker the first waiting run is
+    owed 2 x 28 s more (plus the time to resend a lost message), the second 3 x 28 s; on two
+    workers 1 and 2 rounds. A running run's bound is its task's hard time
     limit plus the time to see its worker lost. A run no worker may take now (the day's
     budget is spent) is held: no bound."""
     from algorithms.services.profiles import BENCHMARK
@@ -296,14 +297,15 @@ def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(
     beating(broker, "scoring@a", ("scoring",))  # another queue's worker: not counted
     assert bounds() == {
         runs[2].pk: ("running", 5.0, hard + lost, False, False),
-        runs[3].pk: ("queued", 40.0, 35 + slack + 2 * 28, False, False),
-        runs[4].pk: ("queued", 20.0, 15 + slack + 3 * 28, False, False),
+        runs[3].pk: ("queued", 40.0, 5 + slack + 2 * 28, False, False),
+        runs[4].pk: ("queued", 20.0, 5 + slack + 3 * 28, False, False),
         rerun.pk: ("queued", 60.0, None, False, True),
     }
     beating(broker, "algorithms@b", ("algorithms",))
-    assert bounds()[runs[3].pk][2] == 35 + slack + 28
-    assert bounds()[runs[4].pk][2] == 15 + slack + 2 * 28
-    # The queue has not moved since: past its bound, the first waiting run is over it.
+    assert bounds()[runs[3].pk][2] == slack + 28
+    assert bounds()[runs[4].pk][2] == slack + 2 * 28
+    # One long run on one of two workers: the other could have taken the first waiting run
+    # and did not; past its bound, it is over it.
     AlgorithmRun.objects.filter(pk=runs[2].pk).update(started_at=now - timedelta(seconds=600))
     AlgorithmRun.objects.filter(pk=runs[3].pk).update(
         status_changed_at=now - timedelta(seconds=slack + 28 + 1)

@@ -30,8 +30,8 @@ from algorithms.services.stress_queue import stress_queue
 from datasets.services import task_import
 from jobs import registry
 from jobs.celery import celery_app
+from jobs.health import jobs_unsettled
 from leaderboard.champion.services import champion_tick
-from operations.settled import jobs_unsettled
 from scoring.job_types import SCORING
 from scoring.models import Submission
 from tests.algorithms_tests.archives import algorithm_zip
@@ -203,8 +203,6 @@ def _submission(task, team, *, status: str, since, started=None, finished=None):
 def test_a_queued_job_s_bound_counts_the_work_it_waited_behind_not_only_what_is_left():
     """The bound is anchored when the job was queued: five scorings of 100 s each ran since,
     so a scoring queued 600 s ago is within it; with none run since, it is past it."""
-    from operations.settled_jobs import jobs_unsettled as fallback
-
     now = timezone.now()
     task = make_task(slug="t1")
     team = make_team(task.track.challenge, "ann")
@@ -219,55 +217,36 @@ def test_a_queued_job_s_bound_counts_the_work_it_waited_behind_not_only_what_is_
             finished=end,
         )
     waiting = _submission(task, team, status="queued", since=now - timedelta(seconds=600))
-    (job,) = fallback(now=now, job_types=[SCORING])
+    (job,) = jobs_unsettled(now=now, job_types=[SCORING])
     assert job.pk == waiting.pk and job.state == "queued"
     assert 600 < job.bound_seconds < 700 and not job.over, job.bound_reason
-    assert "the jobs done since it was queued ran" in job.bound_reason
+    assert "its queue has been full since it was queued" in job.bound_reason
 
     hour = timedelta(hours=1)  # the same five ran an hour earlier: none since it was queued
     Submission.objects.exclude(pk=waiting.pk).update(
         started_at=F("started_at") - hour, finished_at=F("finished_at") - hour
     )
-    (job,) = fallback(now=now, job_types=[SCORING])
+    (job,) = jobs_unsettled(now=now, job_types=[SCORING])
     assert job.bound_seconds < 200 and job.over  # its queue did not move: over
 
 
 @pytest.mark.django_db(transaction=False)
-def test_a_run_listed_under_every_run_type_is_one_job(monkeypatch):
-    """A list that reads each run type's model whole names every run once per type: the
-    run is counted once, under its profile's type (its queue, its bound)."""
+def test_a_run_is_listed_once_under_its_own_type():
+    """The algorithm runs' types share one model; each lists only its own profiles' runs
+    (``JobType.scope``), so a baseline run is one job, on the baselines queue, with the
+    baselines' bound, and the health list names it once."""
+    from algorithms.services.profiles import RUN_TYPES
     from operations import settled
-    from operations.settled_jobs import UnsettledJob
 
     task = make_task(slug="t1")
     version = baseline_algorithm_version(challenge=task.track.challenge)
     run = AlgorithmRun.objects.create(version=version, task=task, profile="baseline")
     now = timezone.now()
-
-    def listed(*, now=None):
-        return [
-            UnsettledJob(
-                job_type=name,
-                label="run",
-                kind="baseline",
-                pk=run.pk,
-                state="queued",
-                queue=queue,
-                since=now,
-                age_seconds=1.0,
-                republished=0,
-                republish_limit=0,
-                bound_seconds=99.0,
-                bound_reason="why",
-                over=False,
-            )
-            for name, queue in (
-                ("algorithms.tasks.run_algorithm", "algorithms"),
-                ("algorithms.tasks.run_baseline", "baselines"),
-            )
-        ]
-
-    monkeypatch.setattr(settled, "jobs_unsettled", listed)
+    listed = jobs_unsettled(now=now, job_types=list(RUN_TYPES.values()))
+    assert [(job.pk, job.queue) for job in listed] == [(run.pk, "baselines")]
+    for job_type in RUN_TYPES.values():
+        owns = job_type.filter(pk=run.pk).exists()
+        assert owns == (job_type.task_name == listed[0].job_type)
     found = settled.benchmark_health(now=now)
     jobs = [i for i in found.items if i.what == "job"]
     assert [i.name for i in jobs] == [f"baseline #{run.pk} of AutoGluon baseline on t1"]
