@@ -114,7 +114,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
                     u.created_at.strftime("%Y-%m-%d %H:%M"),
                     u.created_by.get_username() if u.created_by else "system",
                     u.status,
-                    version_upload_message(u),
+                    version_upload_message(upload=u),
                     problems,
                 )
             )
@@ -226,7 +226,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
             return self._render_replace(request, task, posted.form, posted.problems)
         messages.success(
             request,
-            f"{task.slug}: {version_upload_message(posted.upload)} Its check is listed under"
+            f"{task.slug}: {version_upload_message(upload=posted.upload)} Its check is listed under"
             " “Data uploads” below.",
         )
         return HttpResponseRedirect(reverse("admin:datasets_task_change", args=[task.pk]))

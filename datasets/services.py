@@ -315,7 +315,7 @@ def _save_files(
     return stored
 
 
-def standardized_bytes(standardized: StandardizedTask) -> int:
+def standardized_bytes(*, standardized: StandardizedTask) -> int:
     """The most a version of ``standardized`` stores (its files and the solution's key
     table): what its storage is counted at before anything is stored."""
     names = [*TASK_FILES, SOLUTION_KEYS]
@@ -419,7 +419,7 @@ class TaskReplaced:
     def summary(self) -> str:
         """What the organizer or the task owner is told."""
         text = version_summary(task=self.task, version=self.version, previous=self.previous)
-        return f"{text} {pruned_sentence(self.pruned)}".strip()
+        return f"{text} {pruned_sentence(numbers=self.pruned)}".strip()
 
 
 def version_summary(*, task: Task, version: TaskVersion, previous: int) -> str:
@@ -432,7 +432,7 @@ def version_summary(*, task: Task, version: TaskVersion, previous: int) -> str:
     )
 
 
-def pruned_sentence(numbers: Sequence[int]) -> str:
+def pruned_sentence(*, numbers: Sequence[int]) -> str:
     """What pruning did, in one sentence ("" when nothing was pruned)."""
     if not numbers:
         return ""
@@ -546,7 +546,7 @@ def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> Tas
                 team_upload_lock(team=how.team)
                 upload_quota_check(
                     team=how.team,
-                    adding_bytes=standardized_bytes(standardized),
+                    adding_bytes=standardized_bytes(standardized=standardized),
                     freeing_bytes=how.counted_bytes,
                 )
             previous = current.data_version

@@ -211,7 +211,7 @@ def task_version_upload_create(
     return upload
 
 
-def version_upload_message(upload: TaskVersionUpload) -> str:
+def version_upload_message(*, upload: TaskVersionUpload) -> str:
     """Where an upload stands, in words (the API's ``message``, the data page's line)."""
     status = upload.status
     if status == VersionUploadStatus.QUEUED:

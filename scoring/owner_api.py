@@ -213,7 +213,7 @@ class TaskVersionUploadSerializer(serializers.Serializer):
         return upload.version.number if upload.version_id else None
 
     def get_message(self, upload: TaskVersionUpload) -> str:
-        return version_upload_message(upload)
+        return version_upload_message(upload=upload)
 
     def get_url(self, upload: TaskVersionUpload) -> str:
         path = reverse(

@@ -165,7 +165,7 @@ def _task_data_replace(
     )
     if posted.upload is None:
         return _render_replace(request, task, posted.form, posted.problems, posted.refused)
-    messages.success(request, version_upload_message(posted.upload))
+    messages.success(request, version_upload_message(upload=posted.upload))
     return redirect("scoring:task-data-upload", slug=task.slug, pk=posted.upload.pk)
 
 
@@ -213,7 +213,7 @@ def task_data_upload(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             "task": task,
             "upload": upload,
-            "message": version_upload_message(upload),
+            "message": version_upload_message(upload=upload),
             "pending": pending,
             "poll_url": reverse("api-task-version-upload", kwargs={"slug": slug, "pk": pk}),
         },
