@@ -184,12 +184,9 @@ def task_version_upload_create(
         bundle_name=(get_valid_filename(Path(file.name or "").name) or "bundle.zip")[-255:],
         bundle_size=size,
     )
-    field = upload.bundle.field
-    name = ""
+    _store_bundle(upload, file)
+    field, name = upload.bundle.field, upload.bundle.name
     try:
-        file.seek(0)
-        upload.bundle.save(f"{uuid.uuid4().hex}.zip", file, save=False)
-        name = upload.bundle.name
         with transaction.atomic():
             # Uploads to one task take turns (its day's count), then the team's (the quota's
             # last room): the order a data version's own check keeps.
@@ -204,11 +201,30 @@ def task_version_upload_create(
             upload.save()
             lifecycle.publish_job_after_commit(VERSION_CHECK, pk=upload.pk)
     except BaseException:
-        if name:
-            delete_file_quietly(field.storage, name)
+        delete_file_quietly(field.storage, name)
         raise
     logger.info("task %s: data version upload %s queued", task.slug, upload.pk)
     return upload
+
+
+def _store_bundle(upload: TaskVersionUpload, file: UploadedFile) -> None:
+    """Store the uploaded zip under a fresh name (private storage); any storage error (disk
+    full, an object store away) is the uploader's 503, and what a failed write left under
+    that name is removed (the name is this upload's alone)."""
+    name = f"{uuid.uuid4().hex}.zip"
+    try:
+        file.seek(0)
+        upload.bundle.save(name, file, save=False)
+    except Exception as exc:
+        logger.exception("could not store a data version of %s", upload.task.slug)
+        field = upload.bundle.field
+        delete_file_quietly(field.storage, field.generate_filename(upload, name))
+        raise VersionUploadRefused(
+            "storage_unavailable",
+            "The bundle could not be stored right now, so nothing was changed and nothing "
+            "counts against your limits but the upload rate. Please try again in a few minutes.",
+            503,
+        ) from exc
 
 
 def version_upload_message(*, upload: TaskVersionUpload) -> str:

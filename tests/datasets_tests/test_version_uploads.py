@@ -388,3 +388,22 @@ def test_versions_beyond_the_kept_number_lose_their_files_and_keep_their_record(
     ]
     assert api.get(f"/api/v1/tasks/{task.slug}/files/train.csv?version=1").status_code == 404
     assert api.get(f"/api/v1/tasks/{task.slug}/files/train.csv?version=2").status_code == 200
+
+
+def test_a_storage_failure_is_a_503_and_changes_nothing(task, owner, bundles, monkeypatch):
+    """A full disk (or an object store away) while the zip is stored: the uploader is told
+    to try again (503, not a traceback), and no row or file is left. (The failure is
+    simulated: a full disk is not something a test should make of the host's.)"""
+    storage = TaskVersionUpload._meta.get_field("bundle").storage
+
+    def full(name, content):
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a zip")  # what a write cut short leaves
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage, "_save", full)
+    before = data_dir_files()
+    answer = post_version(api_client_for(owner), task, new_version(bundles, task))
+    assert answer.status_code == 503 and answer.json()["code"] == "storage_unavailable"
+    assert not TaskVersionUpload.objects.exists() and data_dir_files() == before
