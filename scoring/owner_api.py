@@ -302,6 +302,9 @@ class TaskVersionListApi(APIView):
             429: OpenApiResponse(
                 BundleRefusedSerializer, "the team's upload rate, or the task's uploads today"
             ),
+            503: OpenApiResponse(
+                BundleRefusedSerializer, "the bundle could not be stored now (try again)"
+            ),
             **error_responses({403: "not an owner of this task"}),
         },
     )
