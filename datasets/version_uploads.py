@@ -336,8 +336,8 @@ def task_version_check(*, upload_pk: int, delivery_id: str | None = None) -> str
             token,
             VersionUploadStatus.REFUSED,
             problems=[
-                f"Checking the bundle took longer than its limit of {seconds} seconds (the "
-                "limit of an import); nothing was changed."
+                f"Checking the bundle took longer than its limit of {seconds} seconds "
+                "(TASK_VERSION_CHECK_SECONDS); nothing was changed."
             ],
         )
     except Exception:
