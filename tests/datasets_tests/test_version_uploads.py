@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from billiard.exceptions import SoftTimeLimitExceeded
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from challenge_platform.models import AuditEvent
 from challenge_platform.upload_budget import team_storage_use
 from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload
-from datasets.version_uploads import task_version_check
+from datasets.version_uploads import task_version_check, task_version_uploads_sweep
 from jobs import lifecycle
 from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files
@@ -407,3 +410,46 @@ def test_a_storage_failure_is_a_503_and_changes_nothing(task, owner, bundles, mo
     answer = post_version(api_client_for(owner), task, new_version(bundles, task))
     assert answer.status_code == 503 and answer.json()["code"] == "storage_unavailable"
     assert not TaskVersionUpload.objects.exists() and data_dir_files() == before
+
+
+def test_a_check_past_its_time_limit_is_refused_and_changes_nothing(
+    task, owner, bundles, monkeypatch, check
+):
+    """Celery's soft limit (TASK_VERSION_CHECK_SECONDS) interrupting the check is raised in
+    it as SoftTimeLimitExceeded; here it is raised where the parsing is."""
+    answer = post_version(api_client_for(owner), task, new_version(bundles, task))
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr("datasets.version_uploads.task_bundle_replace", too_slow)
+    assert check(answer.json()["id"]) == "refused"
+    upload = TaskVersionUpload.objects.get()
+    assert "took longer than its limit of 1800 seconds" in upload.problems[0]
+    assert not upload.bundle and Task.objects.get(pk=task.pk).data_version == 1
+
+
+def test_a_stranded_check_is_queued_again_then_failed_with_its_bundle_deleted(
+    task, owner, bundles, settings, django_capture_on_commit_callbacks, published
+):
+    answer = post_version(api_client_for(owner), task, new_version(bundles, task))
+    upload = TaskVersionUpload.objects.get(pk=answer.json()["id"])
+    zip_path = Path(upload.bundle.storage.path(upload.bundle.name))
+    long_ago = timezone.now() - timedelta(seconds=settings.TASK_VERSION_CHECK_SECONDS + 600)
+    TaskVersionUpload.objects.filter(pk=upload.pk).update(
+        status="checking", status_changed_at=long_ago, claim_token="dead", attempts=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_version_uploads_sweep().requeued == [upload.pk]
+    upload.refresh_from_db()
+    assert upload.status == "queued" and upload.bundle and zip_path.exists()
+    assert ("datasets.tasks.check_task_version", {"urgent": True, "countdown": None,
+            "upload_pk": upload.pk}) in published  # fmt: skip
+    TaskVersionUpload.objects.filter(pk=upload.pk).update(
+        status="checking", status_changed_at=long_ago, attempts=settings.SCORING_MAX_ATTEMPTS
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_version_uploads_sweep().failed == [upload.pk]
+    upload.refresh_from_db()
+    assert upload.status == "failed" and "internal error" in upload.error
+    assert not upload.bundle and not zip_path.exists()
