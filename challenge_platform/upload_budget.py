@@ -1,11 +1,17 @@
-"""Upload budgets per team (issue 39): one rate limit on every upload path, a storage quota.
+"""Upload budgets per team (issues 39 and 51): one rate limit on every upload path, a storage
+quota.
 
-Every way a team sends a file, a prediction file or an algorithm archive, through the web
-form, the API or the command-line client (which uses the API), goes through the upload
-services (``scoring.services.upload``, ``algorithms.services.upload``), and they ask here:
+Every way a team sends a file goes through an upload service that asks here: prediction
+files (``scoring.services.upload``), algorithm archives (``algorithms.services.upload``),
+new versions of a task's data (``datasets.version_uploads``), reference files
+(``scoring.services.references``) and method write-up PDFs (``standings.services``), through
+the web forms, the API or the command-line client (which uses the API). A new upload path
+does the same: :func:`upload_admission` before the body is read, :func:`upload_arrival` once
+it is there, and :func:`upload_quota_check` again under :func:`team_upload_lock` just before
+its row is written. What a team's organizers upload as organizers (no team) is not charged.
 
 - **Rate** (``TEAM_UPLOAD_RATE``, ``60/minute``): at most that many uploads per team in any
-  window of that length, both kinds together. An upload counts once its body has reached
+  window of that length, every kind together. An upload counts once its body has reached
   the service (valid or not: a flood of broken files costs the server as much); one the
   rate refuses does not, nor one refused before its body was read. The count lives in the
   cache (Redis, shared by every web process) as one key per slot of the window
@@ -13,12 +19,18 @@ services (``scoring.services.upload``, ``algorithms.services.upload``), and they
   up), so it is exact whatever the number of processes. While the cache is unreachable the
   rate is not counted (logged), as the login throttle does: a rate limit is not worth
   refusing every upload for.
-- **Storage** (``TEAM_STORAGE_QUOTA_MB``): the bytes a team's members uploaded (their
-  prediction files and algorithm archives) may not pass the quota; the upload that would
+- **Daily limits** belong to each kind, where one applies: a task's submissions per team and
+  person (``scoring``), a task's reference files and data versions per day (the task
+  owners' uploads; organizers have none). Each is checked with the rate and again under the
+  lock.
+- **Storage** (``TEAM_STORAGE_QUOTA_MB``): the bytes stored for what a team's members
+  uploaded may not pass the quota, counted on the stored bytes (a data version counts its
+  standardized files, a bundle waiting for its check its own size); the upload that would
   is refused before anything is stored, naming the quota and the use. Each app says what
   it stores for a team with :func:`team_storage_register` in its ``AppConfig.ready()``
-  (this layer knows neither model). What the platform makes on a team's behalf (algorithm
-  runs' outputs, re-runs the team did not ask for) is not charged.
+  (this layer knows none of their models). What the platform makes on a team's behalf
+  (algorithm runs' outputs, re-runs the team did not ask for, a scored file's derived
+  predictions) is not charged.
 
 Refusals raise :class:`UploadBudgetExceeded`; the services turn it into their own refusal
 (:func:`refused_as`), which every path shows: the API as ``{"detail", "code",
@@ -33,14 +45,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 from challenge_platform.localredis import cache_unavailable_errors
-from common.rates import Rate, parse_rate
+from common.rates import Rate, next_utc_midnight, parse_rate
 from common.refusals import Refusal
 from common.units import byte_size
 
@@ -51,6 +63,11 @@ logger = logging.getLogger(__name__)
 RATE_LIMITED = "rate_limited"
 STORAGE_QUOTA = "storage_quota"
 BUDGET_CODES = frozenset({RATE_LIMITED, STORAGE_QUOTA})
+# What the rate counts, as its refusal names it.
+UPLOAD_KINDS = "prediction files, algorithm archives, task data, reference files, write-up PDFs"
+# Multipart framing and the form fields around the file: a body declaring this much more
+# than the room left may still hold a file that fits.
+MULTIPART_SLACK_BYTES = 64 * 1024
 
 
 class UploadBudgetExceeded(Refusal):
@@ -84,8 +101,8 @@ def _over_the_rate(rate: Rate, held: dict[str, float]) -> UploadBudgetExceeded:
     seconds = math.ceil(frees_in)
     return UploadBudgetExceeded(
         RATE_LIMITED,
-        f"Too many uploads: your team sent {rate.count} in the last {rate.period} (prediction "
-        f"files and algorithm archives together), the most it may ({rate}). Nothing was "
+        f"Too many uploads: your team sent {rate.count} in the last {rate.period} (every kind "
+        f"of upload together: {UPLOAD_KINDS}), the most it may ({rate}). Nothing was "
         f"stored; try again in {seconds} second{'s' if seconds != 1 else ''}.",
         429,
         retry_after=timezone.now() + timedelta(seconds=seconds),
@@ -129,6 +146,29 @@ def upload_rate_take(*, team: Team) -> None:
     raise _over_the_rate(rate, held)
 
 
+# --- daily limits ------------------------------------------------------------------------------
+
+
+def upload_day_start(*, now: datetime | None = None) -> datetime:
+    """The start of the current UTC day, from which a daily limit counts."""
+    return next_utc_midnight(at=now or timezone.now()) - timedelta(days=1)
+
+
+def upload_daily_check(*, used: int, limit: int, code: str, refused: str) -> None:
+    """Raise :class:`UploadBudgetExceeded` (429, to be tried again at the next UTC midnight)
+    when ``used`` of today's ``limit`` uploads of a kind are taken; ``refused`` says what
+    was used ("The task's owners have used today's 3 ..."), the reset time is added."""
+    if used < limit:
+        return
+    resets = next_utc_midnight(at=timezone.now())
+    raise UploadBudgetExceeded(
+        code,
+        f"{refused}; the limit resets at {resets:%Y-%m-%d %H:%M} UTC. Nothing was stored.",
+        429,
+        retry_after=resets,
+    )
+
+
 # --- storage -----------------------------------------------------------------------------------
 
 # label (plural noun) -> counter(team_pk=...) -> (files, bytes)
@@ -148,11 +188,15 @@ class StorageUse:
     parts: dict[str, tuple[int, int]]  # label -> (files, bytes)
 
     def described(self) -> str:
-        """``3 prediction files and 2 algorithm archives``."""
+        """``3 prediction files and 2 algorithm archives`` (the kinds the team stores;
+        ``nothing`` when it stores none)."""
         words = [
             f"{files} {label.removesuffix('s') if files == 1 else label}"
             for label, (files, _) in self.parts.items()
+            if files
         ]
+        if not words:
+            return "nothing"
         return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
@@ -166,15 +210,17 @@ def team_storage_quota() -> int:
     return max(settings.TEAM_STORAGE_QUOTA_MB, 0) * 1024 * 1024
 
 
-def upload_quota_check(*, team: Team, adding_bytes: int) -> None:
+def upload_quota_check(*, team: Team, adding_bytes: int, freeing_bytes: int = 0) -> None:
     """Raise :class:`UploadBudgetExceeded` (413) when ``adding_bytes`` more would take
-    ``team`` over its storage quota. Call it before storing, and again under the team's lock
+    ``team`` over its storage quota, ``freeing_bytes`` of what it stores being deleted with
+    the upload (a write-up's PDF it replaces, a checked bundle that becomes a data version).
+    Call it before storing, and again under the team's lock (:func:`team_upload_lock`)
     before the upload is recorded (two uploads at once cannot both take the last room)."""
     quota = team_storage_quota()
     if not quota:
         return
     use = team_storage_use(team=team)
-    if use.total + adding_bytes <= quota:
+    if use.total - freeing_bytes + adding_bytes <= quota:
         return
     raise UploadBudgetExceeded(
         STORAGE_QUOTA,
@@ -183,3 +229,36 @@ def upload_quota_check(*, team: Team, adding_bytes: int) -> None:
         "nothing was stored. Ask the organizers for more room.",
         413,
     )
+
+
+# --- one call per step, for every upload path -------------------------------------------------
+
+
+def upload_admission(*, team: Team | None, declared_bytes: int | None = None) -> None:
+    """Before the body is read: raise :class:`UploadBudgetExceeded` when ``team`` has no
+    upload left in its rate window (429; nothing counted) or when the body it announces
+    (``Content-Length``, less :data:`MULTIPART_SLACK_BYTES`) would not fit in its storage
+    quota (413). ``team`` None (an organizer's upload) is not charged."""
+    if team is None:
+        return
+    upload_rate_check(team=team)
+    if declared_bytes is not None:
+        upload_quota_check(team=team, adding_bytes=max(declared_bytes - MULTIPART_SLACK_BYTES, 0))
+
+
+def upload_arrival(*, team: Team | None, size: int, freeing_bytes: int = 0) -> None:
+    """The upload's body arrived (``size`` bytes): count it against ``team``'s rate (429
+    when the window is full; nothing counted then), then check that it fits in the storage
+    quota (413). ``team`` None is not charged."""
+    if team is None:
+        return
+    upload_rate_take(team=team)
+    upload_quota_check(team=team, adding_bytes=size, freeing_bytes=freeing_bytes)
+
+
+def team_upload_lock(*, team: Team | None) -> None:
+    """Inside a transaction: ``team``'s uploads take turns from here until it ends (the
+    quota's last room goes once). Take it after any task row lock of the same upload and
+    before an algorithm's (the order every upload path keeps)."""
+    if team is not None:
+        Team.objects.select_for_update().filter(pk=team.pk).values_list("pk").first()

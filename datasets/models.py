@@ -13,6 +13,7 @@ from django.utils.functional import LazyObject, empty
 from challenge_platform.markdown import MarkdownHtmlField
 from challenge_platform.stored_files import StoredFile, every_file_field
 from common import keyfile
+from jobs.models import Job
 from kinds import kind_choices
 
 
@@ -154,7 +155,10 @@ class TaskVersion(models.Model):
     """One version of a task's data: the bundle an organizer or the task's owners uploaded.
 
     The task's file fields always hold the current version's files; older versions' files
-    stay in storage (history), named in ``files``. Version 1 is the import.
+    stay in storage (history), named in ``files``, until the version is pruned
+    (``TASK_DATA_VERSIONS_KEPT``, ``datasets.version_uploads.task_versions_prune``): its
+    files are deleted and ``files`` emptied, the row stays as the record. Version 1 is the
+    import.
     """
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="versions")
@@ -187,6 +191,22 @@ class TaskVersion(models.Model):
     changes = models.JSONField(
         null=True, blank=True, help_text="Rows added, removed, relabelled since the previous"
     )
+    # The storage quota (challenge_platform.upload_budget): the team a task owner's version
+    # counts against (null: an organizer's or the import), and the bytes its files take.
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose storage quota this version counts against (a task owner's)",
+    )
+    stored_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes of its stored files (0 once pruned)"
+    )
+    pruned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its files were deleted (an old version)"
+    )
 
     class Meta:
         ordering = ["task", "-number"]
@@ -197,3 +217,65 @@ class TaskVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} v{self.number}"
+
+
+class VersionUploadStatus(models.TextChoices):
+    QUEUED = "queued"
+    CHECKING = "checking"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+def version_upload_path(instance: TaskVersionUpload, filename: str) -> str:
+    return f"version-uploads/{instance.task.slug}/{filename}"
+
+
+class TaskVersionUpload(Job):
+    """A new version of a task's bundle waiting for, under or past its check: a job of the
+    one lifecycle (``queued -> checking -> accepted | refused | failed``,
+    ``datasets.version_uploads``). The web process only stores the uploaded ``.zip``
+    (``bundle``, private); a worker checks it as an import is checked and, when it is valid,
+    makes it the task's next :class:`TaskVersion` (``version``) in the transaction that ends
+    the job. ``refused`` lists every problem (nothing changed); ``failed`` is the platform's
+    fault (``error``). The bundle is deleted once the job is final."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="version_uploads")
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose budget it counts against (a task owner's upload)",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.TextField(help_text="Why the data changes (the audit reason)")
+    bundle = models.FileField(
+        upload_to=version_upload_path, storage=private_storage, max_length=300, blank=True
+    )
+    bundle_name = models.CharField(max_length=255, help_text="The uploaded file's name")
+    bundle_size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=VersionUploadStatus.choices, default=VersionUploadStatus.QUEUED
+    )
+    problems = models.JSONField(default=list, blank=True, help_text="Why it was refused")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed (the platform's fault)")
+    version = models.ForeignKey(
+        TaskVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task} upload {self.pk} ({self.status})"

@@ -12,13 +12,14 @@ class ScoringConfig(AppConfig):
         from jobs.celery import when_app_made
         from scoring import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from scoring.job_types import SCORING, TRIVIAL_BUILD
-        from scoring.selectors import team_uploaded_files
+        from scoring.selectors import team_reference_files, team_uploaded_files
 
         registry.register(SCORING, TRIVIAL_BUILD)
         when_app_made(_load_lost_decisions)
 
         hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
         team_storage_register("prediction files", team_uploaded_files)
+        team_storage_register("reference files", team_reference_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
@@ -14,9 +14,10 @@ from django.utils import timezone
 from challenge_platform.models import Team
 from challenge_platform.selectors import is_organizer
 from challenge_platform.split_access import private_visible
+from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
-from scoring.models import Submission, SubmissionStatus
+from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 User = AbstractBaseUser | AnonymousUser
@@ -52,11 +53,6 @@ def submission_visible_scores(*, submission: Submission, user: User) -> dict[str
     visible = private_scores_visible(submission=submission, user=user)
     splits = SHOWN_ORDER if visible else ("public",)
     return {split: dict(scores[split]) for split in splits if split in scores}
-
-
-def next_utc_midnight(*, at: datetime) -> datetime:
-    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -147,6 +143,16 @@ def team_uploaded_files(*, team_pk: int) -> tuple[int, int]:
     share of the storage quota, ``challenge_platform.upload_budget``); the files a job made
     for it (baselines, algorithm runs) are not theirs to count."""
     found = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False).aggregate(
+        files=Count("pk"), size=Sum("file_size")
+    )
+    return found["files"], found["size"] or 0
+
+
+def team_reference_files(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the reference files the team's members uploaded as a task's
+    owners and have not removed (the team's share of the storage quota); an organizer's
+    upload and the built-in references are nobody's."""
+    found = Reference.objects.filter(team_id=team_pk, source=ReferenceSource.UPLOAD).aggregate(
         files=Count("pk"), size=Sum("file_size")
     )
     return found["files"], found["size"] or 0

@@ -23,7 +23,14 @@ from django.utils import timezone
 from challenge_platform import hooks
 from challenge_platform.audit import audit_record, reason_check
 from challenge_platform.models import Challenge, Team, TeamMembership, Track
+from challenge_platform.upload_budget import (
+    refused_as,
+    team_upload_lock,
+    upload_quota_check,
+    upload_rate_take,
+)
 from common.finite import float_or_none
+from common.refusals import Refusal
 from common.units import byte_size
 from datasets.models import Task
 from kinds import kind_get, metric_direction
@@ -49,12 +56,27 @@ PDF_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 
 
-class StandingsError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", http_status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.http_status = http_status
+class StandingsError(Refusal):
+    """A change of the challenge's end refused (nothing changed): ``message`` for the
+    person, ``code`` the rule, ``http_status`` how to answer, ``retry_after`` when the same
+    request may succeed later (the team's upload rate)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(code, message, http_status, retry_after=retry_after)
+
+
+def _budget_refused(
+    code: str, message: str, http_status: int, retry_after: datetime | None = None
+) -> StandingsError:
+    """The upload budget's refusal as this app's (``upload_budget.refused_as``)."""
+    return StandingsError(message, code=code, http_status=http_status, retry_after=retry_after)
 
 
 # --- the freeze ---------------------------------------------------------------------------
@@ -492,6 +514,18 @@ def challenges_finish_due(*, now: datetime | None = None) -> list[str]:
 # --- method write-ups ---------------------------------------------------------------------
 
 
+def _pdf_fits(team: Team, pdf: UploadedFile) -> None:
+    """413 when ``pdf`` would take ``team`` over its storage quota (the PDF it replaces is
+    deleted with the save)."""
+    current = MethodWriteup.objects.filter(team=team).first()
+    with refused_as(_budget_refused):
+        upload_quota_check(
+            team=team,
+            adding_bytes=pdf.size or 0,
+            freeing_bytes=_pdf_size(current) if current is not None else 0,
+        )
+
+
 def _check_pdf(pdf: UploadedFile) -> None:
     size = pdf.size or 0
     if size > PDF_MAX_BYTES:
@@ -509,6 +543,24 @@ def _check_pdf(pdf: UploadedFile) -> None:
         )
 
 
+def _pdf_size(writeup: MethodWriteup) -> int:
+    """The stored size of ``writeup``'s PDF (0 without one, or when it cannot be read)."""
+    if not writeup.pdf:
+        return 0
+    try:
+        return int(writeup.pdf.storage.size(writeup.pdf.name))
+    except (OSError, NotImplementedError):
+        logger.warning("the size of %s cannot be read", writeup.pdf.name, exc_info=True)
+        return 0
+
+
+def team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the team's write-up PDF (its share of the storage quota,
+    ``challenge_platform.upload_budget``: the stored file's size)."""
+    writeup = MethodWriteup.objects.filter(team_id=team_pk).exclude(pdf="").first()
+    return (1, _pdf_size(writeup)) if writeup is not None else (0, 0)
+
+
 def writeup_save(
     *,
     team: Team,
@@ -519,11 +571,18 @@ def writeup_save(
     pdf: UploadedFile | None = None,
     remove_pdf: bool = False,
 ) -> MethodWriteup:
-    """Create or update a team's method write-up (members only; nothing changes on refusal)."""
+    """Create or update a team's method write-up (members only; nothing changes on refusal).
+
+    An attached PDF is an upload of the team (``challenge_platform.upload_budget``): it
+    counts against the team's upload rate (429, ``rate_limited``) and must fit in its
+    storage quota with the PDF it replaces deleted (413, ``storage_quota``)."""
     if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():
         raise StandingsError(
             "Only the team's members can write its method.", code="not_member", http_status=403
         )
+    if pdf is not None:
+        with refused_as(_budget_refused):
+            upload_rate_take(team=team)  # its body arrived: it counts, valid or not
     title = title.strip()
     if not title:
         raise StandingsError("Give the method a title.", code="no_title")
@@ -545,7 +604,11 @@ def writeup_save(
         )
     if pdf is not None:
         _check_pdf(pdf)
+        _pdf_fits(team, pdf)
     with transaction.atomic():
+        if pdf is not None:  # the team's uploads take turns: the quota's last room goes once
+            team_upload_lock(team=team)
+            _pdf_fits(team, pdf)
         writeup, _ = MethodWriteup.objects.select_for_update().get_or_create(
             team=team, defaults={"title": title, "body": body, "updated_by_id": user.pk}
         )

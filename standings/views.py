@@ -89,6 +89,7 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
         }
     form = WriteupForm(request.POST or None, request.FILES or None, team=team, initial=initial)
     status = 200
+    retry: int | None = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -104,17 +105,21 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except services.StandingsError as exc:
                 form.add_error(None, exc.message)
                 status = exc.http_status
+                retry = exc.retry_seconds()
             else:
                 messages.success(request, "Method write-up saved.")
                 return redirect("standings:writeup", pk=team.pk)
         else:
             status = 400
-    return render(
+    response = render(
         request,
         "standings/writeup_edit.html",
         {"team": team, "form": form, "writeup": writeup},
         status=status,
     )
+    if retry is not None:  # the team's upload rate (challenge_platform.upload_budget)
+        response["Retry-After"] = str(retry)
+    return response
 
 
 def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:

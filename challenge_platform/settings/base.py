@@ -263,15 +263,24 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
 # Upload budgets per team (challenge_platform.upload_budget), on every path (web forms, API,
-# CLI), prediction files and algorithm archives together: at most TEAM_UPLOAD_RATE uploads
-# in any window of that length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at
-# most TEAM_STORAGE_QUOTA_MB MiB of files its members uploaded (0: no quota).
+# CLI) and every kind together (prediction files, algorithm archives, task data versions,
+# reference files, write-up PDFs): at most TEAM_UPLOAD_RATE uploads in any window of that
+# length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at most
+# TEAM_STORAGE_QUOTA_MB MiB stored for what its members uploaded (0: no quota).
 TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
 parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
 TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
+# New versions of a task's data (datasets.version_uploads): a worker checks each uploaded
+# bundle as an import is checked, within TASK_VERSION_CHECK_SECONDS (Celery's soft limit; the
+# hard one is 60 s more); a task's owners may upload TASK_VERSION_UPLOADS_PER_DAY per task and
+# UTC day (refused ones do not count; organizers: no limit; 0: none); a task keeps the files
+# of its TASK_DATA_VERSIONS_KEPT newest versions, the current one included (0: every one).
+TASK_VERSION_CHECK_SECONDS = env_int("TASK_VERSION_CHECK_SECONDS", 1800)
+TASK_VERSION_UPLOADS_PER_DAY = env_int("TASK_VERSION_UPLOADS_PER_DAY", 3)
+TASK_DATA_VERSIONS_KEPT = env_int("TASK_DATA_VERSIONS_KEPT", 5)
 # The import's leak probe (docs/organizers/stress.md, datasets.core.leakprobe): when a model of the
 # train ids or row order alone beats the trivial baseline, "warn", "refuse" or "off".
 # task.yaml's leak_probe and import_task --leak-probe choose per task.

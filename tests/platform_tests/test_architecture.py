@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 TASK_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.tasks\.[a-z_][a-z0-9_]*")
 EXPECTED_BEAT = {
     "sweep-stuck-submissions": "scoring.tasks.sweep_submissions",
+    "sweep-version-checks": "datasets.tasks.sweep_version_checks",
     "sweep-algorithm-runs": "algorithms.tasks.sweep_algorithm_runs",
     "benchmark-tick": "algorithms.tasks.benchmark_tick",
     "stress-tick": "algorithms.tasks.stress_tick",

@@ -95,8 +95,11 @@ def test_the_quota_counts_prediction_files_and_archives_and_refuses_the_one_past
     assert created.status_code == 201, created.content
     use = team_storage_use(team=alice.team)
     assert use.parts == {
+        "task data versions": (0, 0),
         "prediction files": (1, len(data)),
+        "reference files": (0, 0),
         "algorithm archives": (1, AlgorithmVersion.objects.get().archive_size),
+        "write-up PDFs": (0, 0),
     }
     before = stored_bytes()
 
