@@ -305,7 +305,6 @@ def first_page_parts(
         svg = cd_svg(
             [CdTeam(name=names[t], mean=means[t]) for t in shown],
             cliques(separated),
-            critical_difference=None,  # each pair has its own width: no one bar for all
             title=title,
             level=level,
         )
