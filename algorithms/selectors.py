@@ -22,6 +22,7 @@ from algorithms.models import (
 from algorithms.services.profiles import cell_profile_names
 from challenge_platform.selectors import is_organizer
 from common.numbers import number_text
+from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from scoring.models import SubmissionStatus
 
@@ -267,7 +268,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
         result, options = run.result or {}, run.options or {}
         scores: dict[str, float | None] = {}
         if submission is not None:
-            for split in ("public", "private", "all"):
+            for split in SHOWN_ORDER:
                 scores[split] = (submission.scores or {}).get(split, {}).get(task.primary_metric)
         out.append(
             BaselineResult(

@@ -25,6 +25,7 @@ from challenge_platform.upload_budget import (
     upload_rate_check,
     upload_rate_take,
 )
+from common.splits import BOARD_SPLITS
 from common.units import byte_size
 from datasets.models import Task
 from datasets.selectors import task_get, task_get_or_404
@@ -106,7 +107,7 @@ class ChampionSerializer(serializers.Serializer):
     team = serializers.CharField(allow_null=True)
     since = serializers.DateTimeField(allow_null=True)
     split = serializers.ChoiceField(
-        choices=["public", "private"],
+        choices=list(BOARD_SPLITS),
         help_text="The split the gate decides on now: public until the private split is revealed.",
     )
     history = HistoryItemSerializer(many=True)
@@ -151,7 +152,7 @@ class ReleaseBudgetSerializer(serializers.Serializer):
 
 
 class ReleaseCheckSerializer(serializers.Serializer):
-    split = serializers.ChoiceField(choices=["public", "private"])
+    split = serializers.ChoiceField(choices=list(BOARD_SPLITS))
     difference = serializers.FloatField(allow_null=True)
     ci = serializers.JSONField(allow_null=True)
     nfr = serializers.FloatField(allow_null=True)
