@@ -9,8 +9,8 @@ one on the request path (the fast path's refresh ahead), holding a server's thre
 render that takes seconds on a loaded host, and behind a shared cache (the deployment's
 HAProxy) every reader misses at once when a copy expires and finds only that stale answer,
 which the cache may not keep. So once a bump commits (``leaderboard.bumps``),
-:func:`request_after_bump` publishes :data:`TASK` for each board some anonymous reader read
-lately (its stored request variants, ``fastpath.variants_key``), on a queue of its own
+:func:`request_after_bump` publishes ``task_names.RENDER_BOARDS`` for each board some anonymous
+reader read lately (its stored request variants, ``fastpath.variants_key``), on a queue of its own
 (:data:`QUEUE`, the Procfile's ``renders`` process); :func:`render` then renders each variant
 read within :data:`READ_WITHIN_SECONDS` through Django, exactly as a reader's request with
 that key would be rendered (the stored environ values), holding the board's rendering lock
@@ -40,13 +40,13 @@ from django.core.cache import cache
 
 from challenge_platform.localredis import cache_unavailable_errors
 from jobs import lifecycle
+from leaderboard import task_names
 
 from . import board_cache, fastpath
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "board_renders"
-TASK = "leaderboard.tasks.render_boards"
 # A request variant nobody read for this long is not rendered again (a reader's next read
 # renders it, as before): the variants of a phase's old host, a query tried once.
 READ_WITHIN_SECONDS = 60
@@ -87,7 +87,9 @@ def request_after_bump(boards: Iterable[tuple[str, int]]) -> int:
                 if last is not None
                 else 0.0
             )
-            if lifecycle.publish(TASK, countdown=wait if wait > 0 else None, scope=scope, pk=pk):
+            if lifecycle.publish(
+                task_names.RENDER_BOARDS, countdown=wait if wait > 0 else None, scope=scope, pk=pk
+            ):
                 published += 1
             else:
                 client.delete(pending)

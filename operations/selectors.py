@@ -14,7 +14,7 @@ from challenge_platform.procfile import queue_processes
 from jobs.broker import priority_steps, queue_depths
 from jobs.liveness import broker_redis, live_entries, node_of
 from scoring.models import Submission
-from scoring.services import PENDING
+from scoring.services.lifecycle import PENDING
 
 logger = logging.getLogger(__name__)
 

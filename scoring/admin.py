@@ -9,7 +9,8 @@ from common.export import rows_to_csv
 from datasets.models import Task
 
 from .models import Submission
-from .services import submission_rescore, submission_visibility_set, task_rescore
+from .services.finals import submission_visibility_set
+from .services.sweep import submission_rescore, task_rescore
 
 
 @admin.register(Submission)

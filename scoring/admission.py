@@ -4,7 +4,7 @@ Django's CSRF check reads ``request.POST`` (the whole multipart body, spooled to
 any view runs, and DRF's session authentication runs that check too. So a participant over
 the daily limit, without a team, or announcing a body over the size cap would still make the
 server receive the whole file before hearing "no". This middleware, placed before
-``CsrfViewMiddleware``, asks :func:`scoring.services.submission_admission_check` first for
+``CsrfViewMiddleware``, asks :func:`scoring.services.upload.submission_admission_check` first for
 the two submission routes when the caller is known by session, and the admission of the
 task owner's upload APIs (a data version, a reference file: the team's upload budget,
 ``challenge_platform.upload_budget``); a token caller is checked by the API view itself
@@ -28,8 +28,8 @@ from challenge_platform.rules import RulesNotAccepted
 from challenge_platform.upload_budget import BUDGET_CODES
 from datasets.models import Task
 from datasets.version_uploads import VersionUploadRefused, task_version_upload_admission
-from scoring.services import SubmissionRefused, submission_admission_check
 from scoring.services.references import ReferenceRefused, reference_upload_admission
+from scoring.services.upload import SubmissionRefused, submission_admission_check
 from scoring.views import submit_page_refused
 
 WEB_ROUTE = "scoring:submit"

@@ -32,7 +32,7 @@ from scoring.selectors import (
     submission_list,
     submission_visible_scores,
 )
-from scoring.services import (
+from scoring.services.upload import (
     SubmissionRefused,
     idempotency_key_check,
     submission_admission_check,

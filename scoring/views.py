@@ -20,7 +20,8 @@ from scoring import selectors
 from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
 from scoring.reference_selectors import submission_reference_flips
-from scoring.services import SubmissionRefused, submission_create, submission_final_set
+from scoring.services.finals import submission_final_set
+from scoring.services.upload import SubmissionRefused, submission_create
 
 LIST_LIMIT = 200
 

@@ -92,8 +92,8 @@ def build_state(folder: Path) -> None:
     from datasets.services import task_import
     from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatus
     from scoring.models import Submission
-    from scoring.services import submission_create
     from scoring.services.references import reference_upload
+    from scoring.services.upload import submission_create
 
     rng = np.random.default_rng(2026)
     write_bundle(folder / "bundle", rng)

@@ -32,7 +32,7 @@ from datasets.selectors import task_get, task_get_or_404
 from leaderboard.core.gate import RULES, VERDICTS
 from scoring.admission import declared_length
 from scoring.core import SubmissionInvalid, score_file
-from scoring.services import MULTIPART_SLACK_BYTES
+from scoring.services.upload import MULTIPART_SLACK_BYTES
 from scoring.solutions import solution_for_task
 
 from .budget import (

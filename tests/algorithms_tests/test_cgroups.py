@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import BubblewrapBackend
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.cgroups import (
     CONTROLLERS,
     PREFIX,

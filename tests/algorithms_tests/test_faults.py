@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_runs_sweep
+from algorithms.services.runs import algorithm_runs_sweep
 from jobs.models import JobClaim
 from scoring.models import Submission
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip

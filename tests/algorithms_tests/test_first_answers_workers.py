@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services.baseline import baseline_run_again
 from algorithms.services.benchmark import reproductions_queue
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import BASELINE_STRESS, BENCHMARK
 from algorithms.services.runs import run_create
 from algorithms.services.stress_queue import stress_queue

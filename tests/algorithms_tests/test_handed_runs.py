@@ -23,8 +23,8 @@ import pytest
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services import execute as pipeline
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.outcome import HANDED_REFUSED
 from algorithms.services.output import CheckedOutput, HandedPredictions
 from algorithms.services.profiles import BENCHMARK

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from algorithms.models import AlgorithmRun
-from algorithms.sandbox import BubblewrapBackend, SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.cgroups import MEMORY, PIDS, CgroupHost, host_cgroups
 from algorithms.sandbox.ledger import MemoryBudgetExceeded, MemoryLedger
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.test_services import post_archive, queue
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits, SandboxResult
+from algorithms.sandbox.base import SandboxJob, SandboxLimits, SandboxResult
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from tests.algorithms_tests import hostile
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.cgroups import host_cgroups
 from tests.algorithms_tests import hostile
 from tests.algorithms_tests.hostcheck import (
@@ -127,7 +127,8 @@ KILLED_WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+    from algorithms.sandbox.base import SandboxJob, SandboxLimits
+    from algorithms.sandbox.bubblewrap import BubblewrapBackend
     root = Path(sys.argv[1])
     job = SandboxJob(
         code_dir=root / "code", entrypoint="main.py", task_dir=root / "task",

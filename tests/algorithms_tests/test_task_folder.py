@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.taskfolder import task_folder_write
 from datasets.services import task_import
 from tests.algorithms_tests.archives import algorithm_zip

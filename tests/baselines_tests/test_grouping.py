@@ -12,12 +12,12 @@ import pytest
 
 from algorithms.builtin.autogluon.kinds import grouping
 from algorithms.models import AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute as baseline_run_execute
 from algorithms.services.baseline import baseline_run_queue
+from algorithms.services.execute import algorithm_run_execute as baseline_run_execute
 from datasets.services import task_import
-from scoring import services as scoring_services
 from scoring.models import SubmissionStatus
 from scoring.selectors import submission_algorithm
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.datasets_tests.test_core_grouping import GROUPING
@@ -91,7 +91,7 @@ def test_the_grouping_baseline_clusters_the_test_and_is_scored(
         "run": run.pk,
     }
 
-    scoring_services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

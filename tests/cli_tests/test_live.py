@@ -360,9 +360,9 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from leaderboard.services import leaderboard_bootstrap_compute
-    from scoring import services
-    from scoring.services import submission_create
     from scoring.services.references import reference_upload
+    from scoring.services.upload import submission_create
+    from scoring.solutions import solution_cache
     from scoring.tasks import score_submission
     from tests.scoring_tests.factories import solution_frame
 
@@ -388,7 +388,7 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
     sub = submission_create(
         task=task, user=world.alice, file=SimpleUploadedFile("p.csv", wrong_on(broken))
     )
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=sub.pk)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=20)

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from challenge_platform.services import challenge_reveal
 from leaderboard import board_cache
 from leaderboard.models import LeaderboardEntry
-from scoring.services import submission_visibility_set
+from scoring.services.finals import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
 
 from .boards import FAST, PAGES, refresh, shown, signed_in_viewers

@@ -19,8 +19,8 @@ from datasets.models import Task
 from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Reference, Submission
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.leaderboard_tests.champion_world import gate_task, world_of
 from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import (

@@ -13,7 +13,8 @@ from challenge_platform.models import AuditEvent
 from leaderboard.champion.services import champion_ensure
 from leaderboard.models import ChampionChange, TaskChampion
 from notifications.models import Webhook, WebhookDelivery
-from scoring.services import submission_create, submission_visibility_set
+from scoring.services.finals import submission_visibility_set
+from scoring.services.upload import submission_create
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     UserFactory,

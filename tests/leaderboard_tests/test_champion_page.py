@@ -9,8 +9,8 @@ from django.test import Client
 
 from leaderboard.champion.services import champion_check_run, champion_tick
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.leaderboard_tests.champion_world import world_of
 from tests.leaderboard_tests.test_champion_api import _gated_pk  # noqa: F401 - fixture
 from tests.scoring_tests.factories import make_participant, upload

@@ -22,8 +22,8 @@ from leaderboard.champion.services import champion_check_run, champion_ensure, c
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion
 from notifications.models import Webhook, WebhookDelivery
 from scoring.models import Reference, ReferenceSource, Submission
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.baselines_tests.conftest import make_run
 from tests.console_tests.helpers import change_form_data
 from tests.leaderboard_tests.champion_world import gate_task, widget_grades, world_of

@@ -24,7 +24,7 @@ from leaderboard.models import LeaderboardEntry
 from leaderboard.selectors import track_values_of
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,

@@ -13,7 +13,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from leaderboard import board_cache, fastpath, prerender
+from leaderboard import board_cache, fastpath, prerender, task_names
 from leaderboard.tasks import render_boards
 
 from .boards import FAST, refresh
@@ -30,7 +30,7 @@ def published(redis_client) -> list[dict]:
     for queue in redis_client.keys(prerender.QUEUE + "*"):
         for raw in redis_client.lrange(queue, 0, -1):
             message = json.loads(raw)
-            assert message["headers"]["task"] == prerender.TASK
+            assert message["headers"]["task"] == task_names.RENDER_BOARDS
             _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
             found.append({**kwargs, "waits": message["headers"].get("eta") is not None})
     return sorted(found, key=lambda m: (m["scope"], m["pk"]))

@@ -22,7 +22,7 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from leaderboard import transfer_cache
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import api_client_for
 
 from .benchmark_world import _submit, bench_world

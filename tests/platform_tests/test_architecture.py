@@ -19,14 +19,14 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.layers import TASK_NAME, layer_order
+
 REPO = Path(__file__).resolve().parents[2]
-TASK_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.tasks\.[a-z_][a-z0-9_]*")
 EXPECTED_BEAT = {
     "sweep-stuck-submissions": "scoring.tasks.sweep_submissions",
     "sweep-version-checks": "datasets.tasks.sweep_version_checks",
@@ -55,14 +55,6 @@ class Violation:
             f"{self.path}:{self.line} ({self.module_app}) names {self.name!r} of "
             f"{self.task_app}, a higher layer"
         )
-
-
-def layer_order(pyproject: Path) -> list[str]:
-    """The apps of the ``layers`` contract, top first (optional ``(app)`` marks removed)."""
-    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    contracts = config["tool"]["importlinter"]["contracts"]
-    (layers,) = [c["layers"] for c in contracts if c.get("type") == "layers"]
-    return [layer.strip("()") for layer in layers]
 
 
 def task_names(source: str) -> list[tuple[int, str]]:

@@ -128,7 +128,8 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
         "assert not any(holders.lost_decision(t) for t in registry.registered())\n"
         "from celery import signals\n"
         "before = len(signals.worker_ready.receivers)\n"
-        "from challenge_platform import celery_app as app\n"
+        "from jobs.celery import celery_app\n"
+        "app = celery_app()\n"
         "from jobs.celery import TASK_QUEUES\n"
         "from scoring.tasks import score_submission\n"
         "print(json.dumps({'started': started,\n"
@@ -161,6 +162,7 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
 LOST_DECIDED = [
     "algorithms.tasks.run_algorithm",
     "algorithms.tasks.run_baseline",
+    "datasets.tasks.check_task_version",
     "leaderboard.tasks.check_champion",
     "notifications.tasks.deliver_webhook",
     "notifications.tasks.send_notification_mail",

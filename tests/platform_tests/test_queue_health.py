@@ -21,7 +21,7 @@ from challenge_platform.procfile import queue_processes
 from jobs import lifecycle
 from jobs.celery import app
 from jobs.liveness import live_nodes
-from leaderboard import prerender
+from leaderboard import prerender, task_names
 from tests.support.broker import priority_lists, queue_length
 from tests.support.waiting import wait_for
 
@@ -69,7 +69,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     organizer_client, redis_client, no_renders_backlog, worker_factory
 ):
     for pk in (1, 2, 3):  # three boards scored, no renders process
-        assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
+        assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
     assert queue_length(redis_client, prerender.QUEUE) == 3
     page = health(organizer_client)
     assert queue_row(page, prerender.QUEUE) == (3, "none")
@@ -118,7 +118,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     os.killpg(renders.process.pid, signal.SIGSTOP)
     try:
         for pk in (4, 5, 6):
-            assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
+            assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
         page = health(organizer_client)
         waiting, consumers = queue_row(page, prerender.QUEUE)
         assert waiting >= 2 and consumers == renders.nodename, page

@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_version_create
 from algorithms.services.profiles import BENCHMARK
+from algorithms.services.upload import algorithm_version_create
 from challenge_platform.stored_files import StoredFile
 from common import keyfile
 from datasets.models import Task

@@ -23,7 +23,8 @@ import pytest
 from PIL import Image
 
 from algorithms.builtin.autogluon import data, features
-from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits, SandboxResult
+from algorithms.sandbox.base import SandboxJob, SandboxLimits, SandboxResult
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from tests.baselines_tests.conftest import live_group_members
 
 BASELINE_DIR = Path(features.__file__).parent

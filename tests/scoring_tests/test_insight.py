@@ -25,14 +25,15 @@ from django.utils import timezone
 
 from challenge_platform.models import Team
 from leaderboard.models import LeaderboardEntry, Split
-from scoring import services
 from scoring.insight import (
     submission_final_selection,
     submission_flip_references,
     submission_insight,
 )
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SubmissionRefused, submission_create, submission_final_set
+from scoring.services.finals import submission_final_set
+from scoring.services.upload import SubmissionRefused, submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     UserFactory,
@@ -71,7 +72,7 @@ def wrong_on(task, ids: set[str], *, score: bool = False) -> bytes:
 
 
 def scored(submission: Submission) -> Submission:
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -21,7 +21,7 @@ from scoring.core.metrics import task_curves
 from scoring.core.opis import threshold_grid, utility_curves
 from scoring.insight import submission_insight
 from scoring.models import InsightDigest
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from tests.scoring_tests import test_insight
 from tests.scoring_tests.factories import (

@@ -20,11 +20,9 @@ from rest_framework.test import APIClient
 from challenge_platform.models import Team
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
-from scoring import services
 from scoring.insight import submission_insight
 from scoring.models import Reference, Submission, SubmissionStatus
 from scoring.reference_selectors import primary_reference, reference_list
-from scoring.services import submission_create
 from scoring.services.references import (
     ReferenceRefused,
     reference_primary_set,
@@ -32,6 +30,8 @@ from scoring.services.references import (
     reference_upload,
     trivial_submission,
 )
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     UserFactory,
@@ -57,7 +57,7 @@ def wrong_on(task, ids: set[str]) -> bytes:
 
 
 def scored(submission: Submission) -> Submission:
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -12,7 +12,7 @@ from django.utils import timezone
 from challenge_platform.api.errors import refusal_parts as api_refusal_parts
 from challenge_platform.api.errors import refusal_response
 from scoring.admission import refusal_parts
-from scoring.services import SubmissionRefused
+from scoring.services.upload import SubmissionRefused
 
 
 def test_a_rate_refusal_reads_as_every_api_refusal_does() -> None:

@@ -21,8 +21,8 @@ from datasets.services import task_bundle_replace
 from datasets.version_uploads import task_version_check
 from scoring.core import SubmissionInvalid, score_file
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_trivial_ensure, reference_upload
+from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle

@@ -15,7 +15,7 @@ from challenge_platform.services import (
     team_visibility_set,
 )
 from scoring.models import Submission
-from scoring.services import SubmissionRefused, submission_admission_check, submission_create
+from scoring.services.upload import SubmissionRefused, submission_admission_check, submission_create
 from tests.scoring_tests.factories import (
     UserFactory,
     csv_bytes,

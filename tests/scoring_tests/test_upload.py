@@ -13,7 +13,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SubmissionRefused, submission_create
+from scoring.services.upload import SubmissionRefused, submission_create
 from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import (
     csv_bytes,

@@ -19,7 +19,7 @@ from algorithms.models import AlgorithmVersion
 from challenge_platform.upload_budget import team_storage_use
 from common.rates import Rate, parse_rate
 from scoring.models import Submission
-from scoring.services import submission_create_for_job
+from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
 from tests.scoring_tests.test_upload_admission import UntouchableBody

@@ -16,7 +16,7 @@ def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from scoring.services import submission_create
+    from scoring.services.upload import submission_create
 
     with mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True):
         theirs = submission_create(
