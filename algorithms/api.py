@@ -30,9 +30,9 @@ from algorithms.services.runs import (
 )
 from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
 from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses, refusal_response
+from challenges.audit import ReasonRequired
+from challenges.models import Challenge
 from scoring.admission import declared_length
 
 refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape

@@ -18,9 +18,9 @@ from algorithms.models import AlgorithmVersion
 from algorithms.selectors import algorithm_get
 from algorithms.services.benchmark import benchmark_mark, benchmark_status
 from algorithms.services.common import AlgorithmRefused
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.fields import StrictBooleanField
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses
+from challenges.api.fields import StrictBooleanField
+from challenges.models import Challenge
 
 
 class AlgorithmVersionApi(APIView):

@@ -69,12 +69,12 @@ from algorithms.services.profiles import BENCHMARK, served_with  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
 from algorithms.services.taskfolder import task_folder_write  # noqa: E402
 from algorithms.services.upload import algorithm_version_create  # noqa: E402
-from challenge_platform.localredis import start_local_redis  # noqa: E402
-from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from challenges.models import Challenge, Team, TeamMembership  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
 from leaderboard.core.transfer import transfer_cell  # noqa: E402
+from runtime.localredis import start_local_redis  # noqa: E402
 from scoring.core.predictions import load_pred  # noqa: E402
 from scoring.solutions import solution_for_task  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402

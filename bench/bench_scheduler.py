@@ -63,11 +63,11 @@ from algorithms.services.profiles import BENCHMARK, TEAM, served_with  # noqa: E
 from algorithms.services.runs import run_create  # noqa: E402
 from algorithms.services.upload import algorithm_version_create  # noqa: E402
 from challenge_platform import hooks  # noqa: E402
-from challenge_platform.localredis import start_local_redis  # noqa: E402
-from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from challenges.models import Challenge, Team, TeamMembership  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
+from runtime.localredis import start_local_redis  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 from tests.datasets_tests.bundles import write_classification_bundle  # noqa: E402
 

@@ -71,7 +71,7 @@ class ConsoleAdminSite(admin.AdminSite):
         account's API tokens."""
         from django.contrib.auth.views import PasswordChangeView  # models: not at app loading
 
-        from challenge_platform.accounts.forms import AccountPasswordChangeForm
+        from challenges.accounts.forms import AccountPasswordChangeForm
 
         view = PasswordChangeView.as_view(
             form_class=AccountPasswordChangeForm,
@@ -92,7 +92,7 @@ class ConsoleAdminConfig(AdminConfig):
     default site and no import of the ``admin`` modules at start-up (the site does it when
     used)."""
 
-    default_site = "challenge_platform.admin_site.ConsoleAdminSite"
+    default_site = "challenges.admin_site.ConsoleAdminSite"
 
     def ready(self) -> None:
         SimpleAdminConfig.ready(self)  # the admin's system checks, without autodiscover()

@@ -145,7 +145,7 @@ class TeamMemberJoined(HookEvent):
 @dataclass(frozen=True)
 class AuditRecorded(HookEvent):
     """An organizer's or task owner's action was written to the audit log
-    (:func:`challenge_platform.audit.audit_record`). ``action`` lets a receiver skip the
+    (:func:`challenges.audit.audit_record`). ``action`` lets a receiver skip the
     events it does not handle without reading the row."""
 
     audit_event_id: int
@@ -208,7 +208,7 @@ _receivers: dict[type[HookEvent], list[Receiver]] = {}
 
 def _checked(event: type[HookEvent]) -> type[HookEvent]:
     if not (isinstance(event, type) and issubclass(event, HookEvent)) or event is HookEvent:
-        raise TypeError(f"{event!r} is not an event declared in challenge_platform.hooks")
+        raise TypeError(f"{event!r} is not an event declared in challenges.hooks")
     return event
 
 

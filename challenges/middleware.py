@@ -67,7 +67,7 @@ class ContentSecurityPolicyMiddleware:
 def policy_for_view(view_name: str, *, nonce: str) -> str:
     """The ``Content-Security-Policy`` of a response made by ``view_name`` (the site's policy,
     with that view's directives from ``CONTENT_SECURITY_POLICY_BY_VIEW``) and ``nonce``. Also
-    set by the boards' fast path (``leaderboard/fastpath.py``), which answers in front of the
+    set by the boards' fast path (``leaderboard/cache/fastpath.py``), which answers in front of the
     middleware."""
     extra = settings.CONTENT_SECURITY_POLICY_BY_VIEW.get(view_name)
     return content_security_policy(settings.CONTENT_SECURITY_POLICY, nonce=nonce, extra=extra)
@@ -103,7 +103,7 @@ class WebThrottleMiddleware:
 class RulesGateMiddleware:
     """Send a web request refused by the rules gate to the challenge's rules page.
 
-    ``RulesNotAccepted`` comes from ``challenge_platform.rules.rules_gate``, called by the
+    ``RulesNotAccepted`` comes from ``challenges.rules.rules_gate``, called by the
     services and download views; after accepting, the user comes back to the page (a GET) or
     to the challenge page (after a POST, whose form must be sent again). API views never get
     here: their exception handler answers 403 first.

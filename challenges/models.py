@@ -234,7 +234,7 @@ def new_invite_code() -> str:
 class Team(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=80)
-    # The name as compared (challenge_platform.team_names): unique per challenge, so look-alike
+    # The name as compared (challenges.team_names): unique per challenge, so look-alike
     # names ("Team\u200bA", "TEAM A", "Team-A", Cyrillic letters) cannot coexist; the glyph
     # key reads a capital I as l ("AIice" as "Alice"), also unique. Set by save().
     name_key = models.CharField(max_length=160, editable=False, default="")
@@ -347,7 +347,7 @@ class WorkerHeartbeat(models.Model):
 
 
 class TokenRevocation(models.TextChoices):
-    """Why every API token of an account was revoked (``challenge_platform.tokens``)."""
+    """Why every API token of an account was revoked (``challenges.tokens``)."""
 
     RESET = "password_reset", "the account's password was reset"
     CHANGED = "password_changed", "the account's password was changed"
@@ -389,7 +389,7 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One organizer or task-owner action: who, when, what (before/after) and why.
 
-    Written only by :func:`challenge_platform.audit.audit_record`; append-only (``save`` of an
+    Written only by :func:`challenges.audit.audit_record`; append-only (``save`` of an
     existing row, ``delete`` and queryset ``update``/``delete`` are refused).
     """
 

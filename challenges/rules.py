@@ -5,7 +5,7 @@
 rules: the team services (create, join), the file downloads (web and API), the submission
 service (web, API, command-line client) and algorithm runs. It raises
 :class:`RulesNotAccepted`, which the API turns into HTTP 403
-``{"code": "rules_not_accepted", "detail": ...}`` (``challenge_platform.api.exceptions``) and
+``{"code": "rules_not_accepted", "detail": ...}`` (``challenges.api.exceptions``) and
 the site into a redirect to the rules page (``RulesGateMiddleware``). A challenge with empty
 rules asks nothing; organizers are never asked.
 """

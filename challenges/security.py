@@ -4,7 +4,7 @@ Rate limits reuse DRF's scoped throttles, so a web form and its API twin share o
 per client: ``login`` (the login form and ``POST /api/v1/auth/token/``, per IP address). The
 rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``; the client address comes from DRF's
 ``NUM_PROXIES`` rule, so a forged ``X-Forwarded-For`` cannot buy a fresh budget. Uploads
-have a budget per team instead, on every path (``challenge_platform.upload_budget``).
+have a budget per team instead, on every path (``challenges.upload_budget``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from rest_framework import throttling
 
-from challenge_platform.localredis import cache_unavailable_errors
+from runtime.localredis import cache_unavailable_errors
 
 logger = logging.getLogger(__name__)
 

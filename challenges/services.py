@@ -91,7 +91,7 @@ def team_name_check(
             "baseline and reference entries. Choose another name.",
             code="name_reserved",
         )
-    keys = name_keys(name)  # either reading of the name (challenge_platform.team_names)
+    keys = name_keys(name)  # either reading of the name (challenges.team_names)
     same = (
         Team.objects.filter(challenge=challenge)
         .filter(Q(name_key__in=keys) | Q(name_glyph_key__in=keys))

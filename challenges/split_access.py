@@ -10,12 +10,12 @@ matrix, the post-challenge board; their pages, CSV exports and API) reads the re
   reveals it (the organizers' action, or its ``reveal_at``): :func:`private_visible`;
   before that it is refused (:data:`PRIVATE_HIDDEN`, 403).
 
-The API answers a refusal with ``{"detail", "code"}`` (``challenge_platform.api.split``,
+The API answers a refusal with ``{"detail", "code"}`` (``challenges.api.split``,
 which also documents the parameter; this module imports nothing of DRF, so the selectors that
 ask :func:`private_visible` cost no command its start); a page answers 404 with the same
 message (:func:`page_split`): a page hides what it cannot show. The
 toggle between the two splits on a page is one template tag,
-``{% split_toggle %}`` (``challenge_platform/templatetags/split_toggle.py``).
+``{% split_toggle %}`` (``challenges/templatetags/split_toggle.py``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import socket
 
 from django.utils import timezone
 
-from challenge_platform import task_names
+from challenges import task_names
 from jobs.celery import platform_task
 
 from .models import WorkerHeartbeat

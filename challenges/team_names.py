@@ -1,7 +1,7 @@
 """When two names are the same name to a reader, and which names may not be taken.
 
 Pure functions (no Django), used for team names (``Team.name_key``, unique per challenge)
-and usernames (``challenge_platform.accounts.usernames``).
+and usernames (``challenges.accounts.usernames``).
 
 A name's key (:func:`name_key`, issue 51) is the Unicode confusable skeleton (UTS #39, ICU's
 ``SpoofChecker`` through PyICU, whose confusables data ships inside the wheel) of the

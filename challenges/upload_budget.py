@@ -51,10 +51,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from challenge_platform.localredis import cache_unavailable_errors
 from common.rates import Rate, next_utc_midnight, parse_rate
 from common.refusals import Refusal
 from common.units import byte_size
+from runtime.localredis import cache_unavailable_errors
 
 from .models import Team
 

@@ -17,8 +17,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from challenge_platform import hooks
-from challenge_platform.localredis import cache_unavailable_errors
+from challenges import hooks
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
@@ -33,12 +32,13 @@ from leaderboard.core.ranking import (
     rank_entries,
     select_team_best,
 )
+from runtime.localredis import cache_unavailable_errors
 from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import bumps, interval_jobs, refresh_turns
+from .cache import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync

@@ -13,7 +13,7 @@ from django.db import InterfaceError, OperationalError
 from jobs.celery import TemporaryError, platform_task
 from leaderboard import task_names
 
-from . import prerender
+from .cache import prerender
 
 
 @platform_task(
@@ -38,7 +38,8 @@ def bootstrap_task_leaderboard(*, task_id: int) -> None:
 def refresh_lagging_boards() -> int:
     """The beat's check that no board stays behind a committed score: a refresh that found
     its task's turn taken leaves the board to the holder, which may have died between its
-    commit and its second look (``leaderboard.refresh_turns``). Returns the boards refreshed."""
+    commit and its second look (``leaderboard.cache.refresh_turns``). Returns the boards
+    refreshed."""
     from .services import boards_behind_refresh
 
     return boards_behind_refresh()
@@ -54,7 +55,7 @@ def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
     """Fit a track's transfer matrix as it is now (``leaderboard.benchmark``): readers see
     the track's last fit until this one is cached. Idempotent (the fit is keyed by its
     inputs and seeded)."""
-    from challenge_platform.models import Track
+    from challenges.models import Track
 
     from .benchmark import transfer_decomposition
     from .transfer import transfer_matrix
@@ -98,6 +99,6 @@ def champion_minute() -> dict[str, int]:
 )
 def render_boards(*, scope: str, pk: int) -> int:
     """Render a board's anonymous answers after a score, before any reader asks
-    (``leaderboard.prerender``); the renders process's only task. Idempotent: a version
+    (``leaderboard.cache.prerender``); the renders process's only task. Idempotent: a version
     already stored is not rendered again. Returns the answers rendered."""
     return prerender.render(scope=scope, pk=pk)

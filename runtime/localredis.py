@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from challenge_platform.datadir import PRIVATE_UMASK, private_dir
+from runtime.datadir import PRIVATE_UMASK, private_dir
 
 DEFAULT_REDIS_PORT = 16379
 REDIS_FOLDER = "redis"  # under DATA_DIR: the data of the embedded Redis, and its port file

@@ -1,4 +1,4 @@
-"""Start a process again when it crashes: ``python -m challenge_platform.respawn NAME COMMAND``.
+"""Start a process again when it crashes: ``python -m runtime.respawn NAME COMMAND``.
 
 ``manage.py runplatform`` (the embedded default, ``make run``) runs the Procfile's background
 processes (Celery workers, beat) through this wrapper. honcho, which runs the Procfile, stops
@@ -84,7 +84,7 @@ def respawn(*, name: str, command: str, stop: Stop | None = None) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m challenge_platform.respawn NAME COMMAND", file=sys.stderr)
+        print("usage: python -m runtime.respawn NAME COMMAND", file=sys.stderr)
         return 2
     name, command = argv
     status = respawn(name=name, command=command)

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from challenge_platform.console import ReadOnlyAdminMixin, action_reason
+from challenges.console import ReadOnlyAdminMixin, action_reason
 from common.export import rows_to_csv
 from datasets.models import Task
 

@@ -33,7 +33,7 @@ from algorithms.services.baseline import (
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BASELINE
 from algorithms.services.runs import algorithm_run_cancel
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenges.console import ReadOnlyAdminMixin
 from common.numbers import number_text
 from datasets.models import Task
 

@@ -11,9 +11,9 @@ from algorithms.services.benchmark import benchmark_status
 from algorithms.services.budget import budget_open, used_cpu_seconds_today
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.runs import algorithm_run_cancel
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.console import ReadOnlyAdminMixin, action_reason
-from challenge_platform.models import Challenge
+from challenges.audit import ReasonRequired
+from challenges.console import ReadOnlyAdminMixin, action_reason
+from challenges.models import Challenge
 
 
 class VersionInline(admin.TabularInline):

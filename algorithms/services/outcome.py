@@ -37,8 +37,8 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.manifest import reproduction_placement
-from challenge_platform import hooks
-from challenge_platform.rules import RulesNotAccepted
+from challenges import hooks
+from challenges.rules import RulesNotAccepted
 from common.files import delete_file_quietly
 from jobs import lifecycle, stopping
 from jobs.registry import CLAIM, JobType
@@ -283,7 +283,7 @@ def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields
 
 def _announce_scored(run_pk: int) -> Callable[[], None]:
     """Tell the layers above, in the transaction that succeeds the run, that it was scored
-    on itself (the champion gate weighs it: ``challenge_platform.hooks``)."""
+    on itself (the champion gate weighs it: ``challenges.hooks``)."""
     return lambda: hooks.emit(hooks.AlgorithmRunScored(run_id=run_pk))
 
 

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from challenge_platform.accounts import usernames
-from challenge_platform.accounts.services import account_password_set
-from challenge_platform.models import TokenRevocation
+from challenges.accounts import usernames
+from challenges.accounts.services import account_password_set
+from challenges.models import TokenRevocation
 
 
 def email_domain_allowed(email: str, allowed: list[str]) -> bool:

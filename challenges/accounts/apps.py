@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     command (management/commands/changepassword.py) replaces Django's, and Django finds a
     command in the first app that has it."""
 
-    name = "challenge_platform.accounts"
+    name = "challenges.accounts"
     label = "platform_accounts"
     verbose_name = "Accounts"
 
@@ -18,7 +18,7 @@ class SocialAccountsConfig(SocialAccountConfig):
     ``requests``, urllib3, charset_normalizer and ssl (40 ms of every command's, worker's and
     web process's start). Nothing but a sign-in through the identity provider reads that
     registry, and every such read is a request, which the URL configuration precedes: it
-    loads the registry (``challenge_platform/accounts/urls.py``). Listed in
+    loads the registry (``challenges/accounts/urls.py``). Listed in
     ``INSTALLED_APPS`` in allauth's place, under allauth's name and label."""
 
     def ready(self) -> None:

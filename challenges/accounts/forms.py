@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.admin.forms import AdminPasswordChangeForm as OwnPasswordChangeForm
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
-from challenge_platform.models import TokenRevocation
+from challenges.models import TokenRevocation
 
 from .services import account_password_set
 

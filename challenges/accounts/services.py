@@ -5,12 +5,12 @@ Each path that changes a password or deactivates an account calls one of these, 
 ``user.set_password`` with a save of its own: allauth's reset by mailed link
 (``AccountAdapter.set_password``), the console's "set password" form for any user and its
 own "change password" page (``accounts.forms``), the console's user form and its action
-when ``is_active`` goes off (``challenge_platform.admin``). ``manage.py changepassword`` is
+when ``is_active`` goes off (``challenges.admin``). ``manage.py changepassword`` is
 Django's prompt and save, so its wrapper (``accounts/management/commands``) revokes the tokens
 in the same transaction by the same call as here. The web session ends by itself
 (Django checks the password's hash on every request and refuses an inactive user); the
 tokens do not, so they are revoked in the same transaction
-(:func:`challenge_platform.tokens.api_tokens_revoke_all`).
+(:func:`challenges.tokens.api_tokens_revoke_all`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from challenge_platform.models import TokenRevocation
-from challenge_platform.tokens import api_tokens_revoke_all
+from challenges.models import TokenRevocation
+from challenges.tokens import api_tokens_revoke_all
 
 
 def account_password_set(

@@ -13,7 +13,7 @@ from django.urls import include, path, re_path
 
 # allauth's provider registry, which its views and template tags read: loaded here, before
 # any request reaches them, rather than at every process's start
-# (challenge_platform.accounts.apps.SocialAccountsConfig).
+# (challenges.accounts.apps.SocialAccountsConfig).
 registry.load()
 
 urlpatterns = [

@@ -1,5 +1,5 @@
 """Usernames people cannot confuse (issue 25): compared by their confusable skeleton
-(``challenge_platform.team_names.name_keys``: UTS #39, case, whitespace and punctuation
+(``challenges.team_names.name_keys``: UTS #39, case, whitespace and punctuation
 folded), and
 never holding a character that shows as nothing.
 
@@ -22,7 +22,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from challenge_platform.team_names import invisible_characters, name_keys
+from challenges.team_names import invisible_characters, name_keys
 
 
 def username_lookalike(username: str) -> str | None:

@@ -2,7 +2,7 @@
 telling a client whose token an account change revoked why it is refused (issue 39).
 
 A token revoked by a password reset, change or a new password, or by the account's
-deactivation (``challenge_platform.tokens.api_tokens_revoke_all``) is refused with 401
+deactivation (``challenges.tokens.api_tokens_revoke_all``) is refused with 401
 ``{"detail": ..., "code": "token_revoked", "reason": ...}``, so the command-line client can
 say "token revoked, log in again" rather than "invalid token". Any other unknown key gets
 knox's own answer.

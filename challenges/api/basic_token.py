@@ -54,7 +54,7 @@ class BasicTokenAuthentication(BaseAuthentication):
 class BasicTokenScheme(OpenApiAuthenticationExtension):
     """The OpenAPI schema's word for it: HTTP Basic (password: an API token)."""
 
-    target_class = "challenge_platform.api.basic_token.BasicTokenAuthentication"
+    target_class = "challenges.api.basic_token.BasicTokenAuthentication"
     name = "basicTokenAuth"
 
     def get_security_definition(self, auto_schema):

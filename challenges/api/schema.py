@@ -61,7 +61,7 @@ NO_NUL = "^[^\\x00]*$"
 def document_nul_refusal(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: say in the schema that text never holds NUL.
 
-    The API refuses a NUL character in the address (challenge_platform.middleware) and in
+    The API refuses a NUL character in the address (challenges.middleware) and in
     body fields (DRF's CharField) with 400; each free-text query parameter and request field
     gets ``pattern: ^[^\\x00]*$`` so the schema describes what is really accepted.
     """
@@ -84,10 +84,10 @@ def document_nul_refusal(result: dict, generator, request, public) -> dict:
 
 class KnoxTokenScheme(OpenApiAuthenticationExtension):
     """``Authorization: Token <key>`` (docs/architecture.md §7), checked by
-    django-rest-knox against stored digests (``challenge_platform.api.authentication``): documented
+    django-rest-knox against stored digests (``challenges.api.authentication``): documented
     as before (``tokenAuth``), over drf-spectacular's own knox scheme."""
 
-    target_class = "challenge_platform.api.authentication.TokenAuthentication"
+    target_class = "challenges.api.authentication.TokenAuthentication"
     name = "tokenAuth"
     priority = 1
 

@@ -1,5 +1,5 @@
 """``?split=`` as the API answers and documents it: the rule is
-:func:`challenge_platform.split_access.reader_split`; here its refusal as a DRF exception
+:func:`challenges.split_access.reader_split`; here its refusal as a DRF exception
 (``{"detail", "code"}`` with the rule's status) and the OpenAPI parameter and responses."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.models import Challenge
-from challenge_platform.split_access import (
+from challenges.api.errors import error_responses
+from challenges.models import Challenge
+from challenges.split_access import (
     PRIVATE_HIDDEN,
     UNKNOWN_SPLIT,
     ReaderSplit,

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import challenge_platform.models
+import challenges.models
 
 
 class Migration(migrations.Migration):
@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
                 (
                     "invite_code",
                     models.CharField(
-                        default=challenge_platform.models.new_invite_code,
+                        default=challenges.models.new_invite_code,
                         max_length=32,
                         unique=True,
                     ),

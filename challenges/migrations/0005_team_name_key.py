@@ -3,11 +3,11 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from challenge_platform.team_names import unique_name_keys
+from challenges.team_names import unique_name_keys
 
 
 def fill_name_keys(apps, schema_editor):
-    """Key every existing team (challenge_platform.team_names.unique_name_keys: no team is
+    """Key every existing team (challenges.team_names.unique_name_keys: no team is
     renamed; later look-alikes of an older name get ``#<pk>`` in their key)."""
     Team = apps.get_model("challenge_platform", "Team")
     rows = Team.objects.order_by("challenge_id", "created_at", "pk").values_list(

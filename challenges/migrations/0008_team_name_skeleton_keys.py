@@ -1,6 +1,6 @@
 """Team name keys become confusable skeletons (issue 25: UTS #39, whitespace folded).
 
-Every existing team is keyed again with ``challenge_platform.team_names.unique_name_keys``,
+Every existing team is keyed again with ``challenges.team_names.unique_name_keys``,
 oldest first per challenge: nobody is renamed; a team whose name now reads as an older
 team's gets ``#<pk>`` in its key (``manage.py check_lookalike_names`` lists such pairs for
 the organizers). Reversing keeps the new keys (they are unique as well).
@@ -8,7 +8,7 @@ the organizers). Reversing keeps the new keys (they are unique as well).
 
 from django.db import migrations
 
-from challenge_platform.team_names import unique_name_keys
+from challenges.team_names import unique_name_keys
 
 
 def rekey_teams(apps, schema_editor):

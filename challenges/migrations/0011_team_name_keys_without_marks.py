@@ -1,6 +1,6 @@
 """Team name keys lose combining marks and read small capitals as small letters (issue 39).
 
-``challenge_platform.team_names.name_key`` now removes nonspacing and enclosing combining
+``challenges.team_names.name_key`` now removes nonspacing and enclosing combining
 marks after NFKC (``AliceTeam`` with U+0307 COMBINING DOT ABOVE on its ``i``, or with an
 accented ``i``, reads as ``AliceTeam``) and reads small capitals (U+1D00) as small letters.
 Every existing team is keyed again with ``unique_name_keys``, oldest first per challenge, as
@@ -11,7 +11,7 @@ its key (``manage.py check_lookalike_names`` lists such pairs). Reversing keeps 
 
 from django.db import migrations
 
-from challenge_platform.team_names import unique_name_keys
+from challenges.team_names import unique_name_keys
 
 
 def rekey_teams(apps, schema_editor):

@@ -1,12 +1,12 @@
 """Challenge descriptions and rules, and track prizes, rendered once, when saved, and stored (issue 51: team Markdown rendered on
 every view took quadratic time in the web process). The rows already stored are rendered
-here with the platform's renderer (``challenge_platform.markdown.render_stored_markdown``;
+here with the platform's renderer (``challenges.markdown.render_stored_markdown``;
 ``manage.py render_markdown`` does it again after a renderer change)."""
 
 from django.db import migrations
 
-import challenge_platform.markdown
-from challenge_platform.markdown import render_stored_markdown
+import challenges.markdown
+from challenges.markdown import render_stored_markdown
 
 
 def render(apps, schema_editor):
@@ -26,17 +26,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="challenge",
             name="description_html",
-            field=challenge_platform.markdown.MarkdownHtmlField(source="description"),
+            field=challenges.markdown.MarkdownHtmlField(source="description"),
         ),
         migrations.AddField(
             model_name="challenge",
             name="rules_html",
-            field=challenge_platform.markdown.MarkdownHtmlField(source="rules"),
+            field=challenges.markdown.MarkdownHtmlField(source="rules"),
         ),
         migrations.AddField(
             model_name="track",
             name="prize_html",
-            field=challenge_platform.markdown.MarkdownHtmlField(source="prize"),
+            field=challenges.markdown.MarkdownHtmlField(source="prize"),
         ),
         migrations.RunPython(render, migrations.RunPython.noop, elidable=True),
     ]

@@ -1,6 +1,6 @@
 """Team names compared as a person reads them (issue 51).
 
-``challenge_platform.team_names.name_key`` is now the UTS #39 skeleton of the case-folded
+``challenges.team_names.name_key`` is now the UTS #39 skeleton of the case-folded
 NFKC name with punctuation, dashes and the tatweel folded (``ALICETEAM``, ``Alice-Team`` and
 ``Alice\\u0640Team`` read as ``AliceTeam``; Cyrillic ``є`` as ``e``), and ``name_glyph_key``
 keeps the skeleton taken before case folding (a capital I among small letters reads as l).
@@ -12,7 +12,7 @@ Reversing keeps the new keys (they are unique as well).
 
 from django.db import migrations, models
 
-from challenge_platform.team_names import name_glyph_key, name_key, unique_name_keys
+from challenges.team_names import name_glyph_key, name_key, unique_name_keys
 
 
 def rekey_teams(apps, schema_editor):

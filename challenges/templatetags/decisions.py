@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from challenge_platform.audit import decision_payload
+from challenges.audit import decision_payload
 
 register = template.Library()
 

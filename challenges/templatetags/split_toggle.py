@@ -1,6 +1,6 @@
 """``{% split_toggle split private_visible "board" %}``: the link from a board's split to the
 other one, shown only to a reader who may see the private split (the one rule:
-:func:`challenge_platform.split_access.reader_split`, whose ``ReaderSplit`` gives both).
+:func:`challenges.split_access.reader_split`, whose ``ReaderSplit`` gives both).
 
 ``noun`` names what the page shows ("board", "standings", "rows"): the link reads "Show the
 private board". ``separator`` is printed after the link when it is shown (the pages that
@@ -13,7 +13,7 @@ from typing import Any
 
 from django import template
 
-from challenge_platform.split_access import PRIVATE, PUBLIC
+from challenges.split_access import PRIVATE, PUBLIC
 
 register = template.Library()
 

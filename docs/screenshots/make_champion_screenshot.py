@@ -88,7 +88,7 @@ def build_state(folder: Path) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from challenge_platform.services import team_create
+    from challenges.services import team_create
     from datasets.services import task_import
     from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatus
     from scoring.models import Submission
@@ -179,7 +179,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.utils import timezone
 
-        from challenge_platform.models import Challenge
+        from challenges.models import Challenge
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")

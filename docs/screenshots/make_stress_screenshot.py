@@ -134,8 +134,8 @@ def build_state(data_dir: Path) -> tuple[str, int, int]:
 
     from algorithms.services.runs import algorithm_runs_queue
     from algorithms.services.upload import algorithm_version_create
-    from challenge_platform.models import Challenge
-    from challenge_platform.services import team_create
+    from challenges.models import Challenge
+    from challenges.services import team_create
     from datasets.services import task_import
     from scoring.services.upload import submission_create
 

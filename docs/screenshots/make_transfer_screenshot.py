@@ -88,9 +88,9 @@ def build_state() -> str:
 
     from algorithms.services.runs import algorithm_runs_queue
     from algorithms.services.upload import algorithm_version_create
-    from challenge_platform.models import Challenge
-    from challenge_platform.rules import rules_accept, rules_required
-    from challenge_platform.services import team_create
+    from challenges.models import Challenge
+    from challenges.rules import rules_accept, rules_required
+    from challenges.services import team_create
     from datasets.models import Task
 
     challenge = Challenge.objects.get(slug="demo")

@@ -1,24 +1,24 @@
 """The board cache: boards served from Redis under versioned keys (issue 15, "deadline rush").
-The second of the board cache's layers, behind the fast path (``leaderboard/fastpath.py``);
+The second of the board cache's layers, behind the fast path (``leaderboard/cache/fastpath.py``);
 docs/operators/board-cache.md says what each layer holds, under which key, what invalidates it and
 what it guarantees, and how a request flows through them.
 
 A board's key holds a version counter of its task (or track) and what else changes the
 cached value (the split, the kind of value). A refresh of a task's entries, or new bootstrap
 intervals, bump the task's and its track's versions once their transaction commits
-(``leaderboard.bumps.bump_after_commit``), so the next read misses and rebuilds: never a
+(``leaderboard.cache.bumps.bump_after_commit``), so the next read misses and rebuilds: never a
 stale board after a score (but see the grace for anonymous readers below). Old keys are
 never deleted; they expire after ``BOARD_CACHE_SECONDS``.
 
 What is cached is the same for every viewer: the rows of one split, the API's JSON, and whole
 pages only as rendered for an anonymous visitor sending no cookie (:func:`page`). Who may see
 the private split is decided on every request *before* the cache is read
-(``challenge_platform.split_access``); for everyone else the page is rendered per request from the
+(``challenges.split_access``); for everyone else the page is rendered per request from the
 cached rows (their name, staff links, messages, CSRF token). So one viewer's view is never
 served to another.
 
 The public boards of a visitor sending neither cookie nor credentials are also kept whole,
-as the response they got, by the fast path (``leaderboard/fastpath.py``): a later such
+as the response they got, by the fast path (``leaderboard/cache/fastpath.py``): a later such
 request is answered from one Redis round trip (a script that returns the stored response
 only while its board's version is still the one it was computed under), in front of Django
 itself: no middleware, session, authentication, CSRF, view or database.
@@ -38,7 +38,7 @@ reader renders the current version while the others keep getting the one compute
 score, and an anonymous reader's board is at most the grace plus one render past the score
 that made it stale. A quiet board is read fresh after a change by anyone past the grace after
 the score (a reader who finds another one rendering it gets the last one within it: the
-renders process, ``leaderboard/prerender.py``, renders it meanwhile), and a participant
+renders process, ``leaderboard/cache/prerender.py``, renders it meanwhile), and a participant
 (session or API token) always gets the newest version.
 
 ``BOARD_CACHE=0`` (setting ``BOARD_CACHE``) turns it off: every read computes; so does any
@@ -66,7 +66,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -93,9 +93,9 @@ COMPUTE_POLL_MAX_SECONDS = 0.1
 # How long a rendering lock lives if its holder never gives it back (a crash).
 RENDERING_LOCK_SECONDS = int(COMPUTE_WAIT_SECONDS) + 5
 # The WSGI environ's key holding the rendering lock the fast path took for this request
-# (``leaderboard/fastpath.py``: it renews a board in a rush ahead of the grace's end), as
+# (``leaderboard/cache/fastpath.py``: it renews a board in a rush ahead of the grace's end), as
 # (the lock's full key, the request's token).
-RENEW_ENVIRON = "leaderboard.board_cache.renew"
+RENEW_ENVIRON = "leaderboard.cache.board_cache.renew"
 
 
 def _in_redis() -> bool:
@@ -235,7 +235,7 @@ def _hot(churn: str) -> bool:
 def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
     """The boards of ``task_id`` (and of its track) changed: the next read rebuilds them.
     The boards bumped, as ``(scope, pk)`` (none when there is no cache of the boards or it
-    is unavailable). Called once the change commits (``leaderboard.bumps``)."""
+    is unavailable). Called once the change commits (``leaderboard.cache.bumps``)."""
     boards = [(TASK, task_id)] if task_id is not None else []
     boards += [(TRACK, track_id)] if track_id is not None else []
     if not boards or not _in_redis():
@@ -393,7 +393,7 @@ def _recent_or_render(
     past the score that made it stale.
 
     ``renew``: this request took the rendering lock already (the fast path's refresh ahead:
-    ``leaderboard/fastpath.py``), so it renders the current version while the others keep
+    ``leaderboard/cache/fastpath.py``), so it renders the current version while the others keep
     getting the last one; the lock is given back once the response is stored."""
     value = cache.get(key)
     if value is not None:
@@ -532,7 +532,7 @@ def api_response(
     return HttpResponse(body, content_type="application/json")
 
 
-# --- what a board view tells the fast path (leaderboard/fastpath.py) ------------------------
+# --- what a board view tells the fast path (leaderboard/cache/fastpath.py) ------------------------
 
 
 @dataclass(frozen=True)

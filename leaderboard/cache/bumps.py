@@ -1,9 +1,9 @@
 """A board changed: what follows once the change commits.
 
-The cached boards are invalidated (:func:`leaderboard.board_cache.bump`: the next read
+The cached boards are invalidated (:func:`leaderboard.cache.board_cache.bump`: the next read
 rebuilds them, never a stale board after a score but for an anonymous reader's grace), then
 the boards anonymous readers read are rendered again ahead of them
-(:func:`leaderboard.prerender.request_after_bump`). Both wait for the commit: a reader between
+(:func:`leaderboard.cache.prerender.request_after_bump`). Both wait for the commit: a reader between
 the change and the commit would otherwise cache the old board under the new version.
 docs/operators/board-cache.md says what bumps a board.
 """

@@ -12,7 +12,7 @@ of everything that request's answer depends on (:func:`key`), tied to the board'
 A later such ``GET`` or ``HEAD`` with the same key is answered by :func:`answer`, one Redis
 round trip (a script that returns the stored response only while the board's version is
 unchanged, or while the grace lets an anonymous reader have it, the rule of
-``leaderboard/board_cache.py``; past half the grace of a board in a rush one read is sent on
+``leaderboard/cache/board_cache.py``; past half the grace of a board in a rush one read is sent on
 to Django to render the new version while the others keep getting the stored one: the
 board is renewed ahead, docs/operators/board-cache.md):
 
@@ -24,12 +24,12 @@ board is renewed ahead, docs/operators/board-cache.md):
 
 Every answer carries the stored headers (``X-Content-Type-Options``, ``Referrer-Policy``,
 ``X-Frame-Options``, ``Vary``... as Django made them for that key) and, per request, a
-``Content-Security-Policy`` with a fresh nonce (``challenge_platform.middleware
+``Content-Security-Policy`` with a fresh nonce (``challenges.middleware
 .policy_for_view``: the same rule as every other page; a body holding its request's nonce
 is never stored). A stored response carries a strong ``ETag`` of its body, ``Vary: Cookie,
 Authorization`` (with Django's own), and ``Cache-Control: public, s-maxage=<grace>`` (what is
 left of the grace for a stale answer; ``no-cache`` without a grace: :func:`cache_control`),
-so a shared cache in front (the deployment's HAProxy: ``leaderboard/proxy.py``) serves the
+so a shared cache in front (the deployment's HAProxy: ``leaderboard/cache/proxy.py``) serves the
 boards at the cost of a static file and never older than the grace after a score; a reader
 whose ``If-None-Match`` names it (weak comparison, or ``*``, as RFC 9110 says) gets 304 Not
 Modified without a body. Anyone else, and the private split, go through the whole stack and
@@ -54,9 +54,9 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
-from challenge_platform.middleware import policy_for_view
-from challenge_platform.security import new_nonce
+from challenges.middleware import policy_for_view
+from challenges.security import new_nonce
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
 from . import board_cache
 
@@ -81,7 +81,7 @@ FAST_ROUTES = frozenset(
 # ARGV[7], for ARGV[8] seconds) and gets {'render', the lock's key}: Django renders the new
 # version while every other reader keeps getting this one, so readers never wait for a
 # render nor all miss together at the end of the grace. Every look notes when the variant was
-# last read ('read'): the boards rendered after a score (``leaderboard/prerender.py``) are
+# last read ('read'): the boards rendered after a score (``leaderboard/cache/prerender.py``) are
 # the variants readers still read.
 _GET = """
 local e = redis.call('HMGET', KEYS[1], 'vkey', 'version', 'meta', 'body', 'at', 'rendering',
@@ -118,7 +118,7 @@ _NOT_ON_304 = frozenset({"content-type", "content-length", "content-encoding"})
 # A shared board may be kept by the reader's browser (or a cache keyed on Cookie, as Vary
 # says) but is revalidated on every use: the next read after a score must show it. That is
 # the rule without a grace (BOARD_CACHE_GRACE_SECONDS under 1 s); with one, a shared cache
-# (the deployment's HAProxy, leaderboard/proxy.py) may keep it for what is left of the grace
+# (the deployment's HAProxy, leaderboard/cache/proxy.py) may keep it for what is left of the grace
 # (:func:`cache_control`).
 CACHE_CONTROL = "no-cache"
 # What an anonymous board varies on: the fast path answers only requests without a cookie
@@ -257,11 +257,11 @@ def release(environ: Mapping[str, Any]) -> None:
 
 # Set in the environ by the first :func:`answer` to a request: a miss is not asked twice
 # (the WSGI wrapper, then the middleware); and by a render after a score, which Django
-# must render (``leaderboard/prerender.py``).
-ASKED = "leaderboard.fastpath.asked"
+# must render (``leaderboard/cache/prerender.py``).
+ASKED = "leaderboard.cache.fastpath.asked"
 # Set in the environ by a render after a score: when a reader last read the variant it
 # renders (the stored answer's 'read', kept: a render is not a read).
-READ_AT = "leaderboard.fastpath.read_at"
+READ_AT = "leaderboard.cache.fastpath.read_at"
 
 
 def answer(environ: dict[str, Any]) -> Answer | None:
@@ -330,7 +330,7 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
         "rendering": cache.make_key(board_cache.rendering_key(shared.recent)) if shared else "",
         "churn": cache.make_key(shared.churn) if shared else "",
         # What the request sent (the key's values), so that the board can be rendered again
-        # for this key after a score before any reader asks (``leaderboard/prerender.py``),
+        # for this key after a score before any reader asks (``leaderboard/cache/prerender.py``),
         # and when a reader last asked for it.
         "environ": json.dumps([str(request.META.get(name, "")) for name in KEYED_ENVIRON]),
         "read": request.META.get(READ_AT) or repr(board_cache.now()),

@@ -2,13 +2,13 @@
 reader feels it). docs/operators/board-cache.md ("Rendered ahead") says where this sits among the
 board cache's layers.
 
-A board's anonymous readers are answered by the fast path (``leaderboard/fastpath.py``)
+A board's anonymous readers are answered by the fast path (``leaderboard/cache/fastpath.py``)
 from the response stored for their request's key. After a score the stored response is of
 an older version: without this module the first reader past half the grace renders the new
 one on the request path (the fast path's refresh ahead), holding a server's thread for a
 render that takes seconds on a loaded host, and behind a shared cache (the deployment's
 HAProxy) every reader misses at once when a copy expires and finds only that stale answer,
-which the cache may not keep. So once a bump commits (``leaderboard.bumps``),
+which the cache may not keep. So once a bump commits (``leaderboard.cache.bumps``),
 :func:`request_after_bump` publishes ``task_names.RENDER_BOARDS`` for each board some anonymous
 reader read lately (its stored request variants, ``fastpath.variants_key``), on a queue of its own
 (:data:`QUEUE`, the Procfile's ``renders`` process); :func:`render` then renders each variant
@@ -38,9 +38,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from challenge_platform.localredis import cache_unavailable_errors
 from jobs import lifecycle
 from leaderboard import task_names
+from runtime.localredis import cache_unavailable_errors
 
 from . import board_cache, fastpath
 

@@ -3,7 +3,7 @@
 :func:`haproxy_config` writes the HAProxy configuration of a multi-host deployment
 (the manual's, docs/operators/deploy-on-many-hosts.md, ``scripts/multihost.sh``'s,
 ``bench/rush.py``'s; ``manage.py haproxy_config`` prints it): round robin over the web servers with
-a health check, and HAProxy's cache for the public boards (``leaderboard/fastpath.py``):
+a health check, and HAProxy's cache for the public boards (``leaderboard/cache/fastpath.py``):
 
 - only ``GET``/``HEAD`` of a board's URL (task and track, page and API; the API when JSON is
   asked for, the form every client but a browser asks) without a cookie and without
@@ -175,7 +175,7 @@ backend web
 {board_backend}"""
 
 _CACHE = """
-# The public boards, at the cost of a static file (leaderboard/proxy.py).
+# The public boards, at the cost of a static file (leaderboard/cache/proxy.py).
 cache boards
     total-max-size {mb}
     max-object-size {object_bytes}
@@ -224,7 +224,7 @@ _BOARDS_AHEAD = """\
 
 _BOARD_BACKEND = """
 backend boards
-    # The anonymous board reads the cache could not answer (leaderboard/proxy.py).
+    # The anonymous board reads the cache could not answer (leaderboard/cache/proxy.py).
     balance roundrobin
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {health_host}

@@ -1,6 +1,6 @@
 """The transfer matrix's answers kept whole (issue 43: a 20,000-cell matrix answers within
 1 s warm): the API's JSON and the page's matrix, decomposition, frontier and robustness
-sections, in the board cache (:func:`leaderboard.board_cache.cached`, scope ``transfer``,
+sections, in the board cache (:func:`leaderboard.cache.board_cache.cached`, scope ``transfer``,
 the track's id) under a fingerprint of everything they are computed from.
 
 Assembling the matrix reads every cell's run again (a model instance a run) and every cell's
@@ -31,7 +31,7 @@ served where the very same values are shown by the very same template (an edited
 is a miss, without a bump of :data:`FORMAT`).
 
 What is kept is the same for everyone who may see the split: who may see the private split
-is decided before the cache is read (``challenge_platform.split_access``), the split is part
+is decided before the cache is read (``challenges.split_access``), the split is part
 of the key, and the page's header, navigation and messages are rendered per request around
 the kept sections. An answer whose decomposition is ``updating`` (the track's last fit, while
 a worker fits the new matrix) is never kept, so the worker's fit shows at the next read
@@ -52,13 +52,13 @@ from django.db.models import Count, Max, Sum
 from django.template.loader import get_template
 
 from algorithms.models import Algorithm, AlgorithmRun
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.collector import collector_paused
 from datasets.models import Task
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
+from ..models import LeaderboardEntry
 from . import board_cache
-from .models import LeaderboardEntry
 
 T = TypeVar("T")
 

@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.models import Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer, team_for_user
-from challenge_platform.upload_budget import (
+from challenges.api.errors import error_responses, refusal_response
+from challenges.models import Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer, team_for_user
+from challenges.upload_budget import (
     UploadBudgetExceeded,
     upload_rate_check,
     upload_rate_take,
@@ -288,7 +288,7 @@ class TaskReleaseCheckApi(APIView):
                 {"code": "not_found", "detail": f"There is no task '{slug}'."}, status=404
             )
         rules_gate(challenge=task.track.challenge, user=request.user)
-        # The team's upload rate (challenge_platform.upload_budget): checked before the body
+        # The team's upload rate (challenges.upload_budget): checked before the body
         # is read, counted once it has arrived, in the same budget as its uploads.
         team = team_for_user(challenge=task.track.challenge, user=request.user)
         if team is None and not is_organizer(user=request.user):

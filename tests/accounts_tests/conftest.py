@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from challenge_platform.accounts.oidc_settings import (
+from challenges.accounts.oidc_settings import (
     form_action_sources,
     openid_connect_providers,
 )

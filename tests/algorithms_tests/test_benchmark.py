@@ -28,7 +28,7 @@ from algorithms.services.manifest import MANIFEST_KEYS, runtime_lock_sha256
 from algorithms.services.manifest import SAME_WORKER as SAME
 from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM, served_with
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_bundle_replace
 from jobs.liveness import Liveness

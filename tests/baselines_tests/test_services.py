@@ -36,7 +36,7 @@ from algorithms.services.profiles import BASELINE
 from algorithms.services.runs import algorithm_run_cancel as baseline_run_cancel
 from algorithms.services.runs import algorithm_runs_sweep as baseline_runs_sweep
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import Team
+from challenges.models import Team
 from jobs.republish import jobs_republish
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache

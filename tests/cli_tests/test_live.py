@@ -434,8 +434,8 @@ def test_a_token_revoked_by_a_password_reset_says_so_and_a_new_login_works(
 ):
     """Issue 39: a change to the account revokes its tokens; ``chal`` tells why (401
     ``token_revoked``) instead of "token invalid", and logging in again works."""
-    from challenge_platform.accounts.services import account_password_set
-    from challenge_platform.models import TokenRevocation
+    from challenges.accounts.services import account_password_set
+    from challenges.models import TokenRevocation
 
     login_as("alice")
     assert chal("submissions").code == 0

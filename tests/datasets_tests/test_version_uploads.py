@@ -24,8 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import AuditEvent
-from challenge_platform.upload_budget import team_storage_use
+from challenges.models import AuditEvent
+from challenges.upload_budget import team_storage_use
 from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.version_uploads import task_version_check, task_version_uploads_sweep

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
-from challenge_platform.services import challenge_reveal
-from leaderboard import board_cache
+from challenges.services import challenge_reveal
+from leaderboard.cache import board_cache
 from leaderboard.models import LeaderboardEntry
 from scoring.services.finals import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
@@ -408,7 +408,8 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
 
 
 class FakeClock:
-    """The board cache's clock (``leaderboard.board_cache.time``), moved by the test: the grace
+    """The board cache's clock (``leaderboard.cache.board_cache.time``), moved by the test: the
+    grace
     and the rush windows are wall-clock seconds, which a loaded machine stretches."""
 
     def __init__(self, start: float) -> None:

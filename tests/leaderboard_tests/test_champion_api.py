@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck
@@ -238,7 +238,7 @@ def test_hostile_and_unauthorized_requests_are_refused_with_a_reason(gated, monk
 
 def test_release_checks_and_uploads_share_one_rate_budget(gated, settings):
     task, world, ann = gated
-    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenge_platform.upload_budget)
+    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenges.upload_budget)
     api = ann.api()
     content = world.file(world.reference)
     assert check(api, task, file=content).status_code == 200

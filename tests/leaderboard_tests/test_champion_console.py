@@ -9,7 +9,7 @@ import json
 import pytest
 from django.test import Client
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from leaderboard.champion.services import champion_ensure
 from leaderboard.models import ChampionChange, TaskChampion
 from notifications.models import Webhook, WebhookDelivery

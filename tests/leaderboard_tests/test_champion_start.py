@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRunStatus
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.services import task_bundle_replace
 from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion

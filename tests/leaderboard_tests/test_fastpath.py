@@ -1,4 +1,4 @@
-"""The boards' fast path in front of Django (leaderboard/fastpath.py): the site's real WSGI
+"""The boards' fast path in front of Django (leaderboard/cache/fastpath.py): the site's real WSGI
 application (``challenge_platform.wsgi.application``, what gunicorn serves) called with WSGI
 environs, on the session's real Redis.
 
@@ -20,9 +20,9 @@ from django.test import RequestFactory
 from django.urls import resolve
 from rest_framework.test import APIClient
 
-from challenge_platform.services import challenge_reveal
 from challenge_platform.wsgi import application
-from leaderboard import board_cache, fastpath
+from challenges.services import challenge_reveal
+from leaderboard.cache import board_cache, fastpath
 
 from .boards import FAST, refresh, shown, signed_in_viewers
 from .factories import scored

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.first import first_compute, verdict_words

@@ -1,4 +1,4 @@
-"""Boards rendered after a score lands, before any reader asks (leaderboard/prerender.py): the
+"""Boards rendered after a score lands, before any reader asks (leaderboard/cache/prerender.py): the
 render is published on the real broker (the session's Redis) once the score's refresh
 commits, and its task body runs here as the renders worker runs it; the readers are the
 site's real WSGI application, as in test_fastpath.py."""
@@ -13,7 +13,8 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from leaderboard import board_cache, fastpath, prerender, task_names
+from leaderboard import task_names
+from leaderboard.cache import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
 
 from .boards import FAST, refresh

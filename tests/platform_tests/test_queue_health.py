@@ -2,7 +2,8 @@
 and the console's dashboard (``operations.selectors.queue_health``).
 
 The case that prompted it: without the Procfile's ``renders`` process, each score publishes
-board renders (``leaderboard.prerender.request_after_bump``) that pile up on ``board_renders``.
+board renders (``leaderboard.cache.prerender.request_after_bump``) that pile up on
+``board_renders``.
 Here the messages are published through the job lifecycle on the session's real Redis, and
 the consumers are real Celery workers, seen through the liveness entries they beat.
 """
@@ -16,12 +17,13 @@ import signal
 
 import pytest
 
-from challenge_platform.localredis import free_port
-from challenge_platform.procfile import queue_processes
 from jobs import lifecycle
 from jobs.celery import app
 from jobs.liveness import live_nodes
-from leaderboard import prerender, task_names
+from leaderboard import task_names
+from leaderboard.cache import prerender
+from runtime.localredis import free_port
+from runtime.procfile import queue_processes
 from tests.support.broker import priority_lists, queue_length
 from tests.support.waiting import wait_for
 

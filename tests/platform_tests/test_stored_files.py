@@ -16,7 +16,7 @@ from django.db import transaction
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.profiles import BENCHMARK
 from algorithms.services.upload import algorithm_version_create
-from challenge_platform.stored_files import StoredFile
+from challenges.stored_files import StoredFile
 from common import keyfile
 from datasets.models import Task
 from datasets.services import task_bundle_replace

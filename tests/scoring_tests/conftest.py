@@ -73,7 +73,7 @@ def scoring_worker(scoring_worker_factory) -> WorkerProcess:
 
 @pytest.fixture(scope="module")
 def _module_task_pks(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
-    from challenge_platform.models import Challenge
+    from challenges.models import Challenge
     from datasets.models import Task
     from tests.scoring_tests.factories import ChallengeFactory, imported_task
 

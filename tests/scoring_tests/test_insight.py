@@ -23,7 +23,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from leaderboard.models import LeaderboardEntry, Split
 from scoring.insight import (
     submission_final_selection,

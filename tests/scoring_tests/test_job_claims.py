@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from jobs import holders, lifecycle, liveness
 from jobs.models import JobClaim
 from jobs.registry import registered

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from challenge_platform.models import AuditEvent, Challenge
+from challenges.models import AuditEvent, Challenge
 from scoring.models import Reference
 from scoring.reference_selectors import primary_reference
 from tests.scoring_tests.factories import api_client_for, upload

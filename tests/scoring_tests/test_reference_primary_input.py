@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from scoring.models import Reference
 from scoring.reference_selectors import primary_reference
 from tests.scoring_tests.factories import api_client_for, upload

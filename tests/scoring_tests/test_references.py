@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
 from scoring.insight import submission_insight

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from jobs import lifecycle
 from jobs.republish import jobs_republish
 from scoring.models import Submission, SubmissionStatus

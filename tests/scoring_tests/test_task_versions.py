@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.services import task_bundle_replace
 from datasets.version_uploads import task_version_check

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team, TeamMembership
-from challenge_platform.services import (
+from challenges.models import Team, TeamMembership
+from challenges.services import (
     TeamError,
     team_create,
     team_member_add,

@@ -1,4 +1,4 @@
-"""Upload budgets per team (issue 39, ``challenge_platform.upload_budget``), in-process: the
+"""Upload budgets per team (issue 39, ``challenges.upload_budget``), in-process: the
 storage quota on prediction files and algorithm archives together, refused before anything
 is stored, and before the body is read when the body announces its size; the rate's slots
 free themselves; a cache outage lets uploads through. The hostile runs through gunicorn are
@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from algorithms.models import AlgorithmVersion
-from challenge_platform.upload_budget import team_storage_use
+from challenges.upload_budget import team_storage_use
 from common.rates import Rate, parse_rate
 from scoring.models import Submission
 from scoring.services.upload import submission_create_for_job

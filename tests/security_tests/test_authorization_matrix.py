@@ -33,7 +33,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from leaderboard.results import COLUMNS as RESULT_COLUMNS
 from tests.security_tests.conftest import ROLES, client_for
 from tests.security_tests.matrix_accounts import ACCOUNT_SITE

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from leaderboard.models import LeaderboardEntry
 from scoring.models import Submission
 from tests.security_tests.conftest import client_for

@@ -28,7 +28,7 @@ from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.outcome import message as outcome_message
 from algorithms.services.builtin import baseline_algorithm_version
 from algorithms.services.upload import algorithm_version_create
-from challenge_platform.models import Challenge, Team, WorkerHeartbeat
+from challenges.models import Challenge, Team, WorkerHeartbeat
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus

@@ -15,8 +15,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chal_client.main import main as chal_main
-from challenge_platform.models import Challenge
-from challenge_platform.services import challenge_reveal
+from challenges.models import Challenge
+from challenges.services import challenge_reveal
 from leaderboard.services import task_leaderboard_refresh
 from standings.core import canonical_json
 from standings.models import FinalStandings

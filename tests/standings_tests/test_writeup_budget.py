@@ -1,5 +1,5 @@
 """A method write-up's PDF within the team's upload budget (issue 51,
-``challenge_platform.upload_budget``): past the team's rate (shared with every other kind of
+``challenges.upload_budget``): past the team's rate (shared with every other kind of
 upload) the write-up page answers 429 with ``Retry-After``, at the storage quota 413, and
 nothing is stored; the stored PDF counts on its bytes, and replacing it counts the new one
 only. Saving the text alone is not an upload."""
@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.upload_budget import team_storage_use
+from challenges.upload_budget import team_storage_use
 from standings.models import MethodWriteup
 from standings.services import StandingsError
 from tests.standings_tests.test_writeups import PDF, save, w  # noqa: F401 - the fixture

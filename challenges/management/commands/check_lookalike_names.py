@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from challenge_platform.models import Challenge, Team
-from challenge_platform.team_names import invisible_characters, lookalike_groups
+from challenges.models import Challenge, Team
+from challenges.team_names import invisible_characters, lookalike_groups
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """``manage.py render_markdown``: render every stored Markdown text again and store its HTML.
 
-Pages show the HTML stored when a text was saved (``challenge_platform.markdown``); after a
+Pages show the HTML stored when a text was saved (``challenges.markdown``); after a
 change of the renderer or of its sanitizer, this brings every stored rendering up to date.
 Each text costs linear time (``bench/bench_markdown.py``)."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.core.management.base import BaseCommand
 
-from challenge_platform.markdown import MarkdownHtmlField, render_stored_markdown
+from challenges.markdown import MarkdownHtmlField, render_stored_markdown
 
 
 class Command(BaseCommand):

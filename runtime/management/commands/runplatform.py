@@ -1,6 +1,6 @@
 """Run the whole embedded platform in the foreground (the README's run command).
 
-The processes are the ``Procfile``'s (web, workers, beat: see challenge_platform.procfile),
+The processes are the ``Procfile``'s (web, workers, beat: see runtime.procfile),
 started together by honcho with local values for their variables. The web process is
 gunicorn, the production WSGI server, with DEBUG off and static files served by WhiteNoise
 from ``$DATA_DIR/static``. ``DEV_SERVER=1`` swaps it for Django's development server with
@@ -37,16 +37,16 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
-from challenge_platform.localredis import (
+from runtime.datadir import PRIVATE_UMASK, install_secret, private_dir
+from runtime.localredis import (
     DEFAULT_REDIS_PORT,
     REDIS_AUTH_FILE,
     REDIS_FOLDER,
     listen_problem,
     start_local_redis,
 )
-from challenge_platform.mail import mail_destination
-from challenge_platform.procfile import BEHIND_A_BALANCER, processes
+from runtime.mail import mail_destination
+from runtime.procfile import BEHIND_A_BALANCER, processes
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -206,7 +206,7 @@ class Command(BaseCommand):
                 if returncode != 0:
                     raise CommandError(f"setup step failed: manage.py {' '.join(step)}")
             # Background processes are started again when they crash (the web server's master
-            # does that for its own workers): challenge_platform/respawn.py. The board server
+            # does that for its own workers): runtime/respawn.py. The board server
             # is left out: only a balancer sends it requests, and there is none here.
             commands = {
                 name: command if name == "web" else respawned(name=name, command=command, py=py)
@@ -257,7 +257,7 @@ class Command(BaseCommand):
 
 def respawned(*, name: str, command: str, py: str) -> str:
     """``command`` run by the respawn wrapper (started again when it crashes)."""
-    return f"{py} -m challenge_platform.respawn {shlex.quote(name)} {shlex.quote(command)}"
+    return f"{py} -m runtime.respawn {shlex.quote(name)} {shlex.quote(command)}"
 
 
 def _name(signum: int) -> str:

@@ -1,5 +1,5 @@
 """``manage.py changepassword``: Django's command, and the account's API tokens revoked with
-the new password, in one transaction (``challenge_platform.accounts.services`` says why every
+the new password, in one transaction (``challenges.accounts.services`` says why every
 password change does). A refused change (unknown user, passwords that do not match three
 times, a password the validators refuse) changes nothing and revokes nothing."""
 
@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.management.commands import changepassword
 from django.db import transaction
 
-from challenge_platform.models import TokenRevocation
-from challenge_platform.tokens import api_tokens_revoke_all
+from challenges.models import TokenRevocation
+from challenges.tokens import api_tokens_revoke_all
 
 
 class Command(changepassword.Command):
