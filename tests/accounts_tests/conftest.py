@@ -58,3 +58,7 @@ def smtp(settings) -> Iterator[SmtpServer]:
         settings.EMAIL_PORT = server.port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         yield server
+
+
+# Last: the helpers module imports configure_oidc from here.
+from .oidc_helpers import oidc  # noqa: E402, F401 - a fixture of several modules

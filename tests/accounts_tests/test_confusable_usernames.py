@@ -18,7 +18,7 @@ from django.test import Client
 from challenges.accounts.adapters import AccountAdapter
 from challenges.accounts.usernames import username_problem, validate_username
 from challenges.team_names import name_key
-from tests.accounts_tests.test_oidc import (
+from tests.accounts_tests.oidc_helpers import (
     CALLBACK,
     logged_in_user,
     oidc,  # noqa: F401 - the provider fixture

@@ -39,7 +39,7 @@ from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import challenge_finish
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     Participant,
@@ -49,6 +49,8 @@ from tests.scoring_tests.factories import (
     make_participant,
 )
 from tests.support.broker import queue_length
+
+from .benchmark_helpers import beating
 
 pytestmark = pytest.mark.slow
 
@@ -430,18 +432,6 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     assert reproduction.pk not in {r.pk for row in matrix.rows for r in row.runs if r}
 
 
-def beating(broker, node: str, queues: tuple[str, ...]) -> None:
-    """A live worker ``node`` consuming ``queues`` (its entry and key in Redis, as its
-    liveness thread writes them)."""
-    Liveness(
-        holder=f"{node}#1",
-        client=broker,
-        beat_seconds=1,
-        lost_after=60,
-        sweep=lambda holder, reason: ([], []),
-        holders_of_claims=list,
-        queues=queues,
-    ).beat()
 
 
 def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_anyway(

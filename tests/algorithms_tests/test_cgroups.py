@@ -28,7 +28,7 @@ from algorithms.sandbox.cgroups import (
     remove_stale,
 )
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.test_sandbox import run
+from tests.algorithms_tests.sandbox_helpers import run
 
 
 def fake_cgroup(folder: Path, *, delegates: str = "") -> Path:

@@ -26,16 +26,15 @@ from algorithms.services.profiles import (
 )
 from algorithms.services.runs import algorithm_runs_queue, run_create
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive
+from tests.algorithms_tests.services_helpers import post_archive
+
+from .dispatch_helpers import version_of
 
 pytestmark = pytest.mark.slow
 
 SERVED = ALGORITHM_RUNS
 
 
-def version_of(participant, challenge, name: str) -> AlgorithmVersion:
-    body = post_archive(participant.api(), challenge, algorithm_zip(name=name)).json()
-    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])
 
 
 def queue_runs(version, task, n: int, *, profile=TEAM) -> list[AlgorithmRun]:

@@ -15,7 +15,7 @@ from jobs import lifecycle
 from scoring.models import Submission
 from tests.algorithms_tests import hostile
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import (
+from tests.algorithms_tests.worker_helpers import (
     start_runs,
     upload_algorithm,
     wait_run,

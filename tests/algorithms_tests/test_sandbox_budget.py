@@ -27,7 +27,7 @@ from tests.algorithms_tests.hostcheck import (
     run_cgroups,
     shmem_bytes,
 )
-from tests.algorithms_tests.test_sandbox import SMALL, run
+from tests.algorithms_tests.sandbox_helpers import SMALL, run
 from tests.support.waiting import wait_for
 
 pytestmark = [

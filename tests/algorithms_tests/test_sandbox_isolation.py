@@ -17,7 +17,7 @@ import pytest
 from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.command import LAUNCHER, LAUNCHER_PATH, runtime_paths
-from tests.algorithms_tests.test_sandbox import SMALL, run
+from tests.algorithms_tests.sandbox_helpers import SMALL, run
 
 pytestmark = pytest.mark.slow
 

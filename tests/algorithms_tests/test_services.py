@@ -26,19 +26,13 @@ from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests.archives import algorithm_zip, make_zip, manifest
 from tests.scoring_tests.factories import UserFactory, api_client_for, upload
 
+from .services_helpers import post_archive, queue
+
 pytestmark = pytest.mark.slow
 
 
-def post_archive(client, challenge, data: bytes, **extra):
-    return client.post(
-        f"/api/v1/challenges/{challenge.slug}/algorithms/",
-        {"file": upload(data, "algo.zip"), **extra},
-        format="multipart",
-    )
 
 
-def queue(client, algorithm_id: int, **body):
-    return client.post(f"/api/v1/algorithms/{algorithm_id}/runs/", body, format="json")
 
 
 def test_upload_makes_versions_visible_to_the_team_and_organizers_only(world, broker):

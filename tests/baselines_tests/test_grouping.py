@@ -20,28 +20,9 @@ from scoring.selectors import submission_algorithm
 from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.datasets_tests.test_core_grouping import GROUPING
+from tests.datasets_tests.core_grouping_helpers import GROUPING
 
-WORDS = [
-    "amber", "basil", "cedar", "delta", "ember", "fjord", "gamma", "harbor", "indigo", "juniper",
-    "kestrel", "lumen", "maple", "nectar", "onyx", "prism", "quartz", "raven", "sierra", "tundra",
-    "umber", "violet", "willow", "xenon", "yarrow", "zephyr",
-]  # fmt: skip
-
-
-def _records(prefix: str, entities: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Entities of 1-4 records: one two-word title with typos, a price, a colour each."""
-    rows = []
-    for k in range(entities):
-        first, second = rng.choice(len(WORDS), 2, replace=False)
-        title = f"{WORDS[first]} {WORDS[second]} {k}"
-        price = float(rng.integers(5, 500))
-        color = ("red", "green", "blue")[k % 3]
-        for r in range(1 + k % 4):
-            text = title if r == 0 else title.replace(title[r % len(title)], "x", 1)
-            rows.append((f"{prefix}{k}-{r}", text, price + r * 0.01, color, f"{prefix}{k}"))
-    frame = pd.DataFrame(rows, columns=["id", "title", "price", "color", "label"])
-    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+from .grouping_helpers import WORDS, _records  # noqa: F401
 
 
 def grouping_task(tmp_path: Path):

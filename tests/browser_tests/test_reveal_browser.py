@@ -8,7 +8,7 @@ import pytest
 
 from challenges.models import Challenge
 from standings.services import challenge_finish
-from tests.standings_tests.test_reveal import PRIVATE_TEXTS, build_world
+from tests.standings_tests.reveal_helpers import PRIVATE_TEXTS, build_world
 
 pytestmark = [pytest.mark.browser]
 

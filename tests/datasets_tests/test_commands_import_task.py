@@ -18,7 +18,7 @@ from tests.datasets_tests.bundles import (
     zip_bundle,
 )
 from tests.datasets_tests.conftest import data_dir_files
-from tests.datasets_tests.test_core_broken import CASES, Case
+from tests.datasets_tests.core_broken_helpers import CASES, Case
 from tests.support.celery_worker import run_manage
 
 

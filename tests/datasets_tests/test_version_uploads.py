@@ -40,7 +40,7 @@ from tests.scoring_tests.factories import (
     api_client_for,
     imported_task,
 )
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024

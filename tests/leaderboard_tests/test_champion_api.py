@@ -14,37 +14,28 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenges.models import Challenge
 from datasets.models import Task
 from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Reference, Submission
 from scoring.services.references import reference_upload
 from scoring.services.upload import submission_create
-from tests.leaderboard_tests.champion_world import gate_task, world_of
+from tests.leaderboard_tests.champion_world import world_of
 from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import (
-    ChallengeFactory,
     UserFactory,
     api_client_for,
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import scored
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.references_helpers import scored
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
+
+from .champion_api_helpers import check
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def _gated_pk(django_db_setup, django_db_blocker, tmp_path_factory):
-    with django_db_blocker.unblock():
-        challenge = ChallengeFactory(slug="gate-api", daily_submission_limit=3)
-        task = gate_task(tmp_path_factory.mktemp("gate-api"), challenge_slug=challenge.slug)
-    yield task.pk
-    with django_db_blocker.unblock():
-        Task.objects.filter(pk=task.pk).delete()
-        Challenge.objects.filter(pk=challenge.pk).delete()
 
 
 @pytest.fixture
@@ -60,14 +51,6 @@ def gated(_gated_pk):
     return task, world, make_participant(task.track.challenge, username="ann", name="Ann")
 
 
-def check(client, task, **data):
-    if "file" in data:
-        return client.post(
-            f"/api/v1/tasks/{task.slug}/release-check/",
-            {"file": SimpleUploadedFile("p.csv", data["file"])},
-            format="multipart",
-        )
-    return client.post(f"/api/v1/tasks/{task.slug}/release-check/", data, format="json")
 
 
 DOCUMENTED_FIELDS = {

@@ -25,7 +25,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
-from tests.scoring_tests.test_references import scored
+from tests.scoring_tests.references_helpers import scored
 
 pytestmark = pytest.mark.django_db
 

@@ -34,7 +34,7 @@ from tests.scoring_tests.factories import (
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import baseline_submission, scored
+from tests.scoring_tests.references_helpers import baseline_submission, scored
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from scoring.models import SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache, solution_for_task
 from scoring.tasks import score_submission
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import csv_bytes, make_participant, solution_frame, upload
 
 pytestmark = pytest.mark.django_db

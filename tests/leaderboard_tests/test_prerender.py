@@ -18,9 +18,9 @@ from leaderboard.cache import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
 
 from .boards import FAST, refresh
+from .cache_helpers import FakeClock
 from .factories import scored
-from .test_cache import FakeClock
-from .test_fastpath import environ_for, wsgi
+from .fastpath_helpers import environ_for, wsgi
 
 pytestmark = pytest.mark.django_db
 

@@ -167,7 +167,7 @@ def test_a_deleted_archive_write_up_or_submission_takes_its_files(tmp_path):
 
 
 def test_a_deleted_task_takes_its_solution_s_key_table(tmp_path):
-    from tests.scoring_tests.test_solution_keyfile import keyed_task
+    from tests.scoring_tests.solution_keyfile_helpers import keyed_task
 
     task, _ = keyed_task(tmp_path, slug="keyed-gone")
     storage = task.solution.storage

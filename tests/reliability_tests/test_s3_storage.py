@@ -186,7 +186,7 @@ def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bu
     from scoring.core import score_file
     from scoring.solutions import task_solution_load
     from tests.datasets_tests.bundles import CLASSES
-    from tests.scoring_tests.test_solution_keyfile import keyed_task, shuffled_csv
+    from tests.scoring_tests.solution_keyfile_helpers import keyed_task, shuffled_csv
 
     task, ids = keyed_task(tmp_path, slug="keyed-s3")
     stored = {k for k in keys(bucket) if k.startswith("private/tasks/keyed-s3/")}

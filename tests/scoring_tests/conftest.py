@@ -18,6 +18,8 @@ from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
+from .references_helpers import case  # noqa: F401 - a fixture of several modules
+
 
 @pytest.fixture
 def broker(redis_server, redis_client):

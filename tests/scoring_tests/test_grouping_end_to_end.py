@@ -12,20 +12,14 @@ from scoring.models import SubmissionStatus
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import csv_bytes, make_participant, solution_frame, upload
+
+from .grouping_end_to_end_helpers import naive_pairwise_f1
 
 pytestmark = pytest.mark.django_db
 
 
-def naive_pairwise_f1(truth: list[str], pred: list[str]) -> float:
-    n = len(truth)
-    same_t = {(i, j) for i in range(n) for j in range(i + 1, n) if truth[i] == truth[j]}
-    same_p = {(i, j) for i in range(n) for j in range(i + 1, n) if pred[i] == pred[j]}
-    tp = len(same_t & same_p)
-    if not same_t and not same_p:
-        return 1.0
-    return 2 * tp / (len(same_t) + len(same_p))
 
 
 def test_a_grouping_submission_is_scored_ranked_and_shown(tmp_path):

@@ -32,7 +32,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
-from tests.scoring_tests.test_insight import client_for, scored, wrong_on
+from tests.scoring_tests.insight_helpers import client_for, scored, wrong_on
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.test import Client
 from challenges.upload_budget import team_storage_use
 from scoring.models import Reference
 from tests.scoring_tests.factories import api_client_for, make_participant, upload
-from tests.scoring_tests.test_references import organizer, wrong_on
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.references_helpers import organizer, wrong_on
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024

@@ -22,7 +22,7 @@ from scoring.models import Submission
 from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024

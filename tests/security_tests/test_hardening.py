@@ -12,8 +12,8 @@ from django.test import Client
 from challenges.models import Challenge, Team
 from leaderboard.models import LeaderboardEntry
 from scoring.models import Submission
+from tests.security_tests.authorization_matrix_helpers import ADMIN, API, MATRIX, SITE, Case, fill
 from tests.security_tests.conftest import client_for
-from tests.security_tests.test_authorization_matrix import ADMIN, API, MATRIX, SITE, Case, fill
 from tests.security_tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
