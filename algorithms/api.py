@@ -20,20 +20,19 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
 )
-from algorithms.services import (
-    AlgorithmRefused,
+from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.runs import (
     algorithm_run_cancel,
     algorithm_runs_admission,
     algorithm_runs_queue,
-    algorithm_upload_admission,
-    algorithm_version_create,
 )
-from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
-from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
 from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses, refusal_response
+from challenges.audit import ReasonRequired
+from challenges.models import Challenge
 from scoring.admission import declared_length
 
 refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape

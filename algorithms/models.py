@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from challenge_platform.markdown import MarkdownHtmlField
-from challenge_platform.stored_files import StoredFile, every_file_field
+from challenges.markdown import MarkdownHtmlField
+from challenges.stored_files import StoredFile, every_file_field
 from datasets.models import private_storage
 from jobs.models import Job
 

@@ -20,8 +20,9 @@ from algorithms.models import (
     BaselineRun,
 )
 from algorithms.services.profiles import cell_profile_names
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.numbers import number_text
+from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from scoring.models import SubmissionStatus
 
@@ -267,7 +268,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
         result, options = run.result or {}, run.options or {}
         scores: dict[str, float | None] = {}
         if submission is not None:
-            for split in ("public", "private", "all"):
+            for split in SHOWN_ORDER:
                 scores[split] = (submission.scores or {}).get(split, {}).get(task.primary_metric)
         out.append(
             BaselineResult(
@@ -292,7 +293,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
 
 def team_archive_files(*, team_pk: int) -> tuple[int, int]:
     """``(files, bytes)`` of the team's stored algorithm archives, every version (the team's
-    share of the storage quota, ``challenge_platform.upload_budget``)."""
+    share of the storage quota, ``challenges.upload_budget``)."""
     found = AlgorithmVersion.objects.filter(algorithm__team_id=team_pk).aggregate(
         files=Count("pk"), size=Sum("archive_size")
     )

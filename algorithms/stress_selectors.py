@@ -22,8 +22,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from algorithms.models import ACTIVE, STRESS_PROFILES, AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.stress_queue import StressOutlook, stress_outlook
-from challenge_platform.models import Challenge
-from challenge_platform.selectors import is_organizer
+from challenges.models import Challenge
+from challenges.selectors import is_organizer
 
 ALL = "all"
 PUBLIC = "public"

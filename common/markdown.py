@@ -10,7 +10,7 @@ only for the schemes ``http``, ``https`` and ``mailto`` (or a relative URL), and
 ``rel="noopener noreferrer"``.
 
 Pure (no Django): the platform renders once, when a text is saved, and stores the HTML
-(``challenge_platform.markdown.MarkdownHtmlField``); no view renders Markdown.
+(``challenges.markdown.MarkdownHtmlField``); no view renders Markdown.
 """
 
 from __future__ import annotations

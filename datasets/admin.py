@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 
-from challenge_platform.console import AuditedChangeMixin
+from challenges.console import AuditedChangeMixin
 from kinds.stress import StressRefused
 
 from .forms import (

@@ -6,8 +6,8 @@ class DatasetsConfig(AppConfig):
     verbose_name = "Tasks and datasets"
 
     def ready(self) -> None:
-        from challenge_platform.stored_files import forget_on_delete
-        from challenge_platform.upload_budget import team_storage_register
+        from challenges.stored_files import forget_on_delete
+        from challenges.upload_budget import team_storage_register
         from datasets import tasks  # noqa: F401 - tasks: registers its Celery tasks
         from datasets.job_types import VERSION_CHECK
         from datasets.models import Task

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from datasets import task_names
 from datasets.models import TaskVersionUpload, VersionUploadStatus
 from jobs.registry import JobType
 
 VERSION_CHECK = JobType(
     model=TaskVersionUpload,
-    task_name="datasets.tasks.check_task_version",
+    task_name=task_names.CHECK_TASK_VERSION,
     pk_kwarg="upload_pk",
     queued=VersionUploadStatus.QUEUED,
     running=VersionUploadStatus.CHECKING,

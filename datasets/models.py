@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
-from challenge_platform.markdown import MarkdownHtmlField
-from challenge_platform.stored_files import StoredFile, every_file_field
+from challenges.markdown import MarkdownHtmlField
+from challenges.stored_files import StoredFile, every_file_field
 from common import keyfile
 from jobs.models import Job
 from kinds import kind_choices
@@ -191,7 +191,7 @@ class TaskVersion(models.Model):
     changes = models.JSONField(
         null=True, blank=True, help_text="Rows added, removed, relabelled since the previous"
     )
-    # The storage quota (challenge_platform.upload_budget): the team a task owner's version
+    # The storage quota (challenges.upload_budget): the team a task owner's version
     # counts against (null: an organizer's or the import), and the bytes its files take.
     team = models.ForeignKey(
         "challenge_platform.Team",

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
 
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
+from challenges.models import Challenge, Team, TeamMembership, Track
 from datasets.models import Task, TaskVersion
 from kinds import kind_get
 
@@ -269,7 +269,7 @@ def task_manage_refusal(
 
 
 def task_owner_upload_team(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> Team | None:
-    """The team whose upload budget (``challenge_platform.upload_budget``) ``user``'s upload
+    """The team whose upload budget (``challenges.upload_budget``) ``user``'s upload
     to ``task`` as its manager counts against (a data version, a reference file): a task
     owner's team; None for an organizer, who is not charged."""
     if not user.is_authenticated or user.is_staff:

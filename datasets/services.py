@@ -31,11 +31,11 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import ReasonRequired, audit_record, reason_check
-from challenge_platform.models import Challenge, Team, Track
-from challenge_platform.stored_files import StoredFile, delete_on_commit
-from challenge_platform.upload_budget import team_upload_lock, upload_quota_check
+from challenges import hooks
+from challenges.audit import ReasonRequired, audit_record, reason_check
+from challenges.models import Challenge, Team, Track
+from challenges.stored_files import StoredFile, delete_on_commit
+from challenges.upload_budget import team_upload_lock, upload_quota_check
 from common import keyfile
 from common.files import delete_file_quietly, local_path, remove_empty_folders
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
@@ -483,7 +483,7 @@ def task_bundle_replace(
     ``team`` is the task owner's team the version counts against: its storage quota is
     checked under its lock on what the version stores, ``counted_bytes`` of the team's use
     being deleted with it (the uploaded bundle), and the version records it; over the
-    quota raises :class:`~challenge_platform.upload_budget.UploadBudgetExceeded` (nothing
+    quota raises :class:`~challenges.upload_budget.UploadBudgetExceeded` (nothing
     stored). A person must give ``reason`` (every team is re-scored). Any other refusal
     raises :class:`TaskReplaceError` listing every problem and changes nothing.
     """
@@ -612,7 +612,7 @@ def task_versions_prune(*, task: Task) -> list[int]:
     prune every version older than the ``TASK_DATA_VERSIONS_KEPT`` newest (the current one
     is always kept; ``0`` keeps them all). A pruned version's files are deleted once the
     transaction commits, each unless a version row still names it
-    (:mod:`challenge_platform.stored_files`); its row stays as the record (number, reason,
+    (:mod:`challenges.stored_files`); its row stays as the record (number, reason,
     who, rows, sha256, what changed) with no files (``pruned_at``). Nothing else reads an
     old version's files: scoring, runs, stress and the gate read the current data, and a
     version's changes are counted when it is uploaded. Returns the numbers pruned."""

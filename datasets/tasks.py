@@ -8,10 +8,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from datasets import task_names
 from jobs.celery import TemporaryError, platform_task
 
 
 @platform_task(
+    name=task_names.CHECK_TASK_VERSION,
     queue="scoring",
     soft_time_limit=settings.TASK_VERSION_CHECK_SECONDS,
     time_limit=settings.TASK_VERSION_CHECK_SECONDS + 60,
@@ -30,7 +32,12 @@ def check_task_version(*, upload_pk: int) -> str:
 
 
 @platform_task(
-    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="sweep-version-checks"
+    name=task_names.SWEEP_VERSION_CHECKS,
+    queue="scoring",
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="sweep-version-checks",
 )
 def sweep_version_checks() -> dict[str, list[int]]:
     """Every minute (beat): re-queue data version checks a dead worker stranded."""

@@ -48,10 +48,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from challenge_platform.audit import ReasonRequired, reason_check
-from challenge_platform.models import Team
-from challenge_platform.stored_files import StoredFile, delete_on_commit
-from challenge_platform.upload_budget import (
+from challenges.audit import ReasonRequired, reason_check
+from challenges.models import Team
+from challenges.stored_files import StoredFile, delete_on_commit
+from challenges.upload_budget import (
     UploadBudgetExceeded,
     refused_as,
     team_upload_lock,

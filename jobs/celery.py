@@ -3,7 +3,7 @@
 The lowest module of the jobs app (docs/architecture.md, "The job lifecycle"): it imports
 no other module of the platform, so the lifecycle above it, and every app's ``tasks``
 module, can publish and register through it. The project package re-exports the app
-(``challenge_platform.celery_app``), so ``celery -A challenge_platform`` finds it.
+(:mod:`challenge_platform.celery`), so ``celery -A challenge_platform`` finds it.
 
 The app is made when it is first used (:func:`celery_app`, or the module's ``app``), not
 when the module is imported: Celery, kombu and the broker's client cost a cold command
@@ -108,6 +108,7 @@ class TemporaryError(Exception):
 
 def platform_task(
     *,
+    name: str,
     queue: str,
     soft_time_limit: int,
     time_limit: int,
@@ -120,6 +121,8 @@ def platform_task(
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.
+    ``name`` is the task's constant in its app's ``task_names`` module, which its publishers
+    read too (docs/decisions/0052-one-name-per-task.md).
     With ``every`` (seconds) the beat sends it that often, as the schedule entry ``beat``,
     on its queue, expiring a few seconds before the next one is due.
     """
@@ -129,7 +132,8 @@ def platform_task(
         raise ValueError("a periodic task needs both its period (every) and its entry (beat)")
 
     def decorator(func: Callable[..., Any]) -> Any:
-        name = f"{func.__module__}.{func.__name__}"
+        if name in TASK_QUEUES:
+            raise ValueError(f"two tasks are named {name!r}")
         TASK_QUEUES[name] = queue
         TASK_TIME_LIMITS[name] = float(time_limit)
         if every is not None and beat is not None:

@@ -13,8 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from algorithms.models import AlgorithmRun
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenges.audit import ReasonRequired
+from challenges.console import ReadOnlyAdminMixin
 from scoring.models import Reference, Submission
 
 from .champion.entries import Entry, entry_of

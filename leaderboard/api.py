@@ -11,14 +11,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from . import board_cache
 from .boards import task_board_cached, track_board_cached
+from .cache import board_cache
 from .first import comparison_fields, first_fields, track_first_board
 
 

@@ -8,9 +8,9 @@ class LeaderboardConfig(AppConfig):
     def ready(self) -> None:
         """Register the leaderboard's refresh with the layers below (arrows point down):
         a scored, rescored, hidden or final submission, and a hidden team, refresh boards
-        in the same transaction (``challenge_platform.hooks``); a scored submission or run
+        in the same transaction (``challenges.hooks``); a scored submission or run
         queues its champion check (the job type registered here)."""
-        from challenge_platform import hooks
+        from challenges import hooks
         from jobs import registry
         from jobs.celery import when_app_made
         from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks

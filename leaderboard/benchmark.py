@@ -31,6 +31,7 @@ from django.core.cache import cache
 from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from jobs import lifecycle
+from leaderboard import task_names
 from leaderboard.core.benchmark.decomposition import (
     HOME_MODEL,
     MEAN_MODEL,
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 CACHE_SECONDS = 24 * 3600
-REFIT_TASK = "leaderboard.tasks.transfer_decomposition_refit"
 REFIT_LOCK_SECONDS = 600  # one refit queued per matrix within this (a lost one: queued again)
 
 
@@ -177,7 +177,9 @@ def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
     """Ask a worker to fit this matrix, once per matrix (a lost message: asked again after
     the lock's time, by the next reader)."""
     if cache.add(f"transfer-decomposition-refit:{digest}", 1, REFIT_LOCK_SECONDS):
-        lifecycle.publish(REFIT_TASK, track_id=matrix.track.pk, split=matrix.split)
+        lifecycle.publish(
+            task_names.TRANSFER_DECOMPOSITION_REFIT, track_id=matrix.track.pk, split=matrix.split
+        )
 
 
 NO_ROW_VARIANCE = (

@@ -9,14 +9,15 @@ from typing import Any
 
 from algorithms.models import AlgorithmRun
 from algorithms.stress_selectors import RobustnessState, robustness_states_for_submissions
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
-from . import board_cache, selectors
+from . import selectors
+from .cache import board_cache
 from .consistency import entries_consistency
 from .models import LeaderboardEntry
 from .references import board_with_references

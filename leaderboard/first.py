@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.cd_svg import CdTeam, cd_svg
 from datasets.models import Task
 from leaderboard.core.benchmark.first import (
@@ -40,8 +40,8 @@ from leaderboard.core.benchmark.first import (
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, cliques
 from scoring.models import Submission
 
-from . import board_cache
 from .boards import track_board_cached
+from .cache import board_cache
 from .first_samples import N_RESAMPLES, task_samples
 from .models import LeaderboardEntry
 from .selectors import track_values_of

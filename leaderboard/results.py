@@ -21,7 +21,7 @@ matrix), read from the same boards and matrix the pages and the API show.
   ``reproduced``: the share of identical predictions in its finished reproduction (null
   when none).
 
-The private split is in only when :func:`challenge_platform.split_access.private_visible` allows it.
+The private split is in only when :func:`challenges.split_access.private_visible` allows it.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from algorithms.models import AlgorithmRun
 from algorithms.services.manifest import manifest_of, reproductions_of
-from challenge_platform.models import Track
-from challenge_platform.split_access import private_visible
+from challenges.models import Track
+from challenges.split_access import private_visible
 from datasets.models import Task
 from kinds import metric_direction
 

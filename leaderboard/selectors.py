@@ -8,8 +8,7 @@ from datetime import datetime
 from django.core.cache import cache
 
 from algorithms.selectors import board_runs_pending
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
-from challenge_platform.models import Team, Track
+from challenges.models import Team, Track
 from common.svg import Series
 from datasets.models import Task
 from kinds import kind_get, metric_info
@@ -22,6 +21,7 @@ from leaderboard.core.track import (
     relative_to_baseline,
     track_standings,
 )
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submissions_pending
 

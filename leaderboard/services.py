@@ -17,12 +17,12 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from challenge_platform import hooks
-from challenge_platform.localredis import cache_unavailable_errors
+from challenges import hooks
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
 from kinds import kind_get, metric_info
+from leaderboard import task_names
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
@@ -32,19 +32,19 @@ from leaderboard.core.ranking import (
     rank_entries,
     select_team_best,
 )
+from runtime.localredis import cache_unavailable_errors
 from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import bumps, interval_jobs, refresh_turns
+from .cache import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
 
-BOOTSTRAP_TASK = "leaderboard.tasks.bootstrap_task_leaderboard"
 
 
 def history_cache_key(*, task_id: int) -> str:
@@ -437,7 +437,7 @@ def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
         if not (replaced or moved or written):
             return False
         if bootstrap:
-            transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
+            transaction.on_commit(lambda: _publish_bootstrap(task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
         # of them (a team's count, a worse try) leaves it, and its cache, as it was.
         bumps.bump_after_commit(
@@ -500,12 +500,14 @@ def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
     return all(old[name] == new[name] for name in fields)
 
 
-def _publish_bootstrap(task_name: str, task_id: int) -> None:
+def _publish_bootstrap(task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
     interval_jobs.request(
         task_id,
-        lambda countdown: lifecycle.publish(task_name, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
     )
 
 
@@ -515,7 +517,9 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
     return interval_jobs.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
-        lambda countdown: lifecycle.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
         busy=scorings_waiting,  # the intervals give way to queued scorings, for a while
     )
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from challenge_platform.markdown import stored_html
-from challenge_platform.selectors import is_organizer
+from challenges.markdown import stored_html
+from challenges.selectors import is_organizer
 from datasets.selectors import (
     FILE_DESCRIPTIONS,
     task_card,

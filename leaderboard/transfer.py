@@ -16,7 +16,7 @@ over. Where no finished run says anything, a **queued or running** run is shown 
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
 ``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
-The private split is shown only when :func:`challenge_platform.split_access.private_visible`
+The private split is shown only when :func:`challenges.split_access.private_visible`
 allows. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
 
@@ -26,7 +26,7 @@ of its cells (the score, the baseline's, the delta and its interval) in one roun
 each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
 task's solution and resample counts. The matrix is assembled from one column per task
-(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.transfer_cache``,
+(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.cache.transfer_cache``,
 which also keeps the API's and the page's answers whole): a new cell reads its task's
 column again, not every cell's run.
 """
@@ -52,7 +52,7 @@ from algorithms.models import (
 )
 from algorithms.selectors import runs_with_versions, transfer_cell_runs
 from algorithms.stress_selectors import robustness_for_runs
-from challenge_platform.models import Track
+from challenges.models import Track
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
@@ -61,7 +61,7 @@ from scoring.core.predictions import load_pred
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
-from . import transfer_cache
+from .cache import transfer_cache
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
@@ -533,7 +533,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
 
     Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
     their submissions, its baseline entry and its fields are as when it was kept is read
-    from the board cache (``leaderboard.transfer_cache``); only the others are read from
+    from the board cache (``leaderboard.cache.transfer_cache``); only the others are read from
     the database. So a new cell reads its task's column again, not the 20,000 cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     columns = transfer_cache.columns(

@@ -32,11 +32,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from algorithms.failures import CATEGORIES
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from challenges.api.errors import error_responses
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
 
-from . import transfer_cache
 from .benchmark import (
     cell_interval,
     decomposition_payload,
@@ -44,6 +43,7 @@ from .benchmark import (
     transfer_decomposition,
     transfer_frontier,
 )
+from .cache import transfer_cache
 from .transfer import (
     TransferMatrix,
     baseline_states,

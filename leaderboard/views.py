@@ -8,15 +8,15 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from challenge_platform.models import Track
-from challenge_platform.split_access import ReaderSplit, page_split
+from challenges.models import Track
+from challenges.split_access import ReaderSplit, page_split
 from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import board_cache, selectors, transfer_cache
+from . import selectors
 from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
@@ -25,6 +25,7 @@ from .boards import (
     task_board_cached,
     track_board_cached,
 )
+from .cache import board_cache, transfer_cache
 from .first import (
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
@@ -315,7 +316,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     """The track's transfer matrix: algorithms x tasks, score minus baseline
     (docs/architecture.md §9); public like the track's board, the private split only for
     whom it may show. Its sections are rendered once per matrix and split
-    (``leaderboard.transfer_cache``); the header around them per request."""
+    (``leaderboard.cache.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, TeamMembership
-from challenge_platform.selectors import teams_closed
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.selectors import teams_closed
 from common.numbers import number_text
 from datasets.models import Task, TaskVersion
 from leaderboard.champion.selectors import history_item

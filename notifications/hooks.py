@@ -1,4 +1,4 @@
-"""The notifications' receivers of the platform's events (``challenge_platform.hooks``),
+"""The notifications' receivers of the platform's events (``challenges.hooks``),
 subscribed in :meth:`notifications.apps.NotificationsConfig.ready`; no other app imports
 this one.
 
@@ -11,7 +11,7 @@ services at call time").
 
 from __future__ import annotations
 
-from challenge_platform import hooks
+from challenges import hooks
 
 
 def on_team_member_joined(event: hooks.TeamMemberJoined) -> None:

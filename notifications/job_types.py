@@ -13,11 +13,12 @@ from django.conf import settings
 from jobs import lifecycle
 from jobs.registry import JobType
 
+from . import task_names
 from .models import DeliveryStatus, MailDelivery, MailStatus, WebhookDelivery
 
 MAIL = JobType(
     model=MailDelivery,
-    task_name="notifications.tasks.send_notification_mail",
+    task_name=task_names.SEND_NOTIFICATION_MAIL,
     pk_kwarg="mail_pk",
     queued=MailStatus.QUEUED,
     running=MailStatus.SENDING,
@@ -31,7 +32,7 @@ MAIL = JobType(
 
 DELIVERY = JobType(
     model=WebhookDelivery,
-    task_name="notifications.tasks.deliver_webhook",
+    task_name=task_names.DELIVER_WEBHOOK,
     pk_kwarg="delivery_pk",
     queued=DeliveryStatus.QUEUED,
     running=DeliveryStatus.SENDING,

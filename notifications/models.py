@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from challenge_platform.markdown import MarkdownHtmlField
+from challenges.markdown import MarkdownHtmlField
 from jobs.models import Job
 
 

@@ -4,10 +4,10 @@ Django's CSRF check reads ``request.POST`` (the whole multipart body, spooled to
 any view runs, and DRF's session authentication runs that check too. So a participant over
 the daily limit, without a team, or announcing a body over the size cap would still make the
 server receive the whole file before hearing "no". This middleware, placed before
-``CsrfViewMiddleware``, asks :func:`scoring.services.submission_admission_check` first for
+``CsrfViewMiddleware``, asks :func:`scoring.services.upload.submission_admission_check` first for
 the two submission routes when the caller is known by session, and the admission of the
 task owner's upload APIs (a data version, a reference file: the team's upload budget,
-``challenge_platform.upload_budget``); a token caller is checked by the API view itself
+``challenges.upload_budget``); a token caller is checked by the API view itself
 before it touches ``request.data``. A refusal changes nothing, so answering it before the
 CSRF check is safe. (The owner's data page checks the same before reading, itself:
 ``datasets.uploads.bundle_upload_guarded``.)
@@ -22,14 +22,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
-from challenge_platform.api.errors import refusal_parts as api_refusal_parts
-from challenge_platform.middleware import rules_redirect
-from challenge_platform.rules import RulesNotAccepted
-from challenge_platform.upload_budget import BUDGET_CODES
+from challenges.api.errors import refusal_parts as api_refusal_parts
+from challenges.middleware import rules_redirect
+from challenges.rules import RulesNotAccepted
+from challenges.upload_budget import BUDGET_CODES
 from datasets.models import Task
 from datasets.version_uploads import VersionUploadRefused, task_version_upload_admission
-from scoring.services import SubmissionRefused, submission_admission_check
 from scoring.services.references import ReferenceRefused, reference_upload_admission
+from scoring.services.upload import SubmissionRefused, submission_admission_check
 from scoring.views import submit_page_refused
 
 WEB_ROUTE = "scoring:submit"
@@ -104,7 +104,7 @@ class UploadAdmissionMiddleware:
 
 def refusal_parts(exc: SubmissionRefused) -> tuple[dict[str, Any], dict[str, str]]:
     """The upload API's refusal body ``{"detail", "code", "retry_after"}`` and its headers:
-    the API's one refusal shape (:func:`challenge_platform.api.errors.refusal_parts`), whose
+    the API's one refusal shape (:func:`challenges.api.errors.refusal_parts`), whose
     ``retry_after`` the upload's documented refusal (``SubmissionRefusal``) always holds,
     null when waiting will not help."""
     body, headers = api_refusal_parts(exc)

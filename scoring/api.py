@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.audit import decision_payload
+from challenges.audit import decision_payload
 from datasets.models import Task
 from datasets.selectors import task_get
 from kinds import describe_metrics
@@ -32,7 +32,7 @@ from scoring.selectors import (
     submission_list,
     submission_visible_scores,
 )
-from scoring.services import (
+from scoring.services.upload import (
     SubmissionRefused,
     idempotency_key_check,
     submission_admission_check,

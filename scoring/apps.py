@@ -6,8 +6,8 @@ class ScoringConfig(AppConfig):
     verbose_name = "Submissions and scoring"
 
     def ready(self) -> None:
-        from challenge_platform import hooks
-        from challenge_platform.upload_budget import team_storage_register
+        from challenges import hooks
+        from challenges.upload_budget import team_storage_register
         from jobs import registry
         from jobs.celery import when_app_made
         from scoring import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
@@ -27,7 +27,7 @@ class ScoringConfig(AppConfig):
         hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
 
         # A deleted submission or reference (each one of a deleted task's) takes its files.
-        from challenge_platform.stored_files import forget_on_delete
+        from challenges.stored_files import forget_on_delete
 
         forget_on_delete("scoring.Submission")
         forget_on_delete("scoring.Reference")

@@ -31,8 +31,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from challenge_platform.models import TeamMembership
-from challenge_platform.selectors import is_organizer
+from challenges.models import TeamMembership
+from challenges.selectors import is_organizer
 from common.curves_svg import utility_curves_svg
 from common.flips import FlipReport
 from kinds import kind_get, metric_info

@@ -12,11 +12,12 @@ from __future__ import annotations
 from django.conf import settings
 
 from jobs.registry import JobType
+from scoring import task_names
 from scoring.models import ReferenceBuild, ReferenceBuildStatus, Submission, SubmissionStatus
 
 SCORING = JobType(
     model=Submission,
-    task_name="scoring.tasks.score_submission",
+    task_name=task_names.SCORE_SUBMISSION,
     pk_kwarg="submission_pk",
     queued=SubmissionStatus.QUEUED,
     running=SubmissionStatus.SCORING,
@@ -28,7 +29,7 @@ SCORING = JobType(
 
 TRIVIAL_BUILD = JobType(
     model=ReferenceBuild,
-    task_name="scoring.tasks.build_trivial_reference",
+    task_name=task_names.BUILD_TRIVIAL_REFERENCE,
     pk_kwarg="build_pk",
     queued=ReferenceBuildStatus.QUEUED,
     running=ReferenceBuildStatus.BUILDING,

@@ -164,7 +164,7 @@ class Reference(models.Model):
         help_text="Why this uploaded file no longer scores against the task's current data "
         "(e.g. its ids after a new data version); empty when it is usable",
     )
-    # The storage quota (challenge_platform.upload_budget): the team a task owner's upload
+    # The storage quota (challenges.upload_budget): the team a task owner's upload
     # counts against (null: an organizer's, or built by the platform), and its file's size.
     team = models.ForeignKey(
         "challenge_platform.Team",

@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses, refusal_parts
-from challenge_platform.split_access import private_visible
+from challenges.api.errors import error_responses, refusal_parts
+from challenges.split_access import private_visible
 from datasets.formats import croissant_url
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.selectors import task_get_or_404, task_manage_refusal

@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.fields import StrictFormBooleanField
-from challenge_platform.split_access import private_visible
+from challenges.api.errors import error_responses
+from challenges.api.fields import StrictFormBooleanField
+from challenges.split_access import private_visible
 from common.splits import SHOWN_ORDER
 from scoring.admission import declared_length
 from scoring.models import Reference, ReferenceSource

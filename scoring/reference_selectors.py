@@ -11,7 +11,7 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from kinds import kind_get

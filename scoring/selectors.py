@@ -11,9 +11,9 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
-from challenge_platform.models import Team
-from challenge_platform.selectors import is_organizer
-from challenge_platform.split_access import private_visible
+from challenges.models import Team
+from challenges.selectors import is_organizer
+from challenges.split_access import private_visible
 from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
@@ -140,7 +140,7 @@ def scorings_waiting() -> bool:
 
 def team_uploaded_files(*, team_pk: int) -> tuple[int, int]:
     """``(files, bytes)`` of the prediction files the team's members uploaded (the team's
-    share of the storage quota, ``challenge_platform.upload_budget``); the files a job made
+    share of the storage quota, ``challenges.upload_budget``); the files a job made
     for it (baselines, algorithm runs) are not theirs to count."""
     found = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False).aggregate(
         files=Count("pk"), size=Sum("file_size")

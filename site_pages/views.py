@@ -9,9 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from challenge_platform import rules, selectors
-from challenge_platform.markdown import stored_html
-from challenge_platform.models import Challenge, Team
+from challenges import rules, selectors
+from challenges.markdown import stored_html
+from challenges.models import Challenge, Team
 from standings.selectors import writeup_for_team, writeup_visible
 
 

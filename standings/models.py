@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from challenge_platform.markdown import MarkdownHtmlField
+from challenges.markdown import MarkdownHtmlField
 from datasets.models import private_storage
 
 

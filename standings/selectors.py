@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, Track
-from challenge_platform.selectors import is_organizer, user_is_member
-from challenge_platform.split_access import private_visible
+from challenges.models import Challenge, Team, Track
+from challenges.selectors import is_organizer, user_is_member
+from challenges.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction

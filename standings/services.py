@@ -20,10 +20,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
-from challenge_platform.upload_budget import (
+from challenges import hooks
+from challenges.audit import audit_record, reason_check
+from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.upload_budget import (
     refused_as,
     team_upload_lock,
     upload_quota_check,
@@ -556,7 +556,7 @@ def _pdf_size(writeup: MethodWriteup) -> int:
 
 def team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
     """``(files, bytes)`` of the team's write-up PDF (its share of the storage quota,
-    ``challenge_platform.upload_budget``: the stored file's size)."""
+    ``challenges.upload_budget``: the stored file's size)."""
     writeup = MethodWriteup.objects.filter(team_id=team_pk).exclude(pdf="").first()
     return (1, _pdf_size(writeup)) if writeup is not None else (0, 0)
 
@@ -573,7 +573,7 @@ def writeup_save(
 ) -> MethodWriteup:
     """Create or update a team's method write-up (members only; nothing changes on refusal).
 
-    An attached PDF is an upload of the team (``challenge_platform.upload_budget``): it
+    An attached PDF is an upload of the team (``challenges.upload_budget``): it
     counts against the team's upload rate (429, ``rate_limited``) and must fit in its
     storage quota with the PDF it replaces deleted (413, ``storage_quota``)."""
     if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():

@@ -9,9 +9,11 @@ services at call time").
 from __future__ import annotations
 
 from jobs.celery import platform_task
+from standings import task_names
 
 
 @platform_task(
+    name=task_names.FINISH_DUE_CHALLENGES,
     queue="notifications",
     soft_time_limit=240,
     time_limit=270,

@@ -8,10 +8,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from challenge_platform.markdown import stored_html
-from challenge_platform.models import Team, Track
-from challenge_platform.selectors import is_organizer, user_is_member
-from challenge_platform.split_access import page_split
+from challenges.markdown import stored_html
+from challenges.models import Team, Track
+from challenges.selectors import is_organizer, user_is_member
+from challenges.split_access import page_split
 from datasets.models import Task
 
 from . import selectors, services
@@ -117,7 +117,7 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {"team": team, "form": form, "writeup": writeup},
         status=status,
     )
-    if retry is not None:  # the team's upload rate (challenge_platform.upload_budget)
+    if retry is not None:  # the team's upload rate (challenges.upload_budget)
         response["Retry-After"] = str(retry)
     return response
 

@@ -581,3 +581,9 @@ class _ExitSignal:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def default_backend(*, sandbox_uid: int | None = None) -> SandboxBackend:
+    """The backend runs use; ``sandbox_uid``: the host uid a root worker's sandboxes run as
+    (``ALGORITHM_SANDBOX_UID``; default nobody)."""
+    return BubblewrapBackend(sandbox_uid=sandbox_uid)

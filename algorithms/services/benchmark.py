@@ -51,8 +51,8 @@ from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge, Team
-from challenge_platform.selectors import user_is_member
+from challenges.models import Challenge, Team
+from challenges.selectors import user_is_member
 from datasets.models import Task
 from jobs import liveness
 from jobs.republish import jobs_republish

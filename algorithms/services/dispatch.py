@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,7 +62,6 @@ from algorithms.services.profiles import (
     cell_profile_names,
     eligible_runs,
     profile_of,
-    profiles_served_by,
 )
 from jobs import lifecycle
 
@@ -73,15 +73,15 @@ UNKNOWN_CLASS = 1_000_000
 
 
 def run_claim_next(
-    *, task_name: str, token: str, delivery_id: str | None = None, worker: str | None = None
+    *,
+    served: Sequence[RunProfile],
+    token: str,
+    delivery_id: str | None = None,
+    worker: str | None = None,
 ) -> AlgorithmRun | None:
-    """The run this delivery of ``task_name`` holds now, or ``None`` when nothing is queued
-    for it: the run it had claimed before its worker died (a redelivery), else the best
-    queued run of the task's profiles (see the module)."""
-    served = profiles_served_by(task_name=task_name)
-    if not served:
-        logger.error("no run profile is served by %s", task_name)
-        return None
+    """The run this delivery holds now, or ``None`` when nothing is queued for it: the run
+    it had claimed before its worker died (a redelivery), else the best queued run of the
+    ``served`` profiles (its task's group, :data:`~.profiles.RUN_GROUPS`; see the module)."""
     job_type = served[0].job_type  # one type for every profile of a task
     held = lifecycle.job_held_by(job_type, token=delivery_id) if delivery_id else None
     if held is not None:
@@ -174,11 +174,12 @@ def answered_runs() -> QuerySet[AlgorithmRun]:
     )
 
 
-def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[AlgorithmRun]:
-    """The queued runs of ``task_name``'s profiles in the order the next claims (of
+def queued_in_claim_order(
+    *, served: Sequence[RunProfile], worker: str | None = None
+) -> list[AlgorithmRun]:
+    """The queued runs of the ``served`` profiles in the order the next claims (of
     ``worker``) would take them if nothing changed meanwhile (what a queue page shows; the
     tests compare)."""
-    served = profiles_served_by(task_name=task_name)
     return list(
         in_claim_order(
             rows=AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(

@@ -4,8 +4,9 @@ Each profile (:mod:`algorithms.services.profiles`) names one of the three outcom
 succeeded run, all in the transaction that finishes the run and only while this delivery
 holds it:
 
-- :func:`submit_as_team` - the team's submission through ``scoring.services.submission_create``
-  with the user who started the run: checked (team, open dates, daily limit), stored, scored
+- :func:`submit_as_team` - the team's submission through
+  ``scoring.services.upload.submission_create`` with the user who started the run: checked
+  (team, open dates, daily limit), stored, scored
   and ranked exactly like an upload;
 - :func:`score_for_transfer` - scored here on every split, for the transfer matrix only;
 - :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
@@ -36,8 +37,8 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.manifest import reproduction_placement
-from challenge_platform import hooks
-from challenge_platform.rules import RulesNotAccepted
+from challenges import hooks
+from challenges.rules import RulesNotAccepted
 from common.files import delete_file_quietly
 from jobs import lifecycle, stopping
 from jobs.registry import CLAIM, JobType
@@ -92,7 +93,7 @@ def submit_as_team(*, ending: Ending, predictions: Path) -> str:
         return fail_run(ending=ending, error=error)
 
     def create() -> Submission:
-        from scoring.services import submission_create
+        from scoring.services.upload import submission_create
 
         with open(predictions, "rb") as handle:
             return submission_create(
@@ -110,7 +111,7 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
     run = ending.run
 
     def create() -> Submission:
-        from scoring.services import submission_create_for_job
+        from scoring.services.upload import submission_create_for_job
 
         return submission_create_for_job(
             task=run.task,
@@ -130,7 +131,7 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
     The submission services are imported here, not with this module: the run profiles hold
     this module's functions, and every process reads the profiles at start (the algorithms'
     tasks' limits), while only a worker concludes a run."""
-    from scoring.services import SubmissionRefused
+    from scoring.services.upload import SubmissionRefused
 
     run, job_type = ending.run, ending.job_type
     with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
@@ -282,7 +283,7 @@ def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields
 
 def _announce_scored(run_pk: int) -> Callable[[], None]:
     """Tell the layers above, in the transaction that succeeds the run, that it was scored
-    on itself (the champion gate weighs it: ``challenge_platform.hooks``)."""
+    on itself (the champion gate weighs it: ``challenges.hooks``)."""
     return lambda: hooks.emit(hooks.AlgorithmRunScored(run_id=run_pk))
 
 

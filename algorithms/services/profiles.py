@@ -44,6 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from algorithms import task_names
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
     BASELINE_PROFILE,
@@ -57,7 +58,7 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
 from jobs.registry import JobType
@@ -162,7 +163,7 @@ def _algorithm_attempts() -> int:
 TEAM = RunProfile(
     name=TEAM_PROFILE,
     label="algorithm",
-    task_name="algorithms.tasks.run_algorithm",
+    task_name=task_names.RUN_ALGORITHM,
     queue="algorithms",
     soft_time_limit=_algorithm_soft_limit,
     hard_time_limit=_algorithm_hard_limit,
@@ -186,7 +187,7 @@ ORGANIZER = replace(
 BASELINE = RunProfile(
     name=BASELINE_PROFILE,
     label="baseline",
-    task_name="algorithms.tasks.run_baseline",
+    task_name=task_names.RUN_BASELINE,
     queue="baselines",
     soft_time_limit=builtin.worker_soft_time_limit,
     hard_time_limit=builtin.worker_hard_time_limit,
@@ -291,9 +292,30 @@ def cell_profile_names() -> list[str]:
     return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
-def profiles_served_by(*, task_name: str) -> list[RunProfile]:
-    """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
-    return [profile for profile in PROFILES.values() if profile.task_name == task_name]
+# The profiles each Celery task that runs runs serves (its queue's runs), handed to the
+# dispatch by the task itself (algorithms.tasks): one job type each (:data:`RUN_TYPES`).
+ALGORITHM_RUNS: tuple[RunProfile, ...] = (TEAM, ORGANIZER, BENCHMARK, REPRODUCTION, STRESS)
+BASELINE_RUNS: tuple[RunProfile, ...] = (BASELINE, BASELINE_STRESS)
+RUN_GROUPS: tuple[tuple[RunProfile, ...], ...] = (ALGORITHM_RUNS, BASELINE_RUNS)
+
+
+def _check_groups() -> None:
+    """Every profile in exactly one group, and a group's profiles published to one task."""
+    grouped = [profile.name for group in RUN_GROUPS for profile in group]
+    if sorted(grouped) != sorted(PROFILES):
+        raise ImportError(f"run groups {grouped} do not hold each profile {list(PROFILES)} once")
+    for group in RUN_GROUPS:
+        if len({profile.task_name for profile in group}) != 1:
+            raise ImportError(f"the run group of {group[0].name!r} is published to two tasks")
+
+
+_check_groups()
+
+
+def served_with(*, profile: RunProfile) -> tuple[RunProfile, ...]:
+    """The profiles served by the Celery task that runs ``profile``'s runs (its group)."""
+    (group,) = [group for group in RUN_GROUPS if profile in group]
+    return group
 
 
 def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
@@ -313,11 +335,10 @@ def _run_attempts(run: AlgorithmRun) -> int:
     return profile_of(run=run).max_attempts()
 
 
-def _run_type(task_name: str) -> JobType:
-    served = profiles_served_by(task_name=task_name)
+def _run_type(served: tuple[RunProfile, ...]) -> JobType:
     return JobType(
         model=AlgorithmRun,
-        task_name=task_name,
+        task_name=served[0].task_name,
         pk_kwarg="run_pk",
         queued=AlgorithmRunStatus.QUEUED,
         running=AlgorithmRunStatus.RUNNING,
@@ -340,7 +361,4 @@ def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
 
 
 # One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
-RUN_TYPES: dict[str, JobType] = {
-    task_name: _run_type(task_name)
-    for task_name in dict.fromkeys(profile.task_name for profile in PROFILES.values())
-}
+RUN_TYPES: dict[str, JobType] = {group[0].task_name: _run_type(group) for group in RUN_GROUPS}

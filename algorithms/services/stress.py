@@ -41,7 +41,7 @@ from algorithms.services.outcome import Ending, fail_run
 from algorithms.services.output import SolutionFile
 from algorithms.services.staged import Staged
 from algorithms.services.taskfolder import task_folder_write, test_row_group_rows
-from challenge_platform import hooks
+from challenges import hooks
 from common.files import delete_file_quietly
 from datasets.models import Task
 from jobs import lifecycle

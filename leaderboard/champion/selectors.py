@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from algorithms.selectors import algorithm_run_get
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.refusals import Refusal
 from datasets.models import Task
 from leaderboard.models import (

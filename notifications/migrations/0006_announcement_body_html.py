@@ -1,12 +1,12 @@
 """Announcements rendered once, when saved, and stored (issue 51: team Markdown rendered on
 every view took quadratic time in the web process). The rows already stored are rendered
-here with the platform's renderer (``challenge_platform.markdown.render_stored_markdown``;
+here with the platform's renderer (``challenges.markdown.render_stored_markdown``;
 ``manage.py render_markdown`` does it again after a renderer change)."""
 
 from django.db import migrations, models
 
-import challenge_platform.markdown
-from challenge_platform.markdown import render_stored_markdown
+import challenges.markdown
+from challenges.markdown import render_stored_markdown
 
 
 def render(apps, schema_editor):
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="announcement",
             name="body_html",
-            field=challenge_platform.markdown.MarkdownHtmlField(source="body"),
+            field=challenges.markdown.MarkdownHtmlField(source="body"),
         ),
         migrations.AlterField(
             model_name="announcement",

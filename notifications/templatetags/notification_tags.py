@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from challenge_platform.markdown import stored_html
+from challenges.markdown import stored_html
 
 from ..models import Announcement
 

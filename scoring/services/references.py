@@ -4,14 +4,14 @@ uploads, the primary.
 Every reference file goes through the scoring core exactly as a submission does
 (``score_file``: the same reader, size cap, id checks and metrics), and its aligned
 predictions are kept for flips. A refused file changes nothing and says why. A change of
-references refreshes the task's boards (``challenge_platform.hooks``), whose bootstrap then
+references refreshes the task's boards (``challenges.hooks``), whose bootstrap then
 recomputes the flip columns against the primary reference.
 
 Task owners act within the rules (issue 25; organizers are not limited): an upload needs
 the challenge's current rules accepted and a team that is not hidden, and counts against
 ``REFERENCE_UPLOADS_PER_DAY`` per task and UTC day (refused ones do not; removing one does
 not give it back) and against the team's upload budget (issue 51,
-``challenge_platform.upload_budget``: its upload rate with every other kind of upload, and
+``challenges.upload_budget``: its upload rate with every other kind of upload, and
 its storage quota on the file's bytes, until the reference is removed); once the challenge
 has started, choosing, or removing, the primary reference is an organizer's decision (prize
 eligibility is measured against it). Every upload, removal and primary change is an audit
@@ -34,12 +34,12 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record
-from challenge_platform.models import AuditEvent, Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer
-from challenge_platform.upload_budget import (
+from challenges import hooks
+from challenges.audit import audit_record
+from challenges.models import AuditEvent, Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer
+from challenges.upload_budget import (
     refused_as,
     team_upload_lock,
     upload_admission,
@@ -363,7 +363,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             after={"primary": _primary_name(task)},
         )
         hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
-    # its files go once the deletion commits (challenge_platform.stored_files)
+    # its files go once the deletion commits (challenges.stored_files)
 
 
 def trivial_submission(*, task: Task) -> bytes:

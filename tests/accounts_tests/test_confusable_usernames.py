@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from challenge_platform.accounts.adapters import AccountAdapter
-from challenge_platform.accounts.usernames import username_problem, validate_username
-from challenge_platform.team_names import name_key
-from tests.accounts_tests.test_oidc import (
+from challenges.accounts.adapters import AccountAdapter
+from challenges.accounts.usernames import username_problem, validate_username
+from challenges.team_names import name_key
+from tests.accounts_tests.oidc_helpers import (
     CALLBACK,
     logged_in_user,
     oidc,  # noqa: F401 - the provider fixture

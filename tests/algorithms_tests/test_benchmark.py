@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services.benchmark import (
     benchmark_status,
     benchmark_tick,
@@ -24,22 +23,23 @@ from algorithms.services.benchmark import (
 )
 from algorithms.services.budget import budget_open, prefer_other_seconds, used_cpu_seconds_today
 from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.manifest import MANIFEST_KEYS, runtime_lock_sha256
 from algorithms.services.manifest import SAME_WORKER as SAME
-from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM, served_with
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_bundle_replace
 from jobs.liveness import Liveness
 from leaderboard.models import LeaderboardEntry
 from leaderboard.transfer import transfer_matrix
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import challenge_finish
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     Participant,
@@ -49,6 +49,8 @@ from tests.scoring_tests.factories import (
     make_participant,
 )
 from tests.support.broker import queue_length
+
+from .benchmark_helpers import beating
 
 pytestmark = pytest.mark.slow
 
@@ -147,9 +149,9 @@ def test_marking_past_the_cap_is_refused_naming_the_versions_in(world, broker, c
     assert "already has 3 versions marked in the benchmark" in refusal["detail"]
     assert "A v1, A v2, A v3" in refusal["detail"] and "A v4 was not marked" in refusal["detail"]
     assert list(
-        AlgorithmVersion.objects.filter(in_benchmark=True).order_by("number").values_list(
-            "number", flat=True
-        )
+        AlgorithmVersion.objects.filter(in_benchmark=True)
+        .order_by("number")
+        .values_list("number", flat=True)
     ) == [1, 2, 3]
     # The marks displace the default (the latest, v73): the team keeps three.
     assert set(benchmark_versions(challenge=world.challenge)) == {*versions[:3], other}
@@ -165,7 +167,10 @@ def test_marking_past_the_cap_is_refused_naming_the_versions_in(world, broker, c
     assert client.post(mark % 2, {"benchmark": "out"}).status_code == 302
     assert client.post(mark % 40, {"benchmark": "in"}).status_code == 302
     assert set(benchmark_versions(challenge=world.challenge)) == {
-        versions[0], versions[2], versions[39], other
+        versions[0],
+        versions[2],
+        versions[39],
+        other,
     }
 
 
@@ -259,9 +264,9 @@ def test_a_participants_run_is_claimed_before_an_older_rerun(world, broker, tmp_
         asked = run_create(
             profile=TEAM, version=a, task=world.classification, user=world.participant.user
         )
-    first = run_claim_next(task_name=TEAM.task_name, token="t1", worker="n")
+    first = run_claim_next(served=served_with(profile=TEAM), token="t1", worker="n")
     assert first.pk == asked.pk
-    assert run_claim_next(task_name=TEAM.task_name, token="t2", worker="n").pk == rerun.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t2", worker="n").pk == rerun.pk
 
 
 def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings):
@@ -270,18 +275,18 @@ def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings
     task = imported_task(tmp_path, challenge=world.challenge, slug="later-task")
     first, second = reruns(task).order_by("pk")
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 0.001  # 3.6 CPU seconds
-    assert run_claim_next(task_name=TEAM.task_name, token="t1", worker="n").pk == first.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t1", worker="n").pk == first.pk
     AlgorithmRun.objects.filter(pk=first.pk).update(
         status=AlgorithmRunStatus.SUCCEEDED, finished_at=timezone.now(), cpu_seconds=10.0
     )
     assert used_cpu_seconds_today() == 10.0 and not budget_open()
-    assert run_claim_next(task_name=TEAM.task_name, token="t2", worker="n") is None
+    assert run_claim_next(served=served_with(profile=TEAM), token="t2", worker="n") is None
     assert AlgorithmRun.objects.get(pk=second.pk).status == AlgorithmRunStatus.QUEUED
     # A participant's run still goes.
     version = AlgorithmVersion.objects.get(algorithm__name="A")
     with transaction.atomic():
         asked = run_create(profile=TEAM, version=version, task=task, user=world.participant.user)
-    assert run_claim_next(task_name=TEAM.task_name, token="t3", worker="n").pk == asked.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t3", worker="n").pk == asked.pk
     # The next day the spent CPU no longer counts.
     yesterday = timezone.now() - timedelta(days=1)
     AlgorithmRun.objects.filter(pk=first.pk).update(finished_at=yesterday)
@@ -289,7 +294,7 @@ def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings
     AlgorithmRun.objects.filter(pk=first.pk).update(finished_at=timezone.now())
     # A higher budget opens it the same day.
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 1
-    assert run_claim_next(task_name=TEAM.task_name, token="t4", worker="n").pk == second.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t4", worker="n").pk == second.pk
 
 
 def test_the_beat_rings_when_the_budget_opens_again(world, broker, tmp_path, settings):
@@ -407,7 +412,7 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     original = AlgorithmRun.objects.get(pk=run["id"])
     assert execute(original) == "succeeded"
     assert benchmark_tick()["reproductions"] == 0  # its submission is not scored yet
-    from scoring.services import submission_score
+    from scoring.services.lifecycle import submission_score
 
     original.refresh_from_db()
     submission_score(submission_pk=original.submission_id)
@@ -427,18 +432,6 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     assert reproduction.pk not in {r.pk for row in matrix.rows for r in row.runs if r}
 
 
-def beating(broker, node: str, queues: tuple[str, ...]) -> None:
-    """A live worker ``node`` consuming ``queues`` (its entry and key in Redis, as its
-    liveness thread writes them)."""
-    Liveness(
-        holder=f"{node}#1",
-        client=broker,
-        beat_seconds=1,
-        lost_after=60,
-        sweep=lambda holder, reason: ([], []),
-        holders_of_claims=list,
-        queues=queues,
-    ).beat()
 
 
 def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_anyway(
@@ -464,7 +457,7 @@ def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_an
     reproduction = AlgorithmRun.objects.get(reproduces=original)
 
     def next_for(node: str) -> list[int]:
-        order = queued_in_claim_order(task_name=REPRODUCTION.task_name, worker=node)
+        order = queued_in_claim_order(served=served_with(profile=REPRODUCTION), worker=node)
         return [run.pk for run in order]
 
     assert next_for("algorithms@host-a") == [reproduction.pk]  # alone on its queue: it may

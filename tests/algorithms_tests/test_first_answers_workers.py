@@ -20,14 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services.baseline import baseline_run_again
 from algorithms.services.benchmark import reproductions_queue
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import BASELINE_STRESS, BENCHMARK
 from algorithms.services.runs import run_create
 from algorithms.services.stress_queue import stress_queue
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import upload_algorithm
+from tests.algorithms_tests.worker_helpers import upload_algorithm
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
 from tests.support.celery_worker import WorkerProcess

@@ -25,7 +25,7 @@ from algorithms.services.benchmark import benchmark_tick
 from algorithms.services.manifest import SAME_WORKER
 from jobs.republish import jobs_republish
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import upload_algorithm
+from tests.algorithms_tests.worker_helpers import upload_algorithm
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import imported_task
 from tests.support.celery_worker import WorkerProcess

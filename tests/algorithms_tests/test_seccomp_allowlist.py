@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import SandboxLimits, seccomp
+from algorithms.sandbox import seccomp
+from algorithms.sandbox.base import SandboxLimits
 from tests.algorithms_tests.honest_programs import LIBRARIES, STDLIB
-from tests.algorithms_tests.test_sandbox import run
+from tests.algorithms_tests.sandbox_helpers import run
 
 pytestmark = pytest.mark.slow
 

@@ -18,15 +18,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from algorithms.models import AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute
 from algorithms.services.baseline import baseline_run_queue
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.stress import stress_stage
 from algorithms.services.stress_queue import stress_queue, task_stress_plan
 from datasets.demo import build_dblp_acm, build_febrl_groups
 from datasets.services import task_import
 from leaderboard.boards import task_board
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.datasets_tests.conftest import DEMO_CACHE
 
 pytestmark = pytest.mark.slow

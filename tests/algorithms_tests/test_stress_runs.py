@@ -15,8 +15,8 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute
 from algorithms.services.builtin import baseline_algorithm_version
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import STRESS, profile_of
 from algorithms.services.runs import run_create
 from algorithms.services.stress import stress_stage
@@ -27,7 +27,8 @@ from kinds.stress import StressRefused
 from leaderboard.boards import task_board
 from scoring.core import score_file
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from scoring.solutions import solution_for_task
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle

@@ -134,16 +134,13 @@ def test_what_a_gone_worker_held_gets_its_attempt_back_only_if_it_was_stopping(
         assert "not retried automatically" in state.error
 
 
-def test_a_redelivered_message_of_a_stopping_worker_starts_the_run_again(
-    db, classification_task
-):
+def test_a_redelivered_message_of_a_stopping_worker_starts_the_run_again(db, classification_task):
     """The stopped worker was killed before it acknowledged its message; the broker delivers
     it again: the run starts again on its attempt, not failed as a lost worker's."""
     from algorithms.services.dispatch import run_claim_next
+    from algorithms.services.profiles import BASELINE_RUNS
 
     run = held_baseline(classification_task, holder="baselines@host#1", stopping=True)
-    again = run_claim_next(
-        task_name="algorithms.tasks.run_baseline", token="delivery-1", delivery_id="delivery-1"
-    )
+    again = run_claim_next(served=BASELINE_RUNS, token="delivery-1", delivery_id="delivery-1")
     assert again is not None and again.pk == run.pk
     assert (again.status, again.attempts) == (AlgorithmRunStatus.RUNNING, 1)

@@ -11,12 +11,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.stress_queue import stress_queue
 from chal_client.robustness import robustness_cell, shows_robustness
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import ROBUST_MAIN, write_products_bundle
 from tests.cli_tests.conftest import PASSWORD

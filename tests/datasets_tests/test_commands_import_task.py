@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from tests.datasets_tests.bundles import (
     write_classification_bundle,
@@ -18,7 +18,7 @@ from tests.datasets_tests.bundles import (
     zip_bundle,
 )
 from tests.datasets_tests.conftest import data_dir_files
-from tests.datasets_tests.test_core_broken import CASES, Case
+from tests.datasets_tests.core_broken_helpers import CASES, Case
 from tests.support.celery_worker import run_manage
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
 from datasets.models import Task
 from operations.management.commands import load_demo as load_demo_command

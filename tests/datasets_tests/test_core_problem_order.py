@@ -16,7 +16,7 @@ from tests.datasets_tests.bundles import (
     write_classification_bundle,
     write_matching_bundle,
 )
-from tests.datasets_tests.test_core_broken import renaming, setting
+from tests.datasets_tests.core_broken_helpers import renaming, setting
 
 LEAK = "train.csv: the ids or the row order alone predict 'label'"
 

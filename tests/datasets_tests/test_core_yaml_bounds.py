@@ -19,14 +19,7 @@ from datasets.core.spec import read_task_spec
 from kinds import kind_get
 from kinds.stress import StressRefused, stress_plan
 
-
-def alias_bomb(levels: int, *, key: str = "slug") -> str:
-    """The probe's shape: ``a0: &a0 [10 strings]``, ``aN: &aN [*aN-1 x 10]``, ``key: *aL``
-    (507 bytes at 7 levels stand for 10^8 strings)."""
-    lines = ["a0: &a0 [" + ", ".join(['"xxxxxxxxxx"'] * 10) + "]"]
-    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels + 1)]
-    lines.append(f"{key}: *a{levels}")
-    return "\n".join(lines) + "\n"
+from .core_yaml_bounds_helpers import alias_bomb
 
 
 def spec_problems(tmp_path: Path, text: str) -> list[str]:

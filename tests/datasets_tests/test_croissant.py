@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import requests
 
-from challenge_platform.models import Challenge, Team, TeamMembership
+from challenges.models import Challenge, Team, TeamMembership
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.conftest import DemoBundle, api_client_for, demo_slugs

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.version_uploads import task_version_check
 from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle

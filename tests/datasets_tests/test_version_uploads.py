@@ -24,8 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import AuditEvent
-from challenge_platform.upload_budget import team_storage_use
+from challenges.models import AuditEvent
+from challenges.upload_budget import team_storage_use
 from datasets.job_types import VERSION_CHECK
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.version_uploads import task_version_check, task_version_uploads_sweep
@@ -40,7 +40,7 @@ from tests.scoring_tests.factories import (
     api_client_for,
     imported_task,
 )
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024

@@ -99,7 +99,7 @@ def test_the_description_is_sanitized(client: Client, task) -> None:
         '<a href="https://example.com" onclick="evil()">ok</a>\n\n'
         "| a | b |\n|---|---|\n| 1 | 2 |"
     )
-    task.save()  # renders the description once (challenge_platform.markdown)
+    task.save()  # renders the description once (challenges.markdown)
     html = page(client)
     assert "<h1>Hello</h1>" in html
     assert "<script>alert" not in html

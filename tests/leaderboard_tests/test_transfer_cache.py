@@ -1,4 +1,4 @@
-"""The transfer API's and page's kept answers (leaderboard/transfer_cache.py) on the real
+"""The transfer API's and page's kept answers (leaderboard/cache/transfer_cache.py) on the real
 board cache (the session's Redis): a warm read does not read the runs again; every event
 that changes the answer (a new run scored, a run failing, a new data version, a baseline's
 new score, a rename) shows at the next read, equal to what the database says; an answer
@@ -19,10 +19,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from leaderboard import transfer_cache
+from leaderboard.cache import transfer_cache
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import api_client_for
 
 from .benchmark_world import _submit, bench_world

@@ -42,7 +42,7 @@ import pytest
 import requests
 
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.baselines_tests.test_grouping import _records
+from tests.baselines_tests.grouping_helpers import _records
 from tests.datasets_tests.bundles import (
     write_classification_bundle,
     write_matching_bundle,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from markdown_it import MarkdownIt
 
 from algorithms.models import Algorithm, AlgorithmVersion
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from common.markdown import render_markdown
 from notifications.services import announcement_create
 from standings.services import writeup_save

@@ -10,9 +10,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team, TeamMembership
-from challenge_platform.services import TeamError, team_create
-from challenge_platform.team_names import (
+from challenges.models import Team, TeamMembership
+from challenges.services import TeamError, team_create
+from challenges.team_names import (
     name_glyph_key,
     team_name_imitates,
     team_name_key,
@@ -244,7 +244,7 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
         "0011_team_name_keys_without_marks",
         "0018_team_name_glyph_keys",
     ):
-        migration = importlib.import_module(f"challenge_platform.migrations.{name}")
+        migration = importlib.import_module(f"challenges.migrations.{name}")
         assert migration.unique_name_keys is unique_name_keys
 
 
@@ -350,7 +350,7 @@ def test_the_skeleton_migration_rekeys_teams_without_renaming():
 
 
 def test_look_alike_groups_join_names_sharing_either_key():
-    from challenge_platform.team_names import lookalike_groups
+    from challenges.team_names import lookalike_groups
 
     rows = [(1, "AliceTeam"), (2, "ALICETEAM"), (3, "Bob"), (4, "AIiceTeam"), (5, "Zed\u2800")]
     assert lookalike_groups(rows) == [

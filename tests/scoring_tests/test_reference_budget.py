@@ -1,5 +1,5 @@
 """A task owner's reference uploads within the team's upload budget (issue 51,
-``challenge_platform.upload_budget``): past the team's rate (shared with every other kind of
+``challenges.upload_budget``): past the team's rate (shared with every other kind of
 upload) the API and the manage page answer 429, at the storage quota 413, before the file is
 read or scored, and nothing is stored; what is stored counts on the file's bytes until the
 reference is removed. Organizers are not charged."""
@@ -12,11 +12,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from challenge_platform.upload_budget import team_storage_use
+from challenges.upload_budget import team_storage_use
 from scoring.models import Reference
 from tests.scoring_tests.factories import api_client_for, make_participant, upload
-from tests.scoring_tests.test_references import organizer, wrong_on
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.references_helpers import organizer, wrong_on
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024

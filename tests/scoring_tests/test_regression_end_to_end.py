@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -27,8 +27,8 @@ from tests.scoring_tests.factories import (
     solution_frame,
     upload,
 )
-from tests.scoring_tests.test_score_file_command import run_score_file
-from tests.scoring_tests.test_worker import api_upload, poll_until_final
+from tests.scoring_tests.score_file_command_helpers import run_score_file
+from tests.scoring_tests.worker_helpers import api_upload, poll_until_final
 from tests.support.celery_worker import run_manage
 
 SPLITS = ("all", "public", "private")

@@ -15,14 +15,14 @@ import pytest
 from django.test import Client
 
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.services import task_bundle_replace
 from datasets.version_uploads import task_version_check
 from scoring.core import SubmissionInvalid, score_file
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_trivial_ensure, reference_upload
+from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle

@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from tests.algorithms_tests.archives import HONEST_MAIN, make_zip, manifest
-from tests.datasets_tests.test_core_yaml_bounds import alias_bomb
+from tests.datasets_tests.core_yaml_bounds_helpers import alias_bomb
 from tests.scoring_tests.factories import imported_task, make_participant
 from tests.support.web_server import WebServer, api_token, csrf_token, start_web_server, web_login
 

@@ -31,7 +31,7 @@ import requests
 from django.conf import settings
 
 from algorithms.models import AlgorithmVersion
-from challenge_platform.models import Team
+from challenges.models import Team
 from datasets.models import TaskVersionUpload
 from scoring.models import Reference, Submission
 from standings.models import MethodWriteup

@@ -26,13 +26,13 @@ from django.utils import timezone
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
 from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.outcome import message as outcome_message
-from algorithms.services import algorithm_version_create
 from algorithms.services.builtin import baseline_algorithm_version
-from challenge_platform.models import Challenge, Team, WorkerHeartbeat
+from algorithms.services.upload import algorithm_version_create
+from challenges.models import Challenge, Team, WorkerHeartbeat
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.platform_tests.factories import (

@@ -1,5 +1,5 @@
 """A method write-up's PDF within the team's upload budget (issue 51,
-``challenge_platform.upload_budget``): past the team's rate (shared with every other kind of
+``challenges.upload_budget``): past the team's rate (shared with every other kind of
 upload) the write-up page answers 429 with ``Retry-After``, at the storage quota 413, and
 nothing is stored; the stored PDF counts on its bytes, and replacing it counts the new one
 only. Saving the text alone is not an upload."""
@@ -13,10 +13,10 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.upload_budget import team_storage_use
+from challenges.upload_budget import team_storage_use
 from standings.models import MethodWriteup
 from standings.services import StandingsError
-from tests.standings_tests.test_writeups import PDF, save, w  # noqa: F401 - the fixture
+from tests.standings_tests.writeups_helpers import PDF, save
 
 pytestmark = pytest.mark.django_db
 KIB = 1024
@@ -37,7 +37,7 @@ def private_files() -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
 
 
-def test_past_the_team_s_rate_a_pdf_is_refused_with_429(w, settings):  # noqa: F811
+def test_past_the_team_s_rate_a_pdf_is_refused_with_429(w, settings):
     settings.TEAM_UPLOAD_RATE = "2/hour"
     client = Client()
     client.force_login(w["user"])
@@ -52,7 +52,7 @@ def test_past_the_team_s_rate_a_pdf_is_refused_with_429(w, settings):  # noqa: F
     assert edit(client, w["mine"]).status_code == 302  # the text alone is not an upload
 
 
-def test_at_the_storage_quota_a_pdf_is_refused_with_413(w, settings):  # noqa: F811
+def test_at_the_storage_quota_a_pdf_is_refused_with_413(w, settings):
     settings.TEAM_STORAGE_QUOTA_MB = 1
     client = Client()
     client.force_login(w["user"])

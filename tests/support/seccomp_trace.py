@@ -2,8 +2,8 @@
 sandbox's seccomp allow-list is derived (``scripts/seccomp_trace.py`` loads it with ``-p``;
 ``algorithms/sandbox/seccomp.py`` says why).
 
-While loaded, each :class:`~algorithms.sandbox.BubblewrapBackend` of the test process starts
-bwrap under ``strace -f`` (a wrapper script in the trace folder; the sandbox's user, who
+While loaded, each :class:`~algorithms.sandbox.bubblewrap.BubblewrapBackend` of the test process
+starts bwrap under ``strace -f`` (a wrapper script in the trace folder; the sandbox's user, who
 runs bwrap, may write there) and loads the *tracing* filter (``seccomp.tracing_program``:
 every call allowed but those refused with ``ENOSYS``, which a program meets as on a kernel
 without them), so the trace holds what the honest program asks for, not what today's list

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets import demo as demo_tasks
 from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task
