@@ -16,9 +16,12 @@ Pure (no Django): the platform renders once, when a text is saved, and stores th
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 MAX_NESTING = 20  # blocks and inlines inside one another: lists, quotes, emphasis, links
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -26,6 +29,10 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    # Imported on the first render (68 modules): every process imports this module through
+    # the models that store rendered text, and only a save renders (a cold command never).
+    from markdown_it import MarkdownIt
+
     # "commonmark" with raw HTML (sanitized below, as Python-Markdown's output was), and the
     # two GitHub extensions pages use: pipe tables and ~~strikethrough~~.
     parser = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})

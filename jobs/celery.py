@@ -122,7 +122,7 @@ def platform_task(
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.
     ``name`` is the task's constant in its app's ``task_names`` module, which its publishers
-    read too (docs/decisions/0052-one-name-per-task.md).
+    read too (docs/decisions/0054-one-name-per-task.md).
     With ``every`` (seconds) the beat sends it that often, as the schedule entry ``beat``,
     on its queue, expiring a few seconds before the next one is due.
     """

@@ -1,6 +1,6 @@
 """The names of the jobs app's Celery tasks, one constant each: the task
 (``platform_task(name=...)``) and whoever publishes it (``jobs.lifecycle.publish``,
-a job type's ``task_name``) read the same one (docs/decisions/0052-one-name-per-task.md).
+a job type's ``task_name``) read the same one (docs/decisions/0054-one-name-per-task.md).
 
 A name stays when its function moves: queued messages, beat entries and claim rows carry it.
 """

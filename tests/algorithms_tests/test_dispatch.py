@@ -20,7 +20,7 @@ from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
 from algorithms.services.profiles import (
     ALGORITHM_RUNS,
     BASELINE_RUNS,
-    ORGANIZER,
+    BENCHMARK,
     PROFILES,
     TEAM,
 )
@@ -33,8 +33,6 @@ from .dispatch_helpers import version_of
 pytestmark = pytest.mark.slow
 
 SERVED = ALGORITHM_RUNS
-
-
 
 
 def queue_runs(version, task, n: int, *, profile=TEAM) -> list[AlgorithmRun]:
@@ -99,20 +97,25 @@ def test_cpu_outside_the_window_no_longer_counts(world, teams, settings):
 
 
 def test_priority_classes_and_eligibility(world, teams, monkeypatch):
-    """A profile of a lower class (a future benchmark re-run) waits for every run a person
-    asked for; one whose ``eligible`` is closed (a spent budget) is not claimed at all."""
+    """A profile of a lower class (a benchmark re-run) waits for every run a person asked
+    for; one whose ``eligible`` is closed (a spent budget) is not claimed at all."""
     a, b = teams
-    background = replace(ORGANIZER, name="background", priority=10)
-    monkeypatch.setitem(PROFILES, "background", background)
-    (rerun,) = queue_runs(a, world.classification, 1, profile=background)
+    open_ = replace(BENCHMARK, eligible=None)
+    assert open_.priority > TEAM.priority
+    (rerun,) = queue_runs(a, world.classification, 1, profile=open_)
     (asked,) = queue_runs(b, world.classification, 1)
-    assert claim("x", (*SERVED, background)).pk == asked.pk
-    closed = replace(background, eligible=lambda worker: Q(pk__in=[]))
-    monkeypatch.setitem(PROFILES, "background", closed)
-    assert claim("y", (*SERVED, closed)) is None
+    assert claim("x", with_profile(open_)).pk == asked.pk
+    closed = replace(BENCHMARK, eligible=lambda worker: Q(pk__in=[]))
+    monkeypatch.setitem(PROFILES, BENCHMARK.name, closed)
+    assert claim("y", with_profile(closed)) is None
     assert AlgorithmRun.objects.get(pk=rerun.pk).status == AlgorithmRunStatus.QUEUED
-    monkeypatch.setitem(PROFILES, "background", background)
-    assert claim("z", (*SERVED, background)).pk == rerun.pk
+    monkeypatch.setitem(PROFILES, BENCHMARK.name, open_)
+    assert claim("z", with_profile(open_)).pk == rerun.pk
+
+
+def with_profile(profile):
+    """The algorithms queue's profiles with ``profile`` in place of its namesake."""
+    return tuple(profile if p.name == profile.name else p for p in SERVED)
 
 
 def test_a_doorbell_without_a_queued_run_does_nothing(world, teams):

@@ -1,5 +1,5 @@
 """Wiring anyone can follow: every Celery task is named by one constant, which the task and
-each of its publishers read (docs/decisions/0052-one-name-per-task.md).
+each of its publishers read (docs/decisions/0054-one-name-per-task.md).
 
 The test reads every product module with ``ast``: a string shaped like a task name
 (``<app>.tasks.<name>``) is written only in an app's ``task_names`` module; every
