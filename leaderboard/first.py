@@ -44,7 +44,7 @@ from . import board_cache
 from .boards import track_board_cached
 from .first_samples import N_RESAMPLES, task_samples
 from .models import LeaderboardEntry
-from .selectors import track_values_of
+from .selectors import ladder_shifts, track_values_of
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +140,14 @@ def first_compute(
     submissions: Mapping[str, Mapping[int, Submission]],
     alpha: float = 0.05,
     margin: float = DEFAULT_MARGIN,
+    shifts: Mapping[str, Mapping[int, float]] | None = None,
 ) -> FirstBoard:
     """P(first), rank interval and group of each ranked team of ``teams`` (board order),
     and the pairwise comparisons of the best :data:`PAIRWISE_MAX_TEAMS`.
+
+    ``shifts[task slug][team id]`` moves a team's resamples of a task (a ladder board's
+    public split, docs/ladder.md: by its shown value minus its exact one, so that they
+    spread around what the board shows and never around the exact score it hides).
 
     ``tasks`` are the tasks the track ranks on (`leaderboard.core.track.ranked_tasks`),
     ``values[task slug][team id]`` is what the team's board score adds to the track's mean
@@ -170,9 +175,10 @@ def first_compute(
             samples = None  # the task then counts its point values in every resample
         drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
         if samples is not None:
+            moved = (shifts or {}).get(task.slug) or {}
             for i, team in enumerate(team_list):
                 if scored[i] and team in samples:
-                    drawn[:, i] = samples[team]
+                    drawn[:, i] = samples[team] + moved.get(team, 0.0)
         per_task.append(
             TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
         )
@@ -253,15 +259,17 @@ def _track_first(track: Track, split: str, alpha: float, margin: float) -> First
     submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in tasks}
     for entry in entries:
         submissions[slugs[entry.task_id]][entry.team_id] = entry.submission
+    values = track_values_of(tasks=tasks, split=split, entries=entries)
     return first_compute(
         tasks=tasks,
         split=split,
         teams=[row.team_id for row in board.rows],
         baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=track_values_of(tasks=tasks, split=split, entries=entries),
+        values=values,
         submissions=submissions,
         alpha=alpha,
         margin=margin,
+        shifts=ladder_shifts(tasks=tasks, split=split, entries=entries, values=values),
     )
 
 

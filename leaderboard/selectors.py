@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import Case, F, Q, When
 
 from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from challenge_platform.models import Team, Track
+from common import board_modes
 from common.svg import Series
 from datasets.models import Task
 from kinds import kind_get, metric_info
@@ -23,6 +25,7 @@ from leaderboard.core.track import (
 )
 from scoring.models import Submission, SubmissionStatus
 
+from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
@@ -82,6 +85,39 @@ def track_values_of(
             )
         values[task.slug][e.team_id] = value
     return values
+
+
+def ladder_shifts(
+    *,
+    tasks: list[Task],
+    split: str,
+    entries: list[LeaderboardEntry],
+    values: dict[str, dict[int, float | None]],
+) -> dict[str, dict[int, float]]:
+    """For the tasks whose public board is a ladder board (docs/ladder.md), each team's
+    shown track value (``values``) minus the value of its entry's exact public score: what
+    moves the team's resamples (drawn around the exact score) to the board's shown score
+    (``leaderboard.first``). ``entries`` need their submissions."""
+    if split != Split.PUBLIC:
+        return {}
+    laddered = {t.pk: t for t in tasks if task_board_mode(t) != board_modes.PLAIN}
+    shifts: dict[str, dict[int, float]] = {}
+    for e in entries:
+        task = laddered.get(e.task_id)
+        if task is None or e.is_baseline:
+            continue
+        shown = values.get(task.slug, {}).get(e.team_id)
+        submission = e.submission
+        exact = None
+        if submission.public_score is not None:
+            exact = kind_get(task.kind).track_value(
+                task.primary_metric,
+                submission.public_score,
+                (submission.scores or {}).get(split) or {},
+            )
+        if shown is not None and exact is not None:
+            shifts.setdefault(task.slug, {})[e.team_id] = shown - exact
+    return shifts
 
 
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
@@ -160,13 +196,25 @@ def history_series(*, task: Task) -> list[Series]:
     )
     team_ids = [e.team_id for e in top]
     points: dict[int, list[tuple[datetime, float]]] = {tid: [] for tid in team_ids}
-    for team_id, created_at, score in (
-        Submission.objects.filter(
-            task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
+    found = Submission.objects.filter(
+        task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
+    ).order_by("created_at")
+    if task_board_mode(task) == board_modes.PLAIN:
+        values = found.values_list("team_id", "created_at", "public_score")
+    else:
+        # A ladder board's history is its shown scores: each climb, never an exact score
+        # (docs/ladder.md). The baseline team's entries are not laddered.
+        values = found.filter(
+            Q(team__is_baseline=True) | Q(ladder_step__climbed=True)
+        ).values_list(
+            "team_id",
+            "created_at",
+            Case(
+                When(team__is_baseline=True, then=F("public_score")),
+                default=F("ladder_step__shown_score"),
+            ),
         )
-        .order_by("created_at")
-        .values_list("team_id", "created_at", "public_score")
-    ):
+    for team_id, created_at, score in values:
         if score is not None:
             points[team_id].append((created_at, score))
     series = [

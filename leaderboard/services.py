@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 
 from challenge_platform import hooks
 from challenge_platform.localredis import cache_unavailable_errors
+from common import board_modes
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
@@ -39,6 +40,7 @@ from scoring.solutions import solution_for_task
 
 from . import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
+from .ladder import ladder_leaders, task_board_mode
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
@@ -281,6 +283,7 @@ class _Scored:
     inputs: list[SubmissionInput]
     scores: dict[int, dict | None]
     counts: dict[int, tuple[int, Any]]
+    mode: str = board_modes.PLAIN  # the public board's (``ladder.task_board_mode``)
 
 
 def _board_whole(task: Task) -> _Rebuilt:
@@ -303,7 +306,7 @@ def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
     others = _by_key(stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS))
     changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
     scored = _scored(task, ranked_submissions(task=task).filter(team_id__in=teams))
-    selected = _selected(task, scored)
+    selected = _selected(task, scored, teams)
     higher = task_higher_is_better(task=task)
     for split, entries in selected.items():
         entries += [
@@ -359,15 +362,39 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
     for s in inputs:
         n, last = counts.get(s.team_id, (0, None))
         counts[s.team_id] = (n + 1, max(last, s.submitted_at) if last else s.submitted_at)
-    return _Scored(inputs=inputs, scores={row[0]: row[-1] for row in rows}, counts=counts)
+    return _Scored(
+        inputs=inputs,
+        scores={row[0]: row[-1] for row in rows},
+        counts=counts,
+        mode=task_board_mode(task),
+    )
 
 
-def _selected(task: Task, scored: _Scored) -> dict[str, list[EntryInput]]:
-    """Each split's entries of the scored teams: their best public submission; on the
-    private split, the best of their final selection."""
+def _selected(
+    task: Task, scored: _Scored, teams: set[int] | None = None
+) -> dict[str, list[EntryInput]]:
+    """Each split's entries of the scored teams (``teams``; None: all): on the public split
+    their best submission, or under a ladder mode their leader with its shown score
+    (docs/ladder.md; every entry's step decided on the way); on the private split, the
+    best of their final selection."""
     max_final = task.track.challenge.max_final_selections
+    leaders = ladder_leaders(task=task, mode=scored.mode, inputs=scored.inputs, teams=teams)
+    if scored.mode == board_modes.PLAIN:
+        public = select_team_best(scored.inputs, split="public")
+    else:
+        public = [
+            EntryInput(
+                team_id=team_id,
+                is_baseline=leader.submission.is_baseline,
+                score=leader.shown_score,
+                submitted_at=leader.submission.submitted_at,
+                payload=leader.submission,
+                higher_is_better=leader.submission.higher_is_better,
+            )
+            for team_id, leader in leaders.items()
+        ]
     return {
-        Split.PUBLIC: select_team_best(scored.inputs, split="public"),
+        Split.PUBLIC: public,
         Split.PRIVATE: private_entries(scored.inputs, max_final=max_final),
     }
 
@@ -387,6 +414,12 @@ def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: 
     bootstrap job)."""
     sub = ranked.entry.payload
     n, last = scored.counts.get(sub.team_id, (0, None))
+    metrics = (scored.scores[sub.id] or {}).get(split, {})
+    if split == Split.PUBLIC and scored.mode != board_modes.PLAIN and not sub.is_baseline:
+        # A ladder board keeps no exact figure of the entry: its shown score, and what the
+        # track reads moved with it (docs/ladder.md).
+        primary = task.primary_metric or kind_get(task.kind).primary
+        metrics = kind_get(task.kind).shown_metrics(primary, ranked.entry.score, metrics)
     return {
         **UNSCORED_FIELDS,
         "task_id": task.pk,
@@ -394,7 +427,7 @@ def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: 
         "split": split,
         "submission_id": sub.id,
         "score": ranked.entry.score,
-        "metrics": (scored.scores[sub.id] or {}).get(split, {}),
+        "metrics": metrics,
         "rank": ranked.rank,
         "position": ranked.position,
         "is_baseline": ranked.entry.is_baseline,

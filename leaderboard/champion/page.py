@@ -104,7 +104,10 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
     if current is not None:
         changes = (
             ChampionChange.objects.filter(task=task)
-            .select_related("submission__team", "reference", "run", "team", "previous__reference")
+            .select_related(
+                "submission__team", "reference", "run", "team", "previous__reference",
+                "task__track__challenge",
+            )
             .order_by("-at", "-pk")
         )
         for change in changes:
