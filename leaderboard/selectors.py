@@ -15,7 +15,6 @@ from common.svg import Series
 from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
-from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import (
     RelativeMatrix,
     TrackRow,
@@ -227,11 +226,3 @@ def history_series(*, task: Task) -> list[Series]:
             timeout=3600,
         )
     return series
-
-
-def shakeup_for_task(*, task: Task) -> list[tuple[ShakeupRow, Team]]:
-    entries = list(LeaderboardEntry.objects.filter(task=task).select_related("team"))
-    teams = {e.team_id: e.team for e in entries}
-    public = {e.team_id: e.rank for e in entries if e.split == Split.PUBLIC and not e.is_baseline}
-    private = {e.team_id: e.rank for e in entries if e.split == Split.PRIVATE and not e.is_baseline}
-    return [(row, teams[row.team_id]) for row in shakeup(public, private)]

@@ -34,6 +34,7 @@ from .first import (
     track_first_board,
 )
 from .ladder import ladder_resolution, task_board_mode
+from .shakeup_panel import shakeup_panel
 from .shown import board_hides, ladder_matrix_refusal, task_board_for
 from .transfer import (
     baseline_states,
@@ -428,13 +429,14 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_member_required
 def task_shakeup(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
+    revealed = task.track.challenge.private_visible()
     return render(
         request,
         "leaderboard/shakeup.html",
         {
             "task": task,
-            "rows": selectors.shakeup_for_task(task=task),
-            "revealed": task.track.challenge.private_visible(),
+            "panel": shakeup_panel(task=task, revealed=revealed),
+            "revealed": revealed,
         },
     )
 
