@@ -325,15 +325,15 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["task"],
                 s["status"],
                 public.get(metric) if metric else None,
+                percent(s.get("nfr")),
                 s.get("shown_score"),
                 climbed_text(s),
-                percent(s.get("nfr")),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
             ]
         )
     headers = [
-        "id", "task", "status", "public score", "shown", "climbed", "NFR", "created (UTC)",
+        "id", "task", "status", "public score", "NFR", "shown", "climbed", "created (UTC)",
         "note / error",
     ]  # fmt: skip
     print(table(headers, rows))
