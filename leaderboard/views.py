@@ -102,12 +102,14 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
     mode = task_board_mode(task)
     laddered = split == "public" and mode != board_modes.PLAIN
     hides = board_hides(task=task, split=split, user=request.user)
+    step = ladder_resolution(task) if laddered else None
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     metric = metric_info(task.primary_metric)
     chart = history_chart_svg(
         selectors.history_series(task=task),
-        title=f"{task.title}: best public {task.primary_metric} over time",
+        title=f"{task.title}: {'shown' if mode != board_modes.PLAIN else 'best'} public "
+        f"{task.primary_metric} over time",
         y_label=metric.label,
         higher_is_better=metric.higher_is_better,
     )
@@ -134,7 +136,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "laddered": laddered,
             "exact_column": laddered and not hides,
             "intervals": not hides,
-            "ladder_step": ladder_resolution(task) if laddered else None,
+            "ladder_step": None if step is None else f"{step:g}",
         },
     )
 

@@ -146,14 +146,19 @@ def kind_task(
     return planted(task, mode)
 
 
-def upload(planted_task: Planted, team: Team, values, folder: Path, name: str) -> Submission:
+def upload(
+    planted_task: Planted, team: Team, values, folder: Path, name: str, *, at=None
+) -> Submission:
     """``values`` (in the solution's row order) uploaded as ``team``'s prediction file and
-    scored by the scoring service, in this process (the board's refresh runs in it)."""
+    scored by the scoring service, in this process (the board's refresh runs in it); made
+    ``at`` that time when given."""
     path = folder / f"{name}.parquet"
     planted_task.frame(values).to_parquet(path, index=False)
     submission = submission_create_for_job(
         task=planted_task.task, team=team, predictions=path, note=name, name=name
     )
+    if at is not None:
+        Submission.objects.filter(pk=submission.pk).update(created_at=at)
     assert submission_score(submission_pk=submission.pk) == SubmissionStatus.SCORED
     submission.refresh_from_db()
     return submission
