@@ -207,18 +207,26 @@ def _finite(value: float | None) -> float | None:
 
 
 def ladder_leaders(
-    *, task: Task, mode: str, inputs: Iterable[SubmissionInput], teams: set[int] | None = None
+    *,
+    task: Task,
+    mode: str,
+    inputs: Iterable[SubmissionInput],
+    files: dict[int, str],
+    teams: set[int] | None = None,
 ) -> dict[Any, Leader]:
     """Each team's leader among ``inputs`` (the ranked submissions of ``teams``, None:
-    every team of the task) under ``mode`` (:func:`task_board_mode`), its steps brought up
-    to date on the way (see the module docstring). The baseline team is not laddered: its
-    best exact score stands."""
+    every team of the task; ``files``: their stored predictions' names) under ``mode``
+    (:func:`task_board_mode`), its steps brought up to date on the way (see the module
+    docstring). The baseline team is not laddered: its best exact score stands."""
     by_team: dict[Any, list[SubmissionInput]] = {}
+    submissions: dict[int, Submission] = {}
     for s in inputs:
         if s.public_score is not None and not np.isnan(s.public_score):
             by_team.setdefault(s.team_id, []).append(s)
-    rows = Submission.objects.filter(pk__in=[s.id for group in by_team.values() for s in group])
-    submissions = {s.pk: s for s in rows.only("id", "team_id", "public_score", "predictions")}
+            # What a decision reads of it, as the refresh read it (no second query).
+            submissions[s.id] = Submission(
+                pk=s.id, team_id=s.team_id, public_score=s.public_score, predictions=files[s.id]
+            )
     found = LadderStep.objects.filter(task=task)
     if teams is not None:
         found = found.filter(team_id__in=teams)

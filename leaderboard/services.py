@@ -284,6 +284,7 @@ class _Scored:
     scores: dict[int, dict | None]
     counts: dict[int, tuple[int, Any]]
     mode: str = board_modes.PLAIN  # the public board's (``ladder.task_board_mode``)
+    files: dict[int, str] = field(default_factory=dict)  # each one's stored predictions
 
 
 def _board_whole(task: Task) -> _Rebuilt:
@@ -352,9 +353,9 @@ def _stored_entry(entry: dict, higher_is_better: bool) -> EntryInput:
 def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
     """``submissions`` as the ranking core's inputs, read as plain values (not model
     instances: this runs in every scoring's transaction)."""
-    rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
+    rows = list(submissions.values_list(*INPUT_FIELDS, "predictions", "scores"))
     higher = task_higher_is_better(task=task)
-    inputs = [_input(higher, *row[:-1]) for row in rows]
+    inputs = [_input(higher, *row[:-2]) for row in rows]
     # A team's count and last time are of the submissions the board ranks (scored, not
     # hidden, before the end): queued or failed ones are not results. Every outcome that
     # changes them (a score, a hide or restore, a rescore) calls this refresh.
@@ -367,6 +368,7 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
         scores={row[0]: row[-1] for row in rows},
         counts=counts,
         mode=task_board_mode(task),
+        files={row[0]: row[-2] for row in rows},
     )
 
 
@@ -378,7 +380,9 @@ def _selected(
     (docs/ladder.md; every entry's step decided on the way); on the private split, the
     best of their final selection."""
     max_final = task.track.challenge.max_final_selections
-    leaders = ladder_leaders(task=task, mode=scored.mode, inputs=scored.inputs, teams=teams)
+    leaders = ladder_leaders(
+        task=task, mode=scored.mode, inputs=scored.inputs, files=scored.files, teams=teams
+    )
     if scored.mode == board_modes.PLAIN:
         public = select_team_best(scored.inputs, split="public")
     else:
