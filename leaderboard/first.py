@@ -173,12 +173,8 @@ def first_compute(
         except Exception:  # an unreadable file must not take the board down
             logger.exception("P(first): the resamples of task %s (%s) failed", task.slug, split)
             samples = None  # the task then counts its point values in every resample
-        drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
-        if samples is not None:
-            moved = (shifts or {}).get(task.slug) or {}
-            for i, team in enumerate(team_list):
-                if scored[i] and team in samples:
-                    drawn[:, i] = samples[team] + moved.get(team, 0.0)
+        moved = (shifts or {}).get(task.slug) or {}
+        drawn = _drawn(point, scored, team_list, samples, moved)
         per_task.append(
             TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
         )
@@ -220,6 +216,23 @@ def first_compute(
             else result.critical_value * result.residual_sd * math.sqrt(2 / len(tasks))
         ),
     )
+
+
+def _drawn(
+    point: np.ndarray,
+    scored: np.ndarray,
+    teams: list[int],
+    samples: Mapping[int, np.ndarray] | None,
+    moved: Mapping[int, float],
+) -> np.ndarray:
+    """A task's resamples of each team (its point value in every resample when there are
+    none), moved by ``moved`` (a ladder board's shown minus exact value)."""
+    drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
+    if samples is not None:
+        for i, team in enumerate(teams):
+            if scored[i] and team in samples:
+                drawn[:, i] = samples[team] + moved.get(team, 0.0)
+    return drawn
 
 
 def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:

@@ -101,13 +101,7 @@ def _task_columns(
     headers = ["rank", "team", board["primary_metric"]]
     rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
     intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
-    columns: list[tuple[str, list[object]]] = []
-    if board.get("mode", "plain") != "plain" and board.get("split") == "public":
-        # docs/ladder.md: the score is the shown score; climbed, and organizers' exact one.
-        columns.append(("shown", [e.get("shown_score") for e in entries]))
-        columns.append(("climbed", [_climbed(e.get("climbed")) for e in entries]))
-        if any(e.get("exact_score") is not None for e in entries):
-            columns.append(("exact", [e.get("exact_score") for e in entries]))
+    columns = _ladder_columns(board, entries)
     if any(intervals):
         columns.append(("95% interval", intervals))
     if board.get("primary_reference"):
@@ -144,6 +138,22 @@ def _track_columns(
         headers += FIRST_HEADERS
         rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
     return headers, rows
+
+
+def _ladder_columns(
+    board: dict[str, Any], entries: list[dict[str, Any]]
+) -> list[tuple[str, list[object]]]:
+    """A ladder board's public split (docs/ladder.md): the shown score (the score column's),
+    whether it climbed, and the exact score when the server gives it (organizers)."""
+    if board.get("mode", "plain") == "plain" or board.get("split") != "public":
+        return []
+    columns: list[tuple[str, list[object]]] = [
+        ("shown", [e.get("shown_score") for e in entries]),
+        ("climbed", [_climbed(e.get("climbed")) for e in entries]),
+    ]
+    if any(e.get("exact_score") is not None for e in entries):
+        columns.append(("exact", [e.get("exact_score") for e in entries]))
+    return columns
 
 
 def _climbed(value: object) -> str:

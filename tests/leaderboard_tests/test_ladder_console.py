@@ -194,3 +194,37 @@ def test_the_shakeup_page_shows_the_panel_and_the_adaptivity_after_the_reveal(tm
         )
         assert float(_cell(page, name, "adaptivity")) == pytest.approx(value, abs=1e-4)
     assert Client().get(f"/tasks/{planted.task.slug}/shakeup/").status_code == 302  # staff only
+
+
+def test_the_track_s_resamples_spread_around_the_shown_scores(tmp_path: Path):
+    """P(first), rank intervals and the pairwise intervals of a track read each task's
+    resamples; on a ladder board they are moved onto the shown scores (never spread around
+    the exact ones the board hides)."""
+    from leaderboard.first import track_first_board
+    from leaderboard.selectors import ladder_shifts, track_values_of
+
+    ChallengeFactory(slug="cup", daily_submission_limit=100)
+    planted = random_label_task(tmp_path, challenge="cup", slug="tr", rows=2000, mode="ladder")
+    challenge = planted.task.track.challenge
+    rng = np.random.default_rng(9)
+    wrong = np.where(planted.truth == "0", "1", "0")
+    for name, right in (("ann", 0.8), ("bo", 0.7)):
+        team = TeamFactory(challenge=challenge, name=name)
+        values = np.where(rng.random(planted.truth.size) < right, planted.truth, wrong)
+        upload(planted, team, values, tmp_path, name)
+    entries = list(
+        LeaderboardEntry.objects.filter(task=planted.task, split="public").select_related(
+            "submission"
+        )
+    )
+    values = track_values_of(tasks=[planted.task], split="public", entries=entries)
+    shifts = ladder_shifts(tasks=[planted.task], split="public", entries=entries, values=values)
+    for e in entries:
+        expected = round(e.submission.public_score, 2) - e.submission.public_score
+        assert shifts[planted.task.slug][e.team_id] == pytest.approx(expected)
+        assert e.score == round(e.submission.public_score, 2)
+    board = track_first_board(track=planted.task.track, split="public")
+    assert sum(first.p_first for first in board.teams.values()) == pytest.approx(1.0)
+    (pair,) = board.pairwise  # the difference of the shown means, not of the exact ones
+    shown = [e.score for e in entries]
+    assert abs(pair.difference) == pytest.approx(abs(shown[0] - shown[1]))
