@@ -33,7 +33,7 @@ from kinds import kind_get, metric_info
 from kinds.boards import board_mode_problem, ladder_supported
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
-from leaderboard.core.ranking import SubmissionInput
+from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
@@ -245,6 +245,34 @@ def ladder_leaders(
             leaders[team_id] = leader
     _save(task, by_team, steps, writes)
     return leaders
+
+
+def public_board_entries(
+    *,
+    task: Task,
+    inputs: list[SubmissionInput],
+    files: dict[int, str],
+    teams: set[int] | None = None,
+) -> list[EntryInput]:
+    """The public board's entries of ``inputs``' teams: on a plain board each team's best
+    submission; under a ladder mode its leader with its shown score (every entry's step
+    decided on the way; :func:`ladder_leaders`). One rule for the live board
+    (``leaderboard.services``) and the frozen one (``standings``)."""
+    mode = task_board_mode(task)
+    leaders = ladder_leaders(task=task, mode=mode, inputs=inputs, files=files, teams=teams)
+    if mode == board_modes.PLAIN:
+        return select_team_best(inputs, split="public")
+    return [
+        EntryInput(
+            team_id=team_id,
+            is_baseline=leader.submission.is_baseline,
+            score=leader.shown_score,
+            submitted_at=leader.submission.submitted_at,
+            payload=leader.submission,
+            higher_is_better=leader.submission.higher_is_better,
+        )
+        for team_id, leader in leaders.items()
+    ]
 
 
 def _team_ladder(

@@ -31,7 +31,6 @@ from leaderboard.core.ranking import (
     SubmissionInput,
     private_entries,
     rank_entries,
-    select_team_best,
 )
 from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
@@ -40,7 +39,7 @@ from scoring.solutions import solution_for_task
 
 from . import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
-from .ladder import ladder_leaders, task_board_mode
+from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
@@ -380,23 +379,9 @@ def _selected(
     (docs/ladder.md; every entry's step decided on the way); on the private split, the
     best of their final selection."""
     max_final = task.track.challenge.max_final_selections
-    leaders = ladder_leaders(
-        task=task, mode=scored.mode, inputs=scored.inputs, files=scored.files, teams=teams
+    public = public_board_entries(
+        task=task, inputs=scored.inputs, files=scored.files, teams=teams
     )
-    if scored.mode == board_modes.PLAIN:
-        public = select_team_best(scored.inputs, split="public")
-    else:
-        public = [
-            EntryInput(
-                team_id=team_id,
-                is_baseline=leader.submission.is_baseline,
-                score=leader.shown_score,
-                submitted_at=leader.submission.submitted_at,
-                payload=leader.submission,
-                higher_is_better=leader.submission.higher_is_better,
-            )
-            for team_id, leader in leaders.items()
-        ]
     return {
         Split.PUBLIC: public,
         Split.PRIVATE: private_entries(scored.inputs, max_final=max_final),

@@ -26,6 +26,7 @@ from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ChampionCheckStatus, LadderStep
 from notifications.models import MailDelivery, Webhook, WebhookDelivery
 from scoring.models import Submission
+from standings.services import challenge_finish
 from tests.leaderboard_tests.ladder_world import random_label_task, upload
 from tests.scoring_tests.factories import ChallengeFactory, api_client_for, make_participant
 
@@ -143,6 +144,9 @@ def world(tmp_path: Path, redis_server, django_capture_on_commit_callbacks, sett
         ]
         for check in ChampionCheck.objects.filter(status=ChampionCheckStatus.QUEUED):
             champion_check_run(check_pk=check.pk)
+        # The final standings frozen, not revealed: what the public reads of them is the
+        # public split's boards (forced before the end: every entry counts).
+        challenge_finish(challenge=challenge, force=True)
     steps = {s.submission_id: s for s in LadderStep.objects.filter(task=task)}
     if mode == "ladder":
         assert [steps[e.pk].climbed for e in entries[:4]] == [True, False, True, False]
@@ -234,6 +238,7 @@ def test_on_a_plain_board_the_same_routes_show_them(world):
         f"/submissions/{world['submissions'][1]}/",
         f"/api/v1/tasks/{task}/champion/",
         f"/api/v1/tracks/{world['track']}/results.parquet",
+        f"/api/v1/challenges/{world['challenge']}/standings/",
     ):
         assert expected in where, (expected, sorted(where))
 
