@@ -124,6 +124,13 @@ def test_an_organizer_sets_the_mode_in_the_console_audited_and_the_board_follows
     assert set(LadderStep.objects.filter(task=task).values_list("mode", flat=True)) == {"ladder"}
     body = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
     assert body["mode"] == "ladder" and body["entries"][0]["score"] == round(exact, 2)
+    assert body["entries"][0]["exact_score"] is None
+    # Organizers see every exact score: the API's exact_score, the page's "Exact" column.
+    api = client.get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()["entries"][0]
+    assert api["exact_score"] == exact and api["shown_score"] == round(exact, 2)
+    page = client.get(f"/tasks/{task.slug}/leaderboard/").content.decode()
+    assert 'data-column="exact"' in page and f"{exact:.4f}" in page
+    assert f"{exact:.4f}" not in Client().get(f"/tasks/{task.slug}/leaderboard/").content.decode()
 
 
 def test_the_console_refuses_a_mode_the_metric_cannot_run_and_changes_nothing(tmp_path: Path):
