@@ -66,6 +66,11 @@ class SubmissionOutputSerializer(serializers.Serializer):
     shown_score = serializers.SerializerMethodField()
     climbed = serializers.SerializerMethodField()
     team_shown_score = serializers.SerializerMethodField()
+    board_mode = serializers.CharField(
+        source="task.public_board",
+        help_text="The task's public board mode (docs/ladder.md): plain, ladder or "
+        "ladder-bootstrap.",
+    )
 
     @extend_schema_field(
         {

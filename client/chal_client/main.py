@@ -292,8 +292,8 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
 
 
 def _print_ladder(submission: dict[str, Any]) -> None:
-    """The entry's step on its team's ladder (docs/ladder.md), when the server says it."""
-    if submission.get("status") != "scored" or "climbed" not in submission:
+    """The entry's step on its team's ladder (docs/ladder.md), on a ladder board."""
+    if submission.get("status") != "scored" or submission.get("board_mode", "plain") == "plain":
         return
     if submission["climbed"]:
         print(f"Climbed: the team's shown public score is {number(submission['shown_score'])}.")

@@ -62,3 +62,29 @@ def test_chal_prints_shown_scores_and_climbs_never_a_hidden_score(chal, world, l
         assert out[1].split()[:5] == ["rank", "team", "accuracy", "shown", "climbed"]
         assert out[3].split()[:5] == ["1", "Red", shown, shown, "yes"]
         assert not any(value in board.out for value in exact), board.out
+
+
+def test_submit_wait_says_whether_the_entry_climbed(capsys):
+    """What ``chal submit --wait`` prints of a scored entry on a ladder board."""
+    from chal_client.main import _print_scores
+
+    base = {"status": "scored", "board_mode": "ladder", "metrics": {}}
+    _print_scores(
+        {**base, "climbed": False, "shown_score": None, "team_shown_score": 0.71,
+         "scores": {"public": {}}},
+        primary="accuracy",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "No scores are visible yet.",
+        "Not better than the team's shown public score (0.7100) by a significant margin: "
+        "it stays.",
+    ]
+    _print_scores(
+        {**base, "climbed": True, "shown_score": 0.74, "team_shown_score": 0.74,
+         "scores": {"public": {"accuracy": 0.74}}},
+        primary="accuracy",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "Public accuracy: 0.7400 (the primary metric)"
+    assert out.splitlines()[-1] == "Climbed: the team's shown public score is 0.7400."

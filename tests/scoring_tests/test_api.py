@@ -46,6 +46,7 @@ SUBMISSION_KEYS = {
     "shown_score",
     "climbed",
     "team_shown_score",
+    "board_mode",
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},
