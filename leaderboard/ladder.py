@@ -15,6 +15,7 @@ The pure rules are ``leaderboard.core.ladder``; who may see what is
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -136,9 +137,8 @@ def _key(task: Task, mode: str, new: Submission, leader: Submission | None) -> s
     settings = ""
     if mode == board_modes.LADDER_BOOTSTRAP:
         settings = f"|b{task.ladder_bootstraps}|k{task.ladder_bayes_factor!r}"
-    return f"{mode}|v{task.data_version}{settings}|{own}|{leader.pk if leader else '-'}:{theirs}"[
-        :400
-    ]
+    inputs = f"{mode}|v{task.data_version}{settings}|{own}|{leader.pk if leader else '-'}:{theirs}"
+    return hashlib.sha256(inputs.encode()).hexdigest()
 
 
 def _decide(
