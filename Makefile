@@ -1,5 +1,6 @@
-# The README's two commands. Both bootstrap .venv from requirements.lock first.
-.PHONY: run test bootstrap lint
+# The README's two commands. Each first checks the system packages it needs (installing them
+# when it can: scripts/system_packages.sh), then bootstraps .venv from requirements.lock.
+.PHONY: run test bootstrap lint docs
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -7,12 +8,22 @@ bootstrap:
 # `make run PORT=8001`: the web server's port on 127.0.0.1 (default 8000).
 PORT ?= 8000
 
-run: bootstrap
+run:
+	@bash scripts/system_packages.sh run
+	@bash scripts/bootstrap.sh
 	@.venv/bin/python manage.py runplatform --port '$(PORT)'
 
-test: bootstrap
+test:
+	@bash scripts/system_packages.sh test
+	@bash scripts/bootstrap.sh
 	@bash scripts/test.sh
 
 lint: bootstrap
 	@.venv/bin/ruff check .
 	@.venv/bin/lint-imports
+
+# `make docs`: the manual (docs/, mkdocs.yml) at http://127.0.0.1:8008, rebuilt on every edit.
+DOCS_PORT ?= 8008
+
+docs: bootstrap
+	@.venv/bin/mkdocs serve --dev-addr '127.0.0.1:$(DOCS_PORT)'

@@ -29,7 +29,7 @@ def main() -> None:
             connections.close_all()
     failures = publish_failures()
     if failures.count:
-        from challenge_platform.localredis import display_redis_url
+        from runtime.localredis import display_redis_url
 
         sys.stderr.write(
             f"{failures.count} job(s) could not be sent to the broker at "

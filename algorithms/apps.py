@@ -13,7 +13,7 @@ class AlgorithmsConfig(AppConfig):
         from algorithms import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from algorithms.owner_page import BASELINE_SECTION
         from algorithms.services.profiles import RUN_TYPES
-        from challenge_platform import hooks
+        from challenges import hooks
         from jobs import registry
         from jobs.celery import when_app_made
         from scoring.owner_sections import owner_section_register
@@ -31,12 +31,12 @@ class AlgorithmsConfig(AppConfig):
         hooks.subscribe(hooks.TaskDataChanged, receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
         from algorithms.selectors import team_archive_files
-        from challenge_platform.upload_budget import team_storage_register
+        from challenges.upload_budget import team_storage_register
 
         team_storage_register("algorithm archives", team_archive_files)
         # A deleted archive, run (the baseline's view of runs too) takes its files with it.
         from algorithms.models import AlgorithmRun, BaselineRun
-        from challenge_platform.stored_files import forget_on_delete
+        from challenges.stored_files import forget_on_delete
 
         forget_on_delete("algorithms.AlgorithmVersion")
         forget_on_delete(AlgorithmRun, AlgorithmRun.stored_files)

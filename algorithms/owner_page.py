@@ -4,7 +4,8 @@ The page is scoring's (``scoring.owner_views.task_manage``); this part lists the
 baseline runs and queues a new one for the task's owners and organizers (the page has
 checked that the user manages the task before it calls either function). The queueing
 service is imported when a baseline is queued: this module is imported in every process at
-start (docs/decisions.md, "Receivers and tasks import services at call time").
+start (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time").
 """
 
 from __future__ import annotations

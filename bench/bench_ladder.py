@@ -1,5 +1,5 @@
-"""The public board's ladder modes (docs/ladder.md): what they leave of an attack, and what
-they cost a scoring.
+"""The public board's ladder modes (docs/organizers/ladder.md): what they leave of an attack, and
+what they cost a scoring.
 
 **The attack** (Blum & Hardt 2015; ``mrtzh/Ladder.jl``'s ``examples/attacks.jl``): random
 binary labels on ``--rows`` public and as many private rows; the attacker uploads k random
@@ -163,7 +163,7 @@ def scoring_cost(args: argparse.Namespace) -> None:
     import yaml
     from django.core.management import call_command
 
-    from challenge_platform.models import Challenge, Team
+    from challenges.models import Challenge, Team
     from datasets.models import Task
     from datasets.services import task_import
     from scoring.services import submission_create_for_job, submission_score

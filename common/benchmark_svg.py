@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from common.numbers import number_text
-from common.scatter_svg import point_name, scatter_frame
+from common.scatter_svg import PointName, point_names, scatter_frame
 from common.svg import (
     AXIS_COLOR,
     EDGE,
@@ -209,9 +209,11 @@ def frontier_svg(
             f'<text x="{_num(centre)}" y="{_num((y0 + y1) / 2)}" text-anchor="middle" '
             f'fill="{AXIS_COLOR}">No algorithm with a score and a CPU time yet</text>'
         )
+    names: list[PointName] = []
     for p in usable:
         assert p.cpu_seconds is not None and p.quality is not None
         cx, cy = _num(px(p.cpu_seconds)), _num(py(p.quality))
+        names.append(PointName(p.name, px(p.cpu_seconds), py(p.quality)))
         fill = PALETTE[2] if p.on_frontier else "none"
         stroke = PALETTE[2] if p.on_frontier else PALETTE[0]
         out.append(
@@ -220,6 +222,6 @@ def frontier_svg(
             f"<title>{_text(p.name)}: {_signed(p.quality)} at {number_text(p.cpu_seconds, 1)} CPU-s"
             f"{' (on the frontier)' if p.on_frontier else ''}</title></circle>"
         )
-        point_name(out, p.name, px(p.cpu_seconds), cy, width=width, most=LABEL_WIDTH)
+    point_names(out, names, frame=frame, width=width, most=LABEL_WIDTH)
     out.append("</svg>")
     return "\n".join(out)

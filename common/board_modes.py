@@ -1,4 +1,4 @@
-"""The public board's modes (docs/ladder.md): the one home of their names and defaults.
+"""The public board's modes (docs/organizers/ladder.md): the one home of their names and defaults.
 
 A task's ``public_board`` says how its public split is shown to participants:
 
@@ -27,7 +27,7 @@ DEFAULT_MODE = LADDER
 
 # The DREAM rule's settings (Sage-Bionetworks/challengescoring, ``bootLadderBoot``): the
 # Bayes factor threshold is theirs; the bootstraps are 2,000, not their 10,000
-# (docs/ladder.md, "Bootstraps": the decision's Monte Carlo error at the threshold).
+# (docs/organizers/ladder.md, "Bootstraps": the decision's Monte Carlo error at the threshold).
 DEFAULT_BOOTSTRAPS = 2000
 MIN_BOOTSTRAPS = 100
 MAX_BOOTSTRAPS = 20000

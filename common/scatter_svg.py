@@ -1,6 +1,6 @@
 """The frame of a scatter plot (:mod:`common.tradeoff_svg`, :mod:`common.benchmark_svg`):
-a y axis around 0 with gridlines, an x axis from 0, the zero line, the frame, and a point's
-name beside it. Drawn with the helpers of :mod:`common.svg`."""
+a y axis around 0 with gridlines, an x axis from 0, the zero line, the frame, and the
+points' names beside them, none over another. Drawn with the helpers of :mod:`common.svg`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from common.svg import (
     _text,
     nice_ticks,
 )
-from common.svg_text import fit, text_width
+from common.svg_text import ASCENT_EM, DESCENT_EM, fit, text_width
 
 
 class ScatterFrame(NamedTuple):
@@ -84,13 +84,72 @@ def scatter_frame(
     return ScatterFrame(x0, x1, y0, y1, px, py)
 
 
-def point_name(out: list[str], name: str, x: float, cy: str, *, width: int, most: float) -> None:
-    """``name`` (cut to ``most`` px) right of the point at ``x``, or left of it where the
-    picture ends."""
-    shown = fit(_clean(name), most, TEXT_SIZE)
-    after = x + 6 + text_width(shown, TEXT_SIZE) <= width - EDGE
-    at, anchor = (x + 6, "start") if after else (x - 6, "end")
-    out.append(
-        f'<text x="{_num(at)}" y="{cy}" dy="0.32em" text-anchor="{anchor}" '
-        f'fill="#222222">{_text(shown)}</text>'
+class PointName(NamedTuple):
+    name: str
+    x: float  # the point's centre
+    y: float
+
+
+POINT_RADIUS = 4  # px: each point's circle
+LABEL_GAP = 6  # px between a point's centre and its name
+LINE = TEXT_SIZE * (ASCENT_EM + DESCENT_EM)  # a label's height
+SHIFTS = (0.0, -1.0, 1.0, -2.0, 2.0)  # label heights a name may move up or down
+GAP = 1.0  # px kept free between two labels, and between a label and a point
+
+
+def point_names(
+    out: list[str], points: Sequence[PointName], *, frame: ScatterFrame, width: int, most: float
+) -> None:
+    """The points' names, none over another or over a point. Points drawn at the same spot
+    (teams with the same figures) share one label ("A, B", or "A +2" when that does not fit
+    in ``most`` px); a label goes right of its point, else left of it, else up to two label
+    heights above or below, within the plot (right up to the picture's edge); one that
+    finds no free place is left out (its point's tooltip still names it)."""
+    spots: dict[tuple[float, float], list[str]] = {}
+    for p in points:
+        spots.setdefault((round(p.x, 1), round(p.y, 1)), []).append(_clean(p.name))
+    r = POINT_RADIUS
+    taken = [(x - r, y - r, x + r, y + r) for x, y in spots]  # the points themselves
+    for (x, y), names in sorted(spots.items(), key=lambda spot: (spot[0][1], spot[0][0])):
+        shown = _together(names, most)
+        size = text_width(shown, TEXT_SIZE)
+        for shift in SHIFTS:
+            centre = y + shift * (LINE + GAP)
+            for left in (x + LABEL_GAP, x - LABEL_GAP - size):
+                box = (left, centre - LINE / 2, left + size, centre + LINE / 2)
+                inside = frame.x0 <= box[0] and box[2] <= width - EDGE
+                inside = inside and frame.y0 <= box[1] and box[3] <= frame.y1
+                if inside and not any(_overlap(box, other) for other in taken):
+                    taken.append(box)
+                    out.append(
+                        f'<text class="point-name" x="{_num(left)}" y="{_num(centre)}" '
+                        f'dy="{DY_EM}em" fill="#222222">{_text(shown)}</text>'
+                    )
+                    break
+            else:
+                continue
+            break
+
+
+# The baseline below a label's middle, so that the estimate's box (ascent above, descent
+# below) is centred on the point.
+DY_EM = round((ASCENT_EM - DESCENT_EM) / 2, 2)
+
+
+def _together(names: list[str], most: float) -> str:
+    """One label for the teams at one spot: every name, else the first and how many more."""
+    if len(names) == 1:
+        return fit(names[0], most, TEXT_SIZE)
+    every = ", ".join(names)
+    if text_width(every, TEXT_SIZE) <= most:
+        return every
+    more = f" +{len(names) - 1}"
+    return fit(names[0], most - text_width(more, TEXT_SIZE), TEXT_SIZE) + more
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes come closer than ``GAP`` (the drawn positions are rounded to 0.1 px:
+    boxes that merely touch here could overlap there)."""
+    return (
+        a[0] < b[2] + GAP and b[0] < a[2] + GAP and a[1] < b[3] + GAP and b[1] < a[3] + GAP
     )

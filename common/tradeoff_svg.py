@@ -1,5 +1,5 @@
-"""The update trade-off plot of a task (docs/architecture.md §11): for every team's best entry, its
-score gain over the primary reference (y) against its negative flip rate (x).
+"""The update trade-off plot of a task (docs/architecture.md §11): for every team's best
+entry, its score gain over the primary reference (y) against its negative flip rate (x).
 
 Drawn with the helpers of :mod:`common.svg` (same frame, escaping and ticks). A point up
 and to the left is an update that gains without breaking rows the reference got right.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from common.numbers import number_text
-from common.scatter_svg import point_name, scatter_frame
+from common.scatter_svg import PointName, point_names, scatter_frame
 from common.svg import (
     AXIS_COLOR,
     EDGE,
@@ -94,6 +94,7 @@ def tradeoff_svg(
             f"{number_text(p.gain, signed=True)}, NFR {number_text(p.nfr * 100, 2)}%"
             f"{' (not prize-eligible)' if p.ineligible else ''}</title></circle>"
         )
-        point_name(out, p.name, px(p.nfr), cy, width=width, most=LABEL_WIDTH)
+    names = [PointName(p.name, px(p.nfr), py(p.gain)) for p in usable]
+    point_names(out, names, frame=frame, width=width, most=LABEL_WIDTH)
     out.append("</svg>")
     return "\n".join(out)

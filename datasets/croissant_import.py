@@ -1,4 +1,5 @@
-"""``import_task --croissant``: a Croissant dataset imported as a task (docs/formats.md).
+"""``import_task --croissant``: a Croissant dataset imported as a task
+(docs/participants/formats.md).
 
 The dataset becomes a bundle folder (:func:`datasets.core.croissant_bundle.croissant_bundle`,
 in a staging folder under ``DATA_DIR`` removed afterwards), which
@@ -31,22 +32,35 @@ def task_import_croissant(
     slug: str | None = None,
     kind: str | None = None,
     solution: Path | None = None,
+    title: str | None = None,
     actor: Any = None,
     leak_probe: str = "",
 ) -> Task:
     """Import the Croissant dataset at ``source`` (a JSON-LD file or an http(s) URL) as a
-    task; ``slug``, ``kind`` and ``solution`` (the test rows' ``id,label``) override or
-    complete what the dataset says."""
+    task; ``slug``, ``kind``, ``title`` and ``solution`` (the test rows' ``id,label``)
+    override or complete what the dataset says. The title differs from every other task's
+    in the track (a track's board names its columns by title): a dataset's name already
+    there gets the slug appended, with a warning; a ``title`` already there is refused."""
     staging_root = Path(settings.DATA_DIR) / "staging"
     staging_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="croissant-", dir=staging_root))
     try:
         try:
-            bundle = croissant_bundle(source, work, slug=slug, kind=kind, solution=solution)
+            bundle = croissant_bundle(
+                source,
+                work,
+                slug=slug,
+                kind=kind,
+                solution=solution,
+                title=title,
+                track_titles=dict(
+                    Task.objects.filter(track__slug=track_slug).values_list("title", "slug")
+                ),
+            )
         except CroissantUnmappable as exc:
             raise TaskImportError(exc.problems) from exc
-        return task_import(
-            source=bundle,
+        task = task_import(
+            source=bundle.folder,
             challenge_slug=challenge_slug,
             track_slug=track_slug,
             challenge_title=challenge_title,
@@ -54,5 +68,8 @@ def task_import_croissant(
             actor=actor,
             leak_probe=leak_probe,
         )
+        warnings = (*bundle.warnings, *getattr(task, "import_warnings", ()))
+        task.import_warnings = warnings  # type: ignore[attr-defined]
+        return task
     finally:
         shutil.rmtree(work, ignore_errors=True)

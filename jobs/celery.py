@@ -3,7 +3,7 @@
 The lowest module of the jobs app (docs/architecture.md, "The job lifecycle"): it imports
 no other module of the platform, so the lifecycle above it, and every app's ``tasks``
 module, can publish and register through it. The project package re-exports the app
-(``challenge_platform.celery_app``), so ``celery -A challenge_platform`` finds it.
+(:mod:`challenge_platform.celery`), so ``celery -A challenge_platform`` finds it.
 
 The app is made when it is first used (:func:`celery_app`, or the module's ``app``), not
 when the module is imported: Celery, kombu and the broker's client cost a cold command
@@ -12,7 +12,8 @@ publishes nothing never needs them. A worker makes it first thing (``celery -A``
 there every task is Celery's own from the start; elsewhere a task defined before the app
 is a proxy that makes the app on its first use (``scoring.tasks.score_submission.name``),
 and the app, once made, registers every task defined so far. Queues, routes, task names
-and options are the same either way (docs/decisions.md, "The start without Celery").
+and options are the same either way
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "The start without Celery").
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.loc
 
 # Each project task's queue, filled by ``platform_task``; the router below reads it.
 TASK_QUEUES: dict[str, str] = {}
+# Each project task's hard time limit in seconds (its worker kills it then), filled by
+# ``platform_task``: the bound of a running job (jobs.health).
+TASK_TIME_LIMITS: dict[str, float] = {}
 
 # The beat's schedule: each periodic task declares its period where it is defined
 # (``platform_task(every=..., beat=...)``), in the app that owns it, so this lowest layer
@@ -104,6 +108,7 @@ class TemporaryError(Exception):
 
 def platform_task(
     *,
+    name: str,
     queue: str,
     soft_time_limit: int,
     time_limit: int,
@@ -116,6 +121,8 @@ def platform_task(
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.
+    ``name`` is the task's constant in its app's ``task_names`` module, which its publishers
+    read too (docs/decisions/0052-one-name-per-task.md).
     With ``every`` (seconds) the beat sends it that often, as the schedule entry ``beat``,
     on its queue, expiring a few seconds before the next one is due.
     """
@@ -125,8 +132,10 @@ def platform_task(
         raise ValueError("a periodic task needs both its period (every) and its entry (beat)")
 
     def decorator(func: Callable[..., Any]) -> Any:
-        name = f"{func.__module__}.{func.__name__}"
+        if name in TASK_QUEUES:
+            raise ValueError(f"two tasks are named {name!r}")
         TASK_QUEUES[name] = queue
+        TASK_TIME_LIMITS[name] = float(time_limit)
         if every is not None and beat is not None:
             BEAT_SCHEDULE[beat] = {
                 "task": name,

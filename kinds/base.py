@@ -277,14 +277,14 @@ class TaskKind(ABC):
     track_metrics: ClassVar[tuple[str, ...]] = ()  # the other metrics track_value reads
     insight_note: ClassVar[str] = ""  # shown instead of the insight when there is none
     right_means: ClassVar[str] = "its label equals the truth"  # when a row is right (flips)
-    # The champion gate (docs/champion-gate.md): what one flip counts ("row", "pair",
+    # The champion gate (docs/organizers/champion-gate.md): what one flip counts ("row", "pair",
     # "entity") and whether the outputs are labels, so that McNemar's exact test on the
     # fixed and broken units may show an improvement.
     flip_noun: ClassVar[str] = "row"
     mcnemar: ClassVar[bool] = True
     track_note: ClassVar[str] = ""  # how the task counts in its track, when not its score
-    # Figures of a submission's predictions besides its metrics, on boards (docs/stress.md):
-    # matching's ``transitivity_violations``.
+    # Figures of a submission's predictions besides its metrics, on boards
+    # (docs/organizers/stress.md): matching's ``transitivity_violations``.
     consistency_columns: ClassVar[tuple[str, ...]] = ()
     # What the import's leak probe asks a model of the ids and row order to predict from
     # train's labels: "classes", "number", or None (no probe: grouping's entity ids).
@@ -423,8 +423,8 @@ class TaskKind(ABC):
         raise KeyError(name)
 
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
-        """Per row, whether the prediction is right (docs/architecture.md §11: equal to the
-        truth)."""
+        """Per row, whether the prediction is right (docs/architecture.md §11: equal to
+        the truth)."""
         return np.asarray(pred) == np.asarray(y)
 
     def gate_flips(
@@ -436,6 +436,12 @@ class TaskKind(ABC):
         right = np.asarray(self.rows_right(y, new, options), dtype=bool)
         was_right = np.asarray(self.rows_right(y, champion, options), dtype=bool)
         return right & ~was_right, was_right & ~right
+
+    def outputs_differ(self, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """Per row, whether two entries' outputs differ, whatever the truth (the release
+        check's disclosure rule counts these rows; docs/organizers/disclosure.md). By default the
+        predictions are compared as values."""
+        return np.asarray(new) != np.asarray(champion)
 
     def flip_units(self, y: np.ndarray) -> np.ndarray | None:
         """The unit a gate's flip counts, as a code per row (rows of one unit flip
@@ -449,9 +455,9 @@ class TaskKind(ABC):
     def ladder_statistic(
         self, metric: str, *, classes: Sequence[str]
     ) -> RowStatistic | EntityStatistic | None:
-        """The statistic the public board's ladder modes decide with (docs/ladder.md), for a
-        task of ``classes``: by default the bootstrap's (:meth:`statistic`); None: the
-        ladder modes cannot run on ``metric`` (the board stays plain)."""
+        """The statistic the public board's ladder modes decide with (docs/organizers/ladder.md),
+        for a task of ``classes``: by default the bootstrap's (:meth:`statistic`); None: the ladder
+        modes cannot run on ``metric`` (the board stays plain)."""
         return self.statistic(metric)
 
     def shown_metrics(
@@ -474,16 +480,14 @@ class TaskKind(ABC):
         """The columns (besides ``id``) of the trivial reference's submission, one value
         per row of ``truth`` (its classes and options), from the train labels."""
 
-    # --- stress runs and consistency (docs/stress.md) -------------------------------------
+    # --- stress runs and consistency (docs/organizers/stress.md) --------------------------------
 
     def stress_families(self) -> Mapping[str, Any]:
         """The kind's stress families by name (``kinds.stress.StressFamily``), each a pure
         function in the kind's own module; none: the kind gets no stress runs."""
         return {}
 
-    def consistency_context(
-        self, features: pa.Table, columns: Sequence[tuple[str, str]]
-    ) -> Any:
+    def consistency_context(self, features: pa.Table, columns: Sequence[tuple[str, str]]) -> Any:
         """What :meth:`consistency` needs of the test ``features`` (``columns``: the task's
         ``(name, type)``), computed once for every entry of a board (matching: each pair's
         two record numbers)."""

@@ -1,4 +1,4 @@
-"""Which public board modes a task can run (docs/ladder.md): the one home of the rule.
+"""Which public board modes a task can run (docs/organizers/ladder.md): the one home of the rule.
 
 The ladder modes decide with the statistic the task's kind gives its primary metric
 (``TaskKind.ladder_statistic``): ``ladder-bootstrap`` resamples it, ``ladder`` also needs

@@ -1,4 +1,5 @@
-"""k-way classification: each row belongs to one of the task's classes (docs/architecture.md §4).
+"""k-way classification: each row belongs to one of the task's classes
+(docs/architecture.md §4).
 
 - Labels are class names (text); integers are compared as text (3 == "3"). The classes are
   those of train and solution together (at least 2 in train, at most ``MAX_CLASSES``).
@@ -9,11 +10,11 @@
   (clipped to [eps, 1 - eps] of float64, not renormalized) and ``opis`` (groups: the
   classes, one-vs-rest). From one ``bincount`` of (split, truth, prediction).
 - Bootstrap of the accuracy: one column per entry, ``pred == y``; accuracy = sum / n. The
-  public board's ladder modes (docs/ladder.md) also decide on macro-F1 (:class:`MacroF1`:
+  public board's ladder modes (docs/organizers/ladder.md) also decide on macro-F1 (:class:`MacroF1`:
   per class, true and predicted positives per entry, the positives shared).
 - Trivial reference: the majority class of train, each class's train share as its
   probability.
-- The champion gate (docs/champion-gate.md): the base rule, a row is right when its class
+- The champion gate (docs/organizers/champion-gate.md): the base rule, a row is right when its class
   is the truth; a row breaks when the champion had it right and the new entry wrong.
 """
 
@@ -419,7 +420,7 @@ def _probabilities_valid(columns: FloatColumns) -> bool:
     return all(map_rows(valid, n_batches, per_row=per_batch))
 
 
-# --- stress families (docs/stress.md; regression's too) ----------------------------------------
+# --- stress families (docs/organizers/stress.md; regression's too) ------------------------------
 #
 # Each is a pure function ``(rows, *, strength, rng, context) -> Perturbed`` over one family's
 # rows; a row's label means the same after it (the row is the same thing, observed worse).

@@ -1,6 +1,6 @@
 """Organizer console for the leaderboard app: boards (derived, read-only), each task's
 champion: its timeline, and a pin by hand with a reason (audited as ``champion.pin``), and
-each task's public board mode with the ladder's decisions (docs/ladder.md; audited as
+each task's public board mode with the ladder's decisions (docs/organizers/ladder.md; audited as
 ``task.public_board``)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from algorithms.models import AlgorithmRun
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenges.audit import ReasonRequired
+from challenges.console import ReadOnlyAdminMixin
 from datasets.models import Task
 from kinds.boards import board_mode_problem
 from scoring.models import Reference, Submission
@@ -171,7 +171,7 @@ def _pinned_entry(task_id: int, entry_type: str, value: str) -> Entry | None:
     return entry_of(run=AlgorithmRun.objects.filter(task_id=task_id, pk=int(value)).first())
 
 
-# --- the public board's modes (docs/ladder.md) -----------------------------------------------
+# --- the public board's modes (docs/organizers/ladder.md) -----------------------------------------
 
 
 class BoardModeForm(forms.ModelForm):

@@ -1,4 +1,5 @@
-"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with ``rank: null``."""
+"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with
+``rank: null``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
 from common import board_modes
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from . import board_cache
 from .boards import track_board_cached
+from .cache import board_cache
 from .first import comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
 from .shown import board_hides, task_board_for
@@ -82,13 +83,24 @@ class TaskEntrySerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         default=None,
-        help_text="The entry's method on perturbed copies of the test rows (docs/stress.md): "
+        help_text="The entry's method on perturbed copies of the test rows "
+        "(docs/organizers/stress.md): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; null for a prediction file (robustness_state "
         "needs_algorithm) or until its stress run has finished (pending).",
     )
     robustness_state = serializers.CharField(
-        default="needs_algorithm", help_text="ready, pending, needs_algorithm or none."
+        default="needs_algorithm",
+        help_text="ready (figures), pending (its stress run is queued or running, or the "
+        "stress tick queues it within a minute), failed (its stress run failed: final; "
+        "robustness_reason says why), needs_algorithm (a prediction file) or none (no stress "
+        "run comes; robustness_reason says why).",
+    )
+    robustness_reason = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="failed: the stress run's error; none: why no stress run comes; pending: "
+        "what it waits for; else null.",
     )
     transitivity_violations = serializers.FloatField(
         allow_null=True,
@@ -99,7 +111,8 @@ class TaskEntrySerializer(serializers.Serializer):
 
     shown_score = serializers.FloatField(
         allow_null=True,
-        help_text="The public score the board shows for the entry (docs/ladder.md): on a "
+        help_text="The public score the board shows for the entry (docs/organizers/ladder.md): "
+        "on a "
         "ladder board the team's shown score, which moves only when an entry climbs; on a "
         "plain board its exact score; null for a reference.",
     )
@@ -128,12 +141,24 @@ class TrackEntrySerializer(serializers.Serializer):
     team = serializers.CharField()
     team_id = serializers.IntegerField()
     score = serializers.FloatField(
-        help_text="Mean primary score over the track's ranked tasks (missing = 0)."
+        help_text="Mean primary score over the track's ranked tasks (missing = 0; a task "
+        "whose entry is queued or running is left out until scored: see partial)."
     )
     is_baseline = serializers.BooleanField()
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
     task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
-    missing = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Ranked tasks without an entry (each counts 0)."
+    )
+    cells = serializers.DictField(
+        child=serializers.ChoiceField(choices=["scored", "missing", "queued", "running"]),
+        help_text="Each task's cell: scored, missing (counts 0), or queued / running (its "
+        "entry is on its way: left out of score).",
+    )
+    partial = serializers.BooleanField(
+        help_text="True while a ranked task's entry is queued or running: score is the mean "
+        "over the other tasks."
+    )
     prize_eligible = serializers.BooleanField(
         allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
     )
@@ -171,13 +196,17 @@ class PairSerializer(serializers.Serializer):
         allow_null=True,
         min_length=2,
         max_length=2,
-        help_text="Simultaneous interval of the difference (every pair at once); null: "
-        "group_reason.",
+        help_text="Interval of the difference from this pair's own paired differences (per "
+        "task, or per row resample within the tasks: pairwise_basis), Bonferroni-adjusted "
+        "so that every pair's holds at once; null: reason.",
     )
     verdict = serializers.ChoiceField(
         choices=["better", "worse", "equivalent", "undecided"],
         help_text="From a's side: equivalent when ci lies within +- equivalence_margin, else "
         "better above 0, worse below 0, else undecided.",
+    )
+    reason = serializers.CharField(
+        allow_null=True, required=False, help_text="Why ci is null for this pair."
     )
 
 
@@ -202,7 +231,7 @@ class TaskLeaderboardApi(APIView):
         )
         mode = serializers.ChoiceField(
             choices=list(board_modes.MODES),
-            help_text="The public board's mode (docs/ladder.md): plain, ladder or "
+            help_text="The public board's mode (docs/organizers/ladder.md): plain, ladder or "
             "ladder-bootstrap. On the public split of a ladder board a participant reads "
             "shown scores only: score == shown_score, no interval, flip or exact metric.",
         )
@@ -216,7 +245,7 @@ class TaskLeaderboardApi(APIView):
         task = task_get_or_404(slug=slug)
         split = api_split(request, task.track.challenge).split
         # On a ladder board's public split a reader who may see exact scores gets another
-        # payload: its own key (docs/ladder.md).
+        # payload: its own key (docs/organizers/ladder.md).
         laddered = split == "public" and task_board_mode(task) != board_modes.PLAIN
         exact = laddered and not board_hides(task=task, split=split, user=request.user)
         view = f"{split}:exact" if exact else split
@@ -246,15 +275,26 @@ class TrackLeaderboardApi(APIView):
         entries = TrackEntrySerializer(many=True)
         group_method = serializers.CharField(
             help_text="How groups, rank intervals and pairwise intervals are computed: "
-            "tukey-hsd (the two-way model of the teams' scores over the tasks, Tukey's "
-            "studentized range: every pair at once)."
+            "paired-t-bonferroni (each pair's per-task differences, a paired t interval, "
+            "3 tasks or more) or paired-rows-bonferroni (fewer tasks: each pair's differences "
+            "over resamples of the rows within the tasks); Bonferroni over every pair, so "
+            "all hold at once."
         )
         group_reason = serializers.CharField(
-            allow_null=True, help_text="Why groups and intervals are null (too few tasks)."
+            allow_null=True, help_text="Why groups and intervals are null."
         )
         equivalence_margin = serializers.FloatField()
         pairwise_teams = serializers.IntegerField(
             help_text="pairwise lists the pairs among this many best ranked teams."
+        )
+        pairwise_basis = serializers.ChoiceField(
+            choices=["tasks", "rows"],
+            allow_null=True,
+            help_text="tasks: the verdicts are claims about tasks like these; rows: about "
+            "these tasks' test rows only (a track of fewer than 3 tasks). Null: no ranking.",
+        )
+        pairwise_note = serializers.CharField(
+            allow_null=True, help_text="The basis and the adjustment of the intervals, in words."
         )
         pairwise = PairSerializer(many=True)
 
@@ -306,6 +346,8 @@ def _track_payload(track: Track, split: str) -> dict:
             "task_scores": dict(row.task_scores),
             "task_ranks": dict(row.task_ranks),
             "missing": list(row.missing),
+            "cells": dict(row.cells),
+            "partial": row.partial,
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),

@@ -1,5 +1,6 @@
 """What is the method and what is the data, and cost beside quality, for a track's transfer
-matrix (issue 26, docs/architecture.md §12): the Django side of :mod:`leaderboard.core.benchmark`.
+matrix (issue 26, docs/architecture.md §12): the Django side of
+:mod:`leaderboard.core.benchmark`.
 
 - :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
   baseline's, positive is better) split into algorithm effect, task difficulty and
@@ -30,6 +31,7 @@ from django.core.cache import cache
 from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from jobs import lifecycle
+from leaderboard import task_names
 from leaderboard.core.benchmark.decomposition import (
     HOME_MODEL,
     MEAN_MODEL,
@@ -50,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 CACHE_SECONDS = 24 * 3600
-REFIT_TASK = "leaderboard.tasks.transfer_decomposition_refit"
 REFIT_LOCK_SECONDS = 600  # one refit queued per matrix within this (a lost one: queued again)
 
 
@@ -176,7 +177,9 @@ def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
     """Ask a worker to fit this matrix, once per matrix (a lost message: asked again after
     the lock's time, by the next reader)."""
     if cache.add(f"transfer-decomposition-refit:{digest}", 1, REFIT_LOCK_SECONDS):
-        lifecycle.publish(REFIT_TASK, track_id=matrix.track.pk, split=matrix.split)
+        lifecycle.publish(
+            task_names.TRANSFER_DECOMPOSITION_REFIT, track_id=matrix.track.pk, split=matrix.split
+        )
 
 
 NO_ROW_VARIANCE = (
@@ -201,7 +204,7 @@ def _interval(ci: tuple[float, float] | None) -> list[float] | None:
     return None if ci is None else [float(ci[0]), float(ci[1])]
 
 
-# Which model each figure comes from (docs/benchmark-statistics.md §1).
+# Which model each figure comes from (docs/developers/benchmark-statistics.md §1).
 MODELS = {
     "algorithm_effects": MODEL,
     "task_difficulty": MODEL,

@@ -3,10 +3,11 @@ docs/architecture.md §12).
 
 Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pairwise``
 verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over
-resamples of rows within tasks and tasks within the track, the rest from simultaneous
-intervals for every pair of track means (issue 38). A task's row resamples are the
-leaderboard's paired bootstrap of the submissions its board ranks (the same seed and rows
-as the task board's intervals), on what the task adds to the track's mean
+resamples of rows within tasks and tasks within the track, the rest from an interval for
+every pair of track means from that pair's own paired differences, Bonferroni-adjusted so
+that all hold at once (issues 38 and 50; docs/developers/benchmark-statistics.md §2). A task's row
+resamples are the leaderboard's paired bootstrap of the submissions its board ranks (the
+same seed and rows as the task board's intervals), on what the task adds to the track's mean
 (``TaskKind.track_value``: R² clipped to [0, 1] for a regression task, whatever its primary
 metric), so the resampled means are the track mean's. Only the tasks the track ranks on
 count (a task no team has an entry on does not: `leaderboard.core.track.ranked_tasks`).
@@ -22,13 +23,12 @@ so a private-based value never reaches them.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.cd_svg import CdTeam, cd_svg
 from datasets.models import Task
 from leaderboard.core.benchmark.first import (
@@ -40,8 +40,8 @@ from leaderboard.core.benchmark.first import (
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, cliques
 from scoring.models import Submission
 
-from . import board_cache
 from .boards import track_board_cached
+from .cache import board_cache
 from .first_samples import N_RESAMPLES, task_samples
 from .models import LeaderboardEntry
 from .selectors import ladder_shifts, track_values_of
@@ -71,13 +71,12 @@ class FirstBoard:
     pairwise: tuple[TeamPair, ...] = ()  # team ids, the better point mean first
     group_method: str = GROUP_METHOD
     group_reason: str | None = None
-    residual_df: int | None = None
     margin: float = DEFAULT_MARGIN
     alpha: float = 0.05
     n_resamples: int = 0
     ranked_teams: int = 0
-    # How far apart two teams with a score on every task must be to be separated.
-    critical_difference: float | None = None
+    basis: str | None = None  # "tasks" or "rows": what the pair intervals claim about
+    basis_note: str | None = None  # the same in words
 
 
 EMPTY = FirstBoard(teams={})
@@ -108,13 +107,17 @@ def first_fields(first: TeamFirst | None) -> dict[str, object]:
 
 def comparison_fields(board: FirstBoard, names: Mapping[int, str]) -> dict[str, object]:
     """A track board's (or frozen track's) ``pairwise`` [{"a", "b", "difference", "ci",
-    "verdict"}] (team names; ``a_id``/``b_id`` beside) and ``group_method``, with the
-    ``group_reason`` when groups are missing and the ``equivalence_margin`` of the verdicts."""
+    "verdict"}] (team names; ``a_id``/``b_id`` beside, and the ``reason`` of a pair without
+    an interval) and ``group_method``, with the ``group_reason`` when groups are missing,
+    the ``equivalence_margin`` of the verdicts and the ``pairwise_basis`` ("tasks": a claim
+    about tasks like these; "rows": about these tasks only) with its ``pairwise_note``."""
     return {
         "group_method": board.group_method,
         "group_reason": board.group_reason,
         "equivalence_margin": board.margin,
         "pairwise_teams": min(board.ranked_teams, PAIRWISE_MAX_TEAMS),
+        "pairwise_basis": board.basis,
+        "pairwise_note": board.basis_note,
         "pairwise": [
             {
                 "a": names.get(pair.a, str(pair.a)),
@@ -124,6 +127,7 @@ def comparison_fields(board: FirstBoard, names: Mapping[int, str]) -> dict[str, 
                 "difference": pair.difference,
                 "ci": None if pair.ci is None else [pair.ci[0], pair.ci[1]],
                 "verdict": pair.verdict,
+                "reason": pair.reason,
             }
             for pair in board.pairwise
         ],
@@ -146,7 +150,7 @@ def first_compute(
     and the pairwise comparisons of the best :data:`PAIRWISE_MAX_TEAMS`.
 
     ``shifts[task slug][team id]`` moves a team's resamples of a task (a ladder board's
-    public split, docs/ladder.md: by its shown value minus its exact one, so that they
+    public split, docs/organizers/ladder.md: by its shown value minus its exact one, so that they
     spread around what the board shows and never around the exact score it hides).
 
     ``tasks`` are the tasks the track ranks on (`leaderboard.core.track.ranked_tasks`),
@@ -205,16 +209,12 @@ def first_compute(
         pairwise=result.pairwise,
         group_method=result.group_method,
         group_reason=result.group_reason,
-        residual_df=result.residual_df,
         margin=result.margin,
         alpha=alpha,
         n_resamples=result.n_resamples,
         ranked_teams=sum(1 for e in result.entries if not e.is_reference),
-        critical_difference=(
-            None
-            if result.critical_value is None or result.residual_sd is None
-            else result.critical_value * result.residual_sd * math.sqrt(2 / len(tasks))
-        ),
+        basis=result.pairwise_basis,
+        basis_note=result.pairwise_note,
     )
 
 
@@ -254,6 +254,7 @@ def track_first_board(*, track: Track, split: str) -> FirstBoard:
         # the organizer may change the confidence level and the margin at any time
         f"alpha={alpha!r}",
         f"margin={margin!r}",
+        "pairs=paired",  # boards kept before issue 50 held one pooled width for every pair
         compute=lambda: _track_first(track, split, alpha, margin),
     )
 
@@ -295,7 +296,7 @@ class FirstPage:
     """What a track page shows of the comparisons: the diagram and the pairwise rows."""
 
     cd_svg: str
-    pairs: list[dict[str, object]]  # a, b (names), difference, ci, verdict
+    pairs: list[dict[str, object]]  # a, b (names), difference, ci, verdict, words
     diagram_teams: int
     table_teams: int
 
@@ -325,7 +326,6 @@ def first_page_parts(
         svg = cd_svg(
             [CdTeam(name=names[t], mean=means[t]) for t in shown],
             cliques(separated),
-            critical_difference=board.critical_difference,
             title=title,
             level=level,
         )
@@ -339,10 +339,42 @@ def first_page_parts(
                 "difference": pair.difference,
                 "ci": pair.ci,
                 "verdict": pair.verdict,
+                "words": verdict_words(
+                    pair,
+                    a=names.get(pair.a, str(pair.a)),
+                    b=names.get(pair.b, str(pair.b)),
+                    margin=board.margin,
+                    basis=board.basis,
+                ),
             }
             for pair in board.pairwise
             if pair.a in table and pair.b in table
         ],
         diagram_teams=len(shown),
         table_teams=len(table),
+    )
+
+
+def verdict_words(pair: TeamPair, *, a: str, b: str, margin: float, basis: str | None) -> str:
+    """What a pair's verdict says, in a sentence that means it: ``a`` is the team with the
+    better (or equal) point mean, the verdict is from its side; ``basis`` says whether the
+    claim is about tasks like these or these tasks' rows only."""
+    scope = "on tasks like these" if basis == "tasks" else "on these tasks' test rows"
+    within = f"±{margin:g} (the organizers' margin)"
+    if pair.ci is None:
+        return f"no interval: {pair.reason or 'the scores cannot support one'}"
+    low, high = pair.ci
+    if pair.verdict == "equivalent":
+        if low > 0:
+            return f"{a} is ahead of {b} {scope}, but by less than {within}"
+        if high < 0:
+            return f"{a} is behind {b} {scope}, but by less than {within}"
+        return f"{a} and {b} differ by less than {within} {scope}"
+    if pair.verdict == "better":
+        return f"{a} is better than {b} {scope}: the whole interval lies above 0"
+    if pair.verdict == "worse":
+        return f"{a} is worse than {b} {scope}: the whole interval lies below 0"
+    return (
+        f"cannot tell {a} and {b} apart {scope}: the interval holds 0, and reaches beyond "
+        f"{within}, so they are not shown equivalent either"
     )

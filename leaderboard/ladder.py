@@ -1,4 +1,4 @@
-"""The public board's ladder (docs/ladder.md): each team's entries weighed in the board's
+"""The public board's ladder (docs/organizers/ladder.md): each team's entries weighed in the board's
 refresh, and the leader its public board shows.
 
 The refresh of a task's board (``leaderboard.services``) holds the task's turn: every
@@ -26,8 +26,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 
-from challenge_platform.audit import audit_record
-from challenge_platform.localredis import cache_unavailable_errors
+from challenges.audit import audit_record
 from common import board_modes
 from datasets.models import Task
 from kinds import kind_get, metric_info
@@ -35,11 +34,12 @@ from kinds.boards import board_mode_problem, ladder_supported
 from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
+from runtime.localredis import cache_unavailable_errors
 from scoring.core.predictions import load_pred
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
 
-from . import bumps
+from .cache import bumps
 from .models import LadderStep
 
 logger = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
-"""A track's results as data (docs/formats.md): one row per (method, task, split, metric),
-every method (teams' entries, references and baselines, every algorithm of the transfer
+"""A track's results as data (docs/participants/formats.md): one row per (method, task, split,
+metric), every method (teams' entries, references and baselines, every algorithm of the transfer
 matrix), read from the same boards and matrix the pages and the API show.
 
 - **Boards** (:func:`leaderboard.shown.task_board_for`, the task boards with their
   references, as the reader may see them: a ladder board's shown scores only, and none of
-  its tasks' matrix cells, docs/ladder.md): every metric of each row; the primary metric
+  its tasks' matrix cells, docs/organizers/ladder.md): every metric of each row; the primary metric
   with its bootstrap interval; ``nfr`` and ``pfr`` against the primary reference with
   theirs. A sealed reference (an owner's upload before the reveal) has no value, so no row.
 - **Transfer matrix** (:func:`leaderboard.transfer.transfer_matrix`): each algorithm's cell on
@@ -22,7 +22,7 @@ matrix), read from the same boards and matrix the pages and the API show.
   ``reproduced``: the share of identical predictions in its finished reproduction (null
   when none).
 
-The private split is in only when :func:`challenge_platform.split_access.private_visible` allows it.
+The private split is in only when :func:`challenges.split_access.private_visible` allows it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from algorithms.models import AlgorithmRun
 from algorithms.services.manifest import manifest_of, reproductions_of
-from challenge_platform.models import Track
-from challenge_platform.split_access import private_visible
+from challenges.models import Track
+from challenges.split_access import private_visible
 from datasets.models import Task
 from kinds import metric_direction
 
@@ -122,7 +122,7 @@ def _label(run: AlgorithmRun) -> str:
 def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix, user) -> list[ResultRow]:
     # The boards as ``user`` may see them: a ladder board's shown scores only, without the
     # intervals and flips of its exact rows, and none of its tasks' matrix cells
-    # (docs/ladder.md).
+    # (docs/organizers/ladder.md).
     boards = {task.pk: task_board_for(task=task, split=split, user=user).rows for task in tasks}
     hidden = hidden_tasks(tasks=tasks, split=split, user=user)
     submission_ids = [

@@ -8,8 +8,8 @@ from datetime import datetime
 from django.core.cache import cache
 from django.db.models import Case, F, Q, When
 
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
-from challenge_platform.models import Team, Track
+from algorithms.selectors import board_runs_pending
+from challenges.models import Team, Track
 from common import board_modes
 from common.svg import Series
 from datasets.models import Task
@@ -22,7 +22,9 @@ from leaderboard.core.track import (
     relative_to_baseline,
     track_standings,
 )
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import submissions_pending
 
 from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
@@ -93,7 +95,7 @@ def ladder_shifts(
     entries: list[LeaderboardEntry],
     values: dict[str, dict[int, float | None]],
 ) -> dict[str, dict[int, float]]:
-    """For the tasks whose public board is a ladder board (docs/ladder.md), each team's
+    """For the tasks whose public board is a ladder board (docs/organizers/ladder.md), each team's
     shown track value (``values``) minus the value of its entry's exact public score: what
     moves the team's resamples (drawn around the exact score) to the board's shown score
     (``leaderboard.first``). ``entries`` need their submissions."""
@@ -117,6 +119,22 @@ def ladder_shifts(
         if shown is not None and exact is not None:
             shifts.setdefault(task.slug, {})[e.team_id] = shown - exact
     return shifts
+def track_cells_pending(*, tasks: list[Task]) -> dict[str, dict[int, str]]:
+    """Task slug -> team id -> ``"queued"`` or ``"running"``: the teams whose entry on the
+    task is on its way (a submission being scored, a team's run or the AutoGluon baseline not
+    yet final); running wins over queued. The track's mean leaves such a cell out and says
+    the row is partial (``leaderboard.core.track``)."""
+    slugs = {t.pk: t.slug for t in tasks}
+    pending: dict[str, dict[int, str]] = {t.slug: {} for t in tasks}
+    for source in (
+        submissions_pending(task_ids=list(slugs)),
+        board_runs_pending(task_ids=list(slugs)),
+    ):
+        for (task_id, team_id), state in source.items():
+            cell = pending[slugs[task_id]]
+            if cell.get(team_id) != "running":
+                cell[team_id] = state
+    return pending
 
 
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
@@ -158,6 +176,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         task_ranks=task_ranks,
         values=track_values_of(tasks=tasks, split=split, entries=entries),
         higher_is_better=directions,
+        pending=track_cells_pending(tasks=tasks),
     )
     matrix = relative_to_baseline(
         per_task,
@@ -202,7 +221,7 @@ def history_series(*, task: Task) -> list[Series]:
         values = found.values_list("team_id", "created_at", "public_score")
     else:
         # A ladder board's history is its shown scores: each climb, never an exact score
-        # (docs/ladder.md). The baseline team's entries are not laddered.
+        # (docs/organizers/ladder.md). The baseline team's entries are not laddered.
         values = found.filter(
             Q(team__is_baseline=True) | Q(ladder_step__climbed=True)
         ).values_list(

@@ -17,13 +17,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from challenge_platform import hooks
-from challenge_platform.localredis import cache_unavailable_errors
+from challenges import hooks
 from common import board_modes
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
 from kinds import kind_get, metric_info
+from leaderboard import task_names
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
@@ -32,12 +32,13 @@ from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
 )
+from runtime.localredis import cache_unavailable_errors
 from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import bumps, interval_jobs, refresh_turns
+from .cache import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
@@ -45,7 +46,6 @@ from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
 
-BOOTSTRAP_TASK = "leaderboard.tasks.bootstrap_task_leaderboard"
 
 
 def history_cache_key(*, task_id: int) -> str:
@@ -376,7 +376,7 @@ def _selected(
 ) -> dict[str, list[EntryInput]]:
     """Each split's entries of the scored teams (``teams``; None: all): on the public split
     their best submission, or under a ladder mode their leader with its shown score
-    (docs/ladder.md; every entry's step decided on the way); on the private split, the
+    (docs/organizers/ladder.md; every entry's step decided on the way); on the private split, the
     best of their final selection."""
     max_final = task.track.challenge.max_final_selections
     public = public_board_entries(
@@ -406,7 +406,7 @@ def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: 
     metrics = (scored.scores[sub.id] or {}).get(split, {})
     if split == Split.PUBLIC and scored.mode != board_modes.PLAIN and not sub.is_baseline:
         # A ladder board keeps no exact figure of the entry: its shown score, and what the
-        # track reads moved with it (docs/ladder.md).
+        # track reads moved with it (docs/organizers/ladder.md).
         primary = task.primary_metric or kind_get(task.kind).primary
         metrics = kind_get(task.kind).shown_metrics(primary, ranked.entry.score, metrics)
     return {
@@ -459,7 +459,7 @@ def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
         if not (replaced or moved or written):
             return False
         if bootstrap:
-            transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
+            transaction.on_commit(lambda: _publish_bootstrap(task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
         # of them (a team's count, a worse try) leaves it, and its cache, as it was.
         bumps.bump_after_commit(
@@ -522,12 +522,14 @@ def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
     return all(old[name] == new[name] for name in fields)
 
 
-def _publish_bootstrap(task_name: str, task_id: int) -> None:
+def _publish_bootstrap(task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
     interval_jobs.request(
         task_id,
-        lambda countdown: lifecycle.publish(task_name, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
     )
 
 
@@ -537,7 +539,9 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
     return interval_jobs.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
-        lambda countdown: lifecycle.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
         busy=scorings_waiting,  # the intervals give way to queued scorings, for a while
     )
 

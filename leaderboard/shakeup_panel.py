@@ -1,7 +1,7 @@
-"""The shake-up panel of a task (the organizers' shake-up page, docs/ladder.md): each team's
-public and private rank, the shake-up sampling alone would give under the board's mode, the
-entries each team made since its last accepted climb, and, once the private split is
-revealed, how far its public scores moved against its private ones (its adaptivity)."""
+"""The shake-up panel of a task (the organizers' shake-up page, docs/organizers/ladder.md): each
+team's public and private rank, the shake-up sampling alone would give under the board's mode, the
+entries each team made since its last accepted climb, and, once the private split is revealed, how
+far its public scores moved against its private ones (its adaptivity)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from common import board_modes
 from datasets.models import Task
 from kinds import metric_info

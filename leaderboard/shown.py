@@ -1,4 +1,4 @@
-"""What a reader sees of a task's public board in a ladder mode (docs/ladder.md).
+"""What a reader sees of a task's public board in a ladder mode (docs/organizers/ladder.md).
 
 The board's stored entries already hold no exact figure of a laddered entry: its ``score``
 is its shown score, its ``metrics`` the shown ones (``leaderboard.services``). What the

@@ -16,7 +16,7 @@ over. Where no finished run says anything, a **queued or running** run is shown 
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
 ``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
-The private split is shown only when :func:`challenge_platform.split_access.private_visible`
+The private split is shown only when :func:`challenges.split_access.private_visible`
 allows. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
 
@@ -26,7 +26,7 @@ of its cells (the score, the baseline's, the delta and its interval) in one roun
 each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
 task's solution and resample counts. The matrix is assembled from one column per task
-(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.transfer_cache``,
+(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.cache.transfer_cache``,
 which also keeps the API's and the page's answers whole): a new cell reads its task's
 column again, not every cell's run.
 """
@@ -41,6 +41,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
+from algorithms.failures import INVALID_OUTPUT, run_failure
 from algorithms.models import (
     ACTIVE,
     BASELINE_PROFILE,
@@ -51,7 +52,7 @@ from algorithms.models import (
 )
 from algorithms.selectors import runs_with_versions, transfer_cell_runs
 from algorithms.stress_selectors import robustness_for_runs
-from challenge_platform.models import Track
+from challenges.models import Track
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
@@ -60,7 +61,7 @@ from scoring.core.predictions import load_pred
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
-from . import transfer_cache
+from .cache import transfer_cache
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ RUN_FIELDS = (
     "id",
     "status",
     "profile",
-    "error",
+    "limit_hit",  # the failure's category (algorithms.failures): never the run's own words
+    "exit_code",
     "cpu_seconds",
     "finished_at",
     "scores",
@@ -110,7 +112,8 @@ BASELINE_NOT_RUN = "not run"
 class BaselineState:
     """Where a task's AutoGluon baseline stands: ``scored`` (on the board: deltas exist),
     ``queued``, ``running`` (its run, or the scoring of its predictions), ``failed`` (with
-    the reason) or ``not run``; ``run`` is the baseline run it speaks of, if any."""
+    its category, :mod:`algorithms.failures`: public, so never the run's log or message)
+    or ``not run``; ``run`` is the baseline run it speaks of, if any."""
 
     status: str
     run: AlgorithmRun | None = None
@@ -171,11 +174,11 @@ def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineSt
         elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
             states.append(BaselineState(BASELINE_NOT_RUN, run))
         elif run.status == AlgorithmRunStatus.FAILED:
-            states.append(BaselineState("failed", run, run.error))
+            states.append(BaselineState("failed", run, run_failure(run) or ""))
         elif run.status == AlgorithmRunStatus.SUCCEEDED:
             failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
             states.append(
-                BaselineState("failed", run, run.submission.error)
+                BaselineState("failed", run, INVALID_OUTPUT)
                 if failed
                 else BaselineState("running", run)  # its predictions are being scored
             )
@@ -193,12 +196,17 @@ def baseline_states(matrix: TransferMatrix) -> list[BaselineState]:
 class ShownCell:
     """One cell as the page and the API show it: the scored cell (or None), the run it
     speaks of (the finished one, else the queued or running one; None: not run), why there
-    is no delta (None when there is one) and the run's own score."""
+    is no delta (None when there is one) and the run's own score. A failed run shows its
+    ``failure`` category (:mod:`algorithms.failures`), never its error or log."""
 
     cell: TransferCell | None
     run: AlgorithmRun | None
     reason: str | None
     score: float | None
+
+    @property
+    def failure(self) -> str | None:
+        return None if self.run is None else run_failure(self.run)
 
 
 def cell_reason(run: AlgorithmRun, baseline: BaselineState) -> str:
@@ -525,7 +533,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
 
     Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
     their submissions, its baseline entry and its fields are as when it was kept is read
-    from the board cache (``leaderboard.transfer_cache``); only the others are read from
+    from the board cache (``leaderboard.cache.transfer_cache``); only the others are read from
     the database. So a new cell reads its task's column again, not the 20,000 cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     columns = transfer_cache.columns(
@@ -550,9 +558,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     }
     by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
     by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
-    algorithms = sorted(
-        by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk)
-    )
+    algorithms = sorted(by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk))
     rows = [
         _row(
             algorithm,
@@ -577,7 +583,7 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
 
 
 def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
-    """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
+    """The robustness view of the matrix (docs/organizers/stress.md): run id -> the figures of its
     method's stress run on the cell's task, on the matrix's split (None: none yet)."""
     runs = [run for row in matrix.rows for run in row.runs if run is not None]
     return robustness_for_runs(runs=runs, split=matrix.split)

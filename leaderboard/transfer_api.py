@@ -1,18 +1,22 @@
-"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON (docs/architecture.md §9,
-§12).
+"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON
+(docs/architecture.md §9, §12).
 
 The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
-``failed`` (with the run's ``error``: the run's own failure or its submission's, which the
-run follows); else, a ``queued`` or ``running`` run is a cell with that status. A task an
-algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says why in
-``reason``; ``baselines`` gives each task's AutoGluon baseline state (``scored``,
-``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
+``failed`` (with its ``failure`` category, also in ``error``: ``time limit``, ``memory``,
+``resource limit``, ``exit code``, ``invalid output`` or ``platform error``, from the run's
+structured fields, never its message or log, which only its team and the organizers read on
+their own pages: :mod:`algorithms.failures`, issue 51); else, a ``queued`` or ``running``
+run is a cell with that status. A task an algorithm has no run on has no cell ("not run").
+A cell without a ``delta`` says why in ``reason``; ``baselines`` gives each task's AutoGluon
+baseline state (``scored``, ``queued``, ``running``, ``failed``, ``not run``): a delta waits
+for its score.
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
-share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality against
-CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same split.
+share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
+against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
+split.
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from algorithms.failures import CATEGORIES
+from challenges.api.errors import error_responses
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
 
-from . import transfer_cache
 from .benchmark import (
     cell_interval,
     decomposition_payload,
@@ -39,6 +43,7 @@ from .benchmark import (
     transfer_decomposition,
     transfer_frontier,
 )
+from .cache import transfer_cache
 from .shown import ladder_matrix_refusal
 from .transfer import (
     TransferMatrix,
@@ -64,7 +69,13 @@ class TransferCellSerializer(serializers.Serializer):
     task = serializers.CharField()
     run = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["succeeded", "failed", "queued", "running"])
-    error = serializers.CharField(help_text="Why it failed (empty when it did not fail).")
+    error = serializers.CharField(
+        help_text="A failed run's category (as failure; empty when it did not fail): never "
+        "the run's log or message, which its team reads on the algorithm's page."
+    )
+    failure = serializers.ChoiceField(
+        choices=list(CATEGORIES), allow_null=True, help_text="A failed run's category."
+    )
     score = serializers.FloatField(allow_null=True)
     delta = serializers.FloatField(allow_null=True, help_text="score minus the baseline's")
     ci = serializers.ListField(
@@ -86,9 +97,11 @@ class TransferCellSerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         required=False,
-        help_text="The robustness view (docs/stress.md): the method's stress run on the task, "
+        help_text="The robustness view (docs/organizers/stress.md): the method's stress run on the "
+        "task, "
         "{families, mean_ratio, worst_family, ...}; null until one has finished.",
     )
+
 
 class TransferBaselineSerializer(serializers.Serializer):
     task = serializers.CharField()
@@ -97,7 +110,9 @@ class TransferBaselineSerializer(serializers.Serializer):
         help_text="The task's AutoGluon baseline: deltas exist once it is scored.",
     )
     run = serializers.IntegerField(allow_null=True, help_text="The baseline run it speaks of.")
-    error = serializers.CharField(help_text="Why it failed (empty otherwise).")
+    error = serializers.CharField(
+        help_text="A failed baseline's category (algorithms.failures; empty otherwise)."
+    )
 
 
 class IntervalField(serializers.ListField):
@@ -234,7 +249,8 @@ class TrackTransferApi(APIView):
             **error_responses(
                 {
                     403: "The public split of a track with a ladder board, for a reader who "
-                    "may not see its exact public scores (`ladder_board`, docs/ladder.md).",
+                    "may not see its exact public scores (`ladder_board`, "
+                    "docs/organizers/ladder.md).",
                     404: "No such track.",
                 }
             ),
@@ -290,7 +306,9 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "task": task.slug,
                     "run": run.pk,
                     "status": run.status,
-                    "error": run.error if run.status == "failed" else "",
+                    # A category (algorithms.failures), never the run's log: this is public.
+                    "error": shown.failure or "",
+                    "failure": shown.failure,
                     "score": shown.score,
                     "delta": cell.delta if cell else None,
                     **cell_interval(cell),

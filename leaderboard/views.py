@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from challenge_platform.models import Track
-from challenge_platform.split_access import ReaderSplit, page_split
+from challenges.models import Track
+from challenges.split_access import ReaderSplit, page_split
 from common import board_modes
 from common.export import rows_to_csv
 from common.svg import history_chart_svg
@@ -17,7 +17,7 @@ from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import board_cache, selectors, transfer_cache
+from . import selectors
 from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
@@ -25,6 +25,7 @@ from .boards import (
     csv_reference_values,
     track_board_cached,
 )
+from .cache import board_cache, transfer_cache
 from .first import (
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
@@ -162,7 +163,7 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "submissions",
         "last_submission_at",
         *CSV_REFERENCE_COLUMNS,
-        # docs/ladder.md: the shown score, whether the entry climbed, and for organizers
+        # docs/organizers/ladder.md: the shown score, whether the entry climbed, and for organizers
         # on a ladder board its exact score.
         "shown_score",
         "climbed",
@@ -223,13 +224,16 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
         names={tid: team.name for tid, team in board.teams.items()},
         means={row.team_id: row.mean_score for row in board.rows},
         title=f"{track.title}: which teams can be told apart ({split} rows, {confidence}%)",
-        level=f"Tukey HSD, {confidence}%",
+        level=f"each pair's paired differences, Bonferroni, {confidence}%",
     )
     rows = [
         (
             row,
             board.teams[row.team_id],
-            [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
+            [
+                (row.task_scores.get(t.slug), row.task_ranks.get(t.slug), row.cells.get(t.slug))
+                for t in board.tasks
+            ],
             row.team_id in board.prize_ineligible,
             first.get(row.team_id),
         )
@@ -277,7 +281,7 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
 
 
 def _robustness_rows(matrix) -> list:
-    """The transfer matrix's robustness view (docs/stress.md): per algorithm, its stress
+    """The transfer matrix's robustness view (docs/organizers/stress.md): per algorithm, its stress
     figures on each task."""
     shown = transfer_robustness(matrix)
     return [
@@ -304,8 +308,7 @@ def _transfer_rows_html(matrix) -> list:
                     c.cell and (c.cell.delta, c.cell.delta_low, c.cell.delta_high, c.cell.score),
                     interval["ci"],
                     interval["reason"],
-                    c.run
-                    and (c.run.status, c.run.error, c.run.is_organizer_run, c.run.cpu_seconds),
+                    c.run and (c.run.status, c.failure, c.run.is_organizer_run, c.run.cpu_seconds),
                     c.score,
                     c.reason,
                 )
@@ -332,10 +335,10 @@ def _robustness_rows_html(matrix) -> list:
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
-    """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
-    §9); public like the track's board, the private split only for whom it may show. Its
-    sections are rendered once per matrix and split (``leaderboard.transfer_cache``); the
-    header around them per request."""
+    """The track's transfer matrix: algorithms x tasks, score minus baseline
+    (docs/architecture.md §9); public like the track's board, the private split only for
+    whom it may show. Its sections are rendered once per matrix and split
+    (``leaderboard.cache.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split

@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Subscribe to the platform's events (``challenge_platform.hooks``); none of the
+        """Subscribe to the platform's events (``challenges.hooks``); none of the
         apps below imports this one."""
         from jobs import registry
         from jobs.celery import when_app_made

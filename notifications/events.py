@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, TeamMembership
-from challenge_platform.selectors import teams_closed
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.selectors import teams_closed
 from common import board_modes
 from common.numbers import number_text
 from datasets.models import Task, TaskVersion
@@ -73,7 +73,7 @@ def submission_finished(*, submission_pk: int) -> None:
     elif sub.status == SubmissionStatus.SCORED:
         if board_modes.is_ladder(sub.task.public_board):
             # Its step on the team's ladder is decided by the board's refresh, after this
-            # (docs/ladder.md): the mail is written once the scoring has committed.
+            # (docs/organizers/ladder.md): the mail is written once the scoring has committed.
             transaction.on_commit(lambda: _ladder_scored_mail(sub.pk), robust=True)
             return
         topic = Topic.SUBMISSION_SCORED
@@ -270,12 +270,17 @@ def champion_changed(*, task_id: int, change_id: int) -> list[int]:
     item = history_item(change=change, user=None, private=challenge.private_visible())
     url = site_url(f"/tasks/{task.slug}/#champion")
     metric = task.primary_metric
+    passed = "the gate could not tell; the challenge crowns those"
+    if item["verdict"] != "cannot_tell":
+        passed = "gate passed"
     if change.by == ChampionBy.PIN:
         how = f"pinned by the organizers: {change.reason}"
+    elif change.by == ChampionBy.INITIAL:
+        how = change.reason or "the start: the task's primary reference"
     elif item["difference"] is not None:
-        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} (gate passed)"
+        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} ({passed})"
     else:
-        how = "it passed the gate"
+        how = "it passed the gate" if passed == "gate passed" else passed
     return webhook_event_emit(
         challenge=challenge,
         event=WebhookEvent.CHAMPION,

@@ -1,8 +1,9 @@
 """Celery tasks of notifications (queue ``notifications``): thin wrappers over services.
 
 Each task imports its service when it first runs: every process imports this module at
-start to register the tasks, and only a worker runs them (docs/decisions.md, "Receivers and
-tasks import services at call time").
+start to register the tasks, and only a worker runs them
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time").
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 from django.db import InterfaceError, OperationalError
 
 from jobs.celery import TemporaryError, platform_task
+from notifications import task_names
 
 
-@platform_task(queue="notifications", soft_time_limit=50, time_limit=60)
+@platform_task(
+    name=task_names.SEND_NOTIFICATION_MAIL, queue="notifications", soft_time_limit=50, time_limit=60
+)
 def send_notification_mail(*, mail_pk: int) -> str:
     """Send one mail (a job: :mod:`notifications.mail`); an SMTP failure is tried again by
     the lifecycle with backoff, a database hiccup by Celery."""
@@ -24,7 +28,9 @@ def send_notification_mail(*, mail_pk: int) -> str:
         raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
-@platform_task(queue="notifications", soft_time_limit=30, time_limit=40)
+@platform_task(
+    name=task_names.DELIVER_WEBHOOK, queue="notifications", soft_time_limit=30, time_limit=40
+)
 def deliver_webhook(*, delivery_pk: int) -> str:
     """One try of one webhook delivery (the job lifecycle schedules the next on failure).
     A retry of this task keeps its id, so it may take back the row its failed try held."""
@@ -39,6 +45,7 @@ def deliver_webhook(*, delivery_pk: int) -> str:
 
 
 @platform_task(
+    name=task_names.NOTIFICATIONS_TICK,
     queue="notifications",
     soft_time_limit=50,
     time_limit=55,

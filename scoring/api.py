@@ -1,5 +1,5 @@
-"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and read
-them."""
+"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and
+read them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.audit import decision_payload
+from challenges.audit import decision_payload
 from datasets.models import Task
 from datasets.selectors import task_get
 from kinds import describe_metrics
@@ -34,7 +34,7 @@ from scoring.selectors import (
     submission_list,
     submission_visible_scores,
 )
-from scoring.services import (
+from scoring.services.upload import (
     SubmissionRefused,
     idempotency_key_check,
     submission_admission_check,
@@ -68,7 +68,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     team_shown_score = serializers.SerializerMethodField()
     board_mode = serializers.CharField(
         source="task.public_board",
-        help_text="The task's public board mode (docs/ladder.md): plain, ladder or "
+        help_text="The task's public board mode (docs/organizers/ladder.md): plain, ladder or "
         "ladder-bootstrap.",
     )
 
@@ -76,7 +76,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         {
             "type": "number",
             "nullable": True,
-            "description": "The public score shown for this entry (docs/ladder.md): on a plain "
+            "description": "The public score shown for this entry "
+            "(docs/organizers/ladder.md): on a plain "
             "board its exact public score; on a ladder board its shown score when it climbed, "
             "else null (not better than the team's shown score by a significant margin).",
         }
@@ -126,7 +127,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         {
             "type": "object",
             "description": '{"public": {metric: value}}, plus "private" and "all" once private '
-            "scores are revealed (always for organizers). On a ladder board (docs/ladder.md) "
+            "scores are revealed (always for organizers). On a ladder board "
+            "(docs/organizers/ladder.md) "
             'participants get {"public": {primary metric: shown score}} for an entry that '
             'climbed and {"public": {}} for one that did not, until the reveal.',
             "additionalProperties": {

@@ -31,8 +31,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from challenge_platform.models import TeamMembership
-from challenge_platform.selectors import is_organizer
+from challenges.models import TeamMembership
+from challenges.selectors import is_organizer
 from common.curves_svg import utility_curves_svg
 from common.flips import FlipReport
 from kinds import kind_get, metric_info
@@ -160,8 +160,8 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
     kind = kind_get(task.kind)
     rows = submission_visible_rows(submission=submission, user=user)
     if not public_scores_shown(task=task, user=user):
-        # A ladder board (docs/ladder.md): flips, a confusion matrix or curves of the public
-        # rows would give the entry's exact public score away.
+        # A ladder board (docs/organizers/ladder.md): flips, a confusion matrix or curves of the
+        # public rows would give the entry's exact public score away.
         return SubmissionInsight(rows=rows, n_rows=0, notes=[LADDER_NOTE])
     if not kind.flips:
         # Nothing is right or wrong row by row (grouping: cluster ids are arbitrary names);

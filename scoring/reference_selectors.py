@@ -1,5 +1,5 @@
-"""Reads of a task's references (docs/architecture.md §11): which one is primary, their predictions,
-and a submission's flips against each of them per visible split."""
+"""Reads of a task's references (docs/architecture.md §11): which one is primary, their
+predictions, and a submission's flips against each of them per visible split."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from kinds import kind_get

@@ -9,10 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from challenge_platform import rules, selectors
-from challenge_platform.markdown import markdown_html
-from challenge_platform.models import Challenge, Team
+from challenges import rules, selectors
+from challenges.markdown import stored_html
+from challenges.models import Challenge, Team
 from scoring.selectors import submissions_shown
+from standings.selectors import writeup_for_team, writeup_visible
 
 
 def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -24,7 +25,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "challenge": challenge,
             "phase": selectors.challenge_phase(challenge=challenge),
-            "description_html": markdown_html(challenge.description),
+            "description_html": stored_html(challenge.description_html),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
@@ -41,7 +42,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such team")  # a hidden team's page stays for it, to read why
     can_see_private = is_member or selectors.is_organizer(user=request.user)
     submissions = (
-        submissions_shown(  # what the reader may see of each public score (docs/ladder.md)
+        submissions_shown(  # what the reader may see of each public score
+                            # (docs/organizers/ladder.md)
             submissions=list(
                 team.submissions.select_related("task__track__challenge", "ladder_step")
                 .order_by("-created_at")[:200]
@@ -63,5 +65,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if is_member
             else None,
             "teams_closed": selectors.teams_closed(challenge=team.challenge),
+            # the page links a write-up only where there is one the reader may open
+            "writeup": None if team.is_baseline else writeup_for_team(team=team),
+            "writeup_visible": writeup_visible(team=team, user=request.user),
         },
     )

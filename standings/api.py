@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Challenge
 from common.splits import BOARD_SPLITS
 from datasets.models import Task
 from kinds import metric_direction
@@ -49,11 +49,13 @@ class TaskStandingsSerializer(serializers.Serializer):
     task = serializers.CharField()
     metric = serializers.CharField()
     direction = serializers.ChoiceField(choices=["higher", "lower"])
+    split = serializers.ChoiceField(choices=list(BOARD_SPLITS), allow_null=True, required=False)
     entries = StandingEntrySerializer(many=True)
 
 
 class ChallengeStandingsApi(APIView):
-    """The frozen final standings; ``frozen_at: null`` and no entries before the end.
+    """The frozen final standings; ``frozen_at: null``, ``split: null`` and no entries before
+    the end.
 
     Frozen is not revealed: until the private leaderboard is revealed (organizers' action or
     the challenge's ``reveal_at``), the entries are the public split's at the end (``"split":
@@ -78,7 +80,9 @@ class ChallengeStandingsApi(APIView):
         )
         split = serializers.ChoiceField(
             choices=list(BOARD_SPLITS),
-            help_text="The split the entries are ranked on: public until the reveal.",
+            allow_null=True,
+            help_text="The split the entries are ranked on: public until the reveal; null "
+            "before the freeze, when there are no entries.",
         )
         revealed = serializers.BooleanField(
             help_text="Whether the private leaderboard is revealed, so this is the published "
@@ -120,7 +124,7 @@ class PostChallengeLeaderboardApi(APIView):
         withheld = serializers.CharField(
             allow_null=True,
             help_text="Why entries is empty: the public split of a ladder board before the "
-            "reveal (docs/ladder.md); null otherwise.",
+            "reveal (docs/organizers/ladder.md); null otherwise.",
         )
 
     @extend_schema(

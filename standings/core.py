@@ -108,8 +108,9 @@ def cowinner_decision(
             )
             named.append(e)
     rule = (
-        "A co-winner cannot be separated from #1 (simultaneous intervals for every pair of "
-        "teams) and its track mean beats the trivial baseline's"
+        "A co-winner cannot be separated from #1 (an interval for every pair of teams from "
+        "that pair's own differences, all holding at once) and its track mean beats the "
+        "trivial baseline's"
         + (f" ({_number(trivial)})." if trivial is not None else ".")
     )
     if mode == "decide":

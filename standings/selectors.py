@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, Track
-from challenge_platform.split_access import private_visible
+from challenges.models import Challenge, Team, Track
+from challenges.selectors import is_organizer, user_is_member
+from challenges.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction
@@ -62,7 +64,8 @@ def frozen_document(
 
 def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str, Any]:
     """docs/architecture.md §10: ``{"frozen_at", "sha256", "tracks", "tasks"}``; empty before the
-    freeze.
+    freeze: ``frozen_at``, ``sha256`` and ``split`` null (no entries are ranked on any split
+    yet), each track and task with no entries.
 
     After the freeze see :func:`frozen_document`: the private split only for those who may
     see it (as the boards), so frozen is not revealed.
@@ -76,7 +79,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
         "end": challenge.end.isoformat(),
         "frozen_at": None,
         "sha256": None,
-        "split": "private",
+        "split": None,
         "revealed": False,
         "tracks": [
             {
@@ -96,7 +99,7 @@ def standings_document(*, challenge: Challenge, user: Viewer = None) -> dict[str
                 "track": t.slug,
                 "metric": task.primary_metric,
                 "direction": metric_direction(task.primary_metric),
-                "split": "private",
+                "split": None,
                 "entries": [],
             }
             for t in tracks
@@ -210,7 +213,7 @@ POST_CHALLENGE_LADDER = (
 def post_challenge_hidden(*, task: Task, split: str, user: User) -> bool:
     """Whether the post-challenge board on ``split`` is withheld from ``user``: the public
     split of a ladder board, for a reader who may not see exact public scores
-    (docs/ladder.md; its entries are never laddered)."""
+    (docs/organizers/ladder.md; its entries are never laddered)."""
     return split == "public" and not public_scores_shown(task=task, user=user)
 
 
@@ -233,6 +236,17 @@ def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChall
         )
         for r in ranked
     ]
+
+
+def writeup_visible(*, team: Team, user: Viewer) -> bool:
+    """Whether ``user`` may read ``team``'s method write-up: anyone once the challenge has
+    ended; before, the team's members and the organizers."""
+    viewer = user or AnonymousUser()
+    return (
+        timezone.now() >= team.challenge.end
+        or is_organizer(user=viewer)
+        or user_is_member(team=team, user=viewer)
+    )
 
 
 def writeup_for_team(*, team: Team) -> MethodWriteup | None:

@@ -20,11 +20,18 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
+from challenges import hooks
+from challenges.audit import audit_record, reason_check
+from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.upload_budget import (
+    refused_as,
+    team_upload_lock,
+    upload_quota_check,
+    upload_rate_take,
+)
 from common import board_modes
 from common.finite import float_or_none
+from common.refusals import Refusal
 from common.units import byte_size
 from datasets.models import Task
 from kinds import kind_get, metric_direction
@@ -50,12 +57,27 @@ PDF_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 
 
-class StandingsError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", http_status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.http_status = http_status
+class StandingsError(Refusal):
+    """A change of the challenge's end refused (nothing changed): ``message`` for the
+    person, ``code`` the rule, ``http_status`` how to answer, ``retry_after`` when the same
+    request may succeed later (the team's upload rate)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(code, message, http_status, retry_after=retry_after)
+
+
+def _budget_refused(
+    code: str, message: str, http_status: int, retry_after: datetime | None = None
+) -> StandingsError:
+    """The upload budget's refusal as this app's (``upload_budget.refused_as``)."""
+    return StandingsError(message, code=code, http_status=http_status, retry_after=retry_after)
 
 
 # --- the freeze ---------------------------------------------------------------------------
@@ -82,10 +104,10 @@ def _task_board(
 ]:
     """One task's board at the end on ``split``, ranked as its board ranks it: the private
     board each team's finals, the public board each team's best public submission (on a
-    ladder board its leader with its shown score, docs/ladder.md); with each team's (score,
-    rank, submitted at), what its score adds to the track's mean, the submission ranked
-    (whose predictions P(first) resamples) and, on a ladder board, what moves those
-    resamples from its exact value to its shown one."""
+    ladder board its leader with its shown score, docs/organizers/ladder.md); with each team's
+    (score, rank, submitted at), what its score adds to the track's mean, the submission ranked
+    (whose predictions P(first) resamples) and, on a ladder board, what moves those resamples from
+    its exact value to its shown one."""
     inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
     laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
     if split == "private":
@@ -237,7 +259,8 @@ def _track_entry(
         "score": float_or_none(row.mean_score),
         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
         "missing": list(row.missing),
-        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not removed.
+        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not
+        # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
         **first_fields(first),
@@ -296,7 +319,8 @@ def _track_ranking(
         )
         for row in rows
     ]
-    if boards.shifts:  # a ladder board's public NFRs are of its exact rows (docs/ladder.md)
+    if boards.shifts:  # a ladder board's public NFRs are of its exact rows
+                       # (docs/organizers/ladder.md)
         for entry in entries:
             entry["prize_eligible"] = None
     return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
@@ -511,6 +535,18 @@ def challenges_finish_due(*, now: datetime | None = None) -> list[str]:
 # --- method write-ups ---------------------------------------------------------------------
 
 
+def _pdf_fits(team: Team, pdf: UploadedFile) -> None:
+    """413 when ``pdf`` would take ``team`` over its storage quota (the PDF it replaces is
+    deleted with the save)."""
+    current = MethodWriteup.objects.filter(team=team).first()
+    with refused_as(_budget_refused):
+        upload_quota_check(
+            team=team,
+            adding_bytes=pdf.size or 0,
+            freeing_bytes=_pdf_size(current) if current is not None else 0,
+        )
+
+
 def _check_pdf(pdf: UploadedFile) -> None:
     size = pdf.size or 0
     if size > PDF_MAX_BYTES:
@@ -528,6 +564,24 @@ def _check_pdf(pdf: UploadedFile) -> None:
         )
 
 
+def _pdf_size(writeup: MethodWriteup) -> int:
+    """The stored size of ``writeup``'s PDF (0 without one, or when it cannot be read)."""
+    if not writeup.pdf:
+        return 0
+    try:
+        return int(writeup.pdf.storage.size(writeup.pdf.name))
+    except (OSError, NotImplementedError):
+        logger.warning("the size of %s cannot be read", writeup.pdf.name, exc_info=True)
+        return 0
+
+
+def team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the team's write-up PDF (its share of the storage quota,
+    ``challenges.upload_budget``: the stored file's size)."""
+    writeup = MethodWriteup.objects.filter(team_id=team_pk).exclude(pdf="").first()
+    return (1, _pdf_size(writeup)) if writeup is not None else (0, 0)
+
+
 def writeup_save(
     *,
     team: Team,
@@ -538,11 +592,18 @@ def writeup_save(
     pdf: UploadedFile | None = None,
     remove_pdf: bool = False,
 ) -> MethodWriteup:
-    """Create or update a team's method write-up (members only; nothing changes on refusal)."""
+    """Create or update a team's method write-up (members only; nothing changes on refusal).
+
+    An attached PDF is an upload of the team (``challenges.upload_budget``): it
+    counts against the team's upload rate (429, ``rate_limited``) and must fit in its
+    storage quota with the PDF it replaces deleted (413, ``storage_quota``)."""
     if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():
         raise StandingsError(
             "Only the team's members can write its method.", code="not_member", http_status=403
         )
+    if pdf is not None:
+        with refused_as(_budget_refused):
+            upload_rate_take(team=team)  # its body arrived: it counts, valid or not
     title = title.strip()
     if not title:
         raise StandingsError("Give the method a title.", code="no_title")
@@ -564,7 +625,11 @@ def writeup_save(
         )
     if pdf is not None:
         _check_pdf(pdf)
+        _pdf_fits(team, pdf)
     with transaction.atomic():
+        if pdf is not None:  # the team's uploads take turns: the quota's last room goes once
+            team_upload_lock(team=team)
+            _pdf_fits(team, pdf)
         writeup, _ = MethodWriteup.objects.select_for_update().get_or_create(
             team=team, defaults={"title": title, "body": body, "updated_by_id": user.pk}
         )

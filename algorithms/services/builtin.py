@@ -36,9 +36,9 @@ from django.db.models import Max
 
 import algorithms.builtin.autogluon as baseline_package
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive_path_for
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.services.common import archive_limits
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from common.files import delete_file_quietly
 from kinds.registry import kind_names
 

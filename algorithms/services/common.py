@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.host import host_memory_mb
 from algorithms.sandbox.ledger import MemoryLedger
 from common.refusals import Refusal

@@ -12,19 +12,21 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   transfer matrix only, never a submission, never ranked, no daily limit;
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
   ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
-  its predictions become the baseline team's unranked submission;
+  its predictions become the baseline team's unranked submission; a task's first one is
+  class 0, one run again on unchanged data class 15 (after every first answer);
 - ``benchmark``: a re-run of a benchmark version on a new task or data version
   (:mod:`.benchmark`), queued by the platform: scored for the transfer matrix like an
   organizer's run (never a submission, never on a ranked board, no daily limit, no team
-  queue cap), priority class 10 and only within the day's CPU budget (:mod:`.budget`); it
-  may take the result of a finished run with the same inputs (``BENCHMARK_REUSE_RESULTS``);
-- ``reproduction``: a finished run repeated on another worker (class 20, same budget),
+  queue cap), priority class 10 (15 when its cell already has its answer) and only within
+  the day's CPU budget (:mod:`.budget`); it may take the result of a finished run with the
+  same inputs (``BENCHMARK_REUSE_RESULTS``);
+- ``reproduction``: a finished run repeated on another worker (class 15, same budget),
   never a submission: its predictions are compared with the original's (``agreement``);
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
 - ``stress`` and ``baseline_stress``: a benchmark version's (or the AutoGluon baseline's)
-  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/stress.md), with its
-  clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
+  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/organizers/stress.md), with
+  its clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
   environment); class 15, same budget, reusing a finished stress run's result as re-runs do;
   never a submission: its figures are compared with the clean run's.
 
@@ -36,11 +38,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
+from algorithms import task_names
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
     BASELINE_PROFILE,
@@ -54,10 +58,21 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
 from jobs.registry import JobType
+
+# Priority classes (:mod:`.dispatch`: the lowest class first). First answers: a run a person
+# asked for, a task's first AutoGluon baseline (class 0) and the first run of a kept method
+# on a task (class 10). Then the extra answers, one class in the order they were queued (so
+# none starves behind a stream of another kind): work already answered run again, stress
+# runs, reproductions (15). So a new task's baseline and first cells never wait behind
+# another task's extras, on the baselines queue (one worker, one at a time) or the
+# algorithms queue (issue 50).
+FIRST = 0
+FIRST_BACKGROUND = 10
+EXTRA = 15
 
 # {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
 TEAM_WORKER_LOST = (
@@ -97,6 +112,12 @@ class RunProfile:
     # claiming worker's node name) may hold runs back, e.g. while a compute budget is spent;
     # None: always eligible.
     priority: int = 0
+    # The class of a run of this profile that repeats work already answered: its version has
+    # a succeeded clean run on the task's current data (a baseline run again on unchanged
+    # data, a benchmark re-run of a cell that has its answer). None: always ``priority``.
+    # First answers go before such extras (:data:`EXTRA`;
+    # docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
+    again_priority: int | None = None
     eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
     # running (:mod:`.manifest`); read at run time.
@@ -112,6 +133,9 @@ class RunProfile:
     # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``): the
     # output check then hands it what it aligned, so the file is not parsed again.
     hand_over: bool = False
+    # Whether a succeeded run becomes its team's entry on the task's board (a submission):
+    # while it is queued or running, the track board's cell says so (``board_runs_pending``).
+    makes_entry: bool = False
 
     @property
     def job_type(self) -> JobType:
@@ -139,7 +163,7 @@ def _algorithm_attempts() -> int:
 TEAM = RunProfile(
     name=TEAM_PROFILE,
     label="algorithm",
-    task_name="algorithms.tasks.run_algorithm",
+    task_name=task_names.RUN_ALGORITHM,
     queue="algorithms",
     soft_time_limit=_algorithm_soft_limit,
     hard_time_limit=_algorithm_hard_limit,
@@ -149,6 +173,7 @@ TEAM = RunProfile(
     finish=outcome.submit_as_team,
     audit_action="algorithm_run",
     worker_lost=TEAM_WORKER_LOST,
+    makes_entry=True,
 )
 # The same runs as a team's, concluded differently.
 ORGANIZER = replace(
@@ -157,11 +182,12 @@ ORGANIZER = replace(
     label="organizer's algorithm",
     finish=outcome.score_for_transfer,
     hand_over=True,
+    makes_entry=False,
 )
 BASELINE = RunProfile(
     name=BASELINE_PROFILE,
     label="baseline",
-    task_name="algorithms.tasks.run_baseline",
+    task_name=task_names.RUN_BASELINE,
     queue="baselines",
     soft_time_limit=builtin.worker_soft_time_limit,
     hard_time_limit=builtin.worker_hard_time_limit,
@@ -173,10 +199,13 @@ BASELINE = RunProfile(
     finish=outcome.submit_as_platform_team,
     audit_action="baseline_run",
     worker_lost=BASELINE_WORKER_LOST,
+    priority=FIRST,
+    again_priority=EXTRA,
     live_log=baseline_outputs.FIT_LOG,
     result_file=baseline_outputs.RESULT,
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
     internal_detail=True,
+    makes_entry=True,
 )
 
 # Background runs: after every run a person asked for, within the CPU budget.
@@ -185,7 +214,8 @@ BENCHMARK = replace(
     name=BENCHMARK_PROFILE,
     label="benchmark re-run",
     audit_action="benchmark_run",
-    priority=10,
+    priority=FIRST_BACKGROUND,
+    again_priority=EXTRA,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
 )
@@ -196,8 +226,9 @@ REPRODUCTION = replace(
     audit_action="reproduction_run",
     finish=outcome.compare_with_original,
     max_attempts=lambda: 1,
-    priority=20,
-    eligible=budget.reproduction_eligible,
+    priority=EXTRA,
+    again_priority=None,
+    eligible=partial(budget.reproduction_eligible, queue=ORGANIZER.queue),
     fills_cell=False,
 )
 
@@ -207,7 +238,8 @@ STRESS = replace(
     label="stress run",
     audit_action="stress_run",
     finish=stress.stress_finish,
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,  # its figures are the robustness view's, beside the clean cell
@@ -221,12 +253,14 @@ BASELINE_STRESS = replace(
     finish=stress.stress_finish,
     result_file=None,
     keep=(),
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,
+    makes_entry=False,
 )
 
 PROFILES: dict[str, RunProfile] = {
@@ -248,14 +282,40 @@ def profile_of(*, run: AlgorithmRun) -> RunProfile:
     return profile_named(name=run.profile)
 
 
+def entry_profile_names() -> list[str]:
+    """The profiles whose succeeded runs become a board entry (``RunProfile.makes_entry``)."""
+    return [profile.name for profile in PROFILES.values() if profile.makes_entry]
+
+
 def cell_profile_names() -> list[str]:
     """The profiles whose runs may be a transfer cell's run (``RunProfile.fills_cell``)."""
     return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
-def profiles_served_by(*, task_name: str) -> list[RunProfile]:
-    """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
-    return [profile for profile in PROFILES.values() if profile.task_name == task_name]
+# The profiles each Celery task that runs runs serves (its queue's runs), handed to the
+# dispatch by the task itself (algorithms.tasks): one job type each (:data:`RUN_TYPES`).
+ALGORITHM_RUNS: tuple[RunProfile, ...] = (TEAM, ORGANIZER, BENCHMARK, REPRODUCTION, STRESS)
+BASELINE_RUNS: tuple[RunProfile, ...] = (BASELINE, BASELINE_STRESS)
+RUN_GROUPS: tuple[tuple[RunProfile, ...], ...] = (ALGORITHM_RUNS, BASELINE_RUNS)
+
+
+def _check_groups() -> None:
+    """Every profile in exactly one group, and a group's profiles published to one task."""
+    grouped = [profile.name for group in RUN_GROUPS for profile in group]
+    if sorted(grouped) != sorted(PROFILES):
+        raise ImportError(f"run groups {grouped} do not hold each profile {list(PROFILES)} once")
+    for group in RUN_GROUPS:
+        if len({profile.task_name for profile in group}) != 1:
+            raise ImportError(f"the run group of {group[0].name!r} is published to two tasks")
+
+
+_check_groups()
+
+
+def served_with(*, profile: RunProfile) -> tuple[RunProfile, ...]:
+    """The profiles served by the Celery task that runs ``profile``'s runs (its group)."""
+    (group,) = [group for group in RUN_GROUPS if profile in group]
+    return group
 
 
 def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
@@ -275,11 +335,10 @@ def _run_attempts(run: AlgorithmRun) -> int:
     return profile_of(run=run).max_attempts()
 
 
-def _run_type(task_name: str) -> JobType:
-    served = profiles_served_by(task_name=task_name)
+def _run_type(served: tuple[RunProfile, ...]) -> JobType:
     return JobType(
         model=AlgorithmRun,
-        task_name=task_name,
+        task_name=served[0].task_name,
         pk_kwarg="run_pk",
         queued=AlgorithmRunStatus.QUEUED,
         running=AlgorithmRunStatus.RUNNING,
@@ -289,11 +348,17 @@ def _run_type(task_name: str) -> JobType:
         label=f"{served[0].label} run",
         doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
         claimable=lambda: eligible_runs(served=served),
+        kind_field="profile",
+        scope=lambda: Q(profile__in=[profile.name for profile in served]),
+        claim_order=_in_claim_order,
     )
 
 
+def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    from algorithms.services.dispatch import in_claim_order  # dispatch imports this module
+
+    return in_claim_order(rows=rows)
+
+
 # One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
-RUN_TYPES: dict[str, JobType] = {
-    task_name: _run_type(task_name)
-    for task_name in dict.fromkeys(profile.task_name for profile in PROFILES.values())
-}
+RUN_TYPES: dict[str, JobType] = {group[0].task_name: _run_type(group) for group in RUN_GROUPS}

@@ -33,10 +33,10 @@ from algorithms.services.profiles import (
     profile_of,
 )
 from algorithms.services.upload import uploading_team
-from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer, user_is_member
+from challenges.audit import audit_record, reason_check
+from challenges.models import Challenge, Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer, user_is_member
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.cancel import JobAlreadyFinished, job_cancel

@@ -143,8 +143,8 @@ def _track_columns(
 def _ladder_columns(
     board: dict[str, Any], entries: list[dict[str, Any]]
 ) -> list[tuple[str, list[object]]]:
-    """A ladder board's public split (docs/ladder.md): the shown score (the score column's),
-    whether it climbed, and the exact score when the server gives it (organizers)."""
+    """A ladder board's public split (docs/organizers/ladder.md): the shown score (the score
+    column's), whether it climbed, and the exact score when the server gives it (organizers)."""
     if board.get("mode", "plain") == "plain" or board.get("split") != "public":
         return []
     columns: list[tuple[str, list[object]]] = [

@@ -3,7 +3,9 @@ final standings, upload an algorithm and run it on a track, check a release agai
 champion.
 
 Exit codes: 0 ok, 1 the server refused (or a submission failed, or the server is down),
-2 a usage error. Expected failures print one plain line on stderr, never a traceback.
+2 a usage error, 141 the reader of the output went away (``chal ... | head``: nothing is
+printed, as for a program killed by SIGPIPE). Expected failures print one plain line on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -292,7 +295,7 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
 
 
 def _print_ladder(submission: dict[str, Any]) -> None:
-    """The entry's step on its team's ladder (docs/ladder.md), on a ladder board."""
+    """The entry's step on its team's ladder (docs/organizers/ladder.md), on a ladder board."""
     if submission.get("status") != "scored" or submission.get("board_mode", "plain") == "plain":
         return
     if submission["climbed"]:
@@ -341,8 +344,8 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def climbed_text(submission: dict[str, Any]) -> str:
-    """Whether a scored entry moved its team's shown public score (docs/ladder.md): "yes",
-    or "no" with the shown score it did not beat by a significant margin."""
+    """Whether a scored entry moved its team's shown public score (docs/organizers/ladder.md):
+    "yes", or "no" with the shown score it did not beat by a significant margin."""
     if submission.get("status") != "scored" or "climbed" not in submission:
         return ""
     if submission["climbed"]:
@@ -406,7 +409,7 @@ def cmd_standings(args: argparse.Namespace) -> int:
 
 
 def cmd_release_check(args: argparse.Namespace) -> int:
-    """Would a file be the task's champion? Exit 0 yes, 1 no (see :mod:`.release`)."""
+    """Would a file be the task's champion? Exit 0 yes, 1 no, 3 cannot tell (:mod:`.release`)."""
     return release.cmd_release_check(args, make_client=_client, print_json=_print_json)
 
 
@@ -557,15 +560,47 @@ def _describe(exc: CliError) -> str:
     return text
 
 
+# A program killed by SIGPIPE exits 128 + 13 in a shell (`yes | head`): so does chal when
+# the reader of its output has gone.
+READER_GONE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``chal`` command; returns the exit code (0 ok, 1 refused/failed, 2 usage)."""
+    """Run one ``chal`` command; returns the exit code (0 ok, 1 refused/failed, 2 usage,
+    141 the reader of the output went away, as after ``chal ... | head``)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The pipe that standard output writes to was closed by its reader (``chal submit ... |
+    head``): stop without a word, as a program killed by SIGPIPE does. Standard output is
+    pointed at /dev/null so that the interpreter's flush at exit does not fail again and
+    print "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor behind sys.stdout (a test's capture)
+        pass
+    return READER_GONE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
+        sys.stdout.flush()  # a reader gone is found here, not in the interpreter's exit
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader gone is found here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        raise  # the output's reader went away (main): not a local file's error
     except CliError as exc:
         print(f"error: {_describe(exc)}", file=sys.stderr)
         return exc.exit_code

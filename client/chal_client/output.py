@@ -118,8 +118,9 @@ FIRST_HEADERS = ["P(first)", "rank 95%", "group"]
 
 def pairwise_table(board: dict) -> str:
     """A track board's pairwise comparisons (``chal leaderboard TRACK --pairwise``): one
-    line per pair, the difference of track means, its simultaneous interval and the verdict
-    from the first team's side; the method and the equivalence margin above."""
+    line per pair, the difference of track means, its interval and the verdict from the
+    first team's side; the method, the equivalence margin and what the intervals claim
+    about (tasks like these, or these tasks' rows) above."""
     pairs = board.get("pairwise") or []
     margin = board.get("equivalence_margin")
     head = (
@@ -127,6 +128,8 @@ def pairwise_table(board: dict) -> str:
         f"equivalent within ±{margin if margin is not None else DASH}):"
     )
     lines = [head]
+    if board.get("pairwise_note"):
+        lines.append(f"How: {board['pairwise_note']}.")
     if board.get("group_reason"):
         lines.append(f"No intervals: {board['group_reason']}.")
     if not pairs:

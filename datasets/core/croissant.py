@@ -11,7 +11,7 @@ solution), each column's role (``id``, ``label``, ``text``, ``numeric``, ``categ
 
 What Croissant has no word for (the task's kind, metric, classes...) is said with the
 platform's own terms, prefix ``tc`` (:data:`TERMS`), which other readers ignore and
-``import_task --croissant`` reads back (docs/formats.md). What is unknown is left out,
+``import_task --croissant`` reads back (docs/participants/formats.md). What is unknown is left out,
 never guessed; a reader who may not download the files gets no ``distribution`` and no
 ``recordSet`` (a record set without files is not valid Croissant), only the card.
 """
@@ -34,7 +34,7 @@ ENCODINGS = {
     "parquet": "application/x-parquet",
     "zip": "application/zip",
 }
-# A column's stored type (docs/data-contract.md) -> its Croissant atomic type.
+# A column's stored type (docs/developers/data-contract.md) -> its Croissant atomic type.
 ATOMIC = {"string": "sc:Text", "float64": "sc:Float", "int64": "sc:Integer", "bool": "sc:Boolean"}
 
 
@@ -161,7 +161,8 @@ def dataset_jsonld(
     terms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Croissant JSON-LD of a dataset. A table whose source is not among ``files`` is
-    left out (no file, no records); ``terms`` are the platform's extra properties."""
+    left out (no file, no records); without files there is no ``distribution`` and no
+    ``recordSet`` key at all; ``terms`` are the platform's extra properties."""
     doc: dict[str, Any] = {
         "@context": context(),
         "@type": "sc:Dataset",
@@ -199,9 +200,13 @@ def dataset_jsonld(
     if variables:
         doc["variableMeasured"] = [dict(v) for v in variables]
     doc.update(terms or {})
+    # A reader who may download nothing gets neither key, rather than empty lists.
     names = {f.name for f in files}
-    doc["distribution"] = [_file_object(f) for f in files]
-    doc["recordSet"] = [_record_set(t) for t in tables if t.source in names]
+    if files:
+        doc["distribution"] = [_file_object(f) for f in files]
+    record_sets = [_record_set(t) for t in tables if t.source in names]
+    if record_sets:
+        doc["recordSet"] = record_sets
     return doc
 
 
@@ -290,7 +295,7 @@ class TaskFacts:
 
 
 def task_columns(facts: TaskFacts, part: str) -> list[Column]:
-    """The columns of ``part``'s file (docs/data-contract.md): id, the features, and in
+    """The columns of ``part``'s file (docs/developers/data-contract.md): id, the features, and in
     train the label."""
     columns = [Column("id", "string", "id", ROLE_WORDS["id"])]
     for column in facts.columns:

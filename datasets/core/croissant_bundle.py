@@ -1,10 +1,10 @@
 """A Croissant dataset turned into a task bundle (``import_task --croissant``), free of Django.
 
 :func:`croissant_bundle` reads a Croissant JSON-LD (a local file, or a URL) with
-``mlcroissant`` and writes the bundle of docs/data-contract.md as a folder that the
+``mlcroissant`` and writes the bundle of docs/developers/data-contract.md as a folder that the
 import then checks like any other: ``task.yaml``, ``train.parquet``, ``test.parquet``,
 ``solution.parquet`` and ``images/`` (rows streamed to Parquet a batch at a time). How
-fields map to the task's schema (docs/formats.md):
+fields map to the task's schema (docs/participants/formats.md):
 
 - record sets ``train`` and ``test`` (by ``@id`` or name); the record set's ``key`` (or a
   field named ``id``) is the id, numbered ``train-<n>`` / ``test-<n>`` when there is none;
@@ -19,7 +19,8 @@ fields map to the task's schema (docs/formats.md):
 - the kind: ``kind`` given, else ``tc:kind``, else inferred from the label (``sc:Float``:
   regression; 0/1 with ``left_``/``right_`` pairs: matching; else classification);
 - card: name, description, ``license``, ``citeAs`` and the ``rai:`` notes go to task.yaml,
-  and the platform's own terms (metric, split settings, kind options) when present.
+  and the platform's own terms (metric, split settings, kind options) when present; the
+  name made distinct from the other titles of the destination track (:func:`task_title`).
 
 Where the files are read from is :mod:`datasets.core.croissant_source`'s; how the records
 are written, :mod:`datasets.core.croissant_write`'s. Anything that cannot be mapped raises
@@ -29,6 +30,7 @@ are written, :mod:`datasets.core.croissant_write`'s. Anything that cannot be map
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ from datasets.core.croissant_source import (
 from datasets.core.croissant_write import FieldPlan, Images, PartRead, copy_solution, write_part
 from datasets.core.spec import SLUG_MAX, SLUG_RE, TITLE_MAX
 
-__all__ = ["CroissantUnmappable", "croissant_bundle"]
+__all__ = ["CroissantBundle", "CroissantUnmappable", "croissant_bundle", "task_title"]
 
 CR = "http://mlcommons.org/croissant/"
 WHOLE = {"Integer", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
@@ -66,6 +68,15 @@ class _Plan:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CroissantBundle:
+    """A bundle written from a Croissant dataset: its folder, and what the import should
+    tell the organizer (a title made distinct)."""
+
+    folder: Path
+    warnings: tuple[str, ...] = ()
+
+
 def croissant_bundle(
     source: str,
     out_dir: Path,
@@ -73,14 +84,22 @@ def croissant_bundle(
     slug: str | None = None,
     kind: str | None = None,
     solution: Path | None = None,
-) -> Path:
+    title: str | None = None,
+    track_titles: Mapping[str, str] | None = None,
+) -> CroissantBundle:
     """Write the bundle of the Croissant dataset at ``source`` (a path or an http(s) URL) in
-    the folder ``out_dir/bundle`` and return it. Rows are streamed to Parquet a batch at a
-    time. Raises :class:`CroissantUnmappable`."""
+    the folder ``out_dir/bundle``. Rows are streamed to Parquet a batch at a time.
+    ``title`` replaces the dataset's name; ``track_titles`` (title -> slug of the tasks
+    already in the destination track) keeps it distinct (:func:`task_title`). Raises
+    :class:`CroissantUnmappable`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc, folder, prefix = load(source)
     if not isinstance(doc, dict):
         raise CroissantUnmappable([f"{source}: the JSON-LD is not an object"])
+    given = " ".join((title or "").split())[:TITLE_MAX]
+    name = given or _name(doc)
+    slug = slug or _slug(doc, name)
+    name, warnings = task_title(name, slug=slug, given=bool(given), track_titles=track_titles)
     mapping, problems = local_files(doc, folder, prefix)
     if problems:
         raise CroissantUnmappable(problems)
@@ -104,12 +123,48 @@ def croissant_bundle(
         )
     if solution is not None:
         copy_solution(solution, bundle / "solution.parquet")
-    spec = _task_yaml(doc, slug=slug, kind=kind or _kind(doc, train, plan.train), plan=plan)
+    spec = _task_yaml(
+        doc, slug=slug, title=name, kind=kind or _kind(doc, train, plan.train), plan=plan
+    )
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
     (bundle / "task.yaml").write_text(text, encoding="utf-8")
     if not any((bundle / "images").iterdir()):
         (bundle / "images").rmdir()
-    return bundle
+    return CroissantBundle(folder=bundle, warnings=warnings)
+
+
+def task_title(
+    name: str, *, slug: str, given: bool = False, track_titles: Mapping[str, str] | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """The imported task's title and what to tell the organizer of it. A track's board names
+    its columns by the tasks' titles, so the title must differ from every other task's in
+    the track (``track_titles``: title -> slug; compared without case and extra spaces). A
+    dataset's ``name`` that another task of the track has (an export imported again beside
+    its original) becomes ``"<name> (<slug>)"``, with a warning; a title the organizer gave
+    (``given``) that is taken is a problem (:class:`CroissantUnmappable`)."""
+    taken = {_title_key(t): s for t, s in (track_titles or {}).items()}
+    owner = taken.get(_title_key(name))
+    if owner is None:
+        return name, ()
+    if given:
+        raise CroissantUnmappable(
+            [f"the title {name!r} is already task '{owner}''s in this track (a track's board "
+             "names its columns by title): choose another --title"]
+        )  # fmt: skip
+    suffix = f" ({slug})"
+    distinct = name[: TITLE_MAX - len(suffix)].rstrip() + suffix
+    if _title_key(distinct) in taken:
+        raise CroissantUnmappable(
+            [f"the titles {name!r} and {distinct!r} are taken in this track: give --title"]
+        )
+    return distinct, (
+        f"the dataset's name {name!r} is already task '{owner}''s title in this track: "
+        f"imported as {distinct!r} (--title chooses another)",
+    )
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.split()).casefold()
 
 
 # --- mapping ---------------------------------------------------------------------------------
@@ -274,9 +329,9 @@ def _kind(doc: dict[str, Any], train: PartRead, plans: list[FieldPlan]) -> str:
 
 
 def _task_yaml(
-    doc: dict[str, Any], *, slug: str | None, kind: str, plan: _Plan
+    doc: dict[str, Any], *, slug: str | None, kind: str, plan: _Plan, title: str | None = None
 ) -> dict[str, Any]:
-    title = (text_of(doc.get("name")) or "Imported dataset").strip()[:TITLE_MAX]
+    title = title or _name(doc)
     spec: dict[str, Any] = {
         "slug": slug or _slug(doc, title),
         "title": title,
@@ -328,6 +383,11 @@ def _license(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("url") or value.get("name")
     return value if isinstance(value, str) else ""
+
+
+def _name(doc: dict[str, Any]) -> str:
+    """The dataset's name as a task title."""
+    return (text_of(doc.get("name")) or "Imported dataset").strip()[:TITLE_MAX]
 
 
 def _slug(doc: dict[str, Any], title: str) -> str:

@@ -11,7 +11,7 @@ same thing (docs/architecture.md §4).
 - Bootstrap of F1: per entry ``tp = pred & y`` and ``pp = pred``, plus one column ``y``;
   F1 = 2 TP / (PP + P), 0 when PP + P = 0.
 - Trivial reference: no match, the train's base rate as ``score``.
-- The champion gate (docs/champion-gate.md): the unit of a flip is the candidate pair; a
+- The champion gate (docs/organizers/champion-gate.md): the unit of a flip is the candidate pair; a
   pair is right when its 0/1 label equals the truth, so a pair breaks when the champion
   decided it right and the new entry wrong (a match missed, or a false match made).
 """

@@ -1,4 +1,4 @@
-"""The public board's ladder modes (docs/ladder.md): when a team's shown score moves.
+"""The public board's ladder modes (docs/organizers/ladder.md): when a team's shown score moves.
 
 A team's entries on one task's public split are decided one at a time, in the order they
 were made. Each is weighed against the team's *leader*, the last entry that climbed (the

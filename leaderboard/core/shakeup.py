@@ -1,6 +1,6 @@
 """The shake-up: how each team moved from the public to the private leaderboard, what
 sampling alone would move it (the expected shake-up under the board's mode), and how far a
-team's public scores ran ahead of its private ones (its adaptivity), docs/ladder.md."""
+team's public scores ran ahead of its private ones (its adaptivity), docs/organizers/ladder.md."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def shakeup(
 
 @dataclass(frozen=True, slots=True)
 class ExpectedShakeup:
-    """The rank changes sampling alone gives (docs/ladder.md, "The shake-up panel"): each
+    """The rank changes sampling alone gives (docs/organizers/ladder.md, "The shake-up panel"): each
     team's mean absolute change between its rank on a resample of the public rows (shown as
     the board's mode shows scores) and on a resample of the private rows, and their mean."""
 

@@ -1,7 +1,7 @@
 """A run's status is the truth (issue 24), in-process through the real sandbox and database.
 
-The README's own example once ran on a track with a grouping task, made a submission that
-failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
+The manual's example (then the README's) once ran on a track with a grouping task, made a submission
+that failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
 matrix said "succeeded" / "not run". Now the run's output check does scoring's validation,
 so such a run fails before it submits, with scoring's words; and a run whose submission
 fails at scoring for any other reason follows it to ``failed``.
@@ -16,14 +16,15 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_rescore, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.sweep import submission_rescore
 from scoring.solutions import solution_cache
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.algorithms_tests.services_helpers import post_archive, queue
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for
 
 pytestmark = pytest.mark.slow

@@ -15,6 +15,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD
 from tests.leaderboard_tests.benchmark_world import bench_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -55,31 +56,41 @@ def test_null_with_reason_the_cd_diagram_pairwise_table_and_cli_verdicts(
     assert browser_page.locator("#noise-share").is_visible()
 
     board = APIClient().get(f"/api/v1/tracks/{slug}/leaderboard/").json()
-    assert board["group_method"] == "tukey-hsd" and len(board["pairwise"]) == 3
+    assert board["group_method"] == GROUP_METHOD and len(board["pairwise"]) == 3
     browser_page.goto(f"{live_server.url}/tracks/{slug}/")
     diagram = browser_page.locator("#cd-diagram svg")
     assert diagram.is_visible()
     box = diagram.bounding_box()
     assert box["width"] > 300 and box["height"] > 80
     assert browser_page.locator("#cd-diagram svg polyline.team").count() == 3
-    assert browser_page.locator("#cd-diagram svg line.critical-difference").count() == 1
+    # each pair has its own interval width: no one critical-difference bar for all
+    assert browser_page.locator("#cd-diagram svg line.critical-difference").count() == 0
     for line in browser_page.locator("#cd-diagram svg polyline.team").all():
         part = line.bounding_box()
         assert box["x"] <= part["x"] and part["x"] + part["width"] <= box["x"] + box["width"]
     rows = browser_page.locator("#pairwise tbody tr")
     assert rows.count() == 3
     shown = {
-        (r.locator("td").nth(0).inner_text(), r.locator("td").nth(1).inner_text()): r.locator("td")
-        .nth(4)
-        .inner_text()
+        (r.locator("td").nth(0).inner_text(), r.locator("td").nth(1).inner_text()): r.locator(
+            '[data-role="verdict"]'
+        ).inner_text()
         for r in rows.all()
     }
     assert shown == {(p["a"], p["b"]): p["verdict"] for p in board["pairwise"]}
+    for row in rows.all():  # the verdict in a sentence that says what it means
+        a, b = row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text()
+        words = row.locator('[data-role="verdict-words"]').inner_text()
+        assert a in words and b in words and "on tasks like these" in words
+    assert (
+        "from its own 3 per-task differences"
+        in browser_page.locator("#pairwise-basis").inner_text()
+    )
 
     printed = chal("leaderboard", slug, "--pairwise", "--server", live_server.url)
     assert printed.code == 0, printed.err
     text = printed.out
-    assert "Pairwise comparisons (tukey-hsd; equivalent within ±0.005):" in text
+    assert f"Pairwise comparisons ({GROUP_METHOD}; equivalent within ±0.005):" in text
+    assert "How: each pair's interval comes from its own 3 per-task differences" in text
     lines = text.split("Pairwise comparisons", 1)[1].splitlines()
     for pair in board["pairwise"]:
         line = next(line for line in lines if line.split()[:2] == [pair["a"], pair["b"]])

@@ -1,5 +1,5 @@
-"""``chal`` on a ladder board (docs/ladder.md): ``chal submissions`` prints each entry's shown
-score and whether it climbed, ``chal board`` / ``chal leaderboard`` the board's mode and its
+"""``chal`` on a ladder board (docs/organizers/ladder.md): ``chal submissions`` prints each entry's
+shown score and whether it climbed, ``chal board`` / ``chal leaderboard`` the board's mode and its
 shown scores; neither prints an exact public score the board hides."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import csv_bytes, solution_frame, upload
 

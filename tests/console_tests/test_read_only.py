@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import WorkerHeartbeat
+from challenges.models import WorkerHeartbeat
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
 from datasets.models import Task
 from operations.management.commands import load_demo as load_demo_command
@@ -195,7 +195,7 @@ def test_the_demo_tasks_are_benchmarked_on_arrival(builders, settings) -> None:
 
 def test_the_demo_s_boards_are_ladder_boards_by_default(builders, baselines, settings) -> None:
     """The demo challenge, as ``make run`` builds it (the production default): its tasks'
-    public boards are ladder boards (docs/ladder.md), and its description says so."""
+    public boards are ladder boards (docs/organizers/ladder.md), and its description says so."""
     settings.PUBLIC_BOARD_DEFAULT = "ladder"
     load_demo()
     assert set(Task.objects.values_list("public_board", flat=True)) == {"ladder"}

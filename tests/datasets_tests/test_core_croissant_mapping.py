@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from datasets.core.croissant_bundle import _Plan, _plan, _task_yaml
+import pytest
+
+from datasets.core.croissant_bundle import CroissantUnmappable, _Plan, _plan, _task_yaml, task_title
 from datasets.core.croissant_write import FieldPlan
+from datasets.core.spec import TITLE_MAX
 
 
 def field(part: str, name: Any, data_type: Any, **extra: Any) -> dict[str, Any]:
@@ -195,3 +198,16 @@ def test_a_sparse_card_gets_a_slug_from_its_title_and_drops_what_is_not_text():
         *base,
     ]
     assert spec({}) == [("slug", "imported-dataset"), ("title", "Imported dataset"), *base]
+
+
+def test_a_title_another_task_of_the_track_has_is_made_distinct_or_refused():
+    track = {"Fruit quality": "fruit", "Other": "other"}
+    assert task_title("Fruit", slug="f2", track_titles=track) == ("Fruit", ())
+    title, (warning,) = task_title("fruit  QUALITY", slug="fruit-2", track_titles=track)
+    assert title == "fruit  QUALITY (fruit-2)"
+    assert warning.startswith("the dataset's name 'fruit  QUALITY' is already task 'fruit''s")
+    long = "x" * TITLE_MAX
+    title, _ = task_title(long, slug="s", track_titles={long: "first"})
+    assert len(title) == TITLE_MAX and title.endswith("x (s)")
+    with pytest.raises(CroissantUnmappable, match="already task 'other''s in this track"):
+        task_title("other", slug="o2", given=True, track_titles=track)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from datasets.models import Task
 from datasets.services import task_import
@@ -165,6 +166,57 @@ def test_downloaded_files_beside_the_json_are_imported_without_the_network(
     copy = Task.objects.get(slug="offline-copy")
     same_task(original, copy)
     assert copy.meta["license"] == "MIT"
+
+
+def test_an_import_beside_its_original_gets_a_title_of_its_own(
+    tmp_path: Path, organizer_api, client
+) -> None:
+    """A track's board names its columns by title: an export imported again into its
+    original's track (offline, from the downloaded files) is titled "<name> (<slug>)" and
+    says so; a --title that another task of the track has is refused, nothing imported."""
+    original = imported_task(tmp_path, slug="twin", track_slug="shelf")
+    doc = json.loads(organizer_api.get("/api/v1/tasks/twin/croissant.json").content)
+    folder = tmp_path / "downloaded"
+    folder.mkdir()
+    (folder / "twin-croissant.json").write_text(json.dumps(doc))
+    for name in ("train.parquet", "test.parquet", "solution.parquet"):
+        body = b"".join(organizer_api.get(f"/api/v1/tasks/twin/files/{name}").streaming_content)
+        (folder / f"twin-{name}").write_bytes(body)
+    challenge = original.track.challenge.slug
+
+    def import_copy(slug: str, *title: str) -> str:
+        said = io.StringIO()
+        call_command(
+            "import_task", "--croissant", str(folder / "twin-croissant.json"),
+            "--solution", str(folder / "twin-solution.parquet"), "--slug", slug, *title,
+            "--challenge", challenge, "--track", "shelf", stdout=io.StringIO(), stderr=said,
+        )  # fmt: skip
+        return said.getvalue()
+
+    said = import_copy("twin-copy")
+    copy = Task.objects.get(slug="twin-copy")
+    assert copy.title == f"{original.title} (twin-copy)"
+    assert said == (
+        f"warning: the dataset's name '{original.title}' is already task 'twin''s title in "
+        f"this track: imported as '{original.title} (twin-copy)' (--title chooses another)\n"
+    )
+    # the track's board: one column per task, each named apart
+    page = client.get("/tracks/shelf/").content.decode()
+    headers = re.findall(r'<th class="num"><a href="/tasks/[^"]+/leaderboard/">([^<]+)</a>', page)
+    assert sorted(headers) == sorted([original.title, copy.title])
+    # a title the organizer asks for that the track has: refused, said, nothing imported
+    before = data_dir_files()
+    with pytest.raises(CommandError) as refused:
+        import_copy("twin-again", "--title", f"  {original.title.upper()} ")
+    assert refused.value.returncode == 1
+    assert (
+        f"- the title '{original.title.upper()}' is already task 'twin''s in this track (a "
+        "track's board names its columns by title): choose another --title"
+    ) in str(refused.value)
+    assert not Task.objects.filter(slug="twin-again").exists()
+    assert data_dir_files() == before
+    assert import_copy("twin-named", "--title", "Twin, kept apart") == ""
+    assert Task.objects.get(slug="twin-named").title == "Twin, kept apart"
 
 
 FOREIGN = {
@@ -417,11 +469,11 @@ def bounding_box(part: str) -> dict:
         (lambda folder: not_json(folder), ["is not JSON"]),
         (
             lambda folder: heavy_weight(folder),
-            ["- record set 'train' could not be read: could not convert string to float: 'heavy'"],
+            [": record set 'train' could not be read: could not convert string to float: 'heavy'"],
         ),
         (
             lambda folder: evil_images(folder),
-            ["- images.zip: member '../evil.png' has '..' in the path"],
+            [": images.zip: member '../evil.png' has '..' in the path"],
         ),
         (lambda folder: folder / "nothing.json", ["nothing.json: no such file"]),
     ],
@@ -458,7 +510,8 @@ def test_test_rows_without_labels_need_a_solution_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
-        "- record set 'test' has no labels: give the test rows' labels as a file with id and"
+        "was not imported: record set 'test' has no labels: give the test rows' labels as a"
+        " file with id and"
         " label (--solution FILE), or type a test field cr:Label"
     ) in result.stderr
     usage = run_manage("import_task", "--challenge", "market", "--track", "produce")

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     imported_task,

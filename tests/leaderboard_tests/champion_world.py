@@ -122,6 +122,40 @@ def world_of(task: Task, *, seed: int = 11) -> World:
     )
 
 
+@dataclass(frozen=True)
+class Small:
+    """The issue's widget-grades case: a task with 135 public rows whose champion (the
+    uploaded primary reference ``production model``) is wrong on 55 of them, and a better
+    file that fixes 50 and breaks none (+0.37 accuracy, NFR 0 bounded by 0.027 > 0.02)."""
+
+    task: Task
+    world: World
+    reference: np.ndarray
+    better: np.ndarray
+
+
+def widget_grades(folder: Path, *, challenge_slug: str) -> Small:
+    from scoring.services.references import reference_upload
+    from tests.scoring_tests.factories import upload
+
+    task = gate_task(folder, challenge_slug=challenge_slug, slug="widget-grades", rows=540)
+    world = world_of(task)
+    public = np.flatnonzero(world.public)
+    assert len(public) == 135
+    k = len(world.classes)
+    reference = world.truth.copy()
+    reference[public[:55]] = (world.truth[public[:55]] + 1) % k
+    better = world.truth.copy()
+    better[public[50:55]] = reference[public[50:55]]
+    reference_upload(
+        task=task,
+        name="production model",
+        file=upload(world.file(reference), "production.csv"),
+        make_primary=True,
+    )
+    return Small(task=task, world=world, reference=reference, better=better)
+
+
 # --- the gate, computed independently ------------------------------------------------------
 
 
@@ -137,7 +171,7 @@ def oracle(
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The documented gate of a classification entry by hand (docs/champion-gate.md):
+    """The documented gate of a classification entry by hand (docs/organizers/champion-gate.md):
     the accuracy difference's paired bootstrap (resample b: child b of SeedSequence(seed)
     drawing n row indices), Clopper-Pearson from the beta distribution, McNemar from
     statsmodels, the slices' exact tests with Holm's step-down by hand."""

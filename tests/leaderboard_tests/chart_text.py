@@ -152,13 +152,18 @@ def _transform(text: str | None):
     return lambda x, y: (tx + x * cos - y * sin, ty + x * sin + y * cos)
 
 
-def text_boxes(svg: str) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """``(text, (left, top, right, bottom))`` of every ``<text>`` of ``svg`` as the estimate
-    sees it: its anchor, ``dy``, font size and weight, and transform."""
+def text_boxes(
+    svg: str, css_class: str | None = None
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """``(text, (left, top, right, bottom))`` of every ``<text>`` of ``svg`` (of the class
+    ``css_class`` when given) as the estimate sees it: its anchor, ``dy``, font size and
+    weight, and transform."""
     root = ET.fromstring(svg)
     parents = {child: parent for parent in root.iter() for child in parent}
     found = []
     for element in root.iter(f"{NS}text"):
+        if css_class is not None and css_class not in (element.get("class") or "").split():
+            continue
         content = element.text or ""  # a <title> child is a tooltip, not drawn
         size = float(_size(element, parents, "font-size", "16"))
         bold = _size(element, parents, "font-weight", "400") in ("600", "700", "bold")

@@ -4,7 +4,7 @@ the board tells a participant about each (its exact public score on a plain boar
 climbed on a ladder board), keep those that look better than chance, upload their row-wise
 majority. On a random-label task every vector's true score is chance, so whatever the
 attacker's leader shows above it on the public board is overfitting: its gap to the private
-score (``docs/ladder.md``)."""
+score (``docs/organizers/ladder.md``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from leaderboard.models import LeaderboardEntry
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.leaderboard_tests.ladder_world import Planted, random_label_task
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
 

@@ -1,4 +1,4 @@
-"""An oracle of the ladder's decisions (docs/ladder.md), written apart from the platform
+"""An oracle of the ladder's decisions (docs/organizers/ladder.md), written apart from the platform
 with numpy, scipy and scikit-learn on the values a test uploaded (see
 ``test_ladder_oracle.py``)."""
 

@@ -1,4 +1,4 @@
-"""Planted tasks for the ladder's tests (docs/ladder.md): bundles whose truth the test
+"""Planted tasks for the ladder's tests (docs/organizers/ladder.md): bundles whose truth the test
 knows, imported by the real import service, and uploads scored by the real scoring service
 (``submission_score``, what the worker runs) or sent through the API.
 
@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 
 
 @dataclass

@@ -10,6 +10,7 @@ from leaderboard.core.benchmark.first import (
     track_resample_draws,
     who_is_first,
 )
+from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.core.track import track_standings
 
 B = 500
@@ -62,8 +63,11 @@ def test_two_identical_teams_share_first_place_evenly():
     assert [e.group for e in three.entries] == [1, 1, 1, 2]
     # Nothing separates the three: each could hold any of the first three ranks.
     assert [e.rank_interval for e in three.entries] == [(1, 3)] * 3 + [(4, 4)]
+    # The same predictions: 0 on every task and every resample, equivalent at any margin.
     among = [p for p in three.pairwise if "d" not in (p.a, p.b)]
-    assert [(p.difference, p.verdict) for p in among] == [(0.0, "undecided")] * 3
+    assert [(p.difference, p.ci, p.verdict) for p in among] == [(0.0, (0.0, 0.0), "equivalent")] * 3
+    exact = who_is_first(teams=["a", "b", "c", "d"], tasks=tasks, margin=0.0)
+    assert {p.verdict for p in exact.pairwise if "d" not in (p.a, p.b)} == {"equivalent"}
 
 
 def test_teams_tied_to_the_fraction_on_every_resample_split_first_place_exactly():
@@ -112,7 +116,8 @@ def test_groups_follow_the_leader_of_each_group():
     ]
     result = who_is_first(teams=list("abcde"), tasks=tasks)
     assert [e.group for e in result.entries] == [1, 1, 2, 2, 3]
-    assert result.group_method == "tukey-hsd" and result.group_reason is None
+    assert result.group_method == GROUP_METHOD and result.group_reason is None
+    assert (result.pairwise_basis, result.pairwise_df, result.pairwise_family) == ("tasks", 5, 10)
     lows = [e.rank_interval[0] for e in result.entries]
     highs = [e.rank_interval[1] for e in result.entries]
     assert lows == sorted(lows) and highs == sorted(highs)  # a clear order, ordered intervals
@@ -144,34 +149,99 @@ def test_vectorized_resampling_equals_an_explicit_loop_over_the_draws():
         assert result.entries[i].p_first == pytest.approx(first[i] / 300, abs=1e-12)
 
 
-def test_groups_and_rank_intervals_are_tukeys_simultaneous_intervals_worked_by_hand():
-    # The two-way model of a complete teams x tasks table by numpy's least squares, the
-    # studentized range by scipy: HSD = q(0.9; 4, 9) sigma / sqrt(T), every pair at once.
-    from scipy.stats import studentized_range
+def test_each_pair_gets_scipys_paired_t_interval_at_the_bonferroni_level():
+    # Per pair, scipy's paired t test over the 5 tasks: its interval at 1 - alpha / m,
+    # m = 6 pairs of 4 teams; the groups and rank intervals follow from those intervals.
+    # Row noise is far below the tasks' spread here, so its floor does not bind.
+    from scipy.stats import ttest_rel
 
     rng = np.random.default_rng(40)
-    points = rng.normal(0, 0.02, (4, 4)) + np.array([0.8, 0.79, 0.74, 0.70])[:, None]
+    points = rng.normal(0, 0.02, (4, 5)) + np.array([0.8, 0.79, 0.74, 0.70])[:, None]
     tasks = [
-        TrackTaskScores(task=f"t{t}", point=points[:, t], resamples=np.tile(points[:, t], (20, 1)))
-        for t in range(4)
+        paired_task(f"t{t}", points[:, t], rng=rng, noise=1e-5, shared=0.01, n=50) for t in range(5)
     ]
     result = who_is_first(teams=list("abcd"), tasks=tasks, alpha=0.1, margin=0.01)
-    design = np.hstack([np.kron(np.eye(4), np.ones((4, 1))), np.tile(np.eye(4), (4, 1))])
-    coefficients, _, rank, _ = np.linalg.lstsq(design, points.ravel(), rcond=None)
-    residual = points.ravel() - design @ coefficients
-    df = 16 - rank
-    hsd = studentized_range.ppf(0.9, 4, df) * np.sqrt(residual @ residual / df / 4)
-    assert result.residual_df == df == 9
+    assert (result.pairwise_df, result.pairwise_family) == (4, 6)
     means = points.mean(axis=1)
-    separated = means[:, None] - means[None, :] > hsd  # [i, j]: i above j
-    for i, entry in enumerate(result.entries):
-        assert entry.rank_interval == (1 + separated[:, i].sum(), 4 - separated[i].sum())
+    separated = np.zeros((4, 4), dtype=bool)  # [i, j]: i above j
+    widths = set()
     for pair in result.pairwise:
         i, j = "abcd".index(pair.a), "abcd".index(pair.b)
+        test = ttest_rel(points[i], points[j])
+        low, high = test.confidence_interval(confidence_level=1 - 0.1 / 6)
         assert pair.difference == pytest.approx(means[i] - means[j], abs=1e-12)
-        assert pair.ci == pytest.approx((means[i] - means[j] - hsd, means[i] - means[j] + hsd))
+        assert pair.ci == pytest.approx((low, high), abs=1e-12)
+        separated[i, j] = low > 0
+        widths.add(round(high - low, 9))
+    assert len(widths) == 6  # each pair its own width
+    for i, entry in enumerate(result.entries):
+        assert entry.rank_interval == (1 + separated[:, i].sum(), 4 - separated[i].sum())
     leader = int(np.argmax(means))
     assert [e.group == 1 for e in result.entries] == [not separated[leader, i] for i in range(4)]
+
+
+def test_the_row_noise_is_a_floor_equal_accuracies_with_other_rows_right_are_not_identical():
+    # b's accuracy equals a's on every task (the same count of right rows), but on other
+    # rows: the per-task differences are all 0, yet the rows say the difference is unsure.
+    rng = np.random.default_rng(41)
+    tasks = []
+    for t in range(4):
+        right = rng.random((300, 2)) < 0.8
+        right[:, 1] = np.roll(right[:, 0], 7)  # the same count, other rows
+        rows = rng.integers(0, 300, (400, 300))
+        resamples = right[rows].mean(axis=1)
+        tasks.append(TrackTaskScores(task=f"t{t}", point=right.mean(axis=0), resamples=resamples))
+    (pair,) = who_is_first(teams=["a", "b"], tasks=tasks, margin=0.005).pairwise
+    assert pair.difference == 0.0
+    differences = np.stack([t.resamples[:, 0] - t.resamples[:, 1] for t in tasks])
+    floor = np.sqrt(differences.var(axis=1, ddof=1).sum()) / 4
+    from scipy.stats import t as student
+
+    half = student.ppf(1 - 0.05 / 2, 3) * floor
+    assert pair.ci == pytest.approx((-half, half), rel=1e-9)
+    assert pair.ci[1] > 0.005 and pair.verdict == "undecided"
+
+
+def test_on_fewer_than_3_tasks_the_intervals_are_about_these_tasks_rows():
+    # Two tasks: no spread of tasks to speak of; the paired row bootstrap's normal interval
+    # at the Bonferroni level, said to be about these tasks only.
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(42)
+    tasks = [paired_task(f"t{t}", [0.80, 0.78, 0.60], rng=rng, noise=0.01) for t in range(2)]
+    result = who_is_first(teams=list("abc"), tasks=tasks)
+    assert (result.group_method, result.pairwise_basis, result.pairwise_df) == (
+        ROWS_METHOD,
+        "rows",
+        None,
+    )
+    assert "a track of 2 tasks is too few" in result.pairwise_note
+    assert "about these tasks' rows only" in result.pairwise_note
+    for pair in result.pairwise:
+        i, j = "abc".index(pair.a), "abc".index(pair.b)
+        variance = sum(np.var(t.resamples[:, i] - t.resamples[:, j], ddof=1) for t in tasks)
+        half = norm.ppf(1 - 0.05 / 6) * np.sqrt(variance) / 2
+        assert pair.ci == pytest.approx((pair.difference - half, pair.difference + half))
+    one = who_is_first(teams=list("abc"), tasks=tasks[:1])
+    assert one.pairwise_basis == "rows" and "a track of one task" in one.pairwise_note
+    assert [e.group for e in one.entries] == [1, 1, 2] and one.group_reason is None
+
+
+def test_a_pair_whose_difference_never_moves_gets_no_interval_and_the_reason():
+    # Resamples that repeat the point score (files that could not be read): a difference
+    # that is the same on every task and resample tells nothing of its uncertainty.
+    tasks = [
+        TrackTaskScores(
+            task=f"t{t}", point=np.array([0.9, 0.8]), resamples=np.tile([0.9, 0.8], (30, 1))
+        )
+        for t in range(3)
+    ]
+    result = who_is_first(teams=["a", "b"], tasks=tasks)
+    (pair,) = result.pairwise
+    assert pair.ci is None and pair.verdict == "undecided"
+    assert "nothing measures its uncertainty" in pair.reason
+    assert "for every pair" in result.group_reason
+    assert all(e.group is None and e.rank_interval is None for e in result.entries)
 
 
 def test_a_missing_score_counts_zero_as_in_the_track_standings():
@@ -389,3 +459,37 @@ def test_p_first_carries_its_monte_carlo_error_and_more_resamples_where_it_is_ne
     shifted = resamples + np.array([0.1, -0.3])
     far = TrackTaskScores(task="t", point=np.array([0.9, 0.5]), resamples=shifted)
     assert who_is_first(teams=["a", "b"], tasks=[far], n_resamples=n).n_resamples == n
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_teams=st.integers(2, 6), n_tasks=st.integers(1, 5))
+def test_groups_and_rank_intervals_are_the_pairwise_intervals_decisions(seed, n_teams, n_tasks):
+    # One decision, three views: a team is outside the group of the best team left exactly
+    # when that team's pair with it lies above 0, and a rank interval counts the pairs that
+    # lie above or below. Identical columns are planted now and then.
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for i in range(n_tasks):
+        task = paired_task(f"t{i}", rng.uniform(0.5, 0.9, n_teams), rng=rng, noise=0.03, n=60)
+        if n_teams > 2 and seed % 2:
+            task.point[1], task.resamples[:, 1] = task.point[0], task.resamples[:, 0]
+        tasks.append(task)
+    teams = [f"team{i}" for i in range(n_teams)]
+    result = who_is_first(teams=teams, tasks=tasks, alpha=0.1)
+    above = {(p.a, p.b): p.ci is not None and p.ci[0] > 0 for p in result.pairwise}
+    assert len(above) == n_teams * (n_teams - 1) // 2
+    for pair in result.pairwise:
+        assert pair.ci is None or pair.ci[0] <= pair.difference <= pair.ci[1]
+        assert (pair.verdict == "better") == (
+            pair.ci is not None and pair.ci[0] > 0 and pair.ci[1] > result.margin
+        )
+    entries = by_team(result)
+    leader = result.leader
+    for team in teams:
+        if team != leader:
+            assert (entries[team].group == 1) == (not above[(leader, team)])
+        low, high = entries[team].rank_interval
+        assert low == 1 + sum(1 for (a, b), on in above.items() if b == team and on)
+        assert high == n_teams - sum(1 for (a, b), on in above.items() if a == team and on)
+    if n_teams > 2 and seed % 2:
+        assert entries["team0"].group == entries["team1"].group

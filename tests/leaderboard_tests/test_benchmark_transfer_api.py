@@ -1,6 +1,6 @@
-"""The transfer API's decomposition and frontier (docs/architecture.md §12) over a real matrix:
-exact keys, the same numbers as the core on the same cells, the owner teams' home advantage, empty
-and private cases."""
+"""The transfer API's decomposition and frontier (docs/architecture.md §12) over a real
+matrix: exact keys, the same numbers as the core on the same cells, the owner teams' home advantage,
+empty and private cases."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def _accuracy_resamples(correct, rng, resamples):
 def test_the_expected_shakeup_is_what_sampling_alone_gives_in_simulation(truth):
     """Teams of planted true accuracies, one entry each (no adaptivity): over many planted
     datasets, the observed mean rank change averages what the panel expects from each
-    dataset's own resamples, within 20% (docs/ladder.md states the bias's direction)."""
+    dataset's own resamples, within 20% (docs/organizers/ladder.md states the bias's direction)."""
     rng = np.random.default_rng(1)
     observed, expected = [], []
     for _ in range(120):

@@ -1,5 +1,5 @@
-"""The attacker of docs/ladder.md against a ``ladder`` board (accuracy), through the API and
-the scoring service (``tests/leaderboard_tests/ladder_attack.py``).
+"""The attacker of docs/organizers/ladder.md against a ``ladder`` board (accuracy), through the API
+and the scoring service (``tests/leaderboard_tests/ladder_attack.py``).
 
 The claim is about the leader's gap between its shown public score and its private score
 over attacks: one attack's gap has a standard deviation of about 0.01 from the best-of-k

@@ -1,6 +1,6 @@
-"""The attacker of docs/ladder.md against a ``ladder-bootstrap`` board ranked by macro-F1, a
-metric that is no mean of per-row losses: 6 attacks of k = 200 uploads, seeds 0-5, through
-the API and the scoring service (see ``test_ladder_attack.py`` for why this path and why a
+"""The attacker of docs/organizers/ladder.md against a ``ladder-bootstrap`` board ranked by
+macro-F1, a metric that is no mean of per-row losses: 6 attacks of k = 200 uploads, seeds 0-5,
+through the API and the scoring service (see ``test_ladder_attack.py`` for why this path and why a
 mean over attacks)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""One attack of docs/ladder.md end to end: 200 random label vectors uploaded through the API
-at once (a batch, as ``attacks.jl`` plays it), scored by a real Celery worker from the real
+"""One attack of docs/organizers/ladder.md end to end: 200 random label vectors uploaded through the
+API at once (a batch, as ``attacks.jl`` plays it), scored by a real Celery worker from the real
 Redis, each weighed in the board's refresh in the worker; the attacker reads what it may
 (``climbed``), uploads the majority of what climbed, and the board shows its leader.
 

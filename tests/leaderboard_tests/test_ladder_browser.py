@@ -1,6 +1,6 @@
-"""A ladder board in Chromium (docs/ladder.md), as a visitor reads it: the note that says how
-the shown scores move, each team's shown score rounded to the split's resolution, no
-interval column, no exact score; the AutoGluon baseline exact, without a rank.
+"""A ladder board in Chromium (docs/organizers/ladder.md), as a visitor reads it: the note that says
+how the shown scores move, each team's shown score rounded to the split's resolution, no interval
+column, no exact score; the AutoGluon baseline exact, without a rank.
 
 The README's picture of a ladder board is this test's screenshot:
 ``LADDER_SCREENSHOT=docs/screenshots/ladder.png .venv/bin/python -m pytest

@@ -1,7 +1,7 @@
-"""The board modes' defaults and the console (docs/ladder.md): new tasks start in ``ladder``
-(``PUBLIC_BOARD_DEFAULT``), existing ones kept ``plain`` through the migration, a metric
-without a statistic keeps its board plain; organizers set the mode in the console, audited,
-the board rebuilt under it at once; the shake-up page shows what the panel computes."""
+"""The board modes' defaults and the console (docs/organizers/ladder.md): new tasks start in
+``ladder`` (``PUBLIC_BOARD_DEFAULT``), existing ones kept ``plain`` through the migration, a metric
+without a statistic keeps its board plain; organizers set the mode in the console, audited, the
+board rebuilt under it at once; the shake-up page shows what the panel computes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from rest_framework.test import APIClient
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LadderStep, LeaderboardEntry
@@ -70,10 +70,10 @@ def test_tasks_that_existed_before_the_modes_keep_a_plain_board(tmp_path: Path, 
     )
     executor = MigrationExecutor(connection)
     try:
-        executor.migrate([("datasets", "0007_task_gate_nfr_epsilon")])  # before the modes
+        executor.migrate([("datasets", "0009_task_version_uploads")])  # before the modes
         executor.loader.build_graph()
-        executor.migrate([("datasets", "0008_task_public_board_ladder")])
-        apps = executor.loader.project_state([("datasets", "0008_task_public_board_ladder")])
+        executor.migrate([("datasets", "0010_task_public_board_ladder")])
+        apps = executor.loader.project_state([("datasets", "0010_task_public_board_ladder")])
         migrated = apps.apps.get_model("datasets", "Task").objects.get(pk=task.pk)
     finally:
         executor.loader.build_graph()

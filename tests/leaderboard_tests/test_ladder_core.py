@@ -1,5 +1,5 @@
-"""The ladder's pure rules (``leaderboard.core.ladder``, docs/ladder.md): the rounding, the
-one-standard-error rule against scipy's paired t statistic, a one-row difference that never
+"""The ladder's pure rules (``leaderboard.core.ladder``, docs/organizers/ladder.md): the rounding,
+the one-standard-error rule against scipy's paired t statistic, a one-row difference that never
 climbs, the DREAM rule, and the first-order expansions against independent derivatives."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Nothing a ladder board hides reaches a participant (docs/ladder.md, "Where a public score
-is shown"): every page, API answer and export the platform routes, every webhook body and
-every mail it queued, read as an anonymous visitor, as the team and as another team, holds
-none of the exact public figures of the teams' entries (their metrics, their flips against
-the reference, their differences to it), in any of the forms a page writes a number in.
+"""Nothing a ladder board hides reaches a participant (docs/organizers/ladder.md, "Where a public
+score is shown"): every page, API answer and export the platform routes, every webhook body and
+every mail it queued, read as an anonymous visitor, as the team and as another team, holds none of
+the exact public figures of the teams' entries (their metrics, their flips against the reference,
+their differences to it), in any of the forms a page writes a number in.
 
 The places are not listed by hand: every route of the URL configuration is requested with
 its parameters filled from the world below (a route this test cannot fill fails it, so a new

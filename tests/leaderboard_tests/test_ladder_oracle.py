@@ -1,7 +1,7 @@
-"""The ladder through the real pipeline (docs/ladder.md): tasks of every kind imported by the
-import service, files scored by the scoring service, each entry weighed in the board's
-refresh. Every climb decision and shown score equals an oracle computed here, independently,
-with numpy, scipy and scikit-learn on the values the test uploaded:
+"""The ladder through the real pipeline (docs/organizers/ladder.md): tasks of every kind imported by
+the import service, files scored by the scoring service, each entry weighed in the board's refresh.
+Every climb decision and shown score equals an oracle computed here, independently, with numpy,
+scipy and scikit-learn on the values the test uploaded:
 
 - ``ladder``: scipy's paired t statistic of the per-row losses above 1 (accuracy's 0/1 loss,
   RMSE's squared error), or for F1, macro-F1 and pairwise F1 the first-order improvement at

@@ -9,8 +9,9 @@ test client and PostgreSQL's form fields) are imported where they are used, not 
 this test keeps it so. (pandas is left out of the list: pyarrow imports it on its first
 array, which scoring makes.) So are the clients a command never uses (Redis's, allauth's
 HTTP client, the sandbox backend, YAML for a command that reads none) and the apps'
-services, which their receivers and tasks import when they first run (docs/decisions.md,
-"Receivers and tasks import services at call time").
+services, which their receivers and tasks import when they first run
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
+services at call time").
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def test_a_cold_command_imports_no_statistics_or_schema_library(
 
 # Celery's app, kombu and the AMQP client: made with the Celery app (jobs.celery), which a
 # command that publishes nothing never makes (0.1-0.15 CPU-seconds of a cold start); PyICU,
-# imported on the first team or user name checked (challenge_platform.team_names).
+# imported on the first team or user name checked (challenges.team_names).
 NO_CELERY_AT_START = ("celery.app", "celery.signals", "kombu", "amqp", "icu")
 
 def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path) -> None:
@@ -127,7 +128,8 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
         "assert not any(holders.lost_decision(t) for t in registry.registered())\n"
         "from celery import signals\n"
         "before = len(signals.worker_ready.receivers)\n"
-        "from challenge_platform import celery_app as app\n"
+        "from jobs.celery import celery_app\n"
+        "app = celery_app()\n"
         "from jobs.celery import TASK_QUEUES\n"
         "from scoring.tasks import score_submission\n"
         "print(json.dumps({'started': started,\n"
@@ -160,6 +162,7 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
 LOST_DECIDED = [
     "algorithms.tasks.run_algorithm",
     "algorithms.tasks.run_baseline",
+    "datasets.tasks.check_task_version",
     "leaderboard.tasks.check_champion",
     "notifications.tasks.deliver_webhook",
     "notifications.tasks.send_notification_mail",
@@ -202,11 +205,11 @@ def test_an_unreachable_cache_is_still_caught_where_its_client_was_never_importe
     tmp_path,
 ) -> None:
     """The boards name the errors of an unreachable cache only once one is raised
-    (``challenge_platform.localredis``): in a process that has not imported Redis's client,
+    (``runtime.localredis``): in a process that has not imported Redis's client,
     a refused connection is still caught and suppressed, and any other error is not."""
     probe = (
         "import json, sys\n"
-        "from challenge_platform.localredis import (\n"
+        "from runtime.localredis import (\n"
         "    cache_unavailable_errors, cache_unavailable_suppressed, free_port)\n"
         "seen = {'imported': 'redis' in sys.modules}\n"
         "import redis\n"

@@ -12,7 +12,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin
 from knox.models import AuthToken
 
-from challenge_platform.models import Challenge, RulesAcceptance
+from challenges.models import Challenge, RulesAcceptance
 from leaderboard.champion.services import champion_ensure
 from leaderboard.models import LeaderboardEntry, TaskChampion
 from tests.security_tests.matrix_case import LOGIN, OK, ORG_ONLY, REDIRECT, Case
@@ -160,7 +160,7 @@ def _job_claim(w: World):
 
 
 def _audit_event(w: World):
-    from challenge_platform.audit import audit_record
+    from challenges.audit import audit_record
 
     return audit_record(actor=None, action="challenge.reveal", obj=w.challenge)
 

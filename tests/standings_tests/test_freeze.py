@@ -1,5 +1,5 @@
-"""The end (issue 12, docs/architecture.md §10): the final standings freeze once, into a hashed
-snapshot that equals the private boards at the end and ignores post-challenge submissions."""
+"""The end (issue 12, docs/architecture.md §10): the final standings freeze once, into a
+hashed snapshot that equals the private boards at the end and ignores post-challenge submissions."""
 
 from __future__ import annotations
 
@@ -143,6 +143,8 @@ def test_standings_api_before_and_after_the_end(world):
     api = APIClient()
     before = api.get("/api/v1/challenges/fin/standings/").json()
     assert before["frozen_at"] is None and before["sha256"] is None
+    # nothing is ranked on any split yet: no "split": "private" over empty boards
+    assert before["split"] is None and all(t["split"] is None for t in before["tasks"])
     assert [t["track"] for t in before["tracks"]] == ["match"]
     assert before["tracks"][0]["entries"] == [] and before["tracks"][0]["prize"] == "A trophy"
     assert all(t["entries"] == [] for t in before["tasks"])

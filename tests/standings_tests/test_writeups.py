@@ -3,6 +3,7 @@ published when the challenge ends; hostile input changes nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,35 +12,17 @@ from django.test import Client
 from django.utils import timezone
 
 from standings.models import MethodWriteup
-from standings.services import StandingsError, writeup_save
-from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
+from standings.services import StandingsError
+from tests.platform_tests.factories import UserFactory
+
+from .writeups_helpers import PDF, save
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
 
 
-@pytest.fixture
-def w():
-    challenge = ChallengeFactory(slug="wu")
-    task = make_task(TrackFactory(challenge=challenge), slug="wu-task")
-    mine, other = make_team(challenge, "mine"), make_team(challenge, "other")
-    user = UserFactory()
-    add_member(mine, user)
-    return {
-        "challenge": challenge,
-        "mine": mine,
-        "user": user,
-        "sub": scored(task, mine, 0.5, 0.5),
-        "foreign": scored(task, other, 0.6, 0.6),
-        "failed": scored(task, mine, None, status="failed"),
-    }
 
 
-def save(w, **kw):
-    args = {"team": w["mine"], "user": w["user"], "title": "M", "body": "b", "submission_ids": []}
-    return writeup_save(**{**args, **kw})
 
 
 def test_writeup_links_own_scored_submissions_and_keeps_a_real_pdf(w):
@@ -114,3 +97,35 @@ def test_edit_form_refuses_a_fake_pdf_with_a_message(w):
     )
     assert response.status_code == 400 and b"not a PDF" in response.content
     assert not MethodWriteup.objects.exists()
+
+
+def test_the_team_page_links_a_writeup_only_where_there_is_one_to_read(w):
+    """Every method link of the team page opens (the page linked "Method write-up" for every
+    team, a 404 to an outsider before the end and an empty page when there was none)."""
+    pk = w["mine"].pk
+    outsider, member = Client(), Client()
+    member.force_login(w["user"])
+
+    def method_links(client) -> dict[str, int]:
+        page = client.get(f"/teams/{pk}/")
+        assert page.status_code == 200
+        links = re.findall(rf'href="(/teams/{pk}/method[^"]*)"', page.content.decode())
+        return {link: client.get(link).status_code for link in links}
+
+    # no write-up: nothing for an outsider, the way to write one for a member
+    assert method_links(outsider) == {}
+    assert method_links(member) == {f"/teams/{pk}/method/edit/": 200}
+    save(w, title="Secret sauce")
+    # written, before the end: the team reads it; an outsider is told when, with no link
+    assert method_links(member) == {f"/teams/{pk}/method/": 200, f"/teams/{pk}/method/edit/": 200}
+    assert method_links(outsider) == {}
+    page = outsider.get(f"/teams/{pk}/").content.decode()
+    assert "published when the challenge ends" in page
+    challenge = w["challenge"]
+    challenge.start = timezone.now() - timedelta(days=3)
+    challenge.end = timezone.now() - timedelta(minutes=1)
+    challenge.save()
+    assert method_links(outsider) == {f"/teams/{pk}/method/": 200}
+    # after the end, a team that wrote nothing has no link either
+    other = w["foreign"].team.pk
+    assert "/method/" not in outsider.get(f"/teams/{other}/").content.decode()

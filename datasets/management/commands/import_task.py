@@ -1,5 +1,6 @@
 """``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle;
-``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset (docs/formats.md)."""
+``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset
+(docs/participants/formats.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--slug", help="with --croissant: the task's slug")
         parser.add_argument("--kind", help="with --croissant: the task's kind (else inferred)")
         parser.add_argument(
+            "--title",
+            help="with --croissant: the task's title (else the dataset's name; with the slug "
+            "appended when another task of the track has that title)",
+        )
+        parser.add_argument(
             "--solution",
             type=Path,
             help="with --croissant: the test rows' labels (id,label) when the dataset has none",
@@ -52,7 +58,7 @@ class Command(BaseCommand):
         croissant: str | None = opts["croissant"]
         if (bundle is None) == (croissant is None):
             raise CommandError("give a bundle, or --croissant PATH_OR_URL (not both)", returncode=2)
-        extra = [f"--{o}" for o in ("slug", "kind", "solution") if opts[o] is not None]
+        extra = [f"--{o}" for o in ("slug", "kind", "title", "solution") if opts[o] is not None]
         if extra and croissant is None:
             raise CommandError(f"{', '.join(extra)}: with --croissant only", returncode=2)
         destination = {
@@ -68,6 +74,7 @@ class Command(BaseCommand):
                     source=croissant,
                     slug=opts["slug"],
                     kind=opts["kind"],
+                    title=opts["title"],
                     solution=opts["solution"],
                     **destination,
                 )
@@ -75,7 +82,11 @@ class Command(BaseCommand):
                 task = task_import(source=bundle, **destination)
         except TaskImportError as exc:
             count, source = len(exc.problems), croissant or bundle
-            lines = [f"{source} was not imported ({count} problem{'s' if count != 1 else ''}):"]
+            if count == 1:  # one line: the problem itself
+                raise CommandError(
+                    f"{source} was not imported: {exc.problems[0]}", returncode=1
+                ) from exc
+            lines = [f"{source} was not imported ({count} problems):"]
             lines += [f"- {problem}" for problem in exc.problems]
             raise CommandError("\n".join(lines), returncode=1) from exc
         for warning in getattr(task, "import_warnings", ()):

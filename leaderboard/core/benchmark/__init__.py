@@ -10,10 +10,11 @@ Modules:
                         matrix, the interaction's share, each team's home advantage
     transfer_bootstrap  the decomposition's row noise: refits on the row resamples
     first               who is first: P(first) of a track, with its Monte Carlo error
-    pairwise            which teams can be told apart: simultaneous intervals for every
-                        pair of track means, groups, rank intervals, verdicts
+    pairwise            which teams can be told apart: an interval for every pair of
+                        track means from the pair's own paired differences (Bonferroni),
+                        groups, rank intervals, verdicts
     frontier            quality against CPU time: the Pareto frontier
     intervals           the percentile interval, resample chunks, the input checks
 
-Definitions, formulas and the coverage the tests measure: docs/benchmark-statistics.md.
+Definitions, formulas and the coverage the tests measure: docs/developers/benchmark-statistics.md.
 """

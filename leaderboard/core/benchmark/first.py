@@ -1,4 +1,5 @@
-"""Who is first, with what probability: a track's standings resampled (docs/architecture.md §12).
+"""Who is first, with what probability: a track's standings resampled
+(docs/architecture.md §12).
 
 A track ranks teams by the mean of their primary scores over all its tasks, a task without a
 score counting 0 (`leaderboard.core.track`). Here that mean is recomputed on resamples of
@@ -38,11 +39,12 @@ Per ranked team (references take no part: no p_first, rank interval or group):
   ``p_first_mc_error`` is its Monte Carlo standard error (the SD of the per-resample share
   over sqrt(N)); where a team's P(first) is positive but within two of them of 0 (was it
   ever really first?), N rises fourfold, up to ``MAX_RESAMPLES`` (and a bound on the work).
-- ``rank_interval``, ``group`` and the pairwise verdicts: from simultaneous intervals for
-  every pair of track means (`pairwise`: the two-way model of the teams' scores, Tukey's
-  studentized range), closed-form, so without Monte Carlo error; None with ``group_reason``
-  when the scores cannot support them (fewer than 2 residual degrees of freedom, e.g. one
-  task).
+- ``rank_interval``, ``group`` and the pairwise verdicts: from an interval for every pair
+  of track means, each from that pair's own paired differences (`pairwise`: per task, a
+  paired t interval, when the track has 3 tasks or more; per resample of the rows within
+  the tasks, a claim about these tasks only, when it has fewer), Bonferroni-adjusted so
+  that all hold at once: closed-form, without Monte Carlo error; None with
+  ``group_reason`` when no pair's difference can be measured.
 """
 
 from __future__ import annotations
@@ -94,8 +96,9 @@ class TeamPair:
     a: TeamId
     b: TeamId
     difference: float  # track mean of a - of b (oriented: positive, a is better)
-    ci: tuple[float, float] | None  # simultaneous 1 - alpha interval; None: group_reason
+    ci: tuple[float, float] | None  # simultaneous 1 - alpha interval; None: ``reason``
     verdict: str  # better / worse / equivalent / undecided, from a's side
+    reason: str | None = None  # why ci is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,9 +111,11 @@ class FirstResult:
     pairwise: tuple[TeamPair, ...] = ()  # best first, every pair once (see pair_teams)
     group_method: str = GROUP_METHOD
     group_reason: str | None = None  # why groups, rank intervals and pair intervals are None
-    residual_df: int | None = None  # the two-way model's, of the ranked teams' scores
-    residual_sd: float | None = None
-    critical_value: float | None = None  # an interval's half-width in standard errors
+    pairwise_basis: str | None = None  # "tasks" or "rows" (pairwise.BASES); None: no ranking
+    pairwise_note: str | None = None  # the basis and the adjustment, in words
+    pairwise_df: int | None = None  # each pair's t interval's degrees of freedom (T - 1)
+    pairwise_family: int = 0  # the pairs the multiplicity adjustment counts
+    critical_value: float | None = None  # an interval's half-width in its standard errors
     margin: float = DEFAULT_MARGIN
 
 
@@ -368,15 +373,9 @@ def who_is_first(
     stack = _ranked_stack(oriented, tasks, ranked)
     p_first, mc_error, drawn = _p_first(stack, n_resamples=n, seed=seed)
     order = sorted(range(ranked.size), key=lambda c: (-point_means[ranked[c]], c))
-    scored = np.array(
-        [
-            np.ones(n_teams, dtype=bool) if task.scored is None else np.asarray(task.scored)
-            for task in tasks
-        ]
-    )  # (T, teams)
     comparisons = compare_teams(
         scores=points[:, ranked].T,
-        scored=scored[:, ranked].T,
+        resamples=stack,
         means=point_means[ranked],
         order=order,
         alpha=alpha,
@@ -392,13 +391,21 @@ def who_is_first(
         seed=seed,
         pairwise=tuple(
             TeamPair(
-                a=name[p.a], b=name[p.b], difference=p.difference, ci=p.ci, verdict=p.verdict
+                a=name[p.a],
+                b=name[p.b],
+                difference=p.difference,
+                ci=p.ci,
+                verdict=p.verdict,
+                reason=p.reason,
             )
             for p in comparisons.pairs
         ),
+        group_method=comparisons.method,
         group_reason=comparisons.reason,
-        residual_df=comparisons.residual_df,
-        residual_sd=comparisons.residual_sd,
+        pairwise_basis=comparisons.basis,
+        pairwise_note=comparisons.note,
+        pairwise_df=comparisons.df,
+        pairwise_family=comparisons.family,
         critical_value=comparisons.critical_value,
         margin=margin,
     )

@@ -1,54 +1,66 @@
-"""Which teams of a track can be told apart: simultaneous intervals for every pair of track
-means, and the groups, rank intervals and verdicts that follow from them (issue 38).
+"""Which teams of a track can be told apart: an interval for every pair of track means from
+that pair's own paired differences, adjusted for the number of pairs, and the groups, rank
+intervals and verdicts that follow from them (issues 38 and 50;
+docs/developers/benchmark-statistics.md §2).
 
-A team's track mean is the mean of its (oriented) scores over the track's T tasks, a task
-without a score counting a fixed value (`first`). Over the scored cells of the ranked teams,
-the two-way model
+A team's track mean is the mean of its (oriented) scores s[i, t] over the track's T tasks, a
+task without a score counting a fixed value. For two teams a and b the difference of their
+track means is the mean of their per-task differences
 
-    s[i, t] = mean + team[i] + task[t] + error[i, t]
+    d[t] = s[a, t] - s[b, t],        D = m[a] - m[b] = (1/T) sum_t d[t].
 
-is fitted by least squares (statsmodels' OLS, sum-coded); its residual variance
-sigma^2, on df = cells - rank of the design degrees of freedom, measures how far a team's
-score on one task strays from what its level and the task's predict: the team-by-task
-interaction and the row noise of each score together. A team with n[i] scored tasks has a
-track mean whose error variance is sigma^2 n[i] / T^2 (an unscored task counts a fixed
-value), so the difference of two track means has standard error
+**On the tasks** (T >= ``MIN_TASKS``: a claim about tasks like these). The task is the unit
+of replication: d[1..T] are the pair's T paired observations, and their spread holds
+everything that moves the difference from task to task (the pair's team-by-task
+interaction and each task's row noise). The interval is the paired t interval
 
-    se[i, j] = sigma sqrt(n[i] + n[j]) / T.
+    D +- t(1 - alpha / (2 m); T - 1) se,     se^2 = max(var(d) / T, sum_t v[t] / T^2)
 
-The intervals ``D[i, j] +- c se[i, j]`` with ``c = q(1 - alpha; K, df) / sqrt(2)``, q the
-studentized range of K teams (scipy), hold for every pair at once with probability at least
-1 - alpha (Tukey 1953; with unequal n, Tukey-Kramer, conservative: Hayter 1984). So:
+(``scipy.stats.ttest_rel``'s, at the Bonferroni level 1 - alpha / m), with v[t] the
+variance of d[t] over the task's paired row resamples: se is never narrower than the row
+noise alone makes it (so two teams whose accuracies tie to the fraction on every task by
+chance, with different rows right, get no zero-width interval; the floor only widens).
+
+**On the rows** (fewer tasks: a claim about these tasks only). With one or two tasks there
+is no spread of tasks to measure (one or no degree of freedom), and nothing can be said about
+tasks like these. The interval is then about these tasks' test rows: D +- z(1 - alpha /
+(2 m)) sqrt(sum_t v[t]) / T, the normal interval of the paired row bootstrap.
+
+Multiplicity: m = K (K - 1) / 2, every pair of the K ranked teams (groups and rank intervals
+weigh every pair, whichever are listed). Bonferroni's intervals hold for every pair at once
+with probability at least 1 - alpha whatever the dependence between pairs; so:
 
 - ``group``: the leader (best point mean) and the teams whose interval with it reaches 0
   form group 1; of the teams left, the best and those not separated from it form group 2,
-  and so on. Because every pair is covered at once, however the leader was selected, the
-  chance that any team whose true mean ties the best is put outside group 1 is at most
-  alpha (the simulation test plants ties and counts);
+  and so on. Whichever team the data put first, the chance that a team whose true mean ties
+  the best is put outside group 1 is at most alpha;
 - ``rank_interval``: [1 + the teams separated above, K - the teams separated below]: the
-  ranks consistent with every pairwise decision, jointly at 1 - alpha;
+  ranks consistent with every pairwise decision, all true ranks inside at once at 1 - alpha;
 - ``verdict`` of a pair (a, b), from a's side: ``equivalent`` when the interval lies within
-  [-margin, margin] (the organizer's region of practical equivalence), else ``better`` when
-  it lies above 0, ``worse`` below 0, ``undecided`` otherwise.
+  [-margin, margin] (the organizer's region of practical equivalence: a two one-sided test
+  at alpha / (2 m) each side), else ``better`` above 0, ``worse`` below 0, else
+  ``undecided``.
 
-Declined (no interval, groups or rank intervals; verdicts ``undecided``; a reason) when
-the model leaves fewer than 2 residual degrees of freedom (e.g. one task) or no residual
-variance at all.
+Two teams whose scores and row resamples are identical on every task (the same predictions)
+differ by exactly 0 on every task and every resample: their interval is [0, 0] and they are
+``equivalent`` at any margin. A pair whose difference has no spread at all while not being
+identical (constant on every task and every resample: resamples that could not be read) gets
+no interval, with the reason, and counts as not separated. When no pair has an interval the
+groups and rank intervals are declined too, with the reason.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from leaderboard.core.benchmark.linear_model import EXACT_FIT, MIN_RESIDUAL_DF, two_way_design
-
-GROUP_METHOD = "tukey-hsd"  # simultaneous intervals for every pair (the two-way model)
+GROUP_METHOD = "paired-t-bonferroni"  # on the tasks: each pair's per-task differences
+ROWS_METHOD = "paired-rows-bonferroni"  # fewer than MIN_TASKS tasks: each pair's row resamples
+MIN_TASKS = 3  # a t interval over the tasks needs 2 degrees of freedom (T - 1) at least
+BASES = ("tasks", "rows")
 VERDICTS = ("better", "worse", "equivalent", "undecided")
 
 Interval = tuple[float, float]
@@ -61,6 +73,7 @@ class PairComparison:
     difference: float  # mean(a) - mean(b), oriented: positive means a is better
     ci: Interval | None
     verdict: str
+    reason: str | None = None  # why ci is None for this pair
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -68,18 +81,23 @@ class Comparisons:
     pairs: tuple[PairComparison, ...]  # every pair once, a before b in ``order``
     rank_intervals: tuple[tuple[int, int] | None, ...]  # per team
     groups: tuple[int | None, ...]
-    residual_df: int
-    residual_sd: float | None
-    critical_value: float | None  # c: the half-width of an interval in standard errors
-    reason: str | None  # why intervals, groups and rank intervals are missing
+    method: str  # GROUP_METHOD or ROWS_METHOD
+    basis: str  # "tasks" or "rows": what the intervals make a claim about
+    note: str  # the basis and the adjustment in words
+    df: int | None  # the t intervals' degrees of freedom (T - 1); None on the rows (normal)
+    critical_value: float | None  # every interval's half-width in its standard errors
+    family: int  # m: the pairs the adjustment counts
+    reason: str | None  # why groups and rank intervals are missing
 
 
 @lru_cache(maxsize=256)
-def studentized_range_quantile(level: float, k: int, df: int) -> float:
-    """q(level; k, df), the studentized range quantile (scipy integrates it: cached)."""
-    from scipy.stats import studentized_range  # here: scipy.stats costs every start 0.5 s
+def critical_quantile(level: float, df: int | None) -> float:
+    """The two-sided quantile of ``level`` (= 1 - alpha / m): Student's t on ``df`` degrees
+    of freedom, or the normal for None (scipy; cached)."""
+    from scipy import stats  # here: scipy.stats costs every process's start 0.5 s
 
-    return float(studentized_range.ppf(level, k, df))
+    upper = 1 - (1 - level) / 2
+    return float(stats.norm.ppf(upper) if df is None else stats.t.ppf(upper, df))
 
 
 def _verdict(ci: Interval | None, margin: float) -> str:
@@ -95,23 +113,78 @@ def _verdict(ci: Interval | None, margin: float) -> str:
     return "undecided"
 
 
-def _residuals(scores: np.ndarray, scored: np.ndarray) -> tuple[int, float]:
-    """(residual df, residual SS) of the two-way model over the scored cells. Teams that
-    share no task with the others make the design rank-deficient: the residuals and their
-    degrees of freedom (cells - rank) are still what the model leaves."""
-    import statsmodels.api as sm  # here: statsmodels costs every process's start 0.3 s
-    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+def _identical(scores: np.ndarray, resamples: np.ndarray) -> np.ndarray:
+    """(K, K) bool: the two teams' scores and row resamples are equal on every task."""
+    n_teams = scores.shape[0]
+    whole = np.concatenate([scores, resamples.transpose(2, 0, 1).reshape(n_teams, -1)], axis=1)
+    seen: dict[bytes, int] = {}  # the same bytes are the same values (0.0 and -0.0 aside)
+    label = np.array([seen.setdefault(row.tobytes(), len(seen)) for row in whole])
+    return label[:, None] == label[None, :]
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        fit = sm.OLS(scores[scored], two_way_design(scored)).fit()
-    return round(float(fit.df_resid)), float(np.sum(np.asarray(fit.resid) ** 2))
+
+def _task_spread(scores: np.ndarray) -> np.ndarray:
+    """(K, K) the variance (ddof 1) over the tasks of the pair's per-task differences,
+    computed from the differences themselves (exactly 0 for equal rows, whatever the scale)."""
+    n_teams = scores.shape[0]
+    spread = np.zeros((n_teams, n_teams))
+    for a in range(n_teams - 1):
+        variance = np.var(scores[a][None, :] - scores[a + 1 :], axis=1, ddof=1)
+        spread[a, a + 1 :] = spread[a + 1 :, a] = variance
+    return spread
+
+
+ROUNDING = 1e-12  # a pair's row variance below this share of its teams' own is rounding
+
+
+def _row_variance(resamples: np.ndarray) -> np.ndarray:
+    """(K, K) sum over the tasks of the variance (ddof 1), over the task's paired row
+    resamples, of the pair's difference: Var(x_a - x_b) = C_aa + C_bb - 2 C_ab. Each task's
+    resamples are first taken from their first row, so a column that never moves is exactly
+    0; what the subtraction leaves below ``ROUNDING`` of C_aa + C_bb is its rounding, 0."""
+    n_tasks, n_rows, n_teams = resamples.shape
+    total = np.zeros((n_teams, n_teams))
+    if n_rows < 2:
+        return total
+    for t in range(n_tasks):
+        shifted = resamples[t] - resamples[t][0]
+        centred = shifted - shifted.mean(axis=0)
+        total += centred.T @ centred / (n_rows - 1)
+    diagonal = np.diag(total)
+    both = diagonal[:, None] + diagonal[None, :]
+    variance = both - 2 * total
+    return np.where(variance > ROUNDING * both, variance, 0.0)
+
+
+def _basis_note(basis: str, *, n_tasks: int, family: int, alpha: float) -> str:
+    pairs = f"{family} pair{'s' if family != 1 else ''}"
+    level = f"{100 * (1 - alpha):g}%"
+    if basis == "tasks":
+        return (
+            f"each pair's interval comes from its own {n_tasks} per-task differences (paired t "
+            f"on {n_tasks - 1} degrees of freedom, never narrower than the rows' noise makes "
+            f"it), Bonferroni-adjusted over the {pairs} so that all hold at once at {level}: "
+            "a claim about tasks like these"
+        )
+    tasks, these = ("one task", "this task") if n_tasks == 1 else (f"{n_tasks} tasks", "them")
+    return (
+        f"a track of {tasks} is too few to say anything about tasks like these (that needs "
+        f"{MIN_TASKS}): each pair's interval comes from its paired differences over "
+        f"resamples of the test rows within {these}, Bonferroni-adjusted over the {pairs} so "
+        f"that all hold at once at {level}: a claim about these tasks' rows only"
+    )
+
+
+_NO_SPREAD = (
+    "the two teams' difference is the same on every task and on every resample of the rows "
+    "while their predictions are not the same: nothing measures its uncertainty (were the "
+    "prediction files readable?)"
+)
 
 
 def compare_teams(
     *,
     scores: np.ndarray,
-    scored: np.ndarray,
+    resamples: np.ndarray,
     means: np.ndarray,
     order: Sequence[int],
     alpha: float,
@@ -120,50 +193,50 @@ def compare_teams(
 ) -> Comparisons:
     """Pairwise intervals, verdicts, rank intervals and groups of K teams (module docstring).
 
-    ``scores`` (K, T) are the oriented scores (read where ``scored``), ``means`` (K,) the
-    track means, ``order`` the teams best point mean first (board order among ties).
-    ``pairs`` lists the pairs among the first ``pair_teams`` of ``order`` (all by default);
-    groups and rank intervals always weigh every pair.
+    ``scores`` (K, T) are the oriented scores, a missing one filled with what it counts;
+    ``resamples`` (T, B, K) each task's paired row resamples, oriented and filled the same
+    way; ``means`` (K,) the track means (the scores' means over the tasks); ``order`` the
+    teams best point mean first (board order among ties). ``pairs`` lists the pairs among
+    the first ``pair_teams`` of ``order`` (all by default); groups and rank intervals always
+    weigh every pair.
     """
-    n_teams, n_tasks = scored.shape
+    n_teams, n_tasks = scores.shape
+    family = n_teams * (n_teams - 1) // 2
+    basis = "tasks" if n_tasks >= MIN_TASKS else "rows"
+    df = n_tasks - 1 if basis == "tasks" else None
+    note = _basis_note(basis, n_tasks=n_tasks, family=family, alpha=alpha)
+    method = GROUP_METHOD if basis == "tasks" else ROWS_METHOD
     if n_teams == 1:
         return Comparisons(
             pairs=(),
             rank_intervals=((1, 1),),
             groups=(1,),
-            residual_df=0,
-            residual_sd=None,
+            method=method,
+            basis=basis,
+            note=note,
+            df=df,
             critical_value=None,
+            family=0,
             reason=None,
         )
-    df, rss = _residuals(scores, scored)
-    reason = None
-    if df < MIN_RESIDUAL_DF:
-        reason = (
-            f"the scores leave {df} residual degree{'s' if df != 1 else ''} of freedom once "
-            "each team's level and each task's are fitted; telling teams apart needs at least "
-            f"{MIN_RESIDUAL_DF} to measure how far a team's score strays from task to task"
-            + (" (a track of one task has none)" if n_tasks == 1 else "")
-        )
-    elif rss <= EXACT_FIT * max(float(np.max(np.abs(scores[scored]))), 1e-300) ** 2 * df:
-        reason = (
-            "every team's scores differ from every other's by the same amount on every task: "
-            "no variance is left to measure the uncertainty of a difference by"
-        )
+    # In units of the largest |value|: RMSEs of 1e200 square without overflow.
+    scale = max(float(np.max(np.abs(scores))), float(np.max(np.abs(resamples), initial=0.0)))
+    scale = scale if scale > 0 else 1.0
+    rows = _row_variance(resamples / scale) / n_tasks**2
+    variance = np.maximum(_task_spread(scores / scale) / n_tasks, rows) if df else rows
+    identical = _identical(scores, resamples)
+    variance[identical] = 0.0
+    se = np.sqrt(variance) * scale
+    critical = critical_quantile(1 - alpha / family, df)
     difference = means[:, None] - means[None, :]  # [a, b]: mean(a) - mean(b)
-    low = high = None
-    sigma = critical = None
-    if reason is None:
-        sigma = math.sqrt(rss / df)
-        critical = studentized_range_quantile(1 - alpha, n_teams, df) / math.sqrt(2)
-        counts = scored.sum(axis=1)
-        half = critical * sigma * np.sqrt(counts[:, None] + counts[None, :]) / n_tasks
-        low, high = difference - half, difference + half
+    given = (se > 0) | identical
+    low = np.where(given, difference - critical * se, np.nan)
+    high = np.where(given, difference + critical * se, np.nan)
     listed = list(order)[: n_teams if pair_teams is None else max(0, pair_teams)]
     pairs = []
     for x, a in enumerate(listed):
         for b in listed[x + 1 :]:
-            ci = None if low is None or high is None else (float(low[a, b]), float(high[a, b]))
+            ci = (float(low[a, b]), float(high[a, b])) if given[a, b] else None
             pairs.append(
                 PairComparison(
                     a=a,
@@ -171,29 +244,31 @@ def compare_teams(
                     difference=float(difference[a, b]),
                     ci=ci,
                     verdict=_verdict(ci, margin),
+                    reason=None if ci is not None else _NO_SPREAD,
                 )
             )
-    if low is None:
-        return Comparisons(
-            pairs=tuple(pairs),
-            rank_intervals=(None,) * n_teams,
-            groups=(None,) * n_teams,
-            residual_df=df,
-            residual_sd=None,
-            critical_value=None,
-            reason=reason,
+    off_diagonal = ~np.eye(n_teams, dtype=bool)
+    reason = None if given[off_diagonal].any() else f"for every pair, {_NO_SPREAD}"
+    if reason is not None:
+        rank_intervals: tuple[tuple[int, int] | None, ...] = (None,) * n_teams
+        groups: tuple[int | None, ...] = (None,) * n_teams
+    else:
+        above = given & (low > 0)  # [a, b]: a separated above b
+        rank_intervals = tuple(
+            (1 + int(above[:, i].sum()), n_teams - int(above[i].sum())) for i in range(n_teams)
         )
-    above = low > 0  # [a, b]: a separated above b
+        groups = _groups(order, above)
     return Comparisons(
         pairs=tuple(pairs),
-        rank_intervals=tuple(
-            (1 + int(above[:, i].sum()), n_teams - int(above[i].sum())) for i in range(n_teams)
-        ),
-        groups=_groups(order, above),
-        residual_df=df,
-        residual_sd=sigma,
+        rank_intervals=rank_intervals,
+        groups=groups,
+        method=method,
+        basis=basis,
+        note=note,
+        df=df,
         critical_value=critical,
-        reason=None,
+        family=family,
+        reason=reason,
     )
 
 

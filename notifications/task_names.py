@@ -1,0 +1,12 @@
+"""The names of the notifications app's Celery tasks, one constant each: the task
+(``platform_task(name=...)``) and whoever publishes it (``jobs.lifecycle.publish``,
+a job type's ``task_name``) read the same one (docs/decisions/0052-one-name-per-task.md).
+
+A name stays when its function moves: queued messages, beat entries and claim rows carry it.
+"""
+
+from __future__ import annotations
+
+SEND_NOTIFICATION_MAIL = "notifications.tasks.send_notification_mail"
+DELIVER_WEBHOOK = "notifications.tasks.deliver_webhook"
+NOTIFICATIONS_TICK = "notifications.tasks.notifications_tick"

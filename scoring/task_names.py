@@ -1,0 +1,12 @@
+"""The names of the scoring app's Celery tasks, one constant each: the task
+(``platform_task(name=...)``) and whoever publishes it (``jobs.lifecycle.publish``,
+a job type's ``task_name``) read the same one (docs/decisions/0052-one-name-per-task.md).
+
+A name stays when its function moves: queued messages, beat entries and claim rows carry it.
+"""
+
+from __future__ import annotations
+
+SCORE_SUBMISSION = "scoring.tasks.score_submission"
+SWEEP_SUBMISSIONS = "scoring.tasks.sweep_submissions"
+BUILD_TRIVIAL_REFERENCE = "scoring.tasks.build_trivial_reference"
