@@ -306,7 +306,7 @@ class LadderStep(models.Model):
 
 class TaskBoardMode(Task):
     """A task seen from its public board's mode: the console's "Public board modes", where
-    organizers set it (``leaderboard.ladder.task_board_mode_set``, audited)."""
+    organizers set it (``leaderboard.board_mode.task_board_mode_set``, audited)."""
 
     class Meta:
         proxy = True
