@@ -7,7 +7,9 @@ keeps the skeleton taken before case folding (a capital I among small letters re
 Every existing team gets both keys with ``unique_name_keys``, oldest first per challenge, as
 in 0008 and 0011: nobody is renamed; a team whose name now reads as an older team's gets
 ``#<pk>`` in the key it shares (``manage.py check_lookalike_names`` lists such pairs).
-Reversing keeps the new keys (they are unique as well).
+Reversing keeps the new keys (they are unique as well). The unique constraint is added by
+0019, in its own transaction: PostgreSQL refuses to alter a table whose rows this migration
+updated while their deferred foreign-key checks are still pending.
 """
 
 from django.db import migrations, models
@@ -43,11 +45,4 @@ class Migration(migrations.Migration):
             field=models.CharField(default="", editable=False, max_length=160),
         ),
         migrations.RunPython(rekey_teams, migrations.RunPython.noop, elidable=False),
-        migrations.AddConstraint(
-            model_name="team",
-            constraint=models.UniqueConstraint(
-                fields=("challenge", "name_glyph_key"),
-                name="team_name_glyph_key_unique_in_challenge",
-            ),
-        ),
     ]

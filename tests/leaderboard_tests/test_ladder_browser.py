@@ -9,7 +9,6 @@ folder)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from algorithms.services.builtin import baseline_team_get_or_create
 from leaderboard.models import LeaderboardEntry
 from tests.leaderboard_tests.ladder_world import random_label_task, upload
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory
+from tests.support.screenshots import manual_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,6 +84,4 @@ def test_a_ladder_board_shows_shown_scores_and_how_they_move(
         shown = LeaderboardEntry.objects.get(task=task, team__name=name, split="public").score
         assert f"{shown:.4f}" in rows[name] and round(shown, 2) == shown
         assert f"{exact[name]:.4f}" not in page.content()
-    out = Path(os.environ.get("LADDER_SCREENSHOT") or tmp_path / "ladder.png")
-    page.locator("main").screenshot(path=str(out))
-    assert out.stat().st_size > 10_000
+    manual_screenshot(page.locator("main"), "ladder.png", tmp_path)

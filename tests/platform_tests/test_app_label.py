@@ -41,6 +41,7 @@ RECORDED = [
     "0016_challenge_gate_verdict_settings",
     "0017_markdown_rendered_on_save",
     "0018_team_name_glyph_keys",
+    "0019_team_name_glyph_key_unique",
 ]
 
 
