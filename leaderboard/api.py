@@ -93,14 +93,15 @@ class TaskEntrySerializer(serializers.Serializer):
         default="needs_algorithm",
         help_text="ready (figures), pending (its stress run is queued or running, or the "
         "stress tick queues it within a minute), failed (its stress run failed: final; "
-        "robustness_reason says why), needs_algorithm (a prediction file) or none (no stress "
-        "run comes; robustness_reason says why).",
+        "robustness_reason says why), needs_algorithm (a prediction file), none (no stress "
+        "run comes; robustness_reason says why) or hidden (a team's entry on a ladder board's "
+        "public split, until the reveal: robustness_reason says why).",
     )
     robustness_reason = serializers.CharField(
         allow_null=True,
         default=None,
         help_text="failed: the stress run's error; none: why no stress run comes; pending: "
-        "what it waits for; else null.",
+        "what it waits for; hidden: why a ladder board withholds it; else null.",
     )
     transitivity_violations = serializers.FloatField(
         allow_null=True,
@@ -125,6 +126,14 @@ class TaskEntrySerializer(serializers.Serializer):
         allow_null=True,
         help_text="Organizers, on a ladder board's public split: the entry's exact public "
         "score; null for everyone else.",
+    )
+    withheld = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="Why the entry's figures of the exact public rows (score and rank "
+        "intervals, tied_with_best, nfr/pfr, opis, robustness, prize_eligible) are null: a "
+        "team's entry on a ladder board's public split, for a reader who may not see exact "
+        "public scores, until the reveal (docs/organizers/ladder.md); null otherwise.",
     )
 
     def get_prize_eligible(self, entry) -> bool | None:

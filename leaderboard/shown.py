@@ -8,7 +8,8 @@ scores. Every one of them would give the exact public score away (an interval's 
 NFR - PFR against a reference whose score is shown), so a reader who may not see exact
 public scores (``scoring.selectors.public_scores_shown``) gets the rows without them; an
 organizer gets each team entry's exact public score beside its shown one
-(``exact_score``).
+(``exact_score``). A row without them says why (``withheld``, and ``robustness_reason``
+beside ``robustness_state: "hidden"``: :data:`LADDER_ENTRY`).
 
 Every board row read by a page, the CSV export or the API goes through
 :func:`task_board_for`; each row gains ``shown_score`` (None for a reference) and
@@ -31,6 +32,12 @@ from .boards import TaskBoard, task_board_cached
 from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
 
+LADDER_ENTRY = (
+    "withheld until the private split is revealed: a ladder board shows a team's entry by its "
+    "shown score only, and its score interval, rank range, tie with #1, NFR and PFR against "
+    "the primary reference, OPIS and robustness are computed on the exact public rows, so "
+    "they would give that score away (docs/organizers/ladder.md)"
+)
 # Figures of an entry computed on the exact public rows: none reaches a reader of a ladder
 # board who may not see exact public scores.
 EXACT_FIGURES: dict[str, Any] = {
@@ -48,7 +55,9 @@ EXACT_FIGURES: dict[str, Any] = {
     "opis": None,
     "robustness": None,
     "robustness_state": "hidden",
+    "robustness_reason": LADDER_ENTRY,
     "prize_ineligible": None,  # the prize's NFR limit reads the public flips
+    "withheld": LADDER_ENTRY,
 }
 
 
@@ -62,26 +71,10 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
 
 
 def hidden_tasks(*, tasks: list[Task], split: str, user: User) -> set[int]:
-    """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user``."""
+    """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user`` (the
+    transfer matrix withholds their teams' cells, ``leaderboard.transfer``; the results
+    export leaves them out)."""
     return {task.pk for task in tasks if board_hides(task=task, split=split, user=user)}
-
-
-LADDER_MATRIX = (
-    "This track has tasks with a ladder board ({tasks}): the transfer matrix on the public "
-    "split would give away the exact public scores those boards hide. It is shown to "
-    "organizers, and to everyone on the private split once it is revealed."
-)
-
-
-def ladder_matrix_refusal(*, track: Any, split: str, user: User) -> str | None:
-    """Why ``user`` may not read ``track``'s transfer matrix on ``split`` (None: they may):
-    its cells on a ladder board's public rows are exact scores, with no ladder between them
-    and the reader."""
-    tasks = list(track.tasks.order_by("order", "slug"))
-    hidden = hidden_tasks(tasks=tasks, split=split, user=user)
-    if not hidden:
-        return None
-    return LADDER_MATRIX.format(tasks=", ".join(t.slug for t in tasks if t.pk in hidden))
 
 
 def task_board_for(*, task: Task, split: str, user: User) -> TaskBoard:
@@ -108,6 +101,7 @@ def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[An
         row.shown_score = row.score if team else None
         row.climbed = True if team else None
         row.exact_score = exact.get(row.submission_id) if team else None
+        row.withheld = None
         if hides and team and not row.is_baseline:
             for name, value in EXACT_FIGURES.items():
                 setattr(row, name, value)

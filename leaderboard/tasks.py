@@ -51,10 +51,13 @@ def refresh_lagging_boards() -> int:
     soft_time_limit=540,
     time_limit=600,
 )
-def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
+def transfer_decomposition_refit(
+    *, track_id: int, split: str, hidden: list[int] | None = None
+) -> None:
     """Fit a track's transfer matrix as it is now (``leaderboard.benchmark``): readers see
-    the track's last fit until this one is cached. Idempotent (the fit is keyed by its
-    inputs and seeded)."""
+    the track's last fit until this one is cached. ``hidden``: the tasks whose teams' cells
+    the readers who asked may not see (``leaderboard.transfer``), left out of the fit as they
+    were of theirs. Idempotent (the fit is keyed by its inputs and seeded)."""
     from challenges.models import Track
 
     from .benchmark import transfer_decomposition
@@ -62,7 +65,8 @@ def transfer_decomposition_refit(*, track_id: int, split: str) -> None:
 
     track = Track.objects.filter(pk=track_id).select_related("challenge").first()
     if track is not None:
-        transfer_decomposition(transfer_matrix(track=track, split=split), wait=True)
+        matrix = transfer_matrix(track=track, split=split, hidden=frozenset(hidden or ()))
+        transfer_decomposition(matrix, wait=True)
 
 
 @platform_task(name=task_names.CHECK_CHAMPION, queue="scoring", soft_time_limit=240, time_limit=300)

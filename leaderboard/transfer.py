@@ -17,7 +17,13 @@ over. Where no finished run says anything, a **queued or running** run is shown 
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
 ``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
 The private split is shown only when :func:`challenges.split_access.private_visible`
-allows. Cells are cached by the ids of the two prediction files, so a new run or a new
+allows. On a ladder board's public split (docs/organizers/ladder.md) a cell is the exact public
+score of a team's method, which the board hides from participants and the public until the
+reveal: the matrix made for such a reader (``hidden``: the ids of those tasks,
+``leaderboard.shown.hidden_tasks``) keeps each cell's run and status but not its score, delta
+or interval (:data:`LADDER_CELL` says why), and the row means, the decomposition and the
+frontier are computed from the cells it keeps. The AutoGluon baseline's own cells stay, as
+its board entry does. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
 
 At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads what it shows
@@ -140,6 +146,48 @@ class TransferMatrix:
     baselines: list[BaselineState] = field(default_factory=list)  # in task order
     # The baseline entry of each task that has one, by task id (what cells are measured from).
     baseline_entries: dict[int, LeaderboardEntry] = field(default_factory=dict)
+    # Tasks whose teams' cells this matrix withholds (a ladder board's public split, for a
+    # reader who may not see its exact scores): their runs and statuses, never their figures.
+    hidden: frozenset[int] = frozenset()
+
+    def withholds(self, task: Task, algorithm: Algorithm) -> bool:
+        """Whether ``algorithm``'s cell on ``task`` is withheld (a team's, on a hidden task)."""
+        return task.pk in self.hidden and not algorithm.team.is_baseline
+
+    @property
+    def hidden_slugs(self) -> list[str]:
+        return [task.slug for task in self.tasks if task.pk in self.hidden]
+
+
+LADDER_CELL = (
+    "hidden: the task's ladder board shows no exact public score until the private split is "
+    "revealed, and this cell's score and delta are exact public figures "
+    "(docs/organizers/ladder.md)"
+)
+
+
+def withheld_view(hidden: frozenset[int]) -> str:
+    """The part of a kept answer's key (``leaderboard.cache.transfer_cache.kept``) that says
+    which tasks' cells it withholds: readers of different cells never share an answer."""
+    return "withheld:" + ",".join(str(pk) for pk in sorted(hidden))
+
+
+def withheld_note(matrix: TransferMatrix) -> dict | None:
+    """What the matrix withholds from its reader, in words: ``{"tasks", "reason"}`` (None:
+    nothing)."""
+    slugs = matrix.hidden_slugs
+    if not slugs:
+        return None
+    return {
+        "tasks": slugs,
+        "reason": (
+            f"The tasks {', '.join(slugs)} have ladder boards: their cells of teams' methods "
+            "on the public rows are exact public scores, which those boards hide until the "
+            "private split is revealed. Their runs and statuses are shown; their scores, "
+            "deltas and intervals are not, and the means, the decomposition and the frontier "
+            "use only the cells shown (docs/organizers/ladder.md)."
+        ),
+    }
 
 
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -203,6 +251,7 @@ class ShownCell:
     run: AlgorithmRun | None
     reason: str | None
     score: float | None
+    hidden: bool = False  # a scored cell withheld from this reader (:data:`LADDER_CELL`)
 
     @property
     def failure(self) -> str | None:
@@ -230,6 +279,8 @@ def shown_cells(matrix: TransferMatrix, row: TransferRow) -> list[ShownCell]:
             shown.append(ShownCell(cell, run, None, cell.score))
         elif run is None:
             shown.append(ShownCell(None, None, "not run", None))
+        elif run.status == AlgorithmRunStatus.SUCCEEDED and matrix.withholds(task, row.algorithm):
+            shown.append(ShownCell(None, run, LADDER_CELL, None, hidden=True))
         else:
             score = (
                 run_score(run, task, matrix.split)
@@ -527,9 +578,12 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
     }
 
 
-def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
+def transfer_matrix(
+    *, track: Track, split: str = Split.PUBLIC, hidden: frozenset[int] = frozenset()
+) -> TransferMatrix:
     """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
-    shown). Tasks whose primary metric the bootstrap does not compute have no cells.
+    shown), without the teams' cells on the tasks of ``hidden`` (the module docstring).
+    Tasks whose primary metric the bootstrap does not compute have no cells.
 
     Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
     their submissions, its baseline entry and its fields are as when it was kept is read
@@ -558,6 +612,12 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     }
     by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
     by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
+    if hidden:  # withheld before anything is computed from them (the rows' means)
+        measured = {
+            (a, t): cell
+            for (a, t), cell in measured.items()
+            if t not in hidden or by_id[a].team.is_baseline
+        }
     algorithms = sorted(by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk))
     rows = [
         _row(
@@ -579,11 +639,17 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         rows=rows,
         baselines=[columns[task.pk].state for task in tasks],
         baseline_entries=baselines,
+        hidden=frozenset(hidden) & {task.pk for task in tasks},
     )
 
 
 def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
     """The robustness view of the matrix (docs/organizers/stress.md): run id -> the figures of its
     method's stress run on the cell's task, on the matrix's split (None: none yet)."""
-    runs = [run for row in matrix.rows for run in row.runs if run is not None]
+    runs = [
+        run
+        for row in matrix.rows
+        for task, run in zip(matrix.tasks, row.runs, strict=True)
+        if run is not None and not matrix.withholds(task, row.algorithm)
+    ]
     return robustness_for_runs(runs=runs, split=matrix.split)

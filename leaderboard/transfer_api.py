@@ -13,6 +13,12 @@ A cell without a ``delta`` says why in ``reason``; ``baselines`` gives each task
 baseline state (``scored``, ``queued``, ``running``, ``failed``, ``not run``): a delta waits
 for its score.
 
+On a ladder board's public split (docs/organizers/ladder.md), for a reader who may not see its
+exact public scores, a team's cell keeps its run, ``status`` and ``failure`` but its ``score``,
+``delta`` and ``ci`` are null and ``reason`` says why; ``withheld`` names those tasks and the
+reason, and the means, the decomposition and the frontier use only the cells shown (a
+withheld task's difficulty: ``effect`` and ``ci`` null with that ``reason``).
+
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
 share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
 against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
@@ -44,13 +50,15 @@ from .benchmark import (
     transfer_frontier,
 )
 from .cache import transfer_cache
-from .shown import ladder_matrix_refusal
+from .shown import hidden_tasks
 from .transfer import (
     TransferMatrix,
     baseline_states,
     shown_cells,
     transfer_matrix,
     transfer_robustness,
+    withheld_note,
+    withheld_view,
 )
 
 
@@ -90,8 +98,9 @@ class TransferCellSerializer(serializers.Serializer):
     is_organizer_run = serializers.BooleanField()
     reason = serializers.CharField(
         allow_null=True,
-        help_text="Why `delta` is null (the run is not finished, failed, or the task's "
-        "baseline has no score yet); null when there is a delta.",
+        help_text="Why `delta` is null (the run is not finished, failed, the task's "
+        "baseline has no score yet, or the cell is withheld: a ladder board's exact public "
+        "score, hidden from this reader until the reveal); null when there is a delta.",
     )
 
     robustness = serializers.JSONField(
@@ -205,6 +214,11 @@ class DecompositionSerializer(serializers.Serializer):
         help_text="The track's last fit, of the matrix before its newest cells: a worker is"
         " fitting this one."
     )
+    withheld = serializers.JSONField(
+        allow_null=True,
+        help_text='{"tasks", "reason"}: the tasks whose cells this fit leaves out (ladder '
+        "boards, for a reader who may not see their exact public scores); null: none.",
+    )
 
 
 class FrontierPointSerializer(serializers.Serializer):
@@ -239,6 +253,12 @@ class TrackTransferApi(APIView):
         baselines = TransferBaselineSerializer(many=True)
         decomposition = DecompositionSerializer()
         frontier = FrontierSerializer()
+        withheld = serializers.JSONField(
+            allow_null=True,
+            help_text='{"tasks": [slug, ...], "reason"}: the tasks with a ladder board whose '
+            "teams' cells keep their status but not their score, delta or interval for this "
+            "reader until the reveal (docs/organizers/ladder.md); null when nothing is withheld.",
+        )
 
     @extend_schema(
         operation_id="track_transfer",
@@ -246,25 +266,20 @@ class TrackTransferApi(APIView):
         responses={
             200: OutputSerializer,
             **split_refusal_responses(),
-            **error_responses(
-                {
-                    403: "The public split of a track with a ladder board, for a reader who "
-                    "may not see its exact public scores (`ladder_board`, "
-                    "docs/organizers/ladder.md).",
-                    404: "No such track.",
-                }
-            ),
+            **error_responses({404: "No such track."}),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split  # who may see it: before the cache
-        hidden = ladder_matrix_refusal(track=track, split=split, user=request.user)
-        if hidden is not None:
-            return Response({"code": "ladder_board", "detail": hidden}, status=403)
+        # ...and which cells (a ladder board's, docs/organizers/ladder.md): part of the key.
+        hidden = frozenset(
+            hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user)
+        )
+        view = withheld_view(hidden)
 
         def payload() -> tuple[dict, bool]:
-            answer = transfer_payload(transfer_matrix(track=track, split=split))
+            answer = transfer_payload(transfer_matrix(track=track, split=split, hidden=hidden))
             return answer, not answer["decomposition"]["updating"]
 
         renderer = getattr(request, "accepted_renderer", None)
@@ -274,9 +289,9 @@ class TrackTransferApi(APIView):
                 answer, keepable = payload()
                 return renderer.render(answer, "application/json"), keepable
 
-            body = transfer_cache.kept(track, "api-json", split, compute=rendered)
+            body = transfer_cache.kept(track, "api-json", split, view, compute=rendered)
             return HttpResponse(body, content_type="application/json")
-        return Response(transfer_cache.kept(track, "api", split, compute=payload))
+        return Response(transfer_cache.kept(track, "api", split, view, compute=payload))
 
 
 def transfer_payload(matrix: TransferMatrix) -> dict:
@@ -335,4 +350,5 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
         ],
         "decomposition": decomposition_payload(transfer_decomposition(matrix)),
         "frontier": frontier_payload(*transfer_frontier(matrix)),
+        "withheld": withheld_note(matrix),
     }

@@ -36,13 +36,16 @@ from .first import (
 )
 from .ladder import ladder_resolution, task_board_mode
 from .shakeup_panel import shakeup_panel
-from .shown import board_hides, ladder_matrix_refusal, task_board_for
+from .shown import board_hides, hidden_tasks, task_board_for
 from .transfer import (
+    LADDER_CELL,
     baseline_states,
     shown_cells,
     task_baseline_states,
     transfer_matrix,
     transfer_robustness,
+    withheld_note,
+    withheld_view,
 )
 
 
@@ -282,10 +285,22 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
 
 def _robustness_rows(matrix) -> list:
     """The transfer matrix's robustness view (docs/organizers/stress.md): per algorithm, its stress
-    figures on each task."""
+    figures on each task (``{"withheld": why}`` where the matrix withholds the cell: its clean
+    score is a ladder board's exact public score)."""
     shown = transfer_robustness(matrix)
+    hidden = {"withheld": LADDER_CELL}
     return [
-        (row, [shown.get(run.pk) if run is not None else None for run in row.runs])
+        (
+            row,
+            [
+                None
+                if run is None
+                else hidden
+                if matrix.withholds(task, row.algorithm)
+                else shown.get(run.pk)
+                for task, run in zip(matrix.tasks, row.runs, strict=True)
+            ],
+        )
         for row in matrix.rows
     ]
 
@@ -342,17 +357,12 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split
-    refusal = ladder_matrix_refusal(track=track, split=split, user=request.user)
-    if refusal is not None:
-        return render(
-            request,
-            "leaderboard/transfer.html",
-            {"track": track, "challenge": track.challenge, "split": split, "refusal": refusal},
-            status=403,
-        )
+    # A ladder board's cells are withheld from whom it hides exact public scores
+    # (docs/organizers/ladder.md): which ones is part of the kept sections' key.
+    hidden = frozenset(hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user))
 
     def sections() -> tuple[str, bool]:
-        matrix = transfer_matrix(track=track, split=split)
+        matrix = transfer_matrix(track=track, split=split, hidden=hidden)
         page = transfer_page_parts(matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
@@ -364,11 +374,13 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
                 "row_html": _transfer_rows_html(matrix),
                 "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
                 "decomposition": page.decomposition,
+                "decomposed": page.decomposed,
                 "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes
                 "frontier": page.frontier,
                 "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
                 "private_visible": shown.private_visible,
                 "robustness_html": _robustness_rows_html(matrix),
+                "withheld": withheld_note(matrix),
             },
         )
         return html, not page.decomposition["updating"]
@@ -380,6 +392,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         "page",
         split,
         str(int(shown.private_visible)),
+        withheld_view(hidden),
         transfer_cache.template_digest("leaderboard/transfer_sections.html"),
         compute=sections,
     )

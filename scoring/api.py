@@ -42,6 +42,14 @@ from scoring.services.upload import (
     submission_replay,
 )
 
+# Why a ladder board's submission reads without its exact public figures (the one sentence).
+LADDER_WITHHELD = (
+    "exact public figures withheld until the private split is revealed: the task has a "
+    "ladder board, which shows an entry's shown score when it climbed and otherwise says it "
+    "was not better than the team's shown score by a significant margin; its exact public "
+    "scores, NFR and flips would give the public rows away (docs/organizers/ladder.md)"
+)
+
 
 @extend_schema_serializer(component_name="Submission")
 class SubmissionOutputSerializer(serializers.Serializer):
@@ -122,6 +130,22 @@ class SubmissionOutputSerializer(serializers.Serializer):
         return decision_payload(submission)
 
     nfr = serializers.SerializerMethodField()
+    withheld = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "nullable": True,
+            "description": "Why the entry's exact public figures are missing (scores.public "
+            "beyond the shown score, nfr, flips): a ladder board's, for a reader who may not "
+            "see exact public scores, until the reveal (docs/organizers/ladder.md); null "
+            "when nothing is withheld.",
+        }
+    )
+    def get_withheld(self, submission) -> str | None:
+        if public_scores_shown(task=submission.task, user=self.context["request"].user):
+            return None
+        return LADDER_WITHHELD
 
     @extend_schema_field(
         {

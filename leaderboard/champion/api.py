@@ -98,7 +98,9 @@ class HistoryItemSerializer(serializers.Serializer):
     withheld = serializers.CharField(
         allow_null=True,
         help_text='"too few changed rows to report" when the step changed fewer than k rows '
-        "(docs/organizers/disclosure.md; its counts are null), else null.",
+        '(docs/organizers/disclosure.md; its counts are null); "exact public scores hidden by '
+        'the ladder board until the reveal" for a step on a ladder board\'s public split read '
+        "by whom it hides exact public scores from (docs/organizers/ladder.md); else null.",
     )
 
 
@@ -183,7 +185,10 @@ class ReleaseCheckSerializer(serializers.Serializer):
         allow_null=True,
         help_text='"too few changed rows to report" when the file differs from the champion on '
         "fewer than min_changed_rows rows of the split: every count is then null "
-        "(docs/organizers/disclosure.md); null when nothing is withheld.",
+        '(docs/organizers/disclosure.md); "exact public scores hidden by the ladder board '
+        'until the reveal" on the public split of a ladder board, for a reader who may not '
+        "see its exact public scores: every figure but rows_needed is then null, the verdict "
+        "stands (docs/organizers/ladder.md); null when nothing is withheld.",
     )
     min_changed_rows = serializers.IntegerField(
         help_text="k: counts are given only from this many changed rows on."

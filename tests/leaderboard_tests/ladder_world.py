@@ -147,6 +147,16 @@ def kind_task(
     return planted(task, mode)
 
 
+def number_forms(value: float) -> list[str]:
+    """How a page, a CSV or JSON may write ``value`` (none for a value of two decimals or
+    fewer, 0 or 0.25: those cannot be told from other numbers on a page)."""
+    if abs(value * 100 - round(value * 100)) < 1e-9:
+        return []
+    return sorted(
+        {repr(value), f"{value:.6f}", f"{value:.5f}", f"{value:.4f}", f"{value:.2%}"}
+    )
+
+
 def upload(
     planted_task: Planted, team: Team, values, folder: Path, name: str, *, at=None
 ) -> Submission:

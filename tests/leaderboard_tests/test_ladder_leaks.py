@@ -6,7 +6,10 @@ their differences to it), in any of the forms a page writes a number in.
 
 The places are not listed by hand: every route of the URL configuration is requested with
 its parameters filled from the world below (a route this test cannot fill fails it, so a new
-route is either enumerated or named here). The release check, a POST, is refused.
+route is either enumerated or named here). A team's algorithm made one of the entries, so the
+track's transfer matrix (page, API, results exports) has a cell of a team's method on the
+ladder task. The release check, a POST, answers its verdict without the figures
+(``leaderboard/champion/disclosure.py``), for a submission and for a file.
 """
 
 from __future__ import annotations
@@ -20,14 +23,18 @@ import pyarrow.parquet as pq
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
+from leaderboard.champion.disclosure import LADDER_WITHHELD
 from leaderboard.champion.services import champion_check_run, champion_ensure
+from leaderboard.core.gate import VERDICTS
 from leaderboard.models import ChampionCheck, ChampionCheckStatus, LadderStep
 from notifications.models import MailDelivery, Webhook, WebhookDelivery
 from scoring.models import Submission
 from standings.services import challenge_finish
-from tests.leaderboard_tests.ladder_world import random_label_task, upload
+from tests.leaderboard_tests.ladder_world import number_forms, random_label_task, upload
 from tests.scoring_tests.factories import ChallengeFactory, api_client_for, make_participant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,16 +96,6 @@ def _fill(route: str, world: dict) -> list[str]:
     return paths
 
 
-def _forms(value: float) -> list[str]:
-    """How a page, a CSV or JSON may write ``value`` (none for a value of two decimals or
-    fewer, 0 or 0.25: those cannot be told from other numbers on a page)."""
-    if abs(value * 100 - round(value * 100)) < 1e-9:
-        return []
-    return sorted(
-        {repr(value), f"{value:.6f}", f"{value:.5f}", f"{value:.4f}", f"{value:.2%}"}
-    )
-
-
 def _text(response) -> str:
     body = b"".join(response.streaming_content) if response.streaming else response.content
     if body[:4] == b"PAR1":  # Parquet: every cell as text
@@ -147,6 +144,19 @@ def world(tmp_path: Path, redis_server, django_capture_on_commit_callbacks, sett
         # The final standings frozen, not revealed: what the public reads of them is the
         # public split's boards (forced before the end: every entry counts).
         challenge_finish(challenge=challenge, force=True)
+    # The team's method made its first entry: the transfer matrix's cell on the ladder task.
+    algorithm = Algorithm.objects.create(challenge=challenge, team=ours.team, name="ours-method")
+    version = AlgorithmVersion.objects.create(
+        algorithm=algorithm, number=1, archive="x.zip", archive_sha256="0" * 64
+    )
+    AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        status=AlgorithmRunStatus.SUCCEEDED,
+        submission=entries[0],
+        cpu_seconds=12.0,
+        finished_at=timezone.now(),
+    )
     steps = {s.submission_id: s for s in LadderStep.objects.filter(task=task)}
     if mode == "ladder":
         assert [steps[e.pk].climbed for e in entries[:4]] == [True, False, True, False]
@@ -158,12 +168,12 @@ def world(tmp_path: Path, redis_server, django_capture_on_commit_callbacks, sett
         entry.refresh_from_db()
         for value in entry.scores["public"].values():
             if value is not None:
-                hidden.update(_forms(value))
+                hidden.update(number_forms(value))
         # what a gate or a flip column would show against the reference
-        hidden.update(_forms(entry.public_score - reference.public_score))
+        hidden.update(number_forms(entry.public_score - reference.public_score))
         right = v[public] == planted.truth[public]
-        hidden.update(_forms(float(np.mean(reference_right & ~right))))  # NFR
-        hidden.update(_forms(float(np.mean(right & ~reference_right))))  # PFR
+        hidden.update(number_forms(float(np.mean(reference_right & ~right))))  # NFR
+        hidden.update(number_forms(float(np.mean(right & ~reference_right))))  # PFR
     # (A shown score of the ladder has two decimals here: never one of these forms.)
     return {
         "planted": planted,
@@ -177,6 +187,7 @@ def world(tmp_path: Path, redis_server, django_capture_on_commit_callbacks, sett
         "theirs": theirs,
         "hidden": hidden,
         "entries": entries,
+        "values": values,
     }
 
 
@@ -237,6 +248,8 @@ def test_on_a_plain_board_the_same_routes_show_them(world):
         f"/api/v1/submissions/{world['submissions'][1]}/",
         f"/submissions/{world['submissions'][1]}/",
         f"/api/v1/tasks/{task}/champion/",
+        f"/api/v1/tracks/{world['track']}/transfer/",
+        f"/tracks/{world['track']}/transfer/",
         f"/api/v1/tracks/{world['track']}/results.parquet",
         f"/api/v1/challenges/{world['challenge']}/standings/",
     ):
@@ -251,12 +264,61 @@ def test_webhooks_and_mails_hold_no_hidden_figure(world):
         assert not _leaks(text, world["hidden"]), text
 
 
-def test_the_release_check_is_refused_on_a_ladder_board(world):
-    ours = world["ours"]
-    response = api_client_for(ours.user).post(
+def _release_check(world, client, **data):
+    return client.post(
         f"/api/v1/tasks/{world['task']}/release-check/",
-        {"submission": world["submissions"][1]},
-        format="json",
+        data,
+        format="multipart" if "file" in data else "json",
     )
-    assert response.status_code == 409 and response.json()["code"] == "ladder_board"
-    assert not _leaks(response.content.decode(), world["hidden"])
+
+
+def test_the_release_check_answers_its_verdict_without_the_figures(world, tmp_path):
+    """A participant's release check on a ladder board's public split: the verdict, its rule
+    and rows_needed, every figure null with the reason in words, for a submission and for a
+    file (the entry that passed the gate, as a file: a verdict with figures to withhold)."""
+    client = api_client_for(world["ours"].user)
+    path = tmp_path / "again.csv"
+    world["planted"].frame(world["values"][3]).to_csv(path, index=False)
+    answers = [_release_check(world, client, submission=world["submissions"][1])]
+    with path.open("rb") as handle:
+        answers.append(_release_check(world, client, file=handle))
+    for response in answers:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["split"] == "public" and body["verdict"] in VERDICTS
+        assert body["passes"] is (body["verdict"] == "passes")
+        assert body["withheld"] in (LADDER_WITHHELD, "too few changed rows to report")
+        for name in ("difference", "ci", "nfr", "nfr_ci", "pfr", "pfr_ci", "mcnemar"):
+            assert body[name] is None, name
+        assert body["slices"] == [] and body["broken_ids"] == []
+        assert any("ladder" in reason for reason in body["reasons"]), body["reasons"]
+        assert not _leaks(response.content.decode(), world["hidden"])
+    assert answers[1].json()["withheld"] == LADDER_WITHHELD  # 0.88 right: many changed rows
+
+
+def test_organizers_read_the_release_checks_figures(world, django_user_model):
+    organizer = django_user_model.objects.create_user("org", is_staff=True, is_superuser=True)
+    response = _release_check(
+        world, api_client_for(organizer), submission=world["submissions"][3]
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["withheld"] is None and body["difference"] is not None and body["mcnemar"]
+
+
+def test_the_transfer_matrix_keeps_the_cells_status_without_their_figures(world):
+    for who, client in _readers(world).items():
+        response = client.get(f"/api/v1/tracks/{world['track']}/transfer/")
+        assert response.status_code == 200, (who, response.content)
+        body = response.json()
+        assert body["withheld"]["tasks"] == [world["task"]], who
+        [cell] = body["cells"]  # the team's method on the ladder task
+        assert cell["status"] == "succeeded" and cell["task"] == world["task"], who
+        assert cell["score"] is None and cell["delta"] is None and cell["ci"] is None
+        assert "ladder" in cell["reason"], cell
+        assert body["algorithms"][0]["mean_score"] is None
+        difficulty = body["decomposition"]["task_difficulty"]
+        assert all(d["effect"] is None and "ladder" in d["reason"] for d in difficulty)
+        page = client.get(f"/tracks/{world['track']}/transfer/")
+        assert page.status_code == 200
+        assert "hidden until the reveal" in page.content.decode()

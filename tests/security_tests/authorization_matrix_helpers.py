@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 
 from challenges.models import Challenge
+from tests.security_tests.matrix_accounts import ACCOUNT_SITE
 from tests.security_tests.matrix_admin import ADMIN, ADMIN_OBJECTS, admin_model_cases
 from tests.security_tests.matrix_api import API
 from tests.security_tests.matrix_case import (
@@ -221,7 +222,8 @@ SITE: list[Case] = [
 ]
 
 
-MATRIX = SITE + API + ADMIN + admin_model_cases()
+# Accounts, rules and task owners' pages (matrix_accounts) are the site's too.
+MATRIX = SITE + ACCOUNT_SITE + API + ADMIN + admin_model_cases()
 
 
 def fill(case: Case, world: World) -> str:

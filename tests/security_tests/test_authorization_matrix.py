@@ -35,7 +35,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from challenges.models import Challenge
 from leaderboard.results import COLUMNS as RESULT_COLUMNS
 from tests.security_tests.conftest import ROLES, client_for
-from tests.security_tests.matrix_accounts import ACCOUNT_SITE
 from tests.security_tests.matrix_admin import ADMIN_OBJECTS
 from tests.security_tests.matrix_case import (
     ALL_OK,
@@ -46,12 +45,10 @@ from tests.security_tests.matrix_case import (
 )
 from tests.security_tests.world import RUN_LOG_MARKER, World, value_forms
 
-from .authorization_matrix_helpers import MATRIX, SITE, fill
+from .authorization_matrix_helpers import MATRIX, fill
 
 pytestmark = pytest.mark.django_db
 
-
-SITE += ACCOUNT_SITE
 
 
 

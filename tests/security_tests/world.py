@@ -299,7 +299,7 @@ def destroy_world(world: World) -> None:
         user.delete()
 
 
-def _bootstrap_now(task_fn: Any, task_id: int) -> None:
+def _bootstrap_now(task_id: int) -> None:
     """Compute the bootstrap intervals in-process instead of queueing them."""
     from leaderboard.services import leaderboard_bootstrap_compute
 
