@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from algorithms.models import AlgorithmRun
 from challenges.audit import ReasonRequired
 from challenges.console import ReadOnlyAdminMixin
+from datasets.models import Task
 from scoring.models import Reference, Submission
 
 from .champion.entries import Entry, entry_of
@@ -144,8 +145,6 @@ class TaskChampionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Every task appears once it is weighed; the console can pin from the start too."""
-        from datasets.models import Task
-
         for task in Task.objects.exclude(champion__isnull=False):
             champion_ensure(task=task)
         return super().changelist_view(request, extra_context)
