@@ -177,7 +177,9 @@ class RunOutputSerializer(serializers.Serializer):
         if known is not None:
             return known.get(run.pk)
         split = self.context.get("robustness_split", PUBLIC)
-        return robustness_for_runs(runs=[run], split=split).get(run.pk)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return robustness_for_runs(runs=[run], split=split, user=user).get(run.pk)
 
 
 class AlgorithmCreateApi(APIView):
@@ -275,7 +277,7 @@ class AlgorithmDetailApi(APIView):
             many=True,
             context={
                 "reproductions": reproductions,
-                "robustness": robustness_for_runs(runs=runs, split=split),
+                "robustness": robustness_for_runs(runs=runs, split=split, user=request.user),
             },
         ).data
         return Response(data)
@@ -414,7 +416,11 @@ class AlgorithmRunDetailApi(APIView):
         if run is None:
             raise NotFound("There is no such algorithm run.")
         split = robustness_split(challenge=run.task.track.challenge, user=request.user)
-        return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
+        return Response(
+            RunOutputSerializer(
+                run, context={"robustness_split": split, "request": request}
+            ).data
+        )
 
 
 class AlgorithmRunCancelApi(APIView):

@@ -24,6 +24,7 @@ from algorithms.models import ACTIVE, STRESS_PROFILES, AlgorithmRun, AlgorithmRu
 from algorithms.services.stress_queue import StressOutlook, stress_outlook
 from challenges.models import Challenge
 from challenges.selectors import is_organizer
+from scoring.selectors import User, public_scores_shown
 
 ALL = "all"
 PUBLIC = "public"
@@ -103,10 +104,20 @@ def stress_runs_for(*, runs: Iterable[AlgorithmRun]) -> dict[int, AlgorithmRun |
     return found
 
 
-def robustness_for_runs(*, runs: Iterable[AlgorithmRun], split: str) -> dict[int, dict | None]:
-    """Run id -> its robustness on ``split`` (None: no stress run has finished yet)."""
+def robustness_for_runs(
+    *, runs: Iterable[AlgorithmRun], split: str, user: User | None = None
+) -> dict[int, dict | None]:
+    """Run id -> its robustness on ``split`` (None: no stress run has finished yet). With
+    ``user``, a run on a ladder board's task has none on the public split for a reader who
+    may not see its exact public scores (its clean score is one, docs/organizers/ladder.md)."""
+    runs = list(runs)
     found = stress_runs_for(runs=runs)
-    return {pk: robustness_view(stress_run=s, split=split) for pk, s in found.items()}
+    shown = {pk: robustness_view(stress_run=s, split=split) for pk, s in found.items()}
+    if user is not None and split == PUBLIC:
+        for run in runs:
+            if run.pk in shown and not public_scores_shown(task=run.task, user=user):
+                shown[run.pk] = None
+    return shown
 
 
 def robustness_for_submissions(

@@ -103,7 +103,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
     reproductions = reproductions_of(run_pks=[run.pk for run in runs])
     split = robustness_split(challenge=algorithm.challenge, user=request.user)
-    robustness = robustness_for_runs(runs=runs, split=split)
+    robustness = robustness_for_runs(runs=runs, split=split, user=request.user)
     for run in runs:  # the run's manifest, reproduction and robustness, shown under its row
         run.manifest_shown = manifest_of(run=run)
         run.reproduced_shown = reproductions.get(run.pk)

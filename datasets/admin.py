@@ -72,6 +72,10 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         "card",
         "meta",
         "created_at",
+        # Set under Leaderboard, "Public board modes" (audited, the board rebuilt with it).
+        "public_board",
+        "ladder_bootstraps",
+        "ladder_bayes_factor",
     )
 
     # The file fields are left out: as read-only fields they would link to storage URLs,

@@ -12,7 +12,7 @@ from django.utils.functional import LazyObject, empty
 
 from challenges.markdown import MarkdownHtmlField
 from challenges.stored_files import StoredFile, every_file_field
-from common import keyfile
+from common import board_modes, keyfile
 from jobs.models import Job
 from kinds import kind_choices
 
@@ -48,6 +48,23 @@ def task_file_path(instance: Task, filename: str) -> str:
     if version <= 1:
         return f"tasks/{instance.slug}/{filename}"
     return f"tasks/{instance.slug}/v{version}/{filename}"
+
+
+def default_public_board() -> str:
+    """The mode a new task's public board starts in (``PUBLIC_BOARD_DEFAULT``: "ladder")."""
+    mode = getattr(settings, "PUBLIC_BOARD_DEFAULT", board_modes.DEFAULT_MODE)
+    return mode if mode in board_modes.MODES else board_modes.DEFAULT_MODE
+
+
+class PublicBoard(models.TextChoices):
+    """A task's public board mode (``common.board_modes``, docs/organizers/ladder.md)."""
+
+    PLAIN = board_modes.PLAIN, board_modes.LABELS[board_modes.PLAIN]
+    LADDER = board_modes.LADDER, board_modes.LABELS[board_modes.LADDER]
+    LADDER_BOOTSTRAP = (
+        board_modes.LADDER_BOOTSTRAP,
+        board_modes.LABELS[board_modes.LADDER_BOOTSTRAP],
+    )
 
 
 class Task(models.Model):
@@ -103,6 +120,25 @@ class Task(models.Model):
         help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); "
         "empty: the challenge's (docs/organizers/champion-gate.md).",
     )
+    # How the public split is shown to participants (docs/organizers/ladder.md):
+    # ``common.board_modes``.
+    public_board = models.CharField(
+        max_length=16,
+        choices=PublicBoard.choices,
+        default=default_public_board,
+        help_text="How participants see the public board: plain (every exact score), ladder "
+        "(a shown score moves only on a significant climb) or ladder-bootstrap (the DREAM "
+        "bootstrap rule). Organizers always see every exact score (docs/organizers/ladder.md).",
+    )
+    ladder_bootstraps = models.PositiveIntegerField(
+        default=board_modes.DEFAULT_BOOTSTRAPS,
+        help_text="ladder-bootstrap: the paired bootstraps of each decision.",
+    )
+    ladder_bayes_factor = models.FloatField(
+        default=board_modes.DEFAULT_BAYES_FACTOR,
+        help_text="ladder-bootstrap: a new entry climbs when its bootstrap wins over its "
+        "losses exceed this (DREAM: 3).",
+    )
 
     # Public to logged-in participants (streamed through a view, never served directly).
     train_csv = models.FileField(upload_to=task_file_path, max_length=300)
@@ -124,6 +160,17 @@ class Task(models.Model):
                 condition=Q(gate_nfr_epsilon__isnull=True)
                 | (Q(gate_nfr_epsilon__gte=0) & Q(gate_nfr_epsilon__lte=1)),
                 name="task_gate_nfr_epsilon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(public_board__in=board_modes.MODES), name="task_public_board_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ladder_bootstraps__gte=board_modes.MIN_BOOTSTRAPS)
+                & Q(ladder_bootstraps__lte=board_modes.MAX_BOOTSTRAPS),
+                name="task_ladder_bootstraps_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(ladder_bayes_factor__gte=1), name="task_ladder_bayes_factor_range"
             ),
         ]
 

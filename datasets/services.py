@@ -40,8 +40,9 @@ from common import keyfile
 from common.files import delete_file_quietly, local_path, remove_empty_folders
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
-from datasets.models import Task, TaskVersion
+from datasets.models import Task, TaskVersion, default_public_board
 from datasets.versions import version_changes
+from kinds.boards import initial_board_mode
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,12 @@ def _store(
                 opis=dict(meta["opis"]),
                 meta=dict(meta),
                 order=track.tasks.count(),
+                public_board=initial_board_mode(
+                    kind=meta["kind"],
+                    metric=meta["primary_metric"],
+                    classes=list(meta["classes"]),
+                    default=default_public_board(),
+                ),
             )
             stored = _save_files(task, standardized, written)
             task.save()

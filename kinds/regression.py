@@ -275,6 +275,18 @@ class Regression(TaskKind):
             return SquaredError()
         return RSquared() if metric == "r2" else None
 
+    def shown_metrics(
+        self, metric: str, shown: float, exact: Mapping[str, Any]
+    ) -> dict[str, float]:
+        """The track reads R² (``track_metrics``): on a ladder board ranked by RMSE it moves
+        with the shown RMSE, R² = 1 - MSE / variance of the public truth, so
+        ``1 - (1 - R²) (shown / RMSE)²`` (no exact value of the entry is kept)."""
+        out = {metric: shown}
+        rmse, r2 = exact.get("rmse"), exact.get("r2")
+        if metric == "rmse" and rmse is not None and r2 is not None and math.isfinite(r2):
+            out["r2"] = float(r2) if rmse == 0 else 1 - (1 - float(r2)) * (shown / rmse) ** 2
+        return out
+
     def track_value(self, metric: str, score: float, metrics: Mapping[str, Any]) -> float | None:
         r2 = score if metric == "r2" else metrics.get("r2")
         if r2 is None or not math.isfinite(r2):

@@ -13,13 +13,16 @@ from rest_framework.views import APIView
 
 from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
 from challenges.models import Track
+from common import board_modes
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from .boards import task_board_cached, track_board_cached
+from .boards import track_board_cached
 from .cache import board_cache
 from .first import comparison_fields, first_fields, track_first_board
+from .ladder import task_board_mode
+from .shown import board_hides, task_board_for
 
 
 class MetricSerializer(serializers.Serializer):
@@ -106,9 +109,30 @@ class TaskEntrySerializer(serializers.Serializer):
         "that it predicts non-matches; lower is more consistent.",
     )
 
+    shown_score = serializers.FloatField(
+        allow_null=True,
+        help_text="The public score the board shows for the entry (docs/organizers/ladder.md): "
+        "on a "
+        "ladder board the team's shown score, which moves only when an entry climbs; on a "
+        "plain board its exact score; null for a reference.",
+    )
+    climbed = serializers.BooleanField(
+        allow_null=True,
+        help_text="True for a team's entry: the board shows the entry that last moved the "
+        "team's shown score; null for a reference.",
+    )
+    exact_score = serializers.FloatField(
+        allow_null=True,
+        help_text="Organizers, on a ladder board's public split: the entry's exact public "
+        "score; null for everyone else.",
+    )
+
     def get_prize_eligible(self, entry) -> bool | None:
-        """False above the track's NFR limit for the prize; null for references."""
-        return None if entry.rank is None else not entry.prize_ineligible
+        """False above the track's NFR limit for the prize; null for references (and on a
+        ladder board for participants: the limit reads the public flips)."""
+        if entry.rank is None or entry.prize_ineligible is None:
+            return None
+        return not entry.prize_ineligible
 
 
 class TrackEntrySerializer(serializers.Serializer):
@@ -205,6 +229,12 @@ class TaskLeaderboardApi(APIView):
         prize_max_nfr = serializers.FloatField(
             allow_null=True, help_text="The track's NFR limit for the prize (null: none)."
         )
+        mode = serializers.ChoiceField(
+            choices=list(board_modes.MODES),
+            help_text="The public board's mode (docs/organizers/ladder.md): plain, ladder or "
+            "ladder-bootstrap. On the public split of a ladder board a participant reads "
+            "shown scores only: score == shown_score, no interval, flip or exact metric.",
+        )
         entries = TaskEntrySerializer(many=True)
 
     @extend_schema(
@@ -214,8 +244,17 @@ class TaskLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split = api_split(request, task.track.challenge).split
+        # On a ladder board's public split a reader who may see exact scores gets another
+        # payload: its own key (docs/organizers/ladder.md).
+        laddered = split == "public" and task_board_mode(task) != board_modes.PLAIN
+        exact = laddered and not board_hides(task=task, split=split, user=request.user)
+        view = f"{split}:exact" if exact else split
         return board_cache.api_response(
-            request, board_cache.TASK, task.pk, split, lambda: _task_payload(task, split)
+            request,
+            board_cache.TASK,
+            task.pk,
+            view,
+            lambda: _task_payload(task, split, request.user),
         )
 
 
@@ -271,13 +310,16 @@ class TrackLeaderboardApi(APIView):
         )
 
 
-def _task_payload(task, split: str) -> dict:
-    """The task board's JSON (the same for every viewer allowed to see ``split``)."""
-    board = task_board_cached(task=task, split=split)
+def _task_payload(task, split: str, user) -> dict:
+    """The task board's JSON (the same for every viewer who may see ``split``, and on a
+    ladder board's public split for every viewer who may see exact scores, or not:
+    ``leaderboard.shown``)."""
+    board = task_board_for(task=task, split=split, user=user)
     entries = board.rows
     return {
         "task": task.slug,
         "split": split,
+        "mode": task_board_mode(task),
         "primary_reference": board.primary_name,
         "prize_max_nfr": board.prize_max_nfr,
         "primary_metric": task.primary_metric,

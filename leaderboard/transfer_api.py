@@ -44,6 +44,7 @@ from .benchmark import (
     transfer_frontier,
 )
 from .cache import transfer_cache
+from .shown import ladder_matrix_refusal
 from .transfer import (
     TransferMatrix,
     baseline_states,
@@ -245,12 +246,22 @@ class TrackTransferApi(APIView):
         responses={
             200: OutputSerializer,
             **split_refusal_responses(),
-            **error_responses({404: "No such track."}),
+            **error_responses(
+                {
+                    403: "The public split of a track with a ladder board, for a reader who "
+                    "may not see its exact public scores (`ladder_board`, "
+                    "docs/organizers/ladder.md).",
+                    404: "No such track.",
+                }
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split  # who may see it: before the cache
+        hidden = ladder_matrix_refusal(track=track, split=split, user=request.user)
+        if hidden is not None:
+            return Response({"code": "ladder_board", "detail": hidden}, status=403)
 
         def payload() -> tuple[dict, bool]:
             answer = transfer_payload(transfer_matrix(track=track, split=split))

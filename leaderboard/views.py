@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 
 from challenges.models import Track
 from challenges.split_access import ReaderSplit, page_split
+from common import board_modes
 from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
@@ -22,7 +23,6 @@ from .boards import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
     csv_reference_values,
-    task_board_cached,
     track_board_cached,
 )
 from .cache import board_cache, transfer_cache
@@ -34,6 +34,9 @@ from .first import (
     track_first,
     track_first_board,
 )
+from .ladder import ladder_resolution, task_board_mode
+from .shakeup_panel import shakeup_panel
+from .shown import board_hides, ladder_matrix_refusal, task_board_for
 from .transfer import (
     baseline_states,
     shown_cells,
@@ -43,9 +46,10 @@ from .transfer import (
 )
 
 
-def _task_board(task: Task, split: str) -> TaskBoard:
-    """The task board with its references (shared by every viewer allowed ``split``)."""
-    return task_board_cached(task=task, split=split)
+def _task_board(task: Task, split: str, user) -> TaskBoard:
+    """The task board with its references (cached for every viewer allowed ``split``), as
+    ``user`` may see it (a ladder board's public split: ``leaderboard.shown``)."""
+    return task_board_for(task=task, split=split, user=user)
 
 
 def _track_board(track: Track, split: str) -> selectors.TrackBoard:
@@ -94,14 +98,19 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResponse:
     challenge = task.track.challenge
     split = shown.split
-    board = _task_board(task, split)
+    board = _task_board(task, split, request.user)
     entries = board.rows
+    mode = task_board_mode(task)
+    laddered = split == "public" and mode != board_modes.PLAIN
+    hides = board_hides(task=task, split=split, user=request.user)
+    step = ladder_resolution(task) if laddered else None
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     metric = metric_info(task.primary_metric)
     chart = history_chart_svg(
         selectors.history_series(task=task),
-        title=f"{task.title}: best public {task.primary_metric} over time",
+        title=f"{task.title}: {'shown' if mode != board_modes.PLAIN else 'best'} public "
+        f"{task.primary_metric} over time",
         y_label=metric.label,
         higher_is_better=metric.higher_is_better,
     )
@@ -124,6 +133,11 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
             "robustness": board.robustness,
             "transitivity": "transitivity_violations" in board.consistency,
+            "mode": mode,
+            "laddered": laddered,
+            "exact_column": laddered and not hides,
+            "intervals": not hides,
+            "ladder_step": None if step is None else f"{step:g}",
         },
     )
 
@@ -131,7 +145,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    entries = _task_board(task, split).rows
+    entries = _task_board(task, split, request.user).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
     header = [
@@ -149,6 +163,11 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "submissions",
         "last_submission_at",
         *CSV_REFERENCE_COLUMNS,
+        # docs/organizers/ladder.md: the shown score, whether the entry climbed, and for organizers
+        # on a ladder board its exact score.
+        "shown_score",
+        "climbed",
+        "exact_score",
         "cpu_seconds",  # of the algorithm run behind the entry; empty for an uploaded file
     ]
     body = rows_to_csv(
@@ -169,6 +188,9 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
                 *csv_reference_values(e),
+                e.shown_score,
+                e.climbed,
+                e.exact_score,
                 getattr(e, "cpu_seconds", None),
             ]
             for e in entries
@@ -320,6 +342,14 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split
+    refusal = ladder_matrix_refusal(track=track, split=split, user=request.user)
+    if refusal is not None:
+        return render(
+            request,
+            "leaderboard/transfer.html",
+            {"track": track, "challenge": track.challenge, "split": split, "refusal": refusal},
+            status=403,
+        )
 
     def sections() -> tuple[str, bool]:
         matrix = transfer_matrix(track=track, split=split)
@@ -404,13 +434,14 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_member_required
 def task_shakeup(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
+    revealed = task.track.challenge.private_visible()
     return render(
         request,
         "leaderboard/shakeup.html",
         {
             "task": task,
-            "rows": selectors.shakeup_for_task(task=task),
-            "revealed": task.track.challenge.private_visible(),
+            "panel": shakeup_panel(task=task, revealed=revealed),
+            "revealed": revealed,
         },
     )
 

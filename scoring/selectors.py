@@ -14,6 +14,7 @@ from django.utils import timezone
 from challenges.models import Team
 from challenges.selectors import is_organizer
 from challenges.split_access import private_visible
+from common import board_modes
 from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
@@ -26,7 +27,7 @@ User = AbstractBaseUser | AnonymousUser
 def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:
     """The submissions ``user`` may see, newest first: their teams' ones; organizers all."""
     submissions = Submission.objects.select_related(
-        "task__track__challenge", "team", "uploaded_by"
+        "task__track__challenge", "team", "uploaded_by", "ladder_step"
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return submissions.none()
@@ -47,12 +48,70 @@ def private_scores_visible(*, submission: Submission, user: User) -> bool:
     return private_visible(challenge=submission.task.track.challenge, user=user)
 
 
+def public_scores_shown(*, task: Task, user: User) -> bool:
+    """Exact public scores of ``task``'s entries (docs/organizers/ladder.md): on a plain board for
+    everyone; on a ladder board for organizers, and for everyone once the private split is
+    revealed (the holdout has then done its work). Everyone else sees shown scores only."""
+    return not board_modes.is_ladder(task.public_board) or private_visible(
+        challenge=task.track.challenge, user=user
+    )
+
+
 def submission_visible_scores(*, submission: Submission, user: User) -> dict[str, dict]:
-    """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them."""
+    """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them.
+
+    On a ladder board (:func:`public_scores_shown` false) ``"public"`` holds only the
+    primary metric's shown score, and only for an entry that climbed: no exact figure of
+    the public rows."""
     scores = submission.scores or {}
+    if not public_scores_shown(task=submission.task, user=user):
+        shown = submission_ladder(submission=submission)["shown_score"]
+        metric = submission.task.primary_metric
+        return {"public": {} if shown is None else {metric: shown}} if "public" in scores else {}
     visible = private_scores_visible(submission=submission, user=user)
     splits = SHOWN_ORDER if visible else ("public",)
     return {split: dict(scores[split]) for split in splits if split in scores}
+
+
+def submissions_shown(*, submissions: list[Submission], user: User) -> list[Submission]:
+    """``submissions`` for a list a reader sees (their page, their team's page), each with
+    ``shown_public`` (its public primary score as ``user`` may see it:
+    :func:`submission_visible_scores`), ``ladder`` (:func:`submission_ladder`) and
+    ``laddered`` (its task's board is a ladder board)."""
+    for s in submissions:
+        public = submission_visible_scores(submission=s, user=user).get("public") or {}
+        s.shown_public = public.get(s.task.primary_metric)
+        s.ladder = submission_ladder(submission=s)
+        s.laddered = board_modes.is_ladder(s.task.public_board)
+    return submissions
+
+
+def submission_ladder(*, submission: Submission) -> dict[str, object]:
+    """The entry's place on its team's ladder (docs/organizers/ladder.md), as everyone may see it:
+    ``shown_score``, the public score shown for it (plain board: its exact score; ladder:
+    its shown score when it climbed, else None), ``climbed`` (it moved the team's shown
+    score; plain: it beat the team's best) and ``team_shown_score``, the team's shown
+    score after it. Read from its ``ladder_step`` (``leaderboard.ladder``: the board's
+    refresh decides it; until then it has not climbed)."""
+    try:
+        step = submission.ladder_step
+    except (ObjectDoesNotExist, AttributeError):
+        step = None
+    mode = submission.task.public_board
+    if step is not None and step.mode != mode:
+        step = None  # decided under another mode: weighed again at the board's next refresh
+    if submission.status != SubmissionStatus.SCORED:
+        return {"shown_score": None, "climbed": False, "team_shown_score": None}
+    if not board_modes.is_ladder(mode):
+        shown = submission.public_score
+    else:
+        shown = step.shown_score if step is not None and step.climbed else None
+    return {
+        "shown_score": shown,
+        "climbed": bool(step and step.climbed),
+        "team_shown_score": step.shown_score if step is not None else None,
+    }
+
 
 
 @dataclass(frozen=True)

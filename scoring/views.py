@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from challenges.selectors import team_for_user
 from challenges.upload_budget import BUDGET_CODES
+from common import board_modes
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
@@ -100,6 +101,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     submissions = list(
         selectors.submission_list(user=request.user, task_slug=task_slug)[:LIST_LIMIT]
     )
+    # What the reader may see of each public score (docs/organizers/ladder.md).
+    selectors.submissions_shown(submissions=submissions, user=request.user)
     poll_url = reverse("api-submission-list") + f"?limit={LIST_LIMIT}"
     if task_slug:
         poll_url += f"&task={task.slug}"
@@ -132,6 +135,9 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "scoring/submission_detail.html",
         {
+            "ladder": selectors.submission_ladder(submission=submission),
+            "laddered": board_modes.is_ladder(submission.task.public_board),
+            "exact_shown": selectors.public_scores_shown(task=submission.task, user=request.user),
             "submission": submission,
             "task": submission.task,
             "splits": splits,

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from challenges import rules, selectors
 from challenges.markdown import stored_html
 from challenges.models import Challenge, Team
+from scoring.selectors import submissions_shown
 from standings.selectors import writeup_for_team, writeup_visible
 
 
@@ -41,7 +42,14 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such team")  # a hidden team's page stays for it, to read why
     can_see_private = is_member or selectors.is_organizer(user=request.user)
     submissions = (
-        team.submissions.select_related("task").order_by("-created_at")[:200]
+        submissions_shown(  # what the reader may see of each public score
+                            # (docs/organizers/ladder.md)
+            submissions=list(
+                team.submissions.select_related("task__track__challenge", "ladder_step")
+                .order_by("-created_at")[:200]
+            ),
+            user=request.user,
+        )
         if can_see_private
         else None
     )

@@ -29,6 +29,7 @@ from challenges.upload_budget import (
     upload_quota_check,
     upload_rate_take,
 )
+from common import board_modes
 from common.finite import float_or_none
 from common.refusals import Refusal
 from common.units import byte_size
@@ -38,11 +39,11 @@ from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
-    select_team_best,
 )
 from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
 from leaderboard.first import EMPTY as EMPTY_FIRST
 from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
+from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
@@ -99,19 +100,25 @@ def _task_board(
     dict[int, tuple[float | None, int | None, datetime]],
     dict[int, float | None],
     dict[int, Submission],
+    dict[int, float],
 ]:
     """One task's board at the end on ``split``, ranked as its board ranks it: the private
-    board each team's finals, the public board each team's best public submission; with
-    each team's (score, rank, submitted at), what its score adds to the track's mean and the
-    submission ranked (whose predictions P(first) resamples)."""
+    board each team's finals, the public board each team's best public submission (on a
+    ladder board its leader with its shown score, docs/organizers/ladder.md); with each team's
+    (score, rank, submitted at), what its score adds to the track's mean, the submission ranked
+    (whose predictions P(first) resamples) and, on a ladder board, what moves those resamples from
+    its exact value to its shown one."""
     inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
+    laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
-    else:
-        ranked = rank_entries(select_team_best(inputs, split="public"))
+    else:  # the public board's rule: each team's leader with its shown score on a ladder
+        files = {pk: sub.predictions.name for pk, sub in by_id.items()}
+        ranked = rank_entries(public_board_entries(task=task, inputs=inputs, files=files))
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
     values: dict[int, float | None] = {}  # what each team's score adds to the track's mean
+    shifts: dict[int, float] = {}
     ranked_submissions: dict[int, Submission] = {}
     kind = kind_get(task.kind)
     for r in ranked:
@@ -131,12 +138,17 @@ def _task_board(
         )
         per_team[sub.team_id] = (r.entry.score, r.rank, sub.created_at)
         ranked_submissions[sub.team_id] = sub
+        metrics = (sub.scores or {}).get(split) or {}
+        if laddered and not r.entry.is_baseline and r.entry.score is not None:
+            exact = kind.track_value(task.primary_metric, sub.public_score, metrics)
+            metrics = kind.shown_metrics(task.primary_metric, r.entry.score, metrics)
+            shown = kind.track_value(task.primary_metric, r.entry.score, metrics)
+            if exact is not None and shown is not None:
+                shifts[sub.team_id] = shown - exact
         values[sub.team_id] = (
             None
             if r.entry.score is None
-            else kind.track_value(
-                task.primary_metric, r.entry.score, (sub.scores or {}).get(split) or {}
-            )
+            else kind.track_value(task.primary_metric, r.entry.score, metrics)
         )
     board = {
         "task": task.slug,
@@ -147,7 +159,7 @@ def _task_board(
         "split": split,
         "entries": entries,
     }
-    return board, per_team, values, ranked_submissions
+    return board, per_team, values, ranked_submissions, shifts
 
 
 def split_nfrs(*, tasks: list[Task], split: str = "private") -> dict[int, list[float | None]]:
@@ -191,6 +203,7 @@ class _TrackBoards:
     ranks: dict[str, dict[int, int | None]] = field(default_factory=dict)
     submissions: dict[str, dict[int, Submission]] = field(default_factory=dict)
     tie_break: dict[int, datetime] = field(default_factory=dict)
+    shifts: dict[str, dict[int, float]] = field(default_factory=dict)  # ladder boards
 
 
 def _track_boards(
@@ -201,9 +214,12 @@ def _track_boards(
     boards: list[dict[str, Any]] = []
     out = _TrackBoards()
     for task in tasks:
-        board, per_team, out.values[task.slug], out.submissions[task.slug] = _task_board(
+        board, per_team, values, submissions, shifts = _task_board(
             task, split=split, max_final=max_final, methods=methods
         )
+        out.values[task.slug], out.submissions[task.slug] = values, submissions
+        if shifts:
+            out.shifts[task.slug] = shifts
         boards.append(board)
         out.scores[task.slug] = {tid: v[0] for tid, v in per_team.items()}
         out.ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
@@ -288,6 +304,7 @@ def _track_ranking(
         submissions=boards.submissions,
         alpha=challenge.alpha,
         margin=challenge.equivalence_margin,
+        shifts=boards.shifts,
     )
     comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
     trivial = trivial_track_mean(tasks=counted, split=split)
@@ -302,6 +319,10 @@ def _track_ranking(
         )
         for row in rows
     ]
+    if boards.shifts:  # a ladder board's public NFRs are of its exact rows
+                       # (docs/organizers/ladder.md)
+        for entry in entries:
+            entry["prize_eligible"] = None
     return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
 
 

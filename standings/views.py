@@ -127,6 +127,7 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = task.track.challenge
     shown = page_split(request, challenge)
     split = shown.split
+    hidden = selectors.post_challenge_hidden(task=task, split=split, user=request.user)
     return render(
         request,
         "standings/post_challenge.html",
@@ -134,7 +135,8 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "task": task,
             "challenge": challenge,
             "split": split,
-            "rows": selectors.post_challenge_board(task=task, split=split),
+            "rows": [] if hidden else selectors.post_challenge_board(task=task, split=split),
+            "withheld": selectors.POST_CHALLENGE_LADDER if hidden else None,
             "ended": timezone.now() >= challenge.end,
             "private_visible": shown.private_visible,
         },

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.contrib.auth.models import AnonymousUser
 
 from algorithms.selectors import algorithm_run_get
 from challenges.selectors import is_organizer
@@ -26,7 +27,7 @@ from leaderboard.models import (
     TaskChampion,
 )
 from scoring.models import Submission
-from scoring.selectors import User, submission_get
+from scoring.selectors import User, public_scores_shown, submission_get
 
 from .disclosure import Audience, gate_answer, gate_audience, step_figures
 from .entries import Entry, EntryUnreadable, change_entry, entry_of
@@ -74,10 +75,21 @@ def private_shown(*, task: Task, user: User | None) -> bool:
     return (user is not None and is_organizer(user=user)) or task.track.challenge.private_visible()
 
 
+def ladder_hides(*, task: Task, split: str, user: User | None) -> bool:
+    """Whether figures weighed on ``split`` would give away exact public scores that the
+    task's ladder board hides from ``user`` (docs/organizers/ladder.md): the public split of a
+    ladder board, for a reader who may not see exact public scores."""
+    reader = AnonymousUser() if user is None else user
+    return split == Split.PUBLIC and not public_scores_shown(task=task, user=reader)
+
+
 def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) -> bool:
     """A decision's figures: hidden when it was made on the private split the reader may
-    not see yet, or against a champion whose numbers are sealed from the reader."""
+    not see yet, on the public split of a ladder board (:func:`ladder_hides`), or against
+    a champion whose numbers are sealed from the reader."""
     if change.split == Split.PRIVATE and not private:
+        return False
+    if ladder_hides(task=change.task, split=change.split, user=user):
         return False
     previous = change_entry(change.previous) if change.previous_id else None
     return previous is None or not previous.sealed_for(user)
@@ -216,6 +228,9 @@ def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
             out.append(Verdict(entry=entry, state="sealed"))
             continue
         out.append(_verdict(entry, checks.get(entry.submission_id), task=task, audience=audience))
+    if ladder_hides(task=task, split=split, user=user):
+        # The verdict stays; its figures and reasons (numbers of the public rows) do not.
+        out = [Verdict(entry=v.entry, state=v.state) for v in out]
     return out
 
 
@@ -295,6 +310,14 @@ def release_check(
             else f"Task '{task.slug}' has no champion yet (no reference to start from).",
             status=409,
             code="no_champion",
+        )
+    if ladder_hides(task=task, split=gate_split(challenge=task.track.challenge), user=user):
+        raise ReleaseCheckRefused(
+            f"Task '{task.slug}' has a {task.public_board} public board: a release check on "
+            "its public split would give away the exact public scores the board hides. It "
+            "answers organizers now, and everyone once the private split is revealed.",
+            status=409,
+            code="ladder_board",
         )
     if entry.sealed_for(user):
         raise ReleaseCheckRefused(

@@ -42,6 +42,8 @@ PERMISSIONS = {
     "algorithms.BaselineRun": (False, False, False),
     "leaderboard.LeaderboardEntry": (False, False, False),
     "leaderboard.TaskChampion": (False, False, False),  # the gate or the audited pin only
+    "leaderboard.LadderStep": (False, False, False),  # the board's refresh decides them
+    "leaderboard.TaskBoardMode": (False, True, False),  # a task's board mode, audited
     "algorithms.Algorithm": (True, True, True),
     "algorithms.AlgorithmRun": (False, False, False),
     "standings.FinalStandings": (False, False, False),

@@ -210,7 +210,8 @@ def test_an_import_beside_its_original_gets_a_title_of_its_own(
         import_copy("twin-again", "--title", f"  {original.title.upper()} ")
     assert refused.value.returncode == 1
     assert (
-        f"- the title '{original.title.upper()}' is already task 'twin''s in this track (a "
+        f"was not imported: the title '{original.title.upper()}' is already task 'twin''s in "
+        "this track (a "
         "track's board names its columns by title): choose another --title"
     ) in str(refused.value)
     assert not Task.objects.filter(slug="twin-again").exists()

@@ -191,6 +191,7 @@ def test_every_job_type_is_registered_at_start_and_decides_what_a_lost_worker_s_
         "notifications.tasks.send_notification_mail",
         "scoring.tasks.build_trivial_reference",
         "leaderboard.tasks.check_champion",
+        "datasets.tasks.check_task_version",
     }
     assert types == {job_type.key for job_type in registered()}  # by the apps' ready()
     assert types <= set(holders._LOST)
