@@ -73,7 +73,7 @@ def staging_sweep() -> list[Path]:
     return removed
 
 
-def staging_sweep_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
+def staging_sweep_on_worker_start(**sent: Any) -> None:
     """Celery's ``worker_ready`` (connected by ``AlgorithmsConfig`` where the Celery app is
     made): a worker starting on a host removes the run folders (and output tmpfs mounts) that
     a worker killed mid-run left behind; folders of live workers on the same host are kept."""
