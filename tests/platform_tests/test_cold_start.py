@@ -76,7 +76,7 @@ NOT_AT_START = (
 
 # A cold ``manage.py score_file --help`` imports at most this many modules (the lines of
 # ``python -X importtime``: each module an import statement loads; what Django loads by name,
-# the apps' modules, models and the command, has none). 2026-12, issue 55: 833, pandas
+# the apps' modules, models and the command, has none). 2026-12, issue 55: 834, pandas
 # aside (pyarrow imports it on the scoring's first array, on a thread of its own).
 COLD_START_MODULES = 860
 
