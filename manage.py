@@ -16,7 +16,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import execute_from_command_line
 
-    from jobs.lifecycle import publish_failures, report_publish_failures_at_exit
+    from jobs.publish_failures import publish_failures, report_publish_failures_at_exit
 
     report_publish_failures_at_exit()
     try:

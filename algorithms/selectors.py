@@ -19,7 +19,7 @@ from algorithms.models import (
     AlgorithmVersion,
     BaselineRun,
 )
-from algorithms.services.profiles import cell_profile_names
+from algorithms.services.profiles import cell_profile_names, entry_profile_names
 from challenges.selectors import is_organizer
 from common.numbers import number_text
 from common.splits import SHOWN_ORDER
@@ -173,8 +173,6 @@ def board_runs_pending(*, task_ids: Iterable[int]) -> dict[tuple[int, int], str]
     final whose success becomes their team's entry on the task's board (a team's run, the
     AutoGluon baseline: ``RunProfile.makes_entry``). The track board shows such a cell as on
     its way, never as a missing score."""
-    from algorithms.services.profiles import entry_profile_names
-
     found: dict[tuple[int, int], str] = {}
     rows = AlgorithmRun.objects.filter(
         task_id__in=list(task_ids), profile__in=entry_profile_names(), status__in=ACTIVE

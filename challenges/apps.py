@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from challenges.accounts.usernames import install_username_validator
+
 
 class ChallengePlatformConfig(AppConfig):
     name = "challenges"
@@ -9,8 +11,5 @@ class ChallengePlatformConfig(AppConfig):
     verbose_name = "Challenges and teams"
 
     def ready(self) -> None:
-        from challenges import tasks  # noqa: F401 - registers its Celery tasks
-        from challenges.accounts.usernames import install_username_validator
-
         # Every form and command that names an account refuses confusable usernames.
         install_username_validator()

@@ -14,7 +14,6 @@ from .models import WorkerHeartbeat
 
 @platform_task(
     name=task_names.HEARTBEAT,
-    queue="scoring",
     soft_time_limit=20,
     time_limit=30,
     every=30.0,
@@ -27,7 +26,7 @@ def heartbeat() -> None:
     )
 
 
-@platform_task(name=task_names.PING, queue="scoring", soft_time_limit=5, time_limit=10)
+@platform_task(name=task_names.PING, soft_time_limit=5, time_limit=10)
 def ping(*, value: str) -> str:
     """Round trip used by the tests and the health check: proves a worker consumes the queue."""
     WorkerHeartbeat.objects.update_or_create(

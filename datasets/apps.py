@@ -1,18 +1,18 @@
 from django.apps import AppConfig
 
+from challenges.stored_files import forget_on_delete
+from jobs import registry
+from jobs.celery import when_app_made
+
 
 class DatasetsConfig(AppConfig):
     name = "datasets"
     verbose_name = "Tasks and datasets"
 
     def ready(self) -> None:
-        from challenges.stored_files import forget_on_delete
         from challenges.upload_budget import team_storage_register
-        from datasets import tasks  # noqa: F401 - tasks: registers its Celery tasks
         from datasets.job_types import VERSION_CHECK
         from datasets.models import Task
-        from jobs import registry
-        from jobs.celery import when_app_made
 
         registry.register(VERSION_CHECK)
         when_app_made(_load_lost_decisions)

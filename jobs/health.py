@@ -39,7 +39,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.celery import TASK_QUEUES, TASK_TIME_LIMITS
+from jobs.celery import TASK_QUEUES, TASK_TIME_LIMITS, task_modules_loaded
+from jobs.liveness import broker_redis, live_entries
 from jobs.registry import CHANGED, DUE, FINISHED, STARTED, STATUS, JobType, registered
 from jobs.republish import republish_limit, republished_counts
 
@@ -75,6 +76,7 @@ def jobs_unsettled(
 ) -> list[UnsettledJob]:
     """Every queued or running job of ``job_types`` (default: every registered type), oldest
     state first within each type; see the module for the bounds."""
+    task_modules_loaded()  # the tasks' hard time limits: a worker's start imports them
     now = now or timezone.now()
     consumers = _consumers_by_queue()
     found: list[UnsettledJob] = []
@@ -273,8 +275,6 @@ def _consumers_by_queue() -> dict[str, int]:
     """How many workers beating now consume each queue (two Redis reads); empty when Redis
     does not answer."""
     import redis
-
-    from jobs.liveness import broker_redis, live_entries
 
     try:
         entries = live_entries(broker_redis())

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import models
 
 from jobs.liveness import current_holder
+from jobs.models import JobClaim
 from jobs.registry import JobType
 
 Decide = Callable[[Any, datetime], tuple[str, dict[str, Any]]]
@@ -36,8 +37,6 @@ _LOST: dict[str, Decide] = {}
 
 
 def _claims() -> models.QuerySet:
-    from jobs.models import JobClaim  # this module loads before the app registry is ready
-
     return JobClaim.objects.all()
 
 

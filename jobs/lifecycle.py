@@ -35,9 +35,9 @@ Public API (stable; extend, don't rename):
   attempts are left). A job taken from its holder keeps its claim row with ``lost_at``.
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
   a registered Celery task **by name** (after commit), so services never import task
-  modules; the queue comes from the task's ``platform_task`` registration; an unknown name
-  raises ``LookupError``; a broker failure is logged in one line and counted
-  (:func:`publish_failures`): the row stays queued and :mod:`jobs.republish` sends it again.
+  modules; the queue is the one declared with the task's name (its app's ``task_names``);
+  an unknown name raises ``LookupError``; a broker failure is logged in one line and counted
+  (:mod:`jobs.publish_failures`): the row stays queued and :mod:`jobs.republish` sends it again.
   A job the sweep re-queues (stale, or its worker seen dead) is published ``urgent``.
 - :func:`jobs.cancel.job_cancel` / :class:`jobs.cancel.JobAlreadyFinished` - the one cancel.
 - :func:`job_give_back` - a stop is not a failure: the job a stopping worker held goes back
@@ -49,7 +49,6 @@ Public API (stable; extend, don't rename):
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,6 +70,7 @@ from jobs.holders import (
     live_claims,
     lost_decision,
 )
+from jobs.publish_failures import broker_resting, publish_failed, publish_failures
 from jobs.registry import (
     ATTEMPTS,
     CHANGED,
@@ -96,40 +96,17 @@ FAILED = "failed"
 
 # --- publishing ---------------------------------------------------------------------------
 
-@dataclass
-class PublishFailures:
-    """The publishes this process could not make (the broker refused or was unreachable):
-    a command reports them and exits non-zero (manage.py); the rows stay queued and
-    :mod:`jobs.republish` sends them once the broker answers."""
-
-    count: int = 0
-    last: str = ""  # why the last one failed
-    down_until: float = 0.0  # monotonic: the broker is not tried again before this
-    reported_at_exit: bool = False
-
-
-# After a failed publish this process does not try the broker again for this long: a command
-# that queues many jobs fails at once instead of waiting out every retry (the rows are safe).
-BROKER_DOWN_SECONDS = 5.0
-_failures = PublishFailures()
-
-
-def report_publish_failures_at_exit() -> None:
-    """This process reports its failed publishes itself, once, when it ends (a ``manage.py``
-    command: one line and a non-zero status), instead of a log line for each."""
-    _failures.reported_at_exit = True
-
-
 def publish(
     task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> bool:
     """Send the Celery task ``task_name`` with ``kwargs`` now; False when the broker refused
-    (one line logged, and counted in :func:`publish_failures`). A lost message is never
+    (one line logged, and counted in :mod:`jobs.publish_failures`). A lost message is never
     fatal: the row is in the database, and :mod:`jobs.republish` publishes it again.
 
-    The task is sent by name; its queue is the one its ``platform_task`` registered. Every
-    app registers its tasks when it starts (its ``AppConfig.ready()`` imports its tasks
-    module), so an unknown name is a programming error: ``LookupError``.
+    The task is sent by name, to the queue declared with that name
+    (:func:`jobs.celery.declare_task`, in its app's ``task_names``, which a publisher
+    imports for the name): the task's module is not imported (only workers import it), and
+    an unknown name is a programming error: ``LookupError``.
 
     Every message goes at the broker's normal priority (``CELERY_TASK_DEFAULT_PRIORITY``);
     an ``urgent`` one (a job taken back from a dead worker or a stale row: it waited once
@@ -138,9 +115,8 @@ def publish(
     lowest number first).
     """
     if task_name not in TASK_QUEUES:
-        raise LookupError(f"no Celery task named {task_name!r} is registered (platform_task)")
-    if time.monotonic() < _failures.down_until:
-        _failures.count += 1
+        raise LookupError(f"no Celery task named {task_name!r} is declared (declare_task)")
+    if broker_resting():
         return False
     try:
         app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
@@ -154,10 +130,8 @@ def publish(
         )
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        _failures.count += 1
-        _failures.last = reason
-        _failures.down_until = time.monotonic() + BROKER_DOWN_SECONDS
-        (logger.debug if _failures.reported_at_exit else logger.warning)(
+        publish_failed(reason)
+        (logger.debug if publish_failures().reported_at_exit else logger.warning)(
             "could not publish %s(%s) (%s); it stays queued and is published again once the "
             "broker answers",
             task_name,
@@ -166,11 +140,6 @@ def publish(
         )
         return False
     return True
-
-
-def publish_failures() -> PublishFailures:
-    """The publishes this process could not make so far."""
-    return _failures
 
 
 def publish_after_commit(

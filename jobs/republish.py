@@ -38,6 +38,7 @@ from django.utils import timezone
 from jobs import broker, lifecycle
 from jobs.celery import TASK_QUEUES, celery_app
 from jobs.liveness import broker_redis
+from jobs.models import JobRepublished
 from jobs.registry import CHANGED, CLAIM, DUE, STATUS, JobType, registered
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,6 @@ def republish_limit() -> int:
 
 
 def _counts(job_type: JobType):
-    from jobs.models import JobRepublished  # the app registry is ready by the first look
-
     return JobRepublished.objects.filter(job_type=job_type.key)
 
 
@@ -134,8 +133,6 @@ def _count(job_type: JobType, *, pks: list[int], now: datetime) -> None:
     """One more publication again of each of ``pks`` (a stale count starts again)."""
     if not pks:
         return
-    from jobs.models import JobRepublished
-
     fresh = republished_counts(job_type, pks=pks)
     stale = [pk for pk in pks if pk not in fresh]
     _counts(job_type).filter(object_id__in=stale).delete()

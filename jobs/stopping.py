@@ -42,6 +42,9 @@ from typing import Any
 from django.db import connections
 from django.utils import timezone
 
+from jobs import holders
+from jobs.liveness import current_holder
+
 logger = logging.getLogger(__name__)
 
 _requested = threading.Event()
@@ -58,9 +61,6 @@ def stop_marked() -> bool:
     process on one of its claims (one query; a process outside a worker: never)."""
     if _requested.is_set():
         return True
-    from jobs import holders
-    from jobs.liveness import current_holder
-
     holder = current_holder()
     if holder and holders.holder_stopping(holder=holder):
         _requested.set()
@@ -98,8 +98,6 @@ def on_worker_shutting_down(**kwargs: Any) -> None:
     claims as stopping, from a thread (a database call must not run inside the frame the
     signal interrupted)."""
     _requested.set()
-    from jobs.liveness import current_holder
-
     holder = current_holder()
     if holder:
         threading.Thread(
@@ -108,8 +106,6 @@ def on_worker_shutting_down(**kwargs: Any) -> None:
 
 
 def _mark(holder: str) -> None:
-    from jobs import holders
-
     try:
         marked = holders.claims_stopping(holder=holder, now=timezone.now())
         if marked:

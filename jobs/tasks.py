@@ -8,7 +8,6 @@ from jobs.celery import platform_task
 
 @platform_task(
     name=task_names.REPUBLISH_LOST_JOBS,
-    queue="scoring",
     soft_time_limit=25,
     time_limit=30,
     every=republish.republish_every(),

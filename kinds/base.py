@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import numpy as np
 import pyarrow as pa
 
+from common.split import public_rows
 from kinds.columns import FloatColumns, Probabilities
 
 Direction = Literal["higher", "lower"]
@@ -324,8 +325,6 @@ class TaskKind(ABC):
 
     def public_rows(self, labels: pa.Array, *, public_fraction: float, seed: int) -> np.ndarray:
         """True per public test row (``common.split``), from the solution's labels."""
-        from common.split import public_rows
-
         return public_rows(labels, public_fraction=public_fraction, seed=seed)
 
     def task_meta(self, options: Mapping[str, Any], train_labels: pa.Array) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from kinds.base import (
     Where,
 )
 from kinds.cards import number
+from kinds.classification import STRESS_FAMILIES
 from kinds.handed import absent_problem, floats_problem
 from kinds.reading import empty, other_values, refuse_rows, some
 
@@ -298,8 +299,6 @@ class Regression(TaskKind):
         return {"label": pa.array(np.full(len(truth.y), mean))}
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.classification import STRESS_FAMILIES  # one home: the same families
-
         return STRESS_FAMILIES
 
     # --- pages -------------------------------------------------------------------------

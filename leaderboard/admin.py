@@ -150,8 +150,6 @@ class TaskChampionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Every task appears once it is weighed; the console can pin from the start too."""
-        from datasets.models import Task
-
         for task in Task.objects.exclude(champion__isnull=False):
             champion_ensure(task=task)
         return super().changelist_view(request, extra_context)

@@ -1,5 +1,9 @@
 from django.apps import AppConfig
 
+from challenges import hooks
+from jobs import registry
+from jobs.celery import when_app_made
+
 
 class LeaderboardConfig(AppConfig):
     name = "leaderboard"
@@ -10,10 +14,7 @@ class LeaderboardConfig(AppConfig):
         a scored, rescored, hidden or final submission, and a hidden team, refresh boards
         in the same transaction (``challenges.hooks``); a scored submission or run
         queues its champion check (the job type registered here)."""
-        from challenges import hooks
-        from jobs import registry
-        from jobs.celery import when_app_made
-        from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from leaderboard import receivers
         from leaderboard.champion.jobs import CHAMPION_CHECK
 
         registry.register(CHAMPION_CHECK)

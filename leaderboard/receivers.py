@@ -2,8 +2,8 @@
 
 Registered in :meth:`leaderboard.apps.LeaderboardConfig.ready`. The services are imported
 and looked up at call time: ``ready()`` imports this module in every process, most of which
-never see the event (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and
-tasks import services at call time"); and a test may replace
+never see the event (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Registered at start, imported when called"); and a test may replace
 ``leaderboard.services.task_leaderboard_refresh``.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from challenges import hooks
 from challenges.models import Track
 from datasets.models import Task
+from scoring.models import Submission, SubmissionStatus
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
@@ -61,7 +62,6 @@ def bump_track_of_a_failed_submission(event: hooks.SubmissionFinished) -> None:
     """A submission ended failed: a track cell that awaited it is no longer "scoring" (a
     scored one refreshes its boards through ``TaskResultsChanged``)."""
     from leaderboard.cache import bumps
-    from scoring.models import Submission, SubmissionStatus
 
     track_id = (
         Submission.objects.filter(pk=event.submission_id, status=SubmissionStatus.FAILED)

@@ -25,8 +25,11 @@ from common.numbers import number_text
 from datasets.models import Task, TaskVersion
 from leaderboard.champion.selectors import history_item
 from leaderboard.models import ChampionBy, ChampionChange, LeaderboardEntry, Split
+from leaderboard.selectors import leaderboard_for_track
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_ladder
+from standings.models import FinalStandings, MethodWriteup
+from standings.selectors import frozen_document
 
 from .core import REMINDERS, reminders_due, reminders_to_send
 from .models import SentOnce, TaskLeader, Topic, WebhookEvent
@@ -330,9 +333,6 @@ def challenge_finished(challenge_pk: int) -> None:
     Frozen is not revealed: while the private split is sealed (what the public may read,
     ``standings.selectors.frozen_document``), no winner is named, only where to find them.
     """
-    from standings.models import FinalStandings  # the app above; registered in ready()
-    from standings.selectors import frozen_document
-
     frozen = (
         FinalStandings.objects.select_related("challenge").filter(challenge_id=challenge_pk).first()
     )
@@ -404,9 +404,6 @@ def deadline_reminders(*, now: datetime | None = None) -> list[str]:
 def writeup_reminders(*, challenge: Challenge, stamp: str) -> list[int]:
     """Remind the top ``writeups_required_top`` teams of each track's public board that have
     no method write-up yet (with the deadline reminders, or from the console)."""
-    from leaderboard.selectors import leaderboard_for_track
-    from standings.models import MethodWriteup
-
     n = challenge.writeups_required_top
     if n <= 0:
         return []

@@ -3,8 +3,8 @@ lifecycle"), registered in ``NotificationsConfig.ready()``: a mail
 (``queued -> sending -> sent | skipped | failed``, :mod:`notifications.mail`) and a webhook
 delivery (``queued -> sending -> delivered | failed``, :mod:`notifications.webhooks`). Here,
 apart from what sends them, so that every process knows the types without importing the
-mail and HTTP clients (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers
-and tasks import services at call time")."""
+mail and HTTP clients (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Registered at start, imported when called")."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ from algorithms.models import (
 from algorithms.services.benchmark import reproductions_due
 from algorithms.services.profiles import PROFILES, entry_profile_names, profile_named
 from algorithms.stress_selectors import PENDING, robustness_states_for_runs
-from jobs.celery import BEAT_SCHEDULE
+from jobs.celery import BEAT_SCHEDULE, task_modules_loaded
 from jobs.health import UnsettledJob, jobs_unsettled
 from leaderboard.champion.jobs import CHAMPION_CHECK
 from leaderboard.models import ChampionCheck, LeaderboardEntry, Split, TaskChampion
@@ -245,6 +245,7 @@ def _cells(jobs: list[UnsettledJob], runs: dict[int, dict[str, Any]]) -> list[Un
 def _tick_bound(beat: str) -> tuple[float, str]:
     """How long something the beat's ``beat`` entry queues may wait for it: two periods
     (one may just have passed) plus ``JOB_REPUBLISH_SECONDS``."""
+    task_modules_loaded()  # the beat's entries: each task declares its own
     every = float((BEAT_SCHEDULE.get(beat) or {}).get("schedule") or 60.0)
     slack = float(settings.JOB_REPUBLISH_SECONDS)
     return 2 * every + slack, (

@@ -4,8 +4,8 @@ lifecycle"), registered in ``ScoringConfig.ready()``: a submission's scoring
 trivial baseline build (``queued -> building -> built | failed``,
 :mod:`scoring.services.reference_builds`). Here, apart from the services that run them, so
 that every process knows the types without importing what scores
-(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
-services at call time")."""
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called")."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ Each receiver reads its event and calls one service by keyword; the hook runs ea
 own savepoint, so one that fails never undoes another. The services are imported when a
 receiver first runs: ``ready()`` imports this module in every process, and most processes
 (a command, a web worker) never see the event
-(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Receivers and tasks import
-services at call time").
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called").
 """
 
 from __future__ import annotations

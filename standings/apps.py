@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from challenges.stored_files import forget_on_delete
+
 
 class StandingsConfig(AppConfig):
     name = "standings"
@@ -7,13 +9,10 @@ class StandingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from challenges.stored_files import forget_on_delete
-        from standings import tasks  # noqa: F401 - registers its Celery tasks in every process
+        from challenges.upload_budget import team_storage_register
 
         forget_on_delete("standings.MethodWriteup")  # a deleted write-up takes its PDF
         # A team's write-up PDF counts against its storage quota with its other uploads.
-        from challenges.upload_budget import team_storage_register
-
         team_storage_register("write-up PDFs", _team_writeup_pdfs)
 
 

@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from algorithms.job_types import RUN_TYPES
 from algorithms.models import (
     ACTIVE,
     BENCHMARK_PROFILE,
@@ -49,7 +50,7 @@ from algorithms.models import (
 )
 from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
-from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION
 from algorithms.services.runs import run_create
 from challenges.models import Challenge, Team
 from challenges.selectors import user_is_member

@@ -52,6 +52,7 @@ from scoring.core import (
 )
 from scoring.core.handed import HandedInvalid, handed_size_limit, load_handed, score_handed
 from scoring.models import Submission
+from scoring.services.upload import SubmissionRefused, submission_create, submission_create_for_job
 from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
@@ -93,8 +94,6 @@ def submit_as_team(*, ending: Ending, predictions: Path) -> str:
         return fail_run(ending=ending, error=error)
 
     def create() -> Submission:
-        from scoring.services.upload import submission_create
-
         with open(predictions, "rb") as handle:
             return submission_create(
                 task=run.task,
@@ -111,8 +110,6 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
     run = ending.run
 
     def create() -> Submission:
-        from scoring.services.upload import submission_create_for_job
-
         return submission_create_for_job(
             task=run.task,
             team=run.version.algorithm.team,
@@ -126,13 +123,7 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
 
 def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
     """Create the run's submission and succeed, in one transaction holding the run; a
-    refusal of the scoring checks fails the run with its message after ``refused``.
-
-    The submission services are imported here, not with this module: the run profiles hold
-    this module's functions, and every process reads the profiles at start (the algorithms'
-    tasks' limits), while only a worker concludes a run."""
-    from scoring.services.upload import SubmissionRefused
-
+    refusal of the scoring checks fails the run with its message after ``refused``."""
     run, job_type = ending.run, ending.job_type
     with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
         if locked is None:

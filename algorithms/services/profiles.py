@@ -42,7 +42,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from algorithms import task_names
 from algorithms.builtin.autogluon import outputs as baseline_outputs
@@ -50,18 +50,17 @@ from algorithms.models import (
     BASELINE_PROFILE,
     BASELINE_STRESS_PROFILE,
     BENCHMARK_PROFILE,
-    FINAL,
     ORGANIZER_PROFILE,
     REPRODUCTION_PROFILE,
     STRESS_PROFILE,
     TEAM_PROFILE,
     AlgorithmRun,
-    AlgorithmRunStatus,
 )
 from algorithms.sandbox.base import SandboxLimits
 from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
-from jobs.registry import JobType
+from jobs.celery import TASK_QUEUES
+from jobs.registry import JobType, job_type_named
 
 # Priority classes (:mod:`.dispatch`: the lowest class first). First answers: a run a person
 # asked for, a task's first AutoGluon baseline (class 0) and the first run of a kept method
@@ -91,8 +90,7 @@ class RunProfile:
 
     name: str  # stored on the run (``AlgorithmRun.profile``)
     label: str
-    task_name: str  # the Celery task that runs it (its queue and time limits)
-    queue: str
+    task_name: str  # the Celery task that runs it (its queue; its time limits are these)
     soft_time_limit: Callable[[], int]  # the task's limits, read lazily (settings)
     hard_time_limit: Callable[[], int]
     max_attempts: Callable[[], int]  # claims a run may have; 1: a lost worker fails the run
@@ -138,10 +136,19 @@ class RunProfile:
     makes_entry: bool = False
 
     @property
+    def queue(self) -> str:
+        """The queue of its Celery task (declared with the task's name)."""
+        return TASK_QUEUES[self.task_name]
+
+    @property
     def job_type(self) -> JobType:
         """The job type of this profile's runs: the one of its Celery task (every profile a
-        task serves shares its rows and its doorbells; :data:`RUN_TYPES`)."""
-        return RUN_TYPES[self.task_name]
+        task serves shares its rows and its doorbells; ``algorithms.job_types.RUN_TYPES``,
+        registered at start)."""
+        job_type = job_type_named(self.task_name)
+        if job_type is None:
+            raise LookupError(f"no job type is registered for {self.task_name}")
+        return job_type
 
 
 def _no_environment(*, run: AlgorithmRun) -> dict[str, str]:
@@ -164,7 +171,6 @@ TEAM = RunProfile(
     name=TEAM_PROFILE,
     label="algorithm",
     task_name=task_names.RUN_ALGORITHM,
-    queue="algorithms",
     soft_time_limit=_algorithm_soft_limit,
     hard_time_limit=_algorithm_hard_limit,
     max_attempts=_algorithm_attempts,
@@ -188,7 +194,6 @@ BASELINE = RunProfile(
     name=BASELINE_PROFILE,
     label="baseline",
     task_name=task_names.RUN_BASELINE,
-    queue="baselines",
     soft_time_limit=builtin.worker_soft_time_limit,
     hard_time_limit=builtin.worker_hard_time_limit,
     # Not re-run automatically after a lost worker: the likeliest cause (AutoGluon exhausting
@@ -292,21 +297,25 @@ def cell_profile_names() -> list[str]:
     return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
+def served_by(*, task_name: str) -> tuple[RunProfile, ...]:
+    """The profiles whose runs the Celery task ``task_name`` runs (its group), in
+    :data:`PROFILES`' order."""
+    return tuple(profile for profile in PROFILES.values() if profile.task_name == task_name)
+
+
 # The profiles each Celery task that runs runs serves (its queue's runs), handed to the
-# dispatch by the task itself (algorithms.tasks): one job type each (:data:`RUN_TYPES`).
-ALGORITHM_RUNS: tuple[RunProfile, ...] = (TEAM, ORGANIZER, BENCHMARK, REPRODUCTION, STRESS)
-BASELINE_RUNS: tuple[RunProfile, ...] = (BASELINE, BASELINE_STRESS)
+# dispatch by the task itself (algorithms.tasks): one job type each
+# (``algorithms.job_types.RUN_TYPES``).
+ALGORITHM_RUNS: tuple[RunProfile, ...] = served_by(task_name=task_names.RUN_ALGORITHM)
+BASELINE_RUNS: tuple[RunProfile, ...] = served_by(task_name=task_names.RUN_BASELINE)
 RUN_GROUPS: tuple[tuple[RunProfile, ...], ...] = (ALGORITHM_RUNS, BASELINE_RUNS)
 
 
 def _check_groups() -> None:
-    """Every profile in exactly one group, and a group's profiles published to one task."""
+    """Every profile in exactly one group: run by one of the tasks that run runs."""
     grouped = [profile.name for group in RUN_GROUPS for profile in group]
     if sorted(grouped) != sorted(PROFILES):
         raise ImportError(f"run groups {grouped} do not hold each profile {list(PROFILES)} once")
-    for group in RUN_GROUPS:
-        if len({profile.task_name for profile in group}) != 1:
-            raise ImportError(f"the run group of {group[0].name!r} is published to two tasks")
 
 
 _check_groups()
@@ -314,8 +323,7 @@ _check_groups()
 
 def served_with(*, profile: RunProfile) -> tuple[RunProfile, ...]:
     """The profiles served by the Celery task that runs ``profile``'s runs (its group)."""
-    (group,) = [group for group in RUN_GROUPS if profile in group]
-    return group
+    return served_by(task_name=profile.task_name)
 
 
 def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
@@ -328,37 +336,3 @@ def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
             allowed &= profile.eligible(worker=worker)
         condition |= allowed
     return condition
-
-
-def _run_attempts(run: AlgorithmRun) -> int:
-    """Claims ``run`` may have: its own profile's (a type serves several profiles)."""
-    return profile_of(run=run).max_attempts()
-
-
-def _run_type(served: tuple[RunProfile, ...]) -> JobType:
-    return JobType(
-        model=AlgorithmRun,
-        task_name=served[0].task_name,
-        pk_kwarg="run_pk",
-        queued=AlgorithmRunStatus.QUEUED,
-        running=AlgorithmRunStatus.RUNNING,
-        final=FINAL,
-        failed=AlgorithmRunStatus.FAILED,
-        max_attempts=_run_attempts,
-        label=f"{served[0].label} run",
-        doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
-        claimable=lambda: eligible_runs(served=served),
-        kind_field="profile",
-        scope=lambda: Q(profile__in=[profile.name for profile in served]),
-        claim_order=_in_claim_order,
-    )
-
-
-def _in_claim_order(rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
-    from algorithms.services.dispatch import in_claim_order  # dispatch imports this module
-
-    return in_claim_order(rows=rows)
-
-
-# One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
-RUN_TYPES: dict[str, JobType] = {group[0].task_name: _run_type(group) for group in RUN_GROUPS}

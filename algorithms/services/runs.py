@@ -21,13 +21,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from algorithms.job_types import RUN_TYPES
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.dispatch import lost_message
 from algorithms.services.profiles import (
     ORGANIZER,
     PROFILES,
-    RUN_TYPES,
     TEAM,
     RunProfile,
     profile_of,

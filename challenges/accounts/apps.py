@@ -1,3 +1,4 @@
+from allauth.socialaccount import checks  # noqa: F401 - registers allauth's system check
 from allauth.socialaccount.apps import SocialAccountConfig
 from django.apps import AppConfig
 
@@ -22,4 +23,4 @@ class SocialAccountsConfig(SocialAccountConfig):
     ``INSTALLED_APPS`` in allauth's place, under allauth's name and label."""
 
     def ready(self) -> None:
-        from allauth.socialaccount import checks  # noqa: F401 - registers allauth's check
+        """Not allauth's: its system check is registered with this module's import."""

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from jobs import lifecycle
+from jobs.celery import TASK_QUEUES
 from leaderboard import task_names
 from runtime.localredis import cache_unavailable_errors
 
@@ -46,7 +47,7 @@ from . import board_cache, fastpath
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "board_renders"
+QUEUE = TASK_QUEUES[task_names.RENDER_BOARDS]  # declared with the task's name
 # A request variant nobody read for this long is not rendered again (a reader's next read
 # renders it, as before): the variants of a phase's old host, a query tried once.
 READ_WITHIN_SECONDS = 60

@@ -55,6 +55,7 @@ from kinds import kind_get
 from scoring.core import SubmissionInvalid, primary_metric, score_file
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
+from scoring.reference_selectors import primary_reference
 from scoring.services.lifecycle import primary_scores
 from scoring.solutions import solution_for_task
 
@@ -177,8 +178,6 @@ def _primary_change_allowed(*, task: Task, user: User, what: str) -> None:
 
 
 def _primary_name(task: Task) -> str | None:
-    from scoring.reference_selectors import primary_reference  # reads; no cycle at import
-
     primary = primary_reference(task=task)
     return primary.name if primary is not None else None
 

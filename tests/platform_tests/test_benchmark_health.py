@@ -235,7 +235,7 @@ def test_a_run_is_listed_once_under_its_own_type():
     """The algorithm runs' types share one model; each lists only its own profiles' runs
     (``JobType.scope``), so a baseline run is one job, on the baselines queue, with the
     baselines' bound, and the health list names it once."""
-    from algorithms.services.profiles import RUN_TYPES
+    from algorithms.job_types import RUN_TYPES
     from operations import settled
 
     task = make_task(slug="t1")

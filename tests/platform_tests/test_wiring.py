@@ -111,9 +111,10 @@ def test_every_task_is_named_by_its_constant_and_published_by_it() -> None:
 
 
 def test_each_constant_names_one_registered_task_of_its_app() -> None:
-    """The constants and the tasks are the same set: a constant without a task would publish
-    into the void; a task without one was named some other way."""
-    from jobs.celery import TASK_QUEUES, app
+    """The constants, their declared queues and the tasks are the same set: a constant
+    without a task would publish into the void; a task without one was named some other way
+    (``platform_task`` refuses a name declared with no queue)."""
+    from jobs.celery import TASK_QUEUES, TASK_TIME_LIMITS, app
 
     app.loader.import_default_modules()
     constants: dict[str, str] = {}
@@ -124,7 +125,7 @@ def test_each_constant_names_one_registered_task_of_its_app() -> None:
                 assert value not in constants, f"{value} named twice"
                 constants[value] = f"{module.__name__}.{attr}"
     assert constants, "no task_names module found: the glob is wrong"
-    assert set(constants) == set(TASK_QUEUES)
+    assert set(constants) == set(TASK_QUEUES) == set(TASK_TIME_LIMITS)
 
 
 def test_no_lazy_reexport_module_is_left() -> None:
@@ -138,11 +139,11 @@ def test_no_lazy_reexport_module_is_left() -> None:
     ("source", "what"),
     [
         (
-            '@platform_task(queue="q", soft_time_limit=1, time_limit=2)\ndef f():\n    pass\n',
+            '@platform_task(soft_time_limit=1, time_limit=2)\ndef f():\n    pass\n',
             "a task not named by its constant",
         ),
         (
-            '@platform_task(name="f", queue="q", soft_time_limit=1, time_limit=2)\n'
+            '@platform_task(name="f", soft_time_limit=1, time_limit=2)\n'
             "def f():\n    pass\n",
             "a task not named by its constant",
         ),
@@ -162,7 +163,7 @@ def test_the_checker_refuses(tmp_path: Path, source: str, what: str) -> None:
 def test_the_checker_accepts_constants_and_prose(tmp_path: Path) -> None:
     source = (
         '"""Publishes a.tasks.f (prose)."""\n'
-        "@platform_task(name=task_names.F, queue='q', soft_time_limit=1, time_limit=2)\n"
+        "@platform_task(name=task_names.F, soft_time_limit=1, time_limit=2)\n"
         "def f():\n    lifecycle.publish(task_names.F, pk=1)\n"
         "T = JobType(model=M, task_name=task_names.F)\n"
     )
