@@ -176,7 +176,7 @@ class SiteRunning:
         self.redis = None
 
     def __enter__(self) -> Site:
-        from challenge_platform.localredis import start_local_redis
+        from runtime.localredis import start_local_redis
 
         self.redis = start_local_redis(self.folder / "redis", port=None)
         site = Site(
