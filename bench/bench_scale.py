@@ -24,9 +24,9 @@ same run on the same files:
   ``scale`` (the bundle above, N test and N/2 train rows, 5 classes) once per id shape of
   ``--ids`` (padded, counted ``r0`` ... ``r9999999``, plain integers, UUIDs, free strings);
   ``catalog`` (issue 54's shape: N test rows, ``--train-rows`` train rows (default N/10:
-  1M at 10M), 200 uneven classes, a five-word title, a price, a brand, counted ``p`` ids,
-  types declared) and ``matching`` (a matching bundle of 100 product categories with
-  left/right titles, categories and prices, types inferred): ``bench/catalog_shapes.py``.
+  1M at 10M), 200 uneven classes, a five-word title, a price, a brand, counted ``p`` ids
+  with gaps, types inferred) and ``matching`` (a matching bundle of 100 product categories
+  with left/right titles, categories and prices, types inferred): ``bench/catalog_shapes.py``.
   The floor is run the same way: a fresh ``python`` that reads every bundle file whole with
   pyarrow and writes the standardized train and test as Parquet and CSV and the solution as
   Parquet, the least work the command's output needs (it leaves out the checks, the card,

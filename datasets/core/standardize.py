@@ -16,7 +16,7 @@ file (one row group per batch) and fed to the card, the CSV and the card on a th
 their own. The import writes them while it validates them (``bundle.streamed``): here they
 are only confirmed against the types the whole bundle decided, and written again from the
 bundle, with the id and label columns the validation holds, when a guess did not hold
-(docs/decisions/0047-the-import-reads-the-bundle-once.md).
+(docs/decisions/0056-the-import-reads-the-bundle-once.md).
 """
 
 from __future__ import annotations

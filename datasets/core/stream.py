@@ -1,5 +1,5 @@
 """The standardized train and test files, written batch by batch, in the pass that
-validates them (docs/decisions/0047-the-import-reads-the-bundle-once.md).
+validates them (docs/decisions/0056-the-import-reads-the-bundle-once.md).
 
 :class:`PartWriter` writes one part (train or test): each standardized batch is appended
 to the Parquet file (one row group per batch) and to the CSV, and fed to the card, each on

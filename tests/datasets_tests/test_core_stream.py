@@ -1,4 +1,4 @@
-"""The import reads the bundle once (docs/decisions/0047-the-import-reads-the-bundle-once.md):
+"""The import reads the bundle once (docs/decisions/0056-the-import-reads-the-bundle-once.md):
 train and test are written while the validation reads them, with the types guessed from
 train's first batch, and confirmed when the whole bundle is read. The files, the card and
 task.json are byte for byte those of the two-pass path (validate, then write from the
@@ -33,7 +33,7 @@ from tests.datasets_tests.bundles import (
     write_matching_bundle,
     write_regression_bundle,
 )
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 ROWS = 240
 # the module (``datasets.core.standardize`` the attribute is its function)
