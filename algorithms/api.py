@@ -19,6 +19,7 @@ from algorithms.selectors import (
     algorithm_list,
     algorithm_run_get,
     algorithm_run_list,
+    algorithm_run_status_state,
 )
 from algorithms.services import (
     AlgorithmRefused,
@@ -34,6 +35,7 @@ from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_
 from challenge_platform.api.errors import error_responses, refusal_response
 from challenge_platform.audit import ReasonRequired
 from challenge_platform.models import Challenge
+from jobs.api_wait import WAIT_PARAMETER, job_status_answer
 from scoring.admission import declared_length
 
 refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape
@@ -406,14 +408,25 @@ class AlgorithmRunDetailApi(APIView):
 
     @extend_schema(
         operation_id="algorithm_run_detail",
-        responses={200: RunOutputSerializer, **error_responses({404: "No such algorithm run."})},
+        parameters=[WAIT_PARAMETER],
+        responses={
+            200: RunOutputSerializer,
+            304: None,
+            **error_responses({404: "No such algorithm run."}),
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
-        run = algorithm_run_get(user=request.user, run_pk=pk)
-        if run is None:
+        if algorithm_run_get(user=request.user, run_pk=pk) is None:
             raise NotFound("There is no such algorithm run.")
-        split = robustness_split(challenge=run.task.track.challenge, user=request.user)
-        return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
+
+        def answer() -> Response:
+            run = algorithm_run_get(user=request.user, run_pk=pk)
+            split = robustness_split(challenge=run.task.track.challenge, user=request.user)
+            return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
+
+        return job_status_answer(
+            request, state=lambda: algorithm_run_status_state(run_pk=pk), answer=answer
+        )
 
 
 class AlgorithmRunCancelApi(APIView):

@@ -54,6 +54,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from jobs.celery import TASK_QUEUES, celery_app
+from jobs.changes import ring_after_commit
 from jobs.holders import (
     Decide,
     claim_lost,
@@ -276,6 +277,7 @@ def _take(
         setattr(job, name, value)
     job.save(update_fields=list(update))
     claim_record(job_type, pk=job.pk, token=token, now=now)
+    ring_after_commit(job_type.model, job.pk)
     return True
 
 
@@ -363,6 +365,7 @@ def _save_final(job_type: JobType, job: Any, *, now: datetime, **fields: Any) ->
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
+    ring_after_commit(job_type.model, job.pk)
 
 
 @contextmanager
@@ -404,6 +407,9 @@ def job_transition(
             claim_release(job_type, pk=pk)
         if updated and then is not None:
             then()
+        if updated:
+            # After ``then``'s own after-commit work (a scored board's refresh and render).
+            ring_after_commit(job_type.model, pk)
     if not updated:
         logger.warning(
             "%s %s was taken over; this delivery's result is dropped", job_type.label, pk
@@ -517,6 +523,7 @@ def jobs_sweep(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
+            ring_after_commit(job_type.model, pk)
             publish_job_after_commit(job_type, pk=pk, urgent=True)  # it waited once already
             report.requeued.append(pk)
     if report.requeued or report.failed:
