@@ -17,6 +17,20 @@ that key would be rendered (the stored environ values), holding the board's rend
 so that readers meanwhile keep the last answer, and the fast path stores the new response.
 A reader's miss then only reads stored bytes.
 
+Not only what anonymous readers read lately: every bumped board's answers are computed here
+first (:func:`warm`), for every reader. Its page and API answer (a track's also its transfer
+matrix's page and API, which carry P(first) and the decomposition) are rendered through
+Django for a reader without cookie, on each split anonymous readers may see, which computes
+and keeps in the board cache everything those answers are made of (the board, P(first), the
+pairwise verdicts, the API's JSON, the shared page): the documents the views themselves
+make, through the same views and selectors, so nothing here knows what a board holds. A
+participant's or organizer's first read after a score (a signed-in page, a token's API
+answer) then only renders around kept values, and an anonymous reader's finds the page
+stored. Such a warming request holds no request variant of its own: the fast path does not
+keep its answer (its host is the platform's own, not a reader's), and it renders the current
+version even in a rush (the grace's shortcut is for readers). docs/operators/board-cache.md
+("Computed when the score lands").
+
 Coalesced per board: one render task pending at a time (:func:`_pending_key`, set when it is
 published, removed when it starts, so a score during a render publishes the next one), and
 a board in a rush renders at most once per :data:`SPACING` of the grace. Nothing here changes
@@ -37,6 +51,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 
 from challenge_platform.localredis import cache_unavailable_errors
 from jobs import lifecycle
@@ -62,22 +77,25 @@ def _pending_key(scope: str, pk: int) -> str:
     return f"leaderboard:render-pending:{scope}:{pk}"
 
 
+def _warmed_key(scope: str, pk: int) -> str:
+    """The board's version whose answers :func:`warm` computed last."""
+    return f"leaderboard:render-warmed:{scope}:{pk}"
+
+
 def _last_key(scope: str, pk: int) -> str:
     return f"leaderboard:render-last:{scope}:{pk}"
 
 
 def request_after_bump(boards: Iterable[tuple[str, int]]) -> int:
-    """Publish a render of each of ``boards`` (just bumped) that anonymous readers read,
-    unless one is pending; a board rendered less than :data:`SPACING` of the grace ago is
-    rendered once that much has passed. Returns the renders published."""
+    """Publish a render of each of ``boards`` (just bumped), unless one is pending; a board
+    rendered less than :data:`SPACING` of the grace ago is rendered once that much has
+    passed. Returns the renders published."""
     if not board_cache.enabled():
         return 0
     published = 0
     try:
         client = board_cache.redis_client()
         for scope, pk in boards:
-            if not client.exists(cache.make_key(fastpath.variants_key(scope, pk))):
-                continue  # nobody reads it anonymously: the first reader renders it
             pending = cache.make_key(_pending_key(scope, pk))
             if not client.set(pending, 1, nx=True, ex=PENDING_SECONDS):
                 continue  # the pending render will render this version too
@@ -99,13 +117,22 @@ def request_after_bump(boards: Iterable[tuple[str, int]]) -> int:
 def render(*, scope: str, pk: int) -> int:
     """Render the current version of each request variant of the board ``scope``/``pk``
     read within :data:`READ_WITHIN_SECONDS` whose stored answer is older, through Django,
-    for the fast path to store. Returns the variants rendered."""
+    for the fast path to store; then compute every other answer of it for every reader
+    (:func:`warm`). Returns the answers rendered (stored and warmed)."""
     if not board_cache.enabled():
         return 0
     client = board_cache.redis_client()
     now = board_cache.now()
     client.delete(cache.make_key(_pending_key(scope, pk)))  # a score from now on renders again
     client.set(cache.make_key(_last_key(scope, pk)), repr(now), ex=PENDING_SECONDS)
+    # The variants readers read first (their answers are what a reader's miss finds), then
+    # every other answer (most of it computed by then: the same kept values).
+    rendered = _render_read(client, scope, pk, now)
+    return rendered + warm(scope=scope, pk=pk)
+
+
+def _render_read(client: Any, scope: str, pk: int, now: float) -> int:
+    """Render each variant of the board read lately whose stored answer is older."""
     members = client.zrangebyscore(
         cache.make_key(fastpath.variants_key(scope, pk)),
         now - settings.BOARD_CACHE_SECONDS,
@@ -130,6 +157,93 @@ def render(*, scope: str, pk: int) -> int:
         if _call(environ):
             rendered += 1
     return rendered
+
+
+# The answers computed for every reader after a bump, by URL name: a task's board page and API;
+# a track's board page and API (P(first), the pairwise verdicts) and its transfer matrix's.
+WARMED_ROUTES = {
+    board_cache.TASK: ("leaderboard:task", "api-task-leaderboard"),
+    board_cache.TRACK: (
+        "leaderboard:track",
+        "api-track-leaderboard",
+        "leaderboard:track-transfer",
+        "api-track-transfer",
+    ),
+}
+# The environ's mark of a warming request: the fast path keeps no answer of it
+# (``fastpath.store``), and the board cache renders the current version at once
+# (``board_cache.page``, ``board_cache.api_response``: no grace's shortcut).
+WARMING = board_cache.WARM_ENVIRON
+
+
+def warm(*, scope: str, pk: int) -> int:
+    """Compute and keep the current version of every answer of the board ``scope``/``pk``
+    (:data:`WARMED_ROUTES`) on each split anonymous readers may see, through Django's own
+    request handling of a reader without cookie. Returns the answers made (200s)."""
+    from challenge_platform.models import Track
+    from datasets.models import Task
+
+    model = Task if scope == board_cache.TASK else Track
+    board = (
+        model.objects.filter(pk=pk)
+        .select_related("track__challenge" if scope == board_cache.TASK else "challenge")
+        .first()
+    )
+    if board is None:
+        return 0  # deleted since the bump
+    challenge = board.track.challenge if scope == board_cache.TASK else board.challenge
+    client = board_cache.redis_client()
+    marker = cache.make_key(_warmed_key(scope, pk))
+    version = str(board_cache._version(scope, pk)).encode()
+    if client.get(marker) == version:
+        return 0  # this version is computed already (a message delivered twice)
+    queries = [""]
+    if challenge.private_visible():
+        queries.append("split=private")  # the default split is the public one
+    made = 0
+    for name in WARMED_ROUTES.get(scope, ()):
+        path = reverse(name, kwargs={"slug": board.slug})
+        for query in queries:
+            try:
+                made += _call(_warming_environ(path, query))
+            except Exception:  # one answer's failure must not keep the others cold
+                logger.exception("warming %s?%s after a score failed", path, query)
+    client.set(marker, version, ex=settings.BOARD_CACHE_SECONDS)
+    return made
+
+
+def _warming_environ(path: str, query: str) -> dict[str, Any]:
+    """The environ of a ``GET`` of ``path`` by a reader without cookie or credentials, sent
+    to the platform's own host (the first of ``ALLOWED_HOSTS``), over HTTPS when the site
+    redirects plain HTTP there."""
+    secure = bool(getattr(settings, "SECURE_SSL_REDIRECT", False))
+    host = _own_host()
+    environ = _environ([""] * len(fastpath.KEYED_ENVIRON))
+    environ.update(
+        {
+            "wsgi.url_scheme": "https" if secure else "http",
+            "HTTP_HOST": host,
+            "SERVER_NAME": host,
+            "SERVER_PORT": "443" if secure else "80",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "HTTP_ACCEPT": "application/json" if path.startswith("/api/") else "text/html",
+            WARMING: True,
+        }
+    )
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if secure and proxy:
+        environ[proxy[0]] = proxy[1]
+    return environ
+
+
+def _own_host() -> str:
+    """A host name ``ALLOWED_HOSTS`` admits: its first name (a wildcard's domain), else
+    ``localhost``."""
+    for host in settings.ALLOWED_HOSTS:
+        if host and host != "*":
+            return host.lstrip(".")
+    return "localhost"
 
 
 def _environ(values: list[str]) -> dict[str, Any]:

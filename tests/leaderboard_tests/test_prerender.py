@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from leaderboard import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
 
-from .boards import FAST, refresh
+from .boards import FAST, refresh, shown
 from .factories import scored
 from .test_cache import FakeClock
 from .test_fastpath import environ_for, wsgi
@@ -49,6 +49,22 @@ def in_the_tests_transaction():
         request_finished.connect(close_old_connections)
 
 
+# The answers every bumped task and track board gets computed for every reader, whoever read
+# it before (prerender.warm): a task's page and API; a track's, and its transfer matrix's.
+WARMED = len(prerender.WARMED_ROUTES["task"]) + len(prerender.WARMED_ROUTES["track"])
+
+
+def drain(redis_client) -> None:
+    """Take the render messages off the broker unrun (the fixture's own score's), and their
+    pending marks with them."""
+    for key in redis_client.keys(prerender.QUEUE + "*") + redis_client.keys("*render-pending*"):
+        redis_client.delete(key)
+
+
+def task_renders(redis_client, task) -> list[dict]:
+    return [m for m in published(redis_client) if m["scope"] == "task" and m["pk"] == task.pk]
+
+
 def run_renders(redis_client) -> int:
     """Run each published render as the renders worker does (the task's body), taking the
     messages off the broker. Returns the answers rendered."""
@@ -63,6 +79,7 @@ def test_after_a_score_the_boards_readers_read_are_stored_before_any_reader_asks
     board, django_capture_on_commit_callbacks, redis_client
 ):
     challenge, track, task, teams = board
+    drain(redis_client)
     for name, path in FAST.items():
         assert wsgi(path).django, name  # the readers' variants, stored at this version
     assert published(redis_client) == []  # reads publish nothing
@@ -73,7 +90,7 @@ def test_after_a_score_the_boards_readers_read_are_stored_before_any_reader_asks
         {"scope": "task", "pk": task.pk, "waits": False},
         {"scope": "track", "pk": track.pk, "waits": False},
     ]
-    assert run_renders(redis_client) == len(FAST)
+    assert run_renders(redis_client) == len(FAST) + WARMED
     for name, path in FAST.items():
         stored = fastpath.answer(environ_for(path))  # Redis alone, no Django
         assert stored is not None and b"0.97" in stored[2], name
@@ -86,23 +103,52 @@ def test_after_a_score_the_boards_readers_read_are_stored_before_any_reader_asks
         assert render_boards(scope="task", pk=task.pk) == 0
 
 
-def test_a_board_nobody_reads_anonymously_is_not_rendered_ahead(
+def test_a_board_nobody_reads_is_computed_for_every_reader_before_anyone_asks(
     board, django_capture_on_commit_callbacks, redis_client, monkeypatch
 ):
+    """Not only the variants anonymous readers read: after a score every answer of the bumped
+    boards is computed (the board, P(first), the API's JSON, the shared pages, the transfer
+    matrix), so the first read of anyone (anonymous, a token, a session) only reads kept
+    values: here every computation is made to fail after the renders ran."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from leaderboard import api, boards, first, selectors
+    from tests.scoring_tests.factories import api_client_for
+
     challenge, track, task, teams = board
+    drain(redis_client)
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    assert published(redis_client) == []  # no reader: the first one renders it
+    assert published(redis_client) == [
+        {"scope": "task", "pk": task.pk, "waits": False},
+        {"scope": "track", "pk": track.pk, "waits": False},
+    ]
+    assert run_renders(redis_client) == WARMED  # nobody read them: every answer warmed
 
-    clock = FakeClock(board_cache.now())
-    monkeypatch.setattr(board_cache, "time", clock)
-    task_page = FAST["task page"]
-    assert wsgi(task_page).django  # one variant read...
-    clock.sleep(prerender.READ_WITHIN_SECONDS + 1)  # ...but not lately
-    scored(task, teams["ann"], 0.99)
-    refresh(task, django_capture_on_commit_callbacks)
-    assert run_renders(redis_client) == 0
-    assert wsgi(task_page).django  # its next reader renders it, as before
+    def computed(*args, **kwargs):
+        raise AssertionError("computed on a reader's request")
+
+    for module, name in (
+        (boards, "task_board"),
+        (selectors, "leaderboard_for_track"),
+        (first, "_track_first"),
+        (api, "_task_payload"),
+        (api, "_track_payload"),
+    ):
+        monkeypatch.setattr(module, name, computed)
+    for name, path in FAST.items():
+        read = wsgi(path)  # anonymous: the kept page or JSON
+        assert read.status == 200 and b"0.97" in read.body, name
+    pat = get_user_model().objects.create_user("pat", password="x")
+    signed_in = APIClient()
+    signed_in.force_login(pat)  # a page rendered for pat alone, from the kept board
+    with_token = api_client_for(pat)  # the API's kept JSON
+    for name, path in FAST.items():
+        assert "0.97" in shown(path, signed_in), name
+        assert "0.97" in shown(path, with_token), name
+    with in_the_tests_transaction():
+        assert render_boards(scope="task", pk=task.pk) == 0  # computed already: nothing again
 
 
 def test_a_burst_of_scores_renders_once_and_a_score_after_the_render_starts_renders_again(
@@ -115,19 +161,20 @@ def test_a_burst_of_scores_renders_once_and_a_score_after_the_render_starts_rend
     clock = FakeClock(board_cache.now())
     monkeypatch.setattr(board_cache, "time", clock)
     api = FAST["task api"]
+    drain(redis_client)
     assert wsgi(api).django
     for team, score in (("bo", 0.7), ("ann", 0.8), ("bo", 0.9)):
         scored(task, teams[team], score)
         refresh(task, django_capture_on_commit_callbacks)
-    assert published(redis_client) == [{"scope": "task", "pk": task.pk, "waits": False}]
-    assert run_renders(redis_client) == 1
+    assert task_renders(redis_client, task) == [{"scope": "task", "pk": task.pk, "waits": False}]
+    assert run_renders(redis_client) == 1 + WARMED  # the variant read; each board's answers
     assert b"0.9" in wsgi(api).body
     scored(task, teams["ann"], 0.95)
     refresh(task, django_capture_on_commit_callbacks)
     # Within SPACING of the grace since that render began: published to run once it passed.
-    assert published(redis_client) == [{"scope": "task", "pk": task.pk, "waits": True}]
+    assert task_renders(redis_client, task) == [{"scope": "task", "pk": task.pk, "waits": True}]
     clock.sleep(prerender.SPACING * 5)
-    assert run_renders(redis_client) == 1
+    assert run_renders(redis_client) >= 1
     assert b"0.95" in wsgi(api).body
 
 
@@ -152,11 +199,12 @@ def test_in_a_rush_readers_keep_the_last_board_while_it_renders_then_get_the_new
 
     def render_while_read(environ):
         # A reader while the board renders: answered by the fast path (Redis alone).
-        during.append(fastpath.answer(environ_for(environ["PATH_INFO"])))
+        if not environ.get(prerender.WARMING):  # (a warming request renders for no reader)
+            during.append(fastpath.answer(environ_for(environ["PATH_INFO"])))
         return call(environ)
 
     monkeypatch.setattr(prerender, "_call", render_while_read)
-    assert run_renders(redis_client) == len(FAST)
+    assert run_renders(redis_client) == len(FAST) + WARMED
     assert len(during) == len(FAST)
     for answer in during:
         assert answer is not None and b"0.61" in answer[2] and b"0.97" not in answer[2]
@@ -186,7 +234,9 @@ def test_a_render_that_fails_gives_the_board_back_to_its_readers(
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
     settings.ALLOWED_HOSTS = ["elsewhere.example"]
-    assert run_renders(redis_client) == 0
+    # The variant read is not answered (its host); the answers warmed for every reader are
+    # asked of the platform's own host, and kept in the board cache only.
+    assert run_renders(redis_client) == WARMED
     settings.ALLOWED_HOSTS = ["testserver"]
     assert b"0.97" not in wsgi(api).body  # the last board, within its grace
     clock.sleep(3)
@@ -199,6 +249,7 @@ def test_with_the_board_cache_off_nothing_is_published_nor_rendered(
     board, django_capture_on_commit_callbacks, redis_client, settings
 ):
     challenge, track, task, teams = board
+    drain(redis_client)
     for path in FAST.values():
         wsgi(path)
     settings.BOARD_CACHE = False
@@ -256,7 +307,7 @@ def test_a_reader_varying_the_query_cannot_make_the_renders_process_render_witho
         assert wsgi(api, query=f"x={n}").status == 200
     scored(task, teams["bo"], 0.97)
     refresh(task, django_capture_on_commit_callbacks)
-    assert run_renders(redis_client) == fastpath.MAX_VARIANTS
+    assert run_renders(redis_client) == fastpath.MAX_VARIANTS + WARMED
     for n in (0, fastpath.MAX_VARIANTS - 1):
         read = wsgi(api, query=f"x={n}")
         assert not read.django and b"0.97" in read.body
