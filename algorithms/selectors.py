@@ -23,8 +23,7 @@ from algorithms.services.profiles import cell_profile_names
 from challenge_platform.selectors import is_organizer
 from common.numbers import number_text
 from datasets.models import Task
-from jobs.api_wait import JobState
-from jobs.changes import row_key
+from jobs.changes import JobState, row_key
 from scoring.models import Submission, SubmissionStatus
 
 User = AbstractBaseUser | AnonymousUser

@@ -21,6 +21,13 @@ def post_worker_init(worker: object) -> None:
     view and allauth's provider registry (``challenge_platform/accounts/apps.py``), loaded
     before the first request instead of by it (a worker restarted by ``--max-requests``
     would otherwise make one request wait a quarter of a second)."""
+    from django.conf import settings
     from django.urls import get_resolver
+    from django.utils.module_loading import import_string
 
     get_resolver().url_patterns  # noqa: B018 - loading it is the point
+    # And what the boards' computations import on their first run (named in the settings,
+    # like WSGI_MIDDLEWARE: this core names no app): a board read after a score in a new
+    # worker would wait for it (leaderboard/prerender.py).
+    for name in settings.SERVER_PRELOAD:
+        import_string(name)()

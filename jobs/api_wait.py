@@ -19,9 +19,7 @@ answers at once with ``Retry-After: 1``, which a client honours before asking ag
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.http import parse_etags
@@ -32,7 +30,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .changes import wait_while, waiting_slot
+from .changes import JobState, wait_while, waiting_slot
 
 WAIT_HELP = (
     "Hold the answer up to this many seconds (at most API_WAIT_MAX_SECONDS, 60 by default) "
@@ -43,22 +41,6 @@ WAIT_HELP = (
 WAIT_PARAMETER = OpenApiParameter(
     "wait", OpenApiTypes.NUMBER, OpenApiParameter.QUERY, required=False, description=WAIT_HELP
 )
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What a waiting read watches of a job: its status fields (``parts``), whether it is
-    final for a client, and the rows whose changes ring for it
-    (:func:`jobs.changes.row_key`)."""
-
-    parts: tuple
-    final: bool
-    keys: tuple[str, ...]
-
-    @property
-    def tag(self) -> str:
-        digest = hashlib.sha256(repr(self.parts).encode()).hexdigest()[:20]
-        return f'W/"{digest}"'
 
 
 def wait_seconds(request: Request) -> float:

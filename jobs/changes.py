@@ -20,11 +20,13 @@ a request is answered at once, with ``Retry-After``, as without ``wait``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
@@ -45,6 +47,22 @@ POLL_SECONDS = 1.0
 POLL_UNSUBSCRIBED_SECONDS = 0.1
 # After the subscription failed, it is tried again this much later.
 RECONNECT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What a waiting read watches of a job: its status fields (``parts``), whether it is
+    final for a client, and the rows whose changes ring for it
+    (:func:`row_key`)."""
+
+    parts: tuple
+    final: bool
+    keys: tuple[str, ...]
+
+    @property
+    def tag(self) -> str:
+        digest = hashlib.sha256(repr(self.parts).encode()).hexdigest()[:20]
+        return f'W/"{digest}"'
 
 
 def row_key(model: type[models.Model] | models.Model, pk: int) -> str:

@@ -269,6 +269,35 @@ def _environ(values: list[str]) -> dict[str, Any]:
     return environ
 
 
+# What a board's computation imports on its first run in a process (the comparisons' and the
+# decomposition's statistics, the data stack of the resamples), which a command leaves out of
+# its start (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md): seconds on a
+# loaded host, which the first read after a score would otherwise wait for in every new
+# process of the web, the board server and the renders worker.
+PRELOADED = (
+    "scipy.stats",
+    "statsmodels.api",
+    "pandas",
+    "leaderboard.views",
+    "leaderboard.api",
+    "leaderboard.transfer_api",
+    "leaderboard.benchmark",
+)
+
+
+def preload() -> None:
+    """Import :data:`PRELOADED` now: a long-running process that computes boards (a web or
+    board server's worker, named by ``SERVER_PRELOAD``; the renders worker, at its start)
+    calls it before its first request or task, not on a reader's request."""
+    import importlib
+
+    for name in PRELOADED:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a missing optional package: its first use says so
+            logger.warning("preloading %s failed", name, exc_info=True)
+
+
 _handler = None
 
 

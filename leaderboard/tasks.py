@@ -75,6 +75,21 @@ def champion_minute() -> dict[str, int]:
     return champion_tick()
 
 
+def preload_for_renders(**kwargs: object) -> None:
+    """A renders worker's process imports what its first render needs at its start
+    (``prerender.preload``), so that the first board after a score is not a cold one
+    (Celery's ``worker_process_init``, connected where the app is made:
+    ``leaderboard.apps``)."""
+    from jobs.celery import celery_app
+
+    try:
+        consumed = celery_app().amqp.queues.consume_from or {}
+    except AttributeError:
+        return
+    if prerender.QUEUE in consumed:
+        prerender.preload()
+
+
 @platform_task(queue=prerender.QUEUE, soft_time_limit=50, time_limit=60)
 def render_boards(*, scope: str, pk: int) -> int:
     """Render a board's anonymous answers after a score, before any reader asks

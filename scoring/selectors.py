@@ -15,8 +15,7 @@ from challenge_platform.selectors import is_organizer
 from challenge_platform.split_access import private_visible
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
-from jobs.api_wait import JobState
-from jobs.changes import row_key
+from jobs.changes import JobState, row_key
 from scoring.models import Submission, SubmissionStatus
 
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)

@@ -108,6 +108,9 @@ WSGI_APPLICATION = "challenge_platform.wsgi.application"
 # (named here, like MIDDLEWARE, so that the platform core imports no app): the boards' fast
 # path answers anonymous reads before Django's request handling.
 WSGI_MIDDLEWARE = ["leaderboard.fastpath.BoardFastPathApp"]
+# Called by each web server worker once it loaded the application (gunicorn's
+# post_worker_init): imports what the boards' computations need on their first run.
+SERVER_PRELOAD = ["leaderboard.prerender.preload"]
 
 TEMPLATES = [
     {

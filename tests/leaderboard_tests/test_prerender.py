@@ -311,3 +311,17 @@ def test_a_reader_varying_the_query_cannot_make_the_renders_process_render_witho
     for n in (0, fastpath.MAX_VARIANTS - 1):
         read = wsgi(api, query=f"x={n}")
         assert not read.django and b"0.97" in read.body
+
+
+def test_a_server_process_preloads_what_a_board_computation_imports(settings):
+    """The web's workers (gunicorn's post_worker_init: ``SERVER_PRELOAD``) and the renders
+    worker import the statistics and data stack at their start, not on the first read after
+    a score (seconds on a loaded host)."""
+    import sys
+
+    from django.utils.module_loading import import_string
+
+    assert "leaderboard.prerender.preload" in settings.SERVER_PRELOAD
+    for name in settings.SERVER_PRELOAD:
+        import_string(name)()
+    assert all(name in sys.modules for name in prerender.PRELOADED)
