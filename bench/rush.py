@@ -16,7 +16,7 @@ upload-to-scored p50/p95 (the database's ``created_at`` to ``finished_at``), and
 lost (a 201 without a final row) and doubled (an id returned twice, or scored twice per the
 worker's log); then the cached/uncached ratios. The readers and teams run as threads spread
 over ``--client-processes`` processes (readers and teams apart), so no one interpreter lock
-serializes 150 clients; they still share the machine's CPUs with the server, at a lower
+serializes 300 clients; they still share the machine's CPUs with the server, at a lower
 priority (``--client-nice``).
 
 By default the readers and the teams go through HAProxy, configured by the platform's own
@@ -38,7 +38,7 @@ With ``--before <git revision>`` every phase is run first with that revision's c
 worker and web, from a ``git archive`` in the data folder), then with this one's, on the
 same database, Redis and fixture: a before/after in one run.
 
-Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50] [--quick]
+Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 200] [--teams 100] [--quick]
      [--before main] [--no-proxy] [--wrk-seconds 15]
 """
 
@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,8 +78,6 @@ from load_test import (
 )
 from rush_clients import Phase, pages, run_phase
 from rush_proxy import (
-    HAPROXY,
-    WRK,
     WrkDuringPhase,
     gunicorn_command,
     served_by,
@@ -191,8 +190,10 @@ def refusal_causes(phase: Phase) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=120, help="seconds per phase")
-    parser.add_argument("--readers", type=int, default=100, help="clients reading boards")
-    parser.add_argument("--teams", type=int, default=50, help="teams uploading")
+    # Twice the rush of round 4 (issue 54): a company-wide benchmark has more teams than the
+    # seed's 50 and more readers than its 100.
+    parser.add_argument("--readers", type=int, default=200, help="clients reading boards")
+    parser.add_argument("--teams", type=int, default=100, help="teams uploading")
     parser.add_argument("--rows", type=int, default=2000, help="test rows of the task")
     parser.add_argument(
         "--poll", type=float, default=5.0, help="seconds between a team's status checks"
@@ -262,14 +263,25 @@ def main() -> int:
         help="also run both phases with the code of this git revision (worker and web), "
         "each right before this code's: a before/after in one run (same database schema)",
     )
+    parser.add_argument(
+        "--before-code",
+        type=Path,
+        help="as --before, with a checkout already made (e.g. a worktree of the base commit)",
+    )
     opts = parser.parse_args()
+    tools = missing_tools(opts)
     if opts.quick:
         opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
         opts.client_processes = min(opts.client_processes, 3)
     if opts.wrk_seconds is None:
         opts.wrk_seconds = 5.0 if opts.quick else 15.0
-    if not opts.no_proxy and HAPROXY is None:
-        raise SystemExit("the rush reads through HAProxy: install haproxy, or use --no-proxy")
+    if not opts.no_proxy and shutil.which("haproxy") is None:
+        raise SystemExit(
+            "the rush reads through HAProxy, which is not installed: install it (as root: "
+            "bash scripts/system_packages.sh bench), or use --no-proxy"
+        )
+    for line in tools:
+        print(line)
     opts.board_teams = max(opts.board_teams, opts.teams)
 
     data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
@@ -295,6 +307,21 @@ def main() -> int:
             print(f"data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def missing_tools(opts) -> list[str]:
+    """Install what the bench needs when this machine can (``scripts/system_packages.sh
+    bench``: root and apt-get), then say plainly what is still missing and which figure it
+    costs: without wrk the proxy's comparison with gunicorn (target >= 10x) is not measured,
+    and the table says so instead of a dash."""
+    subprocess.run(["bash", str(REPO / "scripts" / "system_packages.sh"), "bench"], check=False)
+    lines = []
+    if shutil.which("wrk") is None and opts.wrk_seconds != 0:
+        lines.append(
+            "wrk is not installed: the proxy / gunicorn comparison (target >= 10x) is not "
+            "measured in this run (install it as root: bash scripts/system_packages.sh bench)"
+        )
+    return lines
 
 
 @contextmanager
@@ -323,6 +350,8 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         from bench_scoring import code_at  # the bench's folder is the script's path
 
         codes.insert(0, (f"before ({opts.before})", code_at(opts.before, data_dir / "before")))
+    elif opts.before_code:
+        codes.insert(0, (f"before ({opts.before_code.name})", opts.before_code.resolve()))
     print(
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
@@ -351,7 +380,7 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
             off_rate, off_p95 = figures[off].get(kind, (float("nan"), float("nan")))
             p95_ratio = f"{p95 / off_p95:>7.2f}x" if off_p95 else ""
             print(f"{kind:<22}{rate / off_rate:>7.1f}x{p95_ratio}")
-    if opts.before:
+    if opts.before or opts.before_code:
         print(f"\n{'phase':<32}{'boards x':>9}{'scored':>8}{'p95 s':>7}{'queued p95 s':>13}")
         for label, _code in codes:
             on, off = f"{label} cache on".strip(), f"{label} cache off".strip()
@@ -395,7 +424,7 @@ def table_row(phase: Phase, result: Outcome, measured: WrkDuringPhase | None) ->
     every = [value for values in phase.latencies.values() for value in values]
     p95 = percentile(every, 95)
     causes = ", ".join(f"{cause} {n}" for cause, n in refusal_causes(phase).items())
-    wrk_cell = "-"
+    wrk_cell = "-" if shutil.which("wrk") else "not measured: wrk is not installed"
     if measured is not None and {"gunicorn", "proxy"} <= set(measured.results):
         direct = measured.results["gunicorn"].requests_per_second
         proxied = measured.results["proxy"].requests_per_second
@@ -478,7 +507,7 @@ def _phase(
         processes.append(proxy)
     measured = None
     board = f"/api/v1/tasks/{fixture.task_slug}/leaderboard/"
-    if flag == "1" and WRK is not None and opts.wrk_seconds > 0:
+    if flag == "1" and shutil.which("wrk") is not None and opts.wrk_seconds > 0:
         targets = [("gunicorn", base + board)]
         if not opts.no_proxy:
             targets.append(("proxy", clients_base + board))
