@@ -68,7 +68,8 @@ def manage(code: Path, env: dict[str, str], *args: str) -> str:
         timeout=1800,
     )
     if done.returncode != 0:
-        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        tail = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        raise SystemExit(f"manage.py {args[0]} failed:\n{tail}")
     return done.stdout
 
 
