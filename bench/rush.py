@@ -282,6 +282,7 @@ def main() -> int:
         )
     for line in tools:
         print(line)
+    print(f"machine: {machine()}")
     opts.board_teams = max(opts.board_teams, opts.teams)
 
     data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
@@ -307,6 +308,42 @@ def main() -> int:
             print(f"data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def machine() -> str:
+    """What of this machine a rush's figures depend on, printed with them so that two
+    machines' runs can be told apart (issue 54: 812 reads/s in one, 279 in another): the
+    CPUs this process may use and any cgroup quota on them, the load, the kernel's
+    autogroup (without it the web's nice and the clients' nice apply per thread), the
+    versions of HAProxy, Redis, PostgreSQL and Python, and whether wrk is there."""
+
+    def first_line(command: list[str]) -> str:
+        if shutil.which(command[0]) is None:
+            return "missing"
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        text = (done.stdout or done.stderr).strip().splitlines()
+        return text[0] if text else "?"
+
+    def read(path: str) -> str:
+        try:
+            return Path(path).read_text().strip()
+        except OSError:
+            return "-"
+
+    postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    return "; ".join(
+        [
+            f"CPUs usable {len(os.sched_getaffinity(0))} of {os.cpu_count()}",
+            f"cgroup cpu.max {read('/sys/fs/cgroup/cpu.max')}",
+            f"load {os.getloadavg()[0]:.1f}",
+            f"autogroup {read('/proc/sys/kernel/sched_autogroup_enabled')}",
+            f"haproxy {first_line(['haproxy', '-v']).split(' - ')[0]}",
+            f"redis {first_line(['redis-server', '--version']).split(' sha=')[0]}",
+            f"postgres {postgres[-1].parts[-3] if postgres else 'missing'}",
+            f"python {sys.version.split()[0]}",
+            f"wrk {'yes' if shutil.which('wrk') else 'missing'}",
+        ]
+    )
 
 
 def missing_tools(opts) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,13 @@ IDLE_CONNECTION_SECONDS = 30.0
 # Sends of one upload: a connection the server closed before answering is sent once more,
 # with the same Idempotency-Key (the server makes one submission of both).
 UPLOAD_ATTEMPTS = 2
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def segment(value: str) -> str:
@@ -240,8 +248,26 @@ def _quote(text: str) -> bytes:
     )
 
 
-def progress_bar(*, total: int | None, desc: str) -> tqdm:
+class _NoBar:
+    """The bar where none is shown (stderr is not a terminal): nothing, and no tqdm import."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def progress_bar(*, total: int | None, desc: str) -> tqdm | _NoBar:
     """A byte progress bar on stderr, shown only when stderr is a terminal."""
+    if not _is_terminal(sys.stderr):
+        return _NoBar()  # as tqdm(disable=None) would show it: not at all
     from tqdm import tqdm
 
     return tqdm(

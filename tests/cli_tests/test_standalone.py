@@ -47,7 +47,7 @@ def test_importing_the_client_loads_no_django_celery_or_data_stack():
     assert heavy == []
     assert "chal_client" in loaded
     assert not {"requests", "tqdm", "urllib3", "zipfile", "dataclasses"} & set(loaded)
-    assert {"requests", "tqdm"} <= set(requesting)
+    assert "requests" in requesting  # (tqdm only when stderr is a terminal: a bar is shown)
 
 
 @pytest.fixture(scope="module")
