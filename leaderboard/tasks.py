@@ -76,10 +76,13 @@ def champion_minute() -> dict[str, int]:
 
 
 def preload_for_renders(**kwargs: object) -> None:
-    """A renders worker's process imports what its first render needs at its start
-    (``prerender.preload``), so that the first board after a score is not a cold one
-    (Celery's ``worker_process_init``, connected where the app is made:
-    ``leaderboard.apps``)."""
+    """A renders worker's process, at its start (Celery's ``worker_process_init``, connected
+    where the app is made: ``leaderboard.apps``): it imports what its first render needs
+    (``prerender.preload``), so that the first board after a score is not a cold one, and
+    runs at the web's CPU priority (``WEB_CPU_NICE``): it computes boards for readers, as the
+    web does, below the scorings a rush waits for
+    (docs/decisions/0023-boards-in-a-rush-cache-and-cpu-priority.md)."""
+    from challenge_platform.cpu_priority import lower, web_nice
     from jobs.celery import celery_app
 
     try:
@@ -87,6 +90,7 @@ def preload_for_renders(**kwargs: object) -> None:
     except AttributeError:
         return
     if prerender.QUEUE in consumed:
+        lower(web_nice())
         prerender.preload()
 
 
