@@ -552,6 +552,7 @@ def _phase(
         measured = WrkDuringPhase(
             targets, delay=delay, seconds=opts.wrk_seconds, connections=opts.wrk_connections
         )
+    cpu_before = cpu_seconds(processes)
     phase = run_phase(
         clients_base,
         fixture,
@@ -564,8 +565,10 @@ def _phase(
     )
     if measured is not None:
         measured.join()
+    cpu_after = cpu_seconds(processes)
     result = outcome(db_url, phase, worker_log, settle=120)
     figures = report(f"{name} (BOARD_CACHE={flag})", phase, result)
+    report_cpu(cpu_before, cpu_after, phase.seconds)
     if not opts.no_proxy:
         report_served_by(data_dir / f"haproxy-{slug}.log", fixture)
     if measured is not None:
@@ -577,6 +580,44 @@ def _phase(
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
+
+
+def cpu_seconds(processes: list[Process]) -> dict[str, float]:
+    """CPU seconds used so far by each role's process group (the servers this bench started:
+    each runs in a session of its own, with its children), and by the whole machine."""
+    groups = {process.popen.pid: process.name for process in processes}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        role = groups.get(int(fields[2]))  # the process group: its session leader's pid
+        if role is not None:
+            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    with open("/proc/stat") as handle:
+        cpu = [int(value) for value in handle.readline().split()[1:]]
+    used["the machine"] = (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
+    return used
+
+
+def report_cpu(before: dict[str, float], after: dict[str, float], seconds: float) -> None:
+    """Where the CPU went during the phase: each server role's share of the two cores, and
+    the rest of the machine (the clients, PostgreSQL, Redis, and anything else running)."""
+    cores = os.cpu_count() or 1
+    spent = {role: after[role] - before.get(role, 0.0) for role in after}
+    machine = spent.pop("the machine", 0.0)
+    ours = sum(spent.values())
+    parts = ", ".join(
+        f"{role} {value:.0f} s ({100 * value / (seconds * cores):.0f}%)"
+        for role, value in sorted(spent.items(), key=lambda item: -item[1])
+    )
+    print(
+        f"CPU during the phase ({cores} cores x {seconds:.0f} s): {parts}; everything else "
+        f"(clients, PostgreSQL, Redis, other work) {max(machine - ours, 0):.0f} s "
+        f"({100 * max(machine - ours, 0) / (seconds * cores):.0f}%)"
+    )
 
 
 def start_renders(
