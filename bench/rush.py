@@ -605,23 +605,26 @@ def cpu_seconds(processes: list[Process]) -> dict[str, float]:
             used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     with open("/proc/stat") as handle:
         cpu = [int(value) for value in handle.readline().split()[1:]]
-    used["the machine"] = (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
+    # user, nice, system, irq, softirq: busy (idle, iowait, steal and guest left out)
+    used["the machine"] = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]) / tick
+    used["the clock"] = time.monotonic()
     return used
 
 
 def report_cpu(before: dict[str, float], after: dict[str, float], seconds: float) -> None:
-    """Where the CPU went during the phase: each server role's share of the two cores, and
+    """Where the CPU went while the clients ran: each server role's share of the cores, and
     the rest of the machine (the clients, PostgreSQL, Redis, and anything else running)."""
     cores = os.cpu_count() or 1
     spent = {role: after[role] - before.get(role, 0.0) for role in after}
     machine = spent.pop("the machine", 0.0)
+    seconds = spent.pop("the clock", seconds)
     ours = sum(spent.values())
     parts = ", ".join(
         f"{role} {value:.0f} s ({100 * value / (seconds * cores):.0f}%)"
         for role, value in sorted(spent.items(), key=lambda item: -item[1])
     )
     print(
-        f"CPU during the phase ({cores} cores x {seconds:.0f} s): {parts}; everything else "
+        f"CPU while the clients ran ({cores} cores x {seconds:.0f} s): {parts}; everything else "
         f"(clients, PostgreSQL, Redis, other work) {max(machine - ours, 0):.0f} s "
         f"({100 * max(machine - ours, 0) / (seconds * cores):.0f}%)"
     )
