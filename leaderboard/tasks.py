@@ -77,12 +77,11 @@ def champion_minute() -> dict[str, int]:
 
 def preload_for_renders(**kwargs: object) -> None:
     """A renders worker's process, at its start (Celery's ``worker_process_init``, connected
-    where the app is made: ``leaderboard.apps``): it imports what its first render needs
-    (``prerender.preload``), so that the first board after a score is not a cold one, and
-    runs at the web's CPU priority (``WEB_CPU_NICE``): it computes boards for readers, as the
-    web does, below the scorings a rush waits for
-    (docs/decisions/0023-boards-in-a-rush-cache-and-cpu-priority.md)."""
-    from challenge_platform.cpu_priority import lower, web_nice
+    where the app is made: ``leaderboard.apps``), imports what its first render needs
+    (``prerender.preload``), so that the first board after a score is not a cold one. (It
+    keeps the scoring workers' CPU priority: at the web's, in a rush it fell behind the
+    scores, the boards went past their grace, and the board server rendered them on readers'
+    requests instead: docs/developers/benchmarks.md, "Speed round 5".)"""
     from jobs.celery import celery_app
 
     try:
@@ -90,7 +89,6 @@ def preload_for_renders(**kwargs: object) -> None:
     except AttributeError:
         return
     if prerender.QUEUE in consumed:
-        lower(web_nice())
         prerender.preload()
 
 
