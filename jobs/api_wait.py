@@ -1,5 +1,5 @@
 """A job's status read that may wait for the status to change: the API's long-poll
-(docs/decisions/0047-a-status-wait-is-a-held-answer.md).
+(docs/decisions/0057-a-status-wait-is-a-held-answer.md).
 
 ``GET submissions/<id>/`` and ``GET algorithm-runs/<id>/`` answer as always; with ``?wait=N``
 (seconds, at most ``API_WAIT_MAX_SECONDS``) the answer is held while the job's status is the

@@ -1,6 +1,6 @@
 """A job's status changed: a doorbell on Redis, and a bounded wait for it (the API's
 long-poll: ``GET submissions/<id>/?wait=N``, ``GET algorithm-runs/<id>/?wait=N``;
-docs/decisions/0047-a-status-wait-is-a-held-answer.md).
+docs/decisions/0057-a-status-wait-is-a-held-answer.md).
 
 The row is the truth here too. Every status change the lifecycle makes
 (:mod:`jobs.lifecycle`: a claim, a transition, a final save) rings :data:`CHANNEL` once its

@@ -2,7 +2,7 @@
 
 requests and tqdm are imported when the first request or bar is made, not with this module:
 every command imports it (its errors), and ``chal --help`` or a usage error sends nothing
-(docs/decisions/0047-a-status-wait-is-a-held-answer.md, "chal starts with what it runs")."""
+(docs/decisions/0057-a-status-wait-is-a-held-answer.md, "chal starts with what it runs")."""
 
 from __future__ import annotations
 
@@ -355,7 +355,7 @@ class Client:
     def watch(self, path: str, *, tag: str | None, seconds: float) -> Watched:
         """``path`` (a job: a submission, an algorithm run) once its status is no longer the
         one ``tag`` names (an earlier answer's ``ETag``), the server holding the answer up to
-        ``seconds`` (``?wait=``: a push, not a poll; docs/decisions/0047). Without ``tag``,
+        ``seconds`` (``?wait=``: a push, not a poll; docs/decisions/0057). Without ``tag``,
         until the job is final. A server that does not hold (an older
         one, or all its waiting places taken) answers at once: :class:`Watched` says so."""
         headers = {"If-None-Match": tag} if tag else {}

@@ -1,6 +1,6 @@
 """Waiting for a job (a submission, an algorithm run) to change: each read held by the
 server until the status changes (``?wait=`` and ``If-None-Match``:
-docs/decisions/0047-a-status-wait-is-a-held-answer.md), polling where the server does not
+docs/decisions/0057-a-status-wait-is-a-held-answer.md), polling where the server does not
 hold it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from .client import Client
 
 # One held status read lasts at most this long (the server holds it until the status
-# changes: docs/decisions/0047-a-status-wait-is-a-held-answer.md); then it is asked again.
+# changes: docs/decisions/0057-a-status-wait-is-a-held-answer.md); then it is asked again.
 HOLD_SECONDS = 25.0
 # Between reads of a server that did not hold one (an older server, or its waiting places
 # all taken): 0.5 s, growing to 3 s, as chal polled before.

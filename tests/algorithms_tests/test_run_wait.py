@@ -1,5 +1,5 @@
 """A run's status read that waits (``GET /api/v1/algorithm-runs/<id>/?wait=N``:
-jobs/api_wait.py, docs/decisions/0047-a-status-wait-is-a-held-answer.md): held until the run
+jobs/api_wait.py, docs/decisions/0057-a-status-wait-is-a-held-answer.md): held until the run
 has finished and its submission is scored, as ``chal algorithm submit --wait`` waits."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def test_importing_the_client_loads_no_django_celery_or_data_stack():
     # ... nor its own HTTP stack and progress bars until a request is made: `chal --help`
-    # and a usage error import neither (docs/decisions/0047-a-status-wait-is-a-held-answer.md).
+    # and a usage error import neither (docs/decisions/0057-a-status-wait-is-a-held-answer.md).
     probe = (
         "import json, sys\n"
         "import chal_client, chal_client.main, chal_client.client, chal_client.config\n"

@@ -1,5 +1,5 @@
 """A status read that waits for the status to change (``GET submissions/<id>/?wait=N``:
-jobs/api_wait.py, docs/decisions/0047-a-status-wait-is-a-held-answer.md): held while the
+jobs/api_wait.py, docs/decisions/0057-a-status-wait-is-a-held-answer.md): held while the
 status is the client's, answered when a worker moves it, bounded, capped per process."""
 
 from __future__ import annotations
