@@ -21,20 +21,19 @@ from algorithms.selectors import (
     algorithm_run_list,
     algorithm_run_status_state,
 )
-from algorithms.services import (
-    AlgorithmRefused,
+from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.runs import (
     algorithm_run_cancel,
     algorithm_runs_admission,
     algorithm_runs_queue,
-    algorithm_upload_admission,
-    algorithm_version_create,
 )
-from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
-from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
 from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses, refusal_response
+from challenges.audit import ReasonRequired
+from challenges.models import Challenge
 from jobs.api_wait import WAIT_PARAMETER, job_status_answer
 from scoring.admission import declared_length
 
@@ -146,11 +145,13 @@ class RunOutputSerializer(serializers.Serializer):
     manifest = serializers.SerializerMethodField(
         help_text="What went into the run (archive, runtime lock and task data hashes, task "
         "data version, seed) and what it used; `reused_from` when it took the result of a run "
-        "with the same inputs."
+        "with the same inputs; a reproduction's `reproduction`: {worker, original_worker, "
+        "placement} (another_host, another_worker or same_worker)."
     )
     reproduced = serializers.SerializerMethodField(
-        help_text="null, or the reproduction on another worker: {run, agreement} (the share "
-        "of rows predicted identically)."
+        help_text="null, or the run's reproduction: {run, agreement, placement} (the share "
+        "of rows predicted identically; where it ran: another_host, another_worker on the same "
+        "host, or same_worker when no other worker of its queue took it)."
     )
     robustness = serializers.SerializerMethodField(
         help_text="null, or the figures of the run's stress run (a stress run's own): "
@@ -178,7 +179,9 @@ class RunOutputSerializer(serializers.Serializer):
         if known is not None:
             return known.get(run.pk)
         split = self.context.get("robustness_split", PUBLIC)
-        return robustness_for_runs(runs=[run], split=split).get(run.pk)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return robustness_for_runs(runs=[run], split=split, user=user).get(run.pk)
 
 
 class AlgorithmCreateApi(APIView):
@@ -276,7 +279,7 @@ class AlgorithmDetailApi(APIView):
             many=True,
             context={
                 "reproductions": reproductions,
-                "robustness": robustness_for_runs(runs=runs, split=split),
+                "robustness": robustness_for_runs(runs=runs, split=split, user=request.user),
             },
         ).data
         return Response(data)
@@ -422,7 +425,11 @@ class AlgorithmRunDetailApi(APIView):
         def answer() -> Response:
             run = algorithm_run_get(user=request.user, run_pk=pk)
             split = robustness_split(challenge=run.task.track.challenge, user=request.user)
-            return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
+            return Response(
+                RunOutputSerializer(
+                    run, context={"robustness_split": split, "request": request}
+                ).data
+            )
 
         return job_status_answer(
             request, state=lambda: algorithm_run_status_state(run_pk=pk), answer=answer

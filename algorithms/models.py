@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from challenge_platform.stored_files import StoredFile, every_file_field
+from challenges.markdown import MarkdownHtmlField
+from challenges.stored_files import StoredFile, every_file_field
 from datasets.models import private_storage
 from jobs.models import Job
 
@@ -54,6 +55,7 @@ class AlgorithmVersion(models.Model):
     archive_sha256 = models.CharField(max_length=64)
     archive_size = models.BigIntegerField(default=0)
     description = models.TextField(blank=True, help_text="Markdown, from algorithm.yaml")
+    description_html = MarkdownHtmlField(source="description")
     entrypoint = models.CharField(max_length=200, default="main.py")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

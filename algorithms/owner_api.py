@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from algorithms.services.baseline import BaselineRunRefused, baseline_run_queue
-from challenge_platform.api.errors import error_responses
+from challenges.api.errors import error_responses
 from scoring.owner_api import managed_task_or_refuse
 
 

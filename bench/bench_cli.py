@@ -41,7 +41,7 @@ import requests
 from load_test import LOOPBACK, Process, wait_until
 from run_from_request import SETUP, TRIVIAL, manage, python_of
 
-from challenge_platform.localredis import free_port, start_local_redis
+from runtime.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
 CURL_WAIT = """

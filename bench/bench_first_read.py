@@ -6,7 +6,7 @@ Builds the demo challenge (``manage.py load_demo``: every demo task, the same co
 own (a temporary ``DATA_DIR`` with SQLite and a private Redis, as ``make run``), adds
 ``--teams`` teams with an API token each, and starts the processes of ``make run`` that a
 score goes through: gunicorn (``web``), the scoring worker (``worker``) and, where the
-revision has it, the ``renders`` worker (``leaderboard/prerender.py``). Then ``--scores``
+revision has it, the ``renders`` worker (``leaderboard/cache/prerender.py``). Then ``--scores``
 times, in turn over the teams and the classification track's tasks: a team uploads a
 prediction file over the API, its submission is read every 20 ms until it is scored (the
 same for every revision, so that only the read after it differs), and at once the reads a
@@ -42,7 +42,7 @@ from pathlib import Path
 import requests
 from load_test import LOOPBACK, Process, percentile, wait_until
 
-from challenge_platform.localredis import free_port, start_local_redis
+from runtime.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
 TRACK = "classification"
@@ -76,8 +76,8 @@ def manage(code: Path, env: dict[str, str], *args: str) -> str:
 FIXTURE = """
 import json, numpy as np, pandas as pd
 from django.contrib.auth import get_user_model
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
-from challenge_platform.tokens import api_token_create
+from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.tokens import api_token_create
 from datasets.models import Task
 Challenge.objects.filter(slug="demo").update(daily_submission_limit=100000, rules="")
 track = Track.objects.get(slug={track!r})

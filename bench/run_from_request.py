@@ -38,7 +38,7 @@ from pathlib import Path
 import requests
 from load_test import LOOPBACK, Process, wait_until
 
-from challenge_platform.localredis import free_port, start_local_redis
+from runtime.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "client"))  # the client's own code: how chal waits
@@ -69,10 +69,10 @@ import numpy as np, pyarrow as pa, pyarrow.parquet as pq
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from algorithms.services import algorithm_version_create
+from algorithms.services.upload import algorithm_version_create
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import Challenge, Team, TeamMembership
-from challenge_platform.tokens import api_token_create
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.tokens import api_token_create
 from datasets.services import task_import
 work = Path({work!r})
 now = timezone.now()

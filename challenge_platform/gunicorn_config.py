@@ -5,9 +5,11 @@ Hooks only: the flags stay in the Procfile, the one place a process is defined.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from gunicorn.arbiter import Arbiter
 
-from challenge_platform.cpu_priority import lower, web_nice
+from runtime.cpu_priority import lower, web_nice
 
 
 def on_starting(server: Arbiter) -> None:
@@ -18,16 +20,14 @@ def on_starting(server: Arbiter) -> None:
 
 def post_worker_init(worker: object) -> None:
     """In each worker, once it loaded the application: the URL configuration, with every
-    view and allauth's provider registry (``challenge_platform/accounts/apps.py``), loaded
+    view and allauth's provider registry (``challenges/accounts/apps.py``), loaded
     before the first request instead of by it (a worker restarted by ``--max-requests``
     would otherwise make one request wait a quarter of a second)."""
-    from django.conf import settings
     from django.urls import get_resolver
-    from django.utils.module_loading import import_string
 
     get_resolver().url_patterns  # noqa: B018 - loading it is the point
     # And what the boards' computations import on their first run (named in the settings,
     # like WSGI_MIDDLEWARE: this core names no app): a board read after a score in a new
-    # worker would wait for it (leaderboard/prerender.py).
+    # worker would wait for it (leaderboard/cache/prerender.py).
     for name in settings.SERVER_PRELOAD:
         import_string(name)()

@@ -10,6 +10,6 @@ from challenge_platform.wsgi_body import ChunkedBodyMiddleware
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
 application = ChunkedBodyMiddleware(get_wsgi_application())
-# settings.WSGI_MIDDLEWARE, outermost first (the boards' fast path, leaderboard/fastpath.py).
+# settings.WSGI_MIDDLEWARE, outermost first (the boards' fast path, leaderboard/cache/fastpath.py).
 for _path in reversed(settings.WSGI_MIDDLEWARE):
     application = import_string(_path)(application)

@@ -7,10 +7,13 @@ participant the public rows and, once revealed, all of them.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 SPLITS = ("all", "public", "private")  # the splits a score is computed on
-BOARD_SPLITS = ("public", "private")  # the splits a board ranks
+BoardSplit = Literal["public", "private"]  # the splits a board ranks, as a type
+BOARD_SPLITS: tuple[BoardSplit, ...] = get_args(BoardSplit)  # ... and as values
 SHOWN_ORDER = ("public", "private", "all")  # the order pages and the API list them in
 
 

@@ -16,7 +16,7 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
-from challenge_platform.models import Track
+from challenges.models import Track
 
 
 class BundleSizeLimitHandler(FileUploadHandler):

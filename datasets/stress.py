@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
-from challenge_platform.audit import audit_record
+from challenges.audit import audit_record
 from datasets.models import Task
 from kinds import kind_get
 from kinds.stress import PlannedFamily, StressRefused, stress_plan

@@ -98,8 +98,8 @@ def version_changes(*, version: TaskVersion) -> dict[str, dict[str, int]] | None
         return version.changes
     previous = TaskVersion.objects.filter(task_id=version.task_id, number=version.number - 1)
     before = previous.first()
-    if before is None:
-        return None
+    if before is None or before.pruned_at or version.pruned_at:
+        return None  # a pruned version's files are gone (datasets.services.task_versions_prune)
     try:
         changes = {
             "train": rows_changed(

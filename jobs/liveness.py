@@ -268,9 +268,13 @@ class Liveness:
         # Kept a while as dead, so that the worker, if it was only frozen, learns it.
         self.client.hset(REGISTRY, holder, json.dumps({"dead": reason, "at": time.time()}))
         self.suspects.pop(holder, None)
-        logger.warning(
-            "worker %s seen dead (%s): re-queued %s, failed %s", holder, reason, requeued, failed
-        )
+        # A worker that shut down cleanly left nothing (its jobs went back as it stopped):
+        # worth a line, not a warning.
+        level = logging.WARNING if requeued or failed or "shut down" not in reason else logging.INFO
+        logger.log(
+            level, "worker %s seen dead (%s): re-queued %s, failed %s", holder, reason, requeued,
+            failed,
+        )  # fmt: skip
         return True
 
     def discover(self, *, at_start: bool = False) -> None:

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import numpy as np
 import pyarrow as pa
 
+from common.split import public_rows
 from kinds.columns import FloatColumns, Probabilities
 
 Direction = Literal["higher", "lower"]
@@ -208,10 +209,39 @@ class RowStatistic(ABC):
         (..., entries, per_entry), ``shared_sums`` (..., shared), ``n`` a number or
         (..., 1). Float64 in, float64 out."""
 
+    def row_linear(self, y: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Each row's entry columns weighted by ``weights`` (``per_entry`` of them): the
+        row's term of a linear function of the sums (the Ladder's per-row losses,
+        ``leaderboard.core.ladder``), float64. A statistic with many columns (one per class)
+        overrides it with what is nonzero."""
+        out = np.empty(y.shape[0], dtype=np.float64)
+        step = max(1, 2**22 // max(1, self.per_entry))
+        columns = np.empty((self.per_entry, min(step, y.shape[0])), dtype=np.float64)
+        for r0 in range(0, y.shape[0], step):
+            r1 = min(y.shape[0], r0 + step)
+            part = columns[:, : r1 - r0]
+            self.entry_columns(y[r0:r1], pred[r0:r1], part)
+            # Column by column, not ``weights @ part``: a BLAS call for a few columns costs
+            # its threads' start, milliseconds on a busy host.
+            into = out[r0:r1]
+            np.multiply(part[0], weights[0], out=into)
+            for j in range(1, self.per_entry):
+                into += weights[j] * part[j]
+        return out
+
 
 class EntityStatistic(ABC):
     """The primary metric of a board whose unit is the entity (``y`` holds each record's
     entity): the bootstrap draws entities, and the kind scores the drawn copies."""
+
+    def paired_linearization(
+        self, *, entities: np.ndarray, n_entities: int, new: np.ndarray, old: np.ndarray
+    ) -> tuple[float, np.ndarray] | None:
+        """The Ladder's figures of two entries on the same records
+        (``leaderboard.core.ladder``): the first-order change of the score from ``old`` to
+        ``new``, and each entity's influence on that change under the entity bootstrap
+        (their spread is its standard error); None when the kind has no linearization."""
+        return None
 
     @abstractmethod
     def resample_scores(
@@ -295,8 +325,6 @@ class TaskKind(ABC):
 
     def public_rows(self, labels: pa.Array, *, public_fraction: float, seed: int) -> np.ndarray:
         """True per public test row (``common.split``), from the solution's labels."""
-        from common.split import public_rows
-
         return public_rows(labels, public_fraction=public_fraction, seed=seed)
 
     def task_meta(self, options: Mapping[str, Any], train_labels: pa.Array) -> dict[str, Any]:
@@ -422,6 +450,22 @@ class TaskKind(ABC):
     def statistic(self, metric: str) -> RowStatistic | EntityStatistic | None:
         """The bootstrap statistic of ``metric`` (None: the board gets no intervals)."""
         return None
+
+    def ladder_statistic(
+        self, metric: str, *, classes: Sequence[str]
+    ) -> RowStatistic | EntityStatistic | None:
+        """The statistic the public board's ladder modes decide with (docs/organizers/ladder.md),
+        for a task of ``classes``: by default the bootstrap's (:meth:`statistic`); None: the ladder
+        modes cannot run on ``metric`` (the board stays plain)."""
+        return self.statistic(metric)
+
+    def shown_metrics(
+        self, metric: str, shown: float, exact: Mapping[str, Any]
+    ) -> dict[str, float]:
+        """The metrics a ladder board stores for an entry whose exact public metrics are
+        ``exact`` and whose shown score of ``metric`` is ``shown``: the shown score and
+        what the track's mean reads (``track_metrics``), moved with it, never an exact one."""
+        return {metric: shown}
 
     def track_value(self, metric: str, score: float, metrics: Mapping[str, Any]) -> float | None:
         """What the task adds to its track's mean for a board score of ``metric``: a

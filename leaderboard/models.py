@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common import board_modes
+from datasets.models import Task
 from jobs.models import Job
 
 
@@ -128,7 +130,7 @@ class ChampionChange(models.Model):
     nfr_upper = models.FloatField(null=True, blank=True)
     pfr = models.FloatField(null=True, blank=True)
     worst_slice = models.JSONField(null=True, blank=True)
-    # The gate's verdict of a ``gate`` step (docs/champion-gate.md): ``passes``, or
+    # The gate's verdict of a ``gate`` step (docs/organizers/champion-gate.md): ``passes``, or
     # ``cannot_tell`` where the challenge crowns those; null for the start and for pins.
     verdict = models.CharField(max_length=12, blank=True, default="")
     rows_needed = models.PositiveBigIntegerField(null=True, blank=True)
@@ -248,6 +250,68 @@ class ChampionCheck(Job):
         return f"{what} against the champion of {self.task} ({self.status})"
 
 
+# --- the public board's ladder (docs/organizers/ladder.md) ----------------------------------------
+
+
+class LadderStep(models.Model):
+    """One scored entry of a team on a task's public board, weighed against the team's
+    leader (its last entry that climbed) under the task's mode (``leaderboard.ladder``).
+
+    ``shown_score`` is the team's shown public score after this entry: its own when it
+    climbed, else the leader's, unchanged (plain mode: the team's best exact score). The
+    figures of the decision (``difference`` with its ``standard_error``, or the
+    ``bayes_factor`` of ``wins`` out of ``bootstraps``) are for organizers. ``key`` names
+    what the decision was made on (mode, settings, data version, both prediction files):
+    a step whose key no longer matches is decided again."""
+
+    submission = models.OneToOneField(
+        "scoring.Submission", on_delete=models.CASCADE, related_name="ladder_step"
+    )
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=16)
+    key = models.CharField(max_length=400)
+    leader = models.ForeignKey(
+        "scoring.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The entry this one was weighed against (none: the team's first).",
+    )
+    climbed = models.BooleanField()
+    shown_score = models.FloatField(null=True, blank=True)
+    units = models.PositiveIntegerField(default=0)
+    difference = models.FloatField(null=True, blank=True)
+    standard_error = models.FloatField(null=True, blank=True)
+    bayes_factor = models.FloatField(null=True, blank=True)
+    wins = models.PositiveIntegerField(null=True, blank=True)
+    bootstraps = models.PositiveIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "team", "submission"]
+        indexes = [models.Index(fields=["task", "team"], name="ladder_step_task_team_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=board_modes.MODES),
+                name="ladder_step_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = "climbed" if self.climbed else "stayed"
+        return f"submission #{self.submission_id} on {self.task_id}: {what} ({self.mode})"
+
+
+class TaskBoardMode(Task):
+    """A task seen from its public board's mode: the console's "Public board modes", where
+    organizers set it (``leaderboard.board_mode.task_board_mode_set``, audited)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "public board mode"
+        verbose_name_plural = "public board modes"
 class ReleaseCheckUse(models.Model):
     """One release check answered for a team on a task: the daily budget of release checks
     (``Challenge.release_checks_per_day``, per team, task and UTC day) counts these rows. A

@@ -24,7 +24,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.export import rows_to_csv
 from datasets.api import DOWNLOAD_AUTHENTICATION, IgnoreClientContentNegotiation
 from datasets.core import croissant

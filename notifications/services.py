@@ -18,8 +18,8 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from challenge_platform.audit import audit_record
-from challenge_platform.models import Challenge, TeamMembership
+from challenges.audit import audit_record
+from challenges.models import Challenge, TeamMembership
 
 from .mail import ALL_TOPICS, UNSUBSCRIBE_SALT, mails_queue
 from .models import OPT_IN, Announcement, NotificationPreference, Topic

@@ -39,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
 

@@ -164,6 +164,17 @@ class Reference(models.Model):
         help_text="Why this uploaded file no longer scores against the task's current data "
         "(e.g. its ids after a new data version); empty when it is usable",
     )
+    # The storage quota (challenges.upload_budget): the team a task owner's upload
+    # counts against (null: an organizer's, or built by the platform), and its file's size.
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose storage quota this upload counts against (a task owner's)",
+    )
+    file_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the uploaded file")
 
     class Meta:
         ordering = ["task", "created_at", "id"]

@@ -284,8 +284,9 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
             m,
         )
     )
-    if not splits:
+    if not splits or not any(scores[split] for split in splits):
         print("No scores are visible yet.")
+        _print_ladder(submission)
         return
     if primary in metrics:
         direction = ((submission.get("metrics") or {}).get(primary) or {}).get("direction")
@@ -295,8 +296,22 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
     headers = [m + PRIMARY_MARK if m == primary else m for m in metrics]
     rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
     print(table(["split", *headers], rows))
+    _print_ladder(submission)
     if "opis" in metrics:
         print(OPIS_NOTE)
+
+
+def _print_ladder(submission: dict[str, Any]) -> None:
+    """The entry's step on its team's ladder (docs/organizers/ladder.md), on a ladder board."""
+    if submission.get("status") != "scored" or submission.get("board_mode", "plain") == "plain":
+        return
+    if submission["climbed"]:
+        print(f"Climbed: the team's shown public score is {number(submission['shown_score'])}.")
+    elif submission.get("team_shown_score") is not None:
+        print(
+            "Not better than the team's shown public score "
+            f"({number(submission['team_shown_score'])}) by a significant margin: it stays."
+        )
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
@@ -321,13 +336,29 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["status"],
                 public.get(metric) if metric else None,
                 percent(s.get("nfr")),
+                s.get("shown_score"),
+                climbed_text(s),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
             ]
         )
-    headers = ["id", "task", "status", "public score", "NFR", "created (UTC)", "note / error"]
+    headers = [
+        "id", "task", "status", "public score", "NFR", "shown", "climbed", "created (UTC)",
+        "note / error",
+    ]  # fmt: skip
     print(table(headers, rows))
     return 0
+
+
+def climbed_text(submission: dict[str, Any]) -> str:
+    """Whether a scored entry moved its team's shown public score (docs/organizers/ladder.md):
+    "yes", or "no" with the shown score it did not beat by a significant margin."""
+    if submission.get("status") != "scored" or "climbed" not in submission:
+        return ""
+    if submission["climbed"]:
+        return "yes"
+    team = submission.get("team_shown_score")
+    return "no" if team is None else f"no (shown {number(team)})"
 
 
 # --- leaderboards ------------------------------------------------------------------------
@@ -497,7 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_submissions)
 
     p = commands.add_parser(
-        "leaderboard", parents=[common, as_json], help="show a task's or a track's leaderboard"
+        "leaderboard",
+        aliases=["board"],
+        parents=[common, as_json],
+        help="show a task's or a track's leaderboard",
     )
     p.add_argument("slug", metavar="TASK-OR-TRACK")
     p.add_argument("--split", choices=["public", "private"], default="public")

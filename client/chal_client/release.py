@@ -2,10 +2,11 @@
 
 The server weighs the file against the task's champion (the regression gate) and stores
 nothing: no submission is spent, one of the team's daily release checks is. The command
-prints the verdict and its figures, naming the rule that broke, and exits 0 when the gate
-passes, 1 when it fails (or the server refused), 3 when it cannot tell (the split is too
-small to bound the breaks: it prints how many rows would), so a data owner's CI pipeline
-can call it before shipping a model::
+prints the verdict and its figures, naming the rule that broke (or, where the server
+withholds the figures, why: too few changed rows, or a ladder board's public split before
+the reveal), and exits 0 when the gate passes, 1 when it fails (or the server refused), 3
+when it cannot tell (the split is too small to bound the breaks: it prints how many rows
+would), so a data owner's CI pipeline can call it before shipping a model::
 
     chal release-check product-matching predictions.parquet || exit 1
 """
@@ -67,10 +68,9 @@ def report(doc: dict[str, Any]) -> list[str]:
     champion = (doc.get("champion") or {}).get("name") or "the champion"
     lines = [f"Release check against {champion} on the {doc.get('split')} split: {headline(doc)}"]
     if doc.get("withheld"):
-        lines.append(
-            f"  {doc['withheld']}: the file differs from the champion on fewer than "
-            f"{doc.get('min_changed_rows')} rows, so no counts are given"
-        )
+        # The server withholds the figures (too few changed rows, or a ladder board's public
+        # split): its reasons say why, in words; the verdict stands.
+        lines.append(f"  Figures withheld: {doc['withheld']}")
         lines += [f"  {reason}" for reason in doc.get("reasons") or []]
         return lines + _budget(doc)
     lines += [

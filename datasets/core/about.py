@@ -13,6 +13,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from common.wording import quote
+
 NAME = "task.yaml"
 ABOUT_KEYS = ("license", "citation", "rai")
 LICENSE_MAX = 500
@@ -54,10 +56,10 @@ def read_about(data: Mapping[Any, Any], problems: list[str]) -> dict[str, Any]:
     notes: dict[str, str] = {}
     for key, value in rai.items():
         if key not in RAI_PROPERTIES:
-            close = difflib.get_close_matches(str(key), RAI_PROPERTIES, n=1)
+            close = difflib.get_close_matches(str(key)[:100], RAI_PROPERTIES, n=1)
             hint = f" (did you mean 'rai.{close[0]}'?)" if close else ""
             problems.append(
-                f"{NAME}: unknown key 'rai.{key}'{hint}; allowed keys: "
+                f"{NAME}: unknown key {quote(f'rai.{key}')}{hint}; allowed keys: "
                 + ", ".join(f"rai.{k}" for k in RAI_PROPERTIES)
             )
             continue

@@ -41,8 +41,9 @@ from kinds.base import (
     Values,
 )
 from kinds.cards import number
-from kinds.grouping.bootstrap import grouping_resample_scores
+from kinds.grouping.bootstrap import grouping_paired_linearization, grouping_resample_scores
 from kinds.grouping.metrics import METRICS, grouping_metrics_by_split, memberships_right
+from kinds.grouping.stress import FAMILIES
 from kinds.handed import absent_problem, codes_problem
 from kinds.reading import empty, refuse_rows
 
@@ -53,6 +54,7 @@ class PairwiseF1(EntityStatistic):
     """Pairwise F1 of the drawn copies of entities (``kinds.grouping.bootstrap``)."""
 
     resample_scores = staticmethod(grouping_resample_scores)
+    paired_linearization = staticmethod(grouping_paired_linearization)
 
 
 class Grouping(TaskKind):
@@ -188,8 +190,6 @@ class Grouping(TaskKind):
         return {"cluster": pa.array(np.arange(len(truth.y)).astype(str))}
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.grouping.stress import FAMILIES
-
         return FAMILIES
 
 

@@ -55,6 +55,7 @@ from kinds.matching.curves import (
     downsample,
     pr_curve,
 )
+from kinds.matching.stress import FAMILIES, attributes
 from kinds.reading import empty, floats, other_values, refuse_empty, refuse_rows, some
 
 CLASSES = ["0", "1"]
@@ -234,14 +235,11 @@ class Matching(TaskKind):
     # --- stress runs and consistency ----------------------------------------------------
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.matching.stress import FAMILIES
-
         return FAMILIES
 
     def consistency_context(
         self, features: pa.Table, columns: Sequence[tuple[str, str]]
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        from kinds.matching.stress import attributes
         from kinds.matching.transitivity import record_keys
 
         attrs = attributes(tuple(columns))

@@ -16,22 +16,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.models import Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer, team_for_user
-from challenge_platform.upload_budget import (
+from challenges.api.errors import error_responses, refusal_response
+from challenges.models import Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer, team_for_user
+from challenges.upload_budget import (
     UploadBudgetExceeded,
     upload_rate_check,
     upload_rate_take,
 )
+from common.splits import BOARD_SPLITS
 from common.units import byte_size
 from datasets.models import Task
 from datasets.selectors import task_get, task_get_or_404
 from leaderboard.core.gate import RULES, VERDICTS
 from scoring.admission import declared_length
 from scoring.core import SubmissionInvalid, score_file
-from scoring.services import MULTIPART_SLACK_BYTES
+from scoring.services.upload import MULTIPART_SLACK_BYTES
 from scoring.solutions import solution_for_task
 
 from .budget import (
@@ -97,7 +98,9 @@ class HistoryItemSerializer(serializers.Serializer):
     withheld = serializers.CharField(
         allow_null=True,
         help_text='"too few changed rows to report" when the step changed fewer than k rows '
-        "(docs/organizers/disclosure.md; its counts are null), else null.",
+        '(docs/organizers/disclosure.md; its counts are null); "exact public scores hidden by '
+        'the ladder board until the reveal" for a step on a ladder board\'s public split read '
+        "by whom it hides exact public scores from (docs/organizers/ladder.md); else null.",
     )
 
 
@@ -106,7 +109,7 @@ class ChampionSerializer(serializers.Serializer):
     team = serializers.CharField(allow_null=True)
     since = serializers.DateTimeField(allow_null=True)
     split = serializers.ChoiceField(
-        choices=["public", "private"],
+        choices=list(BOARD_SPLITS),
         help_text="The split the gate decides on now: public until the private split is revealed.",
     )
     history = HistoryItemSerializer(many=True)
@@ -151,7 +154,7 @@ class ReleaseBudgetSerializer(serializers.Serializer):
 
 
 class ReleaseCheckSerializer(serializers.Serializer):
-    split = serializers.ChoiceField(choices=["public", "private"])
+    split = serializers.ChoiceField(choices=list(BOARD_SPLITS))
     difference = serializers.FloatField(allow_null=True)
     ci = serializers.JSONField(allow_null=True)
     nfr = serializers.FloatField(allow_null=True)
@@ -182,7 +185,10 @@ class ReleaseCheckSerializer(serializers.Serializer):
         allow_null=True,
         help_text='"too few changed rows to report" when the file differs from the champion on '
         "fewer than min_changed_rows rows of the split: every count is then null "
-        "(docs/organizers/disclosure.md); null when nothing is withheld.",
+        '(docs/organizers/disclosure.md); "exact public scores hidden by the ladder board '
+        'until the reveal" on the public split of a ladder board, for a reader who may not '
+        "see its exact public scores: every figure but rows_needed is then null, the verdict "
+        "stands (docs/organizers/ladder.md); null when nothing is withheld.",
     )
     min_changed_rows = serializers.IntegerField(
         help_text="k: counts are given only from this many changed rows on."
@@ -287,7 +293,7 @@ class TaskReleaseCheckApi(APIView):
                 {"code": "not_found", "detail": f"There is no task '{slug}'."}, status=404
             )
         rules_gate(challenge=task.track.challenge, user=request.user)
-        # The team's upload rate (challenge_platform.upload_budget): checked before the body
+        # The team's upload rate (challenges.upload_budget): checked before the body
         # is read, counted once it has arrived, in the same budget as its uploads.
         team = team_for_user(challenge=task.track.challenge, user=request.user)
         if team is None and not is_organizer(user=request.user):

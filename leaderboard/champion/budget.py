@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from datasets.models import Task
 from leaderboard.models import ReleaseCheckUse
 from scoring.selectors import next_utc_midnight

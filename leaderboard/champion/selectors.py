@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from algorithms.selectors import algorithm_run_get
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.refusals import Refusal
 from datasets.models import Task
 from leaderboard.models import (
@@ -76,7 +76,8 @@ def private_shown(*, task: Task, user: User | None) -> bool:
 
 def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) -> bool:
     """A decision's figures: hidden when it was made on the private split the reader may
-    not see yet, or against a champion whose numbers are sealed from the reader."""
+    not see yet, or against a champion whose numbers are sealed from the reader (a ladder
+    board's public split: ``.disclosure.score_figures``)."""
     if change.split == Split.PRIVATE and not private:
         return False
     previous = change_entry(change.previous) if change.previous_id else None
@@ -285,7 +286,9 @@ def release_check(
     """The gate of predictions ``pred`` (aligned with the task's solution, with their scores
     per split) against ``champion``, as the release check answers ``user``
     (``.disclosure``: counts from k changed rows on, the broken rows' ids (public rows only,
-    ever) to the task's owners and organizers); nothing is stored."""
+    ever) to the task's owners and organizers, and on a ladder board's public split the
+    verdict without the figures for readers who may not see exact public scores); nothing
+    is stored."""
     entry = change_entry(champion)
     if champion is None or entry is None:
         waiting = baseline_pending(task=task)

@@ -35,8 +35,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
+from challenges import hooks
+from challenges.audit import audit_record, reason_check
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost

@@ -1,4 +1,4 @@
-"""Where a task's champion starts (docs/champion-gate.md, "The start").
+"""Where a task's champion starts (docs/organizers/champion-gate.md, "The start").
 
 The start is the task's primary reference (``scoring.reference_selectors.primary_reference``:
 the marked one, else the newest upload made before the challenge's start, else the AutoGluon
@@ -85,7 +85,7 @@ def champion_start(*, task: Task, new_data: bool = False) -> Start:
 
 def entry_is_floor(entry: Entry | None) -> bool:
     """Whether ``entry`` is the trivial baseline: a floor, against which only the gate's
-    improvement rule binds (docs/champion-gate.md)."""
+    improvement rule binds (docs/organizers/champion-gate.md)."""
     return (
         entry is not None
         and entry.type == "reference"

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.gate import GateResult, GateSettings, SliceColumn, gate_evaluate

@@ -22,7 +22,7 @@ from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, wi
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from challenge_platform import hooks
+from challenges import hooks
 from common.files import delete_file_quietly, local_path
 from jobs import lifecycle
 from scoring.core import (

@@ -32,7 +32,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost

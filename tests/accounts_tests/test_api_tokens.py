@@ -13,8 +13,8 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from challenge_platform.models import AuditEvent
-from challenge_platform.tokens import api_token_create
+from challenges.models import AuditEvent
+from challenges.tokens import api_token_create
 from tests.platform_tests.factories import UserFactory
 
 PASSWORD = "pw-for-tests"  # UserFactory's

@@ -23,14 +23,14 @@ import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.sandbox.bubblewrap import LAUNCHER
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import make_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.slow
 

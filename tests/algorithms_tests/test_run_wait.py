@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 
 
 @pytest.mark.django_db(transaction=True)

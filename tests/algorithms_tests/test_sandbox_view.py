@@ -18,10 +18,10 @@ import pytest
 
 from algorithms.models import AlgorithmRun
 from algorithms.sandbox.command import runtime_paths
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.staging import staging_folder_create, staging_root
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 
 pytestmark = pytest.mark.slow
 

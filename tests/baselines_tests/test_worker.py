@@ -17,8 +17,8 @@ from sklearn.metrics import accuracy_score, f1_score, mean_squared_error
 
 from algorithms.models import AlgorithmRunStatus
 from algorithms.selectors import baseline_run_list, run_artifact
-from algorithms.services import algorithm_run_cancel as baseline_run_cancel
 from algorithms.services.baseline import baseline_run_queue
+from algorithms.services.runs import algorithm_run_cancel as baseline_run_cancel
 from datasets.demo.movies import build_movie_ratings
 from datasets.services import task_import
 from scoring.models import SubmissionStatus

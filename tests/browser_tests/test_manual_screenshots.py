@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
-from scoring import services
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.platform_tests.factories import UserFactory
 from tests.scoring_tests.factories import (
@@ -52,7 +52,7 @@ def scored_board(tmp_path):
         sub = submission_create(
             task=task, user=users[name], file=SimpleUploadedFile("predictions.csv", content)
         )
-        services.solution_cache.items.clear()
+        solution_cache.items.clear()
         score_submission.run(submission_pk=sub.pk)
         sub.refresh_from_db()
         assert sub.status == SubmissionStatus.SCORED, sub.error

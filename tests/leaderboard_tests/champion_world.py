@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.management import call_command
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
@@ -43,8 +44,17 @@ def _colored(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(color=colors(len(frame)))
 
 
-def gate_task(folder: Path, *, challenge_slug: str, slug: str = "gated", rows: int = 6000) -> Task:
-    """The gated classification task (``rows`` train rows, ``rows / 2`` test rows)."""
+def gate_task(
+    folder: Path,
+    *,
+    challenge_slug: str,
+    slug: str = "gated",
+    rows: int = 6000,
+    command: bool = False,
+) -> Task:
+    """The gated classification task (``rows`` train rows, ``rows / 2`` test rows); with
+    ``command``, imported as an organizer does from a shell (``manage.py import_task``: a
+    challenge it creates gets the install's defaults, its board mode among them)."""
     bundle = write_classification_bundle(
         folder / f"bundle-{slug}",
         rows=rows,
@@ -57,6 +67,11 @@ def gate_task(folder: Path, *, challenge_slug: str, slug: str = "gated", rows: i
         train=_colored,
         test=_colored,
     )
+    if command:
+        call_command(
+            "import_task", str(bundle), "--challenge", challenge_slug, "--track", f"{slug}-track"
+        )
+        return Task.objects.get(slug=slug)
     return task_import(source=bundle, challenge_slug=challenge_slug, track_slug=f"{slug}-track")
 
 
@@ -134,11 +149,13 @@ class Small:
     better: np.ndarray
 
 
-def widget_grades(folder: Path, *, challenge_slug: str) -> Small:
+def widget_grades(folder: Path, *, challenge_slug: str, command: bool = False) -> Small:
     from scoring.services.references import reference_upload
     from tests.scoring_tests.factories import upload
 
-    task = gate_task(folder, challenge_slug=challenge_slug, slug="widget-grades", rows=540)
+    task = gate_task(
+        folder, challenge_slug=challenge_slug, slug="widget-grades", rows=540, command=command
+    )
     world = world_of(task)
     public = np.flatnonzero(world.public)
     assert len(public) == 135

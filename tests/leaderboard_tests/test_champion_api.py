@@ -14,37 +14,28 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
 from datasets.models import Task
 from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Reference, Submission
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
-from tests.leaderboard_tests.champion_world import gate_task, world_of
+from scoring.services.upload import submission_create
+from tests.leaderboard_tests.champion_world import world_of
 from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import (
-    ChallengeFactory,
     UserFactory,
     api_client_for,
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import scored
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.references_helpers import scored
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
+
+from .champion_api_helpers import check
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def _gated_pk(django_db_setup, django_db_blocker, tmp_path_factory):
-    with django_db_blocker.unblock():
-        challenge = ChallengeFactory(slug="gate-api", daily_submission_limit=3)
-        task = gate_task(tmp_path_factory.mktemp("gate-api"), challenge_slug=challenge.slug)
-    yield task.pk
-    with django_db_blocker.unblock():
-        Task.objects.filter(pk=task.pk).delete()
-        Challenge.objects.filter(pk=challenge.pk).delete()
 
 
 @pytest.fixture
@@ -60,14 +51,6 @@ def gated(_gated_pk):
     return task, world, make_participant(task.track.challenge, username="ann", name="Ann")
 
 
-def check(client, task, **data):
-    if "file" in data:
-        return client.post(
-            f"/api/v1/tasks/{task.slug}/release-check/",
-            {"file": SimpleUploadedFile("p.csv", data["file"])},
-            format="multipart",
-        )
-    return client.post(f"/api/v1/tasks/{task.slug}/release-check/", data, format="json")
 
 
 DOCUMENTED_FIELDS = {
@@ -238,7 +221,7 @@ def test_hostile_and_unauthorized_requests_are_refused_with_a_reason(gated, monk
 
 def test_release_checks_and_uploads_share_one_rate_budget(gated, settings):
     task, world, ann = gated
-    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenge_platform.upload_budget)
+    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenges.upload_budget)
     api = ann.api()
     content = world.file(world.reference)
     assert check(api, task, file=content).status_code == 200

@@ -1,5 +1,5 @@
-"""Where the champion starts (docs/champion-gate.md, "The start"), through the real services
-(the scoring body, the deciding check's job body, the beat's minute, the API):
+"""Where the champion starts (docs/organizers/champion-gate.md, "The start"), through the real
+services (the scoring body, the deciding check's job body, the beat's minute, the API):
 
 - never the trivial baseline while the AutoGluon baseline is on its way (the minute's beat
   used to crown it); entries scored meanwhile are weighed once the start is set;
@@ -16,14 +16,14 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRunStatus
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.services import task_bundle_replace
 from leaderboard.champion.services import champion_check_run, champion_ensure, champion_tick
 from leaderboard.models import ChampionBy, ChampionChange, ChampionCheck, TaskChampion
 from notifications.models import Webhook, WebhookDelivery
 from scoring.models import Reference, ReferenceSource, Submission
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.baselines_tests.conftest import make_run
 from tests.console_tests.helpers import change_form_data
 from tests.leaderboard_tests.champion_world import gate_task, widget_grades, world_of
@@ -34,7 +34,7 @@ from tests.scoring_tests.factories import (
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import baseline_submission, scored
+from tests.scoring_tests.references_helpers import baseline_submission, scored
 
 pytestmark = pytest.mark.django_db
 

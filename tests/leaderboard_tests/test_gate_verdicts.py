@@ -1,5 +1,5 @@
-"""The gate's three verdicts (``leaderboard.core.gate``, docs/champion-gate.md): passes, fails
-naming the first rule that broke, and cannot tell with the rows needed, checked against an
+"""The gate's three verdicts (``leaderboard.core.gate``, docs/organizers/champion-gate.md): passes,
+fails naming the first rule that broke, and cannot tell with the rows needed, checked against an
 independent scipy/statsmodels computation and by simulation; against the trivial baseline
 (a floor) only the improvement rule binds; one changed row never shows an improvement."""
 

@@ -26,7 +26,7 @@ from leaderboard.champion.services import champion_check_run, champion_ensure, c
 from leaderboard.models import ChampionCheck, ReleaseCheckUse
 from scoring.models import ReferenceSource, Submission
 from scoring.selectors import next_utc_midnight
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from tests.leaderboard_tests.champion_world import gate_task, world_of
 from tests.platform_tests.factories import add_member
 from tests.scoring_tests.factories import (
@@ -36,7 +36,7 @@ from tests.scoring_tests.factories import (
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import scored
+from tests.scoring_tests.references_helpers import scored
 
 pytestmark = pytest.mark.django_db
 

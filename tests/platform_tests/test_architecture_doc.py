@@ -16,7 +16,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from challenge_platform.procfile import processes
+from runtime.procfile import processes
 
 REPO = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO / "docs" / "architecture.md"

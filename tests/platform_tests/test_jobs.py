@@ -36,3 +36,15 @@ def test_a_second_job_type_for_a_registered_task_is_refused_and_the_same_one_is_
     with pytest.raises(ValueError, match=r"another job type is registered for scoring\.tasks"):
         registry.register(other)
     assert registry.job_type_named(SCORING.key) is SCORING
+
+
+def test_every_job_type_names_the_text_field_a_failure_s_reason_goes_to():
+    """The lifecycle fails a job no worker starts (jobs.republish) in its type's
+    ``error_field``; ``kind_field`` names what jobs.health shows as its kind."""
+    assert len(registry.registered()) >= 6  # every app registered its types at start
+    for job_type in registry.registered():
+        meta = job_type.model._meta
+        field = meta.get_field(job_type.error_field)
+        assert field.get_internal_type() in ("TextField", "CharField"), job_type.key
+        if job_type.kind_field is not None:
+            meta.get_field(job_type.kind_field)

@@ -113,9 +113,12 @@ def test_every_picture_of_the_manual_is_taken_by_a_test_or_a_named_script() -> N
     unknown = shown - set(TAKEN_BY_TESTS) - set(DRAWN_BY_SCRIPTS)
     assert not unknown, f"pictures no test takes: {sorted(unknown)}"
     assert all((SCREENSHOTS / name).is_file() for name in shown)
-    tests = (REPO / "tests/browser_tests/test_manual_screenshots.py").read_text(encoding="utf-8")
+    tests = {
+        path: path.read_text(encoding="utf-8") for path in (REPO / "tests").rglob("test_*.py")
+    }
     for name, test in TAKEN_BY_TESTS.items():
-        assert f"def {test}(" in tests and f'"{name}"' in tests, name
+        taking = [text for text in tests.values() if f"def {test}(" in text]
+        assert len(taking) == 1 and f'"{name}"' in taking[0], name
     for script in set(DRAWN_BY_SCRIPTS.values()):
         assert (SCREENSHOTS / script).is_file(), script
     unused = {p.name for p in SCREENSHOTS.glob("*.png")} - shown

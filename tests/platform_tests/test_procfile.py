@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.management.commands.runplatform import Command
-from challenge_platform.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 from jobs.celery import app
-from leaderboard.proxy import BOARD_SERVER_SLOTS
+from leaderboard.cache.proxy import BOARD_SERVER_SLOTS
+from runtime.management.commands.runplatform import Command
+from runtime.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recordin
         "--workers", "5",
     ]  # fmt: skip
     assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
-    # Its hooks: the web's CPU priority (challenge_platform.cpu_priority).
+    # Its hooks: the web's CPU priority (runtime.cpu_priority).
     assert "--config python:challenge_platform.gunicorn_config" in web[1]
     assert _entrypoint(recording_bin, "migrate") == ["python manage.py migrate --no-input"]
     assert _entrypoint(recording_bin, "echo", "any", "command") == ["any command"]

@@ -32,7 +32,7 @@ from jobs.celery import app
 from jobs.models import JobClaim
 from jobs.republish import jobs_republish
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SCORING
+from scoring.services.lifecycle import SCORING
 from scoring.tasks import sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (

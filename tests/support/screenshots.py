@@ -32,6 +32,7 @@ TAKEN_BY_TESTS = {
     "leaderboard.png": "test_the_task_board_and_a_submission_as_the_manual_shows_them",
     "submission.png": "test_the_task_board_and_a_submission_as_the_manual_shows_them",
     "admin.png": "test_the_console_dashboard_as_the_manual_shows_it",
+    "ladder.png": "test_a_ladder_board_shows_shown_scores_and_how_they_move",
 }
 # picture -> the script that still draws it, with real AutoGluon baselines and sandboxed runs
 # (minutes each): moving one into the browser tests removes it from here.
