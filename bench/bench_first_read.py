@@ -76,8 +76,12 @@ def manage(code: Path, env: dict[str, str], *args: str) -> str:
 FIXTURE = """
 import json, numpy as np, pandas as pd
 from django.contrib.auth import get_user_model
-from challenges.models import Challenge, Team, TeamMembership, Track
-from challenges.tokens import api_token_create
+try:
+    from challenges.models import Challenge, Team, TeamMembership, Track
+    from challenges.tokens import api_token_create
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.models import Challenge, Team, TeamMembership, Track
+    from challenge_platform.tokens import api_token_create
 from datasets.models import Task
 Challenge.objects.filter(slug="demo").update(daily_submission_limit=100000, rules="")
 track = Track.objects.get(slug={track!r})

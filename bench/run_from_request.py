@@ -71,8 +71,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from algorithms.services.upload import algorithm_version_create
 from algorithms.services.taskfolder import task_folder_write
-from challenges.models import Challenge, Team, TeamMembership
-from challenges.tokens import api_token_create
+try:
+    from challenges.models import Challenge, Team, TeamMembership
+    from challenges.tokens import api_token_create
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.models import Challenge, Team, TeamMembership
+    from challenge_platform.tokens import api_token_create
 from datasets.services import task_import
 work = Path({work!r})
 now = timezone.now()

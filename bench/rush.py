@@ -690,7 +690,10 @@ def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:
 import io, numpy as np, pandas as pd
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from challenges.models import Team
+try:
+    from challenges.models import Team
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.models import Team
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
