@@ -10,21 +10,28 @@ import json
 import sys
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
+from rest_framework.test import APIClient
 
-from leaderboard import task_names
+from leaderboard import api, boards, first, selectors, task_names
 from leaderboard.cache import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
+from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, api_client_for
 
 from .boards import FAST, refresh, shown
 from .cache_helpers import FakeClock
 from .factories import scored
 from .fastpath_helpers import environ_for, wsgi
+from .ladder_world import random_label_task, upload
 
 pytestmark = pytest.mark.django_db
+
+ORIGINAL_TASK_PAYLOAD = api._task_payload
 
 
 def published(redis_client) -> list[dict]:
@@ -113,12 +120,6 @@ def test_a_board_nobody_reads_is_computed_for_every_reader_before_anyone_asks(
     boards is computed (the board, P(first), the API's JSON, the shared pages, the transfer
     matrix), so the first read of anyone (anonymous, a token, a session) only reads kept
     values: here every computation is made to fail after the renders ran."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.test import APIClient
-
-    from leaderboard import api, boards, first, selectors
-    from tests.scoring_tests.factories import api_client_for
-
     challenge, track, task, teams = board
     drain(redis_client)
     scored(task, teams["bo"], 0.97)
@@ -324,3 +325,50 @@ def test_a_server_process_preloads_what_a_board_computation_imports(settings):
     for name in settings.SERVER_PRELOAD:
         import_string(name)()
     assert all(name in sys.modules for name in prerender.PRELOADED)
+
+
+def test_a_ladder_board_is_computed_as_its_readers_read_it(
+    redis_cache, tmp_path, django_capture_on_commit_callbacks, redis_client, monkeypatch
+):
+    """On a ladder board (the product default, docs/organizers/ladder.md) the answers
+    computed after a score are the ones its readers get: an anonymous reader and a
+    participant read the one kept answer, with the team's shown score and no exact figure
+    (``leaderboard.shown``); an organizer's answer, with the exact score beside the shown
+    one, is made from the kept board without computing it again."""
+    ChallengeFactory(slug="cup", daily_submission_limit=100)
+    planted = random_label_task(tmp_path, challenge="cup", slug="lt", rows=2000, mode="ladder")
+    task = planted.task
+    team = TeamFactory(challenge=task.track.challenge, name="owls")
+    wrong = np.where(planted.truth == "0", "1", "0")
+    right = np.random.default_rng(5).random(planted.truth.size) < 0.7
+    values = np.where(right, planted.truth, wrong)
+    drain(redis_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = upload(planted, team, values, tmp_path, "first")
+    assert task_renders(redis_client, task) == [{"scope": "task", "pk": task.pk, "waits": False}]
+    assert run_renders(redis_client) >= WARMED  # nobody read it: every answer warmed
+
+    def computed(*args, **kwargs):
+        raise AssertionError("computed on a reader's request")
+
+    for module, name in ((boards, "task_board"), (api, "_task_payload")):
+        monkeypatch.setattr(module, name, computed)
+    path = f"/api/v1/tasks/{task.slug}/leaderboard/"
+    pat = get_user_model().objects.create_user("pat", password="x")
+    answers = {}
+    for who, client in (("anonymous", APIClient()), ("participant", api_client_for(pat))):
+        response = client.get(path)
+        assert response.status_code == 200, who
+        (entry,) = [e for e in response.json()["entries"] if e["team"] == "owls"]
+        assert entry["shown_score"] is not None and entry["score"] == entry["shown_score"], who
+        assert entry["exact_score"] is None and entry["score_low"] is None, who
+        assert entry["withheld"], who
+        answers[who] = response.content
+    assert answers["anonymous"] == answers["participant"]  # one kept answer for both
+
+    monkeypatch.setattr(api, "_task_payload", ORIGINAL_TASK_PAYLOAD)  # the organizer's own
+    organizer = get_user_model().objects.create_user("org", is_staff=True, is_superuser=True)
+    body = api_client_for(organizer).get(path).json()  # boards.task_board still fails
+    (entry,) = [e for e in body["entries"] if e["team"] == "owls"]
+    assert entry["exact_score"] == pytest.approx(submission.public_score)
+    assert entry["withheld"] is None
