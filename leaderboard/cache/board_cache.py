@@ -246,13 +246,16 @@ def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
         return []  # nothing to invalidate: no process reads boards from a cache of its own
     try:
         _bump(boards)
-    except cache_unavailable_errors():
-        logger.warning(
-            "the board cache is unavailable: the cached boards of task %s (track %s) were not "
-            "invalidated (they expire within BOARD_CACHE_SECONDS)",
+    except cache_unavailable_errors() as exc:
+        # INFO, not a warning: what it costs is bounded (the boards expire), and Redis being
+        # away is said once, by what needs it to act (the broker's publish, the health page),
+        # not again by every change that would have bumped a board.
+        logger.info(
+            "the board cache is unavailable (%s): the cached boards of task %s (track %s) "
+            "were not invalidated (they expire within BOARD_CACHE_SECONDS)",
+            type(exc).__name__,
             task_id,
             track_id,
-            exc_info=True,
         )
         return []
     return boards
