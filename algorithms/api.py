@@ -19,6 +19,7 @@ from algorithms.selectors import (
     algorithm_list,
     algorithm_run_get,
     algorithm_run_list,
+    algorithm_run_status_state,
 )
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.common import AlgorithmRefused
@@ -33,6 +34,7 @@ from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_
 from challenges.api.errors import error_responses, refusal_response
 from challenges.audit import ReasonRequired
 from challenges.models import Challenge
+from jobs.api_wait import WAIT_PARAMETER, job_status_answer
 from scoring.admission import declared_length
 
 refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape
@@ -409,17 +411,28 @@ class AlgorithmRunDetailApi(APIView):
 
     @extend_schema(
         operation_id="algorithm_run_detail",
-        responses={200: RunOutputSerializer, **error_responses({404: "No such algorithm run."})},
+        parameters=[WAIT_PARAMETER],
+        responses={
+            200: RunOutputSerializer,
+            304: None,
+            **error_responses({404: "No such algorithm run."}),
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
-        run = algorithm_run_get(user=request.user, run_pk=pk)
-        if run is None:
+        if algorithm_run_get(user=request.user, run_pk=pk) is None:
             raise NotFound("There is no such algorithm run.")
-        split = robustness_split(challenge=run.task.track.challenge, user=request.user)
-        return Response(
-            RunOutputSerializer(
-                run, context={"robustness_split": split, "request": request}
-            ).data
+
+        def answer() -> Response:
+            run = algorithm_run_get(user=request.user, run_pk=pk)
+            split = robustness_split(challenge=run.task.track.challenge, user=request.user)
+            return Response(
+                RunOutputSerializer(
+                    run, context={"robustness_split": split, "request": request}
+                ).data
+            )
+
+        return job_status_answer(
+            request, state=lambda: algorithm_run_status_state(run_pk=pk), answer=answer
         )
 
 

@@ -24,7 +24,8 @@ from challenges.selectors import is_organizer
 from common.numbers import number_text
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
-from scoring.models import SubmissionStatus
+from jobs.changes import JobState, row_key
+from scoring.models import Submission, SubmissionStatus
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -59,6 +60,36 @@ def algorithm_run_list(*, user: User, algorithm: Algorithm | None = None) -> Que
     if algorithm is not None:
         runs = runs.filter(version__algorithm=algorithm)
     return runs
+
+
+def algorithm_run_status_state(*, run_pk: int) -> JobState:
+    """What a waiting read of the run watches (``jobs.api_wait``): its status and its
+    submission's, with when each last changed; final once the run is and its submission (if
+    it made one) is scored or failed, as ``chal`` waits for it. The caller has checked who
+    may see it."""
+    row = (
+        AlgorithmRun.objects.filter(pk=run_pk)
+        .values_list(
+            "status",
+            "status_changed_at",
+            "submission_id",
+            "submission__status",
+            "submission__status_changed_at",
+        )
+        .first()
+    )
+    if row is None:
+        return JobState(parts=(), final=True, keys=(row_key(AlgorithmRun, run_pk),))
+    status, _, submission_id, submission_status, _ = row
+    keys = [row_key(AlgorithmRun, run_pk)]
+    if submission_id is not None:
+        keys.append(row_key(Submission, submission_id))
+    return JobState(
+        parts=tuple(row),
+        final=status in FINAL
+        and submission_status not in (SubmissionStatus.QUEUED, SubmissionStatus.SCORING),
+        keys=tuple(keys),
+    )
 
 
 def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:

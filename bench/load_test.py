@@ -135,8 +135,12 @@ def prepare(
     script = f"""
 import json
 from django.contrib.auth import get_user_model
-from challenges.tokens import api_token_create
-from challenges.models import Challenge, Team, TeamMembership
+try:
+    from challenges.tokens import api_token_create
+    from challenges.models import Challenge, Team, TeamMembership
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.tokens import api_token_create
+    from challenge_platform.models import Challenge, Team, TeamMembership
 from datasets.services import task_import
 import pandas as pd
 task = task_import(source={str(bundle)!r}, challenge_slug="load", track_slug="load-track")

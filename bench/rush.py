@@ -16,7 +16,7 @@ upload-to-scored p50/p95 (the database's ``created_at`` to ``finished_at``), and
 lost (a 201 without a final row) and doubled (an id returned twice, or scored twice per the
 worker's log); then the cached/uncached ratios. The readers and teams run as threads spread
 over ``--client-processes`` processes (readers and teams apart), so no one interpreter lock
-serializes 150 clients; they still share the machine's CPUs with the server, at a lower
+serializes 300 clients; they still share the machine's CPUs with the server, at a lower
 priority (``--client-nice``).
 
 By default the readers and the teams go through HAProxy, configured by the platform's own
@@ -38,7 +38,7 @@ With ``--before <git revision>`` every phase is run first with that revision's c
 worker and web, from a ``git archive`` in the data folder), then with this one's, on the
 same database, Redis and fixture: a before/after in one run.
 
-Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 100] [--teams 50] [--quick]
+Run: .venv/bin/python bench/rush.py [--duration 120] [--readers 200] [--teams 100] [--quick]
      [--before main] [--no-proxy] [--wrk-seconds 15]
 """
 
@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,8 +78,6 @@ from load_test import (
 )
 from rush_clients import Phase, pages, run_phase
 from rush_proxy import (
-    HAPROXY,
-    WRK,
     WrkDuringPhase,
     gunicorn_command,
     served_by,
@@ -191,8 +190,10 @@ def refusal_causes(phase: Phase) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=120, help="seconds per phase")
-    parser.add_argument("--readers", type=int, default=100, help="clients reading boards")
-    parser.add_argument("--teams", type=int, default=50, help="teams uploading")
+    # Twice the rush of round 4 (issue 54): a company-wide benchmark has more teams than the
+    # seed's 50 and more readers than its 100.
+    parser.add_argument("--readers", type=int, default=200, help="clients reading boards")
+    parser.add_argument("--teams", type=int, default=100, help="teams uploading")
     parser.add_argument("--rows", type=int, default=2000, help="test rows of the task")
     parser.add_argument(
         "--poll", type=float, default=5.0, help="seconds between a team's status checks"
@@ -262,14 +263,32 @@ def main() -> int:
         help="also run both phases with the code of this git revision (worker and web), "
         "each right before this code's: a before/after in one run (same database schema)",
     )
+    parser.add_argument(
+        "--cache-on-only",
+        action="store_true",
+        help="only the cache-on phases (the targets'); the uncached phases' reads mostly time "
+        "out at these sizes and take the longest",
+    )
+    parser.add_argument(
+        "--before-code",
+        type=Path,
+        help="as --before, with a checkout already made (e.g. a worktree of the base commit)",
+    )
     opts = parser.parse_args()
+    tools = missing_tools(opts)
     if opts.quick:
         opts.duration, opts.readers, opts.teams, opts.board_teams = 20, 20, 10, 60
         opts.client_processes = min(opts.client_processes, 3)
     if opts.wrk_seconds is None:
         opts.wrk_seconds = 5.0 if opts.quick else 15.0
-    if not opts.no_proxy and HAPROXY is None:
-        raise SystemExit("the rush reads through HAProxy: install haproxy, or use --no-proxy")
+    if not opts.no_proxy and shutil.which("haproxy") is None:
+        raise SystemExit(
+            "the rush reads through HAProxy, which is not installed: install it (as root: "
+            "bash scripts/system_packages.sh bench), or use --no-proxy"
+        )
+    for line in tools:
+        print(line)
+    print(f"machine: {machine()}")
     opts.board_teams = max(opts.board_teams, opts.teams)
 
     data_dir = Path(tempfile.mkdtemp(prefix="rush-"))
@@ -295,6 +314,57 @@ def main() -> int:
             print(f"data and logs kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def machine() -> str:
+    """What of this machine a rush's figures depend on, printed with them so that two
+    machines' runs can be told apart (issue 54: 812 reads/s in one, 279 in another): the
+    CPUs this process may use and any cgroup quota on them, the load, the kernel's
+    autogroup (without it the web's nice and the clients' nice apply per thread), the
+    versions of HAProxy, Redis, PostgreSQL and Python, and whether wrk is there."""
+
+    def first_line(command: list[str]) -> str:
+        if shutil.which(command[0]) is None:
+            return "missing"
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        text = (done.stdout or done.stderr).strip().splitlines()
+        return text[0] if text else "?"
+
+    def read(path: str) -> str:
+        try:
+            return Path(path).read_text().strip()
+        except OSError:
+            return "-"
+
+    postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    return "; ".join(
+        [
+            f"CPUs usable {len(os.sched_getaffinity(0))} of {os.cpu_count()}",
+            f"cgroup cpu.max {read('/sys/fs/cgroup/cpu.max')}",
+            f"load {os.getloadavg()[0]:.1f}",
+            f"autogroup {read('/proc/sys/kernel/sched_autogroup_enabled')}",
+            f"haproxy {first_line(['haproxy', '-v']).split(' - ')[0]}",
+            f"redis {first_line(['redis-server', '--version']).split(' sha=')[0]}",
+            f"postgres {postgres[-1].parts[-3] if postgres else 'missing'}",
+            f"python {sys.version.split()[0]}",
+            f"wrk {'yes' if shutil.which('wrk') else 'missing'}",
+        ]
+    )
+
+
+def missing_tools(opts) -> list[str]:
+    """Install what the bench needs when this machine can (``scripts/system_packages.sh
+    bench``: root and apt-get), then say plainly what is still missing and which figure it
+    costs: without wrk the proxy's comparison with gunicorn (target >= 10x) is not measured,
+    and the table says so instead of a dash."""
+    subprocess.run(["bash", str(REPO / "scripts" / "system_packages.sh"), "bench"], check=False)
+    lines = []
+    if shutil.which("wrk") is None and opts.wrk_seconds != 0:
+        lines.append(
+            "wrk is not installed: the proxy / gunicorn comparison (target >= 10x) is not "
+            "measured in this run (install it as root: bash scripts/system_packages.sh bench)"
+        )
+    return lines
 
 
 @contextmanager
@@ -323,6 +393,8 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
         from bench_scoring import code_at  # the bench's folder is the script's path
 
         codes.insert(0, (f"before ({opts.before})", code_at(opts.before, data_dir / "before")))
+    elif opts.before_code:
+        codes.insert(0, (f"before ({opts.before_code.name})", opts.before_code.resolve()))
     print(
         f"Deadline rush: {opts.readers} readers, {opts.teams} uploading teams, "
         f"{opts.duration:.0f} s per phase (status polled every {opts.poll:.0f} s); "
@@ -338,20 +410,21 @@ def _run(opts, data_dir: Path, redis_url: str, db_url: str, processes: list[Proc
     rows: dict[str, list[str]] = {}
     # The same cache setting of every revision back to back: the load of a shared machine
     # drifts less between them than between the two settings.
-    for cache_name, flag in (("cache on", "1"), ("cache off", "0")):
+    settings = (("cache on", "1"), ("cache off", "0"))[: 1 if opts.cache_on_only else 2]
+    for cache_name, flag in settings:
         for label, code in codes:
             name = f"{label} {cache_name}".strip()
             figures[name], outcomes[name], rows[name] = _phase(
                 opts, env, fixture, db_url, data_dir, processes, name=name, flag=flag, code=code
             )
-    for label, _code in codes:
+    for label, _code in codes if not opts.cache_on_only else ():
         on, off = f"{label} cache on".strip(), f"{label} cache off".strip()
         print(f"\n{(label + ': ') if label else ''}{'cached / uncached':<22}{'req/s':>8}{'p95':>8}")
         for kind, (rate, p95) in figures[on].items():
             off_rate, off_p95 = figures[off].get(kind, (float("nan"), float("nan")))
             p95_ratio = f"{p95 / off_p95:>7.2f}x" if off_p95 else ""
             print(f"{kind:<22}{rate / off_rate:>7.1f}x{p95_ratio}")
-    if opts.before:
+    if (opts.before or opts.before_code) and not opts.cache_on_only:
         print(f"\n{'phase':<32}{'boards x':>9}{'scored':>8}{'p95 s':>7}{'queued p95 s':>13}")
         for label, _code in codes:
             on, off = f"{label} cache on".strip(), f"{label} cache off".strip()
@@ -395,7 +468,7 @@ def table_row(phase: Phase, result: Outcome, measured: WrkDuringPhase | None) ->
     every = [value for values in phase.latencies.values() for value in values]
     p95 = percentile(every, 95)
     causes = ", ".join(f"{cause} {n}" for cause, n in refusal_causes(phase).items())
-    wrk_cell = "-"
+    wrk_cell = "-" if shutil.which("wrk") else "not measured: wrk is not installed"
     if measured is not None and {"gunicorn", "proxy"} <= set(measured.results):
         direct = measured.results["gunicorn"].requests_per_second
         proxied = measured.results["proxy"].requests_per_second
@@ -478,7 +551,7 @@ def _phase(
         processes.append(proxy)
     measured = None
     board = f"/api/v1/tasks/{fixture.task_slug}/leaderboard/"
-    if flag == "1" and WRK is not None and opts.wrk_seconds > 0:
+    if flag == "1" and shutil.which("wrk") is not None and opts.wrk_seconds > 0:
         targets = [("gunicorn", base + board)]
         if not opts.no_proxy:
             targets.append(("proxy", clients_base + board))
@@ -486,6 +559,7 @@ def _phase(
         measured = WrkDuringPhase(
             targets, delay=delay, seconds=opts.wrk_seconds, connections=opts.wrk_connections
         )
+    cpu_before = cpu_seconds(processes)
     phase = run_phase(
         clients_base,
         fixture,
@@ -498,8 +572,10 @@ def _phase(
     )
     if measured is not None:
         measured.join()
+    cpu_after = cpu_seconds(processes)
     result = outcome(db_url, phase, worker_log, settle=120)
     figures = report(f"{name} (BOARD_CACHE={flag})", phase, result)
+    report_cpu(cpu_before, cpu_after, phase.seconds)
     if not opts.no_proxy:
         report_served_by(data_dir / f"haproxy-{slug}.log", fixture)
     if measured is not None:
@@ -511,6 +587,47 @@ def _phase(
         process.stop()
         processes.remove(process)
     return figures, result, table_row(phase, result, measured)
+
+
+def cpu_seconds(processes: list[Process]) -> dict[str, float]:
+    """CPU seconds used so far by each role's process group (the servers this bench started:
+    each runs in a session of its own, with its children), and by the whole machine."""
+    groups = {process.popen.pid: process.name for process in processes}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        role = groups.get(int(fields[2]))  # the process group: its session leader's pid
+        if role is not None:
+            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    with open("/proc/stat") as handle:
+        cpu = [int(value) for value in handle.readline().split()[1:]]
+    # user, nice, system, irq, softirq: busy (idle, iowait, steal and guest left out)
+    used["the machine"] = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]) / tick
+    used["the clock"] = time.monotonic()
+    return used
+
+
+def report_cpu(before: dict[str, float], after: dict[str, float], seconds: float) -> None:
+    """Where the CPU went while the clients ran: each server role's share of the cores, and
+    the rest of the machine (the clients, PostgreSQL, Redis, and anything else running)."""
+    cores = os.cpu_count() or 1
+    spent = {role: after[role] - before.get(role, 0.0) for role in after}
+    machine = spent.pop("the machine", 0.0)
+    seconds = spent.pop("the clock", seconds)
+    ours = sum(spent.values())
+    parts = ", ".join(
+        f"{role} {value:.0f} s ({100 * value / (seconds * cores):.0f}%)"
+        for role, value in sorted(spent.items(), key=lambda item: -item[1])
+    )
+    print(
+        f"CPU while the clients ran ({cores} cores x {seconds:.0f} s): {parts}; everything else "
+        f"(clients, PostgreSQL, Redis, other work) {max(machine - ours, 0):.0f} s "
+        f"({100 * max(machine - ours, 0) / (seconds * cores):.0f}%)"
+    )
 
 
 def start_renders(
@@ -573,7 +690,10 @@ def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:
 import io, numpy as np, pandas as pd
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from challenges.models import Team
+try:
+    from challenges.models import Team
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.models import Team
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission

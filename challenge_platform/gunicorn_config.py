@@ -5,6 +5,8 @@ Hooks only: the flags stay in the Procfile, the one place a process is defined.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from gunicorn.arbiter import Arbiter
 
 from runtime.cpu_priority import lower, web_nice
@@ -24,3 +26,8 @@ def post_worker_init(worker: object) -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - loading it is the point
+    # And what the boards' computations import on their first run (named in the settings,
+    # like WSGI_MIDDLEWARE: this core names no app): a board read after a score in a new
+    # worker would wait for it (leaderboard/cache/prerender.py).
+    for name in settings.SERVER_PRELOAD:
+        import_string(name)()

@@ -40,6 +40,7 @@ from common import keyfile
 from common.files import delete_file_quietly, local_path, remove_empty_folders
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
+from datasets.core.titles import TitleTaken, distinct_title
 from datasets.models import Task, TaskVersion, default_public_board
 from datasets.versions import version_changes
 from kinds.boards import initial_board_mode
@@ -184,8 +185,9 @@ def task_import(
         obj=task,
         after={"slug": task.slug, "kind": task.kind, "track": track_slug},
     )
-    task.import_warnings = tuple(standardized.warnings)  # type: ignore[attr-defined]
-    for warning in standardized.warnings:
+    warnings = (*standardized.warnings, *task.title_warnings)  # type: ignore[attr-defined]
+    task.import_warnings = warnings  # type: ignore[attr-defined]
+    for warning in warnings:
         logger.warning("task %s: %s", task.slug, warning)
     return task
 
@@ -257,10 +259,11 @@ def _store(
         with transaction.atomic():
             challenge = _challenge_get_or_create(slug=challenge_slug, title=challenge_title)
             track = _track_get_or_create(challenge=challenge, slug=track_slug, title=track_title)
+            title, title_warnings = _title_in_track(track=track, meta=meta)
             task = Task(
                 track=track,
                 slug=meta["slug"],
-                title=meta["title"],
+                title=title,
                 description=meta.get("description") or "",
                 kind=meta["kind"],
                 columns=list(meta["columns"]),
@@ -287,6 +290,7 @@ def _store(
                 task=task, actor=actor, note="the imported data", sha256=sha256, stored=stored
             )
             hooks.emit(hooks.TaskAdded(task_id=task.pk))
+            task.title_warnings = title_warnings  # type: ignore[attr-defined]
     except IntegrityError as exc:
         _delete(written)
         # Another import of the same slug won the race since the check above.
@@ -297,6 +301,21 @@ def _store(
         _delete(written)
         raise
     return task
+
+
+def _title_in_track(*, track: Track, meta: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """task.yaml's title, made distinct from the track's other titles (a track's board names
+    its columns by title): a taken one gets ``" (<slug>)"``, with a warning."""
+    try:
+        return distinct_title(
+            meta["title"],
+            slug=meta["slug"],
+            track_titles=dict(track.tasks.values_list("title", "slug")),
+            source="task.yaml's title",
+            hint="task.yaml's title chooses another",
+        )
+    except TitleTaken as exc:
+        raise TaskImportError([str(exc)]) from exc
 
 
 def _save_files(

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.changes import ring_after_commit
 from jobs.registry import CHANGED, FINISHED, STATUS, JobType
 
 logger = logging.getLogger("jobs.lifecycle")
@@ -56,6 +57,7 @@ def job_cancel(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
+            ring_after_commit(job_type.model, pk)
         elif status == job_type.running:
             if not job.cancel_requested:
                 job.cancel_requested = True

@@ -61,6 +61,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from jobs.celery import TASK_QUEUES, celery_app
+from jobs.changes import ring_after_commit
 from jobs.holders import (
     Decide,
     claim_lost,
@@ -257,6 +258,7 @@ def _take(
         setattr(job, name, value)
     job.save(update_fields=list(update))
     claim_record(job_type, pk=job.pk, token=token, now=now)
+    ring_after_commit(job_type.model, job.pk)
     return True
 
 
@@ -363,6 +365,7 @@ def _save_final(job_type: JobType, job: Any, *, now: datetime, **fields: Any) ->
     for name, value in update.items():
         setattr(job, name, value)
     job.save(update_fields=list(update))
+    ring_after_commit(job_type.model, job.pk)
 
 
 @contextmanager
@@ -402,6 +405,11 @@ def job_transition(
         ).update(**{STATUS: status, CHANGED: now}, **fields)
         if updated and (expected or job_type.running) == job_type.running != status:
             claim_release(job_type, pk=pk)
+        if updated:
+            # First of the after-commit work: a client waiting for this status hears of it
+            # at once, not after what ``then`` publishes (the board's render, the intervals,
+            # the champion's check, the mail: a quarter of a second on a loaded host).
+            ring_after_commit(job_type.model, pk)
         if updated and then is not None:
             then()
     if not updated:
@@ -559,6 +567,7 @@ def jobs_sweep(
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))
+            ring_after_commit(job_type.model, pk)
             publish_job_after_commit(job_type, pk=pk, urgent=True)  # it waited once already
             report.requeued.append(pk)
     if report.requeued or report.failed:

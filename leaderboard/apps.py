@@ -19,6 +19,7 @@ class LeaderboardConfig(AppConfig):
 
         registry.register(CHAMPION_CHECK)
         when_app_made(_load_lost_decisions)
+        when_app_made(_preload_in_renders)
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
@@ -30,6 +31,17 @@ class LeaderboardConfig(AppConfig):
         # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
+
+
+def _preload_in_renders(app: object) -> None:
+    """The renders worker's processes preload what a render needs
+    (``leaderboard.cache.prerender``); connected where the Celery app is made, so a command
+    imports no Celery for it."""
+    from celery.signals import worker_process_init
+
+    from leaderboard.cache.prerender import preload_in_renders_worker
+
+    worker_process_init.connect(preload_in_renders_worker, weak=False)
 
 
 def _load_lost_decisions(app: object) -> None:

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from challenges.audit import decision_payload
 from datasets.models import Task
 from datasets.selectors import task_get
+from jobs.api_wait import WAIT_PARAMETER, job_status_answer
 from kinds import describe_metrics
 from scoring.admission import declared_length, refusal_parts
 from scoring.models import Submission
@@ -32,6 +33,7 @@ from scoring.selectors import (
     submission_get,
     submission_ladder,
     submission_list,
+    submission_status_state,
     submission_visible_scores,
 )
 from scoring.services.upload import (
@@ -370,10 +372,19 @@ class SubmissionDetailApi(APIView):
     OutputSerializer = SubmissionDetailSerializer
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="submission_detail", responses={200: OutputSerializer})
+    @extend_schema(
+        operation_id="submission_detail",
+        parameters=[WAIT_PARAMETER],
+        responses={200: OutputSerializer, 304: None},
+    )
     def get(self, request: Request, pk: int) -> Response:
-        submission = submission_get(user=request.user, submission_pk=pk)
-        if submission is None:  # someone else's looks exactly like a missing one
-            raise NotFound("There is no such submission.")
-        data = self.OutputSerializer(submission, context={"request": request}).data
-        return Response(data)
+        if submission_get(user=request.user, submission_pk=pk) is None:
+            raise NotFound("There is no such submission.")  # someone else's looks missing
+
+        def answer() -> Response:
+            submission = submission_get(user=request.user, submission_pk=pk)
+            return Response(self.OutputSerializer(submission, context={"request": request}).data)
+
+        return job_status_answer(
+            request, state=lambda: submission_status_state(submission_pk=pk), answer=answer
+        )

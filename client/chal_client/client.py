@@ -1,22 +1,25 @@
-"""The HTTP side of ``chal``: requests to ``/api/v1/``, errors in plain words, streamed files."""
+"""The HTTP side of ``chal``: requests to ``/api/v1/``, errors in plain words, streamed files.
+
+requests and tqdm are imported when the first request or bar is made, not with this module:
+every command imports it (its errors), and ``chal --help`` or a usage error sends nothing
+(docs/decisions/0057-a-status-wait-is-a-held-answer.md, "chal starts with what it runs")."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import secrets
+import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
-import requests
-from tqdm import tqdm
+if TYPE_CHECKING:
+    import requests
+    from tqdm import tqdm
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 10.0
@@ -31,6 +34,13 @@ IDLE_CONNECTION_SECONDS = 30.0
 # Sends of one upload: a connection the server closed before answering is sent once more,
 # with the same Idempotency-Key (the server makes one submission of both).
 UPLOAD_ATTEMPTS = 2
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def segment(value: str) -> str:
@@ -116,6 +126,8 @@ def _parse_retry_after(body: dict[str, Any], header: str | None) -> datetime | N
         header = header.strip()
         if header.isdigit():
             return datetime.now(UTC) + timedelta(seconds=int(header))
+        from email.utils import parsedate_to_datetime
+
         try:
             return parsedate_to_datetime(header).astimezone(UTC)
         except (TypeError, ValueError):
@@ -148,8 +160,9 @@ def error_from_response(response: requests.Response) -> CliError:
     return ApiError(response.status_code, message, code=code, retry_after=retry_after)
 
 
-class TokenAuth(requests.auth.AuthBase):
-    """``Authorization: Token <key>`` (set as auth so a ~/.netrc entry never replaces it)."""
+class TokenAuth:
+    """``Authorization: Token <key>`` (set as auth so a ~/.netrc entry never replaces it;
+    requests calls any callable given as ``auth``, as it calls its own ``AuthBase``)."""
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -175,6 +188,8 @@ class MultipartBody:
         path: Path,
         progress: Callable[[int], object] | None = None,
     ) -> None:
+        import secrets
+
         self.boundary = "chal-" + secrets.token_hex(16)
         self.path = path
         self.progress = progress
@@ -233,8 +248,28 @@ def _quote(text: str) -> bytes:
     )
 
 
-def progress_bar(*, total: int | None, desc: str) -> tqdm:
+class _NoBar:
+    """The bar where none is shown (stderr is not a terminal): nothing, and no tqdm import."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def progress_bar(*, total: int | None, desc: str) -> tqdm | _NoBar:
     """A byte progress bar on stderr, shown only when stderr is a terminal."""
+    if not _is_terminal(sys.stderr):
+        return _NoBar()  # as tqdm(disable=None) would show it: not at all
+    from tqdm import tqdm
+
     return tqdm(
         total=total,
         desc=desc,
@@ -251,6 +286,8 @@ class Client:
     """One server's ``/api/v1/``: JSON in, JSON out, every failure as a :class:`CliError`."""
 
     def __init__(self, server: str, token: str | None = None) -> None:
+        import requests
+
         self.server = server.rstrip("/")
         self.token = token
         self.session = requests.Session()
@@ -272,6 +309,8 @@ class Client:
         self, method: str, path: str, *, read_timeout: float = READ_TIMEOUT, **kwargs: Any
     ) -> requests.Response:
         """Send one request; a 4xx/5xx answer or a network failure raises a CliError."""
+        import requests
+
         url = path if path.startswith(("http://", "https://")) else self.url(path)
         if self._last_answer and time.monotonic() - self._last_answer > IDLE_CONNECTION_SECONDS:
             self.session.close()  # the pooled connections: the server may be closing them
@@ -313,6 +352,30 @@ class Client:
     def get(self, path: str, **params: Any) -> Any:
         return self.json(self.request("GET", path, params=params or None))
 
+    def watch(self, path: str, *, tag: str | None, seconds: float) -> Watched:
+        """``path`` (a job: a submission, an algorithm run) once its status is no longer the
+        one ``tag`` names (an earlier answer's ``ETag``), the server holding the answer up to
+        ``seconds`` (``?wait=``: a push, not a poll; docs/decisions/0057). Without ``tag``,
+        until the job is final. A server that does not hold (an older
+        one, or all its waiting places taken) answers at once: :class:`Watched` says so."""
+        headers = {"If-None-Match": tag} if tag else {}
+        started = time.monotonic()
+        response = self.request(
+            "GET",
+            path,
+            params={"wait": f"{seconds:g}"},
+            headers=headers,
+            read_timeout=seconds + READ_TIMEOUT,
+        )
+        held = time.monotonic() - started
+        retry = response.headers.get("Retry-After", "")
+        new_tag = response.headers.get("ETag") or None
+        pause = float(retry) if _seconds(retry) else None
+        if response.status_code == 304:
+            response.close()
+            return Watched(None, new_tag or tag, held, pause)
+        return Watched(self.json(response), new_tag, held, pause)
+
     def post(self, path: str, data: dict[str, Any]) -> Any:
         return self.json(self.request("POST", path, json=data))
 
@@ -337,6 +400,8 @@ class Client:
         that changed on the server meanwhile, restarts it from the first byte. Returns the
         file's size.
         """
+        import requests
+
         part = dest.with_name(f".{dest.name}.part")
         meta = dest.with_name(f".{dest.name}.part.json")
         have, etag = _resumable(part, meta)
@@ -404,6 +469,8 @@ class Client:
         (a kept-alive connection it was closing, a restart), the upload is sent once more
         with the same key, and the server makes one submission of both."""
         size = file.stat().st_size
+        import uuid
+
         key = str(uuid.uuid4())
         for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             with progress_bar(total=size, desc=f"uploading {file.name}") as bar:
@@ -424,6 +491,24 @@ class Client:
                     continue
             return self.json(response)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Watched(NamedTuple):
+    """A :meth:`Client.watch` answer: the job's JSON (None: unchanged, 304), the status's
+    tag, how long the server took, and how long it asked to be left alone
+    (``Retry-After``: it held no wait)."""
+
+    data: Any
+    tag: str | None
+    seconds: float
+    retry_after: float | None
+
+
+def _seconds(text: str) -> bool:
+    try:
+        return 0 <= float(text) < 3600
+    except ValueError:
+        return False
 
 
 def _resumable(part: Path, meta: Path) -> tuple[int, str]:

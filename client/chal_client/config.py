@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .client import CliError, UsageError
@@ -46,8 +46,7 @@ def normalize_server(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The server to talk to and the token to send it (None: anonymous)."""
 
     server: str

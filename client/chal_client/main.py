@@ -17,7 +17,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from .output import (
     utc_z,
     when,
 )
+from .waiting import Watcher
 
 FINAL_STATUSES = ("scored", "failed")
 SPLIT_ORDER = ("public", "private", "all")
@@ -180,7 +180,7 @@ def _size(n: int) -> str:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """Upload a prediction file; with --wait, poll until it is scored or failed."""
+    """Upload a prediction file; with --wait, wait until it is scored or failed."""
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -189,12 +189,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
     submission = client.upload(f"tasks/{segment(args.task)}/submissions/", file=path, fields=fields)
     if not args.json:
         print(f"Submission {submission['id']} to {submission['task']}: {submission['status']}")
-    if args.wait and submission["status"] not in FINAL_STATUSES:
+    waits = args.wait and submission["status"] not in FINAL_STATUSES
+    # Asked while the file is scored, not once the score is there: the scores print at once.
+    primary = None
+    if not args.json and (waits or submission["status"] == "scored"):
+        primary = _primary_metric(client, submission["task"])
+    if waits:
         submission = _wait(client, submission, timeout=args.timeout, quiet=args.json)
     if args.json:
         _print_json(submission)
     elif submission["status"] == "scored":
-        _print_scores(submission, primary=_primary_metric(client, submission["task"]))
+        _print_scores(submission, primary=primary)
     if submission["status"] == "failed":
         raise CliError(f"submission {submission['id']} failed: {submission['error']}")
     return 0
@@ -207,11 +212,13 @@ def _wait(
     timeout: float,
     quiet: bool,
 ) -> dict[str, Any]:
-    """Poll ``submissions/<id>/`` (0.5 s, growing to 3 s) until a final status or ``timeout``."""
+    """Wait until ``submissions/<id>/`` has a final status or ``timeout`` passes: each read
+    is held by the server until the status changes (a line says each new status), and
+    polled (0.5 s, growing to 3 s) where the server does not hold it."""
     pk = submission["id"]
     deadline = time.monotonic() + timeout
-    delay = 0.5
     status = submission["status"]
+    watcher = Watcher(client, f"submissions/{pk}/")
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -219,9 +226,10 @@ def _wait(
                 f"submission {pk} is still {status} after {timeout:g} s; "
                 f"check later with `chal submissions --task {submission['task']}`"
             )
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 3.0)
-        submission = client.get(f"submissions/{pk}/")
+        fresh = watcher.next(remaining)
+        if fresh is None:
+            continue
+        submission = fresh
         if submission["status"] != status:
             status = submission["status"]
             if not quiet:
@@ -250,7 +258,6 @@ METRIC_ORDER = [
     "r2",
 ]
 PRIMARY_MARK = " (primary)"
-
 
 
 def _primary_metric(client: Client, task: str) -> str | None:
@@ -424,10 +431,23 @@ def _positive_seconds(text: str) -> float:
 
 
 def _version() -> str:
+    from importlib import metadata  # 20 ms of a start: only for --version
+
     try:
         return metadata.version("chal-client")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
         return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"{parser.prog} {_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -448,7 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Configuration: $CHAL_CONFIG (default ~/.config/chal/config.json); "
         "$CHAL_SERVER and $CHAL_TOKEN override it.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show program's version number and exit"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = commands.add_parser("login", parents=[common], help="log in and save an API token")

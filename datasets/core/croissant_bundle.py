@@ -50,6 +50,7 @@ from datasets.core.croissant_source import (
 )
 from datasets.core.croissant_write import FieldPlan, Images, PartRead, copy_solution, write_part
 from datasets.core.spec import SLUG_MAX, SLUG_RE, TITLE_MAX
+from datasets.core.titles import TitleTaken, distinct_title
 
 __all__ = ["CroissantBundle", "CroissantUnmappable", "croissant_bundle", "task_title"]
 
@@ -136,35 +137,22 @@ def croissant_bundle(
 def task_title(
     name: str, *, slug: str, given: bool = False, track_titles: Mapping[str, str] | None = None
 ) -> tuple[str, tuple[str, ...]]:
-    """The imported task's title and what to tell the organizer of it. A track's board names
-    its columns by the tasks' titles, so the title must differ from every other task's in
-    the track (``track_titles``: title -> slug; compared without case and extra spaces). A
-    dataset's ``name`` that another task of the track has (an export imported again beside
-    its original) becomes ``"<name> (<slug>)"``, with a warning; a title the organizer gave
-    (``given``) that is taken is a problem (:class:`CroissantUnmappable`)."""
-    taken = {_title_key(t): s for t, s in (track_titles or {}).items()}
-    owner = taken.get(_title_key(name))
-    if owner is None:
-        return name, ()
-    if given:
-        raise CroissantUnmappable(
-            [f"the title {name!r} is already task '{owner}''s in this track (a track's board "
-             "names its columns by title): choose another --title"]
-        )  # fmt: skip
-    suffix = f" ({slug})"
-    distinct = name[: TITLE_MAX - len(suffix)].rstrip() + suffix
-    if _title_key(distinct) in taken:
-        raise CroissantUnmappable(
-            [f"the titles {name!r} and {distinct!r} are taken in this track: give --title"]
+    """The imported task's title and what to tell the organizer of it
+    (:func:`datasets.core.titles.distinct_title`): a dataset's ``name`` that another task of
+    the track has (an export imported again beside its original) becomes
+    ``"<name> (<slug>)"``, with a warning; a ``--title`` that is taken is a problem
+    (:class:`CroissantUnmappable`)."""
+    try:
+        return distinct_title(
+            name,
+            slug=slug,
+            given=given,
+            track_titles=track_titles,
+            source="the dataset's name",
+            hint="choose another --title" if given else "--title chooses another",
         )
-    return distinct, (
-        f"the dataset's name {name!r} is already task '{owner}''s title in this track: "
-        f"imported as {distinct!r} (--title chooses another)",
-    )
-
-
-def _title_key(title: str) -> str:
-    return " ".join(title.split()).casefold()
+    except TitleTaken as exc:
+        raise CroissantUnmappable([str(exc)]) from exc
 
 
 # --- mapping ---------------------------------------------------------------------------------

@@ -96,6 +96,10 @@ RENDERING_LOCK_SECONDS = int(COMPUTE_WAIT_SECONDS) + 5
 # (``leaderboard/cache/fastpath.py``: it renews a board in a rush ahead of the grace's end), as
 # (the lock's full key, the request's token).
 RENEW_ENVIRON = "leaderboard.cache.board_cache.renew"
+# The WSGI environ's mark of a request made by the renders process after a score to compute
+# a board's answers for every reader (``leaderboard/cache/prerender.py``'s ``warm``): it renders
+# the current version at once, where a reader in a rush would get the one computed last.
+WARM_ENVIRON = "leaderboard.cache.board_cache.warm"
 
 
 def _in_redis() -> bool:
@@ -242,13 +246,16 @@ def bump(*, task_id: int | None, track_id: int | None) -> list[tuple[str, int]]:
         return []  # nothing to invalidate: no process reads boards from a cache of its own
     try:
         _bump(boards)
-    except cache_unavailable_errors():
-        logger.warning(
-            "the board cache is unavailable: the cached boards of task %s (track %s) were not "
-            "invalidated (they expire within BOARD_CACHE_SECONDS)",
+    except cache_unavailable_errors() as exc:
+        # INFO, not a warning: what it costs is bounded (the boards expire), and Redis being
+        # away is said once, by what needs it to act (the broker's publish, the health page),
+        # not again by every change that would have bumped a board.
+        logger.info(
+            "the board cache is unavailable (%s): the cached boards of task %s (track %s) "
+            "were not invalidated (they expire within BOARD_CACHE_SECONDS)",
+            type(exc).__name__,
             task_id,
             track_id,
-            exc_info=True,
         )
         return []
     return boards
@@ -278,6 +285,7 @@ def _compute_once(
     *,
     shared: Shared | None = None,
     renew: str | None = None,
+    force: bool = False,
 ) -> tuple[T | None, bool]:
     """The value under ``key``, computed by one reader at a time: the others wait for it
     (:func:`_wait_for`: one of them computes it once the lock of the one computing expired
@@ -289,11 +297,12 @@ def _compute_once(
     computed last may answer instead (:func:`_recent_or_render`): the second element of the
     answer is then True. In a rush the board changes faster than it renders under load,
     and readers otherwise queued behind a render of every version. ``renew``: the
-    rendering lock this request holds already (taken by the fast path, :func:`renewing`).
+    rendering lock this request holds already (taken by the fast path, :func:`renewing`);
+    ``force``: a warming request (:func:`warming`), which skips the grace's shortcut.
     """
     if shared is not None and settings.BOARD_CACHE_GRACE_SECONDS > 0:
         try:
-            answer = _recent_or_render(key, compute, shared, renew=renew)
+            answer = _recent_or_render(key, compute, shared, renew=renew, force=force)
         except cache_unavailable_errors():
             return compute(), False  # the cache is a shortcut; the database answers
         if answer is not None:
@@ -374,7 +383,12 @@ def rendering_key(recent: str) -> str:
 
 
 def _recent_or_render(
-    key: str, compute: Callable[[], T | None], shared: Shared, *, renew: str | None = None
+    key: str,
+    compute: Callable[[], T | None],
+    shared: Shared,
+    *,
+    renew: str | None = None,
+    force: bool = False,
 ) -> tuple[T | None, bool] | None:
     """An anonymous reader's value (the grace, ``BOARD_CACHE_GRACE_SECONDS``):
 
@@ -394,7 +408,9 @@ def _recent_or_render(
 
     ``renew``: this request took the rendering lock already (the fast path's refresh ahead:
     ``leaderboard/cache/fastpath.py``), so it renders the current version while the others keep
-    getting the last one; the lock is given back once the response is stored."""
+    getting the last one; the lock is given back once the response is stored. ``force``
+    (a warming request after a score): no value computed last answers while nobody renders
+    the current version; this request renders it."""
     value = cache.get(key)
     if value is not None:
         return value, False
@@ -406,7 +422,7 @@ def _recent_or_render(
         return None
     within = now() - _stale_since(mark[1], mark[0]) <= settings.BOARD_CACHE_GRACE_SECONDS
     hot = _hot(shared.churn)
-    if within and hot:
+    if within and hot and not force:
         return previous, True
     rendering = rendering_key(shared.recent)
     if cache.add(rendering, 1, timeout=RENDERING_LOCK_SECONDS):
@@ -480,7 +496,7 @@ def page(
         # Rendered once per version, and for anonymous readers about once per grace: after
         # a score they would all miss at once (``_recent_or_render``).
         hit, previous = _compute_once(
-            key, for_everyone, shared=shared, renew=renewing(request)
+            key, for_everyone, shared=shared, renew=renewing(request), force=warming(request)
         )
         if previous:
             _unnote_fast(request)  # not this version's page: never kept as it
@@ -526,6 +542,7 @@ def api_response(
         lambda: renderer.render(payload(), "application/json"),
         shared=shared,
         renew=renewing(request) if shared is not None else None,
+        force=warming(request),
     )
     if previous:
         _unnote_fast(request)
@@ -570,6 +587,12 @@ def renewing(request) -> str | None:
     django_request = getattr(request, "_request", request)
     taken = django_request.META.get(RENEW_ENVIRON)
     return taken[0] if taken else None
+
+
+def warming(request) -> bool:
+    """Whether this request computes a board's answers after a score (:data:`WARM_ENVIRON`)."""
+    django_request = getattr(request, "_request", request)
+    return bool(django_request.META.get(WARM_ENVIRON))
 
 
 def _unnote_fast(request) -> None:

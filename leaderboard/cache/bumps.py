@@ -20,7 +20,9 @@ def bump(*, task_id: int | None, track_id: int | None) -> None:
     ahead where readers read them."""
     boards = board_cache.bump(task_id=task_id, track_id=track_id)
     if boards:
-        prerender.request_after_bump(boards)
+        # The track's first: its standings (P(first), the pairwise verdicts) cost the most to
+        # compute, and a score's participant reads them first (`chal leaderboard <track>`).
+        prerender.request_after_bump(sorted(boards, key=lambda b: b[0] != board_cache.TRACK))
 
 
 def bump_after_commit(*, task_id: int | None, track_id: int | None) -> None:

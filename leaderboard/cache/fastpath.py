@@ -303,8 +303,8 @@ def store(request: HttpRequest, response: HttpResponse) -> bool:
     cache rule of its own and holds no nonce of this request. The response gets the stored
     validators (``ETag``, ``Cache-Control``) too."""
     note: board_cache.FastNote | None = getattr(request, "board_fast_note", None)
-    if note is None or not _storable(request, response):
-        return False
+    if note is None or board_cache.warming(request) or not _storable(request, response):
+        return False  # (a warming request's host and headers are no reader's)
     timeout = settings.BOARD_CACHE_SECONDS
     if note.valid_until is not None:
         timeout = min(timeout, int(note.valid_until - board_cache.now()))

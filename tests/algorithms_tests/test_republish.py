@@ -165,7 +165,9 @@ def test_a_command_whose_jobs_cannot_reach_the_broker_says_so_in_one_line_and_ex
     world, broker, tmp_path
 ):
     version_of(world.participant, world.challenge, "A")  # in the benchmark: a re-run per task
-    bundle = write_classification_bundle(tmp_path / "later", rows=60, task={"slug": "later"})
+    bundle = write_classification_bundle(
+        tmp_path / "later", rows=60, task={"slug": "later", "title": "Later"}
+    )
     env = {**manage_env(), "REDIS_URL": "redis://:secret-pw@127.0.0.1:1/0"}  # nothing there
     result = subprocess.run(
         [sys.executable, "manage.py", "import_task", str(bundle),
@@ -175,7 +177,8 @@ def test_a_command_whose_jobs_cannot_reach_the_broker_says_so_in_one_line_and_ex
     assert result.returncode == 3, (result.stdout, result.stderr)
     assert "Imported task 'later'" in result.stdout
     # One line says it (the rest of stderr is the command's INFO log: no warning, no trace).
-    (line,) = [x for x in result.stderr.splitlines() if "broker" in x or "WARNING" in x]
+    lines = [x for x in result.stderr.splitlines() if "broker" in x or "WARNING" in x]
+    (line,) = lines
     assert line.startswith("1 job(s) could not be sent to the broker at redis://:***@127.0.0.1:1/0")
     assert " ERROR " not in result.stderr
     assert "secret-pw" not in result.stderr and "Traceback" not in result.stderr

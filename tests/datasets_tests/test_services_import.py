@@ -89,6 +89,35 @@ def test_titles_can_be_given_and_existing_challenge_and_track_are_reused(tmp_pat
     assert Track.objects.get(slug="kway").title == track.title
 
 
+def test_a_title_another_task_of_the_track_has_is_made_distinct(tmp_path: Path) -> None:
+    """A track's board names its columns by title: a bundle whose task.yaml title is already
+    a task's in the track gets its slug beside it, and the organizer is told; in another
+    track the title stays as it is."""
+    first = task_import(
+        source=write_classification_bundle(tmp_path / "a", task={"slug": "a", "title": "Birds"}),
+        challenge_slug="cup",
+        track_slug="kway",
+    )
+    second = task_import(
+        source=write_classification_bundle(
+            tmp_path / "b", task={"slug": "birds-2", "title": "  birds "}
+        ),
+        challenge_slug="cup",
+        track_slug="kway",
+    )
+    elsewhere = task_import(
+        source=write_classification_bundle(tmp_path / "c", task={"slug": "c", "title": "Birds"}),
+        challenge_slug="cup",
+        track_slug="other",
+    )
+    assert (first.title, second.title, elsewhere.title) == ("Birds", "birds (birds-2)", "Birds")
+    assert second.import_warnings[-1] == (
+        "task.yaml's title 'birds' is already task 'a''s title in this track: imported as "
+        "'birds (birds-2)' (task.yaml's title chooses another)"
+    )
+    assert not any("title" in w for w in elsewhere.import_warnings)
+
+
 def test_parquet_files_keep_the_standard_types(tmp_path: Path) -> None:
     task = imported_task(tmp_path, kind="matching", fmt="parquet")
     with task.train_parquet.open("rb") as handle:

@@ -15,7 +15,7 @@ from django.test import Client
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "challenge_platform" / "static" / "challenge_platform"
+STATIC = REPO / "challenges" / "static" / "challenge_platform"
 
 
 def _static_file(url: str) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.screenshots import DRAWN_BY_SCRIPTS, SCREENSHOTS, TAKEN_BY_TESTS
+from tests.support.screenshots import SCREENSHOTS, TAKEN_BY_TESTS
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -100,7 +100,7 @@ def test_every_link_of_the_readme_leads_somewhere() -> None:
     assert not missing, missing
 
 
-def test_every_picture_of_the_manual_is_taken_by_a_test_or_a_named_script() -> None:
+def test_every_picture_of_the_manual_is_taken_by_a_test() -> None:
     """Pictures come from the browser tests, not by hand (tests/support/screenshots.py)."""
     pages = [README, *(REPO / "docs").rglob("*.md")]
     shown = {
@@ -109,17 +109,14 @@ def test_every_picture_of_the_manual_is_taken_by_a_test_or_a_named_script() -> N
         for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text(encoding="utf-8"))
     }
     assert {"leaderboard.png", "submission.png", "admin.png"} <= shown
-    assert not set(TAKEN_BY_TESTS) & set(DRAWN_BY_SCRIPTS)
-    unknown = shown - set(TAKEN_BY_TESTS) - set(DRAWN_BY_SCRIPTS)
+    unknown = shown - set(TAKEN_BY_TESTS)
     assert not unknown, f"pictures no test takes: {sorted(unknown)}"
     assert all((SCREENSHOTS / name).is_file() for name in shown)
-    tests = {
-        path: path.read_text(encoding="utf-8") for path in (REPO / "tests").rglob("test_*.py")
-    }
+    tests = {path: path.read_text(encoding="utf-8") for path in (REPO / "tests").rglob("test_*.py")}
     for name, test in TAKEN_BY_TESTS.items():
         taking = [text for text in tests.values() if f"def {test}(" in text]
         assert len(taking) == 1 and f'"{name}"' in taking[0], name
-    for script in set(DRAWN_BY_SCRIPTS.values()):
-        assert (SCREENSHOTS / script).is_file(), script
+    scripts = sorted(p.name for p in SCREENSHOTS.glob("*.py"))
+    assert not scripts, f"pictures are the tests' to take, not a script's: {scripts}"
     unused = {p.name for p in SCREENSHOTS.glob("*.png")} - shown
     assert not unused, f"pictures no page shows: {sorted(unused)}"

@@ -82,17 +82,23 @@ def _redis_of(platform: Platform) -> psutil.Process:
     return server
 
 
+def _bundle(tmp_path: Path, slug: str) -> Path:
+    return write_classification_bundle(
+        tmp_path / slug, rows=60, task={"slug": slug, "title": slug.title()}
+    )
+
+
 def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
     platform: Platform, tmp_path: Path
 ) -> None:
-    first = write_classification_bundle(tmp_path / "first", rows=60, task={"slug": "first"})
+    first = _bundle(tmp_path, "first")
     done = platform.manage("import_task", str(first), "--challenge", "discovery", "--track", "t")
     assert done.returncode == 0, done.stderr
     setup = platform.manage("shell", "-c", textwrap.dedent(SETUP))
     assert setup.returncode == 0 and "set up" in setup.stdout, setup.stderr
 
     # 1. The broker is found: the re-runs of a task imported from this shell just run.
-    second = write_classification_bundle(tmp_path / "second", rows=60, task={"slug": "second"})
+    second = _bundle(tmp_path, "second")
     done = platform.manage("import_task", str(second), "--challenge", "discovery", "--track", "t")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -110,7 +116,7 @@ def test_a_second_shell_s_commands_reach_the_broker_or_say_they_could_not(
         timeout=30,
         what="the broker to stop",
     )
-    third = write_classification_bundle(tmp_path / "third", rows=60, task={"slug": "third"})
+    third = _bundle(tmp_path, "third")
     refused = platform.manage(
         "import_task", str(third), "--challenge", "discovery", "--track", "t"
     )

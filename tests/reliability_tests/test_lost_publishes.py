@@ -139,7 +139,10 @@ def test_every_job_whose_message_was_lost_is_done_once(
             )
             and jobs["webhook delivery"].get().status == "delivered"
             and jobs["mail"].get().status == MailStatus.SENT
-            and jobs["champion check"].get().status == ChampionCheckStatus.DONE
+            # The baseline's score re-decides the champion (the first rule), so the entry
+            # is weighed again against it: every check of it ends done.
+            and set(jobs["champion check"].values_list("status", flat=True))
+            == {ChampionCheckStatus.DONE}
         )
 
     try:
@@ -155,7 +158,7 @@ def test_every_job_whose_message_was_lost_is_done_once(
         wait_logged(worker, rf"{label}: published again \[", what=label)
     # ...and each job was done once.
     for name, rows in jobs.items():
-        assert rows.get().attempts == 1, name
+        assert [row.attempts for row in rows] == [1] * rows.count(), name
     assert len(receiver.accepted) == 1 and receiver.accepted[0]["event"] == "announcement"
     assert len(inbox.to("ada@example.org")) == 1
     # The two uploads, and the team run's predictions as the team's submission: one each.

@@ -9,10 +9,9 @@ Use the ``browser_page`` fixture (register it in an app's ``conftest.py`` with
     def test_page(live_server, browser_page):
         browser_page.goto(live_server.url + "/")
 
-Debian's ``/usr/bin/chromium`` is used, launched by :mod:`tests.support.chromium` (the
-screenshot scripts' launch too); it is never downloaded. Without it the tests are skipped
-with the reason. ``login(page, live_server_url, username, password)`` logs in
-through the login form.
+Debian's ``/usr/bin/chromium`` is used, launched by :mod:`tests.support.chromium`; it is
+never downloaded. Without it the tests are skipped with the reason.
+``login(page, live_server_url, username, password)`` logs in through the login form.
 """
 
 from __future__ import annotations

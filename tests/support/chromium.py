@@ -1,9 +1,9 @@
 """Debian's Chromium through Playwright: the one launch of a browser, and the one login
-through a form, for the page tests (:mod:`tests.support.browser`) and the screenshot scripts
-(``docs/screenshots/``).
+through a form, for the page tests (:mod:`tests.support.browser`, which also take the
+manual's pictures: :mod:`tests.support.screenshots`).
 
 ``/usr/bin/chromium`` (``CHROMIUM_PATH`` overrides it) is used; a browser is never
-downloaded. No pytest here: the screenshot scripts import it outside a test run.
+downloaded. No pytest here: it is plain Playwright, usable outside a test run.
 """
 
 from __future__ import annotations

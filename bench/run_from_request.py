@@ -1,0 +1,300 @@
+"""``bench/bench_run_cost.py --from-request``: a run as a user meets it, from the request to
+the score, against its ``main.py`` bare (issue 54: within 1.2x).
+
+A site of its own (a temporary ``DATA_DIR`` with SQLite, a private Redis) running the
+processes of ``make run`` a run goes through: gunicorn (``web``), the scoring worker, the
+algorithms worker (bubblewrap sandbox, every limit on) and the renders worker. For each size
+a classification task of that many test rows is imported (as ``bench_run_cost.py``'s), and
+``--repeat`` times, in turn:
+
+- **bare**: ``python main.py`` in a fresh process on the task's files;
+- **from request**: ``POST /api/v1/algorithms/<id>/runs/`` (``{"tasks": [slug]}``) with the
+  team's token, then waiting as ``chal algorithm submit --wait`` waits (its own code,
+  ``chal_client.waiting.Watcher``: a read held by the server until the status changes, or
+  chal's polling on a server that does not hold one) until the run has succeeded and its
+  submission is scored; the clock stops when the client sees it scored.
+
+Printed per size: the medians, from-request / bare (target <= 1.2x), and where the run's
+time went by the rows' own clocks (queued -> started -> finished -> its submission scored ->
+seen). ``--code PATH`` runs the server processes with another checkout (its ``.venv`` if it
+has one): the starting code's figures, alternating in the same sitting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from load_test import LOOPBACK, Process, wait_until
+
+from runtime.localredis import free_port, start_local_redis
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "client"))  # the client's own code: how chal waits
+
+from chal_client.client import Client  # noqa: E402
+from chal_client.waiting import Watcher  # noqa: E402
+
+TARGET = 1.2
+TRIVIAL = """
+import json, os
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+task, out = os.environ["TASK_DIR"], os.environ["OUTPUT_DIR"]
+label = json.load(open(os.path.join(task, "task.json")))["classes"][0]
+ids = pq.read_table(os.path.join(task, "test.parquet"), columns=["id"]).column("id")
+pq.write_table(
+    pa.table({"id": ids, "label": pa.repeat(label, len(ids))}),
+    os.path.join(out, "predictions.parquet"),
+)
+"""
+
+SETUP = """
+import io, json, zipfile
+from datetime import timedelta
+from pathlib import Path
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from algorithms.services.upload import algorithm_version_create
+from algorithms.services.taskfolder import task_folder_write
+try:
+    from challenges.models import Challenge, Team, TeamMembership
+    from challenges.tokens import api_token_create
+except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+    from challenge_platform.models import Challenge, Team, TeamMembership
+    from challenge_platform.tokens import api_token_create
+from datasets.services import task_import
+work = Path({work!r})
+now = timezone.now()
+challenge = Challenge.objects.create(slug="bench", title="Bench", start=now - timedelta(days=1),
+    end=now + timedelta(days=30), daily_submission_limit=100000)
+user = get_user_model().objects.create_user(username="u", password="x")
+team = Team.objects.create(challenge=challenge, name="team")
+TeamMembership.objects.create(team=team, user=user, challenge=challenge)
+token = api_token_create(user=user)[1]
+archive = io.BytesIO()
+with zipfile.ZipFile(archive, "w") as z:
+    z.writestr("algorithm.yaml", "name: Trivial\\nentrypoint: main.py\\n")
+    z.writestr("main.py", {trivial!r})
+version = algorithm_version_create(challenge=challenge, user=user,
+    file=SimpleUploadedFile("a.zip", archive.getvalue()), name="Trivial")
+classes = pa.array(["bird", "cat", "dog"])
+tasks = {{}}
+for rows in {sizes!r}:
+    rng = np.random.default_rng(rows)
+    folder = work / f"bundle-{{rows}}"
+    folder.mkdir()
+    (folder / "task.yaml").write_text(
+        f"slug: cost-{{rows}}\\ntitle: cost {{rows}}\\nkind: classification\\n")
+    train_ids = pa.array(np.char.add("t", np.arange(10000).astype(str)))
+    pq.write_table(pa.table({{"id": train_ids, "f": rng.random(10000),
+        "label": classes.take(rng.integers(0, 3, 10000))}}), folder / "train.parquet")
+    ids = pa.array(np.char.add("r", np.arange(rows).astype(str)))
+    pq.write_table(pa.table({{"id": ids, "f": rng.random(rows)}}), folder / "test.parquet")
+    pq.write_table(pa.table({{"id": ids, "label": classes.take(rng.integers(0, 3, rows))}}),
+        folder / "solution.parquet")
+    task = task_import(source=folder, challenge_slug="bench", track_slug="bench")
+    bare = task_folder_write(task=task, folder=work / f"bare-task-{{rows}}")
+    tasks[rows] = {{"slug": task.slug, "folder": str(bare)}}
+print(json.dumps({{"token": token, "algorithm": version.algorithm_id, "tasks": tasks}}))
+"""
+
+
+def python_of(code: Path) -> str:
+    own = code / ".venv" / "bin" / "python"
+    return str(own) if own.exists() else sys.executable
+
+
+def manage(code: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [python_of(code), str(code / "manage.py"), *args],
+        env={**env, "PYTHONPATH": str(code)},
+        cwd=code,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if done.returncode != 0:
+        tail = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        raise SystemExit(f"manage.py {args[0]} failed:\n{tail}")
+    return done.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from-request", action="store_true", required=True)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each way, in turn")
+    parser.add_argument("--code", type=Path, default=REPO, help="the checkout the server runs")
+    parser.add_argument("--keep", action="store_true")
+    opts = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="run-from-request-"))
+    redis = start_local_redis(work / "redis", port=None)
+    processes: list[Process] = []
+    try:
+        return run(opts, opts.code.resolve(), work, redis.url, processes)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        redis.stop()
+        if opts.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> int:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": LOOPBACK,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(work / "data"),
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+        "BENCHMARK_ON_ARRIVAL": "0",
+        "BENCHMARK_REUSE_RESULTS": "0",
+        "REPRODUCTION_SHARE": "0",
+        "BENCHMARK_CPU_HOURS_PER_DAY": "10000",
+    }
+    manage(code, env, "migrate", "--no-input", "-v", "0")
+    setup = SETUP.format(work=str(work), trivial=TRIVIAL, sizes=list(opts.rows))
+    fixture = json.loads(manage(code, env, "shell", "-c", setup).strip().splitlines()[-1])
+    env = {**env, "PYTHONPATH": str(code)}
+    python = python_of(code)
+    celery = [python, "-m", "celery", "-A", "challenge_platform", "worker", "--loglevel", "INFO"]
+    workers = [
+        ("worker", ["-Q", "scoring,notifications", "-c", "2", "-n", "scoring@%h"]),
+        ("algorithms", ["-Q", "algorithms", "-c", "2", "--prefetch-multiplier", "1",
+                        "-n", "algorithms@%h"]),
+    ]  # fmt: skip
+    if "\nrenders:" in (code / "Procfile").read_text("utf-8"):
+        workers.append(("renders", ["-Q", "board_renders", "-c", "1", "-n", "renders@%h"]))
+    for name, args in workers:
+        log = work / f"{name}.log"
+        processes.append(Process(name, [*celery, *args], env, log, cwd=code))
+        wait_until(lambda log=log: "ready." in log.read_text(), timeout=180, what=name)
+    port = free_port()
+    gunicorn = [
+        python, "-m", "gunicorn", "challenge_platform.wsgi:application",
+        "--bind", f"{LOOPBACK}:{port}", "--workers", "2", "--worker-class", "gthread",
+        "--threads", "8", "--timeout", "120",
+        "--config", "python:challenge_platform.gunicorn_config",
+    ]  # fmt: skip
+    processes.append(Process("web", gunicorn, env, work / "web.log", cwd=code))
+    base = f"http://{LOOPBACK}:{port}"
+    wait_until(
+        lambda: requests.get(base + "/api/v1/challenges/", timeout=5).ok,
+        timeout=180,
+        what="gunicorn",
+    )
+    client = Client(base, fixture["token"])
+    main_py = work / "main.py"
+    main_py.write_text(TRIVIAL)
+    print(
+        f"a run from the request to its score ({code.name} at {_revision(code)}), bare and "
+        f"from the request, {opts.repeat} times each in turn; load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    results = []
+    for rows in opts.rows:
+        task = fixture["tasks"][str(rows)]
+        _from_request(client, fixture["algorithm"], task["slug"])  # warms the processes
+        bares, runs, parts = [], [], []
+        for _ in range(opts.repeat):
+            bares.append(_bare(Path(task["folder"]), main_py, work))
+            seconds, run = _from_request(client, fixture["algorithm"], task["slug"])
+            runs.append(seconds)
+            parts.append(_parts(client, run, seconds))
+        results.append((rows, bares, runs))
+        print(f"\n{rows:,} test rows: bare {statistics.median(bares):.3f} s, from request "
+              f"{statistics.median(runs):.3f} s (medians of {opts.repeat}); by the rows' clocks:")
+        for name in parts[0]:
+            print(f"  {name:<46} {statistics.median(p[name] for p in parts):>8.3f} s")
+    print(f"\n{'rows':>11} {'bare s':>8} {'request s':>10} {'request / bare':>15} {'target':>7}"
+          f" {'met?':>5}")
+    for rows, bares, runs in results:
+        ratio = statistics.median(runs) / statistics.median(bares)
+        print(f"{rows:>11,} {statistics.median(bares):>8.3f} {statistics.median(runs):>10.3f}"
+              f" {ratio:>14.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}")
+    print(f"load {os.getloadavg()[0]:.1f} at the end")
+    return 0
+
+
+def _bare(folder: Path, main_py: Path, work: Path) -> float:
+    out = work / "bare-output"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TASK_DIR": str(folder),
+           "OUTPUT_DIR": str(out), "SEED": "0"}  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-B", "-s", str(main_py)], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def _from_request(client: Client, algorithm: int, slug: str) -> tuple[float, dict]:
+    """Seconds from the request to the client seeing the run's submission scored."""
+    started = time.perf_counter()
+    queued = client.post(f"algorithms/{algorithm}/runs/", {"tasks": [slug]})
+    (run,) = queued["runs"]
+    watcher = Watcher(client, f"algorithm-runs/{run['id']}/")
+    while True:
+        fresh = watcher.next(600.0)
+        if fresh is None:
+            continue
+        run = fresh
+        if run["status"] in ("failed", "cancelled"):
+            raise SystemExit(f"run {run['id']} {run['status']}: {run.get('error')}")
+        if run["status"] == "succeeded" and run.get("submission_status") in ("scored", "failed"):
+            return time.perf_counter() - started, run
+
+
+def _parts(client: Client, run: dict, seconds: float) -> dict[str, float]:
+    """Where the time went, by the rows' own times (the run's and its submission's)."""
+    submission = client.get(f"submissions/{run['submission']}/") if run.get("submission") else {}
+
+    def at(value: str | None) -> float | None:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+    created = at(run.get("created_at"))
+    started = at(run.get("started_at"))
+    finished = at(run.get("finished_at"))
+    manifest = run.get("manifest") or {}
+    out = {"from request to scored, seen by the client": seconds}
+    if created and started:
+        out["queued (request -> a worker claimed it)"] = started - created
+    if manifest.get("wall_seconds") is not None:
+        out["the program in the sandbox (wall)"] = float(manifest["wall_seconds"])
+    if started and finished:
+        out["claimed -> run finished (sandbox, output check)"] = finished - started
+    scored_at = at(submission.get("scored_at") or submission.get("finished_at"))
+    if finished and scored_at:
+        out["run finished -> submission scored"] = scored_at - finished
+    return out
+
+
+def _revision(code: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""A run's status read that waits (``GET /api/v1/algorithm-runs/<id>/?wait=N``:
+jobs/api_wait.py, docs/decisions/0057-a-status-wait-is-a-held-answer.md): held until the run
+has finished and its submission is scored, as ``chal algorithm submit --wait`` waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from algorithms.services.execute import algorithm_run_execute
+from scoring.models import SubmissionStatus
+from scoring.services.lifecycle import submission_score
+from tests.algorithms_tests.archives import algorithm_zip
+from tests.algorithms_tests.services_helpers import post_archive, queue
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(world, broker):
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    url = f"/api/v1/algorithm-runs/{run['id']}/?wait=60"
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(world.participant.api().get(url)))
+    reader.start()
+    assert algorithm_run_execute(run_pk=run["id"], delivery_id="delivery-1") == "succeeded"
+    time.sleep(0.3)
+    assert not answers  # the run succeeded, its submission is still queued: held
+    tag = client.get(f"/api/v1/algorithm-runs/{run['id']}/")["ETag"]
+    submission = client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()["submission"]
+    assert submission_score(submission_pk=submission) == SubmissionStatus.SCORED
+    reader.join(timeout=60)
+
+    (answer,) = answers
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "succeeded" and body["submission_status"] == "scored"
+    assert answer["ETag"] != tag  # the submission's score is part of the run's state
