@@ -38,17 +38,19 @@ ID_SHAPES = ("padded", "counted", "integers", "uuid", "strings")
 _WORDS = np.array(["north", "south", "acme", "globex", "item", "x", "sku", "lot-b"])
 
 
-def make_ids(shape: str, start: int, n: int, *, total: int, seed: int = 0) -> pa.Array:
+def make_ids(
+    shape: str, start: int, n: int, *, total: int, seed: int = 0, prefix: str = "r"
+) -> pa.Array:
     """Ids ``start`` .. ``start + n - 1`` of a column of ``total`` rows, in row order, of
     ``shape`` (random ones drawn from ``seed`` and ``start``, so each part is the same in
-    every call)."""
+    every call); ``prefix`` starts the padded and counted ones."""
     numbers = np.arange(start, start + n)
     if shape == "padded":
         width = len(str(max(total - 1, 0)))
         digits = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
-        return pc.binary_join_element_wise("r", digits, "")
+        return pc.binary_join_element_wise(prefix, digits, "")
     if shape == "counted":
-        return pc.binary_join_element_wise("r", pa.array(numbers).cast(pa.string()), "")
+        return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
     if shape == "integers":
         return pa.array(numbers, pa.int64())
     rng = np.random.default_rng([seed, start])
@@ -76,12 +78,27 @@ def make_ids(shape: str, start: int, n: int, *, total: int, seed: int = 0) -> pa
 def timed(command: Sequence[str], *, env: dict[str, str], cwd: Path = REPO) -> tuple[float, str]:
     """Wall seconds of a fresh process running ``command`` (it must succeed), and its
     standard output."""
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, command))} failed:\n{done.stderr[-3000:]}")
-    return seconds, done.stdout
+    seconds, out, _ = measured(command, env=env, cwd=cwd)
+    return seconds, out
+
+
+def measured(
+    command: Sequence[str], *, env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, str, float]:
+    """:func:`timed`, and the process's peak resident memory in GiB (the kernel's
+    ``ru_maxrss`` of that one child, from ``wait4``: its own and its children's largest)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed:\n{stderr[-3000:]}")
+    return seconds, stdout, usage.ru_maxrss * 1024 / 1024**3
 
 
 def python_floor(script: str, *args: str | Path) -> list[str]:
@@ -105,6 +122,7 @@ class Site:
     folder: Path
     redis_url: str
     code: Path = REPO  # whose migrations made the database: the default of ``manage``
+    python: str = sys.executable  # a checkout's own ``.venv`` for a ``--before`` folder
 
     def env(self, code: Path = REPO) -> dict[str, str]:
         """The command's environment. Without ``PYTHONDONTWRITEBYTECODE`` (set on this
@@ -127,13 +145,20 @@ class Site:
         }
 
     def manage_command(self, *args: str | Path, code: Path | None = None) -> list[str]:
-        return [sys.executable, str((code or self.code) / "manage.py"), *map(str, args)]
+        return [self.python, str((code or self.code) / "manage.py"), *map(str, args)]
 
     def manage(self, *args: str | Path, code: Path | None = None) -> tuple[float, str]:
         """Seconds and output of ``manage.py *args`` in a fresh process (with the site's own
         code unless ``code`` says otherwise)."""
+        seconds, out, _ = self.manage_measured(*args, code=code)
+        return seconds, out
+
+    def manage_measured(
+        self, *args: str | Path, code: Path | None = None
+    ) -> tuple[float, str, float]:
+        """:meth:`manage`, and the command's peak memory in GiB (:func:`measured`)."""
         code = code or self.code
-        return timed(self.manage_command(*args, code=code), env=self.env(code), cwd=code)
+        return measured(self.manage_command(*args, code=code), env=self.env(code), cwd=code)
 
 
 class SiteRunning:
@@ -142,16 +167,21 @@ class SiteRunning:
     needs a database of its own: on this checkout's its commands would write rows the newer
     schema refuses), removed at the end with its Redis."""
 
-    def __init__(self, folder: Path | None = None, *, code: Path = REPO) -> None:
+    def __init__(
+        self, folder: Path | None = None, *, code: Path = REPO, python: str = sys.executable
+    ) -> None:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="bench-site-"))
         self.code = code
+        self.python = python
         self.redis = None
 
     def __enter__(self) -> Site:
         from runtime.localredis import start_local_redis
 
         self.redis = start_local_redis(self.folder / "redis", port=None)
-        site = Site(folder=self.folder, redis_url=self.redis.url, code=self.code)
+        site = Site(
+            folder=self.folder, redis_url=self.redis.url, code=self.code, python=self.python
+        )
         try:
             site.manage("migrate", "--no-input", "-v", "0")
         except BaseException:

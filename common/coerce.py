@@ -127,10 +127,10 @@ def as_numbers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     return numbers, pc.and_(pc.is_valid(text), pc.is_null(numbers))
 
 
-def as_binary(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """``(values as "0"/"1" text with nulls elsewhere, a mask of present values not 0 or 1)``."""
+def as_zero_one(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``(values as int64 0/1 with nulls elsewhere, a mask of present values not 0 or 1)``
+    (missing: null, NaN or empty, as :func:`missing` says)."""
     numbers, _ = as_numbers(values)
     ok = pc.fill_null(pc.is_in(numbers, value_set=pa.array([0.0, 1.0])), False)
-    binary = pc.if_else(ok, numbers, None).cast(pa.int64()).cast(TEXT)
-    text = as_text(values)
-    return binary, pc.and_(pc.invert(ok), pc.is_valid(text))
+    ints = pc.if_else(ok, numbers, None).cast(pa.int64())
+    return ints, pc.and_(pc.invert(ok), pc.invert(missing(values)))

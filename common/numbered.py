@@ -13,6 +13,7 @@ shuffled submission ids with them).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ def _block_bounds(prefix: bytes, n_digits: int) -> tuple[np.ndarray, np.ndarray]
 # An id of ``d`` digits is canonical when its value lies in [_LOWEST[d], _HIGHEST[d]): no
 # leading zero (a lone "0" is the one canonical id of value 0 with one digit).
 _LOWEST = np.array([0, 0, *(10 ** (d - 1) for d in range(2, MAX_DIGITS + 1))], dtype=np.int64)
+_RUNS = 64  # at most this many runs of one digit count: read in place (``_counted_runs``)
 _HIGHEST = np.array([0, *(10**d for d in range(1, MAX_DIGITS + 1))], dtype=np.int64)
 
 
@@ -149,9 +151,11 @@ def counted_values(array: pa.Array, prefix: bytes) -> np.ndarray | None:
     """Each id's integer (int64) when every id of ``array`` (text, no nulls) is ``prefix`` +
     a canonical decimal of at most ``MAX_DIGITS`` digits; else None.
 
-    A few passes: the prefix's bytes at each id's start, Arrow's decimal check and integer
-    cast of the rest, and each value's digit count against the id's length (which refuses
-    a leading zero, and a sign or a space, which the cast would not read anyway)."""
+    Ids in a few runs of one length each (in row order, the usual case) are read in place,
+    run by run (:func:`_counted_runs`). Otherwise, a few passes: the prefix's bytes at each
+    id's start, Arrow's decimal check and integer cast of the rest, and each value's digit
+    count against the id's length (which refuses a leading zero, and a sign or a space,
+    which the cast would not read anyway)."""
     if array.type != pa.string() or len(array) == 0 or array.null_count:
         return None
     _, offsets_buffer, data = array.buffers()
@@ -161,6 +165,9 @@ def counted_values(array: pa.Array, prefix: bytes) -> np.ndarray | None:
     digits = np.diff(offsets) - len(prefix)
     if int(digits.min()) < 1 or int(digits.max()) > MAX_DIGITS:
         return None
+    changes = np.flatnonzero(np.diff(digits)) + 1
+    if len(changes) < _RUNS:
+        return _counted_runs(data, offsets, digits, changes, prefix)
     if prefix:
         raw = np.frombuffer(data, dtype=np.uint8)
         starts = offsets[:-1]
@@ -176,23 +183,58 @@ def counted_values(array: pa.Array, prefix: bytes) -> np.ndarray | None:
     return values
 
 
+def _counted_runs(
+    data: pa.Buffer, offsets: np.ndarray, digits: np.ndarray, changes: np.ndarray, prefix: bytes
+) -> np.ndarray | None:
+    """:func:`counted_values` of ids in a few runs of one digit count each (the usual
+    shape: ids in row order change their length a few times): each run is a block of
+    fixed-width rows of the data buffer, read in place by :func:`digits_value` (no copy
+    of the text, no cast), then checked canonical by its digit count."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    values = np.empty(len(digits), dtype=np.int64)
+    bounds = [0, *changes.tolist(), len(digits)]
+    for first, stop in itertools.pairwise(bounds):
+        n_digits = int(digits[first])
+        start, end = int(offsets[first]), int(offsets[stop])
+        rows = raw[start:end].reshape(stop - first, len(prefix) + n_digits)
+        run = digits_value(rows, n_digits, prefix=prefix)
+        if run is None or int(run.min()) < _LOWEST[n_digits]:
+            return None  # a byte other than the prefix's or a digit, or a leading zero
+        values[first:stop] = run
+    return values
+
+
 def counted_shape(ids: pa.Array) -> Counted | None:
     """The Counted shape of ``ids`` (text, no nulls), or None. Read from the first id: its
     prefix is everything before its trailing digits, less the digits' leading zeros but
     for the last (``r00`` is not a counted id; ``r0`` is)."""
+    prefix = counted_prefix(ids)
+    values = None if prefix is None else counted_values(ids, prefix)
+    return None if prefix is None or values is None else counted_from_values(prefix, values)
+
+
+def counted_prefix(ids: pa.Array) -> bytes | None:
+    """The text before the first id's trailing digits (None: no digits there, or not a
+    column of text without nulls)."""
     if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
         return None
     first = ids[0].as_py().encode("utf-8")
     digits = TRAILING_DIGIT_BYTES.search(first)
-    if digits is None:
-        return None
-    prefix = first[: digits.start()]
-    values = counted_values(ids, prefix)
-    if values is None:
+    return None if digits is None else first[: digits.start()]
+
+
+def counted_from_values(prefix: bytes, values: np.ndarray) -> Counted | None:
+    """The Counted shape of ids whose integers (:func:`counted_values`) are ``values``:
+    ``low + r`` at row ``r``, or None. Compared a block at a time (no second array of the
+    whole column)."""
+    if len(values) == 0:
         return None
     low = int(values[0])
-    if not np.array_equal(values, np.arange(low, low + len(values), dtype=np.int64)):
-        return None
+    for start in range(0, len(values), _DIGIT_ROWS * 8):
+        block = values[start : start + _DIGIT_ROWS * 8]
+        expected = np.arange(low + start, low + start + len(block), dtype=np.int64)
+        if not np.array_equal(block, expected):
+            return None
     return Counted(prefix=prefix, low=low)
 
 

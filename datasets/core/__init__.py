@@ -55,6 +55,11 @@ def prepare_task(source: Path, *, work_dir: Path, **caps: int | float) -> Standa
         staging_dir=work_dir / "bundle",
         **{k: v for k, v in caps.items() if k in open_caps},  # type: ignore[arg-type]
     )
-    bundle = validate_bundle(folder, **{k: v for k, v in caps.items() if k in validate_caps})  # type: ignore[arg-type]
+    out_dir = work_dir / "task"
+    bundle = validate_bundle(
+        folder,
+        write_to=out_dir,  # train and test written as they are read: the bundle read once
+        **{k: v for k, v in caps.items() if k in validate_caps},  # type: ignore[arg-type]
+    )
     release_unused_memory()  # what the checks held and dropped, before the files are written
-    return standardize(bundle, work_dir / "task")
+    return standardize(bundle, out_dir)

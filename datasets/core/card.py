@@ -26,6 +26,10 @@ from kinds.cards import number
 if TYPE_CHECKING:
     import pandas as pd
 
+# A column written as text whose type (text or categorical) is decided once the whole
+# bundle is read (``datasets.core.stream``): it gathers what either type's summary needs
+# until :meth:`CardBuilder.settle` names it.
+STRING = "string"
 EXAMPLE_ROWS = 5
 EXAMPLE_CHARS = 80
 TOP_VALUES = 10
@@ -49,6 +53,21 @@ class _Column:
         self.rows += len(values)
         self.missing += values.null_count
         present = pc.drop_null(values)
+        if self.type in ("text", STRING):
+            self.count += len(present)
+            self.length += pc.sum(pc.utf8_length(present)).as_py() or 0
+        if self.type in ("categorical", STRING) and not self.counts_capped:
+            # One hash of the batch: its counts' values are its distinct values, in the
+            # order they first appear.
+            pairs = pc.value_counts(present).flatten()
+            self.distinct.add(pairs[0])
+            if self.distinct.overflow:
+                self.counts_capped = True
+                return
+            self.counts.append(pa.table({"value": pairs[0], "count": pairs[1]}))
+            if len(self.counts) > 16:
+                self.counts = [_sum_counts(self.counts)]
+            return
         self.distinct.add(present)
         if self.type == "numeric" and len(present):
             low, high = pc.min_max(present).values()
@@ -56,17 +75,6 @@ class _Column:
             self.high = high.as_py() if self.high is None else max(self.high, high.as_py())
             self.count += len(present)
             self.total += pc.sum(present).as_py()
-        elif self.type == "text":
-            self.count += len(present)
-            self.length += pc.sum(pc.utf8_length(present)).as_py() or 0
-        elif self.type == "categorical" and not self.counts_capped:
-            if self.distinct.overflow:
-                self.counts_capped = True
-                return
-            pairs = pc.value_counts(present).flatten()
-            self.counts.append(pa.table({"value": pairs[0], "count": pairs[1]}))
-            if len(self.counts) > 16:
-                self.counts = [_sum_counts(self.counts)]
 
     def summary(self) -> dict[str, Any]:
         distinct = self.distinct.values()
@@ -123,6 +131,12 @@ class CardBuilder:
         if part == "train" and len(self.examples) < EXAMPLE_ROWS:
             head = batch.slice(0, EXAMPLE_ROWS - len(self.examples)).to_pylist()
             self.examples += [{k: _example(v) for k, v in row.items()} for row in head]
+
+    def settle(self, types: dict[str, str]) -> None:
+        """Name the type of each column added as :data:`STRING` (text or categorical)."""
+        for column in self.columns:
+            if column.type == STRING:
+                column.type = types[column.name]
 
     def card(self, train_labels: pa.Array) -> dict[str, Any]:
         card: dict[str, Any] = {

@@ -30,10 +30,10 @@ import pyarrow.compute as pc
 
 from common import idkeys
 from common.numbered import (
-    TRAILING_DIGIT_BYTES,
     Counted,
     Numbered,
-    counted_shape,
+    counted_from_values,
+    counted_prefix,
     counted_values,
     numbered_shape,
 )
@@ -123,7 +123,24 @@ class IdIndex:
         if not self.usable or pa.types.is_large_string(self.ids.type):
             return None
         numbered = numbered_shape(self.ids)
-        return numbered if numbered is not None else counted_shape(self.ids)
+        if numbered is not None:
+            return numbered
+        counted = self._counted
+        return None if counted is None else counted_from_values(*counted)
+
+    @cached_property
+    def _counted(self) -> tuple[bytes, np.ndarray] | None:
+        """The first id's prefix and each id's integer, when every id is that prefix and a
+        canonical decimal (``common.numbered.counted_values``); read once for the shape
+        and for :meth:`all_distinct`."""
+        prefix = counted_prefix(self.ids)
+        values = None if prefix is None else counted_values(self.ids, prefix)
+        return None if prefix is None or values is None else (prefix, values)
+
+    def proven_without_keys(self) -> bool:
+        """Whether :meth:`all_distinct` proves these ids without a key table (a numbered or
+        counted shape, or a prefix and distinct integers in another order)."""
+        return self.usable and (self.n == 0 or self.shape is not None or self._counted is not None)
 
     @cached_property
     def _bytes(self) -> idkeys.IdBytes | None:
@@ -165,9 +182,8 @@ class IdIndex:
         decimal (ids in another order than their integers); else None."""
         if pa.types.is_large_string(self.ids.type):
             return None
-        first = self.ids[0].as_py().encode("utf-8")
-        digits = TRAILING_DIGIT_BYTES.search(first)
-        return None if digits is None else counted_values(self.ids, first[: digits.start()])
+        counted = self._counted
+        return None if counted is None else counted[1]
 
 
 def _distinct_integers(values: np.ndarray) -> bool:

@@ -23,20 +23,23 @@ organizer's choice (``TASK_LEAK_PROBE``, ``task.yaml``'s ``leak_probe``,
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.numbered import TRAILING_DIGIT_BYTES
 from kinds import TaskKind
 
 MIN_ROWS = 200
 MAX_ROWS = 50_000
 FOLDS = 5
 MODES = ("warn", "refuse", "off")
+# An id's prefix and its trailing ASCII digits (``common.numbered.TRAILING_DIGIT_BYTES``).
+TRAILING_DIGITS = r"(?s)^(?P<prefix>.*?)(?P<digits>[0-9]*)$"
 
 
 @dataclass(frozen=True)
@@ -61,21 +64,43 @@ class LeakFound:
 
 
 def _id_features(ids: pa.Array) -> np.ndarray:
-    """Per id: its trailing number (-1 without one), its prefix's code, its length."""
-    text = ids.cast(pa.string()).to_pylist()
-    numbers = np.full(len(text), -1.0)
-    prefixes = []
-    for i, value in enumerate(text):
-        raw = (value or "").encode("utf-8", "replace")
-        found = TRAILING_DIGIT_BYTES.search(raw)
-        digits = raw[found.start() :] if found else b""
-        if digits and len(digits) <= 15:
-            numbers[i] = float(int(digits))
-        prefixes.append(raw[: len(raw) - len(digits)])
-    order = {p: k for k, p in enumerate(sorted(set(prefixes)))}
-    codes = np.array([order[p] for p in prefixes], dtype=np.float64)
-    lengths = np.asarray(pc.utf8_length(ids.cast(pa.string())).to_numpy(zero_copy_only=False))
-    return np.column_stack([numbers, codes, np.nan_to_num(lengths.astype(np.float64), nan=0)])
+    """Per id: its trailing number (-1 without one, or with more than 15 digits), its
+    prefix's code (the rank of the text before that number among the sorted distinct
+    prefixes, in UTF-8 byte order), its length in characters (0 for a missing id); with
+    Arrow's kernels on the sample, no Python value per id."""
+    text = pc.fill_null(ids.cast(pa.string()), "")
+    parts = pc.extract_regex(text, TRAILING_DIGITS).flatten()
+    prefixes, digits = parts[0], parts[1]
+    short = pc.and_(
+        pc.greater(pc.binary_length(digits), 0), pc.less_equal(pc.binary_length(digits), 15)
+    )
+    numbers = pc.if_else(short, pc.cast(pc.if_else(short, digits, "0"), pa.float64()), -1.0)
+    encoded = pc.dictionary_encode(prefixes)
+    rank = np.empty(len(encoded.dictionary), dtype=np.float64)
+    rank[pc.array_sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    lengths = pc.utf8_length(ids.cast(pa.string())).to_numpy(zero_copy_only=False)
+    return np.column_stack(
+        [
+            np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64),
+            codes,
+            np.nan_to_num(np.asarray(lengths, dtype=np.float64), nan=0),
+        ]
+    )
+
+
+def prepare_model() -> None:
+    """Import the probe's model (scikit-learn: about a CPU-second) on a thread of its own,
+    while the bundle is read; :func:`leak_probe` then finds it imported, or waits for the
+    import under way (the interpreter's import lock). An import that fails there fails
+    again, with its error, where the probe imports it."""
+    threading.Thread(target=_import_model, name="leak-probe-import", daemon=True).start()
+
+
+def _import_model() -> None:
+    with contextlib.suppress(Exception):
+        import sklearn.model_selection
+        import sklearn.tree  # noqa: F401
 
 
 def leak_probe(

@@ -48,7 +48,9 @@ class Distinct:
         unique = pc.unique(pc.drop_null(values))
         self._parts.append(unique)
         self._pending += len(unique)
-        if self._pending > max(self._known, 4096):
+        # Merged when the pending values double what is known (amortized), or could take
+        # it past the cap: a column of mostly distinct text stops being read sooner.
+        if self._pending > max(self._known, 4096) or self._known + self._pending > self.cap:
             self._merge()
 
     def _merge(self) -> None:

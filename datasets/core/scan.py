@@ -2,20 +2,30 @@
 
 A :class:`Part` keeps, for train, test or solution: the row count, the ``id`` and ``label``
 columns (the one set a bundle check must hold in full), the solution's other columns, and a
-:class:`~datasets.core.profile.ColumnProfile` per feature column. Text, numeric and image
-columns are never held: memory grows with the id column, not with the feature columns.
+:class:`~datasets.core.profile.ColumnProfile` per feature column that needs one (a column
+declared text or categorical needs none unless it holds floats, nor one declared numeric
+that holds native numbers). Text, numeric and image columns are never held: memory grows
+with the id column, not with the feature columns.
+
+A :class:`BatchSink` given for a part sees every batch of it once its profiles have: the
+import writes the standardized files in this same pass (``datasets.core.stream``), so
+the bundle is read once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.arrowtools import release_unused_memory
+from datasets.core.behind import Behind
 from datasets.core.profile import ColumnProfile
 from datasets.core.tables import Table, read_part, scan_rows
 from kinds import kind_get, kind_names
@@ -58,6 +68,24 @@ class ScanPlan:
     distinct_cap: int
 
 
+class BatchSink(Protocol):
+    """What reads a part's batches beside its validation pass (``datasets.core.stream``)."""
+
+    def add(self, batch: pa.RecordBatch, part: Part, profiled: Callable[[], None]) -> None:
+        """Every column of one batch; ``part``'s profiles take it in on a thread of their
+        own, and hold every batch so far once ``profiled()`` returns."""
+
+    def finish(self, ok: bool) -> None:
+        """The part was read to its end (``ok``), or its reading stopped on a problem."""
+
+    def done(self, part: Part) -> None:
+        """The part read to its end, its id, label and kept columns whole (on the thread
+        that read it)."""
+
+
+Sinks = Callable[[Mapping[str, "Table | None"], ScanPlan], Mapping[str, BatchSink]]
+
+
 def plan_for(
     *, kind: str, declared: dict[str, str], tables: list[Table], images_dir: Path
 ) -> ScanPlan:
@@ -87,8 +115,11 @@ def read_parts(
     declared: dict[str, str],
     max_rows: int,
     max_file_bytes: int,
+    sinks: Sinks | None = None,
 ) -> dict[str, Part | None]:
-    """Find every part, then stream each one once; problems come part by part, in order."""
+    """Find every part, then stream each one once; problems come part by part, in order.
+    ``sinks`` makes, from the parts found and the plan, the :class:`BatchSink` of the parts
+    whose every batch it wants to see."""
     own: dict[str, list[str]] = {part: [] for part in parts}
     tables = {
         part: read_part(folder, part, own[part], max_rows=max_rows, max_file_bytes=max_file_bytes)
@@ -100,50 +131,77 @@ def read_parts(
         tables=[t for t in tables.values() if t is not None],
         images_dir=folder / "images",
     )
+    given = sinks(tables, plan) if sinks is not None else {}
     result: dict[str, Part | None] = {}
-    for part, table in tables.items():
-        result[part] = None if table is None else _scan(table, plan, own[part], max_rows)
-        problems += own[part]
-        release_unused_memory()  # the part's batches, before the next part is read
+    # The solution (ids and labels only) is read on a thread of its own beside the others
+    # (with its sink, if any); each part's problems are still reported in the parts' order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-solution") as pool:
+        beside = {
+            part: pool.submit(_scan, table, plan, own[part], max_rows, given.get(part))
+            for part, table in tables.items()
+            if part == "solution" and table is not None
+        }
+        for part, table in tables.items():
+            if part in beside:
+                result[part] = beside[part].result()
+            elif table is not None:
+                result[part] = _scan(table, plan, own[part], max_rows, given.get(part))
+            else:
+                result[part] = None
+            problems += own[part]
+            release_unused_memory()  # the part's batches, before the next part is read
     return result
 
 
-def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> Part | None:
+def _scan(
+    table: Table, plan: ScanPlan, problems: list[str], max_rows: int, sink: BatchSink | None
+) -> Part | None:
     part = Part(table)
     ids: list[pa.Array] = []
     labels: list[pa.Array] = []
     kept: dict[str, list[pa.Array]] = {}
     features = [c for c in table.columns if c not in ("id", "label")]
     if table.part != "solution":
-        floats = _float_columns(table)
-        # A column declared text or categorical needs nothing from this pass (unless its
-        # floats decide how its text is written): it is not even read.
-        features = [
-            c for c in features if group_type(plan, c) not in ("text", "categorical") or c in floats
-        ]
-        for name in features:
-            declared = group_type(plan, name)
-            part.profiles[name] = ColumnProfile(
-                distinct_cap=plan.distinct_cap,
-                keep_bad_numbers=plan.declared.get(name) == "numeric",
-                track_paths=declared == "image" or (declared is None and plan.images_dir),
-                declared_image=declared == "image",
-                infer=declared is None,
-            )
+        part.profiles = _profiles(table, plan, features)
+        features = list(part.profiles)
+
+    # The profiles take each batch on a thread of their own (``Behind``), in file order,
+    # while this one reads the next (and a sink writes it).
+    profiling = Behind("profiles") if part.profiles else None
+
+    def profile(batch: pa.RecordBatch) -> None:
+        for name, column in part.profiles.items():
+            column.add(batch.column(name))
 
     def visit(batch: pa.RecordBatch, first_row: int) -> None:
         if "id" in table.columns:
             ids.append(batch.column("id"))
         if "label" in table.columns:
             labels.append(batch.column("label"))
-        for name in features:
-            if table.part == "solution":
+        if table.part == "solution":
+            for name in features:
                 kept.setdefault(name, []).append(batch.column(name))
-            else:
-                part.profiles[name].add(batch.column(name))
+        elif profiling is not None:
+            profiling.run(profile, batch)
+        if sink is not None:
+            sink.add(batch, part, profiling.wait if profiling is not None else _nothing)
 
     wanted = [c for c in table.columns if c in ("id", "label") or c in features]
-    rows = scan_rows(table, problems, max_rows=max_rows, visit=visit, columns=wanted or None)
+    rows = None
+    try:
+        rows = scan_rows(
+            table,
+            problems,
+            max_rows=max_rows,
+            visit=visit,
+            columns=None if sink is not None else (wanted or None),
+            then=None if profiling is None else profiling.wait,
+        )
+    finally:
+        if profiling is not None:
+            profiling.shutdown()
+        if sink is not None:
+            sink.finish(rows is not None)
     if rows is None:
         return None
     part.rows = rows
@@ -156,18 +214,55 @@ def _scan(table: Table, plan: ScanPlan, problems: list[str], max_rows: int) -> P
     labels.clear()
     release_unused_memory()
     part.kept = {name: _concat(kept.pop(name)) for name in list(kept)}
+    if sink is not None:
+        sink.done(part)
     return part
 
 
-def _float_columns(table: Table) -> set[str]:
-    """Parquet columns of floats (CSV columns are text)."""
+def _profiles(table: Table, plan: ScanPlan, features: list[str]) -> dict[str, ColumnProfile]:
+    """A profile for each feature column of train or test that needs one. A column declared
+    text or categorical needs nothing from this pass (unless its floats decide how its text
+    is written), nor one declared numeric whose values are native numbers: the pass does
+    not even read them (unless a sink does)."""
+    native = _native_types(table)
+    profiles: dict[str, ColumnProfile] = {}
+    for name in (c for c in features if _profiled(plan, c, native.get(c))):
+        declared = group_type(plan, name)
+        profiles[name] = ColumnProfile(
+            distinct_cap=plan.distinct_cap,
+            keep_bad_numbers=plan.declared.get(name) == "numeric",
+            track_paths=declared == "image" or (declared is None and plan.images_dir),
+            declared_image=declared == "image",
+            infer=declared is None,
+        )
+    return profiles
+
+
+def _nothing() -> None:
+    return None
+
+
+def _native_types(table: Table) -> dict[str, pa.DataType]:
+    """The Parquet columns' types (CSV columns are text)."""
     if table.is_csv:
-        return set()
+        return {}
     try:
         schema = pq.read_schema(table.path)
     except (pa.ArrowException, OSError):
-        return set()  # reported when the rows are read
-    return {f.name for f in schema if pa.types.is_floating(f.type)}
+        return {}  # reported when the rows are read
+    return {f.name: f.type for f in schema}
+
+
+def _profiled(plan: ScanPlan, column: str, native: pa.DataType | None) -> bool:
+    """Whether the pass profiles ``column`` (the module docstring says which need not)."""
+    declared = group_type(plan, column)
+    if native is not None and pa.types.is_dictionary(native):
+        native = native.value_type
+    if declared in ("text", "categorical"):
+        return native is not None and pa.types.is_floating(native)
+    if declared == "numeric" and native is not None:
+        return not (pa.types.is_integer(native) or pa.types.is_floating(native))
+    return True
 
 
 def _concat(chunks: list[pa.Array]) -> pa.Array:

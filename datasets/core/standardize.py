@@ -10,41 +10,45 @@ and, beside the solution, ``private/solution.keys.npy``: the table of its ids' k
 shape, at least ``KEYS_MIN_ROWS`` of them), the one the validation made to prove them
 distinct.
 
-Train and test are streamed: each batch of the bundle's file is converted to the standard
-types (:mod:`datasets.core.io`), appended to the CSV and to the Parquet file (one row group
-per batch) and fed to the card, the CSV and the card on a thread of their own (pyarrow
-releases the interpreter lock, so the two writers use two cores); the id and label
-columns come from the validated bundle.
+Train and test are streamed (:class:`datasets.core.stream.PartWriter`): each batch of the
+bundle's file is converted to the standard types, appended to the CSV and to the Parquet
+file (one row group per batch) and fed to the card, the CSV and the card on a thread of
+their own. The import writes them while it validates them (``bundle.streamed``): here they
+are only confirmed against the types the whole bundle decided, and written again from the
+bundle, with the id and label columns the validation holds, when a guess did not hold
+(docs/decisions/0056-the-import-reads-the-bundle-once.md).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common import keyfile
 from common.arrowtools import release_unused_memory
-from common.coerce import as_numbers, as_text
 from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
-from common.split import split_column
 from datasets.core.card import CardBuilder
-from datasets.core.images import normalize_path, write_images_zip
+from datasets.core.images import write_images_zip
 from datasets.core.io import standard_schema
-from datasets.core.tables import BATCH_ROWS
+from datasets.core.stream import (
+    SOLUTION,
+    PartWriter,
+    StreamedOutput,
+    WrittenSolution,
+    part_paths,
+    solution_table,
+    standard_column,
+)
 from datasets.core.validate import ValidatedBundle
 from kinds import kind_get
 
-SOLUTION = "private/solution.parquet"
 SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
@@ -60,26 +64,40 @@ class StandardizedTask:
 
 
 def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
-    """Write ``bundle`` into ``out_dir`` (created; must not hold files yet)."""
+    """Write ``bundle`` into ``out_dir`` (created; must not hold files yet, but for the
+    train and test files the validation wrote there, ``bundle.streamed``)."""
+    streamed = bundle.streamed if bundle.streamed and bundle.streamed.out_dir == out_dir else None
     out_dir.mkdir(parents=True, exist_ok=True)
-    if any(out_dir.iterdir()):
+    ours = set(streamed.files().values()) if streamed is not None else set()
+    if streamed is not None:
+        ours.add(out_dir / "private")  # the solution written beside the reading, if any
+    if any(path not in ours for path in out_dir.iterdir()):
         raise ValueError(f"{out_dir} is not empty")
-    (out_dir / "private").mkdir()
+    (out_dir / "private").mkdir(exist_ok=True)
     spec = bundle.spec
     files: dict[str, Path] = {}
-    if _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
+    solution = _solution_written(bundle, streamed)
+    if solution is not None and solution.keys is not None:
+        bundle.test_id_table.clear()  # the key table written beside the reading is these ids'
+        files[SOLUTION_KEYS] = solution.keys
+    elif _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
         files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
-    card = CardBuilder(spec.kind, bundle.columns)
-    for part in ("train", "test"):
-        csv_path, parquet_path = out_dir / f"{part}.csv", out_dir / f"{part}.parquet"
-        _write_part(bundle, part, csv_path, parquet_path, card)
-        release_unused_memory()
-        files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
+    card = None if streamed is None else _confirmed(bundle, streamed)
+    if card is not None and streamed is not None:
+        files.update(streamed.files())
+    else:
+        card = CardBuilder(spec.kind, bundle.columns)
+        for part in ("train", "test"):
+            csv_path, parquet_path = part_paths(out_dir, part)
+            _write_part(bundle, part, csv_path, parquet_path, card)
+            release_unused_memory()
+            files[csv_path.name], files[parquet_path.name] = csv_path, parquet_path
     if any(ctype == "image" for _, ctype in bundle.columns):
         files["images.zip"] = out_dir / "images.zip"
         write_images_zip(bundle.images_dir, bundle.images, files["images.zip"])
     files[SOLUTION] = out_dir / SOLUTION
-    pq.write_table(_with_split(bundle), files[SOLUTION])
+    if solution is None:
+        pq.write_table(_with_split(bundle, streamed), files[SOLUTION])
     meta = {
         "slug": spec.slug,
         "title": spec.title,
@@ -110,19 +128,17 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     )
 
 
-def _with_split(bundle: ValidatedBundle) -> pa.Table:
+def _with_split(bundle: ValidatedBundle, streamed: StreamedOutput | None) -> pa.Table:
+    """The solution with its split (made beside the reading when it could be)."""
     spec, solution = bundle.spec, bundle.solution
     labels = solution["label"].combine_chunks()
-    public = kind_get(spec.kind).public_rows(
-        labels, public_fraction=spec.public_fraction, seed=spec.split_seed
-    )
-    table = solution.append_column("split", split_column(public))
-    extra = [c for c in table.column_names if c not in ("id", "label")]
-    schema = standard_schema(spec.kind, (), with_label=True, extra=extra)
-    # The ids' shape, proven by the validation, travels with the solution (scoring reads
-    # it instead of finding it again: ``scoring.core.solution``).
-    metadata = {**(schema.metadata or {}), **shape_metadata(bundle.test_id_shape)}
-    return table.select(schema.names).cast(schema).replace_schema_metadata(metadata)
+    public = None if streamed is None else streamed.public_rows(labels)
+    if public is None:
+        public = kind_get(spec.kind).public_rows(
+            labels, public_fraction=spec.public_fraction, seed=spec.split_seed
+        )
+    # The ids' shape, proven by the validation, travels with the solution.
+    return solution_table(spec.kind, solution, public, bundle.test_id_shape)
 
 
 def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
@@ -137,88 +153,57 @@ def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
     return keyfile.write(path, ids, table)
 
 
+def _solution_written(
+    bundle: ValidatedBundle, streamed: StreamedOutput | None
+) -> WrittenSolution | None:
+    """The solution file (and key table) written beside the reading, when it is the
+    validated solution's (:meth:`StreamedOutput.solution_file`); else None, and whatever
+    was written removed (the solution is written here)."""
+    if streamed is None:
+        return None
+    metadata = shape_metadata(bundle.test_id_shape)
+    if streamed.solution_file(bundle.solution, metadata) is None:
+        streamed.discard_solution()
+        return None
+    return streamed.solution
+
+
+def _confirmed(bundle: ValidatedBundle, streamed: StreamedOutput) -> CardBuilder | None:
+    """The card of the train and test files the validation wrote, when their guesses hold
+    (:meth:`StreamedOutput.confirmed`); else None, the files removed to be written again."""
+    card = streamed.confirmed(
+        columns=bundle.columns,
+        integral=bundle.integral,
+        rows={"train": len(bundle.train_ids), "test": len(bundle.test_ids)},
+    )
+    if card is None:
+        streamed.discard()
+    return card
+
+
 def _write_part(
     bundle: ValidatedBundle, part: str, csv_path: Path, parquet_path: Path, card: CardBuilder
 ) -> None:
-    """Stream ``part`` (train or test) into its CSV and Parquet files and into the card."""
+    """Stream ``part`` (train or test) from the bundle into its CSV and Parquet files and
+    into the card, with the ids and labels the validation holds."""
     table = bundle.train if part == "train" else bundle.test
     ids = bundle.train_ids if part == "train" else bundle.test_ids
     labels = bundle.train_labels if part == "train" else None
     schema = standard_schema(bundle.spec.kind, bundle.columns, with_label=labels is not None)
     names = [name for name, _ in bundle.columns]
     offset = 0
-    with (
-        pacsv.CSVWriter(csv_path, schema) as csv_out,
-        pq.ParquetWriter(parquet_path, schema) as parquet_out,
-        _Behind() as csv_writes,
-    ):
-
-        def csv_and_card(batch: pa.RecordBatch) -> None:
-            csv_out.write_batch(batch)
-            card.add(part, batch)
-
+    with PartWriter(part, schema, csv_path, parquet_path, card) as writer:
         batches = table.batches(columns=names) if names else ()
         for raw in batches:
             n = raw.num_rows
             arrays = [ids.slice(offset, n)]
             for name, column_type in bundle.columns:
                 integral = (part, name) in bundle.integral
-                arrays.append(_standard(raw.column(name), column_type, integral))
+                arrays.append(standard_column(raw.column(name), column_type, integral))
             if labels is not None:
                 arrays.append(labels.slice(offset, n))
-            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            csv_writes.run(csv_and_card, batch)
-            # Row groups of at most BATCH_ROWS whatever the bundle's batches (a CSV block
-            # can hold millions of narrow rows): a run's /task links this file as it is.
-            parquet_out.write_batch(batch, row_group_size=BATCH_ROWS)
+            writer.write(pa.RecordBatch.from_arrays(arrays, schema=schema))
             offset += n
-        csv_writes.wait()
-        if offset == 0:  # no rows: keep the header and the schema
-            empty = schema.empty_table()
-            csv_out.write_table(empty)
-            parquet_out.write_table(empty)
-
-
-class _Behind:
-    """Runs one call at a time on a thread of its own, while the caller goes on: the CSV
-    and the card of a batch while its Parquet is written, in file order, with at most one
-    batch waiting. An error surfaces at the next
-    ``run`` or ``wait``, and leaving the block waits for the last call."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standardize-csv")
-        self._pending: Future[None] | None = None
-
-    def run(self, call: Callable[[pa.RecordBatch], None], batch: pa.RecordBatch) -> None:
-        self.wait()
-        self._pending = self._pool.submit(call, batch)
-
-    def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def __enter__(self) -> _Behind:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if exc[0] is None:
-                self.wait()
-        finally:
-            self._pool.shutdown(wait=True)
-
-
-def _standard(raw: pa.Array, column_type: str, integral: bool) -> pa.Array:
-    """One raw feature batch in its standard type."""
-    if column_type == "numeric":
-        return as_numbers(raw)[0]
-    text = as_text(raw, integral=integral)
-    if column_type != "image":
-        return text
-    encoded = pc.dictionary_encode(text)
-    paths = pa.array([normalize_path(p) for p in encoded.dictionary.to_pylist()], pa.string())
-    return paths.take(encoded.indices)
 
 
 def _json(content: Mapping[str, Any]) -> str:

@@ -149,12 +149,15 @@ def scan_rows(
     max_rows: int,
     visit: Callable[[pa.RecordBatch, int], None],
     columns: list[str] | None = None,
+    then: Callable[[], None] | None = None,
 ) -> int | None:
     """Stream every row of ``table`` once through ``visit(batch, first_row)``.
 
     ``columns`` (default: all) are the columns the batches hold; every row is still read.
-    Returns the row count, or None after adding a problem (unreadable rows, over the cap);
-    the caller then drops what ``visit`` gathered.
+    ``then`` runs after the last batch, its errors read as the batches' (``visit`` may
+    leave work on a thread that ``then`` waits for). Returns the row count, or None after
+    adding a problem (unreadable rows, over the cap); the caller then drops what ``visit``
+    gathered.
     """
     ragged: list[str] = []  # the first few bad rows; the count is in ragged_count
     ragged_count = [0]
@@ -171,6 +174,8 @@ def scan_rows(
             if rows + batch.num_rows <= max_rows and not ragged:
                 visit(batch, rows)
             rows += batch.num_rows
+        if then is not None:
+            then()
     except pa.ArrowInvalid as exc:
         if not table.is_csv:
             problems.append(f"{table.name} could not be read as Parquet: {exc}")

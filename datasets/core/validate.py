@@ -32,7 +32,9 @@ a solution without matches, a grouping file where no two records share an entity
 entirely empty column, a column of image-like paths with no file under images/.
 
 Every file is read once, in batches (:mod:`datasets.core.scan`); only the id and label
-columns (and the solution's OPIS group column) are held whole.
+columns (and the solution's OPIS group column) are held whole. Given ``write_to`` (the
+import, ``datasets.core.prepare_task``), the same pass writes train and test standardized
+there (:mod:`datasets.core.stream`): the bundle is read once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -54,9 +57,11 @@ from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
 from datasets.core.images import FOLDER, check_decodable, check_image_paths, image_file
 from datasets.core.leakprobe import leak_probe as probe_leak
+from datasets.core.leakprobe import prepare_model
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
+from datasets.core.stream import ProbeAhead, StreamedOutput
 from datasets.core.tables import PARTS, Table
 from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
@@ -103,6 +108,9 @@ class ValidatedBundle:
     test_id_table: list[KeyTable] = field(default_factory=list)
     # task.yaml's stress, checked (docs/organizers/stress.md)
     stress: list[dict[str, object]] | None = None
+    # train and test as the validation pass wrote them (``write_to``), to be confirmed
+    # against the final types by ``standardize`` (``datasets.core.stream``)
+    streamed: StreamedOutput | None = None
 
     @property
     def images_dir(self) -> Path:
@@ -117,11 +125,13 @@ def validate_bundle(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     leak_probe: str = "",
     leak_probe_default: str = "warn",
+    write_to: Path | None = None,
 ) -> ValidatedBundle:
     """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem.
     The leak probe's mode (docs/organizers/stress.md: ``warn``, ``refuse`` or ``off``) is
     ``leak_probe`` when given (the import's flag), else task.yaml's ``leak_probe``, else
-    ``leak_probe_default``.
+    ``leak_probe_default``. ``write_to``: the standardized folder to write train and test
+    into while they are read (:mod:`datasets.core.stream`; ``standardize`` confirms them).
 
     The checks run in a fixed order (task.yaml, files, ids, columns, labels, the kind's
     rules, declared columns, types, slices, images, stress, the leak probe), which is the
@@ -132,6 +142,9 @@ def validate_bundle(
     warnings: list[str] = []
     spec, spec_problems = read_task_spec(folder)
     problems += spec_problems
+    kind = kind_get(spec.kind) if spec.kind else None
+    mode = leak_probe or spec.leak_probe or leak_probe_default
+    streamed = _before_reading(folder, spec, None if problems else kind, mode, write_to)
     parts = read_parts(
         folder,
         PARTS,
@@ -140,8 +153,8 @@ def validate_bundle(
         declared=dict(spec.columns),
         max_rows=max_rows,
         max_file_bytes=max_file_bytes,
+        sinks=None if streamed is None else streamed.sinks,
     )
-    kind = kind_get(spec.kind) if spec.kind else None
     train, test, solution = (parts[p] for p in PARTS)
     ids, indexes = _check_rows_and_ids(parts, problems)
     group_column = spec.opis.group_column
@@ -168,11 +181,12 @@ def validate_bundle(
     stress = None
     if kind is not None:
         stress = _check_stress(spec, kind, features, types, problems)
-        mode = leak_probe or spec.leak_probe or leak_probe_default
         if labels_valid:
-            _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings)
+            ahead = None if streamed is None else streamed.probe_ahead
+            train_ids, train_labels = ids.get("train"), labels.get("train")
+            _probe(kind, train, train_ids, train_labels, mode, problems, warnings, ahead)
     if problems:
-        raise BundleInvalid(problems)
+        _refuse(problems, streamed)
     assert train is not None and test is not None and solution is not None
     assert test_rows is not None  # with unique ids, the same id set
     return ValidatedBundle(
@@ -195,7 +209,35 @@ def validate_bundle(
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
         test_id_table=_made_key_table(indexes.get("test")),
         stress=stress,
+        streamed=streamed,
     )
+
+
+def _before_reading(
+    folder: Path, spec: TaskSpec, kind: TaskKind | None, mode: str, write_to: Path | None
+) -> StreamedOutput | None:
+    """What starts before the files are read: the leak probe's model imported beside the
+    reading (when the probe will run), and the output that writes train and test as they
+    are read (``write_to``; None when nothing is streamed)."""
+    probe = kind is not None and kind.leak_probe is not None and mode != "off"
+    if probe:
+        prepare_model()
+    return StreamedOutput.start(
+        kind=kind,
+        declared=dict(spec.columns),
+        out_dir=write_to,
+        images_dir=folder / FOLDER,
+        split=(spec.public_fraction, spec.split_seed),
+        probe=probe,
+        group_column=spec.opis.group_column or "",
+    )
+
+
+def _refuse(problems: list[str], streamed: StreamedOutput | None) -> NoReturn:
+    """Raise :class:`BundleInvalid`, leaving nothing of what was streamed."""
+    if streamed is not None:
+        streamed.discard(refused=True)
+    raise BundleInvalid(problems)
 
 
 def _made_key_table(index: IdIndex | None) -> list[KeyTable]:
@@ -308,12 +350,17 @@ def _probe(
     mode: str,
     problems: list[str],
     warnings: list[str],
+    ahead: ProbeAhead | None = None,
 ) -> None:
     """The leak probe (:mod:`datasets.core.leakprobe`) on train's ids and labels: a problem,
-    a warning or nothing (nothing either when train, its ids or its labels are unusable)."""
+    a warning or nothing (nothing either when train, its ids or its labels are unusable).
+    ``ahead``: the probe started as soon as train was read, whose finding is taken when it
+    ran on these ids and labels."""
     if train is None or ids is None or labels is None or mode == "off":
         return
-    found = probe_leak(kind=kind, ids=ids, labels=labels)
+    known, found = ahead.answer(kind, ids, labels) if ahead is not None else (False, None)
+    if not known:
+        found = probe_leak(kind=kind, ids=ids, labels=labels)
     if found is not None:
         (problems if mode == "refuse" else warnings).append(found.message(train.name))
 

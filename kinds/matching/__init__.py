@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.arrowtools import as_string, index_of, is_text, null_mask
-from common.coerce import as_binary
+from common.coerce import as_zero_one
 from common.curves_svg import threshold_chart_svg
 from common.refusals import SubmissionInvalid, has
 from common.splits import SPLITS, split_masks
@@ -160,9 +160,9 @@ class Matching(TaskKind):
     def bundle_labels(
         self, raw: pa.Array, text: pa.Array, *, file_name: str, where: Where, problems: list[str]
     ) -> pa.Array:
-        binary, bad = as_binary(raw)
+        labels, bad = as_zero_one(raw)
         other_values(problems, file_name, text, bad, "matching labels must be 0 or 1")
-        return binary.cast(pa.int64())
+        return labels
 
     def bundle_classes(
         self, labels: BundleLabels, problems: list[str], warnings: list[str]

@@ -39,7 +39,8 @@ def _bench(tmp_path: Path, before: str) -> str:
         [
             sys.executable,
             "bench/bench_scale.py",
-            *("--steps", "import-command", "--rows", "3000", "--ids", "counted"),
+            *("--steps", "import-command", "--rows", "3000", "--bundles", "scale"),
+            *("--ids", "counted"),
             *("--before", before, "--keep", str(tmp_path)),
         ],
         cwd=ROOT,
@@ -57,8 +58,9 @@ def test_an_older_revision_s_before_column_runs_on_its_own_migrations(tmp_path: 
     out = _bench(tmp_path, OLDER)
     assert "before s" in out and "left out" not in out, out
     (row,) = [line for line in out.splitlines() if line.lstrip().startswith("3,000 counted")]
-    # rows, ids, floor s, ours s, ours/floor, target, met?, before s, before/floor
-    assert re.fullmatch(r"\s*3,000 counted(\s+\S+){6}\s+[\d.]+x\s+\(load .*\)", row), row
+    # rows, ids, floor s, ours s, ours/floor, target, met?, floor GiB, ours GiB, before s,
+    # before/floor, before GiB
+    assert re.fullmatch(r"\s*3,000 counted(\s+\S+){8}\s+[\d.]+x\s+[\d.]+\s+\(load .*\)", row), row
 
 
 def test_a_revision_that_cannot_run_the_command_is_left_out_with_its_reason(
@@ -68,4 +70,6 @@ def test_a_revision_that_cannot_run_the_command_is_left_out_with_its_reason(
     out = _bench(tmp_path, FIRST)
     assert f"--before {FIRST}: the before column is left out: " in out, out
     (row,) = [line for line in out.splitlines() if line.lstrip().startswith("3,000 counted")]
-    assert re.fullmatch(r"\s*3,000 counted(\s+\S+){4}\s+(yes|no)\s+\(load .*\)", row), row
+    assert re.fullmatch(
+        r"\s*3,000 counted(\s+\S+){4}\s+(yes|no)(\s+[\d.]+){2}\s+\(load .*\)", row
+    ), row

@@ -87,3 +87,32 @@ def test_a_stored_shape_is_read_only_when_it_fits_the_ids() -> None:
     assert shape_from_metadata(None, ids_) == (False, None)
     numbered = shape_metadata(numbered_shape(pa.array(ids(100))))
     assert shape_from_metadata(numbered, pa.array(ids(100)))[0]
+
+
+@pytest.mark.parametrize(
+    "bend",
+    [
+        lambda ids: ids,
+        lambda ids: [*ids[:-1], "r0" + ids[-1][1:]],  # a leading zero in the last run
+        lambda ids: [*ids[:500], "r5x1", *ids[501:]],  # a letter among the digits
+        lambda ids: [*ids[:700], "s" + ids[700][1:], *ids[701:]],  # another prefix
+        lambda ids: [*ids[:9], "r٣", *ids[10:]],  # a digit that is not ASCII
+        lambda ids: ids[:3] + ids[4:5] + ids[3:4] + ids[5:],  # two rows swapped
+    ],
+)
+def test_counted_ids_read_in_place_by_runs_as_the_general_path_reads_them(
+    bend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids in row order change their length a few times: each run of one length is read in
+    place; the general path (Arrow's decimal check and cast) must agree on every case."""
+    import common.numbered as numbered
+
+    column = pa.array(bend([f"r{i}" for i in range(95, 95 + 3 * _DIGIT_ROWS)]))
+    for array in (column, column.slice(7)):
+        by_runs = numbered.counted_values(array, b"r")
+        monkeypatch.setattr(numbered, "_RUNS", 0)  # every array takes the general path
+        general = numbered.counted_values(array, b"r")
+        monkeypatch.undo()
+        assert (by_runs is None) == (general is None)
+        if general is not None:
+            assert by_runs.dtype == np.int64 and np.array_equal(by_runs, general)
