@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import statistics
@@ -91,7 +92,7 @@ def run(opts, work: Path, redis_url: str, processes: list[Process]) -> int:
         **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
         "DEBUG": "0",
-        "SECRET_KEY": "bench-cli-" + os.urandom(16).hex(),
+        "SECRET_KEY": secrets.token_hex(32),  # this run's own, thrown away with it
         "ALLOWED_HOSTS": LOOPBACK,
         "REDIS_URL": redis_url,
         "DATA_DIR": str(data),

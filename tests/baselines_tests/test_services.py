@@ -394,7 +394,9 @@ def test_the_baseline_submission_file_is_stored_like_an_upload(
         f" {run.options['hard_timeout']}, presets medium_quality, time_limit"
         f" {run.options['time_limit']})"
     )
-    assert len(published) == 1
+    # One job published (the status reads held on the run are rung as well: not a job).
+    jobs = [c for c in published if "publish_after_commit" in c.__qualname__]
+    assert len(jobs) == 1
     assert submission.team.is_baseline and submission.uploaded_by is None
     with submission.file.open("rb") as handle:
         assert pd.read_parquet(io.BytesIO(handle.read())).equals(frame)
