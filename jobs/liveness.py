@@ -29,6 +29,14 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
   rule above covers them), which is how the defaults were measured (docs/decisions.md).
 
+- **A broker that restarted.** Each beat also reads Redis's run id and sets a marker key only
+  if it is missing: a new run id (Redis restarted, even from its append-only file, which may
+  lack the last second of messages) or a missing marker (Redis lost its data: restarted
+  empty, flushed) means messages may be lost. One worker (a short Redis lock) then calls its
+  ``broker_reset`` (:mod:`jobs.worker`: :func:`jobs.republish.jobs_republish` for every
+  queued job, whatever its age) in a thread of its own, so the beats go on: every pending job
+  has a message again within seconds of the restart, not after ``JOB_REPUBLISH_SECONDS``.
+
 The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
 with Redis down nothing here can judge.
 """
@@ -59,6 +67,11 @@ REGISTRY = "platform:workers"  # hash: holder -> JSON (node, host, pid, started,
 BEAT_PREFIX = "platform:worker-beat:"  # key per holder, expiring WORKER_LOST_AFTER_SECONDS
 LOCK_PREFIX = "platform:worker-sweep:"  # who takes a dead holder's jobs back
 LOCK_SECONDS = 120
+# Set when missing on each beat: absent, Redis lost its data (docstring, "A broker that
+# restarted"); the lock lets one worker republish for one restart.
+EPOCH_KEY = "platform:broker-epoch"
+RESET_LOCK = "platform:broker-reset"
+RESET_LOCK_SECONDS = 10
 DISCOVER_SECONDS = 60.0
 FORGET_DEAD_SECONDS = 3600.0  # a dead worker's entry is dropped after this long
 
@@ -152,6 +165,10 @@ class Liveness:
     sweep: Callable[[str, str], tuple[list[int], list[int]]]
     holders_of_claims: Callable[[], list[str]]
     queues: tuple[str, ...] = ()  # what this worker consumes (in its entry, for live_nodes)
+    # Publish again every queued job's message (the broker restarted: docstring), given
+    # ``reason``; run in a thread of its own. None: nothing is done.
+    broker_reset: Callable[[str], None] | None = None
+    broker_run_id: str | None = None  # Redis's run id at the last good beat
     clock: Callable[[], float] = time.monotonic
     started: float = field(default_factory=time.time)
     connected_since: float | None = None  # first beat of the current run of good beats
@@ -187,7 +204,9 @@ class Liveness:
             pipe.set(BEAT_PREFIX + self.holder, "1", px=int(self.lost_after * 1000))
             pipe.hget(REGISTRY, self.holder)
             pipe.hset(REGISTRY, self.holder, json.dumps(entry))
-            _, before, _ = pipe.execute()
+            pipe.set(EPOCH_KEY, self.holder, nx=True)
+            pipe.info("server")
+            _, before, _, marked, server = pipe.execute()
         except redis.RedisError as exc:
             if self.connected_since is not None:
                 logger.warning("worker %s could not beat: %s", self.holder, exc)
@@ -206,7 +225,33 @@ class Liveness:
         self.last_beat = now
         if self.connected_since is None:
             self.connected_since = now
+        self._broker_restarted(marked=bool(marked), run_id=str(server.get("run_id", "")))
         return True
+
+    def _broker_restarted(self, *, marked: bool, run_id: str) -> None:
+        """After a beat: did Redis restart or lose its data since the last one? Then one
+        worker has every queued job published again (module docstring)."""
+        import redis
+
+        before, self.broker_run_id = self.broker_run_id, run_id
+        if marked:
+            reason = "the broker had lost its data (restarted empty or flushed)"
+        elif before is not None and run_id != before:
+            reason = "the broker restarted"
+        else:
+            return
+        if self.broker_reset is None:
+            return
+        try:
+            if not self.client.set(RESET_LOCK, self.holder, nx=True, ex=RESET_LOCK_SECONDS):
+                return  # another worker is on it
+        except redis.RedisError:  # the next beat sees the same and tries again
+            self.broker_run_id = before
+            return
+        logger.warning("worker %s: %s; publishing every queued job again", self.holder, reason)
+        threading.Thread(
+            target=self.broker_reset, args=(reason,), name="broker-reset", daemon=True
+        ).start()
 
     def may_judge(self) -> bool:
         """Only after a whole ``lost_after`` of good beats (see the module's docstring)."""

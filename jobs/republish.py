@@ -14,7 +14,10 @@ beat, every ``JOB_REPUBLISH_SECONDS / 2``) compares the rows with what the broke
   (a message a worker holds for a row it runs waits for nothing).
 
 So a lost message is sent again within ``JOB_REPUBLISH_SECONDS`` (60 s by default). A message
-published twice does no harm: the claim takes a row once (:mod:`jobs.lifecycle`).
+published twice does no harm: the claim takes a row once (:mod:`jobs.lifecycle`). When a worker
+sees the broker restart (:mod:`jobs.liveness`) it calls :func:`jobs_republish` with ``fresh``:
+every queued row with no message is published then, however young (its message may have been
+lost with the broker), so nothing waits for the bound.
 """
 
 from __future__ import annotations
@@ -43,11 +46,12 @@ def republish_every() -> float:
 
 
 def jobs_republish(
-    *, job_types: list[JobType] | None = None, now: datetime | None = None
+    *, job_types: list[JobType] | None = None, now: datetime | None = None, fresh: bool = False
 ) -> dict[str, list[int]]:
     """Publish again the messages the queued rows of ``job_types`` (default: every registered
     type) lost; ``{task name: [row pks published for]}`` (types with none left out). Nothing
-    when the broker cannot be read (the next look tries again)."""
+    when the broker cannot be read (the next look tries again). ``fresh``: rows of any age
+    (the broker restarted), not only those queued for half the bound."""
     import redis  # here: the start of a process that never looks imports no broker client
 
     job_types = registered() if job_types is None else job_types
@@ -74,7 +78,9 @@ def jobs_republish(
     for job_type in job_types:
         sent = [
             pk
-            for pk in _missing(job_type, view.of(job_type.task_name), now=now, older=older)
+            for pk in _missing(
+                job_type, view.of(job_type.task_name), now=now, older=now if fresh else older
+            )
             if lifecycle.publish(job_type.task_name, urgent=True, **{job_type.pk_kwarg: pk})
         ]
         if sent:

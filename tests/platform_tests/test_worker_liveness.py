@@ -187,3 +187,65 @@ def test_the_largest_gap_counts_good_beats_of_the_running_thread_only(r, make):
     a.beat()
     assert a.max_gap == 1.5
     assert json.loads(r.hget(REGISTRY, "w@a#1"))["max_gap"] == 1.5
+
+
+def _resets(liveness: Liveness) -> list[str]:
+    """Wire ``liveness.broker_reset`` to a list (it runs in a thread of its own)."""
+    import threading
+
+    seen: list[str] = []
+    done = threading.Event()
+
+    def reset(reason: str) -> None:
+        seen.append(reason)
+        done.set()
+
+    liveness.broker_reset = reset
+    liveness.test_reset_done = done
+    return seen
+
+
+def test_a_broker_that_lost_its_data_has_one_worker_publish_every_queued_job(r, make):
+    """Redis restarted empty (here: flushed): the marker key is gone, the first worker to
+    beat sees it and calls its broker_reset once; the others find the marker again."""
+    a, b = make("w@a#1"), make("w@b#1")
+    seen_a, seen_b = _resets(a), _resets(b)
+    assert a.beat() and b.beat()  # the first beat ever set the marker: a fresh broker
+    a.test_reset_done.wait(5)
+    assert len(seen_a) + len(seen_b) == 1
+    seen_a.clear()
+    seen_b.clear()
+    r.delete(liveness.RESET_LOCK)
+    assert a.beat() and b.beat()
+    assert seen_a == seen_b == []  # nothing changed: nothing to publish
+    r.flushall()
+    assert b.beat() and a.beat()
+    b.test_reset_done.wait(5)
+    assert seen_b == ["the broker had lost its data (restarted empty or flushed)"]
+    assert seen_a == []
+
+
+def test_a_broker_restarted_from_its_file_is_seen_by_its_new_run_id(tmp_path, make):
+    """A restart that kept the data (the append-only file may still lack the last second
+    of messages): every worker sees Redis's new run id, one of them republishes."""
+    from challenge_platform.localredis import start_local_redis
+
+    server = start_local_redis(tmp_path / "redis")
+    try:
+        client = redis.Redis(port=server.port, socket_timeout=5)
+        a, b = make("w@a#1", client=client), make("w@b#1", client=client)
+        seen_a, seen_b = _resets(a), _resets(b)
+        assert a.beat() and b.beat()
+        a.test_reset_done.wait(5)
+        del seen_a[:], seen_b[:]
+        client.delete(liveness.RESET_LOCK)
+        client.save()
+        server.stop()
+        server = start_local_redis(tmp_path / "redis", port=server.port)
+        assert client.exists(liveness.EPOCH_KEY)  # the data came back with it
+        assert a.beat() and b.beat()
+        a.test_reset_done.wait(5)
+        assert seen_a == ["the broker restarted"] and seen_b == []
+        assert a.beat() and b.beat() and seen_b == []
+    finally:
+        server.stop()
