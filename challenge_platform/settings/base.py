@@ -133,6 +133,24 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A cut network link must fail a query in seconds, not after the kernel's ~15 minutes of
+    # retransmissions (a job would hold its row that long): a connection attempt gives up
+    # after 5 s, data the server does not acknowledge within 10 s breaks the connection
+    # (tcp_user_timeout), and an idle connection whose server vanished is found by
+    # keepalives within ~11 s. A long query is not cut: waiting for its answer sends nothing
+    # unacknowledged, and the server's kernel answers the keepalives (docs/decisions.md,
+    # "Chaos").
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+            "tcp_user_timeout": env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000),
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout rides out short locks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -543,6 +561,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # (the broker restarted empty, a process that could not reach it) is published again within
 # this many seconds; the beat looks every half of it.
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
+# A task that finds the database unreachable (a restart, a cut link) waits in its worker for
+# it this long before Celery's retry (jobs.celery: a worker that cannot reach the database
+# takes no more messages meanwhile, and what it holds ends as soon as it answers again).
+JOB_DATABASE_WAIT_SECONDS = float(env("JOB_DATABASE_WAIT_SECONDS", "60"))
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
 # once. Measured beat gaps on a loaded 2-core host stayed below 2 s (docs/decisions.md).

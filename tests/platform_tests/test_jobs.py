@@ -36,3 +36,44 @@ def test_a_second_job_type_for_a_registered_task_is_refused_and_the_same_one_is_
     with pytest.raises(ValueError, match=r"another job type is registered for scoring\.tasks"):
         registry.register(other)
     assert registry.job_type_named(SCORING.key) is SCORING
+
+
+@pytest.mark.django_db
+def test_a_task_that_lost_the_database_waits_for_it_and_runs_again_in_its_worker(monkeypatch):
+    """The database was unreachable (a restart, a cut link): the task waits for it in its
+    pool process and runs its (idempotent) body again, instead of a retry through the
+    broker; once only, then Celery's retry takes over. Other temporary errors retry at once."""
+    from django.db import OperationalError
+
+    from jobs import celery as jobs_celery
+    from jobs.celery import TemporaryError, _riding_out_database_outages
+
+    calls, waits = [], []
+
+    def body(fail: list[BaseException | None]) -> str:
+        calls.append(1)
+        exc = fail.pop(0)
+        if exc is None:
+            return "done"
+        raise TemporaryError(str(exc)) from exc
+
+    def waited(*, seconds: float, every: float = 1.0) -> bool:
+        waits.append(seconds)
+        return answers
+
+    real_wait = jobs_celery.wait_for_database
+    monkeypatch.setattr(jobs_celery, "wait_for_database", waited)
+    task = _riding_out_database_outages(body)
+    answers = True
+    lost = OperationalError("server closed the connection unexpectedly")
+    assert task([lost, None]) == "done" and len(calls) == 2 and waits == [60.0]
+    with pytest.raises(TemporaryError):  # lost again after the wait: Celery's retry
+        task([lost, lost, None])
+    answers = False
+    with pytest.raises(TemporaryError):  # the database did not come back in time
+        task([lost, None])
+    calls.clear()
+    with pytest.raises(TemporaryError):  # storage, not the database: no wait
+        task([OSError("S3 unavailable"), None])
+    assert len(calls) == 1
+    assert real_wait(seconds=1) is True  # the test database answers
