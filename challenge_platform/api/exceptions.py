@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from ..rules import RulesNotAccepted
+from ..wsgi_retry import note_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # the client may retry, not a server bug (500). An upload stored nothing (its
         # service removes the file when the row cannot be written).
         logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        note_database_unavailable()  # the WSGI layer may run the request again (wsgi_retry)
         set_rollback()
         return Response(
             {"detail": DATABASE_UNAVAILABLE, "code": "database_unavailable"},

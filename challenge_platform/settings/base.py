@@ -151,6 +151,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "keepalives_count": 3,
         }
     )
+# A web request that lost the database before committing anything (a restart, its
+# connections killed) is run again once the database answers (challenge_platform/wsgi_retry.py):
+# at most DATABASE_RETRIES times, waiting at most DATABASE_RETRY_SECONDS each time.
+DATABASE_RETRIES = env_int("DATABASE_RETRIES", 2)
+DATABASE_RETRY_SECONDS = float(env("DATABASE_RETRY_SECONDS", "15"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout rides out short locks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
