@@ -25,6 +25,7 @@ from algorithms.models import BENCHMARK_PROFILE, REPRODUCTION_PROFILE, STRESS_PR
 from jobs import liveness
 
 BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE, *STRESS_PROFILES)
+REPRODUCTION_QUEUE = "algorithms"  # the queue of the reproductions' task (profiles.REPRODUCTION)
 NOTHING = Q(pk__in=[])
 
 
@@ -71,8 +72,9 @@ def reproduction_eligible(*, worker: str | None = None) -> Q:
         return NOTHING
     if not worker:
         return Q()
-    # Another node that runs algorithms: alive now, and ran one within the last day (a
-    # scoring-only worker beats too, but would never take the reproduction).
+    # Another node that runs algorithms: alive now, consuming the reproductions' queue, and
+    # ran one within the last day (a scoring-only worker beats too, and the baselines worker
+    # runs runs of another queue: neither would ever take the reproduction).
     since = timezone.now() - timedelta(days=1)
     runners = set(
         AlgorithmRun.objects.filter(started_at__gte=since)
@@ -80,7 +82,7 @@ def reproduction_eligible(*, worker: str | None = None) -> Q:
         .values_list("worker_hostname", flat=True)
         .distinct()
     )
-    others = (liveness.live_nodes() & runners) - {worker}
+    others = (liveness.live_nodes(queue=REPRODUCTION_QUEUE) & runners) - {worker}
     if not others:  # alone, or liveness unknown (Redis unreachable): anyone may
         return Q()
     return ~Q(reproduces__worker_hostname=worker)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
@@ -423,6 +424,42 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     # Not in the transfer matrix, not a submission.
     matrix = transfer_matrix(track=world.classification.track)
     assert reproduction.pk not in {r.pk for row in matrix.rows for r in row.runs if r}
+
+
+def test_a_reproduction_waits_only_for_another_node_of_its_queue(world, broker):
+    """A reproduction goes to another algorithms node than its original's, when one is
+    alive: the baselines worker (its own queue) and a scoring worker beat too, but never
+    take a reproduction, so beside them the original's node may (before, it waited
+    forever on the Procfile's deployment, where baselines@host runs baseline runs)."""
+    from algorithms.services.budget import reproduction_eligible
+
+    def beating(node: str, queues: tuple[str, ...]) -> None:
+        Liveness(
+            holder=f"{node}#1", client=broker, beat_seconds=1, lost_after=30,
+            sweep=lambda *a: ([], []), holders_of_claims=list, queues=queues,
+        ).beat()  # fmt: skip
+
+    version = upload(world.participant, world.challenge, "A")
+    (run,) = queue(
+        world.participant.api(), version.algorithm_id, tasks=[world.classification.slug]
+    ).json()["runs"]
+    AlgorithmRun.objects.filter(pk=run["id"]).update(
+        worker_hostname="algorithms@a", started_at=timezone.now()
+    )
+    baseline = AlgorithmRun.objects.create(
+        version=version, task=world.classification, profile="baseline", status="succeeded",
+        worker_hostname="baselines@a", started_at=timezone.now(),
+    )  # fmt: skip
+    assert baseline.pk
+    beating("algorithms@a", ("algorithms",))
+    beating("baselines@a", ("baselines",))
+    beating("scoring@a", ("scoring", "notifications"))
+    assert reproduction_eligible(worker="algorithms@a") == Q()  # alone on its queue: it may
+    beating("algorithms@b", ("algorithms",))
+    AlgorithmRun.objects.filter(pk=baseline.pk).update(worker_hostname="algorithms@b")
+    assert reproduction_eligible(worker="algorithms@a") == ~Q(
+        reproduces__worker_hostname="algorithms@a"
+    )
 
 
 def test_the_sample_is_a_fixed_share():
