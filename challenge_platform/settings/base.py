@@ -446,6 +446,11 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
 # Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility timeout above
 # the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport without putting a worker's unacknowledged messages back when its
+# channel closes: that close crashed the worker after every broker restart, and the
+# lifecycle takes back what such messages stood for (jobs/broker_transport.py).
+if str(REDIS_URL).startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "jobs.broker_transport:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

@@ -77,3 +77,29 @@ def test_a_task_that_lost_the_database_waits_for_it_and_runs_again_in_its_worker
         task([OSError("S3 unavailable"), None])
     assert len(calls) == 1
     assert real_wait(seconds=1) is True  # the test database answers
+
+
+def test_a_worker_closing_its_channel_leaves_its_unacknowledged_messages_to_the_lifecycle(
+    redis_server, redis_client
+):
+    """The broker transport the workers use (jobs/broker_transport.py): closing a channel
+    that holds an unacknowledged message does not put it back on the queue (kombu's own
+    does, and crashed the worker doing it after a broker restart); it stays in kombu's
+    unacked hash, where the lifecycle's republish finds it."""
+    from django.conf import settings
+    from kombu import Connection, Exchange, Queue
+
+    from jobs.celery import celery_app
+
+    assert celery_app().conf.broker_transport == settings.CELERY_BROKER_TRANSPORT
+    redis_client.flushall()
+    queue = Queue("chaos-test", Exchange("chaos-test"), "chaos-test")
+    for transport, left_on_queue in ((None, 1), (settings.CELERY_BROKER_TRANSPORT, 0)):
+        redis_client.flushall()
+        with Connection(redis_server.url, transport=transport) as conn:
+            with conn.Producer() as producer:
+                producer.publish({"n": 1}, exchange=queue.exchange, routing_key="chaos-test",
+                                 declare=[queue])  # fmt: skip
+            assert queue(conn.default_channel).get(no_ack=False) is not None
+        assert redis_client.llen("chaos-test") == left_on_queue, transport
+        assert redis_client.hlen("unacked") == 1 - left_on_queue, transport
