@@ -31,11 +31,13 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
 
 - **A broker that restarted.** Each beat also reads Redis's run id and sets a marker key only
   if it is missing: a new run id (Redis restarted, even from its append-only file, which may
-  lack the last second of messages) or a missing marker (Redis lost its data: restarted
-  empty, flushed) means messages may be lost. One worker (a short Redis lock) then calls its
-  ``broker_reset`` (:mod:`jobs.worker`: :func:`jobs.republish.jobs_republish` for every
-  queued job, whatever its age) in a thread of its own, so the beats go on: every pending job
-  has a message again within seconds of the restart, not after ``JOB_REPUBLISH_SECONDS``.
+  lack the last second of messages), a missing marker (Redis lost its data: restarted
+  empty, flushed), or a beat after beats that could not reach Redis (its link was cut:
+  whatever was published meanwhile failed) means messages may be lost. One worker (a short
+  Redis lock) then calls its ``broker_reset`` (:mod:`jobs.worker`:
+  :func:`jobs.republish.jobs_republish` for every queued job, whatever its age) in a thread
+  of its own, so the beats go on: every pending job has a message again within seconds of
+  the restart, not after ``JOB_REPUBLISH_SECONDS``.
 
 The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
 with Redis down nothing here can judge.
@@ -190,6 +192,9 @@ class Liveness:
         now = self.clock()
         gap = now - self.last_beat if self.last_beat is not None else 0.0
         steady = self.running and self.connected_since is not None  # the last one was good
+        # Redis could not be reached since the last good beat: what others published then
+        # may be lost (module docstring, "A broker that restarted").
+        unreachable = self.connected_since is None and self.last_beat is not None
         entry = {
             "node": self.node,
             "host": socket.gethostname(),
@@ -225,12 +230,19 @@ class Liveness:
         self.last_beat = now
         if self.connected_since is None:
             self.connected_since = now
-        self._broker_restarted(marked=bool(marked), run_id=str(server.get("run_id", "")))
+        self._broker_restarted(
+            marked=bool(marked),
+            run_id=str(server.get("run_id", "")),
+            unreachable_for=gap if unreachable else None,
+        )
         return True
 
-    def _broker_restarted(self, *, marked: bool, run_id: str) -> None:
-        """After a beat: did Redis restart or lose its data since the last one? Then one
-        worker has every queued job published again (module docstring)."""
+    def _broker_restarted(
+        self, *, marked: bool, run_id: str, unreachable_for: float | None = None
+    ) -> None:
+        """After a beat: did Redis restart, lose its data, or could it not be reached since
+        the last one? Then one worker has every queued job published again (module
+        docstring)."""
         import redis
 
         before, self.broker_run_id = self.broker_run_id, run_id
@@ -238,6 +250,8 @@ class Liveness:
             reason = "the broker had lost its data (restarted empty or flushed)"
         elif before is not None and run_id != before:
             reason = "the broker restarted"
+        elif unreachable_for is not None:
+            reason = f"the broker could not be reached for {unreachable_for:.0f} s"
         else:
             return
         if self.broker_reset is None:

@@ -249,3 +249,23 @@ def test_a_broker_restarted_from_its_file_is_seen_by_its_new_run_id(tmp_path, ma
         assert a.beat() and b.beat() and seen_b == []
     finally:
         server.stop()
+
+
+def test_a_worker_that_could_not_reach_the_broker_has_the_queued_jobs_published_again(r, make):
+    """Its link to Redis was cut: what others published meanwhile failed, so its first good
+    beat after has every queued job published again (one worker, by the lock)."""
+    a = make("w@a#1")
+    seen = _resets(a)
+    assert a.beat()
+    a.test_reset_done.wait(5)
+    seen.clear()
+    r.delete(liveness.RESET_LOCK)
+    good = a.client
+    a.client = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    a.test_clock.advance(1)
+    assert not a.beat()  # cut off
+    a.client = good
+    a.test_clock.advance(20)
+    assert a.beat()
+    a.test_reset_done.wait(5)
+    assert seen == ["the broker could not be reached for 21 s"]
