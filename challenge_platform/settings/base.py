@@ -451,6 +451,9 @@ CELERY_BROKER_URL = REDIS_URL
 # lifecycle takes back what such messages stood for (jobs/broker_transport.py).
 if str(REDIS_URL).startswith("redis://"):
     CELERY_BROKER_TRANSPORT = "jobs.broker_transport:Transport"
+# A worker reconnects to a broker that came back within 1-2 s, not after kombu's growing
+# waits of up to 30 s (jobs/consumer.py).
+CELERY_WORKER_CONSUMER = "jobs.consumer:Consumer"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

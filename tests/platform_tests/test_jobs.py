@@ -112,3 +112,28 @@ def test_a_worker_closing_its_channel_leaves_its_unacknowledged_messages_to_the_
     channel._pool = None  # as kombu leaves it when the broker connection was lost
     message.ack_log_error(logging.getLogger("test"), errors)
     assert redis_client.hlen("unacked") == 1
+
+
+def test_a_worker_reconnects_to_its_broker_every_second_or_two(monkeypatch):
+    """The workers' consumer (jobs/consumer.py) asks kombu for waits of 1 then 2 s between
+    connection tries, not kombu's 2, 4, 6 ... 30 s."""
+    from django.conf import settings
+
+    from jobs import consumer
+    from jobs.celery import celery_app
+
+    assert celery_app().conf.worker_consumer == settings.CELERY_WORKER_CONSUMER
+    asked: list[dict] = []
+
+    class Conn:
+        def ensure_connection(self, *args, **kwargs):
+            asked.append(kwargs)
+            return self
+
+    def celery_ensure_connected(self, conn):
+        return conn.ensure_connection(None, 100, callback=None)
+
+    monkeypatch.setattr(consumer.CeleryConsumer, "ensure_connected", celery_ensure_connected)
+    consumer.Consumer.__new__(consumer.Consumer).ensure_connected(Conn())
+    assert asked == [{"callback": None, **consumer.RECONNECT}]
+    assert consumer.RECONNECT["interval_max"] <= 2
