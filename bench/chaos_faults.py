@@ -198,8 +198,10 @@ class Injector:
         )
         return [r[0] for r in rows]
 
-    def begin(self, fault: Fault, *, holding: str | None = None) -> None:
-        fault.pending = self.pending_submissions()
+    def begin(self, fault: Fault, *, holding: str | None = None, pending: bool = True) -> None:
+        """Write down what the fault hits, then its start (a kill follows at once)."""
+        if pending:
+            fault.pending = self.pending_submissions()
         if holding is not None:
             fault.held = self.held_by(holding)
         fault.started = time.time()
@@ -210,9 +212,9 @@ class Injector:
     def worker_kill(self, fault: Fault) -> None:
         """SIGKILL every process of a scoring host while it scores (waiting up to 10 s for
         one), then start its worker again after the planned delay."""
-        self.hunt(fault.host, "scoring.tasks.score_submission", seconds=20)
-        self.begin(fault, holding=fault.host)
         self.stopped(fault.host, HOST_WORKERS[fault.host])
+        self.hunt(fault.host, "scoring.tasks.score_submission", seconds=20)
+        self.begin(fault, holding=fault.host, pending=False)
         n = self.c.signal_host(fault.host, signal.SIGKILL)
         fault.detail = f"SIGKILL to {n} processes holding {len(fault.held)} job(s)"
         time.sleep(fault.planned.seconds)
@@ -222,13 +224,13 @@ class Injector:
 
     def algorithms_kill(self, fault: Fault) -> None:
         """SIGKILL the algorithms worker (its main process, pool and every sandbox under it)
-        while it runs a job (waiting up to 20 s for one); start it again later."""
+        while it runs a job (waiting up to 60 s for one); start it again later."""
         self.hunt("jobs", "algorithms.tasks.run_algorithm", seconds=60)
         process = self.c.started[("jobs", "algorithms")]
-        tree = process_tree(process.pid)
-        self.begin(fault)
-        fault.held = self.held_by_node("algorithms", "jobs")
         self.stopped("jobs", ("algorithms",))
+        tree = process_tree(process.pid)
+        fault.held = self.held_by_node("algorithms", "jobs")
+        self.begin(fault, pending=False)
         for pid in tree:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -369,9 +371,9 @@ class Injector:
         fault.progress = self.wait_progress(fault.held, since=fault.healed)
 
     def wait_progress(self, held: list[tuple[str, int]], *, since: float) -> float | None:
-        """Seconds after ``since`` until every job in ``held`` moved on: final, or (an
-        algorithm run, minutes long) beating again in its worker (its heartbeat) or back in
-        the queue; None after 180 s."""
+        """Seconds after ``since`` until every job in ``held`` moved on: final, changed
+        after ``since`` (back in the queue, claimed again), or (an algorithm run, minutes
+        long) beating again in its worker; None after 180 s."""
         deadline = time.monotonic() + 180
         left = set(held)
         while time.monotonic() < deadline:
@@ -399,9 +401,10 @@ class Injector:
         status, changed, beat = rows[0]
         if status in jt["final"]:
             return True
-        return run and (
-            (beat is not None and float(beat) > since)
-            or (status == jt["queued"] and changed is not None and float(changed) > since)
+        # Its row changed after the heal (back in the queue, claimed again: in line again,
+        # whatever backoff its retry keeps), or a run beats again in its worker.
+        return (changed is not None and float(changed) > since) or (
+            beat is not None and float(beat) > since
         )
 
     def _cut(self, fault: Fault, other: str) -> None:
