@@ -10,8 +10,9 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   every ``WORKER_BEAT_SECONDS`` a key that Redis expires after ``WORKER_LOST_AFTER_SECONDS``
   and the holder's entry in one hash of workers (one transaction: an entry always had its
   key). Expiry runs on Redis's clock, so the hosts' clocks never matter.
-- **Seeing a worker dead.** On each beat the same thread reads the hash and the keys (two
-  Redis reads): an entry whose key expired is a dead worker. One worker takes a Redis lock
+- **Seeing a worker dead.** After each beat a thread of its own (one at a time, so the beats
+  never wait for the database) reads the hash and the keys (two Redis reads): an entry
+  whose key expired is a dead worker. One worker takes a Redis lock
   for it and calls its ``sweep`` (:func:`jobs.lifecycle.jobs_sweep_lost`, given by
   :mod:`jobs.worker`), which re-queues (or fails, as each type decides) what the dead worker
   held, recording why on its claims. A worker
@@ -180,6 +181,7 @@ class Liveness:
     discovered_at: float | None = None
     running: bool = False  # in the thread's loop (gaps before it, at start-up, do not count)
     stopping: threading.Event = field(default_factory=threading.Event)
+    checking: threading.Thread | None = None  # the look at the others (tick), while it runs
 
     @property
     def node(self) -> str:
@@ -346,11 +348,24 @@ class Liveness:
                 self.suspects.setdefault(holder, self.clock())
 
     def tick(self) -> None:
-        """One beat, then (once allowed) one look at the others."""
-        import redis
-
+        """One beat, then (once allowed) one look at the others, in a thread of its own: the
+        look reads the claims table and takes a dead worker's jobs back, database work that
+        may wait seconds (a loaded database, a cut link); the beats must not (a worker whose
+        beat waited for it would itself be taken for dead). One look at a time: while one
+        runs, a beat starts none."""
         if not self.beat():
             return
+        if self.checking is not None and self.checking.is_alive():
+            return
+        self.checking = threading.Thread(
+            target=self.check_others, name="worker-liveness-checks", daemon=True
+        )
+        self.checking.start()
+
+    def check_others(self) -> None:
+        """Discover the holders the claims table names, and take back the dead ones."""
+        import redis
+
         try:
             if self.discovered_at is None:
                 self.discover(at_start=True)

@@ -151,6 +151,7 @@ def test_at_start_a_worker_takes_back_its_earlier_boot_and_watches_the_other_hol
     a, d = make("w@a#new", claims=claims), make("w@d#1")
     d.beat()  # d is alive; c left claims and no entry (Redis lost it, say)
     a.tick()
+    a.checking.join(5)  # the look at the others runs beside the beats
     assert swept == [("w@a#new", "w@a#old", "its worker w@a restarted (w@a#old -> w@a#new)")]
     assert set(a.suspects) == {"w@c#1", "w@d#1"}
 
@@ -269,3 +270,28 @@ def test_a_worker_that_could_not_reach_the_broker_has_the_queued_jobs_published_
     assert a.beat()
     a.test_reset_done.wait(5)
     assert seen == ["the broker could not be reached for 21 s"]
+
+
+def test_the_beats_never_wait_for_the_look_at_the_others(r, make):
+    """Reading the claims table and taking jobs back is database work that may take seconds
+    (a loaded database, a cut link): it runs beside the beats, one look at a time, so a
+    worker is never taken for dead because its own look at the others was slow."""
+    import threading
+
+    release = threading.Event()
+    looks: list[int] = []
+
+    def slow_claims() -> list[str]:
+        looks.append(1)
+        release.wait(10)
+        return []
+
+    a = make("w@a#1")
+    a.holders_of_claims = slow_claims
+    started = time.monotonic()
+    a.tick()
+    a.tick()  # the first look still runs: no second one
+    assert time.monotonic() - started < 2 and r.exists(BEAT_PREFIX + "w@a#1")
+    release.set()
+    a.checking.join(5)
+    assert looks == [1]
