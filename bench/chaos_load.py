@@ -114,13 +114,14 @@ challenge.save(update_fields=["daily_submission_limit"])
 users = get_user_model()
 teams = []
 for i in range(spec["teams"]):
-    name, password = f"chaos{i}", spec["passwords"][i]
-    user = users.objects.create_user(name, email=f"{name}@example.org", password=password)
+    name = f"chaos{i}"
+    user = users.objects.create_user(name, email=f"{name}@example.org",
+                                     password=spec["passwords"][i])
     team = Team.objects.create(challenge=challenge, name=f"Chaos team {i}")
     TeamMembership.objects.create(team=team, user=user, challenge=challenge)
     if i % 2 == 0:  # half the teams hear of every score (opt-in), the others of failures only
         NotificationPreference.objects.create(user=user, choices={"submission_scored": True})
-    teams.append({"name": team.name, "username": name, "password": password,
+    teams.append({"name": team.name, "username": name, "password": spec["passwords"][i],
                   "token": api_token_create(user=user)[1], "email": user.email})
 organizer = users.objects.create_user("organizer", email="organizer@example.org",
                                       password=spec["organizer_password"], is_staff=True)
