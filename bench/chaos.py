@@ -122,6 +122,7 @@ def main() -> int:
     )
 
     ledger = Ledger()
+    load_at_start = load_text()
     load = Load(c, world, ledger, seed=opts.seed, rate=opts.rate)
     t0 = time.time()
     injector = Injector(c, job_types, t0, web_concurrency=WEB_CONCURRENCY)
@@ -154,6 +155,7 @@ def main() -> int:
     report = Report(c, opts, plan, injector.faults, ledger, facts, received.as_json(), job_types)
     report.token, report.t0 = world.teams[1].token, t0
     report.crashes = list(injector.crashes)
+    report.load_at_start = load_at_start
     report.beats = beat_gaps()
     report.compute()
     text = report.render()
@@ -234,6 +236,7 @@ class Report:
         self.table: dict[str, dict] = {}
         self.verdicts: list[Verdict] = []
         self.load_at_end = load_text()
+        self.load_at_start = ""
 
     @property
     def passed(self) -> bool:
@@ -467,7 +470,8 @@ class Report:
             f"uploads accepted: {accepted} ({', '.join(f'{n} {c}' for c, n in channels.items())})"
             f"; algorithm versions {len(self.ledger['algorithms'])}, runs asked "
             f"{len(self.ledger['runs'])}; task import tries {len(self.ledger['imports'])}",
-            f"machine load (1/5/15 min) at the end: {self.load_at_end}; processes that ended by "
+            f"machine load (1/5/15 min) when the load began {self.load_at_start}, at the end "
+            f"{self.load_at_end}; processes that ended by "
             f"themselves and were started again: {len(self.crashes)}",
             self.beats,
         ]
