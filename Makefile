@@ -1,6 +1,6 @@
 # The README's two commands. Each first checks the system packages it needs (installing them
 # when it can: scripts/system_packages.sh), then bootstraps .venv from requirements.lock.
-.PHONY: run test bootstrap lint
+.PHONY: run test bootstrap lint docs
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -21,3 +21,9 @@ test:
 lint: bootstrap
 	@.venv/bin/ruff check .
 	@.venv/bin/lint-imports
+
+# `make docs`: the manual (docs/, mkdocs.yml) at http://127.0.0.1:8008, rebuilt on every edit.
+DOCS_PORT ?= 8008
+
+docs: bootstrap
+	@.venv/bin/mkdocs serve --dev-addr '127.0.0.1:$(DOCS_PORT)'

@@ -16,7 +16,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import execute_from_command_line
 
-    from jobs.lifecycle import publish_failures, report_publish_failures_at_exit
+    from jobs.publish_failures import publish_failures, report_publish_failures_at_exit
 
     report_publish_failures_at_exit()
     try:
@@ -29,7 +29,7 @@ def main() -> None:
             connections.close_all()
     failures = publish_failures()
     if failures.count:
-        from challenge_platform.localredis import display_redis_url
+        from runtime.localredis import display_redis_url
 
         sys.stderr.write(
             f"{failures.count} job(s) could not be sent to the broker at "

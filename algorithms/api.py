@@ -1,5 +1,5 @@
-"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run, follow a
-run."""
+"""REST API of the algorithms app (docs/architecture.md §9): upload, list, read, run,
+follow a run."""
 
 from __future__ import annotations
 
@@ -20,20 +20,19 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
 )
-from algorithms.services import (
-    AlgorithmRefused,
+from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.runs import (
     algorithm_run_cancel,
     algorithm_runs_admission,
     algorithm_runs_queue,
-    algorithm_upload_admission,
-    algorithm_version_create,
 )
-from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
-from algorithms.services.manifest import manifest_of, reproduced_of, reproductions_of
+from algorithms.services.upload import algorithm_upload_admission, algorithm_version_create
 from algorithms.stress_selectors import PUBLIC, robustness_for_runs, robustness_split
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses, refusal_response
+from challenges.audit import ReasonRequired
+from challenges.models import Challenge
 from scoring.admission import declared_length
 
 refused = refusal_response  # an AlgorithmRefused is a Refusal: the API's one shape
@@ -144,17 +143,19 @@ class RunOutputSerializer(serializers.Serializer):
     manifest = serializers.SerializerMethodField(
         help_text="What went into the run (archive, runtime lock and task data hashes, task "
         "data version, seed) and what it used; `reused_from` when it took the result of a run "
-        "with the same inputs."
+        "with the same inputs; a reproduction's `reproduction`: {worker, original_worker, "
+        "placement} (another_host, another_worker or same_worker)."
     )
     reproduced = serializers.SerializerMethodField(
-        help_text="null, or the reproduction on another worker: {run, agreement} (the share "
-        "of rows predicted identically)."
+        help_text="null, or the run's reproduction: {run, agreement, placement} (the share "
+        "of rows predicted identically; where it ran: another_host, another_worker on the same "
+        "host, or same_worker when no other worker of its queue took it)."
     )
     robustness = serializers.SerializerMethodField(
         help_text="null, or the figures of the run's stress run (a stress run's own): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; before the reveal only copies of public rows "
-        "count (docs/stress.md)."
+        "count (docs/organizers/stress.md)."
     )
 
     @extend_schema_field({"type": "string", "nullable": True})
@@ -176,7 +177,9 @@ class RunOutputSerializer(serializers.Serializer):
         if known is not None:
             return known.get(run.pk)
         split = self.context.get("robustness_split", PUBLIC)
-        return robustness_for_runs(runs=[run], split=split).get(run.pk)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return robustness_for_runs(runs=[run], split=split, user=user).get(run.pk)
 
 
 class AlgorithmCreateApi(APIView):
@@ -274,7 +277,7 @@ class AlgorithmDetailApi(APIView):
             many=True,
             context={
                 "reproductions": reproductions,
-                "robustness": robustness_for_runs(runs=runs, split=split),
+                "robustness": robustness_for_runs(runs=runs, split=split, user=request.user),
             },
         ).data
         return Response(data)
@@ -413,7 +416,11 @@ class AlgorithmRunDetailApi(APIView):
         if run is None:
             raise NotFound("There is no such algorithm run.")
         split = robustness_split(challenge=run.task.track.challenge, user=request.user)
-        return Response(RunOutputSerializer(run, context={"robustness_split": split}).data)
+        return Response(
+            RunOutputSerializer(
+                run, context={"robustness_split": split, "request": request}
+            ).data
+        )
 
 
 class AlgorithmRunCancelApi(APIView):

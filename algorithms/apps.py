@@ -1,5 +1,11 @@
 from django.apps import AppConfig
 
+from algorithms import receivers
+from challenges import hooks
+from challenges.stored_files import forget_on_delete
+from jobs import registry
+from jobs.celery import when_app_made
+
 
 class AlgorithmsConfig(AppConfig):
     name = "algorithms"
@@ -10,12 +16,10 @@ class AlgorithmsConfig(AppConfig):
         """Add the baseline's part to the task owner's page, which lives in scoring, a layer
         below (arrows point down: scoring never names this app), and make a run follow its
         submission's final status (``hooks.SubmissionFinished``)."""
-        from algorithms import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from algorithms.job_types import RUN_TYPES
+        from algorithms.models import AlgorithmRun, BaselineRun
         from algorithms.owner_page import BASELINE_SECTION
-        from algorithms.services.profiles import RUN_TYPES
-        from challenge_platform import hooks
-        from jobs import registry
-        from jobs.celery import when_app_made
+        from challenges.upload_budget import team_storage_register
         from scoring.owner_sections import owner_section_register
 
         registry.register(*RUN_TYPES.values())
@@ -30,14 +34,8 @@ class AlgorithmsConfig(AppConfig):
         hooks.subscribe(hooks.TaskAdded, receivers.rerun_benchmark_on_arrival)
         hooks.subscribe(hooks.TaskDataChanged, receivers.rerun_benchmark_on_new_data)
         # A team's archives count against its storage quota, with its prediction files.
-        from algorithms.selectors import team_archive_files
-        from challenge_platform.upload_budget import team_storage_register
-
-        team_storage_register("algorithm archives", team_archive_files)
+        team_storage_register("algorithm archives", _team_archive_files)
         # A deleted archive, run (the baseline's view of runs too) takes its files with it.
-        from algorithms.models import AlgorithmRun, BaselineRun
-        from challenge_platform.stored_files import forget_on_delete
-
         forget_on_delete("algorithms.AlgorithmVersion")
         forget_on_delete(AlgorithmRun, AlgorithmRun.stored_files)
         forget_on_delete(BaselineRun, AlgorithmRun.stored_files)
@@ -48,12 +46,18 @@ class AlgorithmsConfig(AppConfig):
         hooks.subscribe(hooks.TaskDataChanged, receivers.queue_baseline_on_new_data)
 
 
+def _team_archive_files(*, team_pk: int) -> tuple[int, int]:
+    from algorithms.selectors import team_archive_files
+
+    return team_archive_files(team_pk=team_pk)
+
+
 def _connect_worker_signals(app: object) -> None:
     from celery.signals import worker_ready
 
-    from algorithms.tasks import sweep_staging_on_start
+    from algorithms.services.staging import staging_sweep_on_worker_start
 
-    worker_ready.connect(sweep_staging_on_start, weak=False)
+    worker_ready.connect(staging_sweep_on_worker_start, weak=False)
 
 
 def _load_lost_decisions(app: object) -> None:

@@ -1,5 +1,6 @@
-"""REST API of the living benchmark (docs/architecture.md §12): a team marks its versions in or out
-of the benchmark; anyone sees the re-runs' queue of a challenge (counts only, as boards show)."""
+"""REST API of the living benchmark (docs/architecture.md §12): a team marks its versions
+in or out of the benchmark; anyone sees the re-runs' queue of a challenge (counts only, as boards
+show)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from rest_framework.views import APIView
 from algorithms.api import VersionSerializer, invalid, no_challenge, refused
 from algorithms.models import AlgorithmVersion
 from algorithms.selectors import algorithm_get
-from algorithms.services import AlgorithmRefused
 from algorithms.services.benchmark import benchmark_mark, benchmark_status
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.fields import StrictBooleanField
-from challenge_platform.models import Challenge
+from algorithms.services.common import AlgorithmRefused
+from challenges.api.errors import error_responses
+from challenges.api.fields import StrictBooleanField
+from challenges.models import Challenge
 
 
 class AlgorithmVersionApi(APIView):

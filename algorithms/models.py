@@ -1,4 +1,5 @@
-"""Algorithms (a team's method, versioned) and their runs on tasks (docs/architecture.md §9)."""
+"""Algorithms (a team's method, versioned) and their runs on tasks (docs/architecture.md
+§9)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from challenge_platform.stored_files import StoredFile, every_file_field
+from challenges.markdown import MarkdownHtmlField
+from challenges.stored_files import StoredFile, every_file_field
 from datasets.models import private_storage
 from jobs.models import Job
 
@@ -53,6 +55,7 @@ class AlgorithmVersion(models.Model):
     archive_sha256 = models.CharField(max_length=64)
     archive_size = models.BigIntegerField(default=0)
     description = models.TextField(blank=True, help_text="Markdown, from algorithm.yaml")
+    description_html = MarkdownHtmlField(source="description")
     entrypoint = models.CharField(max_length=200, default="main.py")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -61,9 +64,10 @@ class AlgorithmVersion(models.Model):
         related_name="algorithm_versions",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The living benchmark (docs/architecture.md §12): a version in the benchmark is re-run by
-    # itself on every task added later and every new data version of a task. None: the default rule
-    # (the algorithm's latest version, and the team's final one); True/False: the team's mark.
+    # The living benchmark (docs/architecture.md §12): a version in the benchmark is
+    # re-run by itself on every task added later and every new data version of a task. None: the
+    # default rule (the algorithm's latest version, and the team's final one); True/False: the
+    # team's mark.
     in_benchmark = models.BooleanField(
         null=True,
         blank=True,
@@ -102,12 +106,12 @@ FINAL = (AlgorithmRunStatus.SUCCEEDED, AlgorithmRunStatus.FAILED, AlgorithmRunSt
 TEAM_PROFILE = "team"
 ORGANIZER_PROFILE = "organizer"
 BASELINE_PROFILE = "baseline"
-# Background runs (docs/architecture.md §12): a benchmark version re-run on a new task or data
-# version, and a finished run repeated on another worker to check its predictions agree.
+# Background runs (docs/architecture.md §12): a benchmark version re-run on a new task or
+# data version, and a finished run repeated on another worker to check its predictions agree.
 BENCHMARK_PROFILE = "benchmark"
 REPRODUCTION_PROFILE = "reproduction"
-# A stress run (docs/stress.md): the same version on perturbed copies of the task's test rows,
-# compared with a clean run of it (``stress_of``); background like a re-run.
+# A stress run (docs/organizers/stress.md): the same version on perturbed copies of the task's test
+# rows, compared with a clean run of it (``stress_of``); background like a re-run.
 STRESS_PROFILE = "stress"
 BASELINE_STRESS_PROFILE = "baseline_stress"
 STRESS_PROFILES = (STRESS_PROFILE, BASELINE_STRESS_PROFILE)
@@ -169,9 +173,9 @@ class AlgorithmRun(Job):
     peak_memory_mb = models.FloatField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
 
-    # The run manifest (docs/architecture.md §12): the seed is an input (queued with the run, passed
-    # as ``SEED``); the pipeline records the rest (archive, runtime lock and task data hashes,
-    # the task data version, and its use) in ``manifest``.
+    # The run manifest (docs/architecture.md §12): the seed is an input (queued with the
+    # run, passed as ``SEED``); the pipeline records the rest (archive, runtime lock and task data
+    # hashes, the task data version, and its use) in ``manifest``.
     seed = models.IntegerField(default=0)
     manifest = models.JSONField(default=dict, blank=True)
     reused_from = models.ForeignKey(
@@ -193,7 +197,7 @@ class AlgorithmRun(Job):
     agreement = models.FloatField(
         null=True, blank=True, help_text="A reproduction: the share of identical predictions."
     )
-    # A stress run (docs/stress.md): the clean run it is compared with, and per split and
+    # A stress run (docs/organizers/stress.md): the clean run it is compared with, and per split and
     # family its score, the ratio to the clean score and the flip rate (kinds.robustness).
     stress_of = models.ForeignKey(
         "self",

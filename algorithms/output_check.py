@@ -36,15 +36,24 @@ import argparse
 import contextlib
 import errno
 import json
+import os
 import resource
+import signal
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from common import keyfile
+from scoring.core import SubmissionInvalid, align_submission, load_solution, read_submission_file
+from scoring.core.align import Aligned, prepare_alignment
+from scoring.core.idpages import ExpectedIds
+from scoring.core.predictions import write_predictions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    from scoring.core.align import Aligned
 
 MESSAGE_CHARS = 4000
 
@@ -76,14 +85,6 @@ def _solution(path: str, *, kind: str | None, classes: str) -> tuple[object, obj
     """``scoring.core.load_solution`` of the platform's solution file at ``path``, parsed
     once while the file stays the same one (a replaced solution is a new file), and its
     ids laid out (``ExpectedIds``, None when they are not laid out)."""
-    import os
-    from dataclasses import replace
-
-    from common import keyfile
-    from scoring.core import load_solution
-    from scoring.core.align import prepare_alignment
-    from scoring.core.idpages import ExpectedIds
-
     info = os.stat(path)
     key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, kind, classes)
     if _kept_solution and _kept_solution[0][0] == key:
@@ -111,16 +112,8 @@ def _keep_solution(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    import pyarrow as pa
-
     pa.set_cpu_count(2)  # few threads: a small, predictable address space
     pa.set_io_thread_count(2)
-    from scoring.core import (
-        SubmissionInvalid,
-        align_submission,
-        read_submission_file,
-    )
-
     solution = expected = None
     if args.solution:
         try:
@@ -178,10 +171,6 @@ def _hand_over(aligned: Aligned, path: str) -> dict[str, int] | None:
     reading the file again; its identity (size, inode, modification time) for the report,
     which the worker compares with the file it then reads. None when it could not be
     written (the worker then scores the file itself)."""
-    import os
-
-    from scoring.core.predictions import write_predictions
-
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError:
@@ -203,14 +192,7 @@ def serve() -> int:
     child for it, answer ``{"pid"}`` at once and ``{"pid", "returncode"}`` when it ended (a
     negative number: the signal that ended it). Ends at the end of stdin: its worker is
     gone."""
-    import os
-    import signal
-
-    import pyarrow
-
-    import scoring.core  # noqa: F401 - imported once, for every child
-
-    pyarrow.array([0])  # pyarrow imports pandas on its first array: here, once
+    pa.array([0])  # pyarrow imports pandas on its first array: here, once, for every child
 
     def answer(message: dict[str, object]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")

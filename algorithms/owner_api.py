@@ -1,4 +1,5 @@
-"""The task owner's baseline endpoint (docs/architecture.md §10): ``POST tasks/<slug>/baselines/``.
+"""The task owner's baseline endpoint (docs/architecture.md §10):
+``POST tasks/<slug>/baselines/``.
 
 It lives here, above scoring, because a baseline is an algorithm run; who may manage a task
 is scoring's one check (``scoring.owner_api.managed_task_or_refuse``).
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from algorithms.services.baseline import BaselineRunRefused, baseline_run_queue
-from challenge_platform.api.errors import error_responses
+from challenges.api.errors import error_responses
 from scoring.owner_api import managed_task_or_refuse
 
 

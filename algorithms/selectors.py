@@ -19,9 +19,10 @@ from algorithms.models import (
     AlgorithmVersion,
     BaselineRun,
 )
-from algorithms.services.profiles import cell_profile_names
-from challenge_platform.selectors import is_organizer
+from algorithms.services.profiles import cell_profile_names, entry_profile_names
+from challenges.selectors import is_organizer
 from common.numbers import number_text
+from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from scoring.models import SubmissionStatus
 
@@ -167,6 +168,21 @@ def baseline_run_active(*, task: Task) -> AlgorithmRun | None:
     return BaselineRun.objects.filter(task=task, status__in=ACTIVE).first()
 
 
+def board_runs_pending(*, task_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """(task id, team id) -> ``"queued"`` or ``"running"`` (running wins): the runs not yet
+    final whose success becomes their team's entry on the task's board (a team's run, the
+    AutoGluon baseline: ``RunProfile.makes_entry``). The track board shows such a cell as on
+    its way, never as a missing score."""
+    found: dict[tuple[int, int], str] = {}
+    rows = AlgorithmRun.objects.filter(
+        task_id__in=list(task_ids), profile__in=entry_profile_names(), status__in=ACTIVE
+    ).values_list("task_id", "version__algorithm__team_id", "status")
+    for task_id, team_id, status in rows:
+        if found.get((task_id, team_id)) != AlgorithmRunStatus.RUNNING:
+            found[(task_id, team_id)] = str(status)
+    return found
+
+
 @dataclass(frozen=True)
 class StoredArtifact:
     """An output file a run's profile kept, in private storage."""
@@ -212,7 +228,7 @@ def run_summary(*, run: AlgorithmRun) -> str:
 
 @dataclass(frozen=True)
 class BaselineResult:
-    """One run as the ``run_baselines`` summary and the README table show it."""
+    """One run as the ``run_baselines`` summary and the benchmarks' table show it."""
 
     run_pk: int
     task: str
@@ -250,7 +266,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
         result, options = run.result or {}, run.options or {}
         scores: dict[str, float | None] = {}
         if submission is not None:
-            for split in ("public", "private", "all"):
+            for split in SHOWN_ORDER:
                 scores[split] = (submission.scores or {}).get(split, {}).get(task.primary_metric)
         out.append(
             BaselineResult(
@@ -275,7 +291,7 @@ def baseline_results(*, run_pks: Iterable[int]) -> list[BaselineResult]:
 
 def team_archive_files(*, team_pk: int) -> tuple[int, int]:
     """``(files, bytes)`` of the team's stored algorithm archives, every version (the team's
-    share of the storage quota, ``challenge_platform.upload_budget``)."""
+    share of the storage quota, ``challenges.upload_budget``)."""
     found = AlgorithmVersion.objects.filter(algorithm__team_id=team_pk).aggregate(
         files=Count("pk"), size=Sum("archive_size")
     )

@@ -1,11 +1,13 @@
-"""Celery tasks of the algorithms app: thin wrappers over the services (docs/architecture.md, House
-style: Celery).
+"""Celery tasks of the algorithms app: thin wrappers over the services
+(docs/architecture.md, House style: Celery).
 
 One task per queue and set of time limits, both from the run profiles
-(:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline, imported
-when a task first runs: every process imports this module at start to register the tasks,
-and only a worker runs them (docs/decisions.md, "Receivers and tasks import services at call
-time").
+(:mod:`algorithms.services.profiles`); each runs its runs through the one pipeline.
+Only workers, the beat and the reports on running jobs import this module (Celery's
+autodiscovery): a publisher sends a task by the name, and to the queue, its app's
+``task_names`` declares, so this module imports the services it calls at its top
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Task modules are the
+workers'").
 """
 
 from __future__ import annotations
@@ -14,44 +16,45 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from algorithms.services.profiles import BASELINE, TEAM
+from algorithms import task_names
+from algorithms.services import execute
+from algorithms.services.benchmark import benchmark_tick as tick
+from algorithms.services.profiles import (
+    ALGORITHM_RUNS,
+    BASELINE,
+    BASELINE_RUNS,
+    TEAM,
+    RunProfile,
+)
+from algorithms.services.runs import algorithm_runs_sweep
+from algorithms.services.stress_queue import stress_queue
 from jobs.celery import TemporaryError, platform_task
 
 
-def sweep_staging_on_start(sender: Any = None, **kwargs: Any) -> None:
-    """A worker starting on a host removes the run folders (and output tmpfs mounts) that a
-    worker killed mid-run left behind (:mod:`algorithms.services.staging`); folders of live
-    workers on the same host are kept."""
-    from algorithms.services.staging import staging_sweep
-
-    staging_sweep()
-
-
-def _execute(task: Any, run_pk: int) -> str:
-    from algorithms import services
+def _execute(task: Any, run_pk: int, served: tuple[RunProfile, ...]) -> str:
 
     request = task.request
     try:
-        return services.algorithm_run_execute(
-            run_pk=run_pk, delivery_id=request.id, worker=request.hostname, task_name=task.name
+        return execute.algorithm_run_execute(
+            run_pk=run_pk, delivery_id=request.id, worker=request.hostname, served=served
         )
     except (OperationalError, InterfaceError) as exc:
         raise TemporaryError(f"the database was unavailable: {exc}") from exc
 
 
 @platform_task(
-    queue=TEAM.queue,
+    name=task_names.RUN_ALGORITHM,
     soft_time_limit=TEAM.soft_time_limit(),
     time_limit=TEAM.hard_time_limit(),
 )
 def run_algorithm(*, run_pk: int) -> str:
     """Run a team's or an organizer's run: one algorithm version on one task in the sandbox.
     Idempotent (claimed under a row lock; only the delivery holding the claim may finish)."""
-    return _execute(run_algorithm, run_pk)
+    return _execute(run_algorithm, run_pk, ALGORITHM_RUNS)
 
 
 @platform_task(
-    queue=BASELINE.queue,
+    name=task_names.RUN_BASELINE,
     soft_time_limit=BASELINE.soft_time_limit(),
     time_limit=BASELINE.hard_time_limit(),
 )
@@ -62,39 +65,47 @@ def run_baseline(*, run_pk: int) -> str:
     and fails the run naming the limit; the run's own hard timeout (the sandbox's wall clock,
     at most the soft limit minus the task's overhead) stops it first, so the soft limit only
     catches a slow copy or upload."""
-    return _execute(run_baseline, run_pk)
+    return _execute(run_baseline, run_pk, BASELINE_RUNS)
 
 
 @platform_task(
-    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="sweep-algorithm-runs"
+    name=task_names.SWEEP_ALGORITHM_RUNS,
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="sweep-algorithm-runs",
 )
 def sweep_algorithm_runs() -> dict[str, list[int]]:
     """Every minute (beat): publish again what a lost message left queued; end, or re-queue,
     runs whose worker stopped beating. On the fast ``scoring`` queue: the ``algorithms`` and
     ``baselines`` ones may be busy for minutes."""
-    from algorithms import services
-
-    report = services.algorithm_runs_sweep()
+    report = algorithm_runs_sweep()
     return {"requeued": report.requeued, "failed": report.failed}
 
 
 @platform_task(
-    queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="benchmark-tick"
+    name=task_names.BENCHMARK_TICK,
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="benchmark-tick",
 )
 def benchmark_tick() -> dict[str, int]:
     """Every minute (beat): queue reproductions of the sampled finished runs, and ring the
     doorbell for the queued re-runs once the day's budget is open again (a new day, a higher
     budget, or this worker just started). The queue itself is in the database."""
-    from algorithms.services.benchmark import benchmark_tick as tick
-
     return tick()
 
 
-@platform_task(queue="scoring", soft_time_limit=50, time_limit=55, every=60.0, beat="stress-tick")
+@platform_task(
+    name=task_names.STRESS_TICK,
+    soft_time_limit=50,
+    time_limit=55,
+    every=60.0,
+    beat="stress-tick",
+)
 def stress_tick() -> int:
-    """Every minute (beat): queue the stress runs the tasks are missing (docs/stress.md):
+    """Every minute (beat): queue the stress runs the tasks are missing (docs/organizers/stress.md):
     every benchmark version and the baseline with a clean run on a task with stress
     families. They wait in the database within the benchmark budget, like re-runs."""
-    from algorithms.services.stress_queue import stress_queue
-
     return len(stress_queue())

@@ -20,20 +20,17 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
 )
-from algorithms.services import (
-    AlgorithmRefused,
-    algorithm_run_cancel,
-    algorithm_runs_queue,
-    algorithm_version_create,
-)
 from algorithms.services.benchmark import benchmark_mark, benchmark_member_ids
+from algorithms.services.common import AlgorithmRefused
 from algorithms.services.manifest import manifest_of, reproductions_of
+from algorithms.services.runs import algorithm_run_cancel, algorithm_runs_queue
+from algorithms.services.upload import algorithm_version_create
 from algorithms.stress_selectors import robustness_for_runs, robustness_split
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.markdown import markdown_html
-from challenge_platform.models import Challenge
-from challenge_platform.selectors import is_organizer, user_is_member
-from scoring.services import PENDING as SUBMISSION_PENDING
+from challenges.audit import ReasonRequired
+from challenges.markdown import stored_html
+from challenges.models import Challenge
+from challenges.selectors import is_organizer, user_is_member
+from scoring.services.lifecycle import PENDING as SUBMISSION_PENDING
 
 
 def _upload_challenges(request: HttpRequest) -> list[Challenge]:
@@ -98,7 +95,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     versions = [
         {
             "version": v,
-            "description_html": markdown_html(v.description),
+            "description_html": stored_html(v.description_html),
             "in_benchmark": v.pk in in_benchmark,
         }
         for v in algorithm.versions.order_by("-number").select_related("created_by")
@@ -106,7 +103,7 @@ def _detail_page(request: HttpRequest, algorithm: Algorithm, *, status: int = 20
     runs = list(algorithm_run_list(user=request.user, algorithm=algorithm)[:200])
     reproductions = reproductions_of(run_pks=[run.pk for run in runs])
     split = robustness_split(challenge=algorithm.challenge, user=request.user)
-    robustness = robustness_for_runs(runs=runs, split=split)
+    robustness = robustness_for_runs(runs=runs, split=split, user=request.user)
     for run in runs:  # the run's manifest, reproduction and robustness, shown under its row
         run.manifest_shown = manifest_of(run=run)
         run.reproduced_shown = reproductions.get(run.pk)

@@ -43,7 +43,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+from algorithms.sandbox.base import SandboxJob, SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from datasets.core import prepare_task
 from datasets.demo import DEMO_TASKS
 from kinds import kind_get

@@ -47,7 +47,7 @@ import boto3
 import requests
 
 from bench.load_test import LOOPBACK, REPO, Process, prepare, run_manage, wait_until
-from challenge_platform.localredis import free_port, start_local_redis
+from runtime.localredis import free_port, start_local_redis
 
 MIB = 1024 * 1024
 BUCKET = "downloads"

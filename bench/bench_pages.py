@@ -34,7 +34,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from challenge_platform.models import Challenge, Team, Track  # noqa: E402
+from challenges.models import Challenge, Team, Track  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from leaderboard.core.ranking import SubmissionInput, rank_entries, select_team_best  # noqa: E402
 from leaderboard.services import task_leaderboard_refresh  # noqa: E402

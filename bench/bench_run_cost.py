@@ -63,25 +63,26 @@ from django.utils import timezone  # noqa: E402
 
 from algorithms.models import AlgorithmRun, AlgorithmVersion  # noqa: E402
 from algorithms.sandbox import bubblewrap  # noqa: E402
-from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
 from algorithms.services import execute as pipeline  # noqa: E402
-from algorithms.services.profiles import BENCHMARK  # noqa: E402
+from algorithms.services.execute import algorithm_run_execute  # noqa: E402
+from algorithms.services.profiles import BENCHMARK, served_with  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
 from algorithms.services.taskfolder import task_folder_write  # noqa: E402
-from challenge_platform.localredis import start_local_redis  # noqa: E402
-from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from algorithms.services.upload import algorithm_version_create  # noqa: E402
+from challenges.models import Challenge, Team, TeamMembership  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
 from leaderboard.core.transfer import transfer_cell  # noqa: E402
+from runtime.localredis import start_local_redis  # noqa: E402
 from scoring.core.predictions import load_pred  # noqa: E402
 from scoring.solutions import solution_for_task  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 
 TRIVIAL = """
-import json, os
-import pyarrow as pa
-import pyarrow.parquet as pq
+import json, os  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 
 task, out = os.environ["TASK_DIR"], os.environ["OUTPUT_DIR"]
 label = json.load(open(os.path.join(task, "task.json")))["classes"][0]
@@ -247,7 +248,7 @@ def pipeline_run(version: AlgorithmVersion, task: Task, baseline_pred: np.ndarra
     started = time.perf_counter()
     with STEPS.timing("queue (run_create, committed)"), transaction.atomic():
         run = run_create(profile=BENCHMARK, version=version, task=task, audit=False)
-    status = algorithm_run_execute(task_name=BENCHMARK.task_name, worker="bench")
+    status = algorithm_run_execute(served=served_with(profile=BENCHMARK), worker="bench")
     run.refresh_from_db()
     if status != "succeeded":
         raise SystemExit(f"the run {status}: {run.error}\n{run.log_tail}")
@@ -306,7 +307,10 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         baseline_pred = rng.integers(0, len(CLASSES), rows).astype(np.int32)
         # The import queued the benchmark's re-run of the version (the living benchmark's
         # hook): it runs first, and warms the interpreter's files and the caches.
-        while algorithm_run_execute(task_name=BENCHMARK.task_name, worker="bench") != "skipped":
+        while (
+            algorithm_run_execute(served=served_with(profile=BENCHMARK), worker="bench")
+            != "skipped"
+        ):
             pass
         bare(task, work, code)
         STEPS.take()

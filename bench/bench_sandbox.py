@@ -30,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+from algorithms.sandbox.base import SandboxJob, SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 
 CALIBRATE = """
 import time

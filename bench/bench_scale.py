@@ -26,8 +26,8 @@ same run on the same files:
   the standardized Parquet and CSV and the solution. Target: <= 2x. With ``--before``, that
   revision's command on its own site, in turn.
 
-The import's memory model (docs/data-contract.md): peak memory grows with the id and label
-columns (the bundle checks hold them whole), not with the feature columns, which are
+The import's memory model (docs/developers/data-contract.md): peak memory grows with the id and
+label columns (the bundle checks hold them whole), not with the feature columns, which are
 streamed in batches. The bench checks it: ``--check`` exits 1 when the import takes more
 than 3x its floor or peaks over 3 GiB.
 

@@ -8,7 +8,7 @@ A trivial algorithm (reads the test ids, writes one label), uploaded by ``--algo
 teams; then ``--tasks`` tasks are imported, and each import queues a re-run of every
 benchmark version on it (the ``TaskAdded`` hook; no one acts). One in-process worker loop
 drains the queue through the real pipeline and bubblewrap sandbox, claiming as a worker does
-(:func:`algorithms.services.algorithm_run_execute`). Printed, each against a reference taken
+(:func:`algorithms.services.execute.algorithm_run_execute`). Printed, each against a reference taken
 in the same run (SQLite in a temporary DATA_DIR, a private redis-server for the doorbells):
 
 - **throughput**: runs per second of the scheduler's re-runs, and of the same runs queued
@@ -57,22 +57,23 @@ from django.utils import timezone  # noqa: E402
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion  # noqa: E402
 from algorithms.receivers import rerun_benchmark_on_arrival  # noqa: E402
-from algorithms.services import algorithm_run_execute, algorithm_version_create  # noqa: E402
 from algorithms.services.benchmark import benchmark_versions  # noqa: E402
-from algorithms.services.profiles import BENCHMARK, TEAM  # noqa: E402
+from algorithms.services.execute import algorithm_run_execute  # noqa: E402
+from algorithms.services.profiles import BENCHMARK, TEAM, served_with  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
+from algorithms.services.upload import algorithm_version_create  # noqa: E402
 from challenge_platform import hooks  # noqa: E402
-from challenge_platform.localredis import start_local_redis  # noqa: E402
-from challenge_platform.models import Challenge, Team, TeamMembership  # noqa: E402
+from challenges.models import Challenge, Team, TeamMembership  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from datasets.services import task_import  # noqa: E402
 from jobs.celery import app  # noqa: E402
+from runtime.localredis import start_local_redis  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 from tests.datasets_tests.bundles import write_classification_bundle  # noqa: E402
 
 TRIVIAL = """
-import json, os
-import pyarrow.parquet as pq
+import json, os  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 
 task = os.environ["TASK_DIR"]
 label = json.load(open(os.path.join(task, "task.json")))["classes"][0]
@@ -88,7 +89,7 @@ def drain(*, on_each=None, seconds: float = 0.0) -> tuple[int, float]:
     many seconds have passed; (runs ended, seconds)."""
     done, started = 0, time.perf_counter()
     while not seconds or time.perf_counter() - started < seconds:
-        status = algorithm_run_execute(task_name=TEAM.task_name, worker="bench")
+        status = algorithm_run_execute(served=served_with(profile=TEAM), worker="bench")
         if status == "skipped":
             break
         done += 1

@@ -1,4 +1,4 @@
-"""Stress test sets at catalog scale (docs/stress.md): building the perturbed copies of a
+"""Stress test sets at catalog scale (docs/organizers/stress.md): building the perturbed copies of a
 matching task takes a fraction of the task's own import.
 
 Builds a matching bundle (Parquet) of N test pairs (default 1,000,000; ``--rows``) and N/2

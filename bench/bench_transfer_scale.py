@@ -15,7 +15,7 @@ cell cache with its resamples. Then, each measured as the platform computes it:
 
 - **warm**: ``GET /api/v1/tracks/<slug>/transfer/`` and the transfer page
   (``/tracks/<slug>/transfer/``) through Django's full stack (the test client), once every
-  cell and the decomposition are cached (and the answers kept, ``leaderboard.transfer_cache``:
+  cell and the decomposition are cached (and the answers kept, ``leaderboard.cache.transfer_cache``:
   a warm read is the fingerprint's queries and one cache read): target <= 1 s each (best of
   ``--repeat``);
 - **cold**: the decomposition with its intervals (``leaderboard.benchmark``) and P(first)
@@ -115,7 +115,7 @@ from algorithms.models import (  # noqa: E402
     AlgorithmRunStatus,
     AlgorithmVersion,
 )
-from challenge_platform.models import Challenge, Team, Track  # noqa: E402
+from challenges.models import Challenge, Team, Track  # noqa: E402
 from datasets.models import Task  # noqa: E402
 from leaderboard.benchmark import transfer_decomposition  # noqa: E402
 from leaderboard.core.benchmark.first import TrackTaskScores, who_is_first  # noqa: E402

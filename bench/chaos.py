@@ -1,5 +1,5 @@
 """Chaos: the many-hosts deployment under steady, mixed load while faults come at random and
-overlap; then every promise checked (issue 52, docs/benchmarks.md "Chaos").
+overlap; then every promise checked (issue 52, docs/developers/benchmarks.md "Chaos").
 
     bench/chaos.py --minutes 30 --seed 1        (as root; it runs scripts/multihost.sh)
 

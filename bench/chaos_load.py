@@ -97,8 +97,8 @@ SETUP = """
 import json
 from pathlib import Path
 from django.contrib.auth import get_user_model
-from challenge_platform.models import Challenge, Team, TeamMembership
-from challenge_platform.tokens import api_token_create
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.tokens import api_token_create
 from datasets.services import task_import
 from notifications.models import NotificationPreference, Webhook
 import pandas as pd

@@ -149,19 +149,31 @@ def scores_differ(stored: dict, fresh: dict) -> str:
 
 def boards() -> list[dict]:
     """Each task board (public and private) against its recomputation from the stored
-    scores with the ranking core."""
+    scores with the ranking core: the private split from each team's final selection, the
+    public one under the task's board mode (a ladder's leaders and shown scores replayed
+    from the stored predictions, in a transaction rolled back: the check writes nothing)."""
+    from django.db import transaction
+
     from datasets.models import Task
-    from leaderboard.core.ranking import rank_entries, select_team_best
+    from leaderboard.core.ranking import private_entries, rank_entries
+    from leaderboard.ladder import public_board_entries
     from leaderboard.selectors import leaderboard_for_task
     from leaderboard.services import submission_inputs
+    from scoring.models import Submission
 
     found = []
     for task in Task.objects.filter(track__challenge__slug=CHALLENGE).order_by("slug"):
         inputs, by_id = submission_inputs(task=task)
+        files = dict(Submission.objects.filter(pk__in=list(by_id)).values_list("pk", "predictions"))
+        with transaction.atomic():
+            public = public_board_entries(task=task, inputs=inputs, files=files)
+            transaction.set_rollback(True)
+        max_final = task.track.challenge.max_final_selections
+        entries = {"public": public, "private": private_entries(inputs, max_final=max_final)}
         for split in ("public", "private"):
             recomputed = [
                 [r.rank, by_id[r.entry.payload.id].team.name, r.entry.score]
-                for r in rank_entries(select_team_best(inputs, split=split))
+                for r in rank_entries(entries[split])
             ]
             stored = [
                 [e.rank, e.team.name, e.score] for e in leaderboard_for_task(task=task, split=split)
@@ -226,7 +238,7 @@ def audit(ledger: dict) -> dict[str, Any]:
     """The audit events of what the load did that is audited: the task import, the
     organizer's runs, and every run whose profile writes a start event."""
     from algorithms.models import AlgorithmRun
-    from challenge_platform.models import AuditEvent
+    from challenges.models import AuditEvent
     from datasets.models import Task
 
     events = Counter(

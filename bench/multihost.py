@@ -10,7 +10,7 @@ PostgreSQL (own cluster), Redis, an S3 server (moto's server mode), two web host
 through ``docker/entrypoint.sh web``, and the board server, ``entrypoint.sh boards``) behind
 HAProxy (``manage.py haproxy_config`` with ``--boards-server``), two scoring worker hosts,
 one host for the ``baselines``, ``algorithms`` and ``renders`` workers and one beat host,
-all with the production settings: the README's multi-host deployment. Migrations run once
+all with the production settings: the manual's multi-host deployment. Migrations run once
 (``entrypoint.sh migrate`` on web1); a small task is imported through the S3 storage. Then
 ``--uploads`` prediction files go through the balancer while these faults happen in order: a
 scoring worker host killed mid-scoring (SIGKILL; another worker sees it stop beating and

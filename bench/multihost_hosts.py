@@ -383,8 +383,8 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     # One deploy, one migration.
     c.run("web1", [ENTRYPOINT, "migrate"], timeout=600)
     # The balancer's configuration is the platform's own (manage.py haproxy_config,
-    # leaderboard/proxy.py: round robin, health checks, the public boards' cache, the board
-    # servers for the anonymous reads it cannot answer), as the README's multi-host
+    # leaderboard/cache/proxy.py: round robin, health checks, the public boards' cache, the board
+    # servers for the anonymous reads it cannot answer), as the manual's multi-host
     # deployment gives it. Connection errors of real requests mark a server down at once (a
     # stopped host), not only after three failed checks.
     command = [sys.executable, "manage.py", "haproxy_config", "--bind", f"{addr('lb')}:80"]

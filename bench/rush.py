@@ -20,13 +20,13 @@ serializes 150 clients; they still share the machine's CPUs with the server, at 
 priority (``--client-nice``).
 
 By default the readers and the teams go through HAProxy, configured by the platform's own
-``manage.py haproxy_config`` (``leaderboard/proxy.py``: the boards' cache for anonymous
+``manage.py haproxy_config`` (``leaderboard/cache/proxy.py``: the boards' cache for anonymous
 reads, the keep-alive of the multi-host deployment; ``--no-proxy``: straight to gunicorn).
 The teams upload as ``chal`` does: an ``Idempotency-Key`` per upload, sent once more with
 the same key when the connection closed without an answer. In the cache-on phase ``wrk``
 (Debian's package) reads one board during the uploads, ``--wrk-seconds`` through gunicorn
-directly and then as long through the proxy. The table at the end (the README's) gives per
-phase: board req/s and p50/p95 (target p95 <= 0.5 s), uploads scored, refused uploads by
+directly and then as long through the proxy. The table at the end (docs/developers/benchmarks.md's)
+gives per phase: board req/s and p50/p95 (target p95 <= 0.5 s), uploads scored, refused uploads by
 cause (a connection closed: target 0), uploads sent again and how many were answered with
 the first attempt's submission, upload-to-scored p50/p95, lost, doubled, and wrk's req/s of
 gunicorn and the proxy (target >= 10x).
@@ -86,8 +86,8 @@ from rush_proxy import (
     start_proxy,
 )
 
-from challenge_platform.cpu_priority import web_nice
-from challenge_platform.localredis import free_port, start_local_redis
+from runtime.cpu_priority import web_nice
+from runtime.localredis import free_port, start_local_redis
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -382,7 +382,7 @@ TABLE = (
 
 
 def print_table(opts, rows: dict[str, list[str]]) -> None:
-    """The README's rush table: one row per phase."""
+    """The benchmarks' rush table: one row per phase."""
     path = "gunicorn" if opts.no_proxy else "HAProxy in front of gunicorn"
     print(f"\nThe rush ({path}; load average {os.getloadavg()[0]:.1f} at the end):\n")
     print("| " + " | ".join(TABLE) + " |")
@@ -517,7 +517,7 @@ def start_renders(
     code: Path, env: dict[str, str], data_dir: Path, slug: str, processes: list[Process]
 ) -> None:
     """The Procfile's ``renders`` process (the boards rendered after each score, before a
-    reader asks: ``leaderboard/prerender.py``), when ``code``'s revision has one; added to
+    reader asks: ``leaderboard/cache/prerender.py``), when ``code``'s revision has one; added to
     ``processes`` (stopped with them)."""
     procfile = (code / "Procfile").read_text("utf-8")
     found = re.search(r"^renders:.* -Q (\S+)", procfile, re.M)
@@ -573,7 +573,7 @@ def seed_board(env: dict[str, str], fixture: Fixture, *, teams: int) -> None:
 import io, numpy as np, pandas as pd
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from challenge_platform.models import Team
+from challenges.models import Team
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission

@@ -16,7 +16,7 @@ import requests
 import urllib3
 from load_test import Fixture, prediction_file
 
-from challenge_platform.cpu_priority import lower as lower_cpu_priority
+from runtime.cpu_priority import lower as lower_cpu_priority
 
 # --- the clients ---------------------------------------------------------------------------
 
@@ -203,7 +203,7 @@ def client_process(
     (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
     priority (``nice``): the clients stand for users' machines, which would not take the
     server's cores. Each client process is a session of its own, so that its priority counts
-    against the server's sessions (see ``challenge_platform.cpu_priority``)."""
+    against the server's sessions (see ``runtime.cpu_priority``)."""
     os.setsid()
     lower_cpu_priority(nice)
     phase = Phase()

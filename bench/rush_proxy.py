@@ -1,8 +1,8 @@
 """The deadline rush's balancer and its native load generator (``bench/rush.py``).
 
 - :func:`start_proxy`: HAProxy on loopback in front of the phase's gunicorn, configured by
-  the platform's own ``manage.py haproxy_config`` (``leaderboard/proxy.py``: the boards'
-  cache for anonymous reads, the deployment's keep-alive), as the README's multi-host
+  the platform's own ``manage.py haproxy_config`` (``leaderboard/cache/proxy.py``: the boards'
+  cache for anonymous reads, the deployment's keep-alive), as the manual's multi-host
   deployment runs it; the readers and the teams go through it.
 - :func:`wrk`: ``wrk`` (Debian's package) against one board for a few seconds, at the
   clients' CPU priority: requests per second and latency percentiles. The rush runs it
@@ -24,7 +24,7 @@ import requests
 from load_test import LOOPBACK, Process, run_manage, wait_until
 from rush_clients import READER_AGENT
 
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 
 WRK = shutil.which("wrk")
 HAPROXY = shutil.which("haproxy")

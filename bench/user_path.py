@@ -148,7 +148,7 @@ class SiteRunning:
         self.redis = None
 
     def __enter__(self) -> Site:
-        from challenge_platform.localredis import start_local_redis
+        from runtime.localredis import start_local_redis
 
         self.redis = start_local_redis(self.folder / "redis", port=None)
         site = Site(folder=self.folder, redis_url=self.redis.url, code=self.code)

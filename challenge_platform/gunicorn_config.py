@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gunicorn.arbiter import Arbiter
 
-from challenge_platform.cpu_priority import lower, web_nice
+from runtime.cpu_priority import lower, web_nice
 
 
 def on_starting(server: Arbiter) -> None:
@@ -18,7 +18,7 @@ def on_starting(server: Arbiter) -> None:
 
 def post_worker_init(worker: object) -> None:
     """In each worker, once it loaded the application: the URL configuration, with every
-    view and allauth's provider registry (``challenge_platform/accounts/apps.py``), loaded
+    view and allauth's provider registry (``challenges/accounts/apps.py``), loaded
     before the first request instead of by it (a worker restarted by ``--max-requests``
     would otherwise make one request wait a quarter of a second)."""
     from django.urls import get_resolver

@@ -6,14 +6,14 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
-from .accounts.views import LoginView
+from challenges import views
+from challenges.accounts.views import LoginView
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script under the CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("challenge_platform.api.urls")),
+    path("", include("challenges.api.urls")),
     path("", include("datasets.api_urls")),
     path("", include("scoring.api_urls")),
     path("", include("leaderboard.api_urls")),
@@ -45,7 +45,7 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(), name="account_login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="account_logout"),
     # Sign-up, e-mail confirmation, password reset, OpenID Connect (allauth).
-    path("accounts/", include("challenge_platform.accounts.urls")),
+    path("accounts/", include("challenges.accounts.urls")),
     path("api/v1/", include(api_v1)),
     path("", include((datasets_pages, "datasets"))),
     path("", include("scoring.urls")),
@@ -57,4 +57,4 @@ urlpatterns = [
     path("", include("site_pages.urls")),
 ]
 
-handler404 = "challenge_platform.views.page_not_found"
+handler404 = "challenges.views.page_not_found"

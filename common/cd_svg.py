@@ -3,11 +3,11 @@ multiple data sets", JMLR 7) of a track's teams, drawn with the helpers of :mod:
 
 Teams sit on an axis of their track mean, the best on the left as in Demšar's figures; each
 is joined by a line to its name, the better half named on the left, the rest on the right.
-The bar above the axis, from the best mean, is the critical difference: two teams whose
-means differ by less (with a score on every task) cannot be separated at the level given.
 Thick lines below the axis join the teams of each *clique*: a run of neighbours no two of
-which are separated, the procedure's own decisions (so teams with missing tasks, whose
-intervals are wider, are joined as their intervals say, not by the bar alone).
+which are separated, from each pair's own interval
+(docs/decisions/0029-pairwise-verdicts-from-each-pairs-differences.md). Demšar's single
+critical-difference bar is not drawn: it needs one width shared by every pair, which
+paired per-pair intervals do not have.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ def cd_svg(
     teams: Sequence[CdTeam],
     cliques: Sequence[tuple[int, int]],
     *,
-    critical_difference: float | None,
     title: str,
     level: str,
     width: int = 640,
 ) -> str:
     """The diagram of ``teams`` (best mean first) with ``cliques`` (first, last) index runs
-    of teams that cannot be separated and the bar of ``critical_difference`` (None: not
-    drawn). Empty with fewer than two teams."""
+    of teams that cannot be separated (``level`` says by what test). No critical-difference
+    bar: each pair of teams has an interval of its own, so no one width separates every
+    pair. Empty with fewer than two teams."""
     if len(teams) < 2 or not all(math.isfinite(t.mean) for t in teams):
         return ""
     top = _plot_top(width, title)
@@ -64,20 +64,13 @@ def cd_svg(
     height = clique_bottom + 10 + rows * ROW_HEIGHT + 8
     desc = (
         f"{len(teams)} teams on their track mean, best on the left; "
-        + (
-            f"critical difference {critical_difference:.4g} ({level}); "
-            if critical_difference is not None
-            else ""
-        )
-        + f"{len(cliques)} group(s) of teams that cannot be separated."
+        f"{len(cliques)} group(s) of teams that cannot be separated ({level})."
     )
     out, _ = _open(width, height, title, desc)
     x0, x1 = EDGE + NAME_WIDTH + 14, width - EDGE - NAME_WIDTH - 14
     means = [t.mean for t in teams]
-    best = high = max(means)
+    high = max(means)
     low = min(means)
-    if critical_difference is not None and math.isfinite(critical_difference):
-        low = min(low, best - critical_difference)
     if high - low < 1e-12:
         low, high = low - 0.01, high + 0.01
     ticks = nice_ticks(low, high)
@@ -101,23 +94,6 @@ def cd_svg(
         out.append(
             f'<text x="{_num(x)}" y="{axis_y - 8}" text-anchor="middle" '
             f'fill="{AXIS_COLOR}">{label}</text>'
-        )
-    if critical_difference is not None and math.isfinite(critical_difference):
-        start, end = px(best), px(best - critical_difference)
-        out.append(
-            f'<line class="critical-difference" x1="{_num(start)}" y1="{bar_y}" '
-            f'x2="{_num(end)}" y2="{bar_y}" stroke="#222222" stroke-width="2">'
-            f"<title>critical difference {critical_difference:.4f} ({_text(level)})</title>"
-            "</line>"
-        )
-        for x in (start, end):
-            out.append(
-                f'<line x1="{_num(x)}" y1="{bar_y - 4}" x2="{_num(x)}" y2="{bar_y + 4}" '
-                f'stroke="#222222"/>'
-            )
-        out.append(
-            f'<text x="{_num(end + 6)}" y="{bar_y}" dy="0.32em" fill="#222222">'
-            f"CD = {critical_difference:.4g}</text>"
         )
     for k, (first, last) in enumerate(cliques):
         y = axis_y + 10 + CLIQUE_STEP * k

@@ -1,8 +1,9 @@
 """Prediction flips of a new submission against a reference, counted per split.
 
-A row is *right* as the task's kind says (``kinds``: ``TaskKind.rows_right``; docs/architecture.md
-§11: the prediction equals the truth, or for numbers is within the task's tolerance of it).
-Callers pass that rule as ``is_right(y, pred) -> bool per row``; without one, equality.
+A row is *right* as the task's kind says (``kinds``: ``TaskKind.rows_right``;
+docs/architecture.md §11: the prediction equals the truth, or for numbers is within the
+task's tolerance of it). Callers pass that rule as ``is_right(y, pred) -> bool per row``; without
+one, equality.
 
 - positive flip: the reference was wrong, the new prediction is right;
 - negative flip: the reference was right, the new prediction is wrong. The negative flip rate

@@ -7,6 +7,7 @@ stops the process there, not at the first request that needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 _PERIODS = {"s": (1, "second"), "m": (60, "minute"), "h": (3600, "hour"), "d": (86400, "day")}
 
@@ -33,3 +34,9 @@ def parse_rate(text: str | None) -> Rate | None:
         raise ValueError(f"a rate reads like 60/minute, not {text!r}")
     seconds, period = _PERIODS[unit[0]]
     return Rate(count=int(count), seconds=seconds, period=period) if int(count) else None
+
+
+def next_utc_midnight(*, at: datetime) -> datetime:
+    """When the UTC day of ``at`` ends: where every daily limit resets."""
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)

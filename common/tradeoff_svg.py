@@ -1,5 +1,5 @@
-"""The update trade-off plot of a task (docs/architecture.md §11): for every team's best entry, its
-score gain over the primary reference (y) against its negative flip rate (x).
+"""The update trade-off plot of a task (docs/architecture.md §11): for every team's best
+entry, its score gain over the primary reference (y) against its negative flip rate (x).
 
 Drawn with the helpers of :mod:`common.svg` (same frame, escaping and ticks). A point up
 and to the left is an update that gains without breaking rows the reference got right.

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 
 EXAMPLES = 5
+QUOTE_MAX = 100  # characters of a value a message may quote (issue 51)
+
+
+def _bounded_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel = 3
+    shown.maxstring = shown.maxother = QUOTE_MAX
+    shown.maxlong = 40
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = shown.maxfrozenset = 6
+    return shown
+
+
+_REPR = _bounded_repr()
+
+
+def quote(value: object, limit: int = QUOTE_MAX) -> str:
+    """``repr(value)`` cut to at most ``limit`` characters (``'abc…'``), visiting only the
+    first few items of a container and a few levels of nesting, so quoting a value a stranger
+    wrote costs the same whatever its size. Every message that shows such a value uses it."""
+    short = isinstance(value, str) and len(value) <= limit
+    text = repr(value) if short else _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def examples(values: Iterable[object], limit: int = EXAMPLES, *, total: int | None = None) -> str:

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 
-from challenge_platform.console import AuditedChangeMixin
+from challenges.console import AuditedChangeMixin
 from kinds.stress import StressRefused
 
 from .forms import (
@@ -30,6 +30,7 @@ from .selectors import task_file_names
 from .services import TaskImportError, task_import
 from .stress import task_stress_choices, task_stress_current, task_stress_set
 from .uploads import bundle_upload_guarded, task_replace_post
+from .version_uploads import task_version_uploads_recent, version_upload_message
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +67,15 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         "test_rows",
         "data_version",
         "versions",
+        "uploads",
         "downloads",
         "card",
         "meta",
         "created_at",
+        # Set under Leaderboard, "Public board modes" (audited, the board rebuilt with it).
+        "public_board",
+        "ladder_bootstraps",
+        "ladder_bayes_factor",
     )
 
     # The file fields are left out: as read-only fields they would link to storage URLs,
@@ -88,12 +94,42 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         ]
         return format_html_join(" · ", "{}", ((link,) for link in links))
 
+    @admin.display(description="Data uploads")
+    def uploads(self, task: Task) -> str:
+        """The newest uploaded data versions and where each one's check stands (a refused
+        one with every problem)."""
+        rows = task_version_uploads_recent(task=task)
+        if not rows:
+            return "—"
+        items = []
+        for u in rows:
+            problems = ""
+            if u.problems:
+                problems = format_html(
+                    '<ul class="errorlist bundle-problems">{}</ul>',
+                    format_html_join("", "<li>{}</li>", ((p,) for p in u.problems)),
+                )
+            items.append(
+                format_html(
+                    '<div data-upload="{}" data-status="{}">#{} · {} UTC · {} · {} · {}{}</div>',
+                    u.pk,
+                    u.status,
+                    u.pk,
+                    u.created_at.strftime("%Y-%m-%d %H:%M"),
+                    u.created_by.get_username() if u.created_by else "system",
+                    u.status,
+                    version_upload_message(upload=u),
+                    problems,
+                )
+            )
+        return format_html_join("", "{}", ((item,) for item in items))
+
     @admin.display(description="Data versions")
     def versions(self, task: Task) -> str:
         rows = TaskVersion.objects.filter(task=task).select_related("created_by")[:20]
         return format_html_join(
             mark_safe("<br>"),
-            "v{} · {} UTC · {} · {} train / {} test rows · {}",
+            "v{} · {} UTC · {} · {} train / {} test rows · {}{}",
             (
                 (
                     v.number,
@@ -102,6 +138,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
                     f"{v.train_rows:,}",
                     f"{v.test_rows:,}",
                     v.note or "—",
+                    " · files pruned" if v.pruned_at else "",
                 )
                 for v in rows
             ),
@@ -128,7 +165,7 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
         ]
 
     def stress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The task's stress families (docs/stress.md): which apply, and the organizer's
+        """The task's stress families (docs/organizers/stress.md): which apply, and the organizer's
         choice of families, strengths and shares."""
         task = self.get_object(request, str(object_id))
         if task is None:
@@ -182,18 +219,20 @@ class TaskAdmin(AuditedChangeMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if request.method != "POST":
             return self._render_replace(request, task, TaskReplaceForm(), [])
-        form, problems, replaced = task_replace_post(
+        posted = task_replace_post(
             request,
             task=task,
             limit=limit,
-            unexpected="The replacement failed on an unexpected error (it is in the server log);"
+            unexpected="The upload failed on an unexpected error (it is in the server log);"
             " nothing was changed. Try `manage.py replace_task_bundle` for the details.",
         )
-        if replaced is None:
-            return self._render_replace(request, task, form, problems)
-        messages.success(request, replaced.summary())
-        for warning in replaced.warnings:
-            messages.warning(request, f"{task.slug}: {warning}")
+        if posted.upload is None:
+            return self._render_replace(request, task, posted.form, posted.problems)
+        messages.success(
+            request,
+            f"{task.slug}: {version_upload_message(upload=posted.upload)} Its check is listed under"
+            " “Data uploads” below.",
+        )
         return HttpResponseRedirect(reverse("admin:datasets_task_change", args=[task.pk]))
 
     def _render_replace(

@@ -22,11 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.basic_token import BasicTokenAuthentication
-from challenge_platform.api.errors import error_responses
-from challenge_platform.models import Challenge, Track
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer
+from challenges.api.basic_token import BasicTokenAuthentication
+from challenges.api.errors import error_responses
+from challenges.models import Challenge, Track
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer
 from datasets.core.croissant import MEDIA_TYPE
 from datasets.downloads import ranged_file_response
 from datasets.formats import croissant_url, task_croissant
@@ -155,7 +155,7 @@ class TaskDetailApi(APIView):
             help_text="download URL of each file, by name (logged-in users only)"
         )
         croissant = serializers.SerializerMethodField(
-            help_text="the data's Croissant 1.1 description (docs/formats.md)"
+            help_text="the data's Croissant 1.1 description (docs/participants/formats.md)"
         )
 
         @extend_schema_field({"type": "array", "items": {"type": "string"}})

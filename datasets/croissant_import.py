@@ -1,4 +1,5 @@
-"""``import_task --croissant``: a Croissant dataset imported as a task (docs/formats.md).
+"""``import_task --croissant``: a Croissant dataset imported as a task
+(docs/participants/formats.md).
 
 The dataset becomes a bundle folder (:func:`datasets.core.croissant_bundle.croissant_bundle`,
 in a staging folder under ``DATA_DIR`` removed afterwards), which

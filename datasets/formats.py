@@ -1,4 +1,4 @@
-"""A task's Croissant description for one reader (docs/formats.md): the pure builder
+"""A task's Croissant description for one reader (docs/participants/formats.md): the pure builder
 (:mod:`datasets.core.croissant`) fed with what this reader may see.
 
 Only what the reader may download is described: the files (and the record sets read from
@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
-from challenge_platform.rules import rules_accepted
-from challenge_platform.selectors import is_organizer
+from challenges.rules import rules_accepted
+from challenges.selectors import is_organizer
 from datasets.core import croissant
 from datasets.core.about import RAI_PROPERTIES
 from datasets.models import Task, TaskVersion

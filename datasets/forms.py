@@ -16,7 +16,7 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
-from challenge_platform.models import Track
+from challenges.models import Track
 
 
 class BundleSizeLimitHandler(FileUploadHandler):
@@ -175,8 +175,8 @@ def staged_upload(upload) -> Iterator[Path]:
 
 
 class TaskStressForm(forms.Form):
-    """A task's stress families (docs/stress.md): the defaults, none, or a list as task.yaml
-    takes it, in JSON."""
+    """A task's stress families (docs/organizers/stress.md): the defaults, none, or a list as
+    task.yaml takes it, in JSON."""
 
     CHOICES = (
         ("defaults", "Every family that applies to the columns (default strength, equal shares)"),

@@ -10,8 +10,10 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
-from challenge_platform.stored_files import StoredFile, every_file_field
-from common import keyfile
+from challenges.markdown import MarkdownHtmlField
+from challenges.stored_files import StoredFile, every_file_field
+from common import board_modes, keyfile
+from jobs.models import Job
 from kinds import kind_choices
 
 
@@ -48,6 +50,23 @@ def task_file_path(instance: Task, filename: str) -> str:
     return f"tasks/{instance.slug}/v{version}/{filename}"
 
 
+def default_public_board() -> str:
+    """The mode a new task's public board starts in (``PUBLIC_BOARD_DEFAULT``: "ladder")."""
+    mode = getattr(settings, "PUBLIC_BOARD_DEFAULT", board_modes.DEFAULT_MODE)
+    return mode if mode in board_modes.MODES else board_modes.DEFAULT_MODE
+
+
+class PublicBoard(models.TextChoices):
+    """A task's public board mode (``common.board_modes``, docs/organizers/ladder.md)."""
+
+    PLAIN = board_modes.PLAIN, board_modes.LABELS[board_modes.PLAIN]
+    LADDER = board_modes.LADDER, board_modes.LABELS[board_modes.LADDER]
+    LADDER_BOOTSTRAP = (
+        board_modes.LADDER_BOOTSTRAP,
+        board_modes.LABELS[board_modes.LADDER_BOOTSTRAP],
+    )
+
+
 class Task(models.Model):
     track = models.ForeignKey(
         "challenge_platform.Track", on_delete=models.PROTECT, related_name="tasks"
@@ -55,6 +74,7 @@ class Task(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown")
+    description_html = MarkdownHtmlField(source="description")
     # The kinds are modules (``kinds.registry``), not database values: a callable's choices
     # follow the registry without a migration, and the import service refuses any other.
     kind = models.CharField(max_length=20, choices=kind_choices)
@@ -72,9 +92,10 @@ class Task(models.Model):
         default=dict,
         blank=True,
         help_text=(
-            'OPIS settings from task.yaml (docs/architecture.md §11): {"group_column": name'
-            ' or null, "group_source": "test" | "solution" | null, "range": [lo, hi],'
-            ' "min_group_rows": n}; a solution group column is kept in the private solution'
+            "OPIS settings from task.yaml (docs/architecture.md §11): "
+            '{"group_column": name or null, "group_source": "test" | "solution" | null, '
+            '"range": [lo, hi], "min_group_rows": n}; a solution group column is kept in the '
+            "private solution"
         ),
     )
     meta = models.JSONField(default=dict, blank=True, help_text="The standardized task.json")
@@ -97,7 +118,26 @@ class Task(models.Model):
         null=True,
         blank=True,
         help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); "
-        "empty: the challenge's (docs/champion-gate.md).",
+        "empty: the challenge's (docs/organizers/champion-gate.md).",
+    )
+    # How the public split is shown to participants (docs/organizers/ladder.md):
+    # ``common.board_modes``.
+    public_board = models.CharField(
+        max_length=16,
+        choices=PublicBoard.choices,
+        default=default_public_board,
+        help_text="How participants see the public board: plain (every exact score), ladder "
+        "(a shown score moves only on a significant climb) or ladder-bootstrap (the DREAM "
+        "bootstrap rule). Organizers always see every exact score (docs/organizers/ladder.md).",
+    )
+    ladder_bootstraps = models.PositiveIntegerField(
+        default=board_modes.DEFAULT_BOOTSTRAPS,
+        help_text="ladder-bootstrap: the paired bootstraps of each decision.",
+    )
+    ladder_bayes_factor = models.FloatField(
+        default=board_modes.DEFAULT_BAYES_FACTOR,
+        help_text="ladder-bootstrap: a new entry climbs when its bootstrap wins over its "
+        "losses exceed this (DREAM: 3).",
     )
 
     # Public to logged-in participants (streamed through a view, never served directly).
@@ -120,6 +160,17 @@ class Task(models.Model):
                 condition=Q(gate_nfr_epsilon__isnull=True)
                 | (Q(gate_nfr_epsilon__gte=0) & Q(gate_nfr_epsilon__lte=1)),
                 name="task_gate_nfr_epsilon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(public_board__in=board_modes.MODES), name="task_public_board_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ladder_bootstraps__gte=board_modes.MIN_BOOTSTRAPS)
+                & Q(ladder_bootstraps__lte=board_modes.MAX_BOOTSTRAPS),
+                name="task_ladder_bootstraps_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(ladder_bayes_factor__gte=1), name="task_ladder_bayes_factor_range"
             ),
         ]
 
@@ -151,7 +202,10 @@ class TaskVersion(models.Model):
     """One version of a task's data: the bundle an organizer or the task's owners uploaded.
 
     The task's file fields always hold the current version's files; older versions' files
-    stay in storage (history), named in ``files``. Version 1 is the import.
+    stay in storage (history), named in ``files``, until the version is pruned
+    (``TASK_DATA_VERSIONS_KEPT``, ``datasets.version_uploads.task_versions_prune``): its
+    files are deleted and ``files`` emptied, the row stays as the record. Version 1 is the
+    import.
     """
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="versions")
@@ -174,8 +228,8 @@ class TaskVersion(models.Model):
         max_length=64, blank=True, help_text="Of the uploaded bundle (empty for older imports)"
     )
     # What a version was, kept when the next one replaces the task's fields (its Croissant
-    # description, docs/formats.md): the task.json and card.json of this version ({} for a
-    # version replaced before they were kept).
+    # description, docs/participants/formats.md): the task.json and card.json of this version ({}
+    # for a version replaced before they were kept).
     meta = models.JSONField(default=dict, blank=True, help_text="This version's task.json")
     card = models.JSONField(default=dict, blank=True, help_text="This version's card.json")
     # Filled on first use (datasets.versions): file name -> {"sha256", "size"} of this
@@ -183,6 +237,22 @@ class TaskVersion(models.Model):
     file_digests = models.JSONField(default=dict, blank=True)
     changes = models.JSONField(
         null=True, blank=True, help_text="Rows added, removed, relabelled since the previous"
+    )
+    # The storage quota (challenges.upload_budget): the team a task owner's version
+    # counts against (null: an organizer's or the import), and the bytes its files take.
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose storage quota this version counts against (a task owner's)",
+    )
+    stored_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes of its stored files (0 once pruned)"
+    )
+    pruned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its files were deleted (an old version)"
     )
 
     class Meta:
@@ -194,3 +264,65 @@ class TaskVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} v{self.number}"
+
+
+class VersionUploadStatus(models.TextChoices):
+    QUEUED = "queued"
+    CHECKING = "checking"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+def version_upload_path(instance: TaskVersionUpload, filename: str) -> str:
+    return f"version-uploads/{instance.task.slug}/{filename}"
+
+
+class TaskVersionUpload(Job):
+    """A new version of a task's bundle waiting for, under or past its check: a job of the
+    one lifecycle (``queued -> checking -> accepted | refused | failed``,
+    ``datasets.version_uploads``). The web process only stores the uploaded ``.zip``
+    (``bundle``, private); a worker checks it as an import is checked and, when it is valid,
+    makes it the task's next :class:`TaskVersion` (``version``) in the transaction that ends
+    the job. ``refused`` lists every problem (nothing changed); ``failed`` is the platform's
+    fault (``error``). The bundle is deleted once the job is final."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="version_uploads")
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose budget it counts against (a task owner's upload)",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.TextField(help_text="Why the data changes (the audit reason)")
+    bundle = models.FileField(
+        upload_to=version_upload_path, storage=private_storage, max_length=300, blank=True
+    )
+    bundle_name = models.CharField(max_length=255, help_text="The uploaded file's name")
+    bundle_size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=VersionUploadStatus.choices, default=VersionUploadStatus.QUEUED
+    )
+    problems = models.JSONField(default=list, blank=True, help_text="Why it was refused")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed (the platform's fault)")
+    version = models.ForeignKey(
+        TaskVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task} upload {self.pk} ({self.status})"

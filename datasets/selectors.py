@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import Http404
 
-from challenge_platform.models import Challenge, TeamMembership, Track
+from challenges.models import Challenge, Team, TeamMembership, Track
 from datasets.models import Task, TaskVersion
 from kinds import kind_get
 
@@ -242,9 +242,9 @@ def task_manage_refusal(
 ) -> ManageRefusal | None:
     """None when ``user`` may manage ``task``, else why not.
 
-    The one check for the task-owner role (docs/architecture.md §10): organizers manage every task;
-    a task owner (a member of ``task.owner_team``) only its own, and only while the organizers
-    have not hidden or disqualified that team. Baselines, data versions, references, the
+    The one check for the task-owner role (docs/architecture.md §10): organizers manage
+    every task; a task owner (a member of ``task.owner_team``) only its own, and only while the
+    organizers have not hidden or disqualified that team. Baselines, data versions, references, the
     task's submissions after the reveal and whatever else manages a single task call it
     (``task_manageable``)."""
     if user.is_authenticated and user.is_staff:
@@ -266,6 +266,15 @@ def task_manage_refusal(
             "team_hidden", team.hidden_refusal(f"can no longer manage the task '{task.slug}'")
         )
     return None
+
+
+def task_owner_upload_team(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> Team | None:
+    """The team whose upload budget (``challenges.upload_budget``) ``user``'s upload
+    to ``task`` as its manager counts against (a data version, a reference file): a task
+    owner's team; None for an organizer, who is not charged."""
+    if not user.is_authenticated or user.is_staff:
+        return None
+    return task.owner_team
 
 
 def task_manageable(*, task: Task, user: AbstractBaseUser | AnonymousUser) -> bool:

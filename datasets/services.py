@@ -1,5 +1,6 @@
-"""Writes of the datasets app: importing an organizer's bundle as a Task (docs/architecture.md §4,
-§7), and replacing a task's data by a new version of its bundle.
+"""Writes of the datasets app: importing an organizer's bundle as a Task
+(docs/architecture.md §4, §7), and replacing a task's data by a new version of its
+bundle.
 
 ``task_import`` is the one way a task enters the platform: the ``import_task`` command, the
 admin console's upload and ``load_demo`` all call it. ``task_bundle_replace`` is the one way
@@ -30,15 +31,18 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import ReasonRequired, audit_record, reason_check
-from challenge_platform.models import Challenge, Track
+from challenges import hooks
+from challenges.audit import ReasonRequired, audit_record, reason_check
+from challenges.models import Challenge, Team, Track
+from challenges.stored_files import StoredFile, delete_on_commit
+from challenges.upload_budget import team_upload_lock, upload_quota_check
 from common import keyfile
 from common.files import delete_file_quietly, local_path, remove_empty_folders
 from datasets.core import BundleInvalid, StandardizedTask, prepare_task
 from datasets.core.standardize import SOLUTION_KEYS
-from datasets.models import Task, TaskVersion
+from datasets.models import Task, TaskVersion, default_public_board
 from datasets.versions import version_changes
+from kinds.boards import initial_board_mode
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +111,7 @@ def _bundle_digest(source: Path) -> Iterator[Callable[[], str]]:
 
 
 @contextlib.contextmanager
-def _staged(
-    source: Path | str, *, prefix: str, leak_probe: str = ""
-) -> Iterator[StandardizedTask]:
+def _staged(source: Path | str, *, prefix: str, leak_probe: str = "") -> Iterator[StandardizedTask]:
     """The bundle at ``source`` validated and standardized in a fresh staging folder under
     ``DATA_DIR``, removed when the block ends, whatever happens. Raises
     :class:`BundleInvalid` (on entering the block) when the bundle is invalid."""
@@ -121,7 +123,8 @@ def _staged(
             Path(source),
             work_dir=work_dir,
             max_archive_bytes=settings.BUNDLE_MAX_BYTES,
-            leak_probe=leak_probe,  # docs/stress.md: the flag, else task.yaml's, else the setting
+            # docs/organizers/stress.md: the flag, else task.yaml's, else the setting
+            leak_probe=leak_probe,
             leak_probe_default=settings.TASK_LEAK_PROBE,
         )
     finally:
@@ -146,7 +149,7 @@ def task_import(
     problem, and leaves nothing behind: no row, no stored file, no staging folder.
     The returned task carries the bundle's non-fatal warnings as ``task.import_warnings``.
     ``leak_probe`` (``warn``, ``refuse``, ``off``) overrides task.yaml's and the setting's
-    choice of what a leak of the labels through the ids does (docs/stress.md).
+    choice of what a leak of the labels through the ids does (docs/organizers/stress.md).
     """
     problems = _destination_problems(
         challenge_slug=challenge_slug,
@@ -271,10 +274,18 @@ def _store(
                 opis=dict(meta["opis"]),
                 meta=dict(meta),
                 order=track.tasks.count(),
+                public_board=initial_board_mode(
+                    kind=meta["kind"],
+                    metric=meta["primary_metric"],
+                    classes=list(meta["classes"]),
+                    default=default_public_board(),
+                ),
             )
-            _save_files(task, standardized, written)
+            stored = _save_files(task, standardized, written)
             task.save()
-            _version_create(task=task, actor=actor, note="the imported data", sha256=sha256)
+            _version_create(
+                task=task, actor=actor, note="the imported data", sha256=sha256, stored=stored
+            )
             hooks.emit(hooks.TaskAdded(task_id=task.pk))
     except IntegrityError as exc:
         _delete(written)
@@ -290,45 +301,62 @@ def _store(
 
 def _save_files(
     task: Task, standardized: StandardizedTask, written: list[tuple[Storage, str]]
-) -> None:
+) -> int:
     """Store the standardized files on ``task``'s fields (under its ``data_version``'s
     folder, ``task_file_path``), moved there from the staging folder when the storage is
-    local (:class:`StagedFile`); a file the bundle lacks (images) empties its field."""
+    local (:class:`StagedFile`); a file the bundle lacks (images) empties its field. Returns
+    the bytes stored."""
+    stored = 0
     for relative, field_name in TASK_FILES.items():
         path = standardized.files.get(relative)
         field_file = getattr(task, field_name)
         if path is None:
             setattr(task, field_name, "")
             continue
+        size = path.stat().st_size  # before a local storage moves the file away
         with path.open("rb") as handle:
             field_file.save(Path(relative).name, StagedFile(handle, path), save=False)
         written.append((field_file.storage, field_file.name))
+        stored += size
     keys = standardized.files.get(SOLUTION_KEYS)
     if keys is not None and task.solution:
-        _solution_keys_save(task, keys, written)
+        stored += _solution_keys_save(task, keys, written)
+    return stored
 
 
-def _solution_keys_save(task: Task, path: Path, written: list[tuple[Storage, str]]) -> None:
+def standardized_bytes(*, standardized: StandardizedTask) -> int:
+    """The most a version of ``standardized`` stores (its files and the solution's key
+    table): what its storage is counted at before anything is stored."""
+    names = [*TASK_FILES, SOLUTION_KEYS]
+    return sum(standardized.files[n].stat().st_size for n in names if n in standardized.files)
+
+
+def _solution_keys_save(task: Task, path: Path, written: list[tuple[Storage, str]]) -> int:
     """Store the solution's key table (``common.keyfile``) beside the solution, under the
     name scoring looks for (``keyfile.keys_name`` of the solution's stored name), on a
     local storage only: from an object store (S3) scoring would download about 26 bytes
     per id (78 MB at 3M ids) to save 0.2-0.4 s of work, so it makes the table as before
-    there (docs/decisions.md). Whatever is at that name is an orphan (the solution's name was
-    free): replaced."""
+    there (docs/decisions/0026-a-deleted-task-takes-its-files.md). Whatever is at that name is an
+    orphan (the solution's name was free): replaced."""
     storage = task.solution.storage
     name = keyfile.keys_name(task.solution.name)
     if local_path(storage, name) is None:
-        return
+        return 0
     if storage.exists(name):
         storage.delete(name)
+    size = path.stat().st_size
     with path.open("rb") as handle:
         saved = storage.save(name, StagedFile(handle, path))
     written.append((storage, saved))
     if saved != name:  # taken again meanwhile: scoring would never read it under another
         delete_file_quietly(storage, saved)
+        return 0
+    return size
 
 
-def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVersion:
+def _version_create(
+    *, task: Task, actor: Any, note: str, sha256: str, stored: int, team: Team | None = None
+) -> TaskVersion:
     person = actor if getattr(actor, "is_authenticated", False) and actor.pk else None
     return TaskVersion.objects.create(
         task=task,
@@ -341,6 +369,8 @@ def _version_create(*, task: Task, actor: Any, note: str, sha256: str) -> TaskVe
         sha256=sha256,
         meta=dict(task.meta or {}),  # kept for the version's Croissant (datasets.versions)
         card=dict(task.card or {}),
+        team=team,
+        stored_bytes=stored,
     )
 
 
@@ -386,22 +416,41 @@ BUNDLE_FIELDS = (
 
 @dataclass(frozen=True)
 class TaskReplaced:
-    """What ``task_bundle_replace`` did: the task (refreshed) and its new version."""
+    """What ``task_bundle_replace`` did: the task (refreshed), its new version, and the old
+    versions whose files it pruned."""
 
     task: Task
     version: TaskVersion
     previous: int
     warnings: tuple[str, ...]
+    pruned: tuple[int, ...] = ()
 
     def summary(self) -> str:
         """What the organizer or the task owner is told."""
-        task = self.task
-        return (
-            f"{task.title}: data version {self.version.number} replaces version"
-            f" {self.previous} ({task.train_rows:,} train and {task.test_rows:,} test rows)."
-            " Every submission of the task is re-scored on it, the trivial baseline is rebuilt"
-            f" and uploaded references are read again. {baseline_on_new_version()}"
-        )
+        text = version_summary(task=self.task, version=self.version, previous=self.previous)
+        return f"{text} {pruned_sentence(numbers=self.pruned)}".strip()
+
+
+def version_summary(*, task: Task, version: TaskVersion, previous: int) -> str:
+    """What a new data version did, as every entry point says it."""
+    return (
+        f"{task.title}: data version {version.number} replaces version"
+        f" {previous} ({version.train_rows:,} train and {version.test_rows:,} test rows)."
+        " Every submission of the task is re-scored on it, the trivial baseline is rebuilt"
+        f" and uploaded references are read again. {baseline_on_new_version()}"
+    )
+
+
+def pruned_sentence(*, numbers: Sequence[int]) -> str:
+    """What pruning did, in one sentence ("" when nothing was pruned)."""
+    if not numbers:
+        return ""
+    kept = settings.TASK_DATA_VERSIONS_KEPT
+    names = ", ".join(str(n) for n in numbers)
+    return (
+        f"The files of version{'s' if len(numbers) > 1 else ''} {names} were deleted: a task"
+        f" keeps the files of its {kept} newest versions."
+    )
 
 
 def baseline_on_new_version() -> str:
@@ -415,7 +464,16 @@ def baseline_on_new_version() -> str:
     )
 
 
-def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) -> TaskReplaced:
+def task_bundle_replace(
+    *,
+    task: Task,
+    source: Path,
+    actor: Any,
+    reason: str,
+    team: Team | None = None,
+    counted_bytes: int = 0,
+    within: Callable[[TaskVersion, tuple[str, ...]], None] | None = None,
+) -> TaskReplaced:
     """Replace ``task``'s data by the bundle at ``source`` (a folder or a ``.zip``).
 
     The bundle is checked by the same ``prepare_task`` as an import and must keep the task's
@@ -424,9 +482,17 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
     ``task.replace`` audit event are written in one transaction, in which the layers above are
     told (``hooks.TaskDataChanged``: scoring re-queues every submission and rebuilds the
     references; algorithms queues the AutoGluon baseline again when ``BENCHMARK_ON_ARRIVAL``).
-    The previous version's files stay. A person must give ``reason`` (every team is
-    re-scored). Any refusal raises :class:`TaskReplaceError` listing every problem and
-    changes nothing.
+    The same transaction prunes the versions older than the ``TASK_DATA_VERSIONS_KEPT``
+    newest (:func:`task_versions_prune`) and, with ``within``, calls ``within(version,
+    warnings)`` (the check job of an upload ends there: the version exists exactly when its
+    job says so).
+
+    ``team`` is the task owner's team the version counts against: its storage quota is
+    checked under its lock on what the version stores, ``counted_bytes`` of the team's use
+    being deleted with it (the uploaded bundle), and the version records it; over the
+    quota raises :class:`~challenges.upload_budget.UploadBudgetExceeded` (nothing
+    stored). A person must give ``reason`` (every team is re-scored). Any other refusal
+    raises :class:`TaskReplaceError` listing every problem and changes nothing.
     """
     problems: list[str] = []
     try:
@@ -453,7 +519,11 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
                 )
             if problems:
                 raise TaskReplaceError(problems)
-            replaced = _replace(task, standardized, actor=actor, reason=reason, sha256=digest())
+            replaced = _replace(
+                task,
+                standardized,
+                _Replacing(actor, reason, digest(), team, counted_bytes, within),
+            )
     except BundleInvalid as exc:
         raise TaskReplaceError([*problems, *exc.problems]) from exc
     for warning in standardized.warnings:
@@ -462,14 +532,32 @@ def task_bundle_replace(*, task: Task, source: Path, actor: Any, reason: str) ->
     return replaced
 
 
-def _replace(
-    task: Task, standardized: StandardizedTask, *, actor: Any, reason: str, sha256: str
-) -> TaskReplaced:
+@dataclass(frozen=True)
+class _Replacing:
+    """Who replaces the data and how the new version is recorded (``task_bundle_replace``)."""
+
+    actor: Any
+    reason: str
+    sha256: str
+    team: Team | None
+    counted_bytes: int
+    within: Callable[[TaskVersion, tuple[str, ...]], None] | None
+
+
+def _replace(task: Task, standardized: StandardizedTask, how: _Replacing) -> TaskReplaced:
     meta = standardized.meta
+    actor, reason, sha256 = how.actor, how.reason, how.sha256
     written: list[tuple[Storage, str]] = []
     try:
         with transaction.atomic():
             current = Task.objects.select_for_update().get(pk=task.pk)
+            if how.team is not None:  # after the task's lock, as a reference upload takes them
+                team_upload_lock(team=how.team)
+                upload_quota_check(
+                    team=how.team,
+                    adding_bytes=standardized_bytes(standardized=standardized),
+                    freeing_bytes=how.counted_bytes,
+                )
             previous = current.data_version
             before = {
                 "data_version": previous,
@@ -491,9 +579,11 @@ def _replace(
             }
             for name, value in values.items():
                 setattr(current, name, value)
-            _save_files(current, standardized, written)
+            stored = _save_files(current, standardized, written)
             current.save()
-            version = _version_create(task=current, actor=actor, note=reason, sha256=sha256)
+            version = _version_create(
+                task=current, actor=actor, note=reason, sha256=sha256, stored=stored, team=how.team
+            )
             audit_record(
                 actor=actor,
                 action="task.replace",
@@ -508,13 +598,57 @@ def _replace(
                 reason=reason,
             )
             hooks.emit(hooks.TaskDataChanged(task_id=current.pk))
+            pruned = task_versions_prune(task=current)
+            if how.within is not None:
+                how.within(version, tuple(standardized.warnings))
     except BaseException:
         _delete(written)
         raise
     task.refresh_from_db()
     return TaskReplaced(
-        task=task, version=version, previous=previous, warnings=tuple(standardized.warnings)
+        task=task,
+        version=version,
+        previous=previous,
+        warnings=tuple(standardized.warnings),
+        pruned=tuple(pruned),
     )
+
+
+def task_versions_prune(*, task: Task) -> list[int]:
+    """Inside the transaction that gave ``task`` its current version, holding its row lock:
+    prune every version older than the ``TASK_DATA_VERSIONS_KEPT`` newest (the current one
+    is always kept; ``0`` keeps them all). A pruned version's files are deleted once the
+    transaction commits, each unless a version row still names it
+    (:mod:`challenges.stored_files`); its row stays as the record (number, reason,
+    who, rows, sha256, what changed) with no files (``pruned_at``). Nothing else reads an
+    old version's files: scoring, runs, stress and the gate read the current data, and a
+    version's changes are counted when it is uploaded. Returns the numbers pruned."""
+    kept = settings.TASK_DATA_VERSIONS_KEPT
+    if kept <= 0:
+        return []
+    old = list(
+        TaskVersion.objects.select_for_update()
+        .filter(task=task, number__lte=task.data_version - kept, pruned_at__isnull=True)
+        .order_by("number")
+    )
+    if not old:
+        return []
+    files: list[StoredFile] = []
+    for version in old:
+        for field_name, name in (version.files or {}).items():
+            if field_name not in TASK_FILES.values() or not name:
+                continue
+            storage = Task._meta.get_field(field_name).storage
+            files.append(StoredFile(storage, name, TaskVersion, f"files__{field_name}"))
+            if field_name == "solution":  # its key table goes with it (common.keyfile)
+                files.append(StoredFile(storage, keyfile.keys_name(name)))
+    TaskVersion.objects.filter(pk__in=[v.pk for v in old]).update(
+        files={}, stored_bytes=0, pruned_at=timezone.now()
+    )
+    delete_on_commit(files)
+    numbers = [v.number for v in old]
+    logger.info("task %s: the files of versions %s were pruned", task.slug, numbers)
+    return numbers
 
 
 def _challenge_get_or_create(*, slug: str, title: str | None) -> Challenge:

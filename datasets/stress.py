@@ -1,4 +1,4 @@
-"""The organizers' choice of a task's stress families (docs/stress.md), from the console.
+"""The organizers' choice of a task's stress families (docs/organizers/stress.md), from the console.
 
 ``task.yaml``'s ``stress`` sets them at import (``datasets.core``); :func:`task_stress_set`
 changes them afterwards: checked against the task's columns with a message per problem,
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
-from challenge_platform.audit import audit_record
+from challenges.audit import audit_record
 from datasets.models import Task
 from kinds import kind_get
 from kinds.stress import PlannedFamily, StressRefused, stress_plan

@@ -1,5 +1,5 @@
-"""A task's data versions as the field reads them (docs/formats.md): each version's public
-files (with their sha256, for its Croissant description), and what changed from the
+"""A task's data versions as the field reads them (docs/participants/formats.md): each version's
+public files (with their sha256, for its Croissant description), and what changed from the
 version before (rows added, removed and relabelled in train and test).
 
 Both are computed from the stored files and kept on the version (``TaskVersion.file_digests``,
@@ -98,8 +98,8 @@ def version_changes(*, version: TaskVersion) -> dict[str, dict[str, int]] | None
         return version.changes
     previous = TaskVersion.objects.filter(task_id=version.task_id, number=version.number - 1)
     before = previous.first()
-    if before is None:
-        return None
+    if before is None or before.pruned_at or version.pruned_at:
+        return None  # a pruned version's files are gone (datasets.services.task_versions_prune)
     try:
         changes = {
             "train": rows_changed(

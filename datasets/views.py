@@ -7,8 +7,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse
 
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer
 from datasets.downloads import ranged_file_response
 from datasets.models import Task
 from datasets.selectors import SOLUTION_FILE, task_file_get, task_get_or_404

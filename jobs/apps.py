@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from jobs.celery import when_app_made
+
 
 class JobsConfig(AppConfig):
     name = "jobs"
@@ -7,9 +9,6 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        from jobs import tasks  # noqa: F401 - registers the lifecycle's beat task
-        from jobs.celery import when_app_made
-
         # A worker's liveness: receivers of Celery's worker signals (sent only in workers,
         # which make the Celery app before Django's start; elsewhere, when it is made).
         when_app_made(_connect_worker_signals)

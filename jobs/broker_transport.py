@@ -1,5 +1,6 @@
 """kombu's Redis transport, without restoring a worker's unacknowledged messages when it
-closes its channel (``CELERY_BROKER_TRANSPORT``; docs/decisions.md, "Chaos").
+closes its channel (``CELERY_BROKER_TRANSPORT``;
+docs/decisions/0058-nothing-lost-when-faults-overlap.md).
 
 kombu's Redis transport puts every message a worker holds unacknowledged back on its queue
 when the worker's channel closes. When the broker restarted under the worker, that close

@@ -3,23 +3,29 @@
 The lowest module of the jobs app (docs/architecture.md, "The job lifecycle"): it imports
 no other module of the platform, so the lifecycle above it, and every app's ``tasks``
 module, can publish and register through it. The project package re-exports the app
-(``challenge_platform.celery_app``), so ``celery -A challenge_platform`` finds it.
+(:mod:`challenge_platform.celery`), so ``celery -A challenge_platform`` finds it.
 
 The app is made when it is first used (:func:`celery_app`, or the module's ``app``), not
 when the module is imported: Celery, kombu and the broker's client cost a cold command
 (``manage.py score_file``) about 0.15 CPU-seconds of its start, and a command that
-publishes nothing never needs them. A worker makes it first thing (``celery -A``), so
-there every task is Celery's own from the start; elsewhere a task defined before the app
-is a proxy that makes the app on its first use (``scoring.tasks.score_submission.name``),
-and the app, once made, registers every task defined so far. Queues, routes, task names
-and options are the same either way (docs/decisions.md, "The start without Celery").
+publishes nothing never needs them. A worker makes it first thing (``celery -A``), then
+imports every app's tasks module (Celery's autodiscovery), so there every task is Celery's
+own from the start. Elsewhere no tasks module is imported: a publisher sends a task by the
+name, and to the queue, its app's ``task_names`` declares (:func:`declare_task`); a report
+on running jobs imports them first (:func:`task_modules_loaded`); a task a test imports
+before the app is made is a proxy that makes the app on its first use, and the app, once
+made, registers every task defined so far. Queues, routes, task names and options are the
+same either way (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "The
+start without Celery", "Task modules are the workers'").
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +34,23 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.local")
 
-# Each project task's queue, filled by ``platform_task``; the router below reads it.
+# Each project task's queue, declared with its name (``declare_task``, in its app's
+# ``task_names``): what a publisher needs, without the task's module. The router reads it.
 TASK_QUEUES: dict[str, str] = {}
+# Each project task's hard time limit in seconds (its worker kills it then), filled by
+# ``platform_task`` as the task's module is imported: the bound of a running job
+# (jobs.health, which loads the task modules first: ``task_modules_loaded``).
+TASK_TIME_LIMITS: dict[str, float] = {}
 
 # The beat's schedule: each periodic task declares its period where it is defined
 # (``platform_task(every=..., beat=...)``), in the app that owns it, so this lowest layer
 # names no task of a higher one. The beat process imports every app's tasks module before
 # it reads the schedule (Celery's autodiscovery runs in its loader's ``init_worker``).
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+
+# Whether every app's tasks module is imported here (a worker's and the beat's start do it;
+# elsewhere ``task_modules_loaded``).
+_tasks_imported = threading.Event()
 
 _made: list[Celery] = []
 _making = threading.RLock()  # a callback may define a task: the same thread again
@@ -69,6 +84,31 @@ def when_app_made(callback: Callable[[Celery], None]) -> None:
             _when_made.append(callback)
             return
     callback(_made[0])
+
+
+def declare_task(name: str, *, queue: str) -> str:
+    """Declare the Celery task ``name`` on ``queue`` and return ``name``: each app's
+    ``task_names`` module declares its tasks so (``SCORE = declare_task("scoring.tasks.score",
+    queue="scoring")``), so that whoever holds a task's name, to publish it
+    (:func:`jobs.lifecycle.publish`) or as a job type's ``task_name``, knows its queue without
+    importing the task's module: only workers, the beat and the reports on running jobs
+    import those (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md)."""
+    known = TASK_QUEUES.setdefault(name, queue)
+    if known != queue:
+        raise ValueError(f"the task {name!r} is declared on two queues: {known!r}, {queue!r}")
+    return name
+
+
+def task_modules_loaded() -> None:
+    """Import every app's tasks module once, as a worker's start does (Celery's autodiscovery
+    of the installed apps), so that what only a task's definition says (its time limits, its
+    beat entry) is known here: what reports on running jobs outside a worker (jobs.health,
+    operations.settled) calls it first. Makes the Celery app."""
+    if _tasks_imported.is_set():
+        return
+    with _making:
+        celery_app().autodiscover_tasks(force=True)
+        _tasks_imported.set()
 
 
 def _make() -> Celery:
@@ -113,8 +153,6 @@ def _database_lost(exc: BaseException) -> bool:
 def wait_for_database(*, seconds: float, every: float = 1.0) -> bool:
     """Wait until the database accepts a connection again, at most ``seconds``; True when it
     does. Broken connections of this thread are closed first (a usable one is kept)."""
-    import time
-
     from django.db import DatabaseError, connections
 
     deadline = time.monotonic() + seconds
@@ -142,7 +180,6 @@ def _riding_out_database_outages(func: Callable[..., Any]) -> Callable[..., Any]
     within a second of the database's return. Task bodies are idempotent (the claim), so
     running one again is what a retry does. Past the wait, the error goes to Celery's
     retry."""
-    import functools
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -168,7 +205,7 @@ def _riding_out_database_outages(func: Callable[..., Any]) -> Callable[..., Any]
 
 def platform_task(
     *,
-    queue: str,
+    name: str,
     soft_time_limit: int,
     time_limit: int,
     max_retries: int = 3,
@@ -180,6 +217,9 @@ def platform_task(
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.
+    ``name`` is the task's constant in its app's ``task_names`` module, which its publishers
+    read too (docs/decisions/0054-one-name-per-task.md); its queue is declared there with it
+    (:func:`declare_task`).
     With ``every`` (seconds) the beat sends it that often, as the schedule entry ``beat``,
     on its queue, expiring a few seconds before the next one is due.
     """
@@ -188,9 +228,14 @@ def platform_task(
     if (every is None) != (beat is None):
         raise ValueError("a periodic task needs both its period (every) and its entry (beat)")
 
+    if name not in TASK_QUEUES:
+        raise ValueError(f"the task {name!r} has no queue: declare it in its app's task_names")
+    queue = TASK_QUEUES[name]
+
     def decorator(func: Callable[..., Any]) -> Any:
-        name = f"{func.__module__}.{func.__name__}"
-        TASK_QUEUES[name] = queue
+        if name in TASK_TIME_LIMITS:
+            raise ValueError(f"two tasks are named {name!r}")
+        TASK_TIME_LIMITS[name] = float(time_limit)
         if every is not None and beat is not None:
             BEAT_SCHEDULE[beat] = {
                 "task": name,

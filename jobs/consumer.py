@@ -1,5 +1,5 @@
 """A Celery worker's consumer that reconnects to the broker within a couple of seconds of its
-return (``CELERY_WORKER_CONSUMER``; docs/decisions.md, "Chaos").
+return (``CELERY_WORKER_CONSUMER``; docs/decisions/0058-nothing-lost-when-faults-overlap.md).
 
 Celery's consumer reconnects with kombu's defaults: waits of 2, 4, 6, ... up to 30 s between
 tries (Celery passes none of its own). A worker whose broker came back after a 20 s outage

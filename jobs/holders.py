@@ -14,6 +14,8 @@ Public API (stable; extend, don't rename):
 - :func:`claim_holders` - every worker that holds a job now.
 - :func:`claim_record` / :func:`claim_release` / :func:`claim_lost` - the claim rows, for
   the job lifecycle only (inside the transaction holding the job's lock).
+- :func:`claims_stopping` / :func:`holder_stopping` / :func:`claim_stopped` - a worker asked
+  to stop marks its claims (:mod:`jobs.stopping`): what is taken back from it is no crash.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from django.db import models
 
 from jobs.liveness import current_holder
+from jobs.models import JobClaim
 from jobs.registry import JobType
 
 Decide = Callable[[Any, datetime], tuple[str, dict[str, Any]]]
@@ -34,8 +37,6 @@ _LOST: dict[str, Decide] = {}
 
 
 def _claims() -> models.QuerySet:
-    from jobs.models import JobClaim  # this module loads before the app registry is ready
-
     return JobClaim.objects.all()
 
 
@@ -62,6 +63,28 @@ def claim_lost(job_type: JobType, *, pk: int, now: datetime, reason: str) -> Non
     """The job is taken from its holder: keep the claim as the record of why."""
     _claims().filter(job_type=job_type.key, object_id=pk, lost_at__isnull=True).update(
         lost_at=now, lost_reason=reason[:2000]
+    )
+
+
+def claims_stopping(*, holder: str, now: datetime) -> int:
+    """``holder``'s worker was asked to stop (:mod:`jobs.stopping`): mark the claims it still
+    has, so that what is taken back from it gets its attempt back; how many."""
+    return live_claims(holder=holder).filter(stopping_at__isnull=True).update(stopping_at=now)
+
+
+def holder_stopping(*, holder: str) -> bool:
+    """Whether ``holder``'s main process marked its claims as stopping."""
+    return live_claims(holder=holder).filter(stopping_at__isnull=False).exists()
+
+
+def claim_stopped(job_type: JobType, *, pk: int) -> bool:
+    """Whether the worker holding row ``pk`` now was stopping (not crashing) when it held it
+    (inside the transaction holding the job's lock, before :func:`claim_lost`)."""
+    return (
+        _claims()
+        .filter(job_type=job_type.key, object_id=pk, lost_at__isnull=True)
+        .filter(stopping_at__isnull=False)
+        .exists()
     )
 
 

@@ -24,6 +24,9 @@ Public API (stable; extend, don't rename):
   lost).
 - :func:`jobs_sweep` + :class:`SweepReport` - the stale-job sweep (lock each stale row,
   re-check it, let the type decide ``requeued`` or ``failed``).
+- :func:`job_give_up` - fail a queued job with a reason (the type's ``error_field``):
+  :mod:`jobs.republish` ends so a job published again ``JOB_REPUBLISH_LIMIT`` times without
+  a worker starting it, so that nothing stays queued forever.
 - Holders: a claim made in a Celery worker records which worker holds the job
   (:mod:`jobs.holders`, one claims table for every type); leaving the running state
   removes it. :func:`jobs_sweep_lost` takes back every job a dead worker held (seen dead by
@@ -32,17 +35,20 @@ Public API (stable; extend, don't rename):
   attempts are left). A job taken from its holder keeps its claim row with ``lost_at``.
 - :func:`publish_after_commit` / :func:`publish` / :func:`publish_job_after_commit` - send
   a registered Celery task **by name** (after commit), so services never import task
-  modules; the queue comes from the task's ``platform_task`` registration; an unknown name
-  raises ``LookupError``; a broker failure is logged in one line and counted
-  (:func:`publish_failures`): the row stays queued and :mod:`jobs.republish` sends it again.
+  modules; the queue is the one declared with the task's name (its app's ``task_names``);
+  an unknown name raises ``LookupError``; a broker failure is logged in one line and counted
+  (:mod:`jobs.publish_failures`): the row stays queued and :mod:`jobs.republish` sends it again.
   A job the sweep re-queues (stale, or its worker seen dead) is published ``urgent``.
 - :func:`jobs.cancel.job_cancel` / :class:`jobs.cancel.JobAlreadyFinished` - the one cancel.
+- :func:`job_give_back` - a stop is not a failure: the job a stopping worker held goes back
+  to the queue with its attempt (:mod:`jobs.stopping`); a running job taken back from a
+  worker that was stopping (its claim marked so) gets its attempt back too, in the sweeps
+  and on a redelivery.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +56,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from jobs.celery import TASK_QUEUES, celery_app
@@ -59,9 +66,11 @@ from jobs.holders import (
     claim_lost,
     claim_record,
     claim_release,
+    claim_stopped,
     live_claims,
     lost_decision,
 )
+from jobs.publish_failures import broker_resting, publish_failed, publish_failures
 from jobs.registry import (
     ATTEMPTS,
     CHANGED,
@@ -87,40 +96,17 @@ FAILED = "failed"
 
 # --- publishing ---------------------------------------------------------------------------
 
-@dataclass
-class PublishFailures:
-    """The publishes this process could not make (the broker refused or was unreachable):
-    a command reports them and exits non-zero (manage.py); the rows stay queued and
-    :mod:`jobs.republish` sends them once the broker answers."""
-
-    count: int = 0
-    last: str = ""  # why the last one failed
-    down_until: float = 0.0  # monotonic: the broker is not tried again before this
-    reported_at_exit: bool = False
-
-
-# After a failed publish this process does not try the broker again for this long: a command
-# that queues many jobs fails at once instead of waiting out every retry (the rows are safe).
-BROKER_DOWN_SECONDS = 5.0
-_failures = PublishFailures()
-
-
-def report_publish_failures_at_exit() -> None:
-    """This process reports its failed publishes itself, once, when it ends (a ``manage.py``
-    command: one line and a non-zero status), instead of a log line for each."""
-    _failures.reported_at_exit = True
-
-
 def publish(
     task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> bool:
     """Send the Celery task ``task_name`` with ``kwargs`` now; False when the broker refused
-    (one line logged, and counted in :func:`publish_failures`). A lost message is never
+    (one line logged, and counted in :mod:`jobs.publish_failures`). A lost message is never
     fatal: the row is in the database, and :mod:`jobs.republish` publishes it again.
 
-    The task is sent by name; its queue is the one its ``platform_task`` registered. Every
-    app registers its tasks when it starts (its ``AppConfig.ready()`` imports its tasks
-    module), so an unknown name is a programming error: ``LookupError``.
+    The task is sent by name, to the queue declared with that name
+    (:func:`jobs.celery.declare_task`, in its app's ``task_names``, which a publisher
+    imports for the name): the task's module is not imported (only workers import it), and
+    an unknown name is a programming error: ``LookupError``.
 
     Every message goes at the broker's normal priority (``CELERY_TASK_DEFAULT_PRIORITY``);
     an ``urgent`` one (a job taken back from a dead worker or a stale row: it waited once
@@ -129,9 +115,8 @@ def publish(
     lowest number first).
     """
     if task_name not in TASK_QUEUES:
-        raise LookupError(f"no Celery task named {task_name!r} is registered (platform_task)")
-    if time.monotonic() < _failures.down_until:
-        _failures.count += 1
+        raise LookupError(f"no Celery task named {task_name!r} is declared (declare_task)")
+    if broker_resting():
         return False
     try:
         app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
@@ -145,10 +130,8 @@ def publish(
         )
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        _failures.count += 1
-        _failures.last = reason
-        _failures.down_until = time.monotonic() + BROKER_DOWN_SECONDS
-        (logger.debug if _failures.reported_at_exit else logger.warning)(
+        publish_failed(reason)
+        (logger.debug if publish_failures().reported_at_exit else logger.warning)(
             "could not publish %s(%s) (%s); it stays queued and is published again once the "
             "broker answers",
             task_name,
@@ -157,11 +140,6 @@ def publish(
         )
         return False
     return True
-
-
-def publish_failures() -> PublishFailures:
-    """The publishes this process could not make so far."""
-    return _failures
 
 
 def publish_after_commit(
@@ -222,7 +200,10 @@ def job_claim(
             if not redelivered:
                 logger.info("%s %s is held by another delivery", label, pk)
                 return None
-            claim_lost(job_type, pk=pk, now=now, reason=REDELIVERED)
+            reason = REDELIVERED
+            if _give_attempt_back_if_stopped(job_type, job):
+                reason = f"{REDELIVERED} ({STOPPED})"
+            claim_lost(job_type, pk=pk, now=now, reason=reason)
             if on_redelivery is not None:
                 final = on_redelivery(job, now)
                 if final is not None:
@@ -357,6 +338,25 @@ def _due(job: Any, now: datetime) -> bool:
     return due is None or due <= now + DUE_SLACK
 
 
+def job_give_up(job_type: JobType, *, pk: int, reason: str, now: datetime) -> bool:
+    """Fail the queued row ``pk`` with ``reason`` (in the type's ``error_field``, cut to
+    its length) under its lock, if it is still queued; the lifecycle's own end for a job no
+    worker starts (:mod:`jobs.republish`). False when it was claimed or ended meanwhile."""
+    field_name = job_type.error_field
+    size = getattr(job_type.model._meta.get_field(field_name), "max_length", None)
+    with transaction.atomic():
+        job = (
+            job_type.model._default_manager.select_for_update()
+            .filter(pk=pk, **{STATUS: job_type.queued})
+            .first()
+        )
+        if job is None:
+            return False
+        _save_final(job_type, job, now=now, **{field_name: reason[: size or len(reason)]})
+    logger.error("%s %s failed: %s", job_type.label, pk, reason)
+    return True
+
+
 def _save_final(job_type: JobType, job: Any, *, now: datetime, **fields: Any) -> None:
     """Inside a transaction holding ``job``'s lock: end it (``failed`` by default)."""
     update = {STATUS: job_type.failed, CHANGED: now, CLAIM: "", FINISHED: now, **fields}
@@ -409,6 +409,42 @@ def job_transition(
             "%s %s was taken over; this delivery's result is dropped", job_type.label, pk
         )
     return bool(updated)
+
+
+# --- a stop is not a failure (jobs.stopping) ---------------------------------------------------
+
+STOPPED = "its worker was stopping, not crashed: the attempt is given back"
+
+
+def _give_attempt_back_if_stopped(job_type: JobType, job: Any) -> bool:
+    """Inside the transaction holding ``job``'s lock, before its claim is marked lost: when
+    the worker holding it was asked to stop (:func:`jobs.holders.claim_stopped`), the claim
+    that stop cut short does not count (``job``'s attempts, in memory, one fewer; the
+    caller saves them). True when so."""
+    if not claim_stopped(job_type, pk=job.pk):
+        return False
+    setattr(job, ATTEMPTS, max(getattr(job, ATTEMPTS) - 1, 0))
+    return True
+
+
+def job_give_back(job_type: JobType, *, pk: int, token: str, **fields: Any) -> bool:
+    """The worker holding row ``pk`` under ``token`` is stopping (the platform's own stop:
+    :mod:`jobs.stopping`): the row goes back to ``queued`` with the attempt this claim used,
+    its token cleared and ``fields`` saved, and is published again after commit, ahead of the
+    queue (it waited once already). Not a retry and not a failure: the next start runs it.
+    False when this delivery no longer holds it."""
+    given = job_transition(
+        job_type,
+        pk=pk,
+        token=token,
+        status=job_type.queued,
+        then=lambda: publish_job_after_commit(job_type, pk=pk, urgent=True),
+        **{CLAIM: "", ATTEMPTS: Greatest(F(ATTEMPTS) - 1, Value(0)), FINISHED: None},
+        **fields,
+    )
+    if given:
+        logger.warning("%s %s given back to the queue: its worker is stopping", job_type.label, pk)
+    return given
 
 
 # --- bounded retries ----------------------------------------------------------------------
@@ -506,14 +542,20 @@ def jobs_sweep(
             job = job_type.model._default_manager.select_for_update().filter(stale, pk=pk).first()
             if job is None:
                 continue  # finished or claimed meanwhile
+            refunded = False
             if getattr(job, STATUS) == job_type.running:
-                claim_lost(job_type, pk=pk, now=now, reason=reason)
+                refunded = _give_attempt_back_if_stopped(job_type, job)
+                claim_lost(
+                    job_type, pk=pk, now=now, reason=f"{reason} ({STOPPED})" if refunded else reason
+                )
             outcome, fields = decide(job, now)
             if outcome == FAILED:
                 _save_final(job_type, job, now=now, **fields)
                 report.failed.append(pk)
                 continue
             update = {STATUS: job_type.queued, CHANGED: now, CLAIM: "", **fields}
+            if refunded:
+                update.setdefault(ATTEMPTS, getattr(job, ATTEMPTS))
             for name, value in update.items():
                 setattr(job, name, value)
             job.save(update_fields=list(update))

@@ -28,7 +28,8 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   when it wakes the token rules of :mod:`jobs.lifecycle` drop its results; it logs
   that it was presumed dead. The largest gap between two good beats of the running thread
   is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
-  rule above covers them), which is how the defaults were measured (docs/decisions.md).
+  rule above covers them), which is how the defaults were measured
+  (docs/decisions/0007-worker-liveness.md).
 
 - **A broker that restarted.** Each beat also reads Redis's run id and sets a marker key only
   if it is missing: a new run id (Redis restarted, even from its append-only file, which may
@@ -328,9 +329,13 @@ class Liveness:
         # Kept a while as dead, so that the worker, if it was only frozen, learns it.
         self.client.hset(REGISTRY, holder, json.dumps({"dead": reason, "at": time.time()}))
         self.suspects.pop(holder, None)
-        logger.warning(
-            "worker %s seen dead (%s): re-queued %s, failed %s", holder, reason, requeued, failed
-        )
+        # A worker that shut down cleanly left nothing (its jobs went back as it stopped):
+        # worth a line, not a warning.
+        level = logging.WARNING if requeued or failed or "shut down" not in reason else logging.INFO
+        logger.log(
+            level, "worker %s seen dead (%s): re-queued %s, failed %s", holder, reason, requeued,
+            failed,
+        )  # fmt: skip
         return True
 
     def discover(self, *, at_start: bool = False) -> None:

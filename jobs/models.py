@@ -2,9 +2,11 @@
 
 - :class:`Job` is the abstract model a job's own model derives from (a submission to score,
   an algorithm run, a webhook delivery, a mail): the lifecycle reads and writes these
-  fields by their names here, so a job type names no field (docs/architecture.md, "The job
-  lifecycle"). Each model declares its own ``status`` with its own choices.
+  fields by their names here, so a job type names no field (docs/architecture.md, "The
+  job lifecycle"). Each model declares its own ``status`` with its own choices.
 - :class:`JobClaim` records which worker holds a running job, one table for every type.
+- :class:`JobRepublished` counts how often a queued job was published again without
+  starting, one table for every type (:mod:`jobs.republish` fails it past a bound).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class JobClaim(models.Model):
     claimed_at = models.DateTimeField()
     lost_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.TextField(blank=True)
+    # Its worker was asked to stop (the platform's own stop, not a crash) while holding the
+    # job: whatever is taken back from it gets the attempt back (jobs.stopping).
+    stopping_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-claimed_at", "-id"]
@@ -66,3 +71,30 @@ class JobClaim(models.Model):
     def __str__(self) -> str:
         state = f"lost {self.lost_at:%Y-%m-%d %H:%M:%S}" if self.lost_at else "held"
         return f"{self.job_type} {self.object_id} by {self.holder} ({state})"
+
+
+class JobRepublished(models.Model):
+    """How many times :mod:`jobs.republish` published a queued job again since it last
+    changed state (any type of :mod:`jobs.registry`): its message was lost, or a worker took
+    it and did not start the job. Past ``JOB_REPUBLISH_LIMIT`` the job is failed, saying so.
+
+    A row counts from ``first_at``: once the job's status changed after that (it started,
+    was re-queued or ended) the count is stale and starts again; rows of jobs no longer
+    queued are removed by the next look.
+    """
+
+    job_type = models.CharField(max_length=100)  # the type's task, as in JobClaim
+    object_id = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_type", "object_id"], name="job_republished_one_per_job"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_type} {self.object_id} published again {self.count} times"

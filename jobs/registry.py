@@ -58,6 +58,20 @@ class JobType:
     # The queued rows a message may claim now (e.g. while a compute budget is open); None:
     # every queued, due row. Asked when lost messages are published again.
     claimable: Callable[[], Q] | None = None
+    # The text field a failure's reason goes to when the lifecycle itself ends a job (it was
+    # published again too often without starting: jobs.republish).
+    error_field: str = "error"
+    # A field naming the kind of job within the type (an algorithm run's profile), shown by
+    # jobs.health; None: the type's label says it.
+    kind_field: str | None = None
+    # The queued rows in the order claims take them (a doorbell type's priority classes and
+    # shares), for jobs.health's bounds; None: oldest first.
+    claim_order: Callable[[models.QuerySet], models.QuerySet] | None = None
+    # The type's own rows where several types share one model (the algorithm runs' types
+    # each run some profiles: a baseline run is not an algorithms-queue job); None: every
+    # row of the model. Every read of the type's rows (sweeps, republishing, its limit,
+    # jobs.health) goes through :meth:`filter`, which applies it.
+    scope: Callable[[], Q] | None = None
 
     @property
     def key(self) -> str:
@@ -66,7 +80,8 @@ class JobType:
         return self.task_name
 
     def filter(self, **lookups: Any) -> models.QuerySet:
-        return self.model._default_manager.filter(**lookups)
+        rows = self.model._default_manager.filter(**lookups)
+        return rows.filter(self.scope()) if self.scope is not None else rows
 
 
 _TYPES: dict[str, JobType] = {}

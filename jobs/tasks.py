@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from jobs import republish
+from jobs import republish, task_names
 from jobs.celery import platform_task
 
 
 @platform_task(
-    queue="scoring",
+    name=task_names.REPUBLISH_LOST_JOBS,
     soft_time_limit=25,
     time_limit=30,
     every=republish.republish_every(),

@@ -1,5 +1,6 @@
-"""A Celery worker's part in the lifecycle: it names itself, beats, and takes back what a dead
-worker held (docs/architecture.md, "Worker liveness").
+"""A Celery worker's part in the lifecycle: it names itself, beats, takes back what a dead
+worker held (docs/architecture.md, "Worker liveness"), and stops without failing the jobs it
+held (:mod:`jobs.stopping`).
 
 The top of the jobs app: it ties the liveness watch (:mod:`jobs.liveness`, which knows
 Redis and nothing of jobs) to the lifecycle's sweep of a dead holder's jobs
@@ -18,7 +19,7 @@ from typing import Any
 from celery import signals
 from django.db import connections
 
-from jobs import holders, lifecycle, liveness, republish
+from jobs import holders, lifecycle, liveness, republish, stopping
 
 logger = logging.getLogger("jobs.liveness")
 
@@ -94,7 +95,11 @@ def _on_worker_shutdown(**kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    """Connect the receivers above (idempotent: Celery keeps one per receiver)."""
+    """Connect the receivers above, and a stop's (:mod:`jobs.stopping`): idempotent (Celery
+    keeps one per receiver)."""
     signals.worker_init.connect(_on_worker_init, weak=False)
     signals.worker_ready.connect(_on_worker_ready, weak=False)
     signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
+    signals.worker_shutting_down.connect(stopping.on_worker_shutting_down, weak=False)
+    signals.task_prerun.connect(stopping.on_task_prerun, weak=False)
+    signals.task_postrun.connect(stopping.on_task_postrun, weak=False)

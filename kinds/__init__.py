@@ -1,4 +1,5 @@
-"""Task kinds: one module per kind, found by name (docs/architecture.md §4, §11; docs/decisions.md).
+"""Task kinds: one module per kind, found by name (docs/architecture.md §4, §11;
+docs/decisions/0017-task-kinds-one-module-per-kind.md).
 
 ``kind_get("matching")`` returns the kind's :class:`~kinds.base.TaskKind`, which the
 metric, ranking and bundle cores ask instead of branching on a kind's name; every metric

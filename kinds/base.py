@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 import numpy as np
 import pyarrow as pa
 
+from common.split import public_rows
 from kinds.columns import FloatColumns, Probabilities
 
 Direction = Literal["higher", "lower"]
@@ -208,10 +209,39 @@ class RowStatistic(ABC):
         (..., entries, per_entry), ``shared_sums`` (..., shared), ``n`` a number or
         (..., 1). Float64 in, float64 out."""
 
+    def row_linear(self, y: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Each row's entry columns weighted by ``weights`` (``per_entry`` of them): the
+        row's term of a linear function of the sums (the Ladder's per-row losses,
+        ``leaderboard.core.ladder``), float64. A statistic with many columns (one per class)
+        overrides it with what is nonzero."""
+        out = np.empty(y.shape[0], dtype=np.float64)
+        step = max(1, 2**22 // max(1, self.per_entry))
+        columns = np.empty((self.per_entry, min(step, y.shape[0])), dtype=np.float64)
+        for r0 in range(0, y.shape[0], step):
+            r1 = min(y.shape[0], r0 + step)
+            part = columns[:, : r1 - r0]
+            self.entry_columns(y[r0:r1], pred[r0:r1], part)
+            # Column by column, not ``weights @ part``: a BLAS call for a few columns costs
+            # its threads' start, milliseconds on a busy host.
+            into = out[r0:r1]
+            np.multiply(part[0], weights[0], out=into)
+            for j in range(1, self.per_entry):
+                into += weights[j] * part[j]
+        return out
+
 
 class EntityStatistic(ABC):
     """The primary metric of a board whose unit is the entity (``y`` holds each record's
     entity): the bootstrap draws entities, and the kind scores the drawn copies."""
+
+    def paired_linearization(
+        self, *, entities: np.ndarray, n_entities: int, new: np.ndarray, old: np.ndarray
+    ) -> tuple[float, np.ndarray] | None:
+        """The Ladder's figures of two entries on the same records
+        (``leaderboard.core.ladder``): the first-order change of the score from ``old`` to
+        ``new``, and each entity's influence on that change under the entity bootstrap
+        (their spread is its standard error); None when the kind has no linearization."""
+        return None
 
     @abstractmethod
     def resample_scores(
@@ -248,14 +278,14 @@ class TaskKind(ABC):
     track_metrics: ClassVar[tuple[str, ...]] = ()  # the other metrics track_value reads
     insight_note: ClassVar[str] = ""  # shown instead of the insight when there is none
     right_means: ClassVar[str] = "its label equals the truth"  # when a row is right (flips)
-    # The champion gate (docs/champion-gate.md): what one flip counts ("row", "pair",
+    # The champion gate (docs/organizers/champion-gate.md): what one flip counts ("row", "pair",
     # "entity") and whether the outputs are labels, so that McNemar's exact test on the
     # fixed and broken units may show an improvement.
     flip_noun: ClassVar[str] = "row"
     mcnemar: ClassVar[bool] = True
     track_note: ClassVar[str] = ""  # how the task counts in its track, when not its score
-    # Figures of a submission's predictions besides its metrics, on boards (docs/stress.md):
-    # matching's ``transitivity_violations``.
+    # Figures of a submission's predictions besides its metrics, on boards
+    # (docs/organizers/stress.md): matching's ``transitivity_violations``.
     consistency_columns: ClassVar[tuple[str, ...]] = ()
     # What the import's leak probe asks a model of the ids and row order to predict from
     # train's labels: "classes", "number", or None (no probe: grouping's entity ids).
@@ -295,8 +325,6 @@ class TaskKind(ABC):
 
     def public_rows(self, labels: pa.Array, *, public_fraction: float, seed: int) -> np.ndarray:
         """True per public test row (``common.split``), from the solution's labels."""
-        from common.split import public_rows
-
         return public_rows(labels, public_fraction=public_fraction, seed=seed)
 
     def task_meta(self, options: Mapping[str, Any], train_labels: pa.Array) -> dict[str, Any]:
@@ -394,8 +422,8 @@ class TaskKind(ABC):
         raise KeyError(name)
 
     def rows_right(self, y: np.ndarray, pred: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
-        """Per row, whether the prediction is right (docs/architecture.md §11: equal to the
-        truth)."""
+        """Per row, whether the prediction is right (docs/architecture.md §11: equal to
+        the truth)."""
         return np.asarray(pred) == np.asarray(y)
 
     def gate_flips(
@@ -408,6 +436,12 @@ class TaskKind(ABC):
         was_right = np.asarray(self.rows_right(y, champion, options), dtype=bool)
         return right & ~was_right, was_right & ~right
 
+    def outputs_differ(self, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """Per row, whether two entries' outputs differ, whatever the truth (the release
+        check's disclosure rule counts these rows; docs/organizers/disclosure.md). By default the
+        predictions are compared as values."""
+        return np.asarray(new) != np.asarray(champion)
+
     def flip_units(self, y: np.ndarray) -> np.ndarray | None:
         """The unit a gate's flip counts, as a code per row (rows of one unit flip
         together); None: every row is a unit of its own."""
@@ -416,6 +450,22 @@ class TaskKind(ABC):
     def statistic(self, metric: str) -> RowStatistic | EntityStatistic | None:
         """The bootstrap statistic of ``metric`` (None: the board gets no intervals)."""
         return None
+
+    def ladder_statistic(
+        self, metric: str, *, classes: Sequence[str]
+    ) -> RowStatistic | EntityStatistic | None:
+        """The statistic the public board's ladder modes decide with (docs/organizers/ladder.md),
+        for a task of ``classes``: by default the bootstrap's (:meth:`statistic`); None: the ladder
+        modes cannot run on ``metric`` (the board stays plain)."""
+        return self.statistic(metric)
+
+    def shown_metrics(
+        self, metric: str, shown: float, exact: Mapping[str, Any]
+    ) -> dict[str, float]:
+        """The metrics a ladder board stores for an entry whose exact public metrics are
+        ``exact`` and whose shown score of ``metric`` is ``shown``: the shown score and
+        what the track's mean reads (``track_metrics``), moved with it, never an exact one."""
+        return {metric: shown}
 
     def track_value(self, metric: str, score: float, metrics: Mapping[str, Any]) -> float | None:
         """What the task adds to its track's mean for a board score of ``metric``: a
@@ -429,16 +479,14 @@ class TaskKind(ABC):
         """The columns (besides ``id``) of the trivial reference's submission, one value
         per row of ``truth`` (its classes and options), from the train labels."""
 
-    # --- stress runs and consistency (docs/stress.md) -------------------------------------
+    # --- stress runs and consistency (docs/organizers/stress.md) --------------------------------
 
     def stress_families(self) -> Mapping[str, Any]:
         """The kind's stress families by name (``kinds.stress.StressFamily``), each a pure
         function in the kind's own module; none: the kind gets no stress runs."""
         return {}
 
-    def consistency_context(
-        self, features: pa.Table, columns: Sequence[tuple[str, str]]
-    ) -> Any:
+    def consistency_context(self, features: pa.Table, columns: Sequence[tuple[str, str]]) -> Any:
         """What :meth:`consistency` needs of the test ``features`` (``columns``: the task's
         ``(name, type)``), computed once for every entry of a board (matching: each pair's
         two record numbers)."""

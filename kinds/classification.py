@@ -1,4 +1,5 @@
-"""k-way classification: each row belongs to one of the task's classes (docs/architecture.md §4).
+"""k-way classification: each row belongs to one of the task's classes
+(docs/architecture.md §4).
 
 - Labels are class names (text); integers are compared as text (3 == "3"). The classes are
   those of train and solution together (at least 2 in train, at most ``MAX_CLASSES``).
@@ -8,10 +9,12 @@
   average="macro", every class, zero_division=0) and, with probabilities, ``log_loss``
   (clipped to [eps, 1 - eps] of float64, not renormalized) and ``opis`` (groups: the
   classes, one-vs-rest). From one ``bincount`` of (split, truth, prediction).
-- Bootstrap of the accuracy: one column per entry, ``pred == y``; accuracy = sum / n.
+- Bootstrap of the accuracy: one column per entry, ``pred == y``; accuracy = sum / n. The
+  public board's ladder modes (docs/organizers/ladder.md) also decide on macro-F1 (:class:`MacroF1`:
+  per class, true and predicted positives per entry, the positives shared).
 - Trivial reference: the majority class of train, each class's train share as its
   probability.
-- The champion gate (docs/champion-gate.md): the base rule, a row is right when its class
+- The champion gate (docs/organizers/champion-gate.md): the base rule, a row is right when its class
   is the truth; a row breaks when the champion had it right and the new entry wrong.
 """
 
@@ -81,6 +84,65 @@ class Accuracy(RowStatistic):
         scores = np.zeros_like(sums)
         np.divide(sums, n, out=scores, where=np.broadcast_to(np.asarray(n) > 0, sums.shape))
         return scores
+
+
+class MacroF1(RowStatistic):
+    """Macro-F1 over the task's ``n_classes`` classes (scikit-learn's ``f1_score`` with
+    ``average="macro"``, every class, ``zero_division=0``): per entry and class, the true
+    and the predicted positives; shared, each class's positives. F1 of a class = 2 TP /
+    (PP + P), 0 when PP + P = 0; the score is their mean over every class."""
+
+    binary = True
+
+    def __init__(self, n_classes: int) -> None:
+        if n_classes < 2:
+            raise ValueError("macro-F1 needs at least two classes")
+        self.n_classes = n_classes
+        self.per_entry = 2 * n_classes
+        self.shared = n_classes
+
+    def prepare(
+        self, y: np.ndarray, preds: Sequence[np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        arrays = [np.asarray(p) for p in preds]
+        for name, a in [("y", np.asarray(y)), *((f"preds[{i}]", p) for i, p in enumerate(arrays))]:
+            if a.size and (a.min() < 0 or a.max() >= self.n_classes):
+                raise ValueError(f"{name} holds a class outside 0..{self.n_classes - 1}")
+        return np.asarray(y), arrays
+
+    def entry_columns(self, y: np.ndarray, pred: np.ndarray, out: np.ndarray) -> None:
+        right = pred == y
+        for c in range(self.n_classes):
+            predicted = pred == c
+            np.logical_and(predicted, right, out=out[2 * c], casting="unsafe")
+            out[2 * c + 1] = predicted
+
+    def shared_columns(self, y: np.ndarray, out: np.ndarray) -> None:
+        for c in range(self.n_classes):
+            out[c] = y == c
+
+    def entry_sums(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        k = self.n_classes
+        out = np.empty(2 * k, dtype=np.float64)
+        out[0::2] = np.bincount(y[pred == y], minlength=k)[:k]
+        out[1::2] = np.bincount(pred, minlength=k)[:k]
+        return out
+
+    def shared_sums(self, y: np.ndarray) -> np.ndarray:
+        return np.bincount(y, minlength=self.n_classes)[: self.n_classes].astype(np.float64)
+
+    def row_linear(self, y: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        # A row's only nonzero columns: its predicted class's PP, and its TP when right.
+        return np.where(pred == y, weights[0::2][y], 0.0) + weights[1::2][pred]
+
+    def scores(
+        self, entry_sums: np.ndarray, shared_sums: np.ndarray, n: float | np.ndarray
+    ) -> np.ndarray:
+        tp, pp = entry_sums[..., 0::2], entry_sums[..., 1::2]
+        denominator = pp + shared_sums[..., None, :]
+        f1 = np.zeros_like(tp)
+        np.divide(2 * tp, denominator, out=f1, where=denominator > 0)
+        return f1.mean(axis=-1)
 
 
 class Classification(TaskKind):
@@ -176,6 +238,9 @@ class Classification(TaskKind):
 
     def statistic(self, metric: str) -> Accuracy | None:
         return Accuracy() if metric == "accuracy" else None
+
+    def ladder_statistic(self, metric: str, *, classes: Sequence[str]) -> Accuracy | MacroF1 | None:
+        return MacroF1(len(classes)) if metric == "macro_f1" else self.statistic(metric)
 
     def trivial(self, train_labels: pa.ChunkedArray, truth: Truth) -> dict[str, pa.Array]:
         counts = {
@@ -355,7 +420,7 @@ def _probabilities_valid(columns: FloatColumns) -> bool:
     return all(map_rows(valid, n_batches, per_row=per_batch))
 
 
-# --- stress families (docs/stress.md; regression's too) ----------------------------------------
+# --- stress families (docs/organizers/stress.md; regression's too) ------------------------------
 #
 # Each is a pure function ``(rows, *, strength, rng, context) -> Perturbed`` over one family's
 # rows; a row's label means the same after it (the row is the same thing, observed worse).

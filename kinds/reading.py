@@ -74,11 +74,14 @@ def other_values(
     problems: list[str], file_name: str, text: pa.Array, bad: pa.Array, rule: str
 ) -> None:
     """A bundle problem for the labels that break the kind's ``rule`` ("matching labels must
-    be 0 or 1"): how many rows, and the first distinct values."""
+    be 0 or 1"): how many rows, the first of them (1-based data rows), and the first
+    distinct values."""
     bad_values = pc.filter(text, bad)
     if len(bad_values):
         distinct = pc.unique(bad_values)
+        positions = pc.indices_nonzero(pc.fill_null(bad, False))
+        rows = quoted((np.asarray(positions[:5]) + 1).tolist(), total=len(positions))
         problems.append(
-            f"{file_name}: {rule}; other values in {plural(len(bad_values), 'row')}:"
-            f" {quoted(distinct[:5].to_pylist(), total=len(distinct))}"
+            f"{file_name}: {rule}; other values in {plural(len(bad_values), 'row')}"
+            f" (data rows {rows}): {quoted(distinct[:5].to_pylist(), total=len(distinct))}"
         )

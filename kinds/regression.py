@@ -17,7 +17,7 @@
 - On a track a regression task counts as its R² clipped to [0, 1] (``track_value``: RMSE
   is in the label's units); ranking by RMSE or by R² orders one task's board alike.
 - Trivial reference: the train labels' mean for every row.
-- The champion gate (docs/champion-gate.md): a row *breaks* when its absolute error grows
+- The champion gate (docs/organizers/champion-gate.md): a row *breaks* when its absolute error grows
   by more than the tolerance, and is *fixed* when it shrinks by more than it; numbers are
   no labels, so McNemar's test does not apply (the bootstrap of the metric decides).
 """
@@ -38,7 +38,7 @@ from common.refusals import SubmissionInvalid, has
 from common.split import public_rows
 from common.splits import SPLITS, split_masks
 from common.svg import bar_chart_svg
-from common.wording import plural
+from common.wording import plural, quote
 from kinds.base import (
     BundleLabels,
     Chart,
@@ -52,6 +52,7 @@ from kinds.base import (
     Where,
 )
 from kinds.cards import number
+from kinds.classification import STRESS_FAMILIES
 from kinds.handed import absent_problem, floats_problem
 from kinds.reading import empty, other_values, refuse_rows, some
 
@@ -161,10 +162,12 @@ class Regression(TaskKind):
         if value is None:
             return {}
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"task.yaml: tolerance must be a number >= 0, not {value!r}")
+            problems.append(f"task.yaml: tolerance must be a number >= 0, not {quote(value)}")
             return {}
         if not math.isfinite(value) or value < 0 or abs(value) > MAX_ABS:
-            problems.append(f"task.yaml: tolerance must be a finite number >= 0, not {value!r}")
+            problems.append(
+                f"task.yaml: tolerance must be a finite number >= 0, not {quote(value)}"
+            )
             return {}
         return {"tolerance": float(value)}
 
@@ -260,7 +263,7 @@ class Regression(TaskKind):
         self, y: np.ndarray, new: np.ndarray, champion: np.ndarray, options: Mapping[str, Any]
     ) -> tuple[np.ndarray, np.ndarray]:
         """A row breaks when its absolute error grows by more than the task's tolerance, and
-        is fixed when it shrinks by more than it (docs/champion-gate.md)."""
+        is fixed when it shrinks by more than it (docs/organizers/champion-gate.md)."""
         tolerance = float(options.get("tolerance") or 0.0)
         truth = np.asarray(y, dtype=np.float64)
         error = np.abs(np.asarray(new, dtype=np.float64) - truth)
@@ -271,6 +274,18 @@ class Regression(TaskKind):
         if metric == "rmse":
             return SquaredError()
         return RSquared() if metric == "r2" else None
+
+    def shown_metrics(
+        self, metric: str, shown: float, exact: Mapping[str, Any]
+    ) -> dict[str, float]:
+        """The track reads R² (``track_metrics``): on a ladder board ranked by RMSE it moves
+        with the shown RMSE, R² = 1 - MSE / variance of the public truth, so
+        ``1 - (1 - R²) (shown / RMSE)²`` (no exact value of the entry is kept)."""
+        out = {metric: shown}
+        rmse, r2 = exact.get("rmse"), exact.get("r2")
+        if metric == "rmse" and rmse is not None and r2 is not None and math.isfinite(r2):
+            out["r2"] = float(r2) if rmse == 0 else 1 - (1 - float(r2)) * (shown / rmse) ** 2
+        return out
 
     def track_value(self, metric: str, score: float, metrics: Mapping[str, Any]) -> float | None:
         r2 = score if metric == "r2" else metrics.get("r2")
@@ -284,8 +299,6 @@ class Regression(TaskKind):
         return {"label": pa.array(np.full(len(truth.y), mean))}
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.classification import STRESS_FAMILIES  # one home: the same families
-
         return STRESS_FAMILIES
 
     # --- pages -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Robustness figures of a stress run (docs/stress.md): per family, how a method's score on
-the perturbed copies compares with its clean run's score on their originals.
+"""Robustness figures of a stress run (docs/organizers/stress.md): per family, how a method's score
+on the perturbed copies compares with its clean run's score on their originals.
 
 Per split (``all``, ``public``, ``private``) and family, over the copies of that family
 whose originals are in the split:

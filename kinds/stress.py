@@ -1,4 +1,5 @@
-"""Stress test sets: perturbed copies of a task's test rows, one family per copy (docs/stress.md).
+"""Stress test sets: perturbed copies of a task's test rows, one family per copy
+(docs/organizers/stress.md).
 
 Each kind names its *families* (``TaskKind.stress_families``): documented pure functions in
 its own module (``kinds.matching.stress``, ``kinds.grouping.stress``,
@@ -34,6 +35,7 @@ import pyarrow.compute as pc
 from common.freshids import fresh_ids
 from common.parallel import run_all
 from common.wording import examples as quoted
+from common.wording import quote
 
 if TYPE_CHECKING:
     from kinds.base import TaskKind
@@ -197,10 +199,10 @@ def _entry(
     name = item.get("family")
     family = families.get(name) if isinstance(name, str) else None
     if family is None:
-        close = difflib.get_close_matches(str(name), list(families), n=1)
+        close = difflib.get_close_matches(str(name)[:100], list(families), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         problems.append(
-            f"{where}: unknown family {name!r} for {kind.name} tasks{hint}; the families"
+            f"{where}: unknown family {quote(name)} for {kind.name} tasks{hint}; the families"
             f" are: {', '.join(families) or 'none'}"
         )
         return None
@@ -211,14 +213,14 @@ def _entry(
     if not _number(strength) or not family.low < strength <= family.high:
         problems.append(
             f"{where}: the strength of '{family.name}' must be a number in"
-            f" ({family.low:g}, {family.high:g}], not {strength!r}"
+            f" ({family.low:g}, {family.high:g}], not {quote(strength)}"
         )
         strength = family.strength
     share = item.get("share")
     if share is not None and (not _number(share) or not 0 < share <= 1):
         problems.append(
             f"{where}: the share of '{family.name}' must be a number in (0, 1] (of the clean"
-            f" test rows), not {share!r}"
+            f" test rows), not {quote(share)}"
         )
         share = None
     return family.name, float(strength), None if share is None else float(share)
@@ -371,9 +373,7 @@ def stress_test_set(
             ),
         )
 
-    results = run_all(
-        [lambda i=i: perturbed(i) for i in kept], elements=n * max(1, len(columns))
-    )
+    results = run_all([lambda i=i: perturbed(i) for i in kept], elements=n * max(1, len(columns)))
     for code, (i, result) in enumerate(zip(kept, results, strict=True)):
         rows = picked[i]
         local = np.arange(rows.size) if result.origin is None else np.asarray(result.origin)

@@ -1,4 +1,4 @@
-"""Text and value perturbations shared by the kinds' stress families (docs/stress.md).
+"""Text and value perturbations shared by the kinds' stress families (docs/organizers/stress.md).
 
 Pure and vectorized: each function takes an Arrow column of one family's rows, a
 ``strength`` in (0, 1] and a ``numpy.random.Generator``, and returns a column of the same

@@ -1,5 +1,7 @@
-"""Organizer console for the leaderboard app: boards (derived, read-only) and each task's
-champion: its timeline, and a pin by hand with a reason (audited as ``champion.pin``)."""
+"""Organizer console for the leaderboard app: boards (derived, read-only), each task's
+champion: its timeline, and a pin by hand with a reason (audited as ``champion.pin``), and
+each task's public board mode with the ladder's decisions (docs/organizers/ladder.md; audited as
+``task.public_board``)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from algorithms.models import AlgorithmRun
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenges.audit import ReasonRequired
+from challenges.console import ReadOnlyAdminMixin
+from datasets.models import Task
+from kinds.boards import board_mode_problem
 from scoring.models import Reference, Submission
 
+from .board_mode import task_board_mode_set
 from .champion.entries import Entry, entry_of
 from .champion.services import ChampionRefused, champion_ensure, champion_pin
-from .models import ChampionChange, LeaderboardEntry, TaskChampion
+from .ladder import BoardModeRefused
+from .models import ChampionChange, LadderStep, LeaderboardEntry, TaskBoardMode, TaskChampion
 
 
 @admin.register(LeaderboardEntry)
@@ -144,8 +150,6 @@ class TaskChampionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Every task appears once it is weighed; the console can pin from the start too."""
-        from datasets.models import Task
-
         for task in Task.objects.exclude(champion__isnull=False):
             champion_ensure(task=task)
         return super().changelist_view(request, extra_context)
@@ -164,3 +168,92 @@ def _pinned_entry(task_id: int, entry_type: str, value: str) -> Entry | None:
             submission=Submission.objects.filter(task_id=task_id, pk=int(value)).first()
         )
     return entry_of(run=AlgorithmRun.objects.filter(task_id=task_id, pk=int(value)).first())
+
+
+# --- the public board's modes (docs/organizers/ladder.md) -----------------------------------------
+
+
+class BoardModeForm(forms.ModelForm):
+    """A task's public board mode and the bootstrap rule's settings, and why (audited)."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded in the audit log with the values before and after.",
+    )
+
+    class Meta:
+        model = TaskBoardMode
+        fields = ("public_board", "ladder_bootstraps", "ladder_bayes_factor")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        task = self.instance
+        problem = board_mode_problem(
+            kind=task.kind,
+            metric=task.primary_metric,
+            classes=task.classes or [],
+            mode=data.get("public_board") or task.public_board,
+        )
+        if problem:
+            self.add_error("public_board", problem)
+        return data
+
+
+@admin.register(TaskBoardMode)
+class TaskBoardModeAdmin(admin.ModelAdmin):
+    """Each task's public board mode: plain, ladder or ladder-bootstrap. A change rebuilds
+    the board under the new mode in the same transaction (``task_board_mode_set``)."""
+
+    form = BoardModeForm
+    list_display = (
+        "title", "slug", "track", "primary_metric", "public_board", "ladder_bootstraps",
+        "ladder_bayes_factor",
+    )  # fmt: skip
+    list_filter = ("public_board", "track__challenge")
+    search_fields = ("title", "slug")
+    list_select_related = ("track",)
+    fields = ("public_board", "ladder_bootstraps", "ladder_bayes_factor", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: TaskBoardMode, form, change: bool) -> None:
+        task = Task.objects.select_related("track__challenge").get(pk=obj.pk)
+        data = form.cleaned_data
+        try:
+            changed = task_board_mode_set(
+                task=task,
+                mode=data["public_board"],
+                bootstraps=data["ladder_bootstraps"],
+                bayes_factor=data["ladder_bayes_factor"],
+                actor=request.user,
+                reason=data.get("reason") or "",
+            )
+        except BoardModeRefused as exc:
+            messages.error(request, str(exc))
+            return
+        if changed:
+            messages.success(request, f"{task.title}: the public board is now {task.public_board}.")
+
+
+@admin.register(LadderStep)
+class LadderStepAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every entry weighed on its team's ladder, with the decision's figures and the
+    entry's exact public score (organizers only)."""
+
+    list_display = (
+        "submission", "task", "team", "mode", "climbed", "shown_score", "exact_score",
+        "difference", "standard_error", "bayes_factor", "decided_at",
+    )  # fmt: skip
+    list_filter = ("task__track__challenge", "task", "mode", "climbed")
+    search_fields = ("team__name", "task__slug")
+    list_select_related = ("task", "team", "submission")
+
+    @admin.display(description="exact public score")
+    def exact_score(self, step: LadderStep) -> float | None:
+        return step.submission.public_score

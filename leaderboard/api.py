@@ -1,4 +1,5 @@
-"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with ``rank: null``."""
+"""Leaderboard API (docs/architecture.md §7): entries best first, baselines with
+``rank: null``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
+from common import board_modes
 from datasets.selectors import task_get_or_404
 from kinds import describe_metrics, metric_direction
 from kinds.metrics import OPIS_DESCRIPTION
 
-from . import board_cache
-from .boards import task_board_cached, track_board_cached
+from .boards import track_board_cached
+from .cache import board_cache
 from .first import comparison_fields, first_fields, track_first_board
+from .ladder import task_board_mode
+from .shown import board_hides, task_board_for
 
 
 class MetricSerializer(serializers.Serializer):
@@ -79,13 +83,25 @@ class TaskEntrySerializer(serializers.Serializer):
     robustness = serializers.JSONField(
         allow_null=True,
         default=None,
-        help_text="The entry's method on perturbed copies of the test rows (docs/stress.md): "
+        help_text="The entry's method on perturbed copies of the test rows "
+        "(docs/organizers/stress.md): "
         "{families: {name: {score, ratio, flip_rate, clean, rows}}, mean_ratio, worst_family, "
         "split, rows, run, clean_run, skipped}; null for a prediction file (robustness_state "
         "needs_algorithm) or until its stress run has finished (pending).",
     )
     robustness_state = serializers.CharField(
-        default="needs_algorithm", help_text="ready, pending, needs_algorithm or none."
+        default="needs_algorithm",
+        help_text="ready (figures), pending (its stress run is queued or running, or the "
+        "stress tick queues it within a minute), failed (its stress run failed: final; "
+        "robustness_reason says why), needs_algorithm (a prediction file), none (no stress "
+        "run comes; robustness_reason says why) or hidden (a team's entry on a ladder board's "
+        "public split, until the reveal: robustness_reason says why).",
+    )
+    robustness_reason = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="failed: the stress run's error; none: why no stress run comes; pending: "
+        "what it waits for; hidden: why a ladder board withholds it; else null.",
     )
     transitivity_violations = serializers.FloatField(
         allow_null=True,
@@ -94,9 +110,38 @@ class TaskEntrySerializer(serializers.Serializer):
         "that it predicts non-matches; lower is more consistent.",
     )
 
+    shown_score = serializers.FloatField(
+        allow_null=True,
+        help_text="The public score the board shows for the entry (docs/organizers/ladder.md): "
+        "on a "
+        "ladder board the team's shown score, which moves only when an entry climbs; on a "
+        "plain board its exact score; null for a reference.",
+    )
+    climbed = serializers.BooleanField(
+        allow_null=True,
+        help_text="True for a team's entry: the board shows the entry that last moved the "
+        "team's shown score; null for a reference.",
+    )
+    exact_score = serializers.FloatField(
+        allow_null=True,
+        help_text="Organizers, on a ladder board's public split: the entry's exact public "
+        "score; null for everyone else.",
+    )
+    withheld = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text="Why the entry's figures of the exact public rows (score and rank "
+        "intervals, tied_with_best, nfr/pfr, opis, robustness, prize_eligible) are null: a "
+        "team's entry on a ladder board's public split, for a reader who may not see exact "
+        "public scores, until the reveal (docs/organizers/ladder.md); null otherwise.",
+    )
+
     def get_prize_eligible(self, entry) -> bool | None:
-        """False above the track's NFR limit for the prize; null for references."""
-        return None if entry.rank is None else not entry.prize_ineligible
+        """False above the track's NFR limit for the prize; null for references (and on a
+        ladder board for participants: the limit reads the public flips)."""
+        if entry.rank is None or entry.prize_ineligible is None:
+            return None
+        return not entry.prize_ineligible
 
 
 class TrackEntrySerializer(serializers.Serializer):
@@ -105,12 +150,24 @@ class TrackEntrySerializer(serializers.Serializer):
     team = serializers.CharField()
     team_id = serializers.IntegerField()
     score = serializers.FloatField(
-        help_text="Mean primary score over the track's ranked tasks (missing = 0)."
+        help_text="Mean primary score over the track's ranked tasks (missing = 0; a task "
+        "whose entry is queued or running is left out until scored: see partial)."
     )
     is_baseline = serializers.BooleanField()
     task_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
     task_ranks = serializers.DictField(child=serializers.IntegerField(allow_null=True))
-    missing = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Ranked tasks without an entry (each counts 0)."
+    )
+    cells = serializers.DictField(
+        child=serializers.ChoiceField(choices=["scored", "missing", "queued", "running"]),
+        help_text="Each task's cell: scored, missing (counts 0), or queued / running (its "
+        "entry is on its way: left out of score).",
+    )
+    partial = serializers.BooleanField(
+        help_text="True while a ranked task's entry is queued or running: score is the mean "
+        "over the other tasks."
+    )
     prize_eligible = serializers.BooleanField(
         allow_null=True, help_text="False above the track's NFR limit on some task; null: baseline."
     )
@@ -181,6 +238,12 @@ class TaskLeaderboardApi(APIView):
         prize_max_nfr = serializers.FloatField(
             allow_null=True, help_text="The track's NFR limit for the prize (null: none)."
         )
+        mode = serializers.ChoiceField(
+            choices=list(board_modes.MODES),
+            help_text="The public board's mode (docs/organizers/ladder.md): plain, ladder or "
+            "ladder-bootstrap. On the public split of a ladder board a participant reads "
+            "shown scores only: score == shown_score, no interval, flip or exact metric.",
+        )
         entries = TaskEntrySerializer(many=True)
 
     @extend_schema(
@@ -190,8 +253,17 @@ class TaskLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split = api_split(request, task.track.challenge).split
+        # On a ladder board's public split a reader who may see exact scores gets another
+        # payload: its own key (docs/organizers/ladder.md).
+        laddered = split == "public" and task_board_mode(task) != board_modes.PLAIN
+        exact = laddered and not board_hides(task=task, split=split, user=request.user)
+        view = f"{split}:exact" if exact else split
         return board_cache.api_response(
-            request, board_cache.TASK, task.pk, split, lambda: _task_payload(task, split)
+            request,
+            board_cache.TASK,
+            task.pk,
+            view,
+            lambda: _task_payload(task, split, request.user),
         )
 
 
@@ -247,13 +319,16 @@ class TrackLeaderboardApi(APIView):
         )
 
 
-def _task_payload(task, split: str) -> dict:
-    """The task board's JSON (the same for every viewer allowed to see ``split``)."""
-    board = task_board_cached(task=task, split=split)
+def _task_payload(task, split: str, user) -> dict:
+    """The task board's JSON (the same for every viewer who may see ``split``, and on a
+    ladder board's public split for every viewer who may see exact scores, or not:
+    ``leaderboard.shown``)."""
+    board = task_board_for(task=task, split=split, user=user)
     entries = board.rows
     return {
         "task": task.slug,
         "split": split,
+        "mode": task_board_mode(task),
         "primary_reference": board.primary_name,
         "prize_max_nfr": board.prize_max_nfr,
         "primary_metric": task.primary_metric,
@@ -280,6 +355,8 @@ def _track_payload(track: Track, split: str) -> dict:
             "task_scores": dict(row.task_scores),
             "task_ranks": dict(row.task_ranks),
             "missing": list(row.missing),
+            "cells": dict(row.cells),
+            "partial": row.partial,
             "prize_eligible": (
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),

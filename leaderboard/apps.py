@@ -1,5 +1,9 @@
 from django.apps import AppConfig
 
+from challenges import hooks
+from jobs import registry
+from jobs.celery import when_app_made
+
 
 class LeaderboardConfig(AppConfig):
     name = "leaderboard"
@@ -8,12 +12,9 @@ class LeaderboardConfig(AppConfig):
     def ready(self) -> None:
         """Register the leaderboard's refresh with the layers below (arrows point down):
         a scored, rescored, hidden or final submission, and a hidden team, refresh boards
-        in the same transaction (``challenge_platform.hooks``); a scored submission or run
+        in the same transaction (``challenges.hooks``); a scored submission or run
         queues its champion check (the job type registered here)."""
-        from challenge_platform import hooks
-        from jobs import registry
-        from jobs.celery import when_app_made
-        from leaderboard import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from leaderboard import receivers
         from leaderboard.champion.jobs import CHAMPION_CHECK
 
         registry.register(CHAMPION_CHECK)
@@ -22,7 +23,11 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
         hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
-        # The champion gate (docs/champion-gate.md): a new scored entry is weighed.
+        # A board's cells and robustness say what is queued, running or failed (issue 50).
+        hooks.subscribe(hooks.AlgorithmRunFailed, receivers.bump_boards_of_a_failed_run)
+        hooks.subscribe(hooks.TaskAdded, receivers.bump_track_of_a_task)
+        hooks.subscribe(hooks.SubmissionFinished, receivers.bump_track_of_a_failed_submission)
+        # The champion gate (docs/organizers/champion-gate.md): a new scored entry is weighed.
         hooks.subscribe(hooks.SubmissionFinished, receivers.weigh_scored_submission)
         hooks.subscribe(hooks.AlgorithmRunScored, receivers.weigh_scored_run)
 

@@ -1,5 +1,6 @@
 """What is the method and what is the data, and cost beside quality, for a track's transfer
-matrix (issue 26, docs/architecture.md §12): the Django side of :mod:`leaderboard.core.benchmark`.
+matrix (issue 26, docs/architecture.md §12): the Django side of
+:mod:`leaderboard.core.benchmark`.
 
 - :func:`transfer_decomposition`: the matrix's scored cells (delta = score - the AutoGluon
   baseline's, positive is better) split into algorithm effect, task difficulty and
@@ -13,7 +14,10 @@ matrix (issue 26, docs/architecture.md §12): the Django side of :mod:`leaderboa
 - :func:`transfer_frontier`: each algorithm's mean delta over the tasks it has a value on
   against its mean CPU-seconds per run on those cells: the Pareto frontier.
 
-Both read only the matrix they are given: the caller chose the split it may show.
+Both read only the matrix they are given: the caller chose the split it may show, and the
+cells the reader may see (a matrix that withholds a ladder board's cells,
+``leaderboard.transfer``, is fitted on the cells it keeps, under keys of its own, and says
+why the rest has no figure).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from django.core.cache import cache
 from algorithms.models import BASELINE_PROFILE
 from common.benchmark_svg import CostQuality, EffectBar, effects_svg, frontier_svg
 from jobs import lifecycle
+from leaderboard import task_names
 from leaderboard.core.benchmark.decomposition import (
     HOME_MODEL,
     MEAN_MODEL,
@@ -44,13 +49,12 @@ from leaderboard.core.benchmark.decomposition import (
 from leaderboard.core.benchmark.frontier import CostPoint, Frontier, quality_cost_frontier
 
 from .core.transfer import TransferCell
-from .transfer import TransferMatrix, TransferRow, cell_resamples
+from .transfer import TransferMatrix, TransferRow, cell_resamples, withheld_note
 
 logger = logging.getLogger(__name__)
 
 ALPHA = 0.05
 CACHE_SECONDS = 24 * 3600
-REFIT_TASK = "leaderboard.tasks.transfer_decomposition_refit"
 REFIT_LOCK_SECONDS = 600  # one refit queued per matrix within this (a lost one: queued again)
 
 
@@ -63,6 +67,8 @@ class MatrixDecomposition:
     algorithm_names: dict[str, tuple[int, str, str]]  # key -> (algorithm id, name, team)
     team_names: dict[int, str]  # team id -> name
     updating: bool = False
+    # The matrix's withheld tasks (``leaderboard.transfer.withheld_note``): None when none.
+    withheld: dict | None = None
 
 
 def _compared(matrix: TransferMatrix) -> list[TransferRow]:
@@ -124,7 +130,10 @@ def _digest(
 
 
 def _latest_key(matrix: TransferMatrix) -> str:
-    return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}"
+    """The track's last fit on the split, for readers who see the same cells (one key per
+    set of withheld tasks: a fit of cells a reader may not see is never shown to them)."""
+    view = ",".join(str(pk) for pk in sorted(matrix.hidden))
+    return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}:{view}"
 
 
 def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> MatrixDecomposition:
@@ -141,22 +150,27 @@ def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> Mat
         for row in matrix.rows
     }
     teams = {row.algorithm.team_id: row.algorithm.team.name for row in matrix.rows}
+    withheld = withheld_note(matrix)
     fitted = _fitted(matrix)
     if not fitted:
-        return MatrixDecomposition(None, names, teams)
+        if withheld is None:
+            return MatrixDecomposition(None, names, teams)
+        # Every cell there is hidden from this reader: each algorithm and task, unplaced.
+        empty = decompose_transfer(algorithms=algorithms, tasks=tasks, cells=[], alpha=ALPHA)
+        return MatrixDecomposition(empty, names, teams, withheld=withheld)
     digest = _digest(algorithms, tasks, fitted)
     key = f"transfer-decomposition:v3:{digest}"  # v3: the two-way model (issue 38)
     decomposition = cache.get(key)
     if decomposition is not None:
-        return MatrixDecomposition(decomposition, names, teams)
+        return MatrixDecomposition(decomposition, names, teams, withheld=withheld)
     if not wait:
         last = cache.get(_latest_key(matrix))
         if isinstance(last, Decomposition) and _names_known(last, names):
             _queue_refit(matrix, digest)
-            return MatrixDecomposition(last, names, teams, updating=True)
+            return MatrixDecomposition(last, names, teams, updating=True, withheld=withheld)
     cells = _cells(matrix, fitted)
     if not cells:
-        return MatrixDecomposition(None, names, teams)
+        return MatrixDecomposition(None, names, teams, withheld=withheld)
     # Without its per-cell fits (one a cell, the core's; nothing here shows them): a
     # 20,000-cell fit read from the cache is then its effects, not 20,000 objects.
     decomposition = dataclasses.replace(
@@ -164,7 +178,7 @@ def transfer_decomposition(matrix: TransferMatrix, *, wait: bool = False) -> Mat
         cell_fits=(),
     )
     cache.set_many({key: decomposition, _latest_key(matrix): decomposition}, CACHE_SECONDS)
-    return MatrixDecomposition(decomposition, names, teams)
+    return MatrixDecomposition(decomposition, names, teams, withheld=withheld)
 
 
 def _names_known(decomposition: Decomposition, names: dict[str, tuple[int, str, str]]) -> bool:
@@ -176,7 +190,12 @@ def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
     """Ask a worker to fit this matrix, once per matrix (a lost message: asked again after
     the lock's time, by the next reader)."""
     if cache.add(f"transfer-decomposition-refit:{digest}", 1, REFIT_LOCK_SECONDS):
-        lifecycle.publish(REFIT_TASK, track_id=matrix.track.pk, split=matrix.split)
+        lifecycle.publish(
+            task_names.TRANSFER_DECOMPOSITION_REFIT,
+            track_id=matrix.track.pk,
+            split=matrix.split,
+            hidden=sorted(matrix.hidden),
+        )
 
 
 NO_ROW_VARIANCE = (
@@ -201,7 +220,7 @@ def _interval(ci: tuple[float, float] | None) -> list[float] | None:
     return None if ci is None else [float(ci[0]), float(ci[1])]
 
 
-# Which model each figure comes from (docs/benchmark-statistics.md §1).
+# Which model each figure comes from (docs/developers/benchmark-statistics.md §1).
 MODELS = {
     "algorithm_effects": MODEL,
     "task_difficulty": MODEL,
@@ -221,6 +240,8 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
     d = result.decomposition
     if d is None:
         nothing = "no scored cell with a baseline: nothing to decompose"
+        if result.withheld is not None:
+            nothing = result.withheld["reason"]
         return {
             "algorithm_effects": [],
             "task_difficulty": [],
@@ -241,6 +262,7 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
             "alpha": ALPHA,
             "note": nothing,
             "updating": False,
+            "withheld": result.withheld,
         }
     algorithm_effects = []
     for effect in d.algorithm_effects:
@@ -259,7 +281,7 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
                 "note": effect.note,
             }
         )
-    return {
+    payload = {
         "algorithm_effects": algorithm_effects,
         "task_difficulty": [
             {
@@ -303,7 +325,29 @@ def decomposition_payload(result: MatrixDecomposition) -> dict[str, Any]:
         "note": d.note,
         # The track's last fit, of a matrix before its newest cells, while a worker refits.
         "updating": result.updating,
+        "withheld": result.withheld,
     }
+    return _withheld_reasons(payload, result.withheld)
+
+
+def _withheld_reasons(payload: dict[str, Any], withheld: dict | None) -> dict[str, Any]:
+    """The decomposition as a reader who may not see some tasks' cells reads it: a withheld
+    task's difficulty, an algorithm with no cell it may see, and the figures of a fit with
+    no cell at all, say why they are missing (the ladder boards) instead of "no cell"."""
+    if withheld is None:
+        return payload
+    reason = withheld["reason"]
+    hidden = set(withheld["tasks"])
+    for item in payload["task_difficulty"]:
+        if item["task"] in hidden:
+            item.update(effect=None, ci=None, reason=reason, note=reason)
+    for item in payload["algorithm_effects"]:
+        if item["n_tasks"] == 0:
+            item.update(reason=reason, note=reason)
+    if payload["mean"] is None:
+        for name in ("mean_reason", "interaction_share_reason", "noise_share_reason", "note"):
+            payload[name] = reason
+    return payload
 
 
 @dataclass(frozen=True)
@@ -343,11 +387,27 @@ def transfer_frontier(matrix: TransferMatrix) -> tuple[list[FrontierRow], Fronti
             cpu_seconds=point.cpu_seconds,
             on_frontier=point.on_frontier,
             dominated_by=None if point.dominated_by is None else int(point.dominated_by),
-            note=point.note,
+            note=_frontier_note(matrix, row, point.note, point.quality),
         )
         for row, point in zip(matrix.rows, frontier.points, strict=True)
     ]
     return rows, frontier
+
+
+def _frontier_note(
+    matrix: TransferMatrix, row: TransferRow, note: str | None, quality: float | None
+) -> str | None:
+    """Why a point is not placed: for a row whose every delta is withheld from the reader
+    (the ladder boards, ``leaderboard.transfer``), that, rather than "no quality score"."""
+    withheld = withheld_note(matrix)
+    if quality is None and withheld is not None:
+        hidden = [
+            run is not None and matrix.withholds(task, row.algorithm)
+            for task, run in zip(matrix.tasks, row.runs, strict=True)
+        ]
+        if any(hidden):
+            return withheld["reason"]
+    return note
 
 
 def frontier_payload(rows: list[FrontierRow], frontier: Frontier) -> dict[str, Any]:
@@ -378,6 +438,9 @@ class TransferPageParts:
     effects_svg: str
     frontier: list[FrontierRow]
     frontier_svg: str
+    # Whether there is a fit to show (every effect unplaced because the reader may see no
+    # cell: no tables, the reason instead).
+    decomposed: bool = False
 
 
 def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
@@ -397,8 +460,12 @@ def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
             for item in items
         ]
 
+    effects = decomposition["algorithm_effects"]
+    decomposed = bool(effects) and (
+        decomposition["withheld"] is None or any(e["effect"] is not None for e in effects)
+    )
     svg = ""
-    if decomposition["algorithm_effects"]:
+    if decomposed:
         svg = effects_svg(
             [
                 (
@@ -419,6 +486,7 @@ def transfer_page_parts(matrix: TransferMatrix) -> TransferPageParts:
         )
     rows, _ = transfer_frontier(matrix)
     return TransferPageParts(
+        decomposed=decomposed,
         decomposition=decomposition,
         effects_svg=svg,
         frontier=rows,

@@ -1,6 +1,6 @@
 """A task's board as pages and exports show it: entries, references, flip columns and the
-update trade-off plot (docs/architecture.md §11). Reads only (docs/architecture.md, House style:
-selectors)."""
+update trade-off plot (docs/architecture.md §11). Reads only
+(docs/architecture.md, House style: selectors)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from algorithms.models import AlgorithmRun
-from algorithms.stress_selectors import robustness_for_submissions
-from challenge_platform.models import Track
+from algorithms.stress_selectors import RobustnessState, robustness_states_for_submissions
+from challenges.models import Track
 from common.tradeoff_svg import TradeoffPoint, tradeoff_svg
 from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
 from scoring.reference_selectors import primary_reference, reference_list
 
-from . import board_cache, selectors
+from . import selectors
+from .cache import board_cache
 from .consistency import entries_consistency
 from .models import LeaderboardEntry
 from .references import board_with_references
@@ -41,8 +42,8 @@ class TaskBoard:
     primary_name: str | None
     prize_max_nfr: float | None
     tradeoff_svg: str
-    # docs/stress.md: the kind's stress families give a robustness column; its consistency
-    # columns (matching: transitivity_violations) one each.
+    # docs/organizers/stress.md: the kind's stress families give a robustness column; its
+    # consistency columns (matching: transitivity_violations) one each.
     robustness: bool = False
     consistency: tuple[str, ...] = ()
 
@@ -57,20 +58,20 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     limit = task.track.prize_max_nfr
     submission_ids = [e.submission_id for e in entries]
     cpu = algorithm_cpu_seconds(submission_ids)
-    robust, by_run = robustness_for_submissions(submission_ids=submission_ids, split=split)
+    robust = robustness_states_for_submissions(submission_ids=submission_ids, split=split)
     consistent = entries_consistency(task=task, submission_ids=submission_ids)
     stressed = bool(kind_get(task.kind).stress_families())
     for row in rows:
         row.prize_ineligible = row.rank is not None and not nfr_prize_eligible([row.nfr], limit)
         row.robustness, row.robustness_state = None, "needs_algorithm"
+        row.robustness_reason = None
         row.transitivity_violations = None
         if isinstance(row, LeaderboardEntry):  # a reference's row has none
             row.cpu_seconds = cpu.get(row.submission_id)
-            row.robustness = robust.get(row.submission_id)
-            row.robustness_state = robustness_state(
-                made_by_run=row.submission_id in by_run,
-                robustness=row.robustness,
-                stressed=stressed,
+            figures, state = robust.get(row.submission_id, (None, None))
+            row.robustness = figures
+            row.robustness_state, row.robustness_reason = robustness_state(
+                state=state, stressed=stressed
             )
             row.transitivity_violations = (consistent.get(row.submission_id) or {}).get(
                 "transitivity_violations"
@@ -107,15 +108,18 @@ def task_board(*, task: Task, split: str) -> TaskBoard:
     )
 
 
-def robustness_state(*, made_by_run: bool, robustness: dict | None, stressed: bool) -> str:
-    """What a board's robustness cell says: ``ready`` (figures), ``pending`` (an algorithm's
-    entry whose stress run has not finished), ``needs_algorithm`` (a prediction file: only
-    a method the platform can run meets the copies) or ``none`` (the kind has no stress)."""
-    if robustness is not None:
-        return "ready"
-    if not made_by_run:
-        return "needs_algorithm"
-    return "pending" if stressed else "none"
+def robustness_state(*, state: RobustnessState | None, stressed: bool) -> tuple[str, str | None]:
+    """What a board's robustness cell says, and why: ``ready`` (figures), ``pending`` (an
+    algorithm's entry whose stress run is queued, running or about to be queued: moving, with
+    a bound on the health page), ``failed`` (its stress run failed: final, with the run's
+    error), ``needs_algorithm`` (a prediction file, ``state`` None: only a method the platform
+    can run meets the copies) or ``none`` (no stress run comes: the kind has no stress, the
+    task's plan is empty, the version is not in the benchmark...; with the reason)."""
+    if state is None:
+        return "needs_algorithm", None
+    if not stressed:
+        return "none", None
+    return state.state, state.reason
 
 
 def algorithm_cpu_seconds(submission_ids: list[int]) -> dict[int, float]:

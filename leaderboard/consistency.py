@@ -1,4 +1,4 @@
-"""Consistency columns of a task's board entries (docs/stress.md): matching's share of
+"""Consistency columns of a task's board entries (docs/organizers/stress.md): matching's share of
 transitivity violations, for every entry with stored predictions, prediction files included.
 
 The kind computes them (``TaskKind.consistency_context`` once per test file, then

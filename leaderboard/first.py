@@ -5,7 +5,7 @@ Each team's ``p_first``, ``rank_interval`` and ``group``, and the board's ``pair
 verdicts, come from :func:`leaderboard.core.benchmark.first.who_is_first`: P(first) over
 resamples of rows within tasks and tasks within the track, the rest from an interval for
 every pair of track means from that pair's own paired differences, Bonferroni-adjusted so
-that all hold at once (issues 38 and 50; docs/benchmark-statistics.md §2). A task's row
+that all hold at once (issues 38 and 50; docs/developers/benchmark-statistics.md §2). A task's row
 resamples are the leaderboard's paired bootstrap of the submissions its board ranks (the
 same seed and rows as the task board's intervals), on what the task adds to the track's mean
 (``TaskKind.track_value``: R² clipped to [0, 1] for a regression task, whatever its primary
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.cd_svg import CdTeam, cd_svg
 from datasets.models import Task
 from leaderboard.core.benchmark.first import (
@@ -40,11 +40,11 @@ from leaderboard.core.benchmark.first import (
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, cliques
 from scoring.models import Submission
 
-from . import board_cache
 from .boards import track_board_cached
+from .cache import board_cache
 from .first_samples import N_RESAMPLES, task_samples
 from .models import LeaderboardEntry
-from .selectors import track_values_of
+from .selectors import ladder_shifts, track_values_of
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +144,14 @@ def first_compute(
     submissions: Mapping[str, Mapping[int, Submission]],
     alpha: float = 0.05,
     margin: float = DEFAULT_MARGIN,
+    shifts: Mapping[str, Mapping[int, float]] | None = None,
 ) -> FirstBoard:
     """P(first), rank interval and group of each ranked team of ``teams`` (board order),
     and the pairwise comparisons of the best :data:`PAIRWISE_MAX_TEAMS`.
+
+    ``shifts[task slug][team id]`` moves a team's resamples of a task (a ladder board's
+    public split, docs/organizers/ladder.md: by its shown value minus its exact one, so that they
+    spread around what the board shows and never around the exact score it hides).
 
     ``tasks`` are the tasks the track ranks on (`leaderboard.core.track.ranked_tasks`),
     ``values[task slug][team id]`` is what the team's board score adds to the track's mean
@@ -172,11 +177,8 @@ def first_compute(
         except Exception:  # an unreadable file must not take the board down
             logger.exception("P(first): the resamples of task %s (%s) failed", task.slug, split)
             samples = None  # the task then counts its point values in every resample
-        drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
-        if samples is not None:
-            for i, team in enumerate(team_list):
-                if scored[i] and team in samples:
-                    drawn[:, i] = samples[team]
+        moved = (shifts or {}).get(task.slug) or {}
+        drawn = _drawn(point, scored, team_list, samples, moved)
         per_task.append(
             TrackTaskScores(task=task.slug, point=point, resamples=drawn, scored=scored)
         )
@@ -214,6 +216,23 @@ def first_compute(
         basis=result.pairwise_basis,
         basis_note=result.pairwise_note,
     )
+
+
+def _drawn(
+    point: np.ndarray,
+    scored: np.ndarray,
+    teams: list[int],
+    samples: Mapping[int, np.ndarray] | None,
+    moved: Mapping[int, float],
+) -> np.ndarray:
+    """A task's resamples of each team (its point value in every resample when there are
+    none), moved by ``moved`` (a ladder board's shown minus exact value)."""
+    drawn = np.repeat(point[None, :], N_RESAMPLES, axis=0)
+    if samples is not None:
+        for i, team in enumerate(teams):
+            if scored[i] and team in samples:
+                drawn[:, i] = samples[team] + moved.get(team, 0.0)
+    return drawn
 
 
 def track_first(*, track: Track, split: str) -> dict[int, TeamFirst]:
@@ -254,15 +273,17 @@ def _track_first(track: Track, split: str, alpha: float, margin: float) -> First
     submissions: dict[str, dict[int, Submission]] = {t.slug: {} for t in tasks}
     for entry in entries:
         submissions[slugs[entry.task_id]][entry.team_id] = entry.submission
+    values = track_values_of(tasks=tasks, split=split, entries=entries)
     return first_compute(
         tasks=tasks,
         split=split,
         teams=[row.team_id for row in board.rows],
         baselines={row.team_id for row in board.rows if row.is_baseline},
-        values=track_values_of(tasks=tasks, split=split, entries=entries),
+        values=values,
         submissions=submissions,
         alpha=alpha,
         margin=margin,
+        shifts=ladder_shifts(tasks=tasks, split=split, entries=entries, values=values),
     )
 
 
@@ -305,7 +326,6 @@ def first_page_parts(
         svg = cd_svg(
             [CdTeam(name=names[t], mean=means[t]) for t in shown],
             cliques(separated),
-            critical_difference=None,  # each pair has its own width: no one bar for all
             title=title,
             level=level,
         )

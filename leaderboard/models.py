@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common import board_modes
+from datasets.models import Task
 from jobs.models import Job
 
 
@@ -39,8 +41,9 @@ class LeaderboardEntry(models.Model):
     rank_low = models.PositiveIntegerField(null=True, blank=True)
     rank_high = models.PositiveIntegerField(null=True, blank=True)
     tied_with_best = models.BooleanField(default=False)
-    # Flips against the task's primary reference on this split (docs/architecture.md §11), with the
-    # bootstrap interval; filled with the intervals, null until computed or without one.
+    # Flips against the task's primary reference on this split (docs/architecture.md
+    # §11), with the bootstrap interval; filled with the intervals, null until computed or without
+    # one.
     nfr = models.FloatField(null=True, blank=True)
     nfr_low = models.FloatField(null=True, blank=True)
     nfr_high = models.FloatField(null=True, blank=True)
@@ -62,7 +65,7 @@ class LeaderboardEntry(models.Model):
         return f"{self.task} {self.split} #{self.rank}: {self.team}"
 
 
-# --- the champion gate (docs/champion-gate.md) -------------------------------------------
+# --- the champion gate (docs/organizers/champion-gate.md) ---------------------------------------
 
 
 class ChampionBy(models.TextChoices):
@@ -127,6 +130,15 @@ class ChampionChange(models.Model):
     nfr_upper = models.FloatField(null=True, blank=True)
     pfr = models.FloatField(null=True, blank=True)
     worst_slice = models.JSONField(null=True, blank=True)
+    # The gate's verdict of a ``gate`` step (docs/organizers/champion-gate.md): ``passes``, or
+    # ``cannot_tell`` where the challenge crowns those; null for the start and for pins.
+    verdict = models.CharField(max_length=12, blank=True, default="")
+    rows_needed = models.PositiveBigIntegerField(null=True, blank=True)
+    # Rows of the split where the new entry's output differs from the previous champion's
+    # (the disclosure rule's count, docs/organizers/disclosure.md); null for the start and for pins.
+    changed_rows = models.PositiveIntegerField(null=True, blank=True)
+    # The task's data version the step was decided on: a start is decided again on a new one.
+    data_version = models.PositiveIntegerField(default=1)
     decided_by = models.ForeignKey(
         "leaderboard.ChampionCheck",
         null=True,
@@ -141,6 +153,10 @@ class ChampionChange(models.Model):
             models.CheckConstraint(condition=_one_entry_at_most(), name="champion_one_entry"),
             models.CheckConstraint(
                 condition=Q(by__in=["initial", "gate", "pin"]), name="champion_change_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["", "passes", "cannot_tell"]),
+                name="champion_change_verdict_valid",
             ),
         ]
 
@@ -232,3 +248,85 @@ class ChampionCheck(Job):
     def __str__(self) -> str:
         what = f"submission #{self.submission_id}" if self.submission_id else f"run #{self.run_id}"
         return f"{what} against the champion of {self.task} ({self.status})"
+
+
+# --- the public board's ladder (docs/organizers/ladder.md) ----------------------------------------
+
+
+class LadderStep(models.Model):
+    """One scored entry of a team on a task's public board, weighed against the team's
+    leader (its last entry that climbed) under the task's mode (``leaderboard.ladder``).
+
+    ``shown_score`` is the team's shown public score after this entry: its own when it
+    climbed, else the leader's, unchanged (plain mode: the team's best exact score). The
+    figures of the decision (``difference`` with its ``standard_error``, or the
+    ``bayes_factor`` of ``wins`` out of ``bootstraps``) are for organizers. ``key`` names
+    what the decision was made on (mode, settings, data version, both prediction files):
+    a step whose key no longer matches is decided again."""
+
+    submission = models.OneToOneField(
+        "scoring.Submission", on_delete=models.CASCADE, related_name="ladder_step"
+    )
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=16)
+    key = models.CharField(max_length=400)
+    leader = models.ForeignKey(
+        "scoring.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The entry this one was weighed against (none: the team's first).",
+    )
+    climbed = models.BooleanField()
+    shown_score = models.FloatField(null=True, blank=True)
+    units = models.PositiveIntegerField(default=0)
+    difference = models.FloatField(null=True, blank=True)
+    standard_error = models.FloatField(null=True, blank=True)
+    bayes_factor = models.FloatField(null=True, blank=True)
+    wins = models.PositiveIntegerField(null=True, blank=True)
+    bootstraps = models.PositiveIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "team", "submission"]
+        indexes = [models.Index(fields=["task", "team"], name="ladder_step_task_team_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=board_modes.MODES),
+                name="ladder_step_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = "climbed" if self.climbed else "stayed"
+        return f"submission #{self.submission_id} on {self.task_id}: {what} ({self.mode})"
+
+
+class TaskBoardMode(Task):
+    """A task seen from its public board's mode: the console's "Public board modes", where
+    organizers set it (``leaderboard.board_mode.task_board_mode_set``, audited)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "public board mode"
+        verbose_name_plural = "public board modes"
+class ReleaseCheckUse(models.Model):
+    """One release check answered for a team on a task: the daily budget of release checks
+    (``Challenge.release_checks_per_day``, per team, task and UTC day) counts these rows. A
+    row is taken before the file is weighed and given back when no answer is given."""
+
+    team = models.ForeignKey("challenge_platform.Team", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("datasets.Task", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["team", "task", "at"], name="release_check_use_idx")]
+
+    def __str__(self) -> str:
+        return f"release check of team {self.team_id} on task {self.task_id} at {self.at}"

@@ -1,16 +1,18 @@
-"""What the leaderboard does when a lower layer reports a change (``challenge_platform.hooks``).
+"""What the leaderboard does when a lower layer reports a change (``challenges.hooks``).
 
 Registered in :meth:`leaderboard.apps.LeaderboardConfig.ready`. The services are imported
 and looked up at call time: ``ready()`` imports this module in every process, most of which
-never see the event (docs/decisions.md, "Receivers and tasks import services at call
-time"); and a test may replace ``leaderboard.services.task_leaderboard_refresh``.
+never see the event (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Registered at start, imported when called"); and a test may replace
+``leaderboard.services.task_leaderboard_refresh``.
 """
 
 from __future__ import annotations
 
-from challenge_platform import hooks
-from challenge_platform.models import Track
+from challenges import hooks
+from challenges.models import Track
 from datasets.models import Task
+from scoring.models import Submission, SubmissionStatus
 
 
 def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
@@ -32,15 +34,48 @@ def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
 def bump_task_boards(event: hooks.StressResultsChanged) -> None:
     """A stress run recorded its figures: the task's cached boards (their robustness column)
     are rebuilt on the next read."""
-    from leaderboard import bumps
+    from leaderboard.cache import bumps
 
     bumps.bump_after_commit(task_id=event.task_id, track_id=None)
+
+
+def bump_boards_of_a_failed_run(event: hooks.AlgorithmRunFailed) -> None:
+    """A run failed: the task's cached boards (a stress run's robustness is "failed") and its
+    track's (a cell awaiting the run's entry is no longer queued) are rebuilt on the next
+    read."""
+    from leaderboard.cache import bumps
+
+    track_id = Task.objects.filter(pk=event.task_id).values_list("track_id", flat=True).first()
+    bumps.bump_after_commit(task_id=event.task_id, track_id=track_id)
+
+
+def bump_track_of_a_task(event: hooks.TaskAdded) -> None:
+    """A task joined a track: the track's cached board (a new column, its baseline queued in
+    the same transaction) is rebuilt on the next read."""
+    from leaderboard.cache import bumps
+
+    track_id = Task.objects.filter(pk=event.task_id).values_list("track_id", flat=True).first()
+    bumps.bump_after_commit(task_id=event.task_id, track_id=track_id)
+
+
+def bump_track_of_a_failed_submission(event: hooks.SubmissionFinished) -> None:
+    """A submission ended failed: a track cell that awaited it is no longer "scoring" (a
+    scored one refreshes its boards through ``TaskResultsChanged``)."""
+    from leaderboard.cache import bumps
+
+    track_id = (
+        Submission.objects.filter(pk=event.submission_id, status=SubmissionStatus.FAILED)
+        .values_list("task__track_id", flat=True)
+        .first()
+    )
+    if track_id is not None:
+        bumps.bump_after_commit(task_id=None, track_id=track_id)
 
 
 def bump_challenge_boards(event: hooks.ChallengeRevealChanged) -> None:
     """A challenge's reveal changed: its cached board pages (which link to the private split
     once it is visible) are rebuilt on the next read."""
-    from leaderboard import bumps
+    from leaderboard.cache import bumps
 
     challenge_id = event.challenge_id
     for task_id in Task.objects.filter(track__challenge_id=challenge_id).values_list(

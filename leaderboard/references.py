@@ -1,4 +1,5 @@
-"""References on a task's boards (docs/architecture.md §11): rows without a rank, and flip columns.
+"""References on a task's boards (docs/architecture.md §11): rows without a rank, and
+flip columns.
 
 - :func:`references_sync` keeps the built-in references current (the trivial baseline,
   the AutoGluon baseline's latest submission) and returns the primary one's predictions;

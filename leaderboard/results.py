@@ -1,11 +1,12 @@
-"""A track's results as data (docs/formats.md): one row per (method, task, split, metric),
-every method (teams' entries, references and baselines, every algorithm of the transfer
+"""A track's results as data (docs/participants/formats.md): one row per (method, task, split,
+metric), every method (teams' entries, references and baselines, every algorithm of the transfer
 matrix), read from the same boards and matrix the pages and the API show.
 
-- **Boards** (:func:`leaderboard.boards.task_board_cached`, the task boards with their
-  references): every metric of each row; the primary metric with its bootstrap interval;
-  ``nfr`` and ``pfr`` against the primary reference with theirs. A sealed reference (an
-  owner's upload before the reveal) has no value, so no row.
+- **Boards** (:func:`leaderboard.shown.task_board_for`, the task boards with their
+  references, as the reader may see them: a ladder board's shown scores only, and none of
+  its tasks' matrix cells, docs/organizers/ladder.md): every metric of each row; the primary metric
+  with its bootstrap interval; ``nfr`` and ``pfr`` against the primary reference with
+  theirs. A sealed reference (an owner's upload before the reveal) has no value, so no row.
 - **Transfer matrix** (:func:`leaderboard.transfer.transfer_matrix`): each algorithm's cell on
   each task: its primary score, unless the board already has that run's row (the same
   submission: one row, the board's value, with its interval), and ``delta`` (the score minus
@@ -21,7 +22,7 @@ matrix), read from the same boards and matrix the pages and the API show.
   ``reproduced``: the share of identical predictions in its finished reproduction (null
   when none).
 
-The private split is in only when :func:`challenge_platform.split_access.private_visible` allows it.
+The private split is in only when :func:`challenges.split_access.private_visible` allows it.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from algorithms.models import AlgorithmRun
 from algorithms.services.manifest import manifest_of, reproductions_of
-from challenge_platform.models import Track
-from challenge_platform.split_access import private_visible
+from challenges.models import Track
+from challenges.split_access import private_visible
 from datasets.models import Task
 from kinds import metric_direction
 
-from .boards import task_board_cached
 from .models import LeaderboardEntry, Split
+from .shown import hidden_tasks, task_board_for
 from .transfer import TransferMatrix, run_score, transfer_matrix
 
 COLUMNS = (
@@ -109,7 +110,7 @@ def track_results(*, track: Track, user: AbstractBaseUser | AnonymousUser) -> li
     rows: list[ResultRow] = []
     for split in results_splits(track=track, user=user):
         matrix = transfer_matrix(track=track, split=split)
-        rows += _split_rows(tasks, split, matrix)
+        rows += _split_rows(tasks, split, matrix, user)
     order = {t.slug: i for i, t in enumerate(tasks)}
     return sorted(rows, key=lambda r: (order[r.task], r.split != Split.PUBLIC))
 
@@ -118,8 +119,12 @@ def _label(run: AlgorithmRun) -> str:
     return f"{run.version.algorithm.name} v{run.version.number}"
 
 
-def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix) -> list[ResultRow]:
-    boards = {task.pk: task_board_cached(task=task, split=split).rows for task in tasks}
+def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix, user) -> list[ResultRow]:
+    # The boards as ``user`` may see them: a ladder board's shown scores only, without the
+    # intervals and flips of its exact rows, and none of its tasks' matrix cells
+    # (docs/organizers/ladder.md).
+    boards = {task.pk: task_board_for(task=task, split=split, user=user).rows for task in tasks}
+    hidden = hidden_tasks(tasks=tasks, split=split, user=user)
     submission_ids = [
         row.submission_id
         for board in boards.values()
@@ -136,7 +141,7 @@ def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix) -> list[R
         (row.algorithm.pk, task.pk): (cell, run)
         for row in matrix.rows
         for task, cell, run in zip(matrix.tasks, row.cells, row.runs, strict=True)
-        if run is not None and run.status == "succeeded"
+        if run is not None and run.status == "succeeded" and task.pk not in hidden
     }
     runs = [*board_runs.values(), *(run for _, run in cells.values())]
     reproduced = reproductions_of(run_pks=[run.pk for run in runs])

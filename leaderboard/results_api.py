@@ -24,7 +24,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from challenge_platform.models import Track
+from challenges.models import Track
 from common.export import rows_to_csv
 from datasets.api import DOWNLOAD_AUTHENTICATION, IgnoreClientContentNegotiation
 from datasets.core import croissant
@@ -103,8 +103,8 @@ FILE_RESPONSES = {
 
 
 class TrackResultsParquetApi(APIView):
-    """Every result of the track as one Parquet table (docs/formats.md): one row per method,
-    task, split you may see and metric. Before the reveal, the public split only."""
+    """Every result of the track as one Parquet table (docs/participants/formats.md): one row per
+    method, task, split you may see and metric. Before the reveal, the public split only."""
 
     permission_classes = [AllowAny]
     authentication_classes = DOWNLOAD_AUTHENTICATION

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import Case, F, Q, When
 
-from challenge_platform.localredis import cache_unavailable_errors, cache_unavailable_suppressed
-from challenge_platform.models import Team, Track
+from algorithms.selectors import board_runs_pending
+from challenges.models import Team, Track
+from common import board_modes
 from common.svg import Series
 from datasets.models import Task
 from kinds import kind_get, metric_info
 from leaderboard.core.flipboard import nfr_prize_eligible
-from leaderboard.core.shakeup import ShakeupRow, shakeup
 from leaderboard.core.track import (
     RelativeMatrix,
     TrackRow,
@@ -21,8 +22,11 @@ from leaderboard.core.track import (
     relative_to_baseline,
     track_standings,
 )
+from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import submissions_pending
 
+from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
 from .services import history_cache_key
 
@@ -84,6 +88,55 @@ def track_values_of(
     return values
 
 
+def ladder_shifts(
+    *,
+    tasks: list[Task],
+    split: str,
+    entries: list[LeaderboardEntry],
+    values: dict[str, dict[int, float | None]],
+) -> dict[str, dict[int, float]]:
+    """For the tasks whose public board is a ladder board (docs/organizers/ladder.md), each team's
+    shown track value (``values``) minus the value of its entry's exact public score: what
+    moves the team's resamples (drawn around the exact score) to the board's shown score
+    (``leaderboard.first``). ``entries`` need their submissions."""
+    if split != Split.PUBLIC:
+        return {}
+    laddered = {t.pk: t for t in tasks if task_board_mode(t) != board_modes.PLAIN}
+    shifts: dict[str, dict[int, float]] = {}
+    for e in entries:
+        task = laddered.get(e.task_id)
+        if task is None or e.is_baseline:
+            continue
+        shown = values.get(task.slug, {}).get(e.team_id)
+        submission = e.submission
+        exact = None
+        if submission.public_score is not None:
+            exact = kind_get(task.kind).track_value(
+                task.primary_metric,
+                submission.public_score,
+                (submission.scores or {}).get(split) or {},
+            )
+        if shown is not None and exact is not None:
+            shifts.setdefault(task.slug, {})[e.team_id] = shown - exact
+    return shifts
+def track_cells_pending(*, tasks: list[Task]) -> dict[str, dict[int, str]]:
+    """Task slug -> team id -> ``"queued"`` or ``"running"``: the teams whose entry on the
+    task is on its way (a submission being scored, a team's run or the AutoGluon baseline not
+    yet final); running wins over queued. The track's mean leaves such a cell out and says
+    the row is partial (``leaderboard.core.track``)."""
+    slugs = {t.pk: t.slug for t in tasks}
+    pending: dict[str, dict[int, str]] = {t.slug: {} for t in tasks}
+    for source in (
+        submissions_pending(task_ids=list(slugs)),
+        board_runs_pending(task_ids=list(slugs)),
+    ):
+        for (task_id, team_id), state in source.items():
+            cell = pending[slugs[task_id]]
+            if cell.get(team_id) != "running":
+                cell[team_id] = state
+    return pending
+
+
 def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
     tasks = list(track.tasks.order_by("order", "slug"))
     slugs = {t.pk: t.slug for t in tasks}
@@ -123,6 +176,7 @@ def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBo
         task_ranks=task_ranks,
         values=track_values_of(tasks=tasks, split=split, entries=entries),
         higher_is_better=directions,
+        pending=track_cells_pending(tasks=tasks),
     )
     matrix = relative_to_baseline(
         per_task,
@@ -160,13 +214,25 @@ def history_series(*, task: Task) -> list[Series]:
     )
     team_ids = [e.team_id for e in top]
     points: dict[int, list[tuple[datetime, float]]] = {tid: [] for tid in team_ids}
-    for team_id, created_at, score in (
-        Submission.objects.filter(
-            task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
+    found = Submission.objects.filter(
+        task=task, team_id__in=team_ids, status=SubmissionStatus.SCORED, is_hidden=False
+    ).order_by("created_at")
+    if task_board_mode(task) == board_modes.PLAIN:
+        values = found.values_list("team_id", "created_at", "public_score")
+    else:
+        # A ladder board's history is its shown scores: each climb, never an exact score
+        # (docs/organizers/ladder.md). The baseline team's entries are not laddered.
+        values = found.filter(
+            Q(team__is_baseline=True) | Q(ladder_step__climbed=True)
+        ).values_list(
+            "team_id",
+            "created_at",
+            Case(
+                When(team__is_baseline=True, then=F("public_score")),
+                default=F("ladder_step__shown_score"),
+            ),
         )
-        .order_by("created_at")
-        .values_list("team_id", "created_at", "public_score")
-    ):
+    for team_id, created_at, score in values:
         if score is not None:
             points[team_id].append((created_at, score))
     series = [
@@ -179,11 +245,3 @@ def history_series(*, task: Task) -> list[Series]:
             timeout=3600,
         )
     return series
-
-
-def shakeup_for_task(*, task: Task) -> list[tuple[ShakeupRow, Team]]:
-    entries = list(LeaderboardEntry.objects.filter(task=task).select_related("team"))
-    teams = {e.team_id: e.team for e in entries}
-    public = {e.team_id: e.rank for e in entries if e.split == Split.PUBLIC and not e.is_baseline}
-    private = {e.team_id: e.rank for e in entries if e.split == Split.PRIVATE and not e.is_baseline}
-    return [(row, teams[row.team_id]) for row in shakeup(public, private)]

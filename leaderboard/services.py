@@ -17,12 +17,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from challenge_platform import hooks
-from challenge_platform.localredis import cache_unavailable_errors
+from challenges import hooks
+from common import board_modes
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs import lifecycle
 from kinds import kind_get, metric_info
+from leaderboard import task_names
 from leaderboard.core.bootstrap import bootstrap_leaderboard, has_bootstrap
 from leaderboard.core.ranking import (
     EntryInput,
@@ -30,21 +31,21 @@ from leaderboard.core.ranking import (
     SubmissionInput,
     private_entries,
     rank_entries,
-    select_team_best,
 )
+from runtime.localredis import cache_unavailable_errors
 from scoring.core.predictions import load_pred
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import scorings_waiting
 from scoring.solutions import solution_for_task
 
-from . import bumps, interval_jobs, refresh_turns
+from .cache import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
+from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
 
-BOOTSTRAP_TASK = "leaderboard.tasks.bootstrap_task_leaderboard"
 
 
 def history_cache_key(*, task_id: int) -> str:
@@ -281,6 +282,8 @@ class _Scored:
     inputs: list[SubmissionInput]
     scores: dict[int, dict | None]
     counts: dict[int, tuple[int, Any]]
+    mode: str = board_modes.PLAIN  # the public board's (``ladder.task_board_mode``)
+    files: dict[int, str] = field(default_factory=dict)  # each one's stored predictions
 
 
 def _board_whole(task: Task) -> _Rebuilt:
@@ -303,7 +306,7 @@ def _board_teams(task: Task, teams: set[int]) -> _Rebuilt:
     others = _by_key(stored.exclude(team_id__in=teams).values("id", *RANKING_FIELDS))
     changed = _by_key(stored.filter(team_id__in=teams).values("id", *ENTRY_FIELDS))
     scored = _scored(task, ranked_submissions(task=task).filter(team_id__in=teams))
-    selected = _selected(task, scored)
+    selected = _selected(task, scored, teams)
     higher = task_higher_is_better(task=task)
     for split, entries in selected.items():
         entries += [
@@ -349,9 +352,9 @@ def _stored_entry(entry: dict, higher_is_better: bool) -> EntryInput:
 def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
     """``submissions`` as the ranking core's inputs, read as plain values (not model
     instances: this runs in every scoring's transaction)."""
-    rows = list(submissions.values_list(*INPUT_FIELDS, "scores"))
+    rows = list(submissions.values_list(*INPUT_FIELDS, "predictions", "scores"))
     higher = task_higher_is_better(task=task)
-    inputs = [_input(higher, *row[:-1]) for row in rows]
+    inputs = [_input(higher, *row[:-2]) for row in rows]
     # A team's count and last time are of the submissions the board ranks (scored, not
     # hidden, before the end): queued or failed ones are not results. Every outcome that
     # changes them (a score, a hide or restore, a rescore) calls this refresh.
@@ -359,15 +362,28 @@ def _scored(task: Task, submissions: QuerySet[Submission]) -> _Scored:
     for s in inputs:
         n, last = counts.get(s.team_id, (0, None))
         counts[s.team_id] = (n + 1, max(last, s.submitted_at) if last else s.submitted_at)
-    return _Scored(inputs=inputs, scores={row[0]: row[-1] for row in rows}, counts=counts)
+    return _Scored(
+        inputs=inputs,
+        scores={row[0]: row[-1] for row in rows},
+        counts=counts,
+        mode=task_board_mode(task),
+        files={row[0]: row[-2] for row in rows},
+    )
 
 
-def _selected(task: Task, scored: _Scored) -> dict[str, list[EntryInput]]:
-    """Each split's entries of the scored teams: their best public submission; on the
-    private split, the best of their final selection."""
+def _selected(
+    task: Task, scored: _Scored, teams: set[int] | None = None
+) -> dict[str, list[EntryInput]]:
+    """Each split's entries of the scored teams (``teams``; None: all): on the public split
+    their best submission, or under a ladder mode their leader with its shown score
+    (docs/organizers/ladder.md; every entry's step decided on the way); on the private split, the
+    best of their final selection."""
     max_final = task.track.challenge.max_final_selections
+    public = public_board_entries(
+        task=task, inputs=scored.inputs, files=scored.files, teams=teams
+    )
     return {
-        Split.PUBLIC: select_team_best(scored.inputs, split="public"),
+        Split.PUBLIC: public,
         Split.PRIVATE: private_entries(scored.inputs, max_final=max_final),
     }
 
@@ -387,6 +403,12 @@ def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: 
     bootstrap job)."""
     sub = ranked.entry.payload
     n, last = scored.counts.get(sub.team_id, (0, None))
+    metrics = (scored.scores[sub.id] or {}).get(split, {})
+    if split == Split.PUBLIC and scored.mode != board_modes.PLAIN and not sub.is_baseline:
+        # A ladder board keeps no exact figure of the entry: its shown score, and what the
+        # track reads moved with it (docs/organizers/ladder.md).
+        primary = task.primary_metric or kind_get(task.kind).primary
+        metrics = kind_get(task.kind).shown_metrics(primary, ranked.entry.score, metrics)
     return {
         **UNSCORED_FIELDS,
         "task_id": task.pk,
@@ -394,7 +416,7 @@ def _entry_row(task: Task, split: str, ranked: RankedEntry[EntryInput], scored: 
         "split": split,
         "submission_id": sub.id,
         "score": ranked.entry.score,
-        "metrics": (scored.scores[sub.id] or {}).get(split, {}),
+        "metrics": metrics,
         "rank": ranked.rank,
         "position": ranked.position,
         "is_baseline": ranked.entry.is_baseline,
@@ -437,7 +459,7 @@ def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
         if not (replaced or moved or written):
             return False
         if bootstrap:
-            transaction.on_commit(lambda: _publish_bootstrap(BOOTSTRAP_TASK, task.pk))
+            transaction.on_commit(lambda: _publish_bootstrap(task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
         # of them (a team's count, a worse try) leaves it, and its cache, as it was.
         bumps.bump_after_commit(
@@ -500,12 +522,14 @@ def _same(old: dict, new: dict, fields: tuple[str, ...]) -> bool:
     return all(old[name] == new[name] for name in fields)
 
 
-def _publish_bootstrap(task_name: str, task_id: int) -> None:
+def _publish_bootstrap(task_id: int) -> None:
     """Ask for new intervals, coalesced per task (at most one job queued and one running).
     The broker is a doorbell: a lost message's intervals come with the next refresh."""
     interval_jobs.request(
         task_id,
-        lambda countdown: lifecycle.publish(task_name, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
     )
 
 
@@ -515,7 +539,9 @@ def leaderboard_bootstrap_run(*, task_id: int) -> int:
     return interval_jobs.run(
         task_id,
         lambda: leaderboard_bootstrap_compute(task_id=task_id),
-        lambda countdown: lifecycle.publish(BOOTSTRAP_TASK, countdown=countdown, task_id=task_id),
+        lambda countdown: lifecycle.publish(
+            task_names.BOOTSTRAP_TASK_LEADERBOARD, countdown=countdown, task_id=task_id
+        ),
         busy=scorings_waiting,  # the intervals give way to queued scorings, for a while
     )
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from challenge_platform.markdown import markdown_html
-from challenge_platform.selectors import is_organizer
+from challenges.markdown import stored_html
+from challenges.selectors import is_organizer
 from datasets.selectors import (
     FILE_DESCRIPTIONS,
     task_card,
@@ -44,7 +44,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "task": task,
             "challenge": task.track.challenge,
             "card": task_card(task=task),
-            "description_html": markdown_html(task.description),
+            "description_html": stored_html(task.description_html),
             "downloads": downloads,
             "can_manage": task_manageable(task=task, user=request.user),
             "version": task_version_current(task=task),

@@ -16,8 +16,14 @@ over. Where no finished run says anything, a **queued or running** run is shown 
 (``TransferRow.pending``), never as "not run": a task that just arrived shows its AutoGluon
 baseline queued. Each task's baseline state (``TransferMatrix.baselines``: ``scored``,
 ``queued``, ``running``, ``failed``, ``not run``) says why a cell's delta is still empty.
-The private split is shown only when :func:`challenge_platform.split_access.private_visible`
-allows. Cells are cached by the ids of the two prediction files, so a new run or a new
+The private split is shown only when :func:`challenges.split_access.private_visible`
+allows. On a ladder board's public split (docs/organizers/ladder.md) a cell is the exact public
+score of a team's method, which the board hides from participants and the public until the
+reveal: the matrix made for such a reader (``hidden``: the ids of those tasks,
+``leaderboard.shown.hidden_tasks``) keeps each cell's run and status but not its score, delta
+or interval (:data:`LADDER_CELL` says why), and the row means, the decomposition and the
+frontier are computed from the cells it keeps. The AutoGluon baseline's own cells stay, as
+its board entry does. Cells are cached by the ids of the two prediction files, so a new run or a new
 baseline is a new key.
 
 At company scale (100 algorithms x 200 tasks: 20,000 cells) the matrix reads what it shows
@@ -26,7 +32,7 @@ of its cells (the score, the baseline's, the delta and its interval) in one roun
 each, are read only by the decomposition when it is fitted (:func:`cell_resamples`). A cell
 computed anew is computed task by task, so every algorithm's cell on a task shares that
 task's solution and resample counts. The matrix is assembled from one column per task
-(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.transfer_cache``,
+(:class:`TransferColumn`), kept under its task's fingerprint (``leaderboard.cache.transfer_cache``,
 which also keeps the API's and the page's answers whole): a new cell reads its task's
 column again, not every cell's run.
 """
@@ -41,6 +47,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 
+from algorithms.failures import INVALID_OUTPUT, run_failure
 from algorithms.models import (
     ACTIVE,
     BASELINE_PROFILE,
@@ -51,7 +58,7 @@ from algorithms.models import (
 )
 from algorithms.selectors import runs_with_versions, transfer_cell_runs
 from algorithms.stress_selectors import robustness_for_runs
-from challenge_platform.models import Track
+from challenges.models import Track
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.bootstrap import has_bootstrap
@@ -60,7 +67,7 @@ from scoring.core.predictions import load_pred
 from scoring.models import SubmissionStatus
 from scoring.solutions import solution_for_task
 
-from . import transfer_cache
+from .cache import transfer_cache
 from .models import LeaderboardEntry, Split
 
 logger = logging.getLogger(__name__)
@@ -70,7 +77,8 @@ RUN_FIELDS = (
     "id",
     "status",
     "profile",
-    "error",
+    "limit_hit",  # the failure's category (algorithms.failures): never the run's own words
+    "exit_code",
     "cpu_seconds",
     "finished_at",
     "scores",
@@ -110,7 +118,8 @@ BASELINE_NOT_RUN = "not run"
 class BaselineState:
     """Where a task's AutoGluon baseline stands: ``scored`` (on the board: deltas exist),
     ``queued``, ``running`` (its run, or the scoring of its predictions), ``failed`` (with
-    the reason) or ``not run``; ``run`` is the baseline run it speaks of, if any."""
+    its category, :mod:`algorithms.failures`: public, so never the run's log or message)
+    or ``not run``; ``run`` is the baseline run it speaks of, if any."""
 
     status: str
     run: AlgorithmRun | None = None
@@ -137,6 +146,48 @@ class TransferMatrix:
     baselines: list[BaselineState] = field(default_factory=list)  # in task order
     # The baseline entry of each task that has one, by task id (what cells are measured from).
     baseline_entries: dict[int, LeaderboardEntry] = field(default_factory=dict)
+    # Tasks whose teams' cells this matrix withholds (a ladder board's public split, for a
+    # reader who may not see its exact scores): their runs and statuses, never their figures.
+    hidden: frozenset[int] = frozenset()
+
+    def withholds(self, task: Task, algorithm: Algorithm) -> bool:
+        """Whether ``algorithm``'s cell on ``task`` is withheld (a team's, on a hidden task)."""
+        return task.pk in self.hidden and not algorithm.team.is_baseline
+
+    @property
+    def hidden_slugs(self) -> list[str]:
+        return [task.slug for task in self.tasks if task.pk in self.hidden]
+
+
+LADDER_CELL = (
+    "hidden: the task's ladder board shows no exact public score until the private split is "
+    "revealed, and this cell's score and delta are exact public figures "
+    "(docs/organizers/ladder.md)"
+)
+
+
+def withheld_view(hidden: frozenset[int]) -> str:
+    """The part of a kept answer's key (``leaderboard.cache.transfer_cache.kept``) that says
+    which tasks' cells it withholds: readers of different cells never share an answer."""
+    return "withheld:" + ",".join(str(pk) for pk in sorted(hidden))
+
+
+def withheld_note(matrix: TransferMatrix) -> dict | None:
+    """What the matrix withholds from its reader, in words: ``{"tasks", "reason"}`` (None:
+    nothing)."""
+    slugs = matrix.hidden_slugs
+    if not slugs:
+        return None
+    return {
+        "tasks": slugs,
+        "reason": (
+            f"The tasks {', '.join(slugs)} have ladder boards: their cells of teams' methods "
+            "on the public rows are exact public scores, which those boards hide until the "
+            "private split is revealed. Their runs and statuses are shown; their scores, "
+            "deltas and intervals are not, and the means, the decomposition and the frontier "
+            "use only the cells shown (docs/organizers/ladder.md)."
+        ),
+    }
 
 
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -171,11 +222,11 @@ def task_baseline_states(tasks: list[Task], scored: set[int]) -> list[BaselineSt
         elif run is None or run.status == AlgorithmRunStatus.CANCELLED:
             states.append(BaselineState(BASELINE_NOT_RUN, run))
         elif run.status == AlgorithmRunStatus.FAILED:
-            states.append(BaselineState("failed", run, run.error))
+            states.append(BaselineState("failed", run, run_failure(run) or ""))
         elif run.status == AlgorithmRunStatus.SUCCEEDED:
             failed = run.submission_id and run.submission.status == SubmissionStatus.FAILED
             states.append(
-                BaselineState("failed", run, run.submission.error)
+                BaselineState("failed", run, INVALID_OUTPUT)
                 if failed
                 else BaselineState("running", run)  # its predictions are being scored
             )
@@ -193,12 +244,18 @@ def baseline_states(matrix: TransferMatrix) -> list[BaselineState]:
 class ShownCell:
     """One cell as the page and the API show it: the scored cell (or None), the run it
     speaks of (the finished one, else the queued or running one; None: not run), why there
-    is no delta (None when there is one) and the run's own score."""
+    is no delta (None when there is one) and the run's own score. A failed run shows its
+    ``failure`` category (:mod:`algorithms.failures`), never its error or log."""
 
     cell: TransferCell | None
     run: AlgorithmRun | None
     reason: str | None
     score: float | None
+    hidden: bool = False  # a scored cell withheld from this reader (:data:`LADDER_CELL`)
+
+    @property
+    def failure(self) -> str | None:
+        return None if self.run is None else run_failure(self.run)
 
 
 def cell_reason(run: AlgorithmRun, baseline: BaselineState) -> str:
@@ -222,6 +279,8 @@ def shown_cells(matrix: TransferMatrix, row: TransferRow) -> list[ShownCell]:
             shown.append(ShownCell(cell, run, None, cell.score))
         elif run is None:
             shown.append(ShownCell(None, None, "not run", None))
+        elif run.status == AlgorithmRunStatus.SUCCEEDED and matrix.withholds(task, row.algorithm):
+            shown.append(ShownCell(None, run, LADDER_CELL, None, hidden=True))
         else:
             score = (
                 run_score(run, task, matrix.split)
@@ -519,13 +578,16 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
     }
 
 
-def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatrix:
+def transfer_matrix(
+    *, track: Track, split: str = Split.PUBLIC, hidden: frozenset[int] = frozenset()
+) -> TransferMatrix:
     """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
-    shown). Tasks whose primary metric the bootstrap does not compute have no cells.
+    shown), without the teams' cells on the tasks of ``hidden`` (the module docstring).
+    Tasks whose primary metric the bootstrap does not compute have no cells.
 
     Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
     their submissions, its baseline entry and its fields are as when it was kept is read
-    from the board cache (``leaderboard.transfer_cache``); only the others are read from
+    from the board cache (``leaderboard.cache.transfer_cache``); only the others are read from
     the database. So a new cell reads its task's column again, not the 20,000 cells."""
     tasks = list(track.tasks.order_by("order", "slug"))
     columns = transfer_cache.columns(
@@ -550,9 +612,13 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
     }
     by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
     by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
-    algorithms = sorted(
-        by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk)
-    )
+    if hidden:  # withheld before anything is computed from them (the rows' means)
+        measured = {
+            (a, t): cell
+            for (a, t), cell in measured.items()
+            if t not in hidden or by_id[a].team.is_baseline
+        }
+    algorithms = sorted(by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk))
     rows = [
         _row(
             algorithm,
@@ -573,11 +639,17 @@ def transfer_matrix(*, track: Track, split: str = Split.PUBLIC) -> TransferMatri
         rows=rows,
         baselines=[columns[task.pk].state for task in tasks],
         baseline_entries=baselines,
+        hidden=frozenset(hidden) & {task.pk for task in tasks},
     )
 
 
 def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
-    """The robustness view of the matrix (docs/stress.md): run id -> the figures of its
+    """The robustness view of the matrix (docs/organizers/stress.md): run id -> the figures of its
     method's stress run on the cell's task, on the matrix's split (None: none yet)."""
-    runs = [run for row in matrix.rows for run in row.runs if run is not None]
+    runs = [
+        run
+        for row in matrix.rows
+        for task, run in zip(matrix.tasks, row.runs, strict=True)
+        if run is not None and not matrix.withholds(task, row.algorithm)
+    ]
     return robustness_for_runs(runs=runs, split=matrix.split)

@@ -1,18 +1,28 @@
-"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON (docs/architecture.md §9,
-§12).
+"""``GET /api/v1/tracks/<slug>/transfer/``: the transfer matrix as JSON
+(docs/architecture.md §9, §12).
 
 The same matrix as the page (:mod:`leaderboard.transfer`): one cell per algorithm and task
 with a finished run that says something about the algorithm, ``status`` ``succeeded``
 (with ``score``, and ``delta`` and ``ci`` against the task's baseline when it has one) or
-``failed`` (with the run's ``error``: the run's own failure or its submission's, which the
-run follows); else, a ``queued`` or ``running`` run is a cell with that status. A task an
-algorithm has no run on has no cell ("not run"). A cell without a ``delta`` says why in
-``reason``; ``baselines`` gives each task's AutoGluon baseline state (``scored``,
-``queued``, ``running``, ``failed``, ``not run``): a delta waits for its score.
+``failed`` (with its ``failure`` category, also in ``error``: ``time limit``, ``memory``,
+``resource limit``, ``exit code``, ``invalid output`` or ``platform error``, from the run's
+structured fields, never its message or log, which only its team and the organizers read on
+their own pages: :mod:`algorithms.failures`, issue 51); else, a ``queued`` or ``running``
+run is a cell with that status. A task an algorithm has no run on has no cell ("not run").
+A cell without a ``delta`` says why in ``reason``; ``baselines`` gives each task's AutoGluon
+baseline state (``scored``, ``queued``, ``running``, ``failed``, ``not run``): a delta waits
+for its score.
+
+On a ladder board's public split (docs/organizers/ladder.md), for a reader who may not see its
+exact public scores, a team's cell keeps its run, ``status`` and ``failure`` but its ``score``,
+``delta`` and ``ci`` are null and ``reason`` says why; ``withheld`` names those tasks and the
+reason, and the means, the decomposition and the frontier use only the cells shown (a
+withheld task's difficulty: ``effect`` and ``ci`` null with that ``reason``).
 
 Beside the cells: ``decomposition`` (algorithm effects, task difficulty, the interaction's
-share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality against
-CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same split.
+share and each team's home advantage, docs/architecture.md §12) and ``frontier`` (quality
+against CPU time), both from :mod:`leaderboard.benchmark` over the same matrix, so over the same
+split.
 """
 
 from __future__ import annotations
@@ -27,11 +37,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Track
+from algorithms.failures import CATEGORIES
+from challenges.api.errors import error_responses
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Track
 
-from . import transfer_cache
 from .benchmark import (
     cell_interval,
     decomposition_payload,
@@ -39,12 +49,16 @@ from .benchmark import (
     transfer_decomposition,
     transfer_frontier,
 )
+from .cache import transfer_cache
+from .shown import hidden_tasks
 from .transfer import (
     TransferMatrix,
     baseline_states,
     shown_cells,
     transfer_matrix,
     transfer_robustness,
+    withheld_note,
+    withheld_view,
 )
 
 
@@ -63,7 +77,13 @@ class TransferCellSerializer(serializers.Serializer):
     task = serializers.CharField()
     run = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["succeeded", "failed", "queued", "running"])
-    error = serializers.CharField(help_text="Why it failed (empty when it did not fail).")
+    error = serializers.CharField(
+        help_text="A failed run's category (as failure; empty when it did not fail): never "
+        "the run's log or message, which its team reads on the algorithm's page."
+    )
+    failure = serializers.ChoiceField(
+        choices=list(CATEGORIES), allow_null=True, help_text="A failed run's category."
+    )
     score = serializers.FloatField(allow_null=True)
     delta = serializers.FloatField(allow_null=True, help_text="score minus the baseline's")
     ci = serializers.ListField(
@@ -78,16 +98,19 @@ class TransferCellSerializer(serializers.Serializer):
     is_organizer_run = serializers.BooleanField()
     reason = serializers.CharField(
         allow_null=True,
-        help_text="Why `delta` is null (the run is not finished, failed, or the task's "
-        "baseline has no score yet); null when there is a delta.",
+        help_text="Why `delta` is null (the run is not finished, failed, the task's "
+        "baseline has no score yet, or the cell is withheld: a ladder board's exact public "
+        "score, hidden from this reader until the reveal); null when there is a delta.",
     )
 
     robustness = serializers.JSONField(
         allow_null=True,
         required=False,
-        help_text="The robustness view (docs/stress.md): the method's stress run on the task, "
+        help_text="The robustness view (docs/organizers/stress.md): the method's stress run on the "
+        "task, "
         "{families, mean_ratio, worst_family, ...}; null until one has finished.",
     )
+
 
 class TransferBaselineSerializer(serializers.Serializer):
     task = serializers.CharField()
@@ -96,7 +119,9 @@ class TransferBaselineSerializer(serializers.Serializer):
         help_text="The task's AutoGluon baseline: deltas exist once it is scored.",
     )
     run = serializers.IntegerField(allow_null=True, help_text="The baseline run it speaks of.")
-    error = serializers.CharField(help_text="Why it failed (empty otherwise).")
+    error = serializers.CharField(
+        help_text="A failed baseline's category (algorithms.failures; empty otherwise)."
+    )
 
 
 class IntervalField(serializers.ListField):
@@ -189,6 +214,11 @@ class DecompositionSerializer(serializers.Serializer):
         help_text="The track's last fit, of the matrix before its newest cells: a worker is"
         " fitting this one."
     )
+    withheld = serializers.JSONField(
+        allow_null=True,
+        help_text='{"tasks", "reason"}: the tasks whose cells this fit leaves out (ladder '
+        "boards, for a reader who may not see their exact public scores); null: none.",
+    )
 
 
 class FrontierPointSerializer(serializers.Serializer):
@@ -223,6 +253,12 @@ class TrackTransferApi(APIView):
         baselines = TransferBaselineSerializer(many=True)
         decomposition = DecompositionSerializer()
         frontier = FrontierSerializer()
+        withheld = serializers.JSONField(
+            allow_null=True,
+            help_text='{"tasks": [slug, ...], "reason"}: the tasks with a ladder board whose '
+            "teams' cells keep their status but not their score, delta or interval for this "
+            "reader until the reveal (docs/organizers/ladder.md); null when nothing is withheld.",
+        )
 
     @extend_schema(
         operation_id="track_transfer",
@@ -236,9 +272,14 @@ class TrackTransferApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split  # who may see it: before the cache
+        # ...and which cells (a ladder board's, docs/organizers/ladder.md): part of the key.
+        hidden = frozenset(
+            hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user)
+        )
+        view = withheld_view(hidden)
 
         def payload() -> tuple[dict, bool]:
-            answer = transfer_payload(transfer_matrix(track=track, split=split))
+            answer = transfer_payload(transfer_matrix(track=track, split=split, hidden=hidden))
             return answer, not answer["decomposition"]["updating"]
 
         renderer = getattr(request, "accepted_renderer", None)
@@ -248,9 +289,9 @@ class TrackTransferApi(APIView):
                 answer, keepable = payload()
                 return renderer.render(answer, "application/json"), keepable
 
-            body = transfer_cache.kept(track, "api-json", split, compute=rendered)
+            body = transfer_cache.kept(track, "api-json", split, view, compute=rendered)
             return HttpResponse(body, content_type="application/json")
-        return Response(transfer_cache.kept(track, "api", split, compute=payload))
+        return Response(transfer_cache.kept(track, "api", split, view, compute=payload))
 
 
 def transfer_payload(matrix: TransferMatrix) -> dict:
@@ -280,7 +321,9 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
                     "task": task.slug,
                     "run": run.pk,
                     "status": run.status,
-                    "error": run.error if run.status == "failed" else "",
+                    # A category (algorithms.failures), never the run's log: this is public.
+                    "error": shown.failure or "",
+                    "failure": shown.failure,
                     "score": shown.score,
                     "delta": cell.delta if cell else None,
                     **cell_interval(cell),
@@ -307,4 +350,5 @@ def transfer_payload(matrix: TransferMatrix) -> dict:
         ],
         "decomposition": decomposition_payload(transfer_decomposition(matrix)),
         "frontier": frontier_payload(*transfer_frontier(matrix)),
+        "withheld": withheld_note(matrix),
     }

@@ -8,23 +8,24 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from challenge_platform.models import Track
-from challenge_platform.split_access import ReaderSplit, page_split
+from challenges.models import Track
+from challenges.split_access import ReaderSplit, page_split
+from common import board_modes
 from common.export import rows_to_csv
 from common.svg import history_chart_svg
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
 from kinds import kind_get, metric_info
 
-from . import board_cache, selectors, transfer_cache
+from . import selectors
 from .benchmark import cell_interval, transfer_page_parts
 from .boards import (
     CSV_REFERENCE_COLUMNS,
     TaskBoard,
     csv_reference_values,
-    task_board_cached,
     track_board_cached,
 )
+from .cache import board_cache, transfer_cache
 from .first import (
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
@@ -33,18 +34,25 @@ from .first import (
     track_first,
     track_first_board,
 )
+from .ladder import ladder_resolution, task_board_mode
+from .shakeup_panel import shakeup_panel
+from .shown import board_hides, hidden_tasks, task_board_for
 from .transfer import (
+    LADDER_CELL,
     baseline_states,
     shown_cells,
     task_baseline_states,
     transfer_matrix,
     transfer_robustness,
+    withheld_note,
+    withheld_view,
 )
 
 
-def _task_board(task: Task, split: str) -> TaskBoard:
-    """The task board with its references (shared by every viewer allowed ``split``)."""
-    return task_board_cached(task=task, split=split)
+def _task_board(task: Task, split: str, user) -> TaskBoard:
+    """The task board with its references (cached for every viewer allowed ``split``), as
+    ``user`` may see it (a ladder board's public split: ``leaderboard.shown``)."""
+    return task_board_for(task=task, split=split, user=user)
 
 
 def _track_board(track: Track, split: str) -> selectors.TrackBoard:
@@ -93,14 +101,19 @@ def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResponse:
     challenge = task.track.challenge
     split = shown.split
-    board = _task_board(task, split)
+    board = _task_board(task, split, request.user)
     entries = board.rows
+    mode = task_board_mode(task)
+    laddered = split == "public" and mode != board_modes.PLAIN
+    hides = board_hides(task=task, split=split, user=request.user)
+    step = ladder_resolution(task) if laddered else None
     metrics = _metric_columns(task, entries)
     rows = [(e, [e.metrics.get(m) for m in metrics]) for e in entries]
     metric = metric_info(task.primary_metric)
     chart = history_chart_svg(
         selectors.history_series(task=task),
-        title=f"{task.title}: best public {task.primary_metric} over time",
+        title=f"{task.title}: {'shown' if mode != board_modes.PLAIN else 'best'} public "
+        f"{task.primary_metric} over time",
         y_label=metric.label,
         higher_is_better=metric.higher_is_better,
     )
@@ -123,6 +136,11 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "tradeoff": mark_safe(board.tradeoff_svg),  # noqa: S308 - common.svg escapes all text
             "robustness": board.robustness,
             "transitivity": "transitivity_violations" in board.consistency,
+            "mode": mode,
+            "laddered": laddered,
+            "exact_column": laddered and not hides,
+            "intervals": not hides,
+            "ladder_step": None if step is None else f"{step:g}",
         },
     )
 
@@ -130,7 +148,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    entries = _task_board(task, split).rows
+    entries = _task_board(task, split, request.user).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
     header = [
@@ -148,6 +166,11 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "submissions",
         "last_submission_at",
         *CSV_REFERENCE_COLUMNS,
+        # docs/organizers/ladder.md: the shown score, whether the entry climbed, and for organizers
+        # on a ladder board its exact score.
+        "shown_score",
+        "climbed",
+        "exact_score",
         "cpu_seconds",  # of the algorithm run behind the entry; empty for an uploaded file
     ]
     body = rows_to_csv(
@@ -168,6 +191,9 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
                 *csv_reference_values(e),
+                e.shown_score,
+                e.climbed,
+                e.exact_score,
                 getattr(e, "cpu_seconds", None),
             ]
             for e in entries
@@ -207,7 +233,10 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
         (
             row,
             board.teams[row.team_id],
-            [(row.task_scores.get(t.slug), row.task_ranks.get(t.slug)) for t in board.tasks],
+            [
+                (row.task_scores.get(t.slug), row.task_ranks.get(t.slug), row.cells.get(t.slug))
+                for t in board.tasks
+            ],
             row.team_id in board.prize_ineligible,
             first.get(row.team_id),
         )
@@ -255,11 +284,23 @@ def _baseline_scores(board) -> list[tuple[float | None, object]]:
 
 
 def _robustness_rows(matrix) -> list:
-    """The transfer matrix's robustness view (docs/stress.md): per algorithm, its stress
-    figures on each task."""
+    """The transfer matrix's robustness view (docs/organizers/stress.md): per algorithm, its stress
+    figures on each task (``{"withheld": why}`` where the matrix withholds the cell: its clean
+    score is a ladder board's exact public score)."""
     shown = transfer_robustness(matrix)
+    hidden = {"withheld": LADDER_CELL}
     return [
-        (row, [shown.get(run.pk) if run is not None else None for run in row.runs])
+        (
+            row,
+            [
+                None
+                if run is None
+                else hidden
+                if matrix.withholds(task, row.algorithm)
+                else shown.get(run.pk)
+                for task, run in zip(matrix.tasks, row.runs, strict=True)
+            ],
+        )
         for row in matrix.rows
     ]
 
@@ -282,8 +323,7 @@ def _transfer_rows_html(matrix) -> list:
                     c.cell and (c.cell.delta, c.cell.delta_low, c.cell.delta_high, c.cell.score),
                     interval["ci"],
                     interval["reason"],
-                    c.run
-                    and (c.run.status, c.run.error, c.run.is_organizer_run, c.run.cpu_seconds),
+                    c.run and (c.run.status, c.failure, c.run.is_organizer_run, c.run.cpu_seconds),
                     c.score,
                     c.reason,
                 )
@@ -310,16 +350,19 @@ def _robustness_rows_html(matrix) -> list:
 
 
 def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
-    """The track's transfer matrix: algorithms x tasks, score minus baseline (docs/architecture.md
-    §9); public like the track's board, the private split only for whom it may show. Its
-    sections are rendered once per matrix and split (``leaderboard.transfer_cache``); the
-    header around them per request."""
+    """The track's transfer matrix: algorithms x tasks, score minus baseline
+    (docs/architecture.md §9); public like the track's board, the private split only for
+    whom it may show. Its sections are rendered once per matrix and split
+    (``leaderboard.cache.transfer_cache``); the header around them per request."""
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
     split = shown.split
+    # A ladder board's cells are withheld from whom it hides exact public scores
+    # (docs/organizers/ladder.md): which ones is part of the kept sections' key.
+    hidden = frozenset(hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user))
 
     def sections() -> tuple[str, bool]:
-        matrix = transfer_matrix(track=track, split=split)
+        matrix = transfer_matrix(track=track, split=split, hidden=hidden)
         page = transfer_page_parts(matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
@@ -331,11 +374,13 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
                 "row_html": _transfer_rows_html(matrix),
                 "task_baselines": list(zip(matrix.tasks, baseline_states(matrix), strict=True)),
                 "decomposition": page.decomposition,
+                "decomposed": page.decomposed,
                 "effects_svg": mark_safe(page.effects_svg),  # noqa: S308 - common.svg escapes
                 "frontier": page.frontier,
                 "frontier_svg": mark_safe(page.frontier_svg),  # noqa: S308 - the same
                 "private_visible": shown.private_visible,
                 "robustness_html": _robustness_rows_html(matrix),
+                "withheld": withheld_note(matrix),
             },
         )
         return html, not page.decomposition["updating"]
@@ -347,6 +392,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         "page",
         split,
         str(int(shown.private_visible)),
+        withheld_view(hidden),
         transfer_cache.template_digest("leaderboard/transfer_sections.html"),
         compute=sections,
     )
@@ -401,13 +447,14 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_member_required
 def task_shakeup(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
+    revealed = task.track.challenge.private_visible()
     return render(
         request,
         "leaderboard/shakeup.html",
         {
             "task": task,
-            "rows": selectors.shakeup_for_task(task=task),
-            "revealed": task.track.challenge.private_visible(),
+            "panel": shakeup_panel(task=task, revealed=revealed),
+            "revealed": revealed,
         },
     )
 

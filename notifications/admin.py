@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from challenge_platform.console import ReadOnlyAdminMixin
+from challenges.console import ReadOnlyAdminMixin
 
 from .forms import WebhookAdminForm
 from .models import Announcement, MailDelivery, Webhook, WebhookDelivery

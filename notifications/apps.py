@@ -1,5 +1,10 @@
 from django.apps import AppConfig
 
+from jobs import registry
+from jobs.celery import when_app_made
+
+from . import hooks
+
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
@@ -7,12 +12,8 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Subscribe to the platform's events (``challenge_platform.hooks``); none of the
+        """Subscribe to the platform's events (``challenges.hooks``); none of the
         apps below imports this one."""
-        from jobs import registry
-        from jobs.celery import when_app_made
-
-        from . import hooks, tasks  # noqa: F401 - tasks: registers its Celery tasks
         from .job_types import DELIVERY, MAIL
 
         registry.register(DELIVERY, MAIL)

@@ -41,7 +41,7 @@ def signature_valid(
     now: float,
     tolerance: float = SIGNATURE_TOLERANCE,
 ) -> bool:
-    """What a receiver checks (the README's snippet does the same): the timestamp is an
+    """What a receiver checks (the manual's snippet does the same): the timestamp is an
     integer within ``tolerance`` seconds of ``now``, and the signature matches it and the
     body, compared in constant time."""
     try:

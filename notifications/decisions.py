@@ -4,7 +4,7 @@ submission), with the reason from the audit log. Subscribed to ``hooks.AuditReco
 
 from __future__ import annotations
 
-from challenge_platform.models import AuditEvent, Team, TeamMembership
+from challenges.models import AuditEvent, Team, TeamMembership
 from scoring.models import Submission
 
 from .models import Topic

@@ -18,13 +18,18 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, TeamMembership
-from challenge_platform.selectors import teams_closed
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.selectors import teams_closed
+from common import board_modes
 from common.numbers import number_text
 from datasets.models import Task, TaskVersion
 from leaderboard.champion.selectors import history_item
 from leaderboard.models import ChampionBy, ChampionChange, LeaderboardEntry, Split
+from leaderboard.selectors import leaderboard_for_track
 from scoring.models import Submission, SubmissionStatus
+from scoring.selectors import submission_ladder
+from standings.models import FinalStandings, MethodWriteup
+from standings.selectors import frozen_document
 
 from .core import REMINDERS, reminders_due, reminders_to_send
 from .models import SentOnce, TaskLeader, Topic, WebhookEvent
@@ -69,6 +74,11 @@ def submission_finished(*, submission_pk: int) -> None:
             f"Your team's submission #{sub.pk} on {sub.task.title} failed:\n\n{sub.error}\n\n{url}"
         )
     elif sub.status == SubmissionStatus.SCORED:
+        if board_modes.is_ladder(sub.task.public_board):
+            # Its step on the team's ladder is decided by the board's refresh, after this
+            # (docs/organizers/ladder.md): the mail is written once the scoring has committed.
+            transaction.on_commit(lambda: _ladder_scored_mail(sub.pk), robust=True)
+            return
         topic = Topic.SUBMISSION_SCORED
         metric = sub.task.primary_metric
         score = "n/a" if sub.public_score is None else number_text(sub.public_score)
@@ -80,6 +90,43 @@ def submission_finished(*, submission_pk: int) -> None:
     else:
         return
     notify_users(topic=topic, user_ids=_member_ids(sub.team), subject=subject, body=body)
+
+
+def _ladder_scored_mail(submission_pk: int) -> None:
+    """The scored mail of a submission on a ladder board: whether it climbed, and the shown
+    score, never its exact public score (``scoring.selectors.submission_ladder``)."""
+    sub = (
+        Submission.objects.select_related("task__track__challenge", "team", "ladder_step")
+        .filter(pk=submission_pk)
+        .first()
+    )
+    if sub is None:
+        return
+    ladder = submission_ladder(submission=sub)
+    metric, title = sub.task.primary_metric, sub.task.title
+    url = site_url(f"/submissions/{sub.pk}/")
+    if ladder["climbed"]:
+        shown = number_text(ladder["shown_score"])
+        subject = f"Submission #{sub.pk} on {title} climbed: shown {metric} {shown}"
+        what = f"climbed: your team's shown public {metric} is now {shown}"
+    elif ladder["team_shown_score"] is not None:
+        shown = number_text(ladder["team_shown_score"])
+        subject = f"Submission #{sub.pk} on {title} scored: not better than your shown score"
+        what = (
+            f"is not better than your team's shown public {metric} ({shown}) by a significant "
+            "margin; the shown score stays"
+        )
+    else:
+        subject = f"Submission #{sub.pk} on {title} scored"
+        what = "is scored and being weighed against your team's shown public score"
+    body = (
+        f"Your team's submission #{sub.pk} on {title} {what}. The task's public board is a "
+        f"ladder board: an entry's exact public score is shown once the private leaderboard "
+        f"is revealed.\n\n{url}"
+    )
+    notify_users(
+        topic=Topic.SUBMISSION_SCORED, user_ids=_member_ids(sub.team), subject=subject, body=body
+    )
 
 
 def team_member_joined(*, membership_pk: int) -> None:
@@ -226,12 +273,17 @@ def champion_changed(*, task_id: int, change_id: int) -> list[int]:
     item = history_item(change=change, user=None, private=challenge.private_visible())
     url = site_url(f"/tasks/{task.slug}/#champion")
     metric = task.primary_metric
+    passed = "the gate could not tell; the challenge crowns those"
+    if item["verdict"] != "cannot_tell":
+        passed = "gate passed"
     if change.by == ChampionBy.PIN:
         how = f"pinned by the organizers: {change.reason}"
+    elif change.by == ChampionBy.INITIAL:
+        how = change.reason or "the start: the task's primary reference"
     elif item["difference"] is not None:
-        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} (gate passed)"
+        how = f"{metric} {item['difference']:+.4f} better, NFR {item['nfr']:.2%} ({passed})"
     else:
-        how = "it passed the gate"
+        how = "it passed the gate" if passed == "gate passed" else passed
     return webhook_event_emit(
         challenge=challenge,
         event=WebhookEvent.CHAMPION,
@@ -281,9 +333,6 @@ def challenge_finished(challenge_pk: int) -> None:
     Frozen is not revealed: while the private split is sealed (what the public may read,
     ``standings.selectors.frozen_document``), no winner is named, only where to find them.
     """
-    from standings.models import FinalStandings  # the app above; registered in ready()
-    from standings.selectors import frozen_document
-
     frozen = (
         FinalStandings.objects.select_related("challenge").filter(challenge_id=challenge_pk).first()
     )
@@ -355,9 +404,6 @@ def deadline_reminders(*, now: datetime | None = None) -> list[str]:
 def writeup_reminders(*, challenge: Challenge, stamp: str) -> list[int]:
     """Remind the top ``writeups_required_top`` teams of each track's public board that have
     no method write-up yet (with the deadline reminders, or from the console)."""
-    from leaderboard.selectors import leaderboard_for_track
-    from standings.models import MethodWriteup
-
     n = challenge.writeups_required_top
     if n <= 0:
         return []

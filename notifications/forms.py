@@ -28,7 +28,8 @@ class WebhookAdminForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Signs each try (README, “Webhooks”). Never shown again: leave empty to keep "
+        help_text="Signs each try (the manual: “Notify people”). Never shown again: leave empty to "
+        "keep "
         "the current secret, or type a new one to replace it.",
     )
     events = forms.MultipleChoiceField(
@@ -47,7 +48,8 @@ class WebhookAdminForm(forms.ModelForm):
         self.initial.pop("secret", None)  # nothing of the stored secret reaches the page
         if self.instance.pk is None:
             self.fields["secret"].help_text = (
-                "Signs each try (README, “Webhooks”); shared with the receiver. It is never "
+                "Signs each try (the manual: “Notify people”); shared with the receiver. It "
+                "is never "
                 "shown again after saving."
             )
 

@@ -1,16 +1,17 @@
-"""The notifications' receivers of the platform's events (``challenge_platform.hooks``),
+"""The notifications' receivers of the platform's events (``challenges.hooks``),
 subscribed in :meth:`notifications.apps.NotificationsConfig.ready`; no other app imports
 this one.
 
 Each turns an event into mails and webhook deliveries, which are published only once the
 emitter's transaction commits. What does that is imported when a receiver first runs: this
 module is imported in every process at start, and most never see an event
-(docs/decisions.md, "Receivers and tasks import services at call time").
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called").
 """
 
 from __future__ import annotations
 
-from challenge_platform import hooks
+from challenges import hooks
 
 
 def on_team_member_joined(event: hooks.TeamMemberJoined) -> None:

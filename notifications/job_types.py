@@ -3,8 +3,8 @@ lifecycle"), registered in ``NotificationsConfig.ready()``: a mail
 (``queued -> sending -> sent | skipped | failed``, :mod:`notifications.mail`) and a webhook
 delivery (``queued -> sending -> delivered | failed``, :mod:`notifications.webhooks`). Here,
 apart from what sends them, so that every process knows the types without importing the
-mail and HTTP clients (docs/decisions.md, "Receivers and tasks import services at call
-time")."""
+mail and HTTP clients (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md,
+"Registered at start, imported when called")."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from django.conf import settings
 from jobs import lifecycle
 from jobs.registry import JobType
 
+from . import task_names
 from .models import DeliveryStatus, MailDelivery, MailStatus, WebhookDelivery
 
 MAIL = JobType(
     model=MailDelivery,
-    task_name="notifications.tasks.send_notification_mail",
+    task_name=task_names.SEND_NOTIFICATION_MAIL,
     pk_kwarg="mail_pk",
     queued=MailStatus.QUEUED,
     running=MailStatus.SENDING,
@@ -31,7 +32,7 @@ MAIL = JobType(
 
 DELIVERY = JobType(
     model=WebhookDelivery,
-    task_name="notifications.tasks.deliver_webhook",
+    task_name=task_names.DELIVER_WEBHOOK,
     pk_kwarg="delivery_pk",
     queued=DeliveryStatus.QUEUED,
     running=DeliveryStatus.SENDING,
@@ -45,4 +46,5 @@ DELIVERY = JobType(
     ),
     label="webhook delivery",
     scheduled=True,
+    error_field="last_error",
 )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from challenges.markdown import MarkdownHtmlField
 from jobs.models import Job
 
 
@@ -48,7 +49,8 @@ class Announcement(models.Model):
         "challenge_platform.Challenge", on_delete=models.CASCADE, related_name="announcements"
     )
     title = models.CharField(max_length=200)
-    body = models.TextField(help_text="Markdown (sanitized when shown).")
+    body = models.TextField(help_text="Markdown (rendered and sanitized when saved).")
+    body_html = MarkdownHtmlField(source="body")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,5 +1,5 @@
-"""Writes of notifications: preferences, e-mails, announcements (docs/architecture.md, House style:
-services).
+"""Writes of notifications: preferences, e-mails, announcements (docs/architecture.md,
+House style: services).
 
 Mails are jobs (:mod:`notifications.mail`): a row per mail, sent by a Celery task on the
 ``notifications`` queue once the transaction that caused them commits; the task checks the
@@ -18,8 +18,8 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from challenge_platform.audit import audit_record
-from challenge_platform.models import Challenge, TeamMembership
+from challenges.audit import audit_record
+from challenges.models import Challenge, TeamMembership
 
 from .mail import ALL_TOPICS, UNSUBSCRIBE_SALT, mails_queue
 from .models import OPT_IN, Announcement, NotificationPreference, Topic

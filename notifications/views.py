@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from challenge_platform.models import Team
+from challenges.models import Team
 
 from . import events, services
 from .forms import PreferencesForm

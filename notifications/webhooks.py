@@ -14,7 +14,7 @@ update; it deduplicates on ``X-Webhook-Delivery`` (or the signed body's ``data.s
 
 Every try is signed anew: ``X-Signature-Timestamp`` (Unix seconds) and ``X-Signature-256:
 sha256=HMAC-SHA256(secret, f"{timestamp}.{body}")`` (:func:`notifications.core.sign_body`),
-so a receiver can refuse a replay (README, "Webhooks"). The row keeps each try (time,
+so a receiver can refuse a replay (docs/organizers/notify-people.md). The row keeps each try (time,
 address, answer, error, duration) for the console.
 
 SSRF (:mod:`notifications.outbound`): URLs are set by organizers only, http(s) without
@@ -39,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
 

@@ -1,5 +1,6 @@
-"""The organizers' health panel, at ``/admin/health/``, and the dashboard on the console's
-first page (``operations.dashboard``)."""
+"""The organizers' health panel, at ``/admin/health/`` (the queues, the workers, and whether
+the benchmark has settled: ``operations.settled``, the same as ``manage.py benchmark_health``),
+and the dashboard on the console's first page (``operations.dashboard``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from django.urls import path
 
 from operations.dashboard import console_dashboard
 from operations.selectors import health_status
+from operations.settled import benchmark_health
 
 
 def health_view(request: HttpRequest) -> HttpResponse:
-    context = {**admin.site.each_context(request), "title": "Health", "health": health_status()}
+    context = {
+        **admin.site.each_context(request),
+        "title": "Health",
+        "health": health_status(),
+        "settled": benchmark_health(),
+    }
     return TemplateResponse(request, "admin/health.html", context)
 
 

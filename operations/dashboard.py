@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from common.svg import bar_chart_svg
 from operations.selectors import health_status
 from scoring.models import Submission, SubmissionStatus

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from challenge_platform.models import WorkerHeartbeat
-from challenge_platform.procfile import queue_processes
+from challenges.models import WorkerHeartbeat
 from jobs.broker import priority_steps, queue_depths
 from jobs.liveness import broker_redis, live_entries, node_of
+from runtime.procfile import queue_processes
 from scoring.models import Submission
-from scoring.services import PENDING
+from scoring.services.lifecycle import PENDING
 
 logger = logging.getLogger(__name__)
 

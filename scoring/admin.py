@@ -4,12 +4,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from challenge_platform.console import ReadOnlyAdminMixin, action_reason
+from challenges.console import ReadOnlyAdminMixin, action_reason
 from common.export import rows_to_csv
 from datasets.models import Task
 
 from .models import Submission
-from .services import submission_rescore, submission_visibility_set, task_rescore
+from .services.finals import submission_visibility_set
+from .services.sweep import submission_rescore, task_rescore
 
 
 @admin.register(Submission)

@@ -1,5 +1,5 @@
-"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and read
-them."""
+"""REST API of the scoring app (docs/architecture.md §7): upload a submission, list and
+read them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.audit import decision_payload
+from challenges.audit import decision_payload
 from datasets.models import Task
 from datasets.selectors import task_get
 from kinds import describe_metrics
@@ -27,17 +27,27 @@ from scoring.admission import declared_length, refusal_parts
 from scoring.models import Submission
 from scoring.reference_selectors import submission_primary_nfr, submission_reference_flips
 from scoring.selectors import (
+    public_scores_shown,
     submission_algorithm,
     submission_get,
+    submission_ladder,
     submission_list,
     submission_visible_scores,
 )
-from scoring.services import (
+from scoring.services.upload import (
     SubmissionRefused,
     idempotency_key_check,
     submission_admission_check,
     submission_create,
     submission_replay,
+)
+
+# Why a ladder board's submission reads without its exact public figures (the one sentence).
+LADDER_WITHHELD = (
+    "exact public figures withheld until the private split is revealed: the task has a "
+    "ladder board, which shows an entry's shown score when it climbed and otherwise says it "
+    "was not better than the team's shown score by a significant margin; its exact public "
+    "scores, NFR and flips would give the public rows away (docs/organizers/ladder.md)"
 )
 
 
@@ -61,6 +71,51 @@ class SubmissionOutputSerializer(serializers.Serializer):
     algorithm = serializers.SerializerMethodField()
     is_hidden = serializers.BooleanField()
     decision = serializers.SerializerMethodField()
+    shown_score = serializers.SerializerMethodField()
+    climbed = serializers.SerializerMethodField()
+    team_shown_score = serializers.SerializerMethodField()
+    board_mode = serializers.CharField(
+        source="task.public_board",
+        help_text="The task's public board mode (docs/organizers/ladder.md): plain, ladder or "
+        "ladder-bootstrap.",
+    )
+
+    @extend_schema_field(
+        {
+            "type": "number",
+            "nullable": True,
+            "description": "The public score shown for this entry "
+            "(docs/organizers/ladder.md): on a plain "
+            "board its exact public score; on a ladder board its shown score when it climbed, "
+            "else null (not better than the team's shown score by a significant margin).",
+        }
+    )
+    def get_shown_score(self, submission) -> float | None:
+        return self._ladder(submission)["shown_score"]
+
+    @extend_schema_field(
+        {
+            "type": "boolean",
+            "description": "Whether this entry moved its team's shown public score (a plain "
+            "board: it beat the team's best); false until scored and weighed.",
+        }
+    )
+    def get_climbed(self, submission) -> bool:
+        return bool(self._ladder(submission)["climbed"])
+
+    @extend_schema_field(
+        {
+            "type": "number",
+            "nullable": True,
+            "description": "The team's shown public score after this entry: its own when it "
+            "climbed, else the one it did not beat.",
+        }
+    )
+    def get_team_shown_score(self, submission) -> float | None:
+        return self._ladder(submission)["team_shown_score"]
+
+    def _ladder(self, submission) -> dict:
+        return submission_ladder(submission=submission)
 
     @extend_schema_field(
         {
@@ -75,12 +130,31 @@ class SubmissionOutputSerializer(serializers.Serializer):
         return decision_payload(submission)
 
     nfr = serializers.SerializerMethodField()
+    withheld = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "nullable": True,
+            "description": "Why the entry's exact public figures are missing (scores.public "
+            "beyond the shown score, nfr, flips): a ladder board's, for a reader who may not "
+            "see exact public scores, until the reveal (docs/organizers/ladder.md); null "
+            "when nothing is withheld.",
+        }
+    )
+    def get_withheld(self, submission) -> str | None:
+        if public_scores_shown(task=submission.task, user=self.context["request"].user):
+            return None
+        return LADDER_WITHHELD
 
     @extend_schema_field(
         {
             "type": "object",
             "description": '{"public": {metric: value}}, plus "private" and "all" once private '
-            "scores are revealed (always for organizers).",
+            "scores are revealed (always for organizers). On a ladder board "
+            "(docs/organizers/ladder.md) "
+            'participants get {"public": {primary metric: shown score}} for an entry that '
+            'climbed and {"public": {}} for one that did not, until the reveal.',
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": {"type": "number", "nullable": True},
@@ -121,8 +195,11 @@ class SubmissionOutputSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "number", "nullable": True})
     def get_nfr(self, submission) -> float | None:
-        """Negative flip rate on the public rows against the task's primary reference."""
+        """Negative flip rate on the public rows against the task's primary reference (null
+        on a ladder board until the reveal: it would give the public score away)."""
         if submission.status != "scored":
+            return None
+        if not public_scores_shown(task=submission.task, user=self.context["request"].user):
             return None
         return submission_primary_nfr(submission=submission)
 

@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-task-version-list",
     ),
     path(
+        "tasks/<slug:slug>/versions/uploads/<int:pk>/",
+        owner_api.TaskVersionUploadApi.as_view(),
+        name="api-task-version-upload",
+    ),
+    path(
         "tasks/<slug:slug>/references/",
         reference_api.TaskReferenceListApi.as_view(),
         name="api-task-reference-list",

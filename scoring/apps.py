@@ -1,24 +1,27 @@
 from django.apps import AppConfig
 
+from challenges import hooks
+from challenges.stored_files import forget_on_delete
+from jobs import registry
+from jobs.celery import when_app_made
+from scoring import receivers
+
 
 class ScoringConfig(AppConfig):
     name = "scoring"
     verbose_name = "Submissions and scoring"
 
     def ready(self) -> None:
-        from challenge_platform import hooks
-        from challenge_platform.upload_budget import team_storage_register
-        from jobs import registry
-        from jobs.celery import when_app_made
-        from scoring import receivers, tasks  # noqa: F401 - tasks: registers its Celery tasks
+        from challenges.upload_budget import team_storage_register
         from scoring.job_types import SCORING, TRIVIAL_BUILD
-        from scoring.selectors import team_uploaded_files
+        from scoring.selectors import team_reference_files, team_uploaded_files
 
         registry.register(SCORING, TRIVIAL_BUILD)
         when_app_made(_load_lost_decisions)
 
         hooks.subscribe(hooks.TaskDataChanged, receivers.rescore_on_new_data)
         team_storage_register("prediction files", team_uploaded_files)
+        team_storage_register("reference files", team_reference_files)
 
         # A task that arrives gets its trivial baseline built by a worker (benchmarked on
         # arrival, with the AutoGluon baseline the algorithms app queues).
@@ -26,8 +29,6 @@ class ScoringConfig(AppConfig):
         hooks.subscribe(hooks.TaskDataChanged, receivers.build_trivial_on_new_data)
 
         # A deleted submission or reference (each one of a deleted task's) takes its files.
-        from challenge_platform.stored_files import forget_on_delete
-
         forget_on_delete("scoring.Submission")
         forget_on_delete("scoring.Reference")
 

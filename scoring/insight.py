@@ -31,8 +31,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from challenge_platform.models import TeamMembership
-from challenge_platform.selectors import is_organizer
+from challenges.models import TeamMembership
+from challenges.selectors import is_organizer
 from common.curves_svg import utility_curves_svg
 from common.flips import FlipReport
 from kinds import kind_get, metric_info
@@ -40,7 +40,7 @@ from scoring.core.digest import EXAMPLES as DIGEST_EXAMPLES
 from scoring.core.digest import kind_parts
 from scoring.digests import DigestUnavailable, submission_flips_digest, submission_own_digest
 from scoring.models import Submission, SubmissionStatus
-from scoring.selectors import User, private_scores_visible
+from scoring.selectors import User, private_scores_visible, public_scores_shown
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,13 @@ class FinalSelection:
 # --- selectors ------------------------------------------------------------------------
 
 
+LADDER_NOTE = (
+    "This task's public board is a ladder board: the public rows' flips and plots of an "
+    "entry are shown once the private leaderboard is revealed (they would give its exact "
+    "public score away)."
+)
+
+
 def submission_visible_rows(*, submission: Submission, user: User) -> Rows:
     """``"all"`` for organizers and once revealed, else ``"public"``."""
     return "all" if private_scores_visible(submission=submission, user=user) else "public"
@@ -152,6 +159,10 @@ def submission_insight(*, submission: Submission, user: User) -> SubmissionInsig
     task = submission.task
     kind = kind_get(task.kind)
     rows = submission_visible_rows(submission=submission, user=user)
+    if not public_scores_shown(task=task, user=user):
+        # A ladder board (docs/organizers/ladder.md): flips, a confusion matrix or curves of the
+        # public rows would give the entry's exact public score away.
+        return SubmissionInsight(rows=rows, n_rows=0, notes=[LADDER_NOTE])
     if not kind.flips:
         # Nothing is right or wrong row by row (grouping: cluster ids are arbitrary names);
         # the metrics above are the comparison.

@@ -3,19 +3,21 @@ lifecycle"), registered in ``ScoringConfig.ready()``: a submission's scoring
 (``queued -> scoring -> scored | failed``, :mod:`scoring.services.lifecycle`) and a task's
 trivial baseline build (``queued -> building -> built | failed``,
 :mod:`scoring.services.reference_builds`). Here, apart from the services that run them, so
-that every process knows the types without importing what scores (docs/decisions.md,
-"Receivers and tasks import services at call time")."""
+that every process knows the types without importing what scores
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called")."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from jobs.registry import JobType
+from scoring import task_names
 from scoring.models import ReferenceBuild, ReferenceBuildStatus, Submission, SubmissionStatus
 
 SCORING = JobType(
     model=Submission,
-    task_name="scoring.tasks.score_submission",
+    task_name=task_names.SCORE_SUBMISSION,
     pk_kwarg="submission_pk",
     queued=SubmissionStatus.QUEUED,
     running=SubmissionStatus.SCORING,
@@ -27,7 +29,7 @@ SCORING = JobType(
 
 TRIVIAL_BUILD = JobType(
     model=ReferenceBuild,
-    task_name="scoring.tasks.build_trivial_reference",
+    task_name=task_names.BUILD_TRIVIAL_REFERENCE,
     pk_kwarg="build_pk",
     queued=ReferenceBuildStatus.QUEUED,
     running=ReferenceBuildStatus.BUILDING,

@@ -164,6 +164,17 @@ class Reference(models.Model):
         help_text="Why this uploaded file no longer scores against the task's current data "
         "(e.g. its ids after a new data version); empty when it is usable",
     )
+    # The storage quota (challenges.upload_budget): the team a task owner's upload
+    # counts against (null: an organizer's, or built by the platform), and its file's size.
+    team = models.ForeignKey(
+        "challenge_platform.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team whose storage quota this upload counts against (a task owner's)",
+    )
+    file_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the uploaded file")
 
     class Meta:
         ordering = ["task", "created_at", "id"]
@@ -191,10 +202,10 @@ class ReferenceBuildStatus(models.TextChoices):
 
 
 class ReferenceBuild(Job):
-    """A queued build of a task's trivial baseline (docs/architecture.md §11): a job of the one
-    lifecycle (:mod:`jobs.lifecycle`; its claim, attempts and times are :class:`jobs.models.Job`'s),
-    so the work of building and scoring it happens in a worker, off the request that
-    imported the task. A task that arrives queues one in the
+    """A queued build of a task's trivial baseline (docs/architecture.md §11): a job of
+    the one lifecycle (:mod:`jobs.lifecycle`; its claim, attempts and times are
+    :class:`jobs.models.Job`'s), so the work of building and scoring it happens in a worker, off the
+    request that imported the task. A task that arrives queues one in the
     import's transaction (``scoring.services.reference_builds``); one pending per task."""
 
     task = models.ForeignKey(

@@ -1,13 +1,13 @@
-"""API of the task-owner role (docs/architecture.md §10): the team that contributed a task's data
-manages that task only. Organizers may do the same on every task. The check is
+"""API of the task-owner role (docs/architecture.md §10): the team that contributed a
+task's data manages that task only. Organizers may do the same on every task. The check is
 ``datasets.selectors.task_manage_refusal`` (a hidden or disqualified owner team manages
 nothing).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -17,14 +17,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.split_access import private_visible
+from challenges.api.errors import error_responses, refusal_parts
+from challenges.split_access import private_visible
 from datasets.formats import croissant_url
-from datasets.forms import staged_upload, too_big_message
-from datasets.models import Task, TaskVersion
+from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.selectors import task_get_or_404, task_manage_refusal
-from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.version_uploads import (
+    VersionUploadRefused,
+    task_version_upload_admission,
+    task_version_upload_create,
+    task_version_upload_get,
+    version_upload_message,
+)
 from datasets.versions import task_versions, version_changes
+from scoring.admission import declared_length
 from scoring.models import Submission
 from scoring.selectors import submission_visible_scores
 
@@ -96,7 +102,7 @@ class TaskSubmissionListApi(generics.ListAPIView):
 
 
 class TaskVersionPublicSerializer(serializers.Serializer):
-    """A data version as anyone reads it (docs/formats.md)."""
+    """A data version as anyone reads it (docs/participants/formats.md)."""
 
     class ChangesSerializer(serializers.Serializer):
         class CountsSerializer(serializers.Serializer):
@@ -109,6 +115,11 @@ class TaskVersionPublicSerializer(serializers.Serializer):
 
     number = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    pruned_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When this old version's files were deleted (a task keeps the files of its "
+        "TASK_DATA_VERSIONS_KEPT newest versions); null: its files are kept",
+    )
     note = serializers.CharField(help_text="Why the data changed (the reason given)")
     reason = serializers.CharField(source="note", help_text="The same as note")
     train_rows = serializers.IntegerField()
@@ -160,17 +171,55 @@ class TaskVersionListedSerializer(TaskVersionPublicSerializer):
 
 class BundleRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in plain words.")
-    code = serializers.CharField(help_text="`bundle_invalid` (the bundle) or `invalid` (the form)")
+    code = serializers.CharField(
+        help_text="`bundle_invalid` (the reason), `invalid` (the form), `too_large`, the "
+        "team's budget (`rate_limited`, `version_limit`: 429; `storage_quota`: 413)"
+    )
     problems = serializers.ListField(
         child=serializers.CharField(), help_text="Every problem found; nothing was changed."
     )
-
-
-class TaskReplacedSerializer(TaskVersionOutputSerializer):
-    message = serializers.CharField(
-        help_text="What happens next (every submission re-scored; the AutoGluon baseline "
-        "queued again by itself unless the platform's BENCHMARK_ON_ARRIVAL is off)"
+    retry_after = serializers.DateTimeField(
+        required=False, help_text="When the same upload may succeed (a rate or daily limit)"
     )
+
+
+class TaskVersionUploadSerializer(serializers.Serializer):
+    """An uploaded data version and where its check stands (docs/participants/formats.md)."""
+
+    id = serializers.IntegerField()
+    task = serializers.CharField(source="task.slug")
+    status = serializers.ChoiceField(
+        choices=["queued", "checking", "accepted", "refused", "failed"],
+        help_text="`queued` and `checking` until a worker has checked the bundle; then "
+        "`accepted` (it is the task's data `version`), `refused` (every problem listed, "
+        "nothing changed) or `failed` (the platform's fault: `error`)",
+    )
+    reason = serializers.CharField()
+    bundle_name = serializers.CharField(help_text="The uploaded file's name")
+    bundle_size = serializers.IntegerField()
+    problems = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+    error = serializers.CharField()
+    version = serializers.SerializerMethodField(
+        help_text="The data version it became (accepted), else null"
+    )
+    message = serializers.SerializerMethodField(help_text="Where it stands, in words")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField(help_text="Poll this until the status is final")
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_version(self, upload: TaskVersionUpload) -> int | None:
+        return upload.version.number if upload.version_id else None
+
+    def get_message(self, upload: TaskVersionUpload) -> str:
+        return version_upload_message(upload=upload)
+
+    def get_url(self, upload: TaskVersionUpload) -> str:
+        path = reverse(
+            "api-task-version-upload", kwargs={"slug": upload.task.slug, "pk": upload.pk}
+        )
+        return self.context["request"].build_absolute_uri(path)
 
 
 def _bundle_refused(problems: list[str], *, code: str = "bundle_invalid") -> Response:
@@ -185,12 +234,26 @@ def _bundle_refused(problems: list[str], *, code: str = "bundle_invalid") -> Res
     )
 
 
+def _upload_refused(exc: VersionUploadRefused) -> Response:
+    """A refused upload (nothing stored or queued): the API's refusal shape plus the
+    problems; the bundle's own problems come from its check."""
+    if exc.code == "bundle_invalid":
+        return _bundle_refused(exc.problems)
+    body, headers = refusal_parts(exc)
+    return Response(
+        {**body, "problems": exc.problems}, status=exc.http_status, headers=headers or None
+    )
+
+
 class TaskVersionListApi(APIView):
     """GET: the versions of a task's data, newest first, with what changed and each one's
     Croissant description: anyone (its owners and organizers also read who uploaded each
-    and the bundle's sha256). POST: replace the data by a new bundle version (``.zip``;
-    same slug and kind), which re-scores every submission of the task: its owners and
-    organizers only."""
+    and the bundle's sha256). POST: upload a new bundle version (``.zip``; same slug and
+    kind) to replace the data: its owners and organizers only. The upload is stored and a
+    worker checks it as an import is checked (202, the upload's status to poll); a valid
+    bundle becomes the next version and re-scores every submission of the task. A task
+    owner's upload counts against the team's upload budget (rate, the task's daily limit of
+    data versions, storage quota)."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
@@ -207,7 +270,7 @@ class TaskVersionListApi(APIView):
             required=False,
             allow_blank=True,
             default="",
-            help_text="Required (a missing one is listed with the bundle's problems): kept in "
+            help_text="Required (a missing one is refused with `bundle_invalid`): kept in "
             "the audit log; every team is re-scored",
         )
 
@@ -229,39 +292,65 @@ class TaskVersionListApi(APIView):
         operation_id="task_version_create",
         request=InputSerializer,
         responses={
-            201: TaskReplacedSerializer,
+            202: TaskVersionUploadSerializer,
             400: OpenApiResponse(
-                BundleRefusedSerializer,
-                "the bundle (every problem listed), the reason or the form was refused",
+                BundleRefusedSerializer, "the reason or the form was refused (nothing stored)"
+            ),
+            413: OpenApiResponse(
+                BundleRefusedSerializer, "over the size cap, or the team's storage quota"
+            ),
+            429: OpenApiResponse(
+                BundleRefusedSerializer, "the team's upload rate, or the task's uploads today"
+            ),
+            503: OpenApiResponse(
+                BundleRefusedSerializer, "the bundle could not be stored now (try again)"
             ),
             **error_responses({403: "not an owner of this task"}),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
         task = managed_task_or_refuse(request, slug)
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.BUNDLE_MAX_BYTES + 64 * 1024:
-            return _bundle_refused([too_big_message(declared)], code="invalid")
+        try:  # before the body is read: a refused upload costs the server nothing
+            task_version_upload_admission(
+                task=task, user=request.user, declared_bytes=declared_length(request.META)
+            )
+        except VersionUploadRefused as exc:
+            return _upload_refused(exc)
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
             return _bundle_refused(
                 [f"{field}: {m}" for field, ms in serializer.errors.items() for m in ms],
                 code="invalid",
             )
-        upload, reason = serializer.validated_data["file"], serializer.validated_data["reason"]
-        if upload.size > settings.BUNDLE_MAX_BYTES:
-            return _bundle_refused([too_big_message(upload.size)], code="invalid")
         try:
-            with staged_upload(upload) as source:
-                replaced = task_bundle_replace(
-                    task=task, source=source, actor=request.user, reason=reason
-                )
-        except TaskReplaceError as exc:
-            return _bundle_refused(exc.problems)
-        version = replaced.version
-        version.task = replaced.task
-        data = {
-            **TaskVersionOutputSerializer(version, context={"request": request}).data,
-            "message": replaced.summary(),
-        }
-        return Response(data, status=status.HTTP_201_CREATED)
+            upload = task_version_upload_create(
+                task=task,
+                user=request.user,
+                file=serializer.validated_data["file"],
+                reason=serializer.validated_data["reason"],
+            )
+        except VersionUploadRefused as exc:
+            return _upload_refused(exc)
+        data = TaskVersionUploadSerializer(upload, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+class TaskVersionUploadApi(APIView):
+    """An uploaded data version and where its check stands: its task's owners and
+    organizers."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="task_version_upload_retrieve",
+        responses={
+            200: TaskVersionUploadSerializer,
+            **error_responses({403: "not an owner of this task", 404: "no such upload"}),
+        },
+    )
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        task = managed_task_or_refuse(request, slug)
+        upload = task_version_upload_get(task=task, pk=pk)
+        if upload is None:
+            raise Http404("There is no such upload of this task.")
+        return Response(TaskVersionUploadSerializer(upload, context={"request": request}).data)

@@ -2,7 +2,7 @@
 
 The page (:func:`scoring.owner_views.task_manage`) belongs to scoring; its AutoGluon
 baseline part belongs to ``algorithms``, above scoring in the layers. So, as with the hooks
-of ``challenge_platform.hooks``, the higher app registers its section here in its
+of ``challenges.hooks``, the higher app registers its section here in its
 ``AppConfig.ready()``: the page renders every registered section and hands a POST to the
 section it names. Nothing here names a higher app.
 """

@@ -1,7 +1,7 @@
-"""The task owner's page (docs/architecture.md §10): one task's data, references, the parts higher
-apps add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal, every team's
-submissions to it. Organizers see it for every task; anyone else gets a 404, as for another
-team's submission; the members of a hidden owner team are told they no longer manage it.
+"""The task owner's page (docs/architecture.md §10): one task's data, references, the
+parts higher apps add (the AutoGluon baseline: ``scoring.owner_sections``) and, after the reveal,
+every team's submissions to it. Organizers see it for every task; anyone else gets a 404, as for
+another team's submission; the members of a hidden owner team are told they no longer manage it.
 The check is ``datasets.selectors.task_manage_refusal``."""
 
 from __future__ import annotations
@@ -16,13 +16,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from challenge_platform.split_access import private_visible
+from challenges.split_access import private_visible
 from datasets.forms import BundleSizeLimitHandler, TaskReplaceForm
 from datasets.models import Task
 from datasets.selectors import task_manage_refusal
 from datasets.uploads import bundle_upload_guarded, task_replace_post
+from datasets.version_uploads import (
+    PENDING,
+    VersionUploadRefused,
+    task_version_upload_admission,
+    task_version_upload_get,
+    task_version_uploads_recent,
+    version_upload_message,
+)
 from scoring.models import Reference, ReferenceSource, Submission
 from scoring.owner_sections import owner_section, owner_sections
 from scoring.reference_selectors import (
@@ -36,6 +44,7 @@ from scoring.services.references import (
     reference_delete,
     reference_primary_set,
     reference_upload,
+    reference_upload_admission,
     reference_uploads_today,
 )
 
@@ -69,6 +78,14 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(
             f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#{section.key}"
         )
+    return _manage_page(request, task)
+
+
+def _manage_page(
+    request: HttpRequest, task: Task, *, refused: ReferenceRefused | None = None
+) -> HttpResponse:
+    """The manage page; with ``refused``, a reference upload the team's budget refused (its
+    message in the references' form, at its status: 429, 413, with ``Retry-After``)."""
     challenge = task.track.challenge
     revealed = private_visible(challenge=challenge, user=request.user)
     submissions = (
@@ -81,7 +98,7 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
     references = reference_list(task=task)
     for reference in references:  # what this viewer may read of each (issue 25)
         reference.withheld = reference_scores_sealed(reference=reference, user=request.user)
-    return render(
+    response = render(
         request,
         "scoring/task_manage.html",
         {
@@ -98,10 +115,17 @@ def task_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "reference_limit": settings.REFERENCE_UPLOADS_PER_DAY,
             "reference_uploads_today": reference_uploads_today(task=task),
             "versions": task.versions.select_related("created_by")[:10],
+            "uploads": task_version_uploads_recent(task=task, limit=5),
             "replace_form": TaskReplaceForm(),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
+            "reference_error": str(refused) if refused is not None else "",
         },
+        status=refused.status if refused is not None else 200,
     )
+    seconds = refused.retry_seconds() if refused is not None else None
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
 
 
 @csrf_exempt  # checked below, once the upload's size limit is installed (as the console does)
@@ -120,6 +144,10 @@ def task_data_replace(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         refuse=lambda message: _render_replace(request, task, TaskReplaceForm(), [message]),
         view=lambda limit: _task_data_replace(request, task, limit),
+        admit=lambda declared: task_version_upload_admission(
+            task=task, user=request.user, declared_bytes=declared
+        ),
+        refused=lambda exc: _render_replace(request, task, TaskReplaceForm(), exc.problems, exc),
     )
 
 
@@ -128,25 +156,29 @@ def _task_data_replace(
 ) -> HttpResponse:
     if request.method != "POST":
         return _render_replace(request, task, TaskReplaceForm(), [])
-    form, problems, replaced = task_replace_post(
+    posted = task_replace_post(
         request,
         task=task,
         limit=limit,
-        unexpected="The replacement failed on an unexpected error (it is in the server log);"
+        unexpected="The upload failed on an unexpected error (it is in the server log);"
         " nothing was changed.",
     )
-    if replaced is None:
-        return _render_replace(request, task, form, problems)
-    messages.success(request, replaced.summary())
-    for warning in replaced.warnings:
-        messages.warning(request, f"{task.slug}: {warning}")
-    return redirect(f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#data")
+    if posted.upload is None:
+        return _render_replace(request, task, posted.form, posted.problems, posted.refused)
+    messages.success(request, version_upload_message(upload=posted.upload))
+    return redirect("scoring:task-data-upload", slug=task.slug, pk=posted.upload.pk)
 
 
 def _render_replace(
-    request: HttpRequest, task: Task, form: TaskReplaceForm, problems: list[str]
+    request: HttpRequest,
+    task: Task,
+    form: TaskReplaceForm,
+    problems: list[str],
+    refused: VersionUploadRefused | None = None,
 ) -> HttpResponse:
-    return render(
+    """The data page: the form (with the problems of a refused upload, at its status: 413,
+    429 with ``Retry-After``), the recent uploads and the versions."""
+    response = render(
         request,
         "scoring/task_data_replace.html",
         {
@@ -154,7 +186,36 @@ def _render_replace(
             "form": form,
             "problems": problems,
             "versions": task.versions.select_related("created_by")[:10],
+            "uploads": task_version_uploads_recent(task=task),
             "max_bytes": settings.BUNDLE_MAX_BYTES,
+        },
+        status=refused.http_status if refused is not None and refused.http_status != 400 else 200,
+    )
+    seconds = refused.retry_seconds() if refused is not None else None
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
+@login_required
+@require_GET
+def task_data_upload(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One uploaded data version and where its check stands (the page polls its status and
+    shows the result: the version it became, or every problem)."""
+    task = _managed_task(request, slug)
+    upload = task_version_upload_get(task=task, pk=pk)
+    if upload is None:
+        raise Http404("no such upload")
+    pending = upload.status in PENDING
+    return render(
+        request,
+        "scoring/task_data_upload.html",
+        {
+            "task": task,
+            "upload": upload,
+            "message": version_upload_message(upload=upload),
+            "pending": pending,
+            "poll_url": reverse("api-task-version-upload", kwargs={"slug": slug, "pk": pk}),
         },
     )
 
@@ -165,6 +226,11 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner page's reference forms: upload a named file, choose the primary, remove."""
     task = _managed_task(request, slug)
     action = request.POST.get("action")
+    if action == "upload":  # the team's budget first: a file over it is neither read nor scored
+        try:
+            reference_upload_admission(task=task, user=request.user)
+        except ReferenceRefused as exc:
+            return _reference_refused(request, task, exc)
     try:
         if action == "upload":
             upload = request.FILES.get("file")
@@ -205,5 +271,14 @@ def task_references_manage(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             raise ReferenceRefused("Unknown action.")
     except ReferenceRefused as exc:
-        messages.error(request, str(exc))
+        return _reference_refused(request, task, exc)
+    return redirect(f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#references")
+
+
+def _reference_refused(request: HttpRequest, task: Task, exc: ReferenceRefused) -> HttpResponse:
+    """An upload over a limit (the team's rate, the day's, the storage quota: 429, 413) is
+    shown in the page at its status; any other refusal goes back to the page as before."""
+    if exc.status in (413, 429):
+        return _manage_page(request, task, refused=exc)
+    messages.error(request, str(exc))
     return redirect(f"{reverse('scoring:task-manage', kwargs={'slug': task.slug})}#references")

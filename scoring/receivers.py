@@ -1,16 +1,17 @@
 """What the scoring app does when another layer reports a change
-(``challenge_platform.hooks``), subscribed in :meth:`scoring.apps.ScoringConfig.ready`.
+(``challenges.hooks``), subscribed in :meth:`scoring.apps.ScoringConfig.ready`.
 
 Each receiver reads its event and calls one service by keyword; the hook runs each in its
 own savepoint, so one that fails never undoes another. The services are imported when a
 receiver first runs: ``ready()`` imports this module in every process, and most processes
-(a command, a web worker) never see the event (docs/decisions.md, "Receivers and tasks
-import services at call time").
+(a command, a web worker) never see the event
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called").
 """
 
 from __future__ import annotations
 
-from challenge_platform import hooks
+from challenges import hooks
 
 
 def rescore_on_new_data(event: hooks.TaskDataChanged) -> None:

@@ -1,6 +1,6 @@
-"""API of a task's references (docs/architecture.md §10, §11): its owners and organizers list them,
-upload named reference files, choose the primary one and remove uploads. The check is the task
-owner's (``owner_api.managed_task_or_refuse``)."""
+"""API of a task's references (docs/architecture.md §10, §11): its owners and organizers
+list them, upload named reference files, choose the primary one and remove uploads. The check is the
+task owner's (``owner_api.managed_task_or_refuse``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.fields import StrictFormBooleanField
-from challenge_platform.split_access import private_visible
+from challenges.api.errors import error_responses
+from challenges.api.fields import StrictFormBooleanField
+from challenges.split_access import private_visible
 from common.splits import SHOWN_ORDER
+from scoring.admission import declared_length
 from scoring.models import Reference, ReferenceSource
 from scoring.owner_api import managed_task_or_refuse
 from scoring.reference_selectors import (
@@ -28,6 +29,7 @@ from scoring.services.references import (
     reference_delete,
     reference_primary_set,
     reference_upload,
+    reference_upload_admission,
 )
 
 
@@ -91,7 +93,12 @@ class ReferenceOutputSerializer(serializers.Serializer):
 
 
 def _refused(exc: ReferenceRefused) -> Response:
-    return Response({"code": exc.code, "detail": str(exc)}, status=exc.status)
+    body: dict[str, str] = {"code": exc.code, "detail": str(exc)}
+    headers = None
+    if exc.retry_after is not None:  # the team's upload rate, the day's limit
+        body["retry_after"] = exc.retry_after.isoformat()
+        headers = {"Retry-After": str(exc.retry_seconds())}
+    return Response(body, status=exc.status, headers=headers)
 
 
 class TaskReferenceListApi(APIView):
@@ -134,13 +141,21 @@ class TaskReferenceListApi(APIView):
                     400: "bad name, duplicate name, file too large or invalid",
                     403: "not an owner, rules not accepted (`rules_not_accepted`), a hidden "
                     "team (`team_hidden`), or `primary` after the start (`primary_locked`)",
-                    429: "the task's reference uploads of the day are used (`reference_limit`)",
+                    413: "the team's storage quota (`storage_quota`)",
+                    429: "the task's reference uploads of the day are used (`reference_limit`),"
+                    " or the team's upload rate (`rate_limited`)",
                 }
             ),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
         task = managed_task_or_refuse(request, slug)
+        try:  # before the body is read: a refused upload costs the server nothing
+            reference_upload_admission(
+                task=task, user=request.user, declared_bytes=declared_length(request.META)
+            )
+        except ReferenceRefused as exc:
+            return _refused(exc)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -1,5 +1,5 @@
-"""Reads of a task's references (docs/architecture.md §11): which one is primary, their predictions,
-and a submission's flips against each of them per visible split."""
+"""Reads of a task's references (docs/architecture.md §11): which one is primary, their
+predictions, and a submission's flips against each of them per visible split."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from kinds import kind_get
 from scoring.core import Aligned, load_predictions
 from scoring.core.flips import flip_rates
 from scoring.models import Reference, ReferenceSource, Submission
-from scoring.selectors import User, private_scores_visible
+from scoring.selectors import User, private_scores_visible, public_scores_shown
 from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ def submission_reference_flips(
     task = submission.task
     if not kind_get(task.kind).flips or not submission.predictions:
         return {}
+    if not public_scores_shown(task=task, user=user):
+        return {}  # a ladder board: flips on the public rows would give its score away
     references = reference_list(task=task)
     if not references:
         return {}

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
-from challenge_platform.models import Team
-from challenge_platform.selectors import is_organizer
-from challenge_platform.split_access import private_visible
+from challenges.models import Team
+from challenges.selectors import is_organizer
+from challenges.split_access import private_visible
+from common import board_modes
+from common.rates import next_utc_midnight
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
-from scoring.models import Submission, SubmissionStatus
+from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 
 PENDING = (SubmissionStatus.QUEUED, SubmissionStatus.SCORING)
 User = AbstractBaseUser | AnonymousUser
@@ -24,7 +27,7 @@ User = AbstractBaseUser | AnonymousUser
 def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:
     """The submissions ``user`` may see, newest first: their teams' ones; organizers all."""
     submissions = Submission.objects.select_related(
-        "task__track__challenge", "team", "uploaded_by"
+        "task__track__challenge", "team", "uploaded_by", "ladder_step"
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return submissions.none()
@@ -45,17 +48,70 @@ def private_scores_visible(*, submission: Submission, user: User) -> bool:
     return private_visible(challenge=submission.task.track.challenge, user=user)
 
 
+def public_scores_shown(*, task: Task, user: User) -> bool:
+    """Exact public scores of ``task``'s entries (docs/organizers/ladder.md): on a plain board for
+    everyone; on a ladder board for organizers, and for everyone once the private split is
+    revealed (the holdout has then done its work). Everyone else sees shown scores only."""
+    return not board_modes.is_ladder(task.public_board) or private_visible(
+        challenge=task.track.challenge, user=user
+    )
+
+
 def submission_visible_scores(*, submission: Submission, user: User) -> dict[str, dict]:
-    """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them."""
+    """``{"public": {...}}``, plus ``"private"`` and ``"all"`` when ``user`` may see them.
+
+    On a ladder board (:func:`public_scores_shown` false) ``"public"`` holds only the
+    primary metric's shown score, and only for an entry that climbed: no exact figure of
+    the public rows."""
     scores = submission.scores or {}
+    if not public_scores_shown(task=submission.task, user=user):
+        shown = submission_ladder(submission=submission)["shown_score"]
+        metric = submission.task.primary_metric
+        return {"public": {} if shown is None else {metric: shown}} if "public" in scores else {}
     visible = private_scores_visible(submission=submission, user=user)
     splits = SHOWN_ORDER if visible else ("public",)
     return {split: dict(scores[split]) for split in splits if split in scores}
 
 
-def next_utc_midnight(*, at: datetime) -> datetime:
-    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day + timedelta(days=1)
+def submissions_shown(*, submissions: list[Submission], user: User) -> list[Submission]:
+    """``submissions`` for a list a reader sees (their page, their team's page), each with
+    ``shown_public`` (its public primary score as ``user`` may see it:
+    :func:`submission_visible_scores`), ``ladder`` (:func:`submission_ladder`) and
+    ``laddered`` (its task's board is a ladder board)."""
+    for s in submissions:
+        public = submission_visible_scores(submission=s, user=user).get("public") or {}
+        s.shown_public = public.get(s.task.primary_metric)
+        s.ladder = submission_ladder(submission=s)
+        s.laddered = board_modes.is_ladder(s.task.public_board)
+    return submissions
+
+
+def submission_ladder(*, submission: Submission) -> dict[str, object]:
+    """The entry's place on its team's ladder (docs/organizers/ladder.md), as everyone may see it:
+    ``shown_score``, the public score shown for it (plain board: its exact score; ladder:
+    its shown score when it climbed, else None), ``climbed`` (it moved the team's shown
+    score; plain: it beat the team's best) and ``team_shown_score``, the team's shown
+    score after it. Read from its ``ladder_step`` (``leaderboard.ladder``: the board's
+    refresh decides it; until then it has not climbed)."""
+    try:
+        step = submission.ladder_step
+    except (ObjectDoesNotExist, AttributeError):
+        step = None
+    mode = submission.task.public_board
+    if step is not None and step.mode != mode:
+        step = None  # decided under another mode: weighed again at the board's next refresh
+    if submission.status != SubmissionStatus.SCORED:
+        return {"shown_score": None, "climbed": False, "team_shown_score": None}
+    if not board_modes.is_ladder(mode):
+        shown = submission.public_score
+    else:
+        shown = step.shown_score if step is not None and step.climbed else None
+    return {
+        "shown_score": shown,
+        "climbed": bool(step and step.climbed),
+        "team_shown_score": step.shown_score if step is not None else None,
+    }
+
 
 
 @dataclass(frozen=True)
@@ -116,6 +172,25 @@ def submission_algorithm(*, submission: Submission) -> dict | None:
     }
 
 
+def submissions_pending(*, task_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """(task id, team id) -> ``"queued"`` or ``"running"`` (scoring; running wins): the
+    submissions not yet scored that a task's board will rank (shown, of a shown team, made
+    before the challenge's end)."""
+    found: dict[tuple[int, int], str] = {}
+    rows = Submission.objects.filter(
+        task_id__in=list(task_ids),
+        status__in=(SubmissionStatus.QUEUED, SubmissionStatus.SCORING),
+        is_hidden=False,
+        team__is_hidden=False,
+        created_at__lt=F("task__track__challenge__end"),
+    ).values_list("task_id", "team_id", "status")
+    for task_id, team_id, status in rows:
+        state = "running" if status == SubmissionStatus.SCORING else "queued"
+        if found.get((task_id, team_id)) != "running":
+            found[(task_id, team_id)] = state
+    return found
+
+
 def scorings_waiting() -> bool:
     """Whether a submission is queued for a scoring worker (any task): work that a slot
     taken by something that can wait (a board's intervals) would delay."""
@@ -124,9 +199,19 @@ def scorings_waiting() -> bool:
 
 def team_uploaded_files(*, team_pk: int) -> tuple[int, int]:
     """``(files, bytes)`` of the prediction files the team's members uploaded (the team's
-    share of the storage quota, ``challenge_platform.upload_budget``); the files a job made
+    share of the storage quota, ``challenges.upload_budget``); the files a job made
     for it (baselines, algorithm runs) are not theirs to count."""
     found = Submission.objects.filter(team_id=team_pk, uploaded_by__isnull=False).aggregate(
+        files=Count("pk"), size=Sum("file_size")
+    )
+    return found["files"], found["size"] or 0
+
+
+def team_reference_files(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the reference files the team's members uploaded as a task's
+    owners and have not removed (the team's share of the storage quota); an organizer's
+    upload and the built-in references are nobody's."""
+    found = Reference.objects.filter(team_id=team_pk, source=ReferenceSource.UPLOAD).aggregate(
         files=Count("pk"), size=Sum("file_size")
     )
     return found["files"], found["size"] or 0

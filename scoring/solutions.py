@@ -1,7 +1,7 @@
 """The one way to load a task's solution: parsed once per process, kept in a small cache.
 
-The solution carries the task's OPIS settings (docs/architecture.md §11): the ``opis`` keys of
-``task.yaml`` (``group_column``, ``range``, ``min_group_rows``) as the import stored them
+The solution carries the task's OPIS settings (docs/architecture.md §11): the ``opis``
+keys of ``task.yaml`` (``group_column``, ``range``, ``min_group_rows``) as the import stored them
 (``Task.opis``), and
 for matching the group column's values (from the test file or the solution, whichever has
 the column) aligned to the solution's rows by id.

@@ -14,6 +14,11 @@ urlpatterns = [
         name="task-data-replace",
     ),
     path(
+        "tasks/<slug:slug>/manage/data/uploads/<int:pk>/",
+        owner_views.task_data_upload,
+        name="task-data-upload",
+    ),
+    path(
         "tasks/<slug:slug>/manage/references/",
         owner_views.task_references_manage,
         name="task-references",

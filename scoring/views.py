@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from challenge_platform.selectors import team_for_user
-from challenge_platform.upload_budget import BUDGET_CODES
+from challenges.selectors import team_for_user
+from challenges.upload_budget import BUDGET_CODES
+from common import board_modes
 from common.splits import SHOWN_ORDER
 from datasets.models import Task
 from datasets.selectors import task_get_or_404
@@ -22,12 +23,8 @@ from scoring import selectors
 from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
 from scoring.reference_selectors import submission_reference_flips
-from scoring.services import (
-    SubmissionRefused,
-    idempotency_key_check,
-    submission_create,
-    submission_final_set,
-)
+from scoring.services.finals import submission_final_set
+from scoring.services.upload import SubmissionRefused, idempotency_key_check, submission_create
 
 LIST_LIMIT = 200
 
@@ -104,7 +101,7 @@ def submit_page_refused(
     request: HttpRequest, *, task: Task, refusal: SubmissionRefused
 ) -> HttpResponse:
     """The submit page again, the refusal shown in the form with its status (429, 413) and
-    ``Retry-After``: the team's upload budget (``challenge_platform.upload_budget``), from
+    ``Retry-After``: the team's upload budget (``challenges.upload_budget``), from
     this view or before the body is read (``scoring.admission``)."""
     response = _submit_page(request, task=task, refusal=refusal)
     seconds = refusal.retry_seconds()
@@ -122,6 +119,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     submissions = list(
         selectors.submission_list(user=request.user, task_slug=task_slug)[:LIST_LIMIT]
     )
+    # What the reader may see of each public score (docs/organizers/ladder.md).
+    selectors.submissions_shown(submissions=submissions, user=request.user)
     poll_url = reverse("api-submission-list") + f"?limit={LIST_LIMIT}"
     if task_slug:
         poll_url += f"&task={task.slug}"
@@ -154,6 +153,9 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "scoring/submission_detail.html",
         {
+            "ladder": selectors.submission_ladder(submission=submission),
+            "laddered": board_modes.is_ladder(submission.task.public_board),
+            "exact_shown": selectors.public_scores_shown(task=submission.task, user=request.user),
             "submission": submission,
             "task": submission.task,
             "splits": splits,

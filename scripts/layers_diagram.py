@@ -1,9 +1,10 @@
-"""The README's picture of the layers, drawn from the import-linter contracts in pyproject.toml
-(the one source: the contracts are what `make test` checks, the picture only shows them).
+"""The manual's picture of the layers (docs/developers/layout.md), drawn from the import-linter
+contracts in pyproject.toml (the one source: the contracts are what `make test` checks, the
+picture only shows them).
 
     .venv/bin/python scripts/layers_diagram.py            # print the Mermaid block
-    .venv/bin/python scripts/layers_diagram.py --write    # put it in README.md
-    .venv/bin/python scripts/layers_diagram.py --check    # exit 1 when README.md differs
+    .venv/bin/python scripts/layers_diagram.py --write    # put it in docs/developers/layout.md
+    .venv/bin/python scripts/layers_diagram.py --check    # exit 1 when the page differs
 
 The block is a Mermaid flowchart (GitHub draws it): the `layers` contract top to bottom, each
 layer with the parts that import no Django (the `forbidden` contracts that forbid `django`),
@@ -105,10 +106,12 @@ def with_block(text: str, block: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pyproject", type=Path, default=REPO / "pyproject.toml")
-    parser.add_argument("--readme", type=Path, default=REPO / "README.md")
+    parser.add_argument(
+        "--page", "--readme", dest="readme", type=Path, default=REPO / "docs/developers/layout.md"
+    )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help="put the block in the README")
-    action.add_argument("--check", action="store_true", help="exit 1 when the README differs")
+    action.add_argument("--write", action="store_true", help="put the block in the page")
+    action.add_argument("--check", action="store_true", help="exit 1 when the page differs")
     args = parser.parse_args(argv)
     block = mermaid(tomllib.loads(args.pyproject.read_text(encoding="utf-8")))
     if not (args.write or args.check):

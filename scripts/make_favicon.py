@@ -1,6 +1,6 @@
 """Write the site's icon from one drawing: ``favicon.svg`` (browsers that take SVG) and
 ``favicon.ico`` (16, 32 and 48 px; ``/favicon.ico`` and older browsers), both under
-``challenge_platform/static/challenge_platform/``.
+``challenges/static/challenge_platform/``.
 
     .venv/bin/python scripts/make_favicon.py [--out DIR]
 
@@ -23,7 +23,7 @@ CORNER = 6
 # (x, y, width, height) on the grid: second, first and third place.
 BARS = ((4, 14, 7, 13), (12.5, 7, 7, 20), (21, 18, 7, 9))
 ICO_SIZES = (16, 32, 48)
-OUT = Path(__file__).resolve().parents[1] / "challenge_platform" / "static" / "challenge_platform"
+OUT = Path(__file__).resolve().parents[1] / "challenges" / "static" / "challenge_platform"
 
 
 def svg() -> str:

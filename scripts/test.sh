@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command after bootstrap: lint, architecture contracts, then the whole suite.
+# The README's test command after bootstrap: lint, architecture contracts, the manual's strict
+# build, then the whole suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,10 @@ export DJANGO_SETTINGS_MODULE=challenge_platform.settings.test
     echo "compileall could not compile every file (the tests will say which, if it matters)"
 # client/ is its own distribution (installed by the bootstrap); analyse this tree's copy.
 PYTHONPATH="client${PYTHONPATH:+:$PYTHONPATH}" .venv/bin/lint-imports --no-cache || { echo "an import-linter contract is broken (see above)"; exit 1; }
+# The manual (mkdocs.yml, docs/) in strict mode: a broken link, a page missing from the menu or
+# an unknown anchor fails the run. Built into this run's data folder, so the tree stays clean.
+.venv/bin/mkdocs build --strict --quiet --site-dir "$DATA_DIR/site" ||
+    { echo "the manual does not build (see above: a broken link, a missing page or anchor)"; exit 1; }
 
 # Two parts: every test that keeps to its own processes and folders, on all cores
 # (pytest-xdist; a data folder and a database per process), then the tests marked host_wide

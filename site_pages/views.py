@@ -9,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from challenge_platform import rules, selectors
-from challenge_platform.markdown import markdown_html
-from challenge_platform.models import Challenge, Team
+from challenges import rules, selectors
+from challenges.markdown import stored_html
+from challenges.models import Challenge, Team
+from scoring.selectors import submissions_shown
 from standings.selectors import writeup_for_team, writeup_visible
 
 
@@ -24,7 +25,7 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "challenge": challenge,
             "phase": selectors.challenge_phase(challenge=challenge),
-            "description_html": markdown_html(challenge.description),
+            "description_html": stored_html(challenge.description_html),
             "team": team,
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
@@ -41,7 +42,14 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such team")  # a hidden team's page stays for it, to read why
     can_see_private = is_member or selectors.is_organizer(user=request.user)
     submissions = (
-        team.submissions.select_related("task").order_by("-created_at")[:200]
+        submissions_shown(  # what the reader may see of each public score
+                            # (docs/organizers/ladder.md)
+            submissions=list(
+                team.submissions.select_related("task__track__challenge", "ladder_step")
+                .order_by("-created_at")[:200]
+            ),
+            user=request.user,
+        )
         if can_see_private
         else None
     )

@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from challenge_platform.admin import ChallengeAdmin
-from challenge_platform.console import ReadOnlyAdminMixin, action_reason
-from challenge_platform.models import Challenge
+from challenges.admin import ChallengeAdmin
+from challenges.console import ReadOnlyAdminMixin, action_reason
+from challenges.models import Challenge
 
 from .models import FinalStandings, MethodWriteup
 from .services import StandingsError, challenge_end_now, standings_refreeze

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses
-from challenge_platform.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
-from challenge_platform.models import Challenge
+from challenges.api.errors import error_responses
+from challenges.api.split import SPLIT_PARAMETER, api_split, split_refusal_responses
+from challenges.models import Challenge
 from common.splits import BOARD_SPLITS
 from datasets.models import Task
 from kinds import metric_direction
@@ -121,6 +121,11 @@ class PostChallengeLeaderboardApi(APIView):
         primary_metric = serializers.CharField()
         direction = serializers.ChoiceField(choices=["higher", "lower"])
         entries = serializers.ListField(child=serializers.DictField())
+        withheld = serializers.CharField(
+            allow_null=True,
+            help_text="Why entries is empty: the public split of a ladder board before the "
+            "reveal (docs/organizers/ladder.md); null otherwise.",
+        )
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -133,7 +138,8 @@ class PostChallengeLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         task = get_object_or_404(Task.objects.select_related("track__challenge"), slug=slug)
         split = api_split(request, task.track.challenge).split
-        rows = selectors.post_challenge_board(task=task, split=split)
+        hidden = selectors.post_challenge_hidden(task=task, split=split, user=request.user)
+        rows = [] if hidden else selectors.post_challenge_board(task=task, split=split)
         return Response(
             {
                 "board": "post-challenge",
@@ -152,5 +158,6 @@ class PostChallengeLeaderboardApi(APIView):
                     }
                     for r in rows
                 ],
+                "withheld": selectors.POST_CHALLENGE_LADDER if hidden else None,
             }
         )

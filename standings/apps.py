@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from challenges.stored_files import forget_on_delete
+
 
 class StandingsConfig(AppConfig):
     name = "standings"
@@ -7,7 +9,14 @@ class StandingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from challenge_platform.stored_files import forget_on_delete
-        from standings import tasks  # noqa: F401 - registers its Celery tasks in every process
+        from challenges.upload_budget import team_storage_register
 
         forget_on_delete("standings.MethodWriteup")  # a deleted write-up takes its PDF
+        # A team's write-up PDF counts against its storage quota with its other uploads.
+        team_storage_register("write-up PDFs", _team_writeup_pdfs)
+
+
+def _team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
+    from standings.services import team_writeup_pdfs
+
+    return team_writeup_pdfs(team_pk=team_pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from challenges.markdown import MarkdownHtmlField
 from datasets.models import private_storage
 
 
@@ -46,6 +47,7 @@ class MethodWriteup(models.Model):
     )
     title = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown")
+    body_html = MarkdownHtmlField(source="body")
     pdf = models.FileField(
         upload_to=writeup_pdf_path, storage=private_storage, max_length=300, blank=True
     )

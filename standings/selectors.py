@@ -9,14 +9,15 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, Track
-from challenge_platform.selectors import is_organizer, user_is_member
-from challenge_platform.split_access import private_visible
+from challenges.models import Challenge, Team, Track
+from challenges.selectors import is_organizer, user_is_member
+from challenges.split_access import private_visible
 from common.finite import float_or_none
 from datasets.models import Task
 from kinds import metric_direction
 from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.services import submission_inputs
+from scoring.selectors import User, public_scores_shown
 
 from .core import cowinner_decision
 from .models import FinalStandings, MethodWriteup
@@ -201,6 +202,19 @@ class PostChallengeRow:
     score: float | None
     submission_id: int
     submitted_at: Any
+
+
+POST_CHALLENGE_LADDER = (
+    "This task's public board is a ladder board: the post-challenge board's public scores "
+    "are exact, so they are shown once the private leaderboard is revealed."
+)
+
+
+def post_challenge_hidden(*, task: Task, split: str, user: User) -> bool:
+    """Whether the post-challenge board on ``split`` is withheld from ``user``: the public
+    split of a ladder board, for a reader who may not see exact public scores
+    (docs/organizers/ladder.md; its entries are never laddered)."""
+    return split == "public" and not public_scores_shown(task=task, user=user)
 
 
 def post_challenge_board(*, task: Task, split: str = "public") -> list[PostChallengeRow]:

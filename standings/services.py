@@ -20,10 +20,18 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
+from challenges import hooks
+from challenges.audit import audit_record, reason_check
+from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.upload_budget import (
+    refused_as,
+    team_upload_lock,
+    upload_quota_check,
+    upload_rate_take,
+)
+from common import board_modes
 from common.finite import float_or_none
+from common.refusals import Refusal
 from common.units import byte_size
 from datasets.models import Task
 from kinds import kind_get, metric_direction
@@ -31,11 +39,11 @@ from leaderboard.core.flipboard import nfr_prize_eligible
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
-    select_team_best,
 )
 from leaderboard.core.track import TrackRow, ranked_tasks, track_standings
 from leaderboard.first import EMPTY as EMPTY_FIRST
 from leaderboard.first import TeamFirst, comparison_fields, first_compute, first_fields
+from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
@@ -49,12 +57,27 @@ PDF_MAX_BYTES = 10 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 
 
-class StandingsError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", http_status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.http_status = http_status
+class StandingsError(Refusal):
+    """A change of the challenge's end refused (nothing changed): ``message`` for the
+    person, ``code`` the rule, ``http_status`` how to answer, ``retry_after`` when the same
+    request may succeed later (the team's upload rate)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        http_status: int = 400,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(code, message, http_status, retry_after=retry_after)
+
+
+def _budget_refused(
+    code: str, message: str, http_status: int, retry_after: datetime | None = None
+) -> StandingsError:
+    """The upload budget's refusal as this app's (``upload_budget.refused_as``)."""
+    return StandingsError(message, code=code, http_status=http_status, retry_after=retry_after)
 
 
 # --- the freeze ---------------------------------------------------------------------------
@@ -77,19 +100,25 @@ def _task_board(
     dict[int, tuple[float | None, int | None, datetime]],
     dict[int, float | None],
     dict[int, Submission],
+    dict[int, float],
 ]:
     """One task's board at the end on ``split``, ranked as its board ranks it: the private
-    board each team's finals, the public board each team's best public submission; with
-    each team's (score, rank, submitted at), what its score adds to the track's mean and the
-    submission ranked (whose predictions P(first) resamples)."""
+    board each team's finals, the public board each team's best public submission (on a
+    ladder board its leader with its shown score, docs/organizers/ladder.md); with each team's
+    (score, rank, submitted at), what its score adds to the track's mean, the submission ranked
+    (whose predictions P(first) resamples) and, on a ladder board, what moves those resamples from
+    its exact value to its shown one."""
     inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
+    laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
-    else:
-        ranked = rank_entries(select_team_best(inputs, split="public"))
+    else:  # the public board's rule: each team's leader with its shown score on a ladder
+        files = {pk: sub.predictions.name for pk, sub in by_id.items()}
+        ranked = rank_entries(public_board_entries(task=task, inputs=inputs, files=files))
     entries = []
     per_team: dict[int, tuple[float | None, int | None, datetime]] = {}
     values: dict[int, float | None] = {}  # what each team's score adds to the track's mean
+    shifts: dict[int, float] = {}
     ranked_submissions: dict[int, Submission] = {}
     kind = kind_get(task.kind)
     for r in ranked:
@@ -109,12 +138,17 @@ def _task_board(
         )
         per_team[sub.team_id] = (r.entry.score, r.rank, sub.created_at)
         ranked_submissions[sub.team_id] = sub
+        metrics = (sub.scores or {}).get(split) or {}
+        if laddered and not r.entry.is_baseline and r.entry.score is not None:
+            exact = kind.track_value(task.primary_metric, sub.public_score, metrics)
+            metrics = kind.shown_metrics(task.primary_metric, r.entry.score, metrics)
+            shown = kind.track_value(task.primary_metric, r.entry.score, metrics)
+            if exact is not None and shown is not None:
+                shifts[sub.team_id] = shown - exact
         values[sub.team_id] = (
             None
             if r.entry.score is None
-            else kind.track_value(
-                task.primary_metric, r.entry.score, (sub.scores or {}).get(split) or {}
-            )
+            else kind.track_value(task.primary_metric, r.entry.score, metrics)
         )
     board = {
         "task": task.slug,
@@ -125,7 +159,7 @@ def _task_board(
         "split": split,
         "entries": entries,
     }
-    return board, per_team, values, ranked_submissions
+    return board, per_team, values, ranked_submissions, shifts
 
 
 def split_nfrs(*, tasks: list[Task], split: str = "private") -> dict[int, list[float | None]]:
@@ -169,6 +203,7 @@ class _TrackBoards:
     ranks: dict[str, dict[int, int | None]] = field(default_factory=dict)
     submissions: dict[str, dict[int, Submission]] = field(default_factory=dict)
     tie_break: dict[int, datetime] = field(default_factory=dict)
+    shifts: dict[str, dict[int, float]] = field(default_factory=dict)  # ladder boards
 
 
 def _track_boards(
@@ -179,9 +214,12 @@ def _track_boards(
     boards: list[dict[str, Any]] = []
     out = _TrackBoards()
     for task in tasks:
-        board, per_team, out.values[task.slug], out.submissions[task.slug] = _task_board(
+        board, per_team, values, submissions, shifts = _task_board(
             task, split=split, max_final=max_final, methods=methods
         )
+        out.values[task.slug], out.submissions[task.slug] = values, submissions
+        if shifts:
+            out.shifts[task.slug] = shifts
         boards.append(board)
         out.scores[task.slug] = {tid: v[0] for tid, v in per_team.items()}
         out.ranks[task.slug] = {tid: v[1] for tid, v in per_team.items()}
@@ -221,7 +259,8 @@ def _track_entry(
         "score": float_or_none(row.mean_score),
         "task_scores": {k: float_or_none(v) for k, v in row.task_scores.items()},
         "missing": list(row.missing),
-        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not removed.
+        # The track's NFR limit for the prize (docs/architecture.md §11): marked, not
+        # removed.
         "prize_eligible": None if row.is_baseline else nfr_prize_eligible(nfrs, prize_max_nfr),
         "method": None if row.is_baseline else _method_ref(method),
         **first_fields(first),
@@ -265,6 +304,7 @@ def _track_ranking(
         submissions=boards.submissions,
         alpha=challenge.alpha,
         margin=challenge.equivalence_margin,
+        shifts=boards.shifts,
     )
     comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
     trivial = trivial_track_mean(tasks=counted, split=split)
@@ -279,6 +319,10 @@ def _track_ranking(
         )
         for row in rows
     ]
+    if boards.shifts:  # a ladder board's public NFRs are of its exact rows
+                       # (docs/organizers/ladder.md)
+        for entry in entries:
+            entry["prize_eligible"] = None
     return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
 
 
@@ -491,6 +535,18 @@ def challenges_finish_due(*, now: datetime | None = None) -> list[str]:
 # --- method write-ups ---------------------------------------------------------------------
 
 
+def _pdf_fits(team: Team, pdf: UploadedFile) -> None:
+    """413 when ``pdf`` would take ``team`` over its storage quota (the PDF it replaces is
+    deleted with the save)."""
+    current = MethodWriteup.objects.filter(team=team).first()
+    with refused_as(_budget_refused):
+        upload_quota_check(
+            team=team,
+            adding_bytes=pdf.size or 0,
+            freeing_bytes=_pdf_size(current) if current is not None else 0,
+        )
+
+
 def _check_pdf(pdf: UploadedFile) -> None:
     size = pdf.size or 0
     if size > PDF_MAX_BYTES:
@@ -508,6 +564,24 @@ def _check_pdf(pdf: UploadedFile) -> None:
         )
 
 
+def _pdf_size(writeup: MethodWriteup) -> int:
+    """The stored size of ``writeup``'s PDF (0 without one, or when it cannot be read)."""
+    if not writeup.pdf:
+        return 0
+    try:
+        return int(writeup.pdf.storage.size(writeup.pdf.name))
+    except (OSError, NotImplementedError):
+        logger.warning("the size of %s cannot be read", writeup.pdf.name, exc_info=True)
+        return 0
+
+
+def team_writeup_pdfs(*, team_pk: int) -> tuple[int, int]:
+    """``(files, bytes)`` of the team's write-up PDF (its share of the storage quota,
+    ``challenges.upload_budget``: the stored file's size)."""
+    writeup = MethodWriteup.objects.filter(team_id=team_pk).exclude(pdf="").first()
+    return (1, _pdf_size(writeup)) if writeup is not None else (0, 0)
+
+
 def writeup_save(
     *,
     team: Team,
@@ -518,11 +592,18 @@ def writeup_save(
     pdf: UploadedFile | None = None,
     remove_pdf: bool = False,
 ) -> MethodWriteup:
-    """Create or update a team's method write-up (members only; nothing changes on refusal)."""
+    """Create or update a team's method write-up (members only; nothing changes on refusal).
+
+    An attached PDF is an upload of the team (``challenges.upload_budget``): it
+    counts against the team's upload rate (429, ``rate_limited``) and must fit in its
+    storage quota with the PDF it replaces deleted (413, ``storage_quota``)."""
     if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():
         raise StandingsError(
             "Only the team's members can write its method.", code="not_member", http_status=403
         )
+    if pdf is not None:
+        with refused_as(_budget_refused):
+            upload_rate_take(team=team)  # its body arrived: it counts, valid or not
     title = title.strip()
     if not title:
         raise StandingsError("Give the method a title.", code="no_title")
@@ -544,7 +625,11 @@ def writeup_save(
         )
     if pdf is not None:
         _check_pdf(pdf)
+        _pdf_fits(team, pdf)
     with transaction.atomic():
+        if pdf is not None:  # the team's uploads take turns: the quota's last room goes once
+            team_upload_lock(team=team)
+            _pdf_fits(team, pdf)
         writeup, _ = MethodWriteup.objects.select_for_update().get_or_create(
             team=team, defaults={"title": title, "body": body, "updated_by_id": user.pk}
         )

@@ -8,10 +8,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from challenge_platform.markdown import markdown_html
-from challenge_platform.models import Team, Track
-from challenge_platform.selectors import is_organizer, user_is_member
-from challenge_platform.split_access import page_split
+from challenges.markdown import stored_html
+from challenges.models import Team, Track
+from challenges.selectors import is_organizer, user_is_member
+from challenges.split_access import page_split
 from datasets.models import Task
 
 from . import selectors, services
@@ -21,7 +21,7 @@ from .forms import WriteupForm
 def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     result = selectors.winners_for_track(track=track, user=request.user)
-    winners = [(w, markdown_html(w.writeup.body) if w.writeup else None) for w in result.winners]
+    winners = [(w, stored_html(w.writeup.body_html) if w.writeup else None) for w in result.winners]
     return render(
         request,
         "standings/winners.html",
@@ -39,7 +39,7 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "cowinner_rule": result.cowinner_rule,
             "cowinners_mode": result.cowinners_mode,
             "confidence_percent": f"{100 * (result.confidence_level or 0.95):g}",
-            "prize_html": markdown_html(track.prize) if track.prize else "",
+            "prize_html": stored_html(track.prize_html) if track.prize else "",
         },
     )
 
@@ -55,7 +55,7 @@ def writeup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "team": team,
             "writeup": writeup,
-            "body_html": markdown_html(writeup.body) if writeup else "",
+            "body_html": stored_html(writeup.body_html) if writeup else "",
             "can_edit": user_is_member(team=team, user=request.user),
         },
     )
@@ -89,6 +89,7 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
         }
     form = WriteupForm(request.POST or None, request.FILES or None, team=team, initial=initial)
     status = 200
+    retry: int | None = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -104,17 +105,21 @@ def writeup_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except services.StandingsError as exc:
                 form.add_error(None, exc.message)
                 status = exc.http_status
+                retry = exc.retry_seconds()
             else:
                 messages.success(request, "Method write-up saved.")
                 return redirect("standings:writeup", pk=team.pk)
         else:
             status = 400
-    return render(
+    response = render(
         request,
         "standings/writeup_edit.html",
         {"team": team, "form": form, "writeup": writeup},
         status=status,
     )
+    if retry is not None:  # the team's upload rate (challenges.upload_budget)
+        response["Retry-After"] = str(retry)
+    return response
 
 
 def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
@@ -122,6 +127,7 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     challenge = task.track.challenge
     shown = page_split(request, challenge)
     split = shown.split
+    hidden = selectors.post_challenge_hidden(task=task, split=split, user=request.user)
     return render(
         request,
         "standings/post_challenge.html",
@@ -129,7 +135,8 @@ def post_challenge_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "task": task,
             "challenge": challenge,
             "split": split,
-            "rows": selectors.post_challenge_board(task=task, split=split),
+            "rows": [] if hidden else selectors.post_challenge_board(task=task, split=split),
+            "withheld": selectors.POST_CHALLENGE_LADDER if hidden else None,
             "ended": timezone.now() >= challenge.end,
             "private_visible": shown.private_visible,
         },

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.localredis import LocalRedis, start_local_redis
+from runtime.localredis import LocalRedis, start_local_redis
 from tests.support.broker import point_celery_at
 from tests.support.celery_worker import WorkerProcess
 

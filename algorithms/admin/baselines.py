@@ -24,15 +24,16 @@ from django.views.decorators.http import require_POST
 
 from algorithms import selectors
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, BaselineRun
-from algorithms.services import AlgorithmRefused, algorithm_run_cancel
 from algorithms.services.baseline import (
     PRESETS,
     BaselineRunRefused,
     baseline_run_again,
     baselines_queue,
 )
+from algorithms.services.common import AlgorithmRefused
 from algorithms.services.profiles import BASELINE
-from challenge_platform.console import ReadOnlyAdminMixin
+from algorithms.services.runs import algorithm_run_cancel
+from challenges.console import ReadOnlyAdminMixin
 from common.numbers import number_text
 from datasets.models import Task
 

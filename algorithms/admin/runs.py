@@ -7,12 +7,13 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion
-from algorithms.services import AlgorithmRefused, algorithm_run_cancel
 from algorithms.services.benchmark import benchmark_status
 from algorithms.services.budget import budget_open, used_cpu_seconds_today
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.console import ReadOnlyAdminMixin, action_reason
-from challenge_platform.models import Challenge
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.runs import algorithm_run_cancel
+from challenges.audit import ReasonRequired
+from challenges.console import ReadOnlyAdminMixin, action_reason
+from challenges.models import Challenge
 
 
 class VersionInline(admin.TabularInline):

@@ -1,4 +1,5 @@
-"""Validate and extract an algorithm archive (docs/architecture.md §9), treating it as hostile.
+"""Validate and extract an algorithm archive (docs/architecture.md §9), treating it as
+hostile.
 
 An archive is a ``.zip`` holding ``algorithm.yaml`` (``name``, ``description`` in Markdown,
 ``entrypoint``, default ``main.py``) and the algorithm's Python files, either at the top or
@@ -9,7 +10,8 @@ every problem at once: unsafe member names (absolute, ``..``,
 backslashes, drive letters), symbolic links, encryption, too many members, a member or the
 whole over its size limit, a compression ratio that smells of a zip bomb, a missing or
 malformed ``algorithm.yaml`` (read by :mod:`common.boundedyaml`: at most
-``max_manifest_bytes``, a few levels deep, plain values, no aliases), and a missing
+``max_manifest_bytes``, a few levels deep, ``MANIFEST_NODES`` values, plain values, no
+anchors or aliases), and a missing
 entrypoint. :func:`extract_archive` then streams the accepted members with a running byte
 budget, so declared sizes are never trusted.
 
@@ -41,6 +43,7 @@ NAME_MAX = 100
 DESCRIPTION_MAX = 20_000
 EXAMPLES = 5
 MANIFEST_DEPTH = 4  # a mapping of plain values, with room for a list in a future key
+MANIFEST_NODES = 1_000  # three keys today; the bound keeps a parse's memory small
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,7 @@ def _manifest(
             raw.decode("utf-8"),
             max_chars=limits.max_manifest_bytes,
             max_depth=MANIFEST_DEPTH,
-            aliases=False,
+            max_nodes=MANIFEST_NODES,
         )
     except UnicodeDecodeError:
         problems.append(f"{MANIFEST} is not UTF-8 text")

@@ -21,7 +21,7 @@ from django.db import migrations, models
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from challenge_platform.team_names import team_name_key
+from challenges.team_names import team_name_key
 
 LEGACY_APP = "baselines"
 LEGACY_TABLE = "baselines_baselinerun"

@@ -29,9 +29,10 @@ LIMIT_NAMES = {
 @dataclass(frozen=True)
 class SandboxLimits:
     """What one run may use, for its whole process tree. Stored on the run row next to what
-    it did use. How each is enforced depends on the host (the README's table): with a memory
-    cgroup, ``memory_mb`` bounds the resident memory of every process plus the tmpfs pages of
-    ``/tmp``, ``/dev/shm`` and ``/output``; without one it is each process's address space."""
+    it did use. How each is enforced depends on the host (docs/operators/the-sandbox.md's table):
+    with a memory cgroup, ``memory_mb`` bounds the resident memory of every process plus the tmpfs
+    pages of ``/tmp``, ``/dev/shm`` and ``/output``; without one it is each process's address
+    space."""
 
     wall_seconds: int = 900
     cpu_seconds: int = 1800  # CPU time of all the run's processes together

@@ -21,9 +21,10 @@ Inside, the algorithm sees an empty root with:
 **Nobody on the host** (:mod:`.hostuser`): the sandbox's user is 65534 inside and an
 unprivileged host uid outside; a root worker drops to that uid (``ALGORITHM_SANDBOX_UID``,
 default 65534) before it executes bwrap, so host root is never mapped into a sandbox.
-**A seccomp filter** (:mod:`.seccomp`, compiled by libseccomp) refuses, in every run, the
-system calls an algorithm never needs (io_uring, ptrace, keys, kernel modules, the clock,
-mounts and namespaces, bpf, perf...).
+**A seccomp filter** (:mod:`.seccomp`, compiled by libseccomp) allows, in every run, only
+the system calls the runtime needs (an allow-list derived by tracing the honest runtimes;
+Unix sockets only, the default personality, no namespaces); every other call fails with
+``EPERM`` (io_uring and clone3 with ``ENOSYS``).
 
 The entrypoint runs under :mod:`common.launch`, bound read-only as a file (``python -B -s
 /sandbox/launch.py /code/main.py``: :mod:`.command`): as ``python main.py`` would run it,
@@ -580,3 +581,9 @@ class _ExitSignal:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def default_backend(*, sandbox_uid: int | None = None) -> SandboxBackend:
+    """The backend runs use; ``sandbox_uid``: the host uid a root worker's sandboxes run as
+    (``ALGORITHM_SANDBOX_UID``; default nobody)."""
+    return BubblewrapBackend(sandbox_uid=sandbox_uid)

@@ -90,7 +90,7 @@ def message(
 def enforcement(
     limits: SandboxLimits, cgroup: RunCgroup | None, user: HostUser | None = None
 ) -> dict[str, str]:
-    """How each limit is enforced on this path (the README's table, per run)."""
+    """How each limit is enforced on this path (docs/operators/the-sandbox.md's table, per run)."""
     covered = cgroup.controllers if cgroup is not None else set()
     via = f"cgroup v{cgroup.host.version}" if cgroup is not None else ""
     return {

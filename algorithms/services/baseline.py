@@ -27,7 +27,7 @@ from algorithms.services.builtin import (
 )
 from algorithms.services.profiles import BASELINE
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
-"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version on every new
-task and data version, with no one acting, within the budget, resumable after a restart.
+"""The living benchmark's scheduler (docs/architecture.md §12): every benchmark version
+on every new task and data version, with no one acting, within the budget, resumable after a
+restart.
 
 - **Membership**: a version is in the benchmark when its team marked it (``in_benchmark``
   True), or, unmarked (None), when it is its algorithm's latest version or the team's final
@@ -37,6 +38,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from algorithms.job_types import RUN_TYPES
 from algorithms.models import (
     ACTIVE,
     BENCHMARK_PROFILE,
@@ -48,10 +50,10 @@ from algorithms.models import (
 )
 from algorithms.services import budget
 from algorithms.services.common import AlgorithmRefused
-from algorithms.services.profiles import BENCHMARK, REPRODUCTION, RUN_TYPES
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge, Team
-from challenge_platform.selectors import user_is_member
+from challenges.models import Challenge, Team
+from challenges.selectors import user_is_member
 from datasets.models import Task
 from jobs import liveness
 from jobs.republish import jobs_republish
@@ -228,10 +230,11 @@ def sampled_for_reproduction(*, pk: int, share: float) -> bool:
     return draw / 2**64 < share
 
 
-def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
-    """Queue a ``reproduction`` of each sampled run that finished within the window,
-    succeeded with its predictions kept, ran the sandbox (not a reused result), is not itself
-    a reproduction, and whose task still has the data it ran on."""
+def reproductions_due(*, now: datetime | None = None) -> list[AlgorithmRun]:
+    """The runs :func:`reproductions_queue` reproduces next (read only): each sampled run that
+    finished within the window, succeeded with its predictions kept, ran the sandbox (not a
+    reused result), is not itself a reproduction and has none, and whose task still has the
+    data it ran on; oldest first, at most 500 a tick."""
     now = now or timezone.now()
     share = float(settings.REPRODUCTION_SHARE)
     if share <= 0:
@@ -250,12 +253,18 @@ def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
         .select_related("version", "task")
         .order_by("finished_at", "pk")
     )
+    return [
+        run
+        for run in candidates[:500]
+        if sampled_for_reproduction(pk=run.pk, share=share)
+        and (run.manifest or {}).get("task_data_version") in (None, run.task.data_version)
+    ]
+
+
+def reproductions_queue(*, now: datetime | None = None) -> list[AlgorithmRun]:
+    """Queue a ``reproduction`` of each run :func:`reproductions_due` names."""
     queued = []
-    for run in candidates[:500]:
-        if not sampled_for_reproduction(pk=run.pk, share=share):
-            continue
-        if (run.manifest or {}).get("task_data_version") not in (None, run.task.data_version):
-            continue
+    for run in reproductions_due(now=now):
         with transaction.atomic():
             queued.append(
                 run_create(

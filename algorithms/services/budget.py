@@ -1,4 +1,5 @@
-"""The background runs' compute budget, and where a reproduction may run (docs/architecture.md §12).
+"""The background runs' compute budget, and where a reproduction may run
+(docs/architecture.md §12).
 
 Background runs (the ``benchmark`` re-runs, the ``reproduction`` and the ``stress`` runs) share
 one budget of CPU-hours per UTC day (``BENCHMARK_CPU_HOURS_PER_DAY``): the CPU seconds of the
@@ -8,9 +9,15 @@ beat (:func:`algorithms.tasks.ring_benchmark`) rings the doorbell again once the
 starts or the budget is raised. Runs already running finish, so a day may end over its
 budget by at most what the workers were running when it was spent.
 
-A reproduction repeats a run on another worker than the one that ran it: a worker node
-is not eligible for the reproductions of its own runs while another worker node is alive
-(one worker alone may reproduce its own, rather than never).
+A reproduction repeats a run on another worker than the one that ran it, where there is one:
+a worker node refuses the reproductions of its own runs while another live node consumes the
+reproductions' queue, for ``REPRODUCTION_PREFER_OTHER_SECONDS`` after the reproduction was
+queued (:func:`prefer_other_seconds`); then (or when it is the queue's only consumer, the
+embedded default's one algorithms worker) it takes them itself, and the reproduction's
+manifest says on which worker it ran (:func:`.manifest.reproduction_placement`). So a
+reproduction always runs, on another worker when one is free to, never refused by every
+worker that could take it
+(docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ from algorithms.models import BENCHMARK_PROFILE, REPRODUCTION_PROFILE, STRESS_PR
 from jobs import liveness
 
 BACKGROUND_PROFILES = (BENCHMARK_PROFILE, REPRODUCTION_PROFILE, *STRESS_PROFILES)
-REPRODUCTION_QUEUE = "algorithms"  # the queue of the reproductions' task (profiles.REPRODUCTION)
 NOTHING = Q(pk__in=[])
 
 
@@ -65,24 +71,27 @@ def background_eligible(*, worker: str | None = None) -> Q:
     return Q() if budget_open() else NOTHING
 
 
-def reproduction_eligible(*, worker: str | None = None) -> Q:
-    """Within the budget, and not the reproduction of a run this worker node ran while
-    another worker node is alive."""
+def reproduction_eligible(*, queue: str, worker: str | None = None) -> Q:
+    """Within the budget; and for the node ``worker`` (its Celery node name), not yet the
+    reproduction of a run it ran itself while another live node consumes ``queue`` (the
+    queue reproductions run on): only a node that takes reproductions counts, never a
+    scoring or baselines worker, which beat too but would never take one."""
     if not budget_open():
         return NOTHING
     if not worker:
         return Q()
-    # Another node that runs algorithms: alive now, consuming the reproductions' queue, and
-    # ran one within the last day (a scoring-only worker beats too, and the baselines worker
-    # runs runs of another queue: neither would ever take the reproduction).
-    since = timezone.now() - timedelta(days=1)
-    runners = set(
-        AlgorithmRun.objects.filter(started_at__gte=since)
-        .exclude(worker_hostname="")
-        .values_list("worker_hostname", flat=True)
-        .distinct()
-    )
-    others = (liveness.live_nodes(queue=REPRODUCTION_QUEUE) & runners) - {worker}
-    if not others:  # alone, or liveness unknown (Redis unreachable): anyone may
+    # Redis unreachable: no other node is known, so this one may (rather than none).
+    others = liveness.live_nodes(queue=queue) - {worker}
+    if not others:
         return Q()
-    return ~Q(reproduces__worker_hostname=worker)
+    waited = timezone.now() - timedelta(seconds=prefer_other_seconds())
+    return ~Q(reproduces__worker_hostname=worker) | Q(status_changed_at__lte=waited)
+
+
+def prefer_other_seconds() -> float:
+    """How long a reproduction waits for another node: ``REPRODUCTION_PREFER_OTHER_SECONDS``,
+    but never as long as half the lifecycle's bound on trying (meanwhile each doorbell the
+    refusing node takes is published again: :mod:`jobs.republish` fails a job past
+    ``JOB_REPUBLISH_LIMIT`` of those, and a reproduction must not get there by waiting)."""
+    bound = float(settings.JOB_REPUBLISH_SECONDS) * int(settings.JOB_REPUBLISH_LIMIT) / 4
+    return max(min(float(settings.REPRODUCTION_PREFER_OTHER_SECONDS), bound), 0.0)

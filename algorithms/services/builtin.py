@@ -35,10 +35,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 import algorithms.builtin.autogluon as baseline_package
+from algorithms.core import ArchiveInvalid, validate_archive
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive_path_for
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.services.common import archive_limits
-from challenge_platform.models import Challenge, Team
+from algorithms.services.upload import algorithm_get_or_create
+from challenges.models import Challenge, Team
 from common.files import delete_file_quietly
 from kinds.registry import kind_names
 
@@ -136,11 +138,6 @@ def baseline_archive(*, source: Path | None = None) -> bytes:
 
 def baseline_algorithm_version(*, challenge: Challenge) -> AlgorithmVersion:
     """The baseline team's current built-in version, created (or advanced) from the files."""
-    # Imported here, not with this module: the run profiles, which every process reads at
-    # start, hold this module's limits; archives (and their YAML) are read by a worker.
-    from algorithms.core import ArchiveInvalid, validate_archive
-    from algorithms.services.upload import algorithm_get_or_create
-
     data = baseline_archive()
     digest = hashlib.sha256(data).hexdigest()
     team = baseline_team_get_or_create(challenge=challenge)

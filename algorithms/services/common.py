@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from algorithms.sandbox import SandboxLimits
+from algorithms.core import ArchiveLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.host import host_memory_mb
 from algorithms.sandbox.ledger import MemoryLedger
 from common.refusals import Refusal
-
-if TYPE_CHECKING:
-    from algorithms.core import ArchiveLimits
 
 
 class AlgorithmRefused(Refusal):
@@ -36,11 +33,6 @@ def sandbox_limits() -> SandboxLimits:
 
 
 def archive_limits() -> ArchiveLimits:
-    # The archive core (and the YAML parser it reads manifests with) is imported where an
-    # archive is read: the run profiles, which every process reads at start, import this
-    # module for the sandbox's limits.
-    from algorithms.core import ArchiveLimits
-
     maximum = settings.ALGORITHM_MAX_ARCHIVE_BYTES
     return ArchiveLimits(max_archive_bytes=maximum, max_total_bytes=max(maximum * 3, 1))
 

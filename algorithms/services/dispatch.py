@@ -5,10 +5,13 @@ run a message names, the worker that gets it claims the **best** queued run of t
 profiles that task serves, at claim time (:func:`run_claim_next`, on the shared job
 lifecycle's :func:`challenge_platform.lifecycle.job_claim_next`), ordered by:
 
-1. the profile's **priority class** (``RunProfile.priority``: runs a person asked for are
-   class 0; a background re-run of a benchmark would be a higher class, so it never goes
-   before them), among the profiles that are ``eligible`` now (``RunProfile.eligible``, e.g.
-   a compute budget);
+1. the **priority class**: the profile's (``RunProfile.priority``: runs a person asked for
+   and a task's first baseline are class 0, a benchmark's first run on a task class 10), or
+   its ``again_priority`` when the run repeats work already answered (its version has a
+   succeeded run on the task's current data); the extra answers (work answered run again,
+   stress runs, reproductions) share class 15. First answers go before extra ones (issue
+   50). Only the profiles that are ``eligible`` now count (``RunProfile.eligible``, e.g. a
+   compute budget);
 2. the **share** of the algorithm's team: how many of its runs are running now, then the
    CPU seconds its runs that finished within ``ALGORITHM_FAIR_SHARE_WINDOW_SECONDS`` used
    (so a team with 50 queued runs does not delay a team with one: the second team's run is
@@ -29,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,24 +40,28 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    Exists,
     FloatField,
     IntegerField,
     OuterRef,
+    Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.profiles import (
     PROFILES,
     RunProfile,
+    cell_profile_names,
     eligible_runs,
     profile_of,
-    profiles_served_by,
 )
 from jobs import lifecycle
 
@@ -65,15 +73,15 @@ UNKNOWN_CLASS = 1_000_000
 
 
 def run_claim_next(
-    *, task_name: str, token: str, delivery_id: str | None = None, worker: str | None = None
+    *,
+    served: Sequence[RunProfile],
+    token: str,
+    delivery_id: str | None = None,
+    worker: str | None = None,
 ) -> AlgorithmRun | None:
-    """The run this delivery of ``task_name`` holds now, or ``None`` when nothing is queued
-    for it: the run it had claimed before its worker died (a redelivery), else the best
-    queued run of the task's profiles (see the module)."""
-    served = profiles_served_by(task_name=task_name)
-    if not served:
-        logger.error("no run profile is served by %s", task_name)
-        return None
+    """The run this delivery holds now, or ``None`` when nothing is queued for it: the run
+    it had claimed before its worker died (a redelivery), else the best queued run of the
+    ``served`` profiles (its task's group, :data:`~.profiles.RUN_GROUPS`; see the module)."""
     job_type = served[0].job_type  # one type for every profile of a task
     held = lifecycle.job_held_by(job_type, token=delivery_id) if delivery_id else None
     if held is not None:
@@ -122,11 +130,7 @@ def share_annotations(*, now: datetime) -> dict[str, Any]:
         .values("total")
     )
     return {
-        "priority_class": Case(
-            *(When(profile=p.name, then=Value(p.priority)) for p in PROFILES.values()),
-            default=Value(UNKNOWN_CLASS),
-            output_field=IntegerField(),
-        ),
+        "priority_class": priority_class(),
         "team_running": Coalesce(Subquery(running, output_field=IntegerField()), Value(0)),
         "team_cpu_seconds": Coalesce(
             Subquery(cpu, output_field=FloatField()), Value(0.0), output_field=FloatField()
@@ -134,17 +138,60 @@ def share_annotations(*, now: datetime) -> dict[str, Any]:
     }
 
 
-def queued_in_claim_order(*, task_name: str, worker: str | None = None) -> list[AlgorithmRun]:
-    """The queued runs of ``task_name``'s profiles in the order the next claims (of
+def priority_class() -> Case:
+    """The priority class of a queued run (:data:`SHARE_ORDER`'s first key): its profile's
+    ``priority``, or its ``again_priority`` when its version already answered on the task's
+    current data (:func:`answered_runs`): first answers before extra ones."""
+    answered = Exists(answered_runs())
+    whens = []
+    for profile in PROFILES.values():
+        if profile.again_priority is not None:
+            whens.append(
+                When(Q(profile=profile.name) & Q(answered), then=Value(profile.again_priority))
+            )
+        whens.append(When(profile=profile.name, then=Value(profile.priority)))
+    return Case(*whens, default=Value(UNKNOWN_CLASS), output_field=IntegerField())
+
+
+def answered_runs() -> QuerySet[AlgorithmRun]:
+    """The answers of the outer run's version on its task's current data: succeeded runs of
+    a profile that fills a transfer cell (a team's, an organizer's, a re-run, the baseline;
+    never a stress run or a reproduction) whose manifest names that data version (a run
+    without one counts as data version 1, as :mod:`algorithms.selectors` does)."""
+    data_version = Coalesce(
+        Cast(KeyTextTransform("task_data_version", "manifest"), IntegerField()), Value(1)
+    )
+    return (
+        AlgorithmRun.objects.filter(
+            version_id=OuterRef("version_id"),
+            task_id=OuterRef("task_id"),
+            status=AlgorithmRunStatus.SUCCEEDED,
+            profile__in=cell_profile_names(),
+        )
+        .annotate(answered_on=data_version)
+        .filter(answered_on=OuterRef("task__data_version"))
+        .order_by()
+    )
+
+
+def queued_in_claim_order(
+    *, served: Sequence[RunProfile], worker: str | None = None
+) -> list[AlgorithmRun]:
+    """The queued runs of the ``served`` profiles in the order the next claims (of
     ``worker``) would take them if nothing changed meanwhile (what a queue page shows; the
     tests compare)."""
-    served = profiles_served_by(task_name=task_name)
     return list(
-        AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED)
-        .filter(eligible_runs(served=served, worker=worker))
-        .annotate(**share_annotations(now=timezone.now()))
-        .order_by(*SHARE_ORDER)
+        in_claim_order(
+            rows=AlgorithmRun.objects.filter(status=AlgorithmRunStatus.QUEUED).filter(
+                eligible_runs(served=served, worker=worker)
+            )
+        )
     )
+
+
+def in_claim_order(*, rows: QuerySet[AlgorithmRun]) -> QuerySet[AlgorithmRun]:
+    """``rows`` annotated and sorted as the claim takes them (:data:`SHARE_ORDER`)."""
+    return rows.annotate(**share_annotations(now=timezone.now())).order_by(*SHARE_ORDER)
 
 
 def _claim_fields(worker: str | None):

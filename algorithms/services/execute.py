@@ -27,6 +27,10 @@ cancelled run ends ``cancelled`` and its working folder is removed; the worker i
 profile that allows it takes the result of a finished run with the same inputs instead of
 starting the sandbox. What the sandbox used is added when it ends.
 
+**A stop is not a failure.** When the worker is asked to stop (:mod:`jobs.stopping`) the
+watch answers "stop" within a poll: the sandbox's process group is killed, and whatever the
+run was doing it goes back to the queue with its attempt (:func:`.outcome.give_back`).
+
 **Redelivery.** Celery's task id is stable across redeliveries, and the run stores the
 delivery that claimed it. A message that finds a run ``running`` under its *own* id is a
 redelivery after its worker died mid-run: that run starts again while the profile allows
@@ -42,7 +46,7 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,21 +55,21 @@ from django.conf import settings
 from django.core.files.base import File
 
 from algorithms.core import ArchiveInvalid, extract_archive
-from algorithms.models import AlgorithmRun, AlgorithmVersion
-from algorithms.sandbox import (
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.sandbox.base import (
+    LOG_TAIL_BYTES,
     SandboxBackend,
     SandboxJob,
     SandboxLimits,
     SandboxResult,
     SandboxUnavailable,
-    default_backend,
 )
-from algorithms.sandbox.base import LOG_TAIL_BYTES
+from algorithms.sandbox.bubblewrap import default_backend
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
 from algorithms.services.common import archive_limits, memory_ledger
 from algorithms.services.dispatch import run_claim_next
 from algorithms.services.manifest import manifest_inputs, reusable_run, with_use
-from algorithms.services.outcome import Ending, fail_run, take_result
+from algorithms.services.outcome import Ending, fail_run, give_back, take_result
 from algorithms.services.output import (
     CheckedOutput,
     OutputReadCancelled,
@@ -74,7 +78,7 @@ from algorithms.services.output import (
     output_copy,
     predictions_checked,
 )
-from algorithms.services.profiles import RunProfile, profile_named, profile_of
+from algorithms.services.profiles import RunProfile, profile_named, profile_of, served_with
 from algorithms.services.staged import Staged
 from algorithms.services.staging import staging_folder_create, staging_sweep
 from algorithms.services.taskfolder import task_folder_write
@@ -82,7 +86,7 @@ from algorithms.services.watch import RunCancelled, RunWatch
 from common.files import delete_file_quietly, local_path
 from common.finite import json_finite
 from datasets.models import Task
-from jobs import lifecycle
+from jobs import lifecycle, stopping
 
 logger = logging.getLogger(__name__)
 
@@ -106,22 +110,25 @@ def algorithm_run_execute(
     delivery_id: str | None = None,
     worker: str | None = None,
     backend: SandboxBackend | None = None,
-    task_name: str | None = None,
+    served: Sequence[RunProfile] | None = None,
 ) -> str:
-    """Run the best queued run of ``task_name``'s profiles once; return the status it
+    """Run the best queued run of the ``served`` profiles once; return the status it
     ended in (or why nothing was done).
 
     The message is a doorbell (:mod:`algorithms.services.dispatch`): ``run_pk`` is the run
-    that rang, not necessarily the one that runs. ``task_name``: the Celery task that got
-    the message (default: the one ``run_pk``'s profile is routed to, for a direct call).
+    that rang, not necessarily the one that runs. ``served``: the profiles of the Celery task that
+    got the message (it passes its group; default: ``run_pk``'s profile's group, for a
+    direct call).
     Safe for any message, any number of times: only the delivery holding a run's claim may
     finish it, so a run never completes twice.
     """
-    task_name = task_name or _task_of(run_pk)
-    if task_name is None:
+    served = served or _served_of(run_pk)
+    if not served:
+        return "skipped"
+    if stopping.stop_requested():  # a message taken as the worker stops: left for the next
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
-    run = run_claim_next(task_name=task_name, token=token, delivery_id=delivery_id, worker=worker)
+    run = run_claim_next(served=served, token=token, delivery_id=delivery_id, worker=worker)
     if run is None:
         return "skipped"
     profile = profile_of(run=run)
@@ -178,6 +185,8 @@ def algorithm_run_execute(
     except RunFailed as exc:
         return fail_run(ending=ending, error=str(exc))
     except Exception as exc:
+        if stopping.stop_requested() and (given := give_back(ending=ending)) is not None:
+            return given  # the stop broke it (a reader process signalled): not the run's fault
         if isinstance(exc, SandboxUnavailable):
             logger.error("run %s: the sandbox is unavailable: %s", run.pk, exc)
         else:
@@ -208,17 +217,17 @@ def clean_stage(
     )
 
 
-def _task_of(run_pk: int | None) -> str | None:
-    """The Celery task of ``run_pk``'s profile (a direct call names no task)."""
+def _served_of(run_pk: int | None) -> tuple[RunProfile, ...]:
+    """The profiles served with ``run_pk``'s profile (a direct call names none)."""
     name = AlgorithmRun.objects.filter(pk=run_pk).values_list("profile", flat=True).first()
     if name is None:
         logger.warning("run %s no longer exists", run_pk)
-        return None
+        return ()
     try:
-        return profile_named(name=name).task_name
+        return served_with(profile=profile_named(name=name))
     except LookupError:
         logger.error("run %s has the unknown profile %r; left alone", run_pk, name)
-        return None
+        return ()
 
 
 def unpack_version(
@@ -367,7 +376,7 @@ def _conclude(
                 ending.context["handed"] = checked.handed  # what the check aligned
                 status = profile.finish(ending=ending, predictions=checked.file)
     finally:
-        if status == "superseded":
+        if status in ("superseded", AlgorithmRunStatus.QUEUED):  # not the row's: given back
             storage = AlgorithmRun._meta.get_field("predictions").storage
             for name in written:
                 delete_file_quietly(storage, name)

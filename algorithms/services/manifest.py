@@ -128,16 +128,42 @@ def manifest_inputs(*, run: AlgorithmRun, task_dir: Path) -> dict[str, Any]:
 
 
 def manifest_of(*, run: AlgorithmRun) -> dict[str, Any]:
-    """The manifest as the API and the run page show it: every key, null until known."""
+    """The manifest as the API and the run page show it: every key, null until known (a
+    reused run adds ``reused_from``, a reproduction ``reproduction``: where it ran)."""
     stored = run.manifest or {}
     manifest = {key: stored.get(key) for key in MANIFEST_KEYS}
     if manifest["seed"] is None:
         manifest["seed"] = run.seed
     if manifest["archive_sha256"] is None:
         manifest["archive_sha256"] = run.version.archive_sha256
-    if stored.get("reused_from"):
-        manifest["reused_from"] = stored["reused_from"]
+    for extra in ("reused_from", "reproduction"):
+        if stored.get(extra):
+            manifest[extra] = stored[extra]
     return manifest
+
+
+# Where a reproduction ran, next to the run it repeats (``reproduction_placement``).
+ANOTHER_HOST = "another_host"
+ANOTHER_WORKER = "another_worker"  # another worker node on the same host
+SAME_WORKER = "same_worker"  # the worker node that ran the original (it was alone, or waited)
+
+
+def reproduction_placement(*, original_worker: str, worker: str) -> dict[str, str]:
+    """What a reproduction's manifest says of where it ran: both workers' node names
+    (Celery's ``name@host``) and ``placement``: :data:`ANOTHER_HOST`,
+    :data:`ANOTHER_WORKER` (same host) or :data:`SAME_WORKER`. An agreement measured on the
+    same worker shows the run repeats; only another host shows it does not depend on one."""
+    if worker == original_worker:
+        placement = SAME_WORKER
+    elif _host(worker) != _host(original_worker):
+        placement = ANOTHER_HOST
+    else:
+        placement = ANOTHER_WORKER
+    return {"worker": worker, "original_worker": original_worker, "placement": placement}
+
+
+def _host(node: str) -> str:
+    return node.rpartition("@")[2]
 
 
 def with_use(*, inputs: dict[str, Any], cpu: Any, peak: Any, wall: Any) -> dict[str, Any]:
@@ -177,8 +203,17 @@ def reproduced_of(*, run: AlgorithmRun) -> dict[str, Any] | None:
 
 
 def reproductions_of(*, run_pks: list[int]) -> dict[int, dict[str, Any]]:
-    """Run id -> ``{"run", "agreement"}`` of its finished reproduction (one query)."""
+    """Run id -> ``{"run", "agreement", "placement"}`` of its finished reproduction (one
+    query); ``placement`` says where it ran (:func:`reproduction_placement`; null for a
+    reproduction that recorded none)."""
     found = AlgorithmRun.objects.filter(
         reproduces_id__in=run_pks, status=AlgorithmRunStatus.SUCCEEDED
-    ).values_list("reproduces_id", "pk", "agreement")
-    return {original: {"run": pk, "agreement": agreement} for original, pk, agreement in found}
+    ).values_list("reproduces_id", "pk", "agreement", "manifest")
+    return {
+        original: {
+            "run": pk,
+            "agreement": agreement,
+            "placement": ((manifest or {}).get("reproduction") or {}).get("placement"),
+        }
+        for original, pk, agreement, manifest in found
+    }

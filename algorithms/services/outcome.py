@@ -4,8 +4,9 @@ Each profile (:mod:`algorithms.services.profiles`) names one of the three outcom
 succeeded run, all in the transaction that finishes the run and only while this delivery
 holds it:
 
-- :func:`submit_as_team` - the team's submission through ``scoring.services.submission_create``
-  with the user who started the run: checked (team, open dates, daily limit), stored, scored
+- :func:`submit_as_team` - the team's submission through
+  ``scoring.services.upload.submission_create`` with the user who started the run: checked
+  (team, open dates, daily limit), stored, scored
   and ranked exactly like an upload;
 - :func:`score_for_transfer` - scored here on every split, for the transfer matrix only;
 - :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
@@ -14,6 +15,9 @@ holds it:
   has no members and runs before the challenge opens);
 - :func:`compare_with_original` - a reproduction: its predictions are compared row by row
   with the run it repeats (``agreement``), and kept nowhere else.
+
+A run whose worker is stopping ends none of these ways: :func:`give_back` returns it to the
+queue (a stop is not a failure, :mod:`jobs.stopping`).
 
 Predictions the scoring checks refuse fail the run with their message.
 """
@@ -29,12 +33,14 @@ from typing import Any
 import numpy as np
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from challenge_platform import hooks
-from challenge_platform.rules import RulesNotAccepted
+from algorithms.services.manifest import reproduction_placement
+from challenges import hooks
+from challenges.rules import RulesNotAccepted
 from common.files import delete_file_quietly
-from jobs import lifecycle
+from jobs import lifecycle, stopping
 from jobs.registry import CLAIM, JobType
 from scoring.core import (
     ScoreResult,
@@ -46,6 +52,7 @@ from scoring.core import (
 )
 from scoring.core.handed import HandedInvalid, handed_size_limit, load_handed, score_handed
 from scoring.models import Submission
+from scoring.services.upload import SubmissionRefused, submission_create, submission_create_for_job
 from scoring.solutions import solution_for_task
 
 logger = logging.getLogger(__name__)
@@ -87,8 +94,6 @@ def submit_as_team(*, ending: Ending, predictions: Path) -> str:
         return fail_run(ending=ending, error=error)
 
     def create() -> Submission:
-        from scoring.services import submission_create
-
         with open(predictions, "rb") as handle:
             return submission_create(
                 task=run.task,
@@ -105,8 +110,6 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
     run = ending.run
 
     def create() -> Submission:
-        from scoring.services import submission_create_for_job
-
         return submission_create_for_job(
             task=run.task,
             team=run.version.algorithm.team,
@@ -120,13 +123,7 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
 
 def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
     """Create the run's submission and succeed, in one transaction holding the run; a
-    refusal of the scoring checks fails the run with its message after ``refused``.
-
-    The submission services are imported here, not with this module: the run profiles hold
-    this module's functions, and every process reads the profiles at start (the algorithms'
-    tasks' limits), while only a worker concludes a run."""
-    from scoring.services import SubmissionRefused
-
+    refusal of the scoring checks fails the run with its message after ``refused``."""
     run, job_type = ending.run, ending.job_type
     with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
         if locked is None:
@@ -226,9 +223,19 @@ def compare_with_original(*, ending: Ending, predictions: Path) -> str:
             error=f"run #{original.pk} predicted {before.size} rows and this one {now.size}",
         )
     agreement = float(np.mean(before == now)) if now.size else 1.0
-    if not _succeed(ending, agreement=agreement):
+    where = reproduction_placement(
+        original_worker=original.worker_hostname, worker=run.worker_hostname
+    )
+    manifest = {**(ending.fields.get("manifest") or {}), "reproduction": where}
+    if not _succeed(ending, agreement=agreement, manifest=manifest):
         return "superseded"
-    logger.info("reproduction %s of run %s: agreement %.4f", run.pk, original.pk, agreement)
+    logger.info(
+        "reproduction %s of run %s (%s): agreement %.4f",
+        run.pk,
+        original.pk,
+        where["placement"],
+        agreement,
+    )
     return AlgorithmRunStatus.SUCCEEDED
 
 
@@ -267,7 +274,7 @@ def _succeed(ending: Ending, *, then: Callable[[], None] | None = None, **fields
 
 def _announce_scored(run_pk: int) -> Callable[[], None]:
     """Tell the layers above, in the transaction that succeeds the run, that it was scored
-    on itself (the champion gate weighs it: ``challenge_platform.hooks``)."""
+    on itself (the champion gate weighs it: ``challenges.hooks``)."""
     return lambda: hooks.emit(hooks.AlgorithmRunScored(run_id=run_pk))
 
 
@@ -278,7 +285,11 @@ def _final(ending: Ending, fields: dict[str, Any]) -> dict[str, Any]:
 
 def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: Any) -> str:
     """End the run ``failed`` (or ``cancelled``) with ``error`` if this delivery still holds
-    it; returns the status reached, or ``"superseded"``."""
+    it; returns the status reached, or ``"superseded"``. While its worker is stopping the run
+    is given back to the queue instead (:func:`give_back`): what went wrong then is the stop's
+    doing (its sandbox killed, a reader process signalled), not the run's."""
+    if stopping.stop_requested() and (given := give_back(ending=ending)) is not None:
+        return given
     status = AlgorithmRunStatus.CANCELLED if cancelled else AlgorithmRunStatus.FAILED
     run = ending.run
     done = lifecycle.job_transition(
@@ -292,4 +303,34 @@ def fail_run(*, ending: Ending, error: str, cancelled: bool = False, **fields: A
     if done:
         first = error.splitlines()[0] if error else ""
         logger.info("%s %s %s: %s", ending.job_type.label, run.pk, status, first)
+        hooks.emit(hooks.AlgorithmRunFailed(task_id=run.task_id, run_id=run.pk))
     return status if done else "superseded"
+
+
+def give_back(*, ending: Ending) -> str | None:
+    """The run's worker is stopping (the platform's stop, a container stop:
+    :mod:`jobs.stopping`), and the pipeline has killed the run's sandbox: the run goes back
+    to the queue with the attempt it used, to run from the start when a worker takes it
+    (:func:`jobs.lifecycle.job_give_back`); its log says it was interrupted. None when a
+    cancel was asked meanwhile (the caller ends it as asked); ``"superseded"`` when this
+    delivery no longer holds it."""
+    run = ending.run
+    with lifecycle.job_locked(ending.job_type, pk=run.pk, token=ending.token) as locked:
+        if locked is None:
+            return "superseded"
+        if locked.cancel_requested:
+            return None
+        started = locked.started_at
+        ran = f" after {(timezone.now() - started).total_seconds():.0f} s" if started else ""
+        lifecycle.job_give_back(
+            ending.job_type,
+            pk=run.pk,
+            token=ending.token,
+            error="",
+            heartbeat_at=None,
+            log_tail=(
+                f"Interrupted by the platform's stop{ran}; queued again: it runs from the start "
+                "when a worker takes it (a stop is not a failure, and used no attempt)."
+            ),
+        )
+    return AlgorithmRunStatus.QUEUED

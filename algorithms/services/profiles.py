@@ -12,19 +12,21 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
   transfer matrix only, never a submission, never ranked, no daily limit;
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
   ``baselines`` queue (one worker, concurrency 1) under its own limits and environment;
-  its predictions become the baseline team's unranked submission;
+  its predictions become the baseline team's unranked submission; a task's first one is
+  class 0, one run again on unchanged data class 15 (after every first answer);
 - ``benchmark``: a re-run of a benchmark version on a new task or data version
   (:mod:`.benchmark`), queued by the platform: scored for the transfer matrix like an
   organizer's run (never a submission, never on a ranked board, no daily limit, no team
-  queue cap), priority class 10 and only within the day's CPU budget (:mod:`.budget`); it
-  may take the result of a finished run with the same inputs (``BENCHMARK_REUSE_RESULTS``);
-- ``reproduction``: a finished run repeated on another worker (class 20, same budget),
+  queue cap), priority class 10 (15 when its cell already has its answer) and only within
+  the day's CPU budget (:mod:`.budget`); it may take the result of a finished run with the
+  same inputs (``BENCHMARK_REUSE_RESULTS``);
+- ``reproduction``: a finished run repeated on another worker (class 15, same budget),
   never a submission: its predictions are compared with the original's (``agreement``);
   never a transfer cell's run (``fills_cell``), whatever its outcome: it checks a run, it
   does not stand for the algorithm.
 - ``stress`` and ``baseline_stress``: a benchmark version's (or the AutoGluon baseline's)
-  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/stress.md), with its
-  clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
+  run on perturbed copies of the task's test rows (:mod:`.stress`, docs/organizers/stress.md), with
+  its clean run's seed and limits (the baseline's on the ``baselines`` queue, with its
   environment); class 15, same budget, reusing a finished stress run's result as re-runs do;
   never a submission: its figures are compared with the clean run's.
 
@@ -36,28 +38,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
 
+from algorithms import task_names
 from algorithms.builtin.autogluon import outputs as baseline_outputs
 from algorithms.models import (
     BASELINE_PROFILE,
     BASELINE_STRESS_PROFILE,
     BENCHMARK_PROFILE,
-    FINAL,
     ORGANIZER_PROFILE,
     REPRODUCTION_PROFILE,
     STRESS_PROFILE,
     TEAM_PROFILE,
     AlgorithmRun,
-    AlgorithmRunStatus,
 )
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.services import budget, builtin, outcome, stress
 from algorithms.services.common import sandbox_limits
-from jobs.registry import JobType
+from jobs.celery import TASK_QUEUES
+from jobs.registry import JobType, job_type_named
+
+# Priority classes (:mod:`.dispatch`: the lowest class first). First answers: a run a person
+# asked for, a task's first AutoGluon baseline (class 0) and the first run of a kept method
+# on a task (class 10). Then the extra answers, one class in the order they were queued (so
+# none starves behind a stream of another kind): work already answered run again, stress
+# runs, reproductions (15). So a new task's baseline and first cells never wait behind
+# another task's extras, on the baselines queue (one worker, one at a time) or the
+# algorithms queue (issue 50).
+FIRST = 0
+FIRST_BACKGROUND = 10
+EXTRA = 15
 
 # {why}: what happened; {seconds}: how long the run had run; {attempts}: claims it had.
 TEAM_WORKER_LOST = (
@@ -76,8 +90,7 @@ class RunProfile:
 
     name: str  # stored on the run (``AlgorithmRun.profile``)
     label: str
-    task_name: str  # the Celery task that runs it (its queue and time limits)
-    queue: str
+    task_name: str  # the Celery task that runs it (its queue; its time limits are these)
     soft_time_limit: Callable[[], int]  # the task's limits, read lazily (settings)
     hard_time_limit: Callable[[], int]
     max_attempts: Callable[[], int]  # claims a run may have; 1: a lost worker fails the run
@@ -97,6 +110,12 @@ class RunProfile:
     # claiming worker's node name) may hold runs back, e.g. while a compute budget is spent;
     # None: always eligible.
     priority: int = 0
+    # The class of a run of this profile that repeats work already answered: its version has
+    # a succeeded clean run on the task's current data (a baseline run again on unchanged
+    # data, a benchmark re-run of a cell that has its answer). None: always ``priority``.
+    # First answers go before such extras (:data:`EXTRA`;
+    # docs/decisions/0047-every-job-settles-and-a-stop-is-not-a-failure.md).
+    again_priority: int | None = None
     eligible: Callable[..., Q] | None = None  # (worker=...)
     # Whether a run may take the result of a finished run with the same inputs instead of
     # running (:mod:`.manifest`); read at run time.
@@ -112,12 +131,24 @@ class RunProfile:
     # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``): the
     # output check then hands it what it aligned, so the file is not parsed again.
     hand_over: bool = False
+    # Whether a succeeded run becomes its team's entry on the task's board (a submission):
+    # while it is queued or running, the track board's cell says so (``board_runs_pending``).
+    makes_entry: bool = False
+
+    @property
+    def queue(self) -> str:
+        """The queue of its Celery task (declared with the task's name)."""
+        return TASK_QUEUES[self.task_name]
 
     @property
     def job_type(self) -> JobType:
         """The job type of this profile's runs: the one of its Celery task (every profile a
-        task serves shares its rows and its doorbells; :data:`RUN_TYPES`)."""
-        return RUN_TYPES[self.task_name]
+        task serves shares its rows and its doorbells; ``algorithms.job_types.RUN_TYPES``,
+        registered at start)."""
+        job_type = job_type_named(self.task_name)
+        if job_type is None:
+            raise LookupError(f"no job type is registered for {self.task_name}")
+        return job_type
 
 
 def _no_environment(*, run: AlgorithmRun) -> dict[str, str]:
@@ -139,8 +170,7 @@ def _algorithm_attempts() -> int:
 TEAM = RunProfile(
     name=TEAM_PROFILE,
     label="algorithm",
-    task_name="algorithms.tasks.run_algorithm",
-    queue="algorithms",
+    task_name=task_names.RUN_ALGORITHM,
     soft_time_limit=_algorithm_soft_limit,
     hard_time_limit=_algorithm_hard_limit,
     max_attempts=_algorithm_attempts,
@@ -149,6 +179,7 @@ TEAM = RunProfile(
     finish=outcome.submit_as_team,
     audit_action="algorithm_run",
     worker_lost=TEAM_WORKER_LOST,
+    makes_entry=True,
 )
 # The same runs as a team's, concluded differently.
 ORGANIZER = replace(
@@ -157,12 +188,12 @@ ORGANIZER = replace(
     label="organizer's algorithm",
     finish=outcome.score_for_transfer,
     hand_over=True,
+    makes_entry=False,
 )
 BASELINE = RunProfile(
     name=BASELINE_PROFILE,
     label="baseline",
-    task_name="algorithms.tasks.run_baseline",
-    queue="baselines",
+    task_name=task_names.RUN_BASELINE,
     soft_time_limit=builtin.worker_soft_time_limit,
     hard_time_limit=builtin.worker_hard_time_limit,
     # Not re-run automatically after a lost worker: the likeliest cause (AutoGluon exhausting
@@ -173,10 +204,13 @@ BASELINE = RunProfile(
     finish=outcome.submit_as_platform_team,
     audit_action="baseline_run",
     worker_lost=BASELINE_WORKER_LOST,
+    priority=FIRST,
+    again_priority=EXTRA,
     live_log=baseline_outputs.FIT_LOG,
     result_file=baseline_outputs.RESULT,
     keep=(baseline_outputs.LEADERBOARD, baseline_outputs.FIT_LOG),
     internal_detail=True,
+    makes_entry=True,
 )
 
 # Background runs: after every run a person asked for, within the CPU budget.
@@ -185,7 +219,8 @@ BENCHMARK = replace(
     name=BENCHMARK_PROFILE,
     label="benchmark re-run",
     audit_action="benchmark_run",
-    priority=10,
+    priority=FIRST_BACKGROUND,
+    again_priority=EXTRA,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
 )
@@ -196,8 +231,9 @@ REPRODUCTION = replace(
     audit_action="reproduction_run",
     finish=outcome.compare_with_original,
     max_attempts=lambda: 1,
-    priority=20,
-    eligible=budget.reproduction_eligible,
+    priority=EXTRA,
+    again_priority=None,
+    eligible=partial(budget.reproduction_eligible, queue=ORGANIZER.queue),
     fills_cell=False,
 )
 
@@ -207,7 +243,8 @@ STRESS = replace(
     label="stress run",
     audit_action="stress_run",
     finish=stress.stress_finish,
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,  # its figures are the robustness view's, beside the clean cell
@@ -221,12 +258,14 @@ BASELINE_STRESS = replace(
     finish=stress.stress_finish,
     result_file=None,
     keep=(),
-    priority=15,
+    priority=EXTRA,
+    again_priority=None,
     eligible=budget.background_eligible,
     reuse=lambda: bool(settings.BENCHMARK_REUSE_RESULTS),
     stage=stress.stress_stage,
     take=stress.stress_take,
     fills_cell=False,
+    makes_entry=False,
 )
 
 PROFILES: dict[str, RunProfile] = {
@@ -248,14 +287,43 @@ def profile_of(*, run: AlgorithmRun) -> RunProfile:
     return profile_named(name=run.profile)
 
 
+def entry_profile_names() -> list[str]:
+    """The profiles whose succeeded runs become a board entry (``RunProfile.makes_entry``)."""
+    return [profile.name for profile in PROFILES.values() if profile.makes_entry]
+
+
 def cell_profile_names() -> list[str]:
     """The profiles whose runs may be a transfer cell's run (``RunProfile.fills_cell``)."""
     return [profile.name for profile in PROFILES.values() if profile.fills_cell]
 
 
-def profiles_served_by(*, task_name: str) -> list[RunProfile]:
-    """The profiles whose runs the Celery task ``task_name`` runs (its queue's runs)."""
-    return [profile for profile in PROFILES.values() if profile.task_name == task_name]
+def served_by(*, task_name: str) -> tuple[RunProfile, ...]:
+    """The profiles whose runs the Celery task ``task_name`` runs (its group), in
+    :data:`PROFILES`' order."""
+    return tuple(profile for profile in PROFILES.values() if profile.task_name == task_name)
+
+
+# The profiles each Celery task that runs runs serves (its queue's runs), handed to the
+# dispatch by the task itself (algorithms.tasks): one job type each
+# (``algorithms.job_types.RUN_TYPES``).
+ALGORITHM_RUNS: tuple[RunProfile, ...] = served_by(task_name=task_names.RUN_ALGORITHM)
+BASELINE_RUNS: tuple[RunProfile, ...] = served_by(task_name=task_names.RUN_BASELINE)
+RUN_GROUPS: tuple[tuple[RunProfile, ...], ...] = (ALGORITHM_RUNS, BASELINE_RUNS)
+
+
+def _check_groups() -> None:
+    """Every profile in exactly one group: run by one of the tasks that run runs."""
+    grouped = [profile.name for group in RUN_GROUPS for profile in group]
+    if sorted(grouped) != sorted(PROFILES):
+        raise ImportError(f"run groups {grouped} do not hold each profile {list(PROFILES)} once")
+
+
+_check_groups()
+
+
+def served_with(*, profile: RunProfile) -> tuple[RunProfile, ...]:
+    """The profiles served by the Celery task that runs ``profile``'s runs (its group)."""
+    return served_by(task_name=profile.task_name)
 
 
 def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
@@ -268,32 +336,3 @@ def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
             allowed &= profile.eligible(worker=worker)
         condition |= allowed
     return condition
-
-
-def _run_attempts(run: AlgorithmRun) -> int:
-    """Claims ``run`` may have: its own profile's (a type serves several profiles)."""
-    return profile_of(run=run).max_attempts()
-
-
-def _run_type(task_name: str) -> JobType:
-    served = profiles_served_by(task_name=task_name)
-    return JobType(
-        model=AlgorithmRun,
-        task_name=task_name,
-        pk_kwarg="run_pk",
-        queued=AlgorithmRunStatus.QUEUED,
-        running=AlgorithmRunStatus.RUNNING,
-        final=FINAL,
-        failed=AlgorithmRunStatus.FAILED,
-        max_attempts=_run_attempts,
-        label=f"{served[0].label} run",
-        doorbell=True,  # a message claims the best queued run (algorithms.services.dispatch)
-        claimable=lambda: eligible_runs(served=served),
-    )
-
-
-# One job type per Celery task that runs runs (registered by AlgorithmsConfig.ready()).
-RUN_TYPES: dict[str, JobType] = {
-    task_name: _run_type(task_name)
-    for task_name in dict.fromkeys(profile.task_name for profile in PROFILES.values())
-}

@@ -21,22 +21,22 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from algorithms.job_types import RUN_TYPES
 from algorithms.models import ACTIVE, Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.common import AlgorithmRefused
 from algorithms.services.dispatch import lost_message
 from algorithms.services.profiles import (
     ORGANIZER,
     PROFILES,
-    RUN_TYPES,
     TEAM,
     RunProfile,
     profile_of,
 )
 from algorithms.services.upload import uploading_team
-from challenge_platform.audit import audit_record, reason_check
-from challenge_platform.models import Challenge, Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer, user_is_member
+from challenges.audit import audit_record, reason_check
+from challenges.models import Challenge, Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer, user_is_member
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.cancel import JobAlreadyFinished, job_cancel

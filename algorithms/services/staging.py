@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -70,6 +71,13 @@ def staging_sweep() -> list[Path]:
     if removed:
         logger.warning("removed %s run folder(s) of dead workers: %s", len(removed), removed)
     return removed
+
+
+def staging_sweep_on_worker_start(**sent: Any) -> None:
+    """Celery's ``worker_ready`` (connected by ``AlgorithmsConfig`` where the Celery app is
+    made): a worker starting on a host removes the run folders (and output tmpfs mounts) that
+    a worker killed mid-run left behind; folders of live workers on the same host are kept."""
+    staging_sweep()
 
 
 def _abandoned(folder: Path) -> bool:

@@ -1,12 +1,14 @@
-"""Stress runs on the worker (docs/stress.md): stage the perturbed copies, score them, and
-compare with the clean run.
+"""Stress runs on the worker (docs/organizers/stress.md): stage the perturbed copies, score them,
+and compare with the clean run.
 
 A stress run (profiles ``stress`` and ``baseline_stress``) is one version on one task, like
 its clean run (``stress_of``), with the same seed and limits, but its ``/task`` holds a test
 set made only of perturbed copies of sampled test rows (``kinds.stress.stress_test_set``,
 from the plan and the stress seed stored on the run when it was queued): the same
 ``train.parquet`` and ``images/``, a ``test.parquet`` of copies with fresh ids, and a
-``task.json`` whose ``test_rows`` (and ``columns``, when a family appended some) say so.
+``task.json`` whose ``test_rows`` says so; its ``columns`` stay the task's (every one is in
+both files), and the columns a family appended to the copies only (``noise_columns``) are
+listed apart as ``added_columns``.
 The copies' truth never enters the sandbox: it stays in the worker's memory and is written
 for the output check only once the sandbox has ended.
 
@@ -39,7 +41,7 @@ from algorithms.services.outcome import Ending, fail_run
 from algorithms.services.output import SolutionFile
 from algorithms.services.staged import Staged
 from algorithms.services.taskfolder import task_folder_write, test_row_group_rows
-from challenge_platform import hooks
+from challenges import hooks
 from common.files import delete_file_quietly
 from datasets.models import Task
 from jobs import lifecycle
@@ -138,7 +140,12 @@ def stress_stage(
     meta_path = folder / "task.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["test_rows"] = stress.test.num_rows
-    meta["columns"] = [*meta.get("columns", []), *({"name": n, "type": t} for n, t in stress.added)]
+    # ``columns`` stays the task's: the columns train.parquet and test.parquet both hold, which
+    # a method (the AutoGluon baseline first) trains on. Columns a family appended exist in the
+    # copies only (no train row has them: nothing could have learned them), so they are named
+    # apart; a method that reads every column of the test file meets them there.
+    if stress.added:
+        meta["added_columns"] = [{"name": n, "type": t} for n, t in stress.added]
     meta_path.unlink()
     meta_path.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return Staged(

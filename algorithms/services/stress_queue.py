@@ -1,5 +1,5 @@
-"""Queueing stress runs (docs/stress.md): one for every benchmark version and the AutoGluon
-baseline on every task with stress families, with no one acting.
+"""Queueing stress runs (docs/organizers/stress.md): one for every benchmark version and the
+AutoGluon baseline on every task with stress families, with no one acting.
 
 A task's stress plan is its ``task.json``'s ``stress`` (``Task.meta``; by default every
 family that applies to its columns; ``[]``: none). For each version in the benchmark
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -107,21 +108,58 @@ def _done(task: Task, fingerprint: str) -> set[int]:
     )
 
 
-def stress_queue_task(*, task: Task) -> list[AlgorithmRun]:
-    """Queue the task's missing stress runs (see the module); returns them."""
+@dataclass(frozen=True)
+class StressOutlook:
+    """What the tick does for a task's runs: ``refused`` says why it queues no stress run
+    at all (None: it queues them), else ``fingerprint`` names the current plan, ``versions``
+    are the versions it gives stress runs to and ``clean`` each one's clean run compared
+    with (the newest on the task's current data, :func:`clean_runs`)."""
+
+    refused: str | None
+    stale_plan: bool = False  # refused because the stored plan no longer fits the columns
+    fingerprint: str = ""
+    plan: tuple[PlannedFamily, ...] = ()
+    versions: frozenset[int] = frozenset()
+    clean: dict[int, AlgorithmRun] = field(default_factory=dict)
+
+
+def stress_outlook(*, task: Task) -> StressOutlook:
+    """The tick's rule for ``task`` (see the module), read without queueing anything: the
+    one home of the rule for :func:`stress_queue_task` and for the boards, which say why an
+    entry has no robustness figures and whether it will (``algorithms.stress_selectors``)."""
+    if not settings.STRESS_RUNS:
+        return StressOutlook(refused="stress runs are off on this platform (STRESS_RUNS=0)")
+    if not kind_get(task.kind).stress_families():
+        return StressOutlook(refused=f"a {kind_get(task.kind).label} task has no stress families")
     try:
         plan = task_stress_plan(task=task)
     except StressRefused as exc:
-        logger.warning("task %s: its stress plan no longer applies: %s", task.slug, exc)
-        return []
+        return StressOutlook(
+            refused=f"the task's stress plan no longer applies: {exc}", stale_plan=True
+        )
     if not plan:
+        return StressOutlook(refused="the task's stress plan is empty (stress: [])")
+    return StressOutlook(
+        refused=None,
+        fingerprint=plan_fingerprint(plan),
+        plan=tuple(plan),
+        versions=frozenset(_stress_versions(task)),
+        clean=clean_runs(task=task),
+    )
+
+
+def stress_queue_task(*, task: Task) -> list[AlgorithmRun]:
+    """Queue the task's missing stress runs (see the module); returns them."""
+    outlook = stress_outlook(task=task)
+    if outlook.refused is not None:
+        if outlook.stale_plan:
+            logger.warning("task %s: %s", task.slug, outlook.refused)
         return []
-    fingerprint = plan_fingerprint(plan)
-    wanted = _stress_versions(task)
+    plan, fingerprint = outlook.plan, outlook.fingerprint
     done = _done(task, fingerprint)
     queued = []
-    for version_id, clean in clean_runs(task=task).items():
-        if version_id not in wanted or version_id in done:
+    for version_id, clean in outlook.clean.items():
+        if version_id not in outlook.versions or version_id in done:
             continue
         baseline = clean.version.algorithm.team.is_baseline
         profile = BASELINE_STRESS if baseline else STRESS

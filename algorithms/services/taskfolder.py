@@ -1,4 +1,5 @@
-"""The ``/task`` folder of a run: exactly what a participant may download (docs/architecture.md §9).
+"""The ``/task`` folder of a run: exactly what a participant may download
+(docs/architecture.md §9).
 
 ``train.parquet``, ``test.parquet``, ``task.json`` and ``images/`` (unpacked from the
 images archive when the task has one); never the solution or the split. ``task.json`` holds

@@ -14,10 +14,10 @@ from django.db.models import Max
 from algorithms.core import ArchiveInvalid, validate_archive
 from algorithms.models import Algorithm, AlgorithmVersion, archive_path_for
 from algorithms.services.common import AlgorithmRefused, archive_limits
-from challenge_platform.models import Challenge, Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import team_for_user
-from challenge_platform.upload_budget import (
+from challenges.models import Challenge, Team
+from challenges.rules import rules_gate
+from challenges.selectors import team_for_user
+from challenges.upload_budget import (
     refused_as,
     upload_quota_check,
     upload_rate_check,
@@ -71,7 +71,7 @@ def algorithm_version_create(
     the next version of the team's algorithm called ``name`` (default: algorithm.yaml's).
 
     Raises :class:`AlgorithmRefused` (nothing stored) when the user has no team here, the
-    team used its upload rate or storage quota (``challenge_platform.upload_budget``), or
+    team used its upload rate or storage quota (``challenges.upload_budget``), or
     the archive is refused; ``message`` then lists every problem found. The upload counts
     against the team's rate from here on (its body arrived).
     """

@@ -4,8 +4,9 @@ The sandbox polls :meth:`RunWatch.should_stop` about once a second in the task's
 thread (the task-folder copy calls :meth:`RunWatch.check` between chunks); every
 ``HEARTBEAT_SECONDS`` that writes the heartbeat (the sweeper ends a run whose worker went
 quiet) and, for a profile with a live log, the new lines of that file, read from the host
-side of ``/output``. It answers "stop" when the run was cancelled, or when the run is no
-longer this delivery's (the sweeper ended it meanwhile).
+side of ``/output``. It answers "stop" when the run was cancelled, when the run is no
+longer this delivery's (the sweeper ended it meanwhile), or when its worker is stopping
+(:mod:`jobs.stopping`: the run then goes back to the queue, :func:`.outcome.give_back`).
 
 The live log is the algorithm's file, so it is read like any of its output: never through
 a link, only a regular file, and only what was appended since the last read.
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.sandbox.base import LOG_TAIL_BYTES
+from jobs import stopping
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class RunWatch(threading.Event):
         self.size = 0
         self.dirty = False
         self.lost = False
+        self.stopping = False  # its worker is stopping (jobs.stopping): not a cancel
         self.last_beat = time.monotonic()
 
     def line(self, text: str) -> None:
@@ -63,6 +66,9 @@ class RunWatch(threading.Event):
         self.dirty = True
 
     def is_set(self) -> bool:
+        if not super().is_set() and stopping.stop_requested():
+            self.stopping = True  # the worker is stopping: the run goes back to the queue
+            self.set()
         if not super().is_set() and time.monotonic() - self.last_beat >= HEARTBEAT_SECONDS:
             self.beat()
         return super().is_set()
@@ -78,13 +84,16 @@ class RunWatch(threading.Event):
             )
             updated = mine.update(**update)
             cancel = updated and mine.filter(cancel_requested=True).exists()
+            # A container stop reaches the worker's main process alone: it marks its claims.
+            self.stopping = bool(updated) and not cancel and stopping.stop_marked()
         except SoftTimeLimitExceeded:
             raise
         except Exception:  # the database is briefly away: keep running, try again later
             logger.warning("run %s: heartbeat failed", self.run_pk, exc_info=True)
             # On a new connection: this one may be dead (PostgreSQL restarted, its
             # connections killed, a cut link) and would fail every later beat and the run's
-            # own end, hours of work lost for a second's outage (docs/decisions.md, "Chaos").
+            # own end, hours of work lost for a second's outage
+            # (docs/decisions/0058-nothing-lost-when-faults-overlap.md).
             if not connection.in_atomic_block:
                 connection.close()
             return
@@ -92,7 +101,7 @@ class RunWatch(threading.Event):
         if not updated:
             self.lost = True
             self.set()
-        elif cancel:
+        elif cancel or self.stopping:
             self.set()
 
     def check(self) -> None:

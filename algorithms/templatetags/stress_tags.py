@@ -1,5 +1,5 @@
-"""Filters that show robustness figures (docs/stress.md): ``{% load stress_tags %}``, on the
-run pages of this app and on the boards above it (a library loaded from a higher layer)."""
+"""Filters that show robustness figures (docs/organizers/stress.md): ``{% load stress_tags %}``, on
+the run pages of this app and on the boards above it (a library loaded from a higher layer)."""
 
 from __future__ import annotations
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import dj_database_url
 
-from challenge_platform.accounts.oidc_settings import (
+from challenges.accounts.oidc_settings import (
     PROVIDER_ID,
     form_action_sources,
     openid_connect_providers,
 )
-from challenge_platform.localredis import embedded_redis_url
 from common.rates import parse_rate
+from runtime.localredis import embedded_redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -41,11 +41,11 @@ ALLOWED_HOSTS: list[str] = []
 INSTALLED_APPS = [
     # Django's admin, whose site's "change password" page revokes API tokens (issue 39) and
     # whose admin modules are imported when the console is first used (not at every process's
-    # start): challenge_platform/admin_site.py.
-    "challenge_platform.admin_site.ConsoleAdminConfig",
+    # start): challenges/admin_site.py.
+    "challenges.admin_site.ConsoleAdminConfig",
     # Before django.contrib.auth: its changepassword command revokes the account's API tokens
     # too (Django runs the first app's command of a name).
-    "challenge_platform.accounts.apps.AccountsConfig",
+    "challenges.accounts.apps.AccountsConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,18 +56,20 @@ INSTALLED_APPS = [
     # DRF's clear-text tokens: kept installed only so its table's migrations stay whole; the
     # data migration challenge_platform 0007 hashed its keys into knox and emptied it.
     "rest_framework.authtoken",
-    "knox",  # API tokens stored as digests (challenge_platform.tokens)
+    "knox",  # API tokens stored as digests (challenges.tokens)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN)
     # The job lifecycle and the Celery app (below every app that runs jobs).
     "jobs",
     # Before allauth, so its pages use the site's layout (templates/allauth/layouts/base.html).
-    "challenge_platform",
+    # The challenges app keeps the app label challenge_platform (challenges/apps.py).
+    "challenges.apps.ChallengePlatformConfig",
+    "runtime",  # the local runtime: the runplatform command (no models)
     "allauth",
     "allauth.account",
     # allauth.socialaccount, its provider registry loaded by the URL configuration, not at
-    # start (challenge_platform/accounts/apps.py says why).
-    "challenge_platform.accounts.apps.SocialAccountsConfig",
+    # start (challenges/accounts/apps.py says why).
+    "challenges.accounts.apps.SocialAccountsConfig",
     "allauth.socialaccount.providers.openid_connect",
     "kinds",  # the task kinds: pure modules, listed for their templates (kinds/templates)
     "datasets",
@@ -82,12 +84,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Public boards for readers without cookie or credentials, kept with the headers every
-    # other middleware adds, and answered from one Redis round trip (leaderboard/fastpath.py;
+    # other middleware adds, and answered from one Redis round trip (leaderboard/cache/fastpath.py;
     # in front of Django by WSGI_MIDDLEWARE below).
-    "leaderboard.fastpath.BoardFastPathMiddleware",
+    "leaderboard.cache.fastpath.BoardFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "challenge_platform.middleware.ContentSecurityPolicyMiddleware",
-    "challenge_platform.middleware.RejectNulCharactersMiddleware",
+    "challenges.middleware.ContentSecurityPolicyMiddleware",
+    "challenges.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,8 +98,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "challenge_platform.middleware.WebThrottleMiddleware",
-    "challenge_platform.middleware.RulesGateMiddleware",
+    "challenges.middleware.WebThrottleMiddleware",
+    "challenges.middleware.RulesGateMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -107,7 +109,7 @@ WSGI_APPLICATION = "challenge_platform.wsgi.application"
 # WSGI wrappers around Django's application in challenge_platform/wsgi.py, outermost first
 # (named here, like MIDDLEWARE, so that the platform core imports no app): the boards' fast
 # path answers anonymous reads before Django's request handling.
-WSGI_MIDDLEWARE = ["leaderboard.fastpath.BoardFastPathApp"]
+WSGI_MIDDLEWARE = ["leaderboard.cache.fastpath.BoardFastPathApp"]
 
 TEMPLATES = [
     {
@@ -139,8 +141,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # after 5 s, data the server does not acknowledge within 10 s breaks the connection
     # (tcp_user_timeout), and an idle connection whose server vanished is found by
     # keepalives within ~11 s. A long query is not cut: waiting for its answer sends nothing
-    # unacknowledged, and the server's kernel answers the keepalives (docs/decisions.md,
-    # "Chaos").
+    # unacknowledged, and the server's kernel answers the keepalives
+    # (docs/decisions/0058-nothing-lost-when-faults-overlap.md).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
@@ -152,7 +154,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 # A web request that lost the database before committing anything (a restart, its
-# connections killed) is run again once the database answers (challenge_platform/wsgi_retry.py):
+# connections killed) is run again once the database answers (runtime/wsgi_retry.py):
 # at most DATABASE_RETRIES times, waiting at most DATABASE_RETRY_SECONDS each time.
 DATABASE_RETRIES = env_int("DATABASE_RETRIES", 2)
 DATABASE_RETRY_SECONDS = float(env("DATABASE_RETRY_SECONDS", "15"))
@@ -181,10 +183,11 @@ def env_list(name: str) -> list[str]:
     return [v.strip().lower() for v in (env(name, "") or "").split(",") if v.strip()]
 
 
-# Accounts (docs/architecture.md §10; docs/decisions.md "Accounts"). The password login stays
+# Accounts (docs/architecture.md §10;
+# docs/decisions/0012-accounts-allauth-oidc-and-one-backend.md "Accounts"). The password login stays
 # Django's LoginView (username + password, the demo accounts); django-allauth adds local sign-up
 # with e-mail verification, password reset and OpenID Connect sign-in.
-AUTHENTICATION_BACKENDS = ["challenge_platform.accounts.backends.VerifiedEmailBackend"]
+AUTHENTICATION_BACKENDS = ["challenges.accounts.backends.VerifiedEmailBackend"]
 SITE_URL = (env("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")  # links in mails
 LOCAL_SIGNUP_ENABLED = env("LOCAL_SIGNUP_ENABLED", "1") == "1"
 SIGNUP_ALLOWED_EMAIL_DOMAINS = env_list("SIGNUP_ALLOWED_EMAIL_DOMAINS")  # empty: any domain
@@ -201,8 +204,8 @@ SOCIALACCOUNT_PROVIDERS = openid_connect_providers(
     secret=OIDC_CLIENT_SECRET or "",
     label=OIDC_BUTTON_LABEL or "",
 )
-ACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "challenge_platform.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "challenges.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "challenges.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -284,23 +287,32 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
-# Upload budgets per team (challenge_platform.upload_budget), on every path (web forms, API,
-# CLI), prediction files and algorithm archives together: at most TEAM_UPLOAD_RATE uploads
-# in any window of that length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at
-# most TEAM_STORAGE_QUOTA_MB MiB of files its members uploaded (0: no quota).
+# Upload budgets per team (challenges.upload_budget), on every path (web forms, API,
+# CLI) and every kind together (prediction files, algorithm archives, task data versions,
+# reference files, write-up PDFs): at most TEAM_UPLOAD_RATE uploads in any window of that
+# length (``60/minute``; ``s``, ``h``, ``d`` too; 0: no limit), and at most
+# TEAM_STORAGE_QUOTA_MB MiB stored for what its members uploaded (0: no quota).
 TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
 parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
 TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
-# The import's leak probe (docs/stress.md, datasets.core.leakprobe): when a model of the
+# New versions of a task's data (datasets.version_uploads): a worker checks each uploaded
+# bundle as an import is checked, within TASK_VERSION_CHECK_SECONDS (Celery's soft limit; the
+# hard one is 60 s more); a task's owners may upload TASK_VERSION_UPLOADS_PER_DAY per task and
+# UTC day (refused ones do not count; organizers: no limit; 0: none); a task keeps the files
+# of its TASK_DATA_VERSIONS_KEPT newest versions, the current one included (0: every one).
+TASK_VERSION_CHECK_SECONDS = env_int("TASK_VERSION_CHECK_SECONDS", 1800)
+TASK_VERSION_UPLOADS_PER_DAY = env_int("TASK_VERSION_UPLOADS_PER_DAY", 3)
+TASK_DATA_VERSIONS_KEPT = env_int("TASK_DATA_VERSIONS_KEPT", 5)
+# The import's leak probe (docs/organizers/stress.md, datasets.core.leakprobe): when a model of the
 # train ids or row order alone beats the trivial baseline, "warn", "refuse" or "off".
 # task.yaml's leak_probe and import_task --leak-probe choose per task.
 TASK_LEAK_PROBE = env("TASK_LEAK_PROBE", "warn")
 
 # Unset: the Redis the run command (`make run`) starts for this DATA_DIR, with its password
-# (challenge_platform.localredis.embedded_redis_url): every process of the install, a
+# (runtime.localredis.embedded_redis_url): every process of the install, a
 # manage.py command in another shell included, finds the same broker and cache.
 REDIS_URL = env("REDIS_URL") or embedded_redis_url(DATA_DIR)
 # Seconds a command to Redis (cache or broker) may wait for an answer. Redis that vanishes
@@ -328,17 +340,19 @@ CACHES = {
     "board_rows": BOARD_ROWS_CACHE,
 }
 # Boards (task and track, pages and API) read from the cache above under versioned keys
-# (leaderboard/board_cache.py); BOARD_CACHE=0 reads the database on every request.
+# (leaderboard/cache/board_cache.py); BOARD_CACHE=0 reads the database on every request.
 BOARD_CACHE = env("BOARD_CACHE", "1") not in ("0", "false", "no", "off")
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 300)
 # An anonymous reader (no session, no credentials) may get a board computed up to this many
 # seconds ago (plus one render) although it changed since, while the board is in a rush:
 # changed at least BOARD_CACHE_GRACE_CHANGES times in the last one or two such windows. A
-# quiet board, and every board for participants, is read fresh (0: always; docs/board-cache.md).
+# quiet board, and every board for participants, is read fresh (0: always;
+# docs/operators/board-cache.md).
 BOARD_CACHE_GRACE_SECONDS = float(env("BOARD_CACHE_GRACE_SECONDS", "5"))
 BOARD_CACHE_GRACE_CHANGES = env_int("BOARD_CACHE_GRACE_CHANGES", 10)
 # A task's score and rank intervals (the bootstrap) are computed at most once per this many
-# seconds in a burst of scorings (leaderboard/interval_jobs.py); 0 recomputes after every refresh.
+# seconds in a burst of scorings (leaderboard/cache/interval_jobs.py); 0 recomputes after every
+# refresh.
 BOARD_INTERVALS_SPACING_SECONDS = env_int("BOARD_INTERVALS_SPACING_SECONDS", 20)
 # While submissions are queued for scoring, that computation waits (looking again every 2 s)
 # for up to this many seconds, then runs however busy the workers are (0: never waits).
@@ -347,14 +361,14 @@ BOARD_INTERVALS_DEFER_SECONDS = env_int("BOARD_INTERVALS_DEFER_SECONDS", 60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # `Authorization: Token <key>`, keys kept hashed (knox's, saying when a token was
-        # revoked by a change to its account: challenge_platform.api.authentication)
-        "challenge_platform.api.authentication.TokenAuthentication",
+        # revoked by a change to its account: challenges.api.authentication)
+        "challenges.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "challenge_platform.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "challenge_platform.api.exceptions.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "challenge_platform.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "challenges.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "challenges.api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "challenges.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     # Uploads are limited per team by TEAM_UPLOAD_RATE (above), not by a DRF throttle.
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
@@ -362,7 +376,7 @@ REST_FRAMEWORK = {
     # peer address, so a client cannot reset its login budget by forging the header.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
-# API tokens (challenge_platform.tokens): kept as SHA-512 digests, shown once. No expiry by
+# API tokens (challenges.tokens): kept as SHA-512 digests, shown once. No expiry by
 # default (as before; a client keeps working until its token is revoked): API_TOKEN_TTL_DAYS
 # sets one for new tokens. A person holds at most API_TOKENS_PER_USER at once.
 _token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 0)
@@ -391,16 +405,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The champion gate's verdicts and rules (docs/organizers/champion-gate.md), one enum each where
+    # other components have a "verdict" of their own (the pairwise ones).
+    "ENUM_NAME_OVERRIDES": {
+        "GateVerdictEnum": "leaderboard.core.gate.VERDICTS",
+        "GateRuleEnum": "leaderboard.core.gate.RULES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "challenge_platform.api.schema.document_nul_refusal",
+        "challenges.api.schema.document_nul_refusal",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 
-# Hardening (challenge_platform.middleware / security).
+# Hardening (challenges.middleware / security).
 # Web forms rate-limited with their API twin's DRF throttle scope (POST only).
 # Every way to sign in or to ask for a mail shares the per-address "login" budget.
 WEB_THROTTLES = {
@@ -414,7 +434,7 @@ WEB_THROTTLES = {
     "openid_connect_login": "login",
 }
 # Database sessions whose keys are checked before they reach a query.
-SESSION_ENGINE = "challenge_platform.sessions"
+SESSION_ENGINE = "challenges.sessions"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -443,8 +463,8 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
     },
 }
 
-# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility timeout above
-# the longest hard limit).
+# Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility
+# timeout above the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
 # kombu's Redis transport without putting a worker's unacknowledged messages back when its
 # channel closes: that close crashed the worker after every broker restart, and the
@@ -498,8 +518,8 @@ BASELINE_MEMORY_MB = env_int("BASELINE_MEMORY_MB", 8192)
 BASELINE_MAX_TRAIN_ROWS = env_int("BASELINE_MAX_TRAIN_ROWS", 1_000_000)
 BASELINE_PREDICT_BATCH_ROWS = env_int("BASELINE_PREDICT_BATCH_ROWS", 100_000)
 BASELINE_ALGORITHM_DIR = env("BASELINE_ALGORITHM_DIR", "")
-# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery limits
-# around them.
+# Algorithm runs (docs/architecture.md §9): the sandbox's limits per run, and the Celery
+# limits around them.
 ALGORITHM_WALL_SECONDS = env_int("ALGORITHM_WALL_SECONDS", 900)
 ALGORITHM_CPU_SECONDS = env_int("ALGORITHM_CPU_SECONDS", 1800)
 ALGORITHM_MEMORY_MB = env_int("ALGORITHM_MEMORY_MB", 4096)
@@ -532,15 +552,20 @@ ALGORITHM_FAIR_SHARE_WINDOW_SECONDS = env_int("ALGORITHM_FAIR_SHARE_WINDOW_SECON
 ALGORITHM_MAX_PENDING_RUNS_PER_TEAM = env_int("ALGORITHM_MAX_PENDING_RUNS_PER_TEAM", 50)
 # Rows per row group of the test.parquet a run gets in /task (so algorithms can stream it).
 ALGORITHM_TEST_ROW_GROUP_ROWS = env_int("ALGORITHM_TEST_ROW_GROUP_ROWS", 262_144)
-# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the CPU-hours per
-# UTC day the background runs (re-runs of benchmark versions, reproductions) may use; once
-# spent they stay queued until the next day or a higher budget. 0: none run.
+# The living benchmark (docs/architecture.md §12, algorithms.services.benchmark): the
+# CPU-hours per UTC day the background runs (re-runs of benchmark versions, reproductions) may use;
+# once spent they stay queued until the next day or a higher budget. 0: none run.
 BENCHMARK_CPU_HOURS_PER_DAY = float(env("BENCHMARK_CPU_HOURS_PER_DAY", "24"))
 # The versions one team keeps in the benchmark (its marks first, then its final version, then
 # its latest versions); marking one more in is refused. 0: no cap.
 BENCHMARK_VERSIONS_PER_TEAM = env_int("BENCHMARK_VERSIONS_PER_TEAM", 3)
 # The share of finished runs repeated on another worker to check their predictions agree.
 REPRODUCTION_SHARE = float(env("REPRODUCTION_SHARE", "0.02"))
+# How long a reproduction waits for another worker of its queue (one that did not run the
+# original) before the worker that ran it may take it itself; a worker alone on the queue
+# takes it at once. Its manifest says which. At most JOB_REPUBLISH_SECONDS x
+# JOB_REPUBLISH_LIMIT / 4 (algorithms.services.budget.prefer_other_seconds).
+REPRODUCTION_PREFER_OTHER_SECONDS = float(env("REPRODUCTION_PREFER_OTHER_SECONDS", "120"))
 # A re-run whose inputs (archive, runtime lock, task data, seed, limits) equal a finished
 # run's takes its result instead of running again.
 BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
@@ -549,8 +574,12 @@ BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
 # transfer cells get their bar with no one acting (0: organizers queue them: console,
 # run_baselines).
 BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
-# Stress runs (docs/stress.md, algorithms.services.stress): every benchmark version and the
-# AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
+# The public board mode a task gets when it is created (docs/organizers/ladder.md): "ladder" (a
+# team's shown score moves only on a significant climb), "ladder-bootstrap" or "plain"; organizers
+# change a task's in the console. Tasks that existed before the modes are "plain".
+PUBLIC_BOARD_DEFAULT = env("PUBLIC_BOARD_DEFAULT", "ladder")
+# Stress runs (docs/organizers/stress.md, algorithms.services.stress): every benchmark version and
+# the AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
 # budget. 0: none are queued. STRESS_MAX_ROWS caps a stress test set (0: the clean size).
 STRESS_RUNS = env("STRESS_RUNS", "1") == "1"
 STRESS_MAX_ROWS = env_int("STRESS_MAX_ROWS", 200_000)
@@ -578,11 +607,16 @@ JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
 # it this long before Celery's retry (jobs.celery: a worker that cannot reach the database
 # takes no more messages meanwhile, and what it holds ends as soon as it answers again).
 JOB_DATABASE_WAIT_SECONDS = float(env("JOB_DATABASE_WAIT_SECONDS", "60"))
+# A queued job published again this many times with no worker starting it (each worker that
+# took its message found nothing it may run) is failed with that reason, never left looping
+# (jobs.republish): a few minutes at the default bound.
+JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
 # once. A lost worker's job is scored again within 10 s (seen dead after 5-6 s); the largest
 # gap between two beats measured on a loaded 2-core host is about a beat and a tenth, so 5 s
-# is four missed beats (docs/decisions.md, "Chaos").
+# is four missed beats (docs/decisions/0007-worker-liveness.md,
+# docs/decisions/0058-nothing-lost-when-faults-overlap.md).
 WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "1"))
 WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "5"))
 # The last resort (Redis down, no worker to judge): a submission still queued/scoring this

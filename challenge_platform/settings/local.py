@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from challenge_platform.datadir import PRIVATE_UMASK, install_secret, private_dir
+from runtime.datadir import PRIVATE_UMASK, install_secret, private_dir
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, EMAIL_FILE_PATH, env
@@ -12,7 +12,7 @@ from .base import DATA_DIR, EMAIL_FILE_PATH, env
 # gunicorn and WhiteNoise either way; DEV_SERVER=1 (runplatform) turns DEBUG on with runserver.
 DEBUG = env("DEBUG", "0") == "1"
 # The data folder (database, media, private files, Redis data, mail) is its owner's alone,
-# and so is this install's own signing key, made once under it (challenge_platform.datadir):
+# and so is this install's own signing key, made once under it (runtime.datadir):
 # a key published in the repository would let anyone forge e-mail confirmations and
 # sessions. SECRET_KEY in the environment still wins; production settings require it.
 # Whatever a process of the embedded default writes (the web, workers, and an organizer's

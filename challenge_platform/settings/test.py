@@ -43,3 +43,8 @@ JOB_REPUBLISH_SECONDS = float(os.environ.get("JOB_REPUBLISH_SECONDS", "4"))
 # behaviour turn it on (tests/baselines_tests/test_arrival.py; a manage.py child through the
 # environment variable).
 BENCHMARK_ON_ARRIVAL = os.environ.get("BENCHMARK_ON_ARRIVAL", "0") == "1"
+
+# A task a test creates shows exact public scores, as the tests of every other feature read
+# them; the ladder's tests (tests/leaderboard_tests/test_ladder_*.py) set their tasks' mode,
+# and check that the production default (settings.base) is "ladder".
+PUBLIC_BOARD_DEFAULT = os.environ.get("PUBLIC_BOARD_DEFAULT", "plain")

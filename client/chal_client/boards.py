@@ -35,7 +35,12 @@ def cmd_leaderboard(
         return 0
     entries = board.get("entries") or []
     if "task" in board:
-        print(f"Task {board['task']}: {board['split']} leaderboard ({board['primary_metric']})")
+        mode = board.get("mode") or "plain"
+        shown = "" if mode == "plain" or board["split"] != "public" else f", a {mode} board"
+        print(
+            f"Task {board['task']}: {board['split']} leaderboard ({board['primary_metric']}"
+            f"{shown})"
+        )
     else:
         print(f"Track {board['track']}: {board['split']} leaderboard (mean over its tasks)")
     if not entries:
@@ -96,7 +101,7 @@ def _task_columns(
     headers = ["rank", "team", board["primary_metric"]]
     rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
     intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
-    columns: list[tuple[str, list[object]]] = []
+    columns = _ladder_columns(board, entries)
     if any(intervals):
         columns.append(("95% interval", intervals))
     if board.get("primary_reference"):
@@ -133,6 +138,26 @@ def _track_columns(
         headers += FIRST_HEADERS
         rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
     return headers, rows
+
+
+def _ladder_columns(
+    board: dict[str, Any], entries: list[dict[str, Any]]
+) -> list[tuple[str, list[object]]]:
+    """A ladder board's public split (docs/organizers/ladder.md): the shown score (the score
+    column's), whether it climbed, and the exact score when the server gives it (organizers)."""
+    if board.get("mode", "plain") == "plain" or board.get("split") != "public":
+        return []
+    columns: list[tuple[str, list[object]]] = [
+        ("shown", [e.get("shown_score") for e in entries]),
+        ("climbed", [_climbed(e.get("climbed")) for e in entries]),
+    ]
+    if any(e.get("exact_score") is not None for e in entries):
+        columns.append(("exact", [e.get("exact_score") for e in entries]))
+    return columns
+
+
+def _climbed(value: object) -> str:
+    return DASH if value is None else ("yes" if value else "no")
 
 
 def _cpu(seconds: object) -> str:

@@ -277,8 +277,9 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
             m,
         )
     )
-    if not splits:
+    if not splits or not any(scores[split] for split in splits):
         print("No scores are visible yet.")
+        _print_ladder(submission)
         return
     if primary in metrics:
         direction = ((submission.get("metrics") or {}).get(primary) or {}).get("direction")
@@ -288,8 +289,22 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
     headers = [m + PRIMARY_MARK if m == primary else m for m in metrics]
     rows = [[split, *(scores[split].get(m) for m in metrics)] for split in splits]
     print(table(["split", *headers], rows))
+    _print_ladder(submission)
     if "opis" in metrics:
         print(OPIS_NOTE)
+
+
+def _print_ladder(submission: dict[str, Any]) -> None:
+    """The entry's step on its team's ladder (docs/organizers/ladder.md), on a ladder board."""
+    if submission.get("status") != "scored" or submission.get("board_mode", "plain") == "plain":
+        return
+    if submission["climbed"]:
+        print(f"Climbed: the team's shown public score is {number(submission['shown_score'])}.")
+    elif submission.get("team_shown_score") is not None:
+        print(
+            "Not better than the team's shown public score "
+            f"({number(submission['team_shown_score'])}) by a significant margin: it stays."
+        )
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
@@ -314,13 +329,29 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["status"],
                 public.get(metric) if metric else None,
                 percent(s.get("nfr")),
+                s.get("shown_score"),
+                climbed_text(s),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
             ]
         )
-    headers = ["id", "task", "status", "public score", "NFR", "created (UTC)", "note / error"]
+    headers = [
+        "id", "task", "status", "public score", "NFR", "shown", "climbed", "created (UTC)",
+        "note / error",
+    ]  # fmt: skip
     print(table(headers, rows))
     return 0
+
+
+def climbed_text(submission: dict[str, Any]) -> str:
+    """Whether a scored entry moved its team's shown public score (docs/organizers/ladder.md):
+    "yes", or "no" with the shown score it did not beat by a significant margin."""
+    if submission.get("status") != "scored" or "climbed" not in submission:
+        return ""
+    if submission["climbed"]:
+        return "yes"
+    team = submission.get("team_shown_score")
+    return "no" if team is None else f"no (shown {number(team)})"
 
 
 # --- leaderboards ------------------------------------------------------------------------
@@ -378,7 +409,7 @@ def cmd_standings(args: argparse.Namespace) -> int:
 
 
 def cmd_release_check(args: argparse.Namespace) -> int:
-    """Would a file be the task's champion? Exit 0 yes, 1 no (see :mod:`.release`)."""
+    """Would a file be the task's champion? Exit 0 yes, 1 no, 3 cannot tell (:mod:`.release`)."""
     return release.cmd_release_check(args, make_client=_client, print_json=_print_json)
 
 
@@ -475,7 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_submissions)
 
     p = commands.add_parser(
-        "leaderboard", parents=[common, as_json], help="show a task's or a track's leaderboard"
+        "leaderboard",
+        aliases=["board"],
+        parents=[common, as_json],
+        help="show a task's or a track's leaderboard",
     )
     p.add_argument("slug", metavar="TASK-OR-TRACK")
     p.add_argument("--split", choices=["public", "private"], default="public")

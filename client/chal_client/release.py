@@ -1,9 +1,12 @@
 """``chal release-check TASK FILE``: would this prediction file be the task's champion?
 
 The server weighs the file against the task's champion (the regression gate) and stores
-nothing: no submission, no daily limit spent. The command prints the verdict and its
-figures, naming what broke, and exits 0 when the gate passes and 1 when it does not, so a
-data owner's CI pipeline can call it before shipping a model::
+nothing: no submission is spent, one of the team's daily release checks is. The command
+prints the verdict and its figures, naming the rule that broke (or, where the server
+withholds the figures, why: too few changed rows, or a ladder board's public split before
+the reveal), and exits 0 when the gate passes, 1 when it fails (or the server refused), 3
+when it cannot tell (the split is too small to bound the breaks: it prints how many rows
+would), so a data owner's CI pipeline can call it before shipping a model::
 
     chal release-check product-matching predictions.parquet || exit 1
 """
@@ -30,12 +33,47 @@ def _pair(values: object) -> tuple[object, object]:
     return tuple(values) if isinstance(values, list) and len(values) == 2 else (None, None)
 
 
+EXIT = {"passes": 0, "fails": 1, "cannot_tell": 3}
+RULE_WORDS = {
+    "improvement": "not shown better than the champion",
+    "nfr": "breaks too many rows the champion had right",
+    "slice": "a slice breaks",
+}
+
+
+def verdict_of(doc: dict[str, Any]) -> str:
+    """The answer's verdict (a server without one: from ``passes``)."""
+    verdict = doc.get("verdict")
+    if verdict in EXIT:
+        return verdict
+    return "passes" if doc.get("passes") else "fails"
+
+
+def headline(doc: dict[str, Any]) -> str:
+    """The verdict in words, naming the rule that failed or the rows a verdict needs."""
+    verdict = verdict_of(doc)
+    if verdict == "passes":
+        return "PASSES"
+    if verdict == "cannot_tell":
+        needed = doc.get("rows_needed")
+        if isinstance(needed, int):
+            return f"CANNOT TELL (too few rows to bound the NFR; about {needed:,} rows needed)"
+        return "CANNOT TELL (too few rows to bound the NFR)"
+    rule = doc.get("rule")
+    return f"FAILS ({rule}: {RULE_WORDS[rule]})" if rule in RULE_WORDS else "FAILS"
+
+
 def report(doc: dict[str, Any]) -> list[str]:
     """The verdict in lines: the gate's three conditions, then the slices and broken rows."""
     champion = (doc.get("champion") or {}).get("name") or "the champion"
-    verdict = "PASSES" if doc.get("passes") else "FAILS"
-    lines = [
-        f"Release check against {champion} on the {doc.get('split')} split: {verdict}",
+    lines = [f"Release check against {champion} on the {doc.get('split')} split: {headline(doc)}"]
+    if doc.get("withheld"):
+        # The server withholds the figures (too few changed rows, or a ladder board's public
+        # split): its reasons say why, in words; the verdict stands.
+        lines.append(f"  Figures withheld: {doc['withheld']}")
+        lines += [f"  {reason}" for reason in doc.get("reasons") or []]
+        return lines + _budget(doc)
+    lines += [
         f"  {doc.get('metric', 'metric')} difference {_number(doc.get('difference'), sign=True)}"
         f" {interval(*_pair(doc.get('ci'))) or '(no interval)'}",
         f"  NFR {percent(doc.get('nfr'))} {interval(*_pair(doc.get('nfr_ci')))}"
@@ -65,7 +103,17 @@ def report(doc: dict[str, Any]) -> list[str]:
         shown = ", ".join(str(i) for i in broken[:20])
         more = f" (+{len(broken) - 20} more)" if len(broken) > 20 else ""
         lines.append(f"Broken public rows: {shown}{more}")
-    return lines
+    return lines + _budget(doc)
+
+
+def _budget(doc: dict[str, Any]) -> list[str]:
+    budget = doc.get("budget")
+    if not isinstance(budget, dict):
+        return []
+    return [
+        f"Release checks of this task today: {budget.get('used')} of {budget.get('limit')} "
+        f"used (resets {budget.get('resets_at')})"
+    ]
 
 
 def cmd_release_check(
@@ -80,7 +128,7 @@ def cmd_release_check(
         print_json(doc)
     else:
         print("\n".join(report(doc)))
-    return 0 if doc.get("passes") else 1
+    return EXIT[verdict_of(doc)]
 
 
 def add_parser(
@@ -94,10 +142,13 @@ def add_parser(
     p = commands.add_parser(
         "release-check",
         parents=[common, as_json],
-        help="would this prediction file be the task's champion? (exit 0 yes, 1 no)",
+        help="would this prediction file be the task's champion? (exit 0 yes, 1 no, 3 cannot "
+        "tell)",
         description="Weigh a prediction file against the task's champion (the regression "
-        "gate) without submitting it: nothing is stored and no daily limit is spent. Exit "
-        "status 0 when the gate passes, 1 when it does not (or the server refused).",
+        "gate) without submitting it: nothing is stored and no submission is spent (one of "
+        "the team's daily release checks is). Exit status 0 when the gate passes, 1 when it "
+        "fails (or the server refused), 3 when it cannot tell: the split is too small to bound "
+        "the rows it breaks (the rows needed are printed).",
     )
     p.add_argument("task", help="the task's slug")
     p.add_argument("file", help="CSV, gzipped CSV or Parquet with id, label[, proba_*|score]")

@@ -1,4 +1,4 @@
-"""How ``chal`` prints robustness (the server's docs/stress.md): a column of the task
+"""How ``chal`` prints robustness (the server's docs/organizers/stress.md): a column of the task
 leaderboard, a line after a run, and ``chal algorithm show-run RUN`` with a table per family.
 
 The server sends ``robustness: {"families": {name: {"score", "ratio", "flip_rate", ...}},
@@ -24,14 +24,15 @@ def _ratio(value: object) -> str:
 
 
 def robustness_cell(entry: dict[str, Any]) -> str:
-    """A board entry's robustness: ``0.93 (worst: typos)``, pending, or needs an algorithm."""
+    """A board entry's robustness: ``0.93 (worst: typos)``, pending, failed, or needs an
+    algorithm."""
     robustness = entry.get("robustness")
     if robustness:
         worst = robustness.get("worst_family")
         return _ratio(robustness.get("mean_ratio")) + (f" (worst: {worst})" if worst else "")
     state = entry.get("robustness_state")
-    if state == "pending":
-        return "pending"
+    if state in ("pending", "failed"):  # failed: final, its reason in robustness_reason
+        return state
     if state == "needs_algorithm" and entry.get("team_id") is not None:
         return NEEDS_ALGORITHM
     return DASH
@@ -39,7 +40,9 @@ def robustness_cell(entry: dict[str, Any]) -> str:
 
 def shows_robustness(entries: list[dict[str, Any]]) -> bool:
     """Whether a board has the column: some entry's method met the copies or is to."""
-    return any(e.get("robustness") or e.get("robustness_state") == "pending" for e in entries)
+    return any(
+        e.get("robustness") or e.get("robustness_state") in ("pending", "failed") for e in entries
+    )
 
 
 def robustness_line(run: dict[str, Any]) -> str:

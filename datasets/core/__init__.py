@@ -1,7 +1,7 @@
 """Bundle validation and standardization, free of Django.
 
 ``prepare_task`` is the entry point: open the organizer's bundle (folder or zip), validate it
-against every rule, and write the standardized task folder of ``docs/data-contract.md``.
+against every rule, and write the standardized task folder of ``docs/developers/data-contract.md``.
 """
 
 from __future__ import annotations

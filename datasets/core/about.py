@@ -1,5 +1,5 @@
 """What a bundle may say about its data beyond the task: licence, citation and Responsible-AI
-notes (``task.yaml`` keys ``license``, ``citation`` and ``rai``; docs/formats.md).
+notes (``task.yaml`` keys ``license``, ``citation`` and ``rai``; docs/participants/formats.md).
 
 They are optional and free text: the platform copies them, unchanged, into ``task.json``
 and into the task's Croissant description (``license``, ``citeAs`` and the ``rai:``
@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from typing import Any
+
+from common.wording import quote
 
 NAME = "task.yaml"
 ABOUT_KEYS = ("license", "citation", "rai")
@@ -54,10 +56,10 @@ def read_about(data: Mapping[Any, Any], problems: list[str]) -> dict[str, Any]:
     notes: dict[str, str] = {}
     for key, value in rai.items():
         if key not in RAI_PROPERTIES:
-            close = difflib.get_close_matches(str(key), RAI_PROPERTIES, n=1)
+            close = difflib.get_close_matches(str(key)[:100], RAI_PROPERTIES, n=1)
             hint = f" (did you mean 'rai.{close[0]}'?)" if close else ""
             problems.append(
-                f"{NAME}: unknown key 'rai.{key}'{hint}; allowed keys: "
+                f"{NAME}: unknown key {quote(f'rai.{key}')}{hint}; allowed keys: "
                 + ", ".join(f"rai.{k}" for k in RAI_PROPERTIES)
             )
             continue

@@ -11,7 +11,7 @@ solution), each column's role (``id``, ``label``, ``text``, ``numeric``, ``categ
 
 What Croissant has no word for (the task's kind, metric, classes...) is said with the
 platform's own terms, prefix ``tc`` (:data:`TERMS`), which other readers ignore and
-``import_task --croissant`` reads back (docs/formats.md). What is unknown is left out,
+``import_task --croissant`` reads back (docs/participants/formats.md). What is unknown is left out,
 never guessed; a reader who may not download the files gets no ``distribution`` and no
 ``recordSet`` (a record set without files is not valid Croissant), only the card.
 """
@@ -34,7 +34,7 @@ ENCODINGS = {
     "parquet": "application/x-parquet",
     "zip": "application/zip",
 }
-# A column's stored type (docs/data-contract.md) -> its Croissant atomic type.
+# A column's stored type (docs/developers/data-contract.md) -> its Croissant atomic type.
 ATOMIC = {"string": "sc:Text", "float64": "sc:Float", "int64": "sc:Integer", "bool": "sc:Boolean"}
 
 
@@ -295,7 +295,7 @@ class TaskFacts:
 
 
 def task_columns(facts: TaskFacts, part: str) -> list[Column]:
-    """The columns of ``part``'s file (docs/data-contract.md): id, the features, and in
+    """The columns of ``part``'s file (docs/developers/data-contract.md): id, the features, and in
     train the label."""
     columns = [Column("id", "string", "id", ROLE_WORDS["id"])]
     for column in facts.columns:

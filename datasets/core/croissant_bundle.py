@@ -1,10 +1,10 @@
 """A Croissant dataset turned into a task bundle (``import_task --croissant``), free of Django.
 
 :func:`croissant_bundle` reads a Croissant JSON-LD (a local file, or a URL) with
-``mlcroissant`` and writes the bundle of docs/data-contract.md as a folder that the
+``mlcroissant`` and writes the bundle of docs/developers/data-contract.md as a folder that the
 import then checks like any other: ``task.yaml``, ``train.parquet``, ``test.parquet``,
 ``solution.parquet`` and ``images/`` (rows streamed to Parquet a batch at a time). How
-fields map to the task's schema (docs/formats.md):
+fields map to the task's schema (docs/participants/formats.md):
 
 - record sets ``train`` and ``test`` (by ``@id`` or name); the record set's ``key`` (or a
   field named ``id``) is the id, numbered ``train-<n>`` / ``test-<n>`` when there is none;

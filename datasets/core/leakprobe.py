@@ -1,5 +1,5 @@
-"""The leak probe of the import (docs/stress.md): do the ids or the row order alone predict
-the labels?
+"""The leak probe of the import (docs/organizers/stress.md): do the ids or the row order alone
+predict the labels?
 
 Ids that leak the label are a classic benchmark bug: rows numbered after sorting by class,
 ids carrying the class (``bird_0012``), a file with every match first. The probe asks a
@@ -95,6 +95,8 @@ def leak_probe(
     taken = pa.array(rows)
     features = np.column_stack([rows.astype(np.float64), _id_features(ids.take(taken))])
     picked = labels.take(taken)
+    if picked.null_count:  # the import checks labels first; a caller that did not gets None
+        return None
     leaf = max(20, len(rows) // 100)
     folds = KFold(FOLDS, shuffle=True, random_state=seed)
     if target == "number":

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from common import boundedyaml
+from common.wording import quote
 from datasets.core.about import ABOUT_KEYS, read_about
 from kinds import kind_get, kind_names
 from kinds.registry import KINDS as TASK_KINDS
@@ -33,20 +34,22 @@ KEYS = (
     "slices",
 )
 LEAK_PROBE_MODES = ("warn", "refuse", "off")
-MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/champion-gate.md)
+MAX_SLICE_COLUMNS = 10  # the champion gate's slice columns (docs/organizers/champion-gate.md)
 OPIS_KEYS = ("group_column", "range", "min_group_rows")
 OPIS_RANGE = (0.05, 0.95)
 OPIS_MIN_GROUP_ROWS = 20
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 50
 TITLE_MAX = 200
+DESCRIPTION_MAX = 100_000  # Markdown, rendered when imported; as a method write-up's cap
 MAX_YAML_BYTES = 1024 * 1024
 NAME = "task.yaml"
 
 
 @dataclass(frozen=True)
 class OpisSpec:
-    """``opis`` of task.yaml (docs/architecture.md §11): the threshold-consistency settings.
+    """``opis`` of task.yaml (docs/architecture.md §11): the threshold-consistency
+    settings.
 
     ``group_column`` is "" when not given (classification groups by class); whether it names
     a test or a solution column is checked with the tables.
@@ -81,7 +84,7 @@ class TaskSpec:
     opis: OpisSpec = field(default_factory=OpisSpec)
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
     about: Mapping[str, Any] = field(default_factory=dict)  # license, citation, rai (if given)
-    # docs/stress.md: the stress families as given (checked against the column types once
+    # docs/organizers/stress.md: the stress families as given (checked against the column types once
     # they are known; None: every family that applies), and the leak probe's mode ("":
     # the import's default).
     stress: Any = None
@@ -135,14 +138,14 @@ def _check(data: dict[Any, Any]) -> tuple[TaskSpec, list[str]]:
                 problems.append(f"{NAME}: '{key}' applies to {options[key]} tasks only")
         elif key not in KEYS and key not in own:
             allowed = (*KEYS, *own)
-            close = difflib.get_close_matches(str(key), allowed, n=1)
+            close = difflib.get_close_matches(str(key)[:SLUG_MAX], allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(
-                f"{NAME}: unknown key '{key}'{hint}; allowed keys: {', '.join(allowed)}"
+                f"{NAME}: unknown key {quote(key)}{hint}; allowed keys: {', '.join(allowed)}"
             )
     slug = _slug(data.get("slug"), problems)
     title = _text(data, "title", problems, required=True, limit=TITLE_MAX)
-    description = _text(data, "description", problems, required=False, limit=None)
+    description = _text(data, "description", problems, required=False, limit=DESCRIPTION_MAX)
     if not known_kind:
         problems.append(f"{NAME}: {_unknown_kind(kind)}")
         kind = ""
@@ -170,19 +173,19 @@ def _leak_probe(value: object, problems: list[str]) -> str:
         return ""
     if value not in LEAK_PROBE_MODES:
         problems.append(
-            f"{NAME}: leak_probe must be one of {', '.join(LEAK_PROBE_MODES)}, not {value!r}"
+            f"{NAME}: leak_probe must be one of {', '.join(LEAK_PROBE_MODES)}, not {quote(value)}"
         )
         return ""
     return str(value)
 
 
 def _unknown_kind(kind: object) -> str:
-    """"kind must be one of classification, matching, not 'x' (or grouping, for records that
+    """ "kind must be one of classification, matching, not 'x' (or grouping, for records that
     form entities)": the kinds without a hint lead, as the first two always did."""
     kinds = list(TASK_KINDS.values())
     lead = ", ".join(k.name for k in kinds if not k.hint)
     rest = "; or ".join(f"{k.name}, {k.hint}" for k in kinds if k.hint)
-    return f"kind must be one of {lead}, not {kind!r}" + (f" (or {rest})" if rest else "")
+    return f"kind must be one of {lead}, not {quote(kind)}" + (f" (or {rest})" if rest else "")
 
 
 def _slug(value: object, problems: list[str]) -> str:
@@ -191,7 +194,7 @@ def _slug(value: object, problems: list[str]) -> str:
         return ""
     if not isinstance(value, str) or not SLUG_RE.match(value) or len(value) > SLUG_MAX:
         problems.append(
-            f"{NAME}: slug {value!r} is invalid: use lowercase letters, digits and single"
+            f"{NAME}: slug {quote(value)} is invalid: use lowercase letters, digits and single"
             f" hyphens (like 'bird-species'), at most {SLUG_MAX} characters"
         )
         return ""
@@ -199,7 +202,7 @@ def _slug(value: object, problems: list[str]) -> str:
 
 
 def _text(
-    data: dict[Any, Any], key: str, problems: list[str], *, required: bool, limit: int | None
+    data: dict[Any, Any], key: str, problems: list[str], *, required: bool, limit: int
 ) -> str:
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -209,8 +212,8 @@ def _text(
     if not isinstance(value, str):
         problems.append(f"{NAME}: {key} must be text, not {type(value).__name__}")
         return ""
-    if limit is not None and len(value) > limit:
-        problems.append(f"{NAME}: {key} is longer than {limit} characters")
+    if len(value) > limit:
+        problems.append(f"{NAME}: {key} is longer than {limit:,} characters")
     return value.strip()
 
 
@@ -223,10 +226,10 @@ def _columns(value: object, problems: list[str]) -> dict[str, str]:
     columns: dict[str, str] = {}
     for name, kind in value.items():
         if name in ("id", "label"):
-            problems.append(f"{NAME}: columns: '{name}' has a fixed meaning and takes no type")
+            problems.append(f"{NAME}: columns: {quote(name)} has a fixed meaning and takes no type")
         elif kind not in COLUMN_TYPES:
             problems.append(
-                f"{NAME}: columns: column '{name}' has unknown type {kind!r};"
+                f"{NAME}: columns: column {quote(name)} has unknown type {quote(kind)};"
                 f" use one of {', '.join(COLUMN_TYPES)}"
             )
         else:
@@ -242,7 +245,7 @@ def _metric(value: object, kind: str, problems: list[str]) -> str:
         return task_kind.primary
     if value not in task_kind.selectable:
         problems.append(
-            f"{NAME}: metric {value!r} is not available for {kind};"
+            f"{NAME}: metric {quote(value)} is not available for {kind};"
             f" use one of {', '.join(task_kind.selectable)}"
         )
         return task_kind.primary
@@ -252,7 +255,7 @@ def _metric(value: object, kind: str, problems: list[str]) -> str:
 def _fraction(value: object, problems: list[str]) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         problems.append(
-            f"{NAME}: public_fraction must be a number strictly between 0 and 1, not {value!r}"
+            f"{NAME}: public_fraction must be a number strictly between 0 and 1, not {quote(value)}"
         )
         return 0.3
     return float(value)
@@ -260,7 +263,7 @@ def _fraction(value: object, problems: list[str]) -> float:
 
 def _seed(value: object, problems: list[str]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.append(f"{NAME}: split_seed must be a whole number >= 0, not {value!r}")
+        problems.append(f"{NAME}: split_seed must be a whole number >= 0, not {quote(value)}")
         return 0
     return value
 
@@ -290,10 +293,10 @@ def _opis_unknown_keys(value: dict[Any, Any], problems: list[str]) -> None:
     """Each key of ``opis`` that is not one of ``OPIS_KEYS``, with a did-you-mean."""
     for key in value:
         if key not in OPIS_KEYS:
-            close = difflib.get_close_matches(str(key), OPIS_KEYS, n=1)
+            close = difflib.get_close_matches(str(key)[:SLUG_MAX], OPIS_KEYS, n=1)
             hint = f" (did you mean 'opis.{close[0]}'?)" if close else ""
             problems.append(
-                f"{NAME}: unknown key 'opis.{key}'{hint}; allowed keys: "
+                f"{NAME}: unknown key {quote(f'opis.{key}')}{hint}; allowed keys: "
                 + ", ".join(f"opis.{k}" for k in OPIS_KEYS)
             )
 
@@ -304,7 +307,7 @@ def _opis_group_column(group: object, kind: str, problems: list[str]) -> str:
     if group is None:
         return ""
     if not isinstance(group, str) or not group.strip():
-        problems.append(f"{NAME}: opis.group_column must be a column name, not {group!r}")
+        problems.append(f"{NAME}: opis.group_column must be a column name, not {quote(group)}")
         return ""
     if group in ("id", "label"):
         problems.append(
@@ -332,7 +335,7 @@ def _opis_range(bounds: object, problems: list[str]) -> tuple[float, float]:
     ):
         problems.append(
             f"{NAME}: opis.range must be two numbers [lo, hi] with 0 <= lo < hi <= 1,"
-            f" not {bounds!r}"
+            f" not {quote(bounds)}"
         )
         return OPIS_RANGE
     return (float(bounds[0]), float(bounds[1]))
@@ -341,7 +344,9 @@ def _opis_range(bounds: object, problems: list[str]) -> tuple[float, float]:
 def _opis_min_group_rows(rows: object, problems: list[str]) -> int:
     """``opis.min_group_rows``: a whole number >= 1; the default when refused."""
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-        problems.append(f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {rows!r}")
+        problems.append(
+            f"{NAME}: opis.min_group_rows must be a whole number >= 1, not {quote(rows)}"
+        )
         return OPIS_MIN_GROUP_ROWS
     return rows
 
@@ -352,7 +357,7 @@ def _slices(value: object, problems: list[str]) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        problems.append(f"{NAME}: slices must be a list of column names, not {value!r}")
+        problems.append(f"{NAME}: slices must be a list of column names, not {quote(value)}")
         return ()
     names = [v.strip() for v in value]
     reserved = [n for n in names if n in ("id", "label")]
@@ -362,7 +367,7 @@ def _slices(value: object, problems: list[str]) -> tuple[str, ...]:
         )
         return ()
     if len(set(names)) != len(names):
-        problems.append(f"{NAME}: slices names a column twice: {names!r}")
+        problems.append(f"{NAME}: slices names a column twice: {quote(names)}")
         return ()
     if len(names) > MAX_SLICE_COLUMNS:
         problems.append(

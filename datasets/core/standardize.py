@@ -1,6 +1,6 @@
 """``standardize``: write a validated bundle as the standardized task folder.
 
-The layout is the one of ``docs/data-contract.md``::
+The layout is the one of ``docs/developers/data-contract.md``::
 
     task.json, card.json, train.csv, train.parquet, test.csv, test.parquet,
     images.zip (only with image columns), private/solution.parquet
@@ -93,13 +93,13 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
         "train_rows": len(bundle.train_ids),
         "test_rows": len(bundle.test_ids),
         "opis": spec.opis.as_json(group_source=bundle.opis_group_source),
-        # docs/stress.md: the stress families as task.yaml chose them (None: every family
+        # docs/organizers/stress.md: the stress families as task.yaml chose them (None: every family
         # that applies to the columns); kept out of a run's /task/task.json.
         "stress": bundle.stress,
         **kind_get(spec.kind).task_meta(spec.options, bundle.train_labels),
         **spec.about,  # license, citation, rai: only those the bundle gives
     }
-    if spec.slices:  # the champion gate's slice columns (docs/champion-gate.md)
+    if spec.slices:  # the champion gate's slice columns (docs/organizers/champion-gate.md)
         meta["slices"] = list(spec.slices)
     card_json = card.card(bundle.train_labels)
     for name, content in (("task.json", meta), ("card.json", card_json)):

@@ -48,7 +48,7 @@ from common.arrowtools import release_unused_memory
 from common.coerce import as_text
 from common.idkeys import KeyTable
 from common.numbered import Counted, Numbered
-from common.wording import examples, plural
+from common.wording import examples, plural, quote
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid
 from datasets.core.idset import IdIndex
@@ -101,7 +101,8 @@ class ValidatedBundle:
     # scoring (``common.keyfile``) before the parts, and so holds it no longer (at 30M ids
     # it is 0.6 GB).
     test_id_table: list[KeyTable] = field(default_factory=list)
-    stress: list[dict[str, object]] | None = None  # task.yaml's stress, checked (docs/stress.md)
+    # task.yaml's stress, checked (docs/organizers/stress.md)
+    stress: list[dict[str, object]] | None = None
 
     @property
     def images_dir(self) -> Path:
@@ -118,13 +119,15 @@ def validate_bundle(
     leak_probe_default: str = "warn",
 ) -> ValidatedBundle:
     """Check the bundle in ``folder``; raise :class:`BundleInvalid` listing every problem.
-    The leak probe's mode (docs/stress.md: ``warn``, ``refuse`` or ``off``) is
+    The leak probe's mode (docs/organizers/stress.md: ``warn``, ``refuse`` or ``off``) is
     ``leak_probe`` when given (the import's flag), else task.yaml's ``leak_probe``, else
     ``leak_probe_default``.
 
     The checks run in a fixed order (task.yaml, files, ids, columns, labels, the kind's
     rules, declared columns, types, slices, images, stress, the leak probe), which is the
-    order the organizer reads the problems in."""
+    order the organizer reads the problems in. The leak probe reads train's labels, so it
+    runs only once they passed every label check (a label 2 in a matching train made it a
+    traceback, issue 51); a bundle with bad labels is refused for them alone."""
     problems: list[str] = []
     warnings: list[str] = []
     spec, spec_problems = read_task_spec(folder)
@@ -146,13 +149,17 @@ def validate_bundle(
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
     group_source = _opis_source(group_column, test, solution, problems)
     test_rows = _solution_rows_in_test(test, solution, ids, indexes, problems)
+    before_labels = len(problems)
     labels = {
         p.part: rules.check_labels(kind, p, ids[p.part], problems)
         for p in (train, solution)
         if p is not None
     }
     release_unused_memory()
-    classes = _check_kind_rules(kind, train, solution, labels, features, problems, warnings)
+    classes = _check_kind_labels(kind, train, solution, labels, problems, warnings)
+    labels_valid = len(problems) == before_labels
+    if kind is not None and train is not None:
+        kind.check_features(train.name, features, problems)
     _check_declared_columns(spec, train, features, problems)
     present = [p for p in (train, test) if p is not None]
     types = _column_types(folder, spec, kind, features, present, problems, warnings)
@@ -162,7 +169,8 @@ def validate_bundle(
     if kind is not None:
         stress = _check_stress(spec, kind, features, types, problems)
         mode = leak_probe or spec.leak_probe or leak_probe_default
-        _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings)
+        if labels_valid:
+            _probe(kind, train, ids.get("train"), labels.get("train"), mode, problems, warnings)
     if problems:
         raise BundleInvalid(problems)
     assert train is not None and test is not None and solution is not None
@@ -231,17 +239,16 @@ def _solution_rows_in_test(
     return rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
 
 
-def _check_kind_rules(
+def _check_kind_labels(
     kind: TaskKind | None,
     train: Part | None,
     solution: Part | None,
     labels: dict[str, pa.Array | None],
-    features: list[str],
     problems: list[str],
     warnings: list[str],
 ) -> tuple[str, ...]:
-    """The kind's own rules on train's (and the solution's) labels, then on the feature
-    names. Returns the classes (empty when the labels could not be read)."""
+    """The kind's own rules on train's (and the solution's) labels. Returns the classes
+    (empty when the labels could not be read)."""
     if kind is None or train is None:
         return ()
     classes: tuple[str, ...] = ()
@@ -254,7 +261,6 @@ def _check_kind_rules(
             solution=labels.get("solution"),
         )
         classes = kind.bundle_classes(both, problems, warnings)
-    kind.check_features(train.name, features, problems)
     return classes
 
 
@@ -267,7 +273,7 @@ def _check_declared_columns(
     for name in spec.columns:
         if name not in features:
             problems.append(
-                f"task.yaml: columns: '{name}' is declared but {train.name} has no such column"
+                f"task.yaml: columns: {quote(name)} is declared but {train.name} has no such column"
             )
 
 
@@ -282,7 +288,7 @@ def _integral(parts: list[Part]) -> frozenset[tuple[str, str]]:
 def _check_stress(
     spec: TaskSpec, kind: TaskKind, features: list[str], types: dict[str, str], problems: list[str]
 ) -> list[dict[str, object]] | None:
-    """task.yaml's ``stress`` checked against the column types (docs/stress.md): the plan
+    """task.yaml's ``stress`` checked against the column types (docs/organizers/stress.md): the plan
     as stored in task.json, or None (every family that applies, decided per run)."""
     if spec.stress is None:
         return None
@@ -321,7 +327,7 @@ def _check_slices(
     for name in spec.slices:
         if name not in test.columns or name not in types:
             problems.append(
-                f"task.yaml: slices: '{name}' is not a feature column of {test.name}"
+                f"task.yaml: slices: {quote(name)} is not a feature column of {test.name}"
             )
         elif types[name] != "categorical":
             problems.append(
@@ -343,7 +349,7 @@ def _opis_source(column: str, test: Part | None, solution: Part | None, problems
     if column in solution.columns:
         return "solution"
     problems.append(
-        f"task.yaml: opis.group_column '{column}' is neither a column of {test.name} nor of"
+        f"task.yaml: opis.group_column {quote(column)} is neither a column of {test.name} nor of"
         f" {solution.name}"
     )
     return ""

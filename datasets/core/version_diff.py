@@ -10,7 +10,7 @@ def rows_changed(before: pa.Table, after: pa.Table) -> dict[str, int]:
     """Counts of ids only in ``after`` (``added``), only in ``before`` (``removed``) and in
     both with another ``label`` (``relabelled``; labels compared as stored, or as text when
     the two versions store them differently). Both tables hold ``id`` and, to count
-    relabelled rows, ``label``; ids are unique in each (docs/data-contract.md)."""
+    relabelled rows, ``label``; ids are unique in each (docs/developers/data-contract.md)."""
     old_ids = before["id"].cast(pa.string())
     new_ids = after["id"].cast(pa.string())
     kept = int(pc.sum(pc.is_in(new_ids, value_set=old_ids)).as_py() or 0)

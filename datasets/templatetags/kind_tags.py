@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import template
 
+from datasets.services import baseline_on_new_version as sentence
 from kinds import kind_get
 
 register = template.Library()
@@ -20,6 +21,4 @@ def kind_template(kind: str, part: str) -> str:
 def baseline_on_new_version() -> str:
     """What becomes of the AutoGluon baseline on a new data version (one sentence, the one
     ``datasets.services.baseline_on_new_version`` gives every entry point)."""
-    from datasets.services import baseline_on_new_version as sentence
-
     return sentence()

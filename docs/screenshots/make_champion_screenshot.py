@@ -1,5 +1,5 @@
 """Regenerate ``docs/screenshots/champion.png``: a task's champion, its timeline and the
-"would this be a champion?" verdicts (the regression gate, docs/champion-gate.md).
+"would this be a champion?" verdicts (the regression gate, docs/organizers/champion-gate.md).
 
     .venv/bin/python docs/screenshots/make_champion_screenshot.py [--keep]
 
@@ -88,12 +88,12 @@ def build_state(folder: Path) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from challenge_platform.services import team_create
+    from challenges.services import team_create
     from datasets.services import task_import
     from leaderboard.models import ChampionChange, ChampionCheck, ChampionCheckStatus
     from scoring.models import Submission
-    from scoring.services import submission_create
     from scoring.services.references import reference_upload
+    from scoring.services.upload import submission_create
 
     rng = np.random.default_rng(2026)
     write_bundle(folder / "bundle", rng)
@@ -179,7 +179,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.utils import timezone
 
-        from challenge_platform.models import Challenge
+        from challenges.models import Challenge
 
         call_command("migrate", verbosity=0)
         call_command("ensure_accounts")

@@ -1,6 +1,6 @@
 """Regenerate ``docs/screenshots/robustness.png`` and ``robustness-run.png``: a matching task's
 board with its robustness and transitivity columns, and a run's table per stress family
-(docs/stress.md).
+(docs/organizers/stress.md).
 
     .venv/bin/python docs/screenshots/make_stress_screenshot.py [--keep]
 
@@ -132,11 +132,12 @@ def build_state(data_dir: Path) -> tuple[str, int, int]:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from algorithms.services import algorithm_runs_queue, algorithm_version_create
-    from challenge_platform.models import Challenge
-    from challenge_platform.services import team_create
+    from algorithms.services.runs import algorithm_runs_queue
+    from algorithms.services.upload import algorithm_version_create
+    from challenges.models import Challenge
+    from challenges.services import team_create
     from datasets.services import task_import
-    from scoring.services import submission_create
+    from scoring.services.upload import submission_create
 
     task = task_import(
         source=write_bundle(data_dir / "bundle"),

@@ -86,10 +86,11 @@ def build_state() -> str:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from algorithms.services import algorithm_runs_queue, algorithm_version_create
-    from challenge_platform.models import Challenge
-    from challenge_platform.rules import rules_accept, rules_required
-    from challenge_platform.services import team_create
+    from algorithms.services.runs import algorithm_runs_queue
+    from algorithms.services.upload import algorithm_version_create
+    from challenges.models import Challenge
+    from challenges.rules import rules_accept, rules_required
+    from challenges.services import team_create
     from datasets.models import Task
 
     challenge = Challenge.objects.get(slug="demo")

@@ -12,7 +12,7 @@ the script's own, its processes, Chromium, the waits and the shots.
             shoot(page, "name.png")                  # docs/screenshots/name.png
 
 The processes are the platform's own, started as its tools start them: the workers with
-``challenge_platform.worker_command`` (the tests' worker fixture's command), the web server
+``runtime.worker_command`` (the tests' worker fixture's command), the web server
 from the Procfile's ``web`` line (gunicorn and WhiteNoise, as ``make run`` and the tests'
 web server, ``tests/support/web_server.py``), Chromium with the page tests' launch and login
 (``tests/support/chromium.py``: Debian's ``/usr/bin/chromium``, never a downloaded one).
@@ -61,8 +61,8 @@ class ScreenshotSite:
         """The Procfile's Celery processes ``names`` (``worker``: the ``scoring`` and
         ``notifications`` queues; ``baselines``, ``algorithms``, ``renders``), each on the
         queues of its ``-Q`` with one pool process, logging to ``DATA_DIR/worker-<name>.log``."""
-        from challenge_platform.procfile import queue_processes
-        from challenge_platform.worker_command import celery_worker_command
+        from runtime.procfile import queue_processes
+        from runtime.worker_command import celery_worker_command
 
         consumed = queue_processes()
         for name in names:
@@ -75,7 +75,7 @@ class ScreenshotSite:
     def beat(self) -> None:
         """The Procfile's ``beat``: the periodic tasks a deployment runs (the sweeper, the
         workers' heartbeat the organizer console shows), its schedule under ``DATA_DIR``."""
-        from challenge_platform.procfile import processes
+        from runtime.procfile import processes
 
         os.environ["CELERY_BEAT_SCHEDULE"] = str(self.data_dir / "celerybeat-schedule")
         beat = ["/bin/sh", "-c", f"exec {processes()['beat']}"]
@@ -86,8 +86,8 @@ class ScreenshotSite:
         first) on a free loopback port; its base URL once ``/healthz`` answers."""
         from django.core.management import call_command
 
-        from challenge_platform.localredis import free_port
-        from challenge_platform.procfile import processes
+        from runtime.localredis import free_port
+        from runtime.procfile import processes
 
         call_command("collectstatic", interactive=False, verbosity=0)
         port = free_port()
@@ -115,7 +115,7 @@ def screenshot_site(*, keep: bool, **environment: str) -> Iterator[ScreenshotSit
     stopped, Redis too, and the folder removed unless ``keep``."""
     data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
     print(f"DATA_DIR={data_dir}")
-    from challenge_platform.localredis import start_local_redis
+    from runtime.localredis import start_local_redis
 
     redis = start_local_redis(data_dir / "redis")
     os.environ.pop("DATABASE_URL", None)  # SQLite under DATA_DIR

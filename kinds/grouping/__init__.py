@@ -1,5 +1,5 @@
-"""Record grouping: records that form entities (docs/architecture.md §11, the seed's "sets of
-products that are variants of one another").
+"""Record grouping: records that form entities (docs/architecture.md §11, the seed's
+"sets of products that are variants of one another").
 
 - Train and solution give each record an entity id in ``label`` (any text); the entities of
   train and test are disjoint. The test rows are split by whole entities.
@@ -8,7 +8,7 @@ products that are variants of one another").
   ``pairwise_recall`` over the pairs of records sharing a cluster, and ``bcubed_f1``.
 - Bootstrap: the entity is the unit (``kinds.grouping.bootstrap``).
 - No flips on boards and pages (a cluster id is a name, never right or wrong by itself) and
-  no OPIS. The champion gate (docs/champion-gate.md) compares *memberships*: an entity is
+  no OPIS. The champion gate (docs/organizers/champion-gate.md) compares *memberships*: an entity is
   right when one cluster holds exactly its records; it breaks when the champion grouped it
   so and the new entry does not. The entity is the gate's unit (its records flip together).
 - Trivial reference: every record alone in its cluster.
@@ -41,8 +41,9 @@ from kinds.base import (
     Values,
 )
 from kinds.cards import number
-from kinds.grouping.bootstrap import grouping_resample_scores
+from kinds.grouping.bootstrap import grouping_paired_linearization, grouping_resample_scores
 from kinds.grouping.metrics import METRICS, grouping_metrics_by_split, memberships_right
+from kinds.grouping.stress import FAMILIES
 from kinds.handed import absent_problem, codes_problem
 from kinds.reading import empty, refuse_rows
 
@@ -53,6 +54,7 @@ class PairwiseF1(EntityStatistic):
     """Pairwise F1 of the drawn copies of entities (``kinds.grouping.bootstrap``)."""
 
     resample_scores = staticmethod(grouping_resample_scores)
+    paired_linearization = staticmethod(grouping_paired_linearization)
 
 
 class Grouping(TaskKind):
@@ -167,6 +169,20 @@ class Grouping(TaskKind):
     def flip_units(self, y: np.ndarray) -> np.ndarray | None:
         return np.asarray(y)
 
+    def outputs_differ(self, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """Per record, whether its cluster holds other records in the two partitions
+        (cluster names do not matter): a record keeps its cluster exactly when the records
+        sharing both its new and its old cluster are all of either."""
+        _, a = np.unique(np.asarray(new), return_inverse=True)
+        _, b = np.unique(np.asarray(champion), return_inverse=True)
+        a, b = a.ravel(), b.ravel()
+        _, both = np.unique(
+            a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b, return_inverse=True
+        )
+        size_a, size_b, size_both = np.bincount(a), np.bincount(b), np.bincount(both.ravel())
+        both = both.ravel()
+        return (size_both[both] != size_a[a]) | (size_both[both] != size_b[b])
+
     def statistic(self, metric: str) -> PairwiseF1 | None:
         return PairwiseF1() if metric == "pairwise_f1" else None
 
@@ -174,8 +190,6 @@ class Grouping(TaskKind):
         return {"cluster": pa.array(np.arange(len(truth.y)).astype(str))}
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.grouping.stress import FAMILIES
-
         return FAMILIES
 
 

@@ -111,3 +111,48 @@ def grouping_resample_scores(
         for e, c in enumerate(cells):
             samples[start:stop, e] = _f1(weights, c, true_pairs)
     return point, samples
+
+
+def _pair_terms(cells: _Cells, n_entities: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per entity, its pairs sharing a cluster (``within``) and the derivative of the
+    cross-entity pairs by its weight at every weight 1 (each cross pair of a cluster counts
+    for both of its entities: ``n_ec * (n_c - n_ec)``); and the cross pairs themselves."""
+    if not cells.count.size:
+        return cells.within, np.zeros(n_entities), 0.0
+    per_cluster = np.add.reduceat(cells.count, cells.starts)
+    sizes = np.repeat(per_cluster, np.diff(np.r_[cells.starts, cells.count.size]))
+    cross_by = np.bincount(
+        cells.entity, weights=cells.count * (sizes - cells.count), minlength=n_entities
+    )
+    cross = float((per_cluster * per_cluster).sum() - cells.squares.sum()) / 2
+    return cells.within, cross_by, cross
+
+
+def grouping_paired_linearization(
+    *, entities: np.ndarray, n_entities: int, new: np.ndarray, old: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Pairwise F1 of ``new`` against ``old`` to first order in the entities' weights (the
+    entity bootstrap's, above), at the midpoint of their pair counts: F1 = 2 TP / (T + TP +
+    X) with T the true pairs, TP the pairs shared by a cluster and an entity, X the
+    cross-entity pairs of a cluster. Returns the first-order change of F1 (``dF/dTP`` times
+    the change of TP plus ``dF/dX`` times the change of X) and each entity's influence on
+    it (the same derivatives times the change of its terms: its pairs sharing a cluster,
+    and the derivative of X by its weight, ``n_ec (n_c - n_ec)`` over its clusters); the
+    true pairs are the same for both and drop out."""
+    entities = np.asarray(entities, dtype=np.int64)
+    sizes = np.bincount(entities, minlength=n_entities).astype(np.float64)
+    true_pairs = float((sizes * (sizes - 1) / 2).sum())
+    terms = [
+        _pair_terms(_cells(entities, n_entities, np.asarray(c)), n_entities) for c in (new, old)
+    ]
+    (within_new, by_new, cross_new), (within_old, by_old, cross_old) = terms
+    tp_new, tp_old = float(within_new.sum()), float(within_old.sum())
+    tp, cross = (tp_new + tp_old) / 2, (cross_new + cross_old) / 2
+    denominator = true_pairs + tp + cross
+    if denominator <= 0:  # no pair anywhere: F1 is 0 for both
+        return 0.0, np.zeros(n_entities)
+    d_tp = 2 * (true_pairs + cross) / denominator**2
+    d_cross = -2 * tp / denominator**2
+    delta = d_tp * (tp_new - tp_old) + d_cross * (cross_new - cross_old)
+    influence = d_tp * (within_new - within_old) + d_cross * (by_new - by_old)
+    return float(delta), influence

@@ -1,4 +1,5 @@
-"""Metrics of grouping tasks (docs/architecture.md §11): records put into clusters, judged as sets.
+"""Metrics of grouping tasks (docs/architecture.md §11): records put into clusters,
+judged as sets.
 
 ``truth`` gives each record an entity code, ``pred`` a cluster code. Over the pairs of
 records that share a cluster (a record alone in its cluster forms no pair):
@@ -74,7 +75,7 @@ def grouping_metrics_by_split(
 def memberships_right(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Per record, whether its cluster holds exactly the records of its entity (its
     B-cubed precision and recall are both 1): the membership the champion gate compares
-    (docs/champion-gate.md). Constant over an entity's records: one right record makes
+    (docs/organizers/champion-gate.md). Constant over an entity's records: one right record makes
     its cluster its entity, so every record of the entity is right too."""
     truth = np.asarray(truth, dtype=np.int64)
     pred = np.asarray(pred, dtype=np.int64)

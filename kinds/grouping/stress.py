@@ -1,4 +1,5 @@
-"""The stress families of grouping tasks (docs/stress.md): perturbed copies of whole entities.
+"""The stress families of grouping tasks (docs/organizers/stress.md): perturbed copies of whole
+entities.
 
 A grouping test set's unit is the entity: every record of an entity sampled for a family is
 copied with that family's edit, so the copies form the same entities as their originals

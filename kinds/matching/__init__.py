@@ -11,7 +11,7 @@ same thing (docs/architecture.md §4).
 - Bootstrap of F1: per entry ``tp = pred & y`` and ``pp = pred``, plus one column ``y``;
   F1 = 2 TP / (PP + P), 0 when PP + P = 0.
 - Trivial reference: no match, the train's base rate as ``score``.
-- The champion gate (docs/champion-gate.md): the unit of a flip is the candidate pair; a
+- The champion gate (docs/organizers/champion-gate.md): the unit of a flip is the candidate pair; a
   pair is right when its 0/1 label equals the truth, so a pair breaks when the champion
   decided it right and the new entry wrong (a match missed, or a false match made).
 """
@@ -55,6 +55,7 @@ from kinds.matching.curves import (
     downsample,
     pr_curve,
 )
+from kinds.matching.stress import FAMILIES, attributes
 from kinds.reading import empty, floats, other_values, refuse_empty, refuse_rows, some
 
 CLASSES = ["0", "1"]
@@ -234,14 +235,11 @@ class Matching(TaskKind):
     # --- stress runs and consistency ----------------------------------------------------
 
     def stress_families(self) -> Mapping[str, Any]:
-        from kinds.matching.stress import FAMILIES
-
         return FAMILIES
 
     def consistency_context(
         self, features: pa.Table, columns: Sequence[tuple[str, str]]
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        from kinds.matching.stress import attributes
         from kinds.matching.transitivity import record_keys
 
         attrs = attributes(tuple(columns))

@@ -1,4 +1,5 @@
-"""The stress families of matching tasks (docs/stress.md): perturbed copies of candidate pairs.
+"""The stress families of matching tasks (docs/organizers/stress.md): perturbed copies of candidate
+pairs.
 
 A pair is two records, ``left_<attr>`` and ``right_<attr>``; matching is symmetric, so a
 pair's label survives any edit of one record that keeps it the same real-world thing, and

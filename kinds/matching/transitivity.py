@@ -1,4 +1,5 @@
-"""Matching consistency: how often a method's matches contradict each other (docs/stress.md).
+"""Matching consistency: how often a method's matches contradict each other
+(docs/organizers/stress.md).
 
 Pairs share records: the same record (the same attribute values) appears in several
 candidate pairs, on either side. Matches are transitive, so predicted matches a~b and b~c

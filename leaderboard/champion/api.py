@@ -1,5 +1,5 @@
-"""API of a task's champion (docs/champion-gate.md): the champion and its timeline, and the
-release check a data owner's CI pipeline calls (``chal release-check``)."""
+"""API of a task's champion (docs/organizers/champion-gate.md): the champion and its timeline, and
+the release check a data owner's CI pipeline calls (``chal release-check``)."""
 
 from __future__ import annotations
 
@@ -16,23 +16,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from challenge_platform.api.errors import error_responses, refusal_response
-from challenge_platform.models import Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer, team_for_user
-from challenge_platform.upload_budget import (
+from challenges.api.errors import error_responses, refusal_response
+from challenges.models import Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer, team_for_user
+from challenges.upload_budget import (
     UploadBudgetExceeded,
     upload_rate_check,
     upload_rate_take,
 )
+from common.splits import BOARD_SPLITS
 from common.units import byte_size
 from datasets.models import Task
 from datasets.selectors import task_get, task_get_or_404
+from leaderboard.core.gate import RULES, VERDICTS
 from scoring.admission import declared_length
 from scoring.core import SubmissionInvalid, score_file
-from scoring.services import MULTIPART_SLACK_BYTES
+from scoring.services.upload import MULTIPART_SLACK_BYTES
 from scoring.solutions import solution_for_task
 
+from .budget import (
+    release_budget,
+    release_budget_give_back,
+    release_budget_refusal,
+    release_budget_take,
+)
 from .entries import EntryUnreadable
 from .selectors import (
     ReleaseCheckRefused,
@@ -45,6 +53,8 @@ from .services import champion_ensure
 MAX_ID = 2**31 - 1  # a row id: larger numbers are refused by the schema, not by the database
 _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _PAIR = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+VERDICT_CHOICES = list(VERDICTS)
+RULE_CHOICES = list(RULES)
 _ENTRY = {
     "type": "object",
     "nullable": True,
@@ -67,7 +77,31 @@ class HistoryItemSerializer(serializers.Serializer):
     worst_slice = serializers.JSONField(allow_null=True)
     by = serializers.ChoiceField(choices=["initial", "gate", "pin"])
     split = serializers.CharField()
-    reason = serializers.CharField(help_text="An organizer's pin: why.")
+    reason = serializers.CharField(
+        help_text="An organizer's pin: why; a start decided again: why (a new data version, "
+        "a reference marked primary in place of the trivial baseline)."
+    )
+    verdict = serializers.ChoiceField(
+        choices=VERDICT_CHOICES,
+        allow_null=True,
+        help_text="The gate's verdict of a gate step: passes, or cannot_tell where the "
+        "challenge crowns those (gate_cannot_tell); null for the start and for pins.",
+    )
+    rule = serializers.ChoiceField(
+        choices=RULE_CHOICES,
+        allow_null=True,
+        help_text="The rule that failed: always null here (a failed entry is no step).",
+    )
+    rows_needed = serializers.IntegerField(
+        allow_null=True, help_text="cannot_tell: units that would bound the NFR at epsilon."
+    )
+    withheld = serializers.CharField(
+        allow_null=True,
+        help_text='"too few changed rows to report" when the step changed fewer than k rows '
+        '(docs/organizers/disclosure.md; its counts are null); "exact public scores hidden by '
+        'the ladder board until the reveal" for a step on a ladder board\'s public split read '
+        "by whom it hides exact public scores from (docs/organizers/ladder.md); else null.",
+    )
 
 
 class ChampionSerializer(serializers.Serializer):
@@ -75,10 +109,15 @@ class ChampionSerializer(serializers.Serializer):
     team = serializers.CharField(allow_null=True)
     since = serializers.DateTimeField(allow_null=True)
     split = serializers.ChoiceField(
-        choices=["public", "private"],
+        choices=list(BOARD_SPLITS),
         help_text="The split the gate decides on now: public until the private split is revealed.",
     )
     history = HistoryItemSerializer(many=True)
+    waiting_for = serializers.CharField(
+        allow_null=True,
+        help_text="While the task has no champion: what its start waits for (the AutoGluon "
+        "baseline on its way; the trivial baseline is never the start meanwhile), else null.",
+    )
 
 
 class TaskChampionApi(APIView):
@@ -107,8 +146,15 @@ class McNemarSerializer(serializers.Serializer):
     p = serializers.FloatField(allow_null=True, help_text="null where outputs are no labels")
 
 
+class ReleaseBudgetSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(help_text="The challenge's release_checks_per_day.")
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    resets_at = serializers.DateTimeField(help_text="The next UTC midnight.")
+
+
 class ReleaseCheckSerializer(serializers.Serializer):
-    split = serializers.ChoiceField(choices=["public", "private"])
+    split = serializers.ChoiceField(choices=list(BOARD_SPLITS))
     difference = serializers.FloatField(allow_null=True)
     ci = serializers.JSONField(allow_null=True)
     nfr = serializers.FloatField(allow_null=True)
@@ -118,11 +164,44 @@ class ReleaseCheckSerializer(serializers.Serializer):
     mcnemar = McNemarSerializer(allow_null=True)
     slices = SliceSerializer(many=True)
     opis_change = serializers.FloatField(allow_null=True)
-    passes = serializers.BooleanField()
+    passes = serializers.BooleanField(help_text='True exactly when verdict is "passes".')
+    verdict = serializers.ChoiceField(
+        choices=VERDICT_CHOICES,
+        help_text="passes; fails (rule names the first rule that broke); cannot_tell: better, "
+        "no slice broken and an observed NFR below epsilon, but too few rows to bound it there "
+        "(rows_needed says how many would).",
+    )
+    rule = serializers.ChoiceField(
+        choices=RULE_CHOICES,
+        allow_null=True,
+        help_text="fails: the first rule that broke, in this order: improvement, nfr, slice.",
+    )
+    rows_needed = serializers.IntegerField(
+        allow_null=True,
+        help_text="cannot_tell: units of a split at which the NFR observed here would be "
+        "bounded at epsilon (95% Clopper-Pearson); null otherwise or when withheld.",
+    )
+    withheld = serializers.CharField(
+        allow_null=True,
+        help_text='"too few changed rows to report" when the file differs from the champion on '
+        "fewer than min_changed_rows rows of the split: every count is then null "
+        '(docs/organizers/disclosure.md); "exact public scores hidden by the ladder board '
+        'until the reveal" on the public split of a ladder board, for a reader who may not '
+        "see its exact public scores: every figure but rows_needed is then null, the verdict "
+        "stands (docs/organizers/ladder.md); null when nothing is withheld.",
+    )
+    min_changed_rows = serializers.IntegerField(
+        help_text="k: counts are given only from this many changed rows on."
+    )
+    budget = ReleaseBudgetSerializer(
+        allow_null=True,
+        help_text="The team's release checks of this task today, this one counted; null for "
+        "organizers (no limit).",
+    )
     broken_ids = serializers.ListField(
         child=serializers.JSONField(),
-        help_text="Ids of broken public rows (at most 100; never a private row); empty while "
-        "the challenge hides example rows from participants.",
+        help_text="Ids of broken public rows (at most 100; never a private row), named to the "
+        "task's owners and organizers only; empty for everyone else.",
     )
     metric = serializers.CharField()
     epsilon = serializers.FloatField()
@@ -136,12 +215,11 @@ def _refused(exc: ReleaseCheckRefused) -> Response:
     return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
 
 
-
-
 class TaskReleaseCheckApi(APIView):
     """Would this be the task's champion? A prediction file (multipart ``file``), or JSON
     ``{"submission": id}`` / ``{"run": id}``, weighed against the champion; nothing is
-    stored and no daily limit is spent (rate-limited like uploads)."""
+    stored and no submission is spent: the release checks have a daily budget of their own
+    (and the upload rate)."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -195,12 +273,16 @@ class TaskReleaseCheckApi(APIView):
                     "submission (`invalid_file`)",
                     403: "the challenge's rules are not accepted (`rules_not_accepted`), or "
                     "the user is on no team of the challenge (`no_team`)",
-                    409: "no champion yet, the champion's numbers are sealed "
-                    "(`champion_sealed`), or a submission/run not scored",
+                    409: "no champion yet (`no_champion`: the detail names what its start "
+                    "waits for), the champion's numbers are sealed (`champion_sealed`), or a "
+                    "submission/run not scored",
                     413: "the file is larger than the submission limit",
                 }
             ),
-            429: OpenApiResponse(description="Too many uploads in a short time (Retry-After)."),
+            429: OpenApiResponse(
+                description="Too many uploads in a short time (`rate_limited`), or the team's "
+                "release checks of the task for today are used (`daily_limit`); Retry-After."
+            ),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -211,7 +293,7 @@ class TaskReleaseCheckApi(APIView):
                 {"code": "not_found", "detail": f"There is no task '{slug}'."}, status=404
             )
         rules_gate(challenge=task.track.challenge, user=request.user)
-        # The team's upload rate (challenge_platform.upload_budget): checked before the body
+        # The team's upload rate (challenges.upload_budget): checked before the body
         # is read, counted once it has arrived, in the same budget as its uploads.
         team = team_for_user(challenge=task.track.challenge, user=request.user)
         if team is None and not is_organizer(user=request.user):
@@ -223,10 +305,13 @@ class TaskReleaseCheckApi(APIView):
                     code="no_team",
                 )
             )
+        organizer = is_organizer(user=request.user)
         try:
             if team is not None:
                 upload_rate_check(team=team)
-        except UploadBudgetExceeded as exc:
+            if team is not None and not organizer:
+                _budget_left(team=team, task=task)  # before the body is read
+        except (UploadBudgetExceeded, ReleaseCheckRefused) as exc:
             return refusal_response(exc)
         limit = settings.SUBMISSION_MAX_BYTES
         declared = declared_length(request.META)
@@ -244,22 +329,43 @@ class TaskReleaseCheckApi(APIView):
         except UploadBudgetExceeded as exc:
             return refusal_response(exc)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
         try:
-            pred, scores = _candidate(task, request, data)
-            champion = champion_ensure(task=task)
-            document = release_check(
-                task=task,
-                user=request.user,
-                pred=pred,
-                scores=scores,
-                champion=champion,
-                ids_shown=is_organizer(user=request.user)
-                or task.track.challenge.flip_examples_visible(),
+            document = _answer(
+                task, request, serializer.validated_data, team=team, organizer=organizer
             )
         except ReleaseCheckRefused as exc:
-            return _refused(exc)
+            return refusal_response(exc)
         return Response(document)
+
+
+def _budget_left(*, team: Team, task: Task) -> None:
+    """Refuse (429 ``daily_limit``) before the body is read when no check is left today."""
+    budget = release_budget(team=team, task=task)
+    if budget.remaining <= 0:
+        raise release_budget_refusal(budget=budget, task=task)
+
+
+def _answer(
+    task: Task, request: Request, data: dict[str, Any], *, team: Team | None, organizer: bool
+) -> dict[str, Any]:
+    """The release check's answer, one use of the team's daily budget spent on it (given
+    back when no answer is given); an organizer has no budget (``budget``: null)."""
+    use, budget = (None, None)
+    if team is not None and not organizer:
+        use, budget = release_budget_take(team=team, task=task, user=request.user)
+    answered = False
+    try:
+        pred, scores = _candidate(task, request, data)
+        champion = champion_ensure(task=task)
+        document = release_check(
+            task=task, user=request.user, pred=pred, scores=scores, champion=champion
+        )
+        answered = True
+    finally:
+        if use is not None and not answered:
+            release_budget_give_back(use=use)
+    document["budget"] = None if budget is None else budget.as_json()
+    return document
 
 
 def _spend_upload(team: Team | None) -> None:

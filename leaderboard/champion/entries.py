@@ -17,7 +17,7 @@ from algorithms.models import (
     AlgorithmRun,
     AlgorithmRunStatus,
 )
-from challenge_platform.models import Team
+from challenges.models import Team
 from leaderboard.models import ChampionChange
 from scoring.core import Aligned, load_predictions
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus

@@ -6,13 +6,14 @@ lifecycle"): ``queued -> weighing -> done | failed``, run by
 from __future__ import annotations
 
 from jobs.registry import JobType
+from leaderboard import task_names
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 
 MAX_ATTEMPTS = 3
 
 CHAMPION_CHECK = JobType(
     model=ChampionCheck,
-    task_name="leaderboard.tasks.check_champion",
+    task_name=task_names.CHECK_CHAMPION,
     pk_kwarg="check_pk",
     queued=ChampionCheckStatus.QUEUED,
     running=ChampionCheckStatus.WEIGHING,

@@ -14,13 +14,17 @@ from leaderboard.models import ChampionBy, ChampionChange
 from scoring.reference_selectors import primary_reference
 from scoring.selectors import User
 
+from .disclosure import gate_audience
+from .entries import change_entry
 from .selectors import Verdict, champion_of, champion_verdicts, history_item, private_shown
+from .start import baseline_pending
 from .weigh import gate_settings, gate_split
 
 VERDICT_LABELS = {
     "champion": "the champion",
     "yes": "yes",
     "no": "no",
+    "cannot_tell": "cannot tell yet",
     "pending": "being weighed",
     "failed": "not weighed",
     "sealed": "sealed until the reveal",
@@ -53,6 +57,8 @@ class ChampionPanel:
     metric_label: str
     noun: str
     waiting_for: str | None  # the would-be first champion, before one is set
+    waiting_pending: bool  # ... and it is on its way (the AutoGluon baseline queued)
+    cannot_tell: str  # what "cannot tell" does to the champion (gate_cannot_tell)
     timeline: list[TimelineStep] = field(default_factory=list)
     verdicts: list[VerdictRow] = field(default_factory=list)
 
@@ -63,15 +69,19 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 def _summary(item: dict[str, Any], *, metric: str, noun: str) -> str:
     if item["by"] == ChampionBy.INITIAL:
-        return "the start: the task's primary reference"
+        return item["reason"] or "the start: the task's primary reference"
     if item["by"] == ChampionBy.PIN:
         return f"pinned by an organizer: “{item['reason']}”"
+    how = "passed the gate"
+    if item.get("verdict") == "cannot_tell":
+        how = "crowned although the gate could not tell (the challenge crowns those)"
     if item["difference"] is None:
-        return f"passed the gate on the {item['split']} split"
+        withheld = f" ({item['withheld']})" if item.get("withheld") else ""
+        return f"{how} on the {item['split']} split{withheld}"
     ci = item["ci"]
     interval = f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
     text = (
-        f"passed the gate on the {item['split']} split: {metric} {item['difference']:+.4f}"
+        f"{how} on the {item['split']} split: {metric} {item['difference']:+.4f}"
         f"{interval}; broke {item['nfr']:.2%} of the {noun}s the previous champion had right"
         f" (at most {item['nfr_upper']:.2%})"
     )
@@ -87,6 +97,9 @@ def _summary(item: dict[str, Any], *, metric: str, noun: str) -> str:
 def _why(verdict: Verdict) -> str:
     if verdict.state == "yes":
         return "passes the gate against the champion"
+    if verdict.state == "cannot_tell":
+        telling = [r for r in verdict.reasons if r.startswith(("Cannot tell", "Too few"))]
+        return " ".join(telling or verdict.reasons)
     if verdict.state == "sealed":
         return "the champion's numbers are sealed until the private split is revealed"
     failing = [r for r in verdict.reasons if not r.startswith(("Better", "Breaks little"))]
@@ -104,11 +117,19 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
     if current is not None:
         changes = (
             ChampionChange.objects.filter(task=task)
-            .select_related("submission__team", "reference", "run", "team", "previous__reference")
+            .select_related(
+                "task__track__challenge",
+                "submission__team",
+                "reference",
+                "run",
+                "team",
+                "previous__reference",
+            )
             .order_by("-at", "-pk")
         )
+        audience = gate_audience(task=task, user=user)
         for change in changes:
-            item = history_item(change=change, user=user, private=private)
+            item = history_item(change=change, user=user, private=private, audience=audience)
             timeline.append(
                 TimelineStep(
                     at=change.at,
@@ -119,10 +140,13 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
                     current=change.pk == current.pk,
                 )
             )
-    waiting = None
-    if current is None:
-        primary = primary_reference(task=task)
-        waiting = primary.name if primary is not None else None
+    waiting, pending = None, False
+    if current is None or change_entry(current) is None:
+        waiting = baseline_pending(task=task)
+        pending = waiting is not None
+        if waiting is None:
+            primary = primary_reference(task=task)
+            waiting = primary.name if primary is not None else None
     verdicts = [
         VerdictRow(verdict=v, label=VERDICT_LABELS[v.state], why=_why(v))
         for v in champion_verdicts(task=task, user=user)
@@ -135,6 +159,8 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
         metric_label=metric.label,
         noun=noun,
         waiting_for=waiting,
+        waiting_pending=pending,
+        cannot_tell=challenge.gate_cannot_tell,
         timeline=timeline,
         verdicts=verdicts,
     )

@@ -1,4 +1,4 @@
-"""Reads of a task's champion (docs/champion-gate.md): the champion and its timeline, the
+"""Reads of a task's champion (docs/organizers/champion-gate.md): the champion and its timeline, the
 board entries' verdicts, and the release check (a weighing that stores nothing).
 
 What a reader sees follows the scores' rules: figures decided on the private split only
@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from algorithms.selectors import algorithm_run_get
-from challenge_platform.selectors import is_organizer
+from challenges.selectors import is_organizer
+from common.refusals import Refusal
 from datasets.models import Task
 from leaderboard.models import (
     ChampionChange,
@@ -27,7 +28,9 @@ from leaderboard.models import (
 from scoring.models import Submission
 from scoring.selectors import User, submission_get
 
+from .disclosure import Audience, gate_answer, gate_audience, step_figures
 from .entries import Entry, EntryUnreadable, change_entry, entry_of
+from .start import baseline_pending
 from .weigh import (
     champion_pred,
     gate_context,
@@ -39,14 +42,20 @@ from .weigh import (
 )
 
 
-class ReleaseCheckRefused(Exception):
-    """A release check that cannot be answered: ``status``, ``code`` and the message."""
+class ReleaseCheckRefused(Refusal):
+    """A release check that cannot be answered: ``status``, ``code``, the message and, when
+    the same check may be answered later, ``retry_after``."""
 
-    def __init__(self, message: str, *, status: int = 400, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        code: str = "invalid",
+        retry_after: Any = None,
+    ) -> None:
+        super().__init__(code, message, status, retry_after=retry_after)
         self.status = status
-        self.code = code
 
 
 def champion_of(*, task: Task) -> ChampionChange | None:
@@ -67,7 +76,8 @@ def private_shown(*, task: Task, user: User | None) -> bool:
 
 def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) -> bool:
     """A decision's figures: hidden when it was made on the private split the reader may
-    not see yet, or against a champion whose numbers are sealed from the reader."""
+    not see yet, or against a champion whose numbers are sealed from the reader (a ladder
+    board's public split: ``.disclosure.score_figures``)."""
     if change.split == Split.PRIVATE and not private:
         return False
     previous = change_entry(change.previous) if change.previous_id else None
@@ -81,13 +91,21 @@ def _entry_json(change: ChampionChange) -> dict[str, Any]:
     return entry.as_json()
 
 
-def history_item(*, change: ChampionChange, user: User | None, private: bool) -> dict[str, Any]:
-    """One timeline row as the API gives it."""
+def history_item(
+    *,
+    change: ChampionChange,
+    user: User | None,
+    private: bool,
+    audience: Audience | None = None,
+) -> dict[str, Any]:
+    """One timeline row as the API gives it (``audience``: the reader's, by default from
+    ``user``; docs/organizers/disclosure.md)."""
     shown = _figures_shown(change=change, user=user, private=private)
     ci = None
     if shown and change.ci_low is not None and change.ci_high is not None:
         ci = [change.ci_low, change.ci_high]
-    return {
+    audience = audience or gate_audience(task=change.task, user=user)
+    item = {
         "entry": _entry_json(change),
         "team": change.team.name if change.team_id else None,
         "at": change.at,
@@ -99,7 +117,13 @@ def history_item(*, change: ChampionChange, user: User | None, private: bool) ->
         "by": change.by,
         "split": change.split,
         "reason": change.reason,
+        # The gate's verdict of a gate step (a crowned entry passed, or the gate could not
+        # tell and the challenge crowns those); null for the start and for pins.
+        "verdict": change.verdict or None,
+        "rule": None,
+        "rows_needed": change.rows_needed if shown else None,
     }
+    return step_figures(item=item, changed=change.changed_rows, task=change.task, audience=audience)
 
 
 def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
@@ -107,17 +131,31 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
     on now, and the timeline (oldest first)."""
     current = champion_of(task=task)
     private = private_shown(task=task, user=user)
+    audience = gate_audience(task=task, user=user)
     changes = (
         ChampionChange.objects.filter(task=task)
-        .select_related("submission__team", "reference", "run", "team", "previous__reference")
+        .select_related(
+            "task__track__challenge",
+            "submission__team",
+            "reference",
+            "run",
+            "team",
+            "previous__reference",
+        )
         .order_by("at", "pk")
     )
+    live = current is not None and change_entry(current) is not None
     return {
         "entry": None if current is None else _entry_json(current),
         "team": current.team.name if current is not None and current.team_id else None,
         "since": None if current is None else current.at,
         "split": gate_split(challenge=task.track.challenge),
-        "history": [history_item(change=c, user=user, private=private) for c in changes],
+        "history": [
+            history_item(change=c, user=user, private=private, audience=audience) for c in changes
+        ],
+        # What the start waits for while the task has no champion (the AutoGluon baseline on
+        # its way: the trivial baseline is never the start meanwhile), else null.
+        "waiting_for": None if live else baseline_pending(task=task),
     }
 
 
@@ -127,7 +165,8 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Verdict:
     """ "Would this be a champion?" of one board entry: ``state`` is ``champion`` (it is),
-    ``yes``, ``no``, ``pending`` (being weighed), ``failed`` or ``sealed``."""
+    ``yes``, ``no``, ``cannot_tell`` (too few rows to bound its NFR), ``pending`` (being
+    weighed), ``failed`` or ``sealed``."""
 
     entry: LeaderboardEntry
     state: str
@@ -151,6 +190,7 @@ def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
     champion = change_entry(current)
     sealed = champion is not None and champion.sealed_for(user)
     gate = gate_settings(task=task)
+    audience = gate_audience(task=task, user=user)
     checks: dict[int, ChampionCheck] = {}
     rows = ChampionCheck.objects.filter(
         task=task,
@@ -176,20 +216,25 @@ def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
         if sealed:
             out.append(Verdict(entry=entry, state="sealed"))
             continue
-        out.append(_verdict(entry, checks.get(entry.submission_id)))
+        out.append(_verdict(entry, checks.get(entry.submission_id), task=task, audience=audience))
     return out
 
 
-def _verdict(entry: LeaderboardEntry, check: ChampionCheck | None) -> Verdict:
+def _verdict(
+    entry: LeaderboardEntry, check: ChampionCheck | None, *, task: Task, audience: Audience
+) -> Verdict:
     if check is None or check.status in (ChampionCheckStatus.QUEUED, ChampionCheckStatus.WEIGHING):
         return Verdict(entry=entry, state="pending")
     if check.status == ChampionCheckStatus.FAILED or check.passes is None:
         return Verdict(entry=entry, state="failed", reasons=(check.error,) if check.error else ())
-    result = check.result or {}
+    result = gate_answer(document=check.result or {}, task=task, audience=audience)
     upper = (result.get("nfr_ci") or [None, None])[1]
+    state = "yes" if check.passes else "no"
+    if result.get("verdict") == "cannot_tell":
+        state = "cannot_tell"
     return Verdict(
         entry=entry,
-        state="yes" if check.passes else "no",
+        state=state,
         reasons=tuple(result.get("reasons") or ()),
         nfr_upper=upper,
         difference=result.get("difference"),
@@ -237,15 +282,20 @@ def release_check(
     pred: np.ndarray,
     scores: dict[str, dict[str, Any]],
     champion: ChampionChange | None,
-    ids_shown: bool,
 ) -> dict[str, Any]:
     """The gate of predictions ``pred`` (aligned with the task's solution, with their scores
-    per split) against ``champion``, as the release check answers it; nothing is stored.
-    ``ids_shown``: whether the broken rows' ids may be named (public rows only, ever)."""
+    per split) against ``champion``, as the release check answers ``user``
+    (``.disclosure``: counts from k changed rows on, the broken rows' ids (public rows only,
+    ever) to the task's owners and organizers, and on a ladder board's public split the
+    verdict without the figures for readers who may not see exact public scores); nothing
+    is stored."""
     entry = change_entry(champion)
     if champion is None or entry is None:
+        waiting = baseline_pending(task=task)
         raise ReleaseCheckRefused(
-            f"Task '{task.slug}' has no champion yet (no reference to start from).",
+            f"Task '{task.slug}' has no champion yet: it starts from {waiting} once scored."
+            if waiting
+            else f"Task '{task.slug}' has no champion yet (no reference to start from).",
             status=409,
             code="no_champion",
         )
@@ -268,12 +318,14 @@ def release_check(
         )
     except EntryUnreadable as exc:
         raise ReleaseCheckRefused(str(exc), status=409, code="champion_unreadable") from exc
+    audience = gate_audience(task=task, user=user)
     broken = public_broken_ids(
         context=context,
         pred=pred,
         champion_predictions=reference,
-        limit=context.settings.max_broken if ids_shown else 0,
+        limit=context.settings.max_broken if audience.full else 0,
     )
-    return gate_document(
-        context=context, result=result, champion=entry, scores=scores, broken_ids=broken
+    document = gate_document(
+        context=context, result=result, champion=entry, scores=scores, broken_ids=[]
     )
+    return gate_answer(document=document, task=task, audience=audience, broken_ids=broken)

@@ -1,7 +1,9 @@
-"""Writes of a task's champion (docs/champion-gate.md).
+"""Writes of a task's champion (docs/organizers/champion-gate.md).
 
-- :func:`champion_ensure`: a task's champion, set at first use to its primary reference
-  (the AutoGluon reference: the baseline's submission it stands for);
+- :func:`champion_ensure`: a task's champion, set at first use to its start (``.start``: the
+  primary reference, never the trivial baseline while the AutoGluon baseline is on its way),
+  and the start decided again on a new data version or when a marked reference replaces
+  the trivial one; entries scored while there was no champion are weighed once there is;
 - :func:`champion_candidate_landed`: a new scored entry (a submission scored, a run scored
   on itself) queues its one *deciding* check, in the transaction where its score lands;
 - :func:`champion_check_run`: the check's job (``leaderboard.tasks.check_champion``): weigh
@@ -33,12 +35,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record, reason_check
+from challenges import hooks
+from challenges.audit import audit_record, reason_check
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost
-from leaderboard.core.gate import GateResult
+from leaderboard.core.gate import CANNOT_TELL, PASSES, GateResult
 from leaderboard.models import (
     ChampionBy,
     ChampionChange,
@@ -47,19 +49,24 @@ from leaderboard.models import (
     LeaderboardEntry,
     TaskChampion,
 )
-from leaderboard.references import references_sync
 from scoring.models import Reference, Submission
-from scoring.reference_selectors import primary_reference
 
+from .budget import release_budget_prune
 from .entries import (
     Entry,
     EntryUnreadable,
     change_entry,
     entry_candidate_reason,
-    entry_initial,
     entry_of,
 )
 from .jobs import CHAMPION_CHECK
+from .start import (
+    baseline_pending,
+    champion_start,
+    entry_is_floor,
+    marked_over_floor,
+    marked_primary,
+)
 from .weigh import (
     GateContext,
     champion_pred,
@@ -73,6 +80,8 @@ from .weigh import (
 logger = logging.getLogger(__name__)
 
 ROUNDS = 3  # weighings of one check when the champion changes meanwhile
+WAITING = "waiting"  # a deciding check that found no champion (weighed once there is one)
+WAITED = "waited"  # ... and was queued again when the start was set
 STALE_AFTER = timedelta(minutes=10)  # a check left weighing this long lost its worker
 
 INTERNAL_ERROR = "An internal error stopped this check; the organizers have been notified."
@@ -93,17 +102,6 @@ def _entry_fields(entry: Entry | None) -> dict[str, Any]:
     }
 
 
-def _initial_entry(task: Task) -> Entry | None:
-    """The task's primary reference, once the built-in ones are up to date (the AutoGluon
-    reference on the baseline's latest submission, the trivial one built)."""
-    try:
-        references_sync(task=task)
-    except Exception:
-        logger.exception("the references of task %s could not be brought up to date", task.slug)
-    primary = primary_reference(task=task)
-    return None if primary is None else entry_initial(reference=primary)
-
-
 def _locked(task: Task) -> TaskChampion:
     """The task's champion row, locked (inside the caller's transaction)."""
     TaskChampion.objects.get_or_create(task=task)
@@ -114,13 +112,44 @@ def _locked(task: Task) -> TaskChampion:
     )
 
 
+def _start_again(task: Task, current: ChampionChange | None) -> str | None:
+    """Why the champion must be decided from the start again (None: it stands): there is
+    none, its entry was removed, or it is the start and the task has new data."""
+    if current is None or change_entry(current) is None:
+        return ""
+    if current.by == ChampionBy.INITIAL and current.data_version != task.data_version:
+        return f"the start, decided again on data version {task.data_version}"
+    return None
+
+
+def _may_start_again(task: Task, current: ChampionChange) -> bool:
+    """Cheaply, without the lock: whether :func:`_ensure_locked` might decide the start again
+    (the start on older data, or the trivial baseline, which a marked reference replaces)."""
+    if current.by != ChampionBy.INITIAL:
+        return False
+    return current.data_version != task.data_version or entry_is_floor(change_entry(current))
+
+
 def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
-    """With ``holder`` locked: its champion, set to the initial one when there is none
-    (or its entry was removed)."""
+    """With ``holder`` locked: its champion, set to the start when there is none (or its
+    entry was removed), decided again from the start on a new data version while it is the
+    start, and moved to a marked reference that stands where the trivial baseline stood.
+    While the start waits (the AutoGluon baseline on its way) the champion stays as it is."""
     current = holder.current
-    if current is not None and change_entry(current) is not None:
-        return current
-    entry = _initial_entry(task)
+    why = _start_again(task, current)
+    start = None
+    if why is None:
+        if not (current.by == ChampionBy.INITIAL and entry_is_floor(change_entry(current))):
+            return current  # the usual case: no start to look up
+        if not marked_primary(task=task):
+            return current
+        start = champion_start(task=task)
+        if not marked_over_floor(start=start, current=change_entry(current)):
+            return current
+        why = "the start: the reference marked primary replaces the trivial baseline"
+    new_data = current is not None and current.data_version != task.data_version
+    start = start or champion_start(task=task, new_data=new_data)
+    entry = start.entry
     if entry is None:
         return current
     change = ChampionChange.objects.create(
@@ -130,16 +159,23 @@ def _ensure_locked(task: Task, holder: TaskChampion) -> ChampionChange | None:
         previous=current,
         by=ChampionBy.INITIAL,
         split=gate_split(challenge=task.track.challenge),
+        data_version=task.data_version,
+        reason=why,
         **_entry_fields(entry),
     )
     holder.current = change
     holder.save(update_fields=["current", "updated_at"])
+    if current is not None:
+        hooks.emit(hooks.ChampionChanged(task_id=task.pk, change_id=change.pk))
+    task_id, change_id = task.pk, change.pk
+    transaction.on_commit(lambda: _weigh_waiting(task_id=task_id, change_id=change_id), robust=True)
     return change
 
 
 def champion_ensure(*, task: Task) -> ChampionChange | None:
-    """The task's champion, set to its initial one at first use; None while the task has
-    no reference at all."""
+    """The task's champion, set to its start at first use (and decided again as
+    :func:`_ensure_locked` says); None while the task has no reference at all, or while
+    its start waits for the AutoGluon baseline (``.start``)."""
     with transaction.atomic():
         return _ensure_locked(task, _locked(task))
 
@@ -169,6 +205,9 @@ def _crown(
             "nfr_upper": None if result.nfr_ci is None else result.nfr_ci[1],
             "pfr": result.pfr,
             "worst_slice": None if worst is None else worst.as_json(),
+            "verdict": result.verdict,
+            "rows_needed": result.rows_needed,
+            "changed_rows": result.changed,
         }
     change = ChampionChange.objects.create(
         task=task,
@@ -177,6 +216,7 @@ def _crown(
         previous=holder.current,
         by=by,
         split=split,
+        data_version=task.data_version,
         decided_by=check,
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
@@ -288,9 +328,9 @@ def champion_verdicts_queue(*, task: Task) -> int:
     """Queue a verdict of every board entry (the gate's split) that has none against the
     current champion with today's split, data and settings; returns how many were queued.
     A few queries per task, whatever its entries (the beat asks every task each minute)."""
-    holder = TaskChampion.objects.select_related("current").filter(task=task).first()
+    holder = TaskChampion.objects.select_related("current__reference").filter(task=task).first()
     current = holder.current if holder is not None else None
-    if current is None or change_entry(current) is None:
+    if current is None or change_entry(current) is None or _may_start_again(task, current):
         current = champion_ensure(task=task)
     if current is None:
         return 0
@@ -411,8 +451,10 @@ def _weigh_and_decide(check: ChampionCheck, token: str) -> str:
         champion = change_entry(current)
         candidate = _candidate(check)
         why = None if candidate is None else entry_candidate_reason(candidate)
-        if current is None or champion is None or candidate is None or why is not None:
-            return _end_unweighed(check, token, current=current, why=why)
+        if candidate is None or why is not None:
+            return _end_unweighed(check, token, current=current, why=why or "")
+        if current is None or champion is None:
+            return _end_unweighed(check, token, current=current, why=None)
         if candidate.same_as(champion):
             return _end(check, token, against=current, outcome="champion")
         context = gate_context(task=task)
@@ -471,12 +513,15 @@ def _decide(
         fresh = _candidate(check)
         crowned = bool(
             check.decides
-            and result.passes
+            and crowns(result=result, challenge=context.task.track.challenge)
             and fresh is not None
             and entry_candidate_reason(fresh) is None
             and fresh.obj.predictions.name == candidate.obj.predictions.name
         )
-        outcome = "crowned" if crowned else ("passes" if result.passes else "kept")
+        if crowned:
+            outcome = "crowned"
+        else:
+            outcome = result.verdict if result.verdict in (PASSES, CANNOT_TELL) else "kept"
         if not _finish(
             check,
             token,
@@ -505,6 +550,14 @@ def _decide(
     return outcome
 
 
+def crowns(*, result: GateResult, challenge: Any) -> bool:
+    """Whether a deciding check with ``result`` takes the champion's place: it passes, or
+    the gate cannot tell and the challenge crowns those (``gate_cannot_tell``)."""
+    if result.passes:
+        return True
+    return result.verdict == CANNOT_TELL and challenge.gate_cannot_tell == "crown"
+
+
 def _end(check: ChampionCheck, token: str, *, against: ChampionChange | None, outcome: str) -> str:
     done = _finish(
         check, token, status=ChampionCheckStatus.DONE, against=against, outcome=outcome, error=""
@@ -515,8 +568,15 @@ def _end(check: ChampionCheck, token: str, *, against: ChampionChange | None, ou
 def _end_unweighed(
     check: ChampionCheck, token: str, *, current: ChampionChange | None, why: str | None
 ) -> str:
-    if current is None:
-        error = "The task has no champion yet (no reference to start from)."
+    outcome = "ineligible"
+    if why is None:
+        waiting = baseline_pending(task=check.task)
+        outcome = WAITING  # weighed once the task has a champion (_weigh_waiting)
+        error = (
+            f"The task has no champion yet: waiting for {waiting}."
+            if waiting
+            else "The task has no champion yet (no reference to start from)."
+        )
     else:
         error = f"Not weighed: {why or 'the entry no longer exists'}."
     done = _finish(
@@ -524,10 +584,33 @@ def _end_unweighed(
         token,
         status=ChampionCheckStatus.DONE,
         against=current,
-        outcome="ineligible",
+        outcome=outcome,
         error=error,
     )
-    return "ineligible" if done else "superseded"
+    return outcome if done else "superseded"
+
+
+def _weigh_waiting(*, task_id: int, change_id: int) -> int:
+    """A start was set: the deciding checks that found no champion are weighed again, in
+    the order their entries were scored (each may crown its entry); returns how many."""
+    waiting = ChampionCheck.objects.filter(
+        task_id=task_id, decides=True, outcome=WAITING, status=ChampionCheckStatus.DONE
+    ).order_by("pk")
+    version = Task.objects.filter(pk=task_id).values_list("data_version", flat=True).first()
+    queued = 0
+    for old in waiting:
+        candidate = f"s{old.submission_id}" if old.submission_id is not None else f"r{old.run_id}"
+        check = _queue(
+            key=f"decide:{candidate}:c{change_id}",
+            task_id=task_id,
+            decides=True,
+            submission_id=old.submission_id,
+            run_id=old.run_id,
+            data_version=version or old.data_version,
+        )
+        ChampionCheck.objects.filter(pk=old.pk).update(outcome=WAITED)
+        queued += check is not None
+    return queued
 
 
 # --- the beat ------------------------------------------------------------------------------
@@ -554,10 +637,13 @@ def _decide_lost(check: ChampionCheck, now: datetime) -> tuple[str, dict[str, An
 
 
 def champion_tick(*, task_ids: Callable[[], list[int]] | None = None) -> dict[str, int]:
-    """The beat's minute: stale checks swept, and the verdicts of every task's board entries
-    queued where the champion, the split (the reveal), the data or the settings changed."""
+    """The beat's minute: stale checks swept, week-old release-check uses forgotten, waiting
+    deciding checks queued where a start is set, and the verdicts of every task's board
+    entries queued where the champion, the split (the reveal), the data or the settings
+    changed."""
     report = champion_checks_sweep()
-    queued = 0
+    release_budget_prune()
+    queued = _weigh_all_waiting()
     ids = task_ids() if task_ids is not None else _tasks_with_entries()
     for task in Task.objects.filter(pk__in=ids).select_related("track__challenge"):
         try:
@@ -565,6 +651,22 @@ def champion_tick(*, task_ids: Callable[[], list[int]] | None = None) -> dict[st
         except Exception:
             logger.exception("verdicts of task %s could not be queued", task.slug)
     return {"requeued": len(report.requeued), "failed": len(report.failed), "queued": queued}
+
+
+def _weigh_all_waiting() -> int:
+    """Deciding checks that found no champion, on tasks that have one now (the start was set
+    while they were weighed): queued again (the start's own hand-over is the usual path)."""
+    task_ids = set(
+        ChampionCheck.objects.filter(
+            decides=True, outcome=WAITING, status=ChampionCheckStatus.DONE
+        ).values_list("task_id", flat=True)
+    )
+    queued = 0
+    for holder in TaskChampion.objects.filter(task_id__in=task_ids, current__isnull=False):
+        current = holder.current
+        if change_entry(current) is not None:
+            queued += _weigh_waiting(task_id=holder.task_id, change_id=current.pk)
+    return queued
 
 
 def _tasks_with_entries() -> list[int]:

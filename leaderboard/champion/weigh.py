@@ -1,5 +1,5 @@
 """Weighing an entry against a task's champion: the gate's inputs from the task, its figures
-as the release check's document (docs/champion-gate.md).
+as the release check's document (docs/organizers/champion-gate.md).
 
 - :func:`gate_split`: the split the gate decides on: public until the challenge's private
   split is revealed, private from then on, for everyone (the private verdict is never
@@ -9,14 +9,15 @@ as the release check's document (docs/champion-gate.md).
   challenge's level) and the slice columns (``task.json``'s ``slices``, from the test file);
 - :func:`weigh`: :func:`leaderboard.core.gate.gate_evaluate` of a candidate's predictions
   against the champion entry;
-- :func:`gate_document`: the JSON every surface shows (release check, stored checks).
+- :func:`gate_document`: the JSON every surface shows (release check, stored checks), before
+  ``.disclosure`` says what of it a reader may see.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from kinds import kind_get
 from leaderboard.core.gate import GateResult, GateSettings, SliceColumn, gate_evaluate
@@ -33,6 +34,7 @@ from scoring.core import Solution
 from scoring.solutions import solution_for_task
 
 from .entries import Entry, EntryUnreadable
+from .start import entry_is_floor
 
 SEED = 0  # the gate's bootstrap seed: a check is the same whenever and wherever it runs
 
@@ -142,6 +144,7 @@ def weigh(
         raise EntryUnreadable("the entry was scored on another version of the task's data")
     metric = context.task.primary_metric
     split = context.split
+    settings = replace(context.settings, floor_champion=entry_is_floor(champion))
     return gate_evaluate(
         kind=context.task.kind,
         metric=metric,
@@ -151,7 +154,7 @@ def weigh(
         rows=context.rows,
         options=context.solution.options,
         slices=context.slices,
-        settings=context.settings,
+        settings=settings,
         scores=(champion.scores(split).get(metric), (scores.get(split) or {}).get(metric)),
     )
 
@@ -203,7 +206,7 @@ def gate_document(
     scores: Mapping[str, Mapping[str, Any]],
     broken_ids: list[Any],
 ) -> dict[str, Any]:
-    """The release check's fields (docs/champion-gate.md), then what explains them:
+    """The release check's fields (docs/organizers/champion-gate.md), then what explains them:
     the metric, epsilon, the level, the champion weighed against and the reasons."""
     mcnemar = result.mcnemar
     return {
@@ -220,6 +223,9 @@ def gate_document(
         "slices": [verdict.as_json() for verdict in result.slices],
         "opis_change": opis_change(scores=scores, champion=champion, split=context.split),
         "passes": bool(result.passes),
+        "verdict": result.verdict,
+        "rule": result.rule,
+        "rows_needed": result.rows_needed,
         "broken_ids": broken_ids,
         "metric": result.metric,
         "epsilon": context.settings.epsilon,
@@ -227,4 +233,7 @@ def gate_document(
         "champion": champion.as_json(),
         "worst_slice": None if result.worst_slice is None else result.worst_slice.as_json(),
         "reasons": list(result.reasons),
+        # Kept with a stored check, never answered: the disclosure rule's count
+        # (leaderboard.champion.disclosure drops it from every answer).
+        "changed_rows": result.changed,
     }

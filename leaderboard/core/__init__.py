@@ -8,7 +8,8 @@ Modules:
     track      track standings (mean over all tasks) and the matrix relative to a baseline
     bootstrap  paired bootstrap: score and rank intervals, the group tied with the best
     shakeup    public-to-private rank changes
-    gate       the champion gate: may a new entry replace the champion (docs/champion-gate.md)
+    gate       the champion gate: may a new entry replace the champion
+    (docs/organizers/champion-gate.md)
 
 The SVG charts, the CSV export and the flips live in the neutral ``common`` package, which
 scoring uses too.

@@ -143,6 +143,7 @@ __all__ = [
     "resample_indices",
     "resample_streams",
     "statistic_of",
+    "statistic_resamples",
 ]
 
 
@@ -316,6 +317,77 @@ def point_scores(
     return row_point(y_rows, arrays, statistic)
 
 
+def statistic_resamples(
+    *,
+    y: np.ndarray,
+    preds: Sequence[np.ndarray],
+    statistic: RowStatistic | EntityStatistic,
+    kind: str = "",
+    n_resamples: int,
+    seed: int,
+    rows: np.ndarray | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    blas_threads: int | None = 1,
+    groups: np.ndarray | None = None,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """The rows resampled, every entry's point score and its (resamples x entries) scores
+    under the paired bootstrap of the module docstring, for a given ``statistic`` (what
+    :func:`bootstrap_leaderboard` resamples; the Ladder's bootstrap rule too,
+    ``leaderboard.core.ladder``). ValueError on arrays the statistic refuses."""
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be positive")
+    in_place = _in_place(statistic, y, preds, rows, groups)
+    if in_place is None:
+        y_rows, arrays = _prepare(y, preds, statistic, rows)
+        n = y_rows.shape[0]
+    else:
+        y, arrays, rows, n = in_place
+    if isinstance(statistic, EntityStatistic):
+        # y holds each record's entity: the entities are the unit.
+        if groups is not None:
+            raise ValueError(f"a {kind} task resamples its entities (y); groups= is not used")
+        entities, n_entities = group_codes(y_rows)
+        point, samples = statistic.resample_scores(
+            entities=entities,
+            n_entities=n_entities,
+            clusters=arrays,
+            draws=resample_group_counts(n_groups=n_entities, seed=seed, n_resamples=n_resamples),
+            n_resamples=n_resamples,
+            chunk_bytes=chunk_bytes,
+        )
+    elif in_place is not None:
+        try:
+            point, samples = masked_row_scores(
+                y,
+                arrays,
+                statistic,
+                mask=rows,
+                n_resamples=n_resamples,
+                seed=seed,
+                chunk_bytes=chunk_bytes,
+                blas_threads=blas_threads,
+            )
+        except ValueError:
+            _prepare(y, preds, statistic, rows)  # the selection's own words, as ever
+            raise
+    else:
+        point, samples = row_scores(
+            y,
+            y_rows,
+            arrays,
+            statistic,
+            rows=rows,
+            groups=groups,
+            n_resamples=n_resamples,
+            seed=seed,
+            chunk_bytes=chunk_bytes,
+            blas_threads=blas_threads,
+        )
+    return n, point, samples
+
+
 def _tail_index(alpha: float, n_resamples: int) -> int:
     """k: intervals run from the k-th smallest to the k-th largest of B values."""
     return max(1, math.ceil(alpha / 2 * n_resamples - 1e-9))
@@ -362,65 +434,26 @@ def bootstrap_leaderboard(
     (grouping) always resample the entities of ``y``.
     """
     _, name, statistic = statistic_of(kind, metric)
-    if n_resamples < 1:
-        raise ValueError("n_resamples must be at least 1")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
-    if chunk_bytes < 1:
-        raise ValueError("chunk_bytes must be positive")
-    in_place = _in_place(statistic, y, preds, rows, groups)
-    if in_place is None:
-        y_rows, arrays = _prepare(y, preds, statistic, rows)
-        n = y_rows.shape[0]
-    else:
-        y, arrays, rows, n = in_place
-    n_entries = len(arrays)
+    n, point, samples = statistic_resamples(
+        y=y,
+        preds=preds,
+        statistic=statistic,
+        kind=kind,
+        n_resamples=n_resamples,
+        seed=seed,
+        rows=rows,
+        chunk_bytes=chunk_bytes,
+        blas_threads=blas_threads,
+        groups=groups,
+    )
+    n_entries = len(preds)
     baseline = np.zeros(n_entries, dtype=bool)
     if is_baseline is not None:
         if len(is_baseline) != n_entries:
             raise ValueError("is_baseline needs one flag per entry")
         baseline = np.array([bool(b) for b in is_baseline], dtype=bool)
-    if isinstance(statistic, EntityStatistic):
-        # y holds each record's entity: the entities are the unit.
-        if groups is not None:
-            raise ValueError(f"a {kind} task resamples its entities (y); groups= is not used")
-        entities, n_entities = group_codes(y_rows)
-        point, samples = statistic.resample_scores(
-            entities=entities,
-            n_entities=n_entities,
-            clusters=arrays,
-            draws=resample_group_counts(n_groups=n_entities, seed=seed, n_resamples=n_resamples),
-            n_resamples=n_resamples,
-            chunk_bytes=chunk_bytes,
-        )
-    elif in_place is not None:
-        try:
-            point, samples = masked_row_scores(
-                y,
-                arrays,
-                statistic,
-                mask=rows,
-                n_resamples=n_resamples,
-                seed=seed,
-                chunk_bytes=chunk_bytes,
-                blas_threads=blas_threads,
-            )
-        except ValueError:
-            _prepare(y, preds, statistic, rows)  # the selection's own words, as ever
-            raise
-    else:
-        point, samples = row_scores(
-            y,
-            y_rows,
-            arrays,
-            statistic,
-            rows=rows,
-            groups=groups,
-            n_resamples=n_resamples,
-            seed=seed,
-            chunk_bytes=chunk_bytes,
-            blas_threads=blas_threads,
-        )
 
     higher = metric_info(name).higher_is_better
     sign = 1.0 if higher else -1.0

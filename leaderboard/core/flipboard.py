@@ -1,7 +1,7 @@
 """Flip rates of board entries against one reference, with paired bootstrap intervals.
 
-Point values are ``scoring.core.flips.flip_rates`` (docs/architecture.md §11: a row is right as the
-task's kind says, ``is_right``: its label equals the truth, or a number is within the
+Point values are ``scoring.core.flips.flip_rates`` (docs/architecture.md §11: a row is
+right as the task's kind says, ``is_right``: its label equals the truth, or a number is within the
 task's tolerance of it; NFR = rows the reference got right and the entry got wrong, over
 all rows of the split; PFR the reverse). Intervals resample the *same* rows as the score
 bootstrap of :mod:`leaderboard.core.bootstrap` (its draws: ``resample_group_counts`` with

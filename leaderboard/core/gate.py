@@ -1,7 +1,7 @@
 """The champion gate: may a new entry take the place of a task's champion?
 
 Pure (numpy, scipy, statsmodels and the task's kind); the method, its levels and why are in
-docs/champion-gate.md. On the rows of one split, a new entry ``new`` passes against the
+docs/organizers/champion-gate.md. On the rows of one split, a new entry ``new`` passes against the
 champion ``champion`` when all three hold:
 
 1. **It is really better.** The paired bootstrap (``leaderboard.core.bootstrap``: both
@@ -25,6 +25,15 @@ champion ``champion`` when all three hold:
    (``nfr_upper``); the worst slice is the one with the strongest evidence of breaking
    (the smallest p, then the highest NFR).
 
+The verdict has three outcomes (``verdict``): ``passes``; ``fails``, naming the first rule
+that broke (``rule``, in this order: ``improvement``, ``nfr``, ``slice``); and
+``cannot_tell``: it is really better and no slice breaks, but the NFR's upper bound is above
+epsilon only because the split is too small: the observed NFR is below epsilon, and
+``rows_needed`` units at that NFR would bound it at epsilon. An observed NFR at or above
+epsilon *fails* the ``nfr`` rule (more rows at that rate would not help). Against a *floor*
+champion (the trivial baseline: a guess of the class prior, no model anyone ships) only the
+improvement rule binds; the NFR and the slices are reported.
+
 The unit is the row, or the kind's (``TaskKind.flip_units``: a grouping task's entity,
 whose records flip together): counts, rates, slices and their sizes are in units.
 """
@@ -46,6 +55,12 @@ MIN_SLICE_ROWS = 30
 MAX_SLICES = 1000  # the largest slices are kept beyond this many
 MAX_BROKEN_IDS = 100
 DEFAULT_EPSILON = 0.02
+MAX_ROWS_NEEDED = 2**62  # rows_needed's search stops here (an NFR a hair below epsilon)
+
+PASSES, FAILS, CANNOT_TELL = "passes", "fails", "cannot_tell"
+VERDICTS = (PASSES, FAILS, CANNOT_TELL)
+IMPROVEMENT, NFR, SLICE = "improvement", "nfr", "slice"
+RULES = (IMPROVEMENT, NFR, SLICE)  # the order in which a failing rule is named
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +75,8 @@ class GateSettings:
     seed: int = 0
     min_slice_rows: int = MIN_SLICE_ROWS
     max_broken: int = MAX_BROKEN_IDS
+    # The champion is a floor (the trivial baseline): only the improvement rule binds.
+    floor_champion: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.epsilon <= 1:
@@ -126,6 +143,11 @@ class GateResult:
     passes: bool
     broken_rows: np.ndarray  # positions (in all rows) of the first broken rows, row order
     reasons: tuple[str, ...] = field(default=())
+    verdict: str = FAILS  # passes, fails or cannot_tell (module docstring)
+    rule: str | None = None  # fails: the first rule that broke (RULES' order)
+    rows_needed: int | None = None  # cannot_tell: units that would bound the NFR at epsilon
+    changed: int = 0  # rows of the split where the two outputs differ (the truth aside)
+    floor: bool = False  # weighed against a floor champion (settings.floor_champion)
 
 
 def _interval(count: int, n: int) -> tuple[float, float]:
@@ -135,6 +157,65 @@ def _interval(count: int, n: int) -> tuple[float, float]:
 
     low, high = proportion_confint(count, n, alpha=1 - NFR_LEVEL, method="beta")
     return float(low), float(high)
+
+
+def _upper(breaks: float, n: int, level: float) -> float:
+    """The upper end of the two-sided Clopper-Pearson interval at ``level`` of ``breaks``
+    (any real count in [0, n]) among ``n``: the beta quantile statsmodels' ``"beta"`` uses."""
+    from scipy import stats
+
+    if breaks >= n:
+        return 1.0
+    return float(stats.beta.isf((1 - level) / 2, breaks + 1, n - breaks))
+
+
+def rows_needed(*, nfr: float, epsilon: float, level: float = NFR_LEVEL) -> int | None:
+    """The fewest units ``n`` of a split at which the NFR's upper bound (two-sided
+    Clopper-Pearson at ``level``) of an entry breaking the share ``nfr`` of them (``nfr * n``
+    units, as a real count) is at most ``epsilon``; None when no size does (``nfr >=
+    epsilon``). The bound falls as ``n`` grows at a fixed share, so a doubling search and
+    a bisection find it. With nothing broken it is ``ceil(log((1 - level) / 2) / log(1 -
+    epsilon))``: 183 at epsilon 0.02."""
+    if not (0 <= nfr < epsilon < 1):
+        return None
+
+    def holds(n: int) -> bool:
+        return _upper(nfr * n, n, level) <= epsilon
+
+    high = 1
+    while not holds(high):
+        if high >= MAX_ROWS_NEEDED:
+            return None
+        high *= 2
+    low = high // 2  # fails (or 0)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def pass_probability(*, n: int, nfr: float, epsilon: float, level: float = NFR_LEVEL) -> float:
+    """The chance that a split of ``n`` units bounds the NFR at ``epsilon`` when the entry
+    truly breaks the share ``nfr``: P(X <= x) for X ~ Binomial(n, nfr), where x is the most
+    breaks whose Clopper-Pearson upper bound is still at most ``epsilon`` (the power of the
+    NFR rule at that size; ``rows_needed`` at an observed share gives about one half once
+    something broke)."""
+    from scipy import stats
+
+    if n <= 0 or _upper(0, n, level) > epsilon:
+        return 0.0
+    low, high = 0, n  # the bound grows with the count: the largest count that holds
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _upper(middle, n, level) <= epsilon:
+            low = middle
+        else:
+            high = middle
+    most = high if _upper(high, n, level) <= epsilon else low
+    return float(stats.binom.cdf(most, n, nfr))
 
 
 def mcnemar_exact(fixes: int, breaks: int) -> McNemar:
@@ -194,6 +275,13 @@ def _units(kind: str, y: np.ndarray) -> tuple[np.ndarray | None, int]:
         return None, int(y.shape[0])
     _, compact = np.unique(np.asarray(codes), return_inverse=True)
     return compact, int(compact.max()) + 1 if compact.size else 0
+
+
+def outputs_differ(kind: str, new: np.ndarray, champion: np.ndarray) -> np.ndarray:
+    """Per row, whether the two entries' outputs differ (the kind says how: a label, a
+    number, a record's cluster), whatever the truth: what the release check's disclosure
+    rule counts (docs/organizers/disclosure.md)."""
+    return np.asarray(kind_get(kind).outputs_differ(np.asarray(new), np.asarray(champion)))
 
 
 def _per_unit(flags: np.ndarray, units: np.ndarray | None, n_units: int) -> np.ndarray:
@@ -362,6 +450,13 @@ def gate_evaluate(
     improved = by_bootstrap or by_mcnemar
     breaks_little = nfr_ci[1] <= settings.epsilon
     slices_hold = not any(v.broken for v in verdicts)
+    verdict, rule, needed = decide(
+        improved=improved,
+        nfr=n_broken / n_units,
+        nfr_upper=nfr_ci[1],
+        slices_hold=slices_hold,
+        settings=settings,
+    )
     broken_positions = positions[np.flatnonzero(np.asarray(broken_rows, dtype=bool))]
     result = GateResult(
         metric=metric,
@@ -379,10 +474,72 @@ def gate_evaluate(
         improved_by="bootstrap" if by_bootstrap else ("mcnemar" if by_mcnemar else None),
         breaks_little=breaks_little,
         slices_hold=slices_hold,
-        passes=improved and breaks_little and slices_hold,
+        passes=verdict == PASSES,
         broken_rows=broken_positions[: settings.max_broken],
+        verdict=verdict,
+        rule=rule,
+        rows_needed=needed,
+        changed=int(outputs_differ(kind, new[positions], champion[positions]).sum()),
+        floor=settings.floor_champion,
     )
     return _with_reasons(result, settings=settings, no_ci=no_ci, noun=task_kind.flip_noun)
+
+
+def decide(
+    *, improved: bool, nfr: float, nfr_upper: float, slices_hold: bool, settings: GateSettings
+) -> tuple[str, str | None, int | None]:
+    """``(verdict, rule, rows_needed)`` from the three tests (module docstring): the first
+    rule that broke, in RULES' order, fails the entry; an NFR bound above epsilon at an
+    observed NFR below it cannot tell (after every other rule held)."""
+    if not improved:
+        return FAILS, IMPROVEMENT, None
+    if settings.floor_champion:
+        return PASSES, None, None
+    breaks_little = nfr_upper <= settings.epsilon
+    if not breaks_little and nfr >= settings.epsilon:
+        return FAILS, NFR, None
+    if not slices_hold:
+        return FAILS, SLICE, None
+    if breaks_little:
+        return PASSES, None, None
+    needed = rows_needed(nfr=nfr, epsilon=settings.epsilon)
+    if needed is None:  # beyond any split (an NFR a hair below epsilon): it fails
+        return FAILS, NFR, None
+    return CANNOT_TELL, None, needed
+
+
+def _nfr_reason(result: GateResult, *, settings: GateSettings, noun: str) -> str:
+    """The NFR rule in words: never "breaks too much" unless the observed NFR is at least
+    epsilon (a bound above epsilon from too few rows is "cannot tell")."""
+    assert result.nfr_ci is not None and result.nfr is not None
+    upper, eps = result.nfr_ci[1], settings.epsilon
+    broken = result.mcnemar.breaks if result.mcnemar is not None else 0
+    counted = f"{broken} of {result.units} {noun}s broken (NFR {result.nfr:.4f})"
+    if result.floor:
+        return (
+            f"Against the trivial baseline the NFR is reported, not required (a guess of the "
+            f"class prior is no model to protect): {counted}, upper bound {upper:.4f}."
+        )
+    if result.breaks_little:
+        return f"Breaks little: the NFR's upper bound is {upper:.4f} (<= epsilon {eps:g})."
+    if result.nfr >= eps:
+        return (
+            f"Breaks too much: {counted}, at or above epsilon {eps:g}; the upper bound is "
+            f"{upper:.4f}."
+        )
+    needed = rows_needed(nfr=result.nfr, epsilon=eps)
+    if needed is None:
+        return (
+            f"Breaks too much: {counted}, so close to epsilon {eps:g} that no split could "
+            f"bound it below; the upper bound is {upper:.4f}."
+        )
+    chance = pass_probability(n=needed, nfr=result.nfr, epsilon=eps)
+    return (
+        f"Cannot tell whether it breaks little: {counted}, but {result.units:,} {noun}s only "
+        f"bound the NFR by {upper:.4f} (> epsilon {eps:g}). About {needed:,} {noun}s at this "
+        f"NFR would bound it at epsilon (a split of that size shows it with probability "
+        f"{chance:.0%} if the entry truly breaks this share)."
+    )
 
 
 def _declined(metric: str, why: str) -> GateResult:
@@ -405,6 +562,7 @@ def _declined(metric: str, why: str) -> GateResult:
         passes=False,
         broken_rows=np.zeros(0, dtype=np.int64),
         reasons=(f"Not weighed: {why}.",),
+        verdict=CANNOT_TELL,
     )
 
 
@@ -430,15 +588,15 @@ def _with_reasons(
         reasons.append(
             f"Not shown better: {no_ci or 'no interval'}, and McNemar's test did not show it."
         )
-    assert result.nfr_ci is not None
-    upper = result.nfr_ci[1]
-    reasons.append(
-        f"{'Breaks little' if result.breaks_little else 'Breaks too much'}: the NFR's upper "
-        f"bound is {upper:.4f} ({'<=' if result.breaks_little else '>'} epsilon "
-        f"{settings.epsilon:g})."
-    )
+    reasons.append(_nfr_reason(result, settings=settings, noun=noun))
     failing = [s for s in result.slices if s.broken]
-    if failing:
+    if failing and result.floor:
+        worst = min(failing, key=lambda s: (s.p, -s.nfr))
+        reasons.append(
+            f"Against the trivial baseline the slices are reported, not required: "
+            f"{worst.column} = {worst.value} has {worst.breaks} of {worst.rows} {noun}s broken."
+        )
+    elif failing:
         worst = min(failing, key=lambda s: (s.p, -s.nfr))
         reasons.append(
             f"A slice breaks: {worst.column} = {worst.value} ({worst.breaks} of {worst.rows} "

@@ -18,13 +18,13 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from common.splits import BOARD_SPLITS
+from common.splits import BOARD_SPLITS, BoardSplit
 
 TeamId = Hashable
 SubmissionId = Hashable
-Split = Literal["public", "private"]
+Split = BoardSplit
 
 
 class Rankable(Protocol):

@@ -2,14 +2,18 @@
 
 A track ranks teams by the mean over **all** the track's *ranked* tasks of each task's
 *track value*: a task the team has no score on counts 0 and is listed in ``missing`` (prizes
-go to the best average, so skipping a task must not pay). A task no (non-baseline) team has
-a score on yet is not ranked (`ranked_tasks`): it would lower every mean by the same factor
-and say nothing about anyone (a task added late, that nobody has entered). Higher is
-better. A task's track value is its board score when that is a higher-is-better number in
-[0, 1] (accuracy, F1, pairwise F1); a kind whose primary metric is not (regression's RMSE:
-lower is better, in the label's units) says how its score counts (``TaskKind.track_value``:
-R² clipped to [0, 1]), so a track may mix kinds and directions (docs/decisions.md). The
-caller passes the values (``values``); without them the scores are the values.
+go to the best average, so skipping a task must not pay). A task whose entry is still on its
+way (``pending``: the team's submission or run there is queued, or running) is neither: it
+is left out of the team's mean until it lands, its cell says ``queued`` or ``running``, and
+the row is ``partial`` (a queued baseline is not a baseline that scored 0). A task no
+(non-baseline) team has a score on yet is not ranked (`ranked_tasks`): it would lower every
+mean by the same factor and say nothing about anyone (a task added late, that nobody has
+entered). Higher is better. A task's track value is its board score when that is a
+higher-is-better number in [0, 1] (accuracy, F1, pairwise F1); a kind whose primary metric
+is not (regression's RMSE: lower is better, in the label's units) says how its score counts
+(``TaskKind.track_value``: R² clipped to [0, 1]), so a track may mix kinds and directions
+(docs/decisions/0018-metric-direction-and-mixed-tracks.md). The caller passes the values
+(``values``); without them the scores are the values.
 
 Track order: best mean first; equal means are broken by the team's tie-break timestamp (the
 latest contributing submission: whoever completed its scores earlier ranks higher); teams
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from leaderboard.core.ranking import TeamId, is_scored
@@ -40,6 +44,10 @@ class TrackRow:
     task_scores: Mapping[str, float | None]  # by task slug; None: no score (counted as 0)
     task_ranks: Mapping[str, int | None]  # the team's rank on each task board
     missing: tuple[str, ...]  # task slugs without a score, in track order
+    # Each task's cell: "scored", "missing" (counts 0), or "queued" / "running" (``pending``:
+    # its entry is on its way, left out of the mean); by task slug, in track order.
+    cells: Mapping[str, str] = field(default_factory=dict)
+    partial: bool = False  # a ranked task is pending: the mean is over the others only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,9 +117,13 @@ def track_standings(
     task_ranks: Mapping[str, Mapping[TeamId, int | None]] | None = None,
     values: Mapping[str, Mapping[TeamId, float | None]] | None = None,
     higher_is_better: Mapping[str, bool] | None = None,
+    pending: Mapping[str, Mapping[TeamId, str]] | None = None,
 ) -> list[TrackRow]:
     """Standings of a track: mean track value over the ranked tasks of ``task_slugs``
     (`ranked_tasks`; missing counts 0; with none ranked, over all of them).
+
+    ``pending[slug][team_id]`` (``"queued"`` or ``"running"``) marks a task where the team has
+    no score yet and an entry on its way: left out of its mean, the row ``partial``.
 
     ``per_task[slug][team_id]`` is the team's primary score on that task board (tasks of
     ``per_task`` outside ``task_slugs`` are ignored); ``values[slug][team_id]`` what it adds
@@ -137,7 +149,16 @@ def track_standings(
     }
     counted = set(ranked_tasks(task_slugs, per_task, baselines) or task_slugs)
     rows = [
-        _team_row(team_id, task_slugs, counted, per_task, values, ranks_per_task, baselines)
+        _team_row(
+            team_id,
+            task_slugs,
+            counted,
+            per_task,
+            values,
+            ranks_per_task,
+            baselines,
+            {slug: (pending or {}).get(slug, {}).get(team_id) for slug in task_slugs},
+        )
         for team_id in _scored_teams(task_slugs, per_task)
     ]
     rows.sort(key=lambda row: _track_order(row, tie_break_at.get(row.team_id)))
@@ -164,27 +185,36 @@ def _team_row(
     values: Mapping[str, Mapping[TeamId, float | None]] | None,
     ranks_per_task: Mapping[str, Mapping[TeamId, int | None]],
     baselines: Collection[TeamId],
+    pending: Mapping[str, str | None],
 ) -> TrackRow:
-    """One team's row, not yet placed: its scores, missing tasks and mean track value over
-    the ``ranked`` tasks."""
+    """One team's row, not yet placed: its scores, cells, missing tasks and mean track value
+    over the ``ranked`` tasks but those pending (``pending[slug]``: the team's entry there is
+    queued or running)."""
     scores: dict[str, float | None] = {}
+    cells: dict[str, str] = {}
     for slug in task_slugs:
         value = per_task.get(slug, {}).get(team_id)
         scores[slug] = value if is_scored(value) else None
+        cells[slug] = "scored" if scores[slug] is not None else (pending.get(slug) or "missing")
+    waiting = [slug for slug in ranked if cells[slug] not in ("scored", "missing")]
     counted = [
         scores[slug] if values is None else (values.get(slug) or {}).get(team_id)
         for slug in task_slugs
         if scores[slug] is not None and slug in ranked
     ]
+    over = len(ranked) - len(waiting)
+    total = math.fsum(v for v in counted if v is not None and is_scored(v))
     return TrackRow(
         position=0,
         rank=None,
         team_id=team_id,
         is_baseline=team_id in baselines,
-        mean_score=math.fsum(v for v in counted if v is not None and is_scored(v)) / len(ranked),
+        mean_score=total / over if over else 0.0,
         task_scores=scores,
         task_ranks={slug: ranks_per_task[slug].get(team_id) for slug in task_slugs},
-        missing=tuple(slug for slug, value in scores.items() if value is None and slug in ranked),
+        missing=tuple(slug for slug in task_slugs if cells[slug] == "missing" and slug in ranked),
+        cells=cells,
+        partial=bool(waiting),
     )
 
 

@@ -20,7 +20,8 @@ class TransferCell:
     delta_low: float  # the 95% interval of the paired difference
     delta_high: float
     # (B,) the delta on each row resample (the same rows for every algorithm on the task:
-    # the seed and rows fix them), for the decomposition's intervals (docs/architecture.md §12)
+    # the seed and rows fix them), for the decomposition's intervals
+    # (docs/architecture.md §12)
     resamples: np.ndarray | None = None
     # The delta is the same on every row resample: the bootstrap cannot measure its noise
     # (kept beside the summary, so the matrix knows it without reading the resamples).

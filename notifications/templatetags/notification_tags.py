@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from challenge_platform.markdown import markdown_html
+from challenges.markdown import stored_html
 
 from ..models import Announcement
 
@@ -14,7 +14,7 @@ register = template.Library()
 @register.inclusion_tag("notifications/_announcements.html")
 def challenge_announcements(challenge, limit: int = 10) -> dict:
     rows = Announcement.objects.filter(challenge=challenge)[:limit]
-    return {"announcements": [(a, markdown_html(a.body)) for a in rows]}
+    return {"announcements": [(a, stored_html(a.body_html)) for a in rows]}
 
 
 @register.inclusion_tag("notifications/_team_invite.html", takes_context=True)

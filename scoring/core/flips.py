@@ -1,4 +1,5 @@
-"""Flip rates of a submission against a reference on the same rows (docs/architecture.md §11).
+"""Flip rates of a submission against a reference on the same rows (docs/architecture.md
+§11).
 
 A row is right as the task's kind says (``Solution.is_right``; without a rule, when the
 predicted label equals the truth). NFR = rows the reference got right and the submission

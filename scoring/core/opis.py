@@ -1,4 +1,5 @@
-"""OPIS: threshold consistency across groups (docs/architecture.md §11; Zhang et al., ICLR 2024).
+"""OPIS: threshold consistency across groups (docs/architecture.md §11; Zhang et al.,
+ICLR 2024).
 
 Lower is better. On the grid t_k = lo + k (hi - lo) / 100, k = 0..100, a row is predicted
 positive when its score >= t_k; U_g(t) is the F1 of group g's rows, U(t) the F1 of all rows
@@ -70,8 +71,8 @@ class UtilityCurves:
 
 
 def threshold_grid(lo: float, hi: float) -> np.ndarray:
-    """t_k = lo + k (hi - lo) / 100 for k = 0..100, exactly as docs/architecture.md §11 writes
-    it."""
+    """t_k = lo + k (hi - lo) / 100 for k = 0..100, exactly as docs/architecture.md §11
+    writes it."""
     k = np.arange(GRID_STEPS + 1, dtype=np.float64)
     return lo + k * (hi - lo) / GRID_STEPS
 

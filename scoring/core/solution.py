@@ -65,8 +65,8 @@ class Solution:
         return kind_get(self.kind)
 
     def is_right(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """Per row, whether ``pred`` is right about ``y`` (docs/architecture.md §11), as the task's
-        kind and options say: the flips' rule (``common.flips.RightRule``)."""
+        """Per row, whether ``pred`` is right about ``y`` (docs/architecture.md §11), as
+        the task's kind and options say: the flips' rule (``common.flips.RightRule``)."""
         return self.task_kind.rows_right(y, pred, self.options)
 
 

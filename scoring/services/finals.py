@@ -9,9 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import hidden_set
-from challenge_platform.models import Team, TeamMembership
+from challenges import hooks
+from challenges.audit import hidden_set
+from challenges.models import Team, TeamMembership
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import SubmissionRefused
 
@@ -93,6 +93,6 @@ def submission_visibility_set(
     *, submission: Submission, hidden: bool, actor: Any = None, reason: str = ""
 ) -> None:
     """Hide (or disqualify) a submission: it leaves the leaderboards, stays in the records.
-    A person hiding it must give a reason (:class:`challenge_platform.audit.ReasonRequired`)."""
+    A person hiding it must give a reason (:class:`challenges.audit.ReasonRequired`)."""
     if hidden_set(obj=submission, hidden=hidden, actor=actor, reason=reason, noun="submission"):
         hooks.emit(hooks.TaskResultsChanged(task_id=submission.task_id))

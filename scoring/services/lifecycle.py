@@ -1,7 +1,7 @@
 """Scoring one submission: claim, validate and score, then finish or retry.
 
-Lifecycle (docs/architecture.md §5): ``queued -> scoring -> scored | failed``, run by the shared job
-lifecycle of :mod:`jobs.lifecycle`. The database is the source of truth and the
+Lifecycle (docs/architecture.md §5): ``queued -> scoring -> scored | failed``, run by the
+shared job lifecycle of :mod:`jobs.lifecycle`. The database is the source of truth and the
 broker only a doorbell: every message may be lost, duplicated or redelivered, so scoring
 claims the row under a lock and only the delivery holding it (``claim_token``) may finish
 it; a lost message is sent again (:mod:`jobs.republish`) and a dead worker's submission is
@@ -22,7 +22,7 @@ from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, wi
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from challenge_platform import hooks
+from challenges import hooks
 from common.files import delete_file_quietly, local_path
 from jobs import lifecycle
 from scoring.core import (

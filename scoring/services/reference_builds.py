@@ -1,4 +1,5 @@
-"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md §11).
+"""The trivial baseline of a task that arrives, built by a worker (docs/architecture.md
+§11).
 
 A task imported by any path (``manage.py import_task``, the console, the API, the demo)
 is benchmarked on arrival: in the import's transaction (``hooks.TaskAdded``) it gets a
@@ -31,7 +32,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost

@@ -1,24 +1,28 @@
-"""Writes of a task's references (docs/architecture.md §11): the trivial baseline, uploads, the
-primary.
+"""Writes of a task's references (docs/architecture.md §11): the trivial baseline,
+uploads, the primary.
 
 Every reference file goes through the scoring core exactly as a submission does
 (``score_file``: the same reader, size cap, id checks and metrics), and its aligned
 predictions are kept for flips. A refused file changes nothing and says why. A change of
-references refreshes the task's boards (``challenge_platform.hooks``), whose bootstrap then
+references refreshes the task's boards (``challenges.hooks``), whose bootstrap then
 recomputes the flip columns against the primary reference.
 
 Task owners act within the rules (issue 25; organizers are not limited): an upload needs
 the challenge's current rules accepted and a team that is not hidden, and counts against
 ``REFERENCE_UPLOADS_PER_DAY`` per task and UTC day (refused ones do not; removing one does
-not give it back); once the challenge has started, choosing, or removing, the primary
-reference is an organizer's decision (prize eligibility is measured against it). Every
-upload, removal and primary change is an audit event.
+not give it back) and against the team's upload budget (issue 51,
+``challenges.upload_budget``: its upload rate with every other kind of upload, and
+its storage quota on the file's bytes, until the reference is removed); once the challenge
+has started, choosing, or removing, the primary reference is an organizer's decision (prize
+eligibility is measured against it). Every upload, removal and primary change is an audit
+event.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+import math
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -30,19 +34,28 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record
-from challenge_platform.models import AuditEvent
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import is_organizer
+from challenges import hooks
+from challenges.audit import audit_record
+from challenges.models import AuditEvent, Team
+from challenges.rules import rules_gate
+from challenges.selectors import is_organizer
+from challenges.upload_budget import (
+    refused_as,
+    team_upload_lock,
+    upload_admission,
+    upload_daily_check,
+    upload_day_start,
+    upload_quota_check,
+    upload_rate_take,
+)
 from common.units import byte_size
 from datasets.models import Task
-from datasets.selectors import task_manage_refusal
+from datasets.selectors import task_manage_refusal, task_owner_upload_team
 from kinds import kind_get
 from scoring.core import SubmissionInvalid, primary_metric, score_file
 from scoring.core import save_predictions as predictions_to_bytes
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from scoring.selectors import next_utc_midnight
+from scoring.reference_selectors import primary_reference
 from scoring.services.lifecycle import primary_scores
 from scoring.solutions import solution_for_task
 
@@ -55,12 +68,34 @@ NAME_MAX = 80
 class ReferenceRefused(Exception):
     """An upload or a primary choice that cannot be accepted; ``str()`` says why.
 
-    ``status`` is the HTTP status an API answers with, ``code`` the rule's name."""
+    ``status`` is the HTTP status an API answers with, ``code`` the rule's name,
+    ``retry_after`` when the same upload may succeed later (the team's rate, the day's
+    limit)."""
 
-    def __init__(self, message: str, *, status: int = 400, code: str = "reference_refused"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        code: str = "reference_refused",
+        retry_after: datetime | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry_after = retry_after
+
+    def retry_seconds(self) -> int | None:
+        if self.retry_after is None:
+            return None
+        return max(math.ceil((self.retry_after - timezone.now()).total_seconds()), 0)
+
+
+def _budget_refused(
+    code: str, message: str, http_status: int, retry_after: datetime | None = None
+) -> ReferenceRefused:
+    """The upload budget's refusal as this app's (``upload_budget.refused_as``)."""
+    return ReferenceRefused(message, status=http_status, code=code, retry_after=retry_after)
 
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -74,7 +109,7 @@ def _organizer(user: User) -> bool:
 def reference_uploads_today(*, task: Task, now: datetime | None = None) -> int:
     """Uploads by task owners (not organizers) to ``task`` since UTC midnight, from the
     append-only audit log (so a removed reference still counts)."""
-    since = next_utc_midnight(at=now or timezone.now()) - timedelta(days=1)
+    since = upload_day_start(now=now)
     return (
         AuditEvent.objects.filter(
             action="reference.upload",
@@ -102,14 +137,31 @@ def _owner_may_upload(*, task: Task, user: User) -> None:
 
 def _check_upload_limit(*, task: Task) -> None:
     limit = settings.REFERENCE_UPLOADS_PER_DAY
-    if reference_uploads_today(task=task) >= limit:
-        resets = next_utc_midnight(at=timezone.now())
-        raise ReferenceRefused(
-            f"The task's owners have used today's {limit} reference upload(s) of '{task.slug}'; "
-            f"the limit resets at {resets:%Y-%m-%d %H:%M} UTC.",
-            status=429,
+    with refused_as(_budget_refused):
+        upload_daily_check(
+            used=reference_uploads_today(task=task),
+            limit=limit,
             code="reference_limit",
+            refused=f"The task's owners have used today's {limit} reference upload(s) of "
+            f"'{task.slug}'",
         )
+
+
+def reference_upload_admission(
+    *, task: Task, user: User, declared_bytes: int | None = None
+) -> Team | None:
+    """The refusals that need no byte of the file, for a task owner (organizers pass, and
+    are not charged): the rules, the owner role, today's uploads of the task, the team's
+    upload rate (429) and a declared body over its storage quota (413). Views call it
+    before the body is read; :func:`reference_upload` calls it again. Returns the team
+    charged (None: an organizer's upload)."""
+    if _organizer(user):
+        return None
+    _owner_may_upload(task=task, user=user)
+    team = task_owner_upload_team(task=task, user=user)
+    with refused_as(_budget_refused):
+        upload_admission(team=team, declared_bytes=declared_bytes)
+    return team
 
 
 def _primary_change_allowed(*, task: Task, user: User, what: str) -> None:
@@ -126,8 +178,6 @@ def _primary_change_allowed(*, task: Task, user: User, what: str) -> None:
 
 
 def _primary_name(task: Task) -> str | None:
-    from scoring.reference_selectors import primary_reference  # reads; no cycle at import
-
     primary = primary_reference(task=task)
     return primary.name if primary is not None else None
 
@@ -175,10 +225,12 @@ def reference_upload(
     the challenge has started.
     """
     organizer = _organizer(user)
-    if not organizer:
-        _owner_may_upload(task=task, user=user)
-        if make_primary:
-            _primary_change_allowed(task=task, user=user, what="This upload was not stored")
+    team = reference_upload_admission(task=task, user=user)
+    if team is not None:
+        with refused_as(_budget_refused):
+            upload_rate_take(team=team)  # its body arrived: it counts, valid or not
+    if not organizer and make_primary:
+        _primary_change_allowed(task=task, user=user, what="This upload was not stored")
     name = _clean_name(name)
     if Reference.objects.filter(task=task, name__iexact=name).exists():
         raise ReferenceRefused(f"Task '{task.slug}' already has a reference named '{name}'.")
@@ -192,11 +244,16 @@ def reference_upload(
     data = file.read(limit + 1)
     if len(data) > limit:
         raise ReferenceRefused(f"The reference file is larger than the {byte_size(limit)} limit.")
+    if team is not None:
+        with refused_as(_budget_refused):
+            upload_quota_check(team=team, adding_bytes=len(data))
     reference = Reference(
         task=task,
         name=name,
         source=ReferenceSource.UPLOAD,
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        team=team,
+        file_size=len(data),
     )
     try:
         reference_score_into(
@@ -208,10 +265,15 @@ def reference_upload(
     suffix = ".csv.gz" if original.endswith(".gz") else "." + original.rsplit(".", 1)[-1][:8]
     try:
         with transaction.atomic():
-            # Uploads to one task take turns: the day's count is checked again under the lock.
+            # Uploads to one task take turns: the day's count is checked again under the lock,
+            # then the team's (the storage quota's last room goes once).
             Task.objects.select_for_update().filter(pk=task.pk).values_list("pk").get()
             if not organizer:
                 _check_upload_limit(task=task)
+            if team is not None:
+                team_upload_lock(team=team)
+                with refused_as(_budget_refused):
+                    upload_quota_check(team=team, adding_bytes=len(data))
             before = _primary_name(task)
             if make_primary:
                 Reference.objects.filter(task=task, is_primary=True).update(is_primary=False)
@@ -240,7 +302,7 @@ def reference_upload(
         raise ReferenceRefused(
             f"Task '{task.slug}' already has a reference named '{name}'."
         ) from exc
-    except ReferenceRefused:  # the day's last upload was taken meanwhile
+    except ReferenceRefused:  # the day's last upload, or the quota's room, taken meanwhile
         reference.predictions.delete(save=False)
         reference.file.delete(save=False)
         raise
@@ -300,7 +362,7 @@ def reference_delete(*, reference: Reference, user: User = None) -> None:
             after={"primary": _primary_name(task)},
         )
         hooks.emit(hooks.TaskResultsChanged(task_id=task.pk))
-    # its files go once the deletion commits (challenge_platform.stored_files)
+    # its files go once the deletion commits (challenges.stored_files)
 
 
 def trivial_submission(*, task: Task) -> bytes:

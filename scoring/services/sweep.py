@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from challenge_platform import hooks
-from challenge_platform.audit import audit_record
+from challenges import hooks
+from challenges.audit import audit_record
 from datasets.models import Task
 from jobs import lifecycle
 from jobs.holders import when_holder_lost

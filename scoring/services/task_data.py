@@ -1,6 +1,6 @@
 """What scoring does when a task's data is replaced by a new version (``task.replace``).
 
-Called on ``challenge_platform.hooks.TaskDataChanged`` (``scoring.receivers``):
+Called on ``challenges.hooks.TaskDataChanged`` (``scoring.receivers``):
 every submission of the task goes back in the queue (the rescore path of ``sweep``), the
 built-in trivial baseline is rebuilt from the new train labels, and every uploaded reference
 file is read again against the new solution. A reference whose file no longer fits the new
@@ -17,7 +17,7 @@ import logging
 
 from django.db import transaction
 
-from challenge_platform.stored_files import StoredFile, delete_on_commit, field_files
+from challenges.stored_files import StoredFile, delete_on_commit, field_files
 from datasets.models import Task
 from scoring.core import SubmissionInvalid
 from scoring.models import Reference, ReferenceSource
@@ -45,7 +45,7 @@ def task_references_refresh(*, task: Task) -> None:
     trivial = Reference.objects.filter(task=task, source=ReferenceSource.TRIVIAL).first()
     if trivial is not None:
         was_primary = trivial.is_primary
-        trivial.delete()  # its files go once this commits (challenge_platform.stored_files)
+        trivial.delete()  # its files go once this commits (challenges.stored_files)
         try:
             with transaction.atomic():
                 rebuilt = reference_trivial_ensure(task=task)

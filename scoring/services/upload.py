@@ -2,7 +2,7 @@
 
 Both paths share the format sniffing, the storage and the queueing (``queued``, published
 by name on commit to the scoring task); only the participant checks (team, open dates,
-daily limit, the team's upload rate and storage quota: ``challenge_platform.upload_budget``)
+daily limit, the team's upload rate and storage quota: ``challenges.upload_budget``)
 are the upload's own.
 """
 
@@ -22,10 +22,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team
-from challenge_platform.rules import rules_gate
-from challenge_platform.selectors import team_for_user
-from challenge_platform.upload_budget import (
+from challenges.models import Challenge, Team
+from challenges.rules import rules_gate
+from challenges.selectors import team_for_user
+from challenges.upload_budget import (
     refused_as,
     upload_quota_check,
     upload_rate_check,
@@ -331,7 +331,8 @@ def _sniff(file: File) -> str:
 
 
 def _check_daily_limit(*, team: Team, task: Task, user: AbstractBaseUser) -> None:
-    """The daily limit, per team and per person (docs/decisions.md, "Team hopping")."""
+    """The daily limit, per team and per person (docs/decisions/0021-one-entry-per-person.md, "Team
+    hopping")."""
     usage = submission_daily_usage(team=team, task=task)
     if usage.used >= usage.limit:
         raise SubmissionRefused(

@@ -6,8 +6,8 @@ import uuid
 
 from django import template
 
-from challenge_platform.rules import rules_accepted
-from challenge_platform.selectors import team_for_user
+from challenges.rules import rules_accepted
+from challenges.selectors import team_for_user
 from scoring import selectors
 
 register = template.Library()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from challenge_platform.accounts.oidc_settings import (
+from challenges.accounts.oidc_settings import (
     form_action_sources,
     openid_connect_providers,
 )
@@ -58,3 +58,7 @@ def smtp(settings) -> Iterator[SmtpServer]:
         settings.EMAIL_PORT = server.port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         yield server
+
+
+# Last: the helpers module imports configure_oidc from here.
+from .oidc_helpers import oidc  # noqa: E402, F401 - a fixture of several modules

@@ -1,6 +1,7 @@
 """API tokens stored hashed (issue 25): a key is readable once, in the answer that makes it;
 the database keeps a digest; the account page and the console show a prefix; the owner and
-organizers can revoke; `Authorization: Token <key>` (docs/architecture.md §7) works as before."""
+organizers can revoke; `Authorization: Token <key>` (docs/architecture.md §7) works as
+before."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from challenge_platform.models import AuditEvent
-from challenge_platform.tokens import api_token_create
+from challenges.models import AuditEvent
+from challenges.tokens import api_token_create
 from tests.platform_tests.factories import UserFactory
 
 PASSWORD = "pw-for-tests"  # UserFactory's

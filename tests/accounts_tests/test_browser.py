@@ -11,7 +11,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from challenge_platform.models import RulesAcceptance, Team
+from challenges.models import RulesAcceptance, Team
 from tests.accounts_tests.conftest import configure_oidc
 from tests.platform_tests.factories import ChallengeFactory
 from tests.support.smtp_server import links

@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from challenge_platform.accounts.adapters import AccountAdapter
-from challenge_platform.accounts.usernames import username_problem, validate_username
-from challenge_platform.team_names import name_key
-from tests.accounts_tests.test_oidc import (
+from challenges.accounts.adapters import AccountAdapter
+from challenges.accounts.usernames import username_problem, validate_username
+from challenges.team_names import name_key
+from tests.accounts_tests.oidc_helpers import (
     CALLBACK,
     logged_in_user,
     oidc,  # noqa: F401 - the provider fixture
@@ -80,7 +80,8 @@ def test_a_combining_mark_makes_no_new_username(mark) -> None:
 
 def test_a_distinct_name_still_signs_up_and_case_alone_is_taken(client) -> None:
     UserFactory(username="alice")
-    assert "already exists" in signup(client, "ALICE", "upper@example.org")
+    # Case alone: the look-alike rule (the case-folded skeleton, issue 51) names the account.
+    assert "reads the same as the existing user “alice”" in signup(client, "ALICE", "u@example.org")
     assert not User.objects.filter(username="ALICE").exists()
     signup(client, "alicia", "alicia@example.org")
     assert User.objects.filter(username="alicia").exists()

@@ -10,44 +10,19 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.accounts_tests.conftest import configure_oidc
+from .oidc_helpers import CALLBACK, LOGIN, User, logged_in_user, sign_in_at_provider, start
 
 pytestmark = pytest.mark.django_db
-User = get_user_model()
-LOGIN = "/accounts/oidc/org/login/"
-CALLBACK = "/accounts/oidc/org/login/callback/"
 
 
-@pytest.fixture
-def oidc(settings, idp):
-    configure_oidc(settings, idp, base_url="http://testserver")
-    return idp
 
 
-def start(client: Client) -> str:
-    """Press the sign-in button: the redirect to the provider's authorization endpoint."""
-    response = client.post(LOGIN)
-    assert response.status_code == 302, response.content[:500]
-    return response["Location"]
 
 
-def sign_in_at_provider(authorize_url: str, email: str) -> dict[str, str]:
-    """Type ``email`` into the provider's form; the code and state it sends back."""
-    page = requests.get(authorize_url, timeout=10)
-    assert page.status_code == 200, page.text
-    answer = requests.post(authorize_url, data={"email": email}, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.text
-    query = parse_qs(urlsplit(answer.headers["Location"]).query)
-    return {key: values[0] for key, values in query.items()}
 
 
-def logged_in_user(client: Client):
-    user_id = client.session.get("_auth_user_id")
-    return User.objects.get(pk=user_id) if user_id else None
 
 
 def test_first_sign_in_creates_the_user_and_the_second_finds_it(oidc):

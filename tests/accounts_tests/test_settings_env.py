@@ -13,7 +13,7 @@ PROBE = """
 import json, django
 django.setup()
 from django.conf import settings
-from challenge_platform.mail import mail_destination
+from runtime.mail import mail_destination
 print(json.dumps({
     "backend": settings.EMAIL_BACKEND,
     "file_path": settings.EMAIL_FILE_PATH,

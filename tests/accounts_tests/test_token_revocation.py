@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
 
-from challenge_platform.models import RevokedApiToken, TokenRevocation
-from challenge_platform.tokens import api_token_create, api_tokens_revoke_all
+from challenges.models import RevokedApiToken, TokenRevocation
+from challenges.tokens import api_token_create, api_tokens_revoke_all
 from tests.platform_tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

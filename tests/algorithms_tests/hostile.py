@@ -39,19 +39,23 @@ print("HITS", hits)
 
 NETWORK = """
 import errno, os, socket
+
+def attempt(host, port):
+    try:  # the seccomp allow-list refuses every address family but AF_UNIX (issue 51)
+        s = socket.socket()
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, exc.errno)
+    s.settimeout(2)
+    code = s.connect_ex((host, port))
+    return errno.errorcode.get(code, code)
+
 ports = [int(p) for p in open("/code/ports.txt").read().split()]
 for port in ports:
-    s = socket.socket()
-    s.settimeout(2)
-    code = s.connect_ex(("127.0.0.1", port))
-    print("PORT", port, errno.errorcode.get(code, code))
-names = [name for _, name in socket.if_nameindex()]
+    print("PORT", port, attempt("127.0.0.1", port))
+# The network namespace, read without a socket: only a loopback of its own.
+names = sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:])
 print("INTERFACES", names)
-# Only with no interface but loopback (no route anywhere): connect() fails at once, unsent.
-if names == ["lo"]:
-    s = socket.socket()
-    s.settimeout(2)
-    print("OUTSIDE", errno.errorcode.get(s.connect_ex(("10.255.255.1", 80))))
+print("OUTSIDE", attempt("10.255.255.1", 80))
 """
 
 WRITE_OUTSIDE = """

@@ -1,5 +1,5 @@
 """A product-matching task whose titles carry accents and umlauts, and two methods that
-meet its stress families differently (docs/stress.md):
+meet its stress families differently (docs/organizers/stress.md):
 
 - ``ROBUST_MAIN`` compares the titles only (it ignores the brand column), folded to plain
   letters and fuzzily (rapidfuzz's token set ratio): typos and transliteration barely move

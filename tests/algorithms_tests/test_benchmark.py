@@ -12,34 +12,34 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services.benchmark import (
     benchmark_status,
     benchmark_tick,
     benchmark_versions,
     sampled_for_reproduction,
 )
-from algorithms.services.budget import budget_open, used_cpu_seconds_today
-from algorithms.services.dispatch import run_claim_next
+from algorithms.services.budget import budget_open, prefer_other_seconds, used_cpu_seconds_today
+from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.manifest import MANIFEST_KEYS, runtime_lock_sha256
-from algorithms.services.profiles import BENCHMARK, TEAM
+from algorithms.services.manifest import SAME_WORKER as SAME
+from algorithms.services.profiles import BENCHMARK, REPRODUCTION, TEAM, served_with
 from algorithms.services.runs import run_create
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_bundle_replace
 from jobs.liveness import Liveness
 from leaderboard.models import LeaderboardEntry
 from leaderboard.transfer import transfer_matrix
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import challenge_finish
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.archives import HONEST_MAIN
+from tests.algorithms_tests.services_helpers import queue
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     Participant,
@@ -50,6 +50,8 @@ from tests.scoring_tests.factories import (
 )
 from tests.support.broker import queue_length
 
+from .benchmark_helpers import beating, upload
+
 pytestmark = pytest.mark.slow
 
 SEED_MAIN = (
@@ -58,11 +60,6 @@ SEED_MAIN = (
 print("SEED=" + os.environ.get("SEED", "missing"), "task.json seed=" + str(meta.get("seed")))
 """
 )
-
-
-def upload(participant, challenge, name: str, main: str = HONEST_MAIN) -> AlgorithmVersion:
-    body = post_archive(participant.api(), challenge, algorithm_zip(main, name=name)).json()
-    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])
 
 
 def reruns(task=None):
@@ -147,9 +144,9 @@ def test_marking_past_the_cap_is_refused_naming_the_versions_in(world, broker, c
     assert "already has 3 versions marked in the benchmark" in refusal["detail"]
     assert "A v1, A v2, A v3" in refusal["detail"] and "A v4 was not marked" in refusal["detail"]
     assert list(
-        AlgorithmVersion.objects.filter(in_benchmark=True).order_by("number").values_list(
-            "number", flat=True
-        )
+        AlgorithmVersion.objects.filter(in_benchmark=True)
+        .order_by("number")
+        .values_list("number", flat=True)
     ) == [1, 2, 3]
     # The marks displace the default (the latest, v73): the team keeps three.
     assert set(benchmark_versions(challenge=world.challenge)) == {*versions[:3], other}
@@ -165,7 +162,10 @@ def test_marking_past_the_cap_is_refused_naming_the_versions_in(world, broker, c
     assert client.post(mark % 2, {"benchmark": "out"}).status_code == 302
     assert client.post(mark % 40, {"benchmark": "in"}).status_code == 302
     assert set(benchmark_versions(challenge=world.challenge)) == {
-        versions[0], versions[2], versions[39], other
+        versions[0],
+        versions[2],
+        versions[39],
+        other,
     }
 
 
@@ -259,9 +259,9 @@ def test_a_participants_run_is_claimed_before_an_older_rerun(world, broker, tmp_
         asked = run_create(
             profile=TEAM, version=a, task=world.classification, user=world.participant.user
         )
-    first = run_claim_next(task_name=TEAM.task_name, token="t1", worker="n")
+    first = run_claim_next(served=served_with(profile=TEAM), token="t1", worker="n")
     assert first.pk == asked.pk
-    assert run_claim_next(task_name=TEAM.task_name, token="t2", worker="n").pk == rerun.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t2", worker="n").pk == rerun.pk
 
 
 def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings):
@@ -270,18 +270,18 @@ def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings
     task = imported_task(tmp_path, challenge=world.challenge, slug="later-task")
     first, second = reruns(task).order_by("pk")
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 0.001  # 3.6 CPU seconds
-    assert run_claim_next(task_name=TEAM.task_name, token="t1", worker="n").pk == first.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t1", worker="n").pk == first.pk
     AlgorithmRun.objects.filter(pk=first.pk).update(
         status=AlgorithmRunStatus.SUCCEEDED, finished_at=timezone.now(), cpu_seconds=10.0
     )
     assert used_cpu_seconds_today() == 10.0 and not budget_open()
-    assert run_claim_next(task_name=TEAM.task_name, token="t2", worker="n") is None
+    assert run_claim_next(served=served_with(profile=TEAM), token="t2", worker="n") is None
     assert AlgorithmRun.objects.get(pk=second.pk).status == AlgorithmRunStatus.QUEUED
     # A participant's run still goes.
     version = AlgorithmVersion.objects.get(algorithm__name="A")
     with transaction.atomic():
         asked = run_create(profile=TEAM, version=version, task=task, user=world.participant.user)
-    assert run_claim_next(task_name=TEAM.task_name, token="t3", worker="n").pk == asked.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t3", worker="n").pk == asked.pk
     # The next day the spent CPU no longer counts.
     yesterday = timezone.now() - timedelta(days=1)
     AlgorithmRun.objects.filter(pk=first.pk).update(finished_at=yesterday)
@@ -289,7 +289,7 @@ def test_the_budget_closes_and_opens_the_class(world, broker, tmp_path, settings
     AlgorithmRun.objects.filter(pk=first.pk).update(finished_at=timezone.now())
     # A higher budget opens it the same day.
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 1
-    assert run_claim_next(task_name=TEAM.task_name, token="t4", worker="n").pk == second.pk
+    assert run_claim_next(served=served_with(profile=TEAM), token="t4", worker="n").pk == second.pk
 
 
 def test_the_beat_rings_when_the_budget_opens_again(world, broker, tmp_path, settings):
@@ -407,7 +407,7 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     original = AlgorithmRun.objects.get(pk=run["id"])
     assert execute(original) == "succeeded"
     assert benchmark_tick()["reproductions"] == 0  # its submission is not scored yet
-    from scoring.services import submission_score
+    from scoring.services.lifecycle import submission_score
 
     original.refresh_from_db()
     submission_score(submission_pk=original.submission_id)
@@ -420,46 +420,63 @@ def test_a_sampled_run_is_reproduced_and_its_agreement_shown(world, broker, sett
     reproduction.refresh_from_db()
     assert reproduction.agreement == 1.0 and reproduction.submission is None
     body = client.get(f"/api/v1/algorithm-runs/{original.pk}/").json()
-    assert body["reproduced"] == {"run": reproduction.pk, "agreement": 1.0}
+    # Both claimed by "test-node": the manifest says it ran where the original did.
+    assert body["reproduced"] == {"run": reproduction.pk, "agreement": 1.0, "placement": SAME}
     # Not in the transfer matrix, not a submission.
     matrix = transfer_matrix(track=world.classification.track)
     assert reproduction.pk not in {r.pk for row in matrix.rows for r in row.runs if r}
 
 
-def test_a_reproduction_waits_only_for_another_node_of_its_queue(world, broker):
-    """A reproduction goes to another algorithms node than its original's, when one is
-    alive: the baselines worker (its own queue) and a scoring worker beat too, but never
-    take a reproduction, so beside them the original's node may (before, it waited
-    forever on the Procfile's deployment, where baselines@host runs baseline runs)."""
-    from algorithms.services.budget import reproduction_eligible
 
-    def beating(node: str, queues: tuple[str, ...]) -> None:
-        Liveness(
-            holder=f"{node}#1", client=broker, beat_seconds=1, lost_after=30,
-            sweep=lambda *a: ([], []), holders_of_claims=list, queues=queues,
-        ).beat()  # fmt: skip
 
+def test_a_reproduction_waits_a_while_for_another_node_of_its_queue_then_runs_anyway(
+    world, broker, settings
+):
+    """Only a live node that takes reproductions counts as "another worker": the baselines
+    and scoring workers of the embedded default beat too, and ran runs (the baseline), but
+    never take one; counting them left a reproduction refused by the one node that could
+    run it (issue 50). A second algorithms node is preferred for
+    ``REPRODUCTION_PREFER_OTHER_SECONDS``; then the first takes it too."""
+    settings.REPRODUCTION_SHARE = 1.0
     version = upload(world.participant, world.challenge, "A")
-    (run,) = queue(
-        world.participant.api(), version.algorithm_id, tasks=[world.classification.slug]
-    ).json()["runs"]
-    AlgorithmRun.objects.filter(pk=run["id"]).update(
-        worker_hostname="algorithms@a", started_at=timezone.now()
+    with transaction.atomic():
+        original = run_create(
+            profile=BENCHMARK, version=version, task=world.classification, audit=False
+        )
+    assert algorithm_run_execute(run_pk=original.pk, worker="algorithms@host-a") == "succeeded"
+    # The node's sibling workers ran algorithm runs too (a baseline) and beat.
+    beating(broker, "algorithms@host-a", ("algorithms",))
+    beating(broker, "baselines@host-a", ("baselines",))
+    beating(broker, "scoring@host-a", ("scoring", "notifications"))
+    assert benchmark_tick()["reproductions"] == 1
+    reproduction = AlgorithmRun.objects.get(reproduces=original)
+
+    def next_for(node: str) -> list[int]:
+        order = queued_in_claim_order(served=served_with(profile=REPRODUCTION), worker=node)
+        return [run.pk for run in order]
+
+    assert next_for("algorithms@host-a") == [reproduction.pk]  # alone on its queue: it may
+    beating(broker, "algorithms@host-b", ("algorithms",))
+    assert next_for("algorithms@host-a") == []  # another node takes reproductions now
+    assert next_for("algorithms@host-b") == [reproduction.pk]
+    # Never as long as half the republish bound (each refused doorbell is published again).
+    assert prefer_other_seconds() == min(
+        settings.REPRODUCTION_PREFER_OTHER_SECONDS,
+        settings.JOB_REPUBLISH_SECONDS * settings.JOB_REPUBLISH_LIMIT / 4,
     )
-    baseline = AlgorithmRun.objects.create(
-        version=version, task=world.classification, profile="baseline", status="succeeded",
-        worker_hostname="baselines@a", started_at=timezone.now(),
-    )  # fmt: skip
-    assert baseline.pk
-    beating("algorithms@a", ("algorithms",))
-    beating("baselines@a", ("baselines",))
-    beating("scoring@a", ("scoring", "notifications"))
-    assert reproduction_eligible(worker="algorithms@a") == Q()  # alone on its queue: it may
-    beating("algorithms@b", ("algorithms",))
-    AlgorithmRun.objects.filter(pk=baseline.pk).update(worker_hostname="algorithms@b")
-    assert reproduction_eligible(worker="algorithms@a") == ~Q(
-        reproduces__worker_hostname="algorithms@a"
+    waited = timezone.now() - timedelta(seconds=prefer_other_seconds() + 1)
+    AlgorithmRun.objects.filter(pk=reproduction.pk).update(status_changed_at=waited)
+    assert next_for("algorithms@host-a") == [reproduction.pk]  # waited long enough: anyone
+
+    assert algorithm_run_execute(run_pk=reproduction.pk, worker="algorithms@host-b") == (
+        "succeeded"
     )
+    reproduction.refresh_from_db()
+    assert reproduction.manifest["reproduction"] == {
+        "worker": "algorithms@host-b",
+        "original_worker": "algorithms@host-a",
+        "placement": "another_host",
+    }
 
 
 def test_the_sample_is_a_fixed_share():

@@ -14,7 +14,7 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.benchmark import benchmark_tick
 from leaderboard.transfer import transfer_matrix
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import start_runs, upload_algorithm
+from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
 from tests.scoring_tests.factories import imported_task, make_participant
 from tests.support.waiting import wait_for
 

@@ -21,7 +21,7 @@ from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from jobs import lifecycle
 from tests.algorithms_tests import hostile
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import (
+from tests.algorithms_tests.worker_helpers import (
     assert_worker_survives,
     start_running,
     start_runs,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import BubblewrapBackend
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.cgroups import (
     CONTROLLERS,
     PREFIX,
@@ -28,7 +28,7 @@ from algorithms.sandbox.cgroups import (
     remove_stale,
 )
 from tests.algorithms_tests import hostile
-from tests.algorithms_tests.test_sandbox import run
+from tests.algorithms_tests.sandbox_helpers import run
 
 
 def fake_cgroup(folder: Path, *, delegates: str = "") -> Path:

@@ -13,16 +13,17 @@ import pytest
 from scipy import stats
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
 from algorithms.services.builtin import baseline_team_get_or_create
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from scoring.core import load_predictions
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
-from tests.algorithms_tests.test_regression_runs import linear_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
+from tests.algorithms_tests.regression_runs_helpers import linear_zip
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for, solution_frame
 

@@ -15,21 +15,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import AlgorithmRefused, algorithm_runs_queue
+from algorithms.services.common import AlgorithmRefused
 from algorithms.services.dispatch import queued_in_claim_order, run_claim_next
-from algorithms.services.profiles import ORGANIZER, PROFILES, TEAM
-from algorithms.services.runs import run_create
+from algorithms.services.profiles import (
+    ALGORITHM_RUNS,
+    BASELINE_RUNS,
+    BENCHMARK,
+    PROFILES,
+    TEAM,
+)
+from algorithms.services.runs import algorithm_runs_queue, run_create
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive
+from tests.algorithms_tests.services_helpers import post_archive
+
+from .dispatch_helpers import version_of
 
 pytestmark = pytest.mark.slow
 
-TASK = TEAM.task_name
-
-
-def version_of(participant, challenge, name: str) -> AlgorithmVersion:
-    body = post_archive(participant.api(), challenge, algorithm_zip(name=name)).json()
-    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])
+SERVED = ALGORITHM_RUNS
 
 
 def queue_runs(version, task, n: int, *, profile=TEAM) -> list[AlgorithmRun]:
@@ -39,8 +42,8 @@ def queue_runs(version, task, n: int, *, profile=TEAM) -> list[AlgorithmRun]:
         ]
 
 
-def claim(token: str) -> AlgorithmRun | None:
-    return run_claim_next(task_name=TASK, token=token, worker="test")
+def claim(token: str, served=SERVED) -> AlgorithmRun | None:
+    return run_claim_next(served=served, token=token, worker="test")
 
 
 def finish(run: AlgorithmRun, *, cpu_seconds: float = 1.0) -> None:
@@ -66,7 +69,7 @@ def test_a_team_with_one_run_goes_before_a_team_with_fifty(world, teams):
     first = claim("w1")
     assert first.pk == a_runs[0].pk  # equal shares: the oldest
     # One of A's runs is running: B's is next, though 49 of A's are older.
-    assert queued_in_claim_order(task_name=TASK)[0].pk == b_run.pk
+    assert queued_in_claim_order(served=SERVED)[0].pk == b_run.pk
     second = claim("w2")
     assert second.pk == b_run.pk
     # With none running, CPU used recently decides: A used some, B none yet.
@@ -94,21 +97,25 @@ def test_cpu_outside_the_window_no_longer_counts(world, teams, settings):
 
 
 def test_priority_classes_and_eligibility(world, teams, monkeypatch):
-    """A profile of a lower class (a future benchmark re-run) waits for every run a person
-    asked for; one whose ``eligible`` is closed (a spent budget) is not claimed at all."""
+    """A profile of a lower class (a benchmark re-run) waits for every run a person asked
+    for; one whose ``eligible`` is closed (a spent budget) is not claimed at all."""
     a, b = teams
-    background = replace(ORGANIZER, name="background", priority=10)
-    monkeypatch.setitem(PROFILES, "background", background)
-    (rerun,) = queue_runs(a, world.classification, 1, profile=background)
+    open_ = replace(BENCHMARK, eligible=None)
+    assert open_.priority > TEAM.priority
+    (rerun,) = queue_runs(a, world.classification, 1, profile=open_)
     (asked,) = queue_runs(b, world.classification, 1)
-    assert claim("x").pk == asked.pk
-    monkeypatch.setitem(
-        PROFILES, "background", replace(background, eligible=lambda worker: Q(pk__in=[]))
-    )
-    assert claim("y") is None
+    assert claim("x", with_profile(open_)).pk == asked.pk
+    closed = replace(BENCHMARK, eligible=lambda worker: Q(pk__in=[]))
+    monkeypatch.setitem(PROFILES, BENCHMARK.name, closed)
+    assert claim("y", with_profile(closed)) is None
     assert AlgorithmRun.objects.get(pk=rerun.pk).status == AlgorithmRunStatus.QUEUED
-    monkeypatch.setitem(PROFILES, "background", background)
-    assert claim("z").pk == rerun.pk
+    monkeypatch.setitem(PROFILES, BENCHMARK.name, open_)
+    assert claim("z", with_profile(open_)).pk == rerun.pk
+
+
+def with_profile(profile):
+    """The algorithms queue's profiles with ``profile`` in place of its namesake."""
+    return tuple(profile if p.name == profile.name else p for p in SERVED)
 
 
 def test_a_doorbell_without_a_queued_run_does_nothing(world, teams):
@@ -125,9 +132,9 @@ def test_a_redelivered_message_resumes_its_own_run_not_another(world, teams):
     a, b = teams
     (mine,) = queue_runs(a, world.classification, 1)
     (other,) = queue_runs(b, world.classification, 1)
-    assert run_claim_next(task_name=TASK, token="d1", delivery_id="d1").pk == mine.pk
+    assert run_claim_next(served=SERVED, token="d1", delivery_id="d1").pk == mine.pk
     # The worker died; the broker redelivers the same message (same id).
-    again = run_claim_next(task_name=TASK, token="d1", delivery_id="d1")
+    again = run_claim_next(served=SERVED, token="d1", delivery_id="d1")
     assert again.pk == mine.pk and again.attempts == 2
     assert AlgorithmRun.objects.get(pk=other.pk).status == AlgorithmRunStatus.QUEUED
 
@@ -135,7 +142,7 @@ def test_a_redelivered_message_resumes_its_own_run_not_another(world, teams):
 def test_the_baseline_queue_serves_baseline_runs_only(world, teams):
     a, _ = teams
     queue_runs(a, world.classification, 1)
-    assert run_claim_next(task_name="algorithms.tasks.run_baseline", token="b") is None
+    assert run_claim_next(served=BASELINE_RUNS, token="b") is None
 
 
 def test_a_team_cannot_fill_the_queue(world, broker, settings):
@@ -168,3 +175,43 @@ def test_a_team_cannot_fill_the_queue(world, broker, settings):
     )
     with pytest.raises(AlgorithmRefused):
         algorithm_runs_queue(algorithm=version.algorithm, user=world.rival.user, task_slugs=tasks)
+
+
+def test_first_answers_go_before_work_already_answered_stress_and_reproductions(world, teams):
+    """Issue 50: a kept method's first run on a task (a new task, or a new data version of
+    it) goes before its re-run of a cell that already has its answer, stress runs and
+    reproductions, whatever their age; a run a person asked for goes first of all. The
+    extras share one class: among them, the order they were queued in."""
+    from algorithms.services.profiles import BENCHMARK, REPRODUCTION, STRESS
+
+    a, b = teams
+    (done,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)
+    finish(done)
+    AlgorithmRun.objects.filter(pk=done.pk).update(manifest={"task_data_version": 1})
+    (stress,) = queue_runs(a, world.classification, 1, profile=STRESS)
+    with transaction.atomic():
+        reproduction = run_create(
+            profile=REPRODUCTION, version=a, task=world.classification, audit=False,
+            reproduces=done,
+        )  # fmt: skip
+    (again,) = queue_runs(a, world.classification, 1, profile=BENCHMARK)  # answered already
+    (first,) = queue_runs(b, world.classification, 1, profile=BENCHMARK)  # B: no answer yet
+    (new_task,) = queue_runs(a, world.matching, 1, profile=BENCHMARK)  # A on another task
+    (asked,) = queue_runs(b, world.matching, 1)  # a person's run, queued last
+
+    def order() -> list[tuple[int, int]]:
+        return [(r.pk, r.priority_class) for r in queued_in_claim_order(served=SERVED)]
+
+    assert order() == [
+        (asked.pk, 0), (first.pk, 10), (new_task.pk, 10),
+        (stress.pk, 15), (reproduction.pk, 15), (again.pk, 15),
+    ]  # fmt: skip
+    # A new data version of the task: the answer on version 1 no longer answers it, so A's
+    # re-run is a first answer again (B used less CPU, then the oldest).
+    world.classification.data_version = 2
+    world.classification.save(update_fields=["data_version"])
+    assert order() == [
+        (asked.pk, 0), (first.pk, 10), (again.pk, 10), (new_task.pk, 10),
+        (stress.pk, 15), (reproduction.pk, 15),
+    ]  # fmt: skip
+    assert claim("w").pk == asked.pk  # the claim takes them in that order

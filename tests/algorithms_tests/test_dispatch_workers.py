@@ -9,14 +9,13 @@ import pytest
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_cancel
 from algorithms.services.profiles import TEAM
-from algorithms.services.runs import run_create
+from algorithms.services.runs import algorithm_run_cancel, run_create
 from jobs import lifecycle
 from scoring.models import Submission
 from tests.algorithms_tests import hostile
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import (
+from tests.algorithms_tests.worker_helpers import (
     start_runs,
     upload_algorithm,
     wait_run,

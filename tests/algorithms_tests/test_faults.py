@@ -13,11 +13,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_runs_sweep
+from algorithms.services.runs import algorithm_runs_sweep
 from jobs.models import JobClaim
 from scoring.models import Submission
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run
+from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm, wait_run
 from tests.support.processes import alive, descendants
 from tests.support.waiting import wait_for
 

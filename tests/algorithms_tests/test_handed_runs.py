@@ -23,8 +23,8 @@ import pytest
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute
 from algorithms.services import execute as pipeline
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.outcome import HANDED_REFUSED
 from algorithms.services.output import CheckedOutput, HandedPredictions
 from algorithms.services.profiles import BENCHMARK
@@ -33,7 +33,7 @@ from leaderboard.transfer import transfer_matrix
 from scoring.core import load_predictions, save_predictions, score_file
 from scoring.solutions import solution_for_task
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive
+from tests.algorithms_tests.services_helpers import post_archive
 
 pytestmark = pytest.mark.slow
 

@@ -133,7 +133,7 @@ def test_the_interpreter_s_teardown_is_skipped(tmp_path):
 
 
 def test_the_sandbox_starts_every_entrypoint_through_the_launcher(tmp_path):
-    from algorithms.sandbox import SandboxJob, SandboxLimits
+    from algorithms.sandbox.base import SandboxJob, SandboxLimits
     from algorithms.sandbox.command import Descriptors
 
     job = SandboxJob(

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from algorithms.models import AlgorithmRun
-from algorithms.sandbox import BubblewrapBackend, SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.cgroups import MEMORY, PIDS, CgroupHost, host_cgroups
 from algorithms.sandbox.ledger import MemoryBudgetExceeded, MemoryLedger
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 
 
 def test_a_second_run_waits_until_the_first_releases_its_memory(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from algorithms.services.output import OutputReadCancelled, OutputRefused, predi
 from scoring.core import SubmissionInvalid, read_submission_file
 from tests.support.waiting import wait_for
 
+from .output_helpers import dictionary_bomb
+
 CAP = 200 * 1024 * 1024
 
 
@@ -42,14 +44,6 @@ def readers() -> list[psutil.Process]:
     return found
 
 
-def dictionary_bomb(path: Path, rows: int = 3072) -> None:
-    """A few KB of Parquet whose ``id`` column decodes to ``rows`` MiB (3 GiB by default):
-    one 1 MiB string in the dictionary page, every row pointing at it."""
-    ids = pa.DictionaryArray.from_arrays(
-        pa.array([0] * rows, pa.int32()), pa.array(["x" * (1 << 20)])
-    )
-    table = pa.table({"id": ids, "label": pa.array(["a"] * rows)})
-    pq.write_table(table, path, compression="zstd")
 
 
 @pytest.fixture

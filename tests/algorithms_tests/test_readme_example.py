@@ -1,7 +1,8 @@
-"""The README's example algorithm, exactly as documented, on a task of every kind.
+"""The manual's example algorithm (docs/participants/submit-an-algorithm.md), exactly as
+documented, on a task of every kind.
 
-The archive is built from the README's own ``algorithm.yaml`` and ``main.py`` blocks (as
-``tests/notifications_tests/test_webhook_ssrf.py`` runs the README's webhook snippet), run
+The archive is built from the page's own ``algorithm.yaml`` and ``main.py`` blocks (as
+``tests/notifications_tests/test_webhook_ssrf.py`` runs the manual's webhook snippet), run
 through the real bubblewrap sandbox on a classification, a matching, a grouping and a
 regression task:
 each run succeeds and its submission is scored. A kind the example does not know ends the
@@ -22,23 +23,23 @@ import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.sandbox.bubblewrap import LAUNCHER
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import make_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.slow
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs/participants/submit-an-algorithm.md"
 
 
 def readme_example() -> dict[str, str]:
-    """``algorithm.yaml`` and ``main.py`` of the README's "Algorithms" section."""
-    section = README.read_text().split("## Algorithms", 1)[1].split("\n## ", 1)[0]
+    """``algorithm.yaml`` and ``main.py`` of the manual's "Submit an algorithm" page."""
+    section = PAGE.read_text()
     (manifest,) = re.findall(r"```yaml\n(# algorithm\.yaml\n.*?)```", section, flags=re.S)
     (main,) = re.findall(r"```python\n(# main\.py.*?)```", section, flags=re.S)
     return {"algorithm.yaml": manifest, "main.py": main}

@@ -4,51 +4,27 @@ is positive when the algorithm's RMSE is lower than the baseline's."""
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
 from algorithms.services.builtin import baseline_team_get_or_create
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from leaderboard.transfer import transfer_matrix
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
-from tests.algorithms_tests.archives import make_zip, manifest
-from tests.algorithms_tests.test_services import post_archive, queue
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for, solution_frame
 
+from .regression_runs_helpers import LINEAR_MAIN, linear_zip  # noqa: F401
+
 pytestmark = pytest.mark.slow
 
-LINEAR_MAIN = """
-import json, os
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-
-task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
-meta = json.loads((task / "task.json").read_text())
-assert meta["kind"] == "regression" and meta["tolerance"] > 0, meta
-assert meta["output_columns"] == ["id", "label"] and meta["optional_output_columns"] == [], meta
-train = pd.read_parquet(task / "train.parquet")
-test = pd.read_parquet(task / "test.parquet")
-
-def design(frame):
-    size = frame["size"].fillna(train["size"].mean()).to_numpy()
-    red = (frame["color"] == "red").to_numpy(dtype=float)
-    return np.column_stack([np.ones(len(frame)), size, red])
-
-weights, *_ = np.linalg.lstsq(design(train), train["label"].to_numpy(), rcond=None)
-pd.DataFrame(dict(zip(meta["output_columns"], (test["id"], design(test) @ weights)))).to_csv(
-    out / "predictions.csv", index=False
-)
-"""
 
 
 @pytest.fixture
@@ -59,8 +35,6 @@ def regression(world, tmp_path):
     )
 
 
-def linear_zip() -> bytes:
-    return make_zip({"algorithm.yaml": manifest("Linear"), "main.py": textwrap.dedent(LINEAR_MAIN)})
 
 
 def test_a_team_run_becomes_a_scored_regression_submission(world, broker, regression):

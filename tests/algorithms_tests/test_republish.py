@@ -22,11 +22,14 @@ from algorithms.services.profiles import TEAM
 from algorithms.services.runs import run_create
 from jobs import broker as broker_view
 from jobs.celery import app
+from jobs.health import jobs_unsettled
 from jobs.liveness import broker_redis
+from jobs.models import JobRepublished
 from jobs.republish import jobs_republish
-from tests.algorithms_tests.test_dispatch import version_of
+from tests.algorithms_tests.benchmark_helpers import beating
+from tests.algorithms_tests.dispatch_helpers import version_of
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.support.broker import queue_length, queued_messages, task_of
+from tests.support.broker import pop_message, queue_length, queued_messages, task_of
 from tests.support.celery_worker import REPO, manage_env
 
 pytestmark = pytest.mark.slow
@@ -179,3 +182,137 @@ def test_a_command_whose_jobs_cannot_reach_the_broker_says_so_in_one_line_and_ex
     assert "is the platform running (make run)?" in line
     rerun = AlgorithmRun.objects.get(profile="benchmark", task__slug="later")
     assert rerun.status == AlgorithmRunStatus.QUEUED  # saved: it runs once the broker answers
+
+
+# --- the bound on trying (issue 50) --------------------------------------------------------
+
+
+def only(jobs, pk: int):
+    (job,) = [job for job in jobs if job.pk == pk]
+    return job
+
+
+def test_a_run_no_worker_starts_is_failed_at_the_republish_limit_and_shown_until_then(
+    world, broker, settings
+):
+    """Each worker that takes the doorbell finds nothing it may run (as every worker did for
+    the reproduction of issue 50): the run is published again each look, counted, shown as
+    not final with its count, and failed with the reason once the limit is reached, instead
+    of looping for ever."""
+    settings.JOB_REPUBLISH_LIMIT = 3
+    (run,) = old_runs(world, 1)
+    for n in (1, 2, 3):
+        assert pop_message(broker, "algorithms") is not None  # taken, nothing claimed
+        assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [run.pk]}
+        job = only(jobs_unsettled(job_types=[TEAM.job_type]), run.pk)
+        assert (job.state, job.kind, job.republished, job.republish_limit) == (
+            "queued",
+            "team",
+            n,
+            3,
+        )
+        assert job.over == (n == 3)  # at its limit: the next look fails it
+    assert pop_message(broker, "algorithms") is not None
+    assert jobs_republish(job_types=[TEAM.job_type]) == {}
+    run.refresh_from_db()
+    assert run.status == AlgorithmRunStatus.FAILED and run.finished_at is not None
+    assert "No worker started this algorithm run: it was published again 3 times" in run.error
+    assert "'algorithms' queue" in run.error and "JOB_REPUBLISH_LIMIT is 3" in run.error
+    assert queue_length(broker, "algorithms") == 0  # not sent once more
+    assert jobs_unsettled(job_types=[TEAM.job_type]) == []
+    assert not JobRepublished.objects.exists()
+
+
+def test_the_count_starts_again_once_the_job_started(world, broker, settings):
+    """A job that a worker did start (and that came back to the queue: a retry, a lost
+    worker) is not charged with the publications of its earlier wait."""
+    settings.JOB_REPUBLISH_LIMIT = 2
+    (run,) = old_runs(world, 1)
+    for _ in range(2):
+        pop_message(broker, "algorithms")
+        assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [run.pk]}
+    assert only(jobs_unsettled(job_types=[TEAM.job_type]), run.pk).republished == 2
+    # Counted from a minute ago; claimed since, and given back to the queue 30 s ago (its
+    # worker was lost) between two looks.
+    now = timezone.now()
+    JobRepublished.objects.update(first_at=now - timedelta(minutes=1))
+    AlgorithmRun.objects.filter(pk=run.pk).update(status_changed_at=now - timedelta(seconds=30))
+    assert only(jobs_unsettled(job_types=[TEAM.job_type]), run.pk).republished == 0
+    pop_message(broker, "algorithms")
+    assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [run.pk]}
+    assert only(jobs_unsettled(job_types=[TEAM.job_type]), run.pk).republished == 1
+    run.refresh_from_db()
+    assert run.status == AlgorithmRunStatus.QUEUED
+
+
+def test_each_unsettled_job_has_a_bound_from_its_queue_s_own_run_times(
+    world, broker, settings
+):
+    """Two finished runs took 10 s and 30 s (90th percentile: 28 s); one started 5 s ago and
+    runs, two wait (queued 40 s and 20 s ago). Their bounds count from when they were queued
+    and add the time the queue has been full since (the running one's 5 s on one worker;
+    nothing on two, one of them idle): on one algorithms worker the first waiting run is
+    owed 2 x 28 s more (plus the time to resend a lost message), the second 3 x 28 s; on two
+    workers 1 and 2 rounds. A running run's bound is its task's hard time
+    limit plus the time to see its worker lost. A run no worker may take now (the day's
+    budget is spent) is held: no bound."""
+    from algorithms.services.profiles import BENCHMARK
+
+    version = version_of(world.participant, world.challenge, "A")
+    now = timezone.now()
+    with transaction.atomic():
+        runs = [
+            run_create(profile=TEAM, version=version, task=world.classification, audit=False)
+            for _ in range(5)
+        ]
+        rerun = run_create(profile=BENCHMARK, version=version, task=world.matching, audit=False)
+    for run, seconds in zip(runs[:2], (10, 30), strict=True):
+        AlgorithmRun.objects.filter(pk=run.pk).update(
+            status=AlgorithmRunStatus.SUCCEEDED,
+            started_at=now - timedelta(minutes=5),
+            finished_at=now - timedelta(minutes=5) + timedelta(seconds=seconds),
+            status_changed_at=now - timedelta(minutes=5) + timedelta(seconds=seconds),
+        )
+    AlgorithmRun.objects.filter(pk=runs[2].pk).update(
+        status=AlgorithmRunStatus.RUNNING,
+        started_at=now - timedelta(seconds=5),
+        status_changed_at=now - timedelta(seconds=5),
+    )
+    for age, run in ((40, runs[3]), (20, runs[4]), (60, rerun)):
+        AlgorithmRun.objects.filter(pk=run.pk).update(
+            status_changed_at=now - timedelta(seconds=age)
+        )
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 0  # the re-run is held back
+    slack = float(settings.JOB_REPUBLISH_SECONDS)
+    lost = float(settings.WORKER_LOST_AFTER_SECONDS)
+    hard = float(settings.ALGORITHM_HARD_TIME_LIMIT)
+
+    def bounds() -> dict[int, tuple]:
+        return {
+            job.pk: (job.state, job.age_seconds, job.bound_seconds, job.over, job.held)
+            for job in jobs_unsettled(job_types=[TEAM.job_type], now=now)
+        }
+
+    beating(broker, "algorithms@a", ("algorithms",))
+    beating(broker, "scoring@a", ("scoring",))  # another queue's worker: not counted
+    assert bounds() == {
+        runs[2].pk: ("running", 5.0, hard + lost, False, False),
+        runs[3].pk: ("queued", 40.0, 5 + slack + 2 * 28, False, False),
+        runs[4].pk: ("queued", 20.0, 5 + slack + 3 * 28, False, False),
+        rerun.pk: ("queued", 60.0, None, False, True),
+    }
+    beating(broker, "algorithms@b", ("algorithms",))
+    assert bounds()[runs[3].pk][2] == slack + 28
+    assert bounds()[runs[4].pk][2] == slack + 2 * 28
+    # One long run on one of two workers: the other could have taken the first waiting run
+    # and did not; past its bound, it is over it.
+    AlgorithmRun.objects.filter(pk=runs[2].pk).update(started_at=now - timedelta(seconds=600))
+    AlgorithmRun.objects.filter(pk=runs[3].pk).update(
+        status_changed_at=now - timedelta(seconds=slack + 28 + 1)
+    )
+    assert bounds()[runs[3].pk][2:4] == (slack + 28, True)
+    (job,) = [j for j in jobs_unsettled(job_types=[TEAM.job_type], now=now) if j.pk == runs[3].pk]
+    assert "90th percentile of its last 2" in job.bound_reason
+    assert job.label == "algorithm run" and job.queue == "algorithms" and job.kind == "team"
+    settings.BENCHMARK_CPU_HOURS_PER_DAY = 1  # the budget opens: the re-run is claimable, last
+    assert bounds()[rerun.pk][4] is False and bounds()[rerun.pk][2] is not None

@@ -1,7 +1,7 @@
 """A run's status is the truth (issue 24), in-process through the real sandbox and database.
 
-The README's own example once ran on a track with a grouping task, made a submission that
-failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
+The manual's example (then the README's) once ran on a track with a grouping task, made a submission
+that failed at scoring ("'cluster' is missing"), and the run, its page, the API and the transfer
 matrix said "succeeded" / "not run". Now the run's output check does scoring's validation,
 so such a run fails before it submits, with scoring's words; and a run whose submission
 fails at scoring for any other reason follows it to ``failed``.
@@ -15,15 +15,17 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from algorithms.failures import CATEGORIES
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_rescore, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.sweep import submission_rescore
 from scoring.solutions import solution_cache
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.algorithms_tests.services_helpers import post_archive, queue
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import UserFactory, api_client_for
 
 pytestmark = pytest.mark.slow
@@ -81,15 +83,16 @@ def test_an_id_label_file_on_a_grouping_task_fails_the_run_before_it_submits(
         None,
     )
     assert "'cluster'" in body["error"]
-    # The transfer matrix says "failed" with the reason, not "not run".
+    # The public transfer matrix says "failed" with its category, not "not run", and never
+    # the run's own words (issue 51: those are the team's, on the run's page above).
     cell = transfer_cell(grouping.track, algorithm["id"], grouping.slug)
-    assert cell["status"] == "failed" and "'cluster'" in cell["error"]
+    assert cell["status"] == "failed" and cell["failure"] == cell["error"] == "invalid output"
     assert cell["score"] is None and cell["delta"] is None
     page = Client().get(f"/tracks/{grouping.track.slug}/transfer/").content.decode()
     # (The task's own column head may say its AutoGluon baseline has not run: no cell does.)
     assert 'data-role="failed"' in page and 'class="muted">not run</span>' not in page
     assert '<td class="cell " data-task="0" data-status="failed">' in page
-    assert "is missing" in page
+    assert "invalid output" in page and "is missing" not in page  # a category, not its words
 
 
 def test_ids_that_do_not_match_the_test_set_fail_the_run_in_scorings_words(world, broker):
@@ -130,7 +133,8 @@ def test_a_submission_failing_at_scoring_fails_its_run_and_a_rescore_brings_it_b
     assert (body["status"], body["submission_status"]) == ("failed", "failed")
     assert body["error"] == run.error
     cell = transfer_cell(task.track, algorithm["id"], task.slug)
-    assert cell["status"] == "failed" and cell["error"] == run.error
+    assert cell["status"] == "failed" and cell["failure"] in CATEGORIES
+    assert "internal error" not in cell["error"]  # the run's words stay on its own page
 
     # Fixed and rescored by an organizer: scored, and the run follows it back.
     shutil.move(kept, solution)

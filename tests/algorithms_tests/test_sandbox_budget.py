@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from algorithms.sandbox import SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
 from algorithms.sandbox.cgroups import host_cgroups
 from tests.algorithms_tests import hostile
 from tests.algorithms_tests.hostcheck import (
@@ -27,7 +27,7 @@ from tests.algorithms_tests.hostcheck import (
     run_cgroups,
     shmem_bytes,
 )
-from tests.algorithms_tests.test_sandbox import SMALL, run
+from tests.algorithms_tests.sandbox_helpers import SMALL, run
 from tests.support.waiting import wait_for
 
 pytestmark = [
@@ -127,7 +127,8 @@ KILLED_WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+    from algorithms.sandbox.base import SandboxJob, SandboxLimits
+    from algorithms.sandbox.bubblewrap import BubblewrapBackend
     root = Path(sys.argv[1])
     job = SandboxJob(
         code_dir=root / "code", entrypoint="main.py", task_dir=root / "task",

@@ -14,9 +14,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from algorithms.sandbox import BubblewrapBackend, SandboxLimits
+from algorithms.sandbox.base import SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 from algorithms.sandbox.command import LAUNCHER, LAUNCHER_PATH, runtime_paths
-from tests.algorithms_tests.test_sandbox import SMALL, run
+from tests.algorithms_tests.sandbox_helpers import SMALL, run
 
 pytestmark = pytest.mark.slow
 

@@ -39,7 +39,8 @@ REPO = Path(__file__).resolve().parents[2]
 RUNNER = """
 import dataclasses, json, sys
 from pathlib import Path
-from algorithms.sandbox import BubblewrapBackend, SandboxJob, SandboxLimits
+from algorithms.sandbox.base import SandboxJob, SandboxLimits
+from algorithms.sandbox.bubblewrap import BubblewrapBackend
 root, limits = Path(sys.argv[1]), SandboxLimits(**json.loads(sys.argv[2]))
 job = SandboxJob(code_dir=root / "code", entrypoint="main.py", task_dir=root / "task",
                  output_dir=root / "out", limits=limits)

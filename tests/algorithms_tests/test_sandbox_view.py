@@ -6,8 +6,8 @@ staging, :mod:`algorithms.sandbox.hostuser`) still shows the original path. So a
 the paths of the folders bound into it, and of nothing else: the runtime, and its own
 working folder's ``code`` and ``task``, named after the run (``algorithm-run-<run
 id>-<worker pid>.<start>-<random>``), never after a team, a challenge or a task. Another
-run's folder next to it, and every name of the platform, stay out of sight. (README,
-"Security": what the sandbox shows.)"""
+run's folder next to it, and every name of the platform, stay out of sight.
+(docs/operators/security.md, "The sandbox": what the sandbox shows.)"""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 
 from algorithms.models import AlgorithmRun
 from algorithms.sandbox.command import runtime_paths
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.staging import staging_folder_create, staging_root
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 
 pytestmark = pytest.mark.slow
 

@@ -15,28 +15,24 @@ from django.test import Client
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import algorithm_run_execute, algorithm_runs_sweep
 from algorithms.services.builtin import baseline_team_get_or_create
+from algorithms.services.execute import algorithm_run_execute
+from algorithms.services.runs import algorithm_runs_sweep
 from leaderboard.transfer import transfer_matrix
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests.archives import algorithm_zip, make_zip, manifest
 from tests.scoring_tests.factories import UserFactory, api_client_for, upload
+
+from .services_helpers import post_archive, queue
 
 pytestmark = pytest.mark.slow
 
 
-def post_archive(client, challenge, data: bytes, **extra):
-    return client.post(
-        f"/api/v1/challenges/{challenge.slug}/algorithms/",
-        {"file": upload(data, "algo.zip"), **extra},
-        format="multipart",
-    )
 
 
-def queue(client, algorithm_id: int, **body):
-    return client.post(f"/api/v1/algorithms/{algorithm_id}/runs/", body, format="json")
 
 
 def test_upload_makes_versions_visible_to_the_team_and_organizers_only(world, broker):

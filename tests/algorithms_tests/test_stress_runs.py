@@ -1,7 +1,7 @@
-"""Stress runs through the real pipeline and sandbox, run in this process (docs/stress.md):
-queued once per version and plan, staged with copies only (fresh ids of the clean shape, no
-original), scored against the copies' truth and compared with the clean run; the clean
-scores never change; runs, boards and the console show the figures."""
+"""Stress runs through the real pipeline and sandbox, run in this process
+(docs/organizers/stress.md): queued once per version and plan, staged with copies only (fresh ids of
+the clean shape, no original), scored against the copies' truth and compared with the clean run; the
+clean scores never change; runs, boards and the console show the figures."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute
 from algorithms.services.builtin import baseline_algorithm_version
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import STRESS, profile_of
 from algorithms.services.runs import run_create
 from algorithms.services.stress import stress_stage
@@ -27,7 +27,8 @@ from kinds.stress import StressRefused
 from leaderboard.boards import task_board
 from scoring.core import score_file
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from scoring.solutions import solution_for_task
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
@@ -211,6 +212,107 @@ def test_runs_and_boards_show_robustness_and_a_prediction_file_needs_an_algorith
     assert cell["robustness"]["mean_ratio"] == robustness["mean_ratio"]
     page = browser.get(f"/tracks/{task.track.slug}/transfer/").content.decode()
     assert 'id="robustness-matrix"' in page and f"worst: {robustness['worst_family']}" in page
+
+
+# A method that refuses test columns it never saw in train: the copies' appended columns
+# (noise_columns) make its stress run fail, with its own words.
+STRICT_MAIN = """
+import os
+from pathlib import Path
+
+import pandas as pd
+
+task, out = Path(os.environ["TASK_DIR"]), Path(os.environ["OUTPUT_DIR"])
+train = pd.read_parquet(task / "train.parquet")
+test = pd.read_parquet(task / "test.parquet")
+unseen = sorted(set(test.columns) - set(train.columns))
+if unseen:
+    raise SystemExit(f"columns never seen in train: {unseen}")
+same = test["left_title"] == test["right_title"]
+pd.DataFrame({"id": test["id"], "label": same.astype(int)}).to_csv(
+    out / "predictions.csv", index=False
+)
+"""
+
+
+def _robustness_cell(participant, task) -> tuple[dict, str]:
+    """The participant's entry on the task's board (API) and its robustness cell (page)."""
+    board = participant.api().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
+    (entry,) = [e for e in board["entries"] if e["team"] == participant.team.name]
+    page = Client().get(f"/tasks/{task.slug}/leaderboard/").content.decode()
+    row = page[page.index(f'data-team="{participant.team.name}"') :]
+    cell = row[
+        row.index('data-column="robustness"') : row.index(
+            "</td>", row.index('data-column="robustness"')
+        )
+    ]
+    return entry, cell
+
+
+def test_a_failed_stress_run_is_a_final_state_with_its_reason_never_pending(
+    tmp_path, small_limits, transactional_db, broker
+):
+    challenge = ChallengeFactory(daily_submission_limit=20, private_revealed=False)
+    task = task_import(
+        source=write_products_bundle(tmp_path / "bundle", stress=["noise_columns"]),
+        challenge_slug=challenge.slug,
+        track_slug="products",
+    )
+    ada = make_participant(challenge, username="ada")
+    clean = _team_run(ada, _upload(ada, challenge, STRICT_MAIN, "Strict"), task)
+
+    # Scored, no stress run yet: the tick queues it within its minute (moving: pending).
+    entry, cell = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "pending" and entry["robustness"] is None
+    assert "stress tick" in entry["robustness_reason"] and ">pending<" in cell
+    (stress,) = stress_queue()
+    entry, _ = _robustness_cell(ada, task)
+    assert (entry["robustness_state"], entry["robustness_reason"]) == (
+        "pending",
+        f"stress run #{stress.pk} queued",
+    )
+
+    assert algorithm_run_execute(run_pk=stress.pk) == "failed"
+    stress.refresh_from_db()
+    assert "columns never seen in train" in stress.error
+    # The cached board was bumped by the failure: final at once, with the run's words.
+    entry, cell = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "failed" and entry["robustness"] is None
+    assert "columns never seen in train" in entry["robustness_reason"]
+    assert "\n" not in entry["robustness_reason"] and len(entry["robustness_reason"]) <= 300
+    assert 'data-state="failed"' in cell and "failed: " in cell
+    assert stress_queue() == []  # not retried by itself: the state stays final
+
+    # A new plan queues again: moving once more.
+    organizer = UserFactory(is_staff=True)
+    task_stress_set(task=task, stress=[{"family": "swap_values"}], actor=organizer)
+    entry, _ = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "pending"
+    (again,) = stress_queue()
+    assert algorithm_run_execute(run_pk=again.pk) == "succeeded"
+    entry, _ = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "ready" and entry["robustness_reason"] is None
+
+    # No stress at all for the task: none, saying why (never pending).
+    task_stress_set(task=task, stress=[], actor=organizer)
+    AlgorithmRun.objects.filter(pk=again.pk).delete()
+    entry, cell = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "none"
+    assert entry["robustness_reason"] == "the task's stress plan is empty (stress: [])"
+    assert 'data-state="none"' in cell
+    assert clean.pk  # the clean run itself is untouched
+
+
+def test_a_version_out_of_the_benchmark_gets_no_stress_run_and_says_so(products, broker):
+    challenge, task = products
+    ada = make_participant(challenge, username="ada")
+    clean = _team_run(ada, _upload(ada, challenge, ROBUST_MAIN, "Robust"), task)
+    clean.version.in_benchmark = False
+    clean.version.save(update_fields=["in_benchmark"])
+    assert stress_queue() == []
+    entry, _ = _robustness_cell(ada, task)
+    assert entry["robustness_state"] == "none"
+    assert "not in it" in entry["robustness_reason"]
 
 
 def test_a_new_plan_queues_again_and_a_bad_one_is_refused_changing_nothing(products, broker):

@@ -1,4 +1,5 @@
-"""Stress runs live (docs/stress.md): a real Redis, a real Celery worker and the real sandbox.
+"""Stress runs live (docs/organizers/stress.md): a real Redis, a real Celery worker and the real
+sandbox.
 
 Two teams' methods on a matching task whose titles carry accents: one ignores the brand
 column and compares folded titles fuzzily (robust), one keys on exact strings (brittle).
@@ -17,7 +18,12 @@ from algorithms.services.stress_queue import stress_queue
 from datasets.services import task_import
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import BRITTLE_MAIN, ROBUST_MAIN, write_products_bundle
-from tests.algorithms_tests.test_worker import start_runs, upload_algorithm, wait_run, wait_scored
+from tests.algorithms_tests.worker_helpers import (
+    start_runs,
+    upload_algorithm,
+    wait_run,
+    wait_scored,
+)
 from tests.scoring_tests.factories import ChallengeFactory, make_participant
 from tests.support.waiting import wait_for
 

@@ -11,13 +11,13 @@ import pytest
 from django.test import Client
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.taskfolder import task_folder_write
 from datasets.services import task_import
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_services import post_archive, queue
+from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 
 pytestmark = pytest.mark.slow
 

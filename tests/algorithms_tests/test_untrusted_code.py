@@ -32,7 +32,7 @@ import pytest
 import requests
 
 from algorithms.models import Algorithm, AlgorithmRun
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip, make_zip, manifest
 from tests.algorithms_tests.conftest import LIMITS
 from tests.platform_tests.factories import api_key

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.watch import RunWatch
-from tests.algorithms_tests.test_benchmark import upload
+from tests.algorithms_tests.benchmark_helpers import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,8 +24,8 @@ from tests.algorithms_tests.hostcheck import (
     run_cgroups,
     shmem_bytes,
 )
-from tests.algorithms_tests.test_output import dictionary_bomb
-from tests.algorithms_tests.test_worker import (
+from tests.algorithms_tests.output_helpers import dictionary_bomb
+from tests.algorithms_tests.worker_helpers import (
     assert_worker_survives,
     run_hostile,
     start_running,

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import ACTIVE, BaselineRun
 from datasets.models import Task
+from datasets.version_uploads import task_version_check
 from jobs.republish import jobs_republish
 from scoring.models import Reference, ReferenceBuild, ReferenceSource
 from scoring.services.reference_builds import (
@@ -195,8 +196,11 @@ def test_a_new_data_version_queues_the_baseline_again_never_twice(
             {"file": handle, "reason": "90 rows"},
             format="multipart",
         )
-    assert response.status_code == 201, response.content
-    assert "queued again on the new data" in response.json()["message"]
+    assert response.status_code == 202, response.content  # a worker checks it (issue 51)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_version_check(upload_pk=response.json()["id"]) == "accepted"
+    checked = api_client_for(owner.user).get(response.json()["url"]).json()
+    assert "queued again on the new data" in checked["message"]
     (second,), builds = pending(task)
     assert second != first and builds == [build]
     assert (BASELINE_TASK, (("run_pk", second),)) in published(broker)

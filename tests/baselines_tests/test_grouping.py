@@ -12,36 +12,17 @@ import pytest
 
 from algorithms.builtin.autogluon.kinds import grouping
 from algorithms.models import AlgorithmRunStatus
-from algorithms.services import algorithm_run_execute as baseline_run_execute
 from algorithms.services.baseline import baseline_run_queue
+from algorithms.services.execute import algorithm_run_execute as baseline_run_execute
 from datasets.services import task_import
-from scoring import services as scoring_services
 from scoring.models import SubmissionStatus
 from scoring.selectors import submission_algorithm
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
-from tests.datasets_tests.test_core_grouping import GROUPING
+from tests.datasets_tests.core_grouping_helpers import GROUPING
 
-WORDS = [
-    "amber", "basil", "cedar", "delta", "ember", "fjord", "gamma", "harbor", "indigo", "juniper",
-    "kestrel", "lumen", "maple", "nectar", "onyx", "prism", "quartz", "raven", "sierra", "tundra",
-    "umber", "violet", "willow", "xenon", "yarrow", "zephyr",
-]  # fmt: skip
-
-
-def _records(prefix: str, entities: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Entities of 1-4 records: one two-word title with typos, a price, a colour each."""
-    rows = []
-    for k in range(entities):
-        first, second = rng.choice(len(WORDS), 2, replace=False)
-        title = f"{WORDS[first]} {WORDS[second]} {k}"
-        price = float(rng.integers(5, 500))
-        color = ("red", "green", "blue")[k % 3]
-        for r in range(1 + k % 4):
-            text = title if r == 0 else title.replace(title[r % len(title)], "x", 1)
-            rows.append((f"{prefix}{k}-{r}", text, price + r * 0.01, color, f"{prefix}{k}"))
-    frame = pd.DataFrame(rows, columns=["id", "title", "price", "color", "label"])
-    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+from .grouping_helpers import WORDS, _records  # noqa: F401
 
 
 def grouping_task(tmp_path: Path):
@@ -91,7 +72,7 @@ def test_the_grouping_baseline_clusters_the_test_and_is_scored(
         "run": run.pk,
     }
 
-    scoring_services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -18,10 +18,7 @@ from django.utils import timezone
 
 from algorithms.builtin.autogluon import features
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
-from algorithms.services import AlgorithmRefused, builtin, outcome, runs
-from algorithms.services import algorithm_run_cancel as baseline_run_cancel
-from algorithms.services import algorithm_run_execute as baseline_run_execute
-from algorithms.services import algorithm_runs_sweep as baseline_runs_sweep
+from algorithms.services import builtin, outcome, runs
 from algorithms.services import watch as watch_module
 from algorithms.services.baseline import (
     BaselineRunRefused,
@@ -33,9 +30,13 @@ from algorithms.services.builtin import (
     baseline_archive,
     baseline_team_get_or_create,
 )
+from algorithms.services.common import AlgorithmRefused
+from algorithms.services.execute import algorithm_run_execute as baseline_run_execute
 from algorithms.services.profiles import BASELINE
+from algorithms.services.runs import algorithm_run_cancel as baseline_run_cancel
+from algorithms.services.runs import algorithm_runs_sweep as baseline_runs_sweep
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import Team
+from challenges.models import Team
 from jobs.republish import jobs_republish
 from tests.baselines_tests.conftest import make_run
 from tests.scoring_tests.factories import TeamFactory, imported_task

@@ -17,8 +17,8 @@ from sklearn.metrics import accuracy_score, f1_score, mean_squared_error
 
 from algorithms.models import AlgorithmRunStatus
 from algorithms.selectors import baseline_run_list, run_artifact
-from algorithms.services import algorithm_run_cancel as baseline_run_cancel
 from algorithms.services.baseline import baseline_run_queue
+from algorithms.services.runs import algorithm_run_cancel as baseline_run_cancel
 from datasets.demo.movies import build_movie_ratings
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
@@ -167,8 +167,8 @@ def test_cancelling_a_running_baseline_kills_its_process_group(
 def test_a_baseline_past_its_hard_timeout_fails_naming_the_limit_without_orphans(
     baseline_broker, worker_factory, classification_task, settings
 ):
-    """Was ``timed_out``: one status set for every run now (docs/architecture.md §9), the limit
-    named."""
+    """Was ``timed_out``: one status set for every run now (docs/architecture.md §9), the
+    limit named."""
     # The runner sleeps before fitting, so the run outlives its hard timeout on any machine.
     settings.BASELINE_ALGORITHM_DIR = slow_baseline_dir(120)
     celery_worker = worker_factory()

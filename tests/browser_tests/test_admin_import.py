@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
 from tests.browser_tests.conftest import PASSWORD

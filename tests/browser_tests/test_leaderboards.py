@@ -60,8 +60,8 @@ def test_track_standings_task_board_history_chart_and_csv(live_server, browser_p
         ("3", "Crows", "0.3000"),
     ]
     assert rows[3][3:5] == ["missing", "0.6000 (#3)"]  # no Colors submission: it counts 0
-    # then who is first (docs/architecture.md §12): P(first) with the group, the rank interval; none
-    # for the baseline, and the ranked teams' shares sum to 1
+    # then who is first (docs/architecture.md §12): P(first) with the group, the rank
+    # interval; none for the baseline, and the ranked teams' shares sum to 1
     assert rows[2][5:] == ["—", "—"]
     shares = [float(r[5].split()[0]) for r in rows if r[0] != "—"]
     assert sum(shares) == pytest.approx(1.0, abs=0.002) and shares[0] == max(shares)

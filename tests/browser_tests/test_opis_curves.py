@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from scoring import services
 from scoring.models import InsightDigest, SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.browser_tests.conftest import PASSWORD
 from tests.scoring_tests.factories import (
@@ -31,7 +31,7 @@ def test_opis_curves_on_a_submission_page_with_scores(live_server, browser_page,
     submission = submission_create(
         task=task, user=alice.user, file=upload(csv_bytes(predictions_frame(task, seed=7)))
     )
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -1,5 +1,5 @@
-"""The task board in Chromium with references (docs/architecture.md §11): an uploaded reference and
-the trivial baseline shown without a rank, the NFR and PFR columns against the primary
+"""The task board in Chromium with references (docs/architecture.md §11): an uploaded
+reference and the trivial baseline shown without a rank, the NFR and PFR columns against the primary
 reference with their intervals, the update trade-off plot, and the prize marking."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
-from scoring import services
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -49,7 +49,7 @@ def test_task_board_with_references_and_nfr(live_server, browser_page, tmp_path)
     for name, content in files.items():
         who = make_participant(task.track.challenge, username=name.lower(), name=name)
         sub = submission_create(task=task, user=who.user, file=SimpleUploadedFile("s.csv", content))
-        services.solution_cache.items.clear()
+        solution_cache.items.clear()
         score_submission.run(submission_pk=sub.pk)
         sub.refresh_from_db()
         assert sub.status == SubmissionStatus.SCORED, sub.error

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from standings.services import challenge_finish
-from tests.standings_tests.test_reveal import PRIVATE_TEXTS, build_world
+from tests.standings_tests.reveal_helpers import PRIVATE_TEXTS, build_world
 
 pytestmark = [pytest.mark.browser]
 

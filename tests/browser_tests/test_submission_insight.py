@@ -8,10 +8,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from challenge_platform.models import Team
-from scoring import services
+from challenges.models import Team
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.browser_tests.conftest import PASSWORD
 from tests.scoring_tests.factories import (
@@ -35,7 +35,7 @@ def matching_file(truth: pd.DataFrame, wrong: set[str]) -> bytes:
 
 
 def scored(submission: Submission) -> Submission:
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from tests.browser_tests.conftest import PASSWORD
 from tests.platform_tests.factories import ChallengeFactory, UserFactory
 from tests.support.browser import login

@@ -11,10 +11,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
-from scoring import services
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -44,7 +44,7 @@ def wide_board(tmp_path):
         who = make_participant(task.track.challenge, username=f"user{i}", name=name)
         content = csv_bytes(predictions_frame(task, wrong=0.1 + 0.1 * i, seed=i))
         sub = submission_create(task=task, user=who.user, file=SimpleUploadedFile("s.csv", content))
-        services.solution_cache.items.clear()
+        solution_cache.items.clear()
         score_submission.run(submission_pk=sub.pk)
         sub.refresh_from_db()
         assert sub.status == SubmissionStatus.SCORED, sub.error

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from chal_client.main import main
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle

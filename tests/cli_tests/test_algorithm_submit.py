@@ -107,7 +107,7 @@ def test_before_the_start_it_refuses_before_uploading(chal, world, login_as, bro
 
     from django.utils import timezone
 
-    from challenge_platform.models import Challenge
+    from challenges.models import Challenge
 
     login_as("alice")
     Challenge.objects.filter(pk=world.challenge.pk).update(

@@ -360,9 +360,9 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from leaderboard.services import leaderboard_bootstrap_compute
-    from scoring import services
-    from scoring.services import submission_create
     from scoring.services.references import reference_upload
+    from scoring.services.upload import submission_create
+    from scoring.solutions import solution_cache
     from scoring.tasks import score_submission
     from tests.scoring_tests.factories import solution_frame
 
@@ -388,7 +388,7 @@ def test_nfr_against_the_primary_reference_in_submissions_and_leaderboard(chal, 
     sub = submission_create(
         task=task, user=world.alice, file=SimpleUploadedFile("p.csv", wrong_on(broken))
     )
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=sub.pk)
     task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
     leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=20)
@@ -434,8 +434,8 @@ def test_a_token_revoked_by_a_password_reset_says_so_and_a_new_login_works(
 ):
     """Issue 39: a change to the account revokes its tokens; ``chal`` tells why (401
     ``token_revoked``) instead of "token invalid", and logging in again works."""
-    from challenge_platform.accounts.services import account_password_set
-    from challenge_platform.models import TokenRevocation
+    from challenges.accounts.services import account_password_set
+    from challenges.models import TokenRevocation
 
     login_as("alice")
     assert chal("submissions").code == 0

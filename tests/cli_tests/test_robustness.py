@@ -1,5 +1,5 @@
-"""``chal`` prints robustness (docs/stress.md): a column of the task leaderboard (the mean
-ratio and the worst family; "needs an algorithm" for a prediction file) and, with
+"""``chal`` prints robustness (docs/organizers/stress.md): a column of the task leaderboard (the
+mean ratio and the worst family; "needs an algorithm" for a prediction file) and, with
 ``chal algorithm show-run``, a run's figures per stress family, as the API sends them."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun
-from algorithms.services import algorithm_run_execute
+from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.stress_queue import stress_queue
+from chal_client.robustness import robustness_cell, shows_robustness
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.stress_data import ROBUST_MAIN, write_products_bundle
 from tests.cli_tests.conftest import PASSWORD
@@ -82,3 +83,10 @@ def test_the_leaderboard_and_show_run_print_robustness(
         assert f"{figures['ratio']:.4f}" in line
     missing = chal("algorithm", "show-run", "999999")
     assert missing.code == 1 and "error:" in missing.err
+
+
+def test_a_failed_stress_run_reads_failed_and_keeps_the_column() -> None:
+    failed = {"team_id": 3, "robustness": None, "robustness_state": "failed"}
+    assert robustness_cell(failed) == "failed"
+    assert shows_robustness([failed])
+    assert not shows_robustness([{"team_id": 3, "robustness": None, "robustness_state": "none"}])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, RulesAcceptance
+from challenges.models import Challenge, RulesAcceptance
 from tests.leaderboard_tests.factories import make_team, scored
 
 

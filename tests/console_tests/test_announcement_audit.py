@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from notifications.models import Announcement
 from tests.platform_tests.factories import ChallengeFactory, UserFactory
 

@@ -16,9 +16,9 @@ from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, BaselineRun
 from algorithms.services.baseline import baseline_run_queue
-from challenge_platform.audit import ReasonRequired, audit_record
-from challenge_platform.models import AuditEvent, AuditRefused, Challenge, Team
-from challenge_platform.services import team_visibility_set
+from challenges.audit import ReasonRequired, audit_record
+from challenges.models import AuditEvent, AuditRefused, Challenge, Team
+from challenges.services import team_visibility_set
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
 from standings.models import FinalStandings

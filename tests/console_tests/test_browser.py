@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from challenge_platform.models import AuditEvent, Team
+from challenges.models import AuditEvent, Team
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 from tests.platform_tests.factories import (
     ChallengeFactory,

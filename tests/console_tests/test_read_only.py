@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import WorkerHeartbeat
+from challenges.models import WorkerHeartbeat
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
@@ -42,6 +42,8 @@ PERMISSIONS = {
     "algorithms.BaselineRun": (False, False, False),
     "leaderboard.LeaderboardEntry": (False, False, False),
     "leaderboard.TaskChampion": (False, False, False),  # the gate or the audited pin only
+    "leaderboard.LadderStep": (False, False, False),  # the board's refresh decides them
+    "leaderboard.TaskBoardMode": (False, True, False),  # a task's board mode, audited
     "algorithms.Algorithm": (True, True, True),
     "algorithms.AlgorithmRun": (False, False, False),
     "standings.FinalStandings": (False, False, False),

@@ -7,11 +7,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
-from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from tests.datasets_tests.bundles import (
+    write_classification_bundle,
+    write_matching_bundle,
+    zip_bundle,
+)
 from tests.datasets_tests.conftest import data_dir_files
+from tests.datasets_tests.core_broken_helpers import CASES, Case
 from tests.support.celery_worker import run_manage
 
 
@@ -69,3 +76,43 @@ def test_import_task_without_track_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "the following arguments are required: --track" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+BROKEN = [case for case in CASES if not case.caps]  # the caps are the service's settings here
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", BROKEN, ids=[case.name for case in BROKEN])
+def test_every_broken_bundle_is_refused_with_its_problems_one_line_each(
+    tmp_path: Path, case: Case
+) -> None:
+    """Issue 51: the test suite's whole corpus of broken bundles (plus a matching train
+    with a label 2 that the leak probe used to read: a traceback) through the command.
+    Anything but a ``CommandError`` would be a traceback on the organizer's terminal."""
+    source = case.build(tmp_path / "bundle")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_task", str(source), "--challenge", "cli-cup", "--track", "kway")
+    assert refused.value.returncode == 1
+    lines = str(refused.value).splitlines()
+    if len(lines) == 1:
+        assert lines[0].startswith(f"{source} was not imported: ")
+    else:
+        assert lines[0].endswith(f"was not imported ({len(lines) - 1} problems):")
+        assert all(line.startswith("- ") for line in lines[1:])
+    assert any(all(word in line for word in case.words) for line in lines), lines
+    assert not Task.objects.exists() and not Challenge.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_matching_label_2_in_a_large_train_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """The probe's own bundle, as the organizer runs it: no traceback from the leak probe."""
+    folder = write_matching_bundle(
+        tmp_path / "bundle", rows=400, train=lambda df: df.assign(label=[2, *df["label"][1:]])
+    )
+    result = run_import(str(folder), "--challenge", "cli-cup", "--track", "match")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"CommandError: {folder} was not imported: train.csv: matching labels must be 0 or 1;"
+        " other values in 1 row (data rows 1): '2'"
+    ]
+    assert result.stdout == ""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets.demo import DemoSourceUnavailable, DemoTask
 from datasets.models import Task
 from operations.management.commands import load_demo as load_demo_command
@@ -191,3 +191,12 @@ def test_the_demo_tasks_are_benchmarked_on_arrival(builders, settings) -> None:
         assert BaselineRun.objects.filter(task=task, status__in=ACTIVE).count() == 1, slug
         assert ReferenceBuild.objects.filter(task=task, status="queued").count() == 1, slug
     assert "baselines: 0 AutoGluon run(s) queued; 2 queued or running in all" in out
+
+
+def test_the_demo_s_boards_are_ladder_boards_by_default(builders, baselines, settings) -> None:
+    """The demo challenge, as ``make run`` builds it (the production default): its tasks'
+    public boards are ladder boards (docs/organizers/ladder.md), and its description says so."""
+    settings.PUBLIC_BOARD_DEFAULT = "ladder"
+    load_demo()
+    assert set(Task.objects.values_list("public_board", flat=True)) == {"ladder"}
+    assert "**Ladder boards.**" in Challenge.objects.get(slug="demo").description

@@ -1,5 +1,5 @@
-"""Grouping tasks (docs/architecture.md §11): entity ids in ``label``, disjoint train and test
-entities."""
+"""Grouping tasks (docs/architecture.md §11): entity ids in ``label``, disjoint train and
+test entities."""
 
 from __future__ import annotations
 
@@ -11,32 +11,8 @@ import pandas as pd
 import pytest
 
 from datasets.core import BundleInvalid, prepare_task
-from tests.datasets_tests.bundles import write_classification_bundle
 
-GROUPING = {"kind": "grouping", "slug": "demo-grouping", "title": "Demo grouping"}
-
-
-def _entities(prefix: str, sizes: list[int]):
-    """Replace ``label`` by entity ids: entity k gets ``sizes[k % len(sizes)]`` records."""
-
-    def bend(df: pd.DataFrame) -> pd.DataFrame:
-        labels: list[str] = []
-        k = 0
-        while len(labels) < len(df):
-            labels += [f"{prefix}{k}"] * sizes[k % len(sizes)]
-            k += 1
-        return df.assign(label=labels[: len(df)])
-
-    return bend
-
-
-def grouping_bundle(path: Path, task: dict[str, Any] | None = None, **overrides: Any) -> Path:
-    kwargs: dict[str, Any] = {
-        "train": _entities("e", [1, 2, 3, 4]),
-        "solution": _entities("t", [3, 1, 2]),
-    }
-    kwargs.update(overrides)
-    return write_classification_bundle(path, task={**GROUPING, **(task or {})}, **kwargs)
+from .core_grouping_helpers import GROUPING, _entities, grouping_bundle  # noqa: F401
 
 
 def _problems(bundle: Path, tmp_path: Path) -> list[str]:

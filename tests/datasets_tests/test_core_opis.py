@@ -1,5 +1,5 @@
-"""The ``opis`` keys of task.yaml (docs/architecture.md §11): defaults, a test or solution group
-column, and every bad value refused at once with a clear message."""
+"""The ``opis`` keys of task.yaml (docs/architecture.md §11): defaults, a test or
+solution group column, and every bad value refused at once with a clear message."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from tests.datasets_tests.bundles import (
     write_classification_bundle,
     write_matching_bundle,
 )
-from tests.datasets_tests.test_core_broken import renaming, setting
+from tests.datasets_tests.core_broken_helpers import renaming, setting
 
 LEAK = "train.csv: the ids or the row order alone predict 'label'"
 
@@ -132,7 +132,8 @@ def test_the_kind_s_rules_follow_the_label_checks(tmp_path: Path) -> None:
         "solution.csv: unexpected columns 'note'; the solution holds only id and label",
         "train and test feature columns differ (only in train.csv: 'brand'; only in test.csv:"
         " 'left_brand')",
-        "train.csv: matching labels must be 0 or 1; other values in 60 rows: '2'",
+        "train.csv: matching labels must be 0 or 1; other values in 60 rows (data rows 1, 2, 3,"
+        " 4, 5 and 55 more): '2'",
         "train.csv: matching needs both matches (1) and non-matches (0) in 'label', found only"
         " none",
         "train.csv: matching feature columns must be named left_<attr> or right_<attr>; these"

@@ -1,5 +1,5 @@
-"""task.yaml's ``slices`` (the champion gate's slice columns, docs/data-contract.md): named
-categorical test columns reach ``task.json``; anything else is a problem of the bundle,
+"""task.yaml's ``slices`` (the champion gate's slice columns, docs/developers/data-contract.md):
+named categorical test columns reach ``task.json``; anything else is a problem of the bundle,
 reported with the others, and nothing is imported."""
 
 from __future__ import annotations

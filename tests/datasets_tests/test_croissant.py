@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import requests
 
-from challenge_platform.models import Challenge, Team, TeamMembership
+from challenges.models import Challenge, Team, TeamMembership
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.conftest import DemoBundle, api_client_for, demo_slugs
@@ -141,8 +141,8 @@ def test_mlcroissant_loads_the_train_file_through_a_live_server(
 def test_an_anonymous_reader_gets_a_valid_card_without_files_or_record_sets(
     tmp_path: Path, anonymous_api
 ) -> None:
-    """docs/formats.md: the card alone, "no `distribution`, no `recordSet`": the keys are
-    absent (they were empty lists), and mlcroissant still validates the document."""
+    """docs/participants/formats.md: the card alone, "no `distribution`, no `recordSet`": the
+    keys are absent (they were empty lists), and mlcroissant still validates the document."""
     task = imported_task(tmp_path, slug="open-card")
     doc = croissant(anonymous_api, task.slug)
     dataset = validated(doc)
@@ -159,7 +159,8 @@ def test_a_reader_who_has_not_accepted_the_rules_gets_the_card_alone(
     Challenge.objects.filter(pk=task.track.challenge_id).update(rules="Be nice.", rules_version=1)
     doc = croissant(participant_api, task.slug)
     validated(doc)
-    assert "distribution" not in doc and "recordSet" not in doc  # absent, as docs/formats.md says
+    # absent, as docs/participants/formats.md says
+    assert "distribution" not in doc and "recordSet" not in doc
     assert participant_api.get(f"/api/v1/tasks/{task.slug}/files/train.csv").status_code == 403
     accepted = participant_api.post(
         f"/api/v1/challenges/{task.track.challenge.slug}/rules/accept/",

@@ -210,7 +210,8 @@ def test_an_import_beside_its_original_gets_a_title_of_its_own(
         import_copy("twin-again", "--title", f"  {original.title.upper()} ")
     assert refused.value.returncode == 1
     assert (
-        f"- the title '{original.title.upper()}' is already task 'twin''s in this track (a "
+        f"was not imported: the title '{original.title.upper()}' is already task 'twin''s in "
+        "this track (a "
         "track's board names its columns by title): choose another --title"
     ) in str(refused.value)
     assert not Task.objects.filter(slug="twin-again").exists()
@@ -469,11 +470,11 @@ def bounding_box(part: str) -> dict:
         (lambda folder: not_json(folder), ["is not JSON"]),
         (
             lambda folder: heavy_weight(folder),
-            ["- record set 'train' could not be read: could not convert string to float: 'heavy'"],
+            [": record set 'train' could not be read: could not convert string to float: 'heavy'"],
         ),
         (
             lambda folder: evil_images(folder),
-            ["- images.zip: member '../evil.png' has '..' in the path"],
+            [": images.zip: member '../evil.png' has '..' in the path"],
         ),
         (lambda folder: folder / "nothing.json", ["nothing.json: no such file"]),
     ],
@@ -510,7 +511,8 @@ def test_test_rows_without_labels_need_a_solution_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
-        "- record set 'test' has no labels: give the test rows' labels as a file with id and"
+        "was not imported: record set 'test' has no labels: give the test rows' labels as a"
+        " file with id and"
         " label (--solution FILE), or type a test field cr:Label"
     ) in result.stderr
     usage = run_manage("import_task", "--challenge", "market", "--track", "produce")

@@ -14,7 +14,8 @@ from datasets.demo import DEMO_TASKS, DemoSourceUnavailable, DemoTask, entitymat
 from datasets.demo.bundle import default_cache_dir
 
 TASKS = {task.slug: task for task in DEMO_TASKS}
-GROUPING = ["febrl-groups"]  # in the matching track: matching as sets (docs/architecture.md §11)
+# in the matching track: matching as sets (docs/architecture.md §11)
+GROUPING = ["febrl-groups"]
 MATCHING = [t.slug for t in DEMO_TASKS if t.track_slug == "matching" and t.slug not in GROUPING]
 CLASSIFICATION = [t.slug for t in DEMO_TASKS if t.track_slug == "classification"]
 

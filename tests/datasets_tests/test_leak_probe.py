@@ -1,4 +1,4 @@
-"""The import's leak probe and task.yaml's stress families (docs/stress.md): ids or a row
+"""The import's leak probe and task.yaml's stress families (docs/organizers/stress.md): ids or a row
 order that give the labels away are found (and random ones are not, counted by
 simulation); the import warns, refuses or does not check as the organizer chose; a stress
 plan that cannot apply is refused with task.yaml's line of it."""

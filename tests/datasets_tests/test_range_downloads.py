@@ -18,8 +18,8 @@ from django.core.files.base import ContentFile
 from django.http import Http404, HttpResponse
 from django.test import Client, RequestFactory
 
-from challenge_platform.localredis import free_port
 from datasets.downloads import ranged_file_response
+from runtime.localredis import free_port
 from tests.datasets_tests.factories import imported_task
 
 pytestmark = pytest.mark.django_db

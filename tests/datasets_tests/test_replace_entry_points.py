@@ -12,8 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.models import AuditEvent
-from datasets.models import Task, TaskVersion
+from challenges.models import AuditEvent
+from datasets.models import Task, TaskVersion, TaskVersionUpload
+from datasets.version_uploads import task_version_check
 from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files
 from tests.datasets_tests.factories import imported_task
@@ -56,9 +57,12 @@ def test_the_console_form_lists_every_problem_and_changes_nothing(admin_client_,
         train=lambda df: df.assign(id=["c0001", *df["id"][1:]]),
     )
     response = admin_client_.post(url, {"bundle": upload(bad), "reason": "fix"})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "The data was not replaced: " in html and "Nothing changed." in html
+    change = f"/admin/datasets/task/{task.pk}/change/"
+    assert response.status_code == 302 and response["Location"] == change
+    # The check runs in a worker (issue 51); the task's page shows its outcome.
+    assert task_version_check(upload_pk=TaskVersionUpload.objects.get().pk) == "refused"
+    html = admin_client_.get(change).content.decode()
+    assert 'data-status="refused"' in html and "The data was not replaced (" in html
     assert html.count("<li>", html.index("bundle-problems")) >= 2
     no_reason = admin_client_.post(url, {"bundle": upload(new_zip(tmp_path)), "reason": ""})
     assert "This field is required." in no_reason.content.decode()
@@ -75,7 +79,9 @@ def test_the_console_form_replaces_the_data(admin_client_, tmp_path, organizer):
         url, {"bundle": upload(new_zip(tmp_path, rows=80)), "reason": "more rows"}, follow=True
     )
     assert response.redirect_chain[-1][0] == f"/admin/datasets/task/{task.pk}/change/"
-    html = response.content.decode()
+    assert "a worker checks the bundle as an import is checked" in response.content.decode()
+    assert task_version_check(upload_pk=TaskVersionUpload.objects.get().pk) == "accepted"
+    html = admin_client_.get(f"/admin/datasets/task/{task.pk}/change/").content.decode()
     assert "data version 2 replaces version 1 (80 train and 40 test rows)" in html
     assert "The AutoGluon baseline is not re-run automatically" in html
     task.refresh_from_db()

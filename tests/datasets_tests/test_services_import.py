@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Track
+from challenges.models import Challenge, Track
 from datasets.core import read_standard_parquet
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from challenge_platform.models import Challenge, Track
+from challenges.models import Challenge, Track
 from datasets.models import Task
 from datasets.services import TaskImportError, task_import
 from tests.datasets_tests.bundles import (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from datasets.models import Task, TaskVersion
 from datasets.services import TaskReplaceError, task_bundle_replace
 from tests.datasets_tests.bundles import (

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from tests.datasets_tests.bundles import write_classification_bundle, write_zip, zip_bundle
 from tests.datasets_tests.conftest import data_dir_files

@@ -196,7 +196,7 @@ def test_a_tolerance_of_the_organizer_is_kept(tmp_path: Path):
                     label=df.label.astype(object).where(df.index != 2, "x")
                 )
             },
-            "regression labels must be numbers; other values in 1 row: 'x'",
+            "regression labels must be numbers; other values in 1 row (data rows 3): 'x'",
         ),
         (
             {"solution": lambda df: df.assign(label=df.label.where(df.index != 0, 1e300))},

@@ -1,6 +1,7 @@
-"""The pure figures behind the robustness column and the consistency column (docs/stress.md):
-per-family ratios and flip rates on planted predictions, their orientation for a
-lower-is-better metric, and matching's transitivity violations against a brute force."""
+"""The pure figures behind the robustness column and the consistency column
+(docs/organizers/stress.md): per-family ratios and flip rates on planted predictions, their
+orientation for a lower-is-better metric, and matching's transitivity violations against a brute
+force."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Stress families (docs/stress.md): every family of every kind is deterministic for a seed,
-keeps each copy's label (its original's), changes what it says it changes, and is refused
+"""Stress families (docs/organizers/stress.md): every family of every kind is deterministic for a
+seed, keeps each copy's label (its original's), changes what it says it changes, and is refused
 with a clear message on columns it cannot apply to; a stress test set holds no original id,
 its ids have the clean ids' shape and it is never larger than the clean set."""
 

@@ -11,15 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
 from datasets.models import Task
+from leaderboard.core.benchmark.decomposition import (
+    BenchmarkAlgorithm,
+    BenchmarkTask,
+    Decomposition,
+    DeltaCell,
+    decompose_transfer,
+)
+from leaderboard.core.transfer import transfer_cell
 from leaderboard.services import task_leaderboard_refresh
+from scoring.core import load_predictions
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
+from scoring.solutions import solution_for_task
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     imported_task,
@@ -107,3 +119,47 @@ def bench_world(
         users={name: p.user for name, p in participants.items()},
         algorithms=algorithms,
     )
+
+
+def _pred(submission: Submission) -> np.ndarray:
+    with submission.predictions.open("rb") as handle:
+        return np.asarray(load_predictions(handle.read()).pred)
+
+
+def core_decomposition(
+    world: BenchWorld, split: str = "public", *, without: frozenset[str] = frozenset()
+) -> Decomposition:
+    """The core fed independently: each cell recomputed from the files, the team and owner
+    read from the rows; the cells of the tasks named in ``without`` left out (a reader who
+    may not see them), the tasks themselves kept."""
+    algorithms, tasks, cells = [], [], []
+    for algorithm in world.algorithms.values():
+        algorithms.append(BenchmarkAlgorithm(name=str(algorithm.pk), team=algorithm.team_id))
+    baseline_of = {}
+    for task in world.tasks.values():
+        tasks.append(BenchmarkTask(name=task.slug, owner=task.owner_team_id))
+        entry = task.leaderboard_entries.get(split=split, is_baseline=True)
+        baseline_of[task.slug] = entry.submission
+    for algorithm in world.algorithms.values():
+        for task in world.tasks.values():
+            if task.slug in without:
+                continue
+            run = algorithm.versions.get().runs.filter(task=task).latest("pk")  # the cell's
+            solution = solution_for_task(task)
+            public = np.asarray(solution.is_public, dtype=bool)
+            cell = transfer_cell(
+                y=np.asarray(solution.y),
+                pred=_pred(run.submission),
+                baseline_pred=_pred(baseline_of[task.slug]),
+                kind=task.kind,
+                rows=public if split == "public" else ~public,
+            )
+            cells.append(
+                DeltaCell(
+                    algorithm=str(algorithm.pk),
+                    task=task.slug,
+                    delta=cell.delta,
+                    resamples=cell.resamples,
+                )
+            )
+    return decompose_transfer(algorithms=algorithms, tasks=tasks, cells=cells)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.management import call_command
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
@@ -43,8 +44,17 @@ def _colored(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(color=colors(len(frame)))
 
 
-def gate_task(folder: Path, *, challenge_slug: str, slug: str = "gated", rows: int = 6000) -> Task:
-    """The gated classification task (``rows`` train rows, ``rows / 2`` test rows)."""
+def gate_task(
+    folder: Path,
+    *,
+    challenge_slug: str,
+    slug: str = "gated",
+    rows: int = 6000,
+    command: bool = False,
+) -> Task:
+    """The gated classification task (``rows`` train rows, ``rows / 2`` test rows); with
+    ``command``, imported as an organizer does from a shell (``manage.py import_task``: a
+    challenge it creates gets the install's defaults, its board mode among them)."""
     bundle = write_classification_bundle(
         folder / f"bundle-{slug}",
         rows=rows,
@@ -57,6 +67,11 @@ def gate_task(folder: Path, *, challenge_slug: str, slug: str = "gated", rows: i
         train=_colored,
         test=_colored,
     )
+    if command:
+        call_command(
+            "import_task", str(bundle), "--challenge", challenge_slug, "--track", f"{slug}-track"
+        )
+        return Task.objects.get(slug=slug)
     return task_import(source=bundle, challenge_slug=challenge_slug, track_slug=f"{slug}-track")
 
 
@@ -122,6 +137,42 @@ def world_of(task: Task, *, seed: int = 11) -> World:
     )
 
 
+@dataclass(frozen=True)
+class Small:
+    """The issue's widget-grades case: a task with 135 public rows whose champion (the
+    uploaded primary reference ``production model``) is wrong on 55 of them, and a better
+    file that fixes 50 and breaks none (+0.37 accuracy, NFR 0 bounded by 0.027 > 0.02)."""
+
+    task: Task
+    world: World
+    reference: np.ndarray
+    better: np.ndarray
+
+
+def widget_grades(folder: Path, *, challenge_slug: str, command: bool = False) -> Small:
+    from scoring.services.references import reference_upload
+    from tests.scoring_tests.factories import upload
+
+    task = gate_task(
+        folder, challenge_slug=challenge_slug, slug="widget-grades", rows=540, command=command
+    )
+    world = world_of(task)
+    public = np.flatnonzero(world.public)
+    assert len(public) == 135
+    k = len(world.classes)
+    reference = world.truth.copy()
+    reference[public[:55]] = (world.truth[public[:55]] + 1) % k
+    better = world.truth.copy()
+    better[public[50:55]] = reference[public[50:55]]
+    reference_upload(
+        task=task,
+        name="production model",
+        file=upload(world.file(reference), "production.csv"),
+        make_primary=True,
+    )
+    return Small(task=task, world=world, reference=reference, better=better)
+
+
 # --- the gate, computed independently ------------------------------------------------------
 
 
@@ -137,7 +188,7 @@ def oracle(
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The documented gate of a classification entry by hand (docs/champion-gate.md):
+    """The documented gate of a classification entry by hand (docs/organizers/champion-gate.md):
     the accuracy difference's paired bootstrap (resample b: child b of SeedSequence(seed)
     drawing n row indices), Clopper-Pearson from the beta distribution, McNemar from
     statsmodels, the slices' exact tests with Holm's step-down by hand."""

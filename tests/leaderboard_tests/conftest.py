@@ -7,6 +7,7 @@ from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
 from .boards import refresh
+from .champion_api_helpers import _gated_pk  # noqa: F401 - a fixture of several modules
 from .factories import make_task, make_team, scored
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from datasets.models import Task
 from scoring.models import Submission, SubmissionStatus
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory

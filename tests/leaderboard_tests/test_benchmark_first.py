@@ -1,6 +1,6 @@
-"""Who is first (docs/architecture.md §12) on the track boards, the track standings API, the frozen
-standings and the winners page: the core's numbers on the boards' own submissions, never a
-private-based value before the reveal, co-winners by the challenge's setting."""
+"""Who is first (docs/architecture.md §12) on the track boards, the track standings API,
+the frozen standings and the winners page: the core's numbers on the boards' own submissions, never
+a private-based value before the reveal, co-winners by the challenge's setting."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Pairwise intervals and verdicts, groups and rank intervals of a track, counted by
-simulation through ``who_is_first`` (issues 38 and 50; docs/benchmark-statistics.md §5):
+simulation through ``who_is_first`` (issues 38 and 50; docs/developers/benchmark-statistics.md §5):
 true means are planted, the track's scores drawn again and again, and every claim the
 figures make is checked against the truth.
 

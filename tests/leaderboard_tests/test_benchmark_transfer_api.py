@@ -1,10 +1,9 @@
-"""The transfer API's decomposition and frontier (docs/architecture.md §12) over a real matrix:
-exact keys, the same numbers as the core on the same cells, the owner teams' home advantage, empty
-and private cases."""
+"""The transfer API's decomposition and frontier (docs/architecture.md §12) over a real
+matrix: exact keys, the same numbers as the core on the same cells, the owner teams' home advantage,
+empty and private cases."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -12,19 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from leaderboard.core.benchmark.decomposition import (
-    BenchmarkAlgorithm,
-    BenchmarkTask,
-    DeltaCell,
-    decompose_transfer,
-)
 from leaderboard.core.benchmark.frontier import CostPoint, quality_cost_frontier
-from leaderboard.core.transfer import transfer_cell
-from scoring.solutions import solution_for_task
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 from tests.scoring_tests.factories import api_client_for
 
-from .benchmark_world import CPU, bench_world
+from .benchmark_world import CPU, bench_world, core_decomposition
 
 pytestmark = pytest.mark.django_db
 
@@ -74,52 +65,11 @@ def test_shape_has_every_design_key(tmp_path):
     assert {p["algorithm"] for p in f["points"]} == {a["id"] for a in body["algorithms"]}
 
 
-def _core_on_same_numbers(world, split="public"):
-    """The core fed independently: each cell recomputed from the files, the team and owner
-    read from the rows."""
-    algorithms, tasks, cells = [], [], []
-    for name, algorithm in world.algorithms.items():
-        algorithms.append(BenchmarkAlgorithm(name=str(algorithm.pk), team=algorithm.team_id))
-    baseline_of = {}
-    for task in world.tasks.values():
-        tasks.append(BenchmarkTask(name=task.slug, owner=task.owner_team_id))
-        entry = task.leaderboard_entries.get(split=split, is_baseline=True)
-        baseline_of[task.slug] = entry.submission
-    for algorithm in world.algorithms.values():
-        for task in world.tasks.values():
-            run = algorithm.versions.get().runs.get(task=task)
-            solution = solution_for_task(task)
-            public = np.asarray(solution.is_public, dtype=bool)
-
-            def pred(sub):
-                from scoring.core import load_predictions
-
-                with sub.predictions.open("rb") as handle:
-                    return np.asarray(load_predictions(handle.read()).pred)
-
-            cell = transfer_cell(
-                y=np.asarray(solution.y),
-                pred=pred(run.submission),
-                baseline_pred=pred(baseline_of[task.slug]),
-                kind=task.kind,
-                rows=public if split == "public" else ~public,
-            )
-            cells.append(
-                DeltaCell(
-                    algorithm=str(algorithm.pk),
-                    task=task.slug,
-                    delta=cell.delta,
-                    resamples=cell.resamples,
-                )
-            )
-    return decompose_transfer(algorithms=algorithms, tasks=tasks, cells=cells)
-
-
 def test_decomposition_matches_the_core_on_the_same_numbers(tmp_path):
     world = bench_world(tmp_path)
     body = APIClient().get(_url(world.track)).json()
     d = body["decomposition"]
-    core = _core_on_same_numbers(world)
+    core = core_decomposition(world)
     by_id = {e["algorithm"]: e for e in d["algorithm_effects"]}
     for effect in core.algorithm_effects:
         api = by_id[int(effect.algorithm)]
@@ -208,7 +158,7 @@ def test_private_decomposition_only_after_the_reveal(tmp_path):
         private["decomposition"]["algorithm_effects"]
         != public["decomposition"]["algorithm_effects"]
     )
-    core = _core_on_same_numbers(world, split="private")
+    core = core_decomposition(world, split="private")
     by_id = {e["algorithm"]: e for e in private["decomposition"]["algorithm_effects"]}
     for effect in core.algorithm_effects:
         assert by_id[int(effect.algorithm)]["effect"] == pytest.approx(effect.effect, abs=1e-12)

@@ -9,8 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from algorithms.models import AlgorithmRun, AlgorithmRunStatus
+from algorithms.services.builtin import baseline_algorithm_version
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
+from scoring.models import SubmissionStatus
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 
 from .factories import make_task, make_team, scored
@@ -129,6 +132,58 @@ def test_track_mean_counts_missing_tasks_as_zero(setup):
     assert rows == [("AutoGluon", None, 0.7, []), ("bo", 1, 0.6, []), ("ann", 2, 0.5, ["t2"])]
     page = APIClient().get("/tracks/trk/").content.decode()
     assert "missing" in page and "Cross-task matrix" in page
+
+
+def test_a_queued_or_running_cell_is_shown_so_and_never_counted_as_zero(setup):
+    """Issue 50: the baseline's runs on t2 and t3 wait in the queue, ann's file on t2 is
+    being scored; the means leave those cells out (marked partial) instead of counting 0."""
+    challenge, track, task, teams = setup
+    task2, task3 = make_task(track, slug="t2"), make_task(track, slug="t3")
+    version = baseline_algorithm_version(challenge=challenge)
+    base = version.algorithm.team
+    scored(task, base, 0.9)
+    scored(task, teams["ann"], 0.6)
+    scored(task2, teams["bo"], 0.5)
+    scored(task3, teams["bo"], 0.4)
+    scored(task2, teams["ann"], None, status=SubmissionStatus.SCORING)
+    for t, status in ((task2, AlgorithmRunStatus.QUEUED), (task3, AlgorithmRunStatus.RUNNING)):
+        AlgorithmRun.objects.create(version=version, task=t, profile="baseline", status=status)
+    # A stress run is no entry: it never makes a cell pending.
+    AlgorithmRun.objects.create(
+        version=version, task=task3, profile="baseline_stress", status=AlgorithmRunStatus.QUEUED
+    )
+    for t in (task, task2, task3):
+        task_leaderboard_refresh(task_id=t.pk, bootstrap=False)
+
+    body = APIClient().get("/api/v1/tracks/trk/leaderboard/").json()
+    entries = {e["team"]: e for e in body["entries"]}
+    baseline = entries[base.name]
+    assert baseline["score"] == pytest.approx(0.9) and baseline["partial"] is True
+    assert baseline["cells"] == {"t1": "scored", "t2": "queued", "t3": "running"}
+    assert baseline["missing"] == []
+    ann = entries["ann"]  # t2 being scored (left out), t3 missing (counts 0)
+    assert ann["score"] == pytest.approx(0.3) and ann["partial"] is True
+    assert ann["cells"] == {"t1": "scored", "t2": "running", "t3": "missing"}
+    assert ann["missing"] == ["t3"]
+    bo = entries["bo"]
+    assert bo["score"] == pytest.approx(0.3) and bo["partial"] is False
+    assert bo["cells"] == {"t1": "missing", "t2": "scored", "t3": "scored"}
+
+    page = APIClient().get("/tracks/trk/").content.decode()
+    row = page[page.index(f"<td>{base.name}") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-role="partial"' in row
+    assert 'data-cell="queued"' in row and 'data-cell="running"' in row and "missing" not in row
+
+    # The queued run fails: the cell is missing again and counts 0 (in a worker the failure
+    # also bumps the cached boards: hooks.AlgorithmRunFailed).
+    AlgorithmRun.objects.filter(task=task2, profile="baseline").update(
+        status=AlgorithmRunStatus.FAILED
+    )
+    body = APIClient().get("/api/v1/tracks/trk/leaderboard/").json()
+    baseline = {e["team"]: e for e in body["entries"]}[base.name]
+    assert baseline["cells"]["t2"] == "missing" and baseline["missing"] == ["t2"]
+    assert baseline["score"] == pytest.approx(0.45)  # (0.9 + 0) / 2, t3 still running
 
 
 def test_csv_export_neutralizes_formulas(setup):

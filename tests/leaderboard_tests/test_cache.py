@@ -14,13 +14,14 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
-from challenge_platform.services import challenge_reveal
-from leaderboard import board_cache
+from challenges.services import challenge_reveal
+from leaderboard.cache import board_cache
 from leaderboard.models import LeaderboardEntry
-from scoring.services import submission_visibility_set
+from scoring.services.finals import submission_visibility_set
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory, api_key
 
 from .boards import FAST, PAGES, refresh, shown, signed_in_viewers
+from .cache_helpers import FakeClock
 from .factories import make_task, make_team, scored
 
 pytestmark = pytest.mark.django_db
@@ -407,24 +408,6 @@ def test_the_fast_path_serves_a_board_up_to_the_grace_after_it_changed_to_anonym
         assert "0.97" in shown(path), name  # and the new version is what is stored now
 
 
-class FakeClock:
-    """The board cache's clock (``leaderboard.board_cache.time``), moved by the test: the grace
-    and the rush windows are wall-clock seconds, which a loaded machine stretches."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def time(self) -> float:
-        return self.now
-
-    def time_ns(self) -> int:
-        return int(self.now * 1e9)
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_past_the_grace_one_reader_renders_while_anonymous_readers_get_the_last_board(

@@ -1,7 +1,8 @@
-"""The champion and release-check API (docs/champion-gate.md) on one gated task: the release
-check stores nothing and spends no daily limit, answers the stored check's figures, names
-broken rows only where allowed (public rows only, ever), decides on the private split only
-after the reveal, and refuses hostile or unauthorized requests with a clear message."""
+"""The champion and release-check API (docs/organizers/champion-gate.md) on one gated task: the
+release check stores nothing and spends no submission (a release check of its own daily budget),
+answers the stored check's figures, names broken rows only to the task's owners and
+organizers (public rows only, ever), decides on the private split only after the reveal,
+and refuses hostile or unauthorized requests with a clear message."""
 
 from __future__ import annotations
 
@@ -13,37 +14,28 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
 from datasets.models import Task
 from leaderboard.champion.services import champion_check_run
 from leaderboard.models import ChampionChange, ChampionCheck
 from scoring.models import Reference, Submission
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
-from tests.leaderboard_tests.champion_world import gate_task, world_of
+from scoring.services.upload import submission_create
+from tests.leaderboard_tests.champion_world import world_of
 from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import (
-    ChallengeFactory,
     UserFactory,
     api_client_for,
     make_participant,
     upload,
 )
-from tests.scoring_tests.test_references import scored
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.references_helpers import scored
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
+
+from .champion_api_helpers import check
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def _gated_pk(django_db_setup, django_db_blocker, tmp_path_factory):
-    with django_db_blocker.unblock():
-        challenge = ChallengeFactory(slug="gate-api", daily_submission_limit=3)
-        task = gate_task(tmp_path_factory.mktemp("gate-api"), challenge_slug=challenge.slug)
-    yield task.pk
-    with django_db_blocker.unblock():
-        Task.objects.filter(pk=task.pk).delete()
-        Challenge.objects.filter(pk=challenge.pk).delete()
 
 
 @pytest.fixture
@@ -59,14 +51,6 @@ def gated(_gated_pk):
     return task, world, make_participant(task.track.challenge, username="ann", name="Ann")
 
 
-def check(client, task, **data):
-    if "file" in data:
-        return client.post(
-            f"/api/v1/tasks/{task.slug}/release-check/",
-            {"file": SimpleUploadedFile("p.csv", data["file"])},
-            format="multipart",
-        )
-    return client.post(f"/api/v1/tasks/{task.slug}/release-check/", data, format="json")
 
 
 DOCUMENTED_FIELDS = {
@@ -105,20 +89,23 @@ def test_a_file_and_a_stored_submission_get_the_same_answer_and_nothing_is_store
     champion_check_run(check_pk=stored.pk)
     stored.refresh_from_db()
     by_id = check(api, task, submission=submission.pk).json()
+    assert by_id.pop("budget") == {**document.pop("budget"), "used": 2, "remaining": 8}
     assert by_id == document
-    assert {k: v for k, v in stored.result.items() if k != "broken_ids"} == {
-        k: v for k, v in document.items() if k != "broken_ids"
+    assert document["verdict"] == "fails" and document["rule"] == "nfr"
+    answered = ("broken_ids", "withheld", "min_changed_rows")
+    assert {k: v for k, v in stored.result.items() if k not in ("broken_ids", "changed_rows")} == {
+        k: v for k, v in document.items() if k not in answered
     }
-    # The checks spent nothing: the two other uploads of the day are left.
+    # The checks spent no submission: the two other uploads of the day are left.
     for _ in range(2):
         submission_create(task=task, user=ann.user, file=upload(content))
 
 
-def test_broken_ids_are_public_rows_only_and_only_where_the_challenge_shows_examples(gated):
+def test_broken_ids_are_public_rows_named_only_to_the_task_owners_and_organizers(gated):
     task, world, ann = gated
     wrong_everywhere = (world.truth + 1) % len(world.classes)
     content = world.file(wrong_everywhere)  # breaks every row the champion had right
-    assert check(ann.api(), task, file=content).json()["broken_ids"] == []  # running: hidden
+    assert check(ann.api(), task, file=content).json()["broken_ids"] == []  # a participant
     organizer = api_client_for(UserFactory(username="org", is_staff=True, is_superuser=True))
     shown = check(organizer, task, file=content).json()["broken_ids"]
     public = set(world.ids[world.public])
@@ -139,7 +126,12 @@ def test_broken_ids_are_public_rows_only_and_only_where_the_challenge_shows_exam
     challenge.save()
     after = check(ann.api(), task, file=content).json()
     assert after["split"] == "private"
-    assert after["broken_ids"] == expected[:100]  # after the end examples are shown
+    assert after["broken_ids"] == []  # not even after the end: a participant is no owner
+    assert check(organizer, task, file=content).json()["broken_ids"] == expected[:100]
+    owner = make_participant(task.track.challenge, username="owen", name="Owners")
+    task.owner_team = owner.team
+    task.save()
+    assert check(owner.api(), task, file=content).json()["broken_ids"] == expected[:100]
 
 
 def test_the_private_verdict_is_never_shown_before_the_reveal(gated):
@@ -229,7 +221,7 @@ def test_hostile_and_unauthorized_requests_are_refused_with_a_reason(gated, monk
 
 def test_release_checks_and_uploads_share_one_rate_budget(gated, settings):
     task, world, ann = gated
-    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenge_platform.upload_budget)
+    settings.TEAM_UPLOAD_RATE = "3/minute"  # the team's budget (challenges.upload_budget)
     api = ann.api()
     content = world.file(world.reference)
     assert check(api, task, file=content).status_code == 200
@@ -276,7 +268,8 @@ def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(g
     run.predictions.save("run.npz", ContentFile(save_predictions(result.aligned)))
     by_file = check(ann.api(), task, file=content).json()
     by_run = check(ann.api(), task, run=run.pk).json()
-    assert by_run == by_file and by_run["passes"] is True
+    assert by_run.pop("budget")["used"] == by_file.pop("budget")["used"] + 1
+    assert by_run == by_file and by_run["passes"] is True and by_run["verdict"] == "passes"
     bo = make_participant(task.track.challenge, username="bo", name="Bo")
     assert check(bo.api(), task, run=run.pk).status_code == 404  # another team's run
     decided = champion_candidate_landed(run_id=run.pk)
@@ -285,3 +278,50 @@ def test_a_run_scored_on_itself_is_checked_by_its_team_and_weighed_as_an_entry(g
     champion = api_client_for(None).get(f"/api/v1/tasks/{task.slug}/champion/").json()
     assert champion["entry"] == {"type": "run", "id": run.pk, "name": f"m v1 (run #{run.pk})"}
     assert champion["team"] == "Ann"
+
+
+def test_the_answers_keep_to_their_openapi_schema(gated):
+    """The release check (counts shown, and withheld) and the champion document validate
+    against the live schema's components (OpenAPI 3.0's ``nullable`` read as "or null",
+    which also holds beside an ``allOf``, as schemathesis reads it)."""
+    from jsonschema import Draft202012Validator
+
+    def as_json_schema(node):
+        if isinstance(node, list):
+            return [as_json_schema(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: as_json_schema(value) for key, value in node.items()}
+        if node.pop("nullable", False):
+            return {"anyOf": [node, {"type": "null"}]}
+        return node
+
+    task, world, ann = gated
+    spec = api_client_for(None).get("/api/v1/schema/?format=json").json()
+    components = as_json_schema(spec["components"])
+    check_schema = components["schemas"]["ReleaseCheck"]
+    assert {"verdict", "rule", "rows_needed", "withheld", "budget"} <= set(
+        check_schema["properties"]
+    )
+    verdict = check_schema["properties"]["verdict"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+    assert components["schemas"][verdict]["enum"] == ["passes", "fails", "cannot_tell"]
+
+    def valid(document, name):
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        Draft202012Validator(schema).validate(document)
+
+    api = ann.api()
+    shown = check(api, task, file=world.file(world.planted["many_flips"])).json()
+    withheld = check(api, task, file=world.file(world.reference)).json()  # 0 changed rows
+    assert shown["withheld"] is None and withheld["withheld"] == "too few changed rows to report"
+    for document in (shown, withheld):
+        valid(document, "ReleaseCheck")
+    submission = scored(
+        submission_create(
+            task=task, user=ann.user, file=upload(world.file(world.planted["few_flips"]))
+        )
+    )
+    champion_check_run(check_pk=ChampionCheck.objects.get(submission=submission).pk)
+    champion = api_client_for(None).get(f"/api/v1/tasks/{task.slug}/champion/").json()
+    assert [h["verdict"] for h in champion["history"]] == [None, "passes"]
+    valid(champion, "Champion")

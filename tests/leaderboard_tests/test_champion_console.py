@@ -9,11 +9,12 @@ import json
 import pytest
 from django.test import Client
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from leaderboard.champion.services import champion_ensure
 from leaderboard.models import ChampionChange, TaskChampion
 from notifications.models import Webhook, WebhookDelivery
-from scoring.services import submission_create, submission_visibility_set
+from scoring.services.finals import submission_visibility_set
+from scoring.services.upload import submission_create
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     UserFactory,
@@ -24,7 +25,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
-from tests.scoring_tests.test_references import scored
+from tests.scoring_tests.references_helpers import scored
 
 pytestmark = pytest.mark.django_db
 

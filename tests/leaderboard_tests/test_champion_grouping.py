@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from datasets.services import task_import
-from tests.datasets_tests.test_core_grouping import grouping_bundle
-from tests.leaderboard_tests.test_champion_api import check
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
+from tests.leaderboard_tests.champion_api_helpers import check
 from tests.scoring_tests.factories import csv_bytes, make_participant, solution_frame
 
 pytestmark = pytest.mark.django_db

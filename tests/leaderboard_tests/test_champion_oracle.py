@@ -9,11 +9,11 @@ import pytest
 
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import ChampionBy, ChampionCheck, ChampionCheckStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.leaderboard_tests.champion_world import PLANTED, gate_task, oracle, world_of
 from tests.scoring_tests.factories import ChallengeFactory, api_client_for, make_participant, upload
-from tests.scoring_tests.test_references import scored
+from tests.scoring_tests.references_helpers import scored
 
 pytestmark = pytest.mark.django_db
 

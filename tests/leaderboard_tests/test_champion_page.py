@@ -9,12 +9,11 @@ from django.test import Client
 
 from leaderboard.champion.services import champion_check_run, champion_tick
 from leaderboard.models import ChampionCheck, ChampionCheckStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_upload
+from scoring.services.upload import submission_create
 from tests.leaderboard_tests.champion_world import world_of
-from tests.leaderboard_tests.test_champion_api import _gated_pk  # noqa: F401 - fixture
 from tests.scoring_tests.factories import make_participant, upload
-from tests.scoring_tests.test_references import scored
+from tests.scoring_tests.references_helpers import scored
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +29,7 @@ def _weigh_queued() -> int:
 
 
 @pytest.fixture
-def page(_gated_pk):  # noqa: F811 - the module's fixture
+def page(_gated_pk):
     from datasets.models import Task
 
     task = Task.objects.select_related("track__challenge").get(pk=_gated_pk)

@@ -1,5 +1,5 @@
-"""Board flip rates and their intervals against a naive implementation (docs/architecture.md
-§11)."""
+"""Board flip rates and their intervals against a naive implementation
+(docs/architecture.md §11)."""
 
 from __future__ import annotations
 

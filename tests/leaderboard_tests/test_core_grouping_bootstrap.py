@@ -1,4 +1,5 @@
-"""The entity bootstrap of grouping tasks against a naive implementation (docs/architecture.md §11).
+"""The entity bootstrap of grouping tasks against a naive implementation
+(docs/architecture.md §11).
 
 The naive code builds every resample explicitly: each drawn copy of an entity brings its
 records, pairs are enumerated one by one, and two copies of one entity never pair. The same

@@ -31,6 +31,41 @@ def test_missing_task_counts_zero_in_the_mean_and_is_listed():
     assert by_team["full"].mean_score == pytest.approx(0.6)
 
 
+def test_a_queued_or_running_task_is_left_out_of_the_mean_and_marks_it_partial():
+    # The case: the baseline scored on t1 while its runs on t2 and t3 wait; counting
+    # them as 0 gave it a third of its score and labelled them "missing".
+    per_task = {
+        "t1": {"base": 0.9, "a": 0.6},
+        "t2": {"a": 0.6},
+        "t3": {"a": 0.6, "b": 0.3},
+    }
+    pending = {"t2": {"base": "queued", "b": "running"}, "t3": {"base": "running"}}
+    rows = rows_by_team(
+        track_standings(TASKS, per_task, baseline_team_ids={"base"}, pending=pending)
+    )
+    base, a, b = rows["base"], rows["a"], rows["b"]
+    assert base.mean_score == pytest.approx(0.9) and base.partial
+    assert base.cells == {"t1": "scored", "t2": "queued", "t3": "running"}
+    assert base.missing == ()
+    # b: t1 missing (counts 0), t2 running (left out), t3 scored.
+    assert b.mean_score == pytest.approx(0.3 / 2) and b.partial
+    assert b.cells == {"t1": "missing", "t2": "running", "t3": "scored"}
+    assert b.missing == ("t1",)
+    assert a.mean_score == pytest.approx(0.6) and not a.partial
+    assert set(a.cells.values()) == {"scored"}
+    # A pending mark beside a score changes nothing: the score is there.
+    again = rows_by_team(
+        track_standings(
+            TASKS, per_task, baseline_team_ids={"base"}, pending={"t1": {"a": "queued"}}
+        )
+    )
+    assert again["a"].cells["t1"] == "scored" and not again["a"].partial
+    # Without pending marks, missing counts 0 as before.
+    plain = rows_by_team(track_standings(TASKS, per_task, baseline_team_ids={"base"}))
+    assert plain["base"].mean_score == pytest.approx(0.3) and not plain["base"].partial
+    assert plain["base"].missing == ("t2", "t3")
+
+
 def test_order_by_mean_baseline_unranked_per_task_ranks_beside():
     per_task = {
         "t1": {"a": 0.9, "b": 0.8, "base": 0.99},

@@ -1,4 +1,4 @@
-"""The boards' fast path in front of Django (leaderboard/fastpath.py): the site's real WSGI
+"""The boards' fast path in front of Django (leaderboard/cache/fastpath.py): the site's real WSGI
 application (``challenge_platform.wsgi.application``, what gunicorn serves) called with WSGI
 environs, on the session's real Redis.
 
@@ -8,24 +8,20 @@ Django's handler for every request it gets: the wrapper answers without it.
 
 from __future__ import annotations
 
-import io
 import re
-import sys
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import resolve
 from rest_framework.test import APIClient
 
-from challenge_platform.services import challenge_reveal
-from challenge_platform.wsgi import application
-from leaderboard import board_cache, fastpath
+from challenges.services import challenge_reveal
+from leaderboard.cache import board_cache, fastpath
 
 from .boards import FAST, refresh, shown, signed_in_viewers
 from .factories import scored
+from .fastpath_helpers import Answer, call, environ_for, wsgi
 
 pytestmark = pytest.mark.django_db
 
@@ -39,70 +35,12 @@ SECURITY_HEADERS = (
 )
 
 
-class Answer:
-    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes, django: bool):
-        self.status = int(status.split()[0])
-        self.headers = {name.lower(): value for name, value in headers}
-        self.body = body
-        self.django = django  # whether Django's handler saw the request
-
-    def __getitem__(self, name: str) -> str:
-        return self.headers[name.lower()]
 
 
-def environ_for(path: str, method: str = "GET", query: str = "", **headers: str) -> dict:
-    """The WSGI environ gunicorn would make for this request."""
-    return {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        **{"HTTP_" + name.upper(): value for name, value in headers.items()},
-    }
 
 
-def wsgi(path: str, method: str = "GET", query: str = "", **headers: str) -> Answer:
-    """``application`` called as gunicorn calls it."""
-    return call(environ_for(path, method, query, **headers))
 
 
-def call(environ: dict) -> Answer:
-    """``application`` called with ``environ``."""
-    started = []
-    seen: dict[str, object] = {}
-
-    def note(**kwargs) -> None:
-        started.append(1)
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    # As Django's test client does: the test's transaction outlives the request, so the
-    # handler must not close the database connection at the request's start and end.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    request_started.connect(note)
-    try:
-        result = application(environ, start_response)
-        body = b"".join(result)
-        if hasattr(result, "close"):
-            result.close()
-    finally:
-        request_started.disconnect(note)
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return Answer(seen["status"], seen["headers"], body, bool(started))
 
 
 def nonce_of(answer: Answer) -> str:
@@ -211,7 +149,7 @@ def test_a_stale_board_is_answered_only_within_its_grace(
     """In a rush, an anonymous reader may get a board up to the grace after it changed; past
     the grace (and nobody rendering) Django renders the new one. (Past half the grace one
     read renders it ahead: the next test.)"""
-    from .test_cache import FakeClock
+    from .cache_helpers import FakeClock
 
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
@@ -240,7 +178,7 @@ def test_past_half_its_grace_one_read_renews_the_board_while_the_others_get_the_
     the last board from the fast path (no wait for the render, no Django), even past the
     grace; once stored, the new board answers. A renewal given back unfinished (its
     request failed) lets the next read renew."""
-    from .test_cache import FakeClock
+    from .cache_helpers import FakeClock
 
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5
@@ -381,7 +319,7 @@ def test_a_stale_answer_may_be_kept_only_for_what_is_left_of_its_grace(
     """In a rush the fast path answers a board changed since it was stored (within the
     grace): a shared cache may keep that answer only until the grace since it was stored
     ends, so nothing anywhere is older than the grace after the score."""
-    from .test_cache import FakeClock
+    from .cache_helpers import FakeClock
 
     challenge, track, task, teams = board
     settings.BOARD_CACHE_GRACE_SECONDS = 5

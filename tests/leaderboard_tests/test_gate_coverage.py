@@ -1,6 +1,7 @@
-"""Coverage by simulation of every figure the champion gate reports (docs/champion-gate.md):
-the truth is planted, the gate runs on many samples, and the share of samples where the
-figure holds the truth (or the verdict is wrong) is counted against a stated tolerance.
+"""Coverage by simulation of every figure the champion gate reports
+(docs/organizers/champion-gate.md): the truth is planted, the gate runs on many samples, and the
+share of samples where the figure holds the truth (or the verdict is wrong) is counted against a
+stated tolerance.
 
 Monte Carlo error: with R repetitions a share near 0.95 has a standard error of
 sqrt(0.95 * 0.05 / R) (0.011 at R = 400); the bounds below leave about 2.5 of them.

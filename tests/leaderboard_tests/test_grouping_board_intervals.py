@@ -1,5 +1,5 @@
-"""A grouping task's board gets bootstrap intervals that resample entities (docs/architecture.md
-§11)."""
+"""A grouping task's board gets bootstrap intervals that resample entities
+(docs/architecture.md §11)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from datasets.services import task_import
 from leaderboard.core.bootstrap import bootstrap_leaderboard
 from leaderboard.models import LeaderboardEntry, Split
 from leaderboard.services import leaderboard_bootstrap_compute
-from scoring import services
 from scoring.core import load_predictions
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
-from scoring.solutions import solution_for_task
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache, solution_for_task
 from scoring.tasks import score_submission
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import csv_bytes, make_participant, solution_frame, upload
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +38,7 @@ def test_a_grouping_board_gets_entity_bootstrap_intervals(tmp_path):
         who = make_participant(task.track.challenge, username=name)
         frame = pd.DataFrame({"id": truth["id"], "cluster": "c-" + clusters.astype(str)})
         submission = submission_create(task=task, user=who.user, file=upload(csv_bytes(frame)))
-        services.solution_cache.items.clear()
+        solution_cache.items.clear()
         score_submission.run(submission_pk=submission.pk)
         submission.refresh_from_db()
         assert submission.status == SubmissionStatus.SCORED, submission.error

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from leaderboard.core.benchmark.first import TeamPair, track_resample_draws
 from leaderboard.core.benchmark.pairwise import GROUP_METHOD, ROWS_METHOD
 from leaderboard.first import first_compute, verdict_words
@@ -24,7 +24,7 @@ from leaderboard.models import LeaderboardEntry
 from leaderboard.selectors import track_values_of
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,

@@ -13,9 +13,11 @@ import json
 import pytest
 
 from leaderboard import services as board_services
+from leaderboard import task_names
 from leaderboard.models import LeaderboardEntry
 from leaderboard.tasks import bootstrap_task_leaderboard
-from scoring.services import solution_cache, submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     csv_bytes,
@@ -40,7 +42,7 @@ def clean_broker(redis_client):
 def bootstrap_messages(redis_client) -> list[dict]:
     out = []
     for message in queued_messages(redis_client, "scoring"):
-        if message["headers"]["task"] == board_services.BOOTSTRAP_TASK:
+        if message["headers"]["task"] == task_names.BOOTSTRAP_TASK_LEADERBOARD:
             out.append(message)
     return out
 
@@ -67,7 +69,9 @@ def take(redis_client) -> tuple[int, dict]:
     headers. The champion checks each scoring queues on the same queue are dropped (not
     what these tests count)."""
     message = pop_message(redis_client, "scoring")
-    while message is not None and message["headers"]["task"] != board_services.BOOTSTRAP_TASK:
+    while (
+        message is not None and message["headers"]["task"] != task_names.BOOTSTRAP_TASK_LEADERBOARD
+    ):
         message = pop_message(redis_client, "scoring")
     _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     return board_services.leaderboard_bootstrap_run(**kwargs), message["headers"]

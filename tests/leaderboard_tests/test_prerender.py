@@ -1,4 +1,4 @@
-"""Boards rendered after a score lands, before any reader asks (leaderboard/prerender.py): the
+"""Boards rendered after a score lands, before any reader asks (leaderboard/cache/prerender.py): the
 render is published on the real broker (the session's Redis) once the score's refresh
 commits, and its task body runs here as the renders worker runs it; the readers are the
 site's real WSGI application, as in test_fastpath.py."""
@@ -13,13 +13,14 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from leaderboard import board_cache, fastpath, prerender
+from leaderboard import task_names
+from leaderboard.cache import board_cache, fastpath, prerender
 from leaderboard.tasks import render_boards
 
 from .boards import FAST, refresh
+from .cache_helpers import FakeClock
 from .factories import scored
-from .test_cache import FakeClock
-from .test_fastpath import environ_for, wsgi
+from .fastpath_helpers import environ_for, wsgi
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def published(redis_client) -> list[dict]:
     for queue in redis_client.keys(prerender.QUEUE + "*"):
         for raw in redis_client.lrange(queue, 0, -1):
             message = json.loads(raw)
-            assert message["headers"]["task"] == prerender.TASK
+            assert message["headers"]["task"] == task_names.RENDER_BOARDS
             _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
             found.append({**kwargs, "waits": message["headers"].get("eta") is not None})
     return sorted(found, key=lambda m: (m["scope"], m["pk"]))

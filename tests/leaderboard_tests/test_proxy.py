@@ -1,5 +1,5 @@
 """The boards through the deployment's balancer: a real HAProxy on loopback, configured by
-``leaderboard.proxy.haproxy_config`` (``manage.py haproxy_config``), in front of a live
+``leaderboard.cache.proxy.haproxy_config`` (``manage.py haproxy_config``), in front of a live
 server with the board cache on the session's real Redis.
 
 Anonymous reads of a board are answered by HAProxy's cache (Django sees one read per board
@@ -26,8 +26,8 @@ import requests
 from django.core.signals import request_started
 from django.db import connection
 
-from challenge_platform.localredis import free_port
-from leaderboard.proxy import haproxy_config
+from leaderboard.cache.proxy import haproxy_config
+from runtime.localredis import free_port
 from tests.support.waiting import wait_for
 
 from .boards import FAST, refresh, signed_in_viewers

@@ -1,5 +1,5 @@
 """Board refreshes of one task coalesce: a refresh that finds the task's turn taken does not
-wait for it, and the holder refreshes again after its commit (``leaderboard.refresh_turns``).
+wait for it, and the holder refreshes again after its commit (``leaderboard.cache.refresh_turns``).
 
 On the session's real Redis; the concurrent case on PostgreSQL (its advisory lock), with two
 real connections from two threads.
@@ -13,11 +13,11 @@ import pytest
 import redis
 from django.db import connection, connections, transaction
 
-from challenge_platform.localredis import free_port
-from leaderboard import refresh_turns
+from leaderboard.cache import refresh_turns
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from leaderboard.tasks import refresh_lagging_boards
+from runtime.localredis import free_port
 from scoring.models import Submission, SubmissionStatus
 from tests.leaderboard_tests.factories import make_task, make_team, scored
 

@@ -24,7 +24,8 @@ from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.models import Reference, ReferenceSource, SubmissionStatus
-from scoring.services import submission_create_for_job, submission_score
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from standings.services import standings_compute
 from tests.datasets_tests.bundles import write_classification_bundle, write_regression_bundle
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, solution_frame

@@ -1,5 +1,5 @@
 """The results' Croissant file loads in mlcroissant through a live server (the rows are the
-Parquet file's), and the README's snippet, as written, loads a task with mlcroissant and a
+Parquet file's), and the manual's snippet, as written, loads a task with mlcroissant and a
 track's results with pandas."""
 
 from __future__ import annotations
@@ -30,17 +30,16 @@ from tests.scoring_tests.factories import make_participant
 
 from .benchmark_world import _submit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs/participants/load-data-and-results.md"
 
 
 def readme_snippet() -> str:
-    section = README.read_text().split("## Data and results as data", 1)[1].split("\n## ", 1)[0]
-    (snippet,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (snippet,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
     return snippet
 
 
 def scored_track(tmp_path: Path):
-    """A task ``bird-strikes`` in the track ``classification`` (the README's names) with
+    """A task ``bird-strikes`` in the track ``classification`` (the manual's names) with
     two teams' scored submissions on its board."""
     task = imported_task(tmp_path, slug="bird-strikes", track_slug="classification", rows=120)
     participants = []
@@ -79,7 +78,7 @@ def test_the_results_croissant_loads_the_parquet_rows_through_a_live_server(
 def test_the_readme_snippet_says_what_to_install_to_load_the_record_sets() -> None:
     """mlcroissant reads a record set's Parquet file only with its ``parquet`` extra
     (pyarrow): the snippet's first line installs it and every package the snippet imports,
-    and docs/formats.md says it too."""
+    and docs/participants/formats.md says it too."""
     from importlib.metadata import requires
 
     from packaging.requirements import Requirement
@@ -93,7 +92,7 @@ def test_the_readme_snippet_says_what_to_install_to_load_the_record_sets() -> No
     assert set(wanted) == imported == {"mlcroissant", "pandas", "requests"}
     assert wanted["mlcroissant"] == {"parquet"}
     assert 'pyarrow; extra == "parquet"' in (requires("mlcroissant") or [])
-    docs = " ".join((README.parent / "docs" / "formats.md").read_text().split())
+    docs = " ".join((PAGE.parents[1] / "participants" / "formats.md").read_text().split())
     assert 'pip install "mlcroissant[parquet]"' in docs
 
 

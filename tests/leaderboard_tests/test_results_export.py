@@ -15,7 +15,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from algorithms.models import REPRODUCTION_PROFILE, AlgorithmRun, AlgorithmRunStatus
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from leaderboard.results import COLUMNS
 from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
 from tests.platform_tests.factories import UserFactory

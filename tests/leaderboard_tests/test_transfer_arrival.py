@@ -97,11 +97,13 @@ def test_a_queued_running_or_failed_baseline_is_shown_as_such(tmp_path, settings
     assert "AutoGluon baseline is running" in cells_on(body, "t-four")[owls]["reason"]
 
     AlgorithmRun.objects.filter(pk=run.pk).update(
-        status=AlgorithmRunStatus.FAILED, error="It hit the memory limit (8192 MiB)."
+        status=AlgorithmRunStatus.FAILED,
+        error="It hit the memory limit (8192 MiB).",
+        limit_hit="memory_mb",
     )
     body = transfer(world)
     state = {b["task"]: b for b in body["baselines"]}["t-four"]
-    assert (state["status"], state["error"]) == ("failed", "It hit the memory limit (8192 MiB).")
+    assert (state["status"], state["error"]) == ("failed", "memory")  # a category, no message
     failed = cells_on(body, "t-four")[baseline_algorithm]
     assert (failed["status"], failed["reason"]) == ("failed", "the run failed")
     assert "AutoGluon baseline failed" in cells_on(body, "t-four")[owls]["reason"]

@@ -1,4 +1,4 @@
-"""The transfer API's and page's kept answers (leaderboard/transfer_cache.py) on the real
+"""The transfer API's and page's kept answers (leaderboard/cache/transfer_cache.py) on the real
 board cache (the session's Redis): a warm read does not read the runs again; every event
 that changes the answer (a new run scored, a run failing, a new data version, a baseline's
 new score, a rename) shows at the next read, equal to what the database says; an answer
@@ -19,10 +19,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from leaderboard import transfer_cache
+from leaderboard.cache import transfer_cache
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.scoring_tests.factories import api_client_for
 
 from .benchmark_world import _submit, bench_world
@@ -106,9 +106,7 @@ def test_a_new_run_scored_shows_at_the_next_read(tmp_path, redis_cache, settings
     assert f"{cell['delta']:+.4f}" in page
 
 
-def test_a_run_failing_shows_even_when_only_its_status_is_written(
-    tmp_path, redis_cache, settings
-):
+def test_a_run_failing_shows_even_when_only_its_status_is_written(tmp_path, redis_cache, settings):
     """A newer version's run queued, then failed by a plain status update (no change time
     written: the fingerprint counts runs per status, not only the newest change)."""
     world = bench_world(tmp_path)
@@ -121,14 +119,17 @@ def test_a_run_failing_shows_even_when_only_its_status_is_written(
     queued = client.get(_api(world.track)).json()
     assert _cell(queued, algorithm.pk, task.slug)["status"] == "succeeded"  # v1 still speaks
     AlgorithmRun.objects.filter(pk=run.pk).update(
-        status=AlgorithmRunStatus.FAILED, error="out of memory", finished_at=timezone.now()
+        status=AlgorithmRunStatus.FAILED,
+        error="stopped: the algorithm hit the memory limit",
+        limit_hit="memory_mb",
+        finished_at=timezone.now(),
     )
     failed = client.get(_api(world.track)).json()
     cell = _cell(failed, algorithm.pk, task.slug)
-    assert (cell["run"], cell["status"], cell["error"]) == (run.pk, "failed", "out of memory")
+    assert (cell["run"], cell["status"], cell["failure"]) == (run.pk, "failed", "memory")
     assert _shown(failed) == _shown(_fresh(settings, client, _api(world.track)))
     page = Client().get(_page(world.track)).content.decode()
-    assert "out of memory" in page
+    assert 'data-failure="memory"' in page and "stopped: the algorithm" not in page
 
 
 def test_a_new_data_version_shows_at_the_next_read(tmp_path, redis_cache, settings):
@@ -320,12 +321,12 @@ def test_a_miss_reads_its_changed_columns_in_queries_that_do_not_grow_with_them(
         client.get(_api(world.track))  # everything kept
         for task in tasks:
             AlgorithmRun.objects.create(
-                version=version, task=task, status=AlgorithmRunStatus.FAILED, error=task.slug
+                version=version, task=task, status=AlgorithmRunStatus.FAILED, exit_code=1
             )
         with CaptureQueriesContext(connection) as captured:
             answer = client.get(_api(world.track)).json()
         for task in tasks:
-            assert _cell(answer, world.algorithms["crows"].pk, task.slug)["error"] == task.slug
+            assert _cell(answer, world.algorithms["crows"].pk, task.slug)["error"] == "exit code"
         return len(captured)
 
     one = queries_after_runs_on([world.tasks["t-one"]])

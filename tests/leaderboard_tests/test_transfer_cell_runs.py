@@ -91,7 +91,7 @@ def test_a_failed_reproduction_or_rerun_never_replaces_the_cell_a_newer_version_
     )
     run, cell, api = _cell(world, algorithm, task)
     assert run == newer_data and cell is None
-    assert (api["status"], api["error"], api["score"]) == ("failed", "benchmark failed", None)
+    assert (api["status"], api["error"], api["score"]) == ("failed", "platform error", None)
 
     # So does a newer version's failure, even on older data: that version is the algorithm now.
     v2 = AlgorithmVersion.objects.create(

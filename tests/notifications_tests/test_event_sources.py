@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from challenge_platform.models import TeamMembership
-from challenge_platform.services import team_create
+from challenges.models import TeamMembership
+from challenges.services import team_create
 from tests.platform_tests.factories import ChallengeFactory, UserFactory
 from tests.support.mails import mail_rows
 
@@ -99,8 +99,8 @@ def test_a_decision_recorded_in_the_console_mails_the_team(
 ):
     """The audit log's event (``AuditRecorded``) is what mails the team, whichever path
     recorded it; an action that is not a decision mails nobody."""
-    from challenge_platform.audit import audit_record
-    from challenge_platform.services import team_visibility_set
+    from challenges.audit import audit_record
+    from challenges.services import team_visibility_set
 
     challenge, team, ann = owls
     org = UserFactory(username="org2", is_staff=True, is_superuser=True)

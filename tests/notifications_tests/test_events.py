@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.services import team_member_add
+from challenges.services import team_member_add
 from leaderboard.services import task_leaderboard_refresh
 from notifications import events
 from notifications.models import Topic, Webhook, WebhookDelivery
@@ -288,7 +288,7 @@ def test_new_task_data_is_announced_once_per_version_with_the_reason(
     world, redis_client, django_capture_on_commit_callbacks
 ):
     """A replaced bundle re-scores every submission: participants hear why, once."""
-    from challenge_platform import hooks
+    from challenges import hooks
     from datasets.models import TaskVersion
     from notifications.hooks import on_task_data_changed
 

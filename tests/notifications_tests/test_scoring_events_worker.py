@@ -9,7 +9,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from notifications.models import Topic, Webhook
 from notifications.services import preferences_set
 from scoring.models import Submission

@@ -30,7 +30,7 @@ from tests.support.webhook_receiver import authentic
 
 pytestmark = pytest.mark.django_db
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+NOTIFY_PAGE = Path(__file__).resolve().parents[2] / "docs/organizers/notify-people.md"
 REAL_GETADDRINFO = socket.getaddrinfo
 
 
@@ -330,11 +330,11 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_deadline(settings, dri
 
 
 def readme_verifier():
-    """The Python snippet of the README's "Webhooks" section, as documented."""
-    section = README.read_text().split("## Webhooks", 1)[1].split("\n## ", 1)[0]
+    """The Python snippet of the manual's "Webhooks" section, as documented."""
+    section = NOTIFY_PAGE.read_text().split("## Webhooks", 1)[1].split("\n## ", 1)[0]
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     namespace: dict = {}
-    exec(compile(code, "README.md#webhooks", "exec"), namespace)  # our own documentation
+    exec(compile(code, "notify-people.md#webhooks", "exec"), namespace)  # our own documentation
     return namespace
 
 
@@ -361,7 +361,7 @@ def test_each_try_is_signed_with_its_timestamp_and_a_replay_is_refused(settings,
     assert signature_valid(
         "s3cret-value", body, headers["X-Signature-256"], str(stamp), now=time.time()
     )
-    # The same request replayed ten minutes later is refused, by the README's check, the
+    # The same request replayed ten minutes later is refused, by the manual's check, the
     # platform's helper and the test receiver alike.
     later = time.time() + 600
     readme["time"] = type("Clock", (), {"time": staticmethod(lambda: later)})

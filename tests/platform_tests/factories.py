@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from challenge_platform.models import Challenge, Team, TeamMembership, Track
+from challenges.models import Challenge, Team, TeamMembership, Track
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -53,6 +53,6 @@ def add_member(team: Team, user) -> TeamMembership:
 
 def api_key(user) -> str:
     """A new API token of ``user``: its key, readable only now (tokens are stored hashed)."""
-    from challenge_platform.tokens import api_token_create
+    from challenges.tokens import api_token_create
 
     return api_token_create(user=user)[1]

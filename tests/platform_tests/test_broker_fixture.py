@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from challenge_platform.localredis import start_local_redis
 from jobs.celery import app
+from runtime.localredis import start_local_redis
 from tests.support.broker import point_celery_at
 
 PROBE = "h44.probe"  # a queue of this test's own: no worker takes it

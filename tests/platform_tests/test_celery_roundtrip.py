@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from challenge_platform.models import WorkerHeartbeat
-from challenge_platform.tasks import ping
+from challenges.models import WorkerHeartbeat
+from challenges.tasks import ping
 from tests.support.broker import queue_length
 
 pytestmark = pytest.mark.celery_worker

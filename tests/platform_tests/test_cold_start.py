@@ -8,9 +8,12 @@ together) and DRF's schema machinery (drf-spectacular's utilities pull DRF's fie
 test client and PostgreSQL's form fields) are imported where they are used, not at start;
 this test keeps it so. (pandas is left out of the list: pyarrow imports it on its first
 array, which scoring makes.) So are the clients a command never uses (Redis's, allauth's
-HTTP client, the sandbox backend, YAML for a command that reads none) and the apps'
-services, which their receivers and tasks import when they first run (docs/decisions.md,
-"Receivers and tasks import services at call time").
+HTTP client, the sandbox backend, YAML for a command that reads none), the apps' services,
+which what an app registers at start imports when it is first called, and the apps' task
+modules, which only workers, the beat and the reports on running jobs import
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md, "Registered at start,
+imported when called", "Task modules are the workers'"). And the whole start is counted:
+a cold ``score_file --help`` imports at most :data:`COLD_START_MODULES` modules.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.importtime import biggest, count, imported_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 # The broker's queues, as the Celery app must have them once made.
@@ -54,11 +59,26 @@ NOT_AT_START = (
     "notifications.services",
     "notifications.webhooks",
     "notifications.mail",
-    "algorithms.services.execute",
-    "algorithms.services.runs",
+    "algorithms.services",
+    "algorithms.selectors",
     "algorithms.sandbox.bubblewrap",
     "algorithms.core",
+    # The task modules: a publisher needs a task's name and queue (its app's task_names).
+    "algorithms.tasks",
+    "challenges.tasks",
+    "datasets.tasks",
+    "jobs.tasks",
+    "leaderboard.tasks",
+    "notifications.tasks",
+    "scoring.tasks",
+    "standings.tasks",
 )
+
+# A cold ``manage.py score_file --help`` imports at most this many modules (the lines of
+# ``python -X importtime``: each module an import statement loads; what Django loads by name,
+# the apps' modules, models and the command, has none). 2026-12, issue 55: 834, pandas
+# aside (pyarrow imports it on the scoring's first array, on a thread of its own).
+COLD_START_MODULES = 860
 
 PROBE = """
 import json, os, sys, traceback
@@ -109,14 +129,38 @@ def test_a_cold_command_imports_no_statistics_or_schema_library(
     assert imported == {}, "imported at start, first by: " + json.dumps(imported, indent=1)
 
 
+def test_a_cold_score_file_imports_at_most_its_figure_of_modules(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "manage.py", "score_file", "--help"],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    tree = imported_tree(done.stderr)
+    assert count(tree) <= COLD_START_MODULES, (
+        f"a cold score_file --help imports {count(tree)} modules (at most "
+        f"{COLD_START_MODULES}); the biggest imports, with what each brought in:\n  "
+        + "\n  ".join(biggest(tree))
+    )
+    assert count(tree) > COLD_START_MODULES / 2, "the report was not read: fewer than half"
+
+
 # Celery's app, kombu and the AMQP client: made with the Celery app (jobs.celery), which a
 # command that publishes nothing never makes (0.1-0.15 CPU-seconds of a cold start); PyICU,
-# imported on the first team or user name checked (challenge_platform.team_names).
+# imported on the first team or user name checked (challenges.team_names).
 NO_CELERY_AT_START = ("celery.app", "celery.signals", "kombu", "amqp", "icu")
+
+TASK_MODULES = tuple(m for m in NOT_AT_START if m.endswith(".tasks"))
+
 
 def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path) -> None:
     """A command starts (manage.py, Django with every app ready, the score_file command's
-    module) without Celery; the app is made on first use with every task, route, queue,
+    module) without Celery; the app is made on first use with every queue, and routes each
+    task by the queue declared with its name, no task module imported (only workers, the
+    beat and the reports on running jobs import those); once they are, it has every task,
     beat entry and worker signal receiver it had when it was made at import."""
     probe = (
         f"WATCHED = {NO_CELERY_AT_START!r}\n"
@@ -127,32 +171,40 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
         "assert not any(holders.lost_decision(t) for t in registry.registered())\n"
         "from celery import signals\n"
         "before = len(signals.worker_ready.receivers)\n"
-        "from challenge_platform import celery_app as app\n"
-        "from jobs.celery import TASK_QUEUES\n"
-        "from scoring.tasks import score_submission\n"
-        "print(json.dumps({'started': started,\n"
-        "  'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
+        "from jobs.celery import TASK_QUEUES, celery_app, task_modules_loaded\n"
+        "app = celery_app()\n"
+        "seen = {'started': started,\n"
+        f"  'task_modules': sorted(m for m in sys.modules if m in {TASK_MODULES!r}),\n"
+        "  'made': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
         "  'queues': sorted(app.amqp.queues),\n"
         "  'routes': {n: app.amqp.router.route({}, n)['queue'].name for n in TASK_QUEUES},\n"
-        "  'beat': sorted(app.conf.beat_schedule),\n"
-        "  'task': [score_submission.name, score_submission.acks_late,\n"
-        "           score_submission.reject_on_worker_lost, score_submission.serializer],\n"
         "  'lost': sorted(t.key for t in registry.registered() if holders.lost_decision(t)),\n"
-        "  'receivers': [before, len(signals.worker_ready.receivers)]}))\n"
+        "  'receivers': [before, len(signals.worker_ready.receivers)]}\n"
+        "task_modules_loaded()\n"
+        "from scoring.tasks import score_submission\n"
+        "seen.update(tasks=sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
+        "  beat=sorted(app.conf.beat_schedule),\n"
+        "  task=[score_submission.name, score_submission.acks_late,\n"
+        "        score_submission.reject_on_worker_lost, score_submission.serializer,\n"
+        "        app.amqp.router.route({}, score_submission.name)['queue'].name])\n"
+        "print(json.dumps(seen))\n"
     )
     seen = _last_json_line(tmp_path, "manage.py", "shell", "--no-imports", "-c", probe)
     assert seen["started"] == [], f"imported at start: {seen['started']}"
+    assert seen["task_modules"] == [] and seen["made"] == [], seen
     assert seen["lost"] == LOST_DECIDED
-    assert "scoring.tasks.score_submission" in seen["tasks"]
-    assert "jobs.tasks.republish_lost_jobs" in seen["tasks"]
     assert seen["queues"] == QUEUES
     assert seen["routes"]["scoring.tasks.score_submission"] == "scoring"
     assert seen["routes"]["notifications.tasks.deliver_webhook"] == "notifications"
+    assert seen["routes"]["algorithms.tasks.run_baseline"] == "baselines"
     assert set(seen["routes"].values()) <= set(seen["queues"])
-    assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
-    assert seen["task"] == ["scoring.tasks.score_submission", True, True, "json"]
     # The liveness's and the staging sweep's receivers, connected when the app was made.
     assert seen["receivers"][1] >= seen["receivers"][0] + 2, seen["receivers"]
+    assert {"scoring.tasks.score_submission", "jobs.tasks.republish_lost_jobs"} <= set(
+        seen["tasks"]
+    )
+    assert {"republish-lost-jobs", "sweep-stuck-submissions"} <= set(seen["beat"])
+    assert seen["task"] == ["scoring.tasks.score_submission", True, True, "json", "scoring"]
 
 
 # The job types whose services decide what a dead worker's running rows become
@@ -160,6 +212,7 @@ def test_manage_py_starts_without_celery_and_makes_its_app_on_first_use(tmp_path
 LOST_DECIDED = [
     "algorithms.tasks.run_algorithm",
     "algorithms.tasks.run_baseline",
+    "datasets.tasks.check_task_version",
     "leaderboard.tasks.check_champion",
     "notifications.tasks.deliver_webhook",
     "notifications.tasks.send_notification_mail",
@@ -169,16 +222,15 @@ LOST_DECIDED = [
 
 
 def test_a_worker_makes_the_app_before_django_and_registers_every_task(tmp_path) -> None:
-    """``celery -A challenge_platform`` finds the app, made before Django's start; the tasks
-    and receivers then register on it as Django's apps get ready, and so do the decisions
-    for a dead worker's jobs, which the services register as they load (a command, which
-    never makes the app, loads none of them)."""
+    """``celery -A challenge_platform`` finds the app, made before Django's start; its start
+    then sets Django up (the apps' receivers, and the decisions for a dead worker's jobs,
+    which the services register as they load: a command, which never makes the app, loads
+    none of them) and imports every app's task module (Celery's autodiscovery)."""
     probe = (
         "import json\n"
         "from celery.app.utils import find_app\n"
         "app = find_app('challenge_platform')\n"
-        "import django\n"
-        "django.setup()\n"
+        "app.loader.import_default_modules()\n"  # the worker's start: Django, the task modules
         "from celery import signals\n"
         "from jobs import holders, registry\n"
         "print(json.dumps({'tasks': sorted(n for n in app.tasks if not n.startswith('celery.')),\n"
@@ -202,11 +254,11 @@ def test_an_unreachable_cache_is_still_caught_where_its_client_was_never_importe
     tmp_path,
 ) -> None:
     """The boards name the errors of an unreachable cache only once one is raised
-    (``challenge_platform.localredis``): in a process that has not imported Redis's client,
+    (``runtime.localredis``): in a process that has not imported Redis's client,
     a refused connection is still caught and suppressed, and any other error is not."""
     probe = (
         "import json, sys\n"
-        "from challenge_platform.localredis import (\n"
+        "from runtime.localredis import (\n"
         "    cache_unavailable_errors, cache_unavailable_suppressed, free_port)\n"
         "seen = {'imported': 'redis' in sys.modules}\n"
         "import redis\n"

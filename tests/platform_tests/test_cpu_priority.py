@@ -1,4 +1,4 @@
-"""The web's CPU priority (challenge_platform.cpu_priority): below the scoring workers', for
+"""The web's CPU priority (runtime.cpu_priority): below the scoring workers', for
 its session's scheduling group too when it is a service in a session of its own.
 
 Each case runs in a real child process (a priority once lowered cannot be raised back), in
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.cpu_priority import web_nice
+from runtime.cpu_priority import web_nice
 
 REPO = Path(__file__).resolve().parents[2]
 AUTOGROUP = Path("/proc/self/autogroup")
@@ -25,7 +25,7 @@ needs_autogroup = pytest.mark.skipif(
 
 REPORT = """
 import os
-from challenge_platform.cpu_priority import lower
+from runtime.cpu_priority import lower
 lower({nice})
 group = open("/proc/self/autogroup").read().split()[-1]
 print(os.getpriority(os.PRIO_PROCESS, 0), group)

@@ -1,4 +1,4 @@
-"""The one event path (``challenge_platform.hooks``): typed events, receivers subscribed in
+"""The one event path (``challenges.hooks``): typed events, receivers subscribed in
 ``AppConfig.ready()``, and each event's rule of when its receivers run."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from django.db import transaction
 from django.db.models.signals import post_save
 
-from challenge_platform import hooks
-from challenge_platform.models import AuditEvent, Challenge, TeamMembership
+from challenges import hooks
+from challenges.models import AuditEvent, Challenge, TeamMembership
 from tests.platform_tests.factories import ChallengeFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +118,7 @@ def test_each_event_is_a_frozen_typed_payload_with_its_rule():
         "AuditRecorded",
         "ChallengeFinished",
         "AlgorithmRunScored",
+        "AlgorithmRunFailed",
         "ChampionChanged",
     }
     after_commit = {e.__name__ for e in events if e.when is hooks.When.AFTER_COMMIT}
@@ -169,8 +170,9 @@ def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
 # The one module allowed a model signal: the storage side of a deletion, not an event
 # between apps. A row deleted by a cascade (a task's submissions, runs...) is seen by
 # nothing but Django's ``pre_delete``; each app connects it for its own models only, to
-# delete the files its rows name (docs/decisions.md, "A deleted task takes its files").
-STORAGE_SIDE_OF_A_DELETION = "challenge_platform/stored_files.py"
+# delete the files its rows name (docs/decisions/0026-a-deleted-task-takes-its-files.md, "A deleted
+# task takes its files").
+STORAGE_SIDE_OF_A_DELETION = "challenges/stored_files.py"
 
 
 def test_no_product_module_carries_an_event_on_a_django_signal():

@@ -97,12 +97,12 @@ def test_no_product_function_is_above_complexity_25() -> None:
 
 OUTSIDE_DOCUMENTS = re.compile(r"DESIGN §|DESIGN\.md|STYLE\.md|\bSTYLE\b[:,]|\(STYLE\b|shared/")
 CITED_PATH = re.compile(r"\bdocs/[\w./-]+\.md\b")
-SECTION = re.compile(r"docs/architecture\.md,? §(\d+)")
+SECTION = re.compile(r"docs/developers/architecture\.md,? §(\d+)")
 
 
 def test_the_code_cites_no_document_outside_the_repository() -> None:
     files = product_files((".py", ".html", ".js", ".sh", ".toml", ".txt", ".yaml"))
-    files += [REPO / "Procfile", REPO / "README.md", *(REPO / "docs").glob("*.md")]
+    files += [REPO / "Procfile", REPO / "README.md", *(REPO / "docs").rglob("*.md")]
     found = [
         f"{path.relative_to(REPO)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
         for path in files

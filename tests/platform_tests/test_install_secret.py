@@ -17,7 +17,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 
-from challenge_platform.datadir import SecretFileError, install_secret, private_dir
+from runtime.datadir import SecretFileError, install_secret, private_dir
 from tests.platform_tests.factories import UserFactory
 
 REPO = Path(__file__).resolve().parents[2]

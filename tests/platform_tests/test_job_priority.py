@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from challenge_platform.tasks import ping
+from challenges.tasks import ping
 from jobs import lifecycle
 from jobs.celery import TASK_QUEUES
 from tests.support.broker import pop_message, queued_messages, task_of

@@ -137,3 +137,15 @@ def test_a_worker_reconnects_to_its_broker_every_second_or_two(monkeypatch):
     consumer.Consumer.__new__(consumer.Consumer).ensure_connected(Conn())
     assert asked == [{"callback": None, **consumer.RECONNECT}]
     assert consumer.RECONNECT["interval_max"] <= 2
+
+
+def test_every_job_type_names_the_text_field_a_failure_s_reason_goes_to():
+    """The lifecycle fails a job no worker starts (jobs.republish) in its type's
+    ``error_field``; ``kind_field`` names what jobs.health shows as its kind."""
+    assert len(registry.registered()) >= 6  # every app registered its types at start
+    for job_type in registry.registered():
+        meta = job_type.model._meta
+        field = meta.get_field(job_type.error_field)
+        assert field.get_internal_type() in ("TextField", "CharField"), job_type.key
+        if job_type.kind_field is not None:
+            meta.get_field(job_type.kind_field)

@@ -1,5 +1,6 @@
-"""The README's picture of the layers is drawn from pyproject.toml's import-linter contracts
-(scripts/layers_diagram.py): it is up to date, and it follows a change of the contracts."""
+"""The manual's picture of the layers (docs/developers/layout.md) is drawn from pyproject.toml's
+import-linter contracts (scripts/layers_diagram.py): it is up to date, and it follows a change
+of the contracts."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def test_a_changed_contract_makes_the_picture_out_of_date(tmp_path: Path) -> Non
     assert changed != pyproject
     (tmp_path / "pyproject.toml").write_text(changed, encoding="utf-8")
     readme = tmp_path / "README.md"
-    readme.write_text((REPO / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    readme.write_text(
+        (REPO / "docs/developers/layout.md").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     args = ("--pyproject", str(tmp_path / "pyproject.toml"), "--readme", str(readme))
 
     stale = diagram("--check", *args)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import WorkerHeartbeat
+from challenges.models import WorkerHeartbeat
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import task_leaderboard_refresh
 from tests.leaderboard_tests.factories import make_task, make_team, scored

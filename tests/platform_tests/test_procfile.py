@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.management.commands.runplatform import Command
-from challenge_platform.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 from jobs.celery import app
-from leaderboard.proxy import BOARD_SERVER_SLOTS
+from leaderboard.cache.proxy import BOARD_SERVER_SLOTS
+from runtime.management.commands.runplatform import Command
+from runtime.procfile import BEHIND_A_BALANCER, PROCFILE, processes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recordin
         "--workers", "5",
     ]  # fmt: skip
     assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
-    # Its hooks: the web's CPU priority (challenge_platform.cpu_priority).
+    # Its hooks: the web's CPU priority (runtime.cpu_priority).
     assert "--config python:challenge_platform.gunicorn_config" in web[1]
     assert _entrypoint(recording_bin, "migrate") == ["python manage.py migrate --no-input"]
     assert _entrypoint(recording_bin, "echo", "any", "command") == ["any command"]
@@ -132,12 +132,13 @@ def test_the_board_server_listens_beside_the_web_with_threads_of_its_own(recordi
 NUMBER_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four"}
 
 
-def test_the_readme_says_how_many_runs_the_algorithms_worker_runs_as_the_procfile_does() -> None:
-    """The README's promise and the process that keeps it agree (they once said one and two)."""
+def test_the_manual_says_how_many_runs_the_algorithms_worker_runs_as_the_procfile_does() -> None:
+    """The manual's promise and the process that keeps it agree (they once said one and two)."""
     line = processes()["algorithms"]
     default = re.search(r"--concurrency \$\{ALGORITHM_WORKER_CONCURRENCY:-(\d+)\}", line).group(1)
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    said = re.findall(r"The algorithms worker runs (\w+) jobs? at a time", readme)
+    sandbox = (REPO / "docs/operators/the-sandbox.md").read_text(encoding="utf-8")
+    said = re.findall(r"The algorithms worker runs (\w+) jobs? at a time", sandbox)
     assert said == [NUMBER_WORDS[default]], said
-    assert f"`ALGORITHM_WORKER_CONCURRENCY` | `{default}` |" in readme
-    assert "`algorithms` runs (concurrency 1" not in readme
+    configure = (REPO / "docs/operators/configure.md").read_text(encoding="utf-8")
+    assert f"`ALGORITHM_WORKER_CONCURRENCY` | `{default}` |" in configure
+    assert "`algorithms` runs (concurrency 1" not in sandbox + configure

@@ -2,7 +2,8 @@
 and the console's dashboard (``operations.selectors.queue_health``).
 
 The case that prompted it: without the Procfile's ``renders`` process, each score publishes
-board renders (``leaderboard.prerender.request_after_bump``) that pile up on ``board_renders``.
+board renders (``leaderboard.cache.prerender.request_after_bump``) that pile up on
+``board_renders``.
 Here the messages are published through the job lifecycle on the session's real Redis, and
 the consumers are real Celery workers, seen through the liveness entries they beat.
 """
@@ -16,12 +17,13 @@ import signal
 
 import pytest
 
-from challenge_platform.localredis import free_port
-from challenge_platform.procfile import queue_processes
 from jobs import lifecycle
 from jobs.celery import app
 from jobs.liveness import live_nodes
-from leaderboard import prerender
+from leaderboard import task_names
+from leaderboard.cache import prerender
+from runtime.localredis import free_port
+from runtime.procfile import queue_processes
 from tests.support.broker import priority_lists, queue_length
 from tests.support.waiting import wait_for
 
@@ -69,7 +71,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     organizer_client, redis_client, no_renders_backlog, worker_factory
 ):
     for pk in (1, 2, 3):  # three boards scored, no renders process
-        assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
+        assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
     assert queue_length(redis_client, prerender.QUEUE) == 3
     page = health(organizer_client)
     assert queue_row(page, prerender.QUEUE) == (3, "none")
@@ -118,7 +120,7 @@ def test_a_backlog_nobody_consumes_is_a_warning_until_a_worker_consumes_it(
     os.killpg(renders.process.pid, signal.SIGSTOP)
     try:
         for pk in (4, 5, 6):
-            assert lifecycle.publish(prerender.TASK, scope="task", pk=pk)
+            assert lifecycle.publish(task_names.RENDER_BOARDS, scope="task", pk=pk)
         page = health(organizer_client)
         waiting, consumers = queue_row(page, prerender.QUEUE)
         assert waiting >= 2 and consumers == renders.nodename, page

@@ -1,5 +1,5 @@
 """The embedded default's background processes are started again when they crash
-(challenge_platform/respawn.py), and stopped, not restarted, when honcho stops them."""
+(runtime/respawn.py), and stopped, not restarted, when honcho stops them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from challenge_platform import respawn
+from runtime import respawn
 from tests.support.waiting import wait_for
 
 
@@ -22,7 +22,7 @@ def test_a_crashed_process_is_started_again_and_a_clean_exit_ends_the_wrapper(tm
     # Crashes (status 3) the first time, exits 0 the second.
     command = f"echo run >> {runs}; [ $(wc -l < {runs}) -ge 2 ] && exit 0; exit 3"
     done = subprocess.run(
-        [sys.executable, "-m", "challenge_platform.respawn", "worker", command],
+        [sys.executable, "-m", "runtime.respawn", "worker", command],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -43,7 +43,7 @@ def test_a_crash_loop_gives_up_with_the_last_status(tmp_path, monkeypatch) -> No
 def test_sigterm_stops_the_process_and_it_is_not_started_again(tmp_path) -> None:
     runs = tmp_path / "runs"
     wrapper = subprocess.Popen(
-        [sys.executable, "-m", "challenge_platform.respawn", "worker",
+        [sys.executable, "-m", "runtime.respawn", "worker",
          f"echo run >> {runs}; exec sleep 60"],
         start_new_session=True, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -60,7 +60,7 @@ def test_sigterm_stops_the_process_and_it_is_not_started_again(tmp_path) -> None
 def test_a_signal_to_the_wrapper_alone_reaches_its_command(tmp_path) -> None:
     runs = tmp_path / "runs"
     wrapper = subprocess.Popen(
-        [sys.executable, "-m", "challenge_platform.respawn", "worker",
+        [sys.executable, "-m", "runtime.respawn", "worker",
          f"echo run >> {runs}; exec sleep 60"],
         start_new_session=True,
     )  # fmt: skip

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from challenge_platform.localredis import free_port
-from challenge_platform.management.commands.runplatform import Command, web_address
+from runtime.localredis import free_port
+from runtime.management.commands.runplatform import Command, web_address
 from tests.support.processes import child_running, descendants, wait_all_gone
 from tests.support.waiting import wait_for
 
@@ -206,7 +206,7 @@ def test_the_platform_is_announced_up_only_once_the_web_server_answers() -> None
 
     from django.core.management.base import OutputWrapper
 
-    from challenge_platform.management.commands.runplatform import announce_when_up
+    from runtime.management.commands.runplatform import announce_when_up
 
     port = free_port()
     buffer = io.StringIO()
@@ -245,7 +245,7 @@ def test_nothing_is_announced_when_the_processes_end_first() -> None:
 
     from django.core.management.base import OutputWrapper
 
-    from challenge_platform.management.commands.runplatform import announce_when_up
+    from runtime.management.commands.runplatform import announce_when_up
 
     port = free_port()
     buffer = io.StringIO()

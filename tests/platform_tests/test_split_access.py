@@ -1,4 +1,4 @@
-"""The one rule of ``?split=`` (challenge_platform/split_access.py): its decisions for every
+"""The one rule of ``?split=`` (challenges/split_access.py): its decisions for every
 kind of reader before and after the reveal, and the same refusal from every API operation
 and page that takes ``split``."""
 
@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.split_access import (
+from challenges.split_access import (
     PRIVATE_HIDDEN,
     UNKNOWN_SPLIT,
     ReaderSplit,

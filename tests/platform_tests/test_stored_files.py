@@ -14,9 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import algorithm_version_create
 from algorithms.services.profiles import BENCHMARK
-from challenge_platform.stored_files import StoredFile
+from algorithms.services.upload import algorithm_version_create
+from challenges.stored_files import StoredFile
 from common import keyfile
 from datasets.models import Task
 from datasets.services import task_bundle_replace
@@ -167,7 +167,7 @@ def test_a_deleted_archive_write_up_or_submission_takes_its_files(tmp_path):
 
 
 def test_a_deleted_task_takes_its_solution_s_key_table(tmp_path):
-    from tests.scoring_tests.test_solution_keyfile import keyed_task
+    from tests.scoring_tests.solution_keyfile_helpers import keyed_task
 
     task, _ = keyed_task(tmp_path, slug="keyed-gone")
     storage = task.solution.storage

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "system_packages.sh"

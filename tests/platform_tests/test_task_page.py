@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from challenge_platform.services import team_create
+from challenges.services import team_create
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.platform_tests.factories import UserFactory

@@ -10,9 +10,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team, TeamMembership
-from challenge_platform.services import TeamError, team_create
-from challenge_platform.team_names import team_name_imitates, team_name_key, unique_name_keys
+from challenges.models import Team, TeamMembership
+from challenges.services import TeamError, team_create
+from challenges.team_names import (
+    name_glyph_key,
+    team_name_imitates,
+    team_name_key,
+    unique_name_keys,
+)
 
 from .factories import ChallengeFactory, TeamFactory, UserFactory
 
@@ -55,7 +60,42 @@ SAME_NAME = [
     ("AliceTeam", "Alice\u1d1beam"),  # ᴛ LATIN LETTER SMALL CAPITAL T
     ("AliceTeam", "A\u20ddliceTeam"),  # combining enclosing circle (an enclosing mark)
     ("Team", "Téam"),  # a precomposed accent is the same letter and mark
+    # Issue 51: the skeleton of the case-folded name, punctuation, dashes and stretching
+    # folded; є (U+0454) reads as e.
+    ("AliceTeam", "ALICETEAM"),  # the skeleton of I is l: case is folded first too
+    ("AliceTeam", "Alic\u0454Team"),  # Cyrillic є (the skeleton's ꞓ)
+    ("AliceTeam", "Alic\u03b5Team"),  # Greek ε
+    ("AliceTeam", "Alice\u0640Team"),  # Arabic tatweel
+    ("AliceTeam", "Alice-Team"),
+    ("AliceTeam", "Alice.Team"),
+    ("AliceTeam", "Alice_Team"),
+    ("AliceTeam", "(Alice) Team!"),
+    ("AliceTeam", "Alice\u2014Team"),  # em dash (its skeleton is a katakana letter)
+    ("AliceTeam", "Alice\u2212Team"),  # minus sign (its skeleton is a hyphen)
+    ("BobTeam", "BobTeam\u1806"),  # Mongolian todo soft hyphen
+    ("BobTeam", "Bob\u2e3aTeam"),  # two-em dash
+    ("BobTeam", "Bob\u2e3bTeam"),  # three-em dash
+    ("BobTeam", "B\u00b7o\u00b7b Team"),  # middle dots
 ]
+
+# Issue 51: 55 names a person reads as different, all taken in one challenge: the comparison
+# must refuse look-alikes without refusing these (near neighbours on purpose).
+DISTINCT_NAMES = [
+    "AliceTeam", "BobTeam", "Alicia", "Alina", "Alpha", "Alpha Two", "Beta", "Gamma",
+    "Delta Force", "Owls", "Owl", "Night Owls", "Herons", "Tean", "Team", "Team A", "Team B",
+    "Team C", "Team 1", "Team 2", "Team 10", "Data Wizards", "Data Wizard", "DataWiz",
+    "Matchmakers", "Match Makers United", "Record Linkers", "Entity Resolvers", "Deep Forest",
+    "Random Forest", "Gradient Boosters", "LightGBM Fans", "CatBoosters", "XG Crew",
+    "Tabular Titans", "Multimodal Minds", "Vision and Text", "Pixels", "Tokens", "Embeddings",
+    "Bayes Bunch", "Frequentists", "Null Hypothesis", "P Hackers Anonymous", "Zero Shot",
+    "Few Shot", "Сова",  # Cyrillic: owl
+    "Κουκουβάγια",  # Greek: owl
+    "データ班",  # Japanese: data squad
+    "数据队",  # Chinese: data team
+    "فريق البيانات",  # Arabic: data team
+    "צוות נתונים",  # Hebrew: data team
+    "Équipe Données", "Straße", "Ærø",
+]  # fmt: skip
 
 IMITATIONS = [
     "Baseline",
@@ -93,6 +133,31 @@ def test_a_look_alike_of_an_existing_name_is_refused_naming_the_team(existing, a
     assert caught.value.code == "name_taken"
     assert f"“{existing}”" in caught.value.message
     assert state(challenge) == before
+
+
+def test_fifty_five_distinct_names_are_all_accepted_in_one_challenge():
+    assert len(DISTINCT_NAMES) == len(set(DISTINCT_NAMES)) == 55
+    challenge = ChallengeFactory()
+    for name in DISTINCT_NAMES:
+        team_create(challenge=challenge, user=UserFactory(), name=name)
+    assert sorted(Team.objects.filter(challenge=challenge).values_list("name", flat=True)) == (
+        sorted(DISTINCT_NAMES)
+    )
+
+
+def test_a_name_of_only_punctuation_is_refused_with_its_reason():
+    challenge = ChallengeFactory()
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=challenge, user=UserFactory(), name="--- ...")
+    assert caught.value.code == "name_invalid" and "letter or a digit" in caught.value.message
+
+
+def test_either_reading_of_a_capital_i_is_held_by_the_database_too():
+    challenge = ChallengeFactory()
+    TeamFactory(challenge=challenge, name="AliceTeam")
+    for look_alike in ("ALICETEAM", "AIiceTeam"):  # name_key, then name_glyph_key
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Team.objects.create(challenge=challenge, name=look_alike)
 
 
 @pytest.mark.parametrize("name", IMITATIONS)
@@ -171,12 +236,15 @@ def test_the_data_migration_keys_old_look_alikes_apart_without_renaming():
     ``#pk``, so the new constraint can be added (the migration calls this function)."""
     rows = [(1, 7, "Owls"), (2, 7, "OWLS"), (3, 7, "Herons"), (4, 8, "owls"), (5, 7, "O\u200bwls")]
     assert unique_name_keys(rows) == {1: "owls", 2: "owls#2", 3: "herons", 4: "owls", 5: "owls#5"}
+    glyph = unique_name_keys([(1, 7, "AliceTeam"), (2, 7, "AIiceTeam")], name_glyph_key)
+    assert glyph == {1: "alicetearn", 2: "alicetearn#2"}
     for name in (
         "0005_team_name_key",
         "0008_team_name_skeleton_keys",
         "0011_team_name_keys_without_marks",
+        "0018_team_name_glyph_keys",
     ):
-        migration = importlib.import_module(f"challenge_platform.migrations.{name}")
+        migration = importlib.import_module(f"challenges.migrations.{name}")
         assert migration.unique_name_keys is unique_name_keys
 
 
@@ -279,3 +347,13 @@ def test_the_skeleton_migration_rekeys_teams_without_renaming():
         "Alice Team",
         "Herons",
     }
+
+
+def test_look_alike_groups_join_names_sharing_either_key():
+    from challenges.team_names import lookalike_groups
+
+    rows = [(1, "AliceTeam"), (2, "ALICETEAM"), (3, "Bob"), (4, "AIiceTeam"), (5, "Zed\u2800")]
+    assert lookalike_groups(rows) == [
+        [(1, "AliceTeam"), (2, "ALICETEAM"), (4, "AIiceTeam")],  # each shares a key with AliceTeam
+        [(5, "Zed\u2800")],  # alone, but with a character that shows as nothing
+    ]

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import TeamMembership
-from challenge_platform.services import TeamError, team_create, team_member_add, team_member_remove
+from challenges.models import TeamMembership
+from challenges.services import TeamError, team_create, team_member_add, team_member_remove
 
 from .factories import ChallengeFactory, TeamFactory, UserFactory, add_member
 
@@ -112,7 +112,7 @@ def test_web_team_flow_create_invite_join(client):
 def test_an_invite_code_never_reads_as_a_command_line_option():
     """`chal teams join <code>` once failed with "the following arguments are required: code"
     for a code starting with "-" (one in 32 of the old codes)."""
-    from challenge_platform.models import new_invite_code
+    from challenges.models import new_invite_code
 
     codes = {new_invite_code() for _ in range(2000)}
     assert len(codes) == 2000

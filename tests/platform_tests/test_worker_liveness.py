@@ -229,7 +229,7 @@ def test_a_broker_that_lost_its_data_has_one_worker_publish_every_queued_job(r, 
 def test_a_broker_restarted_from_its_file_is_seen_by_its_new_run_id(tmp_path, make):
     """A restart that kept the data (the append-only file may still lack the last second
     of messages): every worker sees Redis's new run id, one of them republishes."""
-    from challenge_platform.localredis import start_local_redis
+    from runtime.localredis import start_local_redis
 
     server = start_local_redis(tmp_path / "redis")
     try:

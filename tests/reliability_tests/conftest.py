@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle

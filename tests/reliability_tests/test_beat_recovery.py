@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from celery.beat import PersistentScheduler
 
-from challenge_platform.models import WorkerHeartbeat
+from challenges.models import WorkerHeartbeat
 from jobs.celery import app
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for

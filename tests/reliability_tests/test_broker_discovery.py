@@ -3,7 +3,7 @@
 
 The platform runs in one "shell" with its own data folder; the organizer's commands run in
 another, with the same ``DATA_DIR`` and no ``REDIS_URL``: they find the run command's Redis
-and its password from the data folder (``challenge_platform.localredis.embedded_redis_url``).
+and its password from the data folder (``runtime.localredis.embedded_redis_url``).
 
 1. ``manage.py import_task`` from the second shell queues the benchmark re-runs of the new
    task, and they are done with no further action.
@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from challenge_platform.localredis import LocalRedis, start_local_redis
+from runtime.localredis import LocalRedis, start_local_redis
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.support.platform_run import Platform, running_platform
 from tests.support.processes import descendants
@@ -37,8 +37,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.contrib.auth import get_user_model
 
 from algorithms.services.upload import algorithm_version_create
-from challenge_platform.models import Challenge
-from challenge_platform.services import team_create
+from challenges.models import Challenge
+from challenges.services import team_create
 from tests.algorithms_tests.archives import algorithm_zip
 
 challenge = Challenge.objects.get(slug="discovery")

@@ -30,7 +30,7 @@ from bench.chaos_invariants import (
     percentile,
 )
 from bench.chaos_schedule import GAP_MAX, GAP_MIN, KINDS, fault_schedule, overlapping
-from tests.reliability_tests.test_multihost import missing
+from tests.reliability_tests.multihost_helpers import missing
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -31,9 +31,9 @@ from leaderboard.models import ChampionCheck, ChampionCheckStatus
 from notifications.models import MailDelivery, MailStatus, Webhook, WebhookDelivery
 from notifications.services import announcement_create
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import algorithm_zip
-from tests.algorithms_tests.test_worker import start_runs, upload_algorithm
+from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.reliability_tests.conftest import make_setup
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture

@@ -24,8 +24,8 @@ from django.core.files.storage import storages
 from django.db.models import FileField
 from django.test import override_settings
 
-from challenge_platform.localredis import free_port
 from leaderboard.models import LeaderboardEntry
+from runtime.localredis import free_port
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
 
@@ -180,12 +180,13 @@ def test_import_upload_score_and_download_through_s3(
 @pytest.mark.django_db
 def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bucket, tmp_path):
     """On an object store the solution ids' key table is not stored (scoring would have
-    to download it, which costs more than making it: docs/decisions.md): scoring makes it,
-    with the same scores as on a local disk."""
+    to download it, which costs more than making it:
+    docs/decisions/0039-the-solutions-ids-proven-once-and-stored.md): scoring makes it, with the
+    same scores as on a local disk."""
     from scoring.core import score_file
     from scoring.solutions import task_solution_load
     from tests.datasets_tests.bundles import CLASSES
-    from tests.scoring_tests.test_solution_keyfile import keyed_task, shuffled_csv
+    from tests.scoring_tests.solution_keyfile_helpers import keyed_task, shuffled_csv
 
     task, ids = keyed_task(tmp_path, slug="keyed-s3")
     stored = {k for k in keys(bucket) if k.startswith("private/tasks/keyed-s3/")}
@@ -203,7 +204,7 @@ def test_no_key_table_is_stored_in_a_bucket_and_scoring_makes_it(s3_storages, bu
 @pytest.mark.django_db(transaction=True)
 def test_a_deleted_task_takes_its_objects_out_of_the_bucket(s3_storages, bucket, tmp_path):
     """A task deleted (with the rows deleted with it) takes its objects with it, once the
-    deletion commits; another task's stay (``challenge_platform.stored_files``)."""
+    deletion commits; another task's stay (``challenges.stored_files``)."""
     from django.core.files.base import ContentFile
 
     from tests.scoring_tests.factories import imported_task, make_participant

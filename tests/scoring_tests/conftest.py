@@ -18,6 +18,8 @@ from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 from tests.support.celery_worker import WorkerProcess
 from tests.support.waiting import wait_for  # noqa: F401 - this folder's tests import it
 
+from .references_helpers import case  # noqa: F401 - a fixture of several modules
+
 
 @pytest.fixture
 def broker(redis_server, redis_client):
@@ -73,7 +75,7 @@ def scoring_worker(scoring_worker_factory) -> WorkerProcess:
 
 @pytest.fixture(scope="module")
 def _module_task_pks(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
-    from challenge_platform.models import Challenge
+    from challenges.models import Challenge
     from datasets.models import Task
     from tests.scoring_tests.factories import ChallengeFactory, imported_task
 

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 from sklearn import metrics as sk
 
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from datasets.models import Task
 from datasets.services import task_import
 from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle

@@ -41,6 +41,12 @@ SUBMISSION_KEYS = {
     "is_hidden",
     "decision",
     "nfr",  # issue 13: against the task's primary reference, public rows (null until scored)
+    # issue 53 (docs/organizers/ladder.md): the public score shown for it, whether it climbed, and
+    # the team's shown score after it
+    "shown_score",
+    "climbed",
+    "team_shown_score",
+    "board_mode",
 }
 SCORES = {
     "all": {"accuracy": 0.5, "macro_f1": 0.4},

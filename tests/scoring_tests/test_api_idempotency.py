@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from scoring.models import Submission
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from tests.scoring_tests.factories import (
     csv_bytes,
     make_participant,

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from algorithms.builtin.autogluon import budget, guard, runner
-from tests.scoring_tests.test_baseline_runner import make_classification_task, run_baseline
+from tests.scoring_tests.baseline_runner_helpers import make_classification_task, run_baseline
 
 AUTOGLUON_SOURCE = Path(__import__("autogluon.tabular").tabular.__file__).parents[1]
 BURN = "import time\nend = time.time() + 600\nwhile time.time() < end:\n    pass\n"

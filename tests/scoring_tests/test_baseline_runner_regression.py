@@ -17,7 +17,7 @@ import pytest
 
 from algorithms.builtin.autogluon import data, runner
 from algorithms.builtin.autogluon.kinds import regression
-from tests.scoring_tests.test_baseline_runner import SyntheticTask, _write_task, run_baseline
+from tests.scoring_tests.baseline_runner_helpers import SyntheticTask, _write_task, run_baseline
 
 COLORS = {"red": 4.0, "green": 0.0, "blue": -3.0}
 WORDS = {"premium": 2.5, "basic": -1.5, "used": -3.0, "new": 1.0}

@@ -84,7 +84,7 @@ def test_two_simultaneous_uploads_by_one_person_at_limit_minus_one_accept_exactl
 ):
     """The per-person quota holds under concurrency: the person has used limit-1 slots with
     an earlier team, their current team has all its slots; two uploads at once, one wins."""
-    from challenge_platform.models import TeamMembership
+    from challenges.models import TeamMembership
 
     challenge = ChallengeFactory(daily_submission_limit=LIMIT)
     task = imported_task(tmp_path, challenge=challenge)
@@ -130,8 +130,8 @@ def test_a_leave_racing_the_first_upload_never_leaves_an_upload_outside_its_team
     """Leave and first upload at once: either the leave wins (the upload is refused, nothing
     stored, the empty team gone) or the upload wins (the leave is refused: the roster is
     fixed). Never both, never a 500, whichever order the row lock gives."""
-    from challenge_platform.models import Team
-    from challenge_platform.services import TeamError, team_member_remove
+    from challenges.models import Team
+    from challenges.services import TeamError, team_member_remove
 
     challenge = ChallengeFactory(daily_submission_limit=LIMIT)
     task = imported_task(tmp_path, challenge=challenge)

@@ -1,5 +1,5 @@
-"""Grouping metrics and flip rates (docs/architecture.md §11) against hand-computed cases and naive
-code."""
+"""Grouping metrics and flip rates (docs/architecture.md §11) against hand-computed cases
+and naive code."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from kinds.grouping.metrics import grouping_metrics, grouping_metrics_by_split
 from scoring.core import SubmissionInvalid, score_file, solution_from_table
 from scoring.core.flips import flip_rates
+
+from .core_grouping_helpers import naive_flips
 
 # --- naive references ------------------------------------------------------------------
 
@@ -43,12 +45,6 @@ def naive_grouping(truth: list, pred: list) -> dict[str, float]:
     }
 
 
-def naive_flips(y, pred, ref, rows) -> dict[str, float]:
-    if not rows:
-        return {}
-    negative = sum(1 for i in rows if ref[i] == y[i] and pred[i] != y[i])
-    positive = sum(1 for i in rows if ref[i] != y[i] and pred[i] == y[i])
-    return {"nfr": negative / len(rows), "pfr": positive / len(rows)}
 
 
 # --- grouping metrics ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The scoring core stays importable and usable without Django (docs/architecture.md §2)."""
+"""The scoring core stays importable and usable without Django (docs/architecture.md
+§2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A web request that lost the database before committing anything is run again
-(challenge_platform/wsgi_retry.py): the client gets one answer, and one submission exists.
+(runtime/wsgi_retry.py): the client gets one answer, and one submission exists.
 
 The requests go through the real WSGI stack (the retry layer, the chunked-body layer,
 Django's handler) in this process; the database "restarts" as a statement that fails with
@@ -18,9 +18,9 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, connection
 from django.test.client import RequestFactory
 
-from challenge_platform import wsgi_retry
 from challenge_platform.wsgi_body import ChunkedBodyMiddleware
-from challenge_platform.wsgi_retry import DatabaseRetryMiddleware
+from runtime import wsgi_retry
+from runtime.wsgi_retry import DatabaseRetryMiddleware
 from scoring.models import Submission
 from tests.scoring_tests.factories import (
     ChallengeFactory,

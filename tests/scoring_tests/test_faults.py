@@ -1,7 +1,7 @@
 """Faults: a worker SIGKILLed mid-scoring, a pool process killed, Redis flushed.
 
-The database is the source of truth; the broker is a doorbell (docs/architecture.md §5). Three
-mechanisms bring work back, and each test says which one did:
+The database is the source of truth; the broker is a doorbell (docs/architecture.md §5).
+Three mechanisms bring work back, and each test says which one did:
 
 - ``acks_late`` + ``reject_on_worker_lost``: when a *pool process* dies, the surviving
   worker requeues its message at once, and the same delivery takes the row over.
@@ -32,7 +32,7 @@ from jobs.celery import app
 from jobs.models import JobClaim
 from jobs.republish import jobs_republish
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SCORING
+from scoring.services.lifecycle import SCORING
 from scoring.tasks import sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks, wait_for
 from tests.scoring_tests.factories import (

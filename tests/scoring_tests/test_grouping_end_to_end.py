@@ -8,24 +8,18 @@ from django.test import Client
 
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
-from scoring import services
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
-from tests.datasets_tests.test_core_grouping import grouping_bundle
+from tests.datasets_tests.core_grouping_helpers import grouping_bundle
 from tests.scoring_tests.factories import csv_bytes, make_participant, solution_frame, upload
+
+from .grouping_end_to_end_helpers import naive_pairwise_f1
 
 pytestmark = pytest.mark.django_db
 
 
-def naive_pairwise_f1(truth: list[str], pred: list[str]) -> float:
-    n = len(truth)
-    same_t = {(i, j) for i in range(n) for j in range(i + 1, n) if truth[i] == truth[j]}
-    same_p = {(i, j) for i in range(n) for j in range(i + 1, n) if pred[i] == pred[j]}
-    tp = len(same_t & same_p)
-    if not same_t and not same_p:
-        return 1.0
-    return 2 * tp / (len(same_t) + len(same_p))
 
 
 def test_a_grouping_submission_is_scored_ranked_and_shown(tmp_path):
@@ -39,7 +33,7 @@ def test_a_grouping_submission_is_scored_ranked_and_shown(tmp_path):
     clusters = truth["label"].where(truth["label"] != entities[1], entities[0])
     frame = pd.DataFrame({"id": truth["id"], "cluster": "c-" + clusters.astype(str)})
     submission = submission_create(task=task, user=who.user, file=upload(csv_bytes(frame)))
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
 

@@ -17,30 +17,28 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pandas as pd
 import pytest
 from django.core.files.base import ContentFile
-from django.test import Client
 from django.utils import timezone
 
-from challenge_platform.models import Team
+from challenges.models import Team
 from leaderboard.models import LeaderboardEntry, Split
-from scoring import services
 from scoring.insight import (
     submission_final_selection,
     submission_flip_references,
     submission_insight,
 )
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SubmissionRefused, submission_create, submission_final_set
-from scoring.tasks import score_submission
+from scoring.services.finals import submission_final_set
+from scoring.services.upload import SubmissionRefused, submission_create
 from tests.scoring_tests.factories import (
     UserFactory,
-    csv_bytes,
     make_participant,
     solution_frame,
     upload,
 )
+
+from .insight_helpers import client_for, scored, wrong_on
 
 pytestmark = pytest.mark.django_db
 
@@ -56,26 +54,8 @@ def split_ids(task) -> tuple[list[str], list[str]]:
     )
 
 
-def wrong_on(task, ids: set[str], *, score: bool = False) -> bytes:
-    """A prediction file right on every row but ``ids`` (a different class there)."""
-    truth = solution_frame(task)
-    classes = list(task.classes)
-    labels = []
-    for row_id, label in zip(truth["id"], truth["label"].astype(str), strict=True):
-        code = classes.index(label)
-        labels.append(classes[(code + 1) % len(classes)] if row_id in ids else label)
-    frame = pd.DataFrame({"id": truth["id"], "label": labels})
-    if score:
-        frame["score"] = [0.9 if label == "1" else 0.2 for label in labels]
-    return csv_bytes(frame)
 
 
-def scored(submission: Submission) -> Submission:
-    services.solution_cache.items.clear()
-    score_submission.run(submission_pk=submission.pk)
-    submission.refresh_from_db()
-    assert submission.status == SubmissionStatus.SCORED, submission.error
-    return submission
 
 
 def baseline_submission(task, content: bytes) -> Submission:
@@ -98,10 +78,6 @@ def show_flip_examples(task) -> None:
     challenge.save(update_fields=["flip_examples"])
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def flip_numbers(page: str, reference: str) -> dict[str, list[str]]:

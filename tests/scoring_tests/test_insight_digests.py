@@ -21,7 +21,7 @@ from scoring.core.metrics import task_curves
 from scoring.core.opis import threshold_grid, utility_curves
 from scoring.insight import submission_insight
 from scoring.models import InsightDigest
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from tests.scoring_tests import test_insight
 from tests.scoring_tests.factories import (
@@ -32,7 +32,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
-from tests.scoring_tests.test_insight import client_for, scored, wrong_on
+from tests.scoring_tests.insight_helpers import client_for, scored, wrong_on
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from scoring import services
 from scoring.models import SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.corpus import CORPUS, Case
 from tests.scoring_tests.factories import make_participant, predictions_frame, upload
@@ -25,7 +25,7 @@ def test_each_malformed_file_fails_with_its_own_message(case: Case, module_tasks
     for name, value in case.settings.items():
         setattr(settings, name, value)
 
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     score_submission.run(submission_pk=submission.pk)
     submission.refresh_from_db()
 

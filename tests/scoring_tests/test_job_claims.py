@@ -13,17 +13,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from jobs import holders, lifecycle, liveness
 from jobs.models import JobClaim
 from jobs.registry import registered
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import (
-    INTERNAL_ERROR_MESSAGE,
-    SCORING,
-    submission_create,
-    submissions_sweep,
-)
+from scoring.services.lifecycle import INTERNAL_ERROR_MESSAGE, SCORING
+from scoring.services.sweep import submissions_sweep
+from scoring.services.upload import submission_create
 from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
 
@@ -194,6 +191,7 @@ def test_every_job_type_is_registered_at_start_and_decides_what_a_lost_worker_s_
         "notifications.tasks.send_notification_mail",
         "scoring.tasks.build_trivial_reference",
         "leaderboard.tasks.check_champion",
+        "datasets.tasks.check_task_version",
     }
     assert types == {job_type.key for job_type in registered()}  # by the apps' ready()
     assert types <= set(holders._LOST)

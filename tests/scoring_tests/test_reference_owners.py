@@ -9,17 +9,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from challenge_platform.models import AuditEvent, Challenge
+from challenges.models import AuditEvent, Challenge
 from scoring.models import Reference
 from scoring.reference_selectors import primary_reference
 from tests.scoring_tests.factories import api_client_for, upload
-from tests.scoring_tests.test_references import case, organizer, wrong_on  # noqa: F401
+from tests.scoring_tests.references_helpers import organizer, wrong_on
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owned(case):  # noqa: F811 - the fixture imported above
+def owned(case):
     """Ann's team contributed the task: Ann is a task owner and competes on it."""
     task = case["task"]
     task.owner_team = case["ann"].team

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from challenge_platform.models import AuditEvent
+from challenges.models import AuditEvent
 from scoring.models import Reference
 from scoring.reference_selectors import primary_reference
 from tests.scoring_tests.factories import api_client_for, upload
-from tests.scoring_tests.test_references import case, organizer, wrong_on  # noqa: F401
+from tests.scoring_tests.references_helpers import organizer, wrong_on
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def stored_state(task) -> tuple[list[str], str, int]:
     "value",
     ["0", "1", "yes", "on", "True", "FALSE", "", "null", ["true", "false"], ["false", "true"]],
 )
-def test_a_form_ish_primary_is_refused_and_changes_nothing(case, value):  # noqa: F811
+def test_a_form_ish_primary_is_refused_and_changes_nothing(case, value):
     task, P = case["task"], case["P"]
     org = api_client_for(organizer())
     before = stored_state(task)
@@ -45,7 +45,7 @@ def test_a_form_ish_primary_is_refused_and_changes_nothing(case, value):  # noqa
 
 
 @pytest.mark.parametrize("value", ["false", 0, None, [True], {"a": 1}, True])
-def test_a_json_body_is_refused_whatever_its_primary(case, value):  # noqa: F811
+def test_a_json_body_is_refused_whatever_its_primary(case, value):
     """The file travels in a form: a JSON body (``"false"``, 0, null, a list...) is refused
     as a whole, with nothing stored."""
     task = case["task"]
@@ -57,7 +57,7 @@ def test_a_json_body_is_refused_whatever_its_primary(case, value):  # noqa: F811
     assert stored_state(task) == before
 
 
-def test_the_words_true_and_false_and_a_left_out_flag_are_taken(case):  # noqa: F811
+def test_the_words_true_and_false_and_a_left_out_flag_are_taken(case):
     task, P = case["task"], case["P"]
     org = api_client_for(organizer())
     default = primary_reference(task=task).name

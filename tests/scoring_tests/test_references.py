@@ -1,6 +1,6 @@
-"""References per task (docs/architecture.md §11) on real imported tasks scored by the real scoring
-body: the trivial baseline, uploads (good and hostile), the primary rule, the board API and CSV
-with references and flip columns, the submission API's flips, the prize option, the
+"""References per task (docs/architecture.md §11) on real imported tasks scored by the
+real scoring body: the trivial baseline, uploads (good and hostile), the primary rule, the board API
+and CSV with references and flip columns, the submission API's flips, the prize option, the
 example-ids option."""
 
 from __future__ import annotations
@@ -12,19 +12,15 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from django.core.files.base import ContentFile
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team
 from leaderboard.models import LeaderboardEntry
-from leaderboard.services import leaderboard_bootstrap_compute, task_leaderboard_refresh
-from scoring import services
+from leaderboard.services import leaderboard_bootstrap_compute
 from scoring.insight import submission_insight
-from scoring.models import Reference, Submission, SubmissionStatus
+from scoring.models import Reference
 from scoring.reference_selectors import primary_reference, reference_list
-from scoring.services import submission_create
 from scoring.services.references import (
     ReferenceRefused,
     reference_primary_set,
@@ -32,47 +28,22 @@ from scoring.services.references import (
     reference_upload,
     trivial_submission,
 )
-from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
-    UserFactory,
     api_client_for,
     csv_bytes,
-    make_participant,
     solution_frame,
     upload,
 )
 
+from .references_helpers import baseline_submission, organizer, scored, wrong_on  # noqa: F401
+
 pytestmark = pytest.mark.django_db
 
 
-def wrong_on(task, ids: set[str]) -> bytes:
-    """Right on every row but ``ids`` (the next class there)."""
-    truth = solution_frame(task)
-    classes = list(task.classes)
-    labels = [
-        classes[(classes.index(label) + 1) % len(classes)] if i in ids else label
-        for i, label in zip(truth["id"], truth["label"].astype(str), strict=True)
-    ]
-    return csv_bytes(pd.DataFrame({"id": truth["id"], "label": labels}))
 
 
-def scored(submission: Submission) -> Submission:
-    services.solution_cache.items.clear()
-    score_submission.run(submission_pk=submission.pk)
-    submission.refresh_from_db()
-    assert submission.status == SubmissionStatus.SCORED, submission.error
-    return submission
 
 
-def baseline_submission(task, content: bytes) -> Submission:
-    team, _ = Team.objects.get_or_create(
-        challenge=task.track.challenge, is_baseline=True, defaults={"name": "AutoGluon"}
-    )
-    sub = Submission(task=task, team=team, file_format="csv")
-    sub.file.save("baseline.csv", ContentFile(content), save=False)
-    sub.status_changed_at = timezone.now()
-    sub.save()
-    return scored(sub)
 
 
 def naive_nfr(task, pred_file: bytes, ref_file: bytes, split: str) -> tuple[float, float]:
@@ -87,32 +58,8 @@ def naive_nfr(task, pred_file: bytes, ref_file: bytes, split: str) -> tuple[floa
     return neg / len(rows), pos / len(rows)
 
 
-def organizer():
-    return UserFactory(username="org", is_staff=True, is_superuser=True)
 
 
-@pytest.fixture
-def case(module_tasks):
-    """Two teams and the AutoGluon baseline on the module's classification task."""
-    task = module_tasks["classification"]
-    truth = solution_frame(task)
-    P = truth.loc[truth.split == "public", "id"].tolist()
-    Q = truth.loc[truth.split == "private", "id"].tolist()
-    files = {
-        "base": wrong_on(task, {P[0], P[1], Q[0]}),
-        "ann": wrong_on(task, {P[2], Q[1]}),
-        "bo": wrong_on(task, {P[0], P[3], P[4], P[5], Q[0]}),
-    }
-    baseline_submission(task, files["base"])
-    ann = make_participant(task.track.challenge, username="ann", name="Ann")
-    bo = make_participant(task.track.challenge, username="bo", name="Bo")
-    subs = {
-        "ann": scored(submission_create(task=task, user=ann.user, file=upload(files["ann"]))),
-        "bo": scored(submission_create(task=task, user=bo.user, file=upload(files["bo"]))),
-    }
-    task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
-    leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=50)
-    return {"task": task, "P": P, "Q": Q, "files": files, "subs": subs, "ann": ann, "bo": bo}
 
 
 # --- the trivial baseline -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The upload API's refusal is the API's one refusal shape (``challenge_platform.api.errors``):
+"""The upload API's refusal is the API's one refusal shape (``challenges.api.errors``):
 ``{"detail", "code"}`` at its status, ``retry_after`` (ISO) with ``Retry-After`` (seconds)
 when the request may succeed later. The upload's documented refusal (``SubmissionRefusal``)
 also always holds ``retry_after``, null when waiting will not help: the one difference."""
@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from challenge_platform.api.errors import refusal_parts as api_refusal_parts
-from challenge_platform.api.errors import refusal_response
+from challenges.api.errors import refusal_parts as api_refusal_parts
+from challenges.api.errors import refusal_response
 from scoring.admission import refusal_parts
-from scoring.services import SubmissionRefused
+from scoring.services.upload import SubmissionRefused
 
 
 def test_a_rate_refusal_reads_as_every_api_refusal_does() -> None:

@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_score
+from scoring.services.lifecycle import submission_score
 from tests.datasets_tests.bundles import write_regression_bundle
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -27,8 +27,8 @@ from tests.scoring_tests.factories import (
     solution_frame,
     upload,
 )
-from tests.scoring_tests.test_score_file_command import run_score_file
-from tests.scoring_tests.test_worker import api_upload, poll_until_final
+from tests.scoring_tests.score_file_command_helpers import run_score_file
+from tests.scoring_tests.worker_helpers import api_upload, poll_until_final
 from tests.support.celery_worker import run_manage
 
 SPLITS = ("all", "public", "private")
@@ -90,7 +90,8 @@ def test_import_task_imports_a_regression_bundle_and_says_what_its_label_is(tmp_
     refused = run_manage("import_task", str(broken), "--challenge", "num-cup", "--track", "nums")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "tolerance must be a number >= 0" in refused.stderr
-    assert "regression labels must be numbers; other values in 1 row: 'twelve'" in refused.stderr
+    said = "regression labels must be numbers; other values in 1 row (data rows 2): 'twelve'"
+    assert said in refused.stderr
     assert not Task.objects.filter(slug="broken-prices").exists()
 
 
@@ -176,7 +177,8 @@ def test_score_file_prints_rmse_mae_and_r2_per_split_and_flips_with_a_reference(
     )
     assert plain.returncode == 0, plain.stderr
     scores = json.loads(plain.stdout)
-    assert list(scores) == list(SPLITS)  # docs/architecture.md §7's shape: all, public, private
+    # docs/architecture.md §7's shape: all, public, private
+    assert list(scores) == list(SPLITS)
     assert_close(scores, sklearn_regression(task, mine))
     with_flips = json.loads(flips.stdout)
     truth = solution_frame(task).merge(mine, on="id", suffixes=("", "_m"))

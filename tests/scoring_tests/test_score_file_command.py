@@ -4,8 +4,6 @@ subprocess."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from io import StringIO
 
 import pytest
@@ -21,7 +19,8 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     sklearn_scores,
 )
-from tests.support.celery_worker import REPO, manage_env
+
+from .score_file_command_helpers import run_score_file
 
 METRICS = {
     "classification": {"accuracy", "macro_f1", "log_loss", "opis"},
@@ -38,25 +37,6 @@ def tasks(tmp_path, transactional_db):
     }
 
 
-def run_score_file(*commands: tuple[str, ...]) -> list[subprocess.CompletedProcess]:
-    """Run ``manage.py score_file`` once per argument tuple, concurrently (startup is slow)."""
-    env = manage_env()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "score_file", *args],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for args in commands
-    ]
-    results = []
-    for process, args in zip(processes, commands, strict=True):
-        out, err = process.communicate(timeout=120)
-        results.append(subprocess.CompletedProcess(args, process.returncode, out, err))
-    return results
 
 
 def test_score_file_as_a_user_runs_it(tasks, tmp_path):

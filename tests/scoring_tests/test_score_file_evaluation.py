@@ -1,5 +1,5 @@
-"""``score_file`` prints ``opis``, and ``nfr``/``pfr`` with ``--reference`` (docs/architecture.md
-§11)."""
+"""``score_file`` prints ``opis``, and ``nfr``/``pfr`` with ``--reference``
+(docs/architecture.md §11)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.scoring_tests.core_grouping_helpers import naive_flips
+from tests.scoring_tests.core_opis_helpers import naive_classification, naive_matching
 from tests.scoring_tests.factories import (
     ChallengeFactory,
     csv_bytes,
@@ -18,8 +20,6 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     solution_frame,
 )
-from tests.scoring_tests.test_core_grouping import naive_flips
-from tests.scoring_tests.test_core_opis import naive_classification, naive_matching
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +118,8 @@ def test_an_invalid_reference_is_a_one_line_error(tmp_path):
 
 def test_a_grouping_file_prints_the_pairwise_and_bcubed_metrics(tmp_path):
     from datasets.services import task_import
-    from tests.datasets_tests.test_core_grouping import grouping_bundle
-    from tests.scoring_tests.test_grouping_end_to_end import naive_pairwise_f1
+    from tests.datasets_tests.core_grouping_helpers import grouping_bundle
+    from tests.scoring_tests.grouping_end_to_end_helpers import naive_pairwise_f1
 
     task = task_import(
         source=grouping_bundle(tmp_path / "bundle"), challenge_slug="gs", track_slug="groups"
@@ -135,7 +135,9 @@ def test_a_grouping_file_prints_the_pairwise_and_bcubed_metrics(tmp_path):
     got = run(task, tmp_path / "g.csv", reference=tmp_path / "ref.csv")
     names = {"pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1"}
     for split, rows in split_rows(task).items():
-        assert set(got[split]) == names, "docs/architecture.md §11 names; no flips for cluster ids"
+        assert set(got[split]) == names, (
+            "docs/architecture.md §11 names; no flips for cluster ids"
+        )
         expected = naive_pairwise_f1(
             truth["label"].iloc[rows].tolist(), frame["cluster"].iloc[rows].tolist()
         )

@@ -12,10 +12,13 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
 from jobs import lifecycle as job_lifecycle
-from scoring import services
 from scoring.core import ScoreResult, load_predictions
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import INTERNAL_ERROR_MESSAGE, lifecycle, submission_create
+from scoring.services import lifecycle
+from scoring.services.lifecycle import INTERNAL_ERROR_MESSAGE, submission_score
+from scoring.services.sweep import submission_rescore
+from scoring.services.upload import submission_create
+from scoring.solutions import solution_cache
 from scoring.tasks import score_submission
 from tests.scoring_tests.factories import (
     assert_scores_equal,
@@ -48,11 +51,11 @@ def submit(task, content: bytes, name: str = "p.csv") -> Submission:
 
 
 def score(submission: Submission, delivery_id: str | None = None) -> Submission:
-    services.solution_cache.items.clear()
+    solution_cache.items.clear()
     if delivery_id is None:
         score_submission.run(submission_pk=submission.pk)
     else:
-        services.submission_score(submission_pk=submission.pk, delivery_id=delivery_id)
+        submission_score(submission_pk=submission.pk, delivery_id=delivery_id)
     submission.refresh_from_db()
     return submission
 
@@ -105,7 +108,7 @@ def test_a_submission_held_by_another_delivery_is_left_alone(classification):
         status=SubmissionStatus.SCORING, claim_token="other-delivery", attempts=1
     )
 
-    assert services.submission_score(submission_pk=submission.pk, delivery_id="mine") == "skipped"
+    assert submission_score(submission_pk=submission.pk, delivery_id="mine") == "skipped"
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.SCORING and submission.attempts == 1
 
@@ -218,14 +221,14 @@ def test_a_result_computed_after_a_rescore_is_dropped(classification, monkeypatc
 
     def rescored_meanwhile(*args, **kwargs):
         result = real(*args, **kwargs)
-        services.submission_rescore(submission=Submission.objects.get(pk=submission.pk))
+        submission_rescore(submission=Submission.objects.get(pk=submission.pk))
         return result
 
     monkeypatch.setattr(lifecycle, "score_file", rescored_meanwhile)
     folder = Path(submission.file.storage.path(submission.file.name)).parent
     before = set(folder.iterdir())
 
-    assert services.submission_score(submission_pk=submission.pk) == "superseded"
+    assert submission_score(submission_pk=submission.pk) == "superseded"
 
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.QUEUED and submission.scores == {}
@@ -247,16 +250,16 @@ def test_metrics_that_are_not_finite_are_stored_as_null():
 
 
 def test_solutions_are_cached_per_task_and_file(classification):
-    services.solution_cache.items.clear()
-    first = services.solution_cache.get(classification)
-    assert services.solution_cache.get(classification) is first
+    solution_cache.items.clear()
+    first = solution_cache.get(classification)
+    assert solution_cache.get(classification) is first
     # Keyed by task, solution file and the task's OPIS settings (a change is never stale).
-    assert [key[:2] for key in services.solution_cache.items] == [
+    assert [key[:2] for key in solution_cache.items] == [
         (classification.pk, classification.solution.name)
     ]
     classification.opis = {**classification.opis, "min_group_rows": 3}
-    assert services.solution_cache.get(classification) is not first
-    assert services.solution_cache.get(classification).opis.min_group_rows == 3
+    assert solution_cache.get(classification) is not first
+    assert solution_cache.get(classification).opis.min_group_rows == 3
     assert np.array_equal(
         first.ids.to_numpy(zero_copy_only=False), solution_frame(classification).id
     )
@@ -270,7 +273,7 @@ def test_a_database_outage_is_a_temporary_error_that_celery_retries(monkeypatch)
     def down(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "submission_score", down)
+    monkeypatch.setattr(lifecycle, "submission_score", down)
     with pytest.raises(TemporaryError):
         score_submission.run(submission_pk=1)
     assert TemporaryError in score_submission.autoretry_for

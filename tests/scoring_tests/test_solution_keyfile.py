@@ -6,11 +6,9 @@ import, real scoring)."""
 from __future__ import annotations
 
 import io
-import uuid
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -20,27 +18,10 @@ from datasets.services import task_bundle_replace
 from scoring.core import SubmissionInvalid, idindex, score_file
 from scoring.core.solution import Solution
 from scoring.solutions import task_solution_load
-from tests.datasets_tests.bundles import CLASSES, write_classification_bundle
+from tests.datasets_tests.bundles import write_classification_bundle
 from tests.datasets_tests.factories import UserFactory, imported_task
 
-N = idkeys.KEYS_MIN_ROWS + 300  # enough ids for scoring to place them by their keys
-
-
-def uuids(n: int, seed: int) -> list[str]:
-    rng = np.random.default_rng(seed)
-    return [str(uuid.UUID(int=int(a) << 64 | int(b))) for a, b in rng.integers(0, 2**63, (n, 2))]
-
-
-def keyed_frames(seed: int):
-    ids = uuids(N, seed)
-
-    def test(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.head(0).reindex(range(N)).assign(id=ids, price=1.0, title="t", color="red")
-
-    def solution(frame: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"id": ids, "label": [CLASSES[i % 3] for i in range(N)]})
-
-    return ids, test, solution
+from .solution_keyfile_helpers import N, keyed_frames, keyed_task, shuffled_csv, uuids
 
 
 @pytest.fixture
@@ -57,20 +38,8 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
-def keyed_task(tmp_path: Path, *, seed: int = 1, slug: str = "keyed") -> tuple[Task, list[str]]:
-    ids, test, solution = keyed_frames(seed)
-    return imported_task(tmp_path, slug=slug, test=test, solution=solution, fmt="parquet"), ids
 
 
-def shuffled_csv(ids: list[str], seed: int, *, change=None) -> tuple[bytes, list[str]]:
-    order = np.random.default_rng(seed).permutation(len(ids))
-    rows = [ids[i] for i in order]
-    labels = [CLASSES[(i * 7) % 3] for i in range(len(rows))]
-    if change is not None:
-        rows = change(rows)
-        labels = labels[: len(rows)]
-    frame = pd.DataFrame({"id": rows, "label": labels})
-    return frame.to_csv(index=False).encode(), labels
 
 
 def scores(data: bytes, solution: Solution):

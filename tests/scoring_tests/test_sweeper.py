@@ -8,19 +8,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from challenge_platform import hooks
+from challenges import hooks
 from jobs import lifecycle
 from jobs.republish import jobs_republish
-from scoring import services
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import (
-    INTERNAL_ERROR_MESSAGE,
-    SCORING,
-    submission_create,
-    submission_rescore,
-    submissions_sweep,
-    task_rescore,
-)
+from scoring.services.lifecycle import INTERNAL_ERROR_MESSAGE, SCORING, submission_score
+from scoring.services.sweep import SweepReport, submission_rescore, submissions_sweep, task_rescore
+from scoring.services.upload import submission_create
 from scoring.tasks import score_submission, sweep_submissions
 from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
@@ -52,7 +46,7 @@ def new_submission(task, *, status=SubmissionStatus.QUEUED, age=0, **fields) -> 
     return submission
 
 
-def run_sweeper(callbacks) -> services.SweepReport:
+def run_sweeper(callbacks) -> SweepReport:
     with callbacks(execute=True):
         return submissions_sweep()
 
@@ -171,9 +165,9 @@ def test_after_the_sweeper_requeued_it_the_old_delivery_cannot_take_it_back(task
         task, status=SubmissionStatus.SCORING, age=120, attempts=1, claim_token="A"
     )
     submissions_sweep()
-    assert lifecycle.job_claim(services.SCORING, pk=submission.pk, token="B", delivery_id="B")
+    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="B", delivery_id="B")
 
-    assert services.submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
+    assert submission_score(submission_pk=submission.pk, delivery_id="A") == "skipped"
     submission.refresh_from_db()
     assert (submission.status, submission.claim_token) == (SubmissionStatus.SCORING, "B")
     assert submission.attempts == 2

@@ -15,13 +15,14 @@ import pytest
 from django.test import Client
 
 from algorithms.services.taskfolder import task_folder_write
-from challenge_platform.models import AuditEvent
-from datasets.models import Task, TaskVersion
+from challenges.models import AuditEvent
+from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.services import task_bundle_replace
+from datasets.version_uploads import task_version_check
 from scoring.core import SubmissionInvalid, score_file
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
-from scoring.services import submission_create
 from scoring.services.references import reference_trivial_ensure, reference_upload
+from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import CLASSES, write_classification_bundle, zip_bundle
@@ -250,6 +251,8 @@ def test_a_participant_gets_403_on_the_page_and_the_api(task, bundles):
 
 
 def test_the_owner_team_replaces_through_the_page(task, bundles):
+    """The page stores the bundle and sends the owner to its upload's page, which shows the
+    check's outcome once a worker ran it (issue 51: nothing is parsed in the web process)."""
     owner = owner_of(task)
     client = Client()
     client.force_login(owner)
@@ -259,12 +262,15 @@ def test_the_owner_team_replaces_through_the_page(task, bundles):
     bad = new_version(bundles, task, train=lambda df: df.drop(columns="label"))
     with open(bad, "rb") as fh:
         refused = client.post(page, {"bundle": fh, "reason": "try"})
-    assert refused.status_code == 200
-    assert "The data was not replaced: " in refused.content.decode()
+    assert refused.status_code == 302
+    assert task_version_check(upload_pk=TaskVersionUpload.objects.get().pk) == "refused"
+    assert "The data was not replaced: " in client.get(refused["Location"]).content.decode()
     with open(new_version(bundles, task, rows=80), "rb") as fh:
-        response = client.post(page, {"bundle": fh, "reason": "80 rows"}, follow=True)
-    assert response.redirect_chain[-1][0].endswith(f"/tasks/{task.slug}/manage/#data")
-    text = response.content.decode()
+        response = client.post(page, {"bundle": fh, "reason": "80 rows"})
+    upload = TaskVersionUpload.objects.order_by("pk").last()
+    assert response["Location"] == f"/tasks/{task.slug}/manage/data/uploads/{upload.pk}/"
+    assert task_version_check(upload_pk=upload.pk) == "accepted"
+    text = client.get(response["Location"]).content.decode()
     assert "data version 2 replaces version 1" in text
     assert "The AutoGluon baseline is not re-run automatically" in text
     task.refresh_from_db()
@@ -283,16 +289,18 @@ def test_the_owner_team_replaces_and_lists_through_the_api(task, bundles):
     assert "a reason is required" in missing_reason.json()["problems"][0]
     with open(new_version(bundles, task, rows=80), "rb") as fh:
         response = api.post(url, {"file": fh, "reason": "80 rows"}, format="multipart")
-    assert response.status_code == 201, response.json()
-    body = response.json()
-    assert (body["number"], body["train_rows"], body["test_rows"]) == (2, 80, 40)
-    assert body["current"] is True and body["created_by"] == "owner"
+    assert response.status_code == 202, response.json()
+    assert task_version_check(upload_pk=response.json()["id"]) == "accepted"
+    body = api.get(response.json()["url"]).json()
+    assert (body["status"], body["version"]) == ("accepted", 2)
     assert "not re-run automatically" in body["message"]
     listed = api.get(url).json()
     assert [(v["number"], v["note"], v["current"]) for v in listed] == [
         (2, "80 rows", True),
         (1, "the imported data", False),
     ]
+    assert (listed[0]["train_rows"], listed[0]["test_rows"]) == (80, 40)
+    assert listed[0]["created_by"] == "owner"
 
 
 def test_an_invalid_bundle_through_the_api_lists_every_problem(task, bundles):
@@ -306,8 +314,10 @@ def test_an_invalid_bundle_through_the_api_lists_every_problem(task, bundles):
         response = api.post(
             f"/api/v1/tasks/{task.slug}/versions/", {"file": fh, "reason": "x"}, format="multipart"
         )
-    assert response.status_code == 400
-    assert len(response.json()["problems"]) >= 2
+    assert response.status_code == 202
+    assert task_version_check(upload_pk=response.json()["id"]) == "refused"
+    body = api.get(response.json()["url"]).json()
+    assert body["status"] == "refused" and len(body["problems"]) >= 2
     task.refresh_from_db()
     assert task.data_version == 1 and TaskVersion.objects.filter(task=task).count() == 1
     assert not AuditEvent.objects.filter(action="task.replace").exists()
@@ -322,12 +332,15 @@ def test_a_zip_slip_archive_is_refused_through_the_api(task, bundles):
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in {**members, "../../evil.txt": b"owned"}.items():
             archive.writestr(name, content)
+    api = api_client_for(organizer())
     with open(path, "rb") as fh:
-        response = api_client_for(organizer()).post(
+        response = api.post(
             f"/api/v1/tasks/{task.slug}/versions/", {"file": fh, "reason": "x"}, format="multipart"
         )
-    assert response.status_code == 400
-    assert any("'..' in the path" in p for p in response.json()["problems"])
+    assert response.status_code == 202
+    assert task_version_check(upload_pk=response.json()["id"]) == "refused"
+    problems = api.get(response.json()["url"]).json()["problems"]
+    assert any("'..' in the path" in p for p in problems)
 
 
 def test_a_failing_reference_rebuild_never_undoes_the_requeue(task, bundles, monkeypatch):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from challenge_platform.models import Team, TeamMembership
-from challenge_platform.services import (
+from challenges.models import Team, TeamMembership
+from challenges.services import (
     TeamError,
     team_create,
     team_member_add,
@@ -15,7 +15,7 @@ from challenge_platform.services import (
     team_visibility_set,
 )
 from scoring.models import Submission
-from scoring.services import SubmissionRefused, submission_admission_check, submission_create
+from scoring.services.upload import SubmissionRefused, submission_admission_check, submission_create
 from tests.scoring_tests.factories import (
     UserFactory,
     csv_bytes,

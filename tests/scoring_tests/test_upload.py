@@ -13,7 +13,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import SubmissionRefused, submission_create
+from scoring.services.upload import SubmissionRefused, submission_create
 from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.factories import (
     csv_bytes,
@@ -197,7 +197,7 @@ def test_the_daily_limit_counts_pending_and_scored_but_not_failed_submissions(ta
         created_at=timezone.now() - timedelta(days=1, hours=1)
     )
     teammate = make_participant(task.track.challenge)
-    from challenge_platform.models import TeamMembership
+    from challenges.models import TeamMembership
 
     TeamMembership.objects.filter(user=teammate.user).update(team=alice.team)
     submission_create(task=task, user=teammate.user, file=upload(content))

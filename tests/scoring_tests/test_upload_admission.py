@@ -20,23 +20,14 @@ from scoring.models import Submission, SubmissionStatus
 from tests.platform_tests.factories import api_key
 from tests.scoring_tests.factories import make_participant
 
+from .upload_admission_helpers import UntouchableBody
+
 pytestmark = pytest.mark.django_db
 
 HUGE = 10 * 1024**3  # 10 GB announced
 LARGE = 150 * 1024**2  # under the size cap: only the other rules can refuse it
 
 
-class UntouchableBody:
-    """A ``wsgi.input`` that must never be read."""
-
-    def __init__(self) -> None:
-        self.reads = 0
-
-    def read(self, *args, **kwargs) -> bytes:
-        self.reads += 1
-        raise AssertionError("the upload body was read")
-
-    readline = read
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Upload budgets per team (issue 39, ``challenge_platform.upload_budget``), in-process: the
+"""Upload budgets per team (issue 39, ``challenges.upload_budget``), in-process: the
 storage quota on prediction files and algorithm archives together, refused before anything
 is stored, and before the body is read when the body announces its size; the rate's slots
 free themselves; a cache outage lets uploads through. The hostile runs through gunicorn are
@@ -16,13 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from algorithms.models import AlgorithmVersion
-from challenge_platform.upload_budget import team_storage_use
+from challenges.upload_budget import team_storage_use
 from common.rates import Rate, parse_rate
 from scoring.models import Submission
-from scoring.services import submission_create_for_job
+from scoring.services.upload import submission_create_for_job
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.scoring_tests.factories import csv_bytes, make_participant, predictions_frame, upload
-from tests.scoring_tests.test_upload_admission import UntouchableBody
+from tests.scoring_tests.upload_admission_helpers import UntouchableBody
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024
@@ -95,8 +95,11 @@ def test_the_quota_counts_prediction_files_and_archives_and_refuses_the_one_past
     assert created.status_code == 201, created.content
     use = team_storage_use(team=alice.team)
     assert use.parts == {
+        "task data versions": (0, 0),
         "prediction files": (1, len(data)),
+        "reference files": (0, 0),
         "algorithm archives": (1, AlgorithmVersion.objects.get().archive_size),
+        "write-up PDFs": (0, 0),
     }
     before = stored_bytes()
 

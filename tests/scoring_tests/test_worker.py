@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scoring.models import Submission
-from tests.scoring_tests.conftest import queued_submission_pks, wait_for
+from tests.scoring_tests.conftest import queued_submission_pks
 from tests.scoring_tests.corpus import CORPUS
 from tests.scoring_tests.factories import (
     ChallengeFactory,
@@ -16,8 +16,9 @@ from tests.scoring_tests.factories import (
     parquet_bytes,
     predictions_frame,
     sklearn_scores,
-    upload,
 )
+
+from .worker_helpers import api_upload, poll_until_final
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -36,24 +37,8 @@ THROUGH_THE_WORKER = [
 ]
 
 
-def api_upload(client, task, content: bytes, name: str) -> int:
-    response = client.post(
-        f"/api/v1/tasks/{task.slug}/submissions/",
-        {"file": upload(content, name), "note": name},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["id"]
 
 
-def poll_until_final(client, pk: int, worker) -> dict:
-    def final():
-        response = client.get(f"/api/v1/submissions/{pk}/")
-        assert response.status_code == 200
-        body = response.json()
-        return body if body["status"] in ("scored", "failed") else None
-
-    return wait_for(final, timeout=60, what=f"submission {pk} to be scored", worker=worker)
 
 
 def test_uploads_are_scored_by_a_real_worker_like_scikit_learn(scoring_worker, tmp_path, broker):

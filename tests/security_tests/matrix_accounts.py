@@ -95,14 +95,21 @@ ACCOUNT_SITE: list[Case] = [
         owner=OK,
     ),
     Case("tasks/<slug:slug>/manage/data/", "/tasks/{task}/manage/data/", (LOGIN, "403", "403", OK)),
-    # An invalid bundle: the form answers with its problems and nothing changes.
+    # An upload: stored, its check queued (issue 51), and the uploader sent to its page.
     Case(
         "tasks/<slug:slug>/manage/data/",
         "/tasks/{owned_task}/manage/data/",
-        (LOGIN, "403", "403", OK),
+        (LOGIN, "403", "403", REDIRECT),
         "POST",
         lambda w: {"bundle": SimpleUploadedFile("b.zip", b"not a zip"), "reason": "matrix"},
-        owner=OK,
+        owner=REDIRECT,
+    ),
+    # An upload's page: its task's managers (no such upload here: 404 for them too).
+    Case(
+        "tasks/<slug:slug>/manage/data/uploads/<int:pk>/",
+        "/tasks/{owned_task}/manage/data/uploads/0/",
+        (LOGIN, "404", "404", "404"),
+        owner="404",
     ),
 ]
 
@@ -160,9 +167,15 @@ ACCOUNT_API: list[Case] = [
     Case(
         "api/v1/tasks/<slug:slug>/versions/",
         "/api/v1/tasks/{task}/versions/",
-        ("401", "403", "403", "400"),  # an invalid bundle: every problem, nothing changed
+        ("401", "403", "403", "202"),  # stored, its check queued (issue 51)
         "POST",
         lambda w: {"file": SimpleUploadedFile("b.zip", b"not a zip"), "reason": "matrix"},
+    ),
+    Case(
+        "api/v1/tasks/<slug:slug>/versions/uploads/<int:pk>/",
+        "/api/v1/tasks/{owned_task}/versions/uploads/0/",
+        ("401", "403", "403", "404"),
+        owner="404",
     ),
     Case(
         "api/v1/tasks/<slug:slug>/versions/",

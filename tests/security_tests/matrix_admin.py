@@ -12,7 +12,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin
 from knox.models import AuthToken
 
-from challenge_platform.models import Challenge, RulesAcceptance
+from challenges.models import Challenge, RulesAcceptance
 from leaderboard.champion.services import champion_ensure
 from leaderboard.models import LeaderboardEntry, TaskChampion
 from tests.security_tests.matrix_case import LOGIN, OK, ORG_ONLY, REDIRECT, Case
@@ -116,6 +116,8 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "algorithms.algorithm": lambda w: w.algorithm.pk,
     "algorithms.algorithmrun": lambda w: w.algorithm_run.pk,
     "leaderboard.taskchampion": lambda w: _task_champion(w).pk,
+    "leaderboard.taskboardmode": lambda w: w.task.pk,
+    "leaderboard.ladderstep": lambda w: _ladder_step(w).pk,
     "leaderboard.leaderboardentry": lambda w: (
         LeaderboardEntry.objects.filter(task=w.task, split="private").first().pk
     ),
@@ -128,6 +130,21 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
     "jobs.jobclaim": lambda w: _job_claim(w).pk,
 }
+
+
+def _ladder_step(w: World):
+    from leaderboard.models import LadderStep
+
+    return LadderStep.objects.get_or_create(
+        submission=w.submission_b,
+        defaults={
+            "task": w.submission_b.task,
+            "team": w.submission_b.team,
+            "mode": "plain",
+            "key": "matrix",
+            "climbed": True,
+        },
+    )[0]
 
 
 def _job_claim(w: World):
@@ -143,7 +160,7 @@ def _job_claim(w: World):
 
 
 def _audit_event(w: World):
-    from challenge_platform.audit import audit_record
+    from challenges.audit import audit_record
 
     return audit_record(actor=None, action="challenge.reveal", obj=w.challenge)
 
@@ -222,6 +239,11 @@ ADMIN_ORGANIZER: dict[str, str] = {
     # A champion changes through the gate or the audited pin, never typed or deleted.
     "leaderboard.taskchampion add": "403",
     "leaderboard.taskchampion delete": "403",
+    # A board mode changes through its audited form; ladder steps are the refresh's.
+    "leaderboard.taskboardmode add": "403",
+    "leaderboard.taskboardmode delete": "403",
+    "leaderboard.ladderstep add": "403",
+    "leaderboard.ladderstep delete": "403",
     "challenge_platform.workerheartbeat add": "403",
     "challenge_platform.workerheartbeat delete": "403",
     "jobs.jobclaim add": "403",

@@ -166,7 +166,7 @@ API: list[Case] = [
         ("403", "403", "403", OK),
         private=True,
     ),
-    # The champion gate (docs/champion-gate.md): the champion and its timeline are public
+    # The champion gate (docs/organizers/champion-gate.md): the champion and its timeline are public
     # like the board; a release check needs a login (a file weighed, nothing stored).
     Case("api/v1/tasks/<slug:slug>/champion/", "/api/v1/tasks/{task}/champion/", ALL_OK),
     Case(

@@ -9,11 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from challenge_platform.models import Challenge, Team
+from challenges.models import Challenge, Team
 from leaderboard.models import LeaderboardEntry
 from scoring.models import Submission
+from tests.security_tests.authorization_matrix_helpers import ADMIN, API, MATRIX, SITE, Case, fill
 from tests.security_tests.conftest import client_for
-from tests.security_tests.test_authorization_matrix import ADMIN, API, MATRIX, SITE, Case, fill
 from tests.security_tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.django_db

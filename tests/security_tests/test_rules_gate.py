@@ -1,5 +1,5 @@
-"""The rules gate (docs/architecture.md §10) on every entry point, the rules API and page, and their
-abuse.
+"""The rules gate (docs/architecture.md §10) on every entry point, the rules API and
+page, and their abuse.
 
 Uses the security world: a challenge with a task, two teams with a scored submission each.
 Each test sets rules on the challenge (rolled back afterwards).
@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from challenge_platform.models import Challenge, RulesAcceptance, Team, TeamMembership
-from challenge_platform.rules import CSV_HEADER, RulesError, rules_accept, rules_acceptance_rows
+from challenges.models import Challenge, RulesAcceptance, Team, TeamMembership
+from challenges.rules import CSV_HEADER, RulesError, rules_accept, rules_acceptance_rows
 from scoring.models import Submission
 from tests.security_tests.conftest import client_for
 from tests.security_tests.world import World
@@ -29,8 +29,9 @@ RULES = "# Rules\n\n1. Be **fair**.\n\n<script>alert('x')</script><img src=x one
 
 @pytest.fixture
 def ruled(world: World) -> World:
-    Challenge.objects.filter(pk=world.challenge.pk).update(rules=RULES, rules_version=3)
     world.challenge.refresh_from_db()
+    world.challenge.rules, world.challenge.rules_version = RULES, 3
+    world.challenge.save()  # a save renders the rules (challenges.markdown)
     return world
 
 

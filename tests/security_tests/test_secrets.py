@@ -29,7 +29,7 @@ PATTERNS = {
 ALLOWED_FILES = {
     "tests/": "throwaway credentials of test users and test servers",
     "challenge_platform/settings/local.py": "the clearly-marked local-only development key",
-    "challenge_platform/management/commands/ensure_accounts.py": (
+    "challenges/management/commands/ensure_accounts.py": (
         "the documented demo accounts of the local embedded default (README)"
     ),
     "README.md": "the documented demo accounts and placeholder examples",

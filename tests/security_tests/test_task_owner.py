@@ -1,11 +1,11 @@
-"""The task-owner role (docs/architecture.md §10) beyond the matrix's status codes: what the owner
-of ``owned_task`` sees and queues, and that the other task stays out of reach."""
+"""The task-owner role (docs/architecture.md §10) beyond the matrix's status codes: what
+the owner of ``owned_task`` sees and queues, and that the other task stays out of reach."""
 
 from __future__ import annotations
 
 import pytest
 
-from challenge_platform.models import Challenge
+from challenges.models import Challenge
 from tests.security_tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def test_task_owner_sees_its_task_submissions_after_the_reveal_and_no_other_task
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from scoring.services import submission_create
+    from scoring.services.upload import submission_create
 
     with mock.patch("jobs.lifecycle.publish", lambda *a, **kw: True):
         theirs = submission_create(
@@ -76,7 +76,7 @@ def test_a_hidden_owner_team_manages_nothing_and_is_told_why(world):
     longer queue baselines, replace the data or touch references, on the pages or the API;
     each refusal says why, and nothing changes. Shown again, the team manages its task."""
     from algorithms.models import BaselineRun
-    from challenge_platform.models import Team
+    from challenges.models import Team
     from datasets.selectors import tasks_managed_by
     from scoring.models import Reference
 

@@ -7,7 +7,10 @@ the Procfile starts it, two processes sharing their counters in Redis), real HTT
   message naming the quota and the use; the refused ones store nothing;
 - 73 versions marked in the benchmark: refused past the cap with 409 naming the marked ones,
   on the API and the page;
-- ``Ali\u0307ceTeam`` beside ``AliceTeam``: refused.
+- ``Ali\u0307ceTeam`` beside ``AliceTeam``: refused;
+- issue 51's paths outside the budget, a task owner's data version, reference file and
+  write-up PDF (API and page for each that has one): 429 past the team's rate, 413 at its
+  storage quota, nothing stored or queued.
 
 No answer is a 500. The server's rate is ``60/hour`` here rather than the default
 ``60/minute``: the same count, with a window that a loaded test machine cannot outlast.
@@ -28,9 +31,12 @@ import requests
 from django.conf import settings
 
 from algorithms.models import AlgorithmVersion
-from challenge_platform.models import Team
-from scoring.models import Submission
+from challenges.models import Team
+from datasets.models import TaskVersionUpload
+from scoring.models import Reference, Submission
+from standings.models import MethodWriteup
 from tests.algorithms_tests.archives import algorithm_zip, manifest
+from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
 from tests.scoring_tests.factories import (
     UserFactory,
     csv_bytes,
@@ -208,7 +214,7 @@ def test_15_archives_of_18_9_mib_stop_at_the_storage_quota_and_store_nothing_mor
     assert stored[fits:] == [stored[fits - 1]] * (15 - fits)
     refusal = answers[fits].text
     assert "storage quota is 200 MiB and it uses" in refusal
-    assert f"0 prediction files and {fits} algorithm archives" in refusal
+    assert f"({fits} algorithm archives)" in refusal  # only the kinds it stores
     assert "nothing was stored" in refusal
 
     # The API refuses the next one before reading its body, and a prediction file too.
@@ -296,3 +302,143 @@ def test_a_team_name_with_a_mark_or_a_small_capital_is_refused(web, task, odd):
         Team.objects.filter(challenge=task.track.challenge).values_list("name", flat=True)
     ) == ["AliceTeam"]
     no_server_error(web)
+
+
+# --- issue 51: a task owner's data versions, references and write-up PDFs ----------------------
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def small_quota_server(
+    django_db_setup, redis_server, tmp_path_factory
+) -> Iterator[tuple[WebServer, Path]]:
+    """A second server whose teams have 1 MiB of storage (the quota's side of the paths)."""
+    data = tmp_path_factory.mktemp("small-quota-data")
+    running = start_web_server(
+        redis_url=redis_server.url,
+        log_path=tmp_path_factory.mktemp("gunicorn-small") / "web.log",
+        env={"TEAM_UPLOAD_RATE": "60/hour", "TEAM_STORAGE_QUOTA_MB": "1"},
+        data_dir=data,
+    )
+    yield running, data
+    running.stop()
+
+
+def owner_of(task, username: str):
+    owner = make_participant(task.track.challenge, username=username)
+    task.owner_team = owner.team
+    task.save(update_fields=["owner_team"])
+    return owner
+
+
+def bundle_zip(task, folder: Path, padding: int = 0) -> bytes:
+    """A valid new version of ``task``'s bundle, ``padding`` bytes larger (a stored member)."""
+    source = zip_bundle(
+        write_classification_bundle(folder / "v2", task={"slug": task.slug}), folder / "v2.zip"
+    )
+    if not padding:
+        return source.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as given, zipfile.ZipFile(buffer, "w") as out:
+        for info in given.infolist():
+            out.writestr(info, given.read(info))
+        out.writestr("padding.bin", os.urandom(padding))
+    return buffer.getvalue()
+
+
+def the_three_paths(server, session, key, task, team, *, version, reference, pdf) -> list:
+    """A data version (API, page), a reference (API, page) and a write-up PDF (page)."""
+    token = {"Authorization": f"Token {key}"}
+    return [
+        requests.post(
+            f"{server.url}/api/v1/tasks/{task.slug}/versions/",
+            headers=token,
+            files={"file": ("v2.zip", version)},
+            data={"reason": "new rows"},
+            timeout=120,
+        ),
+        post_form(
+            session, server, f"/tasks/{task.slug}/manage/data/",
+            {"reason": "new rows"}, {"bundle": ("v2.zip", version)},
+        ),
+        requests.post(
+            f"{server.url}/api/v1/tasks/{task.slug}/references/",
+            headers=token,
+            files={"file": ("r.csv", reference)},
+            data={"name": "production"},
+            timeout=120,
+        ),
+        post_form(
+            session, server, f"/tasks/{task.slug}/manage/references/",
+            {"action": "upload", "name": "production"}, {"file": ("r.csv", reference)},
+        ),
+        post_form(
+            session, server, f"/teams/{team.pk}/method/edit/",
+            {"title": "Method", "body": "How."}, {"pdf": ("m.pdf", pdf)},
+        ),
+    ]  # fmt: skip
+
+
+def nothing_stored_for(task, team) -> None:
+    assert not TaskVersionUpload.objects.filter(task=task).exists()
+    assert not Reference.objects.filter(task=task, source="upload").exists()
+    assert not MethodWriteup.objects.filter(team=team).exists()
+
+
+def test_a_task_owner_s_versions_references_and_pdfs_stop_at_the_team_s_rate(
+    web, task, tmp_path, server_data
+):
+    keeper = owner_of(task, "keeper")
+    key = api_token(web, "keeper", PASSWORD)
+    session = web_login(web, "keeper", PASSWORD)
+    csrf_token(session, f"{web.url}/tasks/{task.slug}/manage/")
+    data = csv_bytes(predictions_frame(task, scores=False))
+    for _ in range(60):  # the team's rate, used up by its prediction files
+        answer = requests.post(
+            f"{web.url}/api/v1/tasks/{task.slug}/submissions/",
+            headers={"Authorization": f"Token {key}"},
+            files={"file": ("p.csv", data)},
+            timeout=60,
+        )
+        assert answer.status_code == 201, answer.text
+    before = stored_bytes(server_data)
+    answers = the_three_paths(
+        web, session, key, task, keeper.team,
+        version=bundle_zip(task, tmp_path), reference=data, pdf=PDF,
+    )  # fmt: skip
+    assert [a.status_code for a in answers] == [429] * 5, [a.text[:300] for a in answers]
+    for answer in answers:
+        assert int(answer.headers["Retry-After"]) > 0
+        assert "Too many uploads: your team sent 60 in the last hour" in answer.text
+    assert answers[0].json()["code"] == answers[2].json()["code"] == "rate_limited"
+    nothing_stored_for(task, keeper.team)
+    assert stored_bytes(server_data) == before
+    no_server_error(web)
+
+
+def test_a_task_owner_s_versions_references_and_pdfs_stop_at_the_storage_quota(
+    small_quota_server, task, tmp_path
+):
+    server, data_dir = small_quota_server
+    server.clear_cache()
+    keeper = owner_of(task, "hoarder")
+    key = api_token(server, "hoarder", PASSWORD)
+    session = web_login(server, "hoarder", PASSWORD)
+    csrf_token(session, f"{server.url}/tasks/{task.slug}/manage/")
+    over = 1100 * 1024
+    reference = csv_bytes(predictions_frame(task, scores=False))
+    before = stored_bytes(data_dir)
+    answers = the_three_paths(
+        server, session, key, task, keeper.team,
+        version=bundle_zip(task, tmp_path, padding=over),
+        reference=reference + b"\n" * over,
+        pdf=PDF + b"0" * over,
+    )  # fmt: skip
+    assert [a.status_code for a in answers] == [413] * 5, [a.text[:300] for a in answers]
+    for answer in answers:
+        assert "storage quota is 1 MiB" in answer.text and "nothing was stored" in answer.text
+    assert answers[0].json()["code"] == answers[2].json()["code"] == "storage_quota"
+    nothing_stored_for(task, keeper.team)
+    assert stored_bytes(data_dir) == before
+    no_server_error(server)

@@ -24,13 +24,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, BaselineRun
-from algorithms.services import algorithm_version_create
+from algorithms.sandbox.base import SandboxLimits
+from algorithms.sandbox.outcome import message as outcome_message
 from algorithms.services.builtin import baseline_algorithm_version
-from challenge_platform.models import Challenge, Team, WorkerHeartbeat
+from algorithms.services.upload import algorithm_version_create
+from challenges.models import Challenge, Team, WorkerHeartbeat
 from datasets.models import Task
 from datasets.services import task_import
 from scoring.models import Submission, SubmissionStatus
-from scoring.services import submission_create
+from scoring.services.upload import submission_create
 from scoring.tasks import score_submission
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.platform_tests.factories import (
@@ -42,6 +44,9 @@ from tests.platform_tests.factories import (
 )
 
 PASSWORD = "pw-for-tests"
+# Printed by team A's failing run (its last log line, so also in the run's error): a team's
+# log is its own and the organizers' (issue 51), never in another's or an anonymous answer.
+RUN_LOG_MARKER = "planted-log-line-7f3a9c"
 
 
 @dataclass
@@ -62,6 +67,7 @@ class World:
     files: dict[str, bytes]  # team -> its uploaded file
     algorithm: Algorithm | None = None  # team A's, with one version
     algorithm_run: AlgorithmRun | None = None  # a finished run of it
+    failed_run: AlgorithmRun | None = None  # a failed run of it that printed RUN_LOG_MARKER
     solution_bytes: bytes = b""
     private_ids: list[str] = field(default_factory=list)
     solution_lines: list[str] = field(default_factory=list)
@@ -210,6 +216,8 @@ def build_world(folder: Path) -> World:
         finished_at=timezone.now(),
     )
 
+    failed_run = _failed_run(version, task, users["a"])
+
     private_ids = solution.loc[solution["split"] == "private", "id"].tolist()
     return World(
         challenge=challenge,
@@ -228,11 +236,30 @@ def build_world(folder: Path) -> World:
         files=files,
         algorithm=version.algorithm,
         algorithm_run=algorithm_run,
+        failed_run=failed_run,
         solution_bytes=solution_bytes,
         private_ids=private_ids,
         solution_lines=[
             f"{i},{label}" for i, label in zip(solution["id"], solution["label"], strict=True)
         ],
+    )
+
+
+def _failed_run(version: Any, task: Task, user: Any) -> AlgorithmRun:
+    """Team A's run that exited with code 3 after printing the marker, stored as the run
+    pipeline stores it: the sandbox's own message (its last log line) and the log's tail."""
+    log = f"loading /task\nTraceback (most recent call last):\nValueError: {RUN_LOG_MARKER}\n"
+    limits = SandboxLimits()
+    return AlgorithmRun.objects.create(
+        version=version,
+        task=task,
+        status=AlgorithmRunStatus.FAILED,
+        started_by=user,
+        exit_code=3,
+        error=outcome_message(limits, code=3, hit=None, cancelled=False, log=log),
+        log_tail=log,
+        limits={"wall_seconds": 60},
+        finished_at=timezone.now(),
     )
 
 
@@ -272,7 +299,7 @@ def destroy_world(world: World) -> None:
         user.delete()
 
 
-def _bootstrap_now(task_fn: Any, task_id: int) -> None:
+def _bootstrap_now(task_id: int) -> None:
     """Compute the bootstrap intervals in-process instead of queueing them."""
     from leaderboard.services import leaderboard_bootstrap_compute
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from challenge_platform.models import AuditEvent, Challenge
+from challenges.models import AuditEvent, Challenge
 from leaderboard.services import task_leaderboard_refresh
 from standings.models import FinalStandings
 from standings.services import StandingsError, challenge_end_now

@@ -1,5 +1,5 @@
-"""The end (issue 12, docs/architecture.md §10): the final standings freeze once, into a hashed
-snapshot that equals the private boards at the end and ignores post-challenge submissions."""
+"""The end (issue 12, docs/architecture.md §10): the final standings freeze once, into a
+hashed snapshot that equals the private boards at the end and ignores post-challenge submissions."""
 
 from __future__ import annotations
 

@@ -15,20 +15,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chal_client.main import main as chal_main
-from challenge_platform.models import Challenge
-from challenge_platform.services import challenge_reveal
+from challenges.models import Challenge
+from challenges.services import challenge_reveal
 from leaderboard.services import task_leaderboard_refresh
 from standings.core import canonical_json
 from standings.models import FinalStandings
 from standings.services import challenge_finish, standings_refreeze
-from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, api_key
+from tests.platform_tests.factories import UserFactory, api_key
 
-# Public and private scores that cannot be mistaken for one another in a page or a JSON text:
-# the public board ranks Dogs > Cats > Bees > Owls, the private one the other way round.
-PUBLIC = {"Owls": 0.911111, "Bees": 0.922222, "Cats": 0.933333, "Dogs": 0.944444}
-PRIVATE = {"Owls": 0.677777, "Bees": 0.566666, "Cats": 0.455555, "Dogs": 0.344444}
-PRIVATE_TEXTS = ["0.677", "0.566", "0.455", "0.344", "0.6778", "0.5667", "0.4556", "0.3444"]
+from .reveal_helpers import PRIVATE, PRIVATE_TEXTS, PUBLIC, build_world
 
 
 def digest_of(document: dict) -> str:
@@ -37,22 +32,6 @@ def digest_of(document: dict) -> str:
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def build_world() -> Challenge:
-    now = timezone.now()
-    challenge = ChallengeFactory(
-        slug="sealed",
-        title="Sealed",
-        start=now - timedelta(days=9),
-        end=now - timedelta(hours=1),
-    )
-    track = TrackFactory(challenge=challenge, slug="kway", title="K-way", prize="A trip")
-    tasks = [make_task(track, slug="k1"), make_task(track, slug="k2")]
-    teams = {name: make_team(challenge, name) for name in PUBLIC}
-    for task in tasks:
-        for minutes, (name, team) in enumerate(teams.items()):
-            scored(task, team, PUBLIC[name], PRIVATE[name], minutes=minutes)
-        task_leaderboard_refresh(task_id=task.pk, bootstrap=False)
-    return challenge
 
 
 def assert_no_private_text(text: str) -> None:

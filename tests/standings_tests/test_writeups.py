@@ -12,35 +12,17 @@ from django.test import Client
 from django.utils import timezone
 
 from standings.models import MethodWriteup
-from standings.services import StandingsError, writeup_save
-from tests.leaderboard_tests.factories import make_task, make_team, scored
-from tests.platform_tests.factories import ChallengeFactory, TrackFactory, UserFactory, add_member
+from standings.services import StandingsError
+from tests.platform_tests.factories import UserFactory
+
+from .writeups_helpers import PDF, save
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
 
 
-@pytest.fixture
-def w():
-    challenge = ChallengeFactory(slug="wu")
-    task = make_task(TrackFactory(challenge=challenge), slug="wu-task")
-    mine, other = make_team(challenge, "mine"), make_team(challenge, "other")
-    user = UserFactory()
-    add_member(mine, user)
-    return {
-        "challenge": challenge,
-        "mine": mine,
-        "user": user,
-        "sub": scored(task, mine, 0.5, 0.5),
-        "foreign": scored(task, other, 0.6, 0.6),
-        "failed": scored(task, mine, None, status="failed"),
-    }
 
 
-def save(w, **kw):
-    args = {"team": w["mine"], "user": w["user"], "title": "M", "body": "b", "submission_ids": []}
-    return writeup_save(**{**args, **kw})
 
 
 def test_writeup_links_own_scored_submissions_and_keeps_a_real_pdf(w):

@@ -1,5 +1,5 @@
-"""A real Chromium for page tests (docs/architecture.md, House style: pages through a real browser),
-via Playwright.
+"""A real Chromium for page tests (docs/architecture.md, House style: pages through a
+real browser), via Playwright.
 
 Use the ``browser_page`` fixture (register it in an app's ``conftest.py`` with
 ``from tests.support.browser import browser, browser_page  # noqa: F401``) with pytest-django's

@@ -1,5 +1,5 @@
-"""Real Celery worker processes for the tests (docs/architecture.md, House style: tasks through a
-real worker and Redis)."""
+"""Real Celery worker processes for the tests (docs/architecture.md, House style: tasks
+through a real worker and Redis)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from challenge_platform.worker_command import celery_worker_command
+from runtime.worker_command import celery_worker_command
 
 REPO = Path(__file__).resolve().parents[2]
 

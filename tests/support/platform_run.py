@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

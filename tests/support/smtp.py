@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 
 
 class Inbox:

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-from challenge_platform.localredis import free_port
+from runtime.localredis import free_port
 
 
 class _Handler:

@@ -23,8 +23,8 @@ import redis
 import requests
 from django.conf import settings
 
-from challenge_platform.localredis import free_port
-from challenge_platform.procfile import processes
+from runtime.localredis import free_port
+from runtime.procfile import processes
 from tests.support.celery_worker import REPO, database_url_for_workers
 
 

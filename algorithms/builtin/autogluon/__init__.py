@@ -1,4 +1,5 @@
-"""The AutoGluon baseline, an algorithm of each challenge's baseline team (docs/architecture.md §9).
+"""The AutoGluon baseline, an algorithm of each challenge's baseline team
+(docs/architecture.md §9).
 
 This folder is the algorithm's archive: the platform zips it (``algorithm.yaml`` and
 ``main.py`` at the top, this package as ``autogluon_baseline/``, the name it has always had

@@ -41,7 +41,7 @@ BOOSTING_ROUNDS = 2000
 # CatBoost is the slow one (7 classes and 423 text n-gram columns on bird-strikes: 1.3 s per
 # iteration at load 14 on 2 cores). With AutoGluon's patience of 300 it would run to ~640
 # iterations there (the best is 340); 500 is about what the old 120 s budget reached on an
-# idle machine (474), so the demo scores stay those of the README's table.
+# idle machine (474), so the demo scores stay those of docs/developers/benchmarks.md's table.
 CATBOOST_ITERATIONS = 500
 FOREST_TREES = 300
 CLASS_PROBLEMS = ["binary", "multiclass"]

@@ -35,11 +35,11 @@ READ_BATCH_ROWS = 65_536
 
 
 class TaskError(ValueError):
-    """The task folder does not follow docs/data-contract.md."""
+    """The task folder does not follow docs/developers/data-contract.md."""
 
 
 class TaskFileError(ValueError):
-    """A split file does not follow docs/data-contract.md."""
+    """A split file does not follow docs/developers/data-contract.md."""
 
 
 def stratified_indices(labels: np.ndarray, max_rows: int, *, seed: int = SAMPLE_SEED) -> np.ndarray:

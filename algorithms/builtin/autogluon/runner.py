@@ -1,8 +1,8 @@
 """Fit an AutoGluon baseline on one standardized task folder and write a submission.
 
-The baseline is an algorithm (docs/architecture.md §9): ``main.py``, its entrypoint, runs this in
-the sandbox with ``--task-dir /task --out-dir /output`` and the options from its environment.
-No Django and no platform package here: only this folder and the locked environment.
+The baseline is an algorithm (docs/architecture.md §9): ``main.py``, its entrypoint, runs
+this in the sandbox with ``--task-dir /task --out-dir /output`` and the options from its
+environment. No Django and no platform package here: only this folder and the locked environment.
 Run by hand with ``python main.py`` from a folder holding ``autogluon_baseline/``, or::
 
     python -c 'import sys; from autogluon_baseline.runner import main; sys.exit(main())' \\

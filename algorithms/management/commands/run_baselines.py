@@ -1,4 +1,5 @@
-"""``run_baselines [--task <slug>]``: queue the AutoGluon baselines (docs/architecture.md §7).
+"""``run_baselines [--task <slug>]``: queue the AutoGluon baselines (docs/architecture.md
+§7).
 
 Without ``--task``, every task (of ``--challenge``, if given) that has no queued, running or
 succeeded baseline; ``--force`` also re-runs tasks whose baseline succeeded. With

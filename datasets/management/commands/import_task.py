@@ -1,5 +1,6 @@
 """``import_task <bundle> --challenge <slug> --track <slug>``: import an organizer's bundle;
-``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset (docs/formats.md)."""
+``import_task --croissant PATH_OR_URL ...``: import a Croissant dataset
+(docs/participants/formats.md)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,11 @@ class Command(BaseCommand):
                 task = task_import(source=bundle, **destination)
         except TaskImportError as exc:
             count, source = len(exc.problems), croissant or bundle
-            lines = [f"{source} was not imported ({count} problem{'s' if count != 1 else ''}):"]
+            if count == 1:  # one line: the problem itself
+                raise CommandError(
+                    f"{source} was not imported: {exc.problems[0]}", returncode=1
+                ) from exc
+            lines = [f"{source} was not imported ({count} problems):"]
             lines += [f"- {problem}" for problem in exc.problems]
             raise CommandError("\n".join(lines), returncode=1) from exc
         for warning in getattr(task, "import_warnings", ()):

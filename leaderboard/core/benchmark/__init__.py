@@ -16,5 +16,5 @@ Modules:
     frontier            quality against CPU time: the Pareto frontier
     intervals           the percentile interval, resample chunks, the input checks
 
-Definitions, formulas and the coverage the tests measure: docs/benchmark-statistics.md.
+Definitions, formulas and the coverage the tests measure: docs/developers/benchmark-statistics.md.
 """

@@ -34,7 +34,7 @@ rests on how far the cells stray from the model, not on reweighting the few task
 
 An interval the data cannot support is None with a ``reason``: fewer than 2 residual degrees
 of freedom, a fit that leaves no variance, an effect that is 0 by definition, a team whose
-home advantage the cells cannot separate from the effects. docs/benchmark-statistics.md
+home advantage the cells cannot separate from the effects. docs/developers/benchmark-statistics.md
 gives the formulas, the coverage the tests measure and the references.
 """
 

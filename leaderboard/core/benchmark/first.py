@@ -1,4 +1,5 @@
-"""Who is first, with what probability: a track's standings resampled (docs/architecture.md §12).
+"""Who is first, with what probability: a track's standings resampled
+(docs/architecture.md §12).
 
 A track ranks teams by the mean of their primary scores over all its tasks, a task without a
 score counting 0 (`leaderboard.core.track`). Here that mean is recomputed on resamples of

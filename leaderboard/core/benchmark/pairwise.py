@@ -1,7 +1,7 @@
 """Which teams of a track can be told apart: an interval for every pair of track means from
 that pair's own paired differences, adjusted for the number of pairs, and the groups, rank
-intervals and verdicts that follow from them (issues 38 and 50; docs/benchmark-statistics.md
-§2).
+intervals and verdicts that follow from them (issues 38 and 50;
+docs/developers/benchmark-statistics.md §2).
 
 A team's track mean is the mean of its (oriented) scores s[i, t] over the track's T tasks, a
 task without a score counting a fixed value. For two teams a and b the difference of their

@@ -1,11 +1,11 @@
 """``haproxy_config --bind HOST:PORT --server NAME=HOST:PORT ...``: print the balancer's
-configuration, with the public boards cached (``leaderboard/proxy.py``)."""
+configuration, with the public boards cached (``leaderboard/cache/proxy.py``)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leaderboard.proxy import BOARD_SERVER_SLOTS, haproxy_config
+from leaderboard.cache.proxy import BOARD_SERVER_SLOTS, haproxy_config
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""``load_demo``: the demo challenge built from real public data (docs/architecture.md §6, §7).
+"""``load_demo``: the demo challenge built from real public data (docs/architecture.md
+§6, §7).
 
 Idempotent and quick the second time: existing rows are kept as they are (an organizer may
 have edited them) and a task whose slug exists is skipped before its bundle is built. Every
@@ -21,10 +22,11 @@ from django.utils import timezone
 
 from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
-from challenge_platform.models import Challenge, Team, Track
+from challenges.models import Challenge, Team, Track
+from common import board_modes
 from datasets import demo as demo_tasks
 from datasets.demo import DemoSourceUnavailable
-from datasets.models import Task
+from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
 
@@ -86,14 +88,25 @@ def challenge_kinds() -> str:
     return sentence
 
 
+LADDER_BOARDS = """\
+**Ladder boards.** A team's shown public score moves only when a new entry is better than
+its shown score by a significant margin; an entry that is not is shown as such, without its
+exact public score, until the private leaderboard is revealed. Reading the public board
+cannot overfit it.
+"""
+
+
 def challenge_description() -> str:
     """The demo challenge's Markdown: the introduction, one bullet per demo track
-    (``datasets.demo.DEMO_TRACKS``), the kinds of its tasks, then how to take part."""
+    (``datasets.demo.DEMO_TRACKS``), the kinds of its tasks, then how to take part (and
+    that its public boards are ladder boards, when new tasks start as such:
+    ``PUBLIC_BOARD_DEFAULT``, docs/organizers/ladder.md)."""
     tracks = demo_tasks.DEMO_TRACKS
     bullets = "\n".join(f"- {track.summary}" for track in tracks)
+    ladder = f"\n{LADDER_BOARDS}" if board_modes.is_ladder(default_public_board()) else ""
     return (
         f"{CHALLENGE_INTRO}\nThere are {_number(len(tracks))} tracks:\n\n{bullets}\n\n"
-        f"{challenge_kinds()}\n\n{CHALLENGE_HOW_TO}"
+        f"{challenge_kinds()}\n\n{CHALLENGE_HOW_TO}{ladder}"
     )
 
 

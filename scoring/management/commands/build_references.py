@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from challenge_platform import hooks
+from challenges import hooks
 from datasets.models import Task
 from scoring.services.references import reference_autogluon_sync, reference_trivial_ensure
 

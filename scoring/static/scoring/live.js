@@ -2,7 +2,7 @@
    something is queued or being scored. No framework; the page works without it. */
 (function () {
   "use strict";
-  var PENDING = { queued: true, scoring: true };
+  var PENDING = { queued: true, scoring: true, checking: true };
   var INTERVAL_MS = 2000;
 
   function setBadge(badge, status) {

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from challenge_platform.audit import ReasonRequired
-from challenge_platform.models import Challenge
+from challenges.audit import ReasonRequired
+from challenges.models import Challenge
 from standings.services import (
     StandingsError,
     challenge_end_now,

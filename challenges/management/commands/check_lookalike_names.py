@@ -1,0 +1,55 @@
+"""``manage.py check_lookalike_names [--challenge SLUG]``: list the team names (per
+challenge) and usernames that read as one another, or hold a character that shows as
+nothing, among those created before these were refused (issue 25). Nothing is renamed:
+an organizer renames or hides in the console. Exit 1 when any is found."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from challenges.models import Challenge, Team
+from challenges.team_names import invisible_characters, lookalike_groups
+
+
+class Command(BaseCommand):
+    help = (
+        "List look-alike team names (per challenge) and usernames, and names with invisible "
+        "characters, that predate the rule. Exit status 1 when any is found."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--challenge", metavar="SLUG", help="only this challenge's teams")
+
+    def handle(self, *args, challenge: str | None = None, **options) -> None:
+        challenges = Challenge.objects.order_by("slug")
+        if challenge:
+            challenges = challenges.filter(slug=challenge)
+            if not challenges.exists():
+                raise CommandError(f"No challenge with slug {challenge!r}.")
+        found = 0
+        for c in challenges:
+            rows = Team.objects.filter(challenge=c).order_by("created_at", "pk")
+            for group in lookalike_groups(rows.values_list("pk", "name")):
+                found += 1
+                self.stdout.write(f"teams of {c.slug}: {self._describe(group)}")
+        if not challenge:
+            users = get_user_model().objects.order_by("date_joined", "pk")
+            for group in lookalike_groups(users.values_list("pk", "username")):
+                found += 1
+                self.stdout.write(f"users: {self._describe(group)}")
+        if found:
+            raise CommandError(
+                f"{found} look-alike or invisible-character name group(s) found; rename or "
+                "hide them in the console."
+            )
+        self.stdout.write("No look-alike names.")
+
+    @staticmethod
+    def _describe(group: list[tuple[int, str]]) -> str:
+        parts = []
+        for pk, name in group:
+            hidden = invisible_characters(name)
+            note = f" (contains {', '.join(hidden)})" if hidden else ""
+            parts.append(f"#{pk} {name!r}{note}")
+        return " / ".join(parts)

@@ -1,0 +1,343 @@
+"""The public board's ladder (docs/organizers/ladder.md): each team's entries weighed in the board's
+refresh, and the leader its public board shows.
+
+The refresh of a task's board (``leaderboard.services``) holds the task's turn: every
+decision of a task is made there, one team's entries in the order they were made, against
+the team's leader, with the predictions each scoring stored (``Submission.predictions``,
+the solution's row order). A decision is kept as a :class:`LadderStep` under a key naming
+its inputs (mode, settings, data version, both prediction files): a refresh reuses the
+steps whose key still matches and decides the others again, so hiding an entry, a late
+scoring of an earlier one, a new data version or a changed mode replays what follows it.
+
+The pure rules are ``leaderboard.core.ladder``; who may see what is
+``scoring.selectors.public_scores_shown``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from common import board_modes
+from datasets.models import Task
+from kinds import kind_get, metric_info
+from kinds.boards import ladder_supported
+from leaderboard.core import ladder as rules
+from leaderboard.core.bootstrap import statistic_resamples
+from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
+from scoring.core.predictions import load_pred
+from scoring.models import Submission
+from scoring.solutions import solution_for_task
+
+from .models import LadderStep
+
+logger = logging.getLogger(__name__)
+
+
+def ladder_statistic(task: Task) -> Any:
+    """The statistic the ladder modes decide ``task``'s entries with (None: none)."""
+    kind = kind_get(task.kind)
+    return kind.ladder_statistic(task.primary_metric or kind.primary, classes=task.classes or [])
+
+
+def task_board_mode(task: Task) -> str:
+    """The mode ``task``'s public board runs in: its ``public_board``, or ``plain`` when its
+    metric has nothing a ladder mode can decide with (``kinds.boards``: the console and the
+    import never set such a mode; a later change of the metric could)."""
+    mode = task.public_board
+    return mode if ladder_supported(ladder_statistic(task), mode) else board_modes.PLAIN
+
+
+def ladder_resolution(task: Task) -> float | None:
+    """The step ``task``'s shown scores are rounded to in ``ladder`` mode (None in the other
+    modes, or before a first decision): ``leaderboard.core.ladder.resolution`` of its
+    public rows, as the decisions counted them."""
+    if task_board_mode(task) != board_modes.LADDER:
+        return None
+    units = (
+        LadderStep.objects.filter(task=task, mode=board_modes.LADDER, units__gt=0)
+        .values_list("units", flat=True)
+        .first()
+    )
+    return rules.resolution(units) if units else None
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A team's entry on the public board: the submission that last climbed and its shown
+    score."""
+
+    submission: SubmissionInput
+    shown_score: float
+
+
+class _Public:
+    """The task's public rows, read once per refresh and only when a decision needs them."""
+
+    def __init__(self, task: Task, statistic: Any) -> None:
+        self.task = task
+        self.statistic = statistic
+        self._preds: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def _solution(self) -> tuple[np.ndarray, np.ndarray]:
+        solution = solution_for_task(self.task)
+        return np.asarray(solution.y), np.asarray(solution.is_public, dtype=bool)
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        y, public = self._solution
+        return y[public]
+
+    @cached_property
+    def units(self) -> int:
+        return rules.units_of(y=self.y, statistic=self.statistic)
+
+    def pred(self, submission: Submission) -> np.ndarray:
+        """The public rows of ``submission``'s stored predictions (kept for the refresh)."""
+        name = submission.predictions.name
+        if name not in self._preds:
+            with submission.predictions.open("rb") as handle:
+                pred = load_pred(handle.read())
+            _, public = self._solution
+            if pred.shape != public.shape:
+                raise ValueError(f"the predictions of submission #{submission.pk} do not fit")
+            self._preds[name] = pred[public]
+        return self._preds[name]
+
+    def resamples(self, preds: list[np.ndarray]) -> np.ndarray:
+        _, _, samples = statistic_resamples(
+            y=self.y,
+            preds=preds,
+            statistic=self.statistic,
+            kind=self.task.kind,
+            n_resamples=self.task.ladder_bootstraps,
+            seed=rules.SEED,
+        )
+        return samples
+
+
+def _key(task: Task, mode: str, new: Submission, leader: Submission | None) -> str:
+    """What a decision is made on: its inputs, so that a change of any decides it again."""
+    if mode == board_modes.PLAIN:
+        own, theirs = repr(new.public_score), repr(leader.public_score) if leader else "-"
+    else:
+        own, theirs = new.predictions.name, leader.predictions.name if leader else "-"
+    settings = ""
+    if mode == board_modes.LADDER_BOOTSTRAP:
+        settings = f"|b{task.ladder_bootstraps}|k{task.ladder_bayes_factor!r}"
+    inputs = f"{mode}|v{task.data_version}{settings}|{own}|{leader.pk if leader else '-'}:{theirs}"
+    return hashlib.sha256(inputs.encode()).hexdigest()
+
+
+def _decide(
+    task: Task,
+    mode: str,
+    public: _Public | None,
+    new: Submission,
+    leader: Submission | None,
+) -> rules.Decision:
+    """One entry weighed against ``leader`` (None: the team's first) under ``mode``."""
+    higher = metric_info(task.primary_metric).higher_is_better
+    sign = 1.0 if higher else -1.0
+    if mode == board_modes.PLAIN or public is None:
+        beats = leader is None or sign * (new.public_score - leader.public_score) > 0
+        shown = new.public_score if beats else None
+        return rules.Decision(climbed=beats, shown_score=shown, units=0)
+    if mode == board_modes.LADDER:
+        if leader is None:
+            return rules.first_decision(mode=mode, exact=new.public_score, units=public.units)
+        delta, influence = rules.paired_linearization(
+            y=public.y,
+            new=public.pred(new),
+            old=public.pred(leader),
+            statistic=public.statistic,
+            sign=sign,
+        )
+        return rules.ladder_decision(
+            delta=delta,
+            influence=influence,
+            exact_gain=sign * (new.public_score - leader.public_score),
+            exact=new.public_score,
+            units=public.units,
+        )
+    if leader is None:
+        samples = public.resamples([public.pred(new)])
+        return rules.first_decision(
+            mode=mode, exact=new.public_score, units=public.units,
+            report=rules.bootstrap_report(samples[:, 0]),
+        )  # fmt: skip
+    samples = public.resamples([public.pred(new), public.pred(leader)])
+    return rules.bootstrap_decision(
+        new=samples[:, 0],
+        old=samples[:, 1],
+        higher_is_better=higher,
+        threshold=task.ladder_bayes_factor,
+        units=public.units,
+    )
+
+
+def _step_fields(decision: rules.Decision, shown: float | None) -> dict[str, Any]:
+    return {
+        "climbed": decision.climbed,
+        "shown_score": shown,
+        "units": decision.units,
+        "difference": _finite(decision.difference),
+        "standard_error": _finite(decision.standard_error),
+        "bayes_factor": _finite(decision.bayes_factor),
+        "wins": decision.wins,
+        "bootstraps": decision.bootstraps,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    """A figure the database keeps (an infinite Bayes factor, no loss at all: None)."""
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def ladder_leaders(
+    *,
+    task: Task,
+    mode: str,
+    inputs: Iterable[SubmissionInput],
+    files: dict[int, str],
+    teams: set[int] | None = None,
+) -> dict[Any, Leader]:
+    """Each team's leader among ``inputs`` (the ranked submissions of ``teams``, None:
+    every team of the task; ``files``: their stored predictions' names) under ``mode``
+    (:func:`task_board_mode`), its steps brought up to date on the way (see the module
+    docstring). The baseline team is not laddered: its best exact score stands."""
+    by_team: dict[Any, list[SubmissionInput]] = {}
+    submissions: dict[int, Submission] = {}
+    for s in inputs:
+        if s.public_score is not None and not np.isnan(s.public_score):
+            by_team.setdefault(s.team_id, []).append(s)
+            # What a decision reads of it, as the refresh read it (no second query).
+            submissions[s.id] = Submission(
+                pk=s.id, team_id=s.team_id, public_score=s.public_score, predictions=files[s.id]
+            )
+    found = LadderStep.objects.filter(task=task)
+    if teams is not None:
+        found = found.filter(team_id__in=teams)
+    steps = {step.submission_id: step for step in found}
+    if not by_team and not steps:
+        return {}
+    statistic = ladder_statistic(task) if mode != board_modes.PLAIN else None
+    public = _Public(task, statistic) if statistic is not None else None
+    leaders: dict[Any, Leader] = {}
+    writes: list[LadderStep] = []
+    for team_id, group in by_team.items():
+        group.sort(key=lambda s: (s.submitted_at, s.id))
+        team_mode = board_modes.PLAIN if group[0].is_baseline else mode
+        leader = _team_ladder(task, team_mode, public, group, submissions, steps, writes)
+        if leader is not None:
+            leaders[team_id] = leader
+    _save(task, by_team, steps, writes)
+    return leaders
+
+
+def public_board_entries(
+    *,
+    task: Task,
+    inputs: list[SubmissionInput],
+    files: dict[int, str],
+    teams: set[int] | None = None,
+) -> list[EntryInput]:
+    """The public board's entries of ``inputs``' teams: on a plain board each team's best
+    submission; under a ladder mode its leader with its shown score (every entry's step
+    decided on the way; :func:`ladder_leaders`). One rule for the live board
+    (``leaderboard.services``) and the frozen one (``standings``)."""
+    mode = task_board_mode(task)
+    leaders = ladder_leaders(task=task, mode=mode, inputs=inputs, files=files, teams=teams)
+    if mode == board_modes.PLAIN:
+        return select_team_best(inputs, split="public")
+    return [
+        EntryInput(
+            team_id=team_id,
+            is_baseline=leader.submission.is_baseline,
+            score=leader.shown_score,
+            submitted_at=leader.submission.submitted_at,
+            payload=leader.submission,
+            higher_is_better=leader.submission.higher_is_better,
+        )
+        for team_id, leader in leaders.items()
+    ]
+
+
+def _team_ladder(
+    task: Task,
+    mode: str,
+    public: _Public | None,
+    group: list[SubmissionInput],
+    submissions: dict[int, Submission],
+    steps: dict[int, LadderStep],
+    writes: list[LadderStep],
+) -> Leader | None:
+    """One team's steps in order, decided again where their key changed; its leader."""
+    leader: Submission | None = None
+    leader_input: SubmissionInput | None = None
+    shown: float | None = None
+    for item in group:
+        new = submissions[item.id]
+        key = _key(task, mode, new, leader)
+        step = steps.get(new.pk)
+        if step is None or step.key != key or step.mode != mode:
+            try:
+                decision = _decide(task, mode, public, new, leader)
+            except (OSError, ValueError):
+                # An unreadable file: the entry cannot be weighed; it stays off the ladder
+                # (logged), and is weighed again at the next refresh.
+                logger.exception("ladder: submission %s of task %s not weighed", new.pk, task.pk)
+                continue
+            after = decision.shown_score if decision.climbed else shown
+            fields = _step_fields(decision, after)
+            if step is None:
+                step = LadderStep(submission_id=new.pk, task=task, team_id=new.team_id)
+            for name, value in {**fields, "mode": mode, "key": key, "leader": leader}.items():
+                setattr(step, name, value)
+            steps[new.pk] = step
+            writes.append(step)
+        if step.climbed:
+            leader, leader_input, shown = new, item, step.shown_score
+    if leader_input is None or shown is None:
+        return None
+    return Leader(submission=leader_input, shown_score=shown)
+
+
+def _save(
+    task: Task,
+    by_team: dict[Any, list[SubmissionInput]],
+    steps: dict[int, LadderStep],
+    writes: list[LadderStep],
+) -> None:
+    """Write the decided steps and drop those of entries no longer ranked (hidden, failed
+    on a re-score, or made after the end) of the teams refreshed."""
+    ranked = {s.id for group in by_team.values() for s in group}
+    gone = [pk for pk, step in steps.items() if pk not in ranked and step.pk is not None]
+    if gone:
+        LadderStep.objects.filter(task=task, submission_id__in=gone).delete()
+    fresh = [step for step in writes if step.pk is None]
+    changed = [step for step in writes if step.pk is not None]
+    if fresh:
+        LadderStep.objects.bulk_create(fresh)
+    if changed:
+        LadderStep.objects.bulk_update(
+            changed,
+            [
+                "mode", "key", "leader", "climbed", "shown_score", "units", "difference",
+                "standard_error", "bayes_factor", "wins", "bootstraps",
+            ],
+        )  # fmt: skip
+
+
+# --- the organizers' setting -----------------------------------------------------------------
+
+
+class BoardModeRefused(ValueError):
+    """A board mode (or its settings) that the task cannot run, in words."""

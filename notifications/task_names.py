@@ -1,0 +1,18 @@
+"""The names of the notifications app's Celery tasks, one constant each: the task
+(``platform_task(name=...)``) and whoever publishes it (``jobs.lifecycle.publish``,
+a job type's ``task_name``) read the same one (docs/decisions/0054-one-name-per-task.md).
+Each is declared with its queue, which a publisher needs: only workers import the tasks
+(docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md).
+
+A name stays when its function moves: queued messages, beat entries and claim rows carry it.
+"""
+
+from __future__ import annotations
+
+from jobs.celery import declare_task
+
+SEND_NOTIFICATION_MAIL = declare_task(
+    "notifications.tasks.send_notification_mail", queue="notifications"
+)
+DELIVER_WEBHOOK = declare_task("notifications.tasks.deliver_webhook", queue="notifications")
+NOTIFICATIONS_TICK = declare_task("notifications.tasks.notifications_tick", queue="notifications")

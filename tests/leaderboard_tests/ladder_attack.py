@@ -1,0 +1,163 @@
+"""Blum & Hardt's boosting attack on a public board (``mrtzh/Ladder.jl``,
+``examples/attacks.jl``), played as a participant: upload k random label vectors, read what
+the board tells a participant about each (its exact public score on a plain board; whether it
+climbed on a ladder board), keep those that look better than chance, upload their row-wise
+majority. On a random-label task every vector's true score is chance, so whatever the
+attacker's leader shows above it on the public board is overfitting: its gap to the private
+score (``docs/organizers/ladder.md``)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rest_framework.test import APIClient
+
+from leaderboard.models import LeaderboardEntry
+from scoring.models import SubmissionStatus
+from scoring.services.lifecycle import submission_score
+from tests.leaderboard_tests.ladder_world import Planted, random_label_task
+from tests.scoring_tests.factories import ChallengeFactory, make_participant
+
+K = 200  # uploads of random label vectors per attack
+PUBLIC_ROWS, ROWS = 2000, 20000  # 2,000 public rows; 18,000 private rows judge the truth
+
+CHANCE = 0.5  # accuracy and macro-F1 of random binary labels
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    shown: float  # the attacker's shown public score on the board, as participants read it
+    private: float  # the private score of the entry the board shows
+    kept: int  # the vectors the attacker kept
+    ids: tuple[int, ...]  # the submissions, in order
+    climbed: tuple[bool, ...]  # what the board said of each
+
+    @property
+    def gap(self) -> float:
+        return self.shown - self.private
+
+
+def parquet_file(planted: Planted, values: np.ndarray, name: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    planted.frame(values).to_parquet(buffer, index=False)
+    buffer.seek(0)
+    buffer.name = f"{name}.parquet"
+    return buffer
+
+
+def api_upload(client: APIClient, planted: Planted, values: np.ndarray, name: str) -> int:
+    """``values`` uploaded through the API as the client's team; returns the submission id."""
+    response = client.post(
+        f"/api/v1/tasks/{planted.task.slug}/submissions/",
+        {"file": parquet_file(planted, values, name), "note": name},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def seen_by(client: APIClient, planted: Planted, pk: int) -> dict:
+    """Submission ``pk`` as the attacker's list of submissions shows it (``chal
+    submissions``: the newest first)."""
+    found = client.get(
+        "/api/v1/submissions/", {"task": planted.task.slug, "limit": 1}
+    ).json()
+    items = found["results"] if isinstance(found, dict) else found
+    assert items[0]["id"] == pk, (items[0]["id"], pk)
+    return items[0]
+
+
+def attack(
+    planted: Planted,
+    client: APIClient,
+    *,
+    team_id: int,
+    k: int,
+    seed: int,
+    send: Callable[[np.ndarray, str], dict],
+) -> AttackResult:
+    """Play the attack through ``send`` (uploads ``values`` and returns the submission as the
+    participant's API shows it once scored) on ``planted``; ``client`` is the attacker's,
+    of team ``team_id``. The private score is read as the judge (the database)."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(planted.task.classes)
+    vectors = rng.integers(0, 2, size=(k, planted.truth.size))
+    metric = planted.task.primary_metric
+    laddered = planted.task.public_board != "plain"
+    kept, ids, climbed = [], [], []
+    for j in range(k):
+        seen = send(labels[vectors[j]], f"{seed}-{j}")
+        ids.append(seen["id"])
+        climbed.append(bool(seen["climbed"]))
+        if laddered:
+            better = seen["climbed"]
+        else:
+            better = (seen["scores"].get("public") or {}).get(metric, 0.0) > CHANCE
+        if better:
+            kept.append(j)
+    if kept:
+        majority = (vectors[kept].sum(axis=0) * 2 >= len(kept)).astype(int)
+        seen = send(labels[majority], f"{seed}-majority")
+        ids.append(seen["id"])
+        climbed.append(bool(seen["climbed"]))
+    board = client.get(f"/api/v1/tasks/{planted.task.slug}/leaderboard/").json()
+    (mine,) = [e for e in board["entries"] if e["team_id"] == team_id]
+    entry = LeaderboardEntry.objects.select_related("submission").get(
+        task=planted.task, team_id=team_id, split="public"
+    )
+    return AttackResult(
+        shown=float(mine["score"]),
+        private=float(entry.submission.private_score),
+        kept=len(kept),
+        ids=tuple(ids),
+        climbed=tuple(climbed),
+    )
+
+
+
+
+def in_process_sender(planted: Planted, client: APIClient) -> Callable[[np.ndarray, str], dict]:
+    """Uploads through the API as ``client``, scored by the scoring service in this process
+    (``submission_score``: what the worker runs, the board's refresh and its climb decision
+    included); returns what the attacker then reads of it."""
+
+    def send(values: np.ndarray, name: str) -> dict:
+        pk = api_upload(client, planted, values, name)
+        assert submission_score(submission_pk=pk) == SubmissionStatus.SCORED
+        return seen_by(client, planted, pk)
+
+    return send
+
+
+def attack_gaps(tmp_path: Path, *, metric: str, mode: str, seeds: Iterable[int]) -> list[float]:
+    """The leader's gap after one attack per seed, each on a random-label task of its own
+    (labels drawn from ``100 + seed``, the attacker's vectors from ``seed``)."""
+    challenge = ChallengeFactory(slug="cup", daily_submission_limit=10)
+    challenge.daily_submission_limit = 10_000  # raised, as an organizer can
+    challenge.save(update_fields=["daily_submission_limit"])
+    gaps = []
+    for seed in seeds:
+        planted = random_label_task(
+            tmp_path, challenge="cup", slug=f"r{seed}", rows=ROWS, seed=100 + seed,
+            public_fraction=PUBLIC_ROWS / ROWS, metric=metric, mode=mode,
+        )  # fmt: skip
+        assert planted.public.sum() == PUBLIC_ROWS
+        attacker = make_participant(challenge, name=f"attacker-{seed}")
+        client = attacker.api()
+        started = time.monotonic()
+        result = attack(
+            planted, client, team_id=attacker.team.pk, k=K, seed=seed,
+            send=in_process_sender(planted, client),
+        )  # fmt: skip
+        print(
+            f"{metric} {mode} seed {seed}: shown {result.shown:.4f} private "
+            f"{result.private:.4f} gap {result.gap:+.4f} kept {result.kept} "
+            f"({time.monotonic() - started:.0f} s)"
+        )
+        gaps.append(result.gap)
+    return gaps
