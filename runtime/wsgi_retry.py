@@ -33,7 +33,7 @@ import io
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -51,14 +51,28 @@ _current = threading.local()
 
 
 class _Attempt:
-    """One run of a request: did it lose the database, did it commit a write."""
+    """One run of a request: did it lose the database, did it commit a write (one that no
+    registered undo covers: :func:`undone_on_replay`)."""
 
     def __init__(self) -> None:
         self.unavailable = False
         self.committed = False
+        self.undoing = 0  # inside undone_on_replay: writes are covered by its undo
+        self.undos: list[Callable[[], None]] = []
 
     def mark_committed(self) -> None:
         self.committed = True
+
+    def undo_all(self) -> bool:
+        """Undo what the attempt committed under :func:`undone_on_replay`, newest first;
+        False when an undo could not be made (then the request is not run again)."""
+        try:
+            for undo in reversed(self.undos):
+                undo()
+        except DatabaseError:
+            logger.warning("could not undo a request's writes to run it again", exc_info=True)
+            return False
+        return True
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict):
         try:
@@ -67,9 +81,10 @@ class _Attempt:
             if _connection_lost(context["connection"]):
                 self.unavailable = True
             raise
-        if _writes(sql):
+        if _writes(sql) and not self.undoing:
             # Outside a transaction: committed now (on_commit runs at once); inside: when
-            # the outermost transaction commits, never if it rolls back.
+            # the outermost transaction commits, never if it rolls back. (A write under
+            # undone_on_replay is covered by its undo.)
             transaction.on_commit(self.mark_committed, using=context["connection"].alias)
         return result
 
@@ -89,6 +104,42 @@ def _writes(sql: str) -> bool:
         upper = sql.upper()
         return any(f" {word} " in upper for word in ("INSERT", "UPDATE", "DELETE"))
     return head in WRITES
+
+
+@contextlib.contextmanager
+def undone_on_replay() -> Iterator[Callable[[Callable[[], None]], None]]:
+    """Writes made inside are undone, should the request be run again, by the undo given to
+    the function this yields (call it once the writes are made): such writes do not keep
+    the request from running again. For a write that must not count twice, as a release
+    check's use of its team's daily budget: taken before the answer is computed, it is
+    given back before the request runs again (an idempotent undo: it may find nothing to
+    undo). Outside a request this layer serves, nothing is recorded."""
+    attempt = getattr(_current, "attempt", None)
+    if attempt is None:
+        yield lambda undo: None
+        return
+    attempt.undoing += 1
+    try:
+        yield attempt.undos.append
+    finally:
+        attempt.undoing -= 1
+
+
+@contextlib.contextmanager
+def replay_safe(when: bool = True) -> Iterator[None]:
+    """Writes made inside (``when`` true) need no undo for the request to run again: a run
+    again finds them and answers the same, as an upload with an idempotency key finds its
+    submission. So an upload whose connection died after its row committed is answered
+    once the database is back, not with a 503 to send again."""
+    attempt = getattr(_current, "attempt", None)
+    if attempt is None or not when:
+        yield
+        return
+    attempt.undoing += 1
+    try:
+        yield
+    finally:
+        attempt.undoing -= 1
 
 
 def note_database_unavailable() -> None:
@@ -208,6 +259,7 @@ class DatabaseRetryMiddleware:
                 and state.run_again
                 and (body is None or body.whole)
                 and wait_for_database(seconds=float(settings.DATABASE_RETRY_SECONDS), every=0.25)
+                and state.undo_all()
             )
             if not again:
                 if answer:

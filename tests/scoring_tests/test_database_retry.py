@@ -137,6 +137,37 @@ def test_a_request_that_committed_a_write_is_not_run_again(task, alice):
     assert Submission.objects.count() == 1
 
 
+def test_an_upload_with_a_key_that_lost_the_database_after_its_commit_is_answered_once(
+    task, alice
+):
+    """The same loss after the commit, for an upload that carries an Idempotency-Key: the
+    request runs again, finds the submission by its key and answers it (201, replayed):
+    the client gets no 503 to send again, and one row exists."""
+    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
+    committed = {"seen": False, "lost": 0}
+
+    def after_commit(execute, sql, params, many, context):
+        if committed["seen"] and not committed["lost"]:
+            committed["lost"] += 1
+            context["connection"].close()
+            raise OperationalError("server closed the connection unexpectedly")
+        result = execute(sql, params, many, context)
+        if sql.lstrip().upper().startswith('INSERT INTO "SCORING_SUBMISSION"'):
+            from django.db import transaction
+
+            transaction.on_commit(lambda: committed.update(seen=True))
+        return result
+
+    environ = upload_environ(task, alice.user)
+    environ["HTTP_IDEMPOTENCY_KEY"] = "retry-after-commit"
+    with connection.execute_wrapper(after_commit):
+        status, body = call(app, environ)
+    assert committed["lost"] == 1
+    assert status.startswith("201"), body
+    (submission,) = Submission.objects.all()
+    assert json.loads(body)["id"] == submission.pk
+
+
 def test_the_body_is_replayed_from_its_first_byte_however_it_was_read():
     stream = io.BytesIO(b"line one\nline two\nthe rest of the body")
     body = wsgi_retry._Body(stream)
@@ -164,3 +195,53 @@ def test_a_page_that_lost_the_database_is_run_again_too(task):
         status, body = call(app, environ)
     assert fault.hit == 1
     assert status.startswith("200") and task.title.encode() in body
+
+
+def test_a_release_check_that_lost_the_database_after_taking_its_budget_is_run_again(tmp_path):
+    """A release check takes one use of its team's daily budget (committed) before it
+    computes its answer; the database goes away while it computes. The use is given back
+    before the check runs again (runtime.wsgi_retry.undone_on_replay): the client gets its
+    answer, not a 503, and the team has spent one check, not two."""
+    from django.db import transaction
+
+    from leaderboard.models import ReleaseCheckUse
+    from scoring.services.references import reference_upload
+    from tests.leaderboard_tests.champion_world import gate_task, world_of
+
+    challenge = ChallengeFactory(slug="retry-gate")
+    task = gate_task(tmp_path, challenge_slug=challenge.slug, rows=600)
+    world = world_of(task)
+    reference_upload(
+        task=task, name="production", file=upload(world.file(world.reference), "p.csv"),
+        make_primary=True,
+    )  # fmt: skip
+    ann = make_participant(challenge, username="ann", name="Ann")
+    request = RequestFactory().post(
+        f"/api/v1/tasks/{task.slug}/release-check/",
+        {"file": upload(world.file(world.planted["many_flips"]), "check.csv")},
+        HTTP_AUTHORIZATION=f"Token {api_key(ann.user)}",
+    )
+    taken = {"committed": False, "lost": []}
+
+    def lose_after_the_use(execute, sql, params, many, context):
+        # Once the use is committed: the next query fails as the database goes away, and so
+        # does the check's own give-back of its use (the database still away).
+        head = sql.lstrip().upper()
+        if taken["committed"] and len(taken["lost"]) < 2:
+            if (not taken["lost"] and head.startswith("SELECT")) or (
+                taken["lost"] and head.startswith('DELETE FROM "LEADERBOARD_RELEASECHECKUSE"')
+            ):
+                taken["lost"].append(head.split()[0])
+                raise OperationalError("terminating connection due to administrator command")
+        result = execute(sql, params, many, context)
+        if head.startswith('INSERT INTO "LEADERBOARD_RELEASECHECKUSE"'):
+            transaction.on_commit(lambda: taken.update(committed=True))
+        return result
+
+    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
+    with connection.execute_wrapper(lose_after_the_use):
+        status, body = call(app, request.environ)
+    assert taken["lost"] == ["SELECT", "DELETE"]
+    assert status.startswith("200"), body
+    assert json.loads(body)["budget"]["used"] == 1
+    assert ReleaseCheckUse.objects.filter(team=ann.team).count() == 1
