@@ -227,12 +227,13 @@ def test_a_release_check_that_lost_the_database_after_taking_its_budget_is_run_a
         # Once the use is committed: the next query fails as the database goes away, and so
         # does the check's own give-back of its use (the database still away).
         head = sql.lstrip().upper()
-        if taken["committed"] and len(taken["lost"]) < 2:
-            if (not taken["lost"] and head.startswith("SELECT")) or (
-                taken["lost"] and head.startswith('DELETE FROM "LEADERBOARD_RELEASECHECKUSE"')
-            ):
-                taken["lost"].append(head.split()[0])
-                raise OperationalError("terminating connection due to administrator command")
+        losing = taken["committed"] and len(taken["lost"]) < 2
+        if losing and (
+            (not taken["lost"] and head.startswith("SELECT"))
+            or (taken["lost"] and head.startswith('DELETE FROM "LEADERBOARD_RELEASECHECKUSE"'))
+        ):
+            taken["lost"].append(head.split()[0])
+            raise OperationalError("terminating connection due to administrator command")
         result = execute(sql, params, many, context)
         if head.startswith('INSERT INTO "LEADERBOARD_RELEASECHECKUSE"'):
             transaction.on_commit(lambda: taken.update(committed=True))
