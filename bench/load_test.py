@@ -81,7 +81,14 @@ def dedicated_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def write_bundle(folder: Path, *, rows: int, seed: int = 0) -> Path:
+def write_bundle(
+    folder: Path,
+    *,
+    rows: int,
+    seed: int = 0,
+    slug: str = "load-task",
+    title: str = "Load test task",
+) -> Path:
     """A classification bundle: text, numeric and categorical columns, ``rows`` test rows."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
@@ -101,7 +108,7 @@ def write_bundle(folder: Path, *, rows: int, seed: int = 0) -> Path:
     test = frame("t", rows)
     solution = pd.DataFrame({"id": test["id"], "label": rng.choice(CLASSES, rows)})
     (folder / "task.yaml").write_text(
-        "slug: load-task\ntitle: Load test task\nkind: classification\n", encoding="utf-8"
+        f"slug: {slug}\ntitle: {title}\nkind: classification\n", encoding="utf-8"
     )
     train.to_csv(folder / "train.csv", index=False)
     test.to_csv(folder / "test.csv", index=False)

@@ -52,6 +52,11 @@ WORKERS = (
 BUCKET = "challenge"
 S3_KEY = "multihost"  # moto accepts any key pair; the variables are the deployment's
 TEAMS = 20
+SANDBOX_HOSTS = ("jobs",)  # the host of the algorithms and baselines workers
+CGROUP_MOUNTS = (
+    "mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup && for c in pids memory cpu cpuacct;"
+    " do mkdir -p /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c; done"
+)
 
 
 def addr(host: str) -> str:
@@ -69,7 +74,14 @@ class Cluster:
     run_dir: Path
     sweep_stale: int
     worker_lost_after: float | None = None  # None: the platform's default
+    # Variables every host gets beside the deployment's (e.g. the mail server's address).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # Hosts whose DATA_DIR is a filesystem of the run's own, size in MiB (a tmpfs mounted by
+    # mount_data_folders, in the driver's mount namespace only: never the machine's disk).
+    data_tmpfs: dict[str, int] = field(default_factory=dict)
     started: dict[tuple[str, str], subprocess.Popen] = field(default_factory=dict)
+    # How each was started (its command and environment): restart() starts it the same way.
+    commands: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(60))
     db_password: str = field(default_factory=lambda: secrets.token_hex(16))
 
@@ -85,9 +97,34 @@ class Cluster:
     def log(self, host: str, name: str) -> Path:
         return self.dir(host) / "logs" / f"{name}.log"
 
+    def data_dir(self, host: str) -> Path:
+        """The host's ``DATA_DIR``: its folder, or the tmpfs mounted in it (``data_tmpfs``)."""
+        if host in self.data_tmpfs:
+            return self.dir(host) / "data"
+        return self.dir(host)
+
+    def mount_data_folders(self) -> None:
+        """Mount each ``data_tmpfs`` host's DATA_DIR as a small tmpfs of its own. The driver
+        runs in a mount namespace of its own (``ip netns exec`` makes one), so the mounts
+        exist only there and in the hosts started after them, and vanish with them."""
+        for host, size_mb in self.data_tmpfs.items():
+            folder = self.data_dir(host)
+            folder.mkdir(exist_ok=True)
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(folder)],
+                check=True,
+            )
+            (folder / "tmp").mkdir(exist_ok=True)
+
     def wrap(self, host: str) -> list[str]:
         """Run in ``host``'s network namespace under its own host name (its own UTS
-        namespace: Celery names a worker after the host, as on real machines)."""
+        namespace: Celery names a worker after the host, as on real machines). On the host
+        of the sandboxed runs the cgroup hierarchies are mounted again: ``ip netns exec``
+        mounts a fresh /sys without them, and a root worker's sandbox needs its pids and
+        memory cgroups (a real host has them)."""
+        setup = 'hostname "$0"'
+        if host in SANDBOX_HOSTS:
+            setup += " && " + CGROUP_MOUNTS
         return [
             "ip",
             "netns",
@@ -98,7 +135,7 @@ class Cluster:
             "--",
             "sh",
             "-c",
-            'hostname "$0" && exec "$@"',
+            setup + ' && exec "$@"',
             f"mh-{host}",
         ]
 
@@ -110,7 +147,7 @@ class Cluster:
     def env(self, host: str, **extra: str) -> dict[str, str]:
         """A host's environment: the deployment's variables only (nothing inherited but the
         locale), as a container gets them."""
-        folder = self.dir(host)
+        folder = self.data_dir(host)
         env = {
             "PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
@@ -136,10 +173,12 @@ class Cluster:
         }
         if self.worker_lost_after is not None:
             env["WORKER_LOST_AFTER_SECONDS"] = str(self.worker_lost_after)
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
     def start(self, host: str, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.commands[(host, name)] = (command, env)
         log = open(self.log(host, name), "ab")  # noqa: SIM115 - owned by the child
         self.started[(host, name)] = subprocess.Popen(
             [*self.wrap(host), *command],
@@ -150,6 +189,10 @@ class Cluster:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def restart(self, host: str, name: str) -> None:
+        """Start ``name`` on ``host`` again as it was started (its process has ended)."""
+        self.start(host, name, *self.commands[(host, name)])
 
     def run(
         self, host: str, command: list[str], env: dict[str, str] | None = None, timeout=300
@@ -267,8 +310,8 @@ def pg_ctl(c: Cluster, action: str, *options: str) -> None:
     )
 
 
-def start_services(c: Cluster, *, web_concurrency: int) -> None:
-    start_postgres(c)
+def start_redis(c: Cluster) -> None:
+    """The broker, with its append-only file (compose's), in its host's folder."""
     c.start(
         "redis",
         "redis",
@@ -289,6 +332,36 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
         ],
         c.env("redis"),
     )
+
+
+def start_web_host(c: Cluster, host: str, *, web_concurrency: int) -> None:
+    """A web host's two processes: ``web`` (gunicorn) and the board server ``boards``."""
+    env = c.env(
+        host,
+        MIGRATE_ON_START="0",
+        WEB_BIND=f"{addr(host)}:{WEB_PORT}",
+        WEB_CONCURRENCY=str(web_concurrency),
+        BOARDS_BIND=f"{addr(host)}:{BOARDS_PORT}",
+    )
+    c.start(host, "web", [ENTRYPOINT, "web"], env)
+    c.start(host, "boards", [ENTRYPOINT, "boards"], env)
+
+
+def start_worker(c: Cluster, host: str, name: str) -> None:
+    """One Celery worker of the Procfile (``worker``, ``baselines``, ``algorithms``,
+    ``renders``) on ``host``."""
+    c.start(host, name, [ENTRYPOINT, name], c.env(host, WORKER_CONCURRENCY="2"))
+
+
+def start_beat(c: Cluster) -> None:
+    schedule = str(c.dir("beat") / "celerybeat-schedule")
+    c.start("beat", "beat", [ENTRYPOINT, "beat"], c.env("beat", CELERY_BEAT_SCHEDULE=schedule))
+
+
+def start_services(c: Cluster, *, web_concurrency: int) -> None:
+    c.mount_data_folders()
+    start_postgres(c)
+    start_redis(c)
     c.start(
         "s3",
         "moto",
@@ -325,19 +398,10 @@ def start_services(c: Cluster, *, web_concurrency: int) -> None:
     cfg.write_text(c.run("web1", command), encoding="utf-8")
     c.start("lb", "haproxy", ["haproxy", "-db", "-f", str(cfg)], c.env("lb"))
     for host in WEB_HOSTS:
-        env = c.env(
-            host,
-            MIGRATE_ON_START="0",
-            WEB_BIND=f"{addr(host)}:{WEB_PORT}",
-            WEB_CONCURRENCY=str(web_concurrency),
-            BOARDS_BIND=f"{addr(host)}:{BOARDS_PORT}",
-        )
-        c.start(host, "web", [ENTRYPOINT, "web"], env)
-        c.start(host, "boards", [ENTRYPOINT, "boards"], env)
+        start_web_host(c, host, web_concurrency=web_concurrency)
     for host, name in WORKERS:
-        c.start(host, name, [ENTRYPOINT, name], c.env(host, WORKER_CONCURRENCY="2"))
-    schedule = str(c.dir("beat") / "celerybeat-schedule")
-    c.start("beat", "beat", [ENTRYPOINT, "beat"], c.env("beat", CELERY_BEAT_SCHEDULE=schedule))
+        start_worker(c, host, name)
+    start_beat(c)
 
 
 def wait_ready(c: Cluster) -> None:
@@ -346,8 +410,7 @@ def wait_ready(c: Cluster) -> None:
         for name, port in (("gunicorn", WEB_PORT), ("the board server", BOARDS_PORT)):
             wait_until(
                 lambda host=host, port=port: (
-                    session.get(f"http://{addr(host)}:{port}/healthz", timeout=5).status_code
-                    == 200
+                    session.get(f"http://{addr(host)}:{port}/healthz", timeout=5).status_code == 200
                 ),
                 timeout=180,
                 what=f"{name} on {host}",

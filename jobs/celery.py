@@ -21,8 +21,11 @@ start without Celery", "Task modules are the workers'").
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +143,66 @@ class TemporaryError(Exception):
     """A failure worth retrying: the database or storage was briefly unavailable."""
 
 
+def _database_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (a task's TemporaryError) came from the database being unreachable."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc.__cause__, OperationalError | InterfaceError)
+
+
+def wait_for_database(*, seconds: float, every: float = 1.0) -> bool:
+    """Wait until the database accepts a connection again, at most ``seconds``; True when it
+    does. Broken connections of this thread are closed first (a usable one is kept)."""
+    from django.db import DatabaseError, connections
+
+    deadline = time.monotonic() + seconds
+    while True:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()
+        try:
+            connections["default"].ensure_connection()
+            return True
+        except DatabaseError:
+            pass
+        if time.monotonic() + every > deadline:
+            return False
+        time.sleep(every)
+
+
+def _riding_out_database_outages(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``func``; when it fails because the database is unreachable (a restart, a cut
+    link), wait in the task for the database (``JOB_DATABASE_WAIT_SECONDS``) and run it
+    again, instead of retrying through the broker at once. The pool process stays busy
+    meanwhile, so a worker that cannot reach the database takes no more messages (with late
+    acknowledgement it reserves only what its processes run): it does not burn the queue's
+    messages through its retries while another worker could do them, and what it holds ends
+    within a second of the database's return. Task bodies are idempotent (the claim), so
+    running one again is what a retry does. Past the wait, the error goes to Celery's
+    retry."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from django.conf import settings
+
+        waited = False
+        while True:
+            try:
+                return func(*args, **kwargs)
+            except TemporaryError as exc:
+                if waited or not _database_lost(exc):
+                    raise
+                waited = True
+                seconds = float(getattr(settings, "JOB_DATABASE_WAIT_SECONDS", 60))
+                logging.getLogger(__name__).warning(
+                    "%s: %s; waiting up to %.0f s for the database", func.__name__, exc, seconds
+                )
+                if not wait_for_database(seconds=seconds):
+                    raise
+
+    return run
+
+
 def platform_task(
     *,
     name: str,
@@ -192,13 +255,14 @@ def platform_task(
             retry_jitter=True,
             serializer="json",
         )
+        body = _riding_out_database_outages(func)
         with _making:
             if not _made:
                 from celery.local import PromiseProxy  # no third-party import of its own
 
-                _pending.append((func, options))
+                _pending.append((body, options))
                 return PromiseProxy(_task_named, (name,), __doc__=func.__doc__)
-        return _made[0].task(**options)(func)
+        return _made[0].task(**options)(body)
 
     return decorator
 

@@ -10,8 +10,9 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   every ``WORKER_BEAT_SECONDS`` a key that Redis expires after ``WORKER_LOST_AFTER_SECONDS``
   and the holder's entry in one hash of workers (one transaction: an entry always had its
   key). Expiry runs on Redis's clock, so the hosts' clocks never matter.
-- **Seeing a worker dead.** On each beat the same thread reads the hash and the keys (two
-  Redis reads): an entry whose key expired is a dead worker. One worker takes a Redis lock
+- **Seeing a worker dead.** After each beat a thread of its own (one at a time, so the beats
+  never wait for the database) reads the hash and the keys (two Redis reads): an entry
+  whose key expired is a dead worker. One worker takes a Redis lock
   for it and calls its ``sweep`` (:func:`jobs.lifecycle.jobs_sweep_lost`, given by
   :mod:`jobs.worker`), which re-queues (or fails, as each type decides) what the dead worker
   held, recording why on its claims. A worker
@@ -29,6 +30,16 @@ stopped beating is taken back within seconds, not after the sweeper's stale time
   is kept in each worker's entry (``max_gap``; gaps across a Redis outage do not count, the
   rule above covers them), which is how the defaults were measured
   (docs/decisions/0007-worker-liveness.md).
+
+- **A broker that restarted.** Each beat also reads Redis's run id and sets a marker key only
+  if it is missing: a new run id (Redis restarted, even from its append-only file, which may
+  lack the last second of messages), a missing marker (Redis lost its data: restarted
+  empty, flushed), or a beat after beats that could not reach Redis (its link was cut:
+  whatever was published meanwhile failed) means messages may be lost. One worker (a short
+  Redis lock) then calls its ``broker_reset`` (:mod:`jobs.worker`:
+  :func:`jobs.republish.jobs_republish` for every queued job, whatever its age) in a thread
+  of its own, so the beats go on: every pending job has a message again within seconds of
+  the restart, not after ``JOB_REPUBLISH_SECONDS``.
 
 The sweeper's stale time (``SWEEPER_STALE_AFTER_SECONDS``, beat) stays the last resort:
 with Redis down nothing here can judge.
@@ -60,6 +71,11 @@ REGISTRY = "platform:workers"  # hash: holder -> JSON (node, host, pid, started,
 BEAT_PREFIX = "platform:worker-beat:"  # key per holder, expiring WORKER_LOST_AFTER_SECONDS
 LOCK_PREFIX = "platform:worker-sweep:"  # who takes a dead holder's jobs back
 LOCK_SECONDS = 120
+# Set when missing on each beat: absent, Redis lost its data (docstring, "A broker that
+# restarted"); the lock lets one worker republish for one restart.
+EPOCH_KEY = "platform:broker-epoch"
+RESET_LOCK = "platform:broker-reset"
+RESET_LOCK_SECONDS = 10
 DISCOVER_SECONDS = 60.0
 FORGET_DEAD_SECONDS = 3600.0  # a dead worker's entry is dropped after this long
 
@@ -153,6 +169,10 @@ class Liveness:
     sweep: Callable[[str, str], tuple[list[int], list[int]]]
     holders_of_claims: Callable[[], list[str]]
     queues: tuple[str, ...] = ()  # what this worker consumes (in its entry, for live_nodes)
+    # Publish again every queued job's message (the broker restarted: docstring), given
+    # ``reason``; run in a thread of its own. None: nothing is done.
+    broker_reset: Callable[[str], None] | None = None
+    broker_run_id: str | None = None  # Redis's run id at the last good beat
     clock: Callable[[], float] = time.monotonic
     started: float = field(default_factory=time.time)
     connected_since: float | None = None  # first beat of the current run of good beats
@@ -162,6 +182,7 @@ class Liveness:
     discovered_at: float | None = None
     running: bool = False  # in the thread's loop (gaps before it, at start-up, do not count)
     stopping: threading.Event = field(default_factory=threading.Event)
+    checking: threading.Thread | None = None  # the look at the others (tick), while it runs
 
     @property
     def node(self) -> str:
@@ -174,6 +195,9 @@ class Liveness:
         now = self.clock()
         gap = now - self.last_beat if self.last_beat is not None else 0.0
         steady = self.running and self.connected_since is not None  # the last one was good
+        # Redis could not be reached since the last good beat: what others published then
+        # may be lost (module docstring, "A broker that restarted").
+        unreachable = self.connected_since is None and self.last_beat is not None
         entry = {
             "node": self.node,
             "host": socket.gethostname(),
@@ -188,7 +212,9 @@ class Liveness:
             pipe.set(BEAT_PREFIX + self.holder, "1", px=int(self.lost_after * 1000))
             pipe.hget(REGISTRY, self.holder)
             pipe.hset(REGISTRY, self.holder, json.dumps(entry))
-            _, before, _ = pipe.execute()
+            pipe.set(EPOCH_KEY, self.holder, nx=True)
+            pipe.info("server")
+            _, before, _, marked, server = pipe.execute()
         except redis.RedisError as exc:
             if self.connected_since is not None:
                 logger.warning("worker %s could not beat: %s", self.holder, exc)
@@ -207,7 +233,42 @@ class Liveness:
         self.last_beat = now
         if self.connected_since is None:
             self.connected_since = now
+        self._broker_restarted(
+            marked=bool(marked),
+            run_id=str(server.get("run_id", "")),
+            unreachable_for=gap if unreachable else None,
+        )
         return True
+
+    def _broker_restarted(
+        self, *, marked: bool, run_id: str, unreachable_for: float | None = None
+    ) -> None:
+        """After a beat: did Redis restart, lose its data, or could it not be reached since
+        the last one? Then one worker has every queued job published again (module
+        docstring)."""
+        import redis
+
+        before, self.broker_run_id = self.broker_run_id, run_id
+        if marked:
+            reason = "the broker had lost its data (restarted empty or flushed)"
+        elif before is not None and run_id != before:
+            reason = "the broker restarted"
+        elif unreachable_for is not None:
+            reason = f"the broker could not be reached for {unreachable_for:.0f} s"
+        else:
+            return
+        if self.broker_reset is None:
+            return
+        try:
+            if not self.client.set(RESET_LOCK, self.holder, nx=True, ex=RESET_LOCK_SECONDS):
+                return  # another worker is on it
+        except redis.RedisError:  # the next beat sees the same and tries again
+            self.broker_run_id = before
+            return
+        logger.warning("worker %s: %s; publishing every queued job again", self.holder, reason)
+        threading.Thread(
+            target=self.broker_reset, args=(reason,), name="broker-reset", daemon=True
+        ).start()
 
     def may_judge(self) -> bool:
         """Only after a whole ``lost_after`` of good beats (see the module's docstring)."""
@@ -292,11 +353,24 @@ class Liveness:
                 self.suspects.setdefault(holder, self.clock())
 
     def tick(self) -> None:
-        """One beat, then (once allowed) one look at the others."""
-        import redis
-
+        """One beat, then (once allowed) one look at the others, in a thread of its own: the
+        look reads the claims table and takes a dead worker's jobs back, database work that
+        may wait seconds (a loaded database, a cut link); the beats must not (a worker whose
+        beat waited for it would itself be taken for dead). One look at a time: while one
+        runs, a beat starts none."""
         if not self.beat():
             return
+        if self.checking is not None and self.checking.is_alive():
+            return
+        self.checking = threading.Thread(
+            target=self.check_others, name="worker-liveness-checks", daemon=True
+        )
+        self.checking.start()
+
+    def check_others(self) -> None:
+        """Discover the holders the claims table names, and take back the dead ones."""
+        import redis
+
         try:
             if self.discovered_at is None:
                 self.discover(at_start=True)

@@ -14,7 +14,10 @@ beat, every ``JOB_REPUBLISH_SECONDS / 2``) compares the rows with what the broke
   (a message a worker holds for a row it runs waits for nothing).
 
 So a lost message is sent again within ``JOB_REPUBLISH_SECONDS`` (60 s by default). A message
-published twice does no harm: the claim takes a row once (:mod:`jobs.lifecycle`).
+published twice does no harm: the claim takes a row once (:mod:`jobs.lifecycle`). When a worker
+sees the broker restart (:mod:`jobs.liveness`) it calls :func:`jobs_republish` with ``fresh``:
+every queued row with no message is published then, however young (its message may have been
+lost with the broker), so nothing waits for the bound.
 
 **A bound on trying.** Each publication again is counted per job (``JobRepublished``, from the
 job's last change of state). A job published again ``JOB_REPUBLISH_LIMIT`` times (10 by
@@ -22,8 +25,10 @@ default: a few minutes at the default bound) that no worker started is not sent 
 more: it is failed with that reason in words (:func:`jobs.lifecycle.job_give_up`). A message
 that is merely lost is sent again once and then waits in its queue, so only a job that the
 workers taking its messages keep finding not theirs to run gets there (issue 50: a
-reproduction every worker refused was published every 30 s for ever). The count is shown
-with each job that is not final (:mod:`jobs.health`).
+reproduction every worker refused was published every 30 s for ever). A ``fresh`` publication
+is not counted: the broker lost the message, no worker refused it, and a long run of broker
+faults must not fail a job that merely waited its turn. The count is shown with each job that
+is not final (:mod:`jobs.health`).
 """
 
 from __future__ import annotations
@@ -53,11 +58,13 @@ def republish_every() -> float:
 
 
 def jobs_republish(
-    *, job_types: list[JobType] | None = None, now: datetime | None = None
+    *, job_types: list[JobType] | None = None, now: datetime | None = None, fresh: bool = False
 ) -> dict[str, list[int]]:
     """Publish again the messages the queued rows of ``job_types`` (default: every registered
     type) lost; ``{task name: [row pks published for]}`` (types with none left out). Nothing
-    when the broker cannot be read (the next look tries again)."""
+    when the broker cannot be read (the next look tries again). ``fresh``: rows of any age
+    (the broker restarted), not only those queued for half the bound, and not counted
+    towards ``JOB_REPUBLISH_LIMIT``."""
     import redis  # here: the start of a process that never looks imports no broker client
 
     job_types = registered() if job_types is None else job_types
@@ -82,7 +89,9 @@ def jobs_republish(
         return {}
     published: dict[str, list[int]] = {}
     for job_type in job_types:
-        missing = _missing(job_type, view.of(job_type.task_name), now=now, older=older)
+        missing = _missing(
+            job_type, view.of(job_type.task_name), now=now, older=now if fresh else older
+        )
         counts = republished_counts(job_type, pks=missing)
         limit = republish_limit()
         sent: list[int] = []
@@ -91,7 +100,8 @@ def jobs_republish(
                 _give_up(job_type, pk=pk, count=counts[pk], now=now)
             elif lifecycle.publish(job_type.task_name, urgent=True, **{job_type.pk_kwarg: pk}):
                 sent.append(pk)
-        _count(job_type, pks=sent, now=now)
+        if not fresh:
+            _count(job_type, pks=sent, now=now)
         _forget_settled(job_type)
         if sent:
             published[job_type.task_name] = sent

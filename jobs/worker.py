@@ -19,7 +19,7 @@ from typing import Any
 from celery import signals
 from django.db import connections
 
-from jobs import holders, lifecycle, liveness, stopping
+from jobs import holders, lifecycle, liveness, republish, stopping
 
 logger = logging.getLogger("jobs.liveness")
 
@@ -33,6 +33,19 @@ def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
     finally:
         connections.close_all()  # this thread's connections only: none kept between sweeps
     return report.requeued, report.failed
+
+
+def republish_all(reason: str) -> None:
+    """Publish again every queued job with no message on the broker, whatever its age (the
+    broker restarted: :mod:`jobs.liveness`); its own thread, its connections closed."""
+    try:
+        published = republish.jobs_republish(fresh=True)
+        count = sum(len(pks) for pks in published.values())
+        logger.warning("after %s: %s job(s) published again", reason, count)
+    except Exception:  # the database away: the beat's republish is the fallback
+        logger.warning("could not publish the queued jobs again after %s", reason, exc_info=True)
+    finally:
+        connections.close_all()
 
 
 def claim_holders() -> list[str]:
@@ -57,6 +70,7 @@ def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
         sweep=sweep_lost,
         holders_of_claims=claim_holders,
         queues=_consumed_queues(sender),
+        broker_reset=republish_all,
     )
     _watch.beat()
     logger.info("worker %s beats every %.1f s (lost after %.0f s)", holder, beat, lost_after)

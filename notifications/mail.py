@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -59,12 +60,23 @@ def unsubscribe_token(*, user_id: int, topic: str) -> str:
     return signing.dumps({"u": user_id, "k": topic}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def mail_send(*, user_id: int, topic: str, subject: str, body: str) -> bool:
+def mail_message_id(*, mail_pk: int) -> str:
+    """The ``Message-ID`` of mail ``mail_pk``: the same on every try, so a receiver that got
+    it twice (a worker lost between the server's answer and the row's update, so the mail
+    went out again) sees one message (RFC 5322 §3.6.4: unique per site by its host name)."""
+    host = urlsplit(site_url()).hostname or "challenge-platform.invalid"
+    return f"<notification-{mail_pk}@{host}>"
+
+
+def mail_send(
+    *, user_id: int, topic: str, subject: str, body: str, message_id: str = ""
+) -> bool:
     """Send one notification mail now; False when not wanted or no address.
 
     Every mail carries an unsubscribe link for its topic, and ``List-Unsubscribe`` with
-    ``List-Unsubscribe-Post`` (RFC 8058 one-click) headers. SMTP errors propagate (the job
-    tries again).
+    ``List-Unsubscribe-Post`` (RFC 8058 one-click) headers; ``message_id`` (a mail job's
+    :func:`mail_message_id`) is kept across tries. SMTP errors propagate (the job tries
+    again).
     """
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email:
@@ -96,6 +108,7 @@ def mail_send(*, user_id: int, topic: str, subject: str, body: str) -> bool:
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Notification-Kind": topic,
+            **({"Message-ID": message_id} if message_id else {}),
         },
     )
     message.send(fail_silently=False)
@@ -134,7 +147,11 @@ def mail_deliver(*, mail_pk: int, delivery_id: str | None = None) -> str:
 
     try:
         sent = mail_send(
-            user_id=mail.user_id, topic=mail.topic, subject=mail.subject, body=mail.body
+            user_id=mail.user_id,
+            topic=mail.topic,
+            subject=mail.subject,
+            body=mail.body,
+            message_id=mail_message_id(mail_pk=mail.pk),
         )
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]

@@ -12,3 +12,9 @@ class SubmissionForm(forms.Form):
     note = forms.CharField(
         label="Note", max_length=500, required=False, help_text="Optional: what you tried."
     )
+    # Drawn when the page is made (scoring_tags.new_upload_key): the same form sent again
+    # with the same file (a resend after a lost answer) is one submission (the view keys it
+    # by this and the file's digest, so another file sent from the same page is another).
+    idempotency_key = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput, strip=True
+    )

@@ -3,6 +3,8 @@ and the final-selection toggle."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,7 +24,7 @@ from scoring.forms import SubmissionForm
 from scoring.models import SubmissionStatus
 from scoring.reference_selectors import submission_reference_flips
 from scoring.services.finals import submission_final_set
-from scoring.services.upload import SubmissionRefused, submission_create
+from scoring.services.upload import SubmissionRefused, idempotency_key_check, submission_create
 
 LIST_LIMIT = 200
 
@@ -54,6 +56,7 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
                 user=request.user,
                 file=form.cleaned_data["file"],
                 note=form.cleaned_data["note"],
+                idempotency_key=_form_upload_key(form),
             )
         except SubmissionRefused as exc:
             if exc.code in BUDGET_CODES:
@@ -65,6 +68,21 @@ def submission_submit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return redirect("scoring:submission-detail", pk=submission.pk)
     return _submit_page(request, task=task)
+
+
+def _form_upload_key(form: SubmissionForm) -> str:
+    """The upload's idempotency key: the form's own (drawn with the page) and the file's
+    digest, so the same form sent again with the same file is one submission, and another
+    file sent from the same page (back, another file) another; "" without a form key."""
+    key = form.cleaned_data.get("idempotency_key") or ""
+    if not key:
+        return ""
+    digest = hashlib.sha256()
+    upload = form.cleaned_data["file"]
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return idempotency_key_check(key=f"web-{key}-{digest.hexdigest()[:32]}")
 
 
 def _submit_page(

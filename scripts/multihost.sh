@@ -4,13 +4,15 @@
 # redis-server and PostgreSQL; the Python environment at .venv.
 #
 #   scripts/multihost.sh [--uploads N] [--quick] [--keep]
+#   scripts/multihost.sh --driver bench.chaos [--minutes M] [--seed S] ...   (issue 52)
 #
 # Each host is a network namespace "mh<pid>-<host>" with its own address on 10.213.7.0/24,
 # joined by a bridge that lives in a namespace of its own ("mh<pid>-net"): nothing is added
 # to the root namespace (no interface, no address, no route), and no namespace has a route
 # to anywhere but that /24, so the run's traffic cannot leave it. Each host has its own
 # folder (DATA_DIR) under one temporary run folder. bench/multihost.py (run inside the
-# "client" namespace) starts the services and the scenario and prints the summary.
+# "client" namespace) starts the services and the scenario and prints the summary; --driver
+# names another driver module on the same hosts (bench/chaos.py: faults at random, overlapping).
 # At exit, even on failure or interruption: every process in each namespace is killed, the
 # namespaces are deleted and the run folder removed (--keep keeps the folder and its logs).
 set -euo pipefail
@@ -18,14 +20,21 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 KEEP=0
+DRIVER=bench.multihost
 ARGS=()
-for arg in "$@"; do
-    case "$arg" in
+while [ "$#" -gt 0 ]; do
+    case "$1" in
         --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-        *) ARGS+=("$arg") ;;
+        --driver) DRIVER="${2:?--driver needs a module name}"; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) ARGS+=("$1") ;;
     esac
+    shift
 done
+case "$DRIVER" in
+    bench.multihost|bench.chaos) ;;
+    *) echo "unknown driver $DRIVER (bench.multihost or bench.chaos)" >&2; exit 2 ;;
+esac
 
 missing=()
 [ "$(id -u)" = 0 ] || missing+=("root")
@@ -91,8 +100,8 @@ RUN_DIR=$(mktemp -d "/tmp/${PREFIX}XXXXXX")
 chmod 755 "$RUN_DIR"  # the postgres user reaches its host's folder below it
 
 # The hosts and their addresses, from the driver (one definition).
-mapfile -t LAYOUT < <("$PYTHON" -m bench.multihost --layout)
-[ "${#LAYOUT[@]}" -gt 0 ] || { echo "no layout from bench/multihost.py" >&2; exit 1; }
+mapfile -t LAYOUT < <("$PYTHON" -m "$DRIVER" --layout)
+[ "${#LAYOUT[@]}" -gt 0 ] || { echo "no layout from $DRIVER" >&2; exit 1; }
 
 ip netns add "$NET"
 ip -n "$NET" link add br0 type bridge
@@ -115,7 +124,7 @@ done
 # In the background and waited for, so that INT or TERM reach the trap at once (bash runs
 # traps only between commands); the cleanup kills the driver with its namespace.
 set +e
-ip netns exec "${PREFIX}client" "$PYTHON" -m bench.multihost \
+ip netns exec "${PREFIX}client" "$PYTHON" -m "$DRIVER" \
     --prefix "$PREFIX" --run-dir "$RUN_DIR" "${ARGS[@]}" &
 wait "$!"
 rc=$?

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
+from django.db import connection
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
@@ -89,6 +90,12 @@ class RunWatch(threading.Event):
             raise
         except Exception:  # the database is briefly away: keep running, try again later
             logger.warning("run %s: heartbeat failed", self.run_pk, exc_info=True)
+            # On a new connection: this one may be dead (PostgreSQL restarted, its
+            # connections killed, a cut link) and would fail every later beat and the run's
+            # own end, hours of work lost for a second's outage
+            # (docs/decisions/0058-nothing-lost-when-faults-overlap.md).
+            if not connection.in_atomic_block:
+                connection.close()
             return
         self.dirty = self.dirty and not updated
         if not updated:

@@ -138,6 +138,29 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A cut network link must fail a query in seconds, not after the kernel's ~15 minutes of
+    # retransmissions (a job would hold its row that long): a connection attempt gives up
+    # after 5 s, data the server does not acknowledge within 10 s breaks the connection
+    # (tcp_user_timeout), and an idle connection whose server vanished is found by
+    # keepalives within ~11 s. A long query is not cut: waiting for its answer sends nothing
+    # unacknowledged, and the server's kernel answers the keepalives
+    # (docs/decisions/0058-nothing-lost-when-faults-overlap.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+            "tcp_user_timeout": env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000),
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+        }
+    )
+# A web request that lost the database before committing anything (a restart, its
+# connections killed) is run again once the database answers (runtime/wsgi_retry.py):
+# at most DATABASE_RETRIES times, waiting at most DATABASE_RETRY_SECONDS each time.
+DATABASE_RETRIES = env_int("DATABASE_RETRIES", 2)
+DATABASE_RETRY_SECONDS = float(env("DATABASE_RETRY_SECONDS", "15"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout rides out short locks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -452,6 +475,14 @@ CONTENT_SECURITY_POLICY_BY_VIEW = {
 # Celery (docs/architecture.md, House style: JSON only, explicit queues, visibility
 # timeout above the longest hard limit).
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport without putting a worker's unacknowledged messages back when its
+# channel closes: that close crashed the worker after every broker restart, and the
+# lifecycle takes back what such messages stood for (jobs/broker_transport.py).
+if str(REDIS_URL).startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "jobs.broker_transport:Transport"
+# A worker reconnects to a broker that came back within 1-2 s, not after kombu's growing
+# waits of up to 30 s (jobs/consumer.py).
+CELERY_WORKER_CONSUMER = "jobs.consumer:Consumer"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -581,16 +612,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # (the broker restarted empty, a process that could not reach it) is published again within
 # this many seconds; the beat looks every half of it.
 JOB_REPUBLISH_SECONDS = float(env("JOB_REPUBLISH_SECONDS", "60"))
+# A task that finds the database unreachable (a restart, a cut link) waits in its worker for
+# it this long before Celery's retry (jobs.celery: a worker that cannot reach the database
+# takes no more messages meanwhile, and what it holds ends as soon as it answers again).
+JOB_DATABASE_WAIT_SECONDS = float(env("JOB_DATABASE_WAIT_SECONDS", "60"))
 # A queued job published again this many times with no worker starting it (each worker that
 # took its message found nothing it may run) is failed with that reason, never left looping
 # (jobs.republish): a few minutes at the default bound.
 JOB_REPUBLISH_LIMIT = env_int("JOB_REPUBLISH_LIMIT", 10)
 # Worker liveness (jobs/liveness.py): each worker beats this often, and one
 # silent for WORKER_LOST_AFTER_SECONDS is taken for dead: the jobs it held are re-queued at
-# once. Measured beat gaps on a loaded 2-core host stayed below 2 s
-# (docs/decisions/0007-worker-liveness.md).
-WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "2"))
-WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "12"))
+# once. A lost worker's job is scored again within 10 s (seen dead after 5-6 s); the largest
+# gap between two beats measured on a loaded 2-core host is about a beat and a tenth, so 5 s
+# is four missed beats (docs/decisions/0007-worker-liveness.md,
+# docs/decisions/0058-nothing-lost-when-faults-overlap.md).
+WORKER_BEAT_SECONDS = float(env("WORKER_BEAT_SECONDS", "1"))
+WORKER_LOST_AFTER_SECONDS = float(env("WORKER_LOST_AFTER_SECONDS", "5"))
 # The last resort (Redis down, no worker to judge): a submission still queued/scoring this
 # long after its last state change is re-queued.
 SWEEPER_STALE_AFTER_SECONDS = env_int("SWEEPER_STALE_AFTER_SECONDS", SCORING_HARD_TIME_LIMIT + 60)

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from runtime.wsgi_retry import note_database_unavailable
+
 from ..rules import RulesNotAccepted
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # the client may retry, not a server bug (500). An upload stored nothing (its
         # service removes the file when the row cannot be written).
         logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        note_database_unavailable()  # the WSGI layer may run the request again (wsgi_retry)
         set_rollback()
         return Response(
             {"detail": DATABASE_UNAVAILABLE, "code": "database_unavailable"},

@@ -31,9 +31,14 @@ UPLOAD_READ_TIMEOUT = 600.0
 # sent as the server closes one is lost. Below every such timeout, so the client closes
 # first.
 IDLE_CONNECTION_SECONDS = 30.0
-# Sends of one upload: a connection the server closed before answering is sent once more,
-# with the same Idempotency-Key (the server makes one submission of both).
-UPLOAD_ATTEMPTS = 2
+# Sends of one upload: a connection the server closed before answering, or a gateway's error
+# (502, 503, 504: a web host died behind the balancer, the database restarted), is sent again
+# with the same Idempotency-Key (the server makes one submission of all), after a pause that
+# grows (or the server's Retry-After, when shorter than the longest pause).
+UPLOAD_ATTEMPTS = 5
+CLOSED_ATTEMPTS = 2  # a closed connection may be the server refusing a body over its limit
+GATEWAY_ERRORS = (502, 503, 504)
+UPLOAD_PAUSES = (1.0, 2.0, 4.0, 8.0)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -472,6 +477,7 @@ class Client:
         import uuid
 
         key = str(uuid.uuid4())
+        closed = 0
         for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             with progress_bar(total=size, desc=f"uploading {file.name}") as bar:
                 body = MultipartBody(
@@ -486,8 +492,14 @@ class Client:
                         read_timeout=UPLOAD_READ_TIMEOUT,
                     )
                 except ConnectionClosed:
-                    if attempt == UPLOAD_ATTEMPTS:
+                    closed += 1
+                    if closed == CLOSED_ATTEMPTS or attempt == UPLOAD_ATTEMPTS:
                         raise
+                    continue
+                except ApiError as exc:
+                    if exc.status not in GATEWAY_ERRORS or attempt == UPLOAD_ATTEMPTS:
+                        raise
+                    time.sleep(_pause(attempt, exc.retry_after))
                     continue
             return self.json(response)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -509,6 +521,15 @@ def _seconds(text: str) -> bool:
         return 0 <= float(text) < 3600
     except ValueError:
         return False
+
+
+def _pause(attempt: int, retry_after: datetime | None) -> float:
+    """Seconds before the next send of an upload a gateway refused: the growing pause, or
+    the server's Retry-After when it asks for less."""
+    pause = UPLOAD_PAUSES[min(attempt, len(UPLOAD_PAUSES)) - 1]
+    if retry_after is not None:
+        pause = min(pause, max((retry_after - datetime.now(UTC)).total_seconds(), 0.0))
+    return pause
 
 
 def _resumable(part: Path, meta: Path) -> tuple[int, str]:

@@ -3,6 +3,7 @@ the release check a data owner's CI pipeline calls (``chal release-check``)."""
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
@@ -30,6 +31,7 @@ from common.units import byte_size
 from datasets.models import Task
 from datasets.selectors import task_get, task_get_or_404
 from leaderboard.core.gate import RULES, VERDICTS
+from runtime.wsgi_retry import undone_on_replay
 from scoring.admission import declared_length
 from scoring.core import SubmissionInvalid, score_file
 from scoring.services.upload import MULTIPART_SLACK_BYTES
@@ -352,7 +354,11 @@ def _answer(
     back when no answer is given); an organizer has no budget (``budget``: null)."""
     use, budget = (None, None)
     if team is not None and not organizer:
-        use, budget = release_budget_take(team=team, task=task, user=request.user)
+        # Given back before the check runs again, should the database go away while it is
+        # computed (runtime/wsgi_retry.py): a lost answer costs nothing.
+        with undone_on_replay() as undo:
+            use, budget = release_budget_take(team=team, task=task, user=request.user)
+            undo(functools.partial(release_budget_give_back, use=use))
     answered = False
     try:
         pred, scores = _candidate(task, request, data)

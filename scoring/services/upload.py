@@ -35,6 +35,7 @@ from common.files import delete_file_quietly
 from common.refusals import Refusal
 from common.units import byte_size
 from datasets.models import Task
+from runtime.wsgi_retry import replay_safe
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage, submission_daily_usage_for_user
 from scoring.services.lifecycle import publish_scoring
@@ -176,7 +177,9 @@ def submission_create(
     )
     _store_upload(submission=submission, file=file, file_format=file_format)
     try:
-        with transaction.atomic():
+        # With a key, a run again of this request (the database lost after the commit:
+        # runtime/wsgi_retry.py) finds this submission and answers it.
+        with replay_safe(bool(idempotency_key)), transaction.atomic():
             # Serializes the uploads of one person, then of one team (PostgreSQL row locks,
             # always in this order; on SQLite the IMMEDIATE transaction already serializes
             # writers), so two uploads can never both take the last slot of the day.

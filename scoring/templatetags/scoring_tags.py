@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import template
 
 from challenges.rules import rules_accepted
@@ -20,6 +22,12 @@ def duration(seconds: float | None) -> str:
         milliseconds = seconds * 1000
         return "< 1 ms" if milliseconds < 1 else f"{milliseconds:.0f} ms"
     return f"{seconds:.2f} s"
+
+
+@register.simple_tag
+def new_upload_key() -> str:
+    """A fresh key for one submit form (``SubmissionForm.idempotency_key``)."""
+    return uuid.uuid4().hex
 
 
 @register.inclusion_tag("scoring/_submit_panel.html", takes_context=True)

@@ -3,7 +3,10 @@ another: tests/platform_tests/test_test_imports.py)."""
 
 from __future__ import annotations
 
+from algorithms.models import AlgorithmVersion
 from jobs.liveness import Liveness
+from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
+from tests.algorithms_tests.services_helpers import post_archive
 
 
 def beating(broker, node: str, queues: tuple[str, ...]) -> None:
@@ -20,3 +23,7 @@ def beating(broker, node: str, queues: tuple[str, ...]) -> None:
     ).beat()
 
 
+def upload(participant, challenge, name: str, main: str = HONEST_MAIN) -> AlgorithmVersion:
+    """A new algorithm ``name`` of ``participant``'s team, uploaded over the API: its version."""
+    body = post_archive(participant.api(), challenge, algorithm_zip(main, name=name)).json()
+    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])

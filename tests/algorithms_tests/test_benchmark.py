@@ -38,8 +38,8 @@ from scoring.services.lifecycle import submission_score
 from standings.models import FinalStandings
 from standings.selectors import post_challenge_board
 from standings.services import challenge_finish
-from tests.algorithms_tests.archives import HONEST_MAIN, algorithm_zip
-from tests.algorithms_tests.services_helpers import post_archive, queue
+from tests.algorithms_tests.archives import HONEST_MAIN
+from tests.algorithms_tests.services_helpers import queue
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import (
     Participant,
@@ -50,7 +50,7 @@ from tests.scoring_tests.factories import (
 )
 from tests.support.broker import queue_length
 
-from .benchmark_helpers import beating
+from .benchmark_helpers import beating, upload
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +60,6 @@ SEED_MAIN = (
 print("SEED=" + os.environ.get("SEED", "missing"), "task.json seed=" + str(meta.get("seed")))
 """
 )
-
-
-def upload(participant, challenge, name: str, main: str = HONEST_MAIN) -> AlgorithmVersion:
-    body = post_archive(participant.api(), challenge, algorithm_zip(main, name=name)).json()
-    return AlgorithmVersion.objects.get(algorithm_id=body["id"], number=body["version"])
 
 
 def reruns(task=None):

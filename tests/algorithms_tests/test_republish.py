@@ -226,6 +226,27 @@ def test_a_run_no_worker_starts_is_failed_at_the_republish_limit_and_shown_until
     assert not JobRepublished.objects.exists()
 
 
+def test_a_publication_after_a_broker_restart_is_not_counted_towards_the_limit(
+    world, broker, settings
+):
+    """The broker lost the run's message (restarted empty, seen by a worker's beat: the
+    ``fresh`` republish). No worker refused it, so however many restarts a long wait sees,
+    the bound on trying does not fail it; a look that finds it refused still counts."""
+    settings.JOB_REPUBLISH_LIMIT = 2
+    (run,) = old_runs(world, 1)
+    for _ in range(3):  # three restarts, each emptying the queue
+        assert pop_message(broker, "algorithms") is not None
+        assert jobs_republish(job_types=[TEAM.job_type], fresh=True) == {
+            TEAM.task_name: [run.pk]
+        }
+    assert not JobRepublished.objects.exists()
+    run.refresh_from_db()
+    assert run.status == AlgorithmRunStatus.QUEUED
+    assert pop_message(broker, "algorithms") is not None
+    assert jobs_republish(job_types=[TEAM.job_type]) == {TEAM.task_name: [run.pk]}
+    assert only(jobs_unsettled(job_types=[TEAM.job_type]), run.pk).republished == 1
+
+
 def test_the_count_starts_again_once_the_job_started(world, broker, settings):
     """A job that a worker did start (and that came back to the queue: a retry, a lost
     worker) is not charged with the publications of its earlier wait."""

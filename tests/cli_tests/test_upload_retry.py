@@ -49,11 +49,20 @@ def _closing(message: bytes) -> bytes:
     return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
 
 
+BAD_GATEWAY = (
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
+
+
 class LosingProxy:
     """Forwards each request to ``target``; the first upload's answer never reaches the
-    client (its connection is closed). ``uploads`` keeps each upload's request head."""
+    client: its connection is closed, or (``gateway``) the client gets a 502 as from a
+    balancer whose server died after taking it. ``uploads`` keeps each upload's request
+    head."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, gateway: bool = False) -> None:
+        self.gateway = gateway
         parts = urlsplit(target)
         self.target = (parts.hostname, parts.port)
         self.uploads: list[bytes] = []
@@ -82,6 +91,8 @@ class LosingProxy:
             if head.startswith(b"POST ") and b"/submissions/" in head.split(b"\r\n")[0]:
                 self.uploads.append(head)
                 if len(self.uploads) == 1:
+                    if self.gateway:
+                        client.sendall(BAD_GATEWAY)
                     return  # the server took it; the client never hears
             client.sendall(_closing(answer))
 
@@ -89,9 +100,9 @@ class LosingProxy:
         self.server.close()
 
 
-@pytest.fixture
-def proxy(world) -> Iterator[LosingProxy]:
-    losing = LosingProxy(world.url)
+@pytest.fixture(params=["closed", "bad gateway"])
+def proxy(world, request) -> Iterator[LosingProxy]:
+    losing = LosingProxy(world.url, gateway=request.param == "bad gateway")
     yield losing
     losing.close()
 

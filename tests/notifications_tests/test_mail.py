@@ -88,3 +88,32 @@ def test_the_footer_also_unsubscribes_from_everything(smtp_settings):
     every = re.search(r"every notification mail: (http://testserver(\S+))", text).group(2)
     assert Client().post(every).status_code == 200
     assert not any(preferences_get(user=user).values())
+
+
+def test_a_mail_sent_again_keeps_its_message_id(smtp_settings):
+    """A worker lost after the server took a mail and before its row said so sends it again:
+    the second copy has the first one's Message-ID, so the receiver sees one message."""
+    from django.utils import timezone
+
+    from notifications.mail import mail_deliver, mail_message_id
+    from notifications.models import MailDelivery, MailStatus
+
+    inbox = smtp_settings
+    user = UserFactory(email="fay@example.org")
+    mail = MailDelivery.objects.create(
+        user=user, topic=Topic.ANNOUNCEMENT, subject="News", body="b",
+        status_changed_at=timezone.now(),
+    )  # fmt: skip
+    other = MailDelivery.objects.create(
+        user=user, topic=Topic.ANNOUNCEMENT, subject="More", body="b",
+        status_changed_at=timezone.now(),
+    )  # fmt: skip
+    assert mail_deliver(mail_pk=mail.pk) == MailStatus.SENT
+    # As the lifecycle re-queues a mail whose worker died while sending it.
+    MailDelivery.objects.filter(pk=mail.pk).update(status=MailStatus.QUEUED, claim_token="")
+    assert mail_deliver(mail_pk=mail.pk) == MailStatus.SENT
+    assert mail_deliver(mail_pk=other.pk) == MailStatus.SENT
+    first, again, news = inbox.to("fay@example.org")
+    assert first["Message-ID"] == again["Message-ID"] == mail_message_id(mail_pk=mail.pk)
+    assert first["Message-ID"] == f"<notification-{mail.pk}@testserver>"
+    assert news["Message-ID"] != first["Message-ID"]

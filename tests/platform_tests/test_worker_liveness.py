@@ -151,6 +151,7 @@ def test_at_start_a_worker_takes_back_its_earlier_boot_and_watches_the_other_hol
     a, d = make("w@a#new", claims=claims), make("w@d#1")
     d.beat()  # d is alive; c left claims and no entry (Redis lost it, say)
     a.tick()
+    a.checking.join(5)  # the look at the others runs beside the beats
     assert swept == [("w@a#new", "w@a#old", "its worker w@a restarted (w@a#old -> w@a#new)")]
     assert set(a.suspects) == {"w@c#1", "w@d#1"}
 
@@ -187,3 +188,110 @@ def test_the_largest_gap_counts_good_beats_of_the_running_thread_only(r, make):
     a.beat()
     assert a.max_gap == 1.5
     assert json.loads(r.hget(REGISTRY, "w@a#1"))["max_gap"] == 1.5
+
+
+def _resets(liveness: Liveness) -> list[str]:
+    """Wire ``liveness.broker_reset`` to a list (it runs in a thread of its own)."""
+    import threading
+
+    seen: list[str] = []
+    done = threading.Event()
+
+    def reset(reason: str) -> None:
+        seen.append(reason)
+        done.set()
+
+    liveness.broker_reset = reset
+    liveness.test_reset_done = done
+    return seen
+
+
+def test_a_broker_that_lost_its_data_has_one_worker_publish_every_queued_job(r, make):
+    """Redis restarted empty (here: flushed): the marker key is gone, the first worker to
+    beat sees it and calls its broker_reset once; the others find the marker again."""
+    a, b = make("w@a#1"), make("w@b#1")
+    seen_a, seen_b = _resets(a), _resets(b)
+    assert a.beat() and b.beat()  # the first beat ever set the marker: a fresh broker
+    a.test_reset_done.wait(5)
+    assert len(seen_a) + len(seen_b) == 1
+    seen_a.clear()
+    seen_b.clear()
+    r.delete(liveness.RESET_LOCK)
+    assert a.beat() and b.beat()
+    assert seen_a == seen_b == []  # nothing changed: nothing to publish
+    r.flushall()
+    assert b.beat() and a.beat()
+    b.test_reset_done.wait(5)
+    assert seen_b == ["the broker had lost its data (restarted empty or flushed)"]
+    assert seen_a == []
+
+
+def test_a_broker_restarted_from_its_file_is_seen_by_its_new_run_id(tmp_path, make):
+    """A restart that kept the data (the append-only file may still lack the last second
+    of messages): every worker sees Redis's new run id, one of them republishes."""
+    from runtime.localredis import start_local_redis
+
+    server = start_local_redis(tmp_path / "redis")
+    try:
+        client = redis.Redis(port=server.port, socket_timeout=5)
+        a, b = make("w@a#1", client=client), make("w@b#1", client=client)
+        seen_a, seen_b = _resets(a), _resets(b)
+        assert a.beat() and b.beat()
+        a.test_reset_done.wait(5)
+        del seen_a[:], seen_b[:]
+        client.delete(liveness.RESET_LOCK)
+        client.save()
+        server.stop()
+        server = start_local_redis(tmp_path / "redis", port=server.port)
+        assert client.exists(liveness.EPOCH_KEY)  # the data came back with it
+        assert a.beat() and b.beat()
+        a.test_reset_done.wait(5)
+        assert seen_a == ["the broker restarted"] and seen_b == []
+        assert a.beat() and b.beat() and seen_b == []
+    finally:
+        server.stop()
+
+
+def test_a_worker_that_could_not_reach_the_broker_has_the_queued_jobs_published_again(r, make):
+    """Its link to Redis was cut: what others published meanwhile failed, so its first good
+    beat after has every queued job published again (one worker, by the lock)."""
+    a = make("w@a#1")
+    seen = _resets(a)
+    assert a.beat()
+    a.test_reset_done.wait(5)
+    seen.clear()
+    r.delete(liveness.RESET_LOCK)
+    good = a.client
+    a.client = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    a.test_clock.advance(1)
+    assert not a.beat()  # cut off
+    a.client = good
+    a.test_clock.advance(20)
+    assert a.beat()
+    a.test_reset_done.wait(5)
+    assert seen == ["the broker could not be reached for 21 s"]
+
+
+def test_the_beats_never_wait_for_the_look_at_the_others(r, make):
+    """Reading the claims table and taking jobs back is database work that may take seconds
+    (a loaded database, a cut link): it runs beside the beats, one look at a time, so a
+    worker is never taken for dead because its own look at the others was slow."""
+    import threading
+
+    release = threading.Event()
+    looks: list[int] = []
+
+    def slow_claims() -> list[str]:
+        looks.append(1)
+        release.wait(10)
+        return []
+
+    a = make("w@a#1")
+    a.holders_of_claims = slow_claims
+    started = time.monotonic()
+    a.tick()
+    a.tick()  # the first look still runs: no second one
+    assert time.monotonic() - started < 2 and r.exists(BEAT_PREFIX + "w@a#1")
+    release.set()
+    a.checking.join(5)
+    assert looks == [1]

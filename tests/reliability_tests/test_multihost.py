@@ -17,37 +17,18 @@ is skipped, saying what is missing. Find it with ``pytest -m multihost``.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.reliability_tests.multihost_helpers import missing
+
 pytestmark = [pytest.mark.host_wide, pytest.mark.multihost, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def missing() -> list[str]:
-    absent = [] if os.geteuid() == 0 else ["root (network namespaces)"]
-    absent += [
-        tool
-        for tool in ("ip", "unshare", "runuser", "haproxy", "redis-server")
-        if not shutil.which(tool)
-    ]
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        absent.append("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)")
-    if shutil.which("ip") and os.geteuid() == 0:
-        # May this machine make network namespaces (not in an unprivileged container)?
-        name = f"mhprobe{os.getpid()}-"
-        probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        if probe.returncode != 0:
-            absent.append(f"ip netns ({probe.stderr.strip()})")
-    return absent
 
 
 @pytest.mark.timeout(900)

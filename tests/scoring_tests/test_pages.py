@@ -87,6 +87,40 @@ def test_a_plain_post_submits_and_redirects_to_the_submission(task, alice):
     assert 'class="badge queued"' in page
 
 
+def test_the_same_form_sent_again_with_the_same_file_is_one_submission(task, alice):
+    """A resend of the form (the answer was lost: a browser's retry, a reload) carries the
+    key the page was made with: one submission. Another file from the same page (back,
+    another file) is another submission; two pages have two keys."""
+    client = browser_for(alice.user)
+    page = client.get(f"/tasks/{task.slug}/submit/").content.decode()
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    again = client.get(f"/tasks/{task.slug}/submit/").content.decode()
+    assert key not in again  # a fresh key for each page
+    first_file = csv_bytes(predictions_frame(task))
+    sent = [
+        client.post(
+            f"/tasks/{task.slug}/submit/",
+            {"file": upload(data), "note": "resent", "idempotency_key": key},
+        )
+        for data in (first_file, first_file)
+    ]
+    (submission,) = Submission.objects.all()
+    assert [r["Location"] for r in sent] == [f"/submissions/{submission.pk}/"] * 2
+    frame = predictions_frame(task)
+    frame.loc[0, "label"] = frame.loc[1, "label"]
+    other = client.post(
+        f"/tasks/{task.slug}/submit/",
+        {"file": upload(csv_bytes(frame)), "note": "another file", "idempotency_key": key},
+    )
+    assert Submission.objects.count() == 2
+    assert other["Location"] != sent[0]["Location"]
+    refused = client.post(
+        f"/tasks/{task.slug}/submit/",
+        {"file": upload(first_file), "idempotency_key": "not a key"},
+    )
+    assert refused.status_code == 302 and Submission.objects.count() == 2
+
+
 def test_a_refused_post_goes_back_with_the_reason(task, alice):
     client = browser_for(alice.user)
     response = client.post(

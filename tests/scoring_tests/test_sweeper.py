@@ -90,6 +90,22 @@ def test_stale_scoring_submissions_are_requeued_and_lost_messages_published_agai
     assert run_sweeper(django_capture_on_commit_callbacks).requeued == []
 
 
+def test_after_a_broker_restart_every_queued_job_without_a_message_is_published_at_once(
+    task, broker, django_capture_on_commit_callbacks
+):
+    """The broker restarted empty: a worker sees it (jobs.liveness) and republishes with
+    ``fresh``, so a row queued a second ago gets its message now, not after half the bound;
+    one whose message is on the broker, or that runs, gets none."""
+    young = new_submission(task, age=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = new_submission(task, age=1)  # its message is on the broker
+    new_submission(task, status=SubmissionStatus.SCORING, age=1, attempts=1)
+    assert jobs_republish() == {}  # too young for the periodic look
+    assert jobs_republish(fresh=True) == {SCORING.task_name: [young.pk]}
+    assert queued_submission_pks(broker) == sorted([young.pk, waiting.pk])
+    assert jobs_republish(fresh=True) == {}
+
+
 def test_a_stale_submission_goes_back_ahead_of_the_queue_and_a_rescore_behind_it(
     task, broker, django_capture_on_commit_callbacks
 ):
