@@ -41,6 +41,7 @@ from pathlib import Path
 
 import requests
 from load_test import LOOPBACK, Process, percentile, wait_until
+from run_from_request import manage, python_of
 
 from runtime.localredis import free_port, start_local_redis
 
@@ -48,29 +49,6 @@ REPO = Path(__file__).resolve().parents[1]
 TRACK = "classification"
 READS = ("track API (token)", "track page (anonymous)", "task API (token)", "transfer API (token)")
 TARGET = 0.5
-
-
-def python_of(code: Path) -> str:
-    """The checkout's own interpreter (its ``.venv``), else this one."""
-    own = code / ".venv" / "bin" / "python"
-    return str(own) if own.exists() else sys.executable
-
-
-def manage(code: Path, env: dict[str, str], *args: str) -> str:
-    import subprocess
-
-    done = subprocess.run(
-        [python_of(code), str(code / "manage.py"), *args],
-        env={**env, "PYTHONPATH": str(code)},
-        cwd=code,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if done.returncode != 0:
-        tail = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-        raise SystemExit(f"manage.py {args[0]} failed:\n{tail}")
-    return done.stdout
 
 
 FIXTURE = """
