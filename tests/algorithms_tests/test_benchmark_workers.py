@@ -16,6 +16,7 @@ from leaderboard.transfer import transfer_matrix
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm
 from tests.scoring_tests.factories import imported_task, make_participant
+from tests.support.broker import lose_messages
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
@@ -91,7 +92,7 @@ def test_the_budget_stops_the_queue_and_a_restart_with_more_budget_resumes_it(
 
     # A crash: the worker is killed; the queue is in the database, nothing is lost.
     worker.kill()
-    broker.flushall()  # and whatever messages were left with it
+    lose_messages(broker)  # and whatever messages were left with it
     settings.BENCHMARK_CPU_HOURS_PER_DAY = 1
     restarted = algorithms_worker_factory(env={"BENCHMARK_CPU_HOURS_PER_DAY": "1"})
     # The beat's tick (run here: the test starts no beat) rings for the queued re-runs.

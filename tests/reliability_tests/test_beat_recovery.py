@@ -22,10 +22,9 @@ from celery.beat import PersistentScheduler
 
 from challenges.models import WorkerHeartbeat
 from jobs.celery import app, task_modules_loaded
-from jobs.liveness import EPOCH_KEY
 from scoring.models import Submission, SubmissionStatus
 from tests.reliability_tests.conftest import make_setup, wait_for
-from tests.support.broker import queue_length
+from tests.support.broker import lose_messages, queue_length
 from tests.support.waiting import wait_logged, wait_scored_line
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
@@ -58,9 +57,7 @@ def test_submissions_whose_messages_were_lost_are_scored_once_when_beat_returns(
     # worker had taken): its marker says so, as a worker's earlier beat would have set it.
     # (A broker that lost its data is found by the workers' own beats instead: jobs.liveness,
     # test_lost_publishes.py.)
-    for key in broker.keys("scoring*"):
-        broker.delete(key)
-    broker.set(EPOCH_KEY, "an earlier worker")
+    lose_messages(broker)
 
     quick = {"JOB_REPUBLISH_SECONDS": "2"}  # a row queued 1 s without a message lost it
     worker = processes(env=quick)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils.functional import empty
 
 from scoring.models import Submission
 from tests.reliability_tests.conftest import make_setup
@@ -51,6 +51,15 @@ def fail_midway(real_save):
     return save
 
 
+def private_storage_class() -> type:
+    """The class of the storage an upload is written to now (the submission's field follows
+    settings.STORAGES, which another test of this process may have changed and restored)."""
+    storage = Submission._meta.get_field("file").storage
+    if getattr(storage, "_wrapped", None) is empty:
+        storage._setup()
+    return type(getattr(storage, "_wrapped", storage))
+
+
 @pytest.fixture
 def setup(tmp_path):
     return make_setup(tmp_path, daily_submission_limit=1)
@@ -60,7 +69,7 @@ def setup(tmp_path):
 def test_a_storage_failure_during_an_api_upload_is_a_clear_503_that_costs_nothing(
     setup, monkeypatch, fault
 ):
-    private = type(storages["private"])
+    private = private_storage_class()
     broken = refuse_before_writing if fault == "before writing" else fail_midway(private._save)
     before = stored_files()
     with monkeypatch.context() as patch:
@@ -81,7 +90,7 @@ def test_a_storage_failure_during_an_api_upload_is_a_clear_503_that_costs_nothin
 def test_a_storage_failure_during_a_form_upload_says_so_and_costs_nothing(setup, monkeypatch):
     client = Client()
     client.force_login(setup.user)
-    private = type(storages["private"])
+    private = private_storage_class()
     before = stored_files()
     with monkeypatch.context() as patch:
         patch.setattr(private, "_save", refuse_before_writing)

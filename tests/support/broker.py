@@ -66,3 +66,15 @@ def task_of(message: dict) -> tuple[str, dict, int | None]:
     """A message's task name, keyword arguments and priority."""
     _args, kwargs, _embed = json.loads(b64decode(message["body"]))
     return message["headers"]["task"], kwargs, message["properties"].get("priority")
+
+
+def lose_messages(broker: Any) -> None:
+    """Every message on the broker is lost, but the broker keeps its data otherwise (a worker
+    killed with its prefetched messages, publishes that failed): the workers' marker stays,
+    so no worker's beat takes it for a broker that lost its data (jobs.liveness) and only
+    the republish rules bring the jobs back. (``flushall`` is a broker restarted empty.)"""
+    from jobs.liveness import EPOCH_KEY
+
+    marker = broker.get(EPOCH_KEY)
+    broker.flushall()
+    broker.set(EPOCH_KEY, marker or "an earlier worker")
