@@ -27,22 +27,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import requests
 from load_test import LOOPBACK, Process, wait_until
-from run_from_request import SETUP, TRIVIAL, manage, python_of
+from run_from_request import SETUP, TRIVIAL, local_site, manage, python_of, site_env
 
-from runtime.localredis import free_port, start_local_redis
+from runtime.localredis import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CURL_WAIT = """
@@ -74,32 +72,19 @@ def main() -> int:
     opts = parser.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("curl is not installed: the bench compares chal with it (install curl)")
-    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
-    redis = start_local_redis(work / "redis", port=None)
-    processes: list[Process] = []
-    try:
-        return run(opts, work, redis.url, processes)
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    with local_site("bench-cli-") as (work, redis_url, processes):
+        return run(opts, work, redis_url, processes)
 
 
 def run(opts, work: Path, redis_url: str, processes: list[Process]) -> int:
     data = work / "data"
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32),  # this run's own, thrown away with it
-        "ALLOWED_HOSTS": LOOPBACK,
-        "REDIS_URL": redis_url,
-        "DATA_DIR": str(data),
-        "LOG_LEVEL": "WARNING",
-        "BENCHMARK_ON_ARRIVAL": "0",
-        "SUBMISSION_MAX_BYTES": str(1 << 30),
-    }
+    env = site_env(
+        redis_url=redis_url,
+        data_dir=data,
+        log_level="WARNING",
+        BENCHMARK_ON_ARRIVAL="0",
+        SUBMISSION_MAX_BYTES=str(1 << 30),
+    )
     manage(REPO, env, "migrate", "--no-input", "-v", "0")
     setup = SETUP.format(work=str(work), trivial=TRIVIAL, sizes=[opts.rows])
     fixture = json.loads(manage(REPO, env, "shell", "-c", setup).strip().splitlines()[-1])

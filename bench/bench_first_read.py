@@ -32,18 +32,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
 from load_test import LOOPBACK, Process, percentile, wait_until
-from run_from_request import manage, python_of
+from run_from_request import local_site, manage, python_of, site_env
 
-from runtime.localredis import free_port, start_local_redis
+from runtime.localredis import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TRACK = "classification"
@@ -103,34 +100,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     opts = parser.parse_args()
     code = opts.code.resolve()
-    data_dir = Path(tempfile.mkdtemp(prefix="first-read-"))
-    redis = start_local_redis(data_dir / "redis", port=None)
-    processes: list[Process] = []
-    try:
-        return run(opts, code, data_dir, redis.url, processes)
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        redis.stop()
-        if opts.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with local_site("first-read-", keep=opts.keep) as (data_dir, redis_url, processes):
+        return run(opts, code, data_dir, redis_url, processes)
 
 
 def run(opts, code: Path, data_dir: Path, redis_url: str, processes: list[Process]) -> int:
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)},
-        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": LOOPBACK,
-        "REDIS_URL": redis_url,
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-        "BENCHMARK_ON_ARRIVAL": "0",
-    }
+    env = site_env(
+        redis_url=redis_url, data_dir=data_dir, PYTHONUNBUFFERED="1", BENCHMARK_ON_ARRIVAL="0"
+    )
     started = time.monotonic()
     manage(code, env, "migrate", "--no-input", "-v", "0")
     cache = opts.cache_dir

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -114,6 +116,44 @@ print(json.dumps({{"token": token, "algorithm": version.algorithm_id, "tasks": t
 """
 
 
+@contextmanager
+def local_site(prefix: str, *, keep: bool = False) -> Iterator[tuple[Path, str, list[Process]]]:
+    """A work folder with a private Redis for a bench's server processes: yields the folder,
+    the Redis URL and the list the bench adds its processes to; at the end the processes stop
+    (last started first), then Redis, and the folder goes (``keep``: it stays, and is named)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    redis = start_local_redis(work / "redis", port=None)
+    processes: list[Process] = []
+    try:
+        yield work, redis.url, processes
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        redis.stop()
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def site_env(
+    *, redis_url: str, data_dir: Path, log_level: str = "INFO", **extra: str
+) -> dict[str, str]:
+    """The environment of a bench's server processes and manage.py commands: local settings
+    without DEBUG, a secret of this run's own, loopback only, this run's Redis and data."""
+    return {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": LOOPBACK,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": log_level,
+        **extra,
+    }
+
+
 def python_of(code: Path) -> str:
     own = code / ".venv" / "bin" / "python"
     return str(own) if own.exists() else sys.executable
@@ -142,37 +182,20 @@ def main() -> int:
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout the server runs")
     parser.add_argument("--keep", action="store_true")
     opts = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="run-from-request-"))
-    redis = start_local_redis(work / "redis", port=None)
-    processes: list[Process] = []
-    try:
-        return run(opts, opts.code.resolve(), work, redis.url, processes)
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        redis.stop()
-        if opts.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with local_site("run-from-request-", keep=opts.keep) as (work, redis_url, processes):
+        return run(opts, opts.code.resolve(), work, redis_url, processes)
 
 
 def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> int:
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        "DJANGO_SETTINGS_MODULE": "challenge_platform.settings.local",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": LOOPBACK,
-        "REDIS_URL": redis_url,
-        "DATA_DIR": str(work / "data"),
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-        "BENCHMARK_ON_ARRIVAL": "0",
-        "BENCHMARK_REUSE_RESULTS": "0",
-        "REPRODUCTION_SHARE": "0",
-        "BENCHMARK_CPU_HOURS_PER_DAY": "10000",
-    }
+    env = site_env(
+        redis_url=redis_url,
+        data_dir=work / "data",
+        PYTHONUNBUFFERED="1",
+        BENCHMARK_ON_ARRIVAL="0",
+        BENCHMARK_REUSE_RESULTS="0",
+        REPRODUCTION_SHARE="0",
+        BENCHMARK_CPU_HOURS_PER_DAY="10000",
+    )
     manage(code, env, "migrate", "--no-input", "-v", "0")
     setup = SETUP.format(work=str(work), trivial=TRIVIAL, sizes=list(opts.rows))
     fixture = json.loads(manage(code, env, "shell", "-c", setup).strip().splitlines()[-1])
