@@ -72,6 +72,7 @@ from bench.multihost_hosts import (
     start_services,
     wait_ready,
 )
+from scoring.task_names import SCORE_SUBMISSION
 
 WEB_CONCURRENCY = 2
 DATA_TMPFS_MB = {"worker1": 64, "worker2": 64, "jobs": 256}
@@ -308,7 +309,7 @@ class Report:
         return max(max(ends.values()) - since, 0.0), f"{len(fault.held)} job(s) {what} final"
 
     def _scoring_again(self, fault: Fault, scored_at: dict[int, float | None]):
-        pending = self.finished([("scoring.tasks.score_submission", pk) for pk in fault.pending])
+        pending = self.finished([(SCORE_SUBMISSION, pk) for pk in fault.pending])
         if any(v is None for v in pending.values()):
             return None, "a submission pending at the fault never ended"
         after = sorted(

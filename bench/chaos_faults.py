@@ -31,10 +31,12 @@ from pathlib import Path
 import psycopg
 import redis
 
+from algorithms import task_names as algorithm_tasks
 from bench.chaos_schedule import KINDS, Planned
 from bench.multihost_faults import db_rows
 from bench.multihost_hosts import Cluster, addr, pg_ctl, wait_until
 from jobs import broker
+from scoring import task_names as scoring_tasks
 
 # The Celery worker processes of each worker host (the Procfile's names).
 HOST_WORKERS = {"worker1": ("worker",), "worker2": ("worker",), "jobs": ("algorithms",)}
@@ -213,7 +215,7 @@ class Injector:
         """SIGKILL every process of a scoring host while it scores (waiting up to 10 s for
         one), then start its worker again after the planned delay."""
         self.stopped(fault.host, HOST_WORKERS[fault.host])
-        self.hunt(fault.host, "scoring.tasks.score_submission", seconds=20)
+        self.hunt(fault.host, scoring_tasks.SCORE_SUBMISSION, seconds=20)
         self.begin(fault, holding=fault.host, pending=False)
         n = self.c.signal_host(fault.host, signal.SIGKILL)
         fault.detail = f"SIGKILL to {n} processes holding {len(fault.held)} job(s)"
@@ -225,7 +227,7 @@ class Injector:
     def algorithms_kill(self, fault: Fault) -> None:
         """SIGKILL the algorithms worker (its main process, pool and every sandbox under it)
         while it runs a job (waiting up to 60 s for one); start it again later."""
-        self.hunt("jobs", "algorithms.tasks.run_algorithm", seconds=60)
+        self.hunt("jobs", algorithm_tasks.RUN_ALGORITHM, seconds=60)
         process = self.c.started[("jobs", "algorithms")]
         self.stopped("jobs", ("algorithms",))
         tree = process_tree(process.pid)

@@ -64,6 +64,7 @@ from bench.multihost_hosts import (
     start_services,
     wait_ready,
 )
+from scoring.task_names import SCORE_SUBMISSION
 
 # --- the uploads ---------------------------------------------------------------------------------
 
@@ -180,9 +181,9 @@ def taken_back(c: Cluster, fault: Fault, by_id: dict[int, tuple]) -> str:
     rows = db_rows(
         c,
         "SELECT object_id, lost_reason, extract(epoch FROM lost_at) "
-        "FROM jobs_jobclaim WHERE job_type = 'scoring.tasks.score_submission' "
+        "FROM jobs_jobclaim WHERE job_type = %s "
         "AND object_id = ANY(%s) AND lost_at IS NOT NULL ORDER BY lost_at",
-        (fault.stranded,),
+        (SCORE_SUBMISSION, fault.stranded),
     )
     first = {}
     for pk, reason, at in rows:
