@@ -13,6 +13,7 @@ loads its task modules).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -26,40 +27,69 @@ logger = logging.getLogger("jobs.liveness")
 _watch: liveness.Liveness | None = None
 
 
+# The pool's processes are forked from the main process while its liveness threads run (at
+# start, and whenever a pool process is replaced). CPython frees the other threads' locals in
+# a forked child, so a database connection one of them held open at that moment would be
+# closed by the child: SQLite's locks and WAL index, or PostgreSQL's socket, are the
+# parent's, and the child's close broke them (a scoring worker read a stale database, then
+# "disk I/O error", on the embedded SQLite default). So the main process's database work
+# holds this lock with its connections open, and a fork waits for it (registered in
+# ``_on_worker_init``).
+_no_fork = threading.Lock()
+_fork_guarded = False
+
+
+def _guard_forks() -> None:
+    global _fork_guarded
+    if not _fork_guarded:
+        os.register_at_fork(
+            before=_no_fork.acquire,
+            after_in_parent=_no_fork.release,
+            after_in_child=_no_fork.release,
+        )
+        _fork_guarded = True
+
+
 def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
     """Take back ``holder``'s jobs (the liveness thread's call); its connections closed."""
-    try:
-        report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
-    finally:
-        connections.close_all()  # this thread's connections only: none kept between sweeps
+    with _no_fork:
+        try:
+            report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
+        finally:
+            connections.close_all()  # this thread's connections only: none kept between sweeps
     return report.requeued, report.failed
 
 
 def republish_all(reason: str) -> None:
     """Publish again every queued job with no message on the broker, whatever its age (the
     broker restarted: :mod:`jobs.liveness`); its own thread, its connections closed."""
-    try:
-        published = republish.jobs_republish(fresh=True)
-        count = sum(len(pks) for pks in published.values())
-        logger.warning("after %s: %s job(s) published again", reason, count)
-    except Exception:  # the database away: the beat's republish is the fallback
-        logger.warning("could not publish the queued jobs again after %s", reason, exc_info=True)
-    finally:
-        connections.close_all()
+    with _no_fork:
+        try:
+            published = republish.jobs_republish(fresh=True)
+            count = sum(len(pks) for pks in published.values())
+            logger.warning("after %s: %s job(s) published again", reason, count)
+        except Exception:  # the database away: the beat's republish is the fallback
+            logger.warning(
+                "could not publish the queued jobs again after %s", reason, exc_info=True
+            )
+        finally:
+            connections.close_all()
 
 
 def claim_holders() -> list[str]:
     """Every holder the claims table names (the liveness thread's call)."""
-    try:
-        return holders.claim_holders()
-    finally:
-        connections.close_all()
+    with _no_fork:
+        try:
+            return holders.claim_holders()
+        finally:
+            connections.close_all()
 
 
 def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     """Main process, before the pool forks: name this worker and beat once, so a job it
     claims always has a holder others can watch."""
     global _watch
+    _guard_forks()
     holder = liveness.name_this_worker(sender.hostname)
     beat, lost_after = liveness.beat_settings()
     _watch = liveness.Liveness(
