@@ -29,10 +29,10 @@ _watch: liveness.Liveness | None = None
 
 # The pool's processes are forked from the main process while its liveness threads run (at
 # start, and whenever a pool process is replaced). CPython frees the other threads' locals in
-# a forked child, so a database connection one of them held open at that moment would be
-# closed by the child: SQLite's locks and WAL index, or PostgreSQL's socket, are the
-# parent's, and the child's close broke them (a scoring worker read a stale database, then
-# "disk I/O error", on the embedded SQLite default). So the main process's database work
+# a forked child, so an SQLite connection one of them held open at that moment would be
+# closed by the child, whose locks and WAL index are the parent's: a scoring worker forked
+# during the start-up republish read a stale database and was refused every write ("database
+# is locked", then "disk I/O error") on the embedded default. So the main process's database work
 # holds this lock with its connections open, and a fork waits for it (registered in
 # ``_on_worker_init``).
 _no_fork = threading.Lock()

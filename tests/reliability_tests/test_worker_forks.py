@@ -1,9 +1,9 @@
 """A pool process is never forked while a thread of the worker's main process holds a database
 connection (jobs.worker): CPython frees the other threads' locals in a forked child, so the
-child would close the parent's connection, whose SQLite locks and WAL index (or PostgreSQL
-socket) are the parent's. Seen on the embedded SQLite default: a scoring worker forked while
-its start-up republish ran read a stale database ("submission 1 no longer exists"), then
-answered "disk I/O error".
+child would close the parent's connection, whose SQLite locks and WAL index are the parent's.
+Seen on the embedded SQLite default: a scoring worker forked while its start-up republish
+held a write transaction read a stale database ("submission 1 no longer exists"), was refused
+every write ("database is locked"), then answered "disk I/O error".
 """
 
 from __future__ import annotations
