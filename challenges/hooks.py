@@ -14,6 +14,9 @@ travels. Each event says when its receivers run (:class:`When`), chosen per even
 - ``IN_TRANSACTION``: synchronously, inside the emitter's transaction, each receiver in its
   own savepoint. The reaction commits with the change (a score and its board together) and a
   failing receiver is logged and rolled back alone; it never undoes the change that emitted.
+  One exception: when its savepoint cannot be rolled back (the connection was lost), the
+  emitter's transaction is lost too, and the error is raised to the emitter, which would
+  otherwise go on as if its change had committed.
 - ``AFTER_COMMIT``: once the emitter's transaction commits (at once outside one), each
   receiver in its own transaction; nothing runs if the change rolls back. For reactions that
   must only follow a durable change and may take time (the final standings' notices).
@@ -234,7 +237,8 @@ def receivers(event: type[HookEvent]) -> tuple[Receiver, ...]:
 
 
 def emit(event: HookEvent) -> None:
-    """Tell ``event``'s receivers, by its ``when`` rule. Never raises for a receiver."""
+    """Tell ``event``'s receivers, by its ``when`` rule. Never raises for a receiver, unless
+    the receiver lost the caller's transaction (the module's docstring)."""
     kind = _checked(type(event))
     for receiver in tuple(_receivers.get(kind, ())):
         if event.when is When.AFTER_COMMIT:
@@ -249,3 +253,17 @@ def _call(receiver: Receiver, event: HookEvent) -> None:
             receiver(event)
     except Exception:
         logger.exception("%s failed on %s", getattr(receiver, "__qualname__", receiver), event)
+        if _caller_transaction_lost():
+            # The savepoint could not be rolled back (the connection was lost: a database
+            # restart, its connections killed): the caller's whole transaction is gone, and
+            # Django would end its block with a silent rollback. The caller must hear it,
+            # or it goes on as if its work had committed (a job logged "scored" that stayed
+            # running until the sweeper found it).
+            raise
+
+
+def _caller_transaction_lost() -> bool:
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and (
+        connection.needs_rollback or connection.closed_in_transaction
+    )

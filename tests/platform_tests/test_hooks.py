@@ -8,12 +8,23 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models.signals import post_save
 
 from challenges import hooks
 from challenges.models import AuditEvent, Challenge, TeamMembership
+from jobs import lifecycle
+from scoring.models import Submission
+from scoring.services.lifecycle import SCORING
+from scoring.services.upload import submission_create
 from tests.platform_tests.factories import ChallengeFactory
+from tests.scoring_tests.factories import (
+    csv_bytes,
+    imported_task,
+    make_participant,
+    predictions_frame,
+    upload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = (
@@ -158,9 +169,7 @@ def test_the_apps_subscribe_in_ready_and_no_model_signal_carries_an_event():
     assert receivers.bump_challenge_boards in hooks.receivers(hooks.ChallengeRevealChanged)
     assert scoring_receivers.rescore_on_new_data in hooks.receivers(hooks.TaskDataChanged)
     assert algorithm_receivers.rerun_benchmark_on_arrival in hooks.receivers(hooks.TaskAdded)
-    assert algorithm_receivers.rerun_benchmark_on_new_data in hooks.receivers(
-        hooks.TaskDataChanged
-    )
+    assert algorithm_receivers.rerun_benchmark_on_new_data in hooks.receivers(hooks.TaskDataChanged)
     for event, receiver in notification_hooks.RECEIVERS:
         assert receiver in hooks.receivers(event)
     assert not post_save.has_listeners(TeamMembership)
@@ -200,3 +209,48 @@ def test_no_product_module_carries_an_event_on_a_django_signal():
                 ):
                     offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def _lose_the_connection() -> None:
+    """What a database restart or pg_terminate_backend does to a receiver: its connection
+    is gone, so its query fails and its savepoint cannot be rolled back either."""
+    connection.connection.close()
+    Challenge.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_that_loses_the_connection_fails_the_emitter_s_transaction(subscribed):
+    """Django ends a block whose savepoint could not be rolled back with a silent rollback:
+    the emitter must not go on as if its change had committed (a scoring logged "scored"
+    while its row stayed running, re-scored by the sweeper minutes later)."""
+    challenge = ChallengeFactory(title="Before")
+    subscribed(hooks.TaskResultsChanged, lambda event: _lose_the_connection())
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Challenge.objects.filter(pk=challenge.pk).update(title="After")
+        hooks.emit(hooks.TaskResultsChanged(task_id=1, team_id=1))
+    connection.close()
+    challenge.refresh_from_db()
+    assert challenge.title == "Before"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_hook_lost_the_connection_is_not_taken_for_finished(subscribed, tmp_path):
+    task = imported_task(tmp_path)
+    who = make_participant(task.track.challenge)
+    submission = submission_create(
+        task=task, user=who.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+    assert lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery", delivery_id="delivery")
+    subscribed(hooks.TaskResultsChanged, lambda event: _lose_the_connection())
+    with pytest.raises(DatabaseError):
+        lifecycle.job_transition(
+            SCORING,
+            pk=submission.pk,
+            token="delivery",
+            status="scored",
+            then=lambda: hooks.emit(hooks.TaskResultsChanged(task_id=task.pk, team_id=1)),
+        )
+    connection.close()
+    row = Submission.objects.get(pk=submission.pk)
+    # Still held by its delivery, which takes it back when it runs again (a retry).
+    assert (row.status, row.claim_token) == ("scoring", "delivery")
