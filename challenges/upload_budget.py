@@ -39,6 +39,7 @@ Refusals raise :class:`UploadBudgetExceeded`; the services turn it into their ow
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -55,6 +56,7 @@ from common.rates import Rate, next_utc_midnight, parse_rate
 from common.refusals import Refusal
 from common.units import byte_size
 from runtime.localredis import cache_unavailable_errors
+from runtime.wsgi_retry import undone_on_replay
 
 from .models import Team
 
@@ -126,7 +128,9 @@ def upload_rate_check(*, team: Team) -> None:
 
 def upload_rate_take(*, team: Team) -> None:
     """Count one upload of ``team``, or raise :class:`UploadBudgetExceeded` (429, nothing
-    counted) when the window is full. Call it once per upload, when its body has arrived."""
+    counted) when the window is full. Call it once per upload, when its body has arrived.
+    Should the request be run again because the database went away before it committed
+    (runtime/wsgi_retry.py), its slot is given back first: the one upload counts once."""
     rate = upload_rate()
     if rate is None:
         return
@@ -136,6 +140,8 @@ def upload_rate_take(*, team: Team) -> None:
             held = cache.get_many(keys)
             for key in keys:
                 if key not in held and cache.add(key, time.time(), timeout=rate.seconds):
+                    with undone_on_replay() as undo:
+                        undo(functools.partial(_give_back, slot=key))
                     return
             held = cache.get_many(keys)
             if len(held) >= rate.count:
@@ -144,6 +150,14 @@ def upload_rate_take(*, team: Team) -> None:
         logger.warning("the upload rate is not counted: the cache is unavailable", exc_info=True)
         return
     raise _over_the_rate(rate, held)
+
+
+def _give_back(*, slot: str) -> None:
+    """Free a slot :func:`upload_rate_take` took (freeing a free slot does nothing)."""
+    try:
+        cache.delete(slot)
+    except cache_unavailable_errors():
+        logger.warning("an upload's rate slot was not given back: the cache is unavailable")
 
 
 # --- daily limits ------------------------------------------------------------------------------

@@ -262,6 +262,10 @@ class DatabaseRetryMiddleware:
                 and state.undo_all()
             )
             if not again:
+                if state.run_again:
+                    # It lost the database with nothing committed and is answered 503: the
+                    # client sends it again, so what it took (a rate slot) is given back.
+                    state.undo_all()
                 if answer:
                     start_response(*answer[0])
                 return result

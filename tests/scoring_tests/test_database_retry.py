@@ -246,3 +246,30 @@ def test_a_release_check_that_lost_the_database_after_taking_its_budget_is_run_a
     assert status.startswith("200"), body
     assert json.loads(body)["budget"]["used"] == 1
     assert ReleaseCheckUse.objects.filter(team=ann.team).count() == 1
+
+
+def test_an_upload_run_again_counts_once_against_its_team_s_rate(task, alice, settings):
+    """The lost attempt's slot of the upload rate is given back before the request runs
+    again: with one upload a minute, the replay is accepted, and the next upload is not."""
+    settings.TEAM_UPLOAD_RATE = "1/minute"
+    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
+    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"')
+    with connection.execute_wrapper(fault):
+        status, body = call(app, upload_environ(task, alice.user))
+    assert fault.hit == 1
+    assert status.startswith("201"), body
+    status, body = call(app, upload_environ(task, alice.user))
+    assert status.startswith("429"), body
+    assert Submission.objects.count() == 1
+
+
+def test_an_upload_answered_503_after_its_retries_costs_no_rate(task, alice, settings):
+    settings.TEAM_UPLOAD_RATE = "1/minute"
+    settings.DATABASE_RETRIES = 1
+    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
+    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"', times=2)
+    with connection.execute_wrapper(fault):
+        status, _ = call(app, upload_environ(task, alice.user))
+    assert fault.hit == 2 and status.startswith("503")
+    status, body = call(app, upload_environ(task, alice.user))  # the client sends it again
+    assert status.startswith("201"), body
