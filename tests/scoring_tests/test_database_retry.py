@@ -84,12 +84,19 @@ class LoseConnection:
         return execute(sql, params, many, context)
 
 
-def test_an_upload_that_lost_the_database_before_commit_is_run_again_once(task, alice):
+def upload_losing_the_database(task, user, times: int = 1) -> tuple[str, bytes, int]:
+    """An upload through the retry layer whose submission's INSERT loses the connection
+    ``times`` times: its answer and how often the fault hit."""
     app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
-    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"')
+    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"', times=times)
     with connection.execute_wrapper(fault):
-        status, body = call(app, upload_environ(task, alice.user))
-    assert fault.hit == 1
+        status, body = call(app, upload_environ(task, user))
+    return status, body, fault.hit
+
+
+def test_an_upload_that_lost_the_database_before_commit_is_run_again_once(task, alice):
+    status, body, hit = upload_losing_the_database(task, alice.user)
+    assert hit == 1
     assert status.startswith("201"), body
     (submission,) = Submission.objects.all()  # the lost attempt's row was rolled back
     assert json.loads(body)["id"] == submission.pk and submission.note == "retried"
@@ -252,12 +259,10 @@ def test_an_upload_run_again_counts_once_against_its_team_s_rate(task, alice, se
     """The lost attempt's slot of the upload rate is given back before the request runs
     again: with one upload a minute, the replay is accepted, and the next upload is not."""
     settings.TEAM_UPLOAD_RATE = "1/minute"
-    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
-    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"')
-    with connection.execute_wrapper(fault):
-        status, body = call(app, upload_environ(task, alice.user))
-    assert fault.hit == 1
+    status, body, hit = upload_losing_the_database(task, alice.user)
+    assert hit == 1
     assert status.startswith("201"), body
+    app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
     status, body = call(app, upload_environ(task, alice.user))
     assert status.startswith("429"), body
     assert Submission.objects.count() == 1
@@ -266,10 +271,8 @@ def test_an_upload_run_again_counts_once_against_its_team_s_rate(task, alice, se
 def test_an_upload_answered_503_after_its_retries_costs_no_rate(task, alice, settings):
     settings.TEAM_UPLOAD_RATE = "1/minute"
     settings.DATABASE_RETRIES = 1
+    status, _, hit = upload_losing_the_database(task, alice.user, times=2)
+    assert hit == 2 and status.startswith("503")
     app = DatabaseRetryMiddleware(ChunkedBodyMiddleware(WSGIHandler()))
-    fault = LoseConnection('INSERT INTO "SCORING_SUBMISSION"', times=2)
-    with connection.execute_wrapper(fault):
-        status, _ = call(app, upload_environ(task, alice.user))
-    assert fault.hit == 2 and status.startswith("503")
     status, body = call(app, upload_environ(task, alice.user))  # the client sends it again
     assert status.startswith("201"), body
