@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import signals
@@ -32,9 +34,9 @@ _watch: liveness.Liveness | None = None
 # a forked child, so an SQLite connection one of them held open at that moment would be
 # closed by the child, whose locks and WAL index are the parent's: a scoring worker forked
 # during the start-up republish read a stale database and was refused every write ("database
-# is locked", then "disk I/O error") on the embedded default. So the main process's database work
-# holds this lock with its connections open, and a fork waits for it (registered in
-# ``_on_worker_init``).
+# is locked", then "disk I/O error") on the embedded default. So the main process's database
+# work holds this lock with its connections open (``_main_process_database``), and a fork
+# waits for it (registered in ``_on_worker_init``).
 _no_fork = threading.Lock()
 _fork_guarded = False
 
@@ -50,20 +52,28 @@ def _guard_forks() -> None:
         _fork_guarded = True
 
 
-def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
-    """Take back ``holder``'s jobs (the liveness thread's call); its connections closed."""
+@contextmanager
+def _main_process_database() -> Iterator[None]:
+    """Database work of the main process (a liveness thread's): no fork while it runs, and
+    this thread's connections closed at its end, so none is kept for a later fork to meet."""
     with _no_fork:
         try:
-            report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
+            yield
         finally:
-            connections.close_all()  # this thread's connections only: none kept between sweeps
+            connections.close_all()  # this thread's connections only
+
+
+def sweep_lost(holder: str, reason: str) -> tuple[list[int], list[int]]:
+    """Take back ``holder``'s jobs (the liveness thread's call)."""
+    with _main_process_database():
+        report = lifecycle.jobs_sweep_lost(holder=holder, reason=reason)
     return report.requeued, report.failed
 
 
 def republish_all(reason: str) -> None:
     """Publish again every queued job with no message on the broker, whatever its age (the
-    broker restarted: :mod:`jobs.liveness`); its own thread, its connections closed."""
-    with _no_fork:
+    broker restarted: :mod:`jobs.liveness`); its own thread."""
+    with _main_process_database():
         try:
             published = republish.jobs_republish(fresh=True)
             count = sum(len(pks) for pks in published.values())
@@ -72,17 +82,12 @@ def republish_all(reason: str) -> None:
             logger.warning(
                 "could not publish the queued jobs again after %s", reason, exc_info=True
             )
-        finally:
-            connections.close_all()
 
 
 def claim_holders() -> list[str]:
     """Every holder the claims table names (the liveness thread's call)."""
-    with _no_fork:
-        try:
-            return holders.claim_holders()
-        finally:
-            connections.close_all()
+    with _main_process_database():
+        return holders.claim_holders()
 
 
 def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
