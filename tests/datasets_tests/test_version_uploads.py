@@ -41,6 +41,7 @@ from tests.scoring_tests.factories import (
     imported_task,
 )
 from tests.scoring_tests.upload_admission_helpers import UntouchableBody
+from tests.support.storage_faults import private_storage_class
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024
@@ -397,15 +398,14 @@ def test_a_storage_failure_is_a_503_and_changes_nothing(task, owner, bundles, mo
     """A full disk (or an object store away) while the zip is stored: the uploader is told
     to try again (503, not a traceback), and no row or file is left. (The failure is
     simulated: a full disk is not something a test should make of the host's.)"""
-    storage = TaskVersionUpload._meta.get_field("bundle").storage
 
-    def full(name, content):
-        path = Path(storage.path(name))
+    def full(self, name, content):
+        path = Path(self.path(name))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half a zip")  # what a write cut short leaves
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage, "_save", full)
+    monkeypatch.setattr(private_storage_class(), "_save", full)
     before = data_dir_files()
     answer = post_version(api_client_for(owner), task, new_version(bundles, task))
     assert answer.status_code == 503 and answer.json()["code"] == "storage_unavailable"

@@ -8,16 +8,17 @@ after storage recovers is accepted.
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils.functional import empty
 
 from scoring.models import Submission
 from tests.reliability_tests.conftest import make_setup
+from tests.support.storage_faults import private_storage_class
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +50,6 @@ def fail_midway(real_save):
         return real_save(self, name, Truncated(content))
 
     return save
-
-
-def private_storage_class() -> type:
-    """The class of the storage an upload is written to now (the submission's field follows
-    settings.STORAGES, which another test of this process may have changed and restored)."""
-    storage = Submission._meta.get_field("file").storage
-    if getattr(storage, "_wrapped", None) is empty:
-        storage._setup()
-    return type(getattr(storage, "_wrapped", storage))
 
 
 @pytest.fixture
@@ -104,3 +96,17 @@ def test_a_storage_failure_during_a_form_upload_says_so_and_costs_nothing(setup,
     assert not Submission.objects.exists()
     assert stored_files() == before
     assert setup.upload().status_code == 201
+
+
+def test_every_storage_fault_in_the_tests_patches_the_storage_s_class() -> None:
+    """An instance patch undone by monkeypatch leaves the old bound method on the instance
+    and hides later tests' class patches (tests/support/storage_faults.py): a storage fault is
+    made through ``private_storage_class()`` only."""
+    patched = re.compile(r"setattr\(\s*([^,]+?),\s*\"_save\"")
+    allowed = {"private_storage_class()", "storage_class", "private"}
+    found = {}
+    for path in Path(__file__).resolve().parents[1].rglob("*.py"):
+        for target in patched.findall(path.read_text(encoding="utf-8")):
+            found.setdefault(target.strip(), []).append(path.name)
+    assert found, "the pattern no longer finds the tests' storage faults"
+    assert set(found) <= allowed, {t: f for t, f in found.items() if t not in allowed}

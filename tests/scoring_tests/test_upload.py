@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.files.storage import storages
 from django.utils import timezone
 
 from scoring.models import Submission, SubmissionStatus
@@ -22,6 +21,7 @@ from tests.scoring_tests.factories import (
     predictions_frame,
     upload,
 )
+from tests.support.storage_faults import private_storage_class
 
 pytestmark = pytest.mark.django_db
 
@@ -221,9 +221,7 @@ def test_the_limit_is_per_task(module_tasks, alice):
 
 
 def test_when_storage_fails_nothing_is_created_and_the_user_is_told(task, alice, monkeypatch):
-    # The storage's class, not the instance: monkeypatch would undo an instance patch by
-    # leaving the old bound method on the instance, which then hides any later class patch.
-    storage_class = type(storages["private"])
+    storage_class = private_storage_class()
 
     def broken(self, name, content):
         raise OSError("No space left on device")
