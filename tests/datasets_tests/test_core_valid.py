@@ -283,25 +283,22 @@ def test_standard_readers_accept_open_binary_files(tmp_path: Path) -> None:
         (lambda i: f"t{i}", ("counted", b"t", 0)),  # no padding: the most common shape
         (lambda i: f"t{i:05d}", ("numbered", b"t", 0)),
         (lambda i: str(i + 3), ("counted", b"", 3)),
-        (lambda i: f"x{(7 * i) % 31}", (None, None, None)),  # integers in another order
+        (lambda i: f"x{(7 * i) % 31}", ("spread", b"x", 0)),  # integers in another order
+        (lambda i: f"x{5000 * i}", (None, None, None)),  # integers too far apart
         (lambda i: f"id-{'abcdefg'[i % 7]}{i}", (None, None, None)),
     ],
-    ids=["counted", "numbered", "plain-integers", "shuffled-integers", "free"],
+    ids=["counted", "numbered", "plain-integers", "shuffled-integers", "sparse-integers", "free"],
 )
-def test_the_solution_records_the_test_ids_shape_once(
-    tmp_path: Path, make_id, expected
-) -> None:
+def test_the_solution_records_the_test_ids_shape_once(tmp_path: Path, make_id, expected) -> None:
     """The import proves the ids' shape and stores it with the solution; scoring reads it
     from there (and uses it only while it fits the ids)."""
-    from common.numbered import Counted, Numbered
+    from common.numbered import Counted, Numbered, Spread
     from scoring.core import load_solution
 
     def with_ids(df: pd.DataFrame) -> pd.DataFrame:
         return df.assign(id=[make_id(i) for i in range(len(df))])
 
-    folder = write_classification_bundle(
-        tmp_path / "b", rows=62, test=with_ids, solution=with_ids
-    )
+    folder = write_classification_bundle(tmp_path / "b", rows=62, test=with_ids, solution=with_ids)
     task = prepare_task(folder, work_dir=tmp_path / "w")
     solution = load_solution(
         task.files["private/solution.parquet"], kind="classification", classes=task.meta["classes"]
@@ -312,5 +309,5 @@ def test_the_solution_records_the_test_ids_shape_once(
     if kind is None:
         assert shape is None
     else:
-        assert isinstance(shape, Numbered if kind == "numbered" else Counted)
+        assert isinstance(shape, {"numbered": Numbered, "counted": Counted, "spread": Spread}[kind])
         assert (shape.prefix, shape.low) == (prefix, low)
