@@ -63,12 +63,16 @@ class Part:
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """What the pass must gather: declared types, pair groups, whether images/ exists."""
+    """What the pass must gather: declared types, pair groups, whether images/ exists;
+    ``settled``: the groups one profile showed to be text whatever else they hold
+    (``ColumnProfile.decides_text``: the other profiles of the group, in train or test,
+    gather no more text facts)."""
 
     declared: dict[str, str]
     group_of: dict[str, str]  # column -> its type group (a matching pair shares one)
     images_dir: bool
     distinct_cap: int
+    settled: set[str] = field(default_factory=set, compare=False)
 
 
 class BatchSink(Protocol):
@@ -271,6 +275,8 @@ def _profiles(table: Table, plan: ScanPlan, features: list[str]) -> dict[str, Co
             track_paths=declared == "image" or (declared is None and plan.images_dir),
             declared_image=declared == "image",
             infer=declared is None,
+            settled=plan.settled,
+            group=plan.group_of.get(name, name),
         )
     return profiles
 
