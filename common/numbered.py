@@ -274,7 +274,8 @@ def spread_from_values(prefix: bytes, values: np.ndarray) -> Spread | None:
     if span > SPREAD_PER_ROW * n + _SPREAD_SLACK:
         return None
     marks = np.zeros(span, dtype=np.uint8)
-    marks[values - low] = 1
+    for start in range(0, n, _DIGIT_ROWS * 8):  # a block at a time: no offsets of n values
+        marks[values[start : start + _DIGIT_ROWS * 8] - low] = 1
     if int(np.count_nonzero(marks)) != n:
         return None
     return Spread(prefix=prefix, low=low, span=span)

@@ -42,6 +42,7 @@ from common.numbered import (
 )
 
 MAX_BYTES = 64
+_BLOCK = 1 << 20  # ids a block, where a pass needs no array of the column's size
 CHUNK_BYTES = 1 << 24  # gather index memory per chunk
 MIX = (
     np.uint64(0x9E3779B97F4A7C15),
@@ -57,7 +58,11 @@ class IdIndex:
         if not pa.types.is_large_string(ids.type):
             ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)
-        longest = int(np.diff(self._raw_offsets(ids)).max()) if self.n else 0
+        offsets = self._raw_offsets(ids)
+        longest = max(  # a block at a time: no lengths of the column's size
+            (int(np.diff(offsets[s : s + _BLOCK + 1]).max()) for s in range(0, self.n, _BLOCK)),
+            default=0,
+        )
         self.usable = ids.null_count == 0 and longest <= MAX_BYTES
         self._width = max(1, -(-longest // 8))
         self.ids = ids  # keeps the buffers alive

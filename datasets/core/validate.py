@@ -68,6 +68,8 @@ from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
 from kinds.stress import StressRefused, stress_plan
 
+# The solution's rows are test's, in order (``_solution_rows_in_test``): no row map made.
+IN_TEST_ORDER = pa.array([], pa.int64())
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
 CATEGORICAL_MAX_MEAN_LENGTH = 40
@@ -314,11 +316,15 @@ def _solution_rows_in_test(
     indexes: dict[str, IdIndex],
     problems: list[str],
 ) -> pa.Array | None:
-    """The test row of each solution row (:func:`rules.check_same_ids`); None when either
-    file or its ids are unusable, or the two id sets differ."""
+    """The test row of each solution row (:func:`rules.check_same_ids`), or
+    :data:`IN_TEST_ORDER` when the solution's ids are test's very array (proven the same
+    in the same order as they were read: ``datasets.core.scan``); None when either file or
+    its ids are unusable, or the two id sets differ."""
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
     if test is None or solution is None or test_ids is None or solution_ids is None:
         return None
+    if same_memory(test_ids, solution_ids):
+        return IN_TEST_ORDER
     return rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
 
 
@@ -453,7 +459,7 @@ def _solution(
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
     rows = test_rows.to_numpy()
-    in_order = _counting(rows)  # the usual case: no copies
+    in_order = test_rows is IN_TEST_ORDER or _counting(rows)  # the usual case: no copies
 
     def in_test_order(values: pa.Array) -> pa.Array:
         if in_order:

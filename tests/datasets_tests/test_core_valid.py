@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasets.core import prepare_task, read_standard_csv, read_standard_parquet
+from datasets.core import (
+    BundleInvalid,
+    prepare_task,
+    read_standard_csv,
+    read_standard_parquet,
+    validate_bundle,
+)
 from tests.datasets_tests.bundles import (
     DROP,
     classification_frames,
@@ -311,3 +317,33 @@ def test_the_solution_records_the_test_ids_shape_once(tmp_path: Path, make_id, e
     else:
         assert isinstance(shape, {"numbered": Numbered, "counted": Counted, "spread": Spread}[kind])
         assert (shape.prefix, shape.low) == (prefix, low)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_ids_longer_than_the_keyed_width_are_paired_exactly(tmp_path: Path, reverse) -> None:
+    """Ids over ``idset.MAX_BYTES`` (64) are proven and paired by Arrow's exact kernels:
+    the bundle is imported (it stopped on an assertion), in test's order whatever the
+    solution's; one id missing from the solution is still named."""
+
+    def long_ids(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(id=["x" * 70 + str(i) for i in range(len(df))])
+
+    def shuffled(df: pd.DataFrame) -> pd.DataFrame:
+        df = long_ids(df)
+        return df.iloc[::-1] if reverse else df
+
+    folder = write_classification_bundle(tmp_path / "b", test=long_ids, solution=shuffled)
+    bundle = validate_bundle(folder)
+    assert bundle.solution["id"].to_pylist() == bundle.test_ids.to_pylist()
+    expected = pd.read_csv(folder / "solution.csv").set_index("id")["label"]
+    assert bundle.solution["label"].to_pylist() == [
+        expected[i] for i in bundle.test_ids.to_pylist()
+    ]
+
+    def one_missing(df: pd.DataFrame) -> pd.DataFrame:
+        return shuffled(df).iloc[1:] if not reverse else shuffled(df).iloc[:-1]
+
+    broken = write_classification_bundle(tmp_path / "c", test=long_ids, solution=one_missing)
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(broken)
+    assert any("missing from solution.csv" in p for p in refused.value.problems)
