@@ -333,7 +333,10 @@ def _level(
     assignment would), then read back a block at a time: nothing of the column's size
     but the level itself (at 10M UUIDs the level is 256 MB; the column-sized slots,
     entries and rows of a one-pass fill took 0.3 GB more at the import's peak)."""
-    table = np.full(1 << bits, -1, dtype=np.int64)
+    # From Arrow's pool, which hands back pages already in use where a fresh array's are
+    # faulted in and zeroed (256 MB at 10M keys).
+    table = np.frombuffer(pa.allocate_buffer(8 << bits), dtype=np.int64)
+    table.fill(-1)
     blocks = [slice(s, min(s + _BUILD_ROWS, keys.size)) for s in range(0, keys.size, _BUILD_ROWS)]
 
     def placed(block: slice) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,8 @@ def public_rows(labels: pa.Array, *, public_fraction: float, seed: int) -> np.nd
     # Rows of each label, in row order (a stable sort has one answer; on codes of 16 bits
     # or fewer, up to 65,536 labels, numpy's stable sort is a radix sort).
     order = np.argsort(codes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=count))])
+    # Where each label's rows start among them (a count of narrow codes would cast them all).
+    bounds = np.searchsorted(codes[order], np.arange(count + 1))
     public = np.zeros(len(labels), dtype=bool)
     for k in range(count):
         rows = rng.permutation(order[bounds[k] : bounds[k + 1]])

@@ -412,8 +412,13 @@ def _join_text(chunks: list[pa.Array]) -> pa.Array | None:
     if total >= 2**31:
         return None
     rows = sum(len(chunk) for chunk in chunks)
-    offsets = np.empty(rows + 1, dtype=np.int32)
-    data = np.empty(total, dtype=np.uint8)
+    # Arrow's own pool: it hands back the pages of the batches just read, where fresh
+    # memory (numpy's, mapped anew for every large array) is faulted in and zeroed page by
+    # page (a third of this join's time at 10M UUIDs, on a loaded host).
+    offsets_buffer = pa.allocate_buffer(4 * (rows + 1))
+    data_buffer = pa.allocate_buffer(total)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
     row = at = 0
     chunks.reverse()  # taken from the end: each one let go as soon as it is copied
     while chunks:
@@ -427,7 +432,8 @@ def _join_text(chunks: list[pa.Array]) -> pa.Array | None:
         row, at = row + len(chunk), at + stop - start
         del chunk, mine, buffer
     offsets[rows] = at
-    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+    del offsets, data  # the buffers' views: the array holds the buffers
+    return pa.StringArray.from_buffers(rows, offsets_buffer, data_buffer)
 
 
 def _offsets(chunk: pa.Array) -> np.ndarray:
