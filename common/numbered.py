@@ -255,7 +255,8 @@ class Spread:
     order, the integers distinct and all in ``[low, low + span)``, with ``span`` at most
     ``SPREAD_PER_ROW`` per id (a catalog numbered once and split at random into train and
     test). Such ids are distinct by construction, and an id of the same form names its row
-    through the table of the column's integers (:func:`spread_rows`): no key, no hash."""
+    through the table of the column's integers (:func:`spread_rows`): no key, no hash
+    (docs/decisions/0060-an-import-holds-each-id-once.md)."""
 
     prefix: bytes
     low: int

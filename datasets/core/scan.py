@@ -9,7 +9,9 @@ with the id column, not with the feature columns.
 
 A :class:`BatchSink` given for a part sees every batch of it once its profiles have: the
 import writes the standardized files in this same pass (``datasets.core.stream``), so
-the bundle is read once.
+the bundle is read once. Test's ids, when they are the solution's in the same order, are
+held once, as the solution's array (:class:`HeldIds`), and an id column is joined a chunk
+at a time (docs/decisions/0060-an-import-holds-each-id-once.md).
 """
 
 from __future__ import annotations
