@@ -39,6 +39,7 @@ there (:mod:`datasets.core.stream`): the bundle is read once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,6 @@ from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
 from kinds.stress import StressRefused, stress_plan
 
-# The solution's rows are test's, in order (``_solution_rows_in_test``): no row map made.
-IN_TEST_ORDER = pa.array([], pa.int64())
 DEFAULT_MAX_ROWS = 10_000_000
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
 CATEGORICAL_MAX_MEAN_LENGTH = 40
@@ -309,6 +308,14 @@ def _check_rows_and_ids(
     return ids, indexes
 
 
+@functools.cache
+def _rows_as_test() -> pa.Array:
+    """What :func:`_solution_rows_in_test` returns for a solution whose rows are test's, in
+    order: no row map made (one empty array, made on first use: an array made at import
+    would import pandas, which pyarrow imports on its first array, into every command)."""
+    return pa.array([], pa.int64())
+
+
 def _solution_rows_in_test(
     test: Part | None,
     solution: Part | None,
@@ -317,14 +324,14 @@ def _solution_rows_in_test(
     problems: list[str],
 ) -> pa.Array | None:
     """The test row of each solution row (:func:`rules.check_same_ids`), or
-    :data:`IN_TEST_ORDER` when the solution's ids are test's very array (proven the same
+    :func:`_rows_as_test` when the solution's ids are test's very array (proven the same
     in the same order as they were read: ``datasets.core.scan``); None when either file or
     its ids are unusable, or the two id sets differ."""
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
     if test is None or solution is None or test_ids is None or solution_ids is None:
         return None
     if same_memory(test_ids, solution_ids):
-        return IN_TEST_ORDER
+        return _rows_as_test()
     return rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
 
 
@@ -459,7 +466,7 @@ def _solution(
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
     rows = test_rows.to_numpy()
-    in_order = test_rows is IN_TEST_ORDER or _counting(rows)  # the usual case: no copies
+    in_order = test_rows is _rows_as_test() or _counting(rows)  # the usual case: no copies
 
     def in_test_order(values: pa.Array) -> pa.Array:
         if in_order:
