@@ -33,6 +33,22 @@ def one_array(column: Column) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
+def same_memory(first: pa.Array, second: pa.Array) -> bool:
+    """Whether two arrays are one array: the same type, length and offset over the same
+    buffers (two Python objects of one Arrow array, or an array and its only chunk).
+    Equal values in other memory are not: compare those."""
+    return (
+        first.type == second.type
+        and len(first) == len(second)
+        and first.offset == second.offset
+        and _addresses(first) == _addresses(second)
+    )
+
+
+def _addresses(array: pa.Array) -> list[int | None]:
+    return [None if buffer is None else buffer.address for buffer in array.buffers()]
+
+
 def code_type(count: int) -> np.dtype:
     """The narrowest of int8, int16 and int32 that holds -1 and the codes 0 to
     ``count - 1``."""

@@ -106,6 +106,27 @@ def id_parts(chunks: list[pa.Array], *, width: int | None = None) -> list[IdByte
     return [IdBytes(rows=_padded(chunks, width), lengths=lengths)]
 
 
+def id_bytes_at(ids: pa.Array, rows: np.ndarray) -> IdBytes | None:
+    """``id_bytes(ids)`` at ``rows`` only (those rows of its matrix, of the same width,
+    and their lengths), without a padded copy of the other ids; None where ``id_bytes``
+    gives None."""
+    found = _raw_and_lengths(ids)
+    if found is None:
+        return None
+    raw, lengths = found
+    width = int(lengths.max())
+    if width == 0 or width > MAX_BYTES:
+        return None
+    if int(lengths.min()) == width:
+        return IdBytes(rows=raw.reshape(len(ids), width)[rows], lengths=None)
+    if raw.size and int(raw.max()) >= 0x80:  # ids to pad must be ASCII (id_parts)
+        return None
+    picked = id_parts([ids.take(pa.array(rows))], width=width)
+    if picked is None:
+        return None
+    return IdBytes(rows=picked[0].rows, lengths=lengths[rows].astype(np.int32))
+
+
 def _raw_and_lengths(ids: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """A chunk's UTF-8 bytes and each id's length, or None (not text, empty, missing ids)."""
     if ids.type != pa.string() or len(ids) == 0 or ids.null_count:
@@ -233,59 +254,64 @@ class KeyTable:
         levels would be needed (the caller takes the exact path)."""
         if keys.size >= 2**31:
             return None
-        rows = np.arange(keys.size, dtype=np.int64)
+        rows: np.ndarray | None = None  # the rows of ``left`` (None: all, in order)
         left = keys
         levels: list[tuple[int, np.ndarray]] = []
-        while rows.size:
+        while left.size:
             if len(levels) == MAX_LEVELS:
                 return None
-            bits = max(4, int(rows.size - 1).bit_length() + 1)
-            slots = _slots(left, len(levels), bits)
-            entries = _entries(left, rows)
-            table = np.full(1 << bits, -1, dtype=np.int64)
-            table[slots] = entries
-            lost = table[slots] != entries
+            bits = max(4, int(left.size - 1).bit_length() + 1)
+            table, lost_at = _level(left, rows, len(levels), bits)
+            if lost_at.size:  # equal keys of several rows: one won, the others go nowhere
+                occupant = table[_slots(left[lost_at], len(levels), bits)] & _ROW_MASK
+                lost_at = lost_at[keys[occupant] != left[lost_at]]
             levels.append((bits, table))
-            if lost.any():  # equal keys of several rows: one won, the others go nowhere
-                lost_at = np.flatnonzero(lost)
-                occupant = table[slots[lost_at]] & _ROW_MASK
-                lost[lost_at[keys[occupant] == left[lost_at]]] = False
-            rows, left = rows[lost], left[lost]
+            rows = lost_at if rows is None else rows[lost_at]
+            left = left[lost_at]
         return cls(levels)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Per key, a row of the table's column whose key may equal it, or -1. A slot's
         high half equal to the key's fingerprint is a hit (an empty slot, -1, or any
         negative entry never equals a fingerprint, which is under 2**31)."""
+        return np.concatenate(map_rows(lambda rows: self._find(keys[rows]), keys.size, per_row=2))
 
-        def part(rows: slice) -> np.ndarray:
-            wanted = keys[rows]
-            out = np.full(wanted.size, -1, dtype=np.int64)
-            expected = _fingerprint(wanted) << 32
-            at: np.ndarray | None = None  # the rows still looked for (None: all of them)
-            for level, (bits, table) in enumerate(self.levels):
-                entry = np.take(table, _slots(wanted, level, bits), mode="clip")
-                hit = (entry & _HIGH) == expected
-                if at is None:
-                    np.copyto(out, entry & _ROW_MASK, where=hit)
-                else:
-                    out[at[hit]] = entry[hit] & _ROW_MASK
-                left = np.flatnonzero(~hit)
-                if not left.size:
-                    break
-                at = left if at is None else at[left]
-                wanted, expected = wanted[left], expected[left]
-            return out
-
-        return np.concatenate(map_rows(part, keys.size, per_row=2))
+    def _find(self, wanted: np.ndarray) -> np.ndarray:
+        """:meth:`find` of ``wanted``, on this thread."""
+        out = np.full(wanted.size, -1, dtype=np.int64)
+        expected = _fingerprint(wanted) << 32
+        at: np.ndarray | None = None  # the rows still looked for (None: all of them)
+        for level, (bits, table) in enumerate(self.levels):
+            entry = np.take(table, _slots(wanted, level, bits), mode="clip")
+            hit = (entry & _HIGH) == expected
+            if at is None:
+                np.copyto(out, entry & _ROW_MASK, where=hit)
+            else:
+                out[at[hit]] = entry[hit] & _ROW_MASK
+            left = np.flatnonzero(~hit)
+            if not left.size:
+                break
+            at = left if at is None else at[left]
+            wanted, expected = wanted[left], expected[left]
+        return out
 
     def all_own(self, keys: np.ndarray) -> bool:
         """Whether each of the keys the table was built of finds its own row: then they are
         pairwise distinct, and so are their ids (equal keys keep one row; a key finding
-        another's row is equal to it, or shares its slot and 31 bits: doubt either way)."""
-        return bool(np.array_equal(self.find(keys), np.arange(keys.size)))
+        another's row is equal to it, or shares its slot and 31 bits: doubt either way).
+        Asked a block at a time, on the threads: no answer of the column's size."""
+
+        def own(rows: slice) -> bool:
+            for start in range(rows.start, rows.stop, _BUILD_ROWS):
+                stop = min(start + _BUILD_ROWS, rows.stop)
+                if not np.array_equal(self._find(keys[start:stop]), np.arange(start, stop)):
+                    return False
+            return True
+
+        return all(map_rows(own, keys.size, per_row=2, align=_BUILD_ROWS))
 
 
+_BUILD_ROWS = 1 << 20  # keys a block when a level is filled or read back
 _ROW_MASK = np.int64(0xFFFFFFFF)
 _HIGH = ~_ROW_MASK  # a slot's fingerprint half
 
@@ -296,6 +322,35 @@ def _fingerprint(keys: np.ndarray) -> np.ndarray:
 
 def _entries(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return (_fingerprint(keys) << 32) | rows
+
+
+def _level(
+    keys: np.ndarray, rows: np.ndarray | None, level: int, bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One level of a :class:`KeyTable` of ``keys`` (of the column's ``rows``; None: rows
+    0, 1, ...), and the positions in ``keys`` of those whose slot another took. Filled a
+    block at a time, in order (a slot two keys want keeps the later one, as one whole
+    assignment would), then read back a block at a time: nothing of the column's size
+    but the level itself (at 10M UUIDs the level is 256 MB; the column-sized slots,
+    entries and rows of a one-pass fill took 0.3 GB more at the import's peak)."""
+    # From Arrow's pool, which hands back pages already in use where a fresh array's are
+    # faulted in and zeroed (256 MB at 10M keys).
+    table = np.frombuffer(pa.allocate_buffer(8 << bits), dtype=np.int64)
+    table.fill(-1)
+    blocks = [slice(s, min(s + _BUILD_ROWS, keys.size)) for s in range(0, keys.size, _BUILD_ROWS)]
+
+    def placed(block: slice) -> tuple[np.ndarray, np.ndarray]:
+        mine = np.arange(block.start, block.stop) if rows is None else rows[block]
+        return _slots(keys[block], level, bits), _entries(keys[block], mine)
+
+    for block in blocks:
+        slots, entries = placed(block)
+        table[slots] = entries
+    lost = []
+    for block in blocks:
+        slots, entries = placed(block)
+        lost.append(np.flatnonzero(table[slots] != entries) + block.start)
+    return table, np.concatenate(lost) if lost else np.empty(0, dtype=np.int64)
 
 
 def same_rows(parts: list[IdBytes], solution: IdBytes, positions: np.ndarray) -> bool:

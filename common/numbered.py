@@ -4,10 +4,13 @@ Test ids are usually a fixed prefix and an integer (``r000123``, ``id-000000042`
 ``17``). When a column's row ``r`` holds exactly ``prefix`` + ``low + r`` in a fixed number
 of digits, it is :class:`Numbered`; written without padding (``r0`` ... ``r2999999``, the
 most common shape), :class:`Counted`. Either way its ids are distinct by construction, and
-an id of the same shape names its row by its integer. Both checks are a few numpy and Arrow
-passes over the raw UTF-8 bytes, with no sort and no hash table (the bundle import proves
-ids distinct with them and stores the shape with the solution, ``IdShape``; scoring places
-shuffled submission ids with them).
+an id of the same shape names its row by its integer. Counted ids in any order, with gaps
+(a catalog numbered once and split at random into train and test: ``p7``, ``p3``, ``p12``),
+are :class:`Spread` when their integers are distinct and dense enough: an id names its row
+through a table of the integers' rows. The checks are a few numpy and Arrow passes over
+the raw UTF-8 bytes, with no sort and no hash table (the bundle import proves ids distinct
+with them and stores the shape with the solution, ``IdShape``; scoring places shuffled
+submission ids with them).
 """
 
 from __future__ import annotations
@@ -238,15 +241,85 @@ def counted_from_values(prefix: bytes, values: np.ndarray) -> Counted | None:
     return Counted(prefix=prefix, low=low)
 
 
+# --- spread ids: counted ids in any order, with gaps (``p7``, ``p3``, ``p12``) -------------------
+
+# A spread column's integers lie within this many per id (and a little slack for a short
+# column): the table of their rows (``spread_rows``) stays within a few bytes per id.
+SPREAD_PER_ROW = 2
+_SPREAD_SLACK = 1024
+
+
+@dataclass(frozen=True, eq=False)
+class Spread:
+    """Every id is ``prefix`` + a canonical decimal (as :class:`Counted` ids are), in any
+    order, the integers distinct and all in ``[low, low + span)``, with ``span`` at most
+    ``SPREAD_PER_ROW`` per id (a catalog numbered once and split at random into train and
+    test). Such ids are distinct by construction, and an id of the same form names its row
+    through the table of the column's integers (:func:`spread_rows`): no key, no hash
+    (docs/decisions/0060-an-import-holds-each-id-once.md)."""
+
+    prefix: bytes
+    low: int
+    span: int
+
+
+def spread_from_values(prefix: bytes, values: np.ndarray) -> Spread | None:
+    """The Spread shape of ids whose integers (:func:`counted_values`) are ``values``, or
+    None: integers spanning more than ``SPREAD_PER_ROW`` per id, or one integer twice
+    (marked in a byte per integer of the span: no sort, no hash)."""
+    n = len(values)
+    if n == 0:
+        return None
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    if span > SPREAD_PER_ROW * n + _SPREAD_SLACK:
+        return None
+    marks = np.zeros(span, dtype=np.uint8)
+    for start in range(0, n, _DIGIT_ROWS * 8):  # a block at a time: no offsets of n values
+        marks[values[start : start + _DIGIT_ROWS * 8] - low] = 1
+    if int(np.count_nonzero(marks)) != n:
+        return None
+    return Spread(prefix=prefix, low=low, span=span)
+
+
+def spread_rows(values: np.ndarray, shape: Spread) -> np.ndarray | None:
+    """The row of each integer ``shape.low + k`` among ``values`` (a spread column's
+    integers, in row order) at index ``k``, -1 where no row has it; None when ``values``
+    do not fit ``shape`` (an integer outside its range, or one integer twice)."""
+    n = len(values)
+    if n == 0 or n > shape.span:
+        return None
+    offsets = values - shape.low
+    if not (offsets.view(np.uint64) < shape.span).all():  # negatives wrap to huge
+        return None
+    rows = np.full(shape.span, -1, dtype=np.int32 if n < 2**31 else np.int64)
+    rows[offsets] = np.arange(n, dtype=rows.dtype)
+    if int(np.count_nonzero(rows >= 0)) != n:
+        return None
+    return rows
+
+
+def prefixed_shape(ids: pa.Array) -> Counted | Spread | None:
+    """The Counted or Spread shape of ``ids`` (text, no nulls), or None: their integers
+    read once for both."""
+    prefix = counted_prefix(ids)
+    values = None if prefix is None else counted_values(ids, prefix)
+    if prefix is None or values is None:
+        return None
+    return counted_from_values(prefix, values) or spread_from_values(prefix, values)
+
+
 # --- the shape an import proved, stored with the solution -------------------------------------
 
 # The key of the solution file's Parquet metadata that holds its ids' shape, as JSON:
-# {"shape": "numbered", "prefix", "digits", "low"}, {"shape": "counted", "prefix", "low"} or
-# {"shape": "none"} (neither: ids of any other form).
+# {"shape": "numbered", "prefix", "digits", "low"}, {"shape": "counted", "prefix", "low"},
+# {"shape": "spread", "prefix", "low", "span"} or {"shape": "none"} (none of them: ids of
+# any other form).
 SHAPE_METADATA_KEY = b"challenge_platform.id_shape"
+IdShape = Numbered | Counted | Spread | None
 
 
-def shape_metadata(shape: Numbered | Counted | None) -> dict[bytes, bytes]:
+def shape_metadata(shape: IdShape) -> dict[bytes, bytes]:
     """The Parquet schema metadata recording ``shape`` (a solution's ids, as proven)."""
     if isinstance(shape, Numbered):
         value = {
@@ -257,14 +330,15 @@ def shape_metadata(shape: Numbered | Counted | None) -> dict[bytes, bytes]:
         }
     elif isinstance(shape, Counted):
         value = {"shape": "counted", "prefix": shape.prefix.decode("utf-8"), "low": shape.low}
+    elif isinstance(shape, Spread):
+        prefix = shape.prefix.decode("utf-8")
+        value = {"shape": "spread", "prefix": prefix, "low": shape.low, "span": shape.span}
     else:
         value = {"shape": "none"}
     return {SHAPE_METADATA_KEY: json.dumps(value).encode("utf-8")}
 
 
-def shape_from_metadata(
-    metadata: dict[bytes, bytes] | None, ids: pa.Array
-) -> tuple[bool, Numbered | Counted | None]:
+def shape_from_metadata(metadata: dict[bytes, bytes] | None, ids: pa.Array) -> tuple[bool, IdShape]:
     """``(known, shape)`` from a solution file's metadata (``known`` False: not recorded,
     or not this file's: find it from the ids). The record is the platform's own, written
     with the ids it describes; its first and last ids and the width are checked anyway, so
@@ -280,9 +354,11 @@ def shape_from_metadata(
         prefix, low = value["prefix"].encode("utf-8"), int(value["low"])
         if kind == "numbered":
             digits = int(value["digits"])
-            shape: Numbered | Counted = Numbered(prefix=prefix, digits=digits, low=low)
+            shape: Numbered | Counted | Spread = Numbered(prefix=prefix, digits=digits, low=low)
         elif kind == "counted":
             shape = Counted(prefix=prefix, low=low)
+        elif kind == "spread":
+            shape = Spread(prefix=prefix, low=low, span=int(value["span"]))
         else:
             return False, None
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -290,10 +366,17 @@ def shape_from_metadata(
     return (True, shape) if _ends_agree(shape, ids) else (False, None)
 
 
-def _ends_agree(shape: Numbered | Counted, ids: pa.Array) -> bool:
+def _ends_agree(shape: Numbered | Counted | Spread, ids: pa.Array) -> bool:
     n = len(ids)
     if n == 0 or ids.null_count or ids.type != pa.string():
         return False
+    if isinstance(shape, Spread):  # in any order: the ends are of the shape, within its range
+        ends = counted_values(ids.take(pa.array([0, n - 1])), shape.prefix)
+        return (
+            n <= shape.span
+            and ends is not None
+            and bool(((ends >= shape.low) & (ends < shape.low + shape.span)).all())
+        )
 
     def written(value: int) -> str:
         digits = f"{value:0{shape.digits}d}" if isinstance(shape, Numbered) else str(value)

@@ -7,7 +7,9 @@ they cost about a microsecond each. In order of preference:
   are distinct by their integers; their shape is kept (:attr:`IdIndex.shape`), and the
   import stores the test ids' shape with the solution, so scoring never looks for it;
 - ids that are a prefix and a canonical integer in another order are distinct when the
-  integers are (a pass over the integers, no strings);
+  integers are (a pass over the integers, no strings); when those integers are dense
+  enough (``common.numbered.Spread``: a catalog split at random) the shape is kept too, and
+  scoring places ids by their integers, with no key table;
 - ids of any other shape (UUIDs, free strings) get one 64-bit key each (``common.idkeys``)
   in a table: every key finding its own row proves them distinct, and two columns pair up
   when every key of one finds a row of the other and the pairs agree byte for byte;
@@ -29,16 +31,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common import idkeys
+from common.arrowtools import same_memory
 from common.numbered import (
-    Counted,
-    Numbered,
+    IdShape,
     counted_from_values,
     counted_prefix,
     counted_values,
     numbered_shape,
+    spread_from_values,
 )
 
 MAX_BYTES = 64
+_BLOCK = 1 << 20  # ids a block, where a pass needs no array of the column's size
 CHUNK_BYTES = 1 << 24  # gather index memory per chunk
 MIX = (
     np.uint64(0x9E3779B97F4A7C15),
@@ -54,7 +58,11 @@ class IdIndex:
         if not pa.types.is_large_string(ids.type):
             ids = ids.cast(pa.string())  # no copy for text; 32-bit offsets
         self.n = len(ids)
-        longest = int(np.diff(self._raw_offsets(ids)).max()) if self.n else 0
+        offsets = self._raw_offsets(ids)
+        longest = max(  # a block at a time: no lengths of the column's size
+            (int(np.diff(offsets[s : s + _BLOCK + 1]).max()) for s in range(0, self.n, _BLOCK)),
+            default=0,
+        )
         self.usable = ids.null_count == 0 and longest <= MAX_BYTES
         self._width = max(1, -(-longest // 8))
         self.ids = ids  # keeps the buffers alive
@@ -118,15 +126,17 @@ class IdIndex:
         return np.argsort(self.keys)
 
     @cached_property
-    def shape(self) -> Numbered | Counted | None:
-        """The ids' Numbered or Counted shape (``common.numbered``), or None."""
+    def shape(self) -> IdShape:
+        """The ids' Numbered, Counted or Spread shape (``common.numbered``), or None."""
         if not self.usable or pa.types.is_large_string(self.ids.type):
             return None
         numbered = numbered_shape(self.ids)
         if numbered is not None:
             return numbered
         counted = self._counted
-        return None if counted is None else counted_from_values(*counted)
+        if counted is None:
+            return None
+        return counted_from_values(*counted) or spread_from_values(*counted)
 
     @cached_property
     def _counted(self) -> tuple[bytes, np.ndarray] | None:
@@ -160,6 +170,14 @@ class IdIndex:
         """The table of the ids' keys the proof of :meth:`all_distinct` made, if it made one
         (the import stores it beside the solution, ``common.keyfile``); never made here."""
         return self.__dict__.get("_table")
+
+    def release(self) -> idkeys.KeyTable | None:
+        """:meth:`made_key_table`, and everything the proofs made of the ids (keys, padded
+        bytes, the table, a sort order) let go of by the index: its shape stays."""
+        table = self.made_key_table()
+        for made in ("_table", "_fast_keys", "_bytes", "keys", "order", "_data", "_offsets"):
+            self.__dict__.pop(made, None)
+        return table
 
     def all_distinct(self) -> bool:
         """True when the ids are proven pairwise distinct (module docstring); False leaves
@@ -196,10 +214,20 @@ def _distinct_integers(values: np.ndarray) -> bool:
     return not bool(np.any(ordered[1:] == ordered[:-1]))
 
 
+_PEEK = 1024  # ids compared before comparing them all: a shuffled column differs at once
+
+
 def same_ids_in_order(first: pa.Array, second: pa.Array) -> bool:
-    """Whether two id columns hold the same ids in the same order (one comparison)."""
-    return len(first) == len(second) and (
-        len(first) == 0 or bool(pc.all(pc.equal(first, second)).as_py())
+    """Whether two id columns (without missing ids) hold the same ids in the same order:
+    at once for one array held twice (``common.arrowtools.same_memory``), else one
+    comparison (of the first ids, then of them all)."""
+    if len(first) != len(second):
+        return False
+    if len(first) == 0 or same_memory(first, second):
+        return True
+    return all(
+        bool(pc.all(pc.equal(a, b)).as_py())
+        for a, b in ((first[:_PEEK], second[:_PEEK]), (first, second))
     )
 
 

@@ -91,6 +91,11 @@ class ColumnProfile:
     track_paths: bool = False  # possible image column: keep the distinct paths
     declared_image: bool = False  # keep the paths even when they don't look like images
     infer: bool = True  # gather what type inference needs (not for a declared column)
+    # The type groups (a column, or a matching pair) that one profile has already shown to
+    # be text whatever else they hold (:meth:`decides_text`), shared by the profiles of a
+    # bundle: a profile of such a group gathers no more text facts (``group``: its own).
+    settled: set[str] | None = None
+    group: str = ""
     rows: int = 0
     present: int = 0
     numeric: bool = True
@@ -120,14 +125,27 @@ class ColumnProfile:
             # native numbers are numeric: nothing to parse, no text facts
             self.present += len(raw) - (pc.sum(pc.is_null(raw, nan_is_null=True)).as_py() or 0)
             return
+        if self.infer and self.settled is not None and self.group in self.settled:
+            return  # text, whatever this batch holds: nothing more to learn from its text
         text = as_text(raw)
         present = len(raw) - text.null_count
         self.present += present
         self._add_numbers(raw, text)
         if self.infer:
             self._add_text(text, present)
+            if self.settled is not None and self.decides_text:
+                self.settled.add(self.group)
         else:
             self._add_paths(text, present)  # a declared type needs no text facts
+
+    @property
+    def decides_text(self) -> bool:
+        """Whether this profile alone makes its group text, whatever the others hold: it
+        merges (:func:`merge`) into one that is not numeric, not image-like and has more
+        distinct values than any categorical column may (``infer_from_profile``)."""
+        distinct = self.distinct
+        overflow = distinct is not None and distinct.overflow
+        return self.infer and overflow and not self.numeric and not self.image_like
 
     def _add_numbers(self, raw: pa.Array, text: pa.Array) -> None:
         """Whether the batch's text values are all numbers, and which are not when the

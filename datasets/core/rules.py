@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.arrowtools import same_memory
 from common.coerce import as_text
 from common.wording import EXAMPLES, examples, plural
 from datasets.core.idset import IdIndex, same_ids_in_order, same_set
@@ -55,7 +56,8 @@ def check_ids(
 ) -> pa.Array | None:
     """The ``id`` column: present, never empty, unique. Returns the ids as text.
 
-    ``indexes`` receives the part's :class:`IdIndex`, for :func:`check_same_ids`.
+    ``indexes`` receives the part's :class:`IdIndex`, for :func:`check_same_ids` (one it
+    holds already for the part, made of these very ids, is used).
     ``distinct``: ids already proven distinct (test's, for the solution); when this part's
     are the same in the same order (one comparison), they need no proof of their own.
     """
@@ -69,7 +71,8 @@ def check_ids(
         problems.append(
             f"{part.name}: empty id in {plural(ids.null_count, 'row')}, {_rows(pc.is_null(ids))}"
         )
-    index = IdIndex(ids)
+    known = None if indexes is None else indexes.get(part.part)
+    index = known if known is not None and same_memory(known.ids, ids) else IdIndex(ids)
     if indexes is not None:
         indexes[part.part] = index
     if distinct is not None and not ids.null_count and same_ids_in_order(ids, distinct):
@@ -211,7 +214,10 @@ def check_same_ids(
                 f" {examples(_first(extra), total=len(extra))}"
             )
         problems.append(f"test and solution ids differ: {'; '.join(sides)}")
-    return None
+        return None
+    # The same set, not proven by ``same_set`` (ids longer than it keys, say): found exactly.
+    found = pc.index_in(solution_ids, value_set=test_ids)
+    return None if found.null_count else found.cast(pa.int64())
 
 
 def check_labels(

@@ -9,23 +9,28 @@ with the id column, not with the feature columns.
 
 A :class:`BatchSink` given for a part sees every batch of it once its profiles have: the
 import writes the standardized files in this same pass (``datasets.core.stream``), so
-the bundle is read once.
+the bundle is read once. Test's ids, when they are the solution's in the same order, are
+held once, as the solution's array (:class:`HeldIds`), and an id column is joined a chunk
+at a time (docs/decisions/0060-an-import-holds-each-id-once.md).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.arrowtools import release_unused_memory
 from datasets.core.behind import Behind
+from datasets.core.idset import same_ids_in_order
 from datasets.core.profile import ColumnProfile
 from datasets.core.tables import Table, read_part, scan_rows
 from kinds import kind_get, kind_names
@@ -60,12 +65,16 @@ class Part:
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """What the pass must gather: declared types, pair groups, whether images/ exists."""
+    """What the pass must gather: declared types, pair groups, whether images/ exists;
+    ``settled``: the groups one profile showed to be text whatever else they hold
+    (``ColumnProfile.decides_text``: the other profiles of the group, in train or test,
+    gather no more text facts)."""
 
     declared: dict[str, str]
     group_of: dict[str, str]  # column -> its type group (a matching pair shares one)
     images_dir: bool
     distinct_cap: int
+    settled: set[str] = field(default_factory=set, compare=False)
 
 
 class BatchSink(Protocol):
@@ -135,9 +144,14 @@ def read_parts(
     result: dict[str, Part | None] = {}
     # The solution (ids and labels only) is read on a thread of its own beside the others
     # (with its sink, if any); each part's problems are still reported in the parts' order.
+    # Test's ids, when the solution's are the same in the same order, are the solution's
+    # array (``HeldIds``): published by the solution's thread as soon as it has them.
+    solution_ids = IdsRead()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-solution") as pool:
         beside = {
-            part: pool.submit(_scan, table, plan, own[part], max_rows, given.get(part))
+            part: pool.submit(
+                _scan_publishing, solution_ids, table, plan, own[part], max_rows, given.get(part)
+            )
             for part, table in tables.items()
             if part == "solution" and table is not None
         }
@@ -145,7 +159,8 @@ def read_parts(
             if part in beside:
                 result[part] = beside[part].result()
             elif table is not None:
-                result[part] = _scan(table, plan, own[part], max_rows, given.get(part))
+                same = solution_ids if part == "test" and "solution" in beside else None
+                result[part] = _scan(table, plan, own[part], max_rows, given.get(part), same=same)
             else:
                 result[part] = None
             problems += own[part]
@@ -153,11 +168,37 @@ def read_parts(
     return result
 
 
-def _scan(
-    table: Table, plan: ScanPlan, problems: list[str], max_rows: int, sink: BatchSink | None
+def _scan_publishing(
+    published: IdsRead,
+    table: Table,
+    plan: ScanPlan,
+    problems: list[str],
+    max_rows: int,
+    sink: BatchSink | None,
 ) -> Part | None:
+    """:func:`_scan`, its ids published to ``published`` as soon as they are joined, and
+    ``published`` done however the reading ends."""
+    try:
+        return _scan(table, plan, problems, max_rows, sink, publish=published)
+    finally:
+        published.done()
+
+
+def _scan(
+    table: Table,
+    plan: ScanPlan,
+    problems: list[str],
+    max_rows: int,
+    sink: BatchSink | None,
+    *,
+    same: IdsRead | None = None,
+    publish: IdsRead | None = None,
+) -> Part | None:
+    """Read ``table`` once (module docstring). ``same``: the ids of another part being
+    read, which this part's may be, in order (:class:`HeldIds`); ``publish``: where this
+    part's ids go as soon as they are joined."""
     part = Part(table)
-    ids: list[pa.Array] = []
+    ids = HeldIds(same)
     labels: list[pa.Array] = []
     kept: dict[str, list[pa.Array]] = {}
     features = [c for c in table.columns if c not in ("id", "label")]
@@ -175,7 +216,7 @@ def _scan(
 
     def visit(batch: pa.RecordBatch, first_row: int) -> None:
         if "id" in table.columns:
-            ids.append(batch.column("id"))
+            ids.add(batch.column("id"))
         if "label" in table.columns:
             labels.append(batch.column("label"))
         if table.part == "solution":
@@ -207,8 +248,10 @@ def _scan(
     part.rows = rows
     # One column at a time, its batches freed before the next is joined: the join's
     # transient copy is one column's, not every column's.
-    part.ids = _concat(ids) if "id" in table.columns else None
+    part.ids = ids.joined() if "id" in table.columns else None
     ids.clear()
+    if publish is not None:
+        publish.publish(part.ids)
     release_unused_memory()
     part.labels = _concat(labels) if "label" in table.columns else None
     labels.clear()
@@ -234,6 +277,8 @@ def _profiles(table: Table, plan: ScanPlan, features: list[str]) -> dict[str, Co
             track_paths=declared == "image" or (declared is None and plan.images_dir),
             declared_image=declared == "image",
             infer=declared is None,
+            settled=plan.settled,
+            group=plan.group_of.get(name, name),
         )
     return profiles
 
@@ -265,8 +310,133 @@ def _profiled(plan: ScanPlan, column: str, native: pa.DataType | None) -> bool:
     return True
 
 
+class IdsRead:
+    """A part's id column, published by the thread that reads the part as soon as it is
+    joined (before the part's sink is done with it), for another part's :class:`HeldIds`;
+    or never, when the part cannot be read (then :meth:`done` says so)."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._ids: pa.Array | None = None
+
+    def publish(self, ids: pa.Array | None) -> None:
+        self._ids = ids
+        self._ready.set()
+
+    def done(self) -> None:
+        """The part's reading ended: no ids will come if none came."""
+        self._ready.set()
+
+    def ids(self, *, wait: bool) -> pa.Array | None:
+        """The ids when published (None: none, or not yet unless ``wait``)."""
+        if wait:
+            self._ready.wait()
+        return self._ids if self._ready.is_set() else None
+
+
+class HeldIds:
+    """A part's id column as it is read. When another part's ids (``same``: the solution's,
+    read on a thread of its own) are the same ids in the same order (a solution in test's
+    order, the usual case), the column is that part's array: each chunk that matches it at
+    its rows is compared and let go, not held, and the ids are held once (at 10M UUIDs,
+    test's chunks and their join took 0.4 GB each). The first chunk that does not match,
+    or that comes before the other part is read, is held with every later one, and the
+    column is joined at the end as it was read."""
+
+    def __init__(self, same: IdsRead | None) -> None:
+        self._same = same
+        self._matched = 0  # the first rows, equal to the other part's: not held
+        self._held: list[pa.Array] = []
+
+    def _theirs(self, *, wait: bool) -> pa.Array | None:
+        """The other part's ids (None: none, not read yet unless ``wait``, or unusable)."""
+        theirs = None if self._same is None else self._same.ids(wait=wait)
+        return None if theirs is None or theirs.null_count else theirs
+
+    @staticmethod
+    def _fits(chunk: pa.Array, theirs: pa.Array, start: int) -> bool:
+        return (
+            chunk.type == theirs.type
+            and not chunk.null_count
+            and start + len(chunk) <= len(theirs)
+            and same_ids_in_order(chunk, theirs.slice(start, len(chunk)))
+        )
+
+    def add(self, chunk: pa.Array) -> None:
+        if not self._held:
+            theirs = self._theirs(wait=False)
+            if theirs is not None and self._fits(chunk, theirs, self._matched):
+                self._matched += len(chunk)
+                return
+        self._held.append(chunk)
+
+    def joined(self) -> pa.Array:
+        """The column: the other part's ids when they are these, else the chunks joined."""
+        theirs = self._theirs(wait=True)
+        if theirs is not None:
+            start, fits = self._matched, True
+            for chunk in self._held:
+                fits = fits and self._fits(chunk, theirs, start)
+                start += len(chunk)
+            if fits and start == len(theirs):
+                return theirs
+        if self._matched:  # rows let go: the other part's ids at those rows
+            assert theirs is not None
+            self._held.insert(0, theirs.slice(0, self._matched))
+        return _concat(self._held)
+
+    def clear(self) -> None:
+        self._held.clear()
+
+
 def _concat(chunks: list[pa.Array]) -> pa.Array:
-    """One array of the chunks (an empty text array for a file without rows)."""
+    """One array of the chunks (an empty text array for a file without rows), which are
+    taken out of ``chunks``. Text without missing values (ids, labels) is copied a chunk at
+    a time into buffers of the whole column's size, each chunk let go once copied: the
+    join takes the column's size once more and a chunk, not twice (at 10M UUIDs a join
+    by Arrow held 0.8 GB for a moment)."""
     if not chunks:
         return pa.array([], pa.string())
-    return pa.chunked_array(chunks).combine_chunks()
+    if all(c.type == pa.string() and not c.null_count for c in chunks):
+        joined = _join_text(chunks)
+        if joined is not None:
+            return joined
+    whole = pa.chunked_array(chunks).combine_chunks()
+    chunks.clear()
+    return whole
+
+
+def _join_text(chunks: list[pa.Array]) -> pa.Array | None:
+    """:func:`_concat` of text chunks without missing values (None: over 2 GiB of text,
+    which 32-bit offsets cannot hold: Arrow's join says so)."""
+    ends = [_offsets(chunk)[[0, -1]] for chunk in chunks]
+    total = sum(int(stop - start) for start, stop in ends)
+    if total >= 2**31:
+        return None
+    rows = sum(len(chunk) for chunk in chunks)
+    # Arrow's own pool: it hands back the pages of the batches just read, where fresh
+    # memory (numpy's, mapped anew for every large array) is faulted in and zeroed page by
+    # page (a third of this join's time at 10M UUIDs, on a loaded host).
+    offsets_buffer = pa.allocate_buffer(4 * (rows + 1))
+    data_buffer = pa.allocate_buffer(total)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    row = at = 0
+    chunks.reverse()  # taken from the end: each one let go as soon as it is copied
+    while chunks:
+        chunk = chunks.pop()
+        mine = _offsets(chunk)
+        start, stop = int(mine[0]), int(mine[-1])
+        np.subtract(mine[:-1], start - at, out=offsets[row : row + len(chunk)])
+        buffer = chunk.buffers()[2]
+        if stop > start:
+            data[at : at + stop - start] = np.frombuffer(buffer, np.uint8, stop - start, start)
+        row, at = row + len(chunk), at + stop - start
+        del chunk, mine, buffer
+    offsets[rows] = at
+    del offsets, data  # the buffers' views: the array holds the buffers
+    return pa.StringArray.from_buffers(rows, offsets_buffer, data_buffer)
+
+
+def _offsets(chunk: pa.Array) -> np.ndarray:
+    return np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)

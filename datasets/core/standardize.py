@@ -32,7 +32,6 @@ import pyarrow.parquet as pq
 
 from common import keyfile
 from common.arrowtools import release_unused_memory
-from common.idkeys import KEYS_MIN_ROWS
 from common.numbered import shape_metadata
 from datasets.core.card import CardBuilder
 from datasets.core.images import write_images_zip
@@ -42,6 +41,7 @@ from datasets.core.stream import (
     PartWriter,
     StreamedOutput,
     WrittenSolution,
+    keys_wanted,
     part_paths,
     solution_table,
     standard_column,
@@ -80,6 +80,8 @@ def standardize(bundle: ValidatedBundle, out_dir: Path) -> StandardizedTask:
     if solution is not None and solution.keys is not None:
         bundle.test_id_table.clear()  # the key table written beside the reading is these ids'
         files[SOLUTION_KEYS] = solution.keys
+    elif streamed is not None and streamed.test_keys is not None:
+        files[SOLUTION_KEYS] = streamed.test_keys  # the validation's, written at once
     elif _write_solution_keys(bundle, out_dir / SOLUTION_KEYS):  # first: then let go
         files[SOLUTION_KEYS] = out_dir / SOLUTION_KEYS
     card = None if streamed is None else _confirmed(bundle, streamed)
@@ -148,9 +150,7 @@ def _write_solution_keys(bundle: ValidatedBundle, path: Path) -> bool:
     write (a numbered shape, few ids, ids that cannot be keyed)."""
     table = bundle.test_id_table.pop() if bundle.test_id_table else None
     ids = bundle.test_ids
-    if bundle.test_id_shape is not None or len(ids) < KEYS_MIN_ROWS or ids.null_count:
-        return False
-    return keyfile.write(path, ids, table)
+    return keys_wanted(ids, bundle.test_id_shape) and keyfile.write(path, ids, table)
 
 
 def _solution_written(

@@ -48,10 +48,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common import keyfile
-from common.arrowtools import release_unused_memory
+from common.arrowtools import one_array, release_unused_memory, same_memory
 from common.coerce import as_numbers, as_text, float_integral, is_float, plain
 from common.idkeys import KEYS_MIN_ROWS
-from common.numbered import shape_metadata
+from common.numbered import IdShape, shape_metadata
 from common.split import split_column
 from datasets.core.behind import Behind
 from datasets.core.card import STRING, CardBuilder
@@ -180,6 +180,13 @@ SOLUTION = "private/solution.parquet"
 SOLUTION_KEYS = keyfile.keys_name(SOLUTION)
 
 
+def keys_wanted(ids: pa.Array, shape: IdShape) -> bool:
+    """Whether the stored solution of test ids ``ids`` (of ``shape``) gets the table of its
+    ids' keys beside it: scoring places them by their keys (no numbered shape), and there
+    are enough of them (``common.idkeys.KEYS_MIN_ROWS``)."""
+    return shape is None and len(ids) >= KEYS_MIN_ROWS and not ids.null_count
+
+
 def standard_labels(kind: TaskKind, raw: pa.Array) -> pa.Array | None:
     """``raw`` labels as the validation makes them (``rules.check_labels``: as text, then
     the kind's ``bundle_labels``), or None when the validation will refuse them."""
@@ -224,6 +231,9 @@ class WrittenSolution:
     metadata: dict[bytes, bytes]
     path: Path
     keys: Path | None = None  # the ids' key table (``common.keyfile``), when made here
+    # the ids' index (their shape found): the validation's own for test's ids when they
+    # are these ids (``validate``), so that the shape is not found twice
+    index: IdIndex | None = None
 
 
 class StreamedOutput:
@@ -254,6 +264,9 @@ class StreamedOutput:
         self.public: tuple[pa.Array, np.ndarray] | None = None
         self.solution: WrittenSolution | None = None
         self.probe_ahead: ProbeAhead | None = None
+        # The test ids' key table the validation made to prove them distinct, written
+        # beside the solution as soon as they are proven (``validate``), not held after
+        self.test_keys: Path | None = None
 
     @classmethod
     def start(
@@ -315,9 +328,9 @@ class StreamedOutput:
             return None
         if dict(metadata) != made.metadata or len(solution) != len(made.ids):
             return None
-        same = solution["id"].combine_chunks().equals(made.ids) and solution[
-            "label"
-        ].combine_chunks().equals(made.labels)
+        # The usual solution holds the very arrays it was written from: no comparison.
+        pairs = ((one_array(solution["id"]), made.ids), (one_array(solution["label"]), made.labels))
+        same = all(same_memory(mine, theirs) or mine.equals(theirs) for mine, theirs in pairs)
         return made.path if same else None
 
     def files(self) -> dict[str, Path]:
@@ -332,6 +345,7 @@ class StreamedOutput:
         self.written.clear()
         self.card = None
         if refused:
+            self.test_keys = None  # the validation's key table too
             self.discard_solution()
             folders = [(self.out_dir / SOLUTION).parent, *([self.out_dir] if self._made else [])]
             for folder in folders:
@@ -339,9 +353,13 @@ class StreamedOutput:
                     folder.rmdir()
 
     def discard_solution(self) -> None:
-        """Remove the solution file and key table written beside the reading."""
+        """Remove the solution file and key table written beside the reading (not the test
+        ids' key table the validation wrote, :attr:`test_keys`: it is the stored
+        solution's, whichever file that is)."""
+        kept = () if self.test_keys is None else (SOLUTION_KEYS,)
         for name in (SOLUTION, SOLUTION_KEYS):
-            (self.out_dir / name).unlink(missing_ok=True)
+            if name not in kept:
+                (self.out_dir / name).unlink(missing_ok=True)
         self.solution = None
 
     def confirmed(
@@ -508,7 +526,8 @@ class _SolutionSink:
             output.solution = made
             # The key table scoring places these ids by (no numbered shape), when the
             # validation proves them distinct without one (ids of a prefix and integers in
-            # another order); ids it keys to prove them distinct give it their table.
+            # another order, too sparse for a Spread); ids it keys to prove them distinct
+            # give it their table.
             if keyed:
                 keys = output.out_dir / SOLUTION_KEYS
                 made.keys = keys if keyfile.write(keys, ids) else None
@@ -525,12 +544,14 @@ class _SolutionSink:
         output = self.output
         index = IdIndex(ids)
         shape = index.shape
-        keyed = shape is None and len(ids) >= KEYS_MIN_ROWS and index.proven_without_keys()
+        keyed = keys_wanted(ids, shape) and index.proven_without_keys()
         table = pa.table({"id": ids, "label": labels})
         path = output.out_dir / SOLUTION
         path.parent.mkdir(exist_ok=True)
         pq.write_table(solution_table(output.kind.name, table, public, shape), path)
-        return WrittenSolution(ids, labels, dict(shape_metadata(shape)), path), keyed
+        kept = None if keyed else index  # a key table's ids: let go first (shape known)
+        made = WrittenSolution(ids, labels, dict(shape_metadata(shape)), path, index=kept)
+        return made, keyed
 
 
 class ProbeAhead:
@@ -562,8 +583,9 @@ class ProbeAhead:
         found = self._found
         if found is None or kind is not self.kind:
             return False, None
-        same_ids = ids is found[0] or ids.equals(found[0])
-        return (True, found[2]) if same_ids and labels.equals(found[1]) else (False, None)
+        same_ids = same_memory(ids, found[0]) or ids.equals(found[0])
+        same_labels = same_memory(labels, found[1]) or labels.equals(found[1])
+        return (True, found[2]) if same_ids and same_labels else (False, None)
 
 
 def _guesses(features: list[str], plan: ScanPlan, train: Part) -> dict[str, str]:

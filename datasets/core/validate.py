@@ -39,6 +39,7 @@ there (:mod:`datasets.core.stream`): the bundle is read once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +48,11 @@ from typing import NoReturn
 import numpy as np
 import pyarrow as pa
 
-from common.arrowtools import release_unused_memory
+from common import keyfile
+from common.arrowtools import release_unused_memory, same_memory
 from common.coerce import as_text
 from common.idkeys import KeyTable
-from common.numbered import Counted, Numbered
+from common.numbered import IdShape
 from common.wording import examples, plural, quote
 from datasets.core import rules
 from datasets.core.errors import BundleInvalid
@@ -61,7 +63,7 @@ from datasets.core.leakprobe import prepare_model
 from datasets.core.profile import ColumnProfile, merge
 from datasets.core.scan import CATEGORICAL_MIN_DISTINCT, CATEGORICAL_SHARE, Part, read_parts
 from datasets.core.spec import TaskSpec, read_task_spec
-from datasets.core.stream import ProbeAhead, StreamedOutput
+from datasets.core.stream import SOLUTION_KEYS, ProbeAhead, StreamedOutput, keys_wanted
 from datasets.core.tables import PARTS, Table
 from kinds import TaskKind, kind_get
 from kinds.base import BundleLabels
@@ -98,9 +100,9 @@ class ValidatedBundle:
     images: frozenset[str]
     warnings: tuple[str, ...]
     opis_group_source: str = ""  # "test", "solution" or "" (no group column)
-    # The test ids' shape (numbered or counted, ``common.numbered``; None: neither), proven
+    # The test ids' shape (numbered, counted or spread, ``common.numbered``; None: none), proven
     # here and stored with the solution, so that scoring never looks for it again.
-    test_id_shape: Numbered | Counted | None = None
+    test_id_shape: IdShape = None
     # The test ids' key table, when proving them distinct made one (ids of no numbered
     # shape; at most one): ``standardize`` takes it out, writes it beside the solution for
     # scoring (``common.keyfile``) before the parts, and so holds it no longer (at 30M ids
@@ -156,12 +158,13 @@ def validate_bundle(
         sinks=None if streamed is None else streamed.sinks,
     )
     train, test, solution = (parts[p] for p in PARTS)
-    ids, indexes = _check_rows_and_ids(parts, problems)
+    ids, indexes = _check_rows_and_ids(parts, problems, _known_indexes(parts, streamed))
     group_column = spec.opis.group_column
     solution_extra = (group_column,) if group_column and not _has(test, group_column) else ()
     features = rules.check_columns(train, test, solution, problems, solution_extra=solution_extra)
     group_source = _opis_source(group_column, test, solution, problems)
     test_rows = _solution_rows_in_test(test, solution, ids, indexes, problems)
+    test_id_table = _key_table_kept(indexes.get("test"), ids.get("test"), streamed, problems)
     before_labels = len(problems)
     labels = {
         p.part: rules.check_labels(kind, p, ids[p.part], problems)
@@ -207,7 +210,7 @@ def validate_bundle(
         warnings=tuple(warnings),
         opis_group_source=group_source,
         test_id_shape=indexes["test"].shape if "test" in indexes else None,
-        test_id_table=_made_key_table(indexes.get("test")),
+        test_id_table=test_id_table,
         stress=stress,
         streamed=streamed,
     )
@@ -240,19 +243,57 @@ def _refuse(problems: list[str], streamed: StreamedOutput | None) -> NoReturn:
     raise BundleInvalid(problems)
 
 
-def _made_key_table(index: IdIndex | None) -> list[KeyTable]:
-    table = None if index is None else index.made_key_table()
-    return [] if table is None else [table]
+def _key_table_kept(
+    index: IdIndex | None,
+    test_ids: pa.Array | None,
+    streamed: StreamedOutput | None,
+    problems: list[str],
+) -> list[KeyTable]:
+    """The key table the proof of the test ids made (ids of no numbered shape), and what
+    else it made of them, let go by their index once the solution's ids are paired with
+    them: when the import streams its output (and nothing is refused so far), the table
+    is written at once beside the solution (``streamed.test_keys``) and not held (at 10M
+    UUIDs the table, the keys and the padded bytes of free strings are 0.4-0.6 GB, held
+    through the checks after the ids' before); else it is kept for ``standardize``."""
+    table = None if index is None else index.release()
+    if table is None or test_ids is None or problems:  # problems: the bundle is refused
+        return []
+    if streamed is None:
+        return [table]
+    if keys_wanted(test_ids, index.shape):
+        path = streamed.out_dir / SOLUTION_KEYS
+        path.parent.mkdir(exist_ok=True)
+        if keyfile.write(path, test_ids, table):
+            streamed.test_keys = path
+    return []
+
+
+def _known_indexes(
+    parts: dict[str, Part | None], streamed: StreamedOutput | None
+) -> dict[str, IdIndex]:
+    """The :class:`IdIndex` the solution's thread made of its ids (their shape found
+    there), for test's ids too when test holds the solution's very array (a solution in
+    test's order: ``datasets.core.scan`` holds such ids once); none otherwise."""
+    test, solution = parts.get("test"), parts.get("solution")
+    made = None if streamed is None else streamed.solution
+    index = None if made is None else made.index
+    if index is None or test is None or solution is None:
+        return {}
+    if test.ids is None or solution.ids is None or not same_memory(test.ids, solution.ids):
+        return {}
+    return {"test": index, "solution": index} if same_memory(index.ids, test.ids) else {}
 
 
 def _check_rows_and_ids(
-    parts: dict[str, Part | None], problems: list[str]
+    parts: dict[str, Part | None], problems: list[str], known: dict[str, IdIndex]
 ) -> tuple[dict[str, pa.Array | None], dict[str, IdIndex]]:
     """Each file's rows and ids (:func:`rules.check_rows`, :func:`rules.check_ids`), in
-    ``PARTS`` order. Returns each file's ids as text (None where unusable) and their
-    :class:`IdIndex` by part."""
+    ``PARTS`` order, with the indexes ``known`` of their ids (:func:`_known_indexes`).
+    Returns each file's ids as text (None where unusable) and the :class:`IdIndex` of
+    test's and the solution's (train's, and its key table, are let go once its ids are
+    proven: 0.2 GB at 5M UUIDs, no longer held while test's are proven)."""
     ids: dict[str, pa.Array | None] = {}
-    indexes: dict[str, IdIndex] = {}
+    indexes: dict[str, IdIndex] = dict(known)
     test_ids_ok = False
     for part in (p for p in parts.values() if p is not None):
         rules.check_rows(part, problems)
@@ -262,8 +303,17 @@ def _check_rows_and_ids(
         ids[part.part] = rules.check_ids(part, problems, indexes, distinct=proven)
         if part.part == "test":
             test_ids_ok = ids["test"] is not None and len(problems) == before
+        indexes.pop("train", None)
         release_unused_memory()  # each check's temporaries, before the next one's
     return ids, indexes
+
+
+@functools.cache
+def _rows_as_test() -> pa.Array:
+    """What :func:`_solution_rows_in_test` returns for a solution whose rows are test's, in
+    order: no row map made (one empty array, made on first use: an array made at import
+    would import pandas, which pyarrow imports on its first array, into every command)."""
+    return pa.array([], pa.int64())
 
 
 def _solution_rows_in_test(
@@ -273,11 +323,15 @@ def _solution_rows_in_test(
     indexes: dict[str, IdIndex],
     problems: list[str],
 ) -> pa.Array | None:
-    """The test row of each solution row (:func:`rules.check_same_ids`); None when either
-    file or its ids are unusable, or the two id sets differ."""
+    """The test row of each solution row (:func:`rules.check_same_ids`), or
+    :func:`_rows_as_test` when the solution's ids are test's very array (proven the same
+    in the same order as they were read: ``datasets.core.scan``); None when either file or
+    its ids are unusable, or the two id sets differ."""
     test_ids, solution_ids = ids.get("test"), ids.get("solution")
     if test is None or solution is None or test_ids is None or solution_ids is None:
         return None
+    if same_memory(test_ids, solution_ids):
+        return _rows_as_test()
     return rules.check_same_ids(test, test_ids, solution, solution_ids, problems, indexes)
 
 
@@ -412,7 +466,7 @@ def _solution(
 ) -> pa.Table:
     """``id, label[, group column]`` of the solution, in test's row order."""
     rows = test_rows.to_numpy()
-    in_order = np.array_equal(rows, np.arange(len(rows)))  # the usual case: no copies
+    in_order = test_rows is _rows_as_test() or _counting(rows)  # the usual case: no copies
 
     def in_test_order(values: pa.Array) -> pa.Array:
         if in_order:
@@ -426,6 +480,15 @@ def _solution(
         column = spec.opis.group_column
         columns[column] = in_test_order(as_text(solution.kept[column]))
     return pa.table(columns)
+
+
+def _counting(rows: np.ndarray, block: int = 1 << 20) -> bool:
+    """Whether ``rows`` is 0, 1, 2, ... (compared a block at a time: no second array of
+    the column's size)."""
+    return all(
+        np.array_equal(rows[start : start + block], np.arange(start, min(start + block, len(rows))))
+        for start in range(0, len(rows), block)
+    )
 
 
 def _groups(kind: TaskKind | None, features: list[str]) -> list[list[str]]:

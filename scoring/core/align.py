@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.arrowtools import as_string, is_text, null_mask
-from common.numbered import Counted
+from common.arrowtools import as_string, is_text, null_mask, same_memory
+from common.numbered import Counted, Spread
 from common.parallel import run_all
 from common.refusals import MAX_EXAMPLES, SubmissionInvalid, count, examples, has
 from kinds.base import Values
@@ -187,9 +187,10 @@ def _solution_rows(
         return None
     n = len(solution.ids)
     shape = solution.id_shape if solution.id_shape_known else solution_shape(solution.ids)
-    if pa.types.is_integer(raw.type) and isinstance(shape, Counted) and not shape.prefix:
-        # Integer ids of a task whose ids are "0", "1"...: placed by their values as read.
-        if len(raw) == n and _counting_up(raw, shape.low):
+    if pa.types.is_integer(raw.type) and isinstance(shape, Counted | Spread) and not shape.prefix:
+        # Integer ids of a task whose ids are "0", "1"... (in any order for a Spread one):
+        # placed by their values as read.
+        if isinstance(shape, Counted) and len(raw) == n and _counting_up(raw, shape.low):
             return None
         pos = permutation_of_numbered(raw, solution.ids, shape=shape)
         if pos is not None:
@@ -219,19 +220,7 @@ def _solution_rows(
 
 def _is_own(column: pa.ChunkedArray, ids: pa.Array) -> bool:
     """Whether ``column`` is ``ids`` itself: one chunk over the same memory."""
-    if column.num_chunks != 1:
-        return False
-    chunk = column.chunk(0)
-    return (
-        chunk.type == ids.type
-        and len(chunk) == len(ids)
-        and chunk.offset == ids.offset
-        and _addresses(chunk) == _addresses(ids)
-    )
-
-
-def _addresses(array: pa.Array) -> list[int | None]:
-    return [None if buffer is None else buffer.address for buffer in array.buffers()]
+    return column.num_chunks == 1 and same_memory(column.chunk(0), ids)
 
 
 def _counting_up(values: pa.ChunkedArray, low: int) -> bool:

@@ -3,9 +3,11 @@
 Test ids are usually a fixed prefix and an integer (``r000123``, ``id-42``, ``17``). A
 solution whose row ``r`` holds the prefix and ``low + r`` (zero-padded or not:
 ``common.numbered``; the import proves its shape once and stores it with the solution)
-places a whole shuffled submission by the ids' integers (:func:`permutation_of_numbered`);
-ids of any other shape (UUIDs, free strings) by their 64-bit keys in a table of the
-solution's (:func:`permutation_by_keys`, ``common.idkeys``), each confirmed by its bytes.
+places a whole shuffled submission by the ids' integers (:func:`permutation_of_numbered`),
+as does one whose ids are the prefix and distinct integers in any order (``Spread``: a
+catalog split at random), through the table of its rows by integer; ids of any other
+shape (UUIDs, free strings) by their 64-bit keys in a table of the solution's
+(:func:`permutation_by_keys`, ``common.idkeys``), each confirmed by its bytes.
 Those two answer only a complete, exact permutation; anything else (a duplicate, a
 missing or unknown id) is decided by :func:`locate`, which names every problem: when every
 solution id has the prefix-and-integer shape and the integers are distinct and dense, the
@@ -44,20 +46,22 @@ from common.numbered import (
     MAX_DIGITS,
     TRAILING_DIGIT_BYTES,
     Counted,
+    IdShape,
     Numbered,
-    counted_shape,
+    Spread,
     counted_values,
     digits_value,
     fixed_width_bytes,
     numbered_shape,
     numbered_values,
+    prefixed_shape,
+    spread_rows,
 )
 from common.parallel import map_rows
 
 _TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
 T = TypeVar("T")
 _MAX_SPAN_PER_ROW = 2  # dense lookup arrays stay within 2 entries per solution row
-IdShape = Numbered | Counted | None
 # ``shape=`` not given: the solution's shape is found (once per array) from its ids.
 DETECT: object = object()
 
@@ -95,9 +99,10 @@ def permutation_of_numbered(
     """The common case in a few numpy passes over the raw bytes, or None.
 
     ``shape`` is the solution's shape as the import proved it (``Numbered``, ``Counted``,
-    or None: neither); by default it is found from the solution's ids (once per array).
-    A Numbered or Counted solution places every id by its integer, checked by its own
-    bytes. Otherwise, when every id has the byte length of the solution's first id,
+    ``Spread``, or None: none of them); by default it is found from the solution's ids
+    (once per array). A Numbered, Counted or Spread solution places every id by its
+    integer, checked by its own bytes. Otherwise, when every id has the byte length of the
+    solution's first id,
     solution row ``r`` is
     guessed to hold the prefix followed by the integer ``first + r`` in as many digits;
     each submission id's digits give its guessed row, and one equality of the ids with
@@ -114,6 +119,8 @@ def permutation_of_numbered(
         return _permutation_of_canonical(ids, known, n)
     if isinstance(known, Counted):
         return _permutation_of_counted(ids, known, n)
+    if isinstance(known, Spread):
+        return _permutation_of_spread(ids, solution_ids, known)
     solution_bytes = fixed_width_bytes(solution_ids)
     if solution_bytes is None:
         return None
@@ -161,14 +168,38 @@ def _per_array(cache: _Cache, array: pa.Array, compute: Callable[[pa.Array], T])
 
 
 def solution_shape(solution_ids: pa.Array) -> IdShape:
-    """The solution's Numbered or Counted shape, if it has one (found once per array; an
-    import stores it with the solution, so a task imported since never asks)."""
+    """The solution's Numbered, Counted or Spread shape, if it has one (found once per
+    array; an import stores it with the solution, so a task imported since never asks)."""
     return _per_array(_numbered_shapes, solution_ids, _find_shape)
 
 
 def _find_shape(solution_ids: pa.Array) -> IdShape:
     numbered = numbered_shape(solution_ids)
-    return numbered if numbered is not None else counted_shape(solution_ids)
+    return numbered if numbered is not None else prefixed_shape(solution_ids)
+
+
+def _integers(ids: pa.Array | pa.ChunkedArray, prefix: bytes) -> np.ndarray | None:
+    """Each id's integer (int64) when every id is ``prefix`` + a canonical decimal
+    (``common.numbered.counted_values``; integer ids of an empty prefix are read as they
+    are), chunks on the threads; else None."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+
+    def read(part: slice) -> list[np.ndarray] | None:
+        out = []
+        for chunk in chunks[part]:
+            if pa.types.is_integer(chunk.type):
+                values = None if prefix else chunk.to_numpy().astype(np.int64, copy=False)
+            else:
+                values = counted_values(chunk, prefix)
+            if values is None:
+                return None
+            out.append(values)
+        return out
+
+    parts = map_rows(read, len(chunks), per_row=len(ids) // max(1, len(chunks)))
+    if any(part is None for part in parts):
+        return None
+    return np.concatenate([values for part in parts for values in part], dtype=np.int64)  # type: ignore[union-attr]
 
 
 def _permutation_of_counted(
@@ -177,26 +208,49 @@ def _permutation_of_counted(
     """``permutation_of_numbered`` for a Counted solution: an id that is the prefix and a
     canonical decimal ``low + r`` is byte for byte solution row ``r``'s id (integer ids
     of an empty prefix are read as they are)."""
-    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-
-    def read(part: slice) -> list[np.ndarray] | None:
-        out = []
-        for chunk in chunks[part]:
-            if pa.types.is_integer(chunk.type):
-                values = None if shape.prefix else chunk.to_numpy().astype(np.int64, copy=False)
-            else:
-                values = counted_values(chunk, shape.prefix)
-            if values is None:
-                return None
-            out.append(values)
-        return out
-
-    parts = map_rows(read, len(chunks), per_row=n // max(1, len(chunks)))
-    if any(part is None for part in parts):
+    pos = _integers(ids, shape.prefix)
+    if pos is None:
         return None
-    pos = np.concatenate([values for part in parts for values in part], dtype=np.int64)  # type: ignore[union-attr]
     pos -= shape.low
     if not (pos.view(np.uint64) < n).all():
+        return None
+    hit = np.zeros(n, dtype=bool)
+    hit[pos] = True
+    return pos if hit.all() else None
+
+
+_spread_tables: _Cache = {}
+
+
+def _spread_rows(solution_ids: pa.Array, shape: Spread) -> np.ndarray | None:
+    """The table of a Spread solution's rows by integer (``common.numbered.spread_rows``),
+    made once per array; None when the ids do not fit ``shape``."""
+
+    def make(ids: pa.Array) -> np.ndarray | None:
+        values = _integers(ids, shape.prefix)
+        return None if values is None else spread_rows(values, shape)
+
+    return _per_array(_spread_tables, solution_ids, make)
+
+
+def _permutation_of_spread(
+    ids: pa.Array | pa.ChunkedArray, solution_ids: pa.Array, shape: Spread
+) -> np.ndarray | None:
+    """``permutation_of_numbered`` for a Spread solution: an id that is the prefix and a
+    canonical decimal ``v`` is byte for byte the id of the solution row that holds ``v``
+    (the table of rows by integer, made once per solution), as for a Counted solution."""
+    n = len(solution_ids)
+    rows = _spread_rows(solution_ids, shape)
+    if rows is None:
+        return None
+    offsets = _integers(ids, shape.prefix)
+    if offsets is None:
+        return None
+    offsets -= shape.low
+    if not (offsets.view(np.uint64) < shape.span).all():
+        return None
+    pos = rows[offsets].astype(np.int64, copy=False)
+    if (pos < 0).any():  # an integer no solution id has
         return None
     hit = np.zeros(n, dtype=bool)
     hit[pos] = True
@@ -226,10 +280,12 @@ def _keyed_solution(solution_ids: pa.Array, stored: str | None) -> Keyed | None:
 def prepare_keys(solution_ids: pa.Array, shape: IdShape, *, stored: str | None = None) -> None:
     """Make now the table of ``solution_ids``' keys that :func:`permutation_by_keys` will
     need (ids known to have no numbered ``shape``, enough of them), read from ``stored``
-    when it holds it: a cold command makes it on one core while the file is read on the
-    other."""
+    when it holds it, or a Spread solution's table of rows by integer: a cold command
+    makes it on one core while the file is read on the other."""
     if shape is None and len(solution_ids) >= KEYS_MIN_ROWS and not solution_ids.null_count:
         _keyed_solution(solution_ids, stored)
+    elif isinstance(shape, Spread):  # the table of its rows by integer, made the same way
+        _spread_rows(solution_ids, shape)
 
 
 def permutation_by_keys(

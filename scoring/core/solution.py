@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.arrowtools import as_string, index_of, is_text, one_array
-from common.numbered import Counted, Numbered, shape_from_metadata
+from common.numbered import IdShape, shape_from_metadata
 from kinds import TaskKind, kind_get
 from scoring.core.opis import OpisSettings
 
@@ -25,7 +25,7 @@ class Solution:
     ``classes``; matching: 0/1; grouping: an entity code per row, ``classes`` empty); ids are
     unique. ``opis`` says how OPIS is computed; ``options`` are the kind's own settings
     (``TaskKind.solution_options``). ``id_shape`` is the ids' shape as the import proved it
-    and stored it in the file (``common.numbered``; None: neither numbered nor counted),
+    and stored it in the file (``common.numbered``; None: not numbered, counted nor spread),
     when ``id_shape_known``; otherwise scoring finds it from the ids. ``keys_path`` is
     where the import stored the table of the ids' keys (``common.keyfile``; None: none
     known), read instead of made when it is these ids'."""
@@ -37,7 +37,7 @@ class Solution:
     kind: str
     opis: OpisSettings = field(default_factory=OpisSettings)
     options: Mapping[str, Any] = field(default_factory=dict)
-    id_shape: Numbered | Counted | None = None
+    id_shape: IdShape = None
     id_shape_known: bool = False
     keys_path: str | None = None
 

@@ -94,3 +94,51 @@ def test_ids_of_any_shape_are_proven_distinct_by_keys(shape):
     changed = [ids[i] for i in order]
     changed[7] = changed[7] + "x"
     assert same_set(index(ids), index(changed)) is None
+
+
+# --- the id column as it is read: held once, joined a chunk at a time ------------------------
+
+
+def test_text_chunks_are_joined_as_arrow_joins_them_and_let_go():
+    from datasets.core.scan import _concat
+
+    column = pa.array(["pad", "a", "bb", "", "ccc", "é" * 3, "d" * 10, None, "x"])
+    pieces = [column.slice(1, 2), column.slice(3, 0), column.slice(3, 4)]  # offsets, empty
+    chunks = list(pieces)
+    joined = _concat(chunks)
+    assert chunks == [] and joined.equals(pa.chunked_array(pieces).combine_chunks())
+    joined.validate(full=True)
+    for other in ([column.slice(5, 3)], [pa.array([1, 2]), pa.array([3])]):  # nulls, numbers
+        assert _concat(list(other)).equals(pa.chunked_array(other).combine_chunks())
+    assert _concat([]).equals(pa.array([], pa.string()))
+
+
+@pytest.mark.parametrize("ready", [True, False])
+@pytest.mark.parametrize("change", [None, 0, 5, 9])
+def test_ids_the_same_as_another_parts_are_that_array_else_as_read(ready, change):
+    """Test's ids, read a chunk at a time, are the solution's very array when they are the
+    same in the same order (whether the solution was read before or after them); any
+    other ids are the chunks as read."""
+    from common.arrowtools import same_memory
+    from datasets.core.scan import HeldIds, IdsRead
+
+    theirs = pa.array([f"r{i}" for i in range(10)])
+    mine = theirs.to_pylist()
+    if change is not None:
+        mine[change] = "other"
+    published = IdsRead()
+    if ready:
+        published.publish(theirs)
+    held = HeldIds(published)
+    for start in range(0, 10, 3):
+        held.add(pa.array(mine[start : start + 3]))
+    if not ready:
+        published.publish(theirs)
+    joined = held.joined()
+    assert joined.to_pylist() == mine
+    assert same_memory(joined, theirs) == (change is None)
+    unread = IdsRead()
+    unread.done()  # a solution that could not be read: the ids as read
+    alone = HeldIds(unread)
+    alone.add(pa.array(mine))
+    assert alone.joined().to_pylist() == mine

@@ -146,3 +146,31 @@ def test_a_profile_fed_batch_by_batch_holds_these_facts(batches, options, expect
     for batch in batches:
         profile.add(batch if isinstance(batch, pa.Array | pa.ChunkedArray) else pa.array(batch))
     assert facts(profile) == expected
+
+
+def test_a_group_one_profile_shows_to_be_text_is_not_profiled_further() -> None:
+    """A profile past the distinct cap, not numeric, not image-like, decides its group's
+    type (text, whatever the others hold): the other profiles of the group (test's, the
+    other side of a pair) gather no more text facts, but still their floats' flag."""
+    from datasets.core.profile import merge
+    from datasets.core.validate import infer_from_profile
+
+    settled: set[str] = set()
+    train = ColumnProfile(distinct_cap=3, settled=settled, group="title")
+    train.add(pa.array(["a b", "c", "1"]))
+    assert not train.decides_text and not settled  # 3 distinct: within the cap
+    train.add(pa.array(["d e", "f"]))
+    assert train.decides_text and settled == {"title"}
+    test = ColumnProfile(distinct_cap=3, settled=settled, group="title")
+    test.add(pa.array(["x", "1", "y"]))
+    assert (test.rows, test.present, test.text_length) == (3, 0, 0)
+    test.add(pa.array([1.5, 2.0]))  # a float batch: the ".0" flag of test's floats
+    assert not test.integral
+    alone = ColumnProfile(distinct_cap=3)  # the same values, no shared groups
+    for values in (["x", "1", "y"], [1.5, 2.0]):
+        alone.add(pa.array(values))
+    assert infer_from_profile(merge([train, test]), None) == "text"
+    assert infer_from_profile(merge([train, alone]), None) == "text"
+    other = ColumnProfile(distinct_cap=3, settled=settled, group="brand")
+    other.add(pa.array(["x", "y"]))
+    assert other.present == 2  # another group: profiled

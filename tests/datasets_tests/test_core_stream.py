@@ -24,7 +24,7 @@ import pytest
 
 import datasets.core.stream as stream_module
 import datasets.core.tables as tables_module
-from common.numbered import shape_metadata
+from common.numbered import Spread, shape_metadata
 from datasets.core import BundleInvalid, prepare_task, standardize, validate_bundle
 from datasets.core.stream import StreamedOutput
 from kinds import kind_get
@@ -49,7 +49,6 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tables_module, "CSV_BLOCK_BYTES", 2048)
     # a key table beside the solution from 16 ids of no numbered shape on (not 4,096)
     monkeypatch.setattr(stream_module, "KEYS_MIN_ROWS", 16)
-    monkeypatch.setattr(standardize_module, "KEYS_MIN_ROWS", 16)
 
 
 def _later(
@@ -78,7 +77,15 @@ def _digits(n: int) -> list[str]:
 
 
 def _gapped(n: int) -> list[str]:
-    return [f"p{3 * i + 2}" for i in range(n)]
+    """Counted ids too far apart to be placed by their integers (``common.numbered.Spread``
+    spans at most 2 integers per id)."""
+    return [f"p{1000 * i + 2}" for i in range(n)]
+
+
+def _spread(n: int) -> list[str]:
+    """A catalog's counted ids split at random: gaps, yet dense (``Spread``)."""
+    kept = np.sort(np.random.default_rng(3).choice(2 * n, size=n, replace=False))
+    return [f"p{i}" for i in kept]
 
 
 def _hexes(n: int) -> list[str]:
@@ -129,15 +136,23 @@ def _bundles(root: Path, fmt: str) -> dict[str, Path]:
             ),
             solution=_with(label=lambda n: [float(i % 3) for i in range(n)]),
         ),
-        # ids of a prefix and integers with gaps: a key table beside the solution, made
+        # ids of a prefix and integers far apart: a key table beside the solution, made
         # from the solution alone (the validation proves them by their integers)
         "gapped ids": write_classification_bundle(
             root / "p",
             fmt=fmt,
             rows=ROWS,
-            train=_with(id=lambda n: [f"p{3 * i + 1}" for i in range(n)]),
+            train=_with(id=lambda n: [f"p{1000 * i + 1}" for i in range(n)]),
             test=_with(id=_gapped),
             solution=_with(id=_gapped),
+        ),
+        # a catalog's ids split at random: placed by their integers, no key table
+        "spread ids": write_classification_bundle(
+            root / "q",
+            fmt=fmt,
+            rows=ROWS,
+            test=_with(id=_spread),
+            solution=_with(id=_spread),
         ),
         # UUID-like ids: the validation's own key table proves them and is stored
         "keyed ids": write_classification_bundle(
@@ -199,7 +214,7 @@ def test_the_one_read_writes_what_the_two_passes_write(
         # CSV holds floats as text: "2.5" after "1" is no contradiction there
         again = name.startswith("rewritten") and not (fmt == "csv" and "fractions" in name)
         assert seen[-1] == ("written again" if again else "kept"), name
-    assert len(seen) == 12
+    assert len(seen) == 13
 
 
 def test_the_guesses_are_confirmed_by_the_whole_bundle(tmp_path: Path) -> None:
@@ -267,10 +282,23 @@ def test_the_key_table_is_made_beside_the_reading_only_where_the_validation_make
     assert gapped.streamed.solution.keys is not None and gapped.test_id_table == []
     task = standardize(gapped, tmp_path / "g")
     assert task.files["private/solution.keys.npy"] == gapped.streamed.solution.keys
+    # The validation's own table: written as soon as the ids are proven, not held after.
     keyed = validate_bundle(bundles["keyed ids"], write_to=tmp_path / "k")
     assert keyed.streamed is not None and keyed.streamed.solution is not None
-    assert keyed.streamed.solution.keys is None and len(keyed.test_id_table) == 1
-    assert "private/solution.keys.npy" in standardize(keyed, tmp_path / "k").files
+    assert keyed.streamed.solution.keys is None and keyed.test_id_table == []
+    written = keyed.streamed.test_keys
+    assert written is not None and written.is_file()
+    assert standardize(keyed, tmp_path / "k").files["private/solution.keys.npy"] == written
+    # Not streamed: the validation holds the table for standardize to write.
+    held = validate_bundle(bundles["keyed ids"])
+    assert len(held.test_id_table) == 1
+    stored = standardize(held, tmp_path / "k2").files["private/solution.keys.npy"]
+    assert stored.read_bytes() == written.read_bytes()
+    spread = validate_bundle(bundles["spread ids"], write_to=tmp_path / "q")
+    assert isinstance(spread.test_id_shape, Spread) and spread.test_id_table == []
+    assert spread.streamed is not None and spread.streamed.solution is not None
+    assert spread.streamed.solution.keys is None
+    assert "private/solution.keys.npy" not in standardize(spread, tmp_path / "q").files
 
 
 def test_the_leak_probe_runs_once_train_is_read_and_its_finding_is_the_validation_s(

@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasets.core import prepare_task, read_standard_csv, read_standard_parquet
+from datasets.core import (
+    BundleInvalid,
+    prepare_task,
+    read_standard_csv,
+    read_standard_parquet,
+    validate_bundle,
+)
 from tests.datasets_tests.bundles import (
     DROP,
     classification_frames,
@@ -283,25 +289,22 @@ def test_standard_readers_accept_open_binary_files(tmp_path: Path) -> None:
         (lambda i: f"t{i}", ("counted", b"t", 0)),  # no padding: the most common shape
         (lambda i: f"t{i:05d}", ("numbered", b"t", 0)),
         (lambda i: str(i + 3), ("counted", b"", 3)),
-        (lambda i: f"x{(7 * i) % 31}", (None, None, None)),  # integers in another order
+        (lambda i: f"x{(7 * i) % 31}", ("spread", b"x", 0)),  # integers in another order
+        (lambda i: f"x{5000 * i}", (None, None, None)),  # integers too far apart
         (lambda i: f"id-{'abcdefg'[i % 7]}{i}", (None, None, None)),
     ],
-    ids=["counted", "numbered", "plain-integers", "shuffled-integers", "free"],
+    ids=["counted", "numbered", "plain-integers", "shuffled-integers", "sparse-integers", "free"],
 )
-def test_the_solution_records_the_test_ids_shape_once(
-    tmp_path: Path, make_id, expected
-) -> None:
+def test_the_solution_records_the_test_ids_shape_once(tmp_path: Path, make_id, expected) -> None:
     """The import proves the ids' shape and stores it with the solution; scoring reads it
     from there (and uses it only while it fits the ids)."""
-    from common.numbered import Counted, Numbered
+    from common.numbered import Counted, Numbered, Spread
     from scoring.core import load_solution
 
     def with_ids(df: pd.DataFrame) -> pd.DataFrame:
         return df.assign(id=[make_id(i) for i in range(len(df))])
 
-    folder = write_classification_bundle(
-        tmp_path / "b", rows=62, test=with_ids, solution=with_ids
-    )
+    folder = write_classification_bundle(tmp_path / "b", rows=62, test=with_ids, solution=with_ids)
     task = prepare_task(folder, work_dir=tmp_path / "w")
     solution = load_solution(
         task.files["private/solution.parquet"], kind="classification", classes=task.meta["classes"]
@@ -312,5 +315,35 @@ def test_the_solution_records_the_test_ids_shape_once(
     if kind is None:
         assert shape is None
     else:
-        assert isinstance(shape, Numbered if kind == "numbered" else Counted)
+        assert isinstance(shape, {"numbered": Numbered, "counted": Counted, "spread": Spread}[kind])
         assert (shape.prefix, shape.low) == (prefix, low)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_ids_longer_than_the_keyed_width_are_paired_exactly(tmp_path: Path, reverse) -> None:
+    """Ids over ``idset.MAX_BYTES`` (64) are proven and paired by Arrow's exact kernels:
+    the bundle is imported (it stopped on an assertion), in test's order whatever the
+    solution's; one id missing from the solution is still named."""
+
+    def long_ids(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(id=["x" * 70 + str(i) for i in range(len(df))])
+
+    def shuffled(df: pd.DataFrame) -> pd.DataFrame:
+        df = long_ids(df)
+        return df.iloc[::-1] if reverse else df
+
+    folder = write_classification_bundle(tmp_path / "b", test=long_ids, solution=shuffled)
+    bundle = validate_bundle(folder)
+    assert bundle.solution["id"].to_pylist() == bundle.test_ids.to_pylist()
+    expected = pd.read_csv(folder / "solution.csv").set_index("id")["label"]
+    assert bundle.solution["label"].to_pylist() == [
+        expected[i] for i in bundle.test_ids.to_pylist()
+    ]
+
+    def one_missing(df: pd.DataFrame) -> pd.DataFrame:
+        return shuffled(df).iloc[1:] if not reverse else shuffled(df).iloc[:-1]
+
+    broken = write_classification_bundle(tmp_path / "c", test=long_ids, solution=one_missing)
+    with pytest.raises(BundleInvalid) as refused:
+        validate_bundle(broken)
+    assert any("missing from solution.csv" in p for p in refused.value.problems)

@@ -208,9 +208,7 @@ def test_counted_integer_ids_are_read_as_integers():
     order = np.random.default_rng(9).permutation(500)
     as_numbers = pa.chunked_array([pa.array(order + 10, pa.int64())])
     shape = Counted(prefix=b"", low=10)
-    np.testing.assert_array_equal(
-        permutation_of_numbered(as_numbers, solution, shape=shape), order
-    )
+    np.testing.assert_array_equal(permutation_of_numbered(as_numbers, solution, shape=shape), order)
     as_numbers = pa.chunked_array([pa.array(np.r_[order[:-1], 10_000] + 10, pa.int64())])
     assert permutation_of_numbered(as_numbers, solution, shape=shape) is None
 
@@ -285,3 +283,52 @@ def test_keys_made_ahead_are_the_ones_the_placing_uses(kind, monkeypatch):
     placed = idindex.permutation_by_keys(solution.take(order), solution)
     np.testing.assert_array_equal(placed, order)
     assert len(made) == 1
+
+
+# --- spread ids: a catalog's counted ids split at random --------------------------------------
+
+
+def spread_solution(n: int = 3000) -> pa.Array:
+    kept = np.sort(np.random.default_rng(12).choice(2 * n, size=n, replace=False))
+    return pa.array([f"p{i}" for i in kept])
+
+
+def test_spread_permutation_is_found_from_the_integers_with_or_without_a_stored_shape():
+    from common.numbered import Spread
+    from scoring.core.idindex import solution_shape as _numbered
+
+    solution = spread_solution()
+    order = np.random.default_rng(13).permutation(len(solution))
+    chunks = pa.chunked_array([solution.take(order[:1000]), solution.take(order[1000:])])
+    assert isinstance(_numbered(solution), Spread)  # found from the ids (an older task)
+    np.testing.assert_array_equal(permutation_of_numbered(chunks, solution), order)
+    shape = _numbered(solution)
+    again = pa.array(solution.to_pylist())  # the shape as stored: a fresh array
+    np.testing.assert_array_equal(permutation_of_numbered(chunks, again, shape=shape), order)
+
+
+@pytest.mark.parametrize("odd", [*COUNTED_TRICKY, "p1"])  # p1: an integer in a gap
+def test_spread_permutation_declines_any_other_id(odd):
+    solution = spread_solution(400)
+    ids = solution.to_pylist()
+    if odd in ids:
+        return
+    submitted = list(np.random.default_rng(14).permutation(ids))
+    at = submitted.index(ids[7])
+    submitted[at] = odd
+    assert permutation_of_numbered(pa.array(submitted), solution) is None
+    got = check(ids, submitted)  # the exact path names it
+    assert got[at] == -1
+
+
+def test_spread_integer_ids_are_read_as_integers():
+    from common.numbered import Spread
+
+    numbers = np.sort(np.random.default_rng(15).choice(900, size=500, replace=False))
+    solution = pa.array([str(i) for i in numbers])
+    order = np.random.default_rng(16).permutation(500)
+    shape = Spread(prefix=b"", low=int(numbers[0]), span=int(numbers[-1] - numbers[0]) + 1)
+    as_numbers = pa.chunked_array([pa.array(numbers[order], pa.int64())])
+    np.testing.assert_array_equal(permutation_of_numbered(as_numbers, solution, shape=shape), order)
+    twice = pa.chunked_array([pa.array(np.r_[numbers[order][:-1], numbers[order][0]], pa.int64())])
+    assert permutation_of_numbered(twice, solution, shape=shape) is None

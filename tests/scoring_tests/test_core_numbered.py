@@ -116,3 +116,45 @@ def test_counted_ids_read_in_place_by_runs_as_the_general_path_reads_them(
         assert (by_runs is None) == (general is None)
         if general is not None:
             assert by_runs.dtype == np.int64 and np.array_equal(by_runs, general)
+
+
+# --- spread ids: counted ids in any order, with gaps -------------------------------------------
+
+
+def test_spread_ids_are_found_and_their_rows_read() -> None:
+    from common.numbered import Spread, prefixed_shape, spread_rows
+
+    numbers = np.random.default_rng(5).choice(2000, size=1000, replace=False)  # gaps, any order
+    column = pa.array([f"p{i}" for i in numbers])
+    shape = prefixed_shape(column)
+    assert isinstance(shape, Spread) and shape.prefix == b"p"
+    assert (shape.low, shape.span) == (int(numbers.min()), int(numbers.max() - numbers.min()) + 1)
+    rows = spread_rows(numbers.astype(np.int64), shape)
+    assert rows is not None and np.array_equal(rows[numbers - shape.low], np.arange(1000))
+    assert int((rows >= 0).sum()) == 1000
+    # counted ids in row order stay Counted; anything else is neither
+    assert type(prefixed_shape(pa.array([f"p{i}" for i in range(5, 900)]))).__name__ == "Counted"
+    for ids_ in (
+        ["p5", "p3", "p5"],  # one integer twice
+        ["p5", "p3", "p05"],  # a padded one
+        ["p5", "p3", "q4"],  # another prefix
+        [f"p{10_000 * i}" for i in range(300)],  # too far apart to place by a table
+    ):
+        assert prefixed_shape(pa.array(ids_)) is None, ids_
+    assert spread_rows(np.array([5, 3, 5]), Spread(prefix=b"p", low=3, span=3)) is None
+    assert spread_rows(np.array([5, 3, 9]), Spread(prefix=b"p", low=3, span=3)) is None
+
+
+def test_a_stored_spread_shape_is_read_only_when_it_fits_the_ids() -> None:
+    from common.numbered import Spread, shape_from_metadata, shape_metadata
+
+    ids_ = pa.array(["p7", "p3", "p12", "p9"])
+    known, shape = shape_from_metadata(shape_metadata(Spread(prefix=b"p", low=3, span=10)), ids_)
+    assert known and isinstance(shape, Spread)
+    assert (shape.prefix, shape.low, shape.span) == (b"p", 3, 10)
+    for other in (
+        Spread(prefix=b"p", low=8, span=10),  # the first id below it
+        Spread(prefix=b"p", low=3, span=3),  # the last id past it, and fewer than the ids
+        Spread(prefix=b"q", low=3, span=10),  # another prefix
+    ):
+        assert shape_from_metadata(shape_metadata(other), ids_) == (False, None)

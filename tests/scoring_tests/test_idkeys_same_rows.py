@@ -52,7 +52,9 @@ def split(ids: list[str], rng: np.random.Generator) -> list[list[str]]:
 NEAR_MISSES = {
     "same": lambda ids, i, rng: ids,
     "one byte differs": lambda ids, i, rng: [
-        *ids[:i], ids[i][:-1] + ("a" if ids[i][-1:] != "a" else "b"), *ids[i + 1 :]
+        *ids[:i],
+        ids[i][:-1] + ("a" if ids[i][-1:] != "a" else "b"),
+        *ids[i + 1 :],
     ],
     "one byte more": lambda ids, i, rng: [*ids[:i], ids[i] + "a", *ids[i + 1 :]],
     "a NUL more": lambda ids, i, rng: [*ids[:i], ids[i] + "\x00", *ids[i + 1 :]],
@@ -77,9 +79,7 @@ def test_same_rows_agrees_with_a_byte_by_byte_reference(fixed, miss):
         parts = split(changed, rng)
         got = keyed(parts, solution, positions)
         if got is None:  # an id longer than the solution's, a part of empty ids: not keyed
-            assert miss in ("one byte more", "a NUL more") or any(
-                not any(part) for part in parts
-            )
+            assert miss in ("one byte more", "a NUL more") or any(not any(part) for part in parts)
             continue
         assert got == reference(parts, solution, positions), (miss, n)
         assert got == (miss == "same"), (miss, n)
@@ -100,3 +100,39 @@ def test_positions_and_parts_must_have_the_same_count():
     solution = ["a", "b", "c"]
     assert keyed([["a", "b"]], solution, np.array([0, 1, 2])) is False
     assert keyed([["a", "b", "c"]], solution, np.array([0, 1])) is False
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_a_key_table_filled_block_by_block_is_the_table_of_one_fill(block, monkeypatch):
+    """``KeyTable.build`` fills each level a block at a time (``_BUILD_ROWS``): whatever
+    the block, the levels are the ones a single fill in row order makes (equal keys and
+    slots wanted twice included), and every key finds its own row."""
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, 5000, dtype=np.int64).view(np.uint64)
+    keys[:1500] &= np.uint64(0xFFF)  # many keys wanting the same slots, some equal
+    keys[4000:4010] = keys[10:20]  # equal keys of other rows: one row kept each
+
+    def one_fill(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        rows, left, levels = np.arange(keys.size), keys, []
+        while rows.size:
+            bits = max(4, int(rows.size - 1).bit_length() + 1)
+            slots = idkeys._slots(left, len(levels), bits)
+            entries = idkeys._entries(left, rows)
+            table = np.full(1 << bits, -1, dtype=np.int64)
+            table[slots] = entries
+            lost = table[slots] != entries
+            lost_at = np.flatnonzero(lost)
+            occupant = table[slots[lost_at]] & idkeys._ROW_MASK
+            lost[lost_at[keys[occupant] == left[lost_at]]] = False
+            levels.append((bits, table))
+            rows, left = rows[lost], left[lost]
+        return levels
+
+    monkeypatch.setattr(idkeys, "_BUILD_ROWS", block)
+    built = idkeys.KeyTable.build(keys)
+    expected = one_fill(keys)
+    assert [bits for bits, _ in built.levels] == [bits for bits, _ in expected]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(built.levels, expected, strict=True))
+    distinct = np.unique(keys)
+    assert idkeys.KeyTable.build(distinct).all_own(distinct)
+    assert not built.all_own(keys)  # equal keys: one row each, the other rows unfound

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 
 from common import idkeys, keyfile
@@ -36,10 +37,6 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(idkeys.KeyTable, "build", classmethod(counted))
     return made
-
-
-
-
 
 
 def scores(data: bytes, solution: Solution):
@@ -74,6 +71,38 @@ def test_the_import_stores_the_table_and_scoring_reads_it(tmp_path, builds):
 def test_few_ids_or_numbered_ids_get_no_table(tmp_path):
     task = imported_task(tmp_path, slug="plain")  # t0000...: a numbered shape, 30 rows
     assert not sidecar(task).exists()
+
+
+def test_a_catalog_split_at_random_gets_no_table_and_scores_by_its_integers(tmp_path, builds):
+    """Counted ids with gaps (``p0`` ... numbered once, split at random into train and
+    test): a Spread shape, stored with the solution; a shuffled file is placed by its ids'
+    integers (no key table, made or read) and scores as the same rows in test's order."""
+    from common.numbered import Spread
+
+    numbers = np.sort(np.random.default_rng(21).choice(2 * N, size=N, replace=False))
+    ids = [f"p{i}" for i in numbers]
+    _, test, solution = keyed_frames(seed=1)
+
+    def with_ids(make):
+        return lambda frame: make(frame).assign(id=ids)
+
+    task = imported_task(
+        tmp_path, slug="catalog", test=with_ids(test), solution=with_ids(solution), fmt="parquet"
+    )
+    assert not sidecar(task).exists()
+    loaded = task_solution_load(task)
+    assert loaded.id_shape_known and isinstance(loaded.id_shape, Spread)
+    builds.clear()
+    data, labels = shuffled_csv(ids, 4)
+    shuffled = scores(data, loaded)
+    assert builds == []  # placed by the integers: no key table
+    order = np.random.default_rng(4).permutation(N)
+    in_order = np.empty(N, dtype=object)
+    in_order[order] = labels
+    frame = pa.table({"id": ids, "label": list(in_order)})
+    out = io.BytesIO()
+    pacsv.write_csv(frame, out)
+    assert scores(out.getvalue(), loaded) == shuffled
 
 
 def test_a_new_version_has_its_own_table_and_never_reads_the_old_one(tmp_path, builds):
@@ -242,3 +271,29 @@ def test_the_keys_are_the_ones_stored_files_were_made_with():
     uuids_ = ["0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"]
     fixed = idkeys.id_keys(idkeys.id_bytes(pa.array(uuids_)))
     assert [int(k) for k in fixed] == [0x3E01ECFCA235D489, 0x9EAA76ACF4A460A0]
+
+
+@pytest.mark.parametrize("shape", ["uuid", "free", "sliced", "not ascii"])
+def test_a_table_made_before_is_written_as_the_ids_alone_would_write_it(tmp_path, shape):
+    """The import writes the table its proof made, reading only the probe rows' bytes for
+    the header (``idkeys.id_bytes_at``): the same file as made from the ids, or none for
+    ids that cannot be keyed."""
+    words = ["north", "x", "acme-lot", "é"]
+    columns = {
+        "uuid": lambda: pa.array(uuids(N, 12)),
+        "free": lambda: pa.array([f"{words[i % 3]}-{i * 7}" for i in range(N)]),
+        "sliced": lambda: pa.array(["pad", *(f"{words[i % 3]}-{i}" for i in range(N))]).slice(1),
+        "not ascii": lambda: pa.array([f"{words[i % 4]}-{i}" for i in range(N)]),
+    }
+    ids = columns[shape]()
+    found = idkeys.id_bytes(ids)
+    assert (found is None) == (shape == "not ascii")
+    table = None if found is None else idkeys.KeyTable.build(idkeys.id_keys(found))
+    alone, made = tmp_path / "alone.keys.npy", tmp_path / "made.keys.npy"
+    assert keyfile.write(alone, ids) == (found is not None)
+    if found is None:
+        assert not alone.exists()
+        return
+    assert keyfile.write(made, ids, table)
+    assert made.read_bytes() == alone.read_bytes()
+    assert keyfile.load(made, found) is not None
