@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -239,17 +239,20 @@ def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) 
     for rows in opts.rows:
         task = fixture["tasks"][str(rows)]
         _from_request(client, fixture["algorithm"], task["slug"])  # warms the processes
-        bares, runs, parts = [], [], []
+        bares, runs, seen = [], [], []
         for _ in range(opts.repeat):
             bares.append(_bare(Path(task["folder"]), main_py, work))
-            seconds, run = _from_request(client, fixture["algorithm"], task["slug"])
-            runs.append(seconds)
-            parts.append(_parts(client, run, seconds))
+            timed = _from_request(client, fixture["algorithm"], task["slug"])
+            runs.append(timed.seconds)
+            seen.append(timed)
         results.append((rows, bares, runs))
         print(f"\n{rows:,} test rows: bare {statistics.median(bares):.3f} s, from request "
               f"{statistics.median(runs):.3f} s (medians of {opts.repeat}); by the rows' clocks:")
-        for name in parts[0]:
-            print(f"  {name:<46} {statistics.median(p[name] for p in parts):>8.3f} s")
+        parts = _parts(code, env, seen)
+        for name in dict.fromkeys(name for part in parts for name in part):
+            values = [part[name] for part in parts if part.get(name) is not None]
+            if values:
+                print(f"  {name:<66} {statistics.median(values):>7.3f} s ({len(values)})")
     print(f"\n{'rows':>11} {'bare s':>8} {'request s':>10} {'request / bare':>15} {'target':>7}"
           f" {'met?':>5}")
     for rows, bares, runs in results:
@@ -271,9 +274,20 @@ def _bare(folder: Path, main_py: Path, work: Path) -> float:
     return time.perf_counter() - started
 
 
-def _from_request(client: Client, algorithm: int, slug: str) -> tuple[float, dict]:
+@dataclass(frozen=True)
+class Timed:
+    """One run from the request: its id, the seconds until the client saw it scored, and the
+    wall clock (``time.time()``, the rows' clock on this host) at the request and then."""
+
+    run: int
+    seconds: float
+    requested: float
+    seen: float
+
+
+def _from_request(client: Client, algorithm: int, slug: str) -> Timed:
     """Seconds from the request to the client seeing the run's submission scored."""
-    started = time.perf_counter()
+    requested, started = time.time(), time.perf_counter()
     queued = client.post(f"algorithms/{algorithm}/runs/", {"tasks": [slug]})
     (run,) = queued["runs"]
     watcher = Watcher(client, f"algorithm-runs/{run['id']}/")
@@ -285,31 +299,60 @@ def _from_request(client: Client, algorithm: int, slug: str) -> tuple[float, dic
         if run["status"] in ("failed", "cancelled"):
             raise SystemExit(f"run {run['id']} {run['status']}: {run.get('error')}")
         if run["status"] == "succeeded" and run.get("submission_status") in ("scored", "failed"):
-            return time.perf_counter() - started, run
+            seconds = time.perf_counter() - started
+            return Timed(run=run["id"], seconds=seconds, requested=requested, seen=time.time())
 
 
-def _parts(client: Client, run: dict, seconds: float) -> dict[str, float]:
-    """Where the time went, by the rows' own times (the run's and its submission's)."""
-    submission = client.get(f"submissions/{run['submission']}/") if run.get("submission") else {}
+CLOCKS = """
+import json
+from algorithms.models import AlgorithmRun
+def at(value):
+    return value.timestamp() if value else None
+out = {{}}
+for run in AlgorithmRun.objects.filter(pk__in={runs!r}).select_related("submission"):
+    sub = run.submission
+    out[run.pk] = {{
+        "created": at(run.created_at), "claimed": at(run.started_at),
+        "finished": at(run.finished_at),
+        "wall": (run.manifest or {{}}).get("wall_seconds", run.seconds),
+        "sub_claimed": at(sub.started_at) if sub else None,
+        "sub_scored": at(sub.finished_at) if sub else None,
+        "scoring_seconds": sub.scoring_seconds if sub else None,
+    }}
+print(json.dumps(out))
+"""
 
-    def at(value: str | None) -> float | None:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
 
-    created = at(run.get("created_at"))
-    started = at(run.get("started_at"))
-    finished = at(run.get("finished_at"))
-    manifest = run.get("manifest") or {}
-    out = {"from request to scored, seen by the client": seconds}
-    if created and started:
-        out["queued (request -> a worker claimed it)"] = started - created
-    if manifest.get("wall_seconds") is not None:
-        out["the program in the sandbox (wall)"] = float(manifest["wall_seconds"])
-    if started and finished:
-        out["claimed -> run finished (sandbox, output check)"] = finished - started
-    scored_at = at(submission.get("scored_at") or submission.get("finished_at"))
-    if finished and scored_at:
-        out["run finished -> submission scored"] = scored_at - finished
-    return out
+def _parts(code: Path, env: dict[str, str], seen: list[Timed]) -> list[dict[str, float]]:
+    """Where each run's time went, by the rows' own clocks (the run's and its submission's,
+    read from the database after the runs: the API shows only some of them)."""
+    out = manage(code, env, "shell", "-c", CLOCKS.format(runs=[t.run for t in seen]))
+    clocks = json.loads(out.strip().splitlines()[-1])
+    parts = []
+    for timed in seen:
+        c = clocks[str(timed.run)]
+        scored = max(c["finished"], c["sub_scored"] or c["finished"])
+        part = {
+            "from request to scored, seen by the client": timed.seconds,
+            "request -> run created (the web)": c["created"] - timed.requested,
+            "created -> a worker claimed it (broker, pickup)": c["claimed"] - c["created"],
+            "the program in the sandbox (wall)": float(c["wall"] or 0.0),
+            "claimed -> run finished, less the sandbox (stage, check, outcome)": (
+                c["finished"] - c["claimed"] - float(c["wall"] or 0.0)
+            ),
+        }
+        if c["sub_claimed"] is not None and c["sub_claimed"] >= c["finished"]:
+            part["run finished -> submission claimed (a second job)"] = (
+                c["sub_claimed"] - c["finished"]
+            )
+            part["submission claimed -> scored (its scoring_seconds)"] = (
+                c["sub_scored"] - c["sub_claimed"]
+            )
+        else:  # scored in the run's own transaction
+            part["submission scored in the run (its scoring_seconds)"] = c["scoring_seconds"]
+        part["scored -> seen by the client"] = timed.seen - scored
+        parts.append(part)
+    return parts
 
 
 def _revision(code: Path) -> str:
