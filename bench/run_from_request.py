@@ -14,10 +14,12 @@ a classification task of that many test rows is imported (as ``bench_run_cost.py
   chal's polling on a server that does not hold one) until the run has succeeded and its
   submission is scored; the clock stops when the client sees it scored.
 
-Printed per size: the medians, from-request / bare (target <= 1.2x), and where the run's
-time went by the rows' own clocks (queued -> started -> finished -> its submission scored ->
-seen). ``--code PATH`` runs the server processes with another checkout (its ``.venv`` if it
-has one): the starting code's figures, alternating in the same sitting.
+Printed per size: the medians, from-request / bare (target <= 1.2x), what a run adds to
+its program (the median, over the pairs, of each from-request time less the bare time just
+before it: steadier than the ratio on a shared host), and where the run's time went by the
+rows' own clocks (request -> created -> claimed -> the sandbox -> finished -> its submission
+scored -> seen). ``--code PATH`` runs the server processes with another checkout (its
+``.venv`` if it has one): the starting code's figures, alternating in the same sitting.
 """
 
 from __future__ import annotations
@@ -254,11 +256,15 @@ def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) 
             if values:
                 print(f"  {name:<66} {statistics.median(values):>7.3f} s ({len(values)})")
     print(f"\n{'rows':>11} {'bare s':>8} {'request s':>10} {'request / bare':>15} {'target':>7}"
-          f" {'met?':>5}")
+          f" {'met?':>5} {'over bare s':>12}")
     for rows, bares, runs in results:
         ratio = statistics.median(runs) / statistics.median(bares)
+        # What a run adds to its program, each run against the bare one just before it: a
+        # shared host's load drifts less within a pair than across the sitting.
+        over = statistics.median(run - bare for bare, run in zip(bares, runs, strict=True))
         print(f"{rows:>11,} {statistics.median(bares):>8.3f} {statistics.median(runs):>10.3f}"
-              f" {ratio:>14.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}")
+              f" {ratio:>14.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}"
+              f" {over:>12.3f}")
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     return 0
 
