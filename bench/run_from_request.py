@@ -19,12 +19,16 @@ its program (the median, over the pairs, of each from-request time less the bare
 before it: steadier than the ratio on a shared host), and where the run's time went by the
 rows' own clocks (request -> created -> claimed -> the sandbox -> finished -> its submission
 scored -> seen). ``--code PATH`` runs the server processes with another checkout (its
-``.venv`` if it has one): the starting code's figures, alternating in the same sitting.
+``.venv`` if it has one). ``--before-code PATH`` starts a second site with another checkout
+(the starting code) beside the first, and each repetition runs the bare program, then one
+run on each site, in alternating order: both under the same load, and the change printed as
+the median, over the turns, of one site's run less the other's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -36,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -51,6 +55,7 @@ from chal_client.client import Client  # noqa: E402
 from chal_client.waiting import Watcher  # noqa: E402
 
 TARGET = 1.2
+RUN_SECONDS = 300.0  # a run not scored by then is reported, not waited for
 TRIVIAL = """
 import json, os
 import pyarrow as pa
@@ -182,13 +187,40 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each way, in turn")
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout the server runs")
+    parser.add_argument(
+        "--before-code",
+        type=Path,
+        help="another checkout (the starting code) run as a second site beside the first: "
+        "each repetition runs the bare program, then a run on each site, in alternating order",
+    )
     parser.add_argument("--keep", action="store_true")
     opts = parser.parse_args()
-    with local_site("run-from-request-", keep=opts.keep) as (work, redis_url, processes):
-        return run(opts, opts.code.resolve(), work, redis_url, processes)
+    codes = [opts.code.resolve()] + ([opts.before_code.resolve()] if opts.before_code else [])
+    with contextlib.ExitStack() as stack:
+        sites = []
+        for code in codes:
+            work, redis_url, processes = stack.enter_context(
+                local_site("run-from-request-", keep=opts.keep)
+            )
+            sites.append(_start_site(opts, code, work, redis_url, processes))
+        return measure(opts, sites)
 
 
-def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> int:
+@dataclass
+class Site:
+    """A running site of one checkout: its code, environment, folder, client and fixture,
+    and what was measured on it."""
+
+    code: Path
+    env: dict[str, str]
+    work: Path
+    client: Client
+    fixture: dict
+    label: str
+    runs: dict[int, list[Timed]] = field(default_factory=dict)
+
+
+def _start_site(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> Site:
     env = site_env(
         redis_url=redis_url,
         data_dir=work / "data",
@@ -229,44 +261,69 @@ def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) 
         timeout=180,
         what="gunicorn",
     )
-    client = Client(base, fixture["token"])
+    label = f"{code.name} at {_revision(code)}"
+    return Site(code, env, work, Client(base, fixture["token"]), fixture, label)
+
+
+def measure(opts, sites: list[Site]) -> int:
+    work = sites[0].work
     main_py = work / "main.py"
     main_py.write_text(TRIVIAL)
+    names = " and ".join(site.label for site in sites)
     print(
-        f"a run from the request to its score ({code.name} at {_revision(code)}), bare and "
-        f"from the request, {opts.repeat} times each in turn; load "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"a run from the request to its score ({names}), bare and from the request, "
+        f"{opts.repeat} times each in turn; load {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
     )
     results = []
     for rows in opts.rows:
-        task = fixture["tasks"][str(rows)]
-        _from_request(client, fixture["algorithm"], task["slug"])  # warms the processes
-        bares, runs, seen = [], [], []
-        for _ in range(opts.repeat):
-            bares.append(_bare(Path(task["folder"]), main_py, work))
-            timed = _from_request(client, fixture["algorithm"], task["slug"])
-            runs.append(timed.seconds)
-            seen.append(timed)
-        results.append((rows, bares, runs))
-        print(f"\n{rows:,} test rows: bare {statistics.median(bares):.3f} s, from request "
-              f"{statistics.median(runs):.3f} s (medians of {opts.repeat}); by the rows' clocks:")
-        parts = _parts(code, env, seen)
-        for name in dict.fromkeys(name for part in parts for name in part):
-            values = [part[name] for part in parts if part.get(name) is not None]
-            if values:
-                print(f"  {name:<66} {statistics.median(values):>7.3f} s ({len(values)})")
-    print(f"\n{'rows':>11} {'bare s':>8} {'request s':>10} {'request / bare':>15} {'target':>7}"
-          f" {'met?':>5} {'over bare s':>12}")
-    for rows, bares, runs in results:
-        ratio = statistics.median(runs) / statistics.median(bares)
-        # What a run adds to its program, each run against the bare one just before it: a
-        # shared host's load drifts less within a pair than across the sitting.
-        over = statistics.median(run - bare for bare, run in zip(bares, runs, strict=True))
-        print(f"{rows:>11,} {statistics.median(bares):>8.3f} {statistics.median(runs):>10.3f}"
-              f" {ratio:>14.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}"
-              f" {over:>12.3f}")
+        for site in sites:  # warms each site's processes
+            slug = site.fixture["tasks"][str(rows)]["slug"]
+            _from_request(site.client, site.fixture["algorithm"], slug)
+            site.runs[rows] = []
+        bares = []
+        folder = Path(sites[0].fixture["tasks"][str(rows)]["folder"])
+        for turn in range(opts.repeat):
+            bares.append(_bare(folder, main_py, work))
+            for site in sites if turn % 2 == 0 else sites[::-1]:
+                slug = site.fixture["tasks"][str(rows)]["slug"]
+                site.runs[rows].append(_from_request(site.client, site.fixture["algorithm"], slug))
+        results.append((rows, bares))
+        for site in sites:
+            seen = site.runs[rows]
+            median = statistics.median(t.seconds for t in seen)
+            print(f"\n{rows:,} test rows, {site.label}: bare {statistics.median(bares):.3f} s, "
+                  f"from request {median:.3f} s (medians of {opts.repeat}); by the rows' clocks:")
+            parts = _parts(site.code, site.env, seen)
+            for name in dict.fromkeys(name for part in parts for name in part):
+                values = [part[name] for part in parts if part.get(name) is not None]
+                if values:
+                    print(f"  {name:<66} {statistics.median(values):>7.3f} s ({len(values)})")
+    _summary(sites, results)
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     return 0
+
+
+def _summary(sites: list[Site], results: list[tuple[int, list[float]]]) -> None:
+    print(f"\n{'rows':>11} {'code':>16} {'bare s':>8} {'request s':>10} {'request / bare':>15}"
+          f" {'target':>7} {'met?':>5} {'over bare s':>12}")
+    for rows, bares in results:
+        for site in sites:
+            runs = [t.seconds for t in site.runs[rows]]
+            ratio = statistics.median(runs) / statistics.median(bares)
+            # What a run adds to its program, each run against the bare one of its turn: a
+            # shared host's load drifts less within a turn than across the sitting.
+            over = statistics.median(run - bare for bare, run in zip(bares, runs, strict=True))
+            print(f"{rows:>11,} {site.label[:16]:>16} {statistics.median(bares):>8.3f}"
+                  f" {statistics.median(runs):>10.3f} {ratio:>14.2f}x {TARGET:>6.1f}x"
+                  f" {'yes' if ratio <= TARGET else 'no':>5} {over:>12.3f}")
+        if len(sites) == 2:
+            first, second = (site.runs[rows] for site in sites)
+            change = statistics.median(
+                a.seconds - b.seconds for a, b in zip(first, second, strict=True)
+            )
+            print(f"{'':>11} {'change':>16} {change:+.3f} s a run, median of the turns"
+                  f" ({sites[0].label} less {sites[1].label})")
 
 
 def _bare(folder: Path, main_py: Path, work: Path) -> float:
@@ -298,7 +355,13 @@ def _from_request(client: Client, algorithm: int, slug: str) -> Timed:
     (run,) = queued["runs"]
     watcher = Watcher(client, f"algorithm-runs/{run['id']}/")
     while True:
-        fresh = watcher.next(600.0)
+        waited = time.perf_counter() - started
+        if waited > RUN_SECONDS:  # stranded (this bench starts no beat, so no sweeper)
+            raise SystemExit(
+                f"run {run['id']} was not scored {RUN_SECONDS:.0f} s after its request: "
+                f"{run.get('status')}, its submission {run.get('submission_status')}"
+            )
+        fresh = watcher.next(RUN_SECONDS - waited)
         if fresh is None:
             continue
         run = fresh
