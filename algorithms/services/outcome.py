@@ -137,7 +137,8 @@ def team_scored(*, ending: Ending, predictions: Path) -> Scored | None:
             ending.run.pk,
         )
         return None
-    return Scored(result=result, predictions=data, solution=solution, started=started)
+    seconds = time.monotonic() - started
+    return Scored(result=result, predictions=data, solution=solution, seconds=seconds)
 
 
 def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:

@@ -101,10 +101,7 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
             _open_upload(submission), solution, max_bytes=settings.SUBMISSION_MAX_BYTES
         )
         scored = Scored(
-            result=result,
-            predictions=predictions_to_bytes(result.aligned),
-            solution=solution,
-            started=started,
+            result=result, predictions=predictions_to_bytes(result.aligned), solution=solution
         )
         predictions = _store_predictions(
             submission=submission, data=scored.predictions, token=token
@@ -137,7 +134,11 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
                 submission=submission, token=token, error=INTERNAL_ERROR_MESSAGE
             ),
         )
-    if not _finish_scored(submission=submission, token=token, scored=scored, stored=predictions):
+    seconds = time.monotonic() - started
+    done = _finish_scored(
+        submission=submission, token=token, scored=scored, stored=predictions, seconds=seconds
+    )
+    if not done:
         delete_file_quietly(submission.predictions.storage, predictions)
         return "superseded"
     _store_digests(submission_pk=submission.pk, predictions=predictions, scored=scored)
@@ -154,7 +155,9 @@ class Scored:
     result: ScoreResult
     predictions: bytes  # the aligned predictions as stored (``save_predictions``' bytes)
     solution: Solution
-    started: float  # ``time.monotonic()`` when scoring began: ``scoring_seconds`` run from it
+    # What scoring it took before its submission was claimed (a run's worker: the hand-over
+    # read, checked and scored), counted in its ``scoring_seconds``.
+    seconds: float = 0.0
 
 
 def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
@@ -169,6 +172,7 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
     nothing of it kept): the caller then queues the submission for the scoring workers, as
     any upload. When done, ``submission`` is read again (it reads ``scored``)."""
     token = uuid.uuid4().hex
+    started = time.monotonic()
     stored = _predictions_name(submission=submission, token=token)
     try:
         with transaction.atomic():
@@ -178,7 +182,11 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
             if claimed is None:
                 raise _InternalError(f"submission {submission.pk} could not be claimed")
             stored = _store_predictions(submission=claimed, data=scored.predictions, token=token)
-            if not _finish_scored(submission=claimed, token=token, scored=scored, stored=stored):
+            seconds = scored.seconds + time.monotonic() - started
+            done = _finish_scored(
+                submission=claimed, token=token, scored=scored, stored=stored, seconds=seconds
+            )
+            if not done:
                 raise _InternalError(f"submission {submission.pk} was taken over")
     except BaseException as exc:
         # Whatever was written under this try's name (all of it, or part of a failed write):
@@ -200,9 +208,12 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
     return True
 
 
-def _finish_scored(*, submission: Submission, token: str, scored: Scored, stored: str) -> bool:
-    """Finish ``submission`` ``scored`` with ``scored`` and its predictions stored as
-    ``stored``, if ``token`` still holds it (False when it was taken over)."""
+def _finish_scored(
+    *, submission: Submission, token: str, scored: Scored, stored: str, seconds: float
+) -> bool:
+    """Finish ``submission`` ``scored`` with ``scored``, its predictions stored as ``stored``
+    and its ``scoring_seconds``, if ``token`` still holds it (False when it was taken
+    over)."""
     result = scored.result
     scores = result.scores()
     task = submission.task
@@ -214,7 +225,7 @@ def _finish_scored(*, submission: Submission, token: str, scored: Scored, stored
         **primary_scores(scores=scores, primary=primary),
         row_count=result.row_count,
         file_format=result.format,
-        scoring_seconds=time.monotonic() - scored.started,
+        scoring_seconds=seconds,
         predictions=stored,
         error="",
     )
