@@ -174,6 +174,7 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
     token = uuid.uuid4().hex
     started = time.monotonic()
     stored = _predictions_name(submission=submission, token=token)
+    kept = False
     try:
         with transaction.atomic():
             claimed = lifecycle.job_claim(
@@ -188,18 +189,21 @@ def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
             )
             if not done:
                 raise _InternalError(f"submission {submission.pk} was taken over")
-    except BaseException as exc:
-        # Whatever was written under this try's name (all of it, or part of a failed write):
-        # no later try uses the name, and the row never pointed at it.
-        delete_file_quietly(submission.predictions.storage, stored)
-        if not isinstance(exc, Exception) or isinstance(exc, SoftTimeLimitExceeded):
-            raise
+        kept = True
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
         logger.exception(
             "submission %s could not be scored where its file was scored; it is queued for "
             "the scoring workers",
             submission.pk,
         )
         return False
+    finally:
+        if not kept:
+            # Whatever was written under this try's name (all of it, or part of a failed
+            # write): no later try uses the name, and the row never pointed at it.
+            delete_file_quietly(submission.predictions.storage, stored)
     submission.refresh_from_db()
     pk = submission.pk
     transaction.on_commit(
