@@ -37,6 +37,7 @@ import numpy as np
 from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
@@ -164,6 +165,7 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
     run is tried again, or failed, by the pipeline)."""
     run, job_type = ending.run, ending.job_type
     submission: Submission | None = None
+    committed: list[bool] = []
     try:
         with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
             if locked is None:
@@ -172,6 +174,7 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
             # transaction publishes its board's render, its champion check, its mail and
             # its digests after commit, and the run's own ring (its transition's) comes last.
             ring_after_commit(AlgorithmRun, run.pk)
+            transaction.on_commit(lambda: committed.append(True))
             try:
                 submission = create()
             except SubmissionRefused as exc:
@@ -180,7 +183,9 @@ def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str
                 return fail_run(ending=ending, error=f"{refused}: {exc.detail()}")
             _succeed(ending, submission=submission)
     except BaseException:
-        if submission is not None:  # rolled back with the transaction: nothing points at them
+        # Rolled back with the transaction, nothing points at its files. (Once committed, an
+        # error of the after-commit work leaves them to the rows that point at them.)
+        if submission is not None and not committed:
             for stored in (submission.file, submission.predictions):
                 if stored:
                     delete_file_quietly(stored.storage, stored.name)

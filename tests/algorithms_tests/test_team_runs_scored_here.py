@@ -237,6 +237,26 @@ def test_a_transaction_failing_after_the_score_keeps_nothing_and_the_run_is_trie
     assert run.submission.status == SubmissionStatus.SCORED and run.attempts == 2
 
 
+def test_an_error_after_the_commit_keeps_the_scored_submission_and_its_files(
+    world, broker, monkeypatch
+):
+    """Work after the commit fails (here the digests, raising): the run and its submission
+    stay as committed, scored, and their files stay with them."""
+    run = _queue_run(world, world.classification)
+
+    def broken(**kwargs):
+        raise RuntimeError("after the commit")
+
+    monkeypatch.setattr(lifecycle, "_store_digests", broken)
+    assert algorithm_run_execute(run_pk=run.pk, delivery_id="d-1") == "superseded"
+    run.refresh_from_db()
+    assert run.status == AlgorithmRunStatus.SUCCEEDED
+    submission = run.submission
+    assert submission.status == SubmissionStatus.SCORED
+    for field in (submission.file, submission.predictions):
+        assert field.name and field.storage.exists(field.name)
+
+
 def test_a_refusal_of_the_upload_fails_the_run_with_its_words(world, broker, saves):
     """The team used its last submission of the day while the run ran (the run's request
     was admitted before): the upload's check refuses the run's submission."""
