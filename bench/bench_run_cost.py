@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_run_cost.py                      # 10k and 10M rows
     .venv/bin/python bench/bench_run_cost.py --rows 10000 200000 --repeat 2   # a smoke run
     .venv/bin/python bench/bench_run_cost.py --from-request   # as a user meets it: 10k, 1M, 10M
+    .venv/bin/python bench/bench_run_cost.py --profile team   # a team's run: scored, submitted
 
 ``--from-request`` (``bench/run_from_request.py``) times a run from the API request to its
 score seen by the client, as ``chal algorithm submit --wait`` waits, against the same bare
@@ -20,7 +21,10 @@ writes one label for each, as Parquet) is run two ways, in turn, ``--repeat`` ti
   claim), ``/task`` staged, the bubblewrap sandbox with every limit on, the output read and
   checked, scored and stored for the transfer matrix, and the matrix cell computed (its
   bootstrap against the task's baseline predictions, what the transfer page reads). A
-  re-run is never on a board, so no board is refreshed.
+  re-run is never on a board, so no board is refreshed. With ``--profile team``, a team's
+  run instead: its submission made through the upload's checks and scored in the worker
+  from the check's hand-over (``submission_score_here``), the board refreshed in the same
+  transaction, its digests after commit; each of those parts is timed under the outcome.
 
 Printed per size: the bare and run wall seconds (medians), run / bare (target <= 1.3x), and
 what the pipeline does per run with each step's share of the run's wall time (the steps are
@@ -75,8 +79,9 @@ from django.utils import timezone  # noqa: E402
 from algorithms.models import AlgorithmRun, AlgorithmVersion  # noqa: E402
 from algorithms.sandbox import bubblewrap  # noqa: E402
 from algorithms.services import execute as pipeline  # noqa: E402
+from algorithms.services import outcome  # noqa: E402
 from algorithms.services.execute import algorithm_run_execute  # noqa: E402
-from algorithms.services.profiles import BENCHMARK, served_with  # noqa: E402
+from algorithms.services.profiles import BENCHMARK, TEAM, RunProfile, served_with  # noqa: E402
 from algorithms.services.runs import run_create  # noqa: E402
 from algorithms.services.taskfolder import task_folder_write  # noqa: E402
 from algorithms.services.upload import algorithm_version_create  # noqa: E402
@@ -87,6 +92,7 @@ from jobs.celery import app  # noqa: E402
 from leaderboard.core.transfer import transfer_cell  # noqa: E402
 from runtime.localredis import start_local_redis  # noqa: E402
 from scoring.core.predictions import load_pred  # noqa: E402
+from scoring.services import lifecycle, upload  # noqa: E402
 from scoring.solutions import solution_for_task  # noqa: E402
 from tests.algorithms_tests.archives import make_zip, manifest  # noqa: E402
 
@@ -178,14 +184,32 @@ def _checked(function: Callable) -> Callable:
     return checked
 
 
-def instrument() -> None:
+FINISHED = {
+    BENCHMARK.name: "score and store for the matrix",
+    TEAM.name: "score and submit (the team's outcome, in all)",
+}
+# The team's outcome's own parts (shown under it, not summed again): (module, attribute, name).
+TEAM_PARTS = (
+    (outcome, "team_scored", "the outcome: score the hand-over (load, check, metrics)"),
+    (upload, "_store_upload", "the outcome: store the uploaded file"),
+    (lifecycle, "_store_predictions", "the outcome: store the aligned predictions"),
+    (lifecycle, "_finish", "the outcome: finish scored (the board's refresh, hooks)"),
+    (lifecycle, "_store_digests", "the outcome: digests (after commit)"),
+)
+# A step's parts, shown under it (never summed again).
+SUBSTEPS = {CHECK: PARTS, FINISHED[TEAM.name]: [name for _, _, name in TEAM_PARTS]}
+ALL_PARTS = [part for parts in SUBSTEPS.values() for part in parts]
+
+
+def instrument(profile: RunProfile) -> None:
     for attribute, name in TIMED:
         setattr(pipeline, attribute, _timed(name, getattr(pipeline, attribute)))
     pipeline.predictions_file = _checked(pipeline.predictions_file)
     sandbox_run = bubblewrap.BubblewrapBackend.run
     bubblewrap.BubblewrapBackend.run = _timed("sandbox (bubblewrap, python main.py)", sandbox_run)
-    finish = BENCHMARK.finish
-    object.__setattr__(BENCHMARK, "finish", _timed("score and store for the matrix", finish))
+    object.__setattr__(profile, "finish", _timed(FINISHED[profile.name], profile.finish))
+    for module, attribute, name in TEAM_PARTS:
+        setattr(module, attribute, _timed(name, getattr(module, attribute)))
 
 
 # --- the task and the two ways ------------------------------------------------------------
@@ -255,15 +279,21 @@ def matrix_cell(run: AlgorithmRun, baseline_pred: np.ndarray) -> None:
         )
 
 
-def pipeline_run(version: AlgorithmVersion, task: Task, baseline_pred: np.ndarray) -> float:
+def pipeline_run(
+    version: AlgorithmVersion, task: Task, baseline_pred: np.ndarray, profile: RunProfile, user
+) -> float:
     started = time.perf_counter()
     with STEPS.timing("queue (run_create, committed)"), transaction.atomic():
-        run = run_create(profile=BENCHMARK, version=version, task=task, audit=False)
-    status = algorithm_run_execute(served=served_with(profile=BENCHMARK), worker="bench")
+        run = run_create(profile=profile, version=version, task=task, user=user, audit=False)
+    status = algorithm_run_execute(served=served_with(profile=profile), worker="bench")
     run.refresh_from_db()
     if status != "succeeded":
         raise SystemExit(f"the run {status}: {run.error}\n{run.log_tail}")
-    matrix_cell(run, baseline_pred)
+    if profile is TEAM:
+        if run.submission.status != "scored":
+            raise SystemExit(f"the run's submission is {run.submission.status}")
+    else:
+        matrix_cell(run, baseline_pred)
     return time.perf_counter() - started
 
 
@@ -271,6 +301,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each way, in turn")
+    parser.add_argument(
+        "--profile",
+        choices=[BENCHMARK.name, TEAM.name],
+        default=BENCHMARK.name,
+        help="whose run: a living-benchmark re-run (default) or a team's",
+    )
     args = parser.parse_args()
     work = Path(os.environ["DATA_DIR"])
     redis = start_local_redis(work / "redis", port=None)
@@ -287,10 +323,15 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace, work: Path) -> None:
-    instrument()
+    profile = TEAM if args.profile == TEAM.name else BENCHMARK
+    instrument(profile)
     now = timezone.now()
     challenge = Challenge.objects.create(
-        slug="bench", title="Bench", start=now - timedelta(days=1), end=now + timedelta(days=30)
+        slug="bench",
+        title="Bench",
+        start=now - timedelta(days=1),
+        end=now + timedelta(days=30),
+        daily_submission_limit=100_000,
     )
     user = get_user_model().objects.create_user(username="u", password="x")
     team = Team.objects.create(challenge=challenge, name="team")
@@ -303,8 +344,9 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     code.mkdir()
     (code / "main.py").write_text(TRIVIAL)
     print(
-        f"one run of a trivial method, bare and through the pipeline, {args.repeat} times each"
-        f" in turn; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"one {profile.label} run of a trivial method, bare and through the pipeline,"
+        f" {args.repeat} times each in turn; load {os.getloadavg()[0]:.1f} on"
+        f" {os.cpu_count()} CPUs"
     )
     results = []
     for rows in args.rows:
@@ -323,18 +365,20 @@ def measure(args: argparse.Namespace, work: Path) -> None:
             != "skipped"
         ):
             pass
+        if profile is TEAM:  # a first one warms what a team's outcome imports and reads
+            pipeline_run(version, task, baseline_pred, profile, user)
         bare(task, work, code)
         STEPS.take()
         bares, runs, shares = [], [], defaultdict(list)
         for _ in range(args.repeat):
             bares.append(bare(task, work, code))
-            runs.append(pipeline_run(version, task, baseline_pred))
+            runs.append(pipeline_run(version, task, baseline_pred, profile, user))
             steps = STEPS.take()
             for name, seconds in steps.items():
                 shares[name].append(seconds)
             # what no step timed, in this run (a median of differences, not a difference
             # of medians: the steps' medians come from different runs)
-            counted = sum(v for k, v in steps.items() if k not in PARTS)
+            counted = sum(v for k, v in steps.items() if k not in ALL_PARTS)
             shares[REST].append(max(runs[-1] - counted, 0.0))
         results.append((rows, bares, runs, shares))
         AlgorithmRun.objects.filter(task=task).update(predictions="")
@@ -356,17 +400,16 @@ def print_size(rows: int, bares: list[float], runs: list[float], shares: dict) -
         f" (medians of {len(runs)}); per run:"
     )
     steps = sorted(
-        (item for item in shares.items() if item[0] != REST and item[0] not in PARTS),
+        (item for item in shares.items() if item[0] != REST and item[0] not in ALL_PARTS),
         key=lambda item: -statistics.median(item[1]),
     )
     for name, values in [*steps, (REST, shares.get(REST, [0.0]))]:
         seconds = statistics.median(values)
         print(f"  {name:<58} {seconds:>8.3f} s {seconds / run_s:>6.1%}")
-        if name == CHECK:
-            for part in PARTS:
-                if part in shares:
-                    part_s = statistics.median(shares[part])
-                    print(f"    {part:<56} {part_s:>8.3f} s {part_s / run_s:>6.1%}")
+        for part in SUBSTEPS.get(name, ()):
+            if part in shares:
+                part_s = statistics.median(shares[part])
+                print(f"    {part:<56} {part_s:>8.3f} s {part_s / run_s:>6.1%}")
 
 
 if __name__ == "__main__":

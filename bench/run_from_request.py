@@ -14,15 +14,21 @@ a classification task of that many test rows is imported (as ``bench_run_cost.py
   chal's polling on a server that does not hold one) until the run has succeeded and its
   submission is scored; the clock stops when the client sees it scored.
 
-Printed per size: the medians, from-request / bare (target <= 1.2x), and where the run's
-time went by the rows' own clocks (queued -> started -> finished -> its submission scored ->
-seen). ``--code PATH`` runs the server processes with another checkout (its ``.venv`` if it
-has one): the starting code's figures, alternating in the same sitting.
+Printed per size: the medians, from-request / bare (target <= 1.2x), what a run adds to
+its program (the median, over the pairs, of each from-request time less the bare time just
+before it: steadier than the ratio on a shared host), and where the run's time went by the
+rows' own clocks (request -> created -> claimed -> the sandbox -> finished -> its submission
+scored -> seen). ``--code PATH`` runs the server processes with another checkout (its
+``.venv`` if it has one). ``--before-code PATH`` starts a second site with another checkout
+(the starting code) beside the first, and each repetition runs the bare program, then one
+run on each site, in alternating order: both under the same load, and the change printed as
+the median, over the turns, of one site's run less the other's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -34,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -49,6 +55,7 @@ from chal_client.client import Client  # noqa: E402
 from chal_client.waiting import Watcher  # noqa: E402
 
 TARGET = 1.2
+RUN_SECONDS = 300.0  # a run not scored by then is reported, not waited for
 TRIVIAL = """
 import json, os
 import pyarrow as pa
@@ -180,13 +187,40 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each way, in turn")
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout the server runs")
+    parser.add_argument(
+        "--before-code",
+        type=Path,
+        help="another checkout (the starting code) run as a second site beside the first: "
+        "each repetition runs the bare program, then a run on each site, in alternating order",
+    )
     parser.add_argument("--keep", action="store_true")
     opts = parser.parse_args()
-    with local_site("run-from-request-", keep=opts.keep) as (work, redis_url, processes):
-        return run(opts, opts.code.resolve(), work, redis_url, processes)
+    codes = [opts.code.resolve()] + ([opts.before_code.resolve()] if opts.before_code else [])
+    with contextlib.ExitStack() as stack:
+        sites = []
+        for code in codes:
+            work, redis_url, processes = stack.enter_context(
+                local_site("run-from-request-", keep=opts.keep)
+            )
+            sites.append(_start_site(opts, code, work, redis_url, processes))
+        return measure(opts, sites)
 
 
-def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> int:
+@dataclass
+class Site:
+    """A running site of one checkout: its code, environment, folder, client and fixture,
+    and what was measured on it."""
+
+    code: Path
+    env: dict[str, str]
+    work: Path
+    client: Client
+    fixture: dict
+    label: str
+    runs: dict[int, list[Timed]] = field(default_factory=dict)
+
+
+def _start_site(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) -> Site:
     env = site_env(
         redis_url=redis_url,
         data_dir=work / "data",
@@ -227,37 +261,69 @@ def run(opts, code: Path, work: Path, redis_url: str, processes: list[Process]) 
         timeout=180,
         what="gunicorn",
     )
-    client = Client(base, fixture["token"])
+    label = f"{code.name} at {_revision(code)}"
+    return Site(code, env, work, Client(base, fixture["token"]), fixture, label)
+
+
+def measure(opts, sites: list[Site]) -> int:
+    work = sites[0].work
     main_py = work / "main.py"
     main_py.write_text(TRIVIAL)
+    names = " and ".join(site.label for site in sites)
     print(
-        f"a run from the request to its score ({code.name} at {_revision(code)}), bare and "
-        f"from the request, {opts.repeat} times each in turn; load "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"a run from the request to its score ({names}), bare and from the request, "
+        f"{opts.repeat} times each in turn; load {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
     )
     results = []
     for rows in opts.rows:
-        task = fixture["tasks"][str(rows)]
-        _from_request(client, fixture["algorithm"], task["slug"])  # warms the processes
-        bares, runs, parts = [], [], []
-        for _ in range(opts.repeat):
-            bares.append(_bare(Path(task["folder"]), main_py, work))
-            seconds, run = _from_request(client, fixture["algorithm"], task["slug"])
-            runs.append(seconds)
-            parts.append(_parts(client, run, seconds))
-        results.append((rows, bares, runs))
-        print(f"\n{rows:,} test rows: bare {statistics.median(bares):.3f} s, from request "
-              f"{statistics.median(runs):.3f} s (medians of {opts.repeat}); by the rows' clocks:")
-        for name in parts[0]:
-            print(f"  {name:<46} {statistics.median(p[name] for p in parts):>8.3f} s")
-    print(f"\n{'rows':>11} {'bare s':>8} {'request s':>10} {'request / bare':>15} {'target':>7}"
-          f" {'met?':>5}")
-    for rows, bares, runs in results:
-        ratio = statistics.median(runs) / statistics.median(bares)
-        print(f"{rows:>11,} {statistics.median(bares):>8.3f} {statistics.median(runs):>10.3f}"
-              f" {ratio:>14.2f}x {TARGET:>6.1f}x {'yes' if ratio <= TARGET else 'no':>5}")
+        for site in sites:  # warms each site's processes
+            slug = site.fixture["tasks"][str(rows)]["slug"]
+            _from_request(site.client, site.fixture["algorithm"], slug)
+            site.runs[rows] = []
+        bares = []
+        folder = Path(sites[0].fixture["tasks"][str(rows)]["folder"])
+        for turn in range(opts.repeat):
+            bares.append(_bare(folder, main_py, work))
+            for site in sites if turn % 2 == 0 else sites[::-1]:
+                slug = site.fixture["tasks"][str(rows)]["slug"]
+                site.runs[rows].append(_from_request(site.client, site.fixture["algorithm"], slug))
+        results.append((rows, bares))
+        for site in sites:
+            seen = site.runs[rows]
+            median = statistics.median(t.seconds for t in seen)
+            print(f"\n{rows:,} test rows, {site.label}: bare {statistics.median(bares):.3f} s, "
+                  f"from request {median:.3f} s (medians of {opts.repeat}); by the rows' clocks:")
+            parts = _parts(site.code, site.env, seen)
+            for name in dict.fromkeys(name for part in parts for name in part):
+                values = [part[name] for part in parts if part.get(name) is not None]
+                if values:
+                    print(f"  {name:<66} {statistics.median(values):>7.3f} s ({len(values)})")
+    _summary(sites, results)
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     return 0
+
+
+def _summary(sites: list[Site], results: list[tuple[int, list[float]]]) -> None:
+    print(f"\n{'rows':>11} {'code':>16} {'bare s':>8} {'request s':>10} {'request / bare':>15}"
+          f" {'target':>7} {'met?':>5} {'over bare s':>12}")
+    for rows, bares in results:
+        for site in sites:
+            runs = [t.seconds for t in site.runs[rows]]
+            ratio = statistics.median(runs) / statistics.median(bares)
+            # What a run adds to its program, each run against the bare one of its turn: a
+            # shared host's load drifts less within a turn than across the sitting.
+            over = statistics.median(run - bare for bare, run in zip(bares, runs, strict=True))
+            print(f"{rows:>11,} {site.label[:16]:>16} {statistics.median(bares):>8.3f}"
+                  f" {statistics.median(runs):>10.3f} {ratio:>14.2f}x {TARGET:>6.1f}x"
+                  f" {'yes' if ratio <= TARGET else 'no':>5} {over:>12.3f}")
+        if len(sites) == 2:
+            first, second = (site.runs[rows] for site in sites)
+            change = statistics.median(
+                a.seconds - b.seconds for a, b in zip(first, second, strict=True)
+            )
+            print(f"{'':>11} {'change':>16} {change:+.3f} s a run, median of the turns"
+                  f" ({sites[0].label} less {sites[1].label})")
 
 
 def _bare(folder: Path, main_py: Path, work: Path) -> float:
@@ -271,45 +337,91 @@ def _bare(folder: Path, main_py: Path, work: Path) -> float:
     return time.perf_counter() - started
 
 
-def _from_request(client: Client, algorithm: int, slug: str) -> tuple[float, dict]:
+@dataclass(frozen=True)
+class Timed:
+    """One run from the request: its id, the seconds until the client saw it scored, and the
+    wall clock (``time.time()``, the rows' clock on this host) at the request and then."""
+
+    run: int
+    seconds: float
+    requested: float
+    seen: float
+
+
+def _from_request(client: Client, algorithm: int, slug: str) -> Timed:
     """Seconds from the request to the client seeing the run's submission scored."""
-    started = time.perf_counter()
+    requested, started = time.time(), time.perf_counter()
     queued = client.post(f"algorithms/{algorithm}/runs/", {"tasks": [slug]})
     (run,) = queued["runs"]
     watcher = Watcher(client, f"algorithm-runs/{run['id']}/")
     while True:
-        fresh = watcher.next(600.0)
+        waited = time.perf_counter() - started
+        if waited > RUN_SECONDS:  # stranded (this bench starts no beat, so no sweeper)
+            raise SystemExit(
+                f"run {run['id']} was not scored {RUN_SECONDS:.0f} s after its request: "
+                f"{run.get('status')}, its submission {run.get('submission_status')}"
+            )
+        fresh = watcher.next(RUN_SECONDS - waited)
         if fresh is None:
             continue
         run = fresh
         if run["status"] in ("failed", "cancelled"):
             raise SystemExit(f"run {run['id']} {run['status']}: {run.get('error')}")
         if run["status"] == "succeeded" and run.get("submission_status") in ("scored", "failed"):
-            return time.perf_counter() - started, run
+            seconds = time.perf_counter() - started
+            return Timed(run=run["id"], seconds=seconds, requested=requested, seen=time.time())
 
 
-def _parts(client: Client, run: dict, seconds: float) -> dict[str, float]:
-    """Where the time went, by the rows' own times (the run's and its submission's)."""
-    submission = client.get(f"submissions/{run['submission']}/") if run.get("submission") else {}
+CLOCKS = """
+import json
+from algorithms.models import AlgorithmRun
+def at(value):
+    return value.timestamp() if value else None
+out = {{}}
+for run in AlgorithmRun.objects.filter(pk__in={runs!r}).select_related("submission"):
+    sub = run.submission
+    out[run.pk] = {{
+        "created": at(run.created_at), "claimed": at(run.started_at),
+        "finished": at(run.finished_at),
+        "wall": (run.manifest or {{}}).get("wall_seconds", run.seconds),
+        "sub_claimed": at(sub.started_at) if sub else None,
+        "sub_scored": at(sub.finished_at) if sub else None,
+        "scoring_seconds": sub.scoring_seconds if sub else None,
+    }}
+print(json.dumps(out))
+"""
 
-    def at(value: str | None) -> float | None:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
 
-    created = at(run.get("created_at"))
-    started = at(run.get("started_at"))
-    finished = at(run.get("finished_at"))
-    manifest = run.get("manifest") or {}
-    out = {"from request to scored, seen by the client": seconds}
-    if created and started:
-        out["queued (request -> a worker claimed it)"] = started - created
-    if manifest.get("wall_seconds") is not None:
-        out["the program in the sandbox (wall)"] = float(manifest["wall_seconds"])
-    if started and finished:
-        out["claimed -> run finished (sandbox, output check)"] = finished - started
-    scored_at = at(submission.get("scored_at") or submission.get("finished_at"))
-    if finished and scored_at:
-        out["run finished -> submission scored"] = scored_at - finished
-    return out
+def _parts(code: Path, env: dict[str, str], seen: list[Timed]) -> list[dict[str, float]]:
+    """Where each run's time went, by the rows' own clocks (the run's and its submission's,
+    read from the database after the runs: the API shows only some of them)."""
+    out = manage(code, env, "shell", "-c", CLOCKS.format(runs=[t.run for t in seen]))
+    clocks = json.loads(out.strip().splitlines()[-1])
+    parts = []
+    for timed in seen:
+        c = clocks[str(timed.run)]
+        scored = max(c["finished"], c["sub_scored"] or c["finished"])
+        part = {
+            "from request to scored, seen by the client": timed.seconds,
+            "request -> run created (the web)": c["created"] - timed.requested,
+            "created -> a worker claimed it (broker, pickup)": c["claimed"] - c["created"],
+            "the program in the sandbox (wall)": float(c["wall"] or 0.0),
+            "claimed -> run finished, less the sandbox (stage, check, outcome)": (
+                c["finished"] - c["claimed"] - float(c["wall"] or 0.0)
+            ),
+        }
+        if c["sub_claimed"] is not None and c["sub_claimed"] >= c["finished"]:
+            part["run finished -> submission claimed (a second job)"] = (
+                c["sub_claimed"] - c["finished"]
+            )
+            part["submission claimed -> scored (its scoring_seconds)"] = (
+                c["sub_scored"] - c["sub_claimed"]
+            )
+        else:  # scored in the run's own transaction
+            part["submission scored in the run (its scoring_seconds)"] = c["scoring_seconds"]
+        part["scored -> seen by the client"] = timed.seen - scored
+        parts.append(part)
+    return parts
 
 
 def _revision(code: Path) -> str:

@@ -6,8 +6,10 @@ holds it:
 
 - :func:`submit_as_team` - the team's submission through
   ``scoring.services.upload.submission_create`` with the user who started the run: checked
-  (team, open dates, daily limit), stored, scored
-  and ranked exactly like an upload;
+  (team, open dates, daily limit), stored, scored and ranked exactly like an upload; scored
+  here, from what the output check aligned, in the transaction that creates it (no second
+  job, no second parse: :func:`team_scored`), and queued for the scoring workers like an
+  upload only when that cannot be done;
 - :func:`score_for_transfer` - scored here on every split, for the transfer matrix only;
 - :func:`submit_as_platform_team` - the submission of the algorithm's own team (the
   challenge's baseline team) through ``submission_create_for_job``: sniffed, stored and
@@ -25,14 +27,17 @@ Predictions the scoring checks refuse fail the run with their message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
@@ -41,6 +46,7 @@ from challenges import hooks
 from challenges.rules import RulesNotAccepted
 from common.files import delete_file_quietly
 from jobs import lifecycle, stopping
+from jobs.changes import ring_after_commit
 from jobs.registry import CLAIM, JobType
 from scoring.core import (
     ScoreResult,
@@ -52,6 +58,7 @@ from scoring.core import (
 )
 from scoring.core.handed import HandedInvalid, handed_size_limit, load_handed, score_handed
 from scoring.models import Submission
+from scoring.services.lifecycle import Scored
 from scoring.services.upload import SubmissionRefused, submission_create, submission_create_for_job
 from scoring.solutions import solution_for_task
 
@@ -87,11 +94,16 @@ def run_note(*, run: AlgorithmRun) -> str:
 
 
 def submit_as_team(*, ending: Ending, predictions: Path) -> str:
-    """A team's run: its predictions become the team's submission, checked like an upload."""
+    """A team's run: its predictions become the team's submission, checked like an upload
+    and scored here from what the output check aligned (:func:`team_scored`)."""
     run = ending.run
     if run.started_by is None:
         error = "the user who started the run no longer exists, so nothing was submitted"
         return fail_run(ending=ending, error=error)
+    try:
+        scored = team_scored(ending=ending, predictions=predictions)
+    except HandedInvalid as exc:
+        return _handed_refused(ending, exc)
 
     def create() -> Submission:
         with open(predictions, "rb") as handle:
@@ -100,9 +112,34 @@ def submit_as_team(*, ending: Ending, predictions: Path) -> str:
                 user=run.started_by,
                 file=File(handle, name=predictions.name.removeprefix("submitted-")),
                 note=run_note(run=run),
+                scored=scored,
             )
 
     return _submitted(ending, create, refused="the predictions were not submitted")
+
+
+def team_scored(*, ending: Ending, predictions: Path) -> Scored | None:
+    """The team's run's file scored from what its output check handed over (checked as
+    untrusted: :func:`scored_in_worker`), for its submission to be scored in the transaction
+    that creates it; :class:`HandedInvalid` when the hand-over is refused (the run fails).
+    None when nothing was handed over or scoring it failed for the platform's own reason
+    (logged): the submission is then queued for the scoring workers, as an upload is."""
+    if ending.context.get("handed") is None:
+        return None
+    started = time.monotonic()
+    try:
+        solution = solution_for_task(ending.run.task)
+        result, data = scored_in_worker(ending=ending, predictions=predictions, solution=solution)
+    except (HandedInvalid, SoftTimeLimitExceeded):
+        raise
+    except Exception:
+        logger.exception(
+            "run %s: its hand-over could not be scored; its submission goes to the scoring workers",
+            ending.run.pk,
+        )
+        return None
+    seconds = time.monotonic() - started
+    return Scored(result=result, predictions=data, solution=solution, seconds=seconds)
 
 
 def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
@@ -123,18 +160,36 @@ def submit_as_platform_team(*, ending: Ending, predictions: Path) -> str:
 
 def _submitted(ending: Ending, create: Callable[[], Submission], *, refused: str) -> str:
     """Create the run's submission and succeed, in one transaction holding the run; a
-    refusal of the scoring checks fails the run with its message after ``refused``."""
+    refusal of the scoring checks fails the run with its message after ``refused``. When
+    that transaction fails after the submission was made, its stored files go with it (the
+    run is tried again, or failed, by the pipeline)."""
     run, job_type = ending.run, ending.job_type
-    with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
-        if locked is None:
-            return "superseded"
-        try:
-            submission = create()
-        except SubmissionRefused as exc:
-            return fail_run(ending=ending, error=f"{refused}: {exc.message}")
-        except RulesNotAccepted as exc:
-            return fail_run(ending=ending, error=f"{refused}: {exc.detail()}")
-        _succeed(ending, submission=submission)
+    submission: Submission | None = None
+    committed: list[bool] = []
+    try:
+        with lifecycle.job_locked(job_type, pk=run.pk, token=ending.token) as locked:
+            if locked is None:
+                return "superseded"
+            # The run's waiters hear first once this commits: a submission scored in this
+            # transaction publishes its board's render, its champion check, its mail and
+            # its digests after commit, and the run's own ring (its transition's) comes last.
+            ring_after_commit(AlgorithmRun, run.pk)
+            transaction.on_commit(lambda: committed.append(True))
+            try:
+                submission = create()
+            except SubmissionRefused as exc:
+                return fail_run(ending=ending, error=f"{refused}: {exc.message}")
+            except RulesNotAccepted as exc:
+                return fail_run(ending=ending, error=f"{refused}: {exc.detail()}")
+            _succeed(ending, submission=submission)
+    except BaseException:
+        # Rolled back with the transaction, nothing points at its files. (Once committed, an
+        # error of the after-commit work leaves them to the rows that point at them.)
+        if submission is not None and not committed:
+            for stored in (submission.file, submission.predictions):
+                if stored:
+                    delete_file_quietly(stored.storage, stored.name)
+        raise
     logger.info("%s %s succeeded: submission %s", job_type.label, run.pk, submission.pk)
     return AlgorithmRunStatus.SUCCEEDED
 

@@ -7,7 +7,7 @@ and the AutoGluon baseline is written once, here, as a frozen :class:`RunProfile
 
 - ``team``: a team member runs its own algorithm; the predictions become the team's
   submission through ``submission_create``, checked like an upload (team, open dates,
-  daily limit) and ranked;
+  daily limit), scored in the run's worker from what the output check aligned, and ranked;
 - ``organizer``: an organizer runs another team's algorithm; scored on the run for the
   transfer matrix only, never a submission, never ranked, no daily limit;
 - ``baseline``: the built-in AutoGluon algorithm of the challenge's baseline team, on the
@@ -128,8 +128,9 @@ class RunProfile:
     # ``outcome.take_result``): a stress run's perturbed copies (:mod:`.stress`).
     stage: Callable[..., Any] | None = None
     take: Callable[..., str] | None = None  # (ending=..., origin=...)
-    # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``): the
-    # output check then hands it what it aligned, so the file is not parsed again.
+    # Whether ``finish`` scores the run in the worker (``outcome.scored_in_worker``: a team's
+    # submission, a transfer cell, a reproduction): the output check then hands it what it
+    # aligned, so the file is not parsed again.
     hand_over: bool = False
     # Whether a succeeded run becomes its team's entry on the task's board (a submission):
     # while it is queued or running, the track board's cell says so (``board_runs_pending``).
@@ -179,6 +180,7 @@ TEAM = RunProfile(
     finish=outcome.submit_as_team,
     audit_action="algorithm_run",
     worker_lost=TEAM_WORKER_LOST,
+    hand_over=True,
     makes_entry=True,
 )
 # The same runs as a team's, concluded differently.

@@ -6,6 +6,12 @@ broker only a doorbell: every message may be lost, duplicated or redelivered, so
 claims the row under a lock and only the delivery holding it (``claim_token``) may finish
 it; a lost message is sent again (:mod:`jobs.republish`) and a dead worker's submission is
 taken back (:mod:`jobs.liveness`, the sweeper as the last resort).
+
+A file may also be scored before its submission reaches a scoring worker: a team's
+algorithm run scores what its output check aligned (``scoring.core.handed``) in the algorithm
+worker, and :func:`submission_score_here` claims and finishes the new submission in the
+transaction that creates it, by the same claim, the same finish and the same digests as
+:func:`submission_score` (docs/decisions/0061-a-run-scores-its-submission-in-its-worker.md).
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import io
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 
 from challenges import hooks
 from common.files import delete_file_quietly, local_path
@@ -92,8 +100,11 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
         result = score_file(
             _open_upload(submission), solution, max_bytes=settings.SUBMISSION_MAX_BYTES
         )
+        scored = Scored(
+            result=result, predictions=predictions_to_bytes(result.aligned), solution=solution
+        )
         predictions = _store_predictions(
-            submission=submission, data=predictions_to_bytes(result.aligned), token=token
+            submission=submission, data=scored.predictions, token=token
         )
     except SubmissionInvalid as exc:
         return _finish_failed(submission=submission, token=token, error=exc.message)
@@ -123,7 +134,93 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
                 submission=submission, token=token, error=INTERNAL_ERROR_MESSAGE
             ),
         )
+    seconds = time.monotonic() - started
+    done = _finish_scored(
+        submission=submission, token=token, scored=scored, stored=predictions, seconds=seconds
+    )
+    if not done:
+        delete_file_quietly(submission.predictions.storage, predictions)
+        return "superseded"
+    _store_digests(submission_pk=submission.pk, predictions=predictions, scored=scored)
+    return SubmissionStatus.SCORED
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A submission's file, scored: what finishing it ``scored`` records. Scoring makes it
+    from the stored upload (:func:`submission_score`); a team's algorithm run makes it in
+    its worker before the submission exists, from what its output check aligned
+    (``scoring.core.handed``, checked as untrusted there), for :func:`submission_score_here`."""
+
+    result: ScoreResult
+    predictions: bytes  # the aligned predictions as stored (``save_predictions``' bytes)
+    solution: Solution
+    # What scoring it took before its submission was claimed (a run's worker: the hand-over
+    # read, checked and scored), counted in its ``scoring_seconds``.
+    seconds: float = 0.0
+
+
+def submission_score_here(*, submission: Submission, scored: Scored) -> bool:
+    """Inside the transaction that creates ``submission`` (just saved ``queued``, its
+    scoring not published): finish it with ``scored`` instead of queueing it. It is claimed,
+    its predictions stored and it is finished ``scored`` as :func:`submission_score` claims,
+    stores and finishes a queued one (the same fields; the hooks in this transaction: the
+    board, the champion's check, the notifications; the digests after commit), so nobody
+    sees it ``queued`` or ``scoring`` and no second job, parse or alignment is made.
+
+    All of it in a savepoint: False when it could not be done (an internal error, logged;
+    nothing of it kept): the caller then queues the submission for the scoring workers, as
+    any upload. When done, ``submission`` is read again (it reads ``scored``)."""
+    token = uuid.uuid4().hex
+    started = time.monotonic()
+    stored = _predictions_name(submission=submission, token=token)
+    kept = False
+    try:
+        with transaction.atomic():
+            claimed = lifecycle.job_claim(
+                SCORING, pk=submission.pk, token=token, select_related=("task",)
+            )
+            if claimed is None:
+                raise _InternalError(f"submission {submission.pk} could not be claimed")
+            stored = _store_predictions(submission=claimed, data=scored.predictions, token=token)
+            seconds = scored.seconds + time.monotonic() - started
+            done = _finish_scored(
+                submission=claimed, token=token, scored=scored, stored=stored, seconds=seconds
+            )
+            if not done:
+                raise _InternalError(f"submission {submission.pk} was taken over")
+        kept = True
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.exception(
+            "submission %s could not be scored where its file was scored; it is queued for "
+            "the scoring workers",
+            submission.pk,
+        )
+        return False
+    finally:
+        if not kept:
+            # Whatever was written under this try's name (all of it, or part of a failed
+            # write): no later try uses the name, and the row never pointed at it.
+            delete_file_quietly(submission.predictions.storage, stored)
+    submission.refresh_from_db()
+    pk = submission.pk
+    transaction.on_commit(
+        lambda: _store_digests(submission_pk=pk, predictions=stored, scored=scored)
+    )
+    return True
+
+
+def _finish_scored(
+    *, submission: Submission, token: str, scored: Scored, stored: str, seconds: float
+) -> bool:
+    """Finish ``submission`` ``scored`` with ``scored``, its predictions stored as ``stored``
+    and its ``scoring_seconds``, if ``token`` still holds it (False when it was taken
+    over)."""
+    result = scored.result
     scores = result.scores()
+    task = submission.task
     primary = primary_metric(task.kind, task.primary_metric)
     finished = _finish(
         submission=submission,
@@ -132,20 +229,15 @@ def submission_score(*, submission_pk: int, delivery_id: str | None = None) -> s
         **primary_scores(scores=scores, primary=primary),
         row_count=result.row_count,
         file_format=result.format,
-        scoring_seconds=time.monotonic() - started,
-        predictions=predictions,
+        scoring_seconds=seconds,
+        predictions=stored,
         error="",
     )
-    if not finished:
-        delete_file_quietly(submission.predictions.storage, predictions)
-        return "superseded"
-    logger.info(
-        "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
-    )
-    _store_digests(
-        submission_pk=submission.pk, predictions=predictions, result=result, solution=solution
-    )
-    return SubmissionStatus.SCORED
+    if finished:
+        logger.info(
+            "submission %s scored: %s=%s", submission.pk, primary, scores["public"].get(primary)
+        )
+    return finished
 
 
 def primary_scores(*, scores: Scores, primary: str) -> dict[str, Any]:
@@ -186,12 +278,11 @@ def _finish(*, submission: Submission, token: str, status: str, **fields: Any) -
     return done
 
 
-def _store_digests(
-    *, submission_pk: int, predictions: str, result: ScoreResult, solution: Solution
-) -> None:
+def _store_digests(*, submission_pk: int, predictions: str, scored: Scored) -> None:
     """The page's digests (own, and flips against today's references) while the arrays are
     in memory; a failure only costs a later view the computation (``scoring.digests``
     computes a missing digest on the first view)."""
+    result, solution = scored.result, scored.solution
     if not solution.task_kind.flips:
         return  # nothing row by row to show (grouping: cluster ids are names)
     try:
@@ -246,10 +337,17 @@ def _store_predictions(*, submission: Submission, data: bytes, token: str) -> st
     instead of leaving it behind.
     """
     field = submission.predictions
-    tag = hashlib.sha256(token.encode()).hexdigest()[:12]
-    name = field.field.generate_filename(submission, f"predictions-{submission.pk}-{tag}.npz")
+    name = _predictions_name(submission=submission, token=token)
     try:
         field.storage.delete(name)  # an interrupted try of this delivery; no-op otherwise
         return field.storage.save(name, ContentFile(data))
     except Exception as exc:
         raise _InternalError("storing the predictions failed") from exc
+
+
+def _predictions_name(*, submission: Submission, token: str) -> str:
+    """The name the predictions of ``submission`` scored under ``token`` are stored as."""
+    tag = hashlib.sha256(token.encode()).hexdigest()[:12]
+    return submission.predictions.field.generate_filename(
+        submission, f"predictions-{submission.pk}-{tag}.npz"
+    )

@@ -3,7 +3,9 @@
 Both paths share the format sniffing, the storage and the queueing (``queued``, published
 by name on commit to the scoring task); only the participant checks (team, open dates,
 daily limit, the team's upload rate and storage quota: ``challenges.upload_budget``)
-are the upload's own.
+are the upload's own. A team's algorithm run submits through the upload's path with its
+file already scored (``scored``): the submission is then scored in the transaction that
+creates it (``scoring.services.lifecycle.submission_score_here``) instead of queued.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from datasets.models import Task
 from runtime.wsgi_retry import replay_safe
 from scoring.models import Submission, SubmissionStatus
 from scoring.selectors import submission_daily_usage, submission_daily_usage_for_user
-from scoring.services.lifecycle import publish_scoring
+from scoring.services.lifecycle import Scored, publish_scoring, submission_score_here
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,7 @@ def submission_create(
     file: UploadedFile,
     note: str = "",
     idempotency_key: str = "",
+    scored: Scored | None = None,
 ) -> Submission:
     """Check the upload cheaply, store it and queue it for scoring once committed.
 
@@ -154,6 +157,11 @@ def submission_create(
     same key (a client that lost the answer) gets the submission the first one made,
     marked ``replayed``; nothing is stored or counted twice, even when both arrive at once
     (the key is unique per team in the database).
+
+    With ``scored`` (a team's algorithm run: the file scored in its worker from what its
+    output check aligned), every check and the stored file are the same, and the submission
+    is scored in the transaction that creates it instead of queued (no second job, no
+    second parse); queued as without it when that fails (:func:`submission_score_here`).
     """
     replay = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
     if replay is not None:
@@ -196,7 +204,7 @@ def submission_create(
             _check_daily_limit(team=team, task=task, user=user)
             with refused_as(SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
-            _queue(submission)
+            _queue(submission, scored=scored)
     except IntegrityError:
         delete_file_quietly(submission.file.storage, submission.file.name)
         # The same key's twin committed first (both were sent at once): that one is it.
@@ -207,7 +215,9 @@ def submission_create(
     except BaseException:
         delete_file_quietly(submission.file.storage, submission.file.name)
         raise
-    logger.info("submission %s queued (%s, team %s)", submission.pk, task.slug, team.pk)
+    logger.info(
+        "submission %s %s (%s, team %s)", submission.pk, submission.status, task.slug, team.pk
+    )
     return submission
 
 
@@ -247,11 +257,14 @@ def submission_create_for_job(
     return submission
 
 
-def _queue(submission: Submission) -> None:
-    """Inside a transaction: save the row as ``queued``, published for scoring on commit."""
+def _queue(submission: Submission, *, scored: Scored | None = None) -> None:
+    """Inside a transaction: save the row as ``queued``, published for scoring on commit;
+    with ``scored``, scored here instead (published only when that fails)."""
     submission.status = SubmissionStatus.QUEUED
     submission.status_changed_at = timezone.now()
     submission.save()
+    if scored is not None and submission_score_here(submission=submission, scored=scored):
+        return
     publish_scoring(submission_pk=submission.pk)
 
 

@@ -26,7 +26,6 @@ from algorithms.sandbox.bubblewrap import LAUNCHER
 from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
-from scoring.services.lifecycle import submission_score
 from tests.algorithms_tests.archives import make_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.datasets_tests.bundles import write_regression_bundle
@@ -70,9 +69,7 @@ def test_the_readme_example_succeeds_and_scores_on_every_kind(world, broker, tmp
         run = AlgorithmRun.objects.get(pk=queued["id"])
         assert run.task == task
         assert run.status == AlgorithmRunStatus.SUCCEEDED, (task.kind, run.error, run.log_tail)
-        assert submission_score(submission_pk=run.submission_id) == SubmissionStatus.SCORED
-        run.refresh_from_db()
-        assert run.status == AlgorithmRunStatus.SUCCEEDED  # it follows its scored submission
+        assert run.submission.status == SubmissionStatus.SCORED  # in the run's worker
         scores = run.submission.scores["public"]
         assert scores[task.primary_metric] is not None, (task.kind, scores)
     # The matching rule is exact on this data; the grouping rule puts records of one entity

@@ -115,14 +115,17 @@ def test_a_submission_failing_at_scoring_fails_its_run_and_a_rescore_brings_it_b
     run = run_once(client, algorithm["id"], task)
     assert run.status == AlgorithmRunStatus.SUCCEEDED
     body = client.get(f"/api/v1/algorithm-runs/{run.pk}/").json()
-    assert (body["status"], body["submission_status"]) == ("succeeded", "queued")
+    # Scored in the run's worker, in the transaction that succeeded the run.
+    assert (body["status"], body["submission_status"]) == ("succeeded", "scored")
 
-    # The solution goes missing (an internal error, not the team's fault) and scoring's
-    # only attempt fails: the run no longer says "succeeded".
+    # The solution goes missing (an internal error, not the team's fault) and the only
+    # attempt of a rescore fails: the run no longer says "succeeded".
     solution = Path(task.solution.path)
     kept = solution.with_suffix(".kept")
     shutil.move(solution, kept)
     solution_cache.items.clear()
+    organizer = UserFactory(is_staff=True)
+    submission_rescore(submission=run.submission, actor=organizer, reason="check")
     assert submission_score(submission_pk=run.submission_id) == SubmissionStatus.FAILED
     run.refresh_from_db()
     submission = run.submission
@@ -139,7 +142,6 @@ def test_a_submission_failing_at_scoring_fails_its_run_and_a_rescore_brings_it_b
     # Fixed and rescored by an organizer: scored, and the run follows it back.
     shutil.move(kept, solution)
     solution_cache.items.clear()
-    organizer = UserFactory(is_staff=True)
     submission_rescore(submission=submission, actor=organizer, reason="solution restored")
     assert submission_score(submission_pk=submission.pk) == SubmissionStatus.SCORED
     run.refresh_from_db()

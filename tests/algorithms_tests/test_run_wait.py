@@ -9,15 +9,22 @@ import time
 
 import pytest
 
+from algorithms.services import outcome
 from algorithms.services.execute import algorithm_run_execute
 from scoring.models import SubmissionStatus
 from scoring.services.lifecycle import submission_score
+from scoring.task_names import SCORE_SUBMISSION
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.services_helpers import post_archive, queue
+from tests.support.broker import queued_messages, task_of
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(world, broker):
+def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(
+    world, broker, monkeypatch
+):
+    # Its file not scored in the run's worker (the fallback): the submission is queued.
+    monkeypatch.setattr(outcome, "team_scored", lambda **kwargs: None)
     client = world.participant.api()
     algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
     (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
@@ -38,3 +45,26 @@ def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(world
     body = answer.json()
     assert body["status"] == "succeeded" and body["submission_status"] == "scored"
     assert answer["ETag"] != tag  # the submission's score is part of the run's state
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_scored_in_its_worker_answers_a_held_read_with_no_scoring_job(world, broker):
+    """Its submission is scored in the transaction that succeeds the run: a read held until
+    the run is final answers once the run's worker is done, with the score; no scoring job
+    was published (none is needed)."""
+    client = world.participant.api()
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    url = f"/api/v1/algorithm-runs/{run['id']}/?wait=60"
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(world.participant.api().get(url)))
+    reader.start()
+    assert algorithm_run_execute(run_pk=run["id"], delivery_id="delivery-1") == "succeeded"
+    reader.join(timeout=60)
+
+    (answer,) = answers
+    body = answer.json()
+    assert (body["status"], body["submission_status"]) == ("succeeded", "scored")
+    assert body["submission"] is not None
+    published = [task_of(message)[0] for message in queued_messages(broker, "scoring")]
+    assert SCORE_SUBMISSION not in published

@@ -110,7 +110,7 @@ def test_a_run_completes_once_and_submits_once(world, broker):
     assert algorithm_run_execute(run_pk=run["id"], delivery_id="delivery-1") == "skipped"
     stored = AlgorithmRun.objects.get(pk=run["id"])
     assert Submission.objects.filter(team=world.participant.team).count() == 1
-    assert stored.submission.status == SubmissionStatus.QUEUED
+    assert stored.submission.status == SubmissionStatus.SCORED  # in the run's worker
     assert stored.backend == "bubblewrap" and stored.peak_memory_mb > 0
     body = client.get(f"/api/v1/algorithm-runs/{run['id']}/").json()
     assert set(body) >= {

@@ -70,15 +70,15 @@ def _upload(participant, challenge, main: str, name: str) -> dict:
 
 
 def _team_run(participant, algorithm: dict, task) -> AlgorithmRun:
-    """A team's run, executed here, and its submission scored here."""
+    """A team's run, executed here; its submission is scored in the run's worker."""
     response = participant.api().post(
         f"/api/v1/algorithms/{algorithm['id']}/runs/", {"tasks": [task.slug]}, format="json"
     )
     (queued,) = response.json()["runs"]
     assert algorithm_run_execute(run_pk=queued["id"]) == "succeeded"
-    run = AlgorithmRun.objects.get(pk=queued["id"])
-    assert submission_score(submission_pk=run.submission_id) == SubmissionStatus.SCORED
-    return AlgorithmRun.objects.select_related("submission").get(pk=run.pk)
+    run = AlgorithmRun.objects.select_related("submission").get(pk=queued["id"])
+    assert run.submission.status == SubmissionStatus.SCORED
+    return run
 
 
 def _board_scores(task) -> dict[str, str]:

@@ -47,7 +47,7 @@ def test_the_leaderboard_and_show_run_print_robustness(
     ).json()["runs"]
     assert algorithm_run_execute(run_pk=run["id"]) == "succeeded"
     clean = AlgorithmRun.objects.get(pk=run["id"])
-    assert submission_score(submission_pk=clean.submission_id) == SubmissionStatus.SCORED
+    assert clean.submission.status == SubmissionStatus.SCORED  # in the run's worker
     (stress,) = stress_queue()
     assert algorithm_run_execute(run_pk=stress.pk) == "succeeded"
     carol = make_participant(challenge, username="carol")
