@@ -17,10 +17,11 @@ scoring worker host killed mid-scoring (SIGKILL; another worker sees it stop bea
 re-queues what it held: the seconds from the kill to the new score and the reason kept on
 the claim are printed), the broker's link cut, PostgreSQL restarted, a web host stopped.
 Each fault begins once the previous one recovered (the killed worker's submissions scored
-again; for the others an upload made after it scored), at most ``RECOVERY_CAP`` seconds
-later, so no fault's seconds count into another's. It waits (bounded) until every submission
-is final and prints a summary; exit status 1 if a submission is lost or doubled, the board
-is wrong, or an upload met a server error.
+again; for the others an upload made after it scored) and no submission is queued any more
+(the uploads wait meanwhile), each at most ``RECOVERY_CAP`` seconds later, so no fault's
+seconds count into another's, nor its backlog into the next one's "scored". It waits
+(bounded) until every submission is final and prints a summary; exit status 1 if a
+submission is lost or doubled, the board is wrong, or an upload met a server error.
 
 Run: scripts/multihost.sh [--uploads 200] [--quick]
 """
@@ -51,6 +52,7 @@ from bench.multihost_faults import (
     kill_worker_mid_scoring,
     restart_postgres,
     stop_web,
+    wait_drained,
     wait_recovered,
 )
 from bench.multihost_hosts import (
@@ -412,6 +414,7 @@ def main() -> int:
     for thread in threads:
         thread.start()
     faults = []
+    drains: list[float | None] = []  # seconds each next fault waited for an empty queue
     for k, (_, fault, inject) in enumerate(plan):
         wait_until(
             lambda mark=marks[k]: uploads.answered() >= mark,
@@ -420,6 +423,7 @@ def main() -> int:
         )
         if faults:  # one fault at a time: the previous one's recovery is measured first
             wait_recovered(c, faults[-1])
+            drains.append(wait_drained(c))
         print(f"fault: {fault.name}", flush=True)
         with uploads.lock:
             uploads.hold_at = marks[k + 1]  # uploads go on during the fault, up to the next
@@ -531,10 +535,12 @@ def main() -> int:
         if fault.stranded:
             print(taken_back(c, fault, by_id))
     waits = [fmt(f.recovered) if f.recovered is not None else "not" for f in faults[:-1]]
+    drained = [fmt(d) if d is not None else "not" for d in drains]
     print(
         f"faults apart: each next fault began once the previous one recovered (its held "
-        f"submissions scored again, or an upload made after it scored), at most "
-        f"{RECOVERY_CAP:.0f} s later: recovered after {', '.join(waits)}"
+        f"submissions scored again, or an upload made after it scored) and the queue was "
+        f"empty, each at most {RECOVERY_CAP:.0f} s later: recovered after {', '.join(waits)}; "
+        f"queue empty {', '.join(drained)} later"
     )
     print(beat_gaps())
     bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)

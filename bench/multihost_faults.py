@@ -195,3 +195,17 @@ def wait_recovered(c: Cluster, fault: Fault, *, cap: float = RECOVERY_CAP) -> No
         time.sleep(0.5)
     fault.recovered = seconds
     print(f"  recovered {seconds:.1f} s after it began", flush=True)
+
+
+def wait_drained(c: Cluster, *, cap: float = RECOVERY_CAP) -> float | None:
+    """Wait until no submission is queued or scoring (the uploads are held meanwhile), so the
+    next fault meets an empty queue and its figures are its own recovery, not the previous
+    fault's backlog scored first; seconds waited, None after ``cap`` (and say so)."""
+    waited = time.monotonic()
+    query = "SELECT count(*) FROM scoring_submission WHERE status IN ('queued', 'scoring')"
+    while db_rows(c, query)[0][0]:
+        if time.monotonic() - waited >= cap:
+            print(f"  queue not empty within {cap:.0f} s: the next fault begins anyway", flush=True)
+            return None
+        time.sleep(0.2)
+    return time.monotonic() - waited

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -483,6 +484,10 @@ if str(REDIS_URL).startswith("redis://"):
 # A worker reconnects to a broker that came back within 1-2 s, not after kombu's growing
 # waits of up to 30 s (jobs/consumer.py).
 CELERY_WORKER_CONSUMER = "jobs.consumer:Consumer"
+# A worker that lost the broker lets its running jobs finish (Celery's default, written down:
+# it warns while the default is not set): a job's row is the truth, and its message only a
+# doorbell (jobs/broker_transport.py).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -605,6 +610,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # connection (kombu's docs); the publish then fails, is logged, and the sweeper re-queues.
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    # A worker's consumer waits on the broker with a command always in flight (BRPOP), which
+    # socket_timeout does not bound: after a cut link, TCP retransmits that command ever more
+    # rarely (0.2 s doubling), and the worker took no job until the next one got through,
+    # up to 8 s after the link was back. A connection whose sent bytes stay unacknowledged
+    # this long is closed instead, and the consumer reconnects (Linux's TCP_USER_TIMEOUT;
+    # keepalive finds a peer gone while nothing is sent).
+    "socket_keepalive": True,
+    "socket_keepalive_options": {
+        socket.TCP_USER_TIMEOUT: int(REDIS_SOCKET_TIMEOUT * 1000),
+        socket.TCP_KEEPIDLE: max(int(REDIS_SOCKET_TIMEOUT), 1),
+        socket.TCP_KEEPINTVL: 1,
+        socket.TCP_KEEPCNT: 3,
+    },
     # kombu's default, written down: the lists of CELERY_TASK_DEFAULT_PRIORITY and of 0.
     "priority_steps": [0, 3, 6, 9],
 }

@@ -58,3 +58,26 @@ def test_a_publish_to_a_broker_that_never_answers_gives_up():
         server.close()
         for conn in held:
             conn.close()
+
+
+def test_a_worker_s_waiting_connection_gives_up_on_a_link_that_stays_cut(redis_server):
+    """A worker's consumer always has a command in flight (BRPOP), which ``socket_timeout``
+    does not bound: after a cut link TCP retransmits it ever more rarely, and the worker took
+    no job for up to 8 s after the link came back (``scripts/multihost.sh``, broker cut). The
+    sockets the consumer opens close when their bytes stay unacknowledged for
+    ``REDIS_SOCKET_TIMEOUT`` (Linux's TCP_USER_TIMEOUT), so it reconnects instead; keepalive
+    finds a peer gone while nothing is sent. Read back from the socket kombu opens."""
+    app = Celery("consumer-sockets", broker=redis_server.url)
+    app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    with app.connection_for_read() as connection:
+        client = connection.default_channel._create_client(asynchronous=True)
+        link = client.connection_pool.get_connection()
+        try:
+            link.connect()
+            sock = link._sock
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            user_timeout = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+            assert user_timeout == int(settings.REDIS_SOCKET_TIMEOUT * 1000)
+        finally:
+            client.connection_pool.release(link)
+            client.connection_pool.disconnect()
