@@ -3,6 +3,7 @@ a participant, small sandbox limits, and a real worker on the ``algorithms`` que
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from algorithms.services import execute as pipeline
+from algorithms.services.output import CheckedOutput
 from datasets.models import Task
 from tests.scoring_tests.factories import ChallengeFactory, imported_task, make_participant
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
@@ -108,3 +111,24 @@ def algorithms_worker_factory(redis_server, broker, transactional_db, tmp_path: 
     yield make
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def after_the_check(monkeypatch):
+    """``install(change)``: run ``change(checked)`` on what a run's output check gave, before
+    the outcome scores it; the file the run wrote is kept (``kept["file"]``), with what the
+    check handed on (``kept["handed"]``)."""
+    kept: dict[str, object] = {}
+    real = pipeline.predictions_file
+
+    def install(change=None):
+        def checked_then(**kwargs) -> CheckedOutput:
+            checked = real(**kwargs)
+            kept["file"] = Path(shutil.copy(checked.file, kwargs["output"].parent.parent))
+            kept["handed"] = checked.handed
+            return checked if change is None else change(checked)
+
+        monkeypatch.setattr(pipeline, "predictions_file", checked_then)
+        return kept
+
+    return install

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from django.db import transaction
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
-from algorithms.services import execute as pipeline
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.outcome import HANDED_REFUSED
 from algorithms.services.output import CheckedOutput, HandedPredictions
@@ -75,26 +72,6 @@ def _saves(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(storage, "save", save)
     return saved
-
-
-@pytest.fixture
-def after_the_check(monkeypatch):
-    """Run ``change(checked)`` on what the check gave, before the outcome scores it; the
-    file the run wrote is kept in ``kept``."""
-    kept: dict[str, object] = {}
-    real = pipeline.predictions_file
-
-    def install(change=None):
-        def checked_then_changed(**kwargs) -> CheckedOutput:
-            checked = real(**kwargs)
-            kept["file"] = Path(shutil.copy(checked.file, kwargs["output"].parent.parent))
-            kept["handed"] = checked.handed
-            return checked if change is None else change(checked)
-
-        monkeypatch.setattr(pipeline, "predictions_file", checked_then_changed)
-        return kept
-
-    return install
 
 
 def test_a_rerun_is_scored_from_the_hand_over_exactly_as_its_file(world, broker, after_the_check):

@@ -19,6 +19,18 @@ from tests.algorithms_tests.services_helpers import post_archive, queue
 from tests.support.broker import queued_messages, task_of
 
 
+def _held_read(world, client) -> tuple[dict, list, threading.Thread]:
+    """A team's run queued on the classification task, and a read of its status held (up to
+    60 s) in a thread: the run, the answers the thread gets, the thread."""
+    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
+    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
+    url = f"/api/v1/algorithm-runs/{run['id']}/?wait=60"
+    answers: list = []
+    reader = threading.Thread(target=lambda: answers.append(world.participant.api().get(url)))
+    reader.start()
+    return run, answers, reader
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(
     world, broker, monkeypatch
@@ -26,12 +38,7 @@ def test_a_held_run_read_answers_once_the_run_and_its_submission_are_final(
     # Its file not scored in the run's worker (the fallback): the submission is queued.
     monkeypatch.setattr(outcome, "team_scored", lambda **kwargs: None)
     client = world.participant.api()
-    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
-    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
-    url = f"/api/v1/algorithm-runs/{run['id']}/?wait=60"
-    answers = []
-    reader = threading.Thread(target=lambda: answers.append(world.participant.api().get(url)))
-    reader.start()
+    run, answers, reader = _held_read(world, client)
     assert algorithm_run_execute(run_pk=run["id"], delivery_id="delivery-1") == "succeeded"
     time.sleep(0.3)
     assert not answers  # the run succeeded, its submission is still queued: held
@@ -53,12 +60,7 @@ def test_a_run_scored_in_its_worker_answers_a_held_read_with_no_scoring_job(worl
     the run is final answers once the run's worker is done, with the score; no scoring job
     was published (none is needed)."""
     client = world.participant.api()
-    algorithm = post_archive(client, world.challenge, algorithm_zip()).json()
-    (run,) = queue(client, algorithm["id"], tasks=[world.classification.slug]).json()["runs"]
-    url = f"/api/v1/algorithm-runs/{run['id']}/?wait=60"
-    answers = []
-    reader = threading.Thread(target=lambda: answers.append(world.participant.api().get(url)))
-    reader.start()
+    run, answers, reader = _held_read(world, client)
     assert algorithm_run_execute(run_pk=run["id"], delivery_id="delivery-1") == "succeeded"
     reader.join(timeout=60)
 

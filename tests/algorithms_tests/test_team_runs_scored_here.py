@@ -14,13 +14,11 @@ platform's reason, the submission is queued for the scoring workers and scored t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.services import execute as pipeline
 from algorithms.services import outcome
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.outcome import HANDED_REFUSED
@@ -70,26 +68,6 @@ def _queue_run(world, task) -> AlgorithmRun:
     body = post_archive(client, world.challenge, algorithm_zip(RICH_MAIN, name="Rich")).json()
     (run,) = queue(client, body["id"], tasks=[task.slug]).json()["runs"]
     return AlgorithmRun.objects.get(pk=run["id"])
-
-
-@pytest.fixture
-def after_the_check(monkeypatch):
-    """``install(change)``: run ``change(checked)`` on what the check gave, before the
-    outcome; the file the run wrote is kept (``kept["file"]``)."""
-    kept: dict[str, object] = {}
-    real = pipeline.predictions_file
-
-    def install(change=None):
-        def checked_then(**kwargs) -> CheckedOutput:
-            checked = real(**kwargs)
-            kept["file"] = Path(shutil.copy(checked.file, kwargs["output"].parent.parent))
-            kept["handed"] = checked.handed
-            return checked if change is None else change(checked)
-
-        monkeypatch.setattr(pipeline, "predictions_file", checked_then)
-        return kept
-
-    return install
 
 
 @pytest.fixture
