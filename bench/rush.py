@@ -228,6 +228,14 @@ def main() -> int:
     parser.add_argument(
         "--client-nice", type=int, default=10, help="CPU priority of the client processes (nice)"
     )
+    parser.add_argument(
+        "--clients-cpus",
+        type=lambda text: {int(cpu) for cpu in text.split(",")},
+        default=None,
+        help="CPUs (comma-separated) the clients and wrk run on, apart from every server, "
+        "which runs on the others: the clients as on machines of their own (default: all "
+        "share every CPU)",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument(
         "--web-nice",
@@ -288,6 +296,15 @@ def main() -> int:
         )
     for line in tools:
         print(line)
+    if opts.clients_cpus:
+        servers = os.sched_getaffinity(0) - opts.clients_cpus
+        if not servers or not opts.clients_cpus <= os.sched_getaffinity(0):
+            raise SystemExit(
+                f"--clients-cpus {sorted(opts.clients_cpus)}: each must be one of this "
+                f"process's CPUs {sorted(os.sched_getaffinity(0))}, and one left for the servers"
+            )
+        os.sched_setaffinity(0, servers)  # every server started from here inherits it
+        print(f"CPUs: clients and wrk on {sorted(opts.clients_cpus)}, servers on {sorted(servers)}")
     print(f"machine: {machine()}")
     opts.board_teams = max(opts.board_teams, opts.teams)
 
@@ -557,7 +574,11 @@ def _phase(
             targets.append(("proxy", clients_base + board))
         delay = max(2.0, (opts.duration - len(targets) * opts.wrk_seconds) / 2)
         measured = WrkDuringPhase(
-            targets, delay=delay, seconds=opts.wrk_seconds, connections=opts.wrk_connections
+            targets,
+            delay=delay,
+            seconds=opts.wrk_seconds,
+            connections=opts.wrk_connections,
+            cpus=opts.clients_cpus,
         )
     cpu_before = cpu_seconds(processes)
     phase = run_phase(
@@ -569,6 +590,7 @@ def _phase(
         poll=opts.poll,
         processes=opts.client_processes,
         nice=opts.client_nice,
+        cpus=opts.clients_cpus,
     )
     if measured is not None:
         measured.join()

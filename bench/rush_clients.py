@@ -198,6 +198,7 @@ def client_process(
     duration: float,
     nice: int,
     results: multiprocessing.Queue,
+    cpus: set[int] | None = None,
 ) -> None:
     """One client process: a thread per reader (or team) in ``indices``, from ``start_at``
     (wall clock, shared by every client process) for ``duration`` seconds, at a lower CPU
@@ -205,6 +206,8 @@ def client_process(
     server's cores. Each client process is a session of its own, so that its priority counts
     against the server's sessions (see ``runtime.cpu_priority``)."""
     os.setsid()
+    if cpus:  # the clients' own CPUs, apart from the servers' (rush.py --clients-cpus)
+        os.sched_setaffinity(0, cpus)
     lower_cpu_priority(nice)
     phase = Phase()
     stop = threading.Event()
@@ -242,6 +245,7 @@ def run_phase(
     poll: float,
     processes: int,
     nice: int,
+    cpus: set[int] | None = None,
 ) -> Phase:
     """The readers and the teams, spread over ``processes`` client processes (readers and
     teams never share one): the clients' own interpreter lock is not part of what is
@@ -259,7 +263,7 @@ def run_phase(
     workers = [
         context.Process(
             target=client_process,
-            args=(role, indices, base, fixture, poll, start_at, duration, nice, results),
+            args=(role, indices, base, fixture, poll, start_at, duration, nice, results, cpus),
             daemon=True,
         )
         for role, indices in groups

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -118,9 +119,16 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, seconds: float, connections: int, threads: int = 2, nice: int = 10
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    nice: int = 10,
+    cpus: set[int] | None = None,
 ) -> WrkResult:
-    """``wrk`` against ``url`` (no cookie, no credentials: an anonymous reader)."""
+    """``wrk`` against ``url`` (no cookie, no credentials: an anonymous reader), on ``cpus``
+    (default: those of this process)."""
     command = [
         "nice",
         "-n",
@@ -137,7 +145,13 @@ def wrk(
         "30s",
         url,
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
@@ -158,24 +172,35 @@ class WrkDuringPhase:
     (a name and a URL each), on a thread of its own while the phase's clients run."""
 
     def __init__(
-        self, targets: list[tuple[str, str]], *, delay: float, seconds: float, connections: int
+        self,
+        targets: list[tuple[str, str]],
+        *,
+        delay: float,
+        seconds: float,
+        connections: int,
+        cpus: set[int] | None = None,
     ) -> None:
         self.results: dict[str, WrkResult] = {}
         self.failures: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, args=(targets, delay, seconds, connections), daemon=True
+            target=self._run, args=(targets, delay, seconds, connections, cpus), daemon=True
         )
         self._thread.start()
 
     def _run(
-        self, targets: list[tuple[str, str]], delay: float, seconds: float, connections: int
+        self,
+        targets: list[tuple[str, str]],
+        delay: float,
+        seconds: float,
+        connections: int,
+        cpus: set[int] | None,
     ) -> None:
         if self._stop.wait(delay):
             return
         for name, url in targets:
             try:
-                self.results[name] = wrk(url, seconds=seconds, connections=connections)
+                self.results[name] = wrk(url, seconds=seconds, connections=connections, cpus=cpus)
             except (subprocess.CalledProcessError, AttributeError, ValueError) as exc:
                 self.failures[name] = str(exc)
 
