@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, TypeVar
 from django.conf import settings
 from django.db import transaction
 
+from jobs.redis_rest import call_resting
+
 if TYPE_CHECKING:
     import redis
     from django.db import models
@@ -92,7 +94,7 @@ def ring(key: str) -> None:
     import redis
 
     try:
-        _redis().publish(CHANNEL, key)
+        call_resting(settings.CELERY_BROKER_URL, lambda: _redis().publish(CHANNEL, key))
     except redis.RedisError:
         logger.debug("no ring for %s: Redis is unavailable", key, exc_info=True)
 

@@ -72,6 +72,7 @@ from jobs.holders import (
     lost_decision,
 )
 from jobs.publish_failures import broker_resting, publish_failed, publish_failures
+from jobs.redis_rest import call_resting
 from jobs.registry import (
     ATTEMPTS,
     CHANGED,
@@ -97,6 +98,7 @@ FAILED = "failed"
 
 # --- publishing ---------------------------------------------------------------------------
 
+
 def publish(
     task_name: str, /, *, countdown: float | None = None, urgent: bool = False, **kwargs: Any
 ) -> bool:
@@ -121,13 +123,18 @@ def publish(
         return False
     try:
         app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
-        app.send_task(
-            task_name,
-            kwargs=kwargs,
-            countdown=countdown,
-            queue=TASK_QUEUES[task_name],
-            priority=URGENT_PRIORITY if urgent else app.conf.task_default_priority,
-            retry_policy=RETRY_POLICY,
+        # Not tried while the broker's Redis rests (another call of this process waited out
+        # its timeout a moment ago: jobs.redis_rest), so an upload is not held by it.
+        call_resting(
+            app.conf.broker_url,
+            lambda: app.send_task(
+                task_name,
+                kwargs=kwargs,
+                countdown=countdown,
+                queue=TASK_QUEUES[task_name],
+                priority=URGENT_PRIORITY if urgent else app.conf.task_default_priority,
+                retry_policy=RETRY_POLICY,
+            ),
         )
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -333,7 +333,9 @@ BOARD_ROWS_CACHE = {
 }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, failing at once for a moment after Redis was found unreachable
+        # instead of waiting out REDIS_SOCKET_TIMEOUT on every call (jobs/redis_rest.py).
+        "BACKEND": "jobs.redis_rest.RestingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "challenge",
         "OPTIONS": {

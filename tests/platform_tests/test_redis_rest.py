@@ -1,0 +1,159 @@
+"""A Redis found unreachable is not tried again for a moment (jobs/redis_rest.py): the calls
+meanwhile fail at once, with the error their callers handle, and make no connection; then
+one call tries it, while the others still fail at once; a Redis that answers ends the rest.
+
+The unreachable Redis is a socket that accepts connections and never answers (Redis behind a
+cut link); what the tests count is the connections it accepted, not seconds."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from redis.exceptions import ConnectionError, RedisError
+
+from challenge_platform.settings import base
+from jobs import redis_rest
+from jobs.celery import celery_app
+from jobs.lifecycle import publish
+from jobs.publish_failures import publish_failures
+from jobs.redis_rest import RestingRedisCache, rest_for
+from scoring.task_names import SCORE_SUBMISSION
+from tests.support.broker import queued_messages
+
+
+class SilentRedis:
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.held: list[socket.socket] = []
+        self.url = f"redis://127.0.0.1:{self.server.getsockname()[1]}/0"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.server.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentRedis]:
+    redis = SilentRedis()
+    yield redis
+    redis.close()
+
+
+def cache_at(url: str) -> RestingRedisCache:
+    return RestingRedisCache(
+        url, {"OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}}
+    )
+
+
+def calls(cache: RestingRedisCache, n: int) -> list[str]:
+    """``n`` reads of ``cache`` at once from as many threads: what each raised."""
+    raised: list[str] = []
+
+    def read() -> None:
+        try:
+            cache.get("key")
+            raised.append("answered")
+        except RedisError as exc:
+            raised.append(str(exc))
+
+    threads = [threading.Thread(target=read) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return raised
+
+
+def test_calls_after_one_that_found_redis_unreachable_fail_at_once_without_a_connection(
+    silent, monkeypatch
+):
+    monkeypatch.setattr(redis_rest, "REST_SECONDS", 60.0)
+    cache = cache_at(silent.url)
+    with pytest.raises(RedisError):
+        cache.get("key")  # waits out its socket timeout
+    assert len(silent.held) == 1
+    raised = calls(cache, 8) + [type(e).__name__ for e in _each(cache)]
+    assert all("not tried" in r or r == "ConnectionError" for r in raised), raised
+    assert len(silent.held) == 1, "a call made a connection while Redis rested"
+
+
+def _each(cache: RestingRedisCache) -> list[BaseException]:
+    """One of each of the cache's calls, what each raised."""
+    raised = []
+    for call in (
+        lambda: cache.set("k", 1),
+        lambda: cache.add("k", 1),
+        lambda: cache.get_many(["k", "l"]),
+        lambda: cache.delete("k"),
+        lambda: cache.incr("k"),
+        lambda: cache.set_many({"k": 1}),
+        lambda: cache.delete_many(["k"]),
+        lambda: cache.has_key("k"),
+        lambda: cache.touch("k"),
+    ):
+        with pytest.raises(ConnectionError) as caught:
+            call()
+        raised.append(caught.value)
+    return raised
+
+
+def test_after_the_rest_one_call_tries_redis_while_the_others_still_fail_at_once(
+    silent, monkeypatch
+):
+    monkeypatch.setattr(redis_rest, "REST_SECONDS", 0.3)
+    cache = cache_at(silent.url)
+    with pytest.raises(RedisError):
+        cache.get("key")
+    time.sleep(0.5)  # the rest is over
+    raised = calls(cache, 6)
+    assert len(silent.held) == 2, "not exactly one call tried Redis again"
+    assert sum("not tried" in r for r in raised) == 5, raised
+
+
+def test_a_redis_that_answers_ends_the_rest(redis_server, monkeypatch):
+    monkeypatch.setattr(redis_rest, "REST_SECONDS", 0.0)
+    cache = cache_at(redis_server.url)
+    rest = rest_for(redis_server.url)
+    rest.was_down, rest.down_until = True, 0.0  # as after a cut link, the rest over
+    cache.set("key", "value")
+    assert (rest.was_down, rest.down_until) == (False, 0.0)
+    assert cache.get("key") == "value"
+
+
+def test_the_platform_s_cache_goes_through_the_rest():
+    """Production's cache (the tests' own is in memory)."""
+    assert base.CACHES["default"]["BACKEND"] == "jobs.redis_rest.RestingRedisCache"
+
+
+def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays_queued(
+    redis_server, redis_client
+):
+    """An upload's publish after its cache call waited out the timeout (the same Redis):
+    refused at once, counted as a failed publish (the row stays queued and is published again
+    once the broker answers), and nothing reaches the broker."""
+
+    rest = rest_for(celery_app().conf.broker_url)
+    before = publish_failures().count
+    rest.was_down, rest.down_until = True, time.monotonic() + 60
+    try:
+        assert publish(SCORE_SUBMISSION, submission_pk=1) is False
+    finally:
+        rest.was_down, rest.down_until = False, 0.0
+        publish_failures().down_until = 0.0  # the publish's own rest, for the next tests
+    assert publish_failures().count == before + 1
+    assert queued_messages(redis_client, "scoring") == []
