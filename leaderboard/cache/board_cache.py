@@ -63,8 +63,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.module_loading import import_string
 
 from runtime.localredis import cache_unavailable_errors, cache_unavailable_suppressed
 
@@ -103,11 +105,13 @@ WARM_ENVIRON = "leaderboard.cache.board_cache.warm"
 
 
 def _in_redis() -> bool:
-    """Whether the cache is Redis (Django's backend), shared by the web and the workers. A
+    """Whether the cache is Redis (Django's backend, or the platform's own made from it:
+    jobs.redis_rest), shared by the web and the workers. A
     cache private to one process (local memory) could never see a worker's refresh, and the
     fast path and the bump are Redis scripts: with any other cache the boards are read from
     the database."""
-    return settings.CACHES["default"]["BACKEND"].endswith(".RedisCache")
+    backend = import_string(settings.CACHES["default"]["BACKEND"])
+    return isinstance(backend, type) and issubclass(backend, RedisCache)
 
 
 def enabled() -> bool:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.test import override_settings
 from redis.exceptions import ConnectionError, RedisError
 
 from challenge_platform.settings import base
@@ -21,8 +22,11 @@ from jobs.celery import celery_app
 from jobs.lifecycle import publish
 from jobs.publish_failures import publish_failures
 from jobs.redis_rest import RestingRedisCache, rest_for
+from leaderboard.cache import board_cache
 from scoring.task_names import SCORE_SUBMISSION
 from tests.support.broker import queued_messages
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 
 class SilentRedis:
@@ -158,3 +162,12 @@ def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays
         publish_failures().down_until = 0.0  # the publish's own rest, for the next tests
     assert publish_failures().count == before + 1
     assert queued_messages(redis_client, "scoring") == waiting
+
+
+def test_the_board_cache_counts_the_platform_s_cache_as_redis():
+    """The boards' cache, the fast path and the renders ahead are on with production's cache
+    backend (a check of the backend's name by its suffix turned them all off)."""
+    with override_settings(CACHES=base.CACHES):
+        assert board_cache._in_redis()
+    with override_settings(CACHES={"default": {"BACKEND": LOCMEM}}):
+        assert not board_cache._in_redis()
