@@ -64,6 +64,16 @@ def cache_at(url: str) -> RestingRedisCache:
     )
 
 
+def timed_out(silent: SilentRedis, monkeypatch, *, rest: float) -> RestingRedisCache:
+    """A cache of the silent Redis, resting ``rest`` seconds after a read that waited out
+    its socket timeout."""
+    monkeypatch.setattr(redis_rest, "REST_SECONDS", rest)
+    cache = cache_at(silent.url)
+    with pytest.raises(RedisError):
+        cache.get("key")
+    return cache
+
+
 def calls(cache: RestingRedisCache, n: int) -> list[str]:
     """``n`` reads of ``cache`` at once from as many threads: what each raised."""
     raised: list[str] = []
@@ -86,10 +96,7 @@ def calls(cache: RestingRedisCache, n: int) -> list[str]:
 def test_calls_after_one_that_found_redis_unreachable_fail_at_once_without_a_connection(
     silent, monkeypatch
 ):
-    monkeypatch.setattr(redis_rest, "REST_SECONDS", 60.0)
-    cache = cache_at(silent.url)
-    with pytest.raises(RedisError):
-        cache.get("key")  # waits out its socket timeout
+    cache = timed_out(silent, monkeypatch, rest=60.0)
     assert len(silent.held) == 1
     raised = calls(cache, 8) + [type(e).__name__ for e in _each(cache)]
     assert all("not tried" in r or r == "ConnectionError" for r in raised), raised
@@ -119,10 +126,7 @@ def _each(cache: RestingRedisCache) -> list[BaseException]:
 def test_after_the_rest_one_call_tries_redis_while_the_others_still_fail_at_once(
     silent, monkeypatch
 ):
-    monkeypatch.setattr(redis_rest, "REST_SECONDS", 0.3)
-    cache = cache_at(silent.url)
-    with pytest.raises(RedisError):
-        cache.get("key")
+    cache = timed_out(silent, monkeypatch, rest=0.3)
     time.sleep(0.5)  # the rest is over
     raised = calls(cache, 6)
     assert len(silent.held) == 2, "not exactly one call tried Redis again"
