@@ -37,6 +37,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "challenge_platform.settings.loc
 # Each project task's queue, declared with its name (``declare_task``, in its app's
 # ``task_names``): what a publisher needs, without the task's module. The router reads it.
 TASK_QUEUES: dict[str, str] = {}
+# The tasks declared as follow-ups of a job (``declare_task(..., follow_up=True)``): what a
+# score sets off (the champion's check, the intervals, the transfer fit, the mail) goes
+# behind every job a user waits for on the same worker (jobs.lifecycle.publish).
+FOLLOW_UP_TASKS: set[str] = set()
 # Each project task's hard time limit in seconds (its worker kills it then), filled by
 # ``platform_task`` as the task's module is imported: the bound of a running job
 # (jobs.health, which loads the task modules first: ``task_modules_loaded``).
@@ -86,16 +90,23 @@ def when_app_made(callback: Callable[[Celery], None]) -> None:
     callback(_made[0])
 
 
-def declare_task(name: str, *, queue: str) -> str:
+def declare_task(name: str, *, queue: str, follow_up: bool = False) -> str:
     """Declare the Celery task ``name`` on ``queue`` and return ``name``: each app's
     ``task_names`` module declares its tasks so (``SCORE = declare_task("scoring.tasks.score",
     queue="scoring")``), so that whoever holds a task's name, to publish it
     (:func:`jobs.lifecycle.publish`) or as a job type's ``task_name``, knows its queue without
     importing the task's module: only workers, the beat and the reports on running jobs
-    import those (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md)."""
+    import those (docs/decisions/0038-a-cold-command-imports-only-what-it-runs.md).
+
+    ``follow_up``: the task is work a job sets off that nobody waits on (a champion's check
+    after a score, the mail that says so): its messages go at the broker's follow-up
+    priority, so a worker takes every waiting score before it
+    (docs/decisions/0062-a-score-goes-ahead-of-its-follow-ups.md)."""
     known = TASK_QUEUES.setdefault(name, queue)
     if known != queue:
         raise ValueError(f"the task {name!r} is declared on two queues: {known!r}, {queue!r}")
+    if follow_up:
+        FOLLOW_UP_TASKS.add(name)
     return name
 
 

@@ -60,7 +60,7 @@ from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from jobs.celery import TASK_QUEUES, celery_app
+from jobs.celery import FOLLOW_UP_TASKS, TASK_QUEUES, celery_app
 from jobs.changes import ring_after_commit
 from jobs.holders import (
     Decide,
@@ -90,6 +90,9 @@ logger = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 # The broker priority of a re-queued job (see publish): on Redis, 0 is served first.
 URGENT_PRIORITY = 0
+# The broker priority of a follow-up task (``declare_task(..., follow_up=True)``): behind
+# every message at the normal priority (``CELERY_TASK_DEFAULT_PRIORITY``) of a worker's queues.
+FOLLOW_UP_PRIORITY = 6
 SWEEP_BATCH = 500
 
 REQUEUED = "requeued"
@@ -115,7 +118,10 @@ def publish(
     an ``urgent`` one (a job taken back from a dead worker or a stale row: it waited once
     already) at :data:`URGENT_PRIORITY`, which every worker takes before any normal message
     of its queues (kombu's Redis transport keeps a list per priority step and pops the
-    lowest number first).
+    lowest number first). A follow-up task (what a job sets off and nobody waits on:
+    :data:`jobs.celery.FOLLOW_UP_TASKS`) goes at :data:`FOLLOW_UP_PRIORITY`, behind every
+    normal one: in a rush a score does not queue behind the champion's checks and the mails
+    of the scores before it (docs/decisions/0062-a-score-goes-ahead-of-its-follow-ups.md).
     """
     if task_name not in TASK_QUEUES:
         raise LookupError(f"no Celery task named {task_name!r} is declared (declare_task)")
@@ -132,7 +138,7 @@ def publish(
                 kwargs=kwargs,
                 countdown=countdown,
                 queue=TASK_QUEUES[task_name],
-                priority=URGENT_PRIORITY if urgent else app.conf.task_default_priority,
+                priority=_priority(task_name, urgent, app.conf.task_default_priority),
                 retry_policy=RETRY_POLICY,
             ),
         )
@@ -148,6 +154,13 @@ def publish(
         )
         return False
     return True
+
+
+def _priority(task_name: str, urgent: bool, normal: int) -> int:
+    """The broker priority of a message of ``task_name`` (see :func:`publish`)."""
+    if urgent:
+        return URGENT_PRIORITY
+    return FOLLOW_UP_PRIORITY if task_name in FOLLOW_UP_TASKS else normal
 
 
 def publish_after_commit(
