@@ -71,7 +71,7 @@ from jobs.holders import (
     live_claims,
     lost_decision,
 )
-from jobs.publish_failures import broker_resting, publish_failed, publish_failures
+from jobs.publish_failures import publish_failed, publish_failures
 from jobs.redis_rest import call_resting
 from jobs.registry import (
     ATTEMPTS,
@@ -88,6 +88,10 @@ from jobs.registry import (
 logger = logging.getLogger(__name__)
 
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# After a failed publish this process does not try the broker again for this long
+# (jobs.redis_rest): a command that queues many jobs fails at once instead of waiting out
+# every retry (the rows are safe, and published again once the broker answers).
+BROKER_REST_SECONDS = 5.0
 # The broker priority of a re-queued job (see publish): on Redis, 0 is served first.
 URGENT_PRIORITY = 0
 # The broker priority of a follow-up task (``declare_task(..., follow_up=True)``): behind
@@ -125,12 +129,11 @@ def publish(
     """
     if task_name not in TASK_QUEUES:
         raise LookupError(f"no Celery task named {task_name!r} is declared (declare_task)")
-    if broker_resting():
-        return False
     try:
         app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
-        # Not tried while the broker's Redis rests (another call of this process waited out
-        # its timeout a moment ago: jobs.redis_rest), so an upload is not held by it.
+        # Not tried while the broker's Redis rests (a publish failed, or another call of this
+        # process waited out its timeout, a moment ago: jobs.redis_rest): a command that
+        # queues many jobs fails at once, and an upload is not held by a broker away.
         call_resting(
             app.conf.broker_url,
             lambda: app.send_task(
@@ -141,6 +144,7 @@ def publish(
                 priority=_priority(task_name, urgent, app.conf.task_default_priority),
                 retry_policy=RETRY_POLICY,
             ),
+            rest_after_failure=BROKER_REST_SECONDS,
         )
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

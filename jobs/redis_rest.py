@@ -14,7 +14,11 @@ tries it (the others still fail at once while it waits); its answer ends the res
 another. A refused connection (Redis restarting) costs nothing to find out and starts no rest;
 an error Redis answers (a wrong type, a script error) shows it reachable.
 
-The publish keeps its own rest after a failure too (``jobs.publish_failures``).
+The publish rests the broker's address after any failure, not only a timeout
+(``call_resting(..., rest_after_failure=)``, ``jobs.lifecycle.BROKER_REST_SECONDS``): its
+transport retries a refused connection for about a second, and a command that queues many
+jobs must fail at once, not once per job. What it could not publish is counted in
+``jobs.publish_failures``.
 """
 
 from __future__ import annotations
@@ -59,10 +63,15 @@ def timeout_errors() -> tuple[type[BaseException], ...]:
     return (RedisTimeoutError, TimeoutError)
 
 
-def call_resting(address: str, call: Callable[[], T]) -> T:
+def call_resting(address: str, call: Callable[[], T], *, rest_after_failure: float = 0.0) -> T:
     """``call()``, a call to the Redis at ``address``; raise redis's ``ConnectionError`` at
     once while that Redis rests (a call waited out its timeout less than
-    :data:`REST_SECONDS` ago), and start a rest when ``call`` waits out its own."""
+    :data:`REST_SECONDS` ago), and start a rest when ``call`` waits out its own.
+
+    ``rest_after_failure``: any failure of ``call`` starts a rest this long (at least
+    :data:`REST_SECONDS` after a timeout): a caller whose failures are costly however they
+    come (the publish, whose transport retries a refused connection for a second) rests the
+    address on all of them."""
     from redis.exceptions import ConnectionError
 
     rest = rest_for(address)
@@ -78,15 +87,22 @@ def call_resting(address: str, call: Callable[[], T]) -> T:
     try:
         result = call()
     except timeout_errors():
-        with rest.lock:
-            rest.down_until = time.monotonic() + REST_SECONDS
-            rest.was_down = True
+        _rest(rest, max(REST_SECONDS, rest_after_failure))
         raise
     except Exception:
-        _reachable(rest, probing)  # refused at once, or answered with an error of its own
+        if rest_after_failure > 0:
+            _rest(rest, rest_after_failure)
+        else:
+            _reachable(rest, probing)  # refused at once, or answered with an error of its own
         raise
     _reachable(rest, probing)
     return result
+
+
+def _rest(rest: _Rest, seconds: float) -> None:
+    with rest.lock:
+        rest.down_until = time.monotonic() + seconds
+        rest.was_down = True
 
 
 def _reachable(rest: _Rest, probing: bool) -> None:

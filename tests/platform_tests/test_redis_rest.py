@@ -24,7 +24,7 @@ from jobs.publish_failures import publish_failures
 from jobs.redis_rest import RestingRedisCache, rest_for
 from leaderboard.cache import board_cache
 from scoring.task_names import SCORE_SUBMISSION
-from tests.support.broker import queued_messages
+from tests.support.broker import point_celery_at, queued_messages
 
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
@@ -163,9 +163,30 @@ def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays
         assert publish(SCORE_SUBMISSION, submission_pk=1) is False
     finally:
         rest.was_down, rest.down_until = False, 0.0
-        publish_failures().down_until = 0.0  # the publish's own rest, for the next tests
     assert publish_failures().count == before + 1
     assert queued_messages(redis_client, "scoring") == waiting
+
+
+def test_a_failed_publish_rests_the_broker_so_a_command_s_next_publishes_fail_at_once():
+    """A refused publish (nothing listens: kombu retries it for about a second) rests the
+    broker's address for ``BROKER_REST_SECONDS``; the publishes after it are not tried, and
+    each is counted (a command reports them at its end)."""
+    app = celery_app()
+    before_url, url = app.conf.broker_url, "redis://127.0.0.1:1/0"
+    point_celery_at(app, url)
+    rest = rest_for(url)
+    before = publish_failures().count
+    try:
+        assert publish(SCORE_SUBMISSION, submission_pk=1) is False
+        assert "not tried" not in publish_failures().last
+        assert rest.was_down and rest.down_until > time.monotonic() + 1
+        for pk in range(2, 6):
+            assert publish(SCORE_SUBMISSION, submission_pk=pk) is False
+            assert "not tried" in publish_failures().last
+    finally:
+        rest.was_down, rest.down_until = False, 0.0
+        point_celery_at(app, before_url)
+    assert publish_failures().count == before + 5
 
 
 def test_the_board_cache_counts_the_platform_s_cache_as_redis():

@@ -106,8 +106,18 @@ def test_a_worker_takes_a_later_upload_before_the_follow_ups_waiting_ahead_of_it
             what=f"submission {pk} to be scored",
             worker=worker,
         )
-    received = re.findall(r"Task ([\w.]+)\[[^\]]+\] received", worker.log_path.read_text())
-    scores = [i for i, name in enumerate(received) if name == scoring_tasks.SCORE_SUBMISSION]
-    follow_ups = [i for i, name in enumerate(received) if name in FOLLOW_UP_TASKS]
-    assert len(scores) == 3 and follow_ups, received
-    assert max(scores) < min(follow_ups), received
+
+    def received() -> list[str]:
+        return re.findall(r"Task ([\w.]+)\[[^\]]+\] received", worker.log_path.read_text())
+
+    wait_for(
+        lambda: received()[-1] in FOLLOW_UP_TASKS,
+        timeout=60,
+        what="the worker to take the follow-ups after the scores",
+        worker=worker,
+    )
+    order = received()
+    scores = [i for i, name in enumerate(order) if name == scoring_tasks.SCORE_SUBMISSION]
+    follow_ups = [i for i, name in enumerate(order) if name in FOLLOW_UP_TASKS]
+    assert len(scores) == 3 and follow_ups, order
+    assert max(scores) < min(follow_ups), order
