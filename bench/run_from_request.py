@@ -80,12 +80,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from algorithms.services.upload import algorithm_version_create
 from algorithms.services.taskfolder import task_folder_write
-try:
-    from challenges.models import Challenge, Team, TeamMembership
-    from challenges.tokens import api_token_create
-except ImportError:  # a checkout from before challenge_platform's split (--code, --before-code)
+try:  # a checkout from before challenge_platform's split (--before-code); the old layout first,
+    # as this repository's editable install would find its own `challenges` for an old checkout
     from challenge_platform.models import Challenge, Team, TeamMembership
     from challenge_platform.tokens import api_token_create
+except ImportError:
+    from challenges.models import Challenge, Team, TeamMembership
+    from challenges.tokens import api_token_create
 from datasets.services import task_import
 work = Path({work!r})
 now = timezone.now()

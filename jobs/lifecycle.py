@@ -71,7 +71,13 @@ from jobs.holders import (
     live_claims,
     lost_decision,
 )
-from jobs.publish_failures import publish_failed, publish_failures
+from jobs.publish_failures import (
+    keep_unsent,
+    publish_failed,
+    publish_failures,
+    sent_again,
+    take_unsent,
+)
 from jobs.redis_rest import call_resting
 from jobs.registry import (
     ATTEMPTS,
@@ -130,25 +136,10 @@ def publish(
     if task_name not in TASK_QUEUES:
         raise LookupError(f"no Celery task named {task_name!r} is declared (declare_task)")
     try:
-        app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
-        # Not tried while the broker's Redis rests (a publish failed, or another call of this
-        # process waited out its timeout, a moment ago: jobs.redis_rest): a command that
-        # queues many jobs fails at once, and an upload is not held by a broker away.
-        call_resting(
-            app.conf.broker_url,
-            lambda: app.send_task(
-                task_name,
-                kwargs=kwargs,
-                countdown=countdown,
-                queue=TASK_QUEUES[task_name],
-                priority=_priority(task_name, urgent, app.conf.task_default_priority),
-                retry_policy=RETRY_POLICY,
-            ),
-            rest_after_failure=BROKER_REST_SECONDS,
-        )
+        _send(task_name, countdown, urgent, kwargs)
     except Exception as exc:  # whatever the transport raised: the row stays queued
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        publish_failed(reason)
+        publish_failed(reason, (task_name, countdown, urgent, kwargs))
         (logger.debug if publish_failures().reported_at_exit else logger.warning)(
             "could not publish %s(%s) (%s); it stays queued and is published again once the "
             "broker answers",
@@ -157,7 +148,44 @@ def publish(
             reason,
         )
         return False
+    if publish_failures().unsent:
+        _send_unsent()
     return True
+
+
+def _send(task_name: str, countdown: float | None, urgent: bool, kwargs: dict[str, Any]) -> None:
+    """Send one message (see :func:`publish`); raise what the transport raised."""
+    app = celery_app()  # made on the first publish (Celery, kombu, the broker's client)
+    # Not tried while the broker's Redis rests (a publish failed, or another call of this
+    # process waited out its timeout, a moment ago: jobs.redis_rest): a command that
+    # queues many jobs fails at once, and an upload is not held by a broker away.
+    call_resting(
+        app.conf.broker_url,
+        lambda: app.send_task(
+            task_name,
+            kwargs=kwargs,
+            countdown=countdown,
+            queue=TASK_QUEUES[task_name],
+            priority=_priority(task_name, urgent, app.conf.task_default_priority),
+            retry_policy=RETRY_POLICY,
+        ),
+        rest_after_failure=BROKER_REST_SECONDS,
+    )
+
+
+def _send_unsent() -> None:
+    """The broker answers again: send this process's failed publishes now
+    (:mod:`jobs.publish_failures`), oldest first, until one fails (it and the rest are kept)."""
+    unsent = take_unsent()
+    for index, (task_name, countdown, urgent, kwargs) in enumerate(unsent):
+        try:
+            _send(task_name, countdown, urgent, kwargs)
+        except Exception:
+            keep_unsent(unsent[index:])
+            sent_again(index)
+            return
+    sent_again(len(unsent))
+    logger.info("%d job(s) whose publish had failed published now", len(unsent))
 
 
 def _priority(task_name: str, urgent: bool, normal: int) -> int:

@@ -22,6 +22,20 @@ def _fresh_default_cache() -> None:
     caches["default"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_publish_carried_over() -> Iterator[None]:
+    """A publish a test made fail is not sent again by a later test's publish in the same
+    process (``jobs.publish_failures`` keeps failed publishes to send them once the broker
+    answers), and no Redis address rests into the next test (``jobs.redis_rest``)."""
+    yield
+    from jobs import redis_rest
+    from jobs.publish_failures import publish_failures
+
+    publish_failures().unsent.clear()
+    with redis_rest._rests_lock:
+        redis_rest._rests.clear()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
     """A private redis-server for this test session, on a free port."""

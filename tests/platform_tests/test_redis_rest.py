@@ -24,7 +24,7 @@ from jobs.publish_failures import publish_failures
 from jobs.redis_rest import RestingRedisCache, rest_for
 from leaderboard.cache import board_cache
 from scoring.task_names import SCORE_SUBMISSION
-from tests.support.broker import point_celery_at, queued_messages
+from tests.support.broker import point_celery_at, queued_messages, task_of
 
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
@@ -187,6 +187,31 @@ def test_a_failed_publish_rests_the_broker_so_a_command_s_next_publishes_fail_at
         rest.was_down, rest.down_until = False, 0.0
         point_celery_at(app, before_url)
     assert publish_failures().count == before + 5
+
+
+def test_a_publish_the_rest_skipped_is_sent_by_the_next_one_that_reaches_the_broker(
+    redis_server, redis_client
+):
+    """Uploads made while the broker's address rests are not lost to the beat's republish
+    (up to ``JOB_REPUBLISH_SECONDS`` later): the process's next publish that gets through
+    sends them too, and they no longer count as failed."""
+    rest = rest_for(celery_app().conf.broker_url)
+    before = publish_failures().count
+    waiting = queued_messages(redis_client, "scoring")  # other tests' in this session's Redis
+    rest.was_down, rest.down_until = True, time.monotonic() + 60
+    try:
+        assert publish(SCORE_SUBMISSION, submission_pk=101) is False
+        assert publish(SCORE_SUBMISSION, countdown=30, submission_pk=102) is False
+    finally:
+        rest.was_down, rest.down_until = False, 0.0
+    assert publish_failures().count == before + 2
+    assert queued_messages(redis_client, "scoring") == waiting
+
+    assert publish(SCORE_SUBMISSION, submission_pk=103) is True
+    sent = [task_of(m)[1] for m in queued_messages(redis_client, "scoring") if m not in waiting]
+    assert sorted(k["submission_pk"] for k in sent) == [101, 102, 103]  # 102 with its countdown
+    assert publish_failures().count == before
+    assert not publish_failures().unsent
 
 
 def test_the_board_cache_counts_the_platform_s_cache_as_redis():
