@@ -28,7 +28,7 @@ from typing import Any
 from billiard.exceptions import SoftTimeLimitExceeded  # celery.exceptions's, without kombu
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from challenges import hooks
 from common.files import delete_file_quietly, local_path
@@ -297,6 +297,13 @@ def _store_digests(*, submission_pk: int, predictions: str, scored: Scored) -> N
             solution=solution,
             curves=result.curves,
             references=[reference for reference in references if reference is not None],
+        )
+    except (OperationalError, InterfaceError) as exc:  # an operator's fault, said in one line
+        logger.warning(
+            "no digest stored for submission %s: the database was unavailable (%s); its first "
+            "view computes it",
+            submission_pk,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
         )
     except Exception:
         logger.warning("no digest stored for submission %s", submission_pk, exc_info=True)

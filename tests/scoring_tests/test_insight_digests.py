@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from django.db import OperationalError
 
 from common.flips import split_flips
 from kinds.confusion import confusion_matrix
@@ -21,6 +22,7 @@ from scoring.core.metrics import task_curves
 from scoring.core.opis import threshold_grid, utility_curves
 from scoring.insight import submission_insight
 from scoring.models import InsightDigest
+from scoring.services import lifecycle
 from scoring.services.upload import submission_create
 from scoring.solutions import solution_for_task
 from tests.scoring_tests import test_insight
@@ -206,3 +208,27 @@ def test_the_curves_keep_only_the_top_five_groups(tmp_path):
     top = np.sort(measured.divergence[measured.eligible])[::-1][:5]
     assert [g["divergence"] for g in stored["public"]["groups"]] == pytest.approx(top)
     assert stored["public"]["eligible_groups"] == int(measured.eligible.sum()) > 5
+
+
+def test_digests_the_database_could_not_take_are_one_warning_line(flip_case, caplog, monkeypatch):
+    """After a database restart the digests' write fails: one line that says so and what
+    follows (the first view computes them), not a traceback in the operator's log."""
+    task, alice = flip_case["task"], flip_case["alice"]
+
+    def away(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly\nThis probably means")
+
+    monkeypatch.setattr(lifecycle, "scoring_digests_store", away)
+    with caplog.at_level("WARNING", logger="scoring.services.lifecycle"):
+        submission = scored(
+            submission_create(
+                task=task, user=alice.user, file=upload(wrong_on(task, {flip_case["P"][0]}))
+            )
+        )
+    [record] = [r for r in caplog.records if "no digest stored" in r.getMessage()]
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"no digest stored for submission {submission.pk}: the database was unavailable "
+        "(server closed the connection unexpectedly); its first view computes it"
+    )
+    assert not InsightDigest.objects.filter(submission=submission).exists()
