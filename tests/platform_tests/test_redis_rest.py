@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.test import override_settings
@@ -148,6 +149,18 @@ def test_the_platform_s_cache_goes_through_the_rest():
     assert base.CACHES["default"]["BACKEND"] == "jobs.redis_rest.RestingRedisCache"
 
 
+@contextmanager
+def broker_resting() -> Iterator[None]:
+    """The broker's address rests in this process (as after a call that waited out its
+    timeout), for the block."""
+    rest = rest_for(celery_app().conf.broker_url)
+    rest.was_down, rest.down_until = True, time.monotonic() + 60
+    try:
+        yield
+    finally:
+        rest.was_down, rest.down_until = False, 0.0
+
+
 def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays_queued(
     redis_server, redis_client
 ):
@@ -155,14 +168,10 @@ def test_a_publish_while_the_broker_s_redis_rests_is_not_tried_and_its_row_stays
     refused at once, counted as a failed publish (the row stays queued and is published again
     once the broker answers), and nothing reaches the broker."""
 
-    rest = rest_for(celery_app().conf.broker_url)
     before = publish_failures().count
     waiting = queued_messages(redis_client, "scoring")  # other tests' in this session's Redis
-    rest.was_down, rest.down_until = True, time.monotonic() + 60
-    try:
+    with broker_resting():
         assert publish(SCORE_SUBMISSION, submission_pk=1) is False
-    finally:
-        rest.was_down, rest.down_until = False, 0.0
     assert publish_failures().count == before + 1
     assert queued_messages(redis_client, "scoring") == waiting
 
@@ -195,15 +204,11 @@ def test_a_publish_the_rest_skipped_is_sent_by_the_next_one_that_reaches_the_bro
     """Uploads made while the broker's address rests are not lost to the beat's republish
     (up to ``JOB_REPUBLISH_SECONDS`` later): the process's next publish that gets through
     sends them too, and they no longer count as failed."""
-    rest = rest_for(celery_app().conf.broker_url)
     before = publish_failures().count
     waiting = queued_messages(redis_client, "scoring")  # other tests' in this session's Redis
-    rest.was_down, rest.down_until = True, time.monotonic() + 60
-    try:
+    with broker_resting():
         assert publish(SCORE_SUBMISSION, submission_pk=101) is False
         assert publish(SCORE_SUBMISSION, countdown=30, submission_pk=102) is False
-    finally:
-        rest.was_down, rest.down_until = False, 0.0
     assert publish_failures().count == before + 2
     assert queued_messages(redis_client, "scoring") == waiting
 

@@ -17,28 +17,25 @@ from leaderboard import task_names as leaderboard_tasks
 from notifications import task_names as notification_tasks
 from scoring import task_names as scoring_tasks
 from scoring.models import Submission, SubmissionStatus
+from tests.scoring_tests import factories
 from tests.scoring_tests.conftest import wait_for
-from tests.scoring_tests.factories import (
-    ChallengeFactory,
-    csv_bytes,
-    imported_task,
-    make_participant,
-    predictions_frame,
-    upload,
-)
 from tests.support.broker import queued_messages, task_of
 
 
 @pytest.fixture
 def task(tmp_path, transactional_db):
-    challenge = ChallengeFactory(daily_submission_limit=50)
-    return imported_task(tmp_path, kind="classification", challenge=challenge)
+    challenge = factories.ChallengeFactory(daily_submission_limit=50)
+    return factories.imported_task(tmp_path, kind="classification", challenge=challenge)
 
 
 def _upload(client, task, seed: int) -> int:
     response = client.post(
         f"/api/v1/tasks/{task.slug}/submissions/",
-        {"file": upload(csv_bytes(predictions_frame(task, seed=seed)))},
+        {
+            "file": factories.upload(
+                factories.csv_bytes(factories.predictions_frame(task, seed=seed))
+            )
+        },
         format="multipart",
     )
     assert response.status_code == 201, response.content
@@ -58,7 +55,7 @@ def test_what_a_score_sets_off_is_declared_a_follow_up_and_the_score_is_not():
 
 
 def test_a_follow_up_published_first_waits_behind_a_later_score(broker, task):
-    client = make_participant(task.track.challenge).api()
+    client = factories.make_participant(task.track.challenge).api()
     assert lifecycle.publish(leaderboard_tasks.CHECK_CHAMPION, check_pk=999_999)
     assert lifecycle.publish(notification_tasks.SEND_NOTIFICATION_MAIL, notification_pk=999_999)
     pk = _upload(client, task, seed=1)
@@ -84,7 +81,7 @@ def test_a_worker_takes_a_later_upload_before_the_follow_ups_waiting_ahead_of_it
     # A worker of one process, each scoring held 2 s. Two uploads wait before it starts;
     # while it scores the second, the first's follow-ups wait in the queue, and a third
     # upload arrives behind them. The worker takes the third upload next, then the follow-ups.
-    client = make_participant(task.track.challenge).api()
+    client = factories.make_participant(task.track.challenge).api()
     first, second = (_upload(client, task, seed=10 + i) for i in range(2))
     worker = scoring_worker_factory(concurrency=1, env={"SCORING_TEST_DELAY_SECONDS": "2"})
     worker.wait_ready()
