@@ -1,5 +1,7 @@
 """Message priorities on the real Redis broker: a job re-queued ahead of the queue is the next
-one a worker takes on every queue; everything else goes at the default priority, behind it.
+one a worker takes on every queue; everything else goes at the default priority, behind it,
+and a follow-up (``declare_task(..., follow_up=True)``) behind that
+(``tests/scoring_tests/test_follow_ups.py``).
 
 Only the broker here (what a worker will take next is the order of kombu's lists); a real
 worker taking a dead worker's submission before the backlog is
@@ -15,7 +17,7 @@ from django.conf import settings
 
 from challenges.tasks import ping
 from jobs import lifecycle
-from jobs.celery import TASK_QUEUES
+from jobs.celery import FOLLOW_UP_TASKS, TASK_QUEUES
 from tests.support.broker import pop_message, queued_messages, task_of
 
 NORMAL = settings.CELERY_TASK_DEFAULT_PRIORITY
@@ -37,9 +39,10 @@ def broker(redis_client):
 
 
 def test_the_normal_priority_leaves_room_ahead_of_it():
-    assert lifecycle.URGENT_PRIORITY == 0 < NORMAL
+    assert lifecycle.URGENT_PRIORITY == 0 < NORMAL < lifecycle.FOLLOW_UP_PRIORITY
     steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"]
-    assert lifecycle.URGENT_PRIORITY in steps and NORMAL in steps  # a list each, not shared
+    # a list each, not shared
+    assert {lifecycle.URGENT_PRIORITY, NORMAL, lifecycle.FOLLOW_UP_PRIORITY} <= set(steps)
 
 
 @pytest.mark.parametrize("queue", sorted(TASKS))
@@ -51,11 +54,12 @@ def test_on_every_queue_an_urgent_job_is_taken_before_those_queued_earlier(broke
     assert TASK_QUEUES[name] == queue
 
     taken = [task_of(message) for message in queued_messages(broker, queue)]
+    usual = lifecycle.FOLLOW_UP_PRIORITY if name in FOLLOW_UP_TASKS else NORMAL
     assert taken == [
         (name, {key: 99}, lifecycle.URGENT_PRIORITY),
-        (name, {key: 1}, NORMAL),
-        (name, {key: 2}, NORMAL),
-        (name, {key: 3}, NORMAL),
+        (name, {key: 1}, usual),
+        (name, {key: 2}, usual),
+        (name, {key: 3}, usual),
     ]
     others = [q for q in TASKS if q != queue]
     assert not any(queued_messages(broker, q) for q in others)
