@@ -23,6 +23,9 @@ from typing import Any
 # The failed publishes a process keeps to send again, the oldest dropped first beyond this
 # (their rows are published again by the beat's republish).
 UNSENT_AT_MOST = 1000
+# The failed publishes one successful publish sends after its own (the request or task that
+# made it waits for them): the others go with the next ones.
+UNSENT_PER_PUBLISH = 100
 
 # A publish to make again: the task's name, its countdown, urgent or not, its keywords.
 Unsent = tuple[str, float | None, bool, dict[str, Any]]
@@ -60,14 +63,16 @@ def publish_failed(reason: str, unsent: Unsent) -> None:
     _failures.unsent.append(unsent)
 
 
-def take_unsent() -> list[Unsent]:
-    """The failed publishes kept, oldest first, taken out (each thread takes its own)."""
-    taken = []
-    while True:
+def take_unsent(at_most: int = UNSENT_PER_PUBLISH) -> list[Unsent]:
+    """Up to ``at_most`` of the failed publishes kept, oldest first, taken out (each thread
+    takes its own)."""
+    taken: list[Unsent] = []
+    while len(taken) < at_most:
         try:
             taken.append(_failures.unsent.popleft())
         except IndexError:
-            return taken
+            break
+    return taken
 
 
 def sent_again(count: int) -> None:

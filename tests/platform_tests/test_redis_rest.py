@@ -21,7 +21,12 @@ from challenge_platform.settings import base
 from jobs import redis_rest
 from jobs.celery import celery_app
 from jobs.lifecycle import publish
-from jobs.publish_failures import publish_failures
+from jobs.publish_failures import (
+    UNSENT_PER_PUBLISH,
+    keep_unsent,
+    publish_failures,
+    take_unsent,
+)
 from jobs.redis_rest import RestingRedisCache, rest_for
 from leaderboard.cache import board_cache
 from scoring.task_names import SCORE_SUBMISSION
@@ -217,6 +222,19 @@ def test_a_publish_the_rest_skipped_is_sent_by_the_next_one_that_reaches_the_bro
     assert sorted(k["submission_pk"] for k in sent) == [101, 102, 103]  # 102 with its countdown
     assert publish_failures().count == before
     assert not publish_failures().unsent
+
+
+def test_a_successful_publish_sends_a_bounded_number_of_the_kept_ones_oldest_first():
+    """A request that published once the broker answered again does not wait for a whole
+    cut's backlog: it sends ``UNSENT_PER_PUBLISH`` of them, the next publishes the rest."""
+    kept = publish_failures().unsent
+    for pk in range(250):
+        kept.append((SCORE_SUBMISSION, None, False, {"submission_pk": pk}))
+    first = take_unsent()
+    assert [u[3]["submission_pk"] for u in first] == list(range(UNSENT_PER_PUBLISH))
+    keep_unsent(first[-2:])  # the last two could not be sent after all: first in line again
+    assert [u[3]["submission_pk"] for u in take_unsent(3)] == [98, 99, 100]
+    assert len(take_unsent(1000)) == 250 - UNSENT_PER_PUBLISH - 1
 
 
 def test_the_board_cache_counts_the_platform_s_cache_as_redis():
