@@ -1,4 +1,5 @@
-"""Wording of the problems a refused bundle lists: quoted examples and plurals."""
+"""Wording of the problems a refused bundle lists and an operator reads: quoted examples,
+plurals, an error in one line."""
 
 from __future__ import annotations
 
@@ -48,3 +49,9 @@ def _short(text: str, width: int = 40) -> str:
 def plural(count: int, word: str) -> str:
     """``1 row``, ``3 rows``."""
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line of text, or its type's name when it has none."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from common.wording import first_line
+
 MAX_JSONLD_BYTES = 16 * 1024 * 1024
 TIMEOUT_SECONDS = 60
 
@@ -187,11 +189,6 @@ def listed(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def root_cause(exc: BaseException) -> BaseException:

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from common.archives import zip_member_problem
+from common.wording import first_line
 from datasets.core.bundle import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_UNCOMPRESSED_BYTES
 from datasets.core.croissant_source import (
     CroissantUnmappable,
     fetch,
-    first_line,
     listed,
     root_cause,
     text_of,

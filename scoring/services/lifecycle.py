@@ -32,6 +32,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from challenges import hooks
 from common.files import delete_file_quietly, local_path
+from common.wording import first_line
 from jobs import lifecycle
 from scoring.core import (
     ScoreResult,
@@ -303,7 +304,7 @@ def _store_digests(*, submission_pk: int, predictions: str, scored: Scored) -> N
             "no digest stored for submission %s: the database was unavailable (%s); its first "
             "view computes it",
             submission_pk,
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+            first_line(exc),
         )
     except Exception:
         logger.warning("no digest stored for submission %s", submission_pk, exc_info=True)
