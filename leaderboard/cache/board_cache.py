@@ -54,6 +54,7 @@ have invalidated expire within ``BOARD_CACHE_SECONDS``, or at the next refresh's
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -110,7 +111,14 @@ def _in_redis() -> bool:
     cache private to one process (local memory) could never see a worker's refresh, and the
     fast path and the bump are Redis scripts: with any other cache the boards are read from
     the database."""
-    backend = import_string(settings.CACHES["default"]["BACKEND"])
+    return _redis_backend(settings.CACHES["default"]["BACKEND"])
+
+
+@functools.lru_cache(maxsize=8)
+def _redis_backend(path: str) -> bool:
+    """Whether the cache backend class at ``path`` is Django's Redis cache or made from it
+    (asked on every board read: the class is looked up once per path)."""
+    backend = import_string(path)
     return isinstance(backend, type) and issubclass(backend, RedisCache)
 
 
