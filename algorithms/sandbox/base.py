@@ -114,11 +114,23 @@ class SandboxBackend(abc.ABC):
 
     name: str = "abstract"
 
+    def prepare(self) -> Any:
+        """What a run's start needs that can be made before the run is known (a backend's
+        own object, or None), made when the worker takes a run's message so that it is ready
+        once the run is claimed and staged; given to :meth:`run`, or discarded
+        (:func:`discard_prepared`) when no run follows."""
+        return None
+
     @abc.abstractmethod
     def run(
-        self, job: SandboxJob, *, should_stop: Callable[[], bool] | None = None
+        self,
+        job: SandboxJob,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        prepared: Any = None,
     ) -> SandboxResult:
-        """Run to the end, a limit, or ``should_stop()`` returning True (polled ~1/s)."""
+        """Run to the end, a limit, or ``should_stop()`` returning True (polled ~1/s), from
+        ``prepared`` (:meth:`prepare`'s, consumed) when given."""
 
     def memory_reservation_mb(self, limits: SandboxLimits) -> int:
         """What the host's memory ledger holds for a run of ``limits`` on this backend
@@ -129,3 +141,10 @@ class SandboxBackend(abc.ABC):
     @abc.abstractmethod
     def check(self) -> None:
         """Raise :class:`SandboxUnavailable` when this host cannot run jobs."""
+
+
+def discard_prepared(prepared: Any) -> None:
+    """Let go of what :meth:`SandboxBackend.prepare` made (nothing, for None); safe to call
+    after :meth:`SandboxBackend.run` consumed it."""
+    if prepared is not None:
+        prepared.discard()

@@ -102,6 +102,7 @@ from algorithms.sandbox.command import (
     environment as sandbox_environment,
 )
 from algorithms.sandbox.hostuser import HostUser, Staging, host_user, share_read_only
+from algorithms.sandbox.launcher import Child, Launcher
 from algorithms.sandbox.outcome import Observed, enforcement, infer_limit, message
 from algorithms.sandbox.outputfs import OutputUnavailable, SandboxOutput
 from algorithms.sandbox.watch import LogReader, OutputWatch, StatusPipe, sample_tree
@@ -180,117 +181,94 @@ class BubblewrapBackend(SandboxBackend):
 
     # --- running --------------------------------------------------------------------------
 
-    def run(
-        self, job: SandboxJob, *, should_stop: Callable[[], bool] | None = None
-    ) -> SandboxResult:
-        job.output_dir.mkdir(parents=True, exist_ok=True)
+    def prepare(self) -> Prepared:
+        """A run's first process, forked now and waiting in the run's cgroups until
+        :meth:`run` (:mod:`.launcher`); :meth:`Prepared.discard` when no run follows."""
         user = host_user(self.sandbox_uid)
-        cgroup = self._cgroup(job.limits, user)
+        cgroup = self._cgroup(user)
+        made: list[int] = []
         try:
-            return self._run(job, should_stop, cgroup, user)
-        finally:
+            log_read, log_write = _pipe(made)
+            status_read, status_write = _pipe(made)
+            block_read, block_write = _pipe(made)
+            fds = Descriptors(
+                status=status_write,
+                block=block_read,
+                seccomp=_kept(made, memory_file("sandbox-seccomp", self._filter())),
+                launcher=_kept(made, memory_file("sandbox-launcher", LAUNCHER)),
+            )
+            keep = (status_write, block_read, fds.seccomp, fds.launcher)
+            for fd in (*keep, log_write):  # the launcher's now (closed here once it started)
+                made.remove(fd)
+            launcher = Launcher.start(cgroup=cgroup, user=user, keep=keep, log=log_write)
+        except BaseException:
+            for fd in made:
+                os.close(fd)
             if cgroup is not None:
                 cgroup.remove()
+            raise
+        return Prepared(
+            launcher=launcher, fds=fds, log=log_read, status=status_read, block=block_write
+        )
 
-    def _cgroup(self, limits: SandboxLimits, user: HostUser | None) -> RunCgroup | None:
+    def run(
+        self,
+        job: SandboxJob,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        prepared: Prepared | None = None,
+    ) -> SandboxResult:
+        prepared = prepared or self.prepare()
+        try:
+            job.output_dir.mkdir(parents=True, exist_ok=True)
+            cgroup, user = prepared.launcher.cgroup, prepared.launcher.user
+            if cgroup is not None:
+                limits = job.limits
+                cgroup.limit(
+                    memory_bytes=limits.memory_mb * MB, processes=limits.processes, cpus=limits.cpus
+                )
+            _check_processes_capped(cgroup, user)
+            return self._run(job, should_stop, prepared)
+        finally:
+            prepared.discard()
+
+    def _cgroup(self, user: HostUser | None) -> RunCgroup | None:
+        """The run's cgroups, made and not yet limited (None: the host offers none)."""
         host = self.cgroups()
-        cgroup = None
-        if host is not None:
-            cgroup = RunCgroup(
-                host,
-                memory_bytes=limits.memory_mb * MB,
-                processes=limits.processes,
-                cpus=limits.cpus,
-            )
-            if not cgroup.folders:
-                cgroup = None
-        if user is not None and (cgroup is None or PIDS not in cgroup.controllers):
+        cgroup = RunCgroup(host) if host is not None else None
+        if cgroup is not None and not cgroup.made:
+            cgroup = None
+        if user is not None and (cgroup is None or PIDS not in cgroup.made):
             if cgroup is not None:
                 cgroup.remove()
-            raise SandboxUnavailable(
-                "the worker runs as root and no writable pids cgroup was found: every run "
-                "shares the sandbox's uid, so RLIMIT_NPROC cannot cap one run; run the "
-                "algorithms worker as a non-root user"
-            )
+            _check_processes_capped(None, user)
         return cgroup
 
-    def _start(
-        self, job: SandboxJob, cgroup: RunCgroup | None, user: HostUser | None, log_fd: int
-    ) -> _Started:
-        """Start bwrap (the child joins the cgroup, sets its rlimits, and a root worker's child
-        stages the binds and drops to the sandbox's uid, :mod:`.hostuser`)."""
-        limits = job.limits
+    def _start(self, job: SandboxJob, prepared: Prepared) -> _Started:
+        """Start bwrap from the prepared launcher (it sets its rlimits, and a root worker's
+        launcher stages the binds and drops to the sandbox's uid, :mod:`.hostuser`)."""
+        launcher = prepared.launcher
+        limits, cgroup, user = job.limits, launcher.cgroup, launcher.user
         covered = cgroup.controllers if cgroup is not None else set()
-        staging = Staging() if user is not None else None
         if user is not None:  # written under the worker's umask: readable by nobody else
             share_read_only(job.code_dir)
             share_read_only(job.task_dir)
-        status_read, status_write = os.pipe()
-        block_read, block_write = os.pipe()
-        fds = Descriptors(
-            status=status_write,
-            block=block_read,
-            seccomp=memory_file("sandbox-seccomp", self._filter()),
-            launcher=memory_file("sandbox-launcher", LAUNCHER),
-        )
-        passed = (status_write, block_read, fds.seccomp, fds.launcher)
-        command = self.command(job, fds=fds, staging=staging)
-
-        error_read, error_write = os.pipe()
-
-        def prepare_child() -> None:  # in the child, before exec: say why it failed
-            try:
-                limit_child()
-            except BaseException as exc:
-                os.write(error_write, f"{type(exc).__name__}: {exc}"[:500].encode())
-                raise
-
-        def limit_child() -> None:
-            if cgroup is not None:
-                cgroup.join()
-            cpu = limits.cpu_seconds  # per process; the tree's total is watched
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            if MEMORY not in covered:
-                memory = limits.memory_mb * MB
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            if PIDS in covered:  # the shared uid's count is not this run's: as high as allowed
-                _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
-                resource.setrlimit(resource.RLIMIT_NPROC, (hard, hard))
-            else:
-                processes = limits.processes
-                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-            size = max(limits.output_mb, limits.tmp_mb) * MB  # per file; totals capped apart
-            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if staging is not None:
-                staging.prepare()
-            if user is not None:
-                user.drop()
-
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                env={"PATH": "/usr/bin:/bin"},
-                cwd="/",
-                close_fds=True,
-                pass_fds=passed,
-                start_new_session=True,
-                preexec_fn=prepare_child,
-            )
-        except BaseException as exc:
-            os.close(error_write)
-            reason = os.read(error_read, 1000).decode(errors="replace")
-            for fd in (error_read, status_read, block_write, *passed):
-                os.close(fd)
-            if isinstance(exc, subprocess.SubprocessError):  # the preparation failed
-                raise SandboxUnavailable(f"the sandbox could not be prepared: {reason}") from exc
-            raise
-        for fd in (error_read, error_write, *passed):
-            os.close(fd)
-        return _Started(process=process, status=StatusPipe(status_read), block=block_write)
+        command = self.command(job, fds=prepared.fds, staging=launcher.staging)
+        cpu = limits.cpu_seconds  # per process; the tree's total is watched
+        rlimits = [(resource.RLIMIT_CPU, cpu, cpu + 5)]
+        if MEMORY not in covered:
+            memory = limits.memory_mb * MB
+            rlimits.append((resource.RLIMIT_AS, memory, memory))
+        if PIDS in covered:  # the shared uid's count is not this run's: as high as allowed
+            _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+            rlimits.append((resource.RLIMIT_NPROC, hard, hard))
+        else:
+            rlimits.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+        size = max(limits.output_mb, limits.tmp_mb) * MB  # per file; totals capped apart
+        rlimits += [(resource.RLIMIT_FSIZE, size, size), (resource.RLIMIT_CORE, 0, 0)]
+        process = launcher.launch(command, rlimits=rlimits)
+        status = StatusPipe(prepared.take("status"))
+        return _Started(process=process, status=status, block=prepared.take("block"))
 
     def _attach_output(self, job: SandboxJob, started: _Started) -> SandboxOutput | None:
         """Open the sandbox's /output while bwrap waits, show it at the run's folder, then
@@ -318,24 +296,14 @@ class BubblewrapBackend(SandboxBackend):
         return output
 
     def _run(
-        self,
-        job: SandboxJob,
-        should_stop: Callable[[], bool] | None,
-        cgroup: RunCgroup | None,
-        user: HostUser | None,
+        self, job: SandboxJob, should_stop: Callable[[], bool] | None, prepared: Prepared
     ) -> SandboxResult:
         limits = job.limits
-        read_fd, write_fd = os.pipe()
+        cgroup, user = prepared.launcher.cgroup, prepared.launcher.user
         started_at = time.monotonic()
-        try:
-            started = self._start(job, cgroup, user, write_fd)
-        except BaseException:
-            os.close(read_fd)
-            raise
-        finally:
-            os.close(write_fd)
+        started = self._start(job, prepared)
         process = started.process
-        reader = LogReader(read_fd, limits.log_mb * MB)
+        reader = LogReader(prepared.take("log"), limits.log_mb * MB)
         reader.start()
         kill = lambda: self._kill(process, cgroup)  # noqa: E731
         output, output_watch, reaped = None, None, False
@@ -357,12 +325,14 @@ class BubblewrapBackend(SandboxBackend):
                     output_watch.done.set()
                 kill()
                 with contextlib.suppress(ChildProcessError):
-                    os.waitpid(process.pid, 0)
+                    _, wait_status = os.waitpid(process.pid, 0)
+                    process.reaped(os.waitstatus_to_exitcode(wait_status))
                 raise
             if output_watch is not None:
                 output_watch.done.set()  # before the reap: it never signals a reused pid
                 output_watch.join(timeout=5)
             _, wait_status, rusage = os.wait4(process.pid, 0)
+            process.reaped(os.waitstatus_to_exitcode(wait_status))
             reaped = True
             seconds = time.monotonic() - started_at
         finally:
@@ -407,7 +377,7 @@ class BubblewrapBackend(SandboxBackend):
             if started_program
             else os.waitstatus_to_exitcode(end.wait_status)
         )
-        end.process.returncode = code
+        end.process.reaped(code)
         log = end.reader.text()
         detail = end.output_watch.reason if end.output_watch is not None else ""
         used = end.output.usage().bytes if end.output is not None else 0
@@ -452,7 +422,7 @@ class BubblewrapBackend(SandboxBackend):
 
     def _watch(
         self,
-        process: subprocess.Popen,
+        process: Child,
         job: SandboxJob,
         reader: LogReader,
         should_stop: Callable[[], bool] | None,
@@ -518,7 +488,7 @@ class BubblewrapBackend(SandboxBackend):
         return None
 
     @staticmethod
-    def _kill(process: subprocess.Popen, cgroup: RunCgroup | None) -> None:
+    def _kill(process: Child, cgroup: RunCgroup | None) -> None:
         """Kill the whole run: bwrap's process group (the program dies with its parent,
         ``--die-with-parent``, and with it every process of its pid namespace) and every
         process of its cgroup."""
@@ -529,15 +499,62 @@ class BubblewrapBackend(SandboxBackend):
 
 
 @dataclass
+class Prepared:
+    """A launcher waiting for its run (:meth:`BubblewrapBackend.prepare`), with the worker's
+    ends of the pipes bwrap writes its log and status to and waits on; each end is taken by
+    the run that uses it, and :meth:`discard` closes what was not."""
+
+    launcher: Launcher
+    fds: Descriptors  # the launcher's numbers for bwrap's command line
+    log: int
+    status: int
+    block: int
+
+    def take(self, name: str) -> int:
+        fd = getattr(self, name)
+        setattr(self, name, -1)
+        return fd
+
+    def discard(self) -> None:
+        """Kill an unused launcher, close the ends not taken, remove the run's cgroups."""
+        self.launcher.discard()
+        for name in ("log", "status", "block"):
+            if (fd := self.take(name)) >= 0:
+                os.close(fd)
+        if self.launcher.cgroup is not None:
+            self.launcher.cgroup.remove()
+
+
+def _pipe(made: list[int]) -> tuple[int, int]:
+    read, write = os.pipe()
+    made += [read, write]
+    return read, write
+
+
+def _kept(made: list[int], fd: int) -> int:
+    made.append(fd)
+    return fd
+
+
+def _check_processes_capped(cgroup: RunCgroup | None, user: HostUser | None) -> None:
+    if user is not None and (cgroup is None or PIDS not in cgroup.controllers):
+        raise SandboxUnavailable(
+            "the worker runs as root and no writable pids cgroup was found: every run "
+            "shares the sandbox's uid, so RLIMIT_NPROC cannot cap one run; run the "
+            "algorithms worker as a non-root user"
+        )
+
+
+@dataclass
 class _Started:
-    process: subprocess.Popen
+    process: Child
     status: StatusPipe
     block: int  # written once /output is open: bwrap then executes the program
 
 
 @dataclass
 class _Ended:
-    process: subprocess.Popen
+    process: Child
     wait_status: int
     rusage: resource.struct_rusage
     status: dict[str, object]

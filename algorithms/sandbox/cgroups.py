@@ -155,38 +155,62 @@ def _counter(text: str, key: str) -> int:
 
 
 class RunCgroup:
-    """The cgroup(s) of one run, made and limited before the sandbox starts.
+    """The cgroup(s) of one run: made (:meth:`__init__`), joined by the run's first process
+    (:meth:`join`), limited (:meth:`limit`, before or after the join: a run's launcher joins
+    before its run is known, :mod:`.launcher`).
 
     ``controllers`` says what this one enforces (a v1 host may lack some); the backend keeps
     rlimits for the rest. Every method is safe after :meth:`remove`.
     """
 
     def __init__(
-        self, host: CgroupHost, *, memory_bytes: int, processes: int, cpus: int = 0
+        self,
+        host: CgroupHost,
+        *,
+        memory_bytes: int | None = None,
+        processes: int | None = None,
+        cpus: int = 0,
     ) -> None:
+        """Make the run's folder under each controller's parent (all of them: the CPU quota
+        is only known with the run), limited at once when ``memory_bytes`` and
+        ``processes`` are given."""
         self.host = host
         self.name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        # Every folder made (the ones a process joins and the end removes), and the ones
+        # whose limit holds, by controller.
+        self.made: dict[str, Path] = {}
         self.folders: dict[str, Path] = {}
         for parent in sorted(set(host.parents.values())):
             remove_stale(parent)
         try:
             for controller in CONTROLLERS:
                 parent = host.parents.get(controller)
-                if parent is None or (controller == CPU and cpus <= 0):
+                if parent is None:
                     continue
                 folder = parent / self.name
                 try:
                     folder.mkdir(exist_ok=True)
-                    self._limit(controller, folder, memory_bytes, processes, cpus)
                 except OSError:
-                    if not any(f == folder for f in self.folders.values()):
-                        with contextlib.suppress(OSError):
-                            folder.rmdir()
                     continue
-                self.folders[controller] = folder
+                self.made[controller] = folder
+            if memory_bytes is not None and processes is not None:
+                self.limit(memory_bytes=memory_bytes, processes=processes, cpus=cpus)
         except BaseException:
             self.remove()
             raise
+
+    def limit(self, *, memory_bytes: int, processes: int, cpus: int = 0) -> None:
+        """Write the run's limits; a controller whose limit cannot be written (or the CPU
+        quota, when ``cpus`` is 0) is not counted as enforcing it."""
+        self.folders = {}
+        for controller, folder in self.made.items():
+            if controller == CPU and cpus <= 0:
+                continue
+            try:
+                self._limit(controller, folder, memory_bytes, processes, cpus)
+            except OSError:
+                continue
+            self.folders[controller] = folder
 
     @property
     def controllers(self) -> set[str]:
@@ -223,7 +247,7 @@ class RunCgroup:
     def join(self) -> None:
         """Move the calling process (and so everything it starts) into the run's cgroups."""
         pid = str(os.getpid())
-        for folder in sorted(set(self.folders.values())):
+        for folder in sorted(set(self.made.values())):
             _write(folder / "cgroup.procs", pid)
 
     # --- what the run did ------------------------------------------------------------------
@@ -268,21 +292,21 @@ class RunCgroup:
         return _counter(stat, "total_rss") + _counter(stat, "total_shmem")
 
     def pids(self) -> list[int]:
-        return sorted({pid for folder in self.folders.values() for pid in _procs(folder)})
+        return sorted({pid for folder in self.made.values() for pid in _procs(folder)})
 
     # --- the end ---------------------------------------------------------------------------
 
     def kill(self) -> None:
         """SIGKILL every process of the run, forks racing included."""
-        _kill_folders(self.host.version, set(self.folders.values()))
+        _kill_folders(self.host.version, set(self.made.values()))
 
     def remove(self) -> None:
         """Kill what is left, then remove the cgroups (retrying while the kernel reaps)."""
-        folders = set(self.folders.values())
+        folders = set(self.made.values())
         _kill_folders(self.host.version, folders)
         for folder in folders:
             _rmdir(folder)
-        self.folders = {}
+        self.made, self.folders = {}, {}
 
 
 def _kill_folders(version: int, folders: set[Path]) -> None:

@@ -3,9 +3,10 @@
 bwrap maps the sandbox's user (65534 inside) to the host uid that *started* bwrap. A worker
 that runs as root (this machine's tests, the CI) would so make every algorithm host root in
 a user namespace: harmless while the namespaces hold, but one kernel bug away from the host.
-So a root worker never starts bwrap as root. In the child, before bwrap is executed:
+So a root worker never starts bwrap as root. In the run's launcher (:mod:`.launcher_child`),
+before bwrap is executed:
 
-1. the child joins the run's cgroup and sets its rlimits (as root: cgroup files are root's);
+1. the launcher joins the run's cgroup and sets its rlimits (as root: cgroup files are root's);
 2. it takes a **mount namespace of its own** (private: nothing propagates to the host) and
    mounts a small tmpfs on ``/tmp`` *in that namespace*, on which it binds every host folder
    bwrap will bind (the runtime, the run's ``/code`` and ``/task``): bwrap resolves its
@@ -26,18 +27,15 @@ already unprivileged) and needs none of this.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from algorithms.sandbox.launcher_child import STAGE, drop
+
 NOBODY = 65534
-STAGE = "/tmp"  # noqa: S108 - a tmpfs of the child's own mount namespace, not the host's /tmp
 SHARE_ENTRIES = 1_000_000  # what share_read_only() visits at most (the platform's own files)
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 
 
 @dataclass(frozen=True)
@@ -49,9 +47,7 @@ class HostUser:
 
     def drop(self) -> None:
         """In the child: become this user, with no supplementary groups (irrevocably)."""
-        os.setgroups([])
-        os.setresgid(self.gid, self.gid, self.gid)
-        os.setresuid(self.uid, self.uid, self.uid)
+        drop(self.uid, self.gid)
 
 
 def host_user(uid: int | None = None, gid: int | None = None) -> HostUser | None:
@@ -67,64 +63,16 @@ def host_user(uid: int | None = None, gid: int | None = None) -> HostUser | None
 
 @dataclass
 class Staging:
-    """Host paths bwrap binds, shown again at ``/tmp/<n>`` in the child's own mount namespace
-    (see the module docstring); ``source()`` is the path bwrap is given."""
+    """Host paths bwrap binds, shown again at ``/tmp/<n>`` in the launcher's own mount
+    namespace (see the module docstring; :func:`.launcher_child.stage` binds them);
+    ``source()`` is the path bwrap is given."""
 
     paths: list[Path] = field(default_factory=list)
-    # Loaded here, in the worker: the child calls it after fork, where a dlopen could wait
-    # on a lock another thread of the worker held.
-    libc: ctypes.CDLL = field(default_factory=lambda: _libc(), repr=False)
 
     def source(self, path: Path) -> str:
         if path not in self.paths:
             self.paths.append(path)
         return f"{STAGE}/{self.paths.index(path)}"
-
-    def prepare(self) -> None:
-        """In the child (root, single-threaded, before the uid drop)."""
-        libc = self.libc
-        _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-        # Opened in the new namespace, before the tmpfs hides what may lie under /tmp.
-        fds = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in self.paths]
-        _check(
-            libc.mount(
-                b"sandbox-stage",
-                STAGE.encode(),
-                b"tmpfs",
-                MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                b"mode=0755,size=1m",
-            ),
-            f"mount a tmpfs on {STAGE}",
-        )
-        for number, fd in enumerate(fds):
-            target = f"{STAGE}/{number}"
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                os.mkdir(target, 0o755)
-            else:
-                os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
-            source = f"/proc/self/fd/{fd}".encode()
-            _check(libc.mount(source, target.encode(), None, MS_BIND | MS_REC, None), "bind")
-            os.close(fd)
-
-
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_ulong,
-        ctypes.c_char_p,
-    ]
-    libc.unshare.argtypes = [ctypes.c_int]
-    return libc
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        number = ctypes.get_errno()
-        raise OSError(number, f"{what}: {os.strerror(number)}")
 
 
 def share_read_only(folder: Path, limit: int = SHARE_ENTRIES) -> None:

@@ -63,6 +63,7 @@ from algorithms.sandbox.base import (
     SandboxLimits,
     SandboxResult,
     SandboxUnavailable,
+    discard_prepared,
 )
 from algorithms.sandbox.bubblewrap import default_backend
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
@@ -128,8 +129,17 @@ def algorithm_run_execute(
     if stopping.stop_requested():  # a message taken as the worker stops: left for the next
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
-    run = run_claim_next(served=served, token=token, delivery_id=delivery_id, worker=worker)
+    backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
+    # The sandbox's first process, forked and in its cgroups while the run is claimed and
+    # staged (algorithms.sandbox.launcher): not on the run's path.
+    prepared = _prepared(backend)
+    try:
+        run = run_claim_next(served=served, token=token, delivery_id=delivery_id, worker=worker)
+    except BaseException:
+        discard_prepared(prepared)
+        raise
     if run is None:
+        discard_prepared(prepared)
         return "skipped"
     profile = profile_of(run=run)
     staging_sweep()
@@ -159,13 +169,12 @@ def algorithm_run_execute(
             limits=limits,
             environment={**profile.environment(run=run), "SEED": str(run.seed)},
         )
-        backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
         reserve = backend.memory_reservation_mb(limits)
         with memory_ledger().reserve(reserve, should_stop=watch.should_stop) as room:
             if not room:
                 raise RunCancelled
             watch.check()
-            result = backend.run(job, should_stop=watch.should_stop)
+            result = backend.run(job, should_stop=watch.should_stop, prepared=prepared)
         watch.drain()
         return _conclude(profile, ending, result, backend, work, watch)
     except RunCancelled:
@@ -201,7 +210,18 @@ def algorithm_run_execute(
             fail=lambda: fail_run(ending=ending, error=error, log_tail="\n".join(watch.lines)),
         )
     finally:
+        discard_prepared(prepared)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _prepared(backend: SandboxBackend) -> Any:
+    """``backend.prepare()``, or None when it failed: the run's start then prepares again,
+    in the pipeline, where a failure is the run's to report."""
+    try:
+        return backend.prepare()
+    except (SandboxUnavailable, OSError) as exc:
+        logger.debug("the sandbox could not be prepared ahead: %s", exc)
+        return None
 
 
 def clean_stage(
