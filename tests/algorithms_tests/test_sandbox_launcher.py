@@ -43,7 +43,17 @@ def _job(tmp_path: Path, script: str) -> SandboxJob:
 
 
 def _descriptors() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+    """This process's pipes and memory files (what a launcher's start makes; a database or
+    Redis connection opened meanwhile is not one)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(("pipe:", "/memfd:")):
+            found.add(f"{fd} {target}")
+    return found
 
 
 def _gone(pid: int, seconds: float = 10.0) -> bool:
