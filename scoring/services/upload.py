@@ -170,8 +170,10 @@ def submission_create(
     with refused_as(SubmissionRefused):
         upload_rate_take(team=team)
     file_format = _sniff(file)
-    with refused_as(SubmissionRefused):
-        upload_quota_check(team=team, adding_bytes=file.size or 0)
+    if scored is None:  # an upload is refused before its body is stored; a run's file is
+        # on the worker's disk already, and the check under the team's lock below decides
+        with refused_as(SubmissionRefused):
+            upload_quota_check(team=team, adding_bytes=file.size or 0)
 
     submission = Submission(
         task=task,

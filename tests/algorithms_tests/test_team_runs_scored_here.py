@@ -23,6 +23,7 @@ from algorithms.services import outcome
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.outcome import HANDED_REFUSED
 from algorithms.services.output import CheckedOutput
+from challenges import upload_budget
 from scoring.models import InsightDigest, Submission, SubmissionStatus
 from scoring.services import lifecycle
 from scoring.services.lifecycle import submission_score
@@ -257,6 +258,23 @@ def test_a_refusal_of_the_upload_fails_the_run_with_its_words(world, broker, sav
     assert run.submission is None
     assert list(Submission.objects.all()) == [first]
     assert saves[saved_before:] == []  # nothing stored, not even for a moment
+
+
+def test_a_run_over_the_team_s_storage_quota_fails_with_its_words_and_keeps_no_file(
+    world, broker, saves, monkeypatch
+):
+    """The team's storage is full (its quota taken while the run ran): the run's file is
+    checked under the team's lock, as an upload's, and whatever was stored on the way goes."""
+    run = _queue_run(world, world.classification)
+    monkeypatch.setattr(upload_budget, "team_storage_quota", lambda: 1)
+    assert algorithm_run_execute(run_pk=run.pk, worker="test-node") == "failed"
+    run.refresh_from_db()
+    assert run.error.startswith(
+        "the predictions were not submitted: Your team's storage quota is 1 byte"
+    ), run.error
+    assert run.submission is None and not Submission.objects.exists()
+    storage = Submission._meta.get_field("file").storage
+    assert saves and not any(storage.exists(name) for name in saves)
 
 
 def _forged(checked: CheckedOutput) -> CheckedOutput:
