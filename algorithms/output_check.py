@@ -22,9 +22,9 @@ scores those arrays instead of reading the run's file a second time, and checks 
 would any stranger's bytes (``scoring.core.handed``).
 
 ``--serve`` (:func:`serve`, started by :mod:`algorithms.services.readers`): a process that
-imports the reader once and then forks one child per check, so a run's check costs a fork
-(milliseconds), not an interpreter's start and its imports (a quarter of a second, the
-whole of a small task's method). Each child is the process the command line would have
+imports the reader once and then forks one child per check, ahead of its request, so a run's
+check costs neither an interpreter's start and its imports (a quarter of a second, the whole
+of a small task's method) nor the fork itself. Each child is the process the command line would have
 been: a session of its own, the same limits, the same report, written to a file. The
 server parses a check's solution before forking it and keeps the last one (by its file's
 identity), so the checks of a task's runs inherit it parsed instead of each reading it.
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 MESSAGE_CHARS = 4000
+STARTED = b"s"  # a check's first word to its server: a session of its own, its limits set
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,48 +189,145 @@ def _hand_over(aligned: Aligned, path: str) -> dict[str, int] | None:
 
 def serve() -> int:
     """Read one request per line on stdin (a JSON object: ``argv`` for :func:`main`,
-    ``report`` a new file for its output, ``memory`` and ``cpu`` the outer limits); fork a
-    child for it, answer ``{"pid"}`` at once and ``{"pid", "returncode"}`` when it ended (a
-    negative number: the signal that ended it). Ends at the end of stdin: its worker is
-    gone."""
+    ``report`` a new file for its output, ``memory`` and ``cpu`` the outer limits); give it
+    to a child, answer ``{"pid"}`` at once and ``{"pid", "returncode"}`` when the child's
+    report is written, or when it ended without one (a negative number: the signal that
+    ended it). Ends at the end of stdin: its worker is gone.
+
+    The child is forked before its request comes (:class:`_Spare`, once the previous check
+    was answered, while the worker goes on with the run), so a check does not wait for the
+    fork; a spare forked with another task's solution is replaced. A child says when its
+    report is written, so the answer does not wait for it to exit (the teardown of what it
+    decoded); it is reaped right after."""
     pa.array([0])  # pyarrow imports pandas on its first array: here, once, for every child
 
     def answer(message: dict[str, object]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            argv, report = list(map(str, request["argv"])), str(request["report"])
-            memory, cpu = int(request["memory"]), int(request["cpu"])
-        except (ValueError, KeyError, TypeError):
-            answer({"error": "bad request"})
-            continue
-        _keep_solution(argv)
+    spare: _Spare | None = None
+    try:
+        for line in sys.stdin:
+            try:
+                request = json.loads(line)
+                argv = list(map(str, request["argv"]))
+                str(request["report"]), int(request["memory"]), int(request["cpu"])
+            except (ValueError, KeyError, TypeError):
+                answer({"error": "bad request"})
+                continue
+            _keep_solution(argv)
+            if spare is None or spare.solution != _kept_key():
+                if spare is not None:
+                    spare.discard()
+                spare = _Spare.fork()
+            child, spare = spare, None
+            child.start(line)
+            answer({"pid": child.pid})
+            answer({"pid": child.pid, "returncode": child.ended()})
+            child.reap()
+            spare = _Spare.fork()
+    finally:
+        if spare is not None:
+            spare.discard()
+    return 0
+
+
+def _kept_key() -> tuple | None:
+    return _kept_solution[0][0] if _kept_solution else None
+
+
+class _Spare:
+    """A check's child, forked before its request: it waits in the server's process group
+    (a kill of the server's group ends it, and so does the server's end: its request pipe
+    closes), then becomes the check the request describes (:func:`_check_child`)."""
+
+    def __init__(self, pid: int, request: int, done: int) -> None:
+        self.pid, self.request, self.done = pid, request, done
+        self.solution = _kept_key()
+        self.said = b""
+
+    @classmethod
+    def fork(cls) -> _Spare:
+        request_read, request_write = os.pipe()
+        done_read, done_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the check: never returns
             code = 1
             try:
-                os.setsid()
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                out = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                os.dup2(out, 1)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                sys.stdout = os.fdopen(1, "w", closefd=False)
-                code = main(argv)
-                sys.stdout.flush()
+                os.close(request_write)
+                os.close(done_read)
+                code = _check_child(request_read, done_write)
             finally:
                 os._exit(code)
-        answer({"pid": pid})
-        _, status = os.waitpid(pid, 0)
-        returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        answer({"pid": pid, "returncode": returncode})
-    return 0
+        os.close(request_read)
+        os.close(done_write)
+        return cls(pid, request_write, done_read)
+
+    def start(self, line: str) -> None:
+        """Hand it the request; back once it is a session of its own with its limits set
+        (its pid is then the group a cancel kills), or once it ended."""
+        with contextlib.suppress(BrokenPipeError):  # it died: ended() says how
+            os.write(self.request, line.encode())
+        os.close(self.request)
+        self.request = -1
+        self.said = os.read(self.done, 1)  # STARTED, or nothing: it ended
+
+    def ended(self) -> int:
+        """The check's exit status: what it said once its report was written, else (it
+        ended without a word) the one ``waitpid`` gives."""
+        said = self.said.removeprefix(STARTED)
+        while self.said and b"\n" not in said and (chunk := os.read(self.done, 64)):
+            said += chunk
+        os.close(self.done)
+        self.done = -1
+        if said.endswith(b"\n") and said.strip().lstrip(b"-").isdigit():
+            return int(said)
+        return self.reap()
+
+    def reap(self) -> int:
+        if self.pid == 0:
+            return 0
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+    def discard(self) -> None:
+        for fd in (self.request, self.done):
+            if fd >= 0:
+                os.close(fd)
+        self.request = self.done = -1
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.reap()
+
+
+def _check_child(request: int, done: int) -> int:
+    """In a spare: wait for the request (none: the server ended), then run it as the
+    command line's process would run, in a session of its own, and say its status on
+    ``done`` once the report is written."""
+    received = b""
+    while chunk := os.read(request, 65536):
+        received += chunk
+    os.close(request)
+    if not received:
+        return 0
+    told = json.loads(received)
+    os.setsid()
+    memory, cpu = int(told["memory"]), int(told["cpu"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.write(done, STARTED)
+    out = os.open(str(told["report"]), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.dup2(out, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sys.stdout = os.fdopen(1, "w", closefd=False)
+    code = main(list(map(str, told["argv"])))
+    sys.stdout.flush()
+    os.write(done, f"{code}\n".encode())
+    return code
 
 
 def _address_space() -> int:

@@ -10,8 +10,12 @@ which is exactly the process the command line would have been: a session of its 
 worker kills it by its process group on a cancel or a time limit), the same address-space,
 CPU-time and core limits, the report written to a file of the run's folder.
 
-The server answers each request with the child's pid at once and with its exit status when
-it ended; it ends itself when its worker does (its stdin closes). Anything unexpected (the
+The server answers each request with the child's pid once the child is a session of its own,
+and with its exit status once its report is written (or it ended without one); it ends itself
+when its worker does (its stdin closes). The child is forked before its request, while the
+worker goes on with the previous run, and reaped after its answer, so neither the fork nor
+the teardown of what it decoded is on a run's path
+(docs/decisions/0064-the-output-check-s-child-is-forked-ahead.md). Anything unexpected (the
 server gone, a garbled answer) stops this server, and the check falls back to a process of
 its own, as before.
 """

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import array
 import fcntl
+import json
 import os
 import select
+import subprocess
+import sys
 import termios
 from pathlib import Path
 
@@ -27,7 +30,10 @@ CAP = 200 * 1024 * 1024
 
 def readers() -> list[psutil.Process]:
     """The checks running: output-check processes, but not the fork server (it stays, one
-    per worker process: its children are the checks)."""
+    per worker process: its children are the checks) nor its spare (the next check's child,
+    forked ahead and waiting in the server's process group; a check is a session of its own
+    before the server names it). A check that was answered may still be exiting: see
+    :func:`no_readers_left`."""
     found = []
     for process in psutil.Process().children(recursive=True):
         try:
@@ -37,13 +43,20 @@ def readers() -> list[psutil.Process]:
             is_server = "--serve" in process.cmdline() and (
                 parent is None or "algorithms.output_check" not in " ".join(parent.cmdline())
             )
-            if not is_server:
+            if not is_server and os.getpgid(process.pid) == process.pid:
                 found.append(process)
-        except psutil.Error:
+        except (psutil.Error, ProcessLookupError):
             continue
     return found
 
 
+
+
+def no_readers_left() -> bool:
+    """No check is left: one answered ends within moments (the server answers once its
+    report is written, then reaps it), and none stays."""
+    wait_for(lambda: readers() == [], timeout=30, what="the checks' processes to end")
+    return True
 
 
 @pytest.fixture
@@ -58,7 +71,7 @@ def test_a_valid_file_is_copied_out_and_read_apart(out: Path) -> None:
     copy = predictions_read(output=out, cap=CAP, test_rows=2)
     assert copy == out.parent / "submitted-predictions.csv"
     assert copy.read_text() == "id,label\n1,a\n2,b\n"
-    assert readers() == []
+    assert no_readers_left()
 
 
 @pytest.mark.timeout(60)  # a FIFO that blocked the open would hang here, not fail
@@ -108,7 +121,7 @@ def test_a_dictionary_bomb_is_refused_with_the_readers_own_words(out: Path) -> N
     assert "unpack to more than" in str(refused.value)
     # Read in a process of its own: the caller's memory did not take the bomb.
     assert worker.memory_info().rss - before < 256 * 1024 * 1024
-    assert readers() == []
+    assert no_readers_left()
 
 
 def test_the_reader_process_has_a_memory_cap(out: Path, monkeypatch) -> None:
@@ -119,7 +132,7 @@ def test_the_reader_process_has_a_memory_cap(out: Path, monkeypatch) -> None:
     monkeypatch.setattr(output, "reader_memory_bytes", lambda **_: 1024 * 1024)
     with pytest.raises(OutputRefused, match=r"needed more than 1 MiB of memory"):
         predictions_read(output=out, cap=CAP, test_rows=rows)
-    assert readers() == []
+    assert no_readers_left()
 
 
 def test_cancel_stops_the_reader_process(out: Path) -> None:
@@ -136,7 +149,7 @@ def test_cancel_stops_the_reader_process(out: Path) -> None:
     with pytest.raises(OutputReadCancelled):
         predictions_read(output=out, cap=CAP, test_rows=rows, should_stop=stop)
     assert seen_alive == [True]
-    assert readers() == []
+    assert no_readers_left()
     assert not (out.parent / "submitted-predictions.csv").exists()
 
 
@@ -183,7 +196,71 @@ def test_checks_are_forks_of_one_server_which_a_lost_server_does_not_stop(out: P
     server.wait(10)
     (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
     predictions_read(output=out, cap=CAP, test_rows=2)
-    assert readers() == []
+    assert no_readers_left()
+
+
+def _spares(server: psutil.Process) -> list[psutil.Process]:
+    """The server's children waiting in its process group: the next check's, forked ahead
+    (a check is a session of its own)."""
+    found = []
+    for child in server.children():
+        try:
+            if os.getpgid(child.pid) == os.getpgid(server.pid) and child.status() != "zombie":
+                found.append(child)
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return found
+
+
+def test_the_next_check_s_child_is_forked_ahead_and_used(out: Path) -> None:
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    predictions_read(output=out, cap=CAP, test_rows=2)
+    (server,) = _servers()
+    wait_for(lambda: len(_spares(server)) == 1, timeout=30, what="a child forked ahead")
+    (spare,) = _spares(server)
+    (out / "predictions.csv").write_text("id,label\n1,a\n1,b\n")
+    with pytest.raises(OutputRefused, match="not a valid submission"):
+        _refused_with_solution(out)  # another solution: the spare is replaced, the words kept
+    wait_for(lambda: len(_spares(server)) == 1, timeout=30, what="the next child forked ahead")
+    assert not psutil.pid_exists(spare.pid)
+    (replaced,) = _spares(server)
+    (out / "predictions.csv").write_text("id,label\n1,a\n2,b\n")
+    _refused_with_solution(out)  # the same solution: the spare is the check
+    wait_for(lambda: len(_spares(server)) == 1, timeout=30, what="the next child forked ahead")
+    assert not psutil.pid_exists(replaced.pid) and _spares(server)[0].pid != replaced.pid
+    assert no_readers_left()
+
+
+def test_a_server_whose_worker_ended_leaves_no_child_behind(tmp_path: Path) -> None:
+    """The server ends at the end of its stdin (its worker gone) and takes the child it
+    forked ahead with it."""
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("id,label\n1,a\n2,b\n")
+    server = subprocess.Popen(
+        [sys.executable, "-I", "-B", "-m", "algorithms.output_check", "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=output.READER_ENVIRONMENT,
+        cwd=Path(output.__file__).parents[2],
+        start_new_session=True,
+    )
+    request = {
+        "argv": [str(predictions), "--max-bytes", str(CAP), "--memory-bytes", str(CAP)],
+        "report": str(tmp_path / "report.json"),
+        "memory": 4 << 30,
+        "cpu": 60,
+    }
+    server.stdin.write((json.dumps(request) + "\n").encode())
+    server.stdin.flush()
+    first, second = server.stdout.readline(), server.stdout.readline()
+    assert json.loads(second) == {"pid": json.loads(first)["pid"], "returncode": 0}
+    assert json.loads((tmp_path / "report.json").read_text())["ok"] is True
+    watched = psutil.Process(server.pid)
+    wait_for(lambda: len(_spares(watched)) == 1, timeout=30, what="a child forked ahead")
+    (spare,) = _spares(watched)
+    server.stdin.close()
+    assert server.wait(30) == 0
+    assert not psutil.pid_exists(spare.pid)
 
 
 def test_a_check_whose_two_answers_came_together_is_read_at_once(out: Path, monkeypatch) -> None:
