@@ -93,16 +93,14 @@ from algorithms.sandbox.cgroups import (
     host_cgroups,
 )
 from algorithms.sandbox.command import (
-    LAUNCHER,
     Descriptors,
     bwrap_command,
-    memory_file,
 )
 from algorithms.sandbox.command import (
     environment as sandbox_environment,
 )
 from algorithms.sandbox.hostuser import HostUser, Staging, host_user, share_read_only
-from algorithms.sandbox.launcher import Child, Launcher
+from algorithms.sandbox.launcher import Child, Prepared, prepare_launcher
 from algorithms.sandbox.outcome import Observed, enforcement, infer_limit, message
 from algorithms.sandbox.outputfs import OutputUnavailable, SandboxOutput
 from algorithms.sandbox.watch import LogReader, OutputWatch, StatusPipe, sample_tree
@@ -182,34 +180,16 @@ class BubblewrapBackend(SandboxBackend):
     # --- running --------------------------------------------------------------------------
 
     def prepare(self) -> Prepared:
-        """A run's first process, forked now and waiting in the run's cgroups until
+        """A run's first process, started now and waiting in the run's cgroups until
         :meth:`run` (:mod:`.launcher`); :meth:`Prepared.discard` when no run follows."""
         user = host_user(self.sandbox_uid)
         cgroup = self._cgroup(user)
-        made: list[int] = []
         try:
-            log_read, log_write = _pipe(made)
-            status_read, status_write = _pipe(made)
-            block_read, block_write = _pipe(made)
-            fds = Descriptors(
-                status=status_write,
-                block=block_read,
-                seccomp=_kept(made, memory_file("sandbox-seccomp", self._filter())),
-                launcher=_kept(made, memory_file("sandbox-launcher", LAUNCHER)),
-            )
-            keep = (status_write, block_read, fds.seccomp, fds.launcher)
-            for fd in (*keep, log_write):  # the launcher's now (closed here once it started)
-                made.remove(fd)
-            launcher = Launcher.start(cgroup=cgroup, user=user, keep=keep, log=log_write)
+            return prepare_launcher(cgroup=cgroup, user=user, seccomp=self._filter())
         except BaseException:
-            for fd in made:
-                os.close(fd)
             if cgroup is not None:
                 cgroup.remove()
             raise
-        return Prepared(
-            launcher=launcher, fds=fds, log=log_read, status=status_read, block=block_write
-        )
 
     def run(
         self,
@@ -496,44 +476,6 @@ class BubblewrapBackend(SandboxBackend):
             os.killpg(process.pid, signal.SIGKILL)
         if cgroup is not None:
             cgroup.kill()
-
-
-@dataclass
-class Prepared:
-    """A launcher waiting for its run (:meth:`BubblewrapBackend.prepare`), with the worker's
-    ends of the pipes bwrap writes its log and status to and waits on; each end is taken by
-    the run that uses it, and :meth:`discard` closes what was not."""
-
-    launcher: Launcher
-    fds: Descriptors  # the launcher's numbers for bwrap's command line
-    log: int
-    status: int
-    block: int
-
-    def take(self, name: str) -> int:
-        fd = getattr(self, name)
-        setattr(self, name, -1)
-        return fd
-
-    def discard(self) -> None:
-        """Kill an unused launcher, close the ends not taken, remove the run's cgroups."""
-        self.launcher.discard()
-        for name in ("log", "status", "block"):
-            if (fd := self.take(name)) >= 0:
-                os.close(fd)
-        if self.launcher.cgroup is not None:
-            self.launcher.cgroup.remove()
-
-
-def _pipe(made: list[int]) -> tuple[int, int]:
-    read, write = os.pipe()
-    made += [read, write]
-    return read, write
-
-
-def _kept(made: list[int], fd: int) -> int:
-    made.append(fd)
-    return fd
 
 
 def _check_processes_capped(cgroup: RunCgroup | None, user: HostUser | None) -> None:

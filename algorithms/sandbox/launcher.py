@@ -35,6 +35,7 @@ from pathlib import Path
 from algorithms.sandbox import launcher_child
 from algorithms.sandbox.base import SandboxUnavailable
 from algorithms.sandbox.cgroups import RunCgroup
+from algorithms.sandbox.command import LAUNCHER, Descriptors, memory_file
 from algorithms.sandbox.hostuser import HostUser, Staging
 
 PROGRAM = Path(launcher_child.__file__).resolve()
@@ -170,3 +171,68 @@ class Launcher:
                 os.close(fd)
         self._control = self._errors = -1
 
+
+def prepare_launcher(
+    *, cgroup: RunCgroup | None, user: HostUser | None, seccomp: bytes
+) -> Prepared:
+    """Start a run's launcher in ``cgroup`` with the descriptors its bwrap reads (its status
+    and block pipes, the ``seccomp`` filter and the program's launcher as memory files) and
+    its log pipe; the worker's ends come back in the :class:`Prepared`."""
+    made: list[int] = []
+    try:
+        log_read, log_write = _pipe(made)
+        status_read, status_write = _pipe(made)
+        block_read, block_write = _pipe(made)
+        fds = Descriptors(
+            status=status_write,
+            block=block_read,
+            seccomp=_kept(made, memory_file("sandbox-seccomp", seccomp)),
+            launcher=_kept(made, memory_file("sandbox-launcher", LAUNCHER)),
+        )
+        keep = (status_write, block_read, fds.seccomp, fds.launcher)
+        for fd in (*keep, log_write):  # the launcher's now (closed here once it started)
+            made.remove(fd)
+        launcher = Launcher.start(cgroup=cgroup, user=user, keep=keep, log=log_write)
+    except BaseException:
+        for fd in made:
+            os.close(fd)
+        raise
+    return Prepared(launcher=launcher, fds=fds, log=log_read, status=status_read, block=block_write)
+
+
+@dataclass
+class Prepared:
+    """A launcher waiting for its run (:func:`prepare_launcher`), with the worker's
+    ends of the pipes bwrap writes its log and status to and waits on; each end is taken by
+    the run that uses it, and :meth:`discard` closes what was not."""
+
+    launcher: Launcher
+    fds: Descriptors  # the launcher's numbers for bwrap's command line
+    log: int
+    status: int
+    block: int
+
+    def take(self, name: str) -> int:
+        fd = getattr(self, name)
+        setattr(self, name, -1)
+        return fd
+
+    def discard(self) -> None:
+        """Kill an unused launcher, close the ends not taken, remove the run's cgroups."""
+        self.launcher.discard()
+        for name in ("log", "status", "block"):
+            if (fd := self.take(name)) >= 0:
+                os.close(fd)
+        if self.launcher.cgroup is not None:
+            self.launcher.cgroup.remove()
+
+
+def _pipe(made: list[int]) -> tuple[int, int]:
+    read, write = os.pipe()
+    made += [read, write]
+    return read, write
+
+
+def _kept(made: list[int], fd: int) -> int:
+    made.append(fd)
+    return fd

@@ -130,7 +130,7 @@ def algorithm_run_execute(
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
     backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
-    # The sandbox's first process, forked and in its cgroups while the run is claimed and
+    # The sandbox's first process, started and in its cgroups while the run is claimed and
     # staged (algorithms.sandbox.launcher): not on the run's path.
     prepared = _prepared(backend)
     try:
