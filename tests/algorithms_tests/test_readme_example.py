@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
-from algorithms.sandbox.bubblewrap import LAUNCHER
+from algorithms.sandbox.command import LAUNCHER
 from algorithms.services.execute import algorithm_run_execute
 from datasets.services import task_import
 from scoring.models import SubmissionStatus
