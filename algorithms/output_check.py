@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from algorithms.sandbox.launcher_child import read_all
 from common import keyfile
 from scoring.core import SubmissionInvalid, align_submission, load_solution, read_submission_file
 from scoring.core.align import Aligned, prepare_alignment
@@ -289,7 +290,7 @@ class _Spare:
             return 0
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
-        return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return os.waitstatus_to_exitcode(status)
 
     def discard(self) -> None:
         for fd in (self.request, self.done):
@@ -305,9 +306,7 @@ def _check_child(request: int, done: int) -> int:
     """In a spare: wait for the request (none: the server ended), then run it as the
     command line's process would run, in a session of its own, and say its status on
     ``done`` once the report is written."""
-    received = b""
-    while chunk := os.read(request, 65536):
-        received += chunk
+    received = read_all(request)
     os.close(request)
     if not received:
         return 0

@@ -207,7 +207,7 @@ class BubblewrapBackend(SandboxBackend):
                 cgroup.limit(
                     memory_bytes=limits.memory_mb * MB, processes=limits.processes, cpus=limits.cpus
                 )
-            _check_processes_capped(cgroup, user)
+            _check_processes_capped(user, cgroup.controllers if cgroup is not None else set())
             return self._run(job, should_stop, prepared)
         finally:
             prepared.discard()
@@ -218,10 +218,12 @@ class BubblewrapBackend(SandboxBackend):
         cgroup = RunCgroup(host) if host is not None else None
         if cgroup is not None and not cgroup.made:
             cgroup = None
-        if user is not None and (cgroup is None or PIDS not in cgroup.made):
+        try:
+            _check_processes_capped(user, set(cgroup.made) if cgroup is not None else set())
+        except SandboxUnavailable:
             if cgroup is not None:
                 cgroup.remove()
-            _check_processes_capped(None, user)
+            raise
         return cgroup
 
     def _start(self, job: SandboxJob, prepared: Prepared) -> _Started:
@@ -478,8 +480,10 @@ class BubblewrapBackend(SandboxBackend):
             cgroup.kill()
 
 
-def _check_processes_capped(cgroup: RunCgroup | None, user: HostUser | None) -> None:
-    if user is not None and (cgroup is None or PIDS not in cgroup.controllers):
+def _check_processes_capped(user: HostUser | None, controllers: set[str]) -> None:
+    """A root worker's runs share the sandbox's uid: refused unless a pids cgroup among
+    ``controllers`` (made, or made and limited) caps each run."""
+    if user is not None and PIDS not in controllers:
         raise SandboxUnavailable(
             "the worker runs as root and no writable pids cgroup was found: every run "
             "shares the sandbox's uid, so RLIMIT_NPROC cannot cap one run; run the "

@@ -156,8 +156,8 @@ def _counter(text: str, key: str) -> int:
 
 class RunCgroup:
     """The cgroup(s) of one run: made (:meth:`__init__`), joined by the run's first process
-    (:meth:`join`), limited (:meth:`limit`, before or after the join: a run's launcher joins
-    before its run is known, :mod:`.launcher`).
+    (:func:`.launcher_child.join_cgroups`, in the launcher, before its run is known) and
+    limited (:meth:`limit`, once the run is known).
 
     ``controllers`` says what this one enforces (a v1 host may lack some); the backend keeps
     rlimits for the rest. Every method is safe after :meth:`remove`.
@@ -176,7 +176,7 @@ class RunCgroup:
         ``processes`` are given."""
         self.host = host
         self.name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        # Every folder made (the ones a process joins and the end removes), and the ones
+        # Every folder made (the ones the launcher joins and the end removes), and the ones
         # whose limit holds, by controller.
         self.made: dict[str, Path] = {}
         self.folders: dict[str, Path] = {}
@@ -241,14 +241,6 @@ class RunCgroup:
             else:
                 _write(folder / "cpu.cfs_period_us", str(CPU_PERIOD_US))
                 _write(folder / "cpu.cfs_quota_us", str(cpus * CPU_PERIOD_US))
-
-    # --- in the child, before exec ---------------------------------------------------------
-
-    def join(self) -> None:
-        """Move the calling process (and so everything it starts) into the run's cgroups."""
-        pid = str(os.getpid())
-        for folder in sorted(set(self.made.values())):
-            _write(folder / "cgroup.procs", pid)
 
     # --- what the run did ------------------------------------------------------------------
 

@@ -88,6 +88,14 @@ def stage(paths: list[str], c: ctypes.CDLL) -> None:
         os.close(fd)
 
 
+def join_cgroups(folders: list[str]) -> None:
+    """Move this process (and so everything it starts) into the cgroup ``folders``."""
+    pid = str(os.getpid())
+    for folder in folders:
+        with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
+            procs.write(pid)
+
+
 def drop(uid: int, gid: int) -> None:
     """Become ``uid``/``gid``, with no supplementary groups (irrevocably)."""
     os.setgroups([])
@@ -103,6 +111,7 @@ def _options(argv: list[str]) -> dict[str, list[str]]:
 
 
 def read_all(fd: int) -> bytes:
+    """What ``fd`` gives until its writers close it."""
     chunks = []
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
@@ -153,10 +162,7 @@ def main(argv: list[str]) -> int:
         c.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != int(options["worker"][0]):  # the worker died before the line above
             return 1
-        pid = str(os.getpid())
-        for folder in options.get("cgroup", []):
-            with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
-                procs.write(pid)
+        join_cgroups(options.get("cgroup", []))
         told = json.loads(read_all(int(options["control"][0])) or b"{}")
         if not told.get("argv"):
             return 0  # discarded

@@ -133,13 +133,13 @@ def algorithm_run_execute(
     # The sandbox's first process, started and in its cgroups while the run is claimed and
     # staged (algorithms.sandbox.launcher): not on the run's path.
     prepared = _prepared(backend)
+    run = None
     try:
         run = run_claim_next(served=served, token=token, delivery_id=delivery_id, worker=worker)
-    except BaseException:
-        discard_prepared(prepared)
-        raise
+    finally:
+        if run is None:  # nothing to run, or the claim failed: the launcher goes
+            discard_prepared(prepared)
     if run is None:
-        discard_prepared(prepared)
         return "skipped"
     profile = profile_of(run=run)
     staging_sweep()
