@@ -53,11 +53,15 @@ def _team_archive_files(*, team_pk: int) -> tuple[int, int]:
 
 
 def _connect_worker_signals(app: object) -> None:
-    from celery.signals import worker_ready
+    from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
+    from algorithms.sandbox import spare
     from algorithms.services.staging import staging_sweep_on_worker_start
 
     worker_ready.connect(staging_sweep_on_worker_start, weak=False)
+    # A pool process keeps its next run's sandbox start ready between runs (spare's module).
+    worker_process_init.connect(spare.keep_in_pool_process, weak=False)
+    worker_process_shutdown.connect(spare.discard_spare, weak=False)
 
 
 def _load_lost_decisions(app: object) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,12 @@ class SandboxBackend(abc.ABC):
         own object, or None), made when the worker takes a run's message so that it is ready
         once the run is claimed and staged; given to :meth:`run`, or discarded
         (:func:`discard_prepared`) when no run follows."""
+        return None
+
+    def spare_key(self) -> Hashable | None:
+        """What a start :meth:`prepare` made is good for: a worker process may keep one
+        between runs (:mod:`.spare`) for a backend of the same key; None (the default):
+        never kept."""
         return None
 
     @abc.abstractmethod

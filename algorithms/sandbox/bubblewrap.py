@@ -72,7 +72,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,6 +190,9 @@ class BubblewrapBackend(SandboxBackend):
             if cgroup is not None:
                 cgroup.remove()
             raise
+
+    def spare_key(self) -> Hashable:
+        return ("bubblewrap", self.bwrap, host_user(self.sandbox_uid), self.cgroups)
 
     def run(
         self,

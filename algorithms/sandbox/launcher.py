@@ -156,6 +156,11 @@ class Launcher:
             raise SandboxUnavailable(f"the sandbox could not be prepared: {said}")
         return Child(self.process)
 
+    def waiting(self) -> bool:
+        """Whether it still waits for its command (started, alive, its pipes open)."""
+        alive = self.process is not None and self.process.poll() is None
+        return alive and not self._done and min(self._control, self._errors) >= 0
+
     def discard(self) -> None:
         """Kill and reap a launcher that will not run anything (safe to call again, and
         after :meth:`launch`, which it leaves alone)."""
@@ -211,6 +216,14 @@ class Prepared:
     log: int
     status: int
     block: int
+
+    def usable(self) -> bool:
+        """Whether the launcher still waits with every pipe open and its cgroups there (a
+        start kept between runs, :mod:`.spare`, may have been killed meanwhile)."""
+        if not self.launcher.waiting() or min(self.log, self.status, self.block) < 0:
+            return False
+        cgroup = self.launcher.cgroup
+        return cgroup is None or all(folder.is_dir() for folder in cgroup.made.values())
 
     def take(self, name: str) -> int:
         fd = getattr(self, name)

@@ -56,6 +56,7 @@ from django.core.files.base import File
 
 from algorithms.core import ArchiveInvalid, extract_archive
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
+from algorithms.sandbox import spare
 from algorithms.sandbox.base import (
     LOG_TAIL_BYTES,
     SandboxBackend,
@@ -63,7 +64,6 @@ from algorithms.sandbox.base import (
     SandboxLimits,
     SandboxResult,
     SandboxUnavailable,
-    discard_prepared,
 )
 from algorithms.sandbox.bubblewrap import default_backend
 from algorithms.sandbox.ledger import MemoryBudgetExceeded
@@ -130,15 +130,15 @@ def algorithm_run_execute(
         return "skipped"
     token = delivery_id or uuid.uuid4().hex
     backend = backend or default_backend(sandbox_uid=settings.ALGORITHM_SANDBOX_UID)
-    # The sandbox's first process, started and in its cgroups while the run is claimed and
-    # staged (algorithms.sandbox.launcher): not on the run's path.
-    prepared = _prepared(backend)
+    # The sandbox's first process, kept ready since the last run or started now, in its
+    # cgroups while the run is claimed and staged (algorithms.sandbox.launcher, .spare).
+    prepared = spare.take(backend)
     run = None
     try:
         run = run_claim_next(served=served, token=token, delivery_id=delivery_id, worker=worker)
     finally:
-        if run is None:  # nothing to run, or the claim failed: the launcher goes
-            discard_prepared(prepared)
+        if run is None:  # nothing to run, or the claim failed: kept for the next, or gone
+            spare.give_back(backend, prepared)
     if run is None:
         return "skipped"
     profile = profile_of(run=run)
@@ -210,18 +210,9 @@ def algorithm_run_execute(
             fail=lambda: fail_run(ending=ending, error=error, log_tail="\n".join(watch.lines)),
         )
     finally:
-        discard_prepared(prepared)
+        spare.give_back(backend, prepared)  # unused (a reused result, a cancel): kept
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _prepared(backend: SandboxBackend) -> Any:
-    """``backend.prepare()``, or None when it failed: the run's start then prepares again,
-    in the pipeline, where a failure is the run's to report."""
-    try:
-        return backend.prepare()
-    except (SandboxUnavailable, OSError) as exc:
-        logger.debug("the sandbox could not be prepared ahead: %s", exc)
-        return None
+        spare.replenish(backend, stopping=stopping.stop_requested())
 
 
 def clean_stage(
