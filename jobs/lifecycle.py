@@ -343,9 +343,10 @@ def job_claim_next(
     The candidates are the type's queued, due rows (:func:`due_rows`) matching ``eligible``
     (a ``Q``, or a callable returning one, asked at claim time: e.g. a budget that closes a
     class of jobs), with ``annotate`` added and sorted by ``order`` (e.g. a priority class,
-    a share, then age). The first one is locked with ``select_for_update(skip_locked=True)``
-    where the database has it (PostgreSQL: two workers never wait for, or take, the same
-    row; SQLite serializes writers) and re-checked under the lock, then claimed as
+    a share, then age; with one candidate, nothing is computed). The first one is locked
+    with ``select_for_update(skip_locked=True)`` where the database has it (PostgreSQL: two
+    workers never wait for, or take, the same row; SQLite serializes writers) and re-checked
+    under the lock, then claimed as
     :func:`job_claim` claims (a token, one more attempt, ``fields``; a row whose attempts
     are used up fails with ``exhausted`` and the next one is tried). Returns the fresh row
     (``select_related`` applied) or ``None`` when nothing is queued (a duplicate or stale
@@ -357,15 +358,22 @@ def job_claim_next(
         candidates = due_rows(job_type, now=now)
         if condition is not None:
             candidates = candidates.filter(condition)
-        if annotate:
-            candidates = candidates.annotate(**annotate)
+        # Fewer than two candidates (a doorbell on a quiet queue, a stale one): no order to
+        # compute, the one there is the best (record 0065).
+        few = list(candidates.order_by().values_list("pk", flat=True)[:2])
+        if not few:
+            return None
+        if len(few) == 1:
+            rows = job_type.model._default_manager.filter(pk=few[0])
+        else:
+            rows = (candidates.annotate(**annotate) if annotate else candidates).order_by(*order)
         with transaction.atomic():
             job = (
-                _lockable(candidates.order_by(*order), select_related)
+                _lockable(rows, select_related)
                 .select_for_update(skip_locked=True, of=("self",))
                 .first()
             )
-            if job is None:
+            if job is None:  # (the one candidate: another worker's claim holds it)
                 return None
             if getattr(job, STATUS) != job_type.queued:
                 continue  # claimed between the read and the lock (no skip_locked here)

@@ -22,6 +22,9 @@ worker that could take it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -61,9 +64,28 @@ def used_cpu_seconds_today(*, now: datetime | None = None) -> float:
     return float(total or 0.0)
 
 
+# Within one claim's question (:func:`one_answer`), the budget's answer, asked once.
+_answer: ContextVar[dict[str, bool] | None] = ContextVar("budget_answer", default=None)
+
+
 def budget_open(*, now: datetime | None = None) -> bool:
     """Whether background runs may start now: today's budget is not spent."""
-    return used_cpu_seconds_today(now=now) < budget_cpu_seconds()
+    answered = _answer.get()
+    if answered is None or now is not None:
+        return used_cpu_seconds_today(now=now) < budget_cpu_seconds()
+    if "open" not in answered:
+        answered["open"] = used_cpu_seconds_today() < budget_cpu_seconds()
+    return answered["open"]
+
+
+@contextmanager
+def one_answer() -> Iterator[None]:
+    """Within: the budget is summed once, however many profiles ask (a claim's question)."""
+    token = _answer.set({})
+    try:
+        yield
+    finally:
+        _answer.reset(token)
 
 
 def background_eligible(*, worker: str | None = None) -> Q:

@@ -332,9 +332,10 @@ def eligible_runs(*, served: list[RunProfile], worker: str | None = None) -> Q:
     """The runs of the ``served`` profiles a worker (``worker``: its node name; None: any)
     may claim now: each profile's ``eligible`` rule (e.g. the compute budget)."""
     condition = Q(pk__in=[])
-    for profile in served:
-        allowed = Q(profile=profile.name)
-        if profile.eligible is not None:
-            allowed &= profile.eligible(worker=worker)
-        condition |= allowed
+    with budget.one_answer():  # several background profiles ask the one budget
+        for profile in served:
+            allowed = Q(profile=profile.name)
+            if profile.eligible is not None:
+                allowed &= profile.eligible(worker=worker)
+            condition |= allowed
     return condition

@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
@@ -215,3 +216,26 @@ def test_first_answers_go_before_work_already_answered_stress_and_reproductions(
         (stress.pk, 15), (reproduction.pk, 15),
     ]  # fmt: skip
     assert claim("w").pk == asked.pk  # the claim takes them in that order
+
+
+def test_a_claim_of_the_only_candidate_computes_no_order_and_sums_the_budget_once(
+    world, teams
+):
+    """One queued run (a doorbell on a quiet queue): the claim takes it without the share
+    order's query; the background profiles' budget is summed once per claim, not once per
+    profile that asks; with two candidates the order decides as before."""
+    a, b = teams
+    (only,) = queue_runs(a, world.classification, 1)
+    with CaptureQueriesContext(connection) as seen:
+        assert claim("one").pk == only.pk
+    sql = [query["sql"] for query in seen.captured_queries]
+    assert not any("team_cpu_seconds" in text for text in sql), sql
+    assert sum('SUM("algorithms_algorithmrun"."cpu_seconds")' in text for text in sql) == 1
+    assert AlgorithmRun.objects.get(pk=only.pk).claim_token == "one"
+
+    older = queue_runs(a, world.classification, 1)[0]
+    (newer,) = queue_runs(b, world.classification, 1)
+    with CaptureQueriesContext(connection) as seen:
+        assert claim("two").pk == newer.pk  # A runs one already: B's share is smaller
+    assert any("team_cpu_seconds" in query["sql"] for query in seen.captured_queries)
+    assert AlgorithmRun.objects.get(pk=older.pk).status == AlgorithmRunStatus.QUEUED
