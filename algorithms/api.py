@@ -20,6 +20,7 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
     algorithm_run_status_state,
+    algorithm_run_visible,
 )
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
 from algorithms.services.common import AlgorithmRefused
@@ -419,11 +420,13 @@ class AlgorithmRunDetailApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        if algorithm_run_get(user=request.user, run_pk=pk) is None:
+        if not algorithm_run_visible(user=request.user, run_pk=pk):
             raise NotFound("There is no such algorithm run.")
 
         def answer() -> Response:
             run = algorithm_run_get(user=request.user, run_pk=pk)
+            if run is None:  # deleted while the read was held
+                raise NotFound("There is no such algorithm run.")
             split = robustness_split(challenge=run.task.track.challenge, user=request.user)
             return Response(
                 RunOutputSerializer(

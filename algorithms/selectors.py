@@ -93,7 +93,13 @@ def algorithm_run_status_state(*, run_pk: int) -> JobState:
 
 
 def algorithm_run_get(*, user: User, run_pk: int) -> AlgorithmRun | None:
-    return algorithm_run_list(user=user).filter(pk=run_pk).first()
+    return algorithm_run_list(user=user).filter(pk=run_pk).order_by().first()
+
+
+def algorithm_run_visible(*, user: User, run_pk: int) -> bool:
+    """Whether ``user`` may see run ``run_pk`` (what :func:`algorithm_run_get` would find,
+    without reading it: a held read checks first and reads once its wait is over)."""
+    return algorithm_run_list(user=user).filter(pk=run_pk).exists()
 
 
 def latest_version_number(*, algorithm: Algorithm) -> int | None:
