@@ -32,6 +32,7 @@ from leaderboard.core import ladder as rules
 from leaderboard.core.bootstrap import statistic_resamples
 from leaderboard.core.ranking import EntryInput, SubmissionInput, select_team_best
 from scoring.core.predictions import load_pred
+from scoring.core.solution import Solution
 from scoring.models import Submission
 from scoring.solutions import solution_for_task
 
@@ -86,14 +87,12 @@ class _Public:
         self._preds: dict[str, np.ndarray] = {}
 
     @cached_property
-    def _solution(self) -> tuple[np.ndarray, np.ndarray]:
-        solution = solution_for_task(self.task)
-        return np.asarray(solution.y), np.asarray(solution.is_public, dtype=bool)
+    def _solution(self) -> Solution:
+        return solution_for_task(self.task)
 
     @cached_property
     def y(self) -> np.ndarray:
-        y, public = self._solution
-        return y[public]
+        return self._solution.y_public  # (made once per process and solution)
 
     @cached_property
     def units(self) -> int:
@@ -105,10 +104,10 @@ class _Public:
         if name not in self._preds:
             with submission.predictions.open("rb") as handle:
                 pred = load_pred(handle.read())
-            _, public = self._solution
-            if pred.shape != public.shape:
+            solution = self._solution
+            if pred.shape != np.shape(solution.is_public):
                 raise ValueError(f"the predictions of submission #{submission.pk} do not fit")
-            self._preds[name] = pred[public]
+            self._preds[name] = np.take(pred, solution.public_rows)
         return self._preds[name]
 
     def resamples(self, preds: list[np.ndarray]) -> np.ndarray:

@@ -167,11 +167,11 @@ def public_broken_ids(
     if limit <= 0:
         return []
     solution = context.solution
-    public = np.flatnonzero(np.asarray(solution.is_public, dtype=bool))
+    public = solution.public_rows
     _, broken = kind_get(context.task.kind).gate_flips(
-        np.asarray(solution.y)[public],
-        np.asarray(pred)[public],
-        np.asarray(champion_predictions)[public],
+        solution.y_public,
+        np.take(np.asarray(pred), public),
+        np.take(np.asarray(champion_predictions), public),
         solution.options,
     )
     rows = public[np.flatnonzero(np.asarray(broken, dtype=bool))[:limit]]

@@ -60,6 +60,18 @@ class Solution:
         packed |= self.is_public
         return packed
 
+    @functools.cached_property
+    def public_rows(self) -> np.ndarray:
+        """The public rows' positions, in order, found once: taking a 10M-row array's public
+        rows by them (``np.take``) costs 9 ms where its boolean mask costs 45 ms (a byte
+        a row) to 130 ms (eight)."""
+        return np.flatnonzero(np.asarray(self.is_public, dtype=bool))
+
+    @functools.cached_property
+    def y_public(self) -> np.ndarray:
+        """``y`` of the public rows (made once)."""
+        return np.take(np.asarray(self.y), self.public_rows)
+
     @property
     def task_kind(self) -> TaskKind:
         return kind_get(self.kind)
