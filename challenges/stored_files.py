@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from django.core.files import File
 from django.db import models, transaction
 from django.db.models.signals import pre_delete
 
@@ -85,3 +87,19 @@ def _delete(found: list[StoredFile]) -> None:
         if not stored.still_named():
             delete_file_quietly(stored.storage, stored.name)
             remove_empty_folders(stored.storage, stored.name)
+
+
+class StagedFile(File):
+    """A file made on this host (an import's standardized file, a run's checked predictions)
+    that a local storage moves into place instead of copying it: Django's
+    ``FileSystemStorage`` renames a file that has a ``temporary_file_path`` (the staging
+    folders are under ``DATA_DIR``, as the media folders are, so the move is one rename; on
+    another file system it copies); any other storage (S3) reads it like any file. The file
+    is gone from ``path`` once stored."""
+
+    def __init__(self, handle: Any, path: Path, *, name: str | None = None) -> None:
+        super().__init__(handle, name=name or path.name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)

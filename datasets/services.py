@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.files.storage import Storage
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
@@ -34,7 +33,7 @@ from django.utils import timezone
 from challenges import hooks
 from challenges.audit import ReasonRequired, audit_record, reason_check
 from challenges.models import Challenge, Team, Track
-from challenges.stored_files import StoredFile, delete_on_commit
+from challenges.stored_files import StagedFile, StoredFile, delete_on_commit
 from challenges.upload_budget import team_upload_lock, upload_quota_check
 from common import keyfile
 from common.files import delete_file_quietly, local_path, remove_empty_folders
@@ -79,20 +78,6 @@ class TaskReplaceError(TaskImportError):
     """A new data version was refused; ``problems`` lists every reason, nothing changed."""
 
     verb = "replaced"
-
-
-class StagedFile(File):
-    """A standardized file that a local storage moves into place instead of copying it:
-    Django's ``FileSystemStorage`` renames a file that has a ``temporary_file_path`` (the
-    staging folder is under ``DATA_DIR``, as the media folders are, so the move is one
-    rename); any other storage (S3) reads it like any file."""
-
-    def __init__(self, handle: Any, path: Path) -> None:
-        super().__init__(handle, name=path.name)
-        self._path = path
-
-    def temporary_file_path(self) -> str:
-        return str(self._path)
 
 
 @contextlib.contextmanager

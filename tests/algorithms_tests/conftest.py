@@ -3,6 +3,7 @@ a participant, small sandbox limits, and a real worker on the ``algorithms`` que
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -116,8 +117,8 @@ def algorithms_worker_factory(redis_server, broker, transactional_db, tmp_path: 
 @pytest.fixture
 def after_the_check(monkeypatch):
     """``install(change)``: run ``change(checked)`` on what a run's output check gave, before
-    the outcome scores it; the file the run wrote is kept (``kept["file"]``), with what the
-    check handed on (``kept["handed"]``)."""
+    the outcome scores it; the file the run wrote is kept (``kept["file"]``, a copy; its
+    inode: ``kept["inode"]``), with what the check handed on (``kept["handed"]``)."""
     kept: dict[str, object] = {}
     real = pipeline.predictions_file
 
@@ -125,6 +126,7 @@ def after_the_check(monkeypatch):
         def checked_then(**kwargs) -> CheckedOutput:
             checked = real(**kwargs)
             kept["file"] = Path(shutil.copy(checked.file, kwargs["output"].parent.parent))
+            kept["inode"] = os.stat(checked.file).st_ino
             kept["handed"] = checked.handed
             return checked if change is None else change(checked)
 

@@ -14,6 +14,7 @@ platform's reason, the submission is queued for the scoring workers and scored t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,7 @@ def test_a_team_run_scores_its_submission_as_an_upload_of_its_file_is_scored(
     assert here.note.startswith("Algorithm Rich v1 (run #")
     assert _scoring_published(broker) == []  # no second job
     assert _read(here.file) == kept["file"].read_bytes()  # the file stored, as uploaded
+    assert os.stat(here.file.path).st_ino == kept["inode"]  # moved from the run, not copied
 
     queued = _scored_as_an_upload(world, task, kept["file"])
     assert here.scores == queued.scores
