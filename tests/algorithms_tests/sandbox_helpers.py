@@ -3,11 +3,13 @@ another: tests/platform_tests/test_test_imports.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from algorithms.sandbox.base import SandboxJob, SandboxLimits, SandboxResult
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
+from algorithms.sandbox.cgroups import PREFIX, host_cgroups
 
 SMALL = SandboxLimits(
     wall_seconds=60, cpu_seconds=10, memory_mb=1024, processes=48, output_mb=40, tmp_mb=40, log_mb=5
@@ -38,3 +40,27 @@ def run(
     return (backend or BubblewrapBackend()).run(job, should_stop=should_stop)
 
 
+
+
+def descriptors() -> set[str]:
+    """This process's pipes and memory files (what a launcher's start makes; a database or
+    Redis connection opened meanwhile is not one)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(("pipe:", "/memfd:")):
+            found.add(f"{fd} {target}")
+    return found
+
+
+def run_cgroups_of(pid: int | None = None) -> list[Path]:
+    """The run cgroups the worker process ``pid`` (default: this one) made on this host."""
+    host = host_cgroups()
+    if host is None:
+        return []
+    owner = os.getpid() if pid is None else pid
+    parents = set(host.parents.values())
+    return [folder for parent in parents for folder in parent.glob(f"{PREFIX}{owner}-*")]

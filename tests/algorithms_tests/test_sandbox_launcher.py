@@ -20,11 +20,11 @@ import pytest
 from algorithms.models import AlgorithmRun
 from algorithms.sandbox.base import SandboxJob, SandboxUnavailable
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
-from algorithms.sandbox.cgroups import PREFIX, host_cgroups
+from algorithms.sandbox.cgroups import host_cgroups
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import TEAM, served_with
 
-from .sandbox_helpers import SMALL
+from .sandbox_helpers import SMALL, descriptors, run_cgroups_of
 
 CGROUPS = pytest.mark.skipif(
     host_cgroups() is None, reason="needs a cgroup this worker may write (root on the CI host)"
@@ -42,18 +42,6 @@ def _job(tmp_path: Path, script: str) -> SandboxJob:
     )  # fmt: skip
 
 
-def _descriptors() -> set[str]:
-    """This process's pipes and memory files (what a launcher's start makes; a database or
-    Redis connection opened meanwhile is not one)."""
-    found = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(("pipe:", "/memfd:")):
-            found.add(f"{fd} {target}")
-    return found
 
 
 def _gone(pid: int, seconds: float = 10.0) -> bool:
@@ -70,15 +58,6 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-def _own_cgroups() -> list[Path]:
-    host = host_cgroups()
-    if host is None:
-        return []
-    return [
-        folder
-        for parent in set(host.parents.values())
-        for folder in parent.glob(f"{PREFIX}{os.getpid()}-*")
-    ]
 
 
 def _children() -> set[int]:
@@ -90,7 +69,7 @@ def _children() -> set[int]:
 
 @CGROUPS
 def test_a_prepared_launcher_waits_in_the_runs_cgroups_and_a_discard_leaves_nothing() -> None:
-    before_fds, before_children = _descriptors(), _children()
+    before_fds, before_children = descriptors(), _children()
     prepared = BubblewrapBackend().prepare()
     pid = prepared.launcher.process.pid
     cgroup = prepared.launcher.cgroup
@@ -105,7 +84,7 @@ def test_a_prepared_launcher_waits_in_the_runs_cgroups_and_a_discard_leaves_noth
     prepared.discard()  # again: nothing more to do
     assert _gone(pid)
     assert not any(folder.exists() for folder in folders)
-    assert _descriptors() == before_fds
+    assert descriptors() == before_fds
     assert _children() == before_children
 
 
@@ -113,14 +92,14 @@ def test_a_run_from_a_prepared_launcher_is_the_launchers_process(tmp_path: Path)
     backend = BubblewrapBackend()
     prepared = backend.prepare()
     pid = prepared.launcher.process.pid
-    before_fds = _descriptors()
+    before_fds = descriptors()
     job = _job(tmp_path, "import os\nprint('uid', os.getuid(), 'pid', os.getpid())\n")
     result = backend.run(job, prepared=prepared)
     assert result.ok, result.log_tail
     assert result.pid == pid  # the launcher became bwrap: the worker's own child, reaped
     assert "uid 65534 pid 1" in result.log_tail
-    assert not _own_cgroups()
-    assert _descriptors() <= before_fds
+    assert not run_cgroups_of()
+    assert descriptors() <= before_fds
 
 
 def test_the_limits_reach_the_program_through_the_launcher(tmp_path: Path) -> None:
@@ -141,13 +120,13 @@ def test_the_limits_reach_the_program_through_the_launcher(tmp_path: Path) -> No
 def test_a_launcher_that_cannot_execute_bwrap_says_why_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    before_fds, before_children = _descriptors(), _children()
+    before_fds, before_children = descriptors(), _children()
     backend = BubblewrapBackend(bwrap=str(tmp_path / "no-such-bwrap"))
     with pytest.raises(SandboxUnavailable, match="could not be prepared: FileNotFoundError"):
         backend.run(_job(tmp_path, "print('never')\n"))
-    assert _descriptors() == before_fds
+    assert descriptors() == before_fds
     assert _children() == before_children
-    assert not _own_cgroups()
+    assert not run_cgroups_of()
 
 
 def test_a_worker_killed_while_its_launcher_waits_leaves_no_launcher(tmp_path: Path) -> None:
@@ -171,9 +150,9 @@ def test_a_worker_killed_while_its_launcher_waits_leaves_no_launcher(tmp_path: P
 
 @pytest.mark.django_db(transaction=True)
 def test_a_message_with_no_run_to_claim_discards_its_launcher() -> None:
-    before_fds, before_children = _descriptors(), _children()
+    before_fds, before_children = descriptors(), _children()
     assert not AlgorithmRun.objects.exists()
     assert algorithm_run_execute(served=served_with(profile=TEAM), worker="test") == "skipped"
-    assert _descriptors() == before_fds
+    assert descriptors() == before_fds
     assert _children() == before_children
-    assert not _own_cgroups()
+    assert not run_cgroups_of()

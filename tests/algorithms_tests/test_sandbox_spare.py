@@ -22,14 +22,13 @@ from algorithms.models import AlgorithmRun
 from algorithms.sandbox import spare
 from algorithms.sandbox.base import SandboxJob
 from algorithms.sandbox.bubblewrap import BubblewrapBackend
-from algorithms.sandbox.cgroups import PREFIX, host_cgroups
 from algorithms.services.execute import algorithm_run_execute
 from algorithms.services.profiles import TEAM, served_with
 from tests.algorithms_tests.archives import algorithm_zip
 from tests.algorithms_tests.worker_helpers import start_runs, upload_algorithm, wait_run
 from tests.support.waiting import wait_for
 
-from .sandbox_helpers import SMALL
+from .sandbox_helpers import SMALL, descriptors, run_cgroups_of
 
 
 def _job(tmp_path: Path, name: str = "run") -> SandboxJob:
@@ -43,28 +42,12 @@ def _job(tmp_path: Path, name: str = "run") -> SandboxJob:
     )  # fmt: skip
 
 
-def _descriptors() -> set[str]:
-    found = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(("pipe:", "/memfd:")):
-            found.add(f"{fd} {target}")
-    return found
 
 
 def _children() -> set[int]:
     return {child.pid for child in psutil.Process().children() if child.status() != "zombie"}
 
 
-def _cgroups_of(pid: int) -> list[Path]:
-    host = host_cgroups()
-    if host is None:
-        return []
-    parents = set(host.parents.values())
-    return [folder for parent in parents for folder in parent.glob(f"{PREFIX}{pid}-*")]
 
 
 @pytest.fixture
@@ -78,7 +61,7 @@ def keeping() -> Iterator[None]:
 
 
 def test_a_kept_start_is_the_next_runs_process_and_leaves_nothing(tmp_path, keeping) -> None:
-    before_fds, before_children = _descriptors(), _children()
+    before_fds, before_children = descriptors(), _children()
     backend = BubblewrapBackend()
     spare.replenish(backend)
     assert spare.kept() is None  # made a moment after the run, not as it ends
@@ -103,8 +86,8 @@ def test_a_kept_start_is_the_next_runs_process_and_leaves_nothing(tmp_path, keep
     spare.keep_spares(False)
     assert spare.kept() is None
     assert _children() == before_children
-    assert _descriptors() == before_fds
-    assert not _cgroups_of(os.getpid())
+    assert descriptors() == before_fds
+    assert not run_cgroups_of(os.getpid())
 
 
 def test_a_spare_that_died_or_was_made_elsewhere_is_not_used(tmp_path, keeping) -> None:
@@ -147,7 +130,7 @@ def test_nothing_is_kept_when_off_stopping_or_taken_before_it_was_made(keeping) 
     spare.give_back(backend, prepared)  # no run, keeping off: discarded
     assert spare.kept() is None and not prepared.launcher.waiting()
     assert _children() == before_children
-    assert not _cgroups_of(os.getpid())
+    assert not run_cgroups_of(os.getpid())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -188,7 +171,7 @@ def test_a_pool_process_keeps_the_next_runs_start_and_a_stop_leaves_none(
         lambda: _launchers_of(worker.process.pid), timeout=30, what="a kept launcher"
     )
     pool_pid = launcher.ppid()
-    assert _cgroups_of(pool_pid), "the kept launcher's cgroups"
+    assert run_cgroups_of(pool_pid), "the kept launcher's cgroups"
 
     (second,) = start_runs(client, algorithm["id"], tasks=[world.matching.slug])
     assert wait_run(client, second["id"], worker)["status"] == "succeeded"
@@ -208,4 +191,4 @@ def test_a_pool_process_keeps_the_next_runs_start_and_a_stop_leaves_none(
     # Its cgroups: removed by its pool process as it exits, or (a pool process killed) by
     # the next start of any worker on the host.
     BubblewrapBackend().prepare().discard()
-    assert not _cgroups_of(pool_pid)
+    assert not run_cgroups_of(pool_pid)
