@@ -246,23 +246,37 @@ def rendered_ahead(c: Cluster) -> int:
     return len(re.findall(r"^.*Task \S+\[[0-9a-f-]+\] succeeded", log, re.M))
 
 
-def queues_seen(c: Cluster) -> str:
+# The renders of the last scores may still be on their way when every submission is final
+# (one renders process, a board at a time): the queues are read once they had this long.
+RENDERS_DRAIN_SECONDS = 30.0
+
+
+def queues_seen(c: Cluster) -> tuple[str, float]:
     """Each queue on the broker as the organizers' health panel shows it (its selector, run
-    on a host of the deployment): messages waiting, live consumers, warnings."""
+    on a host of the deployment): messages waiting, live consumers, warnings; read once the
+    board renders the last scores set off are consumed, or :data:`RENDERS_DRAIN_SECONDS`
+    passed (then they show as waiting: piling up); and the seconds that took."""
     script = """
 import json
 from operations.selectors import queue_health
 print(json.dumps(queue_health()))
 """
-    out = c.run("beat", [ENTRYPOINT, sys.executable, "manage.py", "shell", "-c", script])
-    seen = json.loads(out.strip().splitlines()[-1])
-    if seen["error"]:
-        return f"unknown ({seen['error']})"
+    started = time.monotonic()
+    while True:
+        out = c.run("beat", [ENTRYPOINT, sys.executable, "manage.py", "shell", "-c", script])
+        seen = json.loads(out.strip().splitlines()[-1])
+        if seen["error"]:
+            return f"unknown ({seen['error']})", time.monotonic() - started
+        renders = [q["waiting"] for q in seen["queues"] if q["name"] == "board_renders"]
+        waited = time.monotonic() - started
+        if not any(renders) or waited > RENDERS_DRAIN_SECONDS:
+            break
+        time.sleep(1.0)
     queues = ", ".join(
         f"{q['name']} {q['waiting']} ({' '.join(q['consumers']) or 'NO CONSUMER'})"
         for q in seen["queues"]
     )
-    return f"{queues}; warnings: {'; '.join(seen['warnings']) or 'none'}"
+    return f"{queues}; warnings: {'; '.join(seen['warnings']) or 'none'}", waited
 
 
 def board_check(c: Cluster, fixture: Fixture) -> tuple[bool, str]:
@@ -498,7 +512,11 @@ def main() -> int:
     )
     print(f"boards right: {'yes' if boards_ok else 'NO'} ({board_text})")
     print(f"boards rendered ahead: {rendered_ahead(c)} by the renders process on jobs")
-    print(f"queues at the end (the health panel's: waiting, consumers): {queues_seen(c)}")
+    queues, waited = queues_seen(c)
+    print(
+        f"queues at the end (the health panel's: waiting, consumers; read {waited:.0f} s after "
+        f"every submission was final): {queues}"
+    )
     print(
         f"all final {settled:.0f} s after the last upload; "
         f"attempts per submission: {dict(Counter(r[5] for r in rows))}"

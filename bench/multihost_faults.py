@@ -59,6 +59,7 @@ def db_rows(c: Cluster, query: str, params: tuple = ()) -> list[tuple]:
 
 
 RUN_WINDOW, FROZEN_WINDOW = 0.01, 0.04  # the workers' duty cycle while a scoring is hunted
+COMMIT_SETTLE = 0.2  # seconds a caught scoring is watched, frozen, before its host is killed
 SCORING_HOSTS = ("worker1", "worker2")
 
 
@@ -96,6 +97,12 @@ def kill_worker_mid_scoring(c: Cluster, fault: Fault, more: Callable[[], None]) 
                 for host in SCORING_HOSTS:
                     tokens = list(in_flight(c.log(host, "worker")))
                     if tokens:
+                        held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()]
+                    if held:
+                        # A commit the host sent just before it froze may still land (the
+                        # database runs on): asked again a moment later, a row still in
+                        # scoring is held by the frozen host for sure.
+                        time.sleep(COMMIT_SETTLE)
                         held[:] = [r[0] for r in conn.execute(query, (tokens,)).fetchall()]
                     if held:
                         victim = host
