@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from algorithms.models import AlgorithmRun
 from algorithms.services import outcome
 from algorithms.services.execute import algorithm_run_execute
 from scoring.models import SubmissionStatus
@@ -70,3 +71,18 @@ def test_a_run_scored_in_its_worker_answers_a_held_read_with_no_scoring_job(worl
     assert body["submission"] is not None
     published = [task_of(message)[0] for message in queued_messages(broker, "scoring")]
     assert SCORE_SUBMISSION not in published
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_deleted_while_its_read_is_held_answers_404_not_an_error(world, broker):
+    """The read checked the run before its wait; deleted meanwhile (its task removed by an
+    organizer), the answer after the wait says there is no such run."""
+    client = world.participant.api()
+    run, answers, reader = _held_read(world, client)
+    time.sleep(0.3)  # the read is holding
+    AlgorithmRun.objects.filter(pk=run["id"]).delete()
+    reader.join(timeout=60)
+
+    (answer,) = answers
+    assert answer.status_code == 404, answer.content
+    assert answer.json()["detail"] == "There is no such algorithm run."
