@@ -346,9 +346,9 @@ def job_claim_next(
     a share, then age; with one candidate, nothing is computed). The first one is locked
     with ``select_for_update(skip_locked=True)`` where the database has it (PostgreSQL: two
     workers never wait for, or take, the same row; SQLite serializes writers) and re-checked
-    under the lock, then claimed as
-    :func:`job_claim` claims (a token, one more attempt, ``fields``; a row whose attempts
-    are used up fails with ``exhausted`` and the next one is tried). Returns the fresh row
+    under the lock, then claimed as :func:`job_claim` claims (a token, one more attempt,
+    ``fields``; a row whose attempts are used up fails with ``exhausted`` and the next one
+    is tried). Returns the fresh row
     (``select_related`` applied) or ``None`` when nothing is queued (a duplicate or stale
     doorbell then does nothing).
     """

@@ -147,7 +147,7 @@ def _expected(
         )  # fmt: skip
     shown = None
     if task_board_mode(task) == board_modes.LADDER:
-        step = rules.resolution(rules.units_of(y=y[public], statistic=statistic))
+        step = rules.resolution(rules.units_of(y=solution.y_public, statistic=statistic))
         shown = lambda scores: np.round(scores / step) * step  # noqa: E731 - the rounding
     primary = task.primary_metric
     centers = [

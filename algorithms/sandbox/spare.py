@@ -72,12 +72,7 @@ def keep_in_pool_process(**_signal: Any) -> None:
 
 def take(backend: SandboxBackend) -> Any:
     """The kept start if ``backend`` can use it, else a new one (None when it failed)."""
-    global _kept, _asked
-    with _changed:
-        _asked = None
-        while _making:  # being made now: a few ms
-            _changed.wait()
-        kept, _kept = _kept, None
+    kept = _taken()
     if kept is not None:
         key, prepared = kept
         if key == backend.spare_key() and usable(prepared):
@@ -89,11 +84,8 @@ def take(backend: SandboxBackend) -> Any:
 def give_back(backend: SandboxBackend, prepared: Any) -> None:
     """A start no run used: kept for the next message where spares are kept (and none is
     kept already), else discarded."""
-    global _kept
-    key = backend.spare_key()
     with _changed:
-        if _keeping and key is not None and _kept is None and usable(prepared):
-            _kept = (key, prepared)
+        if _kept_now(backend, prepared):
             return
     discard_prepared(prepared)
 
@@ -116,12 +108,7 @@ def replenish(backend: SandboxBackend, *, stopping: bool = False) -> None:
 
 def discard_spare(**_signal: Any) -> None:
     """Let go of the kept start (also a Celery ``worker_process_shutdown`` receiver)."""
-    global _kept, _asked
-    with _changed:
-        _asked = None
-        while _making:
-            _changed.wait()
-        kept, _kept = _kept, None
+    kept = _taken()
     if kept is not None:
         discard_prepared(kept[1])
 
@@ -149,7 +136,7 @@ def usable(prepared: Any) -> bool:
 def _make_when_asked() -> None:
     """The maker thread: prepares each start asked for, once its time comes (runs as long
     as the process: the launchers it starts die with it)."""
-    global _asked, _kept, _making
+    global _asked, _making
     while True:
         with _changed:
             while _asked is None or _asked[0] > time.monotonic():
@@ -164,10 +151,33 @@ def _make_when_asked() -> None:
         finally:
             with _changed:
                 _making = False
-                if _keeping and _kept is None and usable(prepared):
-                    _kept, prepared = (backend.spare_key(), prepared), None
+                if _kept_now(backend, prepared):
+                    prepared = None
                 _changed.notify_all()
             discard_prepared(prepared)  # (None: kept, or none made)
+
+
+def _taken() -> tuple[Hashable, Any] | None:
+    """The kept start, no longer kept, and no start asked for (one being made is waited
+    for: a few ms)."""
+    global _kept, _asked
+    with _changed:
+        _asked = None
+        while _making:
+            _changed.wait()
+        kept, _kept = _kept, None
+    return kept
+
+
+def _kept_now(backend: SandboxBackend, prepared: Any) -> bool:
+    """With the lock held: keep ``prepared`` for ``backend``'s next run if spares are kept,
+    none is, and it can start one."""
+    global _kept
+    key = backend.spare_key()
+    if not _keeping or key is None or _kept is not None or not usable(prepared):
+        return False
+    _kept = (key, prepared)
+    return True
 
 
 def _prepare(backend: SandboxBackend) -> Any:
