@@ -227,7 +227,7 @@ def platform_task(
     every: float | None = None,
     beat: str | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Register a Celery task with the project's policy (docs/architecture.md, "Celery").
+    """Register a Celery task with the project's policy (docs/architecture.md, House style: Celery).
 
     Late acknowledgement and reject-on-worker-lost make a killed worker's job come back;
     the task body must therefore be idempotent. Only the named temporary errors retry.

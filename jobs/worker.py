@@ -1,5 +1,5 @@
 """A Celery worker's part in the lifecycle: it names itself, beats, takes back what a dead
-worker held (docs/architecture.md, "Worker liveness"), and stops without failing the jobs it
+worker held (docs/architecture.md, "The job lifecycle"), and stops without failing the jobs it
 held (:mod:`jobs.stopping`).
 
 The top of the jobs app: it ties the liveness watch (:mod:`jobs.liveness`, which knows

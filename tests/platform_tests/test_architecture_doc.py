@@ -1,8 +1,12 @@
 """What the docs list and the code also lists cannot drift apart (docs/architecture.md).
 
 - every process of the ``Procfile`` is in the architecture's §6 table, and nothing else is;
-- every management command (each module under ``*/management/commands/``) is in §7's table;
+- every management command (each module under ``management/commands/`` of any app, at any
+  depth: ``challenges/accounts`` is an app inside an app) is in §7's table;
 - every import-linter contract of ``pyproject.toml`` is named, exactly, in §2's list;
+- every module of ``jobs/`` (and each of its sub-folders) is in "The job lifecycle"'s table;
+- no product module connects a receiver to a Django model signal (``pre_delete``,
+  ``post_save``, ...) but the one exception "The event path" writes down;
 - every environment variable the settings read is on the configuration page, and every
   variable that page lists is read somewhere in the product.
 
@@ -12,6 +16,7 @@ here until the docs say what it is.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -42,11 +47,17 @@ def table_names(text: str) -> set[str]:
     return set(re.findall(r"^\| `([\w-]+)` \|", text, flags=re.M))
 
 
-def management_commands() -> set[str]:
+NOT_SEARCHED = (".venv", "tests", "bench", "docs", "node_modules")
+
+
+def management_commands(root: Path = REPO) -> set[str]:
+    """Every command module of every app, however deep the app sits (``challenges/accounts``)."""
     return {
         path.stem
-        for path in REPO.glob("*/management/commands/*.py")
+        for path in root.rglob("management/commands/*.py")
         if not path.name.startswith("_")
+        and path.relative_to(root).parts[0] not in NOT_SEARCHED
+        and path.parent.parent.parent.joinpath("__init__.py").is_file()
     }
 
 
@@ -128,12 +139,130 @@ def test_every_variable_the_configuration_page_lists_is_read_by_the_product() ->
     assert unread == []
 
 
+def jobs_modules(root: Path = REPO / "jobs") -> set[str]:
+    """``jobs/<module>.py`` and ``jobs/<folder>/`` of the jobs app (its ``__init__`` aside)."""
+    return {
+        f"jobs/{path.name}/" if path.is_dir() else f"jobs/{path.name}"
+        for path in root.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py")
+        or (path.is_dir() and path.name != "__pycache__" and any(path.rglob("*.py")))
+    }
+
+
+def listed_jobs_modules(text: str) -> set[str]:
+    return set(
+        re.findall(r"^\| `(jobs/[\w./]+)` \|", section(text, "The job lifecycle"), flags=re.M)
+    )
+
+
+def test_every_jobs_module_is_in_the_architecture() -> None:
+    listed = listed_jobs_modules(ARCHITECTURE.read_text(encoding="utf-8"))
+    modules = jobs_modules()
+    assert {"jobs/lifecycle.py", "jobs/celery.py", "jobs/migrations/"} <= modules
+    assert sorted(modules - listed) == [], "jobs/ modules missing from \"The job lifecycle\""
+    assert sorted(listed - modules) == [], "\"The job lifecycle\" lists modules jobs/ lacks"
+
+
+MODEL_SIGNALS_MODULE = "django.db.models.signals"
+# The one use of a model signal, written down in "The event path": a deleted row's files.
+SIGNAL_EXCEPTION = {("challenges/stored_files.py", "pre_delete")}
+
+
+def model_signals_connected(source: str) -> set[str]:
+    """The Django model signals ``source`` connects a receiver to (``.connect(...)`` or
+    ``@receiver(...)``), however it imported them."""
+    tree = ast.parse(source)
+    names: dict[str, str] = {}  # a local name -> the model signal it is
+    modules: set[str] = set()  # local names of the signals module itself
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == MODEL_SIGNALS_MODULE:
+            names.update({a.asname or a.name: a.name for a in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module == "django.db.models":
+            modules.update(a.asname or a.name for a in node.names if a.name == "signals")
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname for a in node.names if a.name == MODEL_SIGNALS_MODULE)
+
+    def signal(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        if isinstance(node, ast.Attribute):
+            owner = ast.unparse(node.value)
+            if owner in modules or owner.endswith(("models.signals", "django.db.models.signals")):
+                return node.attr
+        return None
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "connect":
+                found.add(signal(func.value))
+            elif ast.unparse(func).split(".")[-1] == "receiver" and node.args:
+                first = node.args[0]
+                listed = first.elts if isinstance(first, ast.List | ast.Tuple) else [first]
+                found.update(signal(e) for e in listed)
+    return found - {None}
+
+
+def product_modules() -> list[Path]:
+    skipped = (*NOT_SEARCHED, "scripts", "client")
+    return [
+        path
+        for path in REPO.rglob("*.py")
+        if path.relative_to(REPO).parts[0] not in skipped and "migrations" not in path.parts
+    ]
+
+
+def test_model_signals_are_used_only_where_the_architecture_says() -> None:
+    connected = {
+        (path.relative_to(REPO).as_posix(), name)
+        for path in product_modules()
+        for name in model_signals_connected(path.read_text(encoding="utf-8"))
+    }
+    assert connected == SIGNAL_EXCEPTION, "a model signal the architecture does not name"
+    event_path = section(ARCHITECTURE.read_text(encoding="utf-8"), "The event path")
+    for module, name in SIGNAL_EXCEPTION:
+        assert f"`{module}`" in event_path and f"`{name}`" in event_path
+
+
+def test_the_signal_check_sees_every_way_of_connecting() -> None:
+    assert model_signals_connected(
+        "from django.db.models.signals import post_save as saved, pre_delete\n"
+        "from django.dispatch import receiver\n"
+        "@receiver([saved])\ndef a(**kw): ...\n"
+        "pre_delete.connect(a, sender='x.Y')\n"
+    ) == {"post_save", "pre_delete"}
+    assert model_signals_connected(
+        "from django.db.models import signals\nimport django.db.models.signals\n"
+        "signals.m2m_changed.connect(f)\ndjango.db.models.signals.post_delete.connect(f)\n"
+    ) == {"m2m_changed", "post_delete"}
+    assert model_signals_connected(
+        "from django.core.signals import setting_changed\nfrom django.dispatch import receiver\n"
+        "@receiver(setting_changed)\ndef a(**kw): ...\nworker_ready.connect(a)\n"
+    ) == set()
+
+
+def test_commands_are_found_at_any_depth(tmp_path: Path) -> None:
+    """An app inside a package has its commands found too; the suite's and the venv's are not."""
+    for folder in ("shop/accounts", "tests/x_tests", ".venv/lib/django"):
+        commands = tmp_path / folder / "management" / "commands"
+        commands.mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+        (commands / "__init__.py").write_text("")
+        (commands / f"{folder.split('/')[0].strip('.')}_cmd.py").write_text("")
+    assert management_commands(tmp_path) == {"shop_cmd"}
+    assert "changepassword" in management_commands()
+
+
 def test_the_checks_see_a_missing_entry() -> None:
     """The parsers find what a reader would miss: a process, a command, a contract."""
     text = ARCHITECTURE.read_text(encoding="utf-8")
     without = text.replace("| `renders` |", "| renders |").replace("| `score_file` |", "| x |")
     assert "renders" not in table_names(section(without, "6. Processes"))
     assert "score_file" not in table_names(section(without, "7. Interfaces"))
+    assert "jobs/consumer.py" in listed_jobs_modules(text)
+    without_consumer = text.replace("| `jobs/consumer.py` |", "|")
+    assert "jobs/consumer.py" not in listed_jobs_modules(without_consumer)
     first = contract_names()[0]
     assert first in listed_contracts(text)
     assert first not in listed_contracts(text.replace(f"- {first}\n", ""))
