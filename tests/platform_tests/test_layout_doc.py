@@ -1,0 +1,77 @@
+"""The layout page (docs/developers/layout.md) names what is there, read from the repository:
+
+- every top-level folder has its row (a new app cannot go unlisted);
+- every file of ``scripts/`` is named in the ``scripts/`` row;
+- every folder of ``tests/`` is named in the ``tests/`` row, and the row names no folder that
+  is not there (the suite's layout is said as it is, not as it was meant to be).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAYOUT = REPO / "docs" / "developers" / "layout.md"
+
+
+def rows(text: str) -> dict[str, str]:
+    """The folder table's rows: ``name/`` -> the row's second cell."""
+    return dict(re.findall(r"^\| `([\w.-]+/)` \| (.*) \|$", text, flags=re.M))
+
+
+def named(cell: str) -> set[str]:
+    """The names written in code in ``cell`` (a trailing ``/`` dropped)."""
+    return {name.rstrip("/") for name in re.findall(r"`([^`]+)`", cell)}
+
+
+def tracked_top_level_folders() -> set[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return {
+        name.split("/", 1)[0] + "/"
+        for name in listed
+        if "/" in name and not name.startswith(".") and (REPO / name).is_file()
+    }
+
+
+def test_every_top_level_folder_has_a_row() -> None:
+    table = rows(LAYOUT.read_text(encoding="utf-8"))
+    folders = tracked_top_level_folders()
+    assert {"challenges/", "runtime/", "jobs/", "tests/", "scripts/"} <= folders
+    assert sorted(folders - set(table)) == [], "top-level folders missing from the layout"
+    assert sorted(set(table) - folders) == [], "the layout lists folders that are not there"
+
+
+def test_every_script_is_named_on_the_layout_page() -> None:
+    cell = named(rows(LAYOUT.read_text(encoding="utf-8"))["scripts/"])
+    scripts = {path.name for path in (REPO / "scripts").iterdir() if path.is_file()}
+    assert {"bootstrap.sh", "test.sh"} <= scripts
+    assert sorted(scripts - cell) == [], "scripts the layout page does not name"
+
+
+def test_the_tests_row_names_every_folder_of_the_suite() -> None:
+    cell = named(rows(LAYOUT.read_text(encoding="utf-8"))["tests/"])
+    folders = {
+        path.name
+        for path in (REPO / "tests").iterdir()
+        if path.is_dir() and any(path.glob("*.py"))
+    }
+    assert {"platform_tests", "support"} <= folders
+    assert sorted(folders - cell) == [], "tests/ folders the layout page does not name"
+    written = {name for name in cell if name.endswith("_tests")}
+    assert sorted(written - folders) == [], "the layout names tests/ folders that are not there"
+
+
+def test_the_checks_see_a_missing_name() -> None:
+    text = LAYOUT.read_text(encoding="utf-8")
+    assert "make_favicon.py" not in named(
+        rows(text.replace("`make_favicon.py`", "make_favicon.py"))["scripts/"]
+    )
+    assert "jobs/" not in rows(text.replace("| `jobs/` |", "| jobs |"))
