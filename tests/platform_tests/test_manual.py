@@ -5,7 +5,7 @@
 strict build is a gate (a planted broken link, unknown anchor or page left out of the menu
 fails it, in a copy of the manual built into a temporary folder) and that the README keeps
 its promises: at most 250 lines, the two commands and nothing else in its quick start, the
-demo accounts, and links that lead somewhere.
+demo accounts, the processes by their ``Procfile`` names, and links that lead somewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.procfile import processes
 from tests.support.screenshots import SCREENSHOTS, TAKEN_BY_TESTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,6 +90,15 @@ def test_the_readme_is_a_front_door() -> None:
     # One summary table of the benchmarks, and the figures' one home linked.
     assert "(docs/developers/benchmarks.md)" in text
     assert text.count("\n| target |") == 1
+
+
+def test_the_processes_the_readme_names_are_the_procfiles() -> None:
+    """The README's first-start paragraph names each process as the ``Procfile`` does (it once
+    called ``worker`` ``scoring``, its queue's name), and every one of them."""
+    text = README.read_text(encoding="utf-8")
+    paragraph = text.split("`Procfile` in the foreground:", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([\w-]+)`", paragraph))
+    assert named == set(processes()), paragraph
 
 
 def test_every_link_of_the_readme_leads_somewhere() -> None:
