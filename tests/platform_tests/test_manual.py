@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from challenges.rules import rules_required
+from operations.management.commands.load_demo import Command
 from runtime.procfile import processes
 from tests.support.screenshots import SCREENSHOTS, TAKEN_BY_TESTS
 
@@ -99,6 +101,15 @@ def test_the_processes_the_readme_names_are_the_procfiles() -> None:
     paragraph = text.split("`Procfile` in the foreground:", 1)[1].split("\n\n", 1)[0]
     named = set(re.findall(r"`([\w-]+)`", paragraph))
     assert named == set(processes()), paragraph
+
+
+@pytest.mark.django_db
+def test_the_demo_has_no_rules_to_accept_as_the_readme_says() -> None:
+    """The README's walk through the demo skips the rules because the demo has none: the
+    challenge ``load_demo`` makes asks nobody to accept anything."""
+    challenge, _ = Command()._challenge_and_tracks()
+    assert not rules_required(challenge=challenge)
+    assert "the demo has no rules to\naccept" in README.read_text(encoding="utf-8")
 
 
 def test_every_link_of_the_readme_leads_somewhere() -> None:
