@@ -4,6 +4,8 @@
 - every management command (each module under ``management/commands/`` of any app, at any
   depth: ``challenges/accounts`` is an app inside an app) is in §7's table;
 - every import-linter contract of ``pyproject.toml`` is named, exactly, in §2's list;
+- every top-level package of the product (the command-line client, its own distribution,
+  aside) is a row of §2's table of layers;
 - every module of ``jobs/`` (and each of its sub-folders) is in "The job lifecycle"'s table;
 - no product module connects a receiver to a Django model signal (``pre_delete``,
   ``post_save``, ...) but the one exception "The event path" writes down;
@@ -137,6 +139,23 @@ def test_every_variable_the_configuration_page_lists_is_read_by_the_product() ->
     )
     unread = [name for name in sorted(documented_variables()) if name not in text]
     assert unread == []
+
+
+def top_level_packages() -> set[str]:
+    """The repository's top-level Python packages but the suite's and the benches'."""
+    return {
+        path.parent.name
+        for path in REPO.glob("*/__init__.py")
+        if path.parent.name not in NOT_SEARCHED
+    }
+
+
+def test_every_package_is_a_layer_in_the_architecture() -> None:
+    listed = table_names(section(ARCHITECTURE.read_text(encoding="utf-8"), "2. Layers and apps"))
+    packages = top_level_packages()
+    assert {"challenges", "runtime", "jobs", "site_pages"} <= packages
+    assert sorted(packages - listed) == [], "packages missing from §2's layers"
+    assert sorted(listed - packages) == [], "§2 lists layers that are not packages"
 
 
 def jobs_modules(root: Path = REPO / "jobs") -> set[str]:
