@@ -108,7 +108,8 @@ def _task_board(
     (score, rank, submitted at), what its score adds to the track's mean, the submission ranked
     (whose predictions P(first) resamples) and, on a ladder board, what moves those resamples from
     its exact value to its shown one."""
-    inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
+    # made before the end, of the final phase (docs/decisions/0066-phases.md)
+    inputs, by_id = submission_inputs(task=task, final=True)
     laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
