@@ -218,11 +218,16 @@ def _values(phase: Phase) -> dict[str, Any]:
     return {name: getattr(phase, name) for name in EDITABLE}
 
 
-def _check(phase: Phase) -> None:
+def phase_check(phase: Phase) -> None:
     """The refusals of a phase's values (400 ``invalid_phase``): end after start, no
     overlap with another phase of the challenge."""
     if phase.end <= phase.start:
         raise PhaseRefused("invalid_phase", "A phase must end after it starts.", 400)
+    same_slug = Phase.objects.filter(challenge=phase.challenge, slug=phase.slug)
+    if same_slug.exclude(pk=phase.pk).exists():
+        raise PhaseRefused(
+            "invalid_phase", f"The challenge already has a phase '{phase.slug}'.", 400
+        )
     others = Phase.objects.filter(
         challenge=phase.challenge, start__lt=phase.end, end__gt=phase.start
     ).exclude(pk=phase.pk)
@@ -241,7 +246,7 @@ def _save(phase: Phase, *, actor: Any, action: str, before: dict, reason: str) -
     reason = (reason or "").strip()
     if not reason:
         raise PhaseRefused("reason_required", "Say why the phases change (reason).", 400)
-    _check(phase)
+    phase_check(phase)
     try:
         with transaction.atomic():
             if phase.final:  # one final phase: the mark moves here
