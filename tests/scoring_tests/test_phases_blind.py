@@ -160,6 +160,10 @@ def test_a_blind_entry_shows_a_participant_it_was_scored_and_nothing_else(world,
     for name, text in answers.items():
         assert not leaked(str(text)), f"{name} shows a blind entry's score"
     assert "blind phase" in answers["page"]
+    team_page = answers["team page"]
+    assert 'id="phases"' in team_page and 'class="current-phase"' in team_page
+    assert '<h3 class="phase-entries" data-phase="final">' in team_page
+    assert "blind-score" in team_page, "the entry reads as scored, blind"
 
     # Organizers see everything.
     staff = api_client_for(organizer).get(f"/api/v1/submissions/{entry.pk}/").json()
