@@ -290,6 +290,16 @@ def phase_update(*, phase: Phase, actor: Any, values: dict[str, Any], reason: st
     return _save(phase, actor=actor, action="phase.update", before=before, reason=reason)
 
 
+def phases_end_at(*, challenge: Challenge, at: datetime) -> None:
+    """The challenge ended early at ``at`` (``standings``' end now): the open phase ends then;
+    a phase that would start later never opens (it is marked announced, so nothing tells of
+    it). One phase follows the challenge's dates already."""
+    Phase.objects.filter(challenge=challenge, start__lt=at, end__gt=at).update(end=at)
+    Phase.objects.filter(challenge=challenge, start__gte=at).update(
+        start_announced_at=at, end_announced_at=at
+    )
+
+
 def phase_transitions_announce(*, at: datetime | None = None) -> list[tuple[int, str]]:
     """The beat's phase tick: every phase that started or ended since the last tick is
     claimed once (its ``start_announced_at``/``end_announced_at`` set under a conditional

@@ -23,6 +23,7 @@ from django.utils import timezone
 from challenges import hooks
 from challenges.audit import audit_record, reason_check
 from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.phases import phases_end_at
 from challenges.upload_budget import (
     refused_as,
     team_upload_lock,
@@ -461,6 +462,7 @@ def challenge_end_now(
             before = {"end": locked.end}
             locked.end = now
             locked.save(update_fields=["end"])
+            phases_end_at(challenge=locked, at=now)  # several phases: the open one ends now
             audit_record(
                 actor=actor,
                 action="challenge.end_now",

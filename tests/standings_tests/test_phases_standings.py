@@ -85,3 +85,21 @@ def test_final_entries_are_chosen_within_the_final_phase(world):
     assert caught.value.code == "not_final_phase"
     submission_final_set(submission=in_final, user=member, final=True)
     assert Submission.objects.get(pk=in_final.pk).is_final
+
+
+def test_ending_early_ends_the_open_phase_then_and_freezes_from_the_final_one(world):
+    from standings.services import challenge_end_now
+
+    challenge, task, dev, final = world
+    organizer = UserFactory(username="org2", is_staff=True)
+    team = make_team(challenge, "ann")
+    in_final = entry(task, team, 0.7, 0.7, final, minutes=10)
+    at = timezone.now()
+    frozen, created = challenge_end_now(
+        challenge=challenge, actor=organizer, reason="the data leaked", now=at
+    )
+    assert created
+    final.refresh_from_db()
+    assert final.end == at and challenge.end == at
+    (board,) = json.loads(frozen.canonical)["tasks"]
+    assert [e["submission"] for e in board["entries"]] == [in_final.pk]
