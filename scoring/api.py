@@ -82,8 +82,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         help_text="The task's public board mode (docs/organizers/ladder.md): plain, ladder or "
         "ladder-bootstrap.",
     )
-    phase = serializers.SlugRelatedField(
-        slug_field="slug",
+    phase = serializers.CharField(
+        source="phase.slug",
         read_only=True,
         allow_null=True,
         help_text="The challenge's phase it arrived in (docs/participants/phases.md); null "

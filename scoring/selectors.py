@@ -29,7 +29,7 @@ User = AbstractBaseUser | AnonymousUser
 def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:
     """The submissions ``user`` may see, newest first: their teams' ones; organizers all."""
     submissions = Submission.objects.select_related(
-        "task__track__challenge", "team", "uploaded_by", "ladder_step"
+        "task__track__challenge", "team", "uploaded_by", "ladder_step", "phase__challenge"
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return submissions.none()
