@@ -161,6 +161,15 @@ class AlgorithmRun(Job):
     options = models.JSONField(
         default=dict, blank=True, help_text="The profile's options (the baseline's presets)."
     )
+    # The challenge's phase open when the run was queued (docs/decisions/0066-phases.md):
+    # its submission belongs to it, whenever the run ends. Null: none was open.
+    phase = models.ForeignKey(
+        "challenge_platform.Phase",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="algorithm_runs",
+    )
 
     error = models.TextField(blank=True)
     log_tail = models.TextField(blank=True, help_text="The last 64 KB of the run's log.")

@@ -17,7 +17,12 @@ from knox.models import AuthToken
 from common.export import rows_to_csv
 from jobs.models import JobClaim
 
-from . import rules, services, tokens
+from . import (
+    phase_admin,  # noqa: F401 - registers the phases' console
+    rules,
+    services,
+    tokens,
+)
 from .accounts.forms import AccountPasswordSetForm
 from .accounts.services import account_deactivate
 from .console import AuditedChangeMixin, ReadOnlyAdminMixin, action_reason

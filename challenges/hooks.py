@@ -35,6 +35,7 @@ TaskDataChanged        datasets (a task's data replaced)           in transactio
 TaskAdded              datasets (a task imported into a track)     in transaction
 ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
 ChallengeRevealChanged challenge_platform (private boards shown)    in transaction
+ChallengePhasesChanged challenge_platform (phases edited, started) in transaction
 TeamMemberJoined       challenge_platform (a membership created)   in transaction
 AuditRecorded          challenge_platform (an audit event written) in transaction
 ChallengeFinished      standings (the final standings frozen)      after commit
@@ -135,6 +136,17 @@ class ChallengeRevealChanged(HookEvent):
     offer changes)."""
 
     challenge_id: int
+
+
+@dataclass(frozen=True)
+class ChallengePhasesChanged(HookEvent):
+    """A challenge's phases changed, or one started or ended (``challenges.phases``): which
+    phase its boards rank changes (``started``/``ended``: the phase, for the announcement;
+    0 when an organizer edited the phases)."""
+
+    challenge_id: int
+    started: int = 0
+    ended: int = 0
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,27 @@ class Challenge(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        self._main_phase_sync()
+
+    def _main_phase_sync(self) -> None:
+        """Give the challenge its ``main`` phase when it has none; with one phase, keep that
+        phase's dates the challenge's: one phase behaves as before phases
+        (docs/decisions/0066-phases.md; the other phase rules: ``challenges.phases``)."""
+        phases = list(Phase.objects.filter(challenge=self)[:2])
+        if not phases:
+            Phase.objects.create(
+                challenge=self,
+                slug="main",
+                title="Main phase",
+                start=self.start,
+                end=self.end,
+                final=True,
+            )
+        elif len(phases) == 1 and (phases[0].start, phases[0].end) != (self.start, self.end):
+            Phase.objects.filter(pk=phases[0].pk).update(start=self.start, end=self.end)
+
     def is_open(self, at=None) -> bool:
         at = at or timezone.now()
         return self.start <= at < self.end
@@ -188,6 +209,83 @@ class Challenge(models.Model):
         """Whether participants may see private scores."""
         at = at or timezone.now()
         return self.private_revealed or (self.reveal_at is not None and at >= self.reveal_at)
+
+
+class PhaseFeedback(models.TextChoices):
+    """What a participant sees of a phase's scores before the reveal
+    (docs/decisions/0066-phases.md)."""
+
+    LIVE = "live", "Live: the task's board mode"
+    BLIND = "blind", "Blind: scored, but no figure reaches a participant until the reveal"
+
+
+class Phase(models.Model):
+    """One of a challenge's ordered phases (docs/decisions/0066-phases.md): a span of dates
+    in which uploads are taken, with its own feedback, limits, and whether its private
+    scores make the standings (``final``). Every challenge has at least one (``main``, with
+    the challenge's own dates); the challenge's start and end are its phases' span.
+    Written by ``challenges.phases``."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="phases")
+    slug = models.SlugField(max_length=50)
+    title = models.CharField(max_length=200)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    feedback = models.CharField(
+        max_length=8, choices=PhaseFeedback.choices, default=PhaseFeedback.LIVE
+    )
+    daily_submission_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Submissions per team, per task, per UTC day in this phase; empty: the "
+        "challenge's.",
+    )
+    max_submissions = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Submissions per team, per task, over the whole phase; empty: no cap.",
+    )
+    final = models.BooleanField(
+        default=False, help_text="This phase's private scores make the standings."
+    )
+    # When the phase's start and end were announced (mail, webhooks: ``challenges.phases``'
+    # tick); null: not yet. A challenge of one phase announces nothing.
+    start_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    end_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["challenge", "start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "slug"], name="phase_slug_unique"),
+            models.UniqueConstraint(
+                fields=["challenge"], condition=Q(final=True), name="one_final_phase"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="phase_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(feedback__in=["live", "blind"]), name="phase_feedback_choice"
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_submission_limit__isnull=True) | Q(daily_submission_limit__gte=1),
+                name="phase_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_submissions__isnull=True) | Q(max_submissions__gte=1),
+                name="phase_max_submissions_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.challenge.slug}/{self.slug}"
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.start <= at < self.end
+
+    @property
+    def is_blind(self) -> bool:
+        return self.feedback == PhaseFeedback.BLIND
 
 
 class Track(models.Model):

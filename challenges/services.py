@@ -221,6 +221,8 @@ def challenge_reveal(
         Challenge.objects.filter(pk=challenge.pk).update(private_revealed=revealed)
         challenge.private_revealed = revealed
         hooks.emit(hooks.ChallengeRevealChanged(challenge_id=challenge.pk))
+        if challenge.phases.filter(feedback="blind").exists():  # its board opens at once
+            hooks.emit(hooks.ChallengePhasesChanged(challenge_id=challenge.pk))
         audit_record(
             actor=actor,
             action="challenge.reveal" if revealed else "challenge.unreveal",

@@ -13,3 +13,4 @@ from jobs.celery import declare_task
 
 HEARTBEAT = declare_task("challenge_platform.tasks.heartbeat", queue="scoring")
 PING = declare_task("challenge_platform.tasks.ping", queue="scoring")
+PHASE_TICK = declare_task("challenge_platform.tasks.phase_tick", queue="scoring")

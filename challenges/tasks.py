@@ -10,6 +10,7 @@ from challenges import task_names
 from jobs.celery import platform_task
 
 from .models import WorkerHeartbeat
+from .phases import phase_transitions_announce
 
 
 @platform_task(
@@ -33,3 +34,15 @@ def ping(*, value: str) -> str:
         hostname=f"ping:{value}", defaults={"seen_at": timezone.now()}
     )
     return value
+
+
+@platform_task(
+    name=task_names.PHASE_TICK,
+    soft_time_limit=50,
+    time_limit=60,
+    every=60.0,
+    beat="phase-tick",
+)
+def phase_tick() -> None:
+    """Announce the phases that started or ended (``challenges.phases``)."""
+    phase_transitions_announce()

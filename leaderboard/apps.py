@@ -23,6 +23,9 @@ class LeaderboardConfig(AppConfig):
         hooks.subscribe(hooks.TaskResultsChanged, receivers.refresh_task_board)
         hooks.subscribe(hooks.ChallengeTeamsChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.ChallengeRevealChanged, receivers.bump_challenge_boards)
+        # A phase's start, end or edit (and the reveal of a blind one) changes what the
+        # boards rank (docs/decisions/0066-phases.md).
+        hooks.subscribe(hooks.ChallengePhasesChanged, receivers.refresh_challenge_boards)
         hooks.subscribe(hooks.StressResultsChanged, receivers.bump_task_boards)
         # A board's cells and robustness say what is queued, running or failed (issue 50).
         hooks.subscribe(hooks.AlgorithmRunFailed, receivers.bump_boards_of_a_failed_run)

@@ -22,8 +22,10 @@ def refresh_task_board(event: hooks.TaskResultsChanged) -> None:
     services.task_leaderboard_refresh(task_id=event.task_id, team_id=event.team_id)
 
 
-def refresh_challenge_boards(event: hooks.ChallengeTeamsChanged) -> None:
-    """A challenge's teams changed: rebuild the boards of all its tasks."""
+def refresh_challenge_boards(
+    event: hooks.ChallengeTeamsChanged | hooks.ChallengePhasesChanged,
+) -> None:
+    """A challenge's teams or phases changed: rebuild the boards of all its tasks."""
     from leaderboard import services
 
     tasks = Task.objects.filter(track__challenge_id=event.challenge_id).values_list("pk", flat=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from challenges import hooks
 from common import board_modes
@@ -42,6 +42,7 @@ from .cache import bumps, interval_jobs, refresh_turns
 from .first_samples import task_samples_store
 from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
+from .phase_boards import board_phase_q, final_phase_q
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
@@ -52,15 +53,23 @@ def history_cache_key(*, task_id: int) -> str:
     return f"leaderboard:history:{task_id}"
 
 
-def ranked_submissions(*, task: Task, post_challenge: bool = False) -> QuerySet[Submission]:
+def ranked_submissions(
+    *, task: Task, post_challenge: bool = False, final: bool = False
+) -> QuerySet[Submission]:
     """What a board of ``task`` ranks: scored submissions, not hidden, of visible teams.
 
-    The challenge's boards (and its final standings) take those made before the end;
-    ``post_challenge=True`` takes those made after, for the post-challenge board.
+    The challenge's boards take those made before the end, of the board's phase
+    (``leaderboard.phase_boards``; one phase: all); ``final=True`` (the standings) those of
+    the final phase; ``post_challenge=True`` those made after, for the post-challenge board.
     """
-    end = task.track.challenge.end
+    challenge = task.track.challenge
+    end = challenge.end
     when = {"created_at__gte": end} if post_challenge else {"created_at__lt": end}
+    phases = Q()
+    if not post_challenge:
+        phases = (final_phase_q if final else board_phase_q)(challenge=challenge)
     return Submission.objects.filter(
+        phases,
         task=task,
         status=SubmissionStatus.SCORED,
         is_hidden=False,
@@ -70,12 +79,12 @@ def ranked_submissions(*, task: Task, post_challenge: bool = False) -> QuerySet[
 
 
 def submission_inputs(
-    *, task: Task, post_challenge: bool = False
+    *, task: Task, post_challenge: bool = False, final: bool = False
 ) -> tuple[list[SubmissionInput], dict[int, Submission]]:
     """The ranking core's inputs for :func:`ranked_submissions`, and those submissions (with
     their team) by id."""
     rows = (
-        ranked_submissions(task=task, post_challenge=post_challenge)
+        ranked_submissions(task=task, post_challenge=post_challenge, final=final)
         .select_related("team")
         .only(*INPUT_FIELDS, "team__name", "scores")
     )

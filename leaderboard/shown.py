@@ -23,6 +23,7 @@ import copy
 from dataclasses import replace
 from typing import Any
 
+from challenges.phases import blind_phase_started_hidden
 from common import board_modes
 from datasets.models import Task
 from scoring.models import Submission
@@ -73,8 +74,19 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
 def hidden_tasks(*, tasks: list[Task], split: str, user: User) -> set[int]:
     """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user`` (the
     transfer matrix withholds their teams' cells, ``leaderboard.transfer``; the results
-    export leaves them out)."""
-    return {task.pk for task in tasks if board_hides(task=task, split=split, user=user)}
+    export leaves them out), and every task of a challenge whose blind phase has started and
+    is not revealed to ``user`` (docs/decisions/0066-phases.md: a team's method's cell would
+    be its blind entry's score)."""
+    blind: dict[int, bool] = {}
+    for task in tasks:
+        challenge = task.track.challenge
+        if challenge.pk not in blind:
+            blind[challenge.pk] = blind_phase_started_hidden(challenge=challenge, user=user)
+    return {
+        task.pk
+        for task in tasks
+        if blind[task.track.challenge_id] or board_hides(task=task, split=split, user=user)
+    }
 
 
 def task_board_for(*, task: Task, split: str, user: User) -> TaskBoard:

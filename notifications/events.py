@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from challenges.models import Challenge, Team, TeamMembership
+from challenges.phases import BLIND_WITHHELD, submission_figures_visible
 from challenges.selectors import teams_closed
 from common import board_modes
 from common.numbers import number_text
@@ -74,6 +75,14 @@ def submission_finished(*, submission_pk: int) -> None:
             f"Your team's submission #{sub.pk} on {sub.task.title} failed:\n\n{sub.error}\n\n{url}"
         )
     elif sub.status == SubmissionStatus.SCORED:
+        if not submission_figures_visible(submission=sub, user=None):
+            topic = Topic.SUBMISSION_SCORED  # a blind phase: scored, and nothing else
+            subject = f"Submission #{sub.pk} on {sub.task.title} scored"
+            body = f"Your team's submission #{sub.pk} on {sub.task.title} is scored. " + (
+                f"{BLIND_WITHHELD[0].upper()}{BLIND_WITHHELD[1:]}.\n\n{url}"
+            )
+            notify_users(topic=topic, user_ids=_member_ids(sub.team), subject=subject, body=body)
+            return
         if board_modes.is_ladder(sub.task.public_board):
             # Its step on the team's ladder is decided by the board's refresh, after this
             # (docs/organizers/ladder.md): the mail is written once the scoring has committed.

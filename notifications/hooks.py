@@ -57,6 +57,15 @@ def on_champion_changed(event: hooks.ChampionChanged) -> None:
     events.champion_changed(task_id=event.task_id, change_id=event.change_id)
 
 
+def on_challenge_phases_changed(event: hooks.ChallengePhasesChanged) -> None:
+    from . import phase_events
+
+    if event.started:
+        phase_events.phase_changed(phase_id=event.started, which="start")
+    if event.ended:
+        phase_events.phase_changed(phase_id=event.ended, which="end")
+
+
 RECEIVERS = (
     (hooks.TeamMemberJoined, on_team_member_joined),
     (hooks.AuditRecorded, on_audit_recorded),
@@ -65,6 +74,7 @@ RECEIVERS = (
     (hooks.SubmissionFinished, on_submission_finished),
     (hooks.TaskDataChanged, on_task_data_changed),
     (hooks.ChampionChanged, on_champion_changed),
+    (hooks.ChallengePhasesChanged, on_challenge_phases_changed),
 )
 
 

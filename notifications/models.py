@@ -70,6 +70,7 @@ class WebhookEvent(models.TextChoices):
     STANDINGS = "standings", "Final standings frozen"
     TASK_DATA = "task_data", "A task's data updated (submissions re-scored)"
     CHAMPION = "champion", "A task's champion changed (the regression gate, or a pin)"
+    PHASE = "phase", "A phase of the challenge started or ended"
 
 
 class Webhook(models.Model):

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from challenges.audit import decision_payload
+from challenges.phases import BLIND_WITHHELD, submission_figures_visible
 from datasets.models import Task
 from datasets.selectors import task_get
 from jobs.api_wait import WAIT_PARAMETER, job_status_answer
@@ -81,6 +82,20 @@ class SubmissionOutputSerializer(serializers.Serializer):
         help_text="The task's public board mode (docs/organizers/ladder.md): plain, ladder or "
         "ladder-bootstrap.",
     )
+    phase = serializers.CharField(
+        source="phase.slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The challenge's phase it arrived in (docs/participants/phases.md); null "
+        "after the end (the post-challenge board).",
+    )
+
+    def _blind(self, submission) -> bool:
+        """A blind phase's entry read by a participant before the reveal: scored, and
+        nothing else (docs/decisions/0066-phases.md)."""
+        return not submission_figures_visible(
+            submission=submission, user=self.context["request"].user
+        )
 
     @extend_schema_field(
         {
@@ -117,6 +132,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         return self._ladder(submission)["team_shown_score"]
 
     def _ladder(self, submission) -> dict:
+        if self._blind(submission):
+            return {"shown_score": None, "climbed": False, "team_shown_score": None}
         return submission_ladder(submission=submission)
 
     @extend_schema_field(
@@ -145,6 +162,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         }
     )
     def get_withheld(self, submission) -> str | None:
+        if self._blind(submission):
+            return BLIND_WITHHELD
         if public_scores_shown(task=submission.task, user=self.context["request"].user):
             return None
         return LADDER_WITHHELD
@@ -164,6 +183,8 @@ class SubmissionOutputSerializer(serializers.Serializer):
         }
     )
     def get_scores(self, submission) -> dict:
+        if self._blind(submission):
+            return {}
         return submission_visible_scores(submission=submission, user=self.context["request"].user)
 
     @extend_schema_field(
@@ -199,7 +220,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     def get_nfr(self, submission) -> float | None:
         """Negative flip rate on the public rows against the task's primary reference (null
         on a ladder board until the reveal: it would give the public score away)."""
-        if submission.status != "scored":
+        if submission.status != "scored" or self._blind(submission):
             return None
         if not public_scores_shown(task=submission.task, user=self.context["request"].user):
             return None
@@ -221,7 +242,7 @@ class SubmissionDetailSerializer(SubmissionOutputSerializer):
         }
     )
     def get_flips(self, submission) -> dict:
-        if submission.status != "scored":
+        if submission.status != "scored" or self._blind(submission):
             return {}
         return submission_reference_flips(submission=submission, user=self.context["request"].user)
 

@@ -33,6 +33,15 @@ class Submission(Job):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="submissions"
     )
+    # The phase open when it arrived (docs/decisions/0066-phases.md); null: after the last
+    # phase's end (the post-challenge board). Never changed by a phase's later edits.
+    phase = models.ForeignKey(
+        "challenge_platform.Phase",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="submissions",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     note = models.CharField(max_length=500, blank=True)
     file = models.FileField(upload_to=submission_path, storage=private_storage, max_length=300)
@@ -118,6 +127,8 @@ class InsightDigest(models.Model):
     def __str__(self) -> str:
         against = f"vs #{self.reference_id}" if self.reference_id else "own"
         return f"digest of #{self.submission_id} ({against})"
+
+
 def reference_path(instance: Reference, filename: str) -> str:
     return f"references/{instance.task.slug}/{filename}"
 

@@ -12,6 +12,7 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
 from challenges.models import Team
+from challenges.phases import phase_open, submission_figures_visible
 from challenges.selectors import is_organizer
 from challenges.split_access import private_visible
 from common import board_modes
@@ -28,7 +29,7 @@ User = AbstractBaseUser | AnonymousUser
 def submission_list(*, user: User, task_slug: str | None = None) -> QuerySet[Submission]:
     """The submissions ``user`` may see, newest first: their teams' ones; organizers all."""
     submissions = Submission.objects.select_related(
-        "task__track__challenge", "team", "uploaded_by", "ladder_step"
+        "task__track__challenge", "team", "uploaded_by", "ladder_step", "phase__challenge"
     ).order_by("-created_at", "-id")
     if not user.is_authenticated:
         return submissions.none()
@@ -81,6 +82,8 @@ def submission_visible_scores(*, submission: Submission, user: User) -> dict[str
     primary metric's shown score, and only for an entry that climbed: no exact figure of
     the public rows."""
     scores = submission.scores or {}
+    if not submission_figures_visible(submission=submission, user=user):
+        return {}  # a blind phase's entry before the reveal: scored, and nothing else
     if not public_scores_shown(task=submission.task, user=user):
         shown = submission_ladder(submission=submission)["shown_score"]
         metric = submission.task.primary_metric
@@ -98,7 +101,12 @@ def submissions_shown(*, submissions: list[Submission], user: User) -> list[Subm
     for s in submissions:
         public = submission_visible_scores(submission=s, user=user).get("public") or {}
         s.shown_public = public.get(s.task.primary_metric)
-        s.ladder = submission_ladder(submission=s)
+        s.blind = not submission_figures_visible(submission=s, user=user)
+        s.ladder = (
+            {"shown_score": None, "climbed": False, "team_shown_score": None}
+            if s.blind
+            else submission_ladder(submission=s)
+        )
         s.laddered = board_modes.is_ladder(s.task.public_board)
     return submissions
 
@@ -128,7 +136,6 @@ def submission_ladder(*, submission: Submission) -> dict[str, object]:
         "climbed": bool(step and step.climbed),
         "team_shown_score": step.shown_score if step is not None else None,
     }
-
 
 
 @dataclass(frozen=True)
@@ -166,9 +173,16 @@ def _daily_usage(submissions: QuerySet[Submission], task: Task, at: datetime | N
         .exclude(status=SubmissionStatus.FAILED)
         .count()
     )
-    return DailyUsage(
-        used=used, limit=task.track.challenge.daily_submission_limit, resets_at=resets_at
-    )
+    return DailyUsage(used=used, limit=_daily_limit(task=task, at=at), resets_at=resets_at)
+
+
+def _daily_limit(*, task: Task, at: datetime | None) -> int:
+    """The open phase's own daily limit, else the challenge's."""
+    challenge = task.track.challenge
+    phase = phase_open(challenge=challenge, at=at)
+    if phase is not None and phase.daily_submission_limit is not None:
+        return phase.daily_submission_limit
+    return challenge.daily_submission_limit
 
 
 def submission_algorithm(*, submission: Submission) -> dict | None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from challenges.phases import BLIND_LADDER, BLIND_WITHHELD, submission_figures_visible
 from challenges.selectors import team_for_user
 from challenges.upload_budget import BUDGET_CODES
 from common import board_modes
@@ -149,11 +150,13 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for split in splits:
         metrics += [name for name in scores[split] if name not in metrics]
     rows = [(name, [scores[split].get(name) for split in splits]) for name in metrics]
+    blind = not submission_figures_visible(submission=submission, user=request.user)
     return render(
         request,
         "scoring/submission_detail.html",
         {
-            "ladder": selectors.submission_ladder(submission=submission),
+            "blind": BLIND_WITHHELD if blind else None,
+            "ladder": BLIND_LADDER if blind else selectors.submission_ladder(submission=submission),
             "laddered": board_modes.is_ladder(submission.task.public_board),
             "exact_shown": selectors.public_scores_shown(task=submission.task, user=request.user),
             "submission": submission,
@@ -168,7 +171,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "poll_url": reverse("api-submission-detail", kwargs={"pk": submission.pk}),
             "made_by": selectors.submission_algorithm(submission=submission),
             "reference_flips": submission_reference_flips(submission=submission, user=request.user)
-            if submission.status == SubmissionStatus.SCORED
+            if submission.status == SubmissionStatus.SCORED and not blind
             else {},
         },
     )

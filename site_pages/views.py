@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from challenges import rules, selectors
 from challenges.markdown import stored_html
 from challenges.models import Challenge, Team
+from challenges.phases import is_multi_phase, phase_rows
 from scoring.selectors import submissions_shown
 from standings.selectors import writeup_for_team, writeup_visible
 
@@ -30,6 +31,9 @@ def challenge_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "rules_required": rules.rules_required(challenge=challenge),
             "rules_accepted": rules.rules_accepted(challenge=challenge, user=request.user),
             "teams_closed": selectors.teams_closed(challenge=challenge),
+            "phases": phase_rows(challenge=challenge)
+            if is_multi_phase(challenge=challenge)
+            else None,
         },
     )
 
@@ -45,7 +49,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         submissions_shown(  # what the reader may see of each public score
                             # (docs/organizers/ladder.md)
             submissions=list(
-                team.submissions.select_related("task__track__challenge", "ladder_step")
+                team.submissions.select_related("task__track__challenge", "ladder_step", "phase")
                 .order_by("-created_at")[:200]
             ),
             user=request.user,
@@ -65,6 +69,10 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if is_member
             else None,
             "teams_closed": selectors.teams_closed(challenge=team.challenge),
+            # A challenge of several phases: what is open now, entries per phase (0066).
+            "phases": phase_rows(challenge=team.challenge)
+            if is_multi_phase(challenge=team.challenge)
+            else None,
             # the page links a write-up only where there is one the reader may open
             "writeup": None if team.is_baseline else writeup_for_team(team=team),
             "writeup_visible": writeup_visible(team=team, user=request.user),

@@ -23,6 +23,7 @@ from django.utils import timezone
 from challenges import hooks
 from challenges.audit import audit_record, reason_check
 from challenges.models import Challenge, Team, TeamMembership, Track
+from challenges.phases import phases_end_at
 from challenges.upload_budget import (
     refused_as,
     team_upload_lock,
@@ -108,7 +109,8 @@ def _task_board(
     (score, rank, submitted at), what its score adds to the track's mean, the submission ranked
     (whose predictions P(first) resamples) and, on a ladder board, what moves those resamples from
     its exact value to its shown one."""
-    inputs, by_id = submission_inputs(task=task)  # made before the end: the board's rule
+    # made before the end, of the final phase (docs/decisions/0066-phases.md)
+    inputs, by_id = submission_inputs(task=task, final=True)
     laddered = split != "private" and task_board_mode(task) != board_modes.PLAIN
     if split == "private":
         ranked = rank_entries(private_entries(inputs, max_final=max_final))
@@ -460,6 +462,7 @@ def challenge_end_now(
             before = {"end": locked.end}
             locked.end = now
             locked.save(update_fields=["end"])
+            phases_end_at(challenge=locked, at=now)  # several phases: the open one ends now
             audit_record(
                 actor=actor,
                 action="challenge.end_now",

@@ -116,6 +116,7 @@ def submit_as_team(*, ending: Ending, predictions: Path) -> str:
                 file=StagedFile(handle, predictions, name=name),
                 note=run_note(run=run),
                 scored=scored,
+                arrived_in=run.phase,
             )
 
     return _submitted(ending, create, refused="the predictions were not submitted")

@@ -42,6 +42,7 @@ from jobs import lifecycle
 from jobs.cancel import JobAlreadyFinished, job_cancel
 from jobs.holders import when_holder_lost
 from scoring.selectors import submission_daily_usage
+from scoring.services.upload import SubmissionRefused, arrival_phase, submission_phase
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def run_create(
         limits=dict(limits) if limits is not None else profile.limits(options=options).as_dict(),
         seed=int(settings.ALGORITHM_SEED) if seed is None else seed,
         reproduces=reproduces,
+        phase=arrival_phase(task=task),
     )
     lifecycle.publish_job_after_commit(profile.job_type, pk=run.pk)
     if audit:
@@ -206,6 +208,10 @@ def _check_participant(*, team: Team, tasks: list[Task]) -> None:
             "submits, so it cannot run before then.",
             403,
         )
+    try:  # between two phases an algorithm run is refused as an upload is
+        submission_phase(challenge=challenge)
+    except SubmissionRefused as refused:
+        raise AlgorithmRefused(refused.code, refused.message, refused.http_status) from None
 
 
 def _check_queue_room(*, team: Team, adding: int) -> None:

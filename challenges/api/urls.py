@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import phases, views
 
 urlpatterns = [
     path("", views.ApiIndexApi.as_view(), name="api-index"),
@@ -16,4 +16,10 @@ urlpatterns = [
     ),
     path("challenges/<slug:slug>/teams/", views.TeamCreateApi.as_view(), name="api-team-create"),
     path("teams/join/", views.TeamJoinApi.as_view(), name="api-team-join"),
+    path(
+        "challenges/<slug:slug>/phases/",
+        phases.ChallengePhasesApi.as_view(),
+        name="api-challenge-phases",
+    ),
+    path("phases/<int:pk>/", phases.PhaseUpdateApi.as_view(), name="api-phase-update"),
 ]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import algorithms, boards, config, release, robustness, rules, standings
+from . import algorithms, boards, config, phases, release, robustness, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError, segment
 from .output import (
     OPIS_NOTE,
@@ -188,7 +188,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     fields = {"note": args.note} if args.note else {}
     submission = client.upload(f"tasks/{segment(args.task)}/submissions/", file=path, fields=fields)
     if not args.json:
-        print(f"Submission {submission['id']} to {submission['task']}: {submission['status']}")
+        where = f"{submission['task']}{phases.phase_words(submission)}"
+        print(f"Submission {submission['id']} to {where}: {submission['status']}")
     waits = args.wait and submission["status"] not in FINAL_STATUSES
     # Asked while the file is scored, not once the score is there: the scores print at once.
     primary = None
@@ -200,6 +201,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         _print_json(submission)
     elif submission["status"] == "scored":
         _print_scores(submission, primary=primary)
+        phases.withheld_note(submission)
     if submission["status"] == "failed":
         raise CliError(f"submission {submission['id']} failed: {submission['error']}")
     return 0
@@ -570,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
     rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
+    phases.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
     release.add_parser(commands, common, as_json, handler=cmd_release_check)
     return parser
 

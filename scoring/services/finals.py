@@ -12,6 +12,7 @@ from django.utils import timezone
 from challenges import hooks
 from challenges.audit import hidden_set
 from challenges.models import Team, TeamMembership
+from challenges.phases import is_multi_phase, phase_final
 from scoring.models import Submission, SubmissionStatus
 from scoring.services.upload import SubmissionRefused
 
@@ -71,6 +72,16 @@ def _check_final_allowed(*, submission: Submission, limit: int) -> None:
     if submission.is_hidden:
         raise SubmissionRefused(
             "hidden", f"Submission #{submission.pk} was hidden by the organizers.", 403
+        )
+    challenge = submission.task.track.challenge
+    final_phase = phase_final(challenge=challenge) if is_multi_phase(challenge=challenge) else None
+    if final_phase is not None and submission.phase_id != final_phase.pk:
+        raise SubmissionRefused(
+            "not_final_phase",
+            f"Submission #{submission.pk} was not made in the final phase "
+            f"(“{final_phase.title}”): the final entries are chosen among that phase's "
+            "(docs/participants/phases.md).",
+            409,
         )
     others = list(
         Submission.objects.filter(

@@ -24,7 +24,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from challenges.models import Challenge, Team
+from challenges.models import Challenge, Phase, Team
+from challenges.phases import phase_open
 from challenges.rules import rules_gate
 from challenges.selectors import team_for_user
 from challenges.upload_budget import (
@@ -62,6 +63,7 @@ def submission_admission_check(
     task: Task,
     user: AbstractBaseUser | AnonymousUser,
     declared_bytes: int | None = None,
+    arrived_in: Phase | None = None,
 ) -> Team:
     """The refusals that need no byte of the file: not logged in, rules not accepted, no team
     (or a hidden one), challenge not open, a declared body over the size cap, today's limit
@@ -69,20 +71,21 @@ def submission_admission_check(
 
     Views call it before the upload body is read (a refused upload costs the server nothing,
     however large it is); :func:`submission_create` calls it again. Returns the team that
-    would submit.
+    would submit. ``arrived_in``: the phase an algorithm run was queued in (its submission
+    belongs to it, whenever the run ends).
     """
     if not user.is_authenticated:
         raise SubmissionRefused("not_authenticated", "Log in to submit.", 401)
     challenge = task.track.challenge
     rules_gate(challenge=challenge, user=user)  # RulesNotAccepted: 403 / the rules page
     team = _submitting_team(user=user, challenge=challenge)
-    _check_open(challenge)
+    phase = submission_phase(challenge=challenge, arrived_in=arrived_in)
     limit = settings.SUBMISSION_MAX_BYTES
     if declared_bytes is not None and declared_bytes > limit + MULTIPART_SLACK_BYTES:
         raise SubmissionRefused(
             "too_large", f"The upload is larger than the limit of {byte_size(limit)}.", 413
         )
-    _check_daily_limit(team=team, task=task, user=user)  # early refusal; repeated under locks
+    _check_daily_limit(team=team, task=task, user=user, phase=phase)  # repeated under locks
     with refused_as(SubmissionRefused):
         upload_rate_check(team=team)
         if declared_bytes is not None:
@@ -145,6 +148,7 @@ def submission_create(
     note: str = "",
     idempotency_key: str = "",
     scored: Scored | None = None,
+    arrived_in: Phase | None = None,
 ) -> Submission:
     """Check the upload cheaply, store it and queue it for scoring once committed.
 
@@ -162,11 +166,15 @@ def submission_create(
     output check aligned), every check and the stored file are the same, and the submission
     is scored in the transaction that creates it instead of queued (no second job, no
     second parse); queued as without it when that fails (:func:`submission_score_here`).
+
+    The submission records the phase open at its arrival (``arrived_in``: a run's, the one
+    open when it was queued); none after the last phase's end (the post-challenge board).
     """
     replay = submission_replay(task=task, user=user, idempotency_key=idempotency_key)
     if replay is not None:
         return replay
-    team = submission_admission_check(task=task, user=user)
+    team = submission_admission_check(task=task, user=user, arrived_in=arrived_in)
+    phase = submission_phase(challenge=task.track.challenge, arrived_in=arrived_in)
     with refused_as(SubmissionRefused):
         upload_rate_take(team=team)
     file_format = _sniff(file)
@@ -179,6 +187,7 @@ def submission_create(
         task=task,
         team=team,
         uploaded_by=user,
+        phase=phase,
         note=note.strip()[:500],
         original_name=(file.name or "")[-255:],
         file_format=file_format,
@@ -203,7 +212,7 @@ def submission_create(
                     "You left the team while the file was uploading; nothing was submitted.",
                     403,
                 )
-            _check_daily_limit(team=team, task=task, user=user)
+            _check_daily_limit(team=team, task=task, user=user, phase=phase)
             with refused_as(SubmissionRefused):  # under the team's lock: the last room once
                 upload_quota_check(team=team, adding_bytes=submission.file_size)
             _queue(submission, scored=scored)
@@ -243,6 +252,7 @@ def submission_create_for_job(
             task=task,
             team=team,
             uploaded_by=None,
+            phase=arrival_phase(task=task),
             note=note[:500],
             original_name=predictions.name[-255:],
             file_format=file_format,
@@ -287,9 +297,13 @@ def _submitting_team(*, user: AbstractBaseUser, challenge: Challenge) -> Team:
     return team
 
 
-def _check_open(challenge: Challenge) -> None:
-    """Refused before the start. After the end uploads still count: the task is a benchmark
-    then, and they go to its post-challenge board, never into the final standings."""
+def submission_phase(*, challenge: Challenge, arrived_in: Phase | None = None) -> Phase | None:
+    """The phase an upload arriving now belongs to; refused before the start (``not_open``)
+    and between two phases (``no_open_phase``). After the end uploads still count: the task
+    is a benchmark then, and they go to its post-challenge board (no phase), never into the
+    final standings. ``arrived_in`` (an algorithm run's phase) is kept as it is."""
+    if arrived_in is not None:
+        return arrived_in
     now = timezone.now()
     if now < challenge.start:
         raise SubmissionRefused(
@@ -298,6 +312,27 @@ def _check_open(challenge: Challenge) -> None:
             "submissions are accepted from then on.",
             403,
         )
+    if now >= challenge.end:
+        return None
+    phase = phase_open(challenge=challenge, at=now)
+    if phase is None:
+        following = challenge.phases.filter(start__gt=now).order_by("start").first()
+        when = (
+            f" The next phase opens on {following.start:%Y-%m-%d %H:%M} UTC." if following else ""
+        )
+        raise SubmissionRefused(
+            "no_open_phase", "No phase of the challenge is open now." + when, 403
+        )
+    return phase
+
+
+def arrival_phase(*, task: Task) -> Phase | None:
+    """The phase a job arriving now belongs to (an algorithm run, the baseline's submission):
+    the one open now, if any; none after the end."""
+    challenge = task.track.challenge
+    if timezone.now() >= challenge.end:
+        return None
+    return phase_open(challenge=challenge)
 
 
 def _sniff(file: File) -> str:
@@ -348,9 +383,24 @@ def _sniff(file: File) -> str:
     return "csv"
 
 
-def _check_daily_limit(*, team: Team, task: Task, user: AbstractBaseUser) -> None:
+def _check_daily_limit(
+    *, team: Team, task: Task, user: AbstractBaseUser, phase: Phase | None = None
+) -> None:
     """The daily limit, per team and per person (docs/decisions/0021-one-entry-per-person.md, "Team
-    hopping")."""
+    hopping"), and the phase's cap over its whole span (``max_submissions``)."""
+    if phase is not None and phase.max_submissions is not None:
+        made = (
+            Submission.objects.filter(team=team, task=task, phase=phase)
+            .exclude(status=SubmissionStatus.FAILED)
+            .count()
+        )
+        if made >= phase.max_submissions:
+            raise SubmissionRefused(
+                "max_submissions",
+                f"Your team has made its {phase.max_submissions} submissions for this task in "
+                f"the phase “{phase.title}”. Failed submissions do not count.",
+                403,
+            )
     usage = submission_daily_usage(team=team, task=task)
     if usage.used >= usage.limit:
         raise SubmissionRefused(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from challenges.phases import submission_figures_visible
 from scoring.insight import submission_final_selection, submission_insight
 from scoring.models import Submission, SubmissionStatus
 
@@ -24,7 +25,10 @@ def submission_insight_panel(context: template.Context, submission: Submission) 
     return {
         "submission": submission,
         "task": submission.task,
-        "insight": submission_insight(submission=submission, user=user),
+        # A blind phase's entry before the reveal: no figure (docs/decisions/0066-phases.md).
+        "insight": submission_insight(submission=submission, user=user)
+        if submission_figures_visible(submission=submission, user=user)
+        else None,
         "final": submission_final_selection(submission=submission, user=user)
         if show_final
         else None,

@@ -32,6 +32,7 @@ PERMISSIONS = {
     "account.EmailAddress": (True, True, True),
     "challenge_platform.Challenge": (True, True, True),
     "challenge_platform.Track": (True, True, True),
+    "challenge_platform.Phase": (True, True, False),  # a phase holds its entries
     "challenge_platform.Team": (True, True, True),
     "challenge_platform.RulesAcceptance": (False, False, False),
     "challenge_platform.WorkerHeartbeat": (False, False, False),

@@ -200,3 +200,32 @@ def test_the_demo_s_boards_are_ladder_boards_by_default(builders, baselines, set
     load_demo()
     assert set(Task.objects.values_list("public_board", flat=True)) == {"ladder"}
     assert "**Ladder boards.**" in Challenge.objects.get(slug="demo").description
+
+
+def test_the_demo_runs_a_development_phase_then_a_blind_final_phase(builders, baselines) -> None:
+    """Two phases (docs/participants/phases.md), made once: a second run, and a run over a
+    demo made before phases (its one phase, main, with an entry in it), end the same."""
+    from challenges.models import Phase
+    from challenges.phases import phase_current
+
+    load_demo()
+    challenge = Challenge.objects.get(slug="demo")
+    dev, final = challenge.phases.order_by("start")
+    assert (dev.slug, dev.feedback, dev.final) == ("dev", "live", False)
+    assert (final.slug, final.feedback, final.final) == ("final", "blind", True)
+    assert dev.start == challenge.start and final.end == challenge.end == challenge.reveal_at
+    assert dev.end == final.start and phase_current(challenge=challenge) == dev
+    assert "**Two phases.**" in challenge.description
+    load_demo()
+    assert Phase.objects.filter(challenge=challenge).count() == 2
+
+    # A demo database from before phases: one phase, main, as the migration made it.
+    final.delete()
+    Phase.objects.filter(pk=dev.pk).update(slug="main", end=challenge.end, final=True)
+    out, _ = load_demo()
+    assert "runs in two phases" in out
+    slugs = list(challenge.phases.order_by("start").values_list("slug", "pk"))
+    assert slugs[0] == ("dev", dev.pk), "the old phase (and its entries) becomes dev"
+    assert [slug for slug, _ in slugs] == ["dev", "final"]
+    challenge.refresh_from_db()
+    assert challenge.description.count("**Two phases.**") == 1

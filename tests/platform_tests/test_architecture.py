@@ -38,6 +38,7 @@ EXPECTED_BEAT = {
     "notifications-tick": "notifications.tasks.notifications_tick",
     "finish-due-challenges": "standings.tasks.finish_due_challenges",
     "worker-heartbeat": "challenge_platform.tasks.heartbeat",
+    "phase-tick": "challenge_platform.tasks.phase_tick",
     "republish-lost-jobs": "jobs.tasks.republish_lost_jobs",
 }
 

@@ -131,6 +131,7 @@ def test_each_event_is_a_frozen_typed_payload_with_its_rule():
         "AlgorithmRunScored",
         "AlgorithmRunFailed",
         "ChampionChanged",
+        "ChallengePhasesChanged",
     }
     after_commit = {e.__name__ for e in events if e.when is hooks.When.AFTER_COMMIT}
     assert after_commit == {"ChallengeFinished"}

@@ -36,6 +36,7 @@ SUBMISSION_KEYS = {
     "row_count",
     "file_format",
     "is_final",
+    "phase",
     "uploaded_by",
     "algorithm",  # null for an uploaded file (tests/algorithms_tests/test_task_folder.py)
     "is_hidden",

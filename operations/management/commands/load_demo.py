@@ -23,6 +23,7 @@ from django.utils import timezone
 from algorithms.models import ACTIVE, BaselineRun
 from algorithms.services.baseline import baselines_queue_for_challenge
 from challenges.models import Challenge, Team, Track
+from challenges.phases import phase_create, phase_update
 from common import board_modes
 from datasets import demo as demo_tasks
 from datasets.demo import DemoSourceUnavailable
@@ -110,6 +111,52 @@ def challenge_description() -> str:
     )
 
 
+PHASES_NOTE = """
+**Two phases.** The challenge runs in a **development phase** (two thirds of its time),
+where your entries are scored and ranked as you send them, then a **blind final phase**,
+where they are scored on the test rows held back from the public board but you see nothing
+of their scores until the organizers reveal the results; the final phase's entries make
+the standings. Your team's page and `chal phases demo` show what is open now.
+"""
+
+
+def demo_phases_ensure(*, challenge: Challenge) -> bool:
+    """Divide the demo challenge into a live development phase and a blind final phase
+    (docs/participants/phases.md), once: only while it has its one phase, ``main`` (a new
+    demo, or one made before phases; that phase, and every entry in it, becomes ``dev``).
+    True when it was divided now."""
+    phases = list(challenge.phases.all())
+    if [phase.slug for phase in phases] != ["main"]:
+        return False
+    split = challenge.start + (challenge.end - challenge.start) * 2 / 3
+    end = challenge.end
+    reason = "the demo challenge runs in two phases"
+    phase_update(
+        phase=phases[0],
+        actor=None,
+        values={"slug": "dev", "title": "Development phase", "end": split, "final": False},
+        reason=reason,
+    )
+    phase_create(
+        challenge=challenge,
+        actor=None,
+        values={
+            "slug": "final",
+            "title": "Final phase",
+            "start": split,
+            "end": end,
+            "feedback": "blind",
+            "final": True,
+        },
+        reason=reason,
+    )
+    if PHASES_NOTE.strip() not in challenge.description:
+        challenge.refresh_from_db()
+        challenge.description = f"{challenge.description.rstrip()}\n{PHASES_NOTE}"
+        challenge.save(update_fields=["description", "description_html"])
+    return True
+
+
 class Command(BaseCommand):
     help = "Create (or complete) the demo challenge from public data; safe to run twice."
 
@@ -154,6 +201,8 @@ class Command(BaseCommand):
             )
             if created:
                 self.stdout.write(f"created the challenge '{challenge.slug}'")
+            if demo_phases_ensure(challenge=challenge):
+                self.stdout.write("the demo challenge runs in two phases: dev, then final")
             tracks: dict[str, Track | None] = {}
             for order, demo_track in enumerate(demo_tasks.DEMO_TRACKS):
                 slug = demo_track.slug
