@@ -1,0 +1,285 @@
+"""Simultaneous confidence sets for every rank on a board, and its tiers.
+
+The procedure is Mogstad, Romano, Shaikh and Wilhelm, "Inference for Ranks with
+Applications to Mobility across Neighbourhoods and Academic Achievement across Countries",
+Review of Economic Studies (2023/2024), section "simultaneous confidence sets for all ranks"
+(R's ``csranks``: ``csranks(..., simul=TRUE, cstype="two-sided", stepdown=TRUE)``), with a
+nonparametric bootstrap of the board's own units in place of ``csranks``' normal draws.
+
+Ranks
+    With true scores ``theta`` (higher is better), entry ``j``'s rank is
+    ``1 + #{k: theta_k > theta_j}``: entries tied in truth share the better rank.
+
+Tests
+    For every ordered pair ``(j, k)``, ``j != k``, the hypothesis ``H_jk: theta_j <= theta_k``
+    is tested with ``T_jk = (est_j - est_k) / se_jk``, ``se_jk`` the bootstrap standard
+    deviation of ``est_j - est_k``. The critical value for a set ``I`` of pairs is the
+    ``1 - alpha`` quantile (the ``ceil((1 - alpha) B)``-th smallest of ``B``) of the bootstrap's
+    ``max_{(j,k) in I} ((rep_j - rep_k) - (est_j - est_k)) / se_jk``. Since ``I`` starts with
+    both ``(j, k)`` and ``(k, j)``, the first step is the two-sided test of every pair.
+    Step-down (the paper's Algorithm, Romano and Wolf 2005): reject every ``H_jk`` in ``I``
+    with ``T_jk`` above the critical value of ``I``, remove them from ``I``, recompute the
+    critical value on what is left, and stop when a step rejects nothing. The family-wise
+    error is at most ``alpha`` asymptotically, so with probability at least ``1 - alpha``
+    *every* rejection is right at once.
+
+Rank sets
+    ``low_j = 1 + #{k: H_kj rejected}`` (entries shown better than ``j``) and
+    ``high_j = p - #{k: H_jk rejected}`` (entries ``j`` is shown better than). When no
+    rejection is wrong, every entry's true rank lies in its set: the sets hold jointly.
+
+Exact ties
+    Entries whose replicates and estimates are identical (identical per-unit scores: the same
+    predictions) are computed once and share one set: their difference is exactly 0 in every
+    draw and is never significant. A pair whose difference does not move across the draws
+    (``se_jk`` zero up to rounding) is left out of the maximum: it is separated when the
+    difference is not zero (every unit says the same), never otherwise.
+
+Tiers (:func:`rank_tiers`)
+    The union of the rank sets falls into disjoint blocks of ranks; a tier is the entries
+    whose sets lie in one block, the blocks in order. Two entries in different tiers have
+    disjoint sets (the upper one's ``high`` below the lower one's ``low``), so whenever the
+    sets hold, every entry of an earlier tier is truly better than every entry of a later
+    one: the tiers' order holds with the same ``1 - alpha`` as the sets. Inside a tier,
+    entries are chained by overlapping sets; two of them may still be separable from each
+    other (the chain joins them), so a tier is "not told apart from its neighbours", never
+    "all equal".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from leaderboard.core.resampling import fill_counts, resample_counts, resample_streams
+
+__all__ = [
+    "RankSets",
+    "rank_sets_from_replicates",
+    "rank_tiers",
+    "simultaneous_rank_sets",
+]
+
+_CELLS = 2**23  # draws x pairs held at once
+_DRAW_ROWS = 2**22  # draws x units of counts drawn at once when not kept
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RankSets:
+    """The sets, and which entry was shown better than which (``better[j, k]``)."""
+
+    sets: tuple[tuple[int, int], ...]
+    better: np.ndarray  # (p, p) bool: entry j shown better than entry k (H_jk rejected)
+    critical: tuple[float, ...]  # the critical value of each step-down step
+
+
+def _checked_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be between 0 and 1")
+    return alpha
+
+
+def simultaneous_rank_sets(
+    *,
+    scores: np.ndarray | Sequence[Sequence[float]],
+    alpha: float = 0.05,
+    draws: int = 1000,
+    seed: int = 0,
+) -> list[tuple[int, int]]:
+    """Simultaneous ``1 - alpha`` confidence sets ``(low, high)`` for every entry's rank, 1 the
+    best (module docstring). ``scores`` is entries x units; an entry's score is the mean of
+    its row, higher is better. The units are resampled ``draws`` times with the boards'
+    own draws (``resampling``: child ``b`` of ``SeedSequence(seed)`` draws resample ``b``).
+    ValueError on a matrix that is not 2-D, finite, with at least one entry and two units."""
+    matrix = np.asarray(scores, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError("scores must be a 2-D array: entries x units")
+    p, n = matrix.shape
+    if p < 1:
+        raise ValueError("at least one entry is needed")
+    if n < 2:
+        raise ValueError("at least two units are needed")
+    if not np.isfinite(matrix).all():
+        raise ValueError("scores must be finite")
+    _checked_alpha(alpha)
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError("draws must be a positive integer")
+    unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    estimates = unique.mean(axis=1)
+    replicates = _resampled_means(unique, seed=seed, draws=int(draws))
+    result = _rank_sets(estimates, replicates, alpha, np.bincount(inverse))
+    return [result.sets[i] for i in inverse]
+
+
+def _resampled_means(unique: np.ndarray, *, seed: int, draws: int) -> np.ndarray:
+    """(draws x entries) means of the resampled units (the row bootstrap's counts)."""
+    n = unique.shape[1]
+    counts = resample_counts(seed=seed, n_resamples=draws, n=n)
+    if counts is not None:
+        return (counts @ unique.T) / n
+    out = np.empty((draws, unique.shape[0]))
+    streams = resample_streams(seed=seed, n_resamples=draws)
+    step = max(1, _DRAW_ROWS // n)
+    for b0 in range(0, draws, step):
+        out[b0 : b0 + step] = (fill_counts(streams[b0 : b0 + step], n) @ unique.T) / n
+    return out
+
+
+def rank_sets_from_replicates(
+    *, estimates: np.ndarray, replicates: np.ndarray, alpha: float = 0.05
+) -> RankSets:
+    """The rank sets from the point estimates (p, higher is better) and the bootstrap's
+    replicates of them (draws x p), e.g. a board's paired bootstrap samples (oriented so
+    that higher is better). Identical entries (same estimate and replicates) share a set."""
+    est = np.asarray(estimates, dtype=np.float64)
+    reps = np.asarray(replicates, dtype=np.float64)
+    if est.ndim != 1 or reps.ndim != 2 or reps.shape[1] != est.shape[0]:
+        raise ValueError("replicates must be draws x entries, estimates one per entry")
+    if est.shape[0] < 1 or reps.shape[0] < 1:
+        raise ValueError("at least one entry and one draw are needed")
+    if not (np.isfinite(est).all() and np.isfinite(reps).all()):
+        raise ValueError("estimates and replicates must be finite")
+    alpha = _checked_alpha(alpha)
+    stacked = np.vstack([est[None, :], reps])
+    _, first, inverse = np.unique(stacked.T, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    result = _rank_sets(est[first], reps[:, first], alpha, np.bincount(inverse))
+    better = result.better[np.ix_(inverse, inverse)]
+    return RankSets(
+        sets=tuple(result.sets[i] for i in inverse), better=better, critical=result.critical
+    )
+
+
+def _rank_sets(est: np.ndarray, reps: np.ndarray, alpha: float, weight: np.ndarray) -> RankSets:
+    """The step-down on distinct entries; ``weight`` counts the identical copies of each."""
+    u = est.shape[0]
+    p = int(weight.sum())
+    jj, kk = np.triu_indices(u, k=1)
+    diff = est[jj] - est[kk]  # est_j - est_k per unordered pair j < k
+    centred = reps - est[None, :]
+    scale = 1e-12 * (1.0 + float(np.abs(reps).max()) + float(np.abs(est).max()))
+    sd, flat = _pair_sd(reps, jj, kk, scale)
+    inv_sd = np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, sd))
+    t = diff * inv_sd
+    fwd_rej = flat & (diff > scale)  # j better than k, without doubt
+    bwd_rej = flat & (diff < -scale)
+    fwd_in = ~flat  # H_jk (theta_j <= theta_k) still in I
+    bwd_in = ~flat  # H_kj
+    critical: list[float] = []
+    order = math.ceil((1 - alpha) * reps.shape[0] - 1e-9)
+    draws = np.arange(reps.shape[0])
+    low = centred.astype(np.float32)  # the maxima's search; each max is then taken in float64
+    maxima = np.full(reps.shape[0], -np.inf)
+    arg = np.zeros(reps.shape[0], dtype=np.int64)  # the pair of each draw's max, signed
+    while fwd_in.any() or bwd_in.any():
+        _maxima_into(maxima, arg, draws, (centred, low), jj, kk, inv_sd, fwd_in, bwd_in)
+        c = float(np.partition(maxima, order - 1)[order - 1])
+        critical.append(c)
+        new_fwd = fwd_in & (t > c)
+        new_bwd = bwd_in & (-t > c) & ~fwd_rej & ~new_fwd
+        if not (new_fwd.any() or new_bwd.any()):
+            break
+        fwd_rej |= new_fwd
+        bwd_rej |= new_bwd
+        fwd_in &= ~new_fwd
+        bwd_in &= ~new_bwd
+        # I only shrinks: a draw's max moves only when the pair it came from left I.
+        pair, forward = np.abs(arg) - 1, arg > 0
+        draws = np.flatnonzero(np.where(forward, new_fwd[pair], new_bwd[pair]))
+    better = np.zeros((u, u), dtype=bool)
+    better[jj[fwd_rej], kk[fwd_rej]] = True
+    better[kk[bwd_rej], jj[bwd_rej]] = True
+    shown_above = (better * weight[:, None]).sum(axis=0)  # weighted count of k better than j
+    shown_below = (better * weight[None, :]).sum(axis=1)
+    sets = tuple((1 + int(a), p - int(b)) for a, b in zip(shown_above, shown_below, strict=True))
+    return RankSets(sets=sets, better=better, critical=tuple(critical))
+
+
+def _pair_sd(
+    reps: np.ndarray, jj: np.ndarray, kk: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: the standard deviation of ``rep_j - rep_k`` over the draws (from the
+    replicates' covariance), and whether the difference does not move at all (its range
+    over the draws within rounding, checked on the few pairs whose variance is ~0)."""
+    centred = reps - reps.mean(axis=0)
+    cov = (centred.T @ centred) / reps.shape[0]
+    own = np.diag(cov)
+    var = own[jj] + own[kk] - 2 * cov[jj, kk]
+    suspect = np.flatnonzero(var <= 1e-9 * (own[jj] + own[kk]) + scale * scale)
+    flat = np.zeros(jj.shape[0], dtype=bool)
+    if suspect.size:
+        d = reps[:, jj[suspect]] - reps[:, kk[suspect]]
+        flat[suspect] = d.max(axis=0) - d.min(axis=0) <= scale
+        exact = d - d.mean(axis=0)
+        var[suspect] = (exact * exact).mean(axis=0)
+    return np.sqrt(np.maximum(var, 0.0)), flat
+
+
+def _maxima_into(
+    maxima: np.ndarray,
+    arg: np.ndarray,
+    draws: np.ndarray,
+    values: tuple[np.ndarray, np.ndarray],
+    jj: np.ndarray,
+    kk: np.ndarray,
+    inv_sd: np.ndarray,
+    fwd_in: np.ndarray,
+    bwd_in: np.ndarray,
+) -> None:
+    """For the ``draws`` given: the max over the pairs left in I of the studentized centred
+    difference (``maxima``), and where it came from (``arg``: pair + 1, negative for the
+    reversed pair). A pair with both directions in I counts its absolute value. The pair
+    of each draw's max is searched in float32 (``values``' second), its value then taken
+    in float64 from the first: a near-equal pair may be picked in place of the largest,
+    moving the max by about 1e-7 of itself, far below the bootstrap's own noise."""
+    if draws.size == 0:
+        return
+    centred, low = values
+    maxima[draws] = -np.inf
+    groups = (
+        (np.flatnonzero(fwd_in & bwd_in), 0),
+        (np.flatnonzero(fwd_in & ~bwd_in), 1),
+        (np.flatnonzero(bwd_in & ~fwd_in), -1),
+    )
+    for idx, sign in groups:
+        if idx.size == 0:
+            continue
+        j, k = jj[idx], kk[idx]
+        w = (inv_sd[idx] * (sign or 1)).astype(np.float32)
+        step = max(1, _CELLS // idx.size)
+        for b0 in range(0, draws.size, step):
+            rows = draws[b0 : b0 + step]
+            part = low[rows]
+            z = np.take(part, j, axis=1)
+            z -= np.take(part, k, axis=1)
+            z *= w
+            if sign == 0:
+                np.abs(z, out=z)
+            where = np.argmax(z, axis=1)
+            pick = (rows, j[where]), (rows, k[where])
+            value = (centred[pick[0]] - centred[pick[1]]) * inv_sd[idx][where] * (sign or 1)
+            direction = np.sign(value) if sign == 0 else np.full(rows.size, sign)
+            if sign == 0:
+                value = np.abs(value)
+            gain = value > maxima[rows]
+            maxima[rows[gain]] = value[gain]
+            arg[rows[gain]] = (np.where(direction >= 0, 1, -1) * (idx[where] + 1))[gain]
+
+
+def rank_tiers(rank_sets: Sequence[tuple[int, int] | None]) -> list[list[int]]:
+    """The tiers (module docstring) as lists of indices into ``rank_sets``, best tier first,
+    each in input order; entries without a set (None: baselines, unranked) are in none."""
+    spans = sorted((int(s[0]), int(s[1]), i) for i, s in enumerate(rank_sets) if s is not None)
+    tiers: list[list[int]] = []
+    reach = 0
+    for low, high, i in spans:
+        if not tiers or low > reach:
+            tiers.append([])
+        tiers[-1].append(i)
+        reach = max(reach, high)
+    return [sorted(tier) for tier in tiers]
