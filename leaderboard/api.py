@@ -22,6 +22,7 @@ from .boards import track_board_cached
 from .cache import board_cache
 from .first import comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
+from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
 
 
@@ -59,6 +60,18 @@ class TaskEntrySerializer(serializers.Serializer):
     rank_low = serializers.IntegerField(allow_null=True)
     rank_high = serializers.IntegerField(allow_null=True)
     tied_with_best = serializers.BooleanField()
+    rank_set = serializers.SerializerMethodField(
+        help_text="[low, high]: a simultaneous 95% confidence set for the entry's rank (every "
+        "entry's set holds at once; docs/developers/benchmark-statistics.md). rank_low and "
+        "rank_high are the per-entry range. Null: a baseline or reference, not computed yet, "
+        "or withheld (see withheld)."
+    )
+    tier = serializers.IntegerField(
+        allow_null=True,
+        default=None,
+        help_text="The entry's tier (1 = best): tiers are the blocks of overlapping rank sets, "
+        "so every entry of a tier is better than every entry of a later tier, jointly at 95%.",
+    )
     reference = serializers.CharField(
         allow_null=True, help_text="The reference's name (rank null); null for a team."
     )
@@ -135,6 +148,9 @@ class TaskEntrySerializer(serializers.Serializer):
         "team's entry on a ladder board's public split, for a reader who may not see exact "
         "public scores, until the reveal (docs/organizers/ladder.md); null otherwise.",
     )
+
+    def get_rank_set(self, entry) -> list[int] | None:
+        return rank_set_of(entry)
 
     def get_prize_eligible(self, entry) -> bool | None:
         """False above the track's NFR limit for the prize; null for references (and on a
@@ -245,6 +261,12 @@ class TaskLeaderboardApi(APIView):
             "shown scores only: score == shown_score, no interval, flip or exact metric.",
         )
         entries = TaskEntrySerializer(many=True)
+        tiers = serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="The teams in tiers, best first (each in board order): the blocks of "
+            "overlapping rank sets. Every team of a tier is better than every team of a later "
+            "tier, all at once at 95%. Empty until the sets are computed, or when withheld.",
+        )
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -336,6 +358,7 @@ def _task_payload(task, split: str, user) -> dict:
         "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
         # plain dicts: cached (pickled) without the serializer
         "entries": [dict(e) for e in TaskEntrySerializer(entries, many=True).data],
+        "tiers": [[row.team.name for row in tier] for tier in board_tiers(entries)],
     }
 
 

@@ -140,6 +140,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "laddered": laddered,
             "exact_column": laddered and not hides,
             "intervals": not hides,
+            "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
         },
     )
@@ -172,6 +173,10 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "climbed",
         "exact_score",
         "cpu_seconds",  # of the algorithm run behind the entry; empty for an uploaded file
+        # docs/decisions/0069-simultaneous-rank-sets.md: the simultaneous rank set and tier
+        "rank_set_low",
+        "rank_set_high",
+        "tier",
     ]
     body = rows_to_csv(
         header,
@@ -195,6 +200,9 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.climbed,
                 e.exact_score,
                 getattr(e, "cpu_seconds", None),
+                e.rank_set_low,
+                e.rank_set_high,
+                getattr(e, "tier", None),
             ]
             for e in entries
         ),

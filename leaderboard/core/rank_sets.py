@@ -58,6 +58,7 @@ from leaderboard.core.resampling import fill_counts, resample_counts, resample_s
 
 __all__ = [
     "RankSets",
+    "board_rank_sets",
     "rank_sets_from_replicates",
     "rank_tiers",
     "simultaneous_rank_sets",
@@ -283,3 +284,30 @@ def rank_tiers(rank_sets: Sequence[tuple[int, int] | None]) -> list[list[int]]:
         tiers[-1].append(i)
         reach = max(reach, high)
     return [sorted(tier) for tier in tiers]
+
+
+def board_rank_sets(
+    *,
+    samples: np.ndarray,
+    points: np.ndarray,
+    is_baseline: Sequence[bool],
+    higher_is_better: bool,
+    alpha: float = 0.05,
+) -> list[tuple[int, int] | None]:
+    """A board's rank sets from its paired bootstrap (``bootstrap.bootstrap_leaderboard``'s
+    ``samples``, resamples x entries, and point scores): the same draws as its intervals.
+    Baselines get None and do not count in the others' ranks, as in the per-entry ranges."""
+    baseline = np.asarray(is_baseline, dtype=bool)
+    ranked = np.flatnonzero(~baseline)
+    out: list[tuple[int, int] | None] = [None] * baseline.size
+    if ranked.size == 0:
+        return out
+    sign = 1.0 if higher_is_better else -1.0
+    result = rank_sets_from_replicates(
+        estimates=sign * np.asarray(points, dtype=np.float64)[ranked],
+        replicates=sign * np.asarray(samples, dtype=np.float64)[:, ranked],
+        alpha=alpha,
+    )
+    for index, found in zip(ranked.tolist(), result.sets, strict=True):
+        out[index] = found
+    return out

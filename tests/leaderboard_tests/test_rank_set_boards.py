@@ -1,0 +1,105 @@
+"""Rank sets and tiers on a task board (issue 65; docs/decisions/0069-simultaneous-rank-sets.md),
+with real files scored by the real scoring service and the board's own bootstrap job: every
+team entry gets ``rank_set`` from the board's draws (lower RMSE is better: the direction
+follows the metric), identical predictions share a set, a baseline gets none, the board's
+``tiers`` follow the sets, and the API, CSV and page show them. On a ladder board's public
+split a reader who may not see exact public scores gets neither (the sets rest on the exact
+rows)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from algorithms.services.builtin import baseline_team_get_or_create
+from datasets.models import Task
+from datasets.services import task_import
+from leaderboard.models import LeaderboardEntry
+from leaderboard.services import leaderboard_bootstrap_compute
+from tests.datasets_tests.bundles import write_regression_bundle
+from tests.scoring_tests.factories import ChallengeFactory, TeamFactory
+
+from .test_regression_boards import noisy, submit
+
+pytestmark = pytest.mark.django_db
+
+SIGMA = {"ada": 0.3, "bo": 1.0, "twin": 1.0, "cy": 3.0}  # twin uploads bo's very file
+
+
+def _board(tmp_path: Path, mode: str = "plain"):
+    challenge = ChallengeFactory(slug="sets-cup", daily_submission_limit=50)
+    task = task_import(
+        source=write_regression_bundle(tmp_path / "r", rows=400, task={"slug": "prices"}),
+        challenge_slug=challenge.slug,
+        track_slug="sets",
+    )
+    Task.objects.filter(pk=task.pk).update(public_board=mode)
+    task.refresh_from_db()
+    for i, (name, sigma) in enumerate(SIGMA.items()):
+        team = TeamFactory(challenge=challenge, name=name)
+        submit(task, team, noisy(task, sigma, seed=1 if name == "twin" else i), tmp_path, name)
+    baseline = baseline_team_get_or_create(challenge=challenge)
+    submit(task, baseline, noisy(task, 1.6, seed=9), tmp_path, "autogluon")
+    leaderboard_bootstrap_compute(task_id=task.pk, n_resamples=300)
+    return task, baseline
+
+
+def test_every_team_entry_gets_a_joint_rank_set_and_the_board_its_tiers(tmp_path):
+    task, baseline = _board(tmp_path)
+    stored = {
+        e.team.name: e for e in LeaderboardEntry.objects.filter(task=task, split="public")
+    }
+    assert stored[baseline.name].rank_set_low is None
+    sets = {name: (e.rank_set_low, e.rank_set_high) for name, e in stored.items() if name in SIGMA}
+    assert sets["ada"] == (1, 1)  # lower RMSE is better: ada is first
+    assert sets["bo"] == sets["twin"] == (2, 3)  # the same file: one set, never told apart
+    assert sets["cy"] == (4, 4)
+    for e in stored.values():  # a joint set is never narrower than the per-entry range
+        if e.rank_set_low is not None:
+            assert e.rank_set_low <= e.rank_low and e.rank_high <= e.rank_set_high
+
+    body = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/?split=public").json()
+    by_team = {e["team"]: e for e in body["entries"]}
+    assert by_team["ada"]["rank_set"] == [1, 1] and by_team["ada"]["tier"] == 1
+    assert by_team["twin"]["rank_set"] == [2, 3] and by_team["bo"]["tier"] == 2
+    assert by_team[baseline.name]["rank_set"] is None and by_team[baseline.name]["tier"] is None
+    assert body["tiers"] == [["ada"], ["bo", "twin"], ["cy"]] or body["tiers"] == [
+        ["ada"],
+        ["twin", "bo"],
+        ["cy"],
+    ]
+
+    csv_text = Client().get(f"/tasks/{task.slug}/leaderboard.csv?split=public").content.decode()
+    rows = {r["team"]: r for r in csv.DictReader(io.StringIO(csv_text))}
+    assert (rows["cy"]["rank_set_low"], rows["cy"]["rank_set_high"], rows["cy"]["tier"]) == (
+        "4",
+        "4",
+        "3",
+    )
+    page = Client().get(f"/tasks/{task.slug}/leaderboard/?split=public").content.decode()
+    assert "Rank range (per entry)" in page and "Rank set (joint)" in page
+    assert 'data-tier="2"' in page and "2–3" in page
+
+
+def test_a_ladder_board_withholds_the_sets_from_who_may_not_see_exact_scores(tmp_path):
+    task, _ = _board(tmp_path, mode="ladder")
+    assert LeaderboardEntry.objects.filter(
+        task=task, split="public", rank_set_low__isnull=False
+    ).exists()  # computed and stored: only the reading is gated
+    body = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/?split=public").json()
+    teams = [e for e in body["entries"] if e["team"] in SIGMA]
+    assert teams and all(e["rank_set"] is None and e["tier"] is None for e in teams)
+    assert body["tiers"] == []
+    csv_text = Client().get(f"/tasks/{task.slug}/leaderboard.csv?split=public").content.decode()
+    assert all(
+        r["rank_set_low"] == "" and r["tier"] == ""
+        for r in csv.DictReader(io.StringIO(csv_text))
+        if r["team"] in SIGMA
+    )
+    page = Client().get(f"/tasks/{task.slug}/leaderboard/?split=public").content.decode()
+    assert "data-tier=" not in page and "Rank set (joint)" not in page
