@@ -24,6 +24,7 @@ from .first import comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
 from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
+from .track_rank_sets import track_entry_rank_set, track_rank_sets
 
 
 class MetricSerializer(serializers.Serializer):
@@ -208,6 +209,17 @@ class TrackEntrySerializer(serializers.Serializer):
         help_text="1: cannot be separated from #1 (then 2, 3...), by group_method; null: "
         "baseline, or group_reason.",
     )
+    rank_set = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="Simultaneous 95% rank set from a bootstrap of the track's tasks (every "
+        "team's holds at once); null: baseline, or rank_set_reason.",
+    )
+    tier = serializers.IntegerField(
+        allow_null=True, help_text="The team's tier (1 = best): blocks of overlapping rank sets."
+    )
 
 
 class PairSerializer(serializers.Serializer):
@@ -328,6 +340,14 @@ class TrackLeaderboardApi(APIView):
             allow_null=True, help_text="The basis and the adjustment of the intervals, in words."
         )
         pairwise = PairSerializer(many=True)
+        tiers = serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="The teams in tiers, best first: every team of a tier is better than "
+            "every team of a later tier, all at once at 95%. Empty: rank_set_reason.",
+        )
+        rank_set_reason = serializers.CharField(
+            allow_null=True, help_text="Why the track has no rank sets (null: it has them)."
+        )
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -367,6 +387,7 @@ def _track_payload(track: Track, split: str) -> dict:
     board = track_board_cached(track=track, split=split)
     first_board = track_first_board(track=track, split=split)
     first = first_board.teams
+    sets = track_rank_sets(track=track, split=split)
     entries = [
         {
             "rank": row.rank,
@@ -384,6 +405,7 @@ def _track_payload(track: Track, split: str) -> dict:
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
             **first_fields(first.get(row.team_id)),
+            **track_entry_rank_set(sets, row.team_id),
         }
         for row in board.rows
     ]
@@ -395,4 +417,6 @@ def _track_payload(track: Track, split: str) -> dict:
         "direction": "higher",  # the mean of track values (leaderboard.core.track)
         "entries": entries,
         **comparison_fields(first_board, {tid: team.name for tid, team in board.teams.items()}),
+        "tiers": [[board.teams[tid].name for tid in tier] for tier in sets.tiers],
+        "rank_set_reason": sets.reason,
     }

@@ -104,6 +104,7 @@ def _task_columns(
     columns = _ladder_columns(board, entries)
     if any(intervals):
         columns.append(("95% interval", intervals))
+    columns += rank_set_columns(entries)
     if board.get("primary_reference"):
         columns.append(
             (f"NFR vs {board['primary_reference']}", [percent(e.get("nfr")) for e in entries])
@@ -137,7 +138,29 @@ def _track_columns(
     if any(e.get("p_first") is not None for e in entries):
         headers += FIRST_HEADERS
         rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
+    for header, values in rank_set_columns(entries):
+        headers.append(header)
+        rows = [[*row, value] for row, value in zip(rows, values, strict=True)]
     return headers, rows
+
+
+def rank_set_columns(entries: list[dict[str, Any]]) -> list[tuple[str, list[object]]]:
+    """The joint rank set and the tier (every entry's set holds at once, 95%), when the
+    board gives them."""
+    if not any(e.get("rank_set") for e in entries):
+        return []
+    sets = [
+        DASH
+        if not e.get("rank_set")
+        else (
+            str(e["rank_set"][0])
+            if e["rank_set"][0] == e["rank_set"][1]
+            else f"{e['rank_set'][0]}-{e['rank_set'][1]}"
+        )
+        for e in entries
+    ]
+    tiers = [DASH if e.get("tier") is None else e["tier"] for e in entries]
+    return [("rank set (joint)", sets), ("tier", tiers)]
 
 
 def _ladder_columns(

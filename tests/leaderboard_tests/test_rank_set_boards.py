@@ -17,6 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from algorithms.services.builtin import baseline_team_get_or_create
+from chal_client.boards import rank_set_columns
 from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
@@ -51,9 +52,7 @@ def _board(tmp_path: Path, mode: str = "plain"):
 
 def test_every_team_entry_gets_a_joint_rank_set_and_the_board_its_tiers(tmp_path):
     task, baseline = _board(tmp_path)
-    stored = {
-        e.team.name: e for e in LeaderboardEntry.objects.filter(task=task, split="public")
-    }
+    stored = {e.team.name: e for e in LeaderboardEntry.objects.filter(task=task, split="public")}
     assert stored[baseline.name].rank_set_low is None
     sets = {name: (e.rank_set_low, e.rank_set_high) for name, e in stored.items() if name in SIGMA}
     assert sets["ada"] == (1, 1)  # lower RMSE is better: ada is first
@@ -103,3 +102,20 @@ def test_a_ladder_board_withholds_the_sets_from_who_may_not_see_exact_scores(tmp
     )
     page = Client().get(f"/tasks/{task.slug}/leaderboard/?split=public").content.decode()
     assert "data-tier=" not in page and "Rank set (joint)" not in page
+
+
+def test_chal_prints_the_joint_set_and_the_tier(tmp_path):
+    task, _ = _board(tmp_path)
+    body = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
+    (sets, sets_values), (tier, tier_values) = rank_set_columns(body["entries"])
+    assert (sets, tier) == ("rank set (joint)", "tier")
+    by_team = dict(zip([e["team"] for e in body["entries"]], sets_values, strict=True))
+    assert by_team["ada"] == "1" and by_team["bo"] == "2-3" and by_team["cy"] == "4"
+
+
+def test_a_track_of_few_tasks_declines_its_rank_sets_with_the_reason(tmp_path):
+    task, _ = _board(tmp_path)
+    body = APIClient().get(f"/api/v1/tracks/{task.track.slug}/leaderboard/").json()
+    assert body["tiers"] == []
+    assert "1 ranked tasks" in body["rank_set_reason"]
+    assert all(e["rank_set"] is None and e["tier"] is None for e in body["entries"])
