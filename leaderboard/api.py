@@ -20,11 +20,12 @@ from kinds.metrics import OPIS_DESCRIPTION
 
 from .boards import track_board_cached
 from .cache import board_cache
+from .core.rank_sets import team_rank_set_fields
 from .first import comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
 from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
-from .track_rank_sets import track_entry_rank_set, track_rank_sets
+from .track_rank_sets import track_rank_sets
 
 
 class MetricSerializer(serializers.Serializer):
@@ -405,7 +406,7 @@ def _track_payload(track: Track, split: str) -> dict:
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
             **first_fields(first.get(row.team_id)),
-            **track_entry_rank_set(sets, row.team_id),
+            **team_rank_set_fields(sets, row.team_id),
         }
         for row in board.rows
     ]

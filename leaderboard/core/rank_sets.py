@@ -49,7 +49,7 @@ Tiers (:func:`rank_tiers`)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,11 +57,15 @@ import numpy as np
 from leaderboard.core.resampling import fill_counts, resample_counts, resample_streams
 
 __all__ = [
+    "MIN_TRACK_TASKS",
     "RankSets",
+    "TeamRankSets",
     "board_rank_sets",
     "rank_sets_from_replicates",
     "rank_tiers",
     "simultaneous_rank_sets",
+    "team_rank_set_fields",
+    "team_rank_sets",
 ]
 
 _CELLS = 2**23  # draws x pairs held at once
@@ -146,14 +150,33 @@ def rank_sets_from_replicates(
     if not (np.isfinite(est).all() and np.isfinite(reps).all()):
         raise ValueError("estimates and replicates must be finite")
     alpha = _checked_alpha(alpha)
-    stacked = np.vstack([est[None, :], reps])
-    _, first, inverse = np.unique(stacked.T, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    first, inverse = _identical(est, reps)
     result = _rank_sets(est[first], reps[:, first], alpha, np.bincount(inverse))
     better = result.better[np.ix_(inverse, inverse)]
     return RankSets(
         sets=tuple(result.sets[i] for i in inverse), better=better, critical=result.critical
     )
+
+
+def _identical(est: np.ndarray, reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries with identical estimates and replicates, found by a key per entry (a
+    fixed random projection of its replicates, and its estimate) and checked exactly:
+    ``first`` (one entry of each distinct column, in order) and ``inverse`` (each entry's
+    position in ``first``)."""
+    projection = np.random.default_rng(0).random(reps.shape[0])
+    keys = np.stack([est, projection @ reps], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    owner = np.arange(est.shape[0])  # each entry's representative: the first equal entry
+    for g in np.flatnonzero(np.bincount(group) > 1):
+        members = np.flatnonzero(group == g)
+        for i, m in enumerate(members):
+            for prior in members[:i]:
+                if owner[prior] == prior and np.array_equal(reps[:, prior], reps[:, m]):
+                    owner[m] = prior
+                    break
+    first, inverse = np.unique(owner, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 def _rank_sets(est: np.ndarray, reps: np.ndarray, alpha: float, weight: np.ndarray) -> RankSets:
@@ -234,42 +257,69 @@ def _maxima_into(
 ) -> None:
     """For the ``draws`` given: the max over the pairs left in I of the studentized centred
     difference (``maxima``), and where it came from (``arg``: pair + 1, negative for the
-    reversed pair). A pair with both directions in I counts its absolute value. The pair
-    of each draw's max is searched in float32 (``values``' second), its value then taken
-    in float64 from the first: a near-equal pair may be picked in place of the largest,
-    moving the max by about 1e-7 of itself, far below the bootstrap's own noise."""
+    reversed pair). A pair with both directions in I counts its absolute value.
+
+    The pairs are visited one entry ``j`` at a time (its pairs ``(j, k > j)`` are contiguous
+    in ``jj``/``kk``'s order and in a row of the draws: no gather, a block that stays in
+    the cache), keeping each draw's largest value and its ``j``; the ``k`` is found after,
+    in that one row per draw. The search runs in float32 (``values``' second), the value is
+    then taken in float64 from the first: a near-equal pair may be picked in place of the
+    largest, moving the max by about 1e-7 of itself, far below the bootstrap's noise."""
     if draws.size == 0:
         return
     centred, low = values
-    maxima[draws] = -np.inf
-    groups = (
-        (np.flatnonzero(fwd_in & bwd_in), 0),
-        (np.flatnonzero(fwd_in & ~bwd_in), 1),
-        (np.flatnonzero(bwd_in & ~fwd_in), -1),
-    )
-    for idx, sign in groups:
-        if idx.size == 0:
+    n = centred.shape[1]
+    part = np.ascontiguousarray((low if draws.size == low.shape[0] else low[draws]).T)
+    starts = np.concatenate([[0], np.cumsum(np.arange(n - 1, 0, -1))])
+    shift = np.where(fwd_in, 0.0, -np.inf).astype(np.float32)
+    back = np.where(bwd_in, 0.0, -np.inf).astype(np.float32)
+    weight = inv_sd.astype(np.float32)
+    best = np.full(draws.size, -np.inf, dtype=np.float32)
+    row = np.zeros(draws.size, dtype=np.int64)
+    for j in range(n - 1):
+        start, stop = starts[j], starts[j + 1]
+        top = _row_values(part, j, slice(start, stop), weight, shift, back, fwd_in, bwd_in)
+        if top is None:
             continue
-        j, k = jj[idx], kk[idx]
-        w = (inv_sd[idx] * (sign or 1)).astype(np.float32)
-        step = max(1, _CELLS // idx.size)
-        for b0 in range(0, draws.size, step):
-            rows = draws[b0 : b0 + step]
-            part = low[rows]
-            z = np.take(part, j, axis=1)
-            z -= np.take(part, k, axis=1)
-            z *= w
-            if sign == 0:
-                np.abs(z, out=z)
-            where = np.argmax(z, axis=1)
-            pick = (rows, j[where]), (rows, k[where])
-            value = (centred[pick[0]] - centred[pick[1]]) * inv_sd[idx][where] * (sign or 1)
-            direction = np.sign(value) if sign == 0 else np.full(rows.size, sign)
-            if sign == 0:
-                value = np.abs(value)
-            gain = value > maxima[rows]
-            maxima[rows[gain]] = value[gain]
-            arg[rows[gain]] = (np.where(direction >= 0, 1, -1) * (idx[where] + 1))[gain]
+        found = top.max(axis=0)
+        gain = found > best
+        best[gain] = found[gain]
+        row[gain] = j
+    # each draw's pair: the argmax within its row j
+    where = np.zeros(draws.size, dtype=np.int64)
+    for j in np.unique(row[np.isfinite(best)]):
+        mine = np.flatnonzero((row == j) & np.isfinite(best))
+        cut = slice(starts[j], starts[j + 1])
+        top = _row_values(part[:, mine], j, cut, weight, shift, back, fwd_in, bwd_in)
+        where[mine] = starts[j] + np.argmax(top, axis=0)
+    d = (centred[draws, jj[where]] - centred[draws, kk[where]]) * inv_sd[where]
+    forward = np.where(fwd_in[where] & bwd_in[where], d >= 0, fwd_in[where])
+    maxima[draws] = np.where(np.isfinite(best), np.where(forward, d, -d), -np.inf)
+    arg[draws] = np.where(forward, where + 1, -(where + 1))
+
+
+def _row_values(
+    part: np.ndarray,
+    j: int,
+    cut: slice,
+    weight: np.ndarray,
+    shift: np.ndarray,
+    back: np.ndarray,
+    fwd_in: np.ndarray,
+    bwd_in: np.ndarray,
+) -> np.ndarray | None:
+    """The studentized centred differences of entry ``j``'s pairs ``(j, k > j)`` (rows) in
+    each of ``part``'s draws (columns; ``part`` is entries x draws), each pair by the
+    directions left in I (None: no pair of ``j`` is)."""
+    fwd, bwd = fwd_in[cut], bwd_in[cut]
+    both = fwd.all() and bwd.all()
+    if not both and not (fwd.any() or bwd.any()):
+        return None
+    z = part[j] - part[j + 1 :]
+    z *= weight[cut, None]
+    if both:
+        return np.abs(z, out=z)
+    return np.maximum(z + shift[cut, None], back[cut, None] - z)
 
 
 def rank_tiers(rank_sets: Sequence[tuple[int, int] | None]) -> list[list[int]]:
@@ -311,3 +361,50 @@ def board_rank_sets(
     for index, found in zip(ranked.tolist(), result.sets, strict=True):
         out[index] = found
     return out
+
+
+MIN_TRACK_TASKS = 10  # a bootstrap over fewer tasks cannot hold its level
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamRankSets:
+    """A track's rank sets by team, its tiers (team ids, best first, in ``teams``' order),
+    or the reason it has none."""
+
+    sets: dict[Hashable, tuple[int, int]]
+    tiers: tuple[tuple[Hashable, ...], ...]
+    reason: str | None = None
+
+
+def team_rank_sets(
+    *,
+    values: Mapping[str, Mapping[Hashable, float | None]],
+    teams: Sequence[Hashable],
+    tasks: Sequence[str],
+    min_tasks: int = MIN_TRACK_TASKS,
+) -> TeamRankSets:
+    """The rank sets of a track's ranked ``teams`` (no baselines), its tasks the units: a
+    team's score is the mean of its ``values[task][team]`` over ``tasks`` (a missing value
+    counts 0, as in the track's mean). Declined, with the reason, below two teams or
+    ``min_tasks`` tasks."""
+    if len(teams) < 2:
+        return TeamRankSets(sets={}, tiers=(), reason="fewer than two ranked teams")
+    if len(tasks) < min_tasks:
+        return TeamRankSets(
+            sets={},
+            tiers=(),
+            reason=f"{len(tasks)} ranked tasks: a bootstrap over fewer than {min_tasks} tasks "
+            "cannot hold its level",
+        )
+    matrix = np.array([[(values.get(t) or {}).get(team) or 0.0 for t in tasks] for team in teams])
+    sets = simultaneous_rank_sets(scores=matrix)
+    tiers = tuple(tuple(teams[i] for i in tier) for tier in rank_tiers(sets))
+    return TeamRankSets(sets=dict(zip(teams, sets, strict=True)), tiers=tiers)
+
+
+def team_rank_set_fields(found: TeamRankSets, team: Hashable) -> dict[str, object]:
+    """A track entry's ``rank_set`` ([low, high]) and ``tier`` (nulls: a baseline, or the
+    sets were declined)."""
+    rank_set = found.sets.get(team)
+    tier = next((n for n, t in enumerate(found.tiers, start=1) if team in t), None)
+    return {"rank_set": None if rank_set is None else list(rank_set), "tier": tier}
