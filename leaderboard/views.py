@@ -26,6 +26,7 @@ from .boards import (
     track_board_cached,
 )
 from .cache import board_cache, transfer_cache
+from .core.rank_sets import team_rank_set_fields
 from .first import (
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
@@ -37,6 +38,7 @@ from .first import (
 from .ladder import ladder_resolution, task_board_mode
 from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_tasks, task_board_for
+from .track_rank_sets import track_rank_sets
 from .transfer import (
     LADDER_CELL,
     baseline_states,
@@ -228,6 +230,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
     board = _track_board(track, split)
     first_board = track_first_board(track=track, split=split)
     first = first_board.teams
+    sets = track_rank_sets(track=track, split=split)
     confidence = f"{100 * track.challenge.confidence_level:g}"
     comparisons = first_page_parts(
         board=first_board,
@@ -247,6 +250,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             ],
             row.team_id in board.prize_ineligible,
             first.get(row.team_id),
+            team_rank_set_fields(sets, row.team_id),
         )
         for row in board.rows
     ]
@@ -280,6 +284,8 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             ],
             "prize_ineligible": board.prize_ineligible,
             "private_visible": shown.private_visible,
+            "rank_sets": bool(sets.sets),
+            "rank_set_reason": sets.reason,
         },
     )
 
@@ -430,8 +436,12 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *[f"{t.slug}_rank" for t in board.tasks],
         "missing",
         *FIRST_CSV_COLUMNS,
+        "rank_set_low",  # docs/decisions/0069-simultaneous-rank-sets.md
+        "rank_set_high",
+        "tier",
     ]
     first = track_first(track=track, split=split)
+    sets = track_rank_sets(track=track, split=split)
     body = rows_to_csv(
         header,
         (
@@ -445,6 +455,8 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[r.task_ranks.get(t.slug) for t in board.tasks],
                 " ".join(r.missing),
                 *first_csv_values(first.get(r.team_id)),
+                *(sets.sets.get(r.team_id) or (None, None)),
+                team_rank_set_fields(sets, r.team_id)["tier"],
             ]
             for r in board.rows
         ),

@@ -141,9 +141,7 @@ def separable_from_winner(entries: list[Mapping[str, Any]]) -> str:
             "apart (joint 95% rank sets over the track's tasks)."
         )
     tied = ", ".join(same)
-    rest = (
-        f"; every other team ({len(apart)}) is separable from the winner" if apart else ""
-    )
+    rest = f"; every other team ({len(apart)}) is separable from the winner" if apart else ""
     return (
         f"Not separable from {winner['team']} (its tier of the joint 95% rank sets over the "
         f"track's tasks): {tied}{rest}."

@@ -5,6 +5,8 @@ from the winner; below 10 tasks the sets are declined. Hand-built boards (no fil
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import numpy as np
@@ -65,6 +67,13 @@ def test_the_frozen_track_and_the_live_board_carry_rank_sets_and_tiers():
         ["Dogs"],
     ]
     assert {e["team"]: e["rank_set"] for e in body["entries"]}["Dogs"] == [4, 4]
+    page = APIClient().get(f"/tracks/{track.slug}/").content.decode()
+    assert "Rank set (joint)" in page and 'data-tier="3"' in page and "2–3" in page
+    rows = list(csv.DictReader(io.StringIO(
+        APIClient().get(f"/tracks/{track.slug}/leaderboard.csv").content.decode()
+    )))  # fmt: skip
+    dogs = next(r for r in rows if r["team"] == "Dogs")
+    assert (dogs["rank_set_low"], dogs["rank_set_high"], dogs["tier"]) == ("4", "4", "3")
 
     challenge_finish(challenge=challenge)
     challenge_reveal(challenge=challenge, revealed=True, actor=None)
@@ -79,6 +88,8 @@ def test_a_track_of_nine_tasks_declines_them():
     assert separable_from_winner(doc["tracks"][0]["entries"]) == ""
     body = APIClient().get(f"/api/v1/tracks/{track.slug}/leaderboard/").json()
     assert "9 ranked tasks" in body["rank_set_reason"] and body["tiers"] == []
+    page = APIClient().get(f"/tracks/{track.slug}/").content.decode()
+    assert "Rank set (joint)" not in page and 'id="rank-set-reason"' in page
 
 
 def test_the_text_names_the_teams_in_the_winners_tier():
