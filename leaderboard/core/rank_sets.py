@@ -68,7 +68,6 @@ __all__ = [
     "team_rank_sets",
 ]
 
-_CELLS = 2**23  # draws x pairs held at once
 _DRAW_ROWS = 2**22  # draws x units of counts drawn at once when not kept
 
 

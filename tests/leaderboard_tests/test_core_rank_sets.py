@@ -147,3 +147,16 @@ def test_bad_replicates_are_refused() -> None:
         rank_sets_from_replicates(estimates=np.ones(3), replicates=np.ones((10, 2)))
     with pytest.raises(ValueError, match="finite"):
         rank_sets_from_replicates(estimates=np.ones(2), replicates=np.full((10, 2), np.inf))
+
+
+def test_large_boards_draw_the_same_resamples_in_chunks() -> None:
+    """Above the kept counts' size the units are drawn in chunks: the same draws (child b of
+    SeedSequence(seed) draws resample b) as the loop over resample_indices."""
+    from leaderboard.core.rank_sets import _resampled_means
+    from leaderboard.core.resampling import COUNTS_CACHE_BYTES
+
+    n = COUNTS_CACHE_BYTES // 4 // 1000 + 1  # 1,000 draws of n units are not kept
+    scores = np.random.default_rng(9).random((2, n))
+    means = _resampled_means(scores, seed=4, draws=1000)
+    for b, idx in enumerate(resample_indices(n=n, seed=4, n_resamples=3)):
+        assert means[b] == pytest.approx(scores[:, idx].mean(axis=1), rel=1e-12)
