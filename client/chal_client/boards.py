@@ -57,6 +57,7 @@ def cmd_leaderboard(
         print(OPIS_NOTE)
     if "task" not in board and board.get("group_reason"):
         print(f"No rank intervals or groups: {board['group_reason']}.")
+    print_tiers(board)
     if getattr(args, "pairwise", False):
         print()
         if "task" in board:
@@ -142,6 +143,16 @@ def _track_columns(
         headers.append(header)
         rows = [[*row, value] for row, value in zip(rows, values, strict=True)]
     return headers, rows
+
+
+def print_tiers(board: dict[str, Any]) -> None:
+    """The board's tiers in one line (every team of a tier is better than every team of a
+    later one, jointly at 95%), or why a track has none."""
+    if board.get("tiers"):
+        tiers = " | ".join(f"{n}: {', '.join(t)}" for n, t in enumerate(board["tiers"], start=1))
+        print(f"Tiers (joint 95% rank sets; each better than the next): {tiers}")
+    elif board.get("rank_set_reason"):
+        print(f"No joint rank sets or tiers: {board['rank_set_reason']}.")
 
 
 def rank_set_columns(entries: list[dict[str, Any]]) -> list[tuple[str, list[object]]]:

@@ -17,7 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from algorithms.services.builtin import baseline_team_get_or_create
-from chal_client.boards import rank_set_columns
+from chal_client.boards import print_tiers, rank_set_columns
 from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
@@ -104,13 +104,17 @@ def test_a_ladder_board_withholds_the_sets_from_who_may_not_see_exact_scores(tmp
     assert "data-tier=" not in page and "Rank set (joint)" not in page
 
 
-def test_chal_prints_the_joint_set_and_the_tier(tmp_path):
+def test_chal_prints_the_joint_set_and_the_tier(tmp_path, capsys):
     task, _ = _board(tmp_path)
     body = APIClient().get(f"/api/v1/tasks/{task.slug}/leaderboard/").json()
     (sets, sets_values), (tier, tier_values) = rank_set_columns(body["entries"])
     assert (sets, tier) == ("rank set (joint)", "tier")
     by_team = dict(zip([e["team"] for e in body["entries"]], sets_values, strict=True))
     assert by_team["ada"] == "1" and by_team["bo"] == "2-3" and by_team["cy"] == "4"
+    print_tiers(body)
+    assert capsys.readouterr().out.startswith(
+        "Tiers (joint 95% rank sets; each better than the next): 1: ada | 2: "
+    )
 
 
 def test_a_track_of_few_tasks_declines_its_rank_sets_with_the_reason(tmp_path):
