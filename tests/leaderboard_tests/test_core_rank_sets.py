@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from leaderboard.core.rank_sets import (
+    _resampled_means,
     rank_sets_from_replicates,
     rank_tiers,
     simultaneous_rank_sets,
 )
-from leaderboard.core.resampling import resample_indices
+from leaderboard.core.resampling import COUNTS_CACHE_BYTES, resample_indices
 
 
 def _fixture() -> np.ndarray:
@@ -152,9 +153,6 @@ def test_bad_replicates_are_refused() -> None:
 def test_large_boards_draw_the_same_resamples_in_chunks() -> None:
     """Above the kept counts' size the units are drawn in chunks: the same draws (child b of
     SeedSequence(seed) draws resample b) as the loop over resample_indices."""
-    from leaderboard.core.rank_sets import _resampled_means
-    from leaderboard.core.resampling import COUNTS_CACHE_BYTES
-
     n = COUNTS_CACHE_BYTES // 4 // 1000 + 1  # 1,000 draws of n units are not kept
     scores = np.random.default_rng(9).random((2, n))
     means = _resampled_means(scores, seed=4, draws=1000)

@@ -12,6 +12,8 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -22,12 +24,32 @@ from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import leaderboard_bootstrap_compute
+from scoring.models import SubmissionStatus
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create_for_job
 from tests.datasets_tests.bundles import write_regression_bundle
-from tests.scoring_tests.factories import ChallengeFactory, TeamFactory
-
-from .test_regression_boards import noisy, submit
+from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, solution_frame
 
 pytestmark = pytest.mark.django_db
+
+
+def submit(task, team, frame: pd.DataFrame, folder: Path, name: str):
+    path = folder / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    submission = submission_create_for_job(
+        task=task, team=team, predictions=path, note=name, name=name
+    )
+    assert submission_score(submission_pk=submission.pk) == SubmissionStatus.SCORED
+
+
+def noisy(task, sigma: float, seed: int) -> pd.DataFrame:
+    """The truth plus normal noise of ``sigma``: a regression entry's predictions."""
+    truth = solution_frame(task)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"id": truth["id"], "label": truth["label"] + rng.normal(0, sigma, len(truth))}
+    )
+
 
 SIGMA = {"ada": 0.3, "bo": 1.0, "twin": 1.0, "cy": 3.0}  # twin uploads bo's very file
 

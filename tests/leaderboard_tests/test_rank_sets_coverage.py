@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 from leaderboard.core.rank_sets import simultaneous_rank_sets
+from leaderboard.core.resampling import resample_counts
 
 REPETITIONS = 200
 ALPHA = 0.05
@@ -61,8 +62,6 @@ def _true_ranks(rates: np.ndarray) -> np.ndarray:
 
 def _per_entry_ranges(scores: np.ndarray) -> list[tuple[int, int]]:
     """The boards' per-entry rank range over the same draws (``bootstrap_leaderboard``)."""
-    from leaderboard.core.resampling import resample_counts
-
     n = scores.shape[1]
     counts = resample_counts(seed=0, n_resamples=DRAWS, n=n)
     samples = (counts @ scores.T) / n
