@@ -3,10 +3,13 @@
     .venv/bin/python bench/bench_rank_sets.py              # 100 and 300 teams, 100 x 200 track
     .venv/bin/python bench/bench_rank_sets.py --repeat 1   # one run each (a shared machine)
 
-A task board's refresh computes its paired bootstrap (``bootstrap_leaderboard``, 1,000
-resamples, the samples kept as the job keeps them for P(first)); the rank sets then read the
-same samples (``rank_sets.board_rank_sets``): **before** is the bootstrap alone, **after**
-the bootstrap and the sets. The boards are classification boards of ``--rows`` rows (2,000
+A task board's interval job (``leaderboard_bootstrap_compute``) computes its paired bootstrap
+(``bootstrap_leaderboard``, 1,000 resamples, the samples kept as the job keeps them for
+P(first)) and each entry's flips against the primary reference (``flip_intervals``); the
+rank sets then read the same samples (``rank_sets.board_rank_sets``). **bootstrap** is the
+first alone, **before** the two statistics the job computes today, **after** those and the
+sets (the job's reading of the predictions and writing of the rows, the same either way,
+are left out). The boards are classification boards of ``--rows`` rows (2,000
 by default: the row bootstrap's regime) with ``--teams`` entries whose accuracies spread over
 0.60-0.90, a few exact duplicates among them. The track is the transfer matrix's shape (100
 algorithms x 200 tasks, ``bench/bench_transfer_scale.py``): the sets resample its tasks
@@ -26,6 +29,7 @@ from typing import TypeVar
 import numpy as np
 
 from leaderboard.core.bootstrap import bootstrap_leaderboard
+from leaderboard.core.flipboard import flip_intervals
 from leaderboard.core.rank_sets import board_rank_sets, simultaneous_rank_sets
 
 T = TypeVar("T")
@@ -57,11 +61,13 @@ def board(teams: int, rows: int, seed: int = 0) -> tuple[np.ndarray, list[np.nda
 
 def task_board_row(teams: int, rows: int, repeat: int) -> str:
     y, preds = board(teams, rows)
+    reference = np.where(np.random.default_rng(7).random(rows) < 0.25, (y + 2) % 3, y)
     bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True)  # warm
-    before, result = best_of(
+    scores, result = best_of(
         lambda: bootstrap_leaderboard(y=y, preds=preds, kind="classification", keep_samples=True),
         repeat,
     )
+    flips, _ = best_of(lambda: flip_intervals(y=y, preds=preds, reference=reference), repeat)
     sets_time, sets = best_of(
         lambda: board_rank_sets(
             samples=result.samples,
@@ -71,11 +77,11 @@ def task_board_row(teams: int, rows: int, repeat: int) -> str:
         ),
         repeat,
     )
-    tiers = len({s for s in sets if s is not None})
+    before = scores + flips
     return (
-        f"| task board, {teams} teams x {rows:,} rows | {before:.2f} s "
-        f"| {before + sets_time:.2f} s | +{sets_time:.2f} s "
-        f"({(before + sets_time) / before:.2f}x) | {tiers} distinct sets |"
+        f"| task board, {teams} teams x {rows:,} rows | {scores:.2f} s | {before:.2f} s "
+        f"| {before + sets_time:.2f} s | +{sets_time:.2f} s ({(before + sets_time) / before:.2f}x) "
+        f"| {len(set(sets))} distinct sets |"
     )
 
 
@@ -88,7 +94,7 @@ def track_row(teams: int, tasks: int, repeat: int) -> str:
     )
     elapsed, sets = best_of(lambda: simultaneous_rank_sets(scores=values), repeat)
     return (
-        f"| track, {teams} teams x {tasks} tasks (tasks resampled) | — | {elapsed:.2f} s "
+        f"| track, {teams} teams x {tasks} tasks (tasks resampled) | — | — | {elapsed:.2f} s "
         f"| +{elapsed:.2f} s | {len(set(sets))} distinct sets |"
     )
 
@@ -103,8 +109,8 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"numpy {np.__version__}"
     )
-    print("| board | before (bootstrap) | after (bootstrap + rank sets) | added | sets |")
-    print("|---|---|---|---|---|")
+    print("| board | bootstrap | before (bootstrap + flips) | after (+ rank sets) | added | sets |")
+    print("|---|---|---|---|---|---|")
     for teams in args.teams:
         print(task_board_row(teams, args.rows, args.repeat), flush=True)
     print(track_row(100, 200, args.repeat), flush=True)
