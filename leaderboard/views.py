@@ -165,6 +165,10 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "rank_low",
         "rank_high",
         "tied_with_best",
+        # docs/decisions/0069-simultaneous-rank-sets.md: the simultaneous rank set and tier
+        "rank_set_low",
+        "rank_set_high",
+        "tier",
         *metrics,
         "submissions",
         "last_submission_at",
@@ -175,10 +179,6 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "climbed",
         "exact_score",
         "cpu_seconds",  # of the algorithm run behind the entry; empty for an uploaded file
-        # docs/decisions/0069-simultaneous-rank-sets.md: the simultaneous rank set and tier
-        "rank_set_low",
-        "rank_set_high",
-        "tier",
     ]
     body = rows_to_csv(
         header,
@@ -194,6 +194,9 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.rank_low,
                 e.rank_high,
                 e.tied_with_best,
+                e.rank_set_low,
+                e.rank_set_high,
+                getattr(e, "tier", None),
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
@@ -202,9 +205,6 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.climbed,
                 e.exact_score,
                 getattr(e, "cpu_seconds", None),
-                e.rank_set_low,
-                e.rank_set_high,
-                getattr(e, "tier", None),
             ]
             for e in entries
         ),
@@ -435,10 +435,10 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *[f"{t.slug}_score" for t in board.tasks],
         *[f"{t.slug}_rank" for t in board.tasks],
         "missing",
-        *FIRST_CSV_COLUMNS,
         "rank_set_low",  # docs/decisions/0069-simultaneous-rank-sets.md
         "rank_set_high",
         "tier",
+        *FIRST_CSV_COLUMNS,
     ]
     first = track_first(track=track, split=split)
     sets = track_rank_sets(track=track, split=split)
@@ -454,9 +454,9 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[r.task_scores.get(t.slug) for t in board.tasks],
                 *[r.task_ranks.get(t.slug) for t in board.tasks],
                 " ".join(r.missing),
-                *first_csv_values(first.get(r.team_id)),
                 *(sets.sets.get(r.team_id) or (None, None)),
                 team_rank_set_fields(sets, r.team_id)["tier"],
+                *first_csv_values(first.get(r.team_id)),
             ]
             for r in board.rows
         ),
