@@ -20,9 +20,12 @@ from kinds.metrics import OPIS_DESCRIPTION
 
 from .boards import track_board_cached
 from .cache import board_cache
+from .core.rank_sets import team_rank_set_fields
 from .first import comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
+from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
+from .track_rank_sets import track_rank_sets
 
 
 class MetricSerializer(serializers.Serializer):
@@ -59,6 +62,18 @@ class TaskEntrySerializer(serializers.Serializer):
     rank_low = serializers.IntegerField(allow_null=True)
     rank_high = serializers.IntegerField(allow_null=True)
     tied_with_best = serializers.BooleanField()
+    rank_set = serializers.SerializerMethodField(
+        help_text="[low, high]: a simultaneous 95% confidence set for the entry's rank (every "
+        "entry's set holds at once; docs/developers/benchmark-statistics.md). rank_low and "
+        "rank_high are the per-entry range. Null: a baseline or reference, not computed yet, "
+        "or withheld (see withheld)."
+    )
+    tier = serializers.IntegerField(
+        allow_null=True,
+        default=None,
+        help_text="The entry's tier (1 = best): tiers are the blocks of overlapping rank sets, "
+        "so every entry of a tier is better than every entry of a later tier, jointly at 95%.",
+    )
     reference = serializers.CharField(
         allow_null=True, help_text="The reference's name (rank null); null for a team."
     )
@@ -136,6 +151,9 @@ class TaskEntrySerializer(serializers.Serializer):
         "public scores, until the reveal (docs/organizers/ladder.md); null otherwise.",
     )
 
+    def get_rank_set(self, entry) -> list[int] | None:
+        return rank_set_of(entry)
+
     def get_prize_eligible(self, entry) -> bool | None:
         """False above the track's NFR limit for the prize; null for references (and on a
         ladder board for participants: the limit reads the public flips)."""
@@ -192,6 +210,17 @@ class TrackEntrySerializer(serializers.Serializer):
         help_text="1: cannot be separated from #1 (then 2, 3...), by group_method; null: "
         "baseline, or group_reason.",
     )
+    rank_set = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="Simultaneous 95% rank set from a bootstrap of the track's tasks (every "
+        "team's holds at once); null: baseline, or rank_set_reason.",
+    )
+    tier = serializers.IntegerField(
+        allow_null=True, help_text="The team's tier (1 = best): blocks of overlapping rank sets."
+    )
 
 
 class PairSerializer(serializers.Serializer):
@@ -245,6 +274,12 @@ class TaskLeaderboardApi(APIView):
             "shown scores only: score == shown_score, no interval, flip or exact metric.",
         )
         entries = TaskEntrySerializer(many=True)
+        tiers = serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="The teams in tiers, best first (each in board order): the blocks of "
+            "overlapping rank sets. Every team of a tier is better than every team of a later "
+            "tier, all at once at 95%. Empty until the sets are computed, or when withheld.",
+        )
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -306,6 +341,14 @@ class TrackLeaderboardApi(APIView):
             allow_null=True, help_text="The basis and the adjustment of the intervals, in words."
         )
         pairwise = PairSerializer(many=True)
+        tiers = serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="The teams in tiers, best first: every team of a tier is better than "
+            "every team of a later tier, all at once at 95%. Empty: rank_set_reason.",
+        )
+        rank_set_reason = serializers.CharField(
+            allow_null=True, help_text="Why the track has no rank sets (null: it has them)."
+        )
 
     @extend_schema(
         parameters=[SPLIT_PARAMETER],
@@ -336,6 +379,7 @@ def _task_payload(task, split: str, user) -> dict:
         "metrics": describe_metrics(_metric_names(task.primary_metric, entries)),
         # plain dicts: cached (pickled) without the serializer
         "entries": [dict(e) for e in TaskEntrySerializer(entries, many=True).data],
+        "tiers": [[row.team.name for row in tier] for tier in board_tiers(entries)],
     }
 
 
@@ -344,6 +388,7 @@ def _track_payload(track: Track, split: str) -> dict:
     board = track_board_cached(track=track, split=split)
     first_board = track_first_board(track=track, split=split)
     first = first_board.teams
+    sets = track_rank_sets(track=track, split=split)
     entries = [
         {
             "rank": row.rank,
@@ -361,6 +406,7 @@ def _track_payload(track: Track, split: str) -> dict:
                 None if row.is_baseline else row.team_id not in board.prize_ineligible
             ),
             **first_fields(first.get(row.team_id)),
+            **team_rank_set_fields(sets, row.team_id),
         }
         for row in board.rows
     ]
@@ -372,4 +418,6 @@ def _track_payload(track: Track, split: str) -> dict:
         "direction": "higher",  # the mean of track values (leaderboard.core.track)
         "entries": entries,
         **comparison_fields(first_board, {tid: team.name for tid, team in board.teams.items()}),
+        "tiers": [[board.teams[tid].name for tid in tier] for tier in sets.tiers],
+        "rank_set_reason": sets.reason,
     }

@@ -41,6 +41,10 @@ class LeaderboardEntry(models.Model):
     rank_low = models.PositiveIntegerField(null=True, blank=True)
     rank_high = models.PositiveIntegerField(null=True, blank=True)
     tied_with_best = models.BooleanField(default=False)
+    # The simultaneous rank set (leaderboard.core.rank_sets: every entry's holds at once, at
+    # 95%); null for a baseline and until computed. rank_low/rank_high are per entry.
+    rank_set_low = models.PositiveIntegerField(null=True, blank=True)
+    rank_set_high = models.PositiveIntegerField(null=True, blank=True)
     # Flips against the task's primary reference on this split (docs/architecture.md
     # §11), with the bootstrap interval; filled with the intervals, null until computed or without
     # one.

@@ -115,6 +115,8 @@ class ReferenceRow:
     score_high: None = None
     rank_low: None = None
     rank_high: None = None
+    rank_set_low: None = None  # references are not ranked: no rank set either
+    rank_set_high: None = None
     tied_with_best: bool = False
     team: Any = field(default=None)
     nfr: None = None

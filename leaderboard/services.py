@@ -43,10 +43,11 @@ from .first_samples import task_samples_store
 from .ladder import public_board_entries, task_board_mode
 from .models import LeaderboardEntry, Split
 from .phase_boards import board_phase_q, final_phase_q
+from .rank_set_fields import RANK_SET_FIELDS, entry_rank_sets_fill
 from .references import FLIP_FIELDS, entry_flips_fill, references_sync
 
 logger = logging.getLogger(__name__)
-
+INTERVAL_FIELDS = ("score_low", "score_high", "rank_low", "rank_high", "tied_with_best")
 
 
 def history_cache_key(*, task_id: int) -> str:
@@ -523,6 +524,7 @@ UNSCORED_FIELDS = {
     "rank_low": None,
     "rank_high": None,
     "tied_with_best": False,
+    **{name: None for name in RANK_SET_FIELDS},
     **{name: None for name in FLIP_FIELDS},
 }
 
@@ -603,6 +605,7 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
             e.rank_low, e.rank_high = interval.rank_low, interval.rank_high
             e.tied_with_best = interval.tied_with_best
             updates.append(e)
+        entry_rank_sets_fill(kept, result)
         entry_flips_fill(
             kept,
             y=y,
@@ -617,6 +620,6 @@ def leaderboard_bootstrap_compute(*, task_id: int, n_resamples: int = 1000, seed
         fresh = [e for e in updates if (e.id, e.submission_id) in current]
         LeaderboardEntry.objects.bulk_update(
             fresh,
-            ["score_low", "score_high", "rank_low", "rank_high", "tied_with_best", *FLIP_FIELDS],
+            [*INTERVAL_FIELDS, *RANK_SET_FIELDS, *FLIP_FIELDS],
         )
         bumps.bump_after_commit(task_id=task.pk, track_id=task.track_id)

@@ -32,11 +32,12 @@ from scoring.selectors import User, public_scores_shown
 from .boards import TaskBoard, task_board_cached
 from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
+from .rank_set_fields import tier_numbers
 
 LADDER_ENTRY = (
     "withheld until the private split is revealed: a ladder board shows a team's entry by its "
-    "shown score only, and its score interval, rank range, tie with #1, NFR and PFR against "
-    "the primary reference, OPIS and robustness are computed on the exact public rows, so "
+    "shown score only, and its score interval, rank range, rank set, tie with #1, NFR and PFR "
+    "against the primary reference, OPIS and robustness are computed on the exact public rows, so "
     "they would give that score away (docs/organizers/ladder.md)"
 )
 # Figures of an entry computed on the exact public rows: none reaches a reader of a ladder
@@ -47,6 +48,8 @@ EXACT_FIGURES: dict[str, Any] = {
     "rank_low": None,
     "rank_high": None,
     "tied_with_best": False,
+    "rank_set_low": None,
+    "rank_set_high": None,
     "nfr": None,
     "nfr_low": None,
     "nfr_high": None,
@@ -95,9 +98,27 @@ def task_board_for(*, task: Task, split: str, user: User) -> TaskBoard:
     board = task_board_cached(task=task, split=split)
     hides = board_hides(task=task, split=split, user=user)
     rows = rows_for(task=task, split=split, rows=board.rows, hides=hides)
+    _with_tiers(rows, hidden=rank_sets_hidden(task=task, split=split, user=user))
     if not hides:
         return replace(board, rows=rows)
     return replace(board, rows=rows, tradeoff_svg="", flips=False, robustness=False)
+
+
+def rank_sets_hidden(*, task: Task, split: str, user: User) -> bool:
+    """Whether ``user`` reads ``task``'s board on ``split`` without its rank sets and tiers.
+    They rest on the board's bootstrap of the exact rows, so they follow the rule of every
+    exact figure (:func:`board_hides`): the one place to change should that rule move."""
+    return board_hides(task=task, split=split, user=user)
+
+
+def _with_tiers(rows: list[Any], *, hidden: bool) -> None:
+    """Each row's ``tier`` (1 = best; None: a baseline, a reference, not computed yet), and
+    no rank set on a team's row when they are ``hidden``."""
+    numbers = {} if hidden else tier_numbers(rows)
+    for row in rows:
+        if hidden and isinstance(row, LeaderboardEntry):
+            row.rank_set_low = row.rank_set_high = None
+        row.tier = numbers.get(id(row))
 
 
 def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[Any]:

@@ -26,6 +26,7 @@ from .boards import (
     track_board_cached,
 )
 from .cache import board_cache, transfer_cache
+from .core.rank_sets import team_rank_set_fields
 from .first import (
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
@@ -37,6 +38,7 @@ from .first import (
 from .ladder import ladder_resolution, task_board_mode
 from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_tasks, task_board_for
+from .track_rank_sets import track_rank_sets
 from .transfer import (
     LADDER_CELL,
     baseline_states,
@@ -140,6 +142,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "laddered": laddered,
             "exact_column": laddered and not hides,
             "intervals": not hides,
+            "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
         },
     )
@@ -162,6 +165,10 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "rank_low",
         "rank_high",
         "tied_with_best",
+        # docs/decisions/0069-simultaneous-rank-sets.md: the simultaneous rank set and tier
+        "rank_set_low",
+        "rank_set_high",
+        "tier",
         *metrics,
         "submissions",
         "last_submission_at",
@@ -187,6 +194,9 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 e.rank_low,
                 e.rank_high,
                 e.tied_with_best,
+                e.rank_set_low,
+                e.rank_set_high,
+                getattr(e, "tier", None),
                 *[e.metrics.get(m) for m in metrics],
                 e.submission_count,
                 e.last_submission_at.isoformat() if e.last_submission_at else "",
@@ -220,6 +230,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
     board = _track_board(track, split)
     first_board = track_first_board(track=track, split=split)
     first = first_board.teams
+    sets = track_rank_sets(track=track, split=split)
     confidence = f"{100 * track.challenge.confidence_level:g}"
     comparisons = first_page_parts(
         board=first_board,
@@ -239,6 +250,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             ],
             row.team_id in board.prize_ineligible,
             first.get(row.team_id),
+            team_rank_set_fields(sets, row.team_id),
         )
         for row in board.rows
     ]
@@ -272,6 +284,8 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             ],
             "prize_ineligible": board.prize_ineligible,
             "private_visible": shown.private_visible,
+            "rank_sets": bool(sets.sets),
+            "rank_set_reason": sets.reason,
         },
     )
 
@@ -421,9 +435,13 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         *[f"{t.slug}_score" for t in board.tasks],
         *[f"{t.slug}_rank" for t in board.tasks],
         "missing",
+        "rank_set_low",  # docs/decisions/0069-simultaneous-rank-sets.md
+        "rank_set_high",
+        "tier",
         *FIRST_CSV_COLUMNS,
     ]
     first = track_first(track=track, split=split)
+    sets = track_rank_sets(track=track, split=split)
     body = rows_to_csv(
         header,
         (
@@ -436,6 +454,8 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 *[r.task_scores.get(t.slug) for t in board.tasks],
                 *[r.task_ranks.get(t.slug) for t in board.tasks],
                 " ".join(r.missing),
+                *(sets.sets.get(r.team_id) or (None, None)),
+                team_rank_set_fields(sets, r.team_id)["tier"],
                 *first_csv_values(first.get(r.team_id)),
             ]
             for r in board.rows

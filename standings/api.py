@@ -36,6 +36,21 @@ class StandingEntrySerializer(serializers.Serializer):
         required=False,
         help_text="Track entries: false above the track's NFR limit for the prize.",
     )
+    rank_set = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        required=False,
+        min_length=2,
+        max_length=2,
+        help_text="Track entries: the joint 95% rank set over the track's tasks (every team's "
+        "holds at once); null: a baseline, fewer than 10 ranked tasks, or a ladder board's "
+        "public view. Absent from standings frozen before rank sets.",
+    )
+    tier = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="Track entries: the tier (1 = best) of the joint rank sets.",
+    )
 
 
 class TrackStandingsSerializer(serializers.Serializer):

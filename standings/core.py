@@ -123,5 +123,30 @@ def cowinner_decision(
     )
 
 
+def separable_from_winner(entries: list[Mapping[str, Any]]) -> str:
+    """Which teams the joint rank sets separate from the winner (the first prize-eligible
+    team by rank), in words: those outside its tier are truly worse, all at once at 95%
+    (docs/decisions/0069-simultaneous-rank-sets.md). Empty when the standings hold no
+    tiers (a track of few tasks, or frozen before them)."""
+    top = top_entries(entries, 1)
+    if not top or top[0].get("tier") is None:
+        return ""
+    winner = top[0]
+    ranked = [e for e in entries if e.get("rank") is not None and e.get("tier") is not None]
+    same = [e["team"] for e in ranked if e["tier"] == winner["tier"] and e is not winner]
+    apart = [e["team"] for e in ranked if e["tier"] != winner["tier"]]
+    if not same:
+        return (
+            f"{winner['team']} is separable from every other team: its rank set holds it "
+            "apart (joint 95% rank sets over the track's tasks)."
+        )
+    tied = ", ".join(same)
+    rest = f"; every other team ({len(apart)}) is separable from the winner" if apart else ""
+    return (
+        f"Not separable from {winner['team']} (its tier of the joint 95% rank sets over the "
+        f"track's tasks): {tied}{rest}."
+    )
+
+
 def _number(value: Any) -> str:
     return "—" if value is None else f"{value:.4f}"

@@ -19,7 +19,7 @@ from leaderboard.core.ranking import rank_entries, select_team_best
 from leaderboard.services import submission_inputs
 from scoring.selectors import User, public_scores_shown
 
-from .core import cowinner_decision
+from .core import cowinner_decision, separable_from_winner
 from .models import FinalStandings, MethodWriteup
 from .services import standings_compute
 
@@ -138,6 +138,8 @@ class TrackWinners:
     # baseline's), each with its reason; and the rule, in words.
     not_cowinners: list[Winner] = field(default_factory=list)
     cowinner_rule: str = ""
+    # Who the joint rank sets separate from the winner, in words (empty: no tiers).
+    separable: str = ""
 
 
 def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> TrackWinners:
@@ -190,6 +192,7 @@ def winners_for_track(*, track: Track, user: Viewer = None, n: int = 3) -> Track
         confidence_level=board.get("confidence_level"),
         not_cowinners=[winner(e) for e in left_out],
         cowinner_rule=decision.rule,
+        separable=separable_from_winner(board.get("entries") or []),
     )
 
 

@@ -37,6 +37,7 @@ from common.units import byte_size
 from datasets.models import Task
 from kinds import kind_get, metric_direction
 from leaderboard.core.flipboard import nfr_prize_eligible
+from leaderboard.core.rank_sets import team_rank_set_fields, team_rank_sets
 from leaderboard.core.ranking import (
     private_entries,
     rank_entries,
@@ -321,11 +322,27 @@ def _track_ranking(
         )
         for row in rows
     ]
+    _add_rank_sets(entries, boards, rows, [t.slug for t in counted])
     if boards.shifts:  # a ladder board's public NFRs are of its exact rows
                        # (docs/organizers/ladder.md)
         for entry in entries:
             entry["prize_eligible"] = None
     return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
+
+
+def _add_rank_sets(
+    entries: list[dict[str, Any]], boards: _TrackBoards, rows: list[TrackRow], tasks: list[str]
+) -> None:
+    """Each entry's joint ``rank_set`` and ``tier`` over the track's tasks
+    (docs/decisions/0069-simultaneous-rank-sets.md); none on a ladder board's public view,
+    whose values rest on the exact public rows."""
+    found = team_rank_sets(
+        values={} if boards.shifts else boards.values,
+        teams=[] if boards.shifts else [row.team_id for row in rows if not row.is_baseline],
+        tasks=tasks,
+    )
+    for entry in entries:
+        entry.update(team_rank_set_fields(found, entry["team_id"]))
 
 
 def standings_compute(

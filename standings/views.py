@@ -37,6 +37,7 @@ def track_winners(request: HttpRequest, slug: str) -> HttpResponse:
             "cowinners": result.cowinners,
             "not_cowinners": result.not_cowinners,
             "cowinner_rule": result.cowinner_rule,
+            "separable": result.separable,
             "cowinners_mode": result.cowinners_mode,
             "confidence_percent": f"{100 * (result.confidence_level or 0.95):g}",
             "prize_html": stored_html(track.prize_html) if track.prize else "",

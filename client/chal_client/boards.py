@@ -57,6 +57,7 @@ def cmd_leaderboard(
         print(OPIS_NOTE)
     if "task" not in board and board.get("group_reason"):
         print(f"No rank intervals or groups: {board['group_reason']}.")
+    print_tiers(board)
     if getattr(args, "pairwise", False):
         print()
         if "task" in board:
@@ -104,6 +105,7 @@ def _task_columns(
     columns = _ladder_columns(board, entries)
     if any(intervals):
         columns.append(("95% interval", intervals))
+    columns += rank_set_columns(entries)
     if board.get("primary_reference"):
         columns.append(
             (f"NFR vs {board['primary_reference']}", [percent(e.get("nfr")) for e in entries])
@@ -137,7 +139,39 @@ def _track_columns(
     if any(e.get("p_first") is not None for e in entries):
         headers += FIRST_HEADERS
         rows = [[*row, *first_columns(e)] for row, e in zip(rows, entries, strict=True)]
+    for header, values in rank_set_columns(entries):
+        headers.append(header)
+        rows = [[*row, value] for row, value in zip(rows, values, strict=True)]
     return headers, rows
+
+
+def print_tiers(board: dict[str, Any]) -> None:
+    """The board's tiers in one line (every team of a tier is better than every team of a
+    later one, jointly at 95%), or why a track has none."""
+    if board.get("tiers"):
+        tiers = " | ".join(f"{n}: {', '.join(t)}" for n, t in enumerate(board["tiers"], start=1))
+        print(f"Tiers (joint 95% rank sets; each better than the next): {tiers}")
+    elif board.get("rank_set_reason"):
+        print(f"No joint rank sets or tiers: {board['rank_set_reason']}.")
+
+
+def rank_set_columns(entries: list[dict[str, Any]]) -> list[tuple[str, list[object]]]:
+    """The joint rank set and the tier (every entry's set holds at once, 95%), when the
+    board gives them."""
+    if not any(e.get("rank_set") for e in entries):
+        return []
+    sets = [
+        DASH
+        if not e.get("rank_set")
+        else (
+            str(e["rank_set"][0])
+            if e["rank_set"][0] == e["rank_set"][1]
+            else f"{e['rank_set'][0]}-{e['rank_set'][1]}"
+        )
+        for e in entries
+    ]
+    tiers = [DASH if e.get("tier") is None else e["tier"] for e in entries]
+    return [("rank set (joint)", sets), ("tier", tiers)]
 
 
 def _ladder_columns(

@@ -84,6 +84,8 @@ def test_the_task_board_and_a_submission_as_the_manual_shows_them(live_server, b
         assert table.locator('tr[data-team="Trivial baseline"]').count() == 1
         assert table.locator('tr[data-team="Owls"] td').first.inner_text() == "1"
         assert table.locator("th[data-column=nfr]").count() == 1
+        assert table.locator("th[data-column=tier]").count() == 1  # the joint rank sets' tiers
+        assert table.locator('tr[data-team="Owls"]').get_attribute("data-tier") == "1"
         page.locator("#tradeoff svg").wait_for()
         manual_screenshot(page, "leaderboard.png", tmp_path)
     finally:

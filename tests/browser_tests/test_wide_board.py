@@ -1,9 +1,9 @@
-"""A wide board at a laptop's width (1280 px): a matching task's board has fourteen columns
-(rank, team, F1, precision, recall, average precision, interval, rank range, NFR, PFR,
-robustness, transitivity, submissions, last), more than the page's width. The table scrolls
-sideways inside its own frame, with the rank and team columns fixed at its left, so the last
-column is reached by scrolling and each row keeps its team in view; the page itself never
-gets wider than the window (nothing is cut at its edge)."""
+"""A wide board at a laptop's width (1280 px): a matching task's board has sixteen columns
+(rank, team, F1, precision, recall, average precision, interval, rank range, rank set, tier,
+NFR, PFR, robustness, transitivity, submissions, last), more than the page's width. The
+table scrolls sideways inside its own frame, with the rank and team columns fixed at its
+left, so the last column is reached by scrolling and each row keeps its team in view; the
+page itself never gets wider than the window (nothing is cut at its edge)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_a_wide_board_scrolls_in_its_frame_with_the_team_column_fixed(
     page.goto(f"{live_server.url}/tasks/{task.slug}/leaderboard/")
     table = page.locator("table.leaderboard").first
     headers = table.locator("thead th")
-    assert headers.count() == 14, headers.all_inner_texts()
+    assert headers.count() == 16, headers.all_inner_texts()
     page.screenshot(path=str(tmp_path / "wide-board.png"), full_page=True)
     # the page is no wider than the window: no column is cut at its right edge
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH

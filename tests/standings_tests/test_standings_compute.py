@@ -30,6 +30,7 @@ TRACK_KEYS = {
 ENTRY_KEYS = {
     "rank", "position", "team", "team_id", "is_baseline", "score", "task_scores", "missing",
     "prize_eligible", "method", "p_first", "p_first_mc_error", "rank_interval", "group",
+    "rank_set", "tier",
 }  # fmt: skip
 BOARD_KEYS = {"task", "title", "track", "metric", "direction", "split", "entries"}
 BOARD_ENTRY_KEYS = {
