@@ -6,10 +6,15 @@ A task's ``public_board`` says how its public split is shown to participants:
 - ``ladder``: Blum & Hardt's parameter-free Ladder (a team's shown score moves only when a new
   entry beats its shown best by more than one standard error of the paired difference);
 - ``ladder-bootstrap``: the Sage Bionetworks DREAM rule (a new entry counts as better when
-  the Bayes factor of its bootstrap wins over its losses exceeds a threshold).
+  the Bayes factor of its bootstrap wins over its losses exceeds a threshold);
+- ``ladder-step``: Blum & Hardt's Ladder with a fixed step (their Algorithm 1: a new entry
+  must beat the team's *shown* score by more than the step, the split's resolution, shown
+  on the step's grid) on top of the ``ladder`` rule: it holds against an attacker who
+  adapts each upload to the last answer (decision 0068).
 
-New tasks start in ``ladder``; tasks that existed before the modes keep ``plain`` (their
-migration says so).
+New tasks start in ``ladder-step`` (a metric it cannot run: ``ladder``, then ``plain``);
+tasks that existed before the modes keep ``plain`` (their migration says so), and a task
+keeps the mode it has.
 """
 
 from __future__ import annotations
@@ -17,13 +22,19 @@ from __future__ import annotations
 PLAIN = "plain"
 LADDER = "ladder"
 LADDER_BOOTSTRAP = "ladder-bootstrap"
-MODES = (PLAIN, LADDER, LADDER_BOOTSTRAP)
+LADDER_STEP = "ladder-step"
+MODES = (PLAIN, LADDER, LADDER_BOOTSTRAP, LADDER_STEP)
 LABELS = {
     PLAIN: "plain: every exact public score",
     LADDER: "ladder: a shown score moves only on a significant climb",
     LADDER_BOOTSTRAP: "ladder-bootstrap: the DREAM bootstrap rule (Bayes factor)",
+    LADDER_STEP: "ladder-step: a shown score moves only by a full step and a significant climb",
 }
-DEFAULT_MODE = LADDER
+DEFAULT_MODE = LADDER_STEP
+# What a new task falls back to when its metric cannot run the default (``kinds.boards``).
+FALLBACKS = (LADDER_STEP, LADDER, PLAIN)
+# The modes whose shown scores are the exact ones on a grid of ``resolution(units)``.
+ROUNDED = (LADDER, LADDER_STEP)
 
 # The DREAM rule's settings (Sage-Bionetworks/challengescoring, ``bootLadderBoot``): the
 # Bayes factor threshold is theirs; the bootstraps are 2,000, not their 10,000
