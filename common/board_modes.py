@@ -19,6 +19,8 @@ keeps the mode it has.
 
 from __future__ import annotations
 
+import math
+
 PLAIN = "plain"
 LADDER = "ladder"
 LADDER_BOOTSTRAP = "ladder-bootstrap"
@@ -44,6 +46,13 @@ MIN_BOOTSTRAPS = 100
 MAX_BOOTSTRAPS = 20000
 DEFAULT_BAYES_FACTOR = 3.0
 REPORT_BOOTSTRAPS = 10  # the shown score: the mean of the first this many bootstrap scores
+
+
+def shown_decimals(units: int) -> int:
+    """The decimals of a ``ladder``/``ladder-step`` shown score on a public split of ``units``
+    rows: those of its step, 1/sqrt(units) rounded down to a power of ten
+    (``leaderboard.core.ladder.resolution``; 2,000 rows: 0.01, 2 decimals)."""
+    return max(0, math.ceil(math.log10(math.sqrt(max(units, 1))) - 1e-12))
 
 
 def is_ladder(mode: str) -> bool:

@@ -103,6 +103,19 @@ def submissions_shown(*, submissions: list[Submission], user: User) -> list[Subm
     return submissions
 
 
+def shown_score_decimals(*, submission: Submission) -> int:
+    """The decimals a shown public score of ``submission`` has: its step's on a ``ladder`` or
+    ``ladder-step`` board (2 on 2,000 public rows: 0.62, never 0.620000), else 4 (the
+    bootstrap rule's mean of 10 scores)."""
+    try:
+        step = submission.ladder_step
+    except (ObjectDoesNotExist, AttributeError):
+        step = None
+    if submission.task.public_board in board_modes.ROUNDED and step is not None and step.units:
+        return board_modes.shown_decimals(step.units)
+    return 4
+
+
 def submission_ladder(*, submission: Submission) -> dict[str, object]:
     """The entry's place on its team's ladder (docs/organizers/ladder.md), as everyone may see it:
     ``shown_score``, the public score shown for it (plain board: its exact score; ladder:

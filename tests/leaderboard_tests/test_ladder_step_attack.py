@@ -60,5 +60,6 @@ def test_the_random_attacker_gains_at_most_0_035_on_the_default_board(tmp_path):
 
 def test_an_honest_model_0_03_better_climbs_in_at_least_90_percent_of_trials(tmp_path):
     climbs = honest_climbs(tmp_path, teams=40)
+    print(f"honest teams climbed: {sum(climbs)} of {len(climbs)}")
     assert Task.objects.get(slug="honest").public_board == "ladder-step"
     assert np.mean(climbs) >= 0.9, climbs
