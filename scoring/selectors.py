@@ -68,7 +68,12 @@ def private_scores_visible(*, submission: Submission, user: User) -> bool:
 def public_scores_shown(*, task: Task, user: User) -> bool:
     """Exact public scores of ``task``'s entries (docs/organizers/ladder.md): on a plain board for
     everyone; on a ladder board for organizers, and for everyone once the private split is
-    revealed (the holdout has then done its work). Everyone else sees shown scores only."""
+    revealed (the holdout has then done its work). Everyone else sees shown scores only.
+
+    The one rule for every figure computed on the task's exact public rows (decision 0068):
+    a score, an interval, a rank set or tier, a champion verdict or crowning, a release
+    check's answer. A reader for whom it is False gets none of them on the public split but
+    the ladder's shown score (docs/organizers/disclosure.md)."""
     return not board_modes.is_ladder(task.public_board) or private_visible(
         challenge=task.track.challenge, user=user
     )
