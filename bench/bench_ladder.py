@@ -20,8 +20,14 @@ by their mode, in turns (a round scores one file on each), on a site of the benc
 (SQLite, a temporary ``DATA_DIR``); the medians per mode, and each mode's median over the
 plain board's.
 
+**The attackers over HTTP** (``--attack random|adaptive``, ``bench/ladder_http.py``): a site of
+the bench's own (gunicorn, a scoring worker), k uploads per attack through the API, the gap per
+mode and seed, an honest team's climbs and the decisions per second.
+
 Run: .venv/bin/python bench/bench_ladder.py [--repeats 200] [--ks 50 200 1000]
      [--bootstrap-repeats 60] [--scoring] [--scoring-rows 20000] [--rounds 30]
+     .venv/bin/python bench/bench_ladder.py --attack adaptive [--k 200] [--seeds 0 1 2]
+     [--modes plain ladder ladder-bootstrap ladder-step] [--honest 20]
 """
 
 from __future__ import annotations
@@ -239,7 +245,27 @@ def main() -> None:
     parser.add_argument("--scoring-only", action="store_true")
     parser.add_argument("--scoring-rows", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--attack",
+        choices=("random", "adaptive"),
+        help="play this attacker over HTTP through the real pipeline instead "
+        "(bench/ladder_http.py): the gap per mode and seed, honest climbs, decisions/s",
+    )
+    parser.add_argument("--k", type=int, default=200)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--modes", nargs="+", default=["plain", "ladder", "ladder-bootstrap", "ladder-step"]
+    )
+    parser.add_argument("--public", type=int, default=2000, help="--attack: public rows")
+    parser.add_argument("--total-rows", type=int, default=20000, help="--attack: test rows")
+    parser.add_argument("--honest", type=int, default=20, help="--attack: honest teams a mode")
     args = parser.parse_args()
+    if args.attack:
+        import ladder_http
+
+        args.rows = args.total_rows
+        ladder_http.run(args)
+        return
     if not args.scoring_only:
         attack_table(args)
     if args.scoring or args.scoring_only:

@@ -51,7 +51,8 @@ def task_file_path(instance: Task, filename: str) -> str:
 
 
 def default_public_board() -> str:
-    """The mode a new task's public board starts in (``PUBLIC_BOARD_DEFAULT``: "ladder")."""
+    """The mode a new task's public board starts in (``PUBLIC_BOARD_DEFAULT``:
+    "ladder-step")."""
     mode = getattr(settings, "PUBLIC_BOARD_DEFAULT", board_modes.DEFAULT_MODE)
     return mode if mode in board_modes.MODES else board_modes.DEFAULT_MODE
 
@@ -65,6 +66,7 @@ class PublicBoard(models.TextChoices):
         board_modes.LADDER_BOOTSTRAP,
         board_modes.LABELS[board_modes.LADDER_BOOTSTRAP],
     )
+    LADDER_STEP = board_modes.LADDER_STEP, board_modes.LABELS[board_modes.LADDER_STEP]
 
 
 class Task(models.Model):
@@ -127,8 +129,9 @@ class Task(models.Model):
         choices=PublicBoard.choices,
         default=default_public_board,
         help_text="How participants see the public board: plain (every exact score), ladder "
-        "(a shown score moves only on a significant climb) or ladder-bootstrap (the DREAM "
-        "bootstrap rule). Organizers always see every exact score (docs/organizers/ladder.md).",
+        "(a shown score moves only on a significant climb), ladder-bootstrap (the DREAM "
+        "bootstrap rule) or ladder-step (a full step and a significant climb). Organizers "
+        "always see every exact score (docs/organizers/ladder.md).",
     )
     ladder_bootstraps = models.PositiveIntegerField(
         default=board_modes.DEFAULT_BOOTSTRAPS,

@@ -203,8 +203,8 @@ class BoardModeForm(forms.ModelForm):
 
 @admin.register(TaskBoardMode)
 class TaskBoardModeAdmin(admin.ModelAdmin):
-    """Each task's public board mode: plain, ladder or ladder-bootstrap. A change rebuilds
-    the board under the new mode in the same transaction (``task_board_mode_set``)."""
+    """Each task's public board mode: plain, ladder, ladder-bootstrap or ladder-step. A change
+    rebuilds the board under the new mode in the same transaction (``task_board_mode_set``)."""
 
     form = BoardModeForm
     list_display = (

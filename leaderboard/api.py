@@ -269,9 +269,10 @@ class TaskLeaderboardApi(APIView):
         )
         mode = serializers.ChoiceField(
             choices=list(board_modes.MODES),
-            help_text="The public board's mode (docs/organizers/ladder.md): plain, ladder or "
-            "ladder-bootstrap. On the public split of a ladder board a participant reads "
-            "shown scores only: score == shown_score, no interval, flip or exact metric.",
+            help_text="The public board's mode (docs/organizers/ladder.md): plain, ladder, "
+            "ladder-bootstrap or ladder-step. On the public split of a ladder board a "
+            "participant reads shown scores only: score == shown_score, no interval, flip or "
+            "exact metric.",
         )
         entries = TaskEntrySerializer(many=True)
         tiers = serializers.ListField(

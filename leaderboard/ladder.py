@@ -52,17 +52,20 @@ def task_board_mode(task: Task) -> str:
     metric has nothing a ladder mode can decide with (``kinds.boards``: the console and the
     import never set such a mode; a later change of the metric could)."""
     mode = task.public_board
-    return mode if ladder_supported(ladder_statistic(task), mode) else board_modes.PLAIN
+    if ladder_supported(ladder_statistic(task), mode, task.primary_metric or None):
+        return mode
+    return board_modes.PLAIN
 
 
 def ladder_resolution(task: Task) -> float | None:
-    """The step ``task``'s shown scores are rounded to in ``ladder`` mode (None in the other
-    modes, or before a first decision): ``leaderboard.core.ladder.resolution`` of its
-    public rows, as the decisions counted them."""
-    if task_board_mode(task) != board_modes.LADDER:
+    """The step ``task``'s shown scores are rounded to in ``ladder`` and ``ladder-step`` modes
+    (None in the other modes, or before a first decision): ``leaderboard.core.ladder.
+    resolution`` of its public rows, as the decisions counted them."""
+    mode = task_board_mode(task)
+    if mode not in board_modes.ROUNDED:
         return None
     units = (
-        LadderStep.objects.filter(task=task, mode=board_modes.LADDER, units__gt=0)
+        LadderStep.objects.filter(task=task, mode=mode, units__gt=0)
         .values_list("units", flat=True)
         .first()
     )
@@ -149,7 +152,7 @@ def _decide(
         beats = leader is None or sign * (new.public_score - leader.public_score) > 0
         shown = new.public_score if beats else None
         return rules.Decision(climbed=beats, shown_score=shown, units=0)
-    if mode == board_modes.LADDER:
+    if mode in board_modes.ROUNDED:
         if leader is None:
             return rules.first_decision(mode=mode, exact=new.public_score, units=public.units)
         delta, influence = rules.paired_linearization(
@@ -159,6 +162,17 @@ def _decide(
             statistic=public.statistic,
             sign=sign,
         )
+        if mode == board_modes.LADDER_STEP:
+            # The team's shown score: its leader's exact score on the grid (every climb of
+            # this mode shows it), so the step's key, naming the leader, names it too.
+            return rules.step_decision(
+                delta=delta,
+                influence=influence,
+                exact=new.public_score,
+                shown=rules.rounded(leader.public_score, public.units),
+                sign=sign,
+                units=public.units,
+            )
         return rules.ladder_decision(
             delta=delta,
             influence=influence,

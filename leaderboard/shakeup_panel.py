@@ -146,7 +146,7 @@ def _expected(
             n_resamples=RESAMPLES, seed=_SEEDS[split], rows=rows,
         )  # fmt: skip
     shown = None
-    if task_board_mode(task) == board_modes.LADDER:
+    if task_board_mode(task) in board_modes.ROUNDED:
         step = rules.resolution(rules.units_of(y=solution.y_public, statistic=statistic))
         shown = lambda scores: np.round(scores / step) * step  # noqa: E731 - the rounding
     primary = task.primary_metric

@@ -24,7 +24,8 @@ from challenges.selectors import teams_closed
 from common import board_modes
 from common.numbers import number_text
 from datasets.models import Task, TaskVersion
-from leaderboard.champion.selectors import history_item
+from leaderboard.champion.disclosure import gate_audience
+from leaderboard.champion.selectors import crowning_withheld, history_item
 from leaderboard.models import ChampionBy, ChampionChange, LeaderboardEntry, Split
 from leaderboard.selectors import leaderboard_for_track
 from scoring.models import Submission, SubmissionStatus
@@ -279,6 +280,8 @@ def champion_changed(*, task_id: int, change_id: int) -> list[int]:
         return []
     task = change.task
     challenge = task.track.challenge
+    if crowning_withheld(change=change, audience=gate_audience(task=task, user=None)):
+        return []  # a team's entry crowned on a ladder board's public split: not announced
     item = history_item(change=change, user=None, private=challenge.private_visible())
     url = site_url(f"/tasks/{task.slug}/#champion")
     metric = task.primary_metric

@@ -69,7 +69,12 @@ def private_scores_visible(*, submission: Submission, user: User) -> bool:
 def public_scores_shown(*, task: Task, user: User) -> bool:
     """Exact public scores of ``task``'s entries (docs/organizers/ladder.md): on a plain board for
     everyone; on a ladder board for organizers, and for everyone once the private split is
-    revealed (the holdout has then done its work). Everyone else sees shown scores only."""
+    revealed (the holdout has then done its work). Everyone else sees shown scores only.
+
+    The one rule for every figure computed on the task's exact public rows (decision 0068):
+    a score, an interval, a rank set or tier, a champion verdict or crowning, a release
+    check's answer. A reader for whom it is False gets none of them on the public split but
+    the ladder's shown score (docs/organizers/disclosure.md)."""
     return not board_modes.is_ladder(task.public_board) or private_visible(
         challenge=task.track.challenge, user=user
     )
@@ -109,6 +114,19 @@ def submissions_shown(*, submissions: list[Submission], user: User) -> list[Subm
         )
         s.laddered = board_modes.is_ladder(s.task.public_board)
     return submissions
+
+
+def shown_score_decimals(*, submission: Submission) -> int:
+    """The decimals a shown public score of ``submission`` has: its step's on a ``ladder`` or
+    ``ladder-step`` board (2 on 2,000 public rows: 0.62, never 0.620000), else 4 (the
+    bootstrap rule's mean of 10 scores)."""
+    try:
+        step = submission.ladder_step
+    except (ObjectDoesNotExist, AttributeError):
+        step = None
+    if submission.task.public_board in board_modes.ROUNDED and step is not None and step.units:
+        return board_modes.shown_decimals(step.units)
+    return 4
 
 
 def submission_ladder(*, submission: Submission) -> dict[str, object]:

@@ -149,7 +149,14 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     metrics: list[str] = []
     for split in splits:
         metrics += [name for name in scores[split] if name not in metrics]
-    rows = [(name, [scores[split].get(name) for split in splits]) for name in metrics]
+    digits = {split: 6 for split in splits}
+    if "public" in digits and not selectors.public_scores_shown(
+        task=submission.task, user=request.user
+    ):
+        digits["public"] = selectors.shown_score_decimals(submission=submission)
+    rows = [
+        (name, [(scores[split].get(name), digits[split]) for split in splits]) for name in metrics
+    ]
     blind = not submission_figures_visible(submission=submission, user=request.user)
     return render(
         request,

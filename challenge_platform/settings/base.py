@@ -590,10 +590,11 @@ BENCHMARK_REUSE_RESULTS = env("BENCHMARK_REUSE_RESULTS", "1") == "1"
 # transfer cells get their bar with no one acting (0: organizers queue them: console,
 # run_baselines).
 BENCHMARK_ON_ARRIVAL = env("BENCHMARK_ON_ARRIVAL", "1") == "1"
-# The public board mode a task gets when it is created (docs/organizers/ladder.md): "ladder" (a
-# team's shown score moves only on a significant climb), "ladder-bootstrap" or "plain"; organizers
-# change a task's in the console. Tasks that existed before the modes are "plain".
-PUBLIC_BOARD_DEFAULT = env("PUBLIC_BOARD_DEFAULT", "ladder")
+# The public board mode a task gets when it is created (docs/organizers/ladder.md): "ladder-step"
+# (a team's shown score moves only by a full step and a significant climb; a metric that is no
+# score between 0 and 1 falls back to "ladder"), "ladder", "ladder-bootstrap" or "plain";
+# organizers change a task's in the console. Tasks that existed before the modes are "plain".
+PUBLIC_BOARD_DEFAULT = env("PUBLIC_BOARD_DEFAULT", "ladder-step")
 # Stress runs (docs/organizers/stress.md, algorithms.services.stress): every benchmark version and
 # the AutoGluon baseline run again on perturbed copies of each task's test rows, within the same
 # budget. 0: none are queued. STRESS_MAX_ROWS caps a stress test set (0: the clean size).

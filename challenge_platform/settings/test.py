@@ -46,5 +46,5 @@ BENCHMARK_ON_ARRIVAL = os.environ.get("BENCHMARK_ON_ARRIVAL", "0") == "1"
 
 # A task a test creates shows exact public scores, as the tests of every other feature read
 # them; the ladder's tests (tests/leaderboard_tests/test_ladder_*.py) set their tasks' mode,
-# and check that the production default (settings.base) is "ladder".
+# and check that the production default (settings.base) is "ladder-step".
 PUBLIC_BOARD_DEFAULT = os.environ.get("PUBLIC_BOARD_DEFAULT", "plain")

@@ -27,6 +27,7 @@ from .output import (
     number,
     percent,
     shorten,
+    shown,
     table,
     utc_z,
     when,
@@ -287,8 +288,10 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
         )
     )
     if not splits or not any(scores[split] for split in splits):
-        print("No scores are visible yet.")
-        _print_ladder(submission)
+        # An entry that did not climb on a ladder board has no score to show: say that,
+        # not "no scores yet" (it is scored).
+        if not _print_ladder(submission):
+            print("No scores are visible yet.")
         return
     if primary in metrics:
         direction = ((submission.get("metrics") or {}).get(primary) or {}).get("direction")
@@ -303,17 +306,21 @@ def _print_scores(submission: dict[str, Any], *, primary: str | None = None) -> 
         print(OPIS_NOTE)
 
 
-def _print_ladder(submission: dict[str, Any]) -> None:
-    """The entry's step on its team's ladder (docs/organizers/ladder.md), on a ladder board."""
+def _print_ladder(submission: dict[str, Any]) -> bool:
+    """The entry's step on its team's ladder (docs/organizers/ladder.md), on a ladder board;
+    whether a line was printed."""
     if submission.get("status") != "scored" or submission.get("board_mode", "plain") == "plain":
-        return
+        return False
     if submission["climbed"]:
-        print(f"Climbed: the team's shown public score is {number(submission['shown_score'])}.")
-    elif submission.get("team_shown_score") is not None:
+        print(f"Climbed: the team's shown public score is {shown(submission['shown_score'])}.")
+        return True
+    if submission.get("team_shown_score") is not None:
         print(
             "Not better than the team's shown public score "
-            f"({number(submission['team_shown_score'])}) by a significant margin: it stays."
+            f"({shown(submission['team_shown_score'])}) by a significant margin: it stays."
         )
+        return True
+    return False
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:

@@ -58,6 +58,16 @@ def number(value: object, digits: int = 4) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
+def shown(value: object) -> str:
+    """A ladder board's shown score with the decimals it has (it lies on a grid of 0.1, 0.01
+    or 0.001: 0.71, never 0.7100), at least two, at most four (the bootstrap rule's mean)."""
+    text = number(value)
+    if text == DASH or "." not in text:
+        return text
+    whole, decimals = text.split(".")
+    return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
+
+
 def interval(low: object, high: object) -> str:
     """``[0.7812, 0.8934]``, or empty when the interval is not computed (yet)."""
     if isinstance(low, int | float) and isinstance(high, int | float):

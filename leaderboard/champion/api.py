@@ -49,6 +49,7 @@ from .selectors import (
     champion_document,
     release_candidate,
     release_check,
+    release_check_open,
 )
 from .services import champion_ensure
 
@@ -119,6 +120,13 @@ class ChampionSerializer(serializers.Serializer):
         allow_null=True,
         help_text="While the task has no champion: what its start waits for (the AutoGluon "
         "baseline on its way; the trivial baseline is never the start meanwhile), else null.",
+    )
+    withheld = serializers.CharField(
+        allow_null=True,
+        help_text="Why entry, team and since are null although the task has a champion: a "
+        "team's entry crowned by the gate on a ladder board's public split is named to "
+        "organizers only until the reveal, and such crownings are left out of history "
+        "(docs/organizers/ladder.md); else null.",
     )
 
 
@@ -276,8 +284,10 @@ class TaskReleaseCheckApi(APIView):
                     403: "the challenge's rules are not accepted (`rules_not_accepted`), or "
                     "the user is on no team of the challenge (`no_team`)",
                     409: "no champion yet (`no_champion`: the detail names what its start "
-                    "waits for), the champion's numbers are sealed (`champion_sealed`), or a "
-                    "submission/run not scored",
+                    "waits for), the champion's numbers are sealed (`champion_sealed`), a "
+                    "submission/run not scored, or the task has a ladder public board and "
+                    "the caller is a participant, before the reveal (`ladder_board`: "
+                    "organizers and the task's owners are answered)",
                     413: "the file is larger than the submission limit",
                 }
             ),
@@ -309,6 +319,7 @@ class TaskReleaseCheckApi(APIView):
             )
         organizer = is_organizer(user=request.user)
         try:
+            release_check_open(task=task, user=request.user)
             if team is not None:
                 upload_rate_check(team=team)
             if team is not None and not organizer:

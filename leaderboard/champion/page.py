@@ -16,7 +16,15 @@ from scoring.selectors import User
 
 from .disclosure import gate_audience
 from .entries import change_entry
-from .selectors import Verdict, champion_of, champion_verdicts, history_item, private_shown
+from .selectors import (
+    CROWNING_WITHHELD,
+    Verdict,
+    champion_of,
+    champion_verdicts,
+    crowning_withheld,
+    history_item,
+    private_shown,
+)
 from .start import baseline_pending
 from .weigh import gate_settings, gate_split
 
@@ -28,6 +36,7 @@ VERDICT_LABELS = {
     "pending": "being weighed",
     "failed": "not weighed",
     "sealed": "sealed until the reveal",
+    "withheld": "shown after the reveal",
 }
 
 
@@ -61,6 +70,7 @@ class ChampionPanel:
     cannot_tell: str  # what "cannot tell" does to the champion (gate_cannot_tell)
     timeline: list[TimelineStep] = field(default_factory=list)
     verdicts: list[VerdictRow] = field(default_factory=list)
+    withheld: str | None = None  # why the current champion is not named (a ladder board)
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -100,6 +110,8 @@ def _why(verdict: Verdict) -> str:
     if verdict.state == "cannot_tell":
         telling = [r for r in verdict.reasons if r.startswith(("Cannot tell", "Too few"))]
         return " ".join(telling or verdict.reasons)
+    if verdict.state == "withheld":
+        return " ".join(verdict.reasons)
     if verdict.state == "sealed":
         return "the champion's numbers are sealed until the private split is revealed"
     failing = [r for r in verdict.reasons if not r.startswith(("Better", "Breaks little"))]
@@ -114,6 +126,10 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
     metric = metric_info(task.primary_metric)
     noun = kind_get(task.kind).flip_noun
     timeline = []
+    audience = gate_audience(task=task, user=user)
+    withheld = None
+    if current is not None and crowning_withheld(change=current, audience=audience):
+        withheld = CROWNING_WITHHELD
     if current is not None:
         changes = (
             ChampionChange.objects.filter(task=task)
@@ -127,8 +143,9 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
             )
             .order_by("-at", "-pk")
         )
-        audience = gate_audience(task=task, user=user)
         for change in changes:
+            if crowning_withheld(change=change, audience=audience):
+                continue
             item = history_item(change=change, user=user, private=private, audience=audience)
             timeline.append(
                 TimelineStep(
@@ -153,7 +170,7 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
     ]
     return ChampionPanel(
         task=task,
-        current=current,
+        current=None if withheld else current,
         split=gate_split(challenge=challenge),
         epsilon=gate_settings(task=task).epsilon,
         metric_label=metric.label,
@@ -163,4 +180,5 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
         cannot_tell=challenge.gate_cannot_tell,
         timeline=timeline,
         verdicts=verdicts,
+        withheld=withheld,
     )

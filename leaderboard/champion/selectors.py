@@ -17,7 +17,9 @@ from algorithms.selectors import algorithm_run_get
 from challenges.selectors import is_organizer
 from common.refusals import Refusal
 from datasets.models import Task
+from leaderboard.core.gate import outputs_differ
 from leaderboard.models import (
+    ChampionBy,
     ChampionChange,
     ChampionCheck,
     ChampionCheckStatus,
@@ -84,6 +86,28 @@ def _figures_shown(*, change: ChampionChange, user: User | None, private: bool) 
     return previous is None or not previous.sealed_for(user)
 
 
+CROWNING_WITHHELD = (
+    "a team's entry crowned on the public split of a ladder board is shown after the reveal: "
+    "the gate's verdict is computed on the exact public rows the board hides"
+)
+
+
+def crowning_withheld(*, change: ChampionChange, audience: Audience) -> bool:
+    """Whether ``change`` is hidden from ``audience``: the gate crowned a team's entry (not a
+    reference, not the AutoGluon baseline's, not an organizer's pin) on the public split of a
+    task whose exact public figures the reader may not see (``Audience.exact_public``,
+    ``scoring.selectors.public_scores_shown``: a ladder board before the reveal, for all
+    but organizers). Its crowning says the entry was significantly better on the exact
+    public rows: one more answer per upload beside the ladder's (issue 64)."""
+    return (
+        not audience.exact_public
+        and change.by == ChampionBy.GATE
+        and change.split == Split.PUBLIC
+        and change.team_id is not None
+        and not change.team.is_baseline
+    )
+
+
 def _entry_json(change: ChampionChange) -> dict[str, Any]:
     entry = change_entry(change)
     if entry is None:  # removed since: its name stays
@@ -145,14 +169,21 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
         .order_by("at", "pk")
     )
     live = current is not None and change_entry(current) is not None
+    withheld = current is not None and crowning_withheld(change=current, audience=audience)
+    shown = None if current is None or withheld else current
     return {
-        "entry": None if current is None else _entry_json(current),
-        "team": current.team.name if current is not None and current.team_id else None,
-        "since": None if current is None else current.at,
+        "entry": None if shown is None else _entry_json(shown),
+        "team": shown.team.name if shown is not None and shown.team_id else None,
+        "since": None if shown is None else shown.at,
         "split": gate_split(challenge=task.track.challenge),
         "history": [
-            history_item(change=c, user=user, private=private, audience=audience) for c in changes
+            history_item(change=c, user=user, private=private, audience=audience)
+            for c in changes
+            if not crowning_withheld(change=c, audience=audience)
         ],
+        # Why the champion is not named (a team's entry crowned on a ladder board's public
+        # split, for a reader who may not see its exact public figures), else null.
+        "withheld": CROWNING_WITHHELD if withheld else None,
         # What the start waits for while the task has no champion (the AutoGluon baseline on
         # its way: the trivial baseline is never the start meanwhile), else null.
         "waiting_for": None if live else baseline_pending(task=task),
@@ -162,11 +193,18 @@ def champion_document(*, task: Task, user: User | None) -> dict[str, Any]:
 # --- the board's verdicts ------------------------------------------------------------------
 
 
+LADDER_VERDICT = (
+    "a ladder board shows no verdict on a team's entry until the reveal: it is computed on "
+    "the exact public rows the board hides"
+)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """ "Would this be a champion?" of one board entry: ``state`` is ``champion`` (it is),
     ``yes``, ``no``, ``cannot_tell`` (too few rows to bound its NFR), ``pending`` (being
-    weighed), ``failed`` or ``sealed``."""
+    weighed), ``failed``, ``sealed`` or ``withheld`` (a team's entry on a ladder board's
+    public split, for a reader who may not see its exact figures, until the reveal)."""
 
     entry: LeaderboardEntry
     state: str
@@ -205,7 +243,12 @@ def champion_verdicts(*, task: Task, user: User | None) -> list[Verdict]:
             continue  # weighed under other settings
         checks[check.submission_id] = check
     out = []
+    ladder = not audience.exact_public and split == Split.PUBLIC
     for entry in entries:
+        if ladder and entry.team_id is not None and not entry.team.is_baseline:
+            # A verdict on a team's entry is computed on the exact public rows.
+            out.append(Verdict(entry=entry, state="withheld", reasons=(LADDER_VERDICT,)))
+            continue
         if (
             champion is not None
             and champion.type == "submission"
@@ -275,6 +318,26 @@ def release_candidate(
     return entry
 
 
+def release_check_open(*, task: Task, user: User) -> None:
+    """Refuse (409 ``ladder_board``) a release check by a reader who may not see figures of
+    the exact public rows (``scoring.selectors.public_scores_shown``: on a ladder board,
+    before the reveal, everyone but organizers) and does not own the task: on a ladder board
+    even a verdict without figures is one more answer computed on the exact public rows per
+    check, beside the ladder's own (issue 64; docs/organizers/disclosure.md). Organizers and
+    the task's owners are answered as before; called before any budget is spent."""
+    audience = gate_audience(task=task, user=user)
+    if audience.full or audience.exact_public:
+        return
+    raise ReleaseCheckRefused(
+        f"Task '{task.slug}' has a ladder public board: the release check is closed to "
+        "participants until the private split is revealed, since its verdict is computed on "
+        "the exact public rows that the board hides (docs/organizers/ladder.md). Your "
+        "entries' shown scores and climbs are on the board.",
+        status=409,
+        code="ladder_board",
+    )
+
+
 def release_check(
     *,
     task: Task,
@@ -328,4 +391,8 @@ def release_check(
     document = gate_document(
         context=context, result=result, champion=entry, scores=scores, broken_ids=[]
     )
+    # The k rule counts the rows changed over the whole test set, not the split's (issue 66):
+    # a count of the split's rows would tell a prober who knows the champion's outputs
+    # whether one row is public (k - 1 changed rows known public, and the row probed).
+    document["changed_rows"] = int(outputs_differ(task.kind, pred, reference).sum())
     return gate_answer(document=document, task=task, audience=audience, broken_ids=broken)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.board_modes import LADDER, REPORT_BOOTSTRAPS
+from common.board_modes import LADDER_BOOTSTRAP, REPORT_BOOTSTRAPS
 from kinds.base import EntityStatistic, RowStatistic
 
 SEED = 98121  # the bootstraps' seed (DREAM's default): every decision of a task draws the same
@@ -89,10 +89,18 @@ def rounded(score: float, units: int) -> float:
     return round(round(score / step) * step, decimals)
 
 
+def on_grid(score: float, step: float) -> float:
+    """``score`` to the nearest multiple of ``step`` (a power of ten or a multiple of one:
+    written with as many decimals as the step has)."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-12)) + 1
+    return round(round(score / step) * step, decimals)
+
+
 def first_decision(*, mode: str, exact: float, units: int, report: float | None = None) -> Decision:
-    """A team's first entry climbs: its shown score is the rounded exact score (``ladder``)
-    or ``report``, the mean of its first bootstrap scores (``ladder-bootstrap``)."""
-    shown = rounded(exact, units) if mode == LADDER else report
+    """A team's first entry climbs: its shown score is the rounded exact score (``ladder``,
+    ``ladder-step``) or ``report``, the mean of its first bootstrap scores
+    (``ladder-bootstrap``)."""
+    shown = report if mode == LADDER_BOOTSTRAP else rounded(exact, units)
     return Decision(climbed=True, shown_score=shown, units=units, first=True)
 
 
@@ -119,6 +127,27 @@ def ladder_decision(
     score is then ``exact`` rounded."""
     climbed, se = t_rule(delta=delta, influence=influence)
     climbed = climbed and exact_gain > 0
+    return Decision(
+        climbed=climbed,
+        shown_score=rounded(exact, units) if climbed else None,
+        units=units,
+        difference=delta,
+        standard_error=se,
+    )
+
+
+def step_decision(
+    *, delta: float, influence: np.ndarray, exact: float, shown: float, sign: float, units: int
+) -> Decision:
+    """``ladder-step``: Blum & Hardt's Ladder with a fixed step (their Algorithm 1) on top of
+    the parameter-free rule (:func:`ladder_decision`). The new entry climbs when its exact
+    score beats the team's *shown* score by more than the step, :func:`resolution` (0.01 on
+    2,000 rows), and its first-order improvement ``delta`` over the leader beats one standard
+    error of the paired difference; the shown score is then ``exact`` on the step's grid,
+    which is at least one step above the old one: every climb shows."""
+    step = resolution(units)
+    climbed, se = t_rule(delta=delta, influence=influence)
+    climbed = climbed and sign * (exact - shown) > step * (1 + TIE)
     return Decision(
         climbed=climbed,
         shown_score=rounded(exact, units) if climbed else None,
@@ -240,10 +269,12 @@ __all__ = [
     "bootstrap_report",
     "first_decision",
     "ladder_decision",
+    "on_grid",
     "paired_linearization",
     "resolution",
     "rounded",
     "row_linearization",
+    "step_decision",
     "t_rule",
     "units_of",
 ]

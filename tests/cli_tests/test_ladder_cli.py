@@ -75,9 +75,10 @@ def test_submit_wait_says_whether_the_entry_climbed(capsys):
         primary="accuracy",
     )  # fmt: skip
     out = capsys.readouterr().out
+    # The entry is scored: it did not climb, said first and alone (issue 64), with the shown
+    # score's own decimals.
     assert out.splitlines() == [
-        "No scores are visible yet.",
-        "Not better than the team's shown public score (0.7100) by a significant margin: "
+        "Not better than the team's shown public score (0.71) by a significant margin: "
         "it stays.",
     ]
     _print_scores(
@@ -87,4 +88,10 @@ def test_submit_wait_says_whether_the_entry_climbed(capsys):
     )  # fmt: skip
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "Public accuracy: 0.7400 (the primary metric)"
-    assert out.splitlines()[-1] == "Climbed: the team's shown public score is 0.7400."
+    assert out.splitlines()[-1] == "Climbed: the team's shown public score is 0.74."
+    _print_scores(
+        {**base, "climbed": False, "shown_score": None, "team_shown_score": None,
+         "status": "scoring", "scores": {}},
+        primary="accuracy",
+    )  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == ["No scores are visible yet."]

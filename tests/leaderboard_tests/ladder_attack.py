@@ -64,9 +64,7 @@ def api_upload(client: APIClient, planted: Planted, values: np.ndarray, name: st
 def seen_by(client: APIClient, planted: Planted, pk: int) -> dict:
     """Submission ``pk`` as the attacker's list of submissions shows it (``chal
     submissions``: the newest first)."""
-    found = client.get(
-        "/api/v1/submissions/", {"task": planted.task.slug, "limit": 1}
-    ).json()
+    found = client.get("/api/v1/submissions/", {"task": planted.task.slug, "limit": 1}).json()
     items = found["results"] if isinstance(found, dict) else found
     assert items[0]["id"] == pk, (items[0]["id"], pk)
     return items[0]
@@ -105,6 +103,47 @@ def attack(
         seen = send(labels[majority], f"{seed}-majority")
         ids.append(seen["id"])
         climbed.append(bool(seen["climbed"]))
+    return _result(planted, client, team_id=team_id, kept=len(kept), ids=ids, climbed=climbed)
+
+
+def adaptive_attack(
+    planted: Planted,
+    client: APIClient,
+    *,
+    team_id: int,
+    k: int,
+    seed: int,
+    send: Callable[[np.ndarray, str], dict],
+) -> AttackResult:
+    """The block-flip attacker (decision 0068; ``bench/ladder_simulation.py``): a random label
+    vector first, then k - 1 uploads each flipping a random block of 40-60 of the public
+    rows (the attacker knows which rows are public: the strongest form) of its current best,
+    kept when the board says the entry climbed. Read as ``attack``'s result."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(planted.task.classes)
+    public = np.flatnonzero(planted.public)
+    best = rng.integers(0, 2, size=planted.truth.size)
+    ids, climbed = [], []
+    seen = send(labels[best], f"{seed}-0")
+    ids.append(seen["id"])
+    climbed.append(bool(seen["climbed"]))
+    for j in range(1, k):
+        candidate = best.copy()
+        block = rng.choice(public, int(rng.integers(40, 61)), replace=False)
+        candidate[block] ^= 1
+        seen = send(labels[candidate], f"{seed}-{j}")
+        ids.append(seen["id"])
+        climbed.append(bool(seen["climbed"]))
+        if seen["climbed"]:
+            best = candidate
+    return _result(planted, client, team_id=team_id, kept=sum(climbed), ids=ids, climbed=climbed)
+
+
+def _result(
+    planted: Planted, client: APIClient, *, team_id: int, kept: int, ids, climbed
+) -> AttackResult:
+    """The attacker's shown score as its board reads, and the private score of the entry the
+    board shows, as the judge (the database) reads it."""
     board = client.get(f"/api/v1/tasks/{planted.task.slug}/leaderboard/").json()
     (mine,) = [e for e in board["entries"] if e["team_id"] == team_id]
     entry = LeaderboardEntry.objects.select_related("submission").get(
@@ -113,12 +152,10 @@ def attack(
     return AttackResult(
         shown=float(mine["score"]),
         private=float(entry.submission.private_score),
-        kept=len(kept),
+        kept=kept,
         ids=tuple(ids),
         climbed=tuple(climbed),
     )
-
-
 
 
 def in_process_sender(planted: Planted, client: APIClient) -> Callable[[np.ndarray, str], dict]:
@@ -134,9 +171,18 @@ def in_process_sender(planted: Planted, client: APIClient) -> Callable[[np.ndarr
     return send
 
 
-def attack_gaps(tmp_path: Path, *, metric: str, mode: str, seeds: Iterable[int]) -> list[float]:
-    """The leader's gap after one attack per seed, each on a random-label task of its own
-    (labels drawn from ``100 + seed``, the attacker's vectors from ``seed``)."""
+def attack_gaps(
+    tmp_path: Path,
+    *,
+    metric: str,
+    mode: str | None,
+    seeds: Iterable[int],
+    play: Callable[..., AttackResult] = attack,
+) -> list[float]:
+    """The leader's gap after one attack per seed (``play``: :func:`attack` or
+    :func:`adaptive_attack`), each on a random-label task of its own (labels drawn from
+    ``100 + seed``, the attacker's vectors from ``seed``); ``mode`` None: the mode a new
+    task starts in."""
     challenge = ChallengeFactory(slug="cup", daily_submission_limit=10)
     challenge.daily_submission_limit = 10_000  # raised, as an organizer can
     challenge.save(update_fields=["daily_submission_limit"])
@@ -150,14 +196,44 @@ def attack_gaps(tmp_path: Path, *, metric: str, mode: str, seeds: Iterable[int])
         attacker = make_participant(challenge, name=f"attacker-{seed}")
         client = attacker.api()
         started = time.monotonic()
-        result = attack(
+        result = play(
             planted, client, team_id=attacker.team.pk, k=K, seed=seed,
             send=in_process_sender(planted, client),
         )  # fmt: skip
         print(
-            f"{metric} {mode} seed {seed}: shown {result.shown:.4f} private "
+            f"{metric} {planted.task.public_board} {play.__name__} seed {seed}: shown "
+            f"{result.shown:.4f} private "
             f"{result.private:.4f} gap {result.gap:+.4f} kept {result.kept} "
             f"({time.monotonic() - started:.0f} s)"
         )
         gaps.append(result.gap)
     return gaps
+
+
+def honest_climbs(tmp_path: Path, *, teams: int, seed: int = 0) -> list[bool]:
+    """For each of ``teams`` honest teams on one random-label task in the mode a new task
+    starts in: a first model right on 70% of the rows, then one 0.03 better (it fixes 9% of
+    the rows, wrong before, and breaks 6%, right before: a retrained model), both uploaded
+    through the API; whether the second climbed, as the team's API says."""
+    challenge = ChallengeFactory(slug="honest-cup", daily_submission_limit=10)
+    planted = random_label_task(
+        tmp_path, challenge="honest-cup", slug="honest", rows=ROWS, seed=seed,
+        public_fraction=PUBLIC_ROWS / ROWS, mode=None,
+    )  # fmt: skip
+    rng = np.random.default_rng(seed)
+    labels = np.array(planted.task.classes)
+    truth = np.searchsorted(labels, planted.truth)
+    climbs = []
+    for i in range(teams):
+        team = make_participant(challenge, name=f"honest-{i}")
+        client = team.api()
+        send = in_process_sender(planted, client)
+        first = rng.random(truth.size) < 0.70
+        draw = rng.random(truth.size)
+        second = first.copy()
+        second[~first & (draw < 0.09 / 0.30)] = True
+        second[first & (draw < 0.06 / 0.70)] = False
+        for n, right in enumerate((first, second)):
+            seen = send(labels[np.where(right, truth, 1 - truth)], f"honest-{i}-{n}")
+        climbs.append(bool(seen["climbed"]))
+    return climbs

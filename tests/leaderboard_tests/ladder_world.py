@@ -75,11 +75,11 @@ def random_label_task(
     public_fraction: float = 0.5,
     metric: str = "accuracy",
     seed: int = 0,
-    mode: str = "ladder",
+    mode: str | None = "ladder",
 ) -> Planted:
     """A binary classification task whose labels are a random half of each class: every
     class's rows split exactly ``public_fraction`` public (``rows`` even, the fraction a
-    multiple of 2 / rows)."""
+    multiple of 2 / rows); in ``mode`` (None: the one a new task starts in)."""
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.repeat(np.array(["0", "1"]), rows // 2))
     ids = np.array([f"r{i:06d}" for i in range(rows)])

@@ -20,7 +20,11 @@ from datasets.models import Task
 from datasets.services import task_import
 from leaderboard.models import LadderStep, LeaderboardEntry
 from scoring.models import Submission
-from tests.datasets_tests.bundles import write_classification_bundle, write_matching_bundle
+from tests.datasets_tests.bundles import (
+    write_classification_bundle,
+    write_matching_bundle,
+    write_regression_bundle,
+)
 from tests.leaderboard_tests.ladder_world import random_label_task, upload
 from tests.scoring_tests.factories import ChallengeFactory, TeamFactory, UserFactory
 
@@ -34,10 +38,32 @@ def _organizer() -> Client:
 
 
 @pytest.mark.skipif("PUBLIC_BOARD_DEFAULT" in os.environ, reason="the default is overridden")
-def test_the_production_default_is_ladder():
+def test_the_production_default_is_ladder_step():
     from challenge_platform.settings import base
 
-    assert base.PUBLIC_BOARD_DEFAULT == "ladder"
+    assert base.PUBLIC_BOARD_DEFAULT == "ladder-step"
+
+
+def test_a_new_task_starts_in_ladder_step_or_the_next_mode_its_metric_can_run(
+    tmp_path: Path, settings
+):
+    settings.PUBLIC_BOARD_DEFAULT = "ladder-step"  # the production default
+    ChallengeFactory(slug="step-cup")
+    started = {
+        slug: task_import(
+            source=write(tmp_path / slug, task={"slug": slug, **extra}),
+            challenge_slug="step-cup",
+            track_slug="t",
+        ).public_board
+        for slug, write, extra in (
+            ("birds", write_classification_bundle, {}),
+            ("prices", write_regression_bundle, {"metric": "rmse"}),
+            ("pairs", write_matching_bundle, {"metric": "precision"}),
+        )
+    }
+    # accuracy steps by 0.01; an RMSE has its target's unit (the parameter-free ladder);
+    # precision has nothing to weigh two entries with.
+    assert started == {"birds": "ladder-step", "prices": "ladder", "pairs": "plain"}
 
 
 def test_an_imported_task_starts_in_the_default_unless_its_metric_cannot_run_it(

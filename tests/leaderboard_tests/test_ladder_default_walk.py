@@ -1,6 +1,7 @@
 """The product default, walked (docs/organizers/ladder.md, "What a participant sees"): a small
-demo-like challenge whose tasks ``manage.py import_task`` creates under ``PUBLIC_BOARD_DEFAULT =
-"ladder"`` (the production setting; the tests' own is plain), one task of each kind on three
+demo-like challenge whose tasks ``manage.py import_task`` creates under the production
+``PUBLIC_BOARD_DEFAULT`` (``ladder-step``: a metric it cannot run falls back to ``ladder``; the
+tests' own is plain), one task of each kind on three
 tracks, a reference and two teams' entries on each (made by their methods: the transfer matrix
 has cells), the boards' intervals and the champion's weighings computed, then every main API
 answer and page read as an anonymous visitor, as a participant and as an organizer.
@@ -27,6 +28,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
+from challenge_platform.settings import base
 from datasets.models import Task
 from leaderboard.champion.disclosure import LADDER_WITHHELD
 from leaderboard.champion.services import champion_check_run, champion_ensure
@@ -107,7 +109,7 @@ def _upload(folder: Path, task: Task, team, wrong: float, seed: int):
 
 @pytest.fixture
 def demo(tmp_path, settings, redis_server, django_capture_on_commit_callbacks):
-    settings.PUBLIC_BOARD_DEFAULT = "ladder"  # the product default
+    settings.PUBLIC_BOARD_DEFAULT = base.PUBLIC_BOARD_DEFAULT  # the product default
     settings.TEAM_UPLOAD_RATE = "0"
     cache.clear()
     for slug, (kind, track) in TASKS.items():
@@ -193,7 +195,7 @@ def _get(client, path: str):
 
 def _check_task_board(who: str, body: dict, laddered: bool) -> None:
     """A ladder board's team entries: shown scores, and the figures they lack said why."""
-    assert body["mode"] == ("ladder" if laddered else "plain") or not laddered
+    assert body["mode"] in ("ladder", "ladder-step") or not laddered
     hides = laddered and who != "organizer"
     for entry in body["entries"]:
         if entry["is_baseline"]:
@@ -224,10 +226,13 @@ def _check_track_board(body: dict) -> None:
         assert body["group_reason"] or body["pairwise_note"] is not None
 
 
-def _check_champion(who: str, body: dict, laddered: bool) -> int:
-    """The gate steps of the champion's timeline: on a ladder board without their figures
-    (but their verdict) for all but organizers. Returns how many there are."""
+def _check_champion(who: str, body: dict, laddered: bool, teams: set[str]) -> int:
+    """The gate steps of the champion's timeline: on a ladder board, for all but organizers,
+    none crowning a team's entry (issue 64) and the others without their figures (but their
+    verdict). Returns how many there are."""
     steps = [s for s in body["history"] if s["by"] == "gate" and s["split"] == "public"]
+    if laddered and who != "organizer":
+        assert not {s["team"] for s in steps} & teams, steps
     for step in steps:
         assert step["verdict"] in ("passes", "cannot_tell"), step
         if laddered and who != "organizer":
@@ -268,7 +273,8 @@ def test_the_product_default_answers_every_reader_and_says_why_it_withholds(demo
             board = _get(client, f"/api/v1/tasks/{slug}/leaderboard/").json()
             _check_task_board(who, board, laddered)
             champion = _get(client, f"/api/v1/tasks/{slug}/champion/").json()
-            gate_steps += _check_champion(who, champion, laddered) if laddered else 0
+            teams = {t.team.name for t in demo["teams"].values()}
+            gate_steps += _check_champion(who, champion, laddered, teams) if laddered else 0
             _get(client, f"/api/v1/tasks/{slug}/croissant.json")
         for track in demo["tracks"]:
             _check_track_board(_get(client, f"/api/v1/tracks/{track}/leaderboard/").json())
@@ -294,23 +300,19 @@ def test_the_product_default_answers_every_reader_and_says_why_it_withholds(demo
     assert gate_steps, "no entry passed the gate on a ladder task: nothing withheld was read"
 
 
-def test_the_release_check_answers_verdicts_on_every_ladder_task(demo):
+def test_the_release_check_refuses_participants_and_answers_organizers_on_ladder_tasks(demo):
     participant = api_client_for(demo["teams"]["ada"].user)
     organizer = api_client_for(demo["organizer"])
     for entry in demo["entries"]["ada"]:
         slug = entry.task.slug
         path = f"/api/v1/tasks/{slug}/release-check/"
         mine = participant.post(path, {"submission": entry.pk}, format="json")
-        assert mine.status_code == 200, (slug, mine.content)
-        body = mine.json()
-        assert body["verdict"] in ("passes", "fails", "cannot_tell")
-        if slug in demo["ladders"]:
-            assert body["withheld"] in (LADDER_WITHHELD, "too few changed rows to report")
-            assert body["difference"] is None and body["mcnemar"] is None
-            assert any("ladder public board" in r for r in body["reasons"]), body["reasons"]
+        assert slug in demo["ladders"]
+        assert mine.status_code == 409, (slug, mine.content)
+        assert mine.json()["code"] == "ladder_board"
         theirs = organizer.post(path, {"submission": entry.pk}, format="json").json()
         assert theirs["withheld"] is None and theirs["difference"] is not None
-        assert theirs["verdict"] == body["verdict"]  # the same weighing, other figures
+        assert theirs["verdict"] in ("passes", "fails", "cannot_tell")
 
 
 def test_the_pages_answer_and_say_what_they_withhold(demo):

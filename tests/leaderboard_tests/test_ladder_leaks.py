@@ -8,8 +8,10 @@ The places are not listed by hand: every route of the URL configuration is reque
 its parameters filled from the world below (a route this test cannot fill fails it, so a new
 route is either enumerated or named here). A team's algorithm made one of the entries, so the
 track's transfer matrix (page, API, results exports) has a cell of a team's method on the
-ladder task. The release check, a POST, answers its verdict without the figures
-(``leaderboard/champion/disclosure.py``), for a submission and for a file.
+ladder task. The release check, a POST, refuses participants (409 ``ladder_board``) and
+answers organizers. A team's entry passes the champion gate on the public split: no reader
+but an organizer meets that crowning (a gate step of a team's entry, a verdict on one) on
+any route, webhook or mail before the reveal (issue 64).
 """
 
 from __future__ import annotations
@@ -24,13 +26,18 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
-from leaderboard.champion.disclosure import LADDER_WITHHELD
 from leaderboard.champion.services import champion_check_run, champion_ensure
-from leaderboard.core.gate import VERDICTS
-from leaderboard.models import ChampionCheck, ChampionCheckStatus, LadderStep
+from leaderboard.models import (
+    ChampionChange,
+    ChampionCheck,
+    ChampionCheckStatus,
+    LadderStep,
+    ReleaseCheckUse,
+)
 from notifications.models import MailDelivery, Webhook, WebhookDelivery
 from scoring.models import Submission
 from standings.services import challenge_finish
@@ -226,10 +233,19 @@ def _every_route(world):
     assert not unfilled, f"routes this test cannot request: {unfilled}"
 
 
+# How a crowning by the gate reads: a timeline step (page, API, webhook) and a verdict row.
+CROWNING = (
+    'data-by="gate"', '"by": "gate"', '"by":"gate"', 'data-verdict="yes"', 'data-verdict="no"',
+    'data-verdict="cannot_tell"', 'data-verdict="champion"',
+)  # fmt: skip
+
+
 def test_no_route_shows_an_exact_public_figure_a_ladder_board_hides(world):
     requested = 0
+    crowned = ChampionChange.objects.filter(by="gate", team__is_baseline=False)
+    assert crowned.exists()  # the third entry passed the gate: there is a crowning to hide
     for who, path, text in _every_route(world):
-        found = _leaks(text, world["hidden"])
+        found = _leaks(text, world["hidden"]) + [c for c in CROWNING if c in text]
         assert not found, f"{who} reads {found} at {path}"
         requested += 1
     assert requested > 300
@@ -262,6 +278,7 @@ def test_webhooks_and_mails_hold_no_hidden_figure(world):
     assert bodies and any("climbed" in m or "not better" in m for m in mails)
     for text in [*bodies, *mails]:
         assert not _leaks(text, world["hidden"]), text
+        assert "new champion" not in text or "ours" not in text, text  # no crowning told
 
 
 def _release_check(world, client, **data):
@@ -272,28 +289,47 @@ def _release_check(world, client, **data):
     )
 
 
-def test_the_release_check_answers_its_verdict_without_the_figures(world, tmp_path):
-    """A participant's release check on a ladder board's public split: the verdict, its rule
-    and rows_needed, every figure null with the reason in words, for a submission and for a
-    file (the entry that passed the gate, as a file: a verdict with figures to withhold)."""
-    client = api_client_for(world["ours"].user)
+def test_the_release_check_refuses_participants_on_a_ladder_board(world, tmp_path):
+    """A participant's release check on a ladder task before the reveal: 409 ``ladder_board``
+    for a submission and for a file, as the team and as another team, with nothing spent
+    (the day's budget and the upload rate untouched); anonymous: refused too."""
     path = tmp_path / "again.csv"
     world["planted"].frame(world["values"][3]).to_csv(path, index=False)
-    answers = [_release_check(world, client, submission=world["submissions"][1])]
-    with path.open("rb") as handle:
-        answers.append(_release_check(world, client, file=handle))
-    for response in answers:
-        assert response.status_code == 200, response.content
-        body = response.json()
-        assert body["split"] == "public" and body["verdict"] in VERDICTS
-        assert body["passes"] is (body["verdict"] == "passes")
-        assert body["withheld"] in (LADDER_WITHHELD, "too few changed rows to report")
-        for name in ("difference", "ci", "nfr", "nfr_ci", "pfr", "pfr_ci", "mcnemar"):
-            assert body[name] is None, name
-        assert body["slices"] == [] and body["broken_ids"] == []
-        assert any("ladder" in reason for reason in body["reasons"]), body["reasons"]
-        assert not _leaks(response.content.decode(), world["hidden"])
-    assert answers[1].json()["withheld"] == LADDER_WITHHELD  # 0.88 right: many changed rows
+    for name in ("ours", "theirs"):
+        client = api_client_for(world[name].user)
+        answers = [_release_check(world, client, submission=world["submissions"][1])]
+        with path.open("rb") as handle:
+            answers.append(_release_check(world, client, file=handle))
+        for response in answers:  # (another team's submission: refused before it is read)
+            assert response.status_code == 409, (name, response.content)
+            body = response.json()
+            assert body["code"] == "ladder_board", body
+            assert "ladder" in body["detail"] and "reveal" in body["detail"]
+            assert not _leaks(response.content.decode(), world["hidden"])
+    assert not ReleaseCheckUse.objects.exists()
+    anonymous = _release_check(world, APIClient(), submission=world["submissions"][1])
+    assert anonymous.status_code in (401, 403), anonymous.content
+
+
+def test_no_crowning_of_a_participants_entry_before_the_reveal(world, django_user_model):
+    """The third entry passed the gate on the public split: the champion API and the task
+    page name no champion to participants and anonymous readers (``withheld`` says why),
+    leave the step out of the timeline and show no verdict on a team's entry; organizers
+    read all of it."""
+    task = world["task"]
+    for who, client in _readers(world).items():
+        body = client.get(f"/api/v1/tasks/{task}/champion/").json()
+        assert body["entry"] is None and body["team"] is None, (who, body)
+        assert "ladder" in body["withheld"], (who, body)
+        assert all(step["by"] != "gate" for step in body["history"]), (who, body)
+        page = client.get(f"/tasks/{task}/").content.decode()
+        assert 'id="champion-withheld"' in page, who
+        assert 'data-role="champion-verdicts"' not in page or 'data-verdict="withheld"' in page
+    organizer = django_user_model.objects.create_user("org2", is_staff=True, is_superuser=True)
+    body = api_client_for(organizer).get(f"/api/v1/tasks/{task}/champion/").json()
+    crowned = ChampionChange.objects.get(by="gate", team__is_baseline=False)
+    assert body["withheld"] is None and body["team"] == crowned.team.name, body
+    assert any(step["by"] == "gate" for step in body["history"])
 
 
 def test_organizers_read_the_release_checks_figures(world, django_user_model):

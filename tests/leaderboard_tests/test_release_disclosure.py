@@ -241,3 +241,50 @@ def test_parallel_checks_cannot_pass_the_daily_budget_together(tmp_path):
         thread.join(30)
     assert sorted(outcomes) == ["daily_limit"] * 5 + ["taken"] * 3
     assert ReleaseCheckUse.objects.filter(team=team, task=task).count() == 3
+
+
+def _membership_probe(world, majority: int, known: np.ndarray, row: int) -> np.ndarray:
+    """The champion's outputs (the majority class) with ``known`` rows (known public) and the
+    probed ``row`` changed to another class."""
+    codes = np.full(len(world.ids), majority)
+    codes[[*known, row]] = (majority + 1) % len(world.classes)
+    return codes
+
+
+@pytest.mark.parametrize("changed", ["below k", "at k"])
+def test_the_membership_probe_learns_nothing_from_whether_counts_are_given(probed, changed):
+    """Issue 66: a prober who knows the champion's outputs (here the majority class, read off
+    the train file) and some public rows changes k - 1 known public rows and one row it
+    probes. Were the k rule counted on the public split, the counts would come when the
+    probed row is public and not when it is private: one row's membership per check. The
+    rule counts changed rows over the whole test set: a public and a private probed row get
+    the same withheld (below k: the whole answer alike; at k: counts for both)."""
+    task, world, majority, eve = probed
+    k = task.track.challenge.release_check_min_changed
+    public, private = np.flatnonzero(world.public), np.flatnonzero(~world.public)
+    other = (majority + 1) % len(world.classes)
+    # Known public rows whose label is neither class (changing them breaks and fixes nothing)
+    # would be ideal; rows of the majority class are broken either way, whatever the probe.
+    known = public[world.truth[public] == majority][: (k - 2 if changed == "below k" else k - 1)]
+    probe_public = public[(world.truth[public] != other) & ~np.isin(public, known)][0]
+    probe_private = private[world.truth[private] != other][0]
+    api = api_client_for(eve.user)
+    answers = []
+    for row in (probe_public, probe_private):
+        response = release_check(
+            api, task, world.file(_membership_probe(world, majority, known, row))
+        )
+        assert response.status_code == 200, response.content
+        answer = response.json()
+        answer.pop("budget")
+        answers.append(answer)
+    on_public, on_private = answers
+    assert on_public["withheld"] == on_private["withheld"]
+    if changed == "below k":
+        assert on_public["withheld"] == WITHHELD
+        assert on_public == on_private  # nothing tells them apart
+    else:
+        # k changed rows over the whole test set: counts for both, whichever is public (the
+        # counts then say what two submissions' scores would: one row per check).
+        assert on_public["withheld"] is None and on_private["withheld"] is None
+        assert on_public["mcnemar"] is not None and on_private["mcnemar"] is not None

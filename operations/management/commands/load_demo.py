@@ -92,8 +92,8 @@ def challenge_kinds() -> str:
 LADDER_BOARDS = """\
 **Ladder boards.** A team's shown public score moves only when a new entry is better than
 its shown score by a significant margin; an entry that is not is shown as such, without its
-exact public score, until the private leaderboard is revealed. Reading the public board
-cannot overfit it.
+exact public score, until the private leaderboard is revealed. Reading the public board,
+even adaptively, overfits it little.
 """
 
 
