@@ -20,6 +20,7 @@ from algorithms.selectors import (
     algorithm_run_get,
     algorithm_run_list,
     algorithm_run_status_state,
+    algorithm_run_team_pk,
     algorithm_run_visible,
 )
 from algorithms.services.benchmark import benchmark_member_ids, version_in_benchmark
@@ -435,7 +436,10 @@ class AlgorithmRunDetailApi(APIView):
             )
 
         return job_status_answer(
-            request, state=lambda: algorithm_run_status_state(run_pk=pk), answer=answer
+            request,
+            state=lambda: algorithm_run_status_state(run_pk=pk),
+            answer=answer,
+            team_pk=algorithm_run_team_pk(run_pk=pk),
         )
 
 

@@ -102,6 +102,15 @@ def algorithm_run_visible(*, user: User, run_pk: int) -> bool:
     return algorithm_run_list(user=user).filter(pk=run_pk).exists()
 
 
+def algorithm_run_team_pk(*, run_pk: int) -> int | None:
+    """The team whose algorithm run ``run_pk`` is (whose held reads are capped together)."""
+    return (
+        AlgorithmRun.objects.filter(pk=run_pk)
+        .values_list("version__algorithm__team_id", flat=True)
+        .first()
+    )
+
+
 def latest_version_number(*, algorithm: Algorithm) -> int | None:
     version = algorithm.versions.order_by("-number").only("number").first()
     return version.number if version else None

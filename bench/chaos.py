@@ -59,6 +59,7 @@ from bench.chaos_invariants import (
 from bench.chaos_load import SMTP_PORT, WEBHOOK_PORT, Ledger, Load, prepare_world
 from bench.chaos_receivers import start_receivers
 from bench.chaos_schedule import KINDS, fault_schedule, overlapping
+from bench.chaos_timeline import timelines
 from bench.multihost import beat_gaps
 from bench.multihost_faults import db_rows
 from bench.multihost_hosts import (
@@ -77,6 +78,9 @@ from scoring.task_names import SCORE_SUBMISSION
 WEB_CONCURRENCY = 2
 DATA_TMPFS_MB = {"worker1": 64, "worker2": 64, "jobs": 256}
 IMPORT_AT = 0.4  # the task import starts at this share of the load's time
+# Written in the run folder by a failing run: scripts/multihost.sh then keeps the folder
+# (every host's logs and data) as --keep would, and says where.
+KEEP_MARKER = "KEEP"
 
 
 def main() -> int:
@@ -159,8 +163,11 @@ def main() -> int:
     report.load_at_start = load_at_start
     report.beats = beat_gaps()
     report.compute()
-    text = report.render()
+    text = report.render() + timelines(c, job_types, report.per_fault, injector.faults)
     print(text, flush=True)
+    if not report.passed:  # a failing run's logs stay (scripts/multihost.sh keeps the folder)
+        (Path(c.run_dir) / KEEP_MARKER).write_text(text, encoding="utf-8")
+        print(f"FAIL: logs and data kept in {c.run_dir}", flush=True)
     if opts.prove_checker:
         print(prove_checker(c, report), flush=True)
     if opts.report:

@@ -14,7 +14,14 @@ from .audit import audit_record, hidden_set
 from .models import Challenge, Team, TeamMembership
 from .rules import rules_gate
 from .selectors import teams_closed
-from .team_names import invisible_characters, name_keys, team_name_imitates, team_name_key
+from .team_names import (
+    control_or_separator_characters,
+    invisible_characters,
+    name_keys,
+    scripts_mixed,
+    team_name_imitates,
+    team_name_key,
+)
 
 
 class TeamError(Exception):
@@ -72,6 +79,27 @@ def _require_name(name: str) -> None:
     raise TeamError("A team name needs a letter or a digit.", code="name_invalid")
 
 
+def _refuse_unsafe_characters(raw: str) -> None:
+    """Refuse a new name holding a control or separator character other than the plain
+    space (a tab, a no-break space), or letters of scripts mixed beyond UTS #39's
+    "Moderately Restrictive" level (``challenges.team_names``, issue 66). Read on the name
+    as sent, before its whitespace is folded."""
+    hidden = control_or_separator_characters(raw)
+    if hidden:
+        raise TeamError(
+            "Team names may not contain control characters or spaces other than the plain "
+            "one: " + ", ".join(hidden) + ".",
+            code="name_invalid",
+        )
+    mixed = scripts_mixed(raw)
+    if mixed:
+        raise TeamError(
+            "Team names may not mix " + " and ".join(mixed) + " letters (one script, or Latin "
+            "with one other script that is not Cyrillic or Greek).",
+            code="name_invalid",
+        )
+
+
 def team_name_check(
     *, challenge: Challenge, name: str, exclude_pk: int | None = None, organizer: bool = False
 ) -> str:
@@ -79,8 +107,10 @@ def team_name_check(
     ``challenge``; else :class:`TeamError`: empty, too long, imitating the organizers'
     entries (unless an ``organizer`` names it), reading as an existing team's name (named),
     or holding invisible characters. The one check of every way a team gets a name (the
-    service below, the console)."""
-    name = " ".join((name or "").split())
+    service below, the console). A team's own name, unchanged, is not refused by rules newer
+    than it (``check_lookalike_names`` lists those)."""
+    raw = name or ""
+    name = " ".join(raw.split())
     _require_name(name)
     if len(name) > 80:
         raise TeamError("Team names are at most 80 characters.", code="name_too_long")
@@ -107,6 +137,8 @@ def team_name_check(
             "look-alike letters such as a Cyrillic a or a capital I for l).",
             code="name_taken",
         )
+    if exclude_pk is None or not Team.objects.filter(pk=exclude_pk, name=name).exists():
+        _refuse_unsafe_characters(raw)
     hidden = invisible_characters(name)
     if hidden:
         raise TeamError(
@@ -120,14 +152,15 @@ def team_name_check(
 
 @transaction.atomic
 def team_create(*, challenge: Challenge, user: AbstractBaseUser, name: str) -> Team:
-    name = " ".join((name or "").split())
+    raw = name or ""
+    name = " ".join(raw.split())
     _require_name(name)
     # After the end a newcomer may still create a team: the challenge is the post-challenge
     # benchmark then (its submissions and runs go to the post-challenge boards, never into the
     # frozen standings). Joining and leaving an existing team stay closed.
     rules_gate(challenge=challenge, user=user)
     _require_free_to_enter(challenge, user)
-    name = team_name_check(challenge=challenge, name=name)
+    name = team_name_check(challenge=challenge, name=raw)  # as sent: a tab is refused
     try:
         with transaction.atomic():
             team = Team.objects.create(challenge=challenge, name=name)

@@ -19,7 +19,13 @@ reads as ``e`` (``AlicєTeam``). A capital ``I`` is both an ``i`` (in ``ALICE``)
 eye, an ``l`` (in ``AIice``): :func:`name_glyph_key` takes the skeleton before case
 folding, and two names that share either key (:func:`name_keys`) are one name.
 
-:func:`invisible_characters` lists what a new name may not contain at all: format
+:func:`scripts_mixed` and :func:`control_or_separator_characters` (issue 66) say what else a
+new name may not be: letters of scripts mixed beyond UTS #39's "Moderately Restrictive" level
+(ICU's ``SpoofChecker``: Greek capitals with a Cyrillic one among Latin letters, a Cyrillic
+``te`` in ``Alice?eam``), a tab, a line feed, a space other than the plain one. A
+whole-script look-alike (``ACE`` in Cyrillic capitals beside Latin ``ACE``) is one script,
+and is caught by the keys. :func:`invisible_characters` lists what a new name
+may not contain at all: format
 characters (category Cf: zero-width spaces and joiners, the byte-order mark, bidi
 controls), controls and unassigned code points, Unicode's default-ignorable code points
 (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, tags...) and
@@ -48,6 +54,18 @@ def _icu() -> Any:
 def _spoof_checker() -> Any:
     # Read-only after creation: shared by every thread (two made at once: either serves).
     return _icu().SpoofChecker()
+
+
+@lru_cache(maxsize=1)
+def _restriction_checker() -> Any:
+    """ICU's spoof checker at UTS #39's "Moderately Restrictive" level (section 5.2): one
+    script, or Latin with one other Recommended script that is not Cyrillic or Greek (Han
+    with Hiragana and Katakana, Hangul, Bopomofo), and digits of one system."""
+    icu = _icu()
+    checker = icu.SpoofChecker()
+    checker.setRestrictionLevel(icu.URestrictionLevel.MODERATELY_RESTRICTIVE)
+    checker.setChecks(icu.USpoofChecks.RESTRICTION_LEVEL | icu.USpoofChecks.MIXED_NUMBERS)
+    return checker
 
 
 # Characters that render blank but are symbols or letters, not spaces or format characters.
@@ -98,6 +116,36 @@ def invisible_characters(name: str) -> list[str]:
             label = unicodedata.name(char, "") or _icu().Char.charName(char) or "unnamed"
             seen[char] = f"U+{ord(char):04X} {label}"
     return list(seen.values())
+
+
+def control_or_separator_characters(name: str) -> list[str]:
+    """The control characters (a tab, a line feed) and separators other than the plain space
+    (no-break, em and ideographic spaces, line and paragraph separators) in ``name``, named,
+    each once: a new name may hold none (UTS #39's identifier profile allows neither)."""
+    seen: dict[str, str] = {}
+    for char in name:
+        category = unicodedata.category(char)
+        refused = category in {"Cc", "Zl", "Zp"} or (category == "Zs" and char != " ")
+        if char not in seen and refused:
+            label = unicodedata.name(char, "") or "a control character"
+            seen[char] = f"U+{ord(char):04X} {label}"
+    return list(seen.values())
+
+
+def scripts_mixed(name: str) -> list[str]:
+    """The scripts of ``name``'s letters when they mix more than UTS #39's "Moderately
+    Restrictive" level allows (a Greek lunate sigma for the c of ``AliceTeam``: Latin and
+    Greek; a Cyrillic te for its t: Latin and Cyrillic), or digits of two systems; else an
+    empty list. One script, or Latin with Han and Japanese kana, passes."""
+    if not name or not _restriction_checker().check(name):
+        return []
+    icu = _icu()
+    scripts: dict[str, None] = {}
+    for char in name:
+        script = icu.Script.getScript(char).getName()
+        if script not in {"Common", "Inherited", "Unknown"}:
+            scripts[script] = None
+    return list(scripts) or ["digits of two systems"]
 
 
 def _skeleton(text: str) -> str:
@@ -253,3 +301,16 @@ def lookalike_groups(names: Iterable[tuple[int, str]]) -> list[list[tuple[int, s
     groups += [[row] for group in by_root.values() if len(group) == 1 for row in group
                if invisible_characters(row[1])]  # fmt: skip
     return groups
+
+
+def name_refused_now(name: str) -> str | None:
+    """Why a new name would be refused by the rules of issue 66 (mixed scripts, control or
+    separator characters), in words, or None: what ``check_lookalike_names`` lists of the
+    names that predate them."""
+    hidden = control_or_separator_characters(name)
+    if hidden:
+        return "contains " + ", ".join(hidden)
+    mixed = scripts_mixed(name)
+    if mixed:
+        return "mixes " + " and ".join(mixed)
+    return None

@@ -5,7 +5,9 @@ Every way a team sends a file goes through an upload service that asks here: pre
 files (``scoring.services.upload``), algorithm archives (``algorithms.services.upload``),
 new versions of a task's data (``datasets.version_uploads``), reference files
 (``scoring.services.references``) and method write-up PDFs (``standings.services``), through
-the web forms, the API or the command-line client (which uses the API). A new upload path
+the web forms, the API or the command-line client (which uses the API); and the texts a
+team saves (method write-ups, descriptions, discussion posts: :func:`text_save_take`, a
+size cap and one count on the rate per save, issue 66). A new upload path
 does the same: :func:`upload_admission` before the body is read, :func:`upload_arrival` once
 it is there, and :func:`upload_quota_check` again under :func:`team_upload_lock` just before
 its row is written. What a team's organizers upload as organizers (no team) is not charged.
@@ -43,7 +45,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,7 +68,11 @@ RATE_LIMITED = "rate_limited"
 STORAGE_QUOTA = "storage_quota"
 BUDGET_CODES = frozenset({RATE_LIMITED, STORAGE_QUOTA})
 # What the rate counts, as its refusal names it.
-UPLOAD_KINDS = "prediction files, algorithm archives, task data, reference files, write-up PDFs"
+UPLOAD_KINDS = (
+    "prediction files, algorithm archives, task data, reference files, write-up PDFs, "
+    "saved texts"
+)
+TEXT_TOO_LONG = "text_too_long"
 # Multipart framing and the form fields around the file: a body declaring this much more
 # than the room left may still hold a file that fits.
 MULTIPART_SLACK_BYTES = 64 * 1024
@@ -158,6 +164,40 @@ def _give_back(*, slot: str) -> None:
         cache.delete(slot)
     except cache_unavailable_errors():
         logger.warning("an upload's rate slot was not given back: the cache is unavailable")
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def text_max_chars() -> int:
+    return int(settings.TEAM_TEXT_MAX_CHARS)
+
+
+def text_size_check(*, texts: Iterable[str], what: str) -> None:
+    """Raise :class:`UploadBudgetExceeded` (413, ``text_too_long``) when ``texts`` (the
+    fields of one save: a title and a body) hold more than ``TEAM_TEXT_MAX_CHARS``
+    characters together; ``what`` names the text ("The method write-up")."""
+    size = sum(len(text or "") for text in texts)
+    cap = text_max_chars()
+    if size > cap:
+        raise UploadBudgetExceeded(
+            TEXT_TOO_LONG,
+            f"{what} is {size:,} characters long, more than the {cap:,} a text may have. "
+            "Nothing was saved.",
+            413,
+        )
+
+
+def text_save_take(*, team: Team | None, texts: Iterable[str], what: str) -> None:
+    """One save of a text a team writes (a method write-up, a description, a discussion
+    post): within the size cap (:func:`text_size_check`, checked first: a refused size
+    counts nothing), then counted once against the team's upload rate like a file
+    (:func:`upload_rate_take`, 429). The text is rendered once, when its row is saved
+    (``challenges.markdown``), so the cap bounds that render too. A text an organizer
+    writes as organizer (``team`` None) is capped, not counted."""
+    text_size_check(texts=texts, what=what)
+    if team is not None:
+        upload_rate_take(team=team)
 
 
 # --- daily limits ------------------------------------------------------------------------------

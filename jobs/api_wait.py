@@ -13,8 +13,10 @@ one the client has:
 
 Every answer carries the tag as a weak ``ETag`` (the status, not every byte of the body), and
 a plain ``If-None-Match`` naming it answers 304 at once. A process holds at most
-``API_WAIT_MAX_WAITERS`` waits at once (:func:`jobs.changes.waiting_slot`); past it the read
-answers at once with ``Retry-After: 1``, which a client honours before asking again.
+``API_WAIT_MAX_WAITERS`` waits at once, of which at most ``API_WAIT_MAX_WAITERS_PER_TEAM`` for
+one team and ``API_WAIT_MAX_WAITERS_PER_PERSON`` for one person
+(:func:`jobs.changes.waiting_slot`); past it the read answers at once with ``Retry-After: 1``,
+which a client honours before asking again.
 """
 
 from __future__ import annotations
@@ -72,11 +74,25 @@ def _with_keys(current: JobState) -> tuple[JobState, tuple[str, ...]]:
     return current, current.keys
 
 
+def wait_holders(request: Request, *, team_pk: int | None) -> dict[str, int]:
+    """Who a held wait is for, each with the most places it may hold in one process: the
+    person asking and the job's team (:func:`jobs.changes.waiting_slot`)."""
+    holders = {f"user:{request.user.pk}": settings.API_WAIT_MAX_WAITERS_PER_PERSON}
+    if team_pk is not None:
+        holders[f"team:{team_pk}"] = settings.API_WAIT_MAX_WAITERS_PER_TEAM
+    return holders
+
+
 def job_status_answer(
-    request: Request, *, state: Callable[[], JobState], answer: Callable[[], Response]
+    request: Request,
+    *,
+    state: Callable[[], JobState],
+    answer: Callable[[], Response],
+    team_pk: int | None = None,
 ) -> Response:
     """The job's answer (``answer()``, read after any wait) with its status's ``ETag``, held
-    as the module says while ``state()`` is what the client has."""
+    as the module says while ``state()`` is what the client has; ``team_pk``: the job's
+    team, whose held waits are capped together."""
     seconds = wait_seconds(request)
     etags = parse_etags(request.headers.get("If-None-Match", ""))
 
@@ -86,7 +102,7 @@ def job_status_answer(
     retry_after = None
     current = None
     if seconds > 0:
-        with waiting_slot() as took:
+        with waiting_slot(holders=wait_holders(request, team_pk=team_pk)) as took:
             if took:
                 current = wait_while(lambda: _with_keys(state()), unchanged, seconds=seconds)
             else:

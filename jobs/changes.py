@@ -14,8 +14,10 @@ once the state changed or its time is up.
 One subscriber per process (:class:`_Listener`, a daemon thread with one Redis connection,
 started by the first wait) hands each ring to the requests waiting for that row. A web
 thread held by a wait is a thread no other request can use, so at most
-``API_WAIT_MAX_WAITERS`` requests of a process wait at once (:func:`waiting_slot`); past it
-a request is answered at once, with ``Retry-After``, as without ``wait``.
+``API_WAIT_MAX_WAITERS`` requests of a process wait at once (:func:`waiting_slot`), at most
+``API_WAIT_MAX_WAITERS_PER_TEAM`` of them for one team and ``API_WAIT_MAX_WAITERS_PER_PERSON``
+for one person; past it a request is answered at once, with ``Retry-After``, as without
+``wait``. A stopping process answers every held wait at once (:func:`stop_waiting`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -175,23 +178,47 @@ class _Listener:
 _listener = _Listener()
 _slots_lock = threading.Lock()
 _slots_taken = 0
+_held_by: Counter[str] = Counter()
+# Set when this process stops (gunicorn's SIGTERM: runtime/web_worker.py): every held wait
+# answers at once, so a stop never waits for a minute-long wait.
+_stopping = threading.Event()
+
+
+def stop_waiting() -> None:
+    """This process is stopping: every held wait answers now and none is held anew."""
+    _stopping.set()
+    _listener._wake_all()
 
 
 @contextmanager
-def waiting_slot() -> Iterator[bool]:
+def waiting_slot(*, holders: Mapping[str, int] | None = None) -> Iterator[bool]:
     """One of this process's ``API_WAIT_MAX_WAITERS`` places for a held request: yields
-    True when it got one (given back at the end), False when all are taken."""
+    True when it got one (given back at the end), False when all are taken.
+
+    ``holders`` names who the wait is for, each with the most places it may hold at once
+    in this process (``{"team:3": 2, "user:9": 1}``): a place is given only while each has
+    fewer, so one team or person never takes every place (the caps are below the process's)."""
     global _slots_taken
+    holders = dict(holders or {})
     with _slots_lock:
-        took = _slots_taken < settings.API_WAIT_MAX_WAITERS
+        took = (
+            not _stopping.is_set()
+            and _slots_taken < settings.API_WAIT_MAX_WAITERS
+            and all(_held_by[name] < cap for name, cap in holders.items())
+        )
         if took:
             _slots_taken += 1
+            _held_by.update(holders.keys())
     try:
         yield took
     finally:
         if took:
             with _slots_lock:
                 _slots_taken -= 1
+                _held_by.subtract(holders.keys())
+                for name in holders:
+                    if _held_by[name] <= 0:
+                        del _held_by[name]
 
 
 def wait_while(
@@ -210,7 +237,7 @@ def wait_while(
     while True:
         value, keys = state()
         left = deadline - time.monotonic()
-        if not unchanged(value) or left <= 0:
+        if not unchanged(value) or left <= 0 or _stopping.is_set():
             return value
         with _listener.watching(keys, event):
             # Read once more now that this request listens: a ring between the read above

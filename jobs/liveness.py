@@ -249,7 +249,13 @@ class Liveness:
         import redis
 
         before, self.broker_run_id = self.broker_run_id, run_id
-        if marked:
+        level = logging.WARNING
+        if marked and before is None:
+            # This worker's first beat found no mark: a new broker (a brand-new install's
+            # first start) or one that restarted empty while no worker ran. Queued jobs, if
+            # any, are published again all the same; it is news, not a warning.
+            reason, level = "the broker held no mark of this platform (new, or empty)", logging.INFO
+        elif marked:
             reason = "the broker had lost its data (restarted empty or flushed)"
         elif before is not None and run_id != before:
             reason = "the broker restarted"
@@ -265,7 +271,7 @@ class Liveness:
         except redis.RedisError:  # the next beat sees the same and tries again
             self.broker_run_id = before
             return
-        logger.warning("worker %s: %s; publishing every queued job again", self.holder, reason)
+        logger.log(level, "worker %s: %s; publishing every queued job again", self.holder, reason)
         threading.Thread(
             target=self.broker_reset, args=(reason,), name="broker-reset", daemon=True
         ).start()
@@ -278,13 +284,23 @@ class Liveness:
         )
 
     def dead(self) -> dict[str, str]:
-        """The holders seen dead now, each with the reason (two Redis reads)."""
+        """The holders seen dead now, each with the reason (two Redis reads, and a third for
+        the entries of holders without a key: a worker that stopped cleanly between the
+        first two, on a Ctrl-C, had its key gone while the entry read was still its last
+        beat's; its stop writes both at once, so the entry read after the key is its
+        "stopped" one, and it is not reported as having stopped beating)."""
         entries = self.client.hgetall(REGISTRY)
         registered = {k.decode(): v for k, v in entries.items()}
         watched = sorted(set(registered) | set(self.suspects))
         if not watched:
             return {}
         alive = self.client.mget([BEAT_PREFIX + h for h in watched])
+        silent = [
+            h for h, beat in zip(watched, alive, strict=True) if beat is None and h in registered
+        ]
+        if silent:
+            again = self.client.hmget(REGISTRY, silent)
+            registered.update({h: v for h, v in zip(silent, again, strict=True) if v is not None})
         now = self.clock()
         found: dict[str, str] = {}
         for holder, beat in zip(watched, alive, strict=True):

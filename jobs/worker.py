@@ -77,7 +77,11 @@ def republish_all(reason: str) -> None:
         try:
             published = republish.jobs_republish(fresh=True)
             count = sum(len(pks) for pks in published.values())
-            logger.warning("after %s: %s job(s) published again", reason, count)
+            # Nothing was queued (a new install's first start): a line, not a warning.
+            logger.log(
+                logging.WARNING if count else logging.INFO,
+                "after %s: %s job(s) published again", reason, count,
+            )  # fmt: skip
         except Exception:  # the database away: the beat's republish is the fallback
             logger.warning(
                 "could not publish the queued jobs again after %s", reason, exc_info=True

@@ -399,7 +399,8 @@ class SubmissionDetailApi(APIView):
         responses={200: OutputSerializer, 304: None},
     )
     def get(self, request: Request, pk: int) -> Response:
-        if submission_get(user=request.user, submission_pk=pk) is None:
+        seen = submission_get(user=request.user, submission_pk=pk)
+        if seen is None:
             raise NotFound("There is no such submission.")  # someone else's looks missing
 
         def answer() -> Response:
@@ -407,5 +408,8 @@ class SubmissionDetailApi(APIView):
             return Response(self.OutputSerializer(submission, context={"request": request}).data)
 
         return job_status_answer(
-            request, state=lambda: submission_status_state(submission_pk=pk), answer=answer
+            request,
+            state=lambda: submission_status_state(submission_pk=pk),
+            answer=answer,
+            team_pk=seen.team_id,
         )

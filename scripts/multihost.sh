@@ -14,7 +14,8 @@
 # "client" namespace) starts the services and the scenario and prints the summary; --driver
 # names another driver module on the same hosts (bench/chaos.py: faults at random, overlapping).
 # At exit, even on failure or interruption: every process in each namespace is killed, the
-# namespaces are deleted and the run folder removed (--keep keeps the folder and its logs).
+# namespaces are deleted and the run folder removed (--keep keeps the folder and its logs;
+# so does a failing chaos run, which leaves KEEP in it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -78,7 +79,8 @@ cleanup() {
         ip netns del "$ns" 2>/dev/null || echo "could not delete namespace $ns" >&2
     done
     if [ -n "$RUN_DIR" ] && [ -d "$RUN_DIR" ]; then
-        if [ "$KEEP" = 1 ]; then
+        # A failing chaos run leaves KEEP in the folder (bench/chaos.py): its logs stay.
+        if [ "$KEEP" = 1 ] || [ -f "$RUN_DIR/KEEP" ]; then
             echo "logs and data kept in $RUN_DIR" >&2
         else
             rm -rf "$RUN_DIR"

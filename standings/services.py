@@ -27,8 +27,8 @@ from challenges.phases import phases_end_at
 from challenges.upload_budget import (
     refused_as,
     team_upload_lock,
+    text_save_take,
     upload_quota_check,
-    upload_rate_take,
 )
 from common import board_modes
 from common.finite import float_or_none
@@ -614,23 +614,22 @@ def writeup_save(
 ) -> MethodWriteup:
     """Create or update a team's method write-up (members only; nothing changes on refusal).
 
-    An attached PDF is an upload of the team (``challenges.upload_budget``): it
-    counts against the team's upload rate (429, ``rate_limited``) and must fit in its
+    A save is an upload of the team (``challenges.upload_budget.text_save_take``): it
+    counts once against the team's upload rate (429, ``rate_limited``), its text within
+    ``TEAM_TEXT_MAX_CHARS`` (413, ``text_too_long``); an attached PDF must fit in its
     storage quota with the PDF it replaces deleted (413, ``storage_quota``)."""
     if not TeamMembership.objects.filter(team=team, user_id=user.pk).exists():
         raise StandingsError(
             "Only the team's members can write its method.", code="not_member", http_status=403
         )
-    if pdf is not None:
-        with refused_as(_budget_refused):
-            upload_rate_take(team=team)  # its body arrived: it counts, valid or not
+    with refused_as(_budget_refused):
+        # A save counts once on the team's rate, its PDF with it; the text within its cap.
+        text_save_take(team=team, texts=(title, body), what="The method write-up")
     title = title.strip()
     if not title:
         raise StandingsError("Give the method a title.", code="no_title")
     if len(title) > 200:
         raise StandingsError("The title is longer than 200 characters.", code="title_too_long")
-    if len(body) > 100_000:
-        raise StandingsError("The description is longer than 100,000 characters.")
     chosen = list(
         Submission.objects.filter(
             pk__in=submission_ids, team=team, status=SubmissionStatus.SCORED

@@ -41,6 +41,39 @@ for _name, _target in (("fd", ""), ("stdin", "/0"), ("stdout", "/1"), ("stderr",
     DEV += ["--symlink", f"/proc/self/fd{_target}", f"/dev/{_name}"]
 
 
+# The host's figures in /proc, which a run's fresh /proc of its own pid namespace still
+# shows (issue 66: two runs read each other's load through them): files masked by /dev/null
+# (read empty), folders by an empty tmpfs, the load average replaced by the sandbox's own (nothing
+# else runs in its namespace). What Python, pandas and AutoGluon read stays: cpuinfo, stat,
+# meminfo (and the cgroup's limits, which the runtime reads from its own cgroup).
+PROC_FILES_MASKED = ("kallsyms", "iomem", "config.gz", "kcore", "timer_list", "sched_debug")
+PROC_FOLDERS_MASKED = ("pressure",)
+LOADAVG = b"0.00 0.00 0.00 1/1 1\n"
+# The program's own mount table (it is pid 1: ``/proc/self`` is ``/proc/1`` when bwrap
+# mounts, and stays the program's): the sandbox's mount points only, with no host path (a
+# bind's "root" field is its source's path on the host, which bwrap cannot change).
+MOUNTINFO = (
+    b"1 0 0:1 / / ro,nosuid,nodev - tmpfs sandbox ro\n"
+    b"2 1 0:2 / /proc rw,nosuid,nodev,noexec - proc proc rw\n"
+    b"3 1 0:3 / /dev ro,nosuid - tmpfs sandbox ro\n"
+    b"4 3 0:4 / /dev/shm rw,nosuid,nodev - tmpfs sandbox rw\n"
+    b"5 1 0:5 / /tmp rw,nosuid,nodev - tmpfs sandbox rw\n"
+    b"6 1 0:6 / /code ro,nosuid,nodev - none code ro\n"
+    b"7 1 0:7 / /task ro,nosuid,nodev - none task ro\n"
+    b"8 1 0:8 / /output rw,nosuid,nodev - tmpfs sandbox rw\n"
+)
+MOUNTS = (
+    b"sandbox / tmpfs ro,nosuid,nodev 0 0\n"
+    b"proc /proc proc rw,nosuid,nodev,noexec 0 0\n"
+    b"sandbox /dev tmpfs ro,nosuid 0 0\n"
+    b"sandbox /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
+    b"sandbox /tmp tmpfs rw,nosuid,nodev 0 0\n"
+    b"code /code none ro,nosuid,nodev 0 0\n"
+    b"task /task none ro,nosuid,nodev 0 0\n"
+    b"sandbox /output tmpfs rw,nosuid,nodev 0 0\n"
+)
+
+
 @dataclass(frozen=True)
 class Descriptors:
     """The descriptors bwrap reads (each None in a command built only to be looked at)."""
@@ -49,6 +82,40 @@ class Descriptors:
     block: int | None = None
     seccomp: int | None = None
     launcher: int | None = None
+    # The replacements of /proc/loadavg and of the program's mountinfo and mounts.
+    loadavg: int | None = None
+    mountinfo: int | None = None
+    mounts: int | None = None
+
+
+def proc_masks(fds: Descriptors) -> list[str]:
+    """bwrap's arguments that hide the host's figures and paths in the run's ``/proc``
+    (after ``--proc /proc``): only what exists on this host (bwrap cannot make a file in
+    proc)."""
+    proc = Path("/proc")
+    args: list[str] = []
+    for name in PROC_FILES_MASKED:
+        if (proc / name).exists():
+            # The device itself (a bind without nodev), as /dev/null is bound in /dev: a
+            # plain bind of it would refuse every read (a device on a nodev mount).
+            args += ["--dev-bind", "/dev/null", f"/proc/{name}"]
+    for name in PROC_FOLDERS_MASKED:
+        if (proc / name).is_dir():
+            args += ["--size", str(1 * MB), "--tmpfs", f"/proc/{name}"]
+    for fd, path in (
+        (fds.loadavg, "/proc/loadavg"),
+        (fds.mountinfo, "/proc/self/mountinfo"),
+        (fds.mounts, "/proc/self/mounts"),
+    ):
+        if fd is not None:
+            args += ["--perms", "0444", "--ro-bind-data", str(fd), path]
+    return args
+
+
+def proc_files() -> dict[str, bytes]:
+    """The contents of the descriptors :func:`proc_masks` binds, by field of
+    :class:`Descriptors`."""
+    return {"loadavg": LOADAVG, "mountinfo": MOUNTINFO, "mounts": MOUNTS}
 
 
 def runtime_paths() -> list[Path]:
@@ -130,7 +197,7 @@ def bwrap_command(
             args += ["--ro-bind", str(path), str(path)]
     if Path("/etc/ld.so.cache").exists():
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    args += ["--proc", "/proc", *DEV]
+    args += ["--proc", "/proc", *proc_masks(fds), *DEV]
     args += ["--size", str(limits.tmp_mb * MB), "--tmpfs", SANDBOX_SHM, "--remount-ro", "/dev"]
     args += ["--size", str(limits.tmp_mb * MB), "--tmpfs", SANDBOX_TMP]
     # The runtime is bound after the /tmp tmpfs: a checkout (and its .venv) may live

@@ -35,7 +35,7 @@ from pathlib import Path
 from algorithms.sandbox import launcher_child
 from algorithms.sandbox.base import SandboxUnavailable
 from algorithms.sandbox.cgroups import RunCgroup
-from algorithms.sandbox.command import LAUNCHER, Descriptors, memory_file
+from algorithms.sandbox.command import LAUNCHER, Descriptors, memory_file, proc_files
 from algorithms.sandbox.hostuser import HostUser, Staging
 
 PROGRAM = Path(launcher_child.__file__).resolve()
@@ -193,8 +193,15 @@ def prepare_launcher(
             block=block_read,
             seccomp=_kept(made, memory_file("sandbox-seccomp", seccomp)),
             launcher=_kept(made, memory_file("sandbox-launcher", LAUNCHER)),
+            **{
+                name: _kept(made, memory_file(f"sandbox-{name}", data))
+                for name, data in proc_files().items()
+            },
         )
-        keep = (status_write, block_read, fds.seccomp, fds.launcher)
+        keep = (
+            status_write, block_read, fds.seccomp, fds.launcher, fds.loadavg, fds.mountinfo,
+            fds.mounts,
+        )  # fmt: skip
         for fd in (*keep, log_write):  # the launcher's now (closed here once it started)
             made.remove(fd)
         launcher = Launcher.start(cgroup=cgroup, user=user, keep=keep, log=log_write)

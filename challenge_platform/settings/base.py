@@ -299,6 +299,9 @@ SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
 TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
 parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
 TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
+# A text a team saves (write-up, description, discussion post) holds at most this many
+# characters, and each save counts against TEAM_UPLOAD_RATE (challenges.upload_budget).
+TEAM_TEXT_MAX_CHARS = env_int("TEAM_TEXT_MAX_CHARS", 30_000)
 # Reference files a task's owners may upload per task and UTC day (organizers: no limit).
 REFERENCE_UPLOADS_PER_DAY = env_int("REFERENCE_UPLOADS_PER_DAY", 3)
 BUNDLE_MAX_BYTES = env_int("BUNDLE_MAX_BYTES", 1024 * 1024 * 1024)
@@ -403,6 +406,14 @@ REVOKED_API_TOKEN_NOTICE_DAYS = env_int("REVOKED_API_TOKEN_NOTICE_DAYS", 90)
 # by default), so waiting clients never hold every thread; past it a read answers at once.
 API_WAIT_MAX_SECONDS = env_int("API_WAIT_MAX_SECONDS", 60)
 API_WAIT_MAX_WAITERS = env_int("API_WAIT_MAX_WAITERS", max(1, env_int("WEB_THREADS", 8) // 2))
+# ... of which one team holds at most half, one person at most a quarter (at least one
+# each): one team's waits never push another's back to polling.
+API_WAIT_MAX_WAITERS_PER_TEAM = env_int(
+    "API_WAIT_MAX_WAITERS_PER_TEAM", max(1, API_WAIT_MAX_WAITERS // 2)
+)
+API_WAIT_MAX_WAITERS_PER_PERSON = env_int(
+    "API_WAIT_MAX_WAITERS_PER_PERSON", max(1, API_WAIT_MAX_WAITERS // 4)
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal tabular challenge API",
     "DESCRIPTION": (

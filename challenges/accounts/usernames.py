@@ -1,7 +1,7 @@
 """Usernames people cannot confuse (issue 25): compared by their confusable skeleton
 (``challenges.team_names.name_keys``: UTS #39, case, whitespace and punctuation
-folded), and
-never holding a character that shows as nothing.
+folded), never holding a character that shows as nothing, a control character or a space,
+nor letters of scripts mixed beyond UTS #39's "Moderately Restrictive" level (issue 66).
 
 :func:`validate_username` joins the username field's validators when the app is ready
 (``ChallengePlatformConfig.ready``), so every way an account is named runs it: local
@@ -22,7 +22,12 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from challenges.team_names import invisible_characters, name_keys
+from challenges.team_names import (
+    control_or_separator_characters,
+    invisible_characters,
+    name_keys,
+    scripts_mixed,
+)
 
 
 def username_lookalike(username: str) -> str | None:
@@ -46,6 +51,15 @@ def username_problem(username: str) -> str | None:
             f"“{username}” reads the same as the existing user “{other}” (usernames are "
             "compared as they look: ignoring case and look-alike letters such as a Cyrillic a "
             "or a capital I for l); choose another."
+        )
+    controls = control_or_separator_characters(username)
+    if controls:
+        return "Usernames may not contain control characters or spaces: " + ", ".join(controls)
+    mixed = scripts_mixed(username)
+    if mixed:
+        return (
+            "Usernames may not mix " + " and ".join(mixed) + " letters (one script, or Latin "
+            "with one other script that is not Cyrillic or Greek)."
         )
     return None
 

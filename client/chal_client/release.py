@@ -6,7 +6,8 @@ prints the verdict and its figures, naming the rule that broke (or, where the se
 withholds the figures, why: too few changed rows, or a ladder board's public split before
 the reveal), and exits 0 when the gate passes, 1 when it fails (or the server refused), 3
 when it cannot tell (the split is too small to bound the breaks: it prints how many rows
-would), so a data owner's CI pipeline can call it before shipping a model::
+would), 4 when the task has no champion yet (nothing to weigh the file against), so a data
+owner's CI pipeline can call it before shipping a model::
 
     chal release-check product-matching predictions.parquet || exit 1
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .client import Client, UsageError
+from .client import ApiError, Client, UsageError
 from .output import DASH, interval, percent, table
 
 
@@ -34,6 +35,9 @@ def _pair(values: object) -> tuple[object, object]:
 
 
 EXIT = {"passes": 0, "fails": 1, "cannot_tell": 3}
+# The task has no champion yet (the server's 409 ``no_champion``): nothing to weigh against,
+# which is neither a pass nor a failure of the file.
+NO_CHAMPION = 4
 RULE_WORDS = {
     "improvement": "not shown better than the champion",
     "nfr": "breaks too many rows the champion had right",
@@ -123,7 +127,14 @@ def cmd_release_check(
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     client = make_client(args, login=True)
-    doc = client.upload(f"tasks/{quote(args.task, safe='')}/release-check/", file=path, fields={})
+    try:
+        doc = client.upload(
+            f"tasks/{quote(args.task, safe='')}/release-check/", file=path, fields={}
+        )
+    except ApiError as exc:
+        if exc.code == "no_champion":
+            exc.exit_code = NO_CHAMPION
+        raise
     if args.json:
         print_json(doc)
     else:
@@ -143,12 +154,13 @@ def add_parser(
         "release-check",
         parents=[common, as_json],
         help="would this prediction file be the task's champion? (exit 0 yes, 1 no, 3 cannot "
-        "tell)",
+        "tell, 4 no champion yet)",
         description="Weigh a prediction file against the task's champion (the regression "
         "gate) without submitting it: nothing is stored and no submission is spent (one of "
         "the team's daily release checks is). Exit status 0 when the gate passes, 1 when it "
         "fails (or the server refused), 3 when it cannot tell: the split is too small to bound "
-        "the rows it breaks (the rows needed are printed).",
+        "the rows it breaks (the rows needed are printed), 4 when the task has no champion "
+        "yet.",
     )
     p.add_argument("task", help="the task's slug")
     p.add_argument("file", help="CSV, gzipped CSV or Parquet with id, label[, proba_*|score]")

@@ -155,3 +155,19 @@ def test_the_check_command_is_quiet_when_all_is_well(capsys) -> None:
     ChallengeFactory(slug="fine")
     call_command("check_lookalike_names", "--challenge", "fine")
     assert "No look-alike names." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("attempt", ["ali\u03f2e", "ali\u0441e\u0442", "al\tice", "ali\u00a0ce"])
+def test_round_6_usernames_are_refused_beside_alice(attempt):
+    """Issue 66: ``aliϲe`` (U+03F2) was accepted beside ``alice``; scripts mixed beyond UTS
+    #39's "Moderately Restrictive" level, control and separator characters are refused."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from challenges.accounts.usernames import validate_username
+
+    get_user_model().objects.create_user(username="alice", password="x")
+    with pytest.raises(ValidationError):
+        validate_username(attempt)
+    validate_username("alice")  # an existing account's own name still passes
+    validate_username("\u0430\u043b\u0438\u0441\u0430")  # all Cyrillic: one script

@@ -91,9 +91,12 @@ def test_the_entrypoint_keeps_its_old_names_and_migrates_before_the_web(recordin
     web = _entrypoint(recording_bin, "web", WEB_CONCURRENCY="5")
     assert web[0] == "python manage.py migrate --no-input"
     assert shlex.split(web[1])[:6] == [
-        "gunicorn", "challenge_platform.wsgi:application", "--bind", "0.0.0.0:8000",
+        "gunicorn", "challenge_platform.wsgi:application", "--bind", "127.0.0.1:8000",
         "--workers", "5",
     ]  # fmt: skip
+    # Loopback unless an operator says otherwise: the image says so for its containers.
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    assert "WEB_BIND=0.0.0.0:8000" in dockerfile and "BOARDS_BIND=0.0.0.0:8001" in dockerfile
     assert _entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0].startswith("gunicorn ")
     # Its hooks: the web's CPU priority (runtime.cpu_priority).
     assert "--config python:challenge_platform.gunicorn_config" in web[1]
@@ -107,7 +110,8 @@ def test_the_web_server_answers_from_threads_so_slow_requests_do_not_hold_every_
     """An upload or a slow client holds one thread, not one of the few processes: readers
     of a cached board are still answered (issue 15's deadline rush)."""
     web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0")[0])
-    assert web[web.index("--worker-class") + 1] == "gthread"
+    # gthread, with a request's head read without a thread (decision 0070)
+    assert web[web.index("--worker-class") + 1] == "runtime.web_worker.HeadFirstWorker"
     assert web[web.index("--threads") + 1] == "8"
     web = shlex.split(_entrypoint(recording_bin, "web", MIGRATE_ON_START="0", WEB_THREADS="4")[0])
     assert web[web.index("--threads") + 1] == "4"
@@ -118,8 +122,8 @@ def test_the_board_server_listens_beside_the_web_with_threads_of_its_own(recordi
     gunicorn of its own, on another port than the web's, with the web's hooks and
     keep-alive; runplatform, with no balancer, does not start it."""
     boards = shlex.split(_entrypoint(recording_bin, "boards")[0])
-    assert boards[boards.index("--bind") + 1] == "0.0.0.0:8001"
-    assert boards[boards.index("--worker-class") + 1] == "gthread"
+    assert boards[boards.index("--bind") + 1] == "127.0.0.1:8001"
+    assert boards[boards.index("--worker-class") + 1] == "runtime.web_worker.HeadFirstWorker"
     slots = int(boards[boards.index("--workers") + 1]) * int(boards[boards.index("--threads") + 1])
     assert slots == BOARD_SERVER_SLOTS  # what haproxy_config lets it take at a time
     assert boards[boards.index("--keep-alive") + 1] == "75"
@@ -142,3 +146,25 @@ def test_the_manual_says_how_many_runs_the_algorithms_worker_runs_as_the_procfil
     configure = (REPO / "docs/operators/configure.md").read_text(encoding="utf-8")
     assert f"`ALGORITHM_WORKER_CONCURRENCY` | `{default}` |" in configure
     assert "`algorithms` runs (concurrency 1" not in sandbox + configure
+
+
+def test_each_gunicorn_instance_on_a_host_has_a_control_socket_of_its_own() -> None:
+    """Issue 66: gunicorn's default control socket is one per user (~/.gunicorn/gunicorn.ctl),
+    so ``web`` and ``boards`` (or two installs) took each other's; each is now named by the
+    addresses its instance listens on, and one given with --control-socket is kept."""
+    from gunicorn.config import Config
+
+    from challenge_platform.gunicorn_config import control_socket_for
+
+    def for_bind(*binds: str, given: str | None = None) -> str:
+        cfg = Config()
+        cfg.set("bind", list(binds))
+        if given:
+            cfg.set("control_socket", given)
+        return control_socket_for(cfg)
+
+    web, boards = for_bind("127.0.0.1:8000"), for_bind("127.0.0.1:8001")
+    assert web != boards and not web.endswith("/gunicorn.ctl")
+    assert for_bind("127.0.0.1:8000") == web  # the same instance finds its own again
+    assert len(for_bind("unix:" + "/very/long/folder" * 10 + "/web.sock")) < 108
+    assert for_bind("127.0.0.1:8000", given="/run/web.ctl") == "/run/web.ctl"

@@ -357,3 +357,66 @@ def test_look_alike_groups_join_names_sharing_either_key():
         [(1, "AliceTeam"), (2, "ALICETEAM"), (4, "AIiceTeam")],  # each shares a key with AliceTeam
         [(5, "Zed\u2800")],  # alone, but with a character that shows as nothing
     ]
+
+
+# Issue 66: accepted beside AliceTeam in round 6's probes (ALICETEAM was refused).
+ROUND_6 = [
+    "\u0391L\u0399\u0421\u0395\u03a4\u0395\u0391\u039c",  # Greek capitals and a Cyrillic С
+    "\u0410L\u0406\u0421\u0415\u0422\u0415\u0410\u041c",  # Cyrillic capitals
+    "Ali\u03f2eTeam",  # U+03F2 GREEK LUNATE SIGMA SYMBOL
+    "Alice\u0442eam",  # Cyrillic т
+    "Alice\tTeam",  # a tab
+    "Alice\u00a0Te\u00a0am",  # no-break spaces (not a plain one)
+]
+
+
+@pytest.mark.parametrize("attempt", ROUND_6)
+def test_round_6_look_alikes_are_refused_beside_alice_team_and_nothing_is_created(attempt):
+    challenge = ChallengeFactory(slug="round6")
+    team_create(challenge=challenge, user=UserFactory(), name="AliceTeam")
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    answer = client.post("/api/v1/challenges/round6/teams/", {"name": attempt}, format="json")
+    assert answer.status_code in (400, 409), answer.content
+    assert answer.json()["code"] in ("name_invalid", "name_taken")
+    assert list(Team.objects.filter(challenge=challenge).values_list("name", flat=True)) == [
+        "AliceTeam"
+    ]
+
+
+@pytest.mark.parametrize("attempt", ROUND_6)
+def test_round_6_names_are_refused_in_an_empty_challenge_too(attempt):
+    """Not only as look-alikes: a name mixing scripts, or with a control or separator
+    character, is refused on its own, naming why."""
+    with pytest.raises(TeamError) as caught:
+        team_create(challenge=ChallengeFactory(), user=UserFactory(), name=attempt)
+    assert caught.value.code == "name_invalid"
+    assert "mix" in caught.value.message or "U+00" in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["Κουκουβάγια", "Сова", "データ班", "Team 東京", "Ærø", "Team 42"])
+def test_one_script_or_latin_with_han_and_kana_is_accepted(name):
+    assert team_create(challenge=ChallengeFactory(), user=UserFactory(), name=name).name == name
+
+
+def test_an_existing_mixed_script_name_keeps_working_and_is_listed_for_organizers():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from challenges.services import team_name_check
+
+    challenge = ChallengeFactory(slug="older")
+    older = TeamFactory(challenge=challenge, name="Alice\u0442eam")  # from before the rule
+    # Its own name, unchanged, still passes the check (a console save, a rename to itself).
+    kept = team_name_check(challenge=challenge, name=older.name, exclude_pk=older.pk)
+    assert kept == older.name
+    with pytest.raises(TeamError):  # ... but no other team may take a name like it
+        team_name_check(challenge=challenge, name="Bob\u0442eam")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_lookalike_names", "--challenge", "older", stdout=out)
+    assert f"#{older.pk} 'Alice\u0442eam' would be refused now: mixes Latin and Cyrillic" in (
+        out.getvalue()
+    )

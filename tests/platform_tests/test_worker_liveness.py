@@ -295,3 +295,40 @@ def test_the_beats_never_wait_for_the_look_at_the_others(r, make):
     release.set()
     a.checking.join(5)
     assert looks == [1]
+
+
+class _StopsBetweenReads:
+    """A Redis client whose registry read is followed at once by ``stopping``'s clean stop
+    (what a Ctrl-C does to every worker at the same moment)."""
+
+    def __init__(self, client, stopping) -> None:
+        self.client, self.stopping = client, stopping
+
+    def hgetall(self, name):
+        entries = self.client.hgetall(name)
+        self.stopping.stop()
+        return entries
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_a_worker_stopping_between_the_two_reads_is_seen_shut_down_not_silent(r, make, caplog):
+    """Issue 66: a Ctrl-C logged "seen dead ... stopped beating ... last beat 0.4 s ago" for
+    a worker that had stopped cleanly, read between the registry and the keys."""
+    b = make("w@b#1")
+    a = make("w@a#1", client=_StopsBetweenReads(r, b))
+    a.beat()
+    b.beat()
+    assert a.dead() == {"w@b#1": "its worker w@b#1 shut down"}
+
+
+def test_a_new_broker_at_the_first_start_is_no_warning(r, make, caplog):
+    """Issue 66: a brand-new install's first start warned "the broker had lost its data"."""
+    a = make("w@a#1")
+    seen = _resets(a)
+    with caplog.at_level(logging.INFO, logger="jobs.liveness"):
+        assert a.beat()
+        a.test_reset_done.wait(5)
+    assert seen == ["the broker held no mark of this platform (new, or empty)"]
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]

@@ -233,3 +233,46 @@ def test_a_three_minute_chaos_run_passes_and_its_checker_fails_on_planted_faults
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert names[1] not in listed
     assert not Path(names[2]).exists()
+
+
+def test_a_recovery_over_its_bound_prints_each_held_job_s_timeline(monkeypatch):
+    """Issue 66: a scoring worker's job final after 46.2 s, and nothing kept to say why. The
+    report now tells each held job of a fault over its bound from the fault's start: its
+    claims, when it was seen dead and re-queued, claimed again, final; with the faults that
+    began meanwhile (a web host killed 8 s later)."""
+    from bench import chaos_timeline
+    from bench.chaos_faults import Fault
+    from bench.chaos_schedule import Planned
+
+    kill = Fault(Planned(3, 60.0, "worker_kill", "worker1", 0.0), started=1000.0, healed=1001.0)
+    kill.held = [("scoring.tasks.score_submission", 41)]
+    quick = Fault(Planned(4, 90.0, "worker_kill", "worker2", 0.0), started=1030.0)
+    quick.held = [("scoring.tasks.score_submission", 42)]
+    web = Fault(Planned(5, 68.0, "web_kill", "web1", 30.0), started=1008.0)
+    per_fault = [(kill, 46.2, "1 job(s) held final"), (quick, 4.5, "1 job(s) held final"),
+                 (web, 1.0, "until routed around")]  # fmt: skip
+    assert [f for f, _ in chaos_timeline.over_bound(per_fault)] == [kill]
+
+    def events(c, job_types, job):
+        assert job == ("scoring.tasks.score_submission", 41)
+        return [
+            (995.0, "claimed by scoring@worker1#a"),
+            (1012.0, "seen dead, re-queued and published again: its worker stopped beating"),
+            (1040.0, "claimed again by scoring@worker2#b"),
+            (1046.2, "final: scored"),
+        ]
+
+    monkeypatch.setattr(chaos_timeline, "job_events", events)
+    text = chaos_timeline.timelines(None, {}, per_fault, [kill, quick, web])
+    lines = text.splitlines()
+    assert "fault 3 worker_kill on worker1: 46.2 s (bound 10 s)" in lines[2]
+    assert [line.split(None, 1) for line in lines[4:]] == [
+        ["-5.0", "claimed by scoring@worker1#a"],
+        ["+0.0", "worker_kill on worker1 (the fault)"],
+        ["+8.0", "web_kill on web1 begins"],
+        ["+12.0", "seen dead, re-queued and published again: its worker stopped beating"],
+        ["+30.0", "worker_kill on worker2 begins"],
+        ["+40.0", "claimed again by scoring@worker2#b"],
+        ["+46.2", "final: scored"],
+    ]
+    assert chaos_timeline.timelines(None, {}, per_fault[1:], [quick, web]) == ""

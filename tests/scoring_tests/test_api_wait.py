@@ -14,7 +14,13 @@ from django.utils import timezone
 from jobs import lifecycle
 from scoring.job_types import SCORING
 from scoring.models import Submission, SubmissionStatus
-from tests.scoring_tests.factories import imported_task, make_participant
+from tests.scoring_tests.factories import (
+    Participant,
+    UserFactory,
+    add_member,
+    imported_task,
+    make_participant,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,3 +137,66 @@ def test_someone_elses_submission_is_not_found_whatever_the_wait(world):
     answer = bob.api().get(_url(submission, "5"))
 
     assert answer.status_code == 404
+
+
+@override_settings(
+    API_WAIT_MAX_WAITERS=4, API_WAIT_MAX_WAITERS_PER_TEAM=2, API_WAIT_MAX_WAITERS_PER_PERSON=1
+)
+def test_40_held_waits_of_one_team_leave_another_team_s_wait_held(world):
+    """Issue 66: one team's waits fill at most its share of the process's places, one
+    person's at most theirs; another team's ``chal --wait`` is still held, not sent back to
+    polling (``Retry-After``)."""
+    from django.db import connection
+
+    alice, submission = world
+    challenge = submission.task.track.challenge
+    mates = [alice]
+    for i in range(2):
+        mate = UserFactory(username=f"mate{i}")
+        add_member(alice.team, mate)
+        mates.append(Participant(user=mate, team=alice.team))
+    bob = make_participant(challenge, username="bob", name="Beta")
+    bobs = Submission.objects.create(
+        task=submission.task, team=bob.team, uploaded_by=bob.user, file="y.csv",
+        status=SubmissionStatus.QUEUED, status_changed_at=timezone.now(),
+    )  # fmt: skip
+    tag = alice.api().get(_url(submission))["ETag"]
+    hostile: list = []
+
+    def hold(who) -> None:
+        try:
+            hostile.append(who.api().get(_url(submission, "20"), HTTP_IF_NONE_MATCH=tag))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hold, args=(mates[i % 3],)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while len(hostile) < 38 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # All but the team's two places answered at once, telling the client when to ask again.
+    assert len(hostile) == 38 and all(a["Retry-After"] == "1" for a in hostile)
+
+    bob_tag = bob.api().get(_url(bobs))["ETag"]
+    answers = []
+
+    def bobs_wait() -> None:
+        try:
+            answers.append(bob.api().get(_url(bobs, "30"), HTTP_IF_NONE_MATCH=bob_tag))
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=bobs_wait)
+    reader.start()
+    time.sleep(0.3)
+    assert not answers  # held, not sent back to polling
+    assert lifecycle.job_claim(SCORING, pk=bobs.pk, token="delivery-b") is not None
+    reader.join(timeout=30)
+    (answer,) = answers
+    assert answer.status_code == 200 and answer.json()["status"] == "scoring"
+    assert "Retry-After" not in answer
+    lifecycle.job_claim(SCORING, pk=submission.pk, token="delivery-a")  # ends the team's two
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(hostile) == 40 and sum("Retry-After" not in a for a in hostile) == 2

@@ -50,6 +50,8 @@ from runtime.procfile import BEHIND_A_BALANCER, processes
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# gunicorn's graceful stop here: below honcho's KILL_WAIT (5 s), after which it SIGKILLs.
+WEB_GRACEFUL_SECONDS = 3
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SYSTEM_PACKAGES = Path(settings.BASE_DIR) / "scripts" / "system_packages.sh"
 
@@ -250,6 +252,9 @@ class Command(BaseCommand):
         env.setdefault("SITE_URL", f"http://{addr}")
         env.setdefault("WEB_CONCURRENCY", "2")
         env.setdefault("WORKER_CONCURRENCY", "2")
+        # A Ctrl-C stops gunicorn within honcho's 5 s before SIGKILL (held waits answer at
+        # once on the stop: runtime/web_worker.py).
+        env.setdefault("WEB_GRACEFUL_TIMEOUT", str(WEB_GRACEFUL_SECONDS))
         env["CELERY_BEAT_SCHEDULE"] = str(data_dir / "celerybeat-schedule")
         env["DEBUG"] = "1" if dev_server_wanted() else env.get("DEBUG", "0")
         return env
