@@ -57,6 +57,12 @@ def on_champion_changed(event: hooks.ChampionChanged) -> None:
     events.champion_changed(task_id=event.task_id, change_id=event.change_id)
 
 
+def on_discussion_posted(event: hooks.DiscussionPosted) -> None:
+    from . import discussion
+
+    discussion.discussion_posted(post_id=event.post_id, kind=event.kind)
+
+
 RECEIVERS = (
     (hooks.TeamMemberJoined, on_team_member_joined),
     (hooks.AuditRecorded, on_audit_recorded),
@@ -65,6 +71,7 @@ RECEIVERS = (
     (hooks.SubmissionFinished, on_submission_finished),
     (hooks.TaskDataChanged, on_task_data_changed),
     (hooks.ChampionChanged, on_champion_changed),
+    (hooks.DiscussionPosted, on_discussion_posted),
 )
 
 
