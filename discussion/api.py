@@ -8,7 +8,6 @@ rules (403 ``rules_not_accepted``, answered by the API's exception handler).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -31,6 +30,10 @@ BUDGET = (
     "(`discussion_daily_limit`) or the team's upload rate, posts included (`rate_limited`)."
 )
 LOGIN = "Not logged in: writing needs an account."
+BODY_HELP = (
+    "Markdown, at most DISCUSSION_POST_MAX_CHARS characters (20,000 by default; longer: 400 "
+    "`post_too_long`)."
+)
 
 
 class PostSerializer(serializers.Serializer):
@@ -105,10 +108,11 @@ class ThreadListApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=200)
+        title = serializers.CharField(max_length=200, allow_blank=True)
         body = serializers.CharField(
-            max_length=settings.DISCUSSION_POST_MAX_CHARS,
-            help_text="Markdown (rendered by the platform's safe renderer).",
+            allow_blank=True,
+            help_text="Markdown (rendered by the platform's safe renderer), at most "
+            "DISCUSSION_POST_MAX_CHARS characters (20,000 by default: 400 `post_too_long`).",
         )
         task = serializers.CharField(
             required=False,
@@ -204,9 +208,7 @@ class ThreadPostCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(
-            max_length=settings.DISCUSSION_POST_MAX_CHARS, help_text="Markdown."
-        )
+        body = serializers.CharField(allow_blank=True, help_text=BODY_HELP)
 
     @extend_schema(
         operation_id="post_create",
@@ -239,9 +241,7 @@ class PostEditApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(
-            max_length=settings.DISCUSSION_POST_MAX_CHARS, help_text="Markdown."
-        )
+        body = serializers.CharField(allow_blank=True, help_text=BODY_HELP)
 
     @extend_schema(
         operation_id="post_edit",
