@@ -122,7 +122,8 @@ def _writer_team(*, challenge: Challenge, user: AbstractBaseUser) -> Team | None
                 code=DAILY_LIMIT,
                 refused=f"You have written today's {limit} posts in {challenge.title}",
             )
-        upload_rate_take(team=team)
+        if team is not None:  # a person in no team yet has their daily budget alone
+            upload_rate_take(team=team)
     return team
 
 
@@ -220,7 +221,7 @@ def post_edit(*, post: Post, user: AbstractBaseUser, body: str) -> Post:
                 "write a new reply instead.",
                 409,
             )
-        if not is_organizer(user=user):
+        if post.team is not None and not is_organizer(user=user):
             with refused_as(_budget_refused):
                 upload_rate_take(team=post.team)
         PostRevision.objects.create(post=post, body=post.body, reason="edited")

@@ -213,6 +213,8 @@ def test_posts_count_against_the_team_upload_rate(world, api, settings):
     assert over.status_code == 429 and over.json()["code"] == "rate_limited"
     assert "uploads and posts" in over.json()["detail"] and "Retry-After" in over
     assert reply(api, thread["id"], "bo").status_code == 201  # another team's rate
+    loner = reply(api, thread["id"], "cy")  # in no team: the daily budget alone
+    assert loner.status_code == 201 and loner.json()["team"] is None
     assert Post.objects.filter(author__in=[world.users["ann"], world.users["ann2"]]).count() == 2
 
 
