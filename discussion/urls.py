@@ -1,4 +1,4 @@
-"""The discussion's pages (docs/participants/discussion.md)."""
+"""The discussion's pages (docs/participants/ask-and-answer.md)."""
 
 from django.urls import path
 

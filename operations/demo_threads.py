@@ -1,6 +1,6 @@
 """The demo challenge's questions and answers: a few threads written by the demo accounts
 (``manage.py ensure_accounts``), one about a task and answered by the organizers, made once
-by ``load_demo`` through the discussion's services (docs/participants/discussion.md)."""
+by ``load_demo`` through the discussion's services (docs/participants/ask-and-answer.md)."""
 
 from __future__ import annotations
 
