@@ -170,22 +170,25 @@ def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = selectors.post_get(pk=pk)
     form = PostForm(request.POST or None, initial={"body": post.body})
-    status = 200
+    status, refused = 200, ""
     if post.author_id != request.user.pk:
-        status = 403
-        form.add_error(None, "Only its author may change a post.")
+        status, refused = 403, "Only its author may change a post."
     elif request.method == "POST":
         if form.is_valid():
             try:
                 services.post_edit(post=post, user=request.user, body=form.cleaned_data["body"])
             except DiscussionRefused as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
+                status, refused = exc.http_status, exc.message
             else:
                 return redirect(f"/threads/{post.thread_id}/#post-{post.pk}")
         else:
             status = 400
-    return render(request, "discussion/post_edit.html", {"post": post, "form": form}, status=status)
+    return render(
+        request,
+        "discussion/post_edit.html",
+        {"post": post, "form": None if status == 403 else form, "refused": refused},
+        status=status,
+    )
 
 
 def _moderate(request: HttpRequest, thread, call) -> HttpResponse:
