@@ -9,7 +9,7 @@ rules (403 ``rules_not_accepted``, answered by the API's exception handler).
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -101,6 +101,23 @@ def _post(post, *, code: int = status.HTTP_200_OK) -> Response:
     return Response(PostSerializer(doc).data, status=code)
 
 
+class ThreadListQuerySerializer(serializers.Serializer):
+    """The list's query (documented here; the paginator reads ``limit`` and ``offset``)."""
+
+    limit = serializers.IntegerField(
+        required=False, min_value=1, help_text="Threads per page (at most 1000)."
+    )
+    offset = serializers.IntegerField(required=False, min_value=0, help_text="Threads to skip.")
+    task = serializers.CharField(
+        required=False, help_text="Only the threads about this task (its slug)."
+    )
+    q = serializers.CharField(
+        required=False,
+        help_text=f"Only threads whose title or text holds this (case-insensitive; the first "
+        f"{QUERY_MAX} characters).",
+    )
+
+
 class ThreadListApi(APIView):
     """A challenge's threads (GET: pinned first, then the latest active; public) and a new
     thread (POST: its first post is ``body``; its author follows it)."""
@@ -124,17 +141,7 @@ class ThreadListApi(APIView):
 
     @extend_schema(
         operation_id="thread_list",
-        parameters=[
-            OpenApiParameter("limit", int, description="Threads per page (at most 1000)."),
-            OpenApiParameter("offset", int, description="Threads to skip."),
-            OpenApiParameter("task", str, description="Only the threads about this task (slug)."),
-            OpenApiParameter(
-                "q",
-                str,
-                description=f"Only threads whose title or text holds this "
-                f"(case-insensitive; the first {QUERY_MAX} characters).",
-            ),
-        ],
+        parameters=[ThreadListQuerySerializer],
         responses={200: ThreadPageSerializer},
     )
     def get(self, request: Request, slug: str) -> Response:
