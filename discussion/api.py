@@ -109,10 +109,11 @@ class ThreadListQuerySerializer(serializers.Serializer):
     )
     offset = serializers.IntegerField(required=False, min_value=0, help_text="Threads to skip.")
     task = serializers.CharField(
-        required=False, help_text="Only the threads about this task (its slug)."
+        required=False, allow_blank=True, help_text="Only the threads about this task (its slug)."
     )
     q = serializers.CharField(
         required=False,
+        allow_blank=True,
         help_text=f"Only threads whose title or text holds this (case-insensitive; the first "
         f"{QUERY_MAX} characters).",
     )
