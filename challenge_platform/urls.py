@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("leaderboard.api_urls")),
     path("", include("algorithms.api_urls")),
     path("", include("standings.api_urls")),
+    path("", include("discussion.api_urls")),
 ]
 
 # The datasets namespace: the task's files and its page, which is composed in leaderboard (the
@@ -53,6 +54,7 @@ urlpatterns = [
     path("", include("algorithms.urls")),
     path("", include("standings.urls")),
     path("", include("notifications.urls")),
+    path("", include("discussion.urls")),
     # The challenge and team pages: composed of several apps' parts, in the top layer.
     path("", include("site_pages.urls")),
 ]

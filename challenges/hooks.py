@@ -43,6 +43,7 @@ StressResultsChanged   algorithms (a stress run's figures recorded) in transacti
 AlgorithmRunScored     algorithms (a run scored, not submitted)    in transaction
 AlgorithmRunFailed     algorithms (a run failed or was cancelled)  in transaction
 ChampionChanged        leaderboard (a task's champion changed)     in transaction
+DiscussionPosted       discussion (a reply, an answer marked)      after commit
 =====================  ==========================================  ================
 """
 
@@ -211,6 +212,18 @@ class ChampionChanged(HookEvent):
 
     task_id: int
     change_id: int
+
+
+@dataclass(frozen=True)
+class DiscussionPosted(HookEvent):
+    """A discussion thread got a post (``kind`` ``"post"``: a reply, or an organizers' new
+    thread) or its answer (``"answer"``), after the change commits (e.g. the notifications
+    tell the thread's followers; a post hidden by then is told to nobody)."""
+
+    when: ClassVar[When] = When.AFTER_COMMIT
+
+    post_id: int
+    kind: str
 
 
 # --- the registry --------------------------------------------------------------------------

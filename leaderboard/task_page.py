@@ -21,6 +21,7 @@ from datasets.selectors import (
     task_version_current,
 )
 from datasets.versions import task_versions
+from discussion.selectors import thread_count_for_task
 from leaderboard.champion.page import champion_panel
 
 
@@ -51,6 +52,7 @@ def task_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "croissant_url": reverse("api-task-croissant", kwargs={"slug": task.slug}),
             "versions": _versions(task),
             "champion": champion_panel(task=task, user=request.user),
+            "thread_count": thread_count_for_task(task_id=task.pk),
         },
     )
 

@@ -66,6 +66,12 @@ def on_challenge_phases_changed(event: hooks.ChallengePhasesChanged) -> None:
         phase_events.phase_changed(phase_id=event.ended, which="end")
 
 
+def on_discussion_posted(event: hooks.DiscussionPosted) -> None:
+    from . import discussion
+
+    discussion.discussion_posted(post_id=event.post_id, kind=event.kind)
+
+
 RECEIVERS = (
     (hooks.TeamMemberJoined, on_team_member_joined),
     (hooks.AuditRecorded, on_audit_recorded),
@@ -75,6 +81,9 @@ RECEIVERS = (
     (hooks.TaskDataChanged, on_task_data_changed),
     (hooks.ChampionChanged, on_champion_changed),
     (hooks.ChallengePhasesChanged, on_challenge_phases_changed),
+
+
+    (hooks.DiscussionPosted, on_discussion_posted),
 )
 
 

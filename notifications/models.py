@@ -23,6 +23,7 @@ class Topic(models.TextChoices):
     WRITEUP = "writeup", "Reminders to write up my team's method"
     DECISION = "decision", "Organizers' decisions about my team (hidden, disqualified, restored)"
     TASK_DATA = "task_data", "A task's data was updated (every submission is re-scored)"
+    DISCUSSION = "discussion", "Replies and answers in discussion threads I follow"
 
 
 # Off unless the user turns them on (issue 12: scored submissions are opt-in).
@@ -71,6 +72,7 @@ class WebhookEvent(models.TextChoices):
     TASK_DATA = "task_data", "A task's data updated (submissions re-scored)"
     CHAMPION = "champion", "A task's champion changed (the regression gate, or a pin)"
     PHASE = "phase", "A phase of the challenge started or ended"
+    DISCUSSION = "discussion", "A reply, an answer or an organizers' post in a discussion thread"
 
 
 class Webhook(models.Model):

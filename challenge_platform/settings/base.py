@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "algorithms",
     "standings",
     "notifications",
+    "discussion",  # threads of questions and answers per challenge and task
     "site_pages",  # pages composed of several apps' parts (the top layer)
 ]
 
@@ -298,6 +299,13 @@ SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 200 * 1024 * 1024)
 # TEAM_STORAGE_QUOTA_MB MiB stored for what its members uploaded (0: no quota).
 TEAM_UPLOAD_RATE = env("TEAM_UPLOAD_RATE", "60/minute")
 parse_rate(TEAM_UPLOAD_RATE)  # a malformed value stops the process here, not at an upload
+# Discussion threads (discussion/, docs/decisions/0067-discussion-threads-written-here.md):
+# the posts one person may write per UTC day in one challenge (organizers: no limit; each post
+# also counts against the team's TEAM_UPLOAD_RATE), the longest post in characters (the
+# Markdown renderer's bounds hold within it), and the minutes its author may edit a post.
+DISCUSSION_POSTS_PER_DAY = env_int("DISCUSSION_POSTS_PER_DAY", 30)
+DISCUSSION_POST_MAX_CHARS = env_int("DISCUSSION_POST_MAX_CHARS", 20_000)
+DISCUSSION_EDIT_MINUTES = env_int("DISCUSSION_EDIT_MINUTES", 60)
 TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # A text a team saves (write-up, description, discussion post) holds at most this many
 # characters, and each save counts against TEAM_UPLOAD_RATE (challenges.upload_budget).

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import algorithms, boards, config, phases, release, robustness, rules, standings
+from . import algorithms, boards, config, discuss, phases, release, robustness, rules, standings
 from .client import ApiError, Client, CliError, NotLoggedIn, UsageError, segment
 from .output import (
     OPIS_NOTE,
@@ -580,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     standings.add_parser(commands, common, as_json, handler=cmd_standings)
     rules.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
     phases.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
+    discuss.add_parser(commands, common, as_json, make_client=_client, print_json=_print_json)
     release.add_parser(commands, common, as_json, handler=cmd_release_check)
     return parser
 

@@ -132,9 +132,10 @@ def test_each_event_is_a_frozen_typed_payload_with_its_rule():
         "AlgorithmRunFailed",
         "ChampionChanged",
         "ChallengePhasesChanged",
+        "DiscussionPosted",
     }
     after_commit = {e.__name__ for e in events if e.when is hooks.When.AFTER_COMMIT}
-    assert after_commit == {"ChallengeFinished"}
+    assert after_commit == {"ChallengeFinished", "DiscussionPosted"}
     for event in events:
         assert event.__name__ in hooks.__doc__  # the table says who emits it and when
         assert dataclasses.fields(event), event

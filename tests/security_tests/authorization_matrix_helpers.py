@@ -20,6 +20,7 @@ from tests.security_tests.matrix_case import (
     bad_login,
     upload,
 )
+from tests.security_tests.matrix_discussion import DISCUSSION
 from tests.security_tests.world import World
 
 SITE: list[Case] = [
@@ -223,7 +224,7 @@ SITE: list[Case] = [
 
 
 # Accounts, rules and task owners' pages (matrix_accounts) are the site's too.
-MATRIX = SITE + ACCOUNT_SITE + API + ADMIN + admin_model_cases()
+MATRIX = SITE + ACCOUNT_SITE + API + DISCUSSION + ADMIN + admin_model_cases()
 
 
 def fill(case: Case, world: World) -> str:

@@ -40,7 +40,7 @@ ADMIN: list[Case] = [
     Case("admin/auth/user/<id>/password/", "/admin/auth/user/{user_a}/password/", ORG_ONLY),
     Case(
         "admin/(?P<app_label>auth|challenge_platform|jobs|socialaccount|knox|account|datasets"
-        "|scoring|leaderboard|algorithms|standings|notifications)/$",
+        "|scoring|leaderboard|algorithms|standings|notifications|discussion)/$",
         "/admin/scoring/",
         ORG_ONLY,
     ),
@@ -128,6 +128,8 @@ ADMIN_OBJECTS: dict[str, Callable[[World], Any]] = {
     "notifications.webhookdelivery": lambda w: _delivery(w).pk,
     "notifications.maildelivery": lambda w: _mail(w).pk,
     "challenge_platform.auditevent": lambda w: _audit_event(w).pk,
+    "discussion.thread": lambda w: _thread(w).pk,
+    "discussion.post": lambda w: _thread(w).posts.order_by("pk").first().pk,
     "jobs.jobclaim": lambda w: _job_claim(w).pk,
 }
 
@@ -209,6 +211,17 @@ def _delivery(w: World):
     )[0]
 
 
+def _thread(w: World):
+    """Team A's thread, its first post a's (made once, outside the requests' savepoints)."""
+    from discussion.models import Thread
+    from discussion.services import thread_create
+
+    found = Thread.objects.filter(challenge=w.challenge, title="Team A's question").first()
+    return found or thread_create(
+        challenge=w.challenge, user=w.users["a"], title="Team A's question", body="Why *so*?"
+    )
+
+
 def _mail(w: World):
     from notifications.models import MailDelivery
 
@@ -258,6 +271,12 @@ ADMIN_ORGANIZER: dict[str, str] = {
     # API tokens are listed by prefix and revoked by an audited action (issue 25).
     "knox.authtoken add": "403",
     "knox.authtoken delete": "403",
+    # The discussion is read in the console; moderation goes through the pages and the API,
+    # with a reason and an audit event.
+    "discussion.thread add": "403",
+    "discussion.thread delete": "403",
+    "discussion.post add": "403",
+    "discussion.post delete": "403",
 }
 ADMIN_PAGES = {
     "changelist": "",

@@ -29,8 +29,10 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 TRANSFER_TEST = "test_the_transfer_matrix_and_the_track_comparisons_as_the_manual_shows_them"
 STRESS_TEST = "test_the_robustness_column_and_a_run_s_families_as_the_manual_shows_them"
+DISCUSSION_TEST = "test_a_thread_with_its_answer_and_the_task_page_s_link_as_the_manual_shows_them"
 # picture -> the test that takes it (tests/browser_tests/test_manual_screenshots.py, but for
-# the ladder's: tests/leaderboard_tests/test_ladder_browser.py)
+# the ladder's: tests/leaderboard_tests/test_ladder_browser.py, and the discussion's:
+# tests/browser_tests/test_discussion_browser.py)
 TAKEN_BY_TESTS = {
     "leaderboard.png": "test_the_task_board_and_a_submission_as_the_manual_shows_them",
     "submission.png": "test_the_task_board_and_a_submission_as_the_manual_shows_them",
@@ -45,6 +47,8 @@ TAKEN_BY_TESTS = {
     "champion.png": "test_the_champion_its_timeline_and_the_verdicts_as_the_manual_shows_them",
     "phases-board.png": "test_a_board_per_phase_and_the_team_page_with_phases",
     "phases-team.png": "test_a_board_per_phase_and_the_team_page_with_phases",
+    "discussion.png": DISCUSSION_TEST,
+    "discussion-task-link.png": DISCUSSION_TEST,
 }
 
 

@@ -30,6 +30,7 @@ from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
+from operations.demo_threads import demo_threads_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo challenge '{challenge.slug}': {challenge.title}")
         for line in lines:
             self.stdout.write(f"  {line}")
+        self.stdout.write(demo_threads_ensure(challenge=challenge))
         self.stdout.write(f"load_demo done in {time.monotonic() - started:.1f} s")
         self._queue_baselines(challenge)
 
