@@ -97,7 +97,7 @@ def _thread(request: Request, thread) -> Response:
 
 def _post(post, *, code: int = status.HTTP_200_OK) -> Response:
     thread = post.thread
-    doc = selectors.post_document(post, answer_id=thread.answer_id, organizer_reader=True)
+    doc = selectors.post_document(post=post, answer_id=thread.answer_id, organizer_reader=True)
     return Response(PostSerializer(doc).data, status=code)
 
 
@@ -154,7 +154,7 @@ class ThreadListApi(APIView):
         )
         paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(threads, request, view=self)
-        data = [selectors.thread_summary(t) for t in page]
+        data = [selectors.thread_summary(thread=t) for t in page]
         return paginator.get_paginated_response(ThreadSummarySerializer(data, many=True).data)
 
     @extend_schema(

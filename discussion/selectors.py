@@ -76,7 +76,7 @@ def post_get(*, pk: int) -> Post:
     return post
 
 
-def thread_summary(thread: Thread) -> dict[str, Any]:
+def thread_summary(*, thread: Thread) -> dict[str, Any]:
     """One line of a thread list."""
     return {
         "id": thread.pk,
@@ -96,7 +96,7 @@ def _is_staff(user: AbstractBaseUser | None) -> bool:
     return bool(user is not None and user.is_staff)
 
 
-def post_document(post: Post, *, answer_id: int | None, organizer_reader: bool) -> dict[str, Any]:
+def post_document(*, post: Post, answer_id: int | None, organizer_reader: bool) -> dict[str, Any]:
     """One post as a reader may see it."""
     deleted = post.deleted_at is not None
     visible = not deleted and (not post.hidden or organizer_reader)
@@ -123,11 +123,11 @@ def thread_document(*, thread: Thread, user: AbstractBaseUser | AnonymousUser) -
         user.is_authenticated and ThreadFollow.objects.filter(thread=thread, user=user).exists()
     )
     return {
-        **thread_summary(thread),
+        **thread_summary(thread=thread),
         "challenge": thread.challenge.slug,
         "following": following,
         "posts": [
-            post_document(post, answer_id=thread.answer_id, organizer_reader=organizer)
+            post_document(post=post, answer_id=thread.answer_id, organizer_reader=organizer)
             for post in posts
         ],
     }

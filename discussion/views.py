@@ -74,7 +74,7 @@ def thread_list(request: HttpRequest, slug: str) -> HttpResponse:
         "discussion/thread_list.html",
         {
             "challenge": challenge,
-            "threads": [selectors.thread_summary(t) for t in threads],
+            "threads": [selectors.thread_summary(thread=t) for t in threads],
             "tasks": Task.objects.filter(track__challenge=challenge).order_by("slug"),
             "task_slug": task_slug,
             "query": query,
