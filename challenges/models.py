@@ -138,6 +138,7 @@ class Challenge(models.Model):
         help_text="What the platform's own runs of this challenge's tasks may use "
         '(algorithms.services.run_budget): {"train_rows": N} fits the AutoGluon baseline '
         "(and its stress runs) on a stratified sample of at most N train rows; "
+        '{"without_models": ["CAT"]} leaves model types out of its portfolio; '
         '{"stress_rows": N} caps every stress test set at N copies. {}: the platform\'s '
         "settings (docs/decisions/0075-the-demo-settles-on-a-budget.md).",
     )

@@ -12,7 +12,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-KEYS = ("train_rows", "stress_rows")
+KEYS = ("train_rows", "stress_rows", "without_models")
+ROW_KEYS = ("train_rows", "stress_rows")
+# The AutoGluon baseline's model types (``algorithms/builtin/autogluon/budget.py``'s MODELS,
+# which the platform may not import: a test keeps the two lists equal).
+MODEL_TYPES = ("GBM", "CAT", "XGB", "RF", "XT")
 # The smallest sample a budget may ask for: below it a rare class would keep a handful of
 # rows and the figures of a stress family a few dozen copies.
 MIN_ROWS = 100
@@ -28,10 +32,12 @@ class RunBudget:
 
     ``train_rows``: the AutoGluon baseline (and its stress runs) fits on a stratified sample of
     at most this many train rows. ``stress_rows``: a stress test set holds at most this many
-    perturbed copies, each family keeping its share."""
+    perturbed copies, each family keeping its share. ``without_models``: model types the
+    baseline leaves out of its portfolio (one whose fit costs far more than it adds)."""
 
     train_rows: int | None = None
     stress_rows: int | None = None
+    without_models: tuple[str, ...] = ()
 
 
 def run_budget_parse(value: Any) -> RunBudget:
@@ -44,10 +50,22 @@ def run_budget_parse(value: Any) -> RunBudget:
     unknown = sorted(str(key) for key in set(value) - set(KEYS))
     if unknown:
         raise RunBudgetInvalid(f"unknown key '{unknown[0]}'; the keys are {', '.join(KEYS)}")
-    for key, number in value.items():
+    for key in ROW_KEYS:
+        number = value.get(key, MIN_ROWS)
         if isinstance(number, bool) or not isinstance(number, int) or number < MIN_ROWS:
             raise RunBudgetInvalid(f"'{key}' must be a whole number of at least {MIN_ROWS}")
-    return RunBudget(**value)
+    models = value.get("without_models", [])
+    if not isinstance(models, list) or not all(m in MODEL_TYPES for m in models):
+        raise RunBudgetInvalid(
+            f"'without_models' must be a list of model types among {', '.join(MODEL_TYPES)}"
+        )
+    if set(models) >= set(MODEL_TYPES):
+        raise RunBudgetInvalid("'without_models' would leave the baseline no model to fit")
+    return RunBudget(
+        train_rows=value.get("train_rows"),
+        stress_rows=value.get("stress_rows"),
+        without_models=tuple(sorted(set(models))),
+    )
 
 
 def run_budget_validate(value: Any) -> None:

@@ -4,8 +4,8 @@
 :func:`demo_budget_apply`); the budget lives on the challenge (``Challenge.run_budget``,
 :mod:`algorithms.services.run_budget`), so it applies to every run the demo ever queues:
 the baselines its tasks queue on arrival, those a new data version queues, their stress
-runs, an organizer's re-run. The figures behind each number are in
-docs/developers/benchmarks.md ("The demo settles on a budget") and the reasons in
+runs, an organizer's re-run. The figures behind it are in docs/developers/benchmarks.md
+("The demo settles on a budget") and the reasons in
 docs/decisions/0075-the-demo-settles-on-a-budget.md.
 """
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from challenges.models import Challenge
 
-# The baseline fits on a stratified sample of this many train rows at most (bird-strikes and
-# tweet-source have 5,600, movie-ratings 7,000, febrl 13,844; the other tasks fewer): the
-# baseline's accuracy moved by under a point at this size on the demo tasks, its fit cost
-# about half, and its stress runs fit on the same sample.
-DEMO_TRAIN_ROWS = 3000
-
-DEMO_RUN_BUDGET = {"train_rows": DEMO_TRAIN_ROWS}
+# CatBoost is left out of the demo's baseline: on bird-strikes it took 60% of the fit
+# (830 of 1,380 s, 7 classes and 423 text n-gram columns) for 1.0 point of accuracy
+# (0.6717 -> 0.6617; the trivial baseline has 0.3696); on tweet-source the ensemble did not
+# use it (the same predictions without it). The rest of the portfolio, its rounds and seeds
+# stay as algorithms/builtin/autogluon/budget.py fixes them. No train sample: at 2,800 of
+# bird-strikes' 5,600 rows the accuracy fell 1.8 points for a fifth less CPU. No stress rows
+# cap: a demo stress run spends about 4% of its time on its copies.
+DEMO_RUN_BUDGET = {"without_models": ["CAT"]}
 
 
 def demo_budget_apply(*, challenge: Challenge, created: bool) -> None:

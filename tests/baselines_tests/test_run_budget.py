@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from algorithms.builtin.autogluon import budget as baseline_budget
 from algorithms.models import BaselineRun
 from algorithms.services.baseline import baseline_run_queue
 from algorithms.services.builtin import baseline_environment
@@ -22,11 +23,11 @@ from algorithms.services.run_budget import (
     stress_budget_options,
 )
 from challenges.models import Challenge
-from challenges.run_budget import RunBudget
+from challenges.run_budget import MODEL_TYPES, RunBudget
 from datasets.demo import DemoTask
 from datasets.models import Task
 from datasets.services import task_import
-from operations.demo_budget import DEMO_RUN_BUDGET, DEMO_TRAIN_ROWS
+from operations.demo_budget import DEMO_RUN_BUDGET
 from tests.datasets_tests.bundles import write_classification_bundle
 from tests.scoring_tests.factories import ChallengeFactory
 
@@ -50,19 +51,16 @@ def load_demo() -> str:
     return out.getvalue()
 
 
-def test_every_baseline_the_demo_queues_fits_on_its_train_sample(
-    demo, settings, tmp_path: Path
-) -> None:
+def test_every_baseline_the_demo_queues_follows_its_budget(demo, settings, tmp_path: Path) -> None:
     load_demo()
     challenge = Challenge.objects.get(slug="demo")
-    assert challenge.run_budget == DEMO_RUN_BUDGET
+    assert challenge.run_budget == DEMO_RUN_BUDGET == {"without_models": ["CAT"]}
     (arrival,) = BaselineRun.objects.filter(task__slug="kinds")
-    assert arrival.options["max_train_rows"] == DEMO_TRAIN_ROWS
+    assert arrival.options["without_models"] == ["CAT"]
     assert arrival.options["presets"] == settings.BASELINE_PRESETS  # a real AutoGluon fit
-    assert baseline_environment(run=arrival)["BASELINE_MAX_TRAIN_ROWS"] == str(DEMO_TRAIN_ROWS)
-    # The platform's own cap still binds when it is the tighter one.
-    settings.BASELINE_MAX_TRAIN_ROWS = 500
-    assert baseline_environment(run=arrival)["BASELINE_MAX_TRAIN_ROWS"] == "500"
+    env = baseline_environment(run=arrival)
+    assert env["BASELINE_WITHOUT_MODELS"] == "CAT"
+    assert env["BASELINE_MAX_TRAIN_ROWS"] == str(settings.BASELINE_MAX_TRAIN_ROWS)  # all rows
 
     # A task that arrives later (an import, as a new data version does) gets the budget too:
     # it is the challenge's, not a list of the demo's first jobs.
@@ -72,12 +70,29 @@ def test_every_baseline_the_demo_queues_fits_on_its_train_sample(
         track_slug="classification",
     )
     (later,) = BaselineRun.objects.filter(task__slug="later")
-    assert later.options["max_train_rows"] == DEMO_TRAIN_ROWS
+    assert later.options["without_models"] == ["CAT"]
     # So does an organizer's run, once the first one is done.
     BaselineRun.objects.filter(pk=arrival.pk).update(status="cancelled")
     again = baseline_run_queue(task=Task.objects.get(slug="kinds"), presets="good_quality")
-    assert again.options["max_train_rows"] == DEMO_TRAIN_ROWS
+    assert again.options["without_models"] == ["CAT"]
     assert again.options["presets"] == "good_quality"
+
+
+def test_a_train_sample_reaches_the_baseline_within_the_platforms_cap(
+    settings, tmp_path: Path
+) -> None:
+    settings.BENCHMARK_ON_ARRIVAL = True
+    challenge = ChallengeFactory(run_budget={"train_rows": 3000})
+    task = task_import(
+        source=write_classification_bundle(tmp_path / "b", task={"slug": "sampled"}),
+        challenge_slug=challenge.slug,
+        track_slug="classification",
+    )
+    (run,) = BaselineRun.objects.filter(task=task)
+    assert run.options["max_train_rows"] == 3000
+    assert baseline_environment(run=run)["BASELINE_MAX_TRAIN_ROWS"] == "3000"
+    settings.BASELINE_MAX_TRAIN_ROWS = 500  # the platform's own cap binds when it is tighter
+    assert baseline_environment(run=run)["BASELINE_MAX_TRAIN_ROWS"] == "500"
 
 
 def test_an_organizers_change_to_the_demo_budget_is_kept_by_the_next_start(demo) -> None:
@@ -113,6 +128,9 @@ def test_another_challenge_keeps_the_platforms_settings(settings, tmp_path: Path
         ({"stress_rows": 99}, "'stress_rows' must be a whole number of at least 100"),
         ({"stress_rows": -1}, "'stress_rows' must be a whole number of at least 100"),
         ({"train_rows": 3000.5}, "'train_rows' must be a whole number of at least 100"),
+        ({"without_models": "CAT"}, "'without_models' must be a list of model types among"),
+        ({"without_models": ["NN_TORCH"]}, "'without_models' must be a list of model types"),
+        ({"without_models": list(MODEL_TYPES)}, "would leave the baseline no model to fit"),
     ],
 )
 def test_a_budget_that_cannot_be_used_is_refused_and_read_as_none(value, reason) -> None:
@@ -127,3 +145,26 @@ def test_a_budget_that_cannot_be_used_is_refused_and_read_as_none(value, reason)
     assert challenge_run_budget(challenge=challenge) == RunBudget()
     assert baseline_budget_options(challenge=challenge) == {}
     assert stress_budget_options(challenge=challenge) == {}
+
+
+def test_the_budgets_model_types_are_the_baselines_and_the_runner_refuses_others() -> None:
+    assert tuple(baseline_budget.MODELS) == MODEL_TYPES
+    assert baseline_budget.left_out(" CAT,XGB ") == {"CAT", "XGB"}
+    assert baseline_budget.left_out("") == set()
+    with pytest.raises(ValueError, match="unknown model type 'NN_TORCH'"):
+        baseline_budget.left_out("CAT,NN_TORCH")
+    with pytest.raises(ValueError, match="leaves no model to fit"):
+        baseline_budget.left_out(",".join(MODEL_TYPES))
+
+
+def test_models_left_out_reach_the_baseline_and_its_stress_run(settings, tmp_path: Path) -> None:
+    settings.BENCHMARK_ON_ARRIVAL = True
+    challenge = ChallengeFactory(run_budget={"without_models": ["XGB", "CAT"]})
+    task = task_import(
+        source=write_classification_bundle(tmp_path / "b", task={"slug": "lean"}),
+        challenge_slug=challenge.slug,
+        track_slug="classification",
+    )
+    (run,) = BaselineRun.objects.filter(task=task)
+    assert run.options["without_models"] == ["CAT", "XGB"]
+    assert baseline_environment(run=run)["BASELINE_WITHOUT_MODELS"] == "CAT,XGB"
