@@ -59,7 +59,7 @@ for r in AlgorithmRun.objects.select_related("task").order_by("created_at", "pk"
                  "queued": t(r.created_at), "started": t(r.started_at),
                  "finished": t(r.finished_at),
                  "options": {k: v for k, v in (r.options or {}).items()
-                             if k in ("presets", "max_train_rows", "max_rows")}})
+                             if k in ("presets", "max_train_rows", "without_models", "max_rows")}})
 for c in ChampionCheck.objects.select_related("task").order_by("created_at", "pk"):
     rows.append({"kind": "champion_check", "task": c.task.slug, "status": c.status,
                  "queued": t(c.created_at), "started": t(c.started_at),
