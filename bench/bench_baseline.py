@@ -90,9 +90,11 @@ def task_folder(slug: str, work: Path, cache: Path) -> tuple[Path, dict]:
     return folder, meta
 
 
-def run_baseline(code: Path, task: Path, out: Path, *, time_limit: int) -> tuple[dict, float]:
+def run_baseline(
+    code: Path, task: Path, out: Path, *, time_limit: int, extra: dict[str, str] | None = None
+) -> tuple[dict, float]:
     """One sandboxed baseline run; its result.json and the run's wall seconds (``error`` in
-    the result when it failed)."""
+    the result when it failed). ``extra``: more ``BASELINE_*`` options (``--env``)."""
     shutil.rmtree(out, ignore_errors=True)
     wall = 2 * time_limit + 120
     job = SandboxJob(
@@ -119,14 +121,17 @@ def run_baseline(code: Path, task: Path, out: Path, *, time_limit: int) -> tuple
             "OPENBLAS_NUM_THREADS": "2",
             "MKL_NUM_THREADS": "2",
             "LOKY_MAX_CPU_COUNT": "2",
+            **(extra or {}),
         },
     )
     result = BubblewrapBackend().run(job)
     written = out / "result.json"
     report = json.loads(written.read_text()) if written.is_file() else {}
     if not result.ok:
-        print(f"{task.parent.name}: the baseline failed: {result.message}\n"
-              f"{result.log_tail[-2000:]}", flush=True)
+        print(
+            f"{task.parent.name}: the baseline failed: {result.message}\n{result.log_tail[-2000:]}",
+            flush=True,
+        )
         report["error"] = report.get("error") or result.message
     report["cpu_seconds"] = result.cpu_seconds
     return report, result.seconds
@@ -185,7 +190,16 @@ def main() -> None:
     parser.add_argument("--burners", type=int, default=2, help="CPU burners of the busy run")
     parser.add_argument("--time-limit", type=int, default=1800, help="the safety limit, s")
     parser.add_argument("--work", type=Path, default=None, help="keep the tasks here")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a baseline option as the platform passes it (BASELINE_MAX_TRAIN_ROWS=3000, ...)",
+    )
+    parser.add_argument("--label", default="idle", help="the run's output folder's name")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
     BubblewrapBackend().check()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-baseline-"))
     cache = work / "cache"
@@ -196,10 +210,11 @@ def main() -> None:
         task, meta = task_folder(slug, work, cache)
         std = work / slug / "std"
         load = os.getloadavg()[0]
-        report, seconds = run_baseline(code, task, work / slug / "idle", time_limit=args.time_limit)
+        out = work / slug / args.label
+        report, seconds = run_baseline(code, task, out, time_limit=args.time_limit, extra=extra)
         if report.get("error"):
             continue
-        predictions = (work / slug / "idle" / "predictions.parquet").read_bytes()
+        predictions = (out / "predictions.parquet").read_bytes()
         row = {
             "task": slug,
             "rows": f"{meta['train_rows']:,} / {meta['test_rows']:,}",
@@ -212,6 +227,9 @@ def main() -> None:
             "load": load,
             "best": report.get("best_model"),
             "rounds": report.get("rounds"),
+            "train_rows_used": report.get("train_rows_used"),
+            "options": extra,
+            "models_fit_s": model_times(out),
         }
         if args.burners:
             spinning = burners(args.burners)
@@ -219,7 +237,7 @@ def main() -> None:
                 time.sleep(1)
                 row["busy_load"] = os.getloadavg()[0]
                 busy, busy_s = run_baseline(
-                    code, task, work / slug / "busy", time_limit=args.time_limit
+                    code, task, work / slug / "busy", time_limit=args.time_limit, extra=extra
                 )
             finally:
                 for proc in spinning:
@@ -228,24 +246,43 @@ def main() -> None:
             row["busy_fit_s"], row["busy_run_s"] = busy.get("fit_seconds"), busy_s
             if not busy.get("error"):
                 row["agreement"], row["identical"] = compare(
-                    work / slug / "idle" / "predictions.parquet",
+                    out / "predictions.parquet",
                     work / slug / "busy" / "predictions.parquet",
                 )
                 row["same_rounds"] = busy.get("rounds") == report.get("rounds")
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\nmachine: {os.cpu_count()} cores; work folder {work}")
-    print("| task | rows (train / test) | metric | public | private | all rows | trivial (all)"
-          " | fit s | run s | busy: fit s | agreement | OPIS: baseline / trivial |")
+    print(
+        "| task | rows (train / test) | metric | public | private | all rows | trivial (all)"
+        " | fit s | run s | busy: fit s | agreement | OPIS: baseline / trivial |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s, t = r["score"], r["trivial"]
         busy = f"{r['busy_fit_s']:.0f}" if r.get("busy_fit_s") else "—"
-        agree = (f"{r['agreement']:.4f}" + (" (identical)" if r["identical"] else "")
-                 if "agreement" in r else "—")
-        print(f"| {r['task']} | {r['rows']} | {r['metric']} | {s['public']:.4f} |"
-              f" {s['private']:.4f} | {s['all']:.4f} | {t['all']:.4f} | {r['fit_s']:.0f} |"
-              f" {r['run_s']:.0f} | {busy} | {agree} | {opis(s, t)} |")
+        agree = (
+            f"{r['agreement']:.4f}" + (" (identical)" if r["identical"] else "")
+            if "agreement" in r
+            else "—"
+        )
+        print(
+            f"| {r['task']} | {r['rows']} | {r['metric']} | {s['public']:.4f} |"
+            f" {s['private']:.4f} | {s['all']:.4f} | {t['all']:.4f} | {r['fit_s']:.0f} |"
+            f" {r['run_s']:.0f} | {busy} | {agree} | {opis(s, t)} |"
+        )
+
+
+def model_times(out: Path) -> dict[str, list[float]]:
+    """Model -> [its fit seconds, its validation score], from the run's leaderboard.csv."""
+    board = out / "leaderboard.csv"
+    if not board.is_file():
+        return {}
+    frame = pd.read_csv(board)
+    return {
+        str(r["model"]): [round(float(r["fit_time"]), 1), round(float(r["score_val"]), 4)]
+        for _, r in frame.iterrows()
+    }
 
 
 def opis(score: dict, trivial: dict) -> str:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .markdown import MarkdownHtmlField
+from .run_budget import run_budget_validate
 from .team_names import name_glyph_key, team_name_key
 
 
@@ -129,6 +130,17 @@ class Challenge(models.Model):
         "below it the answer says 'too few changed rows to report' "
         "(docs/organizers/disclosure.md). "
         "Organizers and the task's owners always see the counts.",
+    )
+    run_budget = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[run_budget_validate],
+        help_text="What the platform's own runs of this challenge's tasks may use "
+        '(algorithms.services.run_budget): {"train_rows": N} fits the AutoGluon baseline '
+        "(and its stress runs) on a stratified sample of at most N train rows; "
+        '{"without_models": ["CAT"]} leaves model types out of its portfolio; '
+        '{"stress_rows": N} caps every stress test set at N copies. {}: the platform\'s '
+        "settings (docs/decisions/0074-the-demo-settles-on-a-budget.md).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

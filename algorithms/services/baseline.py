@@ -26,6 +26,7 @@ from algorithms.services.builtin import (
     max_hard_timeout,
 )
 from algorithms.services.profiles import BASELINE
+from algorithms.services.run_budget import baseline_budget_options
 from algorithms.services.runs import run_create
 from challenges.models import Challenge
 from datasets.models import Task
@@ -69,7 +70,8 @@ def baseline_run_queue(
     ``presets`` and ``time_limit`` (the safety limit, seconds: the baseline's work is fixed,
     see ``algorithms/builtin/autogluon/budget.py``; a run not finished by then fails) default
     to the ``BASELINE_PRESETS`` and ``BASELINE_TIME_LIMIT`` settings; ``hard_timeout`` bounds the
-    whole sandboxed run (default :func:`default_hard_timeout`). Raises
+    whole sandboxed run (default :func:`default_hard_timeout`). The challenge's run budget
+    (:mod:`algorithms.services.run_budget`) adds its train sample to the options. Raises
     :class:`BaselineRunRefused` when the task already has a queued or running baseline, or
     when the limits don't fit the worker's.
     """
@@ -83,7 +85,13 @@ def baseline_run_queue(
     time_limit = int(time_limit if time_limit is not None else settings.BASELINE_TIME_LIMIT)
     _check_limits(presets=presets, time_limit=time_limit, hard_timeout=hard_timeout)
     hard_timeout = int(hard_timeout or default_hard_timeout(time_limit=time_limit))
-    options = {"presets": presets, "time_limit": time_limit, "hard_timeout": hard_timeout}
+    options = {
+        "presets": presets,
+        "time_limit": time_limit,
+        "hard_timeout": hard_timeout,
+        # The challenge's budget (its train sample), on every baseline run it queues.
+        **baseline_budget_options(challenge=task.track.challenge),
+    }
     try:
         version = baseline_algorithm_version(challenge=task.track.challenge)
     except BuiltinUnavailable as exc:

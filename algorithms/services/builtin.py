@@ -39,6 +39,7 @@ from algorithms.core import ArchiveInvalid, validate_archive
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmVersion, archive_path_for
 from algorithms.sandbox.base import SandboxLimits
 from algorithms.services.common import archive_limits
+from algorithms.services.run_budget import run_max_train_rows, run_without_models
 from algorithms.services.upload import algorithm_get_or_create
 from challenges.models import Challenge, Team
 from common.files import delete_file_quietly
@@ -242,7 +243,8 @@ def baseline_environment(*, run: AlgorithmRun) -> dict[str, str]:
         "BASELINE_PRESETS": str(options.get("presets") or settings.BASELINE_PRESETS),
         "BASELINE_NUM_CPUS": cpus,
         "BASELINE_MEMORY_LIMIT_GB": f"{memory_gb:.2f}",
-        "BASELINE_MAX_TRAIN_ROWS": str(settings.BASELINE_MAX_TRAIN_ROWS),
+        "BASELINE_MAX_TRAIN_ROWS": str(run_max_train_rows(options=options)),
+        "BASELINE_WITHOUT_MODELS": run_without_models(options=options),
         "BASELINE_PREDICT_BATCH_ROWS": str(settings.BASELINE_PREDICT_BATCH_ROWS),
         "PYTHONUNBUFFERED": "1",
         "OMP_WAIT_POLICY": "PASSIVE",

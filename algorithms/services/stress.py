@@ -33,12 +33,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.conf import settings
 from django.core.files.base import ContentFile
 
 from algorithms.models import AlgorithmRun, AlgorithmRunStatus
 from algorithms.services.outcome import Ending, fail_run
 from algorithms.services.output import SolutionFile
+from algorithms.services.run_budget import run_stress_max_rows
 from algorithms.services.staged import Staged
 from algorithms.services.taskfolder import task_folder_write, test_row_group_rows
 from challenges import hooks
@@ -123,7 +123,7 @@ def stress_stage(
         plan=plan,
         seed=int(options.get("stress_seed") or 0),
         avoid_ids=[train["id"]],
-        max_rows=int(settings.STRESS_MAX_ROWS) or None,
+        max_rows=run_stress_max_rows(options=options),
     )
     if on_chunk is not None:
         on_chunk()

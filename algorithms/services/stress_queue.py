@@ -36,6 +36,7 @@ from algorithms.models import (
 )
 from algorithms.services.benchmark import benchmark_versions
 from algorithms.services.profiles import BASELINE_STRESS, STRESS
+from algorithms.services.run_budget import stress_budget_options
 from algorithms.services.runs import run_create
 from algorithms.services.stress import stress_seed, task_columns
 from datasets.models import Task
@@ -169,6 +170,7 @@ def stress_queue_task(*, task: Task) -> list[AlgorithmRun]:
             "fingerprint": fingerprint,
             "data_version": task.data_version,
             "stress_seed": stress_seed(task=task, fingerprint=fingerprint),
+            **stress_budget_options(challenge=task.track.challenge),
         }
         try:
             with transaction.atomic():

@@ -297,6 +297,40 @@ def test_classification_baseline_beats_chance_on_a_sample_predicting_in_batches(
 
 
 @pytest.mark.slow
+def test_a_budget_leaves_model_types_out_and_the_rest_still_beats_chance(
+    tmp_path: Path,
+) -> None:
+    """A challenge's run budget (``without_models``, docs/decisions/0074): no CatBoost and no
+    XGBoost fitted, the other types and their ensemble as always."""
+    task = make_classification_task(tmp_path)
+    result, out = run_baseline(
+        tmp_path,
+        task.path,
+        time_limit=SAFETY_SECONDS,
+        wall=SAFETY_SECONDS + 60,
+        BASELINE_WITHOUT_MODELS="CAT,XGB",
+    )
+    assert result.ok, (result.message, result.log_tail[-3000:])
+    report = json.loads((out / "result.json").read_text())
+    assert report["models_left_out"] == ["CAT", "XGB"]
+    models = set(pd.read_csv(out / "leaderboard.csv")["model"])
+    assert not any(m.startswith(("CatBoost", "XGBoost")) for m in models)
+    assert {"LightGBM", "RandomForestGini", "WeightedEnsemble_L2"} <= models
+    pred = pd.read_parquet(out / "predictions.parquet")
+    assert float((pred.set_index("id")["label"] == task.truth).mean()) >= 0.8
+
+    refused, _ = run_baseline(
+        tmp_path / "refused",
+        task.path,
+        time_limit=60,
+        wall=120,
+        BASELINE_WITHOUT_MODELS="CAT,NN_TORCH",
+    )
+    assert not refused.ok
+    assert "--without-models: unknown model type 'NN_TORCH'" in refused.log_tail
+
+
+@pytest.mark.slow
 def test_matching_baseline_beats_chance(tmp_path: Path) -> None:
     task = make_matching_task(tmp_path)
     result, out = run_baseline(

@@ -95,6 +95,19 @@ def hyperparameters(allowed: set[str]) -> dict[str, list[dict[str, Any]]]:
     return {key: copy.deepcopy(configs) for key, configs in MODELS.items() if key in allowed}
 
 
+def left_out(text: str) -> set[str]:
+    """The model types of ``--without-models`` (a platform's run budget: a challenge may leave
+    out a type whose fit costs far more than it adds); ValueError for a type not in
+    :data:`MODELS`, or one that would leave no model."""
+    names = {name.strip() for name in (text or "").split(",") if name.strip()}
+    unknown = sorted(names - set(MODELS))
+    if unknown:
+        raise ValueError(f"unknown model type {unknown[0]!r}; the types are {', '.join(MODELS)}")
+    if names >= set(MODELS):
+        raise ValueError("--without-models leaves no model to fit")
+    return names
+
+
 def fit_arguments() -> dict[str, Any]:
     """The arguments of ``TabularPredictor.fit`` that fix the work (with the models)."""
     return {

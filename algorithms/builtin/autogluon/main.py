@@ -23,6 +23,8 @@ def _argv() -> list[str]:
         "--max-train-rows", env.get("BASELINE_MAX_TRAIN_ROWS", "0"),
         "--predict-batch-rows", env.get("BASELINE_PREDICT_BATCH_ROWS", "100000"),
     ]  # fmt: skip
+    if env.get("BASELINE_WITHOUT_MODELS"):
+        argv += ["--without-models", env["BASELINE_WITHOUT_MODELS"]]
     if env.get("BASELINE_NUM_CPUS"):
         argv += ["--num-cpus", env["BASELINE_NUM_CPUS"]]
     if env.get("BASELINE_MEMORY_LIMIT_GB"):

@@ -341,8 +341,12 @@ def fit_predictor(
 
     metadata = feature_metadata(train_x, text_cols)
     excluded = excluded_model_types()
+    left_out = budget.left_out(args.without_models)
     result.update(
-        features_used=list(train_x.columns), text_features=text_cols, excluded_model_types=excluded
+        features_used=list(train_x.columns),
+        text_features=text_cols,
+        excluded_model_types=excluded,
+        models_left_out=sorted(left_out),
     )
 
     model_dir = args.out_dir / MODEL_DIR
@@ -368,7 +372,7 @@ def fit_predictor(
         predictor.fit(
             train_df,
             presets=args.presets,
-            hyperparameters=budget.hyperparameters(allowed_model_types()),
+            hyperparameters=budget.hyperparameters(allowed_model_types() - left_out),
             feature_metadata=metadata,
             excluded_model_types=excluded,
             ag_args_fit=ag_args_fit,
@@ -471,6 +475,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--predict-batch-rows", type=int, default=100_000, help="test rows predicted at a time"
     )
+    parser.add_argument(
+        "--without-models",
+        default="",
+        help="model types of budget.MODELS left out, comma-separated (e.g. CAT; default none)",
+    )
     return parser
 
 
@@ -525,6 +534,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             " --memory-limit-gb must be positive",
             file=sys.stderr,
         )
+        return EXIT_INVALID
+    try:
+        budget.left_out(args.without_models)
+    except ValueError as exc:
+        print(f"baseline failed: --without-models: {exc}", file=sys.stderr)
         return EXIT_INVALID
     _limit_threads(args.num_cpus)
     _deadline["passed"] = False

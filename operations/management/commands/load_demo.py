@@ -31,6 +31,7 @@ from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
 from operations.demo_threads import demo_threads_ensure
+from operations.demo_budget import demo_budget_apply
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,8 @@ class Command(BaseCommand):
                     "daily_submission_limit": DAILY_LIMIT,
                 },
             )
+            # Before any task arrives: every run the demo queues follows its budget.
+            demo_budget_apply(challenge=challenge, created=created)
             if created:
                 self.stdout.write(f"created the challenge '{challenge.slug}'")
             if demo_phases_ensure(challenge=challenge):
