@@ -30,8 +30,8 @@ from datasets.demo import DemoSourceUnavailable
 from datasets.models import Task, default_public_board
 from datasets.services import TaskImportError, task_import
 from kinds import kind_get, kind_names
-from operations.demo_threads import demo_threads_ensure
 from operations.demo_budget import demo_budget_apply
+from operations.demo_threads import demo_threads_ensure
 
 logger = logging.getLogger(__name__)
 
