@@ -28,14 +28,16 @@ from .boards import (
 from .cache import board_cache, transfer_cache
 from .core.rank_sets import team_rank_set_fields
 from .first import (
+    EMPTY,
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
-    track_first,
     track_first_board,
 )
 from .ladder import ladder_resolution, task_board_mode
+from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
+from .phase_params import page_board_read, phase_context
 from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
@@ -61,9 +63,12 @@ def _track_board(track: Track, split: str) -> selectors.TrackBoard:
     return track_board_cached(track=track, split=split)
 
 
-def _page(request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSplit, render):
+def _page(
+    request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSplit, render, *, read
+):
     """``board_cache.page`` with what the page shows of the private split: whether it links
-    to it, and until when a shared page may be kept as it is (the scheduled reveal)."""
+    to it, and until when a shared page may be kept as it is (the scheduled reveal); the
+    phase ``read`` is part of the key (``?phase=``)."""
     until = None
     if not challenge.private_visible() and challenge.reveal_at is not None:
         until = challenge.reveal_at.timestamp()
@@ -71,7 +76,7 @@ def _page(request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSpl
         request,
         scope,
         pk,
-        shown.split,
+        read.parts(shown.split),
         render,
         private_link=shown.private_visible,
         valid_until=until,
@@ -90,20 +95,24 @@ def _metric_columns(task: Task, entries) -> list[str]:
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     shown = page_split(request, task.track.challenge)
+    read = page_board_read(request, task.track.challenge)
     return _page(
         request,
         board_cache.TASK,
         task.pk,
         task.track.challenge,
         shown,
-        lambda: _task_page(request, task, shown),
+        lambda: _task_page(request, task, shown, read),
+        read=read,
     )
 
 
-def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResponse:
+def _task_page(
+    request: HttpRequest, task: Task, shown: ReaderSplit, read: BoardRead
+) -> HttpResponse:
     challenge = task.track.challenge
     split = shown.split
-    board = _task_board(task, split, request.user)
+    board = task_board_for(task=task, split=split, user=request.user, read=read)
     entries = board.rows
     mode = task_board_mode(task)
     laddered = split == "public" and mode != board_modes.PLAIN
@@ -144,6 +153,7 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "intervals": not hides,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
+            **phase_context(read),
         },
     )
 
@@ -151,7 +161,8 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    entries = _task_board(task, split, request.user).rows
+    read = page_board_read(request, task.track.challenge)
+    entries = task_board_for(task=task, split=split, user=request.user, read=read).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
     header = [
@@ -209,28 +220,44 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
             for e in entries
         ),
     )
-    return _csv_response(body, f"{task.slug}-{split}-leaderboard.csv")
+    phase = f"-{read.slug}" if read.phases[1:] else ""
+    return _csv_response(body, f"{task.slug}{phase}-{split}-leaderboard.csv")
 
 
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
+    read = page_board_read(request, track.challenge)
     return _page(
         request,
         board_cache.TRACK,
         track.pk,
         track.challenge,
         shown,
-        lambda: _track_page(request, track, shown),
+        lambda: _track_page(request, track, shown, read),
+        read=read,
     )
 
 
-def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpResponse:
+def _track_parts(track: Track, split: str, read: BoardRead):
+    """The track's board, its P(first) board and its rank sets as ``read`` reads them (a
+    phase the boards do not maintain: ranked at read time, without comparisons)."""
+    if read.maintained:
+        board = _track_board(track, split)
+        return (
+            board,
+            track_first_board(track=track, split=split),
+            track_rank_sets(track=track, split=split),
+        )
+    return phase_track_board(track=track, split=split, read=read), EMPTY, phase_track_rank_sets()
+
+
+def _track_page(
+    request: HttpRequest, track: Track, shown: ReaderSplit, read: BoardRead
+) -> HttpResponse:
     split = shown.split
-    board = _track_board(track, split)
-    first_board = track_first_board(track=track, split=split)
+    board, first_board, sets = _track_parts(track, split, read)
     first = first_board.teams
-    sets = track_rank_sets(track=track, split=split)
     confidence = f"{100 * track.challenge.confidence_level:g}"
     comparisons = first_page_parts(
         board=first_board,
@@ -286,6 +313,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             "private_visible": shown.private_visible,
             "rank_sets": bool(sets.sets),
             "rank_set_reason": sets.reason,
+            **phase_context(read),
         },
     )
 
@@ -425,7 +453,8 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = page_split(request, track.challenge).split
-    board = _track_board(track, split)
+    read = page_board_read(request, track.challenge)
+    board, first_board, sets = _track_parts(track, split, read)
     header = [
         "position",
         "rank",
@@ -440,8 +469,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "tier",
         *FIRST_CSV_COLUMNS,
     ]
-    first = track_first(track=track, split=split)
-    sets = track_rank_sets(track=track, split=split)
+    first = first_board.teams
     body = rows_to_csv(
         header,
         (
@@ -461,7 +489,8 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
             for r in board.rows
         ),
     )
-    return _csv_response(body, f"{track.slug}-{split}-leaderboard.csv")
+    phase = f"-{read.slug}" if read.phases[1:] else ""
+    return _csv_response(body, f"{track.slug}{phase}-{split}-leaderboard.csv")
 
 
 @staff_member_required
