@@ -161,18 +161,6 @@ def blind_phase_ids(*, challenge: Challenge) -> set[int]:
     )
 
 
-def blind_phase_started_hidden(
-    *, challenge: Challenge, user: AbstractBaseUser | AnonymousUser | None, at=None
-) -> bool:
-    """Whether a blind phase of ``challenge`` has started and its figures are withheld from
-    ``user``: a view that cannot tell a blind entry's figure from another's (the transfer
-    matrix's cells of teams' methods, the results exports) withholds them all."""
-    started = Phase.objects.filter(
-        challenge=challenge, feedback=PhaseFeedback.BLIND, start__lte=at or timezone.now()
-    ).first()
-    return started is not None and not phase_figures_visible(phase=started, user=user)
-
-
 @dataclass(frozen=True)
 class PhaseRow:
     """A phase as the API and ``chal`` show it (the fields of the phase JSON)."""

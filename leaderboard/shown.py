@@ -23,7 +23,7 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from challenges.phases import blind_phase_started_hidden, phase_figures_visible
+from challenges.phases import challenge_phases, phase_figures_visible
 from common import board_modes
 from datasets.models import Task
 from scoring.models import Submission
@@ -80,19 +80,28 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
 def hidden_tasks(*, tasks: list[Task], split: str, user: User) -> set[int]:
     """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user`` (the
     transfer matrix withholds their teams' cells, ``leaderboard.transfer``; the results
-    export leaves them out), and every task of a challenge whose blind phase has started and
-    is not revealed to ``user`` (docs/decisions/0066-phases.md: a team's method's cell would
-    be its blind entry's score)."""
-    blind: dict[int, bool] = {}
+    export leaves them out)."""
+    return {task.pk for task in tasks if board_hides(task=task, split=split, user=user)}
+
+
+def hidden_phases(*, tasks: list[Task], user: User) -> frozenset[int]:
+    """The ids of the blind phases of ``tasks``' challenges whose figures ``user`` may not
+    see yet (``challenges.phases.phase_figures_visible``): the transfer matrix and the
+    results export withhold the teams' cells of runs made in them, and only those, until
+    the reveal (docs/decisions/0066-phases.md)."""
+    phases: set[int] = set()
+    seen: set[int] = set()
     for task in tasks:
         challenge = task.track.challenge
-        if challenge.pk not in blind:
-            blind[challenge.pk] = blind_phase_started_hidden(challenge=challenge, user=user)
-    return {
-        task.pk
-        for task in tasks
-        if blind[task.track.challenge_id] or board_hides(task=task, split=split, user=user)
-    }
+        if challenge.pk in seen:
+            continue
+        seen.add(challenge.pk)
+        phases |= {
+            phase.pk
+            for phase in challenge_phases(challenge=challenge)
+            if not phase_figures_visible(phase=phase, user=user)
+        }
+    return frozenset(phases)
 
 
 def task_board_for(*, task: Task, split: str, user: User, read: Any = None) -> TaskBoard:

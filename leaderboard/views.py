@@ -39,10 +39,9 @@ from .ladder import ladder_resolution, task_board_mode
 from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
 from .phase_params import page_board_read, phase_context
 from .shakeup_panel import shakeup_panel
-from .shown import board_hides, hidden_tasks, task_board_for
+from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
 from .transfer import (
-    LADDER_CELL,
     baseline_states,
     shown_cells,
     task_baseline_states,
@@ -330,15 +329,14 @@ def _robustness_rows(matrix) -> list:
     figures on each task (``{"withheld": why}`` where the matrix withholds the cell: its clean
     score is a ladder board's exact public score)."""
     shown = transfer_robustness(matrix)
-    hidden = {"withheld": LADDER_CELL}
     return [
         (
             row,
             [
                 None
                 if run is None
-                else hidden
-                if matrix.withholds(task, row.algorithm)
+                else {"withheld": matrix.withheld_cell(task, row.algorithm, run)}
+                if matrix.withholds(task, row.algorithm, run)
                 else shown.get(run.pk)
                 for task, run in zip(matrix.tasks, row.runs, strict=True)
             ],
@@ -401,10 +399,12 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     split = shown.split
     # A ladder board's cells are withheld from whom it hides exact public scores
     # (docs/organizers/ladder.md): which ones is part of the kept sections' key.
-    hidden = frozenset(hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user))
+    tasks = list(track.tasks.all())
+    hidden = frozenset(hidden_tasks(tasks=tasks, split=split, user=request.user))
+    blind = hidden_phases(tasks=tasks, user=request.user)  # a blind phase's cells (0066)
 
     def sections() -> tuple[str, bool]:
-        matrix = transfer_matrix(track=track, split=split, hidden=hidden)
+        matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
         page = transfer_page_parts(matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
@@ -434,7 +434,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         "page",
         split,
         str(int(shown.private_visible)),
-        withheld_view(hidden),
+        withheld_view(hidden, blind),
         transfer_cache.template_digest("leaderboard/transfer_sections.html"),
         compute=sections,
     )
