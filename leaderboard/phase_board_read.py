@@ -46,6 +46,13 @@ BLIND_BOARD = (
 )
 
 
+# What a board page says of a phase's board ranked at read time.
+PHASE_BOARD = (
+    "This phase's board ranks its own entries by their scores; score intervals, rank sets, "
+    "P(first) and flips are computed for the board of the current phase only."
+)
+
+
 @dataclass(frozen=True)
 class BoardRead:
     """Which phase a board request reads, and from where.

@@ -15,7 +15,7 @@ from challenges.api.errors import error_responses
 from challenges.models import Challenge
 from challenges.phases import PhaseRefused
 
-from .phase_board_read import BLIND_BOARD, BoardRead, board_read
+from .phase_board_read import BLIND_BOARD, PHASE_BOARD, BoardRead, board_read
 
 PHASE_PARAMETER = OpenApiParameter(
     "phase",
@@ -70,4 +70,5 @@ def phase_context(read: BoardRead) -> dict[str, Any]:
         "board_phase": read.phase,
         "phase_query": f"&phase={read.slug}" if read.phase is not None else "",
         "blind_note": BLIND_BOARD if read.hidden else None,
+        "phase_note": None if read.maintained or read.hidden else PHASE_BOARD,
     }

@@ -149,7 +149,8 @@ def _task_page(
             "mode": mode,
             "laddered": laddered,
             "exact_column": laddered and not hides,
-            "intervals": not hides,
+            # a phase's board ranked at read time has no bootstrap (leaderboard.phase_board_read)
+            "intervals": not hides and read.maintained,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
             **phase_context(read),

@@ -82,6 +82,8 @@ def test_a_past_phase_board_ranks_its_own_entries_only(world):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="phase-selector"' in html and "0.622" in html and "0.733" not in html
+    assert 'id="phase-board-note"' in html
+    assert '<th class="num">95% interval</th>' not in html, "no bootstrap on a read-time board"
     csv = Client().get(f"/tasks/{task.slug}/leaderboard.csv?phase=dev")
     assert "dev" in csv["Content-Disposition"]
     assert "bob-team" in csv.content.decode() and "0.733" not in csv.content.decode()
