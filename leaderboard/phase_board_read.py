@@ -26,6 +26,7 @@ from challenges.models import Challenge, Phase, Team, Track
 from challenges.phases import (
     challenge_phases,
     phase_by_slug,
+    phase_current,
     phase_figures_visible,
 )
 from common import board_modes
@@ -35,7 +36,6 @@ from leaderboard.core.ranking import private_entries, rank_entries, select_team_
 from .cache import board_cache
 from .core.rank_sets import TeamRankSets
 from .models import LeaderboardEntry, Split
-from .phase_boards import board_phase
 from .selectors import TrackBoard, leaderboard_for_track
 from .services import _entry_row, _scored, ranked_submissions, task_higher_is_better
 
@@ -93,12 +93,15 @@ def board_read(
         if slug is not None and slug not in {p.slug for p in phases}:
             phase_by_slug(challenge=challenge, slug=slug)  # refused: unknown_phase
         return BoardRead(phase=None, maintained=True, hidden=False, phases=phases)
-    phase = phase_by_slug(challenge=challenge, slug=slug)
-    if slug is None:
-        phase = board_phase(challenge=challenge)
+    current = phase_current(challenge=challenge)  # what the maintained boards rank
+    phase = current
+    if slug is not None:
+        phase = next((p for p in phases if p.slug == slug), None)
+        if phase is None:
+            phase_by_slug(challenge=challenge, slug=slug)  # refused: unknown_phase
     hidden = not phase_figures_visible(phase=phase, user=user)
     public = phase_figures_visible(phase=phase, user=None)
-    maintained = public and phase.pk == getattr(board_phase(challenge=challenge), "pk", None)
+    maintained = public and phase.pk == current.pk
     return BoardRead(phase=phase, maintained=maintained, hidden=hidden, phases=phases)
 
 

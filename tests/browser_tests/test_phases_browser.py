@@ -24,7 +24,7 @@ from tests.scoring_tests.factories import csv_bytes, predictions_frame
 from tests.support.browser import login
 from tests.support.screenshots import VIEWPORT, manual_screenshot
 
-from .test_manual_screenshots import PASSWORD, TEAMS, scored_board
+from .board_states import PASSWORD, TEAMS, scored_board
 
 pytestmark = [pytest.mark.browser]
 

@@ -14,13 +14,18 @@ from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, Algor
 from challenges.services import challenge_reveal
 from datasets.models import Task
 from scoring.models import Submission
-from tests.leaderboard_tests.test_phases_blind_leaks import world  # noqa: F401 - the fixture
 from tests.scoring_tests.factories import api_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _dev_run(world) -> AlgorithmRun:  # noqa: F811 - the fixture's value
+@pytest.fixture
+def world(blind_world):
+    """The blind-phase world (tests/leaderboard_tests/blind_phase_world.py)."""
+    return blind_world
+
+
+def _dev_run(world) -> AlgorithmRun:
     """A run of the other team's method, made in the development phase."""
     challenge = world["challenge_row"]
     dev = challenge.phases.get(slug="dev")
@@ -59,7 +64,7 @@ def _cells(client, track) -> tuple[dict[str, dict], dict | None]:
     return {names[c["algorithm"]]: c for c in body["cells"]}, body["withheld"]
 
 
-def test_only_the_blind_phase_cells_are_withheld(world):  # noqa: F811 - the fixture
+def test_only_the_blind_phase_cells_are_withheld(world):
     _dev_run(world)
     for client in (api_client_for(None), api_client_for(world["theirs"].user)):
         cells, withheld = _cells(client, world["track"])
