@@ -120,6 +120,9 @@ def test_the_blind_phase_is_its_organizers_until_the_reveal(world):
     assert not rank_sets_hidden(task=task, split="public", user=organizer)
     challenge_reveal(challenge=challenge, actor=organizer)
     assert _scores(api_client_for(None).get(path).json()) == {"ann-team": 0.733}
+    # The other split's link keeps the phase read.
+    dev_page = Client().get(f"/tasks/{task.slug}/leaderboard/?phase=dev").content.decode()
+    assert 'href="?split=private&amp;phase=dev"' in dev_page
     challenge.refresh_from_db()
     task.track.challenge.refresh_from_db()
     assert not rank_sets_hidden(task=task, split="public", user=participant)
