@@ -120,6 +120,8 @@ def test_the_blind_phase_is_its_organizers_until_the_reveal(world):
     assert not rank_sets_hidden(task=task, split="public", user=organizer)
     challenge_reveal(challenge=challenge, actor=organizer)
     assert _scores(api_client_for(None).get(path).json()) == {"ann-team": 0.733}
+    private = api_client_for(None).get(path + "?phase=dev&split=private").json()
+    assert _scores(private) == {"bob-team": 0.612, "ann-team": 0.601}, "its own private scores"
     # The other split's link keeps the phase read.
     dev_page = Client().get(f"/tasks/{task.slug}/leaderboard/?phase=dev").content.decode()
     assert 'href="?split=private&amp;phase=dev"' in dev_page
