@@ -56,7 +56,7 @@ from bench.chaos_invariants import (
     percentile,
     upload_outcomes,
 )
-from bench.chaos_load import SMTP_PORT, WEBHOOK_PORT, Ledger, Load, prepare_world
+from bench.chaos_load import CHALLENGE, SMTP_PORT, WEBHOOK_PORT, Ledger, Load, prepare_world
 from bench.chaos_receivers import start_receivers
 from bench.chaos_schedule import KINDS, fault_schedule, overlapping
 from bench.chaos_timeline import timelines
@@ -73,11 +73,13 @@ from bench.multihost_hosts import (
     start_services,
     wait_ready,
 )
+from bench.phase_switch import PHASE_ROWS_SQL, PhaseSwitch, phase_verdict
 from scoring.task_names import SCORE_SUBMISSION
 
 WEB_CONCURRENCY = 2
 DATA_TMPFS_MB = {"worker1": 64, "worker2": 64, "jobs": 256}
 IMPORT_AT = 0.4  # the task import starts at this share of the load's time
+PHASES_SWITCH_AT = 0.5  # --phases: the final phase opens at this share of the load's time
 # Written in the run folder by a failing run: scripts/multihost.sh then keeps the folder
 # (every host's logs and data) as --keep would, and says where.
 KEEP_MARKER = "KEEP"
@@ -126,6 +128,10 @@ def main() -> int:
         flush=True,
     )
 
+    phases = None
+    if opts.phases:  # docs/decisions/0066-phases.md: switched halfway through the load
+        phases = PhaseSwitch(f"http://{addr('lb')}", world.organizer_token, CHALLENGE)
+        phases.prepare()
     ledger = Ledger()
     load_at_start = load_text()
     load = Load(c, world, ledger, seed=opts.seed, rate=opts.rate)
@@ -141,6 +147,10 @@ def main() -> int:
     importer = threading.Timer(seconds * IMPORT_AT, load.import_task)
     importer.daemon = True
     importer.start()
+    if phases is not None:
+        switcher = threading.Timer(seconds * PHASES_SWITCH_AT, phases.switch)
+        switcher.daemon = True
+        switcher.start()
     time.sleep(max(t0 + seconds - time.time(), 0))
     print(f"load ends; load {load_text()}", flush=True)
     load.stop.set()
@@ -163,6 +173,12 @@ def main() -> int:
     report.load_at_start = load_at_start
     report.beats = beat_gaps()
     report.compute()
+    if phases is not None:
+        accepted = [u["submission"] for u in ledger.as_json()["uploads"] if u["submission"]]
+        ok, summary, rows = phase_verdict(
+            db_rows(c, PHASE_ROWS_SQL), accepted=accepted, switched_at=phases.switched_at
+        )
+        report.verdicts.append(Verdict("uploads land in their arrival's phase", ok, summary, rows))
     text = report.render() + timelines(c, job_types, report.per_fault, injector.faults)
     print(text, flush=True)
     if not report.passed:  # a failing run's logs stay (scripts/multihost.sh keeps the folder)
@@ -192,6 +208,12 @@ def arguments() -> argparse.Namespace:
         help="SWEEPER_STALE_AFTER_SECONDS (the platform's default: the scoring hard limit + 60)",
     )
     parser.add_argument("--prove-checker", action="store_true", help="plant faults, show FAIL")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="two phases (dev, then final), switched by the organizer's API edit halfway "
+        "through the load; no upload lost or in another phase (bench/phase_switch.py)",
+    )
     parser.add_argument("--report", type=Path, help="append the run to this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder and logs")
     parser.add_argument("--layout", action="store_true", help="print the hosts and exit")

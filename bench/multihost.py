@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from bench.load_test import Fixture, prediction_file, prepare, wait_until
+from bench.load_test import Fixture, prediction_file, prepare, run_manage, wait_until
 from bench.multihost_faults import (
     RECOVERY_CAP,
     Fault,
@@ -66,6 +66,7 @@ from bench.multihost_hosts import (
     start_services,
     wait_ready,
 )
+from bench.phase_switch import ORGANIZER_SCRIPT, PHASE_ROWS_SQL, PhaseSwitch, phase_verdict
 from scoring.task_names import SCORE_SUBMISSION
 
 # --- the uploads ---------------------------------------------------------------------------------
@@ -359,6 +360,12 @@ def main() -> int:
     )
     parser.add_argument("--settle", type=float, default=420, help="seconds to wait for scores")
     parser.add_argument("--quick", action="store_true", help="40 uploads, a 5 s broker cut")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="two phases (dev, then final), switched by an organizer's API edit during the "
+        "load; checks that no submission is lost or lands in another phase (bench/phase_switch.py)",
+    )
     opts = parser.parse_args()
     if opts.layout:
         for host, last in HOSTS.items():
@@ -411,6 +418,13 @@ def main() -> int:
     marks = [max(round(share * opts.uploads), 1) for share, _, _ in plan] + [opts.uploads]
     uploads = Uploads(total=opts.uploads, rate=opts.rate, hold_at=marks[0])
     base = f"http://{addr('lb')}"
+    phases = None
+    if opts.phases:  # docs/decisions/0066-phases.md: switched before the second fault
+        out = run_manage(
+            c.env("web1"), "shell", "-c", ORGANIZER_SCRIPT, wrap=[*c.wrap("web1"), ENTRYPOINT]
+        )
+        phases = PhaseSwitch(base, out.strip().splitlines()[-1], "load")
+        phases.prepare()
     threads = [
         threading.Thread(
             target=uploader, args=(base, fixture.tokens[i], fixture, uploads, i), daemon=True
@@ -438,6 +452,8 @@ def main() -> int:
         if faults:  # one fault at a time: the previous one's recovery is measured first
             wait_recovered(c, faults[-1])
             drains.append(wait_drained(c))
+        if phases is not None and k == 1:
+            print(f"phases: the final phase opens {phases.switch() - time.time():.0f} s from now")
         print(f"fault: {fault.name}", flush=True)
         with uploads.lock:
             uploads.hold_at = marks[k + 1]  # uploads go on during the fault, up to the next
@@ -562,6 +578,14 @@ def main() -> int:
     )
     print(beat_gaps())
     bad = bool(not_scored or doubled or unannounced or server_errors or not boards_ok)
+    if phases is not None:
+        phases_ok, phases_text, phases_wrong = phase_verdict(
+            db_rows(c, PHASE_ROWS_SQL), accepted=accepted, switched_at=phases.switched_at
+        )
+        print(f"phases right: {'yes' if phases_ok else 'NO'} ({phases_text})")
+        for line in phases_wrong[:12]:
+            print(f"  {line}")
+        bad = bad or not phases_ok
     bad = bad or bool(uploads.given_up) or len(accepted) != opts.uploads
     print(f"result: {'FAIL' if bad else 'PASS'}", flush=True)
     return 1 if bad else 0

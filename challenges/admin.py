@@ -38,6 +38,14 @@ from .models import (
 
 User = get_user_model()
 
+# The start and end of a challenge of several phases, as its form says (one phase: its dates
+# follow the challenge's, as before phases).
+PHASED_DATES = (
+    "This challenge runs in several phases: their dates decide, and the phases' edits set "
+    "the challenge's start and end to their span. A date changed here moves no phase (and no "
+    "submission): to move a phase, edit it under Phases, with a reason."
+)
+
 
 class TrackInline(admin.TabularInline):
     model = Track
@@ -60,6 +68,16 @@ class ChallengeAdmin(AuditedChangeMixin, admin.ModelAdmin):
     inlines = [TrackInline]
     search_fields = ("title", "slug")
     actions = ("reveal_private", "hide_private", "export_rules_acceptances")
+
+    def get_form(self, request: HttpRequest, obj: Challenge | None = None, change=False, **kwargs):
+        """With several phases the start and end say what a date changed here does: it
+        moves no phase (docs/decisions/0066-phases.md)."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        several = obj is not None and obj.phases.count() > 1
+        for name in ("start", "end") if several else ():
+            if name in form.base_fields:
+                form.base_fields[name].help_text = PHASED_DATES
+        return form
 
     def save_model(self, request: HttpRequest, obj: Challenge, form, change: bool) -> None:
         before = Challenge.objects.filter(pk=obj.pk).values("rules", "rules_version").first()

@@ -73,7 +73,9 @@ def phase_open(*, challenge: Challenge, at: datetime | None = None) -> Phase | N
     they ever did."""
     at = at or timezone.now()
     return (
-        Phase.objects.filter(challenge=challenge, start__lte=at, end__gt=at)
+        Phase.objects.filter(
+            challenge=challenge, start__lte=at, end__gt=at, start__lt=challenge.end
+        )
         .order_by("start", "id")
         .first()
     )
@@ -86,7 +88,9 @@ def phase_current(*, challenge: Challenge, at: datetime | None = None) -> Phase 
     phases = challenge_phases(challenge=challenge)
     if not phases:
         return None
-    started = [phase for phase in phases if phase.start <= at]
+    # A phase that starts at or after the challenge's end never opens (the challenge ended
+    # early: :func:`phases_end_at`), so it never becomes the last started.
+    started = [phase for phase in phases if phase.start <= at and phase.start < challenge.end]
     return phase_open(challenge=challenge, at=at) or (started[-1] if started else phases[0])
 
 
@@ -155,18 +159,6 @@ def blind_phase_ids(*, challenge: Challenge) -> set[int]:
             "pk", flat=True
         )
     )
-
-
-def blind_phase_started_hidden(
-    *, challenge: Challenge, user: AbstractBaseUser | AnonymousUser | None, at=None
-) -> bool:
-    """Whether a blind phase of ``challenge`` has started and its figures are withheld from
-    ``user``: a view that cannot tell a blind entry's figure from another's (the transfer
-    matrix's cells of teams' methods, the results exports) withholds them all."""
-    started = Phase.objects.filter(
-        challenge=challenge, feedback=PhaseFeedback.BLIND, start__lte=at or timezone.now()
-    ).first()
-    return started is not None and not phase_figures_visible(phase=started, user=user)
 
 
 @dataclass(frozen=True)

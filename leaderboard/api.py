@@ -21,8 +21,10 @@ from kinds.metrics import OPIS_DESCRIPTION
 from .boards import track_board_cached
 from .cache import board_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import comparison_fields, first_fields, track_first_board
+from .first import EMPTY, comparison_fields, first_fields, track_first_board
 from .ladder import task_board_mode
+from .phase_board_read import phase_track_board, phase_track_rank_sets
+from .phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
 from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
 from .track_rank_sets import track_rank_sets
@@ -283,23 +285,28 @@ class TaskLeaderboardApi(APIView):
         )
 
     @extend_schema(
-        parameters=[SPLIT_PARAMETER],
-        responses={200: OutputSerializer, **split_refusal_responses()},
+        parameters=[SPLIT_PARAMETER, PHASE_PARAMETER],
+        responses={
+            200: OutputSerializer,
+            **split_refusal_responses(),
+            **phase_refusal_responses(),
+        },
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         task = task_get_or_404(slug=slug)
         split = api_split(request, task.track.challenge).split
+        read = api_board_read(request, task.track.challenge)
         # On a ladder board's public split a reader who may see exact scores gets another
         # payload: its own key (docs/organizers/ladder.md).
         laddered = split == "public" and task_board_mode(task) != board_modes.PLAIN
         exact = laddered and not board_hides(task=task, split=split, user=request.user)
-        view = f"{split}:exact" if exact else split
+        view = read.parts(f"{split}:exact" if exact else split)
         return board_cache.api_response(
             request,
             board_cache.TASK,
             task.pk,
             view,
-            lambda: _task_payload(task, split, request.user),
+            lambda: _task_payload(task, split, request.user, read),
         )
 
 
@@ -352,22 +359,31 @@ class TrackLeaderboardApi(APIView):
         )
 
     @extend_schema(
-        parameters=[SPLIT_PARAMETER],
-        responses={200: OutputSerializer, **split_refusal_responses()},
+        parameters=[SPLIT_PARAMETER, PHASE_PARAMETER],
+        responses={
+            200: OutputSerializer,
+            **split_refusal_responses(),
+            **phase_refusal_responses(),
+        },
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split
+        read = api_board_read(request, track.challenge)
         return board_cache.api_response(
-            request, board_cache.TRACK, track.pk, split, lambda: _track_payload(track, split)
+            request,
+            board_cache.TRACK,
+            track.pk,
+            read.parts(split),
+            lambda: _track_payload(track, split, read),
         )
 
 
-def _task_payload(task, split: str, user) -> dict:
+def _task_payload(task, split: str, user, read=None) -> dict:
     """The task board's JSON (the same for every viewer who may see ``split``, and on a
     ladder board's public split for every viewer who may see exact scores, or not:
     ``leaderboard.shown``)."""
-    board = task_board_for(task=task, split=split, user=user)
+    board = task_board_for(task=task, split=split, user=user, read=read)
     entries = board.rows
     return {
         "task": task.slug,
@@ -384,12 +400,17 @@ def _task_payload(task, split: str, user) -> dict:
     }
 
 
-def _track_payload(track: Track, split: str) -> dict:
-    """The track board's JSON (the same for every viewer allowed to see ``split``)."""
-    board = track_board_cached(track=track, split=split)
-    first_board = track_first_board(track=track, split=split)
+def _track_payload(track: Track, split: str, read) -> dict:
+    """The track board's JSON (the same for every viewer allowed to see ``split`` and
+    reading the same phase: ``read``)."""
+    if read.maintained:
+        board = track_board_cached(track=track, split=split)
+        first_board = track_first_board(track=track, split=split)
+        sets = track_rank_sets(track=track, split=split)
+    else:
+        board = phase_track_board(track=track, split=split, read=read)
+        first_board, sets = EMPTY, phase_track_rank_sets()
     first = first_board.teams
-    sets = track_rank_sets(track=track, split=split)
     entries = [
         {
             "rank": row.rank,

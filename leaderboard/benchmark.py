@@ -133,6 +133,8 @@ def _latest_key(matrix: TransferMatrix) -> str:
     """The track's last fit on the split, for readers who see the same cells (one key per
     set of withheld tasks: a fit of cells a reader may not see is never shown to them)."""
     view = ",".join(str(pk) for pk in sorted(matrix.hidden))
+    if matrix.hidden_phases:  # a blind phase's cells withheld (docs/decisions/0066-phases.md)
+        view += ":phases:" + ",".join(str(pk) for pk in sorted(matrix.hidden_phases))
     return f"transfer-decomposition-latest:v3:{matrix.track.pk}:{matrix.split}:{view}"
 
 
@@ -195,6 +197,7 @@ def _queue_refit(matrix: TransferMatrix, digest: str) -> None:
             track_id=matrix.track.pk,
             split=matrix.split,
             hidden=sorted(matrix.hidden),
+            hidden_phases=sorted(matrix.hidden_phases),
         )
 
 
@@ -402,7 +405,7 @@ def _frontier_note(
     withheld = withheld_note(matrix)
     if quality is None and withheld is not None:
         hidden = [
-            run is not None and matrix.withholds(task, row.algorithm)
+            run is not None and matrix.withholds(task, row.algorithm, run)
             for task, run in zip(matrix.tasks, row.runs, strict=True)
         ]
         if any(hidden):

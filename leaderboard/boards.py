@@ -48,10 +48,12 @@ class TaskBoard:
     consistency: tuple[str, ...] = ()
 
 
-def task_board(*, task: Task, split: str) -> TaskBoard:
+def task_board(*, task: Task, split: str, entries: list | None = None) -> TaskBoard:
     """The board of ``task`` on ``split`` with its references merged in and entries marked
-    ``prize_ineligible`` above the track's NFR limit."""
-    entries = selectors.leaderboard_for_task(task=task, split=split)
+    ``prize_ineligible`` above the track's NFR limit; ``entries``: a phase's board ranked at
+    read time (``leaderboard.phase_board_read``) instead of the stored entries."""
+    if entries is None:
+        entries = selectors.leaderboard_for_task(task=task, split=split)
     rows = board_with_references(task=task, split=split, entries=entries)
     references = reference_list(task=task)
     primary = primary_reference(task=task, references=references)

@@ -41,7 +41,7 @@ from datasets.models import Task
 from kinds import metric_direction
 
 from .models import LeaderboardEntry, Split
-from .shown import hidden_tasks, task_board_for
+from .shown import hidden_phases, hidden_tasks, task_board_for
 from .transfer import TransferMatrix, run_score, transfer_matrix
 
 COLUMNS = (
@@ -125,6 +125,8 @@ def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix, user) -> 
     # (docs/organizers/ladder.md).
     boards = {task.pk: task_board_for(task=task, split=split, user=user).rows for task in tasks}
     hidden = hidden_tasks(tasks=tasks, split=split, user=user)
+    # A blind phase's runs: withheld until the reveal, and only those (0066).
+    blind = hidden_phases(tasks=tasks, user=user)
     submission_ids = [
         row.submission_id
         for board in boards.values()
@@ -141,7 +143,10 @@ def _split_rows(tasks: list[Task], split: str, matrix: TransferMatrix, user) -> 
         (row.algorithm.pk, task.pk): (cell, run)
         for row in matrix.rows
         for task, cell, run in zip(matrix.tasks, row.cells, row.runs, strict=True)
-        if run is not None and run.status == "succeeded" and task.pk not in hidden
+        if run is not None
+        and run.status == "succeeded"
+        and task.pk not in hidden
+        and (row.algorithm.team.is_baseline or run.phase_id not in blind)
     }
     runs = [*board_runs.values(), *(run for _, run in cells.values())]
     reproduced = reproductions_of(run_pks=[run.pk for run in runs])

@@ -81,9 +81,9 @@ def track_values_of(
         task = by_pk[e.task_id]
         value = None
         if e.score is not None:
-            value = kind_get(task.kind).track_value(
-                task.primary_metric, e.score, metrics_of.get(e.id) or {}
-            )
+            # an entry ranked at read time (a phase's board) carries its metrics
+            metrics = e.metrics if e.pk is None else metrics_of.get(e.id)
+            value = kind_get(task.kind).track_value(task.primary_metric, e.score, metrics or {})
         values[task.slug][e.team_id] = value
     return values
 
@@ -119,6 +119,8 @@ def ladder_shifts(
         if shown is not None and exact is not None:
             shifts.setdefault(task.slug, {})[e.team_id] = shown - exact
     return shifts
+
+
 def track_cells_pending(*, tasks: list[Task]) -> dict[str, dict[int, str]]:
     """Task slug -> team id -> ``"queued"`` or ``"running"``: the teams whose entry on the
     task is on its way (a submission being scored, a team's run or the AutoGluon baseline not
@@ -137,16 +139,21 @@ def track_cells_pending(*, tasks: list[Task]) -> dict[str, dict[int, str]]:
     return pending
 
 
-def leaderboard_for_track(*, track: Track, split: str = Split.PUBLIC) -> TrackBoard:
+def leaderboard_for_track(
+    *, track: Track, split: str = Split.PUBLIC, entries: list[LeaderboardEntry] | None = None
+) -> TrackBoard:
+    """The track's board from its tasks' stored entries, or ``entries`` (a phase's boards
+    ranked at read time: ``leaderboard.phase_board_read``)."""
     tasks = list(track.tasks.order_by("order", "slug"))
     slugs = {t.pk: t.slug for t in tasks}
     # Not ``select_related("task")``: a task's JSON columns (columns, card, meta...) would be
     # decoded once per entry, most of an uncached track board's time at 300 teams.
-    entries = list(
-        LeaderboardEntry.objects.filter(task__in=tasks, split=split)
-        .select_related("team")
-        .defer("metrics")
-    )
+    if entries is None:
+        entries = list(
+            LeaderboardEntry.objects.filter(task__in=tasks, split=split)
+            .select_related("team")
+            .defer("metrics")
+        )
     directions = {t.slug: metric_info(t.primary_metric).higher_is_better for t in tasks}
     per_task: dict[str, dict[int, float | None]] = {t.slug: {} for t in tasks}
     task_ranks: dict[str, dict[int, int | None]] = {t.slug: {} for t in tasks}
@@ -222,9 +229,7 @@ def history_series(*, task: Task) -> list[Series]:
     else:
         # A ladder board's history is its shown scores: each climb, never an exact score
         # (docs/organizers/ladder.md). The baseline team's entries are not laddered.
-        values = found.filter(
-            Q(team__is_baseline=True) | Q(ladder_step__climbed=True)
-        ).values_list(
+        values = found.filter(Q(team__is_baseline=True) | Q(ladder_step__climbed=True)).values_list(
             "team_id",
             "created_at",
             Case(

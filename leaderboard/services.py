@@ -55,19 +55,22 @@ def history_cache_key(*, task_id: int) -> str:
 
 
 def ranked_submissions(
-    *, task: Task, post_challenge: bool = False, final: bool = False
+    *, task: Task, post_challenge: bool = False, final: bool = False, phase: Any = None
 ) -> QuerySet[Submission]:
     """What a board of ``task`` ranks: scored submissions, not hidden, of visible teams.
 
     The challenge's boards take those made before the end, of the board's phase
     (``leaderboard.phase_boards``; one phase: all); ``final=True`` (the standings) those of
-    the final phase; ``post_challenge=True`` those made after, for the post-challenge board.
+    the final phase; ``phase`` those of that phase (a board read for ``?phase=``);
+    ``post_challenge=True`` those made after, for the post-challenge board.
     """
     challenge = task.track.challenge
     end = challenge.end
     when = {"created_at__gte": end} if post_challenge else {"created_at__lt": end}
     phases = Q()
-    if not post_challenge:
+    if phase is not None:
+        phases = Q(phase=phase)
+    elif not post_challenge:
         phases = (final_phase_q if final else board_phase_q)(challenge=challenge)
     return Submission.objects.filter(
         phases,
@@ -472,9 +475,7 @@ def _board_write(task: Task, rebuilt: _Rebuilt, *, bootstrap: bool) -> bool:
             transaction.on_commit(lambda: _publish_bootstrap(task.pk))
         # The track's board reads only TRACK_FIELDS of these rows: a score that changes none
         # of them (a team's count, a worse try) leaves it, and its cache, as it was.
-        bumps.bump_after_commit(
-            task_id=task.pk, track_id=task.track_id if track_changed else None
-        )
+        bumps.bump_after_commit(task_id=task.pk, track_id=task.track_id if track_changed else None)
         hooks.emit(hooks.BoardRefreshed(task_id=task.pk))
     return True
 

@@ -23,15 +23,18 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from challenges.phases import blind_phase_started_hidden
+from challenges.phases import challenge_phases, phase_figures_visible
 from common import board_modes
 from datasets.models import Task
 from scoring.models import Submission
 from scoring.selectors import User, public_scores_shown
 
-from .boards import TaskBoard, task_board_cached
+from .boards import TaskBoard, task_board, task_board_cached
+from .cache import board_cache
 from .ladder import task_board_mode
 from .models import LeaderboardEntry, Split
+from .phase_board_read import phase_entries_cached
+from .phase_boards import board_phase
 from .rank_set_fields import tier_numbers
 
 LADDER_ENTRY = (
@@ -77,28 +80,41 @@ def board_hides(*, task: Task, split: str, user: User) -> bool:
 def hidden_tasks(*, tasks: list[Task], split: str, user: User) -> set[int]:
     """The ids of ``tasks`` whose boards on ``split`` hide exact scores from ``user`` (the
     transfer matrix withholds their teams' cells, ``leaderboard.transfer``; the results
-    export leaves them out), and every task of a challenge whose blind phase has started and
-    is not revealed to ``user`` (docs/decisions/0066-phases.md: a team's method's cell would
-    be its blind entry's score)."""
-    blind: dict[int, bool] = {}
+    export leaves them out)."""
+    return {task.pk for task in tasks if board_hides(task=task, split=split, user=user)}
+
+
+def hidden_phases(*, tasks: list[Task], user: User) -> frozenset[int]:
+    """The ids of the blind phases of ``tasks``' challenges whose figures ``user`` may not
+    see yet (``challenges.phases.phase_figures_visible``): the transfer matrix and the
+    results export withhold the teams' cells of runs made in them, and only those, until
+    the reveal (docs/decisions/0066-phases.md)."""
+    phases: set[int] = set()
+    seen: set[int] = set()
     for task in tasks:
         challenge = task.track.challenge
-        if challenge.pk not in blind:
-            blind[challenge.pk] = blind_phase_started_hidden(challenge=challenge, user=user)
-    return {
-        task.pk
-        for task in tasks
-        if blind[task.track.challenge_id] or board_hides(task=task, split=split, user=user)
-    }
+        if challenge.pk in seen:
+            continue
+        seen.add(challenge.pk)
+        phases |= {
+            phase.pk
+            for phase in challenge_phases(challenge=challenge)
+            if not phase_figures_visible(phase=phase, user=user)
+        }
+    return frozenset(phases)
 
 
-def task_board_for(*, task: Task, split: str, user: User) -> TaskBoard:
+def task_board_for(*, task: Task, split: str, user: User, read: Any = None) -> TaskBoard:
     """The cached board of ``task`` on ``split`` as ``user`` may see it (see the module
-    docstring); the cached rows are copied, never changed."""
-    board = task_board_cached(task=task, split=split)
+    docstring); the cached rows are copied, never changed. ``read``: the phase a
+    ``?phase=`` request reads (``leaderboard.phase_board_read.BoardRead``; None: the
+    maintained board)."""
     hides = board_hides(task=task, split=split, user=user)
+    board = _phase_board(task=task, split=split, read=read, hides=hides)
+    if board is None:
+        board = task_board_cached(task=task, split=split)
     rows = rows_for(task=task, split=split, rows=board.rows, hides=hides)
-    _with_tiers(rows, hidden=rank_sets_hidden(task=task, split=split, user=user))
+    _with_tiers(rows, hidden=rank_sets_hidden(task=task, split=split, user=user, read=read))
     if not hides:
         return replace(board, rows=rows)
     # The robustness column stays: references and the AutoGluon baseline keep their figures
@@ -106,11 +122,41 @@ def task_board_for(*, task: Task, split: str, user: User) -> TaskBoard:
     return replace(board, rows=rows, tradeoff_svg="", flips=False)
 
 
-def rank_sets_hidden(*, task: Task, split: str, user: User) -> bool:
+def _phase_board(*, task: Task, split: str, read: Any, hides: bool) -> TaskBoard | None:
+    """The board of a phase the stored entries are not (None: they are): no team entry for
+    a reader who may see none of the phase's figures (a blind phase before the reveal), nor,
+    on a ladder board's public split, for a reader who may not see exact public scores;
+    else the phase's entries ranked at read time (``leaderboard.phase_board_read``)."""
+    if read is None or read.maintained:
+        return None
+
+    def compute() -> TaskBoard:
+        entries = []
+        if not (read.hidden or hides):
+            entries = phase_entries_cached(task=task, phase=read.phase, split=split)
+        return task_board(task=task, split=split, entries=entries)
+
+    return board_cache.cached(
+        board_cache.TASK,
+        task.pk,
+        "board",
+        read.parts(split),
+        "hides" if hides else "",
+        compute=compute,
+    )
+
+
+def rank_sets_hidden(*, task: Task, split: str, user: User, read: Any = None) -> bool:
     """Whether ``user`` reads ``task``'s board on ``split`` without its rank sets and tiers.
     They rest on the board's bootstrap of the exact rows, so they follow the rule of every
-    exact figure (:func:`board_hides`): the one place to change should that rule move."""
-    return board_hides(task=task, split=split, user=user)
+    exact figure (:func:`board_hides`), and, like every figure of a phase, the phase's rule
+    (``challenges.phases.phase_figures_visible``: none of a blind phase before the reveal)
+    for the phase read (``read``; None: the board's phase): the one place to change should
+    either rule move."""
+    if board_hides(task=task, split=split, user=user):
+        return True
+    phase = board_phase(challenge=task.track.challenge) if read is None else read.phase
+    return not phase_figures_visible(phase=phase, user=user)
 
 
 def _with_tiers(rows: list[Any], *, hidden: bool) -> None:

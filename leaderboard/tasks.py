@@ -50,15 +50,25 @@ def refresh_lagging_boards() -> int:
     time_limit=600,
 )
 def transfer_decomposition_refit(
-    *, track_id: int, split: str, hidden: list[int] | None = None
+    *,
+    track_id: int,
+    split: str,
+    hidden: list[int] | None = None,
+    hidden_phases: list[int] | None = None,
 ) -> None:
     """Fit a track's transfer matrix as it is now (``leaderboard.benchmark``): readers see
     the track's last fit until this one is cached. ``hidden``: the tasks whose teams' cells
     the readers who asked may not see (``leaderboard.transfer``), left out of the fit as they
-    were of theirs. Idempotent (the fit is keyed by its inputs and seeded)."""
+    were of theirs; ``hidden_phases``: the blind phases whose teams' cells they may not see
+    (docs/decisions/0066-phases.md). Idempotent (the fit is keyed by its inputs and seeded)."""
     track = Track.objects.filter(pk=track_id).select_related("challenge").first()
     if track is not None:
-        matrix = transfer_matrix(track=track, split=split, hidden=frozenset(hidden or ()))
+        matrix = transfer_matrix(
+            track=track,
+            split=split,
+            hidden=frozenset(hidden or ()),
+            hidden_phases=frozenset(hidden_phases or ()),
+        )
         transfer_decomposition(matrix, wait=True)
 
 

@@ -84,6 +84,7 @@ RUN_FIELDS = (
     "scores",
     "predictions",
     "manifest",  # its data version: which run is a cell's (algorithms.selectors)
+    "phase",  # a blind phase's cells are withheld until the reveal (0066)
     "task",
     "version__number",
     "version__algorithm__name",
@@ -149,14 +150,38 @@ class TransferMatrix:
     # Tasks whose teams' cells this matrix withholds (a ladder board's public split, for a
     # reader who may not see its exact scores): their runs and statuses, never their figures.
     hidden: frozenset[int] = frozenset()
+    # Blind phases whose teams' cells this matrix withholds (not revealed, for a reader who is
+    # not an organizer): a cell whose run belongs to one (docs/decisions/0066-phases.md).
+    hidden_phases: frozenset[int] = frozenset()
 
-    def withholds(self, task: Task, algorithm: Algorithm) -> bool:
-        """Whether ``algorithm``'s cell on ``task`` is withheld (a team's, on a hidden task)."""
-        return task.pk in self.hidden and not algorithm.team.is_baseline
+    def withholds(self, task: Task, algorithm: Algorithm, run: AlgorithmRun | None = None) -> bool:
+        """Whether ``algorithm``'s cell on ``task`` (its ``run``) is withheld: a team's, on a
+        hidden task or made in a hidden blind phase."""
+        return self.withheld_cell(task, algorithm, run) is not None
+
+    def withheld_cell(
+        self, task: Task, algorithm: Algorithm, run: AlgorithmRun | None = None
+    ) -> str | None:
+        """Why ``algorithm``'s cell on ``task`` (its ``run``) is withheld (None: it is not)."""
+        if algorithm.team.is_baseline:
+            return None
+        if task.pk in self.hidden:
+            return LADDER_CELL
+        if run is not None and run.phase_id is not None and run.phase_id in self.hidden_phases:
+            return BLIND_CELL
+        return None
 
     @property
     def hidden_slugs(self) -> list[str]:
         return [task.slug for task in self.tasks if task.pk in self.hidden]
+
+    def blind_withheld(self) -> bool:
+        """Whether a cell of the matrix is withheld for its blind phase."""
+        return any(
+            run is not None and self.withheld_cell(task, row.algorithm, run) == BLIND_CELL
+            for row in self.rows
+            for task, run in zip(self.tasks, row.runs, strict=True)
+        )
 
 
 LADDER_CELL = (
@@ -166,10 +191,18 @@ LADDER_CELL = (
 )
 
 
-def withheld_view(hidden: frozenset[int]) -> str:
+BLIND_CELL = (
+    "hidden: the run belongs to a blind phase, whose scores reach no participant before the "
+    "organizers reveal the results (docs/participants/phases.md)"
+)
+
+
+def withheld_view(hidden: frozenset[int], phases: frozenset[int] = frozenset()) -> str:
     """The part of a kept answer's key (``leaderboard.cache.transfer_cache.kept``) that says
-    which tasks' cells it withholds: readers of different cells never share an answer."""
-    return "withheld:" + ",".join(str(pk) for pk in sorted(hidden))
+    which tasks' cells (and blind phases' cells) it withholds: readers of different cells
+    never share an answer."""
+    view = "withheld:" + ",".join(str(pk) for pk in sorted(hidden))
+    return view + (":phases:" + ",".join(str(pk) for pk in sorted(phases)) if phases else "")
 
 
 def withheld_note(matrix: TransferMatrix) -> dict | None:
@@ -177,6 +210,8 @@ def withheld_note(matrix: TransferMatrix) -> dict | None:
     nothing)."""
     slugs = matrix.hidden_slugs
     if not slugs:
+        if matrix.blind_withheld():
+            return {"tasks": [], "reason": BLIND_NOTE}
         return None
     return {
         "tasks": slugs,
@@ -188,6 +223,14 @@ def withheld_note(matrix: TransferMatrix) -> dict | None:
             "use only the cells shown (docs/organizers/ladder.md)."
         ),
     }
+
+
+BLIND_NOTE = (
+    "Cells of teams' methods run in a blind phase are withheld until the organizers reveal "
+    "the results: their runs and statuses are shown; their scores, deltas and intervals are "
+    "not, and the means, the decomposition and the frontier use only the cells shown "
+    "(docs/participants/phases.md)."
+)
 
 
 def _pending_runs(tasks: list[Task]) -> dict[tuple[int, int], AlgorithmRun]:
@@ -279,8 +322,11 @@ def shown_cells(matrix: TransferMatrix, row: TransferRow) -> list[ShownCell]:
             shown.append(ShownCell(cell, run, None, cell.score))
         elif run is None:
             shown.append(ShownCell(None, None, "not run", None))
-        elif run.status == AlgorithmRunStatus.SUCCEEDED and matrix.withholds(task, row.algorithm):
-            shown.append(ShownCell(None, run, LADDER_CELL, None, hidden=True))
+        elif run.status == AlgorithmRunStatus.SUCCEEDED and matrix.withholds(
+            task, row.algorithm, run
+        ):
+            why = matrix.withheld_cell(task, row.algorithm, run)
+            shown.append(ShownCell(None, run, why, None, hidden=True))
         else:
             score = (
                 run_score(run, task, matrix.split)
@@ -579,10 +625,15 @@ def _columns_computed(tasks: list[Task], split: str) -> dict[int, TransferColumn
 
 
 def transfer_matrix(
-    *, track: Track, split: str = Split.PUBLIC, hidden: frozenset[int] = frozenset()
+    *,
+    track: Track,
+    split: str = Split.PUBLIC,
+    hidden: frozenset[int] = frozenset(),
+    hidden_phases: frozenset[int] = frozenset(),
 ) -> TransferMatrix:
     """Algorithms x tasks of ``track`` on ``split`` (the caller checks the split may be
-    shown), without the teams' cells on the tasks of ``hidden`` (the module docstring).
+    shown), without the teams' cells on the tasks of ``hidden`` (the module docstring) nor
+    those of runs made in the blind phases of ``hidden_phases``.
     Tasks whose primary metric the bootstrap does not compute have no cells.
 
     Made of one column per task (:class:`TransferColumn`): a column whose task's runs,
@@ -612,11 +663,12 @@ def transfer_matrix(
     }
     by_version = {run.version_id: run for run in [*latest.values(), *pending.values()]}
     by_id = {run.version.algorithm_id: run.version.algorithm for run in by_version.values()}
-    if hidden:  # withheld before anything is computed from them (the rows' means)
+    if hidden or hidden_phases:  # withheld before anything is computed from them (the means)
         measured = {
             (a, t): cell
             for (a, t), cell in measured.items()
-            if t not in hidden or by_id[a].team.is_baseline
+            if by_id[a].team.is_baseline
+            or (t not in hidden and _phase_of(latest.get((a, t))) not in hidden_phases)
         }
     algorithms = sorted(by_id.values(), key=lambda a: (a.team.name.lower(), a.name.lower(), a.pk))
     rows = [
@@ -640,7 +692,12 @@ def transfer_matrix(
         baselines=[columns[task.pk].state for task in tasks],
         baseline_entries=baselines,
         hidden=frozenset(hidden) & {task.pk for task in tasks},
+        hidden_phases=frozenset(hidden_phases),
     )
+
+
+def _phase_of(run: AlgorithmRun | None) -> int | None:
+    return None if run is None else run.phase_id
 
 
 def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
@@ -650,6 +707,6 @@ def transfer_robustness(matrix: TransferMatrix) -> dict[int, dict | None]:
         run
         for row in matrix.rows
         for task, run in zip(matrix.tasks, row.runs, strict=True)
-        if run is not None and not matrix.withholds(task, row.algorithm)
+        if run is not None and not matrix.withholds(task, row.algorithm, run)
     ]
     return robustness_for_runs(runs=runs, split=matrix.split)

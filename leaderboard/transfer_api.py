@@ -50,7 +50,7 @@ from .benchmark import (
     transfer_frontier,
 )
 from .cache import transfer_cache
-from .shown import hidden_tasks
+from .shown import hidden_phases, hidden_tasks
 from .transfer import (
     TransferMatrix,
     baseline_states,
@@ -100,7 +100,8 @@ class TransferCellSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Why `delta` is null (the run is not finished, failed, the task's "
         "baseline has no score yet, or the cell is withheld: a ladder board's exact public "
-        "score, hidden from this reader until the reveal); null when there is a delta.",
+        "score, or a run of a blind phase, hidden from this reader until the reveal); null "
+        "when there is a delta.",
     )
 
     robustness = serializers.JSONField(
@@ -257,7 +258,9 @@ class TrackTransferApi(APIView):
             allow_null=True,
             help_text='{"tasks": [slug, ...], "reason"}: the tasks with a ladder board whose '
             "teams' cells keep their status but not their score, delta or interval for this "
-            "reader until the reveal (docs/organizers/ladder.md); null when nothing is withheld.",
+            "reader until the reveal (docs/organizers/ladder.md), or (tasks empty) the cells "
+            "of runs made in a blind phase, withheld until the reveal "
+            "(docs/participants/phases.md); null when nothing is withheld.",
         )
 
     @extend_schema(
@@ -273,13 +276,14 @@ class TrackTransferApi(APIView):
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split  # who may see it: before the cache
         # ...and which cells (a ladder board's, docs/organizers/ladder.md): part of the key.
-        hidden = frozenset(
-            hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user)
-        )
-        view = withheld_view(hidden)
+        tasks = list(track.tasks.all())
+        hidden = frozenset(hidden_tasks(tasks=tasks, split=split, user=request.user))
+        blind = hidden_phases(tasks=tasks, user=request.user)  # a blind phase's cells (0066)
+        view = withheld_view(hidden, blind)
 
         def payload() -> tuple[dict, bool]:
-            answer = transfer_payload(transfer_matrix(track=track, split=split, hidden=hidden))
+            matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
+            answer = transfer_payload(matrix)
             return answer, not answer["decomposition"]["updating"]
 
         renderer = getattr(request, "accepted_renderer", None)

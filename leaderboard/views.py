@@ -28,19 +28,20 @@ from .boards import (
 from .cache import board_cache, transfer_cache
 from .core.rank_sets import team_rank_set_fields
 from .first import (
+    EMPTY,
     FIRST_CSV_COLUMNS,
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
-    track_first,
     track_first_board,
 )
 from .ladder import ladder_resolution, task_board_mode
+from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
+from .phase_params import page_board_read, phase_context
 from .shakeup_panel import shakeup_panel
-from .shown import board_hides, hidden_tasks, task_board_for
+from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
 from .transfer import (
-    LADDER_CELL,
     baseline_states,
     shown_cells,
     task_baseline_states,
@@ -61,9 +62,12 @@ def _track_board(track: Track, split: str) -> selectors.TrackBoard:
     return track_board_cached(track=track, split=split)
 
 
-def _page(request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSplit, render):
+def _page(
+    request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSplit, render, *, read
+):
     """``board_cache.page`` with what the page shows of the private split: whether it links
-    to it, and until when a shared page may be kept as it is (the scheduled reveal)."""
+    to it, and until when a shared page may be kept as it is (the scheduled reveal); the
+    phase ``read`` is part of the key (``?phase=``)."""
     until = None
     if not challenge.private_visible() and challenge.reveal_at is not None:
         until = challenge.reveal_at.timestamp()
@@ -71,7 +75,7 @@ def _page(request: HttpRequest, scope: str, pk: int, challenge, shown: ReaderSpl
         request,
         scope,
         pk,
-        shown.split,
+        read.parts(shown.split),
         render,
         private_link=shown.private_visible,
         valid_until=until,
@@ -90,20 +94,24 @@ def _metric_columns(task: Task, entries) -> list[str]:
 def task_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     shown = page_split(request, task.track.challenge)
+    read = page_board_read(request, task.track.challenge)
     return _page(
         request,
         board_cache.TASK,
         task.pk,
         task.track.challenge,
         shown,
-        lambda: _task_page(request, task, shown),
+        lambda: _task_page(request, task, shown, read),
+        read=read,
     )
 
 
-def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResponse:
+def _task_page(
+    request: HttpRequest, task: Task, shown: ReaderSplit, read: BoardRead
+) -> HttpResponse:
     challenge = task.track.challenge
     split = shown.split
-    board = _task_board(task, split, request.user)
+    board = task_board_for(task=task, split=split, user=request.user, read=read)
     entries = board.rows
     mode = task_board_mode(task)
     laddered = split == "public" and mode != board_modes.PLAIN
@@ -141,9 +149,11 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
             "mode": mode,
             "laddered": laddered,
             "exact_column": laddered and not hides,
-            "intervals": not hides,
+            # a phase's board ranked at read time has no bootstrap (leaderboard.phase_board_read)
+            "intervals": not hides and read.maintained,
             "tiers": any(getattr(e, "tier", None) for e in entries),
             "ladder_step": None if step is None else f"{step:g}",
+            **phase_context(read),
         },
     )
 
@@ -151,7 +161,8 @@ def _task_page(request: HttpRequest, task: Task, shown: ReaderSplit) -> HttpResp
 def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     task = task_get_or_404(slug=slug)
     split = page_split(request, task.track.challenge).split
-    entries = _task_board(task, split, request.user).rows
+    read = page_board_read(request, task.track.challenge)
+    entries = task_board_for(task=task, split=split, user=request.user, read=read).rows
     # OPIS is one of the scores and also a reference column: written once, with the latter.
     metrics = [m for m in _metric_columns(task, entries) if m not in CSV_REFERENCE_COLUMNS]
     header = [
@@ -209,28 +220,44 @@ def task_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
             for e in entries
         ),
     )
-    return _csv_response(body, f"{task.slug}-{split}-leaderboard.csv")
+    phase = f"-{read.slug}" if read.phases[1:] else ""
+    return _csv_response(body, f"{task.slug}{phase}-{split}-leaderboard.csv")
 
 
 def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     shown = page_split(request, track.challenge)
+    read = page_board_read(request, track.challenge)
     return _page(
         request,
         board_cache.TRACK,
         track.pk,
         track.challenge,
         shown,
-        lambda: _track_page(request, track, shown),
+        lambda: _track_page(request, track, shown, read),
+        read=read,
     )
 
 
-def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpResponse:
+def _track_parts(track: Track, split: str, read: BoardRead):
+    """The track's board, its P(first) board and its rank sets as ``read`` reads them (a
+    phase the boards do not maintain: ranked at read time, without comparisons)."""
+    if read.maintained:
+        board = _track_board(track, split)
+        return (
+            board,
+            track_first_board(track=track, split=split),
+            track_rank_sets(track=track, split=split),
+        )
+    return phase_track_board(track=track, split=split, read=read), EMPTY, phase_track_rank_sets()
+
+
+def _track_page(
+    request: HttpRequest, track: Track, shown: ReaderSplit, read: BoardRead
+) -> HttpResponse:
     split = shown.split
-    board = _track_board(track, split)
-    first_board = track_first_board(track=track, split=split)
+    board, first_board, sets = _track_parts(track, split, read)
     first = first_board.teams
-    sets = track_rank_sets(track=track, split=split)
     confidence = f"{100 * track.challenge.confidence_level:g}"
     comparisons = first_page_parts(
         board=first_board,
@@ -286,6 +313,7 @@ def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpR
             "private_visible": shown.private_visible,
             "rank_sets": bool(sets.sets),
             "rank_set_reason": sets.reason,
+            **phase_context(read),
         },
     )
 
@@ -302,15 +330,14 @@ def _robustness_rows(matrix) -> list:
     figures on each task (``{"withheld": why}`` where the matrix withholds the cell: its clean
     score is a ladder board's exact public score)."""
     shown = transfer_robustness(matrix)
-    hidden = {"withheld": LADDER_CELL}
     return [
         (
             row,
             [
                 None
                 if run is None
-                else hidden
-                if matrix.withholds(task, row.algorithm)
+                else {"withheld": matrix.withheld_cell(task, row.algorithm, run)}
+                if matrix.withholds(task, row.algorithm, run)
                 else shown.get(run.pk)
                 for task, run in zip(matrix.tasks, row.runs, strict=True)
             ],
@@ -373,10 +400,12 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
     split = shown.split
     # A ladder board's cells are withheld from whom it hides exact public scores
     # (docs/organizers/ladder.md): which ones is part of the kept sections' key.
-    hidden = frozenset(hidden_tasks(tasks=list(track.tasks.all()), split=split, user=request.user))
+    tasks = list(track.tasks.all())
+    hidden = frozenset(hidden_tasks(tasks=tasks, split=split, user=request.user))
+    blind = hidden_phases(tasks=tasks, user=request.user)  # a blind phase's cells (0066)
 
     def sections() -> tuple[str, bool]:
-        matrix = transfer_matrix(track=track, split=split, hidden=hidden)
+        matrix = transfer_matrix(track=track, split=split, hidden=hidden, hidden_phases=blind)
         page = transfer_page_parts(matrix)
         html = render_to_string(
             "leaderboard/transfer_sections.html",
@@ -406,7 +435,7 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
         "page",
         split,
         str(int(shown.private_visible)),
-        withheld_view(hidden),
+        withheld_view(hidden, blind),
         transfer_cache.template_digest("leaderboard/transfer_sections.html"),
         compute=sections,
     )
@@ -425,7 +454,8 @@ def track_transfer(request: HttpRequest, slug: str) -> HttpResponse:
 def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = page_split(request, track.challenge).split
-    board = _track_board(track, split)
+    read = page_board_read(request, track.challenge)
+    board, first_board, sets = _track_parts(track, split, read)
     header = [
         "position",
         "rank",
@@ -440,8 +470,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "tier",
         *FIRST_CSV_COLUMNS,
     ]
-    first = track_first(track=track, split=split)
-    sets = track_rank_sets(track=track, split=split)
+    first = first_board.teams
     body = rows_to_csv(
         header,
         (
@@ -461,7 +490,8 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
             for r in board.rows
         ),
     )
-    return _csv_response(body, f"{track.slug}-{split}-leaderboard.csv")
+    phase = f"-{read.slug}" if read.phases[1:] else ""
+    return _csv_response(body, f"{track.slug}{phase}-{split}-leaderboard.csv")
 
 
 @staff_member_required

@@ -1,7 +1,8 @@
 """A board per phase and the team's page with phases, in Chromium
 (docs/participants/phases.md): in the development phase the board ranks its entries; once
 the blind final phase opens the board ranks that phase's, which a visitor does not see; the
-team's page names the phases, the open one, and lists the entries per phase, the final
+selector reads the development phase's board again; its organizers read the blind phase's
+board; the team's page names the phases, the open one, and lists the entries per phase, the final
 phase's as scored and blind."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.scoring_tests.factories import csv_bytes, predictions_frame
 from tests.support.browser import login
 from tests.support.screenshots import VIEWPORT, manual_screenshot
 
-from .test_manual_screenshots import PASSWORD, TEAMS, scored_board
+from .board_states import PASSWORD, TEAMS, scored_board
 
 pytestmark = [pytest.mark.browser]
 
@@ -84,8 +85,32 @@ def test_a_board_per_phase_and_the_team_page_with_phases(live_server, browser, t
         board = page.locator("table.leaderboard")
         for name in TEAMS:
             assert board.locator(f'tr[data-team="{name}"]').count() == 0, name
+        assert page.locator("#blind-phase-note").count() == 1
+        # The selector reads the development phase's board: its own entries, as they were.
+        page.locator('#phase-selector a[data-phase="dev"]').click()
+        page.wait_for_url("**phase=dev**")
+        board = page.locator("table.leaderboard")
+        for name in TEAMS:
+            assert board.locator(f'tr[data-team="{name}"]').count() == 1, name
+        selected = page.locator("#phase-selector [aria-current=page]")
+        assert selected.get_attribute("data-phase") == "dev"
+        manual_screenshot(page, "phases-board-selector.png", tmp_path)
     finally:
         visitor.close()
+
+    # The organizers read the blind phase's board: the final phase's entry, ranked.
+    staff = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = staff.new_page()
+        organizer.set_password(PASSWORD)
+        organizer.save()
+        login(page, live_server.url, "org", PASSWORD)
+        page.goto(f"{live_server.url}/tasks/{task.slug}/leaderboard/?phase=final")
+        board = page.locator("table.leaderboard")
+        assert board.locator('tr[data-team="Owls"]').count() == 1
+        assert page.locator("#blind-phase-note").count() == 0
+    finally:
+        staff.close()
 
     member = browser.new_context(viewport=VIEWPORT)
     try:

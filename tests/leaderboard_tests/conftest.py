@@ -6,6 +6,7 @@ import pytest
 from tests.platform_tests.factories import ChallengeFactory, TrackFactory
 from tests.support.browser import browser, browser_page  # noqa: F401 - fixtures
 
+from .blind_phase_world import blind_world  # noqa: F401 - the blind-phase modules' world
 from .boards import refresh
 from .champion_api_helpers import _gated_pk  # noqa: F401 - a fixture of several modules
 from .factories import make_task, make_team, scored

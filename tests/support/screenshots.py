@@ -46,6 +46,7 @@ TAKEN_BY_TESTS = {
     "robustness-run.png": STRESS_TEST,
     "champion.png": "test_the_champion_its_timeline_and_the_verdicts_as_the_manual_shows_them",
     "phases-board.png": "test_a_board_per_phase_and_the_team_page_with_phases",
+    "phases-board-selector.png": "test_a_board_per_phase_and_the_team_page_with_phases",
     "phases-team.png": "test_a_board_per_phase_and_the_team_page_with_phases",
     "discussion.png": DISCUSSION_TEST,
     "discussion-task-link.png": DISCUSSION_TEST,
