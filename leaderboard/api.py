@@ -21,11 +21,12 @@ from kinds.metrics import OPIS_DESCRIPTION
 from .boards import track_board_cached
 from .cache import board_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import comparison_fields, first_fields, track_first_board
+from .first import comparison_fields, first_fields
 from .ladder import task_board_mode
 from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
 from .track_rank_sets import track_rank_sets
+from .track_shown import track_first_for, track_view
 
 
 class MetricSerializer(serializers.Serializer):
@@ -358,8 +359,13 @@ class TrackLeaderboardApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split
+        view = track_view(track=track, split=split, user=request.user)
         return board_cache.api_response(
-            request, board_cache.TRACK, track.pk, split, lambda: _track_payload(track, split)
+            request,
+            board_cache.TRACK,
+            track.pk,
+            view,
+            lambda: _track_payload(track, split, request.user),
         )
 
 
@@ -384,10 +390,12 @@ def _task_payload(task, split: str, user) -> dict:
     }
 
 
-def _track_payload(track: Track, split: str) -> dict:
-    """The track board's JSON (the same for every viewer allowed to see ``split``)."""
+def _track_payload(track: Track, split: str, user) -> dict:
+    """The track board's JSON (the same for every viewer allowed to see ``split``, and on a
+    public split with a laddered task for every viewer who may see its exact figures, or
+    not: ``leaderboard.track_shown``)."""
     board = track_board_cached(track=track, split=split)
-    first_board = track_first_board(track=track, split=split)
+    first_board = track_first_for(track=track, split=split, user=user)
     first = first_board.teams
     sets = track_rank_sets(track=track, split=split)
     entries = [

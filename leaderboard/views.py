@@ -32,13 +32,12 @@ from .first import (
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
-    track_first,
-    track_first_board,
 )
 from .ladder import ladder_resolution, task_board_mode
 from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
+from .track_shown import track_first_for
 from .transfer import (
     LADDER_CELL,
     baseline_states,
@@ -228,7 +227,7 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _track_page(request: HttpRequest, track: Track, shown: ReaderSplit) -> HttpResponse:
     split = shown.split
     board = _track_board(track, split)
-    first_board = track_first_board(track=track, split=split)
+    first_board = track_first_for(track=track, split=split, user=request.user)
     first = first_board.teams
     sets = track_rank_sets(track=track, split=split)
     confidence = f"{100 * track.challenge.confidence_level:g}"
@@ -440,7 +439,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
         "tier",
         *FIRST_CSV_COLUMNS,
     ]
-    first = track_first(track=track, split=split)
+    first = track_first_for(track=track, split=split, user=request.user).teams
     sets = track_rank_sets(track=track, split=split)
     body = rows_to_csv(
         header,

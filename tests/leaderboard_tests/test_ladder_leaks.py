@@ -358,3 +358,48 @@ def test_the_transfer_matrix_keeps_the_cells_status_without_their_figures(world)
         page = client.get(f"/tracks/{world['track']}/transfer/")
         assert page.status_code == 200
         assert "hidden until the reveal" in page.content.decode()
+
+
+def _track_csv_firsts(text: str) -> list[list[str]]:
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows, text
+    return [[row[c] for c in ("p_first", "rank_interval_low", "group")] for row in rows]
+
+
+def test_track_boards_hold_no_figure_resampled_from_the_exact_rows(world, django_user_model):
+    """A track with a laddered task: its board's P(first), rank intervals, groups and pairwise
+    verdicts resample the exact public rows, so the API, the page, the CSV and the frozen
+    standings' public view give none of them to anonymous readers, the team or another team
+    (the reason instead); an organizer reads them on the live board (its own payload, never
+    the participants' cached one, nor theirs the organizer's)."""
+    track = world["track"]
+    api = f"/api/v1/tracks/{track}/leaderboard/"
+    for who, client in _readers(world).items():
+        for query in ("", "?split=public"):
+            body = client.get(api + query).json()
+            assert body["entries"], (who, body)
+            for entry in body["entries"]:
+                assert entry["p_first"] is None and entry["rank_interval"] is None, (who, entry)
+                assert entry["group"] is None and entry["p_first_mc_error"] is None
+            assert body["pairwise"] == [] and "ladder" in body["group_reason"], (who, body)
+        page = client.get(f"/tracks/{track}/").content.decode()
+        assert 'id="group-reason"' in page and "ladder board" in page, who
+        assert "<svg" not in page.split('id="group-reason"')[1], who  # no CD diagram
+        csv_text = _text(client.get(f"/tracks/{track}/leaderboard.csv"))
+        assert all(cells == ["", "", ""] for cells in _track_csv_firsts(csv_text)), who
+        standings = client.get(f"/api/v1/challenges/{world['challenge']}/standings/").json()
+        [board] = [t for t in standings["tracks"] if t["track"] == track]
+        assert all(e["p_first"] is None for e in board["entries"]), (who, board)
+        assert board["pairwise"] == [] and "ladder" in board["group_reason"], who
+    organizer = django_user_model.objects.create_user("org3", is_staff=True, is_superuser=True)
+    body = api_client_for(organizer).get(api).json()
+    assert any(e["p_first"] is not None for e in body["entries"]), body
+    assert body["group_reason"] is None or "ladder" not in body["group_reason"], body
+    staff = Client()
+    staff.force_login(organizer)
+    csv_text = _text(staff.get(f"/tracks/{track}/leaderboard.csv"))
+    assert any(cells[0] for cells in _track_csv_firsts(csv_text))
+    again = Client().get(api).json()  # after the organizer's: still the withheld payload
+    assert all(e["p_first"] is None for e in again["entries"])
