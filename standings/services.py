@@ -331,7 +331,7 @@ def _track_ranking(
     ]
     _add_rank_sets(entries, boards, rows, [t.slug for t in counted])
     if boards.shifts:  # a ladder board's public NFRs are of its exact rows
-        # (docs/organizers/ladder.md)
+                       # (docs/organizers/ladder.md)
         for entry in entries:
             entry["prize_eligible"] = None
     return _TrackRanking(entries=entries, ranked=ranked, comparisons=comparisons, trivial=trivial)
