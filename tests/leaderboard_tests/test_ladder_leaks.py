@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
+from datasets.models import Task
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import (
     ChampionChange,
@@ -340,6 +341,34 @@ def test_organizers_read_the_release_checks_figures(world, django_user_model):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["withheld"] is None and body["difference"] is not None and body["mcnemar"]
+
+
+def test_the_tasks_owners_read_the_release_checks_figures(world, tmp_path):
+    """A member of the team that owns the laddered task is not refused (no 409): answered as
+    before issue 64, with the verdict and rule; the figures against the champion stay
+    withheld on the public split, since the champion is a team's entry whose exact public
+    score its difference would give away (organizers read them:
+    ``test_organizers_read_the_release_checks_figures``)."""
+    task = Task.objects.get(slug=world["task"])
+    owner = make_participant(task.track.challenge, name="owners")
+    task.owner_team = owner.team
+    task.save(update_fields=["owner_team"])
+    path = tmp_path / "owned.csv"
+    world["planted"].frame(world["values"][3]).to_csv(path, index=False)
+    with path.open("rb") as handle:
+        response = _release_check(world, api_client_for(owner.user), file=handle)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["verdict"] and body["split"] == "public", body
+    assert "ladder" in body["withheld"] and body["difference"] is None, body
+    assert body["mcnemar"] is None and body["broken_ids"] == [], body
+    assert not _leaks(response.content.decode(), world["hidden"])
+    assert ReleaseCheckUse.objects.filter(team=owner.team).exists()  # counted as any check
+    task.owner_team = None
+    task.save(update_fields=["owner_team"])
+    with path.open("rb") as handle:  # the same member once the team no longer owns the task
+        refused = _release_check(world, api_client_for(owner.user), file=handle)
+    assert refused.status_code == 409 and refused.json()["code"] == "ladder_board"
 
 
 def test_the_transfer_matrix_keeps_the_cells_status_without_their_figures(world):
