@@ -343,9 +343,9 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["id"],
                 s["task"],
                 s["status"],
-                public.get(metric) if metric else None,
+                _as_shown(public.get(metric) if metric else None, s),
                 percent(s.get("nfr")),
-                s.get("shown_score"),
+                shown(s.get("shown_score")),
                 climbed_text(s),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
@@ -367,7 +367,12 @@ def climbed_text(submission: dict[str, Any]) -> str:
     if submission["climbed"]:
         return "yes"
     team = submission.get("team_shown_score")
-    return "no" if team is None else f"no (shown {number(team)})"
+    return "no" if team is None else f"no (shown {shown(team)})"
+
+
+def _as_shown(value: object, submission: dict[str, Any]) -> object:
+    """The public score column: a shown score with the decimals it has (0.62, not 0.6200)."""
+    return shown(value) if value is not None and value == submission.get("shown_score") else value
 
 
 # --- leaderboards ------------------------------------------------------------------------
