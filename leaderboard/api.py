@@ -193,7 +193,8 @@ class TrackEntrySerializer(serializers.Serializer):
     p_first = serializers.FloatField(
         allow_null=True,
         help_text="Share of resamples (rows within tasks, tasks within the track) in which the "
-        "team is first; null: baseline.",
+        "team is first; null: baseline, or group_reason (a track with a ladder task's public "
+        "split, for all but organizers, until the reveal).",
     )
     p_first_mc_error = serializers.FloatField(
         allow_null=True, help_text="Monte Carlo standard error of p_first."
@@ -327,7 +328,10 @@ class TrackLeaderboardApi(APIView):
             "all hold at once."
         )
         group_reason = serializers.CharField(
-            allow_null=True, help_text="Why groups and intervals are null."
+            allow_null=True,
+            help_text="Why groups and intervals are null (also P(first) and the pairwise "
+            "verdicts when a task of the track has a ladder board whose exact public rows they "
+            "would resample, for all but organizers, until the reveal).",
         )
         equivalence_margin = serializers.FloatField()
         pairwise_teams = serializers.IntegerField(
