@@ -26,6 +26,7 @@ a cap on climbs per day and combinations. Every decision of ``ladder`` and ``lad
 the platform's own (``leaderboard.core.ladder``).
 
 Run: .venv/bin/python bench/ladder_simulation.py [--trials 200] [--rows 20000 --public 2000]
+[--block 150 250] [--knows-public]
 """
 
 from __future__ import annotations
@@ -113,6 +114,25 @@ def step_and_error(new, old, shown, state):
     return decision.shown_score if decision.climbed else None
 
 
+def step_and_error_climbing(steps: float) -> Callable:
+    """``ladder-step`` with a climb that needs ``steps`` steps above the shown score (the
+    shown score still on the step's grid): the variant weighed against larger blocks
+    (docs/organizers/ladder.md, "What it does not close")."""
+
+    def decide(new, old, shown, state):
+        n = new.size
+        if old is None:
+            return ladder.rounded(_accuracy(new), n)
+        u = new.astype(np.int64) - old.astype(np.int64)
+        climbed, _ = ladder.t_rule(delta=float(u.sum()) / n, influence=u / n)
+        exact = _accuracy(new)
+        if climbed and exact - shown > steps * ladder.resolution(n) * (1 + ladder.TIE):
+            return ladder.rounded(exact, n)
+        return None
+
+    return decide
+
+
 def thresholdout(threshold: float, sigma: float, eta: float) -> Callable:
     """Dwork et al.'s Thresholdout read as a leaderboard: a new entry climbs when its exact
     score beats the shown one by more than ``threshold`` plus Laplace noise of scale
@@ -139,6 +159,7 @@ MECHANISMS: dict[str, Callable] = {
     "Ladder step 0.01": fixed_step(0.01),
     "Ladder step 0.015": fixed_step(0.015),
     LADDER_STEP: step_and_error,
+    "ladder-step, a climb 1.5 steps above the shown score": step_and_error_climbing(1.5),
     "Ladder step 0.02": fixed_step(0.02),
     "plain, 1 climb a day": fixed_step(1e-12, cap=1),
     "Ladder step 0.005, 1 climb a day": fixed_step(0.005, cap=1),
@@ -147,7 +168,7 @@ MECHANISMS: dict[str, Callable] = {
 }
 
 
-def adaptive_attack(decide, *, rows, public, k, rng, knows_public=False) -> float:
+def adaptive_attack(decide, *, rows, public, k, rng, knows_public=False, block=BLOCK) -> float:
     """The block-flip attacker's leader's gap (shown public minus private accuracy)."""
     truth = rng.integers(0, 2, rows)
     is_public = np.zeros(rows, dtype=bool)
@@ -160,9 +181,8 @@ def adaptive_attack(decide, *, rows, public, k, rng, knows_public=False) -> floa
     for _ in range(k - 1):
         state["uploads"] += 1
         candidate = best.copy()
-        size = rng.integers(BLOCK[0], BLOCK[1] + 1)
-        block = rng.choice(where, size, replace=False)
-        candidate[block] ^= 1
+        size = rng.integers(block[0], block[1] + 1)
+        candidate[rng.choice(where, size, replace=False)] ^= 1
         after = decide(candidate[is_public] == truth[is_public],
                        leader[is_public] == truth[is_public], shown, state)  # fmt: skip
         if after is not None:
@@ -217,7 +237,8 @@ def honest_climbs(decide, *, public, rng) -> bool:
 
 
 def table(
-    *, trials: int, rows: int, public: int, k: int, knows_public: bool = False, names=None
+    *, trials: int, rows: int, public: int, k: int, knows_public: bool = False, names=None,
+    block: tuple[int, int] = BLOCK,
 ) -> list[dict]:
     out = []
     for name, decide in MECHANISMS.items():
@@ -225,7 +246,7 @@ def table(
             continue
         rng = np.random.default_rng(20260)
         adaptive = [adaptive_attack(decide, rows=rows, public=public, k=k, rng=rng,
-                                    knows_public=knows_public)
+                                    knows_public=knows_public, block=block)
                     for _ in range(trials)]  # fmt: skip
         randoms = [random_attack(decide, rows=rows, public=public, k=k, rng=rng)
                    for _ in range(trials)]  # fmt: skip
@@ -244,12 +265,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--public", type=int, default=2000)
     parser.add_argument("--k", type=int, default=K)
+    parser.add_argument("--block", type=int, nargs=2, default=BLOCK, metavar=("LOW", "HIGH"),
+                        help="the adaptive attacker's block sizes (rows flipped per upload)")
     parser.add_argument("--knows-public", action="store_true",
                         help="the adaptive attacker flips public rows only")  # fmt: skip
     args = parser.parse_args()
     print(
         f"{args.rows:,} rows, {args.public:,} public, k = {args.k}, {args.trials} trials"
         + (", the attacker knows the public rows" if args.knows_public else "")
+        + f", blocks of {args.block[0]}-{args.block[1]} rows"
     )
     print("| mechanism | adaptive gap | random gap | honest climbs |")
     print("|---|---|---|---|")
@@ -259,6 +283,7 @@ def main() -> None:
         public=args.public,
         k=args.k,
         knows_public=args.knows_public,
+        block=tuple(args.block),
     ):
         print(
             f"| {r['name']} | {r['adaptive']:.3f} ± {r['adaptive_se']:.3f} | "

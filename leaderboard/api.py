@@ -21,13 +21,14 @@ from kinds.metrics import OPIS_DESCRIPTION
 from .boards import track_board_cached
 from .cache import board_cache
 from .core.rank_sets import team_rank_set_fields
-from .first import EMPTY, comparison_fields, first_fields, track_first_board
+from .first import EMPTY, comparison_fields, first_fields
 from .ladder import task_board_mode
 from .phase_board_read import phase_track_board, phase_track_rank_sets
 from .phase_params import PHASE_PARAMETER, api_board_read, phase_refusal_responses
 from .rank_set_fields import board_tiers, rank_set_of
 from .shown import board_hides, task_board_for
 from .track_rank_sets import track_rank_sets
+from .track_shown import track_first_for, track_view
 
 
 class MetricSerializer(serializers.Serializer):
@@ -194,7 +195,8 @@ class TrackEntrySerializer(serializers.Serializer):
     p_first = serializers.FloatField(
         allow_null=True,
         help_text="Share of resamples (rows within tasks, tasks within the track) in which the "
-        "team is first; null: baseline.",
+        "team is first; null: baseline, or group_reason (a track with a ladder task's public "
+        "split, for all but organizers, until the reveal).",
     )
     p_first_mc_error = serializers.FloatField(
         allow_null=True, help_text="Monte Carlo standard error of p_first."
@@ -333,7 +335,10 @@ class TrackLeaderboardApi(APIView):
             "all hold at once."
         )
         group_reason = serializers.CharField(
-            allow_null=True, help_text="Why groups and intervals are null."
+            allow_null=True,
+            help_text="Why groups and intervals are null (also P(first) and the pairwise "
+            "verdicts when a task of the track has a ladder board whose exact public rows they "
+            "would resample, for all but organizers, until the reveal).",
         )
         equivalence_margin = serializers.FloatField()
         pairwise_teams = serializers.IntegerField(
@@ -370,12 +375,13 @@ class TrackLeaderboardApi(APIView):
         track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
         split = api_split(request, track.challenge).split
         read = api_board_read(request, track.challenge)
+        view = track_view(track=track, split=split, user=request.user)
         return board_cache.api_response(
             request,
             board_cache.TRACK,
             track.pk,
-            read.parts(split),
-            lambda: _track_payload(track, split, read),
+            read.parts(view),
+            lambda: _track_payload(track, split, read, request.user),
         )
 
 
@@ -400,12 +406,13 @@ def _task_payload(task, split: str, user, read=None) -> dict:
     }
 
 
-def _track_payload(track: Track, split: str, read) -> dict:
-    """The track board's JSON (the same for every viewer allowed to see ``split`` and
-    reading the same phase: ``read``)."""
+def _track_payload(track: Track, split: str, read, user) -> dict:
+    """The track board's JSON (the same for every viewer allowed to see ``split``, reading the
+    same phase: ``read``, and on a public split with a laddered task for every viewer who may
+    see its exact figures, or not: ``leaderboard.track_shown``)."""
     if read.maintained:
         board = track_board_cached(track=track, split=split)
-        first_board = track_first_board(track=track, split=split)
+        first_board = track_first_for(track=track, split=split, user=user)
         sets = track_rank_sets(track=track, split=split)
     else:
         board = phase_track_board(track=track, split=split, read=read)

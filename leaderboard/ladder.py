@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -70,6 +71,14 @@ def ladder_resolution(task: Task) -> float | None:
         .first()
     )
     return rules.resolution(units) if units else None
+
+
+def shown_digits(*, task: Task, split: str) -> int | None:
+    """The decimals a team entry's shown score has on ``task``'s board on ``split``: its
+    step's on the public split of a ``ladder``/``ladder-step`` board (2 on 2,000 rows: 0.62,
+    never 0.6200), None elsewhere (a score's usual 4)."""
+    step = ladder_resolution(task) if split == "public" else None
+    return None if step is None else max(0, round(-math.log10(step)))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from scoring.selectors import User, public_scores_shown
 
 from .boards import TaskBoard, task_board, task_board_cached
 from .cache import board_cache
-from .ladder import task_board_mode
+from .ladder import shown_digits, task_board_mode
 from .models import LeaderboardEntry, Split
 from .phase_board_read import phase_entries_cached
 from .phase_boards import board_phase
@@ -175,6 +175,7 @@ def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[An
     (:func:`board_hides`)."""
     laddered = split == Split.PUBLIC and task_board_mode(task) != board_modes.PLAIN
     exact = _exact_scores(rows) if laddered and not hides else {}
+    digits = shown_digits(task=task, split=split) if laddered else None
     out = []
     for row in rows:
         row = copy.copy(row)
@@ -183,6 +184,7 @@ def rows_for(*, task: Task, split: str, rows: list[Any], hides: bool) -> list[An
         row.climbed = True if team else None
         row.exact_score = exact.get(row.submission_id) if team else None
         row.withheld = None
+        row.shown_digits = digits if team and not row.is_baseline else None
         if hides and team and not row.is_baseline:
             for name, value in EXACT_FIGURES.items():
                 setattr(row, name, value)

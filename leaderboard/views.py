@@ -33,7 +33,6 @@ from .first import (
     PAIRWISE_MAX_TEAMS,
     first_csv_values,
     first_page_parts,
-    track_first_board,
 )
 from .ladder import ladder_resolution, task_board_mode
 from .phase_board_read import BoardRead, phase_track_board, phase_track_rank_sets
@@ -41,6 +40,7 @@ from .phase_params import page_board_read, phase_context
 from .shakeup_panel import shakeup_panel
 from .shown import board_hides, hidden_phases, hidden_tasks, task_board_for
 from .track_rank_sets import track_rank_sets
+from .track_shown import track_first_for
 from .transfer import (
     baseline_states,
     shown_cells,
@@ -239,14 +239,14 @@ def track_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _track_parts(track: Track, split: str, read: BoardRead):
+def _track_parts(track: Track, split: str, read: BoardRead, user):
     """The track's board, its P(first) board and its rank sets as ``read`` reads them (a
     phase the boards do not maintain: ranked at read time, without comparisons)."""
     if read.maintained:
         board = _track_board(track, split)
         return (
             board,
-            track_first_board(track=track, split=split),
+            track_first_for(track=track, split=split, user=user),
             track_rank_sets(track=track, split=split),
         )
     return phase_track_board(track=track, split=split, read=read), EMPTY, phase_track_rank_sets()
@@ -256,7 +256,7 @@ def _track_page(
     request: HttpRequest, track: Track, shown: ReaderSplit, read: BoardRead
 ) -> HttpResponse:
     split = shown.split
-    board, first_board, sets = _track_parts(track, split, read)
+    board, first_board, sets = _track_parts(track, split, read, request.user)
     first = first_board.teams
     confidence = f"{100 * track.challenge.confidence_level:g}"
     comparisons = first_page_parts(
@@ -455,7 +455,7 @@ def track_leaderboard_csv(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track.objects.select_related("challenge"), slug=slug)
     split = page_split(request, track.challenge).split
     read = page_board_read(request, track.challenge)
-    board, first_board, sets = _track_parts(track, split, read)
+    board, first_board, sets = _track_parts(track, split, read, request.user)
     header = [
         "position",
         "rank",

@@ -48,6 +48,7 @@ from leaderboard.first import TeamFirst, comparison_fields, first_compute, first
 from leaderboard.ladder import public_board_entries, task_board_mode
 from leaderboard.models import LeaderboardEntry
 from leaderboard.services import submission_inputs, task_higher_is_better
+from leaderboard.track_shown import WITHHELD_BOARD
 from scoring.models import Reference, ReferenceSource, Submission, SubmissionStatus
 
 from .core import canonical_json, snapshot_digest
@@ -298,16 +299,22 @@ def _track_ranking(
     counted = [t for t in tasks if t.slug in ranked] or tasks
     # Who is first on this split (docs/architecture.md §12): the sealed public view never
     # holds a private-based value, the private snapshot hashes its own.
-    first_board = first_compute(
-        tasks=counted,
-        split=split,
-        teams=[row.team_id for row in rows],
-        baselines=baselines,
-        values=boards.values,
-        submissions=boards.submissions,
-        alpha=challenge.alpha,
-        margin=challenge.equivalence_margin,
-        shifts=boards.shifts,
+    # A laddered task's public rows are exact: the sealed public view holds none of the
+    # figures resampled from them (leaderboard.track_shown); the private view has them all.
+    first_board = (
+        WITHHELD_BOARD
+        if boards.shifts
+        else first_compute(
+            tasks=counted,
+            split=split,
+            teams=[row.team_id for row in rows],
+            baselines=baselines,
+            values=boards.values,
+            submissions=boards.submissions,
+            alpha=challenge.alpha,
+            margin=challenge.equivalence_margin,
+            shifts=boards.shifts,
+        )
     )
     comparisons = comparison_fields(first_board, {tid: t.name for tid, t in teams.items()})
     trivial = trivial_track_mean(tasks=counted, split=split)

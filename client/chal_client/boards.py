@@ -17,6 +17,7 @@ from .output import (
     interval,
     pairwise_table,
     percent,
+    shown,
     table,
 )
 
@@ -100,7 +101,13 @@ def _task_columns(
 ) -> tuple[list[str], list[list[object]]]:
     """A task board's headers and rows: the score, then the columns its entries have."""
     headers = ["rank", "team", board["primary_metric"]]
-    rows = [[r, e["team"], e["score"]] for r, e in zip(rank, entries, strict=True)]
+    laddered = board.get("mode", "plain") != "plain" and board.get("split") == "public"
+    rows = [
+        # a team's shown score with the decimals it has (0.62, never 0.6200)
+        [r, e["team"], shown(e["score"]) if laddered and e.get("shown_score") is not None
+         else e["score"]]
+        for r, e in zip(rank, entries, strict=True)
+    ]  # fmt: skip
     intervals = [interval(e.get("score_low"), e.get("score_high")) for e in entries]
     columns = _ladder_columns(board, entries)
     if any(intervals):
@@ -182,7 +189,7 @@ def _ladder_columns(
     if board.get("mode", "plain") == "plain" or board.get("split") != "public":
         return []
     columns: list[tuple[str, list[object]]] = [
-        ("shown", [e.get("shown_score") for e in entries]),
+        ("shown", [shown(e.get("shown_score")) for e in entries]),
         ("climbed", [_climbed(e.get("climbed")) for e in entries]),
     ]
     if any(e.get("exact_score") is not None for e in entries):

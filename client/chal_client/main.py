@@ -343,9 +343,9 @@ def cmd_submissions(args: argparse.Namespace) -> int:
                 s["id"],
                 s["task"],
                 s["status"],
-                public.get(metric) if metric else None,
+                _as_shown(public.get(metric) if metric else None, s),
                 percent(s.get("nfr")),
-                s.get("shown_score"),
+                _as_shown(s.get("shown_score"), s),
                 climbed_text(s),
                 when(s.get("created_at")),
                 shorten(s.get("error") if s["status"] == "failed" else s.get("note")),
@@ -367,7 +367,19 @@ def climbed_text(submission: dict[str, Any]) -> str:
     if submission["climbed"]:
         return "yes"
     team = submission.get("team_shown_score")
-    return "no" if team is None else f"no (shown {number(team)})"
+    if team is None:
+        return "no"
+    laddered = submission.get("board_mode", "plain") != "plain"
+    return f"no (shown {shown(team) if laddered else number(team)})"
+
+
+def _as_shown(value: object, submission: dict[str, Any]) -> object:
+    """The public score column: on a ladder board a shown score with the decimals it has
+    (0.62, not 0.6200); on a plain board the exact score as every score."""
+    laddered = submission.get("board_mode", "plain") != "plain"
+    if laddered and value is not None and value == submission.get("shown_score"):
+        return shown(value)
+    return value
 
 
 # --- leaderboards ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from datasets.models import Task
 from kinds import kind_get, metric_info
+from leaderboard.ladder import shown_digits
 from leaderboard.models import ChampionBy, ChampionChange
 from scoring.reference_selectors import primary_reference
 from scoring.selectors import User
@@ -55,6 +56,7 @@ class VerdictRow:
     verdict: Verdict
     label: str
     why: str
+    digits: int = 4  # of the entry's score: a shown score's own (leaderboard.ladder.shown_digits)
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,14 @@ def champion_panel(*, task: Task, user: User | None) -> ChampionPanel:
         if waiting is None:
             primary = primary_reference(task=task)
             waiting = primary.name if primary is not None else None
+    shown = shown_digits(task=task, split=gate_split(challenge=challenge)) or 4
     verdicts = [
-        VerdictRow(verdict=v, label=VERDICT_LABELS[v.state], why=_why(v))
+        VerdictRow(
+            verdict=v,
+            label=VERDICT_LABELS[v.state],
+            why=_why(v),
+            digits=shown if v.entry.team_id and not v.entry.is_baseline else 4,
+        )
         for v in champion_verdicts(task=task, user=user)
     ]
     return ChampionPanel(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.board_modes import shown_decimals
 from datasets.models import Task
 from leaderboard.services import task_leaderboard_refresh
 from scoring.models import Submission
@@ -49,7 +50,10 @@ def test_chal_prints_shown_scores_and_climbs_never_a_hidden_score(chal, world, l
         "id", "task", "status", "public", "score", "NFR", "shown", "climbed"
     ]  # fmt: skip
     rows = {line.split()[0]: line for line in lines[2:]}
-    shown = f"{first_step.shown_score:.4f}"
+    # a shown score with the decimals it has (its step's: 0.62, never 0.6200; chal writes
+    # two at least)
+    shown = f"{first_step.shown_score:.{max(2, shown_decimals(first_step.units))}f}"
+    assert len(shown.split(".")[1]) < 4, shown
     assert rows[str(first.pk)].split()[3:4] == [shown] and " yes " in rows[str(first.pk)]
     assert f"no (shown {shown})" in rows[str(worse.pk)]
     assert not any(value in mine.out for value in exact), mine.out

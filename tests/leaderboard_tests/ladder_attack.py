@@ -178,26 +178,28 @@ def attack_gaps(
     mode: str | None,
     seeds: Iterable[int],
     play: Callable[..., AttackResult] = attack,
+    k: int = K,
+    rows: int = ROWS,
 ) -> list[float]:
-    """The leader's gap after one attack per seed (``play``: :func:`attack` or
-    :func:`adaptive_attack`), each on a random-label task of its own (labels drawn from
-    ``100 + seed``, the attacker's vectors from ``seed``); ``mode`` None: the mode a new
-    task starts in."""
+    """The leader's gap after one attack of ``k`` uploads per seed (``play``: :func:`attack`
+    or :func:`adaptive_attack`), each on a random-label task of its own of ``rows`` rows,
+    :data:`PUBLIC_ROWS` public (labels drawn from ``100 + seed``, the attacker's vectors
+    from ``seed``); ``mode`` None: the mode a new task starts in."""
     challenge = ChallengeFactory(slug="cup", daily_submission_limit=10)
     challenge.daily_submission_limit = 10_000  # raised, as an organizer can
     challenge.save(update_fields=["daily_submission_limit"])
     gaps = []
     for seed in seeds:
         planted = random_label_task(
-            tmp_path, challenge="cup", slug=f"r{seed}", rows=ROWS, seed=100 + seed,
-            public_fraction=PUBLIC_ROWS / ROWS, metric=metric, mode=mode,
+            tmp_path, challenge="cup", slug=f"r{seed}", rows=rows, seed=100 + seed,
+            public_fraction=PUBLIC_ROWS / rows, metric=metric, mode=mode,
         )  # fmt: skip
         assert planted.public.sum() == PUBLIC_ROWS
         attacker = make_participant(challenge, name=f"attacker-{seed}")
         client = attacker.api()
         started = time.monotonic()
         result = play(
-            planted, client, team_id=attacker.team.pk, k=K, seed=seed,
+            planted, client, team_id=attacker.team.pk, k=k, seed=seed,
             send=in_process_sender(planted, client),
         )  # fmt: skip
         print(
@@ -210,15 +212,18 @@ def attack_gaps(
     return gaps
 
 
-def honest_climbs(tmp_path: Path, *, teams: int, seed: int = 0) -> list[bool]:
-    """For each of ``teams`` honest teams on one random-label task in the mode a new task
-    starts in: a first model right on 70% of the rows, then one 0.03 better (it fixes 9% of
-    the rows, wrong before, and breaks 6%, right before: a retrained model), both uploaded
-    through the API; whether the second climbed, as the team's API says."""
+def honest_climbs(
+    tmp_path: Path, *, teams: int, seed: int = 0, rows: int = ROWS
+) -> list[bool]:
+    """For each of ``teams`` honest teams on one random-label task of ``rows`` rows
+    (:data:`PUBLIC_ROWS` public) in the mode a new task starts in: a first model right on 70%
+    of the rows, then one 0.03 better (it fixes 9% of the rows, wrong before, and breaks 6%,
+    right before: a retrained model), both uploaded through the API; whether the second
+    climbed, as the team's API says."""
     challenge = ChallengeFactory(slug="honest-cup", daily_submission_limit=10)
     planted = random_label_task(
-        tmp_path, challenge="honest-cup", slug="honest", rows=ROWS, seed=seed,
-        public_fraction=PUBLIC_ROWS / ROWS, mode=None,
+        tmp_path, challenge="honest-cup", slug="honest", rows=rows, seed=seed,
+        public_fraction=PUBLIC_ROWS / rows, mode=None,
     )  # fmt: skip
     rng = np.random.default_rng(seed)
     labels = np.array(planted.task.classes)

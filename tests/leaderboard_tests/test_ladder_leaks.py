@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from algorithms.models import Algorithm, AlgorithmRun, AlgorithmRunStatus, AlgorithmVersion
 from algorithms.services.builtin import baseline_team_get_or_create
+from datasets.models import Task
 from leaderboard.champion.services import champion_check_run, champion_ensure
 from leaderboard.models import (
     ChampionChange,
@@ -342,6 +343,34 @@ def test_organizers_read_the_release_checks_figures(world, django_user_model):
     assert body["withheld"] is None and body["difference"] is not None and body["mcnemar"]
 
 
+def test_the_tasks_owners_read_the_release_checks_figures(world, tmp_path):
+    """A member of the team that owns the laddered task is not refused (no 409): answered as
+    before issue 64, with the verdict and rule; the figures against the champion stay
+    withheld on the public split, since the champion is a team's entry whose exact public
+    score its difference would give away (organizers read them:
+    ``test_organizers_read_the_release_checks_figures``)."""
+    task = Task.objects.get(slug=world["task"])
+    owner = make_participant(task.track.challenge, name="owners")
+    task.owner_team = owner.team
+    task.save(update_fields=["owner_team"])
+    path = tmp_path / "owned.csv"
+    world["planted"].frame(world["values"][3]).to_csv(path, index=False)
+    with path.open("rb") as handle:
+        response = _release_check(world, api_client_for(owner.user), file=handle)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["verdict"] and body["split"] == "public", body
+    assert "ladder" in body["withheld"] and body["difference"] is None, body
+    assert body["mcnemar"] is None and body["broken_ids"] == [], body
+    assert not _leaks(response.content.decode(), world["hidden"])
+    assert ReleaseCheckUse.objects.filter(team=owner.team).exists()  # counted as any check
+    task.owner_team = None
+    task.save(update_fields=["owner_team"])
+    with path.open("rb") as handle:  # the same member once the team no longer owns the task
+        refused = _release_check(world, api_client_for(owner.user), file=handle)
+    assert refused.status_code == 409 and refused.json()["code"] == "ladder_board"
+
+
 def test_the_transfer_matrix_keeps_the_cells_status_without_their_figures(world):
     for who, client in _readers(world).items():
         response = client.get(f"/api/v1/tracks/{world['track']}/transfer/")
@@ -358,3 +387,48 @@ def test_the_transfer_matrix_keeps_the_cells_status_without_their_figures(world)
         page = client.get(f"/tracks/{world['track']}/transfer/")
         assert page.status_code == 200
         assert "hidden until the reveal" in page.content.decode()
+
+
+def _track_csv_firsts(text: str) -> list[list[str]]:
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows, text
+    return [[row[c] for c in ("p_first", "rank_interval_low", "group")] for row in rows]
+
+
+def test_track_boards_hold_no_figure_resampled_from_the_exact_rows(world, django_user_model):
+    """A track with a laddered task: its board's P(first), rank intervals, groups and pairwise
+    verdicts resample the exact public rows, so the API, the page, the CSV and the frozen
+    standings' public view give none of them to anonymous readers, the team or another team
+    (the reason instead); an organizer reads them on the live board (its own payload, never
+    the participants' cached one, nor theirs the organizer's)."""
+    track = world["track"]
+    api = f"/api/v1/tracks/{track}/leaderboard/"
+    for who, client in _readers(world).items():
+        for query in ("", "?split=public"):
+            body = client.get(api + query).json()
+            assert body["entries"], (who, body)
+            for entry in body["entries"]:
+                assert entry["p_first"] is None and entry["rank_interval"] is None, (who, entry)
+                assert entry["group"] is None and entry["p_first_mc_error"] is None
+            assert body["pairwise"] == [] and "ladder" in body["group_reason"], (who, body)
+        page = client.get(f"/tracks/{track}/").content.decode()
+        assert 'id="group-reason"' in page and "ladder board" in page, who
+        assert "<svg" not in page.split('id="group-reason"')[1], who  # no CD diagram
+        csv_text = _text(client.get(f"/tracks/{track}/leaderboard.csv"))
+        assert all(cells == ["", "", ""] for cells in _track_csv_firsts(csv_text)), who
+        standings = client.get(f"/api/v1/challenges/{world['challenge']}/standings/").json()
+        [board] = [t for t in standings["tracks"] if t["track"] == track]
+        assert all(e["p_first"] is None for e in board["entries"]), (who, board)
+        assert board["pairwise"] == [] and "ladder" in board["group_reason"], who
+    organizer = django_user_model.objects.create_user("org3", is_staff=True, is_superuser=True)
+    body = api_client_for(organizer).get(api).json()
+    assert any(e["p_first"] is not None for e in body["entries"]), body
+    assert body["group_reason"] is None or "ladder" not in body["group_reason"], body
+    staff = Client()
+    staff.force_login(organizer)
+    csv_text = _text(staff.get(f"/tracks/{track}/leaderboard.csv"))
+    assert any(cells[0] for cells in _track_csv_firsts(csv_text))
+    again = Client().get(api).json()  # after the organizer's: still the withheld payload
+    assert all(e["p_first"] is None for e in again["entries"])
