@@ -110,9 +110,12 @@ class SubmissionFinished(HookEvent):
 @dataclass(frozen=True)
 class TaskDataChanged(HookEvent):
     """A task's files (and solution) were replaced by a new data version (e.g. scoring
-    re-queues its submissions and rebuilds its references)."""
+    re-queues its submissions and rebuilds its references). ``phase_id``: the version is
+    that phase's own (released at its start, or a later version of it): only that phase's
+    entries read it (``datasets.phase_versions``)."""
 
     task_id: int
+    phase_id: int | None = None
 
 
 @dataclass(frozen=True)

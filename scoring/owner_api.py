@@ -285,7 +285,7 @@ class TaskVersionListApi(APIView):
         task = task_get_or_404(slug=slug)
         manages = task_manage_refusal(task=task, user=request.user) is None
         serializer = TaskVersionOutputSerializer if manages else TaskVersionPublicSerializer
-        versions = task_versions(task=task)
+        versions = task_versions(task=task, user=request.user)
         return Response(serializer(versions, many=True, context={"request": request}).data)
 
     @extend_schema(

@@ -1,0 +1,302 @@
+"""A phase's own test set (docs/decisions/0066-phases.md, ``datasets.phase_versions``):
+staged ahead of the final phase, refused ``phase_not_started`` to participants on every
+route until the phase starts (organizers may have it), released by the phase tick, and
+every entry scored on its own phase's version and split, never another's."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from algorithms.models import AlgorithmRun
+from algorithms.services.taskfolder import run_task, task_folder_write
+from challenges.models import AuditEvent
+from challenges.phases import phase_create, phase_transitions_announce, phase_update
+from common.split import split_public_private
+from datasets.models import Task, TaskVersion
+from datasets.phase_versions import phase_version, task_for_phase
+from datasets.services import TaskReplaceError, task_bundle_replace
+from scoring.models import Submission
+from scoring.services.lifecycle import submission_score
+from scoring.services.upload import submission_create
+from tests.datasets_tests.bundles import write_classification_bundle, zip_bundle
+from tests.datasets_tests.factories import UserFactory, imported_task
+from tests.scoring_tests.factories import (
+    api_client_for,
+    csv_bytes,
+    make_participant,
+    predictions_frame,
+    upload,
+)
+
+pytestmark = pytest.mark.django_db
+
+FINAL_IDS = [f"f{i:04d}" for i in range(40)]
+
+
+def fresh_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """The final phase's rows: ids the development phase never saw."""
+    return frame.iloc[: len(FINAL_IDS)].assign(id=FINAL_IDS[: len(frame)])
+
+
+@pytest.fixture
+def task(tmp_path: Path) -> Task:
+    return imported_task(tmp_path)
+
+
+@pytest.fixture
+def organizer(db):
+    return UserFactory(username="org", is_staff=True)
+
+
+@pytest.fixture
+def phases(task, organizer):
+    now = timezone.now()
+    dev = task.track.challenge.phases.get()
+    phase_update(
+        phase=dev,
+        actor=organizer,
+        values={
+            "slug": "dev",
+            "title": "Development",
+            "start": now - timedelta(days=3),
+            "end": now + timedelta(days=1),
+            "final": False,
+        },
+        reason="a development phase first",
+    )
+    final = phase_create(
+        challenge=task.track.challenge,
+        actor=organizer,
+        values={
+            "slug": "final",
+            "title": "Final",
+            "start": now + timedelta(days=2),
+            "end": now + timedelta(days=9),
+            "feedback": "blind",
+            "final": True,
+        },
+        reason="a blind final phase on fresh data",
+    )
+    return dev, final
+
+
+@pytest.fixture
+def staged(task, phases, organizer, tmp_path) -> TaskVersion:
+    folder = write_classification_bundle(
+        tmp_path / "final",
+        rows=80,
+        test=fresh_ids,
+        solution=fresh_ids,
+        task={"public_fraction": 0.5, "split_seed": 7},
+    )
+    done = task_bundle_replace(
+        task=task,
+        source=zip_bundle(folder, tmp_path / "final.zip"),
+        actor=organizer,
+        reason="the final phase's held-back rows",
+        phase=phases[1],
+    )
+    task.refresh_from_db()
+    return done.version
+
+
+@pytest.fixture
+def participant(task):
+    return make_participant(task.track.challenge)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def open_final(dev, final, organizer) -> None:
+    """The development phase ends and the final phase starts now, and the tick runs."""
+    now = timezone.now()
+    phase_update(
+        phase=dev,
+        actor=organizer,
+        values={"end": now - timedelta(seconds=2)},
+        reason="the final starts early",
+    )
+    phase_update(
+        phase=final,
+        actor=organizer,
+        values={"start": now - timedelta(seconds=1)},
+        reason="the final starts early",
+    )
+    phase_transitions_announce()
+
+
+def send_and_score(task, user, truth_task) -> Submission:
+    frame = predictions_frame(truth_task)
+    sub = submission_create(task=task, user=user, file=upload(csv_bytes(frame)))
+    submission_score(submission_pk=sub.pk)
+    sub.refresh_from_db()
+    return sub
+
+
+# -- hostile first: nothing of the staged version reaches a participant before the start ------
+
+
+def test_staging_changes_nothing_a_participant_sees(task, staged, phases):
+    assert (staged.number, task.data_version, staged.phase_id, staged.released_at) == (
+        2,
+        1,
+        phases[1].pk,
+        None,
+    )
+    assert "f0000" not in task.test_csv.open("rb").read().decode()
+    assert AuditEvent.objects.filter(action="task.stage").count() == 1
+    assert not Submission.objects.exists()  # nothing re-queued
+
+
+def test_every_download_route_refuses_the_staged_test_set(task, staged, participant):
+    api = api_client_for(participant.user)
+    web = client_for(participant.user)
+    for name in ("test.csv", "test.parquet", "train.csv"):
+        for query in (f"?version={staged.number}", "?phase=final"):
+            answer = api.get(f"/api/v1/tasks/{task.slug}/files/{name}{query}")
+            assert answer.status_code == 403, (name, query)
+            assert answer.json()["code"] == "phase_not_started"
+            page = web.get(f"/tasks/{task.slug}/files/{name}{query}")
+            assert page.status_code == 403 and page.json()["code"] == "phase_not_started"
+    croissant = api.get(f"/api/v1/tasks/{task.slug}/croissant.json?version={staged.number}")
+    assert croissant.status_code == 403 and croissant.json()["code"] == "phase_not_started"
+    listed = api.get(f"/api/v1/tasks/{task.slug}/versions/")
+    assert [v["number"] for v in listed.json()] == [1]
+    page = web.get(f"/tasks/{task.slug}/")
+    body = page.content.decode()
+    assert "f0000" not in body and f"?version={staged.number}" not in body
+    current = api.get(f"/api/v1/tasks/{task.slug}/files/test.csv")
+    assert b"f0000" not in b"".join(current.streaming_content)
+
+
+def test_organizers_may_download_the_staged_test_set(task, staged, organizer):
+    answer = api_client_for(organizer).get(f"/api/v1/tasks/{task.slug}/files/test.csv?phase=final")
+    assert answer.status_code == 200
+    assert b"f0000" in b"".join(answer.streaming_content)
+    listed = api_client_for(organizer).get(f"/api/v1/tasks/{task.slug}/versions/")
+    assert [v["number"] for v in listed.json()] == [2, 1]
+
+
+def test_a_development_run_never_gets_the_staged_test_set_in_task(task, staged, phases, tmp_path):
+    run = AlgorithmRun(task=task, phase=phases[0])
+    seen = run_task(run=run)
+    assert seen.data_version == 1
+    folder = task_folder_write(task=seen, folder=tmp_path / "task")
+    ids = pd.read_parquet(folder / "test.parquet")["id"].tolist()
+    assert not set(ids) & set(FINAL_IDS)
+    assert json.loads((folder / "task.json").read_text())["test_rows"] == 30
+
+
+def test_staging_is_refused_for_a_started_phase_and_a_task_owner(task, phases, tmp_path, organizer):
+    folder = write_classification_bundle(tmp_path / "late", test=fresh_ids, solution=fresh_ids)
+    with pytest.raises(TaskReplaceError) as refused:
+        task_bundle_replace(
+            task=task, source=folder, actor=organizer, reason="late", phase=phases[0]
+        )
+    assert "has started" in refused.value.problems[0]
+    task.refresh_from_db()
+    assert task.data_version == 1 and TaskVersion.objects.filter(task=task).count() == 1
+
+
+def test_an_upload_is_never_scored_on_another_phases_version(
+    task, staged, phases, participant, organizer
+):
+    dev, final = phases
+    final_task = task_for_phase(task=task, phase_id=final.pk)
+    # a development entry with the final rows' ids: refused on the development data
+    wrong = send_and_score(task, participant.user, final_task)
+    assert (wrong.phase_id, wrong.status) == (dev.pk, "failed")
+    # a development entry queued before the switch and scored after: still the dev data
+    late = submission_create(
+        task=task, user=participant.user, file=upload(csv_bytes(predictions_frame(task)))
+    )
+    open_final(dev, final, organizer)
+    submission_score(submission_pk=late.pk)
+    late.refresh_from_db()
+    assert (late.phase_id, late.status) == (dev.pk, "scored")
+    # a final entry with the development ids: refused on the final data
+    task.refresh_from_db()
+    dev_task = task_for_phase(task=task, phase_id=dev.pk)
+    refused = send_and_score(task, participant.user, dev_task)
+    assert (refused.phase_id, refused.status) == (final.pk, "failed")
+
+
+# -- the flow: dev -> final on a different test set -------------------------------------------
+
+
+def test_dev_then_final_each_scored_on_its_own_version(
+    task, staged, phases, participant, organizer
+):
+    dev, final = phases
+    first = send_and_score(task, participant.user, task)
+    assert (first.phase_id, first.status) == (dev.pk, "scored")
+    dev_scores = first.scores
+
+    open_final(dev, final, organizer)
+    task.refresh_from_db()
+    staged.refresh_from_db()
+    assert task.data_version == staged.number and staged.released_at is not None
+    assert (task.public_fraction, task.split_seed, task.test_rows) == (0.5, 7, 40)
+    assert AuditEvent.objects.filter(action="task.phase_release").count() == 1
+    first.refresh_from_db()
+    assert (first.status, first.scores) == ("scored", dev_scores)  # not re-scored
+
+    # released: participants download it; the final entries are scored on it
+    answer = api_client_for(participant.user).get(f"/api/v1/tasks/{task.slug}/files/test.csv")
+    assert b"f0000" in b"".join(answer.streaming_content)
+    second = send_and_score(task, participant.user, task)
+    assert (second.phase_id, second.status) == (final.pk, "scored")
+    solution = pd.read_parquet(task.solution.open("rb"))
+    assert set(solution["id"]) == set(FINAL_IDS)
+    # its own split: the bundle's public_fraction 0.5 and split_seed 7, not the dev's 0.3
+    expected = split_public_private(solution["label"], public_fraction=0.5, seed=7)
+    assert list(solution["split"]) == list(expected)
+    assert (solution["split"] == "public").mean() > 0.45
+
+    # the tick again releases nothing more; a date change moves nothing
+    phase_transitions_announce()
+    phase_update(
+        phase=final,
+        actor=organizer,
+        values={"end": final.end + timedelta(days=3)},
+        reason="more time",
+    )
+    assert phase_version(task=Task.objects.get(pk=task.pk), phase_id=dev.pk).number == 1
+    assert AuditEvent.objects.filter(action="task.phase_release").count() == 1
+    assert list(Submission.objects.order_by("pk").values_list("phase__slug", flat=True)) == [
+        "dev",
+        "final",
+    ]
+
+
+def test_a_correction_of_the_final_data_rescores_the_final_entries_only(
+    task, staged, phases, participant, organizer, tmp_path
+):
+    dev, final = phases
+    first = send_and_score(task, participant.user, task)
+    open_final(dev, final, organizer)
+    task.refresh_from_db()
+    second = send_and_score(task, participant.user, task)
+    folder = write_classification_bundle(
+        tmp_path / "fix",
+        rows=80,
+        test=fresh_ids,
+        solution=fresh_ids,
+        task={"public_fraction": 0.5, "split_seed": 7},
+    )
+    done = task_bundle_replace(task=task, source=folder, actor=organizer, reason="fix a label")
+    assert done.version.phase_id == final.pk
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "scored" and second.status == "queued"
