@@ -19,9 +19,10 @@ from algorithms.services.taskfolder import run_task, task_folder_write
 from challenges.models import AuditEvent
 from challenges.phases import phase_create, phase_transitions_announce, phase_update
 from common.split import split_public_private
-from datasets.models import Task, TaskVersion
+from datasets.models import Task, TaskVersion, TaskVersionUpload
 from datasets.phase_versions import phase_version, task_for_phase
 from datasets.services import TaskReplaceError, task_bundle_replace
+from datasets.version_uploads import task_version_check
 from scoring.models import Submission
 from scoring.services.lifecycle import submission_score
 from scoring.services.upload import submission_create
@@ -300,3 +301,46 @@ def test_a_correction_of_the_final_data_rescores_the_final_entries_only(
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == "scored" and second.status == "queued"
+
+
+def test_the_api_stages_a_bundle_for_a_phase_checked_by_the_worker(
+    task, phases, organizer, tmp_path
+):
+    folder = write_classification_bundle(tmp_path / "api", test=fresh_ids, solution=fresh_ids)
+    bundle = zip_bundle(folder, tmp_path / "api.zip")
+    api = api_client_for(organizer)
+    url = f"/api/v1/tasks/{task.slug}/versions/"
+    for phase, why in (("nope", "no phase"), ("dev", "started")):
+        with bundle.open("rb") as handle:
+            refused = api.post(url, {"file": handle, "reason": "r", "phase": phase})
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_phase"), why
+    with bundle.open("rb") as handle:
+        answer = api.post(url, {"file": handle, "reason": "held back", "phase": "final"})
+    assert answer.status_code == 202 and answer.json()["phase"] == "final"
+    assert task_version_check(upload_pk=answer.json()["id"]) == "accepted"
+    task.refresh_from_db()
+    version = TaskVersion.objects.get(task=task, number=2)
+    assert (task.data_version, version.phase_id, version.released_at) == (1, phases[1].pk, None)
+    listed = api.get(url).json()
+    assert [(v["number"], v["phase"]) for v in listed] == [(2, "final"), (1, None)]
+
+
+def test_the_console_stages_a_bundle_for_a_later_phase(task, phases, organizer, tmp_path):
+    folder = write_classification_bundle(tmp_path / "web", test=fresh_ids, solution=fresh_ids)
+    bundle = zip_bundle(folder, tmp_path / "web.zip")
+    web = client_for(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    url = f"/admin/datasets/task/{task.pk}/replace/"
+    page = web.get(url)
+    assert b'value="final"' in page.content and b'value="dev"' not in page.content
+    with bundle.open("rb") as handle:
+        answer = web.post(url, {"bundle": handle, "reason": "held back", "phase": "final"})
+    assert answer.status_code == 302
+    upload = TaskVersionUpload.objects.get(task=task)
+    assert upload.phase_id == phases[1].pk
+    assert task_version_check(upload_pk=upload.pk) == "accepted"
+    assert TaskVersion.objects.get(task=task, number=2).phase_id == phases[1].pk
+    change = web.get(f"/admin/datasets/task/{task.pk}/change/").content.decode()
+    assert (
+        "staged for the phase &#x27;final&#x27;" in change
+        or "staged for the phase 'final'" in change
+    )
