@@ -31,7 +31,7 @@ event                  emitted by                                  when
 TaskResultsChanged     scoring (scored, rescored, hidden, final)   in transaction
 BoardRefreshed         leaderboard (a task's board rebuilt)        in transaction
 SubmissionFinished     scoring (a submission scored or failed)     in transaction
-TaskDataChanged        datasets (a task's data replaced)           in transaction
+TaskDataChanged        datasets (data replaced, a phase's released) in transaction
 TaskAdded              datasets (a task imported into a track)     in transaction
 ChallengeTeamsChanged  challenge_platform (a team hidden/restored)  in transaction
 ChallengeRevealChanged challenge_platform (private boards shown)    in transaction

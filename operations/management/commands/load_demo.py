@@ -121,9 +121,10 @@ def challenge_description() -> str:
 PHASES_NOTE = """
 **Two phases.** The challenge runs in a **development phase** (two thirds of its time),
 where your entries are scored and ranked as you send them, then a **blind final phase**,
-where they are scored on the test rows held back from the public board but you see nothing
-of their scores until the organizers reveal the results; the final phase's entries make
-the standings. Your team's page and `chal phases demo` show what is open now.
+where they are scored on test rows the development phase never saw (released when the
+final phase starts) but you see nothing of their scores until the organizers reveal the
+results; the final phase's entries make the standings. Your team's page and
+`chal phases demo` show what is open now.
 """
 
 
