@@ -268,18 +268,32 @@ def version_upload_message(*, upload: TaskVersionUpload) -> str:
     return upload.error or INTERNAL_ERROR
 
 
-def task_version_upload_get(*, task: Task, pk: int) -> TaskVersionUpload | None:
+def task_version_upload_get(
+    *, task: Task, pk: int, user: User | None = None
+) -> TaskVersionUpload | None:
     return (
-        TaskVersionUpload.objects.filter(task=task, pk=pk)
+        _uploads_seen(task=task, user=user)
+        .filter(pk=pk)
         .select_related("task", "created_by", "version")
         .first()
     )
 
 
-def task_version_uploads_recent(*, task: Task, limit: int = 10) -> list[TaskVersionUpload]:
+def _uploads_seen(*, task: Task, user: User | None):
+    """The task's uploads ``user`` may know of: a bundle staged for a phase is the
+    organizers' (``datasets.phase_versions``); ``None``: the console's (organizers)."""
+    uploads = TaskVersionUpload.objects.filter(task=task)
+    if user is not None and not is_organizer(user=user):
+        uploads = uploads.filter(phase__isnull=True)
+    return uploads
+
+
+def task_version_uploads_recent(
+    *, task: Task, limit: int = 10, user: User | None = None
+) -> list[TaskVersionUpload]:
     """The task's newest uploads (what its data page lists, with their statuses)."""
     return list(
-        TaskVersionUpload.objects.filter(task=task)
+        _uploads_seen(task=task, user=user)
         .select_related("created_by", "version")
         .order_by("-created_at", "-pk")[:limit]
     )

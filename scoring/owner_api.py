@@ -390,7 +390,7 @@ class TaskVersionUploadApi(APIView):
     )
     def get(self, request: Request, slug: str, pk: int) -> Response:
         task = managed_task_or_refuse(request, slug)
-        upload = task_version_upload_get(task=task, pk=pk)
+        upload = task_version_upload_get(task=task, pk=pk, user=request.user)
         if upload is None:
             raise Http404("There is no such upload of this task.")
         return Response(TaskVersionUploadSerializer(upload, context={"request": request}).data)

@@ -344,3 +344,34 @@ def test_the_console_stages_a_bundle_for_a_later_phase(task, phases, organizer, 
         "staged for the phase &#x27;final&#x27;" in change
         or "staged for the phase 'final'" in change
     )
+
+
+def test_a_task_owner_sees_nothing_of_a_staged_version(task, phases, organizer, tmp_path):
+    """The task's owners are participants: its manage and data pages, the versions API and
+    the upload's own page and API say nothing of an organizer's staged bundle."""
+    owner = make_participant(task.track.challenge)
+    Task.objects.filter(pk=task.pk).update(owner_team=owner.team)
+    folder = write_classification_bundle(tmp_path / "own", test=fresh_ids, solution=fresh_ids)
+    with zip_bundle(folder, tmp_path / "own.zip").open("rb") as handle:
+        answer = api_client_for(organizer).post(
+            f"/api/v1/tasks/{task.slug}/versions/",
+            {"file": handle, "reason": "held back", "phase": "final"},
+        )
+    upload_pk = answer.json()["id"]
+    assert task_version_check(upload_pk=upload_pk) == "accepted"
+    web, api = client_for(owner.user), api_client_for(owner.user)
+    for path in (f"/tasks/{task.slug}/manage/", f"/tasks/{task.slug}/manage/data/"):
+        page = web.get(path)
+        assert page.status_code == 200, path
+        body = page.content.decode()
+        assert "held back" not in body and "v2" not in body, path
+    assert web.get(f"/tasks/{task.slug}/manage/data/uploads/{upload_pk}/").status_code == 404
+    assert api.get(f"/api/v1/tasks/{task.slug}/versions/uploads/{upload_pk}/").status_code == 404
+    assert [v["number"] for v in api.get(f"/api/v1/tasks/{task.slug}/versions/").json()] == [1]
+    # and staging is the organizers': the owner's own try is refused
+    with zip_bundle(folder, tmp_path / "own2.zip").open("rb") as handle:
+        refused = api.post(
+            f"/api/v1/tasks/{task.slug}/versions/",
+            {"file": handle, "reason": "mine", "phase": "final"},
+        )
+    assert refused.status_code == 403
