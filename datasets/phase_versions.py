@@ -234,6 +234,19 @@ def phase_versions_release(*, phase_id: int, at: datetime | None = None) -> list
     return released
 
 
+def phase_versions_release_due(*, at: datetime | None = None) -> list[int]:
+    """Every minute (the datasets beat), the last resort: any staged version whose phase
+    has started and that the phase tick's release missed (its receiver failed) is released
+    now, as :func:`phase_versions_release` does. Returns the task ids released."""
+    at = at or timezone.now()
+    phase_ids = set(
+        TaskVersion.objects.filter(
+            phase__isnull=False, released_at__isnull=True, phase__start__lte=at
+        ).values_list("phase_id", flat=True)
+    )
+    return [task for pk in sorted(phase_ids) for task in phase_versions_release(phase_id=pk, at=at)]
+
+
 def _swap(task: Task, version: TaskVersion) -> dict[str, Any]:
     before = {
         "data_version": task.data_version,

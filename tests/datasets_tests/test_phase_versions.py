@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from algorithms.models import AlgorithmRun
 from algorithms.services.taskfolder import run_task, task_folder_write
-from challenges.models import AuditEvent
+from challenges.models import AuditEvent, Phase
 from challenges.phases import phase_create, phase_transitions_announce, phase_update
 from common.split import split_public_private
 from datasets.models import Task, TaskVersion, TaskVersionUpload
-from datasets.phase_versions import phase_version, task_for_phase
+from datasets.phase_versions import phase_version, phase_versions_release_due, task_for_phase
 from datasets.services import TaskReplaceError, task_bundle_replace
 from datasets.version_uploads import task_version_check
 from scoring.models import Submission
@@ -375,3 +375,18 @@ def test_a_task_owner_sees_nothing_of_a_staged_version(task, phases, organizer, 
             {"file": handle, "reason": "mine", "phase": "final"},
         )
     assert refused.status_code == 403
+
+
+def test_a_release_the_tick_missed_is_made_by_the_minutes_sweep(task, staged, phases):
+    """The phase started but its tick's release never ran (say its receiver failed): the
+    datasets beat's sweep releases it, once; a phase yet to start keeps its data staged."""
+    dev, final = phases
+    assert phase_versions_release_due() == []
+    now = timezone.now()
+    Phase.objects.filter(pk=dev.pk).update(end=now - timedelta(seconds=2))
+    Phase.objects.filter(pk=final.pk).update(start=now - timedelta(seconds=1))
+    assert phase_versions_release_due() == [task.pk]
+    assert phase_versions_release_due() == []
+    task.refresh_from_db()
+    assert task.data_version == staged.number
+    assert AuditEvent.objects.filter(action="task.phase_release").count() == 1
