@@ -390,3 +390,18 @@ def test_a_release_the_tick_missed_is_made_by_the_minutes_sweep(task, staged, ph
     task.refresh_from_db()
     assert task.data_version == staged.number
     assert AuditEvent.objects.filter(action="task.phase_release").count() == 1
+
+
+def test_a_final_phase_run_gets_the_final_test_set_even_before_the_tick(
+    task, staged, phases, tmp_path
+):
+    dev, final = phases
+    now = timezone.now()
+    Phase.objects.filter(pk=dev.pk).update(end=now - timedelta(seconds=2))
+    Phase.objects.filter(pk=final.pk).update(start=now - timedelta(seconds=1))
+    task.refresh_from_db()
+    assert task.data_version == 1  # not released yet: the tick has not run
+    seen = run_task(run=AlgorithmRun(task=task, phase=final))
+    folder = task_folder_write(task=seen, folder=tmp_path / "task")
+    assert set(pd.read_parquet(folder / "test.parquet")["id"]) == set(FINAL_IDS)
+    assert json.loads((folder / "task.json").read_text())["test_rows"] == 40
