@@ -264,7 +264,7 @@ class TaskVersion(models.Model):
         "challenge_platform.Phase",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="task_versions",
         help_text="The phase whose entries this version scores (empty: every other phase)",
     )

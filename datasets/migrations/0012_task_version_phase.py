@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="The phase whose entries this version scores (empty: every other phase)",
                 null=True,
-                on_delete=django.db.models.deletion.PROTECT,
+                on_delete=django.db.models.deletion.RESTRICT,
                 related_name="task_versions",
                 to="challenge_platform.phase",
             ),
