@@ -405,3 +405,18 @@ def test_a_final_phase_run_gets_the_final_test_set_even_before_the_tick(
     folder = task_folder_write(task=seen, folder=tmp_path / "task")
     assert set(pd.read_parquet(folder / "test.parquet")["id"]) == set(FINAL_IDS)
     assert json.loads((folder / "task.json").read_text())["test_rows"] == 40
+
+
+def test_the_release_mail_says_only_the_phase_s_entries_are_scored_on_it(
+    task, staged, phases, participant, organizer, monkeypatch
+):
+    from notifications import events
+
+    told: list[dict] = []
+    monkeypatch.setattr(events, "participants_told", lambda **kw: told.append(kw))
+    dev, final = phases
+    send_and_score(task, participant.user, task)
+    open_final(dev, final, organizer)
+    (mail,) = [t for t in told if t["event_key"] == f"task-data:{task.pk}:2"]
+    assert "The submissions of this phase are (earlier phases' keep their scores)" in mail["body"]
+    assert "Every submission of the task" not in mail["body"]
