@@ -444,6 +444,14 @@ class TaskReplaced:
 
 def version_summary(*, task: Task, version: TaskVersion, previous: int) -> str:
     """What a new data version did, as every entry point says it."""
+    if version.phase_id is not None and version.released_at is None:
+        phase = version.phase
+        return (
+            f"{task.title}: data version {version.number} ({version.train_rows:,} train and"
+            f" {version.test_rows:,} test rows) is staged for the phase '{phase.slug}': kept"
+            " from participants and re-scoring nothing until the phase starts"
+            f" ({phase.start.isoformat()}), then that phase's entries alone are scored on it."
+        )
     return (
         f"{task.title}: data version {version.number} replaces version"
         f" {previous} ({version.train_rows:,} train and {version.test_rows:,} test rows)."

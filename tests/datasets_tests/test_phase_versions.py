@@ -420,3 +420,32 @@ def test_the_release_mail_says_only_the_phase_s_entries_are_scored_on_it(
     (mail,) = [t for t in told if t["event_key"] == f"task-data:{task.pk}:2"]
     assert "The submissions of this phase are (earlier phases' keep their scores)" in mail["body"]
     assert "Every submission of the task" not in mail["body"]
+
+
+def test_replace_task_bundle_stages_with_phase(task, phases, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    folder = write_classification_bundle(tmp_path / "cmd", test=fresh_ids, solution=fresh_ids)
+    with pytest.raises(CommandError, match="no phase 'nope'"):
+        call_command(
+            "replace_task_bundle", task.slug, str(folder), "--reason", "r", "--phase", "nope"
+        )
+    out = StringIO()
+    call_command(
+        "replace_task_bundle",
+        task.slug,
+        str(folder),
+        "--reason",
+        "held back",
+        "--phase",
+        "final",
+        stdout=out,
+    )
+    assert "data version 2 (60 train and 30 test rows) is staged for the phase 'final'" in (
+        out.getvalue()
+    )
+    task.refresh_from_db()
+    assert task.data_version == 1
+    assert TaskVersion.objects.get(task=task, number=2).phase_id == phases[1].pk
