@@ -581,7 +581,12 @@ def _bundle_values(meta: dict[str, Any], standardized: StandardizedTask) -> dict
     }
 
 
-def _stage(current: Task, standardized: StandardizedTask, how: _Replacing, written) -> TaskVersion:
+def _stage(
+    current: Task,
+    standardized: StandardizedTask,
+    how: _Replacing,
+    written: list[tuple[Storage, str]],
+) -> TaskVersion:
     """Inside ``_replace``'s transaction: store the bundle as ``how.phase``'s own version
     (datasets.phase_versions), the task's fields untouched, nothing re-scored or queued
     until the phase starts; audited ``task.stage``."""
